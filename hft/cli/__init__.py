@@ -1,0 +1,1 @@
+"""The `hft` command line: thin commands over services (see hft.cli.app)."""

@@ -1,0 +1,41 @@
+"""Shared CLI output helpers: JSON on stdout, rich rendering, progress that stays quiet when it should."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def emit(result: Any, json_mode: bool, render: Callable[[], None] | None = None) -> None:
+    """Print `result` as JSON on stdout (json_mode) or call `render` for the human view."""
+    if json_mode:
+        sys.stdout.write(json.dumps(result, default=_json_default, sort_keys=False) + "\n")
+        sys.stdout.flush()
+    elif render is not None:
+        render()
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def console(stderr: bool = False):
+    """A rich Console (imported lazily)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def show_progress(json_mode: bool) -> bool:
+    """Progress bars only for humans: not under --json and only on a TTY (stderr)."""
+    return not json_mode and sys.stderr.isatty()

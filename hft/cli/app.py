@@ -1,0 +1,89 @@
+"""Root of the `hft` command and the error → exit-code table.
+
+Command groups live in their own modules and import heavy libraries (numba, polars) only inside the commands
+that need them, so `hft --help` stays instant.
+
+Exit codes: 0 ok; 1 unexpected internal error; 2 usage error (bad flags); 10 HftError; 11 ConfigError;
+12 DataError (validation, gaps); 13 GatewayError; 14 SimError; 15 StoreError; 16 GovernanceError; 17 a gate
+failed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from hft import __version__
+from hft.cli import data as data_cmds
+from hft.cli import demo as demo_cmds
+from hft.core.errors import HftError
+
+app = typer.Typer(
+    name="hft",
+    help="HFT research platform: deterministic replay through the real order gateway, and alpha governance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"hft {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """hft command line."""
+
+
+app.add_typer(data_cmds.app, name="data")
+app.command("demo")(demo_cmds.demo)
+
+
+def _report(exc: HftError, json_mode: bool) -> int:
+    if json_mode:
+        sys.stdout.write(json.dumps({"ok": False, **exc.to_dict()}, default=str) + "\n")
+    sys.stderr.write(f"error: {exc.message}\n")
+    if exc.hint:
+        sys.stderr.write(f"hint: {exc.hint}\n")
+    return exc.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Maps errors to exit codes; traceback only with HFT_DEBUG=1."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("HFT_DEBUG") == "1"
+    json_mode = "--json" in args
+    code = 0
+    try:
+        # standalone mode: typer/click handle usage errors, --help and exits themselves (SystemExit).
+        app(args=args, prog_name="hft")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except HftError as exc:
+        if debug:
+            raise
+        code = _report(exc, json_mode)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"error: internal error: {exc.__class__.__name__}: {exc}\n")
+        sys.stderr.write("hint: rerun with HFT_DEBUG=1 for a traceback, and report it\n")
+        code = 1
+    if argv is None:
+        sys.exit(code)
+    return code

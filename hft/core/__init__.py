@@ -1,0 +1,1 @@
+"""Core types shared by every layer: dtypes, units, clock, ids, errors. No heavy imports here."""

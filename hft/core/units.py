@@ -1,0 +1,50 @@
+"""Parsing of human units into integers: durations → ns, sizes → bytes."""
+
+from __future__ import annotations
+
+import re
+
+from hft.core.errors import ConfigError
+
+_DURATION_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+                   "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
+_SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "kib": 1024, "mib": 1024**2,
+               "gib": 1024**3, "tb": 10**12, "tib": 1024**4}
+_NUM_UNIT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Zµ]*)\s*$")
+
+
+def parse_duration_ns(value: str | int, *, key: str = "duration", allow_negative: bool = False) -> int:
+    """Parse ``"250us"``, ``"1ms"``, ``"2s"`` or an integer (ns) into int nanoseconds.
+
+    Raises:
+        ConfigError: naming `key` when the value has no known unit or is negative.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: expected a duration like '250us', was {value!r}", key=key)
+    if isinstance(value, int):
+        ns = value
+    else:
+        m = _NUM_UNIT.match(str(value))
+        if not m or (m.group(2) or "ns") not in _DURATION_UNITS:
+            raise ConfigError(f"{key}: expected a duration like '250us' or '1ms', was {value!r}", key=key)
+        ns = round(float(m.group(1)) * _DURATION_UNITS[m.group(2) or "ns"])
+    if ns < 0 and not allow_negative:
+        raise ConfigError(f"{key}: expected a non-negative duration, was {value!r}", key=key)
+    return int(ns)
+
+
+def parse_size_bytes(value: str | int, *, key: str = "size") -> int:
+    """Parse ``"512MiB"``, ``"1GB"`` or an integer (bytes) into int bytes."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: expected a size like '64MiB', was {value!r}", key=key)
+    if isinstance(value, int):
+        n = value
+    else:
+        m = _NUM_UNIT.match(str(value))
+        unit = (m.group(2) if m else "").lower() or "b"
+        if not m or unit not in _SIZE_UNITS:
+            raise ConfigError(f"{key}: expected a size like '64MiB', was {value!r}", key=key)
+        n = round(float(m.group(1)) * _SIZE_UNITS[unit])
+    if n < 0:
+        raise ConfigError(f"{key}: expected a non-negative size, was {value!r}", key=key)
+    return int(n)

@@ -1,0 +1,1 @@
+"""Market data: importers, generator, validation, the canonical event files."""

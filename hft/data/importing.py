@@ -1,0 +1,90 @@
+"""Data services behind `hft data import | generate | verify` (the CLI stays thin)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import DataError, DataValidationError
+from hft.data.sources import MarketData, detect_common_kind, open_market_data
+
+
+def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False,
+                   force: bool = False) -> dict[str, Any]:
+    """Import raw LOBSTER / Binance input into an event Parquet file at `out` (atomically)."""
+    out = Path(out)
+    if out.suffix != ".parquet":
+        raise DataValidationError(f"{out}: expected an output path ending in .parquet", file=str(out))
+    if out.exists() and not force:
+        raise DataError(f"{out}: expected a new output path, the file exists", file=str(out),
+                        hint="pass --force to overwrite")
+    if detect_common_kind([Path(s) for s in sources]) == "events":
+        raise DataValidationError(f"{sources[0]}: already an hft event file; expected raw LOBSTER or Binance "
+                                  "input", file=str(sources[0]))
+    t0 = time.perf_counter()
+    md = open_market_data(sources, allow_gaps=allow_gaps)
+    parse_s = time.perf_counter() - t0
+    if md.kind == "lobster":
+        from hft.data.lobster import write_lobster_import
+
+        write_lobster_import(md.lobster, out)
+    else:
+        from hft.data.events_io import write_events
+
+        write_events(out, md.events, md.instrument, md.meta)
+    return {
+        "ok": True,
+        "out": str(out),
+        "kind": md.kind,
+        "symbol": md.instrument.symbol,
+        "venue": md.instrument.venue,
+        "events": int(len(md.events)),
+        "parse_s": round(parse_s, 4),
+        "events_per_s": round(len(md.events) / parse_s) if parse_s > 0 else None,
+        "gaps": int(md.meta.get("gaps", 0)),
+    }
+
+
+def generate_day(out_dir: Path, *, seed: int, symbol: str, date: str, messages: int, levels: int,
+                 zip_output: bool) -> dict[str, Any]:
+    """Generate a synthetic LOBSTER-format day into `out_dir`."""
+    from hft.data.generate import GeneratorConfig, generate_lobster_day
+
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise DataError(f"{out_dir}: expected an existing output directory", file=str(out_dir))
+    cfg = GeneratorConfig(seed=seed, symbol=symbol, date=date, n_messages=messages, levels=levels)
+    t0 = time.perf_counter()
+    day = generate_lobster_day(out_dir, cfg, zip_output=zip_output)
+    wall = time.perf_counter() - t0
+    paths = {k: str(v) for k, v in vars(day).items() if isinstance(v, Path)}
+    return {"ok": True, **paths, "messages": int(day.n_messages), "seed": seed, "wall_s": round(wall, 3),
+            "counts": {str(k): int(v) for k, v in day.counts.items()}}
+
+
+def verify_market_data(md: MarketData) -> dict[str, Any]:
+    """Verify an opened stream; the result always has `ok`, `problem`, `checked` and kind-specific fields."""
+    t0 = time.perf_counter()
+    if md.kind == "lobster":
+        from hft.data.verify_lobster import verify_lobster
+
+        res = dict(verify_lobster(md.lobster))
+        ok = res["mismatches"] == 0
+        problem = None if ok else f"{res['mismatches']} book rows differ from the orderbook file"
+    elif md.instrument.book_level == "L2":
+        from hft.data.verify_binance import verify_binance
+
+        res = dict(verify_binance(md.events, md.instrument))
+        ok = res["crossed"] == 0
+        problem = None if ok else f"{res['crossed']} crossed book states"
+    else:
+        raise DataValidationError("expected a LOBSTER input (with its orderbook file) or an L2 stream to verify; "
+                                  "this L3 event file has no reference book", hint="verify the raw LOBSTER zip")
+    res["wall_s"] = round(time.perf_counter() - t0, 4)
+    return {"ok": ok, "problem": problem, "kind": md.kind, "symbol": md.instrument.symbol, **res}
+
+
+def verify_files(files: list[Path], *, allow_gaps: bool = False) -> dict[str, Any]:
+    """Open and verify `files` (one stream)."""
+    return verify_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps))

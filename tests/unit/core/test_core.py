@@ -1,0 +1,100 @@
+"""Core types: event dtype layout, instrument metadata, units, clock, atomic writes, error fields."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hft.core.clock import ManualClock
+from hft.core.dtypes import EVENT_DTYPE, EVENT_FIELDS, empty_events
+from hft.core.errors import ConfigError, DataError, DataValidationError, HftError
+from hft.core.fileio import atomic_path, atomic_write_text
+from hft.core.ids import stable_id
+from hft.core.instrument import Instrument
+from hft.core.units import parse_duration_ns, parse_size_bytes
+
+
+def test_event_dtype_is_aligned_and_integer_only():
+    assert EVENT_DTYPE.itemsize == 56
+    for name in EVENT_FIELDS:
+        dt, offset = EVENT_DTYPE.fields[name][:2]
+        assert dt.kind in "iu", name
+        assert offset % dt.itemsize == 0, f"{name} misaligned"
+    assert empty_events(3).dtype == EVENT_DTYPE
+
+
+def test_instrument_roundtrip_and_exact_ticks():
+    inst = Instrument("AAPL", "NASDAQ", "0.01", "1", price_scale=10000, timezone="America/New_York",
+                      book_level="L3")
+    assert Instrument.from_json(inst.to_json()) == inst
+    assert inst.price_to_ticks("585.33") == 58533
+    with pytest.raises(DataValidationError, match="multiple of tick"):
+        inst.price_to_ticks("585.335")
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "abc", ""])
+def test_instrument_rejects_bad_tick(bad):
+    with pytest.raises(DataValidationError, match="tick_size"):
+        Instrument("X", "V", bad, "1")
+
+
+def test_instrument_rejects_unknown_metadata_keys():
+    with pytest.raises(DataValidationError, match="unknown keys"):
+        Instrument.from_dict({"symbol": "X", "venue": "V", "tick_size": "1", "lot_size": "1", "bogus": 1})
+
+
+@pytest.mark.parametrize(("text", "ns"), [("250us", 250_000), ("1ms", 1_000_000), ("2s", 2_000_000_000),
+                                          ("100", 100), (5, 5), ("1.5ms", 1_500_000)])
+def test_parse_duration(text, ns):
+    assert parse_duration_ns(text) == ns
+
+
+@pytest.mark.parametrize("bad", ["1 parsec", "-1ms", True, "ms"])
+def test_parse_duration_rejects(bad):
+    with pytest.raises(ConfigError, match="latency"):
+        parse_duration_ns(bad, key="latency")
+
+
+def test_parse_size():
+    assert parse_size_bytes("64MiB") == 64 * 1024**2
+    assert parse_size_bytes("1GB") == 10**9
+    with pytest.raises(ConfigError):
+        parse_size_bytes("12 apples")
+
+
+def test_manual_clock_never_goes_back():
+    c = ManualClock(10)
+    c.advance(5)
+    assert c.now_ns() == 15
+    with pytest.raises(ValueError):
+        c.set(14)
+
+
+def test_stable_id_is_deterministic_and_sensitive():
+    assert stable_id("a", 1) == stable_id("a", 1)
+    assert stable_id("a", 1) != stable_id("a", 2)
+    assert stable_id("a1") != stable_id("a", 1)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    atomic_write_text(target, "done")
+    assert target.read_text() == "done"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_path_missing_dir_is_data_error(tmp_path):
+    with pytest.raises(DataError, match="does not exist"), atomic_path(tmp_path / "nope" / "x"):
+        pass
+
+
+def test_error_fields_and_exit_codes():
+    err = DataValidationError("expected 6 columns, was 5", file="m.csv", line=3, hint="check the file")
+    assert isinstance(err, DataError) and isinstance(err, HftError)
+    assert err.to_dict()["line"] == 3
+    assert err.exit_code == DataError.exit_code != ConfigError.exit_code
+    assert np.int64(1) == 1
