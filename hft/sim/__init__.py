@@ -1,0 +1,1 @@
+"""The deterministic event-replay simulator (engine, simulated venue, latency, fees, strategies)."""

@@ -1,0 +1,144 @@
+"""Latency models for the simulator: order entry, order response, and market-data feed.
+
+All latencies are int64 nanoseconds. A model is a `LatencyModel` NamedTuple of arrays (numba-friendly) and is
+evaluated by the jitted `latency_ns(model, t_ns, draw)`:
+
+* ``constant``  — always ``base_ns``.
+* ``random``    — ``base_ns + jitter``, jitter drawn from an exponential with mean ``jitter_ns`` (heavy right
+                  tail, like real networks), capped at ``cap_ns``; seeded per draw with a counter-based RNG, so
+                  the latency of order *n* depends only on (seed, n) — never on evaluation order.
+* ``empirical`` — a recorded latency series ``(t_ns, latency_ns)`` linearly interpolated at ``t_ns`` (flat
+                  beyond the ends), as hftbacktest's interpolated order latency does.
+
+Feed latency can instead come from the data's own local timestamps (see `feed_local_times`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from hft.core.errors import ConfigError
+from hft.core.rng import uniform01
+
+LAT_CONSTANT = 0
+LAT_RANDOM = 1
+LAT_EMPIRICAL = 2
+LATENCY_KINDS = {"constant": LAT_CONSTANT, "random": LAT_RANDOM, "empirical": LAT_EMPIRICAL}
+
+
+class LatencyModel(NamedTuple):
+    """A latency model; see the module docstring. `params` = [kind, base_ns, jitter_ns, cap_ns, seed]."""
+
+    params: np.ndarray  # int64[5]
+    times: np.ndarray  # int64[n] (empirical only; else length 1)
+    values: np.ndarray  # int64[n]
+
+
+def constant(ns: int) -> LatencyModel:
+    """A constant latency of `ns` nanoseconds."""
+    _check_non_negative(ns, "latency")
+    return LatencyModel(np.array([LAT_CONSTANT, ns, 0, ns, 0], np.int64), _ONE.copy(), _ONE.copy())
+
+
+def random(base_ns: int, jitter_ns: int, seed: int, cap_ns: int | None = None) -> LatencyModel:
+    """`base_ns` plus seeded exponential jitter of mean `jitter_ns`, capped at `cap_ns` (default base+20×jitter)."""
+    _check_non_negative(base_ns, "latency.base")
+    _check_non_negative(jitter_ns, "latency.jitter")
+    cap = base_ns + 20 * jitter_ns if cap_ns is None else cap_ns
+    if cap < base_ns:
+        raise ConfigError(f"latency.cap: expected >= base ({base_ns} ns), was {cap} ns", key="latency.cap")
+    return LatencyModel(np.array([LAT_RANDOM, base_ns, jitter_ns, cap, seed], np.int64), _ONE.copy(), _ONE.copy())
+
+
+def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
+    """A recorded latency series, interpolated in time."""
+    t = np.ascontiguousarray(times_ns, dtype=np.int64)
+    v = np.ascontiguousarray(latencies_ns, dtype=np.int64)
+    if t.ndim != 1 or t.shape != v.shape or len(t) == 0:
+        raise ConfigError("empirical latency: expected two equal-length, non-empty series (t_ns, latency_ns)")
+    if np.any(np.diff(t) < 0):
+        raise ConfigError("empirical latency: expected times in non-decreasing order")
+    if np.any(v < 0):
+        raise ConfigError(f"empirical latency: expected latencies >= 0, found {int(v.min())}")
+    return LatencyModel(np.array([LAT_EMPIRICAL, 0, 0, 0, 0], np.int64), t, v)
+
+
+def load_empirical(path: str | Path, column: str) -> LatencyModel:
+    """Load a recorded latency file (CSV or Parquet with columns ``t_ns`` and `column`, e.g. ``entry_ns``)."""
+    import polars as pl
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: expected a latency file, none exists", file=str(path))
+    try:
+        df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+    except Exception as exc:  # polars raises several exception types for unreadable input
+        raise ConfigError(f"{path}: expected a CSV or Parquet latency file ({exc.__class__.__name__})",
+                          file=str(path)) from None
+    for col in ("t_ns", column):
+        if col not in df.columns:
+            raise ConfigError(f"{path}: expected column '{col}', found {df.columns}", file=str(path), key=col)
+    return empirical(df["t_ns"].to_numpy(), df[column].to_numpy())
+
+
+@njit(cache=True)
+def latency_ns(model: LatencyModel, t_ns: int, draw: int) -> int:
+    """Latency at time `t_ns` for the `draw`-th use of this model (the draw index seeds `random`)."""
+    kind = model.params[0]
+    if kind == LAT_CONSTANT:
+        return model.params[1]
+    if kind == LAT_RANDOM:
+        u = uniform01(model.params[4], draw)
+        jitter = -np.log(1.0 - u) * model.params[2]
+        lat = model.params[1] + np.int64(jitter)
+        cap = model.params[3]
+        return lat if lat < cap else cap
+    times = model.times
+    vals = model.values
+    n = len(times)
+    if t_ns <= times[0]:
+        return vals[0]
+    if t_ns >= times[n - 1]:
+        return vals[n - 1]
+    hi = np.searchsorted(times, t_ns, side="right")
+    lo = hi - 1
+    span = times[hi] - times[lo]
+    if span == 0:
+        return vals[hi]
+    frac = (t_ns - times[lo]) / span
+    return vals[lo] + np.int64(round((vals[hi] - vals[lo]) * frac))
+
+
+def feed_local_times(exch_ts: np.ndarray, local_ts: np.ndarray | None, model: LatencyModel | None) -> np.ndarray:
+    """Local (arrival) times of market data: from a `model` (exch_ts + latency) or from the data's own local
+    timestamps. Data local times earlier than exchange time (a recorder clock behind the venue, as in the
+    Binance captures) are shifted by the smallest constant that makes every local time >= its exchange time,
+    so causality holds while the recorded jitter is kept. The result is non-decreasing.
+    """
+    if model is not None:
+        out = np.empty_like(exch_ts)
+        _model_feed_times(model, exch_ts, out)
+    else:
+        if local_ts is None:
+            raise ConfigError("feed latency 'data': expected local timestamps in the data")
+        shift = int(max(0, np.max(exch_ts - local_ts))) if len(exch_ts) else 0
+        out = local_ts + shift
+    return np.maximum.accumulate(out) if len(out) else out
+
+
+@njit(cache=True)
+def _model_feed_times(model: LatencyModel, exch_ts: np.ndarray, out: np.ndarray) -> None:
+    for i in range(len(exch_ts)):
+        out[i] = exch_ts[i] + latency_ns(model, exch_ts[i], i)
+
+
+def _check_non_negative(ns: int, key: str) -> None:
+    if int(ns) < 0:
+        raise ConfigError(f"{key}: expected a non-negative latency, was {ns} ns", key=key)
+
+
+_ONE = np.zeros(1, np.int64)

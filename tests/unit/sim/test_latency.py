@@ -1,0 +1,77 @@
+"""Latency models: constant, seeded random (order-independent), empirical interpolation, feed times."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hft.core.errors import ConfigError
+from hft.sim import latency as L
+
+
+def test_constant():
+    m = L.constant(1_000_000)
+    assert [L.latency_ns(m, t, d) for t, d in [(0, 0), (10**18, 99)]] == [1_000_000, 1_000_000]
+
+
+def test_random_is_seeded_per_draw_and_bounded():
+    m = L.random(500_000, 100_000, seed=42)
+    a = [L.latency_ns(m, 0, d) for d in range(2000)]
+    b = [L.latency_ns(m, 0, d) for d in reversed(range(2000))][::-1]
+    assert a == b, "latency of draw n must not depend on evaluation order"
+    arr = np.array(a)
+    assert arr.min() >= 500_000 and arr.max() <= 500_000 + 20 * 100_000
+    assert 80_000 < (arr - 500_000).mean() < 120_000  # exponential mean ~ jitter
+    other = [L.latency_ns(L.random(500_000, 100_000, seed=43), 0, d) for d in range(50)]
+    assert other != a[:50]
+
+
+def test_random_same_across_processes():
+    code = ("from hft.sim import latency as L; m=L.random(1000, 500, seed=7); "
+            "print([L.latency_ns(m, 0, d) for d in range(5)])")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout for h in (1, 2)}
+    assert len(outs) == 1
+
+
+def test_empirical_interpolates_and_clamps():
+    m = L.empirical(np.array([0, 100, 200]), np.array([10, 30, 30]))
+    assert L.latency_ns(m, -5, 0) == 10
+    assert L.latency_ns(m, 50, 0) == 20
+    assert L.latency_ns(m, 100, 0) == 30
+    assert L.latency_ns(m, 10**9, 0) == 30
+
+
+def test_load_empirical_csv(tmp_path):
+    f = tmp_path / "lat.csv"
+    f.write_text("t_ns,entry_ns,response_ns\n0,100,50\n1000,300,70\n")
+    m = L.load_empirical(f, "entry_ns")
+    assert L.latency_ns(m, 500, 0) == 200
+    with pytest.raises(ConfigError, match="expected column 'bogus'"):
+        L.load_empirical(f, "bogus")
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: L.constant(-1),
+    lambda: L.random(10, -1, seed=0),
+    lambda: L.empirical(np.array([2, 1]), np.array([1, 1])),
+    lambda: L.empirical(np.array([1]), np.array([-1])),
+])
+def test_bad_models_rejected(bad):
+    with pytest.raises(ConfigError):
+        bad()
+
+
+@given(st.lists(st.integers(0, 10**12), min_size=1, max_size=50), st.integers(0, 10**9))
+def test_feed_times_causal_and_monotone(exch, lag):
+    exch_ts = np.sort(np.array(exch, dtype=np.int64))
+    local = exch_ts - lag  # a recorder clock behind the venue
+    out = L.feed_local_times(exch_ts, local, None)
+    assert np.all(out >= exch_ts) and np.all(np.diff(out) >= 0)
+    out2 = L.feed_local_times(exch_ts, None, L.constant(1000))
+    assert np.all(out2 >= exch_ts + 1000) and np.all(np.diff(out2) >= 0)
