@@ -65,7 +65,7 @@ def _render(result: dict, inspect: dict) -> None:
     for col in ("step", "result", "seconds"):
         t.add_column(col)
     s = result["steps"]
-    t.add_row("generate", f"{s['generate']['messages']:,} messages (seed {s['generate']['seed']})",
+    t.add_row("generate", f"{s['generate']['message_count']:,} messages (seed {s['generate']['seed']})",
               str(s["generate"]["step_s"]))
     t.add_row("import", f"{s['import']['events']:,} events → {s['import']['out']}", str(s["import"]["step_s"]))
     v = s["verify"]
@@ -75,5 +75,5 @@ def _render(result: dict, inspect: dict) -> None:
     con.print(t)
     from hft.cli.data import _render_kv
 
-    _render_kv("inspect", inspect)
+    _render_kv("inspect", {k: v for k, v in inspect.items() if k not in ("ok", "step_s")})
     con.print(f"[green]demo ok[/] in {result['wall_s']} s — files in {result['workdir']}")

@@ -52,15 +52,10 @@ def generate_day(out_dir: Path, *, seed: int, symbol: str, date: str, messages: 
     from hft.data.generate import GeneratorConfig, generate_lobster_day
 
     out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        raise DataError(f"{out_dir}: expected an existing output directory", file=str(out_dir))
-    cfg = GeneratorConfig(seed=seed, symbol=symbol, date=date, n_messages=messages, levels=levels)
+    cfg = GeneratorConfig(seed=seed, symbol=symbol, date=date, target_messages=messages, levels=levels)
     t0 = time.perf_counter()
     day = generate_lobster_day(out_dir, cfg, zip_output=zip_output)
-    wall = time.perf_counter() - t0
-    paths = {k: str(v) for k, v in vars(day).items() if isinstance(v, Path)}
-    return {"ok": True, **paths, "messages": int(day.n_messages), "seed": seed, "wall_s": round(wall, 3),
-            "counts": {str(k): int(v) for k, v in day.counts.items()}}
+    return {"ok": True, **day.to_dict(), "wall_s": round(time.perf_counter() - t0, 3)}
 
 
 def verify_market_data(md: MarketData) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""`hft data inspect`: what is in a market-data stream.
+
+Reports the instrument, time span, counts by event kind, trade count and volume, the top-of-book statistics
+(spread in ticks, quantity at the best level and in the best 5 levels) sampled at every point where the book
+is consistent (events flagged `FLAG_EOM`), crossed and locked book counts, sequence gaps recorded by the
+importer and the largest silence between events.
+
+Where the book comes from:
+* LOBSTER (raw or imported with its ``.ref.parquet``): the provider's orderbook rows (exact; `hft data verify`
+  proves our rebuild equals them).
+* L2 streams (Binance): rebuilt with the L2 kernels (`hft.book.l2`).
+* L3 event files without a reference book: level totals rebuilt from the events (adds add, cancels /
+  deletes / executions subtract; quantity from before the recording start is unknown, so levels are floored
+  at 0 — the report says so).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numba import njit
+
+from hft.book.l2 import (
+    L2_OK,
+    L2_OUT_OF_RANGE,
+    S_ASK_BASE,
+    S_BID_BASE,
+    L2Book,
+    apply_event,
+    book_for,
+    grow,
+    set_level,
+    top_n,
+)
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_TRADE,
+    EVENT_KIND_NAMES,
+    FLAG_EOM,
+    NO_PRICE,
+)
+from hft.core.instrument import Instrument
+from hft.data.sources import MarketData, open_market_data
+
+DEPTH_LEVELS = 5
+
+
+def inspect_files(files: list[Path], *, allow_gaps: bool = False) -> dict[str, Any]:
+    """Open `files` as one stream and describe it."""
+    return inspect_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps))
+
+
+def inspect_market_data(md: MarketData) -> dict[str, Any]:
+    """Describe an opened stream (see the module docstring)."""
+    ev = md.events
+    inst = md.instrument
+    kinds, counts = np.unique(ev["kind"], return_counts=True)
+    trades = np.isin(ev["kind"], (EV_TRADE, EV_EXEC, EV_HIDDEN_EXEC))  # every print, visible or hidden
+    if md.lobster is not None:
+        bpx, bq, apx, aq, b5, a5 = _from_reference(md.lobster.reference, md.lobster.levels)
+        book_source = "reference orderbook file"
+    else:
+        bpx, bq, apx, aq, b5, a5 = _rebuild_top(ev, inst)
+        book_source = "rebuilt from events" + (" (pre-recording quantity unknown)" if inst.book_level == "L3" else "")
+    both = (bpx != NO_PRICE) & (apx != NO_PRICE)
+    spread = (apx[both] - bpx[both]).astype(np.int64)
+    gaps_ts = np.diff(ev["exch_ts"]) if len(ev) > 1 else np.zeros(0, np.int64)
+    return {
+        "ok": True,
+        "kind": md.kind,
+        "instrument": _instrument_dict(inst),
+        "events": len(ev),
+        "span": _span(ev, inst),
+        "counts": {EVENT_KIND_NAMES.get(int(k), str(int(k))): int(c) for k, c in zip(kinds, counts, strict=True)},
+        "trades": int(trades.sum()),
+        "traded_qty_lots": int(ev["qty"][trades].sum()),
+        "book_source": book_source,
+        "book_samples": len(bpx),
+        "spread_ticks": _dist(spread),
+        "best_qty_lots": {"bid_mean": _mean(bq[bpx != NO_PRICE]), "ask_mean": _mean(aq[apx != NO_PRICE])},
+        "top5_qty_lots": {"bid_mean": _mean(b5), "ask_mean": _mean(a5)},
+        "crossed": int((spread < 0).sum()),
+        "locked": int((spread == 0).sum()),
+        "one_sided_samples": int((~both).sum()),
+        "gaps": int(md.meta.get("gaps", 0)),
+        "max_event_gap_s": round(float(gaps_ts.max()) / 1e9, 6) if len(gaps_ts) else 0.0,
+    }
+
+
+def _instrument_dict(inst: Instrument) -> dict[str, Any]:
+    return {"symbol": inst.symbol, "venue": inst.venue, "tick_size": inst.tick_size, "lot_size": inst.lot_size,
+            "currency": inst.currency, "timezone": inst.timezone, "book_level": inst.book_level}
+
+
+def _span(ev: np.ndarray, inst: Instrument) -> dict[str, Any]:
+    if len(ev) == 0:
+        return {"start_utc": None, "end_utc": None, "duration_s": 0.0}
+    t0, t1 = int(ev["exch_ts"].min()), int(ev["exch_ts"].max())
+    tz = ZoneInfo(inst.timezone)
+
+    def iso(ns: int, zone) -> str:
+        return datetime.fromtimestamp(ns // 1_000_000_000, zone).replace(microsecond=(ns % 10**9) // 1000).isoformat()
+
+    return {"start_utc": iso(t0, UTC), "end_utc": iso(t1, UTC), "start_local": iso(t0, tz),
+            "end_local": iso(t1, tz), "duration_s": round((t1 - t0) / 1e9, 3)}
+
+
+def _dist(x: np.ndarray) -> dict[str, float | int | None]:
+    if len(x) == 0:
+        return {"mean": None, "median": None, "p95": None, "min": None, "max": None}
+    return {"mean": round(float(x.mean()), 4), "median": float(np.median(x)), "p95": float(np.percentile(x, 95)),
+            "min": int(x.min()), "max": int(x.max())}
+
+
+def _mean(x: np.ndarray) -> float | None:
+    return round(float(x.mean()), 3) if len(x) else None
+
+
+def _from_reference(ref: np.ndarray, levels: int) -> tuple[np.ndarray, ...]:
+    n = min(levels, DEPTH_LEVELS)
+    bid_q = ref[:, 3:4 * n:4]
+    ask_q = ref[:, 1:4 * n:4]
+    return ref[:, 2], ref[:, 3], ref[:, 0], ref[:, 1], bid_q.sum(axis=1), ask_q.sum(axis=1)
+
+
+def _rebuild_top(ev: np.ndarray, inst: Instrument) -> tuple[np.ndarray, ...]:
+    n_eom = int(np.count_nonzero(ev["flags"] & FLAG_EOM))
+    out = np.empty((6, n_eom), dtype=np.int64)
+    book = book_for(ev)
+    is_l3 = inst.book_level == "L3"
+    i, k = 0, 0
+    while i < len(ev):
+        status, i, k = _top_series(book, ev, i, k, is_l3, out)
+        if status == L2_OUT_OF_RANGE:
+            book = grow(book, int(ev[i]["side"]), int(ev[i]["price"]))
+        elif status != L2_OK:
+            i += 1  # a malformed level update: skip it (verify reports these precisely)
+    return tuple(out[:, :k])
+
+
+@njit(cache=True)
+def _top_series(book: L2Book, ev: np.ndarray, start: int, k: int, is_l3: bool,
+                out: np.ndarray) -> tuple[int, int, int]:
+    """Replay from `start`, writing top-of-book samples at EOM events into `out` from column `k`."""
+    bpx = np.empty(5, np.int64)
+    bq = np.empty(5, np.int64)
+    apx = np.empty(5, np.int64)
+    aq = np.empty(5, np.int64)
+    for i in range(start, len(ev)):
+        e = ev[i]
+        status = L2_OK
+        if is_l3 and (e.kind == EV_ADD or e.kind == EV_CANCEL or e.kind == EV_DELETE or e.kind == EV_EXEC):
+            qty = book.bid_qty if e.side == BUY else book.ask_qty
+            j = e.price - (book.state[S_BID_BASE] if e.side == BUY else book.state[S_ASK_BASE])
+            cur = qty[j] if 0 <= j < qty.shape[0] else 0
+            new = cur + e.qty if e.kind == EV_ADD else max(cur - e.qty, 0)
+            status = set_level(book, e.side, e.price, new)
+        else:
+            status = apply_event(book, e.kind, e.side, e.price, e.qty)
+        if status != L2_OK:
+            return status, i, k
+        if e.flags & FLAG_EOM:
+            top_n(book, bpx, bq, apx, aq)
+            out[0, k] = bpx[0]
+            out[1, k] = bq[0]
+            out[2, k] = apx[0]
+            out[3, k] = aq[0]
+            out[4, k] = bq.sum()
+            out[5, k] = aq.sum()
+            k += 1
+    return L2_OK, len(ev), k
