@@ -1,0 +1,1 @@
+"""Alpha research and governance: Alpha API, features, statistics, validation gates, pool, promotion."""
