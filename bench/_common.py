@@ -1,0 +1,88 @@
+"""Shared benchmark helpers: medians of repeated runs, machine facts, atomic JSON results.
+
+Benchmarks import this as ``from _common import …`` (bench/ is put on sys.path by the script itself) and write
+``bench/results/<name>.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def shared_data() -> Path | None:
+    """``<repo>/../shared/data`` when present (recorded quotes are never part of the repository)."""
+    p = REPO.parent / "shared" / "data"
+    return p if p.is_dir() else None
+
+
+def summarise(times: list[float], items: int | None = None) -> dict[str, Any]:
+    """Median / min / max of run times in seconds, and items per second at the median."""
+    med = statistics.median(times)
+    out: dict[str, Any] = {"runs": len(times), "median_s": round(med, 6), "min_s": round(min(times), 6),
+                           "max_s": round(max(times), 6)}
+    if items is not None:
+        out["items"] = int(items)
+        out["per_s_median"] = round(items / med) if med > 0 else None
+        out["per_s_best"] = round(items / min(times)) if min(times) > 0 else None
+    return out
+
+
+def time_runs(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> list[float]:
+    """Wall times (s) of `repeat` calls of `fn` after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on (load average included: this machine is shared)."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "when_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        info["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    for mod in ("numpy", "numba", "polars"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except ImportError:
+            info[mod] = None
+    return info
+
+
+def write_result(name: str, data: dict[str, Any]) -> Path:
+    """Write ``bench/results/<name>.json`` atomically (temp file + rename)."""
+    from hft.core.fileio import atomic_write_text
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    return path

@@ -1,0 +1,711 @@
+"""Binance capture importer: gzipped ``<local_receive_ts_ns> <raw JSON>`` lines → canonical L2 events.
+
+Input: ``{spot,usdm,cm}/<symbol>_<YYYYMMDD>.gz`` (see ../shared/data/README.md). Each line is a combined-stream
+message (``{"stream":…,"data":{…}}``: ``depthUpdate``, ``trade``, ``bookTicker``) or the REST depth snapshot
+(``{"lastUpdateId":…,"bids":[…],"asks":[…]}``). Several files of one symbol import as ONE stream, ordered by
+the date in their names; sequence continuity is checked across the file boundary.
+
+Market: the parent folder name (``spot``/``usdm``/``cm``) when it is one of those, else the message shapes: a
+depth diff with ``pu`` is a futures stream, with ``ps`` (pair) coin-margined; without ``pu`` spot.
+
+Synchronisation (Binance's "manage a local order book" procedure):
+
+1. Depth diffs before the first snapshot line are buffered.
+2. At the snapshot (``lastUpdateId`` = L): CLEAR, then every snapshot level. Buffered diffs are then replayed,
+   then the live ones: a diff with ``u <= L`` is dropped; the first applied diff must span L+1 — spot:
+   ``U <= L+1``; futures: ``pu <= L`` (futures update ids are not contiguous, so ``U`` may exceed L+1; ``pu``
+   says which update the diff follows). After that, continuity is ``U == prev_u + 1`` (spot) or
+   ``pu == prev_u`` (usdm, cm).
+3. A break raises `DataGapError` naming file, line, expected and found. With ``allow_gaps`` it emits an
+   EV_CLEAR flagged FLAG_RESYNC and keeps applying diffs flagged FLAG_RESYNC (the book then holds only levels
+   updated since the gap: incomplete but never stale). If a later snapshot line exists, the stream resyncs on
+   it exactly as in step 2 (diffs since the gap are re-applied against it). Gaps are counted in ``meta``.
+4. Snapshot lines while in sync are redundant and skipped (counted).
+
+Events: snapshot → EV_CLEAR then EV_SNAPSHOT_LEVEL per level (FLAG_EOM on the last); diff → EV_LEVEL_SET per
+level in message order (Binance sends bids first), FLAG_EOM on the last level of the message (a diff without levels emits nothing);
+trade → EV_TRADE, side = aggressor (buyer is maker ``m`` → SELL), trade id in ``order_id`` and ``seq``;
+bookTicker → two EV_TICKER events (BUY = best bid, SELL = best ask, FLAG_EOM on the ask), ``seq`` = its ``u``.
+
+Times: ``local_ts`` is the line prefix. ``exch_ts`` is ``E`` (event time, ms → ns) for diffs, snapshots and
+futures tickers, and ``T`` (trade time) for trades, the moment the trade happened. Spot tickers and spot
+snapshots carry no exchange time: they get the latest ``E`` seen before them in the stream (the line's local
+time if none was seen yet). Buffered diffs are applied when the snapshot arrives, so their ``local_ts`` is
+raised to the snapshot's (their ``exch_ts`` is kept).
+
+Prices and quantities are decimal strings converted to integer ticks / lots exactly (integer arithmetic on the
+digits, never float) with the tick and lot of `SYMBOL_TABLE`; for other symbols the tick (lot) is inferred
+as 10^-d for the largest number of significant decimals d seen. A value not on its tick/lot is a
+`DataValidationError`. Trades with ``X`` other than ``MARKET`` (insurance fund, ADL) are skipped and counted.
+
+Speed: a numba scanner parses the common, well-formed lines straight from the decompressed bytes (it accepts
+only exactly the shapes above: compact JSON, no escapes, known keys, at most 18 digits per number). Any line
+it does not accept goes through `json.loads`; a line that parses there is re-serialised compactly and scanned
+again, else the error names file, line, expected and found.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TICKER,
+    EV_TRADE,
+    EVENT_DTYPE,
+    FLAG_EOM,
+    FLAG_RESYNC,
+    SELL,
+)
+from hft.core.errors import DataGapError, DataValidationError
+from hft.core.instrument import Instrument
+from hft.data._binance_scan import (
+    _ABSENT,
+    _C_N,
+    _L_COLS,
+    _M_COLS,
+    _TYPE_NAMES,
+    C_LINE,
+    C_LVLS,
+    C_MSGS,
+    C_POS,
+    L_PD,
+    L_PM,
+    L_QD,
+    L_QM,
+    L_SIDE,
+    M_E,
+    M_FILE,
+    M_ID,
+    M_LINE,
+    M_LV0,
+    M_NLV,
+    M_PU,
+    M_SHAPE,
+    M_T,
+    M_TS,
+    M_TYPE,
+    M_U_FIRST,
+    P_DONE,
+    P_FULL,
+    P_SYMBOL,
+    SH_NONMARKET,
+    SH_PS,
+    SH_PU,
+    T_DEPTH,
+    T_SNAPSHOT,
+    T_TICKER,
+    T_TRADE,
+    _scan,
+)
+
+MARKETS = ("spot", "usdm", "cm")
+VENUES = {"spot": "BINANCE_SPOT", "usdm": "BINANCE_USDM", "cm": "BINANCE_CM"}
+
+# (market, symbol) → (tick_size, lot_size, contract_size). Ticks are the exchange's PRICE_FILTER tick; lots
+# are the finest quantity step in the feed (spot books carry residual quantities finer than the order step,
+# so spot uses the wire precision, 8 decimals). cm quantities are contracts of contract_size USD.
+SYMBOL_TABLE: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("spot", "BTCUSDT"): ("0.01", "0.00000001", "1"),
+    ("spot", "ETHUSDT"): ("0.01", "0.00000001", "1"),
+    ("usdm", "BTCUSDT"): ("0.10", "0.001", "1"),
+    ("usdm", "ETHUSDT"): ("0.01", "0.001", "1"),
+    ("cm", "BTCUSD_PERP"): ("0.1", "1", "100"),
+    ("cm", "ETHUSD_PERP"): ("0.01", "1", "10"),
+}
+
+_NAME_RE = re.compile(r"^([a-z0-9_]+)_(\d{8})\.gz$", re.IGNORECASE)
+
+# ===========================================================================================================
+# numba: exact decimal → integer units, and the synchronisation state machine
+# ===========================================================================================================
+@njit(cache=True)
+def _to_units(mant: np.ndarray, dec: np.ndarray, unit_mant: int, unit_dec: int, out: np.ndarray) -> int:
+    """value = mant·10^-dec in units of unit_mant·10^-unit_dec, exactly. Returns the first bad row or -1."""
+    for i in range(mant.shape[0]):
+        m = mant[i]
+        d = dec[i]
+        if d > unit_dec:
+            s = 1
+            for _ in range(d - unit_dec):
+                s *= 10
+            div = s * unit_mant
+            if m % div != 0:
+                return i
+            out[i] = m // div
+        else:
+            s = 1
+            for _ in range(unit_dec - d):
+                s *= 10
+            # at most 18 digits and unit_dec <= 18: guard the multiplication against overflow
+            if s > 1 and m > 9223372036854775807 // s:
+                return i
+            v = m * s
+            if v % unit_mant != 0:
+                return i
+            out[i] = v // unit_mant
+    return -1
+
+
+@njit(cache=True)
+def _max_sig_decimals(mant: np.ndarray, dec: np.ndarray) -> int:
+    """Largest number of significant decimals (trailing zeros ignored) among the values."""
+    best = 0
+    for i in range(mant.shape[0]):
+        m = mant[i]
+        d = dec[i]
+        while d > 0 and m % 10 == 0 and m != 0:
+            m //= 10
+            d -= 1
+        if m == 0:
+            d = 0
+        if d > best:
+            best = d
+    return best
+
+
+# sync modes
+_WAIT, _NEED_FIRST, _SYNCED, _RESYNC = 0, 1, 2, 3
+# sync kernel status
+S_OK, S_GAP, S_FULL, S_NO_SNAPSHOT = 0, 1, 2, 3
+# counters written by the sync kernel
+(K_EVENTS, K_DROPPED, K_GAPS, K_SNAPSHOTS, K_SNAP_SKIPPED, K_NONMARKET, K_GAP_MSG, K_GAP_EXPECTED,
+ K_GAP_FOUND, K_BUFFERED, K_RESYNC_EVENTS, K_GAP_FIRST) = range(12)
+_K_N = 12
+
+
+@njit(cache=True)
+def _emit(out: np.ndarray, k: int, exch: int, local: int, price: int, qty: int, oid: int, seq: int, kind: int,
+          side: int, flags: int) -> None:
+    out[k].exch_ts = exch
+    out[k].local_ts = local
+    out[k].price = price
+    out[k].qty = qty
+    out[k].order_id = oid
+    out[k].seq = seq
+    out[k].kind = kind
+    out[k].side = side
+    out[k].flags = flags
+
+
+@njit(cache=True)
+def _apply_depth(msgs: np.ndarray, j: int, side: np.ndarray, px: np.ndarray, qty: np.ndarray, spot: bool,
+                 allow_gaps: bool, local_floor: int, st: np.ndarray, out: np.ndarray, kc: np.ndarray) -> int:
+    """Sync rule + emission for depth message `j`. st = [mode, lastUpdateId, prev_u, buf_from]."""
+    mode = st[0]
+    u = msgs[j, M_ID]
+    first_u = msgs[j, M_U_FIRST]
+    pu = msgs[j, M_PU]
+    flags = 0
+    expected = 0
+    found = 0
+    ok = True
+    if mode == _NEED_FIRST:
+        lid = st[1]
+        if u <= lid:
+            kc[K_DROPPED] += 1
+            return S_OK
+        ok = first_u <= lid + 1 if spot else (pu != _ABSENT and pu <= lid)
+        if not ok:
+            expected = lid + 1 if spot else lid
+            found = first_u if spot else pu
+    elif mode == _SYNCED:
+        ok = first_u == st[2] + 1 if spot else pu == st[2]
+        if not ok:
+            expected = st[2] + 1 if spot else st[2]
+            found = first_u if spot else pu
+    else:  # _RESYNC
+        ok = True
+        flags = FLAG_RESYNC
+    if not ok:
+        if kc[K_GAPS] == 0:  # record the first break
+            kc[K_GAP_MSG] = j
+            kc[K_GAP_EXPECTED] = expected
+            kc[K_GAP_FOUND] = found
+            kc[K_GAP_FIRST] = 1 if mode == _NEED_FIRST else 0
+        if not allow_gaps:
+            return S_GAP
+        kc[K_GAPS] += 1
+        st[0] = _RESYNC
+        st[3] = j
+        flags = FLAG_RESYNC
+        k = kc[K_EVENTS]
+        if k >= out.shape[0]:
+            return S_FULL
+        local = max(msgs[j, M_TS], local_floor)
+        _emit(out, k, msgs[j, M_E] * 1000000, local, 0, 0, 0, u, EV_CLEAR, 0, FLAG_RESYNC)
+        kc[K_EVENTS] = k + 1
+        kc[K_RESYNC_EVENTS] += 1
+    elif mode == _NEED_FIRST:
+        st[0] = _SYNCED
+    st[2] = u
+    n = msgs[j, M_NLV]
+    k = kc[K_EVENTS]
+    if k + n > out.shape[0]:
+        return S_FULL
+    a = msgs[j, M_LV0]
+    exch = msgs[j, M_E] * 1000000
+    local = max(msgs[j, M_TS], local_floor)
+    for r in range(n):
+        f = flags | (FLAG_EOM if r == n - 1 else 0)
+        _emit(out, k + r, exch, local, px[a + r], qty[a + r], 0, u, EV_LEVEL_SET, side[a + r], f)
+    kc[K_EVENTS] = k + n
+    if flags != 0:
+        kc[K_RESYNC_EVENTS] += n
+    return S_OK
+
+
+@njit(cache=True)
+def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, spot: bool, allow_gaps: bool,
+          out: np.ndarray, kc: np.ndarray) -> int:
+    """Run the synchronisation over the whole message table, writing events into `out`. Returns S_*."""
+    st = np.zeros(4, dtype=np.int64)
+    st[0] = _WAIT
+    st[3] = 0
+    last_exch = -1
+    for j in range(msgs.shape[0]):
+        typ = msgs[j, M_TYPE]
+        local = msgs[j, M_TS]
+        if msgs[j, M_E] != _ABSENT:
+            last_exch = msgs[j, M_E] * 1000000
+        if typ == T_DEPTH:
+            if st[0] == _WAIT:
+                continue  # buffered until the snapshot
+            status = _apply_depth(msgs, j, side, px, qty, spot, allow_gaps, 0, st, out, kc)
+            if status != S_OK:
+                return status
+        elif typ == T_SNAPSHOT:
+            kc[K_SNAPSHOTS] += 1
+            if st[0] == _SYNCED or st[0] == _NEED_FIRST:
+                kc[K_SNAP_SKIPPED] += 1
+                continue
+            n = msgs[j, M_NLV]
+            k = kc[K_EVENTS]
+            if k + n + 1 > out.shape[0]:
+                return S_FULL
+            exch = last_exch if last_exch >= 0 else local
+            lid = msgs[j, M_ID]
+            _emit(out, k, exch, local, 0, 0, 0, lid, EV_CLEAR, 0, 0)
+            a = msgs[j, M_LV0]
+            for r in range(n):
+                f = FLAG_EOM if r == n - 1 else 0
+                _emit(out, k + 1 + r, exch, local, px[a + r], qty[a + r], 0, lid, EV_SNAPSHOT_LEVEL, side[a + r], f)
+            kc[K_EVENTS] = k + 1 + n
+            buf_from = st[3]
+            st[0] = _NEED_FIRST
+            st[1] = lid
+            # replay the diffs buffered since the start (or since the gap) against this snapshot
+            for b in range(buf_from, j):
+                if msgs[b, M_TYPE] == T_DEPTH:
+                    kc[K_BUFFERED] += 1
+                    status = _apply_depth(msgs, b, side, px, qty, spot, allow_gaps, local, st, out, kc)
+                    if status != S_OK:
+                        return status
+        elif typ == T_TRADE:
+            if msgs[j, M_SHAPE] & SH_NONMARKET:
+                kc[K_NONMARKET] += 1
+                continue
+            k = kc[K_EVENTS]
+            if k + 1 > out.shape[0]:
+                return S_FULL
+            a = msgs[j, M_LV0]
+            tid = msgs[j, M_ID]
+            _emit(out, k, msgs[j, M_T] * 1000000, local, px[a], qty[a], tid, tid, EV_TRADE, side[a], FLAG_EOM)
+            kc[K_EVENTS] = k + 1
+        elif typ == T_TICKER:
+            k = kc[K_EVENTS]
+            if k + 2 > out.shape[0]:
+                return S_FULL
+            a = msgs[j, M_LV0]
+            exch = msgs[j, M_E] * 1000000 if msgs[j, M_E] != _ABSENT else (last_exch if last_exch >= 0 else local)
+            u = msgs[j, M_ID]
+            _emit(out, k, exch, local, px[a], qty[a], 0, u, EV_TICKER, BUY, 0)
+            _emit(out, k + 1, exch, local, px[a + 1], qty[a + 1], 0, u, EV_TICKER, SELL, FLAG_EOM)
+            kc[K_EVENTS] = k + 2
+    if kc[K_SNAPSHOTS] == 0:
+        return S_NO_SNAPSHOT
+    return S_OK
+
+
+# ===========================================================================================================
+# Python driver
+# ===========================================================================================================
+@dataclass(frozen=True)
+class BinanceData:
+    """An imported Binance stream: read-only events, the instrument, and importer facts."""
+
+    events: np.ndarray
+    instrument: Instrument
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Tables:
+    msgs: np.ndarray
+    lv: np.ndarray
+    lines: int
+
+
+def _short(b: bytes | str, n: int = 80) -> str:
+    s = b.decode("utf-8", "replace") if isinstance(b, bytes) else b
+    return repr(s if len(s) <= n else s[:n] + "…")
+
+
+def _decompress(path: Path) -> bytes:
+    """Whole gzip file → bytes; corrupt or truncated input is a DataValidationError naming the line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError(f"{path}: expected a readable file, {exc.strerror}", file=str(path)) from None
+    if not raw:
+        raise DataValidationError(f"{path}:1: expected a gzip capture, found an empty file",
+                                  file=str(path), line=1, expected="gzip data", found="0 bytes")
+    if raw[:2] != b"\x1f\x8b":
+        raise DataValidationError(f"{path}:1: expected a gzip stream (magic 1f8b), found {raw[:8]!r}",
+                                  file=str(path), line=1, expected="gzip magic 1f8b", found=raw[:8].hex())
+    parts = []
+    rest = raw
+    try:
+        while rest:
+            d = zlib.decompressobj(31)  # gzip wrapper: header and CRC checked by zlib
+            parts.append(d.decompress(rest))
+            if not d.eof:
+                raise EOFError("compressed stream ends before its end-of-stream marker")
+            rest = d.unused_data
+    except (EOFError, zlib.error) as exc:
+        part = b"".join(parts)
+        line = part.count(b"\n") + 1
+        raise DataValidationError(
+            f"{path}:{line}: expected a complete gzip stream, found {type(exc).__name__}: {exc} "
+            f"after {len(part)} decompressed bytes", file=str(path), line=line,
+            expected="complete gzip stream", found=str(exc)) from None
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _slow_line(path: Path, line_no: int, line: bytes) -> bytes:
+    """A line the scanner refused: json-parse it and return its compact re-serialisation, else raise."""
+    m = re.match(rb"(\d{1,19}) (.*)\Z", line, re.DOTALL)
+    if not m:
+        raise DataValidationError(
+            f"{path}:{line_no}: expected '<local_receive_ts_ns> <json>', found {_short(line)}",
+            file=str(path), line=line_no, expected="<local_receive_ts_ns> <json>", found=_short(line))
+    try:
+        obj = json.loads(m.group(2))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path}:{line_no}: expected a JSON message, found {_short(m.group(2))} ({exc})",
+                                  file=str(path), line=line_no, expected="JSON", found=str(exc)) from None
+    problem = _diagnose(obj)
+    if problem:
+        m2 = re.search(r"expected (.*?), (found|missing) (.*)", problem)
+        expected, found = (m2.group(1), m2.group(3)) if m2 else (None, problem)
+        raise DataValidationError(f"{path}:{line_no}: {problem}", file=str(path), line=line_no,
+                                  expected=expected, found=found)
+    compact = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return m.group(1) + b" " + compact
+
+
+def _diagnose(obj: Any) -> str | None:
+    """What is wrong with a parsed message (None if it looks acceptable)."""
+    if not isinstance(obj, dict):
+        return f"expected a JSON object, found {type(obj).__name__}"
+    if "lastUpdateId" in obj:
+        for k in ("bids", "asks"):
+            if not isinstance(obj.get(k), list):
+                return f"expected snapshot field {k!r} as a list, found {_short(str(obj.get(k)))}"
+            bad = _bad_levels(obj[k])
+            if bad:
+                return f"snapshot {k}: {bad}"
+        return None
+    data = obj.get("data", obj)
+    if not isinstance(data, dict):
+        return f"expected 'data' to be an object, found {_short(str(data))}"
+    e = data.get("e", "bookTicker" if "B" in data else None)
+    need = {"depthUpdate": ("E", "U", "u", "b", "a"), "trade": ("T", "t", "p", "q", "m"),
+            "bookTicker": ("u", "b", "B", "a", "A")}
+    if e not in need:
+        return f"expected a depthUpdate, trade, bookTicker or snapshot message, found event {e!r}"
+    missing = [k for k in need[e] if k not in data]
+    if missing:
+        return f"expected {e} fields {list(need[e])}, missing {missing}"
+    for k in ("E", "T", "U", "u", "pu", "t"):
+        if k in data and (not isinstance(data[k], int) or isinstance(data[k], bool) or data[k] < 0):
+            return f"expected {e} field {k!r} to be a non-negative integer, found {data[k]!r}"
+    if e == "depthUpdate":
+        for k in ("b", "a"):
+            bad = _bad_levels(data[k]) if isinstance(data[k], list) else f"expected a list, found {data[k]!r}"
+            if bad:
+                return f"{e} {k!r}: {bad}"
+    else:
+        for k in ("p", "q") if e == "trade" else ("b", "B", "a", "A"):
+            if not _is_dec(data[k]):
+                return f"expected {e} field {k!r} to be a decimal string, found {data[k]!r}"
+        if e == "trade" and not isinstance(data["m"], bool):
+            return f"expected trade field 'm' to be a boolean, found {data['m']!r}"
+    return None
+
+
+_DEC_RE = re.compile(r"\d+(\.\d+)?\Z")
+
+
+def _is_dec(v: Any) -> bool:
+    return isinstance(v, str) and bool(_DEC_RE.match(v)) and len(v.replace(".", "").lstrip("0")) <= 18
+
+
+def _bad_levels(levels: list[Any]) -> str | None:
+    for lvl in levels:
+        if not (isinstance(lvl, list) and len(lvl) == 2 and _is_dec(lvl[0]) and _is_dec(lvl[1])):
+            return f"expected [\"price\", \"qty\"] decimal strings (at most 18 digits), found {_short(str(lvl))}"
+    return None
+
+
+def _scan_file(path: Path, data: bytes, sym: np.ndarray) -> _Tables:
+    """Run the numba scanner over one decompressed file, detouring refused lines through `_slow_line`."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if re.search(rb"\S", data) is None:
+        raise DataValidationError(f"{path}:1: expected capture lines, found an empty capture",
+                                  file=str(path), line=1, expected="capture lines", found="no lines")
+    # Upper bounds without a counting pass: a message line takes > 24 bytes, a level >= 10 bytes
+    # (``["1","1"],``). np.empty is mapped lazily, so only the rows written cost memory; P_FULL grows anyway.
+    msgs = np.empty((len(data) // 24 + 8, _M_COLS), dtype=np.int64)
+    lv = np.empty((len(data) // 10 + 8, _L_COLS), dtype=np.int64)
+    cnt = np.zeros(_C_N, dtype=np.int64)
+    cnt[C_LINE] = 1
+    end = len(buf)
+    while True:
+        status = _scan(buf, end, sym, msgs, lv, cnt)
+        if status == P_DONE:
+            break
+        pos, line_no = int(cnt[C_POS]), int(cnt[C_LINE])
+        eol = data.find(b"\n", pos)
+        eol = end if eol < 0 else eol
+        line = data[pos:eol]
+        if status == P_FULL:
+            msgs = np.concatenate([msgs, np.empty_like(msgs)])
+            lv = np.concatenate([lv, np.empty_like(lv)])
+            continue
+        if status == P_SYMBOL:
+            raise DataValidationError(
+                f"{path}:{line_no}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
+                file=str(path), line=line_no, expected=bytes(sym).decode(), found=_short(line))
+        if not line.strip() and eol == end:
+            break  # trailing whitespace at the end of the file
+        fixed = _slow_line(path, line_no, line)
+        one = np.frombuffer(fixed, dtype=np.uint8)
+        sub_cnt = np.zeros(_C_N, dtype=np.int64)
+        sub_cnt[C_MSGS], sub_cnt[C_LVLS], sub_cnt[C_LINE] = cnt[C_MSGS], cnt[C_LVLS], line_no
+        if len(lv) - cnt[C_LVLS] < len(one):
+            lv = np.concatenate([lv, np.empty((len(one), _L_COLS), dtype=np.int64)])
+        sub_status = _scan(one, len(one), sym, msgs, lv, sub_cnt)
+        if sub_status == P_SYMBOL:
+            raise DataValidationError(
+                f"{path}:{line_no}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
+                file=str(path), line=line_no, expected=bytes(sym).decode(), found=_short(line))
+        if sub_status != P_DONE:
+            raise DataValidationError(f"{path}:{line_no}: expected a Binance depthUpdate, trade, bookTicker or "
+                                      f"snapshot message, found {_short(line)}", file=str(path), line=line_no,
+                                      found=_short(line))
+        cnt[C_MSGS], cnt[C_LVLS] = sub_cnt[C_MSGS], sub_cnt[C_LVLS]
+        cnt[C_POS], cnt[C_LINE] = eol + 1, line_no + 1
+    return _Tables(msgs[: cnt[C_MSGS]], lv[: cnt[C_LVLS]], int(cnt[C_LINE]) - 1)
+
+
+def _order_files(paths: list[Path]) -> tuple[list[Path], str | None, str | None]:
+    """Sort by the date in the name; check one symbol and one market. Returns (paths, symbol, market)."""
+    if not paths:
+        raise DataValidationError("expected at least one Binance capture file, got none")
+    keyed = []
+    for p in paths:
+        m = _NAME_RE.match(p.name)
+        keyed.append((m.group(2) if m else "", m.group(1).upper() if m else None, p))
+    symbols = {s for _, s, _ in keyed}
+    if len(symbols) > 1:
+        raise DataValidationError(
+            f"expected files of one symbol, found {sorted(str(s) for s in symbols)}: {[str(p) for p in paths]}",
+            file=str(paths[0]), expected="one symbol", found=sorted(str(s) for s in symbols))
+    markets = {p.parent.name.lower() for p in paths}
+    market = markets.pop() if len(markets) == 1 and next(iter(markets)) in MARKETS else None
+    if len(paths) > 1:
+        if any(not d for d, _, _ in keyed):
+            raise DataValidationError(f"expected names <symbol>_<YYYYMMDD>.gz to order several files, found "
+                                      f"{[p.name for p in paths]}", file=str(paths[0]))
+        dates = [d for d, _, _ in keyed]
+        if len(set(dates)) != len(dates):
+            raise DataValidationError(f"expected one file per date, found {sorted(dates)}", file=str(paths[0]))
+        if len({p.parent.name.lower() for p in paths}) > 1:
+            raise DataValidationError(f"expected files of one market folder, found {[str(p) for p in paths]}",
+                                      file=str(paths[0]))
+    keyed.sort(key=lambda t: t[0])
+    return [p for _, _, p in keyed], keyed[0][1], market
+
+
+def _symbol_from_data(path: Path, data: bytes) -> str:
+    m = re.search(rb'"s":"([A-Za-z0-9_]+)"', data[:1 << 16])
+    if not m:
+        raise DataValidationError(f"{path}: expected a symbol in the name <symbol>_<YYYYMMDD>.gz or in the "
+                                  "messages, found none", file=str(path))
+    return m.group(1).decode()
+
+
+def _unit(dec_str: str) -> tuple[int, int]:
+    """"0.10" → (10, 2): the unit as digits and decimals."""
+    whole, _, frac = dec_str.partition(".")
+    return int(whole + frac), len(frac)
+
+
+def _convert(values: np.ndarray, decs: np.ndarray, unit: str, what: str, msgs: np.ndarray,
+             files: list[Path]) -> np.ndarray:
+    """Level digits/decimals → integer units of `unit`; an off-unit value names its file and line."""
+    out = np.empty(len(values), dtype=np.int64)
+    um, ud = _unit(unit)
+    bad = _to_units(values, decs, um, ud, out)
+    if bad >= 0:
+        holders = np.flatnonzero(msgs[:, M_NLV] > 0)  # the message holding level row `bad`
+        j = int(holders[np.searchsorted(msgs[holders, M_LV0], bad, side="right") - 1])
+        f, ln = files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE])
+        text = str(int(values[bad]))
+        d = int(decs[bad])
+        if d:
+            text = text.rjust(d + 1, "0")
+            text = text[:-d] + "." + text[-d:]
+        raise DataValidationError(f"{f}:{ln}: expected a {what} that is a multiple of {unit}, found {text}",
+                                  file=str(f), line=ln, expected=f"multiple of {unit}", found=text)
+    return out
+
+
+def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceData:
+    """Import Binance capture files of one symbol (several = one stream, ordered by the date in the name).
+
+    Raises:
+        DataValidationError: unreadable / corrupt / truncated gzip, a malformed line, mixed symbols, no
+            snapshot, a price or quantity off its tick or lot (each names file, line, expected, found).
+        DataGapError: a sequence break while ``allow_gaps`` is False.
+    """
+    files, symbol, market = _order_files([Path(p) for p in paths])
+    tables: list[_Tables] = []
+    for i, path in enumerate(files):
+        data = _decompress(path)
+        symbol = symbol or _symbol_from_data(path, data)
+        t = _scan_file(path, data, np.frombuffer(symbol.encode(), dtype=np.uint8))
+        t.msgs[:, M_FILE] = i
+        tables.append(t)
+    assert symbol is not None
+    msgs, lv = _join(tables)
+    market = market or _market_from_shapes(msgs)
+    tick, lot, contract, tick_source = _units(market, symbol, lv)
+    px = _convert(lv[:, L_PM], lv[:, L_PD], tick, "price", msgs, files)
+    qty = _convert(lv[:, L_QM], lv[:, L_QD], lot, "quantity", msgs, files)
+    side = np.ascontiguousarray(lv[:, L_SIDE])
+
+    cap = len(lv) + 2 * len(msgs) + 16  # re-applied diffs after a resync can need more: then retry larger
+    while True:
+        out = np.zeros(cap, dtype=EVENT_DTYPE)  # zeroed: padding bytes stay deterministic (hashes)
+        kc = np.zeros(_K_N, dtype=np.int64)
+        status = _sync(msgs, side, px, qty, market == "spot", allow_gaps, out, kc)
+        if status != S_FULL:
+            break
+        cap *= 2
+    if status == S_NO_SNAPSHOT:
+        raise DataValidationError(
+            f"{files[0]}:{tables[0].lines}: expected a REST depth snapshot line {{\"lastUpdateId\":…}}, found none "
+            f"in {sum(t.lines for t in tables)} lines", file=str(files[0]), line=tables[0].lines,
+            expected="a snapshot line", found="none")
+    gap = _first_gap(kc, msgs, files, market) if (status == S_GAP or kc[K_GAPS]) else None
+    if status == S_GAP:
+        assert gap is not None
+        raise DataGapError(
+            f"{gap['file']}:{gap['line']}: sequence break: expected {gap['field']} {gap['op']} {gap['expected']}, "
+            f"found {gap['found']} ({gap['rule']})", file=gap["file"], line=gap["line"],
+            expected=gap["expected"], found=gap["found"], hint="pass --allow-gaps to clear and resync at the break")
+    events = out[: kc[K_EVENTS]]
+    events.flags.writeable = False
+    instrument = Instrument(symbol=symbol, venue=VENUES[market], tick_size=tick, lot_size=lot, price_scale=1,
+                            currency=_currency(market, symbol), timezone="UTC", book_level="L2",
+                            contract_size=contract)
+    meta: dict[str, Any] = {
+        "source": "binance",
+        "market": market,
+        "files": [str(f) for f in files],
+        "lines": [t.lines for t in tables],
+        "messages": {name: int((msgs[:, M_TYPE] == t).sum()) for t, name in _TYPE_NAMES.items()},
+        "depth_levels": int(msgs[msgs[:, M_TYPE] == T_DEPTH, M_NLV].sum()),
+        "tick_source": tick_source,
+        "snapshots": int(kc[K_SNAPSHOTS]),
+        "snapshots_skipped": int(kc[K_SNAP_SKIPPED]),
+        "buffered_diffs": int(kc[K_BUFFERED]),
+        "dropped_diffs": int(kc[K_DROPPED]),
+        "trades_non_market_skipped": int(kc[K_NONMARKET]),
+        "gaps": int(kc[K_GAPS]),
+        "resync_events": int(kc[K_RESYNC_EVENTS]),
+        "allow_gaps": allow_gaps,
+    }
+    if gap:
+        meta["first_gap"] = gap
+    return BinanceData(events, instrument, meta)
+
+
+def _join(tables: list[_Tables]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate per-file tables (level offsets re-based)."""
+    if len(tables) == 1:
+        return tables[0].msgs, tables[0].lv
+    offsets = np.cumsum([0] + [len(t.lv) for t in tables[:-1]])
+    for t, off in zip(tables, offsets, strict=True):
+        t.msgs[:, M_LV0] += off
+    return np.concatenate([t.msgs for t in tables]), np.concatenate([t.lv for t in tables])
+
+
+def _market_from_shapes(msgs: np.ndarray) -> str:
+    """Diffs with ``ps`` (pair) → cm, with ``pu`` → usdm, else spot."""
+    shape = msgs[msgs[:, M_TYPE] == T_DEPTH, M_SHAPE]
+    if len(shape) and (shape & SH_PS).all():
+        return "cm"
+    return "usdm" if len(shape) and (shape & SH_PU).all() else "spot"
+
+
+def _units(market: str, symbol: str, lv: np.ndarray) -> tuple[str, str, str, str]:
+    """(tick, lot, contract size, source): from `SYMBOL_TABLE`, else inferred from the decimals seen."""
+    entry = SYMBOL_TABLE.get((market, symbol))
+    if entry:
+        return (*entry, "table")
+    tick = _pow10_str(_max_sig_decimals(lv[:, L_PM], lv[:, L_PD]))
+    lot = _pow10_str(_max_sig_decimals(lv[:, L_QM], lv[:, L_QD]))
+    # Binance coin-margined contracts: 100 USD for BTC, 10 USD for the others
+    contract = ("100" if symbol.startswith("BTC") else "10") if market == "cm" else "1"
+    return tick, lot, contract, "inferred"
+
+
+def _first_gap(kc: np.ndarray, msgs: np.ndarray, files: list[Path], market: str) -> dict[str, Any]:
+    """Where and how the first sequence break happened (for the error and for meta)."""
+    j = int(kc[K_GAP_MSG])
+    what = "U" if market == "spot" else "pu"
+    first = bool(kc[K_GAP_FIRST])
+    if first:
+        rule = f"the first diff after the snapshot must span lastUpdateId + 1: {what} <= {int(kc[K_GAP_EXPECTED])}"
+    else:
+        rule = f"continuity {'U == prev_u + 1' if market == 'spot' else 'pu == prev_u'}"
+    return {"file": str(files[int(msgs[j, M_FILE])]), "line": int(msgs[j, M_LINE]), "field": what,
+            "op": "<=" if first else "=", "expected": int(kc[K_GAP_EXPECTED]), "found": int(kc[K_GAP_FOUND]),
+            "rule": rule}
+
+
+def _pow10_str(d: int) -> str:
+    return "1" if d <= 0 else "0." + "0" * (d - 1) + "1"
+
+
+def _currency(market: str, symbol: str) -> str:
+    if market == "cm":
+        return "USD"
+    for q in ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB"):
+        if symbol.endswith(q):
+            return q
+    return "USD"
