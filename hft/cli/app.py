@@ -17,8 +17,11 @@ import sys
 import typer
 
 from hft import __version__
+from hft.cli import audit as audit_cmds
 from hft.cli import data as data_cmds
 from hft.cli import demo as demo_cmds
+from hft.cli import gateway as gateway_cmds
+from hft.cli import store as store_cmds
 from hft.core.errors import HftError
 
 app = typer.Typer(
@@ -46,6 +49,9 @@ def root(
 
 
 app.add_typer(data_cmds.app, name="data")
+app.add_typer(gateway_cmds.app, name="gateway")
+app.add_typer(audit_cmds.app, name="audit")
+app.add_typer(store_cmds.app, name="store")
 app.command("demo")(demo_cmds.demo)
 
 

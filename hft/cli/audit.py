@@ -1,0 +1,119 @@
+"""`hft audit …`: drain the WAL into the store, query it, tail a table.
+
+The store is the embedded chDB engine under ``$HFT_HOME/clickhouse`` unless ``HFT_CLICKHOUSE_URL`` points at a
+ClickHouse server. chDB, clickhouse-connect and rich are imported inside the commands only.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hft.cli._output import console, emit, show_progress
+
+app = typer.Typer(help="Audit trail: load the WAL into the store, query it, tail a table.", no_args_is_help=True)
+
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
+WAIT_OPT = typer.Option(10.0, "--wait", help="Seconds to wait for another process holding the embedded store.")
+
+
+@app.command("load")
+def load_cmd(
+    batch_rows: int = typer.Option(1_000_000, "--batch-rows", min=1, help="Rows per insert batch."),
+    keep_segments: bool = typer.Option(False, "--keep-segments", help="Keep WAL segments once loaded."),
+    wait: float = WAIT_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Drain every WAL under $HFT_HOME/wal into the store now (idempotent; safe to rerun after a kill)."""
+    from hft.recorder.loader import WALLoader, backlog
+    from hft.store.store import open_store
+
+    store = open_store(wait_s=wait)
+    try:
+        loader = WALLoader(store, prune=not keep_segments, batch_rows=batch_rows)
+        if show_progress(json_out):
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("loading WAL"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                          TimeRemainingColumn(), console=console(stderr=True), transient=True) as prog:
+                task = prog.add_task("load", total=None)
+                loader.progress = lambda done, total: prog.update(task, completed=done, total=total)
+                rep = loader.load()
+        else:
+            rep = loader.load()
+        result = {"ok": True, "backend": store.describe(), **rep.to_dict()}
+    finally:
+        store.close()
+    bl = backlog()
+    result["backlog_after"] = {k: bl[k] for k in ("records", "bytes", "tail_pending_bytes")}
+
+    def render() -> None:
+        con = console()
+        con.print(f"loaded [bold]{rep.records_loaded:,}[/] records ({rep.bytes_loaded:,} bytes) in "
+                  f"{rep.seconds:.2f}s ({rep.rows_per_s:,.0f} rows/s), {rep.batches} batches"
+                  + (f", {rep.redone_pending_batches} interrupted batch redone" if rep.redone_pending_batches else ""))
+        for table, n in sorted(rep.tables.items()):
+            con.print(f"  {table}: {n:,}")
+        if rep.tail_pending_bytes:
+            con.print(f"  [yellow]{rep.tail_pending_bytes} bytes at a WAL tail not complete yet (left for later)")
+    emit(result, json_out, render)
+
+
+def _render_rows(columns: list[str], rows: list[list], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r))
+    con = console()
+    con.print(table)
+    con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+
+
+@app.command("query")
+def query_cmd(
+    sql: str = typer.Argument(..., help="ClickHouse SQL (tables audit.*, sim.*; duplicates never show)."),
+    csv_out: bool = typer.Option(False, "--csv", help="CSV with a header line on stdout."),
+    wait: float = WAIT_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Run read-only SQL against the store: a table by default, --json (rows as objects) or --csv."""
+    from hft.store.store import open_store
+
+    store = open_store(wait_s=wait).read_only()
+    try:
+        if csv_out and not json_out:
+            sys.stdout.buffer.write(store.query_raw(sql, "CSVWithNames"))
+            sys.stdout.flush()
+            return
+        res = store.query(sql)
+    finally:
+        store.close()
+    emit({"ok": True, "columns": res.columns, "types": res.types, "rows": res.dicts()}, json_out,
+         lambda: _render_rows(res.columns, res.rows))
+
+
+@app.command("tail")
+def tail_cmd(
+    table: str = typer.Argument(..., help="A store table: audit.gateway_decisions, sim.fills … (or bare name)."),
+    n: int = typer.Option(20, "-n", "--lines", min=1, help="How many of the latest rows (by ts)."),
+    wait: float = WAIT_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """The latest N rows of a table, oldest first (record ids as 32 hex digits)."""
+    from hft.recorder.topics import get_topic
+    from hft.store.store import open_store
+
+    topic = get_topic(table)
+    sql = (f"SELECT lower(leftPad(hex(record_id), 32, '0')) AS record_id, * EXCEPT record_id FROM "
+           f"(SELECT * FROM {topic.name} ORDER BY ts DESC, record_id DESC LIMIT {int(n)}) ORDER BY ts, record_id")
+    store = open_store(wait_s=wait)
+    try:
+        res = store.query(sql)
+    finally:
+        store.close()
+    emit({"ok": True, "table": topic.name, "columns": res.columns, "rows": res.dicts()}, json_out,
+         lambda: _render_rows(res.columns, res.rows, title=topic.name))

@@ -1,0 +1,1 @@
+"""The WAL-first recorder: writer (wal_first), disk-pressure monitor, and the loader into the store."""

@@ -1,0 +1,590 @@
+"""Record schemas of every recorded topic, and their binary encoding.
+
+A *topic* is one store table (``"audit.gateway_decisions"``, ``"sim.fills"`` …). Its Python-side schema here is
+the single source of truth for the columns: writers are checked against it *before* anything reaches the WAL,
+the loader inserts with it, and ``hft/store/schema/*.sql`` must agree with it (a unit test checks that).
+
+Encoding
+--------
+Records are encoded as ClickHouse ``RowBinary`` in column order, so a WAL frame's payload can be shipped to the
+store without being decoded again. Two paths produce identical bytes:
+
+* :meth:`Topic.encode_records` - a sequence of mappings (one dict per record); every key is checked (unknown
+  keys, missing keys, wrong types and out-of-range integers raise :class:`~hft.core.errors.StoreError`).
+* :meth:`Topic.encode_array` - a numpy structured array for the numeric columns plus per-batch constants for
+  the string columns (``const={"run_id": "…"}``). This is the fast path of the gateway and the simulator,
+  whose kernels already produce structured arrays.
+
+Column types: ``UInt8/16/32/64``, ``Int8/16/32/64``, ``Float64``, ``Bool``, ``String`` (also used for JSON
+documents: a dict/list is serialised with sorted keys), ``LowCardinality(String)``, ``DateTime64(9, 'UTC')``
+(int ns) and ``UInt128`` (the record id).
+
+Record ids
+----------
+Every row has ``record_id UInt128``. A caller may pass it (an int, or a 32-hex-digit string such as
+:func:`hft.core.ids.stable_id`); otherwise the writer derives it from its id namespace and a per-topic sequence
+(see :class:`hft.recorder.wal_first.WALFirstWriter`). The id is stored in the WAL, so loading a record twice
+yields the same id, and the tables are ``ReplacingMergeTree`` ordered by it.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hft.core.errors import StoreError
+
+__all__ = [
+    "TOPICS",
+    "Column",
+    "Topic",
+    "get_topic",
+    "parse_record_id",
+    "record_id_hex",
+]
+
+_INT_TYPES: dict[str, tuple[str, int, int]] = {
+    # type: (struct code, min, max)
+    "UInt8": ("B", 0, 2**8 - 1),
+    "UInt16": ("H", 0, 2**16 - 1),
+    "UInt32": ("I", 0, 2**32 - 1),
+    "UInt64": ("Q", 0, 2**64 - 1),
+    "Int8": ("b", -(2**7), 2**7 - 1),
+    "Int16": ("h", -(2**15), 2**15 - 1),
+    "Int32": ("i", -(2**31), 2**31 - 1),
+    "Int64": ("q", -(2**63), 2**63 - 1),
+    "DateTime64(9, 'UTC')": ("q", -(2**63), 2**63 - 1),
+}
+_NUMPY_TYPES: dict[str, str] = {
+    "UInt8": "u1", "UInt16": "<u2", "UInt32": "<u4", "UInt64": "<u8",
+    "Int8": "i1", "Int16": "<i2", "Int32": "<i4", "Int64": "<i8",
+    "DateTime64(9, 'UTC')": "<i8", "Float64": "<f8", "Bool": "u1",
+}
+_STRING_TYPES = ("String", "LowCardinality(String)")
+_ALL_TYPES = (*_INT_TYPES, "Float64", "Bool", "UInt128", *_STRING_TYPES)
+_U64 = 2**64
+_RID = struct.Struct("<QQ")
+
+
+def parse_record_id(value: Any, *, topic: str = "") -> int:
+    """A record id as an int in [0, 2**128): accepts an int or a 32-hex-digit string (``stable_id``)."""
+    if isinstance(value, bool):
+        raise StoreError(f"{topic}: record_id: expected an int or 32 hex digits, was {value!r}", topic=topic)
+    if isinstance(value, int):
+        rid = value
+    elif isinstance(value, str) and len(value) == 32:
+        try:
+            rid = int(value, 16)
+        except ValueError:
+            raise StoreError(f"{topic}: record_id: expected 32 hex digits, was {value!r}", topic=topic) from None
+    else:
+        raise StoreError(f"{topic}: record_id: expected an int or 32 hex digits, was {value!r}", topic=topic)
+    if not 0 <= rid < 2**128:
+        raise StoreError(f"{topic}: record_id: expected 0 <= id < 2**128, was {rid}", topic=topic)
+    return rid
+
+
+def record_id_hex(rid: int) -> str:
+    """The 32-hex-digit form of a record id (as ``hex(record_id)`` in ClickHouse shows it, lower case)."""
+    return f"{rid:032x}"
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, ClickHouse type, and an optional default used when a record omits it."""
+
+    name: str
+    type: str
+    default: Any = ...
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type not in _ALL_TYPES:
+            raise StoreError(f"column {self.name}: expected one of {list(_ALL_TYPES)}, was {self.type!r}")
+
+    @property
+    def is_string(self) -> bool:
+        return self.type in _STRING_TYPES
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A recorded table: ``database.table``, a stable numeric id used in WAL frames, a version and columns.
+
+    `columns` excludes ``record_id`` (always first, UInt128) and includes ``ts`` (DateTime64(9, 'UTC'), int ns).
+    """
+
+    name: str
+    topic_id: int
+    version: int
+    columns: tuple[Column, ...]
+    doc: str = ""
+    critical_policy: str = "write"
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", frozenset(c.name for c in self.columns))
+        if "record_id" in self._names:
+            raise StoreError(f"{self.name}: record_id is implicit, do not declare it")
+        if self.critical_policy not in ("halt", "drop", "write"):
+            raise StoreError(f"{self.name}: critical_policy: expected halt|drop|write, was {self.critical_policy!r}")
+
+    @property
+    def database(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def table(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """All column names in insert order, ``record_id`` first."""
+        return ("record_id", *(c.name for c in self.columns))
+
+    # --- dict path ---------------------------------------------------------------------------------------
+    def check_record(self, record: Mapping[str, Any]) -> None:
+        """Raise StoreError for unknown keys (missing keys and bad values are caught by encoding)."""
+        unknown = set(record) - self._names - {"record_id"}
+        if unknown:
+            raise StoreError(
+                f"{self.name}: unknown field '{sorted(unknown)[0]}': expected one of {sorted(self._names)}",
+                topic=self.name, key=sorted(unknown)[0])
+
+    def encode_records(self, records: Sequence[Mapping[str, Any]], record_ids: Sequence[int]) -> bytes:
+        """RowBinary for `records` (record ids already resolved, one per record).
+
+        Uses a per-topic encoder generated once (struct groups for runs of fixed-width columns); any value it
+        cannot pack is re-checked by the slow path, which raises the precise StoreError.
+        """
+        enc = self.__dict__.get("_encoder")
+        if enc is None:
+            enc = _compile_encoder(self)
+            object.__setattr__(self, "_encoder", enc)
+        return enc(records, record_ids)
+
+    def encode_records_slow(self, records: Sequence[Mapping[str, Any]], record_ids: Sequence[int]) -> bytes:
+        """Reference encoder (value by value); raises the precise StoreError for a bad value."""
+        parts: list[bytes] = []
+        append = parts.append
+        for rec, rid in zip(records, record_ids, strict=True):
+            self.check_record(rec)
+            append(_RID.pack(rid % _U64, rid // _U64))
+            for col in self.columns:
+                append(_encode_value(self.name, col, rec.get(col.name, col.default)))
+        return b"".join(parts)
+
+    # --- numpy path --------------------------------------------------------------------------------------
+    def encode_array(self, arr: Any, record_ids_lo: Any, record_id_hi: int,
+                     const: Mapping[str, Any] | None = None) -> bytes:
+        """RowBinary bytes of an array batch (see :meth:`encode_array_view`)."""
+        return self.encode_array_view(arr, record_ids_lo, record_id_hi, const).tobytes()
+
+    def encode_array_view(self, arr: Any, record_ids_lo: Any, record_id_hi: int,
+                          const: Mapping[str, Any] | None = None) -> memoryview:
+        """RowBinary (a byte view, no copy) for a structured array: numeric columns from `arr`, string columns
+        from `const`.
+
+        Args:
+            arr: numpy structured array with a field per numeric column (missing fields use the column
+                default, which must exist).
+            record_ids_lo: uint64 array, the low 64 bits of each record id.
+            record_id_hi: the high 64 bits shared by the batch.
+            const: values for string columns (one per batch) and optionally numeric constants.
+        """
+        import numpy as np
+
+        const = dict(const or {})
+        unknown = set(const) - self._names
+        if unknown:
+            raise StoreError(f"{self.name}: unknown const field '{sorted(unknown)[0]}'", topic=self.name)
+        n = len(arr)
+        fields = set(arr.dtype.names or ())
+        if "record_id" in fields:
+            raise StoreError(f"{self.name}: array batches get auto-assigned record ids: expected no 'record_id' "
+                             "field (use the dict path for explicit ids)", topic=self.name, key="record_id")
+        bad = fields - self._names
+        if bad:
+            raise StoreError(f"{self.name}: unknown array field '{sorted(bad)[0]}': expected one of "
+                             f"{sorted(self._names)}", topic=self.name, key=sorted(bad)[0])
+        names: list[str] = ["rid_lo", "rid_hi"]
+        formats: list[str] = ["<u8", "<u8"]
+        fill: list[tuple[str, Any]] = [("rid_lo", record_ids_lo), ("rid_hi", record_id_hi)]
+        for col in self.columns:
+            if col.name in const or col.name not in fields:
+                v = const.get(col.name, col.default)
+                if v is ...:
+                    raise StoreError(f"{self.name}: field '{col.name}': expected an array field or a const, "
+                                     "was missing", topic=self.name, key=col.name)
+                b = _encode_value(self.name, col, v)
+                names.append(col.name)
+                formats.append(f"V{len(b)}" if len(b) else "V0")
+                fill.append((col.name, np.frombuffer(b, dtype=f"V{len(b)}")[0] if b else None))
+            else:
+                if col.is_string or col.type == "UInt128":
+                    raise StoreError(f"{self.name}: field '{col.name}' ({col.type}) cannot come from an array; "
+                                     "pass it in const", topic=self.name, key=col.name)
+                src = arr[col.name]
+                target = np.dtype(_NUMPY_TYPES[col.type])
+                if src.dtype != target:
+                    if src.dtype.kind in "iub" and target.kind in "iu" and n:
+                        info = np.iinfo(target)
+                        lo, hi = int(src.min()), int(src.max())
+                        if lo < info.min or hi > info.max:
+                            raise StoreError(f"{self.name}: field '{col.name}': expected values in "
+                                             f"[{info.min}, {info.max}] ({col.type}), was {lo}..{hi}",
+                                             topic=self.name, key=col.name)
+                    elif src.dtype.kind == "f" and target.kind != "f":
+                        raise StoreError(f"{self.name}: field '{col.name}': expected integers ({col.type}), "
+                                         f"was {src.dtype}", topic=self.name, key=col.name)
+                names.append(col.name)
+                formats.append(target.str)
+                fill.append((col.name, src))
+        out = np.empty(n, dtype=np.dtype({"names": names, "formats": formats}))
+        for name, value in fill:
+            if value is not None:
+                out[name] = value
+        return memoryview(out).cast("B")
+
+
+def _encode_value(topic: str, col: Column, v: Any) -> bytes:
+    t = col.type
+    if v is ...:
+        raise StoreError(f"{topic}: field '{col.name}': expected a value ({t}), was missing",
+                         topic=topic, key=col.name)
+    if t in _STRING_TYPES:
+        if isinstance(v, str):
+            b = v.encode()
+        elif isinstance(v, dict | list):
+            b = json.dumps(v, sort_keys=True, separators=(",", ":"), default=_json_default).encode()
+        elif isinstance(v, bytes):
+            b = v
+        else:
+            raise StoreError(f"{topic}: field '{col.name}': expected a string ({t}), was {v!r}",
+                             topic=topic, key=col.name)
+        return _varint(len(b)) + b
+    if t in _INT_TYPES:
+        code, lo, hi = _INT_TYPES[t]
+        if isinstance(v, bool) or not isinstance(v, int):
+            try:
+                import numpy as np
+
+                if isinstance(v, np.integer):
+                    v = int(v)
+                else:
+                    raise TypeError
+            except TypeError:
+                raise StoreError(f"{topic}: field '{col.name}': expected an integer ({t}), was {v!r}",
+                                 topic=topic, key=col.name) from None
+        if not lo <= v <= hi:
+            raise StoreError(f"{topic}: field '{col.name}': expected {lo} <= value <= {hi} ({t}), was {v}",
+                             topic=topic, key=col.name)
+        return struct.pack("<" + code, v)
+    if t == "Bool":
+        if not isinstance(v, bool | int) or v not in (0, 1):
+            raise StoreError(f"{topic}: field '{col.name}': expected a bool, was {v!r}", topic=topic, key=col.name)
+        return b"\x01" if v else b"\x00"
+    if t == "Float64":
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise StoreError(f"{topic}: field '{col.name}': expected a number, was {v!r}",
+                                 topic=topic, key=col.name) from None
+        return struct.pack("<d", v)
+    if t == "UInt128":
+        rid = parse_record_id(v, topic=topic)
+        return _RID.pack(rid % _U64, rid // _U64)
+    raise StoreError(f"{topic}: field '{col.name}': unsupported type {t}")  # pragma: no cover
+
+
+def _json_default(obj: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            return float(obj)
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(obj)
+
+
+
+def _compile_encoder(topic: Topic) -> Any:
+    """Generate the fast RowBinary encoder of a topic (plain Python source, compiled once per process)."""
+    ns: dict[str, Any] = {"_U64M": _U64 - 1, "_slow": None,
+                          "_json": json.dumps, "_Err": struct.error, "_SE": StoreError, "_ALLOWED": None}
+    lines = ["def _enc(records, rids):",
+             "    out = []",
+             "    ap = out.append",
+             "    try:",
+             "        for rec, rid in zip(records, rids, strict=True):",
+             "            if not rec.keys() <= _ALLOWED:",
+             "                raise _Err('unknown key')",
+             "            g = rec.get"]
+    group_codes: list[str] = ["QQ"]
+    group_vals: list[str] = ["rid & _U64M", "rid >> 64"]
+    n_struct = 0
+
+    def flush() -> None:
+        nonlocal n_struct, group_codes, group_vals
+        if group_codes:
+            name = f"_S{n_struct}"
+            ns[name] = struct.Struct("<" + "".join(group_codes))
+            lines.append(f"            ap({name}.pack({', '.join(group_vals)}))")
+            n_struct += 1
+            group_codes, group_vals = [], []
+
+    for i, col in enumerate(topic.columns):
+        ns[f"_D{i}"] = col.default
+        get = f"g({col.name!r}, _D{i})"
+        if col.is_string:
+            flush()
+            lines += [f"            v = {get}",
+                      "            e = _SC.get(v) if v.__class__ is str else None",
+                      "            if e is None:",
+                      "                e = _senc(v)",
+                      "            ap(e)"]
+        elif col.type == "Bool":
+            lines += [f"            v{i} = {get}",
+                      f"            if v{i} is not True and v{i} is not False and v{i} != 0 and v{i} != 1:",
+                      "                raise _Err('bool')"]
+            group_codes.append("B")
+            group_vals.append(f"v{i}")
+        elif col.type == "Float64":
+            group_codes.append("d")
+            group_vals.append(get)
+        elif col.type == "UInt128":
+            flush()
+            lines.append(f"            ap(_u128({get}))")
+        else:
+            group_codes.append(_INT_TYPES[col.type][0])
+            group_vals.append(get)
+    flush()
+    lines += ["    except (_Err, TypeError, ValueError, AttributeError):",
+              "        return _slow(records, rids)",
+              "    return b''.join(out)"]
+
+    def _str(v: Any) -> bytes:
+        if isinstance(v, dict | list):
+            return json.dumps(v, sort_keys=True, separators=(",", ":"), default=_json_default).encode()
+        if isinstance(v, bytes):
+            return v
+        raise TypeError("not a string")
+
+    cache: dict[str, bytes] = {}
+
+    def _senc(v: Any) -> bytes:
+        """varint length + bytes of a string column value; short strings are memoised (symbols, run ids)."""
+        if v.__class__ is str:
+            b = v.encode()
+            out = _varint(len(b)) + b
+            if len(b) <= 64:
+                if len(cache) >= 4096:
+                    cache.clear()
+                cache[v] = out
+            return out
+        b = _str(v)
+        return _varint(len(b)) + b
+
+    def _u128(v: Any) -> bytes:
+        rid = parse_record_id(v, topic=topic.name)
+        return _RID.pack(rid % _U64, rid // _U64)
+
+    ns.update(_str=_str, _senc=_senc, _SC=cache, _u128=_u128, _slow=topic.encode_records_slow,
+              _ALLOWED=frozenset(c.name for c in topic.columns) | {"record_id"})
+    exec(compile("\n".join(lines), f"<encoder {topic.name}>", "exec"), ns)
+    return ns["_enc"]
+
+
+# --- the topics ----------------------------------------------------------------------------------------------
+_TS = Column("ts", "DateTime64(9, 'UTC')", doc="event time, int ns UTC (the run clock for sim and gateway rows)")
+_LC = "LowCardinality(String)"
+
+
+def _c(name: str, type_: str, default: Any = ..., doc: str = "") -> Column:
+    return Column(name, type_, default, doc)
+
+
+TOPICS: dict[str, Topic] = {t.name: t for t in (
+    Topic("audit.gateway_decisions", 1, 1, (
+        # numeric columns match hft.core.orders.DECISION_DTYPE, so a decision array is written as is:
+        # writer.write_array("audit.gateway_decisions", decisions, const={"run_id": run_id})
+        _TS,
+        _c("run_id", "String", "", "replay run id, empty for a live process"),
+        _c("seq", "UInt64", 0, "decision sequence number of the gateway"),
+        _c("recv_ts", "DateTime64(9, 'UTC')", 0, "when the intent arrived"),
+        _c("key", "Int64", 0, "idempotency key of the intent (hft.core.orders.NO_KEY when none)"),
+        _c("order_id", "Int64", 0),
+        _c("target_id", "Int64", 0, "order a cancel / replace targets"),
+        _c("price", "Int64", 0, "integer ticks"),
+        _c("qty", "Int64", 0, "integer lots"),
+        _c("account", "Int32", 0, "gateway registry index of the account"),
+        _c("strategy", "Int32", 0, "gateway registry index of the strategy"),
+        _c("symbol", "Int32", 0, "gateway registry index of the symbol"),
+        _c("reason", "Int16", 0, "reason code, 0 = accepted (hft.core.orders.R_*)"),
+        _c("kind", "Int8", 0, "intent kind: 1 new, 2 cancel, 3 replace"),
+        _c("side", "Int8", 0, "1 buy, -1 sell"),
+        _c("order_type", "Int8", 0),
+        _c("tif", "Int8", 0),
+        _c("accepted", "Bool", doc="true when the intent passed every stage"),
+        _c("duplicate", "Bool", False, "a repeated idempotency key"),
+        _c("account_name", _LC, ""),
+        _c("strategy_name", _LC, ""),
+        _c("symbol_name", _LC, ""),
+        _c("reason_name", _LC, "", "name of the reason code"),
+        _c("policy_state", _LC, "", "ACTIVE | REDUCING | HALTED ..."),
+        _c("details", "String", "{}", "JSON document"),
+    ), "every gateway decision, accepted or denied", "write"),
+    Topic("audit.policy_transitions", 2, 1, (
+        _TS,
+        _c("run_id", "String", ""),
+        _c("scope", _LC, "", "global | account | symbol | alpha ..."),
+        _c("key", "String", "", "what the scope applies to (account id, symbol ...)"),
+        _c("from_state", _LC),
+        _c("to_state", _LC),
+        _c("reason", "String", ""),
+        _c("actor", _LC, "", "who or what caused it (risk limit, operator, kill switch)"),
+        _c("details", "String", "{}", "JSON document"),
+    ), "trading-state changes of the gateway policy", "write"),
+    Topic("audit.alpha_gate_decisions", 3, 1, (
+        _TS,
+        _c("alpha_id", _LC),
+        _c("gate", _LC, doc="A | B | C | D | E or a gate name"),
+        _c("passed", "Bool"),
+        _c("metric", _LC, "", "the deciding statistic (e.g. dsr, pbo)"),
+        _c("value", "Float64", 0.0),
+        _c("threshold", "Float64", 0.0),
+        _c("experiment_id", "String", ""),
+        _c("code_hash", "String", ""),
+        _c("data_hash", "String", ""),
+        _c("details", "String", "{}", "JSON document (all statistics)"),
+    ), "alpha validation / promotion gate verdicts", "write"),
+    Topic("audit.alpha_promotions", 4, 1, (
+        _TS,
+        _c("alpha_id", _LC),
+        _c("from_stage", _LC),
+        _c("to_stage", _LC),
+        _c("decision", _LC, doc="promoted | refused | demoted | retired"),
+        _c("actor", _LC, ""),
+        _c("promotion_file", "String", ""),
+        _c("code_hash", "String", ""),
+        _c("reason", "String", ""),
+        _c("details", "String", "{}", "JSON document"),
+    ), "alpha stage transitions", "write"),
+    Topic("audit.alpha_canary_decisions", 5, 1, (
+        _TS,
+        _c("alpha_id", _LC),
+        _c("canary_id", "String", ""),
+        _c("decision", _LC, doc="continue | scale_up | halt | rollback | graduate"),
+        _c("metric", _LC, ""),
+        _c("value", "Float64", 0.0),
+        _c("threshold", "Float64", 0.0),
+        _c("reason", "String", ""),
+        _c("details", "String", "{}", "JSON document"),
+    ), "canary monitoring decisions", "write"),
+    Topic("audit.alpha_experiments", 6, 1, (
+        _TS,
+        _c("experiment_id", "String"),
+        _c("alpha_id", _LC),
+        _c("trial", "UInt64", 0, "trial number within the experiment (every trial is counted)"),
+        _c("kind", _LC, "", "validate | search | backtest ..."),
+        _c("params", "String", "{}", "JSON document"),
+        _c("metrics", "String", "{}", "JSON document"),
+        _c("code_hash", "String", ""),
+        _c("data_hash", "String", ""),
+        _c("seed", "UInt64", 0),
+        _c("status", _LC, ""),
+    ), "the experiments registry: every trial", "write"),
+    Topic("sim.runs", 7, 1, (
+        _TS,
+        _c("run_id", "String"),
+        _c("scenario", "String", ""),
+        _c("strategy", _LC, ""),
+        _c("seed", "UInt64", 0),
+        _c("config_hash", "String", ""),
+        _c("data_hash", "String", ""),
+        _c("run_hash", "String", ""),
+        _c("status", _LC, "", "ok | failed"),
+        _c("start_ts", "DateTime64(9, 'UTC')", 0),
+        _c("end_ts", "DateTime64(9, 'UTC')", 0),
+        _c("n_events", "UInt64", 0),
+        _c("n_orders", "UInt64", 0),
+        _c("n_fills", "UInt64", 0),
+        _c("summary", "String", "{}", "JSON document (pnl, metrics)"),
+    ), "one row per simulator run", "write"),
+    Topic("sim.orders", 8, 1, (
+        # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
+        # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are.
+        _TS,
+        _c("run_id", "String"),
+        _c("source", _LC, "", "command | report"),
+        _c("order_id", "Int64", 0),
+        _c("key", "Int64", 0, "idempotency key of the intent"),
+        _c("account", "Int32", 0),
+        _c("strategy", "Int32", 0),
+        _c("symbol", "Int32", 0, "gateway registry index of the symbol"),
+        _c("symbol_name", _LC, ""),
+        _c("action", "Int8", 0, "command action: 1 new, 2 cancel, 3 replace"),
+        _c("kind", "Int8", 0, "report kind (hft.core.orders.REPORT_*)"),
+        _c("side", "Int8", 0),
+        _c("order_type", "Int8", 0),
+        _c("tif", "Int8", 0),
+        _c("price", "Int64", 0, "integer ticks"),
+        _c("qty", "Int64", 0, "integer lots"),
+        _c("leaves", "Int64", 0, "quantity still working after a report"),
+        _c("fee", "Int64", 0, "money units, positive = paid"),
+    ), "order commands and execution reports of a simulator run (reproducible by replay)", "drop"),
+    Topic("sim.fills", 9, 1, (
+        _TS,
+        _c("run_id", "String"),
+        _c("fill_id", "UInt64", 0, "fill sequence number within the run"),
+        _c("order_id", "Int64", 0),
+        _c("account", "Int32", 0),
+        _c("strategy", "Int32", 0),
+        _c("symbol", "Int32", 0, "gateway registry index of the symbol"),
+        _c("symbol_name", _LC, ""),
+        _c("kind", "Int8", 0, "report kind: partial_fill or fill"),
+        _c("side", "Int8", 0),
+        _c("price", "Int64", 0, "integer ticks"),
+        _c("qty", "Int64", 0, "integer lots filled"),
+        _c("leaves", "Int64", 0, "quantity still working"),
+        _c("liquidity", "Int8", 0, "1 maker, -1 taker, 0 unknown"),
+        _c("fee", "Int64", 0, "money units, positive = paid"),
+        _c("exch_ts", "DateTime64(9, 'UTC')", 0, "exchange time of the fill"),
+    ), "fills of a simulator run (reproducible by replay)", "drop"),
+)}
+
+TOPICS_BY_ID: dict[int, Topic] = {t.topic_id: t for t in TOPICS.values()}
+
+
+def get_topic(name: str) -> Topic:
+    """The topic called `name` (``db.table``; a bare table name is accepted when unambiguous)."""
+    t = TOPICS.get(name)
+    if t is not None:
+        return t
+    matches = [t for t in TOPICS.values() if t.table == name]
+    if len(matches) == 1:
+        return matches[0]
+    raise StoreError(f"unknown topic {name!r}: expected one of {sorted(TOPICS)}", topic=name)

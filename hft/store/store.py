@@ -1,0 +1,109 @@
+"""Opening the store: the embedded chDB engine by default, a ClickHouse server when HFT_CLICKHOUSE_URL is set.
+
+``open_store()`` returns a :class:`Store` whose schema is migrated on first use. The embedded engine admits one
+process per data directory: `wait_s` says how long to wait for another holder before failing with a
+StoreError that names it (pid, host, command).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import StoreError
+from hft.store.backend import QueryResult, StoreBackend
+from hft.store.paths import clickhouse_dir
+
+ENV_URL = "HFT_CLICKHOUSE_URL"
+
+
+class Store:
+    """A store backend with the schema applied. Reads never show a record twice (``final = 1``)."""
+
+    def __init__(self, backend: StoreBackend, *, migrate: bool = True) -> None:
+        self.backend = backend
+        self.schema_version = 0
+        if migrate:
+            from hft.store.migrations import migrate as run
+
+            self.schema_version = run(backend)
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def query(self, sql: str) -> QueryResult:
+        return self.backend.query(sql)
+
+    def query_raw(self, sql: str, fmt: str) -> bytes:
+        return self.backend.query_raw(sql, fmt)
+
+    def execute(self, sql: str) -> None:
+        self.backend.execute(sql)
+
+    def insert_rowbinary(self, table: str, columns: Sequence[str], payload: bytes,
+                         dedup_token: str | None = None) -> None:
+        self.backend.insert_rowbinary(table, columns, payload, dedup_token)
+
+    def read_only(self) -> Store:
+        """Refuse writes and DDL from now on (what `hft audit query` runs under)."""
+        self.backend.set_readonly()
+        return self
+
+    def count(self, table: str) -> int:
+        return int(self.query(f"SELECT count() FROM {table}").scalar() or 0)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.backend.describe(), "schema_version": self.schema_version}
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def store_url(url: str | None = None) -> str | None:
+    """The server URL in force: `url`, else ``$HFT_CLICKHOUSE_URL``, else None (embedded)."""
+    return url or os.environ.get(ENV_URL) or None
+
+
+def open_store(*, home: Path | None = None, url: str | None = None, wait_s: float = 0.0,
+               migrate: bool = True) -> Store:
+    """Open the configured store (see module doc).
+
+    Raises:
+        StoreError: the data directory is held by another process (named), the server is unreachable, or a
+            migration failed.
+    """
+    url = store_url(url)
+    backend: StoreBackend
+    if url:
+        from hft.store.backend import ServerBackend
+
+        backend = ServerBackend(url)
+    else:
+        from hft.store.backend import ChdbBackend
+
+        backend = ChdbBackend(clickhouse_dir(home), wait_s=wait_s)
+    try:
+        return Store(backend, migrate=migrate)
+    except BaseException:
+        backend.close()
+        raise
+
+
+def embedded_lock(home: Path | None = None):
+    """The inter-process lock of the embedded data directory (to ask who holds it without opening it)."""
+    from hft.store.lock import ProcessLock
+
+    path = clickhouse_dir(home)
+    return ProcessLock(path.parent / f".{path.name}.lock", f"the embedded ClickHouse data directory {path}")
+
+
+__all__ = ["ENV_URL", "Store", "StoreError", "embedded_lock", "open_store", "store_url"]

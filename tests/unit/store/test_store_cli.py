@@ -1,0 +1,124 @@
+"""`hft audit …` and `hft store status` through the real entry point, in subprocesses (own chDB each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hft.recorder.wal_first import WALConfig, open_writer
+
+ENTRY = Path(__file__).with_name("_cli_entry.py")
+
+
+def hft(home: Path, *args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    full = {**os.environ, "HFT_HOME": str(home), **(env or {})}
+    full.pop("HFT_DEBUG", None)
+    if env is None or "HFT_CLICKHOUSE_URL" not in env:
+        full.pop("HFT_CLICKHOUSE_URL", None)
+    return subprocess.run([sys.executable, str(ENTRY), *args], capture_output=True, text=True, env=full,
+                          timeout=timeout, cwd=home)
+
+
+@pytest.fixture(scope="module")
+def loaded_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("cli_home")
+    with open_writer("gw", home=home, config=WALConfig(fsync="never")) as w:
+        w.write_many("audit.gateway_decisions", [
+            {"ts": 1_000 + i, "run_id": "r", "seq": i, "symbol_name": "BTCUSDT", "accepted": i % 2 == 0,
+             "reason_name": "" if i % 2 == 0 else "POSITION_LIMIT", "details": {"i": i}} for i in range(30)])
+        w.write("sim.runs", {"ts": 5, "run_id": "r", "scenario": "demo", "n_fills": 3})
+    p = hft(home, "audit", "load", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["records_loaded"] == 31 and out["backlog_after"]["records"] == 0
+    return home
+
+
+def test_query_json_csv_and_table(loaded_home):
+    sql = "SELECT accepted, count() AS n FROM audit.gateway_decisions GROUP BY accepted ORDER BY accepted"
+    p = hft(loaded_home, "audit", "query", sql, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["rows"] == [{"accepted": False, "n": 15}, {"accepted": True, "n": 15}]
+    p = hft(loaded_home, "audit", "query", sql, "--csv")
+    assert p.stdout.splitlines() == ['"accepted","n"', "false,15", "true,15"]
+    p = hft(loaded_home, "audit", "query", sql)
+    assert p.returncode == 0 and "accepted" in p.stdout and "2 rows" in p.stdout
+
+
+def test_tail(loaded_home):
+    p = hft(loaded_home, "audit", "tail", "gateway_decisions", "-n", "3", "--json")
+    out = json.loads(p.stdout)
+    assert out["table"] == "audit.gateway_decisions"
+    assert [r["seq"] for r in out["rows"]] == [27, 28, 29]
+    assert all(len(r["record_id"]) == 32 for r in out["rows"])
+    p = hft(loaded_home, "audit", "tail", "nope")
+    assert p.returncode == 15 and "unknown topic 'nope'" in p.stderr
+
+
+def test_sql_error_is_one_clear_line_and_non_zero(loaded_home):
+    p = hft(loaded_home, "audit", "query", "SELECT (1 +")
+    assert p.returncode == 15
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: query failed: Syntax error"), p.stderr
+    assert "Traceback" not in p.stderr and p.stdout == ""
+    p = hft(loaded_home, "audit", "query", "SELECT nope FROM audit.gateway_decisions", "--json")
+    assert p.returncode == 15
+    assert json.loads(p.stdout)["ok"] is False and "Unknown expression" in p.stderr.splitlines()[0]
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_store_status(loaded_home):
+    with open_writer("gw", home=loaded_home, config=WALConfig(fsync="never")) as w:
+        w.write("sim.runs", {"ts": 6, "run_id": "r2"})
+    p = hft(loaded_home, "store", "status", "--json")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["backend"] == "chdb" and s["schema_version"] == s["schema_version_available"] >= 1
+    assert s["backlog"]["records"] == 1 and s["lag_s"] >= 0 and s["eta_s"] is not None
+    assert s["disk"]["level"] in ("NORMAL", "WARNING", "CRITICAL", "HALT")
+    p = hft(loaded_home, "store", "status")
+    assert p.returncode == 0 and "schema version" in p.stdout
+
+
+def test_a_reader_says_who_holds_the_store_or_waits(loaded_home):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from hft.store.store import open_store; s = open_store(); "
+         "print('ready', flush=True); time.sleep(float(sys.argv[1])); s.close()", "3"],
+        env={**os.environ, "HFT_HOME": str(loaded_home)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        p = hft(loaded_home, "audit", "query", "SELECT 1", "--wait", "0")
+        assert p.returncode == 15
+        assert f"held by pid {holder.pid} on host" in p.stderr
+        s = json.loads(hft(loaded_home, "store", "status", "--json").stdout)
+        assert f"pid {holder.pid}" in s["holder"]
+        t0 = time.monotonic()
+        p = hft(loaded_home, "audit", "query", "SELECT 1 AS one", "--json", "--wait", "30")
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["rows"] == [{"one": 1}]
+        assert time.monotonic() - t0 < 30
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; import hft.cli.audit, hft.cli.store; "
+            "bad = [m for m in ('chdb', 'clickhouse_connect', 'polars', 'numpy', 'rich') if m in sys.modules]; "
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_query_is_read_only(loaded_home):
+    p = hft(loaded_home, "audit", "query", "DROP TABLE audit.gateway_decisions")
+    assert p.returncode == 15 and "readonly" in p.stderr.lower()
+    p = hft(loaded_home, "audit", "query", "SELECT count() AS n FROM audit.gateway_decisions SETTINGS final = 0",
+            "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["rows"] == [{"n": 30}]
