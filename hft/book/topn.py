@@ -11,7 +11,8 @@ kernels; a book with a different layout keeps its own top-N function but must wr
   (`COL_*` give the offsets, `ROW_STRIDE` the stride per level). This is also the layout of the reference
   book written by `hft.data.lobster`, so verification compares rows directly.
 
-Empty levels are ``NO_PRICE`` (int64 min) with quantity 0.
+Empty levels are ``NO_PRICE`` (int64 min) with quantity 0. The kernels never allocate and are compiled
+without NRT reference counting (see `hft.book.l3`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ COL_BID_QTY = 3
 ROW_STRIDE = 4
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def topn_side(qty: np.ndarray, best_idx: int, step: int, base: int, n: int,
               out_px: np.ndarray, out_qty: np.ndarray) -> int:
     """Write the first `n` occupied levels of one side; return how many were found.
@@ -61,7 +62,7 @@ def topn_side(qty: np.ndarray, best_idx: int, step: int, base: int, n: int,
     return filled
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def snapshot_row(bid_qty: np.ndarray, ask_qty: np.ndarray, best_bid_idx: int, best_ask_idx: int,
                  base: int, n: int, row: np.ndarray) -> None:
     """Write the top-`n` book into `row` (int64, length 4*n) in LOBSTER layout (see module docstring)."""

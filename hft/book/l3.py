@@ -1,0 +1,875 @@
+"""L3 (market-by-order) book: numba kernels over a NamedTuple of numpy arrays, plus a thin Python wrapper.
+
+State (`L3Book`)
+----------------
+- Orders live in slots (``o_*`` arrays). An open-addressing hash table ``ht`` (linear probing, power-of-two
+  size >= 2x the slot capacity, backward-shift deletion so there are no tombstones) maps an order id to its
+  slot; the key is read from ``o_id[slot]``, so any int64 id is valid. Free slots form a list through
+  ``o_next``.
+- Price levels are dense per side: row 0 = bids, row 1 = asks, column ``price - base`` (ticks). Each level has
+  its total quantity ``lv_qty``, a FIFO queue of orders (``lv_head``/``lv_tail`` + ``o_prev``/``o_next``),
+  its order count, and an *anonymous* quantity ``lv_anon`` that sits at the FRONT of the queue: liquidity
+  that existed before the recording started or arrived while the level was outside the tracked depth, whose
+  orders are unknown. Invariant: ``lv_qty == lv_anon + sum(o_qty of the level's orders)``, all >= 0.
+- ``lv_flags`` is a per-level byte free for drivers (the LOBSTER verifier marks observed levels).
+- ``meta`` holds the scalars: base price, best bid / best ask index (-1 = empty side), order count, free-list
+  head, slot high-water mark.
+
+Growth
+------
+Kernels never allocate: an add that needs a new slot returns `NEED_ORDER_CAPACITY`, a price outside
+``[base, base + n_levels)`` returns `NEED_LEVEL_RANGE`. `l3_grow_orders` / `l3_grow_levels` (also njit, so a
+numba driver loop can grow in place of returning to Python) return a NEW `L3Book`: order capacity doubles
+(hash table rebuilt); the level range at least doubles, always covers the old range and the requested price,
+and puts the slack half below and half above (re-centring). The span is capped at `MAX_LEVEL_SPAN` ticks.
+The new book shares ``meta`` (and the untouched arrays) with the old one: use only the returned book.
+
+Queue position
+--------------
+`l3_queue_ahead` gives the quantity ahead of an order: its level's anonymous quantity plus every order before
+it in the FIFO. The simulator will place its own orders in these queues.
+
+Kernels and drivers
+-------------------
+Kernels return status codes (`OK` and the codes below) and never raise; `L3OrderBook` turns codes into
+`DataValidationError`. Kernels that never allocate are compiled without NRT reference counting, so a numba
+loop can call them per event cheaply. `l3_replay` applies a whole event array in one call (the loop itself,
+`l3_replay_run`, stops with a NEED_* status when the book must grow; the driver grows it and resumes).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from hft.book.topn import snapshot_row
+from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
+from hft.core.errors import DataValidationError
+
+__all__ = [
+    "ASK",
+    "BID",
+    "ERR_ANON_EXCEEDS",
+    "ERR_BAD_QTY",
+    "ERR_BAD_SIDE",
+    "ERR_DUPLICATE_ID",
+    "ERR_PRICE_RANGE",
+    "ERR_QTY_EXCEEDS",
+    "ERR_UNKNOWN_ORDER",
+    "MAX_LEVEL_SPAN",
+    "NEED_LEVEL_RANGE",
+    "NEED_ORDER_CAPACITY",
+    "OK",
+    "REPLAY_COUNTERS",
+    "R_APPLIED",
+    "R_CLIPPED",
+    "R_NEED_PRICE",
+    "R_REJECTED",
+    "R_STATUS",
+    "R_UNKNOWN_REFS",
+    "STATUS_NAMES",
+    "L3Book",
+    "L3OrderBook",
+    "l3_add",
+    "l3_add_anon",
+    "l3_best_ask",
+    "l3_best_bid",
+    "l3_cancel",
+    "l3_delete",
+    "l3_drop_level_orders",
+    "l3_ensure_order_capacity",
+    "l3_ensure_price",
+    "l3_execute",
+    "l3_grow_levels",
+    "l3_grow_orders",
+    "l3_level_anon",
+    "l3_level_count",
+    "l3_level_qty",
+    "l3_order_price",
+    "l3_order_qty",
+    "l3_queue_ahead",
+    "l3_remove_anon",
+    "l3_replay",
+    "l3_replay_run",
+    "l3_snapshot",
+    "l3_validate",
+    "new_l3_book",
+]
+
+# --- status codes ------------------------------------------------------------------------------------------
+OK = 0
+ERR_BAD_QTY = 1  # quantity <= 0
+ERR_BAD_SIDE = 2  # side not BUY (1) / SELL (-1)
+ERR_DUPLICATE_ID = 3  # add of an id already in the book
+ERR_UNKNOWN_ORDER = 4  # cancel / delete / execute of an id not in the book
+ERR_QTY_EXCEEDS = 5  # cancel / execute of more than the order's remaining quantity
+ERR_ANON_EXCEEDS = 6  # removal of more anonymous quantity than the level holds
+ERR_PRICE_RANGE = 7  # the price would need a level span above MAX_LEVEL_SPAN
+NEED_ORDER_CAPACITY = 8  # grow with l3_grow_orders and retry
+NEED_LEVEL_RANGE = 9  # grow with l3_grow_levels(book, price) and retry
+
+STATUS_NAMES: dict[int, str] = {
+    OK: "ok", ERR_BAD_QTY: "bad_qty", ERR_BAD_SIDE: "bad_side", ERR_DUPLICATE_ID: "duplicate_id",
+    ERR_UNKNOWN_ORDER: "unknown_order", ERR_QTY_EXCEEDS: "qty_exceeds_remaining",
+    ERR_ANON_EXCEEDS: "qty_exceeds_anonymous", ERR_PRICE_RANGE: "price_out_of_range",
+    NEED_ORDER_CAPACITY: "need_order_capacity", NEED_LEVEL_RANGE: "need_level_range",
+}
+
+BID = 0  # row of the level arrays for BUY
+ASK = 1  # row of the level arrays for SELL
+MAX_LEVEL_SPAN = 1 << 21  # ticks per side a book may span (2M levels ≈ 80 MB of level arrays)
+
+# Kernels that never allocate are compiled without NRT reference counting (`_nrt=False`): a function taking
+# the 14-array `L3Book` otherwise increfs and decrefs every member on each call (~28 atomic calls, measured
+# ~0.3 µs per operation). Only the growth functions and drivers that grow the book allocate.
+_kernel = njit(cache=True, _nrt=False)
+
+# meta slots
+M_BASE = 0
+M_BEST_BID = 1
+M_BEST_ASK = 2
+M_NORDERS = 3
+M_FREE = 4
+M_HWM = 5
+_META_SIZE = 8
+_HASH_MUL = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
+
+
+class L3Book(NamedTuple):
+    """Market-by-order book state (see the module docstring for the layout)."""
+
+    meta: np.ndarray  # int64[8]
+    ht: np.ndarray  # int64[H]: slot or -1
+    o_id: np.ndarray  # int64[C]
+    o_price: np.ndarray  # int64[C], ticks
+    o_qty: np.ndarray  # int64[C], remaining
+    o_side: np.ndarray  # int64[C], BID / ASK row
+    o_prev: np.ndarray  # int64[C]
+    o_next: np.ndarray  # int64[C] (free-list link for free slots)
+    lv_qty: np.ndarray  # int64[2, N]
+    lv_anon: np.ndarray  # int64[2, N]
+    lv_head: np.ndarray  # int64[2, N]
+    lv_tail: np.ndarray  # int64[2, N]
+    lv_count: np.ndarray  # int64[2, N]
+    lv_flags: np.ndarray  # uint8[2, N]
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(4, int(n - 1).bit_length())
+
+
+def new_l3_book(base_price: int = 0, n_levels: int = 4096, order_capacity: int = 4096) -> L3Book:
+    """An empty book covering prices ``[base_price, base_price + n_levels)``; both grow on demand."""
+    n_levels = max(16, int(n_levels))
+    cap = max(16, int(order_capacity))
+    meta = np.zeros(_META_SIZE, dtype=np.int64)
+    meta[M_BASE] = base_price
+    meta[M_BEST_BID] = -1
+    meta[M_BEST_ASK] = -1
+    meta[M_FREE] = -1
+    return L3Book(
+        meta=meta,
+        ht=np.full(_pow2_at_least(2 * cap), -1, dtype=np.int64),
+        o_id=np.zeros(cap, dtype=np.int64),
+        o_price=np.zeros(cap, dtype=np.int64),
+        o_qty=np.zeros(cap, dtype=np.int64),
+        o_side=np.zeros(cap, dtype=np.int64),
+        o_prev=np.full(cap, -1, dtype=np.int64),
+        o_next=np.full(cap, -1, dtype=np.int64),
+        lv_qty=np.zeros((2, n_levels), dtype=np.int64),
+        lv_anon=np.zeros((2, n_levels), dtype=np.int64),
+        lv_head=np.full((2, n_levels), -1, dtype=np.int64),
+        lv_tail=np.full((2, n_levels), -1, dtype=np.int64),
+        lv_count=np.zeros((2, n_levels), dtype=np.int64),
+        lv_flags=np.zeros((2, n_levels), dtype=np.uint8),
+    )
+
+
+# --- hash table --------------------------------------------------------------------------------------------
+
+
+@_kernel
+def _home(key: int, mask: int) -> int:
+    h = key * _HASH_MUL
+    h ^= h >> 29
+    return h & mask
+
+
+@_kernel
+def _find(book: L3Book, oid: int) -> int:
+    """Slot of order `oid`, -1 when unknown."""
+    ht = book.ht
+    mask = ht.shape[0] - 1
+    i = _home(oid, mask)
+    while True:
+        s = ht[i]
+        if s < 0:
+            return -1
+        if book.o_id[s] == oid:
+            return s
+        i = (i + 1) & mask
+
+
+@_kernel
+def _ht_insert(ht: np.ndarray, o_id: np.ndarray, slot: int) -> None:
+    mask = ht.shape[0] - 1
+    i = _home(o_id[slot], mask)
+    while ht[i] >= 0:
+        i = (i + 1) & mask
+    ht[i] = slot
+
+
+@_kernel
+def _ht_remove(book: L3Book, oid: int) -> None:
+    """Remove `oid` (must be present); backward-shift the following cluster so probing stays correct."""
+    ht = book.ht
+    mask = ht.shape[0] - 1
+    i = _home(oid, mask)
+    while book.o_id[ht[i]] != oid:
+        i = (i + 1) & mask
+    j = i
+    while True:
+        j = (j + 1) & mask
+        s = ht[j]
+        if s < 0:
+            break
+        k = _home(book.o_id[s], mask)
+        # leave s where it is if its home lies cyclically in (i, j]
+        if (i < j and i < k <= j) or (i > j and (k > i or k <= j)):
+            continue
+        ht[i] = s
+        i = j
+    ht[i] = -1
+
+
+# --- levels ------------------------------------------------------------------------------------------------
+
+
+@_kernel
+def _side_row(side: int) -> int:
+    if side == BUY:
+        return BID
+    if side == SELL:
+        return ASK
+    return -1
+
+
+@_kernel
+def _level_added(book: L3Book, row: int, idx: int) -> None:
+    """Quantity appeared at (row, idx): update the best index."""
+    meta = book.meta
+    if row == BID:
+        if meta[M_BEST_BID] < idx:
+            meta[M_BEST_BID] = idx
+    elif meta[M_BEST_ASK] < 0 or idx < meta[M_BEST_ASK]:
+        meta[M_BEST_ASK] = idx
+
+
+@_kernel
+def _level_reduced(book: L3Book, row: int, idx: int) -> None:
+    """Quantity left (row, idx): if the best level emptied, scan to the next occupied one."""
+    meta = book.meta
+    qty = book.lv_qty
+    if qty[row, idx] > 0:
+        return
+    if row == BID:
+        if meta[M_BEST_BID] == idx:
+            i = idx - 1
+            while i >= 0 and qty[BID, i] == 0:
+                i -= 1
+            meta[M_BEST_BID] = i  # -1 when empty
+    elif meta[M_BEST_ASK] == idx:
+        n = qty.shape[1]
+        i = idx + 1
+        while i < n and qty[ASK, i] == 0:
+            i += 1
+        meta[M_BEST_ASK] = i if i < n else -1
+
+
+@_kernel
+def _unlink(book: L3Book, s: int) -> None:
+    """Take slot `s` out of its level queue (quantities untouched)."""
+    row = book.o_side[s]
+    idx = book.o_price[s] - book.meta[M_BASE]
+    p = book.o_prev[s]
+    n = book.o_next[s]
+    if p >= 0:
+        book.o_next[p] = n
+    else:
+        book.lv_head[row, idx] = n
+    if n >= 0:
+        book.o_prev[n] = p
+    else:
+        book.lv_tail[row, idx] = p
+    book.lv_count[row, idx] -= 1
+
+
+@_kernel
+def _free_slot(book: L3Book, s: int) -> None:
+    _ht_remove(book, book.o_id[s])
+    book.o_qty[s] = 0
+    book.o_prev[s] = -1
+    book.o_next[s] = book.meta[M_FREE]
+    book.meta[M_FREE] = s
+    book.meta[M_NORDERS] -= 1
+
+
+# --- operations --------------------------------------------------------------------------------------------
+
+
+@_kernel
+def l3_add(book: L3Book, oid: int, side: int, price: int, qty: int) -> int:
+    """Add a resting order at the back of its price level's queue."""
+    row = _side_row(side)
+    if row < 0:
+        return ERR_BAD_SIDE
+    if qty <= 0:
+        return ERR_BAD_QTY
+    idx = price - book.meta[M_BASE]
+    if idx < 0 or idx >= book.lv_qty.shape[1]:
+        return NEED_LEVEL_RANGE
+    if _find(book, oid) >= 0:
+        return ERR_DUPLICATE_ID
+    meta = book.meta
+    s = meta[M_FREE]
+    if s >= 0:
+        meta[M_FREE] = book.o_next[s]
+    else:
+        if meta[M_HWM] >= book.o_id.shape[0]:
+            return NEED_ORDER_CAPACITY
+        s = meta[M_HWM]
+        meta[M_HWM] += 1
+    book.o_id[s] = oid
+    book.o_price[s] = price
+    book.o_qty[s] = qty
+    book.o_side[s] = row
+    tail = book.lv_tail[row, idx]
+    book.o_prev[s] = tail
+    book.o_next[s] = -1
+    if tail >= 0:
+        book.o_next[tail] = s
+    else:
+        book.lv_head[row, idx] = s
+    book.lv_tail[row, idx] = s
+    book.lv_count[row, idx] += 1
+    book.lv_qty[row, idx] += qty
+    meta[M_NORDERS] += 1
+    _ht_insert(book.ht, book.o_id, s)
+    _level_added(book, row, idx)
+    return OK
+
+
+@_kernel
+def _reduce(book: L3Book, oid: int, qty: int) -> int:
+    if qty <= 0:
+        return ERR_BAD_QTY
+    s = _find(book, oid)
+    if s < 0:
+        return ERR_UNKNOWN_ORDER
+    if qty > book.o_qty[s]:
+        return ERR_QTY_EXCEEDS
+    row = book.o_side[s]
+    idx = book.o_price[s] - book.meta[M_BASE]
+    book.o_qty[s] -= qty
+    book.lv_qty[row, idx] -= qty
+    if book.o_qty[s] == 0:
+        _unlink(book, s)
+        _free_slot(book, s)
+    _level_reduced(book, row, idx)
+    return OK
+
+
+@_kernel
+def l3_cancel(book: L3Book, oid: int, qty: int) -> int:
+    """Partial cancel: remove `qty` from the order (keeps its queue place; removes it when it reaches 0)."""
+    return _reduce(book, oid, qty)
+
+
+@_kernel
+def l3_execute(book: L3Book, oid: int, qty: int) -> int:
+    """Execution of `qty` against the order (removes it when fully filled)."""
+    return _reduce(book, oid, qty)
+
+
+@_kernel
+def l3_delete(book: L3Book, oid: int) -> int:
+    """Remove the order and all its remaining quantity."""
+    s = _find(book, oid)
+    if s < 0:
+        return ERR_UNKNOWN_ORDER
+    row = book.o_side[s]
+    idx = book.o_price[s] - book.meta[M_BASE]
+    book.lv_qty[row, idx] -= book.o_qty[s]
+    _unlink(book, s)
+    _free_slot(book, s)
+    _level_reduced(book, row, idx)
+    return OK
+
+
+@_kernel
+def l3_add_anon(book: L3Book, side: int, price: int, qty: int) -> int:
+    """Add anonymous (unknown-order) quantity at the front of a level's queue."""
+    row = _side_row(side)
+    if row < 0:
+        return ERR_BAD_SIDE
+    if qty <= 0:
+        return ERR_BAD_QTY
+    idx = price - book.meta[M_BASE]
+    if idx < 0 or idx >= book.lv_qty.shape[1]:
+        return NEED_LEVEL_RANGE
+    book.lv_anon[row, idx] += qty
+    book.lv_qty[row, idx] += qty
+    _level_added(book, row, idx)
+    return OK
+
+
+@_kernel
+def l3_remove_anon(book: L3Book, side: int, price: int, qty: int) -> int:
+    """Remove anonymous quantity (a cancel / execution of an order the book never saw)."""
+    row = _side_row(side)
+    if row < 0:
+        return ERR_BAD_SIDE
+    if qty <= 0:
+        return ERR_BAD_QTY
+    idx = price - book.meta[M_BASE]
+    if idx < 0 or idx >= book.lv_qty.shape[1] or qty > book.lv_anon[row, idx]:
+        return ERR_ANON_EXCEEDS
+    book.lv_anon[row, idx] -= qty
+    book.lv_qty[row, idx] -= qty
+    _level_reduced(book, row, idx)
+    return OK
+
+
+@_kernel
+def l3_drop_level_orders(book: L3Book, side: int, price: int) -> int:
+    """Forget every known order of a level, turning its quantity into anonymous quantity.
+
+    Used when a level's composition is no longer known (it changed while unobserved). The level total is
+    unchanged. Returns the number of orders dropped (0 for an empty level or a bad side / price).
+    """
+    row = _side_row(side)
+    idx = price - book.meta[M_BASE]
+    if row < 0 or idx < 0 or idx >= book.lv_qty.shape[1]:
+        return 0
+    dropped = 0
+    s = book.lv_head[row, idx]
+    while s >= 0:
+        nxt = book.o_next[s]
+        book.lv_anon[row, idx] += book.o_qty[s]
+        _free_slot(book, s)
+        dropped += 1
+        s = nxt
+    book.lv_head[row, idx] = -1
+    book.lv_tail[row, idx] = -1
+    book.lv_count[row, idx] = 0
+    return dropped
+
+
+# --- growth ------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def l3_grow_orders(book: L3Book) -> L3Book:
+    """A new book with twice the order capacity (hash table rebuilt); levels are shared, not copied."""
+    cap = book.o_id.shape[0]
+    new_cap = 2 * cap
+    o_id = np.zeros(new_cap, np.int64)
+    o_price = np.zeros(new_cap, np.int64)
+    o_qty = np.zeros(new_cap, np.int64)
+    o_side = np.zeros(new_cap, np.int64)
+    o_prev = np.full(new_cap, -1, np.int64)
+    o_next = np.full(new_cap, -1, np.int64)
+    o_id[:cap] = book.o_id
+    o_price[:cap] = book.o_price
+    o_qty[:cap] = book.o_qty
+    o_side[:cap] = book.o_side
+    o_prev[:cap] = book.o_prev
+    o_next[:cap] = book.o_next
+    h = book.ht.shape[0]
+    while h < 2 * new_cap:
+        h *= 2
+    ht = np.full(h, -1, np.int64)
+    for i in range(book.ht.shape[0]):
+        s = book.ht[i]
+        if s >= 0:
+            _ht_insert(ht, o_id, s)
+    return L3Book(book.meta, ht, o_id, o_price, o_qty, o_side, o_prev, o_next, book.lv_qty, book.lv_anon,
+                  book.lv_head, book.lv_tail, book.lv_count, book.lv_flags)
+
+
+@njit(cache=True)
+def l3_grow_levels(book: L3Book, price: int) -> L3Book:
+    """A new book whose level range covers the old range and `price` (see "Growth" in the module docs).
+
+    Returns `book` itself when `price` is already covered or the span would exceed `MAX_LEVEL_SPAN`.
+    """
+    meta = book.meta
+    base = meta[M_BASE]
+    n = book.lv_qty.shape[1]
+    lo = min(base, price)
+    hi = max(base + n - 1, price)
+    span = hi - lo + 1
+    if span <= n or span > MAX_LEVEL_SPAN:
+        return book
+    new_n = min(max(2 * n, 2 * span), MAX_LEVEL_SPAN)
+    new_base = lo - (new_n - span) // 2
+    off = base - new_base
+    lv_qty = np.zeros((2, new_n), np.int64)
+    lv_anon = np.zeros((2, new_n), np.int64)
+    lv_head = np.full((2, new_n), -1, np.int64)
+    lv_tail = np.full((2, new_n), -1, np.int64)
+    lv_count = np.zeros((2, new_n), np.int64)
+    lv_flags = np.zeros((2, new_n), np.uint8)
+    lv_qty[:, off:off + n] = book.lv_qty
+    lv_anon[:, off:off + n] = book.lv_anon
+    lv_head[:, off:off + n] = book.lv_head
+    lv_tail[:, off:off + n] = book.lv_tail
+    lv_count[:, off:off + n] = book.lv_count
+    lv_flags[:, off:off + n] = book.lv_flags
+    meta[M_BASE] = new_base
+    if meta[M_BEST_BID] >= 0:
+        meta[M_BEST_BID] += off
+    if meta[M_BEST_ASK] >= 0:
+        meta[M_BEST_ASK] += off
+    return L3Book(meta, book.ht, book.o_id, book.o_price, book.o_qty, book.o_side, book.o_prev, book.o_next,
+                  lv_qty, lv_anon, lv_head, lv_tail, lv_count, lv_flags)
+
+
+@njit(cache=True)
+def l3_ensure_price(book: L3Book, price: int) -> L3Book:
+    """`book`, grown if needed so that `price` has a level (unchanged when the span cap is hit)."""
+    idx = price - book.meta[M_BASE]
+    if 0 <= idx < book.lv_qty.shape[1]:
+        return book
+    return l3_grow_levels(book, price)
+
+
+@njit(cache=True)
+def l3_ensure_order_capacity(book: L3Book) -> L3Book:
+    """`book`, grown if needed so that one more order fits."""
+    if book.meta[M_FREE] >= 0 or book.meta[M_HWM] < book.o_id.shape[0]:
+        return book
+    return l3_grow_orders(book)
+
+
+# --- queries -----------------------------------------------------------------------------------------------
+
+
+@_kernel
+def l3_best_bid(book: L3Book) -> int:
+    """Best bid price (ticks), `NO_PRICE` when there is no bid."""
+    i = book.meta[M_BEST_BID]
+    return book.meta[M_BASE] + i if i >= 0 else NO_PRICE
+
+
+@_kernel
+def l3_best_ask(book: L3Book) -> int:
+    """Best ask price (ticks), `NO_PRICE` when there is no ask."""
+    i = book.meta[M_BEST_ASK]
+    return book.meta[M_BASE] + i if i >= 0 else NO_PRICE
+
+
+@_kernel
+def _level_value(book: L3Book, arr: np.ndarray, side: int, price: int) -> int:
+    row = _side_row(side)
+    idx = price - book.meta[M_BASE]
+    if row < 0 or idx < 0 or idx >= arr.shape[1]:
+        return 0
+    return arr[row, idx]
+
+
+@_kernel
+def l3_level_qty(book: L3Book, side: int, price: int) -> int:
+    """Total quantity at a level (0 when empty or outside the range)."""
+    return _level_value(book, book.lv_qty, side, price)
+
+
+@_kernel
+def l3_level_anon(book: L3Book, side: int, price: int) -> int:
+    """Anonymous (front-of-queue, unknown-order) quantity at a level."""
+    return _level_value(book, book.lv_anon, side, price)
+
+
+@_kernel
+def l3_level_count(book: L3Book, side: int, price: int) -> int:
+    """Number of known orders queued at a level."""
+    return _level_value(book, book.lv_count, side, price)
+
+
+@_kernel
+def l3_order_qty(book: L3Book, oid: int) -> int:
+    """Remaining quantity of an order, -1 when unknown."""
+    s = _find(book, oid)
+    return book.o_qty[s] if s >= 0 else -1
+
+
+@_kernel
+def l3_order_price(book: L3Book, oid: int) -> int:
+    """Price of an order, `NO_PRICE` when unknown."""
+    s = _find(book, oid)
+    return book.o_price[s] if s >= 0 else NO_PRICE
+
+
+@_kernel
+def l3_queue_ahead(book: L3Book, oid: int) -> int:
+    """Quantity queued ahead of an order (anonymous front quantity + earlier orders); -1 when unknown."""
+    s = _find(book, oid)
+    if s < 0:
+        return -1
+    ahead = book.lv_anon[book.o_side[s], book.o_price[s] - book.meta[M_BASE]]
+    p = book.o_prev[s]
+    while p >= 0:
+        ahead += book.o_qty[p]
+        p = book.o_prev[p]
+    return ahead
+
+
+@_kernel
+def l3_snapshot(book: L3Book, n: int, row: np.ndarray) -> None:
+    """Top-`n` levels into `row` (int64[4n], LOBSTER layout, see `hft.book.topn`)."""
+    snapshot_row(book.lv_qty[BID], book.lv_qty[ASK], book.meta[M_BEST_BID], book.meta[M_BEST_ASK],
+                 book.meta[M_BASE], n, row)
+
+
+@_kernel
+def l3_validate(book: L3Book) -> int:
+    """Check every invariant; 0 when all hold, else a code naming the first broken one.
+
+    1 level total != anonymous + sum of its orders, 2 a negative quantity, 3 broken FIFO links or count,
+    4 an order missing from the hash table, 5 order count wrong, 6 best bid / ask index wrong, 7 crossed
+    order side / price bookkeeping (an order queued at another level).
+    """
+    n = book.lv_qty.shape[1]
+    base = book.meta[M_BASE]
+    total_orders = 0
+    for row in range(2):
+        for idx in range(n):
+            if book.lv_anon[row, idx] < 0 or book.lv_qty[row, idx] < 0:
+                return 2
+            acc = book.lv_anon[row, idx]
+            cnt = 0
+            prev = -1
+            s = book.lv_head[row, idx]
+            while s >= 0:
+                if book.o_prev[s] != prev:
+                    return 3
+                if book.o_side[s] != row or book.o_price[s] != base + idx:
+                    return 7
+                if book.o_qty[s] <= 0:
+                    return 2
+                if _find(book, book.o_id[s]) != s:
+                    return 4
+                acc += book.o_qty[s]
+                cnt += 1
+                prev = s
+                s = book.o_next[s]
+                if cnt > book.o_id.shape[0]:
+                    return 3
+            if book.lv_tail[row, idx] != prev or book.lv_count[row, idx] != cnt:
+                return 3
+            if acc != book.lv_qty[row, idx]:
+                return 1
+            total_orders += cnt
+    if total_orders != book.meta[M_NORDERS]:
+        return 5
+    bb = -1
+    for idx in range(n - 1, -1, -1):
+        if book.lv_qty[BID, idx] > 0:
+            bb = idx
+            break
+    ba = -1
+    for idx in range(n):
+        if book.lv_qty[ASK, idx] > 0:
+            ba = idx
+            break
+    if bb != book.meta[M_BEST_BID] or ba != book.meta[M_BEST_ASK]:
+        return 6
+    return 0
+
+
+# --- replay driver ------------------------------------------------------------------------------------------
+
+R_APPLIED = 0
+R_UNKNOWN_REFS = 1
+R_CLIPPED = 2
+R_REJECTED = 3
+R_STATUS = 4
+R_NEED_PRICE = 5
+REPLAY_COUNTERS = 6  # length of the `counters` array of `l3_replay`
+
+
+@_kernel
+def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.ndarray, qty: np.ndarray,
+                  oid: np.ndarray, start: int, counters: np.ndarray) -> int:
+    """Apply events from `start` until done or the book must grow; returns the index to resume at.
+
+    When it stops early, ``counters[R_STATUS]`` is `NEED_LEVEL_RANGE` (``counters[R_NEED_PRICE]`` holds the
+    price) or `NEED_ORDER_CAPACITY`. See `l3_replay` for the counters.
+    """
+    base = book.meta[M_BASE]
+    n_levels = book.lv_qty.shape[1]
+    for k in range(start, kind.shape[0]):
+        kd = kind[k]
+        if kd != EV_ADD and kd != EV_CANCEL and kd != EV_DELETE and kd != EV_EXEC:
+            continue
+        p = price[k]
+        idx = p - base
+        if idx < 0 or idx >= n_levels:
+            counters[R_STATUS] = NEED_LEVEL_RANGE
+            counters[R_NEED_PRICE] = p
+            return k
+        if kd == EV_ADD:
+            st = l3_add(book, oid[k], side[k], p, qty[k])
+            if st == NEED_ORDER_CAPACITY:
+                counters[R_STATUS] = st
+                return k
+        else:
+            s = _find(book, oid[k])
+            if s < 0:
+                counters[R_UNKNOWN_REFS] += 1
+                row = _side_row(side[k])
+                if row < 0:
+                    st = ERR_BAD_SIDE
+                else:
+                    take = min(qty[k], book.lv_anon[row, idx])
+                    if take < qty[k]:
+                        counters[R_CLIPPED] += 1
+                    st = l3_remove_anon(book, side[k], p, take) if take > 0 else OK
+            elif kd == EV_DELETE or qty[k] >= book.o_qty[s]:
+                st = l3_delete(book, oid[k])
+            else:
+                st = _reduce(book, oid[k], qty[k])
+        if st == OK:
+            counters[R_APPLIED] += 1
+        else:
+            counters[R_REJECTED] += 1
+    counters[R_STATUS] = OK
+    return kind.shape[0]
+
+
+@njit(cache=True)
+def l3_replay(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.ndarray, qty: np.ndarray,
+              oid: np.ndarray, counters: np.ndarray) -> L3Book:
+    """Apply a whole L3 event stream (EV_ADD / CANCEL / DELETE / EXEC; other kinds are skipped) in one call.
+
+    Cancels / executions / deletes of unknown ids remove anonymous quantity at their price (clipped at what
+    is there). Grows the book as needed and returns it (the argument must not be used afterwards).
+    `counters` (int64[REPLAY_COUNTERS]) receives: applied events, unknown-id references, clipped anonymous
+    removals, rejected events (bad side / qty, duplicate id), the final status (OK or ERR_PRICE_RANGE) and
+    the last price that needed growth.
+    """
+    k = 0
+    n = kind.shape[0]
+    while k < n:
+        k = l3_replay_run(book, kind, side, price, qty, oid, k, counters)
+        if counters[R_STATUS] == NEED_LEVEL_RANGE:
+            book = l3_grow_levels(book, counters[R_NEED_PRICE])
+            idx = counters[R_NEED_PRICE] - book.meta[M_BASE]
+            if idx < 0 or idx >= book.lv_qty.shape[1]:
+                counters[R_STATUS] = ERR_PRICE_RANGE
+                return book
+        elif counters[R_STATUS] == NEED_ORDER_CAPACITY:
+            book = l3_grow_orders(book)
+    counters[R_STATUS] = OK
+    return book
+
+
+# --- Python wrapper ----------------------------------------------------------------------------------------
+
+
+class L3OrderBook:
+    """Convenience wrapper for Python callers and tests: grows on demand and raises on error codes.
+
+    Hot loops should call the `l3_*` kernels from numba instead (a Python-level call costs microseconds).
+    """
+
+    def __init__(self, base_price: int = 0, n_levels: int = 4096, order_capacity: int = 4096) -> None:
+        self.state = new_l3_book(base_price, n_levels, order_capacity)
+
+    def _check(self, status: int, op: str, **ctx: int) -> None:
+        if status != OK:
+            detail = ", ".join(f"{k}={v}" for k, v in ctx.items())
+            raise DataValidationError(f"l3 {op}({detail}): expected ok, was {STATUS_NAMES[status]}",
+                                      op=op, status=STATUS_NAMES[status], **ctx)
+
+    def _ensure(self, price: int) -> None:
+        self.state = l3_ensure_price(self.state, price)
+        idx = price - int(self.state.meta[M_BASE])
+        if not 0 <= idx < self.state.lv_qty.shape[1]:
+            self._check(ERR_PRICE_RANGE, "ensure_price", price=price)
+
+    def add(self, oid: int, side: int, price: int, qty: int) -> None:
+        """Add an order at the back of its level's queue."""
+        self._ensure(price)
+        self.state = l3_ensure_order_capacity(self.state)
+        self._check(l3_add(self.state, oid, side, price, qty), "add", oid=oid, side=side, price=price, qty=qty)
+
+    def cancel(self, oid: int, qty: int) -> None:
+        """Remove part of an order."""
+        self._check(l3_cancel(self.state, oid, qty), "cancel", oid=oid, qty=qty)
+
+    def execute(self, oid: int, qty: int) -> None:
+        """Execute part or all of an order."""
+        self._check(l3_execute(self.state, oid, qty), "execute", oid=oid, qty=qty)
+
+    def delete(self, oid: int) -> None:
+        """Remove an order entirely."""
+        self._check(l3_delete(self.state, oid), "delete", oid=oid)
+
+    def add_anon(self, side: int, price: int, qty: int) -> None:
+        """Add anonymous quantity at the front of a level."""
+        self._ensure(price)
+        self._check(l3_add_anon(self.state, side, price, qty), "add_anon", side=side, price=price, qty=qty)
+
+    def remove_anon(self, side: int, price: int, qty: int) -> None:
+        """Remove anonymous quantity from a level."""
+        self._check(l3_remove_anon(self.state, side, price, qty), "remove_anon", side=side, price=price,
+                    qty=qty)
+
+    def best_bid(self) -> int:
+        return int(l3_best_bid(self.state))
+
+    def best_ask(self) -> int:
+        return int(l3_best_ask(self.state))
+
+    def level_qty(self, side: int, price: int) -> int:
+        return int(l3_level_qty(self.state, side, price))
+
+    def level_anon(self, side: int, price: int) -> int:
+        return int(l3_level_anon(self.state, side, price))
+
+    def order_qty(self, oid: int) -> int:
+        """Remaining quantity, -1 when unknown."""
+        return int(l3_order_qty(self.state, oid))
+
+    def queue_ahead(self, oid: int) -> int:
+        """Quantity ahead of the order in its FIFO, -1 when unknown."""
+        return int(l3_queue_ahead(self.state, oid))
+
+    def level_orders(self, side: int, price: int) -> list[int]:
+        """Order ids queued at a level, front to back (debugging / tests)."""
+        row = BID if side == BUY else ASK
+        idx = price - int(self.state.meta[M_BASE])
+        out: list[int] = []
+        if not 0 <= idx < self.state.lv_qty.shape[1]:
+            return out
+        s = int(self.state.lv_head[row, idx])
+        while s >= 0:
+            out.append(int(self.state.o_id[s]))
+            s = int(self.state.o_next[s])
+        return out
+
+    def top(self, n: int) -> np.ndarray:
+        """Top-`n` snapshot as a new int64[4n] row (LOBSTER layout)."""
+        row = np.empty(4 * n, dtype=np.int64)
+        l3_snapshot(self.state, n, row)
+        return row
+
+    def validate(self) -> int:
+        """0 when every invariant holds (see `l3_validate`)."""
+        return int(l3_validate(self.state))
+
+    def __len__(self) -> int:
+        return int(self.state.meta[M_NORDERS])

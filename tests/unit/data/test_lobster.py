@@ -1,0 +1,323 @@
+"""LOBSTER importer: exact conversion, file handling, atomic writes, and every bad-input case."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HALT,
+    EV_HIDDEN_EXEC,
+    EV_TRADE,
+    FLAG_EOM,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.errors import DataValidationError
+from hft.data import lobster
+from hft.data.lobster import import_lobster, load_lobster_import, ref_sidecar_path, write_lobster_import
+
+STEM = "TEST_2012-06-21_34200000_57600000"
+E = 9999999999
+def ns(iso: str) -> int:
+    dt = datetime.fromisoformat(iso).replace(tzinfo=UTC)
+    return int(dt.timestamp()) * 1_000_000_000
+
+
+# --- conversion --------------------------------------------------------------------------------------------
+
+
+def test_events_are_converted_exactly(tmp_path: Path, lobster_day: Any) -> None:
+    data = import_lobster(lobster_day.write(tmp_path))
+    ev = data.events
+    assert not ev.flags.writeable
+    assert ev["kind"].tolist() == [EV_ADD, EV_ADD, EV_EXEC, EV_HIDDEN_EXEC, EV_CANCEL, EV_DELETE, EV_DELETE]
+    assert ev["side"].tolist() == [BUY, SELL, BUY, BUY, BUY, SELL, SELL]
+    assert ev["price"].tolist() == [10001, 10003, 10001, 10000, 10000, 10003, 10005]  # half-cent: buy → down
+    assert ev["qty"].tolist() == [100, 50, 30, 10, 20, 50, 300]
+    assert ev["order_id"].tolist() == [11, 12, 11, 0, 5, 12, 6]
+    assert ev["seq"].tolist() == list(range(7))
+    assert (ev["flags"] == FLAG_EOM).all()
+    assert (ev["local_ts"] == ev["exch_ts"]).all()
+    # 2012-06-21 is summer time: 09:30 New York = 13:30 UTC; decimals are exact, never through a float
+    open_ns = ns("2012-06-21T13:30:00")
+    assert ev["exch_ts"].tolist() == [
+        open_ns + 1, open_ns + 500_000_000, open_ns + 1_250_000_000, open_ns + 2_000_000_000,
+        open_ns + 3_123_456_789, open_ns + 4_123_456_790, open_ns + 5_000_000_000,
+    ]
+    assert data.meta["subtick_prices"] == 1 and data.meta["subns_times"] == 1
+
+
+def test_instrument_reference_and_meta(tmp_path: Path, lobster_day: Any) -> None:
+    data = import_lobster(lobster_day.write(tmp_path))
+    inst = data.instrument
+    assert (inst.symbol, inst.venue, inst.tick_size, inst.lot_size, inst.price_scale, inst.currency,
+            inst.timezone, inst.book_level) == ("TEST", "NASDAQ", "0.01", "1", 10000, "USD", "America/New_York",
+                                                 "L3")
+    assert data.levels == 2
+    assert data.reference.shape == (7, 8) and data.reference.dtype == np.int64
+    assert not data.reference.flags.writeable
+    assert data.reference[0].tolist() == [10005, 300, 10001, 100, NO_PRICE, 0, 10000, 200]
+    assert data.meta["messages"] == 7
+    assert data.meta["counts_by_type"] == {"1": 2, "2": 1, "3": 2, "4": 1, "5": 1}
+    assert data.meta["files"] == [f"{STEM}_message_2.csv", f"{STEM}_orderbook_2.csv"]
+    assert set(data.meta["sha256"]) == set(data.meta["files"])
+    assert data.meta["date"] == "2012-06-21" and data.meta["ticker"] == "TEST"
+
+
+def test_winter_date_uses_standard_time(tmp_path: Path, lobster_day: Any) -> None:
+    data = import_lobster(lobster_day.write(tmp_path, stem="TEST_2012-01-05_34200000_57600000"))
+    assert int(data.events["exch_ts"][0]) == ns("2012-01-05T14:30:00") + 1  # EST: UTC-5
+
+
+def test_halt_and_cross_trade_messages(tmp_path: Path, lobster_day: Any) -> None:
+    B = lobster_day.books
+    msgs = ["34200,6,0,500,1000000,1", "34201,7,0,0,-1,-1", "34202,7,0,0,1,-1"]
+    books = [B[0]] * 3
+    ev = import_lobster(lobster_day.write(tmp_path, msgs, books)).events
+    assert ev["kind"].tolist() == [EV_TRADE, EV_HALT, EV_HALT]
+    assert ev["side"].tolist() == [0, 0, 0]  # a cross has no aggressor; halts have no side
+    assert ev["price"].tolist() == [10000, -1, 1]  # halt code kept
+
+
+def test_zip_and_csv_give_the_same_import(tmp_path: Path, lobster_day: Any) -> None:
+    a = import_lobster(lobster_day.zip(tmp_path))
+    b = import_lobster(lobster_day.write(tmp_path))
+    assert np.array_equal(a.events, b.events) and np.array_equal(a.reference, b.reference)
+    assert a.meta["sha256"] == b.meta["sha256"]
+
+
+def test_orderbook_can_be_passed_explicitly(tmp_path: Path, lobster_day: Any) -> None:
+    msg = lobster_day.write(tmp_path)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    ob = msg.with_name(msg.name.replace("_message_", "_orderbook_"))
+    moved = ob.rename(other / ob.name)
+    with pytest.raises(DataValidationError, match="orderbook"):
+        import_lobster(msg)
+    assert import_lobster(msg, orderbook=moved).reference.shape == (7, 8)
+
+
+def test_write_and_load_round_trip(tmp_path: Path, lobster_day: Any) -> None:
+    data = import_lobster(lobster_day.write(tmp_path))
+    out = tmp_path / "test.parquet"
+    paths = write_lobster_import(data, out)
+    assert paths == (out, ref_sidecar_path(out)) and paths[1].name == "test.ref.parquet"
+    back = load_lobster_import(out)
+    assert np.array_equal(back.events, data.events) and not back.events.flags.writeable
+    assert np.array_equal(back.reference, data.reference)
+    assert back.levels == 2 and back.instrument == data.instrument and back.meta == data.meta
+
+
+def test_load_without_sidecar_fails(tmp_path: Path, lobster_day: Any) -> None:
+    out = tmp_path / "test.parquet"
+    write_lobster_import(import_lobster(lobster_day.write(tmp_path)), out)
+    ref_sidecar_path(out).unlink()
+    with pytest.raises(DataValidationError, match=r"test\.ref\.parquet"):
+        load_lobster_import(out)
+
+
+# --- bad input: each case names the file, the line, what was expected and what was found -------------------
+
+
+def _expect(day: Any, tmp_path: Path, messages: list[str], books: list[str], line: int, pattern: str,
+            which: str = "message") -> DataValidationError:
+    msg = day.write(tmp_path, messages, books)
+    with pytest.raises(DataValidationError) as info:
+        import_lobster(msg)
+    err = info.value
+    assert f"_{which}_2.csv:{line}:" in err.message, err.message
+    assert err.fields["line"] == line
+    assert "expected" in err.message
+    assert re.search(pattern, err.message), err.message
+    return err
+
+
+def _replace(lines: list[str], i: int, text: str) -> list[str]:
+    out = list(lines)
+    out[i] = text
+    return out
+
+
+def test_wrong_column_count(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 2, "34201.25,4,11,30,1000100"), B, 3, "expected 6 .*found 5")
+    _expect(lobster_day, tmp_path, _replace(M, 1, "34200.5,1,12,50,1000300,-1,9"), B, 2, "expected 6 .*found 7")
+    _expect(lobster_day, tmp_path, M, _replace(B, 3, "1000300,50,1000100"), 4, "expected 8 .*found 3",
+            which="orderbook")
+
+
+def test_non_numeric_field(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 4, "34203.1,2,5,abc,1000000,1"), B, 5, "size.*found 'abc'")
+    _expect(lobster_day, tmp_path, _replace(M, 0, "9:30,1,11,100,1000100,1"), B, 1, "time.*found '9:30'")
+    _expect(lobster_day, tmp_path, M, _replace(B, 6, f"1001000,400,1000100,7x,{E},0,1000000,180"), 7,
+            "found '7x'", which="orderbook")
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_negative_or_zero_size(tmp_path: Path, size: str, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    err = _expect(lobster_day, tmp_path, _replace(M, 2, f"34201.25,4,11,{size},1000100,1"), B, 3,
+                  "size: expected a positive size")
+    assert err.fields["found"] == int(size)
+
+
+def test_negative_size_in_orderbook(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, M, _replace(B, 1, "1000300,-50,1000100,100,1000500,300,1000000,200"), 2,
+            "size in column 2", which="orderbook")
+
+
+def test_unknown_message_type(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 3, "34202,8,0,10,1000050,1"), B, 4, "message type 1..7.*found 8")
+
+
+def test_unknown_direction(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 3, "34202,5,0,10,1000050,0"), B, 4, "direction")
+
+
+def test_timestamps_going_backwards(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 4, "34201.2,2,5,20,1000000,1"), B, 5,
+            "non-decreasing timestamps, found '34201.2'")
+
+
+def test_price_not_on_tick(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 0, "34200.000000001,1,11,100,1000150,1"), B, 1,
+            "multiple of 100.*found 1000150")
+    _expect(lobster_day, tmp_path, M, _replace(B, 0, f"1000501,300,1000100,100,{E},0,1000000,200"), 1,
+            "price in column 1", which="orderbook")
+
+
+def test_orderbook_with_a_different_row_count(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    err = _expect(lobster_day, tmp_path, M, B[:-1], 7, "expected 7 orderbook rows.*found 6", which="orderbook")
+    assert (err.fields["expected"], err.fields["found"]) == (7, 6)
+
+
+def test_empty_files(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, [], B, 1, "empty")
+    _expect(lobster_day, tmp_path, M, [], 1, "empty", which="orderbook")
+
+
+def test_non_zip_archive(tmp_path: Path) -> None:
+    path = tmp_path / "LOBSTER_SampleFile_TEST_2012-06-21_2.zip"
+    path.write_bytes(b"this is not a zip archive at all\n" * 10)
+    with pytest.raises(DataValidationError, match=r"\.zip: expected a readable zip archive"):
+        import_lobster(path)
+
+
+def test_truncated_zip(tmp_path: Path, lobster_day: Any) -> None:
+    whole = lobster_day.zip(tmp_path).read_bytes()
+    for cut in (len(whole) // 3, len(whole) - 30):
+        path = tmp_path / f"cut{cut}.zip"
+        path.write_bytes(whole[:cut])
+        with pytest.raises(DataValidationError, match=rf"cut{cut}\.zip: expected a readable zip archive"):
+            import_lobster(path)
+
+
+def test_zip_without_the_expected_members(tmp_path: Path, lobster_day: Any) -> None:
+    M = lobster_day.messages
+    path = tmp_path / "empty.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "x")
+    with pytest.raises(DataValidationError, match=r"expected exactly one LOBSTER '\*_message_<L>\.csv'"):
+        import_lobster(path)
+    path = tmp_path / "half.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{STEM}_message_2.csv", "\n".join(M))
+    with pytest.raises(DataValidationError, match=r"expected member .*_orderbook_2\.csv"):
+        import_lobster(path)
+
+
+def test_bad_file_names(tmp_path: Path, lobster_day: Any) -> None:
+    M = lobster_day.messages
+    path = tmp_path / "messages.csv"
+    path.write_text("\n".join(M))
+    with pytest.raises(DataValidationError, match="expected a LOBSTER message file name"):
+        import_lobster(path)
+    with pytest.raises(DataValidationError, match="no such file"):
+        import_lobster(tmp_path / "missing.zip")
+
+
+def test_unwritable_output_leaves_nothing(tmp_path: Path, lobster_day: Any) -> None:
+    data = import_lobster(lobster_day.write(tmp_path))
+    with pytest.raises(DataValidationError, match="expected a writable output location") as info:
+        write_lobster_import(data, tmp_path / "no" / "such" / "dir" / "x.parquet")
+    assert info.value.fields["file"].endswith("x.parquet")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(DataValidationError):
+        write_lobster_import(data, blocker / "x.parquet")
+
+
+def test_failure_while_writing_leaves_neither_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lobster_day: Any) -> None:
+    data = import_lobster(lobster_day.write(tmp_path))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("hft.data.events_io.write_events", boom)
+    with pytest.raises(DataValidationError, match="No space left"):
+        write_lobster_import(data, out_dir / "x.parquet")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_no_output_is_written_by_a_failing_import(tmp_path: Path, lobster_day: Any) -> None:
+    M = lobster_day.messages
+    msg = lobster_day.write(tmp_path, _replace(M, 3, "34202,8,0,10,1000050,1"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(DataValidationError):
+        import_lobster(msg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --- real files --------------------------------------------------------------------------------------------
+
+SAMPLES = {  # file: (messages, levels), from ../shared/data/README.md
+    "LOBSTER_SampleFile_AAPL_2012-06-21_1.zip": (118_497, 1),
+    "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip": (57_515, 1),
+    "LOBSTER_SampleFile_AMZN_2012-06-21_5.zip": (155_935, 5),
+    "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip": (49_482, 1),
+    "LOBSTER_SampleFile_GOOG_2012-06-21_5.zip": (112_673, 5),
+    "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip": (147_916, 10),
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_imports_the_shared_samples(shared_data: Path, name: str) -> None:
+    data = import_lobster(shared_data / "lobster" / name)
+    n, levels = SAMPLES[name]
+    assert len(data.events) == n and data.levels == levels and data.reference.shape == (n, 4 * levels)
+    assert sum(data.meta["counts_by_type"].values()) == n
+    ts = data.events["exch_ts"]
+    assert ns("2012-06-21T13:30:00") <= ts[0] and ts[-1] <= ns("2012-06-21T20:00:00")
+    assert (np.diff(ts) >= 0).all()
+    book = data.reference
+    both = (book[:, 0] != NO_PRICE) & (book[:, 2] != NO_PRICE)
+    assert (book[both, 0] > book[both, 2]).all()  # best ask above best bid: never crossed
+
+
+def test_module_constants_describe_the_format() -> None:
+    assert lobster.LOBSTER_PRICE_PER_TICK == 100 and lobster.LOBSTER_EMPTY_PRICE == E
+    assert SELL == -1
