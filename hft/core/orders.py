@@ -1,0 +1,283 @@
+"""Order-flow codes and structured dtypes, defined once: intents, commands, decisions, execution reports.
+
+Used by the gateway (`hft.gateway`) and the simulator. Everything is an integer: times int64 ns UTC, prices
+integer ticks, quantities integer lots, money in integer *money units* (``price_ticks * qty_lots *
+multiplier``, where ``multiplier`` is a per-symbol integer configured in the gateway).
+
+Sides are `hft.core.dtypes.BUY` (1) and `hft.core.dtypes.SELL` (-1).
+
+Structured dtypes (all little-endian, int64 fields first, ``align=True``):
+
+``INTENT_DTYPE`` (56 bytes) — one typed order intent, the input of the batch path
+    ts, key, price, qty, order_id (target of cancel / replace), account, strategy, symbol (registry indices,
+    see ``GatewayService.account_id`` …), kind, side, order_type, tif.
+``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not)
+    seq, ts (decided), recv_ts, key, order_id, target_id, price, qty, account, strategy, symbol, reason, kind,
+    side, order_type, tif, accepted, duplicate.
+``COMMAND_DTYPE`` (64 bytes) — one command to the venue
+    ts, order_id, key, price, qty, account, strategy, symbol, action, side, order_type, tif.
+``EXEC_REPORT_DTYPE`` (56 bytes) — one execution report from the venue
+    ts, order_id, price, qty (filled now / new size for REPLACED), leaves (remaining after this report),
+    fee (money units, positive = paid), kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hft.core.dtypes import BUY as BUY  # re-exported: sides are defined in hft.core.dtypes
+from hft.core.dtypes import SELL as SELL
+
+# --- intent kinds ------------------------------------------------------------------------------------------
+INTENT_NEW = 1
+INTENT_CANCEL = 2
+INTENT_REPLACE = 3
+INTENT_KIND_NAMES: dict[int, str] = {INTENT_NEW: "new", INTENT_CANCEL: "cancel", INTENT_REPLACE: "replace"}
+
+# --- order types -------------------------------------------------------------------------------------------
+ORDER_LIMIT = 1
+ORDER_MARKET = 2
+ORDER_POST_ONLY = 3
+ORDER_TYPE_NAMES: dict[int, str] = {ORDER_LIMIT: "limit", ORDER_MARKET: "market", ORDER_POST_ONLY: "post_only"}
+
+# --- time in force -----------------------------------------------------------------------------------------
+TIF_GTC = 1
+TIF_IOC = 2
+TIF_FOK = 3
+TIF_DAY = 4
+TIF_NAMES: dict[int, str] = {TIF_GTC: "gtc", TIF_IOC: "ioc", TIF_FOK: "fok", TIF_DAY: "day"}
+
+# --- command actions (same numbers as intent kinds) --------------------------------------------------------
+CMD_NEW = INTENT_NEW
+CMD_CANCEL = INTENT_CANCEL
+CMD_REPLACE = INTENT_REPLACE
+
+# --- execution report kinds --------------------------------------------------------------------------------
+REPORT_ACK = 1  # venue accepted the order (working)
+REPORT_PARTIAL_FILL = 2  # qty filled, order still working
+REPORT_FILL = 3  # qty filled, order done
+REPORT_CANCELED = 4  # order removed on request
+REPORT_REJECTED = 5  # venue refused the order
+REPORT_EXPIRED = 6  # removed by TIF / session end (IOC remainder included)
+REPORT_REPLACED = 7  # replace applied: price / qty are the new values
+REPORT_REPLACE_REJECTED = 8  # replace refused; the order keeps its old price and size
+REPORT_CANCEL_REJECTED = 9  # cancel refused (e.g. too late); the order is still working
+REPORT_KIND_NAMES: dict[int, str] = {
+    REPORT_ACK: "ack",
+    REPORT_PARTIAL_FILL: "partial_fill",
+    REPORT_FILL: "fill",
+    REPORT_CANCELED: "canceled",
+    REPORT_REJECTED: "rejected",
+    REPORT_EXPIRED: "expired",
+    REPORT_REPLACED: "replaced",
+    REPORT_REPLACE_REJECTED: "replace_rejected",
+    REPORT_CANCEL_REJECTED: "cancel_rejected",
+}
+
+# --- order statuses (as the venue / simulator reports them) ------------------------------------------------
+STATUS_PENDING_NEW = 1
+STATUS_WORKING = 2
+STATUS_PARTIALLY_FILLED = 3
+STATUS_FILLED = 4
+STATUS_CANCELED = 5
+STATUS_REJECTED = 6
+STATUS_EXPIRED = 7
+STATUS_PENDING_CANCEL = 8
+STATUS_PENDING_REPLACE = 9
+ORDER_STATUS_NAMES: dict[int, str] = {
+    STATUS_PENDING_NEW: "pending_new",
+    STATUS_WORKING: "working",
+    STATUS_PARTIALLY_FILLED: "partially_filled",
+    STATUS_FILLED: "filled",
+    STATUS_CANCELED: "canceled",
+    STATUS_REJECTED: "rejected",
+    STATUS_EXPIRED: "expired",
+    STATUS_PENDING_CANCEL: "pending_cancel",
+    STATUS_PENDING_REPLACE: "pending_replace",
+}
+
+# --- policy modes and storm levels -------------------------------------------------------------------------
+MODE_ALLOW_ALL = 0
+MODE_CANCEL_ONLY = 1
+MODE_REJECT_ALL = 2
+MODE_NAMES: dict[int, str] = {MODE_ALLOW_ALL: "ALLOW_ALL", MODE_CANCEL_ONLY: "CANCEL_ONLY",
+                              MODE_REJECT_ALL: "REJECT_ALL"}
+
+STORM_NORMAL = 0
+STORM_DEGRADED = 1
+STORM_HALT = 2
+STORM_NAMES: dict[int, str] = {STORM_NORMAL: "NORMAL", STORM_DEGRADED: "DEGRADED", STORM_HALT: "HALT"}
+
+# --- flags returned by report / mark processing (bit set) --------------------------------------------------
+RISK_FLAG_LOSS_BREACH = 1  # a daily-loss limit is breached (strategy or account)
+RISK_FLAG_POSITION_BREACH = 2  # a fill left |position| above its limit
+RISK_FLAG_MARKET_MOVE = 4  # the mark moved more than storm.market_move_bps within the window
+RISK_FLAG_UNKNOWN_ORDER = 8  # report for an order the gateway does not know (counted, ignored)
+RISK_FLAG_BAD_REPORT = 16  # malformed report / mark (ignored)
+
+# --- decision reason codes (0 = accepted) ------------------------------------------------------------------
+R_OK = 0
+# policy (step 2)
+R_POLICY_CANCEL_ONLY = 1
+R_POLICY_REJECT_ALL = 2
+R_GATEWAY_DISABLED = 3
+# input decoding / static validity
+R_UNKNOWN_ACCOUNT = 10
+R_UNKNOWN_STRATEGY = 11
+R_UNKNOWN_SYMBOL = 12
+R_UNKNOWN_ORDER = 13
+R_BAD_INPUT = 14  # a field of the wrong type (float, str, NaN, None ...)
+R_BAD_KEY = 15  # missing / unusable idempotency key
+R_BAD_SIDE = 16
+R_BAD_QTY = 17
+R_BAD_PRICE = 18
+R_BAD_KIND = 19
+R_UNSUPPORTED_ORDER_TYPE = 20
+R_UNSUPPORTED_TIF = 21
+R_ORDER_PENDING = 22  # cancel / replace of an order with a cancel or replace still in flight
+# exposure (step 3)
+R_POSITION_LIMIT = 30
+R_NOTIONAL_LIMIT = 31
+R_EXPOSURE_CARDINALITY = 32  # ExposureLimitError: no room for another (account, strategy, symbol) entry
+# risk (step 4)
+R_OFF_TICK = 40
+R_OFF_LOT = 41
+R_QTY_BELOW_MIN = 42
+R_MAX_ORDER_QTY = 43
+R_MAX_ORDER_NOTIONAL = 44
+R_NO_REFERENCE_PRICE = 45
+R_PRICE_BAND = 46
+R_SUBMIT_RATE = 47
+R_CANCEL_RATE = 48
+R_DAILY_LOSS = 49
+R_REPEAT_THROTTLE = 50
+R_SELF_MATCH = 51
+R_ORDER_TABLE_FULL = 52
+# around the pipeline
+R_QUEUE_FULL = 60
+R_DISPATCH_FAILED = 61
+R_INTERNAL_ERROR = 62
+
+N_REASONS = 64
+
+REASON_NAMES: dict[int, str] = {
+    R_OK: "OK",
+    R_POLICY_CANCEL_ONLY: "POLICY_CANCEL_ONLY",
+    R_POLICY_REJECT_ALL: "POLICY_REJECT_ALL",
+    R_GATEWAY_DISABLED: "GATEWAY_DISABLED",
+    R_UNKNOWN_ACCOUNT: "UNKNOWN_ACCOUNT",
+    R_UNKNOWN_STRATEGY: "UNKNOWN_STRATEGY",
+    R_UNKNOWN_SYMBOL: "UNKNOWN_SYMBOL",
+    R_UNKNOWN_ORDER: "UNKNOWN_ORDER",
+    R_BAD_INPUT: "BAD_INPUT",
+    R_BAD_KEY: "BAD_KEY",
+    R_BAD_SIDE: "BAD_SIDE",
+    R_BAD_QTY: "BAD_QTY",
+    R_BAD_PRICE: "BAD_PRICE",
+    R_BAD_KIND: "BAD_KIND",
+    R_UNSUPPORTED_ORDER_TYPE: "UNSUPPORTED_ORDER_TYPE",
+    R_UNSUPPORTED_TIF: "UNSUPPORTED_TIF",
+    R_ORDER_PENDING: "ORDER_PENDING",
+    R_POSITION_LIMIT: "POSITION_LIMIT",
+    R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
+    R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
+    R_OFF_TICK: "OFF_TICK",
+    R_OFF_LOT: "OFF_LOT",
+    R_QTY_BELOW_MIN: "QTY_BELOW_MIN",
+    R_MAX_ORDER_QTY: "MAX_ORDER_QTY",
+    R_MAX_ORDER_NOTIONAL: "MAX_ORDER_NOTIONAL",
+    R_NO_REFERENCE_PRICE: "NO_REFERENCE_PRICE",
+    R_PRICE_BAND: "PRICE_BAND",
+    R_SUBMIT_RATE: "SUBMIT_RATE",
+    R_CANCEL_RATE: "CANCEL_RATE",
+    R_DAILY_LOSS: "DAILY_LOSS",
+    R_REPEAT_THROTTLE: "REPEAT_THROTTLE",
+    R_SELF_MATCH: "SELF_MATCH",
+    R_ORDER_TABLE_FULL: "ORDER_TABLE_FULL",
+    R_QUEUE_FULL: "QUEUE_FULL",
+    R_DISPATCH_FAILED: "DISPATCH_FAILED",
+    R_INTERNAL_ERROR: "INTERNAL_ERROR",
+}
+REASON_CODES: dict[str, int] = {v: k for k, v in REASON_NAMES.items()}
+
+# --- structured dtypes -------------------------------------------------------------------------------------
+INTENT_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("key", "<i8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("order_id", "<i8"),
+        ("account", "<i4"),
+        ("strategy", "<i4"),
+        ("symbol", "<i4"),
+        ("kind", "i1"),
+        ("side", "i1"),
+        ("order_type", "i1"),
+        ("tif", "i1"),
+    ],
+    align=True,
+)
+
+DECISION_DTYPE = np.dtype(
+    [
+        ("seq", "<i8"),
+        ("ts", "<i8"),
+        ("recv_ts", "<i8"),
+        ("key", "<i8"),
+        ("order_id", "<i8"),
+        ("target_id", "<i8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("account", "<i4"),
+        ("strategy", "<i4"),
+        ("symbol", "<i4"),
+        ("reason", "<i2"),
+        ("kind", "i1"),
+        ("side", "i1"),
+        ("order_type", "i1"),
+        ("tif", "i1"),
+        ("accepted", "u1"),
+        ("duplicate", "u1"),
+    ],
+    align=True,
+)
+
+COMMAND_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("order_id", "<i8"),
+        ("key", "<i8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("account", "<i4"),
+        ("strategy", "<i4"),
+        ("symbol", "<i4"),
+        ("action", "i1"),
+        ("side", "i1"),
+        ("order_type", "i1"),
+        ("tif", "i1"),
+    ],
+    align=True,
+)
+
+EXEC_REPORT_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("order_id", "<i8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("leaves", "<i8"),
+        ("fee", "<i8"),
+        ("kind", "i1"),
+    ],
+    align=True,
+)
+
+# No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
+NO_KEY = int(np.iinfo(np.int64).min)
+
+
+def reason_name(code: int) -> str:
+    """Name of a reason code (``"UNKNOWN_<n>"`` for codes this version does not know)."""
+    return REASON_NAMES.get(int(code), f"UNKNOWN_{int(code)}")

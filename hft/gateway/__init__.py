@@ -1,0 +1,68 @@
+"""The order gateway: every order intent passes here before it reaches a venue (live or simulated).
+
+Pipeline per intent (``GatewayService.process``):
+  1. dedup (idempotency key → the original decision)   2. policy gate (ALLOW_ALL / CANCEL_ONLY / REJECT_ALL)
+  3. exposure incl. working orders (reserve)           4. risk (numba core; a reject releases step 3)
+  5. OrderCommand                                       6. dedup commit                  7. dispatch
+Steps 1-4 and 6 run in ONE numba call over a single int64 arena; 5 and 7 are Python. Every intent yields a
+`Decision` (accepted or not, reason code); denials are events, not exceptions.
+
+Public API (see docs/gateway.md for the full reference and the five-gate design review)::
+
+    from hft.core.clock import ManualClock
+    from hft.core.orders import BUY, INTENT_NEW, ORDER_LIMIT, TIF_GTC, REPORT_FILL
+    from hft.gateway import GatewayService, ExecutionReport, typed_intent_v1, TypedIntentEnvelope
+
+    clock = ManualClock(0)
+    gw = GatewayService.from_config("config/gateway.yaml", clock=clock,
+                                    dispatcher=venue_queue,      # any object with put_nowait(cmd)
+                                    sink=recorder.append)        # gets every Decision / PolicyTransition
+    gw.mark("AAPL", 10_000)                                      # reference price (ticks)
+    d = gw.process(TypedIntentEnvelope(
+        typed_intent_v1(INTENT_NEW, 42, "ACC1", "mm1", "AAPL", BUY, 10_000, 5), recv_ns=clock.now_ns()))
+    d.accepted, d.reason_name, d.order_id, d.command               # -> True, 'OK', 1, OrderCommand(...)
+    gw.on_execution_report(ExecutionReport(clock.now_ns(), d.order_id, REPORT_FILL, 10_000, 5, 0))
+    decisions = gw.process_batch(intents)                        # INTENT_DTYPE array -> DECISION_DTYPE array
+    gw.kill("operator"); gw.reset("operator")                    # kill switch / back to normal
+    gw.metrics_snapshot(); gw.metrics_text()                     # dict / Prometheus text
+
+Construction: ``GatewayService.from_config(path | GatewayConfig | None, *, clock, env=None, dispatcher=None,
+sink=None, batch_sink=None, timer=None, order_id_start=1)``; ``start()`` loads / ``shutdown()`` persists the
+dedup window. Live: ``ch = gw.new_channel(); task = asyncio.create_task(gw.run(ch)); ch.offer(envelope)``.
+
+Importing this package is cheap: names are loaded on first access (numba only with the service).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "GatewayService": "hft.gateway.service",
+    "ListDispatcher": "hft.gateway.service",
+    "GatewayConfig": "hft.gateway.config",
+    "LimitSet": "hft.gateway.config",
+    "Rate": "hft.gateway.config",
+    "load_config": "hft.gateway.config",
+    "OrderIntent": "hft.gateway.intents",
+    "IntentEnvelope": "hft.gateway.intents",
+    "TypedIntentEnvelope": "hft.gateway.intents",
+    "typed_intent_v1": "hft.gateway.intents",
+    "Decision": "hft.gateway.intents",
+    "OrderCommand": "hft.gateway.intents",
+    "ExecutionReport": "hft.gateway.intents",
+    "empty_intents": "hft.gateway.intents",
+    "LocalIntentChannel": "hft.gateway.channel",
+    "PolicyTransition": "hft.gateway.policy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'hft.gateway' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(mod), name)

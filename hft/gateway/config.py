@@ -1,0 +1,369 @@
+"""Strict gateway configuration: ``config/gateway.yaml`` → frozen `GatewayConfig`.
+
+Environment overrides (applied after the file, each validated; a bad value is a `ConfigError` naming it):
+
+- ``HFT_GATEWAY_ENABLED``: ``1/0/true/false/yes/no`` → ``enabled``
+- ``HFT_EXPOSURE_MAX_SYMBOLS``: positive int → ``capacity.exposure_max_symbols``
+- ``HFT_DEDUP_TTL_S``: non-negative number of seconds → ``dedup.ttl``
+
+Money limits are integer *money units*: ``price_ticks * qty_lots * multiplier`` (multiplier per symbol).
+A limit set to ``null`` means unlimited; a limit absent at a level inherits. The effective limit of an
+(account, strategy, symbol) is the tightest one set at any of the three levels, else the default.
+This module imports no numba; yaml only when reading a file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hft.config.strict import Section, load_yaml
+from hft.core.errors import ConfigError
+from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
+
+UNLIMITED = (1 << 63) - 1
+
+# limit field → (kind, levels where it may appear)
+ORDER_LIMITS = ("max_order_qty", "max_order_notional", "max_position", "max_notional", "min_qty",
+                "price_band_bps")
+STRATEGY_ONLY = ("daily_loss", "submit_rate", "cancel_rate", "max_repeats", "repeat_window")
+ACCOUNT_ONLY = ("daily_loss",)
+SYMBOL_ONLY = ("tick_multiple", "lot_multiple", "multiplier")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` events per `window_ns` (token bucket on the injected clock)."""
+
+    count: int
+    window_ns: int
+
+
+@dataclass(frozen=True)
+class LimitSet:
+    """Limits at one level. None = not set here (inherit); UNLIMITED = explicitly unlimited."""
+
+    max_order_qty: int | None = None
+    max_order_notional: int | None = None
+    max_position: int | None = None
+    max_notional: int | None = None
+    min_qty: int | None = None
+    price_band_bps: int | None = None
+    daily_loss: int | None = None
+    submit_rate: Rate | None = None
+    cancel_rate: Rate | None = None
+    max_repeats: int | None = None
+    repeat_window_ns: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k in ("max_order_qty", "max_order_notional", "max_position", "max_notional", "min_qty",
+                  "price_band_bps", "daily_loss", "max_repeats", "repeat_window_ns"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = None if v == UNLIMITED else v
+        for k in ("submit_rate", "cancel_rate"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = None if v.count == UNLIMITED else {"count": v.count, "window_ns": v.window_ns}
+        return out
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    """A tradable symbol: integer tick / lot multiples (in the instrument's ticks / lots) and money multiplier."""
+
+    name: str
+    tick_multiple: int = 1
+    lot_multiple: int = 1
+    multiplier: int = 1
+    limits: LimitSet = field(default_factory=LimitSet)
+
+
+@dataclass(frozen=True)
+class StormConfig:
+    """StormGuard: automatic triggers and recovery."""
+
+    cooldown_ns: int = 30_000_000_000
+    market_move_bps: int = 0  # 0 disables the market-move trigger
+    market_move_window_ns: int = 1_000_000_000
+    loss_level: str = "HALT"  # level a daily-loss breach moves to
+    position_level: str = "DEGRADED"
+    market_move_level: str = "DEGRADED"
+    loss_auto_recover: bool = False  # a loss breach latches until reset() unless true
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Effective gateway configuration (after env overrides)."""
+
+    enabled: bool = True
+    max_accounts: int = 64
+    max_strategies: int = 256
+    max_symbols: int = 16384
+    exposure_max_symbols: int = 10000
+    max_working_orders: int = 65536
+    dedup_capacity: int = 1_000_000
+    dedup_ttl_ns: int = 300_000_000_000
+    dedup_persist_path: str | None = None
+    order_types: tuple[str, ...] = ("limit", "market", "post_only")
+    tifs: tuple[str, ...] = ("gtc", "ioc", "fok", "day")
+    require_reference_price: bool = False
+    self_match_prevention: bool = True
+    defaults: LimitSet = field(default_factory=lambda: LimitSet(min_qty=1))
+    accounts: Mapping[str, LimitSet] = field(default_factory=dict)
+    strategies: Mapping[str, LimitSet] = field(default_factory=dict)
+    symbols: Mapping[str, SymbolSpec] = field(default_factory=dict)
+    allow_unlisted_symbols: bool = False
+    storm: StormConfig = field(default_factory=StormConfig)
+    channel_capacity: int = 65536
+    timing: str = "dispatch"  # off | dispatch | stages
+    source: str = "<defaults>"
+
+    def with_overrides(self, **kw: Any) -> GatewayConfig:
+        return replace(self, **kw)
+
+
+_ORDER_TYPES = tuple(ORDER_TYPE_NAMES.values())
+_TIFS = tuple(TIF_NAMES.values())
+_LEVELS = ("NORMAL", "DEGRADED", "HALT")
+
+
+def _limit_value(sec: Section, key: str) -> int | None:
+    sec._seen.add(key)  # known key, even when absent (for the unknown-key message)
+    if not sec.has(key):
+        return None
+    v = sec.raw(key)
+    if v is None:
+        return UNLIMITED
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        sec._fail(sec._key(key), "a non-negative integer or null (unlimited)", v)
+    return v
+
+
+def _rate(sec: Section, key: str) -> Rate | None:
+    sec._seen.add(key)
+    if not sec.has(key):
+        return None
+    if sec.raw(key) is None:
+        return Rate(UNLIMITED, 1)
+    r = sec.section(key)
+    count = r.int("count", min_value=0)
+    window = r.duration_ns("per")
+    if window <= 0:
+        r._fail(r._key("per"), "a positive duration", r.raw("per"))
+    if count * window >= 1 << 62:
+        r._fail(r._key("count"), "count * per (ns) below 2**62", count)
+    r.done()
+    return Rate(count, window)
+
+
+def _limits(sec: Section, extra: tuple[str, ...]) -> LimitSet:
+    kw: dict[str, Any] = {k: _limit_value(sec, k) for k in ORDER_LIMITS}
+    if "daily_loss" in extra:
+        kw["daily_loss"] = _limit_value(sec, "daily_loss")
+    if "submit_rate" in extra:
+        kw["submit_rate"] = _rate(sec, "submit_rate")
+        kw["cancel_rate"] = _rate(sec, "cancel_rate")
+        kw["max_repeats"] = _limit_value(sec, "max_repeats")
+        kw["repeat_window_ns"] = sec.duration_ns("repeat_window") if sec.has("repeat_window") else None
+        sec._seen.add("repeat_window")
+    return LimitSet(**kw)
+
+
+def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
+    sec = Section({} if data is None else data, file, path)
+    tick = sec.int("tick_multiple", 1, min_value=1)
+    lot = sec.int("lot_multiple", 1, min_value=1)
+    mult = sec.int("multiplier", 1, min_value=1)
+    lim = _limits(sec, ())
+    sec.done()
+    return SymbolSpec(name, tick, lot, mult, lim)
+
+
+def _names(sec: Section, key: str) -> tuple[str, ...]:
+    v = sec.raw(key, ...)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        sec._fail(sec._key(key), "a list of strings", v)
+    return tuple(v)
+
+
+def _opt_section(root: Section, key: str) -> Section:
+    """An optional mapping section; an empty YAML value (``key:``) counts as ``{}``."""
+    v = root.raw(key, {})
+    return Section({} if v is None else v, root.file, root._key(key))
+
+
+def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> GatewayConfig:
+    """Validate a parsed mapping (the YAML document) into a `GatewayConfig` (no env overrides)."""
+    f = str(file) if file is not None else "<config>"
+    root = Section(data, f)
+    d = GatewayConfig()
+    enabled = root.bool("enabled", d.enabled)
+
+    cap = _opt_section(root, "capacity")
+    max_accounts = cap.int("max_accounts", d.max_accounts, min_value=1)
+    max_strategies = cap.int("max_strategies", d.max_strategies, min_value=1)
+    max_symbols = cap.int("max_symbols", d.max_symbols, min_value=1)
+    exposure_max = cap.int("exposure_max_symbols", d.exposure_max_symbols, min_value=1)
+    max_working = cap.int("max_working_orders", d.max_working_orders, min_value=2)
+    channel_capacity = cap.int("channel_capacity", d.channel_capacity, min_value=1)
+    cap.done()
+    if max_accounts * max_strategies * max_symbols >= 1 << 62:
+        root._fail("capacity", "max_accounts * max_strategies * max_symbols below 2**62", None)
+
+    dd = _opt_section(root, "dedup")
+    dedup_capacity = dd.int("capacity", d.dedup_capacity, min_value=0)
+    ttl = dd.duration_ns("ttl", "300s")
+    persist = dd.raw("persist_path", None)
+    if persist is not None and not isinstance(persist, str):
+        dd._fail(dd._key("persist_path"), "a file path string or null", persist)
+    dd.done()
+
+    risk = _opt_section(root, "risk")
+    otypes = _names(risk, "order_types") if risk.has("order_types") else d.order_types
+    for o in otypes:
+        if o not in _ORDER_TYPES:
+            risk._fail(risk._key("order_types"), f"names from {list(_ORDER_TYPES)}", o)
+    tifs = _names(risk, "tifs") if risk.has("tifs") else d.tifs
+    for t in tifs:
+        if t not in _TIFS:
+            risk._fail(risk._key("tifs"), f"names from {list(_TIFS)}", t)
+    require_ref = risk.bool("require_reference_price", d.require_reference_price)
+    smp = risk.bool("self_match_prevention", d.self_match_prevention)
+    risk.done()
+
+    storm_s = _opt_section(root, "storm")
+    sd = StormConfig()
+    storm = StormConfig(
+        cooldown_ns=storm_s.duration_ns("cooldown", sd.cooldown_ns),
+        market_move_bps=storm_s.int("market_move_bps", sd.market_move_bps, min_value=0),
+        market_move_window_ns=storm_s.duration_ns("market_move_window", sd.market_move_window_ns),
+        loss_level=storm_s.str("loss_level", sd.loss_level, choices=_LEVELS[1:]),
+        position_level=storm_s.str("position_level", sd.position_level, choices=_LEVELS),
+        market_move_level=storm_s.str("market_move_level", sd.market_move_level, choices=_LEVELS),
+        loss_auto_recover=storm_s.bool("loss_auto_recover", sd.loss_auto_recover),
+    )
+    storm_s.done()
+
+    lim = _opt_section(root, "limits")
+    defaults_s = _opt_section(lim, "defaults")
+    defaults = _limits(defaults_s, STRATEGY_ONLY)
+    defaults_s.done()
+    if defaults.min_qty is None:
+        defaults = replace(defaults, min_qty=1)
+    lim.done()
+
+    accounts: dict[str, LimitSet] = {}
+    acc_s = _opt_section(root, "accounts")
+    for name in list(acc_s.data):
+        s = Section({} if acc_s.data[name] is None else acc_s.data[name], f, f"accounts.{name}")
+        acc_s.raw(name)
+        accounts[str(name)] = _limits(s, ACCOUNT_ONLY)
+        s.done()
+    strategies: dict[str, LimitSet] = {}
+    st_s = _opt_section(root, "strategies")
+    for name in list(st_s.data):
+        s = Section({} if st_s.data[name] is None else st_s.data[name], f, f"strategies.{name}")
+        st_s.raw(name)
+        strategies[str(name)] = _limits(s, STRATEGY_ONLY)
+        s.done()
+    symbols: dict[str, SymbolSpec] = {}
+    sy_s = _opt_section(root, "symbols")
+    for name in list(sy_s.data):
+        sy_s.raw(name)
+        symbols[str(name)] = _symbol(str(name), sy_s.data[name], f, f"symbols.{name}")
+    allow_unlisted = root.bool("allow_unlisted_symbols", d.allow_unlisted_symbols)
+
+    met = _opt_section(root, "metrics")
+    timing = met.str("timing", d.timing, choices=("off", "dispatch", "stages"))
+    met.done()
+    root.done()
+
+    for what, n, m in (("accounts", len(accounts), max_accounts), ("strategies", len(strategies), max_strategies),
+                       ("symbols", len(symbols), max_symbols)):
+        if n > m:
+            raise ConfigError(f"{f}: key '{what}': expected at most {m} entries (capacity), was {n}",
+                              file=f, key=what)
+
+    return GatewayConfig(
+        enabled=enabled, max_accounts=max_accounts, max_strategies=max_strategies, max_symbols=max_symbols,
+        exposure_max_symbols=exposure_max, max_working_orders=max_working, dedup_capacity=dedup_capacity,
+        dedup_ttl_ns=ttl, dedup_persist_path=persist, order_types=tuple(otypes), tifs=tuple(tifs),
+        require_reference_price=require_ref, self_match_prevention=smp, defaults=defaults, accounts=accounts,
+        strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
+        channel_capacity=channel_capacity, timing=timing, source=f,
+    )
+
+
+def apply_env(cfg: GatewayConfig, env: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Apply ``HFT_GATEWAY_ENABLED``, ``HFT_EXPOSURE_MAX_SYMBOLS``, ``HFT_DEDUP_TTL_S``."""
+    env = os.environ if env is None else env
+    kw: dict[str, Any] = {}
+    v = env.get("HFT_GATEWAY_ENABLED")
+    if v is not None and v != "":
+        low = v.strip().lower()
+        if low not in ("1", "0", "true", "false", "yes", "no"):
+            raise ConfigError(f"HFT_GATEWAY_ENABLED: expected 1/0/true/false, was {v!r}",
+                              key="HFT_GATEWAY_ENABLED")
+        kw["enabled"] = low in ("1", "true", "yes")
+    v = env.get("HFT_EXPOSURE_MAX_SYMBOLS")
+    if v is not None and v != "":
+        try:
+            n = int(v)
+        except ValueError:
+            n = 0
+        if n <= 0:
+            raise ConfigError(f"HFT_EXPOSURE_MAX_SYMBOLS: expected a positive integer, was {v!r}",
+                              key="HFT_EXPOSURE_MAX_SYMBOLS")
+        kw["exposure_max_symbols"] = n
+    v = env.get("HFT_DEDUP_TTL_S")
+    if v is not None and v != "":
+        try:
+            secs = float(v)
+        except ValueError:
+            secs = -1.0
+        if not (secs >= 0) or secs > 10**9:
+            raise ConfigError(f"HFT_DEDUP_TTL_S: expected a non-negative number of seconds, was {v!r}",
+                              key="HFT_DEDUP_TTL_S")
+        kw["dedup_ttl_ns"] = round(secs * 1_000_000_000)
+    return replace(cfg, **kw) if kw else cfg
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read and validate a gateway YAML file (defaults when `path` is None), then apply env overrides."""
+    cfg = parse_config(load_yaml(path), path) if path is not None else GatewayConfig()
+    return apply_env(cfg, env)
+
+
+def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | None,
+                     symbol: str | None) -> dict[str, Any]:
+    """The limits the risk core applies to (account, strategy, symbol), as a plain dict (None = unlimited)."""
+    levels = [cfg.accounts.get(account) if account else None, cfg.strategies.get(strategy) if strategy else None,
+              cfg.symbols[symbol].limits if symbol in cfg.symbols else None]
+    out: dict[str, Any] = {}
+    for k in ORDER_LIMITS:
+        vals = [getattr(lv, k) for lv in levels if lv is not None and getattr(lv, k) is not None]
+        v = min(vals) if vals else getattr(cfg.defaults, k)
+        out[k] = None if v is None or v == UNLIMITED else v
+    st = cfg.strategies.get(strategy) if strategy else None
+
+    def pick(name: str) -> Any:
+        v = getattr(st, name) if st is not None and getattr(st, name) is not None else getattr(cfg.defaults, name)
+        return v
+
+    dl = pick("daily_loss")
+    out["daily_loss_strategy"] = None if dl is None or dl == UNLIMITED else dl
+    acc = cfg.accounts.get(account) if account else None
+    adl = acc.daily_loss if acc is not None else None
+    out["daily_loss_account"] = None if adl is None or adl == UNLIMITED else adl
+    for name in ("submit_rate", "cancel_rate"):
+        r = pick(name)
+        out[name] = None if r is None or r.count == UNLIMITED else {"count": r.count, "window_ns": r.window_ns}
+    mr = pick("max_repeats")
+    out["max_repeats"] = None if mr is None or mr == UNLIMITED else mr
+    out["repeat_window_ns"] = pick("repeat_window_ns")
+    return out

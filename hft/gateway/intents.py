@@ -1,0 +1,205 @@
+"""Order intents, their envelopes, the ``typed_intent_v1`` tuple form, decisions and commands.
+
+An intent is what a strategy *wants*; the gateway answers every intent with a `Decision` (accepted or not,
+with a reason code) and, when accepted, an `OrderCommand` for the venue. Intents are not validated when
+built: a malformed intent must reach the gateway and be rejected with a reason, never crash the producer.
+
+Typed fast path: a strategy may emit plain tuples tagged ``"typed_intent_v1"``::
+
+    ("typed_intent_v1", kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id)
+
+wrapped at receipt in a `TypedIntentEnvelope`. The gateway reads the fields by position and never builds an
+`OrderIntent` for it (``envelope.intent`` deserialises lazily, for logs and tests only).
+
+Batch form: a structured array of `hft.core.orders.INTENT_DTYPE` whose account / strategy / symbol fields are
+registry indices (``GatewayService.account_id(name)`` …) and whose key is an int64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_DTYPE,
+    INTENT_NEW,
+    INTENT_REPLACE,
+    ORDER_LIMIT,
+    REASON_NAMES,
+    TIF_GTC,
+)
+
+TYPED_INTENT_V1 = "typed_intent_v1"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """One order intent. Prices in ticks, quantities in lots, ts in int ns (the strategy's own clock).
+
+    `order_id` is the gateway order id targeted by a cancel / replace (0 for new orders). For replace,
+    `price` / `qty` are the new values and `side` may be 0 (the order's side is kept).
+    """
+
+    kind: Any
+    key: Any
+    account: Any
+    strategy: Any
+    symbol: Any
+    side: Any = 0
+    price: Any = 0
+    qty: Any = 0
+    order_type: Any = ORDER_LIMIT
+    tif: Any = TIF_GTC
+    ts: Any = 0
+    order_id: Any = 0
+
+    @classmethod
+    def new(cls, key: Any, account: Any, strategy: Any, symbol: Any, side: Any, price: Any, qty: Any,
+            order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0) -> OrderIntent:
+        return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0)
+
+    @classmethod
+    def cancel(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, ts: Any = 0) -> OrderIntent:
+        return cls(INTENT_CANCEL, key, account, strategy, symbol, 0, 0, 0, ORDER_LIMIT, TIF_GTC, ts, order_id)
+
+    @classmethod
+    def replace(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, price: Any, qty: Any,
+                ts: Any = 0) -> OrderIntent:
+        return cls(INTENT_REPLACE, key, account, strategy, symbol, 0, price, qty, ORDER_LIMIT, TIF_GTC, ts,
+                   order_id)
+
+    def to_typed(self) -> tuple:
+        """The ``typed_intent_v1`` tuple of this intent."""
+        return (TYPED_INTENT_V1, self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
+                self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id)
+
+
+def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
+                    qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
+                    order_id: int = 0) -> tuple:
+    """Build a ``typed_intent_v1`` payload tuple."""
+    return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id)
+
+
+def from_typed(payload: tuple) -> OrderIntent:
+    """Deserialise a ``typed_intent_v1`` tuple (raises ValueError when it is not one)."""
+    if not isinstance(payload, tuple) or len(payload) != 13 or payload[0] != TYPED_INTENT_V1:
+        raise ValueError(f"expected a 13-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
+    return OrderIntent(*payload[1:])
+
+
+class IntentEnvelope:
+    """An `OrderIntent` as received by the gateway, with its receipt time (int ns, injected clock)."""
+
+    __slots__ = ("intent", "recv_ns")
+
+    def __init__(self, intent: OrderIntent, recv_ns: int = 0) -> None:
+        self.intent = intent
+        self.recv_ns = recv_ns
+
+    def __repr__(self) -> str:
+        return f"IntentEnvelope({self.intent!r}, recv_ns={self.recv_ns})"
+
+
+class TypedIntentEnvelope:
+    """A ``typed_intent_v1`` tuple as received; deserialised only on demand (`intent`)."""
+
+    __slots__ = ("payload", "recv_ns")
+
+    def __init__(self, payload: tuple, recv_ns: int = 0) -> None:
+        self.payload = payload
+        self.recv_ns = recv_ns
+
+    @property
+    def intent(self) -> OrderIntent:
+        return from_typed(self.payload)
+
+    def __repr__(self) -> str:
+        return f"TypedIntentEnvelope({self.payload!r}, recv_ns={self.recv_ns})"
+
+
+def wrap(obj: Any, recv_ns: int = 0) -> IntentEnvelope | TypedIntentEnvelope:
+    """Wrap an `OrderIntent` or a typed tuple in the right envelope (anything else → IntentEnvelope)."""
+    if isinstance(obj, IntentEnvelope | TypedIntentEnvelope):
+        return obj
+    if isinstance(obj, tuple) and obj and obj[0] == TYPED_INTENT_V1:
+        return TypedIntentEnvelope(obj, recv_ns)
+    return IntentEnvelope(obj, recv_ns)
+
+
+class OrderCommand(NamedTuple):
+    """A command to the venue (step 5). `action` is CMD_NEW / CMD_CANCEL / CMD_REPLACE; for cancel and
+    replace `order_id` is the target order; for new orders it is the gateway-assigned id."""
+
+    action: int
+    order_id: int
+    key: Any
+    account: str
+    strategy: str
+    symbol: str
+    side: int
+    price: int
+    qty: int
+    order_type: int
+    tif: int
+    ts: int
+
+
+class Decision(NamedTuple):
+    """The gateway's answer to one intent (denials are events, not exceptions).
+
+    `duplicate` is true when the idempotency key was seen before: the original decision's `accepted`,
+    `reason` and `order_id` are returned and nothing is dispatched (`command` is None).
+    """
+
+    seq: int
+    ts: int
+    recv_ts: int
+    key: Any
+    kind: Any
+    account: Any
+    strategy: Any
+    symbol: Any
+    side: Any
+    price: Any
+    qty: Any
+    order_type: Any
+    tif: Any
+    target_id: Any
+    accepted: bool
+    reason: int
+    order_id: int
+    duplicate: bool
+    command: OrderCommand | None
+
+    @property
+    def reason_name(self) -> str:
+        return REASON_NAMES.get(self.reason, str(self.reason))
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-friendly dict (for recorders)."""
+        d = self._asdict()
+        d["reason_name"] = self.reason_name
+        d["command"] = self.command._asdict() if self.command is not None else None
+        return d
+
+
+class ExecutionReport(NamedTuple):
+    """A report from the venue. `qty`: filled now (fills); `leaves`: remaining after the report (-1 unknown);
+    for REPLACED, `price` / `leaves` are the order's new price / open size. `fee` in money units."""
+
+    ts: int
+    order_id: int
+    kind: int
+    price: int = 0
+    qty: int = 0
+    leaves: int = -1
+    fee: int = 0
+
+
+def empty_intents(n: int) -> np.ndarray:
+    """A zeroed INTENT_DTYPE array (for the batch path)."""
+    return np.zeros(n, dtype=INTENT_DTYPE)

@@ -1,0 +1,176 @@
+"""Gateway metrics: cheap counters on the hot path, a prometheus-client registry owned by the service.
+
+The hot path never calls prometheus-client (an ``observe()`` costs about a microsecond): decision counters by
+reason, dedup hits and accepted counts live in the arena (the numba core increments them), and latencies go
+into log2 histograms kept in Python lists (bucket = ``ns.bit_length()``). A custom collector turns these into
+Prometheus metrics at scrape time, in a `CollectorRegistry` created on first use and owned by the service
+(never the global registry). prometheus_client is imported only when a registry or text export is asked for.
+
+Exported:
+  gateway_dispatch_latency_ns          histogram, steps 1-7 of process() (perf counter, not the decision clock)
+  gateway_stage_latency_ns{stage}      histograms: prepare, core (steps 1-4+6, one numba call), dispatch (5+7),
+                                       record (decision record + sink) — only with timing "stages"
+  gateway_batch_latency_ns             histogram of process_batch() calls
+  gateway_decisions_total{result}      accepted / rejected / duplicate
+  gateway_reject_total{reason}         rejections by reason code name (dedup hits are not rejections)
+  gateway_dedup_hits_total
+  gateway_intent_channel_depth         gauge (the attached LocalIntentChannel)
+  gateway_internal_errors_total, gateway_working_orders, gateway_exposure_slots, gateway_policy_mode,
+  gateway_storm_level, gateway_reports_total, gateway_unknown_reports_total
+Latency histograms depend on the machine; they are not part of a deterministic run hash.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hft.core.orders import N_REASONS, R_OK, REASON_NAMES
+from hft.gateway import kernels as K
+
+if TYPE_CHECKING:
+    from hft.gateway.service import GatewayService
+
+N_BUCKETS = 48
+STAGES = ("prepare", "core", "dispatch", "record")
+
+
+class Log2Histogram:
+    """Latency histogram with power-of-two buckets; `observe` is a list increment."""
+
+    __slots__ = ("buckets", "count", "total")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * N_BUCKETS
+        self.count = 0
+        self.total = 0
+
+    def observe(self, ns: int) -> None:
+        self.buckets[min(ns.bit_length(), N_BUCKETS - 1)] += 1
+        self.count += 1
+        self.total += ns
+
+    def quantile(self, q: float) -> int:
+        """Upper bound (ns) of the bucket holding quantile `q` (0 when empty)."""
+        if self.count == 0:
+            return 0
+        target = q * self.count
+        acc = 0
+        for i, c in enumerate(self.buckets):
+            acc += c
+            if acc >= target and c:
+                return (1 << i) - 1 if i else 0
+        return (1 << (N_BUCKETS - 1)) - 1
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        out = []
+        acc = 0
+        for i, c in enumerate(self.buckets):
+            acc += c
+            out.append((str(float((1 << i) - 1 if i else 0)), acc))
+        out.append(("+Inf", acc))
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"count": self.count, "sum_ns": self.total, "p50_ns_le": self.quantile(0.5),
+                "p99_ns_le": self.quantile(0.99), "p999_ns_le": self.quantile(0.999)}
+
+
+class GatewayMetrics:
+    """Latency histograms and Python-side counters; `snapshot` / `text` read the arena counters too."""
+
+    def __init__(self) -> None:
+        self.dispatch = Log2Histogram()
+        self.stages = {s: Log2Histogram() for s in STAGES}
+        self.batch = Log2Histogram()
+        self.internal_errors = 0
+        self._registry = None
+
+    def snapshot(self, svc: GatewayService) -> dict[str, Any]:
+        st = K.views(svc.arena)
+        reasons = {REASON_NAMES.get(i, str(i)): int(st.reasons[i]) for i in range(N_REASONS)
+                   if i != R_OK and st.reasons[i]}
+        return {
+            "decisions": int(st.ctr[K.K_DECISIONS]),
+            "accepted": int(st.reasons[R_OK]),
+            "rejected": int(sum(reasons.values())),
+            "dedup_hits": int(st.ctr[K.K_DEDUP_HITS]),
+            "rejects_by_reason": reasons,
+            "internal_errors": self.internal_errors,
+            "working_orders": int(st.ctr[K.K_LIVE]),
+            "exposure_slots": int(st.ctr[K.K_SLOT_COUNT]),
+            "exposure_evictions": int(st.ctr[K.K_SLOT_EVICTIONS]),
+            "dedup_entries": int(st.ctr[K.K_DD_COUNT]),
+            "dedup_evicted": int(st.ctr[K.K_DD_EVICTED]),
+            "reports": int(st.ctr[K.K_REPORTS]),
+            "unknown_reports": int(st.ctr[K.K_UNKNOWN_REPORTS]),
+            "channel_depth": svc.channel_depth(),
+            "policy_mode": svc.mode_name,
+            "storm_level": svc.storm_level_name,
+            "dispatch_latency_ns": self.dispatch.snapshot(),
+            "stage_latency_ns": {s: h.snapshot() for s, h in self.stages.items() if h.count},
+            "batch_latency_ns": self.batch.snapshot(),
+        }
+
+    def registry(self, svc: GatewayService):
+        """The service's own CollectorRegistry (created on first call)."""
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+
+            self._registry = CollectorRegistry(auto_describe=False)
+            self._registry.register(_Collector(svc, self))
+        return self._registry
+
+    def text(self, svc: GatewayService) -> str:
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry(svc)).decode()
+
+
+class _Collector:
+    def __init__(self, svc: GatewayService, m: GatewayMetrics) -> None:
+        self.svc = svc
+        self.m = m
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+        svc, m = self.svc, self.m
+        st = K.views(svc.arena)
+
+        def hist(name: str, doc: str, h: Log2Histogram, labels: dict[str, str] | None = None,
+                 fam: HistogramMetricFamily | None = None) -> HistogramMetricFamily:
+            if fam is None:
+                fam = HistogramMetricFamily(name, doc, labels=list(labels) if labels else None)
+            fam.add_metric(list(labels.values()) if labels else [], h.cumulative(), float(h.total))
+            return fam
+
+        yield hist("gateway_dispatch_latency_ns", "process() latency, steps 1-7 (ns)", m.dispatch)
+        fam = HistogramMetricFamily("gateway_stage_latency_ns", "per-stage latency (ns)", labels=["stage"])
+        for s, h in m.stages.items():
+            hist("", "", h, {"stage": s}, fam)
+        yield fam
+        yield hist("gateway_batch_latency_ns", "process_batch() latency per call (ns)", m.batch)
+        dec = CounterMetricFamily("gateway_decisions", "decisions by result", labels=["result"])
+        rejected = int(sum(int(st.reasons[i]) for i in range(N_REASONS) if i != R_OK))
+        dec.add_metric(["accepted"], int(st.reasons[R_OK]))
+        dec.add_metric(["rejected"], rejected)
+        dec.add_metric(["duplicate"], int(st.ctr[K.K_DEDUP_HITS]))
+        yield dec
+        rej = CounterMetricFamily("gateway_reject", "rejections by reason", labels=["reason"])
+        for i in range(N_REASONS):
+            if i != R_OK and st.reasons[i]:
+                rej.add_metric([REASON_NAMES.get(i, str(i))], int(st.reasons[i]))
+        yield rej
+        yield CounterMetricFamily("gateway_dedup_hits", "idempotency-key hits", value=int(st.ctr[K.K_DEDUP_HITS]))
+        yield CounterMetricFamily("gateway_internal_errors", "exceptions inside process()",
+                                  value=m.internal_errors)
+        yield CounterMetricFamily("gateway_reports", "execution reports applied", value=int(st.ctr[K.K_REPORTS]))
+        yield CounterMetricFamily("gateway_unknown_reports", "reports for unknown orders",
+                                  value=int(st.ctr[K.K_UNKNOWN_REPORTS]))
+        yield GaugeMetricFamily("gateway_intent_channel_depth", "envelopes waiting in the channel",
+                                value=svc.channel_depth())
+        yield GaugeMetricFamily("gateway_working_orders", "working orders", value=int(st.ctr[K.K_LIVE]))
+        yield GaugeMetricFamily("gateway_exposure_slots", "exposure entries in use",
+                                value=int(st.ctr[K.K_SLOT_COUNT]))
+        yield GaugeMetricFamily("gateway_policy_mode", "0 ALLOW_ALL, 1 CANCEL_ONLY, 2 REJECT_ALL", value=svc.mode)
+        yield GaugeMetricFamily("gateway_storm_level", "0 NORMAL, 1 DEGRADED, 2 HALT", value=svc.storm_level)

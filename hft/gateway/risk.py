@@ -1,0 +1,98 @@
+"""Risk engine (step 4): limit tables in the arena and a Python façade over the numba risk core.
+
+Checks, in order (first failure is the reason): tick multiple, lot multiple, min qty, max order qty, price
+band against the reference price (the last mark: mid or last, whatever the caller marks with), max order
+notional, daily loss (strategy and account: realised + unrealised), submit rate (token bucket per strategy),
+repeated-order throttle (more than ``max_repeats`` identical new orders — same symbol, side, price, qty —
+within ``repeat_window``), self-match prevention (a new order crossing a working order of the same account
+in the same symbol). Cancels are rate limited separately (``cancel_rate``). Position and notional limits
+including working orders are step 3 (`hft.gateway.exposure`) and run first.
+
+Limit resolution: for order / position limits the tightest value set at the account, strategy or symbol level
+wins, else the default; daily loss is checked per strategy (strategy row, else default) and per account
+(account row only); rates and the repeat throttle are per strategy (strategy row, else default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hft.core.orders import ORDER_LIMIT, REASON_NAMES, TIF_GTC
+from hft.gateway import kernels as K
+from hft.gateway.config import UNLIMITED, LimitSet
+
+_FIELDS = (
+    ("max_order_qty", K.L_MAX_ORDER_QTY),
+    ("max_order_notional", K.L_MAX_ORDER_NOTIONAL),
+    ("max_position", K.L_MAX_POSITION),
+    ("max_notional", K.L_MAX_NOTIONAL),
+    ("min_qty", K.L_MIN_QTY),
+    ("price_band_bps", K.L_BAND_BPS),
+    ("daily_loss", K.L_DAILY_LOSS),
+    ("max_repeats", K.L_MAX_REPEATS),
+    ("repeat_window_ns", K.L_REPEAT_WINDOW),
+)
+
+
+def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = False) -> None:
+    """Encode a LimitSet into an arena limit row (UNSET = inherit; the default row uses UNLIMITED instead)."""
+    unset = UNLIMITED if default_row else K.UNSET
+    row[:] = unset
+    if lim is None:
+        lim = LimitSet()
+    for name, f in _FIELDS:
+        v = getattr(lim, name)
+        if v is not None:
+            row[f] = v
+    for name, fc, fw in (("submit_rate", K.L_SUBMIT_COUNT, K.L_SUBMIT_WINDOW),
+                         ("cancel_rate", K.L_CANCEL_COUNT, K.L_CANCEL_WINDOW)):
+        r = getattr(lim, name)
+        if r is not None:
+            row[fc] = r.count
+            row[fw] = r.window_ns
+    if default_row:
+        if row[K.L_MIN_QTY] == UNLIMITED:
+            row[K.L_MIN_QTY] = 1
+        if row[K.L_REPEAT_WINDOW] == UNLIMITED:
+            row[K.L_REPEAT_WINDOW] = 1_000_000_000
+
+
+class RiskEngine:
+    """Façade: limit tables and a side-effect-free `evaluate` (dry run of steps 2b-4 for a new order)."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf = buf
+        self._st = K.views(buf)
+
+    def set_default_limits(self, lim: LimitSet) -> None:
+        write_limits(self._st.lim_def, lim, default_row=True)
+
+    def set_account_limits(self, a: int, lim: LimitSet | None) -> None:
+        write_limits(self._st.lim_acct[a], lim)
+
+    def set_strategy_limits(self, t: int, lim: LimitSet | None) -> None:
+        write_limits(self._st.lim_strat[t], lim)
+
+    def set_symbol_limits(self, y: int, lim: LimitSet | None) -> None:
+        write_limits(self._st.lim_sym[y], lim)
+
+    def evaluate(self, now: int, account: int, strategy: int, symbol: int, side: int, price: int, qty: int,
+                 order_type: int = ORDER_LIMIT, tif: int = TIF_GTC) -> int:
+        """Reason code a NEW order would get from steps 2b-4 right now (rate limits not consumed)."""
+        return int(K.dry_run(self.buf, now, account, strategy, symbol, side, price, qty, order_type, tif))
+
+    def limits_row(self, level: str, idx: int) -> dict[str, Any]:
+        """Raw limit row of a level ('default', 'account', 'strategy', 'symbol'), None = unset/unlimited."""
+        row = {"default": self._st.lim_def, "account": self._st.lim_acct[idx] if idx >= 0 else None,
+               "strategy": self._st.lim_strat[idx], "symbol": self._st.lim_sym[idx]}[level]
+        out: dict[str, Any] = {}
+        for name, f in _FIELDS:
+            v = int(row[f])
+            out[name] = None if v < 0 or v == UNLIMITED else v
+        return out
+
+
+def reason_name(code: int) -> str:
+    return REASON_NAMES.get(int(code), str(code))

@@ -1,0 +1,717 @@
+"""`GatewayService`: the one order gateway, used by the simulator and by live processes alike.
+
+See `hft.gateway` (package docstring) and docs/gateway.md for the public API, the pipeline and the design
+review. Single writer: every method mutates state and must be called from one thread / one event loop task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.clock import Clock
+from hft.core.errors import GatewayError
+from hft.core.orders import (
+    CMD_NEW,
+    COMMAND_DTYPE,
+    DECISION_DTYPE,
+    EXEC_REPORT_DTYPE,
+    INTENT_CANCEL,
+    INTENT_DTYPE,
+    MODE_NAMES,
+    NO_KEY,
+    ORDER_TYPE_NAMES,
+    R_BAD_INPUT,
+    R_BAD_KEY,
+    R_DISPATCH_FAILED,
+    R_GATEWAY_DISABLED,
+    R_INTERNAL_ERROR,
+    R_QUEUE_FULL,
+    STORM_NAMES,
+    STORM_NORMAL,
+    TIF_NAMES,
+)
+from hft.gateway import kernels as K
+from hft.gateway.channel import LocalIntentChannel
+from hft.gateway.config import GatewayConfig, LimitSet, load_config
+from hft.gateway.dedup import DedupStore, dedup_key
+from hft.gateway.exposure import Exposure, ExposureStore
+from hft.gateway.intents import (
+    TYPED_INTENT_V1,
+    Decision,
+    ExecutionReport,
+    IntentEnvelope,
+    OrderCommand,
+    TypedIntentEnvelope,
+)
+from hft.gateway.metrics import GatewayMetrics
+from hft.gateway.policy import LEVELS, GatewayPolicy, PolicyTransition, StormGuard
+from hft.gateway.risk import RiskEngine
+
+log = logging.getLogger("hft.gateway")
+
+_tnew = tuple.__new__
+_I64_MAX = (1 << 63) - 1
+_NO_KEY = NO_KEY
+_DUP = K.DUP_FLAG
+_process_one = K.process_one
+_OTYPE_BITS = {name: code for code, name in ORDER_TYPE_NAMES.items()}
+_TIF_BITS = {name: code for code, name in TIF_NAMES.items()}
+
+
+class ListDispatcher:
+    """A trivial dispatcher keeping commands in a list (tests, benches, offline runs)."""
+
+    def __init__(self) -> None:
+        self.commands: list[OrderCommand] = []
+        self.batches: list[np.ndarray] = []
+        self.put_nowait = self.commands.append
+
+    def put_batch(self, commands: np.ndarray) -> None:
+        self.batches.append(commands)
+
+    def clear(self) -> None:
+        self.commands.clear()
+        self.batches.clear()
+
+
+def _as_int(v: Any) -> int | None:
+    """Strict int conversion for the slow path: ints and numpy integers only (no bool, float, str)."""
+    if type(v) is int:
+        return v if -_I64_MAX <= v <= _I64_MAX else None
+    if isinstance(v, np.integer) and not isinstance(v, np.bool_):
+        return _as_int(int(v))
+    return None
+
+
+class GatewayService:
+    """The order gateway. Construct with `from_config`; feed with `process` / `process_batch`.
+
+    Args:
+        config: a validated `GatewayConfig`.
+        clock: the injected clock (`ManualClock` in the simulator, `WallClock` live); decisions read only it.
+        dispatcher: object with non-blocking ``put_nowait(cmd)`` (and optionally ``put_batch(array)``)
+            receiving accepted `OrderCommand` s (step 7). Default: a `ListDispatcher`.
+        sink: ``sink(record)`` called with every `Decision` and every `PolicyTransition` (the recorder).
+        batch_sink: ``batch_sink(decisions_array)`` for `process_batch` (DECISION_DTYPE). Without it the
+            batch decisions are converted to `Decision` objects for `sink` (slow, but nothing is lost).
+        timer: monotonic ns counter for latency metrics only (default ``time.perf_counter_ns``).
+        order_id_start: first gateway order id (live: above any id the venue may still hold).
+    """
+
+    def __init__(self, config: GatewayConfig, *, clock: Clock, dispatcher: Any = None,
+                 sink: Callable[[Any], Any] | None = None, batch_sink: Callable[[np.ndarray], Any] | None = None,
+                 timer: Callable[[], int] | None = None, order_id_start: int = 1) -> None:
+        self.config = config
+        self.clock = clock
+        self._dispatcher = dispatcher if dispatcher is not None else ListDispatcher()
+        self.sink = sink
+        self.batch_sink = batch_sink
+        self.timer = timer or time.perf_counter_ns
+        self.enabled = config.enabled
+        self.arena = K.new_arena(max_accounts=config.max_accounts, max_strategies=config.max_strategies,
+                                 max_symbols=config.max_symbols, exposure_slots=config.exposure_max_symbols,
+                                 working_orders=config.max_working_orders, dedup_capacity=config.dedup_capacity)
+        st = self._st = K.views(self.arena)
+        st.ctr[K.K_NEXT_OID] = int(order_id_start)
+        cfg = st.cfg
+        cfg[K.C_TTL_NS] = config.dedup_ttl_ns
+        cfg[K.C_REQUIRE_REF] = int(config.require_reference_price)
+        cfg[K.C_SELF_MATCH] = int(config.self_match_prevention)
+        cfg[K.C_OTYPE_MASK] = sum(1 << _OTYPE_BITS[o] for o in config.order_types)
+        cfg[K.C_TIF_MASK] = sum(1 << _TIF_BITS[t] for t in config.tifs)
+        cfg[K.C_MOVE_BPS] = config.storm.market_move_bps
+        cfg[K.C_MOVE_WIN_NS] = config.storm.market_move_window_ns
+        self.dedup = DedupStore(self.arena)
+        self.exposure = ExposureStore(self.arena)
+        self.risk = RiskEngine(self.arena)
+        self.risk.set_default_limits(config.defaults)
+        self._acct: dict[Any, int] = {}
+        self._strat: dict[Any, int] = {}
+        self._sym: dict[Any, int] = {}
+        self._acct_names: list[str] = []
+        self._strat_names: list[str] = []
+        self._sym_names: list[str] = []
+        for name, lim in config.accounts.items():
+            self.register_account(name, lim)
+        for name, lim in config.strategies.items():
+            self.register_strategy(name, lim)
+        for name, spec in config.symbols.items():
+            self.register_symbol(name, spec.tick_multiple, spec.lot_multiple, spec.multiplier, spec.limits)
+        sc = config.storm
+        latching = frozenset({"kill"} | (set() if sc.loss_auto_recover else {"daily_loss"}))
+        self.storm = StormGuard(sc.cooldown_ns, latching)
+        self.policy = GatewayPolicy(self.storm, on_transition=self._on_transition)
+        self.transitions: list[PolicyTransition] = []
+        self.metrics = GatewayMetrics()
+        self.channel: LocalIntentChannel | None = None
+        self._storm_next = self.storm.next_check_ns
+        self.sink_errors = 0
+        if config.timing == "stages":
+            self.process = self._process_staged  # type: ignore[method-assign]
+        self._timed = config.timing != "off"
+        # hot-path caches (bound methods and the current mode): see the latency budget in docs/gateway.md
+        self._now = clock.now_ns
+        self._put = self._dispatcher.put_nowait
+        self._acct_get = self._acct.get
+        self._strat_get = self._strat.get
+        self._sym_get = self._sym.get
+        self._mode = self.policy.mode
+
+    @property
+    def dispatcher(self) -> Any:
+        """The step-7 target (``put_nowait(cmd)``, optionally ``put_batch(array)``); assignable."""
+        return self._dispatcher
+
+    @dispatcher.setter
+    def dispatcher(self, d: Any) -> None:
+        self._dispatcher = d
+        self._put = d.put_nowait
+
+    # ------------------------------------------------------------------ construction / lifecycle
+    @classmethod
+    def from_config(cls, config: GatewayConfig | str | Path | None = None, *, clock: Clock,
+                    env: Mapping[str, str] | None = None, **kw: Any) -> GatewayService:
+        """Build from a `GatewayConfig`, or from a YAML path (env overrides applied), or defaults (None)."""
+        if not isinstance(config, GatewayConfig):
+            config = load_config(config, env)
+        return cls(config, clock=clock, **kw)
+
+    def start(self) -> int:
+        """Load the persisted dedup window (if ``dedup.persist_path`` is set). Returns entries loaded."""
+        p = self.config.dedup_persist_path
+        return self.dedup.load(p, self.clock.now_ns()) if p else 0
+
+    def shutdown(self) -> int:
+        """Persist the dedup window (if configured). Off the hot path. Returns entries written."""
+        p = self.config.dedup_persist_path
+        return self.dedup.persist(p) if p else 0
+
+    # ------------------------------------------------------------------ registries
+    def _register(self, table: dict, names: list, cfg_n: int, cfg_max: int, what: str, name: Any) -> int:
+        if name in table:
+            return table[name]
+        if not isinstance(name, str) or not name:
+            raise GatewayError(f"register {what}: expected a non-empty string name, was {name!r}")
+        n = int(self._st.cfg[cfg_n])
+        if n >= int(self._st.cfg[cfg_max]):
+            raise GatewayError(f"register {what} {name!r}: expected at most {n} {what}s (capacity)",
+                               hint=f"raise capacity.max_{what}s")
+        table[name] = n
+        names.append(name)
+        self._st.cfg[cfg_n] = n + 1
+        return n
+
+    def register_account(self, name: str, limits: LimitSet | None = None) -> int:
+        a = self._register(self._acct, self._acct_names, K.C_N_ACCT, K.C_MAX_ACCT, "account", name)
+        self.risk.set_account_limits(a, limits)
+        return a
+
+    def register_strategy(self, name: str, limits: LimitSet | None = None) -> int:
+        t = self._register(self._strat, self._strat_names, K.C_N_STRAT, K.C_MAX_STRAT, "strategie", name)
+        self.risk.set_strategy_limits(t, limits)
+        return t
+
+    def register_symbol(self, name: str, tick_multiple: int = 1, lot_multiple: int = 1, multiplier: int = 1,
+                        limits: LimitSet | None = None) -> int:
+        """Register a tradable symbol (idempotent for the registry; updates its spec and limits)."""
+        for k, v in (("tick_multiple", tick_multiple), ("lot_multiple", lot_multiple), ("multiplier", multiplier)):
+            if type(v) is not int or v < 1:
+                raise GatewayError(f"register symbol {name!r}: {k}: expected a positive int, was {v!r}")
+        y = self._register(self._sym, self._sym_names, K.C_N_SYM, K.C_MAX_SYM, "symbol", name)
+        row = self._st.sym[y]
+        row[K.Y_TICK] = tick_multiple
+        row[K.Y_LOT] = lot_multiple
+        row[K.Y_MULT] = multiplier
+        self.risk.set_symbol_limits(y, limits)
+        return y
+
+    def account_id(self, name: str) -> int:
+        return self._acct[name]
+
+    def strategy_id(self, name: str) -> int:
+        return self._strat[name]
+
+    def symbol_id(self, name: str) -> int:
+        return self._sym[name]
+
+    # ------------------------------------------------------------------ per-intent path
+    def process(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
+        """Run steps 1-7 for one intent, synchronously, and return its `Decision` (never raises)."""
+        t0 = self.timer() if self._timed else 0
+        now = self._now()
+        if now >= self._storm_next:
+            self._storm_tick(now)
+        try:
+            if type(envelope) is TypedIntentEnvelope:
+                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = envelope.payload
+                if tag != TYPED_INTENT_V1:
+                    return self._reject_outside(envelope, R_BAD_INPUT, now)
+            else:
+                i = envelope.intent
+                kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
+                side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
+            if not self.enabled:
+                return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
+            if type(key) is int and key != _NO_KEY:
+                k = key
+            elif type(key) is str and key:
+                k = dedup_key(key)
+            else:
+                k = self._slow_key(key)
+                if k is None:
+                    return self._reject_outside(envelope, R_BAD_KEY, now)
+            y = self._sym_get(sym, -1)
+            if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
+                y = self.register_symbol(sym)
+            if (type(side) is int and type(price) is int and type(qty) is int and type(kind) is int
+                    and type(otype) is int and type(tif) is int and type(target) is int):
+                code, oid, seq = _process_one(self.arena, now, self._mode, k, kind, self._acct_get(acct, -1),
+                                              self._strat_get(strat, -1), y, side, price, qty, otype, tif,
+                                              target, 0)
+            else:
+                code, oid, seq = self._slow_core(now, k, kind, self._acct_get(acct, -1),
+                                                 self._strat_get(strat, -1), y, side, price, qty, otype, tif,
+                                                 target)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            return self._reject_malformed(envelope, exc, now)
+        except Exception as exc:  # keep going: the intent is rejected INTERNAL_ERROR
+            return self._internal_error(envelope, exc, now)
+        if code == 0:
+            cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
+                                       price, qty, otype, tif, now))
+            try:
+                self._put(cmd)
+            except Exception as exc:
+                code = self._dispatch_failed(k, kind, oid, now, exc)
+                cmd = None
+            dec = _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty,
+                                   otype, tif, target, code == 0, code, oid, False, cmd))
+        else:
+            reason = code & 0xFFFF
+            dec = _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty,
+                                   otype, tif, target, reason == 0, reason, oid, code >= _DUP, None))
+        if self.sink is not None:
+            self._emit(dec)
+        if t0:
+            self.metrics.dispatch.observe(self.timer() - t0)
+        return dec
+
+    def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
+        """`process` with per-stage timings (metrics timing: stages)."""
+        timer = self.timer
+        m = self.metrics
+        t0 = timer()
+        now = self.clock.now_ns()
+        if now >= self._storm_next:
+            self._storm_tick(now)
+        try:
+            if type(envelope) is TypedIntentEnvelope:
+                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = envelope.payload
+                if tag != TYPED_INTENT_V1:
+                    return self._reject_outside(envelope, R_BAD_INPUT, now)
+            else:
+                i = envelope.intent
+                kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
+                side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
+            if not self.enabled:
+                return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
+            k = key if (type(key) is int and key != _NO_KEY) else self._slow_key(key)
+            if k is None:
+                return self._reject_outside(envelope, R_BAD_KEY, now)
+            a = self._acct.get(acct, -1)
+            t = self._strat.get(strat, -1)
+            y = self._sym.get(sym, -1)
+            if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
+                y = self.register_symbol(sym)
+            t1 = timer()
+            m.stages["prepare"].observe(t1 - t0)
+            if (type(side) is int and type(price) is int and type(qty) is int and type(kind) is int
+                    and type(otype) is int and type(tif) is int and type(target) is int):
+                code, oid, seq = _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price,
+                                             qty, otype, tif, target, 0)
+            else:
+                code, oid, seq = self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target)
+            t2 = timer()
+            m.stages["core"].observe(t2 - t1)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            return self._reject_malformed(envelope, exc, now)
+        except Exception as exc:
+            return self._internal_error(envelope, exc, now)
+        cmd = None
+        if code == 0:
+            cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
+                                       price, qty, otype, tif, now))
+            try:
+                self._put(cmd)
+            except Exception as exc:
+                code = self._dispatch_failed(k, kind, oid, now, exc)
+                cmd = None
+        t3 = timer()
+        m.stages["dispatch"].observe(t3 - t2)
+        reason = code & 0xFFFF
+        dec = _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty, otype,
+                               tif, target, reason == 0, reason, oid, code >= _DUP, cmd))
+        if self.sink is not None:
+            self._emit(dec)
+        t4 = timer()
+        m.stages["record"].observe(t4 - t3)
+        m.dispatch.observe(t4 - t0)
+        return dec
+
+    def submit(self, intent_or_payload: Any) -> Decision:
+        """Convenience: wrap an `OrderIntent` or typed tuple at the current clock time and `process` it."""
+        if type(intent_or_payload) is tuple:
+            return self.process(TypedIntentEnvelope(intent_or_payload, self.clock.now_ns()))
+        return self.process(IntentEnvelope(intent_or_payload, self.clock.now_ns()))
+
+    # ------------------------------------------------------------------ slow / error paths
+    @staticmethod
+    def _slow_key(key: Any) -> int | None:
+        try:
+            k = dedup_key(key)
+        except (TypeError, ValueError):
+            return None
+        return k if k != _NO_KEY else None
+
+    def _slow_core(self, now: int, k: int, kind: Any, a: int, t: int, y: int, side: Any, price: Any, qty: Any,
+                   otype: Any, tif: Any, target: Any) -> tuple[int, int, int]:
+        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target)]
+        if any(v is None for v in vals):
+            # dedup + policy still apply (a duplicate returns the original, REJECT_ALL wins), then BAD_INPUT
+            kind_i = vals[0] if vals[0] is not None else 0
+            return _process_one(self.arena, now, self._mode, k, kind_i, a, t, y, 0, 0, 0, 0, 0, 0,
+                                 R_BAD_INPUT)
+        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:], 0)
+
+    def _record_outside(self, envelope: Any, reason: int, now: int) -> Decision:
+        seq = int(K.count_reason(self.arena, reason))
+        f = _fields(envelope)
+        dec = Decision(seq, now, getattr(envelope, "recv_ns", 0), *f[:11], False, reason, 0, False, None)
+        if self.sink is not None:
+            self._emit(dec)
+        return dec
+
+    def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
+        """A rejection decided before the core (no usable key, disabled gateway, queue full)."""
+        return self._record_outside(envelope, reason, now)
+
+    def _reject_malformed(self, envelope: Any, exc: Exception, now: int) -> Decision:
+        log.debug("malformed intent rejected: %s: %s", type(exc).__name__, exc)
+        return self._record_outside(envelope, R_BAD_INPUT, now)
+
+    def _internal_error(self, envelope: Any, exc: Exception, now: int) -> Decision:
+        self.metrics.internal_errors += 1
+        log.error("gateway internal error, intent rejected: %s: %s", type(exc).__name__, exc, exc_info=exc)
+        return self._record_outside(envelope, R_INTERNAL_ERROR, now)
+
+    def _dispatch_failed(self, k: int, kind: int, oid: int, now: int, exc: Exception) -> int:
+        log.error("dispatch failed, decision rolled back: %s: %s", type(exc).__name__, exc)
+        K.rollback(self.arena, k, kind, oid, R_DISPATCH_FAILED, now)
+        return R_DISPATCH_FAILED
+
+    def reject_queue_full(self, envelope: Any) -> Decision:
+        """Record the QUEUE_FULL decision of an envelope the channel could not take (not deduplicated)."""
+        return self._record_outside(envelope, R_QUEUE_FULL, self.clock.now_ns())
+
+    def _emit(self, record: Any) -> None:
+        try:
+            self.sink(record)  # type: ignore[misc]
+        except Exception as exc:  # a broken recorder must not change decisions
+            self.sink_errors += 1
+            log.error("gateway sink failed: %s: %s", type(exc).__name__, exc)
+
+    # ------------------------------------------------------------------ batch path
+    def process_batch(self, intents: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Steps 1-7 for an INTENT_DTYPE array in one numba call; returns a DECISION_DTYPE array.
+
+        All rows are decided at ``clock.now_ns()``, in order, with exactly the per-intent semantics
+        (`process` on the same sequence at the same time gives the same decisions). Accepted rows are
+        dispatched as one COMMAND_DTYPE array via ``dispatcher.put_batch`` when the dispatcher has it, else one
+        `OrderCommand` at a time via ``put_nowait``. `out` (DECISION_DTYPE, same length) may be passed to
+        reuse a buffer; it is returned.
+        """
+        if not isinstance(intents, np.ndarray) or intents.dtype != INTENT_DTYPE or intents.ndim != 1:
+            raise GatewayError(f"process_batch: expected a 1-D INTENT_DTYPE array, was "
+                               f"{getattr(intents, 'dtype', type(intents).__name__)}")
+        n = len(intents)
+        if out is None:
+            out = np.empty(n, dtype=DECISION_DTYPE)
+        elif out.dtype != DECISION_DTYPE or out.shape != (n,) or not out.flags.c_contiguous:
+            raise GatewayError(f"process_batch: expected `out` as a contiguous DECISION_DTYPE array of {n} rows")
+        t0 = self.timer() if self._timed else 0
+        now = self.clock.now_ns()
+        if now >= self._storm_next:
+            self._storm_tick(now)
+        intents = np.ascontiguousarray(intents)
+        if not self.enabled:
+            out[:] = 0
+            for i in range(n):
+                out[i]["seq"] = K.count_reason(self.arena, R_GATEWAY_DISABLED)
+            out["ts"] = now
+            out["reason"] = R_GATEWAY_DISABLED
+            for f in ("key", "price", "qty", "account", "strategy", "symbol", "kind", "side", "order_type", "tif"):
+                out[f] = intents[f]
+            out["recv_ts"] = intents["ts"]
+            out["target_id"] = intents["order_id"]
+        else:
+            cmds = np.empty(n, dtype=COMMAND_DTYPE)
+            n_cmd = K.process_batch(self.arena, intents, out, cmds, now, self._mode)
+            if n_cmd:
+                self._dispatch_batch(out, cmds[:n_cmd], now)
+        if self.batch_sink is not None:
+            try:
+                self.batch_sink(out)
+            except Exception as exc:
+                self.sink_errors += 1
+                log.error("gateway batch sink failed: %s: %s", type(exc).__name__, exc)
+        elif self.sink is not None:
+            for row in out:
+                self._emit(self.decision_from_row(row))
+        if t0:
+            self.metrics.batch.observe(self.timer() - t0)
+        return out
+
+    def _dispatch_batch(self, out: np.ndarray, cmds: np.ndarray, now: int) -> None:
+        put_batch = getattr(self._dispatcher, "put_batch", None)
+        try:
+            if put_batch is not None:
+                put_batch(cmds)
+            else:
+                for c in cmds:
+                    self._put(self.command_from_row(c))
+        except Exception as exc:
+            sel = np.flatnonzero((out["accepted"] == 1) & (out["duplicate"] == 0))
+            log.error("batch dispatch failed, %d decisions rolled back: %s", len(sel), exc)
+            for i in sel:
+                K.rollback(self.arena, int(out[i]["key"]), int(out[i]["kind"]), int(out[i]["order_id"]),
+                           R_DISPATCH_FAILED, now)
+                out[i]["accepted"] = 0
+                out[i]["reason"] = R_DISPATCH_FAILED
+
+    def decision_from_row(self, row: Any) -> Decision:
+        """A `Decision` (names resolved) from a DECISION_DTYPE row."""
+        return Decision(int(row["seq"]), int(row["ts"]), int(row["recv_ts"]), int(row["key"]), int(row["kind"]),
+                        self._name(self._acct_names, row["account"]), self._name(self._strat_names, row["strategy"]),
+                        self._name(self._sym_names, row["symbol"]), int(row["side"]), int(row["price"]),
+                        int(row["qty"]), int(row["order_type"]), int(row["tif"]), int(row["target_id"]),
+                        bool(row["accepted"]), int(row["reason"]), int(row["order_id"]), bool(row["duplicate"]),
+                        None)
+
+    def command_from_row(self, c: Any) -> OrderCommand:
+        return OrderCommand(int(c["action"]), int(c["order_id"]), int(c["key"]),
+                            self._name(self._acct_names, c["account"]), self._name(self._strat_names, c["strategy"]),
+                            self._name(self._sym_names, c["symbol"]), int(c["side"]), int(c["price"]),
+                            int(c["qty"]), int(c["order_type"]), int(c["tif"]), int(c["ts"]))
+
+    @staticmethod
+    def _name(names: list[str], i: Any) -> Any:
+        i = int(i)
+        return names[i] if 0 <= i < len(names) else i
+
+    # ------------------------------------------------------------------ reports, marks
+    def on_execution_report(self, report: ExecutionReport | Any) -> int:
+        """Apply one execution report (ack, fills, cancel, reject, expiry, replace). Returns F_* flags;
+        breaches trip the StormGuard. Reports for unknown orders are counted and ignored."""
+        now = self.clock.now_ns()
+        try:
+            flags = int(K.apply_report(self.arena, now, int(report.order_id), int(report.kind), int(report.price),
+                                       int(report.qty), int(report.leaves), int(report.fee)))
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            log.warning("bad execution report ignored: %s", exc)
+            return K.F_BAD_REPORT
+        if flags & (K.F_LOSS_BREACH | K.F_POSITION_BREACH):
+            self._handle_flags(flags, now)
+        return flags
+
+    def on_execution_reports(self, reports: np.ndarray) -> int:
+        """Apply an EXEC_REPORT_DTYPE array in order (one numba call). Returns the OR of the flags."""
+        if not isinstance(reports, np.ndarray) or reports.dtype != EXEC_REPORT_DTYPE:
+            raise GatewayError("on_execution_reports: expected an EXEC_REPORT_DTYPE array")
+        now = self.clock.now_ns()
+        flags = int(K.apply_reports(self.arena, now, np.ascontiguousarray(reports)))
+        self._handle_flags(flags, now)
+        return flags
+
+    def mark(self, symbol: Any, price: int) -> int:
+        """Mark `symbol` (name or registry index) at `price` ticks: reference price for the price band and
+        unrealised PnL. Returns F_* flags (loss breach, market move), which trip the StormGuard."""
+        y = symbol if type(symbol) is int else self._sym.get(symbol, -1)
+        now = self.clock.now_ns()
+        flags = int(K.mark(self.arena, y, int(price), now))
+        if flags & (K.F_LOSS_BREACH | K.F_MARKET_MOVE):
+            self._handle_flags(flags, now)
+        return flags
+
+    def _handle_flags(self, flags: int, now: int) -> None:
+        sc = self.config.storm
+        for bit, cause, level in ((K.F_LOSS_BREACH, "daily_loss", sc.loss_level),
+                                  (K.F_POSITION_BREACH, "position_breach", sc.position_level),
+                                  (K.F_MARKET_MOVE, "market_move", sc.market_move_level)):
+            if flags & bit and LEVELS[level] > STORM_NORMAL:
+                self.policy.trip(LEVELS[level], cause, now)
+        self._storm_next = self.storm.next_check_ns
+
+    # ------------------------------------------------------------------ policy, kill switch
+    def _on_transition(self, tr: PolicyTransition) -> None:
+        self._mode = tr.new_mode
+        self.transitions.append(tr)
+        if self.sink is not None:
+            self._emit(tr)
+
+    def _storm_tick(self, now: int) -> None:
+        self.policy.tick(now)
+        self._storm_next = self.storm.next_check_ns
+
+    def tick(self) -> None:
+        """Let the StormGuard recover if its cooldown has passed (process() does this too)."""
+        self._storm_tick(self.clock.now_ns())
+
+    def set_mode(self, mode: int, cause: str = "manual") -> None:
+        """Manual policy mode (MODE_ALLOW_ALL / MODE_CANCEL_ONLY / MODE_REJECT_ALL); the storm may be stricter."""
+        self.policy.set_manual(mode, cause, self.clock.now_ns())
+
+    def kill(self, cause: str = "kill_switch") -> list[Decision]:
+        """Kill switch: REJECT_ALL (latched) and a cancel for every working order. Returns the cancel decisions."""
+        now = self.clock.now_ns()
+        self.policy.kill(cause, now)
+        self._storm_next = self.storm.next_check_ns
+        out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
+        n = K.live_orders(self.arena, out)
+        decisions = []
+        for oid, a, t, y, _status in out[:n]:
+            code, _oid, seq = _process_one(self.arena, now, self._mode, _NO_KEY, INTENT_CANCEL, int(a),
+                                            int(t), int(y), 0, 0, 0, 0, 0, int(oid), K.CTL_INTERNAL)
+            names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
+            cmd = None
+            if code == 0:
+                cmd = OrderCommand(INTENT_CANCEL, int(oid), None, *names, 0, 0, 0, 0, 0, now)
+                try:
+                    self.dispatcher.put_nowait(cmd)
+                except Exception as exc:
+                    code = self._dispatch_failed(_NO_KEY, INTENT_CANCEL, int(oid), now, exc)
+                    cmd = None
+            dec = Decision(int(seq), now, now, None, INTENT_CANCEL, *names, 0, 0, 0, 0, 0, int(oid), code == 0,
+                           int(code & 0xFFFF), int(oid), False, cmd)
+            if self.sink is not None:
+                self._emit(dec)
+            decisions.append(dec)
+        return decisions
+
+    def reset(self, cause: str = "manual_reset") -> None:
+        """Back to ALLOW_ALL / NORMAL (clears the kill switch and latched breaches)."""
+        self.policy.reset(cause, self.clock.now_ns())
+        self._storm_next = self.storm.next_check_ns
+
+    def new_day(self) -> None:
+        """Start a new trading day: daily realised / unrealised PnL restart at zero (positions kept)."""
+        K.roll_day(self.arena)
+
+    # ------------------------------------------------------------------ state views
+    @property
+    def mode(self) -> int:
+        return self.policy.mode
+
+    @property
+    def mode_name(self) -> str:
+        return MODE_NAMES[self.policy.mode]
+
+    @property
+    def storm_level(self) -> int:
+        return self.storm.level
+
+    @property
+    def storm_level_name(self) -> str:
+        return STORM_NAMES[self.storm.level]
+
+    def position(self, account: str, strategy: str, symbol: str) -> Exposure:
+        """Exposure of (account, strategy, symbol): position, working buy / sell, cost, realised, live orders."""
+        return self.exposure.get(self._acct[account], self._strat[strategy], self._sym[symbol])
+
+    def pnl(self, strategy: str | None = None, account: str | None = None) -> dict[str, int]:
+        """Daily PnL (money units) of a strategy or an account: realised, unrealised, total."""
+        if strategy is not None:
+            r = self._st.strat[self._strat[strategy]]
+            real, unreal = int(r[K.S_REAL]), int(r[K.S_MTM] - r[K.S_COST])
+        elif account is not None:
+            r = self._st.acct[self._acct[account]]
+            real, unreal = int(r[K.A_REAL]), int(r[K.A_MTM] - r[K.A_COST])
+        else:
+            raise GatewayError("pnl: expected a strategy or an account name")
+        return {"realised": real, "unrealised": unreal, "total": real + unreal}
+
+    def working_orders(self) -> list[dict[str, Any]]:
+        out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
+        n = K.live_orders(self.arena, out)
+        return [{"order_id": int(o), "account": self._acct_names[a], "strategy": self._strat_names[t],
+                 "symbol": self._sym_names[y], "status": int(s)} for o, a, t, y, s in out[:n]]
+
+    # ------------------------------------------------------------------ metrics
+    def channel_depth(self) -> int:
+        return self.channel.qsize() if self.channel is not None else 0
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """Counters and latency summaries as a plain dict (for run results)."""
+        snap = self.metrics.snapshot(self)
+        snap["sink_errors"] = self.sink_errors
+        return snap
+
+    def metrics_text(self) -> str:
+        """Prometheus text exposition of the service's own registry."""
+        return self.metrics.text(self)
+
+    @property
+    def registry(self):
+        """The service-owned prometheus_client CollectorRegistry."""
+        return self.metrics.registry(self)
+
+    # ------------------------------------------------------------------ live mode
+    def new_channel(self, maxsize: int | None = None) -> LocalIntentChannel:
+        """A bounded channel whose overflow is recorded as QUEUE_FULL decisions by this service."""
+        ch = LocalIntentChannel(maxsize or self.config.channel_capacity, on_full=self.reject_queue_full)
+        self.channel = ch
+        return ch
+
+    async def run(self, channel: LocalIntentChannel, yield_every: int = 64) -> int:
+        """Consume `channel` until it is closed and drained: one asyncio task, `process()` per envelope.
+
+        Yields to the event loop every `yield_every` envelopes so producers are not starved under bursts.
+        Returns the number of envelopes processed. Persists the dedup window (in a thread) on exit.
+        """
+        self.channel = channel
+        n = 0
+        try:
+            while True:
+                env = await channel.get()
+                if env is None:
+                    break
+                self.process(env)
+                n += 1
+                if n % yield_every == 0:
+                    await asyncio.sleep(0)
+        finally:
+            if self.config.dedup_persist_path:
+                await asyncio.to_thread(self.shutdown)
+        return n
+
+
+def _fields(envelope: Any) -> tuple:
+    """Best-effort (key, kind, account, strategy, symbol, side, price, qty, order_type, tif, target_id)."""
+    try:
+        if type(envelope) is TypedIntentEnvelope:
+            p = envelope.payload
+            if isinstance(p, tuple) and len(p) == 13:
+                return (p[2], p[1], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[12])
+        else:
+            i = envelope.intent
+            return (i.key, i.kind, i.account, i.strategy, i.symbol, i.side, i.price, i.qty, i.order_type, i.tif,
+                    i.order_id)
+    except Exception:  # malformed beyond reading: record what we can
+        pass
+    return (None,) * 11

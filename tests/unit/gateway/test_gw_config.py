@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import pytest
+
+from hft.core.errors import ConfigError
+from hft.gateway.config import (
+    UNLIMITED,
+    GatewayConfig,
+    apply_env,
+    effective_limits,
+    load_config,
+    parse_config,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_repo_gateway_yaml_is_valid():
+    cfg = load_config(ROOT / "config" / "gateway.yaml", env={})
+    assert cfg.enabled is True
+    assert cfg.dedup_ttl_ns == 300 * 10**9
+    assert cfg.exposure_max_symbols == 10000
+    assert "mm1" in cfg.strategies and "AAPL" in cfg.symbols
+    eff = effective_limits(cfg, "ACC1", "mm1", "BTCUSDT")
+    assert eff["max_order_qty"] == 5000 and eff["max_position"] == 5000
+    assert eff["daily_loss_account"] == 50_000_000
+    assert eff["submit_rate"] == {"count": 1000, "window_ns": 10**9}
+
+
+def test_defaults_without_file():
+    cfg = load_config(None, env={})
+    assert isinstance(cfg, GatewayConfig) and cfg.dedup_ttl_ns == 300 * 10**9
+
+
+@pytest.mark.parametrize(("doc", "key"), [
+    ({"enabeld": True}, "enabeld"),
+    ({"dedup": {"ttl": "5 parsecs"}}, "dedup.ttl"),
+    ({"capacity": {"max_accounts": "many"}}, "capacity.max_accounts"),
+    ({"limits": {"defaults": {"max_position": -1}}}, "limits.defaults.max_position"),
+    ({"limits": {"defaults": {"submit_rate": {"count": 5}}}}, "limits.defaults.submit_rate.per"),
+    ({"symbols": {"X": {"tick_multiple": 0}}}, "symbols.X.tick_multiple"),
+    ({"symbols": {"X": {"daily_loss": 5}}}, "symbols.X.daily_loss"),
+    ({"accounts": {"A": {"submit_rate": {"count": 1, "per": "1s"}}}}, "accounts.A.submit_rate"),
+    ({"risk": {"tifs": ["gtc", "forever"]}}, "risk.tifs"),
+    ({"storm": {"loss_level": "PANIC"}}, "storm.loss_level"),
+    ({"metrics": {"timing": "always"}}, "metrics.timing"),
+])
+def test_bad_config_names_the_key(doc, key):
+    with pytest.raises(ConfigError) as ei:
+        parse_config(doc, "gw.yaml")
+    assert ei.value.fields["key"] == key
+    assert "gw.yaml" in ei.value.message
+
+
+def test_bad_yaml_file(tmp_path):
+    p = tmp_path / "g.yaml"
+    p.write_text("limits:\n  defaults:\n    max_posiiton: 3\n")
+    with pytest.raises(ConfigError) as ei:
+        load_config(p, env={})
+    assert ei.value.fields["key"] == "limits.defaults.max_posiiton"
+    assert "max_position" in ei.value.message  # lists the expected keys
+
+
+def test_null_is_unlimited_and_empty_sections():
+    cfg = parse_config({"limits": {"defaults": {"max_position": None}}, "accounts": None, "symbols": {"X": None}})
+    assert cfg.defaults.max_position == UNLIMITED
+    assert cfg.accounts == {} and cfg.symbols["X"].tick_multiple == 1
+
+
+def test_env_overrides():
+    cfg = apply_env(GatewayConfig(), {"HFT_GATEWAY_ENABLED": "0", "HFT_EXPOSURE_MAX_SYMBOLS": "123",
+                                      "HFT_DEDUP_TTL_S": "1.5"})
+    assert cfg.enabled is False and cfg.exposure_max_symbols == 123 and cfg.dedup_ttl_ns == 1_500_000_000
+
+
+@pytest.mark.parametrize(("var", "val"), [("HFT_GATEWAY_ENABLED", "maybe"), ("HFT_EXPOSURE_MAX_SYMBOLS", "0"),
+                                          ("HFT_EXPOSURE_MAX_SYMBOLS", "x"), ("HFT_DEDUP_TTL_S", "-1"),
+                                          ("HFT_DEDUP_TTL_S", "nan")])
+def test_bad_env_names_the_variable(var, val):
+    with pytest.raises(ConfigError) as ei:
+        apply_env(GatewayConfig(), {var: val})
+    assert ei.value.fields["key"] == var
+
+
+def test_tightest_limit_wins():
+    cfg = parse_config({"limits": {"defaults": {"max_position": 100}},
+                        "accounts": {"A": {"max_position": 80}}, "strategies": {"s": {"max_position": 90}},
+                        "symbols": {"X": {"max_position": 70}, "Y": {}}})
+    assert effective_limits(cfg, "A", "s", "X")["max_position"] == 70
+    assert effective_limits(cfg, "A", "s", "Y")["max_position"] == 80

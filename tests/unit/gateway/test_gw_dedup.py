@@ -1,0 +1,101 @@
+import json
+
+import pytest
+from gwkit import Gw, config
+
+from hft.core.errors import GatewayError
+from hft.core.orders import NO_KEY, R_OK, R_POSITION_LIMIT
+from hft.gateway.dedup import DedupStore, dedup_key
+from hft.gateway.kernels import new_arena, views
+
+
+def test_dedup_key_forms():
+    assert dedup_key(5) == 5
+    assert dedup_key("abc") == dedup_key("abc") != dedup_key("abd")
+    assert dedup_key("abc") != NO_KEY
+    for bad in (None, 1.5, "", [1], 1 << 63, NO_KEY):
+        with pytest.raises((TypeError, ValueError)):
+            dedup_key(bad)
+
+
+def _store(cap=4, ttl=100):
+    buf = new_arena(max_accounts=1, max_strategies=1, max_symbols=1, exposure_slots=1, working_orders=2,
+                    dedup_capacity=cap)
+    views(buf).cfg[0] = ttl  # C_TTL_NS
+    return DedupStore(buf)
+
+
+def test_store_ttl_and_capacity():
+    d = _store(cap=3, ttl=100)
+    for k in range(1, 4):
+        d.commit(k, now=k, reason=R_OK, order_id=10 + k)
+    assert len(d) == 3 and d.check(1, now=50).order_id == 11
+    d.commit(4, now=60, reason=R_POSITION_LIMIT)  # at capacity: the oldest (1) goes
+    assert d.check(1, now=60) is None and d.check(4, now=60).reason == R_POSITION_LIMIT
+    assert d.check(2, now=101) is not None and d.check(2, now=102) is None  # ttl from the decision
+    assert d.check(4, now=159) is not None and d.check(4, now=160) is None
+
+
+def test_hit_returns_original_and_dispatches_nothing():
+    g = Gw()
+    d1 = g.new(key=77)
+    n = len(g.dispatcher.commands)
+    d2 = g.new(key=77, qty=3)  # same key, different content: still the original decision
+    assert d2.duplicate and d2.accepted and d2.order_id == d1.order_id and d2.command is None
+    assert len(g.dispatcher.commands) == n
+    assert g.svc.metrics_snapshot()["dedup_hits"] == 1
+
+
+def test_rejection_is_remembered_too():
+    g = Gw()
+    d1 = g.new(key="k1", qty=500)  # max_order_qty is 100, max_position 50
+    assert not d1.accepted
+    d2 = g.new(key="k1", qty=1)
+    assert d2.duplicate and not d2.accepted and d2.reason == d1.reason
+
+
+def test_ttl_on_injected_clock():
+    g = Gw(config(dedup_ttl_ns=1_000))
+    g.new(key=5)
+    g.clock.advance(999)
+    assert g.new(key=5).duplicate
+    g.clock.advance(1)
+    d = g.new(key=5)
+    assert not d.duplicate and d.accepted
+
+
+def test_persist_restart_load(tmp_path):
+    path = tmp_path / "dedup.json"
+    g = Gw(config(dedup_persist_path=str(path)))
+    first = [g.new(key=k) for k in (1, 2, 3)]
+    assert g.svc.shutdown() == 3
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "hft.gateway.dedup/1" and len(doc["entries"]) == 3
+
+    g2 = Gw(config(dedup_persist_path=str(path)))
+    g2.clock.set(g.clock.now_ns())
+    assert g2.svc.start() == 3
+    again = g2.new(key=2)
+    assert again.duplicate and again.order_id == first[1].order_id and not g2.dispatcher.commands
+    fresh = g2.new(key=4)
+    assert fresh.accepted and fresh.order_id > max(d.order_id for d in first)  # ids never reused
+
+
+def test_load_skips_expired_and_rejects_garbage(tmp_path):
+    path = tmp_path / "dedup.json"
+    g = Gw(config(dedup_persist_path=str(path), dedup_ttl_ns=100))
+    g.new(key=1)
+    g.svc.shutdown()
+    g2 = Gw(config(dedup_persist_path=str(path), dedup_ttl_ns=100))
+    g2.clock.set(g.clock.now_ns() + 100)
+    assert g2.svc.start() == 0
+    path.write_text("{not json")
+    with pytest.raises(GatewayError):
+        g2.svc.start()
+
+
+def test_cold_restart_forgets(tmp_path):
+    g = Gw()
+    g.new(key=9)
+    g2 = Gw()  # no persistence: replay risk, documented
+    assert not g2.new(key=9).duplicate

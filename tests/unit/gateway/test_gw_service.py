@@ -1,0 +1,209 @@
+import math
+
+import numpy as np
+import pytest
+from gwkit import Gw, config
+
+from hft.core.errors import GatewayError
+from hft.core.orders import (
+    BUY,
+    DECISION_DTYPE,
+    EXEC_REPORT_DTYPE,
+    INTENT_DTYPE,
+    INTENT_NEW,
+    R_DISPATCH_FAILED,
+    R_GATEWAY_DISABLED,
+    R_INTERNAL_ERROR,
+    R_OK,
+    R_POSITION_LIMIT,
+    REPORT_FILL,
+)
+from hft.gateway import GatewayService, IntentEnvelope, OrderIntent, TypedIntentEnvelope
+from hft.gateway.intents import Decision, OrderCommand, from_typed, typed_intent_v1
+
+
+def test_accepted_decision_and_command():
+    g = Gw()
+    d = g.new(qty=5)
+    assert isinstance(d, Decision) and d.accepted and d.reason == R_OK and d.reason_name == "OK"
+    assert d.ts == g.clock.now_ns() and d.order_id == 1 and d.seq >= 1
+    assert isinstance(d.command, OrderCommand) and g.dispatcher.commands == [d.command]
+    assert d.command.symbol == "AAA" and d.command.qty == 5 and d.command.order_id == 1
+    assert g.records[-1] is d
+    rec = d.to_record()
+    assert rec["reason_name"] == "OK" and rec["command"]["order_id"] == 1
+
+
+def test_both_envelope_kinds_and_submit():
+    g = Gw()
+    i = OrderIntent.new("k1", "A1", "s1", "AAA", BUY, 1000, 1)
+    assert g.svc.process(IntentEnvelope(i, 5)).accepted
+    assert g.svc.submit(i).duplicate
+    t = typed_intent_v1(INTENT_NEW, 9, "A1", "s1", "AAA", BUY, 999, 1)
+    env = TypedIntentEnvelope(t, 3)
+    assert env.intent == from_typed(t)
+    d = g.svc.process(env)
+    assert d.accepted and d.recv_ts == 3
+
+
+def test_from_config_yaml(tmp_path):
+    from hft.core.clock import ManualClock
+
+    p = tmp_path / "g.yaml"
+    p.write_text("accounts: {A: {}}\nstrategies: {s: {}}\nsymbols: {X: {}}\ndedup: {ttl: 2s}\n")
+    svc = GatewayService.from_config(p, clock=ManualClock(0), env={"HFT_DEDUP_TTL_S": "7"})
+    assert svc.config.dedup_ttl_ns == 7 * 10**9
+    assert svc.submit(OrderIntent.new(1, "A", "s", "X", BUY, 10, 1)).accepted
+
+
+def test_disabled_gateway_rejects_everything():
+    g = Gw(config(enabled=False))
+    d = g.new()
+    assert not d.accepted and d.reason == R_GATEWAY_DISABLED and not g.dispatcher.commands
+    out = g.svc.process_batch(np.zeros(2, dtype=INTENT_DTYPE))
+    assert (out["reason"] == R_GATEWAY_DISABLED).all()
+
+
+class Flaky:
+    def __init__(self):
+        self.n = 0
+        self.commands = []
+
+    def put_nowait(self, cmd):
+        self.n += 1
+        if self.n == 2:
+            raise RuntimeError("venue queue broken")
+        self.commands.append(cmd)
+
+
+def test_dispatch_failure_rolls_back():
+    g = Gw(dispatcher=Flaky())
+    assert g.new(qty=40).accepted
+    d = g.new(qty=10, key=42)
+    assert not d.accepted and d.reason == R_DISPATCH_FAILED
+    assert g.svc.position("A1", "s1", "AAA").working_buy == 40  # no phantom exposure
+    assert g.new(qty=10, key=42).duplicate  # remembered as failed
+    assert g.new(qty=10).accepted
+    snap = g.svc.metrics_snapshot()
+    assert snap["rejects_by_reason"] == {"DISPATCH_FAILED": 1} and snap["accepted"] == 2
+
+
+def test_internal_error_is_a_decision_and_service_continues(monkeypatch):
+    g = Gw()
+    import hft.gateway.service as S
+
+    real = S._process_one
+    calls = {"n": 0}
+
+    def boom(*a):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("kaboom")
+        return real(*a)
+
+    monkeypatch.setattr(S, "_process_one", boom)
+    d = g.new()
+    assert not d.accepted and d.reason == R_INTERNAL_ERROR
+    assert g.new().accepted
+    snap = g.svc.metrics_snapshot()
+    assert snap["internal_errors"] == 1 and snap["rejects_by_reason"] == {"INTERNAL_ERROR": 1}
+
+
+def test_broken_sink_does_not_change_decisions():
+    g = Gw()
+
+    def bad(rec):
+        raise ValueError("disk full")
+
+    g.svc.sink = bad
+    assert g.new().accepted and g.svc.sink_errors == 1
+
+
+def test_batch_path_and_reports_array():
+    g = Gw()
+    svc = g.svc
+    it = np.zeros(4, dtype=INTENT_DTYPE)
+    it["kind"] = INTENT_NEW
+    it["key"] = [1, 2, 1, 3]
+    it["account"] = svc.account_id("A1")
+    it["strategy"] = svc.strategy_id("s1")
+    it["symbol"] = svc.symbol_id("AAA")
+    it["side"] = BUY
+    it["price"] = 1000
+    it["qty"] = [10, 10, 10, 45]
+    it["order_type"] = 1
+    it["tif"] = 1
+    out = svc.process_batch(it)
+    assert out.dtype == DECISION_DTYPE
+    assert out["accepted"].tolist() == [1, 1, 1, 0] and out["duplicate"].tolist() == [0, 0, 1, 0]
+    assert out["reason"][3] == R_POSITION_LIMIT and out["order_id"][:3].tolist() == [1, 2, 1]
+    assert len(g.dispatcher.batches) == 1 and len(g.dispatcher.batches[0]) == 2
+    reps = np.zeros(2, dtype=EXEC_REPORT_DTYPE)
+    reps["order_id"] = [1, 2]
+    reps["kind"] = REPORT_FILL
+    reps["price"] = 1000
+    reps["qty"] = 10
+    svc.on_execution_reports(reps)
+    assert svc.position("A1", "s1", "AAA").position == 20
+    with pytest.raises(GatewayError):
+        svc.process_batch(np.zeros(2))
+    # without a batch_sink, batch decisions still reach the record sink
+    assert sum(isinstance(r, Decision) for r in g.records) == 4
+
+
+def test_metrics_snapshot_and_prometheus_text():
+    g = Gw(config(timing="stages"))
+    g.new()
+    g.new(qty=500)
+    snap = g.svc.metrics_snapshot()
+    assert snap["accepted"] == 1 and snap["rejects_by_reason"] == {"POSITION_LIMIT": 1}
+    assert snap["dispatch_latency_ns"]["count"] == 2 and set(snap["stage_latency_ns"]) == {
+        "prepare", "core", "dispatch", "record"}
+    text = g.svc.metrics_text()
+    for name in ("gateway_dispatch_latency_ns_bucket", 'gateway_reject_total{reason="POSITION_LIMIT"} 1.0',
+                 "gateway_dedup_hits_total", "gateway_intent_channel_depth", "gateway_stage_latency_ns_bucket"):
+        assert name in text
+    from prometheus_client import REGISTRY
+
+    assert g.svc.registry is not REGISTRY
+    assert "gateway_dispatch_latency_ns" not in {m.name for m in REGISTRY.collect()}
+
+
+def test_metrics_quantiles_sane():
+    from hft.gateway.metrics import Log2Histogram
+
+    h = Log2Histogram()
+    for v in (100, 200, 300, 5000):
+        h.observe(v)
+    assert h.quantile(0.5) == 255 and h.quantile(0.99) == 8191 and not math.isnan(h.total)
+
+
+def test_working_orders_and_kill_cancels_all():
+    g = Gw()
+    ids = {g.new(price=1000 - i).order_id for i in range(3)}
+    g.new(side=-1, price=1010, strat="s2")
+    assert len(g.svc.working_orders()) == 4
+    n = len(g.dispatcher.commands)
+    decs = g.svc.kill()
+    assert len(decs) == 4 and all(d.accepted for d in decs)
+    cancels = g.dispatcher.commands[n:]
+    assert {c.order_id for c in cancels} >= ids and all(c.action == 2 for c in cancels)
+
+
+def test_in_kernel_api_from_a_foreign_njit_function():
+    from numba import njit
+
+    from hft.gateway import kernels as K
+
+    @njit
+    def engine_step(buf, now, key):
+        st = K.kstate(buf)
+        code, oid, _seq = K.decide(st, now, 0, key, INTENT_NEW, 0, 0, 0, BUY, 1000, 2, 1, 1, 0, 0)
+        flags = K.report(st, now, oid, REPORT_FILL, 1000, 2, 0, 0)
+        return code, oid, flags
+
+    g = Gw()
+    code, oid, flags = engine_step(g.svc.arena, g.clock.now_ns(), 99)
+    assert code == 0 and oid == 1 and flags == 0
+    assert g.svc.position("A1", "s1", "AAA").position == 2
+    assert g.new(key=99).duplicate  # the same dedup window as the Python path
