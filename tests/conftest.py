@@ -11,6 +11,33 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # recorded quotes kept beside the project, never in it
 
 
+# --- the embedded store: chDB admits ONE data path per process, so every in-process test shares one ---------
+
+@pytest.fixture(scope="session")
+def shared_store(request, tmp_path_factory):
+    """A migrated embedded store, shared by every test of the session (also across test directories)."""
+    store = getattr(request.config, "_hft_shared_store", None)
+    if store is None:
+        from hft.store.store import open_store
+
+        home = tmp_path_factory.mktemp("hft_shared_home")
+        store = open_store(home=home)
+        store.test_home = home
+        request.config._hft_shared_store = store
+        request.config.add_cleanup(store.close)
+    return store
+
+
+@pytest.fixture
+def store(shared_store):
+    """The shared store with every topic table emptied."""
+    from hft.recorder.topics import TOPICS
+
+    for name in TOPICS:
+        shared_store.execute(f"TRUNCATE TABLE IF EXISTS {name}")
+    return shared_store
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (relative to the repository root); skips the test when it is absent."""
