@@ -227,8 +227,20 @@ def bench_lobster(data: Path, repeat: int) -> dict[str, Any]:
         n = len(d.events)
         imp = summarise(time_runs(lambda p=zip_path: import_lobster(p), repeat=repeat), n)
         ver = summarise(time_runs(lambda d=d: verify_lobster(d), repeat=repeat), n)
-        out[zip_path.stem] = {"events": n, "import": imp, "verify_l3_rebuild": ver}
+        rebuild = summarise(time_runs(lambda d=d: _l3_rebuild(d.events), repeat=repeat), n)
+        out[zip_path.stem] = {"events": n, "import": imp, "l3_rebuild": rebuild, "verify_l3_rebuild": ver}
     return out
+
+
+def _l3_rebuild(events: Any) -> None:
+    """Pure L3 book rebuild of a whole stream in one kernel call (no comparison)."""
+    import numpy as np
+
+    from hft.book.l3 import REPLAY_COUNTERS, l3_replay, new_l3_book
+
+    counters = np.zeros(REPLAY_COUNTERS, np.int64)
+    book = new_l3_book(int(np.median(events["price"])), 4096, 1 << 16)
+    l3_replay(book, events["kind"], events["side"], events["price"], events["qty"], events["order_id"], counters)
 
 
 def bench_cli_startup(repeat: int) -> dict[str, Any]:
