@@ -27,7 +27,7 @@ from hft.recorder.manifest import read_manifest
 from hft.recorder.wal_first import WALConfig, WALFirstWriter, open_writer
 
 ROOT = Path(__file__).resolve().parents[2]
-ENTRY = ROOT / "tests" / "unit" / "store" / "_cli_entry.py"
+HFT = Path(sys.executable).with_name("hft")  # the real console script
 GIB = 1 << 30
 
 
@@ -41,7 +41,7 @@ def env_for(home: Path, url: str | None = None) -> dict[str, str]:
 
 
 def hft(home: Path, *args: str, url: str | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ENTRY), *args], capture_output=True, text=True,
+    return subprocess.run([str(HFT), *args], capture_output=True, text=True,
                           env=env_for(home, url), timeout=timeout, cwd=home)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from hft.recorder.wal_first import WALConfig, open_writer
 
-ENTRY = Path(__file__).with_name("_cli_entry.py")
+HFT = Path(sys.executable).with_name("hft")  # the real console script
 
 
 def hft(home: Path, *args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -21,7 +21,7 @@ def hft(home: Path, *args: str, env: dict | None = None, timeout: int = 120) -> 
     full.pop("HFT_DEBUG", None)
     if env is None or "HFT_CLICKHOUSE_URL" not in env:
         full.pop("HFT_CLICKHOUSE_URL", None)
-    return subprocess.run([sys.executable, str(ENTRY), *args], capture_output=True, text=True, env=full,
+    return subprocess.run([str(HFT), *args], capture_output=True, text=True, env=full,
                           timeout=timeout, cwd=home)
 
 
