@@ -1,0 +1,56 @@
+"""`hft sim …` commands. Thin: parse, load the scenario, run it, render. Heavy imports inside the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+app = typer.Typer(help="Simulator: scripted venue scenarios.", no_args_is_help=True)
+
+
+@app.callback()
+def sim() -> None:
+    """Simulator: scripted venue scenarios."""
+
+
+def _ms(ns: int | None) -> str:
+    return "" if ns is None else f"{ns / 1e6:g}"
+
+
+@app.command("scenario")
+def scenario(
+    file: Path = typer.Argument(..., help="scenario YAML file, e.g. config/sim/scenarios/cancel_fill_race.yaml"),
+    json_out: bool = typer.Option(False, "--json", help="Print the trace and the summary as JSON."),
+) -> None:
+    """Run a scripted scenario through the real gateway and the simulated L2 venue; print the order trace."""
+    from hft.cli._output import console, emit
+    from hft.sim.scenario import run_file
+
+    result: dict[str, Any] = run_file(file)
+
+    def render() -> None:
+        from rich.table import Table
+
+        con = console()
+        con.print(f"[bold]{result['file']}[/bold]: {result['symbol']}  queue_model={result['queue_model']}  "
+                  f"exchange={result['exchange']}  latency entry/response/feed = "
+                  f"{_ms(result['latency_ns']['entry'])}/{_ms(result['latency_ns']['response'])}/"
+                  f"{_ms(result['latency_ns']['feed'])} ms")
+        t = Table(title="order-state trace (local time)")
+        for c, j in (("t ms", "right"), ("id", "left"), ("status", "left"), ("price", "right"),
+                     ("qty", "right"), ("leaves", "right"), ("liq", "left"), ("fee", "right"),
+                     ("venue ms", "right"), ("note", "left")):
+            t.add_column(c, justify=j, no_wrap=c in ("status", "id", "price"))  # type: ignore[arg-type]
+        for r in result["trace"]:
+            note = f"gateway: {r['reason']}" if r.get("reason") else ""
+            t.add_row(_ms(r["t_ns"]), str(r["id"]), r["status"], r["price_dec"] or "", r["qty_dec"] or "",
+                      "" if r["leaves"] is None else str(r["leaves"]), r["liquidity"] or "",
+                      "" if r["fee"] is None else str(r["fee"]), _ms(r["exch_ts"]), note)
+        con.print(t)
+        con.print(f"position {result['position_dec']} ({result['position']} lots)  balance {result['balance_dec']} "
+                  f"({result['balance']} money units)  fees {result['fees_paid']}  trades {result['trades']} "
+                  f"(maker {result['maker_trades']})  money unit = {result['money_unit']}")
+
+    emit(result, json_out, render)

@@ -1,0 +1,625 @@
+"""The simulated venue for L2 (market-by-price) data: our order table, matching, queue position, fees.
+
+Layout (numba; few arrays per call, as the gateway's measured lesson asks):
+
+* the venue's copy of the market book is an `hft.book.l2.L2Book`, advanced by the caller (`L2Venue.depth`
+  applies the level with `hft.book.l2.set_level`, growing the book when needed, then calls the kernel with the
+  level's previous quantity);
+* ``orders`` int64 ``[cap, N_OCOL]`` — our working orders, one row per slot (``O_*`` columns; ``O_LIVE == 0``
+  marks a free slot; a finished order frees its slot at once);
+* ``fq`` float64 ``[cap, 2]`` — queue estimate per slot: ``front`` (lots ahead of us) and ``cum_trade`` (lots
+  traded at our price since the last depth update, see `hft.sim.queue_models`);
+* ``cons`` int64 ``[m, 3]`` — visible liquidity our taker fills consumed: ``(side, price, lots)``;
+* ``params`` int64 ``[N_PARAMS]`` — mode, money multiplier, fees, counters (``P_*``);
+* ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer (``EXEC_REPORT_DTYPE`` plus ``liquidity``);
+  ``params[P_NREP]`` counts the rows written. `L2Venue` sizes it before every call so it never overflows
+  (the kernel still returns `V_REPORTS_FULL` rather than writing out of bounds).
+
+One entry kernel, `step(book, orders, fq, cons, qm, params, out, op, now, oid, side, price, qty, otype, tif,
+aux)`, does every operation (``OP_*``) and returns a status code (`V_*`); one kernel keeps numba's cold compile
+short.
+
+Semantics (exactly what is implemented)
+---------------------------------------
+Market replay is exogenous: our fills never change the replayed book (no market impact). Our *taker* fills
+remember the lots they took per level in ``cons`` so that visible liquidity is not consumed twice: a level's
+*available* quantity is ``displayed - consumed``, and the consumed count of a level is forgotten when that level
+next updates (a depth event at that side and price) or its side is cleared. The *effective opposite best* is the
+best opposite level with available quantity > 0; it decides marketability and crossing.
+
+NEW (``oid, side, price, qty, otype, tif``):
+
+* qty <= 0, bad side, or a full order table → ``REJECTED``.
+* marketable = the effective opposite best exists and (market order, or buy price >= it, or sell price <= it).
+* post-only and marketable → ``REJECTED`` (nothing else happens). Otherwise ``ACK`` first (leaves = qty).
+* marketable, mode ``partial_fill``: walk the opposite levels from the effective best while the level price is
+  within the limit (market: no limit), taking ``min(available, leaves)`` at each level price, as taker. FOK
+  first checks that the available quantity within the limit covers qty; if not → ``EXPIRED`` with no fill.
+* marketable, mode ``no_partial_fill`` (hftbacktest's NoPartialFillExchange, taker side): if the available
+  quantity at the effective best level covers the whole qty, the order fills entirely there as taker (one
+  ``FILL``); otherwise nothing fills and the order is ``EXPIRED`` whatever its TIF (this venue cannot rest an
+  order that crosses the book).
+* remaining leaves: market, IOC and FOK → ``EXPIRED``; limit / post-only GTC (and DAY, treated as GTC: no
+  session end) rest at their price with ``front`` = the displayed quantity at that price on our side at arrival
+  (our own orders are never in the displayed quantity), ``cum_trade`` = 0.
+
+CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order the venue does not hold (never
+arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
+
+REPLACE (``oid, price, qty`` = the new *open* size, as the gateway's REPLACED report expects): unknown order,
+qty <= 0, or a new price that would be marketable → ``REPLACE_REJECTED`` (a replace never takes liquidity; the
+order keeps its old price, size and queue place). Same price and qty <= leaves → the order keeps its queue
+position (``front``) and only its size shrinks. Anything else → a fresh queue position (front = displayed
+quantity at the new price). Report ``REPLACED`` with price = new price, qty = leaves = new open size.
+
+DEPTH (``side, price, qty`` = new displayed quantity, ``aux`` = previous displayed quantity): for every working
+order of ours on that side at that price, ``front', cum_trade = queue_models.on_depth(model, front, cum_trade,
+prev, new)``, then clamped: a front > 0 becomes ``max(front', 0)`` and a front <= 0 (we are at the head, or
+being filled) is kept — cancels can bring us to the head of the queue but never fill us, only trades do; the
+level's consumed count is forgotten; then the cross check runs.
+
+TRADE (``side`` = aggressor, ``price, qty``): only our orders on the passive side (``-aggressor``) react.
+
+* trade-through (a sell aggressor printing below our buy price, a buy aggressor above our sell price): the
+  order fills entirely at its own price, maker.
+* a trade at our price: ``front -= qty`` (`queue_models.on_trade`); ``n = filled_lots(front)`` is the number
+  of our lots the trades have reached since the queue position began. ``partial_fill``: fill
+  ``min(n - already_filled_from_this_queue_position, leaves)`` (maker, at our price). ``no_partial_fill``:
+  once ``n >= 1`` the whole order fills (maker, at our price).
+
+Trades never change the book (depth events do).
+
+CLEAR (``side``; 0 = both): consumed counts of that side are forgotten; queue fronts are kept (a snapshot that
+follows re-sets the levels through DEPTH, which applies the model). Then the cross check runs.
+
+Cross check (after DEPTH and CLEAR): a working buy whose price >= the effective best ask, or a sell whose price
+<= the effective best bid, fills entirely at its own price as maker (the opposite side moved through it). Such
+fills do not consume visible liquidity.
+
+Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee; ``fee`` > 0 paid.
+Reports carry the exchange time ``now``; fills are ``PARTIAL_FILL`` while leaves > 0, then ``FILL``.
+Iteration over our orders is by slot index, so runs are deterministic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from hft.book.l2 import (
+    S_ASK_BASE,
+    S_ASK_HI,
+    S_BEST_ASK,
+    S_BEST_BID,
+    S_BID_BASE,
+    S_BID_LO,
+    L2Book,
+    _next_down,
+    _next_up,
+)
+from hft.core.dtypes import BUY, NO_PRICE, SELL
+from hft.core.errors import SimError
+from hft.core.orders import (
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_FOK,
+    TIF_IOC,
+)
+from hft.sim.fees import FeeSchedule, fee_money
+from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
+
+# --- exchange modes ----------------------------------------------------------------------------------------
+MODE_PARTIAL_FILL = 0
+MODE_NO_PARTIAL_FILL = 1
+EXCHANGE_MODES = {"partial_fill": MODE_PARTIAL_FILL, "no_partial_fill": MODE_NO_PARTIAL_FILL}
+
+# --- operations --------------------------------------------------------------------------------------------
+OP_NEW = 1
+OP_CANCEL = 2
+OP_REPLACE = 3
+OP_DEPTH = 4
+OP_TRADE = 5
+OP_CLEAR = 6
+
+# --- status codes ------------------------------------------------------------------------------------------
+V_OK = 0
+V_REPORTS_FULL = 1  # the report buffer had no room (reports were lost: size it with `L2Venue`)
+V_CONS_FULL = 2  # the consumed-liquidity table had no room
+V_BAD_OP = 3
+V_STATUS_NAMES = {V_OK: "ok", V_REPORTS_FULL: "report buffer full", V_CONS_FULL: "consumed table full",
+                  V_BAD_OP: "unknown operation"}
+
+# --- liquidity flag of a report ----------------------------------------------------------------------------
+LIQ_NONE = 0
+LIQ_MAKER = 1
+LIQ_TAKER = 2
+LIQUIDITY_NAMES = {LIQ_NONE: "", LIQ_MAKER: "maker", LIQ_TAKER: "taker"}
+
+# --- order table columns -----------------------------------------------------------------------------------
+O_ID = 0  # gateway order id
+O_SIDE = 1
+O_PRICE = 2
+O_QTY = 3  # total size (filled + open)
+O_LEAVES = 4  # open size
+O_EXEC = 5  # cumulative filled
+O_TYPE = 6
+O_TIF = 7
+O_LIVE = 8  # 1 working, 0 free slot
+O_QFILL = 9  # lots filled from the current queue position
+O_ARRIVAL = 10  # exchange time the order (or its last repositioning) arrived
+N_OCOL = 11
+
+F_FRONT = 0
+F_CUM = 1
+
+# --- params ------------------------------------------------------------------------------------------------
+P_MODE = 0
+P_MULT = 1
+P_MAKER_BPS_H = 2
+P_TAKER_BPS_H = 3
+P_PER_LOT = 4
+P_NREP = 5  # rows written to `out`
+P_NCONS = 6  # rows used in `cons`
+N_PARAMS = 8
+
+VENUE_REPORT_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("order_id", "<i8"),
+        ("price", "<i8"),
+        ("qty", "<i8"),
+        ("leaves", "<i8"),
+        ("fee", "<i8"),
+        ("kind", "i1"),
+        ("liquidity", "i1"),
+    ],
+    align=True,
+)
+
+
+# ======================================================================= kernels
+@njit(cache=True)
+def _emit(out, params, now, oid, kind, price, qty, leaves, fee, liq) -> bool:
+    n = params[P_NREP]
+    if n >= out.shape[0]:
+        return False
+    r = out[n]
+    r.ts = now
+    r.order_id = oid
+    r.kind = kind
+    r.price = price
+    r.qty = qty
+    r.leaves = leaves
+    r.fee = fee
+    r.liquidity = liq
+    params[P_NREP] = n + 1
+    return True
+
+
+@njit(cache=True)
+def _level_qty(book, side, price) -> int:
+    st = book.state
+    if side == BUY:
+        i = price - st[S_BID_BASE]
+        if i < 0 or i >= book.bid_qty.shape[0]:
+            return 0
+        return book.bid_qty[i]
+    i = price - st[S_ASK_BASE]
+    if i < 0 or i >= book.ask_qty.shape[0]:
+        return 0
+    return book.ask_qty[i]
+
+
+@njit(cache=True)
+def _cons_find(cons, params, side, price) -> int:
+    for k in range(params[P_NCONS]):
+        if cons[k, 0] == side and cons[k, 1] == price:
+            return k
+    return -1
+
+
+@njit(cache=True)
+def _cons_drop(cons, params, k) -> None:
+    last = params[P_NCONS] - 1
+    if k != last:
+        cons[k, 0] = cons[last, 0]
+        cons[k, 1] = cons[last, 1]
+        cons[k, 2] = cons[last, 2]
+    params[P_NCONS] = last
+
+
+@njit(cache=True)
+def _avail(book, cons, params, side, price) -> int:
+    q = _level_qty(book, side, price)
+    k = _cons_find(cons, params, side, price)
+    if k >= 0:
+        q -= cons[k, 2]
+    return q if q > 0 else 0
+
+
+@njit(cache=True)
+def _first_level(book, side) -> int:
+    """Index of the best level of `side` (-1: empty)."""
+    st = book.state
+    if side == BUY:
+        return -1 if st[S_BEST_BID] == NO_PRICE else st[S_BEST_BID] - st[S_BID_BASE]
+    return -1 if st[S_BEST_ASK] == NO_PRICE else st[S_BEST_ASK] - st[S_ASK_BASE]
+
+
+@njit(cache=True)
+def _next_level(book, side, i) -> int:
+    """Index of the next worse level after index `i` (-1: none)."""
+    st = book.state
+    if side == BUY:
+        return _next_down(book.bid_qty, book.bid_blk, i, st[S_BID_LO])
+    return _next_up(book.ask_qty, book.ask_blk, i, st[S_ASK_HI])
+
+
+@njit(cache=True)
+def _price_of(book, side, i) -> int:
+    return i + (book.state[S_BID_BASE] if side == BUY else book.state[S_ASK_BASE])
+
+
+@njit(cache=True)
+def _eff_best(book, cons, params, side) -> int:
+    """Best price of `side` with available (displayed - consumed) quantity > 0; NO_PRICE when none."""
+    i = _first_level(book, side)
+    while i >= 0:
+        p = _price_of(book, side, i)
+        if _avail(book, cons, params, side, p) > 0:
+            return p
+        i = _next_level(book, side, i)
+    return NO_PRICE
+
+
+@njit(cache=True)
+def _within(side, limit, level_px, market) -> bool:
+    """Can an order of `side` with `limit` take a level at `level_px` (opposite side)?"""
+    if market:
+        return True
+    if side == BUY:
+        return level_px <= limit
+    return level_px >= limit
+
+
+@njit(cache=True)
+def _consume(cons, params, side, price, qty) -> bool:
+    k = _cons_find(cons, params, side, price)
+    if k < 0:
+        k = params[P_NCONS]
+        if k >= cons.shape[0]:
+            return False
+        cons[k, 0] = side
+        cons[k, 1] = price
+        cons[k, 2] = 0
+        params[P_NCONS] = k + 1
+    cons[k, 2] += qty
+    return True
+
+
+@njit(cache=True)
+def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
+    """Fill `qty` of the working order in slot `j` at `price`; frees the slot when done."""
+    bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
+    fee = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
+    leaves = orders[j, O_LEAVES] - qty
+    orders[j, O_LEAVES] = leaves
+    orders[j, O_EXEC] += qty
+    kind = REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL
+    if leaves == 0:
+        orders[j, O_LIVE] = 0
+    return _emit(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, LIQ_MAKER if liq == LIQ_MAKER
+                 else LIQ_TAKER)
+
+
+@njit(cache=True)
+def _find(orders, oid) -> int:
+    for j in range(orders.shape[0]):
+        if orders[j, O_LIVE] == 1 and orders[j, O_ID] == oid:
+            return j
+    return -1
+
+
+@njit(cache=True)
+def _cross_check(book, orders, cons, params, out, now) -> bool:
+    ok = True
+    bb = _eff_best(book, cons, params, BUY)
+    ba = _eff_best(book, cons, params, SELL)
+    for j in range(orders.shape[0]):
+        if orders[j, O_LIVE] != 1:
+            continue
+        px = orders[j, O_PRICE]
+        if orders[j, O_SIDE] == BUY:
+            if ba != NO_PRICE and px >= ba:
+                ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+        elif bb != NO_PRICE and px <= bb:
+            ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+    return ok
+
+
+@njit(cache=True)
+def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
+    j = -1
+    for s in range(orders.shape[0]):
+        if orders[s, O_LIVE] == 0:
+            j = s
+            break
+    if j < 0 or qty <= 0 or (side != BUY and side != SELL):
+        ok = _emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    market = otype == ORDER_MARKET
+    opp = -side
+    ob = _eff_best(book, cons, params, opp)
+    marketable = ob != NO_PRICE and _within(side, price, ob, market)
+    if otype == ORDER_POST_ONLY and marketable:
+        if not _emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE):
+            return V_REPORTS_FULL
+        return V_OK
+    orders[j, O_ID] = oid
+    orders[j, O_SIDE] = side
+    orders[j, O_PRICE] = price
+    orders[j, O_QTY] = qty
+    orders[j, O_LEAVES] = qty
+    orders[j, O_EXEC] = 0
+    orders[j, O_TYPE] = otype
+    orders[j, O_TIF] = tif
+    orders[j, O_LIVE] = 1
+    orders[j, O_QFILL] = 0
+    orders[j, O_ARRIVAL] = now
+    ok = _emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
+    ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
+    expire = ioc_like
+    if marketable:
+        if params[P_MODE] == MODE_NO_PARTIAL_FILL:
+            if _avail(book, cons, params, opp, ob) >= qty:
+                if not _consume(cons, params, opp, ob, qty):
+                    return V_CONS_FULL
+                ok &= _fill(orders, params, out, now, j, ob, qty, LIQ_TAKER)
+            else:
+                expire = True
+        else:
+            go = True
+            if tif == TIF_FOK:
+                total = 0
+                i = _first_level(book, opp)
+                while i >= 0 and total < qty:
+                    p = _price_of(book, opp, i)
+                    if not _within(side, price, p, market):
+                        break
+                    total += _avail(book, cons, params, opp, p)
+                    i = _next_level(book, opp, i)
+                go = total >= qty
+            if go:
+                i = _first_level(book, opp)
+                while i >= 0 and orders[j, O_LIVE] == 1:
+                    p = _price_of(book, opp, i)
+                    if not _within(side, price, p, market):
+                        break
+                    a = _avail(book, cons, params, opp, p)
+                    if a > 0:
+                        take = min(a, orders[j, O_LEAVES])
+                        if not _consume(cons, params, opp, p, take):
+                            return V_CONS_FULL
+                        ok &= _fill(orders, params, out, now, j, p, take, LIQ_TAKER)
+                    i = _next_level(book, opp, i)
+    if orders[j, O_LIVE] == 1:
+        if expire:
+            orders[j, O_LIVE] = 0
+            ok &= _emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+        else:
+            fq[j, F_FRONT] = float(_level_qty(book, side, price))
+            fq[j, F_CUM] = 0.0
+    return V_OK if ok else V_REPORTS_FULL
+
+
+@njit(cache=True)
+def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
+    j = _find(orders, oid)
+    if j < 0 or qty <= 0:
+        ok = _emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    side = orders[j, O_SIDE]
+    ob = _eff_best(book, cons, params, -side)
+    if ob != NO_PRICE and _within(side, price, ob, False):
+        ok = _emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, orders[j, O_LEAVES], 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    keep = price == orders[j, O_PRICE] and qty <= orders[j, O_LEAVES]
+    orders[j, O_PRICE] = price
+    orders[j, O_LEAVES] = qty
+    orders[j, O_QTY] = orders[j, O_EXEC] + qty
+    if not keep:
+        fq[j, F_FRONT] = float(_level_qty(book, side, price))
+        fq[j, F_CUM] = 0.0
+        orders[j, O_QFILL] = 0
+        orders[j, O_ARRIVAL] = now
+    ok = _emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
+    return V_OK if ok else V_REPORTS_FULL
+
+
+@njit(cache=True)
+def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
+    ok = True
+    passive = -aggressor
+    for j in range(orders.shape[0]):
+        if orders[j, O_LIVE] != 1 or orders[j, O_SIDE] != passive:
+            continue
+        px = orders[j, O_PRICE]
+        if (passive == BUY and price < px) or (passive == SELL and price > px):
+            ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+        elif price == px:
+            f, c = on_trade(fq[j, F_FRONT], fq[j, F_CUM], float(qty))
+            fq[j, F_FRONT] = f
+            fq[j, F_CUM] = c
+            n = filled_lots(f)
+            if n >= 1:
+                if params[P_MODE] == MODE_NO_PARTIAL_FILL:
+                    ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+                else:
+                    take = min(n - orders[j, O_QFILL], orders[j, O_LEAVES])
+                    if take > 0:
+                        orders[j, O_QFILL] += take
+                        ok &= _fill(orders, params, out, now, j, px, take, LIQ_MAKER)
+    return ok
+
+
+@njit(cache=True)
+def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm: QueueModel, params: np.ndarray,
+         out: np.ndarray, op: int, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
+         aux: int) -> int:
+    """Apply one venue operation (``OP_*``; see the module docstring) at exchange time `now`; reports are
+    appended to ``out[params[P_NREP]:]``. Returns a `V_*` status."""
+    if op == OP_NEW:
+        return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif)
+    if op == OP_CANCEL:
+        j = _find(orders, oid)
+        if j < 0:
+            ok = _emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+        else:
+            orders[j, O_LIVE] = 0
+            orders[j, O_LEAVES] = 0
+            ok = _emit(out, params, now, oid, REPORT_CANCELED, orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    if op == OP_REPLACE:
+        return _replace(book, orders, fq, cons, params, out, now, oid, price, qty)
+    if op == OP_DEPTH:
+        for j in range(orders.shape[0]):
+            if orders[j, O_LIVE] == 1 and orders[j, O_SIDE] == side and orders[j, O_PRICE] == price:
+                old = fq[j, F_FRONT]
+                f, c = on_depth(qm, old, fq[j, F_CUM], float(aux), float(qty))
+                # cancels can bring us to the head of the queue, never fill us: only trades fill
+                fq[j, F_FRONT] = (f if f > 0.0 else 0.0) if old > 0.0 else old
+                fq[j, F_CUM] = c
+        k = _cons_find(cons, params, side, price)
+        if k >= 0:
+            _cons_drop(cons, params, k)
+        ok = _cross_check(book, orders, cons, params, out, now)
+        return V_OK if ok else V_REPORTS_FULL
+    if op == OP_TRADE:
+        ok = _trade(orders, fq, qm, params, out, now, side, price, qty)
+        return V_OK if ok else V_REPORTS_FULL
+    if op == OP_CLEAR:
+        k = 0
+        while k < params[P_NCONS]:
+            if side == 0 or cons[k, 0] == side:
+                _cons_drop(cons, params, k)
+            else:
+                k += 1
+        ok = _cross_check(book, orders, cons, params, out, now)
+        return V_OK if ok else V_REPORTS_FULL
+    return V_BAD_OP
+
+
+# ======================================================================= Python driver
+class L2Venue:
+    """Owns the venue state for one symbol and drives `step`. Every method returns the reports it produced
+    (a `VENUE_REPORT_DTYPE` array, copied).
+
+    Args:
+        book: the venue's market book (initial levels already set), or None for an empty one.
+        queue_model: a `QueueModel` (`hft.sim.queue_models.parse_queue_model`).
+        mode: ``MODE_PARTIAL_FILL`` or ``MODE_NO_PARTIAL_FILL``.
+        fees: a `FeeSchedule`; multiplier: the symbol's money multiplier (money = ticks × lots × multiplier).
+        capacity: order-table slots (our working orders at once).
+    """
+
+    def __init__(self, book: L2Book | None, queue_model: QueueModel, mode: int = MODE_PARTIAL_FILL,
+                 fees: FeeSchedule | None = None, multiplier: int = 1, capacity: int = 1024) -> None:
+        from hft.book.l2 import new_book
+
+        if mode not in (MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL):
+            raise SimError(f"exchange mode: expected one of {sorted(EXCHANGE_MODES)}, was {mode!r}")
+        fees = fees or FeeSchedule()
+        self.book = book if book is not None else new_book(0, 1023, 0, 1023)
+        self.qm = queue_model
+        self.orders = np.zeros((capacity, N_OCOL), dtype=np.int64)
+        self.fq = np.zeros((capacity, 2), dtype=np.float64)
+        self.cons = np.zeros((64, 3), dtype=np.int64)
+        self.params = np.zeros(N_PARAMS, dtype=np.int64)
+        self.params[P_MODE] = mode
+        self.params[P_MULT] = multiplier
+        self.params[P_MAKER_BPS_H] = fees.maker_bps_h
+        self.params[P_TAKER_BPS_H] = fees.taker_bps_h
+        self.params[P_PER_LOT] = fees.per_lot
+        self.out = np.zeros(64, dtype=VENUE_REPORT_DTYPE)
+
+    # --- sizing: never let the kernel run out of room
+    def _levels(self) -> int:
+        from hft.book.l2 import S_N_ASK, S_N_BID
+
+        return int(self.book.state[S_N_BID] + self.book.state[S_N_ASK])
+
+    def _ensure(self) -> None:
+        need = 8 + self.orders.shape[0] + self._levels()
+        if self.out.shape[0] < need:
+            self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
+        room = self.cons.shape[0] - int(self.params[P_NCONS])
+        if room < self._levels() + 1:
+            grown = np.zeros((max(2 * self.cons.shape[0], self.cons.shape[0] + self._levels() + 1), 3), np.int64)
+            grown[: self.cons.shape[0]] = self.cons
+            self.cons = grown
+
+    def _run(self, op: int, now: int, oid: int = 0, side: int = 0, price: int = 0, qty: int = 0, otype: int = 0,
+             tif: int = 0, aux: int = 0) -> np.ndarray:
+        self._ensure()
+        self.params[P_NREP] = 0
+        status = int(step(self.book, self.orders, self.fq, self.cons, self.qm, self.params, self.out, op, now, oid,
+                          side, price, qty, otype, tif, aux))
+        if status != V_OK:
+            raise SimError(f"venue: expected status ok, was {V_STATUS_NAMES.get(status, status)}")
+        return self.out[: int(self.params[P_NREP])].copy()
+
+    # --- orders
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> np.ndarray:
+        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif)
+
+    def cancel(self, now: int, oid: int) -> np.ndarray:
+        return self._run(OP_CANCEL, now, oid)
+
+    def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
+        return self._run(OP_REPLACE, now, oid, 0, price, qty)
+
+    # --- market data
+    def depth(self, now: int, side: int, price: int, qty: int) -> np.ndarray:
+        """The displayed quantity at (side, price) becomes `qty` (0 removes the level)."""
+        from hft.book.l2 import L2_OK, L2_OUT_OF_RANGE, L2_STATUS_NAMES, grow, set_level
+
+        if side not in (BUY, SELL) or qty < 0:
+            raise SimError(f"depth: expected side BUY/SELL and qty >= 0, was side {side}, qty {qty}")
+        prev = int(_level_qty(self.book, side, price))
+        status = set_level(self.book, side, price, qty)
+        if status == L2_OUT_OF_RANGE:
+            self.book = grow(self.book, side, price)
+            status = set_level(self.book, side, price, qty)
+        if status != L2_OK:
+            raise SimError(f"depth: expected a valid level update, was {L2_STATUS_NAMES[status]}")
+        return self._run(OP_DEPTH, now, 0, side, price, qty, 0, 0, prev)
+
+    def trade(self, now: int, aggressor: int, price: int, qty: int) -> np.ndarray:
+        if aggressor not in (BUY, SELL) or qty <= 0:
+            raise SimError(f"trade: expected aggressor BUY/SELL and qty > 0, was {aggressor}, {qty}")
+        return self._run(OP_TRADE, now, 0, aggressor, price, qty)
+
+    def clear(self, now: int, side: int = 0) -> np.ndarray:
+        from hft.book.l2 import clear
+
+        clear(self.book, side)
+        return self._run(OP_CLEAR, now, 0, side)
+
+    # --- inspection
+    def working(self) -> dict[int, dict[str, float | int]]:
+        """Working orders by order id: side, price, leaves, filled, front (queue estimate)."""
+        out = {}
+        for j in np.flatnonzero(self.orders[:, O_LIVE] == 1):
+            r = self.orders[j]
+            out[int(r[O_ID])] = {"side": int(r[O_SIDE]), "price": int(r[O_PRICE]), "leaves": int(r[O_LEAVES]),
+                                 "filled": int(r[O_EXEC]), "front": float(self.fq[j, F_FRONT])}
+        return out

@@ -1,0 +1,588 @@
+"""Scripted venue scenarios: ``hft sim scenario FILE.yaml`` (issue 4, "Scripted scenarios").
+
+A scenario file fixes an instrument, latencies, fees, a queue model, an exchange mode, an initial book, timed
+market events (exchange time) and timed order actions (local time). Every action goes through a real
+`hft.gateway.GatewayService` (per-intent ``process()``, a permissive in-memory config built from the scenario:
+one account ``SIM``, one strategy ``scenario``, the scenario's symbol, no limits apart from ``min_qty: 1``);
+its dispatcher puts accepted commands in flight to the simulated L2 venue (`hft.sim.exchange_l2.L2Venue`);
+venue reports come back after the response latency and are fed to ``gateway.on_execution_report``.
+
+File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError` naming the file and key)::
+
+    instrument: {symbol: TEST, tick_size: 0.1, lot_size: 0.001, multiplier: 1}   # multiplier optional (1)
+    latency: {entry: 1ms, response: 1ms, feed: 100us}   # constant, non-negative durations
+    fees: {maker_bps: -0.5, taker_bps: 7, per_lot: 0}   # bps to 0.01; per_lot in money units (optional)
+    queue_model: risk_averse                            # | power_prob_N | log_prob
+    exchange: partial_fill                              # | no_partial_fill
+    book: {bids: [[100.0, 5.0], ...], asks: [[100.1, 5.0], ...]}   # [price, qty] in instrument units
+    events:                                             # exchange time
+      - {t: 20ms, kind: trade, aggressor: sell, price: 100.0, qty: 3.0}
+      - {t: 20ms, kind: depth, side: buy, price: 100.0, qty: 2.0}     # level's displayed qty becomes qty
+      - {t: 40ms, kind: clear, side: both}                            # side optional: buy | sell | both
+    actions:                                            # local time
+      - {t: 10ms, op: submit, id: 1, side: buy, price: 100.0, qty: 1.0, type: limit, tif: gtc}
+      - {t: 30ms, op: cancel, id: 1}
+      - {t: 35ms, op: replace, id: 1, price: 100.1, qty: 0.5}         # qty = new open size
+
+``type``: limit | market | post_only (default limit); ``tif``: gtc | ioc | fok | day (default gtc; market
+orders default to ioc). Market orders carry no price. Prices / quantities are decimals converted exactly to
+ticks / lots. ``id`` is the scenario's own name for an order (int or string); a cancel / replace must name an
+id submitted by an earlier action (same time: earlier in the list).
+
+Event loop (deterministic, one int64 ns clock; Python — scenarios are small). The initial book is in place on
+both sides at t = 0. Items at equal times run in this order:
+
+1. local market data (the local book copy advances; the gateway is marked at the local mid),
+2. local order responses (venue reports reach the gateway and the trace),
+3. actions (the scripted strategy acts, having seen everything local up to now),
+4. exchange market data (the venue's book advances; our resting orders may fill),
+5. exchange order arrivals (commands reach the venue after the entry latency).
+
+Within one kind, by insertion order (file order for events / actions). Work created at the current time (zero
+latencies) is queued behind the item being processed, never before it. Market events reach the local side at
+``t + feed``; commands reach the venue at ``action time + entry``; reports reach the local side at
+``venue time + response``.
+
+Output (`run_scenario` → dict): the trace (one row per report received locally, and one per gateway rejection),
+the final position (lots), balance (cash, money units: ``-Σ side·price·qty·multiplier − fees``), fees (money
+units, positive = paid), trade count, plus the gateway's view of the position.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from hft.config.strict import Section, load_yaml
+from hft.core.dtypes import BUY, SELL
+from hft.core.errors import ConfigError, SimError
+from hft.core.orders import (
+    ORDER_LIMIT,
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_DAY,
+    TIF_FOK,
+    TIF_GTC,
+    TIF_IOC,
+)
+from hft.sim.fees import FeeSchedule, bps_to_hundredths
+
+ACCOUNT = "SIM"
+STRATEGY = "scenario"
+
+STATUS_OF_REPORT = {
+    REPORT_ACK: "NEW",
+    REPORT_PARTIAL_FILL: "PARTIALLY_FILLED",
+    REPORT_FILL: "FILLED",
+    REPORT_CANCELED: "CANCELED",
+    REPORT_EXPIRED: "EXPIRED",
+    REPORT_REJECTED: "REJECTED",
+    REPORT_REPLACED: "REPLACED",
+    REPORT_REPLACE_REJECTED: "REPLACE_REJECTED",
+    REPORT_CANCEL_REJECTED: "CANCEL_REJECTED",
+}
+
+_SIDES = {"buy": BUY, "sell": SELL}
+_TYPES = {"limit": ORDER_LIMIT, "market": ORDER_MARKET, "post_only": ORDER_POST_ONLY}
+_TIFS = {"gtc": TIF_GTC, "ioc": TIF_IOC, "fok": TIF_FOK, "day": TIF_DAY}
+
+# tie order at equal timestamps (lower first)
+PR_LOCAL_MD = 0
+PR_LOCAL_RESP = 1
+PR_ACTION = 2
+PR_EXCH_MD = 3
+PR_EXCH_ARRIVAL = 4
+
+
+@dataclass(frozen=True)
+class MarketEvent:
+    t: int
+    kind: str  # depth | trade | clear
+    side: int  # depth: level side; trade: aggressor; clear: side or 0
+    price: int
+    qty: int
+
+
+@dataclass(frozen=True)
+class Action:
+    t: int
+    op: str  # submit | cancel | replace
+    id: int | str
+    side: int = 0
+    price: int = 0
+    qty: int = 0
+    order_type: int = ORDER_LIMIT
+    tif: int = TIF_GTC
+
+
+@dataclass(frozen=True)
+class Scenario:
+    file: str
+    symbol: str
+    tick_size: Decimal
+    lot_size: Decimal
+    multiplier: int
+    entry_ns: int
+    response_ns: int
+    feed_ns: int
+    fees: FeeSchedule
+    queue_model: str
+    exchange: str
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+    events: tuple[MarketEvent, ...] = field(default_factory=tuple)
+    actions: tuple[Action, ...] = field(default_factory=tuple)
+
+    def px(self, ticks: int) -> str:
+        """Price in instrument units, with the tick size's decimals (``10000`` ticks of 0.01 → ``"100.00"``)."""
+        return format(Decimal(ticks) * self.tick_size, "f")
+
+    def qty(self, lots: int) -> str:
+        return format(Decimal(lots) * self.lot_size, "f")
+
+
+def _fmt(d: Decimal) -> str:
+    return format(d.normalize(), "f")
+
+
+# ======================================================================= parsing
+def _decimal(sec: Section, key: str, value: Any, *, positive: bool = True) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        sec._fail(sec._key(key), "a decimal number", value)
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        sec._fail(sec._key(key), "a decimal number", value)
+    if not d.is_finite() or (positive and d <= 0):
+        sec._fail(sec._key(key), "a positive decimal number" if positive else "a decimal number", value)
+    return d
+
+
+def _to_units(sec: Section, key: str, value: Any, unit: Decimal, what: str, *, allow_zero: bool = False) -> int:
+    d = _decimal(sec, key, value, positive=not allow_zero)
+    if d < 0:
+        sec._fail(sec._key(key), f"a non-negative {what}", value)
+    n = d / unit
+    if n != n.to_integral_value():
+        name = "tick" if what == "price" else "lot"
+        sec._fail(sec._key(key), f"a multiple of the {name} size {_fmt(unit)}", value)
+    return int(n)
+
+
+def _levels(sec: Section, key: str, tick: Decimal, lot: Decimal) -> tuple[tuple[int, int], ...]:
+    raw = sec.raw(key, [])
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        sec._fail(sec._key(key), "a list of [price, qty] pairs", raw)
+    out: dict[int, int] = {}
+    for i, lv in enumerate(raw):
+        k = f"{key}[{i}]"
+        if not isinstance(lv, list) or len(lv) != 2:
+            sec._fail(sec._key(k), "a [price, qty] pair", lv)
+        p = _to_units(sec, k + ".price", lv[0], tick, "price")
+        q = _to_units(sec, k + ".qty", lv[1], lot, "qty")
+        if p in out:
+            sec._fail(sec._key(k), "each price at most once per side", lv)
+        out[p] = q
+    return tuple(out.items())
+
+
+def _id(sec: Section) -> int | str:
+    v = sec.raw("id")
+    if isinstance(v, bool) or not isinstance(v, int | str) or v == "":
+        sec._fail(sec._key("id"), "an integer or a non-empty string", v)
+    return v
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Parse and validate a scenario file (strict). Raises `ConfigError` naming the file and key."""
+    path = Path(path)
+    data = load_yaml(path)
+    return parse_scenario(data, str(path))
+
+
+def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.queue_models import parse_queue_model
+
+    root = Section(data, file)
+    ins = root.section("instrument")
+    symbol = ins.str("symbol", "TEST")
+    if not symbol:
+        ins._fail(ins._key("symbol"), "a non-empty string", symbol)
+    tick = _decimal(ins, "tick_size", ins.raw("tick_size"))
+    lot = _decimal(ins, "lot_size", ins.raw("lot_size"))
+    mult = ins.int("multiplier", 1, min_value=1)
+    ins.done()
+
+    lat = root.section("latency", {})
+    entry = lat.duration_ns("entry", 0)
+    response = lat.duration_ns("response", 0)
+    feed = lat.duration_ns("feed", 0)
+    lat.done()
+
+    fs = root.section("fees", {})
+    fees = FeeSchedule(
+        maker_bps_h=bps_to_hundredths(fs.raw("maker_bps", 0), key=fs._key("maker_bps"), file=file),
+        taker_bps_h=bps_to_hundredths(fs.raw("taker_bps", 0), key=fs._key("taker_bps"), file=file),
+        per_lot=fs.int("per_lot", 0),
+    )
+    fs.done()
+
+    qm = root.str("queue_model", "risk_averse")
+    try:
+        parse_queue_model(qm)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc.message}", file=file, key="queue_model") from None
+    mode = root.str("exchange", "partial_fill", choices=sorted(EXCHANGE_MODES))
+
+    bk = root.section("book", {})
+    bids = _levels(bk, "bids", tick, lot)
+    asks = _levels(bk, "asks", tick, lot)
+    bk.done()
+    if bids and asks and max(p for p, _ in bids) >= min(p for p, _ in asks):
+        bk._fail(bk._key("bids"), "a best bid below the best ask", [_fmt(Decimal(max(p for p, _ in bids)) * tick)])
+
+    events: list[MarketEvent] = []
+    raw_events = root.raw("events", [])
+    if not isinstance(raw_events, list):
+        root._fail("events", "a list of market events", raw_events)
+    for i, ev in enumerate(raw_events):
+        s = Section(ev, file, f"events[{i}]")
+        t = s.duration_ns("t")
+        kind = s.str("kind", choices=("depth", "trade", "clear"))
+        if kind == "depth":
+            side = _SIDES[s.str("side", choices=tuple(_SIDES))]
+            price = _to_units(s, "price", s.raw("price"), tick, "price")
+            qty = _to_units(s, "qty", s.raw("qty"), lot, "qty", allow_zero=True)
+        elif kind == "trade":
+            side = _SIDES[s.str("aggressor", choices=tuple(_SIDES))]
+            price = _to_units(s, "price", s.raw("price"), tick, "price")
+            qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
+        else:
+            name = s.str("side", "both", choices=("buy", "sell", "both"))
+            side, price, qty = _SIDES.get(name, 0), 0, 0
+        s.done()
+        events.append(MarketEvent(t, kind, side, price, qty))
+
+    actions: list[Action] = []
+    submitted: set[Any] = set()
+    raw_actions = root.raw("actions", [])
+    if not isinstance(raw_actions, list):
+        root._fail("actions", "a list of order actions", raw_actions)
+    order = sorted(range(len(raw_actions)), key=lambda k: _peek_t(raw_actions[k], file, k))
+    parsed: dict[int, Action] = {}
+    for i in order:
+        s = Section(raw_actions[i], file, f"actions[{i}]")
+        t = s.duration_ns("t")
+        op = s.str("op", choices=("submit", "cancel", "replace"))
+        oid = _id(s)
+        if op == "submit":
+            if oid in submitted:
+                s._fail(s._key("id"), "an id not submitted before", oid)
+            submitted.add(oid)
+            side = _SIDES[s.str("side", choices=tuple(_SIDES))]
+            otype = _TYPES[s.str("type", "limit", choices=tuple(_TYPES))]
+            tif = _TIFS[s.str("tif", "ioc" if otype == ORDER_MARKET else "gtc", choices=tuple(_TIFS))]
+            if otype == ORDER_MARKET:
+                if s.has("price"):
+                    s._fail(s._key("price"), "no price for a market order", s.raw("price"))
+                price = 0
+            else:
+                price = _to_units(s, "price", s.raw("price"), tick, "price")
+            qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
+            act = Action(t, op, oid, side, price, qty, otype, tif)
+        elif op == "cancel":
+            if oid not in submitted:
+                raise SimError(f"{file}: key 'actions[{i}].id': expected the id of an order submitted earlier, "
+                               f"was {oid!r}", file=file, key=f"actions[{i}].id")
+            act = Action(t, op, oid)
+        else:
+            if oid not in submitted:
+                raise SimError(f"{file}: key 'actions[{i}].id': expected the id of an order submitted earlier, "
+                               f"was {oid!r}", file=file, key=f"actions[{i}].id")
+            price = _to_units(s, "price", s.raw("price"), tick, "price")
+            qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
+            act = Action(t, op, oid, 0, price, qty)
+        s.done()
+        parsed[i] = act
+    actions = [parsed[i] for i in range(len(raw_actions))]
+    root.done()
+    return Scenario(file, symbol, tick, lot, mult, entry, response, feed, fees, qm, mode, bids, asks,
+                    tuple(events), tuple(actions))
+
+
+def _peek_t(raw: Any, file: str, i: int) -> int:
+    """Time of an action, for the submitted-before check (errors are reported by the full parse)."""
+    if not isinstance(raw, dict) or "t" not in raw:
+        return -1
+    try:
+        return Section({"t": raw["t"]}, file, f"actions[{i}]").duration_ns("t")
+    except ConfigError:
+        return -1
+
+
+# ======================================================================= event loop
+class _Dispatcher:
+    """The gateway's step-7 dispatcher: commands go in flight to the venue (arrival = now + entry latency)."""
+
+    def __init__(self, loop: _Loop) -> None:
+        self.loop = loop
+
+    def put_nowait(self, cmd: Any) -> None:
+        self.loop.push(self.loop.clock.now_ns() + self.loop.sc.entry_ns, PR_EXCH_ARRIVAL, ("cmd", cmd))
+
+
+class _Loop:
+    def __init__(self, sc: Scenario) -> None:
+        from hft.book.l2 import new_book, set_level
+        from hft.core.clock import ManualClock
+        from hft.gateway import GatewayService
+        from hft.gateway.config import parse_config
+        from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
+        from hft.sim.queue_models import parse_queue_model
+
+        self.sc = sc
+        self.clock = ManualClock(0)
+        self.heap: list[tuple[int, int, int, tuple]] = []
+        self.seq = 0
+        prices = [p for p, _ in sc.bids + sc.asks] + [e.price for e in sc.events if e.kind != "clear"] + \
+                 [a.price for a in sc.actions if a.price > 0]
+        lo, hi = (min(prices), max(prices)) if prices else (0, 0)
+        books = []
+        for _ in range(2):
+            b = new_book(lo - 64, hi + 64, lo - 64, hi + 64)
+            for p, q in sc.bids:
+                set_level(b, BUY, p, q)
+            for p, q in sc.asks:
+                set_level(b, SELL, p, q)
+            books.append(b)
+        self.local_book = books[0]
+        self.venue = L2Venue(books[1], parse_queue_model(sc.queue_model), EXCHANGE_MODES[sc.exchange], sc.fees,
+                             sc.multiplier, capacity=max(16, len(sc.actions) + 1))
+        cfg = parse_config({
+            "capacity": {"max_accounts": 1, "max_strategies": 1, "max_symbols": 1, "exposure_max_symbols": 1,
+                         "max_working_orders": 2 * max(16, len(sc.actions) + 1), "channel_capacity": 16},
+            "dedup": {"capacity": max(16, 2 * len(sc.actions))},
+            "risk": {"self_match_prevention": False},
+            "limits": {"defaults": {"max_order_qty": None, "max_order_notional": None, "max_position": None,
+                                    "max_notional": None, "min_qty": 1, "price_band_bps": None,
+                                    "daily_loss": None, "submit_rate": None, "cancel_rate": None,
+                                    "max_repeats": None}},
+            "accounts": {ACCOUNT: None},
+            "strategies": {STRATEGY: None},
+            "symbols": {sc.symbol: {"multiplier": sc.multiplier}},
+            "metrics": {"timing": "off"},
+        }, file=f"<gateway config for {sc.file}>")
+        self.decisions: list[Any] = []
+        self.gw = GatewayService(cfg, clock=self.clock, dispatcher=_Dispatcher(self), sink=self._sink)
+        self._mark()
+        self.gw_id: dict[Any, int] = {}  # scenario id -> gateway order id
+        self.sc_id: dict[int, Any] = {}
+        self.trace: list[dict[str, Any]] = []
+        self.position = 0
+        self.balance = 0
+        self.fees = 0
+        self.trades = 0
+        self.maker_trades = 0
+        self.flow: list[int] = []  # signed fills (lots), for checks
+        self._side: dict[int, int] = {}  # gateway order id -> side
+        self._key = 0  # idempotency keys: one per action
+        for i, ev in enumerate(sc.events):
+            self.push(ev.t, PR_EXCH_MD, ("md", ev, i))
+        for i, act in enumerate(sc.actions):
+            self.push(act.t, PR_ACTION, ("act", act, i))
+
+    def _sink(self, rec: Any) -> None:
+        self.decisions.append(rec)
+
+    def push(self, t: int, prio: int, item: tuple) -> None:
+        heapq.heappush(self.heap, (t, prio, self.seq, item))
+        self.seq += 1
+
+    def _mark(self) -> None:
+        from hft.book.l2 import best_ask, best_bid
+        from hft.core.dtypes import NO_PRICE
+
+        b, a = best_bid(self.local_book), best_ask(self.local_book)
+        if b != NO_PRICE and a != NO_PRICE:
+            self.gw.mark(self.sc.symbol, (b + a) // 2)
+        elif b != NO_PRICE or a != NO_PRICE:
+            self.gw.mark(self.sc.symbol, b if b != NO_PRICE else a)
+
+    def run(self) -> None:
+        while self.heap:
+            t, _prio, _, item = heapq.heappop(self.heap)
+            self.clock.set(max(t, self.clock.now_ns()))
+            kind = item[0]
+            if kind == "act":
+                self._action(item[1])
+            elif kind == "md":
+                self._exch_md(item[1])
+            elif kind == "local_md":
+                self._local_md(item[1])
+            elif kind == "cmd":
+                self._arrive(item[1])
+            elif kind == "report":
+                self._report(item[1])
+
+    # --- local side
+    def _action(self, act: Action) -> None:
+        from hft.gateway import IntentEnvelope, OrderIntent
+
+        now = self.clock.now_ns()
+        self._key += 1
+        key = self._key
+        if act.op == "submit":
+            intent = OrderIntent.new(key, ACCOUNT, STRATEGY, self.sc.symbol, act.side, act.price, act.qty,
+                                     act.order_type, act.tif, now)
+        else:
+            target = self.gw_id.get(act.id)
+            if target is None:  # the submit was rejected by the gateway: nothing to cancel
+                self._row(now, act.id, "REJECTED", source="gateway", reason="UNKNOWN_ORDER", op=act.op)
+                return
+            if act.op == "cancel":
+                intent = OrderIntent.cancel(key, ACCOUNT, STRATEGY, self.sc.symbol, target, now)
+            else:
+                intent = OrderIntent.replace(key, ACCOUNT, STRATEGY, self.sc.symbol, target, act.price, act.qty,
+                                             now)
+        d = self.gw.process(IntentEnvelope(intent, recv_ns=now))
+        if act.op == "submit" and d.accepted:
+            self.gw_id[act.id] = int(d.order_id)
+            self.sc_id[int(d.order_id)] = act.id
+        if not d.accepted:
+            self._row(now, act.id, "REJECTED", source="gateway", reason=d.reason_name, op=act.op)
+
+    def _local_md(self, ev: MarketEvent) -> None:
+        from hft.book.l2 import clear, grow, set_level
+
+        if ev.kind == "depth":
+            if set_level(self.local_book, ev.side, ev.price, ev.qty) != 0:
+                self.local_book = grow(self.local_book, ev.side, ev.price)
+                set_level(self.local_book, ev.side, ev.price, ev.qty)
+        elif ev.kind == "clear":
+            clear(self.local_book, ev.side)
+        if ev.kind != "trade":
+            self._mark()
+
+    def _report(self, r: Any) -> None:
+        from hft.gateway import ExecutionReport
+        from hft.sim.exchange_l2 import LIQUIDITY_NAMES
+
+        now = self.clock.now_ns()
+        oid, kind = int(r["order_id"]), int(r["kind"])
+        price, qty, fee = int(r["price"]), int(r["qty"]), int(r["fee"])
+        self.gw.on_execution_report(ExecutionReport(now, oid, kind, price, qty, int(r["leaves"]), fee))
+        fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
+        if fill:
+            side = self._side[oid]
+            self.position += side * qty
+            self.flow.append(side * qty)
+            self.balance -= side * price * qty * self.sc.multiplier + fee
+            self.fees += fee
+            self.trades += 1
+            self.maker_trades += int(r["liquidity"]) == 1
+        shown = fill or kind == REPORT_REPLACED  # fills: exec price / qty; REPLACED: the new price / size
+        self._row(now, self.sc_id.get(oid, oid), STATUS_OF_REPORT.get(kind, str(kind)), source="venue",
+                  exch_ts=int(r["ts"]), price=price if shown else None, qty=qty if shown else None,
+                  leaves=int(r["leaves"]), liquidity=LIQUIDITY_NAMES[int(r["liquidity"])] or None,
+                  fee=fee if fill else None)
+
+    def _row(self, t: int, oid: Any, status: str, *, source: str, exch_ts: int | None = None,
+             price: int | None = None, qty: int | None = None, leaves: int | None = None,
+             liquidity: str | None = None, fee: int | None = None, reason: str | None = None,
+             op: str | None = None) -> None:
+        row: dict[str, Any] = {"t_ns": t, "id": oid, "status": status, "price": price, "qty": qty,
+                               "leaves": leaves, "liquidity": liquidity, "fee": fee, "exch_ts": exch_ts,
+                               "source": source}
+        if reason is not None:
+            row["reason"] = reason
+            row["op"] = op
+        self.trace.append(row)
+
+    # --- exchange side
+    def _exch_md(self, ev: MarketEvent) -> None:
+        now = self.clock.now_ns()
+        v = self.venue
+        if ev.kind == "depth":
+            reps = v.depth(now, ev.side, ev.price, ev.qty)
+        elif ev.kind == "trade":
+            reps = v.trade(now, ev.side, ev.price, ev.qty)
+        else:
+            reps = v.clear(now, ev.side)
+        self._send(reps)
+        self.push(now + self.sc.feed_ns, PR_LOCAL_MD, ("local_md", ev))
+
+    def _arrive(self, cmd: Any) -> None:
+        from hft.core.orders import CMD_CANCEL, CMD_NEW
+
+        now = self.clock.now_ns()
+        if cmd.action == CMD_NEW:
+            self._side[int(cmd.order_id)] = int(cmd.side)
+            reps = self.venue.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty),
+                                  int(cmd.order_type), int(cmd.tif))
+        elif cmd.action == CMD_CANCEL:
+            reps = self.venue.cancel(now, int(cmd.order_id))
+        else:
+            reps = self.venue.replace(now, int(cmd.order_id), int(cmd.price), int(cmd.qty))
+        self._send(reps)
+
+    def _send(self, reps: Any) -> None:
+        now = self.clock.now_ns()
+        for r in reps:
+            self.push(now + self.sc.response_ns, PR_LOCAL_RESP, ("report", r))
+
+    _side: dict[int, int]
+
+
+def run_scenario(sc: Scenario) -> dict[str, Any]:
+    """Run a parsed scenario; returns the JSON-friendly result (see the module docstring)."""
+    loop = _Loop(sc)
+    loop.run()
+    gw_pos = loop.gw.position(ACCOUNT, STRATEGY, sc.symbol)
+    rows = []
+    for r in loop.trace:
+        r = dict(r)
+        r["price_dec"] = sc.px(r["price"]) if r["price"] is not None else None
+        r["qty_dec"] = sc.qty(r["qty"]) if r["qty"] is not None else None
+        rows.append(r)
+    money_unit = sc.tick_size * sc.lot_size / sc.multiplier
+    return {
+        "ok": True,
+        "file": sc.file,
+        "symbol": sc.symbol,
+        "queue_model": sc.queue_model,
+        "exchange": sc.exchange,
+        "latency_ns": {"entry": sc.entry_ns, "response": sc.response_ns, "feed": sc.feed_ns},
+        "fees": sc.fees.as_dict(),
+        "trace": rows,
+        "position": loop.position,
+        "position_dec": sc.qty(loop.position),
+        "balance": loop.balance,
+        "fees_paid": loop.fees,
+        "trades": loop.trades,
+        "maker_trades": loop.maker_trades,
+        "money_unit": _fmt(money_unit),
+        "balance_dec": format(Decimal(loop.balance) * money_unit, "f"),
+        "gateway": {"position": int(gw_pos.position), "working_buy": int(gw_pos.working_buy),
+                    "working_sell": int(gw_pos.working_sell), "decisions": len(loop.decisions),
+                    "rejected": sum(1 for d in loop.decisions if hasattr(d, "accepted") and not d.accepted)},
+    }
+
+
+def run_file(path: str | Path) -> dict[str, Any]:
+    """Load, validate and run a scenario file."""
+    return run_scenario(load_scenario(path))

@@ -1,0 +1,313 @@
+"""Scripted scenarios (`hft.sim.scenario`): the exact trace of every shipped scenario (derived by hand in the
+comments and in each file's header), bad input, determinism, and invariants on random scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hft.core.errors import ConfigError, SimError
+from hft.sim.scenario import load_scenario, parse_scenario, run_file, run_scenario
+
+ROOT = Path(__file__).resolve().parents[3]
+SCEN = ROOT / "config" / "sim" / "scenarios"
+
+
+def compact(result):
+    """(local ms, id, status, price ticks, qty lots, leaves, liquidity, fee) per trace row."""
+    return [(r["t_ns"] / 1e6, r["id"], r["status"], r["price"], r["qty"], r["leaves"], r["liquidity"], r["fee"])
+            for r in result["trace"]]
+
+
+def summary(result):
+    return (result["position"], result["balance"], result["fees_paid"], result["trades"])
+
+
+# Common setup of the shipped files: tick 0.01 (100.00 = 10000 ticks), lot 1, multiplier 1, so money units are
+# cents x lots; entry = response = 1ms, feed 100us unless stated; maker -2 bp (fee = -2 per lot at 100.00),
+# taker +5 bp. fee = round_half_even(price * qty * bps_h / 1e6). Local time of a report = venue time + 1ms.
+EXPECTED = {
+    # arrives 11ms (NEW at 12ms), front 10; trade 6 -> 4; depth 4 -> 4; depth 2 -> 2 (cap);
+    # 40ms trade 3 -> front -1: 1 lot; 50ms trade 2 -> -3: 2 more; 60ms trade 5 -> -8: the last one.
+    "queue_advance_trades.yaml": (
+        [(12.0, 1, "NEW", None, None, 4, None, None),
+         (41.0, 1, "PARTIALLY_FILLED", 10000, 1, 3, "maker", -2),
+         (51.0, 1, "PARTIALLY_FILLED", 10000, 2, 1, "maker", -4),
+         (61.0, 1, "FILLED", 10000, 1, 0, "maker", -2)],
+        # cash -4 * 10000 = -40000, fees -8 (received) -> balance -39992
+        (4, -39992, -8, 3)),
+    # 20ms sell prints 99.99 < our 100.00 bid -> all 5 at 100.00 (fee 5 * -2 = -10);
+    # 30ms buy prints 100.03 > our 100.02 offer -> all 3 at 100.02 (fee round(-6.0012) = -6)
+    "trade_through.yaml": (
+        [(12.0, 1, "NEW", None, None, 5, None, None),
+         (12.0, 2, "NEW", None, None, 3, None, None),
+         (21.0, 1, "FILLED", 10000, 5, 0, "maker", -10),
+         (31.0, 2, "FILLED", 10002, 3, 0, "maker", -6)],
+        # cash -50000 + 30006 = -19994, fees -16 -> -19978
+        (2, -19978, -16, 2)),
+    # 20ms the ask drops to 100.00 = our bid price -> the resting order fills at 100.00 as maker
+    "opposite_cross.yaml": (
+        [(12.0, 1, "NEW", None, None, 2, None, None),
+         (21.0, 1, "FILLED", 10000, 2, 0, "maker", -4)],
+        (2, -19996, -4, 1)),
+    # a rests; b crosses the 100.01 ask; c crossed by the 100.00 ask that appeared at 10.5ms, before arrival
+    "post_only_reject.yaml": (
+        [(12.0, "a", "NEW", None, None, 1, None, None),
+         (12.0, "b", "REJECTED", None, None, 0, None, None),
+         (12.0, "c", "REJECTED", None, None, 0, None, None)],
+        (0, 0, 0, 0)),
+    # L: 3 @ 100.01 (30003 * 5e-4 = 15.0015 -> 15) + 2 @ 100.02 (20004 -> 10.002 -> 10)
+    # M: market sell 8: 5 @ 100.00 (25) + 3 @ 99.99 (29997 -> 14.9985 -> 15)
+    # L2: 100.01 used up, 2 left at 100.02 -> 2 @ 100.02 (10); 3 rest; 25ms the 100.02 ask updates (fresh,
+    #     4 lots) and crosses the resting bid -> 3 @ 100.02 maker (30006 * -2e-4 = -6.0012 -> -6)
+    # I: 100.01 still used up -> not marketable -> IOC expires; F: 0 + 4 + 10 = 14 < 20 -> FOK expires
+    "marketable_and_market.yaml": (
+        [(12.0, "L", "NEW", None, None, 5, None, None),
+         (12.0, "L", "PARTIALLY_FILLED", 10001, 3, 2, "taker", 15),
+         (12.0, "L", "FILLED", 10002, 2, 0, "taker", 10),
+         (12.0, "M", "NEW", None, None, 8, None, None),
+         (12.0, "M", "PARTIALLY_FILLED", 10000, 5, 3, "taker", 25),
+         (12.0, "M", "FILLED", 9999, 3, 0, "taker", 15),
+         (22.0, "L2", "NEW", None, None, 5, None, None),
+         (22.0, "L2", "PARTIALLY_FILLED", 10002, 2, 3, "taker", 10),
+         (26.0, "L2", "FILLED", 10002, 3, 0, "maker", -6),
+         (32.0, "I", "NEW", None, None, 1, None, None),
+         (32.0, "I", "EXPIRED", None, None, 0, None, None),
+         (32.0, "F", "NEW", None, None, 20, None, None),
+         (32.0, "F", "EXPIRED", None, None, 0, None, None)],
+        # bought 3*10001 + 7*10002 = 100017, sold 5*10000 + 3*9999 = 79997; fees 69 -> -20020 - 69
+        (2, -20089, 69, 6)),
+    # entry = response = 5ms: orders arrive 6ms (NEW at 11ms); 12ms fill of order 1 (seen at 17ms); the cancels
+    # sent at 10ms arrive at 15ms: order 1 is gone (CANCEL_REJECTED), order 2 is cancelled before the 16ms print
+    "cancel_fill_race.yaml": (
+        [(11.0, 1, "NEW", None, None, 2, None, None),
+         (11.0, 2, "NEW", None, None, 1, None, None),
+         (17.0, 1, "FILLED", 10000, 2, 0, "maker", -4),
+         (20.0, 1, "CANCEL_REJECTED", None, None, 0, None, None),
+         (20.0, 2, "CANCELED", None, None, 0, None, None)],
+        (2, -19996, -4, 1)),
+    # b: best level 3 < 5 -> expired; c: 3 >= 2 -> 2 @ 100.01 taker (20002 * 5e-4 = 10.001 -> 10);
+    # a: 20ms trade 6 > 5 ahead -> whole order 4 @ 100.00 maker (-8)
+    "no_partial_fill.yaml": (
+        [(12.0, "a", "NEW", None, None, 4, None, None),
+         (12.0, "b", "NEW", None, None, 5, None, None),
+         (12.0, "b", "EXPIRED", None, None, 0, None, None),
+         (12.0, "c", "NEW", None, None, 2, None, None),
+         (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10),
+         (21.0, "a", "FILLED", 10000, 4, 0, "maker", -8)],
+        (6, -60004, 2, 2)),
+    # see the file header; REPLACED rows show the new price and size
+    "replace_queue.yaml": (
+        [(12.0, 1, "NEW", None, None, 5, None, None),
+         (27.0, 1, "REPLACED", 10000, 3, 3, None, None),
+         (32.0, 2, "NEW", None, None, 2, None, None),
+         (33.0, 1, "PARTIALLY_FILLED", 10000, 2, 1, "maker", -4),
+         (37.0, 2, "REPLACED", 10000, 4, 4, None, None),
+         (41.0, 1, "FILLED", 10000, 1, 0, "maker", -2),
+         (47.0, 2, "REPLACE_REJECTED", None, None, 4, None, None)],
+        (3, -29994, -6, 2)),
+    # fronts after the 80-lot decrease: risk_averse 100, power_prob_2 92, log_prob 64.23 (see the file header)
+    # risk_averse: trades 70, 25, 10 -> 30, 5, -5: 5 lots at 50ms, 5 left working
+    "queue_models_risk_averse.yaml": (
+        [(12.0, 1, "NEW", None, None, 10, None, None),
+         (51.0, 1, "PARTIALLY_FILLED", 10000, 5, 5, "maker", -10)],
+        (5, -49990, -10, 1)),
+    # power_prob_2: 22, -3 (3 lots at 40ms), -13 (13 - 3 = 10 >= the 7 left: FILLED at 50ms)
+    "queue_models_power_prob_2.yaml": (
+        [(12.0, 1, "NEW", None, None, 10, None, None),
+         (41.0, 1, "PARTIALLY_FILLED", 10000, 3, 7, "maker", -6),
+         (51.0, 1, "FILLED", 10000, 7, 0, "maker", -14)],
+        (10, -99980, -20, 2)),
+    # log_prob: -5.77 (floor 5 lots at 30ms), -30.77 (the other 5 at 40ms)
+    "queue_models_log_prob.yaml": (
+        [(12.0, 1, "NEW", None, None, 10, None, None),
+         (31.0, 1, "PARTIALLY_FILLED", 10000, 5, 5, "maker", -10),
+         (41.0, 1, "FILLED", 10000, 5, 0, "maker", -10)],
+        (10, -99980, -20, 2)),
+}
+
+
+def test_every_shipped_scenario_is_pinned():
+    assert sorted(p.name for p in SCEN.glob("*.yaml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shipped_scenario_trace(name):
+    res = run_file(SCEN / name)
+    trace, summ = EXPECTED[name]
+    assert compact(res) == trace
+    assert summary(res) == summ
+    assert res["gateway"]["position"] == res["position"]  # the gateway saw the same fills
+    assert res["gateway"]["rejected"] == 0
+
+
+def test_issue_example_and_decimal_output(tmp_path):
+    f = tmp_path / "ex.yaml"
+    f.write_text("""
+instrument: {symbol: TEST, tick_size: 0.1, lot_size: 0.001}
+latency: {entry: 1ms, response: 1ms, feed: 100us}
+fees: {maker_bps: -0.5, taker_bps: 7}
+queue_model: risk_averse
+exchange: no_partial_fill
+book: {bids: [[100.0, 5.0], [99.9, 5.0]], asks: [[100.1, 5.0], [100.2, 5.0]]}
+events:
+  - {t: 20ms, kind: trade, aggressor: sell, price: 100.0, qty: 3.0}
+  - {t: 20ms, kind: depth, side: buy, price: 100.0, qty: 2.0}
+actions:
+  - {t: 10ms, op: submit, id: 1, side: buy, price: 100.0, qty: 1.0, type: limit, tif: gtc}
+  - {t: 30ms, op: cancel, id: 1}
+  - {t: 31ms, op: submit, id: m, side: sell, qty: 2.0, type: market}
+""")
+    res = run_file(f)
+    # front 5000 lots -> 2000 after the 3.0 trade: no fill; cancelled at 31ms (seen 32ms); the market sell of
+    # 2.0 fits the 100.0 bid level (2.0 left) in no_partial_fill mode: 2000 lots @ 1000 ticks, taker 7 bp:
+    # 2,000,000 * 700 / 1e6 = 1400 money units (money unit = 0.1 * 0.001 = 0.0001)
+    assert compact(res) == [
+        (12.0, 1, "NEW", None, None, 1000, None, None),
+        (32.0, 1, "CANCELED", None, None, 0, None, None),
+        (33.0, "m", "NEW", None, None, 2000, None, None),
+        (33.0, "m", "FILLED", 1000, 2000, 0, "taker", 1400),
+    ]
+    assert res["trace"][-1]["price_dec"] == "100.0" and res["trace"][-1]["qty_dec"] == "2.000"
+    assert summary(res) == (-2000, 1_998_600, 1400, 1)
+    assert res["position_dec"] == "-2.000" and res["balance_dec"] == "199.8600" and res["money_unit"] == "0.0001"
+
+
+def test_deterministic():
+    for name in ("marketable_and_market.yaml", "cancel_fill_race.yaml", "queue_models_log_prob.yaml"):
+        assert run_file(SCEN / name) == run_file(SCEN / name)
+
+
+def test_gateway_rejection_is_in_the_trace():
+    sc = parse_scenario({
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]},
+        "actions": [{"t": "1ms", "op": "submit", "id": 1, "side": "buy", "price": 100.0, "qty": 1,
+                     "type": "post_only", "tif": "ioc"},  # the gateway refuses post-only IOC
+                    {"t": "2ms", "op": "cancel", "id": 1}],
+    })
+    rows = run_scenario(sc)["trace"]
+    assert [(r["id"], r["status"], r["source"], r.get("reason")) for r in rows] == [
+        (1, "REJECTED", "gateway", "UNSUPPORTED_TIF"), (1, "REJECTED", "gateway", "UNKNOWN_ORDER")]
+
+
+# ----------------------------------------------------------------------- bad input
+BASE = """
+instrument: {symbol: TEST, tick_size: 0.01, lot_size: 1}
+latency: {entry: 1ms, response: 1ms, feed: 100us}
+queue_model: risk_averse
+book: {bids: [[100.00, 10]], asks: [[100.01, 10]]}
+actions:
+  - {t: 10ms, op: submit, id: 1, side: buy, price: 100.00, qty: 4}
+"""
+
+
+@pytest.mark.parametrize(("text", "err", "key"), [
+    (BASE.replace("risk_averse", "fifo"), ConfigError, "queue_model"),
+    (BASE.replace("entry: 1ms", "entry: -1ms"), ConfigError, "latency.entry"),
+    (BASE.replace("price: 100.00, qty: 4", "price: 100.005, qty: 4"), ConfigError, "actions[0].price"),
+    (BASE.replace("[[100.01, 10]]", "[[100.011, 10]]"), ConfigError, "book.asks[0].price"),
+    (BASE.replace("qty: 4}", "qty: 4.5}"), ConfigError, "actions[0].qty"),
+    (BASE + "colour: red\n", ConfigError, "colour"),
+    (BASE.replace("qty: 4}", "qty: 4, extra: 1}"), ConfigError, "actions[0].extra"),
+    (BASE + "  - {t: 20ms, op: cancel, id: 2}\n", SimError, "actions[1].id"),
+    (BASE + "  - {t: 5ms, op: cancel, id: 1}\n", SimError, "actions[1].id"),  # before its submit
+    (BASE + "  - {t: 20ms, op: submit, id: 1, side: buy, price: 100.00, qty: 1}\n", ConfigError, "actions[1].id"),
+    (BASE + "  - {t: 20ms, op: submit, id: 2, side: buy, price: 100.00, qty: 1, type: market}\n", ConfigError,
+     "actions[1].price"),
+    (BASE + "events:\n  - {t: 1ms, kind: quake}\n", ConfigError, "events[0].kind"),
+    (BASE + "events:\n  - {t: 1ms, kind: trade, aggressor: sell, price: 100.00}\n", ConfigError, "events[0].qty"),
+    (BASE + "exchange: partial\n", ConfigError, "exchange"),
+    (BASE + "fees: {maker_bps: 0.001}\n", ConfigError, "fees.maker_bps"),
+    (BASE.replace("[[100.00, 10]]", "[[100.02, 10]]"), ConfigError, "book.bids"),
+])
+def test_bad_input(tmp_path, text, err, key):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(err) as ei:
+        load_scenario(f)
+    assert ei.value.fields.get("key") == key
+    assert ei.value.fields.get("file") == str(f)
+    assert str(f) in ei.value.message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError):
+        load_scenario(tmp_path / "none.yaml")
+
+
+# ----------------------------------------------------------------------- invariants on random scenarios
+_px = st.integers(9995, 10005).map(lambda t: f"{t / 100:.2f}")
+_event = st.one_of(
+    st.fixed_dictionaries({"t": st.integers(0, 50).map(lambda m: f"{m}ms"), "kind": st.just("depth"),
+                           "side": st.sampled_from(["buy", "sell"]), "price": _px, "qty": st.integers(0, 20)}),
+    st.fixed_dictionaries({"t": st.integers(0, 50).map(lambda m: f"{m}ms"), "kind": st.just("trade"),
+                           "aggressor": st.sampled_from(["buy", "sell"]), "price": _px,
+                           "qty": st.integers(1, 20)}),
+)
+
+
+@st.composite
+def _scenario(draw):
+    n = draw(st.integers(1, 6))
+    actions = []
+    for i in range(n):
+        t = draw(st.integers(0, 40))
+        otype = draw(st.sampled_from(["limit", "limit", "market", "post_only"]))
+        a = {"t": f"{t}ms", "op": "submit", "id": i, "side": draw(st.sampled_from(["buy", "sell"])),
+             "qty": draw(st.integers(1, 10)), "type": otype}
+        if otype != "market":
+            a["price"] = draw(_px)
+            a["tif"] = draw(st.sampled_from(["gtc", "ioc", "fok"] if otype == "limit" else ["gtc"]))
+        actions.append(a)
+        if draw(st.booleans()):
+            actions.append({"t": f"{t + draw(st.integers(0, 20))}ms", "op": "cancel", "id": i})
+    return {
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "latency": {"entry": f"{draw(st.integers(0, 5))}ms", "response": f"{draw(st.integers(0, 5))}ms",
+                    "feed": f"{draw(st.integers(0, 5))}ms"},
+        "fees": {"maker_bps": draw(st.sampled_from([-2, 0, 1])), "taker_bps": draw(st.sampled_from([-1, 0, 5]))},
+        "queue_model": draw(st.sampled_from(["risk_averse", "power_prob_2", "log_prob"])),
+        "exchange": draw(st.sampled_from(["partial_fill", "no_partial_fill"])),
+        "book": {"bids": [[99.99, 5], [99.98, 5]], "asks": [[100.01, 5], [100.02, 5]]},
+        "events": draw(st.lists(_event, max_size=12)),
+        "actions": actions,
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_scenario())
+def test_scenario_invariants(data):
+    sc = parse_scenario(data)
+    res = run_scenario(sc)
+    qty = {a.id: a.qty for a in sc.actions if a.op == "submit"}
+    side = {a.id: a.side for a in sc.actions if a.op == "submit"}
+    filled = dict.fromkeys(qty, 0)
+    finished: set = set()
+    signed = 0
+    maker_bps, taker_bps = data["fees"]["maker_bps"], data["fees"]["taker_bps"]
+    for r in sorted(res["trace"], key=lambda r: (r["exch_ts"] or 0)):  # venue order
+        if r["source"] != "venue":
+            continue
+        if r["status"] in ("FILLED", "PARTIALLY_FILLED"):
+            assert r["id"] not in finished  # a cancelled / expired / filled order never fills afterwards
+            filled[r["id"]] += r["qty"]
+            assert filled[r["id"]] <= qty[r["id"]]
+            signed += side[r["id"]] * r["qty"]
+            bps = maker_bps if r["liquidity"] == "maker" else taker_bps
+            assert r["fee"] == 0 or (r["fee"] > 0) == (bps > 0)
+            if r["status"] == "FILLED":
+                finished.add(r["id"])
+        elif r["status"] in ("CANCELED", "EXPIRED", "REJECTED"):
+            finished.add(r["id"])
+    assert res["position"] == signed == res["gateway"]["position"]
+    assert res["trades"] == sum(1 for r in res["trace"] if r["status"] in ("FILLED", "PARTIALLY_FILLED"))
+    assert run_scenario(sc) == res  # deterministic
+
+
+def test_gateway_tracks_working_size_through_replaces():
+    res = run_file(SCEN / "replace_queue.yaml")
+    assert res["gateway"]["working_buy"] == 4  # order 2, replaced to 4 lots, still working
