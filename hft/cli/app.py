@@ -21,6 +21,7 @@ from hft.cli import audit as audit_cmds
 from hft.cli import data as data_cmds
 from hft.cli import demo as demo_cmds
 from hft.cli import gateway as gateway_cmds
+from hft.cli import replay as replay_cmds
 from hft.cli import sim as sim_cmds
 from hft.cli import store as store_cmds
 from hft.core.errors import HftError
@@ -52,6 +53,7 @@ def root(
 app.add_typer(data_cmds.app, name="data")
 app.add_typer(gateway_cmds.app, name="gateway")
 app.add_typer(sim_cmds.app, name="sim")
+app.add_typer(replay_cmds.app, name="replay")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(store_cmds.app, name="store")
 app.command("demo")(demo_cmds.demo)

@@ -1,7 +1,8 @@
 """`hft demo`: the main job end to end on generated data and the embedded defaults.
 
-Today: generate a synthetic L3 day → import it → verify the rebuilt book after every message → inspect.
-Each capability that lands extends this command.
+Generate a synthetic L3 day → import it → verify the rebuilt book after every message → inspect → replay it
+with the `mm` strategy through the real gateway (run folder with Parquet, summary and figure) → record the run
+through the WAL into the embedded ClickHouse store and query it back. Each capability that lands extends this.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ def demo(
     out: Path = typer.Option(None, "--out", "-o",
                              help="Working directory (default: $HFT_HOME/demo, HFT_HOME defaults to .hft)."),
     seed: int = typer.Option(7, "--seed", help="Generator seed."),
-    messages: int = typer.Option(200_000, "--messages", help="Messages in the generated day."),
+    messages: int = typer.Option(100_000, "--messages", help="Messages in the generated day."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
 ) -> None:
     """Run the main job on a generated day: generate, import, verify, inspect."""
     from hft.core.errors import DataValidationError
     from hft.data.importing import generate_day, import_to_file, verify_files
     from hft.data.inspect import inspect_files
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     work = out or Path(os.environ.get("HFT_HOME", ".hft")) / "demo"
     work.mkdir(parents=True, exist_ok=True)
@@ -50,11 +52,27 @@ def demo(
     step("import", lambda: import_to_file([src], parquet, force=True))
     ver = step("verify", lambda: verify_files([parquet]))
     ins = step("inspect", lambda: inspect_files([parquet]))
+    rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(
+        DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, store=True))
+    step("store", lambda: _query_store(rep["run_hash"]))
     result = {"ok": bool(ver["ok"]), "workdir": str(work), "wall_s": round(time.perf_counter() - t_all, 3),
               "steps": steps}
     emit(result, json_out, lambda: _render(result, ins))
     if not ver["ok"]:
         raise DataValidationError(f"demo: book verification failed: {ver['problem']}")
+
+
+def _query_store(run_id: str) -> dict:
+    """Read the replay back from the embedded store (what `hft audit query` would show)."""
+    from hft.store.store import open_store
+
+    sql = ("SELECT kind, count() AS fills, sum(qty) AS lots, sum(fee) AS fees FROM sim.fills "
+           f"WHERE run_id = '{run_id}' GROUP BY kind ORDER BY kind")
+    with open_store(wait_s=30) as store:
+        rows = store.query(sql).dicts()
+        decisions = store.query("SELECT count() AS n FROM audit.gateway_decisions "
+                                f"WHERE run_id = '{run_id}'").dicts()[0]["n"]
+    return {"sql": sql, "rows": rows, "decisions": int(decisions)}
 
 
 def _render(result: dict, inspect: dict) -> None:
@@ -72,6 +90,13 @@ def _render(result: dict, inspect: dict) -> None:
     t.add_row("verify", f"{v['checked']:,} book rows checked, {v['mismatches']} mismatches", str(v["step_s"]))
     t.add_row("inspect", f"spread median {inspect['spread_ticks']['median']} ticks, "
                          f"{inspect['crossed']} crossed", str(s["inspect"]["step_s"]))
+    r = s["replay"]
+    t.add_row("replay mm", f"{r['orders']:,} orders, {r['fills']:,} fills, PnL {r['pnl']:.4g} {r['currency']}, "
+                           f"run {r['run_hash'][:12]} → {r['run_folder']}", str(r["step_s"]))
+    q = s["store"]
+    t.add_row("store", f"{q['decisions']:,} gateway decisions and "
+                       f"{sum(int(x['fills']) for x in q['rows']):,} fills queryable in ClickHouse (chDB)",
+              str(q["step_s"]))
     con.print(t)
     from hft.cli.data import _render_kv
 

@@ -351,8 +351,8 @@ class _Loop:
         from hft.book.l2 import new_book, set_level
         from hft.core.clock import ManualClock
         from hft.gateway import GatewayService
-        from hft.gateway.config import parse_config
         from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
+        from hft.sim.gateway_setup import sim_gateway_config
         from hft.sim.queue_models import parse_queue_model
 
         self.sc = sc
@@ -373,20 +373,9 @@ class _Loop:
         self.local_book = books[0]
         self.venue = L2Venue(books[1], parse_queue_model(sc.queue_model), EXCHANGE_MODES[sc.exchange], sc.fees,
                              sc.multiplier, capacity=max(16, len(sc.actions) + 1))
-        cfg = parse_config({
-            "capacity": {"max_accounts": 1, "max_strategies": 1, "max_symbols": 1, "exposure_max_symbols": 1,
-                         "max_working_orders": 2 * max(16, len(sc.actions) + 1), "channel_capacity": 16},
-            "dedup": {"capacity": max(16, 2 * len(sc.actions))},
-            "risk": {"self_match_prevention": False},
-            "limits": {"defaults": {"max_order_qty": None, "max_order_notional": None, "max_position": None,
-                                    "max_notional": None, "min_qty": 1, "price_band_bps": None,
-                                    "daily_loss": None, "submit_rate": None, "cancel_rate": None,
-                                    "max_repeats": None}},
-            "accounts": {ACCOUNT: None},
-            "strategies": {STRATEGY: None},
-            "symbols": {sc.symbol: {"multiplier": sc.multiplier}},
-            "metrics": {"timing": "off"},
-        }, file=f"<gateway config for {sc.file}>")
+        cfg = sim_gateway_config(sc.symbol, STRATEGY, multiplier=sc.multiplier,
+                                 working_orders=2 * max(16, len(sc.actions) + 1),
+                                 dedup_capacity=2 * len(sc.actions), file=f"<gateway config for {sc.file}>")
         self.decisions: list[Any] = []
         self.gw = GatewayService(cfg, clock=self.clock, dispatcher=_Dispatcher(self), sink=self._sink)
         self._mark()

@@ -1,0 +1,133 @@
+"""`hft replay`: replay recorded quotes with a strategy through the real gateway; golden checks and diffs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hft.cli._output import console, emit, show_progress
+
+app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
+                  invoke_without_command=True, no_args_is_help=False)
+
+
+@app.callback()
+def replay(
+    ctx: typer.Context,
+    data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported); repeat for "
+                                                               "chained Binance files."),
+    strategy: str = typer.Option("mm", "--strategy", "-s", help="Built-in strategy: mm, imbalance_taker, twap."),
+    config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML (default config/sim/replay.yaml "
+                                                             "when present, else built-in defaults)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run folder to write (refused if it exists)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
+    check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not record the run into the audit store."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
+) -> None:
+    """Replay DATA with STRATEGY; print the summary (and write the run folder with --out)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hft.core.errors import SimError
+    from hft.sim.golden import check_golden
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+
+    if check is not None:
+        result = check_golden(check)
+        emit(result, json_out, lambda: _render_check(result))
+        if not result["ok"]:
+            raise SimError(f"{check}: behaviour moved: {', '.join(result['moved'])}",
+                           hint="inspect the diff; if the change is intended, regenerate the golden")
+        return
+    if not data:
+        raise SimError("expected --data PATH (or --check GOLDEN.json)", hint="hft replay --data day.parquet -s mm")
+    cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
+    prog = _progress(not show_progress(json_out))
+    with prog as p:
+        summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=p.update,
+                             store=not no_store)
+    emit(summary, json_out, lambda: _render(summary))
+
+
+@app.command("diff")
+def diff_cmd(
+    run_a: Path = typer.Argument(..., help="First run folder."),
+    run_b: Path = typer.Argument(..., help="Second run folder."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Where two runs first diverge (first differing decision or fill) and the metric deltas."""
+    from hft.sim.golden import diff_runs
+
+    result = diff_runs(run_a, run_b)
+    emit(result, json_out, lambda: _render_diff(result))
+
+
+class _progress:
+    """A rich progress bar on stderr for humans; a no-op under --json or without a TTY."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._bar = None
+
+    def __enter__(self) -> _progress:
+        if not self.quiet:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} "
+                                 "events"), TimeElapsedColumn(), console=console(stderr=True), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("replay", total=1)
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def _render(s: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"replay {s['strategy']} on {s['symbol']} ({s['venue']})", show_header=False,
+              title_justify="left")
+    t.add_column("metric", style="bold")
+    t.add_column("value")
+    rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({s['events_per_s']:,}/s)"),
+            ("PnL", f"{s['pnl']:.6g} {s['currency']} ({s['pnl_money_units']:,} money units, fees "
+                    f"{s['fees_money_units']:,})"),
+            ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
+            ("max drawdown", f"{s['max_drawdown_money_units']:,} money units"),
+            ("orders / cancels", f"{s['orders']:,} / {s['cancels']:,}"),
+            ("fills", f"{s['fills']:,} ({s['filled_qty']:,} lots, fill ratio {s['fill_ratio']:.3f}, maker "
+                      f"{s['maker_share']:.1%})"),
+            ("final position", f"{s['position']:,} lots"),
+            ("rejects", ", ".join(f"{k} {v}" for k, v in s["rejects"].items()) or "none"),
+            ("run hash", s["run_hash"])]
+    if "run_folder" in s:
+        rows.append(("run folder", s["run_folder"]))
+    if "store" in s:
+        rows.append(("store", f"{s['store']['fills_in_store']:,} fills queryable (run_id {s['store']['run_id']})"))
+    for k, v in rows:
+        t.add_row(k, str(v))
+    console().print(t)
+
+
+def _render_check(r: dict) -> None:
+    con = console()
+    if r["ok"]:
+        con.print(f"[green]golden ok[/] {r['golden']}: run hash {r['run_hash']}")
+        return
+    con.print(f"[red]behaviour moved[/] {r['golden']}")
+    for k, (want, got) in r["diff"].items():
+        con.print(f"  {k}: expected {want!r}, was {got!r}")
+
+
+def _render_diff(r: dict) -> None:
+    con = console()
+    con.print(f"first divergence: {r['first_divergence'] or 'none (identical decisions and fills)'}")
+    for k, v in r["metric_deltas"].items():
+        con.print(f"  {k}: {v['a']} → {v['b']} (Δ {v['delta']})")

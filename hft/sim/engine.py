@@ -1,0 +1,435 @@
+"""The replay engine: recorded market events, a simulated venue and a strategy, through the real gateway.
+
+One integer clock (`ManualClock`) merges four streams (docs/sim.md):
+
+==== ======================= ====================================================================
+prio stream                  what happens
+==== ======================= ====================================================================
+0    local market data       the strategy's book copy advances (event at its feed/local time);
+                             ``on_book`` after each complete message, ``on_trade`` for prints
+1    local order responses   a venue report reaches the gateway (exposure, PnL) and the strategy
+2    local timers            ``on_timer`` every ``timer_ns``; equity samples
+3    exchange market data    the venue's book advances; our resting orders may fill
+4    exchange order arrivals a command reaches the venue after the entry latency
+==== ======================= ====================================================================
+
+Ties at equal timestamps break by that priority, then by insertion order, so a run is a pure function of
+(data, config, seed). The strategy never sees an event before its local time, and an order never meets
+market data the venue applied before the order arrived.
+
+Intents go through `GatewayService.process` (the one gateway); its dispatcher is this engine, which puts each
+accepted command in flight (arrival = now + entry latency, drawn per command). Venue reports travel back with
+the response latency (drawn per report) and are fed to `GatewayService.on_execution_report` before the
+strategy hears of them.
+
+This first engine drives the venues from Python (a few µs per event); the numba engine of docs/sim.md keeps
+these semantics and must reproduce these run hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hft.book.l2 import L2_OUT_OF_RANGE
+from hft.core.clock import ManualClock
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.errors import SimError
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_NEW,
+    INTENT_REPLACE,
+    ORDER_LIMIT,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_GTC,
+)
+from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_ns
+from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
+
+P_LOCAL_MD, P_LOCAL_RESP, P_TIMER, P_EXCH_MD, P_EXCH_ARRIVAL = range(5)
+_INF = np.iinfo(np.int64).max
+
+ORDER_LOG_DTYPE = np.dtype([("ts", "<i8"), ("order_id", "<i8"), ("price", "<i8"), ("qty", "<i8"),
+                            ("action", "i1"), ("side", "i1"), ("order_type", "i1"), ("tif", "i1")], align=True)
+FILL_LOG_DTYPE = np.dtype([("ts", "<i8"), ("local_ts", "<i8"), ("order_id", "<i8"), ("price", "<i8"),
+                           ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("side", "i1"), ("kind", "i1"),
+                           ("liquidity", "i1")], align=True)
+EQUITY_DTYPE = np.dtype([("ts", "<i8"), ("mid2", "<i8"), ("position", "<i8"), ("cash", "<i8"),
+                         ("fees", "<i8"), ("bid", "<i8"), ("ask", "<i8")], align=True)
+DECISION_LOG_DTYPE = np.dtype([("seq", "<i8"), ("ts", "<i8"), ("order_id", "<i8"), ("target_id", "<i8"),
+                               ("price", "<i8"), ("qty", "<i8"), ("reason", "<i2"), ("kind", "i1"),
+                               ("side", "i1"), ("accepted", "i1"), ("duplicate", "i1")], align=True)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Run parameters (latencies in ns via latency models; money multiplier of the symbol)."""
+
+    entry: LatencyModel = field(default_factory=lambda: constant(1_000_000))
+    response: LatencyModel = field(default_factory=lambda: constant(1_000_000))
+    feed: LatencyModel | None = None  # None: the data's own local timestamps
+    sample_ns: int = 1_000_000_000  # equity sampling period (local time)
+    account: str = "SIM"
+    strategy: str = "strategy"
+
+
+@dataclass
+class RunOutput:
+    """Everything a run produced (arrays are what the run folder stores and the run hash covers)."""
+
+    decisions: np.ndarray
+    orders: np.ndarray
+    fills: np.ndarray
+    equity: np.ndarray
+    events: int
+    wall_s: float
+    rejects: dict[str, int]
+    final: dict[str, int]
+    run_hash: str
+    gateway_metrics: dict[str, Any]
+
+
+class Engine:
+    """One replay. Build it, then call `run()` once.
+
+    Args:
+        events: canonical market events (read-only), sorted by exchange time.
+        venue: an object with ``market(now, kind, side, price, qty, order_id)``, ``new``, ``cancel``,
+            ``replace`` returning `VENUE_REPORT_DTYPE` arrays (`L2MarketVenue`, `hft.sim.exchange_l3.L3Venue`).
+        gateway_factory: ``f(clock, dispatcher, sink) -> GatewayService``.
+        strategy: the `Strategy`.
+        symbol: the gateway symbol name.
+        book_level: "L2" (level updates) or "L3" (order events aggregated to levels for the local view).
+        seed_levels: (side, price, qty) quantity resting before the first event (LOBSTER pre-open book).
+    """
+
+    def __init__(self, events: np.ndarray, venue: Any, gateway_factory: Callable[..., Any], strategy: Strategy,
+                 symbol: str, config: EngineConfig | None = None, *, book_level: str = "L2",
+                 seed_levels: list[tuple[int, int, int]] | None = None,
+                 sink: Callable[[Any], None] | None = None) -> None:
+        from hft.book.l2 import book_for
+
+        self.cfg = config or EngineConfig()
+        self.events = events
+        self.venue = venue
+        self.strategy = strategy
+        self.symbol = symbol
+        self.is_l3 = book_level == "L3"
+        self.clock = ManualClock(int(events["exch_ts"][0]) if len(events) else 0)
+        self._extra_sink = sink
+        self.decisions: list[Any] = []
+        self.gw = gateway_factory(self.clock, self, self._sink)
+        self.local = book_for(events)
+        self.local_top: tuple[Any, int, Any, int] = (None, 0, None, 0)
+        for side, price, qty in seed_levels or ():
+            self._local_delta(side, price, qty)
+        self._refresh_top()
+        self.heap: list[tuple[int, int, int, tuple]] = []
+        self._seq = 0
+        self._n_entry = 0
+        self._n_resp = 0
+        self._key = 0
+        self.position = 0
+        self.cash = 0
+        self.fees = 0
+        self.live_orders: dict[int, OrderState] = {}
+        self._order_rows: list[tuple] = []
+        self._fill_rows: list[tuple] = []
+        self._equity_rows: list[tuple] = []
+        self._side_of: dict[int, int] = {}
+        self.ctx = Context(self)
+
+    # --- gateway plumbing ------------------------------------------------------------------------------------
+    def _sink(self, record: Any) -> None:
+        if hasattr(record, "accepted"):
+            self.decisions.append(record)
+        if self._extra_sink is not None:
+            self._extra_sink(record)
+
+    def put_nowait(self, cmd: Any) -> None:
+        """The gateway's dispatcher (step 7): the command travels to the venue."""
+        now = self.clock.now_ns()
+        arrival = now + int(latency_ns(self.cfg.entry, now, self._n_entry))
+        self._n_entry += 1
+        self._push(arrival, P_EXCH_ARRIVAL, ("cmd", cmd))
+        self._order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
+                                 cmd.tif))
+
+    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> Any:
+        from hft.gateway import TypedIntentEnvelope, typed_intent_v1
+
+        self._key += 1
+        env = TypedIntentEnvelope(typed_intent_v1(kind, self._key, self.cfg.account, self.cfg.strategy, self.symbol,
+                                                  side, price, qty, otype, tif, self.clock.now_ns(), target),
+                                  self.clock.now_ns())
+        return self.gw.process(env)
+
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> Any:
+        d = self._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0)
+        if d.accepted and not d.duplicate:
+            self._side_of[d.order_id] = side
+            self.live_orders[d.order_id] = OrderState(d.order_id, side, price, qty, qty, "pending_new")
+        return d
+
+    def cancel(self, order_id: int) -> Any:
+        d = self._intent(INTENT_CANCEL, 0, 0, 0, ORDER_LIMIT, TIF_GTC, order_id)
+        if d.accepted and order_id in self.live_orders:
+            self.live_orders[order_id].status = "pending_cancel"
+        return d
+
+    def replace(self, order_id: int, price: int, qty: int) -> Any:
+        d = self._intent(INTENT_REPLACE, 0, price, qty, ORDER_LIMIT, TIF_GTC, order_id)
+        if d.accepted and order_id in self.live_orders:
+            self.live_orders[order_id].status = "pending_replace"
+        return d
+
+    # --- local book ------------------------------------------------------------------------------------------
+    def _local_delta(self, side: int, price: int, delta: int) -> None:
+        from hft.book.l2 import grow, set_level
+
+        cur = _level_qty(self.local, side, price)
+        new = max(cur + delta, 0)
+        if set_level(self.local, side, price, new) == L2_OUT_OF_RANGE:
+            self.local = grow(self.local, side, price)
+            set_level(self.local, side, price, new)
+
+    def _local_set(self, side: int, price: int, qty: int) -> None:
+        from hft.book.l2 import grow, set_level
+
+        if set_level(self.local, side, price, qty) == L2_OUT_OF_RANGE:
+            self.local = grow(self.local, side, price)
+            set_level(self.local, side, price, qty)
+
+    def _refresh_top(self) -> bool:
+        from hft.book.l2 import S_BEST_ASK, S_BEST_BID
+
+        st = self.local.state
+        b, a = int(st[S_BEST_BID]), int(st[S_BEST_ASK])
+        top = (None if b == NO_PRICE else b, _level_qty(self.local, BUY, b) if b != NO_PRICE else 0,
+               None if a == NO_PRICE else a, _level_qty(self.local, SELL, a) if a != NO_PRICE else 0)
+        changed = top != self.local_top
+        if changed and (top[0] != self.local_top[0] or top[2] != self.local_top[2]) and top[0] is not None \
+                and top[2] is not None:
+            self.gw.mark(self.symbol, (top[0] + top[2]) // 2)
+        self.local_top = top
+        return changed
+
+    def _apply_local(self, i: int) -> None:
+        ev = self.events[i]
+        kind, side, price, qty = int(ev["kind"]), int(ev["side"]), int(ev["price"]), int(ev["qty"])
+        if kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
+            self._local_set(side, price, qty)
+        elif kind == EV_CLEAR:
+            from hft.book.l2 import clear
+
+            clear(self.local, side)
+        elif self.is_l3 and kind == EV_ADD:
+            self._local_delta(side, price, qty)
+        elif self.is_l3 and kind in (EV_CANCEL, EV_DELETE, EV_EXEC):
+            self._local_delta(side, price, -qty)
+        if kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC:
+            aggressor = side if kind == EV_TRADE else -side  # an L3 execution's side is the resting order's
+            self.strategy.on_trade(self.ctx, aggressor, price, qty)
+        if int(ev["flags"]) & FLAG_EOM:
+            self._refresh_top()
+            self.strategy.on_book(self.ctx)
+
+    # --- reports ---------------------------------------------------------------------------------------------
+    def _schedule_reports(self, now: int, reports: np.ndarray) -> None:
+        for r in reports:
+            lat = int(latency_ns(self.cfg.response, now, self._n_resp))
+            self._n_resp += 1
+            self._push(now + lat, P_LOCAL_RESP, ("rep", tuple(int(x) for x in r.tolist())))
+
+    def _deliver(self, rep: tuple) -> None:
+        from hft.gateway import ExecutionReport
+
+        ts, oid, price, qty, leaves, fee, kind, liq = rep
+        self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+        side = self._side_of.get(oid, 0)
+        if kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
+            self.position += side * qty
+            self.cash -= side * price * qty * self._mult
+            self.fees += fee
+            self.cash -= fee
+            self._fill_rows.append((ts, self.clock.now_ns(), oid, price, qty, leaves, fee, side, kind, liq))
+        st = self.live_orders.get(oid)
+        if st is not None:
+            if kind in (REPORT_FILL, REPORT_CANCELED, REPORT_EXPIRED, REPORT_REJECTED):
+                del self.live_orders[oid]
+            elif kind == REPORT_REPLACED:
+                st.price, st.leaves, st.status = price, leaves, "working"
+            elif kind in (REPORT_ACK, REPORT_CANCEL_REJECTED, REPORT_REPLACE_REJECTED):
+                st.status = "working"
+            elif kind == REPORT_PARTIAL_FILL:
+                st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
+        self.strategy.on_order_update(self.ctx, OrderUpdate(self.clock.now_ns(), oid, kind, price, qty, leaves, fee,
+                                                            liq == 1))
+
+    # --- loop ------------------------------------------------------------------------------------------------
+    def _push(self, t: int, prio: int, item: tuple) -> None:
+        heapq.heappush(self.heap, (t, prio, self._seq, item))
+        self._seq += 1
+
+    def _sample(self) -> None:
+        b, _, a, _ = self.local_top
+        mid2 = (b + a) if b is not None and a is not None else 0
+        self._equity_rows.append((self.clock.now_ns(), mid2, self.position, self.cash, self.fees,
+                                  b if b is not None else 0, a if a is not None else 0))
+
+    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int = 1) -> RunOutput:
+        """Replay every event; returns the `RunOutput`. `progress(done, total)` is called now and then."""
+        self._mult = multiplier
+        ev = self.events
+        n = len(ev)
+        exch = np.ascontiguousarray(ev["exch_ts"])
+        local = feed_local_times(exch, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        t0 = time.perf_counter()
+        self.strategy.on_start(self.ctx)
+        if n:
+            self._push(int(local[0]), P_TIMER, ("sample",))
+            if self.strategy.timer_ns > 0:
+                self._push(int(local[0]) + self.strategy.timer_ns, P_TIMER, ("timer",))
+        i_loc = i_ex = 0
+        step = max(n // 200, 1)
+        while True:
+            best, src = None, 0
+            if i_loc < n:
+                best, src = (int(local[i_loc]), P_LOCAL_MD), 1
+            if i_ex < n and (best is None or (int(exch[i_ex]), P_EXCH_MD) < best):
+                best, src = (int(exch[i_ex]), P_EXCH_MD), 2
+            if self.heap and (best is None or self.heap[0][:2] < best):
+                best, src = self.heap[0][:2], 3
+            if best is None:
+                break
+            t = best[0]
+            self.clock.set(max(t, self.clock.now_ns()))
+            if src == 1:
+                self._apply_local(i_loc)
+                i_loc += 1
+                if progress is not None and i_loc % step == 0:
+                    progress(i_loc, n)
+            elif src == 2:
+                e = ev[i_ex]
+                reps = self.venue.market(t, int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]),
+                                         int(e["order_id"]))
+                if len(reps):
+                    self._schedule_reports(t, reps)
+                i_ex += 1
+            else:
+                item = heapq.heappop(self.heap)[3]
+                if i_loc >= n and i_ex >= n and item[0] in ("sample", "timer"):
+                    continue  # the data is over: drain in-flight orders and reports, no more timers
+                self._dispatch_item(t, item)
+        self._sample()
+        wall = time.perf_counter() - t0
+        if progress is not None:
+            progress(n, n)
+        return self._output(n, wall)
+
+    def _dispatch_item(self, t: int, item: tuple) -> None:
+        what = item[0]
+        if what == "rep":
+            self._deliver(item[1])
+        elif what == "cmd":
+            cmd = item[1]
+            if cmd.action == INTENT_NEW:
+                reps = self.venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif)
+            elif cmd.action == INTENT_CANCEL:
+                reps = self.venue.cancel(t, cmd.order_id)
+            elif cmd.action == INTENT_REPLACE:
+                reps = self.venue.replace(t, cmd.order_id, cmd.price, cmd.qty)
+            else:
+                raise SimError(f"engine: expected a new / cancel / replace command, was action {cmd.action}")
+            self._schedule_reports(t, reps)
+        elif what == "sample":
+            self._sample()
+            self._push(t + self.cfg.sample_ns, P_TIMER, ("sample",))
+        elif what == "timer":
+            self.strategy.on_timer(self.ctx)
+            self._push(t + self.strategy.timer_ns, P_TIMER, ("timer",))
+
+    def _output(self, n: int, wall: float) -> RunOutput:
+        from hft.core.orders import REASON_NAMES
+
+        dec = np.zeros(len(self.decisions), DECISION_LOG_DTYPE)
+        for j, d in enumerate(self.decisions):
+            dec[j] = (d.seq, d.ts, d.order_id, _int(d.target_id), _int(d.price), _int(d.qty), d.reason, _int(d.kind),
+                      _int(d.side), d.accepted, d.duplicate)
+        orders = np.array(self._order_rows, dtype=ORDER_LOG_DTYPE) if self._order_rows else \
+            np.zeros(0, ORDER_LOG_DTYPE)
+        fills = np.array(self._fill_rows, dtype=FILL_LOG_DTYPE) if self._fill_rows else np.zeros(0, FILL_LOG_DTYPE)
+        equity = np.array(self._equity_rows, dtype=EQUITY_DTYPE)
+        rejects: dict[str, int] = {}
+        for r in dec["reason"][dec["accepted"] == 0]:
+            name = REASON_NAMES.get(int(r), str(int(r)))
+            rejects[name] = rejects.get(name, 0) + 1
+        h = hashlib.blake2b(digest_size=16)
+        for arr in (dec, orders, fills):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        final = {"position": self.position, "cash": self.cash, "fees": self.fees}
+        return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, h.hexdigest(),
+                         self.gw.metrics_snapshot())
+
+
+class L2MarketVenue:
+    """Adapts `hft.sim.exchange_l2.L2Venue` to the engine's ``market(...)`` call."""
+
+    def __init__(self, venue: Any) -> None:
+        self.v = venue
+        self.new, self.cancel, self.replace = venue.new, venue.cancel, venue.replace
+
+    def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:
+        if kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
+            return self.v.depth(now, side, price, qty)
+        if kind == EV_TRADE and side != 0:
+            return self.v.trade(now, side, price, qty)
+        if kind == EV_CLEAR:
+            return self.v.clear(now, side)
+        return _NO_REPORTS
+
+
+_NO_REPORTS = np.zeros(0)
+
+
+def _level_qty(book: Any, side: int, price: int) -> int:
+    from hft.book.l2 import S_ASK_BASE, S_BID_BASE
+
+    qty = book.bid_qty if side == BUY else book.ask_qty
+    j = price - int(book.state[S_BID_BASE if side == BUY else S_ASK_BASE])
+    return int(qty[j]) if 0 <= j < qty.shape[0] else 0
+
+
+def _int(v: Any) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError, OverflowError):
+        return 0

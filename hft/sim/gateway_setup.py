@@ -1,0 +1,35 @@
+"""The gateway configuration a simulated run uses: one account, one strategy, one symbol.
+
+Limits default to "unlimited" (scenarios pin down venue semantics, not risk) except ``min_qty: 1``; a replay
+passes its own ``limits`` (any key of the gateway's ``limits.defaults``) so that risk checks are exercised
+exactly as a live process would run them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SIM_ACCOUNT = "SIM"
+
+UNLIMITED: dict[str, Any] = {"max_order_qty": None, "max_order_notional": None, "max_position": None,
+                             "max_notional": None, "min_qty": 1, "price_band_bps": None, "daily_loss": None,
+                             "submit_rate": None, "cancel_rate": None, "max_repeats": None}
+
+
+def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limits: dict[str, Any] | None = None,
+                       working_orders: int = 1024, dedup_capacity: int = 1 << 16, self_match: bool = False,
+                       file: str = "<sim gateway config>") -> Any:
+    """A strict `GatewayConfig` for one simulated (account, strategy, symbol); metrics timing off (deterministic)."""
+    from hft.gateway.config import parse_config
+
+    return parse_config({
+        "capacity": {"max_accounts": 1, "max_strategies": 1, "max_symbols": 1, "exposure_max_symbols": 1,
+                     "max_working_orders": max(16, working_orders), "channel_capacity": 16},
+        "dedup": {"capacity": max(16, dedup_capacity)},
+        "risk": {"self_match_prevention": self_match},
+        "limits": {"defaults": {**UNLIMITED, **(limits or {})}},
+        "accounts": {SIM_ACCOUNT: None},
+        "strategies": {strategy: None},
+        "symbols": {symbol: {"multiplier": multiplier}},
+        "metrics": {"timing": "off"},
+    }, file=file)

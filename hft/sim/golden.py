@@ -1,0 +1,138 @@
+"""Golden replays (behaviour that must not drift) and run diffs.
+
+A golden is a JSON file::
+
+    {"description": "...",
+     "data": ["../../../shared/data/binance/usdm/btcusdt_20240808.gz"],   # relative to the golden file
+     "generate": {"seed": 7, "messages": 30000, "levels": 5},          # or: a generated day instead of data
+     "strategy": "mm",
+     "config": {...},                                                  # a replay config mapping (strict)
+     "expect": {"run_hash": "...", "fills": 12, ...}}
+
+`check_golden` replays it and compares the run hash and the key metrics; a golden whose recorded data is
+absent (no ``../shared``) is reported as skipped, never as passed. `make_golden` writes one from a replay.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import SimError
+
+KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
+               "fees_money_units", "rejects")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SimError(f"{path}: expected a golden JSON file, none exists") from None
+    except json.JSONDecodeError as exc:
+        raise SimError(f"{path}: expected valid JSON ({exc.msg} at line {exc.lineno})") from None
+    for key in ("strategy", "expect"):
+        if key not in doc:
+            raise SimError(f"{path}: expected key '{key}' in the golden file")
+    if ("data" in doc) == ("generate" in doc):
+        raise SimError(f"{path}: expected exactly one of 'data' or 'generate'")
+    return doc
+
+
+def _replay(doc: dict[str, Any], base: Path, workdir: Path) -> dict[str, Any] | None:
+    from hft.sim.replay import run_replay
+
+    cfg = _config(doc.get("config") or {}, base)
+    if "generate" in doc:
+        from hft.data.importing import generate_day
+
+        g = doc["generate"]
+        gen = generate_day(workdir, seed=int(g.get("seed", 7)), symbol=g.get("symbol", "SYNTH"),
+                           date=g.get("date", "2024-01-02"), messages=int(g.get("messages", 30_000)),
+                           levels=int(g.get("levels", 5)), zip_output=True)
+        data = [Path(gen["zip_path"])]
+    else:
+        data = [(base / p).resolve() for p in doc["data"]]
+        if not all(p.exists() for p in data):
+            return None
+    return run_replay(data, doc["strategy"], cfg)
+
+
+def _config(mapping: dict[str, Any], base: Path) -> Any:
+    import yaml
+
+    from hft.sim.replay import load_replay_config
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=None, delete=False) as f:
+        yaml.safe_dump(mapping, f)
+        name = f.name
+    try:
+        return load_replay_config(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def check_golden(path: str | Path) -> dict[str, Any]:
+    """Replay a golden and compare; ``ok`` is False when anything in ``expect`` moved."""
+    path = Path(path)
+    doc = _load(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = _replay(doc, path.parent, Path(tmp))
+    if summary is None:
+        return {"ok": True, "skipped": "recorded data not present", "golden": str(path), "moved": [], "diff": {}}
+    diff = {k: (v, summary.get(k)) for k, v in doc["expect"].items() if summary.get(k) != v}
+    return {"ok": not diff, "golden": str(path), "run_hash": summary["run_hash"], "moved": sorted(diff),
+            "diff": diff, "events_per_s": summary["events_per_s"]}
+
+
+def make_golden(path: str | Path, *, strategy: str, config: dict[str, Any], data: list[str] | None = None,
+                generate: dict[str, Any] | None = None, description: str = "") -> dict[str, Any]:
+    """Replay and write a golden file capturing the run hash and the key metrics."""
+    from hft.core.fileio import atomic_write_text
+
+    path = Path(path)
+    doc: dict[str, Any] = {"description": description, "strategy": strategy, "config": config}
+    if data is not None:
+        doc["data"] = data
+    else:
+        doc["generate"] = generate or {}
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = _replay({**doc, "expect": {}}, path.parent, Path(tmp))
+    if summary is None:
+        raise SimError(f"{path}: the golden's data is not present")
+    doc["expect"] = {k: summary[k] for k in KEY_METRICS}
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return doc
+
+
+def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
+    """First differing decision or fill between two run folders, and the metric deltas of their summaries."""
+    import polars as pl
+
+    a, b = Path(run_a), Path(run_b)
+    for d in (a, b):
+        if not (d / "summary.json").is_file():
+            raise SimError(f"{d}: expected a run folder with summary.json")
+    first = None
+    for table in ("decisions", "orders", "fills"):
+        fa, fb = pl.read_parquet(a / f"{table}.parquet"), pl.read_parquet(b / f"{table}.parquet")
+        n = min(fa.height, fb.height)
+        for i in range(n):
+            ra, rb = fa.row(i, named=True), fb.row(i, named=True)
+            if ra != rb:
+                first = {"table": table, "row": i, "a": ra, "b": rb}
+                break
+        if first is None and fa.height != fb.height:
+            first = {"table": table, "row": n, "a": fa.height, "b": fb.height, "note": "row counts differ"}
+        if first is not None:
+            break
+    sa, sb = json.loads((a / "summary.json").read_text()), json.loads((b / "summary.json").read_text())
+    deltas = {}
+    for k in sorted(set(sa) & set(sb)):
+        va, vb = sa[k], sb[k]
+        if isinstance(va, int | float) and isinstance(vb, int | float) and not isinstance(va, bool) and va != vb:
+            deltas[k] = {"a": va, "b": vb, "delta": round(vb - va, 6)}
+    return {"first_divergence": first, "metric_deltas": deltas, "same_run_hash": sa.get("run_hash") ==
+            sb.get("run_hash")}

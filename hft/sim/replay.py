@@ -1,0 +1,357 @@
+"""`hft replay`: replay recorded quotes with a strategy through the real gateway, into a run folder.
+
+Config (`config/sim/replay.yaml`, strict; every key optional)::
+
+    seed: 7                         # seeds random latencies
+    latency: {entry: 1ms, response: 1ms, jitter: 0us, feed: data}   # feed: data | <duration>
+    queue_model: risk_averse        # L2 data only (L3 queues are exact)
+    exchange: partial_fill          # | no_partial_fill
+    fees: {maker_bps: -0.2, taker_bps: 2.0, per_lot: 0}
+    multiplier: 1                   # money units per tick x lot
+    sample: 1s                      # equity series period
+    limits: {max_position: 100}     # gateway limits.defaults for the run
+    strategies: {mm: {size: 1}}     # parameters per built-in strategy
+
+Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``,
+``summary.json`` and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
+identity of the behaviour: same data + config + seed → same hash, in any process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.config.strict import Section, load_yaml
+from hft.core.errors import SimError
+from hft.core.orders import REASON_NAMES
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """Strictly parsed replay configuration (see the module docstring)."""
+
+    seed: int = 7
+    entry_ns: int = 1_000_000
+    response_ns: int = 1_000_000
+    jitter_ns: int = 0
+    feed: str | int = "data"
+    queue_model: str = "risk_averse"
+    exchange: str = "partial_fill"
+    maker_bps: float = 0.0
+    taker_bps: float = 0.0
+    per_lot: int = 0
+    multiplier: int = 1
+    sample_ns: int = 1_000_000_000
+    limits: dict[str, Any] = field(default_factory=dict)
+    strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        return hashlib.blake2b(json.dumps(asdict(self), sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+def load_replay_config(path: str | Path | None) -> ReplayConfig:
+    """Parse a replay config file (None → built-in defaults)."""
+    if path is None:
+        return ReplayConfig()
+    s = Section(load_yaml(path), path)
+    d = ReplayConfig()
+    lat = s.section("latency", {})
+    feed_raw = lat.raw("feed", "data")
+    feed: str | int = "data" if feed_raw == "data" else lat.duration_ns("feed")
+    out = ReplayConfig(
+        seed=s.int("seed", d.seed, min_value=0),
+        entry_ns=lat.duration_ns("entry", d.entry_ns), response_ns=lat.duration_ns("response", d.response_ns),
+        jitter_ns=lat.duration_ns("jitter", 0), feed=feed,
+        queue_model=s.str("queue_model", d.queue_model),
+        exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill"]),
+        multiplier=s.int("multiplier", 1, min_value=1), sample_ns=s.duration_ns("sample", d.sample_ns),
+        limits=dict(s.section("limits", {}).data), strategies={k: dict(v or {}) for k, v in
+                                                               s.section("strategies", {}).data.items()},
+        **_fees(s.section("fees", {})),
+    )
+    lat.done()
+    s.done()
+    from hft.sim.queue_models import parse_queue_model
+
+    parse_queue_model(out.queue_model)  # fail on a bad name before any data is loaded
+    return out
+
+
+def _fees(sec: Section) -> dict[str, Any]:
+    out = {"maker_bps": sec.float("maker_bps", 0.0), "taker_bps": sec.float("taker_bps", 0.0),
+           "per_lot": sec.int("per_lot", 0)}
+    sec.done()
+    return out
+
+
+def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
+               force: bool = False, progress: Any = None, store: bool = False) -> dict[str, Any]:
+    """Replay `data` with the built-in `strategy_name`; write the run folder when `out_dir` is given."""
+    from hft.data.sources import open_market_data
+    from hft.sim.strategies import make_strategy
+
+    strategy = make_strategy(strategy_name, config.strategies.get(strategy_name))
+    if out_dir is not None and out_dir.exists() and not force:
+        raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    md = open_market_data([Path(p) for p in data])
+    engine, multiplier = build_engine(md, strategy, strategy_name, config)
+    out = engine.run(progress, multiplier=multiplier)
+    summary = summarise(out, md, strategy_name, strategy.params(), config, data)
+    if out_dir is not None:
+        write_run_folder(out_dir, out, summary, md, force=force)
+        summary["run_folder"] = str(out_dir)
+    if store:
+        summary["store"] = record_run(out, summary, md.instrument.symbol)
+    return summary
+
+
+def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig) -> tuple[Any, int]:
+    """The engine for an opened stream: venue by book level, gateway from the config."""
+    from hft.gateway import GatewayService
+    from hft.sim import latency as lat
+    from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.fees import FeeSchedule, bps_to_hundredths
+    from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
+
+    inst = md.instrument
+    fees = FeeSchedule(bps_to_hundredths(config.maker_bps, key="fees.maker_bps"),
+                       bps_to_hundredths(config.taker_bps, key="fees.taker_bps"), config.per_lot)
+    mode = EXCHANGE_MODES[config.exchange]
+
+    def model(base: int, salt: int) -> Any:
+        return lat.random(base, config.jitter_ns, seed=config.seed * 1_000_003 + salt) if config.jitter_ns else \
+            lat.constant(base)
+
+    feed = None if config.feed == "data" else lat.constant(int(config.feed))
+    ecfg = EngineConfig(entry=model(config.entry_ns, 1), response=model(config.response_ns, 2), feed=feed,
+                        sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
+    seed_levels: list[tuple[int, int, int]] = []
+    if inst.book_level == "L3":
+        from hft.sim.exchange_l3 import L3Venue
+
+        venue = L3Venue(fees=fees, mode=mode, multiplier=config.multiplier)
+        if md.lobster is not None:
+            seed_levels = lobster_preopen_levels(md.lobster)
+            for side, price, qty in seed_levels:
+                venue.seed_level(side, price, qty)
+    else:
+        from hft.book.l2 import book_for
+        from hft.sim.exchange_l2 import L2Venue
+        from hft.sim.queue_models import parse_queue_model
+
+        venue = L2MarketVenue(L2Venue(book_for(md.events), parse_queue_model(config.queue_model), mode, fees,
+                                      config.multiplier))
+    gw_cfg = sim_gateway_config(inst.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
+                                working_orders=4096, self_match=True)
+
+    def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
+        return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+
+    return Engine(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
+                  seed_levels=seed_levels), config.multiplier
+
+
+def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
+    """Quantity resting before the first LOBSTER message: reference row 0 with message 0's effect undone."""
+    from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
+
+    row = lob.reference[0]
+    levels: dict[tuple[int, int], int] = {}
+    for k in range(lob.levels):
+        for side, px_col, qty_col in ((SELL, 4 * k, 4 * k + 1), (BUY, 4 * k + 2, 4 * k + 3)):
+            if row[px_col] != NO_PRICE and row[qty_col] > 0:
+                levels[(side, int(row[px_col]))] = int(row[qty_col])
+    e = lob.events[0]
+    key = (int(e["side"]), int(e["price"]))
+    kind = int(e["kind"])
+    if kind == EV_ADD and key in levels:
+        levels[key] -= int(e["qty"])
+    elif kind in (EV_CANCEL, EV_DELETE, EV_EXEC):
+        levels[key] = levels.get(key, 0) + int(e["qty"])
+    return [(s, p, q) for (s, p), q in sorted(levels.items()) if q > 0]
+
+
+def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: ReplayConfig,
+              data: list[Path]) -> dict[str, Any]:
+    """Run metrics: PnL, Sharpe per sample, drawdown, fills, maker share, rejects, speed, hashes."""
+    from hft import __version__
+    from hft.sim.exchange_l2 import LIQ_MAKER
+
+    inst = md.instrument
+    eq = out.equity
+    mult = config.multiplier
+    # equity in money units (float only for the metric): cash + position x mid
+    equity = eq["cash"] + eq["position"] * eq["mid2"] * mult / 2.0 if len(eq) else np.zeros(1)
+    valid = eq["mid2"] > 0 if len(eq) else np.zeros(1, bool)
+    equity = np.where(valid, equity, np.nan)
+    equity = _ffill(equity)
+    rets = np.diff(equity[~np.isnan(equity)])
+    sharpe = float(rets.mean() / rets.std()) if len(rets) > 1 and rets.std() > 0 else 0.0
+    peak = np.fmax.accumulate(np.nan_to_num(equity, nan=0.0))
+    max_dd = float(np.nanmax(peak - np.nan_to_num(equity, nan=0.0))) if len(equity) else 0.0
+    final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(out.final["cash"])
+    fills = out.fills
+    submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
+    filled = int(fills["qty"].sum()) if len(fills) else 0
+    money = float(inst.tick_size) * float(inst.lot_size) * float(inst.contract_size) / mult
+    gm = out.gateway_metrics
+    return {
+        "ok": True,
+        "strategy": strategy, "params": params, "symbol": inst.symbol, "venue": inst.venue,
+        "book_level": inst.book_level,
+        "events": out.events, "wall_s": round(out.wall_s, 4),
+        "events_per_s": round(out.events / out.wall_s) if out.wall_s > 0 else None,
+        "run_hash": out.run_hash, "config_hash": config.digest(), "data_hash": data_hash(md),
+        "pnl_money_units": round(final_pnl, 2), "pnl": round(final_pnl * money, 6), "currency": inst.currency,
+        "money_unit": money, "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
+        "max_drawdown_money_units": round(max_dd, 2),
+        "position": out.final["position"], "fees_money_units": out.final["fees"],
+        "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
+        "cancels": int((out.orders["action"] == 2).sum()) if len(out.orders) else 0,
+        "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
+        "maker_share": round(float((fills["liquidity"] == LIQ_MAKER).mean()), 6) if len(fills) else 0.0,
+        "decisions": len(out.decisions), "rejects": out.rejects,
+        "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},
+        "seed": config.seed, "version": __version__, "git_commit": git_commit(),
+    }
+
+
+def _ffill(x: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    last = np.nan
+    for i in range(len(out)):
+        if math.isnan(out[i]):
+            out[i] = last
+        else:
+            last = out[i]
+    return out
+
+
+def data_hash(md: Any) -> str:
+    """Hash of the event array bytes (independent of file format and path)."""
+    return hashlib.blake2b(np.ascontiguousarray(md.events).tobytes(), digest_size=16).hexdigest()
+
+
+def git_commit() -> str:
+    """The repository's commit, with ``+dirty`` when the tree has uncommitted changes ('' outside git)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return sha + ("+dirty" if dirty and sha else "")
+
+
+def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool) -> None:
+    """Write the run folder atomically: a temp folder beside it, renamed into place."""
+    import polars as pl
+
+    out_dir = Path(out_dir)
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    if not parent.is_dir():
+        raise SimError(f"{out_dir}: expected an existing parent directory")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        for name, arr in (("orders", out.orders), ("fills", out.fills), ("decisions", out.decisions),
+                          ("equity", out.equity)):
+            pl.DataFrame({f: np.ascontiguousarray(arr[f]) for f in arr.dtype.names}).write_parquet(
+                tmp / f"{name}.parquet")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+        plot_run(tmp / "replay.png", out, summary)
+        if out_dir.exists():
+            if not force:
+                raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
+    """Mid and our quotes/fills, inventory and equity (matplotlib, headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eq = out.equity
+    t = (eq["ts"] - eq["ts"][0]) / 1e9 if len(eq) else np.zeros(0)
+    fig, ax = plt.subplots(3, 1, figsize=(10, 7), sharex=True)
+    ok = eq["mid2"] > 0
+    ax[0].plot(t[ok], eq["mid2"][ok] / 2, lw=0.8, label="mid (ticks)")
+    if len(out.fills) and len(eq):
+        ft = (out.fills["local_ts"] - eq["ts"][0]) / 1e9
+        buy = out.fills["side"] > 0
+        ax[0].scatter(ft[buy], out.fills["price"][buy], s=6, c="g", label="our buys")
+        ax[0].scatter(ft[~buy], out.fills["price"][~buy], s=6, c="r", label="our sells")
+    ax[0].legend(loc="upper left", fontsize=7)
+    ax[1].step(t, eq["position"], where="post", lw=0.8)
+    ax[1].set_ylabel("inventory (lots)")
+    ax[2].plot(t[ok], (eq["cash"] + eq["position"] * eq["mid2"] / 2.0)[ok], lw=0.8)
+    ax[2].set_ylabel("equity (money units)")
+    ax[2].set_xlabel("seconds")
+    fig.suptitle(f"{summary['strategy']} on {summary['symbol']} — run {summary['run_hash'][:12]}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def record_run(out: Any, summary: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """Append the run (summary, decisions, orders, fills) to the WAL, then load it into the store."""
+    from hft.core.ids import stable_id
+    from hft.recorder.loader import load
+    from hft.recorder.wal_first import open_writer
+    from hft.store.store import open_store
+
+    run_id = summary["run_hash"]
+    with open_writer(f"sim-{run_id[:16]}", id_namespace=run_id) as w:
+        dec = out.decisions
+        w.write_many("audit.gateway_decisions", [
+            {"record_id": stable_id(run_id, "decision", int(r["seq"])), "ts": int(r["ts"]), "run_id": run_id,
+             "seq": int(r["seq"]), "recv_ts": int(r["ts"]), "order_id": int(r["order_id"]),
+             "target_id": int(r["target_id"]), "price": int(r["price"]), "qty": int(r["qty"]),
+             "reason": int(r["reason"]), "kind": int(r["kind"]), "side": int(r["side"]),
+             "accepted": bool(r["accepted"]), "duplicate": bool(r["duplicate"]), "symbol_name": symbol,
+             "strategy_name": summary["strategy"], "reason_name": REASON_NAMES.get(int(r["reason"]), "")}
+            for r in dec])
+        w.write_many("sim.orders", [
+            {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
+             "order_id": int(r["order_id"]), "symbol_name": symbol, "action": int(r["action"]),
+             "side": int(r["side"]), "order_type": int(r["order_type"]), "tif": int(r["tif"]),
+             "price": int(r["price"]), "qty": int(r["qty"])} for i, r in enumerate(out.orders)])
+        w.write_many("sim.fills", [
+            {"record_id": stable_id(run_id, "fill", i), "ts": int(r["local_ts"]), "run_id": run_id, "fill_id": i,
+             "order_id": int(r["order_id"]), "symbol_name": symbol, "kind": int(r["kind"]), "side": int(r["side"]),
+             "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
+             "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
+             "fee": int(r["fee"]), "exch_ts": int(r["ts"])} for i, r in enumerate(out.fills)])
+        eq = out.equity
+        w.write("sim.runs", {
+            "record_id": stable_id(run_id, "run"), "ts": int(eq["ts"][-1]) if len(eq) else 0, "run_id": run_id,
+            "strategy": summary["strategy"], "seed": summary["seed"], "config_hash": summary["config_hash"],
+            "data_hash": summary["data_hash"], "run_hash": run_id, "status": "ok",
+            "start_ts": int(eq["ts"][0]) if len(eq) else 0, "end_ts": int(eq["ts"][-1]) if len(eq) else 0,
+            "n_events": summary["events"], "n_orders": len(out.orders), "n_fills": len(out.fills),
+            "summary": {k: v for k, v in summary.items() if k != "store"}})
+    with open_store(wait_s=30) as store:
+        rep = load(store)
+        counts = store.query(f"SELECT count() AS n FROM sim.fills WHERE run_id = '{run_id}'").dicts()
+    return {"run_id": run_id, "loaded_records": rep.records_loaded, "fills_in_store": int(counts[0]["n"])}
