@@ -51,7 +51,7 @@ def frame_to_events(df: pl.DataFrame, *, source: str = "<frame>") -> np.ndarray:
     missing = [n for n in EVENT_FIELDS if n not in df.columns]
     if missing:
         raise DataValidationError(f"{source}: expected event columns {list(EVENT_FIELDS)}, missing {missing}")
-    out = np.empty(df.height, dtype=EVENT_DTYPE)
+    out = np.zeros(df.height, dtype=EVENT_DTYPE)  # zeros: padding bytes are deterministic too
     for name in EVENT_FIELDS:
         out[name] = df.get_column(name).to_numpy()
     out.flags.writeable = False

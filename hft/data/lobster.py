@@ -326,7 +326,7 @@ def _build_events(df: pl.DataFrame, day: date, origin: str) -> tuple[np.ndarray,
     ticks = np.where(halt, price, ticks)
     side = np.where(halt | (typ == 6), 0, direction)
 
-    ev = np.empty(n, dtype=EVENT_DTYPE)
+    ev = np.zeros(n, dtype=EVENT_DTYPE)  # zeros: padding bytes are deterministic too
     ev["exch_ts"] = ts
     ev["local_ts"] = ts
     ev["price"] = ticks

@@ -28,7 +28,6 @@ these semantics and must reproduce these run hashes.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import time
 from collections.abc import Callable
@@ -55,6 +54,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import SimError
+from hft.core.ids import hash_arrays
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -392,11 +392,9 @@ class Engine:
         for r in dec["reason"][dec["accepted"] == 0]:
             name = REASON_NAMES.get(int(r), str(int(r)))
             rejects[name] = rejects.get(name, 0) + 1
-        h = hashlib.blake2b(digest_size=16)
-        for arr in (dec, orders, fills):
-            h.update(np.ascontiguousarray(arr).tobytes())
         final = {"position": self.position, "cash": self.cash, "fees": self.fees}
-        return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, h.hexdigest(),
+        run_hash = hash_arrays(dec, orders, fills)
+        return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
                          self.gw.metrics_snapshot())
 
 

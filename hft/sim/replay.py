@@ -243,7 +243,9 @@ def _ffill(x: np.ndarray) -> np.ndarray:
 
 def data_hash(md: Any) -> str:
     """Hash of the event array bytes (independent of file format and path)."""
-    return hashlib.blake2b(np.ascontiguousarray(md.events).tobytes(), digest_size=16).hexdigest()
+    from hft.core.ids import hash_arrays
+
+    return hash_arrays(md.events)
 
 
 def git_commit() -> str:

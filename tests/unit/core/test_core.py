@@ -98,3 +98,16 @@ def test_error_fields_and_exit_codes():
     assert err.to_dict()["line"] == 3
     assert err.exit_code == DataError.exit_code != ConfigError.exit_code
     assert np.int64(1) == 1
+
+
+def test_hash_arrays_ignores_padding_bytes():
+    from hft.core.ids import hash_arrays
+
+    a = np.zeros(3, dtype=np.dtype([("x", "<i8"), ("k", "u1")], align=True))
+    b = a.copy()
+    raw = b.view(np.uint8).reshape(3, -1)
+    raw[:, 9:] = 0xAB  # scribble over the padding only
+    assert a.tobytes() != b.tobytes()
+    assert hash_arrays(a) == hash_arrays(b)
+    b["k"][1] = 1
+    assert hash_arrays(a) != hash_arrays(b)
