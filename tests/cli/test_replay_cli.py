@@ -1,0 +1,90 @@
+"""`hft replay`, `--check GOLDEN.json` and `hft replay diff` through the real console script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    from tests.cli.conftest import run_hft
+
+    out = tmp_path_factory.mktemp("rday")
+    r = run_hft("data", "generate", "--out", str(out), "--messages", "6000", "--levels", "5", "--zip", "--json")
+    assert r.code == 0, r.err
+    return Path(r.json()["zip_path"])
+
+
+def test_replay_json_and_run_folder(hft, day, tmp_path):
+    r = hft("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store", "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    for key in ("events", "wall_s", "events_per_s", "run_hash", "pnl", "fills", "rejects"):
+        assert key in s
+    for f in ("orders.parquet", "fills.parquet", "decisions.parquet", "equity.parquet", "summary.json",
+              "replay.png"):
+        assert (tmp_path / "run" / f).exists()
+    again = hft("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store")
+    assert again.code == 14 and "exists" in again.err and "Traceback" not in again.err
+
+
+def test_replay_records_into_the_store(hft, day, tmp_path):
+    r = hft("replay", "--data", str(day), "-s", "imbalance_taker", "--json", env={"HFT_HOME": str(tmp_path)})
+    assert r.code == 0, r.err
+    s = r.json()
+    q = hft("audit", "query", f"SELECT n_fills FROM sim.runs WHERE run_id = '{s['run_hash']}'", "--json",
+            env={"HFT_HOME": str(tmp_path)})
+    assert q.code == 0, q.err
+    assert q.json()["rows"][0]["n_fills"] == s["fills"] == s["store"]["fills_in_store"]
+
+
+@pytest.mark.parametrize(("args", "code", "text"), [
+    (["-s", "nope"], 14, "strategy"),
+    (["--config", "/nonexistent.yaml"], 11, "none exists"),
+])
+def test_replay_bad_input(hft, day, args, code, text):
+    r = hft("replay", "--data", str(day), "--no-store", *args)
+    assert r.code == code, r.err
+    assert text in r.err and "Traceback" not in r.err
+
+
+def test_replay_wrong_data_kind(hft, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    r = hft("replay", "--data", str(bad), "--no-store")
+    assert r.code == 12 and "Traceback" not in r.err
+
+
+def test_golden_check_passes_then_detects_drift(hft, tmp_path):
+    from hft.sim.golden import make_golden
+
+    g = tmp_path / "g.json"
+    make_golden(g, strategy="mm", config={"strategies": {"mm": {"size": 1}}},
+                generate={"seed": 3, "messages": 4000, "levels": 5})
+    ok = hft("replay", "--check", str(g), "--json")
+    assert ok.code == 0, ok.err
+    assert ok.json()["ok"] is True
+    doc = json.loads(g.read_text())
+    doc["expect"]["fills"] += 1
+    doc["expect"]["run_hash"] = "0" * 32
+    g.write_text(json.dumps(doc))
+    bad = hft("replay", "--check", str(g))
+    assert bad.code == 14
+    assert "fills" in bad.out and "run_hash" in bad.out and "behaviour moved" in bad.err
+
+
+def test_diff_finds_first_divergence(hft, day, tmp_path):
+    cfg = tmp_path / "slow.yaml"
+    cfg.write_text("latency: {entry: 5ms, response: 5ms}\n")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert hft("replay", "--data", str(day), "--out", str(a), "--no-store").code == 0
+    assert hft("replay", "--data", str(day), "--out", str(b), "--config", str(cfg), "--no-store").code == 0
+    d = hft("replay", "diff", str(a), str(b), "--json")
+    assert d.code == 0, d.err
+    res = d.json()
+    assert res["same_run_hash"] is False and res["first_divergence"] is not None
+    same = hft("replay", "diff", str(a), str(a), "--json").json()
+    assert same["same_run_hash"] is True and same["first_divergence"] is None
