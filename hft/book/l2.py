@@ -226,6 +226,63 @@ def _clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray,
 # every array as ~7 machine words and does not inline calls across its functions, so a helper call per event
 # made the replay 3-5x slower. Single-event entry points run `_run` over a one-row event array.
 @njit(cache=True)
+def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray, side: int, p: int,
+         q: int) -> int:
+    """Set the quantity at (side, price p) to q >= 0, keeping counts, blocks and best prices. A status code."""
+    if side == BUY:
+        i = p - st[S_BID_BASE]
+        if i < 0 or i >= bq.shape[0]:
+            if q > 0:
+                return L2_OUT_OF_RANGE
+        else:
+            old = bq[i]
+            bq[i] = q
+            if q > 0:
+                if old == 0:
+                    st[S_N_BID] += 1
+                    bb[i >> BLOCK_SHIFT] += 1
+                    if i < st[S_BID_LO]:
+                        st[S_BID_LO] = i
+                    if i > st[S_BID_HI]:
+                        st[S_BID_HI] = i
+                if p > st[S_BEST_BID]:  # NO_PRICE is int64 min: every price beats it
+                    st[S_BEST_BID] = p
+            elif old != 0:
+                st[S_N_BID] -= 1
+                bb[i >> BLOCK_SHIFT] -= 1
+                if p == st[S_BEST_BID]:
+                    j = _next_down(bq, bb, i, st[S_BID_LO]) if st[S_N_BID] > 0 else -1
+                    st[S_BEST_BID] = NO_PRICE if j < 0 else j + st[S_BID_BASE]
+    elif side == SELL:
+        i = p - st[S_ASK_BASE]
+        if i < 0 or i >= aq.shape[0]:
+            if q > 0:
+                return L2_OUT_OF_RANGE
+        else:
+            old = aq[i]
+            aq[i] = q
+            if q > 0:
+                if old == 0:
+                    st[S_N_ASK] += 1
+                    ab[i >> BLOCK_SHIFT] += 1
+                    if i < st[S_ASK_LO]:
+                        st[S_ASK_LO] = i
+                    if i > st[S_ASK_HI]:
+                        st[S_ASK_HI] = i
+                if p < st[S_BEST_ASK] or st[S_BEST_ASK] == NO_PRICE:
+                    st[S_BEST_ASK] = p
+            elif old != 0:
+                st[S_N_ASK] -= 1
+                ab[i >> BLOCK_SHIFT] -= 1
+                if p == st[S_BEST_ASK]:
+                    j = _next_up(aq, ab, i, st[S_ASK_HI]) if st[S_N_ASK] > 0 else -1
+                    st[S_BEST_ASK] = NO_PRICE if j < 0 else j + st[S_ASK_BASE]
+    else:
+        return L2_BAD_SIDE
+    return L2_OK
+
+
+@njit(cache=True)
 def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray, events: np.ndarray,
          start: int, stop: int, tob: np.ndarray, cnt: np.ndarray, record: bool) -> tuple[int, int]:
     """Apply ``events[start:stop]``; with `record`, append the top of book after every book message end
@@ -245,57 +302,9 @@ def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
             return L2_NEGATIVE_QTY, k
         if record and (ev.flags & FLAG_EOM) != 0 and cnt[0] >= tob.shape[0]:
             return L2_TOB_FULL, k  # checked before applying: a failing row is never half done
-        side = ev.side
-        if side == BUY:
-            i = p - st[S_BID_BASE]
-            if i < 0 or i >= bq.shape[0]:
-                if q > 0:
-                    return L2_OUT_OF_RANGE, k
-            else:
-                old = bq[i]
-                bq[i] = q
-                if q > 0:
-                    if old == 0:
-                        st[S_N_BID] += 1
-                        bb[i >> BLOCK_SHIFT] += 1
-                        if i < st[S_BID_LO]:
-                            st[S_BID_LO] = i
-                        if i > st[S_BID_HI]:
-                            st[S_BID_HI] = i
-                    if p > st[S_BEST_BID]:  # NO_PRICE is int64 min: every price beats it
-                        st[S_BEST_BID] = p
-                elif old != 0:
-                    st[S_N_BID] -= 1
-                    bb[i >> BLOCK_SHIFT] -= 1
-                    if p == st[S_BEST_BID]:
-                        j = _next_down(bq, bb, i, st[S_BID_LO]) if st[S_N_BID] > 0 else -1
-                        st[S_BEST_BID] = NO_PRICE if j < 0 else j + st[S_BID_BASE]
-        elif side == SELL:
-            i = p - st[S_ASK_BASE]
-            if i < 0 or i >= aq.shape[0]:
-                if q > 0:
-                    return L2_OUT_OF_RANGE, k
-            else:
-                old = aq[i]
-                aq[i] = q
-                if q > 0:
-                    if old == 0:
-                        st[S_N_ASK] += 1
-                        ab[i >> BLOCK_SHIFT] += 1
-                        if i < st[S_ASK_LO]:
-                            st[S_ASK_LO] = i
-                        if i > st[S_ASK_HI]:
-                            st[S_ASK_HI] = i
-                    if p < st[S_BEST_ASK] or st[S_BEST_ASK] == NO_PRICE:
-                        st[S_BEST_ASK] = p
-                elif old != 0:
-                    st[S_N_ASK] -= 1
-                    ab[i >> BLOCK_SHIFT] -= 1
-                    if p == st[S_BEST_ASK]:
-                        j = _next_up(aq, ab, i, st[S_ASK_HI]) if st[S_N_ASK] > 0 else -1
-                        st[S_BEST_ASK] = NO_PRICE if j < 0 else j + st[S_ASK_BASE]
-        else:
-            return L2_BAD_SIDE, k
+        status = _set(bq, aq, bb, ab, st, ev.side, p, q)
+        if status != L2_OK:
+            return status, k
         if record and (ev.flags & FLAG_EOM) != 0:
             r = cnt[0]
             bp = st[S_BEST_BID]
@@ -332,16 +341,32 @@ def replay_tob(book: L2Book, events: np.ndarray, start: int, stop: int, tob: np.
                 cnt, True)
 
 
+@njit(cache=True)
 def apply_event(book: L2Book, kind: int, side: int, price: int, qty: int) -> int:
-    """Apply one event given by its fields (see `replay`). Returns a status code."""
-    ev = np.zeros(1, dtype=EVENT_DTYPE)
-    ev["kind"], ev["side"], ev["price"], ev["qty"] = kind, side, price, qty
-    return int(replay(book, ev, 0, 1)[0])
+    """Apply one event given by its fields (see `replay`). Returns a status code; callable from kernels."""
+    if kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
+        if qty < 0:
+            return L2_NEGATIVE_QTY
+        return _set(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, side, price, qty)
+    if kind == EV_CLEAR:
+        return _clear_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, side)
+    return L2_OK
 
 
+@njit(cache=True)
 def set_level(book: L2Book, side: int, price: int, qty: int) -> int:
     """Set the total quantity at (`side`, `price`) to `qty` (0 removes the level). Returns a status code."""
     return apply_event(book, EV_LEVEL_SET, side, price, qty)
+
+
+@njit(cache=True)
+def level_qty(book: L2Book, side: int, price: int) -> int:
+    """Quantity at (`side`, `price`) (0 outside the allocated range)."""
+    if side == BUY:
+        i = price - book.state[S_BID_BASE]
+        return book.bid_qty[i] if 0 <= i < book.bid_qty.shape[0] else 0
+    i = price - book.state[S_ASK_BASE]
+    return book.ask_qty[i] if 0 <= i < book.ask_qty.shape[0] else 0
 
 
 def clear(book: L2Book, side: int) -> int:

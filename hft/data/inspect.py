@@ -27,20 +27,13 @@ from numba import njit
 from hft.book.l2 import (
     L2_OK,
     L2_OUT_OF_RANGE,
-    S_ASK_BASE,
-    S_BID_BASE,
     L2Book,
-    apply_event,
     book_for,
     grow,
-    set_level,
     top_n,
 )
+from hft.book.l2_view import local_apply
 from hft.core.dtypes import (
-    BUY,
-    EV_ADD,
-    EV_CANCEL,
-    EV_DELETE,
     EV_EXEC,
     EV_HIDDEN_EXEC,
     EV_TRADE,
@@ -155,17 +148,10 @@ def _top_series(book: L2Book, ev: np.ndarray, start: int, k: int, is_l3: bool,
     bq = np.empty(5, np.int64)
     apx = np.empty(5, np.int64)
     aq = np.empty(5, np.int64)
+    top = np.empty(4, np.int64)
     for i in range(start, len(ev)):
         e = ev[i]
-        status = L2_OK
-        if is_l3 and (e.kind == EV_ADD or e.kind == EV_CANCEL or e.kind == EV_DELETE or e.kind == EV_EXEC):
-            qty = book.bid_qty if e.side == BUY else book.ask_qty
-            j = e.price - (book.state[S_BID_BASE] if e.side == BUY else book.state[S_ASK_BASE])
-            cur = qty[j] if 0 <= j < qty.shape[0] else 0
-            new = cur + e.qty if e.kind == EV_ADD else max(cur - e.qty, 0)
-            status = set_level(book, e.side, e.price, new)
-        else:
-            status = apply_event(book, e.kind, e.side, e.price, e.qty)
+        status = local_apply(book, e.kind, e.side, e.price, e.qty, is_l3, top)
         if status != L2_OK:
             return status, i, k
         if e.flags & FLAG_EOM:

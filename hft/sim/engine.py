@@ -37,13 +37,11 @@ from typing import Any
 import numpy as np
 
 from hft.book.l2 import L2_OUT_OF_RANGE
+from hft.book.l2_view import local_apply
 from hft.core.clock import ManualClock
 from hft.core.dtypes import (
-    BUY,
     EV_ADD,
-    EV_CANCEL,
     EV_CLEAR,
-    EV_DELETE,
     EV_EXEC,
     EV_HIDDEN_EXEC,
     EV_LEVEL_SET,
@@ -51,7 +49,6 @@ from hft.core.dtypes import (
     EV_TRADE,
     FLAG_EOM,
     NO_PRICE,
-    SELL,
 )
 from hft.core.errors import SimError
 from hft.core.ids import hash_arrays
@@ -149,8 +146,9 @@ class Engine:
         self.gw = gateway_factory(self.clock, self, self._sink)
         self.local = book_for(events)
         self.local_top: tuple[Any, int, Any, int] = (None, 0, None, 0)
+        self._top = np.array([NO_PRICE, 0, NO_PRICE, 0], dtype=np.int64)
         for side, price, qty in seed_levels or ():
-            self._local_delta(side, price, qty)
+            self._local(EV_ADD if self.is_l3 else EV_LEVEL_SET, side, price, qty)
         self._refresh_top()
         self.heap: list[tuple[int, int, int, tuple]] = []
         self._seq = 0
@@ -212,53 +210,34 @@ class Engine:
         return d
 
     # --- local book ------------------------------------------------------------------------------------------
-    def _local_delta(self, side: int, price: int, delta: int) -> None:
-        from hft.book.l2 import grow, set_level
+    def _local(self, kind: int, side: int, price: int, qty: int) -> None:
+        from hft.book.l2 import L2_OK, L2_STATUS_NAMES, grow
 
-        cur = _level_qty(self.local, side, price)
-        new = max(cur + delta, 0)
-        if set_level(self.local, side, price, new) == L2_OUT_OF_RANGE:
+        status = local_apply(self.local, kind, side, price, qty, self.is_l3, self._top)
+        if status == L2_OUT_OF_RANGE:
             self.local = grow(self.local, side, price)
-            set_level(self.local, side, price, new)
-
-    def _local_set(self, side: int, price: int, qty: int) -> None:
-        from hft.book.l2 import grow, set_level
-
-        if set_level(self.local, side, price, qty) == L2_OUT_OF_RANGE:
-            self.local = grow(self.local, side, price)
-            set_level(self.local, side, price, qty)
+            status = local_apply(self.local, kind, side, price, qty, self.is_l3, self._top)
+        if status != L2_OK:
+            raise SimError(f"local book: expected a valid update at ({side}, {price}), was {L2_STATUS_NAMES[status]}")
 
     def _refresh_top(self) -> bool:
-        from hft.book.l2 import S_BEST_ASK, S_BEST_BID
-
-        st = self.local.state
-        b, a = int(st[S_BEST_BID]), int(st[S_BEST_ASK])
-        top = (None if b == NO_PRICE else b, _level_qty(self.local, BUY, b) if b != NO_PRICE else 0,
-               None if a == NO_PRICE else a, _level_qty(self.local, SELL, a) if a != NO_PRICE else 0)
-        changed = top != self.local_top
-        if changed and (top[0] != self.local_top[0] or top[2] != self.local_top[2]) and top[0] is not None \
+        b, bq, a, aq = self._top.tolist()
+        top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
+        if top == self.local_top:
+            return False
+        if (top[0] != self.local_top[0] or top[2] != self.local_top[2]) and top[0] is not None \
                 and top[2] is not None:
             self.gw.mark(self.symbol, (top[0] + top[2]) // 2)
         self.local_top = top
-        return changed
+        return True
 
     def _apply_local(self, i: int) -> None:
-        ev = self.events[i]
-        kind, side, price, qty = int(ev["kind"]), int(ev["side"]), int(ev["price"]), int(ev["qty"])
-        if kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
-            self._local_set(side, price, qty)
-        elif kind == EV_CLEAR:
-            from hft.book.l2 import clear
-
-            clear(self.local, side)
-        elif self.is_l3 and kind == EV_ADD:
-            self._local_delta(side, price, qty)
-        elif self.is_l3 and kind in (EV_CANCEL, EV_DELETE, EV_EXEC):
-            self._local_delta(side, price, -qty)
+        kind, side, price, qty, flags = self._kind[i], self._side[i], self._price[i], self._qty[i], self._flags[i]
+        self._local(kind, side, price, qty)
         if kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC:
             aggressor = side if kind == EV_TRADE else -side  # an L3 execution's side is the resting order's
             self.strategy.on_trade(self.ctx, aggressor, price, qty)
-        if int(ev["flags"]) & FLAG_EOM:
+        if flags & FLAG_EOM:
             self._refresh_top()
             self.strategy.on_book(self.ctx)
 
@@ -310,22 +289,25 @@ class Engine:
         self._mult = multiplier
         ev = self.events
         n = len(ev)
-        exch = np.ascontiguousarray(ev["exch_ts"])
-        local = feed_local_times(exch, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        exch_arr = np.ascontiguousarray(ev["exch_ts"])
+        local = feed_local_times(exch_arr, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed).tolist()
+        exch = exch_arr.tolist()  # Python ints: the loop indexes them once per event
+        self._kind, self._side, self._price, self._qty, self._oid, self._flags = (
+            ev[f].tolist() for f in ("kind", "side", "price", "qty", "order_id", "flags"))
         t0 = time.perf_counter()
         self.strategy.on_start(self.ctx)
         if n:
-            self._push(int(local[0]), P_TIMER, ("sample",))
+            self._push(local[0], P_TIMER, ("sample",))
             if self.strategy.timer_ns > 0:
-                self._push(int(local[0]) + self.strategy.timer_ns, P_TIMER, ("timer",))
+                self._push(local[0] + self.strategy.timer_ns, P_TIMER, ("timer",))
         i_loc = i_ex = 0
         step = max(n // 200, 1)
         while True:
             best, src = None, 0
             if i_loc < n:
-                best, src = (int(local[i_loc]), P_LOCAL_MD), 1
-            if i_ex < n and (best is None or (int(exch[i_ex]), P_EXCH_MD) < best):
-                best, src = (int(exch[i_ex]), P_EXCH_MD), 2
+                best, src = (local[i_loc], P_LOCAL_MD), 1
+            if i_ex < n and (best is None or (exch[i_ex], P_EXCH_MD) < best):
+                best, src = (exch[i_ex], P_EXCH_MD), 2
             if self.heap and (best is None or self.heap[0][:2] < best):
                 best, src = self.heap[0][:2], 3
             if best is None:
@@ -338,9 +320,8 @@ class Engine:
                 if progress is not None and i_loc % step == 0:
                     progress(i_loc, n)
             elif src == 2:
-                e = ev[i_ex]
-                reps = self.venue.market(t, int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]),
-                                         int(e["order_id"]))
+                reps = self.venue.market(t, self._kind[i_ex], self._side[i_ex], self._price[i_ex],
+                                         self._qty[i_ex], self._oid[i_ex])
                 if len(reps):
                     self._schedule_reports(t, reps)
                 i_ex += 1
@@ -416,14 +397,6 @@ class L2MarketVenue:
 
 
 _NO_REPORTS = np.zeros(0)
-
-
-def _level_qty(book: Any, side: int, price: int) -> int:
-    from hft.book.l2 import S_ASK_BASE, S_BID_BASE
-
-    qty = book.bid_qty if side == BUY else book.ask_qty
-    j = price - int(book.state[S_BID_BASE if side == BUY else S_ASK_BASE])
-    return int(qty[j]) if 0 <= j < qty.shape[0] else 0
 
 
 def _int(v: Any) -> int:

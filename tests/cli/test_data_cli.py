@@ -123,3 +123,15 @@ def test_demo_runs_end_to_end(hft, tmp_path):
     assert doc["ok"] is True
     assert doc["steps"]["verify"]["mismatches"] == 0
     assert doc["steps"]["inspect"]["crossed"] == 0
+
+
+def test_inspect_and_verify_a_binance_stream(hft, shared_data):
+    """L2 streams go through the rebuilt-book path of inspect (not a reference file)."""
+    files = [str(shared_data / "binance" / "spot" / f"ethusdt_2024080{d}.gz") for d in (8, 9)]
+    i = hft("data", "inspect", *files, "--json")
+    assert i.code == 0, i.err
+    ins = i.json()
+    assert ins["book_source"] == "rebuilt from events"
+    assert ins["crossed"] == 0 and ins["spread_ticks"]["min"] >= 1 and ins["book_samples"] > 1000
+    v = hft("data", "verify", *files, "--json")
+    assert v.code == 0 and v.json()["crossed"] == 0
