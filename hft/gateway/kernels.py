@@ -14,11 +14,17 @@ for 16 views, per call). A call with one array and a dozen integers costs ~0.3 Â
 between kernels costs a few ns (measured on the 2-vCPU bench VM). The first, views-based version of this
 module spent 5-10x more time per intent.
 
-The batch kernel reads ahead (`_touch`): the dedup bucket, slot-map bucket, symbol row and target order of
-intent i+8 / i+4 are loaded while intent i is decided, so their cache misses overlap (pure loads; no effect
-on decisions).
+All kernels are compiled with ``_nrt=False`` (no reference counting: passing `KState` to a nested call
+otherwise costs an atomic incref / decref pair on the arena's MemInfo, hundreds per intent).
 
-Kernels do no I/O, never allocate on the hot path, and return integer codes: ``(reason | DUP_FLAG, order_id,
+The batch kernel prefetches (`_touch_far`, `_touch_near`, `_touch_head`, real ``prefetcht0`` /
+``prefetchw`` instructions via the `_prefetch` intrinsic, which never stall or fault): the dedup bucket,
+slot-map bucket, symbol rows and target order of intent i+16, the exposure slot of intent i+6, the order
+row a new order of intent i+2 will link to, and the order-table rows the next ids will take. No effect on
+decisions. The dedup index hashes blocks of 8 consecutive keys to 8 adjacent buckets (`_home`, `DD_HASH`),
+so counter-numbered intents share cache lines instead of missing once each.
+
+Kernels do no I/O, never allocate, and return integer codes: ``(reason | DUP_FLAG, order_id,
 seq)`` for decisions, a bit set of ``F_*`` flags for reports and marks. The Python driver
 (`hft.gateway.service`) turns codes into records, commands and StormGuard triggers.
 
@@ -39,7 +45,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from hft.core.orders import (
     INTENT_CANCEL,
@@ -99,6 +108,12 @@ from hft.core.orders import (
     TIF_IOC,
 )
 
+# Kernels never allocate, so they are compiled without NRT reference counting (`_nrt=False`): with NRT on,
+# numba increfs / decrefs the arena (an atomic read-modify-write on its MemInfo) at every nested call that
+# passes `KState` or `b`. None of them allocates; `_kstate`, the only one returning an array, is inlined.
+_kernel = njit(cache=True, _nrt=False)
+_kernel_inline = njit(cache=True, _nrt=False, inline="always")
+
 I64_MAX = np.iinfo(np.int64).max
 I64_MIN = np.iinfo(np.int64).min
 EMPTY = NO_KEY  # empty hash-table cell
@@ -123,6 +138,7 @@ VERSION = 1
 C_TTL_NS = 0
 C_DD_CAP = 1
 C_DD_BITS = 2
+DD_HASH = 3 << 8  # or-ed into the dedup index's bits: blocks of 8 consecutive keys (see `_home`)
 C_SLOT_CAP = 3
 C_SM_BITS = 4
 C_ORD_CAP = 5
@@ -138,7 +154,7 @@ C_OTYPE_MASK = 14
 C_TIF_MASK = 15
 C_MOVE_BPS = 16
 C_MOVE_WIN_NS = 17
-C_SCRATCH = 23  # sink for prefetch loads (keeps them alive); meaningless value
+C_SCRATCH = 23  # unused (was a sink for read-ahead loads; the batch kernel now issues real prefetches)
 N_CFG = 24
 
 # --- ctr (1-D) ---------------------------------------------------------------------------------------------
@@ -336,8 +352,8 @@ class KState(NamedTuple):
     ddx: int
 
 
-@njit(cache=True)
-def _kstate(buf):
+@_kernel_inline  # inlined: a non-NRT function must never *return* an array to an NRT caller (the caller
+def _kstate(buf):  # would decref a reference it was never given and free the arena under its owner)
     return KState(buf, buf[H_BASE + 3 * T_CFG], buf[H_BASE + 3 * T_CTR], buf[H_BASE + 3 * T_REASONS],
                   buf[H_BASE + 3 * T_LIM_DEF], buf[H_BASE + 3 * T_LIM_ACCT], buf[H_BASE + 3 * T_LIM_STRAT],
                   buf[H_BASE + 3 * T_LIM_SYM], buf[H_BASE + 3 * T_SYM], buf[H_BASE + 3 * T_STRAT],
@@ -375,7 +391,7 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
         total = (total + 7) // 8 * 8  # 64-byte aligned tables
         offs.append(total)
         total += r * c
-    buf = np.zeros(total, dtype=np.int64)
+    buf = np.zeros(total, dtype=np.int64)  # numpy advises huge pages for large blocks itself
     buf[H_MAGIC] = MAGIC
     buf[H_VERSION] = VERSION
     for t, ((r, c), o) in enumerate(zip(shapes, offs, strict=True)):
@@ -414,15 +430,26 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
 
 # ======================================================================= hash tables (linear probing)
 # A table is 2 int64 columns (key, value) at offset `off` of `b`, 2**bits rows.
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _home(key, bits):
-    h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
-    return np.int64(h >> np.uint64(64 - bits))
+    """Home bucket of `key` in a table of 2**(bits & 0xFF) rows (Fibonacci hashing).
+
+    ``bits >> 8`` = g > 0 keeps runs of 2**g consecutive keys in 2**g adjacent buckets: the high key bits
+    choose the block, the low g bits the bucket inside it. The dedup index uses g = 3 (`DD_HASH`): producers
+    number their intents with counters, so consecutive keys then share a cache line (and a page) instead
+    of costing a DRAM miss each; strided or random keys still spread over the whole table."""
+    g = bits >> 8
+    n = bits & 0xFF
+    if g == 0 or n <= g:
+        return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - n))
+    k = np.uint64(key)
+    h = ((k >> np.uint64(g)) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - n + g)
+    return np.int64((h << np.uint64(g)) | (k & np.uint64((1 << g) - 1)))
 
 
-@njit(cache=True)
+@_kernel
 def _tab_find(b, off, bits, key):
-    mask = (1 << bits) - 1
+    mask = (1 << (bits & 0xFF)) - 1
     i = _home(key, bits)
     while True:
         k = b[off + 2 * i]
@@ -433,9 +460,9 @@ def _tab_find(b, off, bits, key):
         i = (i + 1) & mask
 
 
-@njit(cache=True)
+@_kernel
 def _tab_insert(b, off, bits, key, val):
-    mask = (1 << bits) - 1
+    mask = (1 << (bits & 0xFF)) - 1
     i = _home(key, bits)
     while b[off + 2 * i] != EMPTY and b[off + 2 * i] != key:
         i = (i + 1) & mask
@@ -443,10 +470,10 @@ def _tab_insert(b, off, bits, key, val):
     b[off + 2 * i + 1] = val
 
 
-@njit(cache=True)
+@_kernel
 def _tab_delete(b, off, bits, key):
     """Remove `key` with backward-shift deletion (no tombstones)."""
-    mask = (1 << bits) - 1
+    mask = (1 << (bits & 0xFF)) - 1
     i = _tab_find(b, off, bits, key)
     if i < 0:
         return
@@ -471,7 +498,7 @@ def _tab_delete(b, off, bits, key):
 
 
 # ======================================================================= dedup
-@njit(cache=True)
+@_kernel
 def _dd_purge(st, now):
     b = st.b
     cap = b[st.cfg + C_DD_CAP]
@@ -483,21 +510,21 @@ def _dd_purge(st, now):
             break
         k = b[r + D_KEY]
         if k != EMPTY:
-            _tab_delete(b, st.ddx, b[st.cfg + C_DD_BITS], k)
+            _tab_delete(b, st.ddx, b[st.cfg + C_DD_BITS] | DD_HASH, k)
             b[c + K_DD_EXPIRED] += 1
         b[r + D_KEY] = EMPTY
         b[c + K_DD_HEAD] = e + 1 if e + 1 < cap else 0
         b[c + K_DD_COUNT] -= 1
 
 
-@njit(cache=True)
+@_kernel
 def _dd_find(st, key, now):
     """Row offset of a live entry for `key`, or -1."""
     b = st.b
     if b[st.cfg + C_DD_CAP] == 0:
         return -1
     _dd_purge(st, now)
-    bits = b[st.cfg + C_DD_BITS]
+    bits = b[st.cfg + C_DD_BITS] | DD_HASH
     i = _tab_find(b, st.ddx, bits, key)
     if i < 0:
         return -1
@@ -510,14 +537,14 @@ def _dd_find(st, key, now):
     return r
 
 
-@njit(cache=True)
+@_kernel
 def _dd_insert(st, key, now, expiry, reason, oid, seq):
     b = st.b
     cap = b[st.cfg + C_DD_CAP]
     if cap == 0:
         return
     c = st.ctr
-    bits = b[st.cfg + C_DD_BITS]
+    bits = b[st.cfg + C_DD_BITS] | DD_HASH
     old = _tab_find(b, st.ddx, bits, key)
     if old >= 0:  # replace a stale entry for the same key
         b[st.dde + b[st.ddx + 2 * old + 1] * N_D + D_KEY] = EMPTY
@@ -546,7 +573,7 @@ def _dd_insert(st, key, now, expiry, reason, oid, seq):
     b[c + K_DD_COUNT] += 1
 
 
-@njit(cache=True)
+@_kernel
 def dd_lookup(buf, key, now):
     """(found, reason, order_id, decided_ts, seq) for a live dedup entry."""
     st = _kstate(buf)
@@ -556,7 +583,7 @@ def dd_lookup(buf, key, now):
     return (1, buf[r + D_REASON], buf[r + D_OID], buf[r + D_TS], buf[r + D_SEQ])
 
 
-@njit(cache=True)
+@_kernel
 def dd_store(buf, key, now, expiry, reason, oid, seq):
     """Insert or overwrite the entry for `key` (used by load and by direct DedupStore use)."""
     st = _kstate(buf)
@@ -564,7 +591,7 @@ def dd_store(buf, key, now, expiry, reason, oid, seq):
     _dd_insert(st, key, now, expiry, reason, oid, seq)
 
 
-@njit(cache=True)
+@_kernel
 def dd_export(buf, out):
     """Copy live entries in FIFO order into `out` (n, N_D); returns n."""
     st = _kstate(buf)
@@ -580,7 +607,7 @@ def dd_export(buf, out):
 
 
 # ======================================================================= limits
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _eff(st, f, a, t, y):
     """Tightest limit set at account, strategy or symbol level; the default when none is set."""
     b = st.b
@@ -596,13 +623,13 @@ def _eff(st, f, a, t, y):
     return v
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _strat_lim(st, f, t):
     v = st.b[st.lim_strat + t * N_LIM + f]
     return v if v >= 0 else st.b[st.lim_def + f]
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _mul_gt(a, b, c):
     """a * b > c for a, b, c >= 0 without overflow (no division when both factors are below 2**31)."""
     if a <= 0x7FFFFFFF and b <= 0x7FFFFFFF:
@@ -612,7 +639,7 @@ def _mul_gt(a, b, c):
     return a > c // b
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _mul3_gt(a, b, m, c):
     if a == 0 or b == 0 or m == 0:
         return c < 0
@@ -622,7 +649,7 @@ def _mul3_gt(a, b, m, c):
 
 
 # ======================================================================= exposure slots
-@njit(cache=True)
+@_kernel
 def _slot_unlink(st, z):
     b = st.b
     s = st.slot + z * N_Z
@@ -637,7 +664,7 @@ def _slot_unlink(st, z):
         b[st.slot + n * N_Z + Z_SPREV] = p
 
 
-@njit(cache=True)
+@_kernel
 def _evict_zero(st):
     """Free every slot with zero position, zero working quantity and no live order. Returns the count."""
     b = st.b
@@ -657,7 +684,7 @@ def _evict_zero(st):
     return n
 
 
-@njit(cache=True)
+@_kernel
 def _slot_get(st, a, t, y, create):
     b = st.b
     key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
@@ -696,26 +723,26 @@ def _slot_get(st, a, t, y, create):
     return z
 
 
-@njit(cache=True)
+@_kernel
 def slot_lookup(buf, a, t, y, create):
     """Slot index of (account, strategy, symbol); -1 if absent (or no room when `create`)."""
     return _slot_get(_kstate(buf), a, t, y, create)
 
 
-@njit(cache=True)
+@_kernel
 def evict_zero(buf):
     return _evict_zero(_kstate(buf))
 
 
 # ======================================================================= order table
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _cross_px(side, otype, px):
     if otype == ORDER_MARKET:
         return I64_MAX - 1 if side > 0 else I64_MIN + 1
     return px
 
 
-@njit(cache=True)
+@_kernel
 def _recompute_best(st, z):
     b = st.b
     bid = NONE_BID
@@ -734,8 +761,10 @@ def _recompute_best(st, z):
     b[s + Z_ASK] = ask
 
 
-@njit(cache=True)
-def _ord_add(st, z, oid, side, px, qty, otype):
+@_kernel
+def _ord_add(st, z, y, oid, side, px, qty, otype):
+    """Enter a new live order of slot `z` (symbol `y`, i.e. the slot's Z_SYM: passed in so that adding an
+    order does not read the slot row's third cache line)."""
     b = st.b
     o = oid & (b[st.cfg + C_ORD_CAP] - 1)
     r = st.ord + o * N_O
@@ -759,7 +788,7 @@ def _ord_add(st, z, oid, side, px, qty, otype):
     b[s + Z_NLIVE] += 1
     b[st.ctr + K_LIVE] += 1
     c = _cross_px(side, otype, px)
-    ys = st.sym + b[s + Z_SYM] * N_Y
+    ys = st.sym + y * N_Y
     if side > 0:
         if c > b[s + Z_BID]:
             b[s + Z_BID] = c
@@ -772,7 +801,7 @@ def _ord_add(st, z, oid, side, px, qty, otype):
             b[ys + Y_MIN_ASK] = c
 
 
-@njit(cache=True)
+@_kernel
 def _release(st, o, qty):
     b = st.b
     if qty <= 0:
@@ -786,7 +815,7 @@ def _release(st, o, qty):
     b[r + O_OPEN] -= qty
 
 
-@njit(cache=True)
+@_kernel
 def _ord_remove(st, o):
     b = st.b
     r = st.ord + o * N_O
@@ -807,7 +836,7 @@ def _ord_remove(st, o):
     _recompute_best(st, z)
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _find_order(st, oid):
     """Order-table index of a live order `oid`, or -1."""
     if oid <= 0:
@@ -820,7 +849,7 @@ def _find_order(st, oid):
 
 
 # ======================================================================= rate limits
-@njit(cache=True)
+@_kernel
 def _bucket_ok(b, tok, ts, count, window, now):
     """Refill a token bucket at b[tok] / b[ts] (`count` per `window` ns, in units of 1/window) and test
     for one token."""
@@ -839,19 +868,19 @@ def _bucket_ok(b, tok, ts, count, window, now):
 
 
 # ======================================================================= risk (step 4)
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _pnl_strat(st, t):
     r = st.strat + t * N_S
     return st.b[r + S_REAL] + st.b[r + S_MTM] - st.b[r + S_COST]
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _pnl_acct(st, a):
     r = st.acct + a * N_A
     return st.b[r + A_REAL] + st.b[r + A_MTM] - st.b[r + A_COST]
 
 
-@njit(cache=True)
+@_kernel
 def _loss_breached(st, a, t):
     lim = _strat_lim(st, L_DAILY_LOSS, t)
     if lim < UNLIMITED and _pnl_strat(st, t) < -lim:
@@ -860,7 +889,7 @@ def _loss_breached(st, a, t):
     return lim >= 0 and lim < UNLIMITED and _pnl_acct(st, a) < -lim
 
 
-@njit(cache=True)
+@_kernel
 def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, internal, check_repeat):
     b = st.b
     ys = st.sym + y * N_Y
@@ -919,7 +948,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     return R_OK
 
 
-@njit(cache=True)
+@_kernel
 def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     """Step 3: net position and notional including working orders, on the side the order adds to."""
     b = st.b
@@ -936,7 +965,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     return R_OK
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _reserve(st, z, side, qty):
     if side > 0:
         st.b[st.slot + z * N_Z + Z_WBUY] += qty
@@ -944,7 +973,7 @@ def _reserve(st, z, side, qty):
         st.b[st.slot + z * N_Z + Z_WSELL] += qty
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _check_tif(st, otype, tif):
     b = st.b
     if otype < 1 or otype > 3 or ((b[st.cfg + C_OTYPE_MASK] >> otype) & 1) == 0:
@@ -958,7 +987,7 @@ def _check_tif(st, otype, tif):
     return R_OK
 
 
-@njit(cache=True)
+@_kernel
 def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
     b = st.b
     if side != 1 and side != -1:
@@ -1010,18 +1039,18 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
         b[s + Z_REP_N] = 1
         b[s + Z_REP_TS] = now
     b[st.ctr + K_NEXT_OID] = oid + 1
-    _ord_add(st, z, oid, side, price, qty, otype)
+    _ord_add(st, z, y, oid, side, price, qty, otype)
     return R_OK, oid
 
 
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _owned(st, o, a, t, y):
     s = st.slot + st.b[st.ord + o * N_O + O_SLOT] * N_Z
     b = st.b
     return b[s + Z_ACCT] == a and b[s + Z_STRAT] == t and b[s + Z_SYM] == y
 
 
-@njit(cache=True)
+@_kernel
 def _cancel(st, now, a, t, y, target, internal):
     b = st.b
     o = _find_order(st, target)
@@ -1042,7 +1071,7 @@ def _cancel(st, now, a, t, y, target, internal):
     return R_OK, target
 
 
-@njit(cache=True)
+@_kernel
 def _replace(st, now, a, t, y, target, side, price, qty, internal):
     b = st.b
     o = _find_order(st, target)
@@ -1092,7 +1121,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
     return R_OK, target
 
 
-@njit(cache=True)
+@_kernel
 def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode):
     """Steps 2-5 for one intent: (reason, order_id)."""
     if kind != INTENT_CANCEL:
@@ -1120,7 +1149,7 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
 
 
-@njit(cache=True)
+@_kernel
 def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl):
     b = st.b
     c = st.ctr
@@ -1141,42 +1170,110 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
     return reason, oid, seq
 
 
-@njit(cache=True)
+@_kernel
 def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl):
     """Steps 1-6 for one intent. Returns (reason | DUP_FLAG?, order_id, seq)."""
     return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
 
 
-@njit(cache=True, inline="always")
-def _touch(st, it, deep):
-    """Read the cache lines intent `it` will need (dedup bucket, slot-map bucket, symbol row, target order,
-    and with `deep` the slot row found through the slot map). Pure loads: no effect on decisions; lets the
-    CPU overlap the misses of upcoming intents with the work on the current one."""
+def _prefetch_codegen(rw):
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(rw), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """``_prefetch(arr, i)``: a software prefetch (``llvm.prefetch``, read, high locality) of ``&arr[i]``.
+
+    Unlike a load it never stalls the pipeline or faults (no bounds check is needed), so the batch kernel
+    can keep many cache / TLB misses of upcoming intents in flight while it decides the current one."""
+    return types.void(arr, types.int64), _prefetch_codegen(0)
+
+
+@intrinsic
+def _prefetchw(typingctx, arr, idx):
+    """``_prefetchw(arr, i)``: like `_prefetch`, with intent to write (``prefetchw``)."""
+    return types.void(arr, types.int64), _prefetch_codegen(1)
+
+
+@_kernel_inline
+def _touch_far(st, it):
+    """Prefetch the lines intent `it` will need that are addressable from the intent alone: dedup bucket,
+    slot-map bucket, symbol and symbol-limit rows, target order row. No effect on decisions."""
     b = st.b
-    acc = 0
     if it.key != EMPTY and b[st.cfg + C_DD_CAP] > 0:
-        acc += b[st.ddx + 2 * _home(it.key, b[st.cfg + C_DD_BITS])]
+        _prefetch(b, st.ddx + 2 * _home(it.key, b[st.cfg + C_DD_BITS] | DD_HASH))
+    a = np.int64(it.account)
+    t = np.int64(it.strategy)
+    y = np.int64(it.symbol)
+    if 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
+        key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
+        _prefetch(b, st.smap + 2 * _home(key, b[st.cfg + C_SM_BITS]))
+        _prefetch(b, st.sym + y * N_Y)
+        _prefetch(b, st.lim_sym + y * N_LIM)
+    if it.order_id > 0:
+        _prefetch(b, st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O)
+
+
+@_kernel_inline
+def _touch_near(st, it):
+    """Prefetch the rows found through what `_touch_far` fetched a few intents earlier: the exposure slot
+    (through the slot-map bucket, or through the target order's slot). Reads only; no effect on decisions."""
+    b = st.b
+    a = np.int64(it.account)
+    t = np.int64(it.strategy)
+    y = np.int64(it.symbol)
+    z = -1
+    if it.order_id > 0:
+        r = st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O
+        if b[r + O_ID] == it.order_id:
+            z = b[r + O_SLOT]
+    elif 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
+        key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
+        i = st.smap + 2 * _home(key, b[st.cfg + C_SM_BITS])
+        if b[i] == key:
+            z = b[i + 1]
+    if z >= 0:
+        s = st.slot + z * N_Z
+        _prefetch(b, s)
+        _prefetch(b, s + 8)
+        _prefetch(b, s + 16)
+
+
+@_kernel_inline
+def _touch_head(st, it):
+    """A new order is linked in front of its slot's order list, which writes the current head order's row
+    (a row last touched when that order was added, long out of cache): prefetch it for writing."""
+    b = st.b
+    if it.kind != INTENT_NEW:
+        return
     a = np.int64(it.account)
     t = np.int64(it.strategy)
     y = np.int64(it.symbol)
     if 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
         key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
         i = st.smap + 2 * _home(key, b[st.cfg + C_SM_BITS])
-        acc += b[st.sym + y * N_Y]
-        acc += b[i]
-        if deep and b[i] == key:
-            z = b[i + 1]
-            acc += b[st.slot + z * N_Z] + b[st.slot + z * N_Z + 8]
-    if it.order_id > 0:
-        acc += b[st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O]
-    return acc
+        if b[i] == key:
+            h = b[st.slot + b[i + 1] * N_Z + Z_OHEAD]
+            if h >= 0:
+                _prefetchw(b, st.ord + h * N_O)
 
 
-PREFETCH_FAR = 8  # intents ahead for hash buckets
-PREFETCH_NEAR = 4  # intents ahead for rows found through a bucket
+PREFETCH_FAR = 16  # intents ahead for hash buckets and rows addressable from the intent
+PREFETCH_NEAR = 6  # intents ahead for rows found through a bucket / an order row
+PREFETCH_HEAD = 2  # intents ahead for the order row found through the slot row
 
 
-@njit(cache=True)
+@_kernel
 def process_batch(buf, intents, out, cmds, now, mode):
     """Steps 1-6 for every row of `intents` (INTENT_DTYPE) at time `now`; fills `out` (DECISION_DTYPE) and,
     for every accepted non-duplicate row, the next row of `cmds` (COMMAND_DTYPE, step 5).
@@ -1187,12 +1284,18 @@ def process_batch(buf, intents, out, cmds, now, mode):
     st = _kstate(buf)
     n_ok = 0
     n = intents.shape[0]
-    acc = 0
+    omask = buf[st.cfg + C_ORD_CAP] - 1
     for i in range(n):
+        # the order-table rows the next new orders will take (ids are sequential)
+        o = st.ord + ((buf[st.ctr + K_NEXT_OID] + PREFETCH_NEAR) & omask) * N_O
+        _prefetchw(buf, o)
+        _prefetchw(buf, o + N_O - 1)
         if i + PREFETCH_FAR < n:
-            acc += _touch(st, intents[i + PREFETCH_FAR], False)
+            _touch_far(st, intents[i + PREFETCH_FAR])
         if i + PREFETCH_NEAR < n:
-            acc += _touch(st, intents[i + PREFETCH_NEAR], True)
+            _touch_near(st, intents[i + PREFETCH_NEAR])
+        if i + PREFETCH_HEAD < n:
+            _touch_head(st, intents[i + PREFETCH_HEAD])
         it = intents[i]
         code, oid, seq = _process(st, now, mode, it.key, np.int64(it.kind), np.int64(it.account),
                                   np.int64(it.strategy), np.int64(it.symbol), np.int64(it.side), it.price,
@@ -1232,11 +1335,10 @@ def process_batch(buf, intents, out, cmds, now, mode):
             c.order_type = it.order_type
             c.tif = it.tif
             n_ok += 1
-    buf[st.cfg + C_SCRATCH] = acc
     return n_ok
 
 
-@njit(cache=True)
+@_kernel
 def rollback(buf, key, kind, oid, reason, now):
     """Undo an accepted decision whose dispatch failed: release / restore the order, re-mark dedup entry."""
     st = _kstate(buf)
@@ -1260,7 +1362,7 @@ def rollback(buf, key, kind, oid, reason, now):
     buf[st.ctr + K_ACCEPTED] -= 1
 
 
-@njit(cache=True)
+@_kernel
 def count_reason(buf, reason):
     """Count a decision taken outside the kernel (QUEUE_FULL, INTERNAL_ERROR, ...) and return its seq."""
     st = _kstate(buf)
@@ -1272,13 +1374,13 @@ def count_reason(buf, reason):
 
 
 # ======================================================================= reports and marks
-@njit(cache=True, inline="always")
+@_kernel_inline
 def _apply_mtm(st, t, a, dm):
     st.b[st.strat + t * N_S + S_MTM] += dm
     st.b[st.acct + a * N_A + A_MTM] += dm
 
 
-@njit(cache=True)
+@_kernel
 def _set_mark(st, y, px, now):
     b = st.b
     flags = 0
@@ -1307,7 +1409,7 @@ def _set_mark(st, y, px, now):
     return flags
 
 
-@njit(cache=True)
+@_kernel
 def mark(buf, y, px, now):
     """Mark-to-market symbol `y` at `px` ticks. Returns F_* flags (loss breach, market move)."""
     st = _kstate(buf)
@@ -1316,7 +1418,7 @@ def mark(buf, y, px, now):
     return _set_mark(st, y, px, now)
 
 
-@njit(cache=True)
+@_kernel
 def _fill(st, z, side, px, q, fee, now):
     b = st.b
     s = st.slot + z * N_Z
@@ -1366,7 +1468,7 @@ def _fill(st, z, side, px, q, fee, now):
     return flags
 
 
-@njit(cache=True)
+@_kernel
 def _report(st, now, oid, kind, price, qty, leaves, fee):
     b = st.b
     b[st.ctr + K_REPORTS] += 1
@@ -1417,13 +1519,13 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
     return F_BAD_REPORT
 
 
-@njit(cache=True)
+@_kernel
 def apply_report(buf, now, oid, kind, price, qty, leaves, fee):
     """Apply one execution report. Returns F_* flags."""
     return _report(_kstate(buf), now, oid, kind, price, qty, leaves, fee)
 
 
-@njit(cache=True)
+@_kernel
 def apply_reports(buf, now, reports):
     """Apply an EXEC_REPORT_DTYPE array in order; returns the OR of all flags."""
     st = _kstate(buf)
@@ -1434,7 +1536,7 @@ def apply_reports(buf, now, reports):
     return flags
 
 
-@njit(cache=True)
+@_kernel
 def live_orders(buf, out):
     """Write (order_id, account, strategy, symbol, status) of every working order into `out`; return n."""
     st = _kstate(buf)
@@ -1453,7 +1555,7 @@ def live_orders(buf, out):
     return n
 
 
-@njit(cache=True)
+@_kernel
 def roll_day(buf):
     """Start a new trading day: realised PnL to zero, cost basis re-marked (unrealised to zero)."""
     st = _kstate(buf)
@@ -1483,7 +1585,7 @@ def roll_day(buf):
             b[ac + A_MTM] += v
 
 
-@njit(cache=True)
+@_kernel
 def dry_run(buf, now, a, t, y, side, price, qty, otype, tif):
     """Would a NEW order pass steps 2b-4 now (rate limits not applied)? Returns the reason.
 
@@ -1496,17 +1598,17 @@ def dry_run(buf, now, a, t, y, side, price, qty, otype, tif):
     if y < 0 or y >= buf[st.cfg + C_N_SYM]:
         return R_UNKNOWN_SYMBOL
     z = _slot_get(st, a, t, y, False)
-    saved = np.zeros(5, np.int64)
+    s0 = s1 = s2 = s3 = s4 = 0  # the 5 repeat-throttle fields (Z_REP_SIDE .. Z_REP_TS); no allocation
     if z >= 0:
-        for f in range(5):
-            saved[f] = buf[st.slot + z * N_Z + Z_REP_SIDE + f]
+        r0 = st.slot + z * N_Z + Z_REP_SIDE
+        s0, s1, s2, s3, s4 = buf[r0], buf[r0 + 1], buf[r0 + 2], buf[r0 + 3], buf[r0 + 4]
     r, oid = _new(st, now, a, t, y, side, price, qty, otype, tif, True)
     if r == R_OK:  # undo the commit
         _ord_remove(st, oid & (buf[st.cfg + C_ORD_CAP] - 1))
         buf[st.ctr + K_NEXT_OID] -= 1
         if z >= 0:
-            for f in range(5):
-                buf[st.slot + z * N_Z + Z_REP_SIDE + f] = saved[f]
+            r0 = st.slot + z * N_Z + Z_REP_SIDE
+            buf[r0], buf[r0 + 1], buf[r0 + 2], buf[r0 + 3], buf[r0 + 4] = s0, s1, s2, s3, s4
     return r
 
 

@@ -90,9 +90,7 @@ def test_dispatch_failure_rolls_back():
 
 def test_internal_error_is_a_decision_and_service_continues(monkeypatch):
     g = Gw()
-    import hft.gateway.service as S
-
-    real = S._process_one
+    real = g.svc._core  # the compiled entry point of kernels.process_one that process() calls
     calls = {"n": 0}
 
     def boom(*a):
@@ -101,7 +99,7 @@ def test_internal_error_is_a_decision_and_service_continues(monkeypatch):
             raise RuntimeError("kaboom")
         return real(*a)
 
-    monkeypatch.setattr(S, "_process_one", boom)
+    monkeypatch.setattr(g.svc, "_core", boom)
     d = g.new()
     assert not d.accepted and d.reason == R_INTERNAL_ERROR
     assert g.new().accepted
