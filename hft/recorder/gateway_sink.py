@@ -49,6 +49,11 @@ class GatewayAuditSink:
         if not ok:
             self.refused += 1
 
+    def write_decisions(self, decisions: Any) -> None:
+        """Append many per-intent `Decision` records as one WAL frame (a replay recording its run)."""
+        if not self.writer.write_many(DECISIONS, [self._decision_row(d) for d in decisions]):
+            self.refused += len(decisions)
+
     def batch(self, decisions: Any) -> None:
         """Append a DECISION_DTYPE array from `GatewayService.process_batch` as one frame."""
         if not self.writer.write_array(DECISIONS, decisions, const={"run_id": self.run_id}):

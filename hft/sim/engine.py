@@ -112,6 +112,7 @@ class RunOutput:
     final: dict[str, int]
     run_hash: str
     gateway_metrics: dict[str, Any]
+    decision_records: list[Any] = field(default_factory=list)  # the gateway's `Decision` objects, in order
 
 
 class Engine:
@@ -376,7 +377,7 @@ class Engine:
         final = {"position": self.position, "cash": self.cash, "fees": self.fees}
         run_hash = hash_arrays(dec, orders, fills)
         return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
-                         self.gw.metrics_snapshot())
+                         self.gw.metrics_snapshot(), list(self.decisions))
 
 
 class L2MarketVenue:

@@ -34,7 +34,6 @@ import numpy as np
 
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import SimError
-from hft.core.orders import REASON_NAMES
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
 
@@ -114,7 +113,7 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         write_run_folder(out_dir, out, summary, md, force=force)
         summary["run_folder"] = str(out_dir)
     if store:
-        summary["store"] = record_run(out, summary, md.instrument.symbol)
+        summary["store"] = record_run(out, summary, md.instrument.symbol, engine.gw)
     return summary
 
 
@@ -316,24 +315,17 @@ def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
     plt.close(fig)
 
 
-def record_run(out: Any, summary: dict[str, Any], symbol: str) -> dict[str, Any]:
+def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
     """Append the run (summary, decisions, orders, fills) to the WAL, then load it into the store."""
     from hft.core.ids import stable_id
+    from hft.recorder.gateway_sink import GatewayAuditSink
     from hft.recorder.loader import load
     from hft.recorder.wal_first import open_writer
     from hft.store.store import open_store
 
     run_id = summary["run_hash"]
     with open_writer(f"sim-{run_id[:16]}", id_namespace=run_id) as w:
-        dec = out.decisions
-        w.write_many("audit.gateway_decisions", [
-            {"record_id": stable_id(run_id, "decision", int(r["seq"])), "ts": int(r["ts"]), "run_id": run_id,
-             "seq": int(r["seq"]), "recv_ts": int(r["ts"]), "order_id": int(r["order_id"]),
-             "target_id": int(r["target_id"]), "price": int(r["price"]), "qty": int(r["qty"]),
-             "reason": int(r["reason"]), "kind": int(r["kind"]), "side": int(r["side"]),
-             "accepted": bool(r["accepted"]), "duplicate": bool(r["duplicate"]), "symbol_name": symbol,
-             "strategy_name": summary["strategy"], "reason_name": REASON_NAMES.get(int(r["reason"]), "")}
-            for r in dec])
+        GatewayAuditSink(w, run_id=run_id, gateway=gateway).write_decisions(out.decision_records)
         w.write_many("sim.orders", [
             {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
              "order_id": int(r["order_id"]), "symbol_name": symbol, "action": int(r["action"]),
