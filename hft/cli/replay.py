@@ -118,6 +118,9 @@ def _render(s: dict) -> None:
 
 def _render_check(r: dict) -> None:
     con = console()
+    if r.get("skipped"):
+        con.print(f"[yellow]golden skipped[/] {r['golden']}: {r['skipped']}")
+        return
     if r["ok"]:
         con.print(f"[green]golden ok[/] {r['golden']}: run hash {r['run_hash']}")
         return

@@ -88,3 +88,12 @@ def test_diff_finds_first_divergence(hft, day, tmp_path):
     assert res["same_run_hash"] is False and res["first_divergence"] is not None
     same = hft("replay", "diff", str(a), str(a), "--json").json()
     assert same["same_run_hash"] is True and same["first_divergence"] is None
+
+
+def test_golden_on_absent_recorded_data_is_skipped_not_passed(hft, tmp_path):
+    g = tmp_path / "g.json"
+    g.write_text(json.dumps({"strategy": "mm", "data": ["../nowhere/day.zip"], "expect": {"run_hash": "x"}}))
+    r = hft("replay", "--check", str(g))
+    assert r.code == 0 and "skipped" in r.out
+    j = hft("replay", "--check", str(g), "--json").json()
+    assert j["skipped"] and j["moved"] == []
