@@ -61,17 +61,10 @@ def _replay(doc: dict[str, Any], base: Path, workdir: Path) -> dict[str, Any] | 
 
 
 def _config(mapping: dict[str, Any], base: Path) -> Any:
-    import yaml
+    """The golden's replay config (relative paths in it resolve against the golden's folder)."""
+    from hft.sim.replay import parse_replay_config
 
-    from hft.sim.replay import load_replay_config
-
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=None, delete=False) as f:
-        yaml.safe_dump(mapping, f)
-        name = f.name
-    try:
-        return load_replay_config(name)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    return parse_replay_config(mapping, file=str(base / "<golden config>"), base_dir=base)
 
 
 def check_golden(path: str | Path) -> dict[str, Any]:

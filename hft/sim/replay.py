@@ -3,7 +3,7 @@
 Config (`config/sim/replay.yaml`, strict; every key optional)::
 
     seed: 7                         # seeds random latencies
-    latency: {entry: 1ms, response: 1ms, jitter: 0us, feed: data}   # feed: data | <duration>
+    latency: {entry: 1ms, response: 1ms, jitter: 0us, feed: data}   # see "Latency" below
     queue_model: risk_averse        # L2 data only (L3 queues are exact)
     exchange: partial_fill          # | no_partial_fill
     fees: {maker_bps: -0.2, taker_bps: 2.0, per_lot: 0}
@@ -11,6 +11,23 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     sample: 1s                      # equity series period
     limits: {max_position: 100}     # gateway limits.defaults for the run
     strategies: {mm: {size: 1}}     # parameters per built-in strategy
+
+Latency (``latency:``, all keys optional):
+
+* ``entry`` / ``response``: a duration (constant, plus ``jitter`` when > 0), or a recorded latency file
+  ``{file: PATH, column: NAME}`` (empirical, interpolated at the send time — see `hft.sim.latency`); the
+  column defaults to ``entry_ns`` / ``response_ns``. The file is CSV or Parquet with an integer ``t_ns``
+  column (UTC ns, non-decreasing) and the latency columns (ns, >= 0).
+* ``file: PATH``: shorthand for ``entry: {file: PATH}`` and ``response: {file: PATH}`` (both columns from
+  one file); it cannot be combined with ``entry`` or ``response``.
+* ``jitter``: mean of the seeded exponential jitter added to constant entry/response latencies; must be 0
+  when either comes from a file.
+* ``feed``: ``data`` (the data's own local timestamps), a duration (constant), or ``{base: 500us,
+  jitter: 100us}`` (base plus seeded exponential jitter per event, `hft.sim.latency.random`).
+
+Relative file paths resolve against the config file's folder. A missing or unreadable file, a missing
+column or a bad series is a `ConfigError` naming the key (e.g. ``latency.entry.file``). The config hash
+covers the latency series actually used (BLAKE2b of ``t_ns`` and the column), never the path.
 
 Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``,
 ``summary.json`` and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
@@ -26,16 +43,26 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hft.config.strict import Section, load_yaml
-from hft.core.errors import SimError
+from hft.core.errors import ConfigError, SimError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
+
+
+@dataclass(frozen=True)
+class EmpiricalLatency:
+    """A recorded latency series loaded from a file (`hft.sim.latency.load_empirical`)."""
+
+    source: str  # the resolved file path (for display; not part of the config hash)
+    column: str
+    sha: str  # BLAKE2b of the (t_ns, column) series actually used: the content, never the path
+    model: Any = field(compare=False, repr=False)  # hft.sim.latency.LatencyModel
 
 
 @dataclass(frozen=True)
@@ -47,6 +74,9 @@ class ReplayConfig:
     response_ns: int = 1_000_000
     jitter_ns: int = 0
     feed: str | int = "data"
+    feed_jitter_ns: int = 0  # > 0: feed latency = feed + seeded exponential jitter of this mean
+    entry_empirical: EmpiricalLatency | None = None  # set: entry latency from a recorded file (entry_ns unused)
+    response_empirical: EmpiricalLatency | None = None
     queue_model: str = "risk_averse"
     exchange: str = "partial_fill"
     maker_bps: float = 0.0
@@ -58,22 +88,47 @@ class ReplayConfig:
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def digest(self) -> str:
-        return hashlib.blake2b(json.dumps(asdict(self), sort_keys=True).encode(), digest_size=8).hexdigest()
+        """Config hash. Keys added after the first release enter only when set, so older hashes hold."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in ("entry_empirical", "response_empirical"):
+            emp = d.pop(key)
+            if emp is not None:
+                d[key] = {"column": emp.column, "sha": emp.sha}
+        if not d["feed_jitter_ns"]:
+            del d["feed_jitter_ns"]
+        return hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+    def latency_summary(self) -> dict[str, Any]:
+        """The latency settings as reported in ``summary.json``."""
+        def side(emp: EmpiricalLatency | None, ns: int) -> Any:
+            return {"file": emp.source, "column": emp.column, "sha": emp.sha} if emp is not None else ns
+
+        return {"entry_ns": side(self.entry_empirical, self.entry_ns),
+                "response_ns": side(self.response_empirical, self.response_ns), "jitter_ns": self.jitter_ns,
+                "feed_ns": self.feed, "feed_jitter_ns": self.feed_jitter_ns}
 
 
 def load_replay_config(path: str | Path | None) -> ReplayConfig:
-    """Parse a replay config file (None → built-in defaults)."""
+    """Parse a replay config file (None → built-in defaults); relative latency files resolve beside it."""
     if path is None:
         return ReplayConfig()
-    s = Section(load_yaml(path), path)
+    return parse_replay_config(load_yaml(path), file=path, base_dir=Path(path).resolve().parent)
+
+
+def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = None,
+                        base_dir: str | Path | None = None) -> ReplayConfig:
+    """Parse a replay config mapping; `file` names it in errors, `base_dir` anchors relative latency files
+    (default: the current directory)."""
+    s = Section(mapping, file)
     d = ReplayConfig()
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
     lat = s.section("latency", {})
-    feed_raw = lat.raw("feed", "data")
-    feed: str | int = "data" if feed_raw == "data" else lat.duration_ns("feed")
+    entry_ns, entry_emp, response_ns, response_emp, jitter_ns = _latencies(lat, base, d)
+    feed, feed_jitter = _feed(lat)
     out = ReplayConfig(
         seed=s.int("seed", d.seed, min_value=0),
-        entry_ns=lat.duration_ns("entry", d.entry_ns), response_ns=lat.duration_ns("response", d.response_ns),
-        jitter_ns=lat.duration_ns("jitter", 0), feed=feed,
+        entry_ns=entry_ns, response_ns=response_ns, jitter_ns=jitter_ns, feed=feed, feed_jitter_ns=feed_jitter,
+        entry_empirical=entry_emp, response_empirical=response_emp,
         queue_model=s.str("queue_model", d.queue_model),
         exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill"]),
         multiplier=s.int("multiplier", 1, min_value=1), sample_ns=s.duration_ns("sample", d.sample_ns),
@@ -87,6 +142,70 @@ def load_replay_config(path: str | Path | None) -> ReplayConfig:
 
     parse_queue_model(out.queue_model)  # fail on a bad name before any data is loaded
     return out
+
+
+def _latencies(lat: Section, base: Path, d: ReplayConfig) -> tuple[int, Any, int, Any, int]:
+    """entry / response (durations or recorded files), the `file` shorthand and jitter."""
+    if lat.has("file"):
+        both = [k for k in ("entry", "response") if lat.has(k)]
+        if both:
+            raise ConfigError(f"{lat.file}: key 'latency.file': expected either 'file' or 'entry'/'response', "
+                              f"was both (also '{both[0]}')", file=lat.file, key="latency.file")
+        path = lat.str("file")
+        entry_emp = _empirical(lat, "file", path, "entry_ns", base)
+        response_emp = _empirical(lat, "file", path, "response_ns", base)
+        entry_ns, response_ns = d.entry_ns, d.response_ns
+    else:
+        entry_ns, entry_emp = _one_latency(lat, "entry", "entry_ns", d.entry_ns, base)
+        response_ns, response_emp = _one_latency(lat, "response", "response_ns", d.response_ns, base)
+    jitter_ns = lat.duration_ns("jitter", 0)
+    if jitter_ns and (entry_emp is not None or response_emp is not None):
+        raise ConfigError(f"{lat.file}: key 'latency.jitter': expected 0 when entry or response latency comes "
+                          f"from a recorded file, was {jitter_ns} ns", file=lat.file, key="latency.jitter")
+    return entry_ns, entry_emp, response_ns, response_emp, jitter_ns
+
+
+def _one_latency(lat: Section, key: str, default_column: str, default_ns: int, base: Path) -> tuple[int, Any]:
+    raw = lat.raw(key, default_ns)
+    if not isinstance(raw, dict):
+        return lat.duration_ns(key, default_ns), None
+    sec = lat.section(key)
+    path = sec.str("file")
+    column = sec.str("column", default_column)
+    sec.done()
+    return default_ns, _empirical(sec, "file", path, column, base)
+
+
+def _empirical(sec: Section, key: str, path: str, column: str, base: Path) -> EmpiricalLatency:
+    """Load a recorded latency column; errors name the config key."""
+    from hft.core.ids import hash_arrays
+    from hft.sim.latency import load_empirical
+
+    name = f"{sec.path}.{key}" if sec.path else key
+    resolved = Path(path).expanduser()
+    if not resolved.is_absolute():
+        resolved = (base / resolved).resolve()
+    try:
+        model = load_empirical(resolved, column)
+    except ConfigError as exc:
+        raise ConfigError(f"{sec.file}: key '{name}': {exc.message}", file=sec.file, key=name) from None
+    except (ValueError, TypeError) as exc:  # a non-numeric column
+        raise ConfigError(f"{sec.file}: key '{name}': {resolved}: expected integer columns 't_ns' and "
+                          f"'{column}' ({exc.__class__.__name__})", file=sec.file, key=name) from None
+    return EmpiricalLatency(str(resolved), column, hash_arrays(model.times, model.values), model)
+
+
+def _feed(lat: Section) -> tuple[str | int, int]:
+    """``feed``: data | a duration | {base, jitter}."""
+    raw = lat.raw("feed", "data")
+    if raw == "data":
+        return "data", 0
+    if isinstance(raw, dict):
+        sec = lat.section("feed")
+        out = sec.duration_ns("base"), sec.duration_ns("jitter", 0)
+        sec.done()
+        return out
+    return lat.duration_ns("feed"), 0
 
 
 def _fees(sec: Section) -> dict[str, Any]:
@@ -131,12 +250,15 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
                        bps_to_hundredths(config.taker_bps, key="fees.taker_bps"), config.per_lot)
     mode = EXCHANGE_MODES[config.exchange]
 
-    def model(base: int, salt: int) -> Any:
-        return lat.random(base, config.jitter_ns, seed=config.seed * 1_000_003 + salt) if config.jitter_ns else \
-            lat.constant(base)
+    def model(base: int, salt: int, emp: EmpiricalLatency | None = None, jitter: int | None = None) -> Any:
+        if emp is not None:
+            return emp.model
+        jitter = config.jitter_ns if jitter is None else jitter
+        return lat.random(base, jitter, seed=config.seed * 1_000_003 + salt) if jitter else lat.constant(base)
 
-    feed = None if config.feed == "data" else lat.constant(int(config.feed))
-    ecfg = EngineConfig(entry=model(config.entry_ns, 1), response=model(config.response_ns, 2), feed=feed,
+    feed = None if config.feed == "data" else model(int(config.feed), 3, jitter=config.feed_jitter_ns)
+    ecfg = EngineConfig(entry=model(config.entry_ns, 1, config.entry_empirical),
+                        response=model(config.response_ns, 2, config.response_empirical), feed=feed,
                         sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
     seed_levels: list[tuple[int, int, int]] = []
     if inst.book_level == "L3":
@@ -225,6 +347,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "maker_share": round(float((fills["liquidity"] == LIQ_MAKER).mean()), 6) if len(fills) else 0.0,
         "decisions": len(out.decisions), "rejects": out.rejects,
         "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},
+        "latency": config.latency_summary(),
         "seed": config.seed, "version": __version__, "git_commit": git_commit(),
     }
 
@@ -287,15 +410,17 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
 
 
 def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
-    """Mid and our quotes/fills, inventory and equity (matplotlib, headless)."""
-    import matplotlib
+    """Mid and our quotes/fills, inventory and equity (matplotlib, headless).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Draws on a bare `Figure` (Agg canvas), never through pyplot, so it leaves the caller's backend alone (a
+    notebook keeps its inline figures after a replay).
+    """
+    from matplotlib.figure import Figure
 
     eq = out.equity
     t = (eq["ts"] - eq["ts"][0]) / 1e9 if len(eq) else np.zeros(0)
-    fig, ax = plt.subplots(3, 1, figsize=(10, 7), sharex=True)
+    fig = Figure(figsize=(10, 7))
+    ax = fig.subplots(3, 1, sharex=True)
     ok = eq["mid2"] > 0
     ax[0].plot(t[ok], eq["mid2"][ok] / 2, lw=0.8, label="mid (ticks)")
     if len(out.fills) and len(eq):
@@ -312,7 +437,6 @@ def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
     fig.suptitle(f"{summary['strategy']} on {summary['symbol']} — run {summary['run_hash'][:12]}")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
