@@ -17,6 +17,7 @@ import sys
 import typer
 
 from hft import __version__
+from hft.cli import alpha as alpha_cmds
 from hft.cli import audit as audit_cmds
 from hft.cli import data as data_cmds
 from hft.cli import demo as demo_cmds
@@ -54,6 +55,7 @@ app.add_typer(data_cmds.app, name="data")
 app.add_typer(gateway_cmds.app, name="gateway")
 app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(replay_cmds.app, name="replay")
+app.add_typer(alpha_cmds.app, name="alpha")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(store_cmds.app, name="store")
 app.command("demo")(demo_cmds.demo)

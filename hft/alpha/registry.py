@@ -1,0 +1,112 @@
+"""Find alphas BY ID: ``<research root>/alphas/<alpha_id>/alpha.py``.
+
+The research root is ``$HFT_RESEARCH_ROOT`` when set, else the repository's ``research/`` folder (located from
+this package for an editable install). The file path is computed from a validated id, never taken from config:
+an id that is not a lowercase identifier, or has a path separator or ``..``, is refused before touching disk.
+
+The module is imported by file path under a private module name, and must define exactly one `Alpha`
+subclass whose ``alpha_id`` equals the folder name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from hft.alpha.base import ALPHA_ID_RE, Alpha, check_alpha_id
+from hft.core.errors import GovernanceError
+
+__all__ = ["alpha_dir", "alphas_root", "get_alpha", "list_alphas", "load_alpha_class", "load_config",
+           "repo_research_dir", "research_root"]
+
+_CACHE: dict[tuple[str, int], type[Alpha]] = {}
+
+
+def repo_research_dir() -> Path:
+    """The repository's ``research/`` folder (beside the ``hft`` package)."""
+    return Path(__file__).resolve().parents[2] / "research"
+
+
+def research_root() -> Path:
+    """``$HFT_RESEARCH_ROOT`` or the repository's ``research/``."""
+    env = os.environ.get("HFT_RESEARCH_ROOT")
+    return Path(env).absolute() if env else repo_research_dir()
+
+
+def alphas_root(root: str | Path | None = None) -> Path:
+    """``<research root>/alphas`` (`root` overrides the research root)."""
+    return (Path(root) if root is not None else research_root()) / "alphas"
+
+
+def alpha_dir(alpha_id: str, root: str | Path | None = None) -> Path:
+    """Folder of an alpha (the id is validated first; the folder may not exist)."""
+    return alphas_root(root) / check_alpha_id(alpha_id)
+
+
+def list_alphas(root: str | Path | None = None) -> list[str]:
+    """Ids of every alpha folder holding an ``alpha.py``, sorted."""
+    root = alphas_root(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and ALPHA_ID_RE.match(p.name) and (p / "alpha.py").is_file())
+
+
+def load_alpha_class(alpha_id: str, root: str | Path | None = None) -> type[Alpha]:
+    """The `Alpha` subclass of `alpha_id` (GovernanceError for an unknown id, listing the known ones).
+
+    `root` overrides the research root (tests); the path is always ``<root>/alphas/<alpha_id>/alpha.py``.
+    """
+    path = alpha_dir(alpha_id, root) / "alpha.py"
+    if not path.is_file():
+        known = list_alphas(root)
+        raise GovernanceError(f"unknown alpha {alpha_id!r}: expected one of {known} (under {alphas_root(root)})",
+                              key="alpha_id", hint="create one with `hft alpha scaffold NAME`")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns)
+    if key in _CACHE:
+        return _CACHE[key]
+    digest = hashlib.blake2b(key[0].encode(), digest_size=6).hexdigest()
+    mod_name = f"_hft_alpha_{alpha_id}_{digest}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise GovernanceError(f"alpha {alpha_id}: cannot load {path}", file=str(path))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module  # dataclasses and numba need the module registered while it executes
+    try:
+        spec.loader.exec_module(module)
+    except GovernanceError:
+        sys.modules.pop(mod_name, None)
+        raise
+    except Exception as exc:
+        sys.modules.pop(mod_name, None)
+        raise GovernanceError(f"alpha {alpha_id}: importing {path} raised {type(exc).__name__}: {exc}",
+                              file=str(path)) from exc
+    found = [v for v in vars(module).values()
+             if isinstance(v, type) and issubclass(v, Alpha) and v is not Alpha and v.__module__ == mod_name]
+    if len(found) != 1:
+        raise GovernanceError(f"alpha {alpha_id}: expected exactly one Alpha subclass in {path}, found "
+                              f"{len(found)}", file=str(path))
+    cls = found[0]
+    if cls.alpha_id != alpha_id:
+        raise GovernanceError(f"alpha {alpha_id}: expected alpha_id {alpha_id!r} in {path}, was "
+                              f"{cls.alpha_id!r}", file=str(path), key="alpha_id")
+    _CACHE[key] = cls
+    return cls
+
+
+def get_alpha(alpha_id: str, params: Any = None, root: str | Path | None = None) -> Alpha:
+    """An instance of `alpha_id` with `params` (None: the defaults)."""
+    return load_alpha_class(alpha_id, root)(params)
+
+
+def load_config(alpha_id: str, path: str | Path | None = None, root: str | Path | None = None):
+    """The alpha's ``config.yaml`` (or `path`), strictly parsed against its class."""
+    from hft.alpha.config import load_alpha_config
+
+    cls = load_alpha_class(alpha_id, root)
+    return load_alpha_config(path or alpha_dir(alpha_id, root) / "config.yaml", cls)

@@ -1,0 +1,1 @@
+"""Alpha ofi (the package marker lets pytest collect every alpha's test_alpha.py together)."""
