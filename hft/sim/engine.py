@@ -113,6 +113,7 @@ class RunOutput:
     run_hash: str
     gateway_metrics: dict[str, Any]
     decision_records: list[Any] = field(default_factory=list)  # the gateway's `Decision` objects, in order
+    transition_records: list[Any] = field(default_factory=list)  # its `PolicyTransition` objects, in order
 
 
 class Engine:
@@ -144,6 +145,7 @@ class Engine:
         self.clock = ManualClock(int(events["exch_ts"][0]) if len(events) else 0)
         self._extra_sink = sink
         self.decisions: list[Any] = []
+        self.transitions: list[Any] = []
         self.gw = gateway_factory(self.clock, self, self._sink)
         self.local = book_for(events)
         self.local_top: tuple[Any, int, Any, int] = (None, 0, None, 0)
@@ -170,6 +172,8 @@ class Engine:
     def _sink(self, record: Any) -> None:
         if hasattr(record, "accepted"):
             self.decisions.append(record)
+        else:
+            self.transitions.append(record)  # a PolicyTransition of the gateway's StormGuard / policy
         if self._extra_sink is not None:
             self._extra_sink(record)
 
@@ -377,7 +381,7 @@ class Engine:
         final = {"position": self.position, "cash": self.cash, "fees": self.fees}
         run_hash = hash_arrays(dec, orders, fills)
         return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
-                         self.gw.metrics_snapshot(), list(self.decisions))
+                         self.gw.metrics_snapshot(), list(self.decisions), list(self.transitions))
 
 
 class L2MarketVenue:

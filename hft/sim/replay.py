@@ -449,7 +449,10 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = No
 
     run_id = summary["run_hash"]
     with open_writer(f"sim-{run_id[:16]}", id_namespace=run_id) as w:
-        GatewayAuditSink(w, run_id=run_id, gateway=gateway).write_decisions(out.decision_records)
+        sink = GatewayAuditSink(w, run_id=run_id, gateway=gateway)
+        sink.write_decisions(out.decision_records)
+        for transition in out.transition_records:
+            sink(transition)
         w.write_many("sim.orders", [
             {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
              "order_id": int(r["order_id"]), "symbol_name": symbol, "action": int(r["action"]),

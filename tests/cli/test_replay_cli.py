@@ -97,3 +97,18 @@ def test_golden_on_absent_recorded_data_is_skipped_not_passed(hft, tmp_path):
     assert r.code == 0 and "skipped" in r.out
     j = hft("replay", "--check", str(g), "--json").json()
     assert j["skipped"] and j["moved"] == []
+
+
+def test_policy_transitions_of_a_replay_reach_the_store(hft, day, tmp_path):
+    cfg = tmp_path / "tight.yaml"
+    cfg.write_text("limits: {daily_loss: 1}\nstrategies: {mm: {size: 5, max_position: 50}}\n")
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    r = hft("replay", "--data", str(day), "-s", "mm", "--config", str(cfg), "--json", env=env)
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["rejects"], "a 1-money-unit daily loss limit must end in rejections"
+    q = hft("audit", "query", "SELECT to_state, reason FROM audit.policy_transitions "
+            f"WHERE run_id = '{s['run_hash']}' ORDER BY ts", "--json", env=env)
+    assert q.code == 0, q.err
+    rows = q.json()["rows"]
+    assert rows and "HALT" in rows[0]["to_state"]
