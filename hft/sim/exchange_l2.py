@@ -116,6 +116,7 @@ from hft.core.orders import (
 )
 from hft.sim.fees import FeeSchedule, fee_money
 from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
+from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume, emit, within
 
 # --- exchange modes ----------------------------------------------------------------------------------------
 MODE_PARTIAL_FILL = 0
@@ -167,8 +168,7 @@ P_MULT = 1
 P_MAKER_BPS_H = 2
 P_TAKER_BPS_H = 3
 P_PER_LOT = 4
-P_NREP = 5  # rows written to `out`
-P_NCONS = 6  # rows used in `cons`
+# 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
 N_PARAMS = 8
 
 VENUE_REPORT_DTYPE = np.dtype(
@@ -188,24 +188,6 @@ VENUE_REPORT_DTYPE = np.dtype(
 
 # ======================================================================= kernels
 @njit(cache=True)
-def _emit(out, params, now, oid, kind, price, qty, leaves, fee, liq) -> bool:
-    n = params[P_NREP]
-    if n >= out.shape[0]:
-        return False
-    r = out[n]
-    r.ts = now
-    r.order_id = oid
-    r.kind = kind
-    r.price = price
-    r.qty = qty
-    r.leaves = leaves
-    r.fee = fee
-    r.liquidity = liq
-    params[P_NREP] = n + 1
-    return True
-
-
-@njit(cache=True)
 def _level_qty(book, side, price) -> int:
     st = book.state
     if side == BUY:
@@ -220,27 +202,9 @@ def _level_qty(book, side, price) -> int:
 
 
 @njit(cache=True)
-def _cons_find(cons, params, side, price) -> int:
-    for k in range(params[P_NCONS]):
-        if cons[k, 0] == side and cons[k, 1] == price:
-            return k
-    return -1
-
-
-@njit(cache=True)
-def _cons_drop(cons, params, k) -> None:
-    last = params[P_NCONS] - 1
-    if k != last:
-        cons[k, 0] = cons[last, 0]
-        cons[k, 1] = cons[last, 1]
-        cons[k, 2] = cons[last, 2]
-    params[P_NCONS] = last
-
-
-@njit(cache=True)
 def _avail(book, cons, params, side, price) -> int:
     q = _level_qty(book, side, price)
-    k = _cons_find(cons, params, side, price)
+    k = cons_find(cons, params, side, price)
     if k >= 0:
         q -= cons[k, 2]
     return q if q > 0 else 0
@@ -282,31 +246,6 @@ def _eff_best(book, cons, params, side) -> int:
 
 
 @njit(cache=True)
-def _within(side, limit, level_px, market) -> bool:
-    """Can an order of `side` with `limit` take a level at `level_px` (opposite side)?"""
-    if market:
-        return True
-    if side == BUY:
-        return level_px <= limit
-    return level_px >= limit
-
-
-@njit(cache=True)
-def _consume(cons, params, side, price, qty) -> bool:
-    k = _cons_find(cons, params, side, price)
-    if k < 0:
-        k = params[P_NCONS]
-        if k >= cons.shape[0]:
-            return False
-        cons[k, 0] = side
-        cons[k, 1] = price
-        cons[k, 2] = 0
-        params[P_NCONS] = k + 1
-    cons[k, 2] += qty
-    return True
-
-
-@njit(cache=True)
 def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
     """Fill `qty` of the working order in slot `j` at `price`; frees the slot when done."""
     bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
@@ -317,7 +256,7 @@ def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
     kind = REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL
     if leaves == 0:
         orders[j, O_LIVE] = 0
-    return _emit(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, LIQ_MAKER if liq == LIQ_MAKER
+    return emit(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, LIQ_MAKER if liq == LIQ_MAKER
                  else LIQ_TAKER)
 
 
@@ -354,14 +293,14 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             j = s
             break
     if j < 0 or qty <= 0 or (side != BUY and side != SELL):
-        ok = _emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     market = otype == ORDER_MARKET
     opp = -side
     ob = _eff_best(book, cons, params, opp)
-    marketable = ob != NO_PRICE and _within(side, price, ob, market)
+    marketable = ob != NO_PRICE and within(side, price, ob, market)
     if otype == ORDER_POST_ONLY and marketable:
-        if not _emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE):
+        if not emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE):
             return V_REPORTS_FULL
         return V_OK
     orders[j, O_ID] = oid
@@ -375,13 +314,13 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     orders[j, O_LIVE] = 1
     orders[j, O_QFILL] = 0
     orders[j, O_ARRIVAL] = now
-    ok = _emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
     expire = ioc_like
     if marketable:
         if params[P_MODE] == MODE_NO_PARTIAL_FILL:
             if _avail(book, cons, params, opp, ob) >= qty:
-                if not _consume(cons, params, opp, ob, qty):
+                if not consume(cons, params, opp, ob, qty):
                     return V_CONS_FULL
                 ok &= _fill(orders, params, out, now, j, ob, qty, LIQ_TAKER)
             else:
@@ -393,7 +332,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
                 i = _first_level(book, opp)
                 while i >= 0 and total < qty:
                     p = _price_of(book, opp, i)
-                    if not _within(side, price, p, market):
+                    if not within(side, price, p, market):
                         break
                     total += _avail(book, cons, params, opp, p)
                     i = _next_level(book, opp, i)
@@ -402,19 +341,19 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
                 i = _first_level(book, opp)
                 while i >= 0 and orders[j, O_LIVE] == 1:
                     p = _price_of(book, opp, i)
-                    if not _within(side, price, p, market):
+                    if not within(side, price, p, market):
                         break
                     a = _avail(book, cons, params, opp, p)
                     if a > 0:
                         take = min(a, orders[j, O_LEAVES])
-                        if not _consume(cons, params, opp, p, take):
+                        if not consume(cons, params, opp, p, take):
                             return V_CONS_FULL
                         ok &= _fill(orders, params, out, now, j, p, take, LIQ_TAKER)
                     i = _next_level(book, opp, i)
     if orders[j, O_LIVE] == 1:
         if expire:
             orders[j, O_LIVE] = 0
-            ok &= _emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+            ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
         else:
             fq[j, F_FRONT] = float(_level_qty(book, side, price))
             fq[j, F_CUM] = 0.0
@@ -425,12 +364,12 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
 def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
     j = _find(orders, oid)
     if j < 0 or qty <= 0:
-        ok = _emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[j, O_SIDE]
     ob = _eff_best(book, cons, params, -side)
-    if ob != NO_PRICE and _within(side, price, ob, False):
-        ok = _emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, orders[j, O_LEAVES], 0, LIQ_NONE)
+    if ob != NO_PRICE and within(side, price, ob, False):
+        ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, orders[j, O_LEAVES], 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     keep = price == orders[j, O_PRICE] and qty <= orders[j, O_LEAVES]
     orders[j, O_PRICE] = price
@@ -441,7 +380,7 @@ def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
         fq[j, F_CUM] = 0.0
         orders[j, O_QFILL] = 0
         orders[j, O_ARRIVAL] = now
-    ok = _emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
     return V_OK if ok else V_REPORTS_FULL
 
 
@@ -482,11 +421,11 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
     if op == OP_CANCEL:
         j = _find(orders, oid)
         if j < 0:
-            ok = _emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+            ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
             orders[j, O_LIVE] = 0
             orders[j, O_LEAVES] = 0
-            ok = _emit(out, params, now, oid, REPORT_CANCELED, orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
+            ok = emit(out, params, now, oid, REPORT_CANCELED, orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(book, orders, fq, cons, params, out, now, oid, price, qty)
@@ -498,9 +437,9 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
                 # cancels can bring us to the head of the queue, never fill us: only trades fill
                 fq[j, F_FRONT] = (f if f > 0.0 else 0.0) if old > 0.0 else old
                 fq[j, F_CUM] = c
-        k = _cons_find(cons, params, side, price)
+        k = cons_find(cons, params, side, price)
         if k >= 0:
-            _cons_drop(cons, params, k)
+            cons_drop(cons, params, k)
         ok = _cross_check(book, orders, cons, params, out, now)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_TRADE:
@@ -510,7 +449,7 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
         k = 0
         while k < params[P_NCONS]:
             if side == 0 or cons[k, 0] == side:
-                _cons_drop(cons, params, k)
+                cons_drop(cons, params, k)
             else:
                 k += 1
         ok = _cross_check(book, orders, cons, params, out, now)

@@ -163,6 +163,7 @@ from hft.sim.exchange_l2 import (
     VENUE_REPORT_DTYPE,
 )
 from hft.sim.fees import FeeSchedule, fee_money
+from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume, emit, within
 
 __all__ = [
     "EXCHANGE_MODES",
@@ -219,8 +220,7 @@ P_MULT = 1
 P_MAKER_BPS_H = 2
 P_TAKER_BPS_H = 3
 P_PER_LOT = 4
-P_NREP = 5  # rows written to `out`
-P_NCONS = 6  # rows used in `cons`
+# 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
 P_NORD = 7  # live rows of `orders`
 P_SEQ = 8  # next own key offset
 P_NEED_PRICE = 9  # price that needs a level (V_NEED_LEVELS)
@@ -237,24 +237,6 @@ _kernel = njit(cache=True, _nrt=False)
 
 # ======================================================================= kernels
 @_kernel
-def _emit(out, params, now, oid, kind, price, qty, leaves, fee, liq) -> bool:
-    n = params[P_NREP]
-    if n >= out.shape[0]:
-        return False
-    r = out[n]
-    r.ts = now
-    r.order_id = oid
-    r.kind = kind
-    r.price = price
-    r.qty = qty
-    r.leaves = leaves
-    r.fee = fee
-    r.liquidity = liq
-    params[P_NREP] = n + 1
-    return True
-
-
-@_kernel
 def _is_own(key) -> bool:
     return key >= OWN_KEY_BASE and key < OWN_KEY_LIMIT
 
@@ -268,14 +250,6 @@ def _row_of(side) -> int:
 def _better(side, a, b) -> bool:
     """Is price `a` strictly better than `b` for a resting order of `side`?"""
     return a > b if side == BUY else a < b
-
-
-@_kernel
-def _within(side, limit, level_px, market) -> bool:
-    """Can an order of `side` with `limit` take an opposite level at `level_px`?"""
-    if market:
-        return True
-    return level_px <= limit if side == BUY else level_px >= limit
 
 
 @_kernel
@@ -313,39 +287,6 @@ def _drop_row(orders, params, r) -> None:
 
 
 @_kernel
-def _cons_find(cons, params, side, price) -> int:
-    for k in range(params[P_NCONS]):
-        if cons[k, 0] == side and cons[k, 1] == price:
-            return k
-    return -1
-
-
-@_kernel
-def _cons_drop(cons, params, k) -> None:
-    last = params[P_NCONS] - 1
-    if k != last:
-        cons[k, 0] = cons[last, 0]
-        cons[k, 1] = cons[last, 1]
-        cons[k, 2] = cons[last, 2]
-    params[P_NCONS] = last
-
-
-@_kernel
-def _consume(cons, params, side, price, qty) -> bool:
-    k = _cons_find(cons, params, side, price)
-    if k < 0:
-        k = params[P_NCONS]
-        if k >= cons.shape[0]:
-            return False
-        cons[k, 0] = side
-        cons[k, 1] = price
-        cons[k, 2] = 0
-        params[P_NCONS] = k + 1
-    cons[k, 2] += qty
-    return True
-
-
-@_kernel
 def _level_qty(book, side, price) -> int:
     idx = price - book.meta[M_BASE]
     if idx < 0 or idx >= book.lv_qty.shape[1]:
@@ -360,7 +301,7 @@ def _avail(book, orders, cons, params, side, price) -> int:
     if q == 0:
         return 0
     q -= _own_qty_at(orders, params, side, price)
-    k = _cons_find(cons, params, side, price)
+    k = cons_find(cons, params, side, price)
     if k >= 0:
         q -= cons[k, 2]
     return q if q > 0 else 0
@@ -413,7 +354,7 @@ def _fill(book, orders, params, out, now, r, price, qty, liq) -> bool:
     oid = orders[r, O_ID]
     if leaves == 0:
         _drop_row(orders, params, r)
-    return _emit(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty, leaves,
+    return emit(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty, leaves,
                  fee, liq)
 
 
@@ -466,7 +407,7 @@ def _market_ahead(book, s) -> int:
 def _forget_consumed(cons, params, side, price, a, q) -> None:
     """The data removed `q` market lots at position `a` of (side, price): drop their overlap with the
     consumed prefix."""
-    k = _cons_find(cons, params, side, price)
+    k = cons_find(cons, params, side, price)
     if k < 0:
         return
     c = cons[k, 2]
@@ -474,7 +415,7 @@ def _forget_consumed(cons, params, side, price, a, q) -> None:
     if hi > a:
         c -= hi - a
     if c <= 0:
-        _cons_drop(cons, params, k)
+        cons_drop(cons, params, k)
     else:
         cons[k, 2] = c
 
@@ -503,7 +444,7 @@ def _remove(book, cons, params, kind, side, price, qty, oid) -> None:
     if q <= 0:
         params[P_REJECTED] += 1
         return
-    if params[P_NCONS] > 0 and _cons_find(cons, params, oside, opx) >= 0:
+    if params[P_NCONS] > 0 and cons_find(cons, params, oside, opx) >= 0:
         _forget_consumed(cons, params, oside, opx, _market_ahead(book, s), q)
     if full:
         l3_delete(book, oid)
@@ -577,7 +518,7 @@ def _clear(book, cons, params, side) -> None:
         k = 0
         while k < params[P_NCONS]:
             if cons[k, 0] == sd:
-                _cons_drop(cons, params, k)
+                cons_drop(cons, params, k)
             else:
                 k += 1
 
@@ -626,7 +567,7 @@ def _enter_book(book, orders, params, now, r) -> None:
 @_kernel
 def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
     if qty <= 0 or (side != BUY and side != SELL):
-        return V_OK if _emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
+        return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
         return V_TABLE_FULL
@@ -639,9 +580,9 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
             return room
     opp = -side
     ob = _eff_best(book, orders, cons, params, opp)
-    marketable = ob != NO_PRICE and _within(side, price, ob, market)
+    marketable = ob != NO_PRICE and within(side, price, ob, market)
     if otype == ORDER_POST_ONLY and marketable:
-        return V_OK if _emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
+        return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     for c in range(N_OCOL):
         orders[n, c] = 0
     orders[n, O_ID] = oid
@@ -655,14 +596,14 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
     orders[n, O_TIF] = tif
     orders[n, O_ARRIVAL] = now
     params[P_NORD] = n + 1
-    ok = _emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
     expire = ioc_like
     live = True
     if marketable:
         base = book.meta[M_BASE]
         if params[P_MODE] == MODE_NO_PARTIAL_FILL:
             if _avail(book, orders, cons, params, opp, ob) >= qty:
-                if not _consume(cons, params, opp, ob, qty):
+                if not consume(cons, params, opp, ob, qty):
                     return V_CONS_FULL
                 ok &= _fill(book, orders, params, out, now, n, ob, qty, LIQ_TAKER)
                 live = False
@@ -674,7 +615,7 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
                 total = 0
                 i = _first_idx(book, opp)
                 while i >= 0 and total < qty:
-                    if not _within(side, price, base + i, market):
+                    if not within(side, price, base + i, market):
                         break
                     total += _avail(book, orders, cons, params, opp, base + i)
                     i = _next_idx(book, opp, i)
@@ -683,12 +624,12 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
                 i = _first_idx(book, opp)
                 while i >= 0 and live:
                     p = base + i
-                    if not _within(side, price, p, market):
+                    if not within(side, price, p, market):
                         break
                     a = _avail(book, orders, cons, params, opp, p)
                     if a > 0:
                         take = min(a, orders[n, O_LEAVES])
-                        if not _consume(cons, params, opp, p, take):
+                        if not consume(cons, params, opp, p, take):
                             return V_CONS_FULL
                         live = take < orders[n, O_LEAVES]
                         ok &= _fill(book, orders, params, out, now, n, p, take, LIQ_TAKER)
@@ -696,7 +637,7 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
     if live:
         if expire:
             _drop_row(orders, params, n)
-            ok &= _emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+            ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
         else:
             _enter_book(book, orders, params, now, n)
     return V_OK if ok else V_REPORTS_FULL
@@ -706,13 +647,13 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
 def _replace(book, orders, cons, params, out, now, oid, price, qty) -> int:
     r = _own_row_by_id(orders, params, oid)
     if r < 0 or qty <= 0:
-        ok = _emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[r, O_SIDE]
     leaves = orders[r, O_LEAVES]
     ob = _eff_best(book, orders, cons, params, -side)
-    if ob != NO_PRICE and _within(side, price, ob, False):
-        ok = _emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, leaves, 0, LIQ_NONE)
+    if ob != NO_PRICE and within(side, price, ob, False):
+        ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, leaves, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if price == orders[r, O_PRICE] and qty <= leaves:
         if qty < leaves:
@@ -736,7 +677,7 @@ def _replace(book, orders, cons, params, out, now, oid, price, qty) -> int:
         orders[r, O_LEAVES] = qty
         orders[r, O_QTY] = orders[r, O_EXEC] + qty
         _enter_book(book, orders, params, now, r)
-    ok = _emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
     return V_OK if ok else V_REPORTS_FULL
 
 
@@ -750,13 +691,13 @@ def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.nd
     if op == OP_CANCEL:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:
-            ok = _emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+            ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
             px = orders[r, O_PRICE]
             if orders[r, O_INBOOK] == 1:
                 l3_delete(book, orders[r, O_KEY])
             _drop_row(orders, params, r)
-            ok = _emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
+            ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(book, orders, cons, params, out, now, oid, price, qty)

@@ -1,0 +1,81 @@
+"""Kernel helpers shared by the L2 and L3 simulated venues (`hft.sim.exchange_l2`, `hft.sim.exchange_l3`).
+
+Both venues keep a caller-allocated report buffer (`VENUE_REPORT_DTYPE` rows, count in ``params[P_NREP]``) and a
+table of visible liquidity our taker fills consumed (``cons`` rows ``(side, price, lots)``, count in
+``params[P_NCONS]``). These helpers never allocate, so they are compiled without NRT reference counting and
+can be called from both venues' kernels (the L3 venue's are NRT-free too).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from hft.core.dtypes import BUY
+
+P_NREP = 5  # params index: rows written to `out`
+P_NCONS = 6  # params index: rows used in `cons`
+
+_kernel = njit(cache=True, _nrt=False)
+
+
+@_kernel
+def emit(out, params, now, oid, kind, price, qty, leaves, fee, liq) -> bool:
+    """Append one report; False when the buffer is full (the caller sizes it so that never happens)."""
+    n = params[P_NREP]
+    if n >= out.shape[0]:
+        return False
+    r = out[n]
+    r.ts = now
+    r.order_id = oid
+    r.kind = kind
+    r.price = price
+    r.qty = qty
+    r.leaves = leaves
+    r.fee = fee
+    r.liquidity = liq
+    params[P_NREP] = n + 1
+    return True
+
+
+@_kernel
+def within(side, limit, level_px, market) -> bool:
+    """Can an order of `side` with `limit` take an opposite level at `level_px`?"""
+    if market:
+        return True
+    return level_px <= limit if side == BUY else level_px >= limit
+
+
+@_kernel
+def cons_find(cons, params, side, price) -> int:
+    """Row of `cons` for (side, price), -1 when our taker fills consumed nothing there."""
+    for k in range(params[P_NCONS]):
+        if cons[k, 0] == side and cons[k, 1] == price:
+            return k
+    return -1
+
+
+@_kernel
+def cons_drop(cons, params, k) -> None:
+    """Forget row `k` of `cons` (the last row moves into its place)."""
+    last = params[P_NCONS] - 1
+    if k != last:
+        cons[k, 0] = cons[last, 0]
+        cons[k, 1] = cons[last, 1]
+        cons[k, 2] = cons[last, 2]
+    params[P_NCONS] = last
+
+
+@_kernel
+def consume(cons, params, side, price, qty) -> bool:
+    """Remember `qty` lots taken at (side, price); False when `cons` is full."""
+    k = cons_find(cons, params, side, price)
+    if k < 0:
+        k = params[P_NCONS]
+        if k >= cons.shape[0]:
+            return False
+        cons[k, 0] = side
+        cons[k, 1] = price
+        cons[k, 2] = 0
+        params[P_NCONS] = k + 1
+    cons[k, 2] += qty
+    return True
