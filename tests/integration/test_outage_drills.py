@@ -278,7 +278,12 @@ def test_disk_halt_refuses_and_counts_then_resumes(tmp_path):
         assert normal.wait(10), f"no return to NORMAL: {changes}"
         resumed = [i for i in range(200, 250) if w.write("audit.gateway_decisions", decision(i))]
         assert len(resumed) == 50
-    assert changes[0][1] == DiskLevel.HALT and changes[-1][1] == DiskLevel.NORMAL
+    # The filler can be allocated progressively (overlay / shared disks), so the monitor may pass through
+    # WARNING/CRITICAL on the way: levels only worsen until HALT, and the run ends back at NORMAL.
+    seen = [new for _old, new in changes]
+    first_halt = seen.index(DiskLevel.HALT)
+    assert seen[:first_halt + 1] == sorted(seen[:first_halt + 1]), changes
+    assert seen[-1] == DiskLevel.NORMAL, changes
     frames = []
     for _no, path in wf.list_segments(wal):
         base, data = wf.read_segment(path)
