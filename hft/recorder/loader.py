@@ -120,7 +120,7 @@ def _verify(wal_dir: Path, manifest: dict[str, Any]) -> list[_Seg]:
                 file=str(path), segment=path.name, offset=res.bad_offset)
         for fr in res.frames:
             t = TOPICS_BY_ID.get(fr.topic_id)
-            if t is None or t.version != fr.topic_version:
+            if t is None or t.column_names_of_version(fr.topic_version) is None:
                 raise StoreError(
                     f"{path}: WAL frame at offset {fr.offset}: expected a known topic version, was topic id "
                     f"{fr.topic_id} version {fr.topic_version}"
@@ -253,14 +253,16 @@ class WALLoader:
                 n = sum(f.n_records for f in frames)
                 update_manifest(d, lambda mm, s=seg.no, a=start, b=end, k=n: mm.__setitem__(
                     "pending", {"segment": s, "start": a, "end": b, "records": k}))
-                by_topic: dict[int, list[wf.FrameInfo]] = {}
+                by_topic: dict[tuple[int, int], list[wf.FrameInfo]] = {}
                 for fr in frames:
-                    by_topic.setdefault(fr.topic_id, []).append(fr)
-                for tid, frs in by_topic.items():
+                    by_topic.setdefault((fr.topic_id, fr.topic_version), []).append(fr)
+                for (tid, ver), frs in by_topic.items():
                     t = TOPICS_BY_ID[tid]
                     payload = b"".join(mv[f.payload_offset:f.end] for f in frs)
-                    self.store.insert_rowbinary(t.name, t.column_names, payload,
-                                                f"{uid}:{seg.no}:{start}:{end}:{tid}")
+                    # frames of an older topic version: insert its leading columns, the store fills the rest
+                    cols = t.column_names_of_version(ver) or t.column_names
+                    token = f"{uid}:{seg.no}:{start}:{end}:{tid}" + ("" if ver == t.version else f":v{ver}")
+                    self.store.insert_rowbinary(t.name, cols, payload, token)
                     rep.tables[t.name] = rep.tables.get(t.name, 0) + sum(f.n_records for f in frs)
                     if self._after_insert_hook is not None:
                         self._after_insert_hook(t.name)

@@ -129,6 +129,11 @@ class Topic:
     """A recorded table: ``database.table``, a stable numeric id used in WAL frames, a version and columns.
 
     `columns` excludes ``record_id`` (always first, UInt128) and includes ``ts`` (DateTime64(9, 'UTC'), int ns).
+
+    Schema evolution: columns are only ever *appended* (by a new ``hft/store/schema/NNN_*.sql`` migration with
+    ``ADD COLUMN IF NOT EXISTS``) and the topic's version bumped. `legacy` lists the earlier versions as
+    ``(version, number of columns then)``, so WAL frames written by an older build still load: the loader
+    inserts them with that version's leading column names and the store fills the newer columns' defaults.
     """
 
     name: str
@@ -137,6 +142,7 @@ class Topic:
     columns: tuple[Column, ...]
     doc: str = ""
     critical_policy: str = "write"
+    legacy: tuple[tuple[int, int], ...] = ()
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -158,6 +164,15 @@ class Topic:
     def column_names(self) -> tuple[str, ...]:
         """All column names in insert order, ``record_id`` first."""
         return ("record_id", *(c.name for c in self.columns))
+
+    def column_names_of_version(self, version: int) -> tuple[str, ...] | None:
+        """Insert column names of frames written at topic `version` (None for a version this build can't load)."""
+        if version == self.version:
+            return self.column_names
+        for v, n in self.legacy:
+            if v == version:
+                return self.column_names[:1 + n]
+        return None
 
     # --- dict path ---------------------------------------------------------------------------------------
     def check_record(self, record: Mapping[str, Any]) -> None:
@@ -468,7 +483,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("actor", _LC, "", "who or what caused it (risk limit, operator, kill switch)"),
         _c("details", "String", "{}", "JSON document"),
     ), "trading-state changes of the gateway policy", "write"),
-    Topic("audit.alpha_gate_decisions", 3, 1, (
+    Topic("audit.alpha_gate_decisions", 3, 2, (
         _TS,
         _c("alpha_id", _LC),
         _c("gate", _LC, doc="A | B | C | D | E or a gate name"),
@@ -480,8 +495,15 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("code_hash", "String", ""),
         _c("data_hash", "String", ""),
         _c("details", "String", "{}", "JSON document (all statistics)"),
-    ), "alpha validation / promotion gate verdicts", "write"),
-    Topic("audit.alpha_promotions", 4, 1, (
+        # version 2 (002_alpha_audit.sql)
+        _c("version", _LC, "", "alpha version"),
+        _c("run_id", "String", "", "validate / promote run id"),
+        _c("thresholds", "String", "{}", "JSON document (every threshold in force)"),
+        _c("reasons", "String", "[]", "JSON list of reasons (why it failed, or notes)"),
+        _c("host", _LC, ""),
+        _c("user", _LC, ""),
+    ), "alpha validation / promotion gate verdicts", "write", legacy=((1, 11),)),
+    Topic("audit.alpha_promotions", 4, 2, (
         _TS,
         _c("alpha_id", _LC),
         _c("from_stage", _LC),
@@ -492,19 +514,38 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("code_hash", "String", ""),
         _c("reason", "String", ""),
         _c("details", "String", "{}", "JSON document"),
-    ), "alpha stage transitions", "write"),
-    Topic("audit.alpha_canary_decisions", 5, 1, (
+        # version 2 (002_alpha_audit.sql)
+        _c("version", _LC, "", "alpha version"),
+        _c("data_hash", "String", ""),
+        _c("experiment_id", "String", ""),
+        _c("run_id", "String", "", "gate D replay run id"),
+        _c("reasons", "String", "[]", "JSON list of reasons"),
+        _c("approvers", "String", "[]", "JSON list of approvers"),
+        _c("forced", "Bool", False, "refused gates overridden with --force --reason"),
+        _c("host", _LC, ""),
+        _c("user", _LC, ""),
+    ), "alpha stage transitions", "write", legacy=((1, 10),)),
+    Topic("audit.alpha_canary_decisions", 5, 2, (
         _TS,
         _c("alpha_id", _LC),
         _c("canary_id", "String", ""),
-        _c("decision", _LC, doc="continue | scale_up | halt | rollback | graduate"),
+        _c("decision", _LC, doc="hold | escalate | rollback | graduate ..."),
         _c("metric", _LC, ""),
         _c("value", "Float64", 0.0),
         _c("threshold", "Float64", 0.0),
         _c("reason", "String", ""),
         _c("details", "String", "{}", "JSON document"),
-    ), "canary monitoring decisions", "write"),
-    Topic("audit.alpha_experiments", 6, 1, (
+        # version 2 (002_alpha_audit.sql)
+        _c("version", _LC, "", "alpha version"),
+        _c("code_hash", "String", ""),
+        _c("from_state", _LC, "", "lifecycle state before the decision"),
+        _c("to_state", _LC, "", "lifecycle state after the decision"),
+        _c("reasons", "String", "[]", "JSON list of reasons"),
+        _c("run_id", "String", "", "observations run id"),
+        _c("host", _LC, ""),
+        _c("user", _LC, ""),
+    ), "canary monitoring decisions", "write", legacy=((1, 9),)),
+    Topic("audit.alpha_experiments", 6, 2, (
         _TS,
         _c("experiment_id", "String"),
         _c("alpha_id", _LC),
@@ -516,7 +557,14 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("data_hash", "String", ""),
         _c("seed", "UInt64", 0),
         _c("status", _LC, ""),
-    ), "the experiments registry: every trial", "write"),
+        # version 2 (002_alpha_audit.sql)
+        _c("family", _LC, "", "alpha family: trials of one family are counted together for DSR / PBO"),
+        _c("version", _LC, "", "alpha version"),
+        _c("host", _LC, ""),
+        _c("user", _LC, ""),
+        _c("started_ts", "DateTime64(9, 'UTC')", 0, "trial start, int ns UTC"),
+        _c("finished_ts", "DateTime64(9, 'UTC')", 0, "trial end, int ns UTC"),
+    ), "the experiments registry: every trial", "write", legacy=((1, 11),)),
     Topic("sim.runs", 7, 1, (
         _TS,
         _c("run_id", "String"),
