@@ -1,0 +1,378 @@
+"""Combinatorial alpha search: subsets × parameter grids × weighting schemes, scored out of sample.
+
+Spec (YAML, strictly parsed; every key but ``search`` and ``alphas`` optional)::
+
+    search: obi_flow              # name; the experiment family is "search:<name>"
+    alphas:                       # candidate members and their parameter grids (lists; {} = defaults)
+      obi_l1: {smooth: [1, 5, 20]}
+      ofi: {window: [10, 50]}
+      microprice_dev: {}
+    subset_sizes: [1, 2]          # sizes of the member subsets tried
+    weights: [equal, ic]          # hft.alpha.combine.WEIGHT_SCHEMES; singletons are scored once ("equal")
+    features: {levels: 5, sampling: 100ms, horizons: [1s]}   # as in an alpha config.yaml
+    target: 1s                    # horizon whose forward return the ic weights use (default: the first)
+    oos_fraction: 0.3             # last share of the rows kept out of sample (the score)
+    bucket: 5m                    # return bucket of the per-period Sharpe
+    cost: {spread_multiplier: 1.0, fee_bps: 0.0}
+    seed: 7                       # trial seed = splitmix64(seed, trial number)
+    top_k: 10
+
+Trials are enumerated in one deterministic order (subsets in sorted order, then the grid in spec order, then
+the weighting schemes) and numbered from 0. The experiment id is a hash of the canonical spec and the data, so
+re-running the same spec on the same data **resumes**: trials already recorded in the experiment registry are
+skipped. Every trial is recorded (``kind="search"``, family ``search:<name>``), so DSR and PBO of later
+validations count it.
+
+The leaderboard ranks trials by their **deflated** score: the DSR of the out-of-sample Sharpe given every trial
+recorded for the family (their number and the variance of their Sharpes), not by raw Sharpe; trials with a
+non-positive out-of-sample Sharpe rank after every positive one. The search also
+reports the PBO of its own trials (CSCV over their per-bucket returns).
+
+Backends: ``local`` (a process pool of ``workers`` spawned processes; inline when workers == 1) and ``ray``
+(``ray.init(address)`` for an existing cluster, a local Ray started otherwise). Scoring is a pure function
+(`hft.alpha.combine.score_combination`), so both backends give the same metrics for the same spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hft.alpha.combine import (
+    WEIGHT_SCHEMES,
+    Combination,
+    init_worker,
+    members_of,
+    score_chunk,
+    score_chunk_with,
+)
+from hft.config.strict import Section, load_yaml
+from hft.core.errors import ConfigError, GovernanceError
+
+__all__ = ["SearchSpec", "enumerate_trials", "load_spec", "parse_spec", "run_search"]
+
+CHUNK = 8  # trials per task sent to a worker
+RECORD_EVERY = 50  # trials recorded to the registry per batch (a crash loses at most this many)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A parsed search spec (see the module docstring)."""
+
+    name: str
+    alphas: dict[str, dict[str, list[Any]]]
+    subset_sizes: tuple[int, ...]
+    weights: tuple[str, ...]
+    features: Any  # FeatureSpec
+    target: Any
+    oos_fraction: float
+    bucket_ns: int
+    spread_multiplier: float
+    fee_bps: float
+    seed: int
+    top_k: int
+    file: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def family(self) -> str:
+        return f"search:{self.name}"
+
+    def canonical(self) -> str:
+        """Canonical JSON of everything that changes a trial's score (the resume key)."""
+        return json.dumps({"alphas": self.alphas, "subset_sizes": self.subset_sizes, "weights": self.weights,
+                           "features": self.features.to_dict(), "target": self.target,
+                           "oos_fraction": self.oos_fraction, "bucket_ns": self.bucket_ns,
+                           "spread_multiplier": self.spread_multiplier, "fee_bps": self.fee_bps,
+                           "seed": self.seed}, sort_keys=True, default=str)
+
+
+def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
+    """Strictly parse a search spec mapping; ConfigError naming the file and key on anything wrong."""
+    from hft.alpha.config import _feature_spec
+    from hft.alpha.registry import load_alpha_class
+
+    root = Section(data, file)
+    name = root.str("search")
+    if not name or not all(c.isalnum() or c in "_-." for c in name):
+        root._fail("search", "a name of letters, digits, '_', '-' or '.'", name)
+    al = root.section("alphas")
+    if not al.data:
+        al._fail("alphas", "a non-empty mapping of alpha id -> parameter grid", dict(al.data))
+    alphas: dict[str, dict[str, list[Any]]] = {}
+    for alpha_id in sorted(al.data):
+        cls = load_alpha_class(alpha_id)
+        grid = Section(al.raw(alpha_id) or {}, root.file, al._key(alpha_id))
+        types = cls.param_types()
+        out: dict[str, list[Any]] = {}
+        for pname in list(grid.data):
+            values = grid.raw(pname)
+            key = grid._key(pname)
+            if pname not in types:
+                grid._fail(key, f"a parameter of {alpha_id} ({sorted(types)})", pname)
+            if not isinstance(values, list) or not values:
+                grid._fail(key, "a non-empty list of values (the grid)", values)
+            for v in values:
+                try:
+                    cls({pname: v})
+                except GovernanceError as exc:
+                    raise ConfigError(f"{root.file}: key '{key}': {exc.message}", file=root.file, key=key) from None
+            if len(set(map(repr, values))) != len(values):
+                grid._fail(key, "distinct values", values)
+            out[pname] = list(values)
+        grid.done()
+        alphas[alpha_id] = out
+    al.done()
+    sizes = root.raw("subset_sizes", [1])
+    if (not isinstance(sizes, list) or not sizes
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= len(alphas) for s in sizes)):
+        root._fail("subset_sizes", f"a non-empty list of integers in [1, {len(alphas)}]", sizes)
+    weights = root.raw("weights", ["equal"])
+    if not isinstance(weights, list) or not weights or not all(w in WEIGHT_SCHEMES for w in weights):
+        root._fail("weights", f"a non-empty list of {list(WEIGHT_SCHEMES)}", weights)
+    fspec = _feature_spec(root.section("features", {}))
+    target = root.raw("target", fspec.horizons[0])
+    if target not in fspec.horizons:
+        root._fail("target", f"one of features.horizons {list(fspec.horizons)}", target)
+    oos = root.float("oos_fraction", 0.3, min_value=0.0)
+    if not 0.0 < oos < 1.0:
+        root._fail("oos_fraction", "a number in (0, 1)", oos)
+    bucket_ns = root.duration_ns("bucket", "5m")
+    if bucket_ns <= 0:
+        root._fail("bucket", "a positive duration", root.raw("bucket"))
+    cost = root.section("cost", {})
+    spread_mult = cost.float("spread_multiplier", 1.0, min_value=0.0)
+    fee = cost.float("fee_bps", 0.0, min_value=0.0)
+    cost.done()
+    seed = root.int("seed", 7, min_value=0)
+    top_k = root.int("top_k", 10, min_value=1)
+    root.done()
+    return SearchSpec(name, alphas, tuple(sorted(set(sizes))), tuple(dict.fromkeys(weights)), fspec, target, oos,
+                      bucket_ns, spread_mult, fee, seed, top_k, None if file is None else str(file), dict(data))
+
+
+def load_spec(path: str | Path) -> SearchSpec:
+    """Read and strictly parse a search spec YAML file."""
+    return parse_spec(load_yaml(path), path)
+
+
+def _grid(params: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = list(params)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(params[n] for n in names))]
+
+
+def enumerate_trials(spec: SearchSpec) -> list[Combination]:
+    """Every trial of `spec`, in the deterministic order of the module docstring (index = trial number)."""
+    from hft.core.rng import splitmix64
+
+    out: list[Combination] = []
+    ids = sorted(spec.alphas)
+    for size in spec.subset_sizes:
+        for subset in itertools.combinations(ids, size):
+            grids = [_grid(spec.alphas[a]) for a in subset]
+            for params in itertools.product(*grids):
+                schemes = ("equal",) if size == 1 else spec.weights
+                for w in schemes:
+                    n = len(out)
+                    out.append(Combination(members_of(subset, params), w, int(splitmix64(spec.seed, n))))
+    if not out:
+        raise ConfigError(f"{spec.file or '<spec>'}: expected at least one trial, the spec enumerates none",
+                          file=spec.file)
+    return out
+
+
+# --- backends -------------------------------------------------------------------------------------------------
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _run_local(todo: list[tuple[int, Combination]], features_path: Path, kw: dict[str, Any], workers: int,
+               on_done: Callable[[list], None]) -> None:
+    if workers <= 1:
+        init_worker(str(features_path), kw)
+        for chunk in _chunks(todo, CHUNK):
+            on_done(score_chunk(chunk))
+        return
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_worker,
+                             initargs=(str(features_path), kw)) as pool:
+        # map keeps submission order, so records are appended in trial order whatever finishes first
+        for res in pool.map(score_chunk, _chunks(todo, CHUNK)):
+            on_done(res)
+
+
+def _run_ray(todo: list[tuple[int, Combination]], features: Any, kw: dict[str, Any], workers: int,
+             address: str | None, on_done: Callable[[list], None]) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise GovernanceError("search --backend ray: expected the Ray extra to be installed",
+                              hint="pip install 'hft[ray]'") from None
+    started = False
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        init_kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                   "configure_logging": False}
+        if address:
+            ray.init(address=address, **init_kw)
+        else:
+            ray.init(num_cpus=max(1, workers), **init_kw)
+        started = True
+    try:
+        remote = ray.remote(score_chunk_with)
+        ref = ray.put(features)
+        pending = [remote.remote(ref, kw, c) for c in _chunks(todo, CHUNK)]
+        for p in pending:  # in submission order: deterministic recording order
+            on_done(ray.get(p))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# --- driver ---------------------------------------------------------------------------------------------------
+
+def experiment_id_for(spec: SearchSpec, data_hash: str) -> str:
+    """Deterministic experiment id of (spec, data): the resume key."""
+    h = hashlib.blake2b(f"{spec.canonical()}|{data_hash}".encode(), digest_size=8).hexdigest()
+    return f"search-{spec.name}-{h}"
+
+
+def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local", workers: int | None = None,
+               address: str | None = None, registry: Any = None, max_trials: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) a search; returns the summary with the top-K leaderboard (JSON-safe).
+
+    Args:
+        spec: the parsed spec.
+        data: market-data paths (one day or several, as `compute_features` takes them).
+        backend: ``"local"`` or ``"ray"``.
+        workers: processes / Ray CPUs (default: the machine's CPU count).
+        address: an existing Ray cluster's address (``backend="ray"`` only).
+        registry: an `ExperimentRegistry` (default: the one under ``$HFT_HOME``).
+        max_trials: stop after this many new trials (the rest resume on the next run).
+        progress: called with (trials done, trials total).
+    """
+    from hft.alpha.experiments import ExperimentRegistry, Trial, code_hash, current_host, current_user
+    from hft.alpha.features import compute_features, data_hash, feature_cache_dir, feature_cache_key
+    from hft.alpha.registry import alpha_dir, load_alpha_class
+
+    if backend not in ("local", "ray"):
+        raise GovernanceError(f"search: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
+    if address and backend != "ray":
+        raise GovernanceError("search: --address is for --backend ray", key="address")
+    workers = workers or os.cpu_count() or 1
+    registry = registry or ExperimentRegistry()
+    paths = [Path(p) for p in data]
+    dhash = data_hash(paths)
+    features = compute_features(paths, spec.features)
+    fpath = feature_cache_dir() / f"{feature_cache_key(dhash, spec.features)}.parquet"
+    trials = enumerate_trials(spec)
+    exp_id = experiment_id_for(spec, dhash)
+    done_before = {t.trial for t in registry.trials(experiment_id=exp_id)}
+    todo = [(n, c) for n, c in enumerate(trials) if n not in done_before]
+    if max_trials is not None:
+        todo = todo[:max_trials]
+    from hft.alpha.features import horizon_column
+
+    kw = {"target": horizon_column(spec.target), "oos_fraction": spec.oos_fraction, "bucket_ns": spec.bucket_ns,
+          "spread_multiplier": spec.spread_multiplier, "fee_bps": spec.fee_bps}
+    ids = sorted(spec.alphas)
+    versions = {a: load_alpha_class(a).version for a in ids}
+    chash = code_hash([alpha_dir(a) for a in ids] + [Path(__file__).resolve().parent,
+                                                     Path(__import__("hft.alpha").alpha.__file__).parent])
+    host, user = current_host(), current_user()
+    pending: list[Any] = []
+    n_done = len(done_before)
+    total = len(trials)
+
+    def flush() -> None:
+        if pending:
+            registry.record(list(pending))
+            pending.clear()
+
+    def on_done(results: list) -> None:
+        nonlocal n_done
+        for n, metrics, t0, t1, status in results:
+            combo = trials[n]
+            pending.append(Trial(
+                experiment_id=exp_id, alpha_id="+".join(a for a, _ in combo.members), family=spec.family,
+                version=",".join(versions[a] for a, _ in combo.members), trial=n, kind="search",
+                params=combo.to_dict(), metrics=metrics, code_hash=chash, data_hash=dhash, seed=combo.seed,
+                status=status, started_ns=t0, finished_ns=t1, host=host, user=user))
+            n_done += 1
+        if len(pending) >= RECORD_EVERY:
+            flush()
+        if progress:
+            progress(n_done, total)
+
+    t0 = time.perf_counter()
+    if progress:
+        progress(n_done, total)
+    try:
+        if todo:
+            if backend == "ray":
+                _run_ray(todo, features, kw, workers, address, on_done)
+            else:
+                _run_local(todo, fpath, kw, workers, on_done)
+    finally:
+        flush()  # whatever was scored is recorded, even when interrupted
+    wall = time.perf_counter() - t0
+    return leaderboard(spec, registry, exp_id, dhash) | {
+        "backend": backend, "workers": workers, "new_trials": len(todo), "resumed_trials": len(done_before),
+        "wall_s": round(wall, 3), "trials_per_min": round(len(todo) / wall * 60, 1) if wall > 0 and todo else None,
+    }
+
+
+def leaderboard(spec: SearchSpec, registry: Any, exp_id: str, dhash: str) -> dict[str, Any]:
+    """Top-K of the experiment by deflated Sharpe (DSR with the family's trial count and Sharpe variance)."""
+    import math
+
+    import numpy as np
+
+    from hft.alpha import stats
+
+    rows = [t for t in registry.trials(experiment_id=exp_id) if t.status == "ok"]
+    fam = registry.family_stats(spec.family)
+    board = []
+    for t in rows:
+        m = t.metrics
+        sr, n_obs = float(m["sharpe"]), int(m["n_obs"])
+        skew, kurt = float(m.get("skew", 0.0)), float(m.get("kurtosis", 3.0))
+        if not (math.isfinite(skew) and math.isfinite(kurt)) or kurt < 1 + skew * skew:
+            skew, kurt = 0.0, 3.0
+        d = (stats.dsr(sr, n_obs, max(fam.n_trials, 1), fam.var_sharpe, skew, kurt)
+             if n_obs >= 2 and fam.n_trials >= 2 and fam.var_sharpe > 0 else float("nan"))
+        board.append({"trial": t.trial, "members": t.params["members"], "weights": t.params["weights"],
+                      "sharpe_oos": sr, "sharpe_is": m.get("sharpe_is"), "ic_oos": m.get("ic_oos"),
+                      "dsr": d, "n_obs": n_obs, "turnover": m.get("turnover")})
+    # Rank by DSR, but never a non-positive Sharpe above a positive one: the DSR's variance term grows with SR²,
+    # which can lift a large negative Sharpe's DSR above a small positive one's.
+    board.sort(key=lambda r: (r["sharpe_oos"] <= 0, -(r["dsr"] if math.isfinite(r["dsr"]) else -1.0),
+                              -r["sharpe_oos"], r["trial"]))
+    pbo_out: dict[str, Any] | None = None
+    lens = {len(t.metrics.get("period_returns", [])) for t in rows}
+    if len(rows) >= 2 and len(lens) == 1:
+        n_rows = lens.pop()
+        blocks = min(10, n_rows - n_rows % 2)
+        if blocks >= 2:
+            perf = np.array([t.metrics["period_returns"] for t in rows], dtype=np.float64).T
+            try:
+                res = stats.pbo(perf, blocks)
+                pbo_out = {"pbo": float(res.probability), "blocks": blocks, "splits": res.n_splits}
+            except GovernanceError as exc:
+                pbo_out = {"pbo": None, "reason": exc.message}
+    for r in board:
+        r["dsr"] = r["dsr"] if math.isfinite(r["dsr"]) else None  # JSON has no NaN
+    return {"experiment_id": exp_id, "family": spec.family, "data_hash": dhash, "trials": len(rows),
+            "family_trials": fam.n_trials, "family_var_sharpe": fam.var_sharpe, "pbo": pbo_out,
+            "top": board[:spec.top_k]}

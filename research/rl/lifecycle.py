@@ -1,0 +1,274 @@
+"""A tabular Q-learning market maker, trained in the simulator, saved in an open format, evaluated on held-out
+quotes — the policy side of ``hft alpha rl-promote``.
+
+Policy
+------
+Every ``decision_ns`` of local time (the strategy's timer) the policy observes a discrete state and picks one
+of five quoting actions; quotes go through the real gateway like any strategy's (`hft.sim.strategy`).
+
+* State = (inventory bucket, spread bucket, imbalance bucket), 5 × 3 × 3 = 45 states:
+  inventory ``position / max_position`` cut at −0.6, −0.2, 0.2, 0.6; spread 1, 2, ≥3 ticks; L1 imbalance
+  ``(q_bid − q_ask) / (q_bid + q_ask)`` cut at −1/3, 1/3.
+* Actions (bid offset, ask offset) in ticks behind the touch, ``None`` = no quote on that side:
+  0 (0, 0) join both; 1 (1, 1) one tick back; 2 (1, 0) lean to sell; 3 (0, 1) lean to buy; 4 (None, None) flat
+  (cancel quotes). A side at ``max_position`` is never quoted.
+* Reward between two decisions = change in marked-to-mid PnL (cash from our fills incl. fees, plus position ×
+  mid, in ticks × lots) − ``inventory_penalty`` × position².
+* Learning: Q(s, a) += α (r + γ max_a' Q(s', a') − Q(s, a)); ε-greedy exploration whose random draws come from
+  ``numpy.random.default_rng(seed + episode)``; ε decays linearly from ``epsilon`` to ``epsilon_min`` over the
+  episodes. Episodes replay the training data from the start. Same data + hyper-parameters + seed → the same
+  Q table, bit for bit (the simulator is deterministic).
+
+Artifact (open format, no pickle): ``<dir>/policy.npz`` holds ``q`` (45 × 5 float64) and the bucket edges;
+``<dir>/policy.yaml`` holds the metadata (policy id, version, hyper-parameters, seed, training data hash,
+episodes, SHA-256 of the npz, creation time). `load_policy` checks the hash and refuses a mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import BUY, SELL
+from hft.core.errors import ConfigError, GovernanceError
+from hft.core.orders import REPORT_FILL, REPORT_PARTIAL_FILL
+from hft.sim.strategy import Context, OrderUpdate, Strategy
+
+__all__ = ["ACTIONS", "Hyper", "QPolicy", "QStrategy", "evaluate", "load_policy", "save_policy", "train"]
+
+POLICY_ID = "rl_mm_q"
+POLICY_VERSION = "1.0.0"
+INV_EDGES = (-0.6, -0.2, 0.2, 0.6)
+SPREAD_EDGES = (1, 2)  # <=1, ==2, >=3 ticks
+IMB_EDGES = (-1 / 3, 1 / 3)
+ACTIONS: tuple[tuple[int | None, int | None], ...] = ((0, 0), (1, 1), (1, 0), (0, 1), (None, None))
+N_STATES = (len(INV_EDGES) + 1) * (len(SPREAD_EDGES) + 1) * (len(IMB_EDGES) + 1)
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Training hyper-parameters (all recorded in the artifact)."""
+
+    episodes: int = 3
+    alpha: float = 0.1
+    gamma: float = 0.9
+    epsilon: float = 0.3
+    epsilon_min: float = 0.02
+    inventory_penalty: float = 0.05
+    decision_ns: int = 1_000_000_000
+    size: int = 1
+    max_position: int = 10
+    seed: int = 7
+
+    def check(self) -> None:
+        bad = [(k, v) for k, v in (("episodes", self.episodes), ("size", self.size),
+                                   ("max_position", self.max_position), ("decision_ns", self.decision_ns))
+               if not isinstance(v, int) or isinstance(v, bool) or v < 1]
+        bad += [(k, v) for k, v in (("alpha", self.alpha), ("gamma", self.gamma), ("epsilon", self.epsilon),
+                                    ("epsilon_min", self.epsilon_min)) if not 0.0 <= float(v) <= 1.0]
+        if self.inventory_penalty < 0:
+            bad.append(("inventory_penalty", self.inventory_penalty))
+        if bad:
+            k, v = bad[0]
+            raise ConfigError(f"rl hyper-parameter '{k}': expected a valid value, was {v!r}", key=k)
+
+
+@dataclass
+class QPolicy:
+    """A Q table over (state, action) plus its metadata."""
+
+    q: np.ndarray
+    hyper: Hyper
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def greedy(self, state: int) -> int:
+        return int(np.argmax(self.q[state]))  # ties: the lowest action index
+
+
+def state_of(position: int, max_position: int, bid: int | None, ask: int | None, bid_qty: int,
+             ask_qty: int) -> int:
+    """Discrete state index (see the module docstring)."""
+    inv = int(np.searchsorted(INV_EDGES, position / max_position, side="right"))
+    spread = 1 if bid is None or ask is None else ask - bid
+    sp = 0 if spread <= SPREAD_EDGES[0] else (1 if spread == SPREAD_EDGES[1] else 2)
+    tot = bid_qty + ask_qty
+    imb = (bid_qty - ask_qty) / tot if tot > 0 else 0.0
+    im = int(np.searchsorted(IMB_EDGES, imb, side="right"))
+    return (inv * (len(SPREAD_EDGES) + 1) + sp) * (len(IMB_EDGES) + 1) + im
+
+
+class QStrategy(Strategy):
+    """The simulator strategy of a Q policy; learns when ``learn`` is true (training), else acts greedily."""
+
+    name = "rl_mm_q"
+
+    def __init__(self, policy: QPolicy, *, learn: bool = False, epsilon: float = 0.0, rng_seed: int = 0) -> None:
+        self.policy, self.learn, self.epsilon = policy, learn, epsilon
+        self.timer_ns = policy.hyper.decision_ns
+        self.rng = np.random.default_rng(rng_seed)
+        self.cash = 0.0  # ticks x lots, fees included (fees are money units = ticks x lots at multiplier 1)
+        self.side_of: dict[int, int] = {}
+        self.prev: tuple[int, int, float] | None = None  # (state, action, marked pnl)
+        self.decisions = 0
+
+    def params(self) -> dict[str, Any]:
+        return {"policy": self.policy.meta.get("policy_id", POLICY_ID), "learn": self.learn, **asdict(self.policy.hyper)}
+
+    def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
+        if update.kind in (REPORT_PARTIAL_FILL, REPORT_FILL):
+            side = self.side_of.get(update.order_id, 0)
+            self.cash -= side * update.price * update.qty
+            self.cash -= update.fee
+
+    def _marked(self, ctx: Context) -> float | None:
+        mid2 = ctx.mid2
+        return None if mid2 is None else self.cash + ctx.position * mid2 / 2.0
+
+    def on_timer(self, ctx: Context) -> None:
+        h = self.policy.hyper
+        bid, ask = ctx.best_bid, ctx.best_ask
+        marked = self._marked(ctx)
+        if bid is None or ask is None or marked is None:
+            return
+        s = state_of(ctx.position, h.max_position, bid, ask, ctx.bid_qty, ctx.ask_qty)
+        if self.learn and self.prev is not None:
+            ps, pa, pm = self.prev
+            r = (marked - pm) - h.inventory_penalty * ctx.position * ctx.position
+            q = self.policy.q
+            q[ps, pa] += h.alpha * (r + h.gamma * q[s].max() - q[ps, pa])
+        if self.learn and self.rng.random() < self.epsilon:
+            a = int(self.rng.integers(len(ACTIONS)))
+        else:
+            a = self.policy.greedy(s)
+        self.prev = (s, a, marked)
+        self.decisions += 1
+        self._quote(ctx, ACTIONS[a], bid, ask)
+
+    def _quote(self, ctx: Context, action: tuple[int | None, int | None], bid: int, ask: int) -> None:
+        h = self.policy.hyper
+        want = {BUY: None if action[0] is None else min(bid - action[0], ask - 1),
+                SELL: None if action[1] is None else max(ask + action[1], bid + 1)}
+        have: dict[int, Any] = {BUY: None, SELL: None}
+        for o in ctx.orders.values():
+            have[o.side] = o
+        for side in (BUY, SELL):
+            o, price = have[side], want[side]
+            room = h.max_position - side * ctx.position
+            if o is not None:
+                if o.status == "working" and (price is None or o.price != price or room <= 0):
+                    ctx.cancel(o.order_id)
+            elif price is not None and room > 0:
+                d = ctx.submit(side, price, min(h.size, room))
+                if getattr(d, "accepted", False):
+                    self.side_of[d.order_id] = side
+
+
+def _replay(data: Sequence[Path], strategy: QStrategy, config: Any) -> tuple[Any, dict[str, Any], Any]:
+    """One replay of `data` with `strategy` through the real gateway: (output, summary, market data)."""
+    from hft.data.sources import open_market_data
+    from hft.sim.replay import build_engine, summarise
+
+    md = open_market_data([Path(p) for p in data])
+    engine, multiplier = build_engine(md, strategy, strategy.name, config)
+    out = engine.run(None, multiplier=multiplier)
+    return out, summarise(out, md, strategy.name, strategy.params(), config, list(data)), md
+
+
+def train(data: Sequence[Path], hyper: Hyper | None = None, config: Any = None) -> QPolicy:
+    """Train a Q policy on `data` (replayed `hyper.episodes` times through the real gateway)."""
+    from hft.alpha.features import data_hash
+    from hft.sim.replay import load_replay_config
+
+    hyper = hyper or Hyper()
+    hyper.check()
+    config = config or load_replay_config(None)
+    policy = QPolicy(np.zeros((N_STATES, len(ACTIONS))), hyper)
+    t0 = time.perf_counter()
+    run_hashes = []
+    for ep in range(hyper.episodes):
+        frac = ep / max(hyper.episodes - 1, 1)
+        eps = hyper.epsilon + (hyper.epsilon_min - hyper.epsilon) * frac
+        strat = QStrategy(policy, learn=True, epsilon=eps, rng_seed=hyper.seed + ep)
+        _, summary, _ = _replay(data, strat, config)
+        run_hashes.append(summary["run_hash"])
+    policy.meta = {"policy_id": POLICY_ID, "version": POLICY_VERSION, "hyper": asdict(hyper),
+                   "train_data_hash": data_hash([Path(p) for p in data]), "train_run_hashes": run_hashes,
+                   "train_wall_s": round(time.perf_counter() - t0, 3),
+                   "states": N_STATES, "actions": [list(a) for a in ACTIONS]}
+    return policy
+
+
+def evaluate(policy: QPolicy, data: Sequence[Path], config: Any = None, out_dir: Path | None = None
+             ) -> dict[str, Any]:
+    """Greedy replay of the policy on (held-out) `data`; the simulator summary (PnL, Sharpe, fills, run hash)."""
+    from hft.sim.replay import load_replay_config, write_run_folder
+
+    config = config or load_replay_config(None)
+    strat = QStrategy(policy, learn=False)
+    out, summary, md = _replay(data, strat, config)
+    if out_dir is not None:
+        write_run_folder(out_dir, out, summary, md, force=True)
+        summary["run_folder"] = str(out_dir)
+    summary["decisions"] = strat.decisions
+    return summary
+
+
+# --- artifact -------------------------------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_policy(policy: QPolicy, directory: Path) -> dict[str, Any]:
+    """Write ``policy.npz`` + ``policy.yaml`` atomically into `directory`; returns the metadata written."""
+    import yaml
+
+    from hft.core.fileio import atomic_path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    npz = directory / "policy.npz"
+    with atomic_path(npz) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, q=policy.q, inv_edges=np.asarray(INV_EDGES), spread_edges=np.asarray(SPREAD_EDGES),
+                 imb_edges=np.asarray(IMB_EDGES))
+    meta = {**policy.meta, "npz_sha256": _sha256(npz), "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                     time.gmtime())}
+    with atomic_path(directory / "policy.yaml") as tmp:
+        Path(tmp).write_text(yaml.safe_dump(meta, sort_keys=True))
+    policy.meta = meta
+    return meta
+
+
+def load_policy(directory: Path) -> QPolicy:
+    """Load a saved policy; GovernanceError when the npz does not match its recorded hash or shape."""
+    from hft.config.strict import load_yaml
+
+    directory = Path(directory)
+    meta = load_yaml(directory / "policy.yaml")
+    npz = directory / "policy.npz"
+    if not npz.is_file():
+        raise GovernanceError(f"{npz}: expected the policy table, none exists", file=str(npz))
+    if meta.get("npz_sha256") != _sha256(npz):
+        raise GovernanceError(f"{npz}: expected SHA-256 {meta.get('npz_sha256')}, the file differs", file=str(npz))
+    with np.load(npz, allow_pickle=False) as z:
+        q = np.array(z["q"], dtype=np.float64)
+    if q.shape != (N_STATES, len(ACTIONS)) or not np.isfinite(q).all():
+        raise GovernanceError(f"{npz}: expected a finite {N_STATES}x{len(ACTIONS)} Q table, was {q.shape}",
+                              file=str(npz))
+    try:
+        hyper = Hyper(**meta["hyper"])
+    except (KeyError, TypeError) as exc:
+        raise GovernanceError(f"{directory / 'policy.yaml'}: key 'hyper': expected the training "
+                              f"hyper-parameters ({exc})", file=str(directory / "policy.yaml")) from None
+    return QPolicy(q, hyper, meta)
+
+
+def q_digest(policy: QPolicy) -> str:
+    """Hash of the Q table bytes (determinism checks)."""
+    return hashlib.blake2b(np.ascontiguousarray(policy.q).tobytes(), digest_size=16).hexdigest()

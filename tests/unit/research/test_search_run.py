@@ -1,0 +1,76 @@
+"""`run_search`: every trial recorded, resumable, deflated leaderboard, same results on every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+SPEC = {"search": "unit", "alphas": {"obi_l1": {"smooth": [1, 20]}, "ofi": {"window": [10, 50]},
+                                     "microprice_dev": {}},
+        "subset_sizes": [1, 2], "weights": ["equal", "ic"],
+        "features": {"levels": 1, "sampling": "1s", "horizons": ["1s", "10s"]}, "target": "10s",
+        "bucket": "2m", "top_k": 5}
+
+
+@pytest.fixture
+def registry(store):
+    from hft.alpha.experiments import ExperimentRegistry
+
+    return ExperimentRegistry(store=store)
+
+
+def _metrics(registry, exp_id):
+    return {t.trial: t.metrics for t in registry.trials(experiment_id=exp_id)}
+
+
+def test_search_records_every_trial_and_resumes(search_engine, small_day, registry):
+    spec = search_engine.parse_spec(SPEC)
+    n_total = len(search_engine.enumerate_trials(spec))
+    first = search_engine.run_search(spec, [small_day], workers=1, registry=registry, max_trials=5)
+    assert first["new_trials"] == 5 and first["trials"] == 5
+    second = search_engine.run_search(spec, [small_day], workers=1, registry=registry)
+    assert second["resumed_trials"] == 5 and second["new_trials"] == n_total - 5
+    assert second["trials"] == n_total == second["family_trials"]
+    third = search_engine.run_search(spec, [small_day], workers=1, registry=registry)
+    assert third["new_trials"] == 0 and third["trials"] == n_total  # nothing re-run, nothing duplicated
+    trials = registry.trials(experiment_id=second["experiment_id"])
+    assert sorted(t.trial for t in trials) == list(range(n_total))
+    assert all(t.kind == "search" and t.family == "search:unit" for t in trials)
+    # the leaderboard is ranked by deflated Sharpe: DSR with the family's trial count and Sharpe variance
+    from hft.alpha import stats
+
+    top = second["top"]
+    assert len(top) == 5
+    dsrs = [r["dsr"] for r in top]
+    assert dsrs == sorted(dsrs, reverse=True)
+    fam = registry.family_stats("search:unit")
+    best = next(t for t in trials if t.trial == top[0]["trial"]).metrics
+    assert top[0]["dsr"] == pytest.approx(stats.dsr(best["sharpe"], best["n_obs"], fam.n_trials, fam.var_sharpe,
+                                                    best["skew"], best["kurtosis"]))
+    assert second["pbo"] is not None and 0.0 <= second["pbo"]["pbo"] <= 1.0
+
+
+def test_process_pool_gives_the_same_metrics(search_engine, small_day, registry):
+    spec = search_engine.parse_spec({**SPEC, "search": "pool"})
+    inline = search_engine.run_search(spec, [small_day], workers=1, registry=registry)
+    inline_metrics = _metrics(registry, inline["experiment_id"])
+    spec2 = search_engine.parse_spec({**SPEC, "search": "pool2"})
+    pooled = search_engine.run_search(spec2, [small_day], workers=2, registry=registry)
+    assert _metrics(registry, pooled["experiment_id"]) == inline_metrics
+
+
+def test_ray_backend_gives_the_same_metrics(search_engine, small_day, registry):
+    pytest.importorskip("ray")
+    spec = search_engine.parse_spec({**SPEC, "search": "ray_a"})
+    local = search_engine.run_search(spec, [small_day], workers=1, registry=registry)
+    spec2 = search_engine.parse_spec({**SPEC, "search": "ray_b"})
+    ray_run = search_engine.run_search(spec2, [small_day], backend="ray", workers=2, registry=registry)
+    assert ray_run["backend"] == "ray"
+    assert _metrics(registry, ray_run["experiment_id"]) == _metrics(registry, local["experiment_id"])
+
+
+def test_bad_backend(search_engine, small_day, registry):
+    from hft.core.errors import GovernanceError
+
+    spec = search_engine.parse_spec(SPEC)
+    with pytest.raises(GovernanceError, match="backend"):
+        search_engine.run_search(spec, [small_day], backend="spark", registry=registry)
