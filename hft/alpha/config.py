@@ -13,7 +13,8 @@ validation:                   # optional; every key optional, defaults below
     min_coverage: 0.9         # share of rows with a finite signal
     lookahead_cuts: 20        # random cut points for the truncation test
     lookahead_seed: 7
-    lookahead_max_shift_ic: 0.05   # |IC| of the signal shifted into the past vs forward return, at most
+    lookahead_max_shift_ic: 0.05   # |IC| with the next-row return lost when the signal is shifted one row
+                                   # into the past, at most (see hft.alpha.gate_a)
     determinism: true         # two runs must be identical
     max_ns_per_event: 2000    # compute cost budget per input row
   gate_b:                     # predictive power
@@ -33,10 +34,23 @@ validation:                   # optional; every key optional, defaults below
     pbo_blocks: 10
     walk_forward_folds: 5
     min_walk_forward_positive: 0.6   # share of folds with positive net Sharpe, at least
-    cost_spread_multipliers: [1.0, 2.0]
-    fee_bps: 0.0
-    min_trl_confidence: 0.95
+    cost_spread_multiplier: 1.0   # base case: the half-spread crossing cost times this (1: every change of
+                                  # position crosses half the spread; below 1 models passive fills)
+    cost_spread_multipliers: [1.0, 2.0]   # cost stress: the half-spread crossing cost times each of these
+    fee_bps: 0.0              # fee per unit of position traded, in basis points of the mid
+    min_trl_confidence: 0.95  # confidence of the Minimum Track Record Length (strictly between 0 and 1)
+    period: 5m                # Sharpe period: per-row net returns are summed per period of this length
+    min_stress_sharpe: 0.0    # net per-period Sharpe in every cost-stress scenario, more than
+    stress_fee_bps: 0.1       # fee stress: one more scenario at the base multiplier with fee_bps + this
+    sensitivity_step: 0.25    # parameter sensitivity: numeric params moved by ± this fraction (ints by >= 1)
+  pool: {...}                 # lifecycle stages: pool, gate_d, gate_e, canary (hft/alpha/lifecycle_config.py)
+  gate_d: {...}
+  gate_e: {...}
+  canary: {...}
 ```
+
+Gates A/B/C (what each threshold means exactly, the strategy, its cost model and the Sharpe definition):
+`hft.alpha.gate_a`, `hft.alpha.gate_b`, `hft.alpha.gate_c`; overview in ``docs/alpha.md``.
 
 Errors: threshold / spec keys → `ConfigError` naming the file and key; params → `GovernanceError` naming the
 key (the alpha owns its parameter types).
@@ -49,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.alpha.features import FeatureSpec
+from hft.alpha.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
 
@@ -88,9 +103,15 @@ class GateC:
     pbo_blocks: int = 10
     walk_forward_folds: int = 5
     min_walk_forward_positive: float = 0.6
+    cost_spread_multiplier: float = 1.0
     cost_spread_multipliers: tuple[float, ...] = (1.0, 2.0)
     fee_bps: float = 0.0
     min_trl_confidence: float = 0.95
+    period: str = "5m"
+    period_ns: int = 5 * 60 * 1_000_000_000
+    min_stress_sharpe: float = 0.0
+    stress_fee_bps: float = 0.1
+    sensitivity_step: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,11 @@ class ValidationConfig:
     gate_a: GateA = field(default_factory=GateA)
     gate_b: GateB = field(default_factory=GateB)
     gate_c: GateC = field(default_factory=GateC)
+    # lifecycle stages (hft/alpha/lifecycle_config.py)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    gate_d: GateD = field(default_factory=GateD)
+    gate_e: GateE = field(default_factory=GateE)
+    canary: CanaryPlan = field(default_factory=CanaryPlan)
 
 
 @dataclass(frozen=True)
@@ -160,6 +186,10 @@ def _gate_b(sec: Section, spec: FeatureSpec) -> GateB:
 def _gate_c(sec: Section) -> GateC:
     d = GateC()
     mults = sec.raw("cost_spread_multipliers", list(d.cost_spread_multipliers))
+    period_raw = sec.raw("period", d.period)
+    period_ns = sec.duration_ns("period", d.period)
+    if period_ns <= 0:
+        sec._fail(sec._key("period"), "a positive duration", period_raw)
     if (not isinstance(mults, list) or not mults
             or not all(isinstance(m, int | float) and not isinstance(m, bool) and m >= 0 for m in mults)):
         sec._fail(sec._key("cost_spread_multipliers"), "a non-empty list of numbers >= 0", mults)
@@ -170,10 +200,17 @@ def _gate_c(sec: Section) -> GateC:
         pbo_blocks=sec.int("pbo_blocks", d.pbo_blocks, min_value=2),
         walk_forward_folds=sec.int("walk_forward_folds", d.walk_forward_folds, min_value=2),
         min_walk_forward_positive=_fraction(sec, "min_walk_forward_positive", d.min_walk_forward_positive),
+        cost_spread_multiplier=sec.float("cost_spread_multiplier", d.cost_spread_multiplier, min_value=0.0),
         cost_spread_multipliers=tuple(float(m) for m in mults),
         fee_bps=sec.float("fee_bps", d.fee_bps, min_value=0.0),
         min_trl_confidence=_fraction(sec, "min_trl_confidence", d.min_trl_confidence),
+        period=str(period_raw), period_ns=period_ns,
+        min_stress_sharpe=sec.float("min_stress_sharpe", d.min_stress_sharpe),
+        stress_fee_bps=sec.float("stress_fee_bps", d.stress_fee_bps, min_value=0.0),
+        sensitivity_step=sec.float("sensitivity_step", d.sensitivity_step, min_value=0.0),
     )
+    if not 0.0 < out.min_trl_confidence < 1.0:
+        sec._fail(sec._key("min_trl_confidence"), "a probability strictly between 0 and 1", out.min_trl_confidence)
     if out.pbo_blocks % 2:
         sec._fail(sec._key("pbo_blocks"), "an even integer >= 2 (CSCV splits blocks in halves)", out.pbo_blocks)
     sec.done()
@@ -194,6 +231,14 @@ def _feature_spec(sec: Section) -> FeatureSpec:
         raise ConfigError(f"{sec.file}: {exc.message}", file=sec.file, key=exc.fields.get("key")) from None
 
 
+def _lifecycle_sections(val: Section) -> dict[str, Any]:
+    from hft.alpha import lifecycle_config as lc
+
+    return {"pool": lc.parse_pool(val.section("pool", {})), "gate_d": lc.parse_gate_d(val.section("gate_d", {})),
+            "gate_e": lc.parse_gate_e(val.section("gate_e", {})),
+            "canary": lc.parse_canary(val.section("canary", {}))}
+
+
 def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any = None) -> AlphaConfig:
     """Parse a config mapping (see the module docstring); `alpha_cls` checks the id and the params."""
     root = Section(data, file)
@@ -207,7 +252,8 @@ def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any
     val = root.section("validation", {})
     validation = ValidationConfig(gate_a=_gate_a(val.section("gate_a", {})),
                                   gate_b=_gate_b(val.section("gate_b", {}), spec),
-                                  gate_c=_gate_c(val.section("gate_c", {})))
+                                  gate_c=_gate_c(val.section("gate_c", {})),
+                                  **_lifecycle_sections(val))
     val.done()
     root.done()
     params = dict(params_raw)

@@ -1,4 +1,4 @@
-"""`hft alpha …`: alpha research commands (scaffold for now; validate and experiments follow).
+"""`hft alpha …`: alpha research commands (scaffold, validate).
 
 The CLI is the composition root: it loads ``research/tools/alpha_scaffold.py`` from the repository by file
 path (``hft`` itself never imports ``research``). New alphas go under ``$HFT_RESEARCH_ROOT`` (default: the
@@ -7,11 +7,14 @@ repository's ``research/``).
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
 from hft.cli._output import console, emit
 
-app = typer.Typer(help="Alpha research: scaffold new alphas (validate and experiments follow).",
+app = typer.Typer(help="Alpha research: scaffold new alphas, validate them (gates A/B/C).",
                   no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
@@ -58,3 +61,94 @@ def scaffold_cmd(
         c.print(f"next: edit alpha.py, then `hft alpha validate {result['alpha_id']} --data PATH`")
 
     emit(result, json_out, render)
+
+
+@app.command("validate")
+def validate_cmd(
+    name: str = typer.Argument(..., help="Alpha id (research/alphas/NAME)."),
+    data: list[Path] = typer.Option(..., "--data", help="Market data file(s): LOBSTER zip / message CSV, "
+                                                        "imported .parquet, Binance captures. Repeatable."),
+    config: Path | None = typer.Option(None, "--config", help="Config file instead of the alpha's config.yaml."),
+    plots: Path | None = typer.Option(None, "--plots", help="Folder for the PNG plots (default "
+                                                            "$HFT_HOME/runs/validate/<experiment id>/)."),
+    no_record: bool = typer.Option(False, "--no-record", help="Dry run: record no trial and no audit row "
+                                                              "(DSR / PBO then see only this run's variants)."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Run gates A (integrity), B (predictive power) and C (robustness) on an alpha; exit 17 when a gate fails."""
+    import sys
+
+    from hft.alpha.validate import validate
+    from hft.cli._output import show_progress
+    from hft.core.errors import GateFailed
+
+    kwargs: dict[str, Any] = {"config_path": config, "record": not no_record, "plots_dir": plots}
+    if show_progress(json_out):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("[bold]validate[/bold] {task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console(stderr=True), transient=True) as bar:
+            task = bar.add_task(name, total=1)
+
+            def progress(step: str, i: int, n: int) -> None:
+                bar.update(task, description=f"{name}: {step}", completed=i, total=n)
+
+            card = validate(name, data, progress=progress, **kwargs)
+    else:
+        card = validate(name, data, **kwargs)
+    result = card.to_dict()
+    emit(result, json_out, lambda: _render_scorecard(result))
+    if not card.passed:
+        failed = [g.gate for g in card.gates if not g.passed]
+        sys.stderr.write(f"error: alpha {name} failed gate(s) {', '.join(failed)}\n")
+        raise typer.Exit(GateFailed.exit_code)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _render_scorecard(res: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    c = console()
+    verdict = "[green]PASS[/green]" if res["passed"] else "[red]FAIL[/red]"
+    c.print(f"alpha [bold]{res['alpha_id']}[/bold] {res['version']} params {res['params']} — {verdict}")
+    c.print(f"data {', '.join(res['data'])} ({res['n_rows']} rows, sampling {res['features']['sampling']}); "
+            f"experiment {res['experiment_id']}" + ("" if res["recorded"] else " (not recorded)"))
+    titles = {"A": "integrity", "B": "predictive power", "C": "robustness"}
+    for g in res["gates"]:
+        t = Table(title=f"Gate {g['gate']} — {titles.get(g['gate'], '')}: "
+                        + ("[green]pass[/green]" if g["passed"] else "[red]fail[/red]"), title_justify="left")
+        for col in ("metric", "value", "threshold", "result", "note"):
+            t.add_column(col, overflow="fold")
+        for ch in g["checks"]:
+            ok = "[green]pass[/green]" if ch["passed"] else "[red]fail[/red]"
+            if ch["value"] is None and ch["passed"]:
+                ok = "n/a"
+            note = "" if ch["note"].startswith(f"{ch['name']} = ") else ch["note"]  # the default says no more
+            t.add_row(ch["name"], _fmt(ch["value"]), f"{ch['op']} {_fmt(ch['threshold'])}", ok, note)
+        c.print(t)
+        if g["gate"] == "C":
+            m = g["metrics"]
+            c.print(f"strategy: per-period ({m.get('period')}) net Sharpe {_fmt(m.get('sharpe'))}, gross "
+                    f"{_fmt(m.get('sharpe_gross'))}; {m.get('n_obs')} periods; DSR over {m.get('n_trials')} "
+                    f"trials (var {_fmt(m.get('var_sharpe'))}); stress {m.get('stress')}")
+    b = next((g for g in res["gates"] if g["gate"] == "B"), None)
+    if b is not None:
+        decay = ", ".join(f"{k.removeprefix('fwd_ret_')}: {_fmt(v)}" for k, v in b["metrics"]["ic_decay"].items())
+        c.print(f"IC decay (mean Spearman IC): {decay}")
+    if len(res["variants"]) > 1:
+        t = Table(title="Parameter sensitivity", title_justify="left")
+        for col in ("variant", "params", "sharpe", "Δ sharpe", "IC", "Δ IC"):
+            t.add_column(col)
+        for v in res["variants"]:
+            t.add_row(v["name"], str(v["params"]), _fmt(v["sharpe"]), _fmt(v["d_sharpe"]), _fmt(v["ic"]),
+                      _fmt(v["d_ic"]))
+        c.print(t)
+    for p in res["plots"]:
+        c.print(f"plot {p}")

@@ -283,7 +283,7 @@ def test_config_defaults_and_overrides():
     ({"alpha": "demo", "validation": {"gate_b": {"sign": 2}}}, ConfigError, "sign"),
     ({"alpha": "demo", "validation": {"gate_b": {"primary_horizon": 7}}}, ConfigError, "primary_horizon"),
     ({"alpha": "demo", "validation": {"gate_c": {"pbo_blocks": 7}}}, ConfigError, "pbo_blocks"),
-    ({"alpha": "demo", "validation": {"gate_d": {}}}, ConfigError, "gate_d"),
+    ({"alpha": "demo", "validation": {"gate_z": {}}}, ConfigError, "gate_z"),  # an unknown gate section
     ({"alpha": "demo", "features": {"horizons": ["1s"]}}, ConfigError, "horizons"),
     ({"alpha": "demo", "features": {"levels": "5"}}, ConfigError, "levels"),
     ({"alpha": "other"}, ConfigError, "alpha"),

@@ -1,0 +1,315 @@
+"""`validate`: run gates A, B and C on an alpha over recorded data, record every trial and decision.
+
+Steps (any error before step 6 writes nothing):
+
+1. Load the alpha class and its config through the registry (by id), the params from the config.
+2. Features (`compute_features`, cached by data hash) for the config's `FeatureSpec`.
+3. Gate A (integrity) → the validated signal. Gate B (predictive power) on it.
+4. Gate C inputs: the base params and each parameter-sensitivity variant (`gate_c.param_variants`) are run
+   through the strategy (`gate_c.strategy_returns`); too few periods for ``pbo_blocks`` /
+   ``walk_forward_folds`` is a `DataValidationError`.
+5. PNG plots into `plots_dir` (default ``$HFT_HOME/runs/validate/<experiment_id>/``).
+6. With `record`: every evaluated variant is recorded as a trial (kind ``validate``) in the experiment
+   registry FIRST, then the family's trial count and Sharpe variance are read back (so DSR counts this run),
+   and PBO's matrix gets the family's recorded trials on the same data with the same number of periods.
+   Without `record` (a dry run) nothing is read or written: DSR and PBO see only this run's variants.
+7. Gate C is decided; with `record`, one ``audit.alpha_gate_decisions`` row per gate.
+
+The alpha's family is ``getattr(alpha_cls, "family", alpha_id)``. The code hash is
+`experiments.code_hash` of the alpha's folder and ``hft/alpha`` — the same as `hft.alpha.promote.alpha_code_hash`,
+so promotion finds these verdicts — plus the ``config_path`` file when one is given: a validation under another
+config (other thresholds) gets its own code hash and cannot stand in for the alpha's own config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.alpha.gates import GateResult, json_safe
+from hft.core.errors import DataValidationError, GovernanceError
+
+__all__ = ["Scorecard", "validate"]
+
+Progress = Callable[[str, int, int], None]
+_STEPS = ("load", "features", "gate A", "gate B", "variants", "plots", "record", "gate C", "audit")
+
+
+@dataclass
+class Scorecard:
+    """The outcome of `validate`.
+
+    Attributes:
+        alpha_id, version, family, params: the alpha under test.
+        experiment_id, run_id: registry ids of this run (the experiment id names the plots folder).
+        data, data_hash, code_hash, features: inputs (paths, content hash, code version, feature spec).
+        n_rows: feature rows.
+        gates: the three `GateResult` (A, B, C).
+        variants: per variant (base first): name, params, Sharpe, primary-horizon IC.
+        plots: PNG paths.
+        recorded: trials and audit rows were written.
+        timings: seconds per step.
+    """
+
+    alpha_id: str
+    version: str
+    family: str
+    params: dict[str, Any]
+    experiment_id: str
+    run_id: str
+    data: list[str]
+    data_hash: str
+    code_hash: str
+    features: dict[str, Any]
+    n_rows: int
+    gates: list[GateResult] = field(default_factory=list)
+    variants: list[dict[str, Any]] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)
+    recorded: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Every gate passed."""
+        return bool(self.gates) and all(g.passed for g in self.gates)
+
+    def gate(self, name: str) -> GateResult:
+        return next(g for g in self.gates if g.gate == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (strict JSON: NaN → null)."""
+        return json_safe({
+            "ok": True, "passed": self.passed, "alpha_id": self.alpha_id, "version": self.version,
+            "family": self.family, "params": self.params, "experiment_id": self.experiment_id,
+            "run_id": self.run_id, "data": self.data, "data_hash": self.data_hash, "code_hash": self.code_hash,
+            "features": self.features, "n_rows": self.n_rows, "gates": [g.to_dict() for g in self.gates],
+            "variants": self.variants, "plots": self.plots, "recorded": self.recorded, "timings": self.timings,
+        })
+
+
+def _paths(data: Sequence[Path | str]) -> list[Path]:
+    if isinstance(data, str | Path):
+        data = [data]
+    paths = [Path(p) for p in data]
+    if not paths:
+        raise DataValidationError("validate: expected at least one data path (--data), was none", key="data")
+    for p in paths:
+        if not p.is_file():
+            raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
+    return paths
+
+
+def _primary_ic(signal: np.ndarray, fwd: np.ndarray, buckets: np.ndarray) -> float:
+    from hft.alpha import stats
+
+    _, ics = stats.bucket_ic(signal, fwd, buckets, "spearman")
+    ics = ics[np.isfinite(ics)]
+    return float(ics.mean()) if len(ics) else math.nan
+
+
+def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | str | None = None,
+             registry: Any = None, record: bool = True, plots_dir: Path | str | None = None,
+             progress: Progress | None = None, plots: bool = True) -> Scorecard:
+    """Validate `alpha_id` on `data` (see the module docstring).
+
+    Args:
+        alpha_id: alpha id (found under the research root by id).
+        data: market-data file(s) (LOBSTER zip / CSV pair, imported Parquet, Binance captures, ...).
+        config_path: a config file instead of the alpha's ``config.yaml``.
+        registry: an `ExperimentRegistry` (default: one on ``$HFT_HOME``, holding one store open for the run);
+            the audit rows go to the same home / store.
+        record: record trials and gate decisions (False: a dry run that reads and writes nothing).
+        plots_dir: folder for the PNGs (default ``$HFT_HOME/runs/validate/<experiment_id>/``).
+        progress: called as ``progress(step, index, total)`` before each step.
+        plots: write the PNGs (False skips them: benchmarks).
+
+    Raises:
+        GovernanceError (unknown alpha, bad params, compute raising / wrong output), ConfigError (bad config),
+        DataValidationError (missing / too short data). A failed gate is NOT an exception: see
+        `Scorecard.passed`.
+    """
+    from hft.alpha import gate_a as ga
+    from hft.alpha import gate_b as gb
+    from hft.alpha import gate_c as gc
+    from hft.alpha.experiments import code_hash, new_experiment_id
+    from hft.alpha.features import compute_features, data_hash, horizon_column
+    from hft.alpha.registry import alpha_dir, load_alpha_class, load_config
+
+    timings: dict[str, float] = {}
+    state: dict[str, Any] = {"name": None, "t": 0.0}
+
+    def step(name: str | None) -> None:
+        now = time.perf_counter()
+        if state["name"] is not None:
+            timings[state["name"]] = round(now - state["t"], 4)
+        state.update(name=name, t=now)
+        if progress is not None and name is not None:
+            progress(name, _STEPS.index(name), len(_STEPS))
+
+    step("load")
+    cls = load_alpha_class(alpha_id)
+    cfg = load_config(alpha_id, config_path)
+    alpha = cls(cfg.params)
+    params = dataclasses.asdict(alpha.params)
+    family = str(getattr(cls, "family", alpha_id) or alpha_id)
+    paths = _paths(data)
+    va = cfg.validation
+
+    step("features")
+    dhash = data_hash(paths)
+    feats = compute_features(paths, cfg.features)
+    n = feats.height
+    h_rows = cfg.features.horizon_rows()
+    if n <= max(h_rows):
+        raise DataValidationError(f"validate: expected more than {max(h_rows)} feature rows for the longest "
+                                  f"horizon {cfg.features.horizons[h_rows.index(max(h_rows))]!r}, was {n}",
+                                  key="features.horizons", hint="use longer data or shorter horizons")
+
+    step("gate A")
+    res_a, sig = ga.gate_a(alpha, feats, va.gate_a)
+
+    step("gate B")
+    ts = feats["ts"].to_numpy()
+    fwd = {horizon_column(h): feats[horizon_column(h)].to_numpy().astype(np.float64)
+           for h in cfg.features.horizons}
+    primary = horizon_column(va.gate_b.primary_horizon if va.gate_b.primary_horizon is not None
+                             else cfg.features.horizons[0])
+    res_b, series = gb.gate_b(sig, ts, fwd, va.gate_b, primary)
+
+    step("variants")
+    th_c = va.gate_c
+    mid = feats["mid"].to_numpy().astype(np.float64)
+    spread = feats["spread"].to_numpy().astype(np.float64)
+    buckets = ts // int(va.gate_b.bucket_ns)
+    good, refused = gc.param_variants(cls, params, th_c.sensitivity_step)
+    variants: list[dict[str, Any]] = []
+    returns: list[np.ndarray] = []
+    base_sr = None
+    for name, p in [("base", params), *good]:
+        if name == "base":
+            s = sig
+        else:
+            try:
+                s = cls(p).signal(feats).to_numpy().astype(np.float64)
+            except GovernanceError as exc:
+                refused.append({"name": name, "params": p, "reason": exc.message})
+                continue
+        sr_obj = gc.strategy_returns(s, mid, spread, ts, th_c, va.gate_b.sign)
+        if name == "base":
+            base_sr = sr_obj
+        r = sr_obj.base
+        returns.append(r)
+        variants.append({"name": name, "params": p, "sharpe": gc.safe_sharpe(r), "n_obs": len(r),
+                         "ic": _primary_ic(s, fwd[primary], buckets)})
+    assert base_sr is not None
+    n_periods = len(base_sr.periods)
+    need = max(th_c.pbo_blocks, th_c.walk_forward_folds, 3)
+    if n_periods < need:
+        raise DataValidationError(
+            f"gate C: expected at least {need} periods of {th_c.period} (pbo_blocks / walk_forward_folds), the "
+            f"data gives {n_periods}", key="validation.gate_c.period",
+            hint="use longer data or a shorter gate_c.period / fewer pbo_blocks")
+    matrix = np.column_stack(returns)
+    base = variants[0]
+    for v in variants:
+        v["d_sharpe"] = v["sharpe"] - base["sharpe"]
+        v["d_ic"] = v["ic"] - base["ic"]
+    wf = gc.walk_forward(matrix, th_c.walk_forward_folds)
+    stress = {k: gc.safe_sharpe(v) for k, v in base_sr.scenarios.items() if k not in ("base", "gross")}
+
+    experiment_id = new_experiment_id(alpha_id, "validate")
+    run_id = secrets.token_hex(8)
+    step("plots")
+    plot_paths: list[str] = []
+    if plots:
+        from hft.alpha.plots import write_validation_plots
+        from hft.store.paths import hft_home
+
+        folder = Path(plots_dir) if plots_dir is not None else hft_home() / "runs" / "validate" / experiment_id
+        plot_paths = [str(p) for p in write_validation_plots(folder, series, res_b.metrics,
+                                                             f"{alpha_id} {cls.version}")]
+
+    step("record")
+    chash = code_hash([alpha_dir(alpha_id), Path(__file__).resolve().parent,
+                       *([Path(config_path)] if config_path is not None else [])])
+    card = Scorecard(alpha_id, cls.version, family, params, experiment_id, run_id, [str(p) for p in paths], dhash,
+                     chash, cfg.features.to_dict(), n, variants=variants, plots=plot_paths)
+
+    def decide(reg: Any) -> None:
+        extra_cols: list[np.ndarray] = []
+        if reg is not None:
+            _record_trials(reg, card, returns, va.gate_a.lookahead_seed)
+            fam = reg.family_stats(family)
+            n_trials, var_sharpe = fam.n_trials, fam.var_sharpe
+            for t in reg.trials(family=family, data_hash=dhash):
+                pr = t.metrics.get("period_returns")
+                if t.experiment_id != experiment_id and isinstance(pr, list) and len(pr) == n_periods:
+                    col = np.asarray([np.nan if x is None else x for x in pr], np.float64)
+                    if np.isfinite(col).all():
+                        extra_cols.append(col)
+        else:
+            srs = np.array([v["sharpe"] for v in variants], np.float64)
+            srs = srs[np.isfinite(srs)]
+            n_trials, var_sharpe = len(variants), float(np.var(srs, ddof=1)) if len(srs) >= 2 else 0.0
+        step("gate C")
+        trial_matrix = np.column_stack([matrix, *extra_cols]) if extra_cols else matrix
+        res_c = gc.gate_c(base_sr.base, n_trials=n_trials, var_sharpe=var_sharpe, trial_returns=trial_matrix,
+                          walk_forward_share=wf["positive_share"], stress_sharpes=stress, th=th_c,
+                          extra_metrics={"sharpe_gross": gc.safe_sharpe(base_sr.scenarios["gross"]),
+                                         "walk_forward": wf["folds"], "sensitivity": variants,
+                                         "sensitivity_refused": refused, "period": th_c.period,
+                                         "recorded_trials_in_pbo": len(extra_cols)})
+        card.gates = [res_a, res_b, res_c]
+        step("audit")
+        if reg is not None:
+            _write_decisions(reg, card)
+            card.recorded = True
+
+    if not record:
+        decide(None)
+    elif registry is not None:
+        decide(registry)
+    else:
+        from hft.alpha.experiments import ExperimentRegistry
+        from hft.store.store import open_store
+
+        with open_store(wait_s=30.0) as store:
+            decide(ExperimentRegistry(store=store))
+    step(None)
+    card.timings = timings
+    return card
+
+
+def _record_trials(reg: Any, card: Scorecard, returns: list[np.ndarray], seed: int) -> None:
+    from hft.alpha.experiments import Trial
+
+    now = time.time_ns()
+    trials = []
+    for i, (v, r) in enumerate(zip(card.variants, returns, strict=True)):
+        metrics = json_safe({"sharpe": v["sharpe"], "n_obs": v["n_obs"], "ic": v["ic"], "variant": v["name"],
+                             "period_returns": r})
+        trials.append(Trial(experiment_id=card.experiment_id, alpha_id=card.alpha_id, family=card.family,
+                            version=card.version, trial=i, kind="validate", params=dict(v["params"]),
+                            metrics=metrics, code_hash=card.code_hash, data_hash=card.data_hash, seed=int(seed),
+                            status="ok", started_ns=now, finished_ns=now))
+    reg.record(trials)
+
+
+def _write_decisions(reg: Any, card: Scorecard) -> None:
+    from hft.alpha.audit import GateDecision, write_gate_decisions
+
+    rows = [GateDecision(alpha_id=card.alpha_id, version=card.version, code_hash=card.code_hash,
+                         data_hash=card.data_hash, gate=g.gate, passed=bool(g.passed), metric=g.metric,
+                         value=g.value, threshold=g.threshold, metrics=json_safe(g.metrics),
+                         thresholds=json_safe(g.thresholds), reasons=list(g.reasons),
+                         experiment_id=card.experiment_id, run_id=card.run_id)
+            for g in card.gates]
+    write_gate_decisions(rows, home=getattr(reg, "home", None), store=getattr(reg, "_store", None))

@@ -1,0 +1,193 @@
+"""`hft alpha validate`: the real console script on a generated day, each run with its own HFT_HOME.
+
+Pass (exit 0) and fail (exit 17) verdicts, the --json scorecard, the PNGs, trials and audit rows, and every
+bad input of the issue (one-line error, its own exit code, no traceback, nothing recorded).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import run_hft
+
+PLOTS = {"ic_decay.png", "quantile_returns.png", "cumulative_ic.png", "signal_vs_forward.png"}
+
+# obi_l1 smoothed over 20 rows, costs off and the overfitting thresholds loosened: passes on the generated day
+LAX = """\
+alpha: obi_l1
+params:
+  smooth: 20
+features:
+  levels: 1
+  sampling: event
+  horizons: [1, 10, 100]
+validation:
+  gate_b:
+    primary_horizon: 10
+  gate_c:
+    cost_spread_multiplier: 0.0
+    cost_spread_multipliers: [0.0]
+    stress_fee_bps: 0.0
+    min_psr: 0.5
+    min_dsr: 0.5
+    max_pbo: 1.0
+    min_walk_forward_positive: 0.5
+    min_trl_confidence: 0.5
+"""
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    """A generated LOBSTER-format day (full session, ~30k messages, 5 levels), made through the CLI."""
+    out = tmp_path_factory.mktemp("validate_day")
+    r = run_hft("data", "generate", "--out", str(out), "--messages", "30000", "--levels", "5", "--seed", "3",
+                "--json")
+    assert r.code == 0, r.err
+    return Path(r.json()["message_path"])
+
+
+def _env(tmp_path: Path, research: Path | None = None) -> dict[str, str]:
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    if research is not None:
+        env["HFT_RESEARCH_ROOT"] = str(research)
+    return env
+
+
+def _nothing_recorded(tmp_path: Path) -> bool:
+    return not (tmp_path / "home" / "wal" / "alpha-audit").exists()
+
+
+def _one_line_error(r, code: int, match: str) -> None:
+    assert r.code == code, (r.code, r.err)
+    assert "Traceback" not in r.err
+    lines = [x for x in r.err.splitlines() if x.startswith("error: ")]
+    assert len(lines) == 1 and match in lines[0], r.err
+
+
+def test_validate_fails_gate_c_with_exit_17_and_records_everything(day, tmp_path):
+    plots = tmp_path / "plots"
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--plots", str(plots), "--json",
+                env=_env(tmp_path))
+    assert r.code == 17, r.err
+    assert "Traceback" not in r.err and "failed gate(s) C" in r.err
+    card = r.json()  # strict JSON: one document on stdout
+    assert card["passed"] is False and card["recorded"] is True
+    gates = {g["gate"]: g for g in card["gates"]}
+    assert gates["A"]["passed"] and gates["B"]["passed"] and not gates["C"]["passed"]
+    assert gates["C"]["reasons"]
+    assert {Path(p).name for p in card["plots"]} == PLOTS
+    assert all(Path(p).parent == plots and Path(p).stat().st_size > 1000 for p in card["plots"])
+    # the trials of this run are in the registry and every gate decision in the audit table
+    q = run_hft("audit", "query", "SELECT gate, passed, experiment_id FROM audit.alpha_gate_decisions "
+                "ORDER BY gate", "--json", env=_env(tmp_path))
+    assert q.code == 0, q.err
+    rows = q.json()
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert [(x["gate"], bool(x["passed"])) for x in rows] == [("A", True), ("B", True), ("C", False)]
+    assert {x["experiment_id"] for x in rows} == {card["experiment_id"]}
+    q = run_hft("audit", "query", "SELECT count() AS n FROM audit.alpha_experiments", "--json",
+                env=_env(tmp_path))
+    rows = q.json()
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert int(rows[0]["n"]) == len(card["variants"]) == gates["C"]["metrics"]["n_trials"]
+
+
+def test_validate_passes_with_exit_0_and_rich_report(day, tmp_path):
+    cfg = tmp_path / "lax.yaml"
+    cfg.write_text(LAX)
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--config", str(cfg), "--no-record",
+                env=_env(tmp_path))
+    assert r.code == 0, r.out + r.err
+    for text in ("Gate A", "Gate B", "Gate C", "PASS", "lookahead_mismatches", "ic_ir", "dsr", "pbo",
+                 "Parameter sensitivity"):
+        assert text in r.out
+    assert _nothing_recorded(tmp_path)  # --no-record: a dry run
+    pngs = list((tmp_path / "home" / "runs" / "validate").glob("*/*.png"))
+    assert {p.name for p in pngs} == PLOTS
+
+
+def test_validate_json_pass_is_strict_json(day, tmp_path):
+    cfg = tmp_path / "lax.yaml"
+    cfg.write_text(LAX)
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--config", str(cfg), "--no-record",
+                "--json", env=_env(tmp_path))
+    assert r.code == 0, r.err
+    card = json.loads(r.out, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert card["passed"] is True
+    assert [g["gate"] for g in card["gates"]] == ["A", "B", "C"]
+    assert card["params"] == {"smooth": 20}
+    assert [v["name"] for v in card["variants"]] == ["base", "smooth-5", "smooth+5"]
+
+
+# --- bad input: a clear one-line error, its own exit code, nothing recorded ---------------------------------
+
+BAD_ALPHAS = {
+    "raises": "raise RuntimeError('boom')",
+    "too_short": "return features['imb_1'].head(3)",
+    "ints": "return features['bid_qty_1']",
+    "nan_only": "return pl.Series([float('nan')] * features.height)",
+}
+
+
+def _write_alpha(root: Path, alpha_id: str, body: str, config_extra: str = "") -> None:
+    d = root / "alphas" / alpha_id
+    d.mkdir(parents=True)
+    (d / "alpha.py").write_text(textwrap.dedent(f"""\
+        import polars as pl
+
+        from hft.alpha.base import Alpha
+
+
+        class Bad(Alpha):
+            alpha_id = "{alpha_id}"
+            version = "1.0.0"
+            features = ("imb_1", "bid_qty_1")
+
+            def compute(self, features):
+                {body}
+        """))
+    (d / "config.yaml").write_text(f"alpha: {alpha_id}\nfeatures:\n  levels: 1\n{config_extra}")
+
+
+@pytest.mark.parametrize("alpha_id", sorted(BAD_ALPHAS))
+def test_bad_alpha_output_is_a_governance_error(day, tmp_path, alpha_id):
+    research = tmp_path / "research"
+    _write_alpha(research, alpha_id, BAD_ALPHAS[alpha_id])
+    r = run_hft("alpha", "validate", alpha_id, "--data", str(day), env=_env(tmp_path, research))
+    expected = {"raises": "compute raised RuntimeError: boom", "too_short": "expected ",
+                "ints": "expected a Float64 series", "nan_only": "at least one finite value"}[alpha_id]
+    _one_line_error(r, 16, expected)
+    assert _nothing_recorded(tmp_path)
+
+
+def test_unknown_alpha(day, tmp_path):
+    r = run_hft("alpha", "validate", "no_such_alpha", "--data", str(day), "--json", env=_env(tmp_path))
+    _one_line_error(r, 16, "unknown alpha 'no_such_alpha'")
+    assert json.loads(r.out)["ok"] is False
+    assert _nothing_recorded(tmp_path)
+
+
+@pytest.mark.parametrize(("extra", "code", "match"), [
+    ("  horizons: [1, 10, 100000]\n", 12, "horizon"),
+    ("validation:\n  gate_c:\n    period: 2h\n", 12, "at least 10 periods"),
+    ("validation:\n  gate_b:\n    bucket: 6h\n", 12, "at least 3 buckets"),
+    ("validation:\n  gate_b:\n    min_ic: high\n", 11, "min_ic"),
+    ("validation:\n  gate_a:\n    lookahead_cuts: 2.5\n", 11, "lookahead_cuts"),
+    ("validation:\n  gate_c:\n    cost_spread_multipliers: 2\n", 11, "cost_spread_multipliers"),
+])
+def test_bad_config_and_too_short_data(day, tmp_path, extra, code, match):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("alpha: obi_l1\nfeatures:\n  levels: 1\n" + extra)
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--config", str(cfg), env=_env(tmp_path))
+    _one_line_error(r, code, match)
+    assert _nothing_recorded(tmp_path)
+
+
+def test_missing_data_file(tmp_path):
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(tmp_path / "nope.zip"), env=_env(tmp_path))
+    _one_line_error(r, 12, "nope.zip")
+    assert _nothing_recorded(tmp_path)
