@@ -19,6 +19,7 @@ import typer
 from hft import __version__
 from hft.cli import alpha as alpha_cmds
 from hft.cli import alpha_experiments as alpha_experiments_cmds
+from hft.cli import alpha_lifecycle as alpha_lifecycle_cmds
 from hft.cli import alpha_search as alpha_search_cmds
 from hft.cli import audit as audit_cmds
 from hft.cli import data as data_cmds
@@ -57,6 +58,7 @@ app.add_typer(data_cmds.app, name="data")
 app.add_typer(gateway_cmds.app, name="gateway")
 app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(replay_cmds.app, name="replay")
+alpha_lifecycle_cmds.register(alpha_cmds.app)
 alpha_search_cmds.register(alpha_cmds.app)
 alpha_cmds.app.add_typer(alpha_experiments_cmds.app, name="experiments")
 app.add_typer(alpha_cmds.app, name="alpha")

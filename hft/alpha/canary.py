@@ -1,0 +1,292 @@
+"""`hft alpha canary NAME [--observations PATH]`: compare a canary's observations with the plan and decide.
+
+Observations are a run folder in the simulator's format (`hft.sim.replay`: ``summary.json``,
+``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``): a replay on newer data (Gate
+D's `alpha_exec` on the new day) or recorded live fills converted to that format. ``summary.json`` must name the
+alpha and its code hash (``alpha: {alpha_id, code_hash}`` or the strategy ``params``); observations of another
+alpha or code hash are refused before anything is written. Observations already evaluated (same run hash) are
+refused too. Default folder: the newest under ``$HFT_HOME/runs/canary/<alpha_id>/``.
+
+Metrics of one observation window
+---------------------------------
+``net_pnl`` and ``max_drawdown`` (money units, from ``summary.json``), ``loss = max(0, −net_pnl)``,
+``reject_rate`` (rejected / all gateway decisions), ``slippage_bps`` (fill-qty-weighted
+``side × (fill price − mid) / mid × 1e4`` with the mid of the last equity sample at or before the order's send
+time; positive is a cost), ``duration`` (last − first equity sample time).
+
+Decision
+--------
+* ``rollback`` — any kill threshold of the plan breached (drawdown, loss, reject rate, slippage): the promotion
+  becomes ``inactive``.
+* ``graduate`` — within thresholds, the window covers the current step's duration and it is the ladder's last
+  step.
+* ``escalate`` — within thresholds and the window covers the current step's duration: next ladder step.
+* ``hold`` — within thresholds but the window is shorter than the step's duration: stay at the step.
+
+The decision goes through the lifecycle state machine, is appended to the YAML history (with the metrics and
+the observations' run id) and written as an ``audit.alpha_canary_decisions`` row with its reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import GovernanceError
+
+__all__ = ["CanaryResult", "decide", "observation_metrics", "read_observations", "run_canary"]
+
+RUN_FILES = ("summary.json", "orders.parquet", "fills.parquet", "decisions.parquet", "equity.parquet")
+
+
+@dataclass
+class CanaryResult:
+    alpha_id: str
+    decision: str
+    from_state: str
+    to_state: str
+    from_step: int
+    to_step: int
+    metrics: dict[str, Any]
+    thresholds: dict[str, Any]
+    reasons: list[str]
+    run_id: str
+    observations: str
+    promotion_file: str
+    audit_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": True, "alpha_id": self.alpha_id, "decision": self.decision, "from_state": self.from_state,
+                "to_state": self.to_state, "from_step": self.from_step, "to_step": self.to_step,
+                "metrics": self.metrics, "thresholds": self.thresholds, "reasons": self.reasons,
+                "run_id": self.run_id, "observations": self.observations, "promotion_file": self.promotion_file,
+                "audit_ids": self.audit_ids}
+
+
+def default_observations(alpha_id: str) -> Path:
+    """The newest run folder under ``$HFT_HOME/runs/canary/<alpha_id>/`` (GovernanceError when none)."""
+    from hft.store.paths import hft_home
+
+    base = hft_home() / "runs" / "canary" / alpha_id
+    runs = sorted((p for p in base.iterdir() if (p / "summary.json").is_file()),
+                  key=lambda p: ((p / "summary.json").stat().st_mtime_ns, p.name)) if base.is_dir() else []
+    if not runs:
+        raise GovernanceError(f"canary {alpha_id}: expected observations (a run folder) under {base}, found none",
+                              key="observations", hint="pass --observations PATH")
+    return runs[-1]
+
+
+def read_observations(folder: Path) -> dict[str, Any]:
+    """The run folder's summary and tables (polars DataFrames); GovernanceError naming what is missing."""
+    import polars as pl
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise GovernanceError(f"{folder}: expected a run folder (orders/fills/decisions/equity parquet + "
+                              f"summary.json), none exists", file=str(folder), key="observations")
+    missing = [f for f in RUN_FILES if not (folder / f).is_file()]
+    if missing:
+        raise GovernanceError(f"{folder}: expected the run-folder files {list(RUN_FILES)}, missing {missing}",
+                              file=str(folder), key="observations")
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+    except ValueError as exc:
+        raise GovernanceError(f"{folder / 'summary.json'}: expected JSON, was unreadable ({exc})",
+                              file=str(folder / "summary.json")) from None
+    if not isinstance(summary, dict):
+        raise GovernanceError(f"{folder / 'summary.json'}: expected a JSON object", file=str(folder / "summary.json"))
+    out: dict[str, Any] = {"summary": summary, "folder": str(folder)}
+    for name in ("orders", "fills", "decisions", "equity"):
+        try:
+            out[name] = pl.read_parquet(folder / f"{name}.parquet")
+        except Exception as exc:  # a damaged file is a clear error, never a crash
+            raise GovernanceError(f"{folder / (name + '.parquet')}: expected a readable Parquet file ({exc})",
+                                  file=str(folder / f"{name}.parquet")) from None
+    return out
+
+
+def _identity(summary: dict[str, Any]) -> tuple[str | None, str | None]:
+    a = summary.get("alpha") if isinstance(summary.get("alpha"), dict) else {}
+    p = summary.get("params") if isinstance(summary.get("params"), dict) else {}
+    return a.get("alpha_id", p.get("alpha_id")), a.get("code_hash", p.get("code_hash"))
+
+
+def observation_metrics(obs: dict[str, Any]) -> dict[str, Any]:
+    """Metrics of one observation window (see the module docstring)."""
+    import numpy as np
+
+    s = obs["summary"]
+    for key in ("pnl_money_units", "max_drawdown_money_units", "run_hash"):
+        if key not in s:
+            raise GovernanceError(f"{obs['folder']}/summary.json: expected key '{key}', missing", key=key,
+                                  file=f"{obs['folder']}/summary.json")
+    dec = obs["decisions"]
+    n_dec = dec.height
+    n_rej = int((dec["accepted"] == 0).sum()) if n_dec else 0
+    eq = obs["equity"]
+    ets = eq["ts"].to_numpy() if eq.height else np.zeros(0, np.int64)
+    duration = int(ets[-1] - ets[0]) if len(ets) > 1 else 0
+    fills, orders = obs["fills"], obs["orders"]
+    slip = 0.0
+    if fills.height and orders.height and eq.height:
+        import polars as pl
+
+        new = orders.filter(pl.col("action") == 1).group_by("order_id").agg(pl.col("ts").min())
+        sent = dict(zip(new["order_id"].to_list(), new["ts"].to_list(), strict=True))
+        mid2 = eq["mid2"].to_numpy()
+        num = den = 0.0
+        for oid, side, px, qty in zip(fills["order_id"].to_list(), fills["side"].to_list(), fills["price"].to_list(),
+                                      fills["qty"].to_list(), strict=True):
+            t = sent.get(oid)
+            if t is None:
+                continue
+            i = int(np.searchsorted(ets, t, side="right")) - 1
+            while i >= 0 and mid2[i] <= 0:
+                i -= 1
+            if i < 0:
+                continue
+            mid = mid2[i] / 2.0
+            num += side * (px - mid) / mid * 1e4 * qty
+            den += qty
+        slip = num / den if den else 0.0
+    pnl = float(s["pnl_money_units"])
+    return {"net_pnl": pnl, "loss": max(0.0, -pnl), "max_drawdown": float(s["max_drawdown_money_units"]),
+            "reject_rate": n_rej / n_dec if n_dec else 0.0, "decisions": n_dec, "rejects": int(n_rej),
+            "slippage_bps": slip, "fills": fills.height, "duration_ns": duration}
+
+
+def decide(metrics: dict[str, Any], plan: Any, step: int) -> tuple[str, list[str], str, float, float]:
+    """``(decision, reasons, deciding metric, value, threshold)`` for a window at ladder `step` of `plan`."""
+    k = plan.kill
+    breaches = []
+    for name, value, limit in (("max_drawdown", metrics["max_drawdown"], k.max_drawdown),
+                               ("loss", metrics["loss"], k.max_loss),
+                               ("reject_rate", metrics["reject_rate"], k.max_reject_rate),
+                               ("slippage_bps", metrics["slippage_bps"], k.max_slippage_bps)):
+        if not math.isfinite(value) or value > limit:
+            breaches.append((name, value, limit))
+    if breaches:
+        reasons = [f"kill: {n} expected <= {lim}, was {round(v, 6)}" for n, v, lim in breaches]
+        n, v, lim = breaches[0]
+        return "rollback", reasons, n, float(v), float(lim)
+    st = plan.ladder[step]
+    dur = metrics["duration_ns"]
+    if dur < st.duration_ns:
+        return "hold", [f"step {step + 1}/{len(plan.ladder)}: observed {dur / 1e9:.0f}s of {st.duration}, within "
+                        f"thresholds"], "duration_ns", float(dur), float(st.duration_ns)
+    if step == len(plan.ladder) - 1:
+        return "graduate", [f"plan complete: last step {step + 1}/{len(plan.ladder)} ({st.duration}) within "
+                            f"thresholds"], "duration_ns", float(dur), float(st.duration_ns)
+    nxt = plan.ladder[step + 1]
+    return "escalate", [f"step {step + 1}/{len(plan.ladder)} ({st.duration}) within thresholds: escalate to "
+                        f"capital fraction {nxt.capital_fraction}"], "duration_ns", float(dur), float(st.duration_ns)
+
+
+def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path | None = None,
+                        root: Path | None = None, code_hash: str | None = None) -> Path:
+    """Produce canary observations: replay the promoted alpha (its promoted params and gateway limits) with
+    `alpha_exec` on newer `data`, at the capital fraction of the current ladder step (``max_position`` of
+    ``gate_d`` scaled by it, at least 1 lot). Written to ``$HFT_HOME/runs/canary/<alpha_id>/<run_hash>``.
+
+    Refused when the alpha's code changed since the promotion (its code hash differs).
+    """
+    import dataclasses
+
+    from hft.alpha.gate_d import run_gate_d
+    from hft.alpha.promote import alpha_code_hash
+    from hft.alpha.registry import load_config
+    chash = code_hash or alpha_code_hash(p.alpha_id, root)
+    if chash != p.code_hash:
+        raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code (hash {p.code_hash}), the code is "
+                              f"now {chash}", key="code_hash", hint="promote the new code first")
+    cfg = load_config(p.alpha_id, root=root)
+    gd = cfg.validation.gate_d
+    frac = p.canary.ladder[p.canary_step].capital_fraction
+    gd = dataclasses.replace(gd, max_position=max(1, round(gd.max_position * frac)), limits=dict(p.gateway_limits))
+    cfg = dataclasses.replace(cfg, params=dict(p.params), validation=dataclasses.replace(cfg.validation, gate_d=gd))
+    res = run_gate_d(p.alpha_id, data, code_hash=p.code_hash, config=cfg, out_dir=out_dir, root=root,
+                     runs_kind="canary")
+    return Path(res.run_folder or "")
+
+
+def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: list[Path] | None = None,
+               promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
+               now_ns: int | None = None, audit_writer: Any = None) -> CanaryResult:
+    """Evaluate the active promotion of `alpha_id` against `observations`; update the YAML and audit.
+
+    `data` (instead of `observations`): replay the promoted alpha on that newer data first
+    (`replay_observations`), then evaluate that run.
+
+    Raises:
+        GovernanceError: no active promotion, a graduated canary, observations missing / of another alpha or
+            code hash / already evaluated; nothing is written then.
+    """
+    import time
+
+    from hft.alpha.base import check_alpha_id
+    from hft.alpha.promotion import active_promotion, append_event, write_promotion
+
+    check_alpha_id(alpha_id)
+    p = active_promotion(alpha_id, promotions_root)
+    if p is None:
+        raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
+                              key="alpha_id", hint=f"promote it first: hft alpha promote {alpha_id} --data PATH")
+    if p.state == "graduated":
+        raise GovernanceError(f"canary {alpha_id}: expected a promotion under canary, it graduated ({p.file})",
+                              key="state", file=p.file)
+    if observations is not None and data:
+        raise GovernanceError("canary: expected either observations or data, was both", key="observations")
+    if data:
+        folder = replay_observations(p, data, root=root)
+    else:
+        folder = Path(observations) if observations is not None else default_observations(alpha_id)
+    obs = read_observations(folder)
+    oid, ohash = _identity(obs["summary"])
+    if oid != alpha_id:
+        raise GovernanceError(f"{folder}: expected observations of alpha {alpha_id}, were of {oid!r}",
+                              key="observations", file=str(folder))
+    if ohash != p.code_hash:
+        raise GovernanceError(f"{folder}: expected observations of code hash {p.code_hash} (the promoted code), "
+                              f"were of {ohash!r}", key="observations", file=str(folder),
+                              hint="the code changed since the promotion: promote it again")
+    run_id = str(obs["summary"]["run_hash"]) if "run_hash" in obs["summary"] else ""
+    if run_id and run_id in p.run_ids:
+        raise GovernanceError(f"{folder}: expected canary observations, run {run_id} is the Gate D evidence of the "
+                              f"promotion", key="observations", file=str(folder))
+    if run_id and any(h.run_id == run_id for h in p.history):
+        raise GovernanceError(f"{folder}: expected new observations, run {run_id} was already evaluated",
+                              key="observations", file=str(folder))
+    m = observation_metrics(obs)
+    decision, reasons, metric, value, threshold = decide(m, p.canary, p.canary_step)
+    ts = int(now_ns if now_ns is not None else time.time_ns())
+    actor = actor or _actor()
+    nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id,
+                       metrics={k: float(v) for k, v in m.items()})
+    if audit_writer is None:
+        from hft.alpha.audit import write_audit as audit_writer
+    path = write_promotion(nxt, p.file)
+    plan = p.canary
+    thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
+                  "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,
+                  "step_duration_ns": plan.ladder[p.canary_step].duration_ns,
+                  "capital_fraction": plan.ladder[p.canary_step].capital_fraction}
+    row = {"ts": ts, "alpha_id": alpha_id, "canary_id": f"{p.date}/{alpha_id}", "decision": decision,
+           "metric": metric, "value": value, "threshold": threshold, "reason": reasons[0] if reasons else "",
+           "details": {"metrics": m, "thresholds": thresholds, "observations": str(folder),
+                       "from_step": p.canary_step, "to_step": nxt.canary_step, "promotion_file": str(path)},
+           "version": p.version, "code_hash": p.code_hash, "from_state": p.state, "to_state": nxt.state,
+           "reasons": reasons, "run_id": run_id}
+    ids = list(audit_writer("audit.alpha_canary_decisions", [row]))
+    return CanaryResult(alpha_id=alpha_id, decision=decision, from_state=p.state, to_state=nxt.state,
+                        from_step=p.canary_step, to_step=nxt.canary_step, metrics=m, thresholds=thresholds,
+                        reasons=reasons, run_id=run_id, observations=str(folder), promotion_file=str(path),
+                        audit_ids=ids)
+
+
+def _actor() -> str:
+    from hft.alpha.promote import current_actor
+
+    return current_actor()

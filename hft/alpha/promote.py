@@ -1,0 +1,234 @@
+"""`hft alpha promote NAME --data ...`: Gates D and E, then the promotion YAML (or a refusal), all audited.
+
+Order of work (nothing is written on bad input):
+
+1. Inputs are checked first: alpha id, approver formats (`hft.alpha.promotion.check_approver`), ``force``
+   needs a non-empty ``reason`` (and a reason needs ``force``), no active promotion of the same code hash,
+   no promotion file already at today's path.
+2. Gate D (`hft.alpha.gate_d.run_gate_d`) replays the alpha through the real gateway on the held-out data;
+   Gate E (`hft.alpha.gate_e.evaluate_gate_e`) checks risk, capacity, earlier gates for this code hash and
+   approvals. Both verdicts are written to ``audit.alpha_gate_decisions``.
+3. On pass — or on failure with ``force=True, reason=...`` — the promotion YAML is written (state
+   ``promoted``; a previous active promotion of the alpha with another code hash is retired: "superseded"),
+   and an ``audit.alpha_promotions`` row records ``promoted`` or ``forced`` (with the reason). On failure
+   without force, an ``audit.alpha_promotions`` row records ``refused`` and no file is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import GovernanceError
+
+__all__ = ["PromoteResult", "alpha_code_hash", "current_actor", "promote"]
+
+
+def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
+    """The code hash gates are recorded under: the alpha's folder plus the ``hft/alpha`` package
+    (`hft.alpha.experiments.code_hash`, as the validation and search record it)."""
+    import hft.alpha
+    from hft.alpha.experiments import code_hash
+    from hft.alpha.registry import alpha_dir
+
+    return code_hash([alpha_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent])
+
+
+def current_actor() -> str:
+    """``user@host`` of this process."""
+    from hft.alpha.experiments import current_host, current_user
+
+    return f"{current_user()}@{current_host()}"
+
+
+@dataclass
+class PromoteResult:
+    alpha_id: str
+    version: str
+    code_hash: str
+    passed: bool
+    forced: bool
+    promoted: bool
+    gate_d: dict[str, Any]
+    gate_e: dict[str, Any]
+    reasons: list[str]
+    promotion_file: str | None = None
+    state: str = "candidate"
+    superseded: str | None = None
+    audit_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.promoted, "alpha_id": self.alpha_id, "version": self.version,
+                "code_hash": self.code_hash, "passed": self.passed, "forced": self.forced,
+                "promoted": self.promoted, "state": self.state, "promotion_file": self.promotion_file,
+                "superseded": self.superseded, "reasons": self.reasons, "gate_d": self.gate_d,
+                "gate_e": self.gate_e, "audit_ids": self.audit_ids}
+
+
+def _check_inputs(alpha_id: str, approvers: list[str], force: bool, reason: str | None) -> None:
+    from hft.alpha.base import check_alpha_id
+    from hft.alpha.promotion import check_approver
+
+    check_alpha_id(alpha_id)
+    for i, a in enumerate(approvers):
+        check_approver(a, f"approver[{i}]")
+    if len(set(approvers)) != len(approvers):
+        raise GovernanceError(f"approvers: expected distinct approvers, was {approvers}", key="approvers")
+    if force and (reason is None or not reason.strip()):
+        raise GovernanceError("force: expected a reason (--reason TEXT) when forcing a promotion, was none",
+                              key="reason", hint="a forced promotion is audited with its reason")
+    if reason is not None and not force:
+        raise GovernanceError("reason: expected only together with force (--force), was given alone", key="reason")
+
+
+def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str] | None = None, force: bool = False,
+            reason: str | None = None, root: Path | None = None, promotions_root: Path | None = None,
+            replay_config: Any = None, out_dir: Path | None = None, actor: str | None = None,
+            now_ns: int | None = None, code_hash: str | None = None, gate_rows: list[dict[str, Any]] | None = None,
+            gate_writer: Any = None, audit_writer: Any = None, progress: Any = None) -> PromoteResult:
+    """Run Gates D and E for `alpha_id` on held-out `data`; write the promotion YAML on pass (or when forced).
+
+    Args:
+        approvers: approvers (``Name <email>`` or a lowercase handle).
+        force / reason: promote despite failed gates; the reason is required and audited.
+        root / promotions_root: research root and promotions root overrides.
+        replay_config: `ReplayConfig` or path for Gate D (default: the alpha's ``gate_d.replay_config``).
+        out_dir: Gate D run folder (default under ``$HFT_HOME/runs/gate_d``).
+        actor / now_ns: who and when (default ``user@host``, the wall clock: governance time, not sim time).
+        code_hash: override the alpha's code hash (default `alpha_code_hash`).
+        gate_rows: recorded gate verdicts to use for Gate E (default: queried from the audit store).
+        gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: hft.alpha.audit).
+    """
+    import time
+
+    from hft.alpha.gate_d import run_gate_d
+    from hft.alpha.gate_e import evaluate_gate_e
+    from hft.alpha.promotion import (
+        GateResult,
+        active_promotion,
+        append_event,
+        new_promotion,
+        parse_promotion,
+        promotion_path,
+        write_promotion,
+    )
+    from hft.alpha.registry import load_alpha_class, load_config
+
+    approvers = list(approvers or [])
+    _check_inputs(alpha_id, approvers, force, reason)
+    cls = load_alpha_class(alpha_id, root)
+    cfg = load_config(alpha_id, root=root)
+    chash = code_hash or alpha_code_hash(alpha_id, root)
+    ts = int(now_ns if now_ns is not None else time.time_ns())
+    actor = actor or current_actor()
+    current = active_promotion(alpha_id, promotions_root)
+    if current is not None and current.code_hash == chash:
+        raise GovernanceError(f"alpha {alpha_id}: expected no active promotion of code hash {chash}, found one in "
+                              f"state {current.state} ({current.file})", key="alpha_id", file=current.file,
+                              hint="roll it back or retire it first, or change the code")
+    target = promotion_path(alpha_id, ts, promotions_root)
+    if target.exists():
+        raise GovernanceError(f"{target}: expected no promotion file of {alpha_id} for this day, one exists",
+                              file=str(target), hint="promote again tomorrow, or keep the existing file")
+    if gate_writer is None or audit_writer is None:
+        from hft.alpha import audit
+
+        gate_writer = gate_writer or audit.write_gate_decisions
+        audit_writer = audit_writer or audit.write_audit
+
+    d = run_gate_d(alpha_id, data, code_hash=chash, config=cfg, replay_config=replay_config, out_dir=out_dir,
+                   root=root, progress=progress)
+    if gate_rows is None:
+        from hft.alpha.audit import query_gate_decisions
+
+        gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash)
+    e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=cfg.validation.gate_d,
+                        gate_e=cfg.validation.gate_e, approvers=approvers, gate_rows=gate_rows, d_data_hash=d.data_hash)
+    passed = d.passed and e.passed
+    reasons = [f"gate D: {r}" for r in d.reasons] + [f"gate E: {r}" for r in e.reasons]
+
+    from hft.alpha.audit import GateDecision
+
+    run_id = d.run_hash
+    common = {"alpha_id": alpha_id, "version": cls.version, "code_hash": chash, "data_hash": d.data_hash,
+              "experiment_id": e.experiment_id, "run_id": run_id, "ts_ns": ts}
+    d_row = GateDecision(gate="D", passed=d.passed, metric="net_pnl", value=d.metrics["net_pnl"],
+                         threshold=d.thresholds["min_net_pnl"], metrics=_jsonable(d.metrics),
+                         thresholds=d.thresholds, reasons=list(d.reasons), **common)
+    e_row = GateDecision(gate="E", passed=e.passed, metric="headroom", value=e.metrics["headroom"],
+                         threshold=e.thresholds["min_headroom"], metrics=_jsonable(e.metrics),
+                         thresholds=e.thresholds, reasons=list(e.reasons), **common)
+    audit_ids = list(gate_writer([d_row, e_row]))
+    result = PromoteResult(alpha_id=alpha_id, version=cls.version, code_hash=chash, passed=passed,
+                           forced=bool(force and not passed), promoted=False, gate_d=d.to_dict(), gate_e=e.to_dict(),
+                           reasons=reasons)
+    prow = {"alpha_id": alpha_id, "ts": ts, "actor": actor, "code_hash": chash, "version": cls.version,
+            "data_hash": d.data_hash, "experiment_id": e.experiment_id, "run_id": run_id,
+            "approvers": list(approvers), "reasons": reasons, "from_stage": "candidate"}
+    if not passed and not force:
+        prow.update(to_stage="candidate", decision="refused", promotion_file="", forced=False,
+                    reason="gates failed", details={"gate_d": _jsonable(d.to_dict()), "gate_e": _jsonable(e.to_dict())})
+        result.audit_ids = audit_ids + list(audit_writer("audit.alpha_promotions", [prow]))
+        return result
+
+    gates = [GateResult("D", d.passed, "net_pnl", d.metrics["net_pnl"], d.thresholds["min_net_pnl"],
+                        tuple(d.reasons)),
+             GateResult("E", e.passed, "headroom", e.metrics["headroom"], e.thresholds["min_headroom"],
+                        tuple(e.reasons))]
+    for g, r in sorted(_latest_required(gate_rows, alpha_id, chash).items()):
+        gates.append(GateResult(g, bool(r["passed"]), str(r.get("metric", "")), float(r.get("value", 0.0)),
+                                float(r.get("threshold", 0.0)), tuple(r.get("reasons") or ())))
+    note = [f"forced: {reason}"] if result.forced else ["gates D and E passed"]
+    promo = new_promotion(alpha_id=alpha_id, version=cls.version, code_hash=chash, params=dict(cfg.params), ts=ts,
+                          actor=actor, experiment_id=e.experiment_id, run_ids=[run_id], data_hash=d.data_hash,
+                          gates=gates, gateway_limits=dict(cfg.validation.gate_d.limits),
+                          canary=cfg.validation.canary, approvers=approvers, forced=result.forced,
+                          force_reason=(reason or "") if result.forced else "", reasons=note + reasons)
+    parse_promotion(promo.to_dict(), target)  # validate the new file before touching the old one
+    old_rows = []
+    if current is not None:  # another code hash is active: it is superseded by this promotion
+        retired = append_event(current, "retire", ts=ts, actor=actor,
+                               reasons=[f"superseded by the promotion of code hash {chash} ({target})"])
+        write_promotion(retired, current.file)
+        result.superseded = current.file
+        old_rows.append({**prow, "code_hash": current.code_hash, "version": current.version,
+                         "from_stage": current.state, "to_stage": "inactive", "decision": "retired",
+                         "promotion_file": str(current.file), "forced": False,
+                         "reason": f"superseded by code hash {chash}", "reasons": [], "details": {}})
+    path = write_promotion(promo, target)
+    prow.update(to_stage="promoted", decision="forced" if result.forced else "promoted", promotion_file=str(path),
+                forced=result.forced, reason=reason if result.forced else "gates D and E passed",
+                details={"gate_d": _jsonable(d.to_dict()), "gate_e": _jsonable(e.to_dict())})
+    result.audit_ids = audit_ids + list(audit_writer("audit.alpha_promotions", [*old_rows, prow]))
+    result.promoted = True
+    result.promotion_file = str(path)
+    result.state = promo.state
+    return result
+
+
+def _latest_required(rows: list[dict[str, Any]], alpha_id: str, chash: str) -> dict[str, dict[str, Any]]:
+    from hft.alpha.gate_e import latest_verdicts
+
+    return {g: r for g, r in latest_verdicts(rows, alpha_id, chash).items() if g in ("A", "B", "C", "pool")}
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON types (NaN / inf → None), recursively."""
+    import math
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    try:
+        f = float(obj)
+    except (TypeError, ValueError):
+        return str(obj)
+    return int(f) if f.is_integer() and "int" in type(obj).__name__ else (f if math.isfinite(f) else None)

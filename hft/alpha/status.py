@@ -1,0 +1,60 @@
+"""`hft alpha status`: every alpha with its lifecycle state, from the promotion YAMLs and the audit store.
+
+An alpha's state is that of its active promotion (promoted / canary / graduated), else of its latest promotion
+(inactive), else ``candidate``. From the audit store: the latest verdict per gate (A, B, C, pool, D, E) for the
+alpha's *current* code hash, so a candidate shows how far it got. Promotion files that fail validation are
+listed under ``errors`` (the rest is still shown); an unavailable store is a note, not a failure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["status"]
+
+
+def status(*, root: Path | None = None, promotions_root: Path | None = None, with_audit: bool = True,
+           gate_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring)."""
+    from hft.alpha.gate_e import latest_verdicts
+    from hft.alpha.promotion import safe_list_promotions
+    from hft.alpha.registry import list_alphas
+    from hft.core.errors import HftError
+
+    promos, errors = safe_list_promotions(promotions_root)
+    notes: list[str] = []
+    ids = sorted(set(list_alphas(root)) | {p.alpha_id for p in promos})
+    if gate_rows is None and with_audit:
+        try:
+            from hft.alpha.audit import query_gate_decisions
+
+            gate_rows = query_gate_decisions()
+        except HftError as exc:
+            notes.append(f"audit store unavailable: {exc.message}")
+            gate_rows = None
+    rows = []
+    for a in ids:
+        mine = sorted((p for p in promos if p.alpha_id == a), key=lambda p: p.promoted_ts)
+        active = [p for p in mine if p.active]
+        cur = active[-1] if active else (mine[-1] if mine else None)
+        chash = None
+        try:
+            from hft.alpha.promote import alpha_code_hash
+
+            chash = alpha_code_hash(a, root)
+        except HftError as exc:
+            notes.append(f"{a}: code hash unavailable: {exc.message}")
+        row: dict[str, Any] = {"alpha_id": a, "state": cur.state if cur else "candidate",
+                               "canary_step": cur.canary_step if cur else None,
+                               "ladder_steps": len(cur.canary.ladder) if cur else None,
+                               "promoted_code_hash": cur.code_hash if cur else None, "code_hash": chash,
+                               "code_changed": bool(cur and chash and cur.code_hash != chash),
+                               "promotion_file": cur.file if cur else None,
+                               "last_event": cur.history[-1].event if cur else None,
+                               "last_ts": cur.last_ts if cur else None, "promotions": len(mine)}
+        if gate_rows is not None and chash:
+            v = latest_verdicts(gate_rows, a, chash)
+            row["gates"] = {g: bool(v[g]["passed"]) if g in v else None for g in ("A", "B", "C", "pool", "D", "E")}
+        rows.append(row)
+    return {"ok": not errors, "alphas": rows, "errors": errors, "notes": notes}

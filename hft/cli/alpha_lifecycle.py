@@ -1,0 +1,232 @@
+"""`hft alpha pool / promote / canary / status`: the alpha lifecycle after validation (docs/alpha_lifecycle.md).
+
+`register(app)` adds the commands to the `hft alpha` group. Imports are lazy: `hft --help` imports none of
+numba / polars / numpy. Exit codes: 17 when a gate fails (pool, promote), 16 for governance errors (bad
+approver, invalid promotion file, observations of another alpha ...), via `hft.cli.app`'s error table.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hft.cli._output import console, emit
+
+__all__ = ["register"]
+
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _ok(b: Any) -> str:
+    return "n/a" if b is None else ("[green]pass[/green]" if b else "[red]fail[/red]")
+
+
+def _gate_failed(msg: str) -> None:
+    from hft.core.errors import GateFailed
+
+    sys.stderr.write(f"error: {msg}\n")
+    raise typer.Exit(GateFailed.exit_code)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# pool
+# --------------------------------------------------------------------------------------------------------------
+
+
+def pool_cmd(
+    name: str = typer.Argument(..., help="Candidate alpha id."),
+    data: list[Path] = typer.Option(..., "--data", help="Market data file(s) common to every signal."),
+    max_corr: float = typer.Option(None, "--max-corr", help="Max |corr| with a pool member (default: config, 0.7)."),
+    min_marginal_ic: float = typer.Option(None, "--min-marginal-ic", help="Min marginal IC (default: config)."),
+    no_record: bool = typer.Option(False, "--no-record", help="Do not write the audit row."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Compare NAME with the promoted pool: correlations, marginal IC, redundancy clusters (gate 'pool')."""
+    from hft.alpha.pool import record_pool, run_pool
+    from hft.alpha.promote import alpha_code_hash
+    from hft.alpha.registry import load_alpha_class
+
+    load_alpha_class(name)  # an unknown alpha is a clear error before anything else
+    res = run_pool(name, data, code_hash=alpha_code_hash(name), max_corr=max_corr, min_marginal_ic=min_marginal_ic)
+    out = res.to_dict()
+    out["ok"] = res.passed
+    out["audit_ids"] = [] if no_record else record_pool(res)
+
+    def render() -> None:
+        from rich.table import Table
+
+        c = console()
+        verdict = "[green]PASS[/green]" if res.passed else "[red]FAIL[/red]"
+        c.print(f"alpha [bold]{res.alpha_id}[/bold] {res.version} vs pool {res.pool or '(empty)'} — {verdict}")
+        if len(res.ids) > 1:
+            t = Table(title="Spearman correlation of signals", title_justify="left")
+            t.add_column("")
+            for a in res.ids:
+                t.add_column(a)
+            for a, row in zip(res.ids, res.corr, strict=True):
+                t.add_row(a, *(_fmt(v) for v in row))
+            c.print(t)
+        c.print(f"max |corr| {_fmt(res.max_abs_corr)} (with {res.max_corr_with}) <= {res.thresholds['max_corr']}; "
+                f"IC {_fmt(res.ic)}; marginal IC {_fmt(res.marginal_ic)} >= {res.thresholds['min_marginal_ic']} "
+                f"(horizon {res.horizon}, {res.n_rows} rows)")
+        c.print(f"redundancy clusters: {res.clusters or 'none'}")
+        for r in res.reasons:
+            c.print(f"[red]-[/red] {r}")
+
+    emit(out, json_out, render)
+    if not res.passed:
+        _gate_failed(f"alpha {name} failed the pool gate: {res.reasons[0]}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# promote
+# --------------------------------------------------------------------------------------------------------------
+
+
+def promote_cmd(
+    name: str = typer.Argument(..., help="Alpha id."),
+    data: list[Path] = typer.Option(..., "--data", help="Held-out recorded quotes for the Gate D replay."),
+    approver: list[str] = typer.Option([], "--approver",
+                                       help="Approver: 'Name <email>' or a lowercase handle (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason; audited)."),
+    reason: str = typer.Option(None, "--reason", help="Why a failed promotion is forced."),
+    replay_config: Path = typer.Option(None, "--replay-config", help="Replay config for Gate D (default: the "
+                                                                     "alpha's gate_d.replay_config or the repo's)."),
+    out: Path = typer.Option(None, "--out", help="Gate D run folder (default $HFT_HOME/runs/gate_d/NAME/<hash>)."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Gates D (replay through the gateway) and E (risk, capacity, approvals); write the promotion YAML on pass."""
+    from hft.alpha.promote import promote
+    from hft.cli._output import progress_bar
+
+    with progress_bar("gate D replay", "events", enabled=not json_out) as update:
+        res = promote(name, data, approvers=list(approver), force=force, reason=reason, replay_config=replay_config,
+                      out_dir=out, progress=update)
+    result = res.to_dict()
+
+    def render() -> None:
+        from rich.table import Table
+
+        c = console()
+        d, e = res.gate_d, res.gate_e
+        t = Table(title=f"Gate D — replay through the gateway: {_ok(d['passed'])} (run {d['run_hash'][:16]})",
+                  title_justify="left")
+        for col in ("metric", "value"):
+            t.add_column(col)
+        for k in ("net_pnl", "sharpe", "max_drawdown", "fill_ratio", "reject_rate", "rejects", "orders",
+                  "filled_qty", "turnover", "peak_position", "participation"):
+            t.add_row(k, _fmt(d["metrics"].get(k)))
+        c.print(t)
+        t = Table(title=f"Gate E — risk and capacity: {_ok(e['passed'])}", title_justify="left")
+        for col in ("metric", "value"):
+            t.add_column(col)
+        for k, v in e["metrics"].items():
+            t.add_row(k, _fmt(v))
+        c.print(t)
+        for r in res.reasons:
+            c.print(f"[red]-[/red] {r}")
+        if res.promoted:
+            c.print(f"[green]promoted[/green]{' (FORCED)' if res.forced else ''}: {res.promotion_file}")
+            if res.superseded:
+                c.print(f"superseded: {res.superseded}")
+        if d.get("run_folder"):
+            c.print(f"run folder {d['run_folder']}")
+
+    emit(result, json_out, render)
+    if not res.promoted:
+        _gate_failed(f"alpha {name} not promoted: {res.reasons[0] if res.reasons else 'gates failed'}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# canary
+# --------------------------------------------------------------------------------------------------------------
+
+
+def canary_cmd(
+    name: str = typer.Argument(..., help="Alpha id (with an active promotion)."),
+    observations: Path = typer.Option(None, "--observations", help="Run folder of the canary's orders / fills / "
+                                                                   "equity (default: newest under "
+                                                                   "$HFT_HOME/runs/canary/NAME)."),
+    data: list[Path] = typer.Option(None, "--data", help="Instead of --observations: replay the promoted alpha on "
+                                                         "this newer data (at the step's capital fraction) first."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
+    from hft.alpha.canary import run_canary
+
+    res = run_canary(name, observations, data=data or None)
+    result = res.to_dict()
+
+    def render() -> None:
+        c = console()
+        color = {"rollback": "red", "graduate": "green", "escalate": "cyan"}.get(res.decision, "yellow")
+        c.print(f"alpha [bold]{name}[/bold]: [{color}]{res.decision}[/{color}] — {res.from_state} (step "
+                f"{res.from_step + 1}) → {res.to_state} (step {res.to_step + 1})")
+        m = res.metrics
+        c.print(f"net PnL {_fmt(m['net_pnl'])}, drawdown {_fmt(m['max_drawdown'])}, reject rate "
+                f"{_fmt(m['reject_rate'])}, slippage {_fmt(m['slippage_bps'])} bps, observed "
+                f"{m['duration_ns'] / 1e9:.0f}s")
+        for r in res.reasons:
+            c.print(f"- {r}")
+        c.print(f"promotion file {res.promotion_file}")
+
+    emit(result, json_out, render)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# status
+# --------------------------------------------------------------------------------------------------------------
+
+
+def status_cmd(
+    no_store: bool = typer.Option(False, "--no-store", help="Do not read gate verdicts from the audit store."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Every alpha with its lifecycle state (promotion YAMLs) and latest gate verdicts (audit store)."""
+    from hft.alpha.status import status
+
+    res = status(with_audit=not no_store)
+
+    def render() -> None:
+        from rich.table import Table
+
+        c = console()
+        t = Table(title="Alphas", title_justify="left")
+        for col in ("alpha", "state", "step", "code", "gates A/B/C/pool/D/E", "last event", "file"):
+            t.add_column(col, overflow="fold")
+        for r in res["alphas"]:
+            step = f"{r['canary_step'] + 1}/{r['ladder_steps']}" if r["state"] == "canary" else ""
+            code = "changed" if r["code_changed"] else ""
+            gates = r.get("gates")
+            g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"
+            t.add_row(r["alpha_id"], r["state"], step, code, g, r["last_event"] or "", r["promotion_file"] or "")
+        c.print(t)
+        for n in res["notes"]:
+            c.print(f"[yellow]note[/yellow] {n}")
+
+    emit(res, json_out, render)
+    if res["errors"]:
+        from hft.core.errors import GovernanceError
+
+        first = res["errors"][0]
+        sys.stderr.write(f"error: invalid promotion file {first['file']}: {first['error']}\n")
+        raise typer.Exit(GovernanceError.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``pool``, ``promote``, ``canary`` and ``status`` to `app` (the `hft alpha` group)."""
+    app.command("pool")(pool_cmd)
+    app.command("promote")(promote_cmd)
+    app.command("canary")(canary_cmd)
+    app.command("status")(status_cmd)

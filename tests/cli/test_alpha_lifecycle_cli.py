@@ -1,0 +1,132 @@
+"""`hft alpha pool / promote / canary / status` through a real console entry point, in subprocesses.
+
+Until the lead wires `hft.cli.alpha_lifecycle.register` into `hft alpha`, the commands are registered on the
+`hft alpha` group at process start by a tiny launcher (the same call the wiring makes), then `hft.cli.app.main`
+runs: the real error → exit-code table applies. HFT_HOME, HFT_PROMOTIONS_ROOT and HFT_RESEARCH_ROOT all point
+into tmp_path: nothing is written into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
+from lifecycle_helpers import make_day, make_research_root
+
+LAUNCH = ("import sys\n"
+          "from hft.cli import alpha as a\n"
+          "from hft.cli.alpha_lifecycle import register\n"
+          "if 'promote' not in {c.name for c in a.app.registered_commands}:\n"
+          "    register(a.app)\n"
+          "from hft.cli.app import main\n"
+          "main()\n")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lifecycle_cli")
+    root = make_research_root(base)
+    day = make_day(base / "day", seed=41)
+    return {"base": base, "root": root, "day": day}
+
+
+def run(env, tmp_path, *args, timeout=300):
+    e = {**os.environ, "HFT_HOME": str(tmp_path / "home"), "HFT_PROMOTIONS_ROOT": str(tmp_path / "promos"),
+         "HFT_RESEARCH_ROOT": str(env["root"])}
+    e.pop("HFT_DEBUG", None)
+    p = subprocess.run([sys.executable, "-c", LAUNCH, *args], capture_output=True, text=True, env=e,
+                       timeout=timeout, cwd=tmp_path)
+    return p
+
+
+def test_module_is_lazy():
+    code = ("import sys, typer\n"
+            "from hft.cli.alpha_lifecycle import register\n"
+            "app = typer.Typer(); register(app)\n"
+            "try:\n    app(['--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('numba', 'polars', 'numpy') if m in sys.modules))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "[]"
+    assert all(c in p.stdout for c in ("pool", "promote", "canary", "status"))
+
+
+def test_promote_refused_forced_canary_status(env, tmp_path):
+    day = str(env["day"])
+    # gates A-C were never recorded for this code: Gate E fails -> exit 17, no file
+    p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--approver", "jdoe", "--json")
+    assert p.returncode == 17, p.stderr
+    out = json.loads(p.stdout)
+    assert out["ok"] is False and out["promoted"] is False and out["gate_d"]["passed"] is True
+    assert any("gate E: gate A" in r for r in out["reasons"])
+    err = [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and "not promoted" in err[0]
+    assert not (tmp_path / "promos").exists()
+
+    # bad approver: governance error (16), nothing replayed or written
+    p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--approver", "Jane Doe")
+    assert p.returncode == 16 and p.stderr.startswith("error: ") and "expected an approver" in p.stderr
+    assert "Traceback" not in p.stderr and not (tmp_path / "promos").exists()
+
+    # --force without --reason is refused; with it the promotion is written
+    p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--approver", "jdoe", "--force")
+    assert p.returncode == 16 and "expected a reason" in p.stderr
+    p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--approver", "jdoe", "--force",
+            "--reason", "cli test", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["promoted"] and out["forced"]
+    yaml_path = Path(out["promotion_file"])
+    assert yaml_path.is_file() and yaml_path.is_relative_to(tmp_path / "promos")
+
+    # canary on observations: a copy of the Gate D run folder with a new run id (the evidence run is refused)
+    obs = tmp_path / "obs"
+    shutil.copytree(out["gate_d"]["run_folder"], obs)
+    s = json.loads((obs / "summary.json").read_text())
+    s["run_hash"] = "f" * 32
+    (obs / "summary.json").write_text(json.dumps(s))
+    other = tmp_path / "obs_other"
+    shutil.copytree(obs, other)
+    s["alpha"]["alpha_id"] = "ofi"
+    (other / "summary.json").write_text(json.dumps(s))
+    before = yaml_path.read_text()
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(other))
+    assert p.returncode == 16 and "expected observations of alpha toy_obi" in p.stderr
+    assert yaml_path.read_text() == before
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(obs), "--json")
+    assert p.returncode == 0, p.stderr
+    c = json.loads(p.stdout)
+    assert c["decision"] == "escalate" and c["to_state"] == "canary" and c["to_step"] == 1
+
+    p = run(env, tmp_path, "alpha", "status", "--json")
+    assert p.returncode == 0, p.stderr
+    st = {r["alpha_id"]: r for r in json.loads(p.stdout)["alphas"]}
+    assert st["toy_obi"]["state"] == "canary" and st["obi_l1"]["state"] == "candidate"
+    assert st["toy_obi"]["gates"]["D"] is True and st["toy_obi"]["gates"]["E"] is False  # forced past E
+    p = run(env, tmp_path, "alpha", "status")
+    assert p.returncode == 0 and "toy_obi" in p.stdout
+
+    # a promotion file edited by hand into an invalid state: clear error, exit 16
+    yaml_path.write_text(yaml_path.read_text().replace("state: canary", "state: graduated"))
+    p = run(env, tmp_path, "alpha", "status", "--no-store")
+    assert p.returncode == 16 and "key 'state'" in p.stderr
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(obs))
+    assert p.returncode == 16 and "key 'state'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_pool_cli(env, tmp_path):
+    p = run(env, tmp_path, "alpha", "pool", "toy_obi", "--data", str(env["day"]), "--json")
+    assert p.returncode in (0, 17), p.stderr
+    out = json.loads(p.stdout)
+    assert out["gate"] == "pool" and out["pool"] == [] and out["ok"] == out["passed"]
+    assert len(out["audit_ids"]) == 1
+    assert (p.returncode == 0) == out["passed"]
+    p = run(env, tmp_path, "alpha", "pool", "toy_obi", "--data", str(env["day"]), "--max-corr", "2")
+    assert p.returncode == 16 and "max_corr" in p.stderr

@@ -1,0 +1,195 @@
+"""`hft alpha canary`: hold / escalate / rollback / graduate from run-folder observations; refusals write nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from types import SimpleNamespace
+
+import pytest
+from lifecycle_helpers import T0, Recorder, make_day, make_research_root, simple_promotion
+
+from hft.alpha.canary import decide, observation_metrics, read_observations, run_canary
+from hft.alpha.gate_d import run_gate_d
+from hft.alpha.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
+from hft.alpha.promotion import active_promotion, load_promotion, write_promotion
+from hft.core.errors import GovernanceError
+
+S = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Two observation run folders of toy_obi (code hash 'hash-1') on two generated days."""
+    base = tmp_path_factory.mktemp("canary")
+    root = make_research_root(base)
+    runs = []
+    for seed in (21, 22):
+        day = make_day(base / f"day{seed}", seed=seed)
+        r = run_gate_d("toy_obi", [day], code_hash="hash-1", root=root, out_dir=base / f"run{seed}")
+        runs.append(base / f"run{seed}")
+        assert r.run_folder
+    return SimpleNamespace(root=root, runs=runs, base=base)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HFT_HOME", str(tmp_path / "home"))
+
+
+def _promote(tmp_path, **kw):
+    return write_promotion(simple_promotion(code_hash="hash-1", **kw), root=tmp_path / "promos")
+
+
+def test_escalate_then_graduate(env, tmp_path):
+    path = _promote(tmp_path)
+    rec = Recorder()
+    r1 = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit,
+                    now_ns=T0 + 10, actor="ops")
+    assert (r1.decision, r1.from_state, r1.to_state, r1.from_step, r1.to_step) == ("escalate", "promoted", "canary",
+                                                                                   0, 1)
+    r2 = run_canary("toy_obi", env.runs[1], promotions_root=tmp_path / "promos", audit_writer=rec.audit,
+                    now_ns=T0 + 20, actor="ops")
+    assert (r2.decision, r2.to_state) == ("graduate", "graduated")
+    p = load_promotion(path)
+    assert [h.event for h in p.history] == ["promote", "escalate", "graduate"]
+    assert p.history[1].run_id == r1.run_id and p.history[1].metrics["duration_ns"] > 1000 * S
+    assert rec.topics() == ["audit.alpha_canary_decisions"] * 2
+    row = rec.calls[0][1][0]
+    assert (row["decision"], row["from_state"], row["to_state"], row["code_hash"], row["run_id"]) == (
+        "escalate", "promoted", "canary", "hash-1", r1.run_id)
+    assert row["reasons"] and row["canary_id"] == "20260528/toy_obi"
+    # a graduated canary takes no more observations
+    with pytest.raises(GovernanceError, match="graduated"):
+        run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit)
+
+
+def test_hold_when_the_window_is_short(env, tmp_path):
+    _promote(tmp_path, ladder=(CanaryStep(0.1, "10h", 36_000 * S),))
+    r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=Recorder().audit)
+    assert (r.decision, r.to_state, r.to_step) == ("hold", "canary", 0)
+
+
+def test_rollback_marks_inactive(env, tmp_path):
+    path = _promote(tmp_path, kill=CanaryKill(max_drawdown=0.0))
+    rec = Recorder()
+    r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit)
+    assert (r.decision, r.to_state) == ("rollback", "inactive")
+    assert r.reasons[0].startswith("kill: max_drawdown expected <= 0.0")
+    assert load_promotion(path).state == "inactive"
+    assert active_promotion("toy_obi", tmp_path / "promos") is None
+    with pytest.raises(GovernanceError, match="expected an active promotion"):
+        run_canary("toy_obi", env.runs[1], promotions_root=tmp_path / "promos", audit_writer=rec.audit)
+
+
+def _copy_with_summary(src, dst, **changes):
+    shutil.copytree(src, dst)
+    s = json.loads((dst / "summary.json").read_text())
+    for k, v in changes.items():
+        s[k] = v
+    (dst / "summary.json").write_text(json.dumps(s))
+    return dst
+
+
+def test_refusals_write_nothing(env, tmp_path):
+    path = _promote(tmp_path)
+    before = path.read_text()
+    rec = Recorder()
+    kw = {"promotions_root": tmp_path / "promos", "audit_writer": rec.audit}
+    other_alpha = _copy_with_summary(env.runs[0], tmp_path / "o1",
+                                     alpha={"alpha_id": "ofi", "version": "1.0.0", "code_hash": "hash-1"})
+    with pytest.raises(GovernanceError, match="expected observations of alpha toy_obi, were of 'ofi'"):
+        run_canary("toy_obi", other_alpha, **kw)
+    other_code = _copy_with_summary(env.runs[0], tmp_path / "o2",
+                                    alpha={"alpha_id": "toy_obi", "version": "1.0.0", "code_hash": "hash-2"})
+    with pytest.raises(GovernanceError, match="expected observations of code hash hash-1"):
+        run_canary("toy_obi", other_code, **kw)
+    with pytest.raises(GovernanceError, match="expected a run folder"):
+        run_canary("toy_obi", tmp_path / "missing", **kw)
+    broken = tmp_path / "o3"
+    shutil.copytree(env.runs[0], broken)
+    (broken / "fills.parquet").unlink()
+    with pytest.raises(GovernanceError, match="missing"):
+        run_canary("toy_obi", broken, **kw)
+    with pytest.raises(GovernanceError, match=r"observations \(a run folder\) under"):
+        run_canary("toy_obi", None, **kw)  # none under $HFT_HOME/runs/canary/toy_obi
+    with pytest.raises(GovernanceError, match="expected an active promotion"):
+        run_canary("ofi", env.runs[0], **kw)
+    assert path.read_text() == before and rec.calls == []
+    # the same observations twice, and the Gate D evidence run itself, are refused
+    run_canary("toy_obi", env.runs[0], **kw)
+    after = path.read_text()
+    with pytest.raises(GovernanceError, match="already evaluated"):
+        run_canary("toy_obi", env.runs[0], **kw)
+    evidence = _copy_with_summary(env.runs[1], tmp_path / "o4", run_hash="run-d")
+    with pytest.raises(GovernanceError, match="Gate D evidence"):
+        run_canary("toy_obi", evidence, **kw)
+    assert path.read_text() == after and len(rec.calls) == 1
+
+
+def test_default_observations_folder(env, tmp_path):
+    _promote(tmp_path)
+    dst = tmp_path / "home" / "runs" / "canary" / "toy_obi" / "r1"
+    dst.parent.mkdir(parents=True)
+    shutil.copytree(env.runs[0], dst)
+    r = run_canary("toy_obi", promotions_root=tmp_path / "promos", audit_writer=Recorder().audit)
+    assert r.observations == str(dst)
+
+
+def test_metrics_and_decide():
+    plan = CanaryPlan(CanaryKill(max_drawdown=100.0, max_loss=50.0, max_reject_rate=0.1, max_slippage_bps=5.0),
+                      (CanaryStep(0.1, "1h", 3600 * S), CanaryStep(1.0, "1h", 3600 * S)))
+    ok = {"max_drawdown": 10.0, "loss": 0.0, "reject_rate": 0.0, "slippage_bps": 1.0, "duration_ns": 3600 * S}
+    assert decide(ok, plan, 0)[0] == "escalate"
+    assert decide(ok, plan, 1)[0] == "graduate"
+    assert decide({**ok, "duration_ns": 60 * S}, plan, 0)[0] == "hold"
+    for k, v in (("max_drawdown", 101.0), ("loss", 51.0), ("reject_rate", 0.2), ("slippage_bps", 6.0),
+                 ("slippage_bps", float("nan"))):
+        d, reasons, metric, *_ = decide({**ok, k: v}, plan, 0)
+        assert d == "rollback" and metric == k and reasons
+
+
+def test_observation_metrics(env):
+    obs = read_observations(env.runs[0])
+    m = observation_metrics(obs)
+    s = obs["summary"]
+    assert m["net_pnl"] == s["pnl_money_units"] and m["loss"] == max(0.0, -s["pnl_money_units"])
+    assert m["fills"] == s["fills"] and m["duration_ns"] > 0
+    # IOC at the touch: each fill pays about half a spread over the sampled mid (a cost, positive)
+    assert 0.0 <= m["slippage_bps"] < 50.0
+
+
+def test_audit_rows_reach_the_store(env, tmp_path, store):
+    from hft.alpha.audit import write_audit
+
+    _promote(tmp_path)
+    r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos",
+                   audit_writer=lambda t, rows: write_audit(t, rows, home=store.test_home, store=store))
+    got = store.query("SELECT decision, from_state, to_state, code_hash, run_id, reasons FROM "
+                      "audit.alpha_canary_decisions WHERE alpha_id = 'toy_obi'").dicts()
+    assert len(got) == 1
+    assert (got[0]["decision"], got[0]["from_state"], got[0]["to_state"], got[0]["code_hash"], got[0]["run_id"]) == (
+        r.decision, "promoted", r.to_state, "hash-1", r.run_id)
+    assert json.loads(got[0]["reasons"]) == r.reasons
+
+
+def test_replay_observations_on_newer_data(env, tmp_path):
+    from hft.alpha.canary import replay_observations
+
+    day = make_day(tmp_path / "newer", seed=23)
+    path = _promote(tmp_path, ladder=(CanaryStep(0.25, "1s", S), CanaryStep(1.0, "1s", S)))
+    p = load_promotion(path)
+    folder = replay_observations(p, [day], root=env.root, code_hash="hash-1")
+    assert folder.parent == tmp_path / "home" / "runs" / "canary" / "toy_obi"
+    s = json.loads((folder / "summary.json").read_text())
+    assert s["alpha"]["code_hash"] == "hash-1" and s["params"]["max_position"] == 1  # 4 lots x 0.25
+    r = run_canary("toy_obi", folder, promotions_root=tmp_path / "promos", audit_writer=Recorder().audit)
+    assert r.decision == "escalate"
+    # the code of the alpha is not the promoted code (here: any real hash != 'hash-1'): refused, nothing written
+    before = path.read_text()
+    with pytest.raises(GovernanceError, match="expected the promoted code"):
+        run_canary("toy_obi", data=[day], root=env.root, promotions_root=tmp_path / "promos",
+                   audit_writer=Recorder().audit)
+    with pytest.raises(GovernanceError, match="either observations or data"):
+        run_canary("toy_obi", folder, data=[day], promotions_root=tmp_path / "promos")
+    assert path.read_text() == before
