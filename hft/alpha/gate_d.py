@@ -35,7 +35,7 @@ from typing import Any
 
 from hft.core.errors import GovernanceError
 
-__all__ = ["GateDResult", "run_gate_d"]
+__all__ = ["GateDResult", "replay_config_for", "replay_metrics", "replay_verdict", "run_gate_d"]
 
 
 @dataclass
@@ -63,7 +63,7 @@ class GateDResult:
                 "reasons": self.reasons, "limits": self.limits}
 
 
-def _replay_config(gate: Any, alpha_folder: Path, replay_config: Any) -> Any:
+def replay_config_for(gate: Any, alpha_folder: Path, replay_config: Any) -> Any:
     from hft.sim.replay import DEFAULT_CONFIG, ReplayConfig, load_replay_config
 
     if isinstance(replay_config, ReplayConfig):
@@ -108,7 +108,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     cfg = config or load_config(alpha_id, root=root)
     gate = cfg.validation.gate_d
     alpha = cls(cfg.params)
-    rcfg = _replay_config(gate, alpha_dir(alpha_id, root), replay_config)
+    rcfg = replay_config_for(gate, alpha_dir(alpha_id, root), replay_config)
     md = open_market_data(paths)
     feats = compute_features(md, cfg.features)
     sig = alpha.signal(feats).to_numpy().astype(np.float64)
@@ -125,12 +125,12 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
     summary["alpha"] = {"alpha_id": alpha_id, "version": cls.version, "code_hash": code_hash}
     market_volume = int(feats["trade_qty"].sum())
-    metrics = _metrics(out, summary, gate, market_volume, multiplier)
+    metrics = replay_metrics(out, summary, gate, market_volume, multiplier)
     metrics["lookahead_violations"] = strategy.lookahead_violations
     thresholds = {"min_net_pnl": gate.min_net_pnl, "min_sharpe": gate.min_sharpe, "max_drawdown": gate.max_drawdown,
                   "min_fill_ratio": gate.min_fill_ratio, "max_reject_rate": gate.max_reject_rate,
                   "min_orders": gate.min_orders}
-    reasons = _verdict(metrics, gate)
+    reasons = replay_verdict(metrics, gate)
     folder = None
     if write_folder:
         from hft.store.paths import hft_home
@@ -148,7 +148,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
                        summary=summary)
 
 
-def _metrics(out: Any, summary: dict[str, Any], gate: Any, market_volume: int, multiplier: int) -> dict[str, Any]:
+def replay_metrics(out: Any, summary: dict[str, Any], gate: Any, market_volume: int, multiplier: int) -> dict[str, Any]:
     import numpy as np
 
     fills = out.fills
@@ -171,7 +171,7 @@ def _metrics(out: Any, summary: dict[str, Any], gate: Any, market_volume: int, m
     }
 
 
-def _verdict(m: dict[str, Any], gate: Any) -> list[str]:
+def replay_verdict(m: dict[str, Any], gate: Any) -> list[str]:
     reasons = []
     if m["net_pnl"] < gate.min_net_pnl:
         reasons.append(f"net_pnl: expected >= {gate.min_net_pnl}, was {m['net_pnl']}")

@@ -28,6 +28,8 @@ from hft.alpha.promotion import check_approver
 
 __all__ = ["GateEResult", "evaluate_gate_e", "latest_verdicts"]
 
+_RECORDED_BY = {"pool": "pool", "R": "rl-promote"}  # the command that records each gate (default: validate)
+
 
 @dataclass
 class GateEResult:
@@ -90,7 +92,7 @@ def evaluate_gate_e(*, alpha_id: str, code_hash: str, d_metrics: dict[str, Any],
         if r is None:
             gate_status[g] = None
             reasons.append(f"gate {g}: expected a passing verdict recorded for code hash {code_hash}, found none "
-                           f"(run `hft alpha {'pool' if g == 'pool' else 'validate'}` on this code)")
+                           f"(run `hft alpha {_RECORDED_BY.get(g, 'validate')}` on this code)")
         else:
             gate_status[g] = bool(r["passed"])
             if not r["passed"]:

@@ -53,7 +53,8 @@ from hft.config.strict import Section
 __all__ = ["CanaryKill", "CanaryPlan", "CanaryStep", "GateD", "GateE", "PoolConfig", "format_duration",
            "parse_canary", "parse_gate_d", "parse_gate_e", "parse_pool"]
 
-GATE_NAMES = ("A", "B", "C", "pool", "D", "E")
+GATE_NAMES = ("A", "B", "C", "pool", "D", "E", "R")  # R: the trained RL policy's integrity (research/rl)
+REQUIRABLE_GATES = ("A", "B", "C", "pool", "R")  # verdicts recorded before promotion, which Gate E can require
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,8 @@ def parse_gate_d(sec: Section) -> GateD:
 def parse_gate_e(sec: Section) -> GateE:
     d = GateE()
     req = sec.raw("require_gates", list(d.require_gates))
-    if not isinstance(req, list) or not all(isinstance(g, str) and g in ("A", "B", "C", "pool") for g in req):
-        sec._fail(sec._key("require_gates"), "a list of gates among A, B, C, pool", req)
+    if not isinstance(req, list) or not all(isinstance(g, str) and g in REQUIRABLE_GATES for g in req):
+        sec._fail(sec._key("require_gates"), f"a list of gates among {', '.join(REQUIRABLE_GATES)}", req)
     out = GateE(
         min_headroom=_fraction(sec, "min_headroom", d.min_headroom),
         max_participation=_fraction(sec, "max_participation", d.max_participation),

@@ -22,7 +22,8 @@ from typing import Any
 
 from hft.core.errors import GovernanceError
 
-__all__ = ["PromoteResult", "alpha_code_hash", "current_actor", "promote"]
+__all__ = ["PromoteResult", "alpha_code_hash", "check_promotable", "conclude_promotion", "current_actor",
+           "promote"]
 
 
 def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
@@ -103,16 +104,6 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     import time
 
     from hft.alpha.gate_d import run_gate_d
-    from hft.alpha.gate_e import evaluate_gate_e
-    from hft.alpha.promotion import (
-        GateResult,
-        active_promotion,
-        append_event,
-        new_promotion,
-        parse_promotion,
-        promotion_path,
-        write_promotion,
-    )
     from hft.alpha.registry import load_alpha_class, load_config
 
     approvers = list(approvers or [])
@@ -121,7 +112,20 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     cfg = load_config(alpha_id, root=root)
     chash = code_hash or alpha_code_hash(alpha_id, root)
     ts = int(now_ns if now_ns is not None else time.time_ns())
-    actor = actor or current_actor()
+    current, target = check_promotable(alpha_id, chash, ts, promotions_root)
+    d = run_gate_d(alpha_id, data, code_hash=chash, config=cfg, replay_config=replay_config, out_dir=out_dir,
+                   root=root, progress=progress)
+    return conclude_promotion(alpha_id=alpha_id, version=cls.version, params=dict(cfg.params),
+                              validation=cfg.validation, code_hash=chash, d=d, approvers=approvers, force=force,
+                              reason=reason, ts=ts, actor=actor or current_actor(), current=current, target=target,
+                              gate_rows=gate_rows, gate_writer=gate_writer, audit_writer=audit_writer)
+
+
+def check_promotable(alpha_id: str, chash: str, ts: int, promotions_root: Path | None = None) -> tuple[Any, Path]:
+    """Refuse (GovernanceError) when `chash` is already actively promoted or today's file exists; else return
+    (the alpha's current active promotion or None, the path the new promotion file will take)."""
+    from hft.alpha.promotion import active_promotion, promotion_path
+
     current = active_promotion(alpha_id, promotions_root)
     if current is not None and current.code_hash == chash:
         raise GovernanceError(f"alpha {alpha_id}: expected no active promotion of code hash {chash}, found one in "
@@ -131,27 +135,48 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     if target.exists():
         raise GovernanceError(f"{target}: expected no promotion file of {alpha_id} for this day, one exists",
                               file=str(target), hint="promote again tomorrow, or keep the existing file")
+    return current, target
+
+
+def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], validation: Any, code_hash: str,
+                       d: Any, approvers: list[str], force: bool, reason: str | None, ts: int, actor: str,
+                       current: Any, target: Path, gate_rows: list[dict[str, Any]] | None = None,
+                       gate_writer: Any = None, audit_writer: Any = None) -> PromoteResult:
+    """Gate E on a Gate D result `d` (`hft.alpha.gate_d.GateDResult`), both verdicts audited, then the promotion
+    YAML (pass, or `force` with `reason`) or a refusal row. Shared by `promote` and the RL policy's
+    ``rl-promote`` (research/rl/lifecycle.py), so every promoted thing gets the same YAML and audit rows.
+
+    `validation` holds the ``gate_d``, ``gate_e`` and ``canary`` sections (`hft.alpha.config.ValidationConfig`);
+    `current` / `target` come from `check_promotable`.
+    """
+    from hft.alpha.gate_e import evaluate_gate_e
+    from hft.alpha.promotion import (
+        GateResult,
+        append_event,
+        new_promotion,
+        parse_promotion,
+        write_promotion,
+    )
+
+    chash = code_hash
     if gate_writer is None or audit_writer is None:
         from hft.alpha import audit
 
         gate_writer = gate_writer or audit.write_gate_decisions
         audit_writer = audit_writer or audit.write_audit
-
-    d = run_gate_d(alpha_id, data, code_hash=chash, config=cfg, replay_config=replay_config, out_dir=out_dir,
-                   root=root, progress=progress)
     if gate_rows is None:
         from hft.alpha.audit import query_gate_decisions
 
         gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash)
-    e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=cfg.validation.gate_d,
-                        gate_e=cfg.validation.gate_e, approvers=approvers, gate_rows=gate_rows, d_data_hash=d.data_hash)
+    e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=validation.gate_d,
+                        gate_e=validation.gate_e, approvers=approvers, gate_rows=gate_rows, d_data_hash=d.data_hash)
     passed = d.passed and e.passed
     reasons = [f"gate D: {r}" for r in d.reasons] + [f"gate E: {r}" for r in e.reasons]
 
     from hft.alpha.audit import GateDecision
 
     run_id = d.run_hash
-    common = {"alpha_id": alpha_id, "version": cls.version, "code_hash": chash, "data_hash": d.data_hash,
+    common = {"alpha_id": alpha_id, "version": version, "code_hash": chash, "data_hash": d.data_hash,
               "experiment_id": e.experiment_id, "run_id": run_id, "ts_ns": ts}
     d_row = GateDecision(gate="D", passed=d.passed, metric="net_pnl", value=d.metrics["net_pnl"],
                          threshold=d.thresholds["min_net_pnl"], metrics=_jsonable(d.metrics),
@@ -160,10 +185,10 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
                          threshold=e.thresholds["min_headroom"], metrics=_jsonable(e.metrics),
                          thresholds=e.thresholds, reasons=list(e.reasons), **common)
     audit_ids = list(gate_writer([d_row, e_row]))
-    result = PromoteResult(alpha_id=alpha_id, version=cls.version, code_hash=chash, passed=passed,
+    result = PromoteResult(alpha_id=alpha_id, version=version, code_hash=chash, passed=passed,
                            forced=bool(force and not passed), promoted=False, gate_d=d.to_dict(), gate_e=e.to_dict(),
                            reasons=reasons)
-    prow = {"alpha_id": alpha_id, "ts": ts, "actor": actor, "code_hash": chash, "version": cls.version,
+    prow = {"alpha_id": alpha_id, "ts": ts, "actor": actor, "code_hash": chash, "version": version,
             "data_hash": d.data_hash, "experiment_id": e.experiment_id, "run_id": run_id,
             "approvers": list(approvers), "reasons": reasons, "from_stage": "candidate"}
     if not passed and not force:
@@ -176,14 +201,14 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
                         tuple(d.reasons)),
              GateResult("E", e.passed, "headroom", e.metrics["headroom"], e.thresholds["min_headroom"],
                         tuple(e.reasons))]
-    for g, r in sorted(_latest_required(gate_rows, alpha_id, chash).items()):
+    for g, r in sorted(_latest_required(gate_rows, alpha_id, chash, validation.gate_e.require_gates).items()):
         gates.append(GateResult(g, bool(r["passed"]), str(r.get("metric", "")), float(r.get("value", 0.0)),
                                 float(r.get("threshold", 0.0)), tuple(r.get("reasons") or ())))
     note = [f"forced: {reason}"] if result.forced else ["gates D and E passed"]
-    promo = new_promotion(alpha_id=alpha_id, version=cls.version, code_hash=chash, params=dict(cfg.params), ts=ts,
+    promo = new_promotion(alpha_id=alpha_id, version=version, code_hash=chash, params=dict(params), ts=ts,
                           actor=actor, experiment_id=e.experiment_id, run_ids=[run_id], data_hash=d.data_hash,
-                          gates=gates, gateway_limits=dict(cfg.validation.gate_d.limits),
-                          canary=cfg.validation.canary, approvers=approvers, forced=result.forced,
+                          gates=gates, gateway_limits=dict(validation.gate_d.limits),
+                          canary=validation.canary, approvers=approvers, forced=result.forced,
                           force_reason=(reason or "") if result.forced else "", reasons=note + reasons)
     parse_promotion(promo.to_dict(), target)  # validate the new file before touching the old one
     old_rows = []
@@ -207,10 +232,11 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     return result
 
 
-def _latest_required(rows: list[dict[str, Any]], alpha_id: str, chash: str) -> dict[str, dict[str, Any]]:
+def _latest_required(rows: list[dict[str, Any]], alpha_id: str, chash: str,
+                     required: Any = ("A", "B", "C", "pool")) -> dict[str, dict[str, Any]]:
     from hft.alpha.gate_e import latest_verdicts
 
-    return {g: r for g, r in latest_verdicts(rows, alpha_id, chash).items() if g in ("A", "B", "C", "pool")}
+    return {g: r for g, r in latest_verdicts(rows, alpha_id, chash).items() if g in tuple(required)}
 
 
 def _jsonable(obj: Any) -> Any:

@@ -18,6 +18,7 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
            gate_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring)."""
     from hft.alpha.gate_e import latest_verdicts
+    from hft.alpha.lifecycle_config import GATE_NAMES
     from hft.alpha.promotion import safe_list_promotions
     from hft.alpha.registry import list_alphas
     from hft.core.errors import HftError
@@ -55,6 +56,6 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
                                "last_ts": cur.last_ts if cur else None, "promotions": len(mine)}
         if gate_rows is not None and chash:
             v = latest_verdicts(gate_rows, a, chash)
-            row["gates"] = {g: bool(v[g]["passed"]) if g in v else None for g in ("A", "B", "C", "pool", "D", "E")}
+            row["gates"] = {g: bool(v[g]["passed"]) if g in v else None for g in GATE_NAMES}
         rows.append(row)
     return {"ok": not errors, "alphas": rows, "errors": errors, "notes": notes}

@@ -114,38 +114,77 @@ def promote_cmd(
         res = promote(name, data, approvers=list(approver), force=force, reason=reason, replay_config=replay_config,
                       out_dir=out, progress=update)
     result = res.to_dict()
-
-    def render() -> None:
-        from rich.table import Table
-
-        c = console()
-        d, e = res.gate_d, res.gate_e
-        t = Table(title=f"Gate D — replay through the gateway: {_ok(d['passed'])} (run {d['run_hash'][:16]})",
-                  title_justify="left")
-        for col in ("metric", "value"):
-            t.add_column(col)
-        for k in ("net_pnl", "sharpe", "max_drawdown", "fill_ratio", "reject_rate", "rejects", "orders",
-                  "filled_qty", "turnover", "peak_position", "participation"):
-            t.add_row(k, _fmt(d["metrics"].get(k)))
-        c.print(t)
-        t = Table(title=f"Gate E — risk and capacity: {_ok(e['passed'])}", title_justify="left")
-        for col in ("metric", "value"):
-            t.add_column(col)
-        for k, v in e["metrics"].items():
-            t.add_row(k, _fmt(v))
-        c.print(t)
-        for r in res.reasons:
-            c.print(f"[red]-[/red] {r}")
-        if res.promoted:
-            c.print(f"[green]promoted[/green]{' (FORCED)' if res.forced else ''}: {res.promotion_file}")
-            if res.superseded:
-                c.print(f"superseded: {res.superseded}")
-        if d.get("run_folder"):
-            c.print(f"run folder {d['run_folder']}")
-
-    emit(result, json_out, render)
+    emit(result, json_out, lambda: _render_promotion(result))
     if not res.promoted:
         _gate_failed(f"alpha {name} not promoted: {res.reasons[0] if res.reasons else 'gates failed'}")
+
+
+def _render_promotion(result: dict[str, Any]) -> None:
+    """Gate D and E tables, the reasons and the outcome of a promotion (`PromoteResult.to_dict`)."""
+    from rich.table import Table
+
+    c = console()
+    d, e = result["gate_d"], result["gate_e"]
+    t = Table(title=f"Gate D — replay through the gateway: {_ok(d['passed'])} (run {d['run_hash'][:16]})",
+              title_justify="left")
+    for col in ("metric", "value"):
+        t.add_column(col)
+    for k in ("net_pnl", "sharpe", "max_drawdown", "fill_ratio", "reject_rate", "rejects", "orders",
+              "filled_qty", "turnover", "peak_position", "participation"):
+        t.add_row(k, _fmt(d["metrics"].get(k)))
+    c.print(t)
+    t = Table(title=f"Gate E — risk and capacity: {_ok(e['passed'])}", title_justify="left")
+    for col in ("metric", "value"):
+        t.add_column(col)
+    for k, v in e["metrics"].items():
+        t.add_row(k, _fmt(v))
+    c.print(t)
+    for r in result["reasons"]:
+        c.print(f"[red]-[/red] {r}")
+    if result["promoted"]:
+        c.print(f"[green]promoted[/green]{' (FORCED)' if result['forced'] else ''}: {result['promotion_file']}")
+        if result.get("superseded"):
+            c.print(f"superseded: {result['superseded']}")
+    if d.get("run_folder"):
+        c.print(f"run folder {d['run_folder']}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# rl-promote
+# --------------------------------------------------------------------------------------------------------------
+
+
+def rl_promote_cmd(
+    train: list[Path] = typer.Option(..., "--train", help="Recorded quotes the policy is trained on."),
+    data: list[Path] = typer.Option(..., "--data", help="Held-out recorded quotes for the Gate D replay."),
+    config: Path = typer.Option(None, "--config", help="RL config (default research/rl/config.yaml)."),
+    approver: list[str] = typer.Option([], "--approver",
+                                       help="Approver: 'Name <email>' or a lowercase handle (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason; audited)."),
+    reason: str = typer.Option(None, "--reason", help="Why a failed promotion is forced."),
+    out: Path = typer.Option(None, "--out", help="Artifact folder (default $HFT_HOME/rl/rl_mm_q/<Q digest>)."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Train the Q-learning market maker (research/rl), save it (npz + YAML), then gates R, D, E and promote."""
+    from hft.cli._research import load_research_module
+
+    rl = load_research_module("rl/lifecycle.py")
+    if not json_out:
+        console(stderr=True).print("training the policy (seeded; twice when the determinism check is on) ...")
+    result = rl.rl_promote(train, data, config_path=config, approvers=list(approver), force=force, reason=reason,
+                           out=out)
+
+    def render() -> None:
+        c = console()
+        r = result["gate_r"]
+        c.print(f"policy artifact {result['artifact']['folder']} (npz sha256 {result['artifact']['npz_sha256'][:16]})")
+        c.print(f"Gate R — trained policy integrity: {_ok(r['passed'])} ({r['metrics']['states_visited']} states "
+                f"visited, reproduced: {r['metrics']['reproduced']})")
+        _render_promotion(result)
+
+    emit(result, json_out, render)
+    if not result["promoted"]:
+        _gate_failed(f"policy rl_mm_q not promoted: {result['reasons'][0] if result['reasons'] else 'gates failed'}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -225,8 +264,9 @@ def status_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``pool``, ``promote``, ``canary`` and ``status`` to `app` (the `hft alpha` group)."""
+    """Add ``pool``, ``promote``, ``rl-promote``, ``canary`` and ``status`` to `app` (the `hft alpha` group)."""
     app.command("pool")(pool_cmd)
     app.command("promote")(promote_cmd)
+    app.command("rl-promote")(rl_promote_cmd)
     app.command("canary")(canary_cmd)
     app.command("status")(status_cmd)

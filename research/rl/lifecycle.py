@@ -19,6 +19,21 @@ of five quoting actions; quotes go through the real gateway like any strategy's 
   episodes. Episodes replay the training data from the start. Same data + hyper-parameters + seed → the same
   Q table, bit for bit (the simulator is deterministic).
 
+Promotion (``hft alpha rl-promote``, `rl_promote`)
+-------------------------------------------------
+The policy is promoted like any alpha — same YAML, same audit rows (`hft.alpha.promote.conclude_promotion`):
+
+1. train on the training data (config ``research/rl/config.yaml``: hyper-parameters, gates, canary plan) and
+   save the artifact (``--out``, default ``$HFT_HOME/rl/rl_mm_q/<Q digest>``); the training is recorded as a
+   trial in the experiment registry (kind ``rl-train``, family ``rl:rl_mm_q``);
+2. Gate R (integrity, audited like gates A–C): a finite Q table that visited at least ``min_states_visited``
+   states and, with ``determinism``, a retraining that reproduces the table bit for bit;
+3. Gate D: a greedy replay of the policy on the held-out data through the real gateway, under the
+   ``gate_d.limits`` the strategy would run with, scored with the same metrics and thresholds as an alpha's
+   Gate D (`hft.alpha.gate_d.replay_metrics` / `replay_verdict`);
+4. Gate E: risk and capacity, requiring a passing Gate R for this code hash (the code hash covers
+   ``research/rl``, ``hft/alpha`` and the artifact itself) on data other than Gate D's.
+
 Artifact (open format, no pickle): ``<dir>/policy.npz`` holds ``q`` (45 × 5 float64) and the bucket edges;
 ``<dir>/policy.yaml`` holds the metadata (policy id, version, hyper-parameters, seed, training data hash,
 episodes, SHA-256 of the npz, creation time). `load_policy` checks the hash and refuses a mismatch.
@@ -40,7 +55,8 @@ from hft.core.errors import ConfigError, GovernanceError
 from hft.core.orders import REPORT_FILL, REPORT_PARTIAL_FILL
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
-__all__ = ["ACTIONS", "Hyper", "QPolicy", "QStrategy", "evaluate", "load_policy", "save_policy", "train"]
+__all__ = ["ACTIONS", "Hyper", "QPolicy", "QStrategy", "RLConfig", "evaluate", "load_policy", "load_rl_config",
+           "rl_promote", "save_policy", "train"]
 
 POLICY_ID = "rl_mm_q"
 POLICY_VERSION = "1.0.0"
@@ -107,6 +123,7 @@ class QStrategy(Strategy):
     """The simulator strategy of a Q policy; learns when ``learn`` is true (training), else acts greedily."""
 
     name = "rl_mm_q"
+    wakes = ("order", "timer")  # decisions on the timer; fills update the cash account
 
     def __init__(self, policy: QPolicy, *, learn: bool = False, epsilon: float = 0.0, rng_seed: int = 0) -> None:
         self.policy, self.learn, self.epsilon = policy, learn, epsilon
@@ -272,3 +289,197 @@ def load_policy(directory: Path) -> QPolicy:
 def q_digest(policy: QPolicy) -> str:
     """Hash of the Q table bytes (determinism checks)."""
     return hashlib.blake2b(np.ascontiguousarray(policy.q).tobytes(), digest_size=16).hexdigest()
+
+
+# --- promotion --------------------------------------------------------------------------------------------------
+
+RL_DIR = Path(__file__).resolve().parent
+DEFAULT_CONFIG = RL_DIR / "config.yaml"
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    """``research/rl/config.yaml``: hyper-parameters, Gate R thresholds and the lifecycle sections."""
+
+    hyper: Hyper
+    determinism: bool
+    min_states_visited: int
+    validation: Any  # .gate_d / .gate_e / .canary, as an alpha's ValidationConfig
+    file: str
+
+
+@dataclass(frozen=True)
+class _Lifecycle:
+    gate_d: Any
+    gate_e: Any
+    canary: Any
+
+
+def load_rl_config(path: Path | None = None) -> RLConfig:
+    """Strictly parse the RL config (ConfigError naming file and key)."""
+    from hft.alpha import lifecycle_config as lc
+    from hft.config.strict import Section, load_yaml
+
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    root = Section(load_yaml(path), path)
+    policy = root.str("policy")
+    if policy != POLICY_ID:
+        root._fail("policy", repr(POLICY_ID), policy)
+    val = root.section("validation", {})
+    gd = lc.parse_gate_d(val.section("gate_d", {}))
+    ge = lc.parse_gate_e(val.section("gate_e", {}))
+    canary = lc.parse_canary(val.section("canary", {}))
+    val.done()
+    h = root.section("hyper", {})
+    d = Hyper()
+    hyper = Hyper(episodes=h.int("episodes", d.episodes, min_value=1), alpha=h.float("alpha", d.alpha),
+                  gamma=h.float("gamma", d.gamma), epsilon=h.float("epsilon", d.epsilon),
+                  epsilon_min=h.float("epsilon_min", d.epsilon_min),
+                  inventory_penalty=h.float("inventory_penalty", d.inventory_penalty, min_value=0.0),
+                  decision_ns=h.duration_ns("decision", "1s"), size=gd.order_size, max_position=gd.max_position,
+                  seed=h.int("seed", d.seed, min_value=0))
+    h.done()
+    try:
+        hyper.check()
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: key 'hyper.{exc.fields.get('key')}': {exc.message}", file=str(path),
+                          key=f"hyper.{exc.fields.get('key')}") from None
+    r = root.section("gate_r", {})
+    determinism = r.bool("determinism", True)
+    min_states = r.int("min_states_visited", 5, min_value=0)
+    r.done()
+    root.done()
+    return RLConfig(hyper, determinism, min_states, _Lifecycle(gd, ge, canary), str(path))
+
+
+def _gate_r(policy: QPolicy, retrained: QPolicy | None, cfg: RLConfig) -> tuple[bool, dict[str, Any], list[str]]:
+    visited = int(np.count_nonzero(np.any(policy.q != 0.0, axis=1)))
+    reasons = []
+    if not np.isfinite(policy.q).all():
+        reasons.append("Q table: expected finite values, found NaN/inf")
+    if visited < cfg.min_states_visited:
+        reasons.append(f"states visited: expected >= {cfg.min_states_visited}, was {visited}")
+    same = None
+    if retrained is not None:
+        same = q_digest(retrained) == q_digest(policy)
+        if not same:
+            reasons.append("determinism: expected retraining with the same seed to reproduce the Q table, it "
+                           "differs")
+    return not reasons, {"states_visited": visited, "q_digest": q_digest(policy), "reproduced": same}, reasons
+
+
+def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path: Path | None = None,
+               approvers: Sequence[str] = (), force: bool = False, reason: str | None = None,
+               out: Path | None = None, promotions_root: Path | None = None, registry: Any = None,
+               actor: str | None = None, now_ns: int | None = None) -> dict[str, Any]:
+    """Train, save, record, gate (R, D, E) and promote the Q policy (see the module docstring).
+
+    Returns the promotion result (`hft.alpha.promote.PromoteResult.to_dict`) plus the artifact, Gate R and
+    the evaluation summary. Bad input fails before anything is trained or written.
+    """
+    import dataclasses as dc
+
+    from hft.alpha.audit import GateDecision, write_gate_decisions
+    from hft.alpha.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
+    from hft.alpha.features import data_hash
+    from hft.alpha.gate_d import GateDResult, replay_config_for, replay_metrics, replay_verdict
+    from hft.alpha.promote import _check_inputs, check_promotable, conclude_promotion, current_actor
+    from hft.store.paths import hft_home
+
+    train_paths, eval_paths = [Path(p) for p in train_data], [Path(p) for p in data]
+    for key, paths in (("train", train_paths), ("data", eval_paths)):
+        if not paths:
+            raise GovernanceError(f"rl-promote: expected at least one --{key} file, was none", key=key)
+        for p in paths:
+            if not p.is_file():
+                raise GovernanceError(f"{p}: expected a market data file (--{key}), none exists", file=str(p))
+    approvers = list(approvers)
+    _check_inputs(POLICY_ID, approvers, force, reason)
+    cfg = load_rl_config(config_path)
+    train_hash, eval_hash = data_hash(train_paths), data_hash(eval_paths)
+    if train_hash == eval_hash:
+        raise GovernanceError("rl-promote: expected held-out --data other than the --train data, was the same",
+                              key="data")
+    ts = int(now_ns if now_ns is not None else time.time_ns())
+    actor = actor or current_actor()
+
+    t0 = time.time_ns()
+    policy = train(train_paths, cfg.hyper)
+    retrained = train(train_paths, cfg.hyper) if cfg.determinism else None
+    t1 = time.time_ns()
+    folder = Path(out) if out is not None else hft_home() / "rl" / POLICY_ID / q_digest(policy)[:16]
+    meta = save_policy(policy, folder)
+    import hft.alpha
+
+    chash = code_hash([RL_DIR, Path(hft.alpha.__file__).resolve().parent, folder])
+    current, target = check_promotable(POLICY_ID, chash, ts, promotions_root)
+
+    r_ok, r_metrics, r_reasons = _gate_r(policy, retrained, cfg)
+    registry = registry or ExperimentRegistry()
+    exp_id = new_experiment_id(POLICY_ID, "rl-train")
+    registry.record([Trial(experiment_id=exp_id, alpha_id=POLICY_ID, family=f"rl:{POLICY_ID}",
+                           version=POLICY_VERSION, trial=0, kind="rl-train", params=asdict(cfg.hyper),
+                           metrics={**r_metrics, "train_run_hashes": meta["train_run_hashes"]}, code_hash=chash,
+                           data_hash=train_hash, seed=cfg.hyper.seed, status="ok", started_ns=t0,
+                           finished_ns=t1)])
+    write_gate_decisions([GateDecision(
+        alpha_id=POLICY_ID, version=POLICY_VERSION, code_hash=chash, data_hash=train_hash, gate="R",
+        passed=r_ok, metric="states_visited", value=float(r_metrics["states_visited"]),
+        threshold=float(cfg.min_states_visited), metrics=r_metrics,
+        thresholds={"min_states_visited": cfg.min_states_visited, "determinism": cfg.determinism},
+        reasons=r_reasons, experiment_id=exp_id, run_id=meta["train_run_hashes"][-1], ts_ns=ts)],
+        home=getattr(registry, "home", None), store=getattr(registry, "_store", None))
+
+    gate = cfg.validation.gate_d
+    rcfg = replay_config_for(gate, RL_DIR, None)
+    from hft.data.sources import open_market_data
+    from hft.sim.replay import build_engine, summarise, write_run_folder
+
+    md = open_market_data(eval_paths)
+    strat = QStrategy(policy, learn=False)
+    engine, multiplier = build_engine(md, strat, strat.name, rcfg)
+    out_run = engine.run(None, multiplier=multiplier)
+    summary = summarise(out_run, md, strat.name, strat.params(), rcfg, eval_paths)
+    summary["alpha"] = {"alpha_id": POLICY_ID, "version": POLICY_VERSION, "code_hash": chash}
+    trades = md.events["kind"]
+    from hft.core.dtypes import EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE
+
+    is_trade = (trades == EV_TRADE) | (trades == EV_EXEC) | (trades == EV_HIDDEN_EXEC)
+    market_volume = int(md.events["qty"][is_trade].sum())
+    metrics = replay_metrics(out_run, summary, gate, market_volume, multiplier)
+    metrics["lookahead_violations"] = 0  # the policy reads only the local book and its own reports
+    d_reasons = replay_verdict(metrics, gate)
+    run_folder = hft_home() / "runs" / "gate_d" / POLICY_ID / out_run.run_hash
+    run_folder.parent.mkdir(parents=True, exist_ok=True)
+    write_run_folder(run_folder, out_run, summary, md, force=True)
+    thresholds = {"min_net_pnl": gate.min_net_pnl, "min_sharpe": gate.min_sharpe, "max_drawdown": gate.max_drawdown,
+                  "min_fill_ratio": gate.min_fill_ratio, "max_reject_rate": gate.max_reject_rate,
+                  "min_orders": gate.min_orders}
+    params = {**asdict(cfg.hyper), "artifact": str(folder), "npz_sha256": meta["npz_sha256"]}
+    d = GateDResult(alpha_id=POLICY_ID, version=POLICY_VERSION, code_hash=chash, data_hash=eval_hash,
+                    passed=not d_reasons, metrics=metrics, thresholds=thresholds, reasons=d_reasons,
+                    run_hash=out_run.run_hash, run_folder=str(run_folder), params=params, limits=dict(gate.limits),
+                    summary=summary)
+    from hft.alpha.audit import query_gate_decisions
+
+    where = {"home": getattr(registry, "home", None), "store": getattr(registry, "_store", None)}
+    res = conclude_promotion(alpha_id=POLICY_ID, version=POLICY_VERSION, params=params,
+                             validation=cfg.validation, code_hash=chash, d=d, approvers=approvers, force=force,
+                             reason=reason, ts=ts, actor=actor, current=current, target=target,
+                             gate_rows=query_gate_decisions(alpha_id=POLICY_ID, code_hash=chash, **where),
+                             gate_writer=lambda rows: write_gate_decisions(
+                                 rows, home=getattr(registry, "home", None), store=getattr(registry, "_store", None)),
+                             audit_writer=_audit_writer(registry))
+    return {**res.to_dict(), "artifact": {"folder": str(folder), **{k: meta[k] for k in ("npz_sha256",
+                                                                                          "train_data_hash")}},
+            "gate_r": {"passed": r_ok, "metrics": r_metrics, "reasons": r_reasons},
+            "experiment_id": exp_id, "hyper": dc.asdict(cfg.hyper)}
+
+
+def _audit_writer(registry: Any) -> Any:
+    from hft.alpha.audit import write_audit
+
+    def write(topic: str, rows: list[dict[str, Any]]) -> list[str]:
+        return write_audit(topic, rows, home=getattr(registry, "home", None), store=getattr(registry, "_store", None))
+
+    return write

@@ -54,3 +54,66 @@ def test_artifact_roundtrip_and_tamper_detection(rl, trained, tmp_path):
 def test_bad_hyper_parameters(rl, small_day, bad):
     with pytest.raises(ConfigError):
         rl.train([small_day], rl.Hyper(**bad))
+
+
+# --- rl-promote ----------------------------------------------------------------------------------------------
+
+def _cfg(tmp_path, **gate_d):
+    import yaml
+
+    from hft.alpha.registry import repo_research_dir
+
+    data = yaml.safe_load((repo_research_dir() / "rl" / "config.yaml").read_text())
+    data["hyper"].update(episodes=1, decision="500ms")
+    data["validation"]["gate_d"].update(gate_d)
+    path = tmp_path / "rl.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day, tmp_path, store):
+    from hft.alpha.audit import query_gate_decisions
+    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.promotion import load_promotion
+
+    reg = ExperimentRegistry(store=store)
+    lenient = _cfg(tmp_path, min_net_pnl=-1e12, min_sharpe=-1e9)
+    res = rl.rl_promote([small_day], [heldout_day], config_path=lenient, approvers=["alice"],
+                        promotions_root=tmp_path / "promos", registry=reg, out=tmp_path / "artifact")
+    assert res["gate_r"]["passed"] and res["gate_r"]["metrics"]["reproduced"] is True
+    assert res["promoted"] and not res["forced"], res["reasons"]
+    promo = load_promotion(res["promotion_file"])
+    assert promo.alpha_id == "rl_mm_q" and promo.state == "promoted" and promo.code_hash == res["code_hash"]
+    assert {g.gate for g in promo.gates} == {"D", "E", "R"}
+    rows = query_gate_decisions(alpha_id="rl_mm_q", store=store)
+    assert sorted(r["gate"] for r in rows) == ["D", "E", "R"]
+    trials = reg.trials(family="rl:rl_mm_q")
+    assert len(trials) == 1 and trials[0].kind == "rl-train"
+    assert rl.q_digest(rl.load_policy(tmp_path / "artifact")) == res["gate_r"]["metrics"]["q_digest"]
+
+
+def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_day, tmp_path, store):
+    from hft.alpha.experiments import ExperimentRegistry
+
+    strict = _cfg(tmp_path, min_net_pnl=1e12)
+    res = rl.rl_promote([small_day], [heldout_day], config_path=strict, approvers=["alice"],
+                        promotions_root=tmp_path / "promos", registry=ExperimentRegistry(store=store),
+                        out=tmp_path / "artifact")
+    assert not res["promoted"] and any("net_pnl" in r for r in res["reasons"])
+    assert not (tmp_path / "promos").exists() or not list((tmp_path / "promos").rglob("*.yaml"))
+
+
+def test_rl_promote_bad_input_writes_nothing(rl, small_day, tmp_path, store):
+    from hft.alpha.experiments import ExperimentRegistry
+
+    reg = ExperimentRegistry(store=store)
+    with pytest.raises(GovernanceError, match="held-out"):
+        rl.rl_promote([small_day], [small_day], registry=reg, promotions_root=tmp_path / "p")
+    with pytest.raises(GovernanceError, match="reason"):
+        rl.rl_promote([small_day], [small_day], force=True, registry=reg, promotions_root=tmp_path / "p")
+    with pytest.raises(GovernanceError, match="none exists"):
+        rl.rl_promote([small_day], [tmp_path / "x.zip"], registry=reg, promotions_root=tmp_path / "p")
+    with pytest.raises(GovernanceError, match="approver"):
+        rl.rl_promote([small_day], [small_day], approvers=["Not An Approver!"], registry=reg,
+                      promotions_root=tmp_path / "p")
+    assert reg.trials(family="rl:rl_mm_q") == []
