@@ -2,7 +2,15 @@
 
 Generate a synthetic L3 day → import it → verify the rebuilt book after every message → inspect → replay it
 with the `mm` strategy through the real gateway (run folder with Parquet, summary and figure) → record the run
-through the WAL into the embedded ClickHouse store and query it back. Each capability that lands extends this.
+through the WAL into the embedded ClickHouse store and query it back → the alpha lifecycle of the shipped
+``obi_l1``: validate (gates A/B/C, recorded in the experiment registry), a small combinatorial search, pool,
+promote on a held-out generated day (Gates D/E), canary on a third day, the Q-learning market maker through
+``rl-promote``, status.
+
+The verdicts are honest: on generated data with taker costs ``obi_l1`` fails gate C and Gate D, so the
+promotion is refused, then forced with an audited reason to walk the rest of the lifecycle. Promotion files go
+to ``<workdir>/strategy_promotions`` (never into the repository's ``config/strategy_promotions``), reset on
+every run. Each capability that lands extends this.
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ def demo(
                              help="Working directory (default: $HFT_HOME/demo, HFT_HOME defaults to .hft)."),
     seed: int = typer.Option(7, "--seed", help="Generator seed."),
     messages: int = typer.Option(100_000, "--messages", help="Messages in the generated day."),
+    lifecycle: bool = typer.Option(True, "--lifecycle/--no-lifecycle",
+                                   help="Also run the alpha lifecycle (validate, search, pool, promote, canary)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
 ) -> None:
-    """Run the main job on a generated day: generate, import, verify, inspect."""
+    """Run the main job on a generated day: generate, import, verify, inspect, replay, store, alpha lifecycle."""
     from hft.core.errors import DataValidationError
     from hft.data.importing import generate_day, import_to_file, verify_files
     from hft.data.inspect import inspect_files
@@ -55,11 +65,70 @@ def demo(
     rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(
         DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, store=True))
     step("store", lambda: _query_store(rep["run_hash"]))
+    if lifecycle:
+        _lifecycle(work, parquet, seed, messages, step)
     result = {"ok": bool(ver["ok"]), "workdir": str(work), "wall_s": round(time.perf_counter() - t_all, 3),
               "steps": steps}
     emit(result, json_out, lambda: _render(result, ins))
     if not ver["ok"]:
         raise DataValidationError(f"demo: book verification failed: {ver['problem']}")
+
+
+ALPHA = "obi_l1"
+SEARCH_SPEC = {"search": "demo", "alphas": {"obi_l1": {"smooth": [1, 20]}, "ofi": {"window": [10, 50]},
+                                            "trade_sign_flow": {"window": [50, 200]}},
+               "subset_sizes": [1, 2], "weights": ["equal", "ic"],
+               "features": {"levels": 1, "sampling": "1s", "horizons": ["1s", "10s"]}, "target": "10s",
+               "bucket": "5m", "top_k": 3}
+
+
+def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
+    """validate → search → pool → promote (refused, then forced) → canary → status, on generated days."""
+    import shutil
+
+    from hft.alpha.canary import run_canary
+    from hft.alpha.pool import record_pool, run_pool
+    from hft.alpha.promote import alpha_code_hash, promote
+    from hft.alpha.status import status
+    from hft.alpha.validate import validate
+    from hft.cli._research import load_research_module
+    from hft.data.importing import generate_day
+
+    promos = work / "strategy_promotions"
+    shutil.rmtree(promos, ignore_errors=True)  # the demo's own promotions: a fresh lifecycle every run
+
+    def held_out(name: str, offset: int) -> Path:
+        folder = work / name
+        return Path(generate_day(folder, seed=seed + offset, symbol="SYNTH", date=f"2024-01-0{2 + offset}",
+                                 messages=messages // 2, levels=10, zip_output=True)["zip_path"])
+
+    step(f"validate {ALPHA}", lambda: validate(ALPHA, [day], plots_dir=work / "validate").to_dict())
+    engine = load_research_module("combinatorial/search_engine.py")
+    step("search", lambda: engine.run_search(engine.parse_spec(SEARCH_SPEC), [day], workers=1))
+    chash = alpha_code_hash(ALPHA)
+
+    def pool() -> dict:
+        res = run_pool(ALPHA, [day], code_hash=chash, promotions_root=promos)
+        out = res.to_dict()
+        out["audit_ids"] = record_pool(res)
+        return out
+
+    step("pool", pool)
+    day2 = held_out("held_out", 1)
+    refused = step("promote", lambda: promote(ALPHA, [day2], approvers=["demo"], promotions_root=promos,
+                                               out_dir=work / "gate_d").to_dict())
+    if not refused["promoted"]:
+        reason = "demo: walk the lifecycle on generated data despite failed gates"
+        step("promote --force", lambda: promote(ALPHA, [day2], approvers=["demo"], force=True, reason=reason,
+                                                 promotions_root=promos, out_dir=work / "gate_d").to_dict())
+    day3 = held_out("canary_day", 2)
+    step("canary", lambda: run_canary(ALPHA, data=[day3], promotions_root=promos).to_dict())
+    rl = load_research_module("rl/lifecycle.py")
+    rl_cfg = work / "rl_demo.yaml"
+    rl_cfg.write_text(rl.DEFAULT_CONFIG.read_text().replace("episodes: 3 ", "episodes: 1 "))
+    step("rl-promote", lambda: rl.rl_promote([day], [day2], config_path=rl_cfg, approvers=["demo"],
+                                             promotions_root=promos, out=work / "rl_policy"))
+    step("status", lambda: status(promotions_root=promos))
 
 
 def _query_store(run_id: str) -> dict:
@@ -97,8 +166,41 @@ def _render(result: dict, inspect: dict) -> None:
     t.add_row("store", f"{q['decisions']:,} gateway decisions and "
                        f"{sum(int(x['fills']) for x in q['rows']):,} fills queryable in ClickHouse (chDB)",
               str(q["step_s"]))
+    if "status" in s:
+        _render_lifecycle(t, s)
     con.print(t)
     from hft.cli.data import _render_kv
 
     _render_kv("inspect", {k: v for k, v in inspect.items() if k not in ("ok", "step_s")})
     con.print(f"[green]demo ok[/] in {result['wall_s']} s — files in {result['workdir']}")
+
+
+def _render_lifecycle(t, s: dict) -> None:
+    v = s[f"validate {ALPHA}"]
+    gates = ", ".join(f"{g['gate']} {'pass' if g['passed'] else 'FAIL'}" for g in v["gates"])
+    t.add_row(f"validate {ALPHA}", f"{gates} — experiment {v['experiment_id']}, {len(v['plots'])} plots",
+              str(v["step_s"]))
+    sr = s["search"]
+    best = sr["top"][0] if sr["top"] else None
+    t.add_row("search", f"{sr['trials']} trials recorded, PBO {sr['pbo']['pbo'] if sr['pbo'] else 'n/a'}, best "
+                        f"trial {best['trial'] if best else '-'} by DSR", str(sr["step_s"]))
+    p = s["pool"]
+    t.add_row("pool", f"{'pass' if p.get('passed') else 'FAIL'} against {len(p.get('pool', []))} promoted alphas",
+              str(p["step_s"]))
+    pr = s["promote"]
+    t.add_row("promote", ("promoted" if pr["promoted"] else "refused: " + (pr["reasons"][0] if pr["reasons"]
+                                                                           else "gates failed")),
+              str(pr["step_s"]))
+    if "promote --force" in s:
+        f = s["promote --force"]
+        t.add_row("promote --force", f"forced (audited) → {f['promotion_file']}", str(f["step_s"]))
+    rl = s["rl-promote"]
+    t.add_row("rl-promote", f"Q policy (gate R {'pass' if rl['gate_r']['passed'] else 'FAIL'}) "
+                            + ("promoted" if rl["promoted"] else "refused: " + (rl["reasons"][0] if rl["reasons"]
+                                                                                else "gates failed")),
+              str(rl["step_s"]))
+    c = s["canary"]
+    t.add_row("canary", f"{c['decision']} → state {c['to_state']}: {'; '.join(c['reasons'][:1]) or 'within the plan'}", str(c["step_s"]))
+    st = s["status"]
+    t.add_row("status", ", ".join(f"{a['alpha_id']}: {a['state']}" for a in st["alphas"] if a["state"] != "candidate")
+              or "no promoted alphas", str(st["step_s"]))

@@ -123,6 +123,21 @@ def test_demo_runs_end_to_end(hft, tmp_path):
     assert doc["ok"] is True
     assert doc["steps"]["verify"]["mismatches"] == 0
     assert doc["steps"]["inspect"]["crossed"] == 0
+    steps = doc["steps"]
+    # the alpha lifecycle ran on the generated days, every verdict recorded
+    assert [g["gate"] for g in steps["validate obi_l1"]["gates"]] == ["A", "B", "C"]
+    assert steps["search"]["trials"] == steps["search"]["family_trials"] > 0
+    promoted = steps["promote"] if steps["promote"]["promoted"] else steps["promote --force"]
+    assert promoted["promoted"] and Path(promoted["promotion_file"]).is_relative_to(tmp_path / "demo")
+    assert steps["canary"]["decision"] in ("hold", "escalate", "rollback", "graduate")
+    assert steps["rl-promote"]["gate_r"]["passed"]
+    assert {a["alpha_id"] for a in steps["status"]["alphas"]} >= {"obi_l1"}
+
+
+def test_demo_without_lifecycle(hft, tmp_path):
+    r = hft("demo", "--out", str(tmp_path / "demo"), "--messages", "20000", "--no-lifecycle", "--json")
+    assert r.code == 0, r.err
+    assert "validate obi_l1" not in r.json()["steps"]
 
 
 def test_inspect_and_verify_a_binance_stream(hft, shared_data):
