@@ -66,7 +66,7 @@ validation:
     min_coverage: 0.9           # share of rows with a finite signal
     lookahead_cuts: 20          # random truncation points for the no-lookahead test
     lookahead_seed: 7
-    lookahead_max_shift_ic: 0.05  # |IC| of the past-shifted signal vs the forward return, at most
+    lookahead_max_shift_ic: 0.05  # |IC| with the next-row return lost by shifting the signal one row back, at most
     determinism: true
     max_ns_per_event: 2000      # compute budget per row
   gate_b:               # predictive power
