@@ -29,6 +29,15 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
+def fmt_value(v: Any) -> str:
+    """A metric for a table cell: ``n/a`` for None, 4 significant digits for floats."""
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
 def console(stderr: bool = False):
     """A rich Console (imported lazily)."""
     from rich.console import Console

@@ -13,36 +13,12 @@ from typing import Any
 import typer
 
 from hft.cli._output import console, emit
+from hft.cli._output import fmt_value as _fmt
 
 app = typer.Typer(help="Alpha research: scaffold new alphas, validate them (gates A/B/C).",
                   no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
-
-
-def _load_tool(name: str):
-    import importlib.util
-    import sys
-
-    from hft.alpha.registry import repo_research_dir
-    from hft.core.errors import GovernanceError
-
-    path = repo_research_dir() / "tools" / f"{name}.py"
-    if not path.is_file():
-        raise GovernanceError(f"expected the research tool {path}, none exists",
-                              hint="run hft from an editable install of the repository")
-    mod_name = f"_hft_research_tools_{name}"
-    if mod_name in sys.modules:
-        return sys.modules[mod_name]
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[mod_name] = module
-    try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    except BaseException:
-        sys.modules.pop(mod_name, None)
-        raise
-    return module
 
 
 @app.command("scaffold")
@@ -51,7 +27,9 @@ def scaffold_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Create research/alphas/NAME/ with a working alpha.py, config.yaml, test_alpha.py and README.md."""
-    result = _load_tool("alpha_scaffold").scaffold(name)
+    from hft.cli._research import load_research_module
+
+    result = load_research_module("tools/alpha_scaffold.py").scaffold(name)
 
     def render() -> None:
         c = console()
@@ -102,14 +80,6 @@ def validate_cmd(
         failed = [g.gate for g in card.gates if not g.passed]
         sys.stderr.write(f"error: alpha {name} failed gate(s) {', '.join(failed)}\n")
         raise typer.Exit(GateFailed.exit_code)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 def _render_scorecard(res: dict[str, Any]) -> None:

@@ -14,18 +14,11 @@ from typing import Any
 import typer
 
 from hft.cli._output import console, emit
+from hft.cli._output import fmt_value as _fmt
 
 __all__ = ["register"]
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 def _ok(b: Any) -> str:

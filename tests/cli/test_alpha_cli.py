@@ -15,6 +15,7 @@ import pytest
 
 from hft.cli import alpha as alpha_cli
 from hft.cli import app as root_cli
+from hft.cli._research import load_research_module
 from hft.core.errors import GovernanceError
 
 
@@ -120,7 +121,7 @@ def test_scaffold_refuses_an_existing_alpha(cli, tmp_path, capsys):
 
 
 def test_scaffold_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
-    tool = alpha_cli._load_tool("alpha_scaffold")
+    tool = load_research_module("tools/alpha_scaffold.py")
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -132,6 +133,6 @@ def test_scaffold_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_scaffold_class_name():
-    tool = alpha_cli._load_tool("alpha_scaffold")
+    tool = load_research_module("tools/alpha_scaffold.py")
     assert tool.class_name("my_alpha_2") == "MyAlpha2"
     assert tool.class_name("x") == "X"
