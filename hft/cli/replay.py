@@ -24,6 +24,8 @@ def replay(
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
     check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the run into the audit store."),
+    engine: str = typer.Option(None, "--engine", help="numba (default) or python (the reference engine); both "
+                                                      "give the same run hash. Overrides the config's 'engine'."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
 ) -> None:
     """Replay DATA with STRATEGY; print the summary (and write the run folder with --out)."""
@@ -43,6 +45,14 @@ def replay(
     if not data:
         raise SimError("expected --data PATH (or --check GOLDEN.json)", hint="hft replay --data day.parquet -s mm")
     cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
+    if engine is not None:
+        from dataclasses import replace
+
+        from hft.core.errors import ConfigError
+
+        if engine not in ("numba", "python"):
+            raise ConfigError(f"--engine: expected 'numba' or 'python', was {engine!r}", key="engine")
+        cfg = replace(cfg, engine=engine)
     prog = _progress(not show_progress(json_out))
     with prog as p:
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=p.update,

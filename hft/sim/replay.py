@@ -11,6 +11,7 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     sample: 1s                      # equity series period
     limits: {max_position: 100}     # gateway limits.defaults for the run
     strategies: {mm: {size: 1}}     # parameters per built-in strategy
+    engine: numba                   # | python: the reference engine (same outputs, same run hash)
 
 Latency (``latency:``, all keys optional):
 
@@ -86,10 +87,12 @@ class ReplayConfig:
     sample_ns: int = 1_000_000_000
     limits: dict[str, Any] = field(default_factory=dict)
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    engine: str = "numba"  # "numba" (hft.sim.engine_nb) | "python" (hft.sim.engine): same outputs, same run hash
 
     def digest(self) -> str:
-        """Config hash. Keys added after the first release enter only when set, so older hashes hold."""
-        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        """Config hash. Keys added after the first release enter only when set, so older hashes hold. The
+        engine never enters: both engines produce the same run (tests/unit/sim/test_engine_nb.py)."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "engine"}
         for key in ("entry_empirical", "response_empirical"):
             emp = d.pop(key)
             if emp is not None:
@@ -134,6 +137,7 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         multiplier=s.int("multiplier", 1, min_value=1), sample_ns=s.duration_ns("sample", d.sample_ns),
         limits=dict(s.section("limits", {}).data), strategies={k: dict(v or {}) for k, v in
                                                                s.section("strategies", {}).data.items()},
+        engine=s.str("engine", d.engine, choices=["numba", "python"]),
         **_fees(s.section("fees", {})),
     )
     lat.done()
@@ -240,7 +244,8 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     """The engine for an opened stream: venue by book level, gateway from the config."""
     from hft.gateway import GatewayService
     from hft.sim import latency as lat
-    from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
+    from hft.sim.engine import EngineConfig, L2MarketVenue
+    from hft.sim.engine_nb import ENGINES
     from hft.sim.exchange_l2 import EXCHANGE_MODES
     from hft.sim.fees import FeeSchedule, bps_to_hundredths
     from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
@@ -282,8 +287,9 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
         return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
 
-    return Engine(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
-                  seed_levels=seed_levels), config.multiplier
+    engine_cls = ENGINES[config.engine]
+    return engine_cls(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
+                      seed_levels=seed_levels), config.multiplier
 
 
 def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
@@ -348,7 +354,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "decisions": len(out.decisions), "rejects": out.rejects,
         "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},
         "latency": config.latency_summary(),
-        "seed": config.seed, "version": __version__, "git_commit": git_commit(),
+        "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit(),
     }
 
 

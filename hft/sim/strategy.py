@@ -21,6 +21,14 @@ Example::
         def on_book(self, ctx):
             if not ctx.orders and ctx.best_bid is not None and ctx.position < 10:
                 ctx.submit(BUY, ctx.best_bid, 1)
+
+What wakes a strategy on the numba engine (`hft.sim.engine_nb`): its ``wakes`` attribute (a subset of
+``("book", "trade", "order", "timer")``), else the callbacks it overrides; a callback outside that set is not
+called there. Numba strategy kernels: a strategy may also name a registered njit book callback
+(``nb_kernel = "mm"`` plus ``nb_params()``, see `hft.sim.strategies.mm.MarketMaker` and
+`hft.sim.engine_nb.mm_on_book`); the numba engine then runs that kernel inside its loop and sends the intents it
+writes through the gateway exactly as ``on_book`` would, and the Python ``on_book`` stays the reference (same
+run hash).
 """
 
 from __future__ import annotations

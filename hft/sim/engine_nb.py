@@ -1,0 +1,963 @@
+"""The numba replay engine: the market streams of `hft.sim.engine` advanced in one kernel, Python only at wakes.
+
+`NbEngine` is a drop-in `Engine` (same constructor, same `run`, same `RunOutput`) that produces the *same*
+outputs — decisions, orders, fills, equity series, final position / cash / fees and therefore the same run
+hash — as the Python reference engine for the same inputs (``tests/unit/sim/test_engine_nb.py`` proves it on
+generated and scripted streams, both venues, every latency / queue model, and on the goldens).
+
+How the work is split
+---------------------
+The merged clock of `hft.sim.engine` has five prioritised streams (local market data, local order responses,
+timers, exchange market data, exchange order arrivals; tie order in that module). Market data and the equity
+sampler live here, in numba:
+
+* local market data — the strategy's L2 view (`hft.book.l2_view.local_apply`), the top-of-book snapshot at
+  each complete message (``FLAG_EOM``) and the gateway mark-to-market on a touch change (the gateway's own
+  `hft.gateway.kernels.mark` on its arena, exactly what `GatewayService.mark` runs);
+* exchange market data — the venue's book and matching (`hft.sim.exchange_l2.step` /
+  `hft.sim.exchange_l3.market_step`, the same kernels the Python venues call);
+* the equity sampler (every ``sample_ns`` of local time, the timer priority).
+
+What stays in Python is what belongs to the gateway and the strategy: the in-flight heap (commands travelling
+to the venue, reports travelling back, strategy timers), `GatewayService.process` / `on_execution_report`,
+latency draws (their counters) and the strategy callbacks. The kernel runs the market streams in clock order
+until the next heap item ``(t, prio)`` (the *bound*: ties go to the market streams, exactly as the reference
+loop) or until a **wake point** — something only Python can do:
+
+==================== =================================================================================
+wake                 Python then
+==================== =================================================================================
+``W_BOUND``          pops the heap item (command to the venue, report to gateway and strategy, timer)
+``W_BOOK``           ``strategy.on_book`` (the local book changed; only if the strategy wakes on "book")
+``W_TRADE``          ``strategy.on_trade`` then, at end of message, the top refresh and ``on_book``
+``W_FLAGS``          the gateway's StormGuard flags of a mark (loss / market move), then ``on_book``
+``W_REPORTS``        schedules the venue reports an exchange event produced (response latency draws)
+``W_*_FALLBACK``     the event needs an allocation (book growth, bigger report buffer): Python applies it
+                     through the reference code path, which grows and retries
+``W_INTENTS``        sends the intents a strategy kernel wrote, in order, through `GatewayService.process`
+``W_EQ_FULL``        grows the equity buffer; ``W_CHUNK``: progress callback (only with a progress bar)
+==================== =================================================================================
+
+A strategy states what wakes it with a ``wakes`` attribute (a subset of ``("book", "trade", "order",
+"timer")``); when it does not, the callbacks it overrides decide (`strategy_wakes`), so a timer-only or
+order-only strategy lets the kernel run long stretches, and a strategy with no callbacks (or no strategy:
+pure replay) runs the whole day in one kernel call. Reports always reach the gateway and ``on_order_update``
+(through the heap); ``timer`` decides whether the strategy's timer runs at all.
+
+Strategy kernels: a strategy with ``nb_kernel`` (a name in `STRATEGY_KERNELS`) and ``nb_params()`` has its
+book callback run inside the loop as an njit kernel (`strategy_on_book`; `mm_on_book` for `mm`) that reads the
+local top, the position, its parameters and its order view (`Engine.live_orders`, mirrored by the driver) and
+writes intents; Python wakes only when there are intents, and sends them exactly as the Python callback would
+(docs/sim.md, "Numba strategy kernel API"). ``strategy_kernels = False`` on the engine forces the callback.
+
+On the L2 venue, exchange events that provably change nothing (a depth update away from our orders that crosses
+none of them with nothing consumed; a trade no passive order of ours is at or behind) skip the venue step call.
+
+Exchange fast-forward (L2 venue): while no order of ours rests at the venue, nothing is consumed and the
+strategy wakes on no market data, the exchange items before the next heap item only move the venue's book, which
+nothing reads before that item; the kernel applies them first in one tight loop. The reference's clock after
+exchange item i is ``max(exch_ts[:i+1])`` (exchange times need not be sorted; Binance's are not), which the
+kernel uses for the final clock and for the "data left" test of samples.
+
+The driver calls the kernels' compiled entry point directly (`NbEngine._entry`), with the argument tuple
+rebuilt only when an array is replaced (growth): the dispatcher's type resolution of ~20 arguments cost several
+µs per wake.
+
+Why Python keeps the heap: every order-side item touches the gateway (`process`, `on_execution_report`),
+which is a Python service over numba kernels; market data — 99 %+ of the items — never does, except the mark,
+which is a pure arena kernel and is called from here.
+
+Equality with the reference rests on three facts, each checked by the tests: (1) the kernel processes market
+items in the reference's order and stops before any heap item that the reference would pop first; (2) the
+Python state the kernel reads (position, cash, fees for the equity rows) changes only at heap items, so it is
+constant during a kernel call; (3) equity samples do not change any state, so moving them from the heap into
+the kernel (where their order relative to a strategy timer at the same instant may differ) changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numba import njit
+
+from hft.book.l2 import (
+    L2_NEGATIVE_QTY,
+    L2_OK,
+    S_ASK_BASE,
+    S_BEST_ASK,
+    S_BEST_BID,
+    S_BID_BASE,
+    S_N_ASK,
+    S_N_BID,
+    _clear_arrays,
+    _set,
+)
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.errors import SimError
+from hft.core.orders import INTENT_NEW
+from hft.gateway import kernels as GK
+from hft.sim.engine import EQUITY_DTYPE, P_EXCH_MD, P_LOCAL_MD, P_TIMER, Engine, RunOutput
+from hft.sim.exchange_l2 import O_LIVE, O_PRICE, O_SIDE, OP_CLEAR, OP_DEPTH, OP_TRADE, V_OK, step
+from hft.sim.exchange_l3 import P_NORD, V_BAD_ID, V_NEED_LEVELS, V_NEED_ORDERS, market_step
+from hft.sim.latency import feed_local_times
+from hft.sim.strategy import Strategy
+from hft.sim.venue_common import P_NCONS, P_NREP
+
+# --- wake codes (kernel return values) ---------------------------------------------------------------------
+W_END = 0  # no market item and no heap item left
+W_BOUND = 1  # the next item is the heap's
+W_BOOK = 2
+W_TRADE = 3
+W_FLAGS = 4
+W_REPORTS = 5
+W_LOCAL_FALLBACK = 6
+W_EXCH_FALLBACK = 7
+W_EQ_FULL = 8
+W_CHUNK = 9
+W_ERROR = 10
+W_INTENTS = 11  # the strategy kernel wrote intents (st[S_NINT] rows of `intents`)
+
+# --- wake mask bits -----------------------------------------------------------------------------------------
+WAKE_BOOK = 1
+WAKE_TRADE = 2
+WAKE_NAMES = ("book", "trade", "order", "timer")
+
+# --- state row (int64) shared by the driver and the kernel ----------------------------------------------------
+S_ILOC = 0  # next local market event
+S_IEX = 1  # next exchange market event
+S_NOW = 2  # clock (max of the times processed)
+S_NEXT_SAMPLE = 3  # local time of the next equity sample
+S_SAMPLE_NS = 4
+S_NEQ = 5  # equity rows written
+S_BT = 6  # bound: time and priority of the heap's first item (I64 max / 9: none)
+S_BP = 7
+S_WAKE = 8  # wake mask
+S_STOP = 9  # return W_CHUNK before processing local event S_STOP (progress)
+S_POS = 10  # position / cash / fees for equity rows
+S_CASH = 11
+S_FEES = 12
+S_EV = 13  # the event index a wake refers to
+S_T = 14  # its time
+S_FLAGS = 15  # mark flags (W_FLAGS) / venue status (W_ERROR)
+S_Y = 16  # the gateway's symbol index
+S_HI = 17  # L2 venue: an upper bound of 1 + its last live order slot
+S_SKID = 18  # the strategy kernel (`SK_*`; 0: the Python callbacks)
+S_NORD = 19  # rows of the strategy's order mirror
+S_NINT = 20  # intents the strategy kernel wrote (W_INTENTS)
+S_SPARAMS = 24  # st[24:32]: the strategy kernel's integer parameters
+N_STATE = 32
+
+# --- strategy kernels ---------------------------------------------------------------------------------------
+SK_NONE = 0
+SK_MM = 1  # hft.sim.strategies.mm.MarketMaker
+# the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order
+SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS = range(5)
+SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}
+# intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver)
+IN_SUBMIT, IN_CANCEL = 1, 2
+MAX_INTENTS = 8
+
+EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
+_I64_MAX = np.iinfo(np.int64).max
+_STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE
+
+
+def strategy_wakes(strategy: Strategy) -> frozenset[str]:
+    """What wakes `strategy`: its ``wakes`` attribute, else the callbacks it overrides (and ``timer`` when
+    ``timer_ns > 0``). A callback outside this set is never called by `NbEngine`."""
+    declared = getattr(strategy, "wakes", None)
+    if declared is not None:
+        bad = sorted(set(declared) - set(WAKE_NAMES))
+        if bad:
+            raise SimError(f"strategy wakes: expected a subset of {list(WAKE_NAMES)}, was {bad}")
+        return frozenset(declared)
+    cls = type(strategy)
+    out = {name for name, meth in (("book", "on_book"), ("trade", "on_trade"), ("order", "on_order_update"))
+           if getattr(cls, meth) is not getattr(Strategy, meth)}
+    if strategy.timer_ns > 0:
+        out.add("timer")
+    return frozenset(out)
+
+
+# ======================================================================= kernels
+# Helpers are inlined into the two loop kernels (`inline="always"`): numba passes every array as several machine
+# words and a NamedTuple of arrays costs a reference-count round trip per member per call (see hft/book/l2.py),
+# so the hot loop unpacks the books once per call and works on plain arrays with the books' own kernels.
+_inline = njit(cache=True, inline="always")
+# The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
+# five arrays costs ~20-40 ns, and LLVM stops inlining `_set` once it has several call sites.
+_set_i = njit(inline="always")(_set.py_func)
+
+
+@_inline
+def _before(t1, p1, t2, p2) -> bool:
+    return t1 < t2 or (t1 == t2 and p1 < p2)
+
+
+@_inline
+def _qty_at(bq, aq, st, side, price) -> int:
+    """`hft.book.l2.level_qty` on the unpacked arrays (BUY: bids, anything else: asks; 0 outside the range)."""
+    if side == BUY:
+        i = price - st[S_BID_BASE]
+        return bq[i] if 0 <= i < bq.shape[0] else 0
+    i = price - st[S_ASK_BASE]
+    return aq[i] if 0 <= i < aq.shape[0] else 0
+
+
+@_inline
+def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
+    """`hft.book.l2_view.local_apply` on the unpacked arrays (same kernels, same statuses), without the top
+    refresh (`_top_now`)."""
+    if is_l3 and (kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC):
+        cur = _qty_at(bq, aq, st, side, price)
+        new = cur + qty if kind == EV_ADD else cur - qty
+        status = _set_i(bq, aq, bb, ab, st, side, price, new if new > 0 else 0)
+    elif kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
+        status = L2_NEGATIVE_QTY if qty < 0 else _set_i(bq, aq, bb, ab, st, side, price, qty)
+    elif kind == EV_CLEAR:
+        status = _clear_arrays(bq, aq, bb, ab, st, side)
+    else:
+        status = L2_OK
+    return status
+
+
+@_inline
+def _top_now(bq, aq, st, top) -> None:
+    """``top`` = [best bid, qty, best ask, qty] of the local view, as `local_apply` leaves it after each event.
+    The loop computes it only where it is read: at an end of message, before a trade wake, and on return."""
+    b = st[S_BEST_BID]
+    a = st[S_BEST_ASK]
+    top[0] = b
+    top[1] = _qty_at(bq, aq, st, BUY, b) if b != NO_PRICE else 0
+    top[2] = a
+    top[3] = _qty_at(bq, aq, st, SELL, a) if a != NO_PRICE else 0
+
+
+@_inline
+def _refresh(top, ltop, arena, y, now) -> int:
+    """The strategy's top snapshot at end of message; marks the gateway on a touch change (`Engine._refresh_top`)."""
+    b = top[0]
+    a = top[2]
+    if b == ltop[0] and top[1] == ltop[1] and a == ltop[2] and top[3] == ltop[3]:
+        return 0
+    flags = 0
+    if (b != ltop[0] or a != ltop[2]) and b != NO_PRICE and a != NO_PRICE:
+        flags = GK.mark(arena, y, (b + a) // 2, now)
+    ltop[0] = b
+    ltop[1] = top[1]
+    ltop[2] = a
+    ltop[3] = top[3]
+    return flags
+
+
+@_inline
+def _sample(st, ltop, eq, ne, now) -> bool:
+    """Equity row `ne` at `now` (`Engine._sample`); False when `eq` is full."""
+    if ne >= eq.shape[0]:
+        return False
+    b = ltop[0]
+    a = ltop[2]
+    eq[ne, 0] = now
+    eq[ne, 1] = b + a if (b != NO_PRICE and a != NO_PRICE) else 0
+    eq[ne, 2] = st[S_POS]
+    eq[ne, 3] = st[S_CASH]
+    eq[ne, 4] = st[S_FEES]
+    eq[ne, 5] = b if b != NO_PRICE else 0
+    eq[ne, 6] = a if a != NO_PRICE else 0
+    return True
+
+
+@njit(cache=True)
+def _mm_side(st, side, j, want, pos, sord, intents, n) -> int:
+    if j < 0:
+        room = st[S_SPARAMS + 1] - side * pos
+        if room > 0:
+            intents[n, 0] = IN_SUBMIT
+            intents[n, 1] = side
+            intents[n, 2] = want
+            intents[n, 3] = min(st[S_SPARAMS], room)
+            intents[n, 4] = 0
+            return n + 1
+    elif sord[j, SO_STATUS] == 1 and sord[j, SO_PRICE] != want:
+        intents[n, 0] = IN_CANCEL
+        intents[n, 1] = 0
+        intents[n, 2] = 0
+        intents[n, 3] = 0
+        intents[n, 4] = sord[j, SO_ID]
+        return n + 1
+    return n
+
+
+@njit(cache=True)
+def mm_on_book(st, ltop, sord, intents) -> int:
+    """`MarketMaker.on_book` as a strategy kernel (same rules, same intents in the same order); parameters in
+    ``st[S_SPARAMS:]``: size, max_position, edge_ticks, skew_ticks_per_lot."""
+    bid = ltop[0]
+    ask = ltop[2]
+    if bid == NO_PRICE or ask == NO_PRICE:
+        return 0
+    pos = st[S_POS]
+    skew = pos * st[S_SPARAMS + 3]
+    edge = st[S_SPARAMS + 2]
+    hb = -1
+    hs = -1
+    for j in range(st[S_NORD]):  # one order per side at most; the last one seen wins
+        if sord[j, SO_SIDE] == BUY:
+            hb = j
+        elif sord[j, SO_SIDE] == SELL:
+            hs = j
+    n = _mm_side(st, BUY, hb, min(bid - edge - skew, ask - 1), pos, sord, intents, 0)
+    return _mm_side(st, SELL, hs, max(ask + edge - skew, bid + 1), pos, sord, intents, n)
+
+
+@njit(cache=True)
+def strategy_on_book(st, ltop, sord, intents) -> int:
+    """The strategy kernel registered under ``st[S_SKID]``: writes intents, returns their count."""
+    if st[S_SKID] == SK_MM:
+        return mm_on_book(st, ltop, sord, intents)
+    return 0
+
+
+@_inline
+def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
+           now, sord, intents) -> int:
+    """One local market event (`Engine._apply_local`); -1 when done without a wake, else the wake code
+    (`W_LOCAL_FALLBACK`: nothing applied)."""
+    k = kind[i]
+    if _local_apply(lbq, laq, lbb, lab, lst, k, side[i], price[i], qty[i], is_l3, top) != L2_OK:
+        return W_LOCAL_FALLBACK
+    if (k == EV_TRADE or k == EV_EXEC or k == EV_HIDDEN_EXEC) and (wake & WAKE_TRADE) != 0:
+        return W_TRADE  # the loop refreshes `top` on return
+    if flags[i] & FLAG_EOM:
+        _top_now(lbq, laq, lst, top)
+        fl = _refresh(top, ltop, arena, y, now)
+        if fl & _STORM:
+            st[S_FLAGS] = fl
+            return W_FLAGS
+        if st[S_SKID] != SK_NONE:
+            ni = strategy_on_book(st, ltop, sord, intents)
+            if ni > 0:
+                st[S_NINT] = ni
+                return W_INTENTS
+        if wake & WAKE_BOOK:
+            return W_BOOK
+    return -1
+
+
+@njit(cache=True)
+def _live_hi(orders, bound) -> int:
+    """1 + the last live slot of the L2 venue's order table, searched below `bound` (the driver keeps it an
+    upper bound: a new order takes the lowest free slot, so each NEW can raise it by one at most)."""
+    j = min(bound, orders.shape[0]) - 1
+    while j >= 0 and orders[j, O_LIVE] != 1:
+        j -= 1
+    return j + 1
+
+
+@_inline
+def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
+    """With nothing consumed: does `step(OP_DEPTH)` at (s, p) change nothing? (no order of ours at that level,
+    none crossed by the best prices, which are the effective best prices when nothing is consumed)"""
+    bb = vst[S_BEST_BID]
+    ba = vst[S_BEST_ASK]
+    for j in range(hi):
+        if vorders[j, O_LIVE] != 1:
+            continue
+        os = vorders[j, O_SIDE]
+        px = vorders[j, O_PRICE]
+        if os == s and px == p:
+            return False
+        if os == BUY:
+            if ba != NO_PRICE and px >= ba:
+                return False
+        elif bb != NO_PRICE and px <= bb:
+            return False
+    return True
+
+
+@_inline
+def _trade_is_noop(vorders, hi, aggressor, p) -> bool:
+    """Does `step(OP_TRADE)` change nothing? (no order of ours on the passive side at or through `p`)"""
+    passive = -aggressor
+    for j in range(hi):
+        if vorders[j, O_LIVE] != 1 or vorders[j, O_SIDE] != passive:
+            continue
+        px = vorders[j, O_PRICE]
+        if (passive == BUY and p <= px) or (passive == SELL and p >= px):
+            return False
+    return True
+
+
+@_inline
+def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams,
+             vout, hi) -> int:
+    """One exchange market event on the L2 venue (`hft.sim.engine.L2MarketVenue.market`); -1 / wake code."""
+    k = kind[i]
+    s = side[i]
+    p = price[i]
+    q = qty[i]
+    if k == EV_LEVEL_SET or k == EV_SNAPSHOT_LEVEL:
+        if (s != BUY and s != SELL) or q < 0:
+            return W_EXCH_FALLBACK  # the Python venue raises the error
+        prev = _qty_at(vbq, vaq, vst, s, p)
+        if hi == 0 and vparams[P_NCONS] == 0:
+            # no order of ours and nothing consumed: DEPTH changes nothing but the book (reports: none)
+            return -1 if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) == L2_OK else W_EXCH_FALLBACK
+        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+            return W_EXCH_FALLBACK  # the Python venue sizes its buffers first
+        if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) != L2_OK:
+            return W_EXCH_FALLBACK  # out of range: nothing changed, the Python venue grows the book
+        if vparams[P_NCONS] == 0 and _depth_is_noop(vorders, hi, vst, s, p):
+            return -1  # the step would change nothing (no report): skip its call
+        vparams[P_NREP] = 0
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_DEPTH, t, 0, s, p, q, 0, 0, prev)
+    elif k == EV_TRADE and s != 0:
+        if (s != BUY and s != SELL) or q <= 0:
+            return W_EXCH_FALLBACK
+        if hi == 0 or _trade_is_noop(vorders, hi, s, p):
+            return -1  # TRADE only looks at our orders on the passive side at or through its price
+        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+            return W_EXCH_FALLBACK
+        vparams[P_NREP] = 0
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_TRADE, t, 0, s, p, q, 0, 0, 0)
+    elif k == EV_CLEAR:
+        if hi == 0 and vparams[P_NCONS] == 0:
+            _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+            return -1
+        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+            return W_EXCH_FALLBACK
+        _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+        vparams[P_NREP] = 0
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_CLEAR, t, 0, s, 0, 0, 0, 0, 0)
+    else:
+        return -1
+    if status != V_OK:
+        st[S_FLAGS] = status
+        return W_ERROR
+    if vparams[P_NREP] > 0:
+        return W_REPORTS
+    return -1
+
+
+@_inline
+def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout) -> int:
+    """One exchange market event on the L3 venue (`hft.sim.exchange_l3.L3Venue.market`); -1 / wake code."""
+    width = vbook.lv_qty.shape[1]
+    if vout.shape[0] < 8 + vparams[P_NORD] + width or vcons.shape[0] - vparams[P_NCONS] < width + 1:
+        return W_EXCH_FALLBACK
+    vparams[P_NREP] = 0
+    status = market_step(vbook, vorders, vcons, vparams, vout, t, kind[i], side[i], price[i], qty[i], oid[i])
+    if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_BAD_ID:
+        return W_EXCH_FALLBACK  # nothing changed: the Python venue grows (or raises) and applies it
+    if status != V_OK:
+        st[S_FLAGS] = status
+        return W_ERROR
+    if vparams[P_NREP] > 0:
+        return W_REPORTS
+    return -1
+
+
+@njit(cache=True)
+def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
+           vout) -> int:
+    """Advance the market streams (L2 venue) until a wake; see the module docstring."""
+    loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
+    top = tops[0:4]
+    ltop = tops[4:8]
+    hi = _live_hi(vorders, st[S_HI])
+    lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
+    vbq, vaq, vbb, vab, vst = vbook.bid_qty, vbook.ask_qty, vbook.bid_blk, vbook.ask_blk, vbook.state
+    n = loc_t.shape[0]
+    i_loc = st[S_ILOC]
+    i_ex = st[S_IEX]
+    now = st[S_NOW]
+    ns = st[S_NEXT_SAMPLE]
+    sample_ns = st[S_SAMPLE_NS]
+    ne = st[S_NEQ]
+    bt = st[S_BT]
+    bp = st[S_BP]
+    stop = st[S_STOP]
+    wake = st[S_WAKE]
+    y = st[S_Y]
+    ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
+    code = W_END
+    if wake == 0 and st[S_SKID] == SK_NONE and hi == 0 and vparams[P_NCONS] == 0:
+        # Exchange fast-forward. With no order of ours at the venue and nothing consumed, exchange market data
+        # only moves the venue's book, which nothing else reads before the next heap item (the bound); and no
+        # wake can create one (the strategy wakes on no market data). So the exchange items before the bound
+        # are applied here in one tight loop, and the merged loop below only sees local data and samples
+        # (a sample's "data left" test reads ex_last, not i_ex). It stops at anything unusual, which the
+        # merged loop then meets at its turn (and hands to Python).
+        while i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, bt, bp):
+            k = kind[i_ex]
+            s = side[i_ex]
+            q = qty[i_ex]
+            if k == EV_LEVEL_SET or k == EV_SNAPSHOT_LEVEL:
+                if (s != BUY and s != SELL) or q < 0 or _set_i(vbq, vaq, vbb, vab, vst, s, price[i_ex], q) != L2_OK:
+                    break
+            elif k == EV_CLEAR:
+                _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+            elif k == EV_TRADE and s != 0 and ((s != BUY and s != SELL) or q <= 0):
+                break  # the Python venue raises on it
+            i_ex += 1
+    while True:
+        # the next market item in (time, priority) order: local data 0, sample 2, exchange data 3
+        src = 0
+        ct = _I64_MAX
+        cp = 9
+        if i_loc < n:
+            src = 1
+            ct = loc_t[i_loc]
+            cp = P_LOCAL_MD
+        if (i_loc < n or ex_last >= ns) and sample_ns > 0 and \
+                _before(ns, P_TIMER, ct, cp):
+            src = 2  # samples run while there is data (the reference drops them after its end)
+            ct = ns
+            cp = P_TIMER
+        if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
+            src = 3
+            ct = ex_t[i_ex]
+            cp = P_EXCH_MD
+        if src == 0:
+            code = W_BOUND if bt != _I64_MAX else W_END
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]  # exchange items a fast-forward applied early count now
+            break
+        if _before(bt, bp, ct, cp):  # ties go to the market streams, as in the reference loop
+            code = W_BOUND
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]
+            break
+        t_now = ct if ct > now else now
+        if src == 1:
+            if i_loc >= stop:
+                code = W_CHUNK
+                break
+            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents)
+            now = t_now
+            if w == W_LOCAL_FALLBACK:
+                code = w
+                break
+            i_loc += 1
+            if w >= 0:
+                st[S_EV] = i_loc - 1
+                st[S_T] = ct
+                code = w
+                break
+        elif src == 2:
+            if not _sample(st, ltop, eq, ne, t_now):
+                code = W_EQ_FULL
+                break
+            ne += 1
+            ns += sample_ns
+            now = t_now
+        else:
+            w = _exch_l2(st, i_ex, ct, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons,
+                         qm, vparams, vout, hi)
+            if w == W_EXCH_FALLBACK:
+                code = w
+                break
+            now = t_now
+            i_ex += 1
+            if w >= 0:
+                st[S_EV] = i_ex - 1
+                st[S_T] = ct
+                code = w
+                break
+    st[S_ILOC] = i_loc
+    st[S_IEX] = i_ex
+    st[S_NOW] = now
+    st[S_NEXT_SAMPLE] = ns
+    st[S_NEQ] = ne
+    st[S_HI] = hi
+    _top_now(lbq, laq, lst, top)
+    return code
+
+
+@njit(cache=True)
+def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout) -> int:
+    """Advance the market streams (L3 venue) until a wake; see the module docstring."""
+    loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
+                                                               evm[7], evm[8])
+    top = tops[0:4]
+    ltop = tops[4:8]
+    hi = 0
+    lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
+    n = loc_t.shape[0]
+    i_loc = st[S_ILOC]
+    i_ex = st[S_IEX]
+    now = st[S_NOW]
+    ns = st[S_NEXT_SAMPLE]
+    sample_ns = st[S_SAMPLE_NS]
+    ne = st[S_NEQ]
+    bt = st[S_BT]
+    bp = st[S_BP]
+    stop = st[S_STOP]
+    wake = st[S_WAKE]
+    y = st[S_Y]
+    ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
+    code = W_END
+    while True:
+        # the next market item in (time, priority) order: local data 0, sample 2, exchange data 3
+        src = 0
+        ct = _I64_MAX
+        cp = 9
+        if i_loc < n:
+            src = 1
+            ct = loc_t[i_loc]
+            cp = P_LOCAL_MD
+        if (i_loc < n or ex_last >= ns) and sample_ns > 0 and \
+                _before(ns, P_TIMER, ct, cp):
+            src = 2  # samples run while there is data (the reference drops them after its end)
+            ct = ns
+            cp = P_TIMER
+        if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
+            src = 3
+            ct = ex_t[i_ex]
+            cp = P_EXCH_MD
+        if src == 0:
+            code = W_BOUND if bt != _I64_MAX else W_END
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]  # exchange items a fast-forward applied early count now
+            break
+        if _before(bt, bp, ct, cp):  # ties go to the market streams, as in the reference loop
+            code = W_BOUND
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]
+            break
+        t_now = ct if ct > now else now
+        if src == 1:
+            if i_loc >= stop:
+                code = W_CHUNK
+                break
+            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents)
+            now = t_now
+            if w == W_LOCAL_FALLBACK:
+                code = w
+                break
+            i_loc += 1
+            if w >= 0:
+                st[S_EV] = i_loc - 1
+                st[S_T] = ct
+                code = w
+                break
+        elif src == 2:
+            if not _sample(st, ltop, eq, ne, t_now):
+                code = W_EQ_FULL
+                break
+            ne += 1
+            ns += sample_ns
+            now = t_now
+        else:
+            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout)
+            if w == W_EXCH_FALLBACK:
+                code = w
+                break
+            now = t_now
+            i_ex += 1
+            if w >= 0:
+                st[S_EV] = i_ex - 1
+                st[S_T] = ct
+                code = w
+                break
+    st[S_ILOC] = i_loc
+    st[S_IEX] = i_ex
+    st[S_NOW] = now
+    st[S_NEXT_SAMPLE] = ns
+    st[S_NEQ] = ne
+    st[S_HI] = hi
+    _top_now(lbq, laq, lst, top)
+    return code
+
+
+@njit(cache=True)
+def _fill_evm(events, evm) -> None:
+    """The event columns as int64 rows (1 exch_ts, 2 running max of exch_ts, 3.. kind, side, price, qty, order_id,
+    flags) in one pass over the record array."""
+    m = np.iinfo(np.int64).min
+    for i in range(events.shape[0]):
+        e = events[i]
+        t = e.exch_ts
+        evm[1, i] = t
+        m = t if t > m else m
+        evm[2, i] = m
+        evm[3, i] = e.kind
+        evm[4, i] = e.side
+        evm[5, i] = e.price
+        evm[6, i] = e.qty
+        evm[7, i] = e.order_id
+        evm[8, i] = e.flags
+
+
+# ======================================================================= Python driver
+STRATEGY_KERNELS = {"mm": SK_MM}  # a strategy's ``nb_kernel`` name → its kernel in `strategy_on_book`
+
+
+class NbEngine(Engine):
+    """`Engine` with the market streams in numba (module docstring). Same constructor and outputs.
+
+    A strategy with an ``nb_kernel`` name (and ``nb_params()``) runs its book callback as that strategy kernel
+    inside the loop (``strategy_kernels = False`` on the engine forces the Python callbacks)."""
+
+    strategy_kernels = True
+    _skid = SK_NONE
+    _orders_dirty = True
+
+    _ltop: np.ndarray | None = None  # the kernel's copy of `local_top` (set by `run`)
+
+    def _refresh_top(self) -> bool:
+        changed = super()._refresh_top()
+        if self._ltop is not None:
+            self._ltop[:] = self._top
+        return changed
+
+    def _sync_top(self) -> None:
+        b, bq, a, aq = self._ltop.tolist()
+        self.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
+
+    # --- the strategy's order view for strategy kernels -------------------------------------------------------
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> object:
+        self._orders_dirty = True
+        return super().submit(side, price, qty, otype, tif)
+
+    def cancel(self, order_id: int) -> object:
+        self._orders_dirty = True
+        return super().cancel(order_id)
+
+    def replace(self, order_id: int, price: int, qty: int) -> object:
+        self._orders_dirty = True
+        return super().replace(order_id, price, qty)
+
+    def _deliver(self, rep: tuple) -> None:
+        self._orders_dirty = True
+        super()._deliver(rep)
+
+    def _sync_orders(self) -> None:
+        """Mirror `live_orders` (insertion order) into the kernel's order rows."""
+        orders = self.live_orders
+        if len(orders) > self._sord.shape[0]:
+            self._sord = np.zeros((2 * len(orders), 5), dtype=np.int64)
+        for j, o in enumerate(orders.values()):
+            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status])
+        self._st[S_NORD] = len(orders)
+        self._orders_dirty = False
+
+    def _exec_intents(self, n: int) -> None:
+        """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
+        for kind, side, price, qty, oid in self._intents[:n].tolist():
+            if kind == IN_SUBMIT:
+                self.submit(side, price, qty, None, None)
+            elif kind == IN_CANCEL:
+                self.cancel(oid)
+            else:
+                raise SimError(f"strategy kernel: expected intent {IN_SUBMIT} or {IN_CANCEL}, was {kind}")
+
+    def _on_book(self) -> None:
+        """The strategy's book callback from Python: its kernel, or its Python `on_book`."""
+        if self._skid != SK_NONE:
+            if self._orders_dirty:
+                self._sync_orders()
+            self._st[S_POS] = self.position
+            self._exec_intents(int(strategy_on_book(self._st, self._ltop, self._sord, self._intents)))
+        elif self._mask & WAKE_BOOK:
+            self.strategy.on_book(self.ctx)
+
+    def _apply_local_py(self, i: int) -> None:
+        """The reference `_apply_local` for event `i` (used when the kernel needs the local book to grow)."""
+        kind, side, price, qty, flags = (int(self._kind[i]), int(self._side[i]), int(self._price[i]),
+                                         int(self._qty[i]), int(self._flags[i]))
+        self._local(kind, side, price, qty)
+        if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
+            self.strategy.on_trade(self.ctx, side if kind == EV_TRADE else -side, price, qty)
+        if flags & FLAG_EOM:
+            self._refresh_top()
+            self._on_book()
+
+    def _entry(self) -> tuple[Callable[..., int], tuple]:
+        """The kernel's compiled entry point and its arguments after the state row, rebuilt only when an array was
+        replaced (book growth, bigger buffers). Calling the compiled overload directly skips the dispatcher's
+        per-call type resolution of ~20 arguments (several µs per wake)."""
+        v = self.venue if self._l3_venue else self.venue.v
+        k = self._arg_key
+        if (k is None or k[0] is not self.local or k[1] is not v.book or k[2] is not v.orders or k[3] is not v.cons
+                or k[4] is not v.out or k[5] is not self._eq or k[6] is not self._sord):
+            self._arg_key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord)
+            common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
+                      self._intents, v.book, v.orders)
+            args = ((*common, v.cons, v.params, v.out) if self._l3_venue else
+                    (*common, v.fq, v.cons, v.qm, v.params, v.out))
+            kernel = run_l3 if self._l3_venue else run_l2
+            sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
+            if sig not in kernel.overloads:
+                kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
+            self._arg_cache = (kernel.overloads[sig].entry_point, args)
+        return self._arg_cache
+
+    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int = 1) -> RunOutput:
+        """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s)."""
+        from hft.sim.exchange_l3 import L3Venue
+
+        self._mult = multiplier
+        ev = self.events
+        n = len(ev)
+        # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
+        # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted)
+        evm = np.empty((9, n), dtype=np.int64)
+        _fill_evm(ev, evm)
+        evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        self._evm = evm
+        exch = evm[1]
+        self._loc, self._exch = evm[0], evm[1]
+        self._kind, self._side, self._price, self._qty, self._oid, self._flags = evm[3], evm[4], evm[5], evm[6], \
+            evm[7], evm[8]
+        self._arg_key = None
+        self._l3_venue = isinstance(self.venue, L3Venue)
+        if not self._l3_venue and not hasattr(self.venue, "v"):
+            raise SimError("numba engine: expected an L2MarketVenue or an L3Venue")
+        wakes = strategy_wakes(self.strategy)
+        self._mask = (WAKE_BOOK if "book" in wakes else 0) | (WAKE_TRADE if "trade" in wakes else 0)
+        self._tops = np.empty(8, dtype=np.int64)  # the per-event top (`_top`) and the strategy's snapshot
+        self._tops[:4] = self._top
+        self._tops[4:] = [NO_PRICE if self.local_top[0] is None else self.local_top[0], self.local_top[1],
+                          NO_PRICE if self.local_top[2] is None else self.local_top[2], self.local_top[3]]
+        self._top, self._ltop = self._tops[:4], self._tops[4:]
+        self._eq = np.zeros((max(16, min(1 << 20, n // 4 + 16)), EQ_COLS), dtype=np.int64)
+        st = self._st = np.zeros(N_STATE, dtype=np.int64)
+        self._sord = np.zeros((16, 5), dtype=np.int64)
+        self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
+        kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
+        if kname is not None and "book" in wakes:
+            if kname not in STRATEGY_KERNELS:
+                raise SimError(f"strategy kernel: expected one of {sorted(STRATEGY_KERNELS)}, was {kname!r}")
+            self._skid = STRATEGY_KERNELS[kname]
+            params = [int(x) for x in self.strategy.nb_params()]
+            st[S_SPARAMS: S_SPARAMS + len(params)] = params
+            self._mask &= ~WAKE_BOOK  # the kernel runs the book callback in the loop
+        st[S_SKID] = self._skid
+        self._orders_dirty = True
+        st[S_NOW] = self.clock.now_ns()
+        st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0
+        st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
+        st[S_WAKE] = self._mask
+        st[S_Y] = self.gw._sym.get(self.symbol, -1)
+        st[S_HI] = 1 << 62
+        t0 = time.perf_counter()
+        self.strategy.on_start(self.ctx)
+        timer_on = "timer" in wakes and self.strategy.timer_ns > 0
+        if n and timer_on:
+            self._push(int(self._loc[0]) + self.strategy.timer_ns, P_TIMER, ("timer",))
+        chunk = max(n // 200, 1)
+        heap = self.heap
+        clock = self.clock
+        strategy, ctx = self.strategy, self.ctx
+        while True:
+            if heap:
+                st[S_BT], st[S_BP] = heap[0][0], heap[0][1]
+            else:
+                st[S_BT], st[S_BP] = _I64_MAX, 9
+            st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
+            st[S_STOP] = n if progress is None else (int(st[S_ILOC]) // chunk + 1) * chunk
+            if self._orders_dirty:
+                self._sync_orders()
+            entry, args = self._entry()
+            code = int(entry(st, *args))
+            now = int(st[S_NOW])
+            if now > clock.now_ns():
+                clock.set(now)
+            self._sync_top()
+            if code == W_BOUND:
+                t, _, _, item = heapq.heappop(heap)
+                clock.set(max(t, clock.now_ns()))
+                st[S_NOW] = clock.now_ns()
+                if st[S_ILOC] >= n and st[S_IEX] >= n and item[0] == "timer":
+                    continue  # the data is over: drain in-flight orders and reports, no more timers
+                self._dispatch_item(t, item)
+                if item[0] == "cmd" and item[1].action == INTENT_NEW:
+                    st[S_HI] += 1  # the order may have taken the next slot of the L2 venue
+                st[S_NOW] = clock.now_ns()
+            elif code == W_BOOK:
+                strategy.on_book(ctx)
+            elif code == W_INTENTS:
+                self._exec_intents(int(st[S_NINT]))
+            elif code == W_TRADE:
+                i = int(st[S_EV])
+                kind, side = int(self._kind[i]), int(self._side[i])
+                strategy.on_trade(ctx, side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
+                if int(self._flags[i]) & FLAG_EOM:
+                    self._refresh_top()
+                    self._on_book()
+            elif code == W_FLAGS:
+                self.gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                self._on_book()
+            elif code == W_REPORTS:
+                v = self.venue if self._l3_venue else self.venue.v
+                reps = v.out[: int(v.params[P_NREP])].copy()
+                self._schedule_reports(int(st[S_T]), reps)
+            elif code == W_LOCAL_FALLBACK:
+                i = int(st[S_ILOC])
+                clock.set(max(int(self._loc[i]), clock.now_ns()))
+                self._apply_local_py(i)
+                st[S_ILOC] = i + 1
+                st[S_NOW] = clock.now_ns()
+            elif code == W_EXCH_FALLBACK:
+                i = int(st[S_IEX])
+                t = int(exch[i])
+                clock.set(max(t, clock.now_ns()))
+                reps = self.venue.market(t, int(self._kind[i]), int(self._side[i]), int(self._price[i]),
+                                         int(self._qty[i]), int(self._oid[i]))
+                if len(reps):
+                    self._schedule_reports(t, reps)
+                st[S_IEX] = i + 1
+                st[S_NOW] = clock.now_ns()
+            elif code == W_EQ_FULL:
+                grown = np.zeros((2 * self._eq.shape[0], EQ_COLS), dtype=np.int64)
+                grown[: self._eq.shape[0]] = self._eq
+                self._eq = grown
+                self._arg_key = None
+            elif code == W_CHUNK:
+                if progress is not None:
+                    progress(int(st[S_ILOC]), n)
+            elif code == W_END:
+                break
+            else:
+                raise SimError(f"numba engine: expected a venue status ok, was {int(st[S_FLAGS])}")
+        if n and st[S_SAMPLE_NS] > 0:
+            # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
+            clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
+        ne = int(st[S_NEQ])
+        rows = np.zeros(ne + 1, dtype=EQUITY_DTYPE)  # `_output` takes it as it takes the reference's list
+        for j, name in enumerate(EQUITY_DTYPE.names):
+            rows[name][:ne] = self._eq[:ne, j]
+        self._equity_rows = []
+        self._sample()  # the final sample, exactly as the reference takes it
+        rows[ne] = self._equity_rows[0]
+        self._equity_rows = rows
+        wall = time.perf_counter() - t0
+        if progress is not None:
+            progress(n, n)
+        return self._output(n, wall)
+
+
+ENGINES: dict[str, type[Engine]] = {"python": Engine, "numba": NbEngine}
