@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hft.cli._output import console, emit, show_progress
+from hft.cli._output import console, emit, progress_bar
 
 app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
                   invoke_without_command=True, no_args_is_help=False)
@@ -53,9 +53,8 @@ def replay(
         if engine not in ("numba", "python"):
             raise ConfigError(f"--engine: expected 'numba' or 'python', was {engine!r}", key="engine")
         cfg = replace(cfg, engine=engine)
-    prog = _progress(not show_progress(json_out))
-    with prog as p:
-        summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=p.update,
+    with progress_bar("replay", "events", enabled=not json_out) as update:
+        summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
                              store=not no_store)
     emit(summary, json_out, lambda: _render(summary))
 
@@ -71,32 +70,6 @@ def diff_cmd(
 
     result = diff_runs(run_a, run_b)
     emit(result, json_out, lambda: _render_diff(result))
-
-
-class _progress:
-    """A rich progress bar on stderr for humans; a no-op under --json or without a TTY."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._bar = None
-
-    def __enter__(self) -> _progress:
-        if not self.quiet:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} "
-                                 "events"), TimeElapsedColumn(), console=console(stderr=True), transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task("replay", total=1)
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
 
 
 def _render(s: dict) -> None:
