@@ -1,0 +1,50 @@
+"""`hft alpha search` through the real console script: JSON, resume, compare, bad specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+SPEC = {"search": "cli", "alphas": {"obi_l1": {"smooth": [1, 20]}, "ofi": {"window": [10]}},
+        "subset_sizes": [1, 2], "weights": ["equal", "ic"],
+        "features": {"levels": 1, "sampling": "1s", "horizons": ["1s", "10s"]}, "target": "10s",
+        "bucket": "2m", "top_k": 3}
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    from hft.data.importing import generate_day
+
+    out = tmp_path_factory.mktemp("search_cli_day")
+    return Path(generate_day(out, seed=3, symbol="SYNTH", date="2024-01-02", messages=20000, levels=5,
+                             zip_output=True)["zip_path"])
+
+
+def test_search_json_resume_and_compare(hft, day, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    first = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1", "--max-trials", "2", "--json",
+                env=env)
+    assert first.code == 0, first.err
+    a = first.json()
+    assert a["new_trials"] == 2
+    second = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1", "--json", env=env)
+    b = second.json()
+    assert b["experiment_id"] == a["experiment_id"] and b["resumed_trials"] == 2
+    assert b["trials"] == 2 + 1 + 2 * 1 * 2 and len(b["top"]) == 3  # 3 singletons + 2 pairs x 2 schemes
+    cmp = hft("alpha", "experiments", "compare", b["experiment_id"], "--json", env=env)
+    assert cmp.code == 0, cmp.err
+    assert b["experiment_id"] in cmp.out
+
+
+def test_empty_grid_is_a_config_error_and_writes_nothing(hft, day, tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "alphas": {"obi_l1": {"smooth": []}}}))
+    home = tmp_path / "home"
+    r = hft("alpha", "search", str(spec), "--data", str(day), env={"HFT_HOME": str(home)})
+    assert r.code == 11
+    assert "alphas.obi_l1.smooth" in r.err and "non-empty list" in r.err and "Traceback" not in r.err
+    assert not (home / "wal").exists()
