@@ -6,6 +6,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Speed is measured in bench/, never in tests: no per-example deadline (a loaded 2-core CI machine would make
+# any deadline flaky). Tests that need more examples set them locally.
+settings.register_profile("hft", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hft")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # recorded quotes kept beside the project, never in it

@@ -82,7 +82,20 @@ def load_empirical(path: str | Path, column: str) -> LatencyModel:
     for col in ("t_ns", column):
         if col not in df.columns:
             raise ConfigError(f"{path}: expected column '{col}', found {df.columns}", file=str(path), key=col)
-    return empirical(df["t_ns"].to_numpy(), df[column].to_numpy())
+        s = df[col]
+        if df.height == 0:
+            raise ConfigError(f"{path}: expected at least one latency row, the file has none", file=str(path))
+        if not s.dtype.is_integer():  # a float latency would be silently truncated: refuse it
+            raise ConfigError(f"{path}: column '{col}': expected integer nanoseconds, was {s.dtype}",
+                              file=str(path), key=col)
+        if s.null_count():
+            row = int(s.is_null().arg_max())
+            raise ConfigError(f"{path}: column '{col}' row {row + 1}: expected an integer, was empty",
+                              file=str(path), key=col)
+    try:
+        return empirical(df["t_ns"].to_numpy(), df[column].to_numpy())
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}", file=str(path), key=column) from None
 
 
 @njit(cache=True)

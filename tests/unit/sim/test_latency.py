@@ -56,6 +56,21 @@ def test_load_empirical_csv(tmp_path):
         L.load_empirical(f, "bogus")
 
 
+@pytest.mark.parametrize("body, match", [
+    ("t_ns,entry_ns\n0,100.5\n1000,300\n", "column 'entry_ns': expected integer nanoseconds"),  # no truncation
+    ("t_ns,entry_ns\n0,100\n1000,\n", "column 'entry_ns' row 2: expected an integer, was empty"),
+    ("t_ns,entry_ns\n", "at least one latency row"),
+    ("t_ns,entry_ns\n1000,1\n0,2\n", "non-decreasing"),
+    ("t_ns,entry_ns\n0,-5\n", "latencies >= 0"),
+])
+def test_load_empirical_rejects_bad_files_naming_them(tmp_path, body, match):
+    f = tmp_path / "lat.csv"
+    f.write_text(body)
+    with pytest.raises(ConfigError, match=match) as exc:
+        L.load_empirical(f, "entry_ns")
+    assert str(f) in exc.value.message
+
+
 @pytest.mark.parametrize("bad", [
     lambda: L.constant(-1),
     lambda: L.random(10, -1, seed=0),
