@@ -117,7 +117,8 @@ def test_unwritable_output_dir(hft, day, tmp_path):
 
 
 def test_demo_runs_end_to_end(hft, tmp_path):
-    r = hft("demo", "--out", str(tmp_path / "demo"), "--messages", "20000", "--json")
+    r = hft("demo", "--out", str(tmp_path / "demo"), "--messages", "20000", "--json",
+            env={"HFT_HOME": str(tmp_path / "home")})  # its own registry and store
     assert r.code == 0, r.err
     doc = r.json()
     assert doc["ok"] is True
@@ -126,7 +127,7 @@ def test_demo_runs_end_to_end(hft, tmp_path):
     steps = doc["steps"]
     # the alpha lifecycle ran on the generated days, every verdict recorded
     assert [g["gate"] for g in steps["validate obi_l1"]["gates"]] == ["A", "B", "C"]
-    assert steps["search"]["trials"] == steps["search"]["family_trials"] > 0
+    assert steps["search"]["trials"] == steps["search"]["family_trials"] > 0  # a fresh home: only this search
     promoted = steps["promote"] if steps["promote"]["promoted"] else steps["promote --force"]
     assert promoted["promoted"] and Path(promoted["promotion_file"]).is_relative_to(tmp_path / "demo")
     assert steps["canary"]["decision"] in ("hold", "escalate", "rollback", "graduate")
@@ -135,7 +136,8 @@ def test_demo_runs_end_to_end(hft, tmp_path):
 
 
 def test_demo_without_lifecycle(hft, tmp_path):
-    r = hft("demo", "--out", str(tmp_path / "demo"), "--messages", "20000", "--no-lifecycle", "--json")
+    r = hft("demo", "--out", str(tmp_path / "demo"), "--messages", "20000", "--no-lifecycle", "--json",
+            env={"HFT_HOME": str(tmp_path / "home")})
     assert r.code == 0, r.err
     assert "validate obi_l1" not in r.json()["steps"]
 
