@@ -114,6 +114,7 @@ class RunOutput:
     gateway_metrics: dict[str, Any]
     decision_records: list[Any] = field(default_factory=list)  # the gateway's `Decision` objects, in order
     transition_records: list[Any] = field(default_factory=list)  # its `PolicyTransition` objects, in order
+    resync: dict[str, Any] | None = None  # L3 venue: its reference resync counters (`L3Venue.resync_counters`)
 
 
 class Engine:
@@ -380,8 +381,10 @@ class Engine:
             rejects[name] = rejects.get(name, 0) + 1
         final = {"position": self.position, "cash": self.cash, "fees": self.fees}
         run_hash = hash_arrays(dec, orders, fills)
+        resync = getattr(self.venue, "resync_counters", None)
         return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
-                         self.gw.metrics_snapshot(), list(self.decisions), list(self.transitions))
+                         self.gw.metrics_snapshot(), list(self.decisions), list(self.transitions),
+                         resync() if resync is not None else None)
 
 
 class L2MarketVenue:

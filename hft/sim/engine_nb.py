@@ -15,7 +15,8 @@ sampler live here, in numba:
   each complete message (``FLAG_EOM``) and the gateway mark-to-market on a touch change (the gateway's own
   `hft.gateway.kernels.mark` on its arena, exactly what `GatewayService.mark` runs);
 * exchange market data — the venue's book and matching (`hft.sim.exchange_l2.step` /
-  `hft.sim.exchange_l3.market_step`, the same kernels the Python venues call);
+  `hft.sim.exchange_l3.market_step`, the same kernels the Python venues call; on LOBSTER data the L3 venue's
+  reference resync runs inside `market_step`, with the venue's reference rows as a kernel argument);
 * the equity sampler (every ``sample_ns`` of local time, the timer priority).
 
 What stays in Python is what belongs to the gateway and the strategy: the in-flight heap (commands travelling
@@ -115,7 +116,7 @@ from hft.core.orders import INTENT_NEW
 from hft.gateway import kernels as GK
 from hft.sim.engine import EQUITY_DTYPE, P_EXCH_MD, P_LOCAL_MD, P_TIMER, Engine, RunOutput
 from hft.sim.exchange_l2 import O_LIVE, O_PRICE, O_SIDE, OP_CLEAR, OP_DEPTH, OP_TRADE, V_OK, step
-from hft.sim.exchange_l3 import P_NORD, V_BAD_ID, V_NEED_LEVELS, V_NEED_ORDERS, market_step
+from hft.sim.exchange_l3 import V_BAD_ID, V_NEED_LEVELS, V_NEED_ORDERS, market_step, out_need
 from hft.sim.latency import feed_local_times
 from hft.sim.strategy import Strategy
 from hft.sim.venue_common import P_NCONS, P_NREP
@@ -460,13 +461,14 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
 
 
 @_inline
-def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout) -> int:
-    """One exchange market event on the L3 venue (`hft.sim.exchange_l3.L3Venue.market`); -1 / wake code."""
+def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout, vref) -> int:
+    """One exchange market event on the L3 venue (`hft.sim.exchange_l3.L3Venue.market`, with its reference resync
+    when `vref` has rows); -1 / wake code."""
     width = vbook.lv_qty.shape[1]
-    if vout.shape[0] < 8 + vparams[P_NORD] + width or vcons.shape[0] - vparams[P_NCONS] < width + 1:
+    if vout.shape[0] < out_need(vparams, width, vref) or vcons.shape[0] - vparams[P_NCONS] < width + 1:
         return W_EXCH_FALLBACK
     vparams[P_NREP] = 0
-    status = market_step(vbook, vorders, vcons, vparams, vout, t, kind[i], side[i], price[i], qty[i], oid[i])
+    status = market_step(vbook, vorders, vcons, vparams, vout, vref, t, kind[i], side[i], price[i], qty[i], oid[i])
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_BAD_ID:
         return W_EXCH_FALLBACK  # nothing changed: the Python venue grows (or raises) and applies it
     if status != V_OK:
@@ -596,7 +598,8 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
 
 
 @njit(cache=True)
-def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout) -> int:
+def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout,
+           vref) -> int:
     """Advance the market streams (L3 venue) until a wake; see the module docstring."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
@@ -671,7 +674,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
             ns += sample_ns
             now = t_now
         else:
-            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout)
+            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout, vref)
             if w == W_EXCH_FALLBACK:
                 code = w
                 break
@@ -806,7 +809,7 @@ class NbEngine(Engine):
             self._arg_key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord)
             common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
                       self._intents, v.book, v.orders)
-            args = ((*common, v.cons, v.params, v.out) if self._l3_venue else
+            args = ((*common, v.cons, v.params, v.out, v.ref) if self._l3_venue else
                     (*common, v.fq, v.cons, v.qm, v.params, v.out))
             kernel = run_l3 if self._l3_venue else run_l2
             sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))

@@ -7,21 +7,26 @@ Layout (numba; few arrays per call)
 -----------------------------------
 * ``book`` — an `hft.book.l3.L3Book` holding the market's orders (ids as the data gives them), the anonymous
   pre-existing quantity at the front of each level, AND our resting orders, which sit in the same FIFO queues
-  under *own keys* ``OWN_KEY_BASE + n`` (``n`` = a per-venue counter; ``OWN_KEY_BASE = -2**62``). Market ids
-  in ``[OWN_KEY_BASE, OWN_KEY_LIMIT)`` are refused (`V_BAD_ID` → `SimError`); LOBSTER ids are positive.
-  `hft.book.l3.l3_queue_ahead` on an own key is our exact queue position.
+  under *own keys* ``OWN_KEY_BASE + n`` (``n`` = a per-venue counter; ``OWN_KEY_BASE = -2**62``), and the
+  reference resync's anonymous orders under *resync keys* ``RESYNC_KEY_BASE + n`` (``RESYNC_KEY_BASE =
+  OWN_KEY_LIMIT``; see "Reference resync"). Market ids in ``[OWN_KEY_BASE, RESYNC_KEY_LIMIT)`` are refused
+  (`V_BAD_ID` → `SimError`); LOBSTER ids are positive. `hft.book.l3.l3_queue_ahead` on an own key is our
+  exact queue position.
 * ``orders`` int64 ``[cap, N_OCOL]`` — our working orders, rows ``0 .. params[P_NORD]-1`` kept compact and in
   the order they (last) entered the book (a finished order's row is removed by shifting the later rows up), so
   rows of one price level are in FIFO order. Columns ``O_*``.
 * ``cons`` int64 ``[m, 3]`` — visible liquidity our taker fills consumed: ``(side, price, lots)``.
 * ``params`` int64 ``[N_PARAMS]`` — mode, money multiplier, fees, counters (``P_*``), among them the signed
-  position ``P_POS`` (lots) and data counters (``P_UNKNOWN_REFS``, ``P_CLIPPED``, ``P_REJECTED``, as
-  `hft.book.l3.l3_replay` counts them).
+  position ``P_POS`` (lots), data counters (``P_UNKNOWN_REFS``, ``P_CLIPPED``, ``P_REJECTED``, as
+  `hft.book.l3.l3_replay` counts them) and the resync's row / key counters and adjustment counts
+  (``P_REF_ROW``, ``P_RSEQ``, ``P_RS_LEVELS``, ``P_RS_ADDED``, ``P_RS_REMOVED``).
+* ``ref`` int64 ``[n, 4*L]`` read-only — the LOBSTER reference rows (book after each message) for the resync;
+  ``[0, 4]`` (no rows): resync off.
 * ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer; ``params[P_NREP]`` counts the rows written.
 
 Two entry kernels: `order_step(book, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif)`
-(``OP_NEW`` / ``OP_CANCEL`` / ``OP_REPLACE``) and `market_step(book, orders, cons, params, out, now, kind, side,
-price, qty, oid)` (one market event). Kernels never allocate: when the book needs a wider price range or more
+(``OP_NEW`` / ``OP_CANCEL`` / ``OP_REPLACE``) and `market_step(book, orders, cons, params, out, ref, now, kind,
+side, price, qty, oid)` (one market event, then the reference resync when ``ref`` has rows). Kernels never allocate: when the book needs a wider price range or more
 order slots they return `V_NEED_LEVELS` (price in ``params[P_NEED_PRICE]``) / `V_NEED_ORDERS` BEFORE changing
 anything; `L3Venue` grows the book (`l3_grow_levels` / `l3_grow_orders`) and calls again. `L3Venue` also sizes
 ``out``, ``cons`` and ``orders`` before each call so they never overflow.
@@ -30,8 +35,9 @@ Semantics (exactly what is implemented)
 ---------------------------------------
 *Exogenous replay*: the data's messages are applied to the market's orders unchanged, whatever we did. Our
 fills never remove market liquidity, and our orders never change a market order or the anonymous quantity;
-once all our orders are gone, the book is exactly the book `hft.book.l3.l3_replay` rebuilds from the data
-alone (the tests check this). Our own orders never match each other (no self-trade simulation: the gateway's
+without the reference resync, once all our orders are gone, the book is exactly the book
+`hft.book.l3.l3_replay` rebuilds from the data alone (the tests check this); with it, the market's visible
+levels are the reference's after every message (below). Our own orders never match each other (no self-trade simulation: the gateway's
 self-match prevention is the place for that); they are excluded from every "available quantity" below.
 
 *Available* quantity of a level (what our taker orders may take): ``level qty - our own qty there -
@@ -64,14 +70,51 @@ Market events (`market_step` / `L3Venue.market`; ``side`` = the resting order's 
   quantity) ahead of ours reduce our queue ahead by construction. Then the execution itself is applied to X as
   the data says (the consumed rule above first). An unknown id takes the quantity from the level's anonymous
   quantity (clipped at what is there, ``P_UNKNOWN_REFS`` / ``P_CLIPPED``); it is at the front, so only our
-  orders at strictly better prices are ahead of it.
+  orders at strictly better prices are ahead of it. With the resync on, what the front anonymous quantity
+  does not cover is taken from the resync's anonymous orders of the level in FIFO order (they are unknown
+  orders too), and our orders queued ahead of the last resync order it reaches fill first (same budget rule);
+  only what neither covers is clipped.
 * EV_CANCEL (partial; qty >= the remaining qty removes it) and EV_DELETE: applied to X (or, unknown id, to the
-  anonymous quantity, clipped) like `l3_replay`. Never fill us: cancels ahead of us move us forward.
+  anonymous quantity — then the resync's anonymous orders, front first — clipped) like `l3_replay`. Never fill us: cancels ahead of us move us forward.
 * EV_HIDDEN_EXEC: executions against hidden liquidity; the visible queue is untouched and we never fill (our
   orders are displayed; the hidden order sat in the spread or was not ours to take). EV_TRADE (LOBSTER cross /
   auction trade, no resting order): nothing. EV_CLEAR (side, 0 = both): every market order and all anonymous
   quantity of the side(s) is removed (our orders stay, now at the front of their queues), consumed counts of the
   side(s) are forgotten. Other kinds: ignored.
+
+Reference resync (``ref`` has rows: `L3Venue(reference=...)`, replay config ``l3_resync``, the default for
+LOBSTER data). A level-L LOBSTER file has no messages below level L: quantity that changes while its price is
+outside the visible window is never reported, and a price entering the window brings a quantity the messages
+cannot explain (`hft.data.verify_lobster`). Replayed from the messages alone the venue's book drifts — on the
+sample files it is crossed after most messages — so our queue places and taker fills are judged against
+levels that do not exist. After every market event (the i-th `market_step` call uses reference row i, the book
+after message i: call it for every message from message 0; the replay seeds the venue with row 0 with message
+0 undone) the *market* quantity (level minus our own orders) of the visible window is made equal to the row:
+
+* window, per side: every price from the book's best (any price better than the row's best is inside) to the
+  row's L-th price; the whole side when the row shows fewer than L levels. Prices outside the window are never
+  touched (they may be stale; they are learned when they become visible).
+* every price the row shows gets the row's quantity; every other price inside the window loses all its
+  market quantity. Our orders are never removed or moved: a level holding only ours is empty for the market.
+* additions join the BACK of the queue as one anonymous order (a resync key), behind every order of ours, so
+  no queue place of ours ever gets worse. If the added side crosses resting orders of ours on the other side
+  (an ask added at or below our buy), they fill first as they would for a market add (maker, price-time
+  priority, by up to the added lots; ``no_partial_fill`` as for adds), then the lots rest in full.
+* removals take market quantity from the BACK of the queue first (the newest orders, resync orders and market
+  orders alike, skipping ours), then the front anonymous quantity. Back first because (1) it is the
+  conservative assumption for our queue place: it only improves (the quantity ahead of us shrinks) when the
+  reference leaves fewer lots than are queued ahead of us, i.e. never from a guess; (2) the resync's own recent
+  additions, which sit at the back, are undone first, so noise in the data-alone book does not leave phantom
+  quantity in front of us. The removed lots are the last market lots of the level, so the consumed prefix
+  drops its overlap with them (``consumed -= overlap([target, m), [0, consumed))``).
+* counters: ``P_RS_LEVELS`` (one per level and message adjusted), ``P_RS_ADDED`` / ``P_RS_REMOVED`` (lots),
+  reported by `L3Venue.resync_counters` and the replay summary's ``resync``.
+
+Before the event is applied, `market_step` returns `V_NEED_LEVELS` / `V_NEED_ORDERS` (nothing changed) when a
+price of the row has no level or fewer than ``2L + 1`` order slots are free, so the resync never allocates.
+Known limits: quantity that rested at a price before it entered the window is added behind our order there
+(optimistic for an order of ours that rested outside the window: in reality some of it may have been ahead);
+the strategy's local view (`hft.book.l2_view`) is not resynced: it is still built from the messages alone.
 
 Our orders (`order_step` / `L3Venue.new / cancel / replace`):
 
@@ -127,6 +170,7 @@ from hft.book.l3 import (
     new_l3_book,
 )
 from hft.book.l3 import _find as _l3_find
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -171,6 +215,8 @@ __all__ = [
     "MODE_PARTIAL_FILL",
     "OWN_KEY_BASE",
     "OWN_KEY_LIMIT",
+    "RESYNC_KEY_BASE",
+    "RESYNC_KEY_LIMIT",
     "VENUE_REPORT_DTYPE",
     "L3Venue",
     "market_step",
@@ -199,6 +245,10 @@ V_STATUS_NAMES = {V_OK: "ok", V_REPORTS_FULL: "report buffer full", V_CONS_FULL:
 # --- our ids in the book -----------------------------------------------------------------------------------
 OWN_KEY_BASE = -(1 << 62)
 OWN_KEY_LIMIT = OWN_KEY_BASE + (1 << 61)
+# anonymous quantity the reference resync adds at the back of a queue: synthetic market orders with keys
+# RESYNC_KEY_BASE + n (n = params[P_RSEQ]); market ids in [OWN_KEY_BASE, RESYNC_KEY_LIMIT) are refused
+RESYNC_KEY_BASE = OWN_KEY_LIMIT
+RESYNC_KEY_LIMIT = RESYNC_KEY_BASE + (1 << 60)
 
 # --- order table columns -----------------------------------------------------------------------------------
 O_ID = 0  # gateway order id
@@ -228,7 +278,12 @@ P_POS = 10  # signed position from our fills (lots)
 P_UNKNOWN_REFS = 11  # market cancels / deletes / executions of ids the book does not hold
 P_CLIPPED = 12  # ... of which the anonymous quantity did not cover the size
 P_REJECTED = 13  # invalid market adds (bad side / qty, duplicate id)
-N_PARAMS = 16
+P_REF_ROW = 14  # reference resync: the reference row of the next market event
+P_RSEQ = 15  # next resync key offset (> 0: resync orders may rest in the book)
+P_RS_LEVELS = 16  # levels the resync adjusted (one per level and message)
+P_RS_ADDED = 17  # lots the resync added
+P_RS_REMOVED = 18  # lots the resync removed
+N_PARAMS = 24
 
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the
 # 14-array `L3Book` otherwise increfs / decrefs every member).
@@ -239,6 +294,16 @@ _kernel = njit(cache=True, _nrt=False)
 @_kernel
 def _is_own(key) -> bool:
     return key >= OWN_KEY_BASE and key < OWN_KEY_LIMIT
+
+
+@_kernel
+def _is_resync(key) -> bool:
+    return key >= RESYNC_KEY_BASE and key < RESYNC_KEY_LIMIT
+
+
+@_kernel
+def _is_reserved(key) -> bool:
+    return key >= OWN_KEY_BASE and key < RESYNC_KEY_LIMIT
 
 
 @_kernel
@@ -421,6 +486,28 @@ def _forget_consumed(cons, params, side, price, a, q) -> None:
 
 
 @_kernel
+def _take_resync(book, cons, params, side, price, qty) -> int:
+    """An unknown id's removal beyond the front anonymous quantity: take it from the resync's anonymous orders
+    of the level in FIFO order (front first); returns the lots not found."""
+    row = _row_of(side)
+    j = book.lv_head[row, price - book.meta[M_BASE]]
+    while j >= 0 and qty > 0:
+        nxt = book.o_next[j]
+        key = book.o_id[j]
+        if _is_resync(key):
+            x = min(qty, book.o_qty[j])
+            if params[P_NCONS] > 0:
+                _forget_consumed(cons, params, side, price, _market_ahead(book, j), x)
+            if x == book.o_qty[j]:
+                l3_delete(book, key)
+            else:
+                l3_cancel(book, key, x)
+            qty -= x
+        j = nxt
+    return qty
+
+
+@_kernel
 def _remove(book, cons, params, kind, side, price, qty, oid) -> None:
     """Apply a market cancel / delete / execution as `l3_replay` does (plus the consumed bookkeeping)."""
     s = _l3_find(book, oid)
@@ -431,11 +518,14 @@ def _remove(book, cons, params, kind, side, price, qty, oid) -> None:
             return
         idx = price - book.meta[M_BASE]
         take = min(qty, book.lv_anon[_row_of(side), idx])
-        if take < qty:
-            params[P_CLIPPED] += 1
         if take > 0:
             _forget_consumed(cons, params, side, price, 0, take)
             l3_remove_anon(book, side, price, take)
+        rest = qty - take
+        if rest > 0 and params[P_RSEQ] > 0:  # the resync's anonymous orders are unknown orders too
+            rest = _take_resync(book, cons, params, side, price, rest)
+        if rest > 0:
+            params[P_CLIPPED] += 1
         return
     oside = BUY if book.o_side[s] == BID else SELL
     opx = book.o_price[s]
@@ -467,6 +557,29 @@ def _exec(book, orders, cons, params, out, now, side, price, qty, oid) -> bool:
         if s >= 0 and rem > 0 and _own_qty_at(orders, params, side, price) > 0:
             j = book.lv_head[_row_of(side), price - book.meta[M_BASE]]
             while j >= 0 and j != s and rem > 0:
+                nxt = book.o_next[j]
+                key = book.o_id[j]
+                if _is_own(key):
+                    r = _own_row_by_key(orders, params, key)
+                    o, used = _maker_take(book, orders, params, out, now, r, rem)
+                    ok &= o
+                    rem -= used
+                j = nxt
+        # 2'. unknown id beyond the front anonymous quantity: it executes the resync's anonymous orders in FIFO
+        # order, so our orders queued ahead of the last one it reaches were traded through first
+        if s < 0 and rem > 0 and params[P_RSEQ] > 0 and _own_qty_at(orders, params, side, price) > 0:
+            row = _row_of(side)
+            idx = price - book.meta[M_BASE]
+            need = qty - book.lv_anon[row, idx]
+            last = -1
+            j = book.lv_head[row, idx]
+            while j >= 0 and need > 0:
+                if _is_resync(book.o_id[j]):
+                    need -= book.o_qty[j]
+                    last = j
+                j = book.o_next[j]
+            j = book.lv_head[row, idx] if last >= 0 else -1
+            while j >= 0 and j != last and rem > 0:
                 nxt = book.o_next[j]
                 key = book.o_id[j]
                 if _is_own(key):
@@ -524,26 +637,152 @@ def _clear(book, cons, params, side) -> None:
 
 
 @_kernel
+def _ref_qty(ref, k, levels, col, price) -> int:
+    """Quantity of reference row `k` at `price` on the side whose price column is `col` (0: not shown)."""
+    for j in range(levels):
+        if ref[k, j * ROW_STRIDE + col] == price:
+            return ref[k, j * ROW_STRIDE + col + 1]
+    return 0
+
+
+@_kernel
+def _rs_room(book, ref, params) -> int:
+    """V_OK when the resync after the next market event can run without growing the book: every price of its
+    reference row has a level, and one synthetic order per level (plus the event's own add) has a slot."""
+    k = params[P_REF_ROW]
+    if k >= ref.shape[0]:
+        return V_OK
+    base = book.meta[M_BASE]
+    n = book.lv_qty.shape[1]
+    for j in range(0, ref.shape[1], ROW_STRIDE):
+        for c in (COL_ASK_PX, COL_BID_PX):
+            p = ref[k, j + c]
+            if p != NO_PRICE and (p - base < 0 or p - base >= n):
+                params[P_NEED_PRICE] = p
+                return V_NEED_LEVELS
+    if book.meta[M_HWM] + ref.shape[1] // 2 + 1 > book.o_id.shape[0]:
+        return V_NEED_ORDERS
+    return V_OK
+
+
+@_kernel
+def _rs_set(book, orders, cons, params, out, now, side, price, target) -> bool:
+    """Make the MARKET quantity (level minus our own) at (side, price) equal `target` (resync). Additions join
+    the back of the queue as one anonymous synthetic order (behind every order of ours; an addition crossing
+    our resting orders of the other side fills them first, as a market add would); removals take market
+    quantity from the back of the queue, skipping ours, then from the front anonymous quantity."""
+    row = _row_of(side)
+    idx = price - book.meta[M_BASE]
+    q = book.lv_qty[row, idx]
+    m = q
+    if q > 0 and params[P_NORD] > 0:
+        m -= _own_qty_at(orders, params, side, price)
+    if m == target:
+        return True
+    params[P_RS_LEVELS] += 1
+    if target > m:
+        x = target - m
+        params[P_RS_ADDED] += x
+        ok = True
+        if params[P_NORD] > 0:
+            ok, _ = _fill_through(book, orders, params, out, now, -side, price, x, True)
+        l3_add(book, RESYNC_KEY_BASE + params[P_RSEQ], side, price, x)
+        params[P_RSEQ] += 1
+        return ok
+    x = m - target
+    params[P_RS_REMOVED] += x
+    if params[P_NCONS] > 0:
+        _forget_consumed(cons, params, side, price, target, x)  # the last x market lots: positions [target, m)
+    j = book.lv_tail[row, idx]
+    rem = x
+    while j >= 0 and rem > 0:
+        prv = book.o_prev[j]
+        key = book.o_id[j]
+        if not _is_own(key):
+            oq = book.o_qty[j]
+            if oq <= rem:
+                l3_delete(book, key)
+                rem -= oq
+            else:
+                l3_cancel(book, key, rem)
+                rem = 0
+        j = prv
+    if rem > 0:
+        l3_remove_anon(book, side, price, rem)
+    return True
+
+
+@_kernel
+def _resync(book, orders, cons, params, out, ref, now) -> bool:
+    """Reference resync after a market event (module docstring): the market's visible top-L equals reference row
+    ``params[P_REF_ROW]`` (then advanced). Returns False when the report buffer overflowed."""
+    k = params[P_REF_ROW]
+    params[P_REF_ROW] = k + 1
+    if k >= ref.shape[0]:
+        return True
+    levels = ref.shape[1] // ROW_STRIDE
+    base = book.meta[M_BASE]
+    ok = True
+    for sd in (BUY, SELL):
+        col = COL_BID_PX if sd == BUY else COL_ASK_PX
+        # 1. every price the reference shows: its quantity
+        for j in range(levels):
+            p = ref[k, j * ROW_STRIDE + col]
+            if p != NO_PRICE:
+                ok &= _rs_set(book, orders, cons, params, out, now, sd, p, ref[k, j * ROW_STRIDE + col + 1])
+        # 2. prices inside the window (from the side's best to its L-th reference level; the whole side when
+        # fewer than L levels show) that the reference does not show: no market quantity
+        bound = ref[k, (levels - 1) * ROW_STRIDE + col]
+        i = _first_idx(book, sd)
+        if bound == NO_PRICE:
+            while i >= 0:
+                if _ref_qty(ref, k, levels, col, base + i) == 0:
+                    ok &= _rs_set(book, orders, cons, params, out, now, sd, base + i, 0)
+                i = _next_idx(book, sd, i)
+        elif i >= 0:
+            # scan only the window's indices (a scan for the next level beyond it may cross the whole range)
+            stop = bound - base
+            step = -1 if sd == BUY else 1
+            row = _row_of(sd)
+            while (i >= stop) if sd == BUY else (i <= stop):
+                if book.lv_qty[row, i] > 0 and _ref_qty(ref, k, levels, col, base + i) == 0:
+                    ok &= _rs_set(book, orders, cons, params, out, now, sd, base + i, 0)
+                i += step
+    return ok
+
+
+@_kernel
 def market_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray,
-                now: int, kind: int, side: int, price: int, qty: int, oid: int) -> int:
-    """Apply one market event (module docstring) at exchange time `now`; our reports are appended to
+                ref: np.ndarray, now: int, kind: int, side: int, price: int, qty: int, oid: int) -> int:
+    """Apply one market event (module docstring) at exchange time `now`, then, when `ref` has rows (reference
+    resync on), reconcile the visible levels with row ``params[P_REF_ROW]``; our reports are appended to
     ``out[params[P_NREP]:]``. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` nothing changed."""
+    rs = ref.shape[0] > 0
+    if rs:
+        room = _rs_room(book, ref, params)
+        if room != V_OK:
+            return room
+    status = V_OK
     if kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC:
-        if _is_own(oid):
+        if _is_reserved(oid):
             return V_BAD_ID
         idx = price - book.meta[M_BASE]
         if idx < 0 or idx >= book.lv_qty.shape[1]:
             params[P_NEED_PRICE] = price
             return V_NEED_LEVELS
         if kind == EV_ADD:
-            return _add(book, orders, params, out, now, side, price, qty, oid)
-        if kind == EV_EXEC:
-            return V_OK if _exec(book, orders, cons, params, out, now, side, price, qty, oid) else V_REPORTS_FULL
-        _remove(book, cons, params, kind, side, price, qty, oid)
-        return V_OK
-    if kind == EV_CLEAR:
+            status = _add(book, orders, params, out, now, side, price, qty, oid)
+            if status == V_NEED_ORDERS:
+                return status
+        elif kind == EV_EXEC:
+            status = V_OK if _exec(book, orders, cons, params, out, now, side, price, qty, oid) else V_REPORTS_FULL
+        else:
+            _remove(book, cons, params, kind, side, price, qty, oid)
+    elif kind == EV_CLEAR:
         _clear(book, cons, params, side)
-    return V_OK
+    if rs and not _resync(book, orders, cons, params, out, ref, now):
+        status = V_REPORTS_FULL
+    return status
 
 
 @_kernel
@@ -704,6 +943,36 @@ def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.nd
     return V_BAD_OP
 
 
+@_kernel
+def out_need(params, width, ref) -> int:
+    """Report rows one venue call may need: ACK + one fill per order of ours (event and resync crossing fills
+    each reach an order once in full) + one partial per level walked or adjusted + slack."""
+    return 8 + 2 * params[P_NORD] + width + ref.shape[1]
+
+
+@_kernel
+def market_snapshot(book, orders, params, n, row) -> None:
+    """Top-`n` levels of the market's quantity (level minus our own orders; levels holding only ours are
+    empty) into `row` (int64[4n], LOBSTER layout, empty levels ``(NO_PRICE, 0)``)."""
+    base = book.meta[M_BASE]
+    for sd in (BUY, SELL):
+        col = COL_BID_PX if sd == BUY else COL_ASK_PX
+        j = 0
+        i = _first_idx(book, sd)
+        while i >= 0 and j < n:
+            p = base + i
+            m = _level_qty(book, sd, p) - _own_qty_at(orders, params, sd, p)
+            if m > 0:
+                row[j * ROW_STRIDE + col] = p
+                row[j * ROW_STRIDE + col + 1] = m
+                j += 1
+            i = _next_idx(book, sd, i)
+        while j < n:
+            row[j * ROW_STRIDE + col] = NO_PRICE
+            row[j * ROW_STRIDE + col + 1] = 0
+            j += 1
+
+
 # ======================================================================= Python driver
 class L3Venue:
     """Owns the venue state for one symbol and drives the kernels. Every method returns the reports it produced
@@ -715,12 +984,24 @@ class L3Venue:
         mode: ``MODE_PARTIAL_FILL`` or ``MODE_NO_PARTIAL_FILL``.
         fees: a `FeeSchedule`; multiplier: the symbol's money multiplier (money = ticks × lots × multiplier).
         capacity: initial order-table rows (grows on demand).
+        reference: LOBSTER reference rows (int64 ``(n_messages, 4*L)``, `hft.data.lobster.LobsterData.reference`)
+            to resync the visible book after every market event (row i after the i-th `market` call); None:
+            no resync (the data-alone book).
     """
 
     def __init__(self, book: L3Book | None = None, mode: int = MODE_PARTIAL_FILL, fees: FeeSchedule | None = None,
-                 multiplier: int = 1, capacity: int = 64) -> None:
+                 multiplier: int = 1, capacity: int = 64, reference: np.ndarray | None = None) -> None:
         if mode not in (MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL):
             raise SimError(f"exchange mode: expected one of {sorted(EXCHANGE_MODES)}, was {mode!r}")
+        if reference is None:
+            ref = np.zeros((0, ROW_STRIDE), dtype=np.int64)
+        else:
+            ref = np.ascontiguousarray(reference, dtype=np.int64)
+            if ref.ndim != 2 or ref.shape[1] < ROW_STRIDE or ref.shape[1] % ROW_STRIDE:
+                raise SimError(f"venue reference: expected int64 rows of 4*L columns, was shape {ref.shape}")
+        ref = ref.view()
+        ref.flags.writeable = False  # one numba specialisation (read-only) whether resync is on or off
+        self.ref = ref
         fees = fees or FeeSchedule()
         self.book = book if book is not None else new_l3_book(0, 4096, 4096)
         self.orders = np.zeros((max(4, capacity), N_OCOL), dtype=np.int64)
@@ -744,7 +1025,7 @@ class L3Venue:
         """Room for every report one call can write (ACK + one fill per level or per order of ours + one more)
         and for one taker walk in ``cons`` (at most one row per level)."""
         width = self.book.lv_qty.shape[1]
-        need = 8 + int(self.params[P_NORD]) + width
+        need = 8 + 2 * int(self.params[P_NORD]) + width + self.ref.shape[1]  # = out_need (the numba engine's test)
         if self.out.shape[0] < need:
             self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
         if self.cons.shape[0] - int(self.params[P_NCONS]) < width + 1:
@@ -783,7 +1064,7 @@ class L3Venue:
     # --- market data
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:
         """Apply one L3 market event (``EV_*``; see the module docstring) and return our reports."""
-        return self._call(market_step, now, kind, side, price, qty, order_id)
+        return self._call(market_step, self.ref, now, kind, side, price, qty, order_id)
 
     def seed_level(self, side: int, price: int, qty: int) -> None:
         """Add anonymous quantity (orders that rested before the recording) at the front of a level."""
@@ -825,6 +1106,19 @@ class L3Venue:
             out[int(r[O_ID])] = {"side": int(r[O_SIDE]), "price": int(r[O_PRICE]), "leaves": int(r[O_LEAVES]),
                                  "filled": int(r[O_EXEC]), "front": self.queue_ahead(int(r[O_ID]))}
         return out
+
+    def market_top(self, n: int) -> np.ndarray:
+        """Top-`n` snapshot (int64[4n], LOBSTER layout) of the MARKET's book: every level without our own
+        orders (what the reference rows show)."""
+        row = np.empty(ROW_STRIDE * n, dtype=np.int64)
+        market_snapshot(self.book, self.orders, self.params, n, row)
+        return row
+
+    def resync_counters(self) -> dict[str, int | bool]:
+        """Reference resync: on / off, levels adjusted, lots added and removed (how far the data-alone book
+        was off)."""
+        return {"enabled": bool(self.ref.shape[0] > 0), "levels": int(self.params[P_RS_LEVELS]),
+                "added": int(self.params[P_RS_ADDED]), "removed": int(self.params[P_RS_REMOVED])}
 
     @property
     def position(self) -> int:

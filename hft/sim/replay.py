@@ -12,6 +12,7 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     limits: {max_position: 100}     # gateway limits.defaults for the run
     strategies: {mm: {size: 1}}     # parameters per built-in strategy
     engine: numba                   # | python: the reference engine (same outputs, same run hash)
+    l3_resync: true                 # LOBSTER data: keep the L3 venue's visible book equal to the reference rows
 
 Latency (``latency:``, all keys optional):
 
@@ -29,6 +30,12 @@ Latency (``latency:``, all keys optional):
 Relative file paths resolve against the config file's folder. A missing or unreadable file, a missing
 column or a bad series is a `ConfigError` naming the key (e.g. ``latency.entry.file``). The config hash
 covers the latency series actually used (BLAKE2b of ``t_ns`` and the column), never the path.
+
+L3 reference resync (``l3_resync``, default true): on LOBSTER data (which carries the reference book rows), the
+L3 venue reconciles its visible top-L levels with the reference row after every message, without moving our
+queue places (`hft.sim.exchange_l3`, "Reference resync"); the summary's ``resync`` reports how much it adjusted.
+``false`` replays the data-alone book (the behaviour before the resync). Generated days are LOBSTER files with
+complete messages, so the resync finds nothing to adjust there. The key enters the config hash when false.
 
 Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``,
 ``summary.json`` and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
@@ -88,6 +95,7 @@ class ReplayConfig:
     limits: dict[str, Any] = field(default_factory=dict)
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
     engine: str = "numba"  # "numba" (hft.sim.engine_nb) | "python" (hft.sim.engine): same outputs, same run hash
+    l3_resync: bool = True  # LOBSTER data: resync the L3 venue's visible book with the reference rows
 
     def digest(self) -> str:
         """Config hash. Keys added after the first release enter only when set, so older hashes hold. The
@@ -99,6 +107,8 @@ class ReplayConfig:
                 d[key] = {"column": emp.column, "sha": emp.sha}
         if not d["feed_jitter_ns"]:
             del d["feed_jitter_ns"]
+        if d["l3_resync"]:
+            del d["l3_resync"]  # the default (on) hashes as before the key existed; off is a different config
         return hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=8).hexdigest()
 
     def latency_summary(self) -> dict[str, Any]:
@@ -138,6 +148,7 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         limits=dict(s.section("limits", {}).data), strategies={k: dict(v or {}) for k, v in
                                                                s.section("strategies", {}).data.items()},
         engine=s.str("engine", d.engine, choices=["numba", "python"]),
+        l3_resync=s.bool("l3_resync", d.l3_resync),
         **_fees(s.section("fees", {})),
     )
     lat.done()
@@ -269,7 +280,13 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     if inst.book_level == "L3":
         from hft.sim.exchange_l3 import L3Venue
 
-        venue = L3Venue(fees=fees, mode=mode, multiplier=config.multiplier)
+        reference = None
+        if md.lobster is not None and config.l3_resync:
+            reference = md.lobster.reference
+            if reference.shape[0] != len(md.events):
+                raise SimError(f"l3_resync: expected one reference row per LOBSTER message ({len(md.events)}), "
+                               f"was {reference.shape[0]}", hint="set l3_resync: false")
+        venue = L3Venue(fees=fees, mode=mode, multiplier=config.multiplier, reference=reference)
         if md.lobster is not None:
             seed_levels = lobster_preopen_levels(md.lobster)
             for side, price, qty in seed_levels:
@@ -355,6 +372,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},
         "latency": config.latency_summary(),
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit(),
+        **({"resync": out.resync} if out.resync is not None else {}),
     }
 
 
