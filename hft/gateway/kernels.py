@@ -326,14 +326,17 @@ def views(buf):
 
 
 class KState(NamedTuple):
-    """What the kernels pass around: the arena and the offset of each table (one refcounted array).
+    """What the kernels pass around: the arena and the offset of each table.
+
+    ``b`` is the arena's data pointer (``CPointer(int64)``, indexed like the array, without negative-index
+    wrap-around and without reference counting); the caller keeps the arena array alive.
 
     A NamedTuple of 16 array views costs ~150 ns per *nested call* in numba (each view is copied and
     refcounted), a NamedTuple of one array and 16 ints costs a few ns, so kernels address rows as
     ``b[table_offset + row * row_width + field]``.
     """
 
-    b: np.ndarray
+    b: np.ndarray  # in kernels: CPointer(int64) to the arena's data (see `_kstate`)
     cfg: int
     ctr: int
     reasons: int
@@ -352,9 +355,22 @@ class KState(NamedTuple):
     ddx: int
 
 
+@intrinsic
+def _data_ptr(typingctx, arr):
+    """``_data_ptr(arr)``: the data pointer of a C-contiguous int64 array as ``CPointer(int64)``.
+
+    Kernels index the arena through it: numba's array indexing wraps negative indices (compare, add and
+    select on every access: hundreds of instructions per intent), pointer indexing does not. Every arena
+    index in the kernels is non-negative by construction (table offset + row * width + field, rows checked)."""
+    def codegen(context, builder, signature, args):
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+
+    return types.CPointer(types.int64)(arr), codegen
+
+
 @_kernel_inline  # inlined: a non-NRT function must never *return* an array to an NRT caller (the caller
 def _kstate(buf):  # would decref a reference it was never given and free the arena under its owner)
-    return KState(buf, buf[H_BASE + 3 * T_CFG], buf[H_BASE + 3 * T_CTR], buf[H_BASE + 3 * T_REASONS],
+    return KState(_data_ptr(buf), buf[H_BASE + 3 * T_CFG], buf[H_BASE + 3 * T_CTR], buf[H_BASE + 3 * T_REASONS],
                   buf[H_BASE + 3 * T_LIM_DEF], buf[H_BASE + 3 * T_LIM_ACCT], buf[H_BASE + 3 * T_LIM_STRAT],
                   buf[H_BASE + 3 * T_LIM_SYM], buf[H_BASE + 3 * T_SYM], buf[H_BASE + 3 * T_STRAT],
                   buf[H_BASE + 3 * T_ACCT], buf[H_BASE + 3 * T_SLOT], buf[H_BASE + 3 * T_SMAP],
@@ -948,6 +964,17 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     return R_OK
 
 
+@_kernel_inline
+def _exposure_worst(st, a, t, y, worst, valpx, ref, mult):
+    """Step 3 limits for `worst`, the side's net quantity including working orders and this order."""
+    if worst > _eff(st, L_MAX_POSITION, a, t, y):
+        return R_POSITION_LIMIT
+    mark = ref if ref > 0 else valpx
+    if worst > 0 and _mul3_gt(worst, mark, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
+        return R_NOTIONAL_LIMIT
+    return R_OK
+
+
 @_kernel
 def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     """Step 3: net position and notional including working orders, on the side the order adds to."""
@@ -957,12 +984,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
         worst = b[s + Z_POS] + b[s + Z_WBUY] + add
     else:
         worst = b[s + Z_WSELL] + add - b[s + Z_POS]
-    if worst > _eff(st, L_MAX_POSITION, a, t, y):
-        return R_POSITION_LIMIT
-    mark = ref if ref > 0 else valpx
-    if worst > 0 and _mul3_gt(worst, mark, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
-        return R_NOTIONAL_LIMIT
-    return R_OK
+    return _exposure_worst(st, a, t, y, worst, valpx, ref, mult)
 
 
 @_kernel_inline
@@ -1178,8 +1200,10 @@ def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif
 
 def _prefetch_codegen(rw):
     def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.gep(ary.data, [args[1]])
+        if isinstance(signature.args[0], types.CPointer):
+            ptr = builder.gep(args[0], [args[1]])
+        else:
+            ptr = builder.gep(context.make_array(signature.args[0])(context, builder, args[0]).data, [args[1]])
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
@@ -1610,6 +1634,148 @@ def dry_run(buf, now, a, t, y, side, price, qty, otype, tif):
             r0 = st.slot + z * N_Z + Z_REP_SIDE
             buf[r0], buf[r0 + 1], buf[r0 + 2], buf[r0 + 3], buf[r0 + 4] = s0, s1, s2, s3, s4
     return r
+
+
+# ======================================================================= read-only pre-trade check (batch)
+@_kernel
+def _any_evictable(st):
+    """Is there a slot `_evict_zero` would free? (read-only)"""
+    b = st.b
+    for z in range(b[st.cfg + C_SLOT_CAP]):
+        s = st.slot + z * N_Z
+        if (b[s + Z_USED] == 1 and b[s + Z_POS] == 0 and b[s + Z_WBUY] == 0 and b[s + Z_WSELL] == 0
+                and b[s + Z_NLIVE] == 0):
+            return True
+    return False
+
+
+@_kernel
+def _check_new(st, now, a, t, y, side, price, qty, otype, tif):
+    """`dry_run` without its side effects: steps 2b-4 for a NEW order against the current state.
+
+    Same checks, same order, same reason as `dry_run` (rate limits not applied); a missing exposure slot
+    counts as flat and is not created. Writes nothing but the symbol's conservative self-match bounds
+    (refreshed exactly by a walk, as in every path)."""
+    b = st.b
+    if a < 0 or a >= b[st.cfg + C_N_ACCT]:
+        return R_UNKNOWN_ACCOUNT
+    if t < 0 or t >= b[st.cfg + C_N_STRAT]:
+        return R_UNKNOWN_STRATEGY
+    if y < 0 or y >= b[st.cfg + C_N_SYM]:
+        return R_UNKNOWN_SYMBOL
+    if side != 1 and side != -1:
+        return R_BAD_SIDE
+    r = _check_tif(st, otype, tif)
+    if r != R_OK:
+        return r
+    if qty <= 0:
+        return R_BAD_QTY
+    if price < 0 or (price == 0 and otype != ORDER_MARKET):
+        return R_BAD_PRICE
+    ys = st.sym + y * N_Y
+    ref = b[ys + Y_REF_PX]
+    mult = b[ys + Y_MULT]
+    if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):
+        return R_NO_REFERENCE_PRICE
+    valpx = ref if otype == ORDER_MARKET else price
+    z = _slot_get(st, a, t, y, False)
+    if z >= 0:
+        s = st.slot + z * N_Z
+        if side > 0:
+            worst = b[s + Z_POS] + b[s + Z_WBUY] + qty
+        else:
+            worst = b[s + Z_WSELL] + qty - b[s + Z_POS]
+    else:
+        if b[st.ctr + K_FREE_TOP] == 0 and not _any_evictable(st):
+            return R_EXPOSURE_CARDINALITY
+        worst = qty
+    r = _exposure_worst(st, a, t, y, worst, valpx, ref, mult)
+    if r != R_OK:
+        return r
+    r = _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, True, z >= 0)
+    if r == R_OK and b[st.ord + (b[st.ctr + K_NEXT_OID] & (b[st.cfg + C_ORD_CAP] - 1)) * N_O + O_STATUS] != OS_FREE:
+        r = R_ORDER_TABLE_FULL
+    return r
+
+
+@_kernel
+def _check_cancel(st, a, t, y, target):
+    """`_cancel`'s checks without its side effects (no rate limit, the order is not marked pending)."""
+    if a < 0 or a >= st.b[st.cfg + C_N_ACCT]:
+        return R_UNKNOWN_ACCOUNT
+    if t < 0 or t >= st.b[st.cfg + C_N_STRAT]:
+        return R_UNKNOWN_STRATEGY
+    if y < 0 or y >= st.b[st.cfg + C_N_SYM]:
+        return R_UNKNOWN_SYMBOL
+    o = _find_order(st, target)
+    if o < 0 or not _owned(st, o, a, t, y):
+        return R_UNKNOWN_ORDER
+    if st.b[st.ord + o * N_O + O_STATUS] == OS_PENDING_CANCEL:
+        return R_ORDER_PENDING
+    return R_OK
+
+
+@_kernel_inline
+def _touch_check(st, it, near):
+    """Prefetches of `check_batch`: hash bucket, symbol rows, target order (far), exposure slot (near)."""
+    b = st.b
+    a = np.int64(it.account)
+    t = np.int64(it.strategy)
+    y = np.int64(it.symbol)
+    if 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
+        key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
+        i = st.smap + 2 * _home(key, b[st.cfg + C_SM_BITS])
+        if not near:
+            _prefetch(b, i)
+            _prefetch(b, st.sym + y * N_Y)
+            _prefetch(b, st.lim_sym + y * N_LIM)
+            if it.order_id > 0:
+                _prefetch(b, st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O)
+        elif it.order_id > 0:
+            r = st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O
+            if b[r + O_ID] == it.order_id:
+                _prefetch(b, st.slot + b[r + O_SLOT] * N_Z + 16)
+        elif b[i] == key:
+            s = st.slot + b[i + 1] * N_Z
+            _prefetch(b, s)
+            _prefetch(b, s + 8)
+
+
+@_kernel
+def check_batch(buf, intents, out, now, mode):
+    """Pre-trade policy + exposure + risk check of every row of `intents` (INTENT_DTYPE) against the current
+    state, read-only: ``out[i]`` (int64) = the reason code (0 = would pass). Returns the number passing.
+
+    NEW rows: exactly `dry_run` (= `RiskEngine.evaluate`: decoding, exposure including working orders, every
+    risk check except rate-limit consumption, order-table room) after the policy `mode`; CANCEL rows: policy
+    never refuses, then ownership / pending; other kinds: R_BAD_KIND. No dedup, no reservation, no order, no
+    counter moves: rows do not see each other (unlike `process_batch`, which decides and commits)."""
+    st = _kstate(buf)
+    n = intents.shape[0]
+    n_ok = 0
+    for i in range(n):
+        if i + PREFETCH_FAR < n:
+            _touch_check(st, intents[i + PREFETCH_FAR], False)
+        if i + PREFETCH_NEAR < n:
+            _touch_check(st, intents[i + PREFETCH_NEAR], True)
+        it = intents[i]
+        kind = np.int64(it.kind)
+        if kind == INTENT_NEW:
+            if mode == MODE_REJECT_ALL:
+                r = R_POLICY_REJECT_ALL
+            elif mode == MODE_CANCEL_ONLY:
+                r = R_POLICY_CANCEL_ONLY
+            else:
+                r = _check_new(st, now, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol),
+                               np.int64(it.side), it.price, it.qty, np.int64(it.order_type), np.int64(it.tif))
+        elif kind == INTENT_CANCEL:
+            r = _check_cancel(st, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol), it.order_id)
+        else:
+            r = R_BAD_KIND
+        out[i] = r
+        if r == R_OK:
+            n_ok += 1
+    return n_ok
 
 
 # ======================================================================= in-kernel API

@@ -496,6 +496,23 @@ class GatewayService:
             self.metrics.batch.observe(self.timer() - t0)
         return out
 
+    def check_batch(self, intents: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Read-only pre-trade check of an INTENT_DTYPE array at ``clock.now_ns()`` (one numba call): the
+        reason code each row would get from policy + decoding + exposure + risk against the current state,
+        as int64 (0 = would pass). Decides, reserves and records nothing; rows do not see each other.
+        NEW rows get `RiskEngine.evaluate` semantics (rate limits not applied), CANCEL rows ownership /
+        pending checks, other kinds R_BAD_KIND. `out` (int64, same length) may be passed to reuse a buffer."""
+        if not isinstance(intents, np.ndarray) or intents.dtype != INTENT_DTYPE or intents.ndim != 1:
+            raise GatewayError(f"check_batch: expected a 1-D INTENT_DTYPE array, was "
+                               f"{getattr(intents, 'dtype', type(intents).__name__)}")
+        n = len(intents)
+        if out is None:
+            out = np.empty(n, dtype=np.int64)
+        elif out.dtype != np.int64 or out.shape != (n,) or not out.flags.c_contiguous:
+            raise GatewayError(f"check_batch: expected `out` as a contiguous int64 array of {n} rows")
+        K.check_batch(self.arena, np.ascontiguousarray(intents), out, self.clock.now_ns(), self._mode)
+        return out
+
     def _dispatch_batch(self, out: np.ndarray, cmds: np.ndarray, now: int) -> None:
         put_batch = getattr(self._dispatcher, "put_batch", None)
         try:
