@@ -5,6 +5,11 @@ Used for the strategy's local book in the simulator and for `hft data inspect`.
 L2 events set levels; L3 order events are aggregated into level totals (adds add, cancels / deletes /
 executions subtract, floored at 0 — quantity that rested before the recording is seeded separately).
 After each event ``top`` holds ``[best bid, qty, best ask, qty]`` (``NO_PRICE``/0 for an empty side).
+
+Reference rows (LOBSTER, `local_set_row`): instead of applying message k, the view is set to the reference row
+of message k (the exact top-L book after it, `hft.data.lobster`): each side holds exactly the row's levels and
+quantities and NOTHING below the row's L-th level (a level-L file says nothing reliable there). The simulator
+does this at message k's local time when ``l3_resync`` is on (`hft.sim.engine`, docs/sim.md).
 """
 
 from __future__ import annotations
@@ -14,13 +19,22 @@ from numba import njit
 
 from hft.book.l2 import (
     L2_OK,
+    L2_OUT_OF_RANGE,
+    S_ASK_BASE,
+    S_ASK_HI,
     S_BEST_ASK,
     S_BEST_BID,
+    S_BID_BASE,
+    S_BID_LO,
     L2Book,
+    _next_down,
+    _next_up,
+    _set,
     apply_event,
     level_qty,
     set_level,
 )
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 
 
@@ -33,6 +47,93 @@ def local_apply(book: L2Book, kind: int, side: int, price: int, qty: int, is_l3:
         status = set_level(book, side, price, new if new > 0 else 0)
     else:
         status = apply_event(book, kind, side, price, qty)
+    if status != L2_OK:
+        return status
+    b = book.state[S_BEST_BID]
+    a = book.state[S_BEST_ASK]
+    top[0] = b
+    top[1] = level_qty(book, BUY, b) if b != NO_PRICE else 0
+    top[2] = a
+    top[3] = level_qty(book, SELL, a) if a != NO_PRICE else 0
+    return L2_OK
+
+
+@njit(cache=True)
+def _in_row(ref: np.ndarray, k: int, levels: int, col: int, price: int) -> int:
+    """Quantity of reference row `k` at `price` on the side whose price column is `col` (-1: not shown)."""
+    for j in range(levels):
+        if ref[k, j * ROW_STRIDE + col] == price:
+            return ref[k, j * ROW_STRIDE + col + 1]
+    return -1
+
+
+@njit(cache=True)
+def row_out_of_range(bq: np.ndarray, aq: np.ndarray, st: np.ndarray, ref: np.ndarray, k: int) -> int:
+    """Index of the first level (``j * ROW_STRIDE + COL_*_PX``) of reference row `k` whose price lies outside
+    the view's range (the book must `grow` first), or -1."""
+    for j in range(ref.shape[1] // ROW_STRIDE):
+        c = j * ROW_STRIDE + COL_BID_PX
+        p = ref[k, c]
+        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[S_BID_BASE] < bq.shape[0]):
+            return c
+        c = j * ROW_STRIDE + COL_ASK_PX
+        p = ref[k, c]
+        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[S_ASK_BASE] < aq.shape[0]):
+            return c
+    return -1
+
+
+@njit(cache=True)
+def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray,
+                   ref: np.ndarray, k: int, from_prev: bool) -> int:
+    """Make the view (the unpacked arrays of an `L2Book`) hold exactly reference row `k`: per side the row's
+    levels with the row's quantities, and nothing else (no level below the row's L-th). `from_prev`: the view
+    holds exactly row ``k - 1`` (the engines apply every row in order), so only the levels that differ are
+    touched; otherwise every level of the view is visited. Returns `L2_OUT_OF_RANGE` BEFORE changing anything
+    when a price of the row lies outside the view's range (`row_out_of_range` names it), else `L2_OK`."""
+    if row_out_of_range(bq, aq, st, ref, k) >= 0:
+        return L2_OUT_OF_RANGE
+    levels = ref.shape[1] // ROW_STRIDE
+    for sd in (BUY, SELL):
+        col = COL_BID_PX if sd == BUY else COL_ASK_PX
+        # 1. levels the row does not show: gone
+        if from_prev:
+            for j in range(levels):
+                p = ref[k - 1, j * ROW_STRIDE + col]
+                if p != NO_PRICE and _in_row(ref, k, levels, col, p) < 0:
+                    _set(bq, aq, bb, ab, st, sd, p, 0)
+        elif sd == BUY:
+            i = st[S_BEST_BID] - st[S_BID_BASE] if st[S_BEST_BID] != NO_PRICE else -1
+            while i >= 0:
+                nxt = _next_down(bq, bb, i, st[S_BID_LO])
+                p = st[S_BID_BASE] + i
+                if _in_row(ref, k, levels, col, p) < 0:
+                    _set(bq, aq, bb, ab, st, sd, p, 0)
+                i = nxt
+        else:
+            i = st[S_BEST_ASK] - st[S_ASK_BASE] if st[S_BEST_ASK] != NO_PRICE else -1
+            while i >= 0:
+                nxt = _next_up(aq, ab, i, st[S_ASK_HI])
+                p = st[S_ASK_BASE] + i
+                if _in_row(ref, k, levels, col, p) < 0:
+                    _set(bq, aq, bb, ab, st, sd, p, 0)
+                i = nxt
+        # 2. the row's levels: its quantities
+        for j in range(levels):
+            p = ref[k, j * ROW_STRIDE + col]
+            if p == NO_PRICE:
+                continue
+            q = ref[k, j * ROW_STRIDE + col + 1]
+            if from_prev and _in_row(ref, k - 1, levels, col, p) == q:
+                continue
+            _set(bq, aq, bb, ab, st, sd, p, q if q > 0 else 0)
+    return L2_OK
+
+
+@njit(cache=True)
+def local_set_row(book: L2Book, ref: np.ndarray, k: int, from_prev: bool, top: np.ndarray) -> int:
+    """`set_row_arrays` on `book`, then refresh `top` (as `local_apply` does); returns an `hft.book.l2` status."""
+    status = set_row_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, ref, k, from_prev)
     if status != L2_OK:
         return status
     b = book.state[S_BEST_BID]

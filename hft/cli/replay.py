@@ -90,6 +90,11 @@ def _render(s: dict) -> None:
             ("final position", f"{s['position']:,} lots"),
             ("rejects", ", ".join(f"{k} {v}" for k, v in s["rejects"].items()) or "none"),
             ("run hash", s["run_hash"])]
+    rs = s.get("resync")
+    if rs is not None:
+        rows.append(("L3 resync", (f"on: {rs['levels']:,} level adjustments (+{rs['added']:,} / -{rs['removed']:,} "
+                                   "lots); local view = reference rows") if rs.get("enabled") else
+                     "off (venue book and local view from the messages alone)"))
     if "run_folder" in s:
         rows.append(("run folder", s["run_folder"]))
     if "store" in s:

@@ -5,8 +5,9 @@ One integer clock (`ManualClock`) merges four streams (docs/sim.md):
 ==== ======================= ====================================================================
 prio stream                  what happens
 ==== ======================= ====================================================================
-0    local market data       the strategy's book copy advances (event at its feed/local time);
-                             ``on_book`` after each complete message, ``on_trade`` for prints
+0    local market data       the strategy's book copy advances (event at its feed/local time; with
+                             reference rows it becomes the row of that message); ``on_book`` after
+                             each complete message, ``on_trade`` for prints
 1    local order responses   a venue report reaches the gateway (exposure, PnL) and the strategy
 2    local timers            ``on_timer`` every ``timer_ns``; equity samples
 3    exchange market data    the venue's book advances; our resting orders may fill
@@ -21,6 +22,12 @@ Intents go through `GatewayService.process` (the one gateway); its dispatcher is
 accepted command in flight (arrival = now + entry latency, drawn per command). Venue reports travel back with
 the response latency (drawn per report) and are fed to `GatewayService.on_execution_report` before the
 strategy hears of them.
+
+Local view and reference rows: the strategy's L2 view (`hft.book.l2_view`) is built from the messages, or, when
+the engine is given ``reference`` rows (LOBSTER data with ``l3_resync`` on), set at local event i to reference
+row i — the exact top-L book after message i — and nothing below it (`hft.book.l2_view.local_set_row`). The row
+arrives with its message, at the message's local time (feed latency applies), so the strategy never sees a
+row before its message; tie order and callbacks are unchanged.
 
 This first engine drives the venues from Python (a few µs per event); the numba engine of docs/sim.md keeps
 these semantics and must reproduce these run hashes.
@@ -38,8 +45,10 @@ import numpy as np
 
 from hft.book.l2 import L2_OUT_OF_RANGE
 from hft.book.l2_view import local_apply
+from hft.book.topn import COL_BID_PX
 from hft.core.clock import ManualClock
 from hft.core.dtypes import (
+    BUY,
     EV_ADD,
     EV_CLEAR,
     EV_EXEC,
@@ -49,6 +58,7 @@ from hft.core.dtypes import (
     EV_TRADE,
     FLAG_EOM,
     NO_PRICE,
+    SELL,
 )
 from hft.core.errors import SimError
 from hft.core.ids import hash_arrays
@@ -129,12 +139,15 @@ class Engine:
         symbol: the gateway symbol name.
         book_level: "L2" (level updates) or "L3" (order events aggregated to levels for the local view).
         seed_levels: (side, price, qty) quantity resting before the first event (LOBSTER pre-open book).
+        reference: L3 data only: int64 rows (one per event, LOBSTER layout ``4*L`` columns) that the local view
+            is set to at each event's local time instead of applying the event (module docstring); None: the
+            view is built from the events.
     """
 
     def __init__(self, events: np.ndarray, venue: Any, gateway_factory: Callable[..., Any], strategy: Strategy,
                  symbol: str, config: EngineConfig | None = None, *, book_level: str = "L2",
                  seed_levels: list[tuple[int, int, int]] | None = None,
-                 sink: Callable[[Any], None] | None = None) -> None:
+                 sink: Callable[[Any], None] | None = None, reference: np.ndarray | None = None) -> None:
         from hft.book.l2 import book_for
 
         self.cfg = config or EngineConfig()
@@ -143,6 +156,7 @@ class Engine:
         self.strategy = strategy
         self.symbol = symbol
         self.is_l3 = book_level == "L3"
+        self.reference = _view_reference(reference, len(events), self.is_l3)
         self.clock = ManualClock(int(events["exch_ts"][0]) if len(events) else 0)
         self._extra_sink = sink
         self.decisions: list[Any] = []
@@ -226,6 +240,24 @@ class Engine:
         if status != L2_OK:
             raise SimError(f"local book: expected a valid update at ({side}, {price}), was {L2_STATUS_NAMES[status]}")
 
+    def _local_row(self, k: int) -> None:
+        """The local view := reference row `k` (it holds row k - 1 once row 0 was set: rows go in order)."""
+        from hft.book.l2 import grow
+        from hft.book.l2_view import local_set_row, row_out_of_range
+
+        ref = self.reference
+        while local_set_row(self.local, ref, k, k > 0, self._top) == L2_OUT_OF_RANGE:
+            lb = self.local
+            c = int(row_out_of_range(lb.bid_qty, lb.ask_qty, lb.state, ref, k))
+            self.local = grow(lb, BUY if c % 4 == COL_BID_PX else SELL, int(ref[k, c]))
+
+    def _local_event(self, i: int, kind: int, side: int, price: int, qty: int) -> None:
+        """Local market event `i` into the view: its reference row when there are rows, else the event."""
+        if self.reference is not None:
+            self._local_row(i)
+        else:
+            self._local(kind, side, price, qty)
+
     def _refresh_top(self) -> bool:
         b, bq, a, aq = self._top.tolist()
         top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
@@ -239,7 +271,7 @@ class Engine:
 
     def _apply_local(self, i: int) -> None:
         kind, side, price, qty, flags = self._kind[i], self._side[i], self._price[i], self._qty[i], self._flags[i]
-        self._local(kind, side, price, qty)
+        self._local_event(i, kind, side, price, qty)
         if kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC:
             aggressor = side if kind == EV_TRADE else -side  # an L3 execution's side is the resting order's
             self.strategy.on_trade(self.ctx, aggressor, price, qty)
@@ -405,6 +437,21 @@ class L2MarketVenue:
 
 
 _NO_REPORTS = np.zeros(0)
+
+
+def _view_reference(reference: np.ndarray | None, n: int, is_l3: bool) -> np.ndarray | None:
+    """Validated reference rows for the local view (read-only int64, C order), or None."""
+    if reference is None:
+        return None
+    if not is_l3:
+        raise SimError("engine reference rows: expected L3 (LOBSTER) data, was an L2 stream")
+    ref = np.ascontiguousarray(reference, dtype=np.int64)
+    if ref.ndim != 2 or ref.shape[0] != n or ref.shape[1] < 4 or ref.shape[1] % 4:
+        raise SimError(f"engine reference rows: expected int64 rows of 4*L columns, one per event ({n}), was "
+                       f"shape {ref.shape}")
+    ref = ref.view()
+    ref.flags.writeable = False
+    return ref
 
 
 def _int(v: Any) -> int:

@@ -11,9 +11,11 @@ The merged clock of `hft.sim.engine` has five prioritised streams (local market 
 timers, exchange market data, exchange order arrivals; tie order in that module). Market data and the equity
 sampler live here, in numba:
 
-* local market data — the strategy's L2 view (`hft.book.l2_view.local_apply`), the top-of-book snapshot at
-  each complete message (``FLAG_EOM``) and the gateway mark-to-market on a touch change (the gateway's own
-  `hft.gateway.kernels.mark` on its arena, exactly what `GatewayService.mark` runs);
+* local market data — the strategy's L2 view (`hft.book.l2_view.local_apply`; with reference rows, LOBSTER
+  data with ``l3_resync`` on, `hft.book.l2_view.set_row_arrays`: the view becomes row i at local event i, in
+  `run_l3`), the top-of-book snapshot at each complete message (``FLAG_EOM``) and the gateway
+  mark-to-market on a touch change (the gateway's own `hft.gateway.kernels.mark` on its arena, exactly what
+  `GatewayService.mark` runs);
 * exchange market data — the venue's book and matching (`hft.sim.exchange_l2.step` /
   `hft.sim.exchange_l3.market_step`, the same kernels the Python venues call; on LOBSTER data the L3 venue's
   reference resync runs inside `market_step`, with the venue's reference rows as a kernel argument);
@@ -96,6 +98,7 @@ from hft.book.l2 import (
     _clear_arrays,
     _set,
 )
+from hft.book.l2_view import set_row_arrays
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -177,6 +180,7 @@ MAX_INTENTS = 8
 
 EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
 _I64_MAX = np.iinfo(np.int64).max
+_NO_ROWS = np.zeros((0, 4), dtype=np.int64)  # no reference rows (a global: a constant array inside the kernels)
 _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE
 
 
@@ -205,6 +209,8 @@ _inline = njit(cache=True, inline="always")
 # The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
 # five arrays costs ~20-40 ns, and LLVM stops inlining `_set` once it has several call sites.
 _set_i = njit(inline="always")(_set.py_func)
+# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's)
+_set_row_i = njit(inline="always")(set_row_arrays.py_func)
 
 
 @_inline
@@ -338,11 +344,14 @@ def strategy_on_book(st, ltop, sord, intents) -> int:
 
 @_inline
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
-           now, sord, intents) -> int:
+           now, sord, intents, lref) -> int:
     """One local market event (`Engine._apply_local`); -1 when done without a wake, else the wake code
-    (`W_LOCAL_FALLBACK`: nothing applied)."""
+    (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `i`."""
     k = kind[i]
-    if _local_apply(lbq, laq, lbb, lab, lst, k, side[i], price[i], qty[i], is_l3, top) != L2_OK:
+    if lref.shape[0] > 0:
+        if _set_row_i(lbq, laq, lbb, lab, lst, lref, i, i > 0) != L2_OK:
+            return W_LOCAL_FALLBACK  # a row price outside the view's range: Python grows it (nothing applied)
+    elif _local_apply(lbq, laq, lbb, lab, lst, k, side[i], price[i], qty[i], is_l3, top) != L2_OK:
         return W_LOCAL_FALLBACK
     if (k == EV_TRADE or k == EV_EXEC or k == EV_HIDDEN_EXEC) and (wake & WAKE_TRADE) != 0:
         return W_TRADE  # the loop refreshes `top` on return
@@ -483,6 +492,7 @@ def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vpara
 def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
            vout) -> int:
     """Advance the market streams (L2 venue) until a wake; see the module docstring."""
+    lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
     top = tops[0:4]
     ltop = tops[4:8]
@@ -556,7 +566,7 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 code = W_CHUNK
                 break
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents)
+                       wake, y, t_now, sord, intents, lref)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -599,8 +609,9 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
 
 @njit(cache=True)
 def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout,
-           vref) -> int:
-    """Advance the market streams (L3 venue) until a wake; see the module docstring."""
+           vref, lref) -> int:
+    """Advance the market streams (L3 venue) until a wake; see the module docstring. `lref`: the local view's
+    reference rows (``[0, 4]``: none, the view is built from the events)."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
     top = tops[0:4]
@@ -655,7 +666,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 code = W_CHUNK
                 break
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents)
+                       wake, y, t_now, sord, intents, lref)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -791,7 +802,7 @@ class NbEngine(Engine):
         """The reference `_apply_local` for event `i` (used when the kernel needs the local book to grow)."""
         kind, side, price, qty, flags = (int(self._kind[i]), int(self._side[i]), int(self._price[i]),
                                          int(self._qty[i]), int(self._flags[i]))
-        self._local(kind, side, price, qty)
+        self._local_event(i, kind, side, price, qty)
         if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
             self.strategy.on_trade(self.ctx, side if kind == EV_TRADE else -side, price, qty)
         if flags & FLAG_EOM:
@@ -809,7 +820,7 @@ class NbEngine(Engine):
             self._arg_key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord)
             common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
                       self._intents, v.book, v.orders)
-            args = ((*common, v.cons, v.params, v.out, v.ref) if self._l3_venue else
+            args = ((*common, v.cons, v.params, v.out, v.ref, self._lref) if self._l3_venue else
                     (*common, v.fq, v.cons, v.qm, v.params, v.out))
             kernel = run_l3 if self._l3_venue else run_l2
             sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
@@ -839,6 +850,13 @@ class NbEngine(Engine):
         self._l3_venue = isinstance(self.venue, L3Venue)
         if not self._l3_venue and not hasattr(self.venue, "v"):
             raise SimError("numba engine: expected an L2MarketVenue or an L3Venue")
+        if self.reference is not None and not self._l3_venue:
+            raise SimError("numba engine: reference rows for the local view need the L3 venue (LOBSTER data)")
+        if self.reference is not None:
+            self._lref = self.reference
+        else:
+            self._lref = np.zeros((0, 4), dtype=np.int64)
+            self._lref.flags.writeable = False  # the same numba type as the rows (read-only): one specialisation
         wakes = strategy_wakes(self.strategy)
         self._mask = (WAKE_BOOK if "book" in wakes else 0) | (WAKE_TRADE if "trade" in wakes else 0)
         self._tops = np.empty(8, dtype=np.int64)  # the per-event top (`_top`) and the strategy's snapshot

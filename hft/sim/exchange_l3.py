@@ -114,7 +114,8 @@ Before the event is applied, `market_step` returns `V_NEED_LEVELS` / `V_NEED_ORD
 price of the row has no level or fewer than ``2L + 1`` order slots are free, so the resync never allocates.
 Known limits: quantity that rested at a price before it entered the window is added behind our order there
 (optimistic for an order of ours that rested outside the window: in reality some of it may have been ahead);
-the strategy's local view (`hft.book.l2_view`) is not resynced: it is still built from the messages alone.
+the strategy's local view is set to the same reference rows at each message's local time (`hft.sim.engine`,
+`hft.book.l2_view.local_set_row`), so strategy and venue trust the same book.
 
 Our orders (`order_step` / `L3Venue.new / cancel / replace`):
 

@@ -34,7 +34,10 @@ covers the latency series actually used (BLAKE2b of ``t_ns`` and the column), ne
 L3 reference resync (``l3_resync``, default true): on LOBSTER data (which carries the reference book rows), the
 L3 venue reconciles its visible top-L levels with the reference row after every message, without moving our
 queue places (`hft.sim.exchange_l3`, "Reference resync"); the summary's ``resync`` reports how much it adjusted.
-``false`` replays the data-alone book (the behaviour before the resync). Generated days are LOBSTER files with
+The same switch sets the strategy's local view to the reference row of each message at that message's LOCAL
+time (feed latency applies): exactly the top-L the row shows, nothing below (`hft.sim.engine`, "Local view and
+reference rows"). ``false`` replays the data-alone venue book and builds the local view from the messages alone
+(the behaviour before the resync). Generated days are LOBSTER files with
 complete messages, so the resync finds nothing to adjust there. The key enters the config hash when false.
 
 Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``,
@@ -277,10 +280,10 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
                         response=model(config.response_ns, 2, config.response_empirical), feed=feed,
                         sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
     seed_levels: list[tuple[int, int, int]] = []
+    reference = None
     if inst.book_level == "L3":
         from hft.sim.exchange_l3 import L3Venue
 
-        reference = None
         if md.lobster is not None and config.l3_resync:
             reference = md.lobster.reference
             if reference.shape[0] != len(md.events):
@@ -305,8 +308,10 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
         return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
 
     engine_cls = ENGINES[config.engine]
+    # the same rows (one notion of "trust the reference") set the strategy's local view at each message's local
+    # time (hft.sim.engine, "Local view and reference rows")
     return engine_cls(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
-                      seed_levels=seed_levels), config.multiplier
+                      seed_levels=seed_levels, reference=reference), config.multiplier
 
 
 def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
