@@ -1,0 +1,41 @@
+"""numba's on-disk cache is keyed by the content of every numba-using module (hft/__init__.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _run(code: str, env: dict[str, str]) -> str:
+    full = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**full, **env},
+                       check=True)
+    return p.stdout.strip()
+
+
+def test_cache_dir_is_content_keyed_and_used(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    code = ("import os, hft; from hft.core.rng import splitmix64; splitmix64(1, 2); "
+            "print(os.environ['NUMBA_CACHE_DIR'])")
+    first = Path(_run(code, env))
+    assert first.parent == tmp_path / "hft" / "numba" and first.name.startswith("0.1.0-")
+    assert any(first.rglob("*.nbi")), "numba wrote its index files into the keyed directory"
+    assert Path(_run(code, env)) == first  # same sources: the same cache, no recompile
+
+
+def test_an_explicit_numba_cache_dir_is_respected(tmp_path):
+    out = _run("import os, hft; print(os.environ['NUMBA_CACHE_DIR'])", {"NUMBA_CACHE_DIR": str(tmp_path / "x")})
+    assert out == str(tmp_path / "x")
+
+
+def test_old_caches_are_pruned(tmp_path):
+    base = tmp_path / "hft" / "numba"
+    for i in range(4):
+        d = base / f"0.0.{i}-old"
+        d.mkdir(parents=True)
+        os.utime(d, (1_000_000 + i, 1_000_000 + i))
+    _run("import hft", {"XDG_CACHE_HOME": str(tmp_path)})
+    left = sorted(p.name for p in base.iterdir())
+    assert "0.0.3-old" in left and "0.0.2-old" in left and "0.0.0-old" not in left and len(left) == 3
