@@ -488,6 +488,28 @@ def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vpara
     return -1
 
 
+@_inline
+def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
+    """The next market item in (time, priority) order: (source, time, priority); source 0 = none,
+    1 local data, 2 equity sample, 3 exchange data."""
+    src = 0
+    ct = _I64_MAX
+    cp = 9
+    if i_loc < n:
+        src = 1
+        ct = loc_t[i_loc]
+        cp = P_LOCAL_MD
+    if (i_loc < n or ex_last >= ns) and sample_ns > 0 and _before(ns, P_TIMER, ct, cp):
+        src = 2  # samples run while there is data (the reference drops them after its end)
+        ct = ns
+        cp = P_TIMER
+    if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
+        src = 3
+        ct = ex_t[i_ex]
+        cp = P_EXCH_MD
+    return src, ct, cp
+
+
 @njit(cache=True)
 def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
            vout) -> int:
@@ -533,23 +555,7 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 break  # the Python venue raises on it
             i_ex += 1
     while True:
-        # the next market item in (time, priority) order: local data 0, sample 2, exchange data 3
-        src = 0
-        ct = _I64_MAX
-        cp = 9
-        if i_loc < n:
-            src = 1
-            ct = loc_t[i_loc]
-            cp = P_LOCAL_MD
-        if (i_loc < n or ex_last >= ns) and sample_ns > 0 and \
-                _before(ns, P_TIMER, ct, cp):
-            src = 2  # samples run while there is data (the reference drops them after its end)
-            ct = ns
-            cp = P_TIMER
-        if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
-            src = 3
-            ct = ex_t[i_ex]
-            cp = P_EXCH_MD
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
         if src == 0:
             code = W_BOUND if bt != _I64_MAX else W_END
             if i_ex > 0 and ex_pm[i_ex - 1] > now:
@@ -633,23 +639,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
     ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
     code = W_END
     while True:
-        # the next market item in (time, priority) order: local data 0, sample 2, exchange data 3
-        src = 0
-        ct = _I64_MAX
-        cp = 9
-        if i_loc < n:
-            src = 1
-            ct = loc_t[i_loc]
-            cp = P_LOCAL_MD
-        if (i_loc < n or ex_last >= ns) and sample_ns > 0 and \
-                _before(ns, P_TIMER, ct, cp):
-            src = 2  # samples run while there is data (the reference drops them after its end)
-            ct = ns
-            cp = P_TIMER
-        if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
-            src = 3
-            ct = ex_t[i_ex]
-            cp = P_EXCH_MD
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
         if src == 0:
             code = W_BOUND if bt != _I64_MAX else W_END
             if i_ex > 0 and ex_pm[i_ex - 1] > now:
