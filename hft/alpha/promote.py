@@ -22,8 +22,8 @@ from typing import Any
 
 from hft.core.errors import GovernanceError
 
-__all__ = ["PromoteResult", "alpha_code_hash", "check_promotable", "conclude_promotion", "current_actor",
-           "promote"]
+__all__ = ["PromoteResult", "alpha_code_hash", "check_promotable", "check_promotion_inputs", "conclude_promotion",
+           "current_actor", "promote"]
 
 
 def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
@@ -67,7 +67,9 @@ class PromoteResult:
                 "gate_e": self.gate_e, "audit_ids": self.audit_ids}
 
 
-def _check_inputs(alpha_id: str, approvers: list[str], force: bool, reason: str | None) -> None:
+def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, reason: str | None) -> None:
+    """GovernanceError on a bad id, a malformed or repeated approver, `force` without a reason or a reason
+    without `force` — before anything runs or is written."""
     from hft.alpha.base import check_alpha_id
     from hft.alpha.promotion import check_approver
 
@@ -107,7 +109,7 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     from hft.alpha.registry import load_alpha_class, load_config
 
     approvers = list(approvers or [])
-    _check_inputs(alpha_id, approvers, force, reason)
+    check_promotion_inputs(alpha_id, approvers, force, reason)
     cls = load_alpha_class(alpha_id, root)
     cfg = load_config(alpha_id, root=root)
     chash = code_hash or alpha_code_hash(alpha_id, root)

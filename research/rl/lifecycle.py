@@ -383,7 +383,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     from hft.alpha.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
     from hft.alpha.features import data_hash
     from hft.alpha.gate_d import GateDResult, replay_config_for, replay_metrics, replay_verdict
-    from hft.alpha.promote import _check_inputs, check_promotable, conclude_promotion, current_actor
+    from hft.alpha.promote import check_promotable, check_promotion_inputs, conclude_promotion, current_actor
     from hft.store.paths import hft_home
 
     train_paths, eval_paths = [Path(p) for p in train_data], [Path(p) for p in data]
@@ -394,7 +394,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
             if not p.is_file():
                 raise GovernanceError(f"{p}: expected a market data file (--{key}), none exists", file=str(p))
     approvers = list(approvers)
-    _check_inputs(POLICY_ID, approvers, force, reason)
+    check_promotion_inputs(POLICY_ID, approvers, force, reason)
     cfg = load_rl_config(config_path)
     train_hash, eval_hash = data_hash(train_paths), data_hash(eval_paths)
     if train_hash == eval_hash:
