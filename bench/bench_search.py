@@ -6,7 +6,7 @@ Each run is a fresh `hft alpha search --json` process with its own HFT_HOME (not
 recorded through the WAL into chDB), so the figures include recording. Reported per backend: trials/minute of
 the search phase (the engine's own clock, features already cached by a warm-up run) and the whole command's
 wall time; medians of several runs. Backends: local inline (1 worker), local process pool (2 workers), local
-Ray (2 workers) — the peer of the local pool on this machine.
+auto (no --workers: inline unless the work is long), local Ray (2 workers) — the peer of the local pool.
 
 Usage: ``python bench/bench_search.py [--quick]``.
 """
@@ -84,7 +84,7 @@ def main() -> None:
         cache = tmp / "cache"
         cache.mkdir()
         run(spec, data, cache, "local", 1)  # warm-up: features into the shared cache, numba compiled
-        backends = [("local", 1), ("local", 2)]
+        backends = [("local", 1), ("local", 2), ("local", 0)]  # 0: auto (a pool only for long searches)
         try:
             import ray  # noqa: F401
 

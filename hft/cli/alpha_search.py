@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         spec: Path = typer.Argument(..., help="Search spec YAML (research/combinatorial/search_engine.py)."),
         data: list[Path] = typer.Option(..., "--data", help="Market-data file(s) the trials are scored on."),
         backend: str = typer.Option("local", "--backend", help="local (process pool) or ray."),
-        workers: int = typer.Option(0, "--workers", help="Processes / Ray CPUs (0: all CPUs)."),
+        workers: int = typer.Option(0, "--workers", help="Processes / Ray CPUs (0: all CPUs; local: a pool only for long searches)."),
         address: str = typer.Option("", "--address", help="Existing Ray cluster address (--backend ray)."),
         max_trials: int = typer.Option(0, "--max-trials", help="Stop after N new trials (0: all); resumable."),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),

@@ -28,7 +28,8 @@ recorded for the family (their number and the variance of their Sharpes), not by
 non-positive out-of-sample Sharpe rank after every positive one. The search also
 reports the PBO of its own trials (CSCV over their per-bucket returns).
 
-Backends: ``local`` (a process pool of ``workers`` spawned processes; inline when workers == 1) and ``ray``
+Backends: ``local`` (a process pool of ``workers`` spawned processes; inline when workers == 1; without
+``workers``, inline unless the work would take more than ``AUTO_POOL_MIN_S`` in one process) and ``ray``
 (``ray.init(address)`` for an existing cluster, a local Ray started otherwise). Scoring is a pure function
 (`hft.alpha.combine.score_combination`), so both backends give the same metrics for the same spec.
 """
@@ -61,6 +62,7 @@ __all__ = ["SearchSpec", "enumerate_trials", "load_spec", "parse_spec", "run_sea
 
 CHUNK = 8  # trials per task sent to a worker
 RECORD_EVERY = 50  # trials recorded to the registry per batch (a crash loses at most this many)
+AUTO_POOL_MIN_S = 20.0  # without --workers: start a process pool only for more single-process work than this
 
 
 @dataclass(frozen=True)
@@ -196,19 +198,34 @@ def _chunks(items: list, size: int) -> list[list]:
 
 
 def _run_local(todo: list[tuple[int, Combination]], features_path: Path, kw: dict[str, Any], workers: int,
-               on_done: Callable[[list], None]) -> None:
+               on_done: Callable[[list], None], *, auto: bool = False) -> int:
+    """Score `todo` in this process or a spawned pool; returns the number of processes used.
+
+    With `auto` (no --workers given) the first chunk is scored here and timed; the pool (which costs a
+    couple of seconds to spawn and load) is started only when the rest would take longer than
+    `AUTO_POOL_MIN_S` in one process. Results are identical either way (scoring is pure).
+    """
+    init_worker(str(features_path), kw)
+    chunks = _chunks(todo, CHUNK)
+    if auto and chunks and workers > 1:
+        t0 = time.perf_counter()
+        on_done(score_chunk(chunks[0]))
+        per_chunk = time.perf_counter() - t0
+        chunks = chunks[1:]
+        if per_chunk * len(chunks) < AUTO_POOL_MIN_S:
+            workers = 1
     if workers <= 1:
-        init_worker(str(features_path), kw)
-        for chunk in _chunks(todo, CHUNK):
+        for chunk in chunks:
             on_done(score_chunk(chunk))
-        return
+        return 1
     import multiprocessing as mp
 
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_worker,
                              initargs=(str(features_path), kw)) as pool:
         # map keeps submission order, so records are appended in trial order whatever finishes first
-        for res in pool.map(score_chunk, _chunks(todo, CHUNK)):
+        for res in pool.map(score_chunk, chunks):
             on_done(res)
+    return workers
 
 
 def _run_ray(todo: list[tuple[int, Combination]], features: Any, kw: dict[str, Any], workers: int,
@@ -256,7 +273,8 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
         spec: the parsed spec.
         data: market-data paths (one day or several, as `compute_features` takes them).
         backend: ``"local"`` or ``"ray"``.
-        workers: processes / Ray CPUs (default: the machine's CPU count).
+        workers: processes / Ray CPUs (default: the machine's CPU count; for the local backend a process pool
+            is then started only when the work would take more than `AUTO_POOL_MIN_S` in one process).
         address: an existing Ray cluster's address (``backend="ray"`` only).
         registry: an `ExperimentRegistry` (default: the one under ``$HFT_HOME``).
         max_trials: stop after this many new trials (the rest resume on the next run).
@@ -270,6 +288,7 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
         raise GovernanceError(f"search: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
     if address and backend != "ray":
         raise GovernanceError("search: --address is for --backend ray", key="address")
+    auto = not workers
     workers = workers or os.cpu_count() or 1
     registry = registry or ExperimentRegistry()
     paths = [Path(p) for p in data]
@@ -323,7 +342,7 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
             if backend == "ray":
                 _run_ray(todo, features, kw, workers, address, on_done)
             else:
-                _run_local(todo, fpath, kw, workers, on_done)
+                workers = _run_local(todo, fpath, kw, workers, on_done, auto=auto)
     finally:
         flush()  # whatever was scored is recorded, even when interrupted
     wall = time.perf_counter() - t0

@@ -58,6 +58,15 @@ def test_process_pool_gives_the_same_metrics(search_engine, small_day, registry)
     assert _metrics(registry, pooled["experiment_id"]) == inline_metrics
 
 
+def test_auto_workers_stay_in_process_for_a_small_search(search_engine, small_day, registry):
+    spec = search_engine.parse_spec({**SPEC, "search": "auto_a"})
+    auto = search_engine.run_search(spec, [small_day], registry=registry)  # no workers: auto
+    assert auto["workers"] == 1  # a few seconds of work does not pay for spawning a pool
+    spec2 = search_engine.parse_spec({**SPEC, "search": "auto_b"})
+    inline = search_engine.run_search(spec2, [small_day], workers=1, registry=registry)
+    assert _metrics(registry, auto["experiment_id"]) == _metrics(registry, inline["experiment_id"])
+
+
 def test_ray_backend_gives_the_same_metrics(search_engine, small_day, registry):
     pytest.importorskip("ray")
     spec = search_engine.parse_spec({**SPEC, "search": "ray_a"})
