@@ -49,12 +49,7 @@ def local_apply(book: L2Book, kind: int, side: int, price: int, qty: int, is_l3:
         status = apply_event(book, kind, side, price, qty)
     if status != L2_OK:
         return status
-    b = book.state[S_BEST_BID]
-    a = book.state[S_BEST_ASK]
-    top[0] = b
-    top[1] = level_qty(book, BUY, b) if b != NO_PRICE else 0
-    top[2] = a
-    top[3] = level_qty(book, SELL, a) if a != NO_PRICE else 0
+    write_top(book, top)
     return L2_OK
 
 
@@ -131,15 +126,21 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
 
 
 @njit(cache=True)
-def local_set_row(book: L2Book, ref: np.ndarray, k: int, from_prev: bool, top: np.ndarray) -> int:
-    """`set_row_arrays` on `book`, then refresh `top` (as `local_apply` does); returns an `hft.book.l2` status."""
-    status = set_row_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, ref, k, from_prev)
-    if status != L2_OK:
-        return status
+def write_top(book: L2Book, top: np.ndarray) -> None:
+    """``top`` = (best bid, its qty, best ask, its qty) of `book`; quantities 0 for an empty side."""
     b = book.state[S_BEST_BID]
     a = book.state[S_BEST_ASK]
     top[0] = b
     top[1] = level_qty(book, BUY, b) if b != NO_PRICE else 0
     top[2] = a
     top[3] = level_qty(book, SELL, a) if a != NO_PRICE else 0
+
+
+@njit(cache=True)
+def local_set_row(book: L2Book, ref: np.ndarray, k: int, from_prev: bool, top: np.ndarray) -> int:
+    """`set_row_arrays` on `book`, then refresh `top` (as `local_apply` does); returns an `hft.book.l2` status."""
+    status = set_row_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, ref, k, from_prev)
+    if status != L2_OK:
+        return status
+    write_top(book, top)
     return L2_OK

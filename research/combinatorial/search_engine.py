@@ -43,7 +43,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,6 @@ class SearchSpec:
     seed: int
     top_k: int
     file: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def family(self) -> str:
@@ -158,7 +157,7 @@ def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
     top_k = root.int("top_k", 10, min_value=1)
     root.done()
     return SearchSpec(name, alphas, tuple(sorted(set(sizes))), tuple(dict.fromkeys(weights)), fspec, target, oos,
-                      bucket_ns, spread_mult, fee, seed, top_k, None if file is None else str(file), dict(data))
+                      bucket_ns, spread_mult, fee, seed, top_k, None if file is None else str(file))
 
 
 def load_spec(path: str | Path) -> SearchSpec:

@@ -432,21 +432,16 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
 
     gate = cfg.validation.gate_d
     rcfg = replay_config_for(gate, RL_DIR, None)
-    from hft.data.sources import open_market_data
-    from hft.sim.replay import build_engine, summarise, write_run_folder
+    from hft.sim.replay import write_run_folder
 
-    md = open_market_data(eval_paths)
-    strat = QStrategy(policy, learn=False)
-    engine, multiplier = build_engine(md, strat, strat.name, rcfg)
-    out_run = engine.run(None, multiplier=multiplier)
-    summary = summarise(out_run, md, strat.name, strat.params(), rcfg, eval_paths)
+    out_run, summary, md = _replay(eval_paths, QStrategy(policy, learn=False), rcfg)
     summary["alpha"] = {"alpha_id": POLICY_ID, "version": POLICY_VERSION, "code_hash": chash}
     trades = md.events["kind"]
     from hft.core.dtypes import EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE
 
     is_trade = (trades == EV_TRADE) | (trades == EV_EXEC) | (trades == EV_HIDDEN_EXEC)
     market_volume = int(md.events["qty"][is_trade].sum())
-    metrics = replay_metrics(out_run, summary, gate, market_volume, multiplier)
+    metrics = replay_metrics(out_run, summary, gate, market_volume, rcfg.multiplier)
     metrics["lookahead_violations"] = 0  # the policy reads only the local book and its own reports
     d_reasons = replay_verdict(metrics, gate)
     run_folder = hft_home() / "runs" / "gate_d" / POLICY_ID / out_run.run_hash
