@@ -165,7 +165,12 @@ def grow(book: L2Book, side: int, price: int) -> L2Book:
     return L2Book(book.bid_qty, new_qty, book.bid_blk, _blocks(len(new_qty), new_qty), st)
 
 
-@njit(cache=True)
+# Kernels that allocate nothing run without reference counting (`_nrt=False`): the arrays belong to the caller,
+# and the atomic increments / decrements per array argument cost more than the work of a level update.
+_kernel = njit(cache=True, _nrt=False)
+
+
+@_kernel
 def _clear_side(qty: np.ndarray, blk: np.ndarray, st: np.ndarray, lo_key: int, hi_key: int, best_key: int,
                 n_key: int) -> None:
     lo, hi = st[lo_key], st[hi_key]
@@ -182,7 +187,7 @@ def _clear_side(qty: np.ndarray, blk: np.ndarray, st: np.ndarray, lo_key: int, h
     st[n_key] = 0
 
 
-@njit(cache=True)
+@_kernel
 def _next_down(qty: np.ndarray, blk: np.ndarray, i: int, lo: int) -> int:
     """Highest index < i (and >= lo) with a level, or -1."""
     j = i - 1
@@ -196,7 +201,7 @@ def _next_down(qty: np.ndarray, blk: np.ndarray, i: int, lo: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@_kernel
 def _next_up(qty: np.ndarray, blk: np.ndarray, i: int, hi: int) -> int:
     """Lowest index > i (and <= hi) with a level, or -1."""
     j = i + 1
@@ -210,7 +215,7 @@ def _next_up(qty: np.ndarray, blk: np.ndarray, i: int, hi: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@_kernel
 def _clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray, ask_blk: np.ndarray,
                   st: np.ndarray, side: int) -> int:
     if side != BUY and side != SELL and side != 0:
@@ -225,7 +230,7 @@ def _clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray,
 # The per-event logic lives in ONE place, `_run`, written out for both sides in the loop body: numba passes
 # every array as ~7 machine words and does not inline calls across its functions, so a helper call per event
 # made the replay 3-5x slower. Single-event entry points run `_run` over a one-row event array.
-@njit(cache=True)
+@_kernel
 def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray, side: int, p: int,
          q: int) -> int:
     """Set the quantity at (side, price p) to q >= 0, keeping counts, blocks and best prices. A status code."""
@@ -282,7 +287,7 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
     return L2_OK
 
 
-@njit(cache=True)
+@_kernel
 def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray, events: np.ndarray,
          start: int, stop: int, tob: np.ndarray, cnt: np.ndarray, record: bool) -> tuple[int, int]:
     """Apply ``events[start:stop]``; with `record`, append the top of book after every book message end

@@ -187,7 +187,12 @@ VENUE_REPORT_DTYPE = np.dtype(
 
 
 # ======================================================================= kernels
-@njit(cache=True)
+# No reference counting (`_nrt=False`): the kernels allocate nothing and their arrays are owned by the caller; with
+# it, every call that passes the book (a NamedTuple of five arrays) paid atomic increments and decrements per member.
+_kernel = njit(cache=True, _nrt=False)
+
+
+@_kernel
 def _level_qty(book, side, price) -> int:
     st = book.state
     if side == BUY:
@@ -201,7 +206,7 @@ def _level_qty(book, side, price) -> int:
     return book.ask_qty[i]
 
 
-@njit(cache=True)
+@_kernel
 def _avail(book, cons, params, side, price) -> int:
     q = _level_qty(book, side, price)
     k = cons_find(cons, params, side, price)
@@ -210,7 +215,7 @@ def _avail(book, cons, params, side, price) -> int:
     return q if q > 0 else 0
 
 
-@njit(cache=True)
+@_kernel
 def _first_level(book, side) -> int:
     """Index of the best level of `side` (-1: empty)."""
     st = book.state
@@ -219,7 +224,7 @@ def _first_level(book, side) -> int:
     return -1 if st[S_BEST_ASK] == NO_PRICE else st[S_BEST_ASK] - st[S_ASK_BASE]
 
 
-@njit(cache=True)
+@_kernel
 def _next_level(book, side, i) -> int:
     """Index of the next worse level after index `i` (-1: none)."""
     st = book.state
@@ -228,12 +233,12 @@ def _next_level(book, side, i) -> int:
     return _next_up(book.ask_qty, book.ask_blk, i, st[S_ASK_HI])
 
 
-@njit(cache=True)
+@_kernel
 def _price_of(book, side, i) -> int:
     return i + (book.state[S_BID_BASE] if side == BUY else book.state[S_ASK_BASE])
 
 
-@njit(cache=True)
+@_kernel
 def _eff_best(book, cons, params, side) -> int:
     """Best price of `side` with available (displayed - consumed) quantity > 0; NO_PRICE when none."""
     i = _first_level(book, side)
@@ -245,7 +250,7 @@ def _eff_best(book, cons, params, side) -> int:
     return NO_PRICE
 
 
-@njit(cache=True)
+@_kernel
 def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
     """Fill `qty` of the working order in slot `j` at `price`; frees the slot when done."""
     bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
@@ -260,7 +265,7 @@ def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
                  else LIQ_TAKER)
 
 
-@njit(cache=True)
+@_kernel
 def _find(orders, oid) -> int:
     for j in range(orders.shape[0]):
         if orders[j, O_LIVE] == 1 and orders[j, O_ID] == oid:
@@ -268,7 +273,7 @@ def _find(orders, oid) -> int:
     return -1
 
 
-@njit(cache=True)
+@_kernel
 def _cross_check(book, orders, cons, params, out, now) -> bool:
     ok = True
     bb = _eff_best(book, cons, params, BUY)
@@ -285,7 +290,7 @@ def _cross_check(book, orders, cons, params, out, now) -> bool:
     return ok
 
 
-@njit(cache=True)
+@_kernel
 def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
     j = -1
     for s in range(orders.shape[0]):
@@ -360,7 +365,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     return V_OK if ok else V_REPORTS_FULL
 
 
-@njit(cache=True)
+@_kernel
 def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
     j = _find(orders, oid)
     if j < 0 or qty <= 0:
@@ -384,7 +389,7 @@ def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
     return V_OK if ok else V_REPORTS_FULL
 
 
-@njit(cache=True)
+@_kernel
 def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
     ok = True
     passive = -aggressor
@@ -410,7 +415,7 @@ def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
     return ok
 
 
-@njit(cache=True)
+@_kernel
 def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm: QueueModel, params: np.ndarray,
          out: np.ndarray, op: int, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
          aux: int) -> int:
