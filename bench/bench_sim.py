@@ -1,7 +1,8 @@
 """Simulator throughput: the `hft replay` engines vs the peer (hftbacktest 2.4.4) in the same run.
 
-Measured on Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself), equivalent settings: constant
-1 ms order latencies, risk-averse queue, no partial fills.
+Measured on two streams, equivalent settings (constant 1 ms order latencies, risk-averse queue, no partial fills):
+Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../shared/data) and a seeded
+2-million-row synthetic L2 stream (`_synthetic_l2`: the peer's rows and our events are the same rows).
 
 * pure replay, no orders: our numba engine (`hft.sim.engine_nb.NbEngine`) with a strategy that has no
   callbacks (the whole day runs in one kernel call), vs the peer's ``elapse`` to the end, construction included.
@@ -17,8 +18,8 @@ Measured on Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself)
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
-Rows per second use each tool's own row count (ours 598,754 events incl. trades and book tickers; the peer's
-491,973 rows). Writes bench/results/bench_sim.json with medians of ``--repeat`` interleaved runs and the
+Rows per second use each tool's own row count (Binance: ours 598,754 events incl. trades and book tickers, the
+peer's 491,973 rows; synthetic: the same rows). Writes bench/results/bench_sim.json with medians of ``--repeat`` interleaved runs and the
 ratios ours / peer.
 """
 
@@ -40,12 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, shared_data, summarise, write_result
 from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_run
 
+from hft.core.orders import INTENT_NEW
+
 PEER_MM_MAX_POSITION = 10  # lots, as our mm's max_position
 
 
 def _ours(md: Any, strategy_name: str, params: dict[str, Any], engine: str = "numba",
-          strategy_kernels: bool = True) -> tuple[float, str, float]:
-    """(replay loop seconds, run hash, seconds including the set-up: venue, books, gateway) of one run."""
+          strategy_kernels: bool = True) -> tuple[float, str, float, int]:
+    """(replay loop seconds, run hash, seconds including the set-up: venue, books, gateway, orders sent) of one
+    run."""
     from hft.sim.replay import ReplayConfig, build_engine
     from hft.sim.strategies import make_strategy
     from hft.sim.strategy import Strategy
@@ -57,7 +61,8 @@ def _ours(md: Any, strategy_name: str, params: dict[str, Any], engine: str = "nu
     eng, mult = build_engine(md, strategy, strategy_name, cfg)
     eng.strategy_kernels = strategy_kernels
     out = eng.run(multiplier=mult)
-    return out.wall_s, out.run_hash, time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    return out.wall_s, out.run_hash, total, int((out.orders["action"] == INTENT_NEW).sum())
 
 
 def _peer_mm_kernel():  # built lazily: numba and hftbacktest are imported only when the peer is measured
@@ -148,45 +153,28 @@ def _startup(tmp: Path) -> dict[str, Any]:
                     "and venue set-up, numba cache load)"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--reference", action="store_true", help="also time the Python reference engine once")
-    args = ap.parse_args(argv)
-    data = shared_data()
-    result: dict[str, Any] = {"name": "bench_sim", "machine": machine_info(), "repeat": args.repeat}
-    with tempfile.TemporaryDirectory() as tmp:
-        result["startup"] = _startup(Path(tmp))
-    if data is None:
-        result["replay"] = {"skipped": "../shared/data not present"}
-        print(write_result("bench_sim", result))
-        return 0
-    from hft.data.sources import open_market_data
-
-    md = open_market_data([data / PEER_FILE])
+def _compare(md: Any, rows: Any, repeat: int, *, python_mm: bool, reference: bool) -> dict[str, Any]:
+    """Ours vs the peer on one stream (`md` ours, `rows` the peer's same rows or None): medians of `repeat`
+    interleaved runs and the ratios ours / peer (rows per second, each tool's own row count)."""
     n = len(md.events)
     mm_params = {"size": 1, "max_position": PEER_MM_MAX_POSITION}
-    _ours(md, "idle", {})  # warm-up (numba cache load)
+    _ours(md, "idle", {})  # warm-up (numba cache load, first touch of the code)
     _ours(md, "mm", mm_params)
-    version = _peer_available()
-    peer_ok = version is not None
+    peer_ok = rows is not None
     if peer_ok:
-        from hftbacktest.data.utils import binancefutures
-
-        with contextlib.redirect_stdout(sys.stderr):
-            rows = binancefutures.convert(str(data / PEER_FILE))
         roi = (float(rows["px"][rows["px"] > 0].min()), float(rows["px"].max()))
         kernel = _peer_mm_kernel()
         _peer_run(rows, "roivector", roi)  # warm-up
         _peer_mm_run(rows, roi, kernel)  # compiles the peer strategy
-    idle, idle_setup, mm, peer_idle, peer_mm, hashes, peer_orders = [], [], [], [], [], set(), set()
-    for _ in range(args.repeat):  # interleaved, so that a noisy neighbour hits both tools alike
-        w, h, total = _ours(md, "idle", {})
+    idle, idle_setup, mm, peer_idle, peer_mm, hashes, peer_orders, our_orders = [], [], [], [], [], set(), set(), set()
+    for _ in range(repeat):  # interleaved, so that a noisy neighbour hits both tools alike
+        w, h, total, _ = _ours(md, "idle", {})
         idle.append(w)
         idle_setup.append(total)
-        w, h, _ = _ours(md, "mm", mm_params)
+        w, h, _, k = _ours(md, "mm", mm_params)
         mm.append(w)
         hashes.add(h)
+        our_orders.add(k)
         if peer_ok:
             t0 = time.perf_counter()
             _peer_run(rows, "roivector", roi)
@@ -194,30 +182,70 @@ def main(argv: list[str] | None = None) -> int:
             dt, k = _peer_mm_run(rows, roi, kernel)
             peer_mm.append(dt)
             peer_orders.add(k)
-    result["ours"] = {"engine": "numba", "rows": n, "pure_replay": summarise(idle, n),
-                      "pure_replay_incl_setup": summarise(idle_setup, n),
-                      "mm_strategy_kernel_through_gateway": summarise(mm, n)}
-    py_mm = [_ours(md, "mm", mm_params, strategy_kernels=False) for _ in range(max(1, args.repeat // 2))]
-    hashes.update(h for _, h, _ in py_mm)
-    result["ours"]["mm_python_callback_through_gateway"] = summarise([w for w, _, _ in py_mm], n)
-    result["ours"]["mm_run_hashes"] = sorted(hashes)  # one hash: the kernel and the callback give the same run
-    if args.reference:
-        w, h, _ = _ours(md, "mm", mm_params, engine="python")
-        result["ours"]["reference_python_engine_mm"] = {**summarise([w], n), "same_run_hash": h in hashes}
+    out: dict[str, Any] = {"ours": {"engine": "numba", "rows": n, "pure_replay": summarise(idle, n),
+                                    "pure_replay_incl_setup": summarise(idle_setup, n),
+                                    "mm_strategy_kernel_through_gateway": summarise(mm, n)}}
+    if python_mm:
+        py_mm = [_ours(md, "mm", mm_params, strategy_kernels=False) for _ in range(max(1, repeat // 2))]
+        hashes.update(h for _, h, _, _ in py_mm)
+        out["ours"]["mm_python_callback_through_gateway"] = summarise([w for w, _, _, _ in py_mm], n)
+    out["ours"]["mm_orders"] = sorted(our_orders)
+    out["ours"]["mm_run_hashes"] = sorted(hashes)  # one hash: the kernel and the callback give the same run
+    if reference:
+        w, h, _, _ = _ours(md, "mm", mm_params, engine="python")
+        out["ours"]["reference_python_engine_mm"] = {**summarise([w], n), "same_run_hash": h in hashes}
     if not peer_ok:
-        result["peer"] = {"skipped": "hftbacktest is not installed (pip install -e '.[bench]')"}
+        out["peer"] = {"skipped": "hftbacktest is not installed (pip install -e '.[bench]')"}
+        return out
+    m = len(rows)
+    out["peer"] = {"rows": m, "pure_replay_incl_setup": summarise(peer_idle, m),
+                   "mm_njit_no_gateway": summarise(peer_mm, m), "mm_orders": sorted(peer_orders)}
+    peer_idle_rate = out["peer"]["pure_replay_incl_setup"]["per_s_median"]
+    out["ratio_pure_replay_ours_over_peer"] = round(out["ours"]["pure_replay"]["per_s_median"] / peer_idle_rate, 4)
+    out["ratio_pure_replay_incl_setup_ours_over_peer"] = round(
+        out["ours"]["pure_replay_incl_setup"]["per_s_median"] / peer_idle_rate, 4)
+    out["ratio_mm_ours_over_peer"] = round(out["ours"]["mm_strategy_kernel_through_gateway"]["per_s_median"]
+                                           / out["peer"]["mm_njit_no_gateway"]["per_s_median"], 4)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--rows", type=int, default=2_000_000, help="rows of the synthetic L2 stream")
+    ap.add_argument("--reference", action="store_true", help="also time the Python reference engine once")
+    ap.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
+    args = ap.parse_args(argv)
+    data = shared_data()
+    version = _peer_available()
+    result: dict[str, Any] = {"name": "bench_sim", "machine": machine_info(), "repeat": args.repeat,
+                              "peer_version": version,
+                              "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0}}
+    if not args.no_startup:
+        with tempfile.TemporaryDirectory() as tmp:
+            result["startup"] = _startup(Path(tmp))
+    if data is None:
+        result["binance"] = {"skipped": "../shared/data not present"}
     else:
-        m = len(rows)
-        result["peer"] = {"version": version, "rows": m, "pure_replay_incl_setup": summarise(peer_idle, m),
-                          "mm_njit_no_gateway": summarise(peer_mm, m), "mm_orders": sorted(peer_orders)}
-        ours_idle = result["ours"]["pure_replay"]["per_s_median"]
-        ours_mm = result["ours"]["mm_strategy_kernel_through_gateway"]["per_s_median"]
-        peer_idle_rate = result["peer"]["pure_replay_incl_setup"]["per_s_median"]
-        result["ratio_pure_replay_ours_over_peer"] = round(ours_idle / peer_idle_rate, 4)
-        result["ratio_pure_replay_incl_setup_ours_over_peer"] = round(
-            result["ours"]["pure_replay_incl_setup"]["per_s_median"] / peer_idle_rate, 4)
-        result["ratio_mm_ours_over_peer"] = round(ours_mm / result["peer"]["mm_njit_no_gateway"]["per_s_median"], 4)
-        result["goals"] = {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0}
+        from hft.data.sources import open_market_data
+
+        md = open_market_data([data / PEER_FILE])
+        rows = None
+        if version is not None:
+            from hftbacktest.data.utils import binancefutures
+
+            with contextlib.redirect_stdout(sys.stderr):
+                rows = binancefutures.convert(str(data / PEER_FILE))
+        result["binance"] = {"file": PEER_FILE, **_compare(md, rows, args.repeat, python_mm=True,
+                                                           reference=args.reference)}
+    if version is None:
+        result["synthetic"] = {"skipped": "hftbacktest is not installed (the stream is built from its rows)"}
+    else:
+        from _synthetic_l2 import synthetic_market_data, synthetic_rows
+
+        rows, events = synthetic_rows(args.rows)
+        result["synthetic"] = {"rows": args.rows, **_compare(synthetic_market_data(events), rows, args.repeat,
+                                                             python_mm=False, reference=False)}
     print(write_result("bench_sim", result))
     return 0
 

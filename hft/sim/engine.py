@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,7 @@ from hft.core.orders import (
     REPORT_REPLACED,
     TIF_GTC,
 )
+from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
 from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_ns
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
@@ -122,7 +123,8 @@ class RunOutput:
     final: dict[str, int]
     run_hash: str
     gateway_metrics: dict[str, Any]
-    decision_records: list[Any] = field(default_factory=list)  # the gateway's `Decision` objects, in order
+    # the gateway's `Decision` objects, in order (a lazily built sequence when the numba engine's kernel made them)
+    decision_records: Sequence[Any] = field(default_factory=list)
     transition_records: list[Any] = field(default_factory=list)  # its `PolicyTransition` objects, in order
     resync: dict[str, Any] | None = None  # L3 venue: its reference resync counters (`L3Venue.resync_counters`)
 
@@ -202,8 +204,6 @@ class Engine:
                                  cmd.tif))
 
     def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> Any:
-        from hft.gateway import TypedIntentEnvelope, typed_intent_v1
-
         self._key += 1
         env = TypedIntentEnvelope(typed_intent_v1(kind, self._key, self.cfg.account, self.cfg.strategy, self.symbol,
                                                   side, price, qty, otype, tif, self.clock.now_ns(), target),
@@ -287,8 +287,6 @@ class Engine:
             self._push(now + lat, P_LOCAL_RESP, ("rep", tuple(int(x) for x in r.tolist())))
 
     def _deliver(self, rep: tuple) -> None:
-        from hft.gateway import ExecutionReport
-
         ts, oid, price, qty, leaves, fee, kind, liq = rep
         self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
         side = self._side_of.get(oid, 0)
@@ -396,16 +394,20 @@ class Engine:
             self.strategy.on_timer(self.ctx)
             self._push(t + self.strategy.timer_ns, P_TIMER, ("timer",))
 
-    def _output(self, n: int, wall: float) -> RunOutput:
+    def _output(self, n: int, wall: float, arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                ) -> RunOutput:
+        """The `RunOutput`; `arrays`: the (decisions, orders, fills) logs when the caller built them already (then
+        ``self.decisions`` is a sequence of the records, handed over as it is)."""
         from hft.core.orders import REASON_NAMES
 
-        dec = np.zeros(len(self.decisions), DECISION_LOG_DTYPE)
-        for j, d in enumerate(self.decisions):
-            dec[j] = (d.seq, d.ts, d.order_id, _int(d.target_id), _int(d.price), _int(d.qty), d.reason, _int(d.kind),
-                      _int(d.side), d.accepted, d.duplicate)
-        orders = np.array(self._order_rows, dtype=ORDER_LOG_DTYPE) if self._order_rows else \
-            np.zeros(0, ORDER_LOG_DTYPE)
-        fills = np.array(self._fill_rows, dtype=FILL_LOG_DTYPE) if self._fill_rows else np.zeros(0, FILL_LOG_DTYPE)
+        if arrays is None:
+            dec = decision_log(self.decisions)
+            orders = np.array(self._order_rows, dtype=ORDER_LOG_DTYPE) if self._order_rows else \
+                np.zeros(0, ORDER_LOG_DTYPE)
+            fills = (np.array(self._fill_rows, dtype=FILL_LOG_DTYPE) if self._fill_rows else
+                     np.zeros(0, FILL_LOG_DTYPE))
+        else:
+            dec, orders, fills = arrays
         equity = np.array(self._equity_rows, dtype=EQUITY_DTYPE)
         rejects: dict[str, int] = {}
         for r in dec["reason"][dec["accepted"] == 0]:
@@ -415,8 +417,18 @@ class Engine:
         run_hash = hash_arrays(dec, orders, fills)
         resync = getattr(self.venue, "resync_counters", None)
         return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
-                         self.gw.metrics_snapshot(), list(self.decisions), list(self.transitions),
+                         self.gw.metrics_snapshot(),
+                         list(self.decisions) if arrays is None else self.decisions, list(self.transitions),
                          resync() if resync is not None else None)
+
+
+def decision_log(decisions: Any) -> np.ndarray:
+    """`DECISION_LOG_DTYPE` rows of gateway `Decision` records (what the run hash covers)."""
+    dec = np.zeros(len(decisions), DECISION_LOG_DTYPE)
+    for j, d in enumerate(decisions):
+        dec[j] = (d.seq, d.ts, d.order_id, _int(d.target_id), _int(d.price), _int(d.qty), d.reason, _int(d.kind),
+                  _int(d.side), d.accepted, d.duplicate)
+    return dec
 
 
 class L2MarketVenue:

@@ -81,7 +81,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numba import njit
@@ -115,13 +115,50 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import SimError
-from hft.core.orders import INTENT_NEW
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_NEW,
+    ORDER_LIMIT,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_GTC,
+)
 from hft.gateway import kernels as GK
-from hft.sim.engine import EQUITY_DTYPE, P_EXCH_MD, P_LOCAL_MD, P_TIMER, Engine, RunOutput
-from hft.sim.exchange_l2 import O_LIVE, O_PRICE, O_SIDE, OP_CLEAR, OP_DEPTH, OP_TRADE, V_OK, step
+from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
+from hft.sim.engine import (
+    DECISION_LOG_DTYPE,
+    EQUITY_DTYPE,
+    P_EXCH_ARRIVAL,
+    P_EXCH_MD,
+    P_LOCAL_MD,
+    P_LOCAL_RESP,
+    P_TIMER,
+    Engine,
+    RunOutput,
+)
+from hft.sim.exchange_l2 import (
+    O_LIVE,
+    O_PRICE,
+    O_SIDE,
+    OP_CANCEL,
+    OP_CLEAR,
+    OP_DEPTH,
+    OP_NEW,
+    OP_REPLACE,
+    OP_TRADE,
+    V_OK,
+    step,
+)
 from hft.sim.exchange_l3 import V_BAD_ID, V_NEED_LEVELS, V_NEED_ORDERS, market_step, out_need
-from hft.sim.latency import feed_local_times
-from hft.sim.strategy import Strategy
+from hft.sim.latency import feed_local_times, latency_ns
+from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NCONS, P_NREP
 
 # --- wake codes (kernel return values) ---------------------------------------------------------------------
@@ -137,6 +174,8 @@ W_EQ_FULL = 8
 W_CHUNK = 9
 W_ERROR = 10
 W_INTENTS = 11  # the strategy kernel wrote intents (st[S_NINT] rows of `intents`)
+W_GROW = 12  # in-kernel order path: a buffer (heap, rows, order view, side map, venue buffers) needs room
+W_RFLAGS = 13  # in-kernel order path: a report tripped the gateway (st[S_FLAGS]): Python runs its StormGuard
 
 # --- wake mask bits -----------------------------------------------------------------------------------------
 WAKE_BOOK = 1
@@ -166,17 +205,45 @@ S_SKID = 18  # the strategy kernel (`SK_*`; 0: the Python callbacks)
 S_NORD = 19  # rows of the strategy's order mirror
 S_NINT = 20  # intents the strategy kernel wrote (W_INTENTS)
 S_SPARAMS = 24  # st[24:32]: the strategy kernel's integer parameters
-N_STATE = 32
+# the in-kernel order path (`NbEngine`, "In-kernel order path")
+S_FAST = 32  # 1: intents, commands and reports run in the kernel
+S_MODE = 33  # the gateway's policy mode
+S_STORM_NEXT = 34  # the gateway's next StormGuard check: intents at or after it go to Python
+S_KEY = 35  # the engine's idempotency-key counter
+S_NENTRY = 36  # latency draws made (entry, response)
+S_NRESP = 37
+S_SEQ = 38  # the heap sequence counter, shared by the kernel heap and the Python heap
+S_BS = 39  # sequence number of the Python heap's first item
+S_NH = 40  # items in the kernel heap
+S_ND = 41  # decision / order / fill rows written
+S_NO = 42
+S_NF = 43
+S_ORD_CHANGED = 44  # the kernel changed the order view (Python rebuilds `live_orders` from it)
+S_ACCT = 45  # the gateway's account and strategy indices
+S_STRAT = 46
+S_MULT = 47  # money multiplier (cash of fills)
+S_MAXOID = 48  # the highest order id accepted so far (the gateway numbers accepted orders 1, 2, ...)
+N_STATE = 64
 
 # --- strategy kernels ---------------------------------------------------------------------------------------
 SK_NONE = 0
 SK_MM = 1  # hft.sim.strategies.mm.MarketMaker
 # the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order
-SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS = range(5)
+SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY = range(6)
+SO_COLS = 6
+SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
 SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}
 # intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver)
 IN_SUBMIT, IN_CANCEL = 1, 2
 MAX_INTENTS = 8
+# kernel heap rows: time, priority, sequence, item type, payload (IT_CMD: action, order id, side, price, qty,
+# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, kind, liquidity)
+H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
+H_COLS = 12
+IT_CMD, IT_REP = 1, 2
+# rows the kernel writes: decisions (seq, ts, key, kind, side, price, qty, order type, tif, target, code, order
+# id), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
+D_COLS, O_COLS, F_COLS = 12, 8, 10
 
 EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
 _I64_MAX = np.iinfo(np.int64).max
@@ -514,10 +581,277 @@ def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
     return src, ct, cp
 
 
+# ----------------------------------------------------------------------- in-kernel order path
+@_inline
+def _h_before(h, i, j) -> bool:
+    """Kernel heap row i before row j in (time, priority, sequence) order (the Python heap's tuple order)."""
+    if h[i, H_T] != h[j, H_T]:
+        return h[i, H_T] < h[j, H_T]
+    if h[i, H_P] != h[j, H_P]:
+        return h[i, H_P] < h[j, H_P]
+    return h[i, H_SEQ] < h[j, H_SEQ]
+
+
+@_inline
+def _h_swap(h, i, j) -> None:
+    for c in range(H_COLS):
+        x = h[i, c]
+        h[i, c] = h[j, c]
+        h[j, c] = x
+
+
+@_kernel
+def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7) -> bool:
+    """Push an item on the kernel heap, numbered from the shared sequence counter; False when it is full."""
+    n = st[S_NH]
+    if n >= h.shape[0]:
+        return False
+    h[n, H_T] = t
+    h[n, H_P] = prio
+    h[n, H_SEQ] = st[S_SEQ]
+    h[n, H_TYPE] = typ
+    h[n, H_PAY] = p0
+    h[n, H_PAY + 1] = p1
+    h[n, H_PAY + 2] = p2
+    h[n, H_PAY + 3] = p3
+    h[n, H_PAY + 4] = p4
+    h[n, H_PAY + 5] = p5
+    h[n, H_PAY + 6] = p6
+    h[n, H_PAY + 7] = p7
+    st[S_SEQ] += 1
+    st[S_NH] = n + 1
+    i = n
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _h_before(h, i, parent):
+            break
+        _h_swap(h, i, parent)
+        i = parent
+    return True
+
+
+@_inline
+def _h_drop_top(h, st) -> None:
+    n = st[S_NH] - 1
+    st[S_NH] = n
+    if n == 0:
+        return
+    for c in range(H_COLS):
+        h[0, c] = h[n, c]
+    i = 0
+    while True:
+        m = 2 * i + 1
+        if m >= n:
+            break
+        if m + 1 < n and _h_before(h, m + 1, m):
+            m += 1
+        if not _h_before(h, m, i):
+            break
+        _h_swap(h, i, m)
+        i = m
+
+
+@_inline
+def _sord_find(sord, n, oid) -> int:
+    for j in range(n):
+        if sord[j, SO_ID] == oid:
+            return j
+    return -1
+
+
+@_inline
+def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of, lat_e) -> int:
+    """The strategy kernel's intents, in order, as `NbEngine._exec_intents` sends them: `Engine.submit` /
+    `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_one`) → its dispatcher
+    `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). -1, or W_GROW (nothing done)
+    when a buffer lacks room for `ni` intents."""
+    if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
+            or sord.shape[0] - st[S_NORD] < ni or side_of.shape[0] <= st[S_MAXOID] + ni + 1):
+        return W_GROW
+    for j in range(ni):
+        if intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL:
+            return W_INTENTS  # Python raises on it
+    for j in range(ni):
+        if intents[j, 0] == IN_SUBMIT:
+            kind = INTENT_NEW
+            side = intents[j, 1]
+            price = intents[j, 2]
+            qty = intents[j, 3]
+            target = 0
+        else:
+            kind = INTENT_CANCEL
+            side = 0
+            price = 0
+            qty = 0
+            target = intents[j, 4]
+        key = st[S_KEY] + 1
+        st[S_KEY] = key
+        code, oid, seq = GK.process_one(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT], y, side, price,
+                                        qty, ORDER_LIMIT, TIF_GTC, target, 0)
+        if code == 0:
+            cmd_oid = oid if kind == INTENT_NEW else target
+            lat = latency_ns(lat_e, now, st[S_NENTRY])
+            st[S_NENTRY] += 1
+            heap_push(h, st, now + lat, P_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, ORDER_LIMIT,
+                      TIF_GTC, 0)
+            r = st[S_NO]
+            orows[r, 0] = now
+            orows[r, 1] = cmd_oid
+            orows[r, 2] = price
+            orows[r, 3] = qty
+            orows[r, 4] = kind
+            orows[r, 5] = side
+            orows[r, 6] = ORDER_LIMIT
+            orows[r, 7] = TIF_GTC
+            st[S_NO] = r + 1
+        r = st[S_ND]
+        drows[r, 0] = seq
+        drows[r, 1] = now
+        drows[r, 2] = key
+        drows[r, 3] = kind
+        drows[r, 4] = side
+        drows[r, 5] = price
+        drows[r, 6] = qty
+        drows[r, 7] = ORDER_LIMIT
+        drows[r, 8] = TIF_GTC
+        drows[r, 9] = target
+        drows[r, 10] = code
+        drows[r, 11] = oid
+        st[S_ND] = r + 1
+        accepted = code == 0 or (code & 0xFFFF) == 0
+        if kind == INTENT_NEW:
+            if code == 0:  # accepted, not a duplicate: the order joins the strategy's view
+                side_of[oid] = side
+                if oid > st[S_MAXOID]:
+                    st[S_MAXOID] = oid
+                k = st[S_NORD]
+                sord[k, SO_ID] = oid
+                sord[k, SO_SIDE] = side
+                sord[k, SO_PRICE] = price
+                sord[k, SO_LEAVES] = qty
+                sord[k, SO_STATUS] = 0
+                sord[k, SO_QTY] = qty
+                st[S_NORD] = k + 1
+                st[S_ORD_CHANGED] = 1
+        elif accepted:
+            k = _sord_find(sord, st[S_NORD], target)
+            if k >= 0:
+                sord[k, SO_STATUS] = 2
+                st[S_ORD_CHANGED] = 1
+    return -1
+
+
+@_inline
+def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
+    """The venue's reports at exchange time `t` travel back (`Engine._schedule_reports`)."""
+    for r in range(nrep):
+        lat = latency_ns(lat_r, t, st[S_NRESP])
+        st[S_NRESP] += 1
+        v = vout[r]
+        heap_push(h, st, t + lat, P_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
+                  np.int64(v.kind), np.int64(v.liquidity))
+
+
+@_inline
+def _fast_item(st, now, h, arena, frows, sord, side_of, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r,
+               hi) -> tuple:
+    """Pop and run the kernel heap's first item at clock `now`: a command arriving at the venue
+    (`Engine._dispatch_item`) or a report arriving locally (`Engine._deliver`: the gateway's `on_execution_report`,
+    position, cash, fees, the fill row, the strategy's order view). (wake code or -1, new `hi`); W_GROW leaves the
+    item on the heap untouched."""
+    t = h[0, H_T]
+    if h[0, H_TYPE] == IT_CMD:
+        levels = vbook.state[S_N_BID] + vbook.state[S_N_ASK]
+        if (vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1
+                or h.shape[0] - st[S_NH] < vout.shape[0]):
+            return W_GROW, hi
+        action = h[0, H_PAY]
+        oid = h[0, H_PAY + 1]
+        side = h[0, H_PAY + 2]
+        price = h[0, H_PAY + 3]
+        qty = h[0, H_PAY + 4]
+        otype = h[0, H_PAY + 5]
+        tif = h[0, H_PAY + 6]
+        _h_drop_top(h, st)
+        vparams[P_NREP] = 0
+        if action == INTENT_NEW:
+            j = 0  # the slot the order takes (the lowest free one): keeps `hi` an upper bound of the live slots
+            while j < vorders.shape[0] and vorders[j, O_LIVE] != 0:
+                j += 1
+            if j + 1 > hi:
+                hi = j + 1
+            status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
+                          tif, 0)
+        elif action == INTENT_CANCEL:
+            status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL, t, oid, 0, 0, 0, 0, 0, 0)
+        else:
+            status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_REPLACE, t, oid, 0, price, qty, 0, 0,
+                          0)
+        if status != V_OK:
+            st[S_FLAGS] = status
+            return W_ERROR, hi
+        _fast_schedule(st, t, vout, vparams[P_NREP], h, lat_r)
+        return -1, hi
+    if frows.shape[0] - st[S_NF] < 1:
+        return W_GROW, hi
+    ts = h[0, H_PAY]
+    oid = h[0, H_PAY + 1]
+    price = h[0, H_PAY + 2]
+    qty = h[0, H_PAY + 3]
+    leaves = h[0, H_PAY + 4]
+    fee = h[0, H_PAY + 5]
+    kind = h[0, H_PAY + 6]
+    liq = h[0, H_PAY + 7]
+    _h_drop_top(h, st)
+    flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
+    side = side_of[oid] if 0 <= oid < side_of.shape[0] else 0
+    if kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL:
+        st[S_POS] += side * qty
+        st[S_CASH] -= side * price * qty * st[S_MULT]
+        st[S_FEES] += fee
+        st[S_CASH] -= fee
+        r = st[S_NF]
+        frows[r, 0] = ts
+        frows[r, 1] = now
+        frows[r, 2] = oid
+        frows[r, 3] = price
+        frows[r, 4] = qty
+        frows[r, 5] = leaves
+        frows[r, 6] = fee
+        frows[r, 7] = side
+        frows[r, 8] = kind
+        frows[r, 9] = liq
+        st[S_NF] = r + 1
+    n = st[S_NORD]
+    k = _sord_find(sord, n, oid)
+    if k >= 0:
+        st[S_ORD_CHANGED] = 1
+        if kind == REPORT_FILL or kind == REPORT_CANCELED or kind == REPORT_EXPIRED or kind == REPORT_REJECTED:
+            for m in range(k, n - 1):  # removed; the others keep their order (a dict's insertion order)
+                for c in range(SO_COLS):
+                    sord[m, c] = sord[m + 1, c]
+            st[S_NORD] = n - 1
+        elif kind == REPORT_REPLACED:
+            sord[k, SO_PRICE] = price
+            sord[k, SO_LEAVES] = leaves
+            sord[k, SO_STATUS] = 1
+        elif kind == REPORT_ACK or kind == REPORT_CANCEL_REJECTED or kind == REPORT_REPLACE_REJECTED:
+            sord[k, SO_STATUS] = 1
+        elif kind == REPORT_PARTIAL_FILL:
+            sord[k, SO_LEAVES] = leaves
+            if sord[k, SO_STATUS] == 0:
+                sord[k, SO_STATUS] = 1
+    if flags & (GK.F_LOSS_BREACH | GK.F_POSITION_BREACH):
+        st[S_FLAGS] = flags
+        return W_RFLAGS, hi
+    return -1, hi
+
+
 @_kernel
 def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
-           vout) -> int:
-    """Advance the market streams (L2 venue) until a wake; see the module docstring."""
+           vout, h, drows, orows, frows, side_of, lat_e, lat_r) -> int:
+    """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
+    kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
     top = tops[0:4]
@@ -558,17 +892,37 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
             elif k == EV_TRADE and s != 0 and ((s != BUY and s != SELL) or q <= 0):
                 break  # the Python venue raises on it
             i_ex += 1
+    fast = st[S_FAST] != 0
+    bs = st[S_BS]
     while True:
         src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
-        if src == 0:
-            code = W_BOUND if bt != _I64_MAX else W_END
+        # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
+        kfirst = False
+        ht = bt
+        hp = bp
+        if fast and st[S_NH] > 0:
+            kt = h[0, H_T]
+            kp = h[0, H_P]
+            if kt < bt or (kt == bt and (kp < bp or (kp == bp and h[0, H_SEQ] < bs))):
+                kfirst = True
+                ht = kt
+                hp = kp
+        if src == 0 or _before(ht, hp, ct, cp):  # ties go to the market streams, as in the reference loop
+            if kfirst:
+                t_now = ht if ht > now else now
+                w, hi = _fast_item(st, t_now, h, arena, frows, sord, side_of, vbook, vorders, vfq, vcons, qm, vparams,
+                                   vout, lat_r, hi)
+                if w == W_GROW:
+                    code = w
+                    break
+                now = t_now
+                if w >= 0:
+                    code = w
+                    break
+                continue
+            code = W_BOUND if (src != 0 or bt != _I64_MAX) else W_END
             if i_ex > 0 and ex_pm[i_ex - 1] > now:
                 now = ex_pm[i_ex - 1]  # exchange items a fast-forward applied early count now
-            break
-        if _before(bt, bp, ct, cp):  # ties go to the market streams, as in the reference loop
-            code = W_BOUND
-            if i_ex > 0 and ex_pm[i_ex - 1] > now:
-                now = ex_pm[i_ex - 1]
             break
         t_now = ct if ct > now else now
         if src == 1:
@@ -582,6 +936,10 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 code = w
                 break
             i_loc += 1
+            if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, side_of, lat_e)
+                if w == W_GROW:
+                    w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:
                 st[S_EV] = i_loc - 1
                 st[S_T] = ct
@@ -595,6 +953,9 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
             ns += sample_ns
             now = t_now
         else:
+            if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                code = W_GROW  # the reports it may produce need heap room: nothing applied
+                break
             w = _exch_l2(st, i_ex, ct, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons,
                          qm, vparams, vout, hi)
             if w == W_EXCH_FALLBACK:
@@ -602,6 +963,9 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 break
             now = t_now
             i_ex += 1
+            if w == W_REPORTS and fast:
+                _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
+                w = -1
             if w >= 0:
                 st[S_EV] = i_ex - 1
                 st[S_T] = ct
@@ -720,6 +1084,42 @@ def _fill_evm(events, evm) -> None:
 
 
 # ======================================================================= Python driver
+class LazyRecords(Sequence):
+    """A sequence built on first use (the gateway's `Decision` records of a run: Python objects that only a store
+    write needs)."""
+
+    def __init__(self, build: Callable[[], list]) -> None:
+        self._build: Callable[[], list] | None = build
+        self._items: list = []
+
+    def _all(self) -> list:
+        if self._build is not None:
+            self._items = self._build()
+            self._build = None
+        return self._items
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _rows_to(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """int64 rows (one column per field, in order) as a structured array of `dtype`."""
+    out = np.zeros(rows.shape[0], dtype)
+    for j, name in enumerate(dtype.names):
+        out[name] = rows[:, j]
+    return out
+
+
+def _grown(a: np.ndarray, need: int) -> np.ndarray:
+    """`a` with at least `need` more rows of room (doubled at least), contents kept."""
+    out = np.zeros((max(2 * a.shape[0], a.shape[0] + need), *a.shape[1:]), dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
 STRATEGY_KERNELS = {"mm": SK_MM}  # a strategy's ``nb_kernel`` name → its kernel in `strategy_on_book`
 
 
@@ -730,8 +1130,13 @@ class NbEngine(Engine):
     inside the loop (``strategy_kernels = False`` on the engine forces the Python callbacks)."""
 
     strategy_kernels = True
+    in_kernel_orders = True  # False: commands, reports and kernel intents always go through Python
     _skid = SK_NONE
     _orders_dirty = True
+    _fast = False  # the in-kernel order path is on (set by `run`, off again once its results are handed over)
+    used_in_kernel_orders = False  # whether the last `run` used the in-kernel order path
+    _rows0 = 256  # initial rows of the in-kernel order path's buffers
+    _tight = False  # tests: grow those buffers only when full, so that the kernel runs out of room mid-call
 
     _ltop: np.ndarray | None = None  # the kernel's copy of `local_top` (set by `run`)
 
@@ -748,7 +1153,12 @@ class NbEngine(Engine):
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> object:
         self._orders_dirty = True
-        return super().submit(side, price, qty, otype, tif)
+        d = super().submit(side, price, qty, otype, tif)
+        if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
+            self._room_side(d.order_id)
+            self._side_arr[d.order_id] = side
+            self._st[S_MAXOID] = max(int(self._st[S_MAXOID]), d.order_id)
+        return d
 
     def cancel(self, order_id: int) -> object:
         self._orders_dirty = True
@@ -765,12 +1175,180 @@ class NbEngine(Engine):
     def _sync_orders(self) -> None:
         """Mirror `live_orders` (insertion order) into the kernel's order rows."""
         orders = self.live_orders
-        if len(orders) > self._sord.shape[0]:
-            self._sord = np.zeros((2 * len(orders), 5), dtype=np.int64)
+        if len(orders) + MAX_INTENTS > self._sord.shape[0]:
+            self._sord = np.zeros((2 * (len(orders) + MAX_INTENTS), SO_COLS), dtype=np.int64)
         for j, o in enumerate(orders.values()):
-            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status])
+            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty)
         self._st[S_NORD] = len(orders)
         self._orders_dirty = False
+
+    def _pull_orders(self) -> None:
+        """`live_orders` := the kernel's order rows (the in-kernel order path changed them)."""
+        rows = self._sord[: int(self._st[S_NORD])].tolist()
+        self.live_orders = {r[SO_ID]: OrderState(r[SO_ID], r[SO_SIDE], r[SO_PRICE], r[SO_QTY], r[SO_LEAVES],
+                                                 SO_STATUS_NAMES[r[SO_STATUS]]) for r in rows}
+        self._st[S_ORD_CHANGED] = 0
+
+    # --- the in-kernel order path: Python's side of it ----------------------------------------------------------
+    # With `_fast`, commands and reports in flight live on the kernel heap and the counters (idempotency keys,
+    # latency draws, heap sequence) in the state row, whoever creates them: Python code that sends an intent (a
+    # fallback path, the gateway's StormGuard) pushes onto the same heap and writes the same rows, so the
+    # order of everything is the reference engine's.
+    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> object:
+        if not self._fast:
+            return super()._intent(kind, side, price, qty, otype, tif, target)
+        st = self._st
+        st[S_KEY] += 1
+        now = self.clock.now_ns()
+        env = TypedIntentEnvelope(typed_intent_v1(kind, int(st[S_KEY]), self.cfg.account, self.cfg.strategy,
+                                                  self.symbol, side, price, qty, otype, tif, now, target), now)
+        return self.gw.process(env)
+
+    def put_nowait(self, cmd: object) -> None:
+        if not self._fast:
+            return super().put_nowait(cmd)
+        st = self._st
+        now = self.clock.now_ns()
+        lat = int(latency_ns(self.cfg.entry, now, int(st[S_NENTRY])))
+        st[S_NENTRY] += 1
+        self._heap_push(now + lat, P_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
+                        cmd.order_type, cmd.tif, 0)
+        if int(st[S_NO]) >= self._orows.shape[0]:
+            self._orows = _grown(self._orows, 1)
+            self._arg_key = None
+        self._orows[int(st[S_NO])] = (now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
+                                      cmd.tif)
+        st[S_NO] += 1
+
+    def _schedule_reports(self, now: int, reports: np.ndarray) -> None:
+        if not self._fast:
+            return super()._schedule_reports(now, reports)
+        st = self._st
+        for r in reports.tolist():
+            ts, oid, price, qty, leaves, fee, kind, liq = r
+            lat = int(latency_ns(self.cfg.response, now, int(st[S_NRESP])))
+            st[S_NRESP] += 1
+            self._heap_push(now + lat, P_LOCAL_RESP, IT_REP, ts, oid, price, qty, leaves, fee, kind, liq)
+
+    def _push(self, t: int, prio: int, item: tuple) -> None:
+        if not self._fast:
+            return super()._push(t, prio, item)
+        heapq.heappush(self.heap, (t, prio, int(self._st[S_SEQ]), item))
+        self._st[S_SEQ] += 1
+
+    def _heap_push(self, t: int, prio: int, typ: int, *payload: int) -> None:
+        if self._st[S_NH] >= self._h.shape[0]:
+            self._h = _grown(self._h, 1)
+            self._arg_key = None
+        heap_push(self._h, self._st, t, prio, typ, *payload)
+
+    def _room_side(self, oid: int) -> None:
+        need = oid + 2 if self._tight else 2 * (oid + 2 * MAX_INTENTS + 2)  # half free: few regrowths
+        if need >= self._side_arr.shape[0]:
+            grown = np.zeros(2 * need, dtype=np.int64)
+            grown[: self._side_arr.shape[0]] = self._side_arr
+            self._side_arr = grown
+            self._arg_key = None
+
+    def _room(self) -> None:
+        """Room for the next kernel call: a command's reports on the heap, a batch of intents, rows."""
+        st = self._st
+        v = self.venue.v
+        v._ensure()  # the venue's report and consumption buffers for any one step
+        tight = self._tight
+        spare = 1 if tight else 4 * MAX_INTENTS
+        if self._h.shape[0] - st[S_NH] < v.out.shape[0] + spare:
+            self._h = _grown(self._h, v.out.shape[0] + spare)
+        for name, col in (("_drows", S_ND), ("_orows", S_NO), ("_frows", S_NF)):
+            a = getattr(self, name)
+            if a.shape[0] - st[col] < (1 if tight else max(4 * MAX_INTENTS + 64, a.shape[0] // 2)):  # half free
+                setattr(self, name, _grown(a, spare))
+        if self._sord.shape[0] - st[S_NORD] < spare:
+            self._sord = _grown(self._sord, spare)
+        self._room_side(int(st[S_MAXOID]))
+
+    def _fast_eligible(self, wakes: frozenset[str]) -> bool:
+        """The in-kernel order path needs: the L2 venue, a strategy kernel and no other Python callback, the
+        gateway's metrics timing off (no per-intent wall-clock histogram) and no extra record sink."""
+        gw = self.gw
+        return (self.in_kernel_orders and not self._l3_venue and self._skid != SK_NONE and wakes == {"book"}
+                and gw.config.timing == "off" and gw.sink == self._sink and self._extra_sink is None
+                and getattr(gw, "_put", None) == self.put_nowait)
+
+    def _fast_segments(self) -> list[tuple[str, int, int]]:
+        """The run's decisions in order, as segments ("py" | "kernel", start, stop) of Python's list and of the
+        kernel's rows: the marks recorded after each kernel call ((kernel rows, Python decisions) so far) say
+        that Python's decisions [previous mark, mark) came before the kernel rows of that call."""
+        segs: list[tuple[str, int, int]] = []
+        k = p = 0
+        for nd, np_ in [*self._dmarks, (int(self._st[S_ND]), len(self.decisions))]:
+            if np_ > p:
+                segs.append(("py", p, np_))
+            if nd > k:
+                segs.append(("kernel", k, nd))
+            k, p = max(k, nd), max(p, np_)
+        return segs
+
+    def _kernel_decision_log(self, rows: np.ndarray) -> np.ndarray:
+        """`DECISION_LOG_DTYPE` rows of the kernel's decision rows (what `decision_log` makes of their records)."""
+        code = rows[:, 10]
+        reason = code & 0xFFFF
+        dec = np.zeros(rows.shape[0], DECISION_LOG_DTYPE)
+        for name, col in (("seq", 0), ("ts", 1), ("order_id", 11), ("target_id", 9), ("price", 5), ("qty", 6),
+                          ("kind", 3), ("side", 4)):
+            dec[name] = rows[:, col]
+        dec["reason"] = reason
+        dec["accepted"] = reason == 0
+        dec["duplicate"] = code >= GK.DUP_FLAG
+        return dec
+
+    def _kernel_records(self, rows: np.ndarray) -> list:
+        """The gateway's `Decision` records of the kernel's decision rows (as `GatewayService.process` makes them)."""
+        from hft.gateway.intents import Decision, OrderCommand
+
+        acct, strat, sym = self.cfg.account, self.cfg.strategy, self.symbol
+        out: list = []
+        for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid in rows.tolist():
+            if code == 0:
+                cmd = OrderCommand(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
+                                   qty, otype, tif, ts)
+                out.append(Decision(seq, ts, ts, key, kind, acct, strat, sym, side, price, qty, otype, tif, target,
+                                    True, 0, oid, False, cmd))
+            else:
+                reason = code & 0xFFFF
+                out.append(Decision(seq, ts, ts, key, kind, acct, strat, sym, side, price, qty, otype, tif, target,
+                                    reason == 0, reason, oid, code >= GK.DUP_FLAG, None))
+        return out
+
+    def _fast_finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The in-kernel order path's results: the (decisions, orders, fills) logs built from the kernel's rows,
+        the decision records as a lazily built sequence, the engine's Python state (final order view, side
+        map, counters) as the reference engine leaves it."""
+        from hft.sim.engine import FILL_LOG_DTYPE, ORDER_LOG_DTYPE, decision_log
+
+        st = self._st
+        drows = self._drows[: int(st[S_ND])]
+        py = self.decisions
+        segs = self._fast_segments()
+        parts = [decision_log(py[a:b]) if src == "py" else self._kernel_decision_log(drows[a:b])
+                 for src, a, b in segs]
+        dec = np.concatenate(parts) if parts else np.zeros(0, DECISION_LOG_DTYPE)
+
+        def records() -> list:
+            out: list = []
+            for src, a, b in segs:
+                out.extend(py[a:b] if src == "py" else self._kernel_records(drows[a:b]))
+            return out
+
+        self.decisions = LazyRecords(records)
+        orders = _rows_to(self._orows[: int(st[S_NO])], ORDER_LOG_DTYPE)
+        fills = _rows_to(self._frows[: int(st[S_NF])], FILL_LOG_DTYPE)
+        self._pull_orders()
+        self._side_of = {i: s for i, s in enumerate(self._side_arr.tolist()) if s != 0}
+        self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
+                                                             int(st[S_SEQ]))
+        self._fast = False
+        return dec, orders, fills
 
     def _exec_intents(self, n: int) -> None:
         """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
@@ -809,13 +1387,15 @@ class NbEngine(Engine):
         per-call type resolution of ~20 arguments (several µs per wake)."""
         v = self.venue if self._l3_venue else self.venue.v
         k = self._arg_key
-        if (k is None or k[0] is not self.local or k[1] is not v.book or k[2] is not v.orders or k[3] is not v.cons
-                or k[4] is not v.out or k[5] is not self._eq or k[6] is not self._sord):
-            self._arg_key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord)
+        key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord, self._h, self._drows, self._orows,
+               self._frows, self._side_arr)
+        if k is None or any(a is not b for a, b in zip(k, key, strict=True)):
+            self._arg_key = key
             common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
                       self._intents, v.book, v.orders)
             args = ((*common, v.cons, v.params, v.out, v.ref, self._lref) if self._l3_venue else
-                    (*common, v.fq, v.cons, v.qm, v.params, v.out))
+                    (*common, v.fq, v.cons, v.qm, v.params, v.out, self._h, self._drows, self._orows, self._frows,
+                     self._side_arr, self.cfg.entry, self.cfg.response))
             kernel = run_l3 if self._l3_venue else run_l2
             sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
             if sig not in kernel.overloads:
@@ -860,7 +1440,7 @@ class NbEngine(Engine):
         self._top, self._ltop = self._tops[:4], self._tops[4:]
         self._eq = np.zeros((max(16, min(1 << 20, n // 4 + 16)), EQ_COLS), dtype=np.int64)
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
-        self._sord = np.zeros((16, 5), dtype=np.int64)
+        self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
         self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
         kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
         if kname is not None and "book" in wakes:
@@ -872,6 +1452,22 @@ class NbEngine(Engine):
             self._mask &= ~WAKE_BOOK  # the kernel runs the book callback in the loop
         st[S_SKID] = self._skid
         self._orders_dirty = True
+        # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
+        # that the L2 kernel has one signature
+        self._h = np.zeros((max(2, self._rows0 // 4), H_COLS), dtype=np.int64)
+        rows = self._rows0 + (0 if self._tight else n // 64)  # a guess at a busy strategy's orders; rows grow
+        self._drows = np.zeros((rows, D_COLS), dtype=np.int64)
+        self._orows = np.zeros((rows, O_COLS), dtype=np.int64)
+        self._frows = np.zeros((rows // 4, F_COLS), dtype=np.int64)
+        self._side_arr = np.zeros(rows, dtype=np.int64)
+        self._dmarks: list[tuple[int, int]] = []
+        self._fast = self.used_in_kernel_orders = self._fast_eligible(wakes)
+        if self._fast:
+            st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
+            st[S_ACCT] = self.gw.account_id(self.cfg.account)
+            st[S_STRAT] = self.gw.strategy_id(self.cfg.strategy)
+            st[S_MULT] = multiplier
+            st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
         st[S_NOW] = self.clock.now_ns()
         st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0
         st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
@@ -887,12 +1483,20 @@ class NbEngine(Engine):
         heap = self.heap
         clock = self.clock
         strategy, ctx = self.strategy, self.ctx
+        fast = self._fast
+        gw = self.gw
         while True:
             if heap:
-                st[S_BT], st[S_BP] = heap[0][0], heap[0][1]
+                st[S_BT], st[S_BP], st[S_BS] = heap[0][0], heap[0][1], heap[0][2]
             else:
-                st[S_BT], st[S_BP] = _I64_MAX, 9
-            st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
+                st[S_BT], st[S_BP], st[S_BS] = _I64_MAX, 9, 0
+            if fast:  # the kernel owns position, cash and fees; the gateway's policy state is Python's
+                st[S_FAST] = 1 if gw.enabled else 0
+                st[S_MODE] = gw._mode
+                st[S_STORM_NEXT] = min(gw._storm_next, _I64_MAX)
+                self._room()
+            else:
+                st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
             st[S_STOP] = n if progress is None else (int(st[S_ILOC]) // chunk + 1) * chunk
             if self._orders_dirty:
                 self._sync_orders()
@@ -902,6 +1506,16 @@ class NbEngine(Engine):
             if now > clock.now_ns():
                 clock.set(now)
             self._sync_top()
+            if fast:
+                self.position, self.cash, self.fees = int(st[S_POS]), int(st[S_CASH]), int(st[S_FEES])
+                if st[S_ORD_CHANGED]:
+                    self._pull_orders()
+                self._dmarks.append((int(st[S_ND]), len(self.decisions)))
+            if code == W_GROW:
+                continue  # `_room` (before the next call) makes the room
+            if code == W_RFLAGS:
+                gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                continue
             if code == W_BOUND:
                 t, _, _, item = heapq.heappop(heap)
                 clock.set(max(t, clock.now_ns()))
@@ -958,6 +1572,7 @@ class NbEngine(Engine):
                 break
             else:
                 raise SimError(f"numba engine: expected a venue status ok, was {int(st[S_FLAGS])}")
+        arrays = self._fast_finish() if fast else None
         if n and st[S_SAMPLE_NS] > 0:
             # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
             clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
@@ -972,7 +1587,7 @@ class NbEngine(Engine):
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(n, n)
-        return self._output(n, wall)
+        return self._output(n, wall, arrays)
 
 
 ENGINES: dict[str, type[Engine]] = {"python": Engine, "numba": NbEngine}

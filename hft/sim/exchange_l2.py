@@ -502,12 +502,15 @@ class L2Venue:
         return int(self.book.state[S_N_BID] + self.book.state[S_N_ASK])
 
     def _ensure(self) -> None:
-        need = 8 + self.orders.shape[0] + self._levels()
+        # room for one more level than the book has (the numba engine checks before it applies a depth update,
+        # which may add one): without it, a book at the edge bounced between the kernel and this fallback
+        levels = self._levels() + 1
+        need = 8 + self.orders.shape[0] + levels
         if self.out.shape[0] < need:
             self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
         room = self.cons.shape[0] - int(self.params[P_NCONS])
-        if room < self._levels() + 1:
-            grown = np.zeros((max(2 * self.cons.shape[0], self.cons.shape[0] + self._levels() + 1), 3), np.int64)
+        if room < levels + 1:
+            grown = np.zeros((max(2 * self.cons.shape[0], self.cons.shape[0] + 2 * (levels + 1)), 3), np.int64)
             grown[: self.cons.shape[0]] = self.cons
             self.cons = grown
 

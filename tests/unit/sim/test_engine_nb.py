@@ -177,9 +177,9 @@ class TimerOnly(Chaos):
 
 # --- harness ----------------------------------------------------------------------------------------------------
 def _l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,
-             limits=None, sample_ns=50_000_000, fees=None):
+             limits=None, sample_ns=50_000_000, fees=None, classes=(Engine, NbEngine), engines=None):
     outs = []
-    for cls in (Engine, NbEngine):
+    for cls in classes:
         venue = L2MarketVenue(L2Venue(None, parse_queue_model(qm), mode, fees or FeeSchedule(-20, 150, 1), 1,
                                       capacity=64))
         cfg = sim_gateway_config("X", "chaos", limits=limits)
@@ -193,6 +193,8 @@ def _l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, en
                             feed=feed, sample_ns=sample_ns, strategy="chaos")
         eng = cls(ev, venue, factory, make_strategy_(), "X", ecfg)
         outs.append(eng.run())
+        if engines is not None:
+            engines.append(eng)
     return outs
 
 
@@ -204,6 +206,7 @@ def _same(a, b) -> None:
     assert np.array_equal(a.equity, b.equity)
     assert a.final == b.final and a.rejects == b.rejects and a.events == b.events
     assert a.transition_records == b.transition_records
+    assert list(a.decision_records) == list(b.decision_records)  # the gateway's records, field by field
 
 
 LATENCIES = {
@@ -379,3 +382,54 @@ def test_njit_mm_is_used_and_same_on_l3(day):
     eng, mult = build_engine(open_market_data([day]), make_strategy("mm"), "mm", ReplayConfig())
     eng.run(multiplier=mult)
     assert eng._skid == SK_MM
+
+
+# --- the in-kernel order path: intents, commands and reports of a strategy kernel inside the loop ---------------
+class _Tight(NbEngine):
+    """Buffers grown only when full: the kernel runs out of room mid-call (intents fall back to Python, the heap,
+    rows and side map grow between calls)."""
+
+    _rows0 = 2
+    _tight = True
+
+
+class _NoFast(NbEngine):
+    in_kernel_orders = False  # commands and reports through Python (the path before the in-kernel one)
+
+
+MM_BUSY = {"size": 4, "max_position": 12, "skew_ticks_per_lot": 1}
+
+
+@pytest.mark.parametrize("lat", sorted(LATENCIES))
+@pytest.mark.parametrize("mode", [MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL])
+def test_in_kernel_order_path_same_as_reference(lat, mode):
+    ev = l2_stream(31, n_msgs=900)
+    engines: list = []
+    outs = _l2_pair(ev, lambda: make_strategy("mm", MM_BUSY), mode=mode, classes=(Engine, NbEngine, _Tight, _NoFast),
+                    engines=engines, **LATENCIES[lat])
+    for out in outs[1:]:
+        _same(outs[0], out)
+    assert [type(e).__name__ for e in engines if getattr(e, "used_in_kernel_orders", False)] == ["NbEngine", "_Tight"]
+    assert len(outs[0].fills) > 10 and len(outs[0].orders) > 100
+
+
+def test_in_kernel_order_path_rejects_and_storm_same_as_reference():
+    """Risk rejects decided in the kernel, and a daily-loss breach reported by a fill: the kernel hands the flags to
+    the gateway's StormGuard (Python), whose mode then gates the kernel's next intents."""
+    ev = l2_stream(32, n_msgs=900)
+    engines: list = []
+    limits = {"max_position": 6, "max_order_qty": 5, "daily_loss": 40}
+    outs = _l2_pair(ev, lambda: make_strategy("mm", MM_BUSY), limits=limits, fees=FeeSchedule(300, 300, 2),
+                    classes=(Engine, NbEngine, _Tight), engines=engines)
+    for out in outs[1:]:
+        _same(outs[0], out)
+    assert engines[1].used_in_kernel_orders
+    assert outs[0].rejects and outs[0].transition_records  # rejects, and the StormGuard tripped
+
+
+def test_in_kernel_order_path_needs_a_kernel_only_strategy():
+    ev = l2_stream(33, n_msgs=200)
+    engines: list = []
+    _l2_pair(ev, lambda: Chaos(seed=1), classes=(NbEngine,), engines=engines)
+    _l2_pair(ev, lambda: make_strategy("mm"), classes=(_PyOnly,), engines=engines)
+    assert not any(e.used_in_kernel_orders for e in engines)
