@@ -21,11 +21,11 @@ sampler live here, in numba:
   reference resync runs inside `market_step`, with the venue's reference rows as a kernel argument);
 * the equity sampler (every ``sample_ns`` of local time, the timer priority).
 
-What stays in Python is what belongs to the gateway and the strategy: the in-flight heap (commands travelling
-to the venue, reports travelling back, strategy timers), `GatewayService.process` / `on_execution_report`,
-latency draws (their counters) and the strategy callbacks. The kernel runs the market streams in clock order
-until the next heap item ``(t, prio)`` (the *bound*: ties go to the market streams, exactly as the reference
-loop) or until a **wake point** — something only Python can do:
+What stays in Python (unless the in-kernel order path below is on) is what belongs to the gateway and the
+strategy: the in-flight heap (commands travelling to the venue, reports travelling back, strategy timers),
+`GatewayService.process` / `on_execution_report`, latency draws (their counters) and the strategy callbacks.
+The kernel runs the market streams in clock order until the next heap item ``(t, prio)`` (the *bound*: ties go
+to the market streams, exactly as the reference loop) or until a **wake point** — something only Python can do:
 
 ==================== =================================================================================
 wake                 Python then
@@ -39,6 +39,8 @@ wake                 Python then
                      through the reference code path, which grows and retries
 ``W_INTENTS``        sends the intents a strategy kernel wrote, in order, through `GatewayService.process`
 ``W_EQ_FULL``        grows the equity buffer; ``W_CHUNK``: progress callback (only with a progress bar)
+``W_GROW``           in-kernel order path: grows its heap / rows / order view / side map (item retried)
+``W_RFLAGS``         in-kernel order path: a report tripped the gateway; its StormGuard runs (Python)
 ==================== =================================================================================
 
 A strategy states what wakes it with a ``wakes`` attribute (a subset of ``("book", "trade", "order",
@@ -66,15 +68,32 @@ The driver calls the kernels' compiled entry point directly (`NbEngine._entry`),
 rebuilt only when an array is replaced (growth): the dispatcher's type resolution of ~20 arguments cost several
 µs per wake.
 
-Why Python keeps the heap: every order-side item touches the gateway (`process`, `on_execution_report`),
-which is a Python service over numba kernels; market data — 99 %+ of the items — never does, except the mark,
-which is a pure arena kernel and is called from here.
+In-kernel order path (``NbEngine.in_kernel_orders``, on when eligible): with a strategy kernel that is the
+strategy's only callback (wakes exactly ``{"book"}``), the L2 venue, the gateway's metrics timing off and no
+extra record sink, the order side runs in the loop too. A second heap in numba (`heap_push`, rows of
+time / priority / sequence / item) holds commands and reports in flight; its sequence counter is shared with the
+Python heap (``st[S_SEQ]``), so items from either heap come out in the reference's ``(t, prio, seq)`` order. At
+an end of message the strategy kernel's intents go through the gateway's numba core (`kernels.process_one`,
+what `GatewayService.process` calls) with the engine's idempotency keys, the entry latency draw
+(`hft.sim.latency.latency_ns`, the same per-model draw counter) and the command pushed on the heap; a command
+item runs the venue's `step` and schedules its reports with response latency draws; a report item runs the
+gateway's `kernels.apply_report`, the position / cash / fee accounting, the fill row and the strategy's order
+view (`sord`, which is then the truth; Python rebuilds ``live_orders`` from it). Decisions, orders and fills are
+int64 rows; the run's logs are built from them after the loop (the gateway's `Decision` records lazily, for
+the store). Python still does what only it can: the StormGuard (``W_RFLAGS`` when a report trips it; intents at
+or after the guard's next check go to Python's `process`), growth (``W_GROW``: nothing is half done, the item is
+retried), fallbacks of the market streams. Whatever Python sends meanwhile (a fallback path's intents, the
+gateway's own commands) goes onto the same heap and rows, and the decision marks recorded after each kernel
+call put Python's decisions back in their place. The tests run every engine pair on the same streams
+(``tests/unit/sim/test_engine_nb.py``: reference, numba with and without the in-kernel path, and with buffers
+that run out of room mid-call).
 
 Equality with the reference rests on three facts, each checked by the tests: (1) the kernel processes market
-items in the reference's order and stops before any heap item that the reference would pop first; (2) the
-Python state the kernel reads (position, cash, fees for the equity rows) changes only at heap items, so it is
-constant during a kernel call; (3) equity samples do not change any state, so moving them from the heap into
-the kernel (where their order relative to a strategy timer at the same instant may differ) changes nothing.
+items (and, on the in-kernel path, its own heap's items) in the reference's order and stops before any Python
+heap item that the reference would pop first; (2) the Python state the kernel reads (position, cash, fees for
+the equity rows) changes only at heap items, which are either Python's (the kernel stops before them) or the
+kernel's own; (3) equity samples do not change any state, so moving them from the heap into the kernel (where
+their order relative to a strategy timer at the same instant may differ) changes nothing.
 """
 
 from __future__ import annotations
