@@ -21,13 +21,16 @@ def _configure_numba_cache() -> None:
     import hashlib
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent
+    root = os.path.dirname(os.path.realpath(__file__))
     h = hashlib.blake2b(digest_size=8)
     try:
-        for p in sorted(root.rglob("*.py")):
-            data = p.read_bytes()
+        rel = [os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
+               for d, _, files in os.walk(root) for f in files if f.endswith(".py")]
+        for name in sorted(rel, key=lambda r: r.split("/")):  # pathlib's order (by path component)
+            with open(os.path.join(root, name), "rb") as fh:
+                data = fh.read()
             if b"numba" in data:
-                h.update(p.relative_to(root).as_posix().encode() + b"\0" + data)
+                h.update(name.encode() + b"\0" + data)
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hft" / "numba"
         target = base / f"{__version__}-{h.hexdigest()}"
         if not target.is_dir():

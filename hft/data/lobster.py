@@ -42,6 +42,12 @@ neither file is left behind. `load_lobster_import` reads the pair back.
 
 Every problem with the input is a `DataValidationError` naming the file, the 1-based line, what was expected
 and what was found.
+
+Parsing: a strict numba scanner (`_parse_strict`) reads well-formed files (LF line ends, plain decimal integers
+without leading zeros, times ``[0-9]+(.[0-9]+)?``) straight into int64 columns, without importing polars (the
+start-up of `hft replay`). It only ever declines: any file it does not accept, and any file whose values fail a
+check, goes through the reference path (polars ``read_csv``), which makes every decision and raises every error.
+Both paths give the same arrays on what the scanner accepts (tests/unit/data/test_lobster.py).
 """
 
 from __future__ import annotations
@@ -55,11 +61,10 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import polars as pl
 from numba import njit
 
 from hft.core.dtypes import (
@@ -79,6 +84,9 @@ from hft.core.dtypes import (
 from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "LOBSTER_EMPTY_PRICE",
@@ -100,8 +108,6 @@ _NAME_RE = re.compile(
     r"_(?P<what>message|orderbook)_(?P<levels>\d+)\.csv$"
 )
 _MSG_COLS = ("time", "type", "order_id", "size", "price", "direction")
-_MSG_SCHEMA = {"time": pl.Utf8, "type": pl.Int64, "order_id": pl.Int64, "size": pl.Int64,
-               "price": pl.Int64, "direction": pl.Int64}
 _TIME_RE = r"^[0-9]+(\.[0-9]+)?$"
 # LOBSTER type → event kind (index = type)
 _KIND_OF_TYPE = np.array([0, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE, EV_HALT],
@@ -239,7 +245,16 @@ def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError
     return None
 
 
+def _msg_schema() -> dict[str, Any]:
+    import polars as pl
+
+    return {"time": pl.Utf8, "type": pl.Int64, "order_id": pl.Int64, "size": pl.Int64, "price": pl.Int64,
+            "direction": pl.Int64}
+
+
 def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
+    import polars as pl
+
     ncols = len(schema)
     if not member.data or member.data.isspace():
         raise DataValidationError(f"{member.origin}:1: expected at least one CSV row, found an empty file",
@@ -256,6 +271,112 @@ def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
         err = _first_bad_line(member.data, ncols, member.origin)
         raise err or DataValidationError(f"{member.origin}: expected no empty fields", file=member.origin)
     return df
+
+
+@njit(cache=True, _nrt=False)
+def _scan_strict(buf: np.ndarray, time_first: bool, ncsv: int, out: np.ndarray) -> int:
+    """Scan `ncsv` comma-separated columns per LF-terminated line into `out` (rows, k); returns the rows read,
+    or -1 to decline. Integers: ``-?(0|[1-9][0-9]{0,17})`` (not ``-0``). With `time_first`, column 0 is
+    ``(0|[1-9][0-9]{0,5})(.[0-9]+)?`` written as 4 columns: seconds, the first 9 fraction digits as ns (right-
+    padded), 1 when the 10th digit is >= 5, 1 when there are more than 9 digits. The last line may lack its LF.
+    """
+    n = out.shape[0]
+    size = buf.shape[0]
+    i = 0
+    row = 0
+    while i < size:
+        if row >= n:
+            return -1
+        col = 0
+        for c in range(ncsv):
+            if time_first and c == 0:
+                start = i
+                v = 0
+                while i < size and 48 <= buf[i] <= 57:
+                    v = v * 10 + (buf[i] - 48)
+                    i += 1
+                nd = i - start
+                if nd == 0 or nd > 6 or (nd > 1 and buf[start] == 48):
+                    return -1
+                ns = 0
+                digits = 0
+                up = 0
+                if i < size and buf[i] == 46:
+                    i += 1
+                    while i < size and 48 <= buf[i] <= 57:
+                        d = buf[i] - 48
+                        if digits < 9:
+                            ns = ns * 10 + d
+                        elif digits == 9:
+                            up = 1 if d >= 5 else 0
+                        digits += 1
+                        i += 1
+                    if digits == 0:
+                        return -1
+                    for _ in range(digits, 9):
+                        ns *= 10
+                out[row, 0] = v
+                out[row, 1] = ns
+                out[row, 2] = up
+                out[row, 3] = 1 if digits > 9 else 0
+                col = 4
+            else:
+                neg = False
+                if i < size and buf[i] == 45:
+                    neg = True
+                    i += 1
+                start = i
+                v = 0
+                while i < size and 48 <= buf[i] <= 57:
+                    v = v * 10 + (buf[i] - 48)
+                    i += 1
+                nd = i - start
+                if nd == 0 or nd > 18 or (nd > 1 and buf[start] == 48) or (neg and v == 0):
+                    return -1
+                out[row, col] = -v if neg else v
+                col += 1
+            if c < ncsv - 1:
+                if i >= size or buf[i] != 44:
+                    return -1
+                i += 1
+            elif i < size:
+                if buf[i] != 10:
+                    return -1
+                i += 1
+        row += 1
+    return row
+
+
+def _parse_strict(data: bytes, ncsv: int, time_first: bool) -> np.ndarray | None:
+    """The int64 columns of a well-formed CSV (see `_scan_strict`), or None when the scanner declines."""
+    if not data:
+        return None
+    n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    out = np.empty((n, ncsv + 3 if time_first else ncsv), dtype=np.int64)
+    rows = _scan_strict(np.frombuffer(data, dtype=np.uint8), time_first, ncsv, out)
+    return out if rows == n else None
+
+
+def _import_strict(msg: _Member, ob: _Member, levels: int, day: date
+                   ) -> tuple[np.ndarray, dict[str, Any], np.ndarray] | None:
+    """Events, facts and reference through the strict scanner; None (→ the reference path) when it declines
+    or when any check fails, so that every error is raised by the reference path, word for word."""
+    mcols = _parse_strict(msg.data, len(_MSG_COLS), True)
+    if mcols is None:
+        return None
+    raw = _parse_strict(ob.data, 4 * levels, False)
+    if raw is None or raw.shape[0] != mcols.shape[0]:
+        return None
+    try:
+        events, facts = _events_from_columns(
+            mcols[:, 4], mcols[:, 5], mcols[:, 6], mcols[:, 7], mcols[:, 8], msg.origin,
+            times=lambda: _times_from_parts(mcols[:, 0], mcols[:, 1], mcols[:, 2], int(mcols[:, 3].sum()), day,
+                                            msg.origin),
+            time_values=lambda: mcols[:, 0])
+        reference = _reference_from_raw(raw, ob.origin)
+    except DataValidationError:
+        return None
+    return events, facts, reference
 
 
 def _fail_at(mask: np.ndarray, origin: str, what: str, expected: str, values: np.ndarray) -> None:
@@ -281,6 +402,8 @@ def _utc_offsets_ns(day: date) -> np.ndarray:
 
 def _times_ns(time_col: pl.Series, day: date, origin: str) -> tuple[np.ndarray, int]:
     """Decimal seconds-after-midnight strings → int64 ns UTC, exactly. Returns (ns, rows rounded below 1 ns)."""
+    import polars as pl
+
     bad = ~time_col.str.contains(_TIME_RE).to_numpy()
     _fail_at(bad, origin, "time", "seconds after midnight like 34200.123456789", time_col.to_numpy())
     parts = time_col.str.split_exact(".", 1).struct.rename_fields(["s", "f"]).struct.unnest()
@@ -290,6 +413,12 @@ def _times_ns(time_col: pl.Series, day: date, origin: str) -> tuple[np.ndarray, 
     tenth = frac.str.slice(9, 1)
     round_up = (tenth >= "5").fill_null(False).to_numpy()
     subns = int((frac.str.len_chars() > 9).sum())
+    return _times_from_parts(secs, ns, round_up, subns, day, origin)
+
+
+def _times_from_parts(secs: np.ndarray, ns: np.ndarray, round_up: np.ndarray, subns: int, day: date,
+                      origin: str) -> tuple[np.ndarray, int]:
+    """Whole seconds, the first 9 fraction digits (ns), the half-up rounding of the 10th → int64 ns UTC."""
     _fail_at(secs >= 86_400, origin, "time", "less than 86400 seconds after midnight", secs)
     local = secs * 1_000_000_000 + ns + round_up
     midnight = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("UTC"))
@@ -299,13 +428,18 @@ def _times_ns(time_col: pl.Series, day: date, origin: str) -> tuple[np.ndarray, 
 
 
 def _build_events(df: pl.DataFrame, day: date, origin: str) -> tuple[np.ndarray, dict[str, Any]]:
-    n = df.height
-    typ = df.get_column("type").to_numpy()
-    oid = df.get_column("order_id").to_numpy()
-    size = df.get_column("size").to_numpy()
-    price = df.get_column("price").to_numpy()
-    direction = df.get_column("direction").to_numpy()
+    typ, oid, size, price, direction = (df.get_column(c).to_numpy() for c in _MSG_COLS[1:])
+    return _events_from_columns(typ, oid, size, price, direction, origin,
+                                times=lambda: _times_ns(df.get_column("time"), day, origin),
+                                time_values=lambda: df.get_column("time").to_numpy())
 
+
+def _events_from_columns(typ: np.ndarray, oid: np.ndarray, size: np.ndarray, price: np.ndarray,
+                         direction: np.ndarray, origin: str, *, times: Any, time_values: Any
+                         ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Validate the integer message columns and build the events; `times()` gives (ns UTC, sub-ns rows) and
+    `time_values()` the time column as written (for an error message)."""
+    n = len(typ)
     _fail_at((typ < 1) | (typ > 7), origin, "type", "a message type 1..7", typ)
     halt = typ == 7
     book = typ <= 4
@@ -319,9 +453,10 @@ def _build_events(df: pl.DataFrame, day: date, origin: str) -> tuple[np.ndarray,
     _fail_at(book & off_tick, origin, "price",
              f"a multiple of {LOBSTER_PRICE_PER_TICK} (tick 0.01 USD = 100 price units)", price)
 
-    ts, subns = _times_ns(df.get_column("time"), day, origin)
+    ts, subns = times()
     backwards = np.concatenate(([False], np.diff(ts) < 0))  # flag the row that goes back, not its predecessor
-    _fail_at(backwards, origin, "time", "non-decreasing timestamps", df.get_column("time").to_numpy())
+    if backwards.any():
+        _fail_at(backwards, origin, "time", "non-decreasing timestamps", time_values())
     ticks = np.where(direction == SELL, -((-price) // LOBSTER_PRICE_PER_TICK), price // LOBSTER_PRICE_PER_TICK)
     ticks = np.where(halt, price, ticks)
     side = np.where(halt | (typ == 6), 0, direction)
@@ -371,7 +506,10 @@ def _convert_reference(raw: np.ndarray, out: np.ndarray) -> int:
 
 
 def _build_reference(df: pl.DataFrame, levels: int, origin: str) -> np.ndarray:
-    raw = df.to_numpy()
+    return _reference_from_raw(df.to_numpy(), origin)
+
+
+def _reference_from_raw(raw: np.ndarray, origin: str) -> np.ndarray:
     ref = np.empty(raw.shape, dtype=np.int64)  # C order: the verifier reads one row per message
     if _convert_reference(raw, ref) >= 0:
         _locate_bad_reference(raw, origin)
@@ -423,17 +561,23 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
         raise DataValidationError(f"{msg.origin}: expected a calendar date in the file name, found "
                                   f"{m.group('date')!r}", file=msg.origin) from None
 
-    mdf = _read_csv(msg, _MSG_SCHEMA)
-    events, facts = _build_events(mdf, day, msg.origin)
-    ob_schema = {f"{c}_{lv}": pl.Int64 for lv in range(1, levels + 1)
-                 for c in ("ask_px", "ask_sz", "bid_px", "bid_sz")}
-    odf = _read_csv(ob, ob_schema)
-    if odf.height != mdf.height:
-        raise DataValidationError(
-            f"{ob.origin}:{min(odf.height, mdf.height) + 1}: expected {mdf.height} orderbook rows (one per "
-            f"message in {msg.name}), found {odf.height}", file=ob.origin,
-            line=min(odf.height, mdf.height) + 1, expected=mdf.height, found=odf.height)
-    reference = _build_reference(odf, levels, ob.origin)
+    fast = _import_strict(msg, ob, levels, day)
+    if fast is not None:
+        events, facts, reference = fast
+    else:  # the reference path: it decides on everything the strict scanner declined, and raises the errors
+        import polars as pl
+
+        mdf = _read_csv(msg, _msg_schema())
+        events, facts = _build_events(mdf, day, msg.origin)
+        ob_schema = {f"{c}_{lv}": pl.Int64 for lv in range(1, levels + 1)
+                     for c in ("ask_px", "ask_sz", "bid_px", "bid_sz")}
+        odf = _read_csv(ob, ob_schema)
+        if odf.height != mdf.height:
+            raise DataValidationError(
+                f"{ob.origin}:{min(odf.height, mdf.height) + 1}: expected {mdf.height} orderbook rows (one per "
+                f"message in {msg.name}), found {odf.height}", file=ob.origin,
+                line=min(odf.height, mdf.height) + 1, expected=mdf.height, found=odf.height)
+        reference = _build_reference(odf, levels, ob.origin)
 
     meta: dict[str, Any] = {
         "format": "lobster",
@@ -443,7 +587,7 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
         "ticker": m.group("ticker"),
         "date": day.isoformat(),
         "levels": levels,
-        "messages": int(mdf.height),
+        "messages": len(events),
         **facts,
     }
     return LobsterData(events, lobster_instrument(m.group("ticker")), reference, levels, meta)
@@ -468,6 +612,8 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
     Raises:
         DataValidationError: when the output location is not writable (nothing is left behind).
     """
+    import polars as pl
+
     from hft.data.events_io import write_events  # local: keeps this module's import light for the CLI
 
     out_path = Path(out_path)
@@ -496,6 +642,8 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
 
 def load_lobster_import(path: str | Path) -> LobsterData:
     """Read an event file written by `write_lobster_import` and its ``.ref.parquet`` sidecar."""
+    import polars as pl
+
     from hft.data.events_io import load_events
 
     path = Path(path)

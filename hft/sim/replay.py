@@ -242,10 +242,14 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     strategy = make_strategy(strategy_name, config.strategies.get(strategy_name))
     if out_dir is not None and out_dir.exists() and not force:
         raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
-    md = open_market_data([Path(p) for p in data])
-    engine, multiplier = build_engine(md, strategy, strategy_name, config)
-    out = engine.run(progress, multiplier=multiplier)
-    summary = summarise(out, md, strategy_name, strategy.params(), config, data)
+    commit = _GitCommitProbe()  # git runs beside the data load and the replay
+    try:
+        md = open_market_data([Path(p) for p in data])
+        engine, multiplier = build_engine(md, strategy, strategy_name, config)
+        out = engine.run(progress, multiplier=multiplier)
+        summary = summarise(out, md, strategy_name, strategy.params(), config, data, commit=commit.result())
+    finally:
+        commit.close()
     if out_dir is not None:
         write_run_folder(out_dir, out, summary, md, force=force)
         summary["run_folder"] = str(out_dir)
@@ -335,8 +339,9 @@ def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
 
 
 def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: ReplayConfig,
-              data: list[Path]) -> dict[str, Any]:
-    """Run metrics: PnL, Sharpe per sample, drawdown, fills, maker share, rejects, speed, hashes."""
+              data: list[Path], *, commit: str | None = None) -> dict[str, Any]:
+    """Run metrics: PnL, Sharpe per sample, drawdown, fills, maker share, rejects, speed, hashes. `commit`: the
+    `git_commit()` value when already known (None: asked now)."""
     from hft import __version__
     from hft.sim.exchange_l2 import LIQ_MAKER
 
@@ -376,7 +381,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "decisions": len(out.decisions), "rejects": out.rejects,
         "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},
         "latency": config.latency_summary(),
-        "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit(),
+        "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
     }
 
@@ -401,15 +406,53 @@ def data_hash(md: Any) -> str:
 
 def git_commit() -> str:
     """The repository's commit, with ``+dirty`` when the tree has uncommitted changes ('' outside git)."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return sha + ("+dirty" if dirty and sha else "")
+    return _GitCommitProbe().result()
+
+
+_GIT_COMMANDS = (["git", "rev-parse", "HEAD"], ["git", "status", "--porcelain", "--untracked-files=no"])
+
+
+class _GitCommitProbe:
+    """`git_commit()` started now (both git commands run concurrently, in the background), read by `result()`."""
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parents[2]
+        self._procs: list[subprocess.Popen[str]] = []
+        try:
+            for cmd in _GIT_COMMANDS:
+                self._procs.append(subprocess.Popen(cmd, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                    stderr=subprocess.DEVNULL, text=True))
+        except OSError:
+            self._kill()
+            self._procs = []
+        self._result: str | None = None
+
+    def result(self, timeout_s: float = 5.0) -> str:
+        if self._result is None:
+            self._result = self._collect(timeout_s)
+        return self._result
+
+    def _collect(self, timeout_s: float) -> str:
+        if len(self._procs) != len(_GIT_COMMANDS):
+            return ""
+        try:
+            sha, dirty = (p.communicate(timeout=timeout_s)[0].strip() for p in self._procs)
+        except (OSError, subprocess.SubprocessError):
+            self._kill()
+            return ""
+        return sha + ("+dirty" if dirty and sha else "")
+
+    def close(self) -> None:
+        """Stop and reap git if its result was never asked for (an error before the summary)."""
+        if self._result is None:
+            self._kill()
+            self._result = ""
+
+    def _kill(self) -> None:
+        for p in self._procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
 
 
 def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool) -> None:

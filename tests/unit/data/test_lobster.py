@@ -318,6 +318,94 @@ def test_imports_the_shared_samples(shared_data: Path, name: str) -> None:
     assert (book[both, 0] > book[both, 2]).all()  # best ask above best bid: never crossed
 
 
+# --- the strict scanner (start-up path) and the polars reference path give the same import ------------------
+
+
+def _reference_path(monkeypatch: pytest.MonkeyPatch, source: Path) -> Any:
+    with monkeypatch.context() as m:
+        m.setattr(lobster, "_import_strict", lambda *a: None)
+        return import_lobster(source)
+
+
+def _same_import(a: Any, b: Any) -> None:
+    assert a.events.dtype == b.events.dtype and a.events.tobytes() == b.events.tobytes()
+    assert a.reference.dtype == b.reference.dtype and np.array_equal(a.reference, b.reference)
+    assert a.reference.flags.c_contiguous and not a.reference.flags.writeable and not a.events.flags.writeable
+    assert a.meta == b.meta and a.levels == b.levels and a.instrument == b.instrument
+
+
+def _strict_used(source: Path) -> bool:
+    msg, ob, _ = lobster._resolve(source, None)
+    day = datetime.strptime(lobster._parse_name(msg.name, msg.origin, "message").group("date"), "%Y-%m-%d")
+    levels = int(lobster._parse_name(msg.name, msg.origin, "message").group("levels"))
+    return lobster._import_strict(msg, ob, levels, day.date()) is not None
+
+
+def test_strict_scanner_matches_the_reference_path(tmp_path: Path, lobster_day: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from hft.data.importing import generate_day
+
+    day = generate_day(tmp_path / "gen", seed=3, symbol="SYNTH", date="2024-01-02", messages=1000, levels=3,
+                       zip_output=True)
+    for source in (lobster_day.write(tmp_path), lobster_day.zip(tmp_path), Path(day["zip_path"])):
+        assert _strict_used(source)
+        _same_import(import_lobster(source), _reference_path(monkeypatch, source))
+
+
+@pytest.mark.parametrize("variant", ["crlf", "leading_zero", "quoted", "plus_sign", "minus_zero", "no_final_lf",
+                                     "blank_line", "long_fraction", "dot_only"])
+def test_strict_scanner_declines_or_agrees_on_unusual_text(tmp_path: Path, lobster_day: Any, variant: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    M, B = list(lobster_day.messages), list(lobster_day.books)
+    if variant == "leading_zero":
+        M = _replace(M, 1, "34200.5,1,012,50,1000300,-1")
+    elif variant == "quoted":
+        M = _replace(M, 1, '"34200.5",1,12,50,1000300,-1')
+    elif variant == "plus_sign":
+        M = _replace(M, 1, "34200.5,1,12,+50,1000300,-1")
+    elif variant == "minus_zero":
+        M = _replace(M, 3, "34202,5,-0,10,1000050,1")
+    elif variant == "blank_line":
+        M = [*M, ""]
+    elif variant == "long_fraction":
+        M = _replace(M, 1, "34200.49999999999999,1,12,50,1000300,-1")
+    elif variant == "dot_only":
+        M = _replace(M, 1, "34200.,1,12,50,1000300,-1")
+    msg = lobster_day.write(tmp_path, M, B)
+    if variant in ("crlf", "no_final_lf"):
+        for path in (msg, msg.with_name(msg.name.replace("_message_", "_orderbook_"))):
+            text = path.read_bytes()
+            path.write_bytes(text.replace(b"\n", b"\r\n") if variant == "crlf" else text.rstrip(b"\n"))
+
+    def outcome(f: Any) -> Any:
+        try:
+            return f()
+        except DataValidationError as exc:
+            return exc.message
+        except Exception as exc:  # whatever the reference path does, the strict path must do the same
+            return f"{exc.__class__.__name__}: {exc}"
+
+    a = outcome(lambda: import_lobster(msg))
+    b = outcome(lambda: _reference_path(monkeypatch, msg))
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+    else:
+        _same_import(a, b)
+    if variant in ("no_final_lf", "long_fraction"):
+        assert _strict_used(msg)
+    else:
+        assert not _strict_used(msg)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_strict_scanner_matches_the_reference_path_on_the_shared_samples(
+        shared_data: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = shared_data / "lobster" / name
+    assert _strict_used(source)
+    _same_import(import_lobster(source), _reference_path(monkeypatch, source))
+
+
 def test_module_constants_describe_the_format() -> None:
     assert lobster.LOBSTER_PRICE_PER_TICK == 100 and lobster.LOBSTER_EMPTY_PRICE == E
     assert SELL == -1
