@@ -22,7 +22,10 @@ The batch kernel prefetches (`_touch_far`, `_touch_near`, `_touch_head`, real ``
 slot-map bucket, symbol rows and target order of intent i+16, the exposure slot of intent i+6, the order
 row a new order of intent i+2 will link to, and the order-table rows the next ids will take. No effect on
 decisions. The dedup index hashes blocks of 8 consecutive keys to 8 adjacent buckets (`_home`, `DD_HASH`),
-so counter-numbered intents share cache lines instead of missing once each.
+so counter-numbered intents share cache lines instead of missing once each. `process_one` (the per-intent
+entry) prefetches at entry what its own intent will touch (`_touch_intent`, `_touch_chain`: dedup bucket,
+slot-map bucket, symbol rows, target order, next order row, then the exposure slot and its head order), so the
+misses of one intent overlap instead of being paid one after the other.
 
 Kernels do no I/O, never allocate, and return integer codes: ``(reason | DUP_FLAG, order_id,
 seq)`` for decisions, a bit set of ``F_*`` flags for reports and marks. The Python driver
@@ -1194,8 +1197,48 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
 
 @_kernel
 def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl):
-    """Steps 1-6 for one intent. Returns (reason | DUP_FLAG?, order_id, seq)."""
-    return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
+    """Steps 1-6 for one intent. Returns (reason | DUP_FLAG?, order_id, seq).
+
+    Starts with software prefetches of the rows the intent will touch that are addressable from its fields
+    (`_touch_intent`), so their cache misses overlap instead of being paid one after the other. No effect
+    on decisions."""
+    st = _kstate(buf)
+    _touch_intent(st, key, a, t, y, target)
+    if kind == INTENT_NEW:  # the order row a new order will take (ids are sequential)
+        o = st.ord + (buf[st.ctr + K_NEXT_OID] & (buf[st.cfg + C_ORD_CAP] - 1)) * N_O
+        _prefetchw(st.b, o)
+        _prefetchw(st.b, o + N_O - 1)
+    _touch_chain(st, kind, a, t, y, target)
+    return _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
+
+
+@_kernel_inline
+def _touch_chain(st, kind, a, t, y, target):
+    """Per-intent counterpart of `_touch_near` + `_touch_head`: follow the slot-map bucket (or the target
+    order) to the exposure slot, prefetch its row and, for a new order, the slot's head order row (which
+    the new order's link writes). Its loads wait for lines `_touch_intent` already has in flight, so the
+    misses of this dependent chain overlap with the dedup-bucket miss instead of following it. Reads
+    only; no effect on decisions."""
+    b = st.b
+    z = -1
+    if target > 0:
+        r = st.ord + (target & (b[st.cfg + C_ORD_CAP] - 1)) * N_O
+        if b[r + O_ID] == target:
+            z = b[r + O_SLOT]
+    elif 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
+        k = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
+        i = st.smap + 2 * _home(k, b[st.cfg + C_SM_BITS])
+        if b[i] == k:
+            z = b[i + 1]
+    if z >= 0:
+        s = st.slot + z * N_Z
+        _prefetch(b, s)
+        _prefetch(b, s + 8)
+        _prefetch(b, s + 16)
+        if kind == INTENT_NEW:
+            h = b[s + Z_OHEAD]
+            if h >= 0:
+                _prefetchw(b, st.ord + h * N_O)
 
 
 def _prefetch_codegen(rw):
@@ -1230,22 +1273,25 @@ def _prefetchw(typingctx, arr, idx):
 
 
 @_kernel_inline
-def _touch_far(st, it):
-    """Prefetch the lines intent `it` will need that are addressable from the intent alone: dedup bucket,
+def _touch_intent(st, key, a, t, y, target):
+    """Prefetch the lines an intent will need that are addressable from its fields alone: dedup bucket,
     slot-map bucket, symbol and symbol-limit rows, target order row. No effect on decisions."""
     b = st.b
-    if it.key != EMPTY and b[st.cfg + C_DD_CAP] > 0:
-        _prefetch(b, st.ddx + 2 * _home(it.key, b[st.cfg + C_DD_BITS] | DD_HASH))
-    a = np.int64(it.account)
-    t = np.int64(it.strategy)
-    y = np.int64(it.symbol)
+    if key != EMPTY and b[st.cfg + C_DD_CAP] > 0:
+        _prefetch(b, st.ddx + 2 * _home(key, b[st.cfg + C_DD_BITS] | DD_HASH))
     if 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
-        key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
-        _prefetch(b, st.smap + 2 * _home(key, b[st.cfg + C_SM_BITS]))
+        k = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
+        _prefetch(b, st.smap + 2 * _home(k, b[st.cfg + C_SM_BITS]))
         _prefetch(b, st.sym + y * N_Y)
         _prefetch(b, st.lim_sym + y * N_LIM)
-    if it.order_id > 0:
-        _prefetch(b, st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O)
+    if target > 0:
+        _prefetch(b, st.ord + (target & (b[st.cfg + C_ORD_CAP] - 1)) * N_O)
+
+
+@_kernel_inline
+def _touch_far(st, it):
+    """`_touch_intent` for an INTENT_DTYPE row (the batch kernels' read-ahead)."""
+    _touch_intent(st, it.key, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol), it.order_id)
 
 
 @_kernel_inline

@@ -2,9 +2,10 @@
 
 The hot path never calls prometheus-client (an ``observe()`` costs about a microsecond): decision counters by
 reason, dedup hits and accepted counts live in the arena (the numba core increments them), and latencies go
-into log2 histograms kept in Python lists (bucket = ``ns.bit_length()``). A custom collector turns these into
-Prometheus metrics at scrape time, in a `CollectorRegistry` created on first use and owned by the service
-(never the global registry). prometheus_client is imported only when a registry or text export is asked for.
+into log2 histograms kept in two preallocated Python lists (count and sum per ``ns.bit_length()``; `process()`
+updates them inline, two list increments, no call). A custom collector folds these into exact Prometheus
+histograms at scrape time, in a `CollectorRegistry` created on first use and owned by the service (never the
+global registry). prometheus_client is imported only when a registry or text export is asked for.
 
 Exported:
   gateway_dispatch_latency_ns          histogram, steps 1-7 of process() (perf counter, not the decision clock)
@@ -30,32 +31,58 @@ from hft.gateway import kernels as K
 if TYPE_CHECKING:
     from hft.gateway.service import GatewayService
 
-N_BUCKETS = 48
+N_BUCKETS = 48  # exported buckets: le = 2**i - 1 for i < 47, the last one open-ended
+N_RAW = 65  # raw slots, indexed by ``ns.bit_length()`` (at most 64 for a 64-bit ns delta)
 STAGES = ("prepare", "core", "dispatch", "record")
 
 
 class Log2Histogram:
-    """Latency histogram with power-of-two buckets; `observe` is a list increment."""
+    """Latency histogram with power-of-two buckets.
 
-    __slots__ = ("buckets", "count", "total")
+    Recording is two list increments, ``counts[b] += 1; sums[b] += ns`` with ``b = ns.bit_length()``, done
+    by `observe` or inline by the service's hot path (``record_into`` gives it the two lists). Raw slots
+    ``b >= N_BUCKETS - 1`` are folded into the last exported bucket when read, so the exported histogram
+    (buckets, count, sum) is exactly that of every recorded value.
+    """
+
+    __slots__ = ("counts", "sums")
 
     def __init__(self) -> None:
-        self.buckets = [0] * N_BUCKETS
-        self.count = 0
-        self.total = 0
+        self.counts = [0] * N_RAW
+        self.sums = [0] * N_RAW
 
     def observe(self, ns: int) -> None:
-        self.buckets[min(ns.bit_length(), N_BUCKETS - 1)] += 1
-        self.count += 1
-        self.total += ns
+        b = ns.bit_length()
+        self.counts[b] += 1
+        self.sums[b] += ns
+
+    def record_into(self) -> tuple[list[int], list[int]]:
+        """The (counts, sums) lists for inline recording: ``c[b] += 1; s[b] += ns``, ``b = ns.bit_length()``."""
+        return self.counts, self.sums
+
+    @property
+    def buckets(self) -> list[int]:
+        """Count per exported bucket (N_BUCKETS; bucket i holds values of bit length i, the last one more)."""
+        c = self.counts
+        return [*c[: N_BUCKETS - 1], sum(c[N_BUCKETS - 1:])]
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def total(self) -> int:
+        return sum(self.sums)
 
     def quantile(self, q: float) -> int:
         """Upper bound (ns) of the bucket holding quantile `q` (0 when empty)."""
-        if self.count == 0:
+        buckets = self.buckets
+        n = sum(buckets)
+        if n == 0:
             return 0
-        target = q * self.count
+        target = q * n
         acc = 0
-        for i, c in enumerate(self.buckets):
+        for i, c in enumerate(buckets):
             acc += c
             if acc >= target and c:
                 return (1 << i) - 1 if i else 0

@@ -1483,8 +1483,8 @@ class NbEngine(Engine):
         self._fast = self.used_in_kernel_orders = self._fast_eligible(wakes)
         if self._fast:
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
-            st[S_ACCT] = self.gw.account_id(self.cfg.account)
-            st[S_STRAT] = self.gw.strategy_id(self.cfg.strategy)
+            st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
+            st[S_STRAT] = self.gw._strat.get(self.cfg.strategy, -1)
             st[S_MULT] = multiplier
             st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
         st[S_NOW] = self.clock.now_ns()

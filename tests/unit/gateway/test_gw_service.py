@@ -176,6 +176,36 @@ def test_metrics_quantiles_sane():
     assert h.quantile(0.5) == 255 and h.quantile(0.99) == 8191 and not math.isnan(h.total)
 
 
+def test_latency_histogram_is_exact():
+    """The inline-recorded histogram exports exactly what a per-value log2 histogram would."""
+    from hft.gateway.metrics import N_BUCKETS, Log2Histogram
+
+    vals = [0, 1, 2, 3, 255, 256, 1999, 2**46, 2**47 - 1, 2**47, 2**50, 2**63 - 1]
+    h = Log2Histogram()
+    for v in vals:
+        h.observe(v)
+    want = [0] * N_BUCKETS
+    for v in vals:
+        want[min(v.bit_length(), N_BUCKETS - 1)] += 1
+    assert h.buckets == want and h.count == len(vals) and h.total == sum(vals)
+    assert h.cumulative()[-1] == ("+Inf", len(vals)) and h.cumulative()[-2][1] == len(vals)
+
+
+def test_process_records_one_latency_per_decision():
+    ticks = iter(range(0, 10**9, 700))  # every timer read advances 700 ns: each process() takes 700 ns
+    g = Gw(timer=lambda: next(ticks))
+    for _ in range(5):
+        g.new()
+    g.new(qty=500)  # a rejection is timed too
+    g.new(key=1)  # and a duplicate
+    lat = g.svc.metrics_snapshot()["dispatch_latency_ns"]
+    assert lat["count"] == 7 and lat["sum_ns"] == 7 * 700 and lat["p50_ns_le"] == 1023
+    assert 'gateway_dispatch_latency_ns_bucket{le="1023.0"} 7.0' in g.svc.metrics_text()
+    off = Gw(config(timing="off"))
+    off.new()
+    assert off.svc.metrics_snapshot()["dispatch_latency_ns"]["count"] == 0
+
+
 def test_working_orders_and_kill_cancels_all():
     g = Gw()
     ids = {g.new(price=1000 - i).order_id for i in range(3)}
