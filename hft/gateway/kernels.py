@@ -1220,6 +1220,18 @@ def _touch_chain(st, kind, a, t, y, target):
     misses of this dependent chain overlap with the dedup-bucket miss instead of following it. Reads
     only; no effect on decisions."""
     b = st.b
+    s = _touch_slot(st, a, t, y, target)
+    if s >= 0 and kind == INTENT_NEW:
+        h = b[s + Z_OHEAD]
+        if h >= 0:
+            _prefetchw(b, st.ord + h * N_O)
+
+
+@_kernel_inline
+def _touch_slot(st, a, t, y, target):
+    """Find the exposure slot an intent will use without changing anything (through the target order, or the
+    slot-map bucket of (account, strategy, symbol)) and prefetch its row; its arena offset, -1 when none."""
+    b = st.b
     z = -1
     if target > 0:
         r = st.ord + (target & (b[st.cfg + C_ORD_CAP] - 1)) * N_O
@@ -1230,15 +1242,13 @@ def _touch_chain(st, kind, a, t, y, target):
         i = st.smap + 2 * _home(k, b[st.cfg + C_SM_BITS])
         if b[i] == k:
             z = b[i + 1]
-    if z >= 0:
-        s = st.slot + z * N_Z
-        _prefetch(b, s)
-        _prefetch(b, s + 8)
-        _prefetch(b, s + 16)
-        if kind == INTENT_NEW:
-            h = b[s + Z_OHEAD]
-            if h >= 0:
-                _prefetchw(b, st.ord + h * N_O)
+    if z < 0:
+        return -1
+    s = st.slot + z * N_Z
+    _prefetch(b, s)
+    _prefetch(b, s + 8)
+    _prefetch(b, s + 16)
+    return s
 
 
 def _prefetch_codegen(rw):
@@ -1298,25 +1308,7 @@ def _touch_far(st, it):
 def _touch_near(st, it):
     """Prefetch the rows found through what `_touch_far` fetched a few intents earlier: the exposure slot
     (through the slot-map bucket, or through the target order's slot). Reads only; no effect on decisions."""
-    b = st.b
-    a = np.int64(it.account)
-    t = np.int64(it.strategy)
-    y = np.int64(it.symbol)
-    z = -1
-    if it.order_id > 0:
-        r = st.ord + (it.order_id & (b[st.cfg + C_ORD_CAP] - 1)) * N_O
-        if b[r + O_ID] == it.order_id:
-            z = b[r + O_SLOT]
-    elif 0 <= a < b[st.cfg + C_N_ACCT] and 0 <= t < b[st.cfg + C_N_STRAT] and 0 <= y < b[st.cfg + C_N_SYM]:
-        key = (a * b[st.cfg + C_MAX_STRAT] + t) * b[st.cfg + C_MAX_SYM] + y
-        i = st.smap + 2 * _home(key, b[st.cfg + C_SM_BITS])
-        if b[i] == key:
-            z = b[i + 1]
-    if z >= 0:
-        s = st.slot + z * N_Z
-        _prefetch(b, s)
-        _prefetch(b, s + 8)
-        _prefetch(b, s + 16)
+    _touch_slot(st, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol), it.order_id)
 
 
 @_kernel_inline
