@@ -273,6 +273,21 @@ def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
     return df
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _natural(buf: np.ndarray, i: int, size: int, max_digits: int) -> tuple[int, int]:
+    """The decimal digits at ``buf[i:]``: (value, index after them); value -1 when there are none, more than
+    `max_digits`, or a leading zero (``0`` alone is fine)."""
+    start = i
+    v = 0
+    while i < size and 48 <= buf[i] <= 57:
+        v = v * 10 + (buf[i] - 48)
+        i += 1
+    nd = i - start
+    if nd == 0 or nd > max_digits or (nd > 1 and buf[start] == 48):
+        return -1, i
+    return v, i
+
+
 @njit(cache=True, _nrt=False)
 def _scan_strict(buf: np.ndarray, time_first: bool, ncsv: int, out: np.ndarray) -> int:
     """Scan `ncsv` comma-separated columns per LF-terminated line into `out` (rows, k); returns the rows read,
@@ -290,13 +305,8 @@ def _scan_strict(buf: np.ndarray, time_first: bool, ncsv: int, out: np.ndarray) 
         col = 0
         for c in range(ncsv):
             if time_first and c == 0:
-                start = i
-                v = 0
-                while i < size and 48 <= buf[i] <= 57:
-                    v = v * 10 + (buf[i] - 48)
-                    i += 1
-                nd = i - start
-                if nd == 0 or nd > 6 or (nd > 1 and buf[start] == 48):
+                v, i = _natural(buf, i, size, 6)
+                if v < 0:
                     return -1
                 ns = 0
                 digits = 0
@@ -325,13 +335,8 @@ def _scan_strict(buf: np.ndarray, time_first: bool, ncsv: int, out: np.ndarray) 
                 if i < size and buf[i] == 45:
                     neg = True
                     i += 1
-                start = i
-                v = 0
-                while i < size and 48 <= buf[i] <= 57:
-                    v = v * 10 + (buf[i] - 48)
-                    i += 1
-                nd = i - start
-                if nd == 0 or nd > 18 or (nd > 1 and buf[start] == 48) or (neg and v == 0):
+                v, i = _natural(buf, i, size, 18)
+                if v < 0 or (neg and v == 0):
                     return -1
                 out[row, col] = -v if neg else v
                 col += 1

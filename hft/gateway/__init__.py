@@ -65,4 +65,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'hft.gateway' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(mod), name)
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value  # resolved once: later lookups (``from hft.gateway import X`` in a hot method) skip this
+    return value

@@ -1012,24 +1012,47 @@ def _check_tif(st, otype, tif):
     return R_OK
 
 
-@_kernel
-def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
+@_kernel_inline
+def _registered(st, a, t, y):
+    """R_OK when account `a`, strategy `t` and symbol `y` are registry indices, else the first unknown one."""
+    b = st.b
+    if a < 0 or a >= b[st.cfg + C_N_ACCT]:
+        return R_UNKNOWN_ACCOUNT
+    if t < 0 or t >= b[st.cfg + C_N_STRAT]:
+        return R_UNKNOWN_STRATEGY
+    if y < 0 or y >= b[st.cfg + C_N_SYM]:
+        return R_UNKNOWN_SYMBOL
+    return R_OK
+
+
+@_kernel_inline
+def _new_static(st, y, side, price, qty, otype, tif):
+    """A new order's checks that need no exposure state: side, type / TIF, quantity, price, reference price.
+    Returns (reason, reference price, multiplier, valuation price)."""
     b = st.b
     if side != 1 and side != -1:
-        return R_BAD_SIDE, 0
+        return R_BAD_SIDE, 0, 0, 0
     r = _check_tif(st, otype, tif)
     if r != R_OK:
-        return r, 0
+        return r, 0, 0, 0
     if qty <= 0:
-        return R_BAD_QTY, 0
+        return R_BAD_QTY, 0, 0, 0
     if price < 0 or (price == 0 and otype != ORDER_MARKET):
-        return R_BAD_PRICE, 0
+        return R_BAD_PRICE, 0, 0, 0
     ys = st.sym + y * N_Y
     ref = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]
     if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):
-        return R_NO_REFERENCE_PRICE, 0
-    valpx = ref if otype == ORDER_MARKET else price
+        return R_NO_REFERENCE_PRICE, 0, 0, 0
+    return R_OK, ref, mult, ref if otype == ORDER_MARKET else price
+
+
+@_kernel
+def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
+    b = st.b
+    r, ref, mult, valpx = _new_static(st, y, side, price, qty, otype, tif)
+    if r != R_OK:
+        return r, 0
     # step 3: exposure
     z = _slot_get(st, a, t, y, True)
     if z < 0:
@@ -1159,13 +1182,9 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         return pre, 0
     if kind != INTENT_NEW and kind != INTENT_CANCEL and kind != INTENT_REPLACE:
         return R_BAD_KIND, 0
-    b = st.b
-    if a < 0 or a >= b[st.cfg + C_N_ACCT]:
-        return R_UNKNOWN_ACCOUNT, 0
-    if t < 0 or t >= b[st.cfg + C_N_STRAT]:
-        return R_UNKNOWN_STRATEGY, 0
-    if y < 0 or y >= b[st.cfg + C_N_SYM]:
-        return R_UNKNOWN_SYMBOL, 0
+    r = _registered(st, a, t, y)
+    if r != R_OK:
+        return r, 0
     internal = (ctl & CTL_INTERNAL) != 0
     if kind == INTENT_NEW:
         return _new(st, now, a, t, y, side, price, qty, otype, tif, internal)
@@ -1193,6 +1212,12 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
     if reason == R_OK:
         b[c + K_ACCEPTED] += 1
     return reason, oid, seq
+
+
+@_kernel
+def next_order_id(buf):
+    """The id the next accepted new order will get (ids are sequential: 1, 2, ...)."""
+    return buf[_kstate(buf).ctr + K_NEXT_OID]
 
 
 @_kernel
@@ -1653,12 +1678,9 @@ def dry_run(buf, now, a, t, y, side, price, qty, otype, tif):
 
     Leaves the state unchanged apart from creating the exposure slot."""
     st = _kstate(buf)
-    if a < 0 or a >= buf[st.cfg + C_N_ACCT]:
-        return R_UNKNOWN_ACCOUNT
-    if t < 0 or t >= buf[st.cfg + C_N_STRAT]:
-        return R_UNKNOWN_STRATEGY
-    if y < 0 or y >= buf[st.cfg + C_N_SYM]:
-        return R_UNKNOWN_SYMBOL
+    r = _registered(st, a, t, y)
+    if r != R_OK:
+        return r
     z = _slot_get(st, a, t, y, False)
     s0 = s1 = s2 = s3 = s4 = 0  # the 5 repeat-throttle fields (Z_REP_SIDE .. Z_REP_TS); no allocation
     if z >= 0:
@@ -1695,27 +1717,12 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif):
     counts as flat and is not created. Writes nothing but the symbol's conservative self-match bounds
     (refreshed exactly by a walk, as in every path)."""
     b = st.b
-    if a < 0 or a >= b[st.cfg + C_N_ACCT]:
-        return R_UNKNOWN_ACCOUNT
-    if t < 0 or t >= b[st.cfg + C_N_STRAT]:
-        return R_UNKNOWN_STRATEGY
-    if y < 0 or y >= b[st.cfg + C_N_SYM]:
-        return R_UNKNOWN_SYMBOL
-    if side != 1 and side != -1:
-        return R_BAD_SIDE
-    r = _check_tif(st, otype, tif)
+    r = _registered(st, a, t, y)
     if r != R_OK:
         return r
-    if qty <= 0:
-        return R_BAD_QTY
-    if price < 0 or (price == 0 and otype != ORDER_MARKET):
-        return R_BAD_PRICE
-    ys = st.sym + y * N_Y
-    ref = b[ys + Y_REF_PX]
-    mult = b[ys + Y_MULT]
-    if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):
-        return R_NO_REFERENCE_PRICE
-    valpx = ref if otype == ORDER_MARKET else price
+    r, ref, mult, valpx = _new_static(st, y, side, price, qty, otype, tif)
+    if r != R_OK:
+        return r
     z = _slot_get(st, a, t, y, False)
     if z >= 0:
         s = st.slot + z * N_Z
@@ -1739,12 +1746,9 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif):
 @_kernel
 def _check_cancel(st, a, t, y, target):
     """`_cancel`'s checks without its side effects (no rate limit, the order is not marked pending)."""
-    if a < 0 or a >= st.b[st.cfg + C_N_ACCT]:
-        return R_UNKNOWN_ACCOUNT
-    if t < 0 or t >= st.b[st.cfg + C_N_STRAT]:
-        return R_UNKNOWN_STRATEGY
-    if y < 0 or y >= st.b[st.cfg + C_N_SYM]:
-        return R_UNKNOWN_SYMBOL
+    r = _registered(st, a, t, y)
+    if r != R_OK:
+        return r
     o = _find_order(st, target)
     if o < 0 or not _owned(st, o, a, t, y):
         return R_UNKNOWN_ORDER

@@ -241,7 +241,6 @@ S_ORD_CHANGED = 44  # the kernel changed the order view (Python rebuilds `live_o
 S_ACCT = 45  # the gateway's account and strategy indices
 S_STRAT = 46
 S_MULT = 47  # money multiplier (cash of fills)
-S_MAXOID = 48  # the highest order id accepted so far (the gateway numbers accepted orders 1, 2, ...)
 N_STATE = 64
 
 # --- strategy kernels ---------------------------------------------------------------------------------------
@@ -685,7 +684,7 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of
     `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). -1, or W_GROW (nothing done)
     when a buffer lacks room for `ni` intents."""
     if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
-            or sord.shape[0] - st[S_NORD] < ni or side_of.shape[0] <= st[S_MAXOID] + ni + 1):
+            or sord.shape[0] - st[S_NORD] < ni or side_of.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
     for j in range(ni):
         if intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL:
@@ -741,8 +740,6 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of
         if kind == INTENT_NEW:
             if code == 0:  # accepted, not a duplicate: the order joins the strategy's view
                 side_of[oid] = side
-                if oid > st[S_MAXOID]:
-                    st[S_MAXOID] = oid
                 k = st[S_NORD]
                 sord[k, SO_ID] = oid
                 sord[k, SO_SIDE] = side
@@ -1144,11 +1141,12 @@ class LazyRecords(Sequence):
         return len(self._all())
 
 
-def _rows_to(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """int64 rows (one column per field, in order) as a structured array of `dtype`."""
-    out = np.zeros(rows.shape[0], dtype)
+def _rows_to(rows: np.ndarray, dtype: np.dtype, n: int | None = None) -> np.ndarray:
+    """int64 rows (one column per field, in order) as a structured array of `dtype`; `n` rows in all (the
+    rest zero) when given."""
+    out = np.zeros(rows.shape[0] if n is None else n, dtype)
     for j, name in enumerate(dtype.names):
-        out[name] = rows[:, j]
+        out[name][: rows.shape[0]] = rows[:, j]
     return out
 
 
@@ -1196,7 +1194,6 @@ class NbEngine(Engine):
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._side_arr[d.order_id] = side
-            self._st[S_MAXOID] = max(int(self._st[S_MAXOID]), d.order_id)
         return d
 
     def cancel(self, order_id: int) -> object:
@@ -1304,7 +1301,7 @@ class NbEngine(Engine):
                 setattr(self, name, _grown(a, spare))
         if self._sord.shape[0] - st[S_NORD] < spare:
             self._sord = _grown(self._sord, spare)
-        self._room_side(int(st[S_MAXOID]))
+        self._room_side(int(GK.next_order_id(self.gw.arena)))
 
     def _fast_eligible(self, wakes: frozenset[str]) -> bool:
         """The in-kernel order path needs: the L2 venue, a strategy kernel and no other Python callback, the
@@ -1600,9 +1597,7 @@ class NbEngine(Engine):
                 st[S_IEX] = i + 1
                 st[S_NOW] = clock.now_ns()
             elif code == W_EQ_FULL:
-                grown = np.zeros((2 * self._eq.shape[0], EQ_COLS), dtype=np.int64)
-                grown[: self._eq.shape[0]] = self._eq
-                self._eq = grown
+                self._eq = _grown(self._eq, 1)
                 self._arg_key = None
             elif code == W_CHUNK:
                 if progress is not None:
@@ -1616,9 +1611,7 @@ class NbEngine(Engine):
             # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
             clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
         ne = int(st[S_NEQ])
-        rows = np.zeros(ne + 1, dtype=EQUITY_DTYPE)  # `_output` takes it as it takes the reference's list
-        for j, name in enumerate(EQUITY_DTYPE.names):
-            rows[name][:ne] = self._eq[:ne, j]
+        rows = _rows_to(self._eq[:ne], EQUITY_DTYPE, ne + 1)  # `_output` takes it as the reference's list
         self._equity_rows = []
         self._sample()  # the final sample, exactly as the reference takes it
         rows[ne] = self._equity_rows[0]

@@ -556,16 +556,9 @@ def _exec(book, orders, cons, params, out, now, side, price, qty, oid) -> bool:
         ok &= o
         # 2. our orders at the same price ahead of X in the FIFO (none ahead of anonymous quantity)
         if s >= 0 and rem > 0 and _own_qty_at(orders, params, side, price) > 0:
-            j = book.lv_head[_row_of(side), price - book.meta[M_BASE]]
-            while j >= 0 and j != s and rem > 0:
-                nxt = book.o_next[j]
-                key = book.o_id[j]
-                if _is_own(key):
-                    r = _own_row_by_key(orders, params, key)
-                    o, used = _maker_take(book, orders, params, out, now, r, rem)
-                    ok &= o
-                    rem -= used
-                j = nxt
+            head = book.lv_head[_row_of(side), price - book.meta[M_BASE]]
+            o, rem = _take_own_ahead(book, orders, params, out, now, head, s, rem)
+            ok &= o
         # 2'. unknown id beyond the front anonymous quantity: it executes the resync's anonymous orders in FIFO
         # order, so our orders queued ahead of the last one it reaches were traded through first
         if s < 0 and rem > 0 and params[P_RSEQ] > 0 and _own_qty_at(orders, params, side, price) > 0:
@@ -579,19 +572,29 @@ def _exec(book, orders, cons, params, out, now, side, price, qty, oid) -> bool:
                     need -= book.o_qty[j]
                     last = j
                 j = book.o_next[j]
-            j = book.lv_head[row, idx] if last >= 0 else -1
-            while j >= 0 and j != last and rem > 0:
-                nxt = book.o_next[j]
-                key = book.o_id[j]
-                if _is_own(key):
-                    r = _own_row_by_key(orders, params, key)
-                    o, used = _maker_take(book, orders, params, out, now, r, rem)
-                    ok &= o
-                    rem -= used
-                j = nxt
+            if last >= 0:
+                o, rem = _take_own_ahead(book, orders, params, out, now, book.lv_head[row, idx], last, rem)
+                ok &= o
     # 3. the execution itself, as the data says
     _remove(book, cons, params, EV_EXEC, side, price, qty, oid)
     return ok
+
+
+@_kernel
+def _take_own_ahead(book, orders, params, out, now, j, stop, rem) -> tuple:
+    """Walk a level's FIFO from node `j` up to (not including) node `stop`: our orders met on the way fill as makers,
+    up to `rem` lots in all. Returns (reports fit, lots left)."""
+    ok = True
+    while j >= 0 and j != stop and rem > 0:
+        nxt = book.o_next[j]
+        key = book.o_id[j]
+        if _is_own(key):
+            r = _own_row_by_key(orders, params, key)
+            o, used = _maker_take(book, orders, params, out, now, r, rem)
+            ok &= o
+            rem -= used
+        j = nxt
+    return ok, rem
 
 
 @_kernel
