@@ -37,6 +37,7 @@ from hft.core.orders import (
     STORM_NORMAL,
     TIF_NAMES,
 )
+from hft.gateway import driver
 from hft.gateway import kernels as K
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.config import GatewayConfig, LimitSet, load_config
@@ -126,7 +127,7 @@ class GatewayService:
         self.sink = sink
         self.batch_sink = batch_sink
         self.timer = timer or time.perf_counter_ns
-        self.enabled = config.enabled
+        self._enabled = config.enabled
         self.arena = K.new_arena(max_accounts=config.max_accounts, max_strategies=config.max_strategies,
                                  max_symbols=config.max_symbols, exposure_slots=config.exposure_max_symbols,
                                  working_orders=config.max_working_orders, dedup_capacity=config.dedup_capacity)
@@ -172,11 +173,26 @@ class GatewayService:
         # hot-path caches (bound methods and the current mode): see the latency budget in docs/gateway.md
         self._now = clock.now_ns
         self._put = self._dispatcher.put_nowait
-        self._acct_get = self._acct.get
-        self._strat_get = self._strat.get
-        self._sym_get = self._sym.get
         self._mode = self.policy.mode
         self._core = _core_entry()
+        self._fast = driver.compiled()
+        self._ctx = self._driver_context()
+
+    @property
+    def enabled(self) -> bool:
+        """False: every intent is rejected GATEWAY_DISABLED (config ``enabled`` / ``HFT_GATEWAY_ENABLED``)."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        self._enabled = bool(on)
+        self._ctx = self._driver_context()
+
+    def _driver_context(self) -> tuple:
+        """What the compiled driver reads besides the arena (registries by reference, flags by value)."""
+        flags = (driver.FLAG_ENABLED if self._enabled else 0) | (
+            driver.FLAG_UNLISTED if self.config.allow_unlisted_symbols else 0)
+        return driver.context(self._sym, self._acct, self._strat, dedup_key, flags)
 
     @property
     def dispatcher(self) -> Any:
@@ -269,6 +285,34 @@ class GatewayService:
         now = clock_now()
         if now >= self._storm_next:
             self._storm_tick(now)
+        # steps 1-6 of a typed intent in one compiled call (hft.gateway.driver); None: not the common case,
+        # nothing done, the Python path below decides
+        fast = self._fast
+        try:
+            dec = fast(self.arena, self._ctx, envelope, now, self._mode)
+        except Exception as exc:  # only MemoryError in practice; keep going as the Python path does
+            dec = self._internal_error(envelope, exc, now)
+        if dec is None:
+            dec = self._process_py(envelope, now)
+        else:
+            cmd = dec[18]
+            if cmd is not None:  # step 7
+                try:
+                    put = self._put
+                    put(cmd)
+                except Exception as exc:
+                    dec = self._undispatched(dec, exc, now)
+        if self.sink is not None:
+            self._emit(dec)
+        if lat is not None:  # Log2Histogram.observe, inlined
+            ns = timer() - t0
+            b = ns.bit_length()
+            lat[0][b] += 1
+            lat[1][b] += ns
+        return dec
+
+    def _process_py(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> Decision:
+        """Steps 1-7 in Python for what the compiled driver does not take (any envelope, any field types)."""
         try:
             if type(envelope) is TypedIntentEnvelope:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = envelope.payload
@@ -278,7 +322,7 @@ class GatewayService:
                 i = envelope.intent
                 kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
                 side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
-            if not self.enabled:
+            if not self._enabled:
                 return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
             if type(key) is int and key != _NO_KEY:
                 k = key
@@ -288,22 +332,16 @@ class GatewayService:
                 k = self._slow_key(key)
                 if k is None:
                     return self._reject_outside(envelope, R_BAD_KEY, now)
-            sym_get = self._sym_get
-            y = sym_get(sym, -1)
+            y = self._sym.get(sym, -1)
             if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
                 y = self.register_symbol(sym)
-            acct_get = self._acct_get
-            a = acct_get(acct, -1)
-            strat_get = self._strat_get
-            t = strat_get(strat, -1)
-            # all eight exact ints (bools, floats, numpy integers, ... take the slow path); chained `is`
-            # comparisons are ~20 % cheaper than eight `type(x) is int` tests joined by `and`
+            a = self._acct.get(acct, -1)
+            t = self._strat.get(strat, -1)
             if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
                     is type(now) is int):
-                core = self._core
-                try:
-                    code, oid, seq = core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype,
-                                          tif, target, 0)
+                try:  # the compiled entry point (no dispatcher type resolution)
+                    code, oid, seq = self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty,
+                                                otype, tif, target, 0)
                 except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
                     code, oid, seq = _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price,
                                                   qty, otype, tif, target, 0)
@@ -317,25 +355,21 @@ class GatewayService:
             cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
                                        price, qty, otype, tif, now))
             try:
-                put = self._put
-                put(cmd)
+                self._put(cmd)
             except Exception as exc:
                 code = self._dispatch_failed(k, kind, oid, now, exc)
                 cmd = None
-            dec = _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty,
-                                   otype, tif, target, code == 0, code, oid, False, cmd))
-        else:
-            reason = code & 0xFFFF
-            dec = _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty,
-                                   otype, tif, target, reason == 0, reason, oid, code >= _DUP, None))
-        if self.sink is not None:
-            self._emit(dec)
-        if lat is not None:  # Log2Histogram.observe, inlined
-            ns = timer() - t0
-            b = ns.bit_length()
-            lat[0][b] += 1
-            lat[1][b] += ns
-        return dec
+            return _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty,
+                                    otype, tif, target, code == 0, code, oid, False, cmd))
+        reason = code & 0xFFFF
+        return _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty, otype,
+                                tif, target, reason == 0, reason, oid, code >= _DUP, None))
+
+    def _undispatched(self, dec: Decision, exc: Exception, now: int) -> Decision:
+        """The decision of an accepted intent whose command the dispatcher refused (rolled back)."""
+        k = dec.key if type(dec.key) is int else dedup_key(dec.key)
+        code = self._dispatch_failed(k, dec.kind, dec.order_id, now, exc)
+        return dec._replace(accepted=False, reason=code, command=None)
 
     def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
         """`process` with per-stage timings (metrics timing: stages)."""

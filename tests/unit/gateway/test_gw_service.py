@@ -88,9 +88,15 @@ def test_dispatch_failure_rolls_back():
     assert snap["rejects_by_reason"] == {"DISPATCH_FAILED": 1} and snap["accepted"] == 2
 
 
-def test_internal_error_is_a_decision_and_service_continues(monkeypatch):
+@pytest.mark.parametrize("path", ["compiled driver", "python path"])
+def test_internal_error_is_a_decision_and_service_continues(monkeypatch, path):
     g = Gw()
-    real = g.svc._core  # the compiled entry point of kernels.process_one that process() calls
+    # process() runs the compiled driver (`_fast`); with it switched off, the Python path, whose core call is
+    # the compiled entry point of kernels.process_one (`_core`)
+    attr = "_fast" if path == "compiled driver" else "_core"
+    if path == "python path":
+        monkeypatch.setattr(g.svc, "_fast", lambda *a: None)
+    real = getattr(g.svc, attr)
     calls = {"n": 0}
 
     def boom(*a):
@@ -99,10 +105,10 @@ def test_internal_error_is_a_decision_and_service_continues(monkeypatch):
             raise RuntimeError("kaboom")
         return real(*a)
 
-    monkeypatch.setattr(g.svc, "_core", boom)
+    monkeypatch.setattr(g.svc, attr, boom)
     d = g.new()
     assert not d.accepted and d.reason == R_INTERNAL_ERROR
-    assert g.new().accepted
+    assert g.new().accepted and calls["n"] == 2
     snap = g.svc.metrics_snapshot()
     assert snap["internal_errors"] == 1 and snap["rejects_by_reason"] == {"INTERNAL_ERROR": 1}
 
