@@ -50,8 +50,10 @@ from hft.gateway.pyobj import (
     getattr_,
     incref,
     is_null,
+    layout_ok,
     none,
     null,
+    prefetch_items,
     pyref,
     same,
     tuple_alloc,
@@ -97,8 +99,11 @@ _inline = njit(cache=True, _nrt=False, inline="always")
 def context(syms: dict, accts: dict, strats: dict, dedup_key: object, flags: int) -> tuple:
     """The context tuple `process_typed` reads (kept alive by its owner for as long as it is used)."""
     fields = tuple(sys.intern(f.name) for f in dataclasses.fields(OrderIntent))
-    return (TypedIntentEnvelope, TYPED_INTENT_V1, int, str, tuple, syms, accts, strats, Decision, OrderCommand,
-            dedup_key, "payload", "recv_ns", flags, IntentEnvelope, OrderIntent, "intent", fields)
+    assert len(fields) == 12, "OrderIntent's fields are the typed payload's, in order"
+    ctx = (TypedIntentEnvelope, TYPED_INTENT_V1, int, str, tuple, syms, accts, strats, Decision, OrderCommand,
+           dedup_key, "payload", "recv_ns", flags, IntentEnvelope, OrderIntent, "intent", fields)
+    assert len(ctx) == N_X
+    return ctx
 
 
 @_inline
@@ -133,24 +138,20 @@ def _set(t, i, o):
 
 @_driver
 def _typed(buf, ctx, env, p, now, mode):
-    """`process_typed` on the payload `p`: (decision, handled). Not handled: nothing was changed."""
+    """`process_typed` on the payload `p`: (decision, handled). Not handled: nothing was changed.
+
+    Ordered so that memory latency overlaps with work: the payload's objects are prefetched as soon as the
+    payload is known; the arena rows the intent addresses (`kernels.touch`) as soon as the key and the
+    registry indices are; the exposure slot (`kernels.touch_slot`) after the remaining field conversions;
+    the `Decision` is allocated and filled with the intent's fields while that slot row arrives."""
     nil = none()
     int_t = tuple_item(ctx, X_INT)
     if not (same(type_of(p), tuple_item(ctx, X_TUPLE)) and tuple_size(p) == 13
             and same(tuple_item(p, 0), tuple_item(ctx, X_TAG))):
         return nil, False
+    prefetch_items(p, 13)  # a producer's payload objects are often cold: overlap their misses
     flags = as_int64(tuple_item(ctx, X_FLAGS))[0]
     if flags & FLAG_ENABLED == 0 or not same(type_of(now), int_t):
-        return nil, False
-    now_i, ok0 = as_int64(now)
-    kind, ok1 = _int_at(p, 1, int_t)
-    side, ok2 = _int_at(p, 6, int_t)
-    price, ok3 = _int_at(p, 7, int_t)
-    qty, ok4 = _int_at(p, 8, int_t)
-    otype, ok5 = _int_at(p, 9, int_t)
-    tif, ok6 = _int_at(p, 10, int_t)
-    target, ok7 = _int_at(p, 12, int_t)
-    if not (ok0 and ok1 and ok2 and ok3 and ok4 and ok5 and ok6 and ok7):
         return nil, False
     key = tuple_item(p, 2)
     kt = type_of(key)
@@ -169,63 +170,69 @@ def _typed(buf, ctx, env, p, now, mode):
             return nil, False
     else:
         return nil, False
-    acct = tuple_item(p, 3)
-    strat = tuple_item(p, 4)
-    sym = tuple_item(p, 5)
-    y = _index(tuple_item(ctx, X_SYMS), sym, int_t)
-    a = _index(tuple_item(ctx, X_ACCTS), acct, int_t)
-    t = _index(tuple_item(ctx, X_STRATS), strat, int_t)
+    y = _index(tuple_item(ctx, X_SYMS), tuple_item(p, 5), int_t)
+    a = _index(tuple_item(ctx, X_ACCTS), tuple_item(p, 3), int_t)
+    t = _index(tuple_item(ctx, X_STRATS), tuple_item(p, 4), int_t)
     if y == -2 or a == -2 or t == -2 or (y == -1 and flags & FLAG_UNLISTED != 0):
+        return nil, False
+    kind, ok1 = _int_at(p, 1, int_t)
+    target, ok2 = _int_at(p, 12, int_t)
+    if not (ok1 and ok2):
+        return nil, False
+    K.touch(buf, k, kind, a, t, y, target)  # prefetches only
+    now_i, ok0 = as_int64(now)
+    side, ok3 = _int_at(p, 6, int_t)
+    price, ok4 = _int_at(p, 7, int_t)
+    qty, ok5 = _int_at(p, 8, int_t)
+    otype, ok6 = _int_at(p, 9, int_t)
+    tif, ok7 = _int_at(p, 10, int_t)
+    if not (ok0 and ok3 and ok4 and ok5 and ok6 and ok7):
         return nil, False
     recv = getattr_(env, tuple_item(ctx, X_RECV))
     if is_null(recv):
         err_clear()
         return nil, False
+    K.touch_slot(buf, kind, a, t, y, target)  # reads the slot-map bucket `touch` asked for
+    dec = tuple_alloc(tuple_item(ctx, X_DECISION), 19)
+    if is_null(dec):  # MemoryError propagates; nothing was decided
+        decref(recv)
+        return dec, True
+    _set(dec, 1, now)
+    tuple_steal(dec, 2, recv)
+    _set(dec, 3, key)
+    _set(dec, 4, tuple_item(p, 1))  # kind
+    for i in range(3, 11):  # account, strategy, symbol, side, price, qty, order type, tif
+        _set(dec, i + 2, tuple_item(p, i))
+    _set(dec, 13, tuple_item(p, 12))  # target order id
 
     # ---- steps 1-6 (state changes from here: the intent is handled, whatever follows)
-    code, oid, seq = K.process_one(buf, now_i, mode, k, kind, a, t, y, side, price, qty, otype, tif, target, 0)
+    code, oid, seq = K.process_touched(buf, now_i, mode, k, kind, a, t, y, side, price, qty, otype, tif,
+                                       target, 0)
 
     reason = code & 0xFFFF
     seq_o = from_int64(seq)
     oid_o = from_int64(oid)
-    reason_o = from_int64(reason)
-    ok = not (is_null(seq_o) or is_null(oid_o) or is_null(reason_o))
-    kind_o = tuple_item(p, 1)
-    target_o = tuple_item(p, 12)
+    tuple_steal(dec, 0, seq_o)
+    tuple_steal(dec, 14, from_bool(reason == 0))
+    tuple_steal(dec, 15, from_int64(reason))
+    tuple_steal(dec, 16, oid_o)
+    tuple_steal(dec, 17, from_bool(code >= _DUP))
     cmd = nil
-    if code == 0:
+    if code == 0 and not is_null(oid_o):
         cmd = tuple_alloc(tuple_item(ctx, X_COMMAND), 12)
-        if is_null(cmd):
-            ok = False
-        else:
-            _set(cmd, 0, kind_o)
-            _set(cmd, 1, oid_o if kind == _CMD_NEW else target_o)
+        if not is_null(cmd):
+            _set(cmd, 0, tuple_item(p, 1))
+            _set(cmd, 1, oid_o if kind == _CMD_NEW else tuple_item(p, 12))
             for i in range(2, 11):  # key, account, strategy, symbol, side, price, qty, order type, tif
                 _set(cmd, i, tuple_item(p, i))
             _set(cmd, 11, now)
     else:
         incref(cmd)
-    dec = tuple_alloc(tuple_item(ctx, X_DECISION), 19)
-    if not ok or is_null(dec):  # MemoryError (set by the failed allocation) propagates
-        for o in (seq_o, oid_o, reason_o, recv, cmd, dec):
-            decref(o)  # NULL-safe
-        return dec, True
-    tuple_steal(dec, 0, seq_o)
-    _set(dec, 1, now)
-    tuple_steal(dec, 2, recv)
-    _set(dec, 3, key)
-    _set(dec, 4, kind_o)
-    for i in range(3, 11):  # account, strategy, symbol, side, price, qty, order type, tif
-        _set(dec, i + 2, tuple_item(p, i))
-    _set(dec, 13, target_o)
-    tuple_steal(dec, 14, from_bool(reason == 0))
-    tuple_steal(dec, 15, reason_o)
-    tuple_steal(dec, 16, oid_o)
-    tuple_steal(dec, 17, from_bool(code >= _DUP))
     tuple_steal(dec, 18, cmd)
+    if is_null(seq_o) or is_null(oid_o) or is_null(tuple_item(dec, 15)) or is_null(cmd):
+        decref(dec)  # a MemoryError after the decision (set by the failed allocation) propagates
+        return null(), True
     return dec, True
-
-
 @_driver
 def _payload_of(ctx, env):
     """The typed payload of an envelope (new reference), or NULL (nothing pending) when not the common case:
@@ -281,6 +288,14 @@ def process_typed(buf, ctx, env, now, mode):
     return res
 
 
+def _unavailable(buf: object, ctx: object, env: object, now: object, mode: object) -> None:
+    return None  # every envelope goes to the Python path
+
+
 def compiled() -> object:
-    """The compiled entry point of `process_typed` (int64 arena, context, envelope, now, mode)."""
+    """The compiled entry point of `process_typed` (int64 arena, context, envelope, now, mode), or a function
+    leaving every envelope to the Python path when this interpreter's object layout is not the one the
+    driver reads (see `hft.gateway.pyobj.layout_ok`)."""
+    if not (layout_ok() and Decision.__basicsize__ == OrderCommand.__basicsize__ == tuple.__basicsize__):
+        return _unavailable
     return process_typed.compile((types.Array(types.int64, 1, "C"), pyref, pyref, pyref, types.int64))

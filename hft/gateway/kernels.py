@@ -25,11 +25,13 @@ decisions. The dedup index hashes blocks of 8 consecutive keys to 8 adjacent buc
 so counter-numbered intents share cache lines instead of missing once each. `process_one` (the per-intent
 entry) prefetches at entry what its own intent will touch (`_touch_intent`, `_touch_chain`: dedup bucket,
 slot-map bucket, symbol rows, target order, next order row, then the exposure slot and its head order), so the
-misses of one intent overlap instead of being paid one after the other.
+misses of one intent overlap instead of being paid one after the other. The compiled per-intent driver runs
+the same read-ahead in stages (`touch`, `touch_slot`, then `process_touched`) with its own work in between.
 
 Kernels do no I/O, never allocate, and return integer codes: ``(reason | DUP_FLAG, order_id,
-seq)`` for decisions, a bit set of ``F_*`` flags for reports and marks. The Python driver
-(`hft.gateway.service`) turns codes into records, commands and StormGuard triggers.
+seq)`` for decisions, a bit set of ``F_*`` flags for reports and marks. The service (`hft.gateway.service`,
+through the compiled per-intent driver `hft.gateway.driver` for the common case) turns codes into records,
+commands and StormGuard triggers.
 
 Pipeline inside `process_one` / `process_batch` (one intent):
   1. dedup: purge expired entries, look the key up; a live hit returns the original decision (DUP_FLAG).
@@ -39,7 +41,7 @@ Pipeline inside `process_one` / `process_batch` (one intent):
      else EXPOSURE_CARDINALITY), check net position / notional *including working orders*, reserve.
   4. risk: tick / lot multiples, min / max qty, price band, order notional, daily loss, rate limits,
      repeated-order throttle, self-match. A rejection here releases the step-3 reservation explicitly.
-  5. order table entry (the command itself is materialised by the Python driver / batch kernel).
+  5. order table entry (the command itself is materialised by the per-intent driver / batch kernel).
   6. dedup commit: the decision (accepted or not) is stored under the key.
 """
 
@@ -1228,13 +1230,38 @@ def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif
     (`_touch_intent`), so their cache misses overlap instead of being paid one after the other. No effect
     on decisions."""
     st = _kstate(buf)
-    _touch_intent(st, key, a, t, y, target)
-    if kind == INTENT_NEW:  # the order row a new order will take (ids are sequential)
-        o = st.ord + (buf[st.ctr + K_NEXT_OID] & (buf[st.cfg + C_ORD_CAP] - 1)) * N_O
-        _prefetchw(st.b, o)
-        _prefetchw(st.b, o + N_O - 1)
+    _touch_first(st, key, kind, a, t, y, target)
     _touch_chain(st, kind, a, t, y, target)
     return _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
+
+
+@_kernel
+def touch(buf, key, kind, a, t, y, target):
+    """First stage of `process_one`'s read-ahead, for callers with work to do before the decision (the
+    compiled per-intent driver): prefetches only, never stalls. No effect on decisions."""
+    _touch_first(_kstate(buf), key, kind, a, t, y, target)
+
+
+@_kernel
+def touch_slot(buf, kind, a, t, y, target):
+    """Second stage (`_touch_chain`): reads the slot-map bucket (or target order) that `touch` prefetched and
+    prefetches the exposure slot and its head order. Call it some work after `touch`. No effect on decisions."""
+    _touch_chain(_kstate(buf), kind, a, t, y, target)
+
+
+@_kernel
+def process_touched(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl):
+    """`process_one` without its read-ahead (the caller ran `touch` and `touch_slot`)."""
+    return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
+
+
+@_kernel_inline
+def _touch_first(st, key, kind, a, t, y, target):
+    _touch_intent(st, key, a, t, y, target)
+    if kind == INTENT_NEW:  # the order row a new order will take (ids are sequential)
+        o = st.ord + (st.b[st.ctr + K_NEXT_OID] & (st.b[st.cfg + C_ORD_CAP] - 1)) * N_O
+        _prefetchw(st.b, o)
+        _prefetchw(st.b, o + N_O - 1)
 
 
 @_kernel_inline

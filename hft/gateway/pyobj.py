@@ -7,7 +7,10 @@ borrowed or a new reference, and the caller balances them (`incref` / `decref`).
 compiled with the GIL held (no ``nogil``), which is numba's default.
 
 Only functions of CPython's public C API are called (resolved from the running interpreter when the JIT
-links), so nothing needs a C compiler at install time. See `hft.gateway.driver` for the one user.
+links), so nothing needs a C compiler at install time. Three reads that the C API offers only as macros or
+as checked calls are done directly from the object layout: ``ob_type``, a tuple's ``ob_size`` and its item
+array (the hottest operations of the driver; offsets taken from ``__basicsize__`` and verified on live
+objects by `layout_ok`). See `hft.gateway.driver` for the one user.
 """
 
 from __future__ import annotations
@@ -20,6 +23,23 @@ from numba.extending import NativeValue, box, intrinsic, models, register_model,
 _P = ir.IntType(8).as_pointer()
 _I64 = ir.IntType(64)
 _I32 = ir.IntType(32)
+# Object layout (byte offsets), from the running interpreter; `layout_ok()` checks them on live objects.
+_OB_TYPE = object.__basicsize__ - 8  # PyObject.ob_type: the last field of the object header
+_OB_SIZE = object.__basicsize__  # PyVarObject.ob_size: right after the object header
+_TUPLE_ITEMS = tuple.__basicsize__  # PyTupleObject.ob_item[0]
+
+
+def layout_ok() -> bool:
+    """True when the offsets above hold on live objects of this interpreter (read through ctypes). Users of
+    this module fall back to plain Python when they do not (an unusual build)."""
+    import ctypes
+
+    def ptr(addr: int) -> int | None:
+        return ctypes.c_void_p.from_address(addr).value
+
+    t = (object(), "x", 12345678901)
+    return (ptr(id(t) + _OB_TYPE) == id(tuple) and ctypes.c_ssize_t.from_address(id(t) + _OB_SIZE).value == 3
+            and all(ptr(id(t) + _TUPLE_ITEMS + 8 * i) == id(x) for i, x in enumerate(t)))
 
 
 class PyRef(types.Opaque):
@@ -64,11 +84,16 @@ def same(typingctx, a, b):
     return types.boolean(pyref, pyref), cg
 
 
+def _load_ptr(builder, base, offset):
+    """The pointer stored `offset` bytes into the object at `base`."""
+    return builder.load(builder.bitcast(builder.gep(base, [offset]), _P.as_pointer()))
+
+
 @intrinsic
 def type_of(typingctx, o):
-    """``type(o)`` (borrowed)."""
+    """``type(o)`` (borrowed; a load of ``ob_type``)."""
     def cg(context, builder, sig, args):
-        return context.get_python_api(builder).get_type(args[0])
+        return _load_ptr(builder, args[0], _I64(_OB_TYPE))
     return pyref(pyref), cg
 
 
@@ -115,17 +140,22 @@ def err_clear(typingctx):
 
 @intrinsic
 def tuple_size(typingctx, t):
-    """``len(t)`` for a tuple (or subclass)."""
+    """``len(t)`` for a tuple or subclass (a load of ``ob_size``)."""
     def cg(context, builder, sig, args):
-        return _call(builder, _I64, [_P], "PyTuple_Size", [args[0]])
+        return builder.load(builder.bitcast(builder.gep(args[0], [_I64(_OB_SIZE)]), _I64.as_pointer()))
     return types.int64(pyref), cg
+
+
+def _item_addr(builder, t, i):
+    items = builder.bitcast(builder.gep(t, [_I64(_TUPLE_ITEMS)]), _P.as_pointer())
+    return builder.gep(items, [i])
 
 
 @intrinsic
 def tuple_item(typingctx, t, i):
-    """``t[i]`` (borrowed; NULL with IndexError set when out of range)."""
+    """``t[i]`` of a tuple or subclass (borrowed). No bounds check: `i` must be within ``len(t)``."""
     def cg(context, builder, sig, args):
-        return _call(builder, _P, [_P, _I64], "PyTuple_GetItem", [args[0], args[1]])
+        return builder.load(_item_addr(builder, args[0], args[1]))
     return pyref(pyref, types.int64), cg
 
 
@@ -209,9 +239,23 @@ def tuple_alloc(typingctx, tp, n):
 
 
 @intrinsic
-def tuple_steal(typingctx, t, i, o):
-    """Set item `i` of a fresh tuple (reference count 1) to `o`, stealing the reference to `o`."""
+def prefetch_items(typingctx, t, n):
+    """Software prefetch of the objects referenced by the first `n` items of tuple `t` (``llvm.prefetch``:
+    never stalls, never faults). Their cache misses then overlap instead of being paid one after the other
+    when the items are read. Call only after checking that `t` is a tuple of at least `n` items."""
     def cg(context, builder, sig, args):
-        _call(builder, _I32, [_P, _I64, _P], "PyTuple_SetItem", [args[0], args[1], args[2]])
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [_P, _I32, _I32, _I32]),
+                                            "llvm.prefetch.p0")
+        with cgutils.for_range(builder, args[1]) as loop:
+            builder.call(fn, [builder.load(_item_addr(builder, args[0], loop.index)), _I32(0), _I32(3), _I32(1)])
+        return context.get_dummy_value()
+    return types.void(pyref, types.int64), cg
+
+
+@intrinsic
+def tuple_steal(typingctx, t, i, o):
+    """Set the unset item `i` (within ``len(t)``) of a fresh tuple to `o`, stealing the reference to `o`."""
+    def cg(context, builder, sig, args):
+        builder.store(args[2], _item_addr(builder, args[0], args[1]))
         return context.get_dummy_value()
     return types.void(pyref, types.int64, pyref), cg
