@@ -285,8 +285,8 @@ class GatewayService:
         now = clock_now()
         if now >= self._storm_next:
             self._storm_tick(now)
-        # steps 1-6 of a typed intent in one compiled call (hft.gateway.driver); None: not the common case,
-        # nothing done, the Python path below decides
+        # steps 1-6 and the records of one intent in one compiled call (hft.gateway.driver); None: not the
+        # common case, nothing done, the Python path below decides
         fast = self._fast
         try:
             dec = fast(self.arena, self._ctx, envelope, now, self._mode)

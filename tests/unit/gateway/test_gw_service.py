@@ -76,11 +76,15 @@ class Flaky:
         self.commands.append(cmd)
 
 
-def test_dispatch_failure_rolls_back():
+@pytest.mark.parametrize("path", ["compiled driver", "python path"])
+def test_dispatch_failure_rolls_back(path):
     g = Gw(dispatcher=Flaky())
+    if path == "python path":
+        g.svc._fast = lambda *a: None  # every envelope to the Python path
     assert g.new(qty=40).accepted
     d = g.new(qty=10, key=42)
-    assert not d.accepted and d.reason == R_DISPATCH_FAILED
+    assert not d.accepted and d.reason == R_DISPATCH_FAILED and d.command is None and d.order_id == 2
+    assert g.records[-1] is d
     assert g.svc.position("A1", "s1", "AAA").working_buy == 40  # no phantom exposure
     assert g.new(qty=10, key=42).duplicate  # remembered as failed
     assert g.new(qty=10).accepted
