@@ -277,14 +277,17 @@ def process_typed(buf, ctx, env, now, mode):
     is not the common case (see the module docstring) and nothing was done."""
     p = _payload_of(ctx, env)
     if is_null(p):
-        res = none()
-        incref(res)
-        return res
+        return _new_none()
     res, handled = _typed(buf, ctx, env, p, now, mode)
     decref(p)
-    if not handled:
-        res = none()
-        incref(res)
+    return res if handled else _new_none()
+
+
+@_inline
+def _new_none():
+    """A new reference to ``None`` (the answer "not handled")."""
+    res = none()
+    incref(res)
     return res
 
 

@@ -15,6 +15,8 @@ objects by `layout_ok`). See `hft.gateway.driver` for the one user.
 
 from __future__ import annotations
 
+import functools
+
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -29,6 +31,7 @@ _OB_SIZE = object.__basicsize__  # PyVarObject.ob_size: right after the object h
 _TUPLE_ITEMS = tuple.__basicsize__  # PyTupleObject.ob_item[0]
 
 
+@functools.cache
 def layout_ok() -> bool:
     """True when the offsets above hold on live objects of this interpreter (read through ctypes). Users of
     this module fall back to plain Python when they do not (an unusual build)."""

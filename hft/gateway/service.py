@@ -312,58 +312,76 @@ class GatewayService:
         return dec
 
     def _process_py(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> Decision:
-        """Steps 1-7 in Python for what the compiled driver does not take (any envelope, any field types)."""
+        """Steps 1-7 in Python for what the compiled driver does not take (any envelope, any field types).
+        Returns the decision without recording it (the caller does)."""
         try:
-            if type(envelope) is TypedIntentEnvelope:
-                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = envelope.payload
-                if tag != TYPED_INTENT_V1:
-                    return self._reject_outside(envelope, R_BAD_INPUT, now)
-            else:
-                i = envelope.intent
-                kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
-                side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
-            if not self._enabled:
-                return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
-            if type(key) is int and key != _NO_KEY:
-                k = key
-            elif type(key) is str and key:
-                k = dedup_key(key)
-            else:
-                k = self._slow_key(key)
-                if k is None:
-                    return self._reject_outside(envelope, R_BAD_KEY, now)
-            y = self._sym.get(sym, -1)
-            if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
-                y = self.register_symbol(sym)
-            a = self._acct.get(acct, -1)
-            t = self._strat.get(strat, -1)
-            if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
-                    is type(now) is int):
-                try:  # the compiled entry point (no dispatcher type resolution)
-                    code, oid, seq = self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty,
-                                                otype, tif, target, 0)
-                except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
-                    code, oid, seq = _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price,
-                                                  qty, otype, tif, target, 0)
-            else:
-                code, oid, seq = self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target)
+            f = self._prepare(envelope, now)
+            if type(f) is Decision:
+                return f
+            code, oid, seq = self._core_py(now, f)
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             return self._reject_malformed(envelope, exc, now)
         except Exception as exc:  # keep going: the intent is rejected INTERNAL_ERROR
             return self._internal_error(envelope, exc, now)
-        if code == 0:
-            cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
-                                       price, qty, otype, tif, now))
-            try:
-                self._put(cmd)
-            except Exception as exc:
-                code = self._dispatch_failed(k, kind, oid, now, exc)
-                cmd = None
-            return _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty,
-                                    otype, tif, target, code == 0, code, oid, False, cmd))
+        code, cmd = self._dispatch_py(now, f, code, oid)
+        return self._decision_py(envelope, now, f, code, oid, seq, cmd)
+
+    def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
+        """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
+        target, k, a, t, y)`` with its int64 dedup key `k` and registry indices, or the `Decision` of a
+        rejection decided before the core (bad tag, gateway disabled, unusable key). Raises on envelopes too
+        malformed to read."""
+        if type(envelope) is TypedIntentEnvelope:
+            tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = envelope.payload
+            if tag != TYPED_INTENT_V1:
+                return self._reject_outside(envelope, R_BAD_INPUT, now)
+        else:
+            i = envelope.intent
+            kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
+            side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
+        if not self._enabled:
+            return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
+        k = key if (type(key) is int and key != _NO_KEY) else self._slow_key(key)
+        if k is None:
+            return self._reject_outside(envelope, R_BAD_KEY, now)
+        y = self._sym.get(sym, -1)
+        if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
+            y = self.register_symbol(sym)
+        return (key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k, self._acct.get(acct, -1),
+                self._strat.get(strat, -1), y)
+
+    def _core_py(self, now: int, f: tuple) -> tuple[int, int, int]:
+        """Steps 1-4 and 6 for prepared fields: (code, order id, seq)."""
+        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y = f
+        if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
+                is type(now) is int):
+            try:  # the compiled entry point (no dispatcher type resolution)
+                return self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
+                                  target, 0)
+            except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
+                return _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
+                                    target, 0)
+        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target)
+
+    def _dispatch_py(self, now: int, f: tuple, code: int, oid: int) -> tuple[int, OrderCommand | None]:
+        """Steps 5 and 7 for an accepted intent: (code, the dispatched command); a refused dispatch is rolled
+        back (DISPATCH_FAILED, no command)."""
+        if code != 0:
+            return code, None
+        key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k = f[:12]
+        cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side, price,
+                                   qty, otype, tif, now))
+        try:
+            self._put(cmd)
+        except Exception as exc:
+            return self._dispatch_failed(k, kind, oid, now, exc), None
+        return 0, cmd
+
+    @staticmethod
+    def _decision_py(envelope: Any, now: int, f: tuple, code: int, oid: int, seq: int,
+                     cmd: OrderCommand | None) -> Decision:
         reason = code & 0xFFFF
-        return _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty, otype,
-                                tif, target, reason == 0, reason, oid, code >= _DUP, None))
+        return _tnew(Decision, (seq, now, envelope.recv_ns, *f[:11], reason == 0, reason, oid, code >= _DUP, cmd))
 
     def _undispatched(self, dec: Decision, exc: Exception, now: int) -> Decision:
         """The decision of an accepted intent whose command the dispatcher refused (rolled back)."""
@@ -372,7 +390,8 @@ class GatewayService:
         return dec._replace(accepted=False, reason=code, command=None)
 
     def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
-        """`process` with per-stage timings (metrics timing: stages)."""
+        """`process` with per-stage timings (metrics timing: stages), over the Python path: the compiled
+        driver has no stage boundaries to time."""
         timer = self.timer
         m = self.metrics
         t0 = timer()
@@ -380,56 +399,25 @@ class GatewayService:
         if now >= self._storm_next:
             self._storm_tick(now)
         try:
-            if type(envelope) is TypedIntentEnvelope:
-                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = envelope.payload
-                if tag != TYPED_INTENT_V1:
-                    return self._reject_outside(envelope, R_BAD_INPUT, now)
-            else:
-                i = envelope.intent
-                kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
-                side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
-            if not self.enabled:
-                return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
-            k = key if (type(key) is int and key != _NO_KEY) else self._slow_key(key)
-            if k is None:
-                return self._reject_outside(envelope, R_BAD_KEY, now)
-            a = self._acct.get(acct, -1)
-            t = self._strat.get(strat, -1)
-            y = self._sym.get(sym, -1)
-            if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
-                y = self.register_symbol(sym)
-            t1 = timer()
-            m.stages["prepare"].observe(t1 - t0)
-            if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
-                    is type(now) is int):
-                try:  # the compiled entry point, as in `process`
-                    code, oid, seq = self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty,
-                                                otype, tif, target, 0)
-                except OverflowError:
-                    code, oid, seq = _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price,
-                                                  qty, otype, tif, target, 0)
-            else:
-                code, oid, seq = self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target)
-            t2 = timer()
-            m.stages["core"].observe(t2 - t1)
+            f = self._prepare(envelope, now)
+            if type(f) is not Decision:
+                t1 = timer()
+                m.stages["prepare"].observe(t1 - t0)
+                code, oid, seq = self._core_py(now, f)
+                t2 = timer()
+                m.stages["core"].observe(t2 - t1)
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-            return self._reject_malformed(envelope, exc, now)
+            f = self._reject_malformed(envelope, exc, now)
         except Exception as exc:
-            return self._internal_error(envelope, exc, now)
-        cmd = None
-        if code == 0:
-            cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
-                                       price, qty, otype, tif, now))
-            try:
-                self._put(cmd)
-            except Exception as exc:
-                code = self._dispatch_failed(k, kind, oid, now, exc)
-                cmd = None
+            f = self._internal_error(envelope, exc, now)
+        if type(f) is Decision:  # decided before the core
+            if self.sink is not None:
+                self._emit(f)
+            return f
+        code, cmd = self._dispatch_py(now, f, code, oid)
         t3 = timer()
         m.stages["dispatch"].observe(t3 - t2)
-        reason = code & 0xFFFF
-        dec = _tnew(Decision, (seq, now, envelope.recv_ns, key, kind, acct, strat, sym, side, price, qty, otype,
-                               tif, target, reason == 0, reason, oid, code >= _DUP, cmd))
+        dec = self._decision_py(envelope, now, f, code, oid, seq, cmd)
         if self.sink is not None:
             self._emit(dec)
         t4 = timer()
@@ -462,26 +450,21 @@ class GatewayService:
                                  R_BAD_INPUT)
         return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:], 0)
 
-    def _record_outside(self, envelope: Any, reason: int, now: int) -> Decision:
+    def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
+        """A rejection decided outside the core (no usable key, disabled gateway, malformed, internal error,
+        queue full): counted by reason; recorded by the caller."""
         seq = int(K.count_reason(self.arena, reason))
         f = _fields(envelope)
-        dec = Decision(seq, now, getattr(envelope, "recv_ns", 0), *f[:11], False, reason, 0, False, None)
-        if self.sink is not None:
-            self._emit(dec)
-        return dec
-
-    def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
-        """A rejection decided before the core (no usable key, disabled gateway, queue full)."""
-        return self._record_outside(envelope, reason, now)
+        return Decision(seq, now, getattr(envelope, "recv_ns", 0), *f, False, reason, 0, False, None)
 
     def _reject_malformed(self, envelope: Any, exc: Exception, now: int) -> Decision:
         log.debug("malformed intent rejected: %s: %s", type(exc).__name__, exc)
-        return self._record_outside(envelope, R_BAD_INPUT, now)
+        return self._reject_outside(envelope, R_BAD_INPUT, now)
 
     def _internal_error(self, envelope: Any, exc: Exception, now: int) -> Decision:
         self.metrics.internal_errors += 1
         log.error("gateway internal error, intent rejected: %s: %s", type(exc).__name__, exc, exc_info=exc)
-        return self._record_outside(envelope, R_INTERNAL_ERROR, now)
+        return self._reject_outside(envelope, R_INTERNAL_ERROR, now)
 
     def _dispatch_failed(self, k: int, kind: int, oid: int, now: int, exc: Exception) -> int:
         log.error("dispatch failed, decision rolled back: %s: %s", type(exc).__name__, exc)
@@ -490,7 +473,10 @@ class GatewayService:
 
     def reject_queue_full(self, envelope: Any) -> Decision:
         """Record the QUEUE_FULL decision of an envelope the channel could not take (not deduplicated)."""
-        return self._record_outside(envelope, R_QUEUE_FULL, self.clock.now_ns())
+        dec = self._reject_outside(envelope, R_QUEUE_FULL, self.clock.now_ns())
+        if self.sink is not None:
+            self._emit(dec)
+        return dec
 
     def _emit(self, record: Any) -> None:
         try:

@@ -245,3 +245,28 @@ def test_in_kernel_api_from_a_foreign_njit_function():
     assert code == 0 and oid == 1 and flags == 0
     assert g.svc.position("A1", "s1", "AAA").position == 2
     assert g.new(key=99).duplicate  # the same dedup window as the Python path
+
+
+RECORD_CASES = {
+    "accepted": lambda g: g.new(),
+    "risk rejection": lambda g: g.new(qty=500),
+    "unusable key": lambda g: g.new(key=[1]),
+    "malformed field": lambda g: g.new(qty="ten"),
+    "bad tag": lambda g: g.svc.process(TypedIntentEnvelope(("typed_intent_v0",) + typed_intent_v1(
+        INTENT_NEW, 1, "A1", "s1", "AAA", BUY, 1000, 1)[1:])),
+    "unknown symbol": lambda g: g.new(sym="ZZZ"),
+    "disabled gateway": lambda g: (setattr(g.svc, "enabled", False), g.new())[1],
+    "queue full": lambda g: g.svc.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(
+        INTENT_NEW, 1, "A1", "s1", "AAA", BUY, 1000, 1))),
+}
+
+
+@pytest.mark.parametrize("timing", ["dispatch", "stages"])
+@pytest.mark.parametrize("path", ["compiled driver", "python path"])
+@pytest.mark.parametrize("case", sorted(RECORD_CASES))
+def test_every_decision_is_recorded_exactly_once(case, path, timing):
+    g = Gw(config(timing=timing))
+    if path == "python path":
+        g.svc._fast = lambda *a: None
+    d = RECORD_CASES[case](g)
+    assert g.records == [d] and g.records[0] is d
