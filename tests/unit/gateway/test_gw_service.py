@@ -252,8 +252,8 @@ RECORD_CASES = {
     "risk rejection": lambda g: g.new(qty=500),
     "unusable key": lambda g: g.new(key=[1]),
     "malformed field": lambda g: g.new(qty="ten"),
-    "bad tag": lambda g: g.svc.process(TypedIntentEnvelope(("typed_intent_v0",) + typed_intent_v1(
-        INTENT_NEW, 1, "A1", "s1", "AAA", BUY, 1000, 1)[1:])),
+    "bad tag": lambda g: g.svc.process(TypedIntentEnvelope(("typed_intent_v0", *typed_intent_v1(
+        INTENT_NEW, 1, "A1", "s1", "AAA", BUY, 1000, 1)[1:]))),
     "unknown symbol": lambda g: g.new(sym="ZZZ"),
     "disabled gateway": lambda g: (setattr(g.svc, "enabled", False), g.new())[1],
     "queue full": lambda g: g.svc.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(
