@@ -1,6 +1,6 @@
 """Helpers for strict YAML configuration.
 
-Rules (DESIGN.md rule 6): unknown keys, wrong types and bad units are a `ConfigError` naming the file, the key
+Rules (docs/architecture.md, rule 6): unknown keys, wrong types and bad units are a `ConfigError` naming the file, the key
 path and the expected value, raised before any data is loaded.
 """
 
