@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Check", "GateResult", "json_safe"]
+__all__ = ["Check", "GateResult", "json_safe", "pool_days"]
 
 _OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t, ">": lambda v, t: v > t, "<": lambda v, t: v < t,
         "==": lambda v, t: v == t}
@@ -27,7 +27,8 @@ _OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t, ">": lambda v, t: 
 class Check:
     """One pass/fail comparison ``value <op> threshold`` (`passed` is False for a NaN value).
 
-    `note` explains a failure (or why a check was not applicable: then `passed` is True and `value` NaN).
+    `note` explains a failure (or why a check was not applicable: then `passed` is True and `value` NaN). A
+    `warning` passed but its value crossed the threshold of an advisory check (`note` says why it did not fail).
     """
 
     name: str
@@ -36,6 +37,7 @@ class Check:
     threshold: float
     passed: bool
     note: str = ""
+    warning: bool = False
 
     @classmethod
     def compare(cls, name: str, value: float, op: str, threshold: float, note: str = "") -> Check:
@@ -44,6 +46,15 @@ class Check:
         if not ok and not note:
             note = f"{name} = {_fmt(v)}, expected {op} {_fmt(threshold)}"
         return cls(name, v, op, float(threshold), ok, note if not ok else "")
+
+    @classmethod
+    def advisory(cls, name: str, value: float, op: str, threshold: float, note: str, *, binding: bool) -> Check:
+        """An advisory comparison: when ``value <op> threshold`` does not hold it FAILS only when `binding`
+        (e.g. corroborated by an exact test), else it passes as a warning carrying `note`."""
+        c = cls.compare(name, value, op, threshold, note)
+        if c.passed or binding or math.isnan(c.value):
+            return c
+        return cls(name, c.value, op, c.threshold, True, f"warning: {note}", warning=True)
 
     @classmethod
     def not_applicable(cls, name: str, op: str, threshold: float, note: str) -> Check:
@@ -65,6 +76,7 @@ class GateResult:
         thresholds: the thresholds it applied.
         reasons: one line per failed check (empty on a pass; notes on not-applicable checks are kept in
             `checks`).
+        warnings: one line per advisory check that crossed its threshold without failing (see `Check`).
         checks: every comparison, in order.
     """
 
@@ -78,6 +90,10 @@ class GateResult:
     reasons: list[str]
     checks: list[Check] = field(default_factory=list)
 
+    @property
+    def warnings(self) -> list[str]:
+        return [c.note for c in self.checks if c.warning]
+
     @classmethod
     def from_checks(cls, gate: str, checks: list[Check], headline: str, metrics: dict[str, Any],
                     thresholds: dict[str, Any]) -> GateResult:
@@ -90,7 +106,7 @@ class GateResult:
     def to_dict(self) -> dict[str, Any]:
         return json_safe({"gate": self.gate, "passed": self.passed, "metric": self.metric, "value": self.value,
                           "threshold": self.threshold, "reasons": self.reasons,
-                          "checks": [dataclasses.asdict(c) for c in self.checks], "metrics": self.metrics,
+                          "warnings": self.warnings, "checks": [dataclasses.asdict(c) for c in self.checks], "metrics": self.metrics,
                           "thresholds": self.thresholds})
 
 
@@ -121,3 +137,40 @@ def json_safe(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return json_safe(dataclasses.asdict(obj))
     return obj
+
+
+_WORST = {">=": min, ">": min, "<=": max, "<": max, "==": min}
+
+
+def pool_days(results: list[GateResult], labels: list[str]) -> GateResult:
+    """One verdict from per-day results of the same gate: it passes only when every day passes.
+
+    One check per check name (in the first day's order): the worst value over the days (lowest for ``>=`` /
+    ``>`` / ``==``, highest for ``<=`` / ``<``; NaN values ignored), failed when any day failed it, its note the
+    failing days' notes prefixed with their labels. Warnings are kept the same way. ``metrics["days"]`` lists
+    each day's label, verdict, headline value, reasons and warnings.
+    """
+    first = results[0]
+    names = [c.name for c in first.checks]
+    checks: list[Check] = []
+    for name in names:
+        per = [(lab, next((c for c in r.checks if c.name == name), None)) for r, lab in zip(results, labels,
+                                                                                                  strict=True)]
+        per = [(lab, c) for lab, c in per if c is not None]
+        op, th = per[0][1].op, per[0][1].threshold
+        vals = [c.value for _, c in per if not math.isnan(c.value)]
+        value = _WORST[op](vals) if vals else math.nan
+        failed = [(lab, c) for lab, c in per if not c.passed]
+        warned = [(lab, c) for lab, c in per if c.warning]
+        if failed:
+            note = "; ".join(f"{lab}: {c.note}" for lab, c in failed)
+            checks.append(Check(name, value, op, th, False, note))
+        elif warned:
+            checks.append(Check(name, value, op, th, True, "; ".join(f"{lab}: {c.note}" for lab, c in warned),
+                                warning=True))
+        else:
+            checks.append(Check(name, value, op, th, True, per[0][1].note if math.isnan(value) else ""))
+    metrics = {"days": [{"day": lab, "passed": r.passed, "metric": r.metric, "value": r.value,
+                         "reasons": r.reasons, "warnings": r.warnings} for r, lab in zip(results, labels,
+                                                                                          strict=True)]}
+    return GateResult.from_checks(first.gate, checks, first.metric, metrics, first.thresholds)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from hft.alpha.gates import GateResult, json_safe
+from hft.alpha.gates import Check, GateResult, json_safe, pool_days
 from hft.core.errors import DataValidationError, GovernanceError
 
 __all__ = ["Scorecard", "validate"]
@@ -57,6 +57,9 @@ class Scorecard:
         plots: PNG paths.
         recorded: trials and audit rows were written.
         timings: seconds per step.
+        days: one entry per day of `data` (`hft.alpha.days`): ``day`` (label), ``data``, ``data_hash``,
+            ``n_rows``, and with several days ``gates``: that day's own A, B, C (the `gates` above are pooled:
+            A passes only when every day passes; B and C are computed on every day's rows / periods together).
     """
 
     alpha_id: str
@@ -75,6 +78,7 @@ class Scorecard:
     plots: list[str] = field(default_factory=list)
     recorded: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    days: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -92,18 +96,17 @@ class Scorecard:
             "run_id": self.run_id, "data": self.data, "data_hash": self.data_hash, "code_hash": self.code_hash,
             "features": self.features, "n_rows": self.n_rows, "gates": [g.to_dict() for g in self.gates],
             "variants": self.variants, "plots": self.plots, "recorded": self.recorded, "timings": self.timings,
+            "days": [{**d, "gates": [g.to_dict() for g in d["gates"]]} if "gates" in d else d for d in self.days],
         })
 
 
 def _paths(data: Sequence[Path | str]) -> list[Path]:
+    from hft.alpha.days import group_days
+
     if isinstance(data, str | Path):
         data = [data]
     paths = [Path(p) for p in data]
-    if not paths:
-        raise DataValidationError("validate: expected at least one data path (--data), was none", key="data")
-    for p in paths:
-        if not p.is_file():
-            raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
+    group_days(paths)  # every file exists, none twice, at least one
     return paths
 
 
@@ -139,8 +142,9 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     from hft.alpha import gate_a as ga
     from hft.alpha import gate_b as gb
     from hft.alpha import gate_c as gc
+    from hft.alpha.days import day_features
     from hft.alpha.experiments import code_hash, new_experiment_id
-    from hft.alpha.features import compute_features, data_hash, horizon_column
+    from hft.alpha.features import data_hash, horizon_column
     from hft.alpha.registry import alpha_dir, load_alpha_class, load_config
 
     timings: dict[str, float] = {}
@@ -165,51 +169,65 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
 
     step("features")
     dhash = data_hash(paths)
-    feats = compute_features(paths, cfg.features)
-    n = feats.height
+    days = day_features(paths, cfg.features)
+    labels = [d.label for d in days]
     h_rows = cfg.features.horizon_rows()
-    if n <= max(h_rows):
-        raise DataValidationError(f"validate: expected more than {max(h_rows)} feature rows for the longest "
-                                  f"horizon {cfg.features.horizons[h_rows.index(max(h_rows))]!r}, was {n}",
-                                  key="features.horizons", hint="use longer data or shorter horizons")
+    for d in days:
+        if d.features.height <= max(h_rows):
+            raise DataValidationError(
+                f"validate: {d.label}: expected more than {max(h_rows)} feature rows for the longest horizon "
+                f"{cfg.features.horizons[h_rows.index(max(h_rows))]!r}, was {d.features.height}",
+                key="features.horizons", file=str(d.paths[0]), hint="use longer data or shorter horizons")
+    frames = [d.features for d in days]
+    n = sum(f.height for f in frames)
 
     step("gate A")
-    res_a, sig = ga.gate_a(alpha, feats, va.gate_a)
+    per_a = [ga.gate_a(alpha, f, va.gate_a) for f in frames]
+    sigs = [s for _, s in per_a]
+    res_a = per_a[0][0] if len(days) == 1 else pool_days([r for r, _ in per_a], labels)
+    sig = np.concatenate(sigs)
 
     step("gate B")
-    ts = feats["ts"].to_numpy()
-    fwd = {horizon_column(h): feats[horizon_column(h)].to_numpy().astype(np.float64)
-           for h in cfg.features.horizons}
     primary = horizon_column(va.gate_b.primary_horizon if va.gate_b.primary_horizon is not None
                              else cfg.features.horizons[0])
+
+    def b_inputs(fs: list[Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        ts_ = np.concatenate([f["ts"].to_numpy() for f in fs])
+        fwd_ = {horizon_column(h): np.concatenate([f[horizon_column(h)].to_numpy().astype(np.float64) for f in fs])
+                for h in cfg.features.horizons}
+        return ts_, fwd_
+
+    ts, fwd = b_inputs(frames)
     res_b, series = gb.gate_b(sig, ts, fwd, va.gate_b, primary)
+    per_b = [gb.gate_b(s, *b_inputs([f]), va.gate_b, primary)[0] for s, f in zip(sigs, frames, strict=True)] \
+        if len(days) > 1 else []
 
     step("variants")
     th_c = va.gate_c
-    mid = feats["mid"].to_numpy().astype(np.float64)
-    spread = feats["spread"].to_numpy().astype(np.float64)
     buckets = ts // int(va.gate_b.bucket_ns)
     good, refused = gc.param_variants(cls, params, th_c.sensitivity_step)
     variants: list[dict[str, Any]] = []
-    returns: list[np.ndarray] = []
-    base_sr = None
+    per_day_sr: list[list[Any]] = []  # per variant: its StrategyReturns of each day
     for name, p in [("base", params), *good]:
         if name == "base":
-            s = sig
+            day_sigs = sigs
         else:
             try:
-                s = cls(p).signal(feats).to_numpy().astype(np.float64)
+                day_sigs = [cls(p).signal(f).to_numpy().astype(np.float64) for f in frames]
             except GovernanceError as exc:
                 refused.append({"name": name, "params": p, "reason": exc.message})
                 continue
-        sr_obj = gc.strategy_returns(s, mid, spread, ts, th_c, va.gate_b.sign)
-        if name == "base":
-            base_sr = sr_obj
-        r = sr_obj.base
-        returns.append(r)
+        srs = [gc.strategy_returns(s, f["mid"].to_numpy().astype(np.float64),
+                                   f["spread"].to_numpy().astype(np.float64), f["ts"].to_numpy(), th_c,
+                                   va.gate_b.sign) for s, f in zip(day_sigs, frames, strict=True)]
+        per_day_sr.append(srs)
+        r = np.concatenate([x.base for x in srs])
         variants.append({"name": name, "params": p, "sharpe": gc.safe_sharpe(r), "n_obs": len(r),
-                         "ic": _primary_ic(s, fwd[primary], buckets)})
-    assert base_sr is not None
+                         "ic": _primary_ic(np.concatenate(day_sigs), fwd[primary], buckets)})
+    base_sr = gc.StrategyReturns(np.concatenate([x.periods for x in per_day_sr[0]]),
+                                 {k: np.concatenate([x.scenarios[k] for x in per_day_sr[0]])
+                                  for k in per_day_sr[0][0].scenarios})
+    returns = [np.concatenate([x.base for x in srs]) for srs in per_day_sr]
     n_periods = len(base_sr.periods)
     need = max(th_c.pbo_blocks, th_c.walk_forward_folds, 3)
     if n_periods < need:
@@ -241,7 +259,9 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     chash = code_hash([alpha_dir(alpha_id), Path(__file__).resolve().parent,
                        *([Path(config_path)] if config_path is not None else [])])
     card = Scorecard(alpha_id, cls.version, family, params, experiment_id, run_id, [str(p) for p in paths], dhash,
-                     chash, cfg.features.to_dict(), n, variants=variants, plots=plot_paths)
+                     chash, cfg.features.to_dict(), n, variants=variants, plots=plot_paths,
+                     days=[{"day": d.label, "data": [str(p) for p in d.paths], "data_hash": d.data_hash,
+                            "n_rows": d.features.height} for d in days])
 
     def decide(reg: Any) -> None:
         extra_cols: list[np.ndarray] = []
@@ -268,6 +288,14 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
                                          "sensitivity_refused": refused, "period": th_c.period,
                                          "recorded_trials_in_pbo": len(extra_cols)})
         card.gates = [res_a, res_b, res_c]
+        if len(days) > 1:
+            per_c = [_day_gate_c(gc, [srs[i] for srs in per_day_sr], n_trials, var_sharpe, th_c, need)
+                     for i in range(len(days))]
+            for pooled, per in ((res_b, per_b), (res_c, per_c)):
+                pooled.metrics["days"] = [{"day": lab, "passed": r.passed, "metric": r.metric, "value": r.value,
+                                           "reasons": r.reasons} for r, lab in zip(per, labels, strict=True)]
+            for d, ra, rb, rc in zip(card.days, per_a, per_b, per_c, strict=True):
+                d["gates"] = [ra[0], rb, rc]
         step("audit")
         if reg is not None:
             _write_decisions(reg, card)
@@ -286,6 +314,23 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     step(None)
     card.timings = timings
     return card
+
+
+def _day_gate_c(gc: Any, srs: list[Any], n_trials: int, var_sharpe: float, th: Any, need: int) -> GateResult:
+    """Gate C on one day's periods: this run's variants on that day (the pooled run's trial count and Sharpe
+    variance for DSR). A day with fewer than `need` periods gets a not-applicable result."""
+    base = srs[0]
+    if len(base.periods) < need:
+        return GateResult.from_checks("C", [Check.not_applicable(
+            "periods", ">=", need, f"{len(base.periods)} periods of {th.period} on this day: too few for gate C "
+            f"on its own (judged pooled)")], "periods", {"n_obs": len(base.periods)}, dataclasses.asdict(th))
+    matrix = np.column_stack([x.base for x in srs])
+    wf = gc.walk_forward(matrix, th.walk_forward_folds)
+    stress = {k: gc.safe_sharpe(v) for k, v in base.scenarios.items() if k not in ("base", "gross")}
+    return gc.gate_c(base.base, n_trials=n_trials, var_sharpe=var_sharpe, trial_returns=matrix,
+                     walk_forward_share=wf["positive_share"], stress_sharpes=stress, th=th,
+                     extra_metrics={"sharpe_gross": gc.safe_sharpe(base.scenarios["gross"]),
+                                    "walk_forward": wf["folds"], "period": th.period})
 
 
 def _record_trials(reg: Any, card: Scorecard, returns: list[np.ndarray], seed: int) -> None:

@@ -44,8 +44,10 @@ def scaffold_cmd(
 @app.command("validate")
 def validate_cmd(
     name: str = typer.Argument(..., help="Alpha id (research/alphas/NAME)."),
-    data: list[Path] = typer.Option(..., "--data", help="Market data file(s): LOBSTER zip / message CSV, "
-                                                        "imported .parquet, Binance captures. Repeatable."),
+    data: list[Path] = typer.Option(..., "--data", help="Market data file(s), one day each (Binance captures "
+                                                        "of one symbol chain into one day): LOBSTER zip / "
+                                                        "message CSV, imported .parquet, Binance captures. "
+                                                        "Repeatable: gates per day and pooled."),
     config: Path | None = typer.Option(None, "--config", help="Config file instead of the alpha's config.yaml."),
     plots: Path | None = typer.Option(None, "--plots", help="Folder for the PNG plots (default "
                                                             "$HFT_HOME/runs/validate/<experiment id>/)."),
@@ -88,7 +90,8 @@ def _render_scorecard(res: dict[str, Any]) -> None:
     c = console()
     verdict = "[green]PASS[/green]" if res["passed"] else "[red]FAIL[/red]"
     c.print(f"alpha [bold]{res['alpha_id']}[/bold] {res['version']} params {res['params']} — {verdict}")
-    c.print(f"data {', '.join(res['data'])} ({res['n_rows']} rows, sampling {res['features']['sampling']}); "
+    days = f"{len(res['days'])} days, " if len(res.get("days", [])) > 1 else ""
+    c.print(f"data {', '.join(res['data'])} ({days}{res['n_rows']} rows, sampling {res['features']['sampling']}); "
             f"experiment {res['experiment_id']}" + ("" if res["recorded"] else " (not recorded)"))
     titles = {"A": "integrity", "B": "predictive power", "C": "robustness"}
     for g in res["gates"]:
@@ -100,6 +103,8 @@ def _render_scorecard(res: dict[str, Any]) -> None:
             ok = "[green]pass[/green]" if ch["passed"] else "[red]fail[/red]"
             if ch["value"] is None and ch["passed"]:
                 ok = "n/a"
+            elif ch.get("warning"):
+                ok = "[yellow]warn[/yellow]"
             note = "" if ch["note"].startswith(f"{ch['name']} = ") else ch["note"]  # the default says no more
             t.add_row(ch["name"], _fmt(ch["value"]), f"{ch['op']} {_fmt(ch['threshold'])}", ok, note)
         c.print(t)
@@ -108,6 +113,19 @@ def _render_scorecard(res: dict[str, Any]) -> None:
             c.print(f"strategy: per-period ({m.get('period')}) net Sharpe {_fmt(m.get('sharpe'))}, gross "
                     f"{_fmt(m.get('sharpe_gross'))}; {m.get('n_obs')} periods; DSR over {m.get('n_trials')} "
                     f"trials (var {_fmt(m.get('var_sharpe'))}); stress {m.get('stress')}")
+    if any("gates" in d for d in res.get("days", [])):
+        t = Table(title="Per day (the gates above pool them: A passes only when every day passes)",
+                  title_justify="left")
+        for col in ("day", "rows", "A", "B", "C"):
+            t.add_column(col, overflow="fold")
+        for d in res["days"]:
+            cells = []
+            for g in d["gates"]:
+                na = all(ch["value"] is None and ch["passed"] for ch in g["checks"])
+                word = "n/a" if na else "[green]pass[/green]" if g["passed"] else "[red]fail[/red]"
+                cells.append(f"{word} {g['metric']} {_fmt(g['value'])}")
+            t.add_row(d["day"], str(d["n_rows"]), *cells)
+        c.print(t)
     b = next((g for g in res["gates"] if g["gate"] == "B"), None)
     if b is not None:
         decay = ", ".join(f"{k.removeprefix('fwd_ret_')}: {_fmt(v)}" for k, v in b["metrics"]["ic_decay"].items())
