@@ -14,7 +14,8 @@ Checks (thresholds: `hft.alpha.config.GateA`):
     At ``lookahead_cuts`` cut points (`lookahead_cuts`: one seeded point in each of as many equal strata of
     ``[n/10, n-1]``, so every part of the day, its last tenth included, is reached), the alpha is recomputed on
     the first ``cut`` rows of the FEATURES frame; its output must equal the full-data signal on those rows (same
-    nulls, values to 1e-9 relative). Zero mismatching cuts allowed.
+    nulls, values to 1e-9 relative). Zero mismatching cuts allowed. Each exact test stops at its third
+    mismatching cut (the verdict is settled; ``cuts_run`` in the metrics).
 
     Why truncate the features frame and not the raw data: every feature row depends only on events up to its
     own time (`hft.alpha.features` guarantees and tests this; forward returns are never handed to `compute`),
@@ -33,7 +34,8 @@ Checks (thresholds: `hft.alpha.config.GateA`):
 
 ``shift_ic_excess`` (advisory statistical test)
     ``|IC(s[t], r[t])| − |IC(s[t−1], r[t])|`` with ``r[t] = mid[t+1]/mid[t] − 1`` the next-row mid return and
-    ``s[t−1]`` the signal shifted one row into the past (Spearman ICs over all rows): what the signal loses when
+    ``s[t−1]`` the signal shifted one row into the past (rank ICs, each series ranked once over its finite
+    values: Spearman's IC when nothing is missing): what the signal loses when
     used one row late. A signal that reads the future draws its IC from the next move and loses it all. So does,
     in event time, an honest signal whose information is consumed within a row or two (an L1 imbalance on a
     one-tick book), so no constant bound is right on every day. The bound comes from a null measured on the
@@ -68,7 +70,7 @@ __all__ = ["REFERENCE_SIGNALS", "gate_a", "lookahead_cuts", "perturbed_frame", "
 
 _REL_TOL = 1e-9
 _CHANCE_Z = 3.29  # two-sided 0.999 normal quantile
-_MAX_REPORTED = 5  # mismatching cuts listed in the metrics
+_STOP_AFTER = 3  # an exact test stops after this many mismatching cuts: the verdict is settled
 
 # Honest reference signals for the shift test's null: name -> (columns, numpy function of those columns)
 REFERENCE_SIGNALS: dict[str, tuple[tuple[str, ...], Any]] = {
@@ -176,8 +178,9 @@ def _mismatch_note(kind: str, bad: list[dict[str, Any]], n_cuts: int, what: str)
     cols = b.get("columns")
     col_txt = (f"; feature columns involved: {', '.join(cols)}" if cols else
                "; no single column: it depends on the rows after the cut as a whole" if cols == [] else "")
-    return (f"lookahead ({kind}): {len(bad)} of {n_cuts} cuts changed the signal before the cut; first at cut "
-            f"{b['cut']}: {what}, the signal at row {b['first_row']} (before the cut) changed{col_txt}")
+    stop = " (stopped there)" if len(bad) == _STOP_AFTER else ""
+    return (f"lookahead ({kind}): {len(bad)} of {n_cuts} cuts run{stop} changed the signal before the cut; "
+            f"first at cut {b['cut']}: {what}, the signal at row {b['first_row']} (before the cut) changed{col_txt}")
 
 
 def _involved_columns(alpha: Any, features: Any, sig: np.ndarray, cut: int, seed: int) -> list[str]:
@@ -196,33 +199,77 @@ def _involved_columns(alpha: Any, features: Any, sig: np.ndarray, cut: int, seed
     return out
 
 
-def shift_ic_excess(signal: np.ndarray, mid: np.ndarray) -> dict[str, float]:
-    """The statistical lookahead test (see the module docstring): ICs now and one row late, and the excess."""
-    from hft.alpha.stats import spearman_ic
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """1-based average ranks of the finite values of `x` (ties share their mean rank), NaN elsewhere."""
+    out = np.full(len(x), np.nan)
+    idx = np.flatnonzero(np.isfinite(x))
+    if len(idx) == 0:
+        return out
+    order = np.argsort(x[idx], kind="stable")
+    v = x[idx][order]
+    start = np.empty(len(v), bool)
+    start[0] = True
+    start[1:] = v[1:] != v[:-1]
+    starts = np.flatnonzero(start)
+    ends = np.append(starts[1:], len(v)) - 1
+    avg = (starts + ends) / 2.0 + 1.0
+    out[idx[order]] = np.repeat(avg, ends - starts + 1)
+    return out
 
-    s = np.asarray(signal, np.float64)
+
+def _rank_corr(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+    """Pearson correlation of two rank vectors over the rows where both are finite, and that row count.
+
+    Element-wise sums, not BLAS dot products: a threaded BLAS spins badly on a loaded machine."""
+    m = np.isfinite(a) & np.isfinite(b)
+    n = int(np.count_nonzero(m))
+    if n < 3:
+        return math.nan, n
+    dx = a[m] - a[m].mean()
+    dy = b[m] - b[m].mean()
+    sxx, syy = float(np.sum(dx * dx)), float(np.sum(dy * dy))
+    if not (sxx > 0.0 and syy > 0.0):
+        return math.nan, n
+    return min(1.0, max(-1.0, float(np.sum(dx * dy)) / math.sqrt(sxx * syy))), n
+
+
+def _next_row_return(mid: np.ndarray) -> np.ndarray:
     m = np.asarray(mid, np.float64)
     r = np.full(len(m), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         r[:-1] = m[1:] / m[:-1] - 1.0
-    ic_now = spearman_ic(s, r)
-    lagged = np.full(len(s), np.nan)
-    lagged[1:] = s[:-1]
-    ic_late = spearman_ic(lagged, r)
-    n = int(np.count_nonzero(np.isfinite(s) & np.isfinite(r)))
+    return r
+
+
+def _shift_from_ranks(rs: np.ndarray, rr: np.ndarray) -> dict[str, float]:
+    ic_now, n = _rank_corr(rs, rr)
+    lagged = np.full(len(rs), np.nan)
+    lagged[1:] = rs[:-1]
+    ic_late, _ = _rank_corr(lagged, rr)
     excess = abs(ic_now) - abs(ic_late) if math.isfinite(ic_now) and math.isfinite(ic_late) else math.nan
     return {"ic_next_row": ic_now, "ic_next_row_shifted": ic_late, "excess": excess, "n_pairs": n,
             "chance_bound": _CHANCE_Z / math.sqrt(n) if n else math.nan}
 
 
-def shift_null(features: Any) -> dict[str, float]:
+def shift_ic_excess(signal: np.ndarray, mid: np.ndarray, *, return_ranks: np.ndarray | None = None
+                    ) -> dict[str, float]:
+    """The statistical lookahead test (see the module docstring): ICs now and one row late, and the excess.
+
+    Rank ICs with each series ranked once over its finite values (so the signal's ranks serve both ICs and the
+    return's ranks every signal: pass them as `return_ranks`); with no missing values this is Spearman's IC.
+    """
+    rr = _ranks(_next_row_return(mid)) if return_ranks is None else return_ranks
+    return _shift_from_ranks(_ranks(np.asarray(signal, np.float64)), rr)
+
+
+def shift_null(features: Any, *, return_ranks: np.ndarray | None = None) -> dict[str, float]:
     """`shift_ic_excess` of each honest `REFERENCE_SIGNALS` entry whose columns the frame has (NaN dropped)."""
-    mid = features["mid"].to_numpy().astype(np.float64)
+    rr = _ranks(_next_row_return(features["mid"].to_numpy())) if return_ranks is None else return_ranks
     out: dict[str, float] = {}
     for name, (cols, fn) in REFERENCE_SIGNALS.items():
         if all(c in features.columns for c in cols):
             x = fn(*(features[c].cast(float).to_numpy().astype(np.float64) for c in cols))
-            ex = shift_ic_excess(x, mid)["excess"]
+            ex = shift_ic_excess(x, features["mid"], return_ranks=rr)["excess"]
             if math.isfinite(ex):
                 out[name] = ex
     return out
@@ -236,31 +283,39 @@ def _structural(alpha: Any, features: Any, sig: np.ndarray, th: Any) -> tuple[di
 
     cuts = lookahead_cuts(n, th.lookahead_cuts, th.lookahead_seed)
     bad: list[dict[str, Any]] = []
+    run = 0
     for cut in cuts.tolist():
+        run += 1
         row = _first_difference(sig, raw_signal(alpha, base.head(cut)), cut)
         if row >= 0:
             bad.append({"cut": cut, "first_row": row})
+            if len(bad) == _STOP_AFTER:
+                break
     if bad:
         bad[0]["columns"] = _involved_columns(alpha, features, sig, bad[0]["cut"], th.lookahead_seed)
-    trunc = {"cuts": cuts.tolist(), "mismatches": bad[:_MAX_REPORTED], "n_mismatches": len(bad)}
+    trunc = {"cuts": cuts.tolist(), "cuts_run": run, "mismatches": bad, "n_mismatches": len(bad)}
     checks = [Check.compare("lookahead_mismatches", float(len(bad)), "<=", 0.0, _mismatch_note(
-        "truncation", bad, len(cuts), f"with the rows from {bad[0]['cut']} on removed") if bad else "")]
+        "truncation", bad, run, f"with the rows from {bad[0]['cut']} on removed") if bad else "")]
 
     pseed = th.lookahead_seed + 1
     pcuts = lookahead_cuts(n, th.lookahead_cuts, pseed)
     pert = perturbed_frame(base, cols, pseed)
     pbad: list[dict[str, Any]] = []
+    prun = 0
     for i, cut in enumerate(pcuts.tolist()):
+        prun += 1
         shuffled = i % 2 == 1
         frame = _splice(base, pert, cut, pseed + cut if shuffled else None)
         row = _first_difference(sig, raw_signal(alpha, frame), cut)
         if row >= 0:
             pbad.append({"cut": cut, "first_row": row, "how": "noise, shuffled" if shuffled else "noise"})
+            if len(pbad) == _STOP_AFTER:
+                break
     if pbad:
         pbad[0]["columns"] = _involved_columns(alpha, features, sig, pbad[0]["cut"], pseed)
-    perturb = {"cuts": pcuts.tolist(), "mismatches": pbad[:_MAX_REPORTED], "n_mismatches": len(pbad)}
+    perturb = {"cuts": pcuts.tolist(), "cuts_run": prun, "mismatches": pbad, "n_mismatches": len(pbad)}
     checks.append(Check.compare("perturbation_mismatches", float(len(pbad)), "<=", 0.0, _mismatch_note(
-        "future perturbation", pbad, len(pcuts), f"with every value from row {pbad[0]['cut']} on changed "
+        "future perturbation", pbad, prun, f"with every value from row {pbad[0]['cut']} on changed "
         f"({pbad[0]['how']})") if pbad else ""))
     return {"lookahead": trunc, "perturbation": perturb}, checks
 
@@ -289,8 +344,9 @@ def gate_a(alpha: Any, features: Any, th: Any) -> tuple[GateResult, np.ndarray]:
     checks.extend(lk_checks)
     exact_failed = not all(c.passed for c in lk_checks)
 
-    shift = shift_ic_excess(sig, features["mid"].to_numpy())
-    null = shift_null(features)
+    rr = _ranks(_next_row_return(features["mid"].to_numpy()))
+    shift = shift_ic_excess(sig, features["mid"], return_ranks=rr)
+    null = shift_null(features, return_ranks=rr)
     null_max = max(null.values(), default=math.nan)
     chance = shift["chance_bound"] if math.isfinite(shift["chance_bound"]) else 0.0
     bound = max(th.lookahead_max_shift_ic, null_max + chance) if math.isfinite(null_max) else \

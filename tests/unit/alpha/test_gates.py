@@ -124,8 +124,9 @@ def test_honest_alpha_passes_gate_a(feats):
     res, sig = gate_a(Honest(), feats, GateA())
     assert res.passed, res.reasons
     assert res.metrics["coverage"] == 1.0
-    assert res.metrics["lookahead"]["mismatches"] == []
-    assert len(res.metrics["lookahead"]["cuts"]) >= 15
+    assert res.metrics["lookahead"]["mismatches"] == [] and res.metrics["perturbation"]["mismatches"] == []
+    assert len(res.metrics["lookahead"]["cuts"]) >= 15 and len(res.metrics["perturbation"]["cuts"]) >= 15
+    assert res.metrics["lookahead"]["cuts_run"] == len(res.metrics["lookahead"]["cuts"])
     assert sig.dtype == np.float64 and len(sig) == feats.height
 
 
@@ -135,8 +136,10 @@ def test_planted_lookahead_fails_gate_a(feats, cls):
     assert not res.passed
     checks = {c.name: c for c in res.checks}
     assert not checks["lookahead_mismatches"].passed
-    assert checks["lookahead_mismatches"].value == len(res.metrics["lookahead"]["cuts"])  # every cut sees it
-    assert any("lookahead" in r for r in res.reasons)
+    # every cut sees it: the test stops at its third mismatching cut, after three cuts
+    assert checks["lookahead_mismatches"].value == 3 == res.metrics["lookahead"]["cuts_run"]
+    assert not checks["perturbation_mismatches"].passed
+    assert any("lookahead (truncation): 3 of 3 cuts run (stopped there)" in r for r in res.reasons)
 
 
 def test_shift_test_flags_a_future_leak_and_not_an_honest_signal(feats):
