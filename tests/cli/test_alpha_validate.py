@@ -191,3 +191,95 @@ def test_missing_data_file(tmp_path):
     r = run_hft("alpha", "validate", "obi_l1", "--data", str(tmp_path / "nope.zip"), env=_env(tmp_path))
     _one_line_error(r, 12, "nope.zip")
     assert _nothing_recorded(tmp_path)
+
+
+# --- several days (issue 14) ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def day2(tmp_path_factory) -> Path:
+    """A second generated day (another date and seed)."""
+    out = tmp_path_factory.mktemp("validate_day2")
+    r = run_hft("data", "generate", "--out", str(out), "--messages", "20000", "--levels", "5", "--seed", "4",
+                "--date", "2024-01-03", "--json")
+    assert r.code == 0, r.err
+    return Path(r.json()["message_path"])
+
+
+def test_validate_several_days_reports_each_day_and_pooled(day, day2, tmp_path):
+    cfg = tmp_path / "lax.yaml"
+    cfg.write_text(LAX)
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day2), "--config", str(cfg),
+                "--no-record", "--json", env=_env(tmp_path))
+    assert r.code in (0, 17), r.err
+    card = r.json()
+    assert [d["day"] for d in card["days"]] == [day.name, day2.name]
+    assert card["n_rows"] == sum(d["n_rows"] for d in card["days"])
+    pooled = {g["gate"]: g for g in card["gates"]}
+    for d in card["days"]:
+        assert [g["gate"] for g in d["gates"]] == ["A", "B", "C"]
+        assert d["gates"][0]["passed"] is True  # an honest alpha passes gate A on each day
+    # pooled gate A: every day passed; its metrics list each day's verdict
+    assert pooled["A"]["passed"] is True
+    assert [x["day"] for x in pooled["A"]["metrics"]["days"]] == [day.name, day2.name]
+    assert [x["day"] for x in pooled["B"]["metrics"]["days"]] == [day.name, day2.name]
+    # pooled gate C counts the periods of both days (no position runs overnight)
+    assert pooled["C"]["metrics"]["n_obs"] == sum(
+        d["gates"][2]["metrics"].get("n_obs", 0) for d in card["days"])
+    assert card["passed"] is (r.code == 0)
+    text = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day2), "--config", str(cfg),
+                   "--no-record", env=_env(tmp_path))
+    assert text.code == r.code and "Per day" in text.out
+
+
+def test_a_leak_on_one_day_fails_the_pooled_gate_a_and_names_the_day(day, day2, tmp_path):
+    research = tmp_path / "research"
+    d = research / "alphas" / "late_leak"
+    d.mkdir(parents=True)
+    (d / "alpha.py").write_text(textwrap.dedent("""\
+        import polars as pl
+
+        from hft.alpha.base import Alpha
+
+
+        class LateLeak(Alpha):
+            alpha_id = "late_leak"
+            version = "1.0.0"
+            features = ("imb_1",)
+
+            def compute(self, f):
+                # reads the next row, but only on 2024-01-03
+                day = (f["ts"] // 86_400_000_000_000).cast(pl.Int64)
+                leak = day == 19725
+                return f.select(pl.when(leak).then(pl.col("imb_1").shift(-1)).otherwise(pl.col("imb_1"))
+                                .fill_null(0.0)).to_series()
+        """))
+    (d / "config.yaml").write_text("alpha: late_leak\nfeatures:\n  levels: 1\n")
+    r = run_hft("alpha", "validate", "late_leak", "--data", str(day), "--data", str(day2), "--no-record",
+                "--json", env=_env(tmp_path, research))
+    assert r.code == 17, r.err
+    card = r.json()
+    a = {g["gate"]: g for g in card["gates"]}["A"]
+    assert a["passed"] is False
+    assert [x["passed"] for x in a["metrics"]["days"]] == [True, False]
+    reason = next(x for x in a["reasons"] if "truncation" in x)
+    assert reason.startswith(f"{day2.name}: lookahead (truncation)") and "imb_1" in reason, reason
+
+
+def test_the_same_file_twice_is_refused(day, tmp_path):
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day), env=_env(tmp_path))
+    _one_line_error(r, 12, "given twice")
+    assert _nothing_recorded(tmp_path)
+
+
+@pytest.mark.shared_data
+def test_validate_two_lobster_sample_days(shared_data, tmp_path):
+    """Two real days (refused as 'expected one lobster input' before issue 14): gate A passes on each."""
+    goog = shared_data / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
+    amzn = shared_data / "lobster" / "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(goog), "--data", str(amzn), "--no-record",
+                "--json", env=_env(tmp_path))
+    assert r.code in (0, 17), r.err
+    card = r.json()
+    assert [d["day"] for d in card["days"]] == [goog.name, amzn.name]
+    assert all(d["gates"][0]["passed"] for d in card["days"])
+    assert {g["gate"]: g for g in card["gates"]}["A"]["passed"] is True
