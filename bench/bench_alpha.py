@@ -13,6 +13,9 @@ Sections, each at event time and on a 100 ms clock (horizons 100ms / 1s / 10s, p
 * ``validate_recorded`` — with `record=True` into a fresh ``$HFT_HOME`` (embedded store): trials and audit rows
   through the WAL, family stats read back. Includes opening the store (not in the goal's scope; reported).
 * per-step timings of the last warm run (``Scorecard.timings``).
+* ``gate_a`` — `hft.alpha.gate_a.gate_a` alone on the warm features frame, for every shipped alpha that runs on
+  the file (issue 14: truncation + future perturbation at 20 cuts each, the shift test and its null), with the
+  verdict; the goal is the validate budget (gate A is one step of the warm validate above).
 * ``cli`` (event time only, not with --quick) — ``hft alpha validate obi_l1 --data GOOG --no-record --json`` as a
   subprocess: interpreter start-up, imports and the warm validate, as a researcher sees it.
 
@@ -79,6 +82,7 @@ def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: b
     res["headline"] = {g.gate: {"metric": g.metric, "value": g.value} for g in card.gates}
     out["validate_warm"] = res
     out["validate_warm_no_plots"] = summarise(time_runs(lambda: run(False), repeat=repeat))
+    out["gate_a"] = bench_gate_a(data, cfg.features, repeat)
     if not quick:
         home = Path(tempfile.mkdtemp(prefix="bench_alpha_home_"))
         old = os.environ.get("HFT_HOME")
@@ -92,6 +96,36 @@ def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: b
             else:
                 os.environ["HFT_HOME"] = old
         out["validate_recorded"] = summarise(times)
+    return out
+
+
+def bench_gate_a(data: Path, spec: Any, repeat: int) -> dict[str, Any]:
+    """Gate A alone, per shipped alpha, on the warm features of `data` at `spec` (levels raised to 5 for
+    obi_multi's default)."""
+    import dataclasses
+
+    from hft.alpha.features import compute_features
+    from hft.alpha.gate_a import gate_a
+    from hft.alpha.registry import list_alphas, load_alpha_class, load_config
+
+    feats = compute_features([data], dataclasses.replace(spec, levels=max(spec.levels, 5)))
+    out: dict[str, Any] = {"rows": feats.height}
+    for alpha_id in list_alphas():
+        cfg = load_config(alpha_id)
+        alpha = load_alpha_class(alpha_id)(cfg.params)
+        if not all(c in feats.columns for c in alpha.required_features()):
+            continue
+        last: dict[str, Any] = {}
+
+        def run(alpha: Any = alpha, th: Any = cfg.validation.gate_a, last: dict[str, Any] = last) -> None:
+            last["res"] = gate_a(alpha, feats, th)[0]
+
+        res = summarise(time_runs(run, repeat=repeat))
+        res["goal_s"] = GOAL_S
+        res["meets_goal"] = res["median_s"] <= GOAL_S
+        res["passed"] = last["res"].passed
+        res["warnings"] = last["res"].warnings
+        out[alpha_id] = res
     return out
 
 
@@ -138,7 +172,9 @@ def main() -> int:
             print(f"{key}: validate warm median {w['median_s']:.3f} s ({w['rows']} rows; goal {GOAL_S} s: "
                   f"{'met' if w['meets_goal'] else 'MISSED'}); gates only "
                   f"{result[key]['validate_warm_no_plots']['median_s']:.3f} s; features cold "
-                  f"{result[key]['features_cold']['median_s']:.3f} s")
+                  f"{result[key]['features_cold']['median_s']:.3f} s; gate A alone "
+                  + ", ".join(f"{a} {v['median_s']:.3f} s" for a, v in result[key]["gate_a"].items()
+                              if isinstance(v, dict)))
     print(f"wrote {path}")
     return 0
 

@@ -11,10 +11,11 @@ features:                     # optional; defaults shown
 validation:                   # optional; every key optional, defaults below
   gate_a:                     # integrity
     min_coverage: 0.9         # share of rows with a finite signal
-    lookahead_cuts: 20        # random cut points for the truncation test
+    lookahead_cuts: 20        # stratified cut points of each exact lookahead test (truncation, future
+                              # perturbation)
     lookahead_seed: 7
-    lookahead_max_shift_ic: 0.05   # |IC| with the next-row return lost when the signal is shifted one row
-                                   # into the past, at most (see hft.alpha.gate_a)
+    lookahead_max_shift_ic: 0.05   # floor of the advisory shift test's bound, which is measured on the data
+                                   # (see hft.alpha.gate_a)
     determinism: true         # two runs must be identical
     max_ns_per_event: 2000    # compute cost budget per input row
   gate_b:                     # predictive power

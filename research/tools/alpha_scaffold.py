@@ -64,9 +64,9 @@ features:
 validation:
   gate_a:               # integrity
     min_coverage: 0.9           # share of rows with a finite signal
-    lookahead_cuts: 20          # random truncation points for the no-lookahead test
+    lookahead_cuts: 20          # cut points of each exact no-lookahead test (truncation, future perturbation)
     lookahead_seed: 7
-    lookahead_max_shift_ic: 0.05  # |IC| with the next-row return lost by shifting the signal one row back, at most
+    lookahead_max_shift_ic: 0.05  # floor of the advisory shift test's bound (the bound is measured on the data)
     determinism: true
     max_ns_per_event: 2000      # compute budget per row
   gate_b:               # predictive power
