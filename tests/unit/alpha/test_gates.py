@@ -421,3 +421,28 @@ def test_gate_c_config_keys_parse_strictly():
                        ("min_trl_confidence", 1.0), ("pbo_blocks", 7)):
         with pytest.raises(ConfigError, match=key):
             parse_alpha_config({"alpha": "x", "validation": {"gate_c": {key: value}}})
+
+
+def test_an_honest_signal_with_fast_information_is_a_warning_not_a_failure():
+    """Each row's queue carries the next move and nothing after: an honest signal loses all of its IC one row
+    late. With no honest reference feature in the frame the shift test's bound is its floor: a warning only."""
+    n = 20_000
+    rng = np.random.default_rng(3)
+    eps = rng.normal(0, 1, n)
+    mid = 20_000.0 + np.concatenate(([0.0], np.cumsum(eps[:-1] + rng.normal(0, 0.5, n - 1))))
+    df = pl.DataFrame({"ts": T0 + np.arange(n, dtype=np.int64) * 1_000_000, "mid": mid,
+                       "bid_qty_1": np.round(100 + 30 * eps).astype(np.int64)})
+
+    class Queue(Alpha):
+        alpha_id = "queue"
+        version = "1.0.0"
+        features = ("bid_qty_1",)
+
+        def compute(self, f):
+            return f["bid_qty_1"].cast(pl.Float64)
+
+    res, _ = gate_a(Queue(), df, GateA())
+    shift = {c.name: c for c in res.checks}["shift_ic_excess"]
+    assert res.metrics["shift_test"]["excess"] > 0.5 and res.metrics["shift_test"]["null"] == {}
+    assert res.passed and shift.passed and shift.warning
+    assert res.warnings and "exact tests found no lookahead" in res.warnings[0]
