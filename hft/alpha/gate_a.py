@@ -27,7 +27,7 @@ Checks (thresholds: `hft.alpha.config.GateA`):
     At another ``lookahead_cuts`` stratified cut points (seed ``lookahead_seed + 1``), every row from the cut on
     is changed — every value of every column the alpha reads, ``ts`` included (`perturbed_frame`: integers moved
     by 1–3, floats by 5–50 % of ``|x| + 1``, ``ts`` pushed later but kept increasing; at every other cut the
-    changed rows are also shuffled) — and the alpha is recomputed on the whole frame; its output before the cut
+    rows from the cut on are instead noised rows drawn from the whole day in a seeded random order) — and the alpha is recomputed on the whole frame; its output before the cut
     must not change. This reaches what truncation cannot see: an output that reads the VALUES of later rows
     without depending on the number of rows. Zero mismatching cuts allowed. On a mismatch the columns involved
     are found by perturbing one column at a time at the first failing cut.
@@ -159,18 +159,17 @@ def perturbed_frame(features: Any, columns: list[str], seed: int) -> Any:
     return pl.DataFrame(out)
 
 
-def _splice(orig: Any, pert: Any, cut: int, shuffle_seed: int | None) -> Any:
-    """Rows ``[0, cut)`` of `orig`, then rows ``[cut, n)`` of `pert` (shuffled, ``ts`` kept in order, when a
-    seed is given)."""
+def _splice(orig: Any, pert: Any, cut: int) -> Any:
+    """Rows ``[0, cut)`` of `orig`, then rows ``[cut, n)`` of `pert`."""
     import polars as pl
 
-    tail = pert.slice(cut)
-    if shuffle_seed is not None and tail.height > 1:
-        perm = np.random.default_rng(shuffle_seed).permutation(tail.height)
-        other = [c for c in tail.columns if c != "ts"]
-        tail = tail.select(*(["ts"] if "ts" in tail.columns else []), *(tail[c].gather(perm) for c in other))
-        tail = tail.select(pert.columns)
-    return pl.concat([orig.head(cut), tail], how="vertical")
+    return pl.concat([orig.head(cut), pert.slice(cut)], how="vertical")
+
+
+def _shuffled(frame: Any, seed: int) -> Any:
+    """`frame` with its rows permuted (seeded), ``ts`` left in place (it must keep increasing)."""
+    perm = np.random.default_rng(seed).permutation(frame.height)
+    return frame.with_columns([frame[c].gather(perm) for c in frame.columns if c != "ts"])
 
 
 def _mismatch_note(kind: str, bad: list[dict[str, Any]], n_cuts: int, what: str) -> str:
@@ -190,7 +189,7 @@ def _involved_columns(alpha: Any, features: Any, sig: np.ndarray, cut: int, seed
     pert = perturbed_frame(base, cols, seed)
     out = []
     for c in cols:
-        frame = base.with_columns(_splice(base.select(c), pert.select(c), cut, None)[c])
+        frame = base.with_columns(_splice(base.select(c), pert.select(c), cut)[c])
         try:
             if _first_difference(sig, raw_signal(alpha, frame), cut) >= 0:
                 out.append(c)
@@ -299,16 +298,18 @@ def _structural(alpha: Any, features: Any, sig: np.ndarray, th: Any) -> tuple[di
 
     pseed = th.lookahead_seed + 1
     pcuts = lookahead_cuts(n, th.lookahead_cuts, pseed)
-    pert = perturbed_frame(base, cols, pseed)
+    noise = perturbed_frame(base, cols, pseed)
+    shuffled_noise = _shuffled(noise, pseed)
     pbad: list[dict[str, Any]] = []
     prun = 0
     for i, cut in enumerate(pcuts.tolist()):
         prun += 1
         shuffled = i % 2 == 1
-        frame = _splice(base, pert, cut, pseed + cut if shuffled else None)
+        frame = _splice(base, shuffled_noise if shuffled else noise, cut)
         row = _first_difference(sig, raw_signal(alpha, frame), cut)
         if row >= 0:
-            pbad.append({"cut": cut, "first_row": row, "how": "noise, shuffled" if shuffled else "noise"})
+            pbad.append({"cut": cut, "first_row": row, "how": "noised rows of the day in random order" if shuffled
+                         else "noise"})
             if len(pbad) == _STOP_AFTER:
                 break
     if pbad:
