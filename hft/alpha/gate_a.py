@@ -87,7 +87,7 @@ def _input_columns(alpha: Any, features: Any) -> list[str]:
     return ["ts", *[c for c in need if c != "ts"]] if "ts" in features.columns else list(need)
 
 
-def raw_signal(alpha: Any, features: Any) -> np.ndarray:
+def raw_signal(alpha: Any, features: Any, context: str = "") -> np.ndarray:
     """`alpha.compute` on ``ts`` + the required columns of `features`, as float64 with NaN for missing.
 
     Like `Alpha.signal` but without the "at least one finite value" rule (a short prefix may still be in the
@@ -102,8 +102,9 @@ def raw_signal(alpha: Any, features: Any) -> np.ndarray:
     except GovernanceError:
         raise
     except Exception as exc:
-        raise GovernanceError(f"alpha {alpha.alpha_id}: compute raised {type(exc).__name__}: {exc} (on the "
-                              f"first {features.height} rows)", key="compute") from exc
+        where = context or f"on the first {features.height} rows"
+        raise GovernanceError(f"alpha {alpha.alpha_id}: compute raised {type(exc).__name__}: {exc} ({where})",
+                              key="compute") from exc
     if isinstance(out, pl.Series) and len(out) == features.height and out.dtype in (pl.Float64, pl.Float32):
         return out.cast(pl.Float64).fill_nan(None).to_numpy().astype(np.float64, copy=False)
     validate_signal(out, features.height, alpha.alpha_id)  # raises the precise error
@@ -306,7 +307,8 @@ def _structural(alpha: Any, features: Any, sig: np.ndarray, th: Any) -> tuple[di
         prun += 1
         shuffled = i % 2 == 1
         frame = _splice(base, shuffled_noise if shuffled else noise, cut)
-        row = _first_difference(sig, raw_signal(alpha, frame), cut)
+        row = _first_difference(sig, raw_signal(alpha, frame, f"gate A future perturbation: every value from row "
+                                                              f"{cut} on changed"), cut)
         if row >= 0:
             pbad.append({"cut": cut, "first_row": row, "how": "noised rows of the day in random order" if shuffled
                          else "noise"})

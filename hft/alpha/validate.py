@@ -199,7 +199,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
 
     ts, fwd = b_inputs(frames)
     res_b, series = gb.gate_b(sig, ts, fwd, va.gate_b, primary)
-    per_b = [gb.gate_b(s, *b_inputs([f]), va.gate_b, primary)[0] for s, f in zip(sigs, frames, strict=True)] \
+    per_b = [_day_gate_b(gb, s, *b_inputs([f]), va.gate_b, primary) for s, f in zip(sigs, frames, strict=True)] \
         if len(days) > 1 else []
 
     step("variants")
@@ -314,6 +314,17 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     step(None)
     card.timings = timings
     return card
+
+
+def _day_gate_b(gb: Any, sig: np.ndarray, ts: np.ndarray, fwd: dict[str, np.ndarray], th: Any,
+                primary: str) -> GateResult:
+    """Gate B on one day; a day too short for it on its own (too few buckets) gets a not-applicable result."""
+    try:
+        return gb.gate_b(sig, ts, fwd, th, primary)[0]
+    except DataValidationError as exc:
+        return GateResult.from_checks("B", [Check.not_applicable("buckets", ">=", 3, f"{exc.message} on this "
+                                                                 f"day: judged pooled")], "buckets", {},
+                                      dataclasses.asdict(th))
 
 
 def _day_gate_c(gc: Any, srs: list[Any], n_trials: int, var_sharpe: float, th: Any, need: int) -> GateResult:

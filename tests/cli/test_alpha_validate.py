@@ -283,3 +283,18 @@ def test_validate_two_lobster_sample_days(shared_data, tmp_path):
     assert [d["day"] for d in card["days"]] == [goog.name, amzn.name]
     assert all(d["gates"][0]["passed"] for d in card["days"])
     assert {g["gate"]: g for g in card["gates"]}["A"]["passed"] is True
+
+
+def test_a_day_too_short_for_gate_b_alone_is_na_and_judged_pooled(day, day2, tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("alpha: obi_l1\nfeatures:\n  levels: 1\nvalidation:\n  gate_b:\n    bucket: 6h\n")
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day2), "--config", str(cfg),
+                "--no-record", "--json", env=_env(tmp_path))
+    assert r.code in (0, 17), r.err  # alone, each day has 2 buckets of 6h: refused (exit 12); pooled: 4
+    card = r.json()
+    pooled_b = {g["gate"]: g for g in card["gates"]}["B"]
+    primary = pooled_b["metrics"]["primary_horizon"]
+    assert pooled_b["metrics"]["horizons"][primary]["n_buckets"] == 4  # judged on both days' buckets
+    for d in card["days"]:
+        b = d["gates"][1]
+        assert b["passed"] and b["checks"][0]["value"] is None and "at least 3 buckets" in b["checks"][0]["note"]
