@@ -4,15 +4,23 @@ Observations are a run folder in the simulator's format (`hft.sim.replay`: ``sum
 ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``): a replay on newer data (Gate
 D's `alpha_exec` on the new day) or recorded live fills converted to that format. ``summary.json`` must name the
 alpha and its code hash (``alpha: {alpha_id, code_hash}`` or the strategy ``params``); observations of another
-alpha or code hash are refused before anything is written. Observations already evaluated (same run hash) are
-refused too. Default folder: the newest under ``$HFT_HOME/runs/canary/<alpha_id>/``.
+alpha or code hash are refused before anything is written. Default folder: the newest under
+``$HFT_HOME/runs/canary/<alpha_id>/``.
+
+Observations are identified by their content, never by what ``summary.json`` claims (`observation_identity`:
+BLAKE2b of the orders and fills tables' values and of the time span ``[first, last]`` ns of the orders, fills and
+equity samples). They are refused when they are the Gate D evidence of the promotion or were already evaluated
+(same content id), and when they are not newer than the last step's (their first time must be after the last
+time of the previous step's observations: windows never overlap). A copy of a run folder with another
+``run_hash`` is the same observation.
 
 Metrics of one observation window
 ---------------------------------
 ``net_pnl`` and ``max_drawdown`` (money units, from ``summary.json``), ``loss = max(0, −net_pnl)``,
 ``reject_rate`` (rejected / all gateway decisions), ``slippage_bps`` (fill-qty-weighted
 ``side × (fill price − mid) / mid × 1e4`` with the mid of the last equity sample at or before the order's send
-time; positive is a cost), ``duration`` (last − first equity sample time).
+time; positive is a cost), ``duration`` (last − first equity sample time). Every metric must be a finite number:
+a NaN or infinite one is a kill breach (fails closed, rollback).
 
 Decision
 --------
@@ -23,8 +31,10 @@ Decision
 * ``escalate`` — within thresholds and the window covers the current step's duration: next ladder step.
 * ``hold`` — within thresholds but the window is shorter than the step's duration: stay at the step.
 
-The decision goes through the lifecycle state machine, is appended to the YAML history (with the metrics and
-the observations' run id) and written as an ``audit.alpha_canary_decisions`` row with its reasons.
+The promotion file is first checked against its record in the audit store (`hft.alpha.ledger`: a file edited
+by hand is refused, naming the field). The decision goes through the lifecycle state machine, is recorded as an
+``audit.alpha_canary_decisions`` row (reasons, the promotion document after the step, its chained hash) — WAL
+first — and only then appended to the YAML history (with the metrics, the observations' content id and window).
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from typing import Any
 
 from hft.core.errors import GovernanceError
 
-__all__ = ["CanaryResult", "decide", "observation_metrics", "read_observations", "run_canary"]
+__all__ = ["CanaryResult", "decide", "observation_identity", "observation_metrics", "read_observations",
+           "run_canary"]
 
 RUN_FILES = ("summary.json", "orders.parquet", "fills.parquet", "decisions.parquet", "equity.parquet")
 
@@ -59,9 +70,11 @@ class CanaryResult:
     audit_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (a NaN / infinite metric is None: the output is valid JSON)."""
         return {"ok": True, "alpha_id": self.alpha_id, "decision": self.decision, "from_state": self.from_state,
                 "to_state": self.to_state, "from_step": self.from_step, "to_step": self.to_step,
-                "metrics": self.metrics, "thresholds": self.thresholds, "reasons": self.reasons,
+                "metrics": _finite_or_none(self.metrics), "thresholds": _finite_or_none(self.thresholds),
+                "reasons": self.reasons,
                 "run_id": self.run_id, "observations": self.observations, "promotion_file": self.promotion_file,
                 "audit_ids": self.audit_ids}
 
@@ -108,6 +121,51 @@ def read_observations(folder: Path) -> dict[str, Any]:
     return out
 
 
+def _finite_or_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def observation_identity(obs: dict[str, Any]) -> tuple[str, tuple[int, int]]:
+    """``(content id, (first ns, last ns))`` of an observation run folder read by `read_observations`.
+
+    The id is BLAKE2b-128 of the orders and fills tables (column names, types and values) and of the time span
+    (first and last ``ts`` over orders, fills and equity samples); ``summary.json`` plays no part.
+
+    Raises:
+        GovernanceError: a table without an int ``ts`` column, or no timestamps at all.
+    """
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.blake2b(digest_size=16)
+    lo, hi = None, None
+    for name in ("orders", "fills", "equity"):
+        df = obs[name]
+        if "ts" not in df.columns or not df.schema["ts"].is_integer():
+            raise GovernanceError(f"{obs['folder']}/{name}.parquet: expected an integer column 'ts', was "
+                                  f"{df.schema.get('ts')}", file=f"{obs['folder']}/{name}.parquet", key="ts")
+        if df.height:
+            ts = df["ts"].to_numpy()
+            lo = int(ts.min()) if lo is None else min(lo, int(ts.min()))
+            hi = int(ts.max()) if hi is None else max(hi, int(ts.max()))
+        if name == "equity":
+            continue
+        h.update(f"{name}:{df.height}:".encode())
+        for col in df.columns:
+            h.update(f"{col}:{df.schema[col]}:".encode())
+            arr = df[col].to_numpy()
+            if arr.dtype.kind in "biuf":
+                h.update(np.ascontiguousarray(arr).tobytes())
+            else:
+                h.update(json.dumps(df[col].to_list(), default=str).encode())
+    if lo is None or hi is None:
+        raise GovernanceError(f"{obs['folder']}: expected observations with a time span (orders, fills or "
+                              f"equity samples), all tables are empty", file=str(obs["folder"]), key="observations")
+    h.update(f"window:{lo}:{hi}".encode())
+    return h.hexdigest(), (lo, hi)
+
+
 def _identity(summary: dict[str, Any]) -> tuple[str | None, str | None]:
     a = summary.get("alpha") if isinstance(summary.get("alpha"), dict) else {}
     p = summary.get("params") if isinstance(summary.get("params"), dict) else {}
@@ -152,26 +210,41 @@ def observation_metrics(obs: dict[str, Any]) -> dict[str, Any]:
             num += side * (px - mid) / mid * 1e4 * qty
             den += qty
         slip = num / den if den else 0.0
-    pnl = float(s["pnl_money_units"])
-    return {"net_pnl": pnl, "loss": max(0.0, -pnl), "max_drawdown": float(s["max_drawdown_money_units"]),
+    pnl = _summary_number(obs, "pnl_money_units")
+    # max(0.0, -nan) is 0.0: a NaN PnL would pass the loss threshold; it stays NaN (a breach) instead
+    loss = -pnl if pnl < 0 else (0.0 if pnl >= 0 else float("nan"))
+    return {"net_pnl": pnl, "loss": loss, "max_drawdown": _summary_number(obs, "max_drawdown_money_units"),
             "reject_rate": n_rej / n_dec if n_dec else 0.0, "decisions": n_dec, "rejects": int(n_rej),
             "slippage_bps": slip, "fills": fills.height, "duration_ns": duration}
+
+
+def _summary_number(obs: dict[str, Any], key: str) -> float:
+    v = obs["summary"][key]
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise GovernanceError(f"{obs['folder']}/summary.json: key '{key}': expected a number, was {v!r}", key=key,
+                              file=f"{obs['folder']}/summary.json")
+    return float(v)
 
 
 def decide(metrics: dict[str, Any], plan: Any, step: int) -> tuple[str, list[str], str, float, float]:
     """``(decision, reasons, deciding metric, value, threshold)`` for a window at ladder `step` of `plan`."""
     k = plan.kill
     breaches = []
+    for name in ("net_pnl", "loss", "max_drawdown", "reject_rate", "slippage_bps", "duration_ns"):
+        v = metrics[name]
+        if not math.isfinite(v):  # fails closed: an unknown value is a breach
+            breaches.append((name, v, "a finite number"))
     for name, value, limit in (("max_drawdown", metrics["max_drawdown"], k.max_drawdown),
                                ("loss", metrics["loss"], k.max_loss),
                                ("reject_rate", metrics["reject_rate"], k.max_reject_rate),
                                ("slippage_bps", metrics["slippage_bps"], k.max_slippage_bps)):
-        if not math.isfinite(value) or value > limit:
+        if math.isfinite(value) and value > limit:
             breaches.append((name, value, limit))
     if breaches:
-        reasons = [f"kill: {n} expected <= {lim}, was {round(v, 6)}" for n, v, lim in breaches]
+        reasons = [f"kill: {n} expected {lim if isinstance(lim, str) else f'<= {lim}'}, was {round(v, 6)}"
+                   for n, v, lim in breaches]
         n, v, lim = breaches[0]
-        return "rollback", reasons, n, float(v), float(lim)
+        return "rollback", reasons, n, float(v), float("nan") if isinstance(lim, str) else float(lim)
     st = plan.ladder[step]
     dur = metrics["duration_ns"]
     if dur < st.duration_ns:
@@ -214,31 +287,40 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path |
 
 def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: list[Path] | None = None,
                promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
-               now_ns: int | None = None, audit_writer: Any = None) -> CanaryResult:
+               now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None) -> CanaryResult:
     """Evaluate the active promotion of `alpha_id` against `observations`; update the YAML and audit.
 
     `data` (instead of `observations`): replay the promoted alpha on that newer data first
     (`replay_observations`), then evaluate that run.
 
+    `audit_writer` / `audit_reader`: `hft.alpha.audit.write_audit` / `hft.alpha.ledger.read_chain`-like callables
+    (default: the audit store).
+
     Raises:
-        GovernanceError: no active promotion, a graduated canary, observations missing / of another alpha or
-            code hash / already evaluated; nothing is written then.
+        GovernanceError: no active promotion, a promotion file that differs from its record, a graduated
+            canary, observations missing / of another alpha or code hash / already evaluated / not newer than
+            the last step's; nothing is written then.
     """
     import time
 
+    from hft.alpha import ledger
     from hft.alpha.base import check_alpha_id
-    from hft.alpha.promotion import active_promotion, append_event, write_promotion
+    from hft.alpha.promotion import active_promotion, append_event, check_write, write_promotion
 
     check_alpha_id(alpha_id)
+    if observations is not None and data:
+        raise GovernanceError("canary: expected either observations or data, was both", key="observations")
     p = active_promotion(alpha_id, promotions_root)
     if p is None:
         raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
                               key="alpha_id", hint=f"promote it first: hft alpha promote {alpha_id} --data PATH")
+    p, head = ledger.checked(p, audit_reader)  # the record of truth; a file edited by hand is refused here
+    if not p.active:
+        raise GovernanceError(f"canary {alpha_id}: expected an active promotion, the audit store records it "
+                              f"{p.state} ({p.file})", key="state", file=p.file)
     if p.state == "graduated":
         raise GovernanceError(f"canary {alpha_id}: expected a promotion under canary, it graduated ({p.file})",
                               key="state", file=p.file)
-    if observations is not None and data:
-        raise GovernanceError("canary: expected either observations or data, was both", key="observations")
     if data:
         folder = replay_observations(p, data, root=root)
     else:
@@ -252,22 +334,28 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
         raise GovernanceError(f"{folder}: expected observations of code hash {p.code_hash} (the promoted code), "
                               f"were of {ohash!r}", key="observations", file=str(folder),
                               hint="the code changed since the promotion: promote it again")
-    run_id = str(obs["summary"]["run_hash"]) if "run_hash" in obs["summary"] else ""
-    if run_id and run_id in p.run_ids:
-        raise GovernanceError(f"{folder}: expected canary observations, run {run_id} is the Gate D evidence of the "
-                              f"promotion", key="observations", file=str(folder))
-    if run_id and any(h.run_id == run_id for h in p.history):
-        raise GovernanceError(f"{folder}: expected new observations, run {run_id} was already evaluated",
-                              key="observations", file=str(folder))
+    run_id, window = observation_identity(obs)
+    claimed = str(obs["summary"].get("run_hash", ""))
+    if run_id == p.history[0].run_id or (claimed and claimed in p.run_ids):
+        raise GovernanceError(f"{folder}: expected canary observations, these are the Gate D evidence of the "
+                              f"promotion (content id {run_id})", key="observations", file=str(folder))
+    if any(h.run_id == run_id for h in p.history):
+        raise GovernanceError(f"{folder}: expected new observations, these (content id {run_id}) were already "
+                              f"evaluated", key="observations", file=str(folder))
+    last = next((h for h in reversed(p.history) if h.window is not None), None)
+    if last is not None and window[0] <= last.window[1]:
+        raise GovernanceError(f"{folder}: expected observations newer than the last step's (which end at "
+                              f"{last.window[1]} ns), were from {window[0]} to {window[1]} ns", key="observations",
+                              file=str(folder), hint="observe the canary on newer data")
     m = observation_metrics(obs)
     decision, reasons, metric, value, threshold = decide(m, p.canary, p.canary_step)
     ts = int(now_ns if now_ns is not None else time.time_ns())
     actor = actor or _actor()
-    nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id,
+    nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id, window=window,
                        metrics={k: float(v) for k, v in m.items()})
+    check_write(nxt, p.file)  # a step that could not be written is never recorded
     if audit_writer is None:
         from hft.alpha.audit import write_audit as audit_writer
-    path = write_promotion(nxt, p.file)
     plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,
@@ -275,11 +363,13 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                   "capital_fraction": plan.ladder[p.canary_step].capital_fraction}
     row = {"ts": ts, "alpha_id": alpha_id, "canary_id": f"{p.date}/{alpha_id}", "decision": decision,
            "metric": metric, "value": value, "threshold": threshold, "reason": reasons[0] if reasons else "",
-           "details": {"metrics": m, "thresholds": thresholds, "observations": str(folder),
-                       "from_step": p.canary_step, "to_step": nxt.canary_step, "promotion_file": str(path)},
+           "details": {"metrics": _finite_or_none(m), "thresholds": thresholds, "observations": str(folder),
+                       "window": list(window), "from_step": p.canary_step, "to_step": nxt.canary_step,
+                       "promotion_file": str(p.file)},
            "version": p.version, "code_hash": p.code_hash, "from_state": p.state, "to_state": nxt.state,
-           "reasons": reasons, "run_id": run_id}
-    ids = list(audit_writer("audit.alpha_canary_decisions", [row]))
+           "reasons": reasons, "run_id": run_id, **ledger.chain_fields(nxt, head)}
+    ids = list(audit_writer("audit.alpha_canary_decisions", [row]))  # the record first (WAL first) ...
+    path = write_promotion(nxt, p.file)  # ... then its view
     return CanaryResult(alpha_id=alpha_id, decision=decision, from_state=p.state, to_state=nxt.state,
                         from_step=p.canary_step, to_step=nxt.canary_step, metrics=m, thresholds=thresholds,
                         reasons=reasons, run_id=run_id, observations=str(folder), promotion_file=str(path),

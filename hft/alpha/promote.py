@@ -8,10 +8,12 @@ Order of work (nothing is written on bad input):
 2. Gate D (`hft.alpha.gate_d.run_gate_d`) replays the alpha through the real gateway on the held-out data;
    Gate E (`hft.alpha.gate_e.evaluate_gate_e`) checks risk, capacity, earlier gates for this code hash and
    approvals. Both verdicts are written to ``audit.alpha_gate_decisions``.
-3. On pass — or on failure with ``force=True, reason=...`` — the promotion YAML is written (state
-   ``promoted``; a previous active promotion of the alpha with another code hash is retired: "superseded"),
-   and an ``audit.alpha_promotions`` row records ``promoted`` or ``forced`` (with the reason). On failure
-   without force, an ``audit.alpha_promotions`` row records ``refused`` and no file is written.
+3. On pass — or on failure with ``force=True, reason=...`` — an ``audit.alpha_promotions`` row records
+   ``promoted`` or ``forced`` (with the reason) and the promotion document with its chain hash
+   (`hft.alpha.ledger`), then the promotion YAML (its view) is written (state ``promoted``; a previous active
+   promotion of the alpha with another code hash is retired, "superseded": checked against its own record,
+   recorded, then rewritten). On failure without force, an ``audit.alpha_promotions`` row records ``refused``
+   and no file is written.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
             reason: str | None = None, root: Path | None = None, promotions_root: Path | None = None,
             replay_config: Any = None, out_dir: Path | None = None, actor: str | None = None,
             now_ns: int | None = None, code_hash: str | None = None, gate_rows: list[dict[str, Any]] | None = None,
-            gate_writer: Any = None, audit_writer: Any = None, progress: Any = None) -> PromoteResult:
+            gate_writer: Any = None, audit_writer: Any = None, audit_reader: Any = None,
+            progress: Any = None) -> PromoteResult:
     """Run Gates D and E for `alpha_id` on held-out `data`; write the promotion YAML on pass (or when forced).
 
     Args:
@@ -102,6 +105,7 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
         code_hash: override the alpha's code hash (default `alpha_code_hash`).
         gate_rows: recorded gate verdicts to use for Gate E (default: queried from the audit store).
         gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: hft.alpha.audit).
+        audit_reader: `hft.alpha.ledger.read_chain`-like callable (default: the audit store).
     """
     import time
 
@@ -120,7 +124,8 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     return conclude_promotion(alpha_id=alpha_id, version=cls.version, params=dict(cfg.params),
                               validation=cfg.validation, code_hash=chash, d=d, approvers=approvers, force=force,
                               reason=reason, ts=ts, actor=actor or current_actor(), current=current, target=target,
-                              gate_rows=gate_rows, gate_writer=gate_writer, audit_writer=audit_writer)
+                              gate_rows=gate_rows, gate_writer=gate_writer, audit_writer=audit_writer,
+                              audit_reader=audit_reader)
 
 
 def check_promotable(alpha_id: str, chash: str, ts: int, promotions_root: Path | None = None) -> tuple[Any, Path]:
@@ -143,7 +148,8 @@ def check_promotable(alpha_id: str, chash: str, ts: int, promotions_root: Path |
 def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], validation: Any, code_hash: str,
                        d: Any, approvers: list[str], force: bool, reason: str | None, ts: int, actor: str,
                        current: Any, target: Path, gate_rows: list[dict[str, Any]] | None = None,
-                       gate_writer: Any = None, audit_writer: Any = None) -> PromoteResult:
+                       gate_writer: Any = None, audit_writer: Any = None,
+                       audit_reader: Any = None) -> PromoteResult:
     """Gate E on a Gate D result `d` (`hft.alpha.gate_d.GateDResult`), both verdicts audited, then the promotion
     YAML (pass, or `force` with `reason`) or a refusal row. Shared by `promote` and the RL policy's
     ``rl-promote`` (research/rl/lifecycle.py), so every promoted thing gets the same YAML and audit rows.
@@ -151,12 +157,13 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     `validation` holds the ``gate_d``, ``gate_e`` and ``canary`` sections (`hft.alpha.config.ValidationConfig`);
     `current` / `target` come from `check_promotable`.
     """
+    from hft.alpha import ledger
     from hft.alpha.gate_e import evaluate_gate_e
     from hft.alpha.promotion import (
         GateResult,
         append_event,
+        check_write,
         new_promotion,
-        parse_promotion,
         write_promotion,
     )
 
@@ -207,31 +214,51 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
         gates.append(GateResult(g, bool(r["passed"]), str(r.get("metric", "")), float(r.get("value", 0.0)),
                                 float(r.get("threshold", 0.0)), tuple(r.get("reasons") or ())))
     note = [f"forced: {reason}"] if result.forced else ["gates D and E passed"]
+    ev_id, ev_window = _evidence_identity(d)
     promo = new_promotion(alpha_id=alpha_id, version=version, code_hash=chash, params=dict(params), ts=ts,
                           actor=actor, experiment_id=e.experiment_id, run_ids=[run_id], data_hash=d.data_hash,
                           gates=gates, gateway_limits=dict(validation.gate_d.limits),
                           canary=validation.canary, approvers=approvers, forced=result.forced,
-                          force_reason=(reason or "") if result.forced else "", reasons=note + reasons)
-    parse_promotion(promo.to_dict(), target)  # validate the new file before touching the old one
-    old_rows = []
+                          force_reason=(reason or "") if result.forced else "", reasons=note + reasons,
+                          evidence_id=ev_id, evidence_window=ev_window)
+    check_write(promo, target)  # validate the new file before recording anything or touching the old one
+    old_rows, retired = [], None
     if current is not None:  # another code hash is active: it is superseded by this promotion
+        current, head = ledger.checked(current, audit_reader)  # a hand-edited file is refused, nothing written
         retired = append_event(current, "retire", ts=ts, actor=actor,
                                reasons=[f"superseded by the promotion of code hash {chash} ({target})"])
-        write_promotion(retired, current.file)
+        check_write(retired, current.file)
         result.superseded = current.file
         old_rows.append({**prow, "code_hash": current.code_hash, "version": current.version,
                          "from_stage": current.state, "to_stage": "inactive", "decision": "retired",
                          "promotion_file": str(current.file), "forced": False,
-                         "reason": f"superseded by code hash {chash}", "reasons": [], "details": {}})
-    path = write_promotion(promo, target)
-    prow.update(to_stage="promoted", decision="forced" if result.forced else "promoted", promotion_file=str(path),
-                forced=result.forced, reason=reason if result.forced else "gates D and E passed",
-                details={"gate_d": _jsonable(d.to_dict()), "gate_e": _jsonable(e.to_dict())})
+                         "reason": f"superseded by code hash {chash}", "reasons": [], "details": {},
+                         **ledger.chain_fields(retired, head)})
+    prow.update(to_stage="promoted", decision="forced" if result.forced else "promoted",
+                promotion_file=str(target), forced=result.forced,
+                reason=reason if result.forced else "gates D and E passed",
+                details={"gate_d": _jsonable(d.to_dict()), "gate_e": _jsonable(e.to_dict())},
+                **ledger.chain_fields(promo, ""))
+    # the record first (WAL first), then the views
     result.audit_ids = audit_ids + list(audit_writer("audit.alpha_promotions", [*old_rows, prow]))
+    if retired is not None:
+        write_promotion(retired, current.file)
+    path = write_promotion(promo, target)
     result.promoted = True
     result.promotion_file = str(path)
     result.state = promo.state
     return result
+
+
+def _evidence_identity(d: Any) -> tuple[str, tuple[int, int] | None]:
+    """Content id and time span of Gate D's run folder (`hft.alpha.canary.observation_identity`), so canary
+    observations can be told apart from the evidence and must be newer; ``("", None)`` without a run folder."""
+    folder = getattr(d, "run_folder", None)
+    if not folder or not Path(folder).is_dir():
+        return "", None
+    from hft.alpha.canary import observation_identity, read_observations
+
+    return observation_identity(read_observations(Path(folder)))
 
 
 def _latest_required(rows: list[dict[str, Any]], alpha_id: str, chash: str,

@@ -41,13 +41,17 @@ brackets) or a lowercase handle ``[a-z][a-z0-9._-]{1,31}``. Duplicates are refus
 
 History
 -------
-Entries are ``{ts, event, from, to, step, reasons, actor}`` plus optional ``run_id`` (the observations run a
-canary decision was taken on) and ``metrics`` (a mapping of numbers).
+Entries are ``{ts, event, from, to, step, reasons, actor}`` plus optional ``run_id`` (the content id of the
+observations a canary decision was taken on, or of Gate D's run for ``promote``), ``window`` (``[first ns, last
+ns]`` of those observations) and ``metrics`` (a mapping of numbers).
 ``ts`` never decreases; each entry's ``from`` is the previous entry's ``to`` (the first starts at
 ``candidate``) and every step is an allowed `hft.alpha.lifecycle.transition`; the file's ``state`` and
 ``canary_step`` must equal where the history ends. Writing over an existing file is allowed only when the new
 history *extends* the stored one (same entries, in order, plus new ones) and the identity fields (everything
 but ``state``, ``canary_step`` and ``history``) are unchanged.
+
+The file is a view: the record of truth is the audit store (`hft.alpha.ledger`), where every step stores the
+document and a hash chained to the previous step; a file that differs from its record is refused.
 
 Errors: a structural problem (unknown key, wrong type) is a `ConfigError` naming the file and key; a governance
 problem (bad approver, history not replayable, append-only violation) a `GovernanceError` naming both.
@@ -132,12 +136,15 @@ class HistoryEntry:
     actor: str
     metrics: dict[str, float] | None = None
     run_id: str = ""
+    window: tuple[int, int] | None = None  # [first, last] ns of the observations (promote: Gate D's run)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"ts": self.ts, "event": self.event, "from": self.from_state, "to": self.to_state,
                              "step": self.step, "reasons": list(self.reasons), "actor": self.actor}
         if self.run_id:
             d["run_id"] = self.run_id
+        if self.window is not None:
+            d["window"] = [int(self.window[0]), int(self.window[1])]
         if self.metrics is not None:
             d["metrics"] = {k: _num(v) for k, v in self.metrics.items()}
         return d
@@ -260,10 +267,14 @@ def _history(sec: Section, file: str) -> tuple[HistoryEntry, ...]:
         actor = h.str("actor")
         if not actor.strip():
             h._fail(h._key("actor"), "a non-empty actor", actor)
+        window = h.raw("window", None)
+        if window is not None and (not isinstance(window, list) or len(window) != 2 or not all(
+                type(v) is int and v >= 0 for v in window) or window[0] > window[1]):
+            h._fail(h._key("window"), "[first ns, last ns] (two ints, first <= last)", window)
         out.append(HistoryEntry(ts=ts, event=h.str("event"), from_state=h.str("from", choices=STATES),
                                 to_state=h.str("to", choices=STATES), step=h.int("step", min_value=0),
                                 reasons=tuple(_str_list(h, "reasons", [])), actor=actor,
-                                run_id=h.str("run_id", ""),
+                                run_id=h.str("run_id", ""), window=None if window is None else (window[0], window[1]),
                                 metrics=None if metrics is None else {
                                     k: float("nan") if v is None else float(v) for k, v in metrics.items()}))
         h.done()
@@ -397,6 +408,17 @@ def load_promotion(path: str | Path) -> Promotion:
     return p
 
 
+def check_write(p: Promotion, path: str | Path) -> None:
+    """Every check `write_promotion` makes, without writing (run before a step is recorded, so a step that
+    cannot be written is never recorded)."""
+    target = Path(path)
+    parse_promotion(p.to_dict(), target)
+    if target.stem != p.alpha_id:
+        raise _gov(str(target), "alpha_id", f"{target.stem!r} (the file name)", p.alpha_id)
+    if target.exists():
+        _check_append_only(load_promotion(target), p, str(target))
+
+
 def _dump(doc: dict[str, Any]) -> str:
     import yaml
 
@@ -498,7 +520,8 @@ def latest_promotion(alpha_id: str, root: str | Path | None = None) -> Promotion
 
 
 def append_event(p: Promotion, event: str, *, ts: int, actor: str, reasons: list[str] | tuple[str, ...],
-                 metrics: dict[str, float] | None = None, run_id: str = "") -> Promotion:
+                 metrics: dict[str, float] | None = None, run_id: str = "",
+                 window: tuple[int, int] | None = None) -> Promotion:
     """A copy of `p` with `event` applied through the state machine and appended to the history.
 
     Raises:
@@ -507,20 +530,24 @@ def append_event(p: Promotion, event: str, *, ts: int, actor: str, reasons: list
     t = transition(p.state, event, p.canary_step, len(p.canary.ladder))
     ts = max(int(ts), p.last_ts)  # the history never goes back in time
     entry = HistoryEntry(ts=ts, event=event, from_state=t.from_state, to_state=t.to_state, step=t.to_step,
-                         reasons=tuple(reasons), actor=actor, metrics=metrics, run_id=run_id)
+                         reasons=tuple(reasons), actor=actor, metrics=metrics, run_id=run_id, window=window)
     return replace(p, state=t.to_state, canary_step=t.to_step, history=(*p.history, entry))
 
 
 def new_promotion(*, alpha_id: str, version: str, code_hash: str, params: dict[str, Any], ts: int, actor: str,
                   experiment_id: str, run_ids: list[str], data_hash: str, gates: list[GateResult],
                   gateway_limits: dict[str, Any], canary: CanaryPlan, approvers: list[str], forced: bool = False,
-                  force_reason: str = "", reasons: list[str] | None = None) -> Promotion:
-    """A fresh promotion: the ``promote`` event from ``candidate``."""
+                  force_reason: str = "", reasons: list[str] | None = None, evidence_id: str = "",
+                  evidence_window: tuple[int, int] | None = None) -> Promotion:
+    """A fresh promotion: the ``promote`` event from ``candidate`` (`evidence_id` / `evidence_window`: the
+    content id and time span of the Gate D run, `hft.alpha.canary.observation_identity`, so canary observations
+    must be other and newer)."""
     base = Promotion(alpha_id=alpha_id, version=version, code_hash=code_hash, params=dict(params), promoted_ts=ts,
                      state="candidate", canary_step=0, experiment_id=experiment_id, run_ids=tuple(run_ids),
                      data_hash=data_hash, forced=forced, force_reason=force_reason, gates=tuple(gates),
                      gateway_limits=dict(gateway_limits), canary=canary, approvers=tuple(approvers), history=())
-    return append_event(base, "promote", ts=ts, actor=actor, reasons=reasons or [])
+    return append_event(base, "promote", ts=ts, actor=actor, reasons=reasons or [], run_id=evidence_id,
+                        window=evidence_window)
 
 
 def safe_list_promotions(root: str | Path | None = None) -> tuple[list[Promotion], list[dict[str, Any]]]:
@@ -538,5 +565,5 @@ def safe_list_promotions(root: str | Path | None = None) -> tuple[list[Promotion
     return good, bad
 
 
-__all__ += ["SCHEMA_VERSION", "latest_promotion", "new_promotion", "promotions_of", "repo_promotions_dir",
+__all__ += ["SCHEMA_VERSION", "check_write", "latest_promotion", "new_promotion", "promotions_of", "repo_promotions_dir",
             "safe_list_promotions"]

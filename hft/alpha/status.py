@@ -4,6 +4,11 @@ An alpha's state is that of its active promotion (promoted / canary / graduated)
 (inactive), else ``candidate``. From the audit store: the latest verdict per gate (A, B, C, pool, D, E) for the
 alpha's *current* code hash, so a candidate shows how far it got. Promotion files that fail validation are
 listed under ``errors`` (the rest is still shown); an unavailable store is a note, not a failure.
+
+The promotion files are views: with the store, every promotion is shown as its record in the audit store says
+(`hft.alpha.ledger`), and a file that differs from its record is flagged (``tampered``: the first field that
+differs) and listed under ``errors``; a file left behind by an interrupted step is flagged ``stale_file``.
+Without the store (``--no-store``) the files are shown unverified (``verified: false``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
 
     promos, errors = safe_list_promotions(promotions_root)
     notes: list[str] = []
+    flags: dict[str, dict[str, Any]] = {}
+    if with_audit:
+        promos = _as_recorded(promos, errors, notes, flags)
     ids = sorted(set(list_alphas(root)) | {p.alpha_id for p in promos})
     if gate_rows is None and with_audit:
         try:
@@ -53,9 +61,45 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
                                "code_changed": bool(cur and chash and cur.code_hash != chash),
                                "promotion_file": cur.file if cur else None,
                                "last_event": cur.history[-1].event if cur else None,
-                               "last_ts": cur.last_ts if cur else None, "promotions": len(mine)}
+                               "last_ts": cur.last_ts if cur else None, "promotions": len(mine),
+                               "verified": bool(cur and with_audit and str(cur.file) in flags
+                                                and not flags[str(cur.file)].get("tampered")),
+                               **(flags.get(str(cur.file), {}) if cur else {})}
         if gate_rows is not None and chash:
             v = latest_verdicts(gate_rows, a, chash)
             row["gates"] = {g: bool(v[g]["passed"]) if g in v else None for g in GATE_NAMES}
         rows.append(row)
     return {"ok": not errors, "alphas": rows, "errors": errors, "notes": notes}
+
+
+def _as_recorded(promos: list[Any], errors: list[dict[str, Any]], notes: list[str],
+                 flags: dict[str, dict[str, Any]]) -> list[Any]:
+    """The promotions as their records say (files that differ flagged in `flags` and `errors`)."""
+    import dataclasses
+
+    from hft.alpha import ledger
+    from hft.alpha.promotion import parse_promotion
+    from hft.core.errors import HftError
+
+    try:
+        chains = ledger.read_chains()
+    except HftError as exc:
+        notes.append(f"promotion records unavailable (files shown unverified): {exc.message}")
+        return promos
+    out = []
+    for p in promos:
+        doc, stale, err = ledger.inspect(p, chains.get(ledger.promotion_id(p), []))
+        f: dict[str, Any] = {}
+        if err is not None:
+            f["tampered"] = err
+            errors.append({"file": str(p.file), "error": err})
+        if stale:
+            f["stale_file"] = True
+        flags[str(p.file)] = f
+        if doc is not None:
+            try:
+                p = dataclasses.replace(parse_promotion(doc, p.file), file=p.file)
+            except HftError as exc:
+                errors.append({"file": str(p.file), "error": f"audit store record: {exc.message}"})
+        out.append(p)
+    return out

@@ -225,7 +225,8 @@ def status_cmd(
     no_store: bool = typer.Option(False, "--no-store", help="Do not read gate verdicts from the audit store."),
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Every alpha with its lifecycle state (promotion YAMLs) and latest gate verdicts (audit store)."""
+    """Every alpha with its lifecycle state (as the audit store records it; promotion files that differ are
+    flagged) and latest gate verdicts (audit store)."""
     from hft.alpha.status import status
 
     res = status(with_audit=not no_store)
@@ -242,7 +243,8 @@ def status_cmd(
             code = "changed" if r["code_changed"] else ""
             gates = r.get("gates")
             g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"
-            t.add_row(r["alpha_id"], r["state"], step, code, g, r["last_event"] or "", r["promotion_file"] or "")
+            state = r["state"] + (" [red](file differs from its record)[/red]" if r.get("tampered") else "")
+            t.add_row(r["alpha_id"], state, step, code, g, r["last_event"] or "", r["promotion_file"] or "")
         c.print(t)
         for n in res["notes"]:
             c.print(f"[yellow]note[/yellow] {n}")

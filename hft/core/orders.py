@@ -139,6 +139,7 @@ R_ORDER_PENDING = 22  # cancel / replace of an order with a cancel or replace st
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
 R_EXPOSURE_CARDINALITY = 32  # ExposureLimitError: no room for another (account, strategy, symbol) entry
+R_SYMBOL_CAPACITY = 33  # an unlisted symbol (allow_unlisted_symbols) with the registry full (capacity.max_symbols)
 # risk (step 4)
 R_OFF_TICK = 40
 R_OFF_LOT = 41
@@ -181,6 +182,7 @@ REASON_NAMES: dict[int, str] = {
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
+    R_SYMBOL_CAPACITY: "SYMBOL_CAPACITY",
     R_OFF_TICK: "OFF_TICK",
     R_OFF_LOT: "OFF_LOT",
     R_QTY_BELOW_MIN: "QTY_BELOW_MIN",

@@ -259,7 +259,7 @@ O_NEXT = 6
 O_PREV = 7
 O_NEW_PX = 8
 O_NEW_QTY = 9
-O_OLD_OPEN = 10
+O_REP_RES = 10  # while a replace is pending: the part of O_OPEN reserved for the new size
 O_TYPE = 11
 N_O = 12
 
@@ -267,6 +267,7 @@ OS_FREE = 0
 OS_LIVE = 1
 OS_PENDING_CANCEL = 2
 OS_PENDING_REPLACE = 3
+OS_PENDING_CANCEL_REPLACE = 4  # a cancel accepted while a replace is pending: both still to be answered
 
 # --- dedup entries (FIFO ring) -----------------------------------------------------------------------------
 D_KEY = 0
@@ -799,7 +800,7 @@ def _ord_add(st, z, y, oid, side, px, qty, otype):
     b[r + O_TYPE] = otype
     b[r + O_NEW_PX] = 0
     b[r + O_NEW_QTY] = 0
-    b[r + O_OLD_OPEN] = 0
+    b[r + O_REP_RES] = 0
     h = b[s + Z_OHEAD]
     b[r + O_NEXT] = h
     b[r + O_PREV] = -1
@@ -1100,6 +1101,28 @@ def _owned(st, o, a, t, y):
     return b[s + Z_ACCT] == a and b[s + Z_STRAT] == t and b[s + Z_SYM] == y
 
 
+@_kernel_inline
+def _cancel_pending(status):
+    return status == OS_PENDING_CANCEL or status == OS_PENDING_CANCEL_REPLACE
+
+
+@_kernel_inline
+def _replace_pending(status):
+    return status == OS_PENDING_REPLACE or status == OS_PENDING_CANCEL_REPLACE
+
+
+@_kernel
+def _replace_settled(st, o, release_new):
+    """A pending replace is answered: with `release_new`, give back the reservation held for the new size
+    (REPLACE_REJECTED, a failed dispatch); the status drops its replace part."""
+    b = st.b
+    r = st.ord + o * N_O
+    if release_new:
+        _release(st, o, min(b[r + O_REP_RES], b[r + O_OPEN]))
+    b[r + O_REP_RES] = 0
+    b[r + O_STATUS] = OS_PENDING_CANCEL if b[r + O_STATUS] == OS_PENDING_CANCEL_REPLACE else OS_LIVE
+
+
 @_kernel
 def _cancel(st, now, a, t, y, target, internal):
     b = st.b
@@ -1107,7 +1130,7 @@ def _cancel(st, now, a, t, y, target, internal):
     if o < 0 or (not internal and not _owned(st, o, a, t, y)):
         return R_UNKNOWN_ORDER, 0
     r = st.ord + o * N_O
-    if b[r + O_STATUS] == OS_PENDING_CANCEL:
+    if _cancel_pending(b[r + O_STATUS]):
         return R_ORDER_PENDING, 0
     if not internal:
         cnt = _strat_lim(st, L_CANCEL_COUNT, t)
@@ -1117,7 +1140,8 @@ def _cancel(st, now, a, t, y, target, internal):
             return R_CANCEL_RATE, 0
         if cnt < UNLIMITED and win > 0:
             b[ts + S_CAN_TOK] -= win
-    b[r + O_STATUS] = OS_PENDING_CANCEL
+    # a pending replace stays pending: its REPLACED / REPLACE_REJECTED still has to settle the reservation
+    b[r + O_STATUS] = OS_PENDING_CANCEL_REPLACE if b[r + O_STATUS] == OS_PENDING_REPLACE else OS_PENDING_CANCEL
     return R_OK, target
 
 
@@ -1146,25 +1170,25 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
     if ref <= 0 and b[st.cfg + C_REQUIRE_REF] != 0:
         return R_NO_REFERENCE_PRICE, 0
     z = b[r0 + O_SLOT]
-    add = qty - b[r0 + O_OPEN]
-    if add < 0:
-        add = 0
-    if add > 0:
-        r = _exposure_check(st, a, t, y, z, side, add, price, ref, mult)
-        if r != R_OK:
-            return r, 0
-        _reserve(st, z, side, add)
+    # The venue sets the open size to `qty` whatever fills while the replace is in flight (REPLACED reports
+    # leaves = qty), so the old open quantity AND the new size can both execute: the new size is reserved on
+    # top of the old open quantity until the venue answers (REPLACED: open = the reported leaves;
+    # REPLACE_REJECTED: the new size is released).
+    r = _exposure_check(st, a, t, y, z, side, qty, price, ref, mult)
+    if r != R_OK:
+        return r, 0
+    _reserve(st, z, side, qty)
     r = _risk(st, now, a, t, y, z, side, price, qty, otype, price, ref, mult, internal, False)
     if r != R_OK:
-        _reserve(st, z, side, -add)
+        _reserve(st, z, side, -qty)
         return r, 0
     if not internal:
         cnt = _strat_lim(st, L_SUBMIT_COUNT, t)
         win = _strat_lim(st, L_SUBMIT_WINDOW, t)
         if cnt < UNLIMITED and win > 0:
             b[st.strat + t * N_S + S_SUB_TOK] -= win
-    b[r0 + O_OLD_OPEN] = b[r0 + O_OPEN]
-    b[r0 + O_OPEN] += add
+    b[r0 + O_REP_RES] = qty
+    b[r0 + O_OPEN] += qty
     b[r0 + O_NEW_PX] = price
     b[r0 + O_NEW_QTY] = qty
     b[r0 + O_STATUS] = OS_PENDING_REPLACE
@@ -1464,9 +1488,10 @@ def rollback(buf, key, kind, oid, reason, now):
         elif kind == INTENT_CANCEL:
             if buf[r + O_STATUS] == OS_PENDING_CANCEL:
                 buf[r + O_STATUS] = OS_LIVE
+            elif buf[r + O_STATUS] == OS_PENDING_CANCEL_REPLACE:
+                buf[r + O_STATUS] = OS_PENDING_REPLACE
         elif kind == INTENT_REPLACE and buf[r + O_STATUS] == OS_PENDING_REPLACE:
-            _release(st, o, buf[r + O_OPEN] - buf[r + O_OLD_OPEN])
-            buf[r + O_STATUS] = OS_LIVE
+            _replace_settled(st, o, True)
     if key != EMPTY:
         e = _dd_find(st, key, now)
         if e >= 0:
@@ -1597,6 +1622,8 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
         if qty <= 0 or price <= 0:
             return F_BAD_REPORT
         _release(st, o, min(qty, b[r + O_OPEN]))
+        if b[r + O_REP_RES] > b[r + O_OPEN]:  # a fill beyond the old open size ate into the new size's part
+            b[r + O_REP_RES] = b[r + O_OPEN]
         flags = _fill(st, b[r + O_SLOT], b[r + O_SIDE], price, qty, fee, now)
         if kind == REPORT_FILL:
             _ord_remove(st, o)
@@ -1614,21 +1641,21 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
             _reserve(st, b[r + O_SLOT], b[r + O_SIDE], d)
             b[r + O_OPEN] += d
         b[r + O_PX] = newp
-        if b[r + O_STATUS] == OS_PENDING_REPLACE:
-            b[r + O_STATUS] = OS_LIVE
+        if _replace_pending(b[r + O_STATUS]):
+            _replace_settled(st, o, False)
         _recompute_best(st, b[r + O_SLOT])
         if b[r + O_OPEN] == 0 and b[r + O_STATUS] == OS_LIVE:
             _ord_remove(st, o)
         return 0
     if kind == REPORT_REPLACE_REJECTED:
-        if b[r + O_STATUS] == OS_PENDING_REPLACE:
-            if b[r + O_OPEN] > b[r + O_OLD_OPEN]:
-                _release(st, o, b[r + O_OPEN] - b[r + O_OLD_OPEN])
-            b[r + O_STATUS] = OS_LIVE
+        if _replace_pending(b[r + O_STATUS]):
+            _replace_settled(st, o, True)
         return 0
     if kind == REPORT_CANCEL_REJECTED:
         if b[r + O_STATUS] == OS_PENDING_CANCEL:
             b[r + O_STATUS] = OS_LIVE
+        elif b[r + O_STATUS] == OS_PENDING_CANCEL_REPLACE:
+            b[r + O_STATUS] = OS_PENDING_REPLACE
         return 0
     return F_BAD_REPORT
 
@@ -1779,7 +1806,7 @@ def _check_cancel(st, a, t, y, target):
     o = _find_order(st, target)
     if o < 0 or not _owned(st, o, a, t, y):
         return R_UNKNOWN_ORDER
-    if st.b[st.ord + o * N_O + O_STATUS] == OS_PENDING_CANCEL:
+    if _cancel_pending(st.b[st.ord + o * N_O + O_STATUS]):
         return R_ORDER_PENDING
     return R_OK
 

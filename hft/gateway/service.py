@@ -33,6 +33,7 @@ from hft.core.orders import (
     R_GATEWAY_DISABLED,
     R_INTERNAL_ERROR,
     R_QUEUE_FULL,
+    R_SYMBOL_CAPACITY,
     STORM_NAMES,
     STORM_NORMAL,
     TIF_NAMES,
@@ -346,6 +347,8 @@ class GatewayService:
             return self._reject_outside(envelope, R_BAD_KEY, now)
         y = self._sym.get(sym, -1)
         if y < 0 and self.config.allow_unlisted_symbols and type(sym) is str and sym:
+            if len(self._sym_names) >= int(self._st.cfg[K.C_MAX_SYM]):  # registry full: a decision, not an error
+                return self._reject_outside(envelope, R_SYMBOL_CAPACITY, now)
             y = self.register_symbol(sym)
         return (key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k, self._acct.get(acct, -1),
                 self._strat.get(strat, -1), y)

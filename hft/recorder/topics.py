@@ -503,7 +503,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("host", _LC, ""),
         _c("user", _LC, ""),
     ), "alpha validation / promotion gate verdicts", "write", legacy=((1, 11),)),
-    Topic("audit.alpha_promotions", 4, 2, (
+    Topic("audit.alpha_promotions", 4, 3, (
         _TS,
         _c("alpha_id", _LC),
         _c("from_stage", _LC),
@@ -524,8 +524,13 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("forced", "Bool", False, "refused gates overridden with --force --reason"),
         _c("host", _LC, ""),
         _c("user", _LC, ""),
-    ), "alpha stage transitions", "write", legacy=((1, 10),)),
-    Topic("audit.alpha_canary_decisions", 5, 2, (
+        # version 3 (003_promotion_record.sql): the promotion record, hash-chained (hft/alpha/ledger.py)
+        _c("promotion_id", "String", "", "YYYYMMDD/alpha_id of the promotion file"),
+        _c("prev_hash", "String", "", "record_hash of the promotion's previous step ('' for the promote step)"),
+        _c("record_hash", "String", "", "BLAKE2b of prev_hash and record: the chain of the promotion's steps"),
+        _c("record", "String", "", "the promotion document after this step (canonical JSON)"),
+    ), "alpha stage transitions", "write", legacy=((1, 10), (2, 19))),
+    Topic("audit.alpha_canary_decisions", 5, 3, (
         _TS,
         _c("alpha_id", _LC),
         _c("canary_id", "String", ""),
@@ -544,7 +549,12 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("run_id", "String", "", "observations run id"),
         _c("host", _LC, ""),
         _c("user", _LC, ""),
-    ), "canary monitoring decisions", "write", legacy=((1, 9),)),
+        # version 3 (003_promotion_record.sql): the promotion record, hash-chained (hft/alpha/ledger.py)
+        _c("promotion_id", "String", "", "YYYYMMDD/alpha_id of the promotion file"),
+        _c("prev_hash", "String", "", "record_hash of the promotion's previous step ('' for the promote step)"),
+        _c("record_hash", "String", "", "BLAKE2b of prev_hash and record: the chain of the promotion's steps"),
+        _c("record", "String", "", "the promotion document after this step (canonical JSON)"),
+    ), "canary monitoring decisions", "write", legacy=((1, 9), (2, 17))),
     Topic("audit.alpha_experiments", 6, 2, (
         _TS,
         _c("experiment_id", "String"),

@@ -456,6 +456,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
                     run_hash=out_run.run_hash, run_folder=str(run_folder), params=params, limits=dict(gate.limits),
                     summary=summary)
     from hft.alpha.audit import query_gate_decisions
+    from hft.alpha.ledger import read_chain
 
     where = {"home": getattr(registry, "home", None), "store": getattr(registry, "_store", None)}
     res = conclude_promotion(alpha_id=POLICY_ID, version=POLICY_VERSION, params=params,
@@ -464,7 +465,8 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
                              gate_rows=query_gate_decisions(alpha_id=POLICY_ID, code_hash=chash, **where),
                              gate_writer=lambda rows: write_gate_decisions(
                                  rows, home=getattr(registry, "home", None), store=getattr(registry, "_store", None)),
-                             audit_writer=_audit_writer(registry))
+                             audit_writer=_audit_writer(registry),
+                             audit_reader=lambda pid: read_chain(pid, **where))
     return {**res.to_dict(), "artifact": {"folder": str(folder), **{k: meta[k] for k in ("npz_sha256",
                                                                                           "train_data_hash")}},
             "gate_r": {"passed": r_ok, "metrics": r_metrics, "reasons": r_reasons},

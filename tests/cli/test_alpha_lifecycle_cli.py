@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
 from lifecycle_helpers import make_day, make_research_root
@@ -34,7 +35,8 @@ def env(tmp_path_factory):
     base = tmp_path_factory.mktemp("lifecycle_cli")
     root = make_research_root(base)
     day = make_day(base / "day", seed=41)
-    return {"base": base, "root": root, "day": day}
+    newer = make_day(base / "newer", seed=42, date="2024-06-24")
+    return {"base": base, "root": root, "day": day, "newer": newer}
 
 
 def run(env, tmp_path, *args, timeout=300):
@@ -86,7 +88,7 @@ def test_promote_refused_forced_canary_status(env, tmp_path):
     yaml_path = Path(out["promotion_file"])
     assert yaml_path.is_file() and yaml_path.is_relative_to(tmp_path / "promos")
 
-    # canary on observations: a copy of the Gate D run folder with a new run id (the evidence run is refused)
+    # the Gate D run folder copied with its run_hash edited is still the Gate D evidence (identified by content)
     obs = tmp_path / "obs"
     shutil.copytree(out["gate_d"]["run_folder"], obs)
     s = json.loads((obs / "summary.json").read_text())
@@ -99,19 +101,52 @@ def test_promote_refused_forced_canary_status(env, tmp_path):
     before = yaml_path.read_text()
     p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(other))
     assert p.returncode == 16 and "expected observations of alpha toy_obi" in p.stderr
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(obs))
+    assert p.returncode == 16 and "Gate D evidence" in p.stderr and "Traceback" not in p.stderr
     assert yaml_path.read_text() == before
-    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(obs), "--json")
+    # canary on newer data: the promoted alpha replayed at the step's capital fraction
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--data", str(env["newer"]), "--json")
     assert p.returncode == 0, p.stderr
     c = json.loads(p.stdout)
     assert c["decision"] == "escalate" and c["to_state"] == "canary" and c["to_step"] == 1
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", c["observations"])
+    assert p.returncode == 16 and "already evaluated" in p.stderr
 
     p = run(env, tmp_path, "alpha", "status", "--json")
     assert p.returncode == 0, p.stderr
     st = {r["alpha_id"]: r for r in json.loads(p.stdout)["alphas"]}
     assert st["toy_obi"]["state"] == "canary" and st["obi_l1"]["state"] == "candidate"
+    assert st["toy_obi"]["verified"] is True and "tampered" not in st["toy_obi"]
     assert st["toy_obi"]["gates"]["D"] is True and st["toy_obi"]["gates"]["E"] is False  # forced past E
     p = run(env, tmp_path, "alpha", "status")
     assert p.returncode == 0 and "toy_obi" in p.stdout
+
+    # hand edits that keep the file valid are caught against the audit store's record (issue 12)
+    good = yaml_path.read_text()
+    forged = good.replace("approvers: [jdoe]", "approvers: []")
+    assert forged != good
+    yaml_path.write_text(forged)
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--data", str(env["newer"]))
+    assert p.returncode == 16 and "key 'approvers'" in p.stderr and "differs from its record" in p.stderr
+    assert yaml_path.read_text() == forged
+    p = run(env, tmp_path, "alpha", "status", "--json")
+    assert p.returncode == 16
+    res = json.loads(p.stdout)
+    row = {r["alpha_id"]: r for r in res["alphas"]}["toy_obi"]
+    assert row["state"] == "canary" and row["verified"] is False and "key 'approvers'" in row["tampered"]
+    assert res["errors"] and res["errors"][0]["file"] == str(yaml_path)
+    # a forged graduation shows what the record says, flagged
+    doc = yaml.safe_load(good)
+    doc["state"] = "graduated"
+    doc["history"].append({**doc["history"][-1], "event": "graduate", "from": "canary", "to": "graduated"})
+    yaml_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    p = run(env, tmp_path, "alpha", "status", "--json")
+    assert p.returncode == 16
+    row = {r["alpha_id"]: r for r in json.loads(p.stdout)["alphas"]}["toy_obi"]
+    assert row["state"] == "canary" and "key 'state'" in row["tampered"]
+    p = run(env, tmp_path, "alpha", "status")
+    assert p.returncode == 16 and "differs from its record" in p.stdout + p.stderr
+    yaml_path.write_text(good)
 
     # a promotion file edited by hand into an invalid state: clear error, exit 16
     yaml_path.write_text(yaml_path.read_text().replace("state: canary", "state: graduated"))

@@ -17,9 +17,9 @@ DAY_NS = 86_400 * 1_000_000_000
 T0 = 1_780_000_000_000_000_000  # 2026-05-28 UTC (int ns)
 
 
-def make_day(folder: Path, seed: int) -> Path:
-    """A 30-minute generated LOBSTER day (~19k messages, 5 levels); returns the message file."""
-    d = generate_lobster_day(folder, GeneratorConfig(seed=seed, **SMALL))
+def make_day(folder: Path, seed: int, date: str = "2024-06-21") -> Path:
+    """A 30-minute generated LOBSTER day (~19k messages, 5 levels) on `date`; returns the message file."""
+    d = generate_lobster_day(folder, GeneratorConfig(seed=seed, date=date, **SMALL))
     assert d.message_path is not None
     return d.message_path
 
@@ -77,14 +77,28 @@ def gate_rows(alpha_id: str, code_hash: str, gates: tuple[str, ...] = ("A", "B",
 
 
 class Recorder:
-    """A capturing stand-in for `write_audit` / `write_gate_decisions`."""
+    """Captures what `write_audit` / `write_gate_decisions` are asked to write. With `store` (the shared test
+    store) audit rows also go through the real audit path (WAL, then the store) and `chain` reads promotion
+    records back from the store (`hft.alpha.ledger.read_chain`); without, `chain` answers from the captured rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Any = None) -> None:
         self.calls: list[tuple[str, list[Any]]] = []
+        self.store = store
 
     def audit(self, topic: str, rows: list[dict[str, Any]]) -> list[str]:
         self.calls.append((topic, list(rows)))
+        if self.store is not None:
+            from hft.alpha.audit import write_audit
+
+            return write_audit(topic, rows, home=self.store.test_home, store=self.store)
         return [f"{len(self.calls):032x}"]
+
+    def chain(self, pid: str) -> list[dict[str, Any]]:
+        if self.store is not None:
+            from hft.alpha.ledger import read_chain
+
+            return read_chain(pid, home=self.store.test_home, store=self.store)
+        return [r for _, rows in self.calls for r in rows if isinstance(r, dict) and r.get("promotion_id") == pid]
 
     def gates(self, rows: list[Any]) -> list[str]:
         self.calls.append(("audit.alpha_gate_decisions", list(rows)))
@@ -107,6 +121,18 @@ def simple_promotion(alpha_id: str = "toy_obi", code_hash: str = "hash-1", ts: i
                          actor="tester@host", experiment_id="exp-1", run_ids=["run-d"], data_hash="files-x",
                          gates=[GateResult("D", True, "net_pnl", 1.0, 0.0)], gateway_limits={"max_position": 10},
                          canary=plan, approvers=list(approvers), reasons=["test"])
+
+
+def record_promotion(p: Any, rec: Recorder, root: Path) -> Path:
+    """Record a fresh promotion as `hft alpha promote` does (its audit row with the chained record, then the
+    file); returns the file."""
+    from hft.alpha.ledger import chain_fields
+    from hft.alpha.promotion import write_promotion
+
+    rec.audit("audit.alpha_promotions", [{"alpha_id": p.alpha_id, "ts": p.promoted_ts, "from_stage": "candidate",
+                                          "to_stage": "promoted", "decision": "promoted", "code_hash": p.code_hash,
+                                          **chain_fields(p, "")}])
+    return write_promotion(p, root=root)
 
 
 def now() -> int:

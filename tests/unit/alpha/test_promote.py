@@ -27,7 +27,8 @@ def _home(tmp_path, monkeypatch):
 def _run(env, tmp_path, rec, **kw):
     args = {"approvers": ["jdoe", "Jane Doe <jane@example.com>"], "root": env.root,
             "promotions_root": tmp_path / "promos", "code_hash": "hash-1", "gate_rows": gate_rows("toy_obi", "hash-1"),
-            "gate_writer": rec.gates, "audit_writer": rec.audit, "now_ns": T0, "actor": "tester@host"}
+            "gate_writer": rec.gates, "audit_writer": rec.audit, "audit_reader": rec.chain, "now_ns": T0,
+            "actor": "tester@host"}
     args.update(kw)
     return promote("toy_obi", [env.day], **args)
 
@@ -125,3 +126,50 @@ def test_gate_rows_from_the_store(env, tmp_path, store):
                       ).dicts()
     assert [g["decision"] for g in got] == ["promoted"]
     assert json.loads(got[0]["approvers"]) == ["jdoe", "Jane Doe <jane@example.com>"]
+
+
+def test_promotion_is_recorded_with_its_chain_and_evidence_identity(env, tmp_path):
+    from hft.alpha.canary import observation_identity, read_observations
+    from hft.alpha.ledger import canonical, record_hash
+
+    rec = Recorder()
+    r = _run(env, tmp_path, rec)
+    p = load_promotion(r.promotion_file)
+    prow = rec.calls[-1][1][0]
+    assert prow["promotion_id"] == "20260528/toy_obi" and prow["prev_hash"] == ""
+    assert prow["record"] == canonical(p.to_dict()) and prow["record_hash"] == record_hash("", prow["record"])
+    ev_id, window = observation_identity(read_observations(r.gate_d["run_folder"]))
+    assert (p.history[0].run_id, p.history[0].window) == (ev_id, window)
+
+
+def test_record_first_then_the_file(env, tmp_path):
+    from hft.core.errors import StoreError
+
+    rec = Recorder()
+
+    def refusing(topic, rows):
+        if topic == "audit.alpha_promotions":
+            raise StoreError("store locked (test)")
+        return rec.audit(topic, rows)
+
+    with pytest.raises(StoreError):
+        _run(env, tmp_path, rec, audit_writer=refusing)
+    assert list_promotions(tmp_path / "promos") == []
+
+
+def test_superseding_a_hand_edited_promotion_is_refused(env, tmp_path):
+    rec = Recorder()
+    old = _run(env, tmp_path, rec)
+    path = tmp_path / "promos" / "20260528" / "toy_obi.yaml"
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    doc["approvers"][0] = "someone.else"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = path.read_text()
+    n = len(rec.calls)
+    with pytest.raises(GovernanceError, match="key 'approvers'"):
+        _run(env, tmp_path, rec, code_hash="hash-2", gate_rows=gate_rows("toy_obi", "hash-2"), now_ns=T0 + DAY_NS)
+    assert path.read_text() == before and old.promotion_file == str(path)
+    assert [t for t, _ in rec.calls[n:]] == ["audit.alpha_gate_decisions"]  # the gates ran; no promotion row
+    assert [p.code_hash for p in list_promotions(tmp_path / "promos")] == ["hash-1"]

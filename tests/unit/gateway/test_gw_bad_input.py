@@ -98,3 +98,19 @@ def test_malformed_intent_with_a_key_is_deduplicated():
     d1 = g.svc.process(with_(7, "x", key=5))
     d2 = g.svc.process(with_(7, 3, key=5))  # same key: the original (rejected) decision comes back
     assert d1.reason == R_BAD_INPUT and d2.duplicate and d2.reason == R_BAD_INPUT
+
+
+def test_unlisted_symbols_beyond_capacity_get_their_own_reason(caplog):
+    """Issue 12: with the symbol registry full, unlisted symbols were INTERNAL_ERROR with a traceback logged per
+    intent; they are SYMBOL_CAPACITY decisions, counted, recorded, nothing logged as an error."""
+    from hft.core.orders import R_SYMBOL_CAPACITY, REASON_NAMES
+
+    g = Gw(config(allow_unlisted_symbols=True, max_symbols=4))
+    assert g.new(sym="NEW1").accepted  # the 4th symbol fits
+    with caplog.at_level("DEBUG", logger="hft.gateway"):
+        ds = [g.new(sym="NEW2"), g.svc.process(IntentEnvelope(OrderIntent.new(77, "A1", "s1", "NEW3", 1, 1000, 1)))]
+    assert [d.reason for d in ds] == [R_SYMBOL_CAPACITY] * 2 and REASON_NAMES[R_SYMBOL_CAPACITY] == "SYMBOL_CAPACITY"
+    assert not any(r.levelname in ("ERROR", "CRITICAL") or r.exc_info for r in caplog.records)
+    snap = g.svc.metrics_snapshot()
+    assert snap["rejects_by_reason"] == {"SYMBOL_CAPACITY": 2} and snap["internal_errors"] == 0
+    assert [r.reason for r in g.records[-2:]] == [R_SYMBOL_CAPACITY] * 2

@@ -27,11 +27,14 @@ from hft.core.orders import (
     R_SUBMIT_RATE,
     R_UNKNOWN_ORDER,
     R_UNSUPPORTED_TIF,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
     SELL,
     STORM_HALT,
@@ -177,15 +180,56 @@ def test_replace_flow():
     d = g.new(qty=10)
     r = g.replace(d.order_id, price=999, qty=30)
     assert r.accepted and r.order_id == d.order_id and r.command.action == 3
-    assert g.svc.position("A1", "s1", "AAA").working_buy == 30
+    # in flight, both the old 10 and the new 30 can still execute: both are reserved
+    assert g.svc.position("A1", "s1", "AAA").working_buy == 40
     assert g.replace(d.order_id, price=998, qty=5).reason == R_ORDER_PENDING
     rep(g, d.order_id, REPORT_REPLACED, 999, 0, leaves=30)
     assert g.svc.position("A1", "s1", "AAA").working_buy == 30
     assert g.replace(d.order_id, price=998, qty=5).accepted
-    assert g.svc.position("A1", "s1", "AAA").working_buy == 30  # shrink only once acknowledged
+    assert g.svc.position("A1", "s1", "AAA").working_buy == 35  # shrink only once acknowledged
     rep(g, d.order_id, REPORT_REPLACED, 998, 0, leaves=5)
     assert g.svc.position("A1", "s1", "AAA").working_buy == 5
-    assert g.replace(d.order_id, price=998, qty=60).reason == R_POSITION_LIMIT
+    assert g.replace(d.order_id, price=998, qty=46).reason == R_POSITION_LIMIT  # 5 + 46 > 50
+    assert g.replace(d.order_id, price=998, qty=45).accepted
+
+
+def test_replace_racing_a_partial_fill_keeps_the_position_limit():
+    """Issue 12: sell 5, replace to 25 under max_position 25, 4 fill in flight, REPLACED leaves 25 (the new
+    open size, as the project's venues report it). Reserving max(5, 25) let the sell exposure reach 29."""
+    g = Gw(config(defaults=LimitSet(max_order_qty=100, max_position=25, min_qty=1, price_band_bps=1000)))
+    d = g.new(side=SELL, qty=5)
+    rep(g, d.order_id, REPORT_ACK)
+    assert g.replace(d.order_id, price=1000, qty=25).reason == R_POSITION_LIMIT  # 5 open + 25 could both fill
+    assert g.svc.position("A1", "s1", "AAA").working_sell == 5
+    assert g.replace(d.order_id, price=1000, qty=20).accepted  # 5 + 20 = 25: at the limit
+    rep(g, d.order_id, REPORT_PARTIAL_FILL, 1000, 4)
+    e = g.svc.position("A1", "s1", "AAA")
+    assert (e.position, e.working_sell) == (-4, 21)  # 1 old + 20 new still reserved
+    rep(g, d.order_id, REPORT_REPLACED, 1000, 20, leaves=20)
+    e = g.svc.position("A1", "s1", "AAA")
+    assert (e.position, e.working_sell) == (-4, 20) and e.working_sell - e.position <= 25
+    rep(g, d.order_id, REPORT_FILL, 1000, 20)
+    assert g.svc.position("A1", "s1", "AAA").position == -24
+
+
+def test_cancel_during_a_pending_replace_then_replace_rejected_releases_the_new_size():
+    g = Gw(config(defaults=LimitSet(max_order_qty=100, max_position=25, min_qty=1, price_band_bps=1000)))
+    d = g.new(side=SELL, qty=5)
+    assert g.replace(d.order_id, price=1000, qty=15).accepted
+    assert g.svc.position("A1", "s1", "AAA").working_sell == 20
+    assert g.cancel(d.order_id).accepted  # cancel while the replace is in flight
+    assert g.cancel(d.order_id).reason == R_ORDER_PENDING
+    rep(g, d.order_id, REPORT_REPLACE_REJECTED)
+    assert g.svc.position("A1", "s1", "AAA").working_sell == 5  # was 20: the new size stayed reserved
+    rep(g, d.order_id, REPORT_CANCEL_REJECTED)
+    assert g.svc.position("A1", "s1", "AAA").working_sell == 5
+    assert g.replace(d.order_id, price=1000, qty=20).accepted  # live again: 5 + 20 fits
+    # the other order of answers: cancel rejected first, the replace still pending, then REPLACED
+    assert g.cancel(d.order_id).accepted
+    rep(g, d.order_id, REPORT_CANCEL_REJECTED)
+    assert g.replace(d.order_id, price=1000, qty=1).reason == R_ORDER_PENDING  # the replace is still pending
+    rep(g, d.order_id, REPORT_REPLACED, 1000, 20, leaves=20)
+    assert g.svc.position("A1", "s1", "AAA").working_sell == 20
 
 
 def test_cardinality_eviction_and_limit():

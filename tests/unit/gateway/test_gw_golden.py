@@ -41,8 +41,10 @@ from hft.core.orders import (
 from hft.gateway.config import LimitSet, Rate, StormConfig, SymbolSpec
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope
 
-GOLDEN_PER_INTENT = "73569c3f69407fa9"
-GOLDEN_BATCH = "db3c9e1093cb4885"
+# Recomputed for issue 12 (a pending replace reserves the old open quantity plus the new size, and a cancel
+# accepted during a pending replace keeps it pending): the sequence's replaces reserve and release differently.
+GOLDEN_PER_INTENT = "ebaefc23815d2774"
+GOLDEN_BATCH = "71e691c8efaa550d"
 
 SYMS5 = ("AAA", "BBB", "CCC", "DDD", "EEE")
 

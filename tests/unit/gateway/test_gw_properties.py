@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 from gwkit import ACCTS, STRATS, SYMS, Gw, config
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hft.core.orders import (
@@ -20,6 +20,7 @@ from hft.core.orders import (
     ORDER_POST_ONLY,
     R_POLICY_CANCEL_ONLY,
     R_POLICY_REJECT_ALL,
+    REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
@@ -283,3 +284,127 @@ def test_compiled_driver_and_python_path_decide_identically(seq, keys):
     assert (fast.g.svc.arena == slow.g.svc.arena).all()
     assert fast.g.dispatcher.commands == slow.g.dispatcher.commands
     assert fast.g.records == slow.g.records
+
+
+# --- against a model venue: the reports come from what the venue holds ----------------------------------------
+# The venue answers requests in order per order; a replace sets the open size to the new size whatever filled
+# while it was in flight (REPLACED leaves = the new size, as the project's venues report it). Issue 12: a
+# replace racing a partial fill, and a cancel accepted during a pending replace followed by REPLACE_REJECTED.
+
+v_new = st.tuples(st.just("new"), st.sampled_from(STRATS), st.sampled_from(SYMS[:2]), st.sampled_from([1, -1]),
+                  st.integers(1, 20))
+v_replace = st.tuples(st.just("replace"), st.integers(0, 50), st.integers(1, 20))
+v_cancel = st.tuples(st.just("cancel"), st.integers(0, 50))
+v_fill = st.tuples(st.just("fill"), st.integers(0, 50), st.integers(1, 20))
+v_answer = st.tuples(st.just("answer"), st.integers(0, 50), st.booleans())
+v_ops = st.lists(st.one_of(v_new, v_new, v_replace, v_replace, v_cancel, v_fill, v_fill, v_answer, v_answer),
+                 min_size=1, max_size=60)
+RACE = [("new", "s2", "AAA", -1, 5), ("replace", 0, 20), ("fill", 0, 4), ("answer", 0, False), ("fill", 0, 20)]
+RACE_LIMIT = [("new", "s2", "AAA", -1, 5), ("replace", 0, 20), ("fill", 0, 4), ("replace", 0, 5),
+              ("answer", 0, False), ("new", "s2", "AAA", -1, 1)]
+CANCEL_IN_FLIGHT = [("new", "s2", "AAA", -1, 5), ("replace", 0, 15), ("cancel", 0), ("answer", 0, True),
+                    ("answer", 0, True), ("replace", 0, 20)]
+
+
+class VenueRunner:
+    """A gateway plus a model venue: orders with an open size and a queue of unanswered requests."""
+
+    def __init__(self, g):
+        self.g = g
+        self.orders = {}  # oid -> {"strat", "sym", "side", "open", "pending": [(kind, qty)]}
+        self.decisions = []
+
+    def _oid(self, i):
+        ids = sorted(self.orders)
+        return ids[i % len(ids)] if ids else None
+
+    def _report(self, oid, kind, qty=0, leaves=-1):
+        self.g.svc.on_execution_report(ExecutionReport(self.g.clock.now_ns(), oid, kind, 1000, qty, leaves, 0))
+
+    def do(self, op):
+        g, kind = self.g, op[0]
+        self.g.clock.advance(1000)
+        if kind == "new":
+            _, s, y, side, qty = op
+            d = g.new(side=side, price=1000, qty=qty, sym=y, strat=s)
+            self.decisions.append(d)
+            if d.accepted:
+                self.orders[d.order_id] = {"strat": s, "sym": y, "side": side, "open": qty, "pending": []}
+            return
+        oid = self._oid(op[1])
+        if oid is None:
+            return
+        o = self.orders[oid]
+        if kind in ("replace", "cancel"):
+            if kind == "replace":
+                d = g.replace(oid, price=1000, qty=op[2], sym=o["sym"], strat=o["strat"])
+            else:
+                d = g.cancel(oid, sym=o["sym"], strat=o["strat"])
+            self.decisions.append(d)
+            if d.accepted:
+                o["pending"].append((kind, op[2] if kind == "replace" else 0))
+        elif kind == "fill":
+            q = min(op[2], o["open"])
+            if q == o["open"]:
+                self._report(oid, REPORT_FILL, q, 0)
+                del self.orders[oid]  # requests still in flight are answered for an order the gateway dropped
+            else:
+                self._report(oid, REPORT_PARTIAL_FILL, q, o["open"] - q)
+                o["open"] -= q
+        elif kind == "answer" and o["pending"]:
+            req, qty = o["pending"].pop(0)
+            reject = op[2]
+            if req == "replace":
+                if reject:
+                    self._report(oid, REPORT_REPLACE_REJECTED, 0, o["open"])
+                else:
+                    o["open"] = qty
+                    self._report(oid, REPORT_REPLACED, qty, qty)
+            elif reject:
+                self._report(oid, REPORT_CANCEL_REJECTED)
+            else:
+                self._report(oid, REPORT_CANCELED)
+                del self.orders[oid]
+
+    def check(self):
+        check_exposure(self.g.svc)
+        st_ = K.views(self.g.svc.arena)
+        cap = int(st_.cfg[K.C_ORD_CAP])
+        for oid, o in self.orders.items():
+            r = st_.ord[oid & (cap - 1)]
+            assert r[K.O_ID] == oid and r[K.O_STATUS] != K.OS_FREE, oid
+            reserved = int(r[K.O_OPEN])
+            if any(k == "replace" for k, _ in o["pending"]):
+                assert reserved >= o["open"] + sum(q for k, q in o["pending"] if k == "replace"), (oid, o, reserved)
+            else:  # nothing in flight that can change the size: the reservation is what the venue holds open
+                assert reserved == o["open"], (oid, o, reserved)
+        for s in st_.slot[st_.slot[:, K.Z_USED] == 1]:
+            lim = 25 if self.g.svc._strat_names[int(s[K.Z_STRAT])] == "s2" else MAXPOS
+            assert abs(int(s[K.Z_POS])) <= lim
+
+
+@SETTINGS
+@example(RACE)
+@example(RACE_LIMIT)
+@example(CANCEL_IN_FLIGHT)
+@given(v_ops)
+def test_exposure_against_a_venue_never_exceeds_limits_and_equals_what_is_open(seq):
+    r = VenueRunner(Gw(cfg()))
+    for op in seq:
+        r.do(op)
+        r.check()
+
+
+@SETTINGS
+@example(RACE)
+@example(CANCEL_IN_FLIGHT)
+@given(v_ops)
+def test_compiled_driver_and_python_path_agree_against_a_venue(seq):
+    fast, slow = VenueRunner(Gw(cfg())), VenueRunner(Gw(cfg()))
+    slow.g.svc._fast = _python_path_only
+    for op in seq:
+        fast.do(op)
+        slow.do(op)
+    assert fast.decisions == slow.decisions
+    assert (fast.g.svc.arena == slow.g.svc.arena).all()
+    assert fast.g.dispatcher.commands == slow.g.dispatcher.commands

@@ -13,6 +13,7 @@ from hft.recorder import topics as topics_mod
 from hft.recorder.loader import WALLoader
 from hft.recorder.topics import TOPICS
 from hft.recorder.wal_first import WALConfig, WALFirstWriter
+from hft.store import migrations
 
 NEW_COLUMNS = {
     "audit.alpha_gate_decisions": ["version", "run_id", "thresholds", "reasons", "host", "user"],
@@ -68,12 +69,17 @@ def test_002_applies_on_an_existing_001_store_idempotently(tmp_path):
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["v_before"] == 1
-    assert out["v_after"] == out["again"] == out["v_reopen"] == 2
-    assert out["n_migrations"] == 2
+    latest = migrations.latest_version()
+    assert latest >= 3  # 003_promotion_record
+    assert out["v_after"] == out["again"] == out["v_reopen"] == latest
+    assert out["n_migrations"] == latest
     for table, cols in NEW_COLUMNS.items():
         names = out["columns"][table]
-        assert names[-len(cols):] == cols, table
+        i = names.index(cols[0])
+        assert names[i:i + len(cols)] == cols, table
         assert names == list(TOPICS[table].column_names), table
+    for table in ("audit.alpha_promotions", "audit.alpha_canary_decisions"):  # 003: the promotion record
+        assert out["columns"][table][-4:] == ["promotion_id", "prev_hash", "record_hash", "record"], table
     # rows written before the migration read the defaults
     assert out["old_gate"] == [{"version": "", "thresholds": "{}", "reasons": "[]", "host": ""}]
     assert out["old_trial"] == {"family": "obi_l1", "version": "", "started_ns": 0, "sharpe": 0.5}
@@ -97,3 +103,21 @@ def test_wal_frames_of_the_previous_topic_version_still_load(store, monkeypatch)
                       "WHERE experiment_id = 'from-v1'").dicts()
     assert row == [{"experiment_id": "from-v1", "trial": 3, "family": "", "version": "", "host": "",
                     "metrics": '{"sharpe":0.2}'}]
+
+
+def test_wal_frames_of_version_2_promotion_topics_still_load(store, monkeypatch):
+    """003 appended the promotion record columns: frames an older build wrote at version 2 load with them empty."""
+    for name, row in (("audit.alpha_promotions", {"alpha_id": "a", "from_stage": "candidate",
+                                                  "to_stage": "promoted", "decision": "promoted"}),
+                      ("audit.alpha_canary_decisions", {"alpha_id": "a", "decision": "hold"})):
+        cur = TOPICS[name]
+        assert (2, len(cur.columns) - 4) in cur.legacy and cur.version == 3
+        old = dataclasses.replace(cur, version=2, columns=cur.columns[:-4], legacy=())
+        wal = store.test_home / "wal" / f"legacy-v2-{name}"
+        monkeypatch.setitem(topics_mod.TOPICS, name, old)
+        with WALFirstWriter(wal, WALConfig(fsync="never")) as w:
+            assert w.write(name, {"record_id": 123, "ts": 5, **row})
+        monkeypatch.setitem(topics_mod.TOPICS, name, cur)
+        assert WALLoader(store, [wal]).load().records_loaded == 1
+        got = store.query(f"SELECT alpha_id, promotion_id, record_hash, record FROM {name}").dicts()
+        assert got == [{"alpha_id": "a", "promotion_id": "", "record_hash": "", "record": ""}]
