@@ -113,6 +113,9 @@ _TIME_RE = r"^[0-9]+(\.[0-9]+)?$"
 _KIND_OF_TYPE = np.array([0, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE, EV_HALT],
                          dtype=np.uint8)
 _KEY_LEVELS = "hft.lobster.levels"
+_KEY_REF_HASH = "hft.content_hash"
+_KEY_EVENTS_HASH = "hft.events_hash"
+MAX_LEVELS = 1000  # reference book levels a sidecar may declare
 
 
 @dataclass(frozen=True)
@@ -601,6 +604,13 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
 # ------------------------------------------------------------------------------------------------- files
 
 
+def _ref_hash(ref: np.ndarray) -> str:
+    """BLAKE2b-128 (hex) of the reference rows (int64, row-major)."""
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(ref, dtype=np.int64).view(np.uint8).data, digest_size=16).hexdigest()
+
+
 def ref_sidecar_path(events_path: str | Path) -> Path:
     """``x.parquet`` → ``x.ref.parquet`` (the reference book beside an imported event file)."""
     p = Path(events_path)
@@ -625,10 +635,15 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
     ref_path = ref_sidecar_path(out_path)
     frame = pl.DataFrame({name: np.ascontiguousarray(data.reference[:, i])
                           for i, name in enumerate(_ref_columns(data.levels))})
+    from hft.data.events_io import content_hash
+
+    # the sidecar carries its own digest and the events' digest: a garbage or foreign sidecar is refused on load
+    ref_meta = {_KEY_LEVELS: str(data.levels), _KEY_REF_HASH: _ref_hash(data.reference),
+                _KEY_EVENTS_HASH: content_hash(data.events)}
     events_written = False
     try:
         with atomic_path(ref_path) as tmp_ref:  # the sidecar is renamed into place only if the events landed
-            frame.write_parquet(tmp_ref, compression="zstd", metadata={_KEY_LEVELS: str(data.levels)})
+            frame.write_parquet(tmp_ref, compression="zstd", metadata=ref_meta)
             write_events(out_path, data.events, data.instrument, data.meta)
             events_written = True
     except BaseException as exc:
@@ -660,6 +675,8 @@ def load_lobster_import(path: str | Path) -> LobsterData:
     try:
         kv = pl.read_parquet_metadata(ref_path)
         levels = int(kv[_KEY_LEVELS])
+        if not 1 <= levels <= MAX_LEVELS:
+            raise ValueError(f"levels {levels} outside 1..{MAX_LEVELS}")
         frame = pl.read_parquet(ref_path)
     except Exception as exc:  # polars raises several error types for non-parquet input
         raise DataValidationError(f"{ref_path}: expected a LOBSTER reference Parquet ({exc.__class__.__name__})",
@@ -669,7 +686,18 @@ def load_lobster_import(path: str | Path) -> LobsterData:
         raise DataValidationError(
             f"{ref_path}: expected {len(ef.events)} rows of columns {cols[:4]}…, found {frame.height} rows "
             f"of {frame.columns[:4]}…", file=str(ref_path))
-    ref = frame.to_numpy().astype(np.int64, copy=False)
-    ref = np.ascontiguousarray(ref)
+    bad = [f"{c}: {t}" for c, t in frame.schema.items() if str(t) != "Int64"]
+    if bad:
+        raise DataValidationError(f"{ref_path}: expected Int64 reference columns, was {bad[0]}", file=str(ref_path))
+    ref = np.ascontiguousarray(frame.to_numpy().astype(np.int64, copy=False))
+    from hft.data.events_io import content_hash
+
+    ev_hash = pl.read_parquet_metadata(path).get("hft.content_hash")
+    with_digests = ev_hash is not None or _KEY_REF_HASH in kv  # files written with digests: both must match
+    if with_digests and (kv.get(_KEY_REF_HASH) != _ref_hash(ref)
+                         or kv.get(_KEY_EVENTS_HASH) != content_hash(ef.events)):
+            raise DataValidationError(f"{ref_path}: expected the reference book written with {path.name} (its "
+                                      "content hash, or the events' hash it records, does not match)",
+                                      file=str(ref_path), hint="re-import the raw LOBSTER zip")
     ref.flags.writeable = False
     return LobsterData(ef.events, ef.instrument, ref, levels, ef.meta)

@@ -250,12 +250,24 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         summary = summarise(out, md, strategy_name, strategy.params(), config, data, commit=commit.result())
     finally:
         commit.close()
+    warnings = fallback_warnings(md, config, data)
+    if warnings:  # a switch that fell back is said (summary and stderr), never silent
+        summary["warnings"] = warnings
     if out_dir is not None:
         write_run_folder(out_dir, out, summary, md, force=force)
         summary["run_folder"] = str(out_dir)
     if store:
         summary["store"] = record_run(out, summary, md.instrument.symbol, engine.gw)
     return summary
+
+
+def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[str]:
+    """What the configuration asked for but the data could not give (each one line)."""
+    out = []
+    if md.instrument.book_level == "L3" and md.lobster is None and config.l3_resync:
+        out.append(f"l3_resync: off for {Path(data[0]).name}: no LOBSTER reference rows (the .ref.parquet sidecar "
+                   "beside it is missing); set l3_resync: false to silence this")
+    return out
 
 
 def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig) -> tuple[Any, int]:
@@ -516,11 +528,12 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = No
     from hft.core.ids import stable_id
     from hft.recorder.gateway_sink import GatewayAuditSink
     from hft.recorder.loader import load
-    from hft.recorder.wal_first import open_writer
+    from hft.recorder.wal_first import open_checked_writer
     from hft.store.store import open_store
 
     run_id = summary["run_hash"]
-    with open_writer(f"sim-{run_id[:16]}", id_namespace=run_id) as w:
+    # a record the WAL did not acknowledge fails the run (StoreError with the count), before anything is loaded
+    with open_checked_writer(f"sim-{run_id[:16]}", id_namespace=run_id, what=f"records of run {run_id}") as w:
         sink = GatewayAuditSink(w, run_id=run_id, gateway=gateway)
         sink.write_decisions(out.decision_records)
         for transition in out.transition_records:
