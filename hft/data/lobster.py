@@ -82,7 +82,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataError, DataValidationError
-from hft.core.fileio import atomic_path
+from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
 
 if TYPE_CHECKING:
@@ -179,6 +179,15 @@ def _read_zip(path: Path) -> tuple[_Member, _Member, list[str]]:
                 raise DataValidationError(
                     f"{path}: expected member {ob_name!r} beside {msg_name!r}, members are {names}",
                     file=str(path), expected=ob_name, found=names)
+            for name in (msg_name, ob_name):  # declared sizes bounded before anything is decompressed
+                info = zf.getinfo(name)
+                limit = decompressed_limit(info.compress_size)
+                if info.file_size > limit:
+                    raise DataValidationError(
+                        f"{path}:{name}: expected at most {limit:,} decompressed bytes ({MAX_DECOMPRESSION_RATIO}x "
+                        f"its {info.compress_size:,} compressed bytes), it declares {info.file_size:,} (a zip bomb?)",
+                        file=str(path), expected=f"<= {limit} bytes", found=info.file_size)
+            # zipfile never returns more than the declared size (and checks the CRC)
             msg = _Member(Path(msg_name).name, f"{path}:{msg_name}", zf.read(msg_name))
             ob = _Member(Path(ob_name).name, f"{path}:{ob_name}", zf.read(ob_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:

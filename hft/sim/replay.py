@@ -147,9 +147,8 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         entry_empirical=entry_emp, response_empirical=response_emp,
         queue_model=s.str("queue_model", d.queue_model),
         exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill"]),
-        multiplier=s.int("multiplier", 1, min_value=1), sample_ns=s.duration_ns("sample", d.sample_ns),
-        limits=dict(s.section("limits", {}).data), strategies={k: dict(v or {}) for k, v in
-                                                               s.section("strategies", {}).data.items()},
+        multiplier=s.int("multiplier", 1, min_value=1), sample_ns=_sample_ns(s, d.sample_ns),
+        limits=dict(s.section("limits", {}).data), strategies=_strategies(s.section("strategies", {})),
         engine=s.str("engine", d.engine, choices=["numba", "python"]),
         l3_resync=s.bool("l3_resync", d.l3_resync),
         **_fees(s.section("fees", {})),
@@ -224,6 +223,36 @@ def _feed(lat: Section) -> tuple[str | int, int]:
         sec.done()
         return out
     return lat.duration_ns("feed"), 0
+
+
+MIN_SAMPLE_NS = 1_000_000  # equity sampling: at most 1000 samples per second of data (a 1 ns period asks for TiBs)
+
+
+def _sample_ns(s: Section, default: int) -> int:
+    raw = s.raw("sample", None)
+    ns = s.duration_ns("sample", default)
+    if ns < MIN_SAMPLE_NS:
+        s._fail(s._key("sample"), "a sampling period of at least 1ms", raw)
+    return ns
+
+
+def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
+    """``strategies: {name: {param: value}}``: every name a built-in strategy, its parameters valid (checked now)."""
+    from hft.core.errors import HftError
+    from hft.sim.strategies import make_strategy
+
+    out = {}
+    for name, params in sec.data.items():
+        sec.raw(name)
+        if params is not None and not isinstance(params, dict):
+            sec._fail(sec._key(str(name)), "a mapping of strategy parameters", params)
+        try:
+            make_strategy(str(name), params)
+        except HftError as exc:
+            raise ConfigError(f"{sec.file}: key '{sec._key(str(name))}': {exc.message}", file=sec.file,
+                              key=sec._key(str(name))) from None
+        out[str(name)] = dict(params or {})
+    return out
 
 
 def _fees(sec: Section) -> dict[str, Any]:
