@@ -78,7 +78,12 @@ def _check_schema(df: pl.DataFrame, source: str) -> None:
                                       key=name, expected=want, found=got)
 
 
-def _check_values(events: np.ndarray, source: str) -> None:
+def check_event_values(events: np.ndarray, source: str) -> None:
+    """Refuse an unknown kind, a side outside -1/0/1, a negative qty or local_ts going back (one numba pass).
+
+    Raises:
+        DataValidationError: naming `source`, the row and the field.
+    """
     from hft.data._eventcheck import CHECK_NAMES, CHECK_OK, CHECK_ORDER, MAX_KIND, check_events
 
     code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], MAX_KIND)
@@ -120,7 +125,7 @@ def frame_to_events(df: pl.DataFrame, *, source: str = "<frame>", expected_hash:
                                       file=source, expected=expected_hash, found=got,
                                       hint="re-import the raw data (`hft data import`)")
     if check:
-        _check_values(out, source)
+        check_event_values(out, source)
     out.flags.writeable = False
     return out
 

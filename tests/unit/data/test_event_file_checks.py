@@ -110,3 +110,19 @@ def test_a_garbage_or_foreign_sidecar_is_refused(tmp_path: Path, lobster_day: An
         load_lobster_import(out)
     frame.write_parquet(ref, metadata=kv)
     assert np.array_equal(load_lobster_import(out).reference, data.reference)
+
+
+def test_a_binance_local_time_jumping_back_is_refused_on_import(tmp_path, shared_data):
+    import gzip
+
+    from hft.data.sources import open_market_data
+
+    lines = gzip.open(shared_data / "binance/cm/ethusd_perp_20240808.gz").read().split(b"\n")[:3000]
+    f = tmp_path / "ethusd_perp_20240808.gz"
+    f.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    assert len(open_market_data([f]).events) > 0
+    lines[2000] = b"1000" + lines[2000][lines[2000].index(b" "):]  # back to 1970
+    f.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    with pytest.raises(DataValidationError, match="rows out of time order") as ei:
+        open_market_data([f])
+    assert ei.value.exit_code == 12
