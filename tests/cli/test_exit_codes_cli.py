@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.cli.conftest import run_hft
 
 
@@ -29,3 +31,30 @@ def test_an_alpha_name_ending_in_a_newline_is_refused_as_a_name(tmp_path):
     r = run_hft("alpha", "scaffold", "my_idea\n", cwd=tmp_path)
     assert r.code not in (0, 1), r.err
     assert "internal error" not in r.err and "Traceback" not in r.err
+
+
+def test_damaged_run_folders_in_replay_diff_are_a_sim_error(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        d.mkdir()
+        (d / "summary.json").write_text("{}")
+    r = run_hft("replay", "diff", str(a), str(b))  # no tables
+    assert r.code == 14 and "expected a readable run-folder table" in r.err and "internal error" not in r.err
+    (a / "decisions.parquet").write_text("garbage")
+    r = run_hft("replay", "diff", str(a), str(b))
+    assert r.code == 14 and "decisions.parquet: expected a readable run-folder table" in r.err
+    (a / "summary.json").write_text("{bad")
+    r = run_hft("replay", "diff", str(a), str(b))
+    assert r.code == 14 and "summary.json: expected a JSON run summary" in r.err
+
+
+def test_a_latency_value_beyond_int64_is_a_config_error(tmp_path):
+    from hft.core.errors import ConfigError
+    from hft.sim.latency import load_empirical
+
+    f = tmp_path / "lat.csv"
+    f.write_text("t_ns,entry_ns\n0,1000\n99999999999999999999999,2000\n")
+    with pytest.raises(ConfigError, match=r"column 't_ns': expected integer nanoseconds below 2\*\*63"):
+        load_empirical(f, "entry_ns")  # was a pyo3 PanicException (not even an Exception) with a traceback
+    f.write_text("t_ns,entry_ns\n0,1000\n10,2000\n")
+    assert load_empirical(f, "entry_ns") is not None
