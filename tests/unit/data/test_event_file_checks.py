@@ -117,7 +117,7 @@ def test_a_binance_local_time_jumping_back_is_refused_on_import(tmp_path, shared
 
     from hft.data.sources import open_market_data
 
-    lines = gzip.open(shared_data / "binance/cm/ethusd_perp_20240808.gz").read().split(b"\n")[:3000]
+    lines = gzip.decompress((shared_data / "binance/cm/ethusd_perp_20240808.gz").read_bytes()).split(b"\n")[:3000]
     f = tmp_path / "ethusd_perp_20240808.gz"
     f.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
     assert len(open_market_data([f]).events) > 0
