@@ -614,10 +614,11 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
 
 
 def _ref_hash(ref: np.ndarray) -> str:
-    """SHA-256 (hex) of the reference rows (int64, row-major)."""
-    import hashlib
+    """Digest (``xh64:`` + 16 hex) of the reference rows (int64, row-major), as `events_io.content_hash`."""
+    from hft.data._eventcheck import digest_words
 
-    return hashlib.sha256(np.ascontiguousarray(ref, dtype=np.int64).view(np.uint8).data).hexdigest()
+    words = np.ascontiguousarray(ref, dtype=np.int64).reshape(-1).view(np.uint64)
+    return f"xh64:{int(digest_words(words, np.uint64(len(ref)))):016x}"
 
 
 def ref_sidecar_path(events_path: str | Path) -> Path:
