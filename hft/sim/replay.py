@@ -8,7 +8,7 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     exchange: partial_fill          # | no_partial_fill
     fees: {maker_bps: -0.2, taker_bps: 2.0, per_lot: 0}
     multiplier: 1                   # money units per tick x lot
-    sample: 1s                      # equity series period
+    sample: 1s                      # equity series period (at least 1ms)
     limits: {max_position: 100}     # gateway limits.defaults for the run
     strategies: {mm: {size: 1}}     # parameters per built-in strategy
     engine: numba                   # | python: the reference engine (same outputs, same run hash)
