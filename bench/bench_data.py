@@ -19,6 +19,10 @@ Sections (each a function returning a dict; add more the same way):
 * ``lobster``  — hook: `hft.data.lobster.import_lobster` rows/s and `hft.data.verify_lobster.verify_lobster`
   (L3 rebuild + per-message comparison) messages/s, when those modules are present.
 * ``cli``      — hook: `hft --help` start-up time (subprocess).
+* ``checks``   — what checking an event file on load costs (`hft.data.events_io.load_events`: column types,
+  content hash, the value/order kernel), against loading the same file unchecked, and against a whole replay
+  (`run_replay`, strategy mm, no store) of it; imported usdm BTCUSDT. Run alone, the section is merged into an
+  existing results file (with its own machine info and load).
 """
 
 from __future__ import annotations
@@ -256,7 +260,64 @@ def bench_cli_startup(repeat: int) -> dict[str, Any]:
     return res
 
 
-SECTIONS = ("binance", "l2", "lobster", "cli")
+def bench_checks(data: Path, repeat: int) -> dict[str, Any]:
+    """Load with the checks vs without, and the checks' share of a whole replay of the file."""
+    import os
+    import tempfile
+
+    import polars as pl
+
+    from hft.data.binance import import_binance
+    from hft.data.events_io import (
+        check_event_values,
+        content_hash,
+        frame_to_events,
+        load_events,
+        write_events,
+    )
+    from hft.sim.replay import ReplayConfig, run_replay
+
+    src = [data / p for p in BINANCE_STREAMS["usdm_btcusdt"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        bd = import_binance(src)
+        f = write_events(Path(tmp) / "usdm.parquet", bd.events, bd.instrument, bd.meta)
+        n = len(bd.events)
+        ev = load_events(f).events
+        df = pl.read_parquet(f)
+        cols = {name: df.get_column(name).to_numpy() for name in df.columns}  # what load_events hashes
+        checked, unchecked, hashing, kernel, replay = [], [], [], [], []
+        for i in range(repeat + 1):  # interleaved; run 0 is the warm-up
+            t = [time.perf_counter()]
+            load_events(f)
+            t.append(time.perf_counter())
+            frame_to_events(pl.read_parquet(f), source=str(f))
+            t.append(time.perf_counter())
+            content_hash(cols)
+            t.append(time.perf_counter())
+            check_event_values(ev, str(f))
+            t.append(time.perf_counter())
+            if i < 4:  # a replay is long: at most 3 timed
+                run_replay([f], "mm", ReplayConfig(), store=False)
+            t.append(time.perf_counter())
+            if i:
+                checked.append(t[1] - t[0])
+                unchecked.append(t[2] - t[1])
+                hashing.append(t[3] - t[2])
+                kernel.append(t[4] - t[3])
+                if i < 4:
+                    replay.append(t[5] - t[4])
+    med = {k: float(np.median(v)) for k, v in (("load_checked", checked), ("load_unchecked", unchecked),
+                                                ("content_hash", hashing), ("value_kernel", kernel),
+                                                ("replay", replay))}
+    checks = med["content_hash"] + med["value_kernel"]
+    return {"events": n, "median_s": {k: round(v, 5) for k, v in med.items()},
+            "checks_s": round(checks, 5), "checks_pct_of_load": round(100 * checks / med["load_unchecked"], 1),
+            "checks_pct_of_replay": round(100 * checks / med["replay"], 2),
+            "load_checked_vs_unchecked_pct": round(100 * (med["load_checked"] / med["load_unchecked"] - 1), 1),
+            "runs": {"load": len(checked), "replay": len(replay)}, "load_avg": os.getloadavg()}
+
+
+SECTIONS = ("binance", "l2", "lobster", "cli", "checks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +345,18 @@ def main(argv: list[str] | None = None) -> int:
             result["l2_rebuild"] = bench_l2_vs_peer(data, repeat)
         elif sec == "lobster":
             result["lobster"] = bench_lobster(data, repeat)
+        elif sec == "checks":
+            result["event_file_checks"] = bench_checks(data, repeat)
         print(f"{sec}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    if sections == ["checks"]:  # alone: merged into the full results, keeping the other sections' figures
+        import json
+
+        from _common import RESULTS
+
+        old = RESULTS / "bench_data.json"
+        if old.exists():
+            result = {**json.loads(old.read_text()), "event_file_checks": {
+                **result["event_file_checks"], "machine": result["machine"], "repeat": repeat}}
     path = write_result("bench_data", result)
     print(path)
     return 0

@@ -57,7 +57,7 @@ def check_alpha_id(alpha_id: Any) -> str:
     if "/" in alpha_id or "\\" in alpha_id or ".." in alpha_id or alpha_id in (".", ""):
         raise GovernanceError(f"alpha id: expected a plain name without path separators or '..', was "
                               f"{alpha_id!r}", key="alpha_id")
-    if not ALPHA_ID_RE.match(alpha_id):
+    if not ALPHA_ID_RE.fullmatch(alpha_id):
         raise GovernanceError(f"alpha id: expected a lowercase identifier ([a-z][a-z0-9_]*, at most 63 "
                               f"characters), was {alpha_id!r}", key="alpha_id")
     if keyword.iskeyword(alpha_id) or keyword.issoftkeyword(alpha_id):
@@ -83,7 +83,7 @@ class Alpha:
         if "alpha_id" not in cls.__dict__:
             raise GovernanceError(f"alpha class {name}: expected a class attribute alpha_id", key="alpha_id")
         check_alpha_id(cls.alpha_id)
-        if not isinstance(getattr(cls, "version", None), str) or not _VERSION_RE.match(cls.version):
+        if not isinstance(getattr(cls, "version", None), str) or not _VERSION_RE.fullmatch(cls.version):
             raise GovernanceError(f"alpha {cls.alpha_id}: expected version like '1.0.0', was "
                                   f"{getattr(cls, 'version', None)!r}", key="version")
         params = cls.Params

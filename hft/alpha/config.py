@@ -136,6 +136,11 @@ class AlphaConfig:
     file: str | None = None
 
 
+#: Bounds that keep a small config from asking for unbounded memory or time (checked before anything runs).
+MAX_LOOKAHEAD_CUTS = 10_000
+MAX_QUANTILES = 1_000
+
+
 def _fraction(sec: Section, key: str, default: float) -> float:
     v = sec.float(key, default, min_value=0.0)
     if v > 1.0:
@@ -147,7 +152,7 @@ def _gate_a(sec: Section) -> GateA:
     d = GateA()
     out = GateA(
         min_coverage=_fraction(sec, "min_coverage", d.min_coverage),
-        lookahead_cuts=sec.int("lookahead_cuts", d.lookahead_cuts, min_value=1),
+        lookahead_cuts=sec.int("lookahead_cuts", d.lookahead_cuts, min_value=1, max_value=MAX_LOOKAHEAD_CUTS),
         lookahead_seed=sec.int("lookahead_seed", d.lookahead_seed, min_value=0),
         lookahead_max_shift_ic=_fraction(sec, "lookahead_max_shift_ic", d.lookahead_max_shift_ic),
         determinism=sec.bool("determinism", d.determinism),
@@ -176,7 +181,7 @@ def _gate_b(sec: Section, spec: FeatureSpec) -> GateB:
         min_t_stat=sec.float("min_t_stat", d.min_t_stat),
         min_hit_rate=_fraction(sec, "min_hit_rate", d.min_hit_rate),
         primary_horizon=primary,
-        quantiles=sec.int("quantiles", d.quantiles, min_value=2),
+        quantiles=sec.int("quantiles", d.quantiles, min_value=2, max_value=MAX_QUANTILES),
         oos_fraction=_fraction(sec, "oos_fraction", d.oos_fraction),
         sign=sign,
     )

@@ -498,9 +498,10 @@ def now_ns() -> int:
 
 def write_records(topic: str, records: list[dict[str, Any]], *, home: Path | None = None) -> None:
     """Append `records` (one batch, all or nothing) to the alpha audit WAL; StoreError if refused."""
-    from hft.recorder.wal_first import WALConfig, open_writer
+    from hft.recorder.wal_first import WALConfig, open_checked_writer
 
-    with open_writer(WAL_NAME, home=home, config=WALConfig(fsync="batch", lock_wait_s=30.0)) as w:
+    with open_checked_writer(WAL_NAME, home=home, config=WALConfig(fsync="batch", lock_wait_s=30.0),
+                             what=f"{topic} audit records") as w:
         if not w.write_many(topic, records):
             raise StoreError(f"{topic}: the WAL refused {len(records)} audit record(s) (disk pressure); "
                              "expected them written, nothing was recorded",

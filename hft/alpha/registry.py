@@ -53,7 +53,7 @@ def list_alphas(root: str | Path | None = None) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and ALPHA_ID_RE.match(p.name) and (p / "alpha.py").is_file())
+                  if p.is_dir() and ALPHA_ID_RE.fullmatch(p.name) and (p / "alpha.py").is_file())
 
 
 def load_alpha_class(alpha_id: str, root: str | Path | None = None) -> type[Alpha]:

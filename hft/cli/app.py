@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import sys
+import traceback
 
 import typer
 
@@ -86,24 +87,32 @@ def main(argv: list[str] | None = None) -> int:
     json_mode = "--json" in args
     code = 0
     try:
-        # standalone mode: typer/click handle usage errors, --help and exits themselves (SystemExit).
-        app(args=args, prog_name="hft")
+        # not standalone: usage errors come here (a JSON error under --json), exits return their code
+        rv = app(args=args, prog_name="hft", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    except typer.TyperException as exc:  # click's usage errors (bad flags, missing arguments): exit code 2
+        exc.show()  # type: ignore[attr-defined]
+        if json_mode:
+            msg = exc.format_message()  # type: ignore[attr-defined]
+            sys.stdout.write(json.dumps({"ok": False, "error": "UsageError", "message": msg}) + "\n")
+        code = int(getattr(exc, "exit_code", 2))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except HftError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback is added; the exit code stays the error family's
+            traceback.print_exc()
         code = _report(exc, json_mode)
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        code = 130
     except BrokenPipeError:
         code = 0
     except Exception as exc:
         if debug:
-            raise
+            traceback.print_exc()
         sys.stderr.write(f"error: internal error: {exc.__class__.__name__}: {exc}\n")
-        sys.stderr.write("hint: rerun with HFT_DEBUG=1 for a traceback, and report it\n")
+        if not debug:
+            sys.stderr.write("hint: rerun with HFT_DEBUG=1 for a traceback, and report it\n")
         code = 1
     if argv is None:
         gc.freeze()  # the process ends here: no cycle collection of every live object at interpreter shutdown

@@ -45,6 +45,9 @@ def load_cmd(
         result = {"ok": True, "backend": store.describe(), **rep.to_dict()}
     finally:
         store.close()
+    for q in rep.quarantined:  # said on stderr in every mode: records were set aside, not loaded
+        sys.stderr.write(f"warning: {q['segment']}: {q['bytes']} bad bytes at offset {q['offset']} ({q['reason']}) "
+                         f"quarantined to {q['file']}; the rest loaded\n")
     bl = backlog()
     result["backlog_after"] = {k: bl[k] for k in ("records", "bytes", "tail_pending_bytes")}
 

@@ -55,6 +55,25 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _build(cfg: object, file: Path) -> None:
+    """Build the gateway the config describes (what check-config vouches for must be buildable)."""
+    from hft.core.clock import ManualClock
+    from hft.core.errors import ConfigError, HftError
+    from hft.gateway.service import GatewayService
+
+    try:
+        GatewayService(cfg, clock=ManualClock(0))  # type: ignore[arg-type]
+    except HftError as exc:
+        raise ConfigError(f"{file}: the gateway cannot be built from this config: {exc.message}", file=str(file),
+                          hint=exc.hint) from None
+    except OverflowError:
+        raise ConfigError(f"{file}: the gateway cannot be built from this config: a limit, duration or capacity "
+                          "does not fit in 64 bits (expected values below 2**63)", file=str(file)) from None
+    except (MemoryError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{file}: the gateway cannot be built from this config: {type(exc).__name__}: {exc}",
+                          file=str(file)) from None
+
+
 @app.command("check-config")
 def check_config(
     file: Path = typer.Argument(..., help="gateway YAML file, e.g. config/gateway.yaml"),
@@ -66,6 +85,7 @@ def check_config(
     from hft.gateway.config import load_config
 
     cfg = load_config(file)
+    _build(cfg, file)
     result = _summary(cfg)
 
     def render() -> None:

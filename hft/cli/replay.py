@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -56,6 +57,8 @@ def replay(
     with progress_bar("replay", "events", enabled=not json_out) as update:
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
                              store=not no_store)
+    for w in summary.get("warnings", ()):
+        sys.stderr.write(f"warning: {w}\n")
     emit(summary, json_out, lambda: _render(summary))
 
 

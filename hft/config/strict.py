@@ -13,16 +13,101 @@ from typing import Any
 from hft.core.errors import ConfigError
 from hft.core.units import parse_duration_ns
 
+#: Bounds of a YAML document: nodes after expanding aliases (an alias bomb of a few hundred bytes expands to
+#: billions), nesting depth (deeper is a RecursionError in the parser), and file size.
+MAX_YAML_NODES = 200_000
+MAX_YAML_DEPTH = 64
+MAX_YAML_BYTES = 16 * 1024 * 1024
+
+
+def _bounded_loader() -> type:
+    """A `yaml.SafeLoader` subclass that refuses alias bombs, deep nesting, recursive aliases and duplicate keys."""
+    import yaml
+    from yaml.composer import ComposerError
+    from yaml.constructor import ConstructorError
+    from yaml.events import AliasEvent
+
+    class BoundedLoader(yaml.SafeLoader):
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self._depth = 0
+            self._weight: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
+            self._open: set[str] = set()  # anchors whose node is being composed
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, AliasEvent) and event.anchor in self._open:
+                raise ComposerError(None, None, f"expected no recursive alias, *{event.anchor} refers to its own "
+                                    "anchor", event.start_mark)
+            self._depth += 1
+            if self._depth > MAX_YAML_DEPTH:
+                raise ComposerError(None, None, f"expected nesting at most {MAX_YAML_DEPTH} deep",
+                                    event.start_mark)
+            anchor = getattr(event, "anchor", None) if not isinstance(event, AliasEvent) else None
+            if anchor:
+                self._open.add(anchor)
+            try:
+                node = super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+                if anchor:
+                    self._open.discard(anchor)
+            if id(node) not in self._weight:
+                w = self._weight
+                if isinstance(node, yaml.ScalarNode):
+                    n = 1
+                elif isinstance(node, yaml.SequenceNode):
+                    n = 1 + sum(w.get(id(c), 1) for c in node.value)
+                else:
+                    n = 1 + sum(w.get(id(k), 1) + w.get(id(v), 1) for k, v in node.value)
+                if n > MAX_YAML_NODES:
+                    raise ComposerError(None, None, f"expected at most {MAX_YAML_NODES:,} values once aliases "
+                                        f"are expanded, was {n:,} (an alias bomb?)", event.start_mark)
+                w[id(node)] = n
+            return node
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.get(key)
+                    except TypeError:
+                        continue  # an unhashable key: the base constructor says so
+                    if first is not None:
+                        raise ConstructorError(None, None, f"expected unique keys, {key!r} is repeated (first at "
+                                               f"line {first.line + 1})", key_node.start_mark)
+                    seen[key] = key_node.start_mark
+            return super().construct_mapping(node, deep=deep)
+
+    return BoundedLoader
+
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping from `path`; a ConfigError (naming the file) for anything else."""
+    """Read a YAML mapping from `path`; a ConfigError (naming the file) for anything else.
+
+    Safe loading (no Python objects), bounded (:data:`MAX_YAML_NODES` with aliases expanded,
+    :data:`MAX_YAML_DEPTH`, :data:`MAX_YAML_BYTES`), duplicate keys and recursive aliases refused.
+    """
     import yaml
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: expected a YAML config file, none exists", file=str(path))
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: expected a config of at most {MAX_YAML_BYTES:,} bytes, was {size:,}",
+                          file=str(path))
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: expected a readable UTF-8 YAML file ({exc.__class__.__name__})",
+                          file=str(path)) from None
+    try:
+        data = yaml.load(text, Loader=_bounded_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -68,12 +153,16 @@ class Section:
             return default
         return self.data[key]
 
-    def int(self, key: str, default: Any = ..., *, min_value: int | None = None) -> int:
+    def int(self, key: str, default: Any = ..., *, min_value: int | None = None,
+            max_value: int | None = None) -> int:
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int):
             self._fail(self._key(key), "an integer", v)
         if min_value is not None and v < min_value:
-            self._fail(self._key(key), f"an integer >= {min_value}", v)
+            self._fail(self._key(key), f"an integer >= {min_value}" + (f" and <= {max_value}" if max_value else ""),
+                       v)
+        if max_value is not None and v > max_value:
+            self._fail(self._key(key), f"an integer <= {max_value}", v)
         return v
 
     def float(self, key: str, default: Any = ..., *, min_value: float | None = None) -> float:

@@ -40,3 +40,21 @@ def atomic_write_text(target: str | Path, text: str) -> None:
     """Write `text` to `target` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text)
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
+    """Write `data` to `target` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+#: Decompressed input may be at most this many times its compressed size (real captures: LOBSTER order books up to
+#: ~30x, Binance lines ~8x), beyond a floor every input may reach: a zip or gzip bomb stops there, not at
+#: the end of memory.
+MAX_DECOMPRESSION_RATIO = 200
+DECOMPRESSED_FLOOR = 256 * 1024 * 1024
+
+
+def decompressed_limit(compressed_bytes: int) -> int:
+    """The most bytes an input of `compressed_bytes` may decompress to (see MAX_DECOMPRESSION_RATIO)."""
+    return max(DECOMPRESSED_FLOOR, MAX_DECOMPRESSION_RATIO * int(compressed_bytes))

@@ -69,6 +69,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataGapError, DataValidationError
+from hft.core.fileio import MAX_DECOMPRESSION_RATIO, decompressed_limit
 from hft.core.instrument import Instrument
 from hft.data._binance_scan import (
     _ABSENT,
@@ -376,12 +377,26 @@ def _decompress(path: Path) -> bytes:
                                   file=str(path), line=1, expected="gzip magic 1f8b", found=raw[:8].hex())
     parts = []
     rest = raw
+    limit = decompressed_limit(len(raw))
+    total = 0
     try:
         while rest:
             d = zlib.decompressobj(31)  # gzip wrapper: header and CRC checked by zlib
-            parts.append(d.decompress(rest))
-            if not d.eof:
-                raise EOFError("compressed stream ends before its end-of-stream marker")
+            buf = rest
+            while True:  # bounded: never more than `limit` + 1 bytes out (a gzip of newlines asks for GiBs)
+                chunk = d.decompress(buf, limit - total + 1)
+                parts.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise DataValidationError(
+                        f"{path}: expected at most {limit:,} decompressed bytes ({MAX_DECOMPRESSION_RATIO}x its "
+                        f"{len(raw):,} compressed bytes), it holds more (a gzip bomb?)", file=str(path),
+                        expected=f"<= {limit} bytes", found=f"> {limit} bytes")
+                if d.eof:
+                    break
+                if not chunk and not d.unconsumed_tail:
+                    raise EOFError("compressed stream ends before its end-of-stream marker")
+                buf = d.unconsumed_tail
             rest = d.unused_data
     except (EOFError, zlib.error) as exc:
         part = b"".join(parts)
@@ -390,6 +405,7 @@ def _decompress(path: Path) -> bytes:
             f"{path}:{line}: expected a complete gzip stream, found {type(exc).__name__}: {exc} "
             f"after {len(part)} decompressed bytes", file=str(path), line=line,
             expected="complete gzip stream", found=str(exc)) from None
+    parts = [p for p in parts if p]
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 

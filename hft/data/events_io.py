@@ -2,7 +2,14 @@
 
 A file holds one event stream (`hft.core.dtypes.EVENT_DTYPE` columns) of one instrument. The key
 ``hft.instrument`` holds the `Instrument` as JSON; ``hft.meta`` holds importer facts (source files, counts,
-gaps) as JSON; ``hft.format`` is the format version.
+gaps) as JSON; ``hft.format`` is the format version; ``hft.content_hash`` is a 64-bit digest of the event columns
+(:func:`content_hash`, a numba kernel near memory speed: damage and foreign files, not a signature).
+
+Loading refuses what `hft` did not write or what changed since: another format version, missing columns or
+columns of another type (a float or string column), a content hash that does not match (flipped bytes), and, in
+one pass of a numba kernel (`hft.data._eventcheck`), an unknown event kind, a side outside -1/0/1, a negative
+quantity or a ``local_ts`` going back in time. Each is a DataValidationError naming the file, the row and the
+field. Files written before the content hash existed load without that check.
 
 Loading returns a read-only structured array. Parquet is columnar and the event array is row-major, so one
 copy per column is unavoidable; the returned array is then frozen (``writeable = False``) and kernels read it
@@ -20,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from hft.core.dtypes import EVENT_DTYPE, EVENT_FIELDS
-from hft.core.errors import DataValidationError
+from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
 
@@ -28,6 +35,9 @@ FORMAT_VERSION = "1"
 _KEY_FORMAT = "hft.format"
 _KEY_INSTRUMENT = "hft.instrument"
 _KEY_META = "hft.meta"
+_KEY_HASH = "hft.content_hash"
+#: polars dtype name of each event column (what `write_events` writes).
+_COLUMN_TYPES = {"i8": "Int64", "u1": "UInt8", "i1": "Int8"}
 
 
 @dataclass(frozen=True)
@@ -46,14 +56,85 @@ def events_to_frame(events: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame({name: np.ascontiguousarray(events[name]) for name in EVENT_FIELDS})
 
 
-def frame_to_events(df: pl.DataFrame, *, source: str = "<frame>") -> np.ndarray:
-    """polars DataFrame with the event columns → a new read-only structured array."""
+def content_hash(columns: dict[str, np.ndarray] | np.ndarray) -> str:
+    """Digest (``xh64:`` + 16 hex) of the event columns' values in `EVENT_FIELDS` order (padding never enters it).
+
+    A 64-bit, 4-lane numba digest (`hft.data._eventcheck.digest_words`): near memory speed, for damage and foreign
+    files; not a signature.
+    """
+    from hft.data._eventcheck import digest_bytes, digest_words
+
+    h = np.uint64(0)
+    for name in EVENT_FIELDS:
+        col = np.ascontiguousarray(columns[name])
+        if col.dtype.itemsize == 8:  # numba hands back a Python int: keep the seed uint64-typed
+            h = np.uint64(digest_words(col.view(np.uint64), h))
+        else:
+            h = np.uint64(digest_bytes(col.view(np.uint8), h))
+    return f"xh64:{int(h):016x}"
+
+
+def _check_schema(df: pl.DataFrame, source: str) -> None:
     missing = [n for n in EVENT_FIELDS if n not in df.columns]
     if missing:
-        raise DataValidationError(f"{source}: expected event columns {list(EVENT_FIELDS)}, missing {missing}")
-    out = np.zeros(df.height, dtype=EVENT_DTYPE)  # zeros: padding bytes are deterministic too
+        raise DataValidationError(f"{source}: expected event columns {list(EVENT_FIELDS)}, missing {missing}",
+                                  file=source)
     for name in EVENT_FIELDS:
-        out[name] = df.get_column(name).to_numpy()
+        want = _COLUMN_TYPES[EVENT_DTYPE[name].str.lstrip("<>|")]
+        got = str(df.schema[name])
+        if got != want:
+            raise DataValidationError(f"{source}: column {name}: expected {want}, was {got}", file=source,
+                                      key=name, expected=want, found=got)
+
+
+def check_event_values(events: np.ndarray, source: str) -> None:
+    """Refuse an unknown kind, a side outside -1/0/1, a negative qty or local_ts going back (one numba pass).
+
+    Raises:
+        DataValidationError: naming `source`, the row and the field.
+    """
+    from hft.data._eventcheck import CHECK_NAMES, CHECK_OK, CHECK_ORDER, MAX_KIND, check_events
+
+    code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], MAX_KIND)
+    if code == CHECK_OK:
+        return
+    name = CHECK_NAMES[int(code)]
+    value = int(events[name][row])
+    expected = {"kind": f"an event kind 1..{MAX_KIND}", "side": "-1, 0 or 1", "qty": "a quantity >= 0",
+                "local_ts": f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})"}[name]
+    what = "rows out of time order" if code == CHECK_ORDER else f"{name} {value}"
+    raise DataValidationError(f"{source}: row {int(row)}: {what}; expected {expected}", file=source, line=int(row),
+                              key=name, expected=expected, found=value)
+
+
+def frame_to_events(df: pl.DataFrame, *, source: str = "<frame>", expected_hash: str | None = None,
+                    check: bool = False) -> np.ndarray:
+    """polars DataFrame with the event columns → a new read-only structured array.
+
+    Args:
+        expected_hash: the file's ``hft.content_hash``: refuse the data when it differs.
+        check: run the schema and value checks (see module doc).
+    """
+    if check:
+        _check_schema(df, source)
+    else:
+        missing = [n for n in EVENT_FIELDS if n not in df.columns]
+        if missing:
+            raise DataValidationError(f"{source}: expected event columns {list(EVENT_FIELDS)}, missing {missing}")
+    out = np.zeros(df.height, dtype=EVENT_DTYPE)  # zeros: padding bytes are deterministic too
+    cols = {}
+    for name in EVENT_FIELDS:
+        cols[name] = df.get_column(name).to_numpy()
+        out[name] = cols[name]
+    if expected_hash is not None:
+        got = content_hash(cols)
+        if got != expected_hash:
+            raise DataValidationError(f"{source}: the event data does not match the file's content hash (expected "
+                                      f"{expected_hash}, was {got}): the file changed after hft wrote it",
+                                      file=source, expected=expected_hash, found=got,
+                                      hint="re-import the raw data (`hft data import`)")
+    if check:
+        check_event_values(out, source)
     out.flags.writeable = False
     return out
 
@@ -67,6 +148,7 @@ def write_events(path: str | Path, events: np.ndarray, instrument: Instrument,
         _KEY_FORMAT: FORMAT_VERSION,
         _KEY_INSTRUMENT: instrument.to_json(),
         _KEY_META: json.dumps(meta or {}, sort_keys=True, default=str),
+        _KEY_HASH: content_hash(events),
     }
     with atomic_path(path) as tmp:
         df.write_parquet(tmp, compression="zstd", statistics=True, metadata=metadata)
@@ -81,17 +163,49 @@ def read_event_metadata(path: str | Path) -> tuple[Instrument, dict[str, Any]]:
     except Exception as exc:  # polars raises several error types for non-parquet input
         raise DataValidationError(f"{path}: expected an hft event Parquet file ({exc.__class__.__name__})",
                                   file=str(path)) from None
+    instrument, meta, _ = _read_kv(path, kv)
+    return instrument, meta
+
+
+def _read_kv(path: Path, kv: dict[str, str]) -> tuple[Instrument, dict[str, Any], str | None]:
+    """(instrument, importer meta, content hash or None) from the key-value metadata, each checked."""
     if _KEY_INSTRUMENT not in kv:
         raise DataValidationError(f"{path}: expected Parquet key '{_KEY_INSTRUMENT}' (not an hft event file)",
                                   file=str(path), hint="import raw data with `hft data import`")
-    return Instrument.from_json(kv[_KEY_INSTRUMENT]), json.loads(kv.get(_KEY_META, "{}"))
+    fmt = kv.get(_KEY_FORMAT)
+    if fmt != FORMAT_VERSION:
+        raise DataValidationError(f"{path}: {_KEY_FORMAT}: expected format version {FORMAT_VERSION}, was {fmt!r}",
+                                  file=str(path), key=_KEY_FORMAT, expected=FORMAT_VERSION, found=fmt,
+                                  hint="re-import the raw data with this version of hft")
+    try:
+        instrument = Instrument.from_json(kv[_KEY_INSTRUMENT])
+        meta = json.loads(kv.get(_KEY_META, "{}"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except HftError as exc:
+        raise DataValidationError(f"{path}: Parquet metadata: {exc.message}", file=str(path)) from None
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise DataValidationError(f"{path}: Parquet metadata: expected JSON objects under '{_KEY_INSTRUMENT}' "
+                                  f"and '{_KEY_META}' ({exc.__class__.__name__}: {str(exc)[:120]})",
+                                  file=str(path)) from None
+    digest = kv.get(_KEY_HASH)
+    return instrument, meta, digest
 
 
 def load_events(path: str | Path) -> EventFile:
-    """Load an event file written by `write_events`."""
+    """Load an event file written by `write_events`, checked (see module doc)."""
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"{path}: expected an event file, none exists", file=str(path))
-    instrument, meta = read_event_metadata(path)
-    df = pl.read_parquet(path)
-    return EventFile(frame_to_events(df, source=str(path)), instrument, meta)
+    try:
+        kv = pl.read_parquet_metadata(path)
+    except Exception as exc:  # polars raises several error types for non-parquet input
+        raise DataValidationError(f"{path}: expected an hft event Parquet file ({exc.__class__.__name__})",
+                                  file=str(path)) from None
+    instrument, meta, digest = _read_kv(path, kv)
+    try:
+        df = pl.read_parquet(path)
+    except Exception as exc:  # a damaged page: polars raises several error types
+        raise DataValidationError(f"{path}: expected readable Parquet data ({exc.__class__.__name__}: "
+                                  f"{str(exc).splitlines()[0][:160] if str(exc) else ''})", file=str(path)) from None
+    return EventFile(frame_to_events(df, source=str(path), expected_hash=digest, check=True), instrument, meta)

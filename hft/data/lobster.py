@@ -82,7 +82,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataError, DataValidationError
-from hft.core.fileio import atomic_path
+from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
 
 if TYPE_CHECKING:
@@ -113,6 +113,9 @@ _TIME_RE = r"^[0-9]+(\.[0-9]+)?$"
 _KIND_OF_TYPE = np.array([0, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE, EV_HALT],
                          dtype=np.uint8)
 _KEY_LEVELS = "hft.lobster.levels"
+_KEY_REF_HASH = "hft.content_hash"
+_KEY_EVENTS_HASH = "hft.events_hash"
+MAX_LEVELS = 1000  # reference book levels a sidecar may declare
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,15 @@ def _read_zip(path: Path) -> tuple[_Member, _Member, list[str]]:
                 raise DataValidationError(
                     f"{path}: expected member {ob_name!r} beside {msg_name!r}, members are {names}",
                     file=str(path), expected=ob_name, found=names)
+            for name in (msg_name, ob_name):  # declared sizes bounded before anything is decompressed
+                info = zf.getinfo(name)
+                limit = decompressed_limit(info.compress_size)
+                if info.file_size > limit:
+                    raise DataValidationError(
+                        f"{path}:{name}: expected at most {limit:,} decompressed bytes ({MAX_DECOMPRESSION_RATIO}x "
+                        f"its {info.compress_size:,} compressed bytes), it declares {info.file_size:,} (a zip bomb?)",
+                        file=str(path), expected=f"<= {limit} bytes", found=info.file_size)
+            # zipfile never returns more than the declared size (and checks the CRC)
             msg = _Member(Path(msg_name).name, f"{path}:{msg_name}", zf.read(msg_name))
             ob = _Member(Path(ob_name).name, f"{path}:{ob_name}", zf.read(ob_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
@@ -601,6 +613,14 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
 # ------------------------------------------------------------------------------------------------- files
 
 
+def _ref_hash(ref: np.ndarray) -> str:
+    """Digest (``xh64:`` + 16 hex) of the reference rows (int64, row-major), as `events_io.content_hash`."""
+    from hft.data._eventcheck import digest_words
+
+    words = np.ascontiguousarray(ref, dtype=np.int64).reshape(-1).view(np.uint64)
+    return f"xh64:{int(digest_words(words, np.uint64(len(ref)))):016x}"
+
+
 def ref_sidecar_path(events_path: str | Path) -> Path:
     """``x.parquet`` → ``x.ref.parquet`` (the reference book beside an imported event file)."""
     p = Path(events_path)
@@ -625,10 +645,15 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
     ref_path = ref_sidecar_path(out_path)
     frame = pl.DataFrame({name: np.ascontiguousarray(data.reference[:, i])
                           for i, name in enumerate(_ref_columns(data.levels))})
+    from hft.data.events_io import content_hash
+
+    # the sidecar carries its own digest and the events' digest: a garbage or foreign sidecar is refused on load
+    ref_meta = {_KEY_LEVELS: str(data.levels), _KEY_REF_HASH: _ref_hash(data.reference),
+                _KEY_EVENTS_HASH: content_hash(data.events)}
     events_written = False
     try:
         with atomic_path(ref_path) as tmp_ref:  # the sidecar is renamed into place only if the events landed
-            frame.write_parquet(tmp_ref, compression="zstd", metadata={_KEY_LEVELS: str(data.levels)})
+            frame.write_parquet(tmp_ref, compression="zstd", metadata=ref_meta)
             write_events(out_path, data.events, data.instrument, data.meta)
             events_written = True
     except BaseException as exc:
@@ -660,6 +685,8 @@ def load_lobster_import(path: str | Path) -> LobsterData:
     try:
         kv = pl.read_parquet_metadata(ref_path)
         levels = int(kv[_KEY_LEVELS])
+        if not 1 <= levels <= MAX_LEVELS:
+            raise ValueError(f"levels {levels} outside 1..{MAX_LEVELS}")
         frame = pl.read_parquet(ref_path)
     except Exception as exc:  # polars raises several error types for non-parquet input
         raise DataValidationError(f"{ref_path}: expected a LOBSTER reference Parquet ({exc.__class__.__name__})",
@@ -669,7 +696,16 @@ def load_lobster_import(path: str | Path) -> LobsterData:
         raise DataValidationError(
             f"{ref_path}: expected {len(ef.events)} rows of columns {cols[:4]}…, found {frame.height} rows "
             f"of {frame.columns[:4]}…", file=str(ref_path))
-    ref = frame.to_numpy().astype(np.int64, copy=False)
-    ref = np.ascontiguousarray(ref)
+    bad = [f"{c}: {t}" for c, t in frame.schema.items() if str(t) != "Int64"]
+    if bad:
+        raise DataValidationError(f"{ref_path}: expected Int64 reference columns, was {bad[0]}", file=str(ref_path))
+    ref = np.ascontiguousarray(frame.to_numpy().astype(np.int64, copy=False))
+    # the events' digest was verified against their data by load_events: compare the one the sidecar records
+    ev_hash = pl.read_parquet_metadata(path).get("hft.content_hash")
+    with_digests = ev_hash is not None or _KEY_REF_HASH in kv  # files written with digests: both must match
+    if with_digests and (kv.get(_KEY_EVENTS_HASH) != ev_hash or kv.get(_KEY_REF_HASH) != _ref_hash(ref)):
+            raise DataValidationError(f"{ref_path}: expected the reference book written with {path.name} (its "
+                                      "content hash, or the events' hash it records, does not match)",
+                                      file=str(ref_path), hint="re-import the raw LOBSTER zip")
     ref.flags.writeable = False
     return LobsterData(ef.events, ef.instrument, ref, levels, ef.meta)

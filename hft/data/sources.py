@@ -63,17 +63,21 @@ class MarketData:
 
 def open_market_data(paths: list[Path], *, allow_gaps: bool = False) -> MarketData:
     """Import (raw) or load (Parquet) `paths` into one `MarketData`."""
+    from hft.data.events_io import check_event_values  # the same checks on a fresh import as on a loaded file
+
     paths = [Path(p) for p in paths]
     kind = detect_common_kind(paths)
     if kind == "lobster":
         from hft.data.lobster import import_lobster
 
         data = import_lobster(paths[0])
+        check_event_values(data.events, str(paths[0]))
         return MarketData("lobster", data.events, data.instrument, data.meta, lobster=data)
     if kind == "binance":
         from hft.data.binance import import_binance
 
         bdata = import_binance(paths, allow_gaps=allow_gaps)
+        check_event_values(bdata.events, ", ".join(str(p) for p in paths))  # e.g. a local time jumping back
         return MarketData("binance", bdata.events, bdata.instrument, bdata.meta)
     from hft.data.events_io import read_event_metadata
 

@@ -391,6 +391,9 @@ def _pow2_bits(n: int) -> int:
     return bits
 
 
+MAX_ARENA_BYTES = 16 << 30  # the largest gateway arena new_arena allocates
+
+
 def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, exposure_slots: int,
               working_orders: int, dedup_capacity: int) -> np.ndarray:
     """Allocate and initialise an arena (all limits UNSET, all tables empty).
@@ -413,6 +416,12 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
         total = (total + 7) // 8 * 8  # 64-byte aligned tables
         offs.append(total)
         total += r * c
+    if total * 8 > MAX_ARENA_BYTES:  # refused before allocating (a capacity typo would ask for terabytes)
+        from hft.core.errors import ConfigError
+
+        raise ConfigError(f"capacity: the gateway arena would take {total * 8 / 2**30:,.1f} GiB; expected at most "
+                          f"{MAX_ARENA_BYTES / 2**30:g} GiB", key="capacity",
+                          hint="lower capacity.max_working_orders / exposure_max_symbols / dedup.capacity")
     buf = np.zeros(total, dtype=np.int64)  # numpy advises huge pages for large blocks itself
     buf[H_MAGIC] = MAGIC
     buf[H_VERSION] = VERSION

@@ -107,6 +107,23 @@ class DiskThresholds:
 
 Hook = Callable[[DiskLevel, DiskLevel, int], None]
 
+#: Environment variable with the thresholds of the monitor every CLI writer attaches, e.g.
+#: ``warning=10%,critical=5%,halt=1%`` (any subset; the others keep their defaults).
+ENV_THRESHOLDS = "HFT_DISK_THRESHOLDS"
+
+
+def env_thresholds() -> DiskThresholds:
+    """Thresholds from ``$HFT_DISK_THRESHOLDS`` (defaults when unset). ConfigError naming the variable if bad."""
+    raw = os.environ.get(ENV_THRESHOLDS, "").strip()
+    values: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or key.strip() not in ("warning", "critical", "halt") or key.strip() in values:
+            raise ConfigError(f"{ENV_THRESHOLDS}: expected 'warning=10%,critical=5%,halt=1%' (each at most once), "
+                              f"was {raw!r}", key=ENV_THRESHOLDS)
+        values[key.strip()] = value.strip()
+    return DiskThresholds.from_mapping(values, ENV_THRESHOLDS)
+
 
 def disk_usage(path: str | Path) -> tuple[int, int]:
     """(free bytes available to unprivileged users, total bytes) of the filesystem holding `path`."""

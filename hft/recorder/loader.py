@@ -76,6 +76,8 @@ class LoadReport:
     segments_pruned: int = 0
     tail_pending_bytes: int = 0
     seconds: float = 0.0
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # bad bytes set aside (segment, offset, ...)
+    failed_dirs: list[dict[str, Any]] = field(default_factory=list)  # WAL dirs not loaded: {wal_dir, error}
 
     @property
     def rows_per_s(self) -> float:
@@ -85,8 +87,61 @@ class LoadReport:
         return {**asdict(self), "rows_per_s": round(self.rows_per_s, 1)}
 
 
-def _verify(wal_dir: Path, manifest: dict[str, Any]) -> list[_Seg]:
-    """Scan (and CRC-check) everything not yet loaded. Raises StoreError on corruption; loads nothing."""
+def _quarantine(wal_dir: Path, path: Path, start: int, end: int, reason: str) -> dict[str, Any]:
+    """Copy the bad bytes ``[start, end)`` of a segment to ``<wal_dir>/quarantine/`` and record them."""
+    qdir = wal_dir / "quarantine"
+    qdir.mkdir(exist_ok=True)
+    qfile = qdir / f"{path.name}.{start}-{end}.bad"
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    if not qfile.exists():
+        from hft.core.fileio import atomic_write_bytes
+
+        atomic_write_bytes(qfile, data)
+    entry = {"segment": path.name, "offset": start, "bytes": end - start, "reason": reason, "file": str(qfile)}
+    log.warning("WAL %s: quarantined %d bad bytes at offset %d (%s) to %s; the frames after them load",
+                path, end - start, start, reason, qfile)
+
+    def note(m: dict[str, Any]) -> None:
+        q = m.setdefault("quarantined", [])
+        if not any(e.get("segment") == path.name and e.get("offset") == start for e in q):
+            q.append(entry)
+    update_manifest(wal_dir, note)
+    return entry
+
+
+def _check_loaded_offset(path: Path, loff: int) -> None:
+    """The manifest's loaded offset must be a frame boundary inside the segment (else the log is not loadable)."""
+    size = path.stat().st_size
+    if loff > size or (0 < loff < wf.SEGMENT_HEADER_SIZE):
+        raise StoreError(f"{path}: the manifest says it is loaded up to offset {loff}, but the segment holds "
+                         f"{size} bytes: expected an offset within the segment",
+                         hint="the manifest does not belong to this segment (restored from elsewhere?); "
+                              "inspect manifest.json before loading", file=str(path), segment=path.name,
+                         offset=loff)
+    if loff > wf.SEGMENT_HEADER_SIZE:  # follow the frame headers up to it (payloads skipped)
+        pos = wf.SEGMENT_HEADER_SIZE
+        with open(path, "rb") as f:
+            while pos < loff:
+                f.seek(pos)
+                head = f.read(wf.FRAME_HEADER_SIZE)
+                if len(head) < wf.FRAME_HEADER_SIZE or wf.FRAME_HEADER.unpack(head)[0] != wf.FRAME_MAGIC:
+                    break
+                pos += wf.FRAME_HEADER_SIZE + wf.FRAME_HEADER.unpack(head)[1]
+        if pos != loff:
+            raise StoreError(f"{path}: the manifest says it is loaded up to offset {loff}, which is not where a "
+                             "frame of the segment ends: expected a frame boundary",
+                             file=str(path), segment=path.name, offset=loff)
+
+
+def _verify(wal_dir: Path, manifest: dict[str, Any], quarantined: list[dict[str, Any]] | None = None) -> list[_Seg]:
+    """Scan (and CRC-check) everything not yet loaded; nothing is loaded here.
+
+    Bad bytes followed by valid frames (or anywhere in a sealed segment) are quarantined (:func:`_quarantine`,
+    appended to `quarantined`) and skipped. Raises StoreError on what cannot be skipped: a missing segment, a
+    manifest offset outside the segment, an unknown topic version.
+    """
     loaded = manifest.get("loaded") or {}
     lseg, loff = int(loaded.get("segment", 0)), int(loaded.get("offset", 0))
     segs = [(no, p) for no, p in wf.list_segments(wal_dir) if no >= lseg]
@@ -102,6 +157,8 @@ def _verify(wal_dir: Path, manifest: dict[str, Any]) -> list[_Seg]:
     for i, (no, path) in enumerate(segs):
         last = i == len(segs) - 1
         start = loff if no == lseg else 0
+        if no == lseg and loff:
+            _check_loaded_offset(path, loff)
         try:
             res = wf.scan_segment(path, start)
         except ValueError as exc:
@@ -111,14 +168,20 @@ def _verify(wal_dir: Path, manifest: dict[str, Any]) -> list[_Seg]:
             raise StoreError(f"{path}: expected a WAL segment, {exc}", file=str(path), segment=path.name,
                              offset=0) from None
         base = max(start, wf.SEGMENT_HEADER_SIZE)
-        if res.status == "corrupt" or (res.status == "torn" and not last):
-            where = "a sealed segment" if not last else "the middle of the segment"
-            raise StoreError(
-                f"{path}: corrupt WAL frame at offset {res.bad_offset} in {where} ({res.reason}); "
-                "expected a valid frame. Nothing was loaded from this WAL",
-                hint="move the damaged segment aside after inspecting it; the rest loads on the next run",
-                file=str(path), segment=path.name, offset=res.bad_offset)
-        for fr in res.frames:
+        frames = list(res.frames)
+        # quarantine bad bytes with valid frames after them, and the bad end of a sealed segment
+        while res.status == "corrupt" or (res.status == "torn" and not last):
+            bad = int(res.bad_offset if res.bad_offset is not None else res.good_end)
+            resume = int(res.resync_offset) if res.status == "corrupt" else res.size
+            entry = _quarantine(wal_dir, path, bad, resume, res.reason)
+            if quarantined is not None:
+                quarantined.append(entry)
+            if res.status == "torn":
+                res = wf.ScanResult([], res.size, "ok", size=res.size)
+                break
+            res = wf.scan_segment(path, resume)
+            frames.extend(res.frames)
+        for fr in frames:
             t = TOPICS_BY_ID.get(fr.topic_id)
             if t is None or t.column_names_of_version(fr.topic_version) is None:
                 raise StoreError(
@@ -126,7 +189,7 @@ def _verify(wal_dir: Path, manifest: dict[str, Any]) -> list[_Seg]:
                     f"{fr.topic_id} version {fr.topic_version}"
                     + (f" ({t.name} is version {t.version} in this build)" if t else ""),
                     file=str(path), segment=path.name, offset=fr.offset)
-        seg = _Seg(no, path, base, res.frames, res.good_end)
+        seg = _Seg(no, path, base, frames, res.good_end)
         if res.status == "torn":
             seg.tail_bytes, seg.tail_reason = res.size - res.good_end, res.reason
         out.append(seg)
@@ -182,16 +245,32 @@ class WALLoader:
         self._after_insert_hook: Callable[[str], None] | None = None  # tests: kill points
 
     def load(self) -> LoadReport:
-        """Drain every WAL directory now. Raises StoreError (naming segment and offset) on corruption."""
+        """Drain every WAL directory now.
+
+        Bad frames are quarantined and the rest loads (``report.quarantined``). A directory that cannot be loaded
+        (missing segment, impossible manifest, unknown topic version) does not stop the others: they load, then a
+        StoreError names the first failure and how many directories failed (``report.failed_dirs`` on it).
+        """
         rep = LoadReport(wal_dirs=[str(d) for d in self.dirs])
         t0 = time.perf_counter()
         plans = []
+        first_error: StoreError | None = None
         for d in self.dirs:
             lock = ProcessLock(d / "loader.lock", f"the loader of WAL {d}")
-            lock.acquire(self.lock_wait_s)
+            try:
+                lock.acquire(self.lock_wait_s)
+            except BaseException:
+                for _, _, _, lk in plans:
+                    lk.release()
+                raise
             try:
                 m = read_manifest(d)
-                segs = _verify(d, m)
+                segs = _verify(d, m, rep.quarantined)
+            except StoreError as exc:
+                lock.release()
+                rep.failed_dirs.append({"wal_dir": str(d), "error": exc.message, **exc.fields})
+                first_error = first_error or exc
+                continue
             except BaseException:
                 lock.release()
                 for _, _, _, lk in plans:
@@ -212,6 +291,11 @@ class WALLoader:
                 stats = {"records": rep.records_loaded, "seconds": rep.seconds, "rows_per_s": rep.rows_per_s,
                          "at": time.time()}
                 update_manifest(d, lambda mm, s=stats: mm.__setitem__("last_load", s), durable=False)
+        if first_error is not None:
+            n = len(rep.failed_dirs)
+            raise StoreError(f"{first_error.message}" + (f" ({n} WAL directories not loaded)" if n > 1 else "")
+                             + f"; the other WAL directories loaded ({rep.records_loaded:,} records)",
+                             hint=first_error.hint, report=rep.to_dict(), **first_error.fields)
         return rep
 
     def _load_dir(self, d: Path, m: dict[str, Any], segs: list[_Seg], rep: LoadReport, done: int,

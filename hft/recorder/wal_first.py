@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,12 @@ class WriterStats:
     write_errors: int = 0  # OSError while appending (e.g. disk full); the partial frame is cut off
     torn_tail_truncations: int = 0
     torn_bytes_truncated: int = 0
+    last_error: str = ""  # why the last record was not acknowledged ("" when none was lost)
+
+    @property
+    def records_lost(self) -> int:
+        """Records a write call returned False for (refused or dropped): not in the WAL."""
+        return self.records_refused + self.records_dropped
 
 
 def id_high(namespace: str, topic: str) -> int:
@@ -278,6 +284,7 @@ class WALFirstWriter:
             else:
                 self.stats.records_refused += n
             self.stats.data_loss_events += 1
+            self.stats.last_error = f"disk pressure {level.name} on the WAL filesystem (policy {policy})"
         return False
 
     def _ids(self, topic: Topic, n: int) -> tuple[int, int]:
@@ -362,6 +369,7 @@ class WALFirstWriter:
             self.stats.write_errors += 1
             self.stats.data_loss_events += 1
             self.stats.records_refused += n
+            self.stats.last_error = f"append failed: {exc.strerror or exc}"
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, start)
             log.error("WAL %s: append of %d %s records failed (%s); refused", self.wal_dir, n, t.name, exc)
@@ -479,6 +487,37 @@ def open_writer(name: str = "default", *, home: Path | None = None, config: WALC
     if not name or "/" in name or name.startswith("."):
         raise StoreError(f"WAL name: expected a plain directory name, was {name!r}", key="name")
     return WALFirstWriter(wal_root(home) / name, config, id_namespace=id_namespace, monitor=monitor)
+
+
+@contextlib.contextmanager
+def open_checked_writer(name: str, *, home: Path | None = None, config: WALConfig | None = None,
+                        id_namespace: str | None = None, what: str = "records") -> Iterator[WALFirstWriter]:
+    """What a CLI writer uses: :func:`open_writer` with the disk-pressure monitor attached, failing loudly.
+
+    The monitor watches the WAL filesystem with the thresholds of ``$HFT_DISK_THRESHOLDS`` (defaults 10% / 5% /
+    1% free). Leaving the block with records the WAL did not acknowledge (an append that failed: disk full, file
+    size limit, I/O error; or refused under disk pressure) raises a StoreError with the count and the reason, so
+    a run is never reported as recorded when it is not. What was acknowledged stays in the WAL.
+    """
+    from hft.recorder.disk_monitor import env_thresholds
+    from hft.store.paths import wal_root
+
+    root = wal_root(home)
+    root.mkdir(parents=True, exist_ok=True)
+    mon = DiskPressureMonitor(root, env_thresholds()).start()
+    try:
+        with open_writer(name, home=home, config=config, id_namespace=id_namespace, monitor=mon) as w:
+            yield w
+        st = w.stats
+        if st.records_lost:
+            total = st.records_lost + st.records_written
+            raise StoreError(f"WAL {w.wal_dir}: {st.records_lost:,} of {total:,} {what} were not written "
+                             f"({st.last_error}); expected every record acknowledged by the WAL",
+                             hint="free space (or raise the file size limit) under $HFT_HOME/wal and rerun; "
+                                  "the records that were acknowledged stay in the WAL",
+                             file=str(w.wal_dir), records_lost=st.records_lost, records_total=total)
+    finally:
+        mon.stop()
 
 
 def wal_manifest(wal_dir: Path) -> dict[str, Any]:

@@ -109,8 +109,29 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         if not (d / "summary.json").is_file():
             raise SimError(f"{d}: expected a run folder with summary.json")
     first = None
+
+    def table_of(d: Path, table: str) -> Any:
+        try:
+            return pl.read_parquet(d / f"{table}.parquet")
+        except Exception as exc:  # missing or damaged: polars raises several error types
+            raise SimError(f"{d / f'{table}.parquet'}: expected a readable run-folder table "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
+                           file=str(d / f"{table}.parquet")) from None
+
+    def summary_of(d: Path) -> dict[str, Any]:
+        try:
+            doc = json.loads((d / "summary.json").read_text())
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise SimError(f"{d / 'summary.json'}: expected a JSON run summary ({type(exc).__name__})",
+                           file=str(d / "summary.json")) from None
+        if not isinstance(doc, dict):
+            raise SimError(f"{d / 'summary.json'}: expected a JSON object, was {type(doc).__name__}",
+                           file=str(d / "summary.json"))
+        return doc
+
+    sa, sb = summary_of(a), summary_of(b)
     for table in ("decisions", "orders", "fills"):
-        fa, fb = pl.read_parquet(a / f"{table}.parquet"), pl.read_parquet(b / f"{table}.parquet")
+        fa, fb = table_of(a, table), table_of(b, table)
         n = min(fa.height, fb.height)
         for i in range(n):
             ra, rb = fa.row(i, named=True), fb.row(i, named=True)
@@ -121,7 +142,6 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
             first = {"table": table, "row": n, "a": fa.height, "b": fb.height, "note": "row counts differ"}
         if first is not None:
             break
-    sa, sb = json.loads((a / "summary.json").read_text()), json.loads((b / "summary.json").read_text())
     deltas = {}
     for k in sorted(set(sa) & set(sb)):
         va, vb = sa[k], sb[k]

@@ -92,6 +92,12 @@ def load_empirical(path: str | Path, column: str) -> LatencyModel:
             row = int(s.is_null().arg_max())
             raise ConfigError(f"{path}: column '{col}' row {row + 1}: expected an integer, was empty",
                               file=str(path), key=col)
+        if s.dtype != pl.Int64:  # e.g. Int128 for a value past 2**63 (polars cannot hand that to numpy)
+            try:
+                df = df.with_columns(s.cast(pl.Int64, strict=True))
+            except Exception:  # polars raises several error types for an overflowing cast
+                raise ConfigError(f"{path}: column '{col}': expected integer nanoseconds below 2**63, was a "
+                                  f"{s.dtype} value beyond it", file=str(path), key=col) from None
     try:
         return empirical(df["t_ns"].to_numpy(), df[column].to_numpy())
     except ConfigError as exc:

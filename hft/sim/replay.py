@@ -8,7 +8,7 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     exchange: partial_fill          # | no_partial_fill
     fees: {maker_bps: -0.2, taker_bps: 2.0, per_lot: 0}
     multiplier: 1                   # money units per tick x lot
-    sample: 1s                      # equity series period
+    sample: 1s                      # equity series period (at least 1ms)
     limits: {max_position: 100}     # gateway limits.defaults for the run
     strategies: {mm: {size: 1}}     # parameters per built-in strategy
     engine: numba                   # | python: the reference engine (same outputs, same run hash)
@@ -147,9 +147,8 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         entry_empirical=entry_emp, response_empirical=response_emp,
         queue_model=s.str("queue_model", d.queue_model),
         exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill"]),
-        multiplier=s.int("multiplier", 1, min_value=1), sample_ns=s.duration_ns("sample", d.sample_ns),
-        limits=dict(s.section("limits", {}).data), strategies={k: dict(v or {}) for k, v in
-                                                               s.section("strategies", {}).data.items()},
+        multiplier=s.int("multiplier", 1, min_value=1), sample_ns=_sample_ns(s, d.sample_ns),
+        limits=dict(s.section("limits", {}).data), strategies=_strategies(s.section("strategies", {})),
         engine=s.str("engine", d.engine, choices=["numba", "python"]),
         l3_resync=s.bool("l3_resync", d.l3_resync),
         **_fees(s.section("fees", {})),
@@ -226,6 +225,36 @@ def _feed(lat: Section) -> tuple[str | int, int]:
     return lat.duration_ns("feed"), 0
 
 
+MIN_SAMPLE_NS = 1_000_000  # equity sampling: at most 1000 samples per second of data (a 1 ns period asks for TiBs)
+
+
+def _sample_ns(s: Section, default: int) -> int:
+    raw = s.raw("sample", None)
+    ns = s.duration_ns("sample", default)
+    if ns < MIN_SAMPLE_NS:
+        s._fail(s._key("sample"), "a sampling period of at least 1ms", raw)
+    return ns
+
+
+def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
+    """``strategies: {name: {param: value}}``: every name a built-in strategy, its parameters valid (checked now)."""
+    from hft.core.errors import HftError
+    from hft.sim.strategies import make_strategy
+
+    out = {}
+    for name, params in sec.data.items():
+        sec.raw(name)
+        if params is not None and not isinstance(params, dict):
+            sec._fail(sec._key(str(name)), "a mapping of strategy parameters", params)
+        try:
+            make_strategy(str(name), params)
+        except HftError as exc:
+            raise ConfigError(f"{sec.file}: key '{sec._key(str(name))}': {exc.message}", file=sec.file,
+                              key=sec._key(str(name))) from None
+        out[str(name)] = dict(params or {})
+    return out
+
+
 def _fees(sec: Section) -> dict[str, Any]:
     out = {"maker_bps": sec.float("maker_bps", 0.0), "taker_bps": sec.float("taker_bps", 0.0),
            "per_lot": sec.int("per_lot", 0)}
@@ -250,12 +279,24 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         summary = summarise(out, md, strategy_name, strategy.params(), config, data, commit=commit.result())
     finally:
         commit.close()
+    warnings = fallback_warnings(md, config, data)
+    if warnings:  # a switch that fell back is said (summary and stderr), never silent
+        summary["warnings"] = warnings
     if out_dir is not None:
         write_run_folder(out_dir, out, summary, md, force=force)
         summary["run_folder"] = str(out_dir)
     if store:
         summary["store"] = record_run(out, summary, md.instrument.symbol, engine.gw)
     return summary
+
+
+def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[str]:
+    """What the configuration asked for but the data could not give (each one line)."""
+    out = []
+    if md.instrument.book_level == "L3" and md.lobster is None and config.l3_resync:
+        out.append(f"l3_resync: off for {Path(data[0]).name}: no LOBSTER reference rows (the .ref.parquet sidecar "
+                   "beside it is missing); set l3_resync: false to silence this")
+    return out
 
 
 def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig) -> tuple[Any, int]:
@@ -516,11 +557,12 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = No
     from hft.core.ids import stable_id
     from hft.recorder.gateway_sink import GatewayAuditSink
     from hft.recorder.loader import load
-    from hft.recorder.wal_first import open_writer
+    from hft.recorder.wal_first import open_checked_writer
     from hft.store.store import open_store
 
     run_id = summary["run_hash"]
-    with open_writer(f"sim-{run_id[:16]}", id_namespace=run_id) as w:
+    # a record the WAL did not acknowledge fails the run (StoreError with the count), before anything is loaded
+    with open_checked_writer(f"sim-{run_id[:16]}", id_namespace=run_id, what=f"records of run {run_id}") as w:
         sink = GatewayAuditSink(w, run_id=run_id, gateway=gateway)
         sink.write_decisions(out.decision_records)
         for transition in out.transition_records:

@@ -25,6 +25,8 @@ class Store:
     def __init__(self, backend: StoreBackend, *, migrate: bool = True) -> None:
         self.backend = backend
         self.schema_version = 0
+        self._read_only = False
+        self._table_functions: frozenset[str] | None = None
         if migrate:
             from hft.store.migrations import migrate as run
 
@@ -35,22 +37,54 @@ class Store:
         return self.backend.name
 
     def query(self, sql: str) -> QueryResult:
+        self._guard(sql)
         return self.backend.query(sql)
 
     def query_raw(self, sql: str, fmt: str) -> bytes:
+        self._guard(sql)
         return self.backend.query_raw(sql, fmt)
 
     def execute(self, sql: str) -> None:
+        self._refuse_write()
         self.backend.execute(sql)
 
     def insert_rowbinary(self, table: str, columns: Sequence[str], payload: bytes,
                          dedup_token: str | None = None) -> None:
+        self._refuse_write()
         self.backend.insert_rowbinary(table, columns, payload, dedup_token)
 
     def read_only(self) -> Store:
-        """Refuse writes and DDL from now on (what `hft audit query` runs under)."""
+        """From now on run only plain reads of the store (what `hft audit query` runs under).
+
+        The engine refuses writes and DDL (``readonly = 2``), and every query first passes
+        :func:`hft.store.readonly_sql.check_read_only_sql`: one SELECT / WITH / SHOW / DESCRIBE / EXPLAIN statement,
+        no ``INTO OUTFILE``, and only allowlisted table functions (nothing that reaches files, URLs, processes or
+        other databases).
+        """
         self.backend.set_readonly()
+        self._read_only = True
         return self
+
+    def table_functions(self) -> frozenset[str]:
+        """Names of the engine's table functions (``system.table_functions``), asked once."""
+        if self._table_functions is None:
+            res = self.backend.query("SELECT name FROM system.table_functions")
+            self._table_functions = frozenset(r[0] for r in res.rows)
+        return self._table_functions
+
+    def explain_ast(self, sql: str) -> str:
+        """ClickHouse's parse tree of `sql` (``EXPLAIN AST``: parsed, not run). Call only on lexically checked SQL."""
+        return self.backend.query_raw(f"EXPLAIN AST {sql}", "TSVRaw").decode("utf-8", "replace")
+
+    def _guard(self, sql: str) -> None:
+        if self._read_only:
+            from hft.store.readonly_sql import check_read_only_sql
+
+            check_read_only_sql(sql, self.explain_ast, self.table_functions())
+
+    def _refuse_write(self) -> None:
+        if self._read_only:
+            raise StoreError("write refused: this store was opened read-only")
 
     def count(self, table: str) -> int:
         return int(self.query(f"SELECT count() FROM {table}").scalar() or 0)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -156,8 +157,25 @@ def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
     seed = root.int("seed", 7, min_value=0)
     top_k = root.int("top_k", 10, min_value=1)
     root.done()
+    n_trials = count_trials(alphas, sorted(set(sizes)), len(dict.fromkeys(weights)))
+    if n_trials > MAX_TRIALS:  # counted, not enumerated: a 3000 x 3000 grid is refused before any allocation
+        raise ConfigError(f"{root.file}: expected at most {MAX_TRIALS:,} trials, the spec enumerates {n_trials:,}",
+                          file=root.file, hint="shrink the parameter grids or subset_sizes")
     return SearchSpec(name, alphas, tuple(sorted(set(sizes))), tuple(dict.fromkeys(weights)), fspec, target, oos,
                       bucket_ns, spread_mult, fee, seed, top_k, None if file is None else str(file))
+
+
+MAX_TRIALS = 1_000_000
+
+
+def count_trials(alphas: dict[str, dict[str, list[Any]]], sizes: list[int], n_weights: int) -> int:
+    """How many trials `enumerate_trials` yields, without enumerating them (elementary symmetric sums)."""
+    grid = [math.prod(len(v) for v in alphas[a].values()) for a in sorted(alphas)]
+    e = [1] + [0] * len(grid)  # e[k] = sum over k-subsets of the product of their grid sizes
+    for g in grid:
+        for k in range(len(grid), 0, -1):
+            e[k] += e[k - 1] * g
+    return sum(e[s] * (1 if s == 1 else n_weights) for s in sizes if s < len(e))
 
 
 def load_spec(path: str | Path) -> SearchSpec:

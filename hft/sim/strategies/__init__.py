@@ -19,6 +19,11 @@ def _registry() -> dict[str, type[Strategy]]:
 STRATEGY_NAMES = ("mm", "imbalance_taker", "twap")
 
 
+#: Lower bounds of parameters shared by the built-in strategies (an order of 0 or -1 lots is no order).
+_MINIMUM: dict[str, int] = {"size": 1, "qty": 1, "slices": 1, "max_position": 0, "cooldown_ns": 0,
+                            "duration_ns": 1}
+
+
 def make_strategy(name: str, params: dict[str, Any] | None = None) -> Strategy:
     """Instantiate a built-in strategy; unknown names or parameters are clear errors."""
     reg = _registry()
@@ -39,5 +44,9 @@ def make_strategy(name: str, params: dict[str, Any] | None = None) -> Strategy:
                               key=f"strategy.params.{k}")
         if isinstance(default, float) and (isinstance(v, bool) or not isinstance(v, int | float)):
             raise ConfigError(f"strategy {name}: parameter '{k}': expected a number, was {v!r}",
+                              key=f"strategy.params.{k}")
+        low = _MINIMUM.get(k)
+        if low is not None and v < low:
+            raise ConfigError(f"strategy {name}: parameter '{k}': expected a value >= {low}, was {v!r}",
                               key=f"strategy.params.{k}")
     return cls(**merged)

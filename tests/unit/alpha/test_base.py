@@ -289,6 +289,10 @@ def test_config_defaults_and_overrides():
     ({"alpha": "other"}, ConfigError, "alpha"),
     ({"alpha": "demo", "params": {"window": "x"}}, GovernanceError, "window"),
     ({"alpha": "demo", "params": {"nope": 1}}, GovernanceError, "nope"),
+    ({"alpha": "demo", "validation": {"gate_b": {"quantiles": 10_000_000}}}, ConfigError,
+     r"quantiles': expected an integer <= 1000"),
+    ({"alpha": "demo", "validation": {"gate_a": {"lookahead_cuts": 10**9}}}, ConfigError,
+     r"lookahead_cuts': expected an integer <= 10000"),
     ({"alpha": "demo", "features": {"levels": 1}}, None, None),
 ])
 def test_config_is_strict(data, exc, key):

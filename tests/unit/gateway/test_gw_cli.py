@@ -38,3 +38,22 @@ def test_cli_module_import_is_cheap():
             "print([m for m in ('numba', 'polars', 'yaml', 'prometheus_client') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_check_config_builds_what_it_checks(tmp_path):
+    from tests.cli.conftest import run_hft
+
+    cases = {
+        "capacity: {max_working_orders: 100000000000000}\n": "the gateway arena would take",
+        "capacity: {exposure_max_symbols: 4000000000}\n": "expected at most 16 GiB",
+        "limits: {defaults: {max_position: 9223372036854775808}}\n": "does not fit in 64 bits",
+        "dedup: {ttl: 100000000000000000000s}\n": "does not fit in 64 bits",
+        "symbols: {'': {multiplier: 1}}\n": "expected a non-empty string name",
+    }
+    for text, expected in cases.items():
+        p = tmp_path / "g.yaml"
+        p.write_text(text)
+        r = run_hft("gateway", "check-config", str(p), "--json")
+        assert r.code == 11, (text, r.err)
+        assert r.json()["ok"] is False and "the gateway cannot be built from this config" in r.err
+        assert expected in r.err and "Traceback" not in r.err

@@ -59,3 +59,13 @@ def test_shipped_example_spec_parses(search_engine):
 
     spec = search_engine.load_spec(repo_research_dir() / "combinatorial" / "specs" / "book_flow.yaml")
     assert len(search_engine.enumerate_trials(spec)) > 50
+
+
+def test_the_trial_count_is_known_before_enumerating_and_bounded(search_engine):
+    spec = search_engine.parse_spec(BASE)
+    assert search_engine.count_trials(spec.alphas, list(spec.subset_sizes), len(spec.weights)) == \
+        len(search_engine.enumerate_trials(spec))
+    huge = {**BASE, "alphas": {"obi_l1": {"smooth": list(range(1, 3001))},
+                               "ofi": {"window": list(range(1, 3001))}}}  # 9 million pairs x 2 schemes
+    with pytest.raises(ConfigError, match=r"expected at most 1,000,000 trials, the spec enumerates 18,006,000"):
+        search_engine.parse_spec(huge, "spec.yaml")

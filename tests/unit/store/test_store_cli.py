@@ -118,7 +118,48 @@ def test_help_does_not_import_heavy_modules():
 
 def test_query_is_read_only(loaded_home):
     p = hft(loaded_home, "audit", "query", "DROP TABLE audit.gateway_decisions")
-    assert p.returncode == 15 and "readonly" in p.stderr.lower()
+    assert p.returncode == 15 and "read-only query refused: a DROP statement" in p.stderr
     p = hft(loaded_home, "audit", "query", "SELECT count() AS n FROM audit.gateway_decisions SETTINGS final = 0",
             "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["rows"] == [{"n": 30}]
+
+
+def test_query_cannot_write_files_read_files_or_reach_out(loaded_home, tmp_path):
+    victim = tmp_path / "promotion.yaml"
+    victim.write_text("kept: true\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the-secret-line\n")
+    cases = [
+        f"SELECT 1 INTO OUTFILE '{victim}' TRUNCATE FORMAT TSVRaw",
+        f"SELECT 1 INTO OUTFILE '{tmp_path / 'new.tsv'}'",
+        f"INSERT INTO FUNCTION file('{tmp_path / 'ins.tsv'}', 'TSV') SELECT 1",
+        f"SELECT * FROM file('{secret}', 'LineAsString')",
+        f"SELECT file('{secret}')",
+        f"DESCRIBE TABLE file('{secret}', 'LineAsString')",
+        "SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString')",
+        "SELECT * FROM executable('cat /etc/hostname', 'LineAsString', 'x String')",
+        "SELECT * FROM python('x')",
+        f"SELECT 1; SELECT * FROM file('{secret}', 'LineAsString')",
+    ]
+    for sql in cases:
+        started = time.monotonic()
+        p = hft(loaded_home, "audit", "query", sql, "--json")
+        assert p.returncode == 15, (sql, p.returncode, p.stderr)
+        assert json.loads(p.stdout)["ok"] is False
+        assert p.stderr.startswith("error: read-only query refused: "), p.stderr
+        assert "the-secret-line" not in p.stdout + p.stderr and "Traceback" not in p.stderr
+        assert time.monotonic() - started < 60
+    assert victim.read_text() == "kept: true\n"
+    assert not (tmp_path / "new.tsv").exists() and not (tmp_path / "ins.tsv").exists()
+    assert not (loaded_home / "new.tsv").exists()
+
+
+def test_query_reads_still_work(loaded_home):
+    for sql, rows in [("SELECT sum(number) AS s FROM numbers(4)", [{"s": 6}]),
+                      ("SHOW TABLES FROM audit LIKE 'gateway_decisions'", [{"name": "gateway_decisions"}]),
+                      ("WITH 2 AS x SELECT x * count() AS n FROM audit.gateway_decisions;", [{"n": 60}])]:
+        p = hft(loaded_home, "audit", "query", sql, "--json")
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["rows"] == rows
+    p = hft(loaded_home, "audit", "query", "DESCRIBE sim.runs", "--csv")
+    assert p.returncode == 0 and "run_id" in p.stdout

@@ -90,3 +90,22 @@ def test_server_backend_migrate_load_dedup_and_errors(tmp_path, server_url):
             store.query("SELECT (1 +")
     with open_store(url=server_url) as again:  # migrations are idempotent on the server too
         assert again.schema_version == latest_version()
+
+
+def test_server_read_only_refuses_output_files_and_outside_table_functions(tmp_path, server_url):
+    from hft.store.store import open_store
+
+    out = tmp_path / "out.tsv"
+    with open_store(url=server_url) as store:
+        store.read_only()
+        assert store.query("SELECT sum(number) AS s FROM numbers(4)").dicts() == [{"s": 6}]
+        for sql in (f"SELECT 1 INTO OUTFILE '{out}'", "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+                    "SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')", "SELECT 1; SELECT 2",
+                    "DROP TABLE sim.fills"):
+            with pytest.raises(StoreError, match="read-only query refused"):
+                store.query(sql)
+            with pytest.raises(StoreError, match="read-only query refused"):
+                store.query_raw(sql, "CSVWithNames")
+        with pytest.raises(StoreError, match="write refused"):
+            store.execute("TRUNCATE TABLE sim.fills")
+    assert not out.exists()

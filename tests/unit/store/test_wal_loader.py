@@ -26,8 +26,8 @@ def decision(i: int) -> dict:
             "details": {"i": i}}
 
 
-def write_mixed(d, n_batches=20, per_batch=50, segment_bytes=64 * 1024):
-    with WALFirstWriter(d, WALConfig(fsync="never", segment_bytes=segment_bytes), id_namespace="t") as w:
+def write_mixed(d, n_batches=20, per_batch=50, segment_bytes=64 * 1024, ns="t"):
+    with WALFirstWriter(d, WALConfig(fsync="never", segment_bytes=segment_bytes), id_namespace=ns) as w:
         k = 0
         for _b in range(n_batches):
             w.write_many("sim.fills", [fill(k + i) for i in range(per_batch)])
@@ -117,24 +117,63 @@ def test_duplicates_never_show_to_queries_even_without_tokens(store, tmp_path):
     assert store.count("sim.fills") == 10
 
 
-def test_corrupt_middle_segment_loads_nothing_and_names_segment_and_offset(store, tmp_path):
-    d = tmp_path / "w"
-    write_mixed(d, n_batches=10, segment_bytes=16 * 1024)
-    segs = wf.list_segments(d)
-    assert len(segs) >= 3
-    _no, path = segs[1]
+def _flip_frame(path, k):
+    """Flip a payload byte of the k-th frame of a segment; returns that frame."""
     base, data = wf.read_segment(path)
-    fr = wf.scan_buffer(data, base, base=base).frames[1]
+    fr = wf.scan_buffer(data, base, base=base).frames[k]
     buf = bytearray(path.read_bytes())
     buf[fr.payload_offset + 10] ^= 0xFF
     path.write_bytes(bytes(buf))
+    return fr
+
+
+def test_a_corrupt_frame_is_quarantined_and_the_rest_loads(store, tmp_path):
+    d = tmp_path / "w"
+    n = write_mixed(d, n_batches=10, segment_bytes=16 * 1024)
+    segs = wf.list_segments(d)
+    assert len(segs) >= 3
+    _no, path = segs[1]
+    fr = _flip_frame(path, 1)
+    other = tmp_path / "other"
+    write_mixed(other, n_batches=2, ns="other")
+    rep = WALLoader(store, [d, other]).load()
+    assert len(rep.quarantined) == 1
+    q = rep.quarantined[0]
+    assert (q["segment"], q["offset"], q["bytes"]) == (path.name, fr.offset, fr.end - fr.offset)
+    assert "CRC mismatch" in q["reason"]
+    assert (d / "quarantine" / f"{path.name}.{fr.offset}-{fr.end}.bad").stat().st_size == fr.end - fr.offset
+    # every record but the bad frame's loaded, from both WAL directories
+    assert rep.records_loaded == 2 * n - fr.n_records + 2 * 2 * 50
+    assert raw_count(store, "sim.fills") + raw_count(store, "audit.gateway_decisions") == rep.records_loaded
+    assert read_manifest(d)["quarantined"][0]["offset"] == fr.offset
+    again = WALLoader(store, [d]).load()  # nothing left, nothing quarantined twice
+    assert again.records_loaded == 0 and again.quarantined == []
+
+
+def test_an_impossible_manifest_offset_is_an_error_and_other_dirs_still_load(store, tmp_path):
+    from hft.recorder.manifest import update_manifest
+
+    bad, good = tmp_path / "bad", tmp_path / "good"
+    write_mixed(bad, n_batches=2)
+    write_mixed(good, n_batches=2, ns="good")
+    seg = wf.list_segments(bad)[0][1]
+    size = seg.stat().st_size
+
+    def past_end(m):
+        m["loaded"] = {"segment": 1, "offset": size + 1000, "records": 0, "bytes": 0}
+    update_manifest(bad, past_end)
     with pytest.raises(StoreError) as ei:
-        WALLoader(store, [d]).load()
+        WALLoader(store, [bad, good]).load()
     e = ei.value
-    assert path.name in e.message and f"offset {fr.offset}" in e.message
-    assert e.fields["segment"] == path.name and e.fields["offset"] == fr.offset
-    assert raw_count(store, "sim.fills") == 0 and raw_count(store, "audit.gateway_decisions") == 0
-    assert read_manifest(d)["loaded"]["records"] == 0
+    assert f"loaded up to offset {size + 1000}, but the segment holds {size} bytes" in e.message
+    assert "the other WAL directories loaded (200 records)" in e.message and e.exit_code == 15
+    assert raw_count(store, "sim.fills") == 100
+
+    def mid_frame(m):
+        m["loaded"] = {"segment": 1, "offset": wf.SEGMENT_HEADER_SIZE + 5, "records": 0, "bytes": 0}
+    update_manifest(bad, mid_frame)
+    with pytest.raises(StoreError, match="which is not where a frame of the segment ends: expected a frame boundary"):
+        WALLoader(store, [bad]).load()
 
 
 def test_incomplete_tail_of_the_newest_segment_waits(store, tmp_path):
