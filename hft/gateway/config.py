@@ -6,7 +6,7 @@ Environment overrides (applied after the file, each validated; a bad value is a 
 - ``HFT_EXPOSURE_MAX_SYMBOLS``: positive int → ``capacity.exposure_max_symbols``
 - ``HFT_DEDUP_TTL_S``: non-negative number of seconds → ``dedup.ttl``
 - ``HFT_GATEWAY_HOST`` / ``HFT_GATEWAY_PORT`` → ``server.host`` / ``server.port`` (`hft gateway serve`)
-- ``HFT_JWT_SECRET`` (at least 16 characters) → ``server.jwt_secret``
+- ``HFT_JWT_SECRET`` (at least 32 characters) → ``server.jwt_secret``
 - ``HFT_GATEWAY_WAL_DIR`` → ``server.wal_dir``; ``HFT_GATEWAY_FSYNC`` (batch|interval|never) → ``server.fsync``
 
 Money limits are integer *money units*: ``price_ticks * qty_lots * multiplier`` (multiplier per symbol).
@@ -359,8 +359,8 @@ def _ingress(s: Section) -> IngressConfig:
 def _server(s: Section) -> ServerConfig:
     d = ServerConfig()
     secret = s.raw("jwt_secret", None)
-    if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
-        s._fail(s._key("jwt_secret"), "a string of at least 16 characters, or null (HFT_JWT_SECRET)", "<hidden>")
+    if secret is not None and (not isinstance(secret, str) or len(secret) < 32):
+        s._fail(s._key("jwt_secret"), "a string of at least 32 characters, or null (HFT_JWT_SECRET)", "<hidden>")
     wal_dir = s.raw("wal_dir", None)
     if wal_dir is not None and not isinstance(wal_dir, str):
         s._fail(s._key("wal_dir"), "a directory path string or null", wal_dir)
@@ -416,8 +416,8 @@ def apply_env(cfg: GatewayConfig, env: Mapping[str, str] | None = None) -> Gatew
         srv["host"] = v.strip()
     v = env.get("HFT_JWT_SECRET")
     if v is not None and v != "":
-        if len(v) < 16:
-            raise ConfigError("HFT_JWT_SECRET: expected at least 16 characters", key="HFT_JWT_SECRET")
+        if len(v) < 32:
+            raise ConfigError("HFT_JWT_SECRET: expected at least 32 characters (HS256 key)", key="HFT_JWT_SECRET")
         srv["jwt_secret"] = v
     v = env.get("HFT_GATEWAY_WAL_DIR")
     if v is not None and v != "":

@@ -196,12 +196,6 @@ class GatewayService:
             driver.FLAG_UNLISTED if self.config.allow_unlisted_symbols else 0)
         return driver.context(self._sym, self._acct, self._strat, dedup_key, flags)
 
-    def set_clock(self, clock: Clock) -> None:
-        """Switch the injected clock (a live process rebuilds its state from its WAL on a `ManualClock`,
-        then runs on the wall clock). Time must not go backwards across the switch."""
-        self.clock = clock
-        self._now = clock.now_ns
-
     @property
     def dispatcher(self) -> Any:
         """The step-7 target (``put_nowait(cmd)``, optionally ``put_batch(array)``); assignable."""

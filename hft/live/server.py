@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import sys
 from dataclasses import dataclass
@@ -115,6 +116,10 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     ticker = asyncio.create_task(_pressure_ticker(live), name="hft-ingress-ticker")
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
                                            loop="none", http="httptools", timeout_keep_alive=30))
+    # uvicorn re-raises the signal that stopped it once it has shut down; the process then finishes its own
+    # shutdown here (drain, WAL close) and exits 0 instead of dying of the re-raised signal
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     app.ready = True
     bound = sock.getsockname()[1]
     announce(f"hft gateway: listening on http://{host}:{bound} (wal {live.wal.wal_dir}; recovered "

@@ -5,7 +5,8 @@ A venue has ``start(loop, on_report)``, ``send(cmd)`` (never blocks; reports com
 ``received()`` / ``reports()`` for reconciliation after a crash (`hft.live.recovery`).
 
 - `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
-  its limit price; ``rest`` mode acknowledges and keeps it working until cancelled. It keeps its own journal
+  its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
+  cancelled. It keeps its own journal
   (JSON lines, one ``write(2)`` per event, outside the gateway's WAL, surviving the gateway's crash as an
   exchange's books would), refuses a second new order with an id it already holds (counted and journaled as
   ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
@@ -29,6 +30,8 @@ from hft.core.orders import (
     REPORT_CANCELED,
     REPORT_FILL,
     REPORT_REJECTED,
+    TIF_FOK,
+    TIF_IOC,
 )
 from hft.gateway.intents import ExecutionReport, OrderCommand
 
@@ -104,7 +107,7 @@ class LoopbackVenue:
                  "side": int(cmd.side), "price": int(cmd.price), "qty": int(cmd.qty), "open": True}
             self._orders[key[1]] = o
             self._report(key[1], REPORT_ACK, 0, 0, o["qty"])
-            if self.mode == "fill":
+            if self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK):
                 o["open"] = False
                 self._report(key[1], REPORT_FILL, o["price"], o["qty"], 0)
         elif cmd.action == CMD_CANCEL:
