@@ -145,8 +145,8 @@ class OrderApp:
         if symbol is not None and symbol not in gw._sym and not gw.config.allow_unlisted_symbols:
             raise O.BadInput("symbol", f"unknown symbol {symbol!r}: expected one of {sorted(gw._sym)[:20]}")
 
-    def _admit(self) -> None:
-        verdict = self.live.pressure.admit(self.live.channel.qsize(), time.monotonic_ns())
+    def _admit(self, durable: bool) -> None:
+        verdict = self.live.pressure.admit(self.live.channel.qsize(), time.monotonic_ns(), soft=not durable)
         if verdict == SOFT_REJECT:
             u = self.live.pressure.utilisation(self.live.channel.qsize())
             raise HttpError(429, {"error": "SOFT_REJECT", "reason": f"intake utilisation {u:.1f}%"})
@@ -154,7 +154,7 @@ class OrderApp:
             raise HttpError(503, {"error": "KILLED", "reason": self.live.pressure.kill_cause})
 
     async def _submit(self, payload: tuple, durable: bool, coid: str, t0: int) -> Any:
-        self._admit()
+        self._admit(durable)
         t1 = self._perf()
         fut = asyncio.get_running_loop().create_future()
         if not self.live.offer(Pending(TypedIntentEnvelope(payload, payload[11]), fut, durable, coid, t0)):
@@ -228,8 +228,8 @@ class OrderApp:
         if not g.admin:
             raise AuthError(403, f"token {g.subject!r} is not an admin token")
         if op == "kill":
-            self.live.pressure.trip(f"manual: {g.subject}", time.monotonic_ns())
             n = len(self.live.control("kill", f"manual_kill:{g.subject}"))
+            self.live.pressure.trip(f"manual: {g.subject}", time.monotonic_ns(), notify=False)
             return 200, O.encode({"killed": True, "cancels": n}), _JSON
         self.live.pressure.reset(f"manual_reset:{g.subject}")
         self.live.control("reset", f"manual_reset:{g.subject}")

@@ -3,7 +3,8 @@
 The ladder, on the utilisation of the intake channel (queued / capacity, %):
 
 - below ``soft_reject_pct``: admitted;
-- at or above ``soft_reject_pct``: 429 SOFT_REJECT (nothing queued; the client backs off);
+- at or above ``soft_reject_pct``: 429 SOFT_REJECT for volatile intents (``/v3/orders``; nothing queued, the
+  client backs off); durable intents (``/orders``, cancels) are still admitted;
 - at or above ``kill_pct``, or a full or closed channel: the kill trips (503 KILLED from then on; the engine
   moves the gateway to REJECT_ALL, which cancels every working order).
 
@@ -42,7 +43,9 @@ class PressureControl:
     def utilisation(self, depth: int) -> float:
         return 100.0 * depth / self.capacity
 
-    def admit(self, depth: int, now: int) -> int:
+    def admit(self, depth: int, now: int, soft: bool = True) -> int:
+        """The verdict for one intent; `soft=False` (durable orders) skips the soft-reject rung: durable
+        intents are refused only by the kill."""
         u = 100.0 * depth / self.capacity
         if self.killed:
             self._maybe_recover(u, now)
@@ -53,7 +56,7 @@ class PressureControl:
             self.trip(f"queue_pressure: utilisation {u:.1f}% >= kill_pct {self.cfg.kill_pct:g}%", now)
             self.killed_rejects += 1
             return KILLED
-        if u >= self.cfg.soft_reject_pct:
+        if soft and u >= self.cfg.soft_reject_pct:
             self.soft_rejected += 1
             return SOFT_REJECT
         self.accepted += 1
@@ -64,14 +67,16 @@ class PressureControl:
         if self.killed:
             self._maybe_recover(100.0 * depth / self.capacity, now)
 
-    def trip(self, cause: str, now: int) -> None:
+    def trip(self, cause: str, now: int, notify: bool = True) -> None:
+        """Trip the kill (idempotent); `notify=False` when the caller has already stopped the gateway."""
         if self.killed:
             return
         self.killed = True
         self.kill_cause = cause
         self.kills += 1
         self.quiet_since = None
-        self.on_kill(cause)
+        if notify:
+            self.on_kill(cause)
 
     def _maybe_recover(self, u: float, now: int) -> None:
         if not self.cfg.auto_recover or not self.kill_cause.startswith("queue_pressure"):
