@@ -264,6 +264,14 @@ class GatewayService:
         self.risk.set_symbol_limits(y, limits)
         return y
 
+    def registered(self, kind: str, name: Any) -> bool:
+        """True when `name` is a registered ``account`` / ``strategy`` / ``symbol``."""
+        return name in {"account": self._acct, "strategy": self._strat, "symbol": self._sym}[kind]
+
+    def names(self, kind: str) -> list[str]:
+        """Registered names of ``account`` / ``strategy`` / ``symbol``, in registry order (a copy)."""
+        return list({"account": self._acct_names, "strategy": self._strat_names, "symbol": self._sym_names}[kind])
+
     def account_id(self, name: str) -> int:
         return self._acct[name]
 

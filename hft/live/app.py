@@ -137,13 +137,14 @@ class OrderApp:
                 return body
 
     def _names(self, account: str, strategy: str, symbol: str | None) -> None:
-        gw = self.gw
-        if account not in gw._acct:
+        reg = self.gw.registered
+        if not reg("account", account):
             raise O.BadInput("account", f"unknown account {account!r}")
-        if strategy not in gw._strat:
+        if not reg("strategy", strategy):
             raise O.BadInput("strategy", f"unknown strategy {strategy!r}")
-        if symbol is not None and symbol not in gw._sym and not gw.config.allow_unlisted_symbols:
-            raise O.BadInput("symbol", f"unknown symbol {symbol!r}: expected one of {sorted(gw._sym)[:20]}")
+        if symbol is not None and not reg("symbol", symbol) and not self.gw.config.allow_unlisted_symbols:
+            raise O.BadInput("symbol", f"unknown symbol {symbol!r}: expected one of "
+                                       f"{sorted(self.gw.names('symbol'))[:20]}")
 
     def _admit(self, durable: bool) -> None:
         verdict = self.live.pressure.admit(self.live.channel.qsize(), time.monotonic_ns(), soft=not durable)

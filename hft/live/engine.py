@@ -53,6 +53,7 @@ from hft.recorder.wal_first import WALFirstWriter
 log = logging.getLogger("hft.live")
 
 JOURNAL = "sim.orders"  # reports, marks and controls of the live service (source column says which)
+FILLS = "sim.fills"
 RUN_ID = "live"
 _TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
 
@@ -119,6 +120,8 @@ class LiveGateway:
         self._details: list[str] = []
         self._transitions: list[PolicyTransition] = []
         self._journal: list[dict[str, Any]] = []
+        self._fills: list[dict[str, Any]] = []
+        self.n_fills = 0
         gw.dispatcher = self  # put_nowait below: commands wait in the outbox until the WAL holds them
         gw.sink = self._record
         cfg = gw.config
@@ -237,6 +240,9 @@ class LiveGateway:
             if self._journal:
                 rows, self._journal = self._journal, []
                 ok = self.wal.write_many(JOURNAL, rows) and ok
+            if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
+                rows, self._fills = self._fills, []
+                self.wal.write_many(FILLS, rows)
             if self._transitions:
                 trs, self._transitions = self._transitions, []
                 for tr in trs:
@@ -244,6 +250,7 @@ class LiveGateway:
         else:
             self._decisions.clear()
             self._journal.clear()
+            self._fills.clear()
             self._transitions.clear()
         t1 = time.perf_counter_ns()
         self.stage["wal"].observe(t1 - t0)
@@ -296,6 +303,14 @@ class LiveGateway:
             return
         k = int(rep.kind)
         if k in (REPORT_FILL, REPORT_PARTIAL_FILL):
+            self.n_fills += 1
+            gw = self.gw
+            self._fills.append({"ts": self.clock.now_ns(), "run_id": RUN_ID, "fill_id": self.n_fills,
+                                "order_id": oid, "account": gw.account_id(v.account),
+                                "strategy": gw.strategy_id(v.strategy), "symbol": gw.symbol_id(v.symbol),
+                                "symbol_name": v.symbol, "kind": k, "side": v.side, "price": int(rep.price),
+                                "qty": int(rep.qty), "leaves": int(rep.leaves), "fee": int(rep.fee),
+                                "exch_ts": int(rep.ts)})
             v.filled += int(rep.qty)
             v.fills.append({"price": int(rep.price), "qty": int(rep.qty), "ts": self.clock.now_ns()})
         v.leaves = int(rep.leaves) if rep.leaves >= 0 else v.leaves
@@ -344,9 +359,10 @@ class LiveGateway:
         """Non-flat exposures of every (account, strategy, symbol) the gateway knows."""
         gw = self.gw
         out = []
-        for a in gw._acct_names:
-            for t in gw._strat_names:
-                for y in gw._sym_names:
+        syms = gw.names("symbol")
+        for a in gw.names("account"):
+            for t in gw.names("strategy"):
+                for y in syms:
                     e = gw.position(a, t, y)
                     if e.position or e.working_buy or e.working_sell:
                         out.append({"account": a, "strategy": t, "symbol": y, "position": int(e.position),

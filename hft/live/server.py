@@ -69,6 +69,9 @@ def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, A
     try:
         venue = _venue(cfg, opts, wal_dir)
         gw = GatewayService(cfg, clock=ManualClock(0))
+        sym = getattr(venue, "symbol", None)
+        if sym is not None and not gw.registered("symbol", sym):  # the paper day's symbol trades with the default limits
+            gw.register_symbol(sym)
         live = LiveGateway(gw, wal, venue)
         summary = recover(live, wal_dir)
     except BaseException:
