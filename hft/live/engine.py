@@ -121,6 +121,8 @@ class LiveGateway:
         self._transitions: list[PolicyTransition] = []
         self._journal: list[dict[str, Any]] = []
         self._fills: list[dict[str, Any]] = []
+        self._inbox: list[ExecutionReport] = []
+        self._drain_scheduled = False
         self.n_fills = 0
         gw.dispatcher = self  # put_nowait below: commands wait in the outbox until the WAL holds them
         gw.sink = self._record
@@ -286,14 +288,28 @@ class LiveGateway:
 
     # ---------------------------------------------------------------- reports, marks, controls
     def on_report(self, rep: ExecutionReport) -> None:
-        """An execution report from the venue: applied, journaled, committed (may trip the emergency stop)."""
+        """An execution report from the venue (called on the event loop). Reports arriving in one turn of the
+        loop are applied together and committed once (`drain_reports`)."""
+        self._inbox.append(rep)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self.drain_reports)
+
+    def drain_reports(self) -> None:
+        self._drain_scheduled = False
+        inbox, self._inbox = self._inbox, []
+        for rep in inbox:
+            self.apply_report(rep)
+        self.commit()
+
+    def apply_report(self, rep: ExecutionReport) -> None:
+        """Apply one report and journal it (committed by the caller); may trip the emergency stop."""
         now = self._tick()
         self.gw.on_execution_report(rep)
         self._journal.append({"ts": now, "run_id": RUN_ID, "source": "report", "order_id": int(rep.order_id),
                               "kind": int(rep.kind), "price": int(rep.price), "qty": int(rep.qty),
                               "leaves": int(rep.leaves), "fee": int(rep.fee)})
         self._view_report(rep)
-        self.commit()
 
     def _view_report(self, rep: ExecutionReport) -> None:
         oid = int(rep.order_id)

@@ -100,7 +100,7 @@ class PaperVenue:
                                   int(r["leaves"]), int(r["fee"]))
             self.reports += 1
             self.fills += rep.kind in (2, 3)
-            self.loop.call_soon(self.on_report, rep)
+            self.on_report(rep)
 
     async def run_feed(self, live: Any, tick_s: float = 0.001, max_batch: int = 2000) -> None:
         """Apply the recorded events as the wall clock reaches them; mark the symbol with trade prices."""

@@ -68,8 +68,8 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
             else:
                 src = r["source"]
                 if src == "report":
-                    live.on_report(ExecutionReport(r["ts"], r["order_id"], r["kind"], r["price"], r["qty"],
-                                                   r["leaves"], r["fee"]))
+                    live.apply_report(ExecutionReport(r["ts"], r["order_id"], r["kind"], r["price"], r["qty"],
+                                                      r["leaves"], r["fee"]))
                     counts["reports"] += 1
                 elif src == "mark":
                     live.on_mark(r["symbol_name"], r["price"])
@@ -97,7 +97,7 @@ def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
         return out
     for oid, reps in sorted(venue.reports().items()):
         for rep in reps[live.reports_applied.get(oid, 0):]:
-            live.on_report(rep)
+            live.apply_report(rep)
             out["reports_applied"] += 1
     for cmd in commands:
         if (int(cmd.action), int(cmd.order_id)) not in received:

@@ -89,7 +89,7 @@ class LoopbackVenue:
             os.write(self._fd, "".join(self._lines).encode())
         if self.loop is not None and self.on_report is not None:
             for rep in self._due:
-                self.loop.call_soon(self.on_report, rep)
+                self.on_report(rep)
 
     def _act(self, cmd: OrderCommand) -> None:
         self.sent += 1
