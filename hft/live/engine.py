@@ -27,12 +27,10 @@ from typing import Any
 
 from hft.core.clock import ManualClock
 from hft.core.orders import (
-    CMD_NEW,
     INTENT_CANCEL,
     INTENT_NEW,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
-    NO_KEY,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
@@ -384,7 +382,3 @@ class LiveGateway:
                         out.append({"account": a, "strategy": t, "symbol": y, "position": int(e.position),
                                     "working_buy": int(e.working_buy), "working_sell": int(e.working_sell)})
         return out
-
-    def command_for_resend(self, cmd: OrderCommand) -> bool:
-        """True for commands a venue must receive exactly once (new orders and cancels)."""
-        return cmd.action in (CMD_NEW, INTENT_CANCEL) and cmd.key != NO_KEY
