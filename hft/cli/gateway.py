@@ -7,12 +7,13 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(help="Order gateway: validate configuration, show effective limits.", no_args_is_help=True)
+app = typer.Typer(help="Order gateway: validate configuration, show effective limits, serve the order API.",
+                  no_args_is_help=True)
 
 
 @app.callback()
 def gateway() -> None:
-    """Order gateway: validate configuration, show effective limits."""
+    """Order gateway: validate configuration, show effective limits, serve the order API."""
 
 
 def _summary(cfg: Any) -> dict[str, Any]:
@@ -38,6 +39,9 @@ def _summary(cfg: Any) -> dict[str, Any]:
                  "require_reference_price": cfg.require_reference_price,
                  "self_match_prevention": cfg.self_match_prevention},
         "storm": vars(cfg.storm),
+        "ingress": vars(cfg.ingress),
+        "server": {**{k: v for k, v in vars(cfg.server).items() if k != "jwt_secret"},
+                   "jwt_secret": "<set>" if cfg.server.jwt_secret else None},
         "defaults": cfg.defaults.as_dict(),
         "accounts": {k: v.as_dict() for k, v in cfg.accounts.items()},
         "strategies": {k: v.as_dict() for k, v in cfg.strategies.items()},
@@ -111,3 +115,52 @@ def check_config(
             con.print(f"… {len(result['effective']) - max_rows} more rows (use --json or --max-rows)")
 
     emit(result, json_out, render)
+
+
+@app.command("serve")
+def serve(
+    config: Path = typer.Option(None, "--config", help="gateway YAML (default: built-in defaults)"),
+    host: str = typer.Option(None, "--host", help="listen address (server.host, HFT_GATEWAY_HOST; 127.0.0.1)"),
+    port: int = typer.Option(None, "--port", help="listen port (server.port, HFT_GATEWAY_PORT; 8080; 0 = any)"),
+    paper: Path = typer.Option(None, "--paper", help="paper venue: a recorded day (LOBSTER zip, event file) "
+                                                      "replayed on the wall clock behind the dispatcher"),
+    speed: float = typer.Option(1.0, "--speed", help="paper venue: replay speed (1.0 = real time)"),
+    symbol: str = typer.Option(None, "--symbol", help="paper venue: the gateway symbol the data trades as"),
+    loopback: str = typer.Option("fill", "--loopback", help="loopback venue (no --paper): fill | rest"),
+    venue_journal: Path = typer.Option(None, "--venue-journal", help="loopback venue's journal file"),
+) -> None:
+    """Run the order API (durable /orders, volatile /v3/orders, /health, /metrics) until SIGTERM / Ctrl-C."""
+    from hft.gateway.config import load_config
+    from hft.live.server import ServeOptions
+    from hft.live.server import serve as run
+
+    if speed <= 0:
+        raise typer.BadParameter("expected a positive speed", param_hint="--speed")
+    if loopback not in ("fill", "rest"):
+        raise typer.BadParameter(f"expected fill or rest, was {loopback!r}", param_hint="--loopback")
+    cfg = load_config(config)
+    opts = ServeOptions(venue="paper" if paper else "loopback", loopback_mode=loopback,
+                        venue_journal=str(venue_journal) if venue_journal else None,
+                        paper_data=str(paper) if paper else None, paper_speed=speed, paper_symbol=symbol)
+    run(cfg, opts, host or cfg.server.host, cfg.server.port if port is None else port)
+
+
+@app.command("token")
+def token(
+    subject: str = typer.Argument(..., help="who the token is for"),
+    account: list[str] = typer.Option(..., "--account", help="an account it may trade as ('*' = any); repeat"),
+    strategy: list[str] = typer.Option(..., "--strategy", help="a strategy it may trade as ('*' = any); repeat"),
+    config: Path = typer.Option(None, "--config", help="gateway YAML holding server.jwt_secret"),
+    ttl: float = typer.Option(86400.0, "--ttl", help="lifetime in seconds"),
+    admin: bool = typer.Option(False, "--admin", help="may use /admin/kill and /admin/reset"),
+) -> None:
+    """Print a signed JWT (HS256, the server's secret: server.jwt_secret or HFT_JWT_SECRET)."""
+    from hft.core.errors import ConfigError
+    from hft.gateway.config import load_config
+    from hft.live.auth import mint
+
+    cfg = load_config(config)
+    if not cfg.server.jwt_secret:
+        raise ConfigError("server.jwt_secret: expected a secret (config or HFT_JWT_SECRET), was null",
+                          key="server.jwt_secret")
+    print(mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin))

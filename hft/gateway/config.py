@@ -5,6 +5,9 @@ Environment overrides (applied after the file, each validated; a bad value is a 
 - ``HFT_GATEWAY_ENABLED``: ``1/0/true/false/yes/no`` → ``enabled``
 - ``HFT_EXPOSURE_MAX_SYMBOLS``: positive int → ``capacity.exposure_max_symbols``
 - ``HFT_DEDUP_TTL_S``: non-negative number of seconds → ``dedup.ttl``
+- ``HFT_GATEWAY_HOST`` / ``HFT_GATEWAY_PORT`` → ``server.host`` / ``server.port`` (`hft gateway serve`)
+- ``HFT_JWT_SECRET`` (at least 32 characters) → ``server.jwt_secret``
+- ``HFT_GATEWAY_WAL_DIR`` → ``server.wal_dir``; ``HFT_GATEWAY_FSYNC`` (batch|interval|never) → ``server.fsync``
 
 Money limits are integer *money units*: ``price_ticks * qty_lots * multiplier`` (multiplier per symbol).
 A limit set to ``null`` means unlimited; a limit absent at a level inherits. The effective limit of an
@@ -94,6 +97,38 @@ class StormConfig:
     position_level: str = "DEGRADED"
     market_move_level: str = "DEGRADED"
     loss_auto_recover: bool = False  # a loss breach latches until reset() unless true
+    cancel_on_trip: bool = True  # a stricter mode (trip, kill) cancels every working order
+
+
+@dataclass(frozen=True)
+class IngressConfig:
+    """Queue-pressure control of the live service's intake channel (`hft gateway serve`).
+
+    Utilisation = queued / capacity of the intake channel, in percent. At or above `soft_reject_pct` new intents
+    get 429 SOFT_REJECT; at or above `kill_pct` (or a full / closed channel) the kill switch trips (503 KILLED,
+    working orders cancelled). With `auto_recover` the kill clears once utilisation stayed at or below
+    `recover_pct` for `recover_after_ns`; otherwise it latches until an operator resets it."""
+
+    soft_reject_pct: float = 85.0
+    kill_pct: float = 95.0
+    recover_pct: float = 50.0
+    recover_after_ns: int = 5_000_000_000
+    auto_recover: bool = True
+    max_batch: int = 256  # intents decided per turn of the writer loop
+    max_body_bytes: int = 16384
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The live service's listener, authentication and WAL (``server:``; env overrides below)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    jwt_secret: str | None = None
+    jwt_leeway_s: float = 5.0
+    wal_dir: str | None = None  # default $HFT_HOME/wal/gateway-live
+    fsync: str = "interval"  # batch | interval | never (hft.recorder.wal_first)
+    fsync_interval_ns: int = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -121,6 +156,8 @@ class GatewayConfig:
     storm: StormConfig = field(default_factory=StormConfig)
     channel_capacity: int = 65536
     timing: str = "dispatch"  # off | dispatch | stages
+    ingress: IngressConfig = field(default_factory=IngressConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
     source: str = "<defaults>"
 
     def with_overrides(self, **kw: Any) -> GatewayConfig:
@@ -246,8 +283,11 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         position_level=storm_s.str("position_level", sd.position_level, choices=_LEVELS),
         market_move_level=storm_s.str("market_move_level", sd.market_move_level, choices=_LEVELS),
         loss_auto_recover=storm_s.bool("loss_auto_recover", sd.loss_auto_recover),
+        cancel_on_trip=storm_s.bool("cancel_on_trip", sd.cancel_on_trip),
     )
     storm_s.done()
+    ingress = _ingress(_opt_section(root, "ingress"))
+    server = _server(_opt_section(root, "server"))
 
     lim = _opt_section(root, "limits")
     defaults_s = _opt_section(lim, "defaults")
@@ -295,12 +335,47 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         dedup_ttl_ns=ttl, dedup_persist_path=persist, order_types=tuple(otypes), tifs=tuple(tifs),
         require_reference_price=require_ref, self_match_prevention=smp, defaults=defaults, accounts=accounts,
         strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
-        channel_capacity=channel_capacity, timing=timing, source=f,
+        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, source=f,
     )
 
 
+def _ingress(s: Section) -> IngressConfig:
+    d = IngressConfig()
+    soft = s.float("soft_reject_pct", d.soft_reject_pct, min_value=0)
+    kill = s.float("kill_pct", d.kill_pct, min_value=0)
+    rec = s.float("recover_pct", d.recover_pct, min_value=0)
+    if not rec < soft <= kill <= 100:
+        s._fail(s._key("recover_pct"), "recover_pct < soft_reject_pct <= kill_pct <= 100",
+                {"recover_pct": rec, "soft_reject_pct": soft, "kill_pct": kill})
+    out = IngressConfig(soft_reject_pct=soft, kill_pct=kill, recover_pct=rec,
+                        recover_after_ns=s.duration_ns("recover_after", d.recover_after_ns),
+                        auto_recover=s.bool("auto_recover", d.auto_recover),
+                        max_batch=s.int("max_batch", d.max_batch, min_value=1),
+                        max_body_bytes=s.int("max_body_bytes", d.max_body_bytes, min_value=256))
+    s.done()
+    return out
+
+
+def _server(s: Section) -> ServerConfig:
+    d = ServerConfig()
+    secret = s.raw("jwt_secret", None)
+    if secret is not None and (not isinstance(secret, str) or len(secret) < 32):
+        s._fail(s._key("jwt_secret"), "a string of at least 32 characters, or null (HFT_JWT_SECRET)", "<hidden>")
+    wal_dir = s.raw("wal_dir", None)
+    if wal_dir is not None and not isinstance(wal_dir, str):
+        s._fail(s._key("wal_dir"), "a directory path string or null", wal_dir)
+    out = ServerConfig(host=s.str("host", d.host), port=s.int("port", d.port, min_value=0),
+                       jwt_secret=secret, jwt_leeway_s=s.float("jwt_leeway", d.jwt_leeway_s, min_value=0),
+                       wal_dir=wal_dir, fsync=s.str("fsync", d.fsync, choices=("batch", "interval", "never")),
+                       fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns))
+    if out.port > 65535:
+        s._fail(s._key("port"), "a TCP port 0-65535", out.port)
+    s.done()
+    return out
+
+
 def apply_env(cfg: GatewayConfig, env: Mapping[str, str] | None = None) -> GatewayConfig:
-    """Apply ``HFT_GATEWAY_ENABLED``, ``HFT_EXPOSURE_MAX_SYMBOLS``, ``HFT_DEDUP_TTL_S``."""
+    """Apply the ``HFT_*`` overrides listed in the module docstring."""
     env = os.environ if env is None else env
     kw: dict[str, Any] = {}
     v = env.get("HFT_GATEWAY_ENABLED")
@@ -330,6 +405,31 @@ def apply_env(cfg: GatewayConfig, env: Mapping[str, str] | None = None) -> Gatew
             raise ConfigError(f"HFT_DEDUP_TTL_S: expected a non-negative number of seconds, was {v!r}",
                               key="HFT_DEDUP_TTL_S")
         kw["dedup_ttl_ns"] = round(secs * 1_000_000_000)
+    srv: dict[str, Any] = {}
+    v = env.get("HFT_GATEWAY_PORT")
+    if v is not None and v != "":
+        if not v.strip().isdigit() or int(v) > 65535:
+            raise ConfigError(f"HFT_GATEWAY_PORT: expected a TCP port 0-65535, was {v!r}", key="HFT_GATEWAY_PORT")
+        srv["port"] = int(v)
+    v = env.get("HFT_GATEWAY_HOST")
+    if v is not None and v != "":
+        srv["host"] = v.strip()
+    v = env.get("HFT_JWT_SECRET")
+    if v is not None and v != "":
+        if len(v) < 32:
+            raise ConfigError("HFT_JWT_SECRET: expected at least 32 characters (HS256 key)", key="HFT_JWT_SECRET")
+        srv["jwt_secret"] = v
+    v = env.get("HFT_GATEWAY_WAL_DIR")
+    if v is not None and v != "":
+        srv["wal_dir"] = v
+    v = env.get("HFT_GATEWAY_FSYNC")
+    if v is not None and v != "":
+        if v not in ("batch", "interval", "never"):
+            raise ConfigError(f"HFT_GATEWAY_FSYNC: expected batch|interval|never, was {v!r}",
+                              key="HFT_GATEWAY_FSYNC")
+        srv["fsync"] = v
+    if srv:
+        kw["server"] = replace(cfg.server, **srv)
     return replace(cfg, **kw) if kw else cfg
 
 

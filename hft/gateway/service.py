@@ -32,6 +32,7 @@ from hft.core.orders import (
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
     R_INTERNAL_ERROR,
+    R_ORDER_PENDING,
     R_QUEUE_FULL,
     R_SYMBOL_CAPACITY,
     STORM_NAMES,
@@ -167,6 +168,7 @@ class GatewayService:
         self.channel: LocalIntentChannel | None = None
         self._storm_next = self.storm.next_check_ns
         self.sink_errors = 0
+        self._trip_cancels: list[Decision] | None = None  # collects the cancels of kill()'s own transition
         if config.timing == "stages":
             self.process = self._process_staged  # type: ignore[method-assign]
         # the dispatch latency histogram's (counts, sums) lists, recorded into inline by process()
@@ -262,6 +264,14 @@ class GatewayService:
         row[K.Y_MULT] = multiplier
         self.risk.set_symbol_limits(y, limits)
         return y
+
+    def registered(self, kind: str, name: Any) -> bool:
+        """True when `name` is a registered ``account`` / ``strategy`` / ``symbol``."""
+        return name in {"account": self._acct, "strategy": self._strat, "symbol": self._sym}[kind]
+
+    def names(self, kind: str) -> list[str]:
+        """Registered names of ``account`` / ``strategy`` / ``symbol``, in registry order (a copy)."""
+        return list({"account": self._acct_names, "strategy": self._strat_names, "symbol": self._sym_names}[kind])
 
     def account_id(self, name: str) -> int:
         return self._acct[name]
@@ -642,6 +652,11 @@ class GatewayService:
         self.transitions.append(tr)
         if self.sink is not None:
             self._emit(tr)
+        if tr.new_mode > tr.old_mode and self.config.storm.cancel_on_trip:
+            # the emergency stop acts: a stricter mode (automatic trip, kill, manual) pulls every working order
+            cancels = self.cancel_all(tr.cause)
+            if self._trip_cancels is not None:
+                self._trip_cancels.extend(cancels)
 
     def _storm_tick(self, now: int) -> None:
         self.policy.tick(now)
@@ -658,14 +673,26 @@ class GatewayService:
     def kill(self, cause: str = "kill_switch") -> list[Decision]:
         """Kill switch: REJECT_ALL (latched) and a cancel for every working order. Returns the cancel decisions."""
         now = self.clock.now_ns()
-        self.policy.kill(cause, now)
+        self._trip_cancels = []
+        self.policy.kill(cause, now)  # the transition cancels (storm.cancel_on_trip), else cancel_all below
         self._storm_next = self.storm.next_check_ns
+        decisions, self._trip_cancels = self._trip_cancels, None
+        return decisions + self.cancel_all(cause)
+
+    def cancel_all(self, cause: str = "cancel_all") -> list[Decision]:
+        """An internal cancel for every working order (no key, no rate limits, no ownership check), dispatched
+        and recorded like any decision. The one place the emergency stop acts: the kill switch, and every
+        transition to a stricter mode when ``storm.cancel_on_trip`` (daily loss, position breach, market
+        move, a manual or queue-pressure REJECT_ALL). Returns the cancel decisions."""
+        now = self.clock.now_ns()
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
         n = K.live_orders(self.arena, out)
         decisions = []
         for oid, a, t, y, _status in out[:n]:
             code, _oid, seq = _process_one(self.arena, now, self._mode, _NO_KEY, INTENT_CANCEL, int(a),
                                             int(t), int(y), 0, 0, 0, 0, 0, int(oid), K.CTL_INTERNAL)
+            if code & 0xFFFF == R_ORDER_PENDING:  # a cancel is already in flight for it
+                continue
             names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
             cmd = None
             if code == 0:
@@ -680,6 +707,8 @@ class GatewayService:
             if self.sink is not None:
                 self._emit(dec)
             decisions.append(dec)
+        if decisions:
+            log.warning("%s: %d working orders cancelled", cause, len(decisions))
         return decisions
 
     def reset(self, cause: str = "manual_reset") -> None:

@@ -303,16 +303,11 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     """The engine for an opened stream: venue by book level, gateway from the config."""
     from hft.gateway import GatewayService
     from hft.sim import latency as lat
-    from hft.sim.engine import EngineConfig, L2MarketVenue
+    from hft.sim.engine import EngineConfig
     from hft.sim.engine_nb import ENGINES
-    from hft.sim.exchange_l2 import EXCHANGE_MODES
-    from hft.sim.fees import FeeSchedule, bps_to_hundredths
     from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 
     inst = md.instrument
-    fees = FeeSchedule(bps_to_hundredths(config.maker_bps, key="fees.maker_bps"),
-                       bps_to_hundredths(config.taker_bps, key="fees.taker_bps"), config.per_lot)
-    mode = EXCHANGE_MODES[config.exchange]
 
     def model(base: int, salt: int, emp: EmpiricalLatency | None = None, jitter: int | None = None) -> Any:
         if emp is not None:
@@ -324,6 +319,32 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     ecfg = EngineConfig(entry=model(config.entry_ns, 1, config.entry_empirical),
                         response=model(config.response_ns, 2, config.response_empirical), feed=feed,
                         sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
+    venue, seed_levels, reference = build_venue(md, config)
+    gw_cfg = sim_gateway_config(inst.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
+                                working_orders=4096, self_match=True)
+
+    def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
+        return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+
+    engine_cls = ENGINES[config.engine]
+    # the same rows (one notion of "trust the reference") set the strategy's local view at each message's local
+    # time (hft.sim.engine, "Local view and reference rows")
+    return engine_cls(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
+                      seed_levels=seed_levels, reference=reference), config.multiplier
+
+
+def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int, int]], Any]:
+    """The simulated venue of an opened stream, by book level (L3: `L3Venue` seeded with the LOBSTER pre-open
+    book and resynced on the reference rows; L2: `L2Venue` with the configured queue model), with the seed
+    levels and reference rows it was given. `hft replay` and the live paper venue (`hft.live.paper`) share it."""
+    from hft.sim.engine import L2MarketVenue
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.fees import FeeSchedule, bps_to_hundredths
+
+    inst = md.instrument
+    fees = FeeSchedule(bps_to_hundredths(config.maker_bps, key="fees.maker_bps"),
+                       bps_to_hundredths(config.taker_bps, key="fees.taker_bps"), config.per_lot)
+    mode = EXCHANGE_MODES[config.exchange]
     seed_levels: list[tuple[int, int, int]] = []
     reference = None
     if inst.book_level == "L3":
@@ -346,17 +367,7 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
 
         venue = L2MarketVenue(L2Venue(book_for(md.events), parse_queue_model(config.queue_model), mode, fees,
                                       config.multiplier))
-    gw_cfg = sim_gateway_config(inst.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
-                                working_orders=4096, self_match=True)
-
-    def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
-        return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
-
-    engine_cls = ENGINES[config.engine]
-    # the same rows (one notion of "trust the reference") set the strategy's local view at each message's local
-    # time (hft.sim.engine, "Local view and reference rows")
-    return engine_cls(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
-                      seed_levels=seed_levels, reference=reference), config.multiplier
+    return venue, seed_levels, reference
 
 
 def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:

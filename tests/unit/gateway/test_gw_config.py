@@ -44,6 +44,13 @@ def test_defaults_without_file():
     ({"risk": {"tifs": ["gtc", "forever"]}}, "risk.tifs"),
     ({"storm": {"loss_level": "PANIC"}}, "storm.loss_level"),
     ({"metrics": {"timing": "always"}}, "metrics.timing"),
+    ({"ingress": {"recover_pct": 90}}, "ingress.recover_pct"),  # must stay below soft_reject_pct
+    ({"ingress": {"recover_after": "soon"}}, "ingress.recover_after"),
+    ({"ingress": {"max_body": 10}}, "ingress.max_body"),
+    ({"server": {"port": 70000}}, "server.port"),
+    ({"server": {"jwt_secret": "short"}}, "server.jwt_secret"),
+    ({"server": {"fsync": "sometimes"}}, "server.fsync"),
+    ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
 ])
 def test_bad_config_names_the_key(doc, key):
     with pytest.raises(ConfigError) as ei:
@@ -88,3 +95,16 @@ def test_tightest_limit_wins():
                         "symbols": {"X": {"max_position": 70}, "Y": {}}})
     assert effective_limits(cfg, "A", "s", "X")["max_position"] == 70
     assert effective_limits(cfg, "A", "s", "Y")["max_position"] == 80
+
+
+def test_server_env_overrides():
+    from hft.gateway.config import apply_env
+
+    cfg = apply_env(parse_config({}, "gw.yaml"), {"HFT_GATEWAY_PORT": "9123", "HFT_GATEWAY_HOST": "0.0.0.0",
+                                                  "HFT_JWT_SECRET": "x" * 32, "HFT_GATEWAY_FSYNC": "batch"})
+    assert (cfg.server.port, cfg.server.host, cfg.server.jwt_secret, cfg.server.fsync) == (9123, "0.0.0.0", "x" * 32,
+                                                                                          "batch")
+    for key, bad in (("HFT_GATEWAY_PORT", "80a"), ("HFT_JWT_SECRET", "short"), ("HFT_GATEWAY_FSYNC", "often")):
+        with pytest.raises(ConfigError) as ei:
+            apply_env(parse_config({}, "gw.yaml"), {key: bad})
+        assert ei.value.fields["key"] == key

@@ -7,6 +7,7 @@ from hft.core.orders import (
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
     R_OK,
+    R_ORDER_PENDING,
     R_POLICY_CANCEL_ONLY,
     R_POLICY_REJECT_ALL,
     STORM_DEGRADED,
@@ -56,7 +57,8 @@ def test_service_kill_reset_and_auto_recovery():
     assert g.svc.mark("AAA", 1100) & 4  # +10% > 1% within the window -> market move
     assert g.svc.mode == MODE_CANCEL_ONLY
     assert g.new().reason == R_POLICY_CANCEL_ONLY
-    assert g.cancel(d.order_id).accepted  # cancels always pass
+    # cancels pass the policy gate; this one finds the trip's own cancel in flight (the emergency stop acted)
+    assert g.cancel(d.order_id).reason == R_ORDER_PENDING
     g.clock.advance(1_000)
     assert g.new(price=1100).accepted  # recovered after the cooldown (checked inside process)
     assert g.svc.mode == MODE_ALLOW_ALL

@@ -1,0 +1,166 @@
+"""Load test of `hft gateway serve` on loopback (issue 17): throughput and ack latency of the volatile
+(`POST /v3/orders`) and durable (`POST /orders`, fsync interval) paths at several offered loads, with the
+in-process `GatewayService.process()` figure beside them.
+
+Load generator: ``wrk`` (Debian package) with a Lua script: unique client order ids (and Idempotency-Keys on
+the durable path), buys at 9990 and sells at 10010 alternating (no self-match, the position stays flat),
+closed loop with 1 .. 64 connections (the offered load is the connection count). Latency percentiles (p50,
+p99, p99.9) are wrk's, measured at the client from request sent to answer read. The server's CPU time per
+answered order (from /proc) is recorded too: on a shared machine it says what one core would sustain. The server runs the loopback
+venue in ``fill`` mode (every order is acknowledged and filled: two reports per order, journaled).
+
+Run: ``.venv/bin/python bench/bench_service.py [--seconds 8]`` → ``bench/results/bench_service.json``.
+The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+HFT = Path(sys.executable).with_name("hft")
+SECRET = "bench-secret-0123456789abcdef-0123456789"
+LUA = r"""
+local n = 0
+local tid = 0
+local counter = 1
+function setup(thread) thread:set("tid", counter); counter = counter + 1 end
+function init(args) tid = tonumber(tid) or 0; path = args[1]; token = args[2]; durable = args[3] == "1" end
+function request()
+  n = n + 1
+  local id = string.format("t%d-%d", tid, n)
+  local side, price = "buy", 9990
+  if n % 2 == 0 then side, price = "sell", 10010 end
+  local body = string.format('{"client_order_id":"%s","account":"ACC1","strategy":"mm1","symbol":"AAPL",' ..
+    '"side":"%s","price":%d,"qty":1}', id, side, price)
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
+  if durable then headers["Idempotency-Key"] = id end
+  return wrk.format("POST", path, headers, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format("JSON {\"requests\":%d,\"non2xx\":%d,\"errors\":%d,\"p50_us\":%d,\"p99_us\":%d," ..
+    "\"p999_us\":%d,\"max_us\":%d,\"duration_us\":%d}\n", summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))
+end
+"""
+
+
+def start_server(home: Path, fsync: str) -> tuple[subprocess.Popen, int]:
+    env = {**os.environ, "HFT_HOME": str(home), "HFT_JWT_SECRET": SECRET, "HFT_GATEWAY_FSYNC": fsync}
+    p = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(HERE / "gateway_bench.yaml"), "--port", "0",
+                          "--loopback", "fill"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    line = p.stdout.readline().decode()
+    m = re.search(r"http://[\d.]+:(\d+)", line)
+    if not m:
+        p.kill()
+        raise RuntimeError(f"server did not start: {line!r}")
+    return p, int(m.group(1))
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(port: int, path: str, token: str, durable: bool, conns: int, seconds: int, script: str,
+            pid: int | None = None) -> dict:
+    threads = min(conns, 2)
+    c0 = cpu_s(pid) if pid else 0.0
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "-s", script,
+                          f"http://127.0.0.1:{port}{path}", "--", path, token, "1" if durable else "0"],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^JSON (.*)$", out, re.M)
+    r = json.loads(m.group(1))
+    r["req_per_s"] = round(r["requests"] / (r["duration_us"] / 1e6))
+    if pid and r["requests"]:
+        # the server's CPU per answered order: independent of how much of the shared machine it was given
+        r["server_cpu_us_per_req"] = round((cpu_s(pid) - c0) / r["requests"] * 1e6, 1)
+        r["server_cpu_share"] = round((cpu_s(pid) - c0) / (r["duration_us"] / 1e6), 2)
+    return r
+
+
+def in_process(n: int = 200_000) -> dict:
+    """`GatewayService.process()` on typed envelopes, the same order mix, in this process."""
+    import gc
+
+    from hft.core.clock import ManualClock
+    from hft.gateway import GatewayService, TypedIntentEnvelope
+    from hft.gateway.config import load_config
+    from hft.live.orders import SIDES, intent_key
+
+    gw = GatewayService(load_config(HERE / "gateway_bench.yaml", {}), clock=ManualClock(1))
+    envs = [TypedIntentEnvelope(("typed_intent_v1", 1, intent_key("ACC1", f"k{i}"), "ACC1", "mm1", "AAPL",
+                                 SIDES["buy" if i % 2 else "sell"], 9990 if i % 2 else 10010, 1, 1, 1, 0, 0), 0)
+            for i in range(n)]
+    gc.collect()
+    gc.freeze()
+    lat = []
+    process = gw.process
+    perf = time.perf_counter_ns
+    t0 = time.perf_counter()
+    for e in envs:
+        a = perf()
+        process(e)
+        lat.append(perf() - a)
+    wall = time.perf_counter() - t0
+    lat.sort()
+    return {"intents": n, "per_s": round(n / wall), "p50_us": lat[n // 2] / 1e3, "p99_us": lat[int(n * .99)] / 1e3,
+            "p999_us": lat[int(n * .999)] / 1e3}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--conns", default="1,4,16,64")
+    ap.add_argument("--out", default=str(HERE / "results" / "bench_service.json"))
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install -y wrk")
+    sys.path.insert(0, str(ROOT))
+    from hft.live.auth import mint
+
+    token = mint(SECRET, "bench", ["ACC1"], ["mm1"], 3600)
+    conns = [int(c) for c in args.conns.split(",")]
+    res: dict = {"machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}, "runs": []}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA)
+        script = f.name
+    try:
+        for path, durable, fsync in (("/v3/orders", False, "interval"), ("/orders", True, "interval"),
+                                     ("/orders", True, "batch")):
+            home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
+            p, port = start_server(home, fsync)
+            try:
+                run_wrk(port, path, token, durable, 4, 2, script)  # warm-up
+                for c in conns:
+                    r = run_wrk(port, path, token, durable, c, args.seconds, script, p.pid)
+                    r.update(path=path, fsync=fsync, conns=c, load=os.getloadavg()[0])
+                    res["runs"].append(r)
+                    print(json.dumps(r), flush=True)
+            finally:
+                p.terminate()
+                p.wait(30)
+                shutil.rmtree(home, ignore_errors=True)
+    finally:
+        os.unlink(script)
+    res["in_process"] = in_process()
+    print("in-process process():", res["in_process"])
+    res["machine"]["load_after"] = os.getloadavg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

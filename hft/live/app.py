@@ -1,0 +1,269 @@
+"""The order API as a bare ASGI application (no framework: the measured stack, bench/bench_http_stack.py).
+
+Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Bearer <jwt>`` on order routes):
+
+  POST /orders                    durable: answered once the decision is in the WAL (Idempotency-Key required)
+  POST /v3/orders                 volatile: answered on the in-memory decision, the WAL written behind
+  GET  /orders/{order_id}         an order the token's accounts own
+  GET  /orders/client/{client_id} the same, by client order id
+  POST /orders/{order_id}/cancel  durable cancel (Idempotency-Key optional)
+  GET  /positions                 non-flat exposures of the token's accounts
+  POST /admin/kill, /admin/reset  kill switch (admin tokens)
+  GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token)
+
+Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``),
+401 / 403 token, 404 unknown order or route, 405, 413 body too large, 422 denied by the gateway (its reason and
+field), 429 SOFT_REJECT, 503 KILLED (queue pressure, kill switch, policy) or WAL refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+from hft.core.orders import (
+    R_GATEWAY_DISABLED,
+    R_POLICY_CANCEL_ONLY,
+    R_POLICY_REJECT_ALL,
+)
+from hft.gateway.intents import TypedIntentEnvelope
+from hft.gateway.metrics import Log2Histogram
+from hft.live import orders as O
+from hft.live.auth import AuthError, Grant, Verifier
+from hft.live.engine import LiveGateway, Pending
+from hft.live.ingress import KILLED, SOFT_REJECT
+
+_JSON = [(b"content-type", b"application/json")]
+_TEXT = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+_POLICY = (R_POLICY_REJECT_ALL, R_POLICY_CANCEL_ONLY, R_GATEWAY_DISABLED)
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+
+
+class OrderApp:
+    """ASGI app over a `LiveGateway`. `health_extra()` adds the server's own state to /health."""
+
+    def __init__(self, live: LiveGateway, verifier: Verifier, health_extra: Any = None) -> None:
+        self.live = live
+        self.gw = live.gw
+        self.verifier = verifier
+        self.max_body = live.gw.config.ingress.max_body_bytes
+        self.health_extra = health_extra or (lambda: {})
+        self.ready = False
+        self.status_counts: Counter = Counter()
+        self.bad_input: Counter = Counter()
+        self.stage = {s: Log2Histogram() for s in ("parse", "enqueue", "serialize")}
+        self._perf = time.perf_counter_ns
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                m = await receive()
+                if m["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif m["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        t0 = self._perf()
+        method, path = scope["method"], scope["path"]
+        try:
+            status, body, headers = await self._route(method, path, scope, receive, t0)
+        except HttpError as e:
+            status, body, headers = e.status, O.encode(e.body), _JSON
+        except AuthError as e:
+            status, body, headers = e.status, O.encode({"error": "UNAUTHORIZED" if e.status == 401 else
+                                                        "FORBIDDEN", "reason": e.reason}), _JSON
+        except O.BadInput as e:
+            self.bad_input[e.field] += 1
+            status, body, headers = e.status, O.encode(e.body()), _JSON
+        self.status_counts[status] += 1
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _route(self, method: str, path: str, scope: dict, receive: Any, t0: int) -> tuple[int, bytes, list]:
+        if path == "/v3/orders" or path == "/orders":
+            _only(method, "POST")
+            return await self._new(scope, receive, t0, durable=path == "/orders")
+        if path == "/health":
+            _only(method, "GET")
+            return self._health()
+        if path == "/metrics":
+            _only(method, "GET")
+            return 200, self.gw.metrics_text().encode(), _TEXT
+        if path.startswith("/orders/"):
+            rest = path[len("/orders/"):]
+            if rest.startswith("client/"):
+                _only(method, "GET")
+                return self._get_client(scope, rest[len("client/"):])
+            if rest.endswith("/cancel"):
+                _only(method, "POST")
+                return await self._cancel(scope, receive, _order_id(rest[:-len("/cancel")]), t0)
+            _only(method, "GET")
+            return self._get(scope, _order_id(rest))
+        if path == "/positions":
+            _only(method, "GET")
+            g = self._grant(scope)
+            return 200, O.encode([p for p in self.live.positions() if g.allows(p["account"], p["strategy"])]), _JSON
+        if path in ("/admin/kill", "/admin/reset"):
+            _only(method, "POST")
+            return self._admin(scope, path.rsplit("/", 1)[1])
+        raise HttpError(404, {"error": "NOT_FOUND", "reason": f"no route {path}"})
+
+    # ------------------------------------------------------------------ helpers
+    def _grant(self, scope: dict) -> Grant:
+        return self.verifier.verify(_header(scope, b"authorization"))
+
+    async def _body(self, scope: dict, receive: Any) -> bytes:
+        cl = _header(scope, b"content-length")
+        if cl is not None and cl.isdigit() and int(cl) > self.max_body:
+            raise O.BadInput("$body", f"expected at most {self.max_body} bytes, was {cl}", 413)
+        body = b""
+        while True:
+            m = await receive()
+            body += m.get("body", b"")
+            if len(body) > self.max_body:
+                raise O.BadInput("$body", f"expected at most {self.max_body} bytes", 413)
+            if not m.get("more_body"):
+                return body
+
+    def _names(self, account: str, strategy: str, symbol: str | None) -> None:
+        reg = self.gw.registered
+        if not reg("account", account):
+            raise O.BadInput("account", f"unknown account {account!r}")
+        if not reg("strategy", strategy):
+            raise O.BadInput("strategy", f"unknown strategy {strategy!r}")
+        if symbol is not None and not reg("symbol", symbol) and not self.gw.config.allow_unlisted_symbols:
+            raise O.BadInput("symbol", f"unknown symbol {symbol!r}: expected one of "
+                                       f"{sorted(self.gw.names('symbol'))[:20]}")
+
+    def _admit(self, durable: bool) -> None:
+        verdict = self.live.pressure.admit(self.live.channel.qsize(), time.monotonic_ns(), soft=not durable)
+        if verdict == SOFT_REJECT:
+            u = self.live.pressure.utilisation(self.live.channel.qsize())
+            raise HttpError(429, {"error": "SOFT_REJECT", "reason": f"intake utilisation {u:.1f}%"})
+        if verdict == KILLED:
+            raise HttpError(503, {"error": "KILLED", "reason": self.live.pressure.kill_cause})
+
+    async def _submit(self, payload: tuple, durable: bool, coid: str, t0: int) -> Any:
+        self._admit(durable)
+        t1 = self._perf()
+        fut = asyncio.get_running_loop().create_future()
+        if not self.live.offer(Pending(TypedIntentEnvelope(payload, payload[11]), fut, durable, coid, t0)):
+            raise HttpError(503, {"error": "KILLED", "reason": "intake channel full"})
+        self.stage["enqueue"].observe(self._perf() - t1)
+        d = await fut
+        if d is None:
+            raise HttpError(503, {"error": "WAL_REFUSED", "reason": "the WAL refused the decision's record"})
+        return d
+
+    def _answer(self, d: Any, coid: str) -> tuple[int, bytes, list]:
+        t = self._perf()
+        if d.accepted:
+            status = 200 if d.duplicate else 201
+        else:
+            status = 503 if d.reason in _POLICY else 422
+        out = O.encode(O.decision_body(d, coid))
+        self.stage["serialize"].observe(self._perf() - t)
+        return status, out, _JSON
+
+    # ------------------------------------------------------------------ routes
+    async def _new(self, scope: dict, receive: Any, t0: int, durable: bool) -> tuple[int, bytes, list]:
+        body = await self._body(scope, receive)
+        g = self._grant(scope)
+        o = O.decode_new(body)
+        if not g.allows(o.account, o.strategy):
+            raise AuthError(403, f"token {g.subject!r} may not trade as {o.account}/{o.strategy}")
+        self._names(o.account, o.strategy, o.symbol)
+        idem = _header(scope, b"idempotency-key")
+        if idem is None and durable:
+            raise O.BadInput("Idempotency-Key", "expected an Idempotency-Key header on POST /orders")
+        if idem is not None and not 0 < len(idem) <= 128:
+            raise O.BadInput("Idempotency-Key", "expected 1 to 128 characters")
+        key = O.intent_key(o.account, idem if idem is not None else o.client_order_id)
+        self.stage["parse"].observe(self._perf() - t0)
+        d = await self._submit(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0)
+        return self._answer(d, o.client_order_id)
+
+    async def _cancel(self, scope: dict, receive: Any, oid: int, t0: int) -> tuple[int, bytes, list]:
+        body = await self._body(scope, receive)
+        g = self._grant(scope)
+        c = O.decode_cancel(body)
+        v = self.live.orders.get(oid)
+        if v is None or not g.allows(v.account, v.strategy):
+            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+        idem = _header(scope, b"idempotency-key") or f"cancel:{oid}:{c.client_order_id}"
+        key = O.intent_key(v.account, idem)
+        d = await self._submit(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), True,
+                               c.client_order_id, t0)
+        return self._answer(d, c.client_order_id)
+
+    def _get(self, scope: dict, oid: int) -> tuple[int, bytes, list]:
+        g = self._grant(scope)
+        v = self.live.orders.get(oid)
+        if v is None or not g.allows(v.account, v.strategy):
+            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+        return 200, O.encode(v.body()), _JSON
+
+    def _get_client(self, scope: dict, coid: str) -> tuple[int, bytes, list]:
+        g = self._grant(scope)
+        by = self.live.by_client
+        accounts = g.accounts if "*" not in g.accounts else {a for a, _ in by}
+        for a in sorted(accounts):
+            oid = by.get((a, coid))
+            if oid is not None:
+                return self._get(scope, oid)
+        raise HttpError(404, {"error": "NOT_FOUND", "field": "client_order_id", "reason": f"no order {coid!r}"})
+
+    def _admin(self, scope: dict, op: str) -> tuple[int, bytes, list]:
+        g = self._grant(scope)
+        if not g.admin:
+            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        if op == "kill":
+            n = len(self.live.control("kill", f"manual_kill:{g.subject}"))
+            self.live.pressure.trip(f"manual: {g.subject}", time.monotonic_ns(), notify=False)
+            return 200, O.encode({"killed": True, "cancels": n}), _JSON
+        self.live.pressure.reset(f"manual_reset:{g.subject}")
+        self.live.control("reset", f"manual_reset:{g.subject}")
+        return 200, O.encode({"killed": False, "mode": self.gw.mode_name}), _JSON
+
+    def _health(self) -> tuple[int, bytes, list]:
+        live = self.live
+        wal = live.wal.metrics() if live.wal is not None else {}
+        p = live.pressure
+        body = {"status": "ok" if self.ready else "starting", "ready": self.ready and live.running,
+                "mode": self.gw.mode_name, "storm": self.gw.storm_level_name,
+                "ingress": {"killed": p.killed, "cause": p.kill_cause, "depth": live.channel.qsize(),
+                            "capacity": p.capacity, "utilisation_pct": p.utilisation(live.channel.qsize())},
+                "wal": {k: wal.get(k) for k in ("wal_dir", "segment", "records_written", "fsyncs",
+                                                "data_loss_events", "disk_level") if k in wal},
+                "venue": live.venue.health() if hasattr(live.venue, "health") else {},
+                **self.health_extra()}
+        return (200 if body["ready"] else 503), O.encode(body), _JSON
+
+
+def _only(method: str, allowed: str) -> None:
+    if method != allowed:
+        raise HttpError(405, {"error": "METHOD_NOT_ALLOWED", "reason": f"expected {allowed}, was {method}"})
+
+
+def _header(scope: dict, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def _order_id(s: str) -> int:
+    if not s.isdigit() or len(s) > 18:
+        raise O.BadInput("order_id", f"expected a positive integer order id, was {s!r}")
+    return int(s)

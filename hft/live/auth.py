@@ -1,0 +1,85 @@
+"""JWT HS256 bearer tokens for the order API.
+
+A token names what it may trade as: ``accounts`` and ``strategies`` (lists of names; ``"*"`` = any), plus
+``sub`` (who) and ``exp``. A request for an account / strategy the token does not list is 403; a missing,
+malformed, expired or badly signed token is 401.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+
+
+class AuthError(Exception):
+    """`status` 401 (who are you?) or 403 (not allowed); `reason` for the JSON body."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a verified token allows."""
+
+    subject: str
+    accounts: frozenset[str]
+    strategies: frozenset[str]
+    admin: bool = False  # may use /admin/kill and /admin/reset
+
+    def allows(self, account: str, strategy: str | None = None) -> bool:
+        ok_a = "*" in self.accounts or account in self.accounts
+        return ok_a and (strategy is None or "*" in self.strategies or strategy in self.strategies)
+
+
+def mint(secret: str, subject: str, accounts: list[str], strategies: list[str], ttl_s: float = 86400.0,
+         admin: bool = False) -> str:
+    """A signed token for `subject` trading as `accounts` x `strategies` for `ttl_s` seconds."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": subject, "accounts": list(accounts), "strategies": list(strategies),
+                              "iat": now, "exp": now + int(ttl_s)}
+    if admin:
+        claims["admin"] = True
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+class Verifier:
+    """Verifies bearer tokens; caches verified tokens until they expire (a token is checked once)."""
+
+    def __init__(self, secret: str, leeway_s: float = 5.0, cache_size: int = 4096) -> None:
+        self._secret = secret
+        self._leeway = leeway_s
+        self._cache: dict[str, tuple[Grant, float]] = {}
+        self._cache_size = cache_size
+
+    def verify(self, authorization: str | None) -> Grant:
+        if not authorization:
+            raise AuthError(401, "missing bearer token (Authorization: Bearer <jwt>)")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError(401, "expected 'Authorization: Bearer <jwt>'")
+        hit = self._cache.get(token)
+        if hit is not None and hit[1] > time.time():
+            return hit[0]
+        try:
+            claims: dict[str, Any] = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=self._leeway,
+                                                options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise AuthError(401, "token expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(401, f"invalid token: {exc}") from None
+        acc, strat = claims.get("accounts"), claims.get("strategies")
+        if not (isinstance(acc, list) and isinstance(strat, list) and all(isinstance(x, str) for x in acc + strat)):
+            raise AuthError(401, "invalid token: expected 'accounts' and 'strategies' lists of names")
+        grant = Grant(str(claims["sub"]), frozenset(acc), frozenset(strat), claims.get("admin") is True)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[token] = (grant, float(claims["exp"]))
+        return grant

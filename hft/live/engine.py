@@ -1,0 +1,384 @@
+"""`LiveGateway`: the one writer of the live service.
+
+Every change of state happens here, in the event loop's thread, without an ``await`` in the middle: intake
+batches, execution reports, marks and controls. Each step runs `GatewayService` (decisions) and then commits:
+
+1. the step's records are appended to the WAL (``audit.gateway_decisions`` for decisions, ``sim.orders`` for
+   reports, marks and controls, ``audit.policy_transitions``), one frame per topic, with the writer's fsync
+   policy (``batch`` = fdatasync before the answer);
+2. the commands the step produced (``GatewayService`` dispatches into an outbox) go to the venue;
+3. durable answers (``POST /orders``) are released. Volatile answers (``POST /v3/orders``) are released before
+   step 1 when the batch holds no durable intent.
+
+So the venue never sees an order the WAL does not hold, and a durable answer is never given for a decision the
+WAL does not hold: after a crash `hft.live.recovery` replays the WAL through a fresh service (same decisions,
+same ids) and re-sends what the venue did not receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hft.core.clock import ManualClock
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_NEW,
+    MODE_ALLOW_ALL,
+    MODE_REJECT_ALL,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_KIND_NAMES,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+)
+from hft.gateway.channel import LocalIntentChannel
+from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope
+from hft.gateway.metrics import Log2Histogram
+from hft.gateway.policy import PolicyTransition
+from hft.gateway.service import GatewayService
+from hft.live.ingress import PressureControl
+from hft.live.orders import SIDE_NAMES
+from hft.recorder.gateway_sink import DECISIONS, GatewayAuditSink
+from hft.recorder.wal_first import WALFirstWriter
+
+log = logging.getLogger("hft.live")
+
+JOURNAL = "sim.orders"  # reports, marks and controls of the live service (source column says which)
+FILLS = "sim.fills"
+RUN_ID = "live"
+_TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
+
+
+@dataclass(slots=True)
+class Pending:
+    """One queued intent: its envelope, the future its HTTP handler awaits, durability and client id."""
+
+    env: TypedIntentEnvelope
+    fut: asyncio.Future
+    durable: bool
+    client_order_id: str
+    t_recv: int  # perf counter at receipt (ack latency)
+
+
+@dataclass
+class OrderView:
+    """What `GET /orders/{id}` shows: the accepted order and what its reports said."""
+
+    order_id: int
+    client_order_id: str
+    account: str
+    strategy: str
+    symbol: str
+    side: int
+    price: int
+    qty: int
+    ts: int
+    status: str = "accepted"
+    filled: int = 0
+    leaves: int = -1
+    fills: list[dict[str, int]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "client_order_id": self.client_order_id, "account": self.account,
+                "strategy": self.strategy, "symbol": self.symbol, "side": SIDE_NAMES.get(self.side, self.side),
+                "price": self.price, "qty": self.qty, "ts": self.ts, "status": self.status, "filled": self.filled,
+                "leaves": self.qty - self.filled if self.leaves < 0 else self.leaves, "fills": self.fills}
+
+
+class LiveGateway:
+    """The service's state machine around one `GatewayService`.
+
+    Args:
+        gw: the gateway (constructed on a `ManualClock`: each step moves it to the wall clock, so a replay of
+            the WAL sets it to the recorded times and decides identically).
+        wal: the WAL writer (None only for a dry replay).
+        venue: ``send(cmd)`` target; reports come back through `on_report`.
+        clock_ns: wall clock (injectable for tests).
+    """
+
+    def __init__(self, gw: GatewayService, wal: WALFirstWriter | None, venue: Any, *,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        if not isinstance(gw.clock, ManualClock):
+            raise TypeError("LiveGateway: expected a GatewayService on a ManualClock")
+        self.gw = gw
+        self.clock: ManualClock = gw.clock
+        self.wal = wal
+        self.venue = venue
+        self.wall = clock_ns
+        self.audit = GatewayAuditSink(wal, run_id="", gateway=gw) if wal is not None else None
+        self.outbox: list[OrderCommand] = []
+        self._decisions: list[Decision] = []
+        self._details: list[str] = []
+        self._transitions: list[PolicyTransition] = []
+        self._journal: list[dict[str, Any]] = []
+        self._fills: list[dict[str, Any]] = []
+        self._inbox: list[ExecutionReport] = []
+        self._drain_scheduled = False
+        self.n_fills = 0
+        gw.dispatcher = self  # put_nowait below: commands wait in the outbox until the WAL holds them
+        gw.sink = self._record
+        cfg = gw.config
+        self.channel = LocalIntentChannel(cfg.channel_capacity, on_full=self._on_full)
+        gw.channel = self.channel
+        self.pressure = PressureControl(cfg.ingress, cfg.channel_capacity, self._ingress_kill, self._ingress_recover)
+        self.orders: dict[int, OrderView] = {}
+        self.by_client: dict[tuple[str, str], int] = {}
+        self.reports_applied: dict[int, int] = {}
+        self.ack_volatile = Log2Histogram()
+        self.ack_durable = Log2Histogram()
+        self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
+        self.wal_failures = 0
+        self.monitor: Any = None  # the WAL's DiskPressureMonitor (server wiring)
+        self.replaying = False
+        self.replayed_commands: list[OrderCommand] = []  # what a WAL replay decided (for reconciliation)
+        self.running = False
+
+    # ---------------------------------------------------------------- sinks of the gateway
+    def put_nowait(self, cmd: OrderCommand) -> None:
+        self.outbox.append(cmd)
+
+    def _record(self, rec: Any) -> None:
+        if type(rec) is Decision:
+            self._decisions.append(rec)
+        elif isinstance(rec, PolicyTransition):
+            self._transitions.append(rec)
+
+    def _tick(self) -> int:
+        now = self.wall()
+        if now > self.clock.now_ns():
+            self.clock.set(now)
+        return self.clock.now_ns()
+
+    # ---------------------------------------------------------------- intake
+    def _on_full(self, item: Pending) -> None:
+        """The channel refused `item`: a QUEUE_FULL decision is recorded and the kill trips."""
+        self.gw.reject_queue_full(item.env)
+        self.pressure.trip("queue_pressure: intake channel full", time.monotonic_ns())
+
+    def offer(self, item: Pending) -> bool:
+        return self.channel.offer(item)
+
+    async def run(self) -> None:
+        """Consume the intake channel until it is closed and drained (the writer task)."""
+        ch = self.channel
+        cap = self.gw.config.ingress.max_batch
+        self.running = True
+        try:
+            while True:
+                first = await ch.get()
+                if first is None:
+                    break
+                batch = [first]
+                while len(batch) < cap:
+                    nxt = ch.get_nowait()
+                    if nxt is None:
+                        break
+                    batch.append(nxt)
+                self.decide(batch)
+                self.pressure.sample(ch.qsize(), time.monotonic_ns())
+                await asyncio.sleep(0)  # let the handlers and the venue run between batches
+        finally:
+            self.running = False
+
+    def decide(self, batch: list[Pending]) -> None:
+        """Decide a batch, commit it (WAL, venue), release the answers."""
+        timer = time.perf_counter_ns
+        t0 = timer()
+        self._tick()
+        process = self.gw.process
+        decs = [process(p.env) for p in batch]
+        for p, d in zip(batch, decs, strict=True):
+            self._details_of(d, p.client_order_id)
+        t1 = timer()
+        self.stage["decide"].observe(t1 - t0)
+        durable = any(p.durable for p in batch)
+        if not durable:  # volatile: answered on the in-memory decision, the WAL written behind
+            self._release(batch, decs, self.ack_volatile)
+        ok = self.commit()
+        if durable:
+            if not ok:
+                decs = [None] * len(batch)  # the WAL refused: no durable answer (503)
+            self._release(batch, decs, None)
+
+    def _release(self, batch: list[Pending], decs: list[Any], hist: Log2Histogram | None) -> None:
+        now = time.perf_counter_ns()
+        for p, d in zip(batch, decs, strict=True):
+            if not p.fut.done():
+                p.fut.set_result(d)
+            h = hist if hist is not None else (self.ack_durable if p.durable else self.ack_volatile)
+            h.observe(now - p.t_recv)
+
+    def _details_of(self, d: Decision, client_order_id: str) -> None:
+        """Note the client order id of an accepted new order (order view + the decision's WAL details)."""
+        if d.accepted and not d.duplicate and d.kind == INTENT_NEW:
+            v = OrderView(d.order_id, client_order_id, d.account, d.strategy, d.symbol, d.side, d.price, d.qty,
+                          d.ts)
+            self.orders[d.order_id] = v
+            if client_order_id:
+                self.by_client[(d.account, client_order_id)] = d.order_id
+        elif d.accepted and not d.duplicate and d.kind == INTENT_CANCEL:
+            v = self.orders.get(d.target_id)
+            if v is not None and v.status in ("accepted", "working", "partially_filled"):
+                v.status = "cancel_pending"
+
+    # ---------------------------------------------------------------- commit
+    def commit(self) -> bool:
+        """Append the pending records to the WAL, then dispatch the outbox. False when the WAL refused."""
+        ok = True
+        t0 = time.perf_counter_ns()
+        if self.audit is not None and not self.replaying:
+            decs, self._decisions = self._decisions, []
+            if decs:
+                ok = self._write_decisions(decs) and ok
+            if self._journal:
+                rows, self._journal = self._journal, []
+                ok = self.wal.write_many(JOURNAL, rows) and ok
+            if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
+                rows, self._fills = self._fills, []
+                self.wal.write_many(FILLS, rows)
+            if self._transitions:
+                trs, self._transitions = self._transitions, []
+                for tr in trs:
+                    self.audit(tr)
+        else:
+            self._decisions.clear()
+            self._journal.clear()
+            self._fills.clear()
+            self._transitions.clear()
+        t1 = time.perf_counter_ns()
+        self.stage["wal"].observe(t1 - t0)
+        if not ok:
+            self.wal_failures += 1
+            log.error("WAL refused records: orders of this step are not dispatched; kill switch")
+            self.outbox.clear()
+            self.pressure.trip("wal_refused", time.monotonic_ns())
+            return False
+        if self.replaying:
+            self.replayed_commands.extend(self.outbox)
+            self.outbox.clear()
+        elif self.outbox:
+            out, self.outbox = self.outbox, []
+            for cmd in out:
+                try:
+                    self.venue.send(cmd)
+                except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
+                    log.error("venue send failed for order %s: %s", cmd.order_id, exc)
+            self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+        return True
+
+    def _write_decisions(self, decs: list[Decision]) -> bool:
+        audit = self.audit
+        rows = []
+        for d in decs:
+            row = audit._decision_row(d)
+            v = self.orders.get(d.order_id) if d.kind == INTENT_NEW and d.accepted and not d.duplicate else None
+            if v is not None and v.client_order_id:
+                row["details"] = _json.dumps({"client_order_id": v.client_order_id})
+            rows.append(row)
+        return self.wal.write_many(DECISIONS, rows)
+
+    # ---------------------------------------------------------------- reports, marks, controls
+    def on_report(self, rep: ExecutionReport) -> None:
+        """An execution report from the venue (called on the event loop). Reports arriving in one turn of the
+        loop are applied together and committed once (`drain_reports`)."""
+        self._inbox.append(rep)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self.drain_reports)
+
+    def drain_reports(self) -> None:
+        self._drain_scheduled = False
+        inbox, self._inbox = self._inbox, []
+        for rep in inbox:
+            self.apply_report(rep)
+        self.commit()
+
+    def apply_report(self, rep: ExecutionReport) -> None:
+        """Apply one report and journal it (committed by the caller); may trip the emergency stop."""
+        now = self._tick()
+        self.gw.on_execution_report(rep)
+        self._journal.append({"ts": now, "run_id": RUN_ID, "source": "report", "order_id": int(rep.order_id),
+                              "kind": int(rep.kind), "price": int(rep.price), "qty": int(rep.qty),
+                              "leaves": int(rep.leaves), "fee": int(rep.fee)})
+        self._view_report(rep)
+
+    def _view_report(self, rep: ExecutionReport) -> None:
+        oid = int(rep.order_id)
+        self.reports_applied[oid] = self.reports_applied.get(oid, 0) + 1
+        v = self.orders.get(oid)
+        if v is None:
+            return
+        k = int(rep.kind)
+        if k in (REPORT_FILL, REPORT_PARTIAL_FILL):
+            self.n_fills += 1
+            gw = self.gw
+            self._fills.append({"ts": self.clock.now_ns(), "run_id": RUN_ID, "fill_id": self.n_fills,
+                                "order_id": oid, "account": gw.account_id(v.account),
+                                "strategy": gw.strategy_id(v.strategy), "symbol": gw.symbol_id(v.symbol),
+                                "symbol_name": v.symbol, "kind": k, "side": v.side, "price": int(rep.price),
+                                "qty": int(rep.qty), "leaves": int(rep.leaves), "fee": int(rep.fee),
+                                "exch_ts": int(rep.ts)})
+            v.filled += int(rep.qty)
+            v.fills.append({"price": int(rep.price), "qty": int(rep.qty), "ts": self.clock.now_ns()})
+        v.leaves = int(rep.leaves) if rep.leaves >= 0 else v.leaves
+        v.status = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled"}.get(
+            k, REPORT_KIND_NAMES.get(k, str(k)) if k in _TERMINAL else ("working" if v.status == "accepted"
+                                                                          else v.status))
+
+    def on_mark(self, symbol: str, price: int) -> None:
+        """A reference price from the market feed (band check, PnL, market-move trigger)."""
+        now = self._tick()
+        self.gw.mark(symbol, price)
+        self._journal.append({"ts": now, "run_id": RUN_ID, "source": "mark", "symbol_name": symbol,
+                              "price": int(price)})
+        self.commit()
+
+    def control(self, op: str, cause: str) -> list[Decision]:
+        """Operator / automatic controls: ``kill`` (REJECT_ALL latched + cancel all), ``reset``,
+        ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL). Journaled for recovery."""
+        now = self._tick()
+        out: list[Decision] = []
+        if op == "kill":
+            out = self.gw.kill(cause)
+        elif op == "reset":
+            self.gw.reset(cause)
+        elif op == "halt":
+            self.gw.set_mode(MODE_REJECT_ALL, cause)
+            out = self.gw.cancel_all(cause)
+        elif op == "resume":
+            self.gw.set_mode(MODE_ALLOW_ALL, cause)
+        else:
+            raise ValueError(f"control: expected kill|reset|halt|resume, was {op!r}")
+        self._journal.append({"ts": now, "run_id": RUN_ID, "source": f"control:{op}", "symbol_name": cause})
+        self.commit()
+        return out
+
+    def _ingress_kill(self, cause: str) -> None:
+        log.error("ingress kill: %s", cause)
+        self.control("halt", cause)
+
+    def _ingress_recover(self, cause: str) -> None:
+        log.warning("ingress recovered: %s", cause)
+        self.control("resume", cause)
+
+    # ---------------------------------------------------------------- views
+    def positions(self) -> list[dict[str, Any]]:
+        """Non-flat exposures of every (account, strategy, symbol) the gateway knows."""
+        gw = self.gw
+        out = []
+        syms = gw.names("symbol")
+        for a in gw.names("account"):
+            for t in gw.names("strategy"):
+                for y in syms:
+                    e = gw.position(a, t, y)
+                    if e.position or e.working_buy or e.working_sell:
+                        out.append({"account": a, "strategy": t, "symbol": y, "position": int(e.position),
+                                    "working_buy": int(e.working_buy), "working_sell": int(e.working_sell)})
+        return out

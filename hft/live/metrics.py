@@ -1,0 +1,73 @@
+"""Prometheus metrics of the live service's HTTP and ingress layers, added to the gateway's own registry.
+
+  gateway_ingress_total{result}           accepted / soft_rejected / killed (intake admission)
+  gateway_ingress_queue_depth, _capacity, _utilisation_pct, gateway_kill_switch (1 = killed),
+  gateway_kill_switch_trips_total, gateway_kill_switch_recoveries_total
+  gateway_ack_latency_ns{path}            histogram: receipt to answer released (volatile / durable)
+  gateway_http_stage_latency_ns{stage}    parse, enqueue, serialize; gateway_live_stage_latency_ns{stage}:
+                                          decide (batch through process()), wal (append + fsync), dispatch
+  gateway_http_responses_total{status}, gateway_bad_input_total{field}, gateway_wal_failures_total
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LiveCollector:
+    """Reads the engine's and the app's counters at scrape time (nothing on the hot path)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+        app = self.app
+        live = app.live
+        p = live.pressure
+        depth = live.channel.qsize()
+        c = CounterMetricFamily("gateway_ingress", "intake admission results", labels=["result"])
+        c.add_metric(["accepted"], p.accepted)
+        c.add_metric(["soft_rejected"], p.soft_rejected)
+        c.add_metric(["killed"], p.killed_rejects)
+        yield c
+        yield GaugeMetricFamily("gateway_ingress_queue_depth", "intents waiting in the intake channel", value=depth)
+        yield GaugeMetricFamily("gateway_ingress_queue_capacity", "intake channel capacity", value=p.capacity)
+        yield GaugeMetricFamily("gateway_ingress_utilisation_pct", "intake channel utilisation (%)",
+                                value=p.utilisation(depth))
+        yield GaugeMetricFamily("gateway_kill_switch", "1 while the kill switch holds", value=int(p.killed))
+        yield CounterMetricFamily("gateway_kill_switch_trips", "kill switch trips", value=p.kills)
+        yield CounterMetricFamily("gateway_kill_switch_recoveries", "kill switch recoveries", value=p.recoveries)
+        yield CounterMetricFamily("gateway_wal_failures", "steps whose records the WAL refused",
+                                  value=live.wal_failures)
+
+        def hist(fam: HistogramMetricFamily, label: str, h: Any) -> None:
+            fam.add_metric([label], h.cumulative(), float(h.total))
+
+        f = HistogramMetricFamily("gateway_ack_latency_ns", "receipt to answer (ns)", labels=["path"])
+        hist(f, "volatile", live.ack_volatile)
+        hist(f, "durable", live.ack_durable)
+        yield f
+        f = HistogramMetricFamily("gateway_http_stage_latency_ns", "HTTP layer stages (ns)", labels=["stage"])
+        for s, h in app.stage.items():
+            hist(f, s, h)
+        yield f
+        f = HistogramMetricFamily("gateway_live_stage_latency_ns", "writer stages per batch (ns)", labels=["stage"])
+        for s, h in live.stage.items():
+            hist(f, s, h)
+        yield f
+        for name, q in (("p50", 0.5), ("p99", 0.99)):
+            g = GaugeMetricFamily(f"gateway_ack_latency_{name}_ns", f"ack latency {name} (bucket upper bound)",
+                                  labels=["path"])
+            g.add_metric(["volatile"], live.ack_volatile.quantile(q))
+            g.add_metric(["durable"], live.ack_durable.quantile(q))
+            yield g
+        c = CounterMetricFamily("gateway_http_responses", "HTTP responses by status", labels=["status"])
+        for st, n in sorted(app.status_counts.items()):
+            c.add_metric([str(st)], n)
+        yield c
+        c = CounterMetricFamily("gateway_bad_input", "requests refused as bad input, by field", labels=["field"])
+        for fld, n in sorted(app.bad_input.items()):
+            c.add_metric([fld], n)
+        yield c

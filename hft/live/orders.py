@@ -1,0 +1,145 @@
+"""The order API's bodies: decode + validate a request into a typed intent, and render answers.
+
+Validation here is structural and read-only (JSON, types, unknown fields, names the gateway knows, signs):
+a failure is a `BadInput` naming the field and the reason, answered 4xx with nothing queued, decided or
+recorded. Rules of trading (tick and lot multiples, limits, price band, rates) are the gateway's, decided and
+recorded there: their denials come back as 422 with the gateway's reason and the field it concerns.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import msgspec
+
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_KIND_NAMES,
+    INTENT_NEW,
+    ORDER_TYPE_NAMES,
+    REASON_NAMES,
+    TIF_NAMES,
+)
+from hft.gateway.dedup import dedup_key
+from hft.gateway.intents import TYPED_INTENT_V1
+
+_OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
+_TIF = {v: k for k, v in TIF_NAMES.items()}
+SIDES = {"buy": 1, "sell": -1}
+SIDE_NAMES = {1: "buy", -1: "sell"}
+
+
+class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /orders`` and ``POST /v3/orders`` body. Prices in integer ticks, quantities in integer lots."""
+
+    client_order_id: str
+    account: str
+    strategy: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    qty: int
+    price: int = 0
+    order_type: Literal["limit", "market", "post_only"] = "limit"
+    tif: Literal["gtc", "ioc", "fok", "day"] = "gtc"
+
+
+class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /orders/{order_id}/cancel`` body (optional)."""
+
+    client_order_id: str = ""
+
+
+_new_dec = msgspec.json.Decoder(NewOrder)
+_cancel_dec = msgspec.json.Decoder(CancelOrder)
+encode = msgspec.json.Encoder().encode
+_AT = re.compile(r"at `\$\.?([^`\[]*)")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+_MISSING = re.compile(r"missing required field `([^`]*)`")
+
+
+class BadInput(Exception):
+    """A request the API refuses before the gateway: HTTP `status`, the `field` and the `reason`."""
+
+    def __init__(self, field: str, reason: str, status: int = 400) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.status = status
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "BAD_INPUT", "field": self.field, "reason": self.reason}
+
+
+def _bad(exc: Exception) -> BadInput:
+    msg = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        for rx in (_UNKNOWN, _MISSING):
+            m = rx.search(msg)
+            if m:
+                return BadInput(m.group(1), msg)
+        m = _AT.search(msg)
+        return BadInput(m.group(1) if m and m.group(1) else "$body", msg)
+    return BadInput("$body", f"malformed JSON: {msg}")
+
+
+def decode_new(body: bytes) -> NewOrder:
+    try:
+        o = _new_dec.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _bad(exc) from None
+    if not 0 < len(o.client_order_id) <= 64:
+        raise BadInput("client_order_id", "expected 1 to 64 characters")
+    if o.qty <= 0:
+        raise BadInput("qty", f"expected a positive number of lots, was {o.qty}")
+    if o.order_type == "market":
+        if o.price < 0:
+            raise BadInput("price", f"expected ticks >= 0 for a market order, was {o.price}")
+    elif o.price <= 0:
+        raise BadInput("price", f"expected a positive price in ticks, was {o.price}")
+    return o
+
+
+def decode_cancel(body: bytes) -> CancelOrder:
+    if not body.strip():
+        return CancelOrder()
+    try:
+        return _cancel_dec.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _bad(exc) from None
+
+
+def intent_key(account: str, key: str) -> int:
+    """The gateway's int64 dedup key of an API idempotency key (scoped by account)."""
+    return dedup_key(f"{account}\x1f{key}")
+
+
+def new_intent(o: NewOrder, key: int, now: int) -> tuple:
+    """The ``typed_intent_v1`` tuple of a validated new order."""
+    return (TYPED_INTENT_V1, INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
+            _OTYPE[o.order_type], _TIF[o.tif], now, 0)
+
+
+def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: int, now: int) -> tuple:
+    return (TYPED_INTENT_V1, INTENT_CANCEL, key, account, strategy, symbol, 0, 0, 0, 1, 1, now, order_id)
+
+
+# the field a gateway denial concerns (for the 422 body)
+_REASON_FIELD = {
+    "OFF_TICK": "price", "BAD_PRICE": "price", "PRICE_BAND": "price", "NO_REFERENCE_PRICE": "price",
+    "OFF_LOT": "qty", "BAD_QTY": "qty", "QTY_BELOW_MIN": "qty", "MAX_ORDER_QTY": "qty", "MAX_ORDER_NOTIONAL": "qty",
+    "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
+    "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "UNSUPPORTED_TIF": "tif",
+    "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
+}
+
+
+def decision_body(d: Any, client_order_id: str) -> dict[str, Any]:
+    """The JSON answer of a decision (accepted or denied)."""
+    reason = REASON_NAMES.get(int(d.reason), str(d.reason))
+    out = {"accepted": bool(d.accepted), "reason": reason, "order_id": int(d.order_id), "seq": int(d.seq),
+           "duplicate": bool(d.duplicate), "client_order_id": client_order_id,
+           "kind": INTENT_KIND_NAMES.get(d.kind, str(d.kind)), "ts": int(d.ts)}
+    if not d.accepted:
+        out["field"] = _REASON_FIELD.get(reason, "")
+    return out

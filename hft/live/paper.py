@@ -1,0 +1,139 @@
+"""`PaperVenue`: the simulator's venue behind the live dispatcher, fed by a recorded day on the wall clock.
+
+The venue is the one `hft replay` builds (`hft.sim.replay.build_venue`: L3 with the LOBSTER pre-open book and
+reference resync, or L2 with the configured queue model), with the replay config's defaults. The recorded
+events are applied in order as the wall clock reaches their (scaled) exchange time: event i is due at
+``start_wall + (exch_ts[i] - exch_ts[0]) / speed``. Our orders meet the book as it stands at that moment (no
+latency model: the live path has its own). Reports (ours only: the replay is exogenous) go back through the
+service's ``on_report``; trade prices mark the symbol (at most every `mark_every_ns` of wall time), which
+drives the gateway's price band, unrealised PnL and market-move trigger.
+
+Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
+its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import EV_EXEC, EV_TRADE
+from hft.core.errors import ConfigError
+from hft.core.orders import CMD_CANCEL, CMD_NEW, CMD_REPLACE
+from hft.gateway.intents import ExecutionReport, OrderCommand
+
+
+class PaperVenue:
+    """See the module docstring. Build with `from_data`."""
+
+    def __init__(self, venue: Any, events: np.ndarray, symbol: str, speed: float = 1.0,
+                 mark_every_ns: int = 100_000_000, source: str = "") -> None:
+        if speed <= 0:
+            raise ConfigError(f"paper venue: speed: expected > 0, was {speed}", key="speed")
+        self.venue = venue
+        self.events = events
+        self.symbol = symbol
+        self.speed = float(speed)
+        self.mark_every_ns = mark_every_ns
+        self.source = source
+        self.i = 0  # next event
+        self.exch_now = int(events["exch_ts"][0]) if len(events) else 0
+        self.on_report: Callable[[ExecutionReport], None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.sent = 0
+        self.reports = 0
+        self.fills = 0
+        self.last_trade = 0
+        self._t0_wall = 0
+        self._t0_exch = self.exch_now
+
+    @classmethod
+    def from_data(cls, data: str | Path | None, *, speed: float = 1.0, symbol: str | None = None) -> PaperVenue:
+        from hft.data.sources import open_market_data
+        from hft.sim.replay import build_venue, load_replay_config
+
+        if data is None or not Path(data).exists():
+            raise ConfigError(f"--paper: expected a recorded data file, {data} does not exist", key="paper")
+        md = open_market_data([Path(data)])
+        cfg = load_replay_config(None)
+        venue, _seed, _ref = build_venue(md, cfg)
+        # compile (or load) the venue's kernels before the port opens, on a throwaway venue: a first call
+        # inside the feed would block the event loop for the compile
+        warm, _, _ = build_venue(md, cfg)
+        e = md.events[0]
+        warm.market(int(e["exch_ts"]), int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]),
+                    int(e["order_id"]))
+        warm.new(int(e["exch_ts"]), 1, 1, max(int(e["price"]), 1), 1, 1, 1)
+        warm.cancel(int(e["exch_ts"]), 1)
+        return cls(venue, md.events, symbol or md.instrument.symbol, speed, source=str(data))
+
+    # ------------------------------------------------------------------ venue protocol
+    def start(self, loop: asyncio.AbstractEventLoop, on_report: Callable[[ExecutionReport], None]) -> None:
+        self.loop = loop
+        self.on_report = on_report
+        self._t0_wall = time.time_ns()
+
+    def send(self, cmd: OrderCommand) -> None:
+        self.sent += 1
+        v, now = self.venue, self.exch_now
+        if cmd.action == CMD_NEW:
+            rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
+                         int(cmd.tif))
+        elif cmd.action == CMD_CANCEL:
+            rows = v.cancel(now, int(cmd.order_id))
+        elif cmd.action == CMD_REPLACE:
+            rows = v.replace(now, int(cmd.order_id), int(cmd.price), int(cmd.qty))
+        else:
+            return
+        self._deliver(rows)
+
+    def _deliver(self, rows: np.ndarray) -> None:
+        if not len(rows) or self.loop is None or self.on_report is None:
+            return
+        for r in rows:
+            rep = ExecutionReport(int(r["ts"]), int(r["order_id"]), int(r["kind"]), int(r["price"]), int(r["qty"]),
+                                  int(r["leaves"]), int(r["fee"]))
+            self.reports += 1
+            self.fills += rep.kind in (2, 3)
+            self.on_report(rep)
+
+    async def run_feed(self, live: Any, tick_s: float = 0.001, max_batch: int = 2000) -> None:
+        """Apply the recorded events as the wall clock reaches them; mark the symbol with trade prices."""
+        ev = self.events
+        ts, kind, side, price, qty, oid = (ev["exch_ts"], ev["kind"], ev["side"], ev["price"], ev["qty"],
+                                          ev["order_id"])
+        n = len(ev)
+        next_mark = marked = 0
+        market = self.venue.market
+        while self.i < n:
+            due = self._t0_exch + int((time.time_ns() - self._t0_wall) * self.speed)
+            i = self.i
+            stop = min(n, i + max_batch)  # bounded work per turn: the loop keeps serving requests
+            while i < stop and ts[i] <= due:
+                k = int(kind[i])
+                self.exch_now = int(ts[i])
+                self._deliver(market(self.exch_now, k, int(side[i]), int(price[i]), int(qty[i]), int(oid[i])))
+                if k == EV_EXEC or k == EV_TRADE:
+                    self.last_trade = int(price[i])
+                i += 1
+            self.i = i
+            wall = time.time_ns()
+            if self.last_trade != marked and wall >= next_mark:
+                live.on_mark(self.symbol, self.last_trade)
+                marked = self.last_trade
+                next_mark = wall + self.mark_every_ns
+            await asyncio.sleep(tick_s)
+
+    def health(self) -> dict[str, Any]:
+        return {"kind": "paper", "source": self.source, "symbol": self.symbol, "speed": self.speed,
+                "events_applied": self.i, "events": len(self.events), "exchange_ts": self.exch_now,
+                "orders_sent": self.sent, "reports": self.reports, "fills": self.fills,
+                "last_trade": self.last_trade}
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,165 @@
+"""Process wiring of `hft gateway serve`: config → WAL (+ disk monitor) → gateway → recovery → venue → engine →
+ASGI app under uvicorn (one process, one event loop, one writer task).
+
+Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
+is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, then the port opens.
+SIGTERM / SIGINT: stop accepting, drain the intake channel, sync and close the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hft.core.clock import ManualClock
+from hft.core.errors import ConfigError
+from hft.gateway.config import GatewayConfig
+
+log = logging.getLogger("hft.live")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What the CLI passes besides the gateway config."""
+
+    venue: str = "loopback"  # loopback | paper
+    loopback_mode: str = "fill"  # fill | rest
+    venue_journal: str | None = None
+    paper_data: str | None = None
+    paper_speed: float = 1.0
+    paper_symbol: str | None = None
+    disk_monitor: bool = True
+
+
+def wal_dir_of(cfg: GatewayConfig) -> Path:
+    from hft.store.paths import wal_root
+
+    return Path(cfg.server.wal_dir) if cfg.server.wal_dir else wal_root() / "gateway-live"
+
+
+def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, Any]]:
+    """(LiveGateway, OrderApp, recovery summary): everything but the listener. Raises ConfigError early."""
+    from hft.gateway.service import GatewayService
+    from hft.live.app import OrderApp
+    from hft.live.auth import Verifier
+    from hft.live.engine import LiveGateway
+    from hft.live.metrics import LiveCollector
+    from hft.live.recovery import recover
+    from hft.recorder.disk_monitor import DiskPressureMonitor
+    from hft.recorder.wal_first import WALConfig, WALFirstWriter
+
+    if not cfg.server.jwt_secret:
+        raise ConfigError(f"{cfg.source}: key 'server.jwt_secret': expected a secret (or HFT_JWT_SECRET), was null",
+                          key="server.jwt_secret")
+    wal_dir = wal_dir_of(cfg)
+    wal_dir.mkdir(parents=True, exist_ok=True)
+    monitor = DiskPressureMonitor(wal_dir) if opts.disk_monitor else None
+    wal_cfg = WALConfig(fsync=cfg.server.fsync, fsync_interval_s=cfg.server.fsync_interval_ns / 1e9,
+                        critical_policy={"sim.orders": "halt", "audit.gateway_decisions": "halt"})
+    if monitor is not None:
+        monitor.start()
+    wal = WALFirstWriter(wal_dir, wal_cfg, monitor=monitor)
+    try:
+        venue = _venue(cfg, opts, wal_dir)
+        gw = GatewayService(cfg, clock=ManualClock(0))
+        sym = getattr(venue, "symbol", None)
+        if sym is not None and not gw.registered("symbol", sym):  # the paper day's symbol trades with the default limits
+            gw.register_symbol(sym)
+        live = LiveGateway(gw, wal, venue)
+        summary = recover(live, wal_dir)
+    except BaseException:
+        wal.close()
+        if monitor is not None:
+            monitor.stop()
+        raise
+    live.monitor = monitor
+    app = OrderApp(live, Verifier(cfg.server.jwt_secret, cfg.server.jwt_leeway_s),
+                   health_extra=lambda: {"recovery": summary})
+    gw.registry.register(LiveCollector(app))
+    return live, app, summary
+
+
+def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Any:
+    if opts.venue == "paper":
+        from hft.live.paper import PaperVenue
+
+        return PaperVenue.from_data(opts.paper_data, speed=opts.paper_speed, symbol=opts.paper_symbol)
+    from hft.live.venues import LoopbackVenue
+
+    journal = Path(opts.venue_journal) if opts.venue_journal else wal_dir.parent / f"{wal_dir.name}-venue.jsonl"
+    return LoopbackVenue(journal, opts.loopback_mode)
+
+
+async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int,
+                      announce: Any = print) -> dict[str, Any]:
+    """Run the service until SIGINT / SIGTERM. `announce(line)` gets the ready line (the bound port)."""
+    import uvicorn
+
+    live, app, summary = build(cfg, opts)
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        live.wal.close()
+        raise ConfigError(f"server: cannot listen on {host}:{port}: {exc.strerror}", key="server.port") from None
+    sock.listen(2048)
+    writer = asyncio.create_task(live.run(), name="hft-gateway-writer")
+    live.venue.start(loop, live.on_report)
+    feed = getattr(live.venue, "run_feed", None)
+    feed_task = asyncio.create_task(feed(live), name="hft-paper-feed") if feed is not None else None
+    ticker = asyncio.create_task(_pressure_ticker(live), name="hft-ingress-ticker")
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
+                                           loop="none", http="httptools", timeout_keep_alive=30))
+    # uvicorn re-raises the signal that stopped it once it has shut down; the process then finishes its own
+    # shutdown here (drain, WAL close) and exits 0 instead of dying of the re-raised signal
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    app.ready = True
+    bound = sock.getsockname()[1]
+    announce(f"hft gateway: listening on http://{host}:{bound} (wal {live.wal.wal_dir}; recovered "
+             f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']})")
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        app.ready = False
+        ticker.cancel()
+        if feed_task is not None:
+            feed_task.cancel()
+        live.channel.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        live.venue.close()
+        live.wal.close()
+        if getattr(live, "monitor", None) is not None:
+            live.monitor.stop()
+    return summary
+
+
+async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
+    """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis)."""
+    import time
+
+    while True:
+        await asyncio.sleep(period_s)
+        live.pressure.sample(live.channel.qsize(), time.monotonic_ns())
+
+
+def serve(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int) -> None:
+    """Blocking entry point of the CLI (uvloop when installed)."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        runner = asyncio.run
+    runner(serve_async(cfg, opts, host, port, announce=lambda s: print(s, flush=True)))

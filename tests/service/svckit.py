@@ -1,0 +1,150 @@
+"""Helpers of the live-service tests: the real `hft gateway serve` in a subprocess on a loopback port.
+
+`Server` starts it (its own HFT_HOME, WAL and venue journal under a temp dir), waits for the ready line, and
+talks to it over HTTP (`request`, one connection per call; `AsyncClient` for concurrent load). Restarting
+on the same directory is how the crash tests exercise recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HFT = Path(sys.executable).with_name("hft")
+CONFIG = Path(__file__).with_name("gateway_service.yaml")
+SECRET = "test-secret-0123456789abcdef-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token(accounts=("ACC1",), strategies=("mm1",), admin=False, secret=SECRET, ttl=3600.0) -> str:
+    from hft.live.auth import mint
+
+    return mint(secret, "tester", list(accounts), list(strategies), ttl, admin)
+
+
+class Server:
+    def __init__(self, home: Path, *args: str, config: Path = CONFIG, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.args = args
+        self.config = config
+        self.env = env or {}
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = home / "server.log"
+
+    def start(self, timeout: float = 120.0) -> Server:
+        env = {**os.environ, "HFT_HOME": str(self.home), "HFT_JWT_SECRET": SECRET, "HFT_GATEWAY_PORT": str(self.port),
+               **self.env}
+        env.pop("HFT_DEBUG", None)
+        self.home.mkdir(parents=True, exist_ok=True)
+        out = open(self.log, "ab")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(self.config), *self.args],
+                                     stdout=subprocess.PIPE, stderr=out, env=env)
+        line = b""
+        end = time.time() + timeout
+        while time.time() < end:
+            line = self.proc.stdout.readline()
+            if b"listening on" in line or not line:
+                break
+        if b"listening on" not in line:
+            self.stop()
+            raise RuntimeError(f"server did not start: {line!r}\n{self.log.read_text()[-3000:]}")
+        self.ready_line = line.decode()
+        return self
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
+                headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = dict(headers or {})
+        if token is not None:
+            h["Authorization"] = f"Bearer {token}"
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        payload = r.read()
+        conn.close()
+        ctype = r.getheader("content-type", "")
+        return r.status, (json.loads(payload) if "json" in ctype else payload.decode())
+
+    def metrics(self) -> dict[str, float]:
+        _, text = self.request("GET", "/metrics")
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                out[k] = float(v)
+        return out
+
+    def journal(self) -> list[dict]:
+        p = self.home / "wal" / "gateway-live-venue.jsonl"
+        return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
+
+
+def order(coid: str, side: str = "buy", price: int = 10000, qty: int = 5, account: str = "ACC1",
+          strategy: str = "mm1", symbol: str = "AAPL", **kw: Any) -> dict:
+    return {"client_order_id": coid, "account": account, "strategy": strategy, "symbol": symbol, "side": side,
+            "price": price, "qty": qty, **kw}
+
+
+class AsyncClient:
+    """Minimal keep-alive HTTP/1.1 client on asyncio streams (for concurrent load in tests)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.r: asyncio.StreamReader | None = None
+        self.w: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: dict, tok: str, key: str | None = None) -> tuple[int, dict]:
+        if self.w is None:
+            self.r, self.w = await asyncio.open_connection("127.0.0.1", self.port)
+        data = json.dumps(body).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\nContent-Type: application/json"
+                f"\r\nContent-Length: {len(data)}\r\n" + (f"Idempotency-Key: {key}\r\n" if key else "") + "\r\n")
+        self.w.write(head.encode() + data)
+        status_line = await self.r.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.r.readline()
+            if line in (b"\r\n", b""):
+                break
+            k, _, v = line.decode().partition(":")
+            if k.lower() == "content-length":
+                length = int(v)
+        payload = await self.r.readexactly(length)
+        return status, json.loads(payload)
+
+    async def close(self) -> None:
+        if self.w is not None:
+            self.w.close()

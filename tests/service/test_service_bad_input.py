@@ -1,0 +1,85 @@
+"""Bad input table of the order API: each a 4xx naming field and reason, counted, with no effect on state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from svckit import Server, order, token
+
+BIG = json.dumps(order("big", note="x" * 5000)).encode()
+
+# (name, path, raw body, token kind, headers, status, field)
+CASES = [
+    ("malformed_json", "/orders", b'{"client_order_id": "m1", ', "ok", {}, 400, "$body"),
+    ("not_an_object", "/orders", b"[1, 2]", "ok", {}, 400, "$body"),
+    ("qty_wrong_type", "/orders", json.dumps(order("t1", qty="5")).encode(), "ok", {}, 400, "qty"),
+    ("price_float", "/orders", json.dumps(order("t2", price=100.5)).encode(), "ok", {}, 400, "price"),
+    ("side_unknown", "/orders", json.dumps(order("t3", side="up")).encode(), "ok", {}, 400, "side"),
+    ("unknown_field", "/orders", json.dumps(order("t4", colour="red")).encode(), "ok", {}, 400, "colour"),
+    ("missing_field", "/orders", json.dumps({k: v for k, v in order("t5").items() if k != "symbol"}).encode(),
+     "ok", {}, 400, "symbol"),
+    ("qty_zero", "/orders", json.dumps(order("t6", qty=0)).encode(), "ok", {}, 400, "qty"),
+    ("qty_negative", "/orders", json.dumps(order("t7", qty=-3)).encode(), "ok", {}, 400, "qty"),
+    ("price_negative", "/orders", json.dumps(order("t8", price=-10)).encode(), "ok", {}, 400, "price"),
+    ("unknown_symbol", "/orders", json.dumps(order("t9", symbol="NOPE")).encode(), "ok", {}, 400, "symbol"),
+    ("unknown_account", "/orders", json.dumps(order("t10", account="ACC9")).encode(), "star", {}, 400, "account"),
+    ("no_idempotency_key", "/orders", json.dumps(order("t11")).encode(), "ok", {"Idempotency-Key": None}, 400,
+     "Idempotency-Key"),
+    ("oversized", "/orders", BIG, "ok", {}, 413, "$body"),
+    ("no_token", "/orders", json.dumps(order("t12")).encode(), None, {}, 401, None),
+    ("bad_signature", "/orders", json.dumps(order("t13")).encode(), "forged", {}, 401, None),
+    ("expired_token", "/orders", json.dumps(order("t14")).encode(), "expired", {}, 401, None),
+    ("other_account", "/orders", json.dumps(order("t15", account="ACC2")).encode(), "ok", {}, 403, None),
+    ("v3_unknown_field", "/v3/orders", json.dumps(order("t16", extra=1)).encode(), "ok", {}, 400, "extra"),
+    ("bad_order_id", "/orders/abc/cancel", b"", "ok", {}, 400, "order_id"),
+]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("bad") / "home", "--loopback", "rest").start()
+    yield s
+    s.stop()
+
+
+def _tok(kind):
+    return {None: None, "ok": token(), "star": token(accounts=("*",), strategies=("*",)),
+            "forged": token(secret="another-secret-0123456789abcdef-0123"),
+            "expired": token(ttl=-3600)}[kind]
+
+
+def _state(srv):
+    m = srv.metrics()
+    _, h = srv.request("GET", "/health")
+    return (m['gateway_decisions_total{result="accepted"}'], m['gateway_decisions_total{result="rejected"}'],
+            m["gateway_working_orders"], h["wal"]["records_written"], len(srv.journal()))
+
+
+@pytest.mark.parametrize("name,path,raw,tok,headers,status,field", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(srv, name, path, raw, tok, headers, status, field):
+    before = _state(srv)
+    bad_before = srv.metrics().get(f'gateway_bad_input_total{{field="{field}"}}', 0.0)
+    h = {"Idempotency-Key": f"key-{name}", **headers}
+    h = {k: v for k, v in h.items() if v is not None}
+    code, body = srv.request("POST", path, raw=raw, token=_tok(tok), headers=h)
+    assert code == status, body
+    assert isinstance(body, dict) and body.get("reason"), body  # a JSON body saying why
+    if field is not None:
+        assert body["field"] == field, body
+        assert srv.metrics()[f'gateway_bad_input_total{{field="{field}"}}'] == bad_before + 1
+    assert _state(srv) == before  # nothing decided, recorded or dispatched
+    assert srv.metrics()[f'gateway_http_responses_total{{status="{status}"}}'] >= 1
+
+
+def test_off_tick_is_the_gateways_denial(srv):
+    """Tick and lot multiples are trading rules: the gateway denies (recorded, 422 naming the field), and
+    nothing reaches the venue or the exposure."""
+    tok = token()
+    j0 = len(srv.journal())
+    code, d = srv.request("POST", "/orders", order("tick1", price=10003), tok, {"Idempotency-Key": "tick1"})
+    assert code == 422 and d["reason"] == "OFF_TICK" and d["field"] == "price" and not d["accepted"]
+    assert len(srv.journal()) == j0
+    _, pos = srv.request("GET", "/positions", token=tok)
+    assert pos == []
+    assert srv.metrics()['gateway_reject_total{reason="OFF_TICK"}'] == 1

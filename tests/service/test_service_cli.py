@@ -1,0 +1,65 @@
+"""`hft gateway serve` / `hft gateway token` as a person runs them: bad configuration is a one-line error with the
+config family's exit code; under a pseudo-terminal the server starts, prints its ready line and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+
+from svckit import CONFIG, HFT, SECRET, free_port
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    e = {k: v for k, v in os.environ.items() if k not in ("HFT_DEBUG", "HFT_JWT_SECRET")}
+    e.update(env)
+    return subprocess.run([str(HFT), *args], capture_output=True, text=True, env=e, timeout=120)
+
+
+def test_serve_without_secret_is_a_config_error(tmp_path):
+    r = _run("gateway", "serve", "--config", str(CONFIG), "--port", "0", env={"HFT_HOME": str(tmp_path)})
+    assert r.returncode == 11, r.stderr
+    assert "server.jwt_secret" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "wal").exists()  # nothing written
+
+
+def test_bad_env_port_and_short_secret(tmp_path):
+    r = _run("gateway", "serve", "--config", str(CONFIG), env={"HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET,
+                                                               "HFT_GATEWAY_PORT": "http"})
+    assert r.returncode == 11 and "HFT_GATEWAY_PORT" in r.stderr and "Traceback" not in r.stderr
+    r = _run("gateway", "token", "me", "--account", "ACC1", "--strategy", "mm1", "--config", str(CONFIG),
+             env={"HFT_JWT_SECRET": "short"})
+    assert r.returncode == 11 and "HFT_JWT_SECRET" in r.stderr
+
+
+def test_serve_under_a_terminal_then_ctrl_c(tmp_path):
+    port = free_port()
+    env = {**os.environ, "HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET}
+    env.pop("HFT_DEBUG", None)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real console script on a terminal
+        os.execve(str(HFT), [str(HFT), "gateway", "serve", "--config", str(CONFIG), "--port", str(port)], env)
+    out = b""
+    end = time.time() + 120
+    try:
+        while time.time() < end and b"listening on" not in out:
+            r, _, _ = select.select([fd], [], [], 1.0)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        assert f"http://127.0.0.1:{port}".encode() in out, out
+        os.kill(pid, signal.SIGINT)  # Ctrl-C
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)

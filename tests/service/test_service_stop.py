@@ -1,0 +1,121 @@
+"""The emergency stop acts: the manual kill, an automatic trip (daily loss) and the queue-pressure kill cancel
+every working order through the normal path (dispatched to the venue, recorded), and new orders are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from svckit import AsyncClient, Server, order, token
+
+
+def _wait_status(srv, oid, tok, status, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        _, v = srv.request("GET", f"/orders/{oid}", token=tok)
+        if v["status"] == status:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"order {oid}: expected {status}, was {v['status']}")
+
+
+def _working(srv, tok, n, strategy="mm1", symbol="MSFT", tag="w"):
+    oids = []
+    for i in range(n):
+        code, d = srv.request("POST", "/orders", order(f"{tag}{i}", price=800 + i, strategy=strategy, symbol=symbol),
+                              tok, {"Idempotency-Key": f"{tag}{i}"})
+        assert code == 201, d
+        oids.append(d["order_id"])
+    for oid in oids:
+        _wait_status(srv, oid, tok, "working")
+    return oids
+
+
+def _cancels(srv):
+    return {e["order_id"] for e in srv.journal() if e["ev"] == "cmd" and e["action"] == 2}
+
+
+def test_manual_kill_cancels_and_latches_then_reset(server_factory):
+    srv = server_factory("--loopback", "rest").start()
+    tok, admin = token(), token(accounts=("*",), strategies=("*",), admin=True)
+    oids = _working(srv, tok, 3)
+    code, _ = srv.request("POST", "/admin/kill", token=tok)
+    assert code == 403  # not an admin token
+    code, k = srv.request("POST", "/admin/kill", token=admin)
+    assert code == 200 and k["cancels"] == 3
+    for oid in oids:
+        _wait_status(srv, oid, tok, "canceled")
+    assert set(oids) <= _cancels(srv)
+    code, d = srv.request("POST", "/orders", order("after"), tok, {"Idempotency-Key": "after"})
+    assert code == 503 and d["error"] == "KILLED"
+    time.sleep(1.5)  # longer than ingress.recover_after: a manual kill latches
+    code, _ = srv.request("POST", "/orders", order("after2"), tok, {"Idempotency-Key": "after2"})
+    assert code == 503
+    code, _ = srv.request("POST", "/admin/reset", token=admin)
+    assert code == 200
+    code, d = srv.request("POST", "/orders", order("after3"), tok, {"Idempotency-Key": "after3"})
+    assert code == 201, d
+
+
+def test_daily_loss_trip_cancels_working_orders_and_survives_restart(server_factory, tmp_path):
+    home = tmp_path / "trip"
+    srv = server_factory("--loopback", "rest", home=home).start()
+    tok = token(strategies=("loser",))
+    oids = _working(srv, tok, 2, strategy="loser")
+    code, d = srv.request("POST", "/orders", order("b", price=1000, qty=10, strategy="loser", symbol="MSFT",
+                                                   tif="ioc"), tok, {"Idempotency-Key": "b"})
+    assert code == 201
+    _wait_status(srv, d["order_id"], tok, "filled")
+    code, d = srv.request("POST", "/orders", order("s", side="sell", price=900, qty=10, strategy="loser",
+                                                   symbol="MSFT", tif="ioc"), tok, {"Idempotency-Key": "s"})
+    assert code == 201
+    _wait_status(srv, d["order_id"], tok, "filled")  # realised loss 1000 > daily_loss 100: HALT
+    for oid in oids:
+        _wait_status(srv, oid, tok, "canceled")  # the trip pulled the working orders
+    assert set(oids) <= _cancels(srv)
+    _, h = srv.request("GET", "/health")
+    assert h["storm"] == "HALT" and h["mode"] == "REJECT_ALL"
+    code, d = srv.request("POST", "/orders", order("n", strategy="loser", symbol="MSFT"), tok,
+                          {"Idempotency-Key": "n"})
+    assert code == 503 and d["reason"] == "POLICY_REJECT_ALL"
+    srv.kill9()
+    srv2 = Server(home, "--loopback", "rest").start()  # the latched halt is rebuilt from the WAL
+    try:
+        _, h = srv2.request("GET", "/health")
+        assert h["storm"] == "HALT" and h["recovery"]["mismatches"] == 0
+        assert [e for e in srv2.journal() if e["ev"] == "dup"] == []
+    finally:
+        srv2.stop()
+
+
+def test_queue_pressure_ladder_kill_and_recovery(server_factory):
+    cfg = Path(__file__).with_name("gateway_pressure.yaml")
+    srv = server_factory("--loopback", "rest", config=cfg).start()
+    tok = token()
+    oids = _working(srv, tok, 2)
+
+    async def burst(n):
+        clients = [AsyncClient(srv.port) for _ in range(n)]
+        try:
+            return await asyncio.gather(*(
+                c.post("/v3/orders" if i % 2 else "/orders", order(f"p{i}", price=700, symbol="MSFT"), tok, f"p{i}")
+                for i, c in enumerate(clients)))
+        finally:
+            for c in clients:
+                await c.close()
+
+    statuses = [code for code, _ in asyncio.run(burst(300))]
+    assert 429 in statuses and 503 in statuses, sorted(set(statuses))  # soft rejects (v3), then the kill
+    m = srv.metrics()
+    assert m['gateway_ingress_total{result="soft_rejected"}'] + m['gateway_ingress_total{result="killed"}'] > 0
+    assert m["gateway_kill_switch_trips_total"] >= 1
+    for oid in oids:
+        _wait_status(srv, oid, tok, "canceled")  # the queue-pressure kill acted
+    end = time.time() + 10  # idle: utilisation stays <= recover_pct for recover_after (1 s) -> recovers
+    while time.time() < end and srv.metrics()["gateway_kill_switch"] == 1:
+        time.sleep(0.1)
+    m = srv.metrics()
+    assert m["gateway_kill_switch"] == 0 and m["gateway_kill_switch_recoveries_total"] >= 1
+    code, d = srv.request("POST", "/orders", order("post", symbol="MSFT"), tok, {"Idempotency-Key": "post"})
+    assert code == 201, d
