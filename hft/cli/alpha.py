@@ -57,23 +57,17 @@ def validate_cmd(
     import sys
 
     from hft.alpha.validate import validate
-    from hft.cli._output import show_progress
+    from hft.cli._progress import progress_bar
     from hft.core.errors import GateFailed
 
     kwargs: dict[str, Any] = {"config_path": config, "record": not no_record, "plots_dir": plots}
-    if show_progress(json_out):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    bar = progress_bar(f"validate {name}", "steps", enabled=not json_out)
+    with bar as update:
+        def progress(step: str, i: int, n: int) -> None:
+            bar.describe(step)
+            update(i, n)
 
-        with Progress(TextColumn("[bold]validate[/bold] {task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console(stderr=True), transient=True) as bar:
-            task = bar.add_task(name, total=1)
-
-            def progress(step: str, i: int, n: int) -> None:
-                bar.update(task, description=f"{name}: {step}", completed=i, total=n)
-
-            card = validate(name, data, progress=progress, **kwargs)
-    else:
-        card = validate(name, data, **kwargs)
+        card = validate(name, data, progress=progress, **kwargs)
     result = card.to_dict()
     emit(result, json_out, lambda: _render_scorecard(result))
     if not card.passed:
