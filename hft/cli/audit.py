@@ -54,16 +54,9 @@ def load_cmd(
 
 
 def _render_rows(columns: list[str], rows: list[list], title: str | None = None) -> None:
-    from rich.table import Table
+    from hft.cli._tables import render_rows
 
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c, overflow="fold")
-    for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r))
-    con = console()
-    con.print(table)
-    con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+    render_rows(columns, rows, title=title)
 
 
 @app.command("query")

@@ -56,3 +56,34 @@ def test_alpha_search_under_a_terminal(day, tmp_path):
                 env={"HFT_HOME": str(tmp_path / "home")})
     _ok(r)
     assert r.drew_progress("search"), r.describe()
+
+
+@pytest.fixture(scope="module")
+def stored_home(day, tmp_path_factory) -> Path:
+    """An HFT_HOME whose store holds one replay (sim.runs rows carry a wide JSON summary)."""
+    from tests.cli.conftest import run_hft
+
+    home = tmp_path_factory.mktemp("pty_home")
+    r = run_hft("replay", "--data", str(day), "-s", "mm", "--json", env={"HFT_HOME": str(home)})
+    assert r.code == 0, r.err
+    return home
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_wide_rows_fit_the_terminal(stored_home, columns):
+    r = run_pty("audit", "tail", "sim.runs", "-n", "3", env={"HFT_HOME": str(stored_home)}, columns=columns)
+    _ok(r)
+    lines = [ln for ln in r.text.splitlines() if ln.strip()]
+    assert max(len(ln) for ln in lines) <= columns, r.describe()
+    assert len(lines) < 60, r.describe()  # was thousands of lines of single letters at 80 columns
+    assert "run_hash" in r.text and "1 row" in r.text
+    if columns == 80:
+        assert "…" in r.text and "row 1 of 1" in r.text  # folded into a record view, long values cut
+
+
+def test_narrow_rows_stay_a_table_at_200_columns(stored_home):
+    r = run_pty("audit", "query", "SELECT run_id, strategy, n_events FROM sim.runs",
+                env={"HFT_HOME": str(stored_home)}, columns=200)
+    _ok(r)
+    header = next(ln for ln in r.text.splitlines() if "run_id" in ln)
+    assert "strategy" in header and "n_events" in header  # one header line: a table, not records
