@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from hft.cli._config import set_option
 from hft.cli._output import console, emit
 from hft.cli._output import fmt_value as _fmt
 
@@ -46,7 +47,9 @@ def validate_cmd(
     name: str = typer.Argument(..., help="Alpha id (research/alphas/NAME)."),
     data: list[Path] = typer.Option(..., "--data", help="Market data file(s): LOBSTER zip / message CSV, "
                                                         "imported .parquet, Binance captures. Repeatable."),
-    config: Path | None = typer.Option(None, "--config", help="Config file instead of the alpha's config.yaml."),
+    config: Path | None = typer.Option(None, "--config", help="Config layered over the alpha's config.yaml (name "
+                                                              "only what changes)."),
+    sets: list[str] = set_option(),
     plots: Path | None = typer.Option(None, "--plots", help="Folder for the PNG plots (default "
                                                             "$HFT_HOME/runs/validate/<experiment id>/)."),
     no_record: bool = typer.Option(False, "--no-record", help="Dry run: record no trial and no audit row "
@@ -57,10 +60,12 @@ def validate_cmd(
     import sys
 
     from hft.alpha.validate import validate
+    from hft.cli._config import effective_alpha_config
     from hft.cli._progress import progress_bar
     from hft.core.errors import GateFailed
 
-    kwargs: dict[str, Any] = {"config_path": config, "record": not no_record, "plots_dir": plots}
+    config_path = effective_alpha_config(name, config, sets)
+    kwargs: dict[str, Any] = {"config_path": config_path, "record": not no_record, "plots_dir": plots}
     bar = progress_bar(f"validate {name}", "steps", enabled=not json_out)
     with bar as update:
         def progress(step: str, i: int, n: int) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from hft.cli._config import set_option
 from hft.cli._output import console, emit
 from hft.cli._output import fmt_value as _fmt
 
@@ -97,12 +98,15 @@ def promote_cmd(
     replay_config: Path = typer.Option(None, "--replay-config", help="Replay config for Gate D (default: the "
                                                                      "alpha's gate_d.replay_config or the repo's)."),
     out: Path = typer.Option(None, "--out", help="Gate D run folder (default $HFT_HOME/runs/gate_d/NAME/<hash>)."),
+    sets: list[str] = set_option(),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Gates D (replay through the gateway) and E (risk, capacity, approvals); write the promotion YAML on pass."""
     from hft.alpha.promote import promote
+    from hft.cli._config import gate_d_replay_config
     from hft.cli._output import progress_bar
 
+    replay_config = gate_d_replay_config(name, replay_config, sets)
     with progress_bar("gate D replay", "events", enabled=not json_out) as update:
         res = promote(name, data, approvers=list(approver), force=force, reason=reason, replay_config=replay_config,
                       out_dir=out, progress=update)

@@ -18,8 +18,10 @@ def replay(
     data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported); repeat for "
                                                                "chained Binance files."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="Built-in strategy: mm, imbalance_taker, twap."),
-    config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML (default config/sim/replay.yaml "
-                                                             "when present, else built-in defaults)."),
+    config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
+                                                             "config/sim/replay.yaml (name only what changes)."),
+    sets: list[str] = typer.Option(None, "--set", help="Override one config key: path.to.key=value "
+                                                       "(repeatable; e.g. --set strategies.mm.size=2)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write (refused if it exists)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
     check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved."),
@@ -44,7 +46,8 @@ def replay(
         return
     if not data:
         raise SimError("expected --data PATH (or --check GOLDEN.json)", hint="hft replay --data day.parquet -s mm")
-    cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
+    cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None),
+                             sets or ())
     if engine is not None:
         from dataclasses import replace
 

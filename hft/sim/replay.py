@@ -54,7 +54,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +100,15 @@ class ReplayConfig:
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
     engine: str = "numba"  # "numba" (hft.sim.engine_nb) | "python" (hft.sim.engine): same outputs, same run hash
     l3_resync: bool = True  # LOBSTER data: resync the L3 venue's visible book with the reference rows
+    sources: tuple[str, ...] = field(default=(), compare=False)  # the layers it was built from (not hashed)
 
-    def digest(self) -> str:
-        """Config hash. Keys added after the first release enter only when set, so older hashes hold. The
-        engine never enters: both engines produce the same run (tests/unit/sim/test_engine_nb.py)."""
-        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "engine"}
+    def canonical(self) -> dict[str, Any]:
+        """The effective config as the config hash sees it: every field in canonical units (durations in ns),
+        recorded latency series by content. Keys added after the first release enter only when set, so older
+        hashes hold. The engine never enters: both engines produce the same run (tests/unit/sim/test_engine_nb.py);
+        nor do the sources it was layered from."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)
+                             if f.name not in ("engine", "sources")}
         for key in ("entry_empirical", "response_empirical"):
             emp = d.pop(key)
             if emp is not None:
@@ -112,7 +117,11 @@ class ReplayConfig:
             del d["feed_jitter_ns"]
         if d["l3_resync"]:
             del d["l3_resync"]  # the default (on) hashes as before the key existed; off is a different config
-        return hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=8).hexdigest()
+        return d
+
+    def digest(self) -> str:
+        """Config hash: BLAKE2b-64 of `canonical()` as sorted JSON."""
+        return hashlib.blake2b(json.dumps(self.canonical(), sort_keys=True).encode(), digest_size=8).hexdigest()
 
     def latency_summary(self) -> dict[str, Any]:
         """The latency settings as reported in ``summary.json``."""
@@ -124,11 +133,79 @@ class ReplayConfig:
                 "feed_ns": self.feed, "feed_jitter_ns": self.feed_jitter_ns}
 
 
-def load_replay_config(path: str | Path | None) -> ReplayConfig:
-    """Parse a replay config file (None → built-in defaults); relative latency files resolve beside it."""
-    if path is None:
+def load_replay_config(path: str | Path | None, sets: Sequence[str] = ()) -> ReplayConfig:
+    """The effective replay config: the shipped defaults (`DEFAULT_CONFIG`) ← the file at `path` ← `sets`
+    (``path.to.key=value``), layered (`hft.config.layering`). Each layer is checked strictly on its own (an error
+    names its file, or ``--set``), then the merged mapping is parsed. Relative latency files resolve beside the
+    file that names them. None and no sets: the built-in defaults."""
+    from hft.config.layering import SET_SOURCE, parse_sets
+
+    if path is None and not sets:
         return ReplayConfig()
-    return parse_replay_config(load_yaml(path), file=path, base_dir=Path(path).resolve().parent)
+    layers: list[tuple[dict[str, Any], str, Path]] = []
+    if DEFAULT_CONFIG.exists():
+        layers.append((load_yaml(DEFAULT_CONFIG), str(DEFAULT_CONFIG), DEFAULT_CONFIG.parent))
+    if path is not None and not (DEFAULT_CONFIG.exists() and Path(path).resolve() == DEFAULT_CONFIG):
+        layers.append((load_yaml(path), str(path), Path(path).resolve().parent))
+    if sets:
+        layers.append((parse_sets(sets), SET_SOURCE, Path.cwd()))
+    merged: dict[str, Any] = {}
+    for mapping, file, base in layers:
+        parse_replay_config(mapping, file=file, base_dir=base)  # strict per layer: errors name the layer
+        merged = _layer(merged, _absolute_latency_files(mapping, base))
+    sources = tuple(f if f != SET_SOURCE else f"{SET_SOURCE} {' '.join(sets)}" for _, f, _ in layers)
+    out = parse_replay_config(merged, file=" <- ".join(f for _, f, _ in layers), base_dir=Path.cwd())
+    return replace(out, sources=sources)
+
+
+def _absolute_latency_files(mapping: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A layer with its relative latency file paths made absolute against the folder of the file naming them."""
+    lat = mapping.get("latency")
+    if not isinstance(lat, dict):
+        return mapping
+    lat = dict(lat)
+
+    def absolute(p: Any) -> Any:
+        if not isinstance(p, str):
+            return p
+        q = Path(p).expanduser()
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    if "file" in lat:
+        lat["file"] = absolute(lat["file"])
+    for k in ("entry", "response"):
+        if isinstance(lat.get(k), dict) and "file" in lat[k]:
+            lat[k] = {**lat[k], "file": absolute(lat[k]["file"])}
+    return {**mapping, "latency": lat}
+
+
+def _layer(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`deep_merge`, knowing that ``latency.file`` is shorthand for both ``entry`` and ``response``."""
+    from hft.config.layering import deep_merge
+
+    lat_o, lat_b = over.get("latency"), base.get("latency")
+    if isinstance(lat_o, dict) and isinstance(lat_b, dict):
+        lat_b = dict(lat_b)
+        if "file" in lat_o:
+            lat_b.pop("entry", None)
+            lat_b.pop("response", None)
+        elif ("entry" in lat_o or "response" in lat_o) and "file" in lat_b:
+            f = lat_b.pop("file")
+            lat_b.setdefault("entry", {"file": f})
+            lat_b.setdefault("response", {"file": f})
+        base = {**base, "latency": lat_b}
+    return deep_merge(base, over)
+
+
+def write_config(path: Path, config: ReplayConfig) -> None:
+    """The effective config of a run as YAML: exactly the mapping `ReplayConfig.digest` hashes."""
+    import yaml
+
+    head = ("# The effective replay config of this run, in canonical units (durations in ns).\n"
+            f"# config_hash {config.digest()} = BLAKE2b-64 of this mapping as sorted JSON.\n"
+            f"# engine: {config.engine} (not hashed: both engines give the same run)\n"
+            + "".join(f"# layer: {src}\n" for src in config.sources))
+    path.write_text(head + yaml.safe_dump(config.canonical(), sort_keys=True))
 
 
 def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = None,
@@ -251,7 +328,7 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     finally:
         commit.close()
     if out_dir is not None:
-        write_run_folder(out_dir, out, summary, md, force=force)
+        write_run_folder(out_dir, out, summary, md, force=force, config=config)
         summary["run_folder"] = str(out_dir)
     if store:
         summary["store"] = record_run(out, summary, md.instrument.symbol, engine.gw)
@@ -369,7 +446,8 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "book_level": inst.book_level,
         "events": out.events, "wall_s": round(out.wall_s, 4),
         "events_per_s": round(out.events / out.wall_s) if out.wall_s > 0 else None,
-        "run_hash": out.run_hash, "config_hash": config.digest(), "data_hash": data_hash(md),
+        "run_hash": out.run_hash, "config_hash": config.digest(), "config_sources": list(config.sources),
+        "data_hash": data_hash(md),
         "pnl_money_units": round(final_pnl, 2), "pnl": round(final_pnl * money, 6), "currency": inst.currency,
         "money_unit": money, "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
         "max_drawdown_money_units": round(max_dd, 2),
@@ -455,8 +533,10 @@ class _GitCommitProbe:
             p.communicate()
 
 
-def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool) -> None:
-    """Write the run folder atomically: a temp folder beside it, renamed into place."""
+def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
+                     config: ReplayConfig | None = None) -> None:
+    """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
+    effective form goes to ``config.yaml``."""
     import polars as pl
 
     out_dir = Path(out_dir)
@@ -469,6 +549,8 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
                           ("equity", out.equity)):
             pl.DataFrame({f: np.ascontiguousarray(arr[f]) for f in arr.dtype.names}).write_parquet(
                 tmp / f"{name}.parquet")
+        if config is not None:
+            write_config(tmp / "config.yaml", config)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
         plot_run(tmp / "replay.png", out, summary)
         if out_dir.exists():
