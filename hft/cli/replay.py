@@ -82,7 +82,10 @@ def _render(s: dict) -> None:
               title_justify="left")
     t.add_column("metric", style="bold")
     t.add_column("value")
-    rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({s['events_per_s']:,}/s)"),
+    speed = f"{s['events_per_s']:,}/s" if s.get("events_per_s") else "n/a"
+    rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({speed}"
+                       + (f"; kernels compiled first in {s['compile_s']} s, not counted)" if s.get("compile_s")
+                          else ")")),
             ("PnL", f"{s['pnl']:.6g} {s['currency']} ({s['pnl_money_units']:,} money units, fees "
                     f"{s['fees_money_units']:,})"),
             ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
