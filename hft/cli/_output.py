@@ -38,6 +38,13 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+def fmt_money(v: float) -> str:
+    """An amount for a person: ``1,234.56``; small amounts by significant digits (``-2.3e-05``), never ``0.00``."""
+    if v == 0:
+        return "0"
+    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
 def console(stderr: bool = False):
     """A rich Console (imported lazily)."""
     from rich.console import Console
@@ -48,4 +55,4 @@ def console(stderr: bool = False):
 # The progress display lives in its own module; these names stay importable from here.
 from hft.cli._progress import progress_bar, show_progress  # noqa: E402
 
-__all__ = ["console", "emit", "fmt_value", "progress_bar", "show_progress"]
+__all__ = ["console", "emit", "fmt_money", "fmt_value", "progress_bar", "show_progress"]

@@ -74,6 +74,10 @@ def validate_cmd(
 
         card = validate(name, data, progress=progress, **kwargs)
     result = card.to_dict()
+    if card.plots:  # the scorecard page beside its plots
+        from hft.report.scorecard import write_scorecard_page
+
+        result["report"] = str(write_scorecard_page(Path(card.plots[0]).parent / "report.html", result))
     emit(result, json_out, lambda: _render_scorecard(result))
     if not card.passed:
         failed = [g.gate for g in card.gates if not g.passed]
@@ -121,3 +125,5 @@ def _render_scorecard(res: dict[str, Any]) -> None:
         c.print(t)
     for p in res["plots"]:
         c.print(f"plot {p}")
+    if res.get("report"):
+        c.print(f"report {res['report']}")

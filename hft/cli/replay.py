@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hft.cli._output import console, emit, progress_bar
+from hft.cli._output import console, emit, fmt_money, progress_bar
 
 app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
                   invoke_without_command=True, no_args_is_help=False)
@@ -38,7 +38,8 @@ def replay(
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     if check is not None:
-        result = check_golden(check)
+        with progress_bar("golden check", enabled=not json_out):
+            result = check_golden(check)
         emit(result, json_out, lambda: _render_check(result))
         if not result["ok"]:
             raise SimError(f"{check}: behaviour moved: {', '.join(result['moved'])}",
@@ -86,14 +87,15 @@ def _render(s: dict) -> None:
     rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({speed}"
                        + (f"; kernels compiled first in {s['compile_s']} s, not counted)" if s.get("compile_s")
                           else ")")),
-            ("PnL", f"{s['pnl']:.6g} {s['currency']} ({s['pnl_money_units']:,} money units, fees "
-                    f"{s['fees_money_units']:,})"),
+            ("PnL", f"{fmt_money(s['pnl'])} {s['currency']} (gross {fmt_money(s['pnl_gross'])}, fees "
+                    f"{fmt_money(s['fees'])}; {s['pnl_money_units']:,} money units of {s['money_unit']:g})"),
             ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
-            ("max drawdown", f"{s['max_drawdown_money_units']:,} money units"),
+            ("max drawdown", f"{fmt_money(s['max_drawdown'])} {s['currency']} "
+                             f"({s['max_drawdown_money_units']:,} money units)"),
             ("orders / cancels", f"{s['orders']:,} / {s['cancels']:,}"),
-            ("fills", f"{s['fills']:,} ({s['filled_qty']:,} lots, fill ratio {s['fill_ratio']:.3f}, maker "
+            ("fills", f"{s['fills']:,} ({s['filled_inst']:g} units = {s['filled_qty']:,} lots, fill ratio {s['fill_ratio']:.3f}, maker "
                       f"{s['maker_share']:.1%})"),
-            ("final position", f"{s['position']:,} lots"),
+            ("final position", f"{s['position_inst']:g} units ({s['position']:,} lots)"),
             ("rejects", ", ".join(f"{k} {v}" for k, v in s["rejects"].items()) or "none"),
             ("run hash", s["run_hash"])]
     rs = s.get("resync")

@@ -40,8 +40,9 @@ reference rows"). ``false`` replays the data-alone venue book and builds the loc
 (the behaviour before the resync). Generated days are LOBSTER files with
 complete messages, so the resync finds nothing to adjust there. The key enters the config hash when false.
 
-Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``,
-``summary.json`` and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
+Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet`` (the integer
+columns and, beside them, readable ones: `hft.sim.run_tables`), ``summary.json``, ``config.yaml`` (the
+effective config), ``report.html`` (the tearsheet: `hft.report.run`) and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
 identity of the behaviour: same data + config + seed → same hash, in any process.
 """
 
@@ -54,6 +55,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -325,10 +327,12 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
         from hft.compile_watch import CompileWatch
 
+        t0 = time.perf_counter()
         with CompileWatch() as compiled:  # kernel compilation (a cold cache) is reported apart from the replay
             out = engine.run(progress, multiplier=multiplier)
+        run_s = time.perf_counter() - t0
         summary = summarise(out, md, strategy_name, strategy.params(), config, data, commit=commit.result(),
-                            compile_s=compiled.seconds)
+                            compile_s=compiled.seconds, run_s=run_s)
     finally:
         commit.close()
     if out_dir is not None:
@@ -420,10 +424,13 @@ def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
 
 
 def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: ReplayConfig,
-              data: list[Path], *, commit: str | None = None, compile_s: float = 0.0) -> dict[str, Any]:
+              data: list[Path], *, commit: str | None = None, compile_s: float = 0.0,
+              run_s: float | None = None) -> dict[str, Any]:
     """Run metrics: PnL, Sharpe per sample, drawdown, fills, maker share, rejects, speed, hashes. `commit`: the
-    `git_commit()` value when already known (None: asked now). `compile_s`: kernel compilation inside the run's
-    wall time (a cold cache), left out of ``events_per_s``."""
+    `git_commit()` value when already known (None: asked now). `compile_s`: kernel compilation during the run
+    (a cold cache) and `run_s` the whole call that contained it: with compilation, ``events_per_s`` counts
+    ``run_s - compile_s`` only."""
+    replay_s = out.wall_s if not compile_s or run_s is None else run_s - compile_s
     from hft import __version__
     from hft.sim.exchange_l2 import LIQ_MAKER
 
@@ -443,20 +450,26 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
     filled = int(fills["qty"].sum()) if len(fills) else 0
-    money = float(inst.tick_size) * float(inst.lot_size) * float(inst.contract_size) / mult
+    from hft.sim.run_tables import money_unit
+
+    money = money_unit(inst, mult)
+    lot = float(inst.lot_size)
     gm = out.gateway_metrics
     return {
         "ok": True,
         "strategy": strategy, "params": params, "symbol": inst.symbol, "venue": inst.venue,
         "book_level": inst.book_level,
         "events": out.events, "wall_s": round(out.wall_s, 4), "compile_s": round(compile_s, 3),
-        "events_per_s": round(out.events / replay_s) if (replay_s := out.wall_s - compile_s) > 0 else None,
+        "events_per_s": round(out.events / replay_s) if replay_s > 0 else None,
         "run_hash": out.run_hash, "config_hash": config.digest(), "config_sources": list(config.sources),
         "data_hash": data_hash(md),
-        "pnl_money_units": round(final_pnl, 2), "pnl": round(final_pnl * money, 6), "currency": inst.currency,
-        "money_unit": money, "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
+        "pnl_money_units": round(final_pnl, 2), "currency": inst.currency, "money_unit": money,
+        "multiplier": mult, "pnl": _ccy(final_pnl * money), "pnl_gross": _ccy((final_pnl + out.final["fees"]) * money),
+        "fees": _ccy(out.final["fees"] * money), "max_drawdown": _ccy(max_dd * money),
+        "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
         "max_drawdown_money_units": round(max_dd, 2),
-        "position": out.final["position"], "fees_money_units": out.final["fees"],
+        "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
+        "fees_money_units": out.final["fees"], "filled_inst": _ccy(filled * lot),
         "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
         "cancels": int((out.orders["action"] == 2).sum()) if len(out.orders) else 0,
         "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
@@ -467,6 +480,11 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
     }
+
+
+def _ccy(x: float) -> float:
+    """A float in currency or instrument units, to 10 significant digits (no float noise in summary.json)."""
+    return float(f"{x:.10g}")
 
 
 def _ffill(x: np.ndarray) -> np.ndarray:
@@ -542,7 +560,6 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
                      config: ReplayConfig | None = None) -> None:
     """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
     effective form goes to ``config.yaml``."""
-    import polars as pl
 
     out_dir = Path(out_dir)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
@@ -550,12 +567,15 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
         raise SimError(f"{out_dir}: expected an existing parent directory")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     try:
-        for name, arr in (("orders", out.orders), ("fills", out.fills), ("decisions", out.decisions),
-                          ("equity", out.equity)):
-            pl.DataFrame({f: np.ascontiguousarray(arr[f]) for f in arr.dtype.names}).write_parquet(
-                tmp / f"{name}.parquet")
+        from hft.sim.run_tables import write_tables
+
+        frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
         if config is not None:
             write_config(tmp / "config.yaml", config)
+        from hft.report.run import write_tearsheet
+
+        write_tearsheet(tmp / "report.html", frames, summary,
+                        (tmp / "config.yaml").read_text() if config is not None else None)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
         plot_run(tmp / "replay.png", out, summary)
         if out_dir.exists():
