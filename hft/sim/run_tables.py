@@ -34,7 +34,10 @@ UNITS_NOTE = ("integer columns: time int64 ns UTC, price in ticks, qty in lots, 
 
 def money_unit(instrument: Any, multiplier: int) -> float:
     """Quote-currency value of one money unit: tick × lot × contract size / multiplier."""
-    return float(instrument.tick_size) * float(instrument.lot_size) * float(instrument.contract_size) / multiplier
+    from decimal import Decimal
+
+    return float(Decimal(instrument.tick_size) * Decimal(instrument.lot_size) * Decimal(instrument.contract_size)
+                 / multiplier)
 
 
 def _decimals(step: float | str) -> int:
@@ -83,9 +86,9 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
     from hft.core.orders import (
         INTENT_KIND_NAMES,
         ORDER_TYPE_NAMES,
-        REASON_NAMES,
-        REPORT_KIND_NAMES,
+                REPORT_KIND_NAMES,
         TIF_NAMES,
+        reason_name,
     )
     from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
 
@@ -119,7 +122,7 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
                                                                              "rejected"))
             extra += [pl.Series("kind_name", _names(cols["kind"], INTENT_KIND_NAMES), dtype=pl.Utf8),
                       pl.Series("status", status.tolist(), dtype=pl.Utf8),
-                      pl.Series("reason_name", _names(cols["reason"], REASON_NAMES), dtype=pl.Utf8)]
+                      pl.Series("reason_name", [reason_name(c) for c in cols["reason"]], dtype=pl.Utf8)]
         if "price" in cols:
             extra.append(pl.Series("price_px", _px(cols["price"], tick)))
         if "qty" in cols:
