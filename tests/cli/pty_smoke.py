@@ -64,6 +64,9 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
         Step(("alpha", "promote", "obi_l1", "--data", str(held), "--approver", "pty", "--force", "--reason",
               "pty smoke: walk the lifecycle"), "gate D replay"),
         Step(("alpha", "canary", "obi_l1", "--data", str(held)), "canary"),
+        Step(("alpha", "rl-promote", "--train", str(pq), "--data", str(held), "--config", str(rl_config(work)),
+              "--approver", "pty", "--force", "--reason", "pty smoke: walk the lifecycle"),
+             "rl-promote: training, gates R, D, E"),
         Step(("alpha", "status"), None),
         Step(("audit", "load"), "loading WAL"),
         Step(("audit", "tail", "sim.runs", "-n", "3"), None),
@@ -72,6 +75,13 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     if demo_lifecycle:
         out.append(Step(("demo", "--messages", "20000", "--out", str(work / "demo-full")), "demo"))
     return out
+
+
+def rl_config(work: Path) -> Path:
+    """The shipped RL config with one training episode (what the demo runs)."""
+    cfg = work / "rl.yaml"
+    cfg.write_text((REPO / "research" / "rl" / "config.yaml").read_text().replace("episodes: 3 ", "episodes: 1 "))
+    return cfg
 
 
 def research_root(work: Path) -> Path:
