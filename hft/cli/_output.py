@@ -38,6 +38,13 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+def fmt_money(v: float) -> str:
+    """An amount for a person: ``1,234.56``; small amounts by significant digits (``-2.3e-05``), never ``0.00``."""
+    if v == 0:
+        return "0"
+    return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
 def console(stderr: bool = False):
     """A rich Console (imported lazily)."""
     from rich.console import Console
@@ -45,37 +52,7 @@ def console(stderr: bool = False):
     return Console(stderr=stderr)
 
 
-def show_progress(json_mode: bool) -> bool:
-    """Progress bars only for humans: not under --json and only on a TTY (stderr)."""
-    return not json_mode and sys.stderr.isatty()
+# The progress display lives in its own module; these names stay importable from here.
+from hft.cli._progress import progress_bar, show_progress  # noqa: E402
 
-
-class progress_bar:
-    """A rich progress bar on stderr (`label`, done/total `unit`); a no-op when disabled or without a TTY.
-
-    Use as ``with progress_bar("search", "trials", enabled=not json_out) as update: update(done, total)``.
-    """
-
-    def __init__(self, label: str, unit: str = "", *, enabled: bool = True) -> None:
-        self.label, self.unit = label, unit
-        self.enabled = enabled and sys.stderr.isatty()
-        self._bar: Any = None
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        if self.enabled:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn(self.label), BarColumn(),
-                                 TextColumn("{task.completed:,}/{task.total:,} " + self.unit), TimeElapsedColumn(),
-                                 TimeRemainingColumn(), console=console(stderr=True), transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.label, total=None)
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+__all__ = ["console", "emit", "fmt_money", "fmt_value", "progress_bar", "show_progress"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from hft.cli._config import set_option
 from hft.cli._output import console, emit
 from hft.cli._output import fmt_value as _fmt
 
@@ -48,7 +49,9 @@ def validate_cmd(
                                                         "of one symbol chain into one day): LOBSTER zip / "
                                                         "message CSV, imported .parquet, Binance captures. "
                                                         "Repeatable: gates per day and pooled."),
-    config: Path | None = typer.Option(None, "--config", help="Config file instead of the alpha's config.yaml."),
+    config: Path | None = typer.Option(None, "--config", help="Config layered over the alpha's config.yaml (name "
+                                                              "only what changes)."),
+    sets: list[str] = set_option(),
     plots: Path | None = typer.Option(None, "--plots", help="Folder for the PNG plots (default "
                                                             "$HFT_HOME/runs/validate/<experiment id>/)."),
     no_record: bool = typer.Option(False, "--no-record", help="Dry run: record no trial and no audit row "
@@ -59,24 +62,24 @@ def validate_cmd(
     import sys
 
     from hft.alpha.validate import validate
-    from hft.cli._output import show_progress
+    from hft.cli._config import effective_alpha_config
+    from hft.cli._progress import progress_bar
     from hft.core.errors import GateFailed
 
-    kwargs: dict[str, Any] = {"config_path": config, "record": not no_record, "plots_dir": plots}
-    if show_progress(json_out):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    config_path = effective_alpha_config(name, config, sets)
+    kwargs: dict[str, Any] = {"config_path": config_path, "record": not no_record, "plots_dir": plots}
+    bar = progress_bar(f"validate {name}", "steps", enabled=not json_out)
+    with bar as update:
+        def progress(step: str, i: int, n: int) -> None:
+            bar.describe(step)
+            update(i, n)
 
-        with Progress(TextColumn("[bold]validate[/bold] {task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console(stderr=True), transient=True) as bar:
-            task = bar.add_task(name, total=1)
-
-            def progress(step: str, i: int, n: int) -> None:
-                bar.update(task, description=f"{name}: {step}", completed=i, total=n)
-
-            card = validate(name, data, progress=progress, **kwargs)
-    else:
-        card = validate(name, data, **kwargs)
+        card = validate(name, data, progress=progress, **kwargs)
     result = card.to_dict()
+    if card.plots:  # the scorecard page beside its plots
+        from hft.report.scorecard import write_scorecard_page
+
+        result["report"] = str(write_scorecard_page(Path(card.plots[0]).parent / "report.html", result))
     emit(result, json_out, lambda: _render_scorecard(result))
     if not card.passed:
         failed = [g.gate for g in card.gates if not g.passed]
@@ -140,3 +143,5 @@ def _render_scorecard(res: dict[str, Any]) -> None:
         c.print(t)
     for p in res["plots"]:
         c.print(f"plot {p}")
+    if res.get("report"):
+        c.print(f"report {res['report']}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from hft.cli._config import set_option
 from hft.cli._output import console, emit
 from hft.cli._output import fmt_value as _fmt
 
@@ -49,9 +50,12 @@ def pool_cmd(
     from hft.alpha.pool import record_pool, run_pool
     from hft.alpha.promote import alpha_code_hash
     from hft.alpha.registry import load_alpha_class
+    from hft.cli._progress import progress_bar
 
     load_alpha_class(name)  # an unknown alpha is a clear error before anything else
-    res = run_pool(name, data, code_hash=alpha_code_hash(name), max_corr=max_corr, min_marginal_ic=min_marginal_ic)
+    with progress_bar("pool", enabled=not json_out):
+        res = run_pool(name, data, code_hash=alpha_code_hash(name), max_corr=max_corr,
+                       min_marginal_ic=min_marginal_ic)
     out = res.to_dict()
     out["ok"] = res.passed
     out["audit_ids"] = [] if no_record else record_pool(res)
@@ -97,12 +101,15 @@ def promote_cmd(
     replay_config: Path = typer.Option(None, "--replay-config", help="Replay config for Gate D (default: the "
                                                                      "alpha's gate_d.replay_config or the repo's)."),
     out: Path = typer.Option(None, "--out", help="Gate D run folder (default $HFT_HOME/runs/gate_d/NAME/<hash>)."),
+    sets: list[str] = set_option(),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Gates D (replay through the gateway) and E (risk, capacity, approvals); write the promotion YAML on pass."""
     from hft.alpha.promote import promote
+    from hft.cli._config import gate_d_replay_config
     from hft.cli._output import progress_bar
 
+    replay_config = gate_d_replay_config(name, replay_config, sets)
     with progress_bar("gate D replay", "events", enabled=not json_out) as update:
         res = promote(name, data, approvers=list(approver), force=force, reason=reason, replay_config=replay_config,
                       out_dir=out, progress=update)
@@ -159,13 +166,13 @@ def rl_promote_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Train the Q-learning market maker (research/rl), save it (npz + YAML), then gates R, D, E and promote."""
+    from hft.cli._progress import progress_bar
     from hft.cli._research import load_research_module
 
     rl = load_research_module("rl/lifecycle.py")
-    if not json_out:
-        console(stderr=True).print("training the policy (seeded; twice when the determinism check is on) ...")
-    result = rl.rl_promote(train, data, config_path=config, approvers=list(approver), force=force, reason=reason,
-                           out=out)
+    with progress_bar("rl-promote: training, gates R, D, E", enabled=not json_out):
+        result = rl.rl_promote(train, data, config_path=config, approvers=list(approver), force=force,
+                               reason=reason, out=out)
 
     def render() -> None:
         c = console()
@@ -196,8 +203,10 @@ def canary_cmd(
 ) -> None:
     """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
     from hft.alpha.canary import run_canary
+    from hft.cli._progress import progress_bar
 
-    res = run_canary(name, observations, data=data or None)
+    with progress_bar("canary", enabled=not json_out):
+        res = run_canary(name, observations, data=data or None)
     result = res.to_dict()
 
     def render() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from hft.cli._config import set_option
 from hft.cli._output import console, emit
 
 
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", help="Processes / Ray CPUs (0: all CPUs; local: a pool only for long searches)."),
         address: str = typer.Option("", "--address", help="Existing Ray cluster address (--backend ray)."),
         max_trials: int = typer.Option(0, "--max-trials", help="Stop after N new trials (0: all); resumable."),
+        sets: list[str] = set_option(),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
     ) -> None:
         """Score every trial of SPEC out of sample, record each in the experiment registry, rank by DSR.
@@ -30,7 +32,9 @@ def register(app: typer.Typer) -> None:
         from hft.cli._research import load_research_module
 
         engine = load_research_module("combinatorial/search_engine.py")
-        parsed = engine.load_spec(spec)
+        from hft.cli._config import layered_spec
+
+        parsed = engine.parse_spec(*layered_spec(spec, sets))
         with progress_bar("search", "trials", enabled=not json_out) as update:
             result = engine.run_search(parsed, data, backend=backend, workers=workers or None,
                                        address=address or None, max_trials=max_trials or None, progress=update)

@@ -30,6 +30,7 @@ from hft.cli import gateway as gateway_cmds
 from hft.cli import replay as replay_cmds
 from hft.cli import sim as sim_cmds
 from hft.cli import store as store_cmds
+from hft.cli import warmup as warmup_cmds
 from hft.core.errors import HftError
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ app.add_typer(alpha_cmds.app, name="alpha")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(store_cmds.app, name="store")
 app.command("demo")(demo_cmds.demo)
+app.command("warmup")(warmup_cmds.warmup)
 
 
 def _report(exc: HftError, json_mode: bool) -> int:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from hft.cli._output import console, emit, show_progress
+from hft.cli._output import console, emit, progress_bar
 
 app = typer.Typer(help="Audit trail: load the WAL into the store, query it, tail a table.", no_args_is_help=True)
 
@@ -32,15 +32,8 @@ def load_cmd(
     store = open_store(wait_s=wait)
     try:
         loader = WALLoader(store, prune=not keep_segments, batch_rows=batch_rows)
-        if show_progress(json_out):
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-            with Progress(TextColumn("loading WAL"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                          TimeRemainingColumn(), console=console(stderr=True), transient=True) as prog:
-                task = prog.add_task("load", total=None)
-                loader.progress = lambda done, total: prog.update(task, completed=done, total=total)
-                rep = loader.load()
-        else:
+        with progress_bar("loading WAL", "records", enabled=not json_out) as update:
+            loader.progress = update
             rep = loader.load()
         result = {"ok": True, "backend": store.describe(), **rep.to_dict()}
     finally:
@@ -64,16 +57,9 @@ def load_cmd(
 
 
 def _render_rows(columns: list[str], rows: list[list], title: str | None = None) -> None:
-    from rich.table import Table
+    from hft.cli._tables import render_rows
 
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c, overflow="fold")
-    for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r))
-    con = console()
-    con.print(table)
-    con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+    render_rows(columns, rows, title=title)
 
 
 @app.command("query")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from hft.cli._output import console, emit
+from hft.cli._output import console, emit, progress_bar
 
 app = typer.Typer(help="Import, generate, verify and inspect recorded market data.", no_args_is_help=True)
 
@@ -29,7 +29,8 @@ def import_cmd(
     """Import raw recorded quotes into the canonical event format (Parquet + instrument metadata)."""
     from hft.data.importing import import_to_file
 
-    result = import_to_file(sources, out, allow_gaps=allow_gaps, force=force)
+    with progress_bar("import", enabled=not json_out):
+        result = import_to_file(sources, out, allow_gaps=allow_gaps, force=force)
     emit(result, json_out, lambda: _render_kv("imported", result))
 
 
@@ -47,8 +48,9 @@ def generate_cmd(
     """Generate a deterministic synthetic L3 trading day in LOBSTER format."""
     from hft.data.importing import generate_day
 
-    result = generate_day(out, seed=seed, symbol=symbol, date=date, messages=messages, levels=levels,
-                          zip_output=zip_output)
+    with progress_bar("generate", enabled=not json_out):
+        result = generate_day(out, seed=seed, symbol=symbol, date=date, messages=messages, levels=levels,
+                              zip_output=zip_output)
     emit(result, json_out, lambda: _render_kv("generated", result))
 
 
@@ -64,7 +66,8 @@ def verify_cmd(
     from hft.core.errors import DataValidationError
     from hft.data.importing import verify_files
 
-    result = verify_files(files, allow_gaps=allow_gaps)
+    with progress_bar("verify", enabled=not json_out):
+        result = verify_files(files, allow_gaps=allow_gaps)
     emit(result, json_out, lambda: _render_kv("verify", result))
     if not result["ok"]:
         raise DataValidationError(f"verify failed: {result['problem']}", file=str(files[0]))
@@ -79,7 +82,8 @@ def inspect_cmd(
     """Instrument, time span, counts by event kind, spread and depth statistics, crossed books, gaps."""
     from hft.data.inspect import inspect_files
 
-    result = inspect_files(files, allow_gaps=allow_gaps)
+    with progress_bar("inspect", enabled=not json_out):
+        result = inspect_files(files, allow_gaps=allow_gaps)
     emit(result, json_out, lambda: _render_kv("inspect", result))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from hft.cli._output import console, emit
+from hft.cli._output import console, emit, progress_bar
 
 
 def demo(
@@ -35,9 +35,6 @@ def demo(
 ) -> None:
     """Run the main job on a generated day: generate, import, verify, inspect, replay, store, alpha lifecycle."""
     from hft.core.errors import DataValidationError
-    from hft.data.importing import generate_day, import_to_file, verify_files
-    from hft.data.inspect import inspect_files
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     work = out or Path(os.environ.get("HFT_HOME", ".hft")) / "demo"
     work.mkdir(parents=True, exist_ok=True)
@@ -46,14 +43,32 @@ def demo(
     steps: dict[str, dict] = {}
     t_all = time.perf_counter()
 
+    bar = progress_bar("demo", enabled=not json_out)
+
     def step(name: str, fn):
         if not quiet:
             con.print(f"[bold cyan]»[/] {name} …")
+            bar.describe(name)
         t0 = time.perf_counter()
         res = fn()
         res["step_s"] = round(time.perf_counter() - t0, 3)
         steps[name] = res
         return res
+
+    with bar:
+        ver, ins = _main_job(work, seed, messages, lifecycle, step)
+    result = {"ok": bool(ver["ok"]), "workdir": str(work), "wall_s": round(time.perf_counter() - t_all, 3),
+              "steps": steps}
+    emit(result, json_out, lambda: _render(result, ins))
+    if not ver["ok"]:
+        raise DataValidationError(f"demo: book verification failed: {ver['problem']}")
+
+
+def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tuple[dict, dict]:
+    """generate → import → verify → inspect → replay → store (→ the lifecycle); returns verify and inspect."""
+    from hft.data.importing import generate_day, import_to_file, verify_files
+    from hft.data.inspect import inspect_files
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     gen = step("generate", lambda: generate_day(work, seed=seed, symbol="SYNTH", date="2024-01-02",
                                                  messages=messages, levels=10, zip_output=True))
@@ -67,11 +82,7 @@ def demo(
     step("store", lambda: _query_store(rep["run_hash"]))
     if lifecycle:
         _lifecycle(work, parquet, seed, messages, step)
-    result = {"ok": bool(ver["ok"]), "workdir": str(work), "wall_s": round(time.perf_counter() - t_all, 3),
-              "steps": steps}
-    emit(result, json_out, lambda: _render(result, ins))
-    if not ver["ok"]:
-        raise DataValidationError(f"demo: book verification failed: {ver['problem']}")
+    return ver, ins
 
 
 ALPHA = "obi_l1"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hft.cli._output import console, emit, progress_bar
+from hft.cli._output import console, emit, fmt_money, progress_bar
 
 app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
                   invoke_without_command=True, no_args_is_help=False)
@@ -19,8 +19,10 @@ def replay(
     data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported); repeat for "
                                                                "chained Binance files."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="Built-in strategy: mm, imbalance_taker, twap."),
-    config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML (default config/sim/replay.yaml "
-                                                             "when present, else built-in defaults)."),
+    config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
+                                                             "config/sim/replay.yaml (name only what changes)."),
+    sets: list[str] = typer.Option(None, "--set", help="Override one config key: path.to.key=value "
+                                                       "(repeatable; e.g. --set strategies.mm.size=2)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write (refused if it exists)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
     check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved."),
@@ -37,7 +39,8 @@ def replay(
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     if check is not None:
-        result = check_golden(check)
+        with progress_bar("golden check", enabled=not json_out):
+            result = check_golden(check)
         emit(result, json_out, lambda: _render_check(result))
         if not result["ok"]:
             raise SimError(f"{check}: behaviour moved: {', '.join(result['moved'])}",
@@ -45,7 +48,8 @@ def replay(
         return
     if not data:
         raise SimError("expected --data PATH (or --check GOLDEN.json)", hint="hft replay --data day.parquet -s mm")
-    cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None))
+    cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None),
+                             sets or ())
     if engine is not None:
         from dataclasses import replace
 
@@ -82,15 +86,19 @@ def _render(s: dict) -> None:
               title_justify="left")
     t.add_column("metric", style="bold")
     t.add_column("value")
-    rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({s['events_per_s']:,}/s)"),
-            ("PnL", f"{s['pnl']:.6g} {s['currency']} ({s['pnl_money_units']:,} money units, fees "
-                    f"{s['fees_money_units']:,})"),
+    speed = f"{s['events_per_s']:,}/s" if s.get("events_per_s") else "n/a"
+    rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({speed}"
+                       + (f"; kernels compiled first in {s['compile_s']} s, not counted)" if s.get("compile_s")
+                          else ")")),
+            ("PnL", f"{fmt_money(s['pnl'])} {s['currency']} (gross {fmt_money(s['pnl_gross'])}, fees "
+                    f"{fmt_money(s['fees'])}; {s['pnl_money_units']:,} money units of {s['money_unit']:g})"),
             ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
-            ("max drawdown", f"{s['max_drawdown_money_units']:,} money units"),
+            ("max drawdown", f"{fmt_money(s['max_drawdown'])} {s['currency']} "
+                             f"({s['max_drawdown_money_units']:,} money units)"),
             ("orders / cancels", f"{s['orders']:,} / {s['cancels']:,}"),
-            ("fills", f"{s['fills']:,} ({s['filled_qty']:,} lots, fill ratio {s['fill_ratio']:.3f}, maker "
+            ("fills", f"{s['fills']:,} ({s['filled_inst']:g} units = {s['filled_qty']:,} lots, fill ratio {s['fill_ratio']:.3f}, maker "
                       f"{s['maker_share']:.1%})"),
-            ("final position", f"{s['position']:,} lots"),
+            ("final position", f"{s['position_inst']:g} units ({s['position']:,} lots)"),
             ("rejects", ", ".join(f"{k} {v}" for k, v in s["rejects"].items()) or "none"),
             ("run hash", s["run_hash"])]
     rs = s.get("resync")

@@ -25,10 +25,11 @@ def scenario(
     json_out: bool = typer.Option(False, "--json", help="Print the trace and the summary as JSON."),
 ) -> None:
     """Run a scripted scenario through the real gateway and the simulated L2 venue; print the order trace."""
-    from hft.cli._output import console, emit
+    from hft.cli._output import console, emit, progress_bar
     from hft.sim.scenario import run_file
 
-    result: dict[str, Any] = run_file(file)
+    with progress_bar("scenario", enabled=not json_out):
+        result: dict[str, Any] = run_file(file)
 
     def render() -> None:
         from rich.table import Table

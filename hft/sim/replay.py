@@ -40,8 +40,9 @@ reference rows"). ``false`` replays the data-alone venue book and builds the loc
 (the behaviour before the resync). Generated days are LOBSTER files with
 complete messages, so the resync finds nothing to adjust there. The key enters the config hash when false.
 
-Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet``,
-``summary.json`` and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
+Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet`` (the integer
+columns and, beside them, readable ones: `hft.sim.run_tables`), ``summary.json``, ``config.yaml`` (the
+effective config), ``report.html`` (the tearsheet: `hft.report.run`) and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
 identity of the behaviour: same data + config + seed → same hash, in any process.
 """
 
@@ -54,7 +55,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field, fields
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +102,15 @@ class ReplayConfig:
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
     engine: str = "numba"  # "numba" (hft.sim.engine_nb) | "python" (hft.sim.engine): same outputs, same run hash
     l3_resync: bool = True  # LOBSTER data: resync the L3 venue's visible book with the reference rows
+    sources: tuple[str, ...] = field(default=(), compare=False)  # the layers it was built from (not hashed)
 
-    def digest(self) -> str:
-        """Config hash. Keys added after the first release enter only when set, so older hashes hold. The
-        engine never enters: both engines produce the same run (tests/unit/sim/test_engine_nb.py)."""
-        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "engine"}
+    def canonical(self) -> dict[str, Any]:
+        """The effective config as the config hash sees it: every field in canonical units (durations in ns),
+        recorded latency series by content. Keys added after the first release enter only when set, so older
+        hashes hold. The engine never enters: both engines produce the same run (tests/unit/sim/test_engine_nb.py);
+        nor do the sources it was layered from."""
+        d: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)
+                             if f.name not in ("engine", "sources")}
         for key in ("entry_empirical", "response_empirical"):
             emp = d.pop(key)
             if emp is not None:
@@ -112,7 +119,11 @@ class ReplayConfig:
             del d["feed_jitter_ns"]
         if d["l3_resync"]:
             del d["l3_resync"]  # the default (on) hashes as before the key existed; off is a different config
-        return hashlib.blake2b(json.dumps(d, sort_keys=True).encode(), digest_size=8).hexdigest()
+        return d
+
+    def digest(self) -> str:
+        """Config hash: BLAKE2b-64 of `canonical()` as sorted JSON."""
+        return hashlib.blake2b(json.dumps(self.canonical(), sort_keys=True).encode(), digest_size=8).hexdigest()
 
     def latency_summary(self) -> dict[str, Any]:
         """The latency settings as reported in ``summary.json``."""
@@ -124,11 +135,79 @@ class ReplayConfig:
                 "feed_ns": self.feed, "feed_jitter_ns": self.feed_jitter_ns}
 
 
-def load_replay_config(path: str | Path | None) -> ReplayConfig:
-    """Parse a replay config file (None → built-in defaults); relative latency files resolve beside it."""
-    if path is None:
+def load_replay_config(path: str | Path | None, sets: Sequence[str] = ()) -> ReplayConfig:
+    """The effective replay config: the shipped defaults (`DEFAULT_CONFIG`) ← the file at `path` ← `sets`
+    (``path.to.key=value``), layered (`hft.config.layering`). Each layer is checked strictly on its own (an error
+    names its file, or ``--set``), then the merged mapping is parsed. Relative latency files resolve beside the
+    file that names them. None and no sets: the built-in defaults."""
+    from hft.config.layering import SET_SOURCE, parse_sets
+
+    if path is None and not sets:
         return ReplayConfig()
-    return parse_replay_config(load_yaml(path), file=path, base_dir=Path(path).resolve().parent)
+    layers: list[tuple[dict[str, Any], str, Path]] = []
+    if DEFAULT_CONFIG.exists():
+        layers.append((load_yaml(DEFAULT_CONFIG), str(DEFAULT_CONFIG), DEFAULT_CONFIG.parent))
+    if path is not None and not (DEFAULT_CONFIG.exists() and Path(path).resolve() == DEFAULT_CONFIG):
+        layers.append((load_yaml(path), str(path), Path(path).resolve().parent))
+    if sets:
+        layers.append((parse_sets(sets), SET_SOURCE, Path.cwd()))
+    merged: dict[str, Any] = {}
+    for mapping, file, base in layers:
+        parse_replay_config(mapping, file=file, base_dir=base)  # strict per layer: errors name the layer
+        merged = _layer(merged, _absolute_latency_files(mapping, base))
+    sources = tuple(f if f != SET_SOURCE else f"{SET_SOURCE} {' '.join(sets)}" for _, f, _ in layers)
+    out = parse_replay_config(merged, file=" <- ".join(f for _, f, _ in layers), base_dir=Path.cwd())
+    return replace(out, sources=sources)
+
+
+def _absolute_latency_files(mapping: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A layer with its relative latency file paths made absolute against the folder of the file naming them."""
+    lat = mapping.get("latency")
+    if not isinstance(lat, dict):
+        return mapping
+    lat = dict(lat)
+
+    def absolute(p: Any) -> Any:
+        if not isinstance(p, str):
+            return p
+        q = Path(p).expanduser()
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    if "file" in lat:
+        lat["file"] = absolute(lat["file"])
+    for k in ("entry", "response"):
+        if isinstance(lat.get(k), dict) and "file" in lat[k]:
+            lat[k] = {**lat[k], "file": absolute(lat[k]["file"])}
+    return {**mapping, "latency": lat}
+
+
+def _layer(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`deep_merge`, knowing that ``latency.file`` is shorthand for both ``entry`` and ``response``."""
+    from hft.config.layering import deep_merge
+
+    lat_o, lat_b = over.get("latency"), base.get("latency")
+    if isinstance(lat_o, dict) and isinstance(lat_b, dict):
+        lat_b = dict(lat_b)
+        if "file" in lat_o:
+            lat_b.pop("entry", None)
+            lat_b.pop("response", None)
+        elif ("entry" in lat_o or "response" in lat_o) and "file" in lat_b:
+            f = lat_b.pop("file")
+            lat_b.setdefault("entry", {"file": f})
+            lat_b.setdefault("response", {"file": f})
+        base = {**base, "latency": lat_b}
+    return deep_merge(base, over)
+
+
+def write_config(path: Path, config: ReplayConfig) -> None:
+    """The effective config of a run as YAML: exactly the mapping `ReplayConfig.digest` hashes."""
+    import yaml
+
+    head = ("# The effective replay config of this run, in canonical units (durations in ns).\n"
+            f"# config_hash {config.digest()} = BLAKE2b-64 of this mapping as sorted JSON.\n"
+            f"# engine: {config.engine} (not hashed: both engines give the same run)\n"
+            + "".join(f"# layer: {src}\n" for src in config.sources))
+    path.write_text(head + yaml.safe_dump(config.canonical(), sort_keys=True))
 
 
 def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = None,
@@ -275,15 +354,21 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     try:
         md = open_market_data([Path(p) for p in data])
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
-        out = engine.run(progress, multiplier=multiplier)
-        summary = summarise(out, md, strategy_name, strategy.params(), config, data, commit=commit.result())
+        from hft.compile_watch import CompileWatch
+
+        t0 = time.perf_counter()
+        with CompileWatch() as compiled:  # kernel compilation (a cold cache) is reported apart from the replay
+            out = engine.run(progress, multiplier=multiplier)
+        run_s = time.perf_counter() - t0
+        summary = summarise(out, md, strategy_name, strategy.params(), config, data, commit=commit.result(),
+                            compile_s=compiled.seconds, run_s=run_s)
     finally:
         commit.close()
     warnings = fallback_warnings(md, config, data)
     if warnings:  # a switch that fell back is said (summary and stderr), never silent
         summary["warnings"] = warnings
     if out_dir is not None:
-        write_run_folder(out_dir, out, summary, md, force=force)
+        write_run_folder(out_dir, out, summary, md, force=force, config=config)
         summary["run_folder"] = str(out_dir)
     if store:
         summary["store"] = record_run(out, summary, md.instrument.symbol, engine.gw)
@@ -391,9 +476,13 @@ def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
 
 
 def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: ReplayConfig,
-              data: list[Path], *, commit: str | None = None) -> dict[str, Any]:
+              data: list[Path], *, commit: str | None = None, compile_s: float = 0.0,
+              run_s: float | None = None) -> dict[str, Any]:
     """Run metrics: PnL, Sharpe per sample, drawdown, fills, maker share, rejects, speed, hashes. `commit`: the
-    `git_commit()` value when already known (None: asked now)."""
+    `git_commit()` value when already known (None: asked now). `compile_s`: kernel compilation during the run
+    (a cold cache) and `run_s` the whole call that contained it: with compilation, ``events_per_s`` counts
+    ``run_s - compile_s`` only."""
+    replay_s = out.wall_s if not compile_s or run_s is None else run_s - compile_s
     from hft import __version__
     from hft.sim.exchange_l2 import LIQ_MAKER
 
@@ -413,19 +502,26 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
     filled = int(fills["qty"].sum()) if len(fills) else 0
-    money = float(inst.tick_size) * float(inst.lot_size) * float(inst.contract_size) / mult
+    from hft.sim.run_tables import money_unit
+
+    money = money_unit(inst, mult)
+    lot = float(inst.lot_size)
     gm = out.gateway_metrics
     return {
         "ok": True,
         "strategy": strategy, "params": params, "symbol": inst.symbol, "venue": inst.venue,
         "book_level": inst.book_level,
-        "events": out.events, "wall_s": round(out.wall_s, 4),
-        "events_per_s": round(out.events / out.wall_s) if out.wall_s > 0 else None,
-        "run_hash": out.run_hash, "config_hash": config.digest(), "data_hash": data_hash(md),
-        "pnl_money_units": round(final_pnl, 2), "pnl": round(final_pnl * money, 6), "currency": inst.currency,
-        "money_unit": money, "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
+        "events": out.events, "wall_s": round(out.wall_s, 4), "compile_s": round(compile_s, 3),
+        "events_per_s": round(out.events / replay_s) if replay_s > 0 else None,
+        "run_hash": out.run_hash, "config_hash": config.digest(), "config_sources": list(config.sources),
+        "data_hash": data_hash(md),
+        "pnl_money_units": round(final_pnl, 2), "currency": inst.currency, "money_unit": money,
+        "multiplier": mult, "pnl": _ccy(final_pnl * money), "pnl_gross": _ccy((final_pnl + out.final["fees"]) * money),
+        "fees": _ccy(out.final["fees"] * money), "max_drawdown": _ccy(max_dd * money),
+        "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
         "max_drawdown_money_units": round(max_dd, 2),
-        "position": out.final["position"], "fees_money_units": out.final["fees"],
+        "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
+        "fees_money_units": out.final["fees"], "filled_inst": _ccy(filled * lot),
         "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
         "cancels": int((out.orders["action"] == 2).sum()) if len(out.orders) else 0,
         "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
@@ -436,6 +532,11 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
     }
+
+
+def _ccy(x: float) -> float:
+    """A float in currency or instrument units, to 10 significant digits (no float noise in summary.json)."""
+    return float(f"{x:.10g}")
 
 
 def _ffill(x: np.ndarray) -> np.ndarray:
@@ -507,9 +608,10 @@ class _GitCommitProbe:
             p.communicate()
 
 
-def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool) -> None:
-    """Write the run folder atomically: a temp folder beside it, renamed into place."""
-    import polars as pl
+def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
+                     config: ReplayConfig | None = None) -> None:
+    """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
+    effective form goes to ``config.yaml``."""
 
     out_dir = Path(out_dir)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
@@ -517,10 +619,15 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
         raise SimError(f"{out_dir}: expected an existing parent directory")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     try:
-        for name, arr in (("orders", out.orders), ("fills", out.fills), ("decisions", out.decisions),
-                          ("equity", out.equity)):
-            pl.DataFrame({f: np.ascontiguousarray(arr[f]) for f in arr.dtype.names}).write_parquet(
-                tmp / f"{name}.parquet")
+        from hft.sim.run_tables import write_tables
+
+        frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
+        if config is not None:
+            write_config(tmp / "config.yaml", config)
+        from hft.report.run import write_tearsheet
+
+        write_tearsheet(tmp / "report.html", frames, summary,
+                        (tmp / "config.yaml").read_text() if config is not None else None)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
         plot_run(tmp / "replay.png", out, summary)
         if out_dir.exists():

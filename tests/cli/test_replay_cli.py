@@ -22,10 +22,11 @@ def test_replay_json_and_run_folder(hft, day, tmp_path):
     r = hft("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store", "--json")
     assert r.code == 0, r.err
     s = r.json()
-    for key in ("events", "wall_s", "events_per_s", "run_hash", "pnl", "fills", "rejects"):
+    for key in ("events", "wall_s", "events_per_s", "compile_s", "run_hash", "pnl", "pnl_gross", "fees",
+                "max_drawdown", "position_inst", "pnl_money_units", "fills", "rejects"):
         assert key in s
     for f in ("orders.parquet", "fills.parquet", "decisions.parquet", "equity.parquet", "summary.json",
-              "replay.png"):
+              "replay.png", "config.yaml", "report.html"):
         assert (tmp_path / "run" / f).exists()
     again = hft("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store")
     assert again.code == 14 and "exists" in again.err and "Traceback" not in again.err

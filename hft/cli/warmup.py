@@ -1,0 +1,124 @@
+"""`hft warmup`: compile every kernel ahead, so the first real run is not a compile.
+
+The kernels are compiled on first use and cached on disk (``hft/__init__.py``: the cache is keyed by the
+content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
+first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
+import, verify, inspect, features and an L3 replay; a small synthetic L2 stream through an L2 replay — so every
+kernel they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hft.cli._output import console, emit
+
+
+def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout.")) -> None:
+    """Compile every kernel now (first run only; seconds when the cache is warm)."""
+    from hft.cli._progress import progress_bar
+    from hft.compile_watch import CompileWatch
+
+    steps: list[tuple[str, Any]] = [("generated L3 day: import, verify, inspect", _l3_data),
+                                    ("L3 replay (mm)", _l3_replay), ("book features", _features),
+                                    ("L2 replay (mm)", _l2_replay)]
+    done: dict[str, dict[str, float]] = {}
+    t_all = time.perf_counter()
+    bar = progress_bar("warmup", "steps", enabled=not json_out)
+    with tempfile.TemporaryDirectory(prefix="hft-warmup-") as tmp, bar as update, CompileWatch() as total:
+        ctx: dict[str, Any] = {"dir": Path(tmp)}
+        for i, (name, fn) in enumerate(steps):
+            bar.describe(name)
+            update(i, len(steps))
+            t0 = time.perf_counter()
+            with CompileWatch() as w:
+                fn(ctx)
+            done[name] = {"seconds": round(time.perf_counter() - t0, 3), "compile_s": round(w.seconds, 3),
+                          "kernels_compiled": w.kernels}
+        update(len(steps), len(steps))
+    result = {"ok": True, "wall_s": round(time.perf_counter() - t_all, 3), "compile_s": round(total.seconds, 3),
+              "kernels_compiled": total.kernels, "steps": done}
+
+    def render() -> None:
+        c = console()
+        for name, s in done.items():
+            c.print(f"  {name}: {s['seconds']} s ({s['kernels_compiled']} kernels compiled in {s['compile_s']} s)")
+        c.print(f"[green]warm[/] in {result['wall_s']} s: {total.kernels} kernels compiled in {result['compile_s']} s"
+                + (" (the cache was warm already)" if total.kernels == 0 else "; later runs start warm"))
+
+    emit(result, json_out, render)
+
+
+def _l3_data(ctx: dict[str, Any]) -> None:
+    from hft.data.importing import generate_day, import_to_file, verify_files
+    from hft.data.inspect import inspect_files
+
+    gen = generate_day(ctx["dir"], seed=1, symbol="WARM", date="2024-01-02", messages=3000, levels=5,
+                       zip_output=True)
+    ctx["l3"] = ctx["dir"] / "warm.parquet"
+    import_to_file([Path(gen["zip_path"])], ctx["l3"], force=True)
+    verify_files([Path(gen["zip_path"])])
+    inspect_files([ctx["l3"]])
+    ctx["zip"] = Path(gen["zip_path"])
+
+
+def _l3_replay(ctx: dict[str, Any]) -> None:
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+
+    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    run_replay([ctx["zip"]], "mm", cfg)
+    run_replay([ctx["l3"]], "mm", cfg)
+
+
+def _features(ctx: dict[str, Any]) -> None:
+    from hft.alpha.features import FeatureSpec, compute_features
+
+    compute_features([ctx["l3"]], FeatureSpec(levels=5), cache=False)
+    compute_features([ctx["l3"]], FeatureSpec(levels=5, sampling="1s", horizons=("1s",)), cache=False)
+
+
+def _l2_replay(ctx: dict[str, Any]) -> None:
+    from hft.core.instrument import Instrument
+    from hft.data.events_io import write_events
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+
+    path = ctx["dir"] / "warm_l2.parquet"
+    write_events(path, l2_stream(), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
+                                               book_level="L2"))
+    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    run_replay([path], "mm", cfg)
+
+
+def l2_stream(n_msgs: int = 2000, seed: int = 1) -> Any:
+    """A small seeded L2 stream: a snapshot, level updates around a wandering mid, trades at the touch."""
+    import numpy as np
+
+    from hft.core.dtypes import BUY, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, SELL, empty_events
+
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    mid, t = 100_000, 1_700_000_000_000_000_000
+    for k in range(1, 6):
+        rows += [(t, EV_SNAPSHOT_LEVEL, BUY, mid - k, 10, 0), (t, EV_SNAPSHOT_LEVEL, SELL, mid + k, 10, 0)]
+    rows[-1] = (*rows[-1][:5], 1)
+    for _ in range(n_msgs):
+        t += int(rng.integers(1, 50_000_000))
+        if rng.random() < 0.3:
+            side = BUY if rng.random() < 0.5 else SELL
+            rows.append((t, EV_TRADE, side, mid + side, int(rng.integers(1, 5)), 1))
+        else:
+            mid += int(rng.integers(-1, 2))
+            for k in range(1, 4):
+                rows.append((t, EV_LEVEL_SET, BUY, mid - k, int(rng.integers(1, 30)), 0))
+                rows.append((t, EV_LEVEL_SET, SELL, mid + k, int(rng.integers(1, 30)), 0))
+            rows.append((t, EV_LEVEL_SET, BUY, mid, 0, 0))
+            rows.append((t, EV_LEVEL_SET, SELL, mid, 0, 1))
+    ev = empty_events(len(rows))
+    for i, (ts, kind, side, px, qty, eom) in enumerate(rows):
+        ev[i] = (ts, ts + 200_000, px, qty, 0, i, kind, side, FLAG_EOM if eom else 0)
+    return ev

@@ -1,0 +1,1 @@
+"""Self-contained HTML reports: the tearsheet of a replay run and the page of a validation scorecard."""

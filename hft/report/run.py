@@ -1,0 +1,189 @@
+"""The tearsheet of a replay run: ``report.html`` in the run folder, self-contained (plots embedded as PNG).
+
+Sections: the headline numbers (in the quote currency and instrument units), equity and drawdown, position,
+our fills on the price path, gross PnL against fees, per-trade statistics, order-to-fill latency, rejects by
+reason, the hashes and the effective config. Built from the run's readable tables (`hft.sim.run_tables`).
+
+Per-trade statistics: every fill is a trade. Its edge, in ticks, is ``side × (mid − price)``: positive when we
+bought below (sold above) the mid. "At fill" takes the mid at the fill's local time; "after 1 s / 10 s" the mid
+that much later — both read from the equity samples (every ``sample_s``, the last sample at or before the
+time), so they are as fine as the sampling. Win rate: the share of fills whose edge after 10 s is positive.
+Queue position at fill is not recorded by the engine, so the page says so rather than guess.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.report.html import esc, page, png_figure, table
+
+HORIZONS_S = (1, 10)
+
+
+def trade_stats(fills: Any, equity: Any) -> dict[str, Any]:
+    """Count, win rate and mean edge in ticks at the fill and after each of `HORIZONS_S` (see the module doc)."""
+    n = fills.height
+    out: dict[str, Any] = {"trades": n, "win_rate": None, "edge_ticks_at_fill": None}
+    for h in HORIZONS_S:
+        out[f"edge_ticks_after_{h}s"] = None
+    if n == 0 or equity.height == 0:
+        return out
+    ts = equity["ts"].to_numpy()
+    mid2 = equity["mid2"].to_numpy().astype(np.float64)
+    mid = np.where(mid2 > 0, mid2 / 2.0, np.nan)
+    side = fills["side"].to_numpy().astype(np.float64)
+    price = fills["price"].to_numpy().astype(np.float64)
+    t = fills["local_ts"].to_numpy()
+
+    def mid_at(when: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(ts, when, side="right") - 1
+        return np.where(i >= 0, mid[np.maximum(i, 0)], np.nan)
+
+    def mean(x: np.ndarray) -> float | None:
+        return float(np.nanmean(x)) if np.isfinite(x).any() else None
+
+    out["edge_ticks_at_fill"] = mean(side * (mid_at(t) - price))
+    for h in HORIZONS_S:
+        edge = side * (mid_at(t + h * 1_000_000_000) - price)
+        out[f"edge_ticks_after_{h}s"] = mean(edge)
+        if h == HORIZONS_S[-1] and np.isfinite(edge).any():
+            out["win_rate"] = float((edge[np.isfinite(edge)] > 0).mean())
+    return out
+
+
+def order_latency_ms(orders: Any, fills: Any) -> np.ndarray:
+    """Milliseconds from each order's send (its ``new`` row) to each of its fills received."""
+    if fills.height == 0 or orders.height == 0:
+        return np.zeros(0)
+    new = orders.filter(orders["action"] == 1).select("order_id", sent="ts")
+    j = fills.select("order_id", "local_ts").join(new, on="order_id", how="inner")
+    return ((j["local_ts"] - j["sent"]).to_numpy() / 1e6).astype(np.float64)
+
+
+def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    from matplotlib.figure import Figure
+
+    eq, fills, orders = frames["equity"], frames["fills"], frames["orders"]
+    ccy = summary.get("currency", "")
+    t0 = int(eq["ts"][0]) if eq.height else 0
+    secs = (eq["ts"].to_numpy() - t0) / 1e9 if eq.height else np.zeros(0)
+    figs = []
+
+    net = eq["net_equity_ccy"].to_numpy() if eq.height else np.zeros(0)
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots(2, 1, sharex=True)
+    ax[0].plot(secs, net, lw=0.9)
+    ax[0].set_ylabel(f"net equity ({ccy})")
+    dd = net - np.maximum.accumulate(net) if len(net) else net
+    ax[1].fill_between(secs, dd, 0, color="#b3261e", alpha=0.4, lw=0)
+    ax[1].set_ylabel(f"drawdown ({ccy})")
+    ax[1].set_xlabel("seconds from start")
+    fig.tight_layout()
+    figs.append(png_figure(fig, f"Net equity and drawdown, {ccy} (max drawdown {summary.get('max_drawdown')})"))
+
+    fig = Figure(figsize=(7, 3))
+    ax1 = fig.subplots()
+    ax1.step(secs, eq["position_inst"].to_numpy() if eq.height else secs, where="post", lw=0.9)
+    ax1.set_ylabel("position (instrument units)")
+    ax1.set_xlabel("seconds from start")
+    fig.tight_layout()
+    figs.append(png_figure(fig, "Position"))
+
+    fig = Figure(figsize=(7, 3.4))
+    ax1 = fig.subplots()
+    if eq.height:
+        ax1.plot(secs, eq["mid_px"].to_numpy(), lw=0.8, color="#5a6475", label="mid")
+    if fills.height:
+        ft = (fills["local_ts"].to_numpy() - t0) / 1e9
+        buy = fills["side"].to_numpy() > 0
+        px = fills["price_px"].to_numpy()
+        ax1.scatter(ft[buy], px[buy], s=7, c="#137333", label="our buys", zorder=3)
+        ax1.scatter(ft[~buy], px[~buy], s=7, c="#b3261e", label="our sells", zorder=3)
+    ax1.set_ylabel(f"price ({ccy})")
+    ax1.set_xlabel("seconds from start")
+    ax1.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    figs.append(png_figure(fig, "Fills on the price path"))
+
+    fig = Figure(figsize=(7, 3))
+    ax1 = fig.subplots()
+    if eq.height:
+        gross = eq["realised_ccy"].to_numpy() + eq["unrealised_ccy"].to_numpy()
+        ax1.plot(secs, gross, lw=0.9, label="gross PnL (realised + unrealised)")
+        ax1.plot(secs, eq["fees_ccy"].to_numpy(), lw=0.9, label="fees paid (negative: rebates)")
+        ax1.plot(secs, net, lw=0.9, label="net", alpha=0.7)
+    ax1.set_ylabel(ccy)
+    ax1.set_xlabel("seconds from start")
+    ax1.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    figs.append(png_figure(fig, "Gross PnL against fees"))
+
+    lat = order_latency_ms(orders, fills)
+    fig = Figure(figsize=(7, 3))
+    ax1 = fig.subplots()
+    if len(lat):
+        lo, hi = max(float(lat.min()), 1e-3), max(float(lat.max()), 1e-3)
+        bins = np.geomspace(lo, hi * 1.0001, 40) if hi > lo else 10
+        ax1.hist(np.maximum(lat, 1e-3), bins=bins, color="#3b6fb6")
+        if hi > lo:
+            ax1.set_xscale("log")
+    else:
+        ax1.text(0.5, 0.5, "no fills", ha="center", va="center", transform=ax1.transAxes)
+    ax1.set_xlabel("order sent → fill received (ms, log scale): entry + response latency + time resting")
+    ax1.set_ylabel("fills")
+    fig.tight_layout()
+    figs.append(png_figure(fig, f"Order sent to fill received ({len(lat):,} fills"
+                                + (f", median {np.median(lat):.3g} ms)" if len(lat) else ")")))
+    return figs
+
+
+def _rejects(decisions: Any) -> str:
+    rej = decisions.filter(decisions["status"] == "rejected") if decisions.height else decisions
+    if rej.height == 0:
+        return '<p class="note">No gateway rejects.</p>'
+    counts = rej.group_by("reason_name").len().sort("len", descending=True)
+    return table(([r["reason_name"], int(r["len"])] for r in counts.iter_rows(named=True)), ["reason", "decisions"])
+
+
+def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str, Any],
+                    config_text: str | None = None) -> Path:
+    """Write the run's ``report.html`` (see the module docstring) from its readable tables and summary."""
+    s = summary
+    ccy = s.get("currency", "")
+    stats = trade_stats(frames["fills"], frames["equity"])
+    head = [("PnL (net)", f"{s.get('pnl')} {ccy}"), ("gross PnL", f"{s.get('pnl_gross')} {ccy}"),
+            ("fees", f"{s.get('fees')} {ccy}"), ("max drawdown", f"{s.get('max_drawdown')} {ccy}"),
+            ("Sharpe per sample", f"{s.get('sharpe_per_sample')} (sample {s.get('sample_s')} s)"),
+            ("orders / cancels", f"{s.get('orders'):,} / {s.get('cancels'):,}"),
+            ("fills", f"{s.get('fills'):,} ({s.get('filled_inst')} units; fill ratio {s.get('fill_ratio')}, maker "
+                      f"share {s.get('maker_share')})"),
+            ("final position", f"{s.get('position_inst')} units ({s.get('position')} lots)"),
+            ("events", f"{s.get('events'):,} in {s.get('wall_s')} s ({s.get('events_per_s')}/s"
+                       + (f"; {s.get('compile_s')} s kernel compilation not counted)" if s.get("compile_s") else ")"))]
+    trade_rows = [("trades (fills)", stats["trades"]), ("win rate (edge after 10 s > 0)", stats["win_rate"]),
+                  ("average edge at fill (ticks)", stats["edge_ticks_at_fill"])]
+    trade_rows += [(f"average edge after {h} s (ticks)", stats[f"edge_ticks_after_{h}s"]) for h in HORIZONS_S]
+    ident = [("run hash", s.get("run_hash")), ("config hash", s.get("config_hash")), ("data hash", s.get("data_hash")),
+             ("engine", s.get("engine")), ("seed", s.get("seed")), ("version", s.get("version")),
+             ("git commit", s.get("git_commit")), ("config layers", ", ".join(s.get("config_sources") or []) or "-")]
+    figs = _figures(frames, s)
+    sections = [
+        ("Summary", table(head)),
+        ("Equity, position, fills", f'<div class="grid">{"".join(figs[:4])}</div>'),
+        ("Per-trade statistics", table(trade_rows) + '<p class="note">Edge = side × (mid − fill price) in ticks; '
+                                                     "mids from the equity samples.</p>"),
+        ("Order latency", figs[4]),
+        ("Queue position at fill", '<p class="note">Not recorded by the engine in this version (the venue knows it; '
+                                   "the fill records do not carry it).</p>"),
+        ("Rejects by reason", _rejects(frames["decisions"])),
+        ("Identity", table(ident)),
+        ("Strategy parameters", table(sorted((k, v) for k, v in (s.get("params") or {}).items()))),
+        ("Effective config", f"<pre>{esc(config_text)}</pre>" if config_text else '<p class="note">-</p>'),
+    ]
+    title = f"{s.get('strategy')} on {s.get('symbol')} ({s.get('venue')}, {s.get('book_level')})"
+    path = Path(path)
+    path.write_text(page(title, f"run {s.get('run_hash')} · {ccy}", sections))
+    return path

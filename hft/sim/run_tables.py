@@ -1,0 +1,183 @@
+"""The tables of a run folder, as a researcher reads them: the exact integers, and beside them the same in words,
+datetimes, instrument units and the quote currency. The one place these readable columns are built.
+
+Every integer column of the engine's records stays as it is (the run hash covers those arrays, never these
+files). Added beside them:
+
+* times: ``<col>_utc`` — ``Datetime(ns, UTC)`` of each int64 ns column (``ts``, ``local_ts``);
+* codes as names: ``side_name`` (buy / sell), ``action_name`` and ``kind_name`` (new / cancel / replace for
+  orders and decisions; the report kind for fills: fill / partial_fill), ``order_type_name``, ``tif_name``,
+  ``liquidity_name`` (maker / taker), ``reason_name`` and ``status`` (accepted / rejected / duplicate) of
+  decisions;
+* prices ``<col>_px`` (ticks × tick size; the mid from ``mid2``) and quantities ``<col>_inst`` (lots × lot
+  size), floats in instrument units;
+* money ``<col>_ccy`` in the quote currency (money units × `money_unit`); equity adds ``realised_ccy``
+  (average-cost, before fees), ``unrealised_ccy`` (position marked to the mid), ``fees_ccy`` and
+  ``net_equity_ccy`` = realised + unrealised − fees.
+
+Each file's Parquet metadata names the currency and the units (``hft.currency``, ``hft.money_unit``,
+``hft.instrument``, ``hft.columns``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import NO_PRICE
+
+UNITS_NOTE = ("integer columns: time int64 ns UTC, price in ticks, qty in lots, money in money units; "
+              "*_utc Datetime(ns, UTC); *_px price and *_inst quantity in instrument units; *_ccy in hft.currency")
+
+
+def money_unit(instrument: Any, multiplier: int) -> float:
+    """Quote-currency value of one money unit: tick × lot × contract size / multiplier."""
+    from decimal import Decimal
+
+    return float(Decimal(instrument.tick_size) * Decimal(instrument.lot_size) * Decimal(instrument.contract_size)
+                 / multiplier)
+
+
+def _decimals(step: float | str) -> int:
+    """Decimal places of a step (``"0.01"`` → 2, ``1e-10`` → 10): readable columns round to them."""
+    from decimal import Decimal
+
+    return max(0, -Decimal(str(step)).normalize().as_tuple().exponent)
+
+
+def _names(codes: np.ndarray, names: dict[int, str]) -> list[str | None]:
+    return [names.get(int(c)) for c in codes]
+
+
+def _px(ticks: np.ndarray, tick: float) -> np.ndarray:
+    out = np.round(ticks.astype(np.float64) * tick, _decimals(tick) + 1)
+    out[(ticks == NO_PRICE) | (ticks <= 0)] = np.nan
+    return out
+
+
+def realised_pnl(fills: np.ndarray, multiplier: int) -> np.ndarray:
+    """Cumulative realised PnL in money units after each fill (average cost, before fees)."""
+    out = np.zeros(len(fills), dtype=np.float64)
+    pos, avg, realised = 0, 0.0, 0.0
+    for i, (side, price, qty) in enumerate(zip(fills["side"].tolist(), fills["price"].tolist(),
+                                               fills["qty"].tolist(), strict=True)):
+        signed = side * qty
+        if pos == 0 or (pos > 0) == (signed > 0):  # opening or adding: new average cost
+            avg = (avg * abs(pos) + price * qty) / (abs(pos) + qty)
+            pos += signed
+        else:
+            closed = min(qty, abs(pos))
+            realised += closed * (price - avg) * (1 if pos > 0 else -1) * multiplier
+            pos += signed
+            if pos == 0:
+                avg = 0.0
+            elif (pos > 0) == (signed > 0):  # flipped through zero: the remainder opens at this price
+                avg = float(price)
+        out[i] = realised
+    return out
+
+
+def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any]:
+    """``{"orders": DataFrame, "fills": …, "decisions": …, "equity": …}``: integer columns plus readable ones."""
+    import polars as pl
+
+    from hft.core.orders import (
+        INTENT_KIND_NAMES,
+        ORDER_TYPE_NAMES,
+                REPORT_KIND_NAMES,
+        TIF_NAMES,
+        reason_name,
+    )
+    from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
+
+    tick, lot = float(instrument.tick_size), float(instrument.lot_size)
+    unit = money_unit(instrument, multiplier)
+    lot_d, ccy_d = _decimals(instrument.lot_size), _decimals(unit) + 2
+    sides = {1: "buy", -1: "sell"}
+    frames: dict[str, Any] = {}
+    for name in ("orders", "fills", "decisions", "equity"):
+        arr = getattr(out, name)
+        cols: dict[str, Any] = {f: np.ascontiguousarray(arr[f]) for f in arr.dtype.names}
+        df = pl.DataFrame(cols)
+        extra: list[Any] = []
+        for t in ("ts", "local_ts"):
+            if t in cols:
+                extra.append(pl.Series(f"{t}_utc", cols[t]).cast(pl.Datetime("ns", "UTC")))
+        if "side" in cols:
+            extra.append(pl.Series("side_name", _names(cols["side"], sides), dtype=pl.Utf8))
+        if name == "orders":
+            extra += [pl.Series("action_name", _names(cols["action"], INTENT_KIND_NAMES), dtype=pl.Utf8),
+                      pl.Series("order_type_name", _names(cols["order_type"], ORDER_TYPE_NAMES), dtype=pl.Utf8),
+                      pl.Series("tif_name", _names(cols["tif"], TIF_NAMES), dtype=pl.Utf8)]
+        if name == "fills":
+            extra += [pl.Series("kind_name", _names(cols["kind"], REPORT_KIND_NAMES), dtype=pl.Utf8),
+                      pl.Series("liquidity_name", _names(cols["liquidity"], {LIQ_MAKER: "maker", LIQ_TAKER: "taker"}),
+                                dtype=pl.Utf8),
+                      pl.Series("leaves_inst", np.round(cols["leaves"] * lot, lot_d)),
+                      pl.Series("fee_ccy", np.round(cols["fee"] * unit, ccy_d))]
+        if name == "decisions":
+            status = np.where(cols["duplicate"] != 0, "duplicate", np.where(cols["accepted"] != 0, "accepted",
+                                                                             "rejected"))
+            extra += [pl.Series("kind_name", _names(cols["kind"], INTENT_KIND_NAMES), dtype=pl.Utf8),
+                      pl.Series("status", status.tolist(), dtype=pl.Utf8),
+                      pl.Series("reason_name", [reason_name(c) for c in cols["reason"]], dtype=pl.Utf8)]
+        if "price" in cols:
+            extra.append(pl.Series("price_px", _px(cols["price"], tick)))
+        if "qty" in cols:
+            extra.append(pl.Series("qty_inst", np.round(cols["qty"] * lot, lot_d)))
+        if name == "equity":
+            extra += _equity_columns(cols, out.fills, tick, lot, unit, multiplier, (lot_d, ccy_d))
+        frames[name] = df.with_columns(extra) if extra else df
+    return frames
+
+
+def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, tick: float, lot: float, unit: float,
+                    multiplier: int, digits: tuple[int, int]) -> list[Any]:
+    import polars as pl
+
+    mid2 = cols["mid2"]
+    valid = mid2 > 0
+    mid_ticks = np.where(valid, mid2 / 2.0, np.nan)
+    # cash + position x mid, in money units; held over samples without a mid
+    gross_net = cols["cash"] + cols["position"] * mid_ticks * multiplier
+    gross_net = pl.Series(gross_net).fill_nan(None).fill_null(strategy="forward").fill_null(0.0).to_numpy()
+    # realised PnL as of each sample: the last fill received at or before it
+    if len(fills):
+        order = np.argsort(fills["local_ts"], kind="stable")
+        cum = realised_pnl(fills[order], multiplier)
+        idx = np.searchsorted(fills["local_ts"][order], cols["ts"], side="right") - 1
+        realised = np.where(idx >= 0, cum[np.maximum(idx, 0)], 0.0)
+    else:
+        realised = np.zeros(len(mid2))
+    fees = cols["fees"].astype(np.float64)
+    unrealised = gross_net + fees - realised  # net = realised + unrealised - fees
+    lot_d, ccy_d = digits
+
+    def ccy(name: str, x: np.ndarray) -> Any:
+        return pl.Series(name, np.round(x * unit, ccy_d))
+
+    return [pl.Series("mid_px", np.round(mid_ticks * tick, _decimals(tick) + 1)),
+            pl.Series("bid_px", _px(cols["bid"], tick)), pl.Series("ask_px", _px(cols["ask"], tick)),
+            pl.Series("position_inst", np.round(cols["position"] * lot, lot_d)), ccy("cash_ccy", cols["cash"]),
+            ccy("realised_ccy", realised), ccy("unrealised_ccy", unrealised), ccy("fees_ccy", fees),
+            ccy("net_equity_ccy", gross_net)]
+
+
+def parquet_metadata(instrument: Any, multiplier: int) -> dict[str, str]:
+    """Key-value metadata of every run table: the currency, the money unit, the instrument, the column units."""
+    return {"hft.currency": instrument.currency, "hft.money_unit": repr(money_unit(instrument, multiplier)),
+            "hft.instrument": instrument.to_json(), "hft.columns": UNITS_NOTE,
+            "hft.multiplier": json.dumps(multiplier)}
+
+
+def write_tables(folder: Any, out: Any, instrument: Any, multiplier: int) -> dict[str, Any]:
+    """Write ``orders``, ``fills``, ``decisions``, ``equity`` Parquet files into `folder`; returns the frames."""
+    from pathlib import Path
+
+    frames = readable_frames(out, instrument, multiplier)
+    meta = parquet_metadata(instrument, multiplier)
+    for name, df in frames.items():
+        df.write_parquet(Path(folder) / f"{name}.parquet", metadata=meta)
+    return frames

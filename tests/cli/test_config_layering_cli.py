@@ -1,0 +1,55 @@
+"""`--config` layers over the shipped defaults and `--set` overrides, through the real console script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cli.conftest import run_hft
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    from hft.data.importing import generate_day
+
+    out = tmp_path_factory.mktemp("layering_day")
+    return Path(generate_day(out, seed=5, symbol="SYNTH", date="2024-01-02", messages=8000, levels=5,
+                             zip_output=True)["zip_path"])
+
+
+def test_replay_partial_config_and_set_are_recorded_in_the_run_folder(day, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("strategies: {mm: {size: 2}}\n")
+    run = tmp_path / "run"
+    r = run_hft("replay", "--data", str(day), "-s", "mm", "--config", str(mine), "--set", "fees.taker_bps=3",
+                "--out", str(run), "--no-store", "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["params"]["size"] == 2 and s["params"]["max_position"] == 10  # shipped mm defaults kept
+    eff = yaml.safe_load((run / "config.yaml").read_text())
+    assert eff["maker_bps"] == -0.2 and eff["taker_bps"] == 3.0  # shipped maker fee kept, --set applied
+    assert eff["limits"] == {"max_position": 1000, "max_order_qty": 100}  # gateway limits kept
+    assert s["config_sources"][1] == str(mine) and s["config_sources"][2] == "--set fees.taker_bps=3"
+    assert s["config_hash"] in (run / "config.yaml").read_text()
+
+
+def test_replay_bad_set_is_a_config_error(day, tmp_path):
+    r = run_hft("replay", "--data", str(day), "--set", "fees.taker_bps=lots", "--no-store")
+    assert r.code == 11 and r.err.startswith("error: --set") and "fees.taker_bps" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_alpha_validate_set_layers_over_the_alpha_config(day, tmp_path):
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--no-record", "--set",
+                "validation.gate_b.min_ic=0.5", "--set", "params.smooth=3", "--json", env=env)
+    assert r.code in (0, 17), r.err
+    card = r.json()
+    assert card["params"]["smooth"] == 3
+    b = next(g for g in card["gates"] if g["gate"] == "B")
+    assert next(c for c in b["checks"] if c["name"] == "ic_mean")["threshold"] == 0.5
+    bad = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--no-record", "--set",
+                  "validation.gate_b.no_such=1", env=env)
+    assert bad.code == 11 and "no_such" in bad.err and "--set" in bad.err
