@@ -158,6 +158,22 @@ def _give_matrix(evm: np.ndarray) -> None:
     _SPARE_MATRIX.append(evm)
 
 
+# The loop kernels' numba signatures by the arguments' type key (`_type_key`): resolving them with numba's typeof
+# cost ~10 ms per structured-dtype argument, several times per run.
+_SIGS: dict[tuple, tuple] = {}
+
+
+def _type_key(a: object) -> object:
+    """What numba's typeof depends on: an array's dtype, dimensions, layout, alignment and writeability, a
+    NamedTuple's type and members, any other value's type."""
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.aligned, f.writeable)
+    if isinstance(a, tuple):
+        return (type(a), tuple(_type_key(x) for x in a))
+    return type(a)
+
+
 class LazyRecords(Sequence):
     """A sequence built on first use (the gateway's `Decision` records of a run: Python objects that only a store
     write needs)."""
@@ -474,7 +490,10 @@ class NbEngine(Engine):
                     (*common, v.fq, v.cons, v.qm, v.params, v.out, self._h, self._drows, self._orows, self._frows,
                      self._side_arr, self.cfg.entry, self.cfg.response))
             kernel = run_l3 if self._l3_venue else run_l2
-            sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
+            ck = (kernel, _type_key((self._st, *args)))
+            sig = _SIGS.get(ck)
+            if sig is None:  # numba's typeof of a structured dtype costs ~10 ms: once per process and layout
+                sig = _SIGS[ck] = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
             if sig not in kernel.overloads:
                 kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
             self._arg_cache = (kernel.overloads[sig].entry_point, args)

@@ -7,6 +7,7 @@ import numpy as np
 
 from hft.book.l3 import (
     M_BASE,
+    M_HWM,
     MAX_LEVEL_SPAN,
     OK,
     L3Book,
@@ -104,6 +105,7 @@ class L3Venue:
         self.ref = ref
         fees = fees or FeeSchedule()
         self.book = book if book is not None else new_l3_book(0, 4096, 4096)
+        self._fresh = book is None  # the default book: re-centred on the first price that needs a level
         self.orders = np.zeros((max(4, capacity), N_OCOL), dtype=np.int64)
         self.cons = np.zeros((64, 3), dtype=np.int64)
         self.params = np.zeros(N_PARAMS, dtype=np.int64)
@@ -116,7 +118,16 @@ class L3Venue:
 
     # --- growth and sizing: the kernels never run out of room
     def _grow_levels(self, price: int) -> None:
-        self.book = l3_grow_levels(self.book, price)
+        b = self.book
+        if self._fresh and b.meta[M_HWM] == 0 and not b.lv_qty.any():
+            # nothing rests yet (the default book starts at price 0): centre the book on the first price instead
+            # of growing it from 0, so that its width (and the report / consumed / heap buffers sized by it) stays
+            # that of the data's price range (GOOG at 58,000 ticks: 4,096 levels instead of 116,048)
+            n = b.lv_qty.shape[1]
+            self.book = new_l3_book(price - n // 2, n, b.o_id.shape[0])
+        else:
+            self.book = l3_grow_levels(b, price)
+        self._fresh = False
         idx = price - int(self.book.meta[M_BASE])
         if not 0 <= idx < self.book.lv_qty.shape[1]:
             raise SimError(f"venue: expected a price within {MAX_LEVEL_SPAN} ticks of the book, was {price}")
