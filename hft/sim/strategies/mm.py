@@ -42,4 +42,4 @@ class MarketMaker(Strategy):
         # order: BUY side first, then SELL)
         from hft.sim.engine_nb.strategy_kernels import run_book_kernel
 
-        run_book_kernel(self.nb_kernel, self.nb_params(), ctx)
+        run_book_kernel("mm", self.nb_params(), ctx)
