@@ -15,6 +15,14 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   callback — vs the peer's equivalent njit strategy (``wait_next_feed``, cancel off-touch quotes, post-only
   quotes at the touch; no gateway);
 * the Python reference engine (`hft.sim.engine.Engine`) once, for the record (``--reference``);
+* L3 (market by order), LOBSTER GOOG 2012-06-21 level 1 (49,482 messages; needs ../shared/data): the peer's
+  market-by-order backtest (`HashMapMarketDepthBacktest`, ``l3_fifo_queue_model()``, ``no_partial_fill_exchange()``,
+  1 ms order latencies; its ADD / CANCEL / MODIFY / FILL rows converted from the same messages by `_peer_l3`)
+  against ours (the L3 venue with its reference resync, exchange ``no_partial_fill``, the in-kernel order path for
+  `mm`): pure replay, and a quote-at-touch market maker (ours `mm` size 1 / max position 10 through the real
+  gateway, the peer's njit equivalent); both sides timed with their set-up (ours: `build_engine` + run; the peer:
+  construction + run), messages per second over the day's 49,482 messages for both (the peer's row count is
+  reported too);
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
@@ -209,22 +217,91 @@ def _compare(md: Any, rows: Any, repeat: int, *, python_mm: bool, reference: boo
     return out
 
 
+LOBSTER_L3_FILE = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
+
+
+def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
+    """Ours vs the peer's market-by-order backtest on one LOBSTER day (module docstring): medians of `repeat`
+    interleaved runs, set-up included on both sides; rates per LOBSTER message."""
+    from _peer_l3 import peer_mm, peer_mm_kernel, peer_replay, peer_rows
+
+    n = len(md.events)
+    mm_params = {"size": 1, "max_position": PEER_MM_MAX_POSITION}
+    _ours(md, "idle", {})  # warm-up (numba cache load, first touch of the code)
+    _ours(md, "mm", mm_params)
+    rows = kernel = None
+    if peer:
+        with contextlib.redirect_stdout(sys.stderr):
+            rows = peer_rows(md.events)
+        kernel = peer_mm_kernel()
+        peer_replay(rows)  # warm-up
+        peer_mm(rows, kernel, 1, PEER_MM_MAX_POSITION)  # compiles the peer strategy
+    idle, idle_loop, mm, mm_loop, p_idle, p_mm = [], [], [], [], [], []
+    hashes, orders, peer_orders = set(), set(), set()
+    for _ in range(repeat):  # interleaved, so that a noisy neighbour hits both tools alike
+        w, _, total, _ = _ours(md, "idle", {})
+        idle.append(total)
+        idle_loop.append(w)
+        w, h, total, k = _ours(md, "mm", mm_params)
+        mm.append(total)
+        mm_loop.append(w)
+        hashes.add(h)
+        orders.add(k)
+        if peer:
+            p_idle.append(peer_replay(rows)[0])
+            dt, k = peer_mm(rows, kernel, 1, PEER_MM_MAX_POSITION)
+            p_mm.append(dt)
+            peer_orders.add(k)
+    out: dict[str, Any] = {"file": LOBSTER_L3_FILE, "messages": n, "ours": {
+        "engine": "numba", "exchange": "no_partial_fill", "l3_resync": True,
+        "pure_replay_incl_setup": summarise(idle, n), "pure_replay_loop": summarise(idle_loop, n),
+        "mm_incl_setup": summarise(mm, n), "mm_loop": summarise(mm_loop, n), "mm_orders": sorted(orders),
+        "mm_run_hashes": sorted(hashes)}}
+    if not peer:
+        out["peer"] = {"skipped": "hftbacktest is not installed (pip install -e '.[bench]')"}
+        return out
+    out["peer"] = {"backtest": "HashMapMarketDepthBacktest, l3_fifo_queue_model, no_partial_fill_exchange",
+                   "rows": len(rows), "pure_replay_incl_setup": summarise(p_idle, n),
+                   "mm_njit_no_gateway_incl_setup": summarise(p_mm, n), "mm_orders": sorted(peer_orders)}
+    out["ratio_pure_replay_ours_over_peer"] = round(
+        out["ours"]["pure_replay_incl_setup"]["per_s_median"] / out["peer"]["pure_replay_incl_setup"]["per_s_median"],
+        4)
+    out["ratio_mm_ours_over_peer"] = round(
+        out["ours"]["mm_incl_setup"]["per_s_median"] / out["peer"]["mm_njit_no_gateway_incl_setup"]["per_s_median"],
+        4)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rows", type=int, default=2_000_000, help="rows of the synthetic L2 stream")
     ap.add_argument("--reference", action="store_true", help="also time the Python reference engine once")
     ap.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
+    ap.add_argument("--only", choices=["binance", "synthetic", "lobster_l3"], action="append",
+                    help="run only these comparisons (repeatable; default: all)")
     args = ap.parse_args(argv)
     data = shared_data()
     version = _peer_available()
     result: dict[str, Any] = {"name": "bench_sim", "machine": machine_info(), "repeat": args.repeat,
                               "peer_version": version,
-                              "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0}}
+                              "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0,
+                                        "lobster_l3_mm_ratio": 1.5}}
+    only = set(args.only or ("binance", "synthetic", "lobster_l3"))
     if not args.no_startup:
         with tempfile.TemporaryDirectory() as tmp:
             result["startup"] = _startup(Path(tmp))
-    if data is None:
+    if "lobster_l3" in only:
+        if data is None:
+            result["lobster_l3"] = {"skipped": "../shared/data not present"}
+        else:
+            from hft.data.sources import open_market_data
+
+            result["lobster_l3"] = _compare_l3(open_market_data([data / LOBSTER_L3_FILE]), args.repeat,
+                                               version is not None)
+    if "binance" not in only:
+        pass
+    elif data is None:
         result["binance"] = {"skipped": "../shared/data not present"}
     else:
         from hft.data.sources import open_market_data
@@ -238,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows = binancefutures.convert(str(data / PEER_FILE))
         result["binance"] = {"file": PEER_FILE, **_compare(md, rows, args.repeat, python_mm=True,
                                                            reference=args.reference)}
-    if version is None:
+    if "synthetic" not in only:
+        pass
+    elif version is None:
         result["synthetic"] = {"skipped": "hftbacktest is not installed (the stream is built from its rows)"}
     else:
         from _synthetic_l2 import synthetic_market_data, synthetic_rows
@@ -246,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         rows, events = synthetic_rows(args.rows)
         result["synthetic"] = {"rows": args.rows, **_compare(synthetic_market_data(events), rows, args.repeat,
                                                              python_mm=False, reference=False)}
+    if args.only:  # keep the comparisons not run this time from the previous result file
+        prev_file = Path(__file__).resolve().parent / "results" / "bench_sim.json"
+        if prev_file.is_file():
+            prev = json.loads(prev_file.read_text())
+            for key in ("binance", "synthetic", "lobster_l3", "startup"):
+                if key not in result and key in prev:
+                    result[key] = {**prev[key], "measured_in_an_earlier_run": prev.get("machine", {})}
     print(write_result("bench_sim", result))
     return 0
 

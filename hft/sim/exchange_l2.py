@@ -35,10 +35,15 @@ NEW (``oid, side, price, qty, otype, tif``):
 * marketable, mode ``partial_fill``: walk the opposite levels from the effective best while the level price is
   within the limit (market: no limit), taking ``min(available, leaves)`` at each level price, as taker. FOK
   first checks that the available quantity within the limit covers qty; if not → ``EXPIRED`` with no fill.
-* marketable, mode ``no_partial_fill`` (hftbacktest's NoPartialFillExchange, taker side): if the available
-  quantity at the effective best level covers the whole qty, the order fills entirely there as taker (one
-  ``FILL``); otherwise nothing fills and the order is ``EXPIRED`` whatever its TIF (this venue cannot rest an
-  order that crosses the book).
+* marketable, mode ``no_partial_fill`` (hftbacktest's NoPartialFillExchange, taker side, as the peer does it):
+  the order fills entirely at the effective best level as taker (one ``FILL``), whatever the quantity shown
+  there and whatever its TIF; nothing is recorded as consumed (the peer keeps no such count), so in this mode
+  the effective best is always the displayed best. Unrealistic for sizes larger than the level (the peer's
+  documentation says so too); `all_or_none` is the realistic variant.
+* marketable, mode ``all_or_none`` (all or nothing at the touch): if the available quantity at the effective
+  best level covers the whole qty, the order fills entirely there as taker (one ``FILL``, consumed); otherwise
+  nothing fills and the order is ``EXPIRED`` whatever its TIF (this venue cannot rest an order that crosses the
+  book). Maker fills as ``no_partial_fill``.
 * remaining leaves: market, IOC and FOK → ``EXPIRED``; limit / post-only GTC (and DAY, treated as GTC: no
   session end) rest at their price with ``front`` = the displayed quantity at that price on our side at arrival
   (our own orders are never in the displayed quantity), ``cum_trade`` = 0.
@@ -64,8 +69,8 @@ TRADE (``side`` = aggressor, ``price, qty``): only our orders on the passive sid
   order fills entirely at its own price, maker.
 * a trade at our price: ``front -= qty`` (`queue_models.on_trade`); ``n = filled_lots(front)`` is the number
   of our lots the trades have reached since the queue position began. ``partial_fill``: fill
-  ``min(n - already_filled_from_this_queue_position, leaves)`` (maker, at our price). ``no_partial_fill``:
-  once ``n >= 1`` the whole order fills (maker, at our price).
+  ``min(n - already_filled_from_this_queue_position, leaves)`` (maker, at our price). ``no_partial_fill`` and
+  ``all_or_none``: once ``n >= 1`` the whole order fills (maker, at our price).
 
 Trades never change the book (depth events do).
 
@@ -120,8 +125,10 @@ from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume,
 
 # --- exchange modes ----------------------------------------------------------------------------------------
 MODE_PARTIAL_FILL = 0
-MODE_NO_PARTIAL_FILL = 1
-EXCHANGE_MODES = {"partial_fill": MODE_PARTIAL_FILL, "no_partial_fill": MODE_NO_PARTIAL_FILL}
+MODE_NO_PARTIAL_FILL = 1  # hftbacktest's NoPartialFillExchange: a marketable order fills whole at the best
+MODE_ALL_OR_NONE = 2  # whole fills only, and a taker only when the best level covers it (else EXPIRED)
+EXCHANGE_MODES = {"partial_fill": MODE_PARTIAL_FILL, "no_partial_fill": MODE_NO_PARTIAL_FILL,
+                  "all_or_none": MODE_ALL_OR_NONE}
 
 # --- operations --------------------------------------------------------------------------------------------
 OP_NEW = 1
@@ -324,6 +331,8 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     expire = ioc_like
     if marketable:
         if params[P_MODE] == MODE_NO_PARTIAL_FILL:
+            ok &= _fill(orders, params, out, now, j, ob, qty, LIQ_TAKER)  # whole, at the best, nothing consumed
+        elif params[P_MODE] == MODE_ALL_OR_NONE:
             if _avail(book, cons, params, opp, ob) >= qty:
                 if not consume(cons, params, opp, ob, qty):
                     return V_CONS_FULL
@@ -405,7 +414,7 @@ def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
             fq[j, F_CUM] = c
             n = filled_lots(f)
             if n >= 1:
-                if params[P_MODE] == MODE_NO_PARTIAL_FILL:
+                if params[P_MODE] != MODE_PARTIAL_FILL:
                     ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
                 else:
                     take = min(n - orders[j, O_QFILL], orders[j, O_LEAVES])
@@ -470,7 +479,7 @@ class L2Venue:
     Args:
         book: the venue's market book (initial levels already set), or None for an empty one.
         queue_model: a `QueueModel` (`hft.sim.queue_models.parse_queue_model`).
-        mode: ``MODE_PARTIAL_FILL`` or ``MODE_NO_PARTIAL_FILL``.
+        mode: ``MODE_PARTIAL_FILL``, ``MODE_NO_PARTIAL_FILL`` or ``MODE_ALL_OR_NONE``.
         fees: a `FeeSchedule`; multiplier: the symbol's money multiplier (money = ticks × lots × multiplier).
         capacity: order-table slots (our working orders at once).
     """
@@ -479,7 +488,7 @@ class L2Venue:
                  fees: FeeSchedule | None = None, multiplier: int = 1, capacity: int = 1024) -> None:
         from hft.book.l2 import new_book
 
-        if mode not in (MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL):
+        if mode not in EXCHANGE_MODES.values():
             raise SimError(f"exchange mode: expected one of {sorted(EXCHANGE_MODES)}, was {mode!r}")
         fees = fees or FeeSchedule()
         self.book = book if book is not None else new_book(0, 1023, 0, 1023)

@@ -5,7 +5,7 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     seed: 7                         # seeds random latencies
     latency: {entry: 1ms, response: 1ms, jitter: 0us, feed: data}   # see "Latency" below
     queue_model: risk_averse        # L2 data only (L3 queues are exact)
-    exchange: partial_fill          # | no_partial_fill
+    exchange: partial_fill          # | no_partial_fill (hftbacktest's) | all_or_none
     fees: {maker_bps: -0.2, taker_bps: 2.0, per_lot: 0}
     multiplier: 1                   # money units per tick x lot
     sample: 1s                      # equity series period (at least 1ms)
@@ -225,7 +225,7 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         entry_ns=entry_ns, response_ns=response_ns, jitter_ns=jitter_ns, feed=feed, feed_jitter_ns=feed_jitter,
         entry_empirical=entry_emp, response_empirical=response_emp,
         queue_model=s.str("queue_model", d.queue_model),
-        exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill"]),
+        exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill", "all_or_none"]),
         multiplier=s.int("multiplier", 1, min_value=1), sample_ns=_sample_ns(s, d.sample_ns),
         limits=dict(s.section("limits", {}).data), strategies=_strategies(s.section("strategies", {})),
         engine=s.str("engine", d.engine, choices=["numba", "python"]),

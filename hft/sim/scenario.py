@@ -13,7 +13,7 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
     latency: {entry: 1ms, response: 1ms, feed: 100us}   # constant, non-negative durations
     fees: {maker_bps: -0.5, taker_bps: 7, per_lot: 0}   # bps to 0.01; per_lot in money units (optional)
     queue_model: risk_averse                            # | power_prob_N | log_prob
-    exchange: partial_fill                              # | no_partial_fill
+    exchange: partial_fill                              # | no_partial_fill (hftbacktest's) | all_or_none
     book: {bids: [[100.0, 5.0], ...], asks: [[100.1, 5.0], ...]}   # [price, qty] in instrument units
     events:                                             # exchange time
       - {t: 20ms, kind: trade, aggressor: sell, price: 100.0, qty: 3.0}

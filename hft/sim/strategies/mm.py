@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hft.core.dtypes import BUY, SELL
 from hft.sim.strategy import Context, Strategy
 
 
 class MarketMaker(Strategy):
     name = "mm"
-    nb_kernel = "mm"  # the numba engine runs `on_book` as `hft.sim.engine_nb.mm_on_book` (same intents)
+    nb_kernel = "mm"  # its rule: the strategy kernel `hft.sim.engine_nb.strategy_kernels.mm_on_book`
     DEFAULTS: ClassVar[dict[str, Any]] = {"size": 1, "max_position": 10, "edge_ticks": 0, "skew_ticks_per_lot": 0}
 
     def __init__(self, size: int, max_position: int, edge_ticks: int, skew_ticks_per_lot: int) -> None:
@@ -38,25 +37,9 @@ class MarketMaker(Strategy):
         return [self.size, self.max_position, self.edge, self.skew]
 
     def on_book(self, ctx: Context) -> None:
-        bid, ask = ctx.best_bid, ctx.best_ask
-        if bid is None or ask is None:
-            return
-        pos = ctx.position
-        skew = pos * self.skew
-        have_buy = have_sell = None
-        for o in ctx.orders.values():  # one order per side at most; the last one seen wins
-            if o.side == BUY:
-                have_buy = o
-            elif o.side == SELL:
-                have_sell = o
-        # BUY first, then SELL (the order of the intents is part of the run)
-        self._side(ctx, BUY, have_buy, min(bid - self.edge - skew, ask - 1), pos)
-        self._side(ctx, SELL, have_sell, max(ask + self.edge - skew, bid + 1), pos)
+        # the rule lives in one place, the strategy kernel (`hft.sim.engine_nb.strategy_kernels.mm_on_book`): the
+        # numba engine runs it inside its loop, every other caller through `run_book_kernel` (same intents, same
+        # order: BUY side first, then SELL)
+        from hft.sim.engine_nb.strategy_kernels import run_book_kernel
 
-    def _side(self, ctx: Context, side: int, o, want: int, pos: int) -> None:
-        if o is None:
-            room = self.max_position - side * pos
-            if room > 0:
-                ctx.submit(side, want, min(self.size, room))
-        elif o.status == "working" and o.price != want:
-            ctx.cancel(o.order_id)
+        run_book_kernel("mm", self.nb_params(), ctx)

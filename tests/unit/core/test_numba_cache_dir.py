@@ -39,3 +39,13 @@ def test_old_caches_are_pruned(tmp_path):
     _run("import hft", {"XDG_CACHE_HOME": str(tmp_path)})
     left = sorted(p.name for p in base.iterdir())
     assert "0.0.3-old" in left and "0.0.2-old" in left and "0.0.0-old" not in left and len(left) == 3
+
+
+def test_every_module_with_kernels_is_in_the_cache_key():
+    """The key covers the modules whose text says "numba" (hft/__init__.py): a module whose kernels use a decorator
+    imported from another module (``@_kernel``, ``@_inline``) must say it too, or a change to it would run stale."""
+    root = Path(__file__).resolve().parents[3] / "hft"
+    jit = ("@_kernel", "@_inline", "@njit", "njit(", "@jit", "_kernel(", "_inline(")
+    missing = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if any(m in (t := p.read_text()) for m in jit) and "numba" not in t]
+    assert missing == []

@@ -433,3 +433,61 @@ def test_in_kernel_order_path_needs_a_kernel_only_strategy():
     _l2_pair(ev, lambda: Chaos(seed=1), classes=(NbEngine,), engines=engines)
     _l2_pair(ev, lambda: make_strategy("mm"), classes=(_PyOnly,), engines=engines)
     assert not any(e.used_in_kernel_orders for e in engines)
+
+
+# --- the in-kernel order path on the L3 venue (LOBSTER-format days: reference rows for the view and the venue) ---
+# (engine, attributes set on the built engine): the reference, the numba engine (in-kernel order path), the same with
+# buffers grown only when full (the kernel runs out of room mid-call: heap, rows, side map, the venue's order table
+# and report buffer), and the numba engine with commands and reports through Python
+L3_VARIANTS = (("python", {}), ("numba", {}), ("numba", {"_rows0": 2, "_tight": True}),
+               ("numba", {"in_kernel_orders": False}))
+
+
+def _l3_runs(data, strategy_params, cfg_kwargs, *, capacity=None):
+    from hft.data.sources import open_market_data
+
+    md = open_market_data(data)
+    outs, engines = [], []
+    for engine, attrs in L3_VARIANTS:
+        cfg = ReplayConfig(engine=engine, strategies={"mm": strategy_params}, **cfg_kwargs)
+        eng, mult = build_engine(md, make_strategy("mm", strategy_params), "mm", cfg)
+        for k, v in attrs.items():
+            setattr(eng, k, v)
+        if capacity is not None:  # a small venue order table: it grows while the kernel runs
+            eng.venue.orders = np.zeros((capacity, eng.venue.orders.shape[1]), dtype=np.int64)
+        outs.append(eng.run(multiplier=mult))
+        engines.append(eng)
+    assert [bool(e.used_in_kernel_orders) for e in engines[1:]] == [True, True, False]
+    for out in outs[1:]:
+        _same(outs[0], out)
+    return outs
+
+
+@pytest.mark.parametrize("cfg", [
+    {},
+    {"exchange": "no_partial_fill"},
+    {"entry_ns": 0, "response_ns": 0, "feed": 0},
+    {"jitter_ns": 400_000, "seed": 11, "feed": 200_000, "feed_jitter_ns": 50_000, "maker_bps": -0.25,
+     "taker_bps": 2.0},
+    {"l3_resync": False},
+])
+def test_l3_in_kernel_order_path_same_as_reference(day, cfg):
+    outs = _l3_runs([day], MM_BUSY, cfg, capacity=1)
+    assert len(outs[0].fills) > 10 and len(outs[0].orders) > 100
+
+
+def test_l3_in_kernel_order_path_rejects_and_storm_same_as_reference(day):
+    """Risk rejects decided in the kernel and a loss breach reported by a fill on the L3 venue: the kernel hands
+    the flags to the gateway's StormGuard (Python), whose mode then gates the kernel's next intents."""
+    outs = _l3_runs([day], {**MM_BUSY, "size": 2}, {"taker_bps": 30.0, "maker_bps": 30.0, "per_lot": 2,
+                                                         "limits": {"max_position": 6, "max_order_qty": 3,
+                                                                    "daily_loss": 40}})
+    assert outs[0].rejects and outs[0].transition_records
+
+
+@pytest.mark.shared_data
+def test_l3_in_kernel_order_path_same_on_real_lobster(shared_data: Path):
+    """GOOG level 1 (the golden's day and settings, and the benchmark's): every variant gives the reference's run."""
+    outs = _l3_runs([shared_data / "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"],
+                    {"size": 10, "max_position": 100}, {})
+    assert len(outs[0].orders) > 9000

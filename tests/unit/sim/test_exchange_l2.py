@@ -25,6 +25,7 @@ from hft.sim.exchange_l2 import (
     LIQ_MAKER,
     LIQ_TAKER,
     LIQUIDITY_NAMES,
+    MODE_ALL_OR_NONE,
     MODE_NO_PARTIAL_FILL,
     MODE_PARTIAL_FILL,
     L2Venue,
@@ -138,11 +139,29 @@ def test_fok_all_or_nothing():
     assert [r[0] for r in rows(v.new(1, 2, BUY, 1002, 7, LIM, TIF_FOK))] == ["ack", "partial_fill", "fill"]
 
 
-def test_no_partial_fill_mode():
-    v = venue(MODE_NO_PARTIAL_FILL, bids=((1000, 5),), asks=((1001, 3), (1002, 10)))
+def test_all_or_none_mode():
+    v = venue(MODE_ALL_OR_NONE, bids=((1000, 5),), asks=((1001, 3), (1002, 10)))
     assert [r[0] for r in rows(v.new(1, 1, BUY, 1002, 5, LIM, TIF_IOC))] == ["ack", "expired"]
     assert [r[0] for r in rows(v.new(1, 2, BUY, 1002, 5, LIM, TIF_GTC))] == ["ack", "expired"]  # cannot rest
     assert rows(v.new(1, 3, BUY, 1001, 2, LIM, TIF_IOC))[1][:6] == ("fill", 3, 1001, 2, 0, "taker")
+    # 2 of the 3 lots at 1001 are consumed: 2 more do not fit there
+    assert [r[0] for r in rows(v.new(1, 5, BUY, 1001, 2, LIM, TIF_IOC))] == ["ack", "expired"]
+    v.new(1, 4, BUY, 1000, 4, LIM, TIF_GTC)
+    assert rows(v.trade(2, SELL, 1000, 5)) == []  # front 5 -> 0: not yet
+    assert rows(v.trade(3, SELL, 1000, 1)) == [("fill", 4, 1000, 4, 0, "maker", -1)]  # whole order
+
+
+def test_no_partial_fill_mode_is_the_peers():
+    """hftbacktest's NoPartialFillExchange: a marketable order fills whole at the best level whatever it shows
+    and whatever its TIF (a GTC limit crossing two levels included), consuming nothing; maker fills are whole."""
+    v = venue(MODE_NO_PARTIAL_FILL, bids=((1000, 5),), asks=((1001, 3), (1002, 10)))
+    assert rows(v.new(1, 1, BUY, 1002, 5, LIM, TIF_IOC)) == [("ack", 1, 1002, 0, 5, "", 0),
+                                                             ("fill", 1, 1001, 5, 0, "taker", 3)]  # 5005 * 5e-4
+    assert rows(v.new(1, 2, BUY, 1002, 20, LIM, TIF_GTC))[1:] == [("fill", 2, 1001, 20, 0, "taker", 10)]
+    assert rows(v.new(1, 3, BUY, 1001, 2, LIM, TIF_FOK))[1][:6] == ("fill", 3, 1001, 2, 0, "taker")
+    assert rows(v.new(1, 6, SELL, 0, 9, MKT, TIF_IOC))[1][:6] == ("fill", 6, 1000, 9, 0, "taker")
+    assert [r[0] for r in rows(v.new(1, 7, BUY, 1000, 1, LIM, TIF_IOC))] == ["ack", "expired"]  # not marketable
+    assert v.working() == {}
     v.new(1, 4, BUY, 1000, 4, LIM, TIF_GTC)
     assert rows(v.trade(2, SELL, 1000, 5)) == []  # front 5 -> 0: not yet
     assert rows(v.trade(3, SELL, 1000, 1)) == [("fill", 4, 1000, 4, 0, "maker", -1)]  # whole order
@@ -218,7 +237,7 @@ _op = st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(_op, max_size=40), st.sampled_from([MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL]),
+@given(st.lists(_op, max_size=40), st.sampled_from([MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL, MODE_ALL_OR_NONE]),
        st.sampled_from(["risk_averse", "power_prob_2", "log_prob"]), st.integers(-300, 300),
        st.integers(-300, 300))
 def test_venue_invariants(ops, mode, qm, maker_bps, taker_bps):

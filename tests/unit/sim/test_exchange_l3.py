@@ -53,6 +53,7 @@ from hft.core.orders import (
 )
 from hft.sim.exchange_l2 import LIQUIDITY_NAMES
 from hft.sim.exchange_l3 import (
+    MODE_ALL_OR_NONE,
     MODE_NO_PARTIAL_FILL,
     MODE_PARTIAL_FILL,
     OWN_KEY_BASE,
@@ -155,12 +156,27 @@ def test_execution_at_a_worse_price_trades_through_us():
     assert rows(v.market(3, EV_TRADE, 0, 1000, 50, 0)) == []  # cross trades neither
 
 
-def test_no_partial_fill_mode_fills_whole_order_once_reached():
-    v = venue(mode=MODE_NO_PARTIAL_FILL)
+@pytest.mark.parametrize("mode", [MODE_NO_PARTIAL_FILL, MODE_ALL_OR_NONE])
+def test_whole_fill_modes_fill_whole_order_once_reached(mode):
+    v = venue(mode=mode)
     v.new(1, 7, BUY, 1000, 4, LIM, TIF_GTC)
     v.market(2, EV_ADD, BUY, 1000, 3, 2)
     assert rows(v.market(3, EV_EXEC, BUY, 1000, 1, 2)) == [("fill", 7, 1000, 4, 0, "maker", -1)]
     assert queue(v, BUY, 1000) == ["anon:10", 2]  # order 2 executed 1 of 3 as the data says
+
+
+def test_no_partial_fill_mode_is_the_peers_taker():
+    """hftbacktest's NoPartialFillExchange: a marketable order fills whole at the best level, whatever it shows
+    and whatever its TIF, consuming nothing (the next order sees the same level)."""
+    v = venue(mode=MODE_NO_PARTIAL_FILL)
+    assert rows(v.new(4, 8, BUY, 1002, 11, LIM, TIF_GTC)) == [("ack", 8, 1002, 0, 11, "", 0),
+                                                              ("fill", 8, 1001, 11, 0, "taker", 6)]
+    assert rows(v.new(5, 9, BUY, 1002, 10, LIM, TIF_IOC))[1:] == [("fill", 9, 1001, 10, 0, "taker", 5)]
+    assert v.working() == {} and v.position == 21
+
+
+def test_all_or_none_mode_taker_fills_whole_or_expires():
+    v = venue(mode=MODE_ALL_OR_NONE)
     # taker: fills entirely at the effective best level, or expires
     assert rows(v.new(4, 8, BUY, 1002, 11, LIM, TIF_GTC)) == [("ack", 8, 1002, 0, 11, "", 0),
                                                               ("expired", 8, 1002, 0, 0, "", 0)]
@@ -388,7 +404,7 @@ _own = st.tuples(st.just("o"), st.sampled_from(["new", "new", "cancel", "replace
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(_mkt, _own), min_size=10, max_size=80), st.sampled_from([MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL]))
+@given(st.lists(st.one_of(_mkt, _own), min_size=10, max_size=80), st.sampled_from([MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL, MODE_ALL_OR_NONE]))
 def test_invariants_and_exogenous_replay(ops, mode):
     v = venue(mode=mode, bids=[(p, q) for s, p, q in SEED if s == BUY], asks=[(p, q) for s, p, q in SEED
                                                                               if s == SELL])

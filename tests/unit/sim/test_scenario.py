@@ -90,8 +90,9 @@ EXPECTED = {
          (20.0, 2, "CANCELED", None, None, 0, None, None)],
         (2, -19996, -4, 1)),
     # b: best level 3 < 5 -> expired; c: 3 >= 2 -> 2 @ 100.01 taker (20002 * 5e-4 = 10.001 -> 10);
-    # a: 20ms trade 6 > 5 ahead -> whole order 4 @ 100.00 maker (-8)
-    "no_partial_fill.yaml": (
+    # a: 20ms trade 6 > 5 ahead -> whole order 4 @ 100.00 maker (-8)  (the trace no_partial_fill gave before it
+    # became hftbacktest's mode: unchanged under the mode's own name)
+    "all_or_none.yaml": (
         [(12.0, "a", "NEW", None, None, 4, None, None),
          (12.0, "b", "NEW", None, None, 5, None, None),
          (12.0, "b", "EXPIRED", None, None, 0, None, None),
@@ -99,6 +100,19 @@ EXPECTED = {
          (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10),
          (21.0, "a", "FILLED", 10000, 4, 0, "maker", -8)],
         (6, -60004, 2, 2)),
+    # hftbacktest's mode: b 5 @ 100.01 taker (50005 * 5e-4 = 25.0025 -> 25); c 2 @ 100.01 (10); d 20 @ 100.01
+    # (200020 * 5e-4 = 100.01 -> 100); a as in all_or_none (-8). Position 31, fees 127,
+    # cash -(40000 + 50005 + 20002 + 200020) - 127
+    "no_partial_fill.yaml": (
+        [(12.0, "a", "NEW", None, None, 4, None, None),
+         (12.0, "b", "NEW", None, None, 5, None, None),
+         (12.0, "b", "FILLED", 10001, 5, 0, "taker", 25),
+         (12.0, "c", "NEW", None, None, 2, None, None),
+         (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10),
+         (12.0, "d", "NEW", None, None, 20, None, None),
+         (12.0, "d", "FILLED", 10001, 20, 0, "taker", 100),
+         (21.0, "a", "FILLED", 10000, 4, 0, "maker", -8)],
+        (31, -310154, 127, 4)),
     # see the file header; REPLACED rows show the new price and size
     "replace_queue.yaml": (
         [(12.0, 1, "NEW", None, None, 5, None, None),

@@ -1,0 +1,182 @@
+"""The peer's market-by-order backtest on a LOBSTER day: hftbacktest 2.4.4, `l3_fifo_queue_model()`.
+
+`peer_rows(events)` converts OUR canonical events of a LOBSTER day (`hft.data.lobster`: one event per message) into
+the peer's L3 events, so that both tools replay the same messages:
+
+==================== =====================================================================================
+our event            the peer's rows (flags ``EXCH_EVENT | LOCAL_EVENT``; side = the resting order's side)
+==================== =====================================================================================
+EV_ADD               ADD_ORDER_EVENT (id, price, qty)
+EV_CANCEL (partial)  MODIFY_ORDER_EVENT (id, price, remaining qty), or CANCEL_ORDER_EVENT when none remains
+EV_DELETE            CANCEL_ORDER_EVENT (id)
+EV_EXEC              FILL_EVENT (id, price, qty) then MODIFY_ORDER_EVENT / CANCEL_ORDER_EVENT as a cancel:
+                     the peer's FILL does not change its book, a MODIFY or CANCEL must follow
+EV_HIDDEN_EXEC,      TRADE_EVENT (aggressor side; the peer's L3 exchange ignores trades, its local side keeps none:
+EV_TRADE             ``last_trades_capacity(0)``)
+==================== =====================================================================================
+
+The peer refuses a cancel, modify or fill of an id its book does not hold, and a LOBSTER file references orders
+that rested before the recording started (or outside a level-L window): the first reference to such an id is
+preceded by an ADD (same time, same price) of the quantity the file removes from it over the day, so the order
+enters and leaves the peer's book where the file says. Prices are integer ticks and sizes integer lots (tick and
+lot size 1.0), as in our events.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE
+
+PEER_OID_BASE = 1 << 40  # the peer strategy's order ids, far above LOBSTER's
+
+
+def peer_rows(events: np.ndarray) -> np.ndarray:
+    """The peer's L3 event rows for our LOBSTER events (module docstring)."""
+    from hftbacktest.types import (
+        ADD_ORDER_EVENT,
+        BUY_EVENT,
+        CANCEL_ORDER_EVENT,
+        EXCH_EVENT,
+        FILL_EVENT,
+        LOCAL_EVENT,
+        MODIFY_ORDER_EVENT,
+        SELL_EVENT,
+        TRADE_EVENT,
+        event_dtype,
+    )
+
+    kind, side, price, qty, oid = (events[f].tolist() for f in ("kind", "side", "price", "qty", "order_id"))
+    ets, lts = events["exch_ts"].tolist(), events["local_ts"].tolist()
+    added: set[int] = set()
+    removed: dict[int, int] = {}  # ids referenced before any add: lots the file removes from them
+    for k, o, q in zip(kind, oid, qty, strict=True):
+        if k == EV_ADD:
+            added.add(o)
+        elif k in (EV_CANCEL, EV_DELETE, EV_EXEC) and o not in added:
+            removed[o] = removed.get(o, 0) + q
+    both = EXCH_EVENT | LOCAL_EVENT
+    rows: list[tuple] = []
+    live: dict[int, int] = {}
+    for i, k in enumerate(kind):
+        s, p, q, o = side[i], float(price[i]), qty[i], oid[i]
+        sflag = BUY_EVENT if s == BUY else SELL_EVENT
+        if k == EV_ADD:
+            live[o] = q
+            rows.append((both | ADD_ORDER_EVENT | sflag, ets[i], lts[i], p, float(q), o, 0, 0.0))
+            continue
+        if k in (EV_HIDDEN_EXEC, EV_TRADE):
+            aggressor = s if k == EV_TRADE else -s
+            rows.append((both | TRADE_EVENT | (BUY_EVENT if aggressor == BUY else SELL_EVENT), ets[i], lts[i], p,
+                         float(q), 0, 0, 0.0))
+            continue
+        if k not in (EV_CANCEL, EV_DELETE, EV_EXEC):
+            continue
+        if o not in live:
+            if o in added or removed.get(o, 0) <= 0:
+                continue  # already gone from the book (a clipped reference): nothing for the peer
+            live[o] = removed.pop(o)
+            rows.append((both | ADD_ORDER_EVENT | sflag, ets[i], lts[i], p, float(live[o]), o, 0, 0.0))
+        if k == EV_EXEC:
+            rows.append((both | FILL_EVENT | sflag, ets[i], lts[i], p, float(q), o, 0, 0.0))
+        left = 0 if k == EV_DELETE else max(live[o] - q, 0)
+        if left > 0:
+            live[o] = left
+            rows.append((both | MODIFY_ORDER_EVENT | sflag, ets[i], lts[i], p, float(left), o, 0, 0.0))
+        else:
+            del live[o]
+            rows.append((both | CANCEL_ORDER_EVENT | sflag, ets[i], lts[i], p, 0.0, o, 0, 0.0))
+    return np.array(rows, dtype=event_dtype)
+
+
+def _asset(rows: np.ndarray) -> Any:
+    from hftbacktest import BacktestAsset
+
+    return (BacktestAsset().data([rows]).linear_asset(1.0).constant_order_latency(1_000_000, 1_000_000)
+            .l3_fifo_queue_model().no_partial_fill_exchange().trading_value_fee_model(0.0, 0.0)
+            .tick_size(1.0).lot_size(1.0).last_trades_capacity(0))
+
+
+def peer_replay(rows: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """(seconds incl. construction, final best bid / ask) of a pure replay: no orders, elapse to the end."""
+    from hftbacktest import HashMapMarketDepthBacktest
+
+    t0 = time.perf_counter()
+    hbt = HashMapMarketDepthBacktest([_asset(rows)])
+    while hbt.elapse(1 << 62) == 0:
+        pass
+    dt = time.perf_counter() - t0
+    depth = hbt.depth(0)
+    best = (float(depth.best_bid), float(depth.best_ask))
+    hbt.close()
+    return dt, best
+
+
+def peer_mm_kernel() -> Any:
+    """The peer's quote-at-touch market maker (njit; built lazily so that numba loads only when measured)."""
+    from numba import njit
+
+    @njit
+    def peer_mm(hbt, lot, max_pos, oid0):
+        """Quote `lot` at the touch on both sides; on every touch change cancel the off-touch quotes and quote the
+        sides without one (post-only, GTX); stop quoting a side at max position. Returns the orders sent."""
+        oid = oid0
+        last_bid = 0.0
+        last_ask = 0.0
+        n_orders = 0
+        while True:
+            r = hbt.wait_next_feed(True, 1 << 62)
+            if r == 1:
+                break
+            if r != 2 and r != 3:
+                continue
+            depth = hbt.depth(0)
+            bid = depth.best_bid
+            ask = depth.best_ask
+            if bid == last_bid and ask == last_ask and r == 2:
+                continue
+            last_bid = bid
+            last_ask = ask
+            hbt.clear_inactive_orders(0)
+            have_buy = False
+            have_sell = False
+            values = hbt.orders(0).values()
+            while True:
+                o = values.next()
+                if o is None:
+                    break
+                if o.side == 1:
+                    have_buy = True
+                    if o.cancellable and o.price != bid:
+                        hbt.cancel(0, o.order_id, False)
+                else:
+                    have_sell = True
+                    if o.cancellable and o.price != ask:
+                        hbt.cancel(0, o.order_id, False)
+            pos = hbt.position(0)
+            if not have_buy and pos < max_pos * lot and bid == bid and bid < ask:  # bid == bid: not NaN
+                oid += 1
+                n_orders += 1
+                hbt.submit_buy_order(0, oid, bid, lot, 1, 0, False)
+            if not have_sell and pos > -max_pos * lot and ask == ask and bid < ask:
+                oid += 1
+                n_orders += 1
+                hbt.submit_sell_order(0, oid, ask, lot, 1, 0, False)
+        return n_orders
+
+    return peer_mm
+
+
+def peer_mm(rows: np.ndarray, kernel: Any, lot: int, max_position: int) -> tuple[float, int]:
+    """(seconds incl. construction, orders sent) of one quote-at-touch run."""
+    from hftbacktest import HashMapMarketDepthBacktest
+
+    t0 = time.perf_counter()
+    hbt = HashMapMarketDepthBacktest([_asset(rows)])
+    n = kernel(hbt, float(lot), float(max_position), PEER_OID_BASE)
+    dt = time.perf_counter() - t0
+    hbt.close()
+    return dt, int(n)

@@ -1,0 +1,106 @@
+"""The numba replay engine: the market streams of `hft.sim.engine` advanced in one kernel, Python only at wakes.
+
+`NbEngine` is a drop-in `Engine` (same constructor, same `run`, same `RunOutput`) that produces the *same*
+outputs — decisions, orders, fills, equity series, final position / cash / fees and therefore the same run
+hash — as the Python reference engine for the same inputs (``tests/unit/sim/test_engine_nb.py`` proves it on
+generated and scripted streams, both venues, every latency / queue model, and on the goldens).
+
+How the work is split
+---------------------
+The merged clock of `hft.sim.engine` has five prioritised streams (local market data, local order responses,
+timers, exchange market data, exchange order arrivals; tie order in that module). Market data and the equity
+sampler live here, in numba:
+
+* local market data — the strategy's L2 view (`hft.book.l2_view.local_apply`; with reference rows, LOBSTER
+  data with ``l3_resync`` on, `hft.book.l2_view.set_row_arrays`: the view becomes row i at local event i, in
+  `run_l3`), the top-of-book snapshot at each complete message (``FLAG_EOM``) and the gateway
+  mark-to-market on a touch change (the gateway's own `hft.gateway.kernels.mark` on its arena, exactly what
+  `GatewayService.mark` runs);
+* exchange market data — the venue's book and matching (`hft.sim.exchange_l2.step` /
+  `hft.sim.exchange_l3.market_step`, the same kernels the Python venues call; on LOBSTER data the L3 venue's
+  reference resync runs inside `market_step`, with the venue's reference rows as a kernel argument);
+* the equity sampler (every ``sample_ns`` of local time, the timer priority).
+
+What stays in Python (unless the in-kernel order path below is on) is what belongs to the gateway and the
+strategy: the in-flight heap (commands travelling to the venue, reports travelling back, strategy timers),
+`GatewayService.process` / `on_execution_report`, latency draws (their counters) and the strategy callbacks.
+The kernel runs the market streams in clock order until the next heap item ``(t, prio)`` (the *bound*: ties go
+to the market streams, exactly as the reference loop) or until a **wake point** — something only Python can do:
+
+==================== =================================================================================
+wake                 Python then
+==================== =================================================================================
+``W_BOUND``          pops the heap item (command to the venue, report to gateway and strategy, timer)
+``W_BOOK``           ``strategy.on_book`` (the local book changed; only if the strategy wakes on "book")
+``W_TRADE``          ``strategy.on_trade`` then, at end of message, the top refresh and ``on_book``
+``W_FLAGS``          the gateway's StormGuard flags of a mark (loss / market move), then ``on_book``
+``W_REPORTS``        schedules the venue reports an exchange event produced (response latency draws)
+``W_*_FALLBACK``     the event needs an allocation (book growth, bigger report buffer): Python applies it
+                     through the reference code path, which grows and retries
+``W_INTENTS``        sends the intents a strategy kernel wrote, in order, through `GatewayService.process`
+``W_EQ_FULL``        grows the equity buffer; ``W_CHUNK``: progress callback (only with a progress bar)
+``W_GROW``           in-kernel order path: grows its heap / rows / order view / side map (item retried)
+``W_RFLAGS``         in-kernel order path: a report tripped the gateway; its StormGuard runs (Python)
+==================== =================================================================================
+
+A strategy states what wakes it with a ``wakes`` attribute (a subset of ``("book", "trade", "order",
+"timer")``); when it does not, the callbacks it overrides decide (`strategy_wakes`), so a timer-only or
+order-only strategy lets the kernel run long stretches, and a strategy with no callbacks (or no strategy:
+pure replay) runs the whole day in one kernel call. Reports always reach the gateway and ``on_order_update``
+(through the heap); ``timer`` decides whether the strategy's timer runs at all.
+
+Strategy kernels: a strategy with ``nb_kernel`` (a name in `STRATEGY_KERNELS`) and ``nb_params()`` has its
+book callback run inside the loop as an njit kernel (`strategy_on_book`; `mm_on_book` for `mm`) that reads the
+local top, the position, its parameters and its order view (`Engine.live_orders`, mirrored by the driver) and
+writes intents; Python wakes only when there are intents, and sends them exactly as the Python callback would
+(docs/sim.md, "Numba strategy kernel API"). ``strategy_kernels = False`` on the engine forces the callback.
+
+On the L2 venue, exchange events that provably change nothing (a depth update away from our orders that crosses
+none of them with nothing consumed; a trade no passive order of ours is at or behind) skip the venue step call.
+
+Exchange fast-forward (L2 venue): while no order of ours rests at the venue, nothing is consumed and the
+strategy wakes on no market data, the exchange items before the next heap item only move the venue's book, which
+nothing reads before that item; the kernel applies them first in one tight loop. The reference's clock after
+exchange item i is ``max(exch_ts[:i+1])`` (exchange times need not be sorted; Binance's are not), which the
+kernel uses for the final clock and for the "data left" test of samples.
+
+The driver calls the kernels' compiled entry point directly (`NbEngine._entry`), with the argument tuple
+rebuilt only when an array is replaced (growth): the dispatcher's type resolution of ~20 arguments cost several
+µs per wake.
+
+In-kernel order path (``NbEngine.in_kernel_orders``, on when eligible): with a strategy kernel that is the
+strategy's only callback (wakes exactly ``{"book"}``), the gateway's metrics timing off and no extra record sink,
+the order side runs in the loop too, on either venue (`run_l2`, `run_l3`). A second heap in numba (`heap_push`, rows of
+time / priority / sequence / item) holds commands and reports in flight; its sequence counter is shared with the
+Python heap (``st[S_SEQ]``), so items from either heap come out in the reference's ``(t, prio, seq)`` order. At
+an end of message the strategy kernel's intents go through the gateway's numba core (`kernels.process_one`,
+what `GatewayService.process` calls) with the engine's idempotency keys, the entry latency draw
+(`hft.sim.latency.latency_ns`, the same per-model draw counter) and the command pushed on the heap; a command
+item runs the venue's order kernel (L2 `step`, L3 `order_step`) and schedules its reports with response latency
+draws; a report item runs the
+gateway's `kernels.apply_report`, the position / cash / fee accounting, the fill row and the strategy's order
+view (`sord`, which is then the truth; Python rebuilds ``live_orders`` from it). Decisions, orders and fills are
+int64 rows; the run's logs are built from them after the loop (the gateway's `Decision` records lazily, for
+the store). Python still does what only it can: the StormGuard (``W_RFLAGS`` when a report trips it; intents at
+or after the guard's next check go to Python's `process`), growth (``W_GROW``: nothing is half done, the item is
+retried; on the L3 venue the kernel leaves in ``st[S_FLAGS]`` what must grow — the book's price range or order
+slots, or our order table — and `L3Venue.grow` grows it), fallbacks of the market streams. Whatever Python sends meanwhile (a fallback path's intents, the
+gateway's own commands) goes onto the same heap and rows, and the decision marks recorded after each kernel
+call put Python's decisions back in their place. The tests run every engine pair on the same streams
+(``tests/unit/sim/test_engine_nb.py``: reference, numba with and without the in-kernel path, and with buffers
+that run out of room mid-call).
+
+Equality with the reference rests on three facts, each checked by the tests: (1) the kernel processes market
+items (and, on the in-kernel path, its own heap's items) in the reference's order and stops before any Python
+heap item that the reference would pop first; (2) the Python state the kernel reads (position, cash, fees for
+the equity rows) changes only at heap items, which are either Python's (the kernel stops before them) or the
+kernel's own; (3) equity samples do not change any state, so moving them from the heap into the kernel (where
+their order relative to a strategy timer at the same instant may differ) changes nothing.
+"""
+
+from hft.sim.engine_nb.driver import ENGINES, LazyRecords, NbEngine, strategy_wakes
+from hft.sim.engine_nb.state import SK_MM, SK_NONE, WAKE_NAMES
+from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, mm_on_book, strategy_on_book
+
+__all__ = ["ENGINES", "SK_MM", "SK_NONE", "STRATEGY_KERNELS", "WAKE_NAMES", "LazyRecords", "NbEngine", "mm_on_book",
+           "strategy_on_book", "strategy_wakes"]

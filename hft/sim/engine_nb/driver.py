@@ -1,0 +1,692 @@
+"""The numba engine's Python driver: `NbEngine` (the drop-in `Engine` whose market streams and, when eligible,
+order path run in the numba loop kernels of `hft.sim.engine_nb.loop`), and its helpers."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from hft.core.dtypes import (
+    EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_TRADE,
+    FLAG_EOM,
+    NO_PRICE,
+)
+from hft.core.errors import SimError
+from hft.core.orders import (
+    INTENT_NEW,
+)
+from hft.gateway import kernels as GK
+from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
+from hft.sim.engine import (
+    DECISION_LOG_DTYPE,
+    EQUITY_DTYPE,
+    P_EXCH_ARRIVAL,
+    P_LOCAL_RESP,
+    P_TIMER,
+    Engine,
+    RunOutput,
+)
+from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
+from hft.sim.engine_nb.order_path import (
+    heap_push,
+)
+from hft.sim.engine_nb.state import (
+    _I64_MAX,
+    D_COLS,
+    EQ_COLS,
+    F_COLS,
+    H_COLS,
+    IN_CANCEL,
+    IN_SUBMIT,
+    IT_CMD,
+    IT_REP,
+    MAX_INTENTS,
+    N_STATE,
+    O_COLS,
+    S_ACCT,
+    S_BP,
+    S_BS,
+    S_BT,
+    S_CASH,
+    S_EV,
+    S_FAST,
+    S_FEES,
+    S_FLAGS,
+    S_HI,
+    S_IEX,
+    S_ILOC,
+    S_KEY,
+    S_MODE,
+    S_MULT,
+    S_ND,
+    S_NENTRY,
+    S_NEQ,
+    S_NEXT_SAMPLE,
+    S_NF,
+    S_NH,
+    S_NINT,
+    S_NO,
+    S_NORD,
+    S_NOW,
+    S_NRESP,
+    S_ORD_CHANGED,
+    S_POS,
+    S_SAMPLE_NS,
+    S_SEQ,
+    S_SKID,
+    S_SPARAMS,
+    S_STOP,
+    S_STORM_NEXT,
+    S_STRAT,
+    S_T,
+    S_WAKE,
+    S_Y,
+    SK_NONE,
+    SO_COLS,
+    SO_ID,
+    SO_LEAVES,
+    SO_PRICE,
+    SO_QTY,
+    SO_SIDE,
+    SO_STATUS,
+    SO_STATUS_CODES,
+    SO_STATUS_NAMES,
+    W_BOOK,
+    W_BOUND,
+    W_CHUNK,
+    W_END,
+    W_EQ_FULL,
+    W_EXCH_FALLBACK,
+    W_FLAGS,
+    W_GROW,
+    W_INTENTS,
+    W_LOCAL_FALLBACK,
+    W_REPORTS,
+    W_RFLAGS,
+    W_TRADE,
+    WAKE_BOOK,
+    WAKE_NAMES,
+    WAKE_TRADE,
+)
+from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, strategy_on_book
+from hft.sim.latency import feed_local_times, latency_ns
+from hft.sim.strategy import OrderState, Strategy
+from hft.sim.venue_common import P_NREP
+
+
+def strategy_wakes(strategy: Strategy) -> frozenset[str]:
+    """What wakes `strategy`: its ``wakes`` attribute, else the callbacks it overrides (and ``timer`` when
+    ``timer_ns > 0``). A callback outside this set is never called by `NbEngine`."""
+    declared = getattr(strategy, "wakes", None)
+    if declared is not None:
+        bad = sorted(set(declared) - set(WAKE_NAMES))
+        if bad:
+            raise SimError(f"strategy wakes: expected a subset of {list(WAKE_NAMES)}, was {bad}")
+        return frozenset(declared)
+    cls = type(strategy)
+    out = {name for name, meth in (("book", "on_book"), ("trade", "on_trade"), ("order", "on_order_update"))
+           if getattr(cls, meth) is not getattr(Strategy, meth)}
+    if strategy.timer_ns > 0:
+        out.add("timer")
+    return frozenset(out)
+
+
+
+# ======================================================================= Python driver
+# The event matrix of the last finished run, reused by the next run of the same length (a parameter sweep over one
+# stream): a fresh 9 x n int64 matrix is written in full, and on this kind of machine the first touch of its pages
+# (kernel page faults: 144 MB for 2 M events) cost more than the replay itself, and varied 5x between runs.
+_SPARE_MATRIX: list[np.ndarray] = []
+
+
+def _take_matrix(n: int) -> np.ndarray:
+    """A 9 x n int64 matrix for the event columns (contents undefined): the spare one when it fits."""
+    if _SPARE_MATRIX and _SPARE_MATRIX[0].shape == (9, n):
+        return _SPARE_MATRIX.pop()
+    _SPARE_MATRIX.clear()
+    return np.empty((9, n), dtype=np.int64)
+
+
+def _give_matrix(evm: np.ndarray) -> None:
+    """Keep `evm` (no longer used by its run) as the spare matrix."""
+    _SPARE_MATRIX.clear()
+    _SPARE_MATRIX.append(evm)
+
+
+# The loop kernels' numba signatures by the arguments' type key (`_type_key`): resolving them with numba's typeof
+# cost ~10 ms per structured-dtype argument, several times per run.
+_SIGS: dict[tuple, tuple] = {}
+
+
+def _type_key(a: object) -> object:
+    """What numba's typeof depends on: an array's dtype, dimensions, layout, alignment and writeability, a
+    NamedTuple's type and members, any other value's type."""
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.aligned, f.writeable)
+    if isinstance(a, tuple):
+        return (type(a), tuple(_type_key(x) for x in a))
+    return type(a)
+
+
+class LazyRecords(Sequence):
+    """A sequence built on first use (the gateway's `Decision` records of a run: Python objects that only a store
+    write needs)."""
+
+    def __init__(self, build: Callable[[], list]) -> None:
+        self._build: Callable[[], list] | None = build
+        self._items: list = []
+
+    def _all(self) -> list:
+        if self._build is not None:
+            self._items = self._build()
+            self._build = None
+        return self._items
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _rows_to(rows: np.ndarray, dtype: np.dtype, n: int | None = None) -> np.ndarray:
+    """int64 rows (one column per field, in order) as a structured array of `dtype`; `n` rows in all (the
+    rest zero) when given."""
+    out = np.zeros(rows.shape[0] if n is None else n, dtype)
+    for j, name in enumerate(dtype.names):
+        out[name][: rows.shape[0]] = rows[:, j]
+    return out
+
+
+def _grown(a: np.ndarray, need: int) -> np.ndarray:
+    """`a` with at least `need` more rows of room (doubled at least), contents kept."""
+    out = np.zeros((max(2 * a.shape[0], a.shape[0] + need), *a.shape[1:]), dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+
+class NbEngine(Engine):
+    """`Engine` with the market streams in numba (module docstring). Same constructor and outputs.
+
+    A strategy with an ``nb_kernel`` name (and ``nb_params()``) runs its book callback as that strategy kernel
+    inside the loop (``strategy_kernels = False`` on the engine forces the Python callbacks)."""
+
+    strategy_kernels = True
+    in_kernel_orders = True  # False: commands, reports and kernel intents always go through Python
+    _skid = SK_NONE
+    _orders_dirty = True
+    _fast = False  # the in-kernel order path is on (set by `run`, off again once its results are handed over)
+    used_in_kernel_orders = False  # whether the last `run` used the in-kernel order path
+    _rows0 = 256  # initial rows of the in-kernel order path's buffers
+    _tight = False  # tests: grow those buffers only when full, so that the kernel runs out of room mid-call
+
+    _ltop: np.ndarray | None = None  # the kernel's copy of `local_top` (set by `run`)
+
+    def _refresh_top(self) -> bool:
+        changed = super()._refresh_top()
+        if self._ltop is not None:
+            self._ltop[:] = self._top
+        return changed
+
+    def _sync_top(self) -> None:
+        b, bq, a, aq = self._ltop.tolist()
+        self.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
+
+    # --- the strategy's order view for strategy kernels -------------------------------------------------------
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> object:
+        self._orders_dirty = True
+        d = super().submit(side, price, qty, otype, tif)
+        if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
+            self._room_side(d.order_id)
+            self._side_arr[d.order_id] = side
+        return d
+
+    def cancel(self, order_id: int) -> object:
+        self._orders_dirty = True
+        return super().cancel(order_id)
+
+    def replace(self, order_id: int, price: int, qty: int) -> object:
+        self._orders_dirty = True
+        return super().replace(order_id, price, qty)
+
+    def _deliver(self, rep: tuple) -> None:
+        self._orders_dirty = True
+        super()._deliver(rep)
+
+    def _sync_orders(self) -> None:
+        """Mirror `live_orders` (insertion order) into the kernel's order rows."""
+        orders = self.live_orders
+        if len(orders) + MAX_INTENTS > self._sord.shape[0]:
+            self._sord = np.zeros((2 * (len(orders) + MAX_INTENTS), SO_COLS), dtype=np.int64)
+        for j, o in enumerate(orders.values()):
+            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty)
+        self._st[S_NORD] = len(orders)
+        self._orders_dirty = False
+
+    def _pull_orders(self) -> None:
+        """`live_orders` := the kernel's order rows (the in-kernel order path changed them)."""
+        rows = self._sord[: int(self._st[S_NORD])].tolist()
+        self.live_orders = {r[SO_ID]: OrderState(r[SO_ID], r[SO_SIDE], r[SO_PRICE], r[SO_QTY], r[SO_LEAVES],
+                                                 SO_STATUS_NAMES[r[SO_STATUS]]) for r in rows}
+        self._st[S_ORD_CHANGED] = 0
+
+    # --- the in-kernel order path: Python's side of it ----------------------------------------------------------
+    # With `_fast`, commands and reports in flight live on the kernel heap and the counters (idempotency keys,
+    # latency draws, heap sequence) in the state row, whoever creates them: Python code that sends an intent (a
+    # fallback path, the gateway's StormGuard) pushes onto the same heap and writes the same rows, so the
+    # order of everything is the reference engine's.
+    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> object:
+        if not self._fast:
+            return super()._intent(kind, side, price, qty, otype, tif, target)
+        st = self._st
+        st[S_KEY] += 1
+        now = self.clock.now_ns()
+        env = TypedIntentEnvelope(typed_intent_v1(kind, int(st[S_KEY]), self.cfg.account, self.cfg.strategy,
+                                                  self.symbol, side, price, qty, otype, tif, now, target), now)
+        return self.gw.process(env)
+
+    def put_nowait(self, cmd: object) -> None:
+        if not self._fast:
+            return super().put_nowait(cmd)
+        st = self._st
+        now = self.clock.now_ns()
+        lat = int(latency_ns(self.cfg.entry, now, int(st[S_NENTRY])))
+        st[S_NENTRY] += 1
+        self._heap_push(now + lat, P_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
+                        cmd.order_type, cmd.tif, 0)
+        if int(st[S_NO]) >= self._orows.shape[0]:
+            self._orows = _grown(self._orows, 1)
+            self._arg_key = None
+        self._orows[int(st[S_NO])] = (now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
+                                      cmd.tif)
+        st[S_NO] += 1
+
+    def _schedule_reports(self, now: int, reports: np.ndarray) -> None:
+        if not self._fast:
+            return super()._schedule_reports(now, reports)
+        st = self._st
+        for r in reports.tolist():
+            ts, oid, price, qty, leaves, fee, kind, liq = r
+            lat = int(latency_ns(self.cfg.response, now, int(st[S_NRESP])))
+            st[S_NRESP] += 1
+            self._heap_push(now + lat, P_LOCAL_RESP, IT_REP, ts, oid, price, qty, leaves, fee, kind, liq)
+
+    def _push(self, t: int, prio: int, item: tuple) -> None:
+        if not self._fast:
+            return super()._push(t, prio, item)
+        heapq.heappush(self.heap, (t, prio, int(self._st[S_SEQ]), item))
+        self._st[S_SEQ] += 1
+
+    def _heap_push(self, t: int, prio: int, typ: int, *payload: int) -> None:
+        if self._st[S_NH] >= self._h.shape[0]:
+            self._h = _grown(self._h, 1)
+            self._arg_key = None
+        heap_push(self._h, self._st, t, prio, typ, *payload)
+
+    def _room_side(self, oid: int) -> None:
+        need = oid + 2 if self._tight else 2 * (oid + 2 * MAX_INTENTS + 2)  # half free: few regrowths
+        if need >= self._side_arr.shape[0]:
+            grown = np.zeros(2 * need, dtype=np.int64)
+            grown[: self._side_arr.shape[0]] = self._side_arr
+            self._side_arr = grown
+            self._arg_key = None
+
+    def _room(self) -> None:
+        """Room for the next kernel call: a command's reports on the heap, a batch of intents, rows."""
+        st = self._st
+        if self._l3_venue:
+            v = self.venue
+            v.ensure_room(MAX_INTENTS)  # report and consumption buffers for any one call, order-table rows
+        else:
+            v = self.venue.v
+            v._ensure()  # the venue's report and consumption buffers for any one step
+        tight = self._tight
+        spare = 1 if tight else 4 * MAX_INTENTS
+        if self._h.shape[0] - st[S_NH] < v.out.shape[0] + spare:
+            self._h = _grown(self._h, v.out.shape[0] + spare)
+        for name, col in (("_drows", S_ND), ("_orows", S_NO), ("_frows", S_NF)):
+            a = getattr(self, name)
+            if a.shape[0] - st[col] < (1 if tight else max(4 * MAX_INTENTS + 64, a.shape[0] // 2)):  # half free
+                setattr(self, name, _grown(a, spare))
+        if self._sord.shape[0] - st[S_NORD] < spare:
+            self._sord = _grown(self._sord, spare)
+        self._room_side(int(GK.next_order_id(self.gw.arena)))
+
+    def _fast_eligible(self, wakes: frozenset[str]) -> bool:
+        """The in-kernel order path needs: a strategy kernel and no other Python callback, the gateway's metrics
+        timing off (no per-intent wall-clock histogram) and no extra record sink (either venue)."""
+        gw = self.gw
+        return (self.in_kernel_orders and self._skid != SK_NONE and wakes == {"book"}
+                and gw.config.timing == "off" and gw.sink == self._sink and self._extra_sink is None
+                and getattr(gw, "_put", None) == self.put_nowait)
+
+    def _fast_segments(self) -> list[tuple[str, int, int]]:
+        """The run's decisions in order, as segments ("py" | "kernel", start, stop) of Python's list and of the
+        kernel's rows: the marks recorded after each kernel call ((kernel rows, Python decisions) so far) say
+        that Python's decisions [previous mark, mark) came before the kernel rows of that call."""
+        segs: list[tuple[str, int, int]] = []
+        k = p = 0
+        for nd, np_ in [*self._dmarks, (int(self._st[S_ND]), len(self.decisions))]:
+            if np_ > p:
+                segs.append(("py", p, np_))
+            if nd > k:
+                segs.append(("kernel", k, nd))
+            k, p = max(k, nd), max(p, np_)
+        return segs
+
+    def _kernel_decision_log(self, rows: np.ndarray) -> np.ndarray:
+        """`DECISION_LOG_DTYPE` rows of the kernel's decision rows (what `decision_log` makes of their records)."""
+        code = rows[:, 10]
+        reason = code & 0xFFFF
+        dec = np.zeros(rows.shape[0], DECISION_LOG_DTYPE)
+        for name, col in (("seq", 0), ("ts", 1), ("order_id", 11), ("target_id", 9), ("price", 5), ("qty", 6),
+                          ("kind", 3), ("side", 4)):
+            dec[name] = rows[:, col]
+        dec["reason"] = reason
+        dec["accepted"] = reason == 0
+        dec["duplicate"] = code >= GK.DUP_FLAG
+        return dec
+
+    def _kernel_records(self, rows: np.ndarray) -> list:
+        """The gateway's `Decision` records of the kernel's decision rows (as `GatewayService.process` makes them)."""
+        from hft.gateway.intents import Decision, OrderCommand
+
+        acct, strat, sym = self.cfg.account, self.cfg.strategy, self.symbol
+        out: list = []
+        for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid in rows.tolist():
+            if code == 0:
+                cmd = OrderCommand(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
+                                   qty, otype, tif, ts)
+                out.append(Decision(seq, ts, ts, key, kind, acct, strat, sym, side, price, qty, otype, tif, target,
+                                    True, 0, oid, False, cmd))
+            else:
+                reason = code & 0xFFFF
+                out.append(Decision(seq, ts, ts, key, kind, acct, strat, sym, side, price, qty, otype, tif, target,
+                                    reason == 0, reason, oid, code >= GK.DUP_FLAG, None))
+        return out
+
+    def _fast_finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The in-kernel order path's results: the (decisions, orders, fills) logs built from the kernel's rows,
+        the decision records as a lazily built sequence, the engine's Python state (final order view, side
+        map, counters) as the reference engine leaves it."""
+        from hft.sim.engine import FILL_LOG_DTYPE, ORDER_LOG_DTYPE, decision_log
+
+        st = self._st
+        drows = self._drows[: int(st[S_ND])]
+        py = self.decisions
+        segs = self._fast_segments()
+        parts = [decision_log(py[a:b]) if src == "py" else self._kernel_decision_log(drows[a:b])
+                 for src, a, b in segs]
+        dec = np.concatenate(parts) if parts else np.zeros(0, DECISION_LOG_DTYPE)
+
+        def records() -> list:
+            out: list = []
+            for src, a, b in segs:
+                out.extend(py[a:b] if src == "py" else self._kernel_records(drows[a:b]))
+            return out
+
+        self.decisions = LazyRecords(records)
+        orders = _rows_to(self._orows[: int(st[S_NO])], ORDER_LOG_DTYPE)
+        fills = _rows_to(self._frows[: int(st[S_NF])], FILL_LOG_DTYPE)
+        self._pull_orders()
+        self._side_of = {i: s for i, s in enumerate(self._side_arr.tolist()) if s != 0}
+        self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
+                                                             int(st[S_SEQ]))
+        self._fast = False
+        return dec, orders, fills
+
+    def _exec_intents(self, n: int) -> None:
+        """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
+        for kind, side, price, qty, oid in self._intents[:n].tolist():
+            if kind == IN_SUBMIT:
+                self.submit(side, price, qty, None, None)
+            elif kind == IN_CANCEL:
+                self.cancel(oid)
+            else:
+                raise SimError(f"strategy kernel: expected intent {IN_SUBMIT} or {IN_CANCEL}, was {kind}")
+
+    def _on_book(self) -> None:
+        """The strategy's book callback from Python: its kernel, or its Python `on_book`."""
+        if self._skid != SK_NONE:
+            if self._orders_dirty:
+                self._sync_orders()
+            self._st[S_POS] = self.position
+            self._exec_intents(int(strategy_on_book(self._st, self._ltop, self._sord, self._intents)))
+        elif self._mask & WAKE_BOOK:
+            self.strategy.on_book(self.ctx)
+
+    def _apply_local_py(self, i: int) -> None:
+        """The reference `_apply_local` for event `i` (used when the kernel needs the local book to grow)."""
+        kind, side, price, qty, flags = (int(self._kind[i]), int(self._side[i]), int(self._price[i]),
+                                         int(self._qty[i]), int(self._flags[i]))
+        self._local_event(i, kind, side, price, qty)
+        if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
+            self.strategy.on_trade(self.ctx, side if kind == EV_TRADE else -side, price, qty)
+        if flags & FLAG_EOM:
+            self._refresh_top()
+            self._on_book()
+
+    def _entry(self) -> tuple[Callable[..., int], tuple]:
+        """The kernel's compiled entry point and its arguments after the state row, rebuilt only when an array was
+        replaced (book growth, bigger buffers). Calling the compiled overload directly skips the dispatcher's
+        per-call type resolution of ~20 arguments (several µs per wake)."""
+        v = self.venue if self._l3_venue else self.venue.v
+        k = self._arg_key
+        key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord, self._h, self._drows, self._orows,
+               self._frows, self._side_arr)
+        if k is None or any(a is not b for a, b in zip(k, key, strict=True)):
+            self._arg_key = key
+            common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
+                      self._intents, v.book, v.orders)
+            args = ((*common, v.cons, v.params, v.out, v.ref, self._lref, self._h, self._drows, self._orows,
+                     self._frows, self._side_arr, self.cfg.entry, self.cfg.response) if self._l3_venue else
+                    (*common, v.fq, v.cons, v.qm, v.params, v.out, self._h, self._drows, self._orows, self._frows,
+                     self._side_arr, self.cfg.entry, self.cfg.response))
+            kernel = run_l3 if self._l3_venue else run_l2
+            ck = (kernel, _type_key((self._st, *args)))
+            sig = _SIGS.get(ck)
+            if sig is None:  # numba's typeof of a structured dtype costs ~10 ms: once per process and layout
+                sig = _SIGS[ck] = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
+            if sig not in kernel.overloads:
+                kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
+            self._arg_cache = (kernel.overloads[sig].entry_point, args)
+        return self._arg_cache
+
+    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int = 1) -> RunOutput:
+        """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s)."""
+        from hft.sim.exchange_l3 import L3Venue
+
+        self._mult = multiplier
+        ev = self.events
+        n = len(ev)
+        # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
+        # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted)
+        evm = _take_matrix(n)
+        _fill_evm(ev, evm)
+        evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        self._evm = evm
+        exch = evm[1]
+        self._loc, self._exch = evm[0], evm[1]
+        self._kind, self._side, self._price, self._qty, self._oid, self._flags = evm[3], evm[4], evm[5], evm[6], \
+            evm[7], evm[8]
+        self._arg_key = None
+        self._l3_venue = isinstance(self.venue, L3Venue)
+        if not self._l3_venue and not hasattr(self.venue, "v"):
+            raise SimError("numba engine: expected an L2MarketVenue or an L3Venue")
+        if self.reference is not None and not self._l3_venue:
+            raise SimError("numba engine: reference rows for the local view need the L3 venue (LOBSTER data)")
+        if self.reference is not None:
+            self._lref = self.reference
+        else:
+            self._lref = np.zeros((0, 4), dtype=np.int64)
+            self._lref.flags.writeable = False  # the same numba type as the rows (read-only): one specialisation
+        wakes = strategy_wakes(self.strategy)
+        self._mask = (WAKE_BOOK if "book" in wakes else 0) | (WAKE_TRADE if "trade" in wakes else 0)
+        self._tops = np.empty(8, dtype=np.int64)  # the per-event top (`_top`) and the strategy's snapshot
+        self._tops[:4] = self._top
+        self._tops[4:] = [NO_PRICE if self.local_top[0] is None else self.local_top[0], self.local_top[1],
+                          NO_PRICE if self.local_top[2] is None else self.local_top[2], self.local_top[3]]
+        self._top, self._ltop = self._tops[:4], self._tops[4:]
+        self._eq = np.zeros((max(16, min(1 << 20, n // 4 + 16)), EQ_COLS), dtype=np.int64)
+        st = self._st = np.zeros(N_STATE, dtype=np.int64)
+        self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
+        self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
+        kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
+        if kname is not None and "book" in wakes:
+            if kname not in STRATEGY_KERNELS:
+                raise SimError(f"strategy kernel: expected one of {sorted(STRATEGY_KERNELS)}, was {kname!r}")
+            self._skid = STRATEGY_KERNELS[kname]
+            params = [int(x) for x in self.strategy.nb_params()]
+            st[S_SPARAMS: S_SPARAMS + len(params)] = params
+            self._mask &= ~WAKE_BOOK  # the kernel runs the book callback in the loop
+        st[S_SKID] = self._skid
+        self._orders_dirty = True
+        # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
+        # that the L2 kernel has one signature
+        self._h = np.zeros((max(2, self._rows0 // 4), H_COLS), dtype=np.int64)
+        rows = self._rows0 + (0 if self._tight else n // 64)  # a guess at a busy strategy's orders; rows grow
+        self._drows = np.zeros((rows, D_COLS), dtype=np.int64)
+        self._orows = np.zeros((rows, O_COLS), dtype=np.int64)
+        self._frows = np.zeros((rows // 4, F_COLS), dtype=np.int64)
+        self._side_arr = np.zeros(rows, dtype=np.int64)
+        self._dmarks: list[tuple[int, int]] = []
+        self._fast = self.used_in_kernel_orders = self._fast_eligible(wakes)
+        if self._fast:
+            st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
+            st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
+            st[S_STRAT] = self.gw._strat.get(self.cfg.strategy, -1)
+            st[S_MULT] = multiplier
+            st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
+        st[S_NOW] = self.clock.now_ns()
+        st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0
+        st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
+        st[S_WAKE] = self._mask
+        st[S_Y] = self.gw._sym.get(self.symbol, -1)
+        st[S_HI] = 1 << 62
+        t0 = time.perf_counter()
+        self.strategy.on_start(self.ctx)
+        timer_on = "timer" in wakes and self.strategy.timer_ns > 0
+        if n and timer_on:
+            self._push(int(self._loc[0]) + self.strategy.timer_ns, P_TIMER, ("timer",))
+        chunk = max(n // 200, 1)
+        heap = self.heap
+        clock = self.clock
+        strategy, ctx = self.strategy, self.ctx
+        fast = self._fast
+        gw = self.gw
+        while True:
+            if heap:
+                st[S_BT], st[S_BP], st[S_BS] = heap[0][0], heap[0][1], heap[0][2]
+            else:
+                st[S_BT], st[S_BP], st[S_BS] = _I64_MAX, 9, 0
+            if fast:  # the kernel owns position, cash and fees; the gateway's policy state is Python's
+                st[S_FAST] = 1 if gw.enabled else 0
+                st[S_MODE] = gw._mode
+                st[S_STORM_NEXT] = min(gw._storm_next, _I64_MAX)
+                self._room()
+            else:
+                st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
+            st[S_STOP] = n if progress is None else (int(st[S_ILOC]) // chunk + 1) * chunk
+            if self._orders_dirty:
+                self._sync_orders()
+            entry, args = self._entry()
+            code = int(entry(st, *args))
+            now = int(st[S_NOW])
+            if now > clock.now_ns():
+                clock.set(now)
+            self._sync_top()
+            if fast:
+                self.position, self.cash, self.fees = int(st[S_POS]), int(st[S_CASH]), int(st[S_FEES])
+                if st[S_ORD_CHANGED]:
+                    self._pull_orders()
+                self._dmarks.append((int(st[S_ND]), len(self.decisions)))
+            if code == W_GROW:
+                if self._l3_venue:  # what the L3 venue must grow (a command's status; 0: buffers only)
+                    self.venue.grow(int(st[S_FLAGS]))
+                    st[S_FLAGS] = 0
+                continue  # `_room` (before the next call) makes the rest of the room
+            if code == W_RFLAGS:
+                gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                continue
+            if code == W_BOUND:
+                t, _, _, item = heapq.heappop(heap)
+                clock.set(max(t, clock.now_ns()))
+                st[S_NOW] = clock.now_ns()
+                if st[S_ILOC] >= n and st[S_IEX] >= n and item[0] == "timer":
+                    continue  # the data is over: drain in-flight orders and reports, no more timers
+                self._dispatch_item(t, item)
+                if item[0] == "cmd" and item[1].action == INTENT_NEW:
+                    st[S_HI] += 1  # the order may have taken the next slot of the L2 venue
+                st[S_NOW] = clock.now_ns()
+            elif code == W_BOOK:
+                strategy.on_book(ctx)
+            elif code == W_INTENTS:
+                self._exec_intents(int(st[S_NINT]))
+            elif code == W_TRADE:
+                i = int(st[S_EV])
+                kind, side = int(self._kind[i]), int(self._side[i])
+                strategy.on_trade(ctx, side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
+                if int(self._flags[i]) & FLAG_EOM:
+                    self._refresh_top()
+                    self._on_book()
+            elif code == W_FLAGS:
+                self.gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                self._on_book()
+            elif code == W_REPORTS:
+                v = self.venue if self._l3_venue else self.venue.v
+                reps = v.out[: int(v.params[P_NREP])].copy()
+                self._schedule_reports(int(st[S_T]), reps)
+            elif code == W_LOCAL_FALLBACK:
+                i = int(st[S_ILOC])
+                clock.set(max(int(self._loc[i]), clock.now_ns()))
+                self._apply_local_py(i)
+                st[S_ILOC] = i + 1
+                st[S_NOW] = clock.now_ns()
+            elif code == W_EXCH_FALLBACK:
+                i = int(st[S_IEX])
+                t = int(exch[i])
+                clock.set(max(t, clock.now_ns()))
+                reps = self.venue.market(t, int(self._kind[i]), int(self._side[i]), int(self._price[i]),
+                                         int(self._qty[i]), int(self._oid[i]))
+                if len(reps):
+                    self._schedule_reports(t, reps)
+                st[S_IEX] = i + 1
+                st[S_NOW] = clock.now_ns()
+            elif code == W_EQ_FULL:
+                self._eq = _grown(self._eq, 1)
+                self._arg_key = None
+            elif code == W_CHUNK:
+                if progress is not None:
+                    progress(int(st[S_ILOC]), n)
+            elif code == W_END:
+                break
+            else:
+                raise SimError(f"numba engine: expected a venue status ok, was {int(st[S_FLAGS])}")
+        arrays = self._fast_finish() if fast else None
+        if n and st[S_SAMPLE_NS] > 0:
+            # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
+            clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
+        ne = int(st[S_NEQ])
+        rows = _rows_to(self._eq[:ne], EQUITY_DTYPE, ne + 1)  # `_output` takes it as the reference's list
+        self._equity_rows = []
+        self._sample()  # the final sample, exactly as the reference takes it
+        rows[ne] = self._equity_rows[0]
+        self._equity_rows = rows
+        wall = time.perf_counter() - t0
+        if progress is not None:
+            progress(n, n)
+        self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
+        self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
+        self._arg_key = self._arg_cache = None
+        _give_matrix(evm)
+        return self._output(n, wall, arrays)
+
+
+ENGINES: dict[str, type[Engine]] = {"python": Engine, "numba": NbEngine}

@@ -1,0 +1,338 @@
+"""The numba engine's loop kernels, one per venue kind (`run_l2`, `run_l3`): the market streams and, on the
+in-kernel order path, the kernel heap, in the reference engine's clock order until a wake (`hft.sim.engine_nb`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hft.book.l2 import (
+    L2_OK,
+    _clear_arrays,
+)
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    SELL,
+)
+from hft.sim.engine import (
+    P_EXCH_MD,
+)
+from hft.sim.engine_nb.order_path import (
+    _fast_cmd_l2,
+    _fast_cmd_l3,
+    _fast_intents,
+    _fast_report,
+    _fast_schedule,
+    _kfirst,
+)
+from hft.sim.engine_nb.state import (
+    _I64_MAX,
+    _NO_ROWS,
+    H_P,
+    H_T,
+    H_TYPE,
+    IT_CMD,
+    S_BP,
+    S_BS,
+    S_BT,
+    S_EV,
+    S_FAST,
+    S_FLAGS,
+    S_HI,
+    S_IEX,
+    S_ILOC,
+    S_NEQ,
+    S_NEXT_SAMPLE,
+    S_NH,
+    S_NINT,
+    S_NOW,
+    S_SAMPLE_NS,
+    S_SKID,
+    S_STOP,
+    S_STORM_NEXT,
+    S_T,
+    S_WAKE,
+    S_Y,
+    SK_NONE,
+    W_BOUND,
+    W_CHUNK,
+    W_END,
+    W_EQ_FULL,
+    W_EXCH_FALLBACK,
+    W_GROW,
+    W_INTENTS,
+    W_LOCAL_FALLBACK,
+    W_REPORTS,
+    _kernel,
+)
+from hft.sim.engine_nb.streams import (
+    _before,
+    _exch_l2,
+    _exch_l3,
+    _live_hi,
+    _local,
+    _pick,
+    _sample,
+    _set_i,
+    _top_now,
+)
+from hft.sim.venue_common import P_NCONS, P_NREP
+
+
+@_kernel
+def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
+           vout, h, drows, orows, frows, side_of, lat_e, lat_r) -> int:
+    """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
+    kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
+    lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
+    loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
+    top = tops[0:4]
+    ltop = tops[4:8]
+    hi = _live_hi(vorders, st[S_HI])
+    lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
+    vbq, vaq, vbb, vab, vst = vbook.bid_qty, vbook.ask_qty, vbook.bid_blk, vbook.ask_blk, vbook.state
+    n = loc_t.shape[0]
+    i_loc = st[S_ILOC]
+    i_ex = st[S_IEX]
+    now = st[S_NOW]
+    ns = st[S_NEXT_SAMPLE]
+    sample_ns = st[S_SAMPLE_NS]
+    ne = st[S_NEQ]
+    bt = st[S_BT]
+    bp = st[S_BP]
+    stop = st[S_STOP]
+    wake = st[S_WAKE]
+    y = st[S_Y]
+    ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
+    code = W_END
+    if wake == 0 and st[S_SKID] == SK_NONE and hi == 0 and vparams[P_NCONS] == 0:
+        # Exchange fast-forward. With no order of ours at the venue and nothing consumed, exchange market data
+        # only moves the venue's book, which nothing else reads before the next heap item (the bound); and no
+        # wake can create one (the strategy wakes on no market data). So the exchange items before the bound
+        # are applied here in one tight loop, and the merged loop below only sees local data and samples
+        # (a sample's "data left" test reads ex_last, not i_ex). It stops at anything unusual, which the
+        # merged loop then meets at its turn (and hands to Python).
+        while i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, bt, bp):
+            k = kind[i_ex]
+            s = side[i_ex]
+            q = qty[i_ex]
+            if k == EV_LEVEL_SET or k == EV_SNAPSHOT_LEVEL:
+                if (s != BUY and s != SELL) or q < 0 or _set_i(vbq, vaq, vbb, vab, vst, s, price[i_ex], q) != L2_OK:
+                    break
+            elif k == EV_CLEAR:
+                _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+            elif k == EV_TRADE and s != 0 and ((s != BUY and s != SELL) or q <= 0):
+                break  # the Python venue raises on it
+            i_ex += 1
+    fast = st[S_FAST] != 0
+    bs = st[S_BS]
+    while True:
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
+        # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
+        kfirst = fast and _kfirst(st, h, bt, bp, bs)
+        ht = h[0, H_T] if kfirst else bt
+        hp = h[0, H_P] if kfirst else bp
+        if src == 0 or _before(ht, hp, ct, cp):  # ties go to the market streams, as in the reference loop
+            if kfirst:
+                t_now = ht if ht > now else now
+                if h[0, H_TYPE] == IT_CMD:
+                    w, hi = _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi)
+                else:
+                    w = _fast_report(st, t_now, h, arena, frows, sord, side_of)
+                if w == W_GROW:
+                    code = w
+                    break
+                now = t_now
+                if w >= 0:
+                    code = w
+                    break
+                continue
+            code = W_BOUND if (src != 0 or bt != _I64_MAX) else W_END
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]  # exchange items a fast-forward applied early count now
+            break
+        t_now = ct if ct > now else now
+        if src == 1:
+            if i_loc >= stop:
+                code = W_CHUNK
+                break
+            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents, lref)
+            now = t_now
+            if w == W_LOCAL_FALLBACK:
+                code = w
+                break
+            i_loc += 1
+            if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, side_of, lat_e)
+                if w == W_GROW:
+                    w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
+            if w >= 0:
+                st[S_EV] = i_loc - 1
+                st[S_T] = ct
+                code = w
+                break
+        elif src == 2:
+            if not _sample(st, ltop, eq, ne, t_now):
+                code = W_EQ_FULL
+                break
+            ne += 1
+            ns += sample_ns
+            now = t_now
+        else:
+            if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                code = W_GROW  # the reports it may produce need heap room: nothing applied
+                break
+            w = _exch_l2(st, i_ex, ct, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons,
+                         qm, vparams, vout, hi)
+            if w == W_EXCH_FALLBACK:
+                code = w
+                break
+            now = t_now
+            i_ex += 1
+            if w == W_REPORTS and fast:
+                _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
+                w = -1
+            if w >= 0:
+                st[S_EV] = i_ex - 1
+                st[S_T] = ct
+                code = w
+                break
+    st[S_ILOC] = i_loc
+    st[S_IEX] = i_ex
+    st[S_NOW] = now
+    st[S_NEXT_SAMPLE] = ns
+    st[S_NEQ] = ne
+    st[S_HI] = hi
+    _top_now(lbq, laq, lst, top)
+    return code
+
+
+@_kernel
+def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout,
+           vref, lref, h, drows, orows, frows, side_of, lat_e, lat_r) -> int:
+    """Advance the market streams (L3 venue) until a wake; see the module docstring. `lref`: the local view's
+    reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel heap `h`
+    (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
+    loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
+                                                               evm[7], evm[8])
+    top = tops[0:4]
+    ltop = tops[4:8]
+    lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
+    n = loc_t.shape[0]
+    i_loc = st[S_ILOC]
+    i_ex = st[S_IEX]
+    now = st[S_NOW]
+    ns = st[S_NEXT_SAMPLE]
+    sample_ns = st[S_SAMPLE_NS]
+    ne = st[S_NEQ]
+    bt = st[S_BT]
+    bp = st[S_BP]
+    stop = st[S_STOP]
+    wake = st[S_WAKE]
+    y = st[S_Y]
+    ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
+    code = W_END
+    fast = st[S_FAST] != 0
+    bs = st[S_BS]
+    while True:
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
+        # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
+        kfirst = fast and _kfirst(st, h, bt, bp, bs)
+        ht = h[0, H_T] if kfirst else bt
+        hp = h[0, H_P] if kfirst else bp
+        if src == 0 or _before(ht, hp, ct, cp):  # ties go to the market streams, as in the reference loop
+            if kfirst:
+                t_now = ht if ht > now else now
+                if h[0, H_TYPE] == IT_CMD:
+                    w = _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r)
+                else:
+                    w = _fast_report(st, t_now, h, arena, frows, sord, side_of)
+                if w == W_GROW:
+                    code = w
+                    break
+                now = t_now
+                if w >= 0:
+                    code = w
+                    break
+                continue
+            code = W_BOUND if (src != 0 or bt != _I64_MAX) else W_END
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]
+            break
+        t_now = ct if ct > now else now
+        if src == 1:
+            if i_loc >= stop:
+                code = W_CHUNK
+                break
+            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents, lref)
+            now = t_now
+            if w == W_LOCAL_FALLBACK:
+                code = w
+                break
+            i_loc += 1
+            if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, side_of, lat_e)
+                if w == W_GROW:
+                    w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
+            if w >= 0:
+                st[S_EV] = i_loc - 1
+                st[S_T] = ct
+                code = w
+                break
+        elif src == 2:
+            if not _sample(st, ltop, eq, ne, t_now):
+                code = W_EQ_FULL
+                break
+            ne += 1
+            ns += sample_ns
+            now = t_now
+        else:
+            if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                st[S_FLAGS] = 0
+                code = W_GROW  # the reports it may produce need heap room: nothing applied
+                break
+            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout, vref)
+            if w == W_EXCH_FALLBACK:
+                code = w
+                break
+            now = t_now
+            i_ex += 1
+            if w == W_REPORTS and fast:
+                _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
+                w = -1
+            if w >= 0:
+                st[S_EV] = i_ex - 1
+                st[S_T] = ct
+                code = w
+                break
+    st[S_ILOC] = i_loc
+    st[S_IEX] = i_ex
+    st[S_NOW] = now
+    st[S_NEXT_SAMPLE] = ns
+    st[S_NEQ] = ne
+    _top_now(lbq, laq, lst, top)
+    return code
+
+
+@_kernel
+def _fill_evm(events, evm) -> None:
+    """The event columns as int64 rows (1 exch_ts, 2 running max of exch_ts, 3.. kind, side, price, qty, order_id,
+    flags) in one pass over the record array."""
+    m = np.iinfo(np.int64).min
+    for i in range(events.shape[0]):
+        e = events[i]
+        t = e.exch_ts
+        evm[1, i] = t
+        m = t if t > m else m
+        evm[2, i] = m
+        evm[3, i] = e.kind
+        evm[4, i] = e.side
+        evm[5, i] = e.price
+        evm[6, i] = e.qty
+        evm[7, i] = e.order_id
+        evm[8, i] = e.flags

@@ -1,0 +1,407 @@
+"""The in-kernel order path (numba kernels, inlined into the loops; `hft.sim.engine_nb`, "In-kernel order path"):
+the kernel heap of commands and reports in flight, a strategy kernel's intents through the gateway's numba core,
+commands at the venues (L2 `step`, L3 `order_step`), reports back through the gateway's report kernel with the
+position / cash / fee accounting, the fill rows and the strategy's order view."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hft.book.l2 import (
+    S_N_ASK,
+    S_N_BID,
+)
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_NEW,
+    ORDER_LIMIT,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_GTC,
+)
+from hft.gateway import kernels as GK
+from hft.sim.engine import (
+    P_EXCH_ARRIVAL,
+    P_LOCAL_RESP,
+)
+from hft.sim.engine_nb.state import (
+    H_COLS,
+    H_P,
+    H_PAY,
+    H_SEQ,
+    H_T,
+    H_TYPE,
+    IN_CANCEL,
+    IN_SUBMIT,
+    IT_CMD,
+    IT_REP,
+    S_ACCT,
+    S_CASH,
+    S_FEES,
+    S_FLAGS,
+    S_KEY,
+    S_MODE,
+    S_MULT,
+    S_ND,
+    S_NENTRY,
+    S_NF,
+    S_NH,
+    S_NO,
+    S_NORD,
+    S_NRESP,
+    S_ORD_CHANGED,
+    S_POS,
+    S_SEQ,
+    S_STRAT,
+    SO_COLS,
+    SO_ID,
+    SO_LEAVES,
+    SO_PRICE,
+    SO_QTY,
+    SO_SIDE,
+    SO_STATUS,
+    W_ERROR,
+    W_GROW,
+    W_INTENTS,
+    W_RFLAGS,
+    _inline,
+    _kernel,
+)
+from hft.sim.exchange_l2 import (
+    O_LIVE,
+    OP_CANCEL,
+    OP_NEW,
+    OP_REPLACE,
+    V_OK,
+    step,
+)
+from hft.sim.exchange_l3 import OP_CANCEL as L3_OP_CANCEL
+from hft.sim.exchange_l3 import OP_NEW as L3_OP_NEW
+from hft.sim.exchange_l3 import OP_REPLACE as L3_OP_REPLACE
+from hft.sim.exchange_l3 import (
+    V_NEED_LEVELS,
+    V_NEED_ORDERS,
+    V_TABLE_FULL,
+    order_step,
+    out_need,
+)
+from hft.sim.latency import latency_ns
+from hft.sim.venue_common import P_NCONS, P_NREP
+
+
+@_inline
+def _h_before(h, i, j) -> bool:
+    """Kernel heap row i before row j in (time, priority, sequence) order (the Python heap's tuple order)."""
+    if h[i, H_T] != h[j, H_T]:
+        return h[i, H_T] < h[j, H_T]
+    if h[i, H_P] != h[j, H_P]:
+        return h[i, H_P] < h[j, H_P]
+    return h[i, H_SEQ] < h[j, H_SEQ]
+
+
+@_inline
+def _h_swap(h, i, j) -> None:
+    for c in range(H_COLS):
+        x = h[i, c]
+        h[i, c] = h[j, c]
+        h[j, c] = x
+
+
+@_kernel
+def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7) -> bool:
+    """Push an item on the kernel heap, numbered from the shared sequence counter; False when it is full."""
+    n = st[S_NH]
+    if n >= h.shape[0]:
+        return False
+    h[n, H_T] = t
+    h[n, H_P] = prio
+    h[n, H_SEQ] = st[S_SEQ]
+    h[n, H_TYPE] = typ
+    h[n, H_PAY] = p0
+    h[n, H_PAY + 1] = p1
+    h[n, H_PAY + 2] = p2
+    h[n, H_PAY + 3] = p3
+    h[n, H_PAY + 4] = p4
+    h[n, H_PAY + 5] = p5
+    h[n, H_PAY + 6] = p6
+    h[n, H_PAY + 7] = p7
+    st[S_SEQ] += 1
+    st[S_NH] = n + 1
+    i = n
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _h_before(h, i, parent):
+            break
+        _h_swap(h, i, parent)
+        i = parent
+    return True
+
+
+@_inline
+def _h_drop_top(h, st) -> None:
+    n = st[S_NH] - 1
+    st[S_NH] = n
+    if n == 0:
+        return
+    for c in range(H_COLS):
+        h[0, c] = h[n, c]
+    i = 0
+    while True:
+        m = 2 * i + 1
+        if m >= n:
+            break
+        if m + 1 < n and _h_before(h, m + 1, m):
+            m += 1
+        if not _h_before(h, m, i):
+            break
+        _h_swap(h, i, m)
+        i = m
+
+
+@_inline
+def _sord_find(sord, n, oid) -> int:
+    for j in range(n):
+        if sord[j, SO_ID] == oid:
+            return j
+    return -1
+
+
+@_inline
+def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of, lat_e) -> int:
+    """The strategy kernel's intents, in order, as `NbEngine._exec_intents` sends them: `Engine.submit` /
+    `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_one`) → its dispatcher
+    `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). -1, or W_GROW (nothing done)
+    when a buffer lacks room for `ni` intents."""
+    if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
+            or sord.shape[0] - st[S_NORD] < ni or side_of.shape[0] <= GK.next_order_id(arena) + ni):
+        return W_GROW
+    for j in range(ni):
+        if intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL:
+            return W_INTENTS  # Python raises on it
+    for j in range(ni):
+        if intents[j, 0] == IN_SUBMIT:
+            kind = INTENT_NEW
+            side = intents[j, 1]
+            price = intents[j, 2]
+            qty = intents[j, 3]
+            target = 0
+        else:
+            kind = INTENT_CANCEL
+            side = 0
+            price = 0
+            qty = 0
+            target = intents[j, 4]
+        key = st[S_KEY] + 1
+        st[S_KEY] = key
+        code, oid, seq = GK.process_one(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT], y, side, price,
+                                        qty, ORDER_LIMIT, TIF_GTC, target, 0)
+        if code == 0:
+            cmd_oid = oid if kind == INTENT_NEW else target
+            lat = latency_ns(lat_e, now, st[S_NENTRY])
+            st[S_NENTRY] += 1
+            heap_push(h, st, now + lat, P_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, ORDER_LIMIT,
+                      TIF_GTC, 0)
+            r = st[S_NO]
+            orows[r, 0] = now
+            orows[r, 1] = cmd_oid
+            orows[r, 2] = price
+            orows[r, 3] = qty
+            orows[r, 4] = kind
+            orows[r, 5] = side
+            orows[r, 6] = ORDER_LIMIT
+            orows[r, 7] = TIF_GTC
+            st[S_NO] = r + 1
+        r = st[S_ND]
+        drows[r, 0] = seq
+        drows[r, 1] = now
+        drows[r, 2] = key
+        drows[r, 3] = kind
+        drows[r, 4] = side
+        drows[r, 5] = price
+        drows[r, 6] = qty
+        drows[r, 7] = ORDER_LIMIT
+        drows[r, 8] = TIF_GTC
+        drows[r, 9] = target
+        drows[r, 10] = code
+        drows[r, 11] = oid
+        st[S_ND] = r + 1
+        accepted = code == 0 or (code & 0xFFFF) == 0
+        if kind == INTENT_NEW:
+            if code == 0:  # accepted, not a duplicate: the order joins the strategy's view
+                side_of[oid] = side
+                k = st[S_NORD]
+                sord[k, SO_ID] = oid
+                sord[k, SO_SIDE] = side
+                sord[k, SO_PRICE] = price
+                sord[k, SO_LEAVES] = qty
+                sord[k, SO_STATUS] = 0
+                sord[k, SO_QTY] = qty
+                st[S_NORD] = k + 1
+                st[S_ORD_CHANGED] = 1
+        elif accepted:
+            k = _sord_find(sord, st[S_NORD], target)
+            if k >= 0:
+                sord[k, SO_STATUS] = 2
+                st[S_ORD_CHANGED] = 1
+    return -1
+
+
+@_inline
+def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
+    """The venue's reports at exchange time `t` travel back (`Engine._schedule_reports`)."""
+    for r in range(nrep):
+        lat = latency_ns(lat_r, t, st[S_NRESP])
+        st[S_NRESP] += 1
+        v = vout[r]
+        heap_push(h, st, t + lat, P_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
+                  np.int64(v.kind), np.int64(v.liquidity))
+
+
+@_inline
+def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi) -> tuple:
+    """The kernel heap's first item, a command, arrives at the L2 venue (`Engine._dispatch_item`): the venue's
+    `step`, its reports scheduled back. (wake code or -1, new `hi`); W_GROW leaves the item on the heap."""
+    t = h[0, H_T]
+    levels = vbook.state[S_N_BID] + vbook.state[S_N_ASK]
+    if (vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1
+            or h.shape[0] - st[S_NH] < vout.shape[0]):
+        return W_GROW, hi
+    action = h[0, H_PAY]
+    oid = h[0, H_PAY + 1]
+    side = h[0, H_PAY + 2]
+    price = h[0, H_PAY + 3]
+    qty = h[0, H_PAY + 4]
+    otype = h[0, H_PAY + 5]
+    tif = h[0, H_PAY + 6]
+    _h_drop_top(h, st)
+    vparams[P_NREP] = 0
+    if action == INTENT_NEW:
+        j = 0  # the slot the order takes (the lowest free one): keeps `hi` an upper bound of the live slots
+        while j < vorders.shape[0] and vorders[j, O_LIVE] != 0:
+            j += 1
+        if j + 1 > hi:
+            hi = j + 1
+        status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
+                      tif, 0)
+    elif action == INTENT_CANCEL:
+        status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL, t, oid, 0, 0, 0, 0, 0, 0)
+    else:
+        status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_REPLACE, t, oid, 0, price, qty, 0, 0,
+                      0)
+    if status != V_OK:
+        st[S_FLAGS] = status
+        return W_ERROR, hi
+    _fast_schedule(st, t, vout, vparams[P_NREP], h, lat_r)
+    return -1, hi
+
+
+@_inline
+def _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r) -> int:
+    """The kernel heap's first item, a command, arrives at the L3 venue (`Engine._dispatch_item` →
+    `L3Venue.new / cancel / replace`): `order_step`, its reports scheduled back. W_GROW leaves the item on the heap
+    with what must grow in ``st[S_FLAGS]`` (a `V_NEED_*` / `V_TABLE_FULL` status, or 0: report / consumed / heap
+    room), nothing changed."""
+    width = vbook.lv_qty.shape[1]
+    if (vout.shape[0] < out_need(vparams, width, vref) or vcons.shape[0] - vparams[P_NCONS] < width + 1
+            or h.shape[0] - st[S_NH] < vout.shape[0]):
+        st[S_FLAGS] = 0
+        return W_GROW
+    t = h[0, H_T]
+    action = h[0, H_PAY]
+    oid = h[0, H_PAY + 1]
+    vparams[P_NREP] = 0
+    if action == INTENT_NEW:
+        status = order_step(vbook, vorders, vcons, vparams, vout, L3_OP_NEW, t, oid, h[0, H_PAY + 2],
+                            h[0, H_PAY + 3], h[0, H_PAY + 4], h[0, H_PAY + 5], h[0, H_PAY + 6])
+    elif action == INTENT_CANCEL:
+        status = order_step(vbook, vorders, vcons, vparams, vout, L3_OP_CANCEL, t, oid, 0, 0, 0, 0, 0)
+    else:
+        status = order_step(vbook, vorders, vcons, vparams, vout, L3_OP_REPLACE, t, oid, 0, h[0, H_PAY + 3],
+                            h[0, H_PAY + 4], 0, 0)
+    if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_TABLE_FULL:
+        st[S_FLAGS] = status  # nothing changed: Python grows the venue, the item is retried
+        return W_GROW
+    _h_drop_top(h, st)
+    if status != V_OK:
+        st[S_FLAGS] = status
+        return W_ERROR
+    _fast_schedule(st, t, vout, vparams[P_NREP], h, lat_r)
+    return -1
+
+
+@_inline
+def _fast_report(st, now, h, arena, frows, sord, side_of) -> int:
+    """Pop and run the kernel heap's first item, a report arriving locally at clock `now` (`Engine._deliver`: the
+    gateway's `on_execution_report`, position, cash, fees, the fill row, the strategy's order view). Wake code or
+    -1; W_GROW leaves the item on the heap untouched."""
+    if frows.shape[0] - st[S_NF] < 1:
+        return W_GROW
+    ts = h[0, H_PAY]
+    oid = h[0, H_PAY + 1]
+    price = h[0, H_PAY + 2]
+    qty = h[0, H_PAY + 3]
+    leaves = h[0, H_PAY + 4]
+    fee = h[0, H_PAY + 5]
+    kind = h[0, H_PAY + 6]
+    liq = h[0, H_PAY + 7]
+    _h_drop_top(h, st)
+    flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
+    side = side_of[oid] if 0 <= oid < side_of.shape[0] else 0
+    if kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL:
+        st[S_POS] += side * qty
+        st[S_CASH] -= side * price * qty * st[S_MULT]
+        st[S_FEES] += fee
+        st[S_CASH] -= fee
+        r = st[S_NF]
+        frows[r, 0] = ts
+        frows[r, 1] = now
+        frows[r, 2] = oid
+        frows[r, 3] = price
+        frows[r, 4] = qty
+        frows[r, 5] = leaves
+        frows[r, 6] = fee
+        frows[r, 7] = side
+        frows[r, 8] = kind
+        frows[r, 9] = liq
+        st[S_NF] = r + 1
+    n = st[S_NORD]
+    k = _sord_find(sord, n, oid)
+    if k >= 0:
+        st[S_ORD_CHANGED] = 1
+        if kind == REPORT_FILL or kind == REPORT_CANCELED or kind == REPORT_EXPIRED or kind == REPORT_REJECTED:
+            for m in range(k, n - 1):  # removed; the others keep their order (a dict's insertion order)
+                for c in range(SO_COLS):
+                    sord[m, c] = sord[m + 1, c]
+            st[S_NORD] = n - 1
+        elif kind == REPORT_REPLACED:
+            sord[k, SO_PRICE] = price
+            sord[k, SO_LEAVES] = leaves
+            sord[k, SO_STATUS] = 1
+        elif kind == REPORT_ACK or kind == REPORT_CANCEL_REJECTED or kind == REPORT_REPLACE_REJECTED:
+            sord[k, SO_STATUS] = 1
+        elif kind == REPORT_PARTIAL_FILL:
+            sord[k, SO_LEAVES] = leaves
+            if sord[k, SO_STATUS] == 0:
+                sord[k, SO_STATUS] = 1
+    if flags & (GK.F_LOSS_BREACH | GK.F_POSITION_BREACH):
+        st[S_FLAGS] = flags
+        return W_RFLAGS
+    return -1
+
+
+@_inline
+def _kfirst(st, h, bt, bp, bs) -> bool:
+    """Is the kernel heap's first item before the Python heap's (bound ``(bt, bp, bs)``)? (the reference's
+    ``(t, prio, seq)`` order)"""
+    if st[S_NH] == 0:
+        return False
+    kt = h[0, H_T]
+    kp = h[0, H_P]
+    return kt < bt or (kt == bt and (kp < bp or (kp == bp and h[0, H_SEQ] < bs)))

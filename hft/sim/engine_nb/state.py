@@ -1,0 +1,109 @@
+"""The numba engine's shared layout: wake codes, the int64 state row (``S_*``), the strategy's order view
+(``SO_*``), intents, the kernel heap's rows (``H_*``) and the jit decorators every numba module of the engine uses
+(`hft.sim.engine_nb`)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from hft.gateway import kernels as GK
+
+# --- wake codes (kernel return values) ---------------------------------------------------------------------
+W_END = 0  # no market item and no heap item left
+W_BOUND = 1  # the next item is the heap's
+W_BOOK = 2
+W_TRADE = 3
+W_FLAGS = 4
+W_REPORTS = 5
+W_LOCAL_FALLBACK = 6
+W_EXCH_FALLBACK = 7
+W_EQ_FULL = 8
+W_CHUNK = 9
+W_ERROR = 10
+W_INTENTS = 11  # the strategy kernel wrote intents (st[S_NINT] rows of `intents`)
+W_GROW = 12  # in-kernel order path: a buffer (heap, rows, order view, side map, venue buffers) needs room
+W_RFLAGS = 13  # in-kernel order path: a report tripped the gateway (st[S_FLAGS]): Python runs its StormGuard
+
+# --- wake mask bits -----------------------------------------------------------------------------------------
+WAKE_BOOK = 1
+WAKE_TRADE = 2
+WAKE_NAMES = ("book", "trade", "order", "timer")
+
+# --- state row (int64) shared by the driver and the kernel ----------------------------------------------------
+S_ILOC = 0  # next local market event
+S_IEX = 1  # next exchange market event
+S_NOW = 2  # clock (max of the times processed)
+S_NEXT_SAMPLE = 3  # local time of the next equity sample
+S_SAMPLE_NS = 4
+S_NEQ = 5  # equity rows written
+S_BT = 6  # bound: time and priority of the heap's first item (I64 max / 9: none)
+S_BP = 7
+S_WAKE = 8  # wake mask
+S_STOP = 9  # return W_CHUNK before processing local event S_STOP (progress)
+S_POS = 10  # position / cash / fees for equity rows
+S_CASH = 11
+S_FEES = 12
+S_EV = 13  # the event index a wake refers to
+S_T = 14  # its time
+S_FLAGS = 15  # mark flags (W_FLAGS) / venue status (W_ERROR)
+S_Y = 16  # the gateway's symbol index
+S_HI = 17  # L2 venue: an upper bound of 1 + its last live order slot
+S_SKID = 18  # the strategy kernel (`SK_*`; 0: the Python callbacks)
+S_NORD = 19  # rows of the strategy's order mirror
+S_NINT = 20  # intents the strategy kernel wrote (W_INTENTS)
+S_SPARAMS = 24  # st[24:32]: the strategy kernel's integer parameters
+# the in-kernel order path (`NbEngine`, "In-kernel order path")
+S_FAST = 32  # 1: intents, commands and reports run in the kernel
+S_MODE = 33  # the gateway's policy mode
+S_STORM_NEXT = 34  # the gateway's next StormGuard check: intents at or after it go to Python
+S_KEY = 35  # the engine's idempotency-key counter
+S_NENTRY = 36  # latency draws made (entry, response)
+S_NRESP = 37
+S_SEQ = 38  # the heap sequence counter, shared by the kernel heap and the Python heap
+S_BS = 39  # sequence number of the Python heap's first item
+S_NH = 40  # items in the kernel heap
+S_ND = 41  # decision / order / fill rows written
+S_NO = 42
+S_NF = 43
+S_ORD_CHANGED = 44  # the kernel changed the order view (Python rebuilds `live_orders` from it)
+S_ACCT = 45  # the gateway's account and strategy indices
+S_STRAT = 46
+S_MULT = 47  # money multiplier (cash of fills)
+N_STATE = 64
+
+# --- strategy kernels ---------------------------------------------------------------------------------------
+SK_NONE = 0
+SK_MM = 1  # hft.sim.strategies.mm.MarketMaker
+# the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order
+SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY = range(6)
+SO_COLS = 6
+SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
+SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}
+# intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver)
+IN_SUBMIT, IN_CANCEL = 1, 2
+MAX_INTENTS = 8
+# kernel heap rows: time, priority, sequence, item type, payload (IT_CMD: action, order id, side, price, qty,
+# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, kind, liquidity)
+H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
+H_COLS = 12
+IT_CMD, IT_REP = 1, 2
+# rows the kernel writes: decisions (seq, ts, key, kind, side, price, qty, order type, tif, target, code, order
+# id), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
+D_COLS, O_COLS, F_COLS = 12, 8, 10
+
+EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
+_I64_MAX = np.iinfo(np.int64).max
+_NO_ROWS = np.zeros((0, 4), dtype=np.int64)  # no reference rows (a global: a constant array inside the kernels)
+_STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE
+
+
+# ======================================================================= jit decorators
+# Helpers are inlined into the two loop kernels (`inline="always"`): numba passes every array as several machine
+# words and a NamedTuple of arrays costs a reference-count round trip per member per call (see hft/book/l2.py),
+# so the hot loop unpacks the books once per call and works on plain arrays with the books' own kernels.
+_inline = njit(cache=True, inline="always")
+# The kernels run without numba's reference counting (`_nrt=False`): they allocate nothing, and every array they
+# touch is owned by the Python driver for the whole call. With it, the merged loop spent over half its time in
+# NRT_incref / NRT_decref (atomic) on the arrays its inlined helpers pass around (perf, Binance day: 111 -> 51 ms).
+_kernel = njit(cache=True, _nrt=False)

@@ -1,0 +1,336 @@
+"""The market streams of the numba engine (numba kernels, inlined into the loops): the strategy's local view, its
+top and the gateway mark, equity samples, the venues' market events, and the merged clock's pick of the next market
+item (`hft.sim.engine_nb`)."""
+
+from __future__ import annotations
+
+from numba import njit
+
+from hft.book.l2 import (
+    L2_NEGATIVE_QTY,
+    L2_OK,
+    S_ASK_BASE,
+    S_BEST_ASK,
+    S_BEST_BID,
+    S_BID_BASE,
+    S_N_ASK,
+    S_N_BID,
+    _clear_arrays,
+    _set,
+)
+from hft.book.l2_view import set_row_arrays
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    NO_PRICE,
+    SELL,
+)
+from hft.gateway import kernels as GK
+from hft.sim.engine import (
+    P_EXCH_MD,
+    P_LOCAL_MD,
+    P_TIMER,
+)
+from hft.sim.engine_nb.state import (
+    _I64_MAX,
+    _STORM,
+    S_CASH,
+    S_FEES,
+    S_FLAGS,
+    S_NINT,
+    S_POS,
+    S_SKID,
+    SK_NONE,
+    W_BOOK,
+    W_ERROR,
+    W_EXCH_FALLBACK,
+    W_FLAGS,
+    W_INTENTS,
+    W_LOCAL_FALLBACK,
+    W_REPORTS,
+    W_TRADE,
+    WAKE_BOOK,
+    WAKE_TRADE,
+    _inline,
+    _kernel,
+)
+from hft.sim.engine_nb.strategy_kernels import strategy_on_book
+from hft.sim.exchange_l2 import (
+    O_LIVE,
+    O_PRICE,
+    O_SIDE,
+    OP_CLEAR,
+    OP_DEPTH,
+    OP_TRADE,
+    V_OK,
+    step,
+)
+from hft.sim.exchange_l3 import (
+    V_BAD_ID,
+    V_NEED_LEVELS,
+    V_NEED_ORDERS,
+    market_step,
+    out_need,
+)
+from hft.sim.venue_common import P_NCONS, P_NREP
+
+# The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
+# five arrays costs ~20-40 ns, and LLVM stops inlining `_set` once it has several call sites.
+_set_i = njit(inline="always")(_set.py_func)
+# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's)
+_set_row_i = njit(inline="always")(set_row_arrays.py_func)
+
+
+@_inline
+def _before(t1, p1, t2, p2) -> bool:
+    return t1 < t2 or (t1 == t2 and p1 < p2)
+
+
+@_inline
+def _qty_at(bq, aq, st, side, price) -> int:
+    """`hft.book.l2.level_qty` on the unpacked arrays (BUY: bids, anything else: asks; 0 outside the range)."""
+    if side == BUY:
+        i = price - st[S_BID_BASE]
+        return bq[i] if 0 <= i < bq.shape[0] else 0
+    i = price - st[S_ASK_BASE]
+    return aq[i] if 0 <= i < aq.shape[0] else 0
+
+
+@_inline
+def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
+    """`hft.book.l2_view.local_apply` on the unpacked arrays (same kernels, same statuses), without the top
+    refresh (`_top_now`)."""
+    if is_l3 and (kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC):
+        cur = _qty_at(bq, aq, st, side, price)
+        new = cur + qty if kind == EV_ADD else cur - qty
+        status = _set_i(bq, aq, bb, ab, st, side, price, new if new > 0 else 0)
+    elif kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
+        status = L2_NEGATIVE_QTY if qty < 0 else _set_i(bq, aq, bb, ab, st, side, price, qty)
+    elif kind == EV_CLEAR:
+        status = _clear_arrays(bq, aq, bb, ab, st, side)
+    else:
+        status = L2_OK
+    return status
+
+
+@_inline
+def _top_now(bq, aq, st, top) -> None:
+    """``top`` = [best bid, qty, best ask, qty] of the local view, as `local_apply` leaves it after each event.
+    The loop computes it only where it is read: at an end of message, before a trade wake, and on return."""
+    b = st[S_BEST_BID]
+    a = st[S_BEST_ASK]
+    top[0] = b
+    top[1] = _qty_at(bq, aq, st, BUY, b) if b != NO_PRICE else 0
+    top[2] = a
+    top[3] = _qty_at(bq, aq, st, SELL, a) if a != NO_PRICE else 0
+
+
+@_inline
+def _refresh(top, ltop, arena, y, now) -> int:
+    """The strategy's top snapshot at end of message; marks the gateway on a touch change (`Engine._refresh_top`)."""
+    b = top[0]
+    a = top[2]
+    if b == ltop[0] and top[1] == ltop[1] and a == ltop[2] and top[3] == ltop[3]:
+        return 0
+    flags = 0
+    if (b != ltop[0] or a != ltop[2]) and b != NO_PRICE and a != NO_PRICE:
+        flags = GK.mark(arena, y, (b + a) // 2, now)
+    ltop[0] = b
+    ltop[1] = top[1]
+    ltop[2] = a
+    ltop[3] = top[3]
+    return flags
+
+
+@_inline
+def _sample(st, ltop, eq, ne, now) -> bool:
+    """Equity row `ne` at `now` (`Engine._sample`); False when `eq` is full."""
+    if ne >= eq.shape[0]:
+        return False
+    b = ltop[0]
+    a = ltop[2]
+    eq[ne, 0] = now
+    eq[ne, 1] = b + a if (b != NO_PRICE and a != NO_PRICE) else 0
+    eq[ne, 2] = st[S_POS]
+    eq[ne, 3] = st[S_CASH]
+    eq[ne, 4] = st[S_FEES]
+    eq[ne, 5] = b if b != NO_PRICE else 0
+    eq[ne, 6] = a if a != NO_PRICE else 0
+    return True
+
+
+@_inline
+def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
+           now, sord, intents, lref) -> int:
+    """One local market event (`Engine._apply_local`); -1 when done without a wake, else the wake code
+    (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `i`."""
+    k = kind[i]
+    if lref.shape[0] > 0:
+        if _set_row_i(lbq, laq, lbb, lab, lst, lref, i, i > 0) != L2_OK:
+            return W_LOCAL_FALLBACK  # a row price outside the view's range: Python grows it (nothing applied)
+    elif _local_apply(lbq, laq, lbb, lab, lst, k, side[i], price[i], qty[i], is_l3, top) != L2_OK:
+        return W_LOCAL_FALLBACK
+    if (k == EV_TRADE or k == EV_EXEC or k == EV_HIDDEN_EXEC) and (wake & WAKE_TRADE) != 0:
+        return W_TRADE  # the loop refreshes `top` on return
+    if flags[i] & FLAG_EOM:
+        _top_now(lbq, laq, lst, top)
+        fl = _refresh(top, ltop, arena, y, now)
+        if fl & _STORM:
+            st[S_FLAGS] = fl
+            return W_FLAGS
+        if st[S_SKID] != SK_NONE:
+            ni = strategy_on_book(st, ltop, sord, intents)
+            if ni > 0:
+                st[S_NINT] = ni
+                return W_INTENTS
+        if wake & WAKE_BOOK:
+            return W_BOOK
+    return -1
+
+
+@_kernel
+def _live_hi(orders, bound) -> int:
+    """1 + the last live slot of the L2 venue's order table, searched below `bound` (the driver keeps it an
+    upper bound: a new order takes the lowest free slot, so each NEW can raise it by one at most)."""
+    j = min(bound, orders.shape[0]) - 1
+    while j >= 0 and orders[j, O_LIVE] != 1:
+        j -= 1
+    return j + 1
+
+
+@_inline
+def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
+    """With nothing consumed: does `step(OP_DEPTH)` at (s, p) change nothing? (no order of ours at that level,
+    none crossed by the best prices, which are the effective best prices when nothing is consumed)"""
+    bb = vst[S_BEST_BID]
+    ba = vst[S_BEST_ASK]
+    for j in range(hi):
+        if vorders[j, O_LIVE] != 1:
+            continue
+        os = vorders[j, O_SIDE]
+        px = vorders[j, O_PRICE]
+        if os == s and px == p:
+            return False
+        if os == BUY:
+            if ba != NO_PRICE and px >= ba:
+                return False
+        elif bb != NO_PRICE and px <= bb:
+            return False
+    return True
+
+
+@_inline
+def _trade_is_noop(vorders, hi, aggressor, p) -> bool:
+    """Does `step(OP_TRADE)` change nothing? (no order of ours on the passive side at or through `p`)"""
+    passive = -aggressor
+    for j in range(hi):
+        if vorders[j, O_LIVE] != 1 or vorders[j, O_SIDE] != passive:
+            continue
+        px = vorders[j, O_PRICE]
+        if (passive == BUY and p <= px) or (passive == SELL and p >= px):
+            return False
+    return True
+
+
+@_inline
+def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams,
+             vout, hi) -> int:
+    """One exchange market event on the L2 venue (`hft.sim.engine.L2MarketVenue.market`); -1 / wake code."""
+    k = kind[i]
+    s = side[i]
+    p = price[i]
+    q = qty[i]
+    if k == EV_LEVEL_SET or k == EV_SNAPSHOT_LEVEL:
+        if (s != BUY and s != SELL) or q < 0:
+            return W_EXCH_FALLBACK  # the Python venue raises the error
+        prev = _qty_at(vbq, vaq, vst, s, p)
+        if hi == 0 and vparams[P_NCONS] == 0:
+            # no order of ours and nothing consumed: DEPTH changes nothing but the book (reports: none)
+            return -1 if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) == L2_OK else W_EXCH_FALLBACK
+        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+            return W_EXCH_FALLBACK  # the Python venue sizes its buffers first
+        if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) != L2_OK:
+            return W_EXCH_FALLBACK  # out of range: nothing changed, the Python venue grows the book
+        if vparams[P_NCONS] == 0 and _depth_is_noop(vorders, hi, vst, s, p):
+            return -1  # the step would change nothing (no report): skip its call
+        vparams[P_NREP] = 0
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_DEPTH, t, 0, s, p, q, 0, 0, prev)
+    elif k == EV_TRADE and s != 0:
+        if (s != BUY and s != SELL) or q <= 0:
+            return W_EXCH_FALLBACK
+        if hi == 0 or _trade_is_noop(vorders, hi, s, p):
+            return -1  # TRADE only looks at our orders on the passive side at or through its price
+        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+            return W_EXCH_FALLBACK
+        vparams[P_NREP] = 0
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_TRADE, t, 0, s, p, q, 0, 0, 0)
+    elif k == EV_CLEAR:
+        if hi == 0 and vparams[P_NCONS] == 0:
+            _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+            return -1
+        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+            return W_EXCH_FALLBACK
+        _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+        vparams[P_NREP] = 0
+        status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_CLEAR, t, 0, s, 0, 0, 0, 0, 0)
+    else:
+        return -1
+    if status != V_OK:
+        st[S_FLAGS] = status
+        return W_ERROR
+    if vparams[P_NREP] > 0:
+        return W_REPORTS
+    return -1
+
+
+@_inline
+def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout, vref) -> int:
+    """One exchange market event on the L3 venue (`hft.sim.exchange_l3.L3Venue.market`, with its reference resync
+    when `vref` has rows); -1 / wake code."""
+    width = vbook.lv_qty.shape[1]
+    if vout.shape[0] < out_need(vparams, width, vref) or vcons.shape[0] - vparams[P_NCONS] < width + 1:
+        return W_EXCH_FALLBACK
+    vparams[P_NREP] = 0
+    status = market_step(vbook, vorders, vcons, vparams, vout, vref, t, kind[i], side[i], price[i], qty[i], oid[i])
+    if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_BAD_ID:
+        return W_EXCH_FALLBACK  # nothing changed: the Python venue grows (or raises) and applies it
+    if status != V_OK:
+        st[S_FLAGS] = status
+        return W_ERROR
+    if vparams[P_NREP] > 0:
+        return W_REPORTS
+    return -1
+
+
+@_inline
+def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
+    """The next market item in (time, priority) order: (source, time, priority); source 0 = none,
+    1 local data, 2 equity sample, 3 exchange data."""
+    src = 0
+    ct = _I64_MAX
+    cp = 9
+    if i_loc < n:
+        src = 1
+        ct = loc_t[i_loc]
+        cp = P_LOCAL_MD
+    if (i_loc < n or ex_last >= ns) and sample_ns > 0 and _before(ns, P_TIMER, ct, cp):
+        src = 2  # samples run while there is data (the reference drops them after its end)
+        ct = ns
+        cp = P_TIMER
+    if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
+        src = 3
+        ct = ex_t[i_ex]
+        cp = P_EXCH_MD
+    return src, ct, cp

@@ -1,0 +1,416 @@
+"""The L3 venue's numba kernels on the book (`hft.sim.exchange_l3`): our order table, available and
+consumed quantity, the effective best, fills (maker / taker, price-time priority) and the market events (add,
+cancel / delete, execution, clear) as the module docstring of `hft.sim.exchange_l3` states them."""
+
+from __future__ import annotations
+
+from hft.book.l3 import (
+    ASK,
+    BID,
+    M_BASE,
+    M_BEST_ASK,
+    M_BEST_BID,
+    M_FREE,
+    M_HWM,
+    l3_add,
+    l3_cancel,
+    l3_delete,
+    l3_execute,
+    l3_remove_anon,
+)
+from hft.book.l3 import _find as _l3_find
+from hft.core.dtypes import (
+    BUY,
+    EV_DELETE,
+    EV_EXEC,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.orders import (
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+)
+from hft.sim.exchange_l2 import (
+    LIQ_MAKER,
+    MODE_PARTIAL_FILL,
+)
+from hft.sim.exchange_l3.layout import (
+    N_OCOL,
+    O_EXEC,
+    O_ID,
+    O_INBOOK,
+    O_KEY,
+    O_LEAVES,
+    O_PRICE,
+    O_SIDE,
+    OWN_KEY_BASE,
+    OWN_KEY_LIMIT,
+    P_CLIPPED,
+    P_MAKER_BPS_H,
+    P_MODE,
+    P_MULT,
+    P_NORD,
+    P_PER_LOT,
+    P_POS,
+    P_REJECTED,
+    P_RSEQ,
+    P_TAKER_BPS_H,
+    P_UNKNOWN_REFS,
+    RESYNC_KEY_BASE,
+    RESYNC_KEY_LIMIT,
+    V_NEED_ORDERS,
+    V_OK,
+    V_REPORTS_FULL,
+    _kernel,
+)
+from hft.sim.fees import fee_money
+from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit
+
+
+# ======================================================================= kernels
+@_kernel
+def _is_own(key) -> bool:
+    return key >= OWN_KEY_BASE and key < OWN_KEY_LIMIT
+
+
+@_kernel
+def _is_resync(key) -> bool:
+    return key >= RESYNC_KEY_BASE and key < RESYNC_KEY_LIMIT
+
+
+@_kernel
+def _is_reserved(key) -> bool:
+    return key >= OWN_KEY_BASE and key < RESYNC_KEY_LIMIT
+
+
+@_kernel
+def _row_of(side) -> int:
+    return BID if side == BUY else ASK
+
+
+@_kernel
+def _better(side, a, b) -> bool:
+    """Is price `a` strictly better than `b` for a resting order of `side`?"""
+    return a > b if side == BUY else a < b
+
+
+@_kernel
+def _own_row_by_key(orders, params, key) -> int:
+    for r in range(params[P_NORD]):
+        if orders[r, O_KEY] == key:
+            return r
+    return -1
+
+
+@_kernel
+def _own_row_by_id(orders, params, oid) -> int:
+    for r in range(params[P_NORD]):
+        if orders[r, O_ID] == oid:
+            return r
+    return -1
+
+
+@_kernel
+def _own_qty_at(orders, params, side, price) -> int:
+    q = 0
+    for r in range(params[P_NORD]):
+        if orders[r, O_INBOOK] == 1 and orders[r, O_SIDE] == side and orders[r, O_PRICE] == price:
+            q += orders[r, O_LEAVES]
+    return q
+
+
+@_kernel
+def _drop_row(orders, params, r) -> None:
+    n = params[P_NORD]
+    for k in range(r, n - 1):
+        for c in range(N_OCOL):
+            orders[k, c] = orders[k + 1, c]
+    params[P_NORD] = n - 1
+
+
+@_kernel
+def _level_qty(book, side, price) -> int:
+    idx = price - book.meta[M_BASE]
+    if idx < 0 or idx >= book.lv_qty.shape[1]:
+        return 0
+    return book.lv_qty[_row_of(side), idx]
+
+
+@_kernel
+def _avail(book, orders, cons, params, side, price) -> int:
+    """Market quantity at (side, price) our taker orders may still take."""
+    q = _level_qty(book, side, price)
+    if q == 0:
+        return 0
+    q -= _own_qty_at(orders, params, side, price)
+    k = cons_find(cons, params, side, price)
+    if k >= 0:
+        q -= cons[k, 2]
+    return q if q > 0 else 0
+
+
+@_kernel
+def _first_idx(book, side) -> int:
+    return book.meta[M_BEST_BID] if side == BUY else book.meta[M_BEST_ASK]
+
+
+@_kernel
+def _next_idx(book, side, i) -> int:
+    """Index of the next worse non-empty level after `i` (-1: none)."""
+    row = _row_of(side)
+    q = book.lv_qty
+    if side == BUY:
+        i -= 1
+        while i >= 0 and q[row, i] == 0:
+            i -= 1
+        return i
+    n = q.shape[1]
+    i += 1
+    while i < n and q[row, i] == 0:
+        i += 1
+    return i if i < n else -1
+
+
+@_kernel
+def _eff_best(book, orders, cons, params, side) -> int:
+    i = _first_idx(book, side)
+    base = book.meta[M_BASE]
+    while i >= 0:
+        if _avail(book, orders, cons, params, side, base + i) > 0:
+            return base + i
+        i = _next_idx(book, side, i)
+    return NO_PRICE
+
+
+@_kernel
+def _fill(book, orders, params, out, now, r, price, qty, liq) -> bool:
+    """Fill `qty` of our order in row `r` at `price`; a finished order leaves the book and the table."""
+    bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
+    fee = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
+    leaves = orders[r, O_LEAVES] - qty
+    orders[r, O_LEAVES] = leaves
+    orders[r, O_EXEC] += qty
+    params[P_POS] += orders[r, O_SIDE] * qty
+    if orders[r, O_INBOOK] == 1:
+        l3_execute(book, orders[r, O_KEY], qty)  # keeps the queue place; removes the order at 0
+    oid = orders[r, O_ID]
+    if leaves == 0:
+        _drop_row(orders, params, r)
+    return emit(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty, leaves,
+                 fee, liq)
+
+
+@_kernel
+def _maker_take(book, orders, params, out, now, r, rem) -> tuple:
+    """Our resting order in row `r` is reached with `rem` lots left: fill it; returns (ok, lots used)."""
+    leaves = orders[r, O_LEAVES]
+    use = min(leaves, rem)
+    q = use if params[P_MODE] == MODE_PARTIAL_FILL else leaves
+    ok = _fill(book, orders, params, out, now, r, orders[r, O_PRICE], q, LIQ_MAKER)
+    return ok, use
+
+
+@_kernel
+def _fill_through(book, orders, params, out, now, side, price, rem, inclusive) -> tuple:
+    """Fill our resting orders of `side` priced strictly better than `price` (or equal, `inclusive`) in
+    price-time priority by up to `rem` lots in total; returns (ok, lots left)."""
+    ok = True
+    while rem > 0:
+        best = -1
+        for r in range(params[P_NORD]):
+            if orders[r, O_INBOOK] != 1 or orders[r, O_SIDE] != side:
+                continue
+            px = orders[r, O_PRICE]
+            if not (_better(side, px, price) or (inclusive and px == price)):
+                continue
+            if best < 0 or _better(side, px, orders[best, O_PRICE]):
+                best = r
+        if best < 0:
+            break
+        o, used = _maker_take(book, orders, params, out, now, best, rem)
+        ok &= o
+        rem -= used
+    return ok, rem
+
+
+@_kernel
+def _market_ahead(book, s) -> int:
+    """Market quantity (anonymous + market orders, not ours) ahead of slot `s` in its queue."""
+    ahead = book.lv_anon[book.o_side[s], book.o_price[s] - book.meta[M_BASE]]
+    p = book.o_prev[s]
+    while p >= 0:
+        if not _is_own(book.o_id[p]):
+            ahead += book.o_qty[p]
+        p = book.o_prev[p]
+    return ahead
+
+
+@_kernel
+def _forget_consumed(cons, params, side, price, a, q) -> None:
+    """The data removed `q` market lots at position `a` of (side, price): drop their overlap with the
+    consumed prefix."""
+    k = cons_find(cons, params, side, price)
+    if k < 0:
+        return
+    c = cons[k, 2]
+    hi = min(c, a + q)
+    if hi > a:
+        c -= hi - a
+    if c <= 0:
+        cons_drop(cons, params, k)
+    else:
+        cons[k, 2] = c
+
+
+@_kernel
+def _take_resync(book, cons, params, side, price, qty) -> int:
+    """An unknown id's removal beyond the front anonymous quantity: take it from the resync's anonymous orders
+    of the level in FIFO order (front first); returns the lots not found."""
+    row = _row_of(side)
+    j = book.lv_head[row, price - book.meta[M_BASE]]
+    while j >= 0 and qty > 0:
+        nxt = book.o_next[j]
+        key = book.o_id[j]
+        if _is_resync(key):
+            x = min(qty, book.o_qty[j])
+            if params[P_NCONS] > 0:
+                _forget_consumed(cons, params, side, price, _market_ahead(book, j), x)
+            if x == book.o_qty[j]:
+                l3_delete(book, key)
+            else:
+                l3_cancel(book, key, x)
+            qty -= x
+        j = nxt
+    return qty
+
+
+@_kernel
+def _remove(book, cons, params, kind, side, price, qty, oid) -> None:
+    """Apply a market cancel / delete / execution as `l3_replay` does (plus the consumed bookkeeping)."""
+    s = _l3_find(book, oid)
+    if s < 0:
+        params[P_UNKNOWN_REFS] += 1
+        if side != BUY and side != SELL:
+            params[P_REJECTED] += 1
+            return
+        idx = price - book.meta[M_BASE]
+        take = min(qty, book.lv_anon[_row_of(side), idx])
+        if take > 0:
+            _forget_consumed(cons, params, side, price, 0, take)
+            l3_remove_anon(book, side, price, take)
+        rest = qty - take
+        if rest > 0 and params[P_RSEQ] > 0:  # the resync's anonymous orders are unknown orders too
+            rest = _take_resync(book, cons, params, side, price, rest)
+        if rest > 0:
+            params[P_CLIPPED] += 1
+        return
+    oside = BUY if book.o_side[s] == BID else SELL
+    opx = book.o_price[s]
+    full = kind == EV_DELETE or qty >= book.o_qty[s]
+    q = book.o_qty[s] if full else qty
+    if q <= 0:
+        params[P_REJECTED] += 1
+        return
+    if params[P_NCONS] > 0 and cons_find(cons, params, oside, opx) >= 0:
+        _forget_consumed(cons, params, oside, opx, _market_ahead(book, s), q)
+    if full:
+        l3_delete(book, oid)
+    else:
+        l3_cancel(book, oid, q)
+
+
+@_kernel
+def _exec(book, orders, cons, params, out, now, side, price, qty, oid) -> bool:
+    ok = True
+    s = _l3_find(book, oid)
+    if s >= 0:
+        side = BUY if book.o_side[s] == BID else SELL
+        price = book.o_price[s]
+    if params[P_NORD] > 0 and qty > 0 and (side == BUY or side == SELL):
+        # 1. our orders at strictly better prices: the aggressor traded through them first
+        o, rem = _fill_through(book, orders, params, out, now, side, price, qty, False)
+        ok &= o
+        # 2. our orders at the same price ahead of X in the FIFO (none ahead of anonymous quantity)
+        if s >= 0 and rem > 0 and _own_qty_at(orders, params, side, price) > 0:
+            head = book.lv_head[_row_of(side), price - book.meta[M_BASE]]
+            o, rem = _take_own_ahead(book, orders, params, out, now, head, s, rem)
+            ok &= o
+        # 2'. unknown id beyond the front anonymous quantity: it executes the resync's anonymous orders in FIFO
+        # order, so our orders queued ahead of the last one it reaches were traded through first
+        if s < 0 and rem > 0 and params[P_RSEQ] > 0 and _own_qty_at(orders, params, side, price) > 0:
+            row = _row_of(side)
+            idx = price - book.meta[M_BASE]
+            need = qty - book.lv_anon[row, idx]
+            last = -1
+            j = book.lv_head[row, idx]
+            while j >= 0 and need > 0:
+                if _is_resync(book.o_id[j]):
+                    need -= book.o_qty[j]
+                    last = j
+                j = book.o_next[j]
+            if last >= 0:
+                o, rem = _take_own_ahead(book, orders, params, out, now, book.lv_head[row, idx], last, rem)
+                ok &= o
+    # 3. the execution itself, as the data says
+    _remove(book, cons, params, EV_EXEC, side, price, qty, oid)
+    return ok
+
+
+@_kernel
+def _take_own_ahead(book, orders, params, out, now, j, stop, rem) -> tuple:
+    """Walk a level's FIFO from node `j` up to (not including) node `stop`: our orders met on the way fill as makers,
+    up to `rem` lots in all. Returns (reports fit, lots left)."""
+    ok = True
+    while j >= 0 and j != stop and rem > 0:
+        nxt = book.o_next[j]
+        key = book.o_id[j]
+        if _is_own(key):
+            r = _own_row_by_key(orders, params, key)
+            o, used = _maker_take(book, orders, params, out, now, r, rem)
+            ok &= o
+            rem -= used
+        j = nxt
+    return ok, rem
+
+
+@_kernel
+def _add(book, orders, params, out, now, side, price, qty, oid) -> int:
+    if (side != BUY and side != SELL) or qty <= 0 or _l3_find(book, oid) >= 0:
+        params[P_REJECTED] += 1
+        return V_OK
+    meta = book.meta
+    if meta[M_FREE] < 0 and meta[M_HWM] >= book.o_id.shape[0]:
+        return V_NEED_ORDERS
+    ok = True
+    if params[P_NORD] > 0:
+        # the incoming order would have matched our crossed orders of the other side first
+        ok, _ = _fill_through(book, orders, params, out, now, -side, price, qty, True)
+    l3_add(book, oid, side, price, qty)
+    return V_OK if ok else V_REPORTS_FULL
+
+
+@_kernel
+def _clear(book, cons, params, side) -> None:
+    base = book.meta[M_BASE]
+    for row in range(2):
+        sd = BUY if row == BID else SELL
+        if side != 0 and side != sd:
+            continue
+        for idx in range(book.lv_qty.shape[1]):
+            if book.lv_qty[row, idx] == 0:
+                continue
+            j = book.lv_head[row, idx]
+            while j >= 0:
+                nxt = book.o_next[j]
+                if not _is_own(book.o_id[j]):
+                    l3_delete(book, book.o_id[j])
+                j = nxt
+            a = book.lv_anon[row, idx]
+            if a > 0:
+                l3_remove_anon(book, sd, base + idx, a)
+        k = 0
+        while k < params[P_NCONS]:
+            if cons[k, 0] == sd:
+                cons_drop(cons, params, k)
+            else:
+                k += 1

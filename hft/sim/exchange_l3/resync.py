@@ -1,0 +1,158 @@
+"""The L3 venue's reference resync (numba kernels; `hft.sim.exchange_l3`, "Reference resync"): after every
+market event the visible window's market quantity is set to the LOBSTER reference row."""
+
+from __future__ import annotations
+
+from hft.book.l3 import (
+    M_BASE,
+    M_HWM,
+    l3_add,
+    l3_cancel,
+    l3_delete,
+    l3_remove_anon,
+)
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
+from hft.core.dtypes import (
+    BUY,
+    NO_PRICE,
+    SELL,
+)
+from hft.sim.exchange_l3.book_ops import (
+    _fill_through,
+    _first_idx,
+    _forget_consumed,
+    _is_own,
+    _next_idx,
+    _own_qty_at,
+    _row_of,
+)
+from hft.sim.exchange_l3.layout import (
+    P_NEED_PRICE,
+    P_NORD,
+    P_REF_ROW,
+    P_RS_ADDED,
+    P_RS_LEVELS,
+    P_RS_REMOVED,
+    P_RSEQ,
+    RESYNC_KEY_BASE,
+    V_NEED_LEVELS,
+    V_NEED_ORDERS,
+    V_OK,
+    _kernel,
+)
+from hft.sim.venue_common import P_NCONS
+
+
+@_kernel
+def _ref_qty(ref, k, levels, col, price) -> int:
+    """Quantity of reference row `k` at `price` on the side whose price column is `col` (0: not shown)."""
+    for j in range(levels):
+        if ref[k, j * ROW_STRIDE + col] == price:
+            return ref[k, j * ROW_STRIDE + col + 1]
+    return 0
+
+
+@_kernel
+def _rs_room(book, ref, params) -> int:
+    """V_OK when the resync after the next market event can run without growing the book: every price of its
+    reference row has a level, and one synthetic order per level (plus the event's own add) has a slot."""
+    k = params[P_REF_ROW]
+    if k >= ref.shape[0]:
+        return V_OK
+    base = book.meta[M_BASE]
+    n = book.lv_qty.shape[1]
+    for j in range(0, ref.shape[1], ROW_STRIDE):
+        for c in (COL_ASK_PX, COL_BID_PX):
+            p = ref[k, j + c]
+            if p != NO_PRICE and (p - base < 0 or p - base >= n):
+                params[P_NEED_PRICE] = p
+                return V_NEED_LEVELS
+    if book.meta[M_HWM] + ref.shape[1] // 2 + 1 > book.o_id.shape[0]:
+        return V_NEED_ORDERS
+    return V_OK
+
+
+@_kernel
+def _rs_set(book, orders, cons, params, out, now, side, price, target) -> bool:
+    """Make the MARKET quantity (level minus our own) at (side, price) equal `target` (resync). Additions join
+    the back of the queue as one anonymous synthetic order (behind every order of ours; an addition crossing
+    our resting orders of the other side fills them first, as a market add would); removals take market
+    quantity from the back of the queue, skipping ours, then from the front anonymous quantity."""
+    row = _row_of(side)
+    idx = price - book.meta[M_BASE]
+    q = book.lv_qty[row, idx]
+    m = q
+    if q > 0 and params[P_NORD] > 0:
+        m -= _own_qty_at(orders, params, side, price)
+    if m == target:
+        return True
+    params[P_RS_LEVELS] += 1
+    if target > m:
+        x = target - m
+        params[P_RS_ADDED] += x
+        ok = True
+        if params[P_NORD] > 0:
+            ok, _ = _fill_through(book, orders, params, out, now, -side, price, x, True)
+        l3_add(book, RESYNC_KEY_BASE + params[P_RSEQ], side, price, x)
+        params[P_RSEQ] += 1
+        return ok
+    x = m - target
+    params[P_RS_REMOVED] += x
+    if params[P_NCONS] > 0:
+        _forget_consumed(cons, params, side, price, target, x)  # the last x market lots: positions [target, m)
+    j = book.lv_tail[row, idx]
+    rem = x
+    while j >= 0 and rem > 0:
+        prv = book.o_prev[j]
+        key = book.o_id[j]
+        if not _is_own(key):
+            oq = book.o_qty[j]
+            if oq <= rem:
+                l3_delete(book, key)
+                rem -= oq
+            else:
+                l3_cancel(book, key, rem)
+                rem = 0
+        j = prv
+    if rem > 0:
+        l3_remove_anon(book, side, price, rem)
+    return True
+
+
+@_kernel
+def _resync(book, orders, cons, params, out, ref, now) -> bool:
+    """Reference resync after a market event (module docstring): the market's visible top-L equals reference row
+    ``params[P_REF_ROW]`` (then advanced). Returns False when the report buffer overflowed."""
+    k = params[P_REF_ROW]
+    params[P_REF_ROW] = k + 1
+    if k >= ref.shape[0]:
+        return True
+    levels = ref.shape[1] // ROW_STRIDE
+    base = book.meta[M_BASE]
+    ok = True
+    for sd in (BUY, SELL):
+        col = COL_BID_PX if sd == BUY else COL_ASK_PX
+        # 1. every price the reference shows: its quantity
+        for j in range(levels):
+            p = ref[k, j * ROW_STRIDE + col]
+            if p != NO_PRICE:
+                ok &= _rs_set(book, orders, cons, params, out, now, sd, p, ref[k, j * ROW_STRIDE + col + 1])
+        # 2. prices inside the window (from the side's best to its L-th reference level; the whole side when
+        # fewer than L levels show) that the reference does not show: no market quantity
+        bound = ref[k, (levels - 1) * ROW_STRIDE + col]
+        i = _first_idx(book, sd)
+        if bound == NO_PRICE:
+            while i >= 0:
+                if _ref_qty(ref, k, levels, col, base + i) == 0:
+                    ok &= _rs_set(book, orders, cons, params, out, now, sd, base + i, 0)
+                i = _next_idx(book, sd, i)
+        elif i >= 0:
+            # scan only the window's indices (a scan for the next level beyond it may cross the whole range)
+            stop = bound - base
+            step = -1 if sd == BUY else 1
+            row = _row_of(sd)
+            while (i >= stop) if sd == BUY else (i <= stop):
+                if book.lv_qty[row, i] > 0 and _ref_qty(ref, k, levels, col, base + i) == 0:
+                    ok &= _rs_set(book, orders, cons, params, out, now, sd, base + i, 0)
+                i += step
+    return ok

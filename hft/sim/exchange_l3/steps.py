@@ -1,0 +1,324 @@
+"""The L3 venue's entry kernels (numba; `hft.sim.exchange_l3`): `market_step` (one market event, then the
+reference resync) and `order_step` (our NEW / CANCEL / REPLACE), the report-room rule `out_need` and the market
+snapshot."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hft.book.l3 import (
+    M_BASE,
+    M_FREE,
+    M_HWM,
+    L3Book,
+    l3_add,
+    l3_cancel,
+    l3_delete,
+)
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.orders import (
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_FOK,
+    TIF_IOC,
+)
+from hft.sim.exchange_l2 import (
+    LIQ_NONE,
+    LIQ_TAKER,
+    MODE_ALL_OR_NONE,
+    MODE_NO_PARTIAL_FILL,
+)
+from hft.sim.exchange_l3.book_ops import (
+    _add,
+    _avail,
+    _clear,
+    _drop_row,
+    _eff_best,
+    _exec,
+    _fill,
+    _first_idx,
+    _is_reserved,
+    _level_qty,
+    _next_idx,
+    _own_qty_at,
+    _own_row_by_id,
+    _remove,
+)
+from hft.sim.exchange_l3.layout import (
+    N_OCOL,
+    O_ARRIVAL,
+    O_EXEC,
+    O_ID,
+    O_INBOOK,
+    O_KEY,
+    O_LEAVES,
+    O_PRICE,
+    O_QTY,
+    O_SIDE,
+    O_TIF,
+    O_TYPE,
+    OP_CANCEL,
+    OP_NEW,
+    OP_REPLACE,
+    OWN_KEY_BASE,
+    P_MODE,
+    P_NEED_PRICE,
+    P_NORD,
+    P_SEQ,
+    V_BAD_ID,
+    V_BAD_OP,
+    V_CONS_FULL,
+    V_NEED_LEVELS,
+    V_NEED_ORDERS,
+    V_OK,
+    V_REPORTS_FULL,
+    V_TABLE_FULL,
+    _kernel,
+)
+from hft.sim.exchange_l3.resync import (
+    _resync,
+    _rs_room,
+)
+from hft.sim.venue_common import consume, emit, within
+
+
+@_kernel
+def market_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray,
+                ref: np.ndarray, now: int, kind: int, side: int, price: int, qty: int, oid: int) -> int:
+    """Apply one market event (module docstring) at exchange time `now`, then, when `ref` has rows (reference
+    resync on), reconcile the visible levels with row ``params[P_REF_ROW]``; our reports are appended to
+    ``out[params[P_NREP]:]``. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` nothing changed."""
+    rs = ref.shape[0] > 0
+    if rs:
+        room = _rs_room(book, ref, params)
+        if room != V_OK:
+            return room
+    status = V_OK
+    if kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC:
+        if _is_reserved(oid):
+            return V_BAD_ID
+        idx = price - book.meta[M_BASE]
+        if idx < 0 or idx >= book.lv_qty.shape[1]:
+            params[P_NEED_PRICE] = price
+            return V_NEED_LEVELS
+        if kind == EV_ADD:
+            status = _add(book, orders, params, out, now, side, price, qty, oid)
+            if status == V_NEED_ORDERS:
+                return status
+        elif kind == EV_EXEC:
+            status = V_OK if _exec(book, orders, cons, params, out, now, side, price, qty, oid) else V_REPORTS_FULL
+        else:
+            _remove(book, cons, params, kind, side, price, qty, oid)
+    elif kind == EV_CLEAR:
+        _clear(book, cons, params, side)
+    if rs and not _resync(book, orders, cons, params, out, ref, now):
+        status = V_REPORTS_FULL
+    return status
+
+
+@_kernel
+def _rest_room(book, price) -> int:
+    """V_OK when an order at `price` can join the book now, else what must grow first."""
+    idx = price - book.meta[M_BASE]
+    if idx < 0 or idx >= book.lv_qty.shape[1]:
+        return V_NEED_LEVELS
+    if book.meta[M_FREE] < 0 and book.meta[M_HWM] >= book.o_id.shape[0]:
+        return V_NEED_ORDERS
+    return V_OK
+
+
+@_kernel
+def _enter_book(book, orders, params, now, r) -> None:
+    orders[r, O_INBOOK] = 1
+    orders[r, O_ARRIVAL] = now
+    l3_add(book, orders[r, O_KEY], orders[r, O_SIDE], orders[r, O_PRICE], orders[r, O_LEAVES])
+
+
+@_kernel
+def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
+    if qty <= 0 or (side != BUY and side != SELL):
+        return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
+    n = params[P_NORD]
+    if n >= orders.shape[0]:
+        return V_TABLE_FULL
+    market = otype == ORDER_MARKET
+    ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
+    if not ioc_like:
+        room = _rest_room(book, price)
+        if room != V_OK:
+            params[P_NEED_PRICE] = price
+            return room
+    opp = -side
+    ob = _eff_best(book, orders, cons, params, opp)
+    marketable = ob != NO_PRICE and within(side, price, ob, market)
+    if otype == ORDER_POST_ONLY and marketable:
+        return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
+    for c in range(N_OCOL):
+        orders[n, c] = 0
+    orders[n, O_ID] = oid
+    orders[n, O_KEY] = OWN_KEY_BASE + params[P_SEQ]
+    params[P_SEQ] += 1
+    orders[n, O_SIDE] = side
+    orders[n, O_PRICE] = price
+    orders[n, O_QTY] = qty
+    orders[n, O_LEAVES] = qty
+    orders[n, O_TYPE] = otype
+    orders[n, O_TIF] = tif
+    orders[n, O_ARRIVAL] = now
+    params[P_NORD] = n + 1
+    ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
+    expire = ioc_like
+    live = True
+    if marketable:
+        base = book.meta[M_BASE]
+        if params[P_MODE] == MODE_NO_PARTIAL_FILL:  # whole, at the best, nothing consumed
+            ok &= _fill(book, orders, params, out, now, n, ob, qty, LIQ_TAKER)
+            live = False
+        elif params[P_MODE] == MODE_ALL_OR_NONE:
+            if _avail(book, orders, cons, params, opp, ob) >= qty:
+                if not consume(cons, params, opp, ob, qty):
+                    return V_CONS_FULL
+                ok &= _fill(book, orders, params, out, now, n, ob, qty, LIQ_TAKER)
+                live = False
+            else:
+                expire = True
+        else:
+            go = True
+            if tif == TIF_FOK:
+                total = 0
+                i = _first_idx(book, opp)
+                while i >= 0 and total < qty:
+                    if not within(side, price, base + i, market):
+                        break
+                    total += _avail(book, orders, cons, params, opp, base + i)
+                    i = _next_idx(book, opp, i)
+                go = total >= qty
+            if go:
+                i = _first_idx(book, opp)
+                while i >= 0 and live:
+                    p = base + i
+                    if not within(side, price, p, market):
+                        break
+                    a = _avail(book, orders, cons, params, opp, p)
+                    if a > 0:
+                        take = min(a, orders[n, O_LEAVES])
+                        if not consume(cons, params, opp, p, take):
+                            return V_CONS_FULL
+                        live = take < orders[n, O_LEAVES]
+                        ok &= _fill(book, orders, params, out, now, n, p, take, LIQ_TAKER)
+                    i = _next_idx(book, opp, i)
+    if live:
+        if expire:
+            _drop_row(orders, params, n)
+            ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+        else:
+            _enter_book(book, orders, params, now, n)
+    return V_OK if ok else V_REPORTS_FULL
+
+
+@_kernel
+def _replace(book, orders, cons, params, out, now, oid, price, qty) -> int:
+    r = _own_row_by_id(orders, params, oid)
+    if r < 0 or qty <= 0:
+        ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    side = orders[r, O_SIDE]
+    leaves = orders[r, O_LEAVES]
+    ob = _eff_best(book, orders, cons, params, -side)
+    if ob != NO_PRICE and within(side, price, ob, False):
+        ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, leaves, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    if price == orders[r, O_PRICE] and qty <= leaves:
+        if qty < leaves:
+            l3_cancel(book, orders[r, O_KEY], leaves - qty)  # shrinks in place: the queue place is kept
+        orders[r, O_LEAVES] = qty
+        orders[r, O_QTY] = orders[r, O_EXEC] + qty
+    else:
+        n = params[P_NORD]
+        if n >= orders.shape[0]:
+            return V_TABLE_FULL
+        if _rest_room(book, price) == V_NEED_LEVELS:
+            params[P_NEED_PRICE] = price
+            return V_NEED_LEVELS
+        l3_delete(book, orders[r, O_KEY])  # frees a slot, so the re-add always has one
+        for c in range(N_OCOL):  # move the row to the end: rows stay in book-entry order
+            orders[n, c] = orders[r, c]
+        params[P_NORD] = n + 1
+        _drop_row(orders, params, r)
+        r = n - 1
+        orders[r, O_PRICE] = price
+        orders[r, O_LEAVES] = qty
+        orders[r, O_QTY] = orders[r, O_EXEC] + qty
+        _enter_book(book, orders, params, now, r)
+    ok = emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
+    return V_OK if ok else V_REPORTS_FULL
+
+
+@_kernel
+def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
+               now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> int:
+    """Apply one of our order operations (``OP_*``; module docstring) at exchange time `now`. Returns a `V_*`
+    status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
+    if op == OP_NEW:
+        return _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif)
+    if op == OP_CANCEL:
+        r = _own_row_by_id(orders, params, oid)
+        if r < 0:
+            ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+        else:
+            px = orders[r, O_PRICE]
+            if orders[r, O_INBOOK] == 1:
+                l3_delete(book, orders[r, O_KEY])
+            _drop_row(orders, params, r)
+            ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    if op == OP_REPLACE:
+        return _replace(book, orders, cons, params, out, now, oid, price, qty)
+    return V_BAD_OP
+
+
+@_kernel
+def out_need(params, width, ref) -> int:
+    """Report rows one venue call may need: ACK + one fill per order of ours (event and resync crossing fills
+    each reach an order once in full) + one partial per level walked or adjusted + slack."""
+    return 8 + 2 * params[P_NORD] + width + ref.shape[1]
+
+
+@_kernel
+def market_snapshot(book, orders, params, n, row) -> None:
+    """Top-`n` levels of the market's quantity (level minus our own orders; levels holding only ours are
+    empty) into `row` (int64[4n], LOBSTER layout, empty levels ``(NO_PRICE, 0)``)."""
+    base = book.meta[M_BASE]
+    for sd in (BUY, SELL):
+        col = COL_BID_PX if sd == BUY else COL_ASK_PX
+        j = 0
+        i = _first_idx(book, sd)
+        while i >= 0 and j < n:
+            p = base + i
+            m = _level_qty(book, sd, p) - _own_qty_at(orders, params, sd, p)
+            if m > 0:
+                row[j * ROW_STRIDE + col] = p
+                row[j * ROW_STRIDE + col + 1] = m
+                j += 1
+            i = _next_idx(book, sd, i)
+        while j < n:
+            row[j * ROW_STRIDE + col] = NO_PRICE
+            row[j * ROW_STRIDE + col + 1] = 0
+            j += 1
