@@ -9,8 +9,10 @@ def _configure_numba_cache() -> None:
     numba invalidates a cached kernel only when *its own* source file changes; a kernel that calls a changed
     kernel in another module would keep running the old machine code (a silent, wrong result after a
     ``git pull``). So the cache lives in ``$NUMBA_CACHE_DIR`` = ``<cache>/hft/numba/<version>-<hash>``, the
-    hash covering every numba-using module: any change there starts a fresh cache (one recompile), and the
-    two newest older caches are kept, the rest pruned. An explicit ``NUMBA_CACHE_DIR`` is respected.
+    hash covering every numba-using module: any change there starts a fresh cache (one recompile). A cache is
+    pruned only when no process has used it for a week (and never the two newest), so several checkouts on one
+    machine (branches, worktrees, a CI clone) keep their own caches instead of deleting each other's. An
+    explicit ``NUMBA_CACHE_DIR`` is respected.
     ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs a few ms at import (reading the sources).
     """
     import os
@@ -36,6 +38,8 @@ def _configure_numba_cache() -> None:
         if not target.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             _prune(base, keep=target)
+        else:
+            os.utime(target)  # "last used": what pruning reads
     except OSError:  # unreadable sources or an unwritable cache home: numba's default (beside the sources)
         return
     os.environ["NUMBA_CACHE_DIR"] = str(target)
@@ -43,13 +47,17 @@ def _configure_numba_cache() -> None:
         sys.modules["numba"].config.CACHE_DIR = str(target)
 
 
-def _prune(base, keep, n_old: int = 2) -> None:
+def _prune(base, keep, n_old: int = 2, unused_s: float = 7 * 86400) -> None:
+    """Delete caches unused for ``unused_s`` seconds, except the ``n_old`` most recently used."""
     import shutil
+    import time
 
     old = sorted((d for d in base.iterdir() if d.is_dir() and d != keep), key=lambda d: d.stat().st_mtime,
                  reverse=True)
+    cutoff = time.time() - unused_s
     for d in old[n_old:]:
-        shutil.rmtree(d, ignore_errors=True)
+        if d.stat().st_mtime < cutoff:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 _configure_numba_cache()

@@ -41,6 +41,24 @@ def test_old_caches_are_pruned(tmp_path):
     assert "0.0.3-old" in left and "0.0.2-old" in left and "0.0.0-old" not in left and len(left) == 3
 
 
+def test_caches_used_this_week_are_kept(tmp_path):
+    """Several checkouts on one machine (worktrees, a CI clone) must not delete each other's fresh caches."""
+    import time
+
+    base = tmp_path / "hft" / "numba"
+    now = time.time()
+    for i in range(5):
+        d = base / f"0.0.{i}-other-checkout"
+        d.mkdir(parents=True)
+        os.utime(d, (now - 3600 * (i + 1), now - 3600 * (i + 1)))  # used within the last hours
+    stale = base / "0.0.9-stale"
+    stale.mkdir()
+    os.utime(stale, (now - 30 * 86400, now - 30 * 86400))
+    _run("import hft", {"XDG_CACHE_HOME": str(tmp_path)})
+    left = {p.name for p in base.iterdir()}
+    assert {f"0.0.{i}-other-checkout" for i in range(5)} <= left and "0.0.9-stale" not in left
+
+
 def test_every_module_with_kernels_is_in_the_cache_key():
     """The key covers the modules whose text says "numba" (hft/__init__.py): a module whose kernels use a decorator
     imported from another module (``@_kernel``, ``@_inline``) must say it too, or a change to it would run stale."""
