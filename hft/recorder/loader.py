@@ -100,7 +100,7 @@ def _quarantine(wal_dir: Path, path: Path, start: int, end: int, reason: str) ->
 
         atomic_write_bytes(qfile, data)
     entry = {"segment": path.name, "offset": start, "bytes": end - start, "reason": reason, "file": str(qfile)}
-    log.warning("WAL %s: quarantined %d bad bytes at offset %d (%s) to %s; the frames after them load",
+    log.info("WAL %s: quarantined %d bad bytes at offset %d (%s) to %s; the frames after them load",
                 path, end - start, start, reason, qfile)
 
     def note(m: dict[str, Any]) -> None:

@@ -294,7 +294,7 @@ def test_disk_halt_refuses_and_counts_then_resumes(tmp_path):
 
 
 # --- 5. corrupt middle segment, and a SQL error ------------------------------------------------------------
-def test_corrupt_middle_segment_clear_error_no_partial_load_and_sql_error_one_line(tmp_path):
+def test_corrupt_middle_frame_is_quarantined_the_rest_loads_and_sql_error_one_line(tmp_path):
     home = tmp_path
     wal = home / "wal" / "c"
     with WALFirstWriter(wal, WALConfig(fsync="never", segment_bytes=32 * 1024)) as w:
@@ -308,15 +308,17 @@ def test_corrupt_middle_segment_clear_error_no_partial_load_and_sql_error_one_li
     buf = bytearray(path.read_bytes())
     buf[fr.payload_offset + 5] ^= 0x01
     path.write_bytes(bytes(buf))
-    p = hft(home, "audit", "load")
-    assert p.returncode == 15
-    first = p.stderr.splitlines()[0]
-    assert first.startswith(f"error: {path}: corrupt WAL frame at offset {fr.offset}"), p.stderr
     p = hft(home, "audit", "load", "--json")
-    err = json.loads(p.stdout)
-    assert err["ok"] is False and err["segment"] == path.name and err["offset"] == fr.offset
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["records_loaded"] == 3000 - fr.n_records
+    [q] = out["quarantined"]
+    assert (q["segment"], q["offset"]) == (path.name, fr.offset) and "CRC mismatch" in q["reason"]
+    assert p.stderr.startswith(f"warning: {path.name}: {fr.end - fr.offset} bad bytes at offset {fr.offset}")
     p = hft(home, "audit", "query", "SELECT count() AS n FROM sim.fills", "--json")
-    assert json.loads(p.stdout)["rows"] == [{"n": 0}], "partial load"
+    assert json.loads(p.stdout)["rows"] == [{"n": 3000 - fr.n_records}]
+    p = hft(home, "audit", "load", "--json")  # nothing left, nothing quarantined twice
+    assert p.returncode == 0 and json.loads(p.stdout)["records_loaded"] == 0 and "warning" not in p.stderr
     p = hft(home, "audit", "query", "SELECT * FROM sim.fills WHERE")
     assert p.returncode == 15 and p.stdout == ""
     assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith("error: query failed:")
