@@ -32,7 +32,6 @@ from hft.core.orders import (
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
     R_INTERNAL_ERROR,
-    R_ORDER_PENDING,
     R_QUEUE_FULL,
     R_SYMBOL_CAPACITY,
     STORM_NAMES,
@@ -688,11 +687,11 @@ class GatewayService:
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
         n = K.live_orders(self.arena, out)
         decisions = []
-        for oid, a, t, y, _status in out[:n]:
+        for oid, a, t, y, status in out[:n]:
+            if status == K.OS_PENDING_CANCEL:  # a cancel is already in flight for it
+                continue
             code, _oid, seq = _process_one(self.arena, now, self._mode, _NO_KEY, INTENT_CANCEL, int(a),
                                             int(t), int(y), 0, 0, 0, 0, 0, int(oid), K.CTL_INTERNAL)
-            if code & 0xFFFF == R_ORDER_PENDING:  # a cancel is already in flight for it
-                continue
             names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
             cmd = None
             if code == 0:
