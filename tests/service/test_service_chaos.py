@@ -24,6 +24,7 @@ async def _send(port: int, tok: str, keys: list[str], acked: dict[str, tuple], p
         try:
             while queue and not stop.is_set():
                 key = queue.pop()
+                pending.add(key)  # sent, not yet acknowledged
                 i = int(key.split("-")[1])
                 body = order(key, side="buy" if i % 3 else "sell", price=10000 + 5 * (i % 7), qty=1 + i % 4)
                 try:
@@ -52,9 +53,10 @@ def test_sigkill_chaos(tmp_path):
     for _ in range(ROUNDS):
         srv = Server(home, "--loopback", "fill").start()
         try:
-            keys = sorted(pending) + [f"k-{next_i + j}" for j in range(400)]
-            next_i += 400
-            pending.update(keys)
+            # more than a round can send before the kill (0.2-1.2 s): the kill always cuts it short; keys never
+            # sent are simply dropped, keys sent and not acknowledged stay pending and are retried
+            keys = [f"k-{next_i + j}" for j in range(3000)] + sorted(pending)
+            next_i += 3000
             stop = threading.Event()
             timer = threading.Timer(rng.uniform(0.2, 1.2), lambda s=srv, e=stop: (s.kill9(), e.set()))
             timer.start()
