@@ -28,13 +28,22 @@ def write_scorecard_page(path: str | Path, card: dict[str, Any]) -> Path:
         rows = []
         for ch in g["checks"]:
             ok = None if ch["value"] is None and ch["passed"] else ch["passed"]
-            rows.append([esc(ch["name"]), _num(ch["value"]), f"{esc(ch['op'])} {_num(ch['threshold'])}", verdict(ok),
+            result = '<span class="note">warn</span>' if ch.get("warning") else verdict(ok)
+            rows.append([esc(ch["name"]), _num(ch["value"]), f"{esc(ch['op'])} {_num(ch['threshold'])}", result,
                          esc(ch.get("note", ""))])
         metrics = {k: v for k, v in (g.get("metrics") or {}).items() if not isinstance(v, dict | list)}
         body = table(rows, ["check", "value", "threshold", "result", "note"], raw=True)
         if metrics:
             body += "<details><summary>metrics</summary>" + table(sorted(metrics.items())) + "</details>"
         sections.append((f"Gate {g['gate']} — {GATE_TITLES.get(g['gate'], '')}", body))
+    days = [d for d in card.get("days") or [] if "gates" in d]
+    if days:  # several days: each day's own gates (the gates above pool them)
+        rows = [[esc(d["day"]), _num(d["n_rows"]),
+                 *(f"{verdict(None if all(c['value'] is None and c['passed'] for c in g['checks']) else g['passed'])}"
+                   f" {esc(g['metric'])} {_num(g['value'])}" for g in d["gates"])] for d in days]
+        sections.append(("Per day", '<p class="note">The gates above pool the days: gate A passes only when every '
+                                    'day passes; B and C are computed on every day together.</p>'
+                         + table(rows, ["day", "rows", "gate A", "gate B", "gate C"], raw=True)))
     if len(card.get("variants") or []) > 1:
         sections.append(("Parameter sensitivity", table(
             ([v["name"], str(v["params"]), v["sharpe"], v["d_sharpe"], v["ic"], v["d_ic"]] for v in card["variants"]),

@@ -229,6 +229,8 @@ def test_validate_several_days_reports_each_day_and_pooled(day, day2, tmp_path):
     text = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day2), "--config", str(cfg),
                    "--no-record", env=_env(tmp_path))
     assert text.code == r.code and "Per day" in text.out
+    html = Path(card["report"]).read_text()  # the scorecard page shows each day too
+    assert "Per day" in html and day.name in html and day2.name in html
 
 
 def test_a_leak_on_one_day_fails_the_pooled_gate_a_and_names_the_day(day, day2, tmp_path):
