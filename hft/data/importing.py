@@ -74,11 +74,14 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         from hft.data.verify_binance import verify_binance
 
         res = dict(verify_binance(md.events, md.instrument))
-        # ordering: the stream is replayed in local (receive) time; a step back in it is a broken file
-        res["out_of_order"] = int((np.diff(md.events["local_ts"]) < 0).sum())
-        ok = res["crossed"] == 0 and res["out_of_order"] == 0
-        problem = None if ok else (f"{res['crossed']} crossed book states" if res["crossed"] else
-                                   f"{res['out_of_order']} events before their predecessor in local time")
+        ok, problem = _book_and_order(md, res)
+    elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
+        from hft.data.inspect import inspect_market_data
+
+        ins = inspect_market_data(md)
+        res = {"events": len(md.events), "checked": ins["book_samples"], "crossed": ins["crossed"],
+               "locked": ins["locked"], "gaps": ins["gaps"]}
+        ok, problem = _book_and_order(md, res)
     else:
         raise DataValidationError("expected a LOBSTER input (with its orderbook file) or an L2 stream to verify; "
                                   "this L3 event file has no reference book", hint="verify the raw LOBSTER zip")
@@ -91,3 +94,13 @@ def verify_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None
     """Open and verify `files` (one stream)."""
     return verify_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps, fmt=fmt,
                                                mapping=mapping))
+
+
+def _book_and_order(md: MarketData, res: dict[str, Any]) -> tuple[bool, str | None]:
+    """Crossed books and local-time order (the stream is replayed in local, receive, time: a step back in it is a
+    broken file); adds ``out_of_order`` to `res`."""
+    res["out_of_order"] = int((np.diff(md.events["local_ts"]) < 0).sum())
+    ok = res["crossed"] == 0 and res["out_of_order"] == 0
+    problem = None if ok else (f"{res['crossed']} crossed book states" if res["crossed"] else
+                               f"{res['out_of_order']} events before their predecessor in local time")
+    return ok, problem
