@@ -74,7 +74,7 @@ def read_frame(path: Path) -> Any:
         if path.name.endswith(".gz"):
             with gzip.open(path, "rb") as g:
                 data = g.read()
-        return pl.read_csv(data, infer_schema=False, missing_utf8_is_empty_string=False)
+        return pl.read_csv(data, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError, EOFError) as exc:
         raise DataValidationError(f"{path}: expected a CSV file ({str(exc).splitlines()[0][:160]})",
                                   file=str(path)) from None
