@@ -9,7 +9,7 @@ file wins, so the specific checks come before the general ones. Built-ins:
 name           recognised by
 =============  ===========================================================================================
 events         Parquet (``PAR1``) with the ``hft.instrument`` key: an imported hft event file
-lobster        a zip holding ``*_message_<L>.csv``, or such a CSV (its orderbook file beside it)
+lobster        a ``.zip`` (or a zip holding ``*_message_<L>.csv``), or such a CSV (its orderbook file beside it)
 hftbacktest    a ``.npz`` (zip of ``.npy``) holding hftbacktest's 64-byte event array (`hft.data.hftbt`)
 dbn            Databento DBN (``DBN`` magic, zstd-compressed or not) (`hft.data.dbn`)
 tardis         CSV (``.csv`` / ``.csv.gz``) with Tardis.dev's ``exchange,symbol,timestamp,local_timestamp``
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def head(path: Path, n: int = HEAD_BYTES) -> bytes:
         try:
             with gzip.open(path, "rb") as g:
                 return g.read(n)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):  # a damaged gzip: its raw bytes (no format will claim them)
             return raw
     return raw
 
@@ -149,6 +150,8 @@ def _sniff_events(p: Path, h: bytes) -> bool:
 def _sniff_lobster(p: Path, h: bytes) -> bool:
     name = p.name.lower()
     if "_message_" in name and name.endswith(".csv"):
+        return True
+    if name.endswith(".zip"):  # any .zip is LOBSTER's (its importer says what a damaged one lacks)
         return True
     return any("_message_" in n for n in _zip_names(p, h))
 
