@@ -23,6 +23,10 @@ Sections (each a function returning a dict; add more the same way):
   content hash, the value/order kernel), against loading the same file unchecked, and against a whole replay
   (`run_replay`, strategy mm, no store) of it; imported usdm BTCUSDT. Run alone, the section is merged into an
   existing results file (with its own machine info and load).
+* ``formats``  — import rows/s of every vendor format (Tardis CSV / .csv.gz, book_snapshot_25, quotes,
+  hftbacktest .npz, DBN mbo / mbp-10 / mbp-1 / trades, mapped CSV / Parquet tables) on files written from one
+  synthetic market, and hftbacktest's own converters on the same files where it has them (Tardis pair; the
+  usdm Binance capture), interleaved. ``--sections formats`` alone keeps the other sections' last figures.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, shared_data, summarise, time_runs, write_result
 
 PEER_FILE = "binance/usdm/btcusdt_20240808.gz"
+RESULT_PATH = Path(__file__).resolve().parent / "results" / "bench_data.json"
 PEER_ROWS_EXPECTED = 491_973
 PEER_TICK, PEER_LOT = 0.1, 0.001  # usdm BTCUSDT (hft.data.binance.SYMBOL_TABLE)
 
@@ -317,7 +322,110 @@ def bench_checks(data: Path, repeat: int) -> dict[str, Any]:
             "runs": {"load": len(checked), "replay": len(replay)}, "load_avg": os.getloadavg()}
 
 
-SECTIONS = ("binance", "l2", "lobster", "cli", "checks")
+# --- vendor formats (Tardis, hftbacktest, DBN, tables) and hftbacktest's own converters ---------------------------
+def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
+    """Import throughput of every vendor format on files written from one synthetic market of `rows` updates
+    (`tests/unit/data/vendor_samples.py`: the documented layouts), source rows/s (CSV lines, npz / DBN records);
+    beside ours, hftbacktest's own converter on the SAME files where it has one (`tardis.convert` on the Tardis
+    pair; `binancefutures.convert` on the usdm capture when ../shared/data is present), timed interleaved in one
+    loop (ours, then the peer, each run) so machine load hits both alike. The peer also corrects latency and event
+    order and writes nothing; ours returns the read-only canonical array."""
+    import os
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from hft.data.sources import open_market_data
+    from tests.unit.data import vendor_samples as vs
+
+    peer = _peer_available()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_formats."))
+    m = vs.market(rows, seed=11)
+    book, trades = vs.write_tardis(m, tmp)
+    (tmp / "gz").mkdir()
+    book_gz, trades_gz = vs.write_tardis(m, tmp / "gz", gz=True)
+    snap, quotes = vs.write_tardis_snapshots(m, tmp, depth=25)
+    npz = vs.write_hftbacktest(m, tmp / "btcusdt.npz")
+    (tmp / "dbn").mkdir()
+    dbn = vs.write_dbn(m, tmp / "dbn")
+    table = vs.write_table(m, tmp)
+    (tmp / "pq").mkdir()
+    parquet = vs.write_table(m, tmp / "pq", parquet=True)
+
+    def lines(p: Path) -> int:
+        import gzip
+
+        with (gzip.open(p, "rb") if p.name.endswith(".gz") else open(p, "rb")) as f:
+            return sum(1 for _ in f) - 1
+
+    cases: dict[str, tuple[list[Path], int]] = {
+        "tardis_pair_csv": ([book, trades], lines(book) + lines(trades)),
+        "tardis_pair_csv_gz": ([book_gz, trades_gz], lines(book) + lines(trades)),
+        "tardis_book_snapshot_25": ([snap], lines(snap)),
+        "tardis_quotes": ([quotes], lines(quotes)),
+        "hftbacktest_npz": ([npz], len(np.load(npz)["data"])),
+        "table_csv": ([table], lines(table)),
+        "table_parquet": ([parquet], lines(table)),
+    }
+    for k in ("mbo", "mbp-10", "mbp-1", "trades"):
+        import databento_dbn  # noqa: F401 - the bench needs it (dev extra)
+
+        from hft.data.dbn import read_dbn
+
+        cases[f"dbn_{k}"] = ([dbn[k]], len(read_dbn(dbn[k])[2]))
+    peers: dict[str, Any] = {}
+    if peer is not None:
+        from hftbacktest.data.utils import tardis as peer_tardis
+
+        def peer_tardis_run() -> None:
+            with contextlib.redirect_stdout(sys.stderr):
+                peer_tardis.convert([str(trades), str(book)])
+        peers["tardis_pair_csv"] = peer_tardis_run
+    if peer is not None and data is not None and (data / PEER_FILE).exists():
+        from hftbacktest.data.utils import binancefutures
+
+        from hft.data.binance import import_binance
+
+        bfile = data / PEER_FILE
+        n_lines = sum(import_binance([bfile]).meta["lines"])
+        cases["binance_usdm_capture"] = ([bfile], n_lines)
+
+        def peer_binance_run() -> None:
+            with contextlib.redirect_stdout(sys.stderr):
+                binancefutures.convert(str(bfile))
+        peers["binance_usdm_capture"] = peer_binance_run
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    ptimes: dict[str, list[float]] = {k: [] for k in peers}
+    for r in range(repeat + 1):  # run 0 warms up (numba, file cache) and is not kept
+        for name, (paths, _) in cases.items():
+            t0 = time.perf_counter()
+            open_market_data(paths)
+            if r:
+                times[name].append(time.perf_counter() - t0)
+            if name in peers:
+                t0 = time.perf_counter()
+                peers[name]()
+                if r:
+                    ptimes[name].append(time.perf_counter() - t0)
+    out: dict[str, Any] = {"machine": machine_info(), "synthetic_updates": rows, "peer": f"hftbacktest {peer}" if peer else "not installed"}
+    for name, (paths, n) in cases.items():
+        res = summarise(times[name], n)
+        res["rows"] = res.pop("items")
+        res["rows_per_s"] = res.pop("per_s_median")
+        res["rows_per_s_best"] = res.pop("per_s_best")
+        res["bytes"] = sum(os.path.getsize(p) for p in paths)
+        if name in ptimes:
+            pr = summarise(ptimes[name], n)
+            res["peer_rows_per_s"] = pr["per_s_median"]
+            res["peer_median_s"] = pr["median_s"]
+            res["ratio"] = round(res["rows_per_s"] / pr["per_s_median"], 3) if pr["per_s_median"] else None
+        out[name] = res
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+SECTIONS = ("binance", "l2", "lobster", "cli", "checks", "formats")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per figure (median reported)")
     ap.add_argument("--quick", action="store_true", help="3 runs, one Binance stream")
     ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {SECTIONS}")
+    ap.add_argument("--format-rows", type=int, default=200_000, help="formats: synthetic market updates")
     args = ap.parse_args(argv)
     repeat = 3 if args.quick else args.repeat
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -333,10 +442,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown sections {sorted(unknown)}; expected some of {SECTIONS}")
     data = shared_data()
     result: dict[str, Any] = {"name": "bench_data", "machine": machine_info(), "repeat": repeat}
+    if set(sections) == {"formats"} and RESULT_PATH.exists():  # keep the other sections' last figures
+        import json
+
+        result = {**json.loads(RESULT_PATH.read_text()), "name": "bench_data"}
     for sec in sections:
         t0 = time.perf_counter()
         if sec == "cli":
             result["cli_startup"] = bench_cli_startup(repeat)
+        elif sec == "formats":
+            result["formats"] = bench_formats(data, repeat, args.format_rows)
         elif data is None:
             result[sec] = {"skipped": "../shared/data not present"}
         elif sec == "binance":

@@ -14,23 +14,30 @@ from hft.cli._output import console, emit, progress_bar
 app = typer.Typer(help="Import, generate, verify and inspect recorded market data.", no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
+FORMAT_OPT = typer.Option(None, "--format", "-f", help="Input format (lobster, binance, tardis, hftbacktest, "
+                                                       "dbn, table, events); default: recognised by content.")
+MAPPING_OPT = typer.Option(None, "--mapping", "-m", help="Column mapping YAML of a generic CSV / Parquet table "
+                                                         "(default: <name>.mapping.yaml beside it).")
 
 
 @app.command("import")
 def import_cmd(
-    sources: list[Path] = typer.Argument(..., help="LOBSTER zip / message CSV, or Binance .gz files (one "
-                                                   "symbol; several files chain into one stream)."),
+    sources: list[Path] = typer.Argument(..., help="LOBSTER zip / message CSV, Binance .gz or Tardis CSV files "
+                                                   "(one symbol; several chain into one stream), an hftbacktest "
+                                                   ".npz, a Databento .dbn, or a mapped CSV / Parquet table."),
     out: Path = typer.Option(..., "--out", "-o", help="Output event file (.parquet)."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Binance: resync on sequence breaks instead "
                                                                 "of failing (each gap is counted)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    fmt: str = FORMAT_OPT,
+    mapping: Path = MAPPING_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Import raw recorded quotes into the canonical event format (Parquet + instrument metadata)."""
     from hft.data.importing import import_to_file
 
     with progress_bar("import", enabled=not json_out):
-        result = import_to_file(sources, out, allow_gaps=allow_gaps, force=force)
+        result = import_to_file(sources, out, allow_gaps=allow_gaps, force=force, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_kv("imported", result))
 
 
@@ -59,15 +66,18 @@ def verify_cmd(
     files: list[Path] = typer.Argument(..., help="LOBSTER zip / message CSV / imported .parquet, or Binance "
                                                  ".gz files of one symbol."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Binance: resync on gaps (counted)."),
+    fmt: str = FORMAT_OPT,
+    mapping: Path = MAPPING_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Rebuild the book and check it: LOBSTER against its orderbook file after every message; Binance for
-    crossed / locked books and gaps. Exits 12 when the check fails."""
+    """Rebuild the book and check it: LOBSTER against its orderbook file after every message; L2 streams
+    (Binance, Tardis, hftbacktest, DBN MBP, tables) for crossed / locked books, gaps and local-time order.
+    Exits 12 when the check fails."""
     from hft.core.errors import DataValidationError
     from hft.data.importing import verify_files
 
     with progress_bar("verify", enabled=not json_out):
-        result = verify_files(files, allow_gaps=allow_gaps)
+        result = verify_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_kv("verify", result))
     if not result["ok"]:
         raise DataValidationError(f"verify failed: {result['problem']}", file=str(files[0]))
@@ -77,13 +87,15 @@ def verify_cmd(
 def inspect_cmd(
     files: list[Path] = typer.Argument(..., help="Any supported market data input."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps"),
+    fmt: str = FORMAT_OPT,
+    mapping: Path = MAPPING_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Instrument, time span, counts by event kind, spread and depth statistics, crossed books, gaps."""
     from hft.data.inspect import inspect_files
 
     with progress_bar("inspect", enabled=not json_out):
-        result = inspect_files(files, allow_gaps=allow_gaps)
+        result = inspect_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_kv("inspect", result))
 
 

@@ -18,7 +18,8 @@ def replay(
     ctx: typer.Context,
     data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported); repeat for "
                                                                "chained Binance files."),
-    strategy: str = typer.Option("mm", "--strategy", "-s", help="Built-in strategy: mm, imbalance_taker, twap."),
+    strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
+                                 "twap, or an installed plugin's), FILE.py:Class or module:Class."),
     config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
                                                              "config/sim/replay.yaml (name only what changes)."),
     sets: list[str] = typer.Option(None, "--set", help="Override one config key: path.to.key=value "

@@ -6,24 +6,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hft.core.errors import DataError, DataValidationError
 from hft.data.sources import MarketData, detect_common_kind, open_market_data
 
 
-def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False,
-                   force: bool = False) -> dict[str, Any]:
-    """Import raw LOBSTER / Binance input into an event Parquet file at `out` (atomically)."""
+def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, force: bool = False,
+                   fmt: str | None = None, mapping: Path | None = None) -> dict[str, Any]:
+    """Import raw input (any format of `hft.data.formats` but an hft event file) into an event Parquet file at
+    `out` (atomically); `fmt` names the format (else detected from the content), `mapping` a table's mapping."""
     out = Path(out)
     if out.suffix != ".parquet":
         raise DataValidationError(f"{out}: expected an output path ending in .parquet", file=str(out))
     if out.exists() and not force:
         raise DataError(f"{out}: expected a new output path, the file exists", file=str(out),
                         hint="pass --force to overwrite")
-    if detect_common_kind([Path(s) for s in sources]) == "events":
-        raise DataValidationError(f"{sources[0]}: already an hft event file; expected raw LOBSTER or Binance "
-                                  "input", file=str(sources[0]))
+    if detect_common_kind([Path(s) for s in sources], fmt if mapping is None else "table") == "events":
+        raise DataValidationError(f"{sources[0]}: already an hft event file; expected raw input (LOBSTER, "
+                                  "Binance, Tardis, hftbacktest, DBN or a mapped table)", file=str(sources[0]))
     t0 = time.perf_counter()
-    md = open_market_data(sources, allow_gaps=allow_gaps)
+    md = open_market_data(sources, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     parse_s = time.perf_counter() - t0
     if md.kind == "lobster":
         from hft.data.lobster import write_lobster_import
@@ -71,8 +74,14 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         from hft.data.verify_binance import verify_binance
 
         res = dict(verify_binance(md.events, md.instrument))
-        ok = res["crossed"] == 0
-        problem = None if ok else f"{res['crossed']} crossed book states"
+        ok, problem = _book_and_order(md, res)
+    elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
+        from hft.data.inspect import inspect_market_data
+
+        ins = inspect_market_data(md)
+        res = {"events": len(md.events), "checked": ins["book_samples"], "crossed": ins["crossed"],
+               "locked": ins["locked"], "gaps": ins["gaps"]}
+        ok, problem = _book_and_order(md, res)
     else:
         raise DataValidationError("expected a LOBSTER input (with its orderbook file) or an L2 stream to verify; "
                                   "this L3 event file has no reference book", hint="verify the raw LOBSTER zip")
@@ -80,6 +89,18 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
     return {"ok": ok, "problem": problem, "kind": md.kind, "symbol": md.instrument.symbol, **res}
 
 
-def verify_files(files: list[Path], *, allow_gaps: bool = False) -> dict[str, Any]:
+def verify_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
+                 mapping: Path | None = None) -> dict[str, Any]:
     """Open and verify `files` (one stream)."""
-    return verify_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps))
+    return verify_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps, fmt=fmt,
+                                               mapping=mapping))
+
+
+def _book_and_order(md: MarketData, res: dict[str, Any]) -> tuple[bool, str | None]:
+    """Crossed books and local-time order (the stream is replayed in local, receive, time: a step back in it is a
+    broken file); adds ``out_of_order`` to `res`."""
+    res["out_of_order"] = int((np.diff(md.events["local_ts"]) < 0).sum())
+    ok = res["crossed"] == 0 and res["out_of_order"] == 0
+    problem = None if ok else (f"{res['crossed']} crossed book states" if res["crossed"] else
+                               f"{res['out_of_order']} events before their predecessor in local time")
+    return ok, problem

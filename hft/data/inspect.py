@@ -47,9 +47,11 @@ from hft.data.sources import MarketData, open_market_data
 DEPTH_LEVELS = 5
 
 
-def inspect_files(files: list[Path], *, allow_gaps: bool = False) -> dict[str, Any]:
+def inspect_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
+                  mapping: Path | None = None) -> dict[str, Any]:
     """Open `files` as one stream and describe it."""
-    return inspect_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps))
+    return inspect_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps, fmt=fmt,
+                                                mapping=mapping))
 
 
 def inspect_market_data(md: MarketData) -> dict[str, Any]:

@@ -274,7 +274,7 @@ class Engine:
         self._local_event(i, kind, side, price, qty)
         if kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC:
             aggressor = side if kind == EV_TRADE else -side  # an L3 execution's side is the resting order's
-            self.strategy.on_trade(self.ctx, aggressor, price, qty)
+            self.ctx.deliver_trade(aggressor, price, qty)
         if flags & FLAG_EOM:
             self._refresh_top()
             self.strategy.on_book(self.ctx)
@@ -437,6 +437,7 @@ class L2MarketVenue:
     def __init__(self, venue: Any) -> None:
         self.v = venue
         self.new, self.cancel, self.replace = venue.new, venue.cancel, venue.replace
+        self.queue_ahead = venue.queue_ahead
 
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:
         if kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:

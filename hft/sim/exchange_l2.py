@@ -571,6 +571,12 @@ class L2Venue:
         return self._run(OP_CLEAR, now, 0, side)
 
     # --- inspection
+    def queue_ahead(self, oid: int) -> float:
+        """The queue model's estimate of the lots ahead of our resting order `oid` (``front``, floored at 0);
+        -1.0 when the order does not rest here."""
+        js = np.flatnonzero((self.orders[:, O_LIVE] == 1) & (self.orders[:, O_ID] == oid))
+        return -1.0 if not len(js) else max(float(self.fq[js[0], F_FRONT]), 0.0)
+
     def working(self) -> dict[int, dict[str, float | int]]:
         """Working orders by order id: side, price, leaves, filled, front (queue estimate)."""
         out = {}

@@ -10,7 +10,7 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     multiplier: 1                   # money units per tick x lot
     sample: 1s                      # equity series period (at least 1ms)
     limits: {max_position: 100}     # gateway limits.defaults for the run
-    strategies: {mm: {size: 1}}     # parameters per built-in strategy
+    strategies: {mm: {size: 1}}     # parameters per strategy (strict against the class's declared params)
     engine: numba                   # | python: the reference engine (same outputs, same run hash)
     l3_resync: true                 # LOBSTER data: keep the L3 venue's visible book equal to the reference rows
 
@@ -316,9 +316,13 @@ def _sample_ns(s: Section, default: int) -> int:
 
 
 def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
-    """``strategies: {name: {param: value}}``: every name a built-in strategy, its parameters valid (checked now)."""
+    """``strategies: {name: {param: value}}``: the parameters of a registered strategy are checked now; another
+    name is an own strategy's key (``FILE.py:Class``), checked when ``-s`` resolves it (`hft.sim.strategy_loader`)."""
     from hft.core.errors import HftError
     from hft.sim.strategies import make_strategy
+    from hft.sim.strategy_loader import registered
+
+    names = registered()
 
     out = {}
     for name, params in sec.data.items():
@@ -326,7 +330,8 @@ def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
         if params is not None and not isinstance(params, dict):
             sec._fail(sec._key(str(name)), "a mapping of strategy parameters", params)
         try:
-            make_strategy(str(name), params)
+            if str(name) in names:
+                make_strategy(str(name), params)
         except HftError as exc:
             raise ConfigError(f"{sec.file}: key '{sec._key(str(name))}': {exc.message}", file=sec.file,
                               key=sec._key(str(name))) from None
@@ -343,11 +348,13 @@ def _fees(sec: Section) -> dict[str, Any]:
 
 def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
                force: bool = False, progress: Any = None, store: bool = False) -> dict[str, Any]:
-    """Replay `data` with the built-in `strategy_name`; write the run folder when `out_dir` is given."""
+    """Replay `data` with the strategy `strategy_name` names (a registered name, ``FILE.py:Class`` or
+    ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given."""
     from hft.data.sources import open_market_data
-    from hft.sim.strategies import make_strategy
+    from hft.sim.strategy_loader import make as make_strategy
 
-    strategy = make_strategy(strategy_name, config.strategies.get(strategy_name))
+    spec, strategy = make_strategy(strategy_name, config.strategies)
+    strategy_name = spec.key  # the config key names the strategy in the summary and the gateway
     if out_dir is not None and out_dir.exists() and not force:
         raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
     commit = _GitCommitProbe()  # git runs beside the data load and the replay

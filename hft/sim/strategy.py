@@ -22,6 +22,23 @@ Example::
             if not ctx.orders and ctx.best_bid is not None and ctx.position < 10:
                 ctx.submit(BUY, ctx.best_bid, 1)
 
+Beyond the top of book the context offers (all local: what the strategy could know at ``ctx.now``):
+
+* ``ctx.depth(n)`` — the best ``n`` levels per side of the local book, ``(bids, asks)``, each an int64 array
+  ``[k, 2]`` of (price, qty), best first (``n`` defaults to the strategy's ``depth_levels``, 5). On LOBSTER data
+  with ``l3_resync`` on the local view is the reference row: at most the file's L levels.
+* ``ctx.trades`` — the last ``trade_history`` trade prints (class attribute, default 0 = none kept), oldest
+  first, as `Trade` (local ts, aggressor side, price, qty). A strategy with ``trade_history > 0`` wakes on
+  trades on the numba engine (its ``on_trade`` may stay the base class's no-op).
+* ``ctx.fills`` — every fill of ours so far as `Fill` records (the run's fill log, in order).
+* ``ctx.cash`` / ``ctx.fees`` (money units: ticks x lots x multiplier) and ``ctx.pnl``: cash plus the position
+  marked at the local mid (float; the cash alone while a side of the book is empty).
+* ``ctx.queue_ahead(order_id)`` — the lots ahead of a resting order of ours in its price queue: exact on the
+  L3 venue (the FIFO holds our order), the queue model's estimate (``queue_model``) on the L2 venue; -1 when the
+  order does not rest (not arrived yet, filled or cancelled). This is the *venue's* state at ``ctx.now``, not a
+  report that travelled back: a research convenience (hftbacktest exposes the same), read it knowing that a
+  live strategy can only estimate it.
+
 What wakes a strategy on the numba engine (`hft.sim.engine_nb`): its ``wakes`` attribute (a subset of
 ``("book", "trade", "order", "timer")``), else the callbacks it overrides; a callback outside that set is not
 called there. Numba strategy kernels: a strategy may also name a registered njit book callback
@@ -33,8 +50,11 @@ run hash).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
 
 if TYPE_CHECKING:
     from hft.sim.engine import Engine
@@ -66,11 +86,44 @@ class OrderUpdate:
     maker: bool
 
 
+class Trade(NamedTuple):
+    """A trade print as the strategy saw it (`Context.trades`)."""
+
+    ts: int  # local time it arrived
+    side: int  # aggressor (BUY / SELL; 0 unknown)
+    price: int
+    qty: int
+
+
+class Fill(NamedTuple):
+    """One fill of ours (a row of the run's fill log, `hft.sim.engine.FILL_LOG_DTYPE`)."""
+
+    ts: int  # exchange time
+    local_ts: int  # when the report reached the strategy
+    order_id: int
+    price: int
+    qty: int
+    leaves: int
+    fee: int
+    side: int
+    kind: int  # REPORT_FILL | REPORT_PARTIAL_FILL
+    liquidity: int  # 1 maker, 2 taker
+
+
 class Context:
     """What a strategy sees and can do. Prices are ticks, quantities lots, times local ns."""
 
     def __init__(self, engine: Engine) -> None:
         self._e = engine
+        keep = int(getattr(engine.strategy, "trade_history", 0) or 0)
+        self._trades: deque[Trade] | None = deque(maxlen=keep) if keep > 0 else None
+        self._depth_n = int(getattr(engine.strategy, "depth_levels", 5))
+
+    def deliver_trade(self, side: int, price: int, qty: int) -> None:
+        """The engine's entry for a trade print: remember it (``trade_history``), then ``on_trade``."""
+        if self._trades is not None:
+            self._trades.append(Trade(self._e.clock.now_ns(), side, price, qty))
+        self._e.strategy.on_trade(self, side, price, qty)
 
     @property
     def now(self) -> int:
@@ -107,6 +160,51 @@ class Context:
         """Our orders that are not finished (pending or working), by order id."""
         return self._e.live_orders
 
+    def depth(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The best `n` levels per side of the local book (default ``depth_levels``): ``(bids, asks)``, each an
+        int64 array ``[k, 2]`` of (price, qty), best first, k <= n."""
+        from hft.book.l2 import top_n
+
+        n = self._depth_n if n is None else int(n)
+        if n <= 0:
+            return np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64)
+        bp, bq, ap, aq = (np.empty(n, np.int64) for _ in range(4))
+        top_n(self._e.local, bp, bq, ap, aq)
+        kb, ka = int((bq > 0).sum()), int((aq > 0).sum())  # filled slots come first; empty ones hold qty 0
+        return np.stack([bp[:kb], bq[:kb]], axis=1), np.stack([ap[:ka], aq[:ka]], axis=1)
+
+    @property
+    def trades(self) -> list[Trade]:
+        """The last ``trade_history`` trade prints, oldest first (empty when the strategy keeps none)."""
+        return list(self._trades) if self._trades is not None else []
+
+    @property
+    def fills(self) -> list[Fill]:
+        """Our fills so far, in order."""
+        return [Fill(*r) for r in self._e._fill_rows]
+
+    @property
+    def cash(self) -> int:
+        """Cash in money units (ticks x lots x multiplier), fees paid included."""
+        return self._e.cash
+
+    @property
+    def fees(self) -> int:
+        """Fees paid so far in money units (negative: rebates received)."""
+        return self._e.fees
+
+    @property
+    def pnl(self) -> float:
+        """Cash plus the position marked at the local mid, in money units (the cash alone without a mid)."""
+        mid2 = self.mid2
+        e = self._e
+        return float(e.cash) if mid2 is None else e.cash + e.position * mid2 * getattr(e, "_mult", 1) / 2.0
+
+    def queue_ahead(self, order_id: int) -> float:
+        """Lots ahead of our resting order in its price queue (exact on L3, the queue model's estimate on L2);
+        -1 when it does not rest. The venue's state now (module docstring)."""
+        return self._e.venue.queue_ahead(order_id)
+
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
         """Send a new order through the gateway; returns its `Decision`."""
         return self._e.submit(side, price, qty, order_type, tif)
@@ -123,6 +221,8 @@ class Strategy:
 
     name = "strategy"
     timer_ns = 0
+    depth_levels = 5  # `Context.depth()` default
+    trade_history = 0  # trade prints `Context.trades` keeps (0: none; > 0 also wakes the strategy on trades)
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event."""

@@ -123,17 +123,18 @@ def strategy_wakes(strategy: Strategy) -> frozenset[str]:
     """What wakes `strategy`: its ``wakes`` attribute, else the callbacks it overrides (and ``timer`` when
     ``timer_ns > 0``). A callback outside this set is never called by `NbEngine`."""
     declared = getattr(strategy, "wakes", None)
+    history = {"trade"} if getattr(strategy, "trade_history", 0) > 0 else set()  # `Context.trades` needs them
     if declared is not None:
         bad = sorted(set(declared) - set(WAKE_NAMES))
         if bad:
             raise SimError(f"strategy wakes: expected a subset of {list(WAKE_NAMES)}, was {bad}")
-        return frozenset(declared)
+        return frozenset(declared) | history
     cls = type(strategy)
     out = {name for name, meth in (("book", "on_book"), ("trade", "on_trade"), ("order", "on_order_update"))
            if getattr(cls, meth) is not getattr(Strategy, meth)}
     if strategy.timer_ns > 0:
         out.add("timer")
-    return frozenset(out)
+    return frozenset(out | history)
 
 
 
@@ -468,7 +469,7 @@ class NbEngine(Engine):
                                          int(self._qty[i]), int(self._flags[i]))
         self._local_event(i, kind, side, price, qty)
         if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
-            self.strategy.on_trade(self.ctx, side if kind == EV_TRADE else -side, price, qty)
+            self.ctx.deliver_trade(side if kind == EV_TRADE else -side, price, qty)
         if flags & FLAG_EOM:
             self._refresh_top()
             self._on_book()
@@ -632,7 +633,7 @@ class NbEngine(Engine):
             elif code == W_TRADE:
                 i = int(st[S_EV])
                 kind, side = int(self._kind[i]), int(self._side[i])
-                strategy.on_trade(ctx, side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
+                ctx.deliver_trade(side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
                 if int(self._flags[i]) & FLAG_EOM:
                     self._refresh_top()
                     self._on_book()

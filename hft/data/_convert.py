@@ -1,0 +1,111 @@
+"""Shared steps of the vendor importers: decimal scales, exact units, message ends, one-line row errors.
+
+Vendors that write prices and sizes as decimal text or floats (Tardis.dev, hftbacktest, generic tables) carry no
+tick or lot size; `decimals_needed` finds the fewest decimal places that represent every value exactly, which
+gives a tick (lot) of ``10**-d`` — exact integers, possibly finer than the venue's real tick (harmless: prices
+stay exact). A generic table states its tick and lot in its mapping instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import EVENT_DTYPE, FLAG_EOM
+from hft.core.errors import DataValidationError
+
+MAX_DECIMALS = 9
+
+
+def decimals_needed(values: np.ndarray, *, what: str, file: str | Path) -> int:
+    """The fewest decimal places d (<= 9) with every finite value x exactly ``round(x * 10**d) / 10**d``."""
+    v = np.unique(np.abs(values[np.isfinite(values)]))
+    for d in range(MAX_DECIMALS + 1):
+        x = v * 10.0**d
+        if not len(x) or np.all(np.abs(x - np.rint(x)) <= 1e-6 * np.maximum(1.0, x * 1e-9)):
+            return d
+    raise DataValidationError(f"{file}: {what}: expected decimals with at most {MAX_DECIMALS} places, was e.g. "
+                              f"{v[-1]!r}", file=str(file), field=what)
+
+
+def scale_str(d: int) -> str:
+    """``10**-d`` as an exact decimal string ("1", "0.01" …)."""
+    return "1" if d == 0 else "0." + "0" * (d - 1) + "1"
+
+
+def to_units(values: np.ndarray, unit: str) -> np.ndarray:
+    """Decimal values (float) → int64 multiples of `unit` (a decimal string), rounded to the nearest unit."""
+    from decimal import Decimal
+
+    inv = 1 / Decimal(unit)
+    if inv == int(inv):
+        return np.rint(values * float(int(inv))).astype(np.int64)
+    return np.rint(values / float(Decimal(unit))).astype(np.int64)
+
+
+def not_multiple(values: np.ndarray, unit: str) -> int:
+    """Index of the first value that is not a multiple of `unit` (-1: all are)."""
+    from decimal import Decimal
+
+    x = values / float(Decimal(unit))
+    bad = np.flatnonzero(np.isfinite(x) & (np.abs(x - np.rint(x)) > 1e-6 * np.maximum(1.0, np.abs(x) * 1e-9)))
+    return int(bad[0]) if len(bad) else -1
+
+
+def message_ends(*keys: np.ndarray) -> np.ndarray:
+    """True at the last row of each run of consecutive rows with equal keys (a vendor message)."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, bool)
+    diff = np.zeros(n, bool)
+    for k in keys:
+        diff[:-1] |= k[1:] != k[:-1]
+    diff[-1] = True
+    return diff
+
+
+def make_events(n: int, **cols: Any) -> np.ndarray:
+    """A zeroed `EVENT_DTYPE` array of `n` rows with the given columns set (scalars broadcast)."""
+    out = np.zeros(n, dtype=EVENT_DTYPE)
+    for k, v in cols.items():
+        out[k] = v
+    return out
+
+
+def with_eom(flags: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    return (flags | np.where(ends, FLAG_EOM, 0)).astype(np.uint8)
+
+
+def row_error(file: str | Path, row: int, field: str, expected: str, value: Any) -> DataValidationError:
+    """The one-line error of a bad value: file, row (1-based, as a person counts lines), field, expected, was."""
+    return DataValidationError(f"{file}: row {row}, field '{field}': expected {expected}, was {value!r}",
+                               file=str(file), line=row, field=field)
+
+
+def merge_streams(parts: list[np.ndarray], priority: list[int]) -> np.ndarray:
+    """Several event arrays of one instrument → one, ordered by local time; ties: lower `priority` first, then
+    each part's own order (messages stay whole: their events share a local time)."""
+    if len(parts) == 1:
+        return parts[0]
+    ev = np.concatenate(parts)
+    prio = np.concatenate([np.full(len(p), pr, np.int64) for p, pr in zip(parts, priority, strict=True)])
+    pos = np.concatenate([np.arange(len(p)) for p in parts])
+    order = np.lexsort((pos, prio, ev["local_ts"]))
+    return ev[order]
+
+
+def freeze(ev: np.ndarray) -> np.ndarray:
+    ev = np.ascontiguousarray(ev)
+    ev.flags.writeable = False
+    return ev
+
+
+def guess_currency(symbol: str) -> str:
+    """The quote currency a crypto symbol ends with (display only), else "USD"."""
+    s = symbol.upper().replace("-", "").replace("_", "").replace("/", "")
+    for q in ("USDT", "USDC", "BUSD", "FDUSD", "USD", "BTC", "ETH", "EUR"):
+        if s.endswith(q) or s.split("PERP")[0].endswith(q):
+            return q
+    return "USD"

@@ -1,0 +1,247 @@
+"""Databento DBN files (MBO → L3; MBP-10 / MBP-1 and trades → L2) through the `databento-dbn` package.
+
+A DBN file is ``DBN`` + version byte + u32 metadata length + metadata, then fixed-size records of one schema
+(https://databento.com/docs/standards-and-conventions/databento-binary-encoding). The metadata is decoded by
+``databento_dbn.Metadata.decode``; the records are read as one numpy array whose dtype is the package's own
+record layout (``MBOMsg._dtypes`` …), so no per-record Python work except MBO modifies. Zstandard-compressed
+files (``.dbn.zst``) need the ``zstandard`` module; without it the error says to decompress first.
+
+Prices are fixed-point 1e-9; the tick is the largest power of ten dividing every price (exact integers), the lot
+is one unit (DBN sizes are integer shares / contracts). Symbol: the metadata's single symbol (else the
+instrument id), venue: the dataset.
+
+* **mbo** (L3): ``A`` add → EV_ADD; ``C`` cancel → EV_CANCEL of ``size`` (the order leaves at 0); ``M``
+  modify → EV_DELETE of the order then EV_ADD at its new price and size (it loses its queue place, as a
+  modify does at most venues when price or size grows); ``F`` fill → EV_EXEC (side = the resting order's);
+  ``T`` trade → EV_TRADE (side = aggressor; book unchanged); ``R`` clear → EV_CLEAR; ``N`` none: skipped.
+  FLAG_EOM where DBN sets ``F_LAST``.
+* **mbp-10 / mbp-1** (L2): a trade (``T``) record first gives an EV_TRADE (aggressor side); every record then
+  gives its top-N book as a snapshot (EV_CLEAR, then an EV_SNAPSHOT_LEVEL per non-empty level, FLAG_EOM on
+  the last). Levels below the N the schema carries are unknown.
+* **trades** (L2): an EV_TRADE per record.
+
+Sides: ``B`` bid / buy, ``A`` ask / sell, ``N`` none. Times: ``ts_event`` → exch_ts, ``ts_recv`` → local_ts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    SELL,
+)
+from hft.core.errors import DataValidationError
+from hft.core.instrument import Instrument
+from hft.data._convert import freeze, make_events, row_error, scale_str
+
+UNDEF_PRICE = np.iinfo(np.int64).max
+F_LAST = 128
+_SIDES = {b"B": BUY, b"A": SELL, b"N": 0}
+
+
+def _schema_classes() -> dict[str, Any]:
+    import databento_dbn as d
+
+    return {"mbo": d.MBOMsg, "mbp-10": d.MBP10Msg, "mbp-1": d.MBP1Msg, "trades": d.TradeMsg}
+
+
+def read_dbn(path: Path) -> tuple[Any, str, np.ndarray]:
+    """(metadata, schema name, records as a structured array) of a DBN file."""
+    try:
+        import databento_dbn as d
+    except ImportError:
+        raise DataValidationError(f"{path}: reading DBN needs the databento-dbn package",
+                                  file=str(path), hint="pip install databento-dbn") from None
+    raw = path.read_bytes()
+    if raw[:4] == b"\x28\xb5\x2f\xfd":
+        try:
+            import zstandard
+        except ImportError:
+            raise DataValidationError(f"{path}: expected an uncompressed DBN file, was zstd-compressed",
+                                      file=str(path), hint="decompress it first: zstd -d FILE.dbn.zst") from None
+        raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+    if raw[:3] != b"DBN" or len(raw) < 8:
+        raise DataValidationError(f"{path}: expected the DBN magic bytes, was {raw[:3]!r}", file=str(path))
+    mlen = int.from_bytes(raw[4:8], "little")
+    try:
+        meta = d.Metadata.decode(raw[: 8 + mlen])
+    except Exception as exc:  # databento_dbn raises its own error types
+        raise DataValidationError(f"{path}: expected DBN metadata ({exc})", file=str(path)) from None
+    schema = str(meta.schema.value if hasattr(meta.schema, "value") else meta.schema).lower()
+    classes = _schema_classes()
+    if schema not in classes:
+        raise DataValidationError(f"{path}: expected a DBN schema in {sorted(classes)}, was {schema!r}",
+                                  file=str(path), field="schema")
+    fields = list(classes[schema]._dtypes)
+    if meta.ts_out:
+        fields.append(("ts_out", "u8"))
+    dt = np.dtype(fields)
+    body = memoryview(raw)[8 + mlen:]
+    if len(body) % dt.itemsize:
+        raise DataValidationError(f"{path}: expected whole {schema} records of {dt.itemsize} bytes, {len(body)} "
+                                  f"bytes is not a multiple (truncated file?)", file=str(path))
+    rec = np.frombuffer(body, dtype=dt)
+    bad = np.flatnonzero(rec["length"].astype(np.int64) * 4 != dt.itemsize)
+    if len(bad):
+        raise row_error(path, int(bad[0]) + 1, "length", f"{dt.itemsize // 4} (one {schema} record per "
+                        "record; files of several schemas are not read)", int(rec["length"][bad[0]]))
+    return meta, schema, rec
+
+
+def _tick(prices: np.ndarray) -> tuple[str, int]:
+    """(tick as decimal string, divisor) where divisor = the largest 10**k (k <= 9) dividing every price."""
+    p = prices[prices != UNDEF_PRICE]
+    k = 9
+    while k > 0 and len(p) and np.any(p % (10**k)):
+        k -= 1
+    return scale_str(9 - k), 10**k
+
+
+def _sides(path: Path, col: np.ndarray, field: str = "side") -> np.ndarray:
+    out = np.zeros(len(col), np.int8)
+    known = np.zeros(len(col), bool)
+    for code, side in _SIDES.items():
+        m = col == code
+        out[m], known[m] = side, True
+    if not known.all():
+        i = int(np.flatnonzero(~known)[0])
+        raise row_error(path, i + 1, field, "B, A or N", col[i].decode(errors="replace"))
+    return out
+
+
+def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
+    """MBO records → L3 events (modifies need the order's previous state: a dict walk over the records)."""
+    action = rec["action"]
+    side = _sides(path, rec["side"])
+    price = np.where(rec["price"] == UNDEF_PRICE, 0, rec["price"] // div)
+    size, oid = rec["size"].astype(np.int64), rec["order_id"].astype(np.int64)
+    last = (rec["flags"] & F_LAST) != 0
+    rows: list[tuple[int, int, int, int, int, int, int, int, int]] = []  # exch, local, price, qty, oid, seq, kind, side, eom
+    live: dict[int, tuple[int, int, int]] = {}  # oid -> (side, price, qty)
+    ex, lo = rec["ts_event"].astype(np.int64), rec["ts_recv"].astype(np.int64)
+    for i, (a, s, p, q, o, e) in enumerate(zip(action.tolist(), side.tolist(), price.tolist(), size.tolist(),
+                                               oid.tolist(), last.tolist(), strict=True)):
+        t, r = int(ex[i]), int(lo[i])
+        if a == b"A":
+            live[o] = (s, p, q)
+            rows.append((t, r, p, q, o, i + 1, EV_ADD, s, e))
+        elif a == b"C":
+            prev = live.get(o)
+            if prev is not None:
+                left = prev[2] - q
+                if left > 0:
+                    live[o] = (prev[0], prev[1], left)
+                else:
+                    live.pop(o)
+            rows.append((t, r, p, q, o, i + 1, EV_CANCEL, s, e))
+        elif a == b"M":
+            prev = live.get(o)
+            if prev is None:
+                raise row_error(path, i + 1, "order_id", "a modify of a resting order", o)
+            rows.append((t, r, prev[1], prev[2], o, i + 1, EV_DELETE, prev[0], False))
+            live[o] = (s, p, q)
+            rows.append((t, r, p, q, o, i + 1, EV_ADD, s, e))
+        elif a == b"F":
+            prev = live.get(o)
+            if prev is not None:
+                left = prev[2] - q
+                if left > 0:
+                    live[o] = (prev[0], prev[1], left)
+                else:
+                    live.pop(o)
+            rows.append((t, r, p, q, o, i + 1, EV_EXEC, s, e))
+        elif a == b"T":
+            rows.append((t, r, p, q, 0, i + 1, EV_TRADE, s, e))
+        elif a == b"R":
+            live.clear()
+            rows.append((t, r, 0, 0, 0, i + 1, EV_CLEAR, 0, e))
+        elif a == b"N":
+            if e and rows:  # the message ends here: mark its last event
+                rows[-1] = (*rows[-1][:8], True)
+        else:
+            raise row_error(path, i + 1, "action", "one of A, C, M, F, T, R, N", a.decode(errors="replace"))
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 9)
+    return make_events(len(arr), exch_ts=arr[:, 0], local_ts=arr[:, 1], price=arr[:, 2], qty=arr[:, 3],
+                       order_id=arr[:, 4], seq=arr[:, 5], kind=arr[:, 6], side=arr[:, 7],
+                       flags=np.where(arr[:, 8] != 0, FLAG_EOM, 0))
+
+
+def _mbp(path: Path, rec: np.ndarray, div: int, depth: int) -> np.ndarray:
+    n = len(rec)
+    trade = rec["action"] == b"T"
+    agg = _sides(path, rec["side"])
+    px = np.stack([rec[f"{s}_px_{k:02d}"] for k in range(depth) for s in ("bid", "ask")], axis=1)
+    sz = np.stack([rec[f"{s}_sz_{k:02d}"] for k in range(depth) for s in ("bid", "ask")], axis=1).astype(np.int64)
+    valid = (px != UNDEF_PRICE) & (sz > 0)
+    per = trade.astype(np.int64) + 1 + valid.sum(axis=1)
+    m = int(per.sum())
+    start = np.concatenate([[0], np.cumsum(per)[:-1]])
+    r_idx = np.repeat(np.arange(n), per)
+    kind = np.full(m, EV_SNAPSHOT_LEVEL, np.int64)
+    side = np.zeros(m, np.int64)
+    price, qty = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    t_at = start[trade]
+    kind[t_at], side[t_at] = EV_TRADE, agg[trade]
+    price[t_at], qty[t_at] = rec["price"][trade] // div, rec["size"][trade].astype(np.int64)
+    c_at = start + trade.astype(np.int64)
+    kind[c_at] = EV_CLEAR
+    lvl = np.ones(m, bool)
+    lvl[t_at], lvl[c_at] = False, False
+    sides = np.tile(np.array([BUY, SELL], np.int64), depth)
+    side[lvl] = np.broadcast_to(sides, px.shape)[valid]
+    price[lvl], qty[lvl] = px[valid] // div, sz[valid]
+    flags = np.zeros(m, np.int64)
+    flags[np.cumsum(per) - 1] = FLAG_EOM
+    return make_events(m, exch_ts=rec["ts_event"].astype(np.int64)[r_idx],
+                       local_ts=rec["ts_recv"].astype(np.int64)[r_idx], price=price, qty=qty, seq=r_idx + 1,
+                       kind=kind, side=side, flags=flags)
+
+
+def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
+    """Convert one DBN file (module docstring)."""
+    meta, schema, rec = read_dbn(path)
+    if not len(rec):
+        raise DataValidationError(f"{path}: expected {schema} records, the file holds none", file=str(path))
+    ids = np.unique(rec["instrument_id"])
+    if len(ids) > 1:
+        raise DataValidationError(f"{path}: expected records of one instrument, was {len(ids)} instrument ids "
+                                  f"({ids[:5].tolist()}…)", file=str(path), field="instrument_id")
+    prices = [rec["price"]]
+    if schema.startswith("mbp"):
+        depth = 10 if schema == "mbp-10" else 1
+        prices += [rec[f"{s}_px_{k:02d}"] for k in range(depth) for s in ("bid", "ask")]
+    tick, div = _tick(np.concatenate(prices))
+    if schema == "mbo":
+        ev, level = _mbo(path, rec, div), "L3"
+    elif schema == "trades":
+        ev = make_events(len(rec), exch_ts=rec["ts_event"].astype(np.int64), local_ts=rec["ts_recv"].astype(np.int64),
+                         price=rec["price"] // div, qty=rec["size"].astype(np.int64), seq=np.arange(len(rec)) + 1,
+                         kind=EV_TRADE, side=_sides(path, rec["side"]), flags=FLAG_EOM)
+        level = "L2"
+    else:
+        ev, level = _mbp(path, rec, div, 10 if schema == "mbp-10" else 1), "L2"
+    symbols = list(meta.symbols or [])
+    symbol = symbols[0] if len(symbols) == 1 else str(int(ids[0]))
+    inst = Instrument(symbol=symbol, venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)
+    info = {"source": "dbn", "schema": schema, "files": [str(path)], "dataset": str(meta.dataset), "gaps": 0}
+    return freeze(ev), inst, info
+
+
+def open(paths: list[Path], opts: Any) -> Any:
+    """The `dbn` format's opener (`hft.data.formats`)."""
+    from hft.data.sources import MarketData
+
+    ev, inst, meta = import_dbn(paths[0])
+    return MarketData("dbn", ev, inst, meta)

@@ -1,0 +1,141 @@
+"""hftbacktest ``.npz`` event files → L2 events, so hftbacktest users bring their data as it is.
+
+hftbacktest (2.x) stores one structured array (``np.savez_compressed(path, data=events)``) of its 64-byte event
+dtype (`HFTBT_DTYPE`: ``ev`` u8, ``exch_ts`` i8, ``local_ts`` i8, ``px`` f8, ``qty`` f8, ``order_id`` u8,
+``ival`` i8, ``fval`` f8; aligned). ``ev`` is the event kind in the low bits plus flags:
+
+=============================  ==================================================================
+``ev``                         becomes
+=============================  ==================================================================
+DEPTH_EVENT (1)                EV_LEVEL_SET (BUY_EVENT flag: bid side, SELL_EVENT: ask side)
+DEPTH_SNAPSHOT_EVENT (4)       EV_SNAPSHOT_LEVEL
+DEPTH_CLEAR_EVENT (3)          EV_CLEAR of the flagged side (both when neither flag); hftbacktest clears only up
+                               to ``px``, its converters always follow with a full snapshot, which is equal
+TRADE_EVENT (2)                EV_TRADE, side = the initiator (BUY_EVENT / SELL_EVENT; else 0)
+DEPTH_BBO_EVENT (5)            EV_TICKER (the venue's best bid or ask; informational)
+ADD/CANCEL/MODIFY/FILL (10-13) refused: its market-by-order events are not imported (yet)
+=============================  ==================================================================
+
+EXCH_EVENT (bit 31) / LOCAL_EVENT (bit 30): hftbacktest may hold an event twice (an exchange-only copy in
+exchange order and a local-only copy in local order, `correct_event_order`); one canonical event carries both
+times, so the events with LOCAL_EVENT are kept (all of them when none is flagged) and the count of exchange-only
+copies dropped is in ``meta``. Messages: consecutive events with equal (exch_ts, local_ts) form one (FLAG_EOM on
+the last). Ticks and lots: the fewest decimals holding every price and size exactly (`hft.data._convert`).
+Symbol: the file name's stem.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TICKER,
+    EV_TRADE,
+    FLAG_EOM,
+    SELL,
+)
+from hft.core.errors import DataValidationError
+from hft.core.instrument import Instrument
+from hft.data._convert import (
+    decimals_needed,
+    freeze,
+    guess_currency,
+    make_events,
+    message_ends,
+    row_error,
+    scale_str,
+    to_units,
+)
+
+HFTBT_DTYPE = np.dtype([("ev", "<u8"), ("exch_ts", "<i8"), ("local_ts", "<i8"), ("px", "<f8"), ("qty", "<f8"),
+                        ("order_id", "<u8"), ("ival", "<i8"), ("fval", "<f8")], align=True)
+EXCH_EVENT = 1 << 31
+LOCAL_EVENT = 1 << 30
+BUY_EVENT = 1 << 29
+SELL_EVENT = 1 << 28
+DEPTH_EVENT, TRADE_EVENT, DEPTH_CLEAR_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_BBO_EVENT = 1, 2, 3, 4, 5
+_KIND_MASK = 0xFF
+_KINDS = {DEPTH_EVENT: EV_LEVEL_SET, TRADE_EVENT: EV_TRADE, DEPTH_CLEAR_EVENT: EV_CLEAR,
+          DEPTH_SNAPSHOT_EVENT: EV_SNAPSHOT_LEVEL, DEPTH_BBO_EVENT: EV_TICKER}
+
+
+def load_npz(path: Path) -> np.ndarray:
+    """The event array of an hftbacktest ``.npz`` (key ``data``, or its only array), checked against the dtype."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = list(z.keys())
+            key = "data" if "data" in keys else (keys[0] if len(keys) == 1 else None)
+            if key is None:
+                raise DataValidationError(f"{path}: expected an array 'data' (or a single array), was {keys}",
+                                          file=str(path))
+            arr = z[key]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataValidationError(f"{path}: expected an hftbacktest .npz ({exc.__class__.__name__}: {exc})",
+                                  file=str(path)) from None
+    names = arr.dtype.names or ()
+    if tuple(names) != HFTBT_DTYPE.names or arr.dtype.itemsize != HFTBT_DTYPE.itemsize:
+        raise DataValidationError(f"{path}: expected hftbacktest's 64-byte event dtype {list(HFTBT_DTYPE.names)}, "
+                                  f"was {list(names) or arr.dtype.str} ({arr.dtype.itemsize} bytes)",
+                                  file=str(path), field="dtype")
+    return arr
+
+
+def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
+    """Convert one hftbacktest event file (module docstring)."""
+    raw = load_npz(path)
+    ev_all = raw["ev"].astype(np.uint64)
+    local = (ev_all & LOCAL_EVENT) != 0
+    keep = local if local.any() else np.ones(len(raw), bool)
+    rows = np.flatnonzero(keep)
+    a = raw[keep]
+    ev = a["ev"].astype(np.uint64)
+    code = (ev & _KIND_MASK).astype(np.int64)
+    known = np.isin(code, list(_KINDS))
+    if not known.all():
+        i = int(np.flatnonzero(~known)[0])
+        raise row_error(path, int(rows[i]), "ev", f"an L2 event kind {sorted(_KINDS)} (market-by-order events "
+                        "10-13 are not imported)", int(code[i]))
+    kind = np.zeros(len(a), np.uint8)
+    for src, dst in _KINDS.items():
+        kind[code == src] = dst
+    side = np.where((ev & BUY_EVENT) != 0, BUY, np.where((ev & SELL_EVENT) != 0, SELL, 0)).astype(np.int8)
+    book = (kind == EV_LEVEL_SET) | (kind == EV_SNAPSHOT_LEVEL) | (kind == EV_TICKER)
+    sideless = book & (side == 0)
+    if sideless.any():
+        i = int(np.flatnonzero(sideless)[0])
+        raise row_error(path, int(rows[i]), "ev", "BUY_EVENT or SELL_EVENT on a depth event", int(ev[i]))
+    priced = kind != EV_CLEAR
+    for f in ("px", "qty"):
+        bad = priced & ~np.isfinite(a[f])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise row_error(path, int(rows[i]), f, "a finite number", float(a[f][i]))
+    tick = scale_str(decimals_needed(a["px"][priced], what="px", file=path))
+    lot = scale_str(decimals_needed(a["qty"][priced], what="qty", file=path))
+    price = np.where(priced, to_units(np.where(priced, a["px"], 0.0), tick), 0)
+    qty = np.where(priced, to_units(np.where(priced, a["qty"], 0.0), lot), 0)
+    ends = message_ends(a["exch_ts"], a["local_ts"])
+    out = make_events(len(a), exch_ts=a["exch_ts"], local_ts=a["local_ts"], price=price, qty=qty,
+                      order_id=np.where(kind == EV_TRADE, a["order_id"].astype(np.int64), 0), seq=rows,
+                      kind=kind, side=side, flags=np.where(ends, FLAG_EOM, 0))
+    symbol = path.name.split(".")[0].upper()
+    inst = Instrument(symbol=symbol, venue="HFTBACKTEST", tick_size=tick, lot_size=lot,
+                      currency=guess_currency(symbol), book_level="L2")
+    meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": int((~keep).sum()), "gaps": 0}
+    return freeze(out), inst, meta
+
+
+def open(paths: list[Path], opts: Any) -> Any:
+    """The `hftbacktest` format's opener (`hft.data.formats`)."""
+    from hft.data.sources import MarketData
+
+    ev, inst, meta = import_hftbacktest(paths[0])
+    return MarketData("hftbacktest", ev, inst, meta)

@@ -1,0 +1,233 @@
+"""Tardis.dev CSV importer (``incremental_book_L2``, ``trades``, ``book_snapshot_N``, ``quotes``) → L2 events.
+
+The documented CSV datasets (https://docs.tardis.dev/downloadable-csv-files), plain or ``.csv.gz``; every file
+starts with ``exchange,symbol,timestamp,local_timestamp`` (microseconds since the epoch, UTC: ``timestamp`` is
+the exchange's, ``local_timestamp`` the collector's receive time). Which dataset a file holds is read from
+its header:
+
+* ``incremental_book_L2`` — ``is_snapshot,side,price,amount``: one row per level update (``amount`` = the new
+  total, 0 removes the level). Rows of one message share ``timestamp`` and ``local_timestamp``. A run of
+  ``is_snapshot=true`` rows is a full snapshot: EV_CLEAR then EV_SNAPSHOT_LEVEL per row; other rows are
+  EV_LEVEL_SET. FLAG_EOM ends each message.
+* ``trades`` — ``id,side,price,amount``: EV_TRADE, side = the aggressor (``buy`` / ``sell``; ``unknown`` → 0);
+  a numeric ``id`` is the trade id (``order_id``), else the row number.
+* ``book_snapshot_N`` — ``asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,…`` up to N-1: each row is
+  a top-N snapshot: EV_CLEAR, then a EV_SNAPSHOT_LEVEL per non-empty level, FLAG_EOM on the last.
+* ``quotes`` — ``ask_amount,ask_price,bid_price,bid_amount``: a top-1 snapshot per row, as above.
+
+Several files of one symbol (e.g. a book file and a trades file, the "pair") import as one stream ordered by
+local time; at equal local time trades go first (as hftbacktest's converter does: the depth update a trade
+causes must not move our queue a second time). Ticks and lots: the fewest decimals that hold every price and
+amount exactly (`hft.data._convert`). Instrument: ``symbol`` and ``exchange`` columns (one symbol for all
+files), currency guessed from the symbol. A bad value is a one-line error naming file, row (line number) and
+field.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, SELL
+from hft.core.errors import DataValidationError
+from hft.core.instrument import Instrument
+from hft.data._convert import (
+    decimals_needed,
+    freeze,
+    guess_currency,
+    make_events,
+    merge_streams,
+    message_ends,
+    row_error,
+    scale_str,
+    to_units,
+)
+
+HEADER = ["exchange", "symbol", "timestamp", "local_timestamp"]
+DATASETS = {
+    "incremental_book_L2": ["is_snapshot", "side", "price", "amount"],
+    "trades": ["id", "side", "price", "amount"],
+    "quotes": ["ask_amount", "ask_price", "bid_price", "bid_amount"],
+}
+
+
+class _Part:
+    """One file read into raw columns (prices and sizes still float) before units are known."""
+
+    def __init__(self, path: Path, dataset: str, n: int, exch: np.ndarray, local: np.ndarray, kind: np.ndarray,
+                 side: np.ndarray, price: np.ndarray, qty: np.ndarray, oid: np.ndarray, seq: np.ndarray,
+                 ends: np.ndarray, symbols: set[str], exchanges: set[str]) -> None:
+        self.path, self.dataset, self.n = path, dataset, n
+        self.exch, self.local, self.kind, self.side, self.price, self.qty = exch, local, kind, side, price, qty
+        self.oid, self.seq, self.ends, self.symbols, self.exchanges = oid, seq, ends, symbols, exchanges
+
+
+def read_frame(path: Path) -> Any:
+    """The CSV as a polars frame of strings (no inference: every value is checked by `_num` with its row)."""
+    import polars as pl
+
+    try:
+        data: Any = path
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rb") as g:
+                data = g.read()
+        return pl.read_csv(data, infer_schema=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError, EOFError) as exc:
+        raise DataValidationError(f"{path}: expected a CSV file ({str(exc).splitlines()[0][:160]})",
+                                  file=str(path)) from None
+
+
+def dataset_of(path: Path, columns: list[str]) -> str:
+    """Which Tardis dataset a header belongs to."""
+    if columns[:4] != HEADER:
+        raise DataValidationError(f"{path}: row 1: expected the Tardis header {','.join(HEADER)},…; was "
+                                  f"{','.join(columns[:4])}", file=str(path), line=1)
+    rest = columns[4:]
+    for name, cols in DATASETS.items():
+        if rest[: len(cols)] == cols:
+            return name
+    if rest[:4] == ["asks[0].price", "asks[0].amount", "bids[0].price", "bids[0].amount"]:
+        return "book_snapshot"
+    raise DataValidationError(f"{path}: row 1: expected the columns of incremental_book_L2, trades, "
+                              f"book_snapshot_N or quotes after '{HEADER[-1]}', was {','.join(rest[:4])}",
+                              file=str(path), line=1)
+
+
+def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True) -> np.ndarray:
+    """A column as int64 / float64; a bad value (or a missing required one) names its row and field."""
+    import polars as pl
+
+    raw = df.get_column(col)
+    val = raw.cast(pl.Int64 if integer else pl.Float64, strict=False)
+    bad = val.is_null() & raw.is_not_null() if not required else val.is_null()
+    if not integer:
+        bad = bad | (val.is_nan().fill_null(False)) | val.is_infinite().fill_null(False)
+    if bad.any():
+        i = int(bad.arg_max())
+        raise row_error(path, i + 2, col, "an integer" if integer else "a number", raw[i])
+    return val.to_numpy() if required else val.fill_null(np.nan).to_numpy()
+
+
+def _sides(df: Any, col: str, path: Path, mapping: dict[str, int]) -> np.ndarray:
+    raw = df.get_column(col)
+    import polars as pl
+
+    val = raw.replace_strict(mapping, default=None, return_dtype=pl.Int8)
+    bad = val.is_null()
+    if bad.any():
+        i = int(bad.arg_max())
+        raise row_error(path, i + 2, col, f"one of {sorted(mapping)}", raw[i])
+    return val.to_numpy().astype(np.int8)
+
+
+def _read(path: Path) -> _Part:
+    df = read_frame(path)
+    ds = dataset_of(path, df.columns)
+    n = df.height
+    ts = _num(df, "timestamp", path, integer=True) * 1000
+    lts = _num(df, "local_timestamp", path, integer=True) * 1000
+    symbols = set(df.get_column("symbol").unique().drop_nulls().to_list())
+    exchanges = set(df.get_column("exchange").unique().drop_nulls().to_list())
+    rows = np.arange(n, dtype=np.int64) + 2  # the line number: the header is line 1
+    if ds == "incremental_book_L2":
+        import polars as pl
+
+        snap_raw = df.get_column("is_snapshot")
+        snap_v = snap_raw.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
+        if snap_v.is_null().any():
+            i = int(snap_v.is_null().arg_max())
+            raise row_error(path, i + 2, "is_snapshot", "true or false", snap_raw[i])
+        snap = snap_v.to_numpy()
+        side = _sides(df, "side", path, {"bid": BUY, "ask": SELL})
+        price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
+        ends = message_ends(ts, lts, snap)
+        prev_snap = np.concatenate([[False], snap[:-1]])
+        same_msg = np.concatenate([[False], ~ends[:-1]])
+        starts = snap & ~(prev_snap & same_msg)  # the first row of each snapshot: a CLEAR goes before it
+        at = np.arange(n) + np.cumsum(starts)  # where each row lands once the clears are in
+        m = n + int(starts.sum())
+        cl = at[starts] - 1
+        kind = np.full(m, EV_CLEAR, np.uint8)
+        kind[at] = np.where(snap, EV_SNAPSHOT_LEVEL, EV_LEVEL_SET)
+
+        def spread(x: np.ndarray, fill: Any = 0) -> np.ndarray:
+            out = np.full(m, fill, dtype=x.dtype)
+            out[at] = x
+            return out
+        ex, lo, sq = spread(ts), spread(lts), spread(rows)
+        ex[cl], lo[cl], sq[cl] = ts[starts], lts[starts], rows[starts]
+        return _Part(path, ds, m, ex, lo, kind, spread(side), spread(price, 0.0), spread(qty, 0.0),
+                     np.zeros(m, np.int64), sq, spread(ends, False), symbols, exchanges)
+    if ds == "trades":
+        side = _sides(df, "side", path, {"buy": BUY, "sell": SELL, "unknown": 0})
+        price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
+        import polars as pl
+
+        tid_s = df.get_column("id").cast(pl.Int64, strict=False)  # ids may be text (UUIDs): then the row
+        tid = np.where(tid_s.is_null().to_numpy(), rows, tid_s.fill_null(0).to_numpy()).astype(np.int64)
+        return _Part(path, ds, n, ts, lts, np.full(n, EV_TRADE, np.uint8), side, price, qty, tid, rows,
+                     np.ones(n, bool), symbols, exchanges)
+    # top-N snapshots (book_snapshot_N, quotes): per row a CLEAR and the non-empty levels
+    if ds == "quotes":
+        cols = [("bid_price", "bid_amount", BUY), ("ask_price", "ask_amount", SELL)]
+    else:
+        depth = sum(1 for c in df.columns if c.startswith("asks[") and c.endswith("].price"))
+        cols = [(f"{s}[{k}].price", f"{s}[{k}].amount", BUY if s == "bids" else SELL)
+                for k in range(depth) for s in ("bids", "asks")]
+    px = np.stack([_num(df, c, path, integer=False, required=False) for c, _, _ in cols], axis=1)
+    qy = np.stack([_num(df, c, path, integer=False, required=False) for _, c, _ in cols], axis=1)
+    valid = np.isfinite(px) & np.isfinite(qy) & (qy > 0)
+    per_row = 1 + valid.sum(axis=1)
+    m = int(per_row.sum())
+    first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+    kind = np.full(m, EV_SNAPSHOT_LEVEL, np.uint8)
+    kind[first] = EV_CLEAR
+    is_lvl = kind == EV_SNAPSHOT_LEVEL
+    r_idx = np.repeat(np.arange(n), per_row)
+    sides = np.array([s for _, _, s in cols], np.int8)
+    side = np.zeros(m, np.int8)
+    side[is_lvl] = np.broadcast_to(sides, px.shape)[valid]
+    price, qty = np.zeros(m), np.zeros(m)
+    price[is_lvl], qty[is_lvl] = px[valid], qy[valid]
+    ends = np.zeros(m, bool)
+    ends[np.cumsum(per_row) - 1] = True
+    return _Part(path, ds, m, ts[r_idx], lts[r_idx], kind, side, price, qty, np.zeros(m, np.int64), rows[r_idx],
+                 ends, symbols, exchanges)
+
+
+def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
+    """Read Tardis CSV files of one symbol into one event stream (module docstring)."""
+    parts = [_read(Path(p)) for p in paths]
+    symbols = set().union(*(p.symbols for p in parts))
+    if len(symbols) != 1:
+        raise DataValidationError(f"{paths[0]}: expected one symbol across the Tardis files, was {sorted(symbols)}",
+                                  file=str(paths[0]), field="symbol")
+    prices = np.concatenate([p.price[p.kind != EV_CLEAR] for p in parts])
+    sizes = np.concatenate([p.qty[p.kind != EV_CLEAR] for p in parts])
+    tick = scale_str(decimals_needed(prices, what="price", file=paths[0]))
+    lot = scale_str(decimals_needed(sizes, what="amount", file=paths[0]))
+    arrays = []
+    for p in parts:
+        ev = make_events(p.n, exch_ts=p.exch, local_ts=p.local, price=to_units(p.price, tick),
+                         qty=to_units(p.qty, lot), order_id=p.oid, seq=p.seq, kind=p.kind, side=p.side,
+                         flags=np.where(p.ends, FLAG_EOM, 0))
+        arrays.append(ev)
+    ev = merge_streams(arrays, [0 if p.dataset == "trades" else 1 for p in parts])
+    symbol = symbols.pop()
+    exch = sorted(set().union(*(p.exchanges for p in parts)))
+    inst = Instrument(symbol=symbol.upper(), venue=("TARDIS_" + "_".join(exch)).upper(), tick_size=tick,
+                      lot_size=lot, currency=guess_currency(symbol), book_level="L2")
+    meta = {"source": "tardis", "files": [str(p) for p in paths], "datasets": [p.dataset for p in parts],
+            "gaps": 0}
+    return freeze(ev), inst, meta
+
+
+def open(paths: list[Path], opts: Any) -> Any:
+    """The `tardis` format's opener (`hft.data.formats`)."""
+    from hft.data.sources import MarketData
+
+    ev, inst, meta = import_tardis(paths)
+    return MarketData("tardis", ev, inst, meta)

@@ -1,0 +1,204 @@
+"""Find a strategy class from a command-line spec and build it with strict parameters.
+
+A spec (``hft replay -s SPEC``) is one of:
+
+* ``NAME`` — a strategy registered in the entry-point group ``hft.strategies`` (the built-ins ``mm``,
+  ``imbalance_taker``, ``twap`` register there too, in ``pyproject.toml``; an installed package adds its own
+  with ``[project.entry-points."hft.strategies"] my_mm = "my_pkg.strategies:MyMM"``);
+* ``path/to/file.py:Class`` — a class in a Python file (loaded by path, relative to the current directory);
+* ``package.module:Class`` — a class in an importable module.
+
+Parameters: a class declares them either as a ``DEFAULTS`` mapping (name → default; the constructor takes them
+as keyword arguments) or as keyword parameters with defaults of its ``__init__``. The config's
+``strategies.<key>`` mapping is checked against them (unknown name, wrong type → `ConfigError`); ``<key>`` is
+the registry name for a registered strategy, else the class's own ``name`` attribute when it sets one, else the
+class name. A name, a file or a class that cannot be found, or a class that is not a `Strategy`, is a
+`SimError` that names the spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import ConfigError, SimError
+from hft.sim.strategy import Strategy
+
+ENTRY_POINT_GROUP = "hft.strategies"
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A resolved strategy: the class, its config key and where it came from."""
+
+    key: str  # the name under `strategies:` in the config, in the run summary and the gateway's strategy id
+    cls: type[Strategy]
+    origin: str  # "registry", "file" or "module"
+
+
+def registered() -> dict[str, Any]:
+    """Entry points of the ``hft.strategies`` group by name (not loaded)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def resolve(spec: str) -> StrategySpec:
+    """The strategy class a spec names (module docstring); `SimError` naming the spec when it cannot."""
+    spec = spec.strip()
+    if ":" not in spec:
+        reg = registered()
+        if spec not in reg:
+            raise SimError(f"strategy: expected a registered name (one of {sorted(reg)}), a FILE.py:Class or a "
+                           f"module:Class, was {spec!r}", key="strategy",
+                           hint="write your own as path/to/file.py:ClassName (see docs/extending.md)")
+        try:
+            cls = reg[spec].load()
+        except Exception as exc:  # an installed plugin that fails to import
+            raise SimError(f"strategy {spec!r}: entry point {reg[spec].value!r} failed to load "
+                           f"({exc.__class__.__name__}: {exc})", key="strategy") from None
+        return StrategySpec(spec, _check_class(cls, spec), "registry")
+    where, _, attr = spec.rpartition(":")
+    if not where or not attr.isidentifier():
+        raise SimError(f"strategy: expected FILE.py:Class or module:Class, was {spec!r}", key="strategy")
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        module, origin = _load_file(Path(where), spec), "file"
+    else:
+        module, origin = _load_module(where, spec), "module"
+    cls = getattr(module, attr, None)
+    if cls is None:
+        names = sorted(n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, Strategy)
+                       and v is not Strategy)
+        raise SimError(f"strategy {spec!r}: expected a class {attr!r} in {where}, none there (Strategy classes "
+                       f"there: {names})", key="strategy")
+    cls = _check_class(cls, spec)
+    own = cls.__dict__.get("name")
+    return StrategySpec(own if isinstance(own, str) and own else cls.__name__, cls, origin)
+
+
+def make(spec: str, config_params: dict[str, dict[str, Any]] | None = None) -> tuple[StrategySpec, Strategy]:
+    """Resolve `spec` and instantiate it with its parameters from ``config_params[key]`` (strictly checked)."""
+    rs = resolve(spec)
+    return rs, instantiate(rs, (config_params or {}).get(rs.key))
+
+
+def declared_params(cls: type[Strategy]) -> dict[str, Any]:
+    """The parameters a class declares, with their defaults (``DEFAULTS``, else keyword defaults of ``__init__``)."""
+    defaults = getattr(cls, "DEFAULTS", None)
+    if isinstance(defaults, dict):
+        return dict(defaults)
+    if cls.__init__ is object.__init__:
+        return {}
+    out: dict[str, Any] = {}
+    for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.default is p.empty:
+            raise SimError(f"strategy {cls.__name__}: expected a default for constructor parameter {p.name!r} "
+                           "(or a DEFAULTS mapping)", key="strategy")
+        out[p.name] = p.default
+    return out
+
+
+def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
+    """`rs.cls(**merged)` where merged = declared defaults updated by `params`, each of its default's type."""
+    declared = declared_params(rs.cls)
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ConfigError(f"strategy {rs.key}: unknown parameter '{unknown[0]}': expected one of "
+                          f"{sorted(declared)}", key=f"strategies.{rs.key}.{unknown[0]}")
+    merged = {**declared, **params}
+    bounds = getattr(rs.cls, "MINIMUM", None)
+    if bounds is None and rs.cls.__module__.startswith("hft.sim.strategies."):
+        from hft.sim.strategies import MINIMUM as bounds
+    for k, v in params.items():
+        _check_type(rs.key, k, declared[k], v)
+        low = (bounds or {}).get(k)
+        if low is not None and v < low:
+            raise ConfigError(f"strategy {rs.key}: parameter '{k}': expected a value >= {low}, was {v!r}",
+                              key=f"strategies.{rs.key}.{k}")
+    try:
+        return rs.cls(**merged)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"strategy {rs.key}: the class refused its parameters: {exc}",
+                          key=f"strategies.{rs.key}") from None
+
+
+def _check_type(key: str, name: str, default: Any, value: Any) -> None:
+    """A parameter takes the type of its default (int accepts int; float accepts int or float)."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, want = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "a string"
+    else:
+        ok, want = isinstance(value, type(default)), type(default).__name__
+    if not ok:
+        raise ConfigError(f"strategy {key}: parameter '{name}': expected {want}, was {value!r}",
+                          key=f"strategies.{key}.{name}")
+
+
+def _check_class(obj: Any, spec: str) -> type[Strategy]:
+    if not (inspect.isclass(obj) and issubclass(obj, Strategy)):
+        raise SimError(f"strategy {spec!r}: expected a subclass of hft.sim.strategy.Strategy, was {obj!r}",
+                       key="strategy")
+    return obj
+
+
+def _load_file(path: Path, spec: str) -> Any:
+    """Import a Python file by path under a private module name (its own folder first on ``sys.path``)."""
+    if not path.is_file():
+        raise SimError(f"strategy {spec!r}: expected a Python file at {path}, none exists", key="strategy",
+                       file=str(path))
+    resolved = path.resolve()
+    name = "hft_user_strategy_" + hashlib.blake2b(str(resolved).encode(), digest_size=6).hexdigest()
+    module_spec = importlib.util.spec_from_file_location(name, resolved)
+    if module_spec is None or module_spec.loader is None:
+        raise SimError(f"strategy {spec!r}: expected a Python file, {path} cannot be loaded", key="strategy",
+                       file=str(path))
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        line = _error_line(exc, resolved)
+        raise SimError(f"strategy {spec!r}: {path}{line} failed to import ({exc.__class__.__name__}: {exc})",
+                       key="strategy", file=str(path)) from None
+    return module
+
+
+def _load_module(name: str, spec: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise SimError(f"strategy {spec!r}: expected an importable module {name!r}, none found",
+                           key="strategy", hint="a file path needs its .py suffix") from None
+        raise SimError(f"strategy {spec!r}: module {name!r} failed to import ({exc})", key="strategy") from None
+    except Exception as exc:
+        raise SimError(f"strategy {spec!r}: module {name!r} failed to import ({exc.__class__.__name__}: {exc})",
+                       key="strategy") from None
+
+
+def _error_line(exc: BaseException, path: Path) -> str:
+    """``:LINE`` of the innermost frame of `exc` in `path` (or of a SyntaxError there), else ''."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f":{exc.lineno}"
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f":{line}" if line else ""

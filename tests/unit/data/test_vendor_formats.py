@@ -1,0 +1,207 @@
+"""Importers of researchers' own data: Tardis.dev CSV, hftbacktest .npz, Databento DBN, mapped tables.
+
+Every sample is written here in the vendor's documented format from one synthetic market
+(`tests/unit/data/vendor_samples.py`), so the formats can be checked against each other: the same market must
+come out as the same events (incremental formats) or the same book (snapshot formats)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hft.book.l2 import L2_OUT_OF_RANGE, book_for, grow, top_n
+from hft.book.l2_view import local_apply
+from hft.core.dtypes import EV_CLEAR, NO_PRICE
+from hft.core.errors import ConfigError, DataValidationError
+from hft.data.formats import detect
+from hft.data.importing import verify_market_data
+from hft.data.inspect import inspect_market_data
+from hft.data.sources import open_market_data
+from tests.unit.data import vendor_samples as vs
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    f = tmp_path_factory.mktemp("vendors")
+    m = vs.market(400, seed=3)
+    book, trades = vs.write_tardis(m, f)
+    (f / "gz").mkdir()
+    bgz, tgz = vs.write_tardis(m, f / "gz", gz=True)
+    snap, quotes = vs.write_tardis_snapshots(m, f)
+    out = {"book": book, "trades": trades, "book_gz": bgz, "trades_gz": tgz, "snap25": snap, "quotes": quotes,
+           "npz": vs.write_hftbacktest(m, f / "btcusdt.npz"), "table": vs.write_table(m, f)}
+    (f / "pq").mkdir()
+    out["parquet"] = vs.write_table(m, f / "pq", parquet=True)
+    (f / "dbn").mkdir()
+    out.update({f"dbn_{k}": v for k, v in vs.write_dbn(m, f / "dbn").items()})
+    return out
+
+
+def _core(ev: np.ndarray) -> np.ndarray:
+    """What must agree between formats: every non-clear event's times, kind, side, price, size (trade ids too)."""
+    e = ev[ev["kind"] != EV_CLEAR]
+    return np.stack([e["exch_ts"], e["local_ts"], e["kind"], e["side"], e["price"], e["qty"],
+                     np.where(e["kind"] == 6, e["order_id"], 0)], axis=1)
+
+
+def _final_book(ev: np.ndarray, l3: bool = False, n: int = 10) -> list[list[int]]:
+    book = book_for(ev)
+    top = np.empty(4, np.int64)
+    for e in ev:
+        args = (e["kind"], e["side"], e["price"], e["qty"], l3, top)
+        status = local_apply(book, *args)
+        if status == L2_OUT_OF_RANGE:
+            book = grow(book, int(e["side"]), int(e["price"]))
+            status = local_apply(book, *args)
+        assert status == 0
+    bp, bq, ap, aq = (np.empty(n, np.int64) for _ in range(4))
+    top_n(book, bp, bq, ap, aq)
+    return [[int(p), int(q)] for p, q in zip(np.concatenate([bp, ap]), np.concatenate([bq, aq]), strict=True)
+            if p != NO_PRICE]
+
+
+def test_detected_by_content_not_suffix(files):
+    assert detect(files["book"]) == detect(files["trades"]) == detect(files["snap25"]) == "tardis"
+    assert detect(files["book_gz"]) == "tardis"  # a .gz that is not a Binance capture
+    assert detect(files["npz"]) == "hftbacktest"
+    assert detect(files["table"]) == detect(files["parquet"]) == "table"  # by the mapping beside it
+    assert {detect(files[f"dbn_{k}"]) for k in ("mbo", "mbp-10", "mbp-1", "trades")} == {"dbn"}
+
+
+def test_incremental_formats_give_the_same_events(files):
+    tardis = open_market_data([files["book"], files["trades"]])
+    assert tardis.kind == "tardis" and tardis.instrument.tick_size == "0.1" and tardis.instrument.lot_size == "0.001"
+    assert tardis.instrument.symbol == "BTCUSDT" and tardis.instrument.currency == "USDT"
+    gz = open_market_data([files["book_gz"], files["trades_gz"]])
+    npz = open_market_data([files["npz"]])
+    table = open_market_data([files["table"]])
+    parquet = open_market_data([files["parquet"]])
+    want = _core(tardis.events)
+    for md in (gz, npz, table, parquet):
+        assert np.array_equal(_core(md.events), want), md.kind
+    for md in (tardis, npz, table):
+        assert _final_book(md.events) == _final_book(tardis.events)
+        res = verify_market_data(md)
+        assert res["ok"] and res["crossed"] == 0 and res["out_of_order"] == 0 and res["checked"] > 300
+        ins = inspect_market_data(md)
+        assert ins["trades"] == len(np.flatnonzero(tardis.events["kind"] == 6)) > 0
+    assert not tardis.events.flags.writeable
+
+
+def test_snapshot_formats_give_the_book(files):
+    inc = open_market_data([files["book"]])
+    snap = open_market_data([files["snap25"]])
+    quotes = open_market_data([files["quotes"]])
+    assert _final_book(snap.events, n=25) == _final_book(inc.events, n=25)
+    assert _final_book(quotes.events, n=1) == _final_book(inc.events, n=1)
+    for md in (snap, quotes):
+        assert verify_market_data(md)["ok"]
+
+
+def test_dbn_schemas(files):
+    inc = open_market_data([files["book"]])
+    shifted = [[p - 590_000, q] for p, q in _final_book(inc.events)]
+    mbo = open_market_data([files["dbn_mbo"]])
+    assert mbo.instrument.book_level == "L3" and mbo.instrument.symbol == "AAPL"
+    assert mbo.instrument.tick_size == "0.01" and mbo.instrument.venue == "XNAS.ITCH"
+    assert _final_book(mbo.events, l3=True) == shifted
+    mbp10 = open_market_data([files["dbn_mbp-10"]])
+    assert mbp10.instrument.book_level == "L2" and _final_book(mbp10.events) == shifted
+    mbp1 = open_market_data([files["dbn_mbp-1"]])
+    assert _final_book(mbp1.events, n=1) == [shifted[0], shifted[len(shifted) // 2]]
+    trades = open_market_data([files["dbn_trades"]])  # the market's trades, prices shifted as above
+    tr = open_market_data([files["trades"]]).events
+    assert len(tr) > 20 and np.array_equal(trades.events["price"], tr["price"] - 590_000)
+    assert np.array_equal(trades.events["side"], tr["side"]) and np.array_equal(trades.events["qty"], tr["qty"])
+    for md in (mbo, mbp10, mbp1, trades):
+        res = verify_market_data(md)
+        assert res["ok"] and res["out_of_order"] == 0, md.instrument
+
+
+def test_hftbacktest_converter_agrees(files, tmp_path):
+    """hftbacktest's own Tardis converter (when installed) writes a file this importer reads as our own import."""
+    tardis_mod = pytest.importorskip("hftbacktest.data.utils.tardis")
+    out = tmp_path / "conv.npz"
+    tardis_mod.convert([str(files["trades"]), str(files["book"])], output_filename=str(out))
+    theirs = open_market_data([out])
+    ours = open_market_data([files["book"], files["trades"]])
+    # the same events in the same order; its converter does not keep Tardis's trade ids (order_id)
+    assert np.array_equal(_core(theirs.events)[:, :6], _core(ours.events)[:, :6])
+
+
+# --- malformed input: one line naming file, row and field ---------------------------------------------------------
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+HEAD = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+
+
+@pytest.mark.parametrize(("body", "text"), [
+    ("x,BTCUSDT,1,2,false,bid,1.5,abc\n", "row 2, field 'amount': expected a number, was 'abc'"),
+    ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BTCUSDT,1,2,false,middle,1.5,1\n",
+     "row 3, field 'side': expected one of ['ask', 'bid'], was 'middle'"),
+    ("x,BTCUSDT,1.5,2,false,bid,1.5,1\n", "row 2, field 'timestamp': expected an integer, was '1.5'"),
+    ("x,BTCUSDT,1,2,maybe,bid,1.5,1\n", "row 2, field 'is_snapshot': expected true or false, was 'maybe'"),
+])
+def test_tardis_bad_rows(tmp_path, body, text):
+    p = _write(tmp_path / "book.csv", HEAD + body)
+    with pytest.raises(DataValidationError) as e:
+        open_market_data([p])
+    assert str(e.value) == f"{p}: {text}" and "\n" not in str(e.value)
+
+
+def test_tardis_bad_header_and_mixed_symbols(tmp_path):
+    p = _write(tmp_path / "x.csv", "exchange,symbol,timestamp,local_timestamp,foo,bar\nx,Y,1,2,3,4\n")
+    with pytest.raises(DataValidationError, match="row 1: expected the columns of incremental_book_L2"):
+        open_market_data([p])
+    a = _write(tmp_path / "a.csv", HEAD + "x,BTCUSDT,1,2,false,bid,1.5,1\n")
+    b = _write(tmp_path / "b.csv", HEAD + "x,ETHUSDT,1,2,false,bid,1.5,1\n")
+    with pytest.raises(DataValidationError, match="expected one symbol across the Tardis files"):
+        open_market_data([a, b])
+    gz = tmp_path / "c.csv.gz"
+    gz.write_bytes(gzip.compress((HEAD + "x,BTCUSDT,1,2,false,bid,1.5,1\n").encode())[:-8])  # truncated
+    with pytest.raises(DataValidationError):
+        open_market_data([gz], fmt="tardis")
+
+
+def test_hftbacktest_bad_files(tmp_path):
+    arr = np.zeros(3, vs.HFTBT_DTYPE)
+    arr["ev"] = [vs.EXCH | vs.LOCAL | 1 | vs.BUYF, vs.EXCH | vs.LOCAL | 10 | vs.BUYF, 0]
+    arr["px"], arr["qty"] = 1.5, 1.0
+    np.savez_compressed(tmp_path / "l3.npz", data=arr)
+    with pytest.raises(DataValidationError, match=r"l3.npz: row 1, field 'ev': expected an L2 event kind .* was 10"):
+        open_market_data([tmp_path / "l3.npz"])
+    np.savez_compressed(tmp_path / "other.npz", data=np.zeros(3, [("a", "<f8")]))
+    with pytest.raises(DataValidationError, match="expected hftbacktest's 64-byte event dtype"):
+        open_market_data([tmp_path / "other.npz"])
+
+
+def test_dbn_truncated(files, tmp_path):
+    raw = files["dbn_mbo"].read_bytes()
+    p = tmp_path / "cut.dbn"
+    p.write_bytes(raw[:-10])
+    with pytest.raises(DataValidationError, match="expected whole mbo records of 56 bytes"):
+        open_market_data([p])
+
+
+def test_table_errors(files, tmp_path):
+    p = _write(tmp_path / "t.csv", "ts,recv,type,side,px,size,id\n1,2,S,B,99.95,1,\n3,4,L,B,99.97,1,\n")
+    _write(tmp_path / "t.mapping.yaml", vs.MAPPING.replace("0.1", "0.05"))
+    with pytest.raises(DataValidationError, match=r"t.csv: row 3, field 'px': expected a multiple of 0.05, "
+                                                  r"was '99.97'"):
+        open_market_data([p])
+    q = _write(tmp_path / "u.csv", "ts,recv,type,side,px,size,id\n1,2,Q,B,1.0,1,\n")
+    with pytest.raises(DataValidationError, match=r"u.csv: row 2, field 'type': expected one of the mapped kinds"):
+        open_market_data([q], mapping=tmp_path / "t.mapping.yaml")
+    bad = _write(tmp_path / "bad.yaml", vs.MAPPING + "extra: 1\n")
+    with pytest.raises(ConfigError, match="extra"):
+        open_market_data([q], mapping=bad)
+    with pytest.raises(DataValidationError, match="none recognised its content"):
+        open_market_data([_write(tmp_path / "plain.csv", "a,b\n1,2\n")])
+    with pytest.raises(DataValidationError, match=r"--format: expected one of \['events', 'lobster'"):
+        open_market_data([q], fmt="nope")
