@@ -345,7 +345,9 @@ def test_replay_table_shows_resync_counts(capsys):
     base = {"strategy": "mm", "symbol": "GOOG", "venue": "NASDAQ", "events": 10, "wall_s": 0.1, "events_per_s": 100,
             "pnl": 1.0, "currency": "USD", "pnl_money_units": 100.0, "fees_money_units": 0, "sharpe_per_sample": 0.1,
             "sample_s": 1.0, "max_drawdown_money_units": 0.0, "orders": 1, "cancels": 0, "fills": 0, "filled_qty": 0,
-            "fill_ratio": 0.0, "maker_share": 0.0, "position": 0, "rejects": {}, "run_hash": "ab" * 16}
+            "fill_ratio": 0.0, "maker_share": 0.0, "position": 0, "rejects": {}, "run_hash": "ab" * 16,
+            "pnl_gross": 1.0, "fees": 0.0, "max_drawdown": 0.0, "money_unit": 0.01, "position_inst": 0.0,
+            "filled_inst": 0.0}
     _render({**base, "resync": {"enabled": True, "levels": 10709, "added": 271155, "removed": 677335}})
     out = capsys.readouterr().out
     assert "L3 resync" in out and "10,709" in out and "+271,155" in out and "-677,335" in out
