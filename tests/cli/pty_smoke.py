@@ -38,6 +38,7 @@ class Step:
 def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     day = work / "gen" / "SYNTH_2024-01-02_34200000_57600000_5.zip"
     held = work / "held" / "SYNTH_2024-01-03_34200000_57600000_5.zip"
+    observed = work / "observed" / "SYNTH_2024-01-04_34200000_57600000_5.zip"  # canary: newer than Gate D's
     pq = work / "day.parquet"
     spec = work / "spec.yaml"
     spec.write_text("search: pty\nalphas: {obi_l1: {smooth: [1, 20]}}\nsubset_sizes: [1]\nweights: [equal]\n"
@@ -48,6 +49,8 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     out = [
         Step(("data", "generate", "--out", str(work / "gen"), "--seed", "5", *gen), "generate"),
         Step(("data", "generate", "--out", str(work / "held"), "--seed", "6", "--date", "2024-01-03", *gen),
+             "generate"),
+        Step(("data", "generate", "--out", str(work / "observed"), "--seed", "7", "--date", "2024-01-04", *gen),
              "generate"),
         Step(("data", "import", str(day), "--out", str(pq)), "import"),
         Step(("data", "verify", str(pq)), "verify"),
@@ -63,7 +66,7 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
         Step(("alpha", "pool", "obi_l1", "--data", str(pq)), "pool", (0, 17)),
         Step(("alpha", "promote", "obi_l1", "--data", str(held), "--approver", "pty", "--force", "--reason",
               "pty smoke: walk the lifecycle"), "gate D replay"),
-        Step(("alpha", "canary", "obi_l1", "--data", str(held)), "canary"),
+        Step(("alpha", "canary", "obi_l1", "--data", str(observed)), "canary"),
         Step(("alpha", "rl-promote", "--train", str(pq), "--data", str(held), "--config", str(rl_config(work)),
               "--approver", "pty", "--force", "--reason", "pty smoke: walk the lifecycle"),
              "rl-promote: training, gates R, D, E"),
