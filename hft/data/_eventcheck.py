@@ -1,6 +1,7 @@
 """The event-file check kernel: value ranges and order of a loaded event stream, in one pass.
 
-Pure numba (no I/O); `hft.data.events_io.load_events` calls it on every file it loads and turns a non-zero
+Pure numba (no I/O) and no polars: a fresh LOBSTER import checks its events here without loading polars.
+`check_event_values` (also called by `hft.data.events_io.load_events` on every file it loads) turns a non-zero
 code into a DataValidationError naming the row and the field.
 """
 
@@ -10,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from hft.core.dtypes import EVENT_KIND_NAMES
+from hft.core.errors import DataValidationError
 
 CHECK_OK = 0
 CHECK_KIND = 1  # kind not one of the EV_* codes
@@ -93,3 +95,21 @@ def digest_bytes(data: np.ndarray, seed: np.uint64) -> np.uint64:
     h *= _P3
     h ^= h >> np.uint64(32)
     return h
+
+
+def check_event_values(events: np.ndarray, source: str) -> None:
+    """Refuse an unknown kind, a side outside -1/0/1, a negative qty or local_ts going back (one numba pass).
+
+    Raises:
+        DataValidationError: naming `source`, the row and the field.
+    """
+    code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], MAX_KIND)
+    if code == CHECK_OK:
+        return
+    name = CHECK_NAMES[int(code)]
+    value = int(events[name][row])
+    expected = {"kind": f"an event kind 1..{MAX_KIND}", "side": "-1, 0 or 1", "qty": "a quantity >= 0",
+                "local_ts": f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})"}[name]
+    what = "rows out of time order" if code == CHECK_ORDER else f"{name} {value}"
+    raise DataValidationError(f"{source}: row {int(row)}: {what}; expected {expected}", file=source, line=int(row),
+                              key=name, expected=expected, found=value)

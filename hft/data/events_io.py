@@ -30,6 +30,7 @@ from hft.core.dtypes import EVENT_DTYPE, EVENT_FIELDS
 from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
+from hft.data._eventcheck import check_event_values
 
 FORMAT_VERSION = "1"
 _KEY_FORMAT = "hft.format"
@@ -85,26 +86,6 @@ def _check_schema(df: pl.DataFrame, source: str) -> None:
         if got != want:
             raise DataValidationError(f"{source}: column {name}: expected {want}, was {got}", file=source,
                                       key=name, expected=want, found=got)
-
-
-def check_event_values(events: np.ndarray, source: str) -> None:
-    """Refuse an unknown kind, a side outside -1/0/1, a negative qty or local_ts going back (one numba pass).
-
-    Raises:
-        DataValidationError: naming `source`, the row and the field.
-    """
-    from hft.data._eventcheck import CHECK_NAMES, CHECK_OK, CHECK_ORDER, MAX_KIND, check_events
-
-    code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], MAX_KIND)
-    if code == CHECK_OK:
-        return
-    name = CHECK_NAMES[int(code)]
-    value = int(events[name][row])
-    expected = {"kind": f"an event kind 1..{MAX_KIND}", "side": "-1, 0 or 1", "qty": "a quantity >= 0",
-                "local_ts": f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})"}[name]
-    what = "rows out of time order" if code == CHECK_ORDER else f"{name} {value}"
-    raise DataValidationError(f"{source}: row {int(row)}: {what}; expected {expected}", file=source, line=int(row),
-                              key=name, expected=expected, found=value)
 
 
 def frame_to_events(df: pl.DataFrame, *, source: str = "<frame>", expected_hash: str | None = None,

@@ -74,7 +74,7 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
     kind = detect_common_kind(paths, fmt)
     md = get(kind).open(paths, OpenOptions(allow_gaps=allow_gaps, mapping=Path(mapping) if mapping else None))
     if kind != "events":  # a loaded event file was checked on load; a fresh import gets the same checks
-        from hft.data.events_io import check_event_values
+        from hft.data._eventcheck import check_event_values
 
         check_event_values(md.events, ", ".join(str(p) for p in paths))
     if len(md.events) == 0:
