@@ -83,28 +83,26 @@ def _latency_figure(ack: np.ndarray, fill: np.ndarray) -> str:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3))
-    ax1 = fig.subplots()
-    both = np.concatenate([ack, fill])
-    if len(both):
-        lo, hi = max(float(both.min()), 1e-3), max(float(both.max()), 1e-3)
-        bins = np.geomspace(lo, hi * 1.0001, 40) if hi > lo else 10
-        if len(ack):
-            ax1.hist(np.maximum(ack, 1e-3), bins=bins, color="#3b6fb6", alpha=0.7, label="sent → ACK received")
-        if len(fill):
-            ax1.hist(np.maximum(fill, 1e-3), bins=bins, color="#e8710a", alpha=0.6, label="sent → fill received")
-        if hi > lo:
-            ax1.set_xscale("log")
-        ax1.legend(loc="upper right", fontsize=7)
-    else:
-        ax1.text(0.5, 0.5, "no orders", ha="center", va="center", transform=ax1.transAxes)
-    ax1.set_xlabel("ms, log scale (ACK: entry + response latency; fill: also time resting)")
-    ax1.set_ylabel("orders / fills")
+    axes = fig.subplots(1, 2)
+    for ax, x, label, color in ((axes[0], ack, "sent → ACK received (ms)", "#3b6fb6"),
+                                (axes[1], fill, "sent → fill received (ms)", "#e8710a")):
+        if len(x):
+            lo, hi = max(float(x.min()), 1e-3), max(float(x.max()), 1e-3)
+            ax.hist(np.maximum(x, 1e-3), bins=np.geomspace(lo, hi * 1.0001, 30) if hi > lo * 1.01 else 10,
+                    color=color)
+            if hi > lo * 1.01:
+                ax.set_xscale("log")
+        else:
+            ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel(label, fontsize=8)
+    axes[0].set_ylabel("count")
     fig.tight_layout()
 
     def med(x: np.ndarray) -> str:
         return f"median {np.median(x):.3g} ms" if len(x) else "none"
 
-    return png_figure(fig, f"Order latency: {len(ack):,} ACKs ({med(ack)}), {len(fill):,} fills ({med(fill)})")
+    return png_figure(fig, f"Order latency: {len(ack):,} ACKs ({med(ack)}: entry + response latency), "
+                           f"{len(fill):,} fills ({med(fill)}: also the time resting)")
 
 
 def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> str:
@@ -116,14 +114,14 @@ def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> str:
     if len(both):
         bins = np.linspace(0.0, max(float(both.max()), 1e-9) * 1.0001, 40)
         if len(unfilled):
-            ax1.hist(unfilled, bins=bins, color="#9aa0a6", alpha=0.7, label="rested, no maker fill")
+            ax1.hist(unfilled, bins=bins, color="#9aa0a6", alpha=0.7, density=True, label="rested, no maker fill")
         if len(filled):
-            ax1.hist(filled, bins=bins, color="#137333", alpha=0.7, label="filled as maker")
+            ax1.hist(filled, bins=bins, color="#137333", alpha=0.7, density=True, label="filled as maker")
         ax1.legend(loc="upper right", fontsize=7)
     else:
         ax1.text(0.5, 0.5, "no resting orders", ha="center", va="center", transform=ax1.transAxes)
     ax1.set_xlabel("quantity ahead when the order joined its level (instrument units)")
-    ax1.set_ylabel("orders")
+    ax1.set_ylabel("share of orders (density)")
     fig.tight_layout()
 
     def med(x: np.ndarray) -> str:
@@ -232,11 +230,10 @@ def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str,
         ("Equity, position, fills", f'<div class="grid">{"".join(figs[:4])}</div>'),
         ("Per-trade statistics", table(trade_rows) + '<p class="note">Edge = side × (mid − fill price) in ticks; '
                                                      "mids from the equity samples.</p>"),
-        ("Order latency", figs[4]),
-        ("Queue position at entry", figs[5] + '<p class="note">Quantity ahead when the order joined its level: '
-                                    + ("exact (L3 venue)" if s.get("book_level") == "L3" else
-                                       "the displayed level, the queue model\u2019s starting estimate (L2 venue)")
-                                    + ".</p>"),
+        ("Order latency and queue position at entry",
+         f'<div class="grid">{"".join(figs[4:6])}</div><p class="note">Queue ahead at entry: '
+         + ("exact (L3 venue)" if s.get("book_level") == "L3" else
+            "the displayed level, the queue model\u2019s starting estimate (L2 venue)") + ".</p>"),
         ("Rejects by reason", _rejects(frames["decisions"])),
         ("Identity", table(ident)),
         ("Strategy parameters", table(sorted((k, v) for k, v in (s.get("params") or {}).items()))),
