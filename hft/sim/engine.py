@@ -314,9 +314,13 @@ class Engine:
             elif kind == REPORT_PARTIAL_FILL:
                 st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
         self.strategy.on_order_update(self.ctx, OrderUpdate(self.clock.now_ns(), oid, kind, price, qty, leaves, fee,
-                                                            liq == 1))
+                                                            liq == 1, ts))
 
     # --- loop ------------------------------------------------------------------------------------------------
+    def wake_at(self, t: int, payload: Any) -> None:
+        """The strategy's one-shot wake-up (`Context.at`): at local time `t`, in the timers' place."""
+        self._push(t, P_TIMER, ("wake", payload))
+
     def _push(self, t: int, prio: int, item: tuple) -> None:
         heapq.heappush(self.heap, (t, prio, self._seq, item))
         self._seq += 1
@@ -397,6 +401,8 @@ class Engine:
         elif what == "sample":
             self._sample()
             self._push(t + self.cfg.sample_ns, P_TIMER, ("sample",))
+        elif what == "wake":
+            self.strategy.on_wake(self.ctx, item[1])
         elif what == "timer":
             self.strategy.on_timer(self.ctx)
             self._push(t + self.strategy.timer_ns, P_TIMER, ("timer",))
