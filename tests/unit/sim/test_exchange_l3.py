@@ -9,17 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.book.l3 import (
-    ASK,
-    BID,
-    M_BASE,
-    R_STATUS,
-    REPLAY_COUNTERS,
-    L3Book,
-    l3_replay,
-    l3_validate,
-    new_l3_book,
-)
+from hft.book.l3 import ASK, BID, M_BASE, L3Book, new_l3_book
+from hft.book.l3_replay import R_STATUS, REPLAY_COUNTERS, l3_replay, l3_validate
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
