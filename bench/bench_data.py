@@ -245,7 +245,8 @@ def _l3_rebuild(events: Any) -> None:
     """Pure L3 book rebuild of a whole stream in one kernel call (no comparison)."""
     import numpy as np
 
-    from hft.book.l3 import REPLAY_COUNTERS, l3_replay, new_l3_book
+    from hft.book.l3 import new_l3_book
+    from hft.book.l3_replay import REPLAY_COUNTERS, l3_replay
 
     counters = np.zeros(REPLAY_COUNTERS, np.int64)
     book = new_l3_book(int(np.median(events["price"])), 4096, 1 << 16)

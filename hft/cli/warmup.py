@@ -3,8 +3,9 @@
 The kernels are compiled on first use and cached on disk (``hft/__init__.py``: the cache is keyed by the
 content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
-import, verify, inspect, features and an L3 replay; a small synthetic L2 stream through an L2 replay — so every
-kernel they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
+import, verify, inspect, features and an L3 replay; a small synthetic L2 stream through an L2 replay; a few
+lines of a Binance capture (in the recorded line format) through import, verify and replay — so every kernel
+they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
 
     steps: list[tuple[str, Any]] = [("generated L3 day: import, verify, inspect", _l3_data),
                                     ("L3 replay (mm)", _l3_replay), ("book features", _features),
-                                    ("L2 replay (mm)", _l2_replay)]
+                                    ("L2 replay (mm)", _l2_replay),
+                                    ("Binance capture: import, verify, replay", _binance)]
     done: dict[str, dict[str, float]] = {}
     t_all = time.perf_counter()
     bar = progress_bar("warmup", "steps", enabled=not json_out)
@@ -92,6 +94,43 @@ def _l2_replay(ctx: dict[str, Any]) -> None:
                                                book_level="L2"))
     cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     run_replay([path], "mm", cfg)
+
+
+def _binance(ctx: dict[str, Any]) -> None:
+    """A tiny USD-M capture (`<local ns> <raw JSON>` lines, gzipped): the scan, sync and conversion kernels."""
+    import gzip
+    import json
+
+    from hft.data.importing import import_to_file, verify_files
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+
+    e0, sym = 1_723_161_256_000, "BTCUSDT"
+
+    def line(ts: int, obj: dict[str, Any]) -> str:  # `ts` ms after e0; the line's prefix is local ns
+        return f"{(e0 + ts) * 1_000_000 + 250_000} {json.dumps(obj, separators=(',', ':'))}"
+
+    lines = [line(0, {"lastUpdateId": 100, "E": e0, "T": e0, "bids": [["100.00", "1.000"], ["99.90", "2.000"]],
+                          "asks": [["100.10", "1.500"], ["100.20", "1.000"]]})]
+    u = 100
+    for k in range(1, 200):
+        ts = 10 * k
+        bid, ask = f"{100 + (k % 3) / 10:.2f}", f"{100.3 + (k % 3) / 10:.2f}"
+        lines.append(line(ts, {"stream": "btcusdt@depth@0ms", "data": {
+            "e": "depthUpdate", "E": e0 + ts, "T": e0 + ts, "s": sym, "U": u + 1, "u": u + 2, "pu": u,
+            "b": [[bid, f"{1 + k % 5}.000"]], "a": [[ask, f"{1 + k % 4}.000"]]}}))
+        u += 2
+        if k % 7 == 0:
+            lines.append(line(ts, {"stream": "btcusdt@trade", "data": {
+                "e": "trade", "E": e0 + ts + 1, "T": e0 + ts, "s": sym, "t": k, "p": bid, "q": "0.005",
+                "X": "MARKET", "m": True}}))
+    cap = ctx["dir"] / "usdm" / "btcusdt_20240808.gz"
+    cap.parent.mkdir(parents=True, exist_ok=True)
+    cap.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    out = ctx["dir"] / "warm_binance.parquet"
+    import_to_file([cap], out, force=True)
+    verify_files([cap])
+    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    run_replay([cap], "mm", cfg)
 
 
 def l2_stream(n_msgs: int = 2000, seed: int = 1) -> Any:

@@ -1,14 +1,18 @@
 """The tearsheet of a replay run: ``report.html`` in the run folder, self-contained (plots embedded as PNG).
 
 Sections: the headline numbers (in the quote currency and instrument units), equity and drawdown, position,
-our fills on the price path, gross PnL against fees, per-trade statistics, order-to-fill latency, rejects by
-reason, the hashes and the effective config. Built from the run's readable tables (`hft.sim.run_tables`).
+our fills on the price path, gross PnL against fees, per-trade statistics, order latency (send → ACK received
+and send → fill received), queue position at entry of filled and unfilled orders, rejects by reason, the hashes
+and the effective config. Built from the run's readable tables (`hft.sim.run_tables`).
 
 Per-trade statistics: every fill is a trade. Its edge, in ticks, is ``side × (mid − price)``: positive when we
 bought below (sold above) the mid. "At fill" takes the mid at the fill's local time; "after 1 s / 10 s" the mid
 that much later — both read from the equity samples (every ``sample_s``, the last sample at or before the
 time), so they are as fine as the sampling. Win rate: the share of fills whose edge after 10 s is positive.
-Queue position at fill is not recorded by the engine, so the page says so rather than guess.
+
+Queue position: the quantity ahead of an order when it joined its price level, from its ACK (exact on L3; the
+displayed level, the queue model's starting estimate, on L2). Shown for the orders that filled as makers against
+those that rested and did not fill: how deep in the queue a fill came from.
 """
 
 from __future__ import annotations
@@ -61,6 +65,70 @@ def order_latency_ms(orders: Any, fills: Any) -> np.ndarray:
     new = orders.filter(orders["action"] == 1).select("order_id", sent="ts")
     j = fills.select("order_id", "local_ts").join(new, on="order_id", how="inner")
     return ((j["local_ts"] - j["sent"]).to_numpy() / 1e6).astype(np.float64)
+
+
+def queue_at_entry(orders: Any, fills: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(queue ahead at entry of orders with a maker fill, of resting orders without one), instrument units."""
+    rested = orders.filter(orders["queue_at_entry_inst"].is_not_null())
+    if rested.height == 0:
+        return np.zeros(0), np.zeros(0)
+    made = (fills.filter(fills["liquidity_name"] == "maker")["order_id"].unique().to_list() if fills.height
+            else [])
+    hit = rested["order_id"].is_in(made)
+    q = rested["queue_at_entry_inst"].to_numpy().astype(np.float64)
+    return q[hit.to_numpy()], q[~hit.to_numpy()]
+
+
+def _latency_figure(ack: np.ndarray, fill: np.ndarray) -> str:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3))
+    axes = fig.subplots(1, 2)
+    for ax, x, label, color in ((axes[0], ack, "sent → ACK received (ms)", "#3b6fb6"),
+                                (axes[1], fill, "sent → fill received (ms)", "#e8710a")):
+        if len(x):
+            lo, hi = max(float(x.min()), 1e-3), max(float(x.max()), 1e-3)
+            ax.hist(np.maximum(x, 1e-3), bins=np.geomspace(lo, hi * 1.0001, 30) if hi > lo * 1.01 else 10,
+                    color=color)
+            if hi > lo * 1.01:
+                ax.set_xscale("log")
+        else:
+            ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel(label, fontsize=8)
+    axes[0].set_ylabel("count")
+    fig.tight_layout()
+
+    def med(x: np.ndarray) -> str:
+        return f"median {np.median(x):.3g} ms" if len(x) else "none"
+
+    return png_figure(fig, f"Order latency: {len(ack):,} ACKs ({med(ack)}: entry + response latency), "
+                           f"{len(fill):,} fills ({med(fill)}: also the time resting)")
+
+
+def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> str:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3))
+    ax1 = fig.subplots()
+    both = np.concatenate([filled, unfilled])
+    if len(both):
+        bins = np.linspace(0.0, max(float(both.max()), 1e-9) * 1.0001, 40)
+        if len(unfilled):
+            ax1.hist(unfilled, bins=bins, color="#9aa0a6", alpha=0.7, density=True, label="rested, no maker fill")
+        if len(filled):
+            ax1.hist(filled, bins=bins, color="#137333", alpha=0.7, density=True, label="filled as maker")
+        ax1.legend(loc="upper right", fontsize=7)
+    else:
+        ax1.text(0.5, 0.5, "no resting orders", ha="center", va="center", transform=ax1.transAxes)
+    ax1.set_xlabel("quantity ahead when the order joined its level (instrument units)")
+    ax1.set_ylabel("share of orders (density)")
+    fig.tight_layout()
+
+    def med(x: np.ndarray) -> str:
+        return f"median {np.median(x):.6g}" if len(x) else "none"
+
+    return png_figure(fig, f"Queue ahead at entry: {len(filled):,} filled ({med(filled)}), "
+                           f"{len(unfilled):,} not ({med(unfilled)})")
 
 
 def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
@@ -121,22 +189,9 @@ def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     fig.tight_layout()
     figs.append(png_figure(fig, "Gross PnL against fees"))
 
-    lat = order_latency_ms(orders, fills)
-    fig = Figure(figsize=(7, 3))
-    ax1 = fig.subplots()
-    if len(lat):
-        lo, hi = max(float(lat.min()), 1e-3), max(float(lat.max()), 1e-3)
-        bins = np.geomspace(lo, hi * 1.0001, 40) if hi > lo else 10
-        ax1.hist(np.maximum(lat, 1e-3), bins=bins, color="#3b6fb6")
-        if hi > lo:
-            ax1.set_xscale("log")
-    else:
-        ax1.text(0.5, 0.5, "no fills", ha="center", va="center", transform=ax1.transAxes)
-    ax1.set_xlabel("order sent → fill received (ms, log scale): entry + response latency + time resting")
-    ax1.set_ylabel("fills")
-    fig.tight_layout()
-    figs.append(png_figure(fig, f"Order sent to fill received ({len(lat):,} fills"
-                                + (f", median {np.median(lat):.3g} ms)" if len(lat) else ")")))
+    ack = orders["ack_latency_ms"].drop_nulls().to_numpy() if orders.height else np.zeros(0)
+    figs.append(_latency_figure(np.asarray(ack, dtype=np.float64), order_latency_ms(orders, fills)))
+    figs.append(_queue_figure(*queue_at_entry(orders, fills)))
     return figs
 
 
@@ -175,9 +230,10 @@ def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str,
         ("Equity, position, fills", f'<div class="grid">{"".join(figs[:4])}</div>'),
         ("Per-trade statistics", table(trade_rows) + '<p class="note">Edge = side × (mid − fill price) in ticks; '
                                                      "mids from the equity samples.</p>"),
-        ("Order latency", figs[4]),
-        ("Queue position at fill", '<p class="note">Not recorded by the engine in this version (the venue knows it; '
-                                   "the fill records do not carry it).</p>"),
+        ("Order latency and queue position at entry",
+         f'<div class="grid">{"".join(figs[4:6])}</div><p class="note">Queue ahead at entry: '
+         + ("exact (L3 venue)" if s.get("book_level") == "L3" else
+            "the displayed level, the queue model\u2019s starting estimate (L2 venue)") + ".</p>"),
         ("Rejects by reason", _rejects(frames["decisions"])),
         ("Identity", table(ident)),
         ("Strategy parameters", table(sorted((k, v) for k, v in (s.get("params") or {}).items()))),

@@ -92,6 +92,9 @@ FILL_LOG_DTYPE = np.dtype([("ts", "<i8"), ("local_ts", "<i8"), ("order_id", "<i8
                            ("liquidity", "i1")], align=True)
 EQUITY_DTYPE = np.dtype([("ts", "<i8"), ("mid2", "<i8"), ("position", "<i8"), ("cash", "<i8"),
                          ("fees", "<i8"), ("bid", "<i8"), ("ask", "<i8")], align=True)
+# per order: when its ACK reached the strategy (local ns) and its queue ahead at entry (lots; -1: never rested). Not
+# covered by the run hash (a diagnostic for the tearsheet); equal between the engines.
+ACK_LOG_DTYPE = np.dtype([("order_id", "<i8"), ("ack_ts", "<i8"), ("queue", "<i8")], align=True)
 DECISION_LOG_DTYPE = np.dtype([("seq", "<i8"), ("ts", "<i8"), ("order_id", "<i8"), ("target_id", "<i8"),
                                ("price", "<i8"), ("qty", "<i8"), ("reason", "<i2"), ("kind", "i1"),
                                ("side", "i1"), ("accepted", "i1"), ("duplicate", "i1")], align=True)
@@ -127,6 +130,7 @@ class RunOutput:
     decision_records: Sequence[Any] = field(default_factory=list)
     transition_records: list[Any] = field(default_factory=list)  # its `PolicyTransition` objects, in order
     resync: dict[str, Any] | None = None  # L3 venue: its reference resync counters (`L3Venue.resync_counters`)
+    acks: np.ndarray = field(default_factory=lambda: np.zeros(0, ACK_LOG_DTYPE))  # `ACK_LOG_DTYPE`, by order id
 
 
 class Engine:
@@ -183,6 +187,7 @@ class Engine:
         self._fill_rows: list[tuple] = []
         self._equity_rows: list[tuple] = []
         self._side_of: dict[int, int] = {}
+        self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
         self.ctx = Context(self)
 
     # --- gateway plumbing ------------------------------------------------------------------------------------
@@ -287,9 +292,11 @@ class Engine:
             self._push(now + lat, P_LOCAL_RESP, ("rep", tuple(int(x) for x in r.tolist())))
 
     def _deliver(self, rep: tuple) -> None:
-        ts, oid, price, qty, leaves, fee, kind, liq = rep
+        ts, oid, price, qty, leaves, fee, kind, liq, queue = rep
         self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
         side = self._side_of.get(oid, 0)
+        if kind == REPORT_ACK:
+            self._acks[oid] = (self.clock.now_ns(), queue)
         if kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
             self.position += side * qty
             self.cash -= side * price * qty * self._mult
@@ -307,9 +314,13 @@ class Engine:
             elif kind == REPORT_PARTIAL_FILL:
                 st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
         self.strategy.on_order_update(self.ctx, OrderUpdate(self.clock.now_ns(), oid, kind, price, qty, leaves, fee,
-                                                            liq == 1))
+                                                            liq == 1, ts))
 
     # --- loop ------------------------------------------------------------------------------------------------
+    def wake_at(self, t: int, payload: Any) -> None:
+        """The strategy's one-shot wake-up (`Context.at`): at local time `t`, in the timers' place."""
+        self._push(t, P_TIMER, ("wake", payload))
+
     def _push(self, t: int, prio: int, item: tuple) -> None:
         heapq.heappush(self.heap, (t, prio, self._seq, item))
         self._seq += 1
@@ -390,6 +401,8 @@ class Engine:
         elif what == "sample":
             self._sample()
             self._push(t + self.cfg.sample_ns, P_TIMER, ("sample",))
+        elif what == "wake":
+            self.strategy.on_wake(self.ctx, item[1])
         elif what == "timer":
             self.strategy.on_timer(self.ctx)
             self._push(t + self.strategy.timer_ns, P_TIMER, ("timer",))
@@ -416,10 +429,11 @@ class Engine:
         final = {"position": self.position, "cash": self.cash, "fees": self.fees}
         run_hash = hash_arrays(dec, orders, fills)
         resync = getattr(self.venue, "resync_counters", None)
+        acks = np.array([(o, *self._acks[o]) for o in sorted(self._acks)], dtype=ACK_LOG_DTYPE)
         return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
                          self.gw.metrics_snapshot(),
                          list(self.decisions) if arrays is None else self.decisions, list(self.transitions),
-                         resync() if resync is not None else None)
+                         resync() if resync is not None else None, acks)
 
 
 def decision_log(decisions: Any) -> np.ndarray:

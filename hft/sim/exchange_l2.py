@@ -188,6 +188,9 @@ VENUE_REPORT_DTYPE = np.dtype(
         ("fee", "<i8"),
         ("kind", "i1"),
         ("liquidity", "i1"),
+        # an ACK's queue ahead at entry, in lots, once the order rests (exact on L3, the displayed level on L2);
+        # -1 on every other report and when the order never rested
+        ("queue", "<i8"),
     ],
     align=True,
 )
@@ -326,6 +329,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     orders[j, O_LIVE] = 1
     orders[j, O_QFILL] = 0
     orders[j, O_ARRIVAL] = now
+    ack = params[P_NREP]
     ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
     expire = ioc_like
@@ -369,8 +373,11 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             orders[j, O_LIVE] = 0
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
         else:
-            fq[j, F_FRONT] = float(_level_qty(book, side, price))
+            ahead = _level_qty(book, side, price)
+            fq[j, F_FRONT] = float(ahead)
             fq[j, F_CUM] = 0.0
+            if ok:
+                out[ack].queue = ahead
     return V_OK if ok else V_REPORTS_FULL
 
 

@@ -13,7 +13,12 @@ files). Added beside them:
   size), floats in instrument units;
 * money ``<col>_ccy`` in the quote currency (money units × `money_unit`); equity adds ``realised_ccy``
   (average-cost, before fees), ``unrealised_ccy`` (position marked to the mid), ``fees_ccy`` and
-  ``net_equity_ccy`` = realised + unrealised − fees.
+  ``net_equity_ccy`` = realised + unrealised − fees;
+* per order (from the run's ACK log, `RunOutput.acks`, which the run hash does not cover): on an order's ``new``
+  row ``ack_utc`` (when its ACK reached the strategy) and ``ack_latency_ms`` (send → ACK received: entry latency,
+  the venue, response latency), and on its ``new`` row and every fill of it ``queue_at_entry_inst`` — the
+  quantity ahead of it when it joined its price level (exact on L3; the displayed level, the queue model's
+  starting estimate, on L2), in instrument units; null when it never rested.
 
 Each file's Parquet metadata names the currency and the units (``hft.currency``, ``hft.money_unit``,
 ``hft.instrument``, ``hft.columns``).
@@ -130,7 +135,30 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
         if name == "equity":
             extra += _equity_columns(cols, out.fills, tick, lot, unit, multiplier, (lot_d, ccy_d))
         frames[name] = df.with_columns(extra) if extra else df
-    return frames
+    return _with_acks(frames, getattr(out, "acks", None), lot, lot_d)
+
+
+def _with_acks(frames: dict[str, Any], acks: np.ndarray | None, lot: float, lot_d: int) -> dict[str, Any]:
+    """Join the ACK log onto the orders' ``new`` rows and the fills (module docstring)."""
+    import polars as pl
+
+    from hft.core.orders import INTENT_NEW
+
+    if acks is None:
+        acks = np.zeros(0, dtype=[("order_id", "<i8"), ("ack_ts", "<i8"), ("queue", "<i8")])
+    q = acks["queue"]
+    a = pl.DataFrame({"order_id": acks["order_id"], "ack_ts": acks["ack_ts"],
+                      "queue_at_entry_inst": np.where(q >= 0, np.round(q * lot, lot_d), np.nan)}
+                     ).with_columns(pl.col("queue_at_entry_inst").fill_nan(None))
+    orders = frames["orders"]
+    is_new = pl.col("action") == INTENT_NEW
+    orders = orders.join(a, on="order_id", how="left", maintain_order="left").with_columns(
+        pl.when(is_new).then(pl.col("ack_ts")).cast(pl.Datetime("ns", "UTC")).alias("ack_utc"),
+        pl.when(is_new).then((pl.col("ack_ts") - pl.col("ts")) / 1e6).alias("ack_latency_ms"),
+        pl.when(is_new).then(pl.col("queue_at_entry_inst")).alias("queue_at_entry_inst"),
+    ).drop("ack_ts")
+    fills = frames["fills"].join(a.drop("ack_ts"), on="order_id", how="left", maintain_order="left")
+    return {**frames, "orders": orders, "fills": fills}
 
 
 def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, tick: float, lot: float, unit: float,

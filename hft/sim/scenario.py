@@ -29,8 +29,10 @@ orders default to ioc). Market orders carry no price. Prices / quantities are de
 ticks / lots. ``id`` is the scenario's own name for an order (int or string); a cancel / replace must name an
 id submitted by an earlier action (same time: earlier in the list).
 
-Event loop (deterministic, one int64 ns clock; Python — scenarios are small). The initial book is in place on
-both sides at t = 0. Items at equal times run in this order:
+The run is the replay engine's (`hft.sim.engine_nb.NbEngine`, what ``hft replay`` runs; no loop of its own):
+the market becomes canonical events (`scenario_events`: the initial book as snapshot levels at t = 0, seen
+locally at once), the actions a scripted strategy (`ScriptedStrategy`) that the engine wakes at each action's
+local time (`Context.at`). The engine's order of equal times is the scenario's:
 
 1. local market data (the local book copy advances; the gateway is marked at the local mid),
 2. local order responses (venue reports reach the gateway and the trace),
@@ -50,11 +52,12 @@ units, positive = paid), trade count, plus the gateway's view of the position.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import BUY, SELL
@@ -78,6 +81,7 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.sim.fees import FeeSchedule, bps_to_hundredths
+from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 ACCOUNT = "SIM"
 STRATEGY = "scenario"
@@ -97,14 +101,6 @@ STATUS_OF_REPORT = {
 _SIDES = {"buy": BUY, "sell": SELL}
 _TYPES = {"limit": ORDER_LIMIT, "market": ORDER_MARKET, "post_only": ORDER_POST_ONLY}
 _TIFS = {"gtc": TIF_GTC, "ioc": TIF_IOC, "fok": TIF_FOK, "day": TIF_DAY}
-
-# tie order at equal timestamps (lower first)
-PR_LOCAL_MD = 0
-PR_LOCAL_RESP = 1
-PR_ACTION = 2
-PR_EXCH_MD = 3
-PR_EXCH_ARRIVAL = 4
-
 
 @dataclass(frozen=True)
 class MarketEvent:
@@ -335,160 +331,61 @@ def _peek_t(raw: Any, file: str, i: int) -> int:
         return -1
 
 
-# ======================================================================= event loop
-class _Dispatcher:
-    """The gateway's step-7 dispatcher: commands go in flight to the venue (arrival = now + entry latency)."""
+# ======================================================================= on the engine
+def scenario_events(sc: Scenario) -> np.ndarray:
+    """The scenario's market as canonical events: the initial book as snapshot levels at t = 0 (local 0), then
+    its timed events in time order (file order at equal times), each seen locally ``feed`` later."""
+    from hft.core.dtypes import EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, empty_events
 
-    def __init__(self, loop: _Loop) -> None:
-        self.loop = loop
+    kinds = {"depth": EV_LEVEL_SET, "trade": EV_TRADE, "clear": EV_CLEAR}
+    rows = [(0, 0, EV_SNAPSHOT_LEVEL, side, p, q) for side, lv in ((BUY, sc.bids), (SELL, sc.asks)) for p, q in lv]
+    rows += [(e.t, e.t + sc.feed_ns, kinds[e.kind], e.side, e.price, e.qty)
+             for e in sorted(sc.events, key=lambda e: e.t)]
+    ev = empty_events(len(rows))
+    for i, (t, local, kind, side, price, qty) in enumerate(rows):
+        ev[i] = (t, local, price, qty, 0, i, kind, side, FLAG_EOM)
+    return ev
 
-    def put_nowait(self, cmd: Any) -> None:
-        self.loop.push(self.loop.clock.now_ns() + self.loop.sc.entry_ns, PR_EXCH_ARRIVAL, ("cmd", cmd))
 
+class ScriptedStrategy(Strategy):
+    """The scenario's actions as a strategy: each action wakes it at its local time (`Context.at`) and goes
+    through the gateway like any strategy's intent; every report it receives and every gateway rejection is a
+    row of the trace."""
 
-class _Loop:
+    name = STRATEGY
+
     def __init__(self, sc: Scenario) -> None:
-        from hft.book.l2 import new_book, set_level
-        from hft.core.clock import ManualClock
-        from hft.gateway import GatewayService
-        from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
-        from hft.sim.gateway_setup import sim_gateway_config
-        from hft.sim.queue_models import parse_queue_model
-
         self.sc = sc
-        self.clock = ManualClock(0)
-        self.heap: list[tuple[int, int, int, tuple]] = []
-        self.seq = 0
-        prices = [p for p, _ in sc.bids + sc.asks] + [e.price for e in sc.events if e.kind != "clear"] + \
-                 [a.price for a in sc.actions if a.price > 0]
-        lo, hi = (min(prices), max(prices)) if prices else (0, 0)
-        books = []
-        for _ in range(2):
-            b = new_book(lo - 64, hi + 64, lo - 64, hi + 64)
-            for p, q in sc.bids:
-                set_level(b, BUY, p, q)
-            for p, q in sc.asks:
-                set_level(b, SELL, p, q)
-            books.append(b)
-        self.local_book = books[0]
-        self.venue = L2Venue(books[1], parse_queue_model(sc.queue_model), EXCHANGE_MODES[sc.exchange], sc.fees,
-                             sc.multiplier, capacity=max(16, len(sc.actions) + 1))
-        cfg = sim_gateway_config(sc.symbol, STRATEGY, multiplier=sc.multiplier,
-                                 working_orders=2 * max(16, len(sc.actions) + 1),
-                                 dedup_capacity=2 * len(sc.actions), file=f"<gateway config for {sc.file}>")
-        self.decisions: list[Any] = []
-        self.gw = GatewayService(cfg, clock=self.clock, dispatcher=_Dispatcher(self), sink=self._sink)
-        self._mark()
         self.gw_id: dict[Any, int] = {}  # scenario id -> gateway order id
         self.sc_id: dict[int, Any] = {}
         self.trace: list[dict[str, Any]] = []
-        self.position = 0
-        self.balance = 0
-        self.fees = 0
-        self.trades = 0
-        self.maker_trades = 0
-        self.flow: list[int] = []  # signed fills (lots), for checks
-        self._side: dict[int, int] = {}  # gateway order id -> side
-        self._key = 0  # idempotency keys: one per action
-        for i, ev in enumerate(sc.events):
-            self.push(ev.t, PR_EXCH_MD, ("md", ev, i))
-        for i, act in enumerate(sc.actions):
-            self.push(act.t, PR_ACTION, ("act", act, i))
 
-    def _sink(self, rec: Any) -> None:
-        self.decisions.append(rec)
+    def on_start(self, ctx: Context) -> None:
+        for act in self.sc.actions:
+            ctx.at(act.t, act)
 
-    def push(self, t: int, prio: int, item: tuple) -> None:
-        heapq.heappush(self.heap, (t, prio, self.seq, item))
-        self.seq += 1
-
-    def _mark(self) -> None:
-        from hft.book.l2 import best_ask, best_bid
-        from hft.core.dtypes import NO_PRICE
-
-        b, a = best_bid(self.local_book), best_ask(self.local_book)
-        if b != NO_PRICE and a != NO_PRICE:
-            self.gw.mark(self.sc.symbol, (b + a) // 2)
-        elif b != NO_PRICE or a != NO_PRICE:
-            self.gw.mark(self.sc.symbol, b if b != NO_PRICE else a)
-
-    def run(self) -> None:
-        while self.heap:
-            t, _prio, _, item = heapq.heappop(self.heap)
-            self.clock.set(max(t, self.clock.now_ns()))
-            kind = item[0]
-            if kind == "act":
-                self._action(item[1])
-            elif kind == "md":
-                self._exch_md(item[1])
-            elif kind == "local_md":
-                self._local_md(item[1])
-            elif kind == "cmd":
-                self._arrive(item[1])
-            elif kind == "report":
-                self._report(item[1])
-
-    # --- local side
-    def _action(self, act: Action) -> None:
-        from hft.gateway import IntentEnvelope, OrderIntent
-
-        now = self.clock.now_ns()
-        self._key += 1
-        key = self._key
+    def on_wake(self, ctx: Context, act: Action) -> None:
         if act.op == "submit":
-            intent = OrderIntent.new(key, ACCOUNT, STRATEGY, self.sc.symbol, act.side, act.price, act.qty,
-                                     act.order_type, act.tif, now)
+            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif)
+            if d.accepted:
+                self.gw_id[act.id] = int(d.order_id)
+                self.sc_id[int(d.order_id)] = act.id
         else:
             target = self.gw_id.get(act.id)
             if target is None:  # the submit was rejected by the gateway: nothing to cancel
-                self._row(now, act.id, "REJECTED", source="gateway", reason="UNKNOWN_ORDER", op=act.op)
+                self._row(ctx.now, act.id, "REJECTED", source="gateway", reason="UNKNOWN_ORDER", op=act.op)
                 return
-            if act.op == "cancel":
-                intent = OrderIntent.cancel(key, ACCOUNT, STRATEGY, self.sc.symbol, target, now)
-            else:
-                intent = OrderIntent.replace(key, ACCOUNT, STRATEGY, self.sc.symbol, target, act.price, act.qty,
-                                             now)
-        d = self.gw.process(IntentEnvelope(intent, recv_ns=now))
-        if act.op == "submit" and d.accepted:
-            self.gw_id[act.id] = int(d.order_id)
-            self.sc_id[int(d.order_id)] = act.id
+            d = ctx.cancel(target) if act.op == "cancel" else ctx.replace(target, act.price, act.qty)
         if not d.accepted:
-            self._row(now, act.id, "REJECTED", source="gateway", reason=d.reason_name, op=act.op)
+            self._row(ctx.now, act.id, "REJECTED", source="gateway", reason=d.reason_name, op=act.op)
 
-    def _local_md(self, ev: MarketEvent) -> None:
-        from hft.book.l2 import clear, grow, set_level
-
-        if ev.kind == "depth":
-            if set_level(self.local_book, ev.side, ev.price, ev.qty) != 0:
-                self.local_book = grow(self.local_book, ev.side, ev.price)
-                set_level(self.local_book, ev.side, ev.price, ev.qty)
-        elif ev.kind == "clear":
-            clear(self.local_book, ev.side)
-        if ev.kind != "trade":
-            self._mark()
-
-    def _report(self, r: Any) -> None:
-        from hft.gateway import ExecutionReport
-        from hft.sim.exchange_l2 import LIQUIDITY_NAMES
-
-        now = self.clock.now_ns()
-        oid, kind = int(r["order_id"]), int(r["kind"])
-        price, qty, fee = int(r["price"]), int(r["qty"]), int(r["fee"])
-        self.gw.on_execution_report(ExecutionReport(now, oid, kind, price, qty, int(r["leaves"]), fee))
-        fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
-        if fill:
-            side = self._side[oid]
-            self.position += side * qty
-            self.flow.append(side * qty)
-            self.balance -= side * price * qty * self.sc.multiplier + fee
-            self.fees += fee
-            self.trades += 1
-            self.maker_trades += int(r["liquidity"]) == 1
-        shown = fill or kind == REPORT_REPLACED  # fills: exec price / qty; REPLACED: the new price / size
-        self._row(now, self.sc_id.get(oid, oid), STATUS_OF_REPORT.get(kind, str(kind)), source="venue",
-                  exch_ts=int(r["ts"]), price=price if shown else None, qty=qty if shown else None,
-                  leaves=int(r["leaves"]), liquidity=LIQUIDITY_NAMES[int(r["liquidity"])] or None,
-                  fee=fee if fill else None)
+    def on_order_update(self, ctx: Context, u: OrderUpdate) -> None:
+        fill = u.kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
+        shown = fill or u.kind == REPORT_REPLACED  # fills: exec price / qty; REPLACED: the new price / size
+        self._row(u.ts, self.sc_id.get(u.order_id, u.order_id), STATUS_OF_REPORT.get(u.kind, str(u.kind)),
+                  source="venue", exch_ts=u.exch_ts, price=u.price if shown else None, qty=u.qty if shown else None,
+                  leaves=u.leaves, liquidity=("maker" if u.maker else "taker") if fill else None,
+                  fee=u.fee if fill else None)
 
     def _row(self, t: int, oid: Any, status: str, *, source: str, exch_ts: int | None = None,
              price: int | None = None, qty: int | None = None, leaves: int | None = None,
@@ -502,48 +399,45 @@ class _Loop:
             row["op"] = op
         self.trace.append(row)
 
-    # --- exchange side
-    def _exch_md(self, ev: MarketEvent) -> None:
-        now = self.clock.now_ns()
-        v = self.venue
-        if ev.kind == "depth":
-            reps = v.depth(now, ev.side, ev.price, ev.qty)
-        elif ev.kind == "trade":
-            reps = v.trade(now, ev.side, ev.price, ev.qty)
-        else:
-            reps = v.clear(now, ev.side)
-        self._send(reps)
-        self.push(now + self.sc.feed_ns, PR_LOCAL_MD, ("local_md", ev))
 
-    def _arrive(self, cmd: Any) -> None:
-        from hft.core.orders import CMD_CANCEL, CMD_NEW
+def build_engine(sc: Scenario, strategy: Strategy) -> Any:
+    """The replay engine (`hft.sim.engine_nb.NbEngine`, as `hft replay` runs) set up for the scenario: its L2
+    venue, latencies, fees and a permissive gateway (module docstring)."""
+    from hft.book.l2 import new_book
+    from hft.gateway import GatewayService
+    from hft.sim.engine import EngineConfig, L2MarketVenue
+    from hft.sim.engine_nb import NbEngine
+    from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
+    from hft.sim.gateway_setup import sim_gateway_config
+    from hft.sim.latency import constant
+    from hft.sim.queue_models import parse_queue_model
 
-        now = self.clock.now_ns()
-        if cmd.action == CMD_NEW:
-            self._side[int(cmd.order_id)] = int(cmd.side)
-            reps = self.venue.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty),
-                                  int(cmd.order_type), int(cmd.tif))
-        elif cmd.action == CMD_CANCEL:
-            reps = self.venue.cancel(now, int(cmd.order_id))
-        else:
-            reps = self.venue.replace(now, int(cmd.order_id), int(cmd.price), int(cmd.qty))
-        self._send(reps)
+    prices = [p for p, _ in sc.bids + sc.asks] + [e.price for e in sc.events if e.kind != "clear"] + \
+             [a.price for a in sc.actions if a.price > 0]
+    lo, hi = (min(prices), max(prices)) if prices else (0, 0)
+    capacity = max(16, len(sc.actions) + 1)
+    venue = L2Venue(new_book(lo - 64, hi + 64, lo - 64, hi + 64), parse_queue_model(sc.queue_model),
+                    EXCHANGE_MODES[sc.exchange], sc.fees, sc.multiplier, capacity=capacity)
+    cfg = sim_gateway_config(sc.symbol, STRATEGY, multiplier=sc.multiplier, working_orders=2 * capacity,
+                             dedup_capacity=2 * len(sc.actions), file=f"<gateway config for {sc.file}>")
 
-    def _send(self, reps: Any) -> None:
-        now = self.clock.now_ns()
-        for r in reps:
-            self.push(now + self.sc.response_ns, PR_LOCAL_RESP, ("report", r))
+    def gateway(clock: Any, dispatcher: Any, sink: Any) -> Any:
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
 
-    _side: dict[int, int]
+    ecfg = EngineConfig(entry=constant(sc.entry_ns), response=constant(sc.response_ns), feed=None,
+                        account=ACCOUNT, strategy=STRATEGY)
+    return NbEngine(scenario_events(sc), L2MarketVenue(venue), gateway, strategy, sc.symbol, ecfg)
 
 
 def run_scenario(sc: Scenario) -> dict[str, Any]:
-    """Run a parsed scenario; returns the JSON-friendly result (see the module docstring)."""
-    loop = _Loop(sc)
-    loop.run()
-    gw_pos = loop.gw.position(ACCOUNT, STRATEGY, sc.symbol)
+    """Run a parsed scenario on the replay engine; returns the JSON-friendly result (module docstring)."""
+    script = ScriptedStrategy(sc)
+    eng = build_engine(sc, script)
+    out = eng.run(multiplier=sc.multiplier)
+    gw_pos = eng.gw.position(ACCOUNT, STRATEGY, sc.symbol)
+    decisions = list(out.decision_records)
     rows = []
-    for r in loop.trace:
+    for r in script.trace:
         r = dict(r)
         r["price_dec"] = sc.px(r["price"]) if r["price"] is not None else None
         r["qty_dec"] = sc.qty(r["qty"]) if r["qty"] is not None else None
@@ -558,17 +452,17 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         "latency_ns": {"entry": sc.entry_ns, "response": sc.response_ns, "feed": sc.feed_ns},
         "fees": sc.fees.as_dict(),
         "trace": rows,
-        "position": loop.position,
-        "position_dec": sc.qty(loop.position),
-        "balance": loop.balance,
-        "fees_paid": loop.fees,
-        "trades": loop.trades,
-        "maker_trades": loop.maker_trades,
+        "position": out.final["position"],
+        "position_dec": sc.qty(out.final["position"]),
+        "balance": out.final["cash"],
+        "fees_paid": out.final["fees"],
+        "trades": len(out.fills),
+        "maker_trades": int((out.fills["liquidity"] == 1).sum()),
         "money_unit": _fmt(money_unit),
-        "balance_dec": format(Decimal(loop.balance) * money_unit, "f"),
+        "balance_dec": format(Decimal(out.final["cash"]) * money_unit, "f"),
         "gateway": {"position": int(gw_pos.position), "working_buy": int(gw_pos.working_buy),
-                    "working_sell": int(gw_pos.working_sell), "decisions": len(loop.decisions),
-                    "rejected": sum(1 for d in loop.decisions if hasattr(d, "accepted") and not d.accepted)},
+                    "working_sell": int(gw_pos.working_sell), "decisions": len(decisions),
+                    "rejected": sum(1 for d in decisions if not d.accepted)},
     }
 
 

@@ -12,6 +12,9 @@ Callbacks (all optional):
 * ``on_trade(ctx, side, price, qty)`` — a trade print arrived (side = aggressor; 0 when unknown).
 * ``on_order_update(ctx, update)`` — an execution report of one of our orders arrived (`OrderUpdate`).
 * ``on_timer(ctx)`` — every ``timer_ns`` of local time when ``timer_ns > 0``.
+* ``on_wake(ctx, payload)`` — at a local time the strategy asked for with ``ctx.at(t, payload)`` (one-shot; runs
+  at the timers' place in the order of equal times, and also after the data has ended: scripted actions such as
+  the scenarios of `hft.sim.scenario` use it).
 
 Example::
 
@@ -84,6 +87,7 @@ class OrderUpdate:
     leaves: int
     fee: int
     maker: bool
+    exch_ts: int = 0  # the venue's time of the report
 
 
 class Trade(NamedTuple):
@@ -205,6 +209,10 @@ class Context:
         -1 when it does not rest. The venue's state now (module docstring)."""
         return self._e.venue.queue_ahead(order_id)
 
+    def at(self, t: int, payload: Any = None) -> None:
+        """Call the strategy's ``on_wake(ctx, payload)`` at local time `t` (ns; not before now)."""
+        self._e.wake_at(max(int(t), self._e.clock.now_ns()), payload)
+
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
         """Send a new order through the gateway; returns its `Decision`."""
         return self._e.submit(side, price, qty, order_type, tif)
@@ -238,6 +246,9 @@ class Strategy:
 
     def on_timer(self, ctx: Context) -> None:
         """Periodic timer (``timer_ns``)."""
+
+    def on_wake(self, ctx: Context, payload: Any) -> None:
+        """A wake-up asked for with ``ctx.at(t, payload)``."""
 
     def params(self) -> dict[str, Any]:
         """The strategy's parameters (recorded in the run summary and the config hash)."""

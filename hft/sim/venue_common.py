@@ -33,6 +33,7 @@ def emit(out, params, now, oid, kind, price, qty, leaves, fee, liq) -> bool:
     r.leaves = leaves
     r.fee = fee
     r.liquidity = liq
+    r.queue = -1  # set by the venue on an ACK once the order rests
     params[P_NREP] = n + 1
     return True
 

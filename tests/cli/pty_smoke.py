@@ -30,9 +30,34 @@ REPO = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Step:
-    args: tuple[str, ...]
+    args: tuple[str, ...]  # `NEWEST` / `EXPERIMENTS` / `TRIAL` stand for recorded ids, resolved just before the step runs
     progress: str | None  # the label of the progress display that must be drawn (None: none expected)
     codes: tuple[int, ...] = (0,)
+
+
+NEWEST, EXPERIMENTS, TRIAL = "<newest experiment id>", "<two newest experiment ids>", "<newest id>:<its first trial>"
+
+
+def resolve(args: tuple[str, ...], env: dict[str, str], cwd: Path) -> tuple[str, ...]:
+    """Replace the id placeholders with ids the registry holds (read with ``--json``)."""
+    if not {NEWEST, EXPERIMENTS, TRIAL} & set(args):
+        return args
+    import json
+    import os
+    import subprocess
+
+    hft = Path(sys.executable).with_name("hft")
+    run = subprocess.run([str(hft), "alpha", "experiments", "list", "--json"], env={**os.environ, **env},
+                         cwd=cwd, capture_output=True, text=True, check=True)
+    ids = [r["experiment_id"] for r in json.loads(run.stdout)["experiments"]]
+    show = subprocess.run([str(hft), "alpha", "experiments", "show", ids[0], "--json"], env={**os.environ, **env},
+                          cwd=cwd, capture_output=True, text=True, check=True)
+    trial = json.loads(show.stdout)["trials"][0]["trial"]
+    out: list[str] = []
+    for a in args:
+        out += (ids[:2] if a == EXPERIMENTS else [f"{ids[0]}:{trial}"] if a == TRIAL else [ids[0]] if a == NEWEST
+                else [a])
+    return tuple(out)
 
 
 def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
@@ -63,6 +88,9 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
         Step(("alpha", "validate", "obi_l1", "--data", str(pq)), "validate obi_l1", (0, 17)),
         Step(("alpha", "experiments", "list"), None),
         Step(("alpha", "search", str(spec), "--data", str(pq), "--workers", "1"), "search"),
+        Step(("alpha", "experiments", "show", NEWEST), None),
+        Step(("alpha", "experiments", "compare", EXPERIMENTS), None),
+        Step(("alpha", "experiments", "compare", TRIAL, EXPERIMENTS, "--top", "3"), None),
         Step(("alpha", "pool", "obi_l1", "--data", str(pq)), "pool", (0, 17)),
         Step(("alpha", "promote", "obi_l1", "--data", str(held), "--approver", "pty", "--force", "--reason",
               "pty smoke: walk the lifecycle"), "gate D replay"),
@@ -107,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = []
     for st in steps(work, a.demo_lifecycle):
         t0 = time.perf_counter()
-        r = run_pty(*st.args, env=env, cwd=work, timeout=1800)
+        args = resolve(st.args, env, work)
+        r = run_pty(*args, env=env, cwd=work, timeout=1800)
         problems = []
         if r.code not in st.codes:
             problems.append(f"exit {r.code}, expected {' or '.join(map(str, st.codes))}")
@@ -115,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append("an internal error on screen")
         if st.progress is not None and not r.drew_progress(st.progress):
             problems.append(f"no progress display '{st.progress}' drawn")
-        print(f"{'ok  ' if not problems else 'FAIL'} {time.perf_counter() - t0:7.1f}s  hft {' '.join(st.args)}"
+        print(f"{'ok  ' if not problems else 'FAIL'} {time.perf_counter() - t0:7.1f}s  hft {' '.join(args)}"
               + (f"  -- {'; '.join(problems)}" if problems else ""), flush=True)
         if problems:
             failures.append(r.describe())

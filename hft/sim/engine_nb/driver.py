@@ -48,6 +48,10 @@ from hft.sim.engine_nb.state import (
     MAX_INTENTS,
     N_STATE,
     O_COLS,
+    OI_ACK_TS,
+    OI_COLS,
+    OI_QUEUE,
+    OI_SIDE,
     S_ACCT,
     S_BP,
     S_BS,
@@ -246,7 +250,7 @@ class NbEngine(Engine):
         d = super().submit(side, price, qty, otype, tif)
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
-            self._side_arr[d.order_id] = side
+            self._order_info[d.order_id, OI_SIDE] = side
         return d
 
     def cancel(self, order_id: int) -> object:
@@ -301,7 +305,7 @@ class NbEngine(Engine):
         lat = int(latency_ns(self.cfg.entry, now, int(st[S_NENTRY])))
         st[S_NENTRY] += 1
         self._heap_push(now + lat, P_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
-                        cmd.order_type, cmd.tif, 0)
+                        cmd.order_type, cmd.tif, 0, 0)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = _grown(self._orows, 1)
             self._arg_key = None
@@ -314,10 +318,9 @@ class NbEngine(Engine):
             return super()._schedule_reports(now, reports)
         st = self._st
         for r in reports.tolist():
-            ts, oid, price, qty, leaves, fee, kind, liq = r
             lat = int(latency_ns(self.cfg.response, now, int(st[S_NRESP])))
             st[S_NRESP] += 1
-            self._heap_push(now + lat, P_LOCAL_RESP, IT_REP, ts, oid, price, qty, leaves, fee, kind, liq)
+            self._heap_push(now + lat, P_LOCAL_RESP, IT_REP, *r)  # `VENUE_REPORT_DTYPE` = the heap's payload
 
     def _push(self, t: int, prio: int, item: tuple) -> None:
         if not self._fast:
@@ -333,10 +336,10 @@ class NbEngine(Engine):
 
     def _room_side(self, oid: int) -> None:
         need = oid + 2 if self._tight else 2 * (oid + 2 * MAX_INTENTS + 2)  # half free: few regrowths
-        if need >= self._side_arr.shape[0]:
-            grown = np.zeros(2 * need, dtype=np.int64)
-            grown[: self._side_arr.shape[0]] = self._side_arr
-            self._side_arr = grown
+        if need >= self._order_info.shape[0]:
+            grown = np.zeros((2 * need, OI_COLS), dtype=np.int64)
+            grown[: self._order_info.shape[0]] = self._order_info
+            self._order_info = grown
             self._arg_key = None
 
     def _room(self) -> None:
@@ -437,7 +440,12 @@ class NbEngine(Engine):
         orders = _rows_to(self._orows[: int(st[S_NO])], ORDER_LOG_DTYPE)
         fills = _rows_to(self._frows[: int(st[S_NF])], FILL_LOG_DTYPE)
         self._pull_orders()
-        self._side_of = {i: s for i, s in enumerate(self._side_arr.tolist()) if s != 0}
+        info = self._order_info
+        ours = np.flatnonzero(info[:, OI_SIDE] != 0)
+        self._side_of = dict(zip(ours.tolist(), info[ours, OI_SIDE].tolist(), strict=True))
+        acked = ours[info[ours, OI_ACK_TS] != 0]
+        self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(), info[acked, OI_QUEUE].tolist(),
+                                                  strict=True), strict=True))
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
                                                              int(st[S_SEQ]))
         self._fast = False
@@ -481,15 +489,15 @@ class NbEngine(Engine):
         v = self.venue if self._l3_venue else self.venue.v
         k = self._arg_key
         key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord, self._h, self._drows, self._orows,
-               self._frows, self._side_arr)
+               self._frows, self._order_info)
         if k is None or any(a is not b for a, b in zip(k, key, strict=True)):
             self._arg_key = key
             common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
                       self._intents, v.book, v.orders)
             args = ((*common, v.cons, v.params, v.out, v.ref, self._lref, self._h, self._drows, self._orows,
-                     self._frows, self._side_arr, self.cfg.entry, self.cfg.response) if self._l3_venue else
+                     self._frows, self._order_info, self.cfg.entry, self.cfg.response) if self._l3_venue else
                     (*common, v.fq, v.cons, v.qm, v.params, v.out, self._h, self._drows, self._orows, self._frows,
-                     self._side_arr, self.cfg.entry, self.cfg.response))
+                     self._order_info, self.cfg.entry, self.cfg.response))
             kernel = run_l3 if self._l3_venue else run_l2
             ck = (kernel, _type_key((self._st, *args)))
             sig = _SIGS.get(ck)
@@ -556,7 +564,7 @@ class NbEngine(Engine):
         self._drows = np.zeros((rows, D_COLS), dtype=np.int64)
         self._orows = np.zeros((rows, O_COLS), dtype=np.int64)
         self._frows = np.zeros((rows // 4, F_COLS), dtype=np.int64)
-        self._side_arr = np.zeros(rows, dtype=np.int64)
+        self._order_info = np.zeros((rows, OI_COLS), dtype=np.int64)
         self._dmarks: list[tuple[int, int]] = []
         self._fast = self.used_in_kernel_orders = self._fast_eligible(wakes)
         if self._fast:

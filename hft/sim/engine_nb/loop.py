@@ -84,7 +84,7 @@ from hft.sim.venue_common import P_NCONS, P_NREP
 
 @_kernel
 def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
-           vout, h, drows, orows, frows, side_of, lat_e, lat_r) -> int:
+           vout, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
     """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
     kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
@@ -141,7 +141,7 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 if h[0, H_TYPE] == IT_CMD:
                     w, hi = _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi)
                 else:
-                    w = _fast_report(st, t_now, h, arena, frows, sord, side_of)
+                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info)
                 if w == W_GROW:
                     code = w
                     break
@@ -167,7 +167,7 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 break
             i_loc += 1
             if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
-                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, side_of, lat_e)
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, order_info, lat_e)
                 if w == W_GROW:
                     w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:
@@ -213,7 +213,7 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
 
 @_kernel
 def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout,
-           vref, lref, h, drows, orows, frows, side_of, lat_e, lat_r) -> int:
+           vref, lref, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
     """Advance the market streams (L3 venue) until a wake; see the module docstring. `lref`: the local view's
     reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel heap `h`
     (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
@@ -250,7 +250,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 if h[0, H_TYPE] == IT_CMD:
                     w = _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r)
                 else:
-                    w = _fast_report(st, t_now, h, arena, frows, sord, side_of)
+                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info)
                 if w == W_GROW:
                     code = w
                     break
@@ -276,7 +276,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 break
             i_loc += 1
             if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
-                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, side_of, lat_e)
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, order_info, lat_e)
                 if w == W_GROW:
                     w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:

@@ -42,6 +42,9 @@ from hft.sim.engine_nb.state import (
     IN_SUBMIT,
     IT_CMD,
     IT_REP,
+    OI_ACK_TS,
+    OI_QUEUE,
+    OI_SIDE,
     S_ACCT,
     S_CASH,
     S_FEES,
@@ -115,7 +118,7 @@ def _h_swap(h, i, j) -> None:
 
 
 @_kernel
-def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7) -> bool:
+def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8) -> bool:
     """Push an item on the kernel heap, numbered from the shared sequence counter; False when it is full."""
     n = st[S_NH]
     if n >= h.shape[0]:
@@ -132,6 +135,7 @@ def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7) -> bool:
     h[n, H_PAY + 5] = p5
     h[n, H_PAY + 6] = p6
     h[n, H_PAY + 7] = p7
+    h[n, H_PAY + 8] = p8
     st[S_SEQ] += 1
     st[S_NH] = n + 1
     i = n
@@ -174,13 +178,13 @@ def _sord_find(sord, n, oid) -> int:
 
 
 @_inline
-def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of, lat_e) -> int:
+def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_info, lat_e) -> int:
     """The strategy kernel's intents, in order, as `NbEngine._exec_intents` sends them: `Engine.submit` /
     `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_one`) → its dispatcher
     `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). -1, or W_GROW (nothing done)
     when a buffer lacks room for `ni` intents."""
     if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
-            or sord.shape[0] - st[S_NORD] < ni or side_of.shape[0] <= GK.next_order_id(arena) + ni):
+            or sord.shape[0] - st[S_NORD] < ni or order_info.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
     for j in range(ni):
         if intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL:
@@ -207,7 +211,7 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
             heap_push(h, st, now + lat, P_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, ORDER_LIMIT,
-                      TIF_GTC, 0)
+                      TIF_GTC, 0, 0)
             r = st[S_NO]
             orows[r, 0] = now
             orows[r, 1] = cmd_oid
@@ -235,7 +239,7 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, side_of
         accepted = code == 0 or (code & 0xFFFF) == 0
         if kind == INTENT_NEW:
             if code == 0:  # accepted, not a duplicate: the order joins the strategy's view
-                side_of[oid] = side
+                order_info[oid, OI_SIDE] = side
                 k = st[S_NORD]
                 sord[k, SO_ID] = oid
                 sord[k, SO_SIDE] = side
@@ -261,7 +265,7 @@ def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
         st[S_NRESP] += 1
         v = vout[r]
         heap_push(h, st, t + lat, P_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
-                  np.int64(v.kind), np.int64(v.liquidity))
+                  np.int64(v.kind), np.int64(v.liquidity), v.queue)
 
 
 @_inline
@@ -337,7 +341,7 @@ def _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r) -> in
 
 
 @_inline
-def _fast_report(st, now, h, arena, frows, sord, side_of) -> int:
+def _fast_report(st, now, h, arena, frows, sord, order_info) -> int:
     """Pop and run the kernel heap's first item, a report arriving locally at clock `now` (`Engine._deliver`: the
     gateway's `on_execution_report`, position, cash, fees, the fill row, the strategy's order view). Wake code or
     -1; W_GROW leaves the item on the heap untouched."""
@@ -351,9 +355,14 @@ def _fast_report(st, now, h, arena, frows, sord, side_of) -> int:
     fee = h[0, H_PAY + 5]
     kind = h[0, H_PAY + 6]
     liq = h[0, H_PAY + 7]
+    queue = h[0, H_PAY + 8]
     _h_drop_top(h, st)
     flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
-    side = side_of[oid] if 0 <= oid < side_of.shape[0] else 0
+    ours = 0 <= oid < order_info.shape[0]
+    side = order_info[oid, OI_SIDE] if ours else 0
+    if kind == REPORT_ACK and ours:
+        order_info[oid, OI_ACK_TS] = now
+        order_info[oid, OI_QUEUE] = queue
     if kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL:
         st[S_POS] += side * qty
         st[S_CASH] -= side * price * qty * st[S_MULT]

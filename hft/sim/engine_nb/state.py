@@ -84,13 +84,18 @@ SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending
 IN_SUBMIT, IN_CANCEL = 1, 2
 MAX_INTENTS = 8
 # kernel heap rows: time, priority, sequence, item type, payload (IT_CMD: action, order id, side, price, qty,
-# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, kind, liquidity)
+# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, kind, liquidity, queue)
 H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
-H_COLS = 12
+H_COLS = 13
 IT_CMD, IT_REP = 1, 2
 # rows the kernel writes: decisions (seq, ts, key, kind, side, price, qty, order type, tif, target, code, order
 # id), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
 D_COLS, O_COLS, F_COLS = 12, 8, 10
+
+# per order id (`order_info`, rows indexed by order id): side (0: not ours), the local time its ACK arrived, its
+# queue ahead at entry (lots; -1: never rested): `Engine._side_of` and `Engine._acks` of the reference engine
+OI_SIDE, OI_ACK_TS, OI_QUEUE = 0, 1, 2
+OI_COLS = 3
 
 EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
 _I64_MAX = np.iinfo(np.int64).max

@@ -18,7 +18,7 @@ Layout (numba; few arrays per call)
 * ``cons`` int64 ``[m, 3]`` — visible liquidity our taker fills consumed: ``(side, price, lots)``.
 * ``params`` int64 ``[N_PARAMS]`` — mode, money multiplier, fees, counters (``P_*``), among them the signed
   position ``P_POS`` (lots), data counters (``P_UNKNOWN_REFS``, ``P_CLIPPED``, ``P_REJECTED``, as
-  `hft.book.l3.l3_replay` counts them) and the resync's row / key counters and adjustment counts
+  `hft.book.l3_replay.l3_replay` counts them) and the resync's row / key counters and adjustment counts
   (``P_REF_ROW``, ``P_RSEQ``, ``P_RS_LEVELS``, ``P_RS_ADDED``, ``P_RS_REMOVED``).
 * ``ref`` int64 ``[n, 4*L]`` read-only — the LOBSTER reference rows (book after each message) for the resync;
   ``[0, 4]`` (no rows): resync off.
@@ -36,7 +36,7 @@ Semantics (exactly what is implemented)
 *Exogenous replay*: the data's messages are applied to the market's orders unchanged, whatever we did. Our
 fills never remove market liquidity, and our orders never change a market order or the anonymous quantity;
 without the reference resync, once all our orders are gone, the book is exactly the book
-`hft.book.l3.l3_replay` rebuilds from the data alone (the tests check this); with it, the market's visible
+`hft.book.l3_replay.l3_replay` rebuilds from the data alone (the tests check this); with it, the market's visible
 levels are the reference's after every message (below). Our own orders never match each other (no self-trade simulation: the gateway's
 self-match prevention is the place for that); they are excluded from every "available quantity" below.
 

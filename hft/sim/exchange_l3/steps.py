@@ -14,6 +14,7 @@ from hft.book.l3 import (
     l3_add,
     l3_cancel,
     l3_delete,
+    l3_queue_ahead,
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import (
@@ -96,7 +97,7 @@ from hft.sim.exchange_l3.resync import (
     _resync,
     _rs_room,
 )
-from hft.sim.venue_common import consume, emit, within
+from hft.sim.venue_common import P_NREP, consume, emit, within
 
 
 @_kernel
@@ -183,6 +184,7 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
     orders[n, O_TIF] = tif
     orders[n, O_ARRIVAL] = now
     params[P_NORD] = n + 1
+    ack = params[P_NREP]
     ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
     expire = ioc_like
     live = True
@@ -230,6 +232,8 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
         else:
             _enter_book(book, orders, params, now, n)
+            if ok:
+                out[ack].queue = l3_queue_ahead(book, orders[n, O_KEY])
     return V_OK if ok else V_REPORTS_FULL
 
 

@@ -17,8 +17,6 @@ from hft.book.l3 import (
     NEED_LEVEL_RANGE,
     NEED_ORDER_CAPACITY,
     OK,
-    REPLAY_COUNTERS,
-    L3OrderBook,
     l3_add,
     l3_cancel,
     l3_delete,
@@ -26,9 +24,9 @@ from hft.book.l3 import (
     l3_grow_levels,
     l3_grow_orders,
     l3_remove_anon,
-    l3_replay,
     new_l3_book,
 )
+from hft.book.l3_replay import REPLAY_COUNTERS, L3OrderBook, l3_replay
 from hft.book.topn import topn_side
 from hft.core.dtypes import (
     BUY,

@@ -204,6 +204,7 @@ def _same(a, b) -> None:
     assert np.array_equal(a.orders, b.orders)
     assert np.array_equal(a.fills, b.fills)
     assert np.array_equal(a.equity, b.equity)
+    assert np.array_equal(a.acks, b.acks)  # ACK arrival times and queue ahead at entry (not in the run hash)
     assert a.final == b.final and a.rejects == b.rejects and a.events == b.events
     assert a.transition_records == b.transition_records
     assert list(a.decision_records) == list(b.decision_records)  # the gateway's records, field by field

@@ -307,3 +307,15 @@ def test_cancels_never_fill_only_trades_do():
     v.depth(5, BUY, 1000, 0)  # at the head (front -1): depth changes leave us there
     assert v.working()[1]["front"] == -1.0
     assert rows(v.trade(6, SELL, 1000, 1)) == [("partial_fill", 1, 1000, 1, 3, "maker", 0)]
+
+
+def test_ack_carries_the_queue_ahead_at_entry():
+    """The ACK of a resting order reports the lots ahead of it when it joined (the displayed level: the queue
+    model's starting estimate); -1 when it never rests, and on every other report."""
+    v = venue(bids=((1000, 10), (999, 7)))
+    assert [int(r["queue"]) for r in v.new(1, 7, BUY, 1000, 4, LIM, TIF_GTC)] == [10]
+    assert [int(r["queue"]) for r in v.new(2, 8, BUY, 998, 1, LIM, TIF_GTC)] == [0]  # an empty level
+    ioc = v.new(3, 9, BUY, 1001, 20, LIM, TIF_IOC)  # takes the ask, the rest expires: never rested
+    assert [(REPORT_KIND_NAMES[int(r["kind"])], int(r["queue"])) for r in ioc] == [
+        ("ack", -1), ("partial_fill", -1), ("expired", -1)]
+    assert all(int(r["queue"]) == -1 for r in v.trade(4, SELL, 1000, 12))

@@ -9,17 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.book.l3 import (
-    ASK,
-    BID,
-    M_BASE,
-    R_STATUS,
-    REPLAY_COUNTERS,
-    L3Book,
-    l3_replay,
-    l3_validate,
-    new_l3_book,
-)
+from hft.book.l3 import ASK, BID, M_BASE, L3Book, new_l3_book
+from hft.book.l3_replay import R_STATUS, REPLAY_COUNTERS, l3_replay, l3_validate
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -534,3 +525,15 @@ def test_lobster_day_invariants_and_determinism(shared_data: Path):
     assert counters[R_STATUS] == 0
     assert market_state(v1.book) == market_state(alone)
     assert v1.counters()["unknown_refs"] == int(counters[1])
+
+
+def test_ack_carries_the_exact_queue_ahead_at_entry():
+    """On L3 the ACK reports the exact quantity ahead of the order when it joined its FIFO (anonymous quantity,
+    market orders and our earlier orders); -1 when it never rests."""
+    v = venue()
+    v.market(1, EV_ADD, BUY, 1000, 5, 1)
+    assert [int(r["queue"]) for r in v.new(2, 7, BUY, 1000, 4, LIM, TIF_GTC)] == [15]
+    assert [int(r["queue"]) for r in v.new(3, 8, BUY, 1000, 2, LIM, TIF_GTC)] == [19]  # behind our first
+    assert v.queue_ahead(8) == 19
+    fok = v.new(4, 9, BUY, 1001, 50, LIM, TIF_FOK)
+    assert {int(r["queue"]) for r in fok} == {-1}

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hft.book.l3 import l3_validate, new_l3_book
+from hft.book.l3 import new_l3_book
+from hft.book.l3_replay import l3_validate
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, NO_PRICE, SELL
 from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_KIND_NAMES, TIF_GTC
 from hft.sim.engine import Engine

@@ -73,3 +73,22 @@ def test_tables_name_their_currency(tmp_path):
         meta = pl.read_parquet_metadata(tmp_path / f"{name}.parquet")
         assert meta["hft.currency"] == "USDT" and float(meta["hft.money_unit"]) == 1e-7
         assert "BTCUSDT" in meta["hft.instrument"]
+
+
+def test_ack_latency_and_queue_at_entry_join_the_orders_and_fills():
+    from hft.sim.engine import ACK_LOG_DTYPE
+
+    out = _output()
+    out.acks = np.array([(1, T0 + 2_500_000, 7), (2, T0 + 10 + 1_000_000, -1)], dtype=ACK_LOG_DTYPE)
+    fr = readable_frames(out, BTC, 1)
+    o, f = fr["orders"], fr["fills"]
+    assert o["order_id"].to_list() == [1, 2]  # order kept
+    assert o["ack_latency_ms"].to_list() == [2.5, 1.0]
+    assert o["ack_utc"][0].isoformat().startswith("2023-11-14T22:13:20.0025")
+    assert o["queue_at_entry_inst"].to_list() == [0.00007, None]  # 7 lots ahead; order 2 never rested
+    assert f["queue_at_entry_inst"].to_list() == [0.00007, None]
+
+
+def test_a_run_without_an_ack_log_has_null_ack_columns():
+    fr = readable_frames(_output(), BTC, 1)
+    assert fr["orders"]["ack_latency_ms"].null_count() == 2 and fr["fills"]["queue_at_entry_inst"].null_count() == 2

@@ -139,3 +139,40 @@ def test_l3_queue_position_is_exact(cls):
     # books: after msg 0 (one side), msg 1 (we submit at 99 behind 5 lots), msg 10, 20, 30, 40
     assert ahead == [-1, -1, 5, 3, 0, 0]
     assert seen[2]["bids"] == [[99, 9]]  # the local view is the market's: 5 + 4 lots, ours not in it
+
+
+class Waker(Strategy):
+    """Asks for wake-ups (one before the data ends, one well after it); sends an order at each."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.woke: list[tuple[int, str, int]] = []
+        self.updates: list[tuple[int, int, int]] = []
+
+    def on_start(self, ctx) -> None:
+        ctx.at(15 * MS, "early")
+        ctx.at(500 * MS, "late")  # the data ends at 20 ms: still delivered
+        ctx.at(15 * MS, "early-2")  # same time: in the order asked
+
+    def on_wake(self, ctx, payload) -> None:
+        self.woke.append((ctx.now, payload, ctx.position))
+        ctx.submit(BUY, 101, 1, None, None)  # marketable: fills at once as a taker
+
+    def on_order_update(self, ctx, u) -> None:
+        self.updates.append((u.ts, u.exch_ts, u.kind))
+
+
+@pytest.mark.parametrize("cls", [Engine, NbEngine])
+def test_wake_ups_come_at_their_local_time_even_after_the_data(cls):
+    ev = _events([(0, EV_SNAPSHOT_LEVEL, BUY, 99, 10, 0, 0), (0, EV_SNAPSHOT_LEVEL, SELL, 101, 50, 0, 1),
+                  (20, EV_LEVEL_SET, BUY, 99, 9, 0, 1)])
+    venue = L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), fees=FeeSchedule(0, 0, 0)))
+    strat = Waker()
+    ecfg = EngineConfig(entry=L.constant(MS), response=L.constant(MS), sample_ns=50 * MS, strategy="recorder")
+    out = cls(ev, venue, _factory(), strat, "X", ecfg).run()
+    assert strat.woke == [(15 * MS, "early", 0), (15 * MS, "early-2", 0), (500 * MS, "late", 2)]
+    assert len(out.fills) == 3
+    # every report carries the venue's time: it reached the venue 1 ms after the wake, us 1 ms after that
+    assert {(ts - exch) for ts, exch, _ in strat.updates} == {MS}
+    assert max(ts for ts, _, _ in strat.updates) == 502 * MS
