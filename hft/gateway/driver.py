@@ -295,10 +295,30 @@ def _unavailable(buf: object, ctx: object, env: object, now: object, mode: objec
     return None  # every envelope goes to the Python path
 
 
+DRIVER_ENV = "HFT_GATEWAY_DRIVER"  # compiled (default) | python: the safety switch to the Python path
+DRIVER_MODES = ("compiled", "python")
+
+
+def driver_mode(env: dict[str, str] | None = None) -> str:
+    """``compiled`` or ``python``, from ``HFT_GATEWAY_DRIVER`` (unset: compiled). Raises `ConfigError` naming
+    the variable on any other value."""
+    import os
+
+    from hft.core.errors import ConfigError
+
+    v = (os.environ if env is None else env).get(DRIVER_ENV, "compiled").strip().lower() or "compiled"
+    if v not in DRIVER_MODES:
+        raise ConfigError(f"{DRIVER_ENV}: expected one of {list(DRIVER_MODES)}, was {v!r}", key=DRIVER_ENV)
+    return v
+
+
 def compiled() -> object:
     """The compiled entry point of `process_typed` (int64 arena, context, envelope, now, mode), or a function
-    leaving every envelope to the Python path when this interpreter's object layout is not the one the
+    leaving every envelope to the Python path: when ``HFT_GATEWAY_DRIVER=python`` (the safety switch: the
+    same decisions without the C-API code), or when this interpreter's object layout is not the one the
     driver reads (see `hft.gateway.pyobj.layout_ok`)."""
+    if driver_mode() == "python":
+        return _unavailable
     if not (layout_ok() and Decision.__basicsize__ == OrderCommand.__basicsize__ == tuple.__basicsize__):
         return _unavailable
     return process_typed.compile((types.Array(types.int64, 1, "C"), pyref, pyref, pyref, types.int64))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from gwkit import Gw, config
 
+from hft.core.errors import ConfigError
 from hft.core.orders import (
     BUY,
     INTENT_CANCEL,
@@ -18,8 +19,13 @@ from hft.core.orders import (
     R_UNKNOWN_SYMBOL,
     TIF_GTC,
 )
+from hft.gateway import driver
 from hft.gateway.config import LimitSet
 from hft.gateway.intents import Decision, IntentEnvelope, OrderCommand, OrderIntent, TypedIntentEnvelope
+
+# `.ci/run` runs the gateway tests a second time with the driver switched off (HFT_GATEWAY_DRIVER=python); the
+# tests of the driver itself then have nothing to test
+pytestmark = pytest.mark.skipif(driver.driver_mode() == "python", reason="HFT_GATEWAY_DRIVER=python: driver off")
 
 
 def payload(key=1, acct="A1", strat="s1", sym="AAA", side=BUY, price=1000, qty=1, kind=INTENT_NEW,
@@ -170,3 +176,28 @@ def test_order_intent_envelopes_take_the_driver_with_the_same_decisions():
         assert a == b and [type(x) for x in a] == [type(x) for x in b]
         assert a.key is i.key and a.symbol is i.symbol
     assert (fast.svc.arena == slow.svc.arena).all() and fast.records == slow.records
+
+
+def test_the_switch_turns_the_driver_off_with_the_same_decisions(monkeypatch):
+    """HFT_GATEWAY_DRIVER=python: every envelope takes the Python path, and the decisions are the driver's."""
+    def run():
+        g = Gw()
+        out = [g.svc.process(TypedIntentEnvelope(payload(key=k, price=1000 + k % 3, qty=1 + k % 2), 0))
+               for k in range(1, 40)]
+        out.append(g.svc.process(TypedIntentEnvelope(payload(key=5), 0)))  # a duplicate
+        out.append(g.svc.process(TypedIntentEnvelope(payload(key=99, acct="nobody"), 0)))  # unknown account
+        return g, [d._replace(command=None, recv_ts=0) for d in out]
+
+    g_c, compiled = run()
+    assert g_c.svc._fast is not driver._unavailable
+    monkeypatch.setenv(driver.DRIVER_ENV, "python")
+    g_p, python = run()
+    assert g_p.svc._fast is driver._unavailable
+    assert python == compiled
+
+
+@pytest.mark.parametrize("value", ["numba", "1", "C"])
+def test_the_switch_refuses_other_values(value):
+    with pytest.raises(ConfigError, match="HFT_GATEWAY_DRIVER: expected one of"):
+        driver.driver_mode({driver.DRIVER_ENV: value})
+    assert driver.driver_mode({}) == "compiled" and driver.driver_mode({driver.DRIVER_ENV: " Python "}) == "python"
