@@ -128,6 +128,8 @@ def serve(
     symbol: str = typer.Option(None, "--symbol", help="paper venue: the gateway symbol the data trades as"),
     loopback: str = typer.Option("fill", "--loopback", help="loopback venue (no --paper): fill | rest"),
     venue_journal: Path = typer.Option(None, "--venue-journal", help="loopback venue's journal file"),
+    nats_embedded: bool = typer.Option(False, "--nats-embedded",
+                                       help="start a local nats-server (JetStream) at signals.bus.url"),
 ) -> None:
     """Run the order API (durable /orders, volatile /v3/orders, /health, /metrics) until SIGTERM / Ctrl-C."""
     from hft.gateway.config import load_config
@@ -141,7 +143,8 @@ def serve(
     cfg = load_config(config)
     opts = ServeOptions(venue="paper" if paper else "loopback", loopback_mode=loopback,
                         venue_journal=str(venue_journal) if venue_journal else None,
-                        paper_data=str(paper) if paper else None, paper_speed=speed, paper_symbol=symbol)
+                        paper_data=str(paper) if paper else None, paper_speed=speed, paper_symbol=symbol,
+                        nats_embedded=nats_embedded)
     run(cfg, opts, host or cfg.server.host, cfg.server.port if port is None else port)
 
 

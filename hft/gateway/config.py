@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from hft.config.signals import SignalsConfig, parse_signals
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError
 from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
@@ -158,6 +159,7 @@ class GatewayConfig:
     timing: str = "dispatch"  # off | dispatch | stages
     ingress: IngressConfig = field(default_factory=IngressConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)  # webhooks, bus, HA (hft.config.signals)
     source: str = "<defaults>"
 
     def with_overrides(self, **kw: Any) -> GatewayConfig:
@@ -288,6 +290,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
     storm_s.done()
     ingress = _ingress(_opt_section(root, "ingress"))
     server = _server(_opt_section(root, "server"))
+    signals = parse_signals(_opt_section(root, "signals"))
 
     lim = _opt_section(root, "limits")
     defaults_s = _opt_section(lim, "defaults")
@@ -335,7 +338,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         dedup_ttl_ns=ttl, dedup_persist_path=persist, order_types=tuple(otypes), tifs=tuple(tifs),
         require_reference_price=require_ref, self_match_prevention=smp, defaults=defaults, accounts=accounts,
         strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
-        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, source=f,
+        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals, source=f,
     )
 
 

@@ -36,6 +36,7 @@ class ServeOptions:
     paper_speed: float = 1.0
     paper_symbol: str | None = None
     disk_monitor: bool = True
+    nats_embedded: bool = False  # start a local nats-server for the signals bus (hft.bus.embedded)
 
 
 def wal_dir_of(cfg: GatewayConfig) -> Path:
@@ -117,7 +118,8 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     feed = getattr(live.venue, "run_feed", None)
     feed_task = asyncio.create_task(feed(live), name="hft-paper-feed") if feed is not None else None
     ticker = asyncio.create_task(_pressure_ticker(live), name="hft-ingress-ticker")
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
+    signals, front = await _signals(cfg, opts, live, app)
+    server = uvicorn.Server(uvicorn.Config(front, lifespan="off", access_log=False, log_level="warning",
                                            loop="none", http="httptools", timeout_keep_alive=30))
     # uvicorn re-raises the signal that stopped it once it has shut down; the process then finishes its own
     # shutdown here (drain, WAL close) and exits 0 instead of dying of the re-raised signal
@@ -134,6 +136,8 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         ticker.cancel()
         if feed_task is not None:
             feed_task.cancel()
+        if signals is not None:
+            await signals.close()
         live.channel.close()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
@@ -142,6 +146,19 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         if getattr(live, "monitor", None) is not None:
             live.monitor.stop()
     return summary
+
+
+async def _signals(cfg: GatewayConfig, opts: ServeOptions, live: Any, app: Any) -> tuple[Any, Any]:
+    """The signal side (webhooks, bus, follower; hft.live.webhooks.service) when the config needs a bus."""
+    if not (cfg.signals.needs_bus or opts.nats_embedded):
+        return None, app
+    from hft.live.webhooks.service import SignalService
+
+    svc = SignalService(cfg, wal_dir_of(cfg).parent / "signals", embedded=opts.nats_embedded)
+    await svc.start(live, live.gw.registry)
+    extra = app.health_extra
+    app.health_extra = lambda: {**extra(), "signals": svc.health()}
+    return svc, svc.front(app)
 
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:

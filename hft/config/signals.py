@@ -1,0 +1,216 @@
+"""Strict ``signals:`` section of the gateway config: webhook sources and keys, the NATS bus, the
+signal-following strategy and the active/standby lease (docs/signals.md).
+
+Secrets never sit in the file when avoidable: a key gives ``secret_env`` (the name of an environment variable,
+read at load) or ``secret`` (at least 32 characters). Key rotation: a source lists several keys, each with an
+optional validity window (``not_before`` / ``not_after``, ISO 8601 times); every key valid at the request's
+time is tried, so two keys are accepted during an overlap. ``HFT_NATS_URL`` overrides ``signals.bus.url``;
+``HFT_NODE_ID`` overrides ``signals.ha.node_id``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hft.config.strict import Section
+
+SOURCE_KINDS = ("generic", "tradingview")
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class SignalKey:
+    """One HMAC key of a source; valid in [not_before, not_after] (ns since the epoch; None = open)."""
+
+    key_id: str
+    secret: bytes
+    not_before_ns: int | None = None
+    not_after_ns: int | None = None
+
+    def valid_at(self, t_ns: int) -> bool:
+        return ((self.not_before_ns is None or t_ns >= self.not_before_ns)
+                and (self.not_after_ns is None or t_ns <= self.not_after_ns))
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """An allowed signal source (its name is matched exactly, case-sensitively, in ``/webhooks/{source}``)."""
+
+    name: str
+    kind: str  # generic | tradingview (payload shape)
+    keys: tuple[SignalKey, ...]
+    rate_per_s: float  # token-bucket refill
+    burst: int  # bucket size
+    instruments: tuple[str, ...] = ()  # allowlist; empty = any
+    tick_size: float = 0.01  # decimal prices of the source (TradingView) → integer ticks
+
+
+@dataclass(frozen=True)
+class BusConfig:
+    """The NATS JetStream bus (subjects ``<prefix>.raw|normalized|dead`` in one stream)."""
+
+    url: str = "nats://127.0.0.1:4222"
+    stream: str = "SIGNALS"
+    subject_prefix: str = "signals"
+    max_age_ns: int = 7 * 86_400 * 1_000_000_000  # retention: limits policy
+    max_msgs: int = 1_000_000
+    max_bytes: int = 1 << 30
+    storage: str = "file"  # file | memory
+    publish_timeout_ns: int = 2_000_000_000  # a JetStream ack must come within this
+    buffer: int = 64  # webhooks that may wait for the bus during a blip; more → 503 at once
+    blip_ns: int = 2_000_000_000  # how long a webhook waits for a reconnect before 503
+
+
+@dataclass(frozen=True)
+class FollowConfig:
+    """The signal-following strategy (durable consumer of ``signals.normalized`` → intents)."""
+
+    enabled: bool = False
+    account: str = "ACC1"
+    strategy: str = "signal1"
+    max_qty: int = 10  # lots at strength 1.0
+    consumer: str = "gateway-follower"  # durable consumer name
+
+
+@dataclass(frozen=True)
+class HAConfig:
+    """Active/standby: a leader lease in a NATS KV bucket whose entries expire after ``lease_ttl``."""
+
+    enabled: bool = False
+    node_id: str = ""
+    bucket: str = "hft_gateway_leader"
+    lease_ttl_ns: int = 3_000_000_000
+    renew_ns: int = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    """The whole ``signals:`` section (defaults: webhooks off)."""
+
+    enabled: bool = False
+    replay_window_ns: int = 300_000_000_000
+    nonce_store: str | None = None  # default $HFT_HOME/signals/nonces.log
+    max_body_bytes: int = 1 << 20
+    sources: Mapping[str, SourceSpec] = field(default_factory=dict)
+    bus: BusConfig = field(default_factory=BusConfig)
+    follow: FollowConfig = field(default_factory=FollowConfig)
+    ha: HAConfig = field(default_factory=HAConfig)
+
+    @property
+    def needs_bus(self) -> bool:
+        return self.enabled or self.follow.enabled or self.ha.enabled
+
+
+def _time_ns(sec: Section, key: str) -> int | None:
+    v = sec.raw(key, None)
+    if v is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(v)) if not isinstance(v, datetime) else v
+    except ValueError:
+        sec._fail(sec._key(key), "an ISO 8601 time (2026-11-23T20:00:00Z) or null", v)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1e9)
+
+
+def _key(data: Any, file: str, path: str, env: Mapping[str, str]) -> SignalKey:
+    s = Section(data, file, path)
+    kid = s.str("id")
+    secret = s.raw("secret", None)
+    var = s.raw("secret_env", None)
+    if (secret is None) == (var is None):
+        s._fail(s._key("secret"), "exactly one of secret / secret_env", "<hidden>")
+    if var is not None:
+        if not isinstance(var, str) or not var:
+            s._fail(s._key("secret_env"), "an environment variable name", var)
+        secret = env.get(var)
+        if not secret:
+            s._fail(s._key("secret_env"), f"environment variable {var} to hold the key", "<unset>")
+    if not isinstance(secret, str) or len(secret) < 32:
+        s._fail(s._key("secret"), "a key of at least 32 characters", "<hidden>")
+    out = SignalKey(kid, secret.encode(), _time_ns(s, "not_before"), _time_ns(s, "not_after"))
+    s.done()
+    return out
+
+
+def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str]) -> SourceSpec:
+    s = Section({} if data is None else data, file, path)
+    if not _SOURCE_NAME.match(name):
+        s._fail(path, "a source name of 1-64 letters, digits, '_' or '-'", name)
+    kind = s.str("kind", "generic", choices=SOURCE_KINDS)
+    raw_keys = s.raw("keys")
+    if not isinstance(raw_keys, list) or not raw_keys:
+        s._fail(s._key("keys"), "a non-empty list of keys", raw_keys)
+    keys = tuple(_key(k, file, f"{path}.keys[{i}]", env) for i, k in enumerate(raw_keys))
+    if len({k.key_id for k in keys}) != len(keys):
+        s._fail(s._key("keys"), "distinct key ids", [k.key_id for k in keys])
+    rate = s.float("rate_per_s", 50.0, min_value=0.001)
+    burst = s.int("burst", 100, min_value=1)
+    inst = s.raw("instruments", [])
+    if not isinstance(inst, list) or not all(isinstance(x, str) for x in inst):
+        s._fail(s._key("instruments"), "a list of instrument names", inst)
+    tick = s.float("tick_size", 0.01, min_value=1e-12)
+    s.done()
+    return SourceSpec(name, kind, keys, rate, burst, tuple(inst), tick)
+
+
+def _bus(s: Section, env: Mapping[str, str]) -> BusConfig:
+    d = BusConfig()
+    out = BusConfig(url=env.get("HFT_NATS_URL") or s.str("url", d.url), stream=s.str("stream", d.stream),
+                    subject_prefix=s.str("subject_prefix", d.subject_prefix),
+                    max_age_ns=s.duration_ns("max_age", d.max_age_ns),
+                    max_msgs=s.int("max_msgs", d.max_msgs, min_value=1),
+                    max_bytes=s.int("max_bytes", d.max_bytes, min_value=1024),
+                    storage=s.str("storage", d.storage, choices=("file", "memory")),
+                    publish_timeout_ns=s.duration_ns("publish_timeout", d.publish_timeout_ns),
+                    buffer=s.int("buffer", d.buffer, min_value=0, max_value=10_000),
+                    blip_ns=s.duration_ns("blip", d.blip_ns))
+    if not out.url.startswith(("nats://", "tls://")):
+        s._fail(s._key("url"), "a nats:// or tls:// URL (or HFT_NATS_URL)", out.url)
+    s.done()
+    return out
+
+
+def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsConfig:
+    """Validate the ``signals:`` section (`s` may be empty: webhooks off, defaults)."""
+    env = os.environ if env is None else env
+    d = SignalsConfig()
+    enabled = s.bool("enabled", d.enabled)
+    window = s.duration_ns("replay_window", d.replay_window_ns)
+    if window <= 0:
+        s._fail(s._key("replay_window"), "a positive duration", s.raw("replay_window"))
+    store = s.raw("nonce_store", None)
+    if store is not None and not isinstance(store, str):
+        s._fail(s._key("nonce_store"), "a file path string or null", store)
+    max_body = s.int("max_body_bytes", d.max_body_bytes, min_value=256)
+    src = s.raw("sources", {}) or {}
+    if not isinstance(src, Mapping):
+        s._fail(s._key("sources"), "a mapping of source name to its keys", src)
+    sources = {str(n): _source(str(n), v, s.file, s._key(f"sources.{n}"), env) for n, v in src.items()}
+    bus = _bus(Section(s.raw("bus", {}) or {}, s.file, s._key("bus")), env)
+    f = Section(s.raw("follow", {}) or {}, s.file, s._key("follow"))
+    fd = FollowConfig()
+    follow = FollowConfig(enabled=f.bool("enabled", fd.enabled), account=f.str("account", fd.account),
+                          strategy=f.str("strategy", fd.strategy), max_qty=f.int("max_qty", fd.max_qty, min_value=1),
+                          consumer=f.str("consumer", fd.consumer))
+    f.done()
+    h = Section(s.raw("ha", {}) or {}, s.file, s._key("ha"))
+    hd = HAConfig()
+    ha = HAConfig(enabled=h.bool("enabled", hd.enabled),
+                  node_id=env.get("HFT_NODE_ID") or h.str("node_id", hd.node_id) or f"{os.uname().nodename}-"
+                                                                                    f"{os.getpid()}",
+                  bucket=h.str("bucket", hd.bucket), lease_ttl_ns=h.duration_ns("lease_ttl", hd.lease_ttl_ns),
+                  renew_ns=h.duration_ns("renew", hd.renew_ns))
+    if not 0 < ha.renew_ns * 2 <= ha.lease_ttl_ns:
+        h._fail(h._key("renew"), "a positive duration at most half of lease_ttl", h.raw("renew", None))
+    h.done()
+    s.done()
+    if enabled and not sources:
+        s._fail(s._key("sources"), "at least one source when signals.enabled is true", {})
+    return SignalsConfig(enabled, window, store, max_body, sources, bus, follow, ha)

@@ -1,0 +1,47 @@
+"""The canonical trading-signal record (version 1): what every webhook source is normalised into, what the bus
+carries on ``signals.normalized``, what the signal-following strategy reads live and in replay.
+
+Fields: ``v`` (schema version), ``source`` (the allowlisted source name), ``instrument`` (the gateway's symbol),
+``side`` (+1 buy, -1 sell, 0 when only a ``target`` is given), ``target`` (target position in lots, or None),
+``strength`` (0..1, scales the follower's size), ``horizon_ns`` (how long the view holds; 0 = unspecified),
+``price`` (reference price in integer ticks, or None), ``ts_event`` (the source's time, ns since the epoch),
+``ts_received`` (the ingress's time), ``corr_id`` (correlation id: ``<source>:<nonce>``, unique per accepted
+webhook; the follower's idempotency key derives from it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SIGNAL_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    """One normalised signal (module docstring)."""
+
+    source: str
+    instrument: str
+    side: int
+    target: int | None
+    strength: float
+    horizon_ns: int
+    price: int | None
+    ts_event: int
+    ts_received: int
+    corr_id: str
+    v: int = SIGNAL_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SignalRecord:
+        """Rebuild from `to_dict` output; ValueError naming the field on a wrong version or a missing field."""
+        if d.get("v") != SIGNAL_VERSION:
+            raise ValueError(f"signal record: field 'v': expected {SIGNAL_VERSION}, was {d.get('v')!r}")
+        try:
+            return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        except KeyError as exc:
+            raise ValueError(f"signal record: field {exc.args[0]!r}: missing") from None

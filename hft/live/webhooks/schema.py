@@ -1,0 +1,143 @@
+"""Webhook payload shapes and their normalisation into the canonical `SignalRecord` (hft.core.signal).
+
+``generic`` sources post::
+
+    {"instrument": "AAPL", "side": "buy" | "sell", "target": <lots>, "strength": 0..1, "horizon_s": <s>,
+     "price": <ticks>, "ts_ms": <ms since the epoch>}
+
+(``side`` or ``target`` required; unknown fields refused). ``tradingview`` sources post TradingView's alert JSON
+(the usual template: ``{"ticker": "{{ticker}}", "action": "{{strategy.order.action}}", "contracts":
+"{{strategy.order.contracts}}", "position_size": "{{strategy.position_size}}", "price": "{{close}}", "time":
+"{{timenow}}"}``; numbers may arrive as strings; other fields are kept in the raw message only); the decimal
+price becomes ticks by the source's ``tick_size``, ``position_size`` the target.
+
+A payload that fails is a `SchemaError` (field, reason, type): the webhook answers 422, and the raw payload goes
+to ``signals.raw`` and ``signals.dead`` for review.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import msgspec
+
+from hft.config.signals import SourceSpec
+from hft.core.signal import SignalRecord
+
+_INSTRUMENT = re.compile(r"^[A-Za-z0-9._:/-]{1,32}$")
+
+
+class SchemaError(Exception):
+    """A payload that does not fit its source's shape: `field`, `reason`, `type` (metric label)."""
+
+    def __init__(self, field: str, reason: str, kind: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.kind = kind
+
+
+class GenericSignal(msgspec.Struct, forbid_unknown_fields=True):
+    instrument: str
+    side: Literal["buy", "sell"] | None = None
+    target: int | None = None
+    strength: float = 1.0
+    horizon_s: float = 0.0
+    price: int | None = None
+    ts_ms: int | None = None
+
+
+Num = str | int | float | None
+
+
+class TradingViewAlert(msgspec.Struct):
+    ticker: str
+    action: Literal["buy", "sell", "BUY", "SELL"]
+    contracts: Num = None
+    position_size: Num = None
+    price: Num = None
+    time: str | None = None
+    strength: float = 1.0
+    horizon_s: float = 0.0
+
+
+_dec = {"generic": msgspec.json.Decoder(GenericSignal), "tradingview": msgspec.json.Decoder(TradingViewAlert)}
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+_MISSING = re.compile(r"missing required field `([^`]*)`")
+_AT = re.compile(r"at `\$\.?([^`\[]*)")
+
+
+def _schema_error(exc: Exception) -> SchemaError:
+    msg = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        m = _UNKNOWN.search(msg)
+        if m:
+            return SchemaError(m.group(1), msg, "unknown_field")
+        m = _MISSING.search(msg)
+        if m:
+            return SchemaError(m.group(1), msg, "missing_field")
+        m = _AT.search(msg)
+        return SchemaError(m.group(1) if m and m.group(1) else "$body", msg, "type")
+    return SchemaError("$body", f"malformed JSON: {msg}", "malformed_json")
+
+
+def _number(v: Num, field: str) -> float | None:
+    if v is None or v == "":
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise SchemaError(field, f"expected a number, was {v!r}", "type") from None
+    if x != x or x in (float("inf"), float("-inf")):
+        raise SchemaError(field, f"expected a finite number, was {v!r}", "value")
+    return x
+
+
+def _common(src: SourceSpec, instrument: str, strength: float, horizon_s: float) -> None:
+    if not _INSTRUMENT.match(instrument):
+        raise SchemaError("instrument", f"expected 1-32 characters [A-Za-z0-9._:/-], was {instrument!r}", "value")
+    if src.instruments and instrument not in src.instruments:
+        raise SchemaError("instrument", f"expected one of {list(src.instruments)[:20]}, was {instrument!r}",
+                          "instrument")
+    if not 0.0 <= strength <= 1.0:
+        raise SchemaError("strength", f"expected a number in [0, 1], was {strength}", "value")
+    if not 0.0 <= horizon_s <= 366 * 86400:
+        raise SchemaError("horizon_s", f"expected seconds in [0, 366 days], was {horizon_s}", "value")
+
+
+def normalise(src: SourceSpec, body: bytes, corr_id: str, received_ns: int) -> SignalRecord:
+    """The canonical record of a payload, or `SchemaError`."""
+    try:
+        p: Any = _dec[src.kind].decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _schema_error(exc) from None
+    if src.kind == "generic":
+        _common(src, p.instrument, p.strength, p.horizon_s)
+        if p.side is None and p.target is None:
+            raise SchemaError("side", "expected side (buy|sell) or target (lots)", "missing_field")
+        if p.price is not None and p.price <= 0:
+            raise SchemaError("price", f"expected a positive price in ticks, was {p.price}", "value")
+        if p.ts_ms is not None and p.ts_ms <= 0:
+            raise SchemaError("ts_ms", f"expected milliseconds since the epoch, was {p.ts_ms}", "value")
+        side = {"buy": 1, "sell": -1}.get(p.side or "", 0)
+        return SignalRecord(src.name, p.instrument, side, p.target, float(p.strength),
+                            round(p.horizon_s * 1e9), p.price,
+                            p.ts_ms * 1_000_000 if p.ts_ms is not None else received_ns, received_ns, corr_id)
+    _common(src, p.ticker, p.strength, p.horizon_s)
+    price = _number(p.price, "price")
+    if price is not None and price <= 0:
+        raise SchemaError("price", f"expected a positive price, was {p.price!r}", "value")
+    target = _number(p.position_size, "position_size")
+    _number(p.contracts, "contracts")
+    ts = received_ns
+    if p.time:
+        try:
+            dt = datetime.fromisoformat(p.time.replace("Z", "+00:00"))
+        except ValueError:
+            raise SchemaError("time", f"expected an ISO 8601 time, was {p.time!r}", "value") from None
+        ts = int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp() * 1e9)
+    return SignalRecord(src.name, p.ticker, 1 if p.action.lower() == "buy" else -1,
+                        round(target) if target is not None else None, float(p.strength), round(p.horizon_s * 1e9),
+                        round(price / src.tick_size) if price is not None else None, ts, received_ns, corr_id)

