@@ -167,3 +167,25 @@ def token(
         raise ConfigError("server.jwt_secret: expected a secret (config or HFT_JWT_SECRET), was null",
                           key="server.jwt_secret")
     print(mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin))
+
+
+@app.command("signals-export")
+def signals_export(
+    out: Path = typer.Option(..., "--out", "-o", help="JSON-lines file of canonical signal records to write"),
+    config: Path = typer.Option(None, "--config", help="gateway YAML (signals.bus: url, stream, subject prefix)"),
+    source: list[str] = typer.Option(None, "--source", help="only these sources (repeatable)"),
+    url: str = typer.Option(None, "--url", envvar="HFT_NATS_URL", help="NATS URL (default signals.bus.url)"),
+) -> None:
+    """Write the recorded normalised signals of the bus (for `hft replay -s signal_follow`)."""
+    import json
+
+    from hft.bus.export import read_subject
+    from hft.core.fileio import atomic_write_text
+    from hft.gateway.config import load_config
+
+    bus = load_config(config).signals.bus
+    recs = read_subject(url or bus.url, bus.stream, f"{bus.subject_prefix}.normalized")
+    if source:
+        recs = [r for r in recs if r.get("source") in set(source)]
+    atomic_write_text(out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in recs))
+    print(f"{len(recs)} signals -> {out}")

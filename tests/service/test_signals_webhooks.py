@@ -167,3 +167,30 @@ def test_nonce_survives_restart_and_bus_outage_fails_closed(env):
     norm = [m["corr_id"] for m in stream_messages(nats.url, "signals.normalized")]
     assert all(norm.count(c) == 1 for c in acked)  # every acknowledged signal is in the stream, once
     assert _counter(srv, "gateway_webhooks_received_total", status="503") >= 1
+
+
+def test_recorded_signals_replay_deterministically(env, tmp_path):
+    """The same rule in `hft replay`: signals recorded on the bus, exported, replayed twice on a day (same hash)."""
+    from tests.cli.conftest import run_hft
+
+    srv, nats, _ = env
+    r = run_hft("data", "generate", "--out", str(tmp_path), "--messages", "2000", "--levels", "5", "--zip", "--json")
+    assert r.code == 0, r.err
+    day = r.json()["zip_path"]  # SYNTH, 2024-01-02 14:30-21:00 UTC
+    t0 = 1704207600000  # 15:00 UTC, ms
+    for i, sig in enumerate([{"side": "buy", "strength": 0.5}, {"side": "sell"}, {"target": 0}]):
+        code, _, _ = post(srv, "research", {"instrument": "SYNTH", "ts_ms": t0 + i * 3_600_000, **sig})
+        assert code == 202
+    out = tmp_path / "signals.jsonl"
+    r = run_hft("gateway", "signals-export", "--url", nats.url, "--source", "research", "--out", str(out))
+    assert r.code == 0, r.err
+    assert len(out.read_text().splitlines()) == 3
+    runs = [run_hft("replay", "-d", day, "-s", "signal_follow", "--set", f"strategies.signal_follow.signals={out}",
+                    "--no-store", "--json") for _ in range(2)]
+    assert all(x.code == 0 for x in runs), runs[0].err
+    a, b = (x.json() for x in runs)
+    assert a["run_hash"] == b["run_hash"]
+    # buy 5 (strength 0.5 of 10), sell 10, then back to a flat target: buy 5
+    assert a["orders"] == 3 and a["decisions"] == 3 and a["filled_qty"] == 20 and a["position"] == 0
+    r = run_hft("replay", "-d", day, "-s", "signal_follow", "--no-store")
+    assert r.code == 11 and "strategies.signal_follow.signals" in r.err and "Traceback" not in r.err
