@@ -100,31 +100,22 @@ def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Any:
 
 async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int,
                       announce: Any = print) -> dict[str, Any]:
-    """Run the service until SIGINT / SIGTERM. `announce(line)` gets the ready line (the bound port)."""
-    import uvicorn
+    """Run the service until SIGINT / SIGTERM. `announce(line)` gets the ready line (the bound port).
+    With ``signals.ha.enabled`` the process starts as a standby and leads once it holds the lease
+    (`hft.live.webhooks.ha`)."""
+    if cfg.signals.ha.enabled:
+        from hft.live.webhooks.ha import serve_ha
 
+        return await serve_ha(cfg, opts, host, port, announce)
     live, app, summary = build(cfg, opts)
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
+        sock = listen(host, port)
+    except ConfigError:
         live.wal.close()
-        raise ConfigError(f"server: cannot listen on {host}:{port}: {exc.strerror}", key="server.port") from None
-    sock.listen(2048)
-    writer = asyncio.create_task(live.run(), name="hft-gateway-writer")
-    live.venue.start(loop, live.on_report)
-    feed = getattr(live.venue, "run_feed", None)
-    feed_task = asyncio.create_task(feed(live), name="hft-paper-feed") if feed is not None else None
-    ticker = asyncio.create_task(_pressure_ticker(live), name="hft-ingress-ticker")
+        raise
+    tasks = start_engine(live)
     signals, front = await _signals(cfg, opts, live, app)
-    server = uvicorn.Server(uvicorn.Config(front, lifespan="off", access_log=False, log_level="warning",
-                                           loop="none", http="httptools", timeout_keep_alive=30))
-    # uvicorn re-raises the signal that stopped it once it has shut down; the process then finishes its own
-    # shutdown here (drain, WAL close) and exits 0 instead of dying of the re-raised signal
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
+    server = uvicorn_server(front)
     app.ready = True
     bound = sock.getsockname()[1]
     announce(f"hft gateway: listening on http://{host}:{bound} (wal {live.wal.wal_dir}; recovered "
@@ -133,19 +124,61 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         await server.serve(sockets=[sock])
     finally:
         app.ready = False
-        ticker.cancel()
-        if feed_task is not None:
-            feed_task.cancel()
         if signals is not None:
             await signals.close()
-        live.channel.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        live.venue.close()
-        live.wal.close()
-        if getattr(live, "monitor", None) is not None:
-            live.monitor.stop()
+        await stop_engine(live, tasks)
     return summary
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket (port 0 = any free port); `ConfigError` when it cannot be bound."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"server: cannot listen on {host}:{port}: {exc.strerror}", key="server.port") from None
+    sock.listen(2048)
+    return sock
+
+
+def uvicorn_server(app: Any) -> Any:
+    """uvicorn on `app`, and the signal handling of the service: uvicorn re-raises the signal that stopped it
+    once it has shut down; the process then finishes its own shutdown (drain, WAL close) and exits 0 instead of
+    dying of the re-raised signal."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
+                                           loop="none", http="httptools", timeout_keep_alive=30))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    return server
+
+
+def start_engine(live: Any) -> list[asyncio.Task]:
+    """The writer task, the venue's report path, the paper feed and the pressure ticker."""
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.create_task(live.run(), name="hft-gateway-writer")]
+    live.venue.start(loop, live.on_report)
+    feed = getattr(live.venue, "run_feed", None)
+    if feed is not None:
+        tasks.append(asyncio.create_task(feed(live), name="hft-paper-feed"))
+    tasks.append(asyncio.create_task(_pressure_ticker(live), name="hft-ingress-ticker"))
+    return tasks
+
+
+async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
+    """Stop the feed and ticker, drain the intake channel through the writer, close the venue and the WAL."""
+    for t in tasks[1:]:
+        t.cancel()
+    live.channel.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await tasks[0]
+    live.venue.close()
+    live.wal.close()
+    if getattr(live, "monitor", None) is not None:
+        live.monitor.stop()
 
 
 async def _signals(cfg: GatewayConfig, opts: ServeOptions, live: Any, app: Any) -> tuple[Any, Any]:

@@ -34,6 +34,7 @@ class SignalService:
         self.webhooks: Any = None
         self.nonces: Any = None
         self.follower: Any = None
+        self.lease: Any = None  # hft.bus.lease.LeaderLease when signals.ha is on (hft.live.webhooks.ha)
 
     async def start(self, live: Any, registry: Any) -> None:
         """Start the bus (connecting in the background), the webhook handler and the follower."""
@@ -49,9 +50,7 @@ class SignalService:
                 if not live.gw.registered(kind, name):
                     raise ConfigError(f"{self.cfg.source}: key 'signals.follow.{kind}': expected a {kind} of the "
                                       f"gateway, was {name!r}", key=f"signals.follow.{kind}")
-        if self.embedded is not None:
-            self.embedded.start()
-        self.bus.start()
+        self.start_bus()
         if self.sig.enabled:
             store = Path(self.sig.nonce_store) if self.sig.nonce_store else self.state_dir / "nonces.log"
             self.nonces = NonceStore(store, self.sig.replay_window_ns, time.time_ns())
@@ -60,8 +59,17 @@ class SignalService:
             self.follower = SignalFollower(f, live, self.bus, self.bus.subject("normalized"))
             self.follower.start()
 
+    def start_bus(self) -> None:
+        """The embedded nats-server (if asked) and the bus connection (idempotent)."""
+        if self.embedded is not None and self.embedded.proc is None:
+            self.embedded.start()
+        if self.bus._task is None:
+            self.bus.start()
+
     def health(self) -> dict[str, Any]:
         out: dict[str, Any] = {"bus": self.bus.health()}
+        if self.lease is not None:
+            out["ha"] = self.lease.health()
         if self.nonces is not None:
             out["webhooks"] = {"sources": sorted(self.sig.sources), "nonces": len(self.nonces.seen),
                                "nonces_loaded": self.nonces.loaded}

@@ -1,0 +1,185 @@
+"""Active/standby `hft gateway serve` (``signals.ha.enabled``): two (or more) processes share a WAL directory
+and a venue journal (one machine or a shared volume) and a leader lease in NATS KV (`hft.bus.lease`).
+
+* Every process opens its port at once, as a **standby**: ``/health`` answers 503 with ``role: standby``, the
+  lease holder and the state it follows; every other route answers 503 ``STANDBY`` naming the leader. It does
+  not hold the WAL (its ``flock``), the venue or the intake, so it cannot dispatch.
+* The standby **follows** the leader's WAL-derived state: whenever the WAL grew it replays it read-only through
+  a fresh gateway (`hft.live.recovery.replay_wal`, in a thread) and shows decisions, orders and positions in
+  ``/health`` (a check that the WAL rebuilds; the takeover rebuilds again under the lock).
+* On acquiring the lease it **takes over**: `hft.live.server.build` (WAL lock — retried while the old leader's
+  process still holds it —, WAL replay, venue reconciliation: commands the venue already received are not sent
+  again, so a takeover dispatches nothing twice), then the engine, webhooks and follower start and the routes
+  open. A leader that loses the lease exits at once (code 75), without dispatching another command: its
+  supervisor restarts it as a standby. Recovery from the WAL is what makes that exit safe.
+
+Metrics: ``gateway_leader`` (1 on the leader), ``gateway_leadership_changes_total``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hft.gateway.config import GatewayConfig
+
+log = logging.getLogger("hft.live.ha")
+EXIT_LEASE_LOST = 75
+_JSON = [(b"content-type", b"application/json")]
+
+
+class LeadershipCollector:
+    def __init__(self, lease: Any) -> None:
+        self.lease = lease
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        yield GaugeMetricFamily("gateway_leader", "1 while this process holds the leader lease",
+                                value=int(self.lease.leader))
+        yield CounterMetricFamily("gateway_leadership_changes", "leader lease acquired or lost by this process",
+                                  value=self.lease.changes)
+
+
+class HAFront:
+    """The ASGI app of an HA process: the leader's app once it leads, standby answers before."""
+
+    def __init__(self, lease: Any, registry: Any) -> None:
+        self.lease = lease
+        self.registry = registry
+        self.target: Any = None
+        self.following: dict[str, Any] = {}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.target is not None:
+            await self.target(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if path == "/metrics":
+            from prometheus_client import generate_latest
+
+            await _send(send, 200, generate_latest(self.registry), [(b"content-type", b"text/plain")])
+            return
+        holder = self.lease.holder
+        if path == "/health":
+            body = {"status": "taking_over" if self.lease.leader else "standby", "ready": False,
+                    **self.lease.health(), "following": self.following}
+        else:
+            body = {"error": "STANDBY", "field": "leader",
+                    "reason": f"node {self.lease.node} is a standby; the leader is {holder or 'unknown'}"}
+        await _send(send, 503, json.dumps(body).encode(), _JSON)
+
+
+async def _send(send: Any, status: int, body: bytes, headers: list) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def follow_state(cfg: GatewayConfig, wal_dir: Path) -> dict[str, Any]:
+    """Replay the WAL read-only through a fresh gateway: what a takeover would start from."""
+    from hft.core.clock import ManualClock
+    from hft.gateway.service import GatewayService
+    from hft.live.engine import LiveGateway
+    from hft.live.recovery import replay_wal
+
+    live = LiveGateway(GatewayService(cfg, clock=ManualClock(0)), None, None)
+    rep = replay_wal(live, wal_dir)
+    return {"decisions": rep["decisions"], "reports": rep["reports"], "mismatches": rep["mismatches"],
+            "orders": len(live.orders), "positions": live.positions(), "at": time.time()}
+
+
+def _wal_size(wal_dir: Path) -> int:
+    try:
+        return sum(p.stat().st_size for p in wal_dir.iterdir() if p.is_file())
+    except OSError:
+        return -1
+
+
+async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce: Any) -> dict[str, Any]:
+    """Run one HA process until SIGINT / SIGTERM (module docstring)."""
+    from prometheus_client import CollectorRegistry
+
+    from hft.bus.lease import LeaderLease
+    from hft.core.errors import HftError
+    from hft.live import server as S
+    from hft.live.webhooks.service import SignalService
+
+    wal_dir = S.wal_dir_of(cfg)
+    svc = SignalService(cfg, wal_dir.parent / "signals", embedded=opts.nats_embedded)
+    standby_registry = CollectorRegistry()
+    state: dict[str, Any] = {"live": None, "tasks": None, "summary": {}}
+    took_over = asyncio.Event()
+
+    async def acquired() -> None:
+        asyncio.get_running_loop().create_task(take_over())
+
+    async def lost() -> None:
+        front.target = None
+        print(f"hft gateway: {lease.node} lost the leader lease; exiting ({EXIT_LEASE_LOST})", file=sys.stderr,
+              flush=True)
+        os._exit(EXIT_LEASE_LOST)  # fencing: no further dispatch; the WAL makes the restart safe
+
+    async def take_over() -> None:
+        while lease.leader:
+            try:
+                live, app, summary = await asyncio.to_thread(S.build, cfg, opts)
+                break
+            except HftError as exc:  # e.g. the old leader's process still holds the WAL lock
+                log.warning("takeover: %s; retrying", exc)
+                await asyncio.sleep(0.2)
+        else:
+            return
+        state.update(live=live, summary=summary, tasks=S.start_engine(live))
+        live.gw.registry.register(LeadershipCollector(lease))
+        await svc.start(live, live.gw.registry)
+        extra = app.health_extra
+        app.health_extra = lambda: {**extra(), "signals": svc.health()}
+        front.target = svc.front(app)
+        app.ready = True
+        took_over.set()
+        announce(f"hft gateway: {lease.node} leads (wal {live.wal.wal_dir}; recovered {summary['decisions']} "
+                 f"decisions, {summary['reports']} reports; resent {summary['commands_resent']})")
+
+    lease = LeaderLease(cfg.signals.ha, svc.bus, acquired, lost)
+    svc.lease = lease
+    standby_registry.register(LeadershipCollector(lease))
+    front = HAFront(lease, standby_registry)
+    sock = S.listen(host, port)
+    svc.start_bus()
+    lease.start()
+    server = S.uvicorn_server(front)
+    follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
+    announce(f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
+             f"it holds the lease)")
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        follower.cancel()
+        await lease.stop()
+        await svc.close()
+        if state["live"] is not None:
+            await S.stop_engine(state["live"], state["tasks"])
+    return state["summary"]
+
+
+async def _follow(cfg: GatewayConfig, wal_dir: Path, front: HAFront, lease: Any, period_s: float = 1.0) -> None:
+    """While standby: rebuild the WAL-derived state read-only whenever the WAL grew."""
+    seen = -2
+    while front.target is None:
+        size = _wal_size(wal_dir)
+        if size != seen and size >= 0 and not lease.leader:
+            try:
+                front.following = await asyncio.to_thread(follow_state, cfg, wal_dir)
+                seen = size
+            except Exception as exc:
+                front.following = {"error": f"{exc.__class__.__name__}: {exc}"}
+        await asyncio.sleep(period_s)
