@@ -120,8 +120,9 @@ class SignalBus:
 
     async def _on_disconnect(self) -> None:
         self._up.clear()
-        self.state = "disconnected"
-        self._set_error("disconnected")
+        if self.state != "closing":
+            self.state = "disconnected"
+            self._set_error("disconnected")
 
     async def _on_reconnect(self) -> None:
         self.reconnects += 1
@@ -139,11 +140,10 @@ class SignalBus:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        if self.nc is not None:
+        if self.nc is not None:  # every publish was awaited to its ack: nothing to drain
+            self.state = "closing"
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.nc.drain(), 2)
-            with contextlib.suppress(Exception):
-                await self.nc.close()
+                await asyncio.wait_for(self.nc.close(), 2)
         self._up.clear()
         self.state = "closed"
 

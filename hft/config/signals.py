@@ -5,7 +5,8 @@ Secrets never sit in the file when avoidable: a key gives ``secret_env`` (the na
 read at load) or ``secret`` (at least 32 characters). Key rotation: a source lists several keys, each with an
 optional validity window (``not_before`` / ``not_after``, ISO 8601 times); every key valid at the request's
 time is tried, so two keys are accepted during an overlap. ``HFT_NATS_URL`` overrides ``signals.bus.url``;
-``HFT_NODE_ID`` overrides ``signals.ha.node_id``.
+``HFT_NODE_ID`` overrides ``signals.ha.node_id``; ``HFT_SIGNALS=1|0`` overrides ``signals.enabled``. Keys named
+by ``secret_env`` are read only when the webhooks are enabled (a shipped config may name them while off).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hft.config.strict import Section
+from hft.core.errors import ConfigError
 
 SOURCE_KINDS = ("generic", "tradingview")
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -103,7 +105,7 @@ class SignalsConfig:
 
     @property
     def needs_bus(self) -> bool:
-        return self.enabled or self.follow.enabled or self.ha.enabled
+        return self.enabled or self.ha.enabled
 
 
 def _time_ns(sec: Section, key: str) -> int | None:
@@ -119,7 +121,7 @@ def _time_ns(sec: Section, key: str) -> int | None:
     return int(dt.timestamp() * 1e9)
 
 
-def _key(data: Any, file: str, path: str, env: Mapping[str, str]) -> SignalKey:
+def _key(data: Any, file: str, path: str, env: Mapping[str, str], resolve: bool) -> SignalKey:
     s = Section(data, file, path)
     kid = s.str("id")
     secret = s.raw("secret", None)
@@ -129,7 +131,7 @@ def _key(data: Any, file: str, path: str, env: Mapping[str, str]) -> SignalKey:
     if var is not None:
         if not isinstance(var, str) or not var:
             s._fail(s._key("secret_env"), "an environment variable name", var)
-        secret = env.get(var)
+        secret = env.get(var) if resolve else "<unresolved: signals disabled>" * 2
         if not secret:
             s._fail(s._key("secret_env"), f"environment variable {var} to hold the key", "<unset>")
     if not isinstance(secret, str) or len(secret) < 32:
@@ -139,7 +141,7 @@ def _key(data: Any, file: str, path: str, env: Mapping[str, str]) -> SignalKey:
     return out
 
 
-def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str]) -> SourceSpec:
+def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str], resolve: bool) -> SourceSpec:
     s = Section({} if data is None else data, file, path)
     if not _SOURCE_NAME.match(name):
         s._fail(path, "a source name of 1-64 letters, digits, '_' or '-'", name)
@@ -147,7 +149,7 @@ def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str]) 
     raw_keys = s.raw("keys")
     if not isinstance(raw_keys, list) or not raw_keys:
         s._fail(s._key("keys"), "a non-empty list of keys", raw_keys)
-    keys = tuple(_key(k, file, f"{path}.keys[{i}]", env) for i, k in enumerate(raw_keys))
+    keys = tuple(_key(k, file, f"{path}.keys[{i}]", env, resolve) for i, k in enumerate(raw_keys))
     if len({k.key_id for k in keys}) != len(keys):
         s._fail(s._key("keys"), "distinct key ids", [k.key_id for k in keys])
     rate = s.float("rate_per_s", 50.0, min_value=0.001)
@@ -162,7 +164,8 @@ def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str]) 
 
 def _bus(s: Section, env: Mapping[str, str]) -> BusConfig:
     d = BusConfig()
-    out = BusConfig(url=env.get("HFT_NATS_URL") or s.str("url", d.url), stream=s.str("stream", d.stream),
+    url = s.str("url", d.url)
+    out = BusConfig(url=env.get("HFT_NATS_URL") or url, stream=s.str("stream", d.stream),
                     subject_prefix=s.str("subject_prefix", d.subject_prefix),
                     max_age_ns=s.duration_ns("max_age", d.max_age_ns),
                     max_msgs=s.int("max_msgs", d.max_msgs, min_value=1),
@@ -182,6 +185,11 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
     env = os.environ if env is None else env
     d = SignalsConfig()
     enabled = s.bool("enabled", d.enabled)
+    flag = env.get("HFT_SIGNALS", "")
+    if flag:
+        if flag.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ConfigError(f"HFT_SIGNALS: expected 1/0/true/false, was {flag!r}", key="HFT_SIGNALS")
+        enabled = flag.lower() in ("1", "true", "yes")
     window = s.duration_ns("replay_window", d.replay_window_ns)
     if window <= 0:
         s._fail(s._key("replay_window"), "a positive duration", s.raw("replay_window"))
@@ -192,7 +200,7 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
     src = s.raw("sources", {}) or {}
     if not isinstance(src, Mapping):
         s._fail(s._key("sources"), "a mapping of source name to its keys", src)
-    sources = {str(n): _source(str(n), v, s.file, s._key(f"sources.{n}"), env) for n, v in src.items()}
+    sources = {str(n): _source(str(n), v, s.file, s._key(f"sources.{n}"), env, enabled) for n, v in src.items()}
     bus = _bus(Section(s.raw("bus", {}) or {}, s.file, s._key("bus")), env)
     f = Section(s.raw("follow", {}) or {}, s.file, s._key("follow"))
     fd = FollowConfig()
@@ -202,9 +210,9 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
     f.done()
     h = Section(s.raw("ha", {}) or {}, s.file, s._key("ha"))
     hd = HAConfig()
+    node = h.str("node_id", hd.node_id)
     ha = HAConfig(enabled=h.bool("enabled", hd.enabled),
-                  node_id=env.get("HFT_NODE_ID") or h.str("node_id", hd.node_id) or f"{os.uname().nodename}-"
-                                                                                    f"{os.getpid()}",
+                  node_id=env.get("HFT_NODE_ID") or node or f"{os.uname().nodename}-{os.getpid()}",
                   bucket=h.str("bucket", hd.bucket), lease_ttl_ns=h.duration_ns("lease_ttl", hd.lease_ttl_ns),
                   renew_ns=h.duration_ns("renew", hd.renew_ns))
     if not 0 < ha.renew_ns * 2 <= ha.lease_ttl_ns:

@@ -118,10 +118,10 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     server = uvicorn_server(front)
     app.ready = True
     bound = sock.getsockname()[1]
-    announce(f"hft gateway: listening on http://{host}:{bound} (wal {live.wal.wal_dir}; recovered "
-             f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']})")
+    line = (f"hft gateway: listening on http://{host}:{bound} (wal {live.wal.wal_dir}; recovered "
+            f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']})")
     try:
-        await server.serve(sockets=[sock])
+        await serve_announced(server, sock, line, announce)
     finally:
         app.ready = False
         if signals is not None:
@@ -154,6 +154,23 @@ def uvicorn_server(app: Any) -> Any:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     return server
+
+
+async def serve_announced(server: Any, sock: socket.socket, line: str, announce: Any) -> None:
+    """Serve on `sock`; `announce(line)` once uvicorn has started, i.e. once its signal handlers are in place
+    (a Ctrl-C right after the ready line then stops the server instead of meeting the no-op handler)."""
+
+    async def ready() -> None:
+        while not server.started and not server.should_exit:
+            await asyncio.sleep(0.01)
+        if server.started:
+            announce(line)
+
+    task = asyncio.create_task(ready(), name="hft-ready-line")
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        task.cancel()
 
 
 def start_engine(live: Any) -> list[asyncio.Task]:

@@ -158,10 +158,10 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     lease.start()
     server = S.uvicorn_server(front)
     follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
-    announce(f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
-             f"it holds the lease)")
+    line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
+            f"it holds the lease)")
     try:
-        await server.serve(sockets=[sock])
+        await S.serve_announced(server, sock, line, announce)
     finally:
         follower.cancel()
         await lease.stop()
