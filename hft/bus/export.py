@@ -11,19 +11,22 @@ from typing import Any
 from hft.core.errors import DataError
 
 
-def read_subject(url: str, stream: str, subject: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+def read_subject(url: str, stream: str, subject: str, timeout_s: float = 3.0) -> list[dict[str, Any]]:
     """Every message of `subject` in `stream` (JSON), in stream order; `DataError` when NATS is unreachable."""
 
     async def go() -> list[dict[str, Any]]:
         import nats
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+        async def quiet(exc: Exception) -> None:  # nats-py would print each failed attempt's traceback
+            return None
+
         try:
-            nc = await nats.connect(url, connect_timeout=timeout_s, allow_reconnect=False,
-                                    max_reconnect_attempts=0)
+            nc = await asyncio.wait_for(nats.connect(url, connect_timeout=1, allow_reconnect=False,
+                                                     max_reconnect_attempts=0, error_cb=quiet), timeout_s)
         except Exception as exc:
-            raise DataError(f"{url}: cannot connect to NATS ({exc.__class__.__name__}: {exc})",
-                            key="signals.bus.url") from None
+            why = str(exc) or f"no connection within {timeout_s:g}s"
+            raise DataError(f"{url}: cannot connect to NATS ({why})", key="signals.bus.url") from None
         try:
             js = nc.jetstream(timeout=timeout_s)
             try:
