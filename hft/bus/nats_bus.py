@@ -2,7 +2,7 @@
 
 One connection (nats-py), one stream (``signals.bus.stream``, subjects ``<prefix>.>``, limits retention from the
 config, a duplicate window equal to the webhook replay window so a re-sent message id is stored once).
-`publish` returns only once JetStream acknowledged the message; otherwise it raises `BusDown`, and the caller
+`publish_many` returns only once JetStream acknowledged the message; otherwise it raises `BusDown`, and the caller
 (the webhook) answers 503 and acknowledges nothing. While the connection is down a publish may wait for a
 reconnect for ``blip`` at most, and at most ``buffer`` publishes wait at once: the bounded buffer for a short
 blip, never more. The connection is retried in the background from start-up on, so a gateway starts even when
@@ -148,28 +148,47 @@ class SignalBus:
         self.state = "closed"
 
     # ------------------------------------------------------------------ publishing
-    async def publish(self, subject: str, data: bytes, msg_id: str) -> int:
-        """Publish and wait for JetStream's ack; the stream sequence. `BusDown` when not acknowledged."""
+    async def publish_many(self, msgs: list[tuple[str, bytes, str]]) -> list[int]:
+        """Publish ``(subject, data, msg_id)`` messages together and wait for JetStream's acks (one timeout for
+        all); their stream sequences. `BusDown` unless every message was acknowledged."""
         if not self._up.is_set():
-            if self._waiting >= self.cfg.buffer:
-                self.published[(subject, "refused")] += 1
-                raise BusDown(f"bus {self.state}: {self._waiting} webhooks already wait for it")
-            self._waiting += 1
-            try:
-                await asyncio.wait_for(self._up.wait(), self.cfg.blip_ns / 1e9)
-            except TimeoutError:
-                self.published[(subject, "refused")] += 1
-                raise BusDown(f"bus {self.state} for more than {self.cfg.blip_ns / 1e9:g}s: "
-                              f"{self.last_error}") from None
-            finally:
-                self._waiting -= 1
-        try:
-            ack = await self.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id})
+            await self._wait_for_bus(msgs)
+        futs: list[asyncio.Future] = []
+        timeout = self.cfg.publish_timeout_ns / 1e9
+
+        async def send_and_ack() -> list[Any]:
+            for subject, data, msg_id in msgs:
+                futs.append(await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id}))
+            return await asyncio.gather(*futs)
+
+        try:  # one timeout over sending (nats-py's pending-ack semaphore may stall) and every ack
+            acks = await asyncio.wait_for(send_and_ack(), timeout)
         except Exception as exc:
-            self.published[(subject, "error")] += 1
-            raise BusDown(f"publish to {subject} not acknowledged: {exc.__class__.__name__}: {exc}") from None
-        self.published[(subject, "duplicate" if ack.duplicate else "ok")] += 1
-        return int(ack.seq)
+            for f in futs:
+                f.cancel()  # frees nats-py's pending slot; an ack that comes later is dropped
+            for subject, _, _ in msgs:
+                self.published[(subject, "error")] += 1
+            why = str(exc) or f"no ack within {timeout:g}s"
+            raise BusDown(f"publish not acknowledged: {exc.__class__.__name__}: {why}") from None
+        for (subject, _, _), ack in zip(msgs, acks, strict=True):
+            self.published[(subject, "duplicate" if ack.duplicate else "ok")] += 1
+        return [int(a.seq) for a in acks]
+
+    async def _wait_for_bus(self, msgs: list[tuple[str, bytes, str]]) -> None:
+        """The bounded blip buffer: wait for a reconnect, at most `blip`, at most `buffer` waiters at once."""
+        if self._waiting >= self.cfg.buffer:
+            for subject, _, _ in msgs:
+                self.published[(subject, "refused")] += 1
+            raise BusDown(f"bus {self.state}: {self._waiting} webhooks already wait for it")
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._up.wait(), self.cfg.blip_ns / 1e9)
+        except TimeoutError:
+            for subject, _, _ in msgs:
+                self.published[(subject, "refused")] += 1
+            raise BusDown(f"bus {self.state} for more than {self.cfg.blip_ns / 1e9:g}s: {self.last_error}") from None
+        finally:
+            self._waiting -= 1
 
     def health(self) -> dict[str, Any]:
         return {"state": self.state, "url": self.cfg.url, "stream": self.cfg.stream, "waiting": self._waiting,

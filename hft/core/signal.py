@@ -11,7 +11,7 @@ webhook; the follower's idempotency key derives from it).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 SIGNAL_VERSION = 1
@@ -34,7 +34,10 @@ class SignalRecord:
     v: int = SIGNAL_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # explicit (dataclasses.asdict deep-copies field by field: ~50 µs, a quarter of a webhook's CPU)
+        return {"source": self.source, "instrument": self.instrument, "side": self.side, "target": self.target,
+                "strength": self.strength, "horizon_ns": self.horizon_ns, "price": self.price,
+                "ts_event": self.ts_event, "ts_received": self.ts_received, "corr_id": self.corr_id, "v": self.v}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SignalRecord:

@@ -19,7 +19,6 @@ Order of the checks (each refusal is a JSON body naming ``error``, ``field`` and
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -199,12 +198,13 @@ class WebhookApp:
             raise r from None
         ctx["validation_status"] = "valid"
         ctx["instrument"] = rec.instrument
+        signal = rec.to_dict()
         seqs = await self._send([(self.raw_subject, encode(raw), f"{corr}:raw"),
-                                 (self.norm_subject, encode(rec.to_dict()), f"{corr}:norm")])
-        return 202, {"accepted": True, "corr_id": corr, "seq": seqs[1], "signal": rec.to_dict()}
+                                 (self.norm_subject, encode(signal), f"{corr}:norm")])
+        return 202, {"accepted": True, "corr_id": corr, "seq": seqs[1], "signal": signal}
 
     async def _send(self, msgs: list[tuple[str, bytes, str]]) -> list[int]:
         try:
-            return list(await asyncio.gather(*(self.bus.publish(s, d, i) for s, d, i in msgs)))
+            return await self.bus.publish_many(msgs)
         except BusDown as e:
             raise Refused(503, "BUS_UNAVAILABLE", "bus", str(e), "bus_unavailable") from None
