@@ -107,6 +107,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         from hft.live.webhooks.ha import serve_ha
 
         return await serve_ha(cfg, opts, host, port, announce)
+    signals = _signal_service(cfg, opts)  # validated before anything opens
     live, app, summary = build(cfg, opts)
     try:
         sock = listen(host, port)
@@ -114,7 +115,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         live.wal.close()
         raise
     tasks = start_engine(live)
-    signals, front = await _signals(cfg, opts, live, app)
+    front = await _start_signals(signals, live, app)
     server = uvicorn_server(front)
     app.ready = True
     bound = sock.getsockname()[1]
@@ -198,17 +199,23 @@ async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
         live.monitor.stop()
 
 
-async def _signals(cfg: GatewayConfig, opts: ServeOptions, live: Any, app: Any) -> tuple[Any, Any]:
+def _signal_service(cfg: GatewayConfig, opts: ServeOptions) -> Any:
     """The signal side (webhooks, bus, follower; hft.live.webhooks.service) when the config needs a bus."""
     if not (cfg.signals.needs_bus or opts.nats_embedded):
-        return None, app
+        return None
     from hft.live.webhooks.service import SignalService
 
-    svc = SignalService(cfg, wal_dir_of(cfg).parent / "signals", embedded=opts.nats_embedded)
+    return SignalService(cfg, wal_dir_of(cfg).parent / "signals", embedded=opts.nats_embedded)
+
+
+async def _start_signals(svc: Any, live: Any, app: Any) -> Any:
+    """Start the signal side (if any); the ASGI app to serve (webhooks routed beside the order API)."""
+    if svc is None:
+        return app
     await svc.start(live, live.gw.registry)
     extra = app.health_extra
     app.health_extra = lambda: {**extra(), "signals": svc.health()}
-    return svc, svc.front(app)
+    return svc.front(app)
 
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:

@@ -65,3 +65,12 @@ def test_signals_export_without_a_bus_is_one_line(tmp_path):
     r = run_hft("gateway", "signals-export", "--url", f"nats://127.0.0.1:{free_port()}", "--out", str(out))
     assert r.code == 12 and "cannot connect to NATS" in r.err and "Traceback" not in r.err
     assert len(r.err.strip().splitlines()) <= 2 and not out.exists()
+
+
+def test_follower_naming_an_unknown_strategy_is_a_config_error(tmp_path):
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(CONFIG.read_text().replace("strategy: sig1", "strategy: nobody"))
+    r = run_hft("gateway", "serve", "--config", str(cfg), "--port", "0",
+                env={**KEYS, "HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET})
+    assert r.code == 11 and "signals.follow.strategy" in r.err and "'nobody'" in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "wal").exists()  # nothing opened

@@ -30,6 +30,12 @@ class SignalService:
         if embedded:
             u = urlparse(bus_cfg.url)
             self.embedded = EmbeddedNats(state_dir / "nats", port=u.port or 4222, host=u.hostname or "127.0.0.1")
+        f = self.sig.follow
+        if self.sig.needs_bus and f.enabled:  # checked before anything starts (also before an HA takeover)
+            for kind, name, known in (("account", f.account, cfg.accounts), ("strategy", f.strategy, cfg.strategies)):
+                if name not in known:
+                    raise ConfigError(f"{cfg.source}: key 'signals.follow.{kind}': expected one of the config's "
+                                      f"{kind} names {sorted(known)[:20]}, was {name!r}", key=f"signals.follow.{kind}")
         self.bus = SignalBus(bus_cfg, duplicate_window_ns=self.sig.replay_window_ns)
         self.webhooks: Any = None
         self.nonces: Any = None
@@ -45,11 +51,6 @@ class SignalService:
         from hft.live.webhooks.guard import NonceStore
 
         f = self.sig.follow
-        if f.enabled:  # checked before anything starts
-            for kind, name in (("account", f.account), ("strategy", f.strategy)):
-                if not live.gw.registered(kind, name):
-                    raise ConfigError(f"{self.cfg.source}: key 'signals.follow.{kind}': expected a {kind} of the "
-                                      f"gateway, was {name!r}", key=f"signals.follow.{kind}")
         self.start_bus()
         if self.sig.enabled:
             store = Path(self.sig.nonce_store) if self.sig.nonce_store else self.state_dir / "nonces.log"
