@@ -95,16 +95,25 @@ def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
     out = {"reports_applied": 0, "commands_resent": 0}
     if received is None:
         return out
-    for oid, reps in sorted(venue.reports().items()):
-        for rep in reps[live.reports_applied.get(oid, 0):]:
-            live.apply_report(rep)
-            out["reports_applied"] += 1
+    _apply_missing_reports(live, out)
     for cmd in commands:
         if (int(cmd.action), int(cmd.order_id)) not in received:
             live.outbox.append(cmd)
             out["commands_resent"] += 1
     live.commit()
+    if out["commands_resent"]:
+        # the venue is not started yet (its reports are not delivered): its answers to what was re-sent are
+        # read back from its record like the others, or those orders would stay "accepted" for ever
+        _apply_missing_reports(live, out)
     return out
+
+
+def _apply_missing_reports(live: LiveGateway, out: dict[str, int]) -> None:
+    for oid, reps in sorted(live.venue.reports().items()):
+        for rep in reps[live.reports_applied.get(oid, 0):]:
+            live.apply_report(rep)
+            out["reports_applied"] += 1
+    live.commit()
 
 
 def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:

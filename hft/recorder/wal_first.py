@@ -325,8 +325,10 @@ class WALFirstWriter:
                 raise
             return self._append(t, n, payload)
 
-    def write_array(self, topic: str, arr: Any, const: Mapping[str, Any] | None = None) -> bool:
-        """Append a numpy structured array (numeric columns) plus per-batch constants (string columns).
+    def write_array(self, topic: str, arr: Any, const: Mapping[str, Any] | None = None,
+                    strings: Mapping[str, Any] | None = None) -> bool:
+        """Append a numpy structured array (numeric columns) plus per-batch constants and per-row values of
+        string columns (`strings`: column -> one str per row) as one frame.
 
         The fast path for kernels that fill structured arrays: ids are auto-assigned (see module doc).
         """
@@ -342,7 +344,8 @@ class WALFirstWriter:
             self._check_open()
             hi, first = self._ids(t, n)
             try:
-                payload = t.encode_array_view(arr, np.arange(first, first + n, dtype=np.uint64), hi, const)
+                payload = t.encode_array_view(arr, np.arange(first, first + n, dtype=np.uint64), hi, const,
+                                                 strings)
             except BaseException:
                 self._seq[t.name] = first
                 raise
