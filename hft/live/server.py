@@ -36,6 +36,7 @@ class ServeOptions:
     paper_speed: float = 1.0
     paper_symbol: str | None = None
     disk_monitor: bool = True
+    tcp_port: int | None = None  # binary TCP intake (hft.live.tcp); None: off, 0: any free port
 
 
 def wal_dir_of(cfg: GatewayConfig) -> Path:
@@ -123,14 +124,18 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     # shutdown here (drain, WAL close) and exits 0 instead of dying of the re-raised signal
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
+    tcp = await _start_tcp(live, app, host, opts.tcp_port) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
-    announce(f"hft gateway: listening on http://{host}:{bound} (wal {live.wal.wal_dir}; recovered "
+    tcp_at = f" and tcp://{host}:{tcp.sockets[0].getsockname()[1]}" if tcp is not None else ""
+    announce(f"hft gateway: listening on http://{host}:{bound}{tcp_at} (wal {live.wal.wal_dir}; recovered "
              f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']})")
     try:
         await server.serve(sockets=[sock])
     finally:
         app.ready = False
+        if tcp is not None:
+            tcp.close()
         ticker.cancel()
         if feed_task is not None:
             feed_task.cancel()
@@ -142,6 +147,20 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         if getattr(live, "monitor", None) is not None:
             live.monitor.stop()
     return summary
+
+
+async def _start_tcp(live: Any, app: Any, host: str, port: int) -> Any:
+    """The binary TCP intake beside HTTP (same writer, ladder, tokens); its counters join /health."""
+    from hft.live.tcp import start_tcp
+
+    try:
+        server, stats = await start_tcp(live, app.verifier, app.bad_input, host, port)
+    except OSError as exc:
+        raise ConfigError(f"server: cannot listen on {host}:{port} (--tcp-port): {exc.strerror}",
+                          key="server.tcp_port") from None
+    health = app.health_extra
+    app.health_extra = lambda: {**health(), "tcp": {"port": server.sockets[0].getsockname()[1], **stats}}
+    return server
 
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
