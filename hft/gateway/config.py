@@ -98,6 +98,7 @@ class StormConfig:
     market_move_level: str = "DEGRADED"
     loss_auto_recover: bool = False  # a loss breach latches until reset() unless true
     cancel_on_trip: bool = True  # a stricter mode (trip, kill) cancels every working order
+    flatten_on_halt: bool = False  # a trip to HALT also closes open positions (hft.gateway.flatten)
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         market_move_level=storm_s.str("market_move_level", sd.market_move_level, choices=_LEVELS),
         loss_auto_recover=storm_s.bool("loss_auto_recover", sd.loss_auto_recover),
         cancel_on_trip=storm_s.bool("cancel_on_trip", sd.cancel_on_trip),
+        flatten_on_halt=storm_s.bool("flatten_on_halt", sd.flatten_on_halt),
     )
     storm_s.done()
     ingress = _ingress(_opt_section(root, "ingress"))

@@ -51,6 +51,7 @@ def test_defaults_without_file():
     ({"server": {"jwt_secret": "short"}}, "server.jwt_secret"),
     ({"server": {"fsync": "sometimes"}}, "server.fsync"),
     ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
+    ({"storm": {"flatten_on_halt": 1}}, "storm.flatten_on_halt"),
 ])
 def test_bad_config_names_the_key(doc, key):
     with pytest.raises(ConfigError) as ei:
