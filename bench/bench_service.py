@@ -9,7 +9,12 @@ p99, p99.9) are wrk's, measured at the client from request sent to answer read. 
 answered order (from /proc) is recorded too: on a shared machine it says what one core would sustain. The server runs the loopback
 venue in ``fill`` mode (every order is acknowledged and filled: two reports per order, journaled).
 
-Run: ``.venv/bin/python bench/bench_service.py [--seconds 8]`` → ``bench/results/bench_service.json``.
+The TCP intake (``hft.live.tcp``) is driven by the package's client (``hft.live.client``) from this process: one
+connection, a window of 64 .. 1024 intents in flight, refilled by halves (one write per half window); its
+latency is from the write of an intent's frame to the read of its answer.
+
+Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp]``
+→ ``bench/results/bench_service.json`` (rounds interleave the paths; report medians).
 The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
 """
 

@@ -130,6 +130,7 @@ class ServerConfig:
     wal_dir: str | None = None  # default $HFT_HOME/wal/gateway-live
     fsync: str = "interval"  # batch | interval | never (hft.recorder.wal_first)
     fsync_interval_ns: int = 200_000_000
+    snapshot_every: int = 1_000_000  # WAL records between state snapshots (hft.live.snapshot); 0: start/stop only
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,8 @@ def _server(s: Section) -> ServerConfig:
     out = ServerConfig(host=s.str("host", d.host), port=s.int("port", d.port, min_value=0),
                        jwt_secret=secret, jwt_leeway_s=s.float("jwt_leeway", d.jwt_leeway_s, min_value=0),
                        wal_dir=wal_dir, fsync=s.str("fsync", d.fsync, choices=("batch", "interval", "never")),
-                       fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns))
+                       fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns),
+                       snapshot_every=s.int("snapshot_every", d.snapshot_every, min_value=0))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)
     s.done()

@@ -226,6 +226,7 @@ class OrderApp:
                 "wal": {k: wal.get(k) for k in ("wal_dir", "segment", "records_written", "fsyncs",
                                                 "data_loss_events", "disk_level") if k in wal},
                 "venue": live.venue.health() if hasattr(live.venue, "health") else {},
+                "snapshot": {"taken": live.snapshots, "last": live.last_snapshot},
                 **self.health_extra()}
         return (200 if body["ready"] else 503), O.encode(body), _JSON
 

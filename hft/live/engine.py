@@ -156,6 +156,11 @@ class LiveGateway:
         self.replaying = False
         self.replayed_commands: list[OrderCommand] = []  # what a WAL replay decided (for reconciliation)
         self.running = False
+        # state snapshots (hft.live.snapshot): every `snapshot_every` WAL records and at each new segment
+        self.snapshot_every = 0  # 0: only those the server takes (after recovery, at shutdown)
+        self.snapshots = 0
+        self.last_snapshot: dict[str, Any] | None = None
+        self._snap_mark = (0, -1)  # (records written, segment) at the last snapshot
 
     # ---------------------------------------------------------------- sinks of the gateway
     def put_nowait(self, cmd: OrderCommand) -> None:
@@ -359,7 +364,24 @@ class LiveGateway:
                 except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
                     log.error("venue send failed for order %s: %s", cmd.order_id, exc)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+        if self.snapshot_every and not self.replaying and self.wal is not None:
+            self._maybe_snapshot()
         return True
+
+    def _maybe_snapshot(self) -> None:
+        """At the end of a commit (state == the WAL so far): a snapshot when enough records were written since
+        the last one, or the WAL started a new segment (so closed segments are never needed again)."""
+        records, seg = self.wal.stats.records_written, self.wal.position()[0]
+        if records - self._snap_mark[0] >= self.snapshot_every or seg != self._snap_mark[1]:
+            self.snapshot()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Take a state snapshot now (between steps of the writer)."""
+        from hft.live.snapshot import take
+
+        out = take(self)
+        self._snap_mark = (self.wal.stats.records_written, out["segment"])
+        return out
 
     def _write_decisions(self, decs: list[Any]) -> bool:
         """Append the step's decisions in their order: `Decision` objects (the per-intent path, internal

@@ -461,6 +461,12 @@ class WALFirstWriter:
         """(segment number, size in bytes) being appended to."""
         return self._seg_no, self._seg_size
 
+    def position(self) -> tuple[int, int]:
+        """(segment number, byte offset) just past the last frame appended: where the next frame will go
+        (a snapshot of a reader's state names the records it covers by it; `hft.recorder.reader`)."""
+        with self._lock:
+            return self._seg_no, self._seg_size
+
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wal_dir": str(self.wal_dir), "segment": self._seg_no,
                                "segment_bytes": self._seg_size, **asdict(self.stats)}
