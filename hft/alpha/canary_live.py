@@ -77,32 +77,22 @@ def _equity(fills: list[dict[str, Any]], marks: list[dict[str, Any]]) -> list[di
     return out
 
 
-def live_observations(p: Any, strategy: str | None = None, *, store: Any = None, home: Path | None = None,
+def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs_root: Path,
                       after_ns: int | None = None) -> Path:
     """Write the live observations of promotion `p`'s alpha (newer than its last canary step) as a run folder
-    under ``$HFT_HOME/runs/canary/<alpha_id>/live-<digest>``; returns it.
+    ``<runs_root>/<alpha_id>/live-<digest>``; returns it. `records(strategy, after_ns)` returns what
+    `read_live_records` reads (the composition root opens the audit store for it).
 
     Raises:
         GovernanceError: nothing the strategy did is recorded in the store after the last step's window.
     """
     import polars as pl
 
-    from hft.store.paths import hft_home
-
     strategy = strategy or p.alpha_id
     if after_ns is None:
         last = next((h for h in reversed(p.history) if h.window is not None), None)
         after_ns = int(last.window[1]) if last is not None else 0
-    if store is None:
-        from hft.store.store import open_store
-
-        store = open_store(home=home, wait_s=30.0)
-        try:
-            recs = read_live_records(store, strategy, after_ns)
-        finally:
-            store.close()
-    else:
-        recs = read_live_records(store, strategy, after_ns)
+    recs = records(strategy, after_ns)
     dec, fills, marks = recs["decisions"], recs["fills"], recs["marks"]
     if not dec:
         raise GovernanceError(f"canary {p.alpha_id} --live: expected decisions of gateway strategy {strategy!r} "
@@ -124,7 +114,7 @@ def live_observations(p: Any, strategy: str | None = None, *, store: Any = None,
                "pnl_money_units": float(eq[-1]) if eq else 0.0, "max_drawdown_money_units": float(max_dd),
                "decisions": len(dec), "orders": sum(o["action"] == 1 for o in orders), "fills": len(fills),
                "symbols": sorted({d["symbol_name"] for d in dec if d["symbol_name"]})}
-    folder = (home or hft_home()) / "runs" / "canary" / p.alpha_id / f"live-{digest[:16]}"
+    folder = Path(runs_root) / p.alpha_id / f"live-{digest[:16]}"
     folder.mkdir(parents=True, exist_ok=True)
     schemas = {
         "orders": {"ts": pl.Int64, "order_id": pl.Int64, "action": pl.Int8, "side": pl.Int8, "price": pl.Int64,
