@@ -84,3 +84,10 @@ def test_canary_live_reads_the_paper_observations_from_the_audit_store(tmp_path)
     p = _hft(env, tmp_path, "alpha", "canary", "toy_obi", "--live")
     assert p.returncode == 16 and "found none" in p.stderr and "Traceback" not in p.stderr
     assert Path(c["promotion_file"]).read_text() == promo
+
+
+def test_strategy_needs_live(tmp_path):
+    env = {**os.environ, "HFT_HOME": str(tmp_path / "home")}
+    p = _hft(env, tmp_path, "alpha", "canary", "toy_obi", "--strategy", "s1", timeout=120)
+    assert p.returncode == 2 and "expected --live with --strategy" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "home" / "runs").exists()
