@@ -9,7 +9,12 @@ p99, p99.9) are wrk's, measured at the client from request sent to answer read. 
 answered order (from /proc) is recorded too: on a shared machine it says what one core would sustain. The server runs the loopback
 venue in ``fill`` mode (every order is acknowledged and filled: two reports per order, journaled).
 
-Run: ``.venv/bin/python bench/bench_service.py [--seconds 8]`` → ``bench/results/bench_service.json``.
+The TCP intake (``hft.live.tcp``) is driven by the package's client (``hft.live.client``) from this process: one
+connection, a window of 64 .. 1024 intents in flight, refilled by halves (one write per half window); its
+latency is from the write of an intent's frame to the read of its answer.
+
+Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp]``
+→ ``bench/results/bench_service.json`` (rounds interleave the paths; report medians).
 The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
 """
 
@@ -56,16 +61,70 @@ end
 """
 
 
-def start_server(home: Path, fsync: str) -> tuple[subprocess.Popen, int]:
+def start_server(home: Path, fsync: str) -> tuple[subprocess.Popen, int, int]:
+    """The server (loopback venue, fill mode) with HTTP and TCP intake: (process, http port, tcp port)."""
     env = {**os.environ, "HFT_HOME": str(home), "HFT_JWT_SECRET": SECRET, "HFT_GATEWAY_FSYNC": fsync}
     p = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(HERE / "gateway_bench.yaml"), "--port", "0",
-                          "--loopback", "fill"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                          "--tcp-port", "0", "--loopback", "fill"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env)
     line = p.stdout.readline().decode()
-    m = re.search(r"http://[\d.]+:(\d+)", line)
+    m = re.search(r"http://[\d.]+:(\d+) and tcp://[\d.]+:(\d+)", line)
     if not m:
         p.kill()
         raise RuntimeError(f"server did not start: {line!r}")
-    return p, int(m.group(1))
+    return p, int(m.group(1)), int(m.group(2))
+
+
+def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None = None,
+            durable: bool = False) -> dict:
+    """The TCP intake with `window` intents in flight (refilled by halves: one write per half window)."""
+    from hft.live.client import TcpOrderClient
+
+    c0 = cpu_s(pid) if pid else 0.0
+    half = max(1, window // 2)
+    lat: list[int] = []
+    sent_at: dict[int, int] = {}
+    n = errors = 0
+    perf = time.perf_counter_ns
+    run = f"w{window}-{time.time_ns()}"  # client order ids unique across runs (else: duplicates, 200)
+    with TcpOrderClient("127.0.0.1", port, token) as c:
+        def refill(k: int) -> None:
+            nonlocal n
+            corrs = []
+            for _ in range(k):
+                n += 1
+                buy = n % 2 == 1
+                coid = f"{run}-{n}"
+                corrs.append(c.send_new(coid, "ACC1", "mm1", "AAPL", "buy" if buy else "sell", 1,
+                                        9990 if buy else 10010, durable=durable,
+                                        idempotency_key=coid if durable else ""))
+            c.flush()
+            t = perf()
+            for k2 in corrs:
+                sent_at[k2] = t
+        t0 = time.perf_counter()
+        refill(window)
+        done = 0
+        while True:
+            a = c.recv()
+            lat.append(perf() - sent_at.pop(a["corr"]))
+            errors += a["type"] != "decision" or a["status"] != 201
+            done += 1
+            if done % half == 0:
+                if time.perf_counter() - t0 >= seconds:
+                    break
+                refill(half)
+        wall = time.perf_counter() - t0
+        for _ in range(len(sent_at)):  # drain what is still in flight
+            c.recv()
+    lat.sort()
+    r = {"requests": done, "non201": errors, "req_per_s": round(done / wall), "p50_us": lat[len(lat) // 2] // 1000,
+         "p99_us": lat[int(len(lat) * .99)] // 1000, "p999_us": lat[int(len(lat) * .999)] // 1000,
+         "duration_us": round(wall * 1e6)}
+    if pid and done:
+        r["server_cpu_us_per_req"] = round((cpu_s(pid) - c0) / done * 1e6, 1)
+        r["server_cpu_share"] = round((cpu_s(pid) - c0) / wall, 2)
+    return r
 
 
 def cpu_s(pid: int) -> float:
@@ -124,6 +183,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--conns", default="1,4,16,64")
+    ap.add_argument("--windows", default="64,256,1024", help="TCP: intents in flight")
+    ap.add_argument("--paths", default="/v3/orders,/orders,tcp", help="of /v3/orders,/orders,tcp,tcp-durable "
+                                                                       "(/orders runs fsync interval and batch)")
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "results" / "bench_service.json"))
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -133,26 +196,39 @@ def main() -> None:
 
     token = mint(SECRET, "bench", ["ACC1"], ["mm1"], 3600)
     conns = [int(c) for c in args.conns.split(",")]
+    windows = [int(w) for w in args.windows.split(",")]
     res: dict = {"machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}, "runs": []}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA)
         script = f.name
+    paths = [(p_, d, f) for p_, d, f in (("/v3/orders", False, "interval"), ("/orders", True, "interval"),
+                                          ("/orders", True, "batch"), ("tcp", False, "interval"),
+                                          ("tcp-durable", True, "interval")) if p_ in args.paths.split(",")]
     try:
-        for path, durable, fsync in (("/v3/orders", False, "interval"), ("/orders", True, "interval"),
-                                     ("/orders", True, "batch")):
-            home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
-            p, port = start_server(home, fsync)
-            try:
-                run_wrk(port, path, token, durable, 4, 2, script)  # warm-up
-                for c in conns:
-                    r = run_wrk(port, path, token, durable, c, args.seconds, script, p.pid)
-                    r.update(path=path, fsync=fsync, conns=c, load=os.getloadavg()[0])
-                    res["runs"].append(r)
-                    print(json.dumps(r), flush=True)
-            finally:
-                p.terminate()
-                p.wait(30)
-                shutil.rmtree(home, ignore_errors=True)
+        for _round in range(args.rounds):  # rounds interleave the paths (a shared machine's load drifts)
+            for path, durable, fsync in paths:
+                home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
+                p, port, tcp_port = start_server(home, fsync)
+                try:
+                    if path.startswith("tcp"):
+                        run_tcp(tcp_port, token, 64, 1.0, durable=durable)  # warm-up
+                        for w in windows:
+                            r = run_tcp(tcp_port, token, w, args.seconds, p.pid, durable=durable)
+                            r.update(path=path, fsync=fsync, conns=1, window=w, round=_round,
+                                     load=os.getloadavg()[0])
+                            res["runs"].append(r)
+                            print(json.dumps(r), flush=True)
+                        continue
+                    run_wrk(port, path, token, durable, 4, 2, script)  # warm-up
+                    for c in conns:
+                        r = run_wrk(port, path, token, durable, c, args.seconds, script, p.pid)
+                        r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0])
+                        res["runs"].append(r)
+                        print(json.dumps(r), flush=True)
+                finally:
+                    p.terminate()
+                    p.wait(30)
+                    shutil.rmtree(home, ignore_errors=True)
     finally:
         os.unlink(script)
     res["in_process"] = in_process()

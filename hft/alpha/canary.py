@@ -287,11 +287,15 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path |
 
 def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: list[Path] | None = None,
                promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
-               now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None) -> CanaryResult:
+               now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None,
+               live: bool = False, strategy: str | None = None, live_records: Any = None) -> CanaryResult:
     """Evaluate the active promotion of `alpha_id` against `observations`; update the YAML and audit.
 
     `data` (instead of `observations`): replay the promoted alpha on that newer data first
-    (`replay_observations`), then evaluate that run.
+    (`replay_observations`), then evaluate that run. `live`: build the observations from the live service's
+    records of gateway strategy `strategy` (default: the alpha id) in the audit store, newer than the last
+    step's window (`hft.alpha.canary_live`), then evaluate them; `live_records(strategy, after_ns)` reads them
+    (the CLI's reader opens the audit store for it).
 
     `audit_writer` / `audit_reader`: `hft.alpha.audit.write_audit` / `hft.alpha.ledger.read_chain`-like callables
     (default: the audit store).
@@ -308,8 +312,9 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     from hft.alpha.promotion import active_promotion, append_event, check_write, write_promotion
 
     check_alpha_id(alpha_id)
-    if observations is not None and data:
-        raise GovernanceError("canary: expected either observations or data, was both", key="observations")
+    if sum((observations is not None, bool(data), live)) > 1:
+        raise GovernanceError("canary: expected either observations or data or live, was several",
+                              key="observations")
     p = active_promotion(alpha_id, promotions_root)
     if p is None:
         raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
@@ -323,6 +328,14 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                               key="state", file=p.file)
     if data:
         folder = replay_observations(p, data, root=root)
+    elif live:
+        from hft.alpha.canary_live import live_observations
+        from hft.store.paths import hft_home
+
+        if live_records is None:
+            raise GovernanceError("canary --live: expected a reader of the audit store's live records",
+                                  key="observations")
+        folder = live_observations(p, strategy, records=live_records, runs_root=hft_home() / "runs" / "canary")
     else:
         folder = Path(observations) if observations is not None else default_observations(alpha_id)
     obs = read_observations(folder)

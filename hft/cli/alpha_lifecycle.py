@@ -192,6 +192,18 @@ def rl_promote_cmd(
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _live_records(strategy: str, after_ns: int) -> dict:
+    """The live service's records of `strategy` from the audit store (opened for the read only)."""
+    from hft.alpha.canary_live import read_live_records
+    from hft.store.store import open_store
+
+    store = open_store(wait_s=30.0)
+    try:
+        return read_live_records(store, strategy, after_ns)
+    finally:
+        store.close()
+
+
 def canary_cmd(
     name: str = typer.Argument(..., help="Alpha id (with an active promotion)."),
     observations: Path = typer.Option(None, "--observations", help="Run folder of the canary's orders / fills / "
@@ -199,14 +211,22 @@ def canary_cmd(
                                                                    "$HFT_HOME/runs/canary/NAME)."),
     data: list[Path] = typer.Option(None, "--data", help="Instead of --observations: replay the promoted alpha on "
                                                          "this newer data (at the step's capital fraction) first."),
+    live: bool = typer.Option(False, "--live", help="Instead: the alpha's paper/live observations from the audit "
+                                                    "store (what its strategy did through `hft gateway serve`, "
+                                                    "loaded by `hft audit load`), newer than the last step's."),
+    strategy: str = typer.Option(None, "--strategy", help="With --live: the gateway strategy the alpha trades as "
+                                                          "(default: NAME)."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
     from hft.alpha.canary import run_canary
     from hft.cli._progress import progress_bar
 
+    if strategy is not None and not live:
+        raise typer.BadParameter("expected --live with --strategy", param_hint="--strategy")
     with progress_bar("canary", enabled=not json_out):
-        res = run_canary(name, observations, data=data or None)
+        res = run_canary(name, observations, data=data or None, live=live, strategy=strategy,
+                         live_records=_live_records if live else None)
     result = res.to_dict()
 
     def render() -> None:

@@ -130,6 +130,8 @@ def serve(
     venue_journal: Path = typer.Option(None, "--venue-journal", help="loopback venue's journal file"),
     nats_embedded: bool = typer.Option(False, "--nats-embedded",
                                        help="start a local nats-server (JetStream) at signals.bus.url"),
+    tcp_port: int = typer.Option(None, "--tcp-port", help="also take binary intent frames on this TCP port "
+                                                          "(0 = any; docs/live.md 'TCP intake')"),
 ) -> None:
     """Run the order API (durable /orders, volatile /v3/orders, /health, /metrics) until SIGTERM / Ctrl-C."""
     from hft.gateway.config import load_config
@@ -140,11 +142,13 @@ def serve(
         raise typer.BadParameter("expected a positive speed", param_hint="--speed")
     if loopback not in ("fill", "rest"):
         raise typer.BadParameter(f"expected fill or rest, was {loopback!r}", param_hint="--loopback")
+    if tcp_port is not None and not 0 <= tcp_port <= 65535:
+        raise typer.BadParameter(f"expected a port 0..65535, was {tcp_port}", param_hint="--tcp-port")
     cfg = load_config(config)
     opts = ServeOptions(venue="paper" if paper else "loopback", loopback_mode=loopback,
                         venue_journal=str(venue_journal) if venue_journal else None,
                         paper_data=str(paper) if paper else None, paper_speed=speed, paper_symbol=symbol,
-                        nats_embedded=nats_embedded)
+                        nats_embedded=nats_embedded, tcp_port=tcp_port)
     run(cfg, opts, host or cfg.server.host, cfg.server.port if port is None else port)
 
 

@@ -99,6 +99,7 @@ class StormConfig:
     market_move_level: str = "DEGRADED"
     loss_auto_recover: bool = False  # a loss breach latches until reset() unless true
     cancel_on_trip: bool = True  # a stricter mode (trip, kill) cancels every working order
+    flatten_on_halt: bool = False  # a trip to HALT also closes open positions (hft.gateway.flatten)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class ServerConfig:
     wal_dir: str | None = None  # default $HFT_HOME/wal/gateway-live
     fsync: str = "interval"  # batch | interval | never (hft.recorder.wal_first)
     fsync_interval_ns: int = 200_000_000
+    snapshot_every: int = 1_000_000  # WAL records between state snapshots (hft.live.snapshot); 0: start/stop only
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         market_move_level=storm_s.str("market_move_level", sd.market_move_level, choices=_LEVELS),
         loss_auto_recover=storm_s.bool("loss_auto_recover", sd.loss_auto_recover),
         cancel_on_trip=storm_s.bool("cancel_on_trip", sd.cancel_on_trip),
+        flatten_on_halt=storm_s.bool("flatten_on_halt", sd.flatten_on_halt),
     )
     storm_s.done()
     ingress = _ingress(_opt_section(root, "ingress"))
@@ -370,7 +373,8 @@ def _server(s: Section) -> ServerConfig:
     out = ServerConfig(host=s.str("host", d.host), port=s.int("port", d.port, min_value=0),
                        jwt_secret=secret, jwt_leeway_s=s.float("jwt_leeway", d.jwt_leeway_s, min_value=0),
                        wal_dir=wal_dir, fsync=s.str("fsync", d.fsync, choices=("batch", "interval", "never")),
-                       fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns))
+                       fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns),
+                       snapshot_every=s.int("snapshot_every", d.snapshot_every, min_value=0))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)
     s.done()

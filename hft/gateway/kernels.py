@@ -942,7 +942,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
             return R_PRICE_BAND
     if _mul3_gt(valpx, qty, mult, _eff(st, L_MAX_ORDER_NOTIONAL, a, t, y)):
         return R_MAX_ORDER_NOTIONAL
-    if _loss_breached(st, a, t):
+    if not internal and _loss_breached(st, a, t):  # internal orders (flatten_on_halt) close what lost
         return R_DAILY_LOSS
     ts = st.strat + t * N_S
     if not internal and not _bucket_ok(b, ts + S_SUB_TOK, ts + S_SUB_TS, _strat_lim(st, L_SUBMIT_COUNT, t),
@@ -955,7 +955,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
                 and b[s + Z_REP_QTY] == qty and now - b[s + Z_REP_TS] < _strat_lim(st, L_REPEAT_WINDOW, t)
                 and b[s + Z_REP_N] >= maxrep):
             return R_REPEAT_THROTTLE
-    if b[st.cfg + C_SELF_MATCH] != 0:
+    if not internal and b[st.cfg + C_SELF_MATCH] != 0:  # internal closes: crossed orders are being cancelled
         c = _cross_px(side, otype, price)
         # the symbol-level bounds are conservative (never tighter than the truth): skip the walk when even
         # the best working order of any account cannot be crossed; a walk refreshes the bounds exactly
@@ -1703,6 +1703,28 @@ def live_orders(buf, out):
                 out[n, 4] = buf[r + O_STATUS]
             n += 1
     return n
+
+
+@_kernel
+def flatten_price(buf, a, t, y, side):
+    """The limit price of an internal closing order (flatten_on_halt) on `side`: as far through the reference
+    price as the price band allows (its edge, on the tick grid, inside the band), the reference price itself
+    when no band is set; 0 when the symbol has no reference price."""
+    st = _kstate(buf)
+    ys = st.sym + y * N_Y
+    ref = buf[ys + Y_REF_PX]
+    if ref <= 0:
+        return 0
+    tick = max(buf[ys + Y_TICK], 1)
+    band = _eff(st, L_BAND_BPS, a, t, y)
+    d = 0
+    if band < UNLIMITED and not _mul_gt(band, ref, I64_MAX):
+        d = band * ref // 10000
+    if side > 0:
+        px = (ref + d) // tick * tick  # down to the grid: never past the band
+    else:
+        px = -((-(ref - d)) // tick) * tick  # up to the grid
+    return max(px, tick)
 
 
 @_kernel

@@ -34,6 +34,7 @@ from hft.core.orders import (
     R_INTERNAL_ERROR,
     R_QUEUE_FULL,
     R_SYMBOL_CAPACITY,
+    STORM_HALT,
     STORM_NAMES,
     STORM_NORMAL,
     TIF_NAMES,
@@ -656,6 +657,12 @@ class GatewayService:
             cancels = self.cancel_all(tr.cause)
             if self._trip_cancels is not None:
                 self._trip_cancels.extend(cancels)
+        if tr.new_level == STORM_HALT > tr.old_level and self.config.storm.flatten_on_halt:
+            from hft.gateway.flatten import flatten_positions
+
+            closes = flatten_positions(self, tr.cause)
+            if self._trip_cancels is not None:
+                self._trip_cancels.extend(closes)
 
     def _storm_tick(self, now: int) -> None:
         self.policy.tick(now)

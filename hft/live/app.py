@@ -23,21 +23,14 @@ import time
 from collections import Counter
 from typing import Any
 
-from hft.core.orders import (
-    R_GATEWAY_DISABLED,
-    R_POLICY_CANCEL_ONLY,
-    R_POLICY_REJECT_ALL,
-)
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.gateway.metrics import Log2Histogram
 from hft.live import orders as O
 from hft.live.auth import AuthError, Grant, Verifier
 from hft.live.engine import LiveGateway, Pending
-from hft.live.ingress import KILLED, SOFT_REJECT
 
 _JSON = [(b"content-type", b"application/json")]
 _TEXT = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
-_POLICY = (R_POLICY_REJECT_ALL, R_POLICY_CANCEL_ONLY, R_GATEWAY_DISABLED)
 
 
 class HttpError(Exception):
@@ -137,28 +130,20 @@ class OrderApp:
                 return body
 
     def _names(self, account: str, strategy: str, symbol: str | None) -> None:
-        reg = self.gw.registered
-        if not reg("account", account):
-            raise O.BadInput("account", f"unknown account {account!r}")
-        if not reg("strategy", strategy):
-            raise O.BadInput("strategy", f"unknown strategy {strategy!r}")
-        if symbol is not None and not reg("symbol", symbol) and not self.gw.config.allow_unlisted_symbols:
-            raise O.BadInput("symbol", f"unknown symbol {symbol!r}: expected one of "
-                                       f"{sorted(self.gw.names('symbol'))[:20]}")
+        O.check_names(self.gw, account, strategy, symbol)
 
     def _admit(self, durable: bool) -> None:
-        verdict = self.live.pressure.admit(self.live.channel.qsize(), time.monotonic_ns(), soft=not durable)
-        if verdict == SOFT_REJECT:
-            u = self.live.pressure.utilisation(self.live.channel.qsize())
-            raise HttpError(429, {"error": "SOFT_REJECT", "reason": f"intake utilisation {u:.1f}%"})
-        if verdict == KILLED:
-            raise HttpError(503, {"error": "KILLED", "reason": self.live.pressure.kill_cause})
+        refused = self.live.admit(durable)
+        if refused is not None:
+            raise HttpError(refused[0], {"error": refused[1], "reason": refused[2]})
 
     async def _submit(self, payload: tuple, durable: bool, coid: str, t0: int) -> Any:
         self._admit(durable)
         t1 = self._perf()
         fut = asyncio.get_running_loop().create_future()
-        if not self.live.offer(Pending(TypedIntentEnvelope(payload, payload[11]), fut, durable, coid, t0)):
+        live = self.live
+        if not live.offer(Pending(TypedIntentEnvelope(payload, payload[11]), fut, durable, coid, t0,
+                                  live.row_of(payload))):
             raise HttpError(503, {"error": "KILLED", "reason": "intake channel full"})
         self.stage["enqueue"].observe(self._perf() - t1)
         d = await fut
@@ -168,10 +153,7 @@ class OrderApp:
 
     def _answer(self, d: Any, coid: str) -> tuple[int, bytes, list]:
         t = self._perf()
-        if d.accepted:
-            status = 200 if d.duplicate else 201
-        else:
-            status = 503 if d.reason in _POLICY else 422
+        status = O.decision_status(d)
         out = O.encode(O.decision_body(d, coid))
         self.stage["serialize"].observe(self._perf() - t)
         return status, out, _JSON
@@ -185,10 +167,7 @@ class OrderApp:
             raise AuthError(403, f"token {g.subject!r} may not trade as {o.account}/{o.strategy}")
         self._names(o.account, o.strategy, o.symbol)
         idem = _header(scope, b"idempotency-key")
-        if idem is None and durable:
-            raise O.BadInput("Idempotency-Key", "expected an Idempotency-Key header on POST /orders")
-        if idem is not None and not 0 < len(idem) <= 128:
-            raise O.BadInput("Idempotency-Key", "expected 1 to 128 characters")
+        O.check_idempotency_key(idem, durable)
         key = O.intent_key(o.account, idem if idem is not None else o.client_order_id)
         self.stage["parse"].observe(self._perf() - t0)
         d = await self._submit(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0)
@@ -247,6 +226,7 @@ class OrderApp:
                 "wal": {k: wal.get(k) for k in ("wal_dir", "segment", "records_written", "fsyncs",
                                                 "data_loss_events", "disk_level") if k in wal},
                 "venue": live.venue.health() if hasattr(live.venue, "health") else {},
+                "snapshot": {"taken": live.snapshots, "last": live.last_snapshot},
                 **self.health_extra()}
         return (200 if body["ready"] else 503), O.encode(body), _JSON
 

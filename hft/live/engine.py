@@ -18,16 +18,19 @@ same ids) and re-sends what the venue did not receive.
 from __future__ import annotations
 
 import asyncio
-import json as _json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+import numpy as np
+
 from hft.core.clock import ManualClock
 from hft.core.orders import (
     INTENT_CANCEL,
+    INTENT_DTYPE,
     INTENT_NEW,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
@@ -43,9 +46,9 @@ from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIn
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
-from hft.live.ingress import PressureControl
+from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.orders import SIDE_NAMES
-from hft.recorder.gateway_sink import DECISIONS, GatewayAuditSink
+from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.wal_first import WALFirstWriter
 
 log = logging.getLogger("hft.live")
@@ -54,6 +57,18 @@ JOURNAL = "sim.orders"  # reports, marks and controls of the live service (sourc
 FILLS = "sim.fills"
 RUN_ID = "live"
 _TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
+_tnew = tuple.__new__
+_encode_json = msgspec.json.Encoder().encode
+_I64 = 1 << 63
+
+
+def _details(client_order_id: str) -> str:
+    """The ``details`` document of an accepted new order's decision (its client order id)."""
+    return _encode_json({"client_order_id": client_order_id}).decode() if client_order_id else "{}"
+
+
+def _ignore(_arr: Any) -> None:
+    """The gateway's batch sink while `LiveGateway.decide` records the arrays itself."""
 
 
 @dataclass(slots=True)
@@ -65,6 +80,7 @@ class Pending:
     durable: bool
     client_order_id: str
     t_recv: int  # perf counter at receipt (ack latency)
+    row: tuple | None = None  # the intent as an INTENT_DTYPE row (registry indices), None: not expressible
 
 
 @dataclass
@@ -124,6 +140,7 @@ class LiveGateway:
         self.n_fills = 0
         gw.dispatcher = self  # put_nowait below: commands wait in the outbox until the WAL holds them
         gw.sink = self._record
+        gw.batch_sink = _ignore  # decide() queues process_batch's array itself, with the rows' details
         cfg = gw.config
         self.channel = LocalIntentChannel(cfg.channel_capacity, on_full=self._on_full)
         gw.channel = self.channel
@@ -139,10 +156,24 @@ class LiveGateway:
         self.replaying = False
         self.replayed_commands: list[OrderCommand] = []  # what a WAL replay decided (for reconciliation)
         self.running = False
+        # state snapshots (hft.live.snapshot): every `snapshot_every` WAL records and at each new segment
+        self.snapshot_every = 0  # 0: only those the server takes (after recovery, at shutdown)
+        self.snapshots = 0
+        self.last_snapshot: dict[str, Any] | None = None
+        self._snap_mark = (0, -1)  # (records written, segment) at the last snapshot
 
     # ---------------------------------------------------------------- sinks of the gateway
     def put_nowait(self, cmd: OrderCommand) -> None:
         self.outbox.append(cmd)
+
+    def put_batch(self, cmds: np.ndarray) -> None:
+        """`process_batch`'s COMMAND_DTYPE array, as `OrderCommand` s (names from the registry) in the outbox."""
+        gw = self.gw
+        acct, strat, sym = gw._acct_names, gw._strat_names, gw._sym_names
+        out = self.outbox
+        for ts, oid, key, price, qty, a, t, y, action, side, otype, tif in cmds.tolist():
+            out.append(_tnew(OrderCommand, (action, oid, key, acct[a], strat[t], sym[y], side, price, qty, otype,
+                                            tif, ts)))
 
     def _record(self, rec: Any) -> None:
         if type(rec) is Decision:
@@ -164,6 +195,31 @@ class LiveGateway:
 
     def offer(self, item: Pending) -> bool:
         return self.channel.offer(item)
+
+    def admit(self, durable: bool) -> tuple[int, str, str] | None:
+        """The pressure ladder's verdict for one intent of any intake: None (admitted) or (status, error,
+        reason): 429 SOFT_REJECT, 503 KILLED."""
+        p = self.pressure
+        depth = self.channel.qsize()
+        verdict = p.admit(depth, time.monotonic_ns(), soft=not durable)
+        if verdict == SOFT_REJECT:
+            return 429, "SOFT_REJECT", f"intake utilisation {p.utilisation(depth):.1f}%"
+        if verdict == KILLED:
+            return 503, "KILLED", p.kill_cause
+        return None
+
+    def row_of(self, payload: tuple) -> tuple | None:
+        """The INTENT_DTYPE row of a typed intent payload (registry indices), or None when a name is not
+        registered or a number does not fit int64 (that intent is then decided by `process`)."""
+        gw = self.gw
+        a = gw._acct.get(payload[3], -1)
+        t = gw._strat.get(payload[4], -1)
+        y = gw._sym.get(payload[5], -1)
+        price, qty, target = payload[7], payload[8], payload[12]
+        if a < 0 or t < 0 or y < 0 or not (-_I64 <= price < _I64 and -_I64 <= qty < _I64 and 0 <= target < _I64):
+            return None
+        return (payload[11], payload[2], price, qty, target, a, t, y, payload[1], payload[6], payload[9],
+                payload[10])
 
     async def run(self) -> None:
         """Consume the intake channel until it is closed and drained (the writer task)."""
@@ -188,14 +244,23 @@ class LiveGateway:
             self.running = False
 
     def decide(self, batch: list[Pending]) -> None:
-        """Decide a batch, commit it (WAL, venue), release the answers."""
+        """Decide a batch, commit it (WAL, venue), release the answers.
+
+        A batch whose every intent has its INTENT_DTYPE row is decided in one `GatewayService.process_batch`
+        call and recorded column-wise (`GatewayAuditSink.write_decision_array`); otherwise (a name the
+        registry does not hold yet) intent by intent with `process`. Both decide identically.
+        """
         timer = time.perf_counter_ns
         t0 = timer()
         self._tick()
-        process = self.gw.process
-        decs = [process(p.env) for p in batch]
-        for p, d in zip(batch, decs, strict=True):
-            self._details_of(d, p.client_order_id)
+        rows = [p.row for p in batch]
+        if None in rows:
+            process = self.gw.process
+            decs = [process(p.env) for p in batch]
+            for p, d in zip(batch, decs, strict=True):
+                self._details_of(d, p.client_order_id)
+        else:
+            decs = self._decide_array(batch, rows)
         t1 = timer()
         self.stage["decide"].observe(t1 - t0)
         durable = any(p.durable for p in batch)
@@ -206,6 +271,34 @@ class LiveGateway:
             if not ok:
                 decs = [None] * len(batch)  # the WAL refused: no durable answer (503)
             self._release(batch, decs, None)
+
+    def _decide_array(self, batch: list[Pending], rows: list[tuple]) -> list[Decision]:
+        """`process_batch` over the batch's rows; the per-row `Decision` s (names from the intents) for the
+        answers and order views; the array and the rows' details are queued for the WAL."""
+        out = self.gw.process_batch(np.array(rows, dtype=INTENT_DTYPE))
+        decs = []
+        details = []
+        orders = self.orders
+        by_client = self.by_client
+        for p, r in zip(batch, out.tolist(), strict=True):
+            # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
+            # kind side order_type tif accepted duplicate; names from the intent's payload
+            pl = p.env.payload
+            d = _tnew(Decision, (r[0], r[1], r[2], r[3], r[12], pl[3], pl[4], pl[5], r[13], r[6], r[7], r[14],
+                                 r[15], r[5], r[16] == 1, r[11], r[4], r[17] == 1, None))
+            decs.append(d)
+            coid = p.client_order_id
+            if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
+                orders[r[4]] = OrderView(r[4], coid, pl[3], pl[4], pl[5], r[13], r[6], r[7], r[1])
+                if coid:
+                    by_client[(pl[3], coid)] = r[4]
+                details.append(_details(coid))
+            else:
+                if r[16] and not r[17] and r[12] == INTENT_CANCEL:
+                    self._details_of(d, coid)
+                details.append("{}")
+        self._decisions.append((out, details))
+        return decs
 
     def _release(self, batch: list[Pending], decs: list[Any], hist: Log2Histogram | None) -> None:
         now = time.perf_counter_ns()
@@ -271,18 +364,49 @@ class LiveGateway:
                 except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
                     log.error("venue send failed for order %s: %s", cmd.order_id, exc)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+        if self.snapshot_every and not self.replaying and self.wal is not None:
+            self._maybe_snapshot()
         return True
 
-    def _write_decisions(self, decs: list[Decision]) -> bool:
+    def _maybe_snapshot(self) -> None:
+        """At the end of a commit (state == the WAL so far): a snapshot when enough records were written since
+        the last one, or the WAL started a new segment (so closed segments are never needed again)."""
+        records, seg = self.wal.stats.records_written, self.wal.position()[0]
+        if records - self._snap_mark[0] >= self.snapshot_every or seg != self._snap_mark[1]:
+            self.snapshot()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Take a state snapshot now (between steps of the writer)."""
+        from hft.live.snapshot import take
+
+        out = take(self)
+        self._snap_mark = (self.wal.stats.records_written, out["segment"])
+        return out
+
+    def _write_decisions(self, decs: list[Any]) -> bool:
+        """Append the step's decisions in their order: `Decision` objects (the per-intent path, internal
+        cancels) through the sink's per-record path, process_batch arrays through its column-wise path."""
         audit = self.audit
-        rows = []
+        ok = True
+        run: list[Decision] = []
+        for item in decs:
+            if type(item) is Decision:
+                run.append(item)
+                continue
+            if run:
+                ok = self._write_objects(run) and ok
+                run = []
+            ok = audit.write_decision_array(item[0], item[1]) and ok
+        if run:
+            ok = self._write_objects(run) and ok
+        return ok
+
+    def _write_objects(self, decs: list[Decision]) -> bool:
+        details = []
         for d in decs:
-            row = audit._decision_row(d)
             v = self.orders.get(d.order_id) if d.kind == INTENT_NEW and d.accepted and not d.duplicate else None
-            if v is not None and v.client_order_id:
-                row["details"] = _json.dumps({"client_order_id": v.client_order_id})
-            rows.append(row)
-        return self.wal.write_many(DECISIONS, rows)
+            details.append(_details(v.client_order_id) if v is not None else "{}")
+        return self.audit.write_decisions(decs, details)
 
     # ---------------------------------------------------------------- reports, marks, controls
     def on_report(self, rep: ExecutionReport) -> None:

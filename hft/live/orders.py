@@ -18,6 +18,9 @@ from hft.core.orders import (
     INTENT_KIND_NAMES,
     INTENT_NEW,
     ORDER_TYPE_NAMES,
+    R_GATEWAY_DISABLED,
+    R_POLICY_CANCEL_ONLY,
+    R_POLICY_REJECT_ALL,
     REASON_NAMES,
     TIF_NAMES,
 )
@@ -88,6 +91,11 @@ def decode_new(body: bytes) -> NewOrder:
         o = _new_dec.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _bad(exc) from None
+    return check_new(o)
+
+
+def check_new(o: NewOrder) -> NewOrder:
+    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field."""
     if not 0 < len(o.client_order_id) <= 64:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
     if o.qty <= 0:
@@ -107,6 +115,26 @@ def decode_cancel(body: bytes) -> CancelOrder:
         return _cancel_dec.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _bad(exc) from None
+
+
+def check_names(gw: Any, account: str, strategy: str, symbol: str | None) -> None:
+    """`BadInput` when the gateway does not know the account, strategy or (unless unlisted symbols are
+    allowed) symbol."""
+    reg = gw.registered
+    if not reg("account", account):
+        raise BadInput("account", f"unknown account {account!r}")
+    if not reg("strategy", strategy):
+        raise BadInput("strategy", f"unknown strategy {strategy!r}")
+    if symbol is not None and not reg("symbol", symbol) and not gw.config.allow_unlisted_symbols:
+        raise BadInput("symbol", f"unknown symbol {symbol!r}: expected one of {sorted(gw.names('symbol'))[:20]}")
+
+
+def check_idempotency_key(idem: str | None, durable: bool) -> None:
+    """A durable intent needs an idempotency key; any key is 1 to 128 characters."""
+    if idem is None and durable:
+        raise BadInput("Idempotency-Key", "expected an Idempotency-Key header on POST /orders")
+    if idem is not None and not 0 < len(idem) <= 128:
+        raise BadInput("Idempotency-Key", "expected 1 to 128 characters")
 
 
 def intent_key(account: str, key: str) -> int:
@@ -132,6 +160,17 @@ _REASON_FIELD = {
     "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "UNSUPPORTED_TIF": "tif",
     "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
 }
+
+
+_POLICY = (R_POLICY_REJECT_ALL, R_POLICY_CANCEL_ONLY, R_GATEWAY_DISABLED)
+
+
+def decision_status(d: Any) -> int:
+    """The status a decision is answered with (HTTP, and the TCP intake's frames): 201 accepted, 200 a
+    duplicate, 503 refused by the policy (kill switch, REJECT_ALL, disabled), 422 any other denial."""
+    if d.accepted:
+        return 200 if d.duplicate else 201
+    return 503 if d.reason in _POLICY else 422
 
 
 def decision_body(d: Any, client_order_id: str) -> dict[str, Any]:

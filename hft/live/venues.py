@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
@@ -34,6 +36,8 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.gateway.intents import ExecutionReport, OrderCommand
+
+_encode = msgspec.json.Encoder().encode  # the journal's JSON lines (compact, as json.dumps with separators)
 
 
 class LoopbackVenue:
@@ -74,7 +78,7 @@ class LoopbackVenue:
                     self.duplicates += 1
 
     def _write(self, ev: dict[str, Any]) -> None:
-        self._lines.append(json.dumps(ev, separators=(",", ":")) + "\n")
+        self._lines.append(_encode(ev))
 
     def start(self, loop: asyncio.AbstractEventLoop, on_report: Callable[[ExecutionReport], None]) -> None:
         self.loop = loop
@@ -82,11 +86,11 @@ class LoopbackVenue:
 
     def send(self, cmd: OrderCommand) -> None:
         """Act on one command; its journal lines go out in one ``write(2)`` (all or nothing on a crash)."""
-        self._lines: list[str] = []
+        self._lines: list[bytes] = []
         self._due: list[ExecutionReport] = []
         self._act(cmd)
         if self._lines:
-            os.write(self._fd, "".join(self._lines).encode())
+            os.write(self._fd, b"\n".join(self._lines) + b"\n")
         if self.loop is not None and self.on_report is not None:
             for rep in self._due:
                 self.on_report(rep)

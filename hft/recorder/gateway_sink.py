@@ -13,6 +13,7 @@ never shows a row twice. A live process passes ``run_id=""`` and a unique writer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hft.core.ids import stable_id
@@ -49,15 +50,45 @@ class GatewayAuditSink:
         if not ok:
             self.refused += 1
 
-    def write_decisions(self, decisions: Any) -> None:
-        """Append many per-intent `Decision` records as one WAL frame (a replay recording its run)."""
-        if not self.writer.write_many(DECISIONS, [self._decision_row(d) for d in decisions]):
+    def write_decisions(self, decisions: Any, details: Sequence[str] | None = None) -> bool:
+        """Append many per-intent `Decision` records as one WAL frame (a replay recording its run), with an
+        optional `details` JSON document per record. False when the WAL refused them."""
+        rows = [self._decision_row(d) for d in decisions]
+        if details is not None:
+            for row, det in zip(rows, details, strict=True):
+                row["details"] = det
+        if not self.writer.write_many(DECISIONS, rows):
             self.refused += len(decisions)
+            return False
+        return True
 
     def batch(self, decisions: Any) -> None:
         """Append a DECISION_DTYPE array from `GatewayService.process_batch` as one frame."""
         if not self.writer.write_array(DECISIONS, decisions, const={"run_id": self.run_id}):
             self.refused += len(decisions)
+
+    def write_decision_array(self, decisions: Any, details: Sequence[str] | None = None) -> bool:
+        """Append a DECISION_DTYPE array as one frame, each row with its names (from the gateway's registry),
+        its reason's name and its `details` JSON document (``"{}"`` when None): the same columns as the
+        per-`Decision` path, built column-wise (the live service's hot path). False when the WAL refused."""
+        n = len(decisions)
+        if n == 0:
+            return True
+        gw = self.gateway
+        strings: dict[str, Sequence[str]] = {}
+        for col, kind in (("account_name", "account"), ("strategy_name", "strategy"), ("symbol_name", "symbol")):
+            names = gw.names(kind) if gw is not None else []
+            strings[col] = [names[i] if 0 <= i < len(names) else "" for i in decisions[kind].tolist()]
+        strings["reason_name"] = [REASON_NAMES.get(r) or str(r) for r in decisions["reason"].tolist()]
+        if details is not None:
+            strings["details"] = details
+        const = {"run_id": self.run_id, "policy_state": gw.mode_name if gw is not None else ""}
+        if details is None:
+            const["details"] = "{}"
+        if not self.writer.write_array(DECISIONS, decisions, const=const, strings=strings):
+            self.refused += n
+            return False
+        return True
 
     def _index(self, kind: str, value: Any) -> tuple[int, str]:
         if isinstance(value, str):

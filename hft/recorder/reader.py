@@ -90,9 +90,21 @@ def decode_payload(topic: Topic, version: int, n_records: int, payload: memoryvi
     return out
 
 
-def iter_records(wal_dir: str | Path, topics: frozenset[str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every record of the WAL at `wal_dir` in append order, optionally only those of `topics`."""
-    for no, path in wf.list_segments(Path(wal_dir)):
+def iter_records(wal_dir: str | Path, topics: frozenset[str] | None = None,
+                 start: tuple[int, int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every record of the WAL at `wal_dir` in append order, optionally only those of `topics`, optionally
+    only from `start` = (segment number, byte offset of a frame) on (`WALFirstWriter.position`).
+
+    Raises:
+        StoreError: `start` names a segment that is gone while later ones exist (records would be missed).
+    """
+    segments = wf.list_segments(Path(wal_dir))
+    if start is not None:
+        if segments and start[0] not in {no for no, _ in segments} and any(no > start[0] for no, _ in segments):
+            raise StoreError(f"{wal_dir}: expected WAL segment {wf.segment_name(start[0])} (the start of the "
+                             f"records to read), it is gone", file=str(wal_dir), segment=wf.segment_name(start[0]))
+        segments = [(no, path) for no, path in segments if no >= start[0]]
+    for no, path in segments:
         try:
             base, data = wf.read_segment(path)
         except ValueError:
@@ -103,11 +115,13 @@ def iter_records(wal_dir: str | Path, topics: frozenset[str] | None = None) -> I
                              file=str(path), segment=wf.segment_name(no), offset=res.bad_offset)
         mv = memoryview(data)
         for f in res.frames:
+            if start is not None and no == start[0] and f.offset < start[1]:
+                continue
             t = TOPICS_BY_ID.get(f.topic_id)
             if t is None or (topics is not None and t.name not in topics):
                 continue
-            start = f.payload_offset - base
-            for rec in decode_payload(t, f.topic_version, f.n_records, mv[start:start + f.payload_len]):
+            p0 = f.payload_offset - base
+            for rec in decode_payload(t, f.topic_version, f.n_records, mv[p0:p0 + f.payload_len]):
                 yield t.name, rec
         if res.status == "torn":
             return

@@ -208,14 +208,16 @@ class Topic:
 
     # --- numpy path --------------------------------------------------------------------------------------
     def encode_array(self, arr: Any, record_ids_lo: Any, record_id_hi: int,
-                     const: Mapping[str, Any] | None = None) -> bytes:
+                     const: Mapping[str, Any] | None = None,
+                     strings: Mapping[str, Sequence[str]] | None = None) -> bytes:
         """RowBinary bytes of an array batch (see :meth:`encode_array_view`)."""
-        return self.encode_array_view(arr, record_ids_lo, record_id_hi, const).tobytes()
+        return bytes(self.encode_array_view(arr, record_ids_lo, record_id_hi, const, strings))
 
     def encode_array_view(self, arr: Any, record_ids_lo: Any, record_id_hi: int,
-                          const: Mapping[str, Any] | None = None) -> memoryview:
+                          const: Mapping[str, Any] | None = None,
+                          strings: Mapping[str, Sequence[str]] | None = None) -> memoryview:
         """RowBinary (a byte view, no copy) for a structured array: numeric columns from `arr`, string columns
-        from `const`.
+        from `const` (one value per batch) or `strings` (one value per row).
 
         Args:
             arr: numpy structured array with a field per numeric column (missing fields use the column
@@ -223,6 +225,8 @@ class Topic:
             record_ids_lo: uint64 array, the low 64 bits of each record id.
             record_id_hi: the high 64 bits shared by the batch.
             const: values for string columns (one per batch) and optionally numeric constants.
+            strings: per-row values of string columns (a sequence of `len(arr)` str per column). The fixed-width
+                part of each row is still packed by numpy; only these values are joined in per row.
         """
         import numpy as np
 
@@ -230,6 +234,15 @@ class Topic:
         unknown = set(const) - self._names
         if unknown:
             raise StoreError(f"{self.name}: unknown const field '{sorted(unknown)[0]}'", topic=self.name)
+        strings = dict(strings or {})
+        for name, vals in strings.items():
+            col = next((c for c in self.columns if c.name == name), None)
+            if col is None or not col.is_string or name in const:
+                raise StoreError(f"{self.name}: per-row strings: expected a string column not in const, was "
+                                 f"'{name}'", topic=self.name, key=name)
+            if len(vals) != len(arr):
+                raise StoreError(f"{self.name}: per-row strings '{name}': expected {len(arr)} values, was "
+                                 f"{len(vals)}", topic=self.name, key=name)
         n = len(arr)
         fields = set(arr.dtype.names or ())
         if "record_id" in fields:
@@ -242,7 +255,14 @@ class Topic:
         names: list[str] = ["rid_lo", "rid_hi"]
         formats: list[str] = ["<u8", "<u8"]
         fill: list[tuple[str, Any]] = [("rid_lo", record_ids_lo), ("rid_hi", record_id_hi)]
+        cuts: list[tuple[int, list[str]]] = []  # (index of the next fixed field, per-row columns joined there)
         for col in self.columns:
+            if col.name in strings:
+                if cuts and cuts[-1][0] == len(names):
+                    cuts[-1][1].append(col.name)
+                else:
+                    cuts.append((len(names), [col.name]))
+                continue
             if col.name in const or col.name not in fields:
                 v = const.get(col.name, col.default)
                 if v is ...:
@@ -276,7 +296,46 @@ class Topic:
         for name, value in fill:
             if value is not None:
                 out[name] = value
-        return memoryview(out).cast("B")
+        if not cuts:
+            return memoryview(out).cast("B")
+        return memoryview(_join_rows(self.name, out, names, cuts, strings))
+
+
+def _join_rows(topic: str, out: Any, names: list[str], cuts: list[tuple[int, list[str]]],
+               strings: Mapping[str, Sequence[str]]) -> bytes:
+    """Rows of `out` (fixed-width bytes) with the per-row string columns joined in at their places."""
+    width = out.dtype.itemsize
+    fields = out.dtype.fields
+    offs = [fields[names[i]][1] if i < len(names) else width for i, _ in cuts]
+    cache: dict[Any, bytes] = {}
+    tails = []
+    for _, cols in cuts:
+        encs = []
+        for c in cols:
+            enc = []
+            for v in strings[c]:
+                b = cache.get(v)
+                if b is None:
+                    if not isinstance(v, str):
+                        raise StoreError(f"{topic}: field '{c}': expected a string, was {v!r}", topic=topic, key=c)
+                    raw = v.encode()
+                    b = cache[v] = _varint(len(raw)) + raw
+                enc.append(b)
+            encs.append(enc)
+        tails.append(encs[0] if len(encs) == 1 else [b"".join(t) for t in zip(*encs, strict=True)])
+    buf = out.tobytes()
+    parts: list[bytes] = []
+    append = parts.append
+    base = 0
+    for i in range(len(out)):
+        prev = base
+        for off, tail in zip(offs, tails, strict=True):
+            append(buf[prev:base + off])
+            append(tail[i])
+            prev = base + off
+        base += width
+        append(buf[prev:base])
+    return b"".join(parts)
 
 
 def _encode_value(topic: str, col: Column, v: Any) -> bytes:

@@ -325,8 +325,10 @@ class WALFirstWriter:
                 raise
             return self._append(t, n, payload)
 
-    def write_array(self, topic: str, arr: Any, const: Mapping[str, Any] | None = None) -> bool:
-        """Append a numpy structured array (numeric columns) plus per-batch constants (string columns).
+    def write_array(self, topic: str, arr: Any, const: Mapping[str, Any] | None = None,
+                    strings: Mapping[str, Any] | None = None) -> bool:
+        """Append a numpy structured array (numeric columns) plus per-batch constants and per-row values of
+        string columns (`strings`: column -> one str per row) as one frame.
 
         The fast path for kernels that fill structured arrays: ids are auto-assigned (see module doc).
         """
@@ -342,7 +344,8 @@ class WALFirstWriter:
             self._check_open()
             hi, first = self._ids(t, n)
             try:
-                payload = t.encode_array_view(arr, np.arange(first, first + n, dtype=np.uint64), hi, const)
+                payload = t.encode_array_view(arr, np.arange(first, first + n, dtype=np.uint64), hi, const,
+                                                 strings)
             except BaseException:
                 self._seq[t.name] = first
                 raise
@@ -457,6 +460,12 @@ class WALFirstWriter:
     def current_segment(self) -> tuple[int, int]:
         """(segment number, size in bytes) being appended to."""
         return self._seg_no, self._seg_size
+
+    def position(self) -> tuple[int, int]:
+        """(segment number, byte offset) just past the last frame appended: where the next frame will go
+        (a snapshot of a reader's state names the records it covers by it; `hft.recorder.reader`)."""
+        with self._lock:
+            return self._seg_no, self._seg_size
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wal_dir": str(self.wal_dir), "segment": self._seg_no,

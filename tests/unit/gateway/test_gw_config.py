@@ -50,7 +50,9 @@ def test_defaults_without_file():
     ({"server": {"port": 70000}}, "server.port"),
     ({"server": {"jwt_secret": "short"}}, "server.jwt_secret"),
     ({"server": {"fsync": "sometimes"}}, "server.fsync"),
+    ({"server": {"snapshot_every": -1}}, "server.snapshot_every"),
     ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
+    ({"storm": {"flatten_on_halt": 1}}, "storm.flatten_on_halt"),
 ])
 def test_bad_config_names_the_key(doc, key):
     with pytest.raises(ConfigError) as ei:

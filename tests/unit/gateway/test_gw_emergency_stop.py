@@ -10,6 +10,7 @@ from gwkit import Gw, config
 from hft.core.orders import (
     BUY,
     INTENT_CANCEL,
+    INTENT_NEW,
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
     REPORT_FILL,
@@ -82,3 +83,63 @@ def test_manual_reject_all_cancels_and_resume_does_not():
     n = len(g.records)
     g.svc.set_mode(0, "operator")
     assert _internal_cancels(g, n) == []
+
+
+def _closing(g, since=0):
+    return [r for r in g.records[since:] if isinstance(r, Decision) and r.kind == INTENT_NEW and r.key is None]
+
+
+def test_flatten_on_halt_closes_open_positions_through_the_pipeline():
+    """A daily-loss trip to HALT cancels the working orders, then sends an internal IOC closing order per open
+    position at the edge of the price band (10% of the 1000 mark, on the tick grid), recorded and dispatched;
+    its fill leaves the book flat. DEGRADED trips and the option off close nothing."""
+    cfg = config(strategies={"s1": LimitSet(daily_loss=100), "s2": LimitSet()},
+                 storm=StormConfig(cooldown_ns=10**12, flatten_on_halt=True))
+    g = Gw(cfg)
+    long_ = g.new(side=BUY, price=1000, qty=7, tif=TIF_IOC, strat="s2")  # s2: long 7 AAA
+    g.svc.on_execution_report(ExecutionReport(0, long_.order_id, REPORT_FILL, 1000, 7, 0))
+    short = g.new(side=SELL, price=1000, qty=3, tif=TIF_IOC, strat="s2", sym="BBB")  # s2: short 3 BBB
+    g.svc.on_execution_report(ExecutionReport(0, short.order_id, REPORT_FILL, 1000, 3, 0))
+    working = _working(g, 2)
+    buy = g.new(side=BUY, price=1000, qty=10, tif=TIF_IOC)
+    g.svc.on_execution_report(ExecutionReport(0, buy.order_id, REPORT_FILL, 1000, 10, 0))
+    sell = g.new(side=SELL, price=1000, qty=4, tif=TIF_IOC)
+    n_rec, n_cmd = len(g.records), len(g.dispatcher.commands)
+    g.svc.on_execution_report(ExecutionReport(0, sell.order_id, REPORT_FILL, 900, 4, 0))  # s1 loses 400: HALT
+    assert g.svc.mode == MODE_REJECT_ALL and g.svc.storm_level_name == "HALT"
+    assert sorted(d.target_id for d in _internal_cancels(g, n_rec)) == sorted(working)
+    closes = {(d.strategy, d.symbol): d for d in _closing(g, n_rec)}
+    assert set(closes) == {("s1", "AAA"), ("s2", "AAA"), ("s2", "BBB")}
+    assert all(d.accepted and d.tif == TIF_IOC for d in closes.values())
+    assert (closes["s1", "AAA"].side, closes["s1", "AAA"].qty, closes["s1", "AAA"].price) == (SELL, 6, 900)
+    assert (closes["s2", "AAA"].side, closes["s2", "AAA"].qty) == (SELL, 7)
+    assert (closes["s2", "BBB"].side, closes["s2", "BBB"].qty, closes["s2", "BBB"].price) == (BUY, 3, 1100)
+    sent = [c for c in g.dispatcher.commands[n_cmd:] if c.action == INTENT_NEW]
+    assert sorted(c.order_id for c in sent) == sorted(d.order_id for d in closes.values())
+    for d in closes.values():
+        g.svc.on_execution_report(ExecutionReport(0, d.order_id, REPORT_FILL, d.price, d.qty, 0))
+    for strat, sym in closes:  # flat (s1's two buys await their cancels' acks)
+        e = g.svc.position("A1", strat, sym)
+        assert e.position == 0 and e.working_sell == 0 and e.working_buy == (2 if strat == "s1" else 0)
+    assert not g.new(side=BUY, price=1000, qty=1, strat="s2").accepted  # still HALT: clients refused
+
+    off = Gw(config(strategies={"s1": LimitSet(daily_loss=100), "s2": LimitSet()},
+                    storm=StormConfig(cooldown_ns=10**12)))
+    b = off.new(side=BUY, price=1000, qty=10, tif=TIF_IOC)
+    off.svc.on_execution_report(ExecutionReport(0, b.order_id, REPORT_FILL, 1000, 10, 0))
+    s = off.new(side=SELL, price=1000, qty=4, tif=TIF_IOC)
+    off.svc.on_execution_report(ExecutionReport(0, s.order_id, REPORT_FILL, 900, 4, 0))
+    assert off.svc.storm_level_name == "HALT" and _closing(off) == []
+    assert off.svc.position("A1", "s1", "AAA").position == 6
+
+
+def test_flatten_on_halt_does_not_act_on_a_degraded_trip():
+    g = Gw(config(storm=StormConfig(cooldown_ns=10**12, position_level="DEGRADED", flatten_on_halt=True)))
+    w = g.new(side=BUY, price=990, qty=1)
+    big = g.new(side=BUY, price=1000, qty=5, tif=TIF_IOC)
+    g.svc.on_execution_report(ExecutionReport(0, big.order_id, REPORT_FILL, 1000, 5, 0))
+    g.svc.register_strategy("s1", LimitSet(max_position=2))  # tightened while long 5
+    g.svc.on_execution_report(ExecutionReport(0, w.order_id, REPORT_FILL, 990, 1, 0))  # breach: DEGRADED
+    assert g.svc.mode == MODE_CANCEL_ONLY and _closing(g) == []
+    g.svc.kill("operator")  # the kill switch is a HALT: it flattens
+    assert [(d.side, d.qty) for d in _closing(g)] == [(SELL, 6)]

@@ -84,3 +84,32 @@ def test_malformed_intent_fields_are_recorded_not_fatal(tmp_path, store):
     assert sink.refused == 0
     assert gw.metrics_snapshot().get("sink_errors", 0) == 0
     assert np.int64(d.reason) != 0
+
+
+def test_decision_array_path_records_the_same_columns_as_the_decision_path(tmp_path):
+    """`write_decision_array` (the live service's column-wise path) writes what the per-`Decision` path writes,
+    names, reason names and per-row details included; only the record ids (auto-assigned) differ."""
+    from hft.recorder.reader import iter_records
+
+    gw = _gateway(GatewayAuditSink(WALFirstWriter(tmp_path / "unused")))
+    batch = empty_intents(4)
+    batch["kind"], batch["key"], batch["side"], batch["price"] = INTENT_NEW, [10, 11, 10, 12], BUY, 1000
+    batch["qty"] = [1, 1000, 1, 2]  # ok, too big, duplicate, ok
+    batch["order_type"], batch["tif"] = ORDER_LIMIT, TIF_GTC
+    out = gw.process_batch(batch)
+    details = ['{"client_order_id":"c1"}', "{}", "{}", '{"client_order_id":"c\u00e9-4"}']
+    w1, w2 = WALFirstWriter(tmp_path / "a"), WALFirstWriter(tmp_path / "b")
+    assert GatewayAuditSink(w1, gateway=gw).write_decision_array(out, details)
+    assert GatewayAuditSink(w2, gateway=gw).write_decisions([gw.decision_from_row(r) for r in out], details)
+    w1.close()
+    w2.close()
+    a = [r for _, r in iter_records(tmp_path / "a")]
+    b = [r for _, r in iter_records(tmp_path / "b")]
+    assert len(a) == len(b) == 4
+    for ra, rb in zip(a, b, strict=True):
+        ra.pop("record_id")
+        rb.pop("record_id")
+        assert ra == rb
+    assert [r["reason_name"] for r in a] == ["OK", "POSITION_LIMIT", "OK", "OK"]
+    assert [r["duplicate"] for r in a] == [False, False, True, False]
+    assert a[3]["details"] == details[3] and a[0]["account_name"] == "A1" and a[0]["symbol_name"] == "AAA"

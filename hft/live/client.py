@@ -1,0 +1,132 @@
+"""A Python client of the live service's binary TCP intake (frame layout: `hft.live.tcp`, docs/live.md).
+
+    with TcpOrderClient("127.0.0.1", port, token) as c:
+        d = c.order("c-1", "ACC1", "mm1", "AAPL", "buy", qty=5, price=10000)   # one round trip
+        corr = [c.send_new(f"c-{i}", "ACC1", "mm1", "AAPL", "sell", 1, 10010) for i in range(100)]  # pipelined
+        answers = c.recv_many(100)
+
+Answers are dicts: a decision ``{"type": "decision", "corr", "status", "accepted", "duplicate", "kind",
+"reason", "reason_name", "order_id", "seq", "ts"}`` or an error ``{"type": "error", "corr", "status",
+"error", "reason", "field"?}``. Blocking sockets, no threads; one client per thread.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+from hft.core.orders import ORDER_TYPE_NAMES, REASON_NAMES, TIF_NAMES
+from hft.live import frames as T
+
+_SIDES = {"buy": 1, "sell": -1}
+_OTYPES = {v: k for k, v in ORDER_TYPE_NAMES.items()}
+_TIFS = {v: k for k, v in TIF_NAMES.items()}
+
+
+class TcpIntakeError(Exception):
+    """The server refused the connection (bad token) or closed it."""
+
+
+class TcpOrderClient:
+    """One authenticated connection. `send_*` queue frames (sent by `flush` / any `recv`); `recv*` read answers."""
+
+    def __init__(self, host: str, port: int, token: str, timeout: float = 30.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.pending: list[bytes] = []
+        self.corr = 0
+        self.sock.sendall(T.frame(T.HELLO, token.encode()))
+        ans = self.recv()
+        if ans["type"] != "ready":
+            self.close()
+            raise TcpIntakeError(f"TCP intake refused the token: {ans.get('status')} {ans.get('reason')}")
+        self.grant = ans
+
+    def __enter__(self) -> TcpOrderClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    # ------------------------------------------------------------------ sending
+    def send_new(self, client_order_id: str, account: str, strategy: str, symbol: str, side: str, qty: int,
+                 price: int, order_type: str = "limit", tif: str = "gtc", *, durable: bool = False,
+                 idempotency_key: str = "", corr: int | None = None) -> int:
+        """Queue a NEW frame; returns its corr id."""
+        c = self._corr(corr)
+        body = T.NEW_FIXED.pack(c, T.FLAG_DURABLE if durable else 0, _SIDES[side], _OTYPES[order_type],
+                                _TIFS[tif], price, qty) + T.pack_strings(client_order_id, account, strategy, symbol,
+                                                                        idempotency_key)
+        self.pending.append(T.frame(T.NEW, body))
+        return c
+
+    def send_cancel(self, order_id: int, client_order_id: str = "", idempotency_key: str = "",
+                    corr: int | None = None) -> int:
+        """Queue a CANCEL frame (always durable); returns its corr id."""
+        c = self._corr(corr)
+        self.pending.append(T.frame(T.CANCEL, T.CANCEL_FIXED.pack(c, 0, order_id)
+                                    + T.pack_strings(client_order_id, idempotency_key)))
+        return c
+
+    def send_raw(self, data: bytes) -> None:
+        """Queue raw bytes (tests of malformed frames)."""
+        self.pending.append(data)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sock.sendall(b"".join(self.pending))
+            self.pending.clear()
+
+    def _corr(self, corr: int | None) -> int:
+        if corr is None:
+            self.corr += 1
+            return self.corr
+        return corr
+
+    # ------------------------------------------------------------------ receiving
+    def recv(self) -> dict[str, Any]:
+        """The next answer (flushes queued frames first)."""
+        self.flush()
+        while True:
+            if len(self.buf) >= 4:
+                (n,) = struct.unpack_from("<I", self.buf)
+                if len(self.buf) >= 4 + n:
+                    kind = self.buf[4]
+                    body = bytes(self.buf[5:4 + n])
+                    del self.buf[:4 + n]
+                    return _decode(kind, body)
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise TcpIntakeError("the server closed the connection")
+            self.buf += chunk
+
+    def recv_many(self, n: int) -> list[dict[str, Any]]:
+        return [self.recv() for _ in range(n)]
+
+    def order(self, *args: Any, **kw: Any) -> dict[str, Any]:
+        """`send_new` and wait for its answer."""
+        c = self.send_new(*args, **kw)
+        ans = self.recv()
+        if ans["corr"] != c:
+            raise TcpIntakeError(f"answer for corr {ans['corr']}, expected {c} (pipelined frames pending?)")
+        return ans
+
+
+def _decode(kind: int, body: bytes) -> dict[str, Any]:
+    if kind == T.DECISION:
+        corr, status, acc, dup, k, reason, oid, seq, ts = T.DECISION_BODY.unpack(body)
+        return {"type": "decision", "corr": corr, "status": status, "accepted": bool(acc), "duplicate": bool(dup),
+                "kind": k, "reason": reason, "reason_name": REASON_NAMES.get(reason, str(reason)),
+                "order_id": oid, "seq": seq, "ts": ts}
+    if kind == T.ERROR:
+        corr, status = T.ERROR_FIXED.unpack_from(body)
+        return {"type": "error", "corr": corr, "status": status, **json.loads(body[T.ERROR_FIXED.size:])}
+    if kind == T.READY:
+        return {"type": "ready", **json.loads(body)}
+    raise TcpIntakeError(f"unknown answer frame type {kind}")

@@ -1,0 +1,55 @@
+"""The binary TCP intake's frame layout (shared by the server, `hft.live.tcp`, and the client,
+`hft.live.client`; described in docs/live.md "TCP intake"). No heavy imports: a client loads only this."""
+
+from __future__ import annotations
+
+import struct
+
+HELLO, NEW, CANCEL = 0x01, 0x02, 0x03
+READY, DECISION, ERROR = 0x81, 0x82, 0xEE
+MAX_FRAME = 4096
+FLAG_DURABLE = 1
+
+HEAD = struct.Struct("<IB")
+NEW_FIXED = struct.Struct("<QBbBBqq")
+CANCEL_FIXED = struct.Struct("<QBq")
+DECISION_BODY = struct.Struct("<QHBBBhqQq")
+ERROR_FIXED = struct.Struct("<QH")
+
+
+class FrameError(Exception):
+    """A frame that cannot be parsed: the connection is answered 400 and closed."""
+
+
+def strings(body: bytes | memoryview, pos: int, n: int) -> list[str]:
+    """`n` length-prefixed UTF-8 strings from `pos` (FrameError when short or not UTF-8)."""
+    out = []
+    for _ in range(n):
+        if pos >= len(body):
+            raise FrameError("short frame: expected more strings")
+        k = body[pos]
+        pos += 1
+        if pos + k > len(body):
+            raise FrameError("short frame: string runs past the end")
+        try:
+            out.append(bytes(body[pos:pos + k]).decode())
+        except UnicodeDecodeError:
+            raise FrameError("a string is not UTF-8") from None
+        pos += k
+    if pos != len(body):
+        raise FrameError(f"expected {pos} bytes of body, was {len(body)}")
+    return out
+
+
+def pack_strings(*values: str) -> bytes:
+    parts = []
+    for v in values:
+        b = v.encode()
+        if len(b) > 255:
+            raise ValueError(f"string too long for a frame ({len(b)} bytes > 255): {v[:20]!r}...")
+        parts.append(bytes((len(b),)) + b)
+    return b"".join(parts)
+
+
+def frame(kind: int, body: bytes) -> bytes:
+    return HEAD.pack(len(body) + 1, kind) + body

@@ -1,0 +1,153 @@
+"""The binary TCP intake (`hft gateway serve --tcp-port`) against the real server: authentication on connect,
+the same decisions and bad-input answers as /v3/orders, pipelining, the pressure ladder, malformed frames."""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from svckit import Server, order, token
+
+from hft.live import frames as F
+from hft.live.client import TcpIntakeError, TcpOrderClient
+
+
+def _tcp_port(srv: Server) -> int:
+    m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)
+    assert m, srv.ready_line
+    return int(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("tcp") / "home", "--tcp-port", "0").start()
+    yield s
+    s.stop()
+
+
+def test_orders_over_tcp_are_decided_like_http_ones(srv):
+    tok = token()
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        assert c.grant["subject"] == "tester" and c.grant["accounts"] == ["ACC1"]
+        d = c.order("tcp-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)
+        assert d["type"] == "decision" and d["status"] == 201 and d["accepted"] and d["order_id"] > 0
+        again = c.order("tcp-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)  # same key (the client order id)
+        assert again["status"] == 200 and again["duplicate"] and again["order_id"] == d["order_id"]
+        off = c.order("tcp-2", "ACC1", "mm1", "AAPL", "buy", 5, 10001)  # off the tick multiple of 5
+        assert off["status"] == 422 and not off["accepted"] and off["reason_name"] == "OFF_TICK"
+        durable = c.order("tcp-3", "ACC1", "mm1", "AAPL", "sell", 2, 10010, durable=True, idempotency_key="k-3")
+        assert durable["status"] == 201 and durable["accepted"]
+        # the same gateway: the HTTP API sees the TCP order, and HTTP's retry of its key is a duplicate
+        code, v = srv.request("GET", f"/orders/{d['order_id']}", token=tok)
+        assert code == 200 and v["client_order_id"] == "tcp-1" and v["status"] == "filled"
+        code, body = srv.request("POST", "/v3/orders", order("tcp-1", qty=5), tok)
+        assert code == 200 and body["duplicate"] and body["order_id"] == d["order_id"]
+        c.send_cancel(durable["order_id"], "cx-1")
+        cx = c.recv()
+        assert cx["type"] == "decision" and cx["kind"] == 2 and cx["status"] in (201, 422)
+
+
+@pytest.mark.parametrize("kw, status, field", [
+    ({"side": "buy", "qty": 0}, 400, "qty"),
+    ({"side": "buy", "qty": 1, "price": -5}, 400, "price"),
+    ({"side": "buy", "qty": 1, "account": "NOPE"}, 403, None),
+    ({"side": "buy", "qty": 1, "symbol": "ZZZ"}, 400, "symbol"),
+    ({"side": "buy", "qty": 1, "durable": True}, 400, "Idempotency-Key"),
+])
+def test_bad_intents_are_refused_before_the_gateway(srv, kw, status, field):
+    tok = token()
+
+    def state():
+        m = srv.metrics()
+        _, h = srv.request("GET", "/health")
+        return (m['gateway_decisions_total{result="accepted"}'], m['gateway_decisions_total{result="rejected"}'],
+                h["wal"]["records_written"])
+
+    bad_before = srv.metrics().get(f'gateway_bad_input_total{{field="{field}"}}', 0.0)
+    args = {"account": "ACC1", "symbol": "AAPL", "price": 10000, **kw}
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        c.order("warm-up", "ACC1", "mm1", "AAPL", "buy", 1, 9990)
+        time.sleep(0.3)  # its reports recorded
+        before = state()
+        a = c.order("bad-1", args.pop("account"), "mm1", args.pop("symbol"), args.pop("side"), args.pop("qty"),
+                    args.pop("price"), **args)
+        assert a["type"] == "error" and a["status"] == status and a["reason"], a
+        assert state() == before  # nothing decided or recorded
+        if field:
+            assert a["field"] == field
+            assert srv.metrics()[f'gateway_bad_input_total{{field="{field}"}}'] == bad_before + 1
+        ok = c.order(f"after-{field}", "ACC1", "mm1", "AAPL", "buy", 1, 9990)  # the connection stays usable
+        assert ok["status"] == 201
+
+
+def test_bad_token_and_malformed_frames_close_the_connection(srv):
+    port = _tcp_port(srv)
+    with pytest.raises(TcpIntakeError, match="401"):
+        TcpOrderClient("127.0.0.1", port, token(secret="another-secret-0123456789abcdef-012345"))
+    # a NEW before HELLO, a frame with an unknown type, a length over the limit: 400 BAD_FRAME, then closed
+    for raw in (F.frame(F.NEW, b"\0" * 30), None, struct.pack("<IB", 1 << 20, F.NEW)):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if raw is None:
+            s.sendall(F.frame(F.HELLO, token().encode()))
+            raw = F.frame(0x42, b"x")
+        s.sendall(raw)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break  # closed by the server
+            data += chunk
+        s.close()
+        frames = []
+        while data:
+            (n,) = struct.unpack_from("<I", data)
+            frames.append((data[4], data[5:4 + n]))
+            data = data[4 + n:]
+        kind, body = frames[-1]
+        assert kind == F.ERROR and F.ERROR_FIXED.unpack_from(body) == (0, 400), frames
+
+
+def test_pipelined_orders_are_all_answered_once(srv):
+    tok = token(accounts=("ACC2",), strategies=("mm2",))
+    n = 3000
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        sent = {}
+        for i in range(0, n, 25):  # windows of 25 (below the soft-reject level of the 64-slot channel)
+            for j in range(i, i + 25):
+                sent[c.send_new(f"p-{j}", "ACC2", "mm2", "MSFT", "buy" if j % 2 else "sell", 1,
+                                       99 if j % 2 else 101)] = j
+            for a in c.recv_many(25):
+                assert a["type"] == "decision" and a["status"] == 201, a
+                sent.pop(a["corr"])
+        assert not sent
+    code, pos = srv.request("GET", "/positions", token=tok)
+    assert code == 200 and all(p["working_buy"] == p["working_sell"] == 0 for p in pos)
+
+
+def test_a_burst_over_the_channel_meets_the_pressure_ladder(server_factory):
+    cfg = Path(__file__).with_name("gateway_pressure.yaml")
+    srv = server_factory("--tcp-port", "0", config=cfg).start()
+    tok = token()
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        n = 400  # one write: the frames arrive in a few reads, faster than the writer drains the channel
+        for i in range(n):  # volatile ones meet the soft rung; durable ones pass it and fill the channel
+            c.send_new(f"b-{i}", "ACC1", "mm1", "AAPL", "buy", 1, 10000, durable=i % 2 == 1,
+                       idempotency_key=f"b-{i}")
+        answers = c.recv_many(n)
+    statuses = {a["status"] for a in answers}
+    assert 429 in statuses and 503 in statuses, statuses  # the kill also refuses what was queued (REJECT_ALL)
+    assert {a["error"] for a in answers if a["type"] == "error"} <= {"SOFT_REJECT", "KILLED"}
+    assert {a["status"] for i, a in enumerate(sorted(answers, key=lambda a: a["corr"])) if i % 2} <= {201, 503}
+    end = time.time() + 30  # the kill recovers with hysteresis
+    while time.time() < end:
+        _, h = srv.request("GET", "/health")
+        if not h["ingress"]["killed"]:
+            break
+        time.sleep(0.2)
+    assert not h["ingress"]["killed"] and h["tcp"]["intents"] > 0
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        assert c.order("after-burst", "ACC1", "mm1", "AAPL", "buy", 1, 10000)["status"] == 201
