@@ -16,8 +16,10 @@ app = typer.Typer(help="Replay recorded quotes with a strategy through the real 
 @app.callback()
 def replay(
     ctx: typer.Context,
-    data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported); repeat for "
-                                                               "chained Binance files."),
+    data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported). Repeat it, or give "
+                                    "a glob ('gen/*.zip') or a range ('day_{20240102..20240105}.zip'), for several "
+                                    "days of one instrument in one run (one session each); Binance captures and "
+                                    "Tardis pairs chain into one stream."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
                                  "twap, or an installed plugin's), FILE.py:Class or module:Class."),
     config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
@@ -111,9 +113,24 @@ def _render(s: dict) -> None:
         rows.append(("run folder", s["run_folder"]))
     if "store" in s:
         rows.append(("store", f"{s['store']['fills_in_store']:,} fills queryable (run_id {s['store']['run_id']})"))
+    if s.get("days"):
+        rows.insert(0, ("days", f"{len(s['days'])} (one session each; per day below)"))
     for k, v in rows:
         t.add_row(k, str(v))
     console().print(t)
+    if s.get("days"):
+        _render_days(s)
+
+
+def _render_days(s: dict) -> None:
+    """One row per day of a run over several days (PnL and fees of that day alone)."""
+    from hft.cli._tables import render_rows
+
+    cols = ["day", "events", "PnL", "fees", "cum. PnL", "orders", "fills", "position", "expired", "run hash"]
+    rows = [[d["day"], f"{d['events']:,}", fmt_money(d["pnl"]), fmt_money(d["fees"]), fmt_money(d["pnl_cumulative"]),
+             f"{d['orders']:,}", f"{d['fills']:,}", f"{d['position']:,}", str(d["expired_at_close"]),
+             d["run_hash"][:12]] for d in s["days"]]
+    render_rows(cols, rows, title=f"per day ({s['currency']})")
 
 
 def _render_check(r: dict) -> None:
