@@ -279,10 +279,11 @@ def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
     """Several days in one run (`hft.sim.sessions`: one session per day on one gateway) against the single-day
     path on the same days (each day replayed alone), `mm` on generated LOBSTER days, interleaved per repeat.
     Events per second over the replay loops (``RunOutput.wall_s`` summed), and end to end (opening each day's
-    data, building its engine, replaying)."""
+    data, building its engine, replaying, its summary)."""
     from hft.data.generate import GeneratorConfig, generate_lobster_day
     from hft.data.sources import open_market_data
     from hft.sim.replay import ReplayConfig, build_engine
+    from hft.sim.replay import summarise as summarise_run
     from hft.sim.sessions import replay_sessions
     from hft.sim.strategies import make_strategy
 
@@ -303,6 +304,7 @@ def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
                 md = open_market_data(paths)
                 eng, mult = build_engine(md, make_strategy("mm", {"size": 1}), "mm", cfg)
                 out = eng.run(multiplier=mult)
+                summarise_run(out, md, "mm", {"size": 1}, cfg, paths, commit="")  # as replay_sessions does
                 walls += out.wall_s
                 n += out.events
                 single.append(out.run_hash)

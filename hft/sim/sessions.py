@@ -87,12 +87,11 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
         offset = done
 
         def day_progress(i: int, n: int, offset: int = offset) -> None:
-            if progress is not None:
-                progress(offset + i, offset + n)
+            progress(offset + i, offset + n)
 
         t0 = time.perf_counter()
-        with CompileWatch() as compiled:
-            out = engine.run(day_progress, multiplier=multiplier)
+        with CompileWatch() as compiled:  # no progress asked: none passed (the loop then never stops to report)
+            out = engine.run(day_progress if progress is not None else None, multiplier=multiplier)
         run_s = time.perf_counter() - t0
         expired = engine.end_session()
         summary = summarise(out, md, strategy_name, strategy.params(), config, paths, commit=commit,
