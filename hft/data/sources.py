@@ -119,8 +119,8 @@ def _ref_path(path: Path) -> Path:
 
 
 def _chain_key(p: Path) -> tuple[str, str] | None:
-    """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, (folder, format)
-    of another chaining format (a Tardis book + trades pair), None for a day on its own."""
+    """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, the format of
+    another chaining format (a Tardis book + trades pair), None for a day on its own."""
     name = p.name
     if name.lower().endswith(".gz") and not name.lower().endswith(".csv.gz"):
         sym, _, date = name[: -len(".gz")].rpartition("_")
@@ -132,7 +132,7 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
         kind = detect_kind(p)
     except DataValidationError:
         return None  # opening the day names what is wrong with it
-    return (str(p.resolve().parent), f"format:{kind}") if get(kind).chains else None
+    return ("", f"format:{kind}") if get(kind).chains else None  # as `open_market_data` chains them
 
 
 def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
@@ -140,8 +140,8 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
 
     A LOBSTER zip / message CSV, an imported event Parquet file or a generic table is one day each. Binance
     captures of one symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as
-    `open_market_data` chains them, and so do the files of another chaining format in one folder (a Tardis
-    book + trades pair); each chain is one day. Raises DataValidationError for no paths, a missing file or a
+    `open_market_data` chains them, and so do the files of another chaining format (a Tardis book + trades
+    pair); each chain is one day. Raises DataValidationError for no paths, a missing file or a
     file given twice.
     """
     ps = [Path(p) for p in paths]
@@ -183,6 +183,9 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
     out: list[Path] = []
     for spec in specs:
         s = str(spec)
+        if Path(s).is_file():  # a real file name that merely contains '[' or '{'
+            out.append(Path(s))
+            continue
         m = re.search(r"\{(\d+)\.\.(\d+)\}", s)
         if m:
             lo, hi = m.group(1), m.group(2)

@@ -85,3 +85,25 @@ def test_days_out_of_order_and_missing_patterns(hft, days):
     assert "expected days in time order" in r.err and "Traceback" not in r.err and len(r.err.splitlines()) <= 2
     r = hft("replay", "-d", str(days[0].parent / "*.nothing"), "--no-store")
     assert r.code == 12 and "matching the pattern" in r.err and "Traceback" not in r.err
+
+
+def test_imported_parquet_days_replay_as_the_raw_days(hft, days, tmp_path):
+    """Imported event files (with their LOBSTER reference sidecars) are days too: the same run as the zips."""
+    pqs = []
+    for d in days:
+        pq = tmp_path / (d.stem + ".parquet")
+        r = hft("data", "import", str(d), "--out", str(pq))
+        assert r.code == 0, r.err
+        pqs.append(pq)
+    raw = hft("replay", "-d", str(days[0]), "-d", str(days[1]), "-s", "mm", "--no-store", "--json")
+    imported = hft("replay", "-d", str(pqs[0]), "-d", str(pqs[1]), "-s", "mm", "--no-store", "--json")
+    assert raw.code == 0 and imported.code == 0, raw.err + imported.err
+    assert imported.json()["n_days"] == 2 and imported.json()["run_hash"] == raw.json()["run_hash"]
+
+
+def test_two_instruments_are_refused_plainly(hft, shared_data):
+    lob = shared_data / "lobster"
+    r = hft("replay", "-d", str(lob / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"),
+            "-d", str(lob / "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"), "-s", "mm", "--no-store")
+    assert r.code == 14, r.err
+    assert "expected days of one instrument (GOOG), was AMZN" in r.err and "Traceback" not in r.err
