@@ -60,7 +60,7 @@ def test_local_pool_resume_store_and_ray_agree(hft, spec, tmp_path):
     assert again.code == 0, again.err
     assert (again.json()["new_cells"], again.json()["resumed_cells"]) == (1, 3)
     assert _table(a).equals(t)
-    # a local Ray (started by the command with 2 CPUs) gives the identical table
+    # Ray gives the identical table: a local Ray the command starts (2 CPUs) ...
     pytest.importorskip("ray")
     b = tmp_path / "b"
     ray = hft("replay", "sweep", str(spec), "--out", str(b), "--backend", "ray", "--workers", "2", "--no-store",
@@ -68,6 +68,26 @@ def test_local_pool_resume_store_and_ray_agree(hft, spec, tmp_path):
     assert ray.code == 0, ray.err
     assert ray.json()["backend"] == "ray" and ray.json()["new_cells"] == 4
     assert _table(b).equals(t)
+
+
+def test_ray_address_joins_a_running_cluster(hft, spec, tmp_path):
+    """... and an existing cluster the command joins with --address (a local Ray this test starts)."""
+    ray = pytest.importorskip("ray")
+    import os
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        address = ray.get_runtime_context().gcs_address
+        local = hft("replay", "sweep", str(spec), "--out", str(tmp_path / "l"), "--workers", "1", "--no-store",
+                    "--json")
+        joined = hft("replay", "sweep", str(spec), "--out", str(tmp_path / "r"), "--backend", "ray", "--address",
+                     address, "--no-store", "--json")
+    finally:
+        ray.shutdown()
+    assert local.code == 0 and joined.code == 0, local.err + joined.err
+    assert joined.json()["new_cells"] == 4
+    assert _table(tmp_path / "r").equals(_table(tmp_path / "l"))
 
 
 @pytest.mark.parametrize(("text", "code", "expect"), [
