@@ -22,6 +22,7 @@ total's (tables of every day, tearsheet) with ``days/NN_<label>/`` run folders b
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -36,7 +37,8 @@ from hft.core.errors import SimError
 
 @dataclass
 class Session:
-    """One replayed day: its label, inputs, opened data, output and summary."""
+    """One replayed day: its label, inputs, opened data (its instrument and metadata; the events are dropped after
+    the replay), output and summary."""
 
     label: str
     paths: list[Path]
@@ -98,7 +100,9 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
                             compile_s=compiled.seconds, run_s=run_s)
         _as_day(summary, sessions[-1].summary if sessions else None)
         summary.update(day=label, data=[str(p) for p in paths], expired_at_close=expired)
-        sessions.append(Session(label, list(paths), md, out, summary, expired))
+        # the day's events are no longer needed (its run folder needs the instrument): many days fit in memory
+        slim = dataclasses.replace(md, events=md.events[:0], lobster=None)
+        sessions.append(Session(label, list(paths), slim, out, summary, expired))
         done += out.events
         gw, prev = engine.gw, engine
     return sessions, gw
