@@ -146,7 +146,8 @@ def total_output(sessions: list[Session]) -> Any:
     return RunOutput(dec, orders, fills, equity, sum(o.events for o in outs), sum(o.wall_s for o in outs),
                      dict(sorted(rejects.items())), dict(outs[-1].final), hash_arrays(dec, orders, fills),
                      outs[-1].gateway_metrics, _Chain([o.decision_records for o in outs]),
-                     [t for o in outs for t in o.transition_records], resync)
+                     [t for o in outs for t in o.transition_records], resync,
+                     np.concatenate([o.acks for o in outs]))  # by order id: ids never repeat across the days
 
 
 class _Chain:
