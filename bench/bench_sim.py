@@ -23,6 +23,9 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   gateway, the peer's njit equivalent); both sides timed with their set-up (ours: `build_engine` + run; the peer:
   construction + run), messages per second over the day's 49,482 messages for both (the peer's row count is
   reported too);
+* many days: ``--days`` generated LOBSTER days (``--day-messages`` each) with `mm`, replayed as one run of
+  several sessions (`hft.sim.sessions`) and day by day on the single-day path, interleaved; events per second
+  over the replay loops and end to end (goal: the many-days run at least as fast per event);
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
@@ -272,13 +275,69 @@ def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
     return out
 
 
+def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
+    """Several days in one run (`hft.sim.sessions`: one session per day on one gateway) against the single-day
+    path on the same days (each day replayed alone), `mm` on generated LOBSTER days, interleaved per repeat.
+    Events per second over the replay loops (``RunOutput.wall_s`` summed), and end to end (opening each day's
+    data, building its engine, replaying, its summary)."""
+    from hft.data.generate import GeneratorConfig, generate_lobster_day
+    from hft.data.sources import open_market_data
+    from hft.sim.replay import ReplayConfig, build_engine
+    from hft.sim.replay import summarise as summarise_run
+    from hft.sim.sessions import replay_sessions
+    from hft.sim.strategies import make_strategy
+
+    cfg = ReplayConfig(strategies={"mm": {"size": 1}})
+    with tempfile.TemporaryDirectory() as tmp:
+        days = []
+        for k in range(n_days):
+            d = generate_lobster_day(Path(tmp) / f"d{k}", GeneratorConfig(seed=20 + k, date=f"2024-01-{k + 2:02d}",
+                                                                          target_messages=messages, levels=5))
+            days.append([d.message_path])
+        loop = {"single_day": [], "days": []}
+        e2e = {"single_day": [], "days": []}
+        events = same = None
+        for _ in range(repeat + 1):  # the first round warms the caches and is dropped
+            t0 = time.perf_counter()
+            walls, n, single = 0.0, 0, []
+            for paths in days:
+                md = open_market_data(paths)
+                eng, mult = build_engine(md, make_strategy("mm", {"size": 1}), "mm", cfg)
+                out = eng.run(multiplier=mult)
+                summarise_run(out, md, "mm", {"size": 1}, cfg, paths, commit="")  # as replay_sessions does
+                walls += out.wall_s
+                n += out.events
+                single.append(out.run_hash)
+            single_e2e = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            sessions, _ = replay_sessions(days, make_strategy("mm", {"size": 1}), "mm", cfg)
+            days_e2e = time.perf_counter() - t0
+            if events is None:  # day 1 of the run is the single-day run of day 1 (same start state)
+                events, same = n, single[0] == sessions[0].out.run_hash
+                continue
+            loop["single_day"].append(walls)
+            loop["days"].append(sum(s.out.wall_s for s in sessions))
+            e2e["single_day"].append(single_e2e)
+            e2e["days"].append(days_e2e)
+    res = {"days": n_days, "messages_per_day": messages, "events": events,
+           "loop": {k: summarise(v, events) for k, v in loop.items()},
+           "end_to_end": {k: summarise(v, events) for k, v in e2e.items()},
+           "first_day_same_run": same}
+    res["ratio_loop"] = round(res["loop"]["days"]["per_s_median"] / res["loop"]["single_day"]["per_s_median"], 3)
+    res["ratio_end_to_end"] = round(res["end_to_end"]["days"]["per_s_median"]
+                                    / res["end_to_end"]["single_day"]["per_s_median"], 3)
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rows", type=int, default=2_000_000, help="rows of the synthetic L2 stream")
     ap.add_argument("--reference", action="store_true", help="also time the Python reference engine once")
     ap.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
-    ap.add_argument("--only", choices=["binance", "synthetic", "lobster_l3"], action="append",
+    ap.add_argument("--days", type=int, default=3, help="generated days of the many-days comparison")
+    ap.add_argument("--day-messages", type=int, default=100_000, help="messages per generated day")
+    ap.add_argument("--only", choices=["binance", "synthetic", "lobster_l3", "days"], action="append",
                     help="run only these comparisons (repeatable; default: all)")
     args = ap.parse_args(argv)
     data = shared_data()
@@ -287,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
                               "peer_version": version,
                               "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0,
                                         "lobster_l3_mm_ratio": 1.5}}
-    only = set(args.only or ("binance", "synthetic", "lobster_l3"))
+    only = set(args.only or ("binance", "synthetic", "lobster_l3", "days"))
+    if "days" in only:
+        result["days"] = _compare_days(args.repeat, args.days, args.day_messages)
     if not args.no_startup:
         with tempfile.TemporaryDirectory() as tmp:
             result["startup"] = _startup(Path(tmp))
@@ -329,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         prev_file = Path(__file__).resolve().parent / "results" / "bench_sim.json"
         if prev_file.is_file():
             prev = json.loads(prev_file.read_text())
-            for key in ("binance", "synthetic", "lobster_l3", "startup"):
+            for key in ("binance", "synthetic", "lobster_l3", "startup", "days"):
                 if key not in result and key in prev:
                     result[key] = {**prev[key], "measured_in_an_earlier_run": prev.get("machine", {})}
     print(write_result("bench_sim", result))

@@ -1,4 +1,5 @@
-"""Several market-data inputs as separate days: the one place that turns ``--data`` paths into per-day features.
+"""Several market-data inputs as separate days: per-day features (the grouping itself is
+`hft.data.sources.group_days`, shared with ``hft replay`` over several days).
 
 A LOBSTER zip / message CSV and an imported event Parquet file are one day each. Binance captures of one
 symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as `open_market_data` chains them;
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hft.core.errors import DataValidationError
+from hft.data.sources import group_days
 
 __all__ = ["DayFeatures", "day_features", "group_days"]
 
@@ -34,46 +35,6 @@ class DayFeatures:
     paths: tuple[Path, ...]
     data_hash: str
     features: Any
-
-
-def _chain_key(p: Path) -> tuple[str, str] | None:
-    """(folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, None for other inputs."""
-    name = p.name
-    if not name.lower().endswith(".gz"):
-        return None
-    stem = name[: -len(".gz")]
-    sym, _, date = stem.rpartition("_")
-    return (str(p.resolve().parent), sym.lower()) if sym and date.isdigit() else (str(p.resolve()), "")
-
-
-def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
-    """`paths` grouped into days, in the order given (see the module docstring).
-
-    Raises DataValidationError for no paths, a missing file or a file given twice.
-    """
-    ps = [Path(p) for p in paths]
-    if not ps:
-        raise DataValidationError("expected at least one data path (--data), was none", key="data")
-    seen: set[Path] = set()
-    for p in ps:
-        if not p.is_file():
-            raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
-        r = p.resolve()
-        if r in seen:
-            raise DataValidationError(f"{p}: expected each data file once, was given twice", file=str(p))
-        seen.add(r)
-    days: list[list[Path]] = []
-    chains: dict[tuple[str, str], list[Path]] = {}
-    for p in ps:
-        key = _chain_key(p)
-        if key is None:
-            days.append([p])
-        elif key in chains:
-            chains[key].append(p)
-        else:
-            chains[key] = [p]
-            days.append(chains[key])
-    return days
 
 
 def _label(paths: list[Path]) -> str:

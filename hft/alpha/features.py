@@ -462,7 +462,9 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
     """Features of a market-data stream (see the module docstring for the columns).
 
     Args:
-        md_or_paths: an opened `hft.data.sources.MarketData`, or input path(s) for `open_market_data`.
+        md_or_paths: an opened `hft.data.sources.MarketData`, or input path(s) for `open_market_data`; paths of
+            several days (`hft.data.sources.group_days`) give each day's rows in turn, each day computed on its
+            own (a forward return never runs into the next day).
         spec: what to compute (default `FeatureSpec()`).
         cache: read / write the Parquet cache (key: data hash + spec + `FEATURES_VERSION`).
         cache_dir: override the cache folder (default `feature_cache_dir()`).
@@ -484,11 +486,17 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
                 target.unlink(missing_ok=True)
     md = md_or_paths
     if not hasattr(md, "events"):
-        from hft.data.sources import open_market_data
+        from hft.data.sources import group_days, open_market_data
 
         paths = [md] if isinstance(md, str | Path) else list(md)
-        md = open_market_data([Path(p) for p in paths])
-    df = _build(md, spec)
+        groups = group_days(paths)
+        if len(groups) > 1:  # several days: each day's features on its own (no return across a night), in order
+            df = pl.concat([compute_features(g, spec, cache=cache, cache_dir=cache_dir) for g in groups])
+            md = None
+        else:
+            md = open_market_data([Path(p) for p in paths])
+    if md is not None:
+        df = _build(md, spec)
     if target is not None:
         from hft.core.fileio import atomic_path
 

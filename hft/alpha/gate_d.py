@@ -109,22 +109,39 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     gate = cfg.validation.gate_d
     alpha = cls(cfg.params)
     rcfg = replay_config_for(gate, alpha_dir(alpha_id, root), replay_config)
-    md = open_market_data(paths)
-    feats = compute_features(md, cfg.features)
-    sig = alpha.signal(feats).to_numpy().astype(np.float64)
     strategy = AlphaExecution(alpha_id=alpha_id, version=cls.version, code_hash=code_hash,
                               max_position=gate.max_position, order_size=gate.order_size, entry_z=gate.entry_z,
                               exit_z=gate.exit_z, cooldown_ns=gate.cooldown_ns, warmup_rows=gate.warmup_rows)
-    engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
-    ev = md.events
-    arrival = feed_local_times(np.ascontiguousarray(ev["exch_ts"]), np.ascontiguousarray(ev["local_ts"]),
-                               engine.cfg.feed)
-    stamps = signal_stamps(feats["ts"].to_numpy(), feats["src_row"].to_numpy(), arrival)
-    strategy.set_signal(stamps, causal_zscore(sig, gate.warmup_rows, cfg.validation.gate_b.sign))
-    out = engine.run(progress, multiplier=multiplier)
-    summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
+    from hft.data.sources import group_days
+
+    groups = group_days(paths)
+    volume = [0]
+
+    def prepare(engine: Any, md: Any) -> None:
+        """The day's signal, stamped at the strategy's arrival times of that day's events."""
+        feats = compute_features(md, cfg.features)
+        sig = alpha.signal(feats).to_numpy().astype(np.float64)
+        ev = md.events
+        arrival = feed_local_times(np.ascontiguousarray(ev["exch_ts"]), np.ascontiguousarray(ev["local_ts"]),
+                                   engine.cfg.feed)
+        stamps = signal_stamps(feats["ts"].to_numpy(), feats["src_row"].to_numpy(), arrival)
+        strategy.set_signal(stamps, causal_zscore(sig, gate.warmup_rows, cfg.validation.gate_b.sign))
+        volume[0] += int(feats["trade_qty"].sum())
+
+    if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
+        from hft.sim.sessions import replay_sessions, total_output, total_summary
+
+        sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare)
+        out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
+        summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
+    else:
+        md = open_market_data(paths)
+        engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
+        prepare(engine, md)
+        out = engine.run(progress, multiplier=multiplier)
+        summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
     summary["alpha"] = {"alpha_id": alpha_id, "version": cls.version, "code_hash": code_hash}
-    market_volume = int(feats["trade_qty"].sum())
+    market_volume = volume[0]
     metrics = replay_metrics(out, summary, gate, market_volume, multiplier)
     metrics["lookahead_violations"] = strategy.lookahead_violations
     thresholds = {"min_net_pnl": gate.min_net_pnl, "min_sharpe": gate.min_sharpe, "max_drawdown": gate.max_drawdown,

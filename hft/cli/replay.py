@@ -16,8 +16,10 @@ app = typer.Typer(help="Replay recorded quotes with a strategy through the real 
 @app.callback()
 def replay(
     ctx: typer.Context,
-    data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported); repeat for "
-                                                               "chained Binance files."),
+    data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported). Repeat it, or give "
+                                    "a glob ('gen/*.zip') or a range ('day_{20240102..20240105}.zip'), for several "
+                                    "days of one instrument in one run (one session each); Binance captures and "
+                                    "Tardis pairs chain into one stream."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
                                  "twap, or an installed plugin's), FILE.py:Class or module:Class."),
     config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
@@ -80,6 +82,51 @@ def diff_cmd(
     emit(result, json_out, lambda: _render_diff(result))
 
 
+@app.command("sweep")
+def sweep_cmd(
+    spec: Path = typer.Argument(..., help="Sweep spec YAML: strategy, parameter grid, data per instrument "
+                                          "(see hft.sim.sweep)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Sweep folder (default $HFT_HOME/sweeps/NAME); "
+                                                       "re-running into it resumes (finished cells are skipped)."),
+    backend: str = typer.Option("local", "--backend", help="local (a process pool) or ray."),
+    workers: int = typer.Option(None, "--workers", "-w", help="Processes (local) or CPUs of a local Ray "
+                                                              "(default: the machine's CPU count)."),
+    address: str = typer.Option(None, "--address", help="Join this Ray cluster (--backend ray)."),
+    no_store: bool = typer.Option(False, "--no-store", help="Do not record the cells into the audit store."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
+) -> None:
+    """Replay a strategy over a parameter grid x days x instruments; results in one Parquet table."""
+    from hft.sim.sweep import load_sweep, run_sweep
+
+    parsed = load_sweep(spec)
+    if out is None:
+        from hft.store.paths import hft_home
+
+        out = hft_home() / "sweeps" / parsed.name
+    with progress_bar("sweep", "cells", enabled=not json_out) as update:
+        result = run_sweep(parsed, out, backend=backend, workers=workers, address=address, store=not no_store,
+                           progress=update)
+    emit(result, json_out, lambda: _render_sweep(result))
+
+
+def _render_sweep(r: dict) -> None:
+    from hft.cli._tables import render_rows
+
+    cols = ["#", "instrument", "day", "params", "status", "PnL", "fees", "fills", "run hash"]
+    rows = [[x["n"], x["instrument"], x["day"], " ".join(f"{k}={v}" for k, v in x["params"].items()), x["status"],
+             "" if x["pnl"] is None else fmt_money(x["pnl"]), "" if x["fees"] is None else fmt_money(x["fees"]),
+             "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or x["error"] or "")[:12]]
+            for x in r["rows"]]
+    render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}, {r['backend']})")
+    con = console()
+    con.print(f"{r['cells']} cells: {r['new_cells']} run now, {r['resumed_cells']} resumed, {r['errors']} errors; "
+              f"{r['wall_s']} s")
+    if r["best"]:
+        b = r["best"]
+        con.print(f"best PnL: cell {b['cell']} ({b['instrument']}, {b['day']}, {b['params']}): {fmt_money(b['pnl'])}")
+    con.print(f"results: {r['results']}")
+
+
 def _render(s: dict) -> None:
     from rich.table import Table
 
@@ -111,9 +158,24 @@ def _render(s: dict) -> None:
         rows.append(("run folder", s["run_folder"]))
     if "store" in s:
         rows.append(("store", f"{s['store']['fills_in_store']:,} fills queryable (run_id {s['store']['run_id']})"))
+    if s.get("days"):
+        rows.insert(0, ("days", f"{len(s['days'])} (one session each; per day below)"))
     for k, v in rows:
         t.add_row(k, str(v))
     console().print(t)
+    if s.get("days"):
+        _render_days(s)
+
+
+def _render_days(s: dict) -> None:
+    """One row per day of a run over several days (PnL and fees of that day alone)."""
+    from hft.cli._tables import render_rows
+
+    cols = ["day", "events", "PnL", "fees", "cum. PnL", "orders", "fills", "position", "expired", "run hash"]
+    rows = [[d["day"], f"{d['events']:,}", fmt_money(d["pnl"]), fmt_money(d["fees"]), fmt_money(d["pnl_cumulative"]),
+             f"{d['orders']:,}", f"{d['fills']:,}", f"{d['position']:,}", str(d["expired_at_close"]),
+             d["run_hash"][:12]] for d in s["days"]]
+    render_rows(cols, rows, title=f"per day ({s['currency']})")
 
 
 def _render_check(r: dict) -> None:

@@ -9,6 +9,7 @@ stream.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,95 @@ def open_events(paths: list[Path], opts: Any) -> MarketData:
 
 def _ref_path(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".parquet") + ".ref.parquet")
+
+
+def _chain_key(p: Path) -> tuple[str, str] | None:
+    """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, the format of
+    another chaining format (a Tardis book + trades pair), None for a day on its own."""
+    name = p.name
+    if name.lower().endswith(".gz") and not name.lower().endswith(".csv.gz"):
+        sym, _, date = name[: -len(".gz")].rpartition("_")
+        if sym and date.isdigit():
+            return str(p.resolve().parent), sym.lower()
+    from hft.data.formats import get
+
+    try:
+        kind = detect_kind(p)
+    except DataValidationError:
+        return None  # opening the day names what is wrong with it
+    return ("", f"format:{kind}") if get(kind).chains else None  # as `open_market_data` chains them
+
+
+def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
+    """`paths` grouped into days (sessions), in the order given.
+
+    A LOBSTER zip / message CSV, an imported event Parquet file or a generic table is one day each. Binance
+    captures of one symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as
+    `open_market_data` chains them, and so do the files of another chaining format (a Tardis book + trades
+    pair); each chain is one day. Raises DataValidationError for no paths, a missing file or a
+    file given twice.
+    """
+    ps = [Path(p) for p in paths]
+    if not ps:
+        raise DataValidationError("expected at least one data path (--data), was none", key="data")
+    seen: set[Path] = set()
+    for p in ps:
+        if not p.is_file():
+            raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
+        r = p.resolve()
+        if r in seen:
+            raise DataValidationError(f"{p}: expected each data file once, was given twice", file=str(p))
+        seen.add(r)
+    days: list[list[Path]] = []
+    chains: dict[tuple[str, str], list[Path]] = {}
+    for p in ps:
+        key = _chain_key(p)
+        if key is None:
+            days.append([p])
+        elif key in chains:
+            chains[key].append(p)
+        else:
+            chains[key] = [p]
+            days.append(chains[key])
+    return days
+
+
+def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
+    """``--data`` values with the glob and range forms expanded, in order.
+
+    * ``DIR/*.parquet`` (``*``, ``?``, ``[...]``): the matching files, sorted by name; none is an error.
+    * ``DIR/day_{20240103..20240105}.zip``: a numeric range (inclusive, zero padding kept); the values with no
+      file are skipped (a weekend), none at all is an error.
+    * anything else: the path as given (checked when it is opened).
+    """
+    import glob
+    import re
+
+    out: list[Path] = []
+    for spec in specs:
+        s = str(spec)
+        if Path(s).is_file():  # a real file name that merely contains '[' or '{'
+            out.append(Path(s))
+            continue
+        m = re.search(r"\{(\d+)\.\.(\d+)\}", s)
+        if m:
+            lo, hi = m.group(1), m.group(2)
+            if int(hi) < int(lo):
+                raise DataValidationError(f"--data {s}: expected a range {{FROM..TO}} with FROM <= TO, was "
+                                          f"{lo}..{hi}", key="data")
+            width = len(lo) if lo.startswith("0") or len(lo) == len(hi) else 0
+            found = [Path(s[: m.start()] + str(v).zfill(width) + s[m.end():]) for v in range(int(lo), int(hi) + 1)]
+            found = [p for p in found if p.is_file()]
+            if not found:
+                raise DataValidationError(f"--data {s}: expected at least one file in the range, found none",
+                                          key="data")
+            out.extend(found)
+        elif any(c in s for c in "*?["):
+            found = sorted(Path(p) for p in glob.glob(s) if Path(p).is_file())
+            if not found:
+                raise DataValidationError(f"--data {s}: expected at least one file matching the pattern, found none",
+                                          key="data")
+            out.extend(found)
+        else:
+            out.append(Path(s))
+    return out

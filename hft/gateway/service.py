@@ -207,6 +207,14 @@ class GatewayService:
         self._dispatcher = d
         self._put = d.put_nowait
 
+    def rebind(self, *, clock: Clock, dispatcher: Any, sink: Callable[[Any], Any] | None) -> None:
+        """Drive this gateway from another clock, dispatcher and sink, its state kept (exposure, limits, policy,
+        order ids): the next session of a simulated run over several days (`hft.sim.sessions`)."""
+        self.clock = clock
+        self._now = clock.now_ns
+        self.dispatcher = dispatcher
+        self.sink = sink
+
     # ------------------------------------------------------------------ construction / lifecycle
     @classmethod
     def from_config(cls, config: GatewayConfig | str | Path | None = None, *, clock: Clock,

@@ -190,6 +190,24 @@ class Engine:
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
         self.ctx = Context(self)
 
+    # --- sessions (several days in one run: `hft.sim.sessions`) ----------------------------------------------
+    def continue_from(self, prev: Engine) -> None:
+        """Start this session where `prev` (the previous day's engine, on the same gateway) ended: position,
+        cash and fees carry over, and so do the idempotency keys and the latency draw counters (no key is
+        reused and the seeded latency series goes on)."""
+        self.position, self.cash, self.fees = prev.position, prev.cash, prev.fees
+        self._key, self._n_entry, self._n_resp, self._seq = prev._key, prev._n_entry, prev._n_resp, prev._seq
+
+    def end_session(self) -> int:
+        """Close the session after `run`: every order still live expires at the gateway (as a venue expires
+        day orders at the close; the next session's venue starts from its own book). Returns how many."""
+        now = self.clock.now_ns()
+        live = list(self.live_orders.values())
+        for o in live:
+            self.gw.on_execution_report(ExecutionReport(now, o.order_id, REPORT_EXPIRED, o.price, 0, 0, 0))
+        self.live_orders.clear()
+        return len(live)
+
     # --- gateway plumbing ------------------------------------------------------------------------------------
     def _sink(self, record: Any) -> None:
         if hasattr(record, "accepted"):

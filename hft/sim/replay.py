@@ -349,15 +349,24 @@ def _fees(sec: Section) -> dict[str, Any]:
 def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
                force: bool = False, progress: Any = None, store: bool = False) -> dict[str, Any]:
     """Replay `data` with the strategy `strategy_name` names (a registered name, ``FILE.py:Class`` or
-    ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given."""
-    from hft.data.sources import open_market_data
+    ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `data` may
+    name several days (globs and ``{FROM..TO}`` ranges expand: `hft.data.sources.expand_data_paths`); each is
+    a session of one run (`hft.sim.sessions`)."""
+    from hft.data.sources import expand_data_paths, group_days, open_market_data
     from hft.sim.strategy_loader import make as make_strategy
 
     spec, strategy = make_strategy(strategy_name, config.strategies)
     strategy_name = spec.key  # the config key names the strategy in the summary and the gateway
     if out_dir is not None and out_dir.exists() and not force:
         raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    data = expand_data_paths(data)
+    groups = group_days(data)
     commit = _GitCommitProbe()  # git runs beside the data load and the replay
+    if len(groups) > 1:  # several days: one session each, on one gateway (hft.sim.sessions)
+        from hft.sim.sessions import run_days
+
+        return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
+                        store=store, commit=commit)
     try:
         md = open_market_data([Path(p) for p in data])
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
@@ -391,8 +400,11 @@ def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[s
     return out
 
 
-def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig) -> tuple[Any, int]:
-    """The engine for an opened stream: venue by book level, gateway from the config."""
+def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig, *,
+                 gateway: Any = None) -> tuple[Any, int]:
+    """The engine for an opened stream: venue by book level, gateway from the config. `gateway`: the gateway of
+    the previous session of a run over several days (`hft.sim.sessions`), driven by this engine from now on,
+    after its `new_day()`."""
     from hft.gateway import GatewayService
     from hft.sim import latency as lat
     from hft.sim.engine import EngineConfig
@@ -416,6 +428,10 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
                                 working_orders=4096, self_match=True)
 
     def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
+        if gateway is not None:  # a session boundary: the one gateway, a new trading day
+            gateway.rebind(clock=clock, dispatcher=dispatcher, sink=sink)
+            gateway.new_day()
+            return gateway
         return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
 
     engine_cls = ENGINES[config.engine]
@@ -534,6 +550,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
         "maker_share": round(float((fills["liquidity"] == LIQ_MAKER).mean()), 6) if len(fills) else 0.0,
         "decisions": len(out.decisions), "rejects": out.rejects,
+        "start_ts": int(eq["ts"][0]) if len(eq) else 0, "end_ts": int(eq["ts"][-1]) if len(eq) else 0,
         "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},
         "latency": config.latency_summary(),
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
@@ -616,9 +633,10 @@ class _GitCommitProbe:
 
 
 def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
-                     config: ReplayConfig | None = None) -> None:
+                     config: ReplayConfig | None = None, extra: Any = None) -> None:
     """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
-    effective form goes to ``config.yaml``."""
+    effective form goes to ``config.yaml``; `extra(folder)` writes more into it before the rename (the days
+    of a run over several days)."""
 
     out_dir = Path(out_dir)
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
@@ -637,6 +655,8 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
                         (tmp / "config.yaml").read_text() if config is not None else None)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
         plot_run(tmp / "replay.png", out, summary)
+        if extra is not None:
+            extra(tmp)
         if out_dir.exists():
             if not force:
                 raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
@@ -703,15 +723,37 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = No
              "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
              "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
              "fee": int(r["fee"]), "exch_ts": int(r["ts"])} for i, r in enumerate(out.fills)])
-        eq = out.equity
-        w.write("sim.runs", {
-            "record_id": stable_id(run_id, "run"), "ts": int(eq["ts"][-1]) if len(eq) else 0, "run_id": run_id,
-            "strategy": summary["strategy"], "seed": summary["seed"], "config_hash": summary["config_hash"],
-            "data_hash": summary["data_hash"], "run_hash": run_id, "status": "ok",
-            "start_ts": int(eq["ts"][0]) if len(eq) else 0, "end_ts": int(eq["ts"][-1]) if len(eq) else 0,
-            "n_events": summary["events"], "n_orders": len(out.orders), "n_fills": len(out.fills),
-            "summary": {k: v for k, v in summary.items() if k != "store"}})
+        w.write("sim.runs", run_row(summary, stable_id(run_id, "run"), n_orders=len(out.orders)))
     with open_store(wait_s=30) as store:
         rep = load(store)
         counts = store.query(f"SELECT count() AS n FROM sim.fills WHERE run_id = '{run_id}'").dicts()
     return {"run_id": run_id, "loaded_records": rep.records_loaded, "fills_in_store": int(counts[0]["n"])}
+
+
+def run_row(summary: dict[str, Any], record_id: str, *, n_orders: int | None = None) -> dict[str, Any]:
+    """The ``sim.runs`` row of a run's summary (its status: ``summary['status']``, else ok); `n_orders`: the
+    order log's length when known (else new orders + cancels)."""
+    run_id = summary["run_hash"]
+    return {"record_id": record_id, "ts": int(summary.get("end_ts", 0)), "run_id": run_id,
+            "strategy": summary["strategy"], "seed": int(summary.get("seed", 0)),
+            "config_hash": summary.get("config_hash", ""), "data_hash": summary.get("data_hash", ""),
+            "run_hash": run_id, "status": summary.get("status", "ok"), "start_ts": int(summary.get("start_ts", 0)),
+            "end_ts": int(summary.get("end_ts", 0)), "n_events": int(summary.get("events", 0)),
+            "n_orders": n_orders if n_orders is not None else int(summary.get("orders", 0)) + int(summary.get("cancels", 0)),
+            "n_fills": int(summary.get("fills", 0)), "summary": {k: v for k, v in summary.items() if k != "store"}}
+
+
+def record_summaries(summaries: list[dict[str, Any]], *, writer: str) -> dict[str, Any]:
+    """Append one ``sim.runs`` row per summary (no orders or fills: a sweep's cells) to the WAL, then load the
+    store. A summary's ``sweep`` mapping (name, cell) keys its row, so a cell recorded twice is one row."""
+    from hft.core.ids import stable_id
+    from hft.recorder.loader import load
+    from hft.recorder.wal_first import open_checked_writer
+    from hft.store.store import open_store
+
+    with open_checked_writer(writer, id_namespace=writer, what=f"{len(summaries)} run summaries") as w:
+        w.write_many("sim.runs", [run_row(s, stable_id(s["sweep"]["name"], s["sweep"]["cell"]) if "sweep" in s
+                                          else stable_id(s["run_hash"], "run")) for s in summaries])
+    with open_store(wait_s=30) as store:
+        rep = load(store)
+    return {"loaded_records": rep.records_loaded}

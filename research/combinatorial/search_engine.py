@@ -56,6 +56,7 @@ from hft.alpha.combine import (
     score_chunk,
     score_chunk_with,
 )
+from hft.config.grid import expand_grid, grid_size, parse_grid
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
 
@@ -113,24 +114,11 @@ def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
     for alpha_id in sorted(al.data):
         cls = load_alpha_class(alpha_id)
         grid = Section(al.raw(alpha_id) or {}, root.file, al._key(alpha_id))
-        types = cls.param_types()
-        out: dict[str, list[Any]] = {}
-        for pname in list(grid.data):
-            values = grid.raw(pname)
-            key = grid._key(pname)
-            if pname not in types:
-                grid._fail(key, f"a parameter of {alpha_id} ({sorted(types)})", pname)
-            if not isinstance(values, list) or not values:
-                grid._fail(key, "a non-empty list of values (the grid)", values)
-            for v in values:
-                try:
-                    cls({pname: v})
-                except GovernanceError as exc:
-                    raise ConfigError(f"{root.file}: key '{key}': {exc.message}", file=root.file, key=key) from None
-            if len(set(map(repr, values))) != len(values):
-                grid._fail(key, "distinct values", values)
-            out[pname] = list(values)
-        grid.done()
+
+        def check(pname: str, v: Any, cls: Any = cls) -> None:
+            cls({pname: v})  # a GovernanceError names what is wrong with the value
+
+        out = parse_grid(grid, cls.param_types(), check, owner=alpha_id)
         alphas[alpha_id] = out
     al.done()
     sizes = root.raw("subset_sizes", [1])
@@ -170,7 +158,7 @@ MAX_TRIALS = 1_000_000
 
 def count_trials(alphas: dict[str, dict[str, list[Any]]], sizes: list[int], n_weights: int) -> int:
     """How many trials `enumerate_trials` yields, without enumerating them (elementary symmetric sums)."""
-    grid = [math.prod(len(v) for v in alphas[a].values()) for a in sorted(alphas)]
+    grid = [grid_size(alphas[a]) for a in sorted(alphas)]
     e = [1] + [0] * len(grid)  # e[k] = sum over k-subsets of the product of their grid sizes
     for g in grid:
         for k in range(len(grid), 0, -1):
@@ -183,11 +171,6 @@ def load_spec(path: str | Path) -> SearchSpec:
     return parse_spec(load_yaml(path), path)
 
 
-def _grid(params: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    names = list(params)
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(params[n] for n in names))]
-
-
 def enumerate_trials(spec: SearchSpec) -> list[Combination]:
     """Every trial of `spec`, in the deterministic order of the module docstring (index = trial number)."""
     from hft.core.rng import splitmix64
@@ -196,7 +179,7 @@ def enumerate_trials(spec: SearchSpec) -> list[Combination]:
     ids = sorted(spec.alphas)
     for size in spec.subset_sizes:
         for subset in itertools.combinations(ids, size):
-            grids = [_grid(spec.alphas[a]) for a in subset]
+            grids = [expand_grid(spec.alphas[a]) for a in subset]
             for params in itertools.product(*grids):
                 schemes = ("equal",) if size == 1 else spec.weights
                 for w in schemes:
@@ -371,7 +354,6 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
 
 def leaderboard(spec: SearchSpec, registry: Any, exp_id: str, dhash: str) -> dict[str, Any]:
     """Top-K of the experiment by deflated Sharpe (DSR with the family's trial count and Sharpe variance)."""
-    import math
 
     import numpy as np
 

@@ -68,6 +68,8 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     spec = work / "spec.yaml"
     spec.write_text("search: pty\nalphas: {obi_l1: {smooth: [1, 20]}}\nsubset_sizes: [1]\nweights: [equal]\n"
                     "features: {levels: 1, sampling: 1s, horizons: [1s, 10s]}\ntarget: 10s\nbucket: 2m\ntop_k: 2\n")
+    sweep = work / "sweep.yaml"
+    sweep.write_text(f"sweep: pty\nstrategy: mm\ngrid: {{edge_ticks: [0, 1]}}\ndata: {{SYNTH: ['{held}']}}\n")
     golden = REPO / "tests" / "golden" / "generated_mm.json"
     scenario = REPO / "config" / "sim" / "scenarios" / "cancel_fill_race.yaml"
     gen = ("--messages", "8000", "--levels", "5", "--zip")
@@ -81,6 +83,9 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
         Step(("data", "verify", str(pq)), "verify"),
         Step(("data", "inspect", str(pq)), "inspect"),
         Step(("replay", "--data", str(pq), "-s", "mm", "--out", str(work / "run")), "replay"),
+        Step(("replay", "-d", str(held), "-d", str(observed), "-s", "mm", "--out", str(work / "run_days")),
+             "replay"),
+        Step(("replay", "sweep", str(sweep), "--workers", "1", "--out", str(work / "sweep")), "sweep"),
         Step(("replay", "--check", str(golden)), "golden check"),
         Step(("replay", "diff", str(work / "run"), str(work / "run")), None),
         Step(("sim", "scenario", str(scenario)), "scenario"),

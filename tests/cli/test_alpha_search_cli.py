@@ -40,6 +40,24 @@ def test_search_json_resume_and_compare(hft, day, tmp_path):
     assert b["experiment_id"] in cmp.out
 
 
+def test_search_on_two_days(hft, day, tmp_path):
+    """Two generated days: the trials are scored on both days' features (each day computed alone); a different
+    experiment than on one day (the data hash covers both)."""
+    from hft.data.importing import generate_day
+
+    day2 = Path(generate_day(tmp_path / "d2", seed=4, symbol="SYNTH", date="2024-01-03", messages=20000, levels=5,
+                             zip_output=True)["zip_path"])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "search": "cli2", "subset_sizes": [1]}))
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    one = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1", "--json", env=env)
+    two = hft("alpha", "search", str(spec), "--data", str(day), "--data", str(day2), "--workers", "1", "--json",
+              env=env)
+    assert one.code == 0 and two.code == 0, one.err + two.err
+    a, b = one.json(), two.json()
+    assert b["new_trials"] == b["trials"] == 3 and b["experiment_id"] != a["experiment_id"]
+
+
 def test_empty_grid_is_a_config_error_and_writes_nothing(hft, day, tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text(yaml.safe_dump({**SPEC, "alphas": {"obi_l1": {"smooth": []}}}))

@@ -46,6 +46,34 @@ def test_replay_under_a_terminal_draws_progress(day, tmp_path):
     assert "run hash" in r.text and (tmp_path / "run" / "summary.json").is_file()
 
 
+@pytest.fixture(scope="module")
+def day2(day) -> Path:
+    """A second generated day beside `day` (the next date)."""
+    from hft.data.importing import generate_day
+
+    return Path(generate_day(day.parent, seed=6, symbol="SYNTH", date="2024-01-03", messages=8000, levels=5,
+                             zip_output=True)["zip_path"])
+
+
+def test_replay_of_two_days_under_a_terminal(day, day2, tmp_path):
+    r = run_pty("replay", "-d", str(day.parent / "*.zip"), "-s", "mm", "--no-store",
+                env={"HFT_HOME": str(tmp_path / "home")})
+    _ok(r)
+    assert r.drew_progress("replay"), r.describe()
+    assert "per day" in r.text and day.name[:20] in r.text and day2.name[:20] in r.text, r.describe()
+
+
+def test_replay_sweep_under_a_terminal(day, day2, tmp_path):
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(yaml.safe_dump({"sweep": "pty", "strategy": "mm", "grid": {"edge_ticks": [0, 1]},
+                                    "data": {"SYNTH": [str(day), str(day2)]}}))
+    r = run_pty("replay", "sweep", str(spec), "--workers", "1", "--no-store", "--out", str(tmp_path / "sw"),
+                env={"HFT_HOME": str(tmp_path / "home")})
+    _ok(r)
+    assert r.drew_progress("sweep"), r.describe()
+    assert "4 cells: 4 run now" in r.text and (tmp_path / "sw" / "results.parquet").is_file(), r.describe()
+
+
 def test_alpha_search_under_a_terminal(day, tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump({

@@ -280,3 +280,20 @@ def generated_day(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def generated_md(generated_day) -> MarketData:
     return open_market_data([generated_day])
+
+
+def test_features_of_several_days_are_each_day_on_its_own(generated_day, tmp_path):
+    """Several days (`group_days`): each day's rows computed alone (no forward return runs into the next day),
+    in order; `alpha search` scores on this frame."""
+    from hft.data.importing import generate_day
+
+    day2 = Path(generate_day(tmp_path, seed=12, symbol="SYNTH", date="2024-01-03", messages=3000, levels=5,
+                             zip_output=False)["message_path"])
+    spec = FeatureSpec(sampling="1s", horizons=("1s", "5s"))
+    one = compute_features([generated_day], spec, cache_dir=tmp_path / "c")
+    two = compute_features([day2], spec, cache_dir=tmp_path / "c")
+    both = compute_features([generated_day, day2], spec, cache_dir=tmp_path / "c")
+    assert both.equals(pl.concat([one, two]))
+    h = F.horizon_column("5s")
+    assert one[h][-1] is None  # the last rows of day 1 have no forward return: day 2 does not lend one
+    assert both.height == one.height + two.height

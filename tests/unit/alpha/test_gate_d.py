@@ -66,6 +66,19 @@ def test_run_hash_same_in_another_process(env, tmp_path):
     assert out.stdout.strip().splitlines()[-1] == a.run_hash
 
 
+def test_gate_d_on_two_held_out_days(env, tmp_path):
+    """Several held-out days: one session each on one gateway; each day gets its own signal; the first day's
+    replay is the single-day Gate D's."""
+    day2 = make_day(env.base / "day2", seed=12, date="2024-06-24")
+    one = run_gate_d("toy_obi", [env.day], code_hash="hash-1", root=env.root, write_folder=False)
+    two = run_gate_d("toy_obi", [env.day, day2], code_hash="hash-1", root=env.root, out_dir=tmp_path / "run2")
+    s = two.summary
+    assert s["n_days"] == 2 and s["days"][0]["run_hash"] == one.run_hash
+    assert two.run_hash != one.run_hash and two.metrics["orders"] > one.metrics["orders"]
+    assert two.metrics["lookahead_violations"] == 0
+    assert two.metrics["participation"] > 0 and (tmp_path / "run2" / "fills.parquet").exists()
+
+
 def test_gate_d_thresholds_fail(env, tmp_path):
     root = make_research_root(tmp_path, extra_validation="""
   gate_d:

@@ -1,0 +1,218 @@
+"""Several days (sessions) of one instrument in one replay: ``hft replay -d day1 -d day2 …``.
+
+The inputs are grouped into days by `hft.data.sources.group_days` (a LOBSTER file, an imported event file or a
+generic table is one day; chaining formats — Binance captures of one symbol, a Tardis pair — are one stream).
+Each day is a session, replayed by the one engine loop (`hft.sim.engine_nb` or the reference engine):
+
+* the venue is built afresh from the day's own data (LOBSTER: seeded with its pre-open book and resynced on
+  its reference rows; L2: the day's book), and so is the strategy's local view;
+* ONE `GatewayService` carries across the days (exposure, limits, policy, order ids): the next day's engine
+  drives it (`GatewayService.rebind`) after `GatewayService.new_day()` (daily PnL restarts at zero, positions
+  kept);
+* orders still live at the end of a day expire at the gateway (`Engine.end_session`), as day orders do at the
+  close; position, cash and fees carry into the next day (`Engine.continue_from`), and so does the strategy
+  object (``on_start`` opens each session);
+* days must come in time order (a day may not start before the previous one ended) and be of one instrument.
+
+Results: one summary per day (its own run hash; PnL and fees of that day alone: the change of the cumulative
+figures) and the total, whose arrays are the days' arrays end to end: the total run hash covers every
+decision, order and fill of the run, its data hash the days' data hashes in order. The run folder is the
+total's (tables of every day, tearsheet) with ``days/NN_<label>/`` run folders beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.errors import SimError
+
+
+@dataclass
+class Session:
+    """One replayed day: its label, inputs, opened data (its instrument and metadata; the events are dropped after
+    the replay), output and summary."""
+
+    label: str
+    paths: list[Path]
+    md: Any
+    out: Any
+    summary: dict[str, Any]
+    expired: int  # orders still live at its end, expired at the gateway
+
+
+def day_label(paths: list[Path]) -> str:
+    """A day's name: its (first) file name, ``+N`` more for a chain."""
+    return paths[0].name + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
+
+
+def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
+                    progress: Callable[[int, int], None] | None = None, commit: str = "",
+                    prepare: Callable[[Any, Any], None] | None = None) -> tuple[list[Session], Any]:
+    """Replay each day of `groups` in order on one gateway (module docstring). `prepare(engine, md)` runs before
+    each day's replay (Gate D hands the day's signal to its strategy there). Returns the sessions and the
+    gateway."""
+    from hft.compile_watch import CompileWatch
+    from hft.data.sources import open_market_data
+    from hft.sim.replay import build_engine, summarise
+
+    sessions: list[Session] = []
+    gw = prev = None
+    done = 0
+    end_ts = None
+    symbol = None
+    for paths in groups:
+        label = day_label(paths)
+        md = open_market_data(paths)
+        sym = md.instrument.symbol
+        if symbol is not None and sym != symbol:
+            raise SimError(f"{paths[0]}: expected days of one instrument ({symbol}), was {sym}",
+                           hint="several instruments in one run are not supported yet; replay them apart")
+        symbol = sym
+        first = int(md.events["exch_ts"].min())
+        if end_ts is not None and first < end_ts:
+            raise SimError(f"{paths[0]}: expected days in time order, this day starts ({first} ns) before the "
+                           f"previous one ended ({end_ts} ns)", hint="give the days oldest first")
+        end_ts = int(md.events["exch_ts"].max())
+        engine, multiplier = build_engine(md, strategy, strategy_name, config, gateway=gw)
+        if prev is not None:
+            engine.continue_from(prev)
+        if prepare is not None:
+            prepare(engine, md)
+        offset = done
+
+        def day_progress(i: int, n: int, offset: int = offset) -> None:
+            progress(offset + i, offset + n)
+
+        t0 = time.perf_counter()
+        with CompileWatch() as compiled:  # no progress asked: none passed (the loop then never stops to report)
+            out = engine.run(day_progress if progress is not None else None, multiplier=multiplier)
+        run_s = time.perf_counter() - t0
+        expired = engine.end_session()
+        summary = summarise(out, md, strategy_name, strategy.params(), config, paths, commit=commit,
+                            compile_s=compiled.seconds, run_s=run_s)
+        _as_day(summary, sessions[-1].summary if sessions else None)
+        summary.update(day=label, data=[str(p) for p in paths], expired_at_close=expired)
+        # the day's events are no longer needed (its run folder needs the instrument): many days fit in memory
+        slim = dataclasses.replace(md, events=md.events[:0], lobster=None)
+        sessions.append(Session(label, list(paths), slim, out, summary, expired))
+        done += out.events
+        gw, prev = engine.gw, engine
+    return sessions, gw
+
+
+def _as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
+    """Turn `s` (cumulative PnL and fees since the first day) into that day's figures; the cumulative ones stay
+    as ``pnl_cumulative`` and ``fees_cumulative``."""
+    from hft.sim.replay import _ccy
+
+    money = s["money_unit"]
+    s["pnl_cumulative"], s["fees_cumulative"] = s["pnl"], s["fees"]
+    s["pnl_money_units_cumulative"] = s["pnl_money_units"]
+    s["fees_money_units_cumulative"] = s["fees_money_units"]
+    if prev is None:
+        return
+    pnl_mu = s["pnl_money_units"] - prev["pnl_money_units_cumulative"]
+    fees_mu = s["fees_money_units"] - prev["fees_money_units_cumulative"]
+    s["pnl_money_units"], s["fees_money_units"] = round(pnl_mu, 2), fees_mu
+    s["pnl"], s["fees"], s["pnl_gross"] = _ccy(pnl_mu * money), _ccy(fees_mu * money), _ccy((pnl_mu + fees_mu) * money)
+
+
+def total_output(sessions: list[Session]) -> Any:
+    """The run over every day as one `RunOutput`: the days' arrays end to end (module docstring)."""
+    from hft.core.ids import hash_arrays
+    from hft.sim.engine import RunOutput
+
+    outs = [s.out for s in sessions]
+    dec, orders, fills, equity = (np.concatenate([getattr(o, f) for o in outs])
+                                  for f in ("decisions", "orders", "fills", "equity"))
+    rejects: dict[str, int] = {}
+    for o in outs:
+        for k, v in o.rejects.items():
+            rejects[k] = rejects.get(k, 0) + v
+    resync = None
+    if all(o.resync is not None for o in outs):
+        resync = dict(outs[-1].resync)
+        for k, v in resync.items():
+            if isinstance(v, int) and not isinstance(v, bool):
+                resync[k] = sum(int(o.resync[k]) for o in outs)
+    return RunOutput(dec, orders, fills, equity, sum(o.events for o in outs), sum(o.wall_s for o in outs),
+                     dict(sorted(rejects.items())), dict(outs[-1].final), hash_arrays(dec, orders, fills),
+                     outs[-1].gateway_metrics, _Chain([o.decision_records for o in outs]),
+                     [t for o in outs for t in o.transition_records], resync,
+                     np.concatenate([o.acks for o in outs]))  # by order id: ids never repeat across the days
+
+
+class _Chain:
+    """The days' decision records end to end, built only when read (a store write)."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self._parts = parts
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._parts)
+
+    def __iter__(self):
+        for p in self._parts:
+            yield from p
+
+    def __getitem__(self, i: int) -> Any:
+        return list(self)[i]
+
+
+DAY_KEYS = ("day", "data", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_cumulative",
+            "pnl_money_units", "max_drawdown", "sharpe_per_sample", "orders", "cancels", "fills", "filled_qty",
+            "position", "expired_at_close", "rejects", "wall_s", "events_per_s")
+
+
+def total_summary(sessions: list[Session], out: Any, strategy_name: str, params: dict[str, Any], config: Any,
+                  *, commit: str) -> dict[str, Any]:
+    """The summary of the whole run (`summarise` over the total output) with ``days``: each day's figures."""
+    from hft.sim.replay import summarise
+
+    compile_s = sum(s.summary["compile_s"] for s in sessions)
+    summary = summarise(out, sessions[-1].md, strategy_name, params, config, [], commit=commit,
+                        compile_s=compile_s, run_s=out.wall_s if compile_s else None)
+    summary["data_hash"] = hashlib.blake2b("|".join(s.summary["data_hash"] for s in sessions).encode(),
+                                           digest_size=8).hexdigest()
+    # speed: the days' replay seconds (each without its kernel compilation), summed
+    replay_s = sum(s.out.events / s.summary["events_per_s"] for s in sessions if s.summary.get("events_per_s"))
+    summary["events_per_s"] = round(out.events / replay_s) if replay_s > 0 else None
+    summary["days"] = [{k: s.summary[k] for k in DAY_KEYS if k in s.summary} for s in sessions]
+    summary["n_days"] = len(sessions)
+    return summary
+
+
+def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
+             out_dir: Path | None, force: bool, progress: Any, store: bool, commit: Any) -> dict[str, Any]:
+    """`hft replay` over several days: replay, summaries, run folder (with ``days/``), store."""
+    from hft.sim.replay import record_run, write_run_folder
+
+    try:
+        sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
+                                       commit=commit.result())
+    finally:
+        commit.close()
+    out = total_output(sessions)
+    summary = total_summary(sessions, out, strategy_name, strategy.params(), config, commit=commit.result())
+    if out_dir is not None:
+        def write_days(folder: Path) -> None:
+            from hft.sim.replay import write_run_folder as write_one
+
+            (folder / "days").mkdir()
+            for k, s in enumerate(sessions, 1):
+                name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in s.label)
+                write_one(folder / "days" / name, s.out, s.summary, s.md, force=False, config=config)
+
+        write_run_folder(out_dir, out, summary, sessions[-1].md, force=force, config=config, extra=write_days)
+        summary["run_folder"] = str(out_dir)
+    if store:
+        summary["store"] = record_run(out, summary, sessions[-1].md.instrument.symbol, gw)
+    return summary

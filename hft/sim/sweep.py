@@ -1,0 +1,293 @@
+"""``hft replay sweep SPEC``: a strategy's parameter grid × days × instruments, each cell one replay, on a local
+process pool or on Ray; resumable; one Parquet table of results (and a row per cell in the store).
+
+Spec (YAML, strict; relative paths resolve against the spec's folder)::
+
+    sweep: mm_spread                  # name (letters, digits, '_', '-', '.')
+    strategy: mm                      # as `hft replay -s`: a registered name, FILE.py:Class or module:Class
+    grid: {size: [1, 2], skew_per_lot: [0, 1]}   # strategy parameters: lists (`hft.config.grid`, as alpha search)
+    data:                             # instrument label -> its days (paths, globs, {FROM..TO} ranges)
+      GOOG: [lobster/GOOG_2012-06-21.zip]
+      SYNTH: ["gen/*.zip"]
+    days: each                        # each: one cell per day | together: one multi-day run per instrument
+    config: replay.yaml               # optional: a replay config (layered over the shipped one, as --config;
+                                      # without it, the shipped config, as `hft replay` without --config)
+    set: ["latency.entry=2ms"]        # optional: --set overrides
+
+Cells are numbered in one order: instrument (spec order), day (file order), grid point (spec order, the last
+parameter fastest). A cell's id is a hash of what decides its result: the strategy spec, its parameters, the
+effective replay config (`ReplayConfig.digest`) and the content of its data files, never paths or times.
+
+Output folder: ``cells/<cell id>.json`` (one per finished cell, written atomically as it finishes: a sweep that
+stops resumes from there, skipping finished cells) and ``results.parquet`` (every cell of the spec, in cell
+order: the deterministic columns only, so that any backend gives the same table). Each replay is a pure
+function of its cell, so the local pool and Ray give identical rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hft.config.strict import Section, load_yaml
+from hft.core.errors import ConfigError, HftError, SimError
+
+__all__ = ["RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
+
+MAX_CELLS = 100_000
+
+# the summary figures of a cell kept in the results table (deterministic: no wall times)
+RESULT_COLUMNS = ("run_hash", "config_hash", "data_hash", "events", "pnl", "pnl_gross", "fees", "currency",
+                  "sharpe_per_sample", "max_drawdown", "orders", "cancels", "fills", "filled_qty", "fill_ratio",
+                  "maker_share", "position", "decisions")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed sweep spec (module docstring); `cells` are JSON-safe dicts, the unit of work."""
+
+    name: str
+    strategy: str
+    grid: dict[str, list[Any]]
+    cells: tuple[dict[str, Any], ...]
+    file: str | None = None
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and strictly parse a sweep spec file."""
+    return parse_sweep(load_yaml(path), path)
+
+
+def parse_sweep(mapping: Any, file: str | Path | None = None) -> SweepSpec:
+    """Strictly parse a sweep spec mapping (errors name the file and key) and enumerate its cells."""
+    from dataclasses import replace
+
+    from hft.config.grid import expand_grid, grid_size, parse_grid
+    from hft.core.ids import sha256_file
+    from hft.data.sources import expand_data_paths, group_days
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
+    from hft.sim.strategy_loader import declared_params, instantiate, resolve
+
+    root = Section(mapping, file)
+    base = Path(file).resolve().parent if file is not None else Path.cwd()
+    name = root.str("sweep")
+    if not name or not all(c.isalnum() or c in "_-." for c in name):
+        root._fail("sweep", "a name of letters, digits, '_', '-' or '.'", name)
+    spec_s = root.str("strategy")
+    try:
+        rs = resolve(spec_s)
+    except HftError as exc:
+        raise ConfigError(f"{root.file}: key 'strategy': {exc.message}", file=root.file, key="strategy") from None
+
+    def check(pname: str, value: Any) -> None:
+        instantiate(rs, {pname: value})  # the loader's type and bound checks
+
+    grid = parse_grid(root.section("grid", {}), declared_params(rs.cls), check, owner=rs.key)
+    days_mode = root.str("days", "each", choices=["each", "together"])
+    cfg_path = root.raw("config", None)
+    if cfg_path is not None:
+        cfg_path = str((base / root.str("config")).resolve())
+    elif DEFAULT_CONFIG.exists():  # as `hft replay` without --config: the shipped config
+        cfg_path = str(DEFAULT_CONFIG)
+    sets = root.raw("set", [])
+    if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
+        root._fail("set", "a list of 'path.to.key=value' strings", sets)
+    data = root.section("data")
+    if not data.data:
+        data._fail("data", "a mapping of instrument label -> list of data paths", dict(data.data))
+    units: list[tuple[str, str, list[str]]] = []  # (instrument, day label, paths)
+    for inst in list(data.data):
+        raw = data.raw(inst)
+        key = data._key(str(inst))
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+            data._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
+        try:
+            groups = group_days(expand_data_paths([p if Path(p).is_absolute() else str(base / p) for p in raw]))
+        except HftError as exc:
+            raise ConfigError(f"{root.file}: key '{key}': {exc.message}", file=root.file, key=key) from None
+        if days_mode == "each":
+            units += [(str(inst), g[0].name, [str(p) for p in g]) for g in groups]
+        else:
+            units.append((str(inst), f"{len(groups)} days", [str(p) for g in groups for p in g]))
+    data.done()
+    root.done()
+    n_cells = len(units) * grid_size(grid)
+    if n_cells > MAX_CELLS:
+        raise ConfigError(f"{root.file}: expected at most {MAX_CELLS:,} cells, the spec enumerates {n_cells:,}",
+                          file=root.file, hint="shrink the grid or the data")
+    base_cfg = load_replay_config(cfg_path, sets)  # a bad config fails now, before any replay
+    shas: dict[str, str] = {}
+    cells = []
+    for inst, day, paths in units:
+        for p in paths:
+            shas.setdefault(p, sha256_file(p))
+        for params in expand_grid(grid):
+            cfg = replace(base_cfg, strategies={**base_cfg.strategies,
+                                                rs.key: {**base_cfg.strategies.get(rs.key, {}), **params}})
+            ident = json.dumps({"strategy": spec_s, "key": rs.key, "params": params, "config": cfg.digest(),
+                                "data": [shas[p] for p in paths]}, sort_keys=True, default=str)
+            cells.append({"cell": hashlib.blake2b(ident.encode(), digest_size=8).hexdigest(), "n": len(cells),
+                          "instrument": inst, "day": day, "data": paths, "strategy": spec_s, "key": rs.key,
+                          "params": params, "config": cfg_path, "set": list(sets)})
+    return SweepSpec(name, spec_s, grid, tuple(cells), None if file is None else str(file))
+
+
+def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """Replay one cell (in whatever process runs it) and return its result row: the cell's keys, ``status``
+    (``ok`` | ``error``), the summary figures of `RESULT_COLUMNS` (``error``: the one-line message instead) and
+    ``wall_s`` (kept out of the results table)."""
+    from dataclasses import replace
+
+    from hft.sim.replay import load_replay_config, run_replay
+
+    row = {k: cell[k] for k in ("cell", "n", "instrument", "day", "data", "strategy", "params")}
+    try:
+        cfg = load_replay_config(cell["config"], cell["set"])
+        key = cell["key"]
+        cfg = replace(cfg, strategies={**cfg.strategies, key: {**cfg.strategies.get(key, {}), **cell["params"]}})
+        s = run_replay([Path(p) for p in cell["data"]], cell["strategy"], cfg)
+    except HftError as exc:  # a cell that cannot run is a result too (the sweep goes on)
+        return {**row, "status": "error", "error": exc.message, "wall_s": 0.0}
+    return {**row, "status": "ok", "error": "", **{k: s.get(k) for k in RESULT_COLUMNS}, "wall_s": s["wall_s"],
+            "summary": s}
+
+
+# --- backends -------------------------------------------------------------------------------------------------
+
+def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None]) -> None:
+    if workers <= 1 or len(todo) <= 1:
+        for c in todo:
+            on_done(run_cell(c))
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn")) as pool:
+        for res in pool.map(run_cell, todo):  # submission order: results recorded in cell order
+            on_done(res)
+
+
+def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
+             on_done: Callable[[dict[str, Any]], None]) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise SimError("sweep --backend ray: expected Ray to be installed", hint="pip install 'hft[ray]'") from None
+    started = False
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if address:
+            ray.init(address=address, **kw)
+        else:
+            ray.init(num_cpus=max(1, workers), **kw)
+        started = True
+    try:
+        remote = ray.remote(run_cell)
+        pending = [remote.remote(c) for c in todo]
+        for p in pending:  # in submission order: deterministic recording order
+            on_done(ray.get(p))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# --- driver ---------------------------------------------------------------------------------------------------
+
+def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers: int | None = None,
+              address: str | None = None, store: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) `spec` into `out_dir` (module docstring); returns the summary (JSON-safe)."""
+    import time
+
+    from hft.core.fileio import atomic_write_text
+
+    if backend not in ("local", "ray"):
+        raise SimError(f"sweep: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
+    if address and backend != "ray":
+        raise SimError("sweep: --address is for --backend ray", key="address")
+    workers = workers or os.cpu_count() or 1
+    cells_dir = Path(out_dir) / "cells"
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    done = {c["cell"] for c in spec.cells if (cells_dir / f"{c['cell']}.json").is_file()}
+    todo = [c for c in spec.cells if c["cell"] not in done]
+    new_rows: list[dict[str, Any]] = []
+    total = len(spec.cells)
+
+    def on_done(row: dict[str, Any]) -> None:
+        summary = row.pop("summary", None)
+        atomic_write_text(cells_dir / f"{row['cell']}.json", json.dumps(row, sort_keys=True, default=str) + "\n")
+        new_rows.append({**row, "summary": summary})
+        if progress is not None:
+            progress(len(done) + len(new_rows), total)
+
+    t0 = time.perf_counter()
+    if progress is not None:
+        progress(len(done), total)
+    try:
+        if todo:
+            if backend == "ray":
+                _run_ray(todo, workers, address, on_done)
+            else:
+                _run_local(todo, workers, on_done)
+    finally:
+        if store and new_rows:
+            _record(spec, new_rows)
+    wall = time.perf_counter() - t0
+    rows = [json.loads((cells_dir / f"{c['cell']}.json").read_text()) for c in spec.cells]
+    table = Path(out_dir) / "results.parquet"
+    _write_table(table, spec, rows)
+    ok = [r for r in rows if r["status"] == "ok"]
+    best = max(ok, key=lambda r: (r["pnl"], -r["n"]), default=None)
+    return {"ok": True, "sweep": spec.name, "strategy": spec.strategy, "cells": total, "new_cells": len(todo),
+            "resumed_cells": len(done), "errors": sum(r["status"] == "error" for r in rows), "backend": backend,
+            "workers": workers, "wall_s": round(wall, 3), "results": str(table), "out": str(out_dir),
+            "best": None if best is None else {k: best[k] for k in ("cell", "instrument", "day", "params", "pnl",
+                                                                      "fills", "run_hash")},
+            "rows": [{k: r.get(k) for k in ("n", "cell", "instrument", "day", "params", "status", "pnl", "fees",
+                                            "fills", "run_hash", "error")} for r in rows]}
+
+
+def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> None:
+    """``results.parquet``: one row per cell in cell order; a ``p_<name>`` column per grid parameter."""
+    import polars as pl
+
+    from hft.core.fileio import atomic_path
+
+    cols: dict[str, list[Any]] = {k: [] for k in ("n", "cell", "sweep", "instrument", "day", "data", "strategy",
+                                                  "params", "status", "error")}
+    for p in spec.grid:
+        cols[f"p_{p}"] = []
+    for k in RESULT_COLUMNS:
+        cols[k] = []
+    for r in rows:
+        for k in cols:
+            if k == "sweep":
+                cols[k].append(spec.name)
+            elif k == "params":
+                cols[k].append(json.dumps(r["params"], sort_keys=True))
+            elif k == "data":
+                cols[k].append(";".join(r["data"]))
+            elif k.startswith("p_"):
+                cols[k].append(r["params"].get(k[2:]))
+            else:
+                cols[k].append(r.get(k))
+    with atomic_path(path) as tmp:
+        pl.DataFrame(cols, strict=False).write_parquet(tmp)
+
+
+def _record(spec: SweepSpec, rows: list[dict[str, Any]]) -> None:
+    """One ``sim.runs`` row per new finished cell (status ok / error), its summary naming the sweep and cell."""
+    from hft.sim.replay import record_summaries
+
+    record_summaries([{**(r["summary"] or {"run_hash": f"sweep-{r['cell']}", "strategy": r["strategy"]}),
+                       "sweep": {"name": spec.name, "cell": r["cell"], "n": r["n"], "instrument": r["instrument"],
+                                 "day": r["day"], "params": r["params"]}, "status": r["status"],
+                       "error": r.get("error", "")} for r in rows], writer=f"sweep-{spec.name}")

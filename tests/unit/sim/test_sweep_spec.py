@@ -1,0 +1,70 @@
+"""`hft.sim.sweep.parse_sweep`: cells of a grid x days x instruments, in one order, ids by content."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hft.core.errors import ConfigError
+from hft.sim.sweep import parse_sweep
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    from hft.data.importing import generate_day
+
+    base = tmp_path_factory.mktemp("sweepspec")
+    for inst, seed in (("AAA", 1), ("BBB", 2)):
+        for date in ("2024-01-02", "2024-01-03"):
+            generate_day(base / inst, seed=seed, symbol=inst, date=date, messages=1000, levels=2, zip_output=True)
+    return base
+
+
+def _spec(**over):
+    return {"sweep": "t", "strategy": "mm", "grid": {"size": [1, 2], "edge_ticks": [0, 1, 2]},
+            "data": {"AAA": ["AAA/*.zip"], "BBB": ["BBB/*.zip"]}, **over}
+
+
+def test_cells_in_order_with_content_ids(folder):
+    s = parse_sweep(_spec(), folder / "spec.yaml")
+    cells = s.cells
+    assert len(cells) == 2 * 2 * 6 and [c["n"] for c in cells] == list(range(24))
+    assert [c["instrument"] for c in cells[:12]] == ["AAA"] * 12 and cells[12]["instrument"] == "BBB"
+    assert cells[0]["day"] < cells[6]["day"]  # days in file order inside an instrument
+    # the grid in spec order, the last parameter fastest
+    assert [(c["params"]["size"], c["params"]["edge_ticks"]) for c in cells[:6]] == [
+        (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    assert len({c["cell"] for c in cells}) == 24
+    # ids depend on content, not on where the files are
+    moved = folder / "moved"
+    shutil.copytree(folder / "AAA", moved / "AAA")
+    shutil.copytree(folder / "BBB", moved / "BBB")
+    again = parse_sweep(_spec(), moved / "spec.yaml")
+    assert [c["cell"] for c in again.cells] == [c["cell"] for c in cells]
+    # a changed config changes every id
+    other = parse_sweep(_spec(set=["latency.entry=2ms"]), folder / "spec.yaml")
+    assert not {c["cell"] for c in other.cells} & {c["cell"] for c in cells}
+
+
+def test_days_together_is_one_cell_per_instrument_and_point(folder):
+    s = parse_sweep(_spec(days="together", grid={"size": [1, 2]}), folder / "spec.yaml")
+    assert len(s.cells) == 2 * 2
+    assert s.cells[0]["day"] == "2 days" and len(s.cells[0]["data"]) == 2
+
+
+@pytest.mark.parametrize(("over", "key"), [
+    ({"grid": {"size": []}}, "grid.size"),
+    ({"grid": {"size": [1, 1]}}, "grid.size"),
+    ({"grid": {"max_position": ["x"]}}, "grid.max_position"),
+    ({"days": "some"}, "days"),
+    ({"data": {}}, "data"),
+    ({"data": {"AAA": ["AAA/none_{1..3}.zip"]}}, "data.AAA"),
+    ({"sweep": "a b"}, "sweep"),
+    ({"set": ["nope.key=1"]}, "nope"),
+])
+def test_bad_specs_name_the_key(folder, over, key):
+    with pytest.raises(ConfigError) as e:
+        parse_sweep(_spec(**over), folder / "spec.yaml")
+    assert key in str(e.value)
