@@ -28,7 +28,7 @@ import sys
 
 from numba import njit, types
 
-from hft.core.orders import CMD_NEW, NO_KEY
+from hft.core.orders import CMD_NEW, NO_KEY, R_INTERNAL_ERROR
 from hft.gateway import kernels as K
 from hft.gateway.intents import (
     TYPED_INTENT_V1,
@@ -230,7 +230,11 @@ def _typed(buf, ctx, env, p, now, mode):
         incref(cmd)
     tuple_steal(dec, 18, cmd)
     if is_null(seq_o) or is_null(oid_o) or is_null(tuple_item(dec, 15)) or is_null(cmd):
-        decref(dec)  # a MemoryError after the decision (set by the failed allocation) propagates
+        # a MemoryError after the decision (set by the failed allocation) propagates; an accepted intent is
+        # rolled back first (as a refused dispatch is), so no order stays accepted in the arena undispatched
+        if code == 0:
+            K.rollback(buf, k, kind, oid, R_INTERNAL_ERROR, now_i)
+        decref(dec)
         return null(), True
     return dec, True
 @_driver

@@ -333,17 +333,36 @@ class GatewayService:
     def _process_py(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> Decision:
         """Steps 1-7 in Python for what the compiled driver does not take (any envelope, any field types).
         Returns the decision without recording it (the caller does)."""
+        seq0 = None
         try:
             f = self._prepare(envelope, now)
             if type(f) is Decision:
                 return f
+            seq0 = self._st.ctr[K.K_SEQ]  # the kernel numbers its decision from here
             code, oid, seq = self._core_py(now, f)
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             return self._reject_malformed(envelope, exc, now)
         except Exception as exc:  # keep going: the intent is rejected INTERNAL_ERROR
+            if seq0 is not None and self._st.ctr[K.K_SEQ] != seq0:  # decided, then failed (MemoryError boxing)
+                return self._decided_then_failed(envelope, f, int(seq0), now, exc)
             return self._internal_error(envelope, exc, now)
         code, cmd = self._dispatch_py(now, f, code, oid)
         return self._decision_py(envelope, now, f, code, oid, seq, cmd)
+
+    def _decided_then_failed(self, envelope: Any, f: tuple, seq0: int, now: int, exc: Exception) -> Decision:
+        """The core decided the intent but its answer was lost (an allocation failed on the way back): an
+        acceptance is rolled back (INTERNAL_ERROR, as a refused dispatch is), a rejection stands."""
+        k, kind = f[11], f[1]
+        found, reason, oid, _ts, seq = K.dd_lookup(self.arena, k, now)
+        if not found or seq < seq0:  # not this call's entry (a duplicate): nothing of ours to undo
+            return self._internal_error(envelope, exc, now)
+        if reason == 0:
+            K.rollback(self.arena, k, kind, oid, R_INTERNAL_ERROR, now)
+            reason = R_INTERNAL_ERROR
+        self.metrics.internal_errors += 1
+        log.error("gateway internal error after the decision, rolled back: %s: %s", type(exc).__name__, exc)
+        return Decision(int(seq), now, getattr(envelope, "recv_ns", 0), *_fields(envelope), False, int(reason),
+                        int(oid), False, None)
 
     def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
         """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
@@ -389,10 +408,11 @@ class GatewayService:
         back (DISPATCH_FAILED, no command)."""
         if code != 0:
             return code, None
-        key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k = f[:12]
-        cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side, price,
-                                   qty, otype, tif, now))
-        try:
+        kind, k = f[1], f[11]
+        try:  # a MemoryError building the command is a refused dispatch: rolled back, never left accepted
+            key, kind, acct, strat, sym, side, price, qty, otype, tif, target = f[:11]
+            cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
+                                       price, qty, otype, tif, now))
             self._put(cmd)
         except Exception as exc:
             return self._dispatch_failed(k, kind, oid, now, exc), None
@@ -488,8 +508,8 @@ class GatewayService:
         return self._reject_outside(envelope, R_INTERNAL_ERROR, now)
 
     def _dispatch_failed(self, k: int, kind: int, oid: int, now: int, exc: Exception) -> int:
+        K.rollback(self.arena, k, kind, oid, R_DISPATCH_FAILED, now)  # first: logging may fail without memory
         log.error("dispatch failed, decision rolled back: %s: %s", type(exc).__name__, exc)
-        K.rollback(self.arena, k, kind, oid, R_DISPATCH_FAILED, now)
         return R_DISPATCH_FAILED
 
     def reject_queue_full(self, envelope: Any) -> Decision:
