@@ -1,0 +1,56 @@
+"""Instruments from the command line: a coin-margined (inverse) Binance replay counts PnL and fees in the coin
+(cents of USD a contract, not hundreds of dollars), the run folder names the coin; exchange filters reject with
+their own reasons; ``hft replay --format`` chooses the importer."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
+CM_DAY = SHARED / "cm" / "btcusd_perp_20240808.gz"
+needs_cm = pytest.mark.skipif(not CM_DAY.is_file(), reason=f"shared data not present at {CM_DAY}")
+
+
+def cm_prefix(tmp_path: Path, lines: int = 60_000) -> Path:
+    """The first `lines` of the recorded COIN-M capture (a prefix keeps the sequence whole)."""
+    out = tmp_path / "cm" / CM_DAY.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(CM_DAY, "rt") as src, gzip.open(out, "wt") as dst:
+        for i, line in enumerate(src):
+            if i >= lines:
+                break
+            dst.write(line)
+    return out
+
+
+@needs_cm
+@pytest.mark.shared_data
+def test_coin_margined_replay_counts_pnl_and_fees_in_the_coin(hft, tmp_path: Path) -> None:
+    day = cm_prefix(tmp_path)
+    r = hft("replay", "-d", str(day), "-s", "imbalance_taker", "--no-store", "--json", "-o", str(tmp_path / "run"),
+            cwd=tmp_path)
+    assert r.code == 0, r.err
+    s = r.json()
+    assert (s["currency"], s["quote_currency"], s["instrument_kind"], s["contract_size"]) == ("BTC", "USD",
+                                                                                             "inverse", "100")
+    assert s["fills"] > 0
+    # taker 2 bp (config/sim/replay.yaml) of 100 USD = 0.02 USD a contract, about 3.3e-7 BTC near 60,000 USD;
+    # before inverse accounting this read ~1,240 USD a contract
+    per_contract_btc = s["fees"] / s["filled_qty"]
+    assert 1e-7 < per_contract_btc < 1e-6
+    q = s["quote_equivalent"]
+    assert 50_000 < q["at_mid"] < 70_000
+    assert 0.005 < q["fees"] / s["filled_qty"] < 0.05  # USD a contract: cents
+    assert abs(s["pnl"]) < 0.01 * s["filled_qty"]  # BTC: a contract is worth ~0.0017 BTC
+    fills = pl.read_parquet(tmp_path / "run" / "fills.parquet")
+    meta = pl.read_parquet_metadata(tmp_path / "run" / "fills.parquet")
+    assert meta["hft.currency"] == "BTC" and float(meta["hft.money_unit"]) == 1e-9
+    assert json.loads(meta["hft.instrument"])["kind"] == "inverse"
+    assert fills["fee_ccy"].abs().max() < 1e-5  # BTC per fill
+    eq = pl.read_parquet(tmp_path / "run" / "equity.parquet")
+    assert eq["net_equity_ccy"][-1] == pytest.approx(s["pnl"], abs=1e-8)
