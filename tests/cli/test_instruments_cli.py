@@ -54,3 +54,66 @@ def test_coin_margined_replay_counts_pnl_and_fees_in_the_coin(hft, tmp_path: Pat
     assert fills["fee_ccy"].abs().max() < 1e-5  # BTC per fill
     eq = pl.read_parquet(tmp_path / "run" / "equity.parquet")
     assert eq["net_equity_ccy"][-1] == pytest.approx(s["pnl"], abs=1e-8)
+
+
+FILTER_PROBE = '''
+from hft.core.dtypes import BUY
+from hft.sim.strategy import Strategy
+
+
+class FilterProbe(Strategy):
+    """At the first book: one order breaking each exchange filter, and one that passes them all (far from the
+    market, so nothing fills). The config's filters: order tick 5 ticks, order lot 2 lots, min qty 4 lots,
+    min notional 1000 USD (prices near 100 USD)."""
+
+    name = "filter_probe"
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def on_book(self, ctx):
+        if self.sent or ctx.best_bid is None:
+            return
+        self.sent = True
+        p0 = ctx.best_bid - ctx.best_bid % 5 - 50     # on the order tick, 50 ticks below the bid
+        ctx.submit(BUY, p0 - 1, 100)                  # OFF_TICK
+        ctx.submit(BUY, p0, 5)                        # OFF_LOT
+        ctx.submit(BUY, p0, 2)                        # QTY_BELOW_MIN
+        ctx.submit(BUY, p0, 4)                        # MIN_NOTIONAL (4 x ~100 USD < 1000)
+        ctx.submit(BUY, p0, 100)                      # accepted
+'''
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    from tests.cli.conftest import run_hft
+
+    out = tmp_path_factory.mktemp("inst")
+    r = run_hft("data", "generate", "--out", str(out), "--messages", "3000", "--levels", "5", "--zip", "--json")
+    assert r.code == 0, r.err
+    return Path(r.json()["zip_path"])
+
+
+def test_exchange_filters_reject_with_their_own_reasons(hft, day, tmp_path: Path) -> None:
+    (tmp_path / "probe.py").write_text(FILTER_PROBE)
+    (tmp_path / "filters.yaml").write_text(
+        "instrument: {order_tick: 0.05, order_lot: 2, min_qty: 4, min_notional: 1000}\n")
+    r = hft("replay", "-d", str(day), "-s", "probe.py:FilterProbe", "-c", "filters.yaml", "--no-store", "--json",
+            cwd=tmp_path)
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["rejects"] == {"MIN_NOTIONAL": 1, "OFF_LOT": 1, "OFF_TICK": 1, "QTY_BELOW_MIN": 1}
+    assert s["orders"] == 1 and s["fills"] == 0
+    # without the filters every order passes
+    r = hft("replay", "-d", str(day), "-s", "probe.py:FilterProbe", "--no-store", "--json", cwd=tmp_path)
+    assert r.code == 0, r.err
+    assert r.json()["rejects"] == {} and r.json()["orders"] == 5
+
+
+def test_a_filter_that_does_not_fit_the_data_is_a_config_error(hft, day, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("instrument: {order_tick: 0.015}\n")
+    r = hft("replay", "-d", str(day), "-s", "mm", "-c", "bad.yaml", "--no-store", "--json", cwd=tmp_path)
+    assert r.code == 11, r.err
+    assert r.err.splitlines()[0] == ("error: key 'instrument.order_tick': expected a multiple of 0.01, was "
+                                     "'0.015' (instrument SYNTH)")
+    assert "Traceback" not in r.err

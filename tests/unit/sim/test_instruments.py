@@ -129,3 +129,42 @@ def test_realised_pnl_of_an_inverse_round_trip():
     assert got.tolist() == pytest.approx([0.0, one, 2 * one])
     assert realised_pnl(fills, 1)[-1] == 2 * 10_000  # linear: 2 lots x 10000 ticks
     assert INVERSE_UNITS == 10**9
+
+
+def test_exchange_filters_become_the_gateway_symbol_spec():
+    from hft.sim.instruments import symbol_spec
+
+    usdm = Instrument("BTCUSDT", "BINANCE_USDM", "0.10", "0.001", min_qty="0.002", min_notional="100",
+                      order_tick="0.50", order_lot="0.002")
+    # money unit = 0.1 x 0.001 = 1e-4 USDT: 100 USDT = 1,000,000 units; 0.002 BTC = 2 lots; 0.50 = 5 ticks
+    assert symbol_spec(usdm, 1) == {"multiplier": 1, "tick_multiple": 5, "lot_multiple": 2,
+                                    "min_notional": 1_000_000, "min_qty": 2}
+    assert symbol_spec(usdm, 10)["min_notional"] == 10_000_000  # a finer money unit
+    # inverse: an order's quote value is qty x 100 USD whatever the price: 250 USD -> at least 3 contracts
+    assert symbol_spec(replace_inst(BTCUSD_PERP, min_notional="250"), 1) == {"multiplier": 1, "min_qty": 3}
+    assert symbol_spec(Instrument("X", "V", "0.01", "1"), 1) == {"multiplier": 1}
+
+
+def replace_inst(inst, **kw):
+    from dataclasses import replace
+
+    return replace(inst, **kw)
+
+
+def test_instrument_overrides_from_a_replay_config():
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import parse_replay_config
+
+    cfg = parse_replay_config({"instrument": {"kind": "inverse", "contract_size": 100, "min_qty": 2}}, file="r.yaml")
+    assert cfg.instrument == {"kind": "inverse", "contract_size": "100", "min_qty": "2"}
+    assert "instrument" in cfg.canonical() and "instrument" not in parse_replay_config({}).canonical()
+    inst = apply_overrides(Instrument("BTCUSD_PERP", "BINANCE_CM", "0.1", "1"), cfg.instrument)
+    assert (inst.kind, inst.contract_size, inst.settlement) == ("inverse", "100", "BTC")
+    with pytest.raises(ConfigError, match=r"^r\.yaml: key 'instrument\.kind': expected one of"):
+        parse_replay_config({"instrument": {"kind": "quanto"}}, file="r.yaml")
+    with pytest.raises(ConfigError, match=r"^r\.yaml: key 'instrument\.min_qty': expected a decimal string >= 0"):
+        parse_replay_config({"instrument": {"min_qty": "-1"}}, file="r.yaml")
+    with pytest.raises(ConfigError, match=r"^r\.yaml: key 'instrument\.nope'|unknown"):
+        parse_replay_config({"instrument": {"nope": 1}}, file="r.yaml")
+    with pytest.raises(ConfigError, match=r"^key 'instrument\.order_tick': expected a multiple of 0\.1"):
+        apply_overrides(Instrument("X", "V", "0.1", "1"), {"order_tick": "0.15"})
