@@ -22,7 +22,8 @@ def replay(
                                     "days of one instrument in one run (one session each); Binance captures and "
                                     "Tardis pairs chain into one stream."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
-                                 "twap, or an installed plugin's), FILE.py:Class or module:Class."),
+                                 "twap, or an installed plugin's), FILE.py:Class or module:Class (a Strategy, "
+                                 "or an @njit strategy kernel: docs/extending.md)."),
     config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
                                                              "config/sim/replay.yaml (name only what changes)."),
     sets: list[str] = typer.Option(None, "--set", help="Override one config key: path.to.key=value "
