@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from hft.cli._output import console, emit, fmt_money, progress_bar
+from hft.cli.data import FORMAT_OPT, MAPPING_OPT
 
 app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
                   invoke_without_command=True, no_args_is_help=False)
@@ -21,7 +22,8 @@ def replay(
                                     "days of one instrument in one run (one session each); Binance captures and "
                                     "Tardis pairs chain into one stream."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
-                                 "twap, or an installed plugin's), FILE.py:Class or module:Class."),
+                                 "twap, or an installed plugin's), FILE.py:Class or module:Class (a Strategy, "
+                                 "or an @njit strategy kernel: docs/extending.md)."),
     config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
                                                              "config/sim/replay.yaml (name only what changes)."),
     sets: list[str] = typer.Option(None, "--set", help="Override one config key: path.to.key=value "
@@ -32,6 +34,8 @@ def replay(
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the run into the audit store."),
     engine: str = typer.Option(None, "--engine", help="numba (default) or python (the reference engine); both "
                                                       "give the same run hash. Overrides the config's 'engine'."),
+    fmt: str = FORMAT_OPT,
+    mapping: Path = MAPPING_OPT,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
 ) -> None:
     """Replay DATA with STRATEGY; print the summary (and write the run folder with --out)."""
@@ -63,7 +67,7 @@ def replay(
         cfg = replace(cfg, engine=engine)
     with progress_bar("replay", "events", enabled=not json_out) as update:
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
-                             store=not no_store)
+                             store=not no_store, fmt=fmt, mapping=mapping)
     for w in summary.get("warnings", ()):
         sys.stderr.write(f"warning: {w}\n")
     emit(summary, json_out, lambda: _render(summary))
@@ -140,6 +144,9 @@ def _render(s: dict) -> None:
                           else ")")),
             ("PnL", f"{fmt_money(s['pnl'])} {s['currency']} (gross {fmt_money(s['pnl_gross'])}, fees "
                     f"{fmt_money(s['fees'])}; {s['pnl_money_units']:,} money units of {s['money_unit']:g})"),
+            *([("in " + s["quote_currency"], f"≈ PnL {fmt_money(q['pnl'])}, fees {fmt_money(q['fees'])} "
+                   f"{s['quote_currency']} at the last mid {q['at_mid']:g}")]
+              if (q := s.get("quote_equivalent")) else []),
             ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
             ("max drawdown", f"{fmt_money(s['max_drawdown'])} {s['currency']} "
                              f"({s['max_drawdown_money_units']:,} money units)"),

@@ -23,7 +23,17 @@ class Instrument:
         currency: quote currency, e.g. ``"USD"``.
         timezone: the venue's session timezone (IANA), e.g. ``"America/New_York"``.
         book_level: ``"L3"`` (market-by-order) or ``"L2"`` (price levels).
-        contract_size: quote-currency value of one unit for inverse contracts (Binance CM), else ``"1"``.
+        contract_size: linear: the contract multiplier (quote currency per unit of price x quantity, e.g. ``"50"``
+            for a future worth 50 USD a point); inverse: the quote-currency value of one contract (Binance COIN-M
+            BTCUSD_PERP: ``"100"`` USD). ``"1"`` for plain spot / linear perpetuals.
+        kind: ``"linear"`` (PnL and fees in the quote currency: value = price x qty x contract_size) or
+            ``"inverse"`` (coin-margined: PnL and fees in the settlement coin: value = qty x contract_size / price).
+        settle_currency: the currency PnL and fees are counted in when it is not the quote currency (inverse:
+            the base coin, e.g. ``"BTC"``); empty = `currency` (linear) or guessed from the symbol (inverse).
+        min_qty: exchange filter, the smallest order quantity in instrument units (``"0"``: none beyond a lot).
+        min_notional: exchange filter, the smallest order value in the quote currency (``"0"``: none).
+        order_tick: exchange filter, the price step of orders when coarser than the data's tick (``""``: the tick).
+        order_lot: exchange filter, the quantity step of orders when coarser than the data's lot (``""``: the lot).
     """
 
     symbol: str
@@ -35,18 +45,48 @@ class Instrument:
     timezone: str = "UTC"
     book_level: str = "L2"
     contract_size: str = "1"
+    kind: str = "linear"
+    settle_currency: str = ""
+    min_qty: str = "0"
+    min_notional: str = "0"
+    order_tick: str = ""
+    order_lot: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("tick_size", "lot_size", "contract_size"):
+        for name in ("tick_size", "lot_size", "contract_size", "order_tick", "order_lot"):
             value = getattr(self, name)
-            try:
-                ok = Decimal(value) > 0
-            except Exception:  # decimal.InvalidOperation and friends
-                ok = False
-            if not ok:
+            if name.startswith("order_") and value == "":
+                continue
+            if not _decimal_ok(value, positive=True):
                 raise DataValidationError(f"instrument {name}: expected a positive decimal string, was {value!r}")
+        for name in ("min_qty", "min_notional"):
+            if not _decimal_ok(getattr(self, name), positive=False):
+                raise DataValidationError(f"instrument {name}: expected a decimal string >= 0, "
+                                          f"was {getattr(self, name)!r}")
+        for name, unit in (("order_tick", self.tick_size), ("order_lot", self.lot_size)):
+            value = getattr(self, name)
+            if value and Decimal(value) % Decimal(unit) != 0:
+                raise DataValidationError(f"instrument {name}: expected a multiple of {unit}, was {value!r}")
         if self.book_level not in ("L2", "L3"):
             raise DataValidationError(f"instrument book_level: expected 'L2' or 'L3', was {self.book_level!r}")
+        if self.kind not in ("linear", "inverse"):
+            raise DataValidationError(f"instrument kind: expected 'linear' or 'inverse', was {self.kind!r}")
+
+    @property
+    def inverse(self) -> bool:
+        """True for a coin-margined (inverse) contract: PnL and fees in the settlement coin."""
+        return self.kind == "inverse"
+
+    @property
+    def settlement(self) -> str:
+        """The currency PnL and fees are counted in: `settle_currency`, else the quote currency (linear) or the
+        symbol's base coin (inverse: ``BTCUSD_PERP`` → ``BTC``)."""
+        if self.settle_currency:
+            return self.settle_currency
+        if not self.inverse:
+            return self.currency
+        base = self.symbol.split("_")[0].upper()
+        return base[: -len(self.currency)] if base.endswith(self.currency.upper()) and base != self.currency else base
 
     @property
     def tick(self) -> float:
@@ -66,6 +106,7 @@ class Instrument:
         return int(ticks)
 
     def to_json(self) -> str:
+        """Sorted JSON of every field (the event files' ``hft.instrument`` metadata)."""
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
@@ -79,3 +120,11 @@ class Instrument:
     @classmethod
     def from_json(cls, text: str) -> Instrument:
         return cls.from_dict(json.loads(text))
+
+
+def _decimal_ok(value: object, *, positive: bool) -> bool:
+    try:
+        d = Decimal(value)  # type: ignore[arg-type]
+    except Exception:  # decimal.InvalidOperation and friends
+        return False
+    return d.is_finite() and (d > 0 if positive else d >= 0)

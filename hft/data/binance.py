@@ -116,7 +116,8 @@ VENUES = {"spot": "BINANCE_SPOT", "usdm": "BINANCE_USDM", "cm": "BINANCE_CM"}
 
 # (market, symbol) → (tick_size, lot_size, contract_size). Ticks are the exchange's PRICE_FILTER tick; lots
 # are the finest quantity step in the feed (spot books carry residual quantities finer than the order step,
-# so spot uses the wire precision, 8 decimals). cm quantities are contracts of contract_size USD.
+# so spot uses the wire precision, 8 decimals). cm quantities are contracts of contract_size USD: inverse
+# (coin-margined) instruments, PnL and fees in the base coin (hft.sim.fees).
 SYMBOL_TABLE: dict[tuple[str, str], tuple[str, str, str]] = {
     ("spot", "BTCUSDT"): ("0.01", "0.00000001", "1"),
     ("spot", "ETHUSDT"): ("0.01", "0.00000001", "1"),
@@ -647,7 +648,8 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceDat
     events.flags.writeable = False
     instrument = Instrument(symbol=symbol, venue=VENUES[market], tick_size=tick, lot_size=lot, price_scale=1,
                             currency=_currency(market, symbol), timezone="UTC", book_level="L2",
-                            contract_size=contract)
+                            contract_size=contract, kind="inverse" if market == "cm" else "linear",
+                            settle_currency=symbol.split("USD")[0] if market == "cm" else "")
     meta: dict[str, Any] = {
         "source": "binance",
         "market": market,

@@ -93,7 +93,9 @@ def inspect_market_data(md: MarketData) -> dict[str, Any]:
 
 def _instrument_dict(inst: Instrument) -> dict[str, Any]:
     return {"symbol": inst.symbol, "venue": inst.venue, "tick_size": inst.tick_size, "lot_size": inst.lot_size,
-            "currency": inst.currency, "timezone": inst.timezone, "book_level": inst.book_level}
+            "currency": inst.currency, "timezone": inst.timezone, "book_level": inst.book_level,
+            **({"kind": inst.kind, "contract_size": inst.contract_size, "settle_currency": inst.settlement}
+               if inst.inverse or inst.contract_size != "1" else {})}
 
 
 def _span(ev: np.ndarray, inst: Instrument) -> dict[str, Any]:

@@ -35,7 +35,7 @@ ORDER_LIMITS = ("max_order_qty", "max_order_notional", "max_position", "max_noti
                 "price_band_bps")
 STRATEGY_ONLY = ("daily_loss", "submit_rate", "cancel_rate", "max_repeats", "repeat_window")
 ACCOUNT_ONLY = ("daily_loss",)
-SYMBOL_ONLY = ("tick_multiple", "lot_multiple", "multiplier")
+SYMBOL_ONLY = ("tick_multiple", "lot_multiple", "multiplier", "min_notional")
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,15 @@ class LimitSet:
 
 @dataclass(frozen=True)
 class SymbolSpec:
-    """A tradable symbol: integer tick / lot multiples (in the instrument's ticks / lots) and money multiplier."""
+    """A tradable symbol: integer tick / lot multiples (in the instrument's ticks / lots), money multiplier, and
+    the exchange's minimum order value ``min_notional`` in money units (0: none; reason ``MIN_NOTIONAL``)."""
 
     name: str
     tick_multiple: int = 1
     lot_multiple: int = 1
     multiplier: int = 1
     limits: LimitSet = field(default_factory=LimitSet)
+    min_notional: int = 0
 
 
 @dataclass(frozen=True)
@@ -220,9 +222,10 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
     tick = sec.int("tick_multiple", 1, min_value=1)
     lot = sec.int("lot_multiple", 1, min_value=1)
     mult = sec.int("multiplier", 1, min_value=1)
+    min_notional = sec.int("min_notional", 0, min_value=0)
     lim = _limits(sec, ())
     sec.done()
-    return SymbolSpec(name, tick, lot, mult, lim)
+    return SymbolSpec(name, tick, lot, mult, lim, min_notional)
 
 
 def _names(sec: Section, key: str) -> tuple[str, ...]:

@@ -74,6 +74,7 @@ from hft.core.orders import (
     R_EXPOSURE_CARDINALITY,
     R_MAX_ORDER_NOTIONAL,
     R_MAX_ORDER_QTY,
+    R_MIN_NOTIONAL,
     R_NO_REFERENCE_PRICE,
     R_NOTIONAL_LIMIT,
     R_OFF_LOT,
@@ -206,6 +207,7 @@ Y_WIN_TS = 5
 Y_WIN_PX = 6
 Y_MAX_BID = 7  # upper bound of the best working buy of any slot of the symbol (refreshed by walks)
 Y_MIN_ASK = 8  # lower bound of the best working sell
+Y_MIN_NOTIONAL = 9  # exchange filter: smallest order value in money units (0: none)
 N_Y = 16
 
 # --- strategy rows -----------------------------------------------------------------------------------------
@@ -932,6 +934,9 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
         return R_OFF_LOT
     if qty < _eff(st, L_MIN_QTY, a, t, y):
         return R_QTY_BELOW_MIN
+    minn = b[ys + Y_MIN_NOTIONAL]
+    if minn > 0 and not _mul3_gt(valpx, qty, mult, minn - 1):
+        return R_MIN_NOTIONAL
     if qty > _eff(st, L_MAX_ORDER_QTY, a, t, y):
         return R_MAX_ORDER_QTY
     if otype != ORDER_MARKET and ref > 0:

@@ -158,7 +158,8 @@ class GatewayService:
         for name, lim in config.strategies.items():
             self.register_strategy(name, lim)
         for name, spec in config.symbols.items():
-            self.register_symbol(name, spec.tick_multiple, spec.lot_multiple, spec.multiplier, spec.limits)
+            self.register_symbol(name, spec.tick_multiple, spec.lot_multiple, spec.multiplier, spec.limits,
+                                 min_notional=spec.min_notional)
         sc = config.storm
         latching = frozenset({"kill"} | (set() if sc.loss_auto_recover else {"daily_loss"}))
         self.storm = StormGuard(sc.cooldown_ns, latching)
@@ -260,16 +261,20 @@ class GatewayService:
         return t
 
     def register_symbol(self, name: str, tick_multiple: int = 1, lot_multiple: int = 1, multiplier: int = 1,
-                        limits: LimitSet | None = None) -> int:
-        """Register a tradable symbol (idempotent for the registry; updates its spec and limits)."""
+                        limits: LimitSet | None = None, *, min_notional: int = 0) -> int:
+        """Register a tradable symbol (idempotent for the registry; updates its spec and limits). `min_notional`:
+        the exchange's smallest order value in money units (0: none)."""
         for k, v in (("tick_multiple", tick_multiple), ("lot_multiple", lot_multiple), ("multiplier", multiplier)):
             if type(v) is not int or v < 1:
                 raise GatewayError(f"register symbol {name!r}: {k}: expected a positive int, was {v!r}")
+        if type(min_notional) is not int or min_notional < 0:
+            raise GatewayError(f"register symbol {name!r}: min_notional: expected an int >= 0, was {min_notional!r}")
         y = self._register(self._sym, self._sym_names, K.C_N_SYM, K.C_MAX_SYM, "symbol", name)
         row = self._st.sym[y]
         row[K.Y_TICK] = tick_multiple
         row[K.Y_LOT] = lot_multiple
         row[K.Y_MULT] = multiplier
+        row[K.Y_MIN_NOTIONAL] = min_notional
         self.risk.set_symbol_limits(y, limits)
         return y
 

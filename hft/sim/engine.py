@@ -79,6 +79,7 @@ from hft.core.orders import (
     TIF_GTC,
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
+from hft.sim.fees import cash_flow
 from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_ns
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
@@ -317,7 +318,7 @@ class Engine:
             self._acks[oid] = (self.clock.now_ns(), queue)
         if kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
             self.position += side * qty
-            self.cash -= side * price * qty * self._mult
+            self.cash += cash_flow(side, price, qty, self._mult)
             self.fees += fee
             self.cash -= fee
             self._fill_rows.append((ts, self.clock.now_ns(), oid, price, qty, leaves, fee, side, kind, liq))

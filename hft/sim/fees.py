@@ -1,7 +1,18 @@
-"""Trading fees in the gateway's integer money units.
+"""Trading fees and fill accounting in integer money units: the one place every loop's money comes from.
 
-Money is ``price_ticks * qty_lots * multiplier`` (``multiplier`` is the symbol's integer money multiplier, as in
-the gateway). A fee schedule has
+The *money factor* ``m`` of a run (`money_factor`) says how a fill becomes money, and every loop (the Python
+engine, the numba engine's order path, the scenario runner) and both venues use the functions below with it:
+
+* **linear** (``m > 0``, the replay's ``multiplier``): value = ``price_ticks * qty_lots * m``; one money unit is
+  ``tick × lot × contract_size / multiplier`` of the quote currency. A buy pays its value:
+  ``cash_flow = -side * value``; a position is worth ``position * mid * m``.
+* **inverse** (coin-margined, ``m = -K < 0``): value = ``round_half_even(qty_lots * K / price_ticks)`` money
+  units of the settlement coin, with ``K = lot × contract_size / tick × INVERSE_UNITS × multiplier`` (exact
+  integer); one money unit is ``1 / (INVERSE_UNITS × multiplier)`` coin. A buy of ``q`` contracts at ``P``
+  receives ``q·K/P`` (``cash_flow = +side * value``) and a position is worth ``-position * K / mid``, so a round
+  trip long earns ``q·K·(1/entry - 1/exit)`` coin units, the inverse PnL.
+
+Fees are on the fill's value in the same units (so in coin for inverse contracts). A fee schedule has
 
 * ``maker_bps`` / ``taker_bps`` — basis points of traded value, given to **0.01 bp** (stored as integer
   hundredths of a basis point, ``bps_h``; e.g. ``-0.5`` bp → ``-50``, ``7`` bp → ``700``). Negative = rebate.
@@ -18,7 +29,9 @@ ties to even (banker's rounding), also for negative fees (a rebate of -2.5 units
 = paid, negative = received, as `hft.core.orders.EXEC_REPORT_DTYPE` ``fee`` expects.
 
 Range: ``value * |bps_h|`` must fit in int64 (9.2e18): with |bps_h| <= 10,000 (100 bp) a single fill may be
-worth up to 9.2e14 money units.
+worth up to 9.2e14 money units. Inverse: ``qty * K`` must fit too (BTCUSD_PERP, K = 1e12: 9.2e6 contracts a
+fill), and the value, about ``qty * K / price``, stays within the same 9.2e14 for fees (BTCUSD_PERP at 1,000 USD:
+9e4 contracts a fill at 100 bp).
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from numba import njit
 
 from hft.core.errors import ConfigError
 
+INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
 BPS_SCALE = 100  # bps are stored in hundredths of a basis point
 FEE_DIVISOR = 1_000_000  # 1 bp = 1e-4; hundredths → 1e-6
 MAX_ABS_BPS_H = 1_000_000  # |fee| <= 100 % of value (10,000 bp)
@@ -88,15 +102,74 @@ def div_round_half_even(num: int, den: int) -> int:
 
 
 @njit(cache=True)
-def fee_money(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> int:
+def fill_value(price: int, qty: int, money: int) -> int:
+    """Value of a fill in money units, >= 0 (linear: price x qty x m; inverse: qty x K / price, rounded)."""
+    if money > 0:
+        return price * qty * money
+    if price <= 0:
+        return 0
+    return div_round_half_even(qty * -money, price)
+
+
+@njit(cache=True)
+def cash_flow(side: int, price: int, qty: int, money: int) -> int:
+    """Change of cash from a fill before its fee: a linear buy pays its value, an inverse buy receives it."""
+    v = fill_value(price, qty, money)
+    return -side * v if money > 0 else side * v
+
+
+@njit(cache=True)
+def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> int:
     """Fee of one fill in money units (see the module docstring). Positive = paid."""
-    value = price * qty * multiplier
+    value = fill_value(price, qty, money)
     return div_round_half_even(value * bps_h, FEE_DIVISOR) + per_lot * qty
 
 
+def mark_value(position: Any, mid2: Any, money: int) -> Any:
+    """Money value of a position at a mid given in half ticks (float or float array, for equity and PnL):
+    linear ``position * mid * m``, inverse ``-position * K / mid``. Equity = cash + mark_value."""
+    if money > 0:
+        return position * mid2 * money / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -position * (-money) * 2.0 / np.asarray(mid2, dtype=np.float64)
+
+
+def money_factor(instrument: Any, multiplier: int = 1) -> int:
+    """The run's money factor (module docstring): `multiplier` for a linear instrument, ``-K`` for an inverse one.
+
+    Raises:
+        ConfigError: an inverse instrument whose ``lot × contract_size / tick × INVERSE_UNITS × multiplier``
+        is not a whole number (or does not fit comfortably in int64).
+    """
+    if getattr(instrument, "kind", "linear") != "inverse":
+        return int(multiplier)
+    k = (Decimal(instrument.lot_size) * Decimal(instrument.contract_size) / Decimal(instrument.tick_size)
+         * INVERSE_UNITS * multiplier)
+    if k != k.to_integral_value() or not 0 < k < 2**53:
+        raise ConfigError(f"instrument {instrument.symbol}: inverse contract value lot x contract_size / tick x "
+                          f"{INVERSE_UNITS} x multiplier: expected a whole number below 2^53, was {k}",
+                          key="instrument.contract_size")
+    return -int(k)
+
+
+def money_unit(instrument: Any, multiplier: int = 1) -> float:
+    """Value of one money unit in the settlement currency (`Instrument.settlement`): linear
+    ``tick × lot × contract_size / multiplier`` of the quote currency, inverse ``1 / (INVERSE_UNITS × multiplier)``
+    of the coin."""
+    if getattr(instrument, "kind", "linear") == "inverse":
+        return float(Decimal(1) / (INVERSE_UNITS * multiplier))
+    return float(Decimal(instrument.tick_size) * Decimal(instrument.lot_size) * Decimal(instrument.contract_size)
+                 / multiplier)
+
+
 def fee_py(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> int:
-    """Reference implementation with Python integers (unbounded; for tests and reporting)."""
-    value = int(price) * int(qty) * int(multiplier)
+    """Reference implementation with Python integers (unbounded; for tests and reporting), linear or inverse
+    (a negative `multiplier` is the inverse money factor)."""
+    if multiplier > 0:
+        value = int(price) * int(qty) * int(multiplier)
+    else:
+        q, r = divmod(int(qty) * -int(multiplier), int(price))
+        value = q + (1 if 2 * r > int(price) or (2 * r == int(price) and q % 2) else 0)
     num = value * int(bps_h)
     q, r = divmod(num, FEE_DIVISOR)
     if 2 * r > FEE_DIVISOR or (2 * r == FEE_DIVISOR and q % 2 != 0):

@@ -18,8 +18,10 @@ UNLIMITED: dict[str, Any] = {"max_order_qty": None, "max_order_notional": None, 
 
 def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limits: dict[str, Any] | None = None,
                        working_orders: int = 1024, dedup_capacity: int = 1 << 16, self_match: bool = False,
-                       file: str = "<sim gateway config>") -> Any:
-    """A strict `GatewayConfig` for one simulated (account, strategy, symbol); metrics timing off (deterministic)."""
+                       file: str = "<sim gateway config>", symbol_spec: dict[str, Any] | None = None) -> Any:
+    """A strict `GatewayConfig` for one simulated (account, strategy, symbol); metrics timing off (deterministic).
+    `symbol_spec`: the symbol's mapping (multiplier and exchange filters, `hft.sim.instruments.symbol_spec`);
+    default: the multiplier alone."""
     from hft.gateway.config import parse_config
 
     return parse_config({
@@ -30,6 +32,6 @@ def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limit
         "limits": {"defaults": {**UNLIMITED, **(limits or {})}},
         "accounts": {SIM_ACCOUNT: None},
         "strategies": {strategy: None},
-        "symbols": {symbol: {"multiplier": multiplier}},
+        "symbols": {symbol: symbol_spec if symbol_spec is not None else {"multiplier": multiplier}},
         "metrics": {"timing": "off"},
     }, file=file)

@@ -7,7 +7,9 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
     queue_model: risk_averse        # L2 data only (L3 queues are exact)
     exchange: partial_fill          # | no_partial_fill (hftbacktest's) | all_or_none
     fees: {maker_bps: -0.2, taker_bps: 2.0, per_lot: 0}
-    multiplier: 1                   # money units per tick x lot
+    multiplier: 1                   # money units per tick x lot (inverse contracts: per 1e-9 coin)
+    instrument: {kind: inverse, contract_size: 100, min_qty: 1}   # overrides of the data's instrument:
+                                    # kind, contract size, settlement currency, exchange filters (hft.sim.instruments)
     sample: 1s                      # equity series period (at least 1ms)
     limits: {max_position: 100}     # gateway limits.defaults for the run
     strategies: {mm: {size: 1}}     # parameters per strategy (strict against the class's declared params)
@@ -102,6 +104,7 @@ class ReplayConfig:
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
     engine: str = "numba"  # "numba" (hft.sim.engine_nb) | "python" (hft.sim.engine): same outputs, same run hash
     l3_resync: bool = True  # LOBSTER data: resync the L3 venue's visible book with the reference rows
+    instrument: dict[str, str] = field(default_factory=dict)  # overrides of the data's instrument (hft.sim.instruments)
     sources: tuple[str, ...] = field(default=(), compare=False)  # the layers it was built from (not hashed)
 
     def canonical(self) -> dict[str, Any]:
@@ -117,6 +120,8 @@ class ReplayConfig:
                 d[key] = {"column": emp.column, "sha": emp.sha}
         if not d["feed_jitter_ns"]:
             del d["feed_jitter_ns"]
+        if not d["instrument"]:
+            del d["instrument"]  # added later: absent hashes as before the key existed
         if d["l3_resync"]:
             del d["l3_resync"]  # the default (on) hashes as before the key existed; off is a different config
         return d
@@ -214,6 +219,8 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
                         base_dir: str | Path | None = None) -> ReplayConfig:
     """Parse a replay config mapping; `file` names it in errors, `base_dir` anchors relative latency files
     (default: the current directory)."""
+    from hft.sim.instruments import parse_overrides
+
     s = Section(mapping, file)
     d = ReplayConfig()
     base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -230,6 +237,7 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         limits=dict(s.section("limits", {}).data), strategies=_strategies(s.section("strategies", {})),
         engine=s.str("engine", d.engine, choices=["numba", "python"]),
         l3_resync=s.bool("l3_resync", d.l3_resync),
+        instrument=parse_overrides(s.section("instrument", {})),
         **_fees(s.section("fees", {})),
     )
     lat.done()
@@ -347,12 +355,15 @@ def _fees(sec: Section) -> dict[str, Any]:
 
 
 def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
-               force: bool = False, progress: Any = None, store: bool = False) -> dict[str, Any]:
+               force: bool = False, progress: Any = None, store: bool = False, fmt: str | None = None,
+               mapping: Path | None = None) -> dict[str, Any]:
     """Replay `data` with the strategy `strategy_name` names (a registered name, ``FILE.py:Class`` or
     ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `data` may
     name several days (globs and ``{FROM..TO}`` ranges expand: `hft.data.sources.expand_data_paths`); each is
-    a session of one run (`hft.sim.sessions`)."""
+    a session of one run (`hft.sim.sessions`). `fmt` names the data format (`hft.data.formats`; else detected by
+    content), `mapping` a generic table's column mapping."""
     from hft.data.sources import expand_data_paths, group_days, open_market_data
+    from hft.sim.instruments import apply_overrides
     from hft.sim.strategy_loader import make as make_strategy
 
     spec, strategy = make_strategy(strategy_name, config.strategies)
@@ -368,7 +379,8 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
                         store=store, commit=commit)
     try:
-        md = open_market_data([Path(p) for p in data])
+        md = open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
+        md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
         from hft.compile_watch import CompileWatch
 
@@ -402,14 +414,17 @@ def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[s
 
 def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig, *,
                  gateway: Any = None) -> tuple[Any, int]:
-    """The engine for an opened stream: venue by book level, gateway from the config. `gateway`: the gateway of
-    the previous session of a run over several days (`hft.sim.sessions`), driven by this engine from now on,
-    after its `new_day()`."""
+    """The engine for an opened stream: venue by book level, gateway from the config (its symbol carries the
+    instrument's exchange filters). `gateway`: the gateway of the previous session of a run over several days
+    (`hft.sim.sessions`), driven by this engine from now on, after its `new_day()`. Returns the engine and the
+    money factor its ``run`` takes (`hft.sim.fees.money_factor`: linear or inverse accounting)."""
     from hft.gateway import GatewayService
     from hft.sim import latency as lat
     from hft.sim.engine import EngineConfig
     from hft.sim.engine_nb import ENGINES
+    from hft.sim.fees import money_factor
     from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
+    from hft.sim.instruments import symbol_spec
 
     inst = md.instrument
 
@@ -425,7 +440,7 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
                         sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
     venue, seed_levels, reference = build_venue(md, config)
     gw_cfg = sim_gateway_config(inst.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
-                                working_orders=4096, self_match=True)
+                                working_orders=4096, self_match=True, symbol_spec=symbol_spec(inst, config.multiplier))
 
     def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
         if gateway is not None:  # a session boundary: the one gateway, a new trading day
@@ -438,7 +453,7 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     # the same rows (one notion of "trust the reference") set the strategy's local view at each message's local
     # time (hft.sim.engine, "Local view and reference rows")
     return engine_cls(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
-                      seed_levels=seed_levels, reference=reference), config.multiplier
+                      seed_levels=seed_levels, reference=reference), money_factor(inst, config.multiplier)
 
 
 def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int, int]], Any]:
@@ -447,9 +462,10 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
     levels and reference rows it was given. `hft replay` and the live paper venue (`hft.live.paper`) share it."""
     from hft.sim.engine import L2MarketVenue
     from hft.sim.exchange_l2 import EXCHANGE_MODES
-    from hft.sim.fees import FeeSchedule, bps_to_hundredths
+    from hft.sim.fees import FeeSchedule, bps_to_hundredths, money_factor
 
     inst = md.instrument
+    money = money_factor(inst, config.multiplier)
     fees = FeeSchedule(bps_to_hundredths(config.maker_bps, key="fees.maker_bps"),
                        bps_to_hundredths(config.taker_bps, key="fees.taker_bps"), config.per_lot)
     mode = EXCHANGE_MODES[config.exchange]
@@ -463,7 +479,7 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
             if reference.shape[0] != len(md.events):
                 raise SimError(f"l3_resync: expected one reference row per LOBSTER message ({len(md.events)}), "
                                f"was {reference.shape[0]}", hint="set l3_resync: false")
-        venue = L3Venue(fees=fees, mode=mode, multiplier=config.multiplier, reference=reference)
+        venue = L3Venue(fees=fees, mode=mode, multiplier=money, reference=reference)
         if md.lobster is not None:
             seed_levels = lobster_preopen_levels(md.lobster)
             for side, price, qty in seed_levels:
@@ -474,7 +490,7 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
         from hft.sim.queue_models import parse_queue_model
 
         venue = L2MarketVenue(L2Venue(book_for(md.events), parse_queue_model(config.queue_model), mode, fees,
-                                      config.multiplier))
+                                      money))
     return venue, seed_levels, reference
 
 
@@ -512,8 +528,10 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     inst = md.instrument
     eq = out.equity
     mult = config.multiplier
-    # equity in money units (float only for the metric): cash + position x mid
-    equity = eq["cash"] + eq["position"] * eq["mid2"] * mult / 2.0 if len(eq) else np.zeros(1)
+    from hft.sim.fees import mark_value, money_factor, money_unit
+
+    # equity in money units (float only for the metric): cash + position marked at the mid
+    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], money_factor(inst, mult)) if len(eq) else np.zeros(1)
     valid = eq["mid2"] > 0 if len(eq) else np.zeros(1, bool)
     equity = np.where(valid, equity, np.nan)
     equity = _ffill(equity)
@@ -525,8 +543,6 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
     filled = int(fills["qty"].sum()) if len(fills) else 0
-    from hft.sim.run_tables import money_unit
-
     money = money_unit(inst, mult)
     lot = float(inst.lot_size)
     gm = out.gateway_metrics
@@ -538,7 +554,9 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "events_per_s": round(out.events / replay_s) if replay_s > 0 else None,
         "run_hash": out.run_hash, "config_hash": config.digest(), "config_sources": list(config.sources),
         "data_hash": data_hash(md),
-        "pnl_money_units": round(final_pnl, 2), "currency": inst.currency, "money_unit": money,
+        "pnl_money_units": round(final_pnl, 2), "currency": inst.settlement, "quote_currency": inst.currency,
+        "instrument_kind": inst.kind, "contract_size": inst.contract_size, "money_unit": money,
+        "money_factor": money_factor(inst, mult),
         "multiplier": mult, "pnl": _ccy(final_pnl * money), "pnl_gross": _ccy((final_pnl + out.final["fees"]) * money),
         "fees": _ccy(out.final["fees"] * money), "max_drawdown": _ccy(max_dd * money),
         "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
@@ -555,7 +573,19 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "latency": config.latency_summary(),
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
+        **_quote_equivalent(inst, eq, final_pnl * money, out.final["fees"] * money),
     }
+
+
+def _quote_equivalent(inst: Any, eq: np.ndarray, pnl: float, fees: float) -> dict[str, Any]:
+    """An inverse contract's PnL and fees (in the coin) in the quote currency at the last mid, for a reader."""
+    if not inst.inverse:
+        return {}
+    mids = eq["mid2"][eq["mid2"] > 0] if len(eq) else eq
+    if not len(mids):
+        return {}
+    px = float(mids[-1]) / 2.0 * float(inst.tick_size)
+    return {"quote_equivalent": {"at_mid": _ccy(px), "pnl": _ccy(pnl * px), "fees": _ccy(fees * px)}}
 
 
 def _ccy(x: float) -> float:
@@ -689,7 +719,10 @@ def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
     ax[0].legend(loc="upper left", fontsize=7)
     ax[1].step(t, eq["position"], where="post", lw=0.8)
     ax[1].set_ylabel("inventory (lots)")
-    ax[2].plot(t[ok], (eq["cash"] + eq["position"] * eq["mid2"] / 2.0)[ok], lw=0.8)
+    from hft.sim.fees import mark_value
+
+    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], int(summary.get("money_factor", 1)))
+    ax[2].plot(t[ok], equity[ok], lw=0.8)
     ax[2].set_ylabel("equity (money units)")
     ax[2].set_xlabel("seconds")
     fig.suptitle(f"{summary['strategy']} on {summary['symbol']} — run {summary['run_hash'][:12]}")

@@ -11,7 +11,8 @@ files). Added beside them:
   decisions;
 * prices ``<col>_px`` (ticks × tick size; the mid from ``mid2``) and quantities ``<col>_inst`` (lots × lot
   size), floats in instrument units;
-* money ``<col>_ccy`` in the quote currency (money units × `money_unit`); equity adds ``realised_ccy``
+* money ``<col>_ccy`` in the settlement currency (money units × `money_unit`: the quote currency of a linear
+  instrument, the coin of an inverse one; `hft.sim.fees`); equity adds ``realised_ccy``
   (average-cost, before fees), ``unrealised_ccy`` (position marked to the mid), ``fees_ccy`` and
   ``net_equity_ccy`` = realised + unrealised − fees;
 * per order (from the run's ACK log, `RunOutput.acks`, which the run hash does not cover): on an order's ``new``
@@ -38,11 +39,10 @@ UNITS_NOTE = ("integer columns: time int64 ns UTC, price in ticks, qty in lots, 
 
 
 def money_unit(instrument: Any, multiplier: int) -> float:
-    """Quote-currency value of one money unit: tick × lot × contract size / multiplier."""
-    from decimal import Decimal
+    """Settlement-currency value of one money unit (`hft.sim.fees.money_unit`)."""
+    from hft.sim.fees import money_unit as unit
 
-    return float(Decimal(instrument.tick_size) * Decimal(instrument.lot_size) * Decimal(instrument.contract_size)
-                 / multiplier)
+    return unit(instrument, multiplier)
 
 
 def _decimals(step: float | str) -> int:
@@ -62,24 +62,29 @@ def _px(ticks: np.ndarray, tick: float) -> np.ndarray:
     return out
 
 
-def realised_pnl(fills: np.ndarray, multiplier: int) -> np.ndarray:
-    """Cumulative realised PnL in money units after each fill (average cost, before fees)."""
+def realised_pnl(fills: np.ndarray, money: int) -> np.ndarray:
+    """Cumulative realised PnL in money units after each fill (average cost, before fees). `money` is the run's
+    money factor (`hft.sim.fees`): the average is of each lot's mark value (linear: price × m; inverse: -K / price,
+    the harmonic mean of the entry prices), so a closed lot realises its mark at the fill minus its cost."""
+    from hft.sim.fees import mark_value
+
     out = np.zeros(len(fills), dtype=np.float64)
     pos, avg, realised = 0, 0.0, 0.0
     for i, (side, price, qty) in enumerate(zip(fills["side"].tolist(), fills["price"].tolist(),
                                                fills["qty"].tolist(), strict=True)):
         signed = side * qty
+        value = float(mark_value(1, 2 * price, money))  # one lot marked at the fill price
         if pos == 0 or (pos > 0) == (signed > 0):  # opening or adding: new average cost
-            avg = (avg * abs(pos) + price * qty) / (abs(pos) + qty)
+            avg = (avg * abs(pos) + value * qty) / (abs(pos) + qty)
             pos += signed
         else:
             closed = min(qty, abs(pos))
-            realised += closed * (price - avg) * (1 if pos > 0 else -1) * multiplier
+            realised += closed * (value - avg) * (1 if pos > 0 else -1)
             pos += signed
             if pos == 0:
                 avg = 0.0
             elif (pos > 0) == (signed > 0):  # flipped through zero: the remainder opens at this price
-                avg = float(price)
+                avg = value
         out[i] = realised
     return out
 
@@ -133,7 +138,7 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
         if "qty" in cols:
             extra.append(pl.Series("qty_inst", np.round(cols["qty"] * lot, lot_d)))
         if name == "equity":
-            extra += _equity_columns(cols, out.fills, tick, lot, unit, multiplier, (lot_d, ccy_d))
+            extra += _equity_columns(cols, out.fills, instrument, unit, multiplier, (lot_d, ccy_d))
         frames[name] = df.with_columns(extra) if extra else df
     return _with_acks(frames, getattr(out, "acks", None), lot, lot_d)
 
@@ -161,20 +166,24 @@ def _with_acks(frames: dict[str, Any], acks: np.ndarray | None, lot: float, lot_
     return {**frames, "orders": orders, "fills": fills}
 
 
-def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, tick: float, lot: float, unit: float,
+def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, instrument: Any, unit: float,
                     multiplier: int, digits: tuple[int, int]) -> list[Any]:
     import polars as pl
 
+    tick, lot = float(instrument.tick_size), float(instrument.lot_size)
     mid2 = cols["mid2"]
     valid = mid2 > 0
     mid_ticks = np.where(valid, mid2 / 2.0, np.nan)
-    # cash + position x mid, in money units; held over samples without a mid
-    gross_net = cols["cash"] + cols["position"] * mid_ticks * multiplier
+    from hft.sim.fees import mark_value, money_factor
+
+    money = money_factor(instrument, multiplier)
+    # cash + position marked at the mid, in money units; held over samples without a mid
+    gross_net = cols["cash"] + mark_value(cols["position"], np.where(valid, mid2, np.nan), money)
     gross_net = pl.Series(gross_net).fill_nan(None).fill_null(strategy="forward").fill_null(0.0).to_numpy()
     # realised PnL as of each sample: the last fill received at or before it
     if len(fills):
         order = np.argsort(fills["local_ts"], kind="stable")
-        cum = realised_pnl(fills[order], multiplier)
+        cum = realised_pnl(fills[order], money)
         idx = np.searchsorted(fills["local_ts"][order], cols["ts"], side="right") - 1
         realised = np.where(idx >= 0, cum[np.maximum(idx, 0)], 0.0)
     else:
@@ -195,7 +204,7 @@ def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, tick: float,
 
 def parquet_metadata(instrument: Any, multiplier: int) -> dict[str, str]:
     """Key-value metadata of every run table: the currency, the money unit, the instrument, the column units."""
-    return {"hft.currency": instrument.currency, "hft.money_unit": repr(money_unit(instrument, multiplier)),
+    return {"hft.currency": instrument.settlement, "hft.money_unit": repr(money_unit(instrument, multiplier)),
             "hft.instrument": instrument.to_json(), "hft.columns": UNITS_NOTE,
             "hft.multiplier": json.dumps(multiplier)}
 

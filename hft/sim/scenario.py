@@ -10,6 +10,8 @@ venue reports come back after the response latency and are fed to ``gateway.on_e
 File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError` naming the file and key)::
 
     instrument: {symbol: TEST, tick_size: 0.1, lot_size: 0.001, multiplier: 1}   # multiplier optional (1)
+    # optional: kind: inverse (coin-margined) | linear (default); contract_size: 100 (inverse: quote value of a
+    # contract; linear: the contract multiplier, default 1) — money as in `hft.sim.fees`
     latency: {entry: 1ms, response: 1ms, feed: 100us}   # constant, non-negative durations
     fees: {maker_bps: -0.5, taker_bps: 7, per_lot: 0}   # bps to 0.01; per_lot in money units (optional)
     queue_model: risk_averse                            # | power_prob_N | log_prob
@@ -46,8 +48,10 @@ latencies) is queued behind the item being processed, never before it. Market ev
 ``venue time + response``.
 
 Output (`run_scenario` → dict): the trace (one row per report received locally, and one per gateway rejection),
-the final position (lots), balance (cash, money units: ``-Σ side·price·qty·multiplier − fees``), fees (money
-units, positive = paid), trade count, plus the gateway's view of the position.
+the final position (lots), balance (cash, money units: ``Σ cash_flow − fees``, i.e. ``-Σ side·price·qty·multiplier
+− fees`` for a linear instrument; `hft.sim.fees`), fees (money units, positive = paid), trade count, plus the
+gateway's view of the position. ``money_unit`` is one money unit in the settlement currency (the quote currency,
+or the coin of an inverse contract; ``settlement`` says which).
 """
 
 from __future__ import annotations
@@ -140,6 +144,15 @@ class Scenario:
     asks: tuple[tuple[int, int], ...]
     events: tuple[MarketEvent, ...] = field(default_factory=tuple)
     actions: tuple[Action, ...] = field(default_factory=tuple)
+    kind: str = "linear"  # | "inverse" (hft.sim.fees)
+    contract_size: Decimal = Decimal(1)
+
+    @property
+    def money(self) -> int:
+        """The money factor of the scenario's fills (`hft.sim.fees.money_factor`)."""
+        from hft.sim.fees import money_factor
+
+        return money_factor(self, self.multiplier)
 
     def px(self, ticks: int) -> str:
         """Price in instrument units, with the tick size's decimals (``10000`` ticks of 0.01 → ``"100.00"``)."""
@@ -222,6 +235,8 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     tick = _decimal(ins, "tick_size", ins.raw("tick_size"))
     lot = _decimal(ins, "lot_size", ins.raw("lot_size"))
     mult = ins.int("multiplier", 1, min_value=1)
+    inst_kind = ins.str("kind", "linear", choices=["linear", "inverse"])
+    contract = _decimal(ins, "contract_size", ins.raw("contract_size", 1))
     ins.done()
 
     lat = root.section("latency", {})
@@ -317,8 +332,13 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
         parsed[i] = act
     actions = [parsed[i] for i in range(len(raw_actions))]
     root.done()
-    return Scenario(file, symbol, tick, lot, mult, entry, response, feed, fees, qm, mode, bids, asks,
-                    tuple(events), tuple(actions))
+    sc = Scenario(file, symbol, tick, lot, mult, entry, response, feed, fees, qm, mode, bids, asks,
+                  tuple(events), tuple(actions), inst_kind, contract)
+    try:
+        sc.money  # noqa: B018 - an inexact inverse contract value fails here, naming the file
+    except ConfigError as e:
+        raise ConfigError(f"{file}: {e}", file=file, key="instrument.contract_size") from None
+    return sc
 
 
 def _peek_t(raw: Any, file: str, i: int) -> int:
@@ -417,7 +437,7 @@ def build_engine(sc: Scenario, strategy: Strategy) -> Any:
     lo, hi = (min(prices), max(prices)) if prices else (0, 0)
     capacity = max(16, len(sc.actions) + 1)
     venue = L2Venue(new_book(lo - 64, hi + 64, lo - 64, hi + 64), parse_queue_model(sc.queue_model),
-                    EXCHANGE_MODES[sc.exchange], sc.fees, sc.multiplier, capacity=capacity)
+                    EXCHANGE_MODES[sc.exchange], sc.fees, sc.money, capacity=capacity)
     cfg = sim_gateway_config(sc.symbol, STRATEGY, multiplier=sc.multiplier, working_orders=2 * capacity,
                              dedup_capacity=2 * len(sc.actions), file=f"<gateway config for {sc.file}>")
 
@@ -433,7 +453,7 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
     """Run a parsed scenario on the replay engine; returns the JSON-friendly result (module docstring)."""
     script = ScriptedStrategy(sc)
     eng = build_engine(sc, script)
-    out = eng.run(multiplier=sc.multiplier)
+    out = eng.run(multiplier=sc.money)  # the money factor: linear or inverse accounting (hft.sim.fees)
     gw_pos = eng.gw.position(ACCOUNT, STRATEGY, sc.symbol)
     decisions = list(out.decision_records)
     rows = []
@@ -442,7 +462,10 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         r["price_dec"] = sc.px(r["price"]) if r["price"] is not None else None
         r["qty_dec"] = sc.qty(r["qty"]) if r["qty"] is not None else None
         rows.append(r)
-    money_unit = sc.tick_size * sc.lot_size / sc.multiplier
+    from hft.sim.fees import INVERSE_UNITS
+
+    money_unit = (Decimal(1) / (INVERSE_UNITS * sc.multiplier) if sc.kind == "inverse"
+                  else sc.tick_size * sc.lot_size * sc.contract_size / sc.multiplier)
     return {
         "ok": True,
         "file": sc.file,
@@ -459,6 +482,7 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         "trades": len(out.fills),
         "maker_trades": int((out.fills["liquidity"] == 1).sum()),
         "money_unit": _fmt(money_unit),
+        "settlement": "coin" if sc.kind == "inverse" else "quote",
         "balance_dec": format(Decimal(out.final["cash"]) * money_unit, "f"),
         "gateway": {"position": int(gw_pos.position), "working_buy": int(gw_pos.working_buy),
                     "working_sell": int(gw_pos.working_sell), "decisions": len(decisions),

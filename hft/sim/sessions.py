@@ -61,6 +61,7 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     gateway."""
     from hft.compile_watch import CompileWatch
     from hft.data.sources import open_market_data
+    from hft.sim.instruments import apply_overrides
     from hft.sim.replay import build_engine, summarise
 
     sessions: list[Session] = []
@@ -71,6 +72,7 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     for paths in groups:
         label = day_label(paths)
         md = open_market_data(paths)
+        md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         sym = md.instrument.symbol
         if symbol is not None and sym != symbol:
             raise SimError(f"{paths[0]}: expected days of one instrument ({symbol}), was {sym}",

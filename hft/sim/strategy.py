@@ -34,8 +34,9 @@ Beyond the top of book the context offers (all local: what the strategy could kn
   first, as `Trade` (local ts, aggressor side, price, qty). A strategy with ``trade_history > 0`` wakes on
   trades on the numba engine (its ``on_trade`` may stay the base class's no-op).
 * ``ctx.fills`` — every fill of ours so far as `Fill` records (the run's fill log, in order).
-* ``ctx.cash`` / ``ctx.fees`` (money units: ticks x lots x multiplier) and ``ctx.pnl``: cash plus the position
-  marked at the local mid (float; the cash alone while a side of the book is empty).
+* ``ctx.cash`` / ``ctx.fees`` (money units, `hft.sim.fees`: ticks x lots x multiplier for a linear instrument,
+  1e-9 coin for an inverse one) and ``ctx.pnl``: cash plus the position marked at the local mid (float; the
+  cash alone while a side of the book is empty).
 * ``ctx.queue_ahead(order_id)`` — the lots ahead of a resting order of ours in its price queue: exact on the
   L3 venue (the FIFO holds our order), the queue model's estimate (``queue_model``) on the L2 venue; -1 when the
   order does not rest (not arrived yet, filled or cancelled). This is the *venue's* state at ``ctx.now``, not a
@@ -189,7 +190,7 @@ class Context:
 
     @property
     def cash(self) -> int:
-        """Cash in money units (ticks x lots x multiplier), fees paid included."""
+        """Cash in money units (`hft.sim.fees`), fees paid included."""
         return self._e.cash
 
     @property
@@ -202,7 +203,11 @@ class Context:
         """Cash plus the position marked at the local mid, in money units (the cash alone without a mid)."""
         mid2 = self.mid2
         e = self._e
-        return float(e.cash) if mid2 is None else e.cash + e.position * mid2 * getattr(e, "_mult", 1) / 2.0
+        if mid2 is None:
+            return float(e.cash)
+        from hft.sim.fees import mark_value
+
+        return float(e.cash + mark_value(e.position, mid2, getattr(e, "_mult", 1)))
 
     def queue_ahead(self, order_id: int) -> float:
         """Lots ahead of our resting order in its price queue (exact on L3, the queue model's estimate on L2);

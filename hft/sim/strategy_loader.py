@@ -8,6 +8,10 @@ A spec (``hft replay -s SPEC``) is one of:
 * ``path/to/file.py:Class`` — a class in a Python file (loaded by path, relative to the current directory);
 * ``package.module:Class`` — a class in an importable module.
 
+Each route may also name a numba strategy kernel (an ``@njit`` function ``(st, ltop, sord, intents) -> int``,
+docs/extending.md "Numba strategy kernels"): it runs as a `hft.sim.kernel_api.KernelStrategy` without
+parameters, keyed by the function's name. A kernel with parameters is a ``KernelStrategy`` subclass.
+
 Parameters: a class declares them either as a ``DEFAULTS`` mapping (name → default; the constructor takes them
 as keyword arguments) or as keyword parameters with defaults of its ``__init__``. The config's
 ``strategies.<key>`` mapping is checked against them (unknown name, wrong type → `ConfigError`); ``<key>`` is
@@ -62,7 +66,21 @@ def resolve(spec: str) -> StrategySpec:
         except Exception as exc:  # an installed plugin that fails to import
             raise SimError(f"strategy {spec!r}: entry point {reg[spec].value!r} failed to load "
                            f"({exc.__class__.__name__}: {exc})", key="strategy") from None
+        if _is_kernel(cls):
+            return StrategySpec(spec, _kernel_class(cls, spec), "registry")
         return StrategySpec(spec, _check_class(cls, spec), "registry")
+    cls, origin = load_object(spec, "class")
+    if _is_kernel(cls):
+        return StrategySpec(cls.__name__, _kernel_class(cls, cls.__name__), origin)
+    cls = _check_class(cls, spec)
+    own = cls.__dict__.get("name")
+    return StrategySpec(own if isinstance(own, str) and own else cls.__name__, cls, origin)
+
+
+def load_object(spec: str, what: str) -> tuple[Any, str]:
+    """The object ``FILE.py:name`` or ``module:name`` names and its origin (``"file"`` / ``"module"``); the
+    strategy loader's routes, shared by strategy kernels (`hft.sim.engine_nb.strategy_kernels.resolve_kernel`).
+    `what` names the expected object in errors (``"class"``, ``"strategy kernel"``)."""
     where, _, attr = spec.rpartition(":")
     if not where or not attr.isidentifier():
         raise SimError(f"strategy: expected FILE.py:Class or module:Class, was {spec!r}", key="strategy")
@@ -70,15 +88,26 @@ def resolve(spec: str) -> StrategySpec:
         module, origin = _load_file(Path(where), spec), "file"
     else:
         module, origin = _load_module(where, spec), "module"
-    cls = getattr(module, attr, None)
-    if cls is None:
-        names = sorted(n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, Strategy)
-                       and v is not Strategy)
-        raise SimError(f"strategy {spec!r}: expected a class {attr!r} in {where}, none there (Strategy classes "
-                       f"there: {names})", key="strategy")
-    cls = _check_class(cls, spec)
-    own = cls.__dict__.get("name")
-    return StrategySpec(own if isinstance(own, str) and own else cls.__name__, cls, origin)
+    obj = getattr(module, attr, None)
+    if obj is None:
+        names = sorted(n for n, v in vars(module).items() if (inspect.isclass(v) and issubclass(v, Strategy)
+                                                              and v is not Strategy) or _is_kernel(v))
+        raise SimError(f"strategy {spec!r}: expected a {what} {attr!r} in {where}, none there (Strategy classes "
+                       f"and kernels there: {names})", key="strategy")
+    return obj, origin
+
+
+def _is_kernel(obj: Any) -> bool:
+    """A numba dispatcher (an ``@njit`` function), recognised without importing numba."""
+    return callable(obj) and hasattr(obj, "py_func") and hasattr(obj, "compile")
+
+
+def _kernel_class(kernel: Any, key: str) -> type[Strategy]:
+    """A bare strategy kernel as a parameterless `KernelStrategy` named `key`."""
+    from hft.sim.kernel_api import KernelStrategy
+
+    return type(key, (KernelStrategy,), {"name": key, "nb_kernel": staticmethod(kernel), "DEFAULTS": {},
+                                         "__module__": KernelStrategy.__module__})
 
 
 def make(spec: str, config_params: dict[str, dict[str, Any]] | None = None) -> tuple[StrategySpec, Strategy]:

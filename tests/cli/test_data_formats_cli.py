@@ -66,3 +66,27 @@ def test_malformed_files_are_one_line_errors(hft, tmp_path, files):
     assert wrong.code == 12 and "expected an hftbacktest .npz" in wrong.err and "Traceback" not in wrong.err
     unknown = hft("replay", "-d", str(tmp_path / "nothing.bin"), "--no-store")
     assert unknown.code == 12 and "none exists" in unknown.err
+
+
+def test_replay_format_and_mapping_flags(hft, tmp_path):
+    """``hft replay --format/--mapping`` choose the importer as ``hft data import`` does: a table without its
+    mapping beside it replays with ``--mapping``; a wrong ``--format`` is a one-line data error."""
+    m = vs.market(300, seed=9)
+    table = vs.write_table(m, tmp_path, sidecar=False)
+    mapping = tmp_path / "elsewhere.yaml"
+    mapping.write_text(vs.MAPPING)
+    r = hft("replay", "-d", str(table), "--format", "table", "--mapping", str(mapping), "-s", "mm", "--no-store",
+            "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["symbol"] == "XYZ" and s["events"] > 300
+    imported = hft("data", "import", str(table), "--format", "table", "--mapping", str(mapping), "-o",
+                   str(tmp_path / "xyz.parquet"), "--json")
+    assert imported.code == 0, imported.err
+    same = hft("replay", "-d", str(tmp_path / "xyz.parquet"), "-s", "mm", "--no-store", "--json")
+    assert same.json()["run_hash"] == s["run_hash"] and same.json()["data_hash"] == s["data_hash"]
+    wrong = hft("replay", "-d", str(table), "--format", "hftbacktest", "--no-store")
+    assert wrong.code == 12 and "Traceback" not in wrong.err
+    assert len(wrong.err.splitlines()) <= 2 and "expected an hftbacktest .npz" in wrong.err
+    unknown = hft("replay", "-d", str(table), "--format", "nope", "--no-store")
+    assert unknown.code != 0 and "Traceback" not in unknown.err and "nope" in unknown.err.splitlines()[0]

@@ -56,3 +56,21 @@ def test_format_example_registers_and_opens(tmp_path):
     finally:
         formats._REGISTRY.pop("mini", None)
         sys.modules.pop("mini_format", None)
+
+
+def test_kernel_example_runs_on_both_engines(tmp_path):
+    from dataclasses import replace
+
+    from hft.data.importing import generate_day
+    from hft.sim.replay import parse_replay_config, run_replay
+
+    (tmp_path / "my_kernel.py").write_text(_block("def join_best"))
+    day = generate_day(tmp_path, seed=4, symbol="SYNTH", date="2024-01-02", messages=3000, levels=5,
+                       zip_output=True)["zip_path"]
+    cfg = parse_replay_config({"strategies": {"join_best_nb": {"max_position": 3}}})
+    spec = f"{tmp_path / 'my_kernel.py'}:JoinBestNb"
+    s = run_replay([Path(day)], spec, cfg)
+    assert s["strategy"] == "join_best_nb" and s["params"] == {"size": 1, "max_position": 3}
+    assert s["orders"] > 0 and 0 < s["position"] <= 3
+    ref = run_replay([Path(day)], spec, replace(cfg, engine="python"))
+    assert ref["run_hash"] == s["run_hash"]

@@ -83,6 +83,7 @@ from hft.sim.engine_nb.state import (
     S_SAMPLE_NS,
     S_SEQ,
     S_SKID,
+    S_SKPTR,
     S_SPARAMS,
     S_STOP,
     S_STORM_NEXT,
@@ -117,7 +118,7 @@ from hft.sim.engine_nb.state import (
     WAKE_NAMES,
     WAKE_TRADE,
 )
-from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, strategy_on_book
+from hft.sim.engine_nb.strategy_kernels import kernel_code, strategy_on_book
 from hft.sim.latency import feed_local_times, latency_ns
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
@@ -549,10 +550,12 @@ class NbEngine(Engine):
         self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
         kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
         if kname is not None and "book" in wakes:
-            if kname not in STRATEGY_KERNELS:
-                raise SimError(f"strategy kernel: expected one of {sorted(STRATEGY_KERNELS)}, was {kname!r}")
-            self._skid = STRATEGY_KERNELS[kname]
+            # a built-in kernel's code, or an external kernel's C entry (kept alive on the engine)
+            self._skid, st[S_SKPTR], self._kentry = kernel_code(kname)
             params = [int(x) for x in self.strategy.nb_params()]
+            if len(params) > S_FAST - S_SPARAMS:
+                raise SimError(f"strategy kernel: expected at most {S_FAST - S_SPARAMS} parameters, was "
+                               f"{len(params)}")
             st[S_SPARAMS: S_SPARAMS + len(params)] = params
             self._mask &= ~WAKE_BOOK  # the kernel runs the book callback in the loop
         st[S_SKID] = self._skid

@@ -95,6 +95,7 @@ from hft.sim.exchange_l3 import (
     order_step,
     out_need,
 )
+from hft.sim.fees import cash_flow
 from hft.sim.latency import latency_ns
 from hft.sim.venue_common import P_NCONS, P_NREP
 
@@ -365,7 +366,7 @@ def _fast_report(st, now, h, arena, frows, sord, order_info) -> int:
         order_info[oid, OI_QUEUE] = queue
     if kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL:
         st[S_POS] += side * qty
-        st[S_CASH] -= side * price * qty * st[S_MULT]
+        st[S_CASH] += cash_flow(side, price, qty, st[S_MULT])
         st[S_FEES] += fee
         st[S_CASH] -= fee
         r = st[S_NF]

@@ -69,12 +69,14 @@ S_NF = 43
 S_ORD_CHANGED = 44  # the kernel changed the order view (Python rebuilds `live_orders` from it)
 S_ACCT = 45  # the gateway's account and strategy indices
 S_STRAT = 46
-S_MULT = 47  # money multiplier (cash of fills)
+S_MULT = 47  # money factor of fills (hft.sim.fees: > 0 linear, < 0 inverse)
+S_SKPTR = 48  # SK_EXTERNAL: the address of the strategy kernel's C entry (`strategy_kernels.c_entry`)
 N_STATE = 64
 
 # --- strategy kernels ---------------------------------------------------------------------------------------
 SK_NONE = 0
 SK_MM = 1  # hft.sim.strategies.mm.MarketMaker
+SK_EXTERNAL = 2  # a kernel from outside the package, called through its C entry at st[S_SKPTR]
 # the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order
 SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY = range(6)
 SO_COLS = 6

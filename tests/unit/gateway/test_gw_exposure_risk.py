@@ -13,6 +13,7 @@ from hft.core.orders import (
     R_EXPOSURE_CARDINALITY,
     R_MAX_ORDER_NOTIONAL,
     R_MAX_ORDER_QTY,
+    R_MIN_NOTIONAL,
     R_NO_REFERENCE_PRICE,
     R_NOTIONAL_LIMIT,
     R_OFF_LOT,
@@ -260,3 +261,20 @@ def test_replace_config_changes_limits():
     g.svc.register_strategy("s1", LimitSet(max_position=5))  # update limits at runtime
     assert g.new(qty=6).reason == R_POSITION_LIMIT
     assert replace(config(), enabled=False).enabled is False
+
+
+def test_min_notional_exchange_filter():
+    # value = price x qty x multiplier money units; min 5000: 4 lots at 1000 = 4000 < 5000, 5 lots = 5000 passes
+    g = Gw(config(symbols={"AAA": SymbolSpec("AAA", min_notional=5000), "BBB": SymbolSpec("BBB", multiplier=2,
+                                                                                          min_notional=5000)}))
+    assert g.new(qty=4).reason == R_MIN_NOTIONAL
+    assert g.new(qty=5).accepted
+    assert g.new(qty=1, price=4999).reason == R_MIN_NOTIONAL
+    assert g.new(sym="BBB", qty=3).accepted  # 1000 x 3 x 2 = 6000
+    assert g.new(sym="BBB", qty=2).reason == R_MIN_NOTIONAL  # 4000
+    # a market order is valued at the reference price (the mark, 1000)
+    assert g.new(qty=4, price=0, otype=ORDER_MARKET, tif=TIF_IOC).reason == R_MIN_NOTIONAL
+    # the quantity filters come first: a 2-lot order on a symbol with min_qty 4 is QTY_BELOW_MIN
+    g2 = Gw(config(symbols={"AAA": SymbolSpec("AAA", min_notional=10**6, limits=LimitSet(min_qty=4))}))
+    assert g2.new(qty=2).reason == R_QTY_BELOW_MIN
+    assert g2.new(qty=4).reason == R_MIN_NOTIONAL

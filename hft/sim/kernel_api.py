@@ -1,0 +1,83 @@
+"""The numba strategy kernel API: what a kernel written outside the package reads and writes, and
+`KernelStrategy`, the strategy class that runs it (docs/extending.md, "Numba strategy kernels").
+
+A kernel is an ``@njit`` function ``kernel(st, ltop, sord, intents) -> int`` called at every end of message
+that changes the local book (the book callback), on both engines and in the numba loop itself:
+
+* ``st`` — int64 state row, read only for a kernel: ``st[S_POS]`` the position (lots), ``st[S_NORD]`` the rows
+  of ``sord`` in use, ``st[S_PARAMS + i]`` the i-th parameter (at most `MAX_PARAMS`, in ``DEFAULTS`` order);
+* ``ltop`` — int64 ``[4]``: the local best bid, its quantity, the best ask, its quantity (`NO_PRICE` when a
+  side is empty; prices in ticks, quantities in lots);
+* ``sord`` — int64 ``[rows, SO_COLS]``: our live orders in submission order, columns ``SO_ID``, ``SO_SIDE``,
+  ``SO_PRICE``, ``SO_LEAVES``, ``SO_STATUS`` (``SO_PENDING_NEW``, ``SO_WORKING``, ``SO_PENDING_CANCEL``,
+  ``SO_PENDING_REPLACE``), ``SO_QTY``; only the first ``st[S_NORD]`` rows are meaningful;
+* ``intents`` — int64 ``[MAX_INTENTS, 5]``, written by the kernel: one row per intent, ``(IN_SUBMIT, side,
+  price, qty, 0)`` or ``(IN_CANCEL, 0, 0, 0, order_id)``; the kernel returns how many rows it wrote. They go
+  through the gateway in order, exactly as ``ctx.submit`` / ``ctx.cancel`` from a Python ``on_book`` would.
+
+A kernel does no I/O and allocates nothing; ``@njit(cache=True)`` in an importable module (or a file) keeps
+its compilation across runs. The engine compiles a small C entry around it once per process and calls that
+from its own cached loop, so no engine code is recompiled for a user's kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from hft.core.dtypes import BUY, NO_PRICE, SELL
+from hft.sim.engine_nb.state import (
+    IN_CANCEL,
+    IN_SUBMIT,
+    MAX_INTENTS,
+    S_FAST,
+    S_NORD,
+    S_POS,
+    SO_COLS,
+    SO_ID,
+    SO_LEAVES,
+    SO_PRICE,
+    SO_QTY,
+    SO_SIDE,
+    SO_STATUS,
+)
+from hft.sim.engine_nb.state import S_SPARAMS as S_PARAMS
+from hft.sim.strategy import Strategy
+
+SO_PENDING_NEW, SO_WORKING, SO_PENDING_CANCEL, SO_PENDING_REPLACE = 0, 1, 2, 3
+LTOP_BID, LTOP_BID_QTY, LTOP_ASK, LTOP_ASK_QTY = 0, 1, 2, 3
+MAX_PARAMS = S_FAST - S_PARAMS
+
+__all__ = ["BUY", "IN_CANCEL", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY", "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS",
+           "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID", "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW",
+           "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS",
+           "S_POS", "KernelStrategy"]
+
+
+class KernelStrategy(Strategy):
+    """A strategy whose book callback is a numba kernel (module docstring).
+
+    Subclass it with ``nb_kernel`` (the ``@njit`` function, or a spec: ``path/to/file.py:func``,
+    ``package.module:func``, or a name in the entry-point group ``hft.strategy_kernels``) and ``DEFAULTS`` (the
+    integer parameters, in the order the kernel reads them from ``st[S_PARAMS:]``; the config's
+    ``strategies.<name>`` and ``--set`` override them). The numba engine runs the kernel inside its loop; the
+    reference engine (and ``strategy_kernels = False``) runs the same kernel from this ``on_book``.
+    """
+
+    name = "kernel"
+    nb_kernel: Any = None
+    DEFAULTS: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, **params: int) -> None:
+        self._params = {**self.DEFAULTS, **params}
+
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def nb_params(self) -> list[int]:
+        """The parameters as the kernel reads them: ``st[S_PARAMS + i]`` in ``DEFAULTS`` order."""
+        return [int(self._params[k]) for k in self.DEFAULTS]
+
+    def on_book(self, ctx: Any) -> None:
+        from hft.sim.engine_nb.strategy_kernels import run_book_kernel
+
+        run_book_kernel(self.nb_kernel, self.nb_params(), ctx)
