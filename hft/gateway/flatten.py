@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hft.core.orders import CMD_NEW, INTENT_NEW, MODE_ALLOW_ALL, NO_KEY, ORDER_LIMIT, TIF_IOC
+from hft.core.orders import INTENT_NEW, MODE_ALLOW_ALL, ORDER_LIMIT, TIF_IOC
 from hft.gateway import kernels as K
-from hft.gateway.intents import Decision, OrderCommand
+from hft.gateway.intents import Decision
 
 log = logging.getLogger("hft.gateway")
 
@@ -37,22 +37,8 @@ def flatten_positions(gw: Any, cause: str) -> list[Decision]:
         if price <= 0:
             log.error("%s: cannot flatten %s/%s/%s (position %d): no reference price", cause, *names, pos)
             continue
-        qty = abs(pos)
-        code, oid, seq = K.process_one(gw.arena, now, MODE_ALLOW_ALL, NO_KEY, INTENT_NEW, a, t, y, side, price,
-                                       qty, ORDER_LIMIT, TIF_IOC, 0, K.CTL_INTERNAL)
-        cmd = None
-        if code == 0:
-            cmd = OrderCommand(CMD_NEW, int(oid), None, *names, side, price, qty, ORDER_LIMIT, TIF_IOC, now)
-            try:
-                gw.dispatcher.put_nowait(cmd)
-            except Exception as exc:
-                code = gw._dispatch_failed(NO_KEY, INTENT_NEW, int(oid), now, exc)
-                cmd = None
-        dec = Decision(int(seq), now, now, None, INTENT_NEW, *names, side, price, qty, ORDER_LIMIT, TIF_IOC, 0,
-                       code == 0, int(code & 0xFFFF), int(oid) if code == 0 else 0, False, cmd)
-        if gw.sink is not None:
-            gw._emit(dec)
-        decisions.append(dec)
+        decisions.append(gw.internal_intent(INTENT_NEW, a, t, y, side=side, price=price, qty=abs(pos),
+                                            order_type=ORDER_LIMIT, tif=TIF_IOC, mode=MODE_ALLOW_ALL, now=now))
     if decisions:
         log.warning("%s: flatten_on_halt sent %d closing orders", cause, sum(d.accepted for d in decisions))
     return decisions

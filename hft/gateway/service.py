@@ -730,25 +730,35 @@ class GatewayService:
         for oid, a, t, y, status in out[:n]:
             if status == K.OS_PENDING_CANCEL:  # a cancel is already in flight for it
                 continue
-            code, _oid, seq = _process_one(self.arena, now, self._mode, _NO_KEY, INTENT_CANCEL, int(a),
-                                            int(t), int(y), 0, 0, 0, 0, 0, int(oid), K.CTL_INTERNAL)
-            names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
-            cmd = None
-            if code == 0:
-                cmd = OrderCommand(INTENT_CANCEL, int(oid), None, *names, 0, 0, 0, 0, 0, now)
-                try:
-                    self.dispatcher.put_nowait(cmd)
-                except Exception as exc:
-                    code = self._dispatch_failed(_NO_KEY, INTENT_CANCEL, int(oid), now, exc)
-                    cmd = None
-            dec = Decision(int(seq), now, now, None, INTENT_CANCEL, *names, 0, 0, 0, 0, 0, int(oid), code == 0,
-                           int(code & 0xFFFF), int(oid), False, cmd)
-            if self.sink is not None:
-                self._emit(dec)
-            decisions.append(dec)
+            decisions.append(self.internal_intent(INTENT_CANCEL, int(a), int(t), int(y), target=int(oid),
+                                                  mode=self._mode, now=now))
         if decisions:
             log.warning("%s: %d working orders cancelled", cause, len(decisions))
         return decisions
+
+    def internal_intent(self, kind: int, a: int, t: int, y: int, *, side: int = 0, price: int = 0, qty: int = 0,
+                        order_type: int = 0, tif: int = 0, target: int = 0, mode: int, now: int) -> Decision:
+        """One internal intent of the gateway itself (no key, no rate limits, no ownership check: the emergency
+        stop's cancels, `flatten_on_halt`'s closing orders) for registry indices (a, t, y): decided in `mode`,
+        dispatched (a refused dispatch rolled back), recorded like any decision. Returns its decision."""
+        code, oid, seq = _process_one(self.arena, now, mode, _NO_KEY, kind, a, t, y, side, price, qty,
+                                      order_type, tif, target, K.CTL_INTERNAL)
+        names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
+        cmd = None
+        if code == 0:
+            cmd = OrderCommand(kind, int(oid) if kind == CMD_NEW else target, None, *names, side, price, qty,
+                               order_type, tif, now)
+            try:
+                self.dispatcher.put_nowait(cmd)
+            except Exception as exc:
+                code = self._dispatch_failed(_NO_KEY, kind, cmd.order_id, now, exc)
+                cmd = None
+        order_id = target if kind != CMD_NEW else (int(oid) if code == 0 else 0)
+        dec = Decision(int(seq), now, now, None, kind, *names, side, price, qty, order_type, tif, target,
+                       code == 0, int(code & 0xFFFF), order_id, False, cmd)
+        if self.sink is not None:
+            self._emit(dec)
+        return dec
 
     def reset(self, cause: str = "manual_reset") -> None:
         """Back to ALLOW_ALL / NORMAL (clears the kill switch and latched breaches)."""

@@ -176,27 +176,16 @@ def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict
 
 def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
              on_done: Callable[[dict[str, Any]], None]) -> None:
-    try:
-        import ray
-    except ImportError:
-        raise SimError("sweep --backend ray: expected Ray to be installed", hint="pip install 'hft[ray]'") from None
-    started = False
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if address:
-            ray.init(address=address, **kw)
-        else:
-            ray.init(num_cpus=max(1, workers), **kw)
-        started = True
-    try:
+    from hft.core.ray_session import ray_session
+
+    def missing() -> Exception:
+        return SimError("sweep --backend ray: expected Ray to be installed", hint="pip install 'hft[ray]'")
+
+    with ray_session(workers, address, missing) as ray:
         remote = ray.remote(run_cell)
         pending = [remote.remote(c) for c in todo]
         for p in pending:  # in submission order: deterministic recording order
             on_done(ray.get(p))
-    finally:
-        if started:
-            ray.shutdown()
 
 
 # --- driver ---------------------------------------------------------------------------------------------------

@@ -230,30 +230,18 @@ def _run_local(todo: list[tuple[int, Combination]], features_path: Path, kw: dic
 
 def _run_ray(todo: list[tuple[int, Combination]], features: Any, kw: dict[str, Any], workers: int,
              address: str | None, on_done: Callable[[list], None]) -> None:
-    try:
-        import ray
-    except ImportError:
-        raise GovernanceError("search --backend ray: expected the Ray extra to be installed",
-                              hint="pip install 'hft[ray]'") from None
-    started = False
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        init_kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                   "configure_logging": False}
-        if address:
-            ray.init(address=address, **init_kw)
-        else:
-            ray.init(num_cpus=max(1, workers), **init_kw)
-        started = True
-    try:
+    from hft.core.ray_session import ray_session
+
+    def missing() -> Exception:
+        return GovernanceError("search --backend ray: expected the Ray extra to be installed",
+                               hint="pip install 'hft[ray]'")
+
+    with ray_session(workers, address, missing) as ray:
         remote = ray.remote(score_chunk_with)
         ref = ray.put(features)
         pending = [remote.remote(ref, kw, c) for c in _chunks(todo, CHUNK)]
         for p in pending:  # in submission order: deterministic recording order
             on_done(ray.get(p))
-    finally:
-        if started:
-            ray.shutdown()
 
 
 # --- driver ---------------------------------------------------------------------------------------------------
