@@ -121,6 +121,17 @@ def _sides(path: Path, col: np.ndarray, field: str = "side") -> np.ndarray:
     return out
 
 
+def _reduce(live: dict[int, tuple[int, int, int]], oid: int, qty: int) -> None:
+    """A cancel or fill of `qty` on a resting order (unknown ids: nothing to track); gone at zero."""
+    prev = live.get(oid)
+    if prev is None:
+        return
+    if prev[2] - qty > 0:
+        live[oid] = (prev[0], prev[1], prev[2] - qty)
+    else:
+        del live[oid]
+
+
 def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
     """MBO records → L3 events (modifies need the order's previous state: a dict walk over the records)."""
     action = rec["action"]
@@ -138,13 +149,7 @@ def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
             live[o] = (s, p, q)
             rows.append((t, r, p, q, o, i + 1, EV_ADD, s, e))
         elif a == b"C":
-            prev = live.get(o)
-            if prev is not None:
-                left = prev[2] - q
-                if left > 0:
-                    live[o] = (prev[0], prev[1], left)
-                else:
-                    live.pop(o)
+            _reduce(live, o, q)
             rows.append((t, r, p, q, o, i + 1, EV_CANCEL, s, e))
         elif a == b"M":
             prev = live.get(o)
@@ -154,13 +159,7 @@ def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
             live[o] = (s, p, q)
             rows.append((t, r, p, q, o, i + 1, EV_ADD, s, e))
         elif a == b"F":
-            prev = live.get(o)
-            if prev is not None:
-                left = prev[2] - q
-                if left > 0:
-                    live[o] = (prev[0], prev[1], left)
-                else:
-                    live.pop(o)
+            _reduce(live, o, q)
             rows.append((t, r, p, q, o, i + 1, EV_EXEC, s, e))
         elif a == b"T":
             rows.append((t, r, p, q, 0, i + 1, EV_TRADE, s, e))

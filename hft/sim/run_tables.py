@@ -150,7 +150,9 @@ def _with_acks(frames: dict[str, Any], acks: np.ndarray | None, lot: float, lot_
     from hft.core.orders import INTENT_NEW
 
     if acks is None:
-        acks = np.zeros(0, dtype=[("order_id", "<i8"), ("ack_ts", "<i8"), ("queue", "<i8")])
+        from hft.sim.engine import ACK_LOG_DTYPE
+
+        acks = np.zeros(0, dtype=ACK_LOG_DTYPE)
     q = acks["queue"]
     a = pl.DataFrame({"order_id": acks["order_id"], "ack_ts": acks["ack_ts"],
                       "queue_at_entry_inst": np.where(q >= 0, np.round(q * lot, lot_d), np.nan)}
