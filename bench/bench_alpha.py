@@ -7,13 +7,13 @@ Writes bench/results/bench_alpha.json. Goal (issue 6): <= 5 s per validate, warm
 Sections, each at event time and on a 100 ms clock (horizons 100ms / 1s / 10s, primary 1s):
 
 * ``features_cold``  — `compute_features` without the cache (the book states + columns), median of runs.
-* ``validate_warm``  — `hft.alpha.validate.validate(..., record=False)`: features from the warm Parquet cache,
+* ``validate_warm``  — `hft.alpha.governance.validate.validate(..., record=False)`: features from the warm Parquet cache,
   gates A/B/C with every parameter variant, and the four PNGs. This is the "per validate, warm" figure.
 * ``validate_warm_no_plots`` — the same without the PNGs (the gates alone).
 * ``validate_recorded`` — with `record=True` into a fresh ``$HFT_HOME`` (embedded store): trials and audit rows
   through the WAL, family stats read back. Includes opening the store (not in the goal's scope; reported).
 * per-step timings of the last warm run (``Scorecard.timings``).
-* ``gate_a`` — `hft.alpha.gate_a.gate_a` alone on the warm features frame, for every shipped alpha that runs on
+* ``gate_a`` — `hft.alpha.gates.gate_a.gate_a` alone on the warm features frame, for every shipped alpha that runs on
   the file (issue 14: truncation + future perturbation at 20 cuts each, the shift test and its null), with the
   verdict; the goal is the validate budget (gate A is one step of the warm validate above).
 * ``cli`` (event time only, not with --quick) — ``hft alpha validate obi_l1 --data GOOG --no-record --json`` as a
@@ -44,7 +44,7 @@ def _clock_config(alpha: str, folder: Path) -> Path:
     """The alpha's config.yaml with 100 ms sampling and clock horizons."""
     import yaml
 
-    from hft.alpha.registry import alpha_dir
+    from hft.alpha.api.registry import alpha_dir
 
     cfg = yaml.safe_load((alpha_dir(alpha) / "config.yaml").read_text())
     feats = cfg.setdefault("features", {})
@@ -57,9 +57,9 @@ def _clock_config(alpha: str, folder: Path) -> Path:
 
 
 def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: bool) -> dict[str, Any]:
-    from hft.alpha.features import compute_features
-    from hft.alpha.registry import load_config
-    from hft.alpha.validate import validate
+    from hft.alpha.api.registry import load_config
+    from hft.alpha.governance.validate import validate
+    from hft.alpha.research.features import compute_features
 
     cfg = load_config(alpha, config)
     out: dict[str, Any] = {"sampling": cfg.features.sampling, "horizons": list(cfg.features.horizons)}
@@ -104,9 +104,9 @@ def bench_gate_a(data: Path, spec: Any, repeat: int) -> dict[str, Any]:
     obi_multi's default)."""
     import dataclasses
 
-    from hft.alpha.features import compute_features
-    from hft.alpha.gate_a import gate_a
-    from hft.alpha.registry import list_alphas, load_alpha_class, load_config
+    from hft.alpha.api.registry import list_alphas, load_alpha_class, load_config
+    from hft.alpha.gates.gate_a import gate_a
+    from hft.alpha.research.features import compute_features
 
     feats = compute_features([data], dataclasses.replace(spec, levels=max(spec.levels, 5)))
     out: dict[str, Any] = {"rows": feats.height}

@@ -31,7 +31,7 @@ GOOG10 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
 
 
 def bench_gate_d(alpha: str, data: Path, repeat: int) -> dict[str, Any]:
-    from hft.alpha.gate_d import run_gate_d
+    from hft.alpha.gates.gate_d import run_gate_d
 
     hashes: list[str] = []
     last: dict[str, Any] = {}

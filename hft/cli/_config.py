@@ -28,8 +28,8 @@ def effective_alpha_config(name: str, config: Path | None, sets: list[str] | Non
         return None
     import yaml
 
-    from hft.alpha.config import parse_alpha_config
-    from hft.alpha.registry import alpha_dir, load_alpha_class
+    from hft.alpha.api.config import parse_alpha_config
+    from hft.alpha.api.registry import alpha_dir, load_alpha_class
     from hft.config.layering import SET_SOURCE, deep_merge, parse_sets
     from hft.config.strict import load_yaml
     from hft.core.fileio import atomic_write_text
@@ -66,7 +66,7 @@ def gate_d_replay_config(name: str, replay_config: Path | None, sets: list[str] 
     """Gate D's replay config with `sets` layered over it (None: no sets, Gate D picks its own)."""
     if not sets:
         return replay_config
-    from hft.alpha.registry import alpha_dir, load_config
+    from hft.alpha.api.registry import alpha_dir, load_config
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
 
     base = replay_config

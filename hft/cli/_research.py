@@ -9,7 +9,7 @@ from types import ModuleType
 
 def load_research_module(relpath: str) -> ModuleType:
     """Import ``research/<relpath>`` (e.g. ``"tools/alpha_scaffold.py"``) once per process."""
-    from hft.alpha.registry import repo_research_dir
+    from hft.alpha.api.registry import repo_research_dir
     from hft.core.errors import GovernanceError
 
     path = repo_research_dir() / relpath

@@ -61,7 +61,7 @@ def validate_cmd(
     """Run gates A (integrity), B (predictive power) and C (robustness) on an alpha; exit 17 when a gate fails."""
     import sys
 
-    from hft.alpha.validate import validate
+    from hft.alpha.governance.validate import validate
     from hft.cli._config import effective_alpha_config
     from hft.cli._progress import progress_bar
     from hft.core.errors import GateFailed

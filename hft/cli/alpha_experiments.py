@@ -22,7 +22,7 @@ _FIRST_METRICS = ("sharpe", "n_obs")
 
 
 def _registry(wait: float):
-    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.records.experiments import ExperimentRegistry
 
     return ExperimentRegistry(wait_s=wait)
 
@@ -110,7 +110,7 @@ def show_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """One experiment: its provenance (code and data hash, host, user, times) and every trial."""
-    from hft.alpha.experiments import iso_utc
+    from hft.alpha.records.experiments import iso_utc
 
     trials = _registry(wait).get(experiment_id)
     first = trials[0]
@@ -183,7 +183,7 @@ def compare_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Compare experiments or trials (validate runs and search trials) side by side; the best is highlighted."""
-    from hft.alpha.experiments import iso_utc
+    from hft.alpha.records.experiments import iso_utc
 
     reg = _registry(wait)
     seen: set[tuple[str, int]] = set()

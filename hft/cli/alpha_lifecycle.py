@@ -47,9 +47,9 @@ def pool_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Compare NAME with the promoted pool: correlations, marginal IC, redundancy clusters (gate 'pool')."""
-    from hft.alpha.pool import record_pool, run_pool
-    from hft.alpha.promote import alpha_code_hash
-    from hft.alpha.registry import load_alpha_class
+    from hft.alpha.api.registry import load_alpha_class
+    from hft.alpha.governance.pool import record_pool, run_pool
+    from hft.alpha.governance.promote import alpha_code_hash
     from hft.cli._progress import progress_bar
 
     load_alpha_class(name)  # an unknown alpha is a clear error before anything else
@@ -105,7 +105,7 @@ def promote_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Gates D (replay through the gateway) and E (risk, capacity, approvals); write the promotion YAML on pass."""
-    from hft.alpha.promote import promote
+    from hft.alpha.governance.promote import promote
     from hft.cli._config import gate_d_replay_config
     from hft.cli._output import progress_bar
 
@@ -194,7 +194,7 @@ def rl_promote_cmd(
 
 def _live_records(strategy: str, after_ns: int) -> dict:
     """The live service's records of `strategy` from the audit store (opened for the read only)."""
-    from hft.alpha.canary_live import read_live_records
+    from hft.alpha.governance.canary_live import read_live_records
     from hft.store.store import open_store
 
     store = open_store(wait_s=30.0)
@@ -219,7 +219,7 @@ def canary_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
-    from hft.alpha.canary import run_canary
+    from hft.alpha.governance.canary import run_canary
     from hft.cli._progress import progress_bar
 
     if strategy is not None and not live:
@@ -256,7 +256,7 @@ def status_cmd(
 ) -> None:
     """Every alpha with its lifecycle state (as the audit store records it; promotion files that differ are
     flagged) and latest gate verdicts (audit store)."""
-    from hft.alpha.status import status
+    from hft.alpha.governance.status import status
 
     res = status(with_audit=not no_store)
 

@@ -97,11 +97,11 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
     """validate → search → pool → promote (refused, then forced) → canary → status, on generated days."""
     import shutil
 
-    from hft.alpha.canary import run_canary
-    from hft.alpha.pool import record_pool, run_pool
-    from hft.alpha.promote import alpha_code_hash, promote
-    from hft.alpha.status import status
-    from hft.alpha.validate import validate
+    from hft.alpha.governance.canary import run_canary
+    from hft.alpha.governance.pool import record_pool, run_pool
+    from hft.alpha.governance.promote import alpha_code_hash, promote
+    from hft.alpha.governance.status import status
+    from hft.alpha.governance.validate import validate
     from hft.cli._research import load_research_module
     from hft.data.importing import generate_day
 

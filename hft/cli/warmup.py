@@ -78,7 +78,7 @@ def _l3_replay(ctx: dict[str, Any]) -> None:
 
 
 def _features(ctx: dict[str, Any]) -> None:
-    from hft.alpha.features import FeatureSpec, compute_features
+    from hft.alpha.research.features import FeatureSpec, compute_features
 
     compute_features([ctx["l3"]], FeatureSpec(levels=5), cache=False)
     compute_features([ctx["l3"]], FeatureSpec(levels=5, sampling="1s", horizons=("1s",)), cache=False)

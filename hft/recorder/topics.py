@@ -583,7 +583,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("forced", "Bool", False, "refused gates overridden with --force --reason"),
         _c("host", _LC, ""),
         _c("user", _LC, ""),
-        # version 3 (003_promotion_record.sql): the promotion record, hash-chained (hft/alpha/ledger.py)
+        # version 3 (003_promotion_record.sql): the promotion record, hash-chained (hft/alpha/records/ledger.py)
         _c("promotion_id", "String", "", "YYYYMMDD/alpha_id of the promotion file"),
         _c("prev_hash", "String", "", "record_hash of the promotion's previous step ('' for the promote step)"),
         _c("record_hash", "String", "", "BLAKE2b of prev_hash and record: the chain of the promotion's steps"),
@@ -608,7 +608,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("run_id", "String", "", "observations run id"),
         _c("host", _LC, ""),
         _c("user", _LC, ""),
-        # version 3 (003_promotion_record.sql): the promotion record, hash-chained (hft/alpha/ledger.py)
+        # version 3 (003_promotion_record.sql): the promotion record, hash-chained (hft/alpha/records/ledger.py)
         _c("promotion_id", "String", "", "YYYYMMDD/alpha_id of the promotion file"),
         _c("prev_hash", "String", "", "record_hash of the promotion's previous step ('' for the promote step)"),
         _c("record_hash", "String", "", "BLAKE2b of prev_hash and record: the chain of the promotion's steps"),

@@ -8,7 +8,7 @@ Spec (YAML, strictly parsed; every key but ``search`` and ``alphas`` optional)::
       ofi: {window: [10, 50]}
       microprice_dev: {}
     subset_sizes: [1, 2]          # sizes of the member subsets tried
-    weights: [equal, ic]          # hft.alpha.combine.WEIGHT_SCHEMES; singletons are scored once ("equal")
+    weights: [equal, ic]          # hft.alpha.research.combine.WEIGHT_SCHEMES; singletons are scored once ("equal")
     features: {levels: 5, sampling: 100ms, horizons: [1s]}   # as in an alpha config.yaml
     target: 1s                    # horizon whose forward return the ic weights use (default: the first)
     oos_fraction: 0.3             # last share of the rows kept out of sample (the score)
@@ -31,7 +31,7 @@ reports the PBO of its own trials (CSCV over their per-bucket returns).
 Backends: ``local`` (a process pool of ``workers`` spawned processes; inline when workers == 1; without
 ``workers``, inline unless the work would take more than ``AUTO_POOL_MIN_S`` in one process) and ``ray``
 (``ray.init(address)`` for an existing cluster, a local Ray started otherwise). Scoring is a pure function
-(`hft.alpha.combine.score_combination`), so both backends give the same metrics for the same spec.
+(`hft.alpha.research.combine.score_combination`), so both backends give the same metrics for the same spec.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hft.alpha.combine import (
+from hft.alpha.research.combine import (
     WEIGHT_SCHEMES,
     Combination,
     init_worker,
@@ -100,8 +100,8 @@ class SearchSpec:
 
 def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
     """Strictly parse a search spec mapping; ConfigError naming the file and key on anything wrong."""
-    from hft.alpha.config import _feature_spec
-    from hft.alpha.registry import load_alpha_class
+    from hft.alpha.api.config import _feature_spec
+    from hft.alpha.api.registry import load_alpha_class
 
     root = Section(data, file)
     name = root.str("search")
@@ -268,9 +268,9 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
         max_trials: stop after this many new trials (the rest resume on the next run).
         progress: called with (trials done, trials total).
     """
-    from hft.alpha.experiments import ExperimentRegistry, Trial, code_hash, current_host, current_user
-    from hft.alpha.features import compute_features, data_hash, feature_cache_dir, feature_cache_key
-    from hft.alpha.registry import alpha_dir, load_alpha_class
+    from hft.alpha.api.registry import alpha_dir, load_alpha_class
+    from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, current_host, current_user
+    from hft.alpha.research.features import compute_features, data_hash, feature_cache_dir, feature_cache_key
 
     if backend not in ("local", "ray"):
         raise GovernanceError(f"search: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
@@ -289,7 +289,7 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
     todo = [(n, c) for n, c in enumerate(trials) if n not in done_before]
     if max_trials is not None:
         todo = todo[:max_trials]
-    from hft.alpha.features import horizon_column
+    from hft.alpha.research.features import horizon_column
 
     kw = {"target": horizon_column(spec.target), "oos_fraction": spec.oos_fraction, "bucket_ns": spec.bucket_ns,
           "spread_multiplier": spec.spread_multiplier, "fee_bps": spec.fee_bps}
@@ -345,7 +345,7 @@ def leaderboard(spec: SearchSpec, registry: Any, exp_id: str, dhash: str) -> dic
 
     import numpy as np
 
-    from hft.alpha import stats
+    from hft.alpha.research import stats
 
     rows = [t for t in registry.trials(experiment_id=exp_id) if t.status == "ok"]
     fam = registry.family_stats(spec.family)

@@ -21,7 +21,7 @@ of five quoting actions; quotes go through the real gateway like any strategy's 
 
 Promotion (``hft alpha rl-promote``, `rl_promote`)
 -------------------------------------------------
-The policy is promoted like any alpha — same YAML, same audit rows (`hft.alpha.promote.conclude_promotion`):
+The policy is promoted like any alpha — same YAML, same audit rows (`hft.alpha.governance.promote.conclude_promotion`):
 
 1. train on the training data (config ``research/rl/config.yaml``: hyper-parameters, gates, canary plan) and
    save the artifact (``--out``, default ``$HFT_HOME/rl/rl_mm_q/<Q digest>``); the training is recorded as a
@@ -30,7 +30,7 @@ The policy is promoted like any alpha — same YAML, same audit rows (`hft.alpha
    states and, with ``determinism``, a retraining that reproduces the table bit for bit;
 3. Gate D: a greedy replay of the policy on the held-out data through the real gateway, under the
    ``gate_d.limits`` the strategy would run with, scored with the same metrics and thresholds as an alpha's
-   Gate D (`hft.alpha.gate_d.replay_metrics` / `replay_verdict`);
+   Gate D (`hft.alpha.gates.gate_d.replay_metrics` / `replay_verdict`);
 4. Gate E: risk and capacity, requiring a passing Gate R for this code hash (the code hash covers
    ``research/rl``, ``hft/alpha`` and the artifact itself) on data other than Gate D's.
 
@@ -199,7 +199,7 @@ def _replay(data: Sequence[Path], strategy: QStrategy, config: Any) -> tuple[Any
 
 def train(data: Sequence[Path], hyper: Hyper | None = None, config: Any = None) -> QPolicy:
     """Train a Q policy on `data` (replayed `hyper.episodes` times through the real gateway)."""
-    from hft.alpha.features import data_hash
+    from hft.alpha.research.features import data_hash
     from hft.sim.replay import load_replay_config
 
     hyper = hyper or Hyper()
@@ -317,7 +317,7 @@ class _Lifecycle:
 
 def load_rl_config(path: Path | None = None) -> RLConfig:
     """Strictly parse the RL config (ConfigError naming file and key)."""
-    from hft.alpha import lifecycle_config as lc
+    from hft.alpha.api import lifecycle_config as lc
     from hft.config.strict import Section, load_yaml
 
     path = Path(path) if path is not None else DEFAULT_CONFIG
@@ -374,16 +374,21 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
                actor: str | None = None, now_ns: int | None = None) -> dict[str, Any]:
     """Train, save, record, gate (R, D, E) and promote the Q policy (see the module docstring).
 
-    Returns the promotion result (`hft.alpha.promote.PromoteResult.to_dict`) plus the artifact, Gate R and
+    Returns the promotion result (`hft.alpha.governance.promote.PromoteResult.to_dict`) plus the artifact, Gate R and
     the evaluation summary. Bad input fails before anything is trained or written.
     """
     import dataclasses as dc
 
-    from hft.alpha.audit import GateDecision, write_gate_decisions
-    from hft.alpha.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
-    from hft.alpha.features import data_hash
-    from hft.alpha.gate_d import GateDResult, replay_config_for, replay_metrics, replay_verdict
-    from hft.alpha.promote import check_promotable, check_promotion_inputs, conclude_promotion, current_actor
+    from hft.alpha.gates.gate_d import GateDResult, replay_config_for, replay_metrics, replay_verdict
+    from hft.alpha.governance.promote import (
+        check_promotable,
+        check_promotion_inputs,
+        conclude_promotion,
+        current_actor,
+    )
+    from hft.alpha.records.audit import GateDecision, write_gate_decisions
+    from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
+    from hft.alpha.research.features import data_hash
     from hft.store.paths import hft_home
 
     train_paths, eval_paths = [Path(p) for p in train_data], [Path(p) for p in data]
@@ -455,8 +460,8 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
                     passed=not d_reasons, metrics=metrics, thresholds=thresholds, reasons=d_reasons,
                     run_hash=out_run.run_hash, run_folder=str(run_folder), params=params, limits=dict(gate.limits),
                     summary=summary)
-    from hft.alpha.audit import query_gate_decisions
-    from hft.alpha.ledger import read_chain
+    from hft.alpha.records.audit import query_gate_decisions
+    from hft.alpha.records.ledger import read_chain
 
     where = {"home": getattr(registry, "home", None), "store": getattr(registry, "_store", None)}
     res = conclude_promotion(alpha_id=POLICY_ID, version=POLICY_VERSION, params=params,
@@ -474,7 +479,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
 
 
 def _audit_writer(registry: Any) -> Any:
-    from hft.alpha.audit import write_audit
+    from hft.alpha.records.audit import write_audit
 
     def write(topic: str, rows: list[dict[str, Any]]) -> list[str]:
         return write_audit(topic, rows, home=getattr(registry, "home", None), store=getattr(registry, "_store", None))

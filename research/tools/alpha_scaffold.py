@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hft.alpha.base import check_alpha_id
-from hft.alpha.registry import research_root
+from hft.alpha.api.base import check_alpha_id
+from hft.alpha.api.registry import research_root
 from hft.core.errors import GovernanceError
 
 ALPHA_TEMPLATE = '''"""{name}: describe the idea in one line (a template: L1 imbalance averaged over `window` rows)."""
@@ -29,13 +29,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hft.alpha.base import Alpha
+from hft.alpha.api.base import Alpha
 
 
 class {cls}(Alpha):
     alpha_id = "{name}"
     version = "0.1.0"
-    features = ("bid_qty_1", "ask_qty_1")  # names from hft.alpha.features (never fwd_ret_*)
+    features = ("bid_qty_1", "ask_qty_1")  # names from hft.alpha.research.features (never fwd_ret_*)
 
     @dataclass(frozen=True)
     class Params:
@@ -53,7 +53,7 @@ class {cls}(Alpha):
         return imb
 '''
 
-CONFIG_TEMPLATE = '''# {name}: parameters, feature spec and validation thresholds (schema and defaults: hft/alpha/config.py).
+CONFIG_TEMPLATE = '''# {name}: parameters, feature spec and validation thresholds (schema and defaults: hft/alpha/api/config.py).
 alpha: {name}
 params:
   window: 1             # rows averaged
@@ -98,7 +98,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hft.alpha.registry import load_alpha_class, load_config
+from hft.alpha.api.registry import load_alpha_class, load_config
 from hft.core.errors import GovernanceError
 
 HERE = Path(__file__).resolve().parent

@@ -54,8 +54,8 @@ def test_scaffold_happy_path(cli, tmp_path, capsys):
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temp dir left
 
     # importable through the registry BY ID, and computes a signal on a small generated day
-    from hft.alpha.features import compute_features
-    from hft.alpha.registry import get_alpha, list_alphas, load_config
+    from hft.alpha.api.registry import get_alpha, list_alphas, load_config
+    from hft.alpha.research.features import compute_features
     from hft.data.importing import generate_day
 
     assert list_alphas() == ["my_idea"]

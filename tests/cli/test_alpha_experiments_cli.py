@@ -24,7 +24,7 @@ HARNESS = ("import sys; from hft.cli.app import app, main; from hft.cli.alpha_ex
 SEED = textwrap.dedent('''
     import sys
     from pathlib import Path
-    from hft.alpha.experiments import ExperimentRegistry, Trial
+    from hft.alpha.records.experiments import ExperimentRegistry, Trial
 
     T0 = 1_700_000_000_000_000_000
 

@@ -139,7 +139,7 @@ def _write_alpha(root: Path, alpha_id: str, body: str, config_extra: str = "") -
     (d / "alpha.py").write_text(textwrap.dedent(f"""\
         import polars as pl
 
-        from hft.alpha.base import Alpha
+        from hft.alpha.api.base import Alpha
 
 
         class Bad(Alpha):
@@ -240,7 +240,7 @@ def test_a_leak_on_one_day_fails_the_pooled_gate_a_and_names_the_day(day, day2, 
     (d / "alpha.py").write_text(textwrap.dedent("""\
         import polars as pl
 
-        from hft.alpha.base import Alpha
+        from hft.alpha.api.base import Alpha
 
 
         class LateLeak(Alpha):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hft.alpha.base import Alpha
+from hft.alpha.api.base import Alpha
 
 
 class MicropriceDev(Alpha):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hft.alpha.registry import load_alpha_class, load_config
+from hft.alpha.api.registry import load_alpha_class, load_config
 
 HERE = Path(__file__).resolve().parent
 ALPHA_ID = HERE.name

@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hft.alpha.registry import load_alpha_class, load_config
+from hft.alpha.api.registry import load_alpha_class, load_config
 from hft.core.errors import GovernanceError
 
 HERE = Path(__file__).resolve().parent

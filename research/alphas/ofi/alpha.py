@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hft.alpha.base import Alpha
+from hft.alpha.api.base import Alpha
 
 
 def window_sum(s: pl.Series, window: int) -> pl.Series:

@@ -41,14 +41,14 @@ def day_name(path: Path) -> str:
 
 
 def spec_for(levels: int, mode: str) -> Any:
-    from hft.alpha.features import FeatureSpec
+    from hft.alpha.research.features import FeatureSpec
 
     return FeatureSpec(levels=min(levels, 5), sampling=mode, horizons=(1,) if mode == "event" else ("100ms",))
 
 
 def frames_of(md: Any, levels: int) -> dict[str, Any]:
     """Features of one opened day in both sampling modes (no cache)."""
-    from hft.alpha.features import compute_features
+    from hft.alpha.research.features import compute_features
 
     return {mode: compute_features(md, spec_for(levels, mode), cache=False) for mode in MODES}
 
@@ -75,7 +75,7 @@ def real_days() -> dict[str, dict[str, Any]]:
 
 def shipped() -> list[tuple[str, Any, Any]]:
     """(alpha id, alpha instance, gate A thresholds) of every shipped alpha, params from its config.yaml."""
-    from hft.alpha.registry import list_alphas, load_alpha_class, load_config, repo_research_dir
+    from hft.alpha.api.registry import list_alphas, load_alpha_class, load_config, repo_research_dir
 
     root = repo_research_dir()
     out = []
@@ -120,7 +120,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def compute_rows(days: dict[str, dict[str, Any]], cache: dict[tuple[str, str, str], Any] | None = None
                  ) -> list[dict[str, Any]]:
     """Gate A of every shipped alpha on every day and mode (results reused from / stored in `cache`)."""
-    from hft.alpha.gate_a import gate_a
+    from hft.alpha.gates.gate_a import gate_a
 
     cache = {} if cache is None else cache
     rows = []

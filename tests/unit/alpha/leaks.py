@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hft.alpha.base import Alpha
+from hft.alpha.api.base import Alpha
 
 SESSION_NS = int(6.5 * 3600 * 1e9)
 MINUTE_NS = 60 * 1_000_000_000

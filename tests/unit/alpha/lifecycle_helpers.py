@@ -79,7 +79,7 @@ def gate_rows(alpha_id: str, code_hash: str, gates: tuple[str, ...] = ("A", "B",
 class Recorder:
     """Captures what `write_audit` / `write_gate_decisions` are asked to write. With `store` (the shared test
     store) audit rows also go through the real audit path (WAL, then the store) and `chain` reads promotion
-    records back from the store (`hft.alpha.ledger.read_chain`); without, `chain` answers from the captured rows."""
+    records back from the store (`hft.alpha.records.ledger.read_chain`); without, `chain` answers from the captured rows."""
 
     def __init__(self, store: Any = None) -> None:
         self.calls: list[tuple[str, list[Any]]] = []
@@ -88,14 +88,14 @@ class Recorder:
     def audit(self, topic: str, rows: list[dict[str, Any]]) -> list[str]:
         self.calls.append((topic, list(rows)))
         if self.store is not None:
-            from hft.alpha.audit import write_audit
+            from hft.alpha.records.audit import write_audit
 
             return write_audit(topic, rows, home=self.store.test_home, store=self.store)
         return [f"{len(self.calls):032x}"]
 
     def chain(self, pid: str) -> list[dict[str, Any]]:
         if self.store is not None:
-            from hft.alpha.ledger import read_chain
+            from hft.alpha.records.ledger import read_chain
 
             return read_chain(pid, home=self.store.test_home, store=self.store)
         return [r for _, rows in self.calls for r in rows if isinstance(r, dict) and r.get("promotion_id") == pid]
@@ -111,8 +111,8 @@ class Recorder:
 def simple_promotion(alpha_id: str = "toy_obi", code_hash: str = "hash-1", ts: int = T0, ladder: Any = None,
                      kill: Any = None, approvers: tuple[str, ...] = ("jdoe",), params: Any = None) -> Any:
     """A valid fresh promotion (state promoted)."""
-    from hft.alpha.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
-    from hft.alpha.promotion import GateResult, new_promotion
+    from hft.alpha.api.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
+    from hft.alpha.governance.promotion import GateResult, new_promotion
 
     steps = ladder or (CanaryStep(0.1, "1s", 1_000_000_000), CanaryStep(1.0, "1s", 1_000_000_000))
     plan = CanaryPlan(kill or CanaryKill(1e12, 1e12, 1.0, 1e6), tuple(steps))
@@ -126,8 +126,8 @@ def simple_promotion(alpha_id: str = "toy_obi", code_hash: str = "hash-1", ts: i
 def record_promotion(p: Any, rec: Recorder, root: Path) -> Path:
     """Record a fresh promotion as `hft alpha promote` does (its audit row with the chained record, then the
     file); returns the file."""
-    from hft.alpha.ledger import chain_fields
-    from hft.alpha.promotion import write_promotion
+    from hft.alpha.governance.promotion import write_promotion
+    from hft.alpha.records.ledger import chain_fields
 
     rec.audit("audit.alpha_promotions", [{"alpha_id": p.alpha_id, "ts": p.promoted_ts, "from_stage": "candidate",
                                           "to_stage": "promoted", "decision": "promoted", "code_hash": p.code_hash,

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hft.alpha import experiments as ex
-from hft.alpha.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
+from hft.alpha.records import experiments as ex
+from hft.alpha.records.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
 from hft.core.errors import GovernanceError, StoreError
 
 TS = 1_700_000_000_000_000_000

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hft.alpha.base import Alpha, check_alpha_id, validate_signal
-from hft.alpha.config import parse_alpha_config
-from hft.alpha.registry import get_alpha, list_alphas, load_alpha_class, load_config, repo_research_dir
+from hft.alpha.api.base import Alpha, check_alpha_id, validate_signal
+from hft.alpha.api.config import parse_alpha_config
+from hft.alpha.api.registry import get_alpha, list_alphas, load_alpha_class, load_config, repo_research_dir
 from hft.core.errors import ConfigError, GovernanceError
 
 
@@ -227,7 +227,7 @@ def test_research_root_override(tmp_path, monkeypatch):
     monkeypatch.setenv("HFT_RESEARCH_ROOT", str(tmp_path))
     _write_alpha(tmp_path, "mine", """
         import polars as pl
-        from hft.alpha.base import Alpha
+        from hft.alpha.api.base import Alpha
 
         class Mine(Alpha):
             alpha_id = "mine"
@@ -250,7 +250,7 @@ def test_module_errors_are_governance_errors(tmp_path):
     with pytest.raises(GovernanceError, match="exactly one Alpha subclass"):
         load_alpha_class("empty", root=tmp_path)
     _write_alpha(tmp_path, "wrong_id", """
-        from hft.alpha.base import Alpha
+        from hft.alpha.api.base import Alpha
 
         class Other(Alpha):
             alpha_id = "other"

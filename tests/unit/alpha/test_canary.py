@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import pytest
 from lifecycle_helpers import T0, Recorder, make_day, make_research_root, record_promotion, simple_promotion
 
-from hft.alpha.canary import decide, observation_metrics, read_observations, run_canary
-from hft.alpha.gate_d import run_gate_d
-from hft.alpha.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
-from hft.alpha.promotion import active_promotion, load_promotion
+from hft.alpha.api.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
+from hft.alpha.gates.gate_d import run_gate_d
+from hft.alpha.governance.canary import decide, observation_metrics, read_observations, run_canary
+from hft.alpha.governance.promotion import active_promotion, load_promotion
 from hft.core.errors import GovernanceError
 
 S = 1_000_000_000
@@ -170,7 +170,7 @@ def test_observation_metrics(env):
 
 
 def test_audit_rows_reach_the_store(env, tmp_path, store, rec):
-    from hft.alpha.audit import write_audit
+    from hft.alpha.records.audit import write_audit
 
     _promote(tmp_path, rec)
     r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_reader=rec.chain,
@@ -184,7 +184,7 @@ def test_audit_rows_reach_the_store(env, tmp_path, store, rec):
 
 
 def test_replay_observations_on_newer_data(env, tmp_path, rec):
-    from hft.alpha.canary import replay_observations
+    from hft.alpha.governance.canary import replay_observations
 
     day = make_day(tmp_path / "newer", seed=23)
     path = _promote(tmp_path, rec, ladder=(CanaryStep(0.25, "1s", S), CanaryStep(1.0, "1s", S)))
@@ -237,7 +237,7 @@ def test_observations_must_be_newer_than_the_last_step(env, tmp_path, rec):
 
 
 def test_gate_d_evidence_identified_by_content(env, tmp_path, rec):
-    from hft.alpha.canary import observation_identity
+    from hft.alpha.governance.canary import observation_identity
 
     ev_id, window = observation_identity(read_observations(env.runs[0]))
     p = simple_promotion(code_hash="hash-1")
@@ -336,7 +336,7 @@ def test_hand_edited_promotion_is_refused_naming_the_field(env, tmp_path, rec, f
 
 
 def test_forged_promotion_without_record_is_refused(env, tmp_path, rec):
-    from hft.alpha.promotion import write_promotion
+    from hft.alpha.governance.promotion import write_promotion
 
     write_promotion(simple_promotion(code_hash="hash-1"), root=tmp_path / "promos")  # no audit row
     with pytest.raises(GovernanceError, match="found no record"):

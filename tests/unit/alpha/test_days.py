@@ -1,4 +1,4 @@
-"""Several --data inputs as days (`hft.alpha.days`) and the pooled verdict over days (`gates.pool_days`)."""
+"""Several --data inputs as days (`hft.alpha.research.days`) and the pooled verdict over days (`gates.pool_days`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hft.alpha.days import day_features, group_days
-from hft.alpha.features import FeatureSpec
-from hft.alpha.gates import Check, GateResult, pool_days
+from hft.alpha.gates.result import Check, GateResult, pool_days
+from hft.alpha.research.days import day_features, group_days
+from hft.alpha.research.features import FeatureSpec
 from hft.core.errors import DataValidationError
 
 

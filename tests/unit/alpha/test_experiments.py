@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hft.alpha import experiments as ex
-from hft.alpha.experiments import ExperimentRegistry, FamilyStats, Trial, code_hash, new_experiment_id
+from hft.alpha.records import experiments as ex
+from hft.alpha.records.experiments import ExperimentRegistry, FamilyStats, Trial, code_hash, new_experiment_id
 from hft.core.errors import GovernanceError
 
 T0 = 1_700_000_000_000_000_000

@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hft.alpha import features as F
-from hft.alpha.features import FeatureSpec, compute_features
+from hft.alpha.research import features as F
+from hft.alpha.research.features import FeatureSpec, compute_features
 from hft.core.dtypes import (
     BUY,
     EV_ADD,

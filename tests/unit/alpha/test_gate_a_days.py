@@ -26,8 +26,8 @@ from gate_a_table import (
 )
 from leaks import HONEST, LEAKS
 
-from hft.alpha.config import GateA
-from hft.alpha.gate_a import gate_a
+from hft.alpha.api.config import GateA
+from hft.alpha.gates.gate_a import gate_a
 
 REAL = [day_name(p) for p in lobster_files()] or ["AAPL L1", "AMZN L1", "AMZN L5", "GOOG L1", "GOOG L10",
                                                     "GOOG L5"]

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from lifecycle_helpers import gate_rows, make_day, make_research_root
 
-from hft.alpha.execution import AlphaExecution, causal_zscore, signal_stamps
-from hft.alpha.gate_d import run_gate_d
-from hft.alpha.gate_e import evaluate_gate_e
-from hft.alpha.lifecycle_config import GateD, GateE
+from hft.alpha.api.lifecycle_config import GateD, GateE
+from hft.alpha.gates.execution import AlphaExecution, causal_zscore, signal_stamps
+from hft.alpha.gates.gate_d import run_gate_d
+from hft.alpha.gates.gate_e import evaluate_gate_e
 from hft.core.errors import ConfigError, GovernanceError
 
 
@@ -56,7 +56,7 @@ def test_gate_d_runs_and_is_deterministic(env, tmp_path):
 
 def test_run_hash_same_in_another_process(env, tmp_path):
     a = run_gate_d("toy_obi", [env.day], code_hash="hash-1", root=env.root, write_folder=False)
-    code = ("import sys; from pathlib import Path; from hft.alpha.gate_d import run_gate_d; "
+    code = ("import sys; from pathlib import Path; from hft.alpha.gates.gate_d import run_gate_d; "
             "r = run_gate_d('toy_obi', [Path(sys.argv[1])], code_hash='hash-1', root=Path(sys.argv[2]), "
             "write_folder=False); print(r.run_hash)")
     envv = {**os.environ, "PYTHONHASHSEED": "12345", "HFT_HOME": str(tmp_path / "h2")}
@@ -109,7 +109,7 @@ def test_gateway_rejects_are_counted(env, tmp_path):
 def test_bad_gate_d_config(tmp_path):
     with pytest.raises(ConfigError, match=r"validation\.gate_d\.limits\.max_positon"):
         make_research_root(tmp_path, extra_validation="\n  gate_d:\n    limits: {max_positon: 3}\n")
-        from hft.alpha.registry import load_config
+        from hft.alpha.api.registry import load_config
 
         load_config("toy_obi", root=tmp_path / "research")
     with pytest.raises(GovernanceError, match="at least one data file"):

@@ -10,12 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hft.alpha import stats
-from hft.alpha.base import Alpha
-from hft.alpha.config import GateA, GateB, GateC, parse_alpha_config
-from hft.alpha.gate_a import gate_a, lookahead_cuts, shift_ic_excess
-from hft.alpha.gate_b import gate_b
-from hft.alpha.gate_c import (
+from hft.alpha.api.base import Alpha
+from hft.alpha.api.config import GateA, GateB, GateC, parse_alpha_config
+from hft.alpha.gates.gate_a import gate_a, lookahead_cuts, shift_ic_excess
+from hft.alpha.gates.gate_b import gate_b
+from hft.alpha.gates.gate_c import (
     distinct_columns,
     gate_c,
     param_variants,
@@ -25,7 +24,8 @@ from hft.alpha.gate_c import (
     strategy_returns,
     walk_forward,
 )
-from hft.alpha.gates import Check, json_safe
+from hft.alpha.gates.result import Check, json_safe
+from hft.alpha.research import stats
 from hft.core.errors import ConfigError, DataValidationError, GovernanceError
 
 T0 = 1_340_285_400_000_000_000  # 2012-06-21 13:30 UTC

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from hft.alpha.lifecycle import ACTIVE_STATES, EVENTS, STATES, TRANSITIONS, is_active, transition
+from hft.alpha.governance.lifecycle import ACTIVE_STATES, EVENTS, STATES, TRANSITIONS, is_active, transition
 from hft.core.errors import GovernanceError
 
 # the whole table, written out independently of TRANSITIONS: None = refused

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from lifecycle_helpers import Recorder, make_day, make_research_root, simple_promotion
 
-from hft.alpha.pool import record_pool, run_pool
-from hft.alpha.promotion import write_promotion
+from hft.alpha.governance.pool import record_pool, run_pool
+from hft.alpha.governance.promotion import write_promotion
 from hft.core.errors import GovernanceError
 
 
@@ -48,7 +48,7 @@ def test_matrix_and_redundant_candidate(env, tmp_path):
 
 def test_pool_from_active_promotions(env, tmp_path):
     # ofi and trade_sign_flow promoted (active); obi_l1 rolled back: not in the pool
-    from hft.alpha.promotion import append_event
+    from hft.alpha.governance.promotion import append_event
 
     for a in ("ofi", "trade_sign_flow", "obi_l1"):
         p = simple_promotion(a, params={})

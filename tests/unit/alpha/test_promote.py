@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from lifecycle_helpers import DAY_NS, T0, Recorder, gate_rows, make_day, make_research_root
 
-from hft.alpha.promote import promote
-from hft.alpha.promotion import active_promotion, list_promotions, load_promotion
+from hft.alpha.governance.promote import promote
+from hft.alpha.governance.promotion import active_promotion, list_promotions, load_promotion
 from hft.core.errors import GovernanceError
 
 
@@ -105,7 +105,7 @@ def test_new_code_supersedes_the_active_promotion(env, tmp_path):
 
 def test_gate_rows_from_the_store(env, tmp_path, store):
     """Gate E reads earlier verdicts from audit.alpha_gate_decisions; promote writes its own there."""
-    from hft.alpha.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
+    from hft.alpha.records.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
 
     home = store.test_home
 
@@ -129,8 +129,8 @@ def test_gate_rows_from_the_store(env, tmp_path, store):
 
 
 def test_promotion_is_recorded_with_its_chain_and_evidence_identity(env, tmp_path):
-    from hft.alpha.canary import observation_identity, read_observations
-    from hft.alpha.ledger import canonical, record_hash
+    from hft.alpha.governance.canary import observation_identity, read_observations
+    from hft.alpha.records.ledger import canonical, record_hash
 
     rec = Recorder()
     r = _run(env, tmp_path, rec)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from lifecycle_helpers import DAY_NS, T0, simple_promotion
 
-from hft.alpha.promotion import (
+from hft.alpha.governance.promotion import (
     active_promotion,
     append_event,
     check_approver,

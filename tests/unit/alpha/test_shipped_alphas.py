@@ -17,9 +17,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hft.alpha.base import Alpha
-from hft.alpha.features import FeatureSpec, compute_features
-from hft.alpha.registry import alpha_dir, list_alphas, load_alpha_class, load_config, repo_research_dir
+from hft.alpha.api.base import Alpha
+from hft.alpha.api.registry import alpha_dir, list_alphas, load_alpha_class, load_config, repo_research_dir
+from hft.alpha.research.features import FeatureSpec, compute_features
 
 ROOT = repo_research_dir()
 ALPHAS = list_alphas(ROOT)

@@ -1,4 +1,4 @@
-"""Tests for hft.alpha.stats: published worked examples, hand-computed cases, brute-force references, properties."""
+"""Tests for hft.alpha.research.stats: published worked examples, hand-computed cases, brute-force references, properties."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hft.alpha import stats
-from hft.alpha.stats import (
+from hft.alpha.research import stats
+from hft.alpha.research.stats import (
     bucket_ic,
     dsr,
     expected_max_sharpe,

@@ -1,4 +1,4 @@
-"""`hft.alpha.validate.validate` in process: trials recorded before the decision, audit rows, errors, real data.
+"""`hft.alpha.governance.validate.validate` in process: trials recorded before the decision, audit rows, errors, real data.
 
 Tests that touch the store use the session's shared store (chDB admits one data path per process).
 """
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hft.alpha.validate import validate
+from hft.alpha.governance.validate import validate
 from hft.core.errors import DataValidationError, GovernanceError
 
 
@@ -32,7 +32,7 @@ def home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def registry(store):
-    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.records.experiments import ExperimentRegistry
 
     return ExperimentRegistry(home=store.test_home, store=store)
 

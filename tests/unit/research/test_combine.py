@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hft.alpha.combine import Combination, bucket_returns, members_of, score_combination, standardise
-from hft.alpha.features import FeatureSpec, compute_features
+from hft.alpha.research.combine import Combination, bucket_returns, members_of, score_combination, standardise
+from hft.alpha.research.features import FeatureSpec, compute_features
 from hft.core.errors import GovernanceError
 
 SPEC = FeatureSpec(levels=1, sampling="1s", horizons=("1s", "10s"))

@@ -61,7 +61,7 @@ def test_bad_hyper_parameters(rl, small_day, bad):
 def _cfg(tmp_path, **gate_d):
     import yaml
 
-    from hft.alpha.registry import repo_research_dir
+    from hft.alpha.api.registry import repo_research_dir
 
     data = yaml.safe_load((repo_research_dir() / "rl" / "config.yaml").read_text())
     data["hyper"].update(episodes=1, decision="500ms")
@@ -72,9 +72,9 @@ def _cfg(tmp_path, **gate_d):
 
 
 def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day, tmp_path, store):
-    from hft.alpha.audit import query_gate_decisions
-    from hft.alpha.experiments import ExperimentRegistry
-    from hft.alpha.promotion import load_promotion
+    from hft.alpha.governance.promotion import load_promotion
+    from hft.alpha.records.audit import query_gate_decisions
+    from hft.alpha.records.experiments import ExperimentRegistry
 
     reg = ExperimentRegistry(store=store)
     lenient = _cfg(tmp_path, min_net_pnl=-1e12, min_sharpe=-1e9)
@@ -93,7 +93,7 @@ def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day,
 
 
 def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_day, tmp_path, store):
-    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.records.experiments import ExperimentRegistry
 
     strict = _cfg(tmp_path, min_net_pnl=1e12)
     res = rl.rl_promote([small_day], [heldout_day], config_path=strict, approvers=["alice"],
@@ -104,7 +104,7 @@ def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_da
 
 
 def test_rl_promote_bad_input_writes_nothing(rl, small_day, tmp_path, store):
-    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.records.experiments import ExperimentRegistry
 
     reg = ExperimentRegistry(store=store)
     with pytest.raises(GovernanceError, match="held-out"):

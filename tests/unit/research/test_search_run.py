@@ -13,7 +13,7 @@ SPEC = {"search": "unit", "alphas": {"obi_l1": {"smooth": [1, 20]}, "ofi": {"win
 
 @pytest.fixture
 def registry(store):
-    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.records.experiments import ExperimentRegistry
 
     return ExperimentRegistry(store=store)
 
@@ -36,7 +36,7 @@ def test_search_records_every_trial_and_resumes(search_engine, small_day, regist
     assert sorted(t.trial for t in trials) == list(range(n_total))
     assert all(t.kind == "search" and t.family == "search:unit" for t in trials)
     # the leaderboard is ranked by deflated Sharpe: DSR with the family's trial count and Sharpe variance
-    from hft.alpha import stats
+    from hft.alpha.research import stats
 
     top = second["top"]
     assert len(top) == 5

@@ -55,7 +55,7 @@ def test_unknown_alpha_is_a_governance_error(search_engine):
 
 
 def test_shipped_example_spec_parses(search_engine):
-    from hft.alpha.registry import repo_research_dir
+    from hft.alpha.api.registry import repo_research_dir
 
     spec = search_engine.load_spec(repo_research_dir() / "combinatorial" / "specs" / "book_flow.yaml")
     assert len(search_engine.enumerate_trials(spec)) > 50

@@ -54,7 +54,7 @@ SCRIPT = textwrap.dedent('''
         out["old_gate"] = s.query("SELECT version, thresholds, reasons, host FROM audit.alpha_gate_decisions").dicts()
     with open_store(home=home) as s:  # reopening a migrated store: nothing left to apply
         out["v_reopen"] = s.schema_version
-    from hft.alpha.experiments import ExperimentRegistry
+    from hft.alpha.records.experiments import ExperimentRegistry
     reg = ExperimentRegistry(home=home, wait_s=5)
     [t] = reg.trials()
     out["old_trial"] = {"family": t.family, "version": t.version, "started_ns": t.started_ns, "sharpe": t.sharpe}

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hft.alpha.base import ALPHA_ID_RE, Alpha, check_alpha_id
+from hft.alpha.api.base import ALPHA_ID_RE, Alpha, check_alpha_id
 from hft.core.errors import GovernanceError
 
 __all__ = ["alpha_dir", "alphas_root", "get_alpha", "list_alphas", "load_alpha_class", "load_config",
@@ -28,7 +28,7 @@ _CACHE: dict[tuple[str, int], type[Alpha]] = {}
 
 def repo_research_dir() -> Path:
     """The repository's ``research/`` folder (beside the ``hft`` package)."""
-    return Path(__file__).resolve().parents[2] / "research"
+    return Path(__file__).resolve().parents[3] / "research"
 
 
 def research_root() -> Path:
@@ -106,7 +106,7 @@ def get_alpha(alpha_id: str, params: Any = None, root: str | Path | None = None)
 
 def load_config(alpha_id: str, path: str | Path | None = None, root: str | Path | None = None):
     """The alpha's ``config.yaml`` (or `path`), strictly parsed against its class."""
-    from hft.alpha.config import load_alpha_config
+    from hft.alpha.api.config import load_alpha_config
 
     cls = load_alpha_class(alpha_id, root)
     return load_alpha_config(path or alpha_dir(alpha_id, root) / "config.yaml", cls)

@@ -1,6 +1,6 @@
 """Gate E — risk and capacity, on Gate D's replay and the audit store.
 
-Checks (thresholds: the ``gate_e`` section, hft/alpha/lifecycle_config.py):
+Checks (thresholds: the ``gate_e`` section, hft/alpha/api/lifecycle_config.py):
 
 * **Exposure vs the gateway limits** the strategy will run under (``gate_d.limits``): the limits must set
   ``max_position``; ``headroom = 1 − peak |position| / max_position >= min_headroom``. When ``max_notional`` is
@@ -14,7 +14,7 @@ Checks (thresholds: the ``gate_e`` section, hft/alpha/lifecycle_config.py):
 * **Held out**: Gate D's data hash differs from the data hash of every required verdict (the replay must not
   run on the data the alpha was validated on).
 * **Approvals**: at least ``min_approvers`` distinct approvers (format checked by
-  `hft.alpha.promotion.check_approver`).
+  `hft.alpha.governance.promotion.check_approver`).
 
 The deciding metric recorded is ``headroom``.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hft.alpha.promotion import check_approver
+from hft.alpha.governance.promotion import check_approver
 
 __all__ = ["GateEResult", "evaluate_gate_e", "latest_verdicts"]
 

@@ -16,7 +16,7 @@ The strategy (deliberately simple; it measures the signal, not an execution algo
 * **Sharpe ratio**: the per-period ``mean / std(ddof=0)`` of those returns, NOT annualised (`stats.sharpe`).
   PSR / DSR / MinTRL use the same per-period figures, with skewness and raw kurtosis of the period returns.
 
-Checks (thresholds: `hft.alpha.config.GateC`)
+Checks (thresholds: `hft.alpha.api.config.GateC`)
 ---------------------------------------------
 ``psr``       PSR of the base Sharpe against 0, at least ``min_psr``.
 ``dsr``       PSR against the expected maximum Sharpe of the family's trials (`stats.expected_max_sharpe` with
@@ -46,8 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from hft.alpha import stats
-from hft.alpha.gates import Check, GateResult
+from hft.alpha.gates.result import Check, GateResult
+from hft.alpha.research import stats
 from hft.core.errors import DataValidationError, GovernanceError
 
 __all__ = ["WARMUP", "StrategyReturns", "distinct_columns", "gate_c", "param_variants", "period_returns",

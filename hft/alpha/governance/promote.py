@@ -2,15 +2,15 @@
 
 Order of work (nothing is written on bad input):
 
-1. Inputs are checked first: alpha id, approver formats (`hft.alpha.promotion.check_approver`), ``force``
+1. Inputs are checked first: alpha id, approver formats (`hft.alpha.governance.promotion.check_approver`), ``force``
    needs a non-empty ``reason`` (and a reason needs ``force``), no active promotion of the same code hash,
    no promotion file already at today's path.
-2. Gate D (`hft.alpha.gate_d.run_gate_d`) replays the alpha through the real gateway on the held-out data;
-   Gate E (`hft.alpha.gate_e.evaluate_gate_e`) checks risk, capacity, earlier gates for this code hash and
+2. Gate D (`hft.alpha.gates.gate_d.run_gate_d`) replays the alpha through the real gateway on the held-out data;
+   Gate E (`hft.alpha.gates.gate_e.evaluate_gate_e`) checks risk, capacity, earlier gates for this code hash and
    approvals. Both verdicts are written to ``audit.alpha_gate_decisions``.
 3. On pass — or on failure with ``force=True, reason=...`` — an ``audit.alpha_promotions`` row records
    ``promoted`` or ``forced`` (with the reason) and the promotion document with its chain hash
-   (`hft.alpha.ledger`), then the promotion YAML (its view) is written (state ``promoted``; a previous active
+   (`hft.alpha.records.ledger`), then the promotion YAML (its view) is written (state ``promoted``; a previous active
    promotion of the alpha with another code hash is retired, "superseded": checked against its own record,
    recorded, then rewritten). On failure without force, an ``audit.alpha_promotions`` row records ``refused``
    and no file is written.
@@ -30,17 +30,17 @@ __all__ = ["PromoteResult", "alpha_code_hash", "check_promotable", "check_promot
 
 def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
     """The code hash gates are recorded under: the alpha's folder plus the ``hft/alpha`` package
-    (`hft.alpha.experiments.code_hash`, as the validation and search record it)."""
+    (`hft.alpha.records.experiments.code_hash`, as the validation and search record it)."""
     import hft.alpha
-    from hft.alpha.experiments import code_hash
-    from hft.alpha.registry import alpha_dir
+    from hft.alpha.api.registry import alpha_dir
+    from hft.alpha.records.experiments import code_hash
 
     return code_hash([alpha_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent])
 
 
 def current_actor() -> str:
     """``user@host`` of this process."""
-    from hft.alpha.experiments import current_host, current_user
+    from hft.alpha.records.experiments import current_host, current_user
 
     return f"{current_user()}@{current_host()}"
 
@@ -72,8 +72,8 @@ class PromoteResult:
 def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, reason: str | None) -> None:
     """GovernanceError on a bad id, a malformed or repeated approver, `force` without a reason or a reason
     without `force` — before anything runs or is written."""
-    from hft.alpha.base import check_alpha_id
-    from hft.alpha.promotion import check_approver
+    from hft.alpha.api.base import check_alpha_id
+    from hft.alpha.governance.promotion import check_approver
 
     check_alpha_id(alpha_id)
     for i, a in enumerate(approvers):
@@ -104,13 +104,13 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
         actor / now_ns: who and when (default ``user@host``, the wall clock: governance time, not sim time).
         code_hash: override the alpha's code hash (default `alpha_code_hash`).
         gate_rows: recorded gate verdicts to use for Gate E (default: queried from the audit store).
-        gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: hft.alpha.audit).
-        audit_reader: `hft.alpha.ledger.read_chain`-like callable (default: the audit store).
+        gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: hft.alpha.records.audit).
+        audit_reader: `hft.alpha.records.ledger.read_chain`-like callable (default: the audit store).
     """
     import time
 
-    from hft.alpha.gate_d import run_gate_d
-    from hft.alpha.registry import load_alpha_class, load_config
+    from hft.alpha.api.registry import load_alpha_class, load_config
+    from hft.alpha.gates.gate_d import run_gate_d
 
     approvers = list(approvers or [])
     check_promotion_inputs(alpha_id, approvers, force, reason)
@@ -131,7 +131,7 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
 def check_promotable(alpha_id: str, chash: str, ts: int, promotions_root: Path | None = None) -> tuple[Any, Path]:
     """Refuse (GovernanceError) when `chash` is already actively promoted or today's file exists; else return
     (the alpha's current active promotion or None, the path the new promotion file will take)."""
-    from hft.alpha.promotion import active_promotion, promotion_path
+    from hft.alpha.governance.promotion import active_promotion, promotion_path
 
     current = active_promotion(alpha_id, promotions_root)
     if current is not None and current.code_hash == chash:
@@ -150,31 +150,31 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
                        current: Any, target: Path, gate_rows: list[dict[str, Any]] | None = None,
                        gate_writer: Any = None, audit_writer: Any = None,
                        audit_reader: Any = None) -> PromoteResult:
-    """Gate E on a Gate D result `d` (`hft.alpha.gate_d.GateDResult`), both verdicts audited, then the promotion
+    """Gate E on a Gate D result `d` (`hft.alpha.gates.gate_d.GateDResult`), both verdicts audited, then the promotion
     YAML (pass, or `force` with `reason`) or a refusal row. Shared by `promote` and the RL policy's
     ``rl-promote`` (research/rl/lifecycle.py), so every promoted thing gets the same YAML and audit rows.
 
-    `validation` holds the ``gate_d``, ``gate_e`` and ``canary`` sections (`hft.alpha.config.ValidationConfig`);
+    `validation` holds the ``gate_d``, ``gate_e`` and ``canary`` sections (`hft.alpha.api.config.ValidationConfig`);
     `current` / `target` come from `check_promotable`.
     """
-    from hft.alpha import ledger
-    from hft.alpha.gate_e import evaluate_gate_e
-    from hft.alpha.promotion import (
+    from hft.alpha.gates.gate_e import evaluate_gate_e
+    from hft.alpha.governance.promotion import (
         GateResult,
         append_event,
         check_write,
         new_promotion,
         write_promotion,
     )
+    from hft.alpha.records import ledger
 
     chash = code_hash
     if gate_writer is None or audit_writer is None:
-        from hft.alpha import audit
+        from hft.alpha.records import audit
 
         gate_writer = gate_writer or audit.write_gate_decisions
         audit_writer = audit_writer or audit.write_audit
     if gate_rows is None:
-        from hft.alpha.audit import query_gate_decisions
+        from hft.alpha.records.audit import query_gate_decisions
 
         gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash)
     e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=validation.gate_d,
@@ -182,7 +182,7 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     passed = d.passed and e.passed
     reasons = [f"gate D: {r}" for r in d.reasons] + [f"gate E: {r}" for r in e.reasons]
 
-    from hft.alpha.audit import GateDecision
+    from hft.alpha.records.audit import GateDecision
 
     run_id = d.run_hash
     common = {"alpha_id": alpha_id, "version": version, "code_hash": chash, "data_hash": d.data_hash,
@@ -251,19 +251,19 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
 
 
 def _evidence_identity(d: Any) -> tuple[str, tuple[int, int] | None]:
-    """Content id and time span of Gate D's run folder (`hft.alpha.canary.observation_identity`), so canary
+    """Content id and time span of Gate D's run folder (`hft.alpha.governance.canary.observation_identity`), so canary
     observations can be told apart from the evidence and must be newer; ``("", None)`` without a run folder."""
     folder = getattr(d, "run_folder", None)
     if not folder or not Path(folder).is_dir():
         return "", None
-    from hft.alpha.canary import observation_identity, read_observations
+    from hft.alpha.governance.canary import observation_identity, read_observations
 
     return observation_identity(read_observations(Path(folder)))
 
 
 def _latest_required(rows: list[dict[str, Any]], alpha_id: str, chash: str,
                      required: Any = ("A", "B", "C", "pool")) -> dict[str, dict[str, Any]]:
-    from hft.alpha.gate_e import latest_verdicts
+    from hft.alpha.gates.gate_e import latest_verdicts
 
     return {g: r for g, r in latest_verdicts(rows, alpha_id, chash).items() if g in tuple(required)}
 

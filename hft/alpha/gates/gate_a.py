@@ -5,7 +5,7 @@ alpha's output at rows that lie before a cut, and an output that depends only on
 there by construction (up to 1e-9 relative, which allows floating-point reassociation in windowed sums and
 nothing else). A statistical test runs beside them as an advisory: it can only fail the gate together with them.
 
-Checks (thresholds: `hft.alpha.config.GateA`):
+Checks (thresholds: `hft.alpha.api.config.GateA`):
 
 ``coverage``
     Share of rows whose signal is finite, at least ``min_coverage``.
@@ -18,7 +18,7 @@ Checks (thresholds: `hft.alpha.config.GateA`):
     mismatching cut (the verdict is settled; ``cuts_run`` in the metrics).
 
     Why truncate the features frame and not the raw data: every feature row depends only on events up to its
-    own time (`hft.alpha.features` guarantees and tests this; forward returns are never handed to `compute`),
+    own time (`hft.alpha.research.features` guarantees and tests this; forward returns are never handed to `compute`),
     so the first ``cut`` feature rows of the full data ARE the features of the truncated data. Truncating the
     frame therefore isolates exactly what is under test — the alpha's `compute` — and costs one compute per
     cut instead of one feature build per cut.
@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from hft.alpha.gates import Check, GateResult
+from hft.alpha.gates.result import Check, GateResult
 from hft.core.errors import GovernanceError
 
 __all__ = ["REFERENCE_SIGNALS", "gate_a", "lookahead_cuts", "perturbed_frame", "raw_signal", "shift_ic_excess",
@@ -95,7 +95,7 @@ def raw_signal(alpha: Any, features: Any, context: str = "") -> np.ndarray:
     """
     import polars as pl
 
-    from hft.alpha.base import validate_signal
+    from hft.alpha.api.base import validate_signal
 
     try:
         out = alpha.compute(features.select(_input_columns(alpha, features)))

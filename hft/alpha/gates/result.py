@@ -1,7 +1,7 @@
 """What a validation gate returns, and the helpers the three gates share.
 
-The gates themselves live in `hft.alpha.gate_a` (integrity), `hft.alpha.gate_b` (predictive power) and
-`hft.alpha.gate_c` (robustness and overfitting). Each is a pure function of arrays / a features frame, the
+The gates themselves live in `hft.alpha.gates.gate_a` (integrity), `hft.alpha.gates.gate_b` (predictive power) and
+`hft.alpha.gates.gate_c` (robustness and overfitting). Each is a pure function of arrays / a features frame, the
 alpha and its thresholds, returning a `GateResult`: a list of `Check` rows (name, value, threshold, pass/fail)
 plus every metric computed, so a report can show both what was decided and why.
 

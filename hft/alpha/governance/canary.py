@@ -31,7 +31,7 @@ Decision
 * ``escalate`` — within thresholds and the window covers the current step's duration: next ladder step.
 * ``hold`` — within thresholds but the window is shorter than the step's duration: stay at the step.
 
-The promotion file is first checked against its record in the audit store (`hft.alpha.ledger`: a file edited
+The promotion file is first checked against its record in the audit store (`hft.alpha.records.ledger`: a file edited
 by hand is refused, naming the field). The decision goes through the lifecycle state machine, is recorded as an
 ``audit.alpha_canary_decisions`` row (reasons, the promotion document after the step, its chained hash) — WAL
 first — and only then appended to the YAML history (with the metrics, the observations' content id and window).
@@ -268,9 +268,9 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path |
     """
     import dataclasses
 
-    from hft.alpha.gate_d import run_gate_d
-    from hft.alpha.promote import alpha_code_hash
-    from hft.alpha.registry import load_config
+    from hft.alpha.api.registry import load_config
+    from hft.alpha.gates.gate_d import run_gate_d
+    from hft.alpha.governance.promote import alpha_code_hash
     chash = code_hash or alpha_code_hash(p.alpha_id, root)
     if chash != p.code_hash:
         raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code (hash {p.code_hash}), the code is "
@@ -294,10 +294,10 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     `data` (instead of `observations`): replay the promoted alpha on that newer data first
     (`replay_observations`), then evaluate that run. `live`: build the observations from the live service's
     records of gateway strategy `strategy` (default: the alpha id) in the audit store, newer than the last
-    step's window (`hft.alpha.canary_live`), then evaluate them; `live_records(strategy, after_ns)` reads them
+    step's window (`hft.alpha.governance.canary_live`), then evaluate them; `live_records(strategy, after_ns)` reads them
     (the CLI's reader opens the audit store for it).
 
-    `audit_writer` / `audit_reader`: `hft.alpha.audit.write_audit` / `hft.alpha.ledger.read_chain`-like callables
+    `audit_writer` / `audit_reader`: `hft.alpha.records.audit.write_audit` / `hft.alpha.records.ledger.read_chain`-like callables
     (default: the audit store).
 
     Raises:
@@ -307,9 +307,9 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     """
     import time
 
-    from hft.alpha import ledger
-    from hft.alpha.base import check_alpha_id
-    from hft.alpha.promotion import active_promotion, append_event, check_write, write_promotion
+    from hft.alpha.api.base import check_alpha_id
+    from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
+    from hft.alpha.records import ledger
 
     check_alpha_id(alpha_id)
     if sum((observations is not None, bool(data), live)) > 1:
@@ -329,7 +329,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     if data:
         folder = replay_observations(p, data, root=root)
     elif live:
-        from hft.alpha.canary_live import live_observations
+        from hft.alpha.governance.canary_live import live_observations
         from hft.store.paths import hft_home
 
         if live_records is None:
@@ -368,7 +368,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                        metrics={k: float(v) for k, v in m.items()})
     check_write(nxt, p.file)  # a step that could not be written is never recorded
     if audit_writer is None:
-        from hft.alpha.audit import write_audit as audit_writer
+        from hft.alpha.records.audit import write_audit as audit_writer
     plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,
@@ -390,6 +390,6 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
 
 
 def _actor() -> str:
-    from hft.alpha.promote import current_actor
+    from hft.alpha.governance.promote import current_actor
 
     return current_actor()

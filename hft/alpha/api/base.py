@@ -1,20 +1,20 @@
 """The Alpha API: what an alpha is, its typed parameters, and the checks on what it computes.
 
 An alpha is a subclass of `Alpha` living in ``research/alphas/<alpha_id>/alpha.py`` (found by id through
-`hft.alpha.registry`, never by an import path from config):
+`hft.alpha.api.registry`, never by an import path from config):
 
 ```python
 from dataclasses import dataclass
 
 import polars as pl
 
-from hft.alpha.base import Alpha
+from hft.alpha.api.base import Alpha
 
 
 class ObiL1(Alpha):
     alpha_id = "obi_l1"                        # lowercase identifier, equal to the folder name
     version = "1.0.0"
-    features = ("bid_qty_1", "ask_qty_1")      # names from hft.alpha.features (never fwd_ret_*)
+    features = ("bid_qty_1", "ask_qty_1")      # names from hft.alpha.research.features (never fwd_ret_*)
 
     @dataclass(frozen=True)
     class Params:                              # typed parameters with defaults (int, float, bool, str)
@@ -166,7 +166,7 @@ class Alpha:
 
     def required_levels(self) -> int:
         """Book levels the required features need."""
-        from hft.alpha.features import level_of
+        from hft.alpha.research.features import level_of
 
         return max((level_of(n) for n in self.required_features()), default=0) or 1
 
@@ -202,12 +202,12 @@ class Alpha:
 
 
 def _check_feature_names(alpha_id: str, names: tuple[str, ...]) -> None:
-    from hft.alpha.features import is_feature_name
+    from hft.alpha.research.features import is_feature_name
 
     bad = [n for n in names if not is_feature_name(n)]
     if bad:
         raise GovernanceError(f"alpha {alpha_id}: expected feature names from the catalogue "
-                              f"(hft.alpha.features; forward returns are not inputs), was {bad}", key="features")
+                              f"(hft.alpha.research.features; forward returns are not inputs), was {bad}", key="features")
 
 
 def validate_signal(sig: Any, n_rows: int, alpha_id: str = "alpha") -> Any:

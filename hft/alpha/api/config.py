@@ -15,7 +15,7 @@ validation:                   # optional; every key optional, defaults below
                               # perturbation)
     lookahead_seed: 7
     lookahead_max_shift_ic: 0.05   # floor of the advisory shift test's bound, which is measured on the data
-                                   # (see hft.alpha.gate_a)
+                                   # (see hft.alpha.gates.gate_a)
     determinism: true         # two runs must be identical
     max_ns_per_event: 2000    # compute cost budget per input row
   gate_b:                     # predictive power
@@ -44,14 +44,14 @@ validation:                   # optional; every key optional, defaults below
     min_stress_sharpe: 0.0    # net per-period Sharpe in every cost-stress scenario, more than
     stress_fee_bps: 0.1       # fee stress: one more scenario at the base multiplier with fee_bps + this
     sensitivity_step: 0.25    # parameter sensitivity: numeric params moved by ± this fraction (ints by >= 1)
-  pool: {...}                 # lifecycle stages: pool, gate_d, gate_e, canary (hft/alpha/lifecycle_config.py)
+  pool: {...}                 # lifecycle stages: pool, gate_d, gate_e, canary (hft/alpha/api/lifecycle_config.py)
   gate_d: {...}
   gate_e: {...}
   canary: {...}
 ```
 
 Gates A/B/C (what each threshold means exactly, the strategy, its cost model and the Sharpe definition):
-`hft.alpha.gate_a`, `hft.alpha.gate_b`, `hft.alpha.gate_c`; overview in ``docs/alpha.md``.
+`hft.alpha.gates.gate_a`, `hft.alpha.gates.gate_b`, `hft.alpha.gates.gate_c`; overview in ``docs/alpha.md``.
 
 Errors: threshold / spec keys → `ConfigError` naming the file and key; params → `GovernanceError` naming the
 key (the alpha owns its parameter types).
@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hft.alpha.features import FeatureSpec
-from hft.alpha.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
+from hft.alpha.api.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
+from hft.alpha.research.features import FeatureSpec
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
 
@@ -120,7 +120,7 @@ class ValidationConfig:
     gate_a: GateA = field(default_factory=GateA)
     gate_b: GateB = field(default_factory=GateB)
     gate_c: GateC = field(default_factory=GateC)
-    # lifecycle stages (hft/alpha/lifecycle_config.py)
+    # lifecycle stages (hft/alpha/api/lifecycle_config.py)
     pool: PoolConfig = field(default_factory=PoolConfig)
     gate_d: GateD = field(default_factory=GateD)
     gate_e: GateE = field(default_factory=GateE)
@@ -238,7 +238,7 @@ def _feature_spec(sec: Section) -> FeatureSpec:
 
 
 def _lifecycle_sections(val: Section) -> dict[str, Any]:
-    from hft.alpha import lifecycle_config as lc
+    from hft.alpha.api import lifecycle_config as lc
 
     return {"pool": lc.parse_pool(val.section("pool", {})), "gate_d": lc.parse_gate_d(val.section("gate_d", {})),
             "gate_e": lc.parse_gate_e(val.section("gate_e", {})),

@@ -6,7 +6,7 @@ alpha's *current* code hash, so a candidate shows how far it got. Promotion file
 listed under ``errors`` (the rest is still shown); an unavailable store is a note, not a failure.
 
 The promotion files are views: with the store, every promotion is shown as its record in the audit store says
-(`hft.alpha.ledger`), and a file that differs from its record is flagged (``tampered``: the first field that
+(`hft.alpha.records.ledger`), and a file that differs from its record is flagged (``tampered``: the first field that
 differs) and listed under ``errors``; a file left behind by an interrupted step is flagged ``stale_file``.
 Without the store (``--no-store``) the files are shown unverified (``verified: false``).
 """
@@ -22,10 +22,10 @@ __all__ = ["status"]
 def status(*, root: Path | None = None, promotions_root: Path | None = None, with_audit: bool = True,
            gate_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring)."""
-    from hft.alpha.gate_e import latest_verdicts
-    from hft.alpha.lifecycle_config import GATE_NAMES
-    from hft.alpha.promotion import safe_list_promotions
-    from hft.alpha.registry import list_alphas
+    from hft.alpha.api.lifecycle_config import GATE_NAMES
+    from hft.alpha.api.registry import list_alphas
+    from hft.alpha.gates.gate_e import latest_verdicts
+    from hft.alpha.governance.promotion import safe_list_promotions
     from hft.core.errors import HftError
 
     promos, errors = safe_list_promotions(promotions_root)
@@ -36,7 +36,7 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
     ids = sorted(set(list_alphas(root)) | {p.alpha_id for p in promos})
     if gate_rows is None and with_audit:
         try:
-            from hft.alpha.audit import query_gate_decisions
+            from hft.alpha.records.audit import query_gate_decisions
 
             gate_rows = query_gate_decisions()
         except HftError as exc:
@@ -49,7 +49,7 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
         cur = active[-1] if active else (mine[-1] if mine else None)
         chash = None
         try:
-            from hft.alpha.promote import alpha_code_hash
+            from hft.alpha.governance.promote import alpha_code_hash
 
             chash = alpha_code_hash(a, root)
         except HftError as exc:
@@ -77,8 +77,8 @@ def _as_recorded(promos: list[Any], errors: list[dict[str, Any]], notes: list[st
     """The promotions as their records say (files that differ flagged in `flags` and `errors`)."""
     import dataclasses
 
-    from hft.alpha import ledger
-    from hft.alpha.promotion import parse_promotion
+    from hft.alpha.governance.promotion import parse_promotion
+    from hft.alpha.records import ledger
     from hft.core.errors import HftError
 
     try:

@@ -26,7 +26,7 @@ def write_validation_plots(folder: Path, series: dict[str, Any], metrics_b: dict
     """Write the four PNGs into `folder` (created); returns their paths.
 
     Args:
-        series: gate B's series (`hft.alpha.gate_b.gate_b` second return value).
+        series: gate B's series (`hft.alpha.gates.gate_b.gate_b` second return value).
         metrics_b: gate B's metrics (per-horizon IC summaries).
         title: prefix of every plot title (e.g. ``"obi_l1 1.0.0"``).
     """

@@ -1,6 +1,6 @@
 """Gate B — predictive power: IC per time bucket at every horizon, in and out of sample.
 
-Definitions (helpers from `hft.alpha.stats`; thresholds: `hft.alpha.config.GateB`):
+Definitions (helpers from `hft.alpha.research.stats`; thresholds: `hft.alpha.api.config.GateB`):
 
 * Time buckets: ``ts // bucket_ns`` (UTC-aligned, e.g. 30-minute buckets). Per bucket, the Spearman and the
   Pearson IC of the signal with each forward-return column (rows with a missing value dropped).
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hft.alpha import stats
-from hft.alpha.gates import Check, GateResult
+from hft.alpha.gates.result import Check, GateResult
+from hft.alpha.research import stats
 from hft.core.errors import DataValidationError
 
 __all__ = ["MIN_BUCKETS", "gate_b", "split_buckets"]

@@ -7,10 +7,10 @@ folder is the UTC date of the promotion (``promoted_ts``).
 schema: 1
 alpha_id: obi_l1
 version: 1.0.0
-code_hash: 3f9c...                  # hft.alpha.experiments.code_hash of the alpha's files
+code_hash: 3f9c...                  # hft.alpha.records.experiments.code_hash of the alpha's files
 params: {smooth: 1}                 # the parameters promoted
 promoted_ts: 1782000000000000000    # int ns UTC
-state: canary                       # lifecycle state (hft/alpha/lifecycle.py); must match the history
+state: canary                       # lifecycle state (hft/alpha/governance/lifecycle.py); must match the history
 canary_step: 1                      # 0-based ladder step; must match the history
 evidence:
   experiment_id: ""                 # experiment registry id ("" when none)
@@ -21,7 +21,7 @@ evidence:
   gates:                            # one entry per gate verdict at promotion
     - {gate: D, passed: true, metric: net_pnl, value: 12.5, threshold: 0.0, reasons: []}
 gateway_limits: {max_position: 20, max_order_qty: 5}   # gateway limits.defaults keys (validated by the gateway)
-canary:                             # the canary plan (hft/alpha/lifecycle_config.py)
+canary:                             # the canary plan (hft/alpha/api/lifecycle_config.py)
   capital_fraction: 0.05            # = ladder[0].capital_fraction
   duration: 3h                      # = sum of the ladder durations
   kill: {max_drawdown: 1000.0, max_loss: 500.0, max_reject_rate: 0.05, max_slippage_bps: 10.0}
@@ -45,12 +45,12 @@ Entries are ``{ts, event, from, to, step, reasons, actor}`` plus optional ``run_
 observations a canary decision was taken on, or of Gate D's run for ``promote``), ``window`` (``[first ns, last
 ns]`` of those observations) and ``metrics`` (a mapping of numbers).
 ``ts`` never decreases; each entry's ``from`` is the previous entry's ``to`` (the first starts at
-``candidate``) and every step is an allowed `hft.alpha.lifecycle.transition`; the file's ``state`` and
+``candidate``) and every step is an allowed `hft.alpha.governance.lifecycle.transition`; the file's ``state`` and
 ``canary_step`` must equal where the history ends. Writing over an existing file is allowed only when the new
 history *extends* the stored one (same entries, in order, plus new ones) and the identity fields (everything
 but ``state``, ``canary_step`` and ``history``) are unchanged.
 
-The file is a view: the record of truth is the audit store (`hft.alpha.ledger`), where every step stores the
+The file is a view: the record of truth is the audit store (`hft.alpha.records.ledger`), where every step stores the
 document and a hash chained to the previous step; a file that differs from its record is refused.
 
 Errors: a structural problem (unknown key, wrong type) is a `ConfigError` naming the file and key; a governance
@@ -69,15 +69,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hft.alpha.base import check_alpha_id
-from hft.alpha.lifecycle import STATES, is_active, transition
-from hft.alpha.lifecycle_config import (
+from hft.alpha.api.base import check_alpha_id
+from hft.alpha.api.lifecycle_config import (
     CanaryPlan,
     canary_to_dict,
     check_gateway_limits,
     format_duration,
     parse_canary,
 )
+from hft.alpha.governance.lifecycle import STATES, is_active, transition
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import GovernanceError, HftError
 
@@ -379,7 +379,7 @@ def parse_promotion(data: Any, file: str | Path | None = None) -> Promotion:
 
 def repo_promotions_dir() -> Path:
     """The repository's ``config/strategy_promotions``."""
-    return Path(__file__).resolve().parents[2] / "config" / "strategy_promotions"
+    return Path(__file__).resolve().parents[3] / "config" / "strategy_promotions"
 
 
 def promotions_root(root: str | Path | None = None) -> Path:
@@ -422,7 +422,7 @@ def check_write(p: Promotion, path: str | Path) -> None:
 def _dump(doc: dict[str, Any]) -> str:
     import yaml
 
-    head = ("# Alpha promotion (hft/alpha/promotion.py). Written by `hft alpha promote` / `hft alpha canary`.\n"
+    head = ("# Alpha promotion (hft/alpha/governance/promotion.py). Written by `hft alpha promote` / `hft alpha canary`.\n"
             "# Validated on read and write; `history` is append-only: edit nothing by hand.\n")
     return head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=118, allow_unicode=True)
 
@@ -540,7 +540,7 @@ def new_promotion(*, alpha_id: str, version: str, code_hash: str, params: dict[s
                   force_reason: str = "", reasons: list[str] | None = None, evidence_id: str = "",
                   evidence_window: tuple[int, int] | None = None) -> Promotion:
     """A fresh promotion: the ``promote`` event from ``candidate`` (`evidence_id` / `evidence_window`: the
-    content id and time span of the Gate D run, `hft.alpha.canary.observation_identity`, so canary observations
+    content id and time span of the Gate D run, `hft.alpha.governance.canary.observation_identity`, so canary observations
     must be other and newer)."""
     base = Promotion(alpha_id=alpha_id, version=version, code_hash=code_hash, params=dict(params), promoted_ts=ts,
                      state="candidate", canary_step=0, experiment_id=experiment_id, run_ids=tuple(run_ids),

@@ -1,7 +1,7 @@
 """Combine alpha signals and score the combination out of sample: the worker side of `hft alpha search`.
 
 A *combination* is a set of (alpha id, params) members and a weighting scheme. Scoring it on a features frame
-(`hft.alpha.features.compute_features`) is a pure function of (frame, combination, split, cost, seed), so any
+(`hft.alpha.research.features.compute_features`) is a pure function of (frame, combination, split, cost, seed), so any
 process — the search driver, a local pool worker, a Ray worker — gets the same numbers.
 
 Method (all statistics of the in-sample part only are used on the out-of-sample part; nothing looks ahead):
@@ -15,7 +15,7 @@ Method (all statistics of the in-sample part only are used on the out-of-sample 
 4. Net return per row ``p_t · (mid_{t+1}/mid_t − 1) − |p_t − p_{t−1}| · (m · spread_t / (2 mid_t) + fee_bps·1e-4)``:
    crossing half the spread (times the stress multiplier m) and paying the fee on every change of position.
 5. Row returns are summed per time bucket (``bucket_ns`` on the UTC epoch grid); the **per-period Sharpe** is
-   mean / std (ddof=0) of the bucket returns (`hft.alpha.stats.sharpe`), in-sample and out-of-sample. The
+   mean / std (ddof=0) of the bucket returns (`hft.alpha.research.stats.sharpe`), in-sample and out-of-sample. The
    search ranks by the out-of-sample figure, deflated (`research/combinatorial/search_engine.py`).
 """
 
@@ -69,7 +69,7 @@ def _signal(features: Any, alpha_id: str, params: tuple[tuple[str, Any], ...], c
     key = (alpha_id, params)
     if cache is not None and key in cache:
         return cache[key]
-    from hft.alpha.registry import get_alpha
+    from hft.alpha.api.registry import get_alpha
 
     sig = get_alpha(alpha_id, dict(params)).signal(features).to_numpy().astype(np.float64)
     if cache is not None:
@@ -85,7 +85,7 @@ def score_combination(features: Any, combo: Combination, *, target: str, oos_fra
     ``metrics["sharpe"]`` is the out-of-sample per-period Sharpe (the trial's score), ``n_obs`` the number of
     out-of-sample buckets, ``period_returns`` every bucket's net return (in-sample then out-of-sample, for PBO).
     """
-    from hft.alpha import stats
+    from hft.alpha.research import stats
 
     n = features.height
     if target not in features.columns:

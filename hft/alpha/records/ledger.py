@@ -1,6 +1,6 @@
 """The promotion record: every promotion step, hash-chained in the audit store; the YAML is a view of it.
 
-A promotion YAML (`hft.alpha.promotion`) is a file anyone with write access can edit. The record of truth is
+A promotion YAML (`hft.alpha.governance.promotion`) is a file anyone with write access can edit. The record of truth is
 the audit store: each step of a promotion — ``promote``, a ``retire`` when superseded, every canary decision —
 writes its audit row (``audit.alpha_promotions`` / ``audit.alpha_canary_decisions``) with
 
@@ -75,8 +75,8 @@ def read_chain(pid: str, *, home: Path | None = None, store: Any = None, wait_s:
 def read_chains(pid: str | None = None, *, home: Path | None = None, store: Any = None,
                 wait_s: float = 30.0) -> dict[str, list[dict[str, Any]]]:
     """Chain rows of promotion `pid` (every promotion when None), by promotion id; one store query."""
-    from hft.alpha.audit import _opened
-    from hft.alpha.experiments import drain_audit_wal, sql_literal
+    from hft.alpha.records.audit import _opened
+    from hft.alpha.records.experiments import drain_audit_wal, sql_literal
 
     where = "record_hash != ''" + (f" AND promotion_id = {sql_literal(pid)}" if pid is not None else "")
     sql = " UNION ALL ".join(f"SELECT promotion_id, prev_hash, record_hash, record FROM {t} WHERE {where}"
@@ -206,7 +206,7 @@ def checked(p: Any, reader: ChainReader | None = None) -> tuple[Any, str]:
     """
     from dataclasses import replace
 
-    from hft.alpha.promotion import parse_promotion, write_promotion
+    from hft.alpha.governance.promotion import parse_promotion, write_promotion
 
     v = verified(p, reader)
     rec = replace(parse_promotion(v.doc, p.file), file=p.file)

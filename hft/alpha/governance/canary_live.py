@@ -5,7 +5,7 @@ as the gateway strategy named after the alpha (or ``--strategy``). Its records r
 the service's WAL (``hft audit load``): decisions (``audit.gateway_decisions``, ``run_id = ''``), fills
 (``sim.fills``, ``run_id = 'live'``) and the venue's marks (``sim.orders``, ``source = 'mark'``).
 `live_observations` turns those newer than the last canary step's window into a run folder in the simulator's
-format (`hft.alpha.canary.RUN_FILES`), which `run_canary` then evaluates like any other observations:
+format (`hft.alpha.governance.canary.RUN_FILES`), which `run_canary` then evaluates like any other observations:
 
 - ``orders``: the strategy's accepted new orders (action 1) and cancels (action 2);
 - ``decisions``: every decision of the strategy (accepted or not: the reject rate);

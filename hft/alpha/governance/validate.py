@@ -16,7 +16,7 @@ Steps (any error before step 6 writes nothing):
 7. Gate C is decided; with `record`, one ``audit.alpha_gate_decisions`` row per gate.
 
 The alpha's family is ``getattr(alpha_cls, "family", alpha_id)``. The code hash is
-`experiments.code_hash` of the alpha's folder and ``hft/alpha`` — the same as `hft.alpha.promote.alpha_code_hash`,
+`experiments.code_hash` of the alpha's folder and ``hft/alpha`` — the same as `hft.alpha.governance.promote.alpha_code_hash`,
 so promotion finds these verdicts — plus the ``config_path`` file when one is given: a validation under another
 config (other thresholds) gets its own code hash and cannot stand in for the alpha's own config.
 """
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from hft.alpha.gates import Check, GateResult, json_safe, pool_days
+from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
 from hft.core.errors import DataValidationError, GovernanceError
 
 __all__ = ["Scorecard", "validate"]
@@ -57,7 +57,7 @@ class Scorecard:
         plots: PNG paths.
         recorded: trials and audit rows were written.
         timings: seconds per step.
-        days: one entry per day of `data` (`hft.alpha.days`): ``day`` (label), ``data``, ``data_hash``,
+        days: one entry per day of `data` (`hft.alpha.research.days`): ``day`` (label), ``data``, ``data_hash``,
             ``n_rows``, and with several days ``gates``: that day's own A, B, C (the `gates` above are pooled:
             A passes only when every day passes; B and C are computed on every day's rows / periods together).
     """
@@ -101,7 +101,7 @@ class Scorecard:
 
 
 def _paths(data: Sequence[Path | str]) -> list[Path]:
-    from hft.alpha.days import group_days
+    from hft.alpha.research.days import group_days
 
     if isinstance(data, str | Path):
         data = [data]
@@ -111,7 +111,7 @@ def _paths(data: Sequence[Path | str]) -> list[Path]:
 
 
 def _primary_ic(signal: np.ndarray, fwd: np.ndarray, buckets: np.ndarray) -> float:
-    from hft.alpha import stats
+    from hft.alpha.research import stats
 
     _, ics = stats.bucket_ic(signal, fwd, buckets, "spearman")
     ics = ics[np.isfinite(ics)]
@@ -139,13 +139,13 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
         DataValidationError (missing / too short data). A failed gate is NOT an exception: see
         `Scorecard.passed`.
     """
-    from hft.alpha import gate_a as ga
-    from hft.alpha import gate_b as gb
-    from hft.alpha import gate_c as gc
-    from hft.alpha.days import day_features
-    from hft.alpha.experiments import code_hash, new_experiment_id
-    from hft.alpha.features import data_hash, horizon_column
-    from hft.alpha.registry import alpha_dir, load_alpha_class, load_config
+    from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
+    from hft.alpha.gates import gate_a as ga
+    from hft.alpha.gates import gate_b as gb
+    from hft.alpha.gates import gate_c as gc
+    from hft.alpha.records.experiments import code_hash, new_experiment_id
+    from hft.alpha.research.days import day_features
+    from hft.alpha.research.features import data_hash, horizon_column
 
     timings: dict[str, float] = {}
     state: dict[str, Any] = {"name": None, "t": 0.0}
@@ -248,7 +248,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     step("plots")
     plot_paths: list[str] = []
     if plots:
-        from hft.alpha.plots import write_validation_plots
+        from hft.alpha.research.plots import write_validation_plots
         from hft.store.paths import hft_home
 
         folder = Path(plots_dir) if plots_dir is not None else hft_home() / "runs" / "validate" / experiment_id
@@ -256,7 +256,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
                                                              f"{alpha_id} {cls.version}")]
 
     step("record")
-    chash = code_hash([alpha_dir(alpha_id), Path(__file__).resolve().parent,
+    chash = code_hash([alpha_dir(alpha_id), Path(__file__).resolve().parents[1],
                        *([Path(config_path)] if config_path is not None else [])])
     card = Scorecard(alpha_id, cls.version, family, params, experiment_id, run_id, [str(p) for p in paths], dhash,
                      chash, cfg.features.to_dict(), n, variants=variants, plots=plot_paths,
@@ -306,7 +306,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     elif registry is not None:
         decide(registry)
     else:
-        from hft.alpha.experiments import ExperimentRegistry
+        from hft.alpha.records.experiments import ExperimentRegistry
         from hft.store.store import open_store
 
         with open_store(wait_s=30.0) as store:
@@ -345,7 +345,7 @@ def _day_gate_c(gc: Any, srs: list[Any], n_trials: int, var_sharpe: float, th: A
 
 
 def _record_trials(reg: Any, card: Scorecard, returns: list[np.ndarray], seed: int) -> None:
-    from hft.alpha.experiments import Trial
+    from hft.alpha.records.experiments import Trial
 
     now = time.time_ns()
     trials = []
@@ -360,7 +360,7 @@ def _record_trials(reg: Any, card: Scorecard, returns: list[np.ndarray], seed: i
 
 
 def _write_decisions(reg: Any, card: Scorecard) -> None:
-    from hft.alpha.audit import GateDecision, write_gate_decisions
+    from hft.alpha.records.audit import GateDecision, write_gate_decisions
 
     rows = [GateDecision(alpha_id=card.alpha_id, version=card.version, code_hash=card.code_hash,
                          data_hash=card.data_hash, gate=g.gate, passed=bool(g.passed), metric=g.metric,

@@ -27,8 +27,8 @@ class DayFeatures:
     Attributes:
         label: the day's name (its file name; the first file of a Binance chain, ``+N`` more).
         paths: its input files.
-        data_hash: content hash of those files (`hft.alpha.features.data_hash`).
-        features: the features frame (`hft.alpha.features.compute_features`).
+        data_hash: content hash of those files (`hft.alpha.research.features.data_hash`).
+        features: the features frame (`hft.alpha.research.features.compute_features`).
     """
 
     label: str
@@ -43,7 +43,7 @@ def _label(paths: list[Path]) -> str:
 
 def day_features(paths: Sequence[Path | str], spec: Any, *, cache: bool = True) -> list[DayFeatures]:
     """Features of each day of `paths` (`group_days`) for `spec`, from the feature cache when warm."""
-    from hft.alpha.features import compute_features, data_hash
+    from hft.alpha.research.features import compute_features, data_hash
 
     out = []
     for group in group_days(paths):

@@ -1,8 +1,8 @@
 """`hft alpha pool NAME --data ...`: the candidate against the promoted pool, on common data.
 
-The *pool* is every alpha with an active promotion (promoted / canary / graduated; `hft.alpha.promotion`),
+The *pool* is every alpha with an active promotion (promoted / canary / graduated; `hft.alpha.governance.promotion`),
 other than the candidate, each with the parameters it was promoted with. All signals are computed on the same
-feature frame (`hft.alpha.features.compute_features` with the candidate's feature spec, enough levels for every
+feature frame (`hft.alpha.research.features.compute_features` with the candidate's feature spec, enough levels for every
 member).
 
 * **Correlation matrix**: Spearman rank correlation of every pair of signals over the rows where both are finite.
@@ -101,10 +101,10 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max
 
     import numpy as np
 
-    from hft.alpha.features import FeatureSpec, compute_features, data_hash, horizon_column
-    from hft.alpha.promotion import list_promotions
-    from hft.alpha.registry import load_alpha_class, load_config
-    from hft.alpha.stats import spearman_ic
+    from hft.alpha.api.registry import load_alpha_class, load_config
+    from hft.alpha.governance.promotion import list_promotions
+    from hft.alpha.research.features import FeatureSpec, compute_features, data_hash, horizon_column
+    from hft.alpha.research.stats import spearman_ic
 
     paths = [Path(p) for p in data]
     if not paths:
@@ -194,9 +194,9 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max
 def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", writer: Any = None) -> list[str]:
     """Write the verdict as gate ``pool`` in ``audit.alpha_gate_decisions`` (WAL first); returns record ids.
 
-    `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.audit.write_gate_decisions`).
+    `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.records.audit.write_gate_decisions`).
     """
-    from hft.alpha.audit import GateDecision, write_gate_decisions
+    from hft.alpha.records.audit import GateDecision, write_gate_decisions
 
     row = GateDecision(alpha_id=res.alpha_id, version=res.version, code_hash=res.code_hash, data_hash=res.data_hash,
                        gate="pool", passed=res.passed, metric="marginal_ic",

@@ -1,10 +1,10 @@
-"""Gate D — replay: the alpha drives `alpha_exec` (hft/alpha/execution.py) in the simulator, through the real
+"""Gate D — replay: the alpha drives `alpha_exec` (hft/alpha/gates/execution.py) in the simulator, through the real
 `GatewayService`, on held-out recorded quotes.
 
 What it does
 ------------
 1. Load the alpha (registry, by id) with its config's params; compute its features on the data
-   (`hft.alpha.features.compute_features`, the alpha's feature spec) and its signal.
+   (`hft.alpha.research.features.compute_features`, the alpha's feature spec) and its signal.
 2. Build the replay engine (`hft.sim.replay.build_engine`) from the replay config (``gate_d.replay_config``,
    default ``config/sim/replay.yaml``) with the gateway limits replaced by ``gate_d.limits`` — the limits the
    strategy will run under live.
@@ -94,9 +94,9 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     """
     import numpy as np
 
-    from hft.alpha.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
-    from hft.alpha.features import compute_features
-    from hft.alpha.registry import alpha_dir, load_alpha_class, load_config
+    from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
+    from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
+    from hft.alpha.research.features import compute_features
     from hft.data.sources import open_market_data
     from hft.sim.latency import feed_local_times
     from hft.sim.replay import build_engine, summarise, write_run_folder
@@ -157,7 +157,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
         target.parent.mkdir(parents=True, exist_ok=True)
         write_run_folder(target, out, summary, md, force=True)
         folder = str(target)
-    from hft.alpha.features import data_hash
+    from hft.alpha.research.features import data_hash
 
     return GateDResult(alpha_id=alpha_id, version=cls.version, code_hash=code_hash, data_hash=data_hash(paths),
                        passed=not reasons, metrics=metrics, thresholds=thresholds, reasons=reasons,

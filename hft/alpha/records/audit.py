@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hft.alpha.experiments import (
+from hft.alpha.records.experiments import (
     current_host,
     current_user,
     drain_audit_wal,
@@ -41,7 +41,7 @@ class GateDecision:
 
     Attributes:
         alpha_id / version: the alpha.
-        code_hash / data_hash: versions of the code (:func:`hft.alpha.experiments.code_hash`) and of the data.
+        code_hash / data_hash: versions of the code (:func:`hft.alpha.records.experiments.code_hash`) and of the data.
         gate: ``"A"`` … ``"E"`` or a gate name (``"pool"``).
         passed: the verdict.
         metric / value / threshold: the deciding statistic, its value and the threshold it was held to.
@@ -129,7 +129,7 @@ def write_audit(topic: str, rows: list[dict[str, Any]], *, home: Path | None = N
     A row without ``ts`` gets UTC now, one without ``host`` / ``user`` this process's (when the topic has those
     columns), one without ``record_id`` a stable id of its content. Returns the record ids (32 hex).
     `store`: an open store to load into (not closed), else one is opened for the load (see
-    :class:`hft.alpha.experiments.ExperimentRegistry`).
+    :class:`hft.alpha.records.experiments.ExperimentRegistry`).
 
     Raises:
         StoreError: unknown topic, unknown / badly typed field (nothing written), WAL refusal, load failure.

@@ -1,0 +1,1 @@
+"""What governance records: audit rows, the hash-chained promotion ledger, the experiment registry."""
