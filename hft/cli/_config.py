@@ -33,7 +33,7 @@ def effective_alpha_config(name: str, config: Path | None, sets: list[str] | Non
     from hft.config.layering import SET_SOURCE, deep_merge, parse_sets
     from hft.config.strict import load_yaml
     from hft.core.fileio import atomic_write_text
-    from hft.store.paths import hft_home
+    from hft.core.paths import hft_home
 
     cls = load_alpha_class(name)
     base = alpha_dir(name) / "config.yaml"

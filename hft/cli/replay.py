@@ -104,7 +104,7 @@ def sweep_cmd(
 
     parsed = load_sweep(spec)
     if out is None:
-        from hft.store.paths import hft_home
+        from hft.core.paths import hft_home
 
         out = hft_home() / "sweeps" / parsed.name
     with progress_bar("sweep", "cells", enabled=not json_out) as update:

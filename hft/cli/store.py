@@ -16,10 +16,10 @@ def status_cmd(
 ) -> None:
     """Backend, schema version, WAL backlog and replay lag, disk-pressure level, who holds the store."""
     from hft.core.errors import StoreError
+    from hft.core.paths import clickhouse_dir, hft_home, wal_root
     from hft.recorder.disk_monitor import DiskPressureMonitor
     from hft.recorder.loader import backlog
     from hft.store.migrations import latest_version
-    from hft.store.paths import clickhouse_dir, hft_home, wal_root
     from hft.store.store import embedded_lock, open_store, store_url
 
     home = hft_home()

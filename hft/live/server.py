@@ -41,7 +41,7 @@ class ServeOptions:
 
 
 def wal_dir_of(cfg: GatewayConfig) -> Path:
-    from hft.store.paths import wal_root
+    from hft.core.paths import wal_root
 
     return Path(cfg.server.wal_dir) if cfg.server.wal_dir else wal_root() / "gateway-live"
 

@@ -43,7 +43,7 @@ DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
 
 def wal_dirs(home: Path | None = None) -> list[Path]:
     """Every WAL directory under ``$HFT_HOME/wal`` (those with a manifest or a segment)."""
-    from hft.store.paths import wal_root
+    from hft.core.paths import wal_root
 
     root = wal_root(home)
     if not root.is_dir():

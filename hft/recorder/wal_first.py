@@ -491,7 +491,7 @@ def _fsync_dir(d: Path) -> None:
 def open_writer(name: str = "default", *, home: Path | None = None, config: WALConfig | None = None,
                 id_namespace: str | None = None, monitor: DiskPressureMonitor | None = None) -> WALFirstWriter:
     """A writer on ``$HFT_HOME/wal/<name>`` (the loader drains every directory under ``$HFT_HOME/wal``)."""
-    from hft.store.paths import wal_root
+    from hft.core.paths import wal_root
 
     if not name or "/" in name or name.startswith("."):
         raise StoreError(f"WAL name: expected a plain directory name, was {name!r}", key="name")
@@ -508,8 +508,8 @@ def open_checked_writer(name: str, *, home: Path | None = None, config: WALConfi
     size limit, I/O error; or refused under disk pressure) raises a StoreError with the count and the reason, so
     a run is never reported as recorded when it is not. What was acknowledged stays in the WAL.
     """
+    from hft.core.paths import wal_root
     from hft.recorder.disk_monitor import env_thresholds
-    from hft.store.paths import wal_root
 
     root = wal_root(home)
     root.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.errors import StoreError
+from hft.core.paths import clickhouse_dir
 from hft.store.backend import QueryResult, StoreBackend
-from hft.store.paths import clickhouse_dir
 
 ENV_URL = "HFT_CLICKHOUSE_URL"
 

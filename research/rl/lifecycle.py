@@ -389,7 +389,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     from hft.alpha.records.audit import GateDecision, write_gate_decisions
     from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
     from hft.alpha.research.features import data_hash
-    from hft.store.paths import hft_home
+    from hft.core.paths import hft_home
 
     train_paths, eval_paths = [Path(p) for p in train_data], [Path(p) for p in data]
     for key, paths in (("train", train_paths), ("data", eval_paths)):

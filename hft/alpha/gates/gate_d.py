@@ -150,7 +150,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     reasons = replay_verdict(metrics, gate)
     folder = None
     if write_folder:
-        from hft.store.paths import hft_home
+        from hft.core.paths import hft_home
 
         target = Path(out_dir) if out_dir is not None else (hft_home() / "runs" / runs_kind / alpha_id
                                                            / out.run_hash)

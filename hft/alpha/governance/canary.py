@@ -81,7 +81,7 @@ class CanaryResult:
 
 def default_observations(alpha_id: str) -> Path:
     """The newest run folder under ``$HFT_HOME/runs/canary/<alpha_id>/`` (GovernanceError when none)."""
-    from hft.store.paths import hft_home
+    from hft.core.paths import hft_home
 
     base = hft_home() / "runs" / "canary" / alpha_id
     runs = sorted((p for p in base.iterdir() if (p / "summary.json").is_file()),
@@ -330,7 +330,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
         folder = replay_observations(p, data, root=root)
     elif live:
         from hft.alpha.governance.canary_live import live_observations
-        from hft.store.paths import hft_home
+        from hft.core.paths import hft_home
 
         if live_records is None:
             raise GovernanceError("canary --live: expected a reader of the audit store's live records",

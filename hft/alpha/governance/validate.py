@@ -249,7 +249,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     plot_paths: list[str] = []
     if plots:
         from hft.alpha.research.plots import write_validation_plots
-        from hft.store.paths import hft_home
+        from hft.core.paths import hft_home
 
         folder = Path(plots_dir) if plots_dir is not None else hft_home() / "runs" / "validate" / experiment_id
         plot_paths = [str(p) for p in write_validation_plots(folder, series, res_b.metrics,

@@ -510,8 +510,8 @@ def write_records(topic: str, records: list[dict[str, Any]], *, home: Path | Non
 
 def drain_audit_wal(store: Any, home: Path | None = None) -> None:
     """Load whatever the alpha audit WAL still holds into `store` (a no-op when it is fully loaded)."""
+    from hft.core.paths import wal_root
     from hft.recorder.loader import WALLoader
-    from hft.store.paths import wal_root
 
     d = wal_root(home) / WAL_NAME
     if (d / "manifest.json").exists():

@@ -420,7 +420,7 @@ def column_order(spec: FeatureSpec) -> list[str]:
 
 def feature_cache_dir() -> Path:
     """``$HFT_HOME/cache/features`` (not created)."""
-    from hft.store.paths import hft_home
+    from hft.core.paths import hft_home
 
     return hft_home() / "cache" / "features"
 
