@@ -96,9 +96,10 @@ def _render_scorecard(res: dict[str, Any]) -> None:
     days = f"{len(res['days'])} days, " if len(res.get("days", [])) > 1 else ""
     c.print(f"data {', '.join(res['data'])} ({days}{res['n_rows']} rows, sampling {res['features']['sampling']}); "
             f"experiment {res['experiment_id']}" + ("" if res["recorded"] else " (not recorded)"))
-    titles = {"A": "integrity", "B": "predictive power", "C": "robustness"}
+    from hft.alpha.gates.result import gate_title
+
     for g in res["gates"]:
-        t = Table(title=f"Gate {g['gate']} — {titles.get(g['gate'], '')}: "
+        t = Table(title=f"Gate {g['gate']} — {gate_title(g['gate'])}: "
                         + ("[green]pass[/green]" if g["passed"] else "[red]fail[/red]"), title_justify="left")
         for col in ("metric", "value", "threshold", "result", "note"):
             t.add_column(col, overflow="fold")

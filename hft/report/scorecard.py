@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hft.alpha.gates.result import gate_title
 from hft.report.html import esc, page, png_bytes, table, verdict
-
-GATE_TITLES = {"A": "integrity", "B": "predictive power", "C": "robustness"}
 
 
 def write_scorecard_page(path: str | Path, card: dict[str, Any]) -> Path:
     """Write the scorecard page for `card` (a `Scorecard.to_dict()`)."""
     sections: list[tuple[str, str]] = []
-    gates_rows = [[f"Gate {g['gate']} — {GATE_TITLES.get(g['gate'], '')}", verdict(g["passed"]),
+    gates_rows = [[f"Gate {g['gate']} — {gate_title(g['gate'])}", verdict(g["passed"]),
                    f"{sum(1 for c in g['checks'] if c['passed'])} of {len(g['checks'])} checks pass"]
                   for g in card["gates"]]
     sections.append(("Verdict", f"<p>{verdict(card['passed'])} — alpha <b>{esc(card['alpha_id'])}</b> "
@@ -35,7 +34,7 @@ def write_scorecard_page(path: str | Path, card: dict[str, Any]) -> Path:
         body = table(rows, ["check", "value", "threshold", "result", "note"], raw=True)
         if metrics:
             body += "<details><summary>metrics</summary>" + table(sorted(metrics.items())) + "</details>"
-        sections.append((f"Gate {g['gate']} — {GATE_TITLES.get(g['gate'], '')}", body))
+        sections.append((f"Gate {g['gate']} — {gate_title(g['gate'])}", body))
     days = [d for d in card.get("days") or [] if "gates" in d]
     if days:  # several days: each day's own gates (the gates above pool them)
         rows = [[esc(d["day"]), _num(d["n_rows"]),

@@ -22,16 +22,11 @@ class name. A name, a file or a class that cannot be found, or a class that is n
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import inspect
-import sys
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
+from hft.core import plugins
 from hft.core.errors import ConfigError, SimError
 from hft.sim.strategy import Strategy
 
@@ -49,7 +44,7 @@ class StrategySpec:
 
 def registered() -> dict[str, Any]:
     """Entry points of the ``hft.strategies`` group by name (not loaded)."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return plugins.entry_point_map(ENTRY_POINT_GROUP)
 
 
 def resolve(spec: str) -> StrategySpec:
@@ -61,11 +56,7 @@ def resolve(spec: str) -> StrategySpec:
             raise SimError(f"strategy: expected a registered name (one of {sorted(reg)}), a FILE.py:Class or a "
                            f"module:Class, was {spec!r}", key="strategy",
                            hint="write your own as path/to/file.py:ClassName (see docs/extending.md)")
-        try:
-            cls = reg[spec].load()
-        except Exception as exc:  # an installed plugin that fails to import
-            raise SimError(f"strategy {spec!r}: entry point {reg[spec].value!r} failed to load "
-                           f"({exc.__class__.__name__}: {exc})", key="strategy") from None
+        cls = plugins.load_entry_point(reg[spec], label="strategy", error=SimError, key="strategy")
         if _is_kernel(cls):
             return StrategySpec(spec, _kernel_class(cls, spec), "registry")
         return StrategySpec(spec, _check_class(cls, spec), "registry")
@@ -78,23 +69,16 @@ def resolve(spec: str) -> StrategySpec:
 
 
 def load_object(spec: str, what: str) -> tuple[Any, str]:
-    """The object ``FILE.py:name`` or ``module:name`` names and its origin (``"file"`` / ``"module"``); the
-    strategy loader's routes, shared by strategy kernels (`hft.sim.engine_nb.strategy_kernels.resolve_kernel`).
-    `what` names the expected object in errors (``"class"``, ``"strategy kernel"``)."""
-    where, _, attr = spec.rpartition(":")
-    if not where or not attr.isidentifier():
-        raise SimError(f"strategy: expected FILE.py:Class or module:Class, was {spec!r}", key="strategy")
-    if where.endswith(".py") or "/" in where or "\\" in where:
-        module, origin = _load_file(Path(where), spec), "file"
-    else:
-        module, origin = _load_module(where, spec), "module"
-    obj = getattr(module, attr, None)
-    if obj is None:
-        names = sorted(n for n, v in vars(module).items() if (inspect.isclass(v) and issubclass(v, Strategy)
-                                                              and v is not Strategy) or _is_kernel(v))
-        raise SimError(f"strategy {spec!r}: expected a {what} {attr!r} in {where}, none there (Strategy classes "
-                       f"and kernels there: {names})", key="strategy")
-    return obj, origin
+    """The object ``FILE.py:name`` or ``module:name`` names and its origin (``"file"`` / ``"module"``): the
+    routes of `hft.core.plugins`, worded for strategies (shared by strategy kernels,
+    `hft.sim.engine_nb.strategy_kernels.resolve_kernel`). `what` names the expected object in errors
+    (``"class"``, ``"strategy kernel"``)."""
+    def offered(module: Any) -> list[str]:
+        return sorted(n for n, v in vars(module).items() if (inspect.isclass(v) and issubclass(v, Strategy)
+                                                             and v is not Strategy) or _is_kernel(v))
+
+    return plugins.load_object(spec, what=what, label="strategy", error=SimError, key="strategy",
+                               candidates=offered)
 
 
 def _is_kernel(obj: Any) -> bool:
@@ -183,51 +167,3 @@ def _check_class(obj: Any, spec: str) -> type[Strategy]:
         raise SimError(f"strategy {spec!r}: expected a subclass of hft.sim.strategy.Strategy, was {obj!r}",
                        key="strategy")
     return obj
-
-
-def _load_file(path: Path, spec: str) -> Any:
-    """Import a Python file by path under a private module name (its own folder first on ``sys.path``)."""
-    if not path.is_file():
-        raise SimError(f"strategy {spec!r}: expected a Python file at {path}, none exists", key="strategy",
-                       file=str(path))
-    resolved = path.resolve()
-    name = "hft_user_strategy_" + hashlib.blake2b(str(resolved).encode(), digest_size=6).hexdigest()
-    module_spec = importlib.util.spec_from_file_location(name, resolved)
-    if module_spec is None or module_spec.loader is None:
-        raise SimError(f"strategy {spec!r}: expected a Python file, {path} cannot be loaded", key="strategy",
-                       file=str(path))
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module  # dataclasses and pickling look the module up by name
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
-        line = _error_line(exc, resolved)
-        raise SimError(f"strategy {spec!r}: {path}{line} failed to import ({exc.__class__.__name__}: {exc})",
-                       key="strategy", file=str(path)) from None
-    return module
-
-
-def _load_module(name: str, spec: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            raise SimError(f"strategy {spec!r}: expected an importable module {name!r}, none found",
-                           key="strategy", hint="a file path needs its .py suffix") from None
-        raise SimError(f"strategy {spec!r}: module {name!r} failed to import ({exc})", key="strategy") from None
-    except Exception as exc:
-        raise SimError(f"strategy {spec!r}: module {name!r} failed to import ({exc.__class__.__name__}: {exc})",
-                       key="strategy") from None
-
-
-def _error_line(exc: BaseException, path: Path) -> str:
-    """``:LINE`` of the innermost frame of `exc` in `path` (or of a SyntaxError there), else ''."""
-    if isinstance(exc, SyntaxError) and exc.lineno:
-        return f":{exc.lineno}"
-    tb, line = exc.__traceback__, None
-    while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename) == path:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f":{line}" if line else ""

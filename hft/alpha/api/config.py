@@ -59,6 +59,7 @@ key (the alpha owns its parameter types).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,8 @@ class ValidationConfig:
     gate_d: GateD = field(default_factory=GateD)
     gate_e: GateE = field(default_factory=GateE)
     canary: CanaryPlan = field(default_factory=CanaryPlan)
+    # house gates run after C (hft/alpha/gates/registry.py): spec → its parameters, in config order
+    extra_gates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,32 @@ def _lifecycle_sections(val: Section) -> dict[str, Any]:
             "canary": lc.parse_canary(val.section("canary", {}))}
 
 
+def _extra_gates(val: Section) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """``validation.extra_gates``: house gate spec → parameters mapping; every gate is found now (a missing one
+    fails the config, before any work). A relative ``FILE.py`` is relative to the current directory, as for
+    ``hft replay -s FILE.py:Class``. Returns the mapping and the gates' names (Gate E requires their latest
+    verdicts to pass, as it does A, B and C's)."""
+    from hft.alpha.gates.registry import resolve_gate
+
+    raw = val.raw("extra_gates", {}) or {}
+    if not isinstance(raw, dict):
+        val._fail(val._key("extra_gates"), "a mapping of gate → parameters", raw)
+    out: dict[str, dict[str, Any]] = {}
+    names: list[str] = []
+    for spec, params in raw.items():
+        key = val._key(f"extra_gates.{spec}")
+        if not isinstance(spec, str) or not spec.strip():
+            val._fail(key, "a gate name, FILE.py:function or module:function", spec)
+        if params is not None and not isinstance(params, dict):
+            val._fail(key, "a mapping of the gate's parameters (or nothing)", params)
+        try:
+            names.append(resolve_gate(spec, key=key)[0])
+        except ConfigError as exc:
+            raise ConfigError(f"{val.file}: {exc.message}", file=val.file, key=key) from None
+        out[spec] = dict(params or {})
+    return out, names
+
+
 def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any = None) -> AlphaConfig:
     """Parse a config mapping (see the module docstring); `alpha_cls` checks the id and the params."""
     root = Section(data, file)
@@ -256,10 +285,14 @@ def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any
         root._fail("params", "a mapping of parameter values", params_raw)
     spec = _feature_spec(root.section("features", {}))
     val = root.section("validation", {})
+    lifecycle = _lifecycle_sections(val)
+    extra, house = _extra_gates(val)
+    if house:  # a house gate binds promotion too: Gate E requires its latest verdict to pass
+        ge = lifecycle["gate_e"]
+        lifecycle["gate_e"] = dataclasses.replace(ge, require_gates=tuple(dict.fromkeys((*ge.require_gates, *house))))
     validation = ValidationConfig(gate_a=_gate_a(val.section("gate_a", {})),
                                   gate_b=_gate_b(val.section("gate_b", {}), spec),
-                                  gate_c=_gate_c(val.section("gate_c", {})),
-                                  **_lifecycle_sections(val))
+                                  gate_c=_gate_c(val.section("gate_c", {})), **lifecycle, extra_gates=extra)
     val.done()
     root.done()
     params = dict(params_raw)

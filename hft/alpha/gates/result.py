@@ -17,7 +17,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Check", "GateResult", "json_safe", "pool_days"]
+__all__ = ["GATE_TITLES", "Check", "GateResult", "gate_title", "json_safe", "pool_days"]
+
+#: What each contract gate judges (a house gate, hft/alpha/gates/registry.py, reads "house gate").
+GATE_TITLES = {"A": "integrity", "B": "predictive power", "C": "robustness", "D": "replay",
+               "E": "risk and capacity"}
+
+
+def gate_title(gate: str) -> str:
+    """The title a report shows beside ``Gate <gate>``."""
+    return GATE_TITLES.get(gate, "house gate")
 
 _OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t, ">": lambda v, t: v > t, "<": lambda v, t: v < t,
         "==": lambda v, t: v == t}

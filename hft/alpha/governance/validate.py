@@ -1,10 +1,12 @@
-"""`validate`: run gates A, B and C on an alpha over recorded data, record every trial and decision.
+"""`validate`: run gates A, B and C (and the alpha's house gates) on an alpha over recorded data, record every trial and decision.
 
 Steps (any error before step 6 writes nothing):
 
 1. Load the alpha class and its config through the registry (by id), the params from the config.
 2. Features (`compute_features`, cached by data hash) for the config's `FeatureSpec`.
-3. Gate A (integrity) → the validated signal. Gate B (predictive power) on it.
+3. Gate A (integrity) → the validated signal. Gate B (predictive power) on it. The house gates of
+   ``validation.extra_gates`` (`hft.alpha.gates.registry`) on the same inputs; their results join the verdict
+   after C.
 4. Gate C inputs: the base params and each parameter-sensitivity variant (`gate_c.param_variants`) are run
    through the strategy (`gate_c.strategy_returns`); too few periods for ``pbo_blocks`` /
    ``walk_forward_folds`` is a `DataValidationError`.
@@ -40,7 +42,7 @@ from hft.core.errors import DataValidationError, GovernanceError
 __all__ = ["Scorecard", "validate"]
 
 Progress = Callable[[str, int, int], None]
-_STEPS = ("load", "features", "gate A", "gate B", "variants", "plots", "record", "gate C", "audit")
+_STEPS = ("load", "features", "gate A", "gate B", "house gates", "variants", "plots", "record", "gate C", "audit")
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Scorecard:
         experiment_id, run_id: registry ids of this run (the experiment id names the plots folder).
         data, data_hash, code_hash, features: inputs (paths, content hash, code version, feature spec).
         n_rows: feature rows.
-        gates: the three `GateResult` (A, B, C).
+        gates: the `GateResult` of A, B, C, then of each house gate.
         variants: per variant (base first): name, params, Sharpe, primary-horizon IC.
         plots: PNG paths.
         recorded: trials and audit rows were written.
@@ -143,6 +145,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     from hft.alpha.gates import gate_a as ga
     from hft.alpha.gates import gate_b as gb
     from hft.alpha.gates import gate_c as gc
+    from hft.alpha.gates.registry import GateInputs, run_extra_gates
     from hft.alpha.records.experiments import code_hash, new_experiment_id
     from hft.alpha.research.days import day_features
     from hft.alpha.research.features import data_hash, horizon_column
@@ -201,6 +204,10 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     res_b, series = gb.gate_b(sig, ts, fwd, va.gate_b, primary)
     per_b = [_day_gate_b(gb, s, *b_inputs([f]), va.gate_b, primary) for s, f in zip(sigs, frames, strict=True)] \
         if len(days) > 1 else []
+
+    step("house gates")  # before anything is recorded: a gate that breaks leaves no trace
+    extra = run_extra_gates(va.extra_gates, GateInputs(alpha_id, params, labels, frames, sigs, ts, sig, fwd)) \
+        if va.extra_gates else []
 
     step("variants")
     th_c = va.gate_c
@@ -287,7 +294,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
                                          "walk_forward": wf["folds"], "sensitivity": variants,
                                          "sensitivity_refused": refused, "period": th_c.period,
                                          "recorded_trials_in_pbo": len(extra_cols)})
-        card.gates = [res_a, res_b, res_c]
+        card.gates = [res_a, res_b, res_c, *extra]
         if len(days) > 1:
             per_c = [_day_gate_c(gc, [srs[i] for srs in per_day_sr], n_trials, var_sharpe, th_c, need)
                      for i in range(len(days))]

@@ -130,19 +130,18 @@ def resolve_kernel(spec: Any) -> Any:
 
     obj = getattr(spec, "__func__", spec)  # a dispatcher read through an instance is a bound method
     if isinstance(spec, str):
-        from importlib.metadata import entry_points
-
+        from hft.core.plugins import entry_point_map, load_entry_point
         from hft.sim.strategy_loader import load_object
 
         if ":" in spec:
             obj, _origin = load_object(spec, "strategy kernel")
         else:
-            eps = {ep.name: ep for ep in entry_points(group=KERNEL_ENTRY_POINT_GROUP)}
+            eps = entry_point_map(KERNEL_ENTRY_POINT_GROUP)
             if spec not in eps:
                 raise SimError(f"strategy kernel: expected a built-in ({sorted(STRATEGY_KERNELS)}), a name in the "
                                f"entry-point group {KERNEL_ENTRY_POINT_GROUP!r} ({sorted(eps)}), FILE.py:func or "
                                f"module:func, was {spec!r}", key="strategy")
-            obj = eps[spec].load()
+            obj = load_entry_point(eps[spec], label="strategy kernel", error=SimError, key="strategy")
     if not (callable(obj) and hasattr(obj, "py_func") and hasattr(obj, "compile")):
         raise SimError(f"strategy kernel {spec!r}: expected a numba @njit function "
                        f"(st, ltop, sord, intents) -> int, was {type(obj).__name__}", key="strategy")

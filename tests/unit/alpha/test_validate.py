@@ -42,8 +42,8 @@ def test_dry_run_writes_nothing_and_is_json_safe(day, home, tmp_path):
     card = validate("obi_l1", [day], record=False, plots_dir=tmp_path / "p",
                     progress=lambda s, i, n: steps.append((s, i, n)))
     assert not card.recorded
-    assert [s for s, _, _ in steps] == ["load", "features", "gate A", "gate B", "variants", "plots", "record",
-                                        "gate C", "audit"]
+    assert [s for s, _, _ in steps] == ["load", "features", "gate A", "gate B", "house gates", "variants",
+                                        "plots", "record", "gate C", "audit"]
     assert set(card.timings) == {s for s, _, _ in steps}
     d = card.to_dict()
     json.dumps(d, allow_nan=False)

@@ -1,0 +1,109 @@
+"""Load user code named by a spec: the one set of routes every registry of `hft` offers.
+
+A spec is one of:
+
+* ``NAME`` — an object registered in an entry-point group (an installed package declares it in its
+  ``pyproject.toml``; the built-ins register there too) — see `entry_point_map`;
+* ``path/to/file.py:name`` — an attribute of a Python file, loaded by path (its folder first on ``sys.path``);
+* ``package.module:name`` — an attribute of an importable module.
+
+Strategies (`hft.sim.strategy_loader`), strategy kernels (`hft.sim.engine_nb.strategy_kernels`) and validation
+gates (`hft.alpha.gates.registry`) resolve their specs here, each with its own wording and error family; a
+failure is one line naming the spec (and the file and line of a file that fails to import).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any
+
+from hft.core.errors import HftError
+
+__all__ = ["entry_point_map", "load_entry_point", "load_object"]
+
+
+def entry_point_map(group: str) -> dict[str, EntryPoint]:
+    """Entry points of `group` by name (not loaded)."""
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def load_entry_point(ep: EntryPoint, *, label: str, error: type[HftError], key: str) -> Any:
+    """Load `ep`; an installed plugin that fails to import is one `error` line naming it."""
+    try:
+        return ep.load()
+    except Exception as exc:
+        raise error(f"{label} {ep.name!r}: entry point {ep.value!r} failed to load "
+                    f"({exc.__class__.__name__}: {exc})", key=key) from None
+
+
+def load_object(spec: str, *, what: str, label: str, error: type[HftError], key: str,
+                candidates: Callable[[Any], list[str]] | None = None) -> tuple[Any, str]:
+    """The object ``FILE.py:name`` or ``module:name`` names, and its origin (``"file"`` / ``"module"``).
+
+    `label` starts every error line (``"strategy"``, ``"gate"``), `what` names the expected object (``"class"``,
+    ``"function"``), `error` is the error family raised, `key` the config key it names; `candidates(module)`
+    lists what the module does offer when the name is missing.
+    """
+    where, _, attr = spec.rpartition(":")
+    if not where or not attr.isidentifier():
+        raise error(f"{label}: expected FILE.py:{what} or module:{what}, was {spec!r}", key=key)
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        module, origin = _load_file(Path(where), spec, label, error, key), "file"
+    else:
+        module, origin = _load_module(where, spec, label, error, key), "module"
+    obj = getattr(module, attr, None)
+    if obj is None:
+        there = f" (there: {candidates(module)})" if candidates is not None else ""
+        raise error(f"{label} {spec!r}: expected a {what} {attr!r} in {where}, none there{there}", key=key)
+    return obj, origin
+
+
+def _load_file(path: Path, spec: str, label: str, error: type[HftError], key: str) -> Any:
+    """Import a Python file by path under a private module name."""
+    if not path.is_file():
+        raise error(f"{label} {spec!r}: expected a Python file at {path}, none exists", key=key, file=str(path))
+    resolved = path.resolve()
+    name = "hft_user_" + hashlib.blake2b(str(resolved).encode(), digest_size=6).hexdigest()
+    module_spec = importlib.util.spec_from_file_location(name, resolved)
+    if module_spec is None or module_spec.loader is None:
+        raise error(f"{label} {spec!r}: expected a Python file, {path} cannot be loaded", key=key, file=str(path))
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise error(f"{label} {spec!r}: {path}{_error_line(exc, resolved)} failed to import "
+                    f"({exc.__class__.__name__}: {exc})", key=key, file=str(path)) from None
+    return module
+
+
+def _load_module(name: str, spec: str, label: str, error: type[HftError], key: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise error(f"{label} {spec!r}: expected an importable module {name!r}, none found", key=key,
+                        hint="a file path needs its .py suffix") from None
+        raise error(f"{label} {spec!r}: module {name!r} failed to import ({exc})", key=key) from None
+    except Exception as exc:
+        raise error(f"{label} {spec!r}: module {name!r} failed to import ({exc.__class__.__name__}: {exc})",
+                    key=key) from None
+
+
+def _error_line(exc: BaseException, path: Path) -> str:
+    """``:LINE`` of the innermost frame of `exc` in `path` (or of a SyntaxError there), else ''."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f":{exc.lineno}"
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f":{line}" if line else ""
