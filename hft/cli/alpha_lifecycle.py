@@ -49,7 +49,7 @@ def pool_cmd(
     """Compare NAME with the promoted pool: correlations, marginal IC, redundancy clusters (gate 'pool')."""
     from hft.alpha.api.registry import load_alpha_class
     from hft.alpha.governance.pool import record_pool, run_pool
-    from hft.alpha.governance.promote import alpha_code_hash
+    from hft.alpha.records.experiments import alpha_code_hash
     from hft.cli._progress import progress_bar
 
     load_alpha_class(name)  # an unknown alpha is a clear error before anything else

@@ -99,9 +99,10 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
 
     from hft.alpha.governance.canary import run_canary
     from hft.alpha.governance.pool import record_pool, run_pool
-    from hft.alpha.governance.promote import alpha_code_hash, promote
+    from hft.alpha.governance.promote import promote
     from hft.alpha.governance.status import status
     from hft.alpha.governance.validate import validate
+    from hft.alpha.records.experiments import alpha_code_hash
     from hft.cli._research import load_research_module
     from hft.data.importing import generate_day
 

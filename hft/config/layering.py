@@ -14,6 +14,8 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import yaml
+
 from hft.core.errors import ConfigError
 
 SET_SOURCE = "--set"
@@ -32,8 +34,6 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
 
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
     """``["fees.maker_bps=0.1", "strategies.mm.size=2"]`` → the nested mapping they describe."""
-    import yaml
-
     out: dict[str, Any] = {}
     for item in items:
         path, eq, raw = item.partition("=")

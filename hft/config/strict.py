@@ -10,6 +10,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent
+
 from hft.core.errors import ConfigError
 from hft.core.units import parse_duration_ns
 
@@ -22,10 +27,6 @@ MAX_YAML_BYTES = 16 * 1024 * 1024
 
 def _bounded_loader() -> type:
     """A `yaml.SafeLoader` subclass that refuses alias bombs, deep nesting, recursive aliases and duplicate keys."""
-    import yaml
-    from yaml.composer import ComposerError
-    from yaml.constructor import ConstructorError
-    from yaml.events import AliasEvent
 
     class BoundedLoader(yaml.SafeLoader):
         def __init__(self, stream: Any) -> None:
@@ -92,8 +93,6 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     Safe loading (no Python objects), bounded (:data:`MAX_YAML_NODES` with aliases expanded,
     :data:`MAX_YAML_DEPTH`, :data:`MAX_YAML_BYTES`), duplicate keys and recursive aliases refused.
     """
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: expected a YAML config file, none exists", file=str(path))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
+
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
@@ -34,8 +36,6 @@ def hash_arrays(*arrays: object, digest_size: int = 16) -> str:
     Hashing field by field (not the raw record bytes) ignores the padding bytes of aligned dtypes, which numpy
     leaves uninitialised, so equal data always gives an equal hash.
     """
-    import numpy as np
-
     h = hashlib.blake2b(digest_size=digest_size)
     for arr in arrays:
         a = np.asarray(arr)

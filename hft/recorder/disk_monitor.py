@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hft.config.strict import Section
 from hft.core.errors import ConfigError
 from hft.core.units import parse_size_bytes
 
@@ -43,7 +44,6 @@ class DiskLevel(enum.IntEnum):
 @dataclass(frozen=True)
 class Threshold:
     """Free space at or below which a level applies: absolute bytes or a percent of the filesystem size."""
-
     bytes: int | None = None
     percent: float | None = None
 
@@ -88,8 +88,6 @@ class DiskThresholds:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str | None = None) -> DiskThresholds:
         """Strict parse of ``{warning: …, critical: …, halt: …}`` (unknown keys are a ConfigError)."""
-        from hft.config.strict import Section
-
         s = Section(data, file, "disk")
         out = cls.from_values(s.raw("warning", "10%"), s.raw("critical", "5%"), s.raw("halt", "1%"))
         s.done()

@@ -18,6 +18,8 @@ from typing import Any
 
 from hft.core.ids import stable_id
 from hft.core.orders import MODE_NAMES, NO_KEY, REASON_NAMES, STORM_NAMES
+from hft.gateway.dedup import dedup_key
+from hft.gateway.policy import PolicyTransition
 from hft.recorder.wal_first import WALFirstWriter
 
 DECISIONS = "audit.gateway_decisions"
@@ -41,7 +43,6 @@ class GatewayAuditSink:
         self._n_transitions = 0
 
     def __call__(self, record: Any) -> None:
-        from hft.gateway.policy import PolicyTransition
 
         if isinstance(record, PolicyTransition):
             ok = self.writer.write(TRANSITIONS, self._transition_row(record))
@@ -102,7 +103,6 @@ class GatewayAuditSink:
         return int(value), ""
 
     def _decision_row(self, d: Any) -> dict[str, Any]:
-        from hft.gateway.dedup import dedup_key
 
         try:
             key = dedup_key(d.key)

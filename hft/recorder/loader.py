@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.errors import StoreError
+from hft.core.paths import wal_root
 from hft.recorder import wal_format as wf
 from hft.recorder.manifest import read_manifest, update_manifest
 from hft.recorder.topics import TOPICS_BY_ID
@@ -43,8 +44,6 @@ DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
 
 def wal_dirs(home: Path | None = None) -> list[Path]:
     """Every WAL directory under ``$HFT_HOME/wal`` (those with a manifest or a segment)."""
-    from hft.core.paths import wal_root
-
     root = wal_root(home)
     if not root.is_dir():
         return []
@@ -66,7 +65,6 @@ class _Seg:
 @dataclass
 class LoadReport:
     """What one `load` did."""
-
     wal_dirs: list[str] = field(default_factory=list)
     records_loaded: int = 0
     bytes_loaded: int = 0

@@ -35,6 +35,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from hft.core.errors import StoreError
 
 __all__ = [
@@ -109,7 +111,6 @@ def _varint(n: int) -> bytes:
 @dataclass(frozen=True)
 class Column:
     """One column: name, ClickHouse type, and an optional default used when a record omits it."""
-
     name: str
     type: str
     default: Any = ...
@@ -135,7 +136,6 @@ class Topic:
     ``(version, number of columns then)``, so WAL frames written by an older build still load: the loader
     inserts them with that version's leading column names and the store fills the newer columns' defaults.
     """
-
     name: str
     topic_id: int
     version: int
@@ -228,8 +228,6 @@ class Topic:
             strings: per-row values of string columns (a sequence of `len(arr)` str per column). The fixed-width
                 part of each row is still packed by numpy; only these values are joined in per row.
         """
-        import numpy as np
-
         const = dict(const or {})
         unknown = set(const) - self._names
         if unknown:

@@ -31,9 +31,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hft.core.errors import StoreError
+import numpy as np
+
+from hft.config.strict import Section
+from hft.core.errors import ConfigError, StoreError
+from hft.core.paths import wal_root
+from hft.core.units import parse_size_bytes
 from hft.recorder import wal_format as wf
-from hft.recorder.disk_monitor import DiskLevel, DiskPressureMonitor
+from hft.recorder.disk_monitor import DiskLevel, DiskPressureMonitor, env_thresholds
 from hft.recorder.manifest import read_manifest, update_manifest
 from hft.recorder.topics import TOPICS, Topic, get_topic, parse_record_id
 from hft.store.lock import ProcessLock
@@ -56,7 +61,6 @@ class WALConfig:
         critical_policy: per-topic override of the CRITICAL-level policy (``halt`` | ``drop`` | ``write``).
         lock_wait_s: how long to wait for the WAL directory's writer lock.
     """
-
     segment_bytes: int = 64 * 1024 * 1024
     fsync: str = "interval"
     fsync_interval_s: float = 0.2
@@ -76,10 +80,6 @@ class WALConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str | None = None) -> WALConfig:
         """Strict parse of a ``wal:`` config section (sizes like ``"64MiB"``, durations like ``"200ms"``)."""
-        from hft.config.strict import Section
-        from hft.core.errors import ConfigError
-        from hft.core.units import parse_size_bytes
-
         s = Section(data, file, "wal")
         seg = s.raw("segment_bytes", "64MiB")
         try:
@@ -102,7 +102,6 @@ class WALConfig:
 @dataclass
 class WriterStats:
     """Counters of one writer (also exported by `WALFirstWriter.metrics()`)."""
-
     records_written: int = 0
     frames_written: int = 0
     bytes_written: int = 0
@@ -332,8 +331,6 @@ class WALFirstWriter:
 
         The fast path for kernels that fill structured arrays: ids are auto-assigned (see module doc).
         """
-        import numpy as np
-
         t = get_topic(topic)
         n = len(arr)
         if n == 0:
@@ -491,8 +488,6 @@ def _fsync_dir(d: Path) -> None:
 def open_writer(name: str = "default", *, home: Path | None = None, config: WALConfig | None = None,
                 id_namespace: str | None = None, monitor: DiskPressureMonitor | None = None) -> WALFirstWriter:
     """A writer on ``$HFT_HOME/wal/<name>`` (the loader drains every directory under ``$HFT_HOME/wal``)."""
-    from hft.core.paths import wal_root
-
     if not name or "/" in name or name.startswith("."):
         raise StoreError(f"WAL name: expected a plain directory name, was {name!r}", key="name")
     return WALFirstWriter(wal_root(home) / name, config, id_namespace=id_namespace, monitor=monitor)
@@ -508,9 +503,6 @@ def open_checked_writer(name: str, *, home: Path | None = None, config: WALConfi
     size limit, I/O error; or refused under disk pressure) raises a StoreError with the count and the reason, so
     a run is never reported as recorded when it is not. What was acknowledged stays in the WAL.
     """
-    from hft.core.paths import wal_root
-    from hft.recorder.disk_monitor import env_thresholds
-
     root = wal_root(home)
     root.mkdir(parents=True, exist_ok=True)
     mon = DiskPressureMonitor(root, env_thresholds()).start()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from hft.core.errors import StoreError
 from hft.store.lock import ProcessLock
@@ -91,7 +92,6 @@ class ChdbBackend:
         path: data directory (``$HFT_HOME/clickhouse``).
         wait_s: how long to wait for another process to release the directory.
     """
-
     name = "chdb"
 
     def __init__(self, path: str | Path, *, wait_s: float = 0.0) -> None:
@@ -168,11 +168,9 @@ class ChdbBackend:
 
 class ServerBackend:
     """A ClickHouse server through clickhouse-connect (HTTP). `url` like ``http://user:pw@host:8123/``."""
-
     name = "server"
 
     def __init__(self, url: str, *, connect_timeout_s: float = 5.0) -> None:
-        from urllib.parse import urlparse
 
         self.url = url
         self._read_settings: dict[str, Any] = dict(READ_SETTINGS)

@@ -15,6 +15,7 @@ from typing import Any
 from hft.core.errors import StoreError
 from hft.core.paths import clickhouse_dir
 from hft.store.backend import QueryResult, StoreBackend
+from hft.store.lock import ProcessLock
 
 ENV_URL = "HFT_CLICKHOUSE_URL"
 
@@ -134,8 +135,6 @@ def open_store(*, home: Path | None = None, url: str | None = None, wait_s: floa
 
 def embedded_lock(home: Path | None = None):
     """The inter-process lock of the embedded data directory (to ask who holds it without opening it)."""
-    from hft.store.lock import ProcessLock
-
     path = clickhouse_dir(home)
     return ProcessLock(path.parent / f".{path.name}.lock", f"the embedded ClickHouse data directory {path}")
 

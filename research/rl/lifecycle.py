@@ -70,7 +70,6 @@ N_STATES = (len(INV_EDGES) + 1) * (len(SPREAD_EDGES) + 1) * (len(IMB_EDGES) + 1)
 @dataclass(frozen=True)
 class Hyper:
     """Training hyper-parameters (all recorded in the artifact)."""
-
     episodes: int = 3
     alpha: float = 0.1
     gamma: float = 0.9
@@ -98,7 +97,6 @@ class Hyper:
 @dataclass
 class QPolicy:
     """A Q table over (state, action) plus its metadata."""
-
     q: np.ndarray
     hyper: Hyper
     meta: dict[str, Any] = field(default_factory=dict)
@@ -121,7 +119,6 @@ def state_of(position: int, max_position: int, bid: int | None, ask: int | None,
 
 class QStrategy(Strategy):
     """The simulator strategy of a Q policy; learns when ``learn`` is true (training), else acts greedily."""
-
     name = "rl_mm_q"
     wakes = ("order", "timer")  # decisions on the timer; fills update the cash account
 
@@ -300,7 +297,6 @@ DEFAULT_CONFIG = RL_DIR / "config.yaml"
 @dataclass(frozen=True)
 class RLConfig:
     """``research/rl/config.yaml``: hyper-parameters, Gate R thresholds and the lifecycle sections."""
-
     hyper: Hyper
     determinism: bool
     min_states_visited: int
@@ -380,14 +376,15 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     import dataclasses as dc
 
     from hft.alpha.gates.gate_d import GateDResult, replay_config_for, replay_metrics, replay_verdict
-    from hft.alpha.governance.promote import (
-        check_promotable,
-        check_promotion_inputs,
-        conclude_promotion,
-        current_actor,
-    )
+    from hft.alpha.governance.promote import check_promotable, check_promotion_inputs, conclude_promotion
     from hft.alpha.records.audit import GateDecision, write_gate_decisions
-    from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
+    from hft.alpha.records.experiments import (
+        ExperimentRegistry,
+        Trial,
+        code_hash,
+        current_actor,
+        new_experiment_id,
+    )
     from hft.alpha.research.features import data_hash
     from hft.core.paths import hft_home
 

@@ -41,6 +41,9 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import polars as pl
+
+from hft.alpha.research.features import is_feature_name, level_of
 from hft.core.errors import GovernanceError
 
 __all__ = ["ALPHA_ID_RE", "Alpha", "check_alpha_id", "validate_signal"]
@@ -68,7 +71,6 @@ def check_alpha_id(alpha_id: Any) -> str:
 
 class Alpha:
     """Base class of every alpha (see the module docstring)."""
-
     alpha_id: ClassVar[str]
     version: ClassVar[str]
     features: ClassVar[tuple[str, ...]] = ()
@@ -166,8 +168,6 @@ class Alpha:
 
     def required_levels(self) -> int:
         """Book levels the required features need."""
-        from hft.alpha.research.features import level_of
-
         return max((level_of(n) for n in self.required_features()), default=0) or 1
 
     def compute(self, features: Any) -> Any:
@@ -176,8 +176,6 @@ class Alpha:
 
     def signal(self, features: Any) -> Any:
         """`compute` on ``ts`` + the required features only, with the output validated (Float64 Series)."""
-        import polars as pl
-
         if not isinstance(features, pl.DataFrame):
             raise GovernanceError(f"alpha {self.alpha_id}: expected a polars DataFrame of features, was "
                                   f"{type(features).__name__}")
@@ -202,7 +200,6 @@ class Alpha:
 
 
 def _check_feature_names(alpha_id: str, names: tuple[str, ...]) -> None:
-    from hft.alpha.research.features import is_feature_name
 
     bad = [n for n in names if not is_feature_name(n)]
     if bad:
@@ -215,8 +212,6 @@ def validate_signal(sig: Any, n_rows: int, alpha_id: str = "alpha") -> Any:
 
     Returns the series cast to Float64 with NaN turned into null. Raises `GovernanceError` otherwise.
     """
-    import polars as pl
-
     if not isinstance(sig, pl.Series):
         raise GovernanceError(f"alpha {alpha_id}: compute: expected a polars Series, was {type(sig).__name__}",
                               key="compute")

@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.alpha.api.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
+from hft.alpha.gates.registry import resolve_gate
 from hft.alpha.research.features import FeatureSpec
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
@@ -253,8 +254,6 @@ def _extra_gates(val: Section) -> tuple[dict[str, dict[str, Any]], list[str]]:
     fails the config, before any work). A relative ``FILE.py`` is relative to the current directory, as for
     ``hft replay -s FILE.py:Class``. Returns the mapping and the gates' names (Gate E requires their latest
     verdicts to pass, as it does A, B and C's)."""
-    from hft.alpha.gates.registry import resolve_gate
-
     raw = val.raw("extra_gates", {}) or {}
     if not isinstance(raw, dict):
         val._fail(val._key("extra_gates"), "a mapping of gate → parameters", raw)

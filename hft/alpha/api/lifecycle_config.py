@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hft.config.strict import Section
+from hft.core.errors import ConfigError
+from hft.gateway.config import parse_config
 
 __all__ = ["CanaryKill", "CanaryPlan", "CanaryStep", "GateD", "GateE", "PoolConfig", "format_duration",
            "parse_canary", "parse_gate_d", "parse_gate_e", "parse_pool"]
@@ -252,9 +254,6 @@ def canary_to_dict(plan: CanaryPlan) -> dict[str, Any]:
 
 def check_gateway_limits(limits: Any, file: str, key: str) -> dict[str, Any]:
     """Validate gateway ``limits.defaults`` keys with the gateway's own parser; errors name `file` and `key`."""
-    from hft.core.errors import ConfigError
-    from hft.gateway.config import parse_config
-
     if not isinstance(limits, dict):
         raise ConfigError(f"{file}: key '{key}': expected a mapping of gateway limits, was {limits!r}", file=file,
                           key=key)

@@ -61,7 +61,9 @@ import time
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from hft.alpha.api.base import validate_signal
 from hft.alpha.gates.result import Check, GateResult
 from hft.core.errors import GovernanceError
 
@@ -93,9 +95,7 @@ def raw_signal(alpha: Any, features: Any, context: str = "") -> np.ndarray:
     Like `Alpha.signal` but without the "at least one finite value" rule (a short prefix may still be in the
     alpha's warm-up). Type and length are checked (GovernanceError).
     """
-    import polars as pl
 
-    from hft.alpha.api.base import validate_signal
 
     try:
         out = alpha.compute(features.select(_input_columns(alpha, features)))
@@ -139,8 +139,6 @@ def perturbed_frame(features: Any, columns: list[str], seed: int) -> Any:
     """`columns` of `features` with EVERY non-null value changed (a null stays null): integers moved by 1..3,
     floats by 5–50 % of ``|x| + 1`` (never zero), ``ts`` moved later by an increasing offset (kept strictly
     increasing and after the original time of every row). Booleans are negated, other types left as they are."""
-    import polars as pl
-
     rng = np.random.default_rng(seed)
     n = features.height
     out: dict[str, Any] = {}
@@ -162,8 +160,6 @@ def perturbed_frame(features: Any, columns: list[str], seed: int) -> Any:
 
 def _splice(orig: Any, pert: Any, cut: int) -> Any:
     """Rows ``[0, cut)`` of `orig`, then rows ``[cut, n)`` of `pert`."""
-    import polars as pl
-
     return pl.concat([orig.head(cut), pert.slice(cut)], how="vertical")
 
 

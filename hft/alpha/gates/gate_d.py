@@ -33,7 +33,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
+from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
+from hft.alpha.research.features import compute_features, data_hash
 from hft.core.errors import GovernanceError
+from hft.data.sources import group_days, open_market_data
+from hft.sim.latency import feed_local_times
+from hft.sim.replay import (
+    DEFAULT_CONFIG,
+    ReplayConfig,
+    build_engine,
+    load_replay_config,
+    summarise,
+    write_run_folder,
+)
 
 __all__ = ["GateDResult", "replay_config_for", "replay_metrics", "replay_verdict", "run_gate_d"]
 
@@ -41,7 +56,6 @@ __all__ = ["GateDResult", "replay_config_for", "replay_metrics", "replay_verdict
 @dataclass
 class GateDResult:
     """Gate D's verdict and everything Gate E and the promotion file need."""
-
     alpha_id: str
     version: str
     code_hash: str
@@ -64,7 +78,6 @@ class GateDResult:
 
 
 def replay_config_for(gate: Any, alpha_folder: Path, replay_config: Any) -> Any:
-    from hft.sim.replay import DEFAULT_CONFIG, ReplayConfig, load_replay_config
 
     if isinstance(replay_config, ReplayConfig):
         cfg = replay_config
@@ -92,14 +105,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
         root: research root override (tests).
         runs_kind: the folder under ``$HFT_HOME/runs`` of the default run folder (``canary`` for observations).
     """
-    import numpy as np
 
-    from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
-    from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
-    from hft.alpha.research.features import compute_features
-    from hft.data.sources import open_market_data
-    from hft.sim.latency import feed_local_times
-    from hft.sim.replay import build_engine, summarise, write_run_folder
 
     paths = [Path(p) for p in data]
     if not paths:
@@ -112,7 +118,6 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     strategy = AlphaExecution(alpha_id=alpha_id, version=cls.version, code_hash=code_hash,
                               max_position=gate.max_position, order_size=gate.order_size, entry_z=gate.entry_z,
                               exit_z=gate.exit_z, cooldown_ns=gate.cooldown_ns, warmup_rows=gate.warmup_rows)
-    from hft.data.sources import group_days
 
     groups = group_days(paths)
     volume = [0]
@@ -157,7 +162,6 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
         target.parent.mkdir(parents=True, exist_ok=True)
         write_run_folder(target, out, summary, md, force=True)
         folder = str(target)
-    from hft.alpha.research.features import data_hash
 
     return GateDResult(alpha_id=alpha_id, version=cls.version, code_hash=code_hash, data_hash=data_hash(paths),
                        passed=not reasons, metrics=metrics, thresholds=thresholds, reasons=reasons,
@@ -166,7 +170,6 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
 
 
 def replay_metrics(out: Any, summary: dict[str, Any], gate: Any, market_volume: int, multiplier: int) -> dict[str, Any]:
-    import numpy as np
 
     fills = out.fills
     pos = np.cumsum(fills["side"].astype(np.int64) * fills["qty"]) if len(fills) else np.zeros(1, np.int64)

@@ -39,13 +39,26 @@ first — and only then appended to the YAML history (with the metrics, the obse
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
+
+from hft.alpha.api.base import check_alpha_id
+from hft.alpha.api.registry import load_config
+from hft.alpha.gates.gate_d import run_gate_d
+from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
+from hft.alpha.records import ledger
+from hft.alpha.records.experiments import alpha_code_hash, current_actor
 from hft.core.errors import GovernanceError
+from hft.core.paths import hft_home
 
 __all__ = ["CanaryResult", "decide", "observation_identity", "observation_metrics", "read_observations",
            "run_canary"]
@@ -81,8 +94,6 @@ class CanaryResult:
 
 def default_observations(alpha_id: str) -> Path:
     """The newest run folder under ``$HFT_HOME/runs/canary/<alpha_id>/`` (GovernanceError when none)."""
-    from hft.core.paths import hft_home
-
     base = hft_home() / "runs" / "canary" / alpha_id
     runs = sorted((p for p in base.iterdir() if (p / "summary.json").is_file()),
                   key=lambda p: ((p / "summary.json").stat().st_mtime_ns, p.name)) if base.is_dir() else []
@@ -94,8 +105,6 @@ def default_observations(alpha_id: str) -> Path:
 
 def read_observations(folder: Path) -> dict[str, Any]:
     """The run folder's summary and tables (polars DataFrames); GovernanceError naming what is missing."""
-    import polars as pl
-
     folder = Path(folder)
     if not folder.is_dir():
         raise GovernanceError(f"{folder}: expected a run folder (orders/fills/decisions/equity parquet + "
@@ -134,9 +143,7 @@ def observation_identity(obs: dict[str, Any]) -> tuple[str, tuple[int, int]]:
     Raises:
         GovernanceError: a table without an int ``ts`` column, or no timestamps at all.
     """
-    import hashlib
 
-    import numpy as np
 
     h = hashlib.blake2b(digest_size=16)
     lo, hi = None, None
@@ -174,8 +181,6 @@ def _identity(summary: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def observation_metrics(obs: dict[str, Any]) -> dict[str, Any]:
     """Metrics of one observation window (see the module docstring)."""
-    import numpy as np
-
     s = obs["summary"]
     for key in ("pnl_money_units", "max_drawdown_money_units", "run_hash"):
         if key not in s:
@@ -266,11 +271,6 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path |
 
     Refused when the alpha's code changed since the promotion (its code hash differs).
     """
-    import dataclasses
-
-    from hft.alpha.api.registry import load_config
-    from hft.alpha.gates.gate_d import run_gate_d
-    from hft.alpha.governance.promote import alpha_code_hash
     chash = code_hash or alpha_code_hash(p.alpha_id, root)
     if chash != p.code_hash:
         raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code (hash {p.code_hash}), the code is "
@@ -305,11 +305,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
             canary, observations missing / of another alpha or code hash / already evaluated / not newer than
             the last step's; nothing is written then.
     """
-    import time
 
-    from hft.alpha.api.base import check_alpha_id
-    from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
-    from hft.alpha.records import ledger
 
     check_alpha_id(alpha_id)
     if sum((observations is not None, bool(data), live)) > 1:
@@ -390,6 +386,5 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
 
 
 def _actor() -> str:
-    from hft.alpha.governance.promote import current_actor
 
     return current_actor()

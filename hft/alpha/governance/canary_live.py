@@ -23,7 +23,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from hft.core.errors import GovernanceError
+from hft.core.fileio import atomic_write_text
 
 
 def _q(s: str) -> str:
@@ -86,8 +89,6 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
     Raises:
         GovernanceError: nothing the strategy did is recorded in the store after the last step's window.
     """
-    import polars as pl
-
     strategy = strategy or p.alpha_id
     if after_ns is None:
         last = next((h for h in reversed(p.history) if h.window is not None), None)
@@ -128,7 +129,6 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
     }
     rows = {"orders": orders, "decisions": [{**d, "accepted": int(d["accepted"])} for d in dec], "fills": fills,
             "equity": equity}
-    from hft.core.fileio import atomic_write_text
 
     for name, schema in schemas.items():
         tmp = folder / f".{name}.parquet.tmp"

@@ -23,11 +23,19 @@ The verdict is recorded as gate ``pool`` in ``audit.alpha_gate_decisions`` (`rec
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from hft.alpha.api.registry import load_alpha_class, load_config
+from hft.alpha.governance.promotion import list_promotions
+from hft.alpha.records.audit import GateDecision, write_gate_decisions
+from hft.alpha.research.features import FeatureSpec, compute_features, data_hash, horizon_column
+from hft.alpha.research.stats import spearman_ic
 from hft.core.errors import GovernanceError
 
 __all__ = ["PoolResult", "record_pool", "run_pool"]
@@ -97,14 +105,8 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max
         root: research root override; promotions_root: promotions root override.
         pool_ids: use these alphas (default params) instead of the active promotions (tests, what-ifs).
     """
-    import dataclasses
 
-    import numpy as np
 
-    from hft.alpha.api.registry import load_alpha_class, load_config
-    from hft.alpha.governance.promotion import list_promotions
-    from hft.alpha.research.features import FeatureSpec, compute_features, data_hash, horizon_column
-    from hft.alpha.research.stats import spearman_ic
 
     paths = [Path(p) for p in data]
     if not paths:
@@ -196,8 +198,6 @@ def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", w
 
     `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.records.audit.write_gate_decisions`).
     """
-    from hft.alpha.records.audit import GateDecision, write_gate_decisions
-
     row = GateDecision(alpha_id=res.alpha_id, version=res.version, code_hash=res.code_hash, data_hash=res.data_hash,
                        gate="pool", passed=res.passed, metric="marginal_ic",
                        value=res.marginal_ic if res.marginal_ic is not None else float("nan"),

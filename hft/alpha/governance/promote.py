@@ -18,31 +18,33 @@ Order of work (nothing is written on bad input):
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hft.alpha.api.base import check_alpha_id
+from hft.alpha.api.registry import load_alpha_class, load_config
+from hft.alpha.gates.gate_d import run_gate_d
+from hft.alpha.gates.gate_e import evaluate_gate_e, latest_verdicts
+from hft.alpha.governance.canary import observation_identity, read_observations
+from hft.alpha.governance.promotion import (
+    GateResult,
+    active_promotion,
+    append_event,
+    check_approver,
+    check_write,
+    new_promotion,
+    promotion_path,
+    write_promotion,
+)
+from hft.alpha.records import ledger
+from hft.alpha.records.audit import GateDecision
+from hft.alpha.records.experiments import alpha_code_hash, current_actor
 from hft.core.errors import GovernanceError
 
-__all__ = ["PromoteResult", "alpha_code_hash", "check_promotable", "check_promotion_inputs", "conclude_promotion",
-           "current_actor", "promote"]
-
-
-def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
-    """The code hash gates are recorded under: the alpha's folder plus the ``hft/alpha`` package
-    (`hft.alpha.records.experiments.code_hash`, as the validation and search record it)."""
-    import hft.alpha
-    from hft.alpha.api.registry import alpha_dir
-    from hft.alpha.records.experiments import code_hash
-
-    return code_hash([alpha_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent])
-
-
-def current_actor() -> str:
-    """``user@host`` of this process."""
-    from hft.alpha.records.experiments import current_host, current_user
-
-    return f"{current_user()}@{current_host()}"
+__all__ = ["PromoteResult", "check_promotable", "check_promotion_inputs", "conclude_promotion", "promote"]
 
 
 @dataclass
@@ -72,9 +74,6 @@ class PromoteResult:
 def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, reason: str | None) -> None:
     """GovernanceError on a bad id, a malformed or repeated approver, `force` without a reason or a reason
     without `force` — before anything runs or is written."""
-    from hft.alpha.api.base import check_alpha_id
-    from hft.alpha.governance.promotion import check_approver
-
     check_alpha_id(alpha_id)
     for i, a in enumerate(approvers):
         check_approver(a, f"approver[{i}]")
@@ -107,10 +106,7 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
         gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: hft.alpha.records.audit).
         audit_reader: `hft.alpha.records.ledger.read_chain`-like callable (default: the audit store).
     """
-    import time
 
-    from hft.alpha.api.registry import load_alpha_class, load_config
-    from hft.alpha.gates.gate_d import run_gate_d
 
     approvers = list(approvers or [])
     check_promotion_inputs(alpha_id, approvers, force, reason)
@@ -131,8 +127,6 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
 def check_promotable(alpha_id: str, chash: str, ts: int, promotions_root: Path | None = None) -> tuple[Any, Path]:
     """Refuse (GovernanceError) when `chash` is already actively promoted or today's file exists; else return
     (the alpha's current active promotion or None, the path the new promotion file will take)."""
-    from hft.alpha.governance.promotion import active_promotion, promotion_path
-
     current = active_promotion(alpha_id, promotions_root)
     if current is not None and current.code_hash == chash:
         raise GovernanceError(f"alpha {alpha_id}: expected no active promotion of code hash {chash}, found one in "
@@ -157,16 +151,6 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     `validation` holds the ``gate_d``, ``gate_e`` and ``canary`` sections (`hft.alpha.api.config.ValidationConfig`);
     `current` / `target` come from `check_promotable`.
     """
-    from hft.alpha.gates.gate_e import evaluate_gate_e
-    from hft.alpha.governance.promotion import (
-        GateResult,
-        append_event,
-        check_write,
-        new_promotion,
-        write_promotion,
-    )
-    from hft.alpha.records import ledger
-
     chash = code_hash
     if gate_writer is None or audit_writer is None:
         from hft.alpha.records import audit
@@ -182,7 +166,6 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     passed = d.passed and e.passed
     reasons = [f"gate D: {r}" for r in d.reasons] + [f"gate E: {r}" for r in e.reasons]
 
-    from hft.alpha.records.audit import GateDecision
 
     run_id = d.run_hash
     common = {"alpha_id": alpha_id, "version": version, "code_hash": chash, "data_hash": d.data_hash,
@@ -256,22 +239,18 @@ def _evidence_identity(d: Any) -> tuple[str, tuple[int, int] | None]:
     folder = getattr(d, "run_folder", None)
     if not folder or not Path(folder).is_dir():
         return "", None
-    from hft.alpha.governance.canary import observation_identity, read_observations
 
     return observation_identity(read_observations(Path(folder)))
 
 
 def _latest_required(rows: list[dict[str, Any]], alpha_id: str, chash: str,
                      required: Any = ("A", "B", "C", "pool")) -> dict[str, dict[str, Any]]:
-    from hft.alpha.gates.gate_e import latest_verdicts
 
     return {g: r for g, r in latest_verdicts(rows, alpha_id, chash).items() if g in tuple(required)}
 
 
 def _jsonable(obj: Any) -> Any:
     """Plain JSON types (NaN / inf → None), recursively."""
-    import math
-
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -69,6 +69,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from hft.alpha.api.base import check_alpha_id
 from hft.alpha.api.lifecycle_config import (
     CanaryPlan,
@@ -80,6 +82,7 @@ from hft.alpha.api.lifecycle_config import (
 from hft.alpha.governance.lifecycle import STATES, is_active, transition
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import GovernanceError, HftError
+from hft.core.fileio import atomic_write_text
 
 __all__ = ["APPROVER_RE", "HANDLE_RE", "GateResult", "HistoryEntry", "Promotion", "active_promotion",
            "append_event", "check_approver", "list_promotions", "load_promotion", "parse_promotion",
@@ -110,7 +113,6 @@ def check_approver(value: Any, key: str = "approvers", file: str | None = None) 
 @dataclass(frozen=True)
 class GateResult:
     """One gate's verdict as recorded in the evidence."""
-
     gate: str
     passed: bool
     metric: str
@@ -126,7 +128,6 @@ class GateResult:
 @dataclass(frozen=True)
 class HistoryEntry:
     """One lifecycle event."""
-
     ts: int
     event: str
     from_state: str
@@ -153,7 +154,6 @@ class HistoryEntry:
 @dataclass(frozen=True)
 class Promotion:
     """A promotion file's content (see the module docstring)."""
-
     alpha_id: str
     version: str
     code_hash: str
@@ -420,7 +420,6 @@ def check_write(p: Promotion, path: str | Path) -> None:
 
 
 def _dump(doc: dict[str, Any]) -> str:
-    import yaml
 
     head = ("# Alpha promotion (hft/alpha/governance/promotion.py). Written by `hft alpha promote` / `hft alpha canary`.\n"
             "# Validated on read and write; `history` is append-only: edit nothing by hand.\n")
@@ -433,8 +432,6 @@ def write_promotion(p: Promotion, path: str | Path | None = None, *, root: str |
     Over an existing file the write is refused unless the new history extends the stored one and the identity
     fields are unchanged (`GovernanceError`); nothing is written on any error.
     """
-    from hft.core.fileio import atomic_write_text
-
     target = Path(path) if path is not None else promotion_path(p.alpha_id, p.promoted_ts, root)
     doc = p.to_dict()
     parse_promotion(doc, target)  # validate what we are about to write (same rules as on read)

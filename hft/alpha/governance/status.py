@@ -13,8 +13,14 @@ Without the store (``--no-store``) the files are shown unverified (``verified: f
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
+
+from hft.alpha.gates.gate_e import latest_verdicts
+from hft.alpha.governance.promotion import parse_promotion, safe_list_promotions
+from hft.alpha.records import ledger
+from hft.core.errors import HftError
 
 __all__ = ["status"]
 
@@ -24,9 +30,6 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
     """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring)."""
     from hft.alpha.api.lifecycle_config import GATE_NAMES
     from hft.alpha.api.registry import list_alphas
-    from hft.alpha.gates.gate_e import latest_verdicts
-    from hft.alpha.governance.promotion import safe_list_promotions
-    from hft.core.errors import HftError
 
     promos, errors = safe_list_promotions(promotions_root)
     notes: list[str] = []
@@ -49,7 +52,7 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
         cur = active[-1] if active else (mine[-1] if mine else None)
         chash = None
         try:
-            from hft.alpha.governance.promote import alpha_code_hash
+            from hft.alpha.records.experiments import alpha_code_hash
 
             chash = alpha_code_hash(a, root)
         except HftError as exc:
@@ -75,11 +78,7 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
 def _as_recorded(promos: list[Any], errors: list[dict[str, Any]], notes: list[str],
                  flags: dict[str, dict[str, Any]]) -> list[Any]:
     """The promotions as their records say (files that differ flagged in `flags` and `errors`)."""
-    import dataclasses
 
-    from hft.alpha.governance.promotion import parse_promotion
-    from hft.alpha.records import ledger
-    from hft.core.errors import HftError
 
     try:
         chains = ledger.read_chains()

@@ -18,7 +18,7 @@ Steps (any error before step 6 writes nothing):
 7. Gate C is decided; with `record`, one ``audit.alpha_gate_decisions`` row per gate.
 
 The alpha's family is ``getattr(alpha_cls, "family", alpha_id)``. The code hash is
-`experiments.code_hash` of the alpha's folder and ``hft/alpha`` — the same as `hft.alpha.governance.promote.alpha_code_hash`,
+`experiments.code_hash` of the alpha's folder and ``hft/alpha`` — the same as `hft.alpha.records.experiments.alpha_code_hash`,
 so promotion finds these verdicts — plus the ``config_path`` file when one is given: a validation under another
 config (other thresholds) gets its own code hash and cannot stand in for the alpha's own config.
 """
@@ -36,7 +36,17 @@ from typing import Any
 
 import numpy as np
 
+from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
+from hft.alpha.gates import gate_a as ga
+from hft.alpha.gates import gate_b as gb
+from hft.alpha.gates import gate_c as gc
+from hft.alpha.gates.registry import GateInputs, run_extra_gates
 from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
+from hft.alpha.records.audit import GateDecision, write_gate_decisions
+from hft.alpha.records.experiments import Trial, code_hash, new_experiment_id
+from hft.alpha.research import stats
+from hft.alpha.research.days import day_features, group_days
+from hft.alpha.research.features import data_hash, horizon_column
 from hft.core.errors import DataValidationError, GovernanceError
 
 __all__ = ["Scorecard", "validate"]
@@ -63,7 +73,6 @@ class Scorecard:
             ``n_rows``, and with several days ``gates``: that day's own A, B, C (the `gates` above are pooled:
             A passes only when every day passes; B and C are computed on every day's rows / periods together).
     """
-
     alpha_id: str
     version: str
     family: str
@@ -103,7 +112,6 @@ class Scorecard:
 
 
 def _paths(data: Sequence[Path | str]) -> list[Path]:
-    from hft.alpha.research.days import group_days
 
     if isinstance(data, str | Path):
         data = [data]
@@ -113,7 +121,6 @@ def _paths(data: Sequence[Path | str]) -> list[Path]:
 
 
 def _primary_ic(signal: np.ndarray, fwd: np.ndarray, buckets: np.ndarray) -> float:
-    from hft.alpha.research import stats
 
     _, ics = stats.bucket_ic(signal, fwd, buckets, "spearman")
     ics = ics[np.isfinite(ics)]
@@ -141,15 +148,6 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
         DataValidationError (missing / too short data). A failed gate is NOT an exception: see
         `Scorecard.passed`.
     """
-    from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
-    from hft.alpha.gates import gate_a as ga
-    from hft.alpha.gates import gate_b as gb
-    from hft.alpha.gates import gate_c as gc
-    from hft.alpha.gates.registry import GateInputs, run_extra_gates
-    from hft.alpha.records.experiments import code_hash, new_experiment_id
-    from hft.alpha.research.days import day_features
-    from hft.alpha.research.features import data_hash, horizon_column
-
     timings: dict[str, float] = {}
     state: dict[str, Any] = {"name": None, "t": 0.0}
 
@@ -352,7 +350,6 @@ def _day_gate_c(gc: Any, srs: list[Any], n_trials: int, var_sharpe: float, th: A
 
 
 def _record_trials(reg: Any, card: Scorecard, returns: list[np.ndarray], seed: int) -> None:
-    from hft.alpha.records.experiments import Trial
 
     now = time.time_ns()
     trials = []
@@ -367,7 +364,6 @@ def _record_trials(reg: Any, card: Scorecard, returns: list[np.ndarray], seed: i
 
 
 def _write_decisions(reg: Any, card: Scorecard) -> None:
-    from hft.alpha.records.audit import GateDecision, write_gate_decisions
 
     rows = [GateDecision(alpha_id=card.alpha_id, version=card.version, code_hash=card.code_hash,
                          data_hash=card.data_hash, gate=g.gate, passed=bool(g.passed), metric=g.metric,

@@ -28,6 +28,8 @@ from hft.alpha.records.experiments import (
     write_records,
 )
 from hft.core.errors import GovernanceError, StoreError
+from hft.core.ids import stable_id
+from hft.recorder.topics import get_topic, parse_record_id, record_id_hex
 
 __all__ = ["AUDIT_TOPICS", "GateDecision", "query_gate_decisions", "write_audit", "write_gate_decisions"]
 
@@ -51,7 +53,6 @@ class GateDecision:
         experiment_id / run_id: the experiment registry id and the run (validate / promote invocation).
         host / user / ts_ns: where, by whom, when (UTC int ns; default now).
     """
-
     alpha_id: str
     version: str
     code_hash: str
@@ -77,8 +78,6 @@ class GateDecision:
     @property
     def record_id(self) -> str:
         """Stable record id: writing the same decision twice stores it once."""
-        from hft.core.ids import stable_id
-
         return stable_id(GATE_TOPIC, self.alpha_id, self.version, self.code_hash, self.data_hash, self.gate,
                          self.experiment_id, self.run_id, self.ts_ns)
 
@@ -134,9 +133,6 @@ def write_audit(topic: str, rows: list[dict[str, Any]], *, home: Path | None = N
     Raises:
         StoreError: unknown topic, unknown / badly typed field (nothing written), WAL refusal, load failure.
     """
-    from hft.core.ids import stable_id
-    from hft.recorder.topics import get_topic, parse_record_id, record_id_hex
-
     t = get_topic(topic)
     if t.name not in AUDIT_TOPICS:
         raise StoreError(f"write_audit: expected one of {list(AUDIT_TOPICS)}, was {topic!r}", topic=topic)

@@ -42,7 +42,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import hft.alpha
+from hft.alpha.api.registry import alpha_dir
 from hft.core.errors import GovernanceError, StoreError
+from hft.core.ids import stable_id
+from hft.core.paths import wal_root
+from hft.recorder.loader import WALLoader
+from hft.recorder.wal_first import WALConfig, open_checked_writer
 
 __all__ = [
     "TOPIC",
@@ -87,8 +93,6 @@ def new_experiment_id(alpha_id: str, kind: str) -> str:
 
 def trial_record_id(experiment_id: str, trial: int) -> str:
     """The stable record id (32 hex digits) of trial `trial` of `experiment_id`."""
-    from hft.core.ids import stable_id
-
     return stable_id(TOPIC, experiment_id, int(trial))
 
 
@@ -211,7 +215,6 @@ class Trial:
         started_ns / finished_ns: UTC, int ns.
         host / user: where and by whom (default: this process).
     """
-
     experiment_id: str
     alpha_id: str
     family: str
@@ -290,7 +293,6 @@ class FamilyStats:
         var_sharpe: sample variance (ddof=1) of the finite per-period Sharpe ratios; 0.0 with fewer than two.
         sharpes: those Sharpe ratios, in trial order.
     """
-
     n_trials: int
     var_sharpe: float
     sharpes: list[float]
@@ -498,8 +500,6 @@ def now_ns() -> int:
 
 def write_records(topic: str, records: list[dict[str, Any]], *, home: Path | None = None) -> None:
     """Append `records` (one batch, all or nothing) to the alpha audit WAL; StoreError if refused."""
-    from hft.recorder.wal_first import WALConfig, open_checked_writer
-
     with open_checked_writer(WAL_NAME, home=home, config=WALConfig(fsync="batch", lock_wait_s=30.0),
                              what=f"{topic} audit records") as w:
         if not w.write_many(topic, records):
@@ -510,9 +510,17 @@ def write_records(topic: str, records: list[dict[str, Any]], *, home: Path | Non
 
 def drain_audit_wal(store: Any, home: Path | None = None) -> None:
     """Load whatever the alpha audit WAL still holds into `store` (a no-op when it is fully loaded)."""
-    from hft.core.paths import wal_root
-    from hft.recorder.loader import WALLoader
-
     d = wal_root(home) / WAL_NAME
     if (d / "manifest.json").exists():
         WALLoader(store, [d]).load()
+
+
+def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
+    """The code hash gates are recorded under: the alpha's folder plus the ``hft/alpha`` package
+    (`hft.alpha.records.experiments.code_hash`, as the validation and search record it)."""
+    return code_hash([alpha_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent])
+
+
+def current_actor() -> str:
+    """``user@host`` of this process."""
+    return f"{current_user()}@{current_host()}"

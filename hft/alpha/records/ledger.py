@@ -26,10 +26,13 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hft.alpha.governance.promotion import parse_promotion, write_promotion
+from hft.alpha.records.audit import _opened
+from hft.alpha.records.experiments import drain_audit_wal, sql_literal
 from hft.core.errors import GovernanceError
 
 __all__ = ["CHAIN_TOPICS", "Verified", "canonical", "chain_fields", "checked", "first_difference", "inspect",
@@ -75,9 +78,6 @@ def read_chain(pid: str, *, home: Path | None = None, store: Any = None, wait_s:
 def read_chains(pid: str | None = None, *, home: Path | None = None, store: Any = None,
                 wait_s: float = 30.0) -> dict[str, list[dict[str, Any]]]:
     """Chain rows of promotion `pid` (every promotion when None), by promotion id; one store query."""
-    from hft.alpha.records.audit import _opened
-    from hft.alpha.records.experiments import drain_audit_wal, sql_literal
-
     where = "record_hash != ''" + (f" AND promotion_id = {sql_literal(pid)}" if pid is not None else "")
     sql = " UNION ALL ".join(f"SELECT promotion_id, prev_hash, record_hash, record FROM {t} WHERE {where}"
                              for t in CHAIN_TOPICS)
@@ -94,7 +94,6 @@ def read_chains(pid: str | None = None, *, home: Path | None = None, store: Any 
 class Verified:
     """The outcome of `verified`: the record's promotion document, its hash, and whether the file was a stale
     view of an earlier step."""
-
     doc: dict[str, Any]
     head_hash: str
     stale: bool
@@ -204,9 +203,7 @@ def checked(p: Any, reader: ChainReader | None = None) -> tuple[Any, str]:
     Raises:
         GovernanceError: see `verified`.
     """
-    from dataclasses import replace
 
-    from hft.alpha.governance.promotion import parse_promotion, write_promotion
 
     v = verified(p, reader)
     rec = replace(parse_promotion(v.doc, p.file), file=p.file)

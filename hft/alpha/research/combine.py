@@ -21,12 +21,16 @@ Method (all statistics of the in-sample part only are used on the out-of-sample 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from hft.alpha.api.registry import get_alpha
+from hft.alpha.research import stats
 from hft.core.errors import GovernanceError
 
 __all__ = ["WEIGHT_SCHEMES", "Combination", "bucket_returns", "init_worker", "members_of", "score_chunk",
@@ -38,7 +42,6 @@ WEIGHT_SCHEMES = ("equal", "ic", "random")
 @dataclass(frozen=True)
 class Combination:
     """One search trial: members ``((alpha_id, ((param, value), ...)), ...)`` and a weighting scheme."""
-
     members: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
     weights: str
     seed: int
@@ -69,7 +72,6 @@ def _signal(features: Any, alpha_id: str, params: tuple[tuple[str, Any], ...], c
     key = (alpha_id, params)
     if cache is not None and key in cache:
         return cache[key]
-    from hft.alpha.api.registry import get_alpha
 
     sig = get_alpha(alpha_id, dict(params)).signal(features).to_numpy().astype(np.float64)
     if cache is not None:
@@ -85,8 +87,6 @@ def score_combination(features: Any, combo: Combination, *, target: str, oos_fra
     ``metrics["sharpe"]`` is the out-of-sample per-period Sharpe (the trial's score), ``n_obs`` the number of
     out-of-sample buckets, ``period_returns`` every bucket's net return (in-sample then out-of-sample, for PBO).
     """
-    from hft.alpha.research import stats
-
     n = features.height
     if target not in features.columns:
         raise GovernanceError(f"search: expected the forward-return column {target!r} in the features",
@@ -161,15 +161,11 @@ _WORKER: dict[str, Any] = {}
 
 def init_worker(features_path: str, kw: dict[str, Any]) -> None:
     """Process-pool initializer: load the features once per worker; `kw` are `score_combination` options."""
-    import polars as pl
-
     _WORKER.update(features=pl.read_parquet(features_path), kw=kw, cache={}, key=None)
 
 
 def score_chunk(chunk: list[tuple[int, Combination]]) -> list[tuple[int, dict[str, Any], int, int, str]]:
     """Score ``(trial number, combination)`` pairs on the worker's features: (n, metrics, t0, t1, status)."""
-    import time
-
     out = []
     for n, combo in chunk:
         t0 = time.time_ns()

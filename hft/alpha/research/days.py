@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hft.alpha.research.features import compute_features, data_hash
 from hft.data.sources import group_days
 
 __all__ = ["DayFeatures", "day_features", "group_days"]
@@ -30,7 +31,6 @@ class DayFeatures:
         data_hash: content hash of those files (`hft.alpha.research.features.data_hash`).
         features: the features frame (`hft.alpha.research.features.compute_features`).
     """
-
     label: str
     paths: tuple[Path, ...]
     data_hash: str
@@ -43,8 +43,6 @@ def _label(paths: list[Path]) -> str:
 
 def day_features(paths: Sequence[Path | str], spec: Any, *, cache: bool = True) -> list[DayFeatures]:
     """Features of each day of `paths` (`group_days`) for `spec`, from the feature cache when warm."""
-    from hft.alpha.research.features import compute_features, data_hash
-
     out = []
     for group in group_days(paths):
         feats = compute_features(group, spec, cache=cache)

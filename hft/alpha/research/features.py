@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 from numba import njit
 
 from hft.book.l2 import L2_OK, L2_OUT_OF_RANGE, L2Book, book_for, grow, top_n
@@ -82,6 +83,9 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.errors import ConfigError, DataValidationError
+from hft.core.ids import hash_arrays, sha256_file
+from hft.core.paths import hft_home
+from hft.core.units import parse_duration_ns
 
 __all__ = [
     "FEATURES_VERSION",
@@ -136,7 +140,6 @@ class FeatureSpec:
         horizons: forward-return horizons: positive ints (rows) for event time; durations (``"1s"``), each a
             multiple of the step, for clock sampling.
     """
-
     levels: int = 5
     sampling: str = "event"
     horizons: tuple[int | str, ...] = field(default=(1, 10, 100))
@@ -179,7 +182,6 @@ class FeatureSpec:
         """The clock step in ns, or None for event time."""
         if self.sampling == "event":
             return None
-        from hft.core.units import parse_duration_ns
 
         ns = parse_duration_ns(self.sampling, key="features.sampling")
         if ns <= 0:
@@ -192,7 +194,6 @@ class FeatureSpec:
         step = self.step_ns
         if step is None:
             return [int(h) for h in self.horizons]
-        from hft.core.units import parse_duration_ns
 
         return [parse_duration_ns(h) // step for h in self.horizons]
 
@@ -317,7 +318,6 @@ def _diff0(x: np.ndarray) -> np.ndarray:
 
 
 def _build(md: Any, spec: FeatureSpec):
-    import polars as pl
 
     ev = md.events
     if len(ev) == 0:
@@ -420,15 +420,11 @@ def column_order(spec: FeatureSpec) -> list[str]:
 
 def feature_cache_dir() -> Path:
     """``$HFT_HOME/cache/features`` (not created)."""
-    from hft.core.paths import hft_home
-
     return hft_home() / "cache" / "features"
 
 
 def data_hash(md_or_paths: Any) -> str:
     """Content hash of the data: SHA-256 of the files (and LOBSTER sidecars) for paths, else of the arrays."""
-    from hft.core.ids import hash_arrays, sha256_file
-
     if isinstance(md_or_paths, str | Path) or (isinstance(md_or_paths, Sequence)
                                                and not hasattr(md_or_paths, "events")):
         paths = [Path(md_or_paths)] if isinstance(md_or_paths, str | Path) else [Path(p) for p in md_or_paths]
@@ -472,8 +468,6 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
     Returns:
         A polars DataFrame, one row per sample.
     """
-    import polars as pl
-
     spec = spec or FeatureSpec()
     target = None
     if cache:
