@@ -15,13 +15,13 @@ def _configure_numba_cache() -> None:
     explicit ``NUMBA_CACHE_DIR`` is respected.
     ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs a few ms at import (reading the sources).
     """
-    import os
-    import sys
+    import os  # lazy: the package namespace stays `__version__` only
+    import sys  # lazy: the package namespace stays `__version__` only
 
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    import hashlib
-    from pathlib import Path
+    import hashlib  # lazy: the package namespace stays `__version__` only
+    from pathlib import Path  # lazy: the package namespace stays `__version__` only
 
     root = os.path.dirname(os.path.realpath(__file__))
     h = hashlib.blake2b(digest_size=8)
@@ -49,8 +49,8 @@ def _configure_numba_cache() -> None:
 
 def _prune(base, keep, n_old: int = 2, unused_s: float = 7 * 86400) -> None:
     """Delete caches unused for ``unused_s`` seconds, except the ``n_old`` most recently used."""
-    import shutil
-    import time
+    import shutil  # lazy: the package namespace stays `__version__` only
+    import time  # lazy: the package namespace stays `__version__` only
 
     old = sorted((d for d in base.iterdir() if d.is_dir() and d != keep), key=lambda d: d.stat().st_mtime,
                  reverse=True)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.errors import StoreError
+from hft.core.fileio import atomic_write_bytes
 from hft.core.paths import wal_root
 from hft.recorder import wal_format as wf
 from hft.recorder.manifest import read_manifest, update_manifest
@@ -94,7 +95,6 @@ def _quarantine(wal_dir: Path, path: Path, start: int, end: int, reason: str) ->
         f.seek(start)
         data = f.read(end - start)
     if not qfile.exists():
-        from hft.core.fileio import atomic_write_bytes
 
         atomic_write_bytes(qfile, data)
     entry = {"segment": path.name, "offset": start, "bytes": end - start, "reason": reason, "file": str(qfile)}

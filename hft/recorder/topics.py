@@ -355,16 +355,10 @@ def _encode_value(topic: str, col: Column, v: Any) -> bytes:
     if t in _INT_TYPES:
         code, lo, hi = _INT_TYPES[t]
         if isinstance(v, bool) or not isinstance(v, int):
-            try:
-                import numpy as np
-
-                if isinstance(v, np.integer):
-                    v = int(v)
-                else:
-                    raise TypeError
-            except TypeError:
+            if not isinstance(v, np.integer):
                 raise StoreError(f"{topic}: field '{col.name}': expected an integer ({t}), was {v!r}",
-                                 topic=topic, key=col.name) from None
+                                 topic=topic, key=col.name)
+            v = int(v)
         if not lo <= v <= hi:
             raise StoreError(f"{topic}: field '{col.name}': expected {lo} <= value <= {hi} ({t}), was {v}",
                              topic=topic, key=col.name)
@@ -388,17 +382,12 @@ def _encode_value(topic: str, col: Column, v: Any) -> bytes:
 
 
 def _json_default(obj: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, np.floating):
-            return float(obj)
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     return str(obj)
 
 

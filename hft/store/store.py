@@ -14,8 +14,10 @@ from typing import Any
 
 from hft.core.errors import StoreError
 from hft.core.paths import clickhouse_dir
-from hft.store.backend import QueryResult, StoreBackend
+from hft.store.backend import ChdbBackend, QueryResult, ServerBackend, StoreBackend
 from hft.store.lock import ProcessLock
+from hft.store.migrations import migrate as run
+from hft.store.readonly_sql import check_read_only_sql
 
 ENV_URL = "HFT_CLICKHOUSE_URL"
 
@@ -29,7 +31,6 @@ class Store:
         self._read_only = False
         self._table_functions: frozenset[str] | None = None
         if migrate:
-            from hft.store.migrations import migrate as run
 
             self.schema_version = run(backend)
 
@@ -79,7 +80,6 @@ class Store:
 
     def _guard(self, sql: str) -> None:
         if self._read_only:
-            from hft.store.readonly_sql import check_read_only_sql
 
             check_read_only_sql(sql, self.explain_ast, self.table_functions())
 
@@ -119,11 +119,9 @@ def open_store(*, home: Path | None = None, url: str | None = None, wait_s: floa
     url = store_url(url)
     backend: StoreBackend
     if url:
-        from hft.store.backend import ServerBackend
 
         backend = ServerBackend(url)
     else:
-        from hft.store.backend import ChdbBackend
 
         backend = ChdbBackend(clickhouse_dir(home), wait_s=wait_s)
     try:

@@ -60,10 +60,11 @@ key (the alpha owns its parameter types).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hft.alpha.api import lifecycle_config as lc
 from hft.alpha.api.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
 from hft.alpha.gates.registry import resolve_gate
 from hft.alpha.research.features import FeatureSpec
@@ -242,8 +243,6 @@ def _feature_spec(sec: Section) -> FeatureSpec:
 
 
 def _lifecycle_sections(val: Section) -> dict[str, Any]:
-    from hft.alpha.api import lifecycle_config as lc
-
     return {"pool": lc.parse_pool(val.section("pool", {})), "gate_d": lc.parse_gate_d(val.section("gate_d", {})),
             "gate_e": lc.parse_gate_e(val.section("gate_e", {})),
             "canary": lc.parse_canary(val.section("canary", {}))}
@@ -304,7 +303,6 @@ def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any
         except GovernanceError as exc:
             fields = {k: v for k, v in exc.fields.items() if k != "file"}
             raise GovernanceError(f"{root.file}: {exc.message}", file=root.file, **fields) from None
-        from dataclasses import asdict
 
         params = asdict(inst.params)
         need = inst.required_levels()

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.dtypes import BUY, SELL
+from hft.core.errors import SimError
 from hft.core.orders import ORDER_LIMIT, TIF_IOC
 from hft.sim.strategy import Context, Strategy
 
@@ -90,7 +91,6 @@ class AlphaExecution(Strategy):
         stamps = np.asarray(stamps, np.int64)
         z = np.asarray(z, np.float64)
         if stamps.shape != z.shape or (len(stamps) > 1 and np.any(np.diff(stamps) < 0)):
-            from hft.core.errors import SimError
 
             raise SimError("alpha_exec: expected non-decreasing stamps, one per z value")
         self._stamps = stamps.tolist()

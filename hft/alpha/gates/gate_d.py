@@ -39,6 +39,7 @@ from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
 from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
 from hft.alpha.research.features import compute_features, data_hash
 from hft.core.errors import GovernanceError
+from hft.core.paths import hft_home
 from hft.data.sources import group_days, open_market_data
 from hft.sim.latency import feed_local_times
 from hft.sim.replay import (
@@ -49,6 +50,7 @@ from hft.sim.replay import (
     summarise,
     write_run_folder,
 )
+from hft.sim.sessions import replay_sessions, total_output, total_summary
 
 __all__ = ["GateDResult", "replay_config_for", "replay_metrics", "replay_verdict", "run_gate_d"]
 
@@ -134,7 +136,6 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
         volume[0] += int(feats["trade_qty"].sum())
 
     if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
-        from hft.sim.sessions import replay_sessions, total_output, total_summary
 
         sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare)
         out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
@@ -155,7 +156,6 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
     reasons = replay_verdict(metrics, gate)
     folder = None
     if write_folder:
-        from hft.core.paths import hft_home
 
         target = Path(out_dir) if out_dir is not None else (hft_home() / "runs" / runs_kind / alpha_id
                                                            / out.run_hash)

@@ -54,6 +54,7 @@ import polars as pl
 from hft.alpha.api.base import check_alpha_id
 from hft.alpha.api.registry import load_config
 from hft.alpha.gates.gate_d import run_gate_d
+from hft.alpha.governance.canary_live import live_observations
 from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
 from hft.alpha.records import ledger
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
@@ -195,7 +196,6 @@ def observation_metrics(obs: dict[str, Any]) -> dict[str, Any]:
     fills, orders = obs["fills"], obs["orders"]
     slip = 0.0
     if fills.height and orders.height and eq.height:
-        import polars as pl
 
         new = orders.filter(pl.col("action") == 1).group_by("order_id").agg(pl.col("ts").min())
         sent = dict(zip(new["order_id"].to_list(), new["ts"].to_list(), strict=True))
@@ -325,8 +325,6 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     if data:
         folder = replay_observations(p, data, root=root)
     elif live:
-        from hft.alpha.governance.canary_live import live_observations
-        from hft.core.paths import hft_home
 
         if live_records is None:
             raise GovernanceError("canary --live: expected a reader of the audit store's live records",
@@ -364,7 +362,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                        metrics={k: float(v) for k, v in m.items()})
     check_write(nxt, p.file)  # a step that could not be written is never recorded
     if audit_writer is None:
-        from hft.alpha.records.audit import write_audit as audit_writer
+        pass
     plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,

@@ -39,8 +39,8 @@ from hft.alpha.governance.promotion import (
     promotion_path,
     write_promotion,
 )
-from hft.alpha.records import ledger
-from hft.alpha.records.audit import GateDecision
+from hft.alpha.records import audit, ledger
+from hft.alpha.records.audit import GateDecision, query_gate_decisions
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
 from hft.core.errors import GovernanceError
 
@@ -153,12 +153,10 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     """
     chash = code_hash
     if gate_writer is None or audit_writer is None:
-        from hft.alpha.records import audit
 
         gate_writer = gate_writer or audit.write_gate_decisions
         audit_writer = audit_writer or audit.write_audit
     if gate_rows is None:
-        from hft.alpha.records.audit import query_gate_decisions
 
         gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash)
     e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=validation.gate_d,

@@ -17,9 +17,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from hft.alpha.api.lifecycle_config import GATE_NAMES
+from hft.alpha.api.registry import list_alphas
 from hft.alpha.gates.gate_e import latest_verdicts
 from hft.alpha.governance.promotion import parse_promotion, safe_list_promotions
 from hft.alpha.records import ledger
+from hft.alpha.records.audit import query_gate_decisions
+from hft.alpha.records.experiments import alpha_code_hash
 from hft.core.errors import HftError
 
 __all__ = ["status"]
@@ -28,9 +32,6 @@ __all__ = ["status"]
 def status(*, root: Path | None = None, promotions_root: Path | None = None, with_audit: bool = True,
            gate_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring)."""
-    from hft.alpha.api.lifecycle_config import GATE_NAMES
-    from hft.alpha.api.registry import list_alphas
-
     promos, errors = safe_list_promotions(promotions_root)
     notes: list[str] = []
     flags: dict[str, dict[str, Any]] = {}
@@ -39,8 +40,6 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
     ids = sorted(set(list_alphas(root)) | {p.alpha_id for p in promos})
     if gate_rows is None and with_audit:
         try:
-            from hft.alpha.records.audit import query_gate_decisions
-
             gate_rows = query_gate_decisions()
         except HftError as exc:
             notes.append(f"audit store unavailable: {exc.message}")
@@ -52,8 +51,6 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
         cur = active[-1] if active else (mine[-1] if mine else None)
         chash = None
         try:
-            from hft.alpha.records.experiments import alpha_code_hash
-
             chash = alpha_code_hash(a, root)
         except HftError as exc:
             notes.append(f"{a}: code hash unavailable: {exc.message}")

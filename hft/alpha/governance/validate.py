@@ -43,11 +43,12 @@ from hft.alpha.gates import gate_c as gc
 from hft.alpha.gates.registry import GateInputs, run_extra_gates
 from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
-from hft.alpha.records.experiments import Trial, code_hash, new_experiment_id
+from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
 from hft.alpha.research import stats
 from hft.alpha.research.days import day_features, group_days
 from hft.alpha.research.features import data_hash, horizon_column
 from hft.core.errors import DataValidationError, GovernanceError
+from hft.core.paths import hft_home
 
 __all__ = ["Scorecard", "validate"]
 
@@ -254,7 +255,6 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     plot_paths: list[str] = []
     if plots:
         from hft.alpha.research.plots import write_validation_plots
-        from hft.core.paths import hft_home
 
         folder = Path(plots_dir) if plots_dir is not None else hft_home() / "runs" / "validate" / experiment_id
         plot_paths = [str(p) for p in write_validation_plots(folder, series, res_b.metrics,
@@ -311,7 +311,6 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     elif registry is not None:
         decide(registry)
     else:
-        from hft.alpha.records.experiments import ExperimentRegistry
         from hft.store.store import open_store
 
         with open_store(wait_s=30.0) as store:

@@ -83,9 +83,11 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.errors import ConfigError, DataValidationError
+from hft.core.fileio import atomic_path
 from hft.core.ids import hash_arrays, sha256_file
 from hft.core.paths import hft_home
 from hft.core.units import parse_duration_ns
+from hft.data.sources import group_days, open_market_data
 
 __all__ = [
     "FEATURES_VERSION",
@@ -166,7 +168,6 @@ class FeatureSpec:
                 if not isinstance(h, str):
                     raise ConfigError(f"features.horizons: expected durations like '1s' for clock sampling, "
                                       f"was {h!r}", key="features.horizons")
-                from hft.core.units import parse_duration_ns
 
                 ns = parse_duration_ns(h, key="features.horizons")
                 if ns <= 0 or ns % step:
@@ -480,7 +481,6 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
                 target.unlink(missing_ok=True)
     md = md_or_paths
     if not hasattr(md, "events"):
-        from hft.data.sources import group_days, open_market_data
 
         paths = [md] if isinstance(md, str | Path) else list(md)
         groups = group_days(paths)
@@ -492,7 +492,6 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
     if md is not None:
         df = _build(md, spec)
     if target is not None:
-        from hft.core.fileio import atomic_path
 
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:
