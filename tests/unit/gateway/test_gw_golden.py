@@ -261,9 +261,10 @@ def test_kernels_keep_the_arena_refcount_balanced():
 def test_dedup_index_handles_sequential_strided_and_random_keys():
     """The dedup index keeps runs of consecutive keys together (locality); any key pattern must still work."""
     from hft.gateway import kernels as K
+    from hft.gateway.kernels.dedup import _home
 
     bits = 12 | K.DD_HASH
-    homes = [K._home(k, bits) for k in range(800, 808)]
+    homes = [_home(k, bits) for k in range(800, 808)]
     assert homes == list(range(homes[0], homes[0] + 8)) and homes[0] % 8 == 0
     rng = np.random.default_rng(5)
     patterns = {"seq": list(range(1, 400)), "stride8": [8 * i for i in range(1, 400)],

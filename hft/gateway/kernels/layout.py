@@ -1,0 +1,370 @@
+"""The gateway arena: table layouts (field offsets, row widths), the header, `views` / `KState`, `new_arena`.
+
+Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kernels`."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+from hft.core.orders import (
+    N_REASONS,
+    NO_KEY,
+    RISK_FLAG_BAD_REPORT,
+    RISK_FLAG_LOSS_BREACH,
+    RISK_FLAG_MARKET_MOVE,
+    RISK_FLAG_POSITION_BREACH,
+    RISK_FLAG_UNKNOWN_ORDER,
+)
+
+# Kernels never allocate, so they are compiled without NRT reference counting (`_nrt=False`): with NRT on,
+# numba increfs / decrefs the arena (an atomic read-modify-write on its MemInfo) at every nested call that
+# passes `KState` or `b`. None of them allocates; `_kstate`, the only one returning an array, is inlined.
+_kernel = njit(cache=True, _nrt=False)
+_kernel_inline = njit(cache=True, _nrt=False, inline="always")
+
+
+I64_MAX = np.iinfo(np.int64).max
+I64_MIN = np.iinfo(np.int64).min
+EMPTY = NO_KEY  # empty hash-table cell
+UNSET = -1  # limit not set at this level (inherit)
+UNLIMITED = I64_MAX
+NONE_BID = I64_MIN  # no working buy in a slot
+NONE_ASK = I64_MAX  # no working sell in a slot
+DUP_FLAG = 1 << 16  # set in a decision code when the decision is a dedup hit
+CTL_INTERNAL = 1 << 8  # ctl bit: internal command (kill-switch cancels): no rate limits, no ownership check
+
+# report / mark flags (defined in hft.core.orders)
+F_LOSS_BREACH = RISK_FLAG_LOSS_BREACH
+F_POSITION_BREACH = RISK_FLAG_POSITION_BREACH
+F_MARKET_MOVE = RISK_FLAG_MARKET_MOVE
+F_UNKNOWN_ORDER = RISK_FLAG_UNKNOWN_ORDER
+F_BAD_REPORT = RISK_FLAG_BAD_REPORT
+
+MAGIC = 0x4846544757  # "HFTGW"
+VERSION = 1
+
+# --- cfg (1-D) ---------------------------------------------------------------------------------------------
+C_TTL_NS = 0
+C_DD_CAP = 1
+C_DD_BITS = 2
+DD_HASH = 3 << 8  # or-ed into the dedup index's bits: blocks of 8 consecutive keys (see `_home`)
+C_SLOT_CAP = 3
+C_SM_BITS = 4
+C_ORD_CAP = 5
+C_MAX_ACCT = 6
+C_MAX_STRAT = 7
+C_MAX_SYM = 8
+C_N_ACCT = 9
+C_N_STRAT = 10
+C_N_SYM = 11
+C_REQUIRE_REF = 12
+C_SELF_MATCH = 13
+C_OTYPE_MASK = 14
+C_TIF_MASK = 15
+C_MOVE_BPS = 16
+C_MOVE_WIN_NS = 17
+C_SCRATCH = 23  # unused (was a sink for read-ahead loads; the batch kernel now issues real prefetches)
+N_CFG = 24
+
+# --- ctr (1-D) ---------------------------------------------------------------------------------------------
+K_NEXT_OID = 0
+K_SEQ = 1
+K_DD_HEAD = 2
+K_DD_COUNT = 3
+K_SLOT_COUNT = 4
+K_FREE_TOP = 5
+K_DEDUP_HITS = 6
+K_ACCEPTED = 7
+K_DECISIONS = 8
+K_SLOT_EVICTIONS = 9
+K_LIVE = 10
+K_REPORTS = 11
+K_UNKNOWN_REPORTS = 12
+K_DD_EVICTED = 13
+K_DD_EXPIRED = 14
+N_CTR = 24
+
+# --- limit fields (rows of lim_acct / lim_strat / lim_sym, and lim_def) -------------------------------------
+L_MAX_ORDER_QTY = 0
+L_MAX_ORDER_NOTIONAL = 1
+L_MAX_POSITION = 2
+L_MAX_NOTIONAL = 3
+L_MIN_QTY = 4
+L_BAND_BPS = 5
+L_DAILY_LOSS = 6
+L_SUBMIT_COUNT = 7
+L_SUBMIT_WINDOW = 8
+L_CANCEL_COUNT = 9
+L_CANCEL_WINDOW = 10
+L_MAX_REPEATS = 11
+L_REPEAT_WINDOW = 12
+N_LIM = 16
+
+# --- symbol rows -------------------------------------------------------------------------------------------
+Y_REF_PX = 0
+Y_MULT = 1
+Y_TICK = 2
+Y_LOT = 3
+Y_HEAD = 4  # first exposure slot of this symbol (linked list)
+Y_WIN_TS = 5
+Y_WIN_PX = 6
+Y_MAX_BID = 7  # upper bound of the best working buy of any slot of the symbol (refreshed by walks)
+Y_MIN_ASK = 8  # lower bound of the best working sell
+Y_MIN_NOTIONAL = 9  # exchange filter: smallest order value in money units (0: none)
+N_Y = 16
+
+# --- strategy rows -----------------------------------------------------------------------------------------
+S_SUB_TOK = 0
+S_SUB_TS = 1
+S_CAN_TOK = 2
+S_CAN_TS = 3
+S_REAL = 4
+S_COST = 5
+S_MTM = 6
+N_S = 8
+
+# --- account rows ------------------------------------------------------------------------------------------
+A_REAL = 0
+A_COST = 1
+A_MTM = 2
+N_A = 4
+
+# --- exposure slot rows (hot fields first: line 0 = exposure + self-match walk, line 1 = order list + repeats)
+Z_ACCT = 0
+Z_BID = 1  # best working buy (cross price) of this slot
+Z_ASK = 2
+Z_SNEXT = 3  # next slot of the same symbol
+Z_POS = 4
+Z_WBUY = 5
+Z_WSELL = 6
+Z_NLIVE = 7
+Z_OHEAD = 8
+Z_REP_SIDE = 9
+Z_REP_PX = 10
+Z_REP_QTY = 11
+Z_REP_N = 12
+Z_REP_TS = 13
+Z_SPREV = 14
+Z_USED = 15
+Z_KEY = 16
+Z_STRAT = 17
+Z_SYM = 18
+Z_COST = 19
+Z_REAL = 20
+N_Z = 24
+
+# --- order rows --------------------------------------------------------------------------------------------
+O_ID = 0
+O_SLOT = 1
+O_SIDE = 2
+O_PX = 3
+O_OPEN = 4  # reserved working quantity
+O_STATUS = 5
+O_NEXT = 6
+O_PREV = 7
+O_NEW_PX = 8
+O_NEW_QTY = 9
+O_REP_RES = 10  # while a replace is pending: the part of O_OPEN reserved for the new size
+O_TYPE = 11
+N_O = 12
+
+OS_FREE = 0
+OS_LIVE = 1
+OS_PENDING_CANCEL = 2
+OS_PENDING_REPLACE = 3
+OS_PENDING_CANCEL_REPLACE = 4  # a cancel accepted while a replace is pending: both still to be answered
+
+# --- dedup entries (FIFO ring) -----------------------------------------------------------------------------
+D_KEY = 0
+D_EXPIRY = 1
+D_TS = 2
+D_REASON = 3
+D_OID = 4
+D_SEQ = 5
+N_D = 8
+
+# --- header ------------------------------------------------------------------------------------------------
+H_MAGIC = 0
+H_VERSION = 1
+H_BASE = 8
+T_CFG, T_CTR, T_REASONS, T_LIM_DEF, T_LIM_ACCT, T_LIM_STRAT, T_LIM_SYM = 0, 1, 2, 3, 4, 5, 6
+T_SYM, T_STRAT, T_ACCT, T_SLOT, T_SMAP, T_FREE, T_ORD, T_DDE, T_DDX = 7, 8, 9, 10, 11, 12, 13, 14, 15
+N_TABLES = 16
+HEADER = H_BASE + 3 * N_TABLES
+
+
+class GatewayState(NamedTuple):
+    """Views of the arena (see module docstring). 1-D: cfg, ctr, reasons, lim_def, free; the rest 2-D."""
+
+    cfg: np.ndarray
+    ctr: np.ndarray
+    reasons: np.ndarray
+    lim_def: np.ndarray
+    lim_acct: np.ndarray
+    lim_strat: np.ndarray
+    lim_sym: np.ndarray
+    sym: np.ndarray
+    strat: np.ndarray
+    acct: np.ndarray
+    slot: np.ndarray
+    smap: np.ndarray
+    free: np.ndarray
+    ord: np.ndarray
+    dde: np.ndarray
+    ddx: np.ndarray
+
+
+def _v1(buf, t):
+    b = H_BASE + 3 * t
+    o = buf[b]
+    return buf[o:o + buf[b + 1] * buf[b + 2]]
+
+
+def _v2(buf, t):
+    b = H_BASE + 3 * t
+    o = buf[b]
+    r = buf[b + 1]
+    c = buf[b + 2]
+    return buf[o:o + r * c].reshape((r, c))
+
+
+def views(buf):
+    """The arena as a `GatewayState` (works in Python and in numba)."""
+    return GatewayState(_v1(buf, T_CFG), _v1(buf, T_CTR), _v1(buf, T_REASONS), _v1(buf, T_LIM_DEF),
+                        _v2(buf, T_LIM_ACCT), _v2(buf, T_LIM_STRAT), _v2(buf, T_LIM_SYM), _v2(buf, T_SYM),
+                        _v2(buf, T_STRAT), _v2(buf, T_ACCT), _v2(buf, T_SLOT), _v2(buf, T_SMAP),
+                        _v1(buf, T_FREE), _v2(buf, T_ORD), _v2(buf, T_DDE), _v2(buf, T_DDX))
+
+
+class KState(NamedTuple):
+    """What the kernels pass around: the arena and the offset of each table.
+
+    ``b`` is the arena's data pointer (``CPointer(int64)``, indexed like the array, without negative-index
+    wrap-around and without reference counting); the caller keeps the arena array alive.
+
+    A NamedTuple of 16 array views costs ~150 ns per *nested call* in numba (each view is copied and
+    refcounted), a NamedTuple of one array and 16 ints costs a few ns, so kernels address rows as
+    ``b[table_offset + row * row_width + field]``.
+    """
+
+    b: np.ndarray  # in kernels: CPointer(int64) to the arena's data (see `_kstate`)
+    cfg: int
+    ctr: int
+    reasons: int
+    lim_def: int
+    lim_acct: int
+    lim_strat: int
+    lim_sym: int
+    sym: int
+    strat: int
+    acct: int
+    slot: int
+    smap: int
+    free: int
+    ord: int
+    dde: int
+    ddx: int
+
+
+@intrinsic
+def _data_ptr(typingctx, arr):
+    """``_data_ptr(arr)``: the data pointer of a C-contiguous int64 array as ``CPointer(int64)``.
+
+    Kernels index the arena through it: numba's array indexing wraps negative indices (compare, add and
+    select on every access: hundreds of instructions per intent), pointer indexing does not. Every arena
+    index in the kernels is non-negative by construction (table offset + row * width + field, rows checked)."""
+    def codegen(context, builder, signature, args):
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+
+    return types.CPointer(types.int64)(arr), codegen
+
+
+@_kernel_inline  # inlined: a non-NRT function must never *return* an array to an NRT caller (the caller
+def _kstate(buf):  # would decref a reference it was never given and free the arena under its owner)
+    return KState(_data_ptr(buf), buf[H_BASE + 3 * T_CFG], buf[H_BASE + 3 * T_CTR], buf[H_BASE + 3 * T_REASONS],
+                  buf[H_BASE + 3 * T_LIM_DEF], buf[H_BASE + 3 * T_LIM_ACCT], buf[H_BASE + 3 * T_LIM_STRAT],
+                  buf[H_BASE + 3 * T_LIM_SYM], buf[H_BASE + 3 * T_SYM], buf[H_BASE + 3 * T_STRAT],
+                  buf[H_BASE + 3 * T_ACCT], buf[H_BASE + 3 * T_SLOT], buf[H_BASE + 3 * T_SMAP],
+                  buf[H_BASE + 3 * T_FREE], buf[H_BASE + 3 * T_ORD], buf[H_BASE + 3 * T_DDE],
+                  buf[H_BASE + 3 * T_DDX])
+
+
+def _pow2_bits(n: int) -> int:
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    return bits
+
+
+MAX_ARENA_BYTES = 16 << 30  # the largest gateway arena new_arena allocates
+
+
+def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, exposure_slots: int,
+              working_orders: int, dedup_capacity: int) -> np.ndarray:
+    """Allocate and initialise an arena (all limits UNSET, all tables empty).
+
+    `working_orders` is rounded up to a power of two (order ids index the order ring by ``id & (n - 1)``).
+    """
+    ord_cap = 1 << _pow2_bits(max(working_orders, 2))
+    dd_bits = _pow2_bits(max(2 * dedup_capacity, 2))
+    sm_bits = _pow2_bits(max(2 * exposure_slots, 2))
+    shapes = [
+        (1, N_CFG), (1, N_CTR), (1, N_REASONS), (1, N_LIM),
+        (max_accounts, N_LIM), (max_strategies, N_LIM), (max_symbols, N_LIM),
+        (max_symbols, N_Y), (max_strategies, N_S), (max_accounts, N_A),
+        (exposure_slots, N_Z), (1 << sm_bits, 2), (1, exposure_slots), (ord_cap, N_O),
+        (dedup_capacity, N_D), (1 << dd_bits, 2),
+    ]
+    total = HEADER
+    offs = []
+    for r, c in shapes:
+        total = (total + 7) // 8 * 8  # 64-byte aligned tables
+        offs.append(total)
+        total += r * c
+    if total * 8 > MAX_ARENA_BYTES:  # refused before allocating (a capacity typo would ask for terabytes)
+        from hft.core.errors import ConfigError
+
+        raise ConfigError(f"capacity: the gateway arena would take {total * 8 / 2**30:,.1f} GiB; expected at most "
+                          f"{MAX_ARENA_BYTES / 2**30:g} GiB", key="capacity",
+                          hint="lower capacity.max_working_orders / exposure_max_symbols / dedup.capacity")
+    buf = np.zeros(total, dtype=np.int64)  # numpy advises huge pages for large blocks itself
+    buf[H_MAGIC] = MAGIC
+    buf[H_VERSION] = VERSION
+    for t, ((r, c), o) in enumerate(zip(shapes, offs, strict=True)):
+        buf[H_BASE + 3 * t: H_BASE + 3 * t + 3] = (o, r, c)
+    st = views(buf)
+    cfg = st.cfg
+    cfg[C_DD_CAP] = dedup_capacity
+    cfg[C_DD_BITS] = dd_bits
+    cfg[C_SLOT_CAP] = exposure_slots
+    cfg[C_SM_BITS] = sm_bits
+    cfg[C_ORD_CAP] = ord_cap
+    cfg[C_MAX_ACCT] = max_accounts
+    cfg[C_MAX_STRAT] = max_strategies
+    cfg[C_MAX_SYM] = max_symbols
+    st.lim_def[:] = UNLIMITED
+    st.lim_def[L_MIN_QTY] = 1
+    st.lim_acct[:] = UNSET
+    st.lim_strat[:] = UNSET
+    st.lim_sym[:] = UNSET
+    st.strat[:, S_SUB_TS] = I64_MIN
+    st.strat[:, S_CAN_TS] = I64_MIN
+    st.sym[:, Y_HEAD] = -1
+    st.sym[:, Y_MAX_BID] = NONE_BID
+    st.sym[:, Y_MIN_ASK] = NONE_ASK
+    st.sym[:, Y_MULT] = 1
+    st.sym[:, Y_TICK] = 1
+    st.sym[:, Y_LOT] = 1
+    st.smap[:, 0] = EMPTY
+    st.ddx[:, 0] = EMPTY
+    st.free[:] = np.arange(exposure_slots - 1, -1, -1)
+    st.ctr[K_FREE_TOP] = exposure_slots
+    st.ctr[K_NEXT_OID] = 1
+    st.ctr[K_SEQ] = 1
+    return buf
+
+

@@ -1,0 +1,281 @@
+"""Risk checks of one intent: rate buckets, PnL and daily loss, the risk step, exposure limits and reservations, TIF.
+
+Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kernels`."""
+
+from __future__ import annotations
+
+from hft.core.orders import (
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    R_BAD_PRICE,
+    R_BAD_QTY,
+    R_BAD_SIDE,
+    R_DAILY_LOSS,
+    R_MAX_ORDER_NOTIONAL,
+    R_MAX_ORDER_QTY,
+    R_MIN_NOTIONAL,
+    R_NO_REFERENCE_PRICE,
+    R_NOTIONAL_LIMIT,
+    R_OFF_LOT,
+    R_OFF_TICK,
+    R_OK,
+    R_POSITION_LIMIT,
+    R_PRICE_BAND,
+    R_QTY_BELOW_MIN,
+    R_REPEAT_THROTTLE,
+    R_SELF_MATCH,
+    R_SUBMIT_RATE,
+    R_UNKNOWN_ACCOUNT,
+    R_UNKNOWN_STRATEGY,
+    R_UNKNOWN_SYMBOL,
+    R_UNSUPPORTED_ORDER_TYPE,
+    R_UNSUPPORTED_TIF,
+    TIF_FOK,
+    TIF_IOC,
+)
+from hft.gateway.kernels.exposure import _cross_px, _eff, _mul3_gt, _mul_gt, _strat_lim
+from hft.gateway.kernels.layout import (
+    A_COST,
+    A_MTM,
+    A_REAL,
+    C_N_ACCT,
+    C_N_STRAT,
+    C_N_SYM,
+    C_OTYPE_MASK,
+    C_REQUIRE_REF,
+    C_SELF_MATCH,
+    C_TIF_MASK,
+    I64_MAX,
+    I64_MIN,
+    L_BAND_BPS,
+    L_DAILY_LOSS,
+    L_MAX_NOTIONAL,
+    L_MAX_ORDER_NOTIONAL,
+    L_MAX_ORDER_QTY,
+    L_MAX_POSITION,
+    L_MAX_REPEATS,
+    L_MIN_QTY,
+    L_REPEAT_WINDOW,
+    L_SUBMIT_COUNT,
+    L_SUBMIT_WINDOW,
+    N_A,
+    N_LIM,
+    N_S,
+    N_Y,
+    N_Z,
+    NONE_ASK,
+    NONE_BID,
+    S_COST,
+    S_MTM,
+    S_REAL,
+    S_SUB_TOK,
+    S_SUB_TS,
+    UNLIMITED,
+    Y_HEAD,
+    Y_LOT,
+    Y_MAX_BID,
+    Y_MIN_ASK,
+    Y_MIN_NOTIONAL,
+    Y_MULT,
+    Y_REF_PX,
+    Y_TICK,
+    Z_ACCT,
+    Z_ASK,
+    Z_BID,
+    Z_POS,
+    Z_REP_N,
+    Z_REP_PX,
+    Z_REP_QTY,
+    Z_REP_SIDE,
+    Z_REP_TS,
+    Z_SNEXT,
+    Z_WBUY,
+    Z_WSELL,
+    _kernel,
+    _kernel_inline,
+)
+
+
+# ======================================================================= rate limits
+@_kernel
+def _bucket_ok(b, tok, ts, count, window, now):
+    """Refill a token bucket at b[tok] / b[ts] (`count` per `window` ns, in units of 1/window) and test
+    for one token."""
+    if count >= UNLIMITED or window <= 0:
+        return True
+    full = count * window
+    last = b[ts]
+    if last == I64_MIN or now - last >= window:
+        b[tok] = full
+    else:
+        el = now - last
+        if el > 0:
+            b[tok] = min(full, b[tok] + el * count)
+    b[ts] = now
+    return b[tok] >= window
+
+
+# ======================================================================= risk (step 4)
+@_kernel_inline
+def _pnl_strat(st, t):
+    r = st.strat + t * N_S
+    return st.b[r + S_REAL] + st.b[r + S_MTM] - st.b[r + S_COST]
+
+
+@_kernel_inline
+def _pnl_acct(st, a):
+    r = st.acct + a * N_A
+    return st.b[r + A_REAL] + st.b[r + A_MTM] - st.b[r + A_COST]
+
+
+@_kernel
+def _loss_breached(st, a, t):
+    lim = _strat_lim(st, L_DAILY_LOSS, t)
+    if lim < UNLIMITED and _pnl_strat(st, t) < -lim:
+        return True
+    lim = st.b[st.lim_acct + a * N_LIM + L_DAILY_LOSS]
+    return lim >= 0 and lim < UNLIMITED and _pnl_acct(st, a) < -lim
+
+
+@_kernel
+def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, internal, check_repeat):
+    b = st.b
+    ys = st.sym + y * N_Y
+    tick = b[ys + Y_TICK]
+    if tick != 1 and otype != ORDER_MARKET and price % tick != 0:
+        return R_OFF_TICK
+    lot = b[ys + Y_LOT]
+    if lot != 1 and qty % lot != 0:
+        return R_OFF_LOT
+    if qty < _eff(st, L_MIN_QTY, a, t, y):
+        return R_QTY_BELOW_MIN
+    minn = b[ys + Y_MIN_NOTIONAL]
+    if minn > 0 and not _mul3_gt(valpx, qty, mult, minn - 1):
+        return R_MIN_NOTIONAL
+    if qty > _eff(st, L_MAX_ORDER_QTY, a, t, y):
+        return R_MAX_ORDER_QTY
+    if otype != ORDER_MARKET and ref > 0:
+        band = _eff(st, L_BAND_BPS, a, t, y)
+        d = abs(price - ref)
+        if (band < UNLIMITED and not _mul_gt(band, ref, I64_MAX) and not _mul_gt(d, 10000, I64_MAX)
+                and d * 10000 > band * ref):
+            return R_PRICE_BAND
+    if _mul3_gt(valpx, qty, mult, _eff(st, L_MAX_ORDER_NOTIONAL, a, t, y)):
+        return R_MAX_ORDER_NOTIONAL
+    if not internal and _loss_breached(st, a, t):  # internal orders (flatten_on_halt) close what lost
+        return R_DAILY_LOSS
+    ts = st.strat + t * N_S
+    if not internal and not _bucket_ok(b, ts + S_SUB_TOK, ts + S_SUB_TS, _strat_lim(st, L_SUBMIT_COUNT, t),
+                                       _strat_lim(st, L_SUBMIT_WINDOW, t), now):
+        return R_SUBMIT_RATE
+    if check_repeat:
+        s = st.slot + z * N_Z
+        maxrep = _strat_lim(st, L_MAX_REPEATS, t)
+        if (maxrep < UNLIMITED and b[s + Z_REP_SIDE] == side and b[s + Z_REP_PX] == price
+                and b[s + Z_REP_QTY] == qty and now - b[s + Z_REP_TS] < _strat_lim(st, L_REPEAT_WINDOW, t)
+                and b[s + Z_REP_N] >= maxrep):
+            return R_REPEAT_THROTTLE
+    if not internal and b[st.cfg + C_SELF_MATCH] != 0:  # internal closes: crossed orders are being cancelled
+        c = _cross_px(side, otype, price)
+        # the symbol-level bounds are conservative (never tighter than the truth): skip the walk when even
+        # the best working order of any account cannot be crossed; a walk refreshes the bounds exactly
+        if (b[ys + Y_MIN_ASK] <= c) if side > 0 else (b[ys + Y_MAX_BID] >= c):
+            hi = NONE_BID
+            lo = NONE_ASK
+            w = b[ys + Y_HEAD]
+            while w >= 0:
+                s = st.slot + w * N_Z
+                if b[s + Z_ACCT] == a:
+                    if side > 0:
+                        if b[s + Z_ASK] <= c:
+                            return R_SELF_MATCH
+                    elif b[s + Z_BID] >= c:
+                        return R_SELF_MATCH
+                hi = max(hi, b[s + Z_BID])
+                lo = min(lo, b[s + Z_ASK])
+                w = b[s + Z_SNEXT]
+            b[ys + Y_MAX_BID] = hi
+            b[ys + Y_MIN_ASK] = lo
+    return R_OK
+
+
+@_kernel_inline
+def _exposure_worst(st, a, t, y, worst, valpx, ref, mult):
+    """Step 3 limits for `worst`, the side's net quantity including working orders and this order."""
+    if worst > _eff(st, L_MAX_POSITION, a, t, y):
+        return R_POSITION_LIMIT
+    mark = ref if ref > 0 else valpx
+    if worst > 0 and _mul3_gt(worst, mark, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
+        return R_NOTIONAL_LIMIT
+    return R_OK
+
+
+@_kernel
+def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
+    """Step 3: net position and notional including working orders, on the side the order adds to."""
+    b = st.b
+    s = st.slot + z * N_Z
+    if side > 0:
+        worst = b[s + Z_POS] + b[s + Z_WBUY] + add
+    else:
+        worst = b[s + Z_WSELL] + add - b[s + Z_POS]
+    return _exposure_worst(st, a, t, y, worst, valpx, ref, mult)
+
+
+@_kernel_inline
+def _reserve(st, z, side, qty):
+    if side > 0:
+        st.b[st.slot + z * N_Z + Z_WBUY] += qty
+    else:
+        st.b[st.slot + z * N_Z + Z_WSELL] += qty
+
+
+@_kernel_inline
+def _check_tif(st, otype, tif):
+    b = st.b
+    if otype < 1 or otype > 3 or ((b[st.cfg + C_OTYPE_MASK] >> otype) & 1) == 0:
+        return R_UNSUPPORTED_ORDER_TYPE
+    if tif < 1 or tif > 4 or ((b[st.cfg + C_TIF_MASK] >> tif) & 1) == 0:
+        return R_UNSUPPORTED_TIF
+    if otype == ORDER_MARKET and tif != TIF_IOC and tif != TIF_FOK:
+        return R_UNSUPPORTED_TIF
+    if otype == ORDER_POST_ONLY and (tif == TIF_IOC or tif == TIF_FOK):
+        return R_UNSUPPORTED_TIF
+    return R_OK
+
+
+@_kernel_inline
+def _registered(st, a, t, y):
+    """R_OK when account `a`, strategy `t` and symbol `y` are registry indices, else the first unknown one."""
+    b = st.b
+    if a < 0 or a >= b[st.cfg + C_N_ACCT]:
+        return R_UNKNOWN_ACCOUNT
+    if t < 0 or t >= b[st.cfg + C_N_STRAT]:
+        return R_UNKNOWN_STRATEGY
+    if y < 0 or y >= b[st.cfg + C_N_SYM]:
+        return R_UNKNOWN_SYMBOL
+    return R_OK
+
+
+@_kernel_inline
+def _new_static(st, y, side, price, qty, otype, tif):
+    """A new order's checks that need no exposure state: side, type / TIF, quantity, price, reference price.
+    Returns (reason, reference price, multiplier, valuation price)."""
+    b = st.b
+    if side != 1 and side != -1:
+        return R_BAD_SIDE, 0, 0, 0
+    r = _check_tif(st, otype, tif)
+    if r != R_OK:
+        return r, 0, 0, 0
+    if qty <= 0:
+        return R_BAD_QTY, 0, 0, 0
+    if price < 0 or (price == 0 and otype != ORDER_MARKET):
+        return R_BAD_PRICE, 0, 0, 0
+    ys = st.sym + y * N_Y
+    ref = b[ys + Y_REF_PX]
+    mult = b[ys + Y_MULT]
+    if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):
+        return R_NO_REFERENCE_PRICE, 0, 0, 0
+    return R_OK, ref, mult, ref if otype == ORDER_MARKET else price
+
+
