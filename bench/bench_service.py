@@ -1,6 +1,8 @@
-"""Load test of `hft gateway serve` on loopback (issue 17): throughput and ack latency of the volatile
+"""Load test of `hft gateway serve` on loopback (issues 17 and 18): throughput and ack latency of the volatile
 (`POST /v3/orders`) and durable (`POST /orders`, fsync interval) paths at several offered loads, with the
-in-process `GatewayService.process()` figure beside them.
+in-process `GatewayService.process()` figure beside them, and signed webhooks per second end to end (receive →
+check timestamp, HMAC, nonce, rate → normalise → publish to ``signals.raw`` and ``signals.normalized`` with
+JetStream acks → 202; goal >= 5k/s with p99 <= 20 ms) against a real nats-server.
 
 Load generator: ``wrk`` (Debian package) with a Lua script: unique client order ids (and Idempotency-Keys on
 the durable path), buys at 9990 and sells at 10010 alternating (no self-match, the position stays flat),
@@ -13,7 +15,7 @@ The TCP intake (``hft.live.tcp``) is driven by the package's client (``hft.live.
 connection, a window of 64 .. 1024 intents in flight, refilled by halves (one write per half window); its
 latency is from the write of an intent's frame to the read of its answer.
 
-Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp]``
+Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp,webhooks]``
 → ``bench/results/bench_service.json`` (rounds interleave the paths; report medians).
 The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
 """
@@ -35,6 +37,18 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 HFT = Path(sys.executable).with_name("hft")
 SECRET = "bench-secret-0123456789abcdef-0123456789"
+KEY = "bench-signal-key-0123456789abcdef012345"
+WEBHOOK_CONFIG = """
+accounts: {ACC1: {}}
+strategies: {mm1: {}}
+symbols: {AAPL: {}}
+signals:
+  enabled: true
+  sources:
+    bench: {keys: [{id: k1, secret_env: HFT_BENCH_KEY}], rate_per_s: 1000000, burst: 1000000}
+  bus: {url: "%s", storage: file, max_msgs: 10000000, max_bytes: 4294967296}
+  follow: {enabled: false}
+"""
 LUA = r"""
 local n = 0
 local tid = 0
@@ -59,6 +73,80 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))
 end
 """
+
+
+WEBHOOK_LUA = r"""
+local reqs = {}
+local i = 0
+function init(args)
+  for line in io.lines(args[1]) do
+    local ts, nonce, sig, body = line:match("^(%S+) (%S+) (%S+) (.*)$")
+    reqs[#reqs + 1] = wrk.format("POST", "/webhooks/bench", {["Content-Type"] = "application/json",
+      ["X-Timestamp"] = ts, ["X-Nonce"] = nonce, ["X-Signature"] = sig}, body)
+  end
+end
+function request()
+  i = i + 1
+  if i > #reqs then i = 1 end
+  return reqs[i]
+end
+function done(summary, latency, requests)
+  io.write(string.format("JSON {\"requests\":%d,\"non2xx\":%d,\"errors\":%d,\"p50_us\":%d,\"p99_us\":%d," ..
+    "\"p999_us\":%d,\"max_us\":%d,\"duration_us\":%d}\n", summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))
+end
+"""
+
+
+def presign(path: Path, n: int, start: int) -> None:
+    from hft.live.webhooks.guard import sign
+
+    ts = str(int(time.time()))
+    body = '{"instrument":"AAPL","side":"buy","strength":0.5,"price":10000}'
+    with open(path, "w") as f:
+        for i in range(start, start + n):
+            nonce = f"bench{i:012d}"
+            f.write(f"{ts} {nonce} {sign(KEY.encode(), ts, nonce, body.encode())} {body}\n")
+
+
+def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res: dict) -> None:
+    """Signed webhooks end to end (issue 18): a real nats-server (JetStream, file store) and the server (loopback
+    venue, follower off: the ingress, not the trading); each pre-signed request (distinct nonces) is sent once by
+    wrk (one thread, closed loop)."""
+    from hft.bus.embedded import EmbeddedNats, free_port
+
+    work = Path(tempfile.mkdtemp(prefix="hft-bench-webhooks-"))
+    nats = EmbeddedNats(work / "nats").start()
+    (work / "gateway.yaml").write_text(WEBHOOK_CONFIG % nats.url)
+    (work / "bench.lua").write_text(WEBHOOK_LUA)
+    port = free_port()
+    env = {**os.environ, "HFT_HOME": str(work / "home"), "HFT_JWT_SECRET": SECRET, "HFT_BENCH_KEY": KEY}
+    p = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(work / "gateway.yaml"), "--port",
+                          str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        line = p.stdout.readline().decode()
+        if "listening on" not in line:
+            raise RuntimeError(f"server did not start: {line!r}")
+        base = 0
+        for i, c in enumerate([4, *conns]):  # the first: a 1 s warm-up, not recorded
+            reqs = work / f"reqs-{i}.txt"
+            presign(reqs, per_run if i else 5000, base)
+            base += per_run
+            r = run_wrk(port, "/webhooks/bench", str(work / "bench.lua"), c, seconds if i else 1, [str(reqs)],
+                        p.pid, threads=1)
+            if not i:
+                continue
+            r.update(path="webhooks", conns=c, round=round_, load=os.getloadavg()[0])
+            if r["requests"] > per_run:
+                r["note"] = "ran past the pre-signed requests: the repeats are 409s (non2xx)"
+            res["runs"].append(r)
+            print(json.dumps(r), flush=True)
+    finally:
+        p.terminate()
+        p.wait(30)
+        nats.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def start_server(home: Path, fsync: str) -> tuple[subprocess.Popen, int, int]:
@@ -133,12 +221,14 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(port: int, path: str, token: str, durable: bool, conns: int, seconds: int, script: str,
-            pid: int | None = None) -> dict:
-    threads = min(conns, 2)
+def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_args: list[str],
+            pid: int | None = None, threads: int | None = None) -> dict:
+    """wrk on ``path`` with a Lua `script` (its arguments `lua_args`); its JSON summary plus req/s and, with the
+    server's `pid`, the server's CPU per answered request."""
+    threads = threads or min(conns, 2)
     c0 = cpu_s(pid) if pid else 0.0
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "-s", script,
-                          f"http://127.0.0.1:{port}{path}", "--", path, token, "1" if durable else "0"],
+                          f"http://127.0.0.1:{port}{path}", "--", *lua_args],
                          capture_output=True, text=True, check=True).stdout
     m = re.search(r"^JSON (.*)$", out, re.M)
     r = json.loads(m.group(1))
@@ -184,8 +274,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--conns", default="1,4,16,64")
     ap.add_argument("--windows", default="64,256,1024", help="TCP: intents in flight")
-    ap.add_argument("--paths", default="/v3/orders,/orders,tcp", help="of /v3/orders,/orders,tcp,tcp-durable "
-                                                                       "(/orders runs fsync interval and batch)")
+    ap.add_argument("--paths", default="/v3/orders,/orders,tcp,webhooks",
+                    help="of /v3/orders,/orders,tcp,tcp-durable,webhooks (/orders runs fsync interval and batch)")
+    ap.add_argument("--webhook-conns", default="16,64", help="webhooks: connections")
+    ap.add_argument("--per-run", type=int, default=120_000, help="webhooks: pre-signed requests per run")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "results" / "bench_service.json"))
     args = ap.parse_args()
@@ -206,6 +298,8 @@ def main() -> None:
                                           ("tcp-durable", True, "interval")) if p_ in args.paths.split(",")]
     try:
         for _round in range(args.rounds):  # rounds interleave the paths (a shared machine's load drifts)
+            if "webhooks" in args.paths.split(","):
+                run_webhooks([int(c) for c in args.webhook_conns.split(",")], args.seconds, args.per_run, _round, res)
             for path, durable, fsync in paths:
                 home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
                 p, port, tcp_port = start_server(home, fsync)
@@ -219,9 +313,10 @@ def main() -> None:
                             res["runs"].append(r)
                             print(json.dumps(r), flush=True)
                         continue
-                    run_wrk(port, path, token, durable, 4, 2, script)  # warm-up
+                    lua_args = [path, token, "1" if durable else "0"]
+                    run_wrk(port, path, script, 4, 2, lua_args)  # warm-up
                     for c in conns:
-                        r = run_wrk(port, path, token, durable, c, args.seconds, script, p.pid)
+                        r = run_wrk(port, path, script, c, args.seconds, lua_args, p.pid)
                         r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0])
                         res["runs"].append(r)
                         print(json.dumps(r), flush=True)

@@ -57,6 +57,7 @@ from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.governance.canary_live import live_observations
 from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
 from hft.alpha.records import ledger
+from hft.alpha.records.audit import write_audit
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
 from hft.core.errors import GovernanceError
 from hft.core.paths import hft_home
@@ -361,8 +362,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id, window=window,
                        metrics={k: float(v) for k, v in m.items()})
     check_write(nxt, p.file)  # a step that could not be written is never recorded
-    if audit_writer is None:
-        pass
+    audit_writer = audit_writer or write_audit
     plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,

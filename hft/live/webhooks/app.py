@@ -59,6 +59,14 @@ class WebhookMetrics:
         self.validation = Counter("gateway_validation_errors", "webhooks refused, by type of error", ["type"],
                                   registry=registry)
         registry.register(_BusCollector(bus))
+        self._received: dict[tuple[str, int], Any] = {}  # labelled children, looked up once (labels() is slow)
+
+    def count(self, source: str, status: int) -> None:
+        """One webhook answered with `status` (the source label bounded by the caller)."""
+        child = self._received.get((source, status))
+        if child is None:
+            child = self._received[(source, status)] = self.received.labels(source, str(status))
+        child.inc()
 
 
 class _BusCollector:
@@ -107,7 +115,7 @@ class WebhookApp:
             ctx["error"] = r.body["error"]
         data = encode(body)
         label = source if source in self.cfg.sources else "<unknown>"  # bounded label set
-        self.metrics.received.labels(label, str(status)).inc()
+        self.metrics.count(label, status)
         dt = time.perf_counter() - t0
         self.metrics.duration.observe(dt)
         log.info(json.dumps({"event": "webhook", "status": status, **ctx, "latency_ms": round(dt * 1e3, 3)}))
