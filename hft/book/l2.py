@@ -61,16 +61,16 @@ _TOB_COLS = 7
 TOB_COLS = _TOB_COLS
 
 # --- indices into L2Book.state -----------------------------------------------------------------------------
-S_BID_BASE = 0  # price (ticks) of bid_qty[0]
-S_ASK_BASE = 1
-S_BEST_BID = 2  # price in ticks, NO_PRICE when the side is empty
-S_BEST_ASK = 3
-S_N_BID = 4  # number of non-empty levels
-S_N_ASK = 5
-S_BID_LO = 6  # lowest / highest index written with qty > 0 since the last clear (LO > HI: none)
-S_BID_HI = 7
-S_ASK_LO = 8
-S_ASK_HI = 9
+BOOK_BID_BASE = 0  # price (ticks) of bid_qty[0]
+BOOK_ASK_BASE = 1
+BOOK_BEST_BID = 2  # price in ticks, NO_PRICE when the side is empty
+BOOK_BEST_ASK = 3
+BOOK_N_BID = 4  # number of non-empty levels
+BOOK_N_ASK = 5
+BOOK_BID_LO = 6  # lowest / highest index written with qty > 0 since the last clear (LO > HI: none)
+BOOK_BID_HI = 7
+BOOK_ASK_LO = 8
+BOOK_ASK_HI = 9
 _N_STATE = 10
 
 BLOCK_SHIFT = 6
@@ -97,10 +97,10 @@ def new_book(bid_lo: int, bid_hi: int, ask_lo: int, ask_hi: int) -> L2Book:
     if max(nb, na) > MAX_SPAN:
         raise DataValidationError(f"L2 book: expected a side to span at most {MAX_SPAN} ticks, was {max(nb, na)}")
     state = np.zeros(_N_STATE, dtype=np.int64)
-    state[S_BID_BASE], state[S_ASK_BASE] = bid_lo, ask_lo
-    state[S_BEST_BID] = state[S_BEST_ASK] = NO_PRICE
-    state[S_BID_LO] = state[S_ASK_LO] = np.iinfo(np.int64).max
-    state[S_BID_HI] = state[S_ASK_HI] = -1
+    state[BOOK_BID_BASE], state[BOOK_ASK_BASE] = bid_lo, ask_lo
+    state[BOOK_BEST_BID] = state[BOOK_BEST_ASK] = NO_PRICE
+    state[BOOK_BID_LO] = state[BOOK_ASK_LO] = np.iinfo(np.int64).max
+    state[BOOK_BID_HI] = state[BOOK_ASK_HI] = -1
     return L2Book(np.zeros(nb, dtype=np.int64), np.zeros(na, dtype=np.int64), _blocks(nb), _blocks(na), state)
 
 
@@ -145,7 +145,7 @@ def grow(book: L2Book, side: int, price: int) -> L2Book:
     st = book.state.copy()
     is_bid = side == BUY
     qty = book.bid_qty if is_bid else book.ask_qty
-    base = int(st[S_BID_BASE if is_bid else S_ASK_BASE])
+    base = int(st[BOOK_BID_BASE if is_bid else BOOK_ASK_BASE])
     lo, hi = min(base, price), max(base + len(qty) - 1, price)
     margin = max(_MIN_MARGIN, (hi - lo + 1) // 2)
     lo, hi = lo - margin, hi + margin
@@ -155,11 +155,11 @@ def grow(book: L2Book, side: int, price: int) -> L2Book:
     new_qty = np.zeros(hi - lo + 1, dtype=np.int64)
     shift = base - lo
     new_qty[shift:shift + len(qty)] = qty
-    lo_key, hi_key = (S_BID_LO, S_BID_HI) if is_bid else (S_ASK_LO, S_ASK_HI)
+    lo_key, hi_key = (BOOK_BID_LO, BOOK_BID_HI) if is_bid else (BOOK_ASK_LO, BOOK_ASK_HI)
     if st[lo_key] <= st[hi_key]:
         st[lo_key] += shift
         st[hi_key] += shift
-    st[S_BID_BASE if is_bid else S_ASK_BASE] = lo
+    st[BOOK_BID_BASE if is_bid else BOOK_ASK_BASE] = lo
     if is_bid:
         return L2Book(new_qty, book.ask_qty, _blocks(len(new_qty), new_qty), book.ask_blk, st)
     return L2Book(book.bid_qty, new_qty, book.bid_blk, _blocks(len(new_qty), new_qty), st)
@@ -221,9 +221,9 @@ def _clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray,
     if side != BUY and side != SELL and side != 0:
         return L2_BAD_SIDE
     if side == BUY or side == 0:
-        _clear_side(bid_qty, bid_blk, st, S_BID_LO, S_BID_HI, S_BEST_BID, S_N_BID)
+        _clear_side(bid_qty, bid_blk, st, BOOK_BID_LO, BOOK_BID_HI, BOOK_BEST_BID, BOOK_N_BID)
     if side == SELL or side == 0:
-        _clear_side(ask_qty, ask_blk, st, S_ASK_LO, S_ASK_HI, S_BEST_ASK, S_N_ASK)
+        _clear_side(ask_qty, ask_blk, st, BOOK_ASK_LO, BOOK_ASK_HI, BOOK_BEST_ASK, BOOK_N_ASK)
     return L2_OK
 
 
@@ -235,7 +235,7 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
          q: int) -> int:
     """Set the quantity at (side, price p) to q >= 0, keeping counts, blocks and best prices. A status code."""
     if side == BUY:
-        i = p - st[S_BID_BASE]
+        i = p - st[BOOK_BID_BASE]
         if i < 0 or i >= bq.shape[0]:
             if q > 0:
                 return L2_OUT_OF_RANGE
@@ -244,22 +244,22 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
             bq[i] = q
             if q > 0:
                 if old == 0:
-                    st[S_N_BID] += 1
+                    st[BOOK_N_BID] += 1
                     bb[i >> BLOCK_SHIFT] += 1
-                    if i < st[S_BID_LO]:
-                        st[S_BID_LO] = i
-                    if i > st[S_BID_HI]:
-                        st[S_BID_HI] = i
-                if p > st[S_BEST_BID]:  # NO_PRICE is int64 min: every price beats it
-                    st[S_BEST_BID] = p
+                    if i < st[BOOK_BID_LO]:
+                        st[BOOK_BID_LO] = i
+                    if i > st[BOOK_BID_HI]:
+                        st[BOOK_BID_HI] = i
+                if p > st[BOOK_BEST_BID]:  # NO_PRICE is int64 min: every price beats it
+                    st[BOOK_BEST_BID] = p
             elif old != 0:
-                st[S_N_BID] -= 1
+                st[BOOK_N_BID] -= 1
                 bb[i >> BLOCK_SHIFT] -= 1
-                if p == st[S_BEST_BID]:
-                    j = _next_down(bq, bb, i, st[S_BID_LO]) if st[S_N_BID] > 0 else -1
-                    st[S_BEST_BID] = NO_PRICE if j < 0 else j + st[S_BID_BASE]
+                if p == st[BOOK_BEST_BID]:
+                    j = _next_down(bq, bb, i, st[BOOK_BID_LO]) if st[BOOK_N_BID] > 0 else -1
+                    st[BOOK_BEST_BID] = NO_PRICE if j < 0 else j + st[BOOK_BID_BASE]
     elif side == SELL:
-        i = p - st[S_ASK_BASE]
+        i = p - st[BOOK_ASK_BASE]
         if i < 0 or i >= aq.shape[0]:
             if q > 0:
                 return L2_OUT_OF_RANGE
@@ -268,20 +268,20 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
             aq[i] = q
             if q > 0:
                 if old == 0:
-                    st[S_N_ASK] += 1
+                    st[BOOK_N_ASK] += 1
                     ab[i >> BLOCK_SHIFT] += 1
-                    if i < st[S_ASK_LO]:
-                        st[S_ASK_LO] = i
-                    if i > st[S_ASK_HI]:
-                        st[S_ASK_HI] = i
-                if p < st[S_BEST_ASK] or st[S_BEST_ASK] == NO_PRICE:
-                    st[S_BEST_ASK] = p
+                    if i < st[BOOK_ASK_LO]:
+                        st[BOOK_ASK_LO] = i
+                    if i > st[BOOK_ASK_HI]:
+                        st[BOOK_ASK_HI] = i
+                if p < st[BOOK_BEST_ASK] or st[BOOK_BEST_ASK] == NO_PRICE:
+                    st[BOOK_BEST_ASK] = p
             elif old != 0:
-                st[S_N_ASK] -= 1
+                st[BOOK_N_ASK] -= 1
                 ab[i >> BLOCK_SHIFT] -= 1
-                if p == st[S_BEST_ASK]:
-                    j = _next_up(aq, ab, i, st[S_ASK_HI]) if st[S_N_ASK] > 0 else -1
-                    st[S_BEST_ASK] = NO_PRICE if j < 0 else j + st[S_ASK_BASE]
+                if p == st[BOOK_BEST_ASK]:
+                    j = _next_up(aq, ab, i, st[BOOK_ASK_HI]) if st[BOOK_N_ASK] > 0 else -1
+                    st[BOOK_BEST_ASK] = NO_PRICE if j < 0 else j + st[BOOK_ASK_BASE]
     else:
         return L2_BAD_SIDE
     return L2_OK
@@ -312,15 +312,15 @@ def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
             return status, k
         if record and (ev.flags & FLAG_EOM) != 0:
             r = cnt[0]
-            bp = st[S_BEST_BID]
-            ap = st[S_BEST_ASK]
+            bp = st[BOOK_BEST_BID]
+            ap = st[BOOK_BEST_ASK]
             tob[r, TOB_ROW] = k
             tob[r, TOB_SEQ] = ev.seq
             tob[r, TOB_FLAGS] = ev.flags
             tob[r, TOB_BID_PX] = bp
-            tob[r, TOB_BID_QTY] = bq[bp - st[S_BID_BASE]] if bp != NO_PRICE else 0
+            tob[r, TOB_BID_QTY] = bq[bp - st[BOOK_BID_BASE]] if bp != NO_PRICE else 0
             tob[r, TOB_ASK_PX] = ap
-            tob[r, TOB_ASK_QTY] = aq[ap - st[S_ASK_BASE]] if ap != NO_PRICE else 0
+            tob[r, TOB_ASK_QTY] = aq[ap - st[BOOK_ASK_BASE]] if ap != NO_PRICE else 0
             cnt[0] = r + 1
     return L2_OK, stop
 
@@ -368,9 +368,9 @@ def set_level(book: L2Book, side: int, price: int, qty: int) -> int:
 def level_qty(book: L2Book, side: int, price: int) -> int:
     """Quantity at (`side`, `price`) (0 outside the allocated range)."""
     if side == BUY:
-        i = price - book.state[S_BID_BASE]
+        i = price - book.state[BOOK_BID_BASE]
         return book.bid_qty[i] if 0 <= i < book.bid_qty.shape[0] else 0
-    i = price - book.state[S_ASK_BASE]
+    i = price - book.state[BOOK_ASK_BASE]
     return book.ask_qty[i] if 0 <= i < book.ask_qty.shape[0] else 0
 
 
@@ -389,17 +389,17 @@ def top_n(book: L2Book, bid_px: np.ndarray, bid_qty: np.ndarray, ask_px: np.ndar
     st = book.state
     n = bid_px.shape[0]
     k_bid = 0
-    if st[S_BEST_BID] != NO_PRICE:
-        lo = st[S_BID_LO]  # nothing below the lowest written index: bound the scan there
-        best_i = st[S_BEST_BID] - st[S_BID_BASE]
-        k_bid = topn_side(book.bid_qty[lo:best_i + 1], best_i - lo, -1, st[S_BID_BASE] + lo, n, bid_px, bid_qty)
+    if st[BOOK_BEST_BID] != NO_PRICE:
+        lo = st[BOOK_BID_LO]  # nothing below the lowest written index: bound the scan there
+        best_i = st[BOOK_BEST_BID] - st[BOOK_BID_BASE]
+        k_bid = topn_side(book.bid_qty[lo:best_i + 1], best_i - lo, -1, st[BOOK_BID_BASE] + lo, n, bid_px, bid_qty)
     else:
         topn_side(book.bid_qty[:0], -1, -1, 0, n, bid_px, bid_qty)
     k_ask = 0
-    if st[S_BEST_ASK] != NO_PRICE:
-        hi = st[S_ASK_HI]
-        best_i = st[S_BEST_ASK] - st[S_ASK_BASE]
-        k_ask = topn_side(book.ask_qty[:hi + 1], best_i, 1, st[S_ASK_BASE], n, ask_px, ask_qty)
+    if st[BOOK_BEST_ASK] != NO_PRICE:
+        hi = st[BOOK_ASK_HI]
+        best_i = st[BOOK_BEST_ASK] - st[BOOK_ASK_BASE]
+        k_ask = topn_side(book.ask_qty[:hi + 1], best_i, 1, st[BOOK_ASK_BASE], n, ask_px, ask_qty)
     else:
         topn_side(book.ask_qty[:0], -1, 1, 0, n, ask_px, ask_qty)
     return max(k_bid, k_ask)
@@ -407,12 +407,12 @@ def top_n(book: L2Book, bid_px: np.ndarray, bid_qty: np.ndarray, ask_px: np.ndar
 
 def best_bid(book: L2Book) -> int:
     """Best bid price in ticks (`NO_PRICE` when empty)."""
-    return int(book.state[S_BEST_BID])
+    return int(book.state[BOOK_BEST_BID])
 
 
 def best_ask(book: L2Book) -> int:
     """Best ask price in ticks (`NO_PRICE` when empty)."""
-    return int(book.state[S_BEST_ASK])
+    return int(book.state[BOOK_BEST_ASK])
 
 
 def rebuild(events: np.ndarray, book: L2Book | None = None) -> L2Book:

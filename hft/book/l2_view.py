@@ -18,14 +18,14 @@ import numpy as np
 from numba import njit
 
 from hft.book.l2 import (
+    BOOK_ASK_BASE,
+    BOOK_ASK_HI,
+    BOOK_BEST_ASK,
+    BOOK_BEST_BID,
+    BOOK_BID_BASE,
+    BOOK_BID_LO,
     L2_OK,
     L2_OUT_OF_RANGE,
-    S_ASK_BASE,
-    S_ASK_HI,
-    S_BEST_ASK,
-    S_BEST_BID,
-    S_BID_BASE,
-    S_BID_LO,
     L2Book,
     _next_down,
     _next_up,
@@ -69,11 +69,11 @@ def row_out_of_range(bq: np.ndarray, aq: np.ndarray, st: np.ndarray, ref: np.nda
     for j in range(ref.shape[1] // ROW_STRIDE):
         c = j * ROW_STRIDE + COL_BID_PX
         p = ref[k, c]
-        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[S_BID_BASE] < bq.shape[0]):
+        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[BOOK_BID_BASE] < bq.shape[0]):
             return c
         c = j * ROW_STRIDE + COL_ASK_PX
         p = ref[k, c]
-        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[S_ASK_BASE] < aq.shape[0]):
+        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[BOOK_ASK_BASE] < aq.shape[0]):
             return c
     return -1
 
@@ -98,18 +98,18 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
                 if p != NO_PRICE and _in_row(ref, k, levels, col, p) < 0:
                     _set(bq, aq, bb, ab, st, sd, p, 0)
         elif sd == BUY:
-            i = st[S_BEST_BID] - st[S_BID_BASE] if st[S_BEST_BID] != NO_PRICE else -1
+            i = st[BOOK_BEST_BID] - st[BOOK_BID_BASE] if st[BOOK_BEST_BID] != NO_PRICE else -1
             while i >= 0:
-                nxt = _next_down(bq, bb, i, st[S_BID_LO])
-                p = st[S_BID_BASE] + i
+                nxt = _next_down(bq, bb, i, st[BOOK_BID_LO])
+                p = st[BOOK_BID_BASE] + i
                 if _in_row(ref, k, levels, col, p) < 0:
                     _set(bq, aq, bb, ab, st, sd, p, 0)
                 i = nxt
         else:
-            i = st[S_BEST_ASK] - st[S_ASK_BASE] if st[S_BEST_ASK] != NO_PRICE else -1
+            i = st[BOOK_BEST_ASK] - st[BOOK_ASK_BASE] if st[BOOK_BEST_ASK] != NO_PRICE else -1
             while i >= 0:
-                nxt = _next_up(aq, ab, i, st[S_ASK_HI])
-                p = st[S_ASK_BASE] + i
+                nxt = _next_up(aq, ab, i, st[BOOK_ASK_HI])
+                p = st[BOOK_ASK_BASE] + i
                 if _in_row(ref, k, levels, col, p) < 0:
                     _set(bq, aq, bb, ab, st, sd, p, 0)
                 i = nxt
@@ -128,8 +128,8 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
 @njit(cache=True)
 def write_top(book: L2Book, top: np.ndarray) -> None:
     """``top`` = (best bid, its qty, best ask, its qty) of `book`; quantities 0 for an empty side."""
-    b = book.state[S_BEST_BID]
-    a = book.state[S_BEST_ASK]
+    b = book.state[BOOK_BEST_BID]
+    a = book.state[BOOK_BEST_ASK]
     top[0] = b
     top[1] = level_qty(book, BUY, b) if b != NO_PRICE else 0
     top[2] = a

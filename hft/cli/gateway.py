@@ -98,10 +98,16 @@ def check_config(
         con = console()
         con.print(f"[bold]{file}[/bold]: valid. enabled={cfg.enabled}  dedup ttl={cfg.dedup_ttl_ns / 1e9:g}s "
                   f"capacity={cfg.dedup_capacity}  exposure entries={cfg.exposure_max_symbols}")
-        cols = ["max_order_qty", "max_order_notional", "max_position", "max_notional", "min_qty",
-                "price_band_bps", "daily_loss_strategy", "daily_loss_account", "submit_rate", "cancel_rate"]
-        heads = ["order qty", "order notional", "position", "notional", "min qty", "band bps", "loss/strat",
-                 "loss/acct", "submits", "cancels"]
+        from hft.gateway.limits import LIMITS
+
+        cols, heads = [], []
+        for lim in LIMITS:  # the one limit table; the daily loss is a budget per strategy and per account
+            if lim.name == "daily_loss":
+                cols += ["daily_loss_strategy", "daily_loss_account"]
+                heads += ["loss/strat", "loss/acct"]
+            elif lim.scope == "order" or lim.kind == "rate":
+                cols.append(lim.name)
+                heads.append(lim.title)
         t = Table(title="effective limits (tightest of account / strategy / symbol, else default; ∞ = none)")
         for c in ("account", "strategy", "symbol"):
             t.add_column(c)

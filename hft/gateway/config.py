@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +27,15 @@ from hft.config.signals import SignalsConfig, parse_signals
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError
 from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
+from hft.gateway.limits import LIMITS, names_in_scope
 
 UNLIMITED = (1 << 63) - 1
 
-# limit field → (kind, levels where it may appear)
-ORDER_LIMITS = ("max_order_qty", "max_order_notional", "max_position", "max_notional", "min_qty",
-                "price_band_bps")
-STRATEGY_ONLY = ("daily_loss", "submit_rate", "cancel_rate", "max_repeats", "repeat_window")
-ACCOUNT_ONLY = ("daily_loss",)
-SYMBOL_ONLY = ("tick_multiple", "lot_multiple", "multiplier", "min_notional")
+# which limits each level takes: the scopes of the one limit table (hft/gateway/limits.py)
+ORDER_LIMITS = names_in_scope("order")
+STRATEGY_SCOPES = ("order", "strategy", "loss")  # defaults and strategies
+ACCOUNT_SCOPES = ("order", "loss")
+SYMBOL_SCOPES = ("order",)
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,19 @@ class LimitSet:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for k in ("max_order_qty", "max_order_notional", "max_position", "max_notional", "min_qty",
-                  "price_band_bps", "daily_loss", "max_repeats", "repeat_window_ns"):
-            v = getattr(self, k)
-            if v is not None:
-                out[k] = None if v == UNLIMITED else v
-        for k in ("submit_rate", "cancel_rate"):
-            v = getattr(self, k)
-            if v is not None:
-                out[k] = None if v.count == UNLIMITED else {"count": v.count, "window_ns": v.window_ns}
+        for lim in LIMITS:
+            v = getattr(self, lim.name)
+            if v is None:
+                continue
+            if lim.kind == "rate":
+                out[lim.name] = None if v.count == UNLIMITED else {"count": v.count, "window_ns": v.window_ns}
+            else:
+                out[lim.name] = None if v == UNLIMITED else v
         return out
+
+
+# the table and the dataclass name the same limits (a limit added to one only fails here, at import)
+assert tuple(f.name for f in fields(LimitSet)) == tuple(lim.name for lim in LIMITS), "LimitSet != LIMITS"
 
 
 @dataclass(frozen=True)
@@ -204,16 +207,19 @@ def _rate(sec: Section, key: str) -> Rate | None:
     return Rate(count, window)
 
 
-def _limits(sec: Section, extra: tuple[str, ...]) -> LimitSet:
-    kw: dict[str, Any] = {k: _limit_value(sec, k) for k in ORDER_LIMITS}
-    if "daily_loss" in extra:
-        kw["daily_loss"] = _limit_value(sec, "daily_loss")
-    if "submit_rate" in extra:
-        kw["submit_rate"] = _rate(sec, "submit_rate")
-        kw["cancel_rate"] = _rate(sec, "cancel_rate")
-        kw["max_repeats"] = _limit_value(sec, "max_repeats")
-        kw["repeat_window_ns"] = sec.duration_ns("repeat_window") if sec.has("repeat_window") else None
-        sec._seen.add("repeat_window")
+def _limits(sec: Section, scopes: tuple[str, ...]) -> LimitSet:
+    """The limits of `scopes` a level sets (the table's parsers by kind); a key of another scope is unknown."""
+    kw: dict[str, Any] = {}
+    for lim in LIMITS:
+        if lim.scope not in scopes:
+            continue
+        if lim.kind == "rate":
+            kw[lim.name] = _rate(sec, lim.key)
+        elif lim.kind == "duration":
+            kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else None
+            sec._seen.add(lim.key)
+        else:
+            kw[lim.name] = _limit_value(sec, lim.key)
     return LimitSet(**kw)
 
 
@@ -223,7 +229,7 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
     lot = sec.int("lot_multiple", 1, min_value=1)
     mult = sec.int("multiplier", 1, min_value=1)
     min_notional = sec.int("min_notional", 0, min_value=0)
-    lim = _limits(sec, ())
+    lim = _limits(sec, SYMBOL_SCOPES)
     sec.done()
     return SymbolSpec(name, tick, lot, mult, lim, min_notional)
 
@@ -300,7 +306,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
 
     lim = _opt_section(root, "limits")
     defaults_s = _opt_section(lim, "defaults")
-    defaults = _limits(defaults_s, STRATEGY_ONLY)
+    defaults = _limits(defaults_s, STRATEGY_SCOPES)
     defaults_s.done()
     if defaults.min_qty is None:
         defaults = replace(defaults, min_qty=1)
@@ -311,14 +317,14 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
     for name in list(acc_s.data):
         s = Section({} if acc_s.data[name] is None else acc_s.data[name], f, f"accounts.{name}")
         acc_s.raw(name)
-        accounts[str(name)] = _limits(s, ACCOUNT_ONLY)
+        accounts[str(name)] = _limits(s, ACCOUNT_SCOPES)
         s.done()
     strategies: dict[str, LimitSet] = {}
     st_s = _opt_section(root, "strategies")
     for name in list(st_s.data):
         s = Section({} if st_s.data[name] is None else st_s.data[name], f, f"strategies.{name}")
         st_s.raw(name)
-        strategies[str(name)] = _limits(s, STRATEGY_ONLY)
+        strategies[str(name)] = _limits(s, STRATEGY_SCOPES)
         s.done()
     symbols: dict[str, SymbolSpec] = {}
     sy_s = _opt_section(root, "symbols")

@@ -22,18 +22,7 @@ import numpy as np
 from hft.core.orders import ORDER_LIMIT, REASON_NAMES, TIF_GTC
 from hft.gateway import kernels as K
 from hft.gateway.config import UNLIMITED, LimitSet
-
-_FIELDS = (
-    ("max_order_qty", K.L_MAX_ORDER_QTY),
-    ("max_order_notional", K.L_MAX_ORDER_NOTIONAL),
-    ("max_position", K.L_MAX_POSITION),
-    ("max_notional", K.L_MAX_NOTIONAL),
-    ("min_qty", K.L_MIN_QTY),
-    ("price_band_bps", K.L_BAND_BPS),
-    ("daily_loss", K.L_DAILY_LOSS),
-    ("max_repeats", K.L_MAX_REPEATS),
-    ("repeat_window_ns", K.L_REPEAT_WINDOW),
-)
+from hft.gateway.limits import LIMITS
 
 
 def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = False) -> None:
@@ -42,16 +31,14 @@ def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = F
     row[:] = unset
     if lim is None:
         lim = LimitSet()
-    for name, f in _FIELDS:
-        v = getattr(lim, name)
-        if v is not None:
-            row[f] = v
-    for name, fc, fw in (("submit_rate", K.L_SUBMIT_COUNT, K.L_SUBMIT_WINDOW),
-                         ("cancel_rate", K.L_CANCEL_COUNT, K.L_CANCEL_WINDOW)):
-        r = getattr(lim, name)
-        if r is not None:
-            row[fc] = r.count
-            row[fw] = r.window_ns
+    for spec in LIMITS:  # the one limit table: its fields in the row
+        v = getattr(lim, spec.name)
+        if v is None:
+            continue
+        if spec.kind == "rate":
+            row[spec.fields[0]], row[spec.fields[1]] = v.count, v.window_ns
+        else:
+            row[spec.fields[0]] = v
     if default_row:
         if row[K.L_MIN_QTY] == UNLIMITED:
             row[K.L_MIN_QTY] = 1
@@ -88,9 +75,10 @@ class RiskEngine:
         row = {"default": self._st.lim_def, "account": self._st.lim_acct[idx] if idx >= 0 else None,
                "strategy": self._st.lim_strat[idx], "symbol": self._st.lim_sym[idx]}[level]
         out: dict[str, Any] = {}
-        for name, f in _FIELDS:
-            v = int(row[f])
-            out[name] = None if v < 0 or v == UNLIMITED else v
+        for spec in LIMITS:
+            if spec.kind != "rate":
+                v = int(row[spec.fields[0]])
+                out[spec.name] = None if v < 0 or v == UNLIMITED else v
         return out
 
 

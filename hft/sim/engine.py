@@ -83,7 +83,7 @@ from hft.sim.fees import cash_flow
 from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_ns
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
-P_LOCAL_MD, P_LOCAL_RESP, P_TIMER, P_EXCH_MD, P_EXCH_ARRIVAL = range(5)
+PRI_LOCAL_MD, PRI_LOCAL_RESP, PRI_TIMER, PRI_EXCH_MD, PRI_EXCH_ARRIVAL = range(5)
 _INF = np.iinfo(np.int64).max
 
 ORDER_LOG_DTYPE = np.dtype([("ts", "<i8"), ("order_id", "<i8"), ("price", "<i8"), ("qty", "<i8"),
@@ -223,7 +223,7 @@ class Engine:
         now = self.clock.now_ns()
         arrival = now + int(latency_ns(self.cfg.entry, now, self._n_entry))
         self._n_entry += 1
-        self._push(arrival, P_EXCH_ARRIVAL, ("cmd", cmd))
+        self._push(arrival, PRI_EXCH_ARRIVAL, ("cmd", cmd))
         self._order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
                                  cmd.tif))
 
@@ -308,7 +308,7 @@ class Engine:
         for r in reports:
             lat = int(latency_ns(self.cfg.response, now, self._n_resp))
             self._n_resp += 1
-            self._push(now + lat, P_LOCAL_RESP, ("rep", tuple(int(x) for x in r.tolist())))
+            self._push(now + lat, PRI_LOCAL_RESP, ("rep", tuple(int(x) for x in r.tolist())))
 
     def _deliver(self, rep: tuple) -> None:
         ts, oid, price, qty, leaves, fee, kind, liq, queue = rep
@@ -338,7 +338,7 @@ class Engine:
     # --- loop ------------------------------------------------------------------------------------------------
     def wake_at(self, t: int, payload: Any) -> None:
         """The strategy's one-shot wake-up (`Context.at`): at local time `t`, in the timers' place."""
-        self._push(t, P_TIMER, ("wake", payload))
+        self._push(t, PRI_TIMER, ("wake", payload))
 
     def _push(self, t: int, prio: int, item: tuple) -> None:
         heapq.heappush(self.heap, (t, prio, self._seq, item))
@@ -363,17 +363,17 @@ class Engine:
         t0 = time.perf_counter()
         self.strategy.on_start(self.ctx)
         if n:
-            self._push(local[0], P_TIMER, ("sample",))
+            self._push(local[0], PRI_TIMER, ("sample",))
             if self.strategy.timer_ns > 0:
-                self._push(local[0] + self.strategy.timer_ns, P_TIMER, ("timer",))
+                self._push(local[0] + self.strategy.timer_ns, PRI_TIMER, ("timer",))
         i_loc = i_ex = 0
         step = max(n // 200, 1)
         while True:
             best, src = None, 0
             if i_loc < n:
-                best, src = (local[i_loc], P_LOCAL_MD), 1
-            if i_ex < n and (best is None or (exch[i_ex], P_EXCH_MD) < best):
-                best, src = (exch[i_ex], P_EXCH_MD), 2
+                best, src = (local[i_loc], PRI_LOCAL_MD), 1
+            if i_ex < n and (best is None or (exch[i_ex], PRI_EXCH_MD) < best):
+                best, src = (exch[i_ex], PRI_EXCH_MD), 2
             if self.heap and (best is None or self.heap[0][:2] < best):
                 best, src = self.heap[0][:2], 3
             if best is None:
@@ -419,12 +419,12 @@ class Engine:
             self._schedule_reports(t, reps)
         elif what == "sample":
             self._sample()
-            self._push(t + self.cfg.sample_ns, P_TIMER, ("sample",))
+            self._push(t + self.cfg.sample_ns, PRI_TIMER, ("sample",))
         elif what == "wake":
             self.strategy.on_wake(self.ctx, item[1])
         elif what == "timer":
             self.strategy.on_timer(self.ctx)
-            self._push(t + self.strategy.timer_ns, P_TIMER, ("timer",))
+            self._push(t + self.strategy.timer_ns, PRI_TIMER, ("timer",))
 
     def _output(self, n: int, wall: float, arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                 ) -> RunOutput:

@@ -92,12 +92,12 @@ import numpy as np
 from numba import njit
 
 from hft.book.l2 import (
-    S_ASK_BASE,
-    S_ASK_HI,
-    S_BEST_ASK,
-    S_BEST_BID,
-    S_BID_BASE,
-    S_BID_LO,
+    BOOK_ASK_BASE,
+    BOOK_ASK_HI,
+    BOOK_BEST_ASK,
+    BOOK_BEST_BID,
+    BOOK_BID_BASE,
+    BOOK_BID_LO,
     L2Book,
     _next_down,
     _next_up,
@@ -206,11 +206,11 @@ _kernel = njit(cache=True, _nrt=False)
 def _level_qty(book, side, price) -> int:
     st = book.state
     if side == BUY:
-        i = price - st[S_BID_BASE]
+        i = price - st[BOOK_BID_BASE]
         if i < 0 or i >= book.bid_qty.shape[0]:
             return 0
         return book.bid_qty[i]
-    i = price - st[S_ASK_BASE]
+    i = price - st[BOOK_ASK_BASE]
     if i < 0 or i >= book.ask_qty.shape[0]:
         return 0
     return book.ask_qty[i]
@@ -230,8 +230,8 @@ def _first_level(book, side) -> int:
     """Index of the best level of `side` (-1: empty)."""
     st = book.state
     if side == BUY:
-        return -1 if st[S_BEST_BID] == NO_PRICE else st[S_BEST_BID] - st[S_BID_BASE]
-    return -1 if st[S_BEST_ASK] == NO_PRICE else st[S_BEST_ASK] - st[S_ASK_BASE]
+        return -1 if st[BOOK_BEST_BID] == NO_PRICE else st[BOOK_BEST_BID] - st[BOOK_BID_BASE]
+    return -1 if st[BOOK_BEST_ASK] == NO_PRICE else st[BOOK_BEST_ASK] - st[BOOK_ASK_BASE]
 
 
 @_kernel
@@ -239,13 +239,13 @@ def _next_level(book, side, i) -> int:
     """Index of the next worse level after index `i` (-1: none)."""
     st = book.state
     if side == BUY:
-        return _next_down(book.bid_qty, book.bid_blk, i, st[S_BID_LO])
-    return _next_up(book.ask_qty, book.ask_blk, i, st[S_ASK_HI])
+        return _next_down(book.bid_qty, book.bid_blk, i, st[BOOK_BID_LO])
+    return _next_up(book.ask_qty, book.ask_blk, i, st[BOOK_ASK_HI])
 
 
 @_kernel
 def _price_of(book, side, i) -> int:
-    return i + (book.state[S_BID_BASE] if side == BUY else book.state[S_ASK_BASE])
+    return i + (book.state[BOOK_BID_BASE] if side == BUY else book.state[BOOK_ASK_BASE])
 
 
 @_kernel
@@ -513,9 +513,9 @@ class L2Venue:
 
     # --- sizing: never let the kernel run out of room
     def _levels(self) -> int:
-        from hft.book.l2 import S_N_ASK, S_N_BID
+        from hft.book.l2 import BOOK_N_ASK, BOOK_N_BID
 
-        return int(self.book.state[S_N_BID] + self.book.state[S_N_ASK])
+        return int(self.book.state[BOOK_N_BID] + self.book.state[BOOK_N_ASK])
 
     def _ensure(self) -> None:
         # room for one more level than the book has (the numba engine checks before it applies a depth update,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hft.gateway.limits import LIMITS
+
 SIM_ACCOUNT = "SIM"
 
-UNLIMITED: dict[str, Any] = {"max_order_qty": None, "max_order_notional": None, "max_position": None,
-                             "max_notional": None, "min_qty": 1, "price_band_bps": None, "daily_loss": None,
-                             "submit_rate": None, "cancel_rate": None, "max_repeats": None}
+#: the strategy's limits in a simulation without a gateway config: every limit of the strategy's scopes
+#: unlimited (`hft.gateway.limits`), except the minimum order size of one lot
+UNLIMITED: dict[str, Any] = {**{lim.key: None for lim in LIMITS if lim.kind != "duration"}, "min_qty": 1}
 
 
 def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limits: dict[str, Any] | None = None,

@@ -19,6 +19,8 @@ from hft.core.orders import (
     RISK_FLAG_POSITION_BREACH,
     RISK_FLAG_UNKNOWN_ORDER,
 )
+from hft.gateway.limits import FIELD as _LF
+from hft.gateway.limits import N_LIMIT_FIELDS
 
 # Kernels never allocate, so they are compiled without NRT reference counting (`_nrt=False`): with NRT on,
 # numba increfs / decrefs the arena (an atomic read-modify-write on its MemInfo) at every nested call that
@@ -88,21 +90,21 @@ K_DD_EVICTED = 13
 K_DD_EXPIRED = 14
 N_CTR = 24
 
-# --- limit fields (rows of lim_acct / lim_strat / lim_sym, and lim_def) -------------------------------------
-L_MAX_ORDER_QTY = 0
-L_MAX_ORDER_NOTIONAL = 1
-L_MAX_POSITION = 2
-L_MAX_NOTIONAL = 3
-L_MIN_QTY = 4
-L_BAND_BPS = 5
-L_DAILY_LOSS = 6
-L_SUBMIT_COUNT = 7
-L_SUBMIT_WINDOW = 8
-L_CANCEL_COUNT = 9
-L_CANCEL_WINDOW = 10
-L_MAX_REPEATS = 11
-L_REPEAT_WINDOW = 12
-N_LIM = 16
+# --- limit fields (rows of lim_acct / lim_strat / lim_sym, and lim_def): from the one limit table -----------
+L_MAX_ORDER_QTY = _LF["max_order_qty"]
+L_MAX_ORDER_NOTIONAL = _LF["max_order_notional"]
+L_MAX_POSITION = _LF["max_position"]
+L_MAX_NOTIONAL = _LF["max_notional"]
+L_MIN_QTY = _LF["min_qty"]
+L_BAND_BPS = _LF["price_band_bps"]
+L_DAILY_LOSS = _LF["daily_loss"]
+L_SUBMIT_COUNT = _LF["submit_rate.count"]
+L_SUBMIT_WINDOW = _LF["submit_rate.window"]
+L_CANCEL_COUNT = _LF["cancel_rate.count"]
+L_CANCEL_WINDOW = _LF["cancel_rate.window"]
+L_MAX_REPEATS = _LF["max_repeats"]
+L_REPEAT_WINDOW = _LF["repeat_window_ns"]
+N_LIM = N_LIMIT_FIELDS
 
 # --- symbol rows -------------------------------------------------------------------------------------------
 Y_REF_PX = 0

@@ -25,9 +25,9 @@ from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
 from hft.sim.engine import (
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
-    P_EXCH_ARRIVAL,
-    P_LOCAL_RESP,
-    P_TIMER,
+    PRI_EXCH_ARRIVAL,
+    PRI_LOCAL_RESP,
+    PRI_TIMER,
     Engine,
     RunOutput,
 )
@@ -305,7 +305,7 @@ class NbEngine(Engine):
         now = self.clock.now_ns()
         lat = int(latency_ns(self.cfg.entry, now, int(st[S_NENTRY])))
         st[S_NENTRY] += 1
-        self._heap_push(now + lat, P_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
+        self._heap_push(now + lat, PRI_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
                         cmd.order_type, cmd.tif, 0, 0)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = _grown(self._orows, 1)
@@ -321,7 +321,7 @@ class NbEngine(Engine):
         for r in reports.tolist():
             lat = int(latency_ns(self.cfg.response, now, int(st[S_NRESP])))
             st[S_NRESP] += 1
-            self._heap_push(now + lat, P_LOCAL_RESP, IT_REP, *r)  # `VENUE_REPORT_DTYPE` = the heap's payload
+            self._heap_push(now + lat, PRI_LOCAL_RESP, IT_REP, *r)  # `VENUE_REPORT_DTYPE` = the heap's payload
 
     def _push(self, t: int, prio: int, item: tuple) -> None:
         if not self._fast:
@@ -586,7 +586,7 @@ class NbEngine(Engine):
         self.strategy.on_start(self.ctx)
         timer_on = "timer" in wakes and self.strategy.timer_ns > 0
         if n and timer_on:
-            self._push(int(self._loc[0]) + self.strategy.timer_ns, P_TIMER, ("timer",))
+            self._push(int(self._loc[0]) + self.strategy.timer_ns, PRI_TIMER, ("timer",))
         chunk = max(n // 200, 1)
         heap = self.heap
         clock = self.clock

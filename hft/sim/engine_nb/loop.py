@@ -18,7 +18,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.sim.engine import (
-    P_EXCH_MD,
+    PRI_EXCH_MD,
 )
 from hft.sim.engine_nb.order_path import (
     _fast_cmd_l2,
@@ -115,7 +115,7 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
         # are applied here in one tight loop, and the merged loop below only sees local data and samples
         # (a sample's "data left" test reads ex_last, not i_ex). It stops at anything unusual, which the
         # merged loop then meets at its turn (and hands to Python).
-        while i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, bt, bp):
+        while i_ex < n and _before(ex_t[i_ex], PRI_EXCH_MD, bt, bp):
             k = kind[i_ex]
             s = side[i_ex]
             q = qty[i_ex]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from hft.book.l2 import (
-    S_N_ASK,
-    S_N_BID,
+    BOOK_N_ASK,
+    BOOK_N_BID,
 )
 from hft.core.orders import (
     INTENT_CANCEL,
@@ -28,8 +28,8 @@ from hft.core.orders import (
 )
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
-    P_EXCH_ARRIVAL,
-    P_LOCAL_RESP,
+    PRI_EXCH_ARRIVAL,
+    PRI_LOCAL_RESP,
 )
 from hft.sim.engine_nb.state import (
     H_COLS,
@@ -211,7 +211,7 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_i
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
-            heap_push(h, st, now + lat, P_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, ORDER_LIMIT,
+            heap_push(h, st, now + lat, PRI_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, ORDER_LIMIT,
                       TIF_GTC, 0, 0)
             r = st[S_NO]
             orows[r, 0] = now
@@ -265,7 +265,7 @@ def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
         lat = latency_ns(lat_r, t, st[S_NRESP])
         st[S_NRESP] += 1
         v = vout[r]
-        heap_push(h, st, t + lat, P_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
+        heap_push(h, st, t + lat, PRI_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
                   np.int64(v.kind), np.int64(v.liquidity), v.queue)
 
 
@@ -274,7 +274,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     """The kernel heap's first item, a command, arrives at the L2 venue (`Engine._dispatch_item`): the venue's
     `step`, its reports scheduled back. (wake code or -1, new `hi`); W_GROW leaves the item on the heap."""
     t = h[0, H_T]
-    levels = vbook.state[S_N_BID] + vbook.state[S_N_ASK]
+    levels = vbook.state[BOOK_N_BID] + vbook.state[BOOK_N_ASK]
     if (vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1
             or h.shape[0] - st[S_NH] < vout.shape[0]):
         return W_GROW, hi

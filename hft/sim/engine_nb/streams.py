@@ -7,14 +7,14 @@ from __future__ import annotations
 from numba import njit
 
 from hft.book.l2 import (
+    BOOK_ASK_BASE,
+    BOOK_BEST_ASK,
+    BOOK_BEST_BID,
+    BOOK_BID_BASE,
+    BOOK_N_ASK,
+    BOOK_N_BID,
     L2_NEGATIVE_QTY,
     L2_OK,
-    S_ASK_BASE,
-    S_BEST_ASK,
-    S_BEST_BID,
-    S_BID_BASE,
-    S_N_ASK,
-    S_N_BID,
     _clear_arrays,
     _set,
 )
@@ -36,9 +36,9 @@ from hft.core.dtypes import (
 )
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
-    P_EXCH_MD,
-    P_LOCAL_MD,
-    P_TIMER,
+    PRI_EXCH_MD,
+    PRI_LOCAL_MD,
+    PRI_TIMER,
 )
 from hft.sim.engine_nb.state import (
     _I64_MAX,
@@ -99,9 +99,9 @@ def _before(t1, p1, t2, p2) -> bool:
 def _qty_at(bq, aq, st, side, price) -> int:
     """`hft.book.l2.level_qty` on the unpacked arrays (BUY: bids, anything else: asks; 0 outside the range)."""
     if side == BUY:
-        i = price - st[S_BID_BASE]
+        i = price - st[BOOK_BID_BASE]
         return bq[i] if 0 <= i < bq.shape[0] else 0
-    i = price - st[S_ASK_BASE]
+    i = price - st[BOOK_ASK_BASE]
     return aq[i] if 0 <= i < aq.shape[0] else 0
 
 
@@ -126,8 +126,8 @@ def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
 def _top_now(bq, aq, st, top) -> None:
     """``top`` = [best bid, qty, best ask, qty] of the local view, as `local_apply` leaves it after each event.
     The loop computes it only where it is read: at an end of message, before a trade wake, and on return."""
-    b = st[S_BEST_BID]
-    a = st[S_BEST_ASK]
+    b = st[BOOK_BEST_BID]
+    a = st[BOOK_BEST_ASK]
     top[0] = b
     top[1] = _qty_at(bq, aq, st, BUY, b) if b != NO_PRICE else 0
     top[2] = a
@@ -211,8 +211,8 @@ def _live_hi(orders, bound) -> int:
 def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
     """With nothing consumed: does `step(OP_DEPTH)` at (s, p) change nothing? (no order of ours at that level,
     none crossed by the best prices, which are the effective best prices when nothing is consumed)"""
-    bb = vst[S_BEST_BID]
-    ba = vst[S_BEST_ASK]
+    bb = vst[BOOK_BEST_BID]
+    ba = vst[BOOK_BEST_ASK]
     for j in range(hi):
         if vorders[j, O_LIVE] != 1:
             continue
@@ -256,7 +256,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         if hi == 0 and vparams[P_NCONS] == 0:
             # no order of ours and nothing consumed: DEPTH changes nothing but the book (reports: none)
             return -1 if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) == L2_OK else W_EXCH_FALLBACK
-        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
         if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK  # the Python venue sizes its buffers first
         if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) != L2_OK:
@@ -270,7 +270,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
             return W_EXCH_FALLBACK
         if hi == 0 or _trade_is_noop(vorders, hi, s, p):
             return -1  # TRADE only looks at our orders on the passive side at or through its price
-        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
         if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK
         vparams[P_NREP] = 0
@@ -279,7 +279,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         if hi == 0 and vparams[P_NCONS] == 0:
             _clear_arrays(vbq, vaq, vbb, vab, vst, s)
             return -1
-        levels = vst[S_N_BID] + vst[S_N_ASK] + 1
+        levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
         if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK
         _clear_arrays(vbq, vaq, vbb, vab, vst, s)
@@ -324,13 +324,13 @@ def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
     if i_loc < n:
         src = 1
         ct = loc_t[i_loc]
-        cp = P_LOCAL_MD
-    if (i_loc < n or ex_last >= ns) and sample_ns > 0 and _before(ns, P_TIMER, ct, cp):
+        cp = PRI_LOCAL_MD
+    if (i_loc < n or ex_last >= ns) and sample_ns > 0 and _before(ns, PRI_TIMER, ct, cp):
         src = 2  # samples run while there is data (the reference drops them after its end)
         ct = ns
-        cp = P_TIMER
-    if i_ex < n and _before(ex_t[i_ex], P_EXCH_MD, ct, cp):
+        cp = PRI_TIMER
+    if i_ex < n and _before(ex_t[i_ex], PRI_EXCH_MD, ct, cp):
         src = 3
         ct = ex_t[i_ex]
-        cp = P_EXCH_MD
+        cp = PRI_EXCH_MD
     return src, ct, cp

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_l3_resync import GOOG_1, GOOG_10, _md, _truncate_like_lobster
 
-from hft.book.l2 import L2_OK, L2_OUT_OF_RANGE, S_N_ASK, S_N_BID, book_for, grow, top_n
+from hft.book.l2 import BOOK_N_ASK, BOOK_N_BID, L2_OK, L2_OUT_OF_RANGE, book_for, grow, top_n
 from hft.book.l2_view import local_apply, local_set_row
 from hft.core.dtypes import BUY, EV_ADD, EVENT_DTYPE, NO_PRICE, SELL
 from hft.sim.engine import Engine
@@ -168,7 +168,7 @@ def test_kernel_sets_exactly_the_row():
         assert np.array_equal(got, rows[k]), (k, got)
         n_bid = int((rows[k][2::4] != NO_PRICE).sum())
         n_ask = int((rows[k][0::4] != NO_PRICE).sum())
-        assert (book.state[S_N_BID], book.state[S_N_ASK]) == (n_bid, n_ask)  # nothing else, below or between
+        assert (book.state[BOOK_N_BID], book.state[BOOK_N_ASK]) == (n_bid, n_ask)  # nothing else, below or between
         assert top.tolist() == [rows[k][2], rows[k][3], rows[k][0], rows[k][1]]
     far = rows[2:3].copy()
     far[0, 2] = 10_000_000  # a bid far outside the allocated range

@@ -1,0 +1,73 @@
+"""The gateway's risk limits, in one table: what each limit is called in the config, where it may be set, how it is
+parsed, and which fields of an arena limit row it fills.
+
+Everything that lists limits reads this table: the strict config parser (`hft.gateway.config`: `LimitSet`, the
+keys each level accepts, `effective_limits`), the arena writer (`hft.gateway.risk.write_limits`), the arena
+layout (the ``L_*`` field indices of `hft.gateway.kernels.layout` are taken from here; the numba kernels freeze
+them as constants, so this file is part of the kernels' cache key), the simulator's unlimited profile
+(`hft.sim.gateway_setup`) and `hft gateway check-config`. Adding a limit is one row here, its `LimitSet` field,
+and its check in the risk kernel (`hft.gateway.kernels.risk`) with its own reason code.
+
+Scopes: ``order`` limits may be set at every level (defaults, accounts, strategies, symbols; the tightest
+applies), ``strategy`` ones in the defaults and per strategy, ``loss`` (the daily loss) in the defaults, per
+strategy and per account (each level is its own budget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FIELD", "LIMITS", "N_LIMIT_FIELDS", "Limit", "names_in_scope"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One risk limit.
+
+    Attributes:
+        name: the `LimitSet` field (and the key in ``effective_limits``).
+        key: the config key (``repeat_window`` is given as a duration, stored as ``repeat_window_ns``).
+        kind: ``int`` (a non-negative integer, ``null`` = unlimited), ``rate`` (``{count, per}``, ``null`` =
+            unlimited) or ``duration`` (a duration string, stored in ns).
+        scope: ``order``, ``strategy`` or ``loss`` (module docstring).
+        fields: the arena limit-row fields it fills (a rate: count, window).
+        title: its column title in ``hft gateway check-config``.
+    """
+
+    name: str
+    key: str
+    kind: str
+    scope: str
+    fields: tuple[int, ...]
+    title: str
+
+
+LIMITS: tuple[Limit, ...] = (
+    Limit("max_order_qty", "max_order_qty", "int", "order", (0,), "order qty"),
+    Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional"),
+    Limit("max_position", "max_position", "int", "order", (2,), "position"),
+    Limit("max_notional", "max_notional", "int", "order", (3,), "notional"),
+    Limit("min_qty", "min_qty", "int", "order", (4,), "min qty"),
+    Limit("price_band_bps", "price_band_bps", "int", "order", (5,), "band bps"),
+    Limit("daily_loss", "daily_loss", "int", "loss", (6,), "daily loss"),
+    Limit("submit_rate", "submit_rate", "rate", "strategy", (7, 8), "submits"),
+    Limit("cancel_rate", "cancel_rate", "rate", "strategy", (9, 10), "cancels"),
+    Limit("max_repeats", "max_repeats", "int", "strategy", (11,), "repeats"),
+    Limit("repeat_window_ns", "repeat_window", "duration", "strategy", (12,), "repeat window"),
+)
+
+#: limit name (a rate: ``<name>.count`` / ``<name>.window``) → its field in an arena limit row
+FIELD: dict[str, int] = {}
+for _lim in LIMITS:
+    if _lim.kind == "rate":
+        FIELD[f"{_lim.name}.count"], FIELD[f"{_lim.name}.window"] = _lim.fields
+    else:
+        (FIELD[_lim.name],) = _lim.fields
+#: width of an arena limit row (room to grow without changing the arena's shape)
+N_LIMIT_FIELDS = 16
+assert len(set(FIELD.values())) == len(FIELD) and max(FIELD.values()) < N_LIMIT_FIELDS
+
+
+def names_in_scope(*scopes: str) -> tuple[str, ...]:
+    """The limits of these scopes, in table order."""
+    return tuple(lim.name for lim in LIMITS if lim.scope in scopes)
