@@ -42,8 +42,6 @@ class SignalBus:
         self._ready_cbs: list[Any] = []
         self.published: Counter = Counter()  # (subject, status) -> n
         self.reconnects = 0
-        self._batch: list[tuple[list[tuple[str, bytes, str]], asyncio.Future]] = []  # this loop turn's publishes
-        self._inflight: set[asyncio.Task] = set()
 
     def subject(self, name: str) -> str:
         return f"{self.cfg.subject_prefix}.{name}"
@@ -142,8 +140,6 @@ class SignalBus:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        if self._inflight:  # batches waiting for their acks: let them finish (or time out) first
-            await asyncio.wait(list(self._inflight), timeout=self.cfg.publish_timeout_ns / 1e9 + 1)
         if self.nc is not None:  # every publish was awaited to its ack: nothing to drain
             self.state = "closing"
             with contextlib.suppress(Exception):
@@ -153,61 +149,30 @@ class SignalBus:
 
     # ------------------------------------------------------------------ publishing
     async def publish_many(self, msgs: list[tuple[str, bytes, str]]) -> list[int]:
-        """Publish ``(subject, data, msg_id)`` messages together and wait for JetStream's acks; their stream
-        sequences. `BusDown` unless every one of them was acknowledged.
-
-        The calls of one event-loop turn are published as one batch (`_publish_batch`: one write to the socket,
-        one timeout over every ack); each caller still gets only its own messages' fate."""
+        """Publish ``(subject, data, msg_id)`` messages together and wait for JetStream's acks (one timeout for
+        all); their stream sequences. `BusDown` unless every message was acknowledged."""
         if not self._up.is_set():
             await self._wait_for_bus(msgs)
-        fut = asyncio.get_running_loop().create_future()
-        self._batch.append((msgs, fut))
-        if len(self._batch) == 1:
-            asyncio.get_running_loop().call_soon(self._flush_batch)
-        return await fut
-
-    def _flush_batch(self) -> None:
-        batch, self._batch = self._batch, []
-        task = asyncio.get_running_loop().create_task(self._publish_batch(batch))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-
-    async def _publish_batch(self, batch: list[tuple[list[tuple[str, bytes, str]], asyncio.Future]]) -> None:
+        futs: list[asyncio.Future] = []
         timeout = self.cfg.publish_timeout_ns / 1e9
-        futs: list[list[asyncio.Future]] = []
-        sent: list[asyncio.Future] = []
-        error: Exception | None = None
-        deadline = asyncio.get_running_loop().time() + timeout
-        try:  # sending may stall on nats-py's pending-ack semaphore: the same deadline covers it
-            async with asyncio.timeout(timeout):
-                for msgs, _ in batch:
-                    mine = []
-                    for subject, data, msg_id in msgs:
-                        f = await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id})
-                        mine.append(f)
-                        sent.append(f)
-                    futs.append(mine)
+
+        async def send_and_ack() -> list[Any]:
+            for subject, data, msg_id in msgs:
+                futs.append(await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id}))
+            return await asyncio.gather(*futs)
+
+        try:  # one timeout over sending (nats-py's pending-ack semaphore may stall) and every ack
+            acks = await asyncio.wait_for(send_and_ack(), timeout)
         except Exception as exc:
-            error = exc
-        if sent:
-            await asyncio.wait(sent, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
-        for i, (msgs, fut) in enumerate(batch):
-            mine = futs[i] if i < len(futs) else []
-            bad = _failure(mine, len(msgs), error)
-            if bad is not None:
-                for f in mine:
-                    f.cancel()  # frees nats-py's pending slot; an ack that comes later is dropped
-                for subject, _, _ in msgs:
-                    self.published[(subject, "error")] += 1
-                why = str(bad) or f"no ack within {timeout:g}s"
-                if not fut.done():
-                    fut.set_exception(BusDown(f"publish not acknowledged: {bad.__class__.__name__}: {why}"))
-                continue
-            acks = [f.result() for f in mine]
-            for (subject, _, _), ack in zip(msgs, acks, strict=True):
-                self.published[(subject, "duplicate" if ack.duplicate else "ok")] += 1
-            if not fut.done():
-                fut.set_result([int(a.seq) for a in acks])
+            for f in futs:
+                f.cancel()  # frees nats-py's pending slot; an ack that comes later is dropped
+            for subject, _, _ in msgs:
+                self.published[(subject, "error")] += 1
+            why = str(exc) or f"no ack within {timeout:g}s"
+            raise BusDown(f"publish not acknowledged: {exc.__class__.__name__}: {why}") from None
+        for (subject, _, _), ack in zip(msgs, acks, strict=True):
+            self.published[(subject, "duplicate" if ack.duplicate else "ok")] += 1
+        return [int(a.seq) for a in acks]
 
     async def _wait_for_bus(self, msgs: list[tuple[str, bytes, str]]) -> None:
         """The bounded blip buffer: wait for a reconnect, at most `blip`, at most `buffer` waiters at once."""
@@ -229,18 +194,3 @@ class SignalBus:
         return {"state": self.state, "url": self.cfg.url, "stream": self.cfg.stream, "waiting": self._waiting,
                 "reconnects": self.reconnects, "last_error": self.last_error,
                 "published": sum(n for (_, st), n in self.published.items() if st in ("ok", "duplicate"))}
-
-
-def _failure(acks: list[asyncio.Future], n: int, error: Exception | None) -> BaseException | None:
-    """Why a caller's `n` messages were not all acknowledged (None when they were): `error` when some were never
-    sent, else the first ack that timed out, was cancelled or failed."""
-    if len(acks) < n:
-        return error or BusDown("not sent")
-    for f in acks:
-        if not f.done():
-            return TimeoutError()
-        if f.cancelled():
-            return asyncio.CancelledError()
-        if f.exception() is not None:
-            return f.exception()
-    return None
