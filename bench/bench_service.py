@@ -49,6 +49,14 @@ signals:
   bus: {url: "%s", storage: file, max_msgs: 10000000, max_bytes: 4294967296}
   follow: {enabled: false}
 """
+WRK_DONE = r"""
+function done(summary, latency, requests)
+  io.write(string.format("JSON {\"requests\":%d,\"non2xx\":%d,\"errors\":%d,\"p50_us\":%d,\"p99_us\":%d," ..
+    "\"p999_us\":%d,\"max_us\":%d,\"duration_us\":%d}\n", summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))
+end
+"""  # the JSON summary line both Lua scripts end with
 LUA = r"""
 local n = 0
 local tid = 0
@@ -65,12 +73,6 @@ function request()
   local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
   if durable then headers["Idempotency-Key"] = id end
   return wrk.format("POST", path, headers, body)
-end
-function done(summary, latency, requests)
-  io.write(string.format("JSON {\"requests\":%d,\"non2xx\":%d,\"errors\":%d,\"p50_us\":%d,\"p99_us\":%d," ..
-    "\"p999_us\":%d,\"max_us\":%d,\"duration_us\":%d}\n", summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))
 end
 """
 
@@ -89,12 +91,6 @@ function request()
   i = i + 1
   if i > #reqs then i = 1 end
   return reqs[i]
-end
-function done(summary, latency, requests)
-  io.write(string.format("JSON {\"requests\":%d,\"non2xx\":%d,\"errors\":%d,\"p50_us\":%d,\"p99_us\":%d," ..
-    "\"p999_us\":%d,\"max_us\":%d,\"duration_us\":%d}\n", summary.requests, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))
 end
 """
 
@@ -119,7 +115,7 @@ def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res:
     work = Path(tempfile.mkdtemp(prefix="hft-bench-webhooks-"))
     nats = EmbeddedNats(work / "nats").start()
     (work / "gateway.yaml").write_text(WEBHOOK_CONFIG % nats.url)
-    (work / "bench.lua").write_text(WEBHOOK_LUA)
+    (work / "bench.lua").write_text(WEBHOOK_LUA + WRK_DONE)
     port = free_port()
     env = {**os.environ, "HFT_HOME": str(work / "home"), "HFT_JWT_SECRET": SECRET, "HFT_BENCH_KEY": KEY}
     p = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(work / "gateway.yaml"), "--port",
@@ -291,7 +287,7 @@ def main() -> None:
     windows = [int(w) for w in args.windows.split(",")]
     res: dict = {"machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}, "runs": []}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA)
+        f.write(LUA + WRK_DONE)
         script = f.name
     paths = [(p_, d, f) for p_, d, f in (("/v3/orders", False, "interval"), ("/orders", True, "interval"),
                                           ("/orders", True, "batch"), ("tcp", False, "interval"),

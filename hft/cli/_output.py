@@ -18,15 +18,9 @@ def emit(result: Any, json_mode: bool, render: Callable[[], None] | None = None)
 
 
 def _json_default(obj: Any) -> Any:
-    import numpy as np
+    from hft.core.jsonable import json_default  # lazy: hft --help loads this module and must not load numpy
 
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
+    return json_default(obj)
 
 
 def fmt_value(v: Any) -> str:

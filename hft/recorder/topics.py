@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import StoreError
+from hft.core.jsonable import json_default
 
 __all__ = [
     "TOPICS",
@@ -345,7 +346,7 @@ def _encode_value(topic: str, col: Column, v: Any) -> bytes:
         if isinstance(v, str):
             b = v.encode()
         elif isinstance(v, dict | list):
-            b = json.dumps(v, sort_keys=True, separators=(",", ":"), default=_json_default).encode()
+            b = json.dumps(v, sort_keys=True, separators=(",", ":"), default=json_default).encode()
         elif isinstance(v, bytes):
             b = v
         else:
@@ -379,16 +380,6 @@ def _encode_value(topic: str, col: Column, v: Any) -> bytes:
         rid = parse_record_id(v, topic=topic)
         return _RID.pack(rid % _U64, rid // _U64)
     raise StoreError(f"{topic}: field '{col.name}': unsupported type {t}")  # pragma: no cover
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 
@@ -449,7 +440,7 @@ def _compile_encoder(topic: Topic) -> Any:
 
     def _str(v: Any) -> bytes:
         if isinstance(v, dict | list):
-            return json.dumps(v, sort_keys=True, separators=(",", ":"), default=_json_default).encode()
+            return json.dumps(v, sort_keys=True, separators=(",", ":"), default=json_default).encode()
         if isinstance(v, bytes):
             return v
         raise TypeError("not a string")
