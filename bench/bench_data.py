@@ -303,7 +303,7 @@ def bench_checks(data: Path, repeat: int) -> dict[str, Any]:
             check_event_values(ev, str(f))
             t.append(time.perf_counter())
             if i < 4:  # a replay is long: at most 3 timed
-                run_replay([f], "mm", ReplayConfig(), store=False)
+                run_replay([f], "mm", ReplayConfig())
             t.append(time.perf_counter())
             if i:
                 checked.append(t[1] - t[0])

@@ -67,6 +67,7 @@ import numpy as np
 
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, SimError
+from hft.sim.recording import RunRecorder
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
 
@@ -355,13 +356,14 @@ def _fees(sec: Section) -> dict[str, Any]:
 
 
 def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
-               force: bool = False, progress: Any = None, store: bool = False, fmt: str | None = None,
-               mapping: Path | None = None) -> dict[str, Any]:
+               force: bool = False, progress: Any = None, recorder: RunRecorder | None = None,
+               fmt: str | None = None, mapping: Path | None = None) -> dict[str, Any]:
     """Replay `data` with the strategy `strategy_name` names (a registered name, ``FILE.py:Class`` or
     ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `data` may
     name several days (globs and ``{FROM..TO}`` ranges expand: `hft.data.sources.expand_data_paths`); each is
     a session of one run (`hft.sim.sessions`). `fmt` names the data format (`hft.data.formats`; else detected by
-    content), `mapping` a generic table's column mapping."""
+    content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
+    `hft.recorder.sim_runs.STORE`; None records nothing)."""
     from hft.data.sources import expand_data_paths, group_days, open_market_data
     from hft.sim.instruments import apply_overrides
     from hft.sim.strategy_loader import make as make_strategy
@@ -377,7 +379,7 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         from hft.sim.sessions import run_days
 
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
-                        store=store, commit=commit)
+                        recorder=recorder, commit=commit)
     try:
         md = open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
@@ -398,8 +400,8 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     if out_dir is not None:
         write_run_folder(out_dir, out, summary, md, force=force, config=config)
         summary["run_folder"] = str(out_dir)
-    if store:
-        summary["store"] = record_run(out, summary, md.instrument.symbol, engine.gw)
+    if recorder is not None:
+        summary["store"] = recorder.record_run(out, summary, md.instrument.symbol, engine.gw)
     return summary
 
 
@@ -728,65 +730,3 @@ def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
     fig.suptitle(f"{summary['strategy']} on {summary['symbol']} — run {summary['run_hash'][:12]}")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-
-
-def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
-    """Append the run (summary, decisions, orders, fills) to the WAL, then load it into the store."""
-    from hft.core.ids import stable_id
-    from hft.recorder.gateway_sink import GatewayAuditSink
-    from hft.recorder.loader import load
-    from hft.recorder.wal_first import open_checked_writer
-    from hft.store.store import open_store
-
-    run_id = summary["run_hash"]
-    # a record the WAL did not acknowledge fails the run (StoreError with the count), before anything is loaded
-    with open_checked_writer(f"sim-{run_id[:16]}", id_namespace=run_id, what=f"records of run {run_id}") as w:
-        sink = GatewayAuditSink(w, run_id=run_id, gateway=gateway)
-        sink.write_decisions(out.decision_records)
-        for transition in out.transition_records:
-            sink(transition)
-        w.write_many("sim.orders", [
-            {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
-             "order_id": int(r["order_id"]), "symbol_name": symbol, "action": int(r["action"]),
-             "side": int(r["side"]), "order_type": int(r["order_type"]), "tif": int(r["tif"]),
-             "price": int(r["price"]), "qty": int(r["qty"])} for i, r in enumerate(out.orders)])
-        w.write_many("sim.fills", [
-            {"record_id": stable_id(run_id, "fill", i), "ts": int(r["local_ts"]), "run_id": run_id, "fill_id": i,
-             "order_id": int(r["order_id"]), "symbol_name": symbol, "kind": int(r["kind"]), "side": int(r["side"]),
-             "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
-             "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
-             "fee": int(r["fee"]), "exch_ts": int(r["ts"])} for i, r in enumerate(out.fills)])
-        w.write("sim.runs", run_row(summary, stable_id(run_id, "run"), n_orders=len(out.orders)))
-    with open_store(wait_s=30) as store:
-        rep = load(store)
-        counts = store.query(f"SELECT count() AS n FROM sim.fills WHERE run_id = '{run_id}'").dicts()
-    return {"run_id": run_id, "loaded_records": rep.records_loaded, "fills_in_store": int(counts[0]["n"])}
-
-
-def run_row(summary: dict[str, Any], record_id: str, *, n_orders: int | None = None) -> dict[str, Any]:
-    """The ``sim.runs`` row of a run's summary (its status: ``summary['status']``, else ok); `n_orders`: the
-    order log's length when known (else new orders + cancels)."""
-    run_id = summary["run_hash"]
-    return {"record_id": record_id, "ts": int(summary.get("end_ts", 0)), "run_id": run_id,
-            "strategy": summary["strategy"], "seed": int(summary.get("seed", 0)),
-            "config_hash": summary.get("config_hash", ""), "data_hash": summary.get("data_hash", ""),
-            "run_hash": run_id, "status": summary.get("status", "ok"), "start_ts": int(summary.get("start_ts", 0)),
-            "end_ts": int(summary.get("end_ts", 0)), "n_events": int(summary.get("events", 0)),
-            "n_orders": n_orders if n_orders is not None else int(summary.get("orders", 0)) + int(summary.get("cancels", 0)),
-            "n_fills": int(summary.get("fills", 0)), "summary": {k: v for k, v in summary.items() if k != "store"}}
-
-
-def record_summaries(summaries: list[dict[str, Any]], *, writer: str) -> dict[str, Any]:
-    """Append one ``sim.runs`` row per summary (no orders or fills: a sweep's cells) to the WAL, then load the
-    store. A summary's ``sweep`` mapping (name, cell) keys its row, so a cell recorded twice is one row."""
-    from hft.core.ids import stable_id
-    from hft.recorder.loader import load
-    from hft.recorder.wal_first import open_checked_writer
-    from hft.store.store import open_store
-
-    with open_checked_writer(writer, id_namespace=writer, what=f"{len(summaries)} run summaries") as w:
-        w.write_many("sim.runs", [run_row(s, stable_id(s["sweep"]["name"], s["sweep"]["cell"]) if "sweep" in s
-                                          else stable_id(s["run_hash"], "run")) for s in summaries])
-    with open_store(wait_s=30) as store:
-        rep = load(store)
-    return {"loaded_records": rep.records_loaded}

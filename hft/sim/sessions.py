@@ -193,9 +193,10 @@ def total_summary(sessions: list[Session], out: Any, strategy_name: str, params:
 
 
 def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
-             out_dir: Path | None, force: bool, progress: Any, store: bool, commit: Any) -> dict[str, Any]:
-    """`hft replay` over several days: replay, summaries, run folder (with ``days/``), store."""
-    from hft.sim.replay import record_run, write_run_folder
+             out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any) -> dict[str, Any]:
+    """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
+    (`hft.sim.recording.RunRecorder`, or None)."""
+    from hft.sim.replay import write_run_folder
 
     try:
         sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
@@ -215,6 +216,6 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
 
         write_run_folder(out_dir, out, summary, sessions[-1].md, force=force, config=config, extra=write_days)
         summary["run_folder"] = str(out_dir)
-    if store:
-        summary["store"] = record_run(out, summary, sessions[-1].md.instrument.symbol, gw)
+    if recorder is not None:
+        summary["store"] = recorder.record_run(out, summary, sessions[-1].md.instrument.symbol, gw)
     return summary

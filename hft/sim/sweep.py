@@ -36,6 +36,7 @@ from typing import Any
 
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, HftError, SimError
+from hft.sim.recording import RunRecorder
 
 __all__ = ["RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
 
@@ -191,9 +192,10 @@ def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
 # --- driver ---------------------------------------------------------------------------------------------------
 
 def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers: int | None = None,
-              address: str | None = None, store: bool = False,
+              address: str | None = None, recorder: RunRecorder | None = None,
               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run (or resume) `spec` into `out_dir` (module docstring); returns the summary (JSON-safe)."""
+    """Run (or resume) `spec` into `out_dir` (module docstring); returns the summary (JSON-safe). `recorder`
+    records a row per new finished cell (the store: `hft.recorder.sim_runs.STORE`; None: nothing)."""
     import time
 
     from hft.core.fileio import atomic_write_text
@@ -227,8 +229,8 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
             else:
                 _run_local(todo, workers, on_done)
     finally:
-        if store and new_rows:
-            _record(spec, new_rows)
+        if recorder is not None and new_rows:
+            _record(spec, new_rows, recorder)
     wall = time.perf_counter() - t0
     rows = [json.loads((cells_dir / f"{c['cell']}.json").read_text()) for c in spec.cells]
     table = Path(out_dir) / "results.parquet"
@@ -272,11 +274,9 @@ def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> Non
         pl.DataFrame(cols, strict=False).write_parquet(tmp)
 
 
-def _record(spec: SweepSpec, rows: list[dict[str, Any]]) -> None:
+def _record(spec: SweepSpec, rows: list[dict[str, Any]], recorder: RunRecorder) -> None:
     """One ``sim.runs`` row per new finished cell (status ok / error), its summary naming the sweep and cell."""
-    from hft.sim.replay import record_summaries
-
-    record_summaries([{**(r["summary"] or {"run_hash": f"sweep-{r['cell']}", "strategy": r["strategy"]}),
+    recorder.record_summaries([{**(r["summary"] or {"run_hash": f"sweep-{r['cell']}", "strategy": r["strategy"]}),
                        "sweep": {"name": spec.name, "cell": r["cell"], "n": r["n"], "instrument": r["instrument"],
                                  "day": r["day"], "params": r["params"]}, "status": r["status"],
                        "error": r.get("error", "")} for r in rows], writer=f"sweep-{spec.name}")

@@ -2,7 +2,7 @@
 
 Deflated Sharpe (DSR) and the probability of backtest overfitting (PBO) are only honest when *every* trial that
 was tried is counted. So each trial is a row appended to the WAL first and then loaded into the store
-(:meth:`ExperimentRegistry.record`, like :func:`hft.sim.replay.record_run`), and the statistics read their trial
+(:meth:`ExperimentRegistry.record`, like :func:`hft.recorder.sim_runs.record_run`), and the statistics read their trial
 counts and Sharpe variances back from the store (:meth:`ExperimentRegistry.family_stats`).
 
 Metrics convention (``Trial.metrics``; any other keys are free):

@@ -1,0 +1,24 @@
+"""What the simulator needs from whoever records its runs: a small protocol, implemented by the store adapter.
+
+The simulator's services (`hft.sim.replay.run_replay`, `hft.sim.sessions.run_days`, `hft.sim.sweep.run_sweep`)
+take a `RunRecorder` (or None: record nothing) instead of importing the WAL and the store; the composition root
+(the CLI, `hft demo`) passes `hft.recorder.sim_runs.STORE`, which appends to the WAL and loads the audit store.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+__all__ = ["RunRecorder"]
+
+
+class RunRecorder(Protocol):
+    """Records replays."""
+
+    def record_run(self, out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
+        """Record one run (its summary, decisions, orders, fills); what was recorded (run id, counts)."""
+        ...
+
+    def record_summaries(self, summaries: list[dict[str, Any]], *, writer: str) -> dict[str, Any]:
+        """Record one summary row per run (a sweep's cells) under the WAL writer `writer`."""
+        ...
