@@ -43,7 +43,7 @@ from hft.core.orders import (
     TIF_GTC,
 )
 from hft.gateway.config import GatewayConfig, LimitSet, Rate, SymbolSpec
-from hft.gateway.intents import IntentEnvelope, OrderIntent, TypedIntentEnvelope
+from hft.gateway.intents import IntentEnvelope, OrderIntent, TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.service import GatewayService
 
 N_SYM = 1000
@@ -109,14 +109,14 @@ def gen_stream(n: int, seed: int = 7, n_sym: int = N_SYM, n_strat: int = N_STRAT
             j = 0 if cancel_oldest else int(picks[i] * len(working))
             working[j], working[-1] = working[-1], working[j]
             oid, st, sy = working.pop()
-            p = ("typed_intent_v1", INTENT_CANCEL, key, "ACC1", st, sy, 0, 0, 0, ORDER_LIMIT, TIF_GTC, 0, oid)
+            p = typed_intent_v1(INTENT_CANCEL, key, "ACC1", st, sy, 0, 0, 0, ORDER_LIMIT, TIF_GTC, 0, oid)
             key += 1
         else:
             side = BUY if sides[i] else SELL
             px = MID - int(offs[i]) if side == BUY else MID + int(offs[i])
             st, sy = f"strat{strats[i]:02d}", f"S{syms[i]:04d}"
-            p = ("typed_intent_v1", INTENT_NEW, key, "ACC1", st, sy, side, px, int(qtys[i]), ORDER_LIMIT, TIF_GTC,
-                 0, 0)
+            p = typed_intent_v1(INTENT_NEW, key, "ACC1", st, sy, side, px, int(qtys[i]), ORDER_LIMIT, TIF_GTC,
+                                0, 0)
             key += 1
         d = shadow.process(TypedIntentEnvelope(p, 0))
         if d.accepted and not d.duplicate and p[1] == INTENT_NEW:

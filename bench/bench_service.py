@@ -243,10 +243,11 @@ def in_process(n: int = 200_000) -> dict:
     from hft.core.clock import ManualClock
     from hft.gateway import GatewayService, TypedIntentEnvelope
     from hft.gateway.config import load_config
+    from hft.gateway.intents import typed_intent_v1
     from hft.live.orders import SIDES, intent_key
 
     gw = GatewayService(load_config(HERE / "gateway_bench.yaml", {}), clock=ManualClock(1))
-    envs = [TypedIntentEnvelope(("typed_intent_v1", 1, intent_key("ACC1", f"k{i}"), "ACC1", "mm1", "AAPL",
+    envs = [TypedIntentEnvelope(typed_intent_v1(1, intent_key("ACC1", f"k{i}"), "ACC1", "mm1", "AAPL",
                                  SIDES["buy" if i % 2 else "sell"], 9990 if i % 2 else 10010, 1, 1, 1, 0, 0), 0)
             for i in range(n)]
     gc.collect()

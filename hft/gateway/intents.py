@@ -73,14 +73,15 @@ class OrderIntent:
 
     def to_typed(self) -> tuple:
         """The ``typed_intent_v1`` tuple of this intent."""
-        return (TYPED_INTENT_V1, self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
-                self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id)
+        return typed_intent_v1(self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
+                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id)
 
 
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
                     qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
                     order_id: int = 0) -> tuple:
-    """Build a ``typed_intent_v1`` payload tuple."""
+    """Build a ``typed_intent_v1`` payload tuple: the one place its 13-field layout is written (the gateway reads
+    it back in `from_typed`, the Python intake and the compiled driver)."""
     return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id)
 
 

@@ -25,7 +25,7 @@ from hft.core.orders import (
     TIF_NAMES,
 )
 from hft.gateway.dedup import dedup_key
-from hft.gateway.intents import TYPED_INTENT_V1
+from hft.gateway.intents import typed_intent_v1
 
 _OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
 _TIF = {v: k for k, v in TIF_NAMES.items()}
@@ -144,12 +144,12 @@ def intent_key(account: str, key: str) -> int:
 
 def new_intent(o: NewOrder, key: int, now: int) -> tuple:
     """The ``typed_intent_v1`` tuple of a validated new order."""
-    return (TYPED_INTENT_V1, INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
-            _OTYPE[o.order_type], _TIF[o.tif], now, 0)
+    return typed_intent_v1(INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
+                           _OTYPE[o.order_type], _TIF[o.tif], now, 0)
 
 
 def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: int, now: int) -> tuple:
-    return (TYPED_INTENT_V1, INTENT_CANCEL, key, account, strategy, symbol, 0, 0, 0, 1, 1, now, order_id)
+    return typed_intent_v1(INTENT_CANCEL, key, account, strategy, symbol, 0, 0, 0, 1, 1, now, order_id)
 
 
 # the field a gateway denial concerns (for the 422 body)

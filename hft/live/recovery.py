@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.orders import NO_KEY, R_QUEUE_FULL
-from hft.gateway.intents import TYPED_INTENT_V1, ExecutionReport, TypedIntentEnvelope
+from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
 from hft.live.engine import JOURNAL, LiveGateway
 from hft.live.snapshot import load as load_snapshot
 from hft.recorder.gateway_sink import DECISIONS
@@ -56,9 +56,9 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
                     counts["skipped_internal"] += 1
                     continue
                 live._tick()
-                payload = (TYPED_INTENT_V1, r["kind"], r["key"], r["account_name"], r["strategy_name"],
-                           r["symbol_name"], r["side"], r["price"], r["qty"], r["order_type"], r["tif"],
-                           r["recv_ts"], r["target_id"])
+                payload = typed_intent_v1(r["kind"], r["key"], r["account_name"], r["strategy_name"],
+                                          r["symbol_name"], r["side"], r["price"], r["qty"], r["order_type"],
+                                          r["tif"], r["recv_ts"], r["target_id"])
                 env = TypedIntentEnvelope(payload, r["recv_ts"])
                 d = gw.reject_queue_full(env) if r["reason"] == R_QUEUE_FULL else gw.process(env)
                 counts["decisions"] += 1
