@@ -26,6 +26,7 @@ from hft.core.orders import (
     TIF_NAMES,
 )
 from hft.gateway import kernels as K
+from hft.gateway import records
 from hft.gateway.dedup import dedup_key
 from hft.gateway.intents import (
     TYPED_INTENT_V1,
@@ -37,10 +38,8 @@ from hft.gateway.intents import (
 
 log = logging.getLogger("hft.gateway")
 
-_tnew = tuple.__new__
 _I64_MAX = (1 << 63) - 1
 _NO_KEY = NO_KEY
-_DUP = K.DUP_FLAG
 _process_one = K.process_one
 _OTYPE_BITS = {name: code for code, name in ORDER_TYPE_NAMES.items()}
 _TIF_BITS = {name: code for code, name in TIF_NAMES.items()}
@@ -141,8 +140,8 @@ class OneIntentPaths:
             reason = R_INTERNAL_ERROR
         self.metrics.internal_errors += 1
         log.error("gateway internal error after the decision, rolled back: %s: %s", type(exc).__name__, exc)
-        return Decision(int(seq), now, getattr(envelope, "recv_ns", 0), *_fields(envelope), False, int(reason),
-                        int(oid), False, None)
+        return records.from_code(int(seq), now, getattr(envelope, "recv_ns", 0), _fields(envelope), int(reason),
+                                 int(oid), None)
 
     def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
         """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
@@ -191,8 +190,8 @@ class OneIntentPaths:
         kind, k = f[1], f[11]
         try:  # a MemoryError building the command is a refused dispatch: rolled back, never left accepted
             key, kind, acct, strat, sym, side, price, qty, otype, tif, target = f[:11]
-            cmd = _tnew(OrderCommand, (kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side,
-                                       price, qty, otype, tif, now))
+            cmd = records.command(kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side, price, qty,
+                                  otype, tif, now)
             self._put(cmd)
         except Exception as exc:
             return self._dispatch_failed(k, kind, oid, now, exc), None
@@ -201,8 +200,7 @@ class OneIntentPaths:
     @staticmethod
     def _decision_py(envelope: Any, now: int, f: tuple, code: int, oid: int, seq: int,
                      cmd: OrderCommand | None) -> Decision:
-        reason = code & 0xFFFF
-        return _tnew(Decision, (seq, now, envelope.recv_ns, *f[:11], reason == 0, reason, oid, code >= _DUP, cmd))
+        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd)
 
     def _undispatched(self, dec: Decision, exc: Exception, now: int) -> Decision:
         """The decision of an accepted intent whose command the dispatcher refused (rolled back)."""
@@ -276,7 +274,7 @@ class OneIntentPaths:
         queue full): counted by reason; recorded by the caller."""
         seq = int(K.count_reason(self.arena, reason))
         f = _fields(envelope)
-        return Decision(seq, now, getattr(envelope, "recv_ns", 0), *f, False, reason, 0, False, None)
+        return records.rejected(seq, now, getattr(envelope, "recv_ns", 0), f, reason)
 
     def _reject_malformed(self, envelope: Any, exc: Exception, now: int) -> Decision:
         log.debug("malformed intent rejected: %s: %s", type(exc).__name__, exc)

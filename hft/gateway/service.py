@@ -31,7 +31,7 @@ from hft.core.orders import (
     STORM_NAMES,
     STORM_NORMAL,
 )
-from hft.gateway import driver
+from hft.gateway import driver, records
 from hft.gateway import kernels as K
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.config import GatewayConfig, LimitSet, load_config
@@ -348,24 +348,12 @@ class GatewayService(OneIntentPaths):
                 out[i]["reason"] = R_DISPATCH_FAILED
 
     def decision_from_row(self, row: Any) -> Decision:
-        """A `Decision` (names resolved) from a DECISION_DTYPE row."""
-        return Decision(int(row["seq"]), int(row["ts"]), int(row["recv_ts"]), int(row["key"]), int(row["kind"]),
-                        self._name(self._acct_names, row["account"]), self._name(self._strat_names, row["strategy"]),
-                        self._name(self._sym_names, row["symbol"]), int(row["side"]), int(row["price"]),
-                        int(row["qty"]), int(row["order_type"]), int(row["tif"]), int(row["target_id"]),
-                        bool(row["accepted"]), int(row["reason"]), int(row["order_id"]), bool(row["duplicate"]),
-                        None)
+        """A `Decision` (names resolved) from a DECISION_DTYPE row (`hft.gateway.records`)."""
+        return records.decision_from_row(row, self._acct_names, self._strat_names, self._sym_names)
 
     def command_from_row(self, c: Any) -> OrderCommand:
-        return OrderCommand(int(c["action"]), int(c["order_id"]), int(c["key"]),
-                            self._name(self._acct_names, c["account"]), self._name(self._strat_names, c["strategy"]),
-                            self._name(self._sym_names, c["symbol"]), int(c["side"]), int(c["price"]),
-                            int(c["qty"]), int(c["order_type"]), int(c["tif"]), int(c["ts"]))
-
-    @staticmethod
-    def _name(names: list[str], i: Any) -> Any:
-        i = int(i)
-        return names[i] if 0 <= i < len(names) else i
+        """An `OrderCommand` (names resolved) from a COMMAND_DTYPE row (`hft.gateway.records`)."""
+        return records.command_from_row(c, self._acct_names, self._strat_names, self._sym_names)
 
     # ------------------------------------------------------------------ reports, marks
     def on_execution_report(self, report: ExecutionReport | Any) -> int:
@@ -477,16 +465,16 @@ class GatewayService(OneIntentPaths):
         names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
         cmd = None
         if code == 0:
-            cmd = OrderCommand(kind, int(oid) if kind == CMD_NEW else target, None, *names, side, price, qty,
-                               order_type, tif, now)
+            cmd = records.command(kind, int(oid) if kind == CMD_NEW else target, None, *names, side, price, qty,
+                                  order_type, tif, now)
             try:
                 self.dispatcher.put_nowait(cmd)
             except Exception as exc:
                 code = self._dispatch_failed(_NO_KEY, kind, cmd.order_id, now, exc)
                 cmd = None
         order_id = target if kind != CMD_NEW else (int(oid) if code == 0 else 0)
-        dec = Decision(int(seq), now, now, None, kind, *names, side, price, qty, order_type, tif, target,
-                       code == 0, int(code & 0xFFFF), order_id, False, cmd)
+        dec = records.from_code(int(seq), now, now, (None, kind, *names, side, price, qty, order_type, tif, target),
+                                int(code), order_id, cmd)
         if self.sink is not None:
             self._emit(dec)
         return dec

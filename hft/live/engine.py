@@ -41,6 +41,7 @@ from hft.core.orders import (
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
 )
+from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope
 from hft.gateway.metrics import Log2Histogram
@@ -57,7 +58,6 @@ JOURNAL = "sim.orders"  # reports, marks and controls of the live service (sourc
 FILLS = "sim.fills"
 RUN_ID = "live"
 _TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
-_tnew = tuple.__new__
 _encode_json = msgspec.json.Encoder().encode
 _I64 = 1 << 63
 
@@ -169,11 +169,7 @@ class LiveGateway:
     def put_batch(self, cmds: np.ndarray) -> None:
         """`process_batch`'s COMMAND_DTYPE array, as `OrderCommand` s (names from the registry) in the outbox."""
         gw = self.gw
-        acct, strat, sym = gw._acct_names, gw._strat_names, gw._sym_names
-        out = self.outbox
-        for ts, oid, key, price, qty, a, t, y, action, side, otype, tif in cmds.tolist():
-            out.append(_tnew(OrderCommand, (action, oid, key, acct[a], strat[t], sym[y], side, price, qty, otype,
-                                            tif, ts)))
+        self.outbox.extend(records.commands_from_array(cmds, gw._acct_names, gw._strat_names, gw._sym_names))
 
     def _record(self, rec: Any) -> None:
         if type(rec) is Decision:
@@ -284,8 +280,7 @@ class LiveGateway:
             # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
             # kind side order_type tif accepted duplicate; names from the intent's payload
             pl = p.env.payload
-            d = _tnew(Decision, (r[0], r[1], r[2], r[3], r[12], pl[3], pl[4], pl[5], r[13], r[6], r[7], r[14],
-                                 r[15], r[5], r[16] == 1, r[11], r[4], r[17] == 1, None))
+            d = records.decision_from_values(r, pl[3], pl[4], pl[5])
             decs.append(d)
             coid = p.client_order_id
             if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id

@@ -401,20 +401,15 @@ class NbEngine(Engine):
 
     def _kernel_records(self, rows: np.ndarray) -> list:
         """The gateway's `Decision` records of the kernel's decision rows (as `GatewayService.process` makes them)."""
-        from hft.gateway.intents import Decision, OrderCommand
+        from hft.gateway import records
 
         acct, strat, sym = self.cfg.account, self.cfg.strategy, self.symbol
         out: list = []
         for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid in rows.tolist():
-            if code == 0:
-                cmd = OrderCommand(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
-                                   qty, otype, tif, ts)
-                out.append(Decision(seq, ts, ts, key, kind, acct, strat, sym, side, price, qty, otype, tif, target,
-                                    True, 0, oid, False, cmd))
-            else:
-                reason = code & 0xFFFF
-                out.append(Decision(seq, ts, ts, key, kind, acct, strat, sym, side, price, qty, otype, tif, target,
-                                    reason == 0, reason, oid, code >= GK.DUP_FLAG, None))
+            cmd = records.command(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
+                                  qty, otype, tif, ts) if code == 0 else None
+            out.append(records.from_code(seq, ts, ts, (key, kind, acct, strat, sym, side, price, qty, otype, tif,
+                                                       target), code, oid, cmd))
         return out
 
     def _fast_finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
