@@ -8,7 +8,6 @@ stay exact). A generic table states its tick and lot in its mapping instead.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ def scale_str(d: int) -> str:
 
 def to_units(values: np.ndarray, unit: str) -> np.ndarray:
     """Decimal values (float) → int64 multiples of `unit` (a decimal string), rounded to the nearest unit."""
+    from decimal import Decimal
 
     inv = 1 / Decimal(unit)
     if inv == int(inv):
@@ -47,6 +47,7 @@ def to_units(values: np.ndarray, unit: str) -> np.ndarray:
 
 def not_multiple(values: np.ndarray, unit: str) -> int:
     """Index of the first value that is not a multiple of `unit` (-1: all are)."""
+    from decimal import Decimal
 
     x = values / float(Decimal(unit))
     bad = np.flatnonzero(np.isfinite(x) & (np.abs(x - np.rint(x)) > 1e-6 * np.maximum(1.0, np.abs(x) * 1e-9)))

@@ -28,7 +28,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import databento_dbn as d
 import numpy as np
 
 from hft.core.dtypes import (
@@ -46,7 +45,6 @@ from hft.core.dtypes import (
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import freeze, make_events, row_error, scale_str
-from hft.data.sources import MarketData
 
 UNDEF_PRICE = np.iinfo(np.int64).max
 F_LAST = 128
@@ -54,6 +52,7 @@ _SIDES = {b"B": BUY, b"A": SELL, b"N": 0}
 
 
 def _schema_classes() -> dict[str, Any]:
+    import databento_dbn as d
 
     return {"mbo": d.MBOMsg, "mbp-10": d.MBP10Msg, "mbp-1": d.MBP1Msg, "trades": d.TradeMsg}
 
@@ -241,6 +240,7 @@ def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `dbn` format's opener (`hft.data.formats`)."""
+    from hft.data.sources import MarketData
 
     ev, inst, meta = import_dbn(paths[0])
     return MarketData("dbn", ev, inst, meta)

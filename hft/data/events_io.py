@@ -30,7 +30,7 @@ from hft.core.dtypes import EVENT_DTYPE, EVENT_FIELDS
 from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
-from hft.data._eventcheck import check_event_values, digest_bytes, digest_words
+from hft.data._eventcheck import check_event_values
 
 FORMAT_VERSION = "1"
 _KEY_FORMAT = "hft.format"
@@ -63,6 +63,7 @@ def content_hash(columns: dict[str, np.ndarray] | np.ndarray) -> str:
     A 64-bit, 4-lane numba digest (`hft.data._eventcheck.digest_words`): near memory speed, for damage and foreign
     files; not a signature.
     """
+    from hft.data._eventcheck import digest_bytes, digest_words
 
     h = np.uint64(0)
     for name in EVENT_FIELDS:

@@ -27,17 +27,12 @@ instrument as one stream; the others take one file.
 from __future__ import annotations
 
 import gzip
-import importlib
-import re
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from hft.core.errors import DataValidationError
 
@@ -81,6 +76,7 @@ def formats() -> dict[str, DataFormat]:
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
+        from importlib.metadata import entry_points
 
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             obj = ep.load()
@@ -143,6 +139,7 @@ def _zip_names(p: Path, h: bytes) -> list[str]:
 def _sniff_events(p: Path, h: bytes) -> bool:
     if h[:4] != b"PAR1":
         return False
+    import polars as pl
 
     try:
         return "hft.instrument" in pl.read_parquet_metadata(p)
@@ -172,6 +169,7 @@ def _sniff_tardis(p: Path, h: bytes) -> bool:
 
 
 def _sniff_binance(p: Path, h: bytes) -> bool:
+    import re
 
     return re.match(rb"^\d{10,20} [\[{]", h) is not None
 
@@ -189,6 +187,7 @@ def sidecar_mapping(p: Path) -> Path | None:
 
 def _open(module: str, func: str) -> Callable[[list[Path], OpenOptions], Any]:
     def opener(paths: list[Path], opts: OpenOptions) -> Any:
+        import importlib
 
         return getattr(importlib.import_module(module), func)(paths, opts)
     return opener

@@ -54,7 +54,6 @@ from hft.data._convert import (
     scale_str,
     to_units,
 )
-from hft.data.sources import MarketData
 
 HFTBT_DTYPE = np.dtype([("ev", "<u8"), ("exch_ts", "<i8"), ("local_ts", "<i8"), ("px", "<f8"), ("qty", "<f8"),
                         ("order_id", "<u8"), ("ival", "<i8"), ("fval", "<f8")], align=True)
@@ -136,6 +135,7 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `hftbacktest` format's opener (`hft.data.formats`)."""
+    from hft.data.sources import MarketData
 
     ev, inst, meta = import_hftbacktest(paths[0])
     return MarketData("hftbacktest", ev, inst, meta)

@@ -9,13 +9,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import DataError, DataValidationError
-from hft.data.events_io import write_events
-from hft.data.generate import GeneratorConfig, generate_lobster_day
-from hft.data.inspect import inspect_market_data
-from hft.data.lobster import write_lobster_import
 from hft.data.sources import MarketData, detect_common_kind, open_market_data
-from hft.data.verify_binance import verify_binance
-from hft.data.verify_lobster import verify_lobster
 
 
 def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, force: bool = False,
@@ -35,9 +29,11 @@ def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, 
     md = open_market_data(sources, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     parse_s = time.perf_counter() - t0
     if md.kind == "lobster":
+        from hft.data.lobster import write_lobster_import
 
         write_lobster_import(md.lobster, out)
     else:
+        from hft.data.events_io import write_events
 
         write_events(out, md.events, md.instrument, md.meta)
     return {
@@ -56,6 +52,7 @@ def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, 
 def generate_day(out_dir: Path, *, seed: int, symbol: str, date: str, messages: int, levels: int,
                  zip_output: bool) -> dict[str, Any]:
     """Generate a synthetic LOBSTER-format day into `out_dir`."""
+    from hft.data.generate import GeneratorConfig, generate_lobster_day
 
     out_dir = Path(out_dir)
     cfg = GeneratorConfig(seed=seed, symbol=symbol, date=date, target_messages=messages, levels=levels)
@@ -68,15 +65,18 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
     """Verify an opened stream; the result always has `ok`, `problem`, `checked` and kind-specific fields."""
     t0 = time.perf_counter()
     if md.kind == "lobster":
+        from hft.data.verify_lobster import verify_lobster
 
         res = dict(verify_lobster(md.lobster))
         ok = res["mismatches"] == 0
         problem = None if ok else f"{res['mismatches']} book rows differ from the orderbook file"
     elif md.instrument.book_level == "L2":
+        from hft.data.verify_binance import verify_binance
 
         res = dict(verify_binance(md.events, md.instrument))
         ok, problem = _book_and_order(md, res)
     elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
+        from hft.data.inspect import inspect_market_data
 
         ins = inspect_market_data(md)
         res = {"events": len(md.events), "checked": ins["book_samples"], "crossed": ins["crossed"],

@@ -65,7 +65,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import polars as pl
 from numba import njit
 
 from hft.core.dtypes import (
@@ -85,8 +84,6 @@ from hft.core.dtypes import (
 from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
-from hft.data._eventcheck import digest_words
-from hft.data.events_io import content_hash, load_events, write_events
 
 if TYPE_CHECKING:
     import polars as pl
@@ -261,12 +258,14 @@ def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError
 
 
 def _msg_schema() -> dict[str, Any]:
+    import polars as pl
 
     return {"time": pl.Utf8, "type": pl.Int64, "order_id": pl.Int64, "size": pl.Int64, "price": pl.Int64,
             "direction": pl.Int64}
 
 
 def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
+    import polars as pl
 
     ncols = len(schema)
     if not member.data or member.data.isspace():
@@ -420,6 +419,7 @@ def _utc_offsets_ns(day: date) -> np.ndarray:
 
 def _times_ns(time_col: pl.Series, day: date, origin: str) -> tuple[np.ndarray, int]:
     """Decimal seconds-after-midnight strings → int64 ns UTC, exactly. Returns (ns, rows rounded below 1 ns)."""
+    import polars as pl
 
     bad = ~time_col.str.contains(_TIME_RE).to_numpy()
     _fail_at(bad, origin, "time", "seconds after midnight like 34200.123456789", time_col.to_numpy())
@@ -582,6 +582,7 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
     if fast is not None:
         events, facts, reference = fast
     else:  # the reference path: it decides on everything the strict scanner declined, and raises the errors
+        import polars as pl
 
         mdf = _read_csv(msg, _msg_schema())
         events, facts = _build_events(mdf, day, msg.origin)
@@ -614,6 +615,7 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
 
 def _ref_hash(ref: np.ndarray) -> str:
     """Digest (``xh64:`` + 16 hex) of the reference rows (int64, row-major), as `events_io.content_hash`."""
+    from hft.data._eventcheck import digest_words
 
     words = np.ascontiguousarray(ref, dtype=np.int64).reshape(-1).view(np.uint64)
     return f"xh64:{int(digest_words(words, np.uint64(len(ref)))):016x}"
@@ -635,12 +637,15 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
     Raises:
         DataValidationError: when the output location is not writable (nothing is left behind).
     """
+    import polars as pl
 
+    from hft.data.events_io import write_events  # local: keeps this module's import light for the CLI
 
     out_path = Path(out_path)
     ref_path = ref_sidecar_path(out_path)
     frame = pl.DataFrame({name: np.ascontiguousarray(data.reference[:, i])
                           for i, name in enumerate(_ref_columns(data.levels))})
+    from hft.data.events_io import content_hash
 
     # the sidecar carries its own digest and the events' digest: a garbage or foreign sidecar is refused on load
     ref_meta = {_KEY_LEVELS: str(data.levels), _KEY_REF_HASH: _ref_hash(data.reference),
@@ -667,7 +672,9 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
 
 def load_lobster_import(path: str | Path) -> LobsterData:
     """Read an event file written by `write_lobster_import` and its ``.ref.parquet`` sidecar."""
+    import polars as pl
 
+    from hft.data.events_io import load_events
 
     path = Path(path)
     ef = load_events(path)

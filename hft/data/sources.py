@@ -9,8 +9,6 @@ stream.
 
 from __future__ import annotations
 
-import glob
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,23 +18,20 @@ import numpy as np
 
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._eventcheck import check_event_values
-from hft.data.binance import import_binance
-from hft.data.events_io import load_events, read_event_metadata
-from hft.data.formats import OpenOptions, detect, get
-from hft.data.lobster import import_lobster, load_lobster_import
 
 Kind = str  # a format name of `hft.data.formats` ("lobster", "binance", "events", "tardis", …)
 
 
 def detect_kind(path: str | Path) -> Kind:
     """The format of one input path, by content (`hft.data.formats.detect`); a DataValidationError otherwise."""
+    from hft.data.formats import detect
 
     return detect(path)
 
 
 def detect_common_kind(paths: list[Path], fmt: str | None = None) -> Kind:
     """The single format shared by all `paths` (mixing formats is an error); `fmt` names it explicitly."""
+    from hft.data.formats import get
 
     if not paths:
         raise DataValidationError("expected at least one input file, got none")
@@ -72,6 +67,7 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
                      mapping: Path | None = None) -> MarketData:
     """Import (raw) or load (Parquet) `paths` into one `MarketData`; `fmt` names the format (else detected),
     `mapping` is a generic table's column mapping."""
+    from hft.data.formats import OpenOptions, get
 
     paths = [Path(p) for p in paths]
     if mapping is not None and fmt is None:
@@ -79,6 +75,7 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
     kind = detect_common_kind(paths, fmt)
     md = get(kind).open(paths, OpenOptions(allow_gaps=allow_gaps, mapping=Path(mapping) if mapping else None))
     if kind != "events":  # a loaded event file was checked on load; a fresh import gets the same checks
+        from hft.data._eventcheck import check_event_values
 
         check_event_values(md.events, ", ".join(str(p) for p in paths))
     if len(md.events) == 0:
@@ -88,12 +85,14 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
 
 
 def open_lobster(paths: list[Path], opts: Any) -> MarketData:
+    from hft.data.lobster import import_lobster
 
     data = import_lobster(paths[0])
     return MarketData("lobster", data.events, data.instrument, data.meta, lobster=data)
 
 
 def open_binance(paths: list[Path], opts: Any) -> MarketData:
+    from hft.data.binance import import_binance
 
     bdata = import_binance(paths, allow_gaps=opts.allow_gaps)
     return MarketData("binance", bdata.events, bdata.instrument, bdata.meta)
@@ -101,12 +100,15 @@ def open_binance(paths: list[Path], opts: Any) -> MarketData:
 
 def open_events(paths: list[Path], opts: Any) -> MarketData:
     """An imported hft event file (a LOBSTER import with its reference sidecar opens as LOBSTER)."""
+    from hft.data.events_io import read_event_metadata
 
     instrument, _ = read_event_metadata(paths[0])
     if instrument.book_level == "L3" and _ref_path(paths[0]).exists():
+        from hft.data.lobster import load_lobster_import
 
         data = load_lobster_import(paths[0])
         return MarketData("lobster", data.events, data.instrument, data.meta, lobster=data)
+    from hft.data.events_io import load_events
 
     ef = load_events(paths[0])
     return MarketData("events", ef.events, ef.instrument, ef.meta)
@@ -124,6 +126,7 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
         sym, _, date = name[: -len(".gz")].rpartition("_")
         if sym and date.isdigit():
             return str(p.resolve().parent), sym.lower()
+    from hft.data.formats import get
 
     try:
         kind = detect_kind(p)
@@ -174,6 +177,8 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
       file are skipped (a weekend), none at all is an error.
     * anything else: the path as given (checked when it is opened).
     """
+    import glob
+    import re
 
     out: list[Path] = []
     for spec in specs:

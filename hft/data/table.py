@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import (
@@ -45,8 +44,6 @@ from hft.core.dtypes import (
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import freeze, make_events, message_ends, not_multiple, row_error, to_units
-from hft.data.formats import sidecar_mapping
-from hft.data.sources import MarketData
 
 _UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _KINDS = {"level_set": EV_LEVEL_SET, "snapshot_level": EV_SNAPSHOT_LEVEL, "clear": EV_CLEAR, "trade": EV_TRADE,
@@ -82,6 +79,7 @@ def read_mapping(path: Path) -> dict[str, Any]:
 
 
 def _frame(path: Path) -> Any:
+    import polars as pl
 
     try:
         if path.name.endswith(".parquet"):
@@ -94,6 +92,7 @@ def _frame(path: Path) -> Any:
 
 def import_table(path: Path, mapping_path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
     """Convert one mapped table (module docstring)."""
+    import polars as pl
 
     m = read_mapping(mapping_path)
     df, first_row = _frame(path)
@@ -149,6 +148,8 @@ def import_table(path: Path, mapping_path: Path) -> tuple[np.ndarray, Instrument
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `table` format's opener (`hft.data.formats`)."""
+    from hft.data.formats import sidecar_mapping
+    from hft.data.sources import MarketData
 
     mapping = opts.mapping or sidecar_mapping(paths[0])
     if mapping is None:

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, SELL
 from hft.core.errors import DataValidationError
@@ -46,7 +45,6 @@ from hft.data._convert import (
     scale_str,
     to_units,
 )
-from hft.data.sources import MarketData
 
 HEADER = ["exchange", "symbol", "timestamp", "local_timestamp"]
 DATASETS = {
@@ -69,6 +67,7 @@ class _Part:
 
 def read_frame(path: Path) -> Any:
     """The CSV as a polars frame of strings (no inference: every value is checked by `_num` with its row)."""
+    import polars as pl
 
     try:
         data: Any = path
@@ -99,6 +98,7 @@ def dataset_of(path: Path, columns: list[str]) -> str:
 
 def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True) -> np.ndarray:
     """A column as int64 / float64; a bad value (or a missing required one) names its row and field."""
+    import polars as pl
 
     raw = df.get_column(col)
     val = raw.cast(pl.Int64 if integer else pl.Float64, strict=False)
@@ -113,6 +113,7 @@ def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True)
 
 def _sides(df: Any, col: str, path: Path, mapping: dict[str, int]) -> np.ndarray:
     raw = df.get_column(col)
+    import polars as pl
 
     val = raw.replace_strict(mapping, default=None, return_dtype=pl.Int8)
     bad = val.is_null()
@@ -132,6 +133,7 @@ def _read(path: Path) -> _Part:
     exchanges = set(df.get_column("exchange").unique().drop_nulls().to_list())
     rows = np.arange(n, dtype=np.int64) + 2  # the line number: the header is line 1
     if ds == "incremental_book_L2":
+        import polars as pl
 
         snap_raw = df.get_column("is_snapshot")
         snap_v = snap_raw.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
@@ -162,6 +164,7 @@ def _read(path: Path) -> _Part:
     if ds == "trades":
         side = _sides(df, "side", path, {"buy": BUY, "sell": SELL, "unknown": 0})
         price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
+        import polars as pl
 
         tid_s = df.get_column("id").cast(pl.Int64, strict=False)  # ids may be text (UUIDs): then the row
         tid = np.where(tid_s.is_null().to_numpy(), rows, tid_s.fill_null(0).to_numpy()).astype(np.int64)
@@ -224,6 +227,7 @@ def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, 
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `tardis` format's opener (`hft.data.formats`)."""
+    from hft.data.sources import MarketData
 
     ev, inst, meta = import_tardis(paths)
     return MarketData("tardis", ev, inst, meta)

@@ -86,7 +86,6 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
-from hft.data.lobster import import_lobster, load_lobster_import
 
 __all__ = ["COUNTER_NAMES", "replay_verify", "verify_arrays", "verify_lobster", "verify_lobster_path"]
 
@@ -470,6 +469,7 @@ def verify_lobster(data: Any, *, strict_reentry: bool = False) -> dict[str, Any]
 
 def verify_lobster_path(path: str | Path, *, strict_reentry: bool = False) -> dict[str, Any]:
     """Verify a LOBSTER zip, a message CSV (orderbook beside it), or an imported Parquet with its .ref sidecar."""
+    from hft.data.lobster import import_lobster, load_lobster_import  # polars only where files are read
 
     path = Path(path)
     if path.suffix.lower() == ".parquet":

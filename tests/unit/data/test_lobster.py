@@ -276,7 +276,7 @@ def test_failure_while_writing_leaves_neither_file(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("hft.data.lobster.write_events", boom)
+    monkeypatch.setattr("hft.data.events_io.write_events", boom)
     with pytest.raises(DataValidationError, match="No space left"):
         write_lobster_import(data, out_dir / "x.parquet")
     assert list(out_dir.iterdir()) == []
