@@ -240,7 +240,7 @@ def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `dbn` format's opener (`hft.data.formats`)."""
-    from hft.data.sources import MarketData
+    from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
     ev, inst, meta = import_dbn(paths[0])
     return MarketData("dbn", ev, inst, meta)

@@ -63,6 +63,7 @@ def content_hash(columns: dict[str, np.ndarray] | np.ndarray) -> str:
     A 64-bit, 4-lane numba digest (`hft.data._eventcheck.digest_words`): near memory speed, for damage and foreign
     files; not a signature.
     """
+    # lazy: numba kernels, loaded only when a digest is computed
     from hft.data._eventcheck import digest_bytes, digest_words
 
     h = np.uint64(0)

@@ -27,10 +27,12 @@ instrument as one stream; the others take one file.
 from __future__ import annotations
 
 import gzip
+import re
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +78,6 @@ def formats() -> dict[str, DataFormat]:
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
-        from importlib.metadata import entry_points
-
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             obj = ep.load()
             if not isinstance(obj, DataFormat):
@@ -169,8 +169,6 @@ def _sniff_tardis(p: Path, h: bytes) -> bool:
 
 
 def _sniff_binance(p: Path, h: bytes) -> bool:
-    import re
-
     return re.match(rb"^\d{10,20} [\[{]", h) is not None
 
 
@@ -187,7 +185,7 @@ def sidecar_mapping(p: Path) -> Path | None:
 
 def _open(module: str, func: str) -> Callable[[list[Path], OpenOptions], Any]:
     def opener(paths: list[Path], opts: OpenOptions) -> Any:
-        import importlib
+        import importlib  # lazy: the opener's module is imported when its format is used
 
         return getattr(importlib.import_module(module), func)(paths, opts)
     return opener

@@ -389,7 +389,7 @@ def _size_table(buckets: list[tuple[float, int, int, int]]) -> tuple[np.ndarray,
 
 def build_params(config: GeneratorConfig) -> Any:
     """Derive the kernel `Params` (rates, tables, grid) from a config. Imports numba (via the kernel module)."""
-    from hft.data import _genkernel as k
+    from hft.data import _genkernel as k  # lazy: loads numba; the generator config is parsed without it
 
     m = config.model
     tick = Decimal(config.tick_size)
@@ -448,7 +448,7 @@ def build_params(config: GeneratorConfig) -> Any:
 
 def _simulate_to_files(config: GeneratorConfig, msg_path: Path, book_path: Path) -> tuple[int, dict[int, int]]:
     """Run the kernel chunk by chunk, formatting and appending each chunk to the two files."""
-    from hft.data import _genkernel as k
+    from hft.data import _genkernel as k  # lazy: loads numba; the generator config is parsed without it
 
     prm = build_params(config)
     st = k.new_state(_GRID, _ORDER_CAPACITY, _splitmix64_words(config.seed))

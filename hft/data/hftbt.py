@@ -135,7 +135,7 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `hftbacktest` format's opener (`hft.data.formats`)."""
-    from hft.data.sources import MarketData
+    from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
     ev, inst, meta = import_hftbacktest(paths[0])
     return MarketData("hftbacktest", ev, inst, meta)

@@ -29,11 +29,12 @@ def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, 
     md = open_market_data(sources, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     parse_s = time.perf_counter() - t0
     if md.kind == "lobster":
+        # lazy: each step loads only its own importer / verifier
         from hft.data.lobster import write_lobster_import
 
         write_lobster_import(md.lobster, out)
     else:
-        from hft.data.events_io import write_events
+        from hft.data.events_io import write_events  # lazy: each step loads only its own importer / verifier
 
         write_events(out, md.events, md.instrument, md.meta)
     return {
@@ -52,6 +53,7 @@ def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, 
 def generate_day(out_dir: Path, *, seed: int, symbol: str, date: str, messages: int, levels: int,
                  zip_output: bool) -> dict[str, Any]:
     """Generate a synthetic LOBSTER-format day into `out_dir`."""
+    # lazy: each step loads only its own importer / verifier
     from hft.data.generate import GeneratorConfig, generate_lobster_day
 
     out_dir = Path(out_dir)
@@ -65,17 +67,20 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
     """Verify an opened stream; the result always has `ok`, `problem`, `checked` and kind-specific fields."""
     t0 = time.perf_counter()
     if md.kind == "lobster":
+        # lazy: each step loads only its own importer / verifier
         from hft.data.verify_lobster import verify_lobster
 
         res = dict(verify_lobster(md.lobster))
         ok = res["mismatches"] == 0
         problem = None if ok else f"{res['mismatches']} book rows differ from the orderbook file"
     elif md.instrument.book_level == "L2":
+        # lazy: each step loads only its own importer / verifier
         from hft.data.verify_binance import verify_binance
 
         res = dict(verify_binance(md.events, md.instrument))
         ok, problem = _book_and_order(md, res)
     elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
+        # lazy: each step loads only its own importer / verifier
         from hft.data.inspect import inspect_market_data
 
         ins = inspect_market_data(md)

@@ -615,6 +615,7 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
 
 def _ref_hash(ref: np.ndarray) -> str:
     """Digest (``xh64:`` + 16 hex) of the reference rows (int64, row-major), as `events_io.content_hash`."""
+    # lazy: numba kernels, loaded only when a digest is computed
     from hft.data._eventcheck import digest_words
 
     words = np.ascontiguousarray(ref, dtype=np.int64).reshape(-1).view(np.uint64)
@@ -639,13 +640,13 @@ def write_lobster_import(data: LobsterData, out_path: str | Path) -> tuple[Path,
     """
     import polars as pl
 
-    from hft.data.events_io import write_events  # local: keeps this module's import light for the CLI
+    from hft.data.events_io import write_events  # lazy: polars, only when an import is written
 
     out_path = Path(out_path)
     ref_path = ref_sidecar_path(out_path)
     frame = pl.DataFrame({name: np.ascontiguousarray(data.reference[:, i])
                           for i, name in enumerate(_ref_columns(data.levels))})
-    from hft.data.events_io import content_hash
+    from hft.data.events_io import content_hash  # lazy: polars, only when an import is written
 
     # the sidecar carries its own digest and the events' digest: a garbage or foreign sidecar is refused on load
     ref_meta = {_KEY_LEVELS: str(data.levels), _KEY_REF_HASH: _ref_hash(data.reference),
@@ -674,7 +675,7 @@ def load_lobster_import(path: str | Path) -> LobsterData:
     """Read an event file written by `write_lobster_import` and its ``.ref.parquet`` sidecar."""
     import polars as pl
 
-    from hft.data.events_io import load_events
+    from hft.data.events_io import load_events  # lazy: polars, only when an import is loaded
 
     path = Path(path)
     ef = load_events(path)

@@ -9,6 +9,8 @@ stream.
 
 from __future__ import annotations
 
+import glob
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,21 +20,18 @@ import numpy as np
 
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
+from hft.data.formats import OpenOptions, detect, get
 
 Kind = str  # a format name of `hft.data.formats` ("lobster", "binance", "events", "tardis", …)
 
 
 def detect_kind(path: str | Path) -> Kind:
     """The format of one input path, by content (`hft.data.formats.detect`); a DataValidationError otherwise."""
-    from hft.data.formats import detect
-
     return detect(path)
 
 
 def detect_common_kind(paths: list[Path], fmt: str | None = None) -> Kind:
     """The single format shared by all `paths` (mixing formats is an error); `fmt` names it explicitly."""
-    from hft.data.formats import get
-
     if not paths:
         raise DataValidationError("expected at least one input file, got none")
     if fmt is not None:
@@ -67,14 +66,13 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
                      mapping: Path | None = None) -> MarketData:
     """Import (raw) or load (Parquet) `paths` into one `MarketData`; `fmt` names the format (else detected),
     `mapping` is a generic table's column mapping."""
-    from hft.data.formats import OpenOptions, get
-
     paths = [Path(p) for p in paths]
     if mapping is not None and fmt is None:
         fmt = "table"
     kind = detect_common_kind(paths, fmt)
     md = get(kind).open(paths, OpenOptions(allow_gaps=allow_gaps, mapping=Path(mapping) if mapping else None))
     if kind != "events":  # a loaded event file was checked on load; a fresh import gets the same checks
+        # lazy: numba kernels, loaded only when events are checked
         from hft.data._eventcheck import check_event_values
 
         check_event_values(md.events, ", ".join(str(p) for p in paths))
@@ -85,6 +83,7 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
 
 
 def open_lobster(paths: list[Path], opts: Any) -> MarketData:
+    # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.lobster import import_lobster
 
     data = import_lobster(paths[0])
@@ -92,6 +91,7 @@ def open_lobster(paths: list[Path], opts: Any) -> MarketData:
 
 
 def open_binance(paths: list[Path], opts: Any) -> MarketData:
+    # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.binance import import_binance
 
     bdata = import_binance(paths, allow_gaps=opts.allow_gaps)
@@ -100,14 +100,17 @@ def open_binance(paths: list[Path], opts: Any) -> MarketData:
 
 def open_events(paths: list[Path], opts: Any) -> MarketData:
     """An imported hft event file (a LOBSTER import with its reference sidecar opens as LOBSTER)."""
+    # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.events_io import read_event_metadata
 
     instrument, _ = read_event_metadata(paths[0])
     if instrument.book_level == "L3" and _ref_path(paths[0]).exists():
+        # lazy: only the format being opened is imported (a replay must not load polars or other importers)
         from hft.data.lobster import load_lobster_import
 
         data = load_lobster_import(paths[0])
         return MarketData("lobster", data.events, data.instrument, data.meta, lobster=data)
+    # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.events_io import load_events
 
     ef = load_events(paths[0])
@@ -126,8 +129,6 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
         sym, _, date = name[: -len(".gz")].rpartition("_")
         if sym and date.isdigit():
             return str(p.resolve().parent), sym.lower()
-    from hft.data.formats import get
-
     try:
         kind = detect_kind(p)
     except DataValidationError:
@@ -177,9 +178,6 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
       file are skipped (a weekend), none at all is an error.
     * anything else: the path as given (checked when it is opened).
     """
-    import glob
-    import re
-
     out: list[Path] = []
     for spec in specs:
         s = str(spec)

@@ -148,8 +148,9 @@ def import_table(path: Path, mapping_path: Path) -> tuple[np.ndarray, Instrument
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `table` format's opener (`hft.data.formats`)."""
+    # lazy: cycle (sources -> the format registry -> this module)
     from hft.data.formats import sidecar_mapping
-    from hft.data.sources import MarketData
+    from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
     mapping = opts.mapping or sidecar_mapping(paths[0])
     if mapping is None:

@@ -227,7 +227,7 @@ def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, 
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `tardis` format's opener (`hft.data.formats`)."""
-    from hft.data.sources import MarketData
+    from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
     ev, inst, meta = import_tardis(paths)
     return MarketData("tardis", ev, inst, meta)

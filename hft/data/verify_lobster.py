@@ -469,7 +469,7 @@ def verify_lobster(data: Any, *, strict_reentry: bool = False) -> dict[str, Any]
 
 def verify_lobster_path(path: str | Path, *, strict_reentry: bool = False) -> dict[str, Any]:
     """Verify a LOBSTER zip, a message CSV (orderbook beside it), or an imported Parquet with its .ref sidecar."""
-    from hft.data.lobster import import_lobster, load_lobster_import  # polars only where files are read
+    from hft.data.lobster import import_lobster, load_lobster_import  # lazy: polars only where files are read
 
     path = Path(path)
     if path.suffix.lower() == ".parquet":
