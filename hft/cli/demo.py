@@ -73,14 +73,14 @@ def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tu
     gen = step("generate", lambda: generate_day(work, seed=seed, symbol="SYNTH", date="2024-01-02",
                                                  messages=messages, levels=10, zip_output=True))
     src = Path(gen["zip_path"])
-    from hft.recorder.sim_runs import STORE
+    from hft.recorder import sim_runs
 
     parquet = work / "SYNTH_2024-01-02.parquet"
     step("import", lambda: import_to_file([src], parquet, force=True))
     ver = step("verify", lambda: verify_files([parquet]))
     ins = step("inspect", lambda: inspect_files([parquet]))
     rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(
-        DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, recorder=STORE))
+        DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, recorder=sim_runs))
     step("store", lambda: _query_store(rep["run_hash"]))
     if lifecycle:
         _lifecycle(work, parquet, seed, messages, step)

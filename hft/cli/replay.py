@@ -65,11 +65,11 @@ def replay(
         if engine not in ("numba", "python"):
             raise ConfigError(f"--engine: expected 'numba' or 'python', was {engine!r}", key="engine")
         cfg = replace(cfg, engine=engine)
-    from hft.recorder.sim_runs import STORE
+    from hft.recorder import sim_runs
 
     with progress_bar("replay", "events", enabled=not json_out) as update:
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
-                             recorder=None if no_store else STORE, fmt=fmt, mapping=mapping)
+                             recorder=None if no_store else sim_runs, fmt=fmt, mapping=mapping)
     for w in summary.get("warnings", ()):
         sys.stderr.write(f"warning: {w}\n")
     emit(summary, json_out, lambda: _render(summary))
@@ -109,11 +109,11 @@ def sweep_cmd(
         from hft.core.paths import hft_home
 
         out = hft_home() / "sweeps" / parsed.name
-    from hft.recorder.sim_runs import STORE
+    from hft.recorder import sim_runs
 
     with progress_bar("sweep", "cells", enabled=not json_out) as update:
         result = run_sweep(parsed, out, backend=backend, workers=workers, address=address,
-                           recorder=None if no_store else STORE, progress=update)
+                           recorder=None if no_store else sim_runs, progress=update)
     emit(result, json_out, lambda: _render_sweep(result))
 
 

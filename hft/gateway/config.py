@@ -76,7 +76,8 @@ class LimitSet:
 
 
 # the table and the dataclass name the same limits (a limit added to one only fails here, at import)
-assert tuple(f.name for f in fields(LimitSet)) == tuple(lim.name for lim in LIMITS), "LimitSet != LIMITS"
+if tuple(f.name for f in fields(LimitSet)) != tuple(lim.name for lim in LIMITS):
+    raise RuntimeError("hft.gateway.config: LimitSet's fields differ from the limit table (hft.gateway.limits)")
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ for _lim in LIMITS:
         (FIELD[_lim.name],) = _lim.fields
 #: width of an arena limit row (room to grow without changing the arena's shape)
 N_LIMIT_FIELDS = 16
-assert len(set(FIELD.values())) == len(FIELD) and max(FIELD.values()) < N_LIMIT_FIELDS
+if len(set(FIELD.values())) != len(FIELD) or max(FIELD.values()) >= N_LIMIT_FIELDS:
+    raise RuntimeError(f"hft.gateway.limits: two limits share an arena field, or one is past {N_LIMIT_FIELDS}")
 
 
 def names_in_scope(*scopes: str) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """The audit store as the simulator's run recorder (`hft.sim.recording.RunRecorder`): a replay's summary,
 decisions, orders and fills, or a sweep's cell summaries, appended to the WAL and loaded into the store.
 
-`STORE` is what the composition root (the CLI, `hft demo`) hands to `hft.sim.replay.run_replay`,
+This module itself is what the composition root (the CLI, `hft demo`) hands to `hft.sim.replay.run_replay`,
 `hft.sim.sessions.run_days` and `hft.sim.sweep.run_sweep`.
 """
 
@@ -14,7 +14,7 @@ from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.loader import load
 from hft.recorder.wal_first import open_checked_writer
 
-__all__ = ["STORE", "StoreRunRecorder", "record_run", "record_summaries", "run_row"]
+__all__ = ["record_run", "record_summaries", "run_row"]
 
 
 def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
@@ -70,13 +70,3 @@ def record_summaries(summaries: list[dict[str, Any]], *, writer: str) -> dict[st
     with open_store(wait_s=30) as store:
         rep = load(store)
     return {"loaded_records": rep.records_loaded}
-
-
-class StoreRunRecorder:
-    """`RunRecorder` on the WAL and the audit store (module docstring)."""
-
-    record_run = staticmethod(record_run)
-    record_summaries = staticmethod(record_summaries)
-
-
-STORE = StoreRunRecorder()

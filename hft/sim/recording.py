@@ -2,7 +2,7 @@
 
 The simulator's services (`hft.sim.replay.run_replay`, `hft.sim.sessions.run_days`, `hft.sim.sweep.run_sweep`)
 take a `RunRecorder` (or None: record nothing) instead of importing the WAL and the store; the composition root
-(the CLI, `hft demo`) passes `hft.recorder.sim_runs.STORE`, which appends to the WAL and loads the audit store.
+(the CLI, `hft demo`) passes the module `hft.recorder.sim_runs`, which appends to the WAL and loads the audit store.
 """
 
 from __future__ import annotations

@@ -363,7 +363,7 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     name several days (globs and ``{FROM..TO}`` ranges expand: `hft.data.sources.expand_data_paths`); each is
     a session of one run (`hft.sim.sessions`). `fmt` names the data format (`hft.data.formats`; else detected by
     content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
-    `hft.recorder.sim_runs.STORE`; None records nothing)."""
+    the module `hft.recorder.sim_runs`; None records nothing)."""
     from hft.data.sources import expand_data_paths, group_days, open_market_data
     from hft.sim.instruments import apply_overrides
     from hft.sim.strategy_loader import make as make_strategy

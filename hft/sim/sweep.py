@@ -195,7 +195,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
               address: str | None = None, recorder: RunRecorder | None = None,
               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Run (or resume) `spec` into `out_dir` (module docstring); returns the summary (JSON-safe). `recorder`
-    records a row per new finished cell (the store: `hft.recorder.sim_runs.STORE`; None: nothing)."""
+    records a row per new finished cell (the store: the module `hft.recorder.sim_runs`; None: nothing)."""
     import time
 
     from hft.core.fileio import atomic_write_text

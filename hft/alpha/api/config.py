@@ -66,7 +66,7 @@ from typing import Any
 
 from hft.alpha.api import lifecycle_config as lc
 from hft.alpha.api.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
-from hft.alpha.gates.registry import resolve_gate
+from hft.alpha.gates.registry import HouseGate, resolve_gate
 from hft.alpha.research.features import FeatureSpec
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
@@ -129,7 +129,7 @@ class ValidationConfig:
     gate_e: GateE = field(default_factory=GateE)
     canary: CanaryPlan = field(default_factory=CanaryPlan)
     # house gates run after C (hft/alpha/gates/registry.py): spec → its parameters, in config order
-    extra_gates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extra_gates: tuple[HouseGate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,16 +248,14 @@ def _lifecycle_sections(val: Section) -> dict[str, Any]:
             "canary": lc.parse_canary(val.section("canary", {}))}
 
 
-def _extra_gates(val: Section) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """``validation.extra_gates``: house gate spec → parameters mapping; every gate is found now (a missing one
-    fails the config, before any work). A relative ``FILE.py`` is relative to the current directory, as for
-    ``hft replay -s FILE.py:Class``. Returns the mapping and the gates' names (Gate E requires their latest
-    verdicts to pass, as it does A, B and C's)."""
+def _extra_gates(val: Section) -> tuple[HouseGate, ...]:
+    """``validation.extra_gates``: house gate spec → parameters; every gate is found now, once (a missing one fails
+    the config, before any work). A relative ``FILE.py`` is relative to the current directory, as for
+    ``hft replay -s FILE.py:Class``."""
     raw = val.raw("extra_gates", {}) or {}
     if not isinstance(raw, dict):
         val._fail(val._key("extra_gates"), "a mapping of gate → parameters", raw)
-    out: dict[str, dict[str, Any]] = {}
-    names: list[str] = []
+    out: list[HouseGate] = []
     for spec, params in raw.items():
         key = val._key(f"extra_gates.{spec}")
         if not isinstance(spec, str) or not spec.strip():
@@ -265,11 +263,11 @@ def _extra_gates(val: Section) -> tuple[dict[str, dict[str, Any]], list[str]]:
         if params is not None and not isinstance(params, dict):
             val._fail(key, "a mapping of the gate's parameters (or nothing)", params)
         try:
-            names.append(resolve_gate(spec, key=key)[0])
+            name, fn = resolve_gate(spec, key=key)
         except ConfigError as exc:
             raise ConfigError(f"{val.file}: {exc.message}", file=val.file, key=key) from None
-        out[spec] = dict(params or {})
-    return out, names
+        out.append(HouseGate(spec, name, fn, dict(params or {})))
+    return tuple(out)
 
 
 def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any = None) -> AlphaConfig:
@@ -284,10 +282,11 @@ def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any
     spec = _feature_spec(root.section("features", {}))
     val = root.section("validation", {})
     lifecycle = _lifecycle_sections(val)
-    extra, house = _extra_gates(val)
-    if house:  # a house gate binds promotion too: Gate E requires its latest verdict to pass
+    extra = _extra_gates(val)
+    if extra:  # a house gate binds promotion too: Gate E requires its latest verdict to pass
         ge = lifecycle["gate_e"]
-        lifecycle["gate_e"] = dataclasses.replace(ge, require_gates=tuple(dict.fromkeys((*ge.require_gates, *house))))
+        lifecycle["gate_e"] = dataclasses.replace(
+            ge, require_gates=tuple(dict.fromkeys((*ge.require_gates, *(g.name for g in extra)))))
     validation = ValidationConfig(gate_a=_gate_a(val.section("gate_a", {})),
                                   gate_b=_gate_b(val.section("gate_b", {}), spec),
                                   gate_c=_gate_c(val.section("gate_c", {})), **lifecycle, extra_gates=extra)

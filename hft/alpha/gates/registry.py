@@ -22,7 +22,7 @@ audit rows (``audit.alpha_gate_decisions.gate`` = the gate's name) exactly as A,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from hft.alpha.gates.result import GateResult
 from hft.core import plugins
 from hft.core.errors import ConfigError, GovernanceError
 
-__all__ = ["ENTRY_POINT_GROUP", "GateFn", "GateInputs", "register_gate", "resolve_gate", "run_extra_gates"]
+__all__ = ["ENTRY_POINT_GROUP", "GateFn", "GateInputs", "HouseGate", "register_gate", "resolve_gate", "run_extra_gates"]
 
 ENTRY_POINT_GROUP = "hft.alpha_gates"
 #: The governance gates' names: a house gate may not take one (its rows would read as that gate's in the audit).
@@ -64,6 +64,17 @@ class GateInputs:
 
 
 GateFn = Callable[[GateInputs, dict[str, Any]], GateResult]
+
+
+@dataclass(frozen=True)
+class HouseGate:
+    """A house gate as the alpha's config names it, found once (when the config is parsed): its spec, the name
+    its results carry, the function and its parameters."""
+
+    spec: str
+    name: str
+    fn: GateFn
+    params: Mapping[str, Any]
 _REGISTERED: dict[str, GateFn] = {}
 
 
@@ -90,7 +101,7 @@ def resolve_gate(spec: str, *, key: str = "validation.extra_gates") -> tuple[str
             raise ConfigError(f"key '{key}': {exc.message}", key=key, file=exc.fields.get("file")) from None
         name = getattr(fn, "__name__", spec)
     else:
-        eps = plugins.entry_point_map(ENTRY_POINT_GROUP)
+        eps = {} if spec in _REGISTERED else plugins.entry_point_map(ENTRY_POINT_GROUP)
         if spec in _REGISTERED:
             fn, name = _REGISTERED[spec], spec
         elif spec in eps:
@@ -110,15 +121,15 @@ def resolve_gate(spec: str, *, key: str = "validation.extra_gates") -> tuple[str
     return name, fn
 
 
-def run_extra_gates(gates: Mapping[str, Mapping[str, Any]], inputs: GateInputs) -> list[GateResult]:
-    """Run each configured house gate (spec → params, in config order) on `inputs`; each result carries the
-    gate's name. A gate that raises or returns something else than a `GateResult` is a `GovernanceError` naming
-    it (a broken check must stop the validation, never pass it)."""
+def run_extra_gates(gates: Sequence[HouseGate], inputs: GateInputs) -> list[GateResult]:
+    """Run each configured house gate (in config order) on `inputs`; each result carries the gate's name. A gate
+    that raises or returns something else than a `GateResult` is a `GovernanceError` naming it (a broken check
+    must stop the validation, never pass it)."""
     out = []
-    for spec, params in gates.items():
-        name, fn = resolve_gate(spec)
+    for gate in gates:
+        spec, name = gate.spec, gate.name
         try:
-            res = fn(inputs, dict(params))
+            res = gate.fn(inputs, dict(gate.params))
         except GovernanceError:
             raise
         except Exception as exc:

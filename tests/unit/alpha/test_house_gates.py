@@ -26,7 +26,9 @@ def _config(extra):
 
 def test_a_house_gate_joins_gate_e_required_verdicts():
     cfg = _config({"coverage_floor": {"min": 0.9}})
-    assert cfg.validation.extra_gates == {"coverage_floor": {"min": 0.9}}
+    (gate,) = cfg.validation.extra_gates
+    assert (gate.spec, gate.name, gate.fn, dict(gate.params)) == ("coverage_floor", "coverage_floor", coverage_floor,
+                                                                  {"min": 0.9})
     ge = cfg.validation.gate_e
     assert ge.require_gates == ("A", "B", "C", "pool", "coverage_floor")
     args = {"alpha_id": "a", "code_hash": "h", "d_metrics": D_METRICS, "gate_d": GateD(limits={"max_position": 20}),
