@@ -90,6 +90,16 @@ def _wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
+# hft's own front (hft/live/http.py) in the service's process model: uvloop, the app on the same loop.
+_HFT_HTTP = """
+import socket, uvloop
+from bench_http_stack import asgi_app
+from hft.live.http import HttpServer
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", {port}))
+s.listen(2048)
+uvloop.run(HttpServer(asgi_app).serve([s]))
+"""
+
 SERVERS = {
     "uvicorn+asgi": lambda p: [sys.executable, "-m", "uvicorn", "bench_http_stack:asgi_app", "--port", str(p),
                                "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
@@ -99,9 +109,24 @@ SERVERS = {
                                     "--log-level", "warning", "--no-access-log"],
     "granian+asgi": lambda p: [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(p),
                                "--workers", "1", "--log-level", "warning", "bench_http_stack:asgi_app"],
+    "hft-http": lambda p: [sys.executable, "-c", _HFT_HTTP.format(port=p)],
     "granian+rsgi": lambda p: [sys.executable, "-m", "granian", "--interface", "rsgi", "--port", str(p),
                                "--workers", "1", "--log-level", "warning", "bench_http_stack:rsgi_app"],
 }
+
+# The peers are not dependencies of hft: `pip install starlette granian orjson` for the whole comparison.
+_NEEDS = {"uvicorn+starlette": ("starlette", "orjson"), "granian+asgi": ("granian", "orjson"),
+          "granian+rsgi": ("granian", "orjson")}
+
+
+def _available(name: str) -> bool:
+    import importlib.util
+
+    missing = [m for m in ("orjson", *_NEEDS.get(name, ())) if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"{name}: skipped ({', '.join(missing)} not installed)", flush=True)
+    return not missing
+
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -111,12 +136,12 @@ def _ms(s: str) -> float:
     return float(m.group(1)) * _UNIT[m.group(2)] if m else float("nan")
 
 
-def run_wrk(port: int, seconds: int, conns: int = 64) -> dict:
+def run_wrk(port: int, seconds: int, conns: int = 64, threads: int = 2) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f"wrk.body = '{BODY.decode()}'\n")
         script = f.name
-    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script,
+    out = subprocess.run(["wrk", f"-t{min(threads, conns)}", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script,
                           f"http://127.0.0.1:{port}/v3/orders"], capture_output=True, text=True, check=True).stdout
     os.unlink(script)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -164,25 +189,29 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", default=str(HERE / "results" / "bench_http_stack.json"))
+    ap.add_argument("--only", action="append", choices=list(SERVERS), help="servers to measure (default: all)")
+    ap.add_argument("--conns", type=int, default=64)
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
-    res: dict = {"load_before": os.getloadavg(), "servers": {k: [] for k in SERVERS}}
+    names = [n for n in (args.only or list(SERVERS)) if _available(n)]
+    res: dict = {"load_before": os.getloadavg(), "conns": args.conns, "servers": {k: [] for k in names}}
     for _ in range(args.rounds):  # interleaved rounds: the neighbours move the figures
-        for name, cmd in SERVERS.items():
+        for name in names:
+            cmd = SERVERS[name]
             port = _free_port()
             p = subprocess.Popen(cmd(port), cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 _wait_port(port)
                 run_wrk(port, 1)  # warm-up
-                r = run_wrk(port, args.seconds)
+                r = run_wrk(port, args.seconds, args.conns)
                 r["load"] = os.getloadavg()[0]
                 res["servers"][name].append(r)
                 print(name, r, flush=True)
             finally:
                 p.terminate()
                 p.wait(10)
-    res["codecs"] = bench_codecs()
+    res["codecs"] = bench_codecs() if _available("codecs") else {}
     print(res["codecs"])
     res["load_after"] = os.getloadavg()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

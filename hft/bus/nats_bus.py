@@ -156,13 +156,12 @@ class SignalBus:
         futs: list[asyncio.Future] = []
         timeout = self.cfg.publish_timeout_ns / 1e9
 
-        async def send_and_ack() -> list[Any]:
-            for subject, data, msg_id in msgs:
-                futs.append(await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id}))
-            return await asyncio.gather(*futs)
-
-        try:  # one timeout over sending (nats-py's pending-ack semaphore may stall) and every ack
-            acks = await asyncio.wait_for(send_and_ack(), timeout)
+        try:  # one timeout over sending (nats-py's pending-ack semaphore may stall) and every ack; a timeout
+            # scope, not wait_for: no task per webhook
+            async with asyncio.timeout(timeout):
+                for subject, data, msg_id in msgs:
+                    futs.append(await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": msg_id}))
+                acks = [await f for f in futs]
         except Exception as exc:
             for f in futs:
                 f.cancel()  # frees nats-py's pending slot; an ack that comes later is dropped

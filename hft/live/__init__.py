@@ -11,7 +11,8 @@ Modules (one job each; later layers - signed webhooks, NATS, active/standby - bu
 - `venues`   the venues behind the dispatcher: `LoopbackVenue` (fills or rests, keeps its own journal) and
              `PaperVenue` (the simulator's venue fed by a recorded day on the wall clock).
 - `app`      the ASGI application (routes, status codes, metrics of the HTTP layer).
-- `server`   process wiring: config, WAL, venue, engine, app under uvicorn; signals.
+- `http`     the HTTP/1.1 front (httptools on the service's loop): one write per answer, keep-alive, limits.
+- `server`   process wiring: config, WAL, venue, engine, app under the HTTP front (`http`); signals.
 
 See docs/live.md.
 """

@@ -1,5 +1,5 @@
 """Process wiring of `hft gateway serve`: config → WAL (+ disk monitor) → gateway → recovery → venue → engine →
-ASGI app under uvicorn (one process, one event loop, one writer task).
+ASGI app under the service's HTTP front `hft.live.http` (one process, one event loop, one writer task).
 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
 is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, then the port opens.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import sys
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
 from hft.gateway.config import GatewayConfig
+from hft.live.http import HttpServer
 
 log = logging.getLogger("hft.live")
 
@@ -120,7 +120,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         raise
     tasks = start_engine(live)
     front = await _start_signals(signals, live, app)
-    server = uvicorn_server(front)
+    server = http_server(front)
     tcp = await _start_tcp(live, app, host, opts.tcp_port) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
@@ -152,22 +152,16 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: Any) -> Any:
-    """uvicorn on `app`, and the signal handling of the service: uvicorn re-raises the signal that stopped it
-    once it has shut down; the process then finishes its own shutdown (drain, WAL close) and exits 0 instead of
-    dying of the re-raised signal."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning",
-                                           loop="none", http="httptools", timeout_keep_alive=30))
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    return server
+def http_server(app: Any) -> HttpServer:
+    """The HTTP front on `app` (`hft.live.http`: measured against uvicorn and granian in
+    bench/bench_http_stack.py). It handles SIGINT / SIGTERM once serving: stop accepting, finish in-flight
+    requests, return; the process then finishes its own shutdown (drain, WAL close) and exits 0."""
+    return HttpServer(app)
 
 
-async def serve_announced(server: Any, sock: socket.socket, line: str, announce: Any) -> None:
-    """Serve on `sock`; `announce(line)` once uvicorn has started, i.e. once its signal handlers are in place
-    (a Ctrl-C right after the ready line then stops the server instead of meeting the no-op handler)."""
+async def serve_announced(server: HttpServer, sock: socket.socket, line: str, announce: Any) -> None:
+    """Serve on `sock`; `announce(line)` once the server has started, i.e. once its signal handlers are in place
+    (a Ctrl-C right after the ready line then stops the server instead of meeting the default handler)."""
 
     async def ready() -> None:
         while not server.started and not server.should_exit:
@@ -177,7 +171,7 @@ async def serve_announced(server: Any, sock: socket.socket, line: str, announce:
 
     task = asyncio.create_task(ready(), name="hft-ready-line")
     try:
-        await server.serve(sockets=[sock])
+        await server.serve([sock])
     finally:
         task.cancel()
 

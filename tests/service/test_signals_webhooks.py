@@ -53,8 +53,8 @@ def test_signed_webhook_becomes_signal_order_and_fill(env):
     _, h = srv.request("GET", "/health")
     assert h["signals"]["bus"]["state"] == "connected" and h["signals"]["follower"]["accepted"] >= 1
     log = srv.log.read_text()
-    line = next(json.loads(x.split("hft.signals: ", 1)[1]) for x in log.splitlines()
-                if corr in x and '"event": "webhook"' in x)
+    lines = [json.loads(x.split("hft.signals: ", 1)[1]) for x in log.splitlines() if "hft.signals: {" in x]
+    line = next(x for x in lines if x["event"] == "webhook" and x["corr_id"] == corr)
     assert line["validation_status"] == "valid" and line["instrument"] == "AAPL" and line["latency_ms"] > 0
     assert _counter(srv, "gateway_webhooks_received_total", source="partner", status="202") >= 1
 

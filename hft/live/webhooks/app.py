@@ -20,7 +20,6 @@ Order of the checks (each refusal is a JSON body naming ``error``, ``field`` and
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import time
 from typing import Any
@@ -118,7 +117,9 @@ class WebhookApp:
         self.metrics.count(label, status)
         dt = time.perf_counter() - t0
         self.metrics.duration.observe(dt)
-        log.info(json.dumps({"event": "webhook", "status": status, **ctx, "latency_ms": round(dt * 1e3, 3)}))
+        if log.isEnabledFor(logging.INFO):
+            log.info(encode({"event": "webhook", "status": status, **ctx,
+                             "latency_ms": round(dt * 1e3, 3)}).decode())
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})

@@ -156,7 +156,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     sock = S.listen(host, port)
     svc.start_bus()
     lease.start()
-    server = S.uvicorn_server(front)
+    server = S.http_server(front)
     follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
     line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
             f"it holds the lease)")
