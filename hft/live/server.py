@@ -20,6 +20,7 @@ from typing import Any
 from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
 from hft.gateway.config import GatewayConfig
+from hft.live import logs
 from hft.live.http import HttpServer
 
 log = logging.getLogger("hft.live")
@@ -259,11 +260,19 @@ async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
 
 def serve(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int) -> None:
     """Blocking entry point of the CLI (uvloop when installed)."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    handler = logs.install(sys.stderr)  # one write per loop turn for the per-request log lines
+
+    async def main() -> None:
+        handler.bind(asyncio.get_running_loop())
+        try:
+            await serve_async(cfg, opts, host, port, announce=lambda s: print(s, flush=True))
+        finally:
+            handler.unbind()
+
     try:
         import uvloop
 
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency
         runner = asyncio.run
-    runner(serve_async(cfg, opts, host, port, announce=lambda s: print(s, flush=True)))
+    runner(main())

@@ -38,12 +38,12 @@ def verify_signature(keys: tuple[SignalKey, ...], now_ns: int, header: str, time
     if sig.startswith("sha256="):
         sig = sig[7:]
     got = sig.lower().encode()
+    signed = timestamp.encode() + b"." + nonce.encode() + b"." + body
     found = None
     for k in keys:
         if not k.valid_at(now_ns):
             continue
-        want = hmac.new(k.secret, timestamp.encode() + b"." + nonce.encode() + b"." + body,
-                        hashlib.sha256).hexdigest().encode()
+        want = hmac.digest(k.secret, signed, "sha256").hex().encode()  # one-shot: no HMAC object per key
         if hmac.compare_digest(want, got) and found is None:
             found = k.key_id
     return found
