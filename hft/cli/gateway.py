@@ -37,7 +37,10 @@ def _summary(cfg: Any) -> dict[str, Any]:
         "dedup": {"capacity": cfg.dedup_capacity, "ttl_ns": cfg.dedup_ttl_ns, "persist_path": cfg.dedup_persist_path},
         "risk": {"order_types": list(cfg.order_types), "tifs": list(cfg.tifs),
                  "require_reference_price": cfg.require_reference_price,
-                 "self_match_prevention": cfg.self_match_prevention},
+                 "self_match_prevention": cfg.self_match_prevention,
+                 "checks": [{"check": c.spec, "name": c.check.name, "params": dict(zip(c.check.params, c.values,
+                                                                                        strict=True))}
+                            for c in cfg.risk_checks]},
         "storm": vars(cfg.storm),
         "ingress": vars(cfg.ingress),
         "server": {**{k: v for k, v in vars(cfg.server).items() if k != "jwt_secret"},
@@ -119,6 +122,9 @@ def check_config(
         con.print(t)
         if len(result["effective"]) > max_rows:
             con.print(f"… {len(result['effective']) - max_rows} more rows (use --json or --max-rows)")
+        for c in result["risk"]["checks"]:  # the house's own, after the limits above (reason RISK_CHECK)
+            params = ", ".join(f"{k}={v}" for k, v in c["params"].items())
+            con.print(f"risk check [bold]{c['name']}[/bold] ({c['check']}): {params or 'no parameters'}")
 
     emit(result, json_out, render)
 

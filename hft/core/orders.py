@@ -155,6 +155,7 @@ R_REPEAT_THROTTLE = 50
 R_SELF_MATCH = 51
 R_ORDER_TABLE_FULL = 52
 R_MIN_NOTIONAL = 53  # exchange filter: order value below the symbol's min_notional
+R_RISK_CHECK = 54  # a risk check of the house's own (`hft.gateway.risk_checks`) denied it
 # around the pipeline
 R_QUEUE_FULL = 60
 R_DISPATCH_FAILED = 61
@@ -198,6 +199,7 @@ REASON_NAMES: dict[int, str] = {
     R_SELF_MATCH: "SELF_MATCH",
     R_ORDER_TABLE_FULL: "ORDER_TABLE_FULL",
     R_MIN_NOTIONAL: "MIN_NOTIONAL",
+    R_RISK_CHECK: "RISK_CHECK",
     R_QUEUE_FULL: "QUEUE_FULL",
     R_DISPATCH_FAILED: "DISPATCH_FAILED",
     R_INTERNAL_ERROR: "INTERNAL_ERROR",

@@ -157,6 +157,7 @@ class GatewayConfig:
     tifs: tuple[str, ...] = ("gtc", "ioc", "fok", "day")
     require_reference_price: bool = False
     self_match_prevention: bool = True
+    risk_checks: tuple = ()  # hft.gateway.risk_checks.ConfiguredRiskCheck, run after the built-in risk checks
     defaults: LimitSet = field(default_factory=lambda: LimitSet(min_qty=1))
     accounts: Mapping[str, LimitSet] = field(default_factory=dict)
     strategies: Mapping[str, LimitSet] = field(default_factory=dict)
@@ -285,7 +286,14 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
             risk._fail(risk._key("tifs"), f"names from {list(_TIFS)}", t)
     require_ref = risk.bool("require_reference_price", d.require_reference_price)
     smp = risk.bool("self_match_prevention", d.self_match_prevention)
+    checks_raw = risk.raw("checks", None)
     risk.done()
+    risk_checks: tuple = ()
+    if checks_raw is not None:
+        # lazy: resolving a check loads the user's file and compiles numba; a config without checks never does
+        from hft.gateway.risk_checks import parse_checks
+
+        risk_checks = parse_checks(checks_raw, f)
 
     storm_s = _opt_section(root, "storm")
     sd = StormConfig()
@@ -349,7 +357,8 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         enabled=enabled, max_accounts=max_accounts, max_strategies=max_strategies, max_symbols=max_symbols,
         exposure_max_symbols=exposure_max, max_working_orders=max_working, dedup_capacity=dedup_capacity,
         dedup_ttl_ns=ttl, dedup_persist_path=persist, order_types=tuple(otypes), tifs=tuple(tifs),
-        require_reference_price=require_ref, self_match_prevention=smp, defaults=defaults, accounts=accounts,
+        require_reference_price=require_ref, self_match_prevention=smp, risk_checks=risk_checks,
+        defaults=defaults, accounts=accounts,
         strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
         channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals, source=f,
     )

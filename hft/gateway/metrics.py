@@ -122,6 +122,7 @@ class GatewayMetrics:
             "rejected": int(sum(reasons.values())),
             "dedup_hits": int(st.ctr[K.K_DEDUP_HITS]),
             "rejects_by_reason": reasons,
+            "risk_check_denials": svc.risk_check_denials(),
             "internal_errors": self.internal_errors,
             "working_orders": int(st.ctr[K.K_LIVE]),
             "exposure_slots": int(st.ctr[K.K_SLOT_COUNT]),
@@ -188,6 +189,12 @@ class _Collector:
             if i != R_OK and st.reasons[i]:
                 rej.add_metric([REASON_NAMES.get(i, str(i))], int(st.reasons[i]))
         yield rej
+        if svc.config.risk_checks:
+            rc = CounterMetricFamily("gateway_risk_check_denials", "orders denied by each risk check of the house's",
+                                     labels=["check"])
+            for name, n in svc.risk_check_denials().items():
+                rc.add_metric([name], n)
+            yield rc
         yield CounterMetricFamily("gateway_dedup_hits", "idempotency-key hits", value=int(st.ctr[K.K_DEDUP_HITS]))
         yield CounterMetricFamily("gateway_internal_errors", "exceptions inside process()",
                                   value=m.internal_errors)

@@ -31,7 +31,7 @@ from hft.core.orders import (
     STORM_NAMES,
     STORM_NORMAL,
 )
-from hft.gateway import driver, records
+from hft.gateway import driver, records, risk_checks
 from hft.gateway import kernels as K
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.config import GatewayConfig, LimitSet, load_config
@@ -107,6 +107,7 @@ class GatewayService(OneIntentPaths):
         self.exposure = ExposureStore(self.arena)
         self.risk = RiskEngine(self.arena)
         self.risk.set_default_limits(config.defaults)
+        self.install_risk_checks()
         self._acct: dict[Any, int] = {}
         self._strat: dict[Any, int] = {}
         self._sym: dict[Any, int] = {}
@@ -237,6 +238,15 @@ class GatewayService(OneIntentPaths):
         row[K.Y_MIN_NOTIONAL] = min_notional
         self.risk.set_symbol_limits(y, limits)
         return y
+
+    def install_risk_checks(self) -> None:
+        """Write the config's risk checks (`hft.gateway.risk_checks`) into the arena: at start, and after the arena
+        was restored from a snapshot (their C entry addresses are this process's)."""
+        risk_checks.install(self._st.rc, self.config.risk_checks)
+
+    def risk_check_denials(self) -> dict[str, int]:
+        """Orders each configured risk check denied (reason ``RISK_CHECK``), by the check's name."""
+        return risk_checks.denials(self._st.rc, self.config.risk_checks)
 
     def registered(self, kind: str, name: Any) -> bool:
         """True when `name` is a registered ``account`` / ``strategy`` / ``symbol``."""

@@ -89,6 +89,7 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
             table[name] = len(have)
             have.append(name)
     gw.arena[:] = state["arena"]
+    gw.install_risk_checks()  # the snapshot's C entry addresses were another process's
     st = gw.storm
     st.level, st.latched, st.recover_at, st.last_cause = state["storm"]
     gw.policy.manual_mode, gw.policy.mode = state["policy"]

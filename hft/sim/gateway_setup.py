@@ -20,17 +20,18 @@ UNLIMITED: dict[str, Any] = {**{lim.key: None for lim in LIMITS if lim.kind != "
 
 def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limits: dict[str, Any] | None = None,
                        working_orders: int = 1024, dedup_capacity: int = 1 << 16, self_match: bool = False,
-                       file: str = "<sim gateway config>", symbol_spec: dict[str, Any] | None = None) -> Any:
+                       file: str = "<sim gateway config>", symbol_spec: dict[str, Any] | None = None,
+                       risk_checks: tuple[dict[str, Any], ...] = ()) -> Any:
     """A strict `GatewayConfig` for one simulated (account, strategy, symbol); metrics timing off (deterministic).
     `symbol_spec`: the symbol's mapping (multiplier and exchange filters, `hft.sim.instruments.symbol_spec`);
-    default: the multiplier alone."""
+    default: the multiplier alone. `risk_checks`: the gateway's ``risk.checks`` entries (`hft.gateway.risk_checks`)."""
     from hft.gateway.config import parse_config
 
     return parse_config({
         "capacity": {"max_accounts": 1, "max_strategies": 1, "max_symbols": 1, "exposure_max_symbols": 1,
                      "max_working_orders": max(16, working_orders), "channel_capacity": 16},
         "dedup": {"capacity": max(16, dedup_capacity)},
-        "risk": {"self_match_prevention": self_match},
+        "risk": {"self_match_prevention": self_match, **({"checks": list(risk_checks)} if risk_checks else {})},
         "limits": {"defaults": {**UNLIMITED, **(limits or {})}},
         "accounts": {SIM_ACCOUNT: None},
         "strategies": {strategy: None},

@@ -12,6 +12,8 @@ Config (`config/sim/replay.yaml`, strict; every key optional)::
                                     # kind, contract size, settlement currency, exchange filters (hft.sim.instruments)
     sample: 1s                      # equity series period (at least 1ms)
     limits: {max_position: 100}     # gateway limits.defaults for the run
+    risk_checks: [{check: house/checks.py:MAX_DISTANCE, params: {max_ticks: 50}}]   # the house's own risk checks
+                                    # (hft.gateway.risk_checks; FILE.py paths relative to the config file)
     strategies: {mm: {size: 1}}     # parameters per strategy (strict against the class's declared params)
     engine: numba                   # | python: the reference engine (same outputs, same run hash)
     l3_resync: true                 # LOBSTER data: keep the L3 venue's visible book equal to the reference rows
@@ -102,6 +104,7 @@ class ReplayConfig:
     multiplier: int = 1
     sample_ns: int = 1_000_000_000
     limits: dict[str, Any] = field(default_factory=dict)
+    risk_checks: tuple[dict[str, Any], ...] = ()  # gateway risk.checks entries ({check, params}), checked at parse
     strategies: dict[str, dict[str, Any]] = field(default_factory=dict)
     engine: str = "numba"  # "numba" (hft.sim.engine_nb) | "python" (hft.sim.engine): same outputs, same run hash
     l3_resync: bool = True  # LOBSTER data: resync the L3 venue's visible book with the reference rows
@@ -123,6 +126,10 @@ class ReplayConfig:
             del d["feed_jitter_ns"]
         if not d["instrument"]:
             del d["instrument"]  # added later: absent hashes as before the key existed
+        if not d["risk_checks"]:
+            del d["risk_checks"]
+        else:
+            d["risk_checks"] = [dict(c) for c in d["risk_checks"]]
         if d["l3_resync"]:
             del d["l3_resync"]  # the default (on) hashes as before the key existed; off is a different config
         return d
@@ -145,7 +152,7 @@ def load_replay_config(path: str | Path | None, sets: Sequence[str] = ()) -> Rep
     """The effective replay config: the shipped defaults (`DEFAULT_CONFIG`) ← the file at `path` ← `sets`
     (``path.to.key=value``), layered (`hft.config.layering`). Each layer is checked strictly on its own (an error
     names its file, or ``--set``), then the merged mapping is parsed. Relative latency files resolve beside the
-    file that names them. None and no sets: the built-in defaults."""
+    file that names them, and so do risk checks' ``FILE.py`` specs. None and no sets: the built-in defaults."""
     from hft.config.layering import SET_SOURCE, parse_sets
 
     if path is None and not sets:
@@ -160,6 +167,8 @@ def load_replay_config(path: str | Path | None, sets: Sequence[str] = ()) -> Rep
     merged: dict[str, Any] = {}
     for mapping, file, base in layers:
         parse_replay_config(mapping, file=file, base_dir=base)  # strict per layer: errors name the layer
+        if "risk_checks" in mapping:
+            mapping = {**mapping, "risk_checks": _anchor_checks(mapping["risk_checks"], base)}
         merged = _layer(merged, _absolute_latency_files(mapping, base))
     sources = tuple(f if f != SET_SOURCE else f"{SET_SOURCE} {' '.join(sets)}" for _, f, _ in layers)
     out = parse_replay_config(merged, file=" <- ".join(f for _, f, _ in layers), base_dir=Path.cwd())
@@ -235,7 +244,8 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         queue_model=s.str("queue_model", d.queue_model),
         exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill", "all_or_none"]),
         multiplier=s.int("multiplier", 1, min_value=1), sample_ns=_sample_ns(s, d.sample_ns),
-        limits=dict(s.section("limits", {}).data), strategies=_strategies(s.section("strategies", {})),
+        limits=dict(s.section("limits", {}).data), risk_checks=_risk_checks(s, base, file),
+        strategies=_strategies(s.section("strategies", {})),
         engine=s.str("engine", d.engine, choices=["numba", "python"]),
         l3_resync=s.bool("l3_resync", d.l3_resync),
         instrument=parse_overrides(s.section("instrument", {})),
@@ -314,6 +324,33 @@ def _feed(lat: Section) -> tuple[str | int, int]:
 
 
 MIN_SAMPLE_NS = 1_000_000  # equity sampling: at most 1000 samples per second of data (a 1 ns period asks for TiBs)
+
+
+def _risk_checks(s: Section, base: Path, file: str) -> tuple[dict[str, Any], ...]:
+    """``risk_checks``: the gateway's ``risk.checks`` entries, with relative ``FILE.py`` specs anchored at the
+    config's folder; resolved now (a bad entry fails before any data is loaded)."""
+    raw = s.raw("risk_checks", None)
+    if raw is None:
+        return ()
+    from hft.gateway.risk_checks import parse_checks  # lazy: loads the checks' files and numba
+
+    raw = _anchor_checks(raw, base)
+    parse_checks(raw, file, key="risk_checks")
+    return tuple(raw)
+
+
+def _anchor_checks(raw: Any, base: Path) -> Any:
+    """`raw` risk_checks entries with their relative ``FILE.py:NAME`` specs made absolute against `base`."""
+    if not isinstance(raw, list):
+        return raw
+    out = []
+    for item in raw:
+        if isinstance(item, dict) and isinstance(item.get("check"), str):
+            where, sep, name = item["check"].strip().rpartition(":")
+            if sep and where.endswith(".py") and not Path(where).is_absolute():
+                item = {**item, "check": f"{base / where}:{name}"}
+        out.append(item)
+    return out
 
 
 def _sample_ns(s: Section, default: int) -> int:
@@ -442,7 +479,8 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
                         sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
     venue, seed_levels, reference = build_venue(md, config)
     gw_cfg = sim_gateway_config(inst.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
-                                working_orders=4096, self_match=True, symbol_spec=symbol_spec(inst, config.multiplier))
+                                working_orders=4096, self_match=True, symbol_spec=symbol_spec(inst, config.multiplier),
+                                risk_checks=config.risk_checks)
 
     def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
         if gateway is not None:  # a session boundary: the one gateway, a new trading day

@@ -54,7 +54,7 @@ from hft.gateway.kernels.layout import (
     _kstate,
 )
 from hft.gateway.kernels.prefetch import _prefetch
-from hft.gateway.kernels.risk import _exposure_worst, _new_static, _registered, _risk
+from hft.gateway.kernels.risk import _exposure_worst, _house, _new_static, _registered, _risk
 
 
 @_kernel
@@ -123,6 +123,8 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif):
     if r != R_OK:
         return r
     r = _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, True, z >= 0)
+    if r == R_OK:
+        r = _house(st, False, now, a, t, y, z, side, price, qty, otype, ref, mult, qty)
     if r == R_OK and b[st.ord + (b[st.ctr + K_NEXT_OID] & (b[st.cfg + C_ORD_CAP] - 1)) * N_O + O_STATUS] != OS_FREE:
         r = R_ORDER_TABLE_FULL
     return r

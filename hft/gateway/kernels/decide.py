@@ -81,7 +81,15 @@ from hft.gateway.kernels.layout import (
     _kernel,
     _kernel_inline,
 )
-from hft.gateway.kernels.risk import _bucket_ok, _exposure_check, _new_static, _registered, _reserve, _risk
+from hft.gateway.kernels.risk import (
+    _bucket_ok,
+    _exposure_check,
+    _house,
+    _new_static,
+    _registered,
+    _reserve,
+    _risk,
+)
 
 
 @_kernel
@@ -101,6 +109,8 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
     # step 4: risk; a rejection releases the reservation explicitly
     oid = b[st.ctr + K_NEXT_OID]
     r = _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, internal, True)
+    if r == R_OK:
+        r = _house(st, internal, now, a, t, y, z, side, price, qty, otype, ref, mult, 0)
     if r == R_OK and b[st.ord + (oid & (b[st.cfg + C_ORD_CAP] - 1)) * N_O + O_STATUS] != OS_FREE:
         r = R_ORDER_TABLE_FULL
     if r != R_OK:
@@ -213,6 +223,8 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
         return r, 0
     _reserve(st, z, side, qty)
     r = _risk(st, now, a, t, y, z, side, price, qty, otype, price, ref, mult, internal, False)
+    if r == R_OK:
+        r = _house(st, internal, now, a, t, y, z, side, price, qty, otype, ref, mult, 0)
     if r != R_OK:
         _reserve(st, z, side, -qty)
         return r, 0

@@ -47,7 +47,7 @@ F_UNKNOWN_ORDER = RISK_FLAG_UNKNOWN_ORDER
 F_BAD_REPORT = RISK_FLAG_BAD_REPORT
 
 MAGIC = 0x4846544757  # "HFTGW"
-VERSION = 1
+VERSION = 2  # 2: the risk-check table
 
 # --- cfg (1-D) ---------------------------------------------------------------------------------------------
 C_TTL_NS = 0
@@ -189,13 +189,29 @@ D_OID = 4
 D_SEQ = 5
 N_D = 8
 
+# --- risk checks of the house's own (`hft.gateway.risk_checks`): row 0 = count + the order view they read;
+# row 1 + i = check i: the address of its C entry, its denial count, its parameters -----------------------
+RC_COUNT = 0  # row 0: how many checks are installed
+RC_VIEW = 4  # row 0: the order view (OV_* fields) from here
+RC_ADDR = 0  # row 1 + i: C entry address (process-local: reinstalled after a snapshot restore)
+RC_DENIALS = 1
+RC_PARAMS = 4  # row 1 + i: parameters from here
+MAX_RISK_CHECKS = 8
+MAX_RISK_PARAMS = 16
+N_RC = RC_PARAMS + MAX_RISK_PARAMS
+# the order view a check reads (int64; ticks, lots, ns, registry indices)
+OV_TS, OV_ACCOUNT, OV_STRATEGY, OV_SYMBOL, OV_SIDE, OV_PRICE, OV_QTY, OV_ORDER_TYPE = 0, 1, 2, 3, 4, 5, 6, 7
+OV_REF_PX, OV_POSITION, OV_WORKING_BUY, OV_WORKING_SELL, OV_MULT = 8, 9, 10, 11, 12
+N_OV = 16
+
 # --- header ------------------------------------------------------------------------------------------------
 H_MAGIC = 0
-H_VERSION = 1
+H_VERSION = 2  # 2: the risk-check table
 H_BASE = 8
 T_CFG, T_CTR, T_REASONS, T_LIM_DEF, T_LIM_ACCT, T_LIM_STRAT, T_LIM_SYM = 0, 1, 2, 3, 4, 5, 6
 T_SYM, T_STRAT, T_ACCT, T_SLOT, T_SMAP, T_FREE, T_ORD, T_DDE, T_DDX = 7, 8, 9, 10, 11, 12, 13, 14, 15
-N_TABLES = 16
+T_RC = 16
+N_TABLES = 17
 HEADER = H_BASE + 3 * N_TABLES
 
 
@@ -218,6 +234,7 @@ class GatewayState(NamedTuple):
     ord: np.ndarray
     dde: np.ndarray
     ddx: np.ndarray
+    rc: np.ndarray
 
 
 def _v1(buf, t):
@@ -239,7 +256,7 @@ def views(buf):
     return GatewayState(_v1(buf, T_CFG), _v1(buf, T_CTR), _v1(buf, T_REASONS), _v1(buf, T_LIM_DEF),
                         _v2(buf, T_LIM_ACCT), _v2(buf, T_LIM_STRAT), _v2(buf, T_LIM_SYM), _v2(buf, T_SYM),
                         _v2(buf, T_STRAT), _v2(buf, T_ACCT), _v2(buf, T_SLOT), _v2(buf, T_SMAP),
-                        _v1(buf, T_FREE), _v2(buf, T_ORD), _v2(buf, T_DDE), _v2(buf, T_DDX))
+                        _v1(buf, T_FREE), _v2(buf, T_ORD), _v2(buf, T_DDE), _v2(buf, T_DDX), _v2(buf, T_RC))
 
 
 class KState(NamedTuple):
@@ -270,6 +287,7 @@ class KState(NamedTuple):
     ord: int
     dde: int
     ddx: int
+    rc: int
 
 
 @intrinsic
@@ -292,7 +310,7 @@ def _kstate(buf):  # would decref a reference it was never given and free the ar
                   buf[H_BASE + 3 * T_LIM_SYM], buf[H_BASE + 3 * T_SYM], buf[H_BASE + 3 * T_STRAT],
                   buf[H_BASE + 3 * T_ACCT], buf[H_BASE + 3 * T_SLOT], buf[H_BASE + 3 * T_SMAP],
                   buf[H_BASE + 3 * T_FREE], buf[H_BASE + 3 * T_ORD], buf[H_BASE + 3 * T_DDE],
-                  buf[H_BASE + 3 * T_DDX])
+                  buf[H_BASE + 3 * T_DDX], buf[H_BASE + 3 * T_RC])
 
 
 def _pow2_bits(n: int) -> int:
@@ -319,7 +337,7 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
         (max_accounts, N_LIM), (max_strategies, N_LIM), (max_symbols, N_LIM),
         (max_symbols, N_Y), (max_strategies, N_S), (max_accounts, N_A),
         (exposure_slots, N_Z), (1 << sm_bits, 2), (1, exposure_slots), (ord_cap, N_O),
-        (dedup_capacity, N_D), (1 << dd_bits, 2),
+        (dedup_capacity, N_D), (1 << dd_bits, 2), (1 + MAX_RISK_CHECKS, N_RC),
     ]
     total = HEADER
     offs = []

@@ -4,6 +4,10 @@ Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kern
 
 from __future__ import annotations
 
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -23,6 +27,7 @@ from hft.core.orders import (
     R_PRICE_BAND,
     R_QTY_BELOW_MIN,
     R_REPEAT_THROTTLE,
+    R_RISK_CHECK,
     R_SELF_MATCH,
     R_SUBMIT_RATE,
     R_UNKNOWN_ACCOUNT,
@@ -60,11 +65,30 @@ from hft.gateway.kernels.layout import (
     L_SUBMIT_WINDOW,
     N_A,
     N_LIM,
+    N_RC,
     N_S,
     N_Y,
     N_Z,
     NONE_ASK,
     NONE_BID,
+    OV_ACCOUNT,
+    OV_MULT,
+    OV_ORDER_TYPE,
+    OV_POSITION,
+    OV_PRICE,
+    OV_QTY,
+    OV_REF_PX,
+    OV_SIDE,
+    OV_STRATEGY,
+    OV_SYMBOL,
+    OV_TS,
+    OV_WORKING_BUY,
+    OV_WORKING_SELL,
+    RC_ADDR,
+    RC_COUNT,
+    RC_DENIALS,
+    RC_PARAMS,
+    RC_VIEW,
     S_COST,
     S_MTM,
     S_REAL,
@@ -113,6 +137,66 @@ def _bucket_ok(b, tok, ts, count, window, now):
             b[tok] = min(full, b[tok] + el * count)
     b[ts] = now
     return b[tok] >= window
+
+
+# ======================================================================= the house's own checks
+@intrinsic
+def _call_risk_check(typingctx, addr, b, view_off, params_off):
+    """``_call_risk_check(addr, b, view_off, params_off)``: call the C entry at `addr`
+    (`hft.gateway.risk_checks.c_entry`) with pointers to the order view and the check's parameters inside the
+    arena `b` (a ``CPointer(int64)``); returns its int64 (0 passes)."""
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        p64 = i64.as_pointer()
+        fn = builder.inttoptr(args[0], ir.FunctionType(i64, [p64, p64]).as_pointer())
+        return builder.call(fn, [builder.gep(args[1], [args[2]]), builder.gep(args[1], [args[3]])])
+
+    return types.int64(addr, b, view_off, params_off), codegen
+
+
+@_kernel_inline
+def _house(st, internal, now, a, t, y, z, side, price, qty, otype, ref, mult, pending):
+    """The house's checks after the built-in ones (none installed: one load and a branch). Internal orders
+    (the emergency stop's, flatten_on_halt's closes) skip them, as they skip the daily loss. `pending`: this
+    order's quantity not yet reserved in the slot (a dry run), so the view shows what the decision would."""
+    n = st.b[st.rc + RC_COUNT]
+    if n > 0 and not internal:
+        return _house_checks(st, n, now, a, t, y, z, side, price, qty, otype, ref, mult, pending)
+    return R_OK
+
+
+@_kernel
+def _house_checks(st, n, now, a, t, y, z, side, price, qty, otype, ref, mult, pending):
+    """Run the `n` installed checks on this order (first denial wins, counted on the check's row)."""
+    b = st.b
+    v = st.rc + RC_VIEW
+    b[v + OV_TS] = now
+    b[v + OV_ACCOUNT] = a
+    b[v + OV_STRATEGY] = t
+    b[v + OV_SYMBOL] = y
+    b[v + OV_SIDE] = side
+    b[v + OV_PRICE] = price
+    b[v + OV_QTY] = qty
+    b[v + OV_ORDER_TYPE] = otype
+    b[v + OV_REF_PX] = ref
+    b[v + OV_MULT] = mult
+    pos = 0
+    wbuy = 0
+    wsell = 0
+    if z >= 0:  # (a dry run for an account / strategy / symbol with no slot yet: flat, nothing working)
+        s = st.slot + z * N_Z
+        pos = b[s + Z_POS]
+        wbuy = b[s + Z_WBUY]
+        wsell = b[s + Z_WSELL]
+    b[v + OV_POSITION] = pos
+    b[v + OV_WORKING_BUY] = wbuy + (pending if side > 0 else 0)
+    b[v + OV_WORKING_SELL] = wsell + (pending if side < 0 else 0)
+    for i in range(n):
+        row = st.rc + (1 + i) * N_RC
+        if _call_risk_check(b[row + RC_ADDR], b, v, row + RC_PARAMS) != 0:
+            b[row + RC_DENIALS] += 1
+            return R_RISK_CHECK
+    return R_OK
 
 
 # ======================================================================= risk (step 4)

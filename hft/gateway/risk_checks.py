@@ -1,0 +1,215 @@
+"""Risk checks of the house's own: numba functions the gateway's risk step calls after its built-in checks.
+
+A check is a `RiskCheck`: a name, an ``@njit`` function ``kernel(order, params) -> int`` and the names of its
+integer parameters. ``order`` is the gateway's view of the order being decided (int64, the ``OV_*`` fields
+below: ticks, lots, ns, registry indices) and ``params`` the check's parameters in the order of its names
+(int64, ``MAX_RISK_PARAMS`` long). The kernel returns 0 to pass; anything else denies the order with reason
+``RISK_CHECK`` (the decision's reason, like every other denial; which check denied is counted per check:
+``GatewayService.risk_check_denials()``, the metric ``gateway_risk_check_denials_total{check}``).
+
+A gateway config names its checks under ``risk.checks`` by the routes every registry of `hft` offers
+(`hft.core.plugins`): a name in the entry-point group ``hft.risk_checks``, ``path/to/file.py:NAME`` or
+``package.module:NAME``, each resolving to a `RiskCheck`::
+
+    risk:
+      checks:
+        - check: house/checks.py:MAX_DISTANCE
+          params: {max_ticks: 50}
+
+How it runs: each check is compiled once per process into a C entry (a ``cfunc``) whose address is written
+into the gateway's arena (`hft.gateway.kernels.layout`, ``T_RC``); the risk step calls it through that address
+(`hft.gateway.kernels.risk._house_checks`), so the gateway's cached kernels never recompile for a check. The
+address is process-local: `GatewayService.install_risk_checks` writes it at start and after a snapshot
+restore. Checks run on new orders and replaces from outside, after every built-in check; the gateway's own
+orders (the emergency stop's cancels, ``flatten_on_halt``'s closing orders) skip them, as they skip the daily
+loss. A check must not allocate or raise (numba ``nopython``; an exception cannot cross the C entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import carray, cfunc, types
+
+from hft.core import plugins
+from hft.core.errors import ConfigError
+from hft.gateway.kernels.layout import (
+    MAX_RISK_CHECKS,
+    MAX_RISK_PARAMS,
+    N_OV,
+    N_RC,
+    OV_ACCOUNT,
+    OV_MULT,
+    OV_ORDER_TYPE,
+    OV_POSITION,
+    OV_PRICE,
+    OV_QTY,
+    OV_REF_PX,
+    OV_SIDE,
+    OV_STRATEGY,
+    OV_SYMBOL,
+    OV_TS,
+    OV_WORKING_BUY,
+    OV_WORKING_SELL,
+    RC_ADDR,
+    RC_COUNT,
+    RC_DENIALS,
+    RC_PARAMS,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP", "MAX_RISK_CHECKS", "MAX_RISK_PARAMS", "N_OV", "OV_ACCOUNT", "OV_MULT", "OV_ORDER_TYPE",
+    "OV_POSITION", "OV_PRICE", "OV_QTY", "OV_REF_PX", "OV_SIDE", "OV_STRATEGY", "OV_SYMBOL", "OV_TS",
+    "OV_WORKING_BUY", "OV_WORKING_SELL", "ConfiguredRiskCheck", "RiskCheck", "c_entry", "install", "parse_checks",
+    "resolve_risk_check",
+]
+
+ENTRY_POINT_GROUP = "hft.risk_checks"
+_KEY = "risk.checks"
+
+
+@dataclass(frozen=True)
+class RiskCheck:
+    """A risk check: `kernel(order, params) -> int` (numba njit; 0 passes), its parameters' names."""
+
+    name: str
+    kernel: Any
+    params: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class ConfiguredRiskCheck:
+    """A check as a gateway config names it: its spec, the check, its parameter values (in `params` order)."""
+
+    spec: str
+    check: RiskCheck
+    values: tuple[int, ...]
+
+
+def resolve_risk_check(spec: str, *, key: str = _KEY) -> RiskCheck:
+    """The `RiskCheck` `spec` names (entry-point name, FILE.py:NAME or module:NAME); `ConfigError` naming `key`."""
+    spec = spec.strip()
+    if ":" in spec:
+        try:
+            obj, _origin = plugins.load_object(spec, what="RiskCheck", label="risk check", error=ConfigError,
+                                               key=key)
+        except ConfigError as exc:
+            raise ConfigError(f"key '{key}': {exc.message}", key=key, file=exc.fields.get("file")) from None
+    else:
+        eps = plugins.entry_point_map(ENTRY_POINT_GROUP)
+        if spec not in eps:
+            raise ConfigError(f"key '{key}': expected a risk check in the entry-point group {ENTRY_POINT_GROUP!r} "
+                              f"({sorted(eps)}), FILE.py:NAME or module:NAME, was {spec!r}", key=key,
+                              hint="see docs/extending.md, 'Risk checks'")
+        try:
+            obj = plugins.load_entry_point(eps[spec], label="risk check", error=ConfigError, key=key)
+        except ConfigError as exc:
+            raise ConfigError(f"key '{key}': {exc.message}", key=key) from None
+    if not isinstance(obj, RiskCheck):
+        raise ConfigError(f"key '{key}': {spec!r} is not a hft.gateway.risk_checks.RiskCheck (was "
+                          f"{type(obj).__name__})", key=key)
+    kernel = obj.kernel
+    if not (callable(kernel) and hasattr(kernel, "py_func") and hasattr(kernel, "compile")):
+        raise ConfigError(f"key '{key}': risk check {obj.name!r}: expected a numba @njit kernel "
+                          f"(order, params) -> int, was {type(kernel).__name__}", key=key)
+    if len(obj.params) > MAX_RISK_PARAMS:
+        raise ConfigError(f"key '{key}': risk check {obj.name!r}: expected at most {MAX_RISK_PARAMS} parameters, "
+                          f"has {len(obj.params)}", key=key)
+    return obj
+
+
+def parse_checks(raw: Any, file: str, key: str = _KEY) -> tuple[ConfiguredRiskCheck, ...]:
+    """``risk.checks`` of a gateway config (`key`: where the list sits in `file`): a list of
+    ``{check: SPEC, params: {NAME: int}}``, strictly (every parameter of the check given, as an int, and no
+    other key); one-line `ConfigError` naming the entry."""
+    base_key = key
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{file}: key '{base_key}': expected a list of {{check, params}}, was "
+                          f"{type(raw).__name__}", key=base_key, file=file)
+    if len(raw) > MAX_RISK_CHECKS:
+        raise ConfigError(f"{file}: key '{base_key}': expected at most {MAX_RISK_CHECKS} checks, was {len(raw)}",
+                          key=base_key, file=file)
+    out = []
+    for i, item in enumerate(raw):
+        key = f"{base_key}[{i}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("check"), str):
+            raise ConfigError(f"{file}: key '{key}': expected a mapping with 'check: SPEC', was {item!r}",
+                              key=key, file=file)
+        extra = sorted(set(item) - {"check", "params"})
+        if extra:
+            raise ConfigError(f"{file}: key '{key}.{extra[0]}': unknown key (expected check, params)",
+                              key=f"{key}.{extra[0]}", file=file)
+        try:
+            check = resolve_risk_check(item["check"], key=f"{key}.check")
+        except ConfigError as exc:
+            raise ConfigError(f"{file}: {exc.message}", key=exc.fields.get("key"),
+                              file=exc.fields.get("file") or file) from None
+        params = item.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"{file}: key '{key}.params': expected a mapping of {list(check.params)}, was "
+                              f"{params!r}", key=f"{key}.params", file=file)
+        unknown = sorted(set(params) - set(check.params))
+        if unknown:
+            raise ConfigError(f"{file}: key '{key}.params.{unknown[0]}': unknown parameter of {check.name!r} "
+                              f"(expected {list(check.params)})", key=f"{key}.params.{unknown[0]}", file=file)
+        values = []
+        for name in check.params:
+            v = params.get(name)
+            if type(v) is not int:
+                raise ConfigError(f"{file}: key '{key}.params.{name}': expected an integer, was {v!r}",
+                                  key=f"{key}.params.{name}", file=file)
+            values.append(v)
+        out.append(ConfiguredRiskCheck(item["check"].strip(), check, tuple(values)))
+    return tuple(out)
+
+
+_C_ENTRIES: dict[int, tuple[Any, Any]] = {}  # id(kernel) → (kernel, its cfunc): compiled once per process
+
+
+def c_entry(check: RiskCheck) -> Any:
+    """The C entry of `check` (a ``cfunc`` taking the order view's and the parameters' data pointers), compiled
+    once per kernel and kept alive here."""
+    kernel = check.kernel
+    hit = _C_ENTRIES.get(id(kernel))
+    if hit is not None and hit[0] is kernel:
+        return hit[1]
+
+    @cfunc(types.int64(types.CPointer(types.int64), types.CPointer(types.int64)))
+    def entry(order_p, params_p):  # pragma: no cover - compiled
+        return kernel(carray(order_p, (N_OV,)), carray(params_p, (MAX_RISK_PARAMS,)))
+
+    _C_ENTRIES[id(kernel)] = (kernel, entry)
+    return entry
+
+
+def install(rc: np.ndarray, checks: tuple[ConfiguredRiskCheck, ...]) -> None:
+    """Write `checks` into the arena's risk-check table `rc` (``views(arena).rc``): count, C entry addresses and
+    parameters. Denial counts are kept (a snapshot restore carries them)."""
+    rc[0, RC_COUNT] = 0  # no half-installed table is ever visible to a kernel of this thread
+    for i, c in enumerate(checks):
+        row = rc[1 + i]
+        row[RC_ADDR] = c_entry(c.check).address
+        row[RC_PARAMS:N_RC] = 0
+        row[RC_PARAMS:RC_PARAMS + len(c.values)] = c.values
+    for row in rc[1 + len(checks):]:
+        row[RC_ADDR] = 0
+        row[RC_DENIALS] = 0
+    rc[0, RC_COUNT] = len(checks)
+
+
+def denials(rc: np.ndarray, checks: tuple[ConfiguredRiskCheck, ...]) -> dict[str, int]:
+    """Denials per configured check (by its `RiskCheck.name`)."""
+    return {c.check.name: int(rc[1 + i, RC_DENIALS]) for i, c in enumerate(checks)}
+
+
+# the order view's fields, by name (docs, tests, error messages)
+ORDER_VIEW_FIELDS = {"ts": OV_TS, "account": OV_ACCOUNT, "strategy": OV_STRATEGY, "symbol": OV_SYMBOL,
+                     "side": OV_SIDE, "price": OV_PRICE, "qty": OV_QTY, "order_type": OV_ORDER_TYPE,
+                     "ref_px": OV_REF_PX, "position": OV_POSITION, "working_buy": OV_WORKING_BUY,
+                     "working_sell": OV_WORKING_SELL, "multiplier": OV_MULT}
