@@ -29,6 +29,7 @@ import numpy as np
 
 from hft.core.clock import ManualClock
 from hft.core.orders import (
+    EXEC_REPORT_DTYPE,
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
@@ -59,6 +60,13 @@ FILLS = "sim.fills"
 RUN_ID = "live"
 _TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
 _encode_json = msgspec.json.Encoder().encode
+_STATUS = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled",
+           **{k: REPORT_KIND_NAMES.get(k, str(k)) for k in _TERMINAL if k != REPORT_FILL}}
+_REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
+# the sim.fills columns the writer fills per fill (symbol_name joins per row)
+_FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
+                        ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
+                        ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
 _I64 = 1 << 63
 
 
@@ -326,11 +334,11 @@ class LiveGateway:
             if decs:
                 ok = self._write_decisions(decs) and ok
             if self._journal:
-                rows, self._journal = self._journal, []
-                ok = self.wal.write_many(JOURNAL, rows) and ok
+                items, self._journal = self._journal, []
+                ok = self._write_journal(items) and ok
             if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
                 rows, self._fills = self._fills, []
-                self.wal.write_many(FILLS, rows)
+                self._write_fills(rows)
             if self._transitions:
                 trs, self._transitions = self._transitions, []
                 for tr in trs:
@@ -353,11 +361,18 @@ class LiveGateway:
             self.outbox.clear()
         elif self.outbox:
             out, self.outbox = self.outbox, []
-            for cmd in out:
+            send_many = getattr(self.venue, "send_many", None)
+            if send_many is not None:
                 try:
-                    self.venue.send(cmd)
+                    self.on_reports(send_many(out))
                 except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
-                    log.error("venue send failed for order %s: %s", cmd.order_id, exc)
+                    log.error("venue send failed for %d commands: %s", len(out), exc)
+            else:
+                for cmd in out:
+                    try:
+                        self.venue.send(cmd)
+                    except Exception as exc:
+                        log.error("venue send failed for order %s: %s", cmd.order_id, exc)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
@@ -396,6 +411,31 @@ class LiveGateway:
             ok = self._write_objects(run) and ok
         return ok
 
+    def _write_journal(self, items: list[Any]) -> bool:
+        """Append the step's journal in its order: report arrays as they are (one frame each), the rows of marks
+        and controls between them (one frame per run)."""
+        ok = True
+        run: list[dict[str, Any]] = []
+        for item in items:
+            if type(item) is dict:
+                run.append(item)
+                continue
+            if run:
+                ok = self.wal.write_many(JOURNAL, run) and ok
+                run = []
+            ok = self.wal.write_array(JOURNAL, item, const=_REPORT_CONST) and ok
+        if run:
+            ok = self.wal.write_many(JOURNAL, run) and ok
+        return ok
+
+    def _write_fills(self, rows: list[tuple]) -> None:
+        arr = np.array([r[:-1] for r in rows], dtype=_FILL_DTYPE)
+        names = [r[-1] for r in rows]
+        if names.count(names[0]) == len(names):
+            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID, "symbol_name": names[0]})
+        else:
+            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID}, strings={"symbol_name": names})
+
     def _write_objects(self, decs: list[Decision]) -> bool:
         details = []
         for d in decs:
@@ -408,6 +448,15 @@ class LiveGateway:
         """An execution report from the venue (called on the event loop). Reports arriving in one turn of the
         loop are applied together and committed once (`drain_reports`)."""
         self._inbox.append(rep)
+        self._schedule_drain()
+
+    def on_reports(self, reports: np.ndarray) -> None:
+        """Many reports at once (an EXEC_REPORT_DTYPE array, in order: `LoopbackVenue.send_many`'s answer)."""
+        if len(reports):
+            self._inbox.append(reports)
+            self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
         if not self._drain_scheduled:
             self._drain_scheduled = True
             asyncio.get_running_loop().call_soon(self.drain_reports)
@@ -415,41 +464,72 @@ class LiveGateway:
     def drain_reports(self) -> None:
         self._drain_scheduled = False
         inbox, self._inbox = self._inbox, []
-        for rep in inbox:
-            self.apply_report(rep)
+        run: list[ExecutionReport] = []
+        for item in inbox:  # arrays as they are; single reports grouped into arrays, arrival order kept
+            if type(item) is np.ndarray:
+                if run:
+                    self._apply_report_objects(run)
+                    run = []
+                self.apply_reports(item)
+            else:
+                run.append(item)
+        if run:
+            self._apply_report_objects(run)
         self.commit()
 
     def apply_report(self, rep: ExecutionReport) -> None:
         """Apply one report and journal it (committed by the caller); may trip the emergency stop."""
-        now = self._tick()
-        self.gw.on_execution_report(rep)
-        self._journal.append({"ts": now, "run_id": RUN_ID, "source": "report", "order_id": int(rep.order_id),
-                              "kind": int(rep.kind), "price": int(rep.price), "qty": int(rep.qty),
-                              "leaves": int(rep.leaves), "fee": int(rep.fee)})
-        self._view_report(rep)
+        self._apply_report_objects([rep])
 
-    def _view_report(self, rep: ExecutionReport) -> None:
-        oid = int(rep.order_id)
-        self.reports_applied[oid] = self.reports_applied.get(oid, 0) + 1
-        v = self.orders.get(oid)
-        if v is None:
+    def _apply_report_objects(self, reps: list[ExecutionReport]) -> None:
+        try:
+            arr = np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.kind) for r in reps],
+                           dtype=EXEC_REPORT_DTYPE)
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            for r in reps:  # a malformed one among them: the good ones still count
+                try:
+                    self.apply_reports(np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.kind)],
+                                                dtype=EXEC_REPORT_DTYPE))
+                except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+                    log.warning("bad execution report ignored: %s", exc)
             return
-        k = int(rep.kind)
-        if k in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            self.n_fills += 1
-            gw = self.gw
-            self._fills.append({"ts": self.clock.now_ns(), "run_id": RUN_ID, "fill_id": self.n_fills,
-                                "order_id": oid, "account": gw.account_id(v.account),
-                                "strategy": gw.strategy_id(v.strategy), "symbol": gw.symbol_id(v.symbol),
-                                "symbol_name": v.symbol, "kind": k, "side": v.side, "price": int(rep.price),
-                                "qty": int(rep.qty), "leaves": int(rep.leaves), "fee": int(rep.fee),
-                                "exch_ts": int(rep.ts)})
-            v.filled += int(rep.qty)
-            v.fills.append({"price": int(rep.price), "qty": int(rep.qty), "ts": self.clock.now_ns()})
-        v.leaves = int(rep.leaves) if rep.leaves >= 0 else v.leaves
-        v.status = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled"}.get(
-            k, REPORT_KIND_NAMES.get(k, str(k)) if k in _TERMINAL else ("working" if v.status == "accepted"
-                                                                          else v.status))
+        self.apply_reports(arr)
+
+    def apply_reports(self, reports: np.ndarray) -> None:
+        """Apply an EXEC_REPORT_DTYPE array in order at the writer's now (as one report at a time would: a
+        breach trips the emergency stop right after its report) and journal it as one block; the order views
+        and fills follow (committed by the caller)."""
+        now = self._tick()
+        exch_ts = reports["ts"].tolist()
+        rep = reports.copy()
+        rep["ts"] = now  # the journal's time, the one a WAL replay applies it at
+        self.gw.on_execution_report_array(rep)
+        self._journal.append(rep)
+        self._view_reports(rep, exch_ts)
+
+    def _view_reports(self, rep: np.ndarray, exch_ts: list[int]) -> None:
+        orders = self.orders
+        applied = self.reports_applied
+        fills = self._fills
+        acct, strat, sym = self.gw._acct, self.gw._strat, self.gw._sym
+        for (ts, oid, price, qty, leaves, fee, k), xts in zip(rep.tolist(), exch_ts, strict=True):
+            applied[oid] = applied.get(oid, 0) + 1
+            v = orders.get(oid)
+            if v is None:
+                continue
+            if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
+                self.n_fills += 1
+                fills.append((ts, self.n_fills, oid, acct.get(v.account, -1), strat.get(v.strategy, -1),
+                              sym.get(v.symbol, -1), k, v.side, price, qty, leaves, fee, xts, v.symbol))
+                v.filled += qty
+                v.fills.append({"price": price, "qty": qty, "ts": ts})
+            if leaves >= 0:
+                v.leaves = leaves
+            st = _STATUS.get(k)
+            if st is not None:
+                v.status = st
+            elif v.status == "accepted":
+                v.status = "working"
 
     def on_mark(self, symbol: str, price: int) -> None:
         """A reference price from the market feed (band check, PnL, market-move trigger)."""

@@ -2,12 +2,14 @@
 
 A venue has ``start(loop, on_report)``, ``send(cmd)`` (never blocks; reports come back later through
 ``on_report(ExecutionReport)``, on the event loop), ``close()``, ``health() -> dict``, and optionally
+``send_many(cmds) -> EXEC_REPORT_DTYPE array`` (a writer step's commands at once; the reports they caused at
+once are returned, later ones come through ``on_report``),
 ``received()`` / ``reports()`` for reconciliation after a crash (`hft.live.recovery`).
 
 - `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
   its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
   cancelled. It keeps its own journal
-  (JSON lines, one ``write(2)`` per event, outside the gateway's WAL, surviving the gateway's crash as an
+  (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's crash as an
   exchange's books would), refuses a second new order with an id it already holds (counted and journaled as
   ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
 - `PaperVenue` (`hft.live.paper`): the simulator's venue fed by a recorded day on the wall clock.
@@ -18,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
+    EXEC_REPORT_DTYPE,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -86,14 +90,29 @@ class LoopbackVenue:
 
     def send(self, cmd: OrderCommand) -> None:
         """Act on one command; its journal lines go out in one ``write(2)`` (all or nothing on a crash)."""
-        self._lines: list[bytes] = []
-        self._due: list[ExecutionReport] = []
-        self._act(cmd)
-        if self._lines:
-            os.write(self._fd, b"\n".join(self._lines) + b"\n")
+        due = self._send((cmd,))
         if self.loop is not None and self.on_report is not None:
-            for rep in self._due:
-                self.on_report(rep)
+            for ts, oid, price, qty, leaves, fee, kind in due:
+                self.on_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+
+    def send_many(self, cmds: Sequence[OrderCommand]) -> np.ndarray:
+        """Act on many commands in order, their journal lines in one ``write(2)``. Returns the reports they
+        caused (EXEC_REPORT_DTYPE, in order) for the caller to deliver, none before `start` (reconciliation
+        reads them back with `reports`)."""
+        due = self._send(cmds)
+        if self.loop is None or not due:
+            return np.empty(0, EXEC_REPORT_DTYPE)
+        return np.array(due, dtype=EXEC_REPORT_DTYPE)
+
+    def _send(self, cmds: Sequence[OrderCommand]) -> list[tuple]:
+        self._lines: list[bytes] = []
+        self._due: list[tuple] = []  # EXEC_REPORT_DTYPE rows
+        for cmd in cmds:
+            self._act(cmd)
+        if self._lines:
+            self._lines.append(b"")
+            os.write(self._fd, b"\n".join(self._lines))
+        return self._due
 
     def _act(self, cmd: OrderCommand) -> None:
         self.sent += 1
@@ -125,11 +144,10 @@ class LoopbackVenue:
             self._report(key[1], REPORT_REJECTED, 0, 0, 0)
 
     def _report(self, oid: int, kind: int, price: int, qty: int, leaves: int) -> None:
-        rep = ExecutionReport(0, oid, kind, price, qty, leaves, 0)
         self._write({"ev": "report", "order_id": oid, "kind": kind, "price": price, "qty": qty, "leaves": leaves,
                      "ts": 0})
-        self._reports.setdefault(oid, []).append(rep)
-        self._due.append(rep)
+        self._reports.setdefault(oid, []).append(ExecutionReport(0, oid, kind, price, qty, leaves, 0))
+        self._due.append((0, oid, price, qty, leaves, 0, kind))
 
     def received(self) -> set[tuple[int, int]]:
         return set(self._received)
