@@ -25,11 +25,8 @@ from hft.live import frames as T
 
 _SIDES = {"buy": 1, "sell": -1}
 _NEW_HEAD = struct.Struct("<IB" + T.NEW_FIXED.format[1:])  # frame head + NEW's fixed part in one pack
-DECISION_ANSWER = np.dtype([("corr", "<u8"), ("status", "<u2"), ("accepted", "u1"), ("duplicate", "u1"), ("kind", "u1"),
-                      ("reason", "<i2"), ("order_id", "<i8"), ("seq", "<u8"), ("ts", "<i8")])  # T.DECISION_BODY
-_DEC_FRAME = 5 + T.DECISION_BODY.size  # bytes of a whole DECISION frame
-"""One DECISION answer as `recv_decisions` returns it (the frame body, `T.DECISION_BODY`)."""
-_DEC_FRAME_DTYPE = np.dtype([("len", "<u4"), ("type", "u1"), ("a", DECISION_ANSWER)])
+DECISION_ANSWER = T.DECISION_ANSWER
+_DEC_FRAME = T.DECISION_FRAME.itemsize  # bytes of a whole DECISION frame
 _DEC_HEAD = np.frombuffer(struct.pack("<IB", _DEC_FRAME - 4, T.DECISION), np.uint8)
 _OTYPES = {v: k for k, v in ORDER_TYPE_NAMES.items()}
 _TIFS = {v: k for k, v in TIF_NAMES.items()}
@@ -168,7 +165,7 @@ class TcpOrderClient:
                 ok = (rows[:, :5] == _DEC_HEAD).all(axis=1)
                 k = m if ok.all() else int(np.argmin(ok))
                 if k:
-                    parts.append(np.frombuffer(buf, _DEC_FRAME_DTYPE, k, pos)["a"].copy())
+                    parts.append(np.frombuffer(buf, T.DECISION_FRAME, k, pos)["a"].copy())
                     pos += k * _DEC_FRAME
                     continue
             (length,) = struct.unpack_from("<I", buf, pos)

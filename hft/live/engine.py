@@ -44,7 +44,7 @@ from hft.core.orders import (
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
-from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope
+from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
@@ -89,6 +89,18 @@ class Pending:
     client_order_id: str
     t_recv: int  # perf counter at receipt (ack latency)
     row: tuple | None = None  # the intent as an INTENT_DTYPE row (registry indices), None: not expressible
+
+
+@dataclass(slots=True)
+class PendingBatch:
+    """New-order intents read together from one connection (the binary TCP intake), queued as one channel item
+    standing for ``len(rows)`` intents and decided column-wise (`LiveGateway.decide`)."""
+
+    rows: np.ndarray  # INTENT_DTYPE, registry indices (every name registered)
+    client_order_ids: list[str]
+    durable: bool  # any of them durable: then all are answered after the WAL holds them
+    t_recv: int  # perf counter at receipt (ack latency)
+    answer: Callable[[np.ndarray | None], None]  # their DECISION_DTYPE rows, or None: the WAL refused them
 
 
 @dataclass
@@ -192,13 +204,30 @@ class LiveGateway:
         return self.clock.now_ns()
 
     # ---------------------------------------------------------------- intake
-    def _on_full(self, item: Pending) -> None:
-        """The channel refused `item`: a QUEUE_FULL decision is recorded and the kill trips."""
-        self.gw.reject_queue_full(item.env)
+    def _on_full(self, item: Pending | PendingBatch) -> None:
+        """The channel refused `item`: a QUEUE_FULL decision is recorded (for each of its intents) and the kill
+        trips."""
+        gw = self.gw
+        if type(item) is PendingBatch:
+            an, tn, yn = gw._acct_names, gw._strat_names, gw._sym_names
+            for ts, key, price, qty, oid, a, t, y, kind, side, otype, tif in item.rows.tolist():
+                gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(kind, key, an[a], tn[t], yn[y], side, price,
+                                                                         qty, otype, tif, ts, oid), ts))
+        else:
+            gw.reject_queue_full(item.env)
         self.pressure.trip("queue_pressure: intake channel full", time.monotonic_ns())
 
     def offer(self, item: Pending) -> bool:
         return self.channel.offer(item)
+
+    def admit_run(self, n: int) -> int:
+        """How many of `n` intents arriving together the pressure ladder admits at once (`PressureControl.
+        admit_run`); they are then queued as one `offer_batch`, the rest go through `admit` one by one."""
+        return self.pressure.admit_run(self.channel.qsize(), n)
+
+    def offer_batch(self, item: PendingBatch) -> bool:
+        """Queue intents admitted by `admit_run` (they fit by construction; False only on a full channel)."""
+        return self.channel.offer(item, len(item.rows))
 
     def admit(self, durable: bool) -> tuple[int, str, str] | None:
         """The pressure ladder's verdict for one intent of any intake: None (admitted) or (status, error,
@@ -247,24 +276,30 @@ class LiveGateway:
         finally:
             self.running = False
 
-    def decide(self, batch: list[Pending]) -> None:
-        """Decide a batch, commit it (WAL, venue), release the answers.
+    def decide(self, batch: list[Any]) -> None:
+        """Decide a batch (`Pending` and `PendingBatch` items), commit it (WAL, venue), release the answers.
 
-        A batch whose every intent has its INTENT_DTYPE row is decided in one `GatewayService.process_batch`
-        call and recorded column-wise (`GatewayAuditSink.write_decision_array`); otherwise (a name the
-        registry does not hold yet) intent by intent with `process`. Both decide identically.
+        Intents whose INTENT_DTYPE row is known are decided together in one `GatewayService.process_batch`
+        call and recorded column-wise (`GatewayAuditSink.write_decision_array`); one whose names the registry
+        does not hold yet is decided alone with `process`, in its place. Both decide identically.
         """
         timer = time.perf_counter_ns
         t0 = timer()
         self._tick()
-        rows = [p.row for p in batch]
-        if None in rows:
-            process = self.gw.process
-            decs = [process(p.env) for p in batch]
-            for p, d in zip(batch, decs, strict=True):
+        decs: list[Any] = [None] * len(batch)
+        i, n = 0, len(batch)
+        while i < n:
+            p = batch[i]
+            if type(p) is Pending and p.row is None:
+                d = decs[i] = self.gw.process(p.env)
                 self._details_of(d, p.client_order_id)
-        else:
-            decs = self._decide_array(batch, rows)
+                i += 1
+                continue
+            j = i + 1
+            while j < n and not (type(batch[j]) is Pending and batch[j].row is None):
+                j += 1
+            self._decide_array(batch, i, j, decs)
+            i = j
         t1 = timer()
         self.stage["decide"].observe(t1 - t0)
         durable = any(p.durable for p in batch)
@@ -276,20 +311,44 @@ class LiveGateway:
                 decs = [None] * len(batch)  # the WAL refused: no durable answer (503)
             self._release(batch, decs, None)
 
-    def _decide_array(self, batch: list[Pending], rows: list[tuple]) -> list[Decision]:
-        """`process_batch` over the batch's rows; the per-row `Decision` s (names from the intents) for the
-        answers and order views; the array and the rows' details are queued for the WAL."""
-        out = self.gw.process_batch(np.array(rows, dtype=INTENT_DTYPE))
-        decs = []
-        details = []
+    def _decide_array(self, batch: list[Any], i: int, j: int, decs: list[Any]) -> None:
+        """`process_batch` over the rows of ``batch[i:j]``; into `decs`: a `Decision` per `Pending` (names from
+        its intent), its DECISION_DTYPE rows per `PendingBatch`. The array and the rows' details are queued for
+        the WAL; accepted new orders get their views."""
+        parts: list[np.ndarray] = []
+        run: list[tuple] = []
+        for p in batch[i:j]:
+            if type(p) is Pending:
+                run.append(p.row)
+                continue
+            if run:
+                parts.append(np.array(run, dtype=INTENT_DTYPE))
+                run = []
+            parts.append(p.rows)
+        if run:
+            parts.append(np.array(run, dtype=INTENT_DTYPE))
+        out = self.gw.process_batch(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        details: list[str] = []
         orders = self.orders
         by_client = self.by_client
-        for p, r in zip(batch, out.tolist(), strict=True):
+        rows: list[tuple] | None = None
+        off = 0
+        for k in range(i, j):
+            p = batch[k]
+            if type(p) is not Pending:
+                m = len(p.rows)
+                decs[k] = sl = out[off:off + m]
+                self._views_of_array(sl, p.client_order_ids, details)
+                off += m
+                continue
+            if rows is None:
+                rows = out.tolist()
             # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
             # kind side order_type tif accepted duplicate; names from the intent's payload
+            r = rows[off]
+            off += 1
             pl = p.env.payload
-            d = records.decision_from_values(r, pl[3], pl[4], pl[5])
-            decs.append(d)
+            d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
             coid = p.client_order_id
             if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
                 orders[r[4]] = OrderView(r[4], coid, pl[3], pl[4], pl[5], r[13], r[6], r[7], r[1])
@@ -301,15 +360,45 @@ class LiveGateway:
                     self._details_of(d, coid)
                 details.append("{}")
         self._decisions.append((out, details))
-        return decs
 
-    def _release(self, batch: list[Pending], decs: list[Any], hist: Log2Histogram | None) -> None:
+    def _views_of_array(self, out: np.ndarray, client_order_ids: list[str], details: list[str]) -> None:
+        """Views, client ids and WAL details of the accepted new orders among DECISION_DTYPE rows (new orders
+        only: a `PendingBatch` holds no cancels)."""
+        sel = np.flatnonzero((out["accepted"] != 0) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW))
+        det = ["{}"] * len(out)
+        if len(sel):
+            gw = self.gw
+            an, tn, yn = gw._acct_names, gw._strat_names, gw._sym_names
+            orders = self.orders
+            by_client = self.by_client
+            acc = out[sel]
+            for idx, oid, a, t, y, side, price, qty, ts in zip(
+                    sel.tolist(), acc["order_id"].tolist(), acc["account"].tolist(), acc["strategy"].tolist(),
+                    acc["symbol"].tolist(), acc["side"].tolist(), acc["price"].tolist(), acc["qty"].tolist(),
+                    acc["ts"].tolist(), strict=True):
+                coid = client_order_ids[idx]
+                account = an[a]
+                orders[oid] = OrderView(oid, coid, account, tn[t], yn[y], side, price, qty, ts)
+                if coid:
+                    by_client[(account, coid)] = oid
+                det[idx] = _details(coid)
+        details.extend(det)
+
+    def _release(self, batch: list[Any], decs: list[Any], hist: Log2Histogram | None) -> None:
         now = time.perf_counter_ns()
         for p, d in zip(batch, decs, strict=True):
-            if not p.fut.done():
-                p.fut.set_result(d)
             h = hist if hist is not None else (self.ack_durable if p.durable else self.ack_volatile)
-            h.observe(now - p.t_recv)
+            if type(p) is Pending:
+                if not p.fut.done():
+                    p.fut.set_result(d)
+                h.observe(now - p.t_recv)
+                continue
+            p.answer(d)
+            ns = now - p.t_recv
+            c, sums = h.record_into()
+            b = ns.bit_length()
+            c[b] += len(p.rows)
+            sums[b] += ns * len(p.rows)
 
     def _details_of(self, d: Decision, client_order_id: str) -> None:
         """Note the client order id of an accepted new order (order view + the decision's WAL details)."""
