@@ -149,7 +149,7 @@ class LiveGateway:
         self.venue = venue
         self.wall = clock_ns
         self.audit = GatewayAuditSink(wal, run_id="", gateway=gw) if wal is not None else None
-        self.outbox: list[OrderCommand] = []
+        self.outbox: list[OrderCommand | np.ndarray] = []  # commands, and COMMAND_DTYPE arrays of process_batch
         self._decisions: list[Decision] = []
         self._details: list[str] = []
         self._transitions: list[PolicyTransition] = []
@@ -187,9 +187,21 @@ class LiveGateway:
         self.outbox.append(cmd)
 
     def put_batch(self, cmds: np.ndarray) -> None:
-        """`process_batch`'s COMMAND_DTYPE array, as `OrderCommand` s (names from the registry) in the outbox."""
+        """`process_batch`'s COMMAND_DTYPE array, as it is, in the outbox (`OrderCommand` s are made of it only
+        for a venue that takes no arrays, or a WAL replay's reconciliation)."""
+        if len(cmds):
+            self.outbox.append(cmds)
+
+    def _commands(self, items: list[Any]) -> list[OrderCommand]:
+        """The outbox's items as `OrderCommand` s (names from the registry)."""
         gw = self.gw
-        self.outbox.extend(records.commands_from_array(cmds, gw._acct_names, gw._strat_names, gw._sym_names))
+        out: list[OrderCommand] = []
+        for item in items:
+            if type(item) is np.ndarray:
+                out.extend(records.commands_from_array(item, gw._acct_names, gw._strat_names, gw._sym_names))
+            else:
+                out.append(item)
+        return out
 
     def _record(self, rec: Any) -> None:
         if type(rec) is Decision:
@@ -446,26 +458,34 @@ class LiveGateway:
             self.pressure.trip("wal_refused", time.monotonic_ns())
             return False
         if self.replaying:
-            self.replayed_commands.extend(self.outbox)
+            self.replayed_commands.extend(self._commands(self.outbox))
             self.outbox.clear()
         elif self.outbox:
             out, self.outbox = self.outbox, []
-            send_many = getattr(self.venue, "send_many", None)
-            if send_many is not None:
-                try:
-                    self.on_reports(send_many(out))
-                except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
-                    log.error("venue send failed for %d commands: %s", len(out), exc)
-            else:
-                for cmd in out:
-                    try:
-                        self.venue.send(cmd)
-                    except Exception as exc:
-                        log.error("venue send failed for order %s: %s", cmd.order_id, exc)
+            self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
         return True
+
+    def _dispatch(self, out: list[Any]) -> None:
+        """Send the outbox to the venue in order: COMMAND_DTYPE arrays with one `send_array` call each when the
+        venue has it (the reports it returns are queued like `on_reports`), everything else command by command."""
+        venue = self.venue
+        send_array = getattr(venue, "send_array", None)
+        gw = self.gw
+        for item in out:
+            if type(item) is np.ndarray and send_array is not None:
+                try:
+                    self.on_reports(send_array(item, gw._acct_names, gw._strat_names, gw._sym_names))
+                except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
+                    log.error("venue send failed for %d commands: %s", len(item), exc)
+                continue
+            for cmd in self._commands([item]):
+                try:
+                    venue.send(cmd)
+                except Exception as exc:
+                    log.error("venue send failed for order %s: %s", cmd.order_id, exc)
 
     def _maybe_snapshot(self) -> None:
         """At the end of a commit (state == the WAL so far): a snapshot when enough records were written since
