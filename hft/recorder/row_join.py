@@ -104,7 +104,15 @@ def _join_small(out: np.ndarray, cuts: list[tuple[int, str]], strings: dict[str,
                 b = cache[v] = encode(v)
             enc.append(b)
         tails.append(enc)
-    offs = [off for off, _ in cuts]
+    offs: list[int] = []
+    merged: list[list[bytes]] = []
+    for (off, _), tail in zip(cuts, tails, strict=True):  # columns cut in at the same place: one tail per row
+        if offs and offs[-1] == off:
+            merged[-1] = [a + b for a, b in zip(merged[-1], tail, strict=True)]
+        else:
+            offs.append(off)
+            merged.append(tail)
+    tails = merged
     buf = out.tobytes()
     parts: list[bytes] = []
     append = parts.append

@@ -235,8 +235,12 @@ class Topic:
         if unknown:
             raise StoreError(f"{self.name}: unknown const field '{sorted(unknown)[0]}'", topic=self.name)
         strings = dict(strings or {})
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:
+            by_name = {c.name: c for c in self.columns}
+            object.__setattr__(self, "_by_name", by_name)
         for name, vals in strings.items():
-            col = next((c for c in self.columns if c.name == name), None)
+            col = by_name.get(name)
             if col is None or not col.is_string or name in const:
                 raise StoreError(f"{self.name}: per-row strings: expected a string column not in const, was "
                                  f"'{name}'", topic=self.name, key=name)
@@ -259,31 +263,28 @@ class Topic:
             if len(plans) > 64:  # consts that keep changing: start over rather than grow
                 plans.clear()
             plan = plans[key] = _plan_of(self, arr.dtype, const, strings)
-        names, template, columns, cuts = plan
+        names, template, columns, checked, cuts = plan
         out = np.empty(n, dtype=template.dtype)
         out[:] = template[0]  # every constant column at once
         out["rid_lo"] = record_ids_lo
         out["rid_hi"] = record_id_hi
-        for name, target in columns:  # narrowing casts: the values must fit
+        for name, info in checked:  # narrowing casts: the values must fit
             src = arr[name]
-            if src.dtype != target and src.dtype.kind in "iub" and target.kind in "iu" and n and (
-                    src.dtype.kind == "b" or np.iinfo(src.dtype).max > np.iinfo(target).max
-                    or np.iinfo(src.dtype).min < np.iinfo(target).min):
-                info = np.iinfo(target)
+            if n:
                 lo, hi = int(src.min()), int(src.max())
                 if lo < info.min or hi > info.max:
                     raise StoreError(f"{self.name}: field '{name}': expected values in [{info.min}, {info.max}] "
-                                     f"({target}), was {lo}..{hi}", topic=self.name, key=name)
+                                     f"({info.dtype}), was {lo}..{hi}", topic=self.name, key=name)
         if columns:  # every array column in one (C-level, field by position) assignment
-            cols = [name for name, _ in columns]
-            out[cols] = arr[cols]
+            out[columns] = arr[columns]
         if not cuts:
             return memoryview(out).cast("B")
         return memoryview(_join_rows(self.name, out, names, cuts, strings))
 
 
 def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: Mapping[str, Any]) -> tuple:
-    """(fixed field names, a one-row template holding every constant, [(array column, its numpy type)], cuts)
+    """(fixed field names, a one-row template holding every constant, the array columns, those whose values must
+    be range-checked with their target's iinfo, cuts)
     of `Topic.encode_array_view` for batches of `dtype` with these constants and string columns."""
     fields = set(dtype.names or ())
     names: list[str] = ["rid_lo", "rid_hi"]
@@ -323,7 +324,13 @@ def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: M
     template = np.zeros(1, dtype=np.dtype({"names": names, "formats": formats}))
     for name, value in consts:
         template[name] = value
-    return names, template, columns, cuts
+    checked = []  # (column, iinfo of its target) where a value of the array's type may not fit
+    for name, target in columns:
+        src = dtype[name]
+        if src != target and src.kind in "iub" and target.kind in "iu" and (
+                src.kind == "b" or np.iinfo(src).max > np.iinfo(target).max or np.iinfo(src).min < np.iinfo(target).min):
+            checked.append((name, np.iinfo(target)))
+    return names, template, [name for name, _ in columns], checked, cuts
 
 
 def _join_rows(topic: str, out: Any, names: list[str], cuts: list[tuple[int, list[str]]],
