@@ -55,8 +55,11 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
 
 
 def _write(path: str | Path, state: dict[str, Any]) -> int:
-    with open(path, "wb") as f:
+    """Pickle `state` into the temporary file `path` (created empty beforehand: it is never created here, so a
+    child that outlived its writer cannot bring back a stray file the next writer removed)."""
+    with open(path, "r+b") as f:
         pickle.dump(state, f, protocol=5)  # protocol 5: the arena's buffer is written as is, not copied first
+        f.truncate()
         f.flush()
         os.fsync(f.fileno())  # renamed only once on disk: a crash leaves the previous snapshot whole
         return f.tell()

@@ -188,7 +188,7 @@ class IntakeProtocol(asyncio.Protocol):
         n = len(buf)
         try:
             while n - pos >= 5 and not self.closed:
-                if self.grant is not None:
+                if self.grant is not None and buf[pos + 4] == NEW:
                     pos = self.new_frames(pos)  # the run of NEW frames from here, column-wise
                     if n - pos < 5 or self.closed:
                         break
@@ -242,10 +242,11 @@ class IntakeProtocol(asyncio.Protocol):
         that pass the intake's checks are admitted and queued together as `PendingBatch` es; any other row (a
         check fails, a name is unknown, the ladder's next rung is near) goes through `new` in its place, so
         its answer is exactly the per-frame one. Returns the offset past the run."""
-        raw = bytes(self.buf)
-        k, end = scan_new_frames(np.frombuffer(raw, np.uint8), pos, self.table)
+        raw = bytes(memoryview(self.buf)[pos:])  # offsets below are into this copy
+        k, end = scan_new_frames(np.frombuffer(raw, np.uint8), 0, self.table)
         if k == 0:
             return pos
+        end += pos
         t0 = time.perf_counter_ns()
         c = self.table[:k]
         names = self._names(raw, c)
