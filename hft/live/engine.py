@@ -279,11 +279,13 @@ class LiveGateway:
                 if first is None:
                     break
                 batch = [first]
-                while len(batch) < cap:
+                n = 1 if type(first) is Pending else len(first.rows)
+                while n < cap:  # intents, not items: a TCP read's PendingBatch counts its rows (never split)
                     nxt = ch.get_nowait()
                     if nxt is None:
                         break
                     batch.append(nxt)
+                    n += 1 if type(nxt) is Pending else len(nxt.rows)
                 self.decide(batch)
                 self.pressure.sample(ch.qsize(), time.monotonic_ns())
                 await asyncio.sleep(0)  # let the handlers and the venue run between batches
@@ -577,7 +579,7 @@ class LiveGateway:
         self._schedule_drain()
 
     def on_reports(self, reports: np.ndarray) -> None:
-        """Many reports at once (an EXEC_REPORT_DTYPE array, in order: `LoopbackVenue.send_many`'s answer)."""
+        """Many reports at once (an EXEC_REPORT_DTYPE array, in order: `LoopbackVenue.send_array`'s answer)."""
         if len(reports):
             self._inbox.append(reports)
             self._schedule_drain()
