@@ -8,7 +8,6 @@ False — back-pressure is a recorded event, never a silent drop and never a blo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,30 +15,35 @@ _STOP = object()
 
 
 class LocalIntentChannel:
-    """Bounded FIFO of intent envelopes for one consumer task (single event loop)."""
+    """Bounded FIFO of intent envelopes for one consumer task (single event loop).
+
+    An item may stand for several intents (`offer(item, weight=n)`: a batch read at once from one connection);
+    the capacity and `qsize` count intents, not items."""
 
     def __init__(self, maxsize: int = 65536, on_full: Callable[[Any], Any] | None = None) -> None:
         if maxsize <= 0:
             raise ValueError(f"expected a positive channel capacity, was {maxsize}")
         self.maxsize = maxsize
         self.on_full = on_full
-        self._q: asyncio.Queue = asyncio.Queue(maxsize)
+        self._q: asyncio.Queue = asyncio.Queue()  # (item, weight); bounded by `_depth` below
+        self._depth = 0
         self.closed = False
         self.offered = 0
         self.rejected_full = 0
 
-    def offer(self, envelope: Any) -> bool:
-        """Queue `envelope`; on a full queue call `on_full(envelope)` and return False."""
+    def offer(self, envelope: Any, weight: int = 1) -> bool:
+        """Queue `envelope` (standing for `weight` intents); on a full queue call `on_full(envelope)` and return
+        False."""
         if self.closed:
             raise RuntimeError("channel closed: expected an open channel")
-        self.offered += 1
-        try:
-            self._q.put_nowait(envelope)
-        except asyncio.QueueFull:
-            self.rejected_full += 1
+        self.offered += weight
+        if self._depth + weight > self.maxsize:
+            self.rejected_full += weight
             if self.on_full is not None:
                 self.on_full(envelope)
             return False
+        self._depth += weight
+        self._q.put_nowait((envelope, weight))
         return True
 
     put_nowait = offer
@@ -49,25 +53,26 @@ class LocalIntentChannel:
         while True:
             if self.closed and self._q.empty():
                 return None
-            item = await self._q.get()
+            item, w = await self._q.get()
             if item is _STOP:
                 continue
+            self._depth -= w
             return item
 
     def get_nowait(self) -> Any:
         """Next envelope or None when empty (no waiting)."""
         while not self._q.empty():
-            item = self._q.get_nowait()
+            item, w = self._q.get_nowait()
             if item is not _STOP:
+                self._depth -= w
                 return item
         return None
 
     def qsize(self) -> int:
-        return self._q.qsize()
+        """Intents queued."""
+        return self._depth
 
     def close(self) -> None:
         """No more offers; the consumer drains what is queued and stops."""
         self.closed = True
-        # wake a waiting consumer; when full, the consumer is busy and sees `closed` once the queue drains
-        with contextlib.suppress(asyncio.QueueFull):
-            self._q.put_nowait(_STOP)
+        self._q.put_nowait((_STOP, 0))  # wake a waiting consumer

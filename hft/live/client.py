@@ -15,12 +15,19 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from hft.core.orders import ORDER_TYPE_NAMES, REASON_NAMES, TIF_NAMES
 from hft.live import frames as T
 
 _SIDES = {"buy": 1, "sell": -1}
+_NEW_HEAD = struct.Struct("<IB" + T.NEW_FIXED.format[1:])  # frame head + NEW's fixed part in one pack
+DECISION_ANSWER = T.DECISION_ANSWER
+_DEC_FRAME = T.DECISION_FRAME.itemsize  # bytes of a whole DECISION frame
+_DEC_HEAD = np.frombuffer(struct.pack("<IB", _DEC_FRAME - 4, T.DECISION), np.uint8)
 _OTYPES = {v: k for k, v in ORDER_TYPE_NAMES.items()}
 _TIFS = {v: k for k, v in TIF_NAMES.items()}
 
@@ -66,6 +73,32 @@ class TcpOrderClient:
         self.pending.append(T.frame(T.NEW, body))
         return c
 
+    def send_new_many(self, client_order_ids: Sequence[str], account: str, strategy: str, symbol: str,
+                      sides: Sequence[int], qtys: Sequence[int], prices: Sequence[int], order_type: str = "limit",
+                      tif: str = "gtc", *, durable: bool = False,
+                      idempotency_keys: Sequence[str] | None = None) -> range:
+        """Queue one NEW frame per client order id (sides 1 buy / -1 sell); returns their corr ids (consecutive).
+        One pack per frame and the constant strings encoded once: the load generator's path."""
+        first = self.corr + 1
+        self.corr += len(client_order_ids)
+        flags = T.FLAG_DURABLE if durable else 0
+        otype, tif_ = _OTYPES[order_type], _TIFS[tif]
+        names = T.pack_strings(account, strategy, symbol)
+        keys = idempotency_keys if idempotency_keys is not None else [""] * len(client_order_ids)
+        head = _NEW_HEAD.pack
+        out = self.pending
+        kind = T.NEW
+        for i, (coid, side, qty, price, key) in enumerate(zip(client_order_ids, sides, qtys, prices, keys,
+                                                                 strict=True)):
+            c = coid.encode()
+            k = key.encode()
+            if len(c) > 255 or len(k) > 255:
+                raise ValueError(f"string too long for a frame (> 255 bytes): {coid[:20]!r}...")
+            body_len = 1 + T.NEW_FIXED.size + 2 + len(c) + len(names) + len(k)
+            out.append(head(body_len, kind, first + i, flags, side, otype, tif_, price, qty)
+                       + bytes((len(c),)) + c + names + bytes((len(k),)) + k)
+        return range(first, self.corr + 1)
+
     def send_cancel(self, order_id: int, client_order_id: str = "", idempotency_key: str = "",
                     corr: int | None = None) -> int:
         """Queue a CANCEL frame (always durable); returns its corr id."""
@@ -105,6 +138,44 @@ class TcpOrderClient:
             if not chunk:
                 raise TcpIntakeError("the server closed the connection")
             self.buf += chunk
+
+    def recv_decisions(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Everything complete after at most one read (flushes queued frames first): the DECISION answers as
+        one `DECISION_ANSWER` array (read column-wise, no object per answer) and any other answers as dicts, in
+        order among themselves. Blocks until at least one answer is complete."""
+        self.flush()
+        while True:
+            decs, other = self._take_complete()
+            if len(decs) or other:
+                return decs, other
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise TcpIntakeError("the server closed the connection")
+            self.buf += chunk
+
+    def _take_complete(self) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        buf = bytes(self.buf)  # numpy views of it must not pin the bytearray
+        parts: list[np.ndarray] = []
+        other: list[dict[str, Any]] = []
+        pos, n = 0, len(buf)
+        while n - pos >= 4:
+            m = (n - pos) // _DEC_FRAME
+            if m:  # a run of fixed-size DECISION frames is read in one go
+                rows = np.frombuffer(buf, np.uint8, m * _DEC_FRAME, pos).reshape(m, _DEC_FRAME)
+                ok = (rows[:, :5] == _DEC_HEAD).all(axis=1)
+                k = m if ok.all() else int(np.argmin(ok))
+                if k:
+                    parts.append(np.frombuffer(buf, T.DECISION_FRAME, k, pos)["a"].copy())
+                    pos += k * _DEC_FRAME
+                    continue
+            (length,) = struct.unpack_from("<I", buf, pos)
+            if n - pos < 4 + length:
+                break
+            other.append(_decode(buf[pos + 4], bytes(buf[pos + 5:pos + 4 + length])))
+            pos += 4 + length
+        del self.buf[:pos]
+        decs = np.concatenate(parts) if parts else np.empty(0, DECISION_ANSWER)
+        return decs, other
 
     def recv_many(self, n: int) -> list[dict[str, Any]]:
         return [self.recv() for _ in range(n)]

@@ -29,6 +29,7 @@ import numpy as np
 
 from hft.core.clock import ManualClock
 from hft.core.orders import (
+    EXEC_REPORT_DTYPE,
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
@@ -43,7 +44,7 @@ from hft.core.orders import (
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
-from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope
+from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
@@ -59,6 +60,13 @@ FILLS = "sim.fills"
 RUN_ID = "live"
 _TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
 _encode_json = msgspec.json.Encoder().encode
+_STATUS = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled",
+           **{k: REPORT_KIND_NAMES.get(k, str(k)) for k in _TERMINAL if k != REPORT_FILL}}
+_REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
+# the sim.fills columns the writer fills per fill (symbol_name joins per row)
+_FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
+                        ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
+                        ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
 _I64 = 1 << 63
 
 
@@ -81,6 +89,18 @@ class Pending:
     client_order_id: str
     t_recv: int  # perf counter at receipt (ack latency)
     row: tuple | None = None  # the intent as an INTENT_DTYPE row (registry indices), None: not expressible
+
+
+@dataclass(slots=True)
+class PendingBatch:
+    """New-order intents read together from one connection (the binary TCP intake), queued as one channel item
+    standing for ``len(rows)`` intents and decided column-wise (`LiveGateway.decide`)."""
+
+    rows: np.ndarray  # INTENT_DTYPE, registry indices (every name registered)
+    client_order_ids: list[str]
+    durable: bool  # any of them durable: then all are answered after the WAL holds them
+    t_recv: int  # perf counter at receipt (ack latency)
+    answer: Callable[[np.ndarray | None], None]  # their DECISION_DTYPE rows, or None: the WAL refused them
 
 
 @dataclass
@@ -129,7 +149,7 @@ class LiveGateway:
         self.venue = venue
         self.wall = clock_ns
         self.audit = GatewayAuditSink(wal, run_id="", gateway=gw) if wal is not None else None
-        self.outbox: list[OrderCommand] = []
+        self.outbox: list[OrderCommand | np.ndarray] = []  # commands, and COMMAND_DTYPE arrays of process_batch
         self._decisions: list[Decision] = []
         self._details: list[str] = []
         self._transitions: list[PolicyTransition] = []
@@ -161,15 +181,29 @@ class LiveGateway:
         self.snapshots = 0
         self.last_snapshot: dict[str, Any] | None = None
         self._snap_mark = (0, -1)  # (records written, segment) at the last snapshot
+        self.snapshot_fork_orders = cfg.server.snapshot_fork_orders  # from so many order views: a forked child
+        self._bg: Any = None  # the background snapshot being written (hft.live.snapshot.Background)
 
     # ---------------------------------------------------------------- sinks of the gateway
     def put_nowait(self, cmd: OrderCommand) -> None:
         self.outbox.append(cmd)
 
     def put_batch(self, cmds: np.ndarray) -> None:
-        """`process_batch`'s COMMAND_DTYPE array, as `OrderCommand` s (names from the registry) in the outbox."""
+        """`process_batch`'s COMMAND_DTYPE array, as it is, in the outbox (`OrderCommand` s are made of it only
+        for a venue that takes no arrays, or a WAL replay's reconciliation)."""
+        if len(cmds):
+            self.outbox.append(cmds)
+
+    def _commands(self, items: list[Any]) -> list[OrderCommand]:
+        """The outbox's items as `OrderCommand` s (names from the registry)."""
         gw = self.gw
-        self.outbox.extend(records.commands_from_array(cmds, gw._acct_names, gw._strat_names, gw._sym_names))
+        out: list[OrderCommand] = []
+        for item in items:
+            if type(item) is np.ndarray:
+                out.extend(records.commands_from_array(item, gw._acct_names, gw._strat_names, gw._sym_names))
+            else:
+                out.append(item)
+        return out
 
     def _record(self, rec: Any) -> None:
         if type(rec) is Decision:
@@ -184,13 +218,30 @@ class LiveGateway:
         return self.clock.now_ns()
 
     # ---------------------------------------------------------------- intake
-    def _on_full(self, item: Pending) -> None:
-        """The channel refused `item`: a QUEUE_FULL decision is recorded and the kill trips."""
-        self.gw.reject_queue_full(item.env)
+    def _on_full(self, item: Pending | PendingBatch) -> None:
+        """The channel refused `item`: a QUEUE_FULL decision is recorded (for each of its intents) and the kill
+        trips."""
+        gw = self.gw
+        if type(item) is PendingBatch:
+            an, tn, yn = gw._acct_names, gw._strat_names, gw._sym_names
+            for ts, key, price, qty, oid, a, t, y, kind, side, otype, tif in item.rows.tolist():
+                gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(kind, key, an[a], tn[t], yn[y], side, price,
+                                                                         qty, otype, tif, ts, oid), ts))
+        else:
+            gw.reject_queue_full(item.env)
         self.pressure.trip("queue_pressure: intake channel full", time.monotonic_ns())
 
     def offer(self, item: Pending) -> bool:
         return self.channel.offer(item)
+
+    def admit_run(self, n: int) -> int:
+        """How many of `n` intents arriving together the pressure ladder admits at once (`PressureControl.
+        admit_run`); they are then queued as one `offer_batch`, the rest go through `admit` one by one."""
+        return self.pressure.admit_run(self.channel.qsize(), n)
+
+    def offer_batch(self, item: PendingBatch) -> bool:
+        """Queue intents admitted by `admit_run` (they fit by construction; False only on a full channel)."""
+        return self.channel.offer(item, len(item.rows))
 
     def admit(self, durable: bool) -> tuple[int, str, str] | None:
         """The pressure ladder's verdict for one intent of any intake: None (admitted) or (status, error,
@@ -228,35 +279,43 @@ class LiveGateway:
                 if first is None:
                     break
                 batch = [first]
-                while len(batch) < cap:
+                n = 1 if type(first) is Pending else len(first.rows)
+                while n < cap:  # intents, not items: a TCP read's PendingBatch counts its rows (never split)
                     nxt = ch.get_nowait()
                     if nxt is None:
                         break
                     batch.append(nxt)
+                    n += 1 if type(nxt) is Pending else len(nxt.rows)
                 self.decide(batch)
                 self.pressure.sample(ch.qsize(), time.monotonic_ns())
                 await asyncio.sleep(0)  # let the handlers and the venue run between batches
         finally:
             self.running = False
 
-    def decide(self, batch: list[Pending]) -> None:
-        """Decide a batch, commit it (WAL, venue), release the answers.
+    def decide(self, batch: list[Any]) -> None:
+        """Decide a batch (`Pending` and `PendingBatch` items), commit it (WAL, venue), release the answers.
 
-        A batch whose every intent has its INTENT_DTYPE row is decided in one `GatewayService.process_batch`
-        call and recorded column-wise (`GatewayAuditSink.write_decision_array`); otherwise (a name the
-        registry does not hold yet) intent by intent with `process`. Both decide identically.
+        Intents whose INTENT_DTYPE row is known are decided together in one `GatewayService.process_batch`
+        call and recorded column-wise (`GatewayAuditSink.write_decision_array`); one whose names the registry
+        does not hold yet is decided alone with `process`, in its place. Both decide identically.
         """
         timer = time.perf_counter_ns
         t0 = timer()
         self._tick()
-        rows = [p.row for p in batch]
-        if None in rows:
-            process = self.gw.process
-            decs = [process(p.env) for p in batch]
-            for p, d in zip(batch, decs, strict=True):
+        decs: list[Any] = [None] * len(batch)
+        i, n = 0, len(batch)
+        while i < n:
+            p = batch[i]
+            if type(p) is Pending and p.row is None:
+                d = decs[i] = self.gw.process(p.env)
                 self._details_of(d, p.client_order_id)
-        else:
-            decs = self._decide_array(batch, rows)
+                i += 1
+                continue
+            j = i + 1
+            while j < n and not (type(batch[j]) is Pending and batch[j].row is None):
+                j += 1
+            self._decide_array(batch, i, j, decs)
+            i = j
         t1 = timer()
         self.stage["decide"].observe(t1 - t0)
         durable = any(p.durable for p in batch)
@@ -268,20 +327,44 @@ class LiveGateway:
                 decs = [None] * len(batch)  # the WAL refused: no durable answer (503)
             self._release(batch, decs, None)
 
-    def _decide_array(self, batch: list[Pending], rows: list[tuple]) -> list[Decision]:
-        """`process_batch` over the batch's rows; the per-row `Decision` s (names from the intents) for the
-        answers and order views; the array and the rows' details are queued for the WAL."""
-        out = self.gw.process_batch(np.array(rows, dtype=INTENT_DTYPE))
-        decs = []
-        details = []
+    def _decide_array(self, batch: list[Any], i: int, j: int, decs: list[Any]) -> None:
+        """`process_batch` over the rows of ``batch[i:j]``; into `decs`: a `Decision` per `Pending` (names from
+        its intent), its DECISION_DTYPE rows per `PendingBatch`. The array and the rows' details are queued for
+        the WAL; accepted new orders get their views."""
+        parts: list[np.ndarray] = []
+        run: list[tuple] = []
+        for p in batch[i:j]:
+            if type(p) is Pending:
+                run.append(p.row)
+                continue
+            if run:
+                parts.append(np.array(run, dtype=INTENT_DTYPE))
+                run = []
+            parts.append(p.rows)
+        if run:
+            parts.append(np.array(run, dtype=INTENT_DTYPE))
+        out = self.gw.process_batch(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        details: list[str] = []
         orders = self.orders
         by_client = self.by_client
-        for p, r in zip(batch, out.tolist(), strict=True):
+        rows: list[tuple] | None = None
+        off = 0
+        for k in range(i, j):
+            p = batch[k]
+            if type(p) is not Pending:
+                m = len(p.rows)
+                decs[k] = sl = out[off:off + m]
+                self._views_of_array(sl, p.client_order_ids, details)
+                off += m
+                continue
+            if rows is None:
+                rows = out.tolist()
             # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
             # kind side order_type tif accepted duplicate; names from the intent's payload
+            r = rows[off]
+            off += 1
             pl = p.env.payload
-            d = records.decision_from_values(r, pl[3], pl[4], pl[5])
-            decs.append(d)
+            d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
             coid = p.client_order_id
             if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
                 orders[r[4]] = OrderView(r[4], coid, pl[3], pl[4], pl[5], r[13], r[6], r[7], r[1])
@@ -293,15 +376,45 @@ class LiveGateway:
                     self._details_of(d, coid)
                 details.append("{}")
         self._decisions.append((out, details))
-        return decs
 
-    def _release(self, batch: list[Pending], decs: list[Any], hist: Log2Histogram | None) -> None:
+    def _views_of_array(self, out: np.ndarray, client_order_ids: list[str], details: list[str]) -> None:
+        """Views, client ids and WAL details of the accepted new orders among DECISION_DTYPE rows (new orders
+        only: a `PendingBatch` holds no cancels)."""
+        sel = np.flatnonzero((out["accepted"] != 0) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW))
+        det = ["{}"] * len(out)
+        if len(sel):
+            gw = self.gw
+            an, tn, yn = gw._acct_names, gw._strat_names, gw._sym_names
+            orders = self.orders
+            by_client = self.by_client
+            acc = out[sel]
+            for idx, oid, a, t, y, side, price, qty, ts in zip(
+                    sel.tolist(), acc["order_id"].tolist(), acc["account"].tolist(), acc["strategy"].tolist(),
+                    acc["symbol"].tolist(), acc["side"].tolist(), acc["price"].tolist(), acc["qty"].tolist(),
+                    acc["ts"].tolist(), strict=True):
+                coid = client_order_ids[idx]
+                account = an[a]
+                orders[oid] = OrderView(oid, coid, account, tn[t], yn[y], side, price, qty, ts)
+                if coid:
+                    by_client[(account, coid)] = oid
+                det[idx] = _details(coid)
+        details.extend(det)
+
+    def _release(self, batch: list[Any], decs: list[Any], hist: Log2Histogram | None) -> None:
         now = time.perf_counter_ns()
         for p, d in zip(batch, decs, strict=True):
-            if not p.fut.done():
-                p.fut.set_result(d)
             h = hist if hist is not None else (self.ack_durable if p.durable else self.ack_volatile)
-            h.observe(now - p.t_recv)
+            if type(p) is Pending:
+                if not p.fut.done():
+                    p.fut.set_result(d)
+                h.observe(now - p.t_recv)
+                continue
+            p.answer(d)
+            ns = now - p.t_recv
+            c, sums = h.record_into()
+            b = ns.bit_length()
+            c[b] += len(p.rows)
+            sums[b] += ns * len(p.rows)
 
     def _details_of(self, d: Decision, client_order_id: str) -> None:
         """Note the client order id of an accepted new order (order view + the decision's WAL details)."""
@@ -326,11 +439,11 @@ class LiveGateway:
             if decs:
                 ok = self._write_decisions(decs) and ok
             if self._journal:
-                rows, self._journal = self._journal, []
-                ok = self.wal.write_many(JOURNAL, rows) and ok
+                items, self._journal = self._journal, []
+                ok = self._write_journal(items) and ok
             if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
                 rows, self._fills = self._fills, []
-                self.wal.write_many(FILLS, rows)
+                self._write_fills(rows)
             if self._transitions:
                 trs, self._transitions = self._transitions, []
                 for tr in trs:
@@ -349,32 +462,62 @@ class LiveGateway:
             self.pressure.trip("wal_refused", time.monotonic_ns())
             return False
         if self.replaying:
-            self.replayed_commands.extend(self.outbox)
+            self.replayed_commands.extend(self._commands(self.outbox))
             self.outbox.clear()
         elif self.outbox:
             out, self.outbox = self.outbox, []
-            for cmd in out:
-                try:
-                    self.venue.send(cmd)
-                except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
-                    log.error("venue send failed for order %s: %s", cmd.order_id, exc)
+            self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
         return True
 
+    def _dispatch(self, out: list[Any]) -> None:
+        """Send the outbox to the venue in order: COMMAND_DTYPE arrays with one `send_array` call each when the
+        venue has it (the reports it returns are queued like `on_reports`), everything else command by command."""
+        venue = self.venue
+        send_array = getattr(venue, "send_array", None)
+        gw = self.gw
+        for item in out:
+            if type(item) is np.ndarray and send_array is not None:
+                try:
+                    self.on_reports(send_array(item, gw._acct_names, gw._strat_names, gw._sym_names))
+                except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
+                    log.error("venue send failed for %d commands: %s", len(item), exc)
+                continue
+            for cmd in self._commands([item]):
+                try:
+                    venue.send(cmd)
+                except Exception as exc:
+                    log.error("venue send failed for order %s: %s", cmd.order_id, exc)
+
     def _maybe_snapshot(self) -> None:
         """At the end of a commit (state == the WAL so far): a snapshot when enough records were written since
-        the last one, or the WAL started a new segment (so closed segments are never needed again)."""
+        the last one, or the WAL started a new segment (so closed segments are never needed again). With at
+        least `snapshot_fork_orders` order views it is written by a forked child (`snapshot.start_background`)
+        instead of pausing the writer (pickling the views costs ~5 us each); one at a time."""
+        from hft.live import snapshot as S
+
+        if self._bg is not None and S.poll(self, self._bg):
+            self._bg = None
         records, seg = self.wal.stats.records_written, self.wal.position()[0]
         if records - self._snap_mark[0] >= self.snapshot_every or seg != self._snap_mark[1]:
-            self.snapshot()
+            if len(self.orders) < self.snapshot_fork_orders:
+                self.snapshot()
+            elif self._bg is None:
+                self._bg = S.start_background(self)
+                self._snap_mark = (records, self._bg.segment)
 
     def snapshot(self) -> dict[str, Any]:
-        """Take a state snapshot now (between steps of the writer)."""
-        from hft.live.snapshot import take
+        """Take a state snapshot now (between steps of the writer), after any background one has finished."""
+        from hft.live import snapshot as S
 
-        out = take(self)
+        if self._bg is not None:
+            S.poll(self, self._bg, block=True)
+            self._bg = None
+        if not self.snapshots:
+            S.remove_stray(self.wal.wal_dir)  # a killed writer's child may have left one
+        out = S.take(self)
         self._snap_mark = (self.wal.stats.records_written, out["segment"])
         return out
 
@@ -396,6 +539,31 @@ class LiveGateway:
             ok = self._write_objects(run) and ok
         return ok
 
+    def _write_journal(self, items: list[Any]) -> bool:
+        """Append the step's journal in its order: report arrays as they are (one frame each), the rows of marks
+        and controls between them (one frame per run)."""
+        ok = True
+        run: list[dict[str, Any]] = []
+        for item in items:
+            if type(item) is dict:
+                run.append(item)
+                continue
+            if run:
+                ok = self.wal.write_many(JOURNAL, run) and ok
+                run = []
+            ok = self.wal.write_array(JOURNAL, item, const=_REPORT_CONST) and ok
+        if run:
+            ok = self.wal.write_many(JOURNAL, run) and ok
+        return ok
+
+    def _write_fills(self, rows: list[tuple]) -> None:
+        arr = np.array([r[:-1] for r in rows], dtype=_FILL_DTYPE)
+        names = [r[-1] for r in rows]
+        if names.count(names[0]) == len(names):
+            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID, "symbol_name": names[0]})
+        else:
+            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID}, strings={"symbol_name": names})
+
     def _write_objects(self, decs: list[Decision]) -> bool:
         details = []
         for d in decs:
@@ -408,6 +576,15 @@ class LiveGateway:
         """An execution report from the venue (called on the event loop). Reports arriving in one turn of the
         loop are applied together and committed once (`drain_reports`)."""
         self._inbox.append(rep)
+        self._schedule_drain()
+
+    def on_reports(self, reports: np.ndarray) -> None:
+        """Many reports at once (an EXEC_REPORT_DTYPE array, in order: `LoopbackVenue.send_array`'s answer)."""
+        if len(reports):
+            self._inbox.append(reports)
+            self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
         if not self._drain_scheduled:
             self._drain_scheduled = True
             asyncio.get_running_loop().call_soon(self.drain_reports)
@@ -415,41 +592,72 @@ class LiveGateway:
     def drain_reports(self) -> None:
         self._drain_scheduled = False
         inbox, self._inbox = self._inbox, []
-        for rep in inbox:
-            self.apply_report(rep)
+        run: list[ExecutionReport] = []
+        for item in inbox:  # arrays as they are; single reports grouped into arrays, arrival order kept
+            if type(item) is np.ndarray:
+                if run:
+                    self._apply_report_objects(run)
+                    run = []
+                self.apply_reports(item)
+            else:
+                run.append(item)
+        if run:
+            self._apply_report_objects(run)
         self.commit()
 
     def apply_report(self, rep: ExecutionReport) -> None:
         """Apply one report and journal it (committed by the caller); may trip the emergency stop."""
-        now = self._tick()
-        self.gw.on_execution_report(rep)
-        self._journal.append({"ts": now, "run_id": RUN_ID, "source": "report", "order_id": int(rep.order_id),
-                              "kind": int(rep.kind), "price": int(rep.price), "qty": int(rep.qty),
-                              "leaves": int(rep.leaves), "fee": int(rep.fee)})
-        self._view_report(rep)
+        self._apply_report_objects([rep])
 
-    def _view_report(self, rep: ExecutionReport) -> None:
-        oid = int(rep.order_id)
-        self.reports_applied[oid] = self.reports_applied.get(oid, 0) + 1
-        v = self.orders.get(oid)
-        if v is None:
+    def _apply_report_objects(self, reps: list[ExecutionReport]) -> None:
+        try:
+            arr = np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.kind) for r in reps],
+                           dtype=EXEC_REPORT_DTYPE)
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            for r in reps:  # a malformed one among them: the good ones still count
+                try:
+                    self.apply_reports(np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.kind)],
+                                                dtype=EXEC_REPORT_DTYPE))
+                except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+                    log.warning("bad execution report ignored: %s", exc)
             return
-        k = int(rep.kind)
-        if k in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            self.n_fills += 1
-            gw = self.gw
-            self._fills.append({"ts": self.clock.now_ns(), "run_id": RUN_ID, "fill_id": self.n_fills,
-                                "order_id": oid, "account": gw.account_id(v.account),
-                                "strategy": gw.strategy_id(v.strategy), "symbol": gw.symbol_id(v.symbol),
-                                "symbol_name": v.symbol, "kind": k, "side": v.side, "price": int(rep.price),
-                                "qty": int(rep.qty), "leaves": int(rep.leaves), "fee": int(rep.fee),
-                                "exch_ts": int(rep.ts)})
-            v.filled += int(rep.qty)
-            v.fills.append({"price": int(rep.price), "qty": int(rep.qty), "ts": self.clock.now_ns()})
-        v.leaves = int(rep.leaves) if rep.leaves >= 0 else v.leaves
-        v.status = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled"}.get(
-            k, REPORT_KIND_NAMES.get(k, str(k)) if k in _TERMINAL else ("working" if v.status == "accepted"
-                                                                          else v.status))
+        self.apply_reports(arr)
+
+    def apply_reports(self, reports: np.ndarray) -> None:
+        """Apply an EXEC_REPORT_DTYPE array in order at the writer's now (as one report at a time would: a
+        breach trips the emergency stop right after its report) and journal it as one block; the order views
+        and fills follow (committed by the caller)."""
+        now = self._tick()
+        exch_ts = reports["ts"].tolist()
+        rep = reports.copy()
+        rep["ts"] = now  # the journal's time, the one a WAL replay applies it at
+        self.gw.on_execution_report_array(rep)
+        self._journal.append(rep)
+        self._view_reports(rep, exch_ts)
+
+    def _view_reports(self, rep: np.ndarray, exch_ts: list[int]) -> None:
+        orders = self.orders
+        applied = self.reports_applied
+        fills = self._fills
+        acct, strat, sym = self.gw._acct, self.gw._strat, self.gw._sym
+        for (ts, oid, price, qty, leaves, fee, k), xts in zip(rep.tolist(), exch_ts, strict=True):
+            applied[oid] = applied.get(oid, 0) + 1
+            v = orders.get(oid)
+            if v is None:
+                continue
+            if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
+                self.n_fills += 1
+                fills.append((ts, self.n_fills, oid, acct.get(v.account, -1), strat.get(v.strategy, -1),
+                              sym.get(v.symbol, -1), k, v.side, price, qty, leaves, fee, xts, v.symbol))
+                v.filled += qty
+                v.fills.append({"price": price, "qty": qty, "ts": ts})
+            if leaves >= 0:
+                v.leaves = leaves
+            st = _STATUS.get(k)
+            if st is not None:
+                v.status = st
+            elif v.status == "accepted":
+                v.status = "working"
 
     def on_mark(self, symbol: str, price: int) -> None:
         """A reference price from the market feed (band check, PnL, market-move trigger)."""

@@ -1,9 +1,12 @@
 """The binary TCP intake's frame layout (shared by the server, `hft.live.tcp`, and the client,
-`hft.live.client`; described in docs/live.md "TCP intake"). No heavy imports: a client loads only this."""
+`hft.live.client`; described in docs/live.md "TCP intake"). No heavy imports besides numpy: a client loads only
+this."""
 
 from __future__ import annotations
 
 import struct
+
+import numpy as np
 
 HELLO, NEW, CANCEL = 0x01, 0x02, 0x03
 READY, DECISION, ERROR = 0x81, 0x82, 0xEE
@@ -15,6 +18,11 @@ NEW_FIXED = struct.Struct("<QBbBBqq")
 CANCEL_FIXED = struct.Struct("<QBq")
 DECISION_BODY = struct.Struct("<QHBBBhqQq")
 ERROR_FIXED = struct.Struct("<QH")
+DECISION_ANSWER = np.dtype([("corr", "<u8"), ("status", "<u2"), ("accepted", "u1"), ("duplicate", "u1"),
+                            ("kind", "u1"), ("reason", "<i2"), ("order_id", "<i8"), ("seq", "<u8"), ("ts", "<i8")])
+"""`DECISION_BODY` as a numpy dtype (answers written and read column-wise)."""
+DECISION_FRAME = np.dtype([("len", "<u4"), ("type", "u1"), ("a", DECISION_ANSWER)])
+"""A whole DECISION frame: ``len`` is always ``DECISION_FRAME.itemsize - 4``."""
 
 
 class FrameError(Exception):

@@ -62,6 +62,23 @@ class PressureControl:
         self.accepted += 1
         return ADMIT
 
+    def admit_run(self, depth: int, n: int) -> int:
+        """How many of `n` intents arriving together at `depth` are admitted with no rung in reach (`admit` would
+        answer ADMIT to each, soft or durable, each one queued before the next): counted as accepted. The
+        caller puts the rest through `admit` one by one."""
+        if self.killed or n <= 0:
+            return 0
+        lim = min(self.cfg.soft_reject_pct, self.cfg.kill_pct)
+        cap = self.capacity
+        m = max(0, int(lim * cap / 100.0) - depth)  # intent i is clear while 100 * (depth + i) / cap < lim
+        while m > 0 and 100.0 * (depth + m - 1) / cap >= lim:
+            m -= 1
+        while m < n and 100.0 * (depth + m) / cap < lim:
+            m += 1
+        k = min(n, m)
+        self.accepted += k
+        return k
+
     def sample(self, depth: int, now: int) -> None:
         """Periodic check (the engine calls it every turn and on a timer), so recovery happens without traffic."""
         if self.killed:

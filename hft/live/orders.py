@@ -12,6 +12,7 @@ import re
 from typing import Any, Literal
 
 import msgspec
+import numpy as np
 
 from hft.core.orders import (
     INTENT_CANCEL,
@@ -171,6 +172,12 @@ def decision_status(d: Any) -> int:
     if d.accepted:
         return 200 if d.duplicate else 201
     return 503 if d.reason in _POLICY else 422
+
+
+def decision_statuses(out: np.ndarray) -> np.ndarray:
+    """`decision_status` of every row of a DECISION_DTYPE array (the TCP intake's column-wise answers)."""
+    return np.where(out["accepted"] != 0, np.where(out["duplicate"] != 0, 200, 201),
+                    np.where(np.isin(out["reason"], _POLICY), 503, 422)).astype(np.uint16)
 
 
 def decision_body(d: Any, client_order_id: str) -> dict[str, Any]:

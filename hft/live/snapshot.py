@@ -19,10 +19,13 @@ WAL.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from hft.core.fileio import atomic_path
 
 log = logging.getLogger("hft.live.snapshot")
 VERSION = 1
+_MAX_FD = 1 << 16
 
 
 def snapshot_path(wal_dir: str | Path) -> Path:
@@ -37,30 +41,104 @@ def snapshot_path(wal_dir: str | Path) -> Path:
     return d.parent / f"{d.name}-snapshot.pkl"
 
 
-def take(live: Any) -> dict[str, Any]:
-    """Write the snapshot of `live` (a `LiveGateway` with a WAL) at its current WAL position; returns its
-    summary."""
-    t0 = time.perf_counter()
-    gw, wal = live.gw, live.wal
-    seg, off = wal.position()
+def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
+    gw = live.gw
     storm = gw.storm
-    state = {
-        "version": VERSION, "wal": (seg, off), "records": wal.stats.records_written, "clock": live.clock.now_ns(),
+    return {
+        "version": VERSION, "wal": (seg, off), "records": records, "clock": live.clock.now_ns(),
         "arena": gw.arena, "names": (list(gw._acct_names), list(gw._strat_names), list(gw._sym_names)),
         "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
         "policy": (gw.policy.manual_mode, gw.policy.mode),
         "orders": live.orders, "by_client": live.by_client, "reports_applied": live.reports_applied,
         "n_fills": live.n_fills, "transitions": live.audit._n_transitions if live.audit is not None else 0,
     }
-    with atomic_path(snapshot_path(wal.wal_dir)) as tmp, open(tmp, "wb") as f:
+
+
+def _write(path: str | Path, state: dict[str, Any]) -> int:
+    """Pickle `state` into the temporary file `path` (created empty beforehand: it is never created here, so a
+    child that outlived its writer cannot bring back a stray file the next writer removed)."""
+    with open(path, "r+b") as f:
         pickle.dump(state, f, protocol=5)  # protocol 5: the arena's buffer is written as is, not copied first
+        f.truncate()
         f.flush()
         os.fsync(f.fileno())  # renamed only once on disk: a crash leaves the previous snapshot whole
-        size = f.tell()
+        return f.tell()
+
+
+def take(live: Any) -> dict[str, Any]:
+    """Write the snapshot of `live` (a `LiveGateway` with a WAL) at its current WAL position; returns its
+    summary."""
+    t0 = time.perf_counter()
+    wal = live.wal
+    seg, off = wal.position()
+    with atomic_path(snapshot_path(wal.wal_dir)) as tmp:
+        size = _write(tmp, _state(live, seg, off, wal.stats.records_written))
     out = {"segment": seg, "offset": off, "bytes": size, "seconds": round(time.perf_counter() - t0, 4)}
     live.snapshots += 1
     live.last_snapshot = out
     return out
+
+
+@dataclass
+class Background:
+    """A snapshot being written by a forked child (`start_background`); `poll` / `finish` install it."""
+
+    pid: int
+    tmp: Path
+    target: Path
+    segment: int
+    offset: int
+    started: float
+
+
+def start_background(live: Any) -> Background:
+    """Fork a child that writes the snapshot of `live` as it is now (the pages are shared copy-on-write, so the
+    writer goes on at once) to a temporary file; the parent renames it into place once the child succeeded
+    (`poll`). Only the live writer ever renames: a child outliving a killed writer leaves a stray temporary
+    file, never a snapshot older than one written since. The child touches no lock and no inherited file
+    descriptor (it closes them first), writes, and leaves with ``os._exit``."""
+    wal = live.wal
+    seg, off = wal.position()  # in the parent: the child must not take the WAL's lock
+    state = _state(live, seg, off, wal.stats.records_written)
+    target = snapshot_path(wal.wal_dir)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child (exercised by tests through its file)
+        code = 1
+        try:
+            os.closerange(3, _MAX_FD)  # listening sockets, the WAL's lock, the journal: none are the child's
+            _write(tmp, state)
+            code = 0
+        finally:
+            os._exit(code)
+    return Background(pid, Path(tmp), target, seg, off, time.perf_counter())
+
+
+def poll(live: Any, bg: Background, block: bool = False) -> bool:
+    """True once the child of `bg` has finished: its snapshot renamed into place (counted like `take`'s) when it
+    succeeded, its temporary file removed when it did not (logged; the previous snapshot stays)."""
+    pid, status = os.waitpid(bg.pid, 0 if block else os.WNOHANG)
+    if pid == 0:
+        return False
+    if os.waitstatus_to_exitcode(status) == 0:
+        os.replace(bg.tmp, bg.target)
+        live.snapshots += 1
+        live.last_snapshot = {"segment": bg.segment, "offset": bg.offset, "bytes": bg.target.stat().st_size,
+                              "seconds": round(time.perf_counter() - bg.started, 4), "background": True}
+    else:
+        log.error("background snapshot failed (child exit status %s): the previous snapshot stays", status)
+        with contextlib.suppress(FileNotFoundError):
+            bg.tmp.unlink()
+    return True
+
+
+def remove_stray(wal_dir: str | Path) -> None:
+    """Remove temporary snapshot files a killed writer's child left (called before the first snapshot)."""
+    target = snapshot_path(wal_dir)
+    for p in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
 
 
 def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:

@@ -33,20 +33,25 @@ buffered and written once per turn of the event loop (one ``write`` for many dec
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import Counter
 from typing import Any
 
-from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
+import numpy as np
+
+from hft.core.orders import INTENT_DTYPE, INTENT_NEW, NO_KEY, ORDER_MARKET, ORDER_TYPE_NAMES, TIF_NAMES
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
+from hft.live import tcp_scan as S
 from hft.live.auth import AuthError, Verifier
-from hft.live.engine import LiveGateway, Pending
+from hft.live.engine import LiveGateway, Pending, PendingBatch
 from hft.live.frames import (
     CANCEL,
     CANCEL_FIXED,
     DECISION,
     DECISION_BODY,
+    DECISION_FRAME,
     ERROR,
     ERROR_FIXED,
     FLAG_DURABLE,
@@ -60,8 +65,13 @@ from hft.live.frames import (
     frame,
     strings,
 )
+from hft.live.tcp_scan import scan_new_frames
 
 _SIDE = {1: "buy", -1: "sell"}
+_OTYPES = np.array(sorted(ORDER_TYPE_NAMES))
+_TIFS = np.array(sorted(TIF_NAMES))
+_U64 = (1 << 64) - 1
+_SCAN_ROWS = 4096  # NEW frames taken column-wise per scan (a longer run: scanned again)
 
 def error_frame(corr: int, status: int, body: dict[str, Any]) -> bytes:
     return frame(ERROR, ERROR_FIXED.pack(corr, status) + O.encode(body))
@@ -89,6 +99,40 @@ class _Answer:
                                                       d.kind, d.reason, d.order_id, d.seq, d.ts)))
 
 
+class _BatchAnswer:
+    """What `LiveGateway` calls with the decisions of a `PendingBatch`: one write of their DECISION frames."""
+
+    __slots__ = ("conn", "corrs")
+
+    def __init__(self, conn: IntakeProtocol, corrs: np.ndarray) -> None:
+        self.conn = conn
+        self.corrs = corrs.copy()
+
+    def __call__(self, out: np.ndarray | None) -> None:
+        conn = self.conn
+        if out is None:
+            for corr in self.corrs.tolist():
+                _Answer(conn, corr).set_result(None)
+            return
+        fr = np.empty(len(out), DECISION_FRAME)
+        fr["len"] = DECISION_FRAME.itemsize - 4
+        fr["type"] = DECISION
+        a = fr["a"]
+        a["corr"] = self.corrs
+        a["status"] = O.decision_statuses(out)
+        for f in ("accepted", "duplicate", "kind", "reason", "order_id", "seq", "ts"):
+            a[f] = out[f]
+        conn.write(fr.tobytes())
+
+
+def _decode(raw: bytes, r: list[int]) -> list[str]:
+    """The five strings of a scanned NEW row (FrameError when one is not UTF-8, as `strings` says)."""
+    try:
+        return [raw[r[f]:r[f] + r[f + 1]].decode() for f in (S.COID, S.ACCOUNT, S.STRATEGY, S.SYMBOL, S.IDEM)]
+    except UnicodeDecodeError:
+        raise FrameError("a string is not UTF-8") from None
+
+
 class IntakeProtocol(asyncio.Protocol):
     """One TCP connection: authenticate, parse frames, queue intents, write answers (see the module doc)."""
 
@@ -104,6 +148,7 @@ class IntakeProtocol(asyncio.Protocol):
         self.out: list[bytes] = []
         self.flush_scheduled = False
         self.closed = False
+        self.table = np.empty((_SCAN_ROWS, S.N_COLS), np.int64)  # `scan_new_frames` output, reused
 
     # ------------------------------------------------------------------ transport
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -143,6 +188,10 @@ class IntakeProtocol(asyncio.Protocol):
         n = len(buf)
         try:
             while n - pos >= 5 and not self.closed:
+                if self.grant is not None and buf[pos + 4] == NEW:
+                    pos = self.new_frames(pos)  # the run of NEW frames from here, column-wise
+                    if n - pos < 5 or self.closed:
+                        break
                 length, kind = HEAD.unpack_from(buf, pos)
                 if length < 1 or length > MAX_FRAME:
                     raise FrameError(f"frame length: expected 1 to {MAX_FRAME}, was {length}")
@@ -187,6 +236,127 @@ class IntakeProtocol(asyncio.Protocol):
             self.cancel(corr, oid, coid, idem, t0)
         else:
             raise FrameError(f"frame type: expected NEW (2) or CANCEL (3), was {kind}")
+
+    def new_frames(self, pos: int) -> int:
+        """Take the run of complete, well-formed NEW frames at `pos` column-wise (`hft.live.tcp_scan`): rows
+        that pass the intake's checks are admitted and queued together as `PendingBatch` es; any other row (a
+        check fails, a name is unknown, the ladder's next rung is near) goes through `new` in its place, so
+        its answer is exactly the per-frame one. Returns the offset past the run."""
+        raw = bytes(memoryview(self.buf)[pos:])  # offsets below are into this copy
+        k, end = scan_new_frames(np.frombuffer(raw, np.uint8), 0, self.table)
+        if k == 0:
+            return pos
+        end += pos
+        t0 = time.perf_counter_ns()
+        c = self.table[:k]
+        names = self._names(raw, c)
+        keyed = self._keys(raw, c) if names is not None else None
+        if keyed is None:  # a string is not UTF-8: the per-frame path raises the FrameError at its frame
+            self._one_by_one(raw, c, t0, 0, k)
+            return end
+        ok, acct, strat, sym = names
+        coids, keys = keyed
+        side, otype, tif, price, qty = c[:, S.SIDE], c[:, S.OTYPE], c[:, S.TIF], c[:, S.PRICE], c[:, S.QTY]
+        coid_len, idem_len = c[:, S.COID + 1], c[:, S.IDEM + 1]
+        durable = (c[:, S.FLAGS] & FLAG_DURABLE) != 0
+        ok &= ((side == 1) | (side == -1)) & np.isin(otype, _OTYPES) & np.isin(tif, _TIFS) & (qty > 0)
+        ok &= np.where(otype == ORDER_MARKET, price >= 0, price > 0) & (coid_len >= 1) & (coid_len <= 64)
+        ok &= (idem_len <= 128) & ((idem_len > 0) | ~durable)
+        i = 0
+        while i < k:  # runs of clean rows as batches, the others one by one, in frame order
+            if not ok[i]:
+                j = i + 1
+                while j < k and not ok[j]:
+                    j += 1
+                self._one_by_one(raw, c, t0, i, j)
+                i = j
+                continue
+            j = i + 1
+            while j < k and ok[j]:
+                j += 1
+            m = self.live.admit_run(j - i)
+            if m:
+                self._batch(c[i:i + m], coids[i:i + m], keys[i:i + m], acct[i:i + m], strat[i:i + m],
+                            sym[i:i + m], durable[i:i + m], t0)
+            if i + m < j:  # the ladder's rungs are near: the rest meet it one by one
+                self._one_by_one(raw, c, t0, i + m, j)
+            i = j
+        return end
+
+    def _names(self, raw: bytes, c: np.ndarray) -> tuple[np.ndarray, ...] | None:
+        """Registry indices of each row's account, strategy and symbol (looked up once per run of equal names)
+        and whether the token may trade as them; None when a name is not UTF-8."""
+        gw = self.gw
+        starts = np.flatnonzero(c[:, S.NEW_RUN]).tolist()
+        run_ok, run_a, run_t, run_y = [], [], [], []
+        try:
+            for r in starts:
+                a, t, y = (raw[c[r, f]:c[r, f] + c[r, f + 1]].decode() for f in (S.ACCOUNT, S.STRATEGY, S.SYMBOL))
+                ai, ti, yi = gw._acct.get(a, -1), gw._strat.get(t, -1), gw._sym.get(y, -1)
+                run_ok.append(ai >= 0 and ti >= 0 and yi >= 0 and self.grant.allows(a, t))
+                run_a.append(ai)
+                run_t.append(ti)
+                run_y.append(yi)
+        except UnicodeDecodeError:
+            return None
+        run = np.cumsum(c[:, S.NEW_RUN]) - 1
+        return (np.array(run_ok)[run], np.array(run_a, np.int32)[run], np.array(run_t, np.int32)[run],
+                np.array(run_y, np.int32)[run])
+
+    def _one_by_one(self, raw: bytes, c: np.ndarray, t0: int, i: int, j: int) -> None:
+        """Rows ``i:j`` of the scan through the per-frame path (`new`)."""
+        for r in c[i:j].tolist():
+            if self.closed:
+                return
+            coid, account, strategy, symbol, idem = _decode(raw, r)
+            self.new(r[S.CORR] & _U64, r[S.FLAGS] & FLAG_DURABLE != 0, r[S.SIDE], r[S.OTYPE], r[S.TIF], r[S.PRICE],
+                     r[S.QTY], coid, account, strategy, symbol, idem, t0)
+
+    def _keys(self, raw: bytes, c: np.ndarray) -> tuple[list[str], np.ndarray] | None:
+        """Each row's client order id and dedup key (`orders.intent_key` of its account and its idempotency key,
+        or its client order id when it has none), from the frame's bytes; None when a string is not UTF-8."""
+        coids = []
+        keys = np.empty(len(c), np.int64)
+        b2 = hashlib.blake2b
+        try:
+            for i, (co, cl, ao, al, ko, kl) in enumerate(c[:, (S.COID, S.COID + 1, S.ACCOUNT, S.ACCOUNT + 1, S.IDEM,
+                                                               S.IDEM + 1)].tolist()):
+                coid = raw[co:co + cl]
+                coids.append(coid.decode())
+                if kl:
+                    key = raw[ko:ko + kl]
+                    key.decode()
+                else:
+                    key = coid
+                v = int.from_bytes(b2(raw[ao:ao + al] + b"\x1f" + key, digest_size=8).digest(), "little",
+                                   signed=True)
+                keys[i] = v if v != NO_KEY else NO_KEY + 1
+        except UnicodeDecodeError:
+            return None
+        return coids, keys
+
+    def _batch(self, c: np.ndarray, coids: list[str], keys: np.ndarray, acct: np.ndarray, strat: np.ndarray,
+               sym: np.ndarray, durable: np.ndarray, t0: int) -> None:
+        """Queue admitted clean rows as one `PendingBatch`."""
+        m = len(c)
+        rows = np.zeros(m, INTENT_DTYPE)
+        rows["ts"] = time.time_ns()
+        rows["key"] = keys
+        rows["price"] = c[:, S.PRICE]
+        rows["qty"] = c[:, S.QTY]
+        rows["account"] = acct
+        rows["strategy"] = strat
+        rows["symbol"] = sym
+        rows["kind"] = INTENT_NEW
+        rows["side"] = c[:, S.SIDE]
+        rows["order_type"] = c[:, S.OTYPE]
+        rows["tif"] = c[:, S.TIF]
+        item = PendingBatch(rows, coids, bool(durable.any()), t0, _BatchAnswer(self, c[:, S.CORR].view(np.uint64)))
+        if not self.live.offer_batch(item):
+            for corr in item.answer.corrs.tolist():
+                self.refuse(corr, 503, {"error": "KILLED", "reason": "intake channel full"})
+            return
+        self.stats["intents"] += m
 
     def refuse(self, corr: int, status: int, body: dict[str, Any]) -> None:
         self.stats["refused"] += 1

@@ -2,12 +2,14 @@
 
 A venue has ``start(loop, on_report)``, ``send(cmd)`` (never blocks; reports come back later through
 ``on_report(ExecutionReport)``, on the event loop), ``close()``, ``health() -> dict``, and optionally
+``send_array(cmds, accounts, strategies, symbols) -> EXEC_REPORT_DTYPE array`` (a COMMAND_DTYPE array of a
+writer step at once; the reports it caused at once are returned, later ones come through ``on_report``),
 ``received()`` / ``reports()`` for reconciliation after a crash (`hft.live.recovery`).
 
 - `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
   its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
   cancelled. It keeps its own journal
-  (JSON lines, one ``write(2)`` per event, outside the gateway's WAL, surviving the gateway's crash as an
+  (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's crash as an
   exchange's books would), refuses a second new order with an id it already holds (counted and journaled as
   ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
 - `PaperVenue` (`hft.live.paper`): the simulator's venue fed by a recorded day on the wall clock.
@@ -18,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
+    EXEC_REPORT_DTYPE,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -35,9 +39,18 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
+from hft.gateway import records
 from hft.gateway.intents import ExecutionReport, OrderCommand
 
 _encode = msgspec.json.Encoder().encode  # the journal's JSON lines (compact, as json.dumps with separators)
+
+
+_A, _T, _Y, _SIDE, _PX, _QTY, _OPEN = range(7)  # a LoopbackVenue order: (account, strategy, symbol, side, price,
+# qty, open)
+_FILLED = (b'{"ev":"cmd","action":%d,"order_id":%d,"account":%s,"strategy":%s,"symbol":%s,"side":%d,"price":%d,'
+           b'"qty":%d}\n{"ev":"report","order_id":%d,"kind":%d,"price":0,"qty":0,"leaves":%d,"ts":0}\n'
+           b'{"ev":"report","order_id":%d,"kind":%d,"price":%d,"qty":%d,"leaves":0,"ts":0}\n')
+# a new order acknowledged and filled: the three lines `_act` writes for it (msgspec's compact JSON, same keys)
 
 
 class LoopbackVenue:
@@ -50,9 +63,11 @@ class LoopbackVenue:
         self.mode = mode
         self.loop: asyncio.AbstractEventLoop | None = None
         self.on_report: Callable[[ExecutionReport], None] | None = None
-        self._received: set[tuple[int, int]] = set()
-        self._reports: dict[int, list[ExecutionReport]] = {}
-        self._orders: dict[int, dict[str, Any]] = {}
+        self._new_ids: set[int] = set()  # new orders received
+        self._received: set[tuple[int, int]] = set()  # other commands received: (action, order id)
+        self._log: list[np.ndarray] = []  # every report sent, EXEC_REPORT_DTYPE chunks in order
+        self._orders: dict[int, tuple] = {}  # see _A .. _OPEN
+        self._json: dict[str, bytes] = {}  # names as JSON strings
         self.duplicates = 0
         self.sent = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,20 +77,25 @@ class LoopbackVenue:
     def _load(self) -> None:
         if not self.path.exists():
             return
+        reps = []
         with open(self.path) as f:
             for line in f:
                 if not line.endswith("\n"):
                     break  # a line cut by a crash: the venue never acted on it
                 ev = json.loads(line)
                 if ev["ev"] == "cmd":
-                    self._received.add((ev["action"], ev["order_id"]))
                     if ev["action"] == CMD_NEW:
-                        self._orders[ev["order_id"]] = ev
+                        self._new_ids.add(ev["order_id"])
+                        self._orders[ev["order_id"]] = (ev["account"], ev["strategy"], ev["symbol"], ev["side"],
+                                                        ev["price"], ev["qty"], False)  # as before: not open
+                    else:
+                        self._received.add((ev["action"], ev["order_id"]))
                 elif ev["ev"] == "report":
-                    self._reports.setdefault(ev["order_id"], []).append(ExecutionReport(
-                        ev["ts"], ev["order_id"], ev["kind"], ev["price"], ev["qty"], ev["leaves"], 0))
+                    reps.append((ev["ts"], ev["order_id"], ev["price"], ev["qty"], ev["leaves"], 0, ev["kind"]))
                 elif ev["ev"] == "dup":
                     self.duplicates += 1
+        if reps:
+            self._log.append(np.array(reps, dtype=EXEC_REPORT_DTYPE))
 
     def _write(self, ev: dict[str, Any]) -> None:
         self._lines.append(_encode(ev))
@@ -87,69 +107,140 @@ class LoopbackVenue:
     def send(self, cmd: OrderCommand) -> None:
         """Act on one command; its journal lines go out in one ``write(2)`` (all or nothing on a crash)."""
         self._lines: list[bytes] = []
-        self._due: list[ExecutionReport] = []
+        self._due: list[tuple] = []  # EXEC_REPORT_DTYPE rows
         self._act(cmd)
-        if self._lines:
-            os.write(self._fd, b"\n".join(self._lines) + b"\n")
+        self._flush()
         if self.loop is not None and self.on_report is not None:
-            for rep in self._due:
-                self.on_report(rep)
+            for ts, oid, price, qty, leaves, fee, kind in self._due:
+                self.on_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+
+    def send_array(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
+                   symbols: Sequence[str]) -> np.ndarray:
+        """Act on a COMMAND_DTYPE array (registry indices resolved by the name lists) in order, its journal lines
+        in one ``write(2)``. Returns the reports it caused (EXEC_REPORT_DTYPE, in order) for the caller to
+        deliver, none before `start` (reconciliation reads them back with `reports`). New orders that fill at
+        once are handled column-wise; anything else command by command (`_act`)."""
+        n = len(cmds)
+        ids = cmds["order_id"].tolist()
+        fill = self.mode == "fill" or bool(np.isin(cmds["tif"], (TIF_IOC, TIF_FOK)).all())
+        if not (fill and n and bool((cmds["action"] == CMD_NEW).all()) and self._new_ids.isdisjoint(ids)
+                and len(set(ids)) == n):
+            self._lines = []
+            self._due = []
+            for c in records.commands_from_array(cmds, accounts, strategies, symbols):  # type: ignore[arg-type]
+                self._act(c)
+            self._flush()
+            return self._delivered(np.array(self._due, dtype=EXEC_REPORT_DTYPE) if self._due else None)
+        self.sent += n
+        self._new_ids.update(ids)
+        js = self._json
+        names = []
+        for col, table in (("account", accounts), ("strategy", strategies), ("symbol", symbols)):
+            enc = []
+            for i in cmds[col].tolist():
+                b = js.get(table[i])
+                if b is None:
+                    b = js[table[i]] = _encode(table[i])
+                enc.append(b)
+            names.append(enc)
+        sides, prices, qtys = cmds["side"].tolist(), cmds["price"].tolist(), cmds["qty"].tolist()
+        os.write(self._fd, b"".join([_FILLED % (CMD_NEW, i, a, t, y, sd, px, q, i, REPORT_ACK, q, i, REPORT_FILL,
+                                                px, q)
+                                     for i, a, t, y, sd, px, q in zip(ids, *names, sides, prices, qtys, strict=True)]))
+        orders = zip([accounts[i] for i in cmds["account"].tolist()], [strategies[i] for i in cmds["strategy"].tolist()],
+                     [symbols[i] for i in cmds["symbol"].tolist()], sides, prices, qtys, [False] * n, strict=True)
+        self._orders.update(zip(ids, orders, strict=True))
+        reps = np.zeros(2 * n, EXEC_REPORT_DTYPE)
+        ack, filled = reps[0::2], reps[1::2]
+        ack["order_id"] = filled["order_id"] = cmds["order_id"]
+        ack["kind"] = REPORT_ACK
+        ack["leaves"] = cmds["qty"]
+        filled["kind"] = REPORT_FILL
+        filled["price"] = cmds["price"]
+        filled["qty"] = cmds["qty"]
+        self._log.append(reps)
+        return self._delivered(reps)
+
+    def _delivered(self, reps: np.ndarray | None) -> np.ndarray:
+        if self.loop is None or reps is None:
+            return np.empty(0, EXEC_REPORT_DTYPE)
+        return reps
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._lines.append(b"")
+            os.write(self._fd, b"\n".join(self._lines))
+        if self._due:
+            self._log.append(np.array(self._due, dtype=EXEC_REPORT_DTYPE))
 
     def _act(self, cmd: OrderCommand) -> None:
         self.sent += 1
-        key = (int(cmd.action), int(cmd.order_id))
-        if key in self._received and cmd.action == CMD_NEW:
-            self.duplicates += 1
-            self._write({"ev": "dup", "action": key[0], "order_id": key[1]})
-            return
-        self._received.add(key)
-        self._write({"ev": "cmd", "action": key[0], "order_id": key[1], "account": cmd.account,
+        action, oid = int(cmd.action), int(cmd.order_id)
+        if action == CMD_NEW:
+            if oid in self._new_ids:
+                self.duplicates += 1
+                self._write({"ev": "dup", "action": action, "order_id": oid})
+                return
+            self._new_ids.add(oid)
+        else:
+            self._received.add((action, oid))
+        self._write({"ev": "cmd", "action": action, "order_id": oid, "account": cmd.account,
                      "strategy": cmd.strategy, "symbol": cmd.symbol, "side": int(cmd.side),
                      "price": int(cmd.price), "qty": int(cmd.qty)})
-        if cmd.action == CMD_NEW:
-            o = {"order_id": key[1], "account": cmd.account, "strategy": cmd.strategy, "symbol": cmd.symbol,
-                 "side": int(cmd.side), "price": int(cmd.price), "qty": int(cmd.qty), "open": True}
-            self._orders[key[1]] = o
-            self._report(key[1], REPORT_ACK, 0, 0, o["qty"])
-            if self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK):
-                o["open"] = False
-                self._report(key[1], REPORT_FILL, o["price"], o["qty"], 0)
-        elif cmd.action == CMD_CANCEL:
-            o = self._orders.get(key[1])
-            if o is not None and o.get("open", False):
-                o["open"] = False
-                self._report(key[1], REPORT_CANCELED, 0, 0, 0)
+        if action == CMD_NEW:
+            fill = self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK)
+            self._orders[oid] = (cmd.account, cmd.strategy, cmd.symbol, int(cmd.side), int(cmd.price), int(cmd.qty),
+                                 not fill)
+            self._report(oid, REPORT_ACK, 0, 0, int(cmd.qty))
+            if fill:
+                self._report(oid, REPORT_FILL, int(cmd.price), int(cmd.qty), 0)
+        elif action == CMD_CANCEL:
+            o = self._orders.get(oid)
+            if o is not None and o[_OPEN]:
+                self._orders[oid] = (*o[:_OPEN], False)
+                self._report(oid, REPORT_CANCELED, 0, 0, 0)
             else:
-                self._report(key[1], REPORT_CANCEL_REJECTED, 0, 0, 0)
+                self._report(oid, REPORT_CANCEL_REJECTED, 0, 0, 0)
         else:
-            self._report(key[1], REPORT_REJECTED, 0, 0, 0)
+            self._report(oid, REPORT_REJECTED, 0, 0, 0)
 
     def _report(self, oid: int, kind: int, price: int, qty: int, leaves: int) -> None:
-        rep = ExecutionReport(0, oid, kind, price, qty, leaves, 0)
         self._write({"ev": "report", "order_id": oid, "kind": kind, "price": price, "qty": qty, "leaves": leaves,
                      "ts": 0})
-        self._reports.setdefault(oid, []).append(rep)
-        self._due.append(rep)
+        self._due.append((0, oid, price, qty, leaves, 0, kind))
 
     def received(self) -> set[tuple[int, int]]:
-        return set(self._received)
+        """(action, order id) of every command the venue received."""
+        return {(CMD_NEW, i) for i in self._new_ids} | self._received
+
+    def _all_reports(self) -> np.ndarray:
+        if len(self._log) > 1:
+            self._log = [np.concatenate(self._log)]
+        return self._log[0] if self._log else np.empty(0, EXEC_REPORT_DTYPE)
 
     def reports(self) -> dict[int, list[ExecutionReport]]:
-        return {k: list(v) for k, v in self._reports.items()}
+        """Every report sent, per order id, in order."""
+        out: dict[int, list[ExecutionReport]] = {}
+        for ts, oid, price, qty, leaves, fee, kind in self._all_reports().tolist():
+            out.setdefault(oid, []).append(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+        return out
 
     def positions(self) -> dict[tuple[str, str, str], int]:
         """Net filled position per (account, strategy, symbol), from the venue's own record."""
         out: dict[tuple[str, str, str], int] = {}
-        for oid, reps in self._reports.items():
+        reps = self._all_reports()
+        fills = reps[reps["kind"] == REPORT_FILL]
+        for oid, qty in zip(fills["order_id"].tolist(), fills["qty"].tolist(), strict=True):
             o = self._orders.get(oid)
             if o is None:
                 continue
-            k = (o["account"], o["strategy"], o["symbol"])
-            out[k] = out.get(k, 0) + sum(r.qty for r in reps if r.kind == REPORT_FILL) * o["side"]
+            k = (o[_A], o[_T], o[_Y])
+            out[k] = out.get(k, 0) + qty * o[_SIDE]
         return out
 
     def health(self) -> dict[str, Any]:
-        return {"kind": "loopback", "mode": self.mode, "journal": str(self.path), "received": len(self._received),
+        return {"kind": "loopback", "mode": self.mode, "journal": str(self.path),
+                "received": len(self._new_ids) + len(self._received),
                 "duplicates": self.duplicates}
 
     def close(self) -> None:

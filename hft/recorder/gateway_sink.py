@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from hft.core.ids import stable_id
 from hft.core.orders import MODE_NAMES, NO_KEY, REASON_NAMES, STORM_NAMES
 from hft.gateway.dedup import dedup_key
@@ -76,11 +78,11 @@ class GatewayAuditSink:
         if n == 0:
             return True
         gw = self.gateway
-        strings: dict[str, Sequence[str]] = {}
+        strings: dict[str, Any] = {}  # names as codes into tables (row_join.StringColumn): nothing per row
         for col, kind in (("account_name", "account"), ("strategy_name", "strategy"), ("symbol_name", "symbol")):
-            names = gw.names(kind) if gw is not None else []
-            strings[col] = [names[i] if 0 <= i < len(names) else "" for i in decisions[kind].tolist()]
-        strings["reason_name"] = [REASON_NAMES.get(r) or str(r) for r in decisions["reason"].tolist()]
+            strings[col] = (decisions[kind], gw.names(kind) if gw is not None else [])
+        reasons, codes = np.unique(decisions["reason"], return_inverse=True)
+        strings["reason_name"] = (codes.reshape(-1), [REASON_NAMES.get(r) or str(r) for r in reasons.tolist()])
         if details is not None:
             strings["details"] = details
         const = {"run_id": self.run_id, "policy_state": gw.mode_name if gw is not None else ""}

@@ -39,6 +39,7 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
+from hft.recorder.row_join import column_length, join_rows
 
 __all__ = [
     "TOPICS",
@@ -234,14 +235,18 @@ class Topic:
         if unknown:
             raise StoreError(f"{self.name}: unknown const field '{sorted(unknown)[0]}'", topic=self.name)
         strings = dict(strings or {})
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:
+            by_name = {c.name: c for c in self.columns}
+            object.__setattr__(self, "_by_name", by_name)
         for name, vals in strings.items():
-            col = next((c for c in self.columns if c.name == name), None)
+            col = by_name.get(name)
             if col is None or not col.is_string or name in const:
                 raise StoreError(f"{self.name}: per-row strings: expected a string column not in const, was "
                                  f"'{name}'", topic=self.name, key=name)
-            if len(vals) != len(arr):
+            if column_length(vals) != len(arr):
                 raise StoreError(f"{self.name}: per-row strings '{name}': expected {len(arr)} values, was "
-                                 f"{len(vals)}", topic=self.name, key=name)
+                                 f"{column_length(vals)}", topic=self.name, key=name)
         n = len(arr)
         fields = set(arr.dtype.names or ())
         if "record_id" in fields:
@@ -251,90 +256,101 @@ class Topic:
         if bad:
             raise StoreError(f"{self.name}: unknown array field '{sorted(bad)[0]}': expected one of "
                              f"{sorted(self._names)}", topic=self.name, key=sorted(bad)[0])
-        names: list[str] = ["rid_lo", "rid_hi"]
-        formats: list[str] = ["<u8", "<u8"]
-        fill: list[tuple[str, Any]] = [("rid_lo", record_ids_lo), ("rid_hi", record_id_hi)]
-        cuts: list[tuple[int, list[str]]] = []  # (index of the next fixed field, per-row columns joined there)
-        for col in self.columns:
-            if col.name in strings:
-                if cuts and cuts[-1][0] == len(names):
-                    cuts[-1][1].append(col.name)
-                else:
-                    cuts.append((len(names), [col.name]))
-                continue
-            if col.name in const or col.name not in fields:
-                v = const.get(col.name, col.default)
-                if v is ...:
-                    raise StoreError(f"{self.name}: field '{col.name}': expected an array field or a const, "
-                                     "was missing", topic=self.name, key=col.name)
-                b = _encode_value(self.name, col, v)
-                names.append(col.name)
-                formats.append(f"V{len(b)}" if len(b) else "V0")
-                fill.append((col.name, np.frombuffer(b, dtype=f"V{len(b)}")[0] if b else None))
-            else:
-                if col.is_string or col.type == "UInt128":
-                    raise StoreError(f"{self.name}: field '{col.name}' ({col.type}) cannot come from an array; "
-                                     "pass it in const", topic=self.name, key=col.name)
-                src = arr[col.name]
-                target = np.dtype(_NUMPY_TYPES[col.type])
-                if src.dtype != target:
-                    if src.dtype.kind in "iub" and target.kind in "iu" and n:
-                        info = np.iinfo(target)
-                        lo, hi = int(src.min()), int(src.max())
-                        if lo < info.min or hi > info.max:
-                            raise StoreError(f"{self.name}: field '{col.name}': expected values in "
-                                             f"[{info.min}, {info.max}] ({col.type}), was {lo}..{hi}",
-                                             topic=self.name, key=col.name)
-                    elif src.dtype.kind == "f" and target.kind != "f":
-                        raise StoreError(f"{self.name}: field '{col.name}': expected integers ({col.type}), "
-                                         f"was {src.dtype}", topic=self.name, key=col.name)
-                names.append(col.name)
-                formats.append(target.str)
-                fill.append((col.name, src))
-        out = np.empty(n, dtype=np.dtype({"names": names, "formats": formats}))
-        for name, value in fill:
-            if value is not None:
-                out[name] = value
+        key = (arr.dtype, tuple(const.items()), tuple(strings))
+        plans = self.__dict__.setdefault("_plans", {})
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) > 64:  # consts that keep changing: start over rather than grow
+                plans.clear()
+            plan = plans[key] = _plan_of(self, arr.dtype, const, strings)
+        names, template, columns, checked, cuts = plan
+        out = np.empty(n, dtype=template.dtype)
+        out[:] = template[0]  # every constant column at once
+        out["rid_lo"] = record_ids_lo
+        out["rid_hi"] = record_id_hi
+        for name, info in checked:  # narrowing casts: the values must fit
+            src = arr[name]
+            if n:
+                lo, hi = int(src.min()), int(src.max())
+                if lo < info.min or hi > info.max:
+                    raise StoreError(f"{self.name}: field '{name}': expected values in [{info.min}, {info.max}] "
+                                     f"({info.dtype}), was {lo}..{hi}", topic=self.name, key=name)
+        if columns:  # every array column in one (C-level, field by position) assignment
+            out[columns] = arr[columns]
         if not cuts:
             return memoryview(out).cast("B")
         return memoryview(_join_rows(self.name, out, names, cuts, strings))
 
 
+def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: Mapping[str, Any]) -> tuple:
+    """(fixed field names, a one-row template holding every constant, the array columns, those whose values must
+    be range-checked with their target's iinfo, cuts)
+    of `Topic.encode_array_view` for batches of `dtype` with these constants and string columns."""
+    fields = set(dtype.names or ())
+    names: list[str] = ["rid_lo", "rid_hi"]
+    formats: list[str] = ["<u8", "<u8"]
+    consts: list[tuple[str, Any]] = []
+    columns: list[tuple[str, np.dtype]] = []
+    cuts: list[tuple[int, list[str]]] = []  # (index of the next fixed field, per-row columns joined there)
+    for col in topic.columns:
+        if col.name in strings:
+            if cuts and cuts[-1][0] == len(names):
+                cuts[-1][1].append(col.name)
+            else:
+                cuts.append((len(names), [col.name]))
+            continue
+        if col.name in const or col.name not in fields:
+            v = const.get(col.name, col.default)
+            if v is ...:
+                raise StoreError(f"{topic.name}: field '{col.name}': expected an array field or a const, was "
+                                 "missing", topic=topic.name, key=col.name)
+            b = _encode_value(topic.name, col, v)
+            names.append(col.name)
+            formats.append(f"V{len(b)}" if len(b) else "V0")
+            if b:
+                consts.append((col.name, np.frombuffer(b, dtype=f"V{len(b)}")[0]))
+            continue
+        if col.is_string or col.type == "UInt128":
+            raise StoreError(f"{topic.name}: field '{col.name}' ({col.type}) cannot come from an array; pass it in "
+                             "const", topic=topic.name, key=col.name)
+        target = np.dtype(_NUMPY_TYPES[col.type])
+        src = dtype[col.name]
+        if src != target and src.kind == "f" and target.kind != "f":
+            raise StoreError(f"{topic.name}: field '{col.name}': expected integers ({col.type}), was {src}",
+                             topic=topic.name, key=col.name)
+        names.append(col.name)
+        formats.append(target.str)
+        columns.append((col.name, target))
+    template = np.zeros(1, dtype=np.dtype({"names": names, "formats": formats}))
+    for name, value in consts:
+        template[name] = value
+    checked = []  # (column, iinfo of its target) where a value of the array's type may not fit
+    for name, target in columns:
+        src = dtype[name]
+        if src != target and src.kind in "iub" and target.kind in "iu" and (
+                src.kind == "b" or np.iinfo(src).max > np.iinfo(target).max or np.iinfo(src).min < np.iinfo(target).min):
+            checked.append((name, np.iinfo(target)))
+    return names, template, [name for name, _ in columns], checked, cuts
+
+
 def _join_rows(topic: str, out: Any, names: list[str], cuts: list[tuple[int, list[str]]],
-               strings: Mapping[str, Sequence[str]]) -> bytes:
+               strings: Mapping[str, Any]) -> bytes:
     """Rows of `out` (fixed-width bytes) with the per-row string columns joined in at their places."""
-    width = out.dtype.itemsize
     fields = out.dtype.fields
-    offs = [fields[names[i]][1] if i < len(names) else width for i, _ in cuts]
-    cache: dict[Any, bytes] = {}
-    tails = []
-    for _, cols in cuts:
-        encs = []
-        for c in cols:
-            enc = []
-            for v in strings[c]:
-                b = cache.get(v)
-                if b is None:
-                    if not isinstance(v, str):
-                        raise StoreError(f"{topic}: field '{c}': expected a string, was {v!r}", topic=topic, key=c)
-                    raw = v.encode()
-                    b = cache[v] = _varint(len(raw)) + raw
-                enc.append(b)
-            encs.append(enc)
-        tails.append(encs[0] if len(encs) == 1 else [b"".join(t) for t in zip(*encs, strict=True)])
-    buf = out.tobytes()
-    parts: list[bytes] = []
-    append = parts.append
-    base = 0
-    for i in range(len(out)):
-        prev = base
-        for off, tail in zip(offs, tails, strict=True):
-            append(buf[prev:base + off])
-            append(tail[i])
-            prev = base + off
-        base += width
-        append(buf[prev:base])
-    return b"".join(parts)
+    flat = [(fields[names[i]][1] if i < len(names) else out.dtype.itemsize, c) for i, cols in cuts for c in cols]
+
+    def encode(v: Any) -> bytes:
+        if not isinstance(v, str):
+            col = next(c for _, c in flat if v in _values(strings[c]))
+            raise StoreError(f"{topic}: field '{col}': expected a string, was {v!r}", topic=topic, key=col)
+        raw = v.encode()
+        return _varint(len(raw)) + raw
+
+    return join_rows(out, flat, dict(strings), encode)
+
+
+def _values(col: Any) -> Any:
+    return col[1] if isinstance(col, tuple) else col
 
 
 def _encode_value(topic: str, col: Column, v: Any) -> bytes:

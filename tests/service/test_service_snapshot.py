@@ -95,3 +95,40 @@ def test_a_snapshot_that_does_not_fit_the_config_means_a_full_replay(tmp_path):
         assert code == 200 and v["status"] == "filled"
     finally:
         srv.stop()
+
+
+def test_snapshots_of_a_large_state_are_written_by_a_forked_child(tmp_path):
+    """With `snapshot_fork_orders` reached, periodic snapshots come from a forked child (the writer does not
+    pause); the writer installs each one; SIGKILL then restart replays from the newest installed one with the
+    same orders and dedup window, and the stray file of a child that outlived the writer is removed."""
+    home = tmp_path / "home"
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(_cfg(tmp_path, 200).read_text().replace("snapshot_every: 200",
+                                                            "snapshot_every: 200\n  snapshot_fork_orders: 1"))
+    tok = token()
+    srv = Server(home, config=cfg).start()
+    try:
+        sent = asyncio.run(_orders(srv.port, tok, [f"f-{i}" for i in range(300)]))
+        _, h = srv.request("GET", "/health")
+        assert h["snapshot"]["taken"] >= 2 and h["snapshot"]["last"].get("background"), h["snapshot"]
+        _, pos_before = srv.request("GET", "/positions", token=tok)
+    finally:
+        srv.kill9()
+    (home / "wal" / ".gateway-live-snapshot.pkl.stray.tmp").write_bytes(b"left by a child")
+    srv = Server(home, config=cfg).start()
+    try:
+        _, h = srv.request("GET", "/health")
+        rec = h["recovery"]
+        assert rec["snapshot"] is not None and rec["mismatches"] == 0
+        assert rec["decisions"] < 300  # not a full replay
+        assert not list((home / "wal").glob(".gateway-live-snapshot.pkl.*.tmp"))
+        for k in ("f-0", "f-150", "f-299"):
+            code, v = srv.request("GET", f"/orders/client/{k}", token=tok)
+            assert code == 200 and v["order_id"] == sent[k]["order_id"] and v["status"] == "filled"
+        _, pos = srv.request("GET", "/positions", token=tok)
+        assert pos == pos_before
+        code, d = srv.request("POST", "/orders", order("f-3", side="buy", price=9990, qty=1), tok,
+                              {"Idempotency-Key": "f-3"})
+        assert code == 200 and d["duplicate"] and d["order_id"] == sent["f-3"]["order_id"]
+    finally:
+        assert srv.stop() == 0

@@ -151,3 +151,50 @@ def test_a_burst_over_the_channel_meets_the_pressure_ladder(server_factory):
     assert not h["ingress"]["killed"] and h["tcp"]["intents"] > 0
     with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
         assert c.order("after-burst", "ACC1", "mm1", "AAPL", "buy", 1, 10000)["status"] == 201
+
+
+def test_a_pipelined_run_mixing_refused_frames_is_answered_frame_by_frame(srv):
+    """One write of many NEW frames (taken column-wise by the server) with refused, denied, duplicate and durable
+    ones among them, and a CANCEL: each is answered as if it had come alone."""
+    tok = token()
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        expect: dict[int, tuple] = {}
+
+        def new(coid: str, want: tuple, **kw) -> None:
+            args = {"account": "ACC1", "strategy": "mm1", "symbol": "AAPL", "side": "buy", "qty": 1, "price": 9990,
+                    **kw}
+            expect[c.send_new(coid, args.pop("account"), args.pop("strategy"), args.pop("symbol"), args.pop("side"),
+                              args.pop("qty"), args.pop("price"), **args)] = want
+
+        for i in range(40):
+            new(f"mix-{i}", (201,), side="buy" if i % 2 else "sell", price=9990 if i % 2 else 10010)
+            if i == 5:
+                new("mix-q0", (400, "qty"), qty=0)
+            if i == 9:
+                new("mix-sym", (400, "symbol"), symbol="ZZZ")
+            if i == 13:
+                new("mix-acct", (403, None), account="ACC2", strategy="mm2")
+            if i == 17:
+                new("mix-nokey", (400, "Idempotency-Key"), durable=True)
+            if i == 21:
+                new("mix-0", (200,))  # a retry of mix-0: the original's decision
+            if i == 25:
+                new("mix-tick", (422, "OFF_TICK"), price=10001)
+            if i == 29:
+                new("mix-durable", (201,), durable=True, idempotency_key="mix-k")
+            if i == 33:
+                expect[c.send_cancel(987654321, "mix-cx")] = (404, "order_id")
+        answers = {a["corr"]: a for a in c.recv_many(len(expect))}
+    assert set(answers) == set(expect)
+    first = answers[min(expect)]
+    for corr, want in expect.items():
+        a = answers[corr]
+        assert a["status"] == want[0], (want, a)
+        if want[0] == 200:
+            assert a["duplicate"] and a["order_id"] == first["order_id"]
+        elif want[0] == 422:
+            assert a["reason_name"] == want[1]
+        elif len(want) > 1 and want[1]:
+            assert a["type"] == "error" and a["field"] == want[1], a
+    decided = sorted(a["seq"] for a in answers.values() if a["type"] == "decision")
+    assert decided == sorted(set(decided))  # each decided once

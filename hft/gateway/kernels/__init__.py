@@ -249,6 +249,7 @@ from hft.gateway.kernels.reports import (
     _set_mark,
     apply_report,
     apply_reports,
+    apply_reports_until,
     flatten_price,
     live_orders,
     mark,
