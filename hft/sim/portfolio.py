@@ -41,6 +41,7 @@ from hft.sim.instruments import apply_overrides
 from hft.sim.legs import LegInput
 from hft.sim.replay import (
     _ccy,
+    _ffill,
     build_venue,
     engine_config,
     equity_stats,
@@ -97,17 +98,30 @@ def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, 
     return out, engine, time.perf_counter() - t0, compiled.seconds
 
 
-def leg_output(out: Any, k: int) -> Any:
+def leg_output(out: Any, k: int, events: int) -> Any:
     """Leg `k` of a run over several instruments as a single-instrument `RunOutput`: its decisions, orders,
-    fills, equity, final accounting, acks; its own run hash over its arrays."""
+    fills, equity, final accounting, acks, its `events` (the leg's own count); its own run hash over its
+    arrays."""
     leg = out.legs[k]
     dec = out.decisions[leg.decisions]
     orders = out.orders[np.isin(out.orders["order_id"], leg.order_ids)]
     fills = out.fills[np.isin(out.fills["order_id"], leg.order_ids)]
     acks = out.acks[np.isin(out.acks["order_id"], leg.order_ids)]
     records = [out.decision_records[int(i)] for i in leg.decisions]
-    return RunOutput(dec, orders, fills, leg.equity, out.events, out.wall_s, reject_counts(dec), dict(leg.final),
+    return RunOutput(dec, orders, fills, leg.equity, events, out.wall_s, reject_counts(dec), dict(leg.final),
                      hash_arrays(dec, orders, fills), out.gateway_metrics, records, [], None, acks)
+
+
+def position_value(eq: np.ndarray, money: int) -> np.ndarray:
+    """A leg's position at each equity sample valued at its last local mid, in money units (`mark_value`; 0
+    before the first mid)."""
+    if not len(eq):
+        return np.zeros(1)
+    mid2 = _ffill(np.where(eq["mid2"] > 0, eq["mid2"].astype(np.float64), np.nan))
+    ok = ~np.isnan(mid2)
+    value = np.zeros(len(eq))
+    value[ok] = mark_value(eq["position"][ok], mid2[ok], money)
+    return value
 
 
 LEG_KEYS = ("symbol", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_money_units",
@@ -125,7 +139,7 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
     nets = [net_equity(leg.equity, leg.multiplier) for leg in legs]
     total = np.sum(nets, axis=0) if nets and all(len(n) == len(nets[0]) for n in nets) else np.zeros(1)
     sharpe, max_dd = equity_stats(total)
-    exposure = [np.nan_to_num(mark_value(leg.equity["position"], leg.equity["mid2"], leg.multiplier)) for leg in legs]
+    exposure = [position_value(leg.equity, leg.multiplier) for leg in legs]
     gross = np.sum(np.abs(exposure), axis=0) if exposure else np.zeros(1)
     last = [float(e[-1]) if len(e) else 0.0 for e in exposure]
     pnl_mu = sum(s["pnl_money_units"] for s in leg_summaries)
@@ -170,7 +184,7 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
         sha = commit.result()
     finally:
         commit.close()
-    leg_outs = [leg_output(out, k) for k in range(len(mds))]
+    leg_outs = [leg_output(out, k, len(md.events)) for k, md in enumerate(mds)]
     leg_summaries = [summarise(o, md, strategy_name, strategy.params(), config, g, commit=sha)
                      for o, md, g in zip(leg_outs, mds, groups, strict=True)]
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,

@@ -39,6 +39,7 @@ def _check_portfolio(s: dict, symbols: list[str]) -> None:
     assert s["fees"] == pytest.approx(sum(leg["fees"] for leg in legs), abs=0.011)
     assert s["pnl_money_units"] == pytest.approx(sum(leg["pnl_money_units"] for leg in legs))
     assert s["fills"] == sum(leg["fills"] for leg in legs) and s["orders"] == sum(leg["orders"] for leg in legs)
+    assert s["events"] == sum(leg["events"] for leg in legs)
     assert s["positions"] == {leg["symbol"]: leg["position"] for leg in legs}
     ex = s["exposure"]
     assert ex["gross"] == pytest.approx(sum(abs(v) for v in ex["by_symbol"].values()), abs=0.011)

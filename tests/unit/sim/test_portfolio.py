@@ -44,7 +44,7 @@ def test_each_leg_reads_as_a_single_instrument_run():
     x = l2_stream(7)
     y = _shifted(l2_stream(9), 250_000, 5000)
     _, out = _run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
-    legs = [leg_output(out, k) for k in range(2)]
+    legs = [leg_output(out, k, n) for k, n in enumerate((len(x), len(y)))]
     assert sum(len(o.orders) for o in legs) == len(out.orders)
     assert sum(len(o.fills) for o in legs) == len(out.fills)
     assert sum(len(o.decisions) for o in legs) == len(out.decisions)
@@ -52,8 +52,20 @@ def test_each_leg_reads_as_a_single_instrument_run():
     for k, o in enumerate(legs):
         assert o.run_hash == hash_arrays(o.decisions, o.orders, o.fills) != out.run_hash
         assert np.isin(o.orders["order_id"], out.legs[k].order_ids).all()
-        assert o.final == out.legs[k].final and o.equity is out.legs[k].equity
+        assert o.final == out.legs[k].final and o.equity is out.legs[k].equity and o.events == (len(x), len(y))[k]
         assert [d.symbol for d in o.decision_records] == [f"S{k}"] * len(o.decisions)
         rejected = int((o.decisions["accepted"] == 0).sum())
         assert sum(o.rejects.values()) == rejected
     assert {k: sum(o.rejects.get(k, 0) for o in legs) for k in out.rejects} == out.rejects
+
+
+def test_position_value_carries_the_last_mid():
+    from hft.sim.engine import EQUITY_DTYPE
+    from hft.sim.portfolio import position_value
+
+    eq = np.zeros(4, EQUITY_DTYPE)
+    eq["position"] = [2, 2, 3, -1]
+    eq["mid2"] = [0, 200, 0, 300]  # no mid at samples 0 and 2
+    assert position_value(eq, 1).tolist() == [0.0, 200.0, 300.0, -150.0]  # sample 2: 3 lots at mid 100
+    inverse = position_value(eq, -1_000_000)  # an inverse leg: -position x K / mid, never divided by 0
+    assert inverse.tolist() == [0.0, -20_000.0, -30_000.0, 2_000_000 / 300]
