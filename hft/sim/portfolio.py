@@ -12,8 +12,9 @@ over the legs, the net equity series (the legs' net equity at each common sample
 drawdown and Sharpe, the final positions and their net / gross exposure at the last local mids, the largest gross
 exposure sampled, orders / fills / rejects of the run and the run hash over every decision, order and fill plus
 the leg of each (`hft.sim.engine`). The legs must share one money unit and settlement currency (two stocks of one
-exchange do; a coin-margined contract and a spot pair do not: refused). The run folder holds ``summary.json`` and
-``config.yaml`` of the portfolio and ``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
+exchange do; a coin-margined contract and a spot pair do not: refused). The run folder holds ``summary.json``,
+``config.yaml`` and ``portfolio.parquet`` (the portfolio's series, `write_portfolio_table`) and
+``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
 run once, each order and fill under its own symbol.
 
 Not built yet: the numba engine for several legs (refused with a hint to ``--engine python``; the design is in
@@ -124,6 +125,34 @@ def position_value(eq: np.ndarray, money: int) -> np.ndarray:
     return value
 
 
+def portfolio_series(legs: list[Any]) -> dict[str, Any]:
+    """The portfolio at the legs' common equity samples (every sample holds one row per leg), in money units:
+    each leg's net equity (`replay.net_equity`) and position value (`position_value`), the net equity summed over
+    the legs, the net and gross exposure. One element (zeros) when there are no samples."""
+    nets = [net_equity(leg.equity, leg.multiplier) for leg in legs]
+    values = [position_value(leg.equity, leg.multiplier) for leg in legs]
+    return {"ts": legs[0].equity["ts"], "nets": nets, "values": values, "net_equity": np.sum(nets, axis=0),
+            "net_exposure": np.sum(values, axis=0), "gross_exposure": np.sum(np.abs(values), axis=0)}
+
+
+def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: str) -> None:
+    """``portfolio.parquet``: per equity sample ``ts`` / ``ts_utc``, the portfolio's ``net_equity_ccy``,
+    ``net_exposure_ccy``, ``gross_exposure_ccy``, and per leg ``<symbol>_position``, ``<symbol>_net_equity_ccy``
+    (currency columns in ``hft.currency``)."""
+    import polars as pl  # lazy: polars only when a run folder is written (a replay never loads it)
+
+    series = portfolio_series(legs)
+    n = len(series["ts"])
+    cols: dict[str, Any] = {"ts": series["ts"]}
+    for key in ("net_equity", "net_exposure", "gross_exposure"):
+        cols[f"{key}_ccy"] = series[key][:n] * money
+    for leg, net in zip(legs, series["nets"], strict=True):
+        cols[f"{leg.symbol}_position"] = leg.equity["position"]
+        cols[f"{leg.symbol}_net_equity_ccy"] = net[:n] * money
+    df = pl.DataFrame(cols).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("ts_utc"))
+    df.write_parquet(path, metadata={"hft.currency": currency, "hft.money_unit": repr(money)})
+
+
 LEG_KEYS = ("symbol", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_money_units",
             "max_drawdown", "orders", "cancels", "fills", "filled_qty", "position", "position_inst", "rejects",
             "maker_share")
@@ -133,15 +162,12 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
                       params: dict[str, Any], config: Any, data: list[list[Path]], *, commit: str, run_s: float,
                       compile_s: float) -> dict[str, Any]:
     """The run's summary: the portfolio's figures and each leg's (module docstring)."""
-
     money = leg_summaries[0]["money_unit"]
     legs = out.legs
-    nets = [net_equity(leg.equity, leg.multiplier) for leg in legs]
-    total = np.sum(nets, axis=0) if nets and all(len(n) == len(nets[0]) for n in nets) else np.zeros(1)
-    sharpe, max_dd = equity_stats(total)
-    exposure = [position_value(leg.equity, leg.multiplier) for leg in legs]
-    gross = np.sum(np.abs(exposure), axis=0) if exposure else np.zeros(1)
-    last = [float(e[-1]) if len(e) else 0.0 for e in exposure]
+    series = portfolio_series(legs)
+    sharpe, max_dd = equity_stats(series["net_equity"])
+    gross = series["gross_exposure"]
+    last = [float(v[-1]) for v in series["values"]]
     pnl_mu = sum(s["pnl_money_units"] for s in leg_summaries)
     fees_mu = sum(s["fees_money_units"] for s in leg_summaries)
     replay_s = run_s - compile_s if compile_s else out.wall_s
@@ -193,6 +219,7 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
         def fill(tmp: Path) -> None:
             write_config(tmp / "config.yaml", config)
             write_summary(tmp / "summary.json", summary)
+            write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"])
             (tmp / "legs").mkdir()
             for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1):
                 name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in md.instrument.symbol)

@@ -65,6 +65,15 @@ def test_two_generated_instruments_in_one_run(hft, instruments, tmp_path):
     folder = tmp_path / "run"
     assert json.loads((folder / "summary.json").read_text())["run_hash"] == s["run_hash"]
     assert (folder / "config.yaml").exists()
+    import polars as pl
+
+    pf = pl.read_parquet(folder / "portfolio.parquet")
+    assert pf.height > 10 and pf["ts_utc"].dtype == pl.Datetime("ns", "UTC")
+    last = pf.row(-1, named=True)
+    assert last["net_equity_ccy"] == pytest.approx(s["pnl"], abs=0.011)  # the portfolio's series ends at its PnL
+    assert last["gross_exposure_ccy"] == pytest.approx(s["exposure"]["gross"], abs=0.011)
+    assert {sym: last[f"{sym}_position"] for sym in ("AAA", "BBB")} == s["positions"]
+    assert pf["gross_exposure_ccy"].max() == pytest.approx(s["exposure"]["max_gross"], abs=0.011)
     dirs = sorted((folder / "legs").iterdir())
     assert [p.name for p in dirs] == ["01_AAA", "02_BBB"]
     for d, leg in zip(dirs, legs, strict=True):
