@@ -224,3 +224,35 @@ def test_one_leg_of_legs_is_the_engine():
     _, b = _run_legs([x], Chaos(seed=2, timer_ns=30_000_000))
     _same(a, b)
     assert b.legs == []
+
+
+class LegWatch(Strategy):
+    """Checks that trades, depth and the top a callback sees are its own leg's (leg 1 trades around 6000)."""
+
+    name = "chaos"
+    trade_history = 4
+
+    def __init__(self) -> None:
+        self.trades = self.books = self.wrong = 0
+
+    @staticmethod
+    def _mine(ctx, price: int) -> bool:
+        return (900 < price < 1100) if ctx.leg_index == 0 else (5900 < price < 6100)
+
+    def on_trade(self, ctx, side, price, qty):
+        self.trades += 1
+        own, other = ctx.trades, ctx.leg(1 - ctx.leg_index).trades
+        ok = own[-1].price == price and all(self._mine(ctx, t.price) for t in own)
+        self.wrong += not (ok and not any(self._mine(ctx, t.price) for t in other))
+
+    def on_book(self, ctx):
+        self.books += 1
+        bids, asks = ctx.depth(3)
+        prices = [*bids[:, 0].tolist(), *asks[:, 0].tolist(), *(p for p in (ctx.best_bid, ctx.best_ask) if p)]
+        self.wrong += not all(self._mine(ctx, p) for p in prices)
+
+
+def test_trades_depth_and_top_are_the_callbacks_leg():
+    w = LegWatch()
+    _run_legs([l2_stream(7, n_msgs=200), _shifted(l2_stream(9, n_msgs=200), 250_000, 5000)], w)
+    assert w.trades > 20 and w.books > 100 and w.wrong == 0
