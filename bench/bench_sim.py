@@ -26,6 +26,11 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
 * many days: ``--days`` generated LOBSTER days (``--day-messages`` each) with `mm`, replayed as one run of
   several sessions (`hft.sim.sessions`) and day by day on the single-day path, interleaved; events per second
   over the replay loops and end to end (goal: the many-days run at least as fast per event);
+* several instruments: LOBSTER GOOG and AMZN 2012-06-21 level 1 (``--only instruments``; needs ../shared/data)
+  replayed as one run of two legs on one clock (`hft.sim.portfolio.replay_legs`; the reference engine, the only
+  one that runs several legs so far) against the single-instrument path on the same events (each instrument
+  alone, numba and reference engines), pure replay and `mm` (which quotes each leg on its own book); events per
+  second over the replay loops (goal: the two-leg run at least as fast per event as the single-instrument path);
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
@@ -329,6 +334,40 @@ def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
     return res
 
 
+def _compare_instruments(repeat: int, data: Path) -> dict[str, Any]:
+    """Two instruments on one clock against each alone (module docstring), interleaved per repeat."""
+    from hft.data.sources import open_market_data
+    from hft.sim.portfolio import replay_legs
+    from hft.sim.replay import ReplayConfig
+    from hft.sim.strategies import make_strategy
+    from hft.sim.strategy import Strategy
+
+    mds = [open_market_data([data / "lobster" / f"LOBSTER_SampleFile_{s}_2012-06-21_1.zip"]) for s in ("GOOG", "AMZN")]
+    events = sum(len(md.events) for md in mds)
+    res: dict[str, Any] = {"symbols": ["GOOG", "AMZN"], "events": events}
+    for name, params in (("idle", {}), ("mm", {"size": 1})):
+        runs: dict[str, list[float]] = {"single_numba": [], "single_python": [], "two_legs_python": []}
+        for r in range(repeat + 1):  # the first round warms the caches and is dropped
+            walls = {k: 0.0 for k in runs}
+            for engine in ("numba", "python"):
+                for md in mds:
+                    walls[f"single_{engine}"] += _ours(md, name, params, engine)[0]
+            cfg = ReplayConfig(strategies={name: params} if name != "idle" else {}, exchange="no_partial_fill",
+                               queue_model="risk_averse", engine="python")
+            strategy = Strategy() if name == "idle" else make_strategy(name, params)
+            walls["two_legs_python"] = replay_legs(mds, strategy, name, cfg)[0].wall_s
+            if r:
+                for k, v in walls.items():
+                    runs[k].append(v)
+        out = {k: summarise(v, events) for k, v in runs.items()}
+        out["ratio_vs_single_numba"] = round(out["two_legs_python"]["per_s_median"]
+                                             / out["single_numba"]["per_s_median"], 3)
+        out["ratio_vs_single_python"] = round(out["two_legs_python"]["per_s_median"]
+                                              / out["single_python"]["per_s_median"], 3)
+        res[name] = out
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
@@ -337,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
     ap.add_argument("--days", type=int, default=3, help="generated days of the many-days comparison")
     ap.add_argument("--day-messages", type=int, default=100_000, help="messages per generated day")
-    ap.add_argument("--only", choices=["binance", "synthetic", "lobster_l3", "days"], action="append",
+    ap.add_argument("--only", choices=["binance", "synthetic", "lobster_l3", "days", "instruments"], action="append",
                     help="run only these comparisons (repeatable; default: all)")
     args = ap.parse_args(argv)
     data = shared_data()
@@ -345,10 +384,13 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"name": "bench_sim", "machine": machine_info(), "repeat": args.repeat,
                               "peer_version": version,
                               "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0,
-                                        "lobster_l3_mm_ratio": 1.5}}
-    only = set(args.only or ("binance", "synthetic", "lobster_l3", "days"))
+                                        "lobster_l3_mm_ratio": 1.5, "instruments_ratio": 1.0}}
+    only = set(args.only or ("binance", "synthetic", "lobster_l3", "days", "instruments"))
     if "days" in only:
         result["days"] = _compare_days(args.repeat, args.days, args.day_messages)
+    if "instruments" in only:
+        result["instruments"] = (_compare_instruments(args.repeat, data) if data is not None else
+                                 {"skipped": "../shared/data not present"})
     if not args.no_startup:
         with tempfile.TemporaryDirectory() as tmp:
             result["startup"] = _startup(Path(tmp))
@@ -390,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         prev_file = Path(__file__).resolve().parent / "results" / "bench_sim.json"
         if prev_file.is_file():
             prev = json.loads(prev_file.read_text())
-            for key in ("binance", "synthetic", "lobster_l3", "startup", "days"):
+            for key in ("binance", "synthetic", "lobster_l3", "startup", "days", "instruments"):
                 if key not in result and key in prev:
                     result[key] = {**prev[key], "measured_in_an_earlier_run": prev.get("machine", {})}
     print(write_result("bench_sim", result))

@@ -20,7 +20,8 @@ def replay(
     data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported). Repeat it, or give "
                                     "a glob ('gen/*.zip') or a range ('day_{20240102..20240105}.zip'), for several "
                                     "days of one instrument in one run (one session each); Binance captures and "
-                                    "Tardis pairs chain into one stream."),
+                                    "Tardis pairs chain into one stream. Files of different instruments (one day "
+                                    "each) replay on one clock through one gateway (-s hedged_mm; --engine python)."),
     strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
                                  "twap, or an installed plugin's), FILE.py:Class or module:Class (a Strategy, "
                                  "or an @njit strategy kernel: docs/extending.md)."),

@@ -7,6 +7,7 @@ This module itself is what the composition root (the CLI, `hft demo`) hands to `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hft.core.ids import stable_id
@@ -17,8 +18,14 @@ from hft.recorder.wal_first import open_checked_writer
 __all__ = ["record_run", "record_summaries", "run_row"]
 
 
-def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
-    """Append the run (summary, decisions, orders, fills) to the WAL, then load it into the store."""
+def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str], gateway: Any = None
+               ) -> dict[str, Any]:
+    """Append the run (summary, decisions, orders, fills) to the WAL, then load it into the store. `symbol`: the
+    run's instrument, or each order id's (a run over several instruments)."""
+
+    def symbol_of(order_id: int) -> str:
+        return symbol if isinstance(symbol, str) else symbol[order_id]
+
     from hft.store.store import open_store
 
     run_id = summary["run_hash"]
@@ -30,12 +37,12 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str, gateway: Any = No
             sink(transition)
         w.write_many("sim.orders", [
             {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
-             "order_id": int(r["order_id"]), "symbol_name": symbol, "action": int(r["action"]),
+             "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "action": int(r["action"]),
              "side": int(r["side"]), "order_type": int(r["order_type"]), "tif": int(r["tif"]),
              "price": int(r["price"]), "qty": int(r["qty"])} for i, r in enumerate(out.orders)])
         w.write_many("sim.fills", [
             {"record_id": stable_id(run_id, "fill", i), "ts": int(r["local_ts"]), "run_id": run_id, "fill_id": i,
-             "order_id": int(r["order_id"]), "symbol_name": symbol, "kind": int(r["kind"]), "side": int(r["side"]),
+             "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "kind": int(r["kind"]), "side": int(r["side"]),
              "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
              "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
              "fee": int(r["fee"]), "exch_ts": int(r["ts"])} for i, r in enumerate(out.fills)])

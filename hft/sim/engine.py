@@ -29,8 +29,21 @@ row i — the exact top-L book after message i — and nothing below it (`hft.bo
 arrives with its message, at the message's local time (feed latency applies), so the strategy never sees a
 row before its message; tie order and callbacks are unchanged.
 
+Several instruments (`Engine.of_legs`, `hft.sim.legs`): each instrument is a *leg* — its venue, the strategy's
+local view of it, its position / cash / fees in its own money units — and the legs' events are merged on the one
+clock (`hft.sim.legs.merge_streams`: each leg's own order kept, ties by leg index). Every stream above routes by
+leg: a local event updates its leg's view and top (the gateway marks that leg's symbol), an exchange event goes
+to its leg's venue, a command to the venue of its order's leg, a report to its order's leg's accounting. One
+gateway holds every leg's symbol. The strategy's `Context` refers to the leg of the callback (the event's, the
+report's order's; leg 0 for timers and wakes), and `Context.leg(k)` to any leg. A single-instrument run is a
+run of one leg: the same arrays, order and run hash as before legs existed. A run of several legs adds the leg of
+each order and of each decision to its run hash and reports each leg's equity, final accounting, orders and
+decisions (`RunOutput.legs`); its own ``equity`` is empty and its ``final`` holds the cash and fees summed over
+the legs (their money units must agree: the replay checks it).
+
 This first engine drives the venues from Python (a few µs per event); the numba engine of docs/sim.md keeps
-these semantics and must reproduce these run hashes.
+these semantics and must reproduce these run hashes (it runs one leg; several legs are the reference's only,
+for now).
 """
 
 from __future__ import annotations
@@ -67,6 +80,7 @@ from hft.core.orders import (
     INTENT_NEW,
     INTENT_REPLACE,
     ORDER_LIMIT,
+    REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -81,6 +95,7 @@ from hft.core.orders import (
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
 from hft.sim.fees import cash_flow
 from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_ns
+from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
 PRI_LOCAL_MD, PRI_LOCAL_RESP, PRI_TIMER, PRI_EXCH_MD, PRI_EXCH_ARRIVAL = range(5)
@@ -132,6 +147,37 @@ class RunOutput:
     transition_records: list[Any] = field(default_factory=list)  # its `PolicyTransition` objects, in order
     resync: dict[str, Any] | None = None  # L3 venue: its reference resync counters (`L3Venue.resync_counters`)
     acks: np.ndarray = field(default_factory=lambda: np.zeros(0, ACK_LOG_DTYPE))  # `ACK_LOG_DTYPE`, by order id
+    legs: list[LegResult] = field(default_factory=list)  # several instruments: each leg's results (else empty)
+
+
+@dataclass(frozen=True)
+class LegResult:
+    """One leg of a run over several instruments: its equity samples (`EQUITY_DTYPE`, this leg's mid, position,
+    cash and fees in its money units), its final accounting, its order ids and the indices of its decisions in
+    the run's decision log (the intents that named its symbol)."""
+
+    symbol: str
+    multiplier: int
+    equity: np.ndarray
+    final: dict[str, int]
+    order_ids: np.ndarray
+    decisions: np.ndarray
+
+
+# a run over several instruments: which leg each order id belongs to (covered by that run's hash)
+ORDER_LEG_DTYPE = np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)
+
+
+def _leg0(name: str) -> property:
+    """An engine attribute of the single-instrument API that is leg 0's `name` (`NbEngine` runs one leg)."""
+
+    def get(self: Engine) -> Any:
+        return getattr(self.legs[0], name)
+
+    def put(self: Engine, value: Any) -> None:
+        setattr(self.legs[0], name, value)
+
+    return property(get, put, doc=f"Leg 0's ``{name}``.")
 
 
 class Engine:
@@ -155,48 +201,84 @@ class Engine:
                  symbol: str, config: EngineConfig | None = None, *, book_level: str = "L2",
                  seed_levels: list[tuple[int, int, int]] | None = None,
                  sink: Callable[[Any], None] | None = None, reference: np.ndarray | None = None) -> None:
+        self._setup([LegInput(events, venue, symbol, book_level, seed_levels or (), reference)], gateway_factory,
+                    strategy, config, sink)
+
+    @classmethod
+    def of_legs(cls, legs: Sequence[LegInput], gateway_factory: Callable[..., Any], strategy: Strategy,
+                config: EngineConfig | None = None, *, sink: Callable[[Any], None] | None = None) -> Engine:
+        """A run over the instruments `legs` on one clock (module docstring), through one gateway that holds
+        every leg's symbol. One leg is the single-instrument run."""
+        self = cls.__new__(cls)
+        self._setup(list(legs), gateway_factory, strategy, config, sink)
+        return self
+
+    def _setup(self, legs: list[LegInput], gateway_factory: Callable[..., Any], strategy: Strategy,
+               config: EngineConfig | None, sink: Callable[[Any], None] | None) -> None:
         from hft.book.l2 import book_for
 
+        if not legs:
+            raise SimError("engine: expected at least one instrument, was none")
+        if len({leg.symbol for leg in legs}) != len(legs):
+            raise SimError(f"engine: expected distinct symbols, was {[leg.symbol for leg in legs]}")
         self.cfg = config or EngineConfig()
+        if len(legs) == 1:
+            events, self._leg_ix, self._own = legs[0].events, None, None
+        else:
+            merged = merge_streams([leg.events for leg in legs])
+            events, self._leg_ix, self._own = merged.events, merged.leg.tolist(), merged.own.tolist()
         self.events = events
-        self.venue = venue
         self.strategy = strategy
-        self.symbol = symbol
-        self.is_l3 = book_level == "L3"
-        self.reference = _view_reference(reference, len(events), self.is_l3)
+        self.legs = [Leg(k, li.symbol, li.venue, li.book_level == "L3",
+                         _view_reference(li.reference, len(li.events), li.book_level == "L3"), book_for(li.events),
+                         mult=int(li.multiplier)) for k, li in enumerate(legs)]
+        self.cur = 0  # the leg the strategy's context refers to (the leg of the callback)
         self.clock = ManualClock(int(events["exch_ts"][0]) if len(events) else 0)
         self._extra_sink = sink
         self.decisions: list[Any] = []
         self.transitions: list[Any] = []
         self.gw = gateway_factory(self.clock, self, self._sink)
-        self.local = book_for(events)
-        self.local_top: tuple[Any, int, Any, int] = (None, 0, None, 0)
-        self._top = np.array([NO_PRICE, 0, NO_PRICE, 0], dtype=np.int64)
-        for side, price, qty in seed_levels or ():
-            self._local(EV_ADD if self.is_l3 else EV_LEVEL_SET, side, price, qty)
-        self._refresh_top()
+        for leg, li in zip(self.legs, legs, strict=True):
+            for side, price, qty in li.seed_levels:
+                self._local(leg, EV_ADD if leg.is_l3 else EV_LEVEL_SET, side, price, qty)
+            self._refresh_top(leg.index)
         self.heap: list[tuple[int, int, int, tuple]] = []
         self._seq = 0
         self._n_entry = 0
         self._n_resp = 0
         self._key = 0
-        self.position = 0
-        self.cash = 0
-        self.fees = 0
         self.live_orders: dict[int, OrderState] = {}
         self._order_rows: list[tuple] = []
         self._fill_rows: list[tuple] = []
         self._equity_rows: list[tuple] = []
         self._side_of: dict[int, int] = {}
+        self._leg_of: dict[int, int] = {}  # order id -> leg (several instruments; absent: leg 0)
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
         self.ctx = Context(self)
+
+    # the single-instrument names (leg 0)
+    venue = _leg0("venue")
+    symbol = _leg0("symbol")
+    is_l3 = _leg0("is_l3")
+    reference = _leg0("reference")
+    local = _leg0("local")
+    local_top = _leg0("local_top")
+    _top = _leg0("top")
+    _mult = _leg0("mult")
+    position = _leg0("position")
+    cash = _leg0("cash")
+    fees = _leg0("fees")
 
     # --- sessions (several days in one run: `hft.sim.sessions`) ----------------------------------------------
     def continue_from(self, prev: Engine) -> None:
         """Start this session where `prev` (the previous day's engine, on the same gateway) ended: position,
         cash and fees carry over, and so do the idempotency keys and the latency draw counters (no key is
         reused and the seeded latency series goes on)."""
-        self.position, self.cash, self.fees = prev.position, prev.cash, prev.fees
+        if [leg.symbol for leg in prev.legs] != [leg.symbol for leg in self.legs]:
+            raise SimError(f"sessions: expected the instruments {[leg.symbol for leg in prev.legs]}, was "
+                           f"{[leg.symbol for leg in self.legs]}")
+        for leg, old in zip(self.legs, prev.legs, strict=True):
+            leg.position, leg.cash, leg.fees = old.position, old.cash, old.fees
         self._key, self._n_entry, self._n_resp, self._seq = prev._key, prev._n_entry, prev._n_resp, prev._seq
 
     def end_session(self) -> int:
@@ -227,80 +309,93 @@ class Engine:
         self._order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
                                  cmd.tif))
 
-    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> Any:
+    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
+                leg: int = 0) -> Any:
         self._key += 1
-        env = TypedIntentEnvelope(typed_intent_v1(kind, self._key, self.cfg.account, self.cfg.strategy, self.symbol,
+        env = TypedIntentEnvelope(typed_intent_v1(kind, self._key, self.cfg.account, self.cfg.strategy,
+                                                  self.legs[leg].symbol,
                                                   side, price, qty, otype, tif, self.clock.now_ns(), target),
                                   self.clock.now_ns())
         return self.gw.process(env)
 
-    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> Any:
-        d = self._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0)
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> Any:
+        """A new order on instrument `leg` through the gateway; returns its `Decision`."""
+        d = self._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg)
         if d.accepted and not d.duplicate:
             self._side_of[d.order_id] = side
+            if leg:
+                self._leg_of[d.order_id] = leg
             self.live_orders[d.order_id] = OrderState(d.order_id, side, price, qty, qty, "pending_new")
         return d
 
     def cancel(self, order_id: int) -> Any:
-        d = self._intent(INTENT_CANCEL, 0, 0, 0, ORDER_LIMIT, TIF_GTC, order_id)
+        d = self._intent(INTENT_CANCEL, 0, 0, 0, ORDER_LIMIT, TIF_GTC, order_id, self._leg_of.get(order_id, 0))
         if d.accepted and order_id in self.live_orders:
             self.live_orders[order_id].status = "pending_cancel"
         return d
 
     def replace(self, order_id: int, price: int, qty: int) -> Any:
-        d = self._intent(INTENT_REPLACE, 0, price, qty, ORDER_LIMIT, TIF_GTC, order_id)
+        d = self._intent(INTENT_REPLACE, 0, price, qty, ORDER_LIMIT, TIF_GTC, order_id, self._leg_of.get(order_id, 0))
         if d.accepted and order_id in self.live_orders:
             self.live_orders[order_id].status = "pending_replace"
         return d
 
     # --- local book ------------------------------------------------------------------------------------------
-    def _local(self, kind: int, side: int, price: int, qty: int) -> None:
+    def _local(self, leg: Leg, kind: int, side: int, price: int, qty: int) -> None:
         from hft.book.l2 import L2_OK, L2_STATUS_NAMES, grow
 
-        status = local_apply(self.local, kind, side, price, qty, self.is_l3, self._top)
+        status = local_apply(leg.local, kind, side, price, qty, leg.is_l3, leg.top)
         if status == L2_OUT_OF_RANGE:
-            self.local = grow(self.local, side, price)
-            status = local_apply(self.local, kind, side, price, qty, self.is_l3, self._top)
+            leg.local = grow(leg.local, side, price)
+            status = local_apply(leg.local, kind, side, price, qty, leg.is_l3, leg.top)
         if status != L2_OK:
             raise SimError(f"local book: expected a valid update at ({side}, {price}), was {L2_STATUS_NAMES[status]}")
 
-    def _local_row(self, k: int) -> None:
-        """The local view := reference row `k` (it holds row k - 1 once row 0 was set: rows go in order)."""
+    def _local_row(self, leg: Leg, k: int) -> None:
+        """The leg's local view := its reference row `k` (it holds row k - 1 once row 0 was set: rows go in order)."""
         from hft.book.l2 import grow
         from hft.book.l2_view import local_set_row, row_out_of_range
 
-        ref = self.reference
-        while local_set_row(self.local, ref, k, k > 0, self._top) == L2_OUT_OF_RANGE:
-            lb = self.local
+        ref = leg.reference
+        while local_set_row(leg.local, ref, k, k > 0, leg.top) == L2_OUT_OF_RANGE:
+            lb = leg.local
             c = int(row_out_of_range(lb.bid_qty, lb.ask_qty, lb.state, ref, k))
-            self.local = grow(lb, BUY if c % 4 == COL_BID_PX else SELL, int(ref[k, c]))
+            leg.local = grow(lb, BUY if c % 4 == COL_BID_PX else SELL, int(ref[k, c]))
+
+    def _leg_at(self, i: int) -> int:
+        """The leg of merged event `i`."""
+        return self._leg_ix[i] if self._leg_ix is not None else 0
 
     def _local_event(self, i: int, kind: int, side: int, price: int, qty: int) -> None:
-        """Local market event `i` into the view: its reference row when there are rows, else the event."""
-        if self.reference is not None:
-            self._local_row(i)
+        """Local market event `i` into its leg's view: its reference row when there are rows, else the event."""
+        leg = self.legs[self._leg_at(i)]
+        if leg.reference is not None:
+            self._local_row(leg, self._own[i] if self._own is not None else i)
         else:
-            self._local(kind, side, price, qty)
+            self._local(leg, kind, side, price, qty)
 
-    def _refresh_top(self) -> bool:
-        b, bq, a, aq = self._top.tolist()
+    def _refresh_top(self, k: int = 0) -> bool:
+        """Leg `k`'s top snapshot := its per-event top; the gateway marks its symbol when the touch moved."""
+        leg = self.legs[k]
+        b, bq, a, aq = leg.top.tolist()
         top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
-        if top == self.local_top:
+        old = leg.local_top
+        if top == old:
             return False
-        if (top[0] != self.local_top[0] or top[2] != self.local_top[2]) and top[0] is not None \
-                and top[2] is not None:
-            self.gw.mark(self.symbol, (top[0] + top[2]) // 2)
-        self.local_top = top
+        if (top[0] != old[0] or top[2] != old[2]) and top[0] is not None and top[2] is not None:
+            self.gw.mark(leg.symbol, (top[0] + top[2]) // 2)
+        leg.local_top = top
         return True
 
     def _apply_local(self, i: int) -> None:
         kind, side, price, qty, flags = self._kind[i], self._side[i], self._price[i], self._qty[i], self._flags[i]
+        k = self.cur = self._leg_at(i)
         self._local_event(i, kind, side, price, qty)
         if kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC:
             aggressor = side if kind == EV_TRADE else -side  # an L3 execution's side is the resting order's
             self.ctx.deliver_trade(aggressor, price, qty)
         if flags & FLAG_EOM:
-            self._refresh_top()
+            self._refresh_top(k)
             self.strategy.on_book(self.ctx)
 
     # --- reports ---------------------------------------------------------------------------------------------
@@ -314,13 +409,15 @@ class Engine:
         ts, oid, price, qty, leaves, fee, kind, liq, queue = rep
         self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
         side = self._side_of.get(oid, 0)
+        k = self.cur = self._leg_of.get(oid, 0)
+        leg = self.legs[k]
         if kind == REPORT_ACK:
             self._acks[oid] = (self.clock.now_ns(), queue)
         if kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            self.position += side * qty
-            self.cash += cash_flow(side, price, qty, self._mult)
-            self.fees += fee
-            self.cash -= fee
+            leg.position += side * qty
+            leg.cash += cash_flow(side, price, qty, leg.mult)
+            leg.fees += fee
+            leg.cash -= fee
             self._fill_rows.append((ts, self.clock.now_ns(), oid, price, qty, leaves, fee, side, kind, liq))
         st = self.live_orders.get(oid)
         if st is not None:
@@ -345,14 +442,19 @@ class Engine:
         self._seq += 1
 
     def _sample(self) -> None:
-        b, _, a, _ = self.local_top
-        mid2 = (b + a) if b is not None and a is not None else 0
-        self._equity_rows.append((self.clock.now_ns(), mid2, self.position, self.cash, self.fees,
-                                  b if b is not None else 0, a if a is not None else 0))
+        """An equity sample: one row (one leg), or one row per leg in its `equity_rows` (several legs)."""
+        now = self.clock.now_ns()
+        for leg in self.legs:
+            b, _, a, _ = leg.local_top
+            mid2 = (b + a) if b is not None and a is not None else 0
+            (self._equity_rows if len(self.legs) == 1 else leg.equity_rows).append(
+                (now, mid2, leg.position, leg.cash, leg.fees, b if b is not None else 0, a if a is not None else 0))
 
-    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int = 1) -> RunOutput:
-        """Replay every event; returns the `RunOutput`. `progress(done, total)` is called now and then."""
-        self._mult = multiplier
+    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int | None = None
+            ) -> RunOutput:
+        """Replay every event; returns the `RunOutput`. `progress(done, total)` is called now and then.
+        `multiplier`: the money factor of a single instrument's fills (None: the legs' own)."""
+        self._set_multiplier(multiplier)
         ev = self.events
         n = len(ev)
         exch_arr = np.ascontiguousarray(ev["exch_ts"])
@@ -386,8 +488,8 @@ class Engine:
                 if progress is not None and i_loc % step == 0:
                     progress(i_loc, n)
             elif src == 2:
-                reps = self.venue.market(t, self._kind[i_ex], self._side[i_ex], self._price[i_ex],
-                                         self._qty[i_ex], self._oid[i_ex])
+                reps = self.legs[self._leg_at(i_ex)].venue.market(t, self._kind[i_ex], self._side[i_ex],
+                                                                  self._price[i_ex], self._qty[i_ex], self._oid[i_ex])
                 if len(reps):
                     self._schedule_reports(t, reps)
                 i_ex += 1
@@ -402,18 +504,27 @@ class Engine:
             progress(n, n)
         return self._output(n, wall)
 
+    def _set_multiplier(self, multiplier: int | None) -> None:
+        """A single instrument's money factor, given to `run` (None: the legs keep theirs)."""
+        if multiplier is None:
+            return
+        if len(self.legs) > 1:
+            raise SimError("engine: expected the legs' own money factors (several instruments), was one for all")
+        self.legs[0].mult = int(multiplier)
+
     def _dispatch_item(self, t: int, item: tuple) -> None:
         what = item[0]
         if what == "rep":
             self._deliver(item[1])
         elif what == "cmd":
             cmd = item[1]
+            venue = self.legs[self._leg_of.get(cmd.order_id, 0)].venue
             if cmd.action == INTENT_NEW:
-                reps = self.venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif)
+                reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif)
             elif cmd.action == INTENT_CANCEL:
-                reps = self.venue.cancel(t, cmd.order_id)
+                reps = venue.cancel(t, cmd.order_id)
             elif cmd.action == INTENT_REPLACE:
-                reps = self.venue.replace(t, cmd.order_id, cmd.price, cmd.qty)
+                reps = venue.replace(t, cmd.order_id, cmd.price, cmd.qty)
             else:
                 raise SimError(f"engine: expected a new / cancel / replace command, was action {cmd.action}")
             self._schedule_reports(t, reps)
@@ -421,8 +532,10 @@ class Engine:
             self._sample()
             self._push(t + self.cfg.sample_ns, PRI_TIMER, ("sample",))
         elif what == "wake":
+            self.cur = 0
             self.strategy.on_wake(self.ctx, item[1])
         elif what == "timer":
+            self.cur = 0
             self.strategy.on_timer(self.ctx)
             self._push(t + self.strategy.timer_ns, PRI_TIMER, ("timer",))
 
@@ -430,8 +543,6 @@ class Engine:
                 ) -> RunOutput:
         """The `RunOutput`; `arrays`: the (decisions, orders, fills) logs when the caller built them already (then
         ``self.decisions`` is a sequence of the records, handed over as it is)."""
-        from hft.core.orders import REASON_NAMES
-
         if arrays is None:
             dec = decision_log(self.decisions)
             orders = np.array(self._order_rows, dtype=ORDER_LOG_DTYPE) if self._order_rows else \
@@ -441,18 +552,35 @@ class Engine:
         else:
             dec, orders, fills = arrays
         equity = np.array(self._equity_rows, dtype=EQUITY_DTYPE)
-        rejects: dict[str, int] = {}
-        for r in dec["reason"][dec["accepted"] == 0]:
-            name = REASON_NAMES.get(int(r), str(int(r)))
-            rejects[name] = rejects.get(name, 0) + 1
-        final = {"position": self.position, "cash": self.cash, "fees": self.fees}
-        run_hash = hash_arrays(dec, orders, fills)
-        resync = getattr(self.venue, "resync_counters", None)
+        rejects = reject_counts(dec)
         acks = np.array([(o, *self._acks[o]) for o in sorted(self._acks)], dtype=ACK_LOG_DTYPE)
-        return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
-                         self.gw.metrics_snapshot(),
-                         list(self.decisions) if arrays is None else self.decisions, list(self.transitions),
-                         resync() if resync is not None else None, acks)
+        records = list(self.decisions) if arrays is None else self.decisions
+        if len(self.legs) == 1:
+            final = {"position": self.position, "cash": self.cash, "fees": self.fees}
+            resync = getattr(self.venue, "resync_counters", None)
+            return RunOutput(dec, orders, fills, equity, n, wall, rejects, final,
+                             hash_arrays(dec, orders, fills), self.gw.metrics_snapshot(), records,
+                             list(self.transitions), resync() if resync is not None else None, acks)
+        ids = sorted(self._side_of)
+        order_legs = np.array([(o, self._leg_of.get(o, 0)) for o in ids], dtype=ORDER_LEG_DTYPE)
+        of_symbol = {leg.symbol: leg.index for leg in self.legs}
+        dec_legs = np.array([of_symbol[d.symbol] for d in records], dtype=np.int64)
+        legs = [LegResult(leg.symbol, leg.mult, np.array(leg.equity_rows, dtype=EQUITY_DTYPE),
+                          {"position": leg.position, "cash": leg.cash, "fees": leg.fees},
+                          order_legs["order_id"][order_legs["leg"] == leg.index].copy(),
+                          np.flatnonzero(dec_legs == leg.index)) for leg in self.legs]
+        final = {"cash": sum(leg.cash for leg in self.legs), "fees": sum(leg.fees for leg in self.legs)}
+        return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final, hash_arrays(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
+                         records, list(self.transitions), None, acks, legs)
+
+
+def reject_counts(dec: np.ndarray) -> dict[str, int]:
+    """Rejected decisions of a decision log (`DECISION_LOG_DTYPE`) by reason name, sorted by name."""
+    rejects: dict[str, int] = {}
+    for r in dec["reason"][dec["accepted"] == 0]:
+        name = REASON_NAMES.get(int(r), str(int(r)))
+        rejects[name] = rejects.get(name, 0) + 1
+    return dict(sorted(rejects.items()))
 
 
 def decision_log(decisions: Any) -> np.ndarray:

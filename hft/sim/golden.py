@@ -24,6 +24,8 @@ from hft.core.errors import SimError
 
 KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
                "fees_money_units", "rejects")
+# a run over several instruments (`hft.sim.portfolio`): its positions by symbol instead of one position
+PORTFOLIO_KEY_METRICS = tuple("positions" if k == "position" else k for k in KEY_METRICS)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def make_golden(path: str | Path, *, strategy: str, config: dict[str, Any], data
         summary = _replay({**doc, "expect": {}}, path.parent, Path(tmp))
     if summary is None:
         raise SimError(f"{path}: the golden's data is not present")
-    doc["expect"] = {k: summary[k] for k in KEY_METRICS}
+    doc["expect"] = {k: summary[k] for k in (PORTFOLIO_KEY_METRICS if "legs" in summary else KEY_METRICS)}
     atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return doc
 

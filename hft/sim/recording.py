@@ -7,6 +7,7 @@ take a `RunRecorder` (or None: record nothing) instead of importing the WAL and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 __all__ = ["RunRecorder"]
@@ -15,8 +16,10 @@ __all__ = ["RunRecorder"]
 class RunRecorder(Protocol):
     """Records replays."""
 
-    def record_run(self, out: Any, summary: dict[str, Any], symbol: str, gateway: Any = None) -> dict[str, Any]:
-        """Record one run (its summary, decisions, orders, fills); what was recorded (run id, counts)."""
+    def record_run(self, out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str], gateway: Any = None
+                   ) -> dict[str, Any]:
+        """Record one run (its summary, decisions, orders, fills); `symbol`: its instrument, or each order id's
+        (several instruments); what was recorded (run id, counts)."""
         ...
 
     def record_summaries(self, summaries: list[dict[str, Any]], *, writer: str) -> dict[str, Any]:

@@ -55,10 +55,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -398,7 +395,8 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     """Replay `data` with the strategy `strategy_name` names (a registered name, ``FILE.py:Class`` or
     ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `data` may
     name several days (globs and ``{FROM..TO}`` ranges expand: `hft.data.sources.expand_data_paths`); each is
-    a session of one run (`hft.sim.sessions`). `fmt` names the data format (`hft.data.formats`; else detected by
+    a session of one run (`hft.sim.sessions`); or several instruments, one day each, on one clock
+    (`hft.sim.portfolio`). `fmt` names the data format (`hft.data.formats`; else detected by
     content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
     the module `hft.recorder.sim_runs`; None records nothing)."""
     from hft.data.sources import expand_data_paths, group_days, open_market_data
@@ -412,11 +410,17 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     data = expand_data_paths(data)
     groups = group_days(data)
     commit = _GitCommitProbe()  # git runs beside the data load and the replay
-    if len(groups) > 1:  # several days: one session each, on one gateway (hft.sim.sessions)
+    if len(groups) > 1:  # several days (one session each, `hft.sim.sessions`) or instruments (`hft.sim.portfolio`)
+        from hft.sim.portfolio import are_instruments, run_instruments
         from hft.sim.sessions import run_days
 
+        opened = [open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[:2]]
+        if are_instruments(opened):
+            mds = opened + [open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[2:]]
+            return run_instruments(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
+                                   progress=progress, recorder=recorder, commit=commit)
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
-                        recorder=recorder, commit=commit)
+                        recorder=recorder, commit=commit, opened=opened)
     try:
         md = open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
@@ -435,6 +439,8 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     if warnings:  # a switch that fell back is said (summary and stderr), never silent
         summary["warnings"] = warnings
     if out_dir is not None:
+        from hft.sim.run_folder import write_run_folder
+
         write_run_folder(out_dir, out, summary, md, force=force, config=config)
         summary["run_folder"] = str(out_dir)
     if recorder is not None:
@@ -457,15 +463,24 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     instrument's exchange filters). `gateway`: the gateway of the previous session of a run over several days
     (`hft.sim.sessions`), driven by this engine from now on, after its `new_day()`. Returns the engine and the
     money factor its ``run`` takes (`hft.sim.fees.money_factor`: linear or inverse accounting)."""
-    from hft.gateway import GatewayService
-    from hft.sim import latency as lat
-    from hft.sim.engine import EngineConfig
     from hft.sim.engine_nb import ENGINES
     from hft.sim.fees import money_factor
-    from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
-    from hft.sim.instruments import symbol_spec
 
     inst = md.instrument
+    venue, seed_levels, reference = build_venue(md, config)
+    engine_cls = ENGINES[config.engine]
+    # the same rows (one notion of "trust the reference") set the strategy's local view at each message's local
+    # time (hft.sim.engine, "Local view and reference rows")
+    return engine_cls(md.events, venue, gateway_factory([inst], strategy_name, config, gateway), strategy,
+                      inst.symbol, engine_config(config, strategy_name), book_level=inst.book_level,
+                      seed_levels=seed_levels, reference=reference), money_factor(inst, config.multiplier)
+
+
+def engine_config(config: ReplayConfig, strategy_name: str) -> Any:
+    """The engine's `EngineConfig` of a replay config: latency models (seeded per stream), sampling, names."""
+    from hft.sim import latency as lat
+    from hft.sim.engine import EngineConfig
+    from hft.sim.gateway_setup import SIM_ACCOUNT
 
     def model(base: int, salt: int, emp: EmpiricalLatency | None = None, jitter: int | None = None) -> Any:
         if emp is not None:
@@ -474,12 +489,25 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
         return lat.random(base, jitter, seed=config.seed * 1_000_003 + salt) if jitter else lat.constant(base)
 
     feed = None if config.feed == "data" else model(int(config.feed), 3, jitter=config.feed_jitter_ns)
-    ecfg = EngineConfig(entry=model(config.entry_ns, 1, config.entry_empirical),
+    return EngineConfig(entry=model(config.entry_ns, 1, config.entry_empirical),
                         response=model(config.response_ns, 2, config.response_empirical), feed=feed,
                         sample_ns=config.sample_ns, account=SIM_ACCOUNT, strategy=strategy_name)
-    venue, seed_levels, reference = build_venue(md, config)
-    gw_cfg = sim_gateway_config(inst.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
-                                working_orders=4096, self_match=True, symbol_spec=symbol_spec(inst, config.multiplier),
+
+
+def gateway_factory(instruments: list[Any], strategy_name: str, config: ReplayConfig,
+                    gateway: Any = None) -> Any:
+    """The engine's ``f(clock, dispatcher, sink) -> GatewayService``: a gateway holding every instrument's symbol
+    (with its exchange filters) and the config's limits, or `gateway` (the previous session's: rebound, after its
+    `new_day()`)."""
+    from hft.gateway import GatewayService
+    from hft.sim.gateway_setup import sim_gateway_config
+    from hft.sim.instruments import symbol_spec
+
+    first, *more = instruments
+    gw_cfg = sim_gateway_config(first.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
+                                working_orders=4096, self_match=True,
+                                symbol_spec=symbol_spec(first, config.multiplier),
+                                more_symbols={i.symbol: symbol_spec(i, config.multiplier) for i in more},
                                 risk_checks=config.risk_checks)
 
     def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:
@@ -489,11 +517,7 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
             return gateway
         return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
 
-    engine_cls = ENGINES[config.engine]
-    # the same rows (one notion of "trust the reference") set the strategy's local view at each message's local
-    # time (hft.sim.engine, "Local view and reference rows")
-    return engine_cls(md.events, venue, factory, strategy, inst.symbol, ecfg, book_level=inst.book_level,
-                      seed_levels=seed_levels, reference=reference), money_factor(inst, config.multiplier)
+    return factory
 
 
 def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int, int]], Any]:
@@ -568,17 +592,10 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     inst = md.instrument
     eq = out.equity
     mult = config.multiplier
-    from hft.sim.fees import mark_value, money_factor, money_unit
+    from hft.sim.fees import money_factor, money_unit
 
-    # equity in money units (float only for the metric): cash + position marked at the mid
-    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], money_factor(inst, mult)) if len(eq) else np.zeros(1)
-    valid = eq["mid2"] > 0 if len(eq) else np.zeros(1, bool)
-    equity = np.where(valid, equity, np.nan)
-    equity = _ffill(equity)
-    rets = np.diff(equity[~np.isnan(equity)])
-    sharpe = float(rets.mean() / rets.std()) if len(rets) > 1 and rets.std() > 0 else 0.0
-    peak = np.fmax.accumulate(np.nan_to_num(equity, nan=0.0))
-    max_dd = float(np.nanmax(peak - np.nan_to_num(equity, nan=0.0))) if len(equity) else 0.0
+    equity = net_equity(eq, money_factor(inst, mult))
+    sharpe, max_dd = equity_stats(equity)
     final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(out.final["cash"])
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
@@ -615,6 +632,27 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         **({"resync": out.resync} if out.resync is not None else {}),
         **_quote_equivalent(inst, eq, final_pnl * money, out.final["fees"] * money),
     }
+
+
+def net_equity(eq: np.ndarray, money: int) -> np.ndarray:
+    """Net equity in money units at each equity sample (float, for metrics): cash + the position marked at the
+    mid (`hft.sim.fees.mark_value`), carried forward over samples without a mid (NaN before the first);
+    ``[0.]`` without samples."""
+    from hft.sim.fees import mark_value
+
+    if not len(eq):
+        return np.zeros(1)
+    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], money)
+    return _ffill(np.where(eq["mid2"] > 0, equity, np.nan))
+
+
+def equity_stats(equity: np.ndarray) -> tuple[float, float]:
+    """(Sharpe per sample, max drawdown) of a net equity series (`net_equity`)."""
+    rets = np.diff(equity[~np.isnan(equity)])
+    sharpe = float(rets.mean() / rets.std()) if len(rets) > 1 and rets.std() > 0 else 0.0
+    peak = np.fmax.accumulate(np.nan_to_num(equity, nan=0.0))
+    max_dd = float(np.nanmax(peak - np.nan_to_num(equity, nan=0.0))) if len(equity) else 0.0
+    return sharpe, max_dd
 
 
 def _quote_equivalent(inst: Any, eq: np.ndarray, pnl: float, fees: float) -> dict[str, Any]:
@@ -700,71 +738,3 @@ class _GitCommitProbe:
             if p.poll() is None:
                 p.kill()
             p.communicate()
-
-
-def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
-                     config: ReplayConfig | None = None, extra: Any = None) -> None:
-    """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
-    effective form goes to ``config.yaml``; `extra(folder)` writes more into it before the rename (the days
-    of a run over several days)."""
-
-    out_dir = Path(out_dir)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    if not parent.is_dir():
-        raise SimError(f"{out_dir}: expected an existing parent directory")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
-        from hft.sim.run_tables import write_tables
-
-        frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
-        if config is not None:
-            write_config(tmp / "config.yaml", config)
-        from hft.report.run import write_tearsheet
-
-        write_tearsheet(tmp / "report.html", frames, summary,
-                        (tmp / "config.yaml").read_text() if config is not None else None)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
-        plot_run(tmp / "replay.png", out, summary)
-        if extra is not None:
-            extra(tmp)
-        if out_dir.exists():
-            if not force:
-                raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
-    """Mid and our quotes/fills, inventory and equity (matplotlib, headless).
-
-    Draws on a bare `Figure` (Agg canvas), never through pyplot, so it leaves the caller's backend alone (a
-    notebook keeps its inline figures after a replay).
-    """
-    from matplotlib.figure import Figure
-
-    eq = out.equity
-    t = (eq["ts"] - eq["ts"][0]) / 1e9 if len(eq) else np.zeros(0)
-    fig = Figure(figsize=(10, 7))
-    ax = fig.subplots(3, 1, sharex=True)
-    ok = eq["mid2"] > 0
-    ax[0].plot(t[ok], eq["mid2"][ok] / 2, lw=0.8, label="mid (ticks)")
-    if len(out.fills) and len(eq):
-        ft = (out.fills["local_ts"] - eq["ts"][0]) / 1e9
-        buy = out.fills["side"] > 0
-        ax[0].scatter(ft[buy], out.fills["price"][buy], s=6, c="g", label="our buys")
-        ax[0].scatter(ft[~buy], out.fills["price"][~buy], s=6, c="r", label="our sells")
-    ax[0].legend(loc="upper left", fontsize=7)
-    ax[1].step(t, eq["position"], where="post", lw=0.8)
-    ax[1].set_ylabel("inventory (lots)")
-    from hft.sim.fees import mark_value
-
-    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], int(summary.get("money_factor", 1)))
-    ax[2].plot(t[ok], equity[ok], lw=0.8)
-    ax[2].set_ylabel("equity (money units)")
-    ax[2].set_xlabel("seconds")
-    fig.suptitle(f"{summary['strategy']} on {summary['symbol']} — run {summary['run_hash'][:12]}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,11 @@ def day_label(paths: list[Path]) -> str:
 
 def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
                     progress: Callable[[int, int], None] | None = None, commit: str = "",
-                    prepare: Callable[[Any, Any], None] | None = None) -> tuple[list[Session], Any]:
+                    prepare: Callable[[Any, Any], None] | None = None,
+                    opened: Sequence[Any] = ()) -> tuple[list[Session], Any]:
     """Replay each day of `groups` in order on one gateway (module docstring). `prepare(engine, md)` runs before
-    each day's replay (Gate D hands the day's signal to its strategy there). Returns the sessions and the
-    gateway."""
+    each day's replay (Gate D hands the day's signal to its strategy there); `opened`: the first days' data,
+    already opened (`open_market_data`). Returns the sessions and the gateway."""
     from hft.compile_watch import CompileWatch
     from hft.data.sources import open_market_data
     from hft.sim.instruments import apply_overrides
@@ -69,14 +70,14 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     done = 0
     end_ts = None
     symbol = None
-    for paths in groups:
+    for k, paths in enumerate(groups):
         label = day_label(paths)
-        md = open_market_data(paths)
+        md = opened[k] if k < len(opened) else open_market_data(paths)
         md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         sym = md.instrument.symbol
         if symbol is not None and sym != symbol:
             raise SimError(f"{paths[0]}: expected days of one instrument ({symbol}), was {sym}",
-                           hint="several instruments in one run are not supported yet; replay them apart")
+                           hint="several instruments in one run take one day each: hft replay -d A -d B")
         symbol = sym
         first = int(md.events["exch_ts"].min())
         if end_ts is not None and first < end_ts:
@@ -193,21 +194,22 @@ def total_summary(sessions: list[Session], out: Any, strategy_name: str, params:
 
 
 def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
-             out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any) -> dict[str, Any]:
+             out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
+             opened: Sequence[Any] = ()) -> dict[str, Any]:
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
-    (`hft.sim.recording.RunRecorder`, or None)."""
-    from hft.sim.replay import write_run_folder
+    (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened."""
+    from hft.sim.run_folder import write_run_folder
 
     try:
         sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
-                                       commit=commit.result())
+                                       commit=commit.result(), opened=opened)
     finally:
         commit.close()
     out = total_output(sessions)
     summary = total_summary(sessions, out, strategy_name, strategy.params(), config, commit=commit.result())
     if out_dir is not None:
         def write_days(folder: Path) -> None:
-            from hft.sim.replay import write_run_folder as write_one
+            from hft.sim.run_folder import write_run_folder as write_one
 
             (folder / "days").mkdir()
             for k, s in enumerate(sessions, 1):

@@ -43,6 +43,14 @@ Beyond the top of book the context offers (all local: what the strategy could kn
   report that travelled back: a research convenience (hftbacktest exposes the same), read it knowing that a
   live strategy can only estimate it.
 
+Several instruments (a run of several legs, `hft.sim.engine.Engine.of_legs`): the context's instrument accessors
+(top, ``depth``, ``position``, ``orders``, ``cash``, ``fees``, ``pnl``, ``trades``, ``submit``) refer to the leg of
+the callback — the instrument whose book or trade arrived, the instrument of the order a report is about, leg 0
+for timers and wakes; ``ctx.symbol`` / ``ctx.leg_index`` name it. ``ctx.leg(k)`` (an index or a symbol) is the
+same context fixed on leg k, for reading and trading any instrument; ``ctx.symbols`` lists them in leg order.
+``fills`` are every fill of the run; cancel / replace go to the order's own instrument. A single-instrument run
+has one leg: nothing changes.
+
 What wakes a strategy on the numba engine (`hft.sim.engine_nb`): its ``wakes`` attribute (a subset of
 ``("book", "trade", "order", "timer")``), else the callbacks it overrides; a callback outside that set is not
 called there. Numba strategy kernels: a strategy may also name a registered njit book callback
@@ -60,8 +68,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from hft.core.errors import SimError
+
 if TYPE_CHECKING:
     from hft.sim.engine import Engine
+    from hft.sim.legs import Leg
 
 
 @dataclass
@@ -116,18 +127,63 @@ class Fill(NamedTuple):
 
 
 class Context:
-    """What a strategy sees and can do. Prices are ticks, quantities lots, times local ns."""
+    """What a strategy sees and can do. Prices are ticks, quantities lots, times local ns. Instrument accessors
+    refer to the callback's leg, or to leg `leg` when given (`Context.leg`; module docstring)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, leg: int | None = None, shared: Context | None = None) -> None:
         self._e = engine
+        self._k = leg
+        if shared is not None:  # a view fixed on one leg shares the run's context state
+            self._trades, self._depth_n, self._views = shared._trades, shared._depth_n, shared._views
+            return
         keep = int(getattr(engine.strategy, "trade_history", 0) or 0)
-        self._trades: deque[Trade] | None = deque(maxlen=keep) if keep > 0 else None
+        legs = len(engine.legs)
+        self._trades: list[deque[Trade]] | None = [deque(maxlen=keep) for _ in range(legs)] if keep > 0 else None
         self._depth_n = int(getattr(engine.strategy, "depth_levels", 5))
+        self._views: dict[int, Context] = {}
+
+    @property
+    def _leg(self) -> Leg:
+        e = self._e
+        return e.legs[e.cur if self._k is None else self._k]
+
+    def leg(self, which: int | str) -> Context:
+        """The context fixed on one instrument: its leg index or its symbol."""
+        legs = self._e.legs
+        if isinstance(which, str):
+            ks = [leg.index for leg in legs if leg.symbol == which]
+            if not ks:
+                raise SimError(f"ctx.leg: expected one of {[leg.symbol for leg in legs]}, was {which!r}")
+            k = ks[0]
+        else:
+            k = int(which)
+            if not 0 <= k < len(legs):
+                raise SimError(f"ctx.leg: expected a leg index in [0, {len(legs)}), was {which}")
+        view = self._views.get(k)
+        if view is None:
+            view = self._views[k] = Context(self._e, k, self)
+        return view
+
+    @property
+    def symbols(self) -> list[str]:
+        """The run's instruments, in leg order."""
+        return [leg.symbol for leg in self._e.legs]
+
+    @property
+    def symbol(self) -> str:
+        """The instrument this context refers to."""
+        return self._leg.symbol
+
+    @property
+    def leg_index(self) -> int:
+        """The leg this context refers to."""
+        return self._leg.index
 
     def deliver_trade(self, side: int, price: int, qty: int) -> None:
-        """The engine's entry for a trade print: remember it (``trade_history``), then ``on_trade``."""
+        """The engine's entry for a trade print of the current leg: remember it (``trade_history``), then
+        ``on_trade``."""
         if self._trades is not None:
-            self._trades.append(Trade(self._e.clock.now_ns(), side, price, qty))
+            self._trades[self._e.cur].append(Trade(self._e.clock.now_ns(), side, price, qty))
         self._e.strategy.on_trade(self, side, price, qty)
 
     @property
@@ -136,34 +192,38 @@ class Context:
 
     @property
     def best_bid(self) -> int | None:
-        return self._e.local_top[0]
+        return self._leg.local_top[0]
 
     @property
     def best_ask(self) -> int | None:
-        return self._e.local_top[2]
+        return self._leg.local_top[2]
 
     @property
     def bid_qty(self) -> int:
-        return self._e.local_top[1]
+        return self._leg.local_top[1]
 
     @property
     def ask_qty(self) -> int:
-        return self._e.local_top[3]
+        return self._leg.local_top[3]
 
     @property
     def mid2(self) -> int | None:
         """Twice the mid price in ticks (exact integer), None when a side is empty."""
-        b, a = self._e.local_top[0], self._e.local_top[2]
+        b, _, a, _ = self._leg.local_top
         return None if b is None or a is None else b + a
 
     @property
     def position(self) -> int:
-        return self._e.position
+        return self._leg.position
 
     @property
     def orders(self) -> dict[int, OrderState]:
-        """Our orders that are not finished (pending or working), by order id."""
-        return self._e.live_orders
+        """Our orders on this instrument that are not finished (pending or working), by order id."""
+        e = self._e
+        if len(e.legs) == 1:
+            return e.live_orders
+        k, leg_of = self._leg.index, e._leg_of
+        return {oid: o for oid, o in e.live_orders.items() if leg_of.get(oid, 0) == k}
 
     def depth(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The best `n` levels per side of the local book (default ``depth_levels``): ``(bids, asks)``, each an
@@ -174,53 +234,53 @@ class Context:
         if n <= 0:
             return np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64)
         bp, bq, ap, aq = (np.empty(n, np.int64) for _ in range(4))
-        top_n(self._e.local, bp, bq, ap, aq)
+        top_n(self._leg.local, bp, bq, ap, aq)
         kb, ka = int((bq > 0).sum()), int((aq > 0).sum())  # filled slots come first; empty ones hold qty 0
         return np.stack([bp[:kb], bq[:kb]], axis=1), np.stack([ap[:ka], aq[:ka]], axis=1)
 
     @property
     def trades(self) -> list[Trade]:
         """The last ``trade_history`` trade prints, oldest first (empty when the strategy keeps none)."""
-        return list(self._trades) if self._trades is not None else []
+        return list(self._trades[self._leg.index]) if self._trades is not None else []
 
     @property
     def fills(self) -> list[Fill]:
-        """Our fills so far, in order."""
+        """Our fills so far, in order (every instrument's)."""
         return [Fill(*r) for r in self._e._fill_rows]
 
     @property
     def cash(self) -> int:
         """Cash in money units (`hft.sim.fees`), fees paid included."""
-        return self._e.cash
+        return self._leg.cash
 
     @property
     def fees(self) -> int:
         """Fees paid so far in money units (negative: rebates received)."""
-        return self._e.fees
+        return self._leg.fees
 
     @property
     def pnl(self) -> float:
         """Cash plus the position marked at the local mid, in money units (the cash alone without a mid)."""
         mid2 = self.mid2
-        e = self._e
+        leg = self._leg
         if mid2 is None:
-            return float(e.cash)
-        from hft.sim.fees import mark_value
+            return float(leg.cash)
+        from hft.sim.fees import mark_value  # lazy: numba; a strategy module imports this one
 
-        return float(e.cash + mark_value(e.position, mid2, getattr(e, "_mult", 1)))
+        return float(leg.cash + mark_value(leg.position, mid2, leg.mult))
 
     def queue_ahead(self, order_id: int) -> float:
         """Lots ahead of our resting order in its price queue (exact on L3, the queue model's estimate on L2);
         -1 when it does not rest. The venue's state now (module docstring)."""
-        return self._e.venue.queue_ahead(order_id)
+        return self._e.legs[self._e._leg_of.get(order_id, 0)].venue.queue_ahead(order_id)
 
     def at(self, t: int, payload: Any = None) -> None:
         """Call the strategy's ``on_wake(ctx, payload)`` at local time `t` (ns; not before now)."""
         self._e.wake_at(max(int(t), self._e.clock.now_ns()), payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
-        """Send a new order through the gateway; returns its `Decision`."""
-        return self._e.submit(side, price, qty, order_type, tif)
+        """Send a new order on this instrument through the gateway; returns its `Decision`."""
+        return self._e.submit(side, price, qty, order_type, tif, self._leg.index)
 
     def cancel(self, order_id: int) -> Any:
         return self._e.cancel(order_id)

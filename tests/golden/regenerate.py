@@ -26,6 +26,12 @@ GOLDENS = {
     "lobster_goog_mm": dict(strategy="mm", data=[f"{SHARED}/lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"],
                             config={"strategies": {"mm": {"size": 10, "max_position": 100}}},
                             description="NASDAQ GOOG 2012-06-21 (LOBSTER level 1), mm"),
+    "lobster_goog_amzn_hedged": dict(strategy="hft.sim.strategies.hedged_mm:HedgedMarketMaker",
+                                     data=[f"{SHARED}/lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip",
+                                           f"{SHARED}/lobster/LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"],
+                                     config={"engine": "python"},
+                                     description="NASDAQ GOOG quoted and AMZN hedging it on one clock (LOBSTER "
+                                                 "level 1, 2012-06-21), hedged_mm, reference engine"),
     "binance_spot_eth_mm": dict(strategy="mm", data=[f"{SHARED}/binance/spot/ethusdt_20240808.gz",
                                                      f"{SHARED}/binance/spot/ethusdt_20240809.gz"],
                                 config={"queue_model": "power_prob_2",

@@ -32,6 +32,17 @@ def test_strategy_example_runs(tmp_path):
     assert s["orders"] > 0 and abs(s["position"]) <= 3
 
 
+def test_two_leg_example_runs(tmp_path):
+    from hft.data.importing import generate_day
+    from hft.sim.replay import parse_replay_config, run_replay
+
+    (tmp_path / "spread_watch.py").write_text(_block("class SpreadWatch"))
+    days = [Path(generate_day(tmp_path / sym, seed=seed, symbol=sym, date="2024-01-02", messages=3000, levels=5,
+                              zip_output=True)["zip_path"]) for seed, sym in ((4, "AAA"), (5, "BBB"))]
+    s = run_replay(days, f"{tmp_path / 'spread_watch.py'}:SpreadWatch", parse_replay_config({"engine": "python"}))
+    assert s["symbols"] == ["AAA", "BBB"] and s["positions"] == {"AAA": 1, "BBB": -1}
+
+
 def test_format_example_registers_and_opens(tmp_path):
     from hft.core.errors import DataValidationError
     from hft.data import formats

@@ -48,8 +48,8 @@ from hft.sim.replay import (
     build_engine,
     load_replay_config,
     summarise,
-    write_run_folder,
 )
+from hft.sim.run_folder import write_run_folder
 from hft.sim.sessions import replay_sessions, total_output, total_summary
 
 __all__ = ["GateDResult", "replay_config_for", "replay_metrics", "replay_verdict", "run_gate_d"]

@@ -235,8 +235,8 @@ class NbEngine(Engine):
 
     _ltop: np.ndarray | None = None  # the kernel's copy of `local_top` (set by `run`)
 
-    def _refresh_top(self) -> bool:
-        changed = super()._refresh_top()
+    def _refresh_top(self, k: int = 0) -> bool:
+        changed = super()._refresh_top(k)
         if self._ltop is not None:
             self._ltop[:] = self._top
         return changed
@@ -246,9 +246,9 @@ class NbEngine(Engine):
         self.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
-    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> object:
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> object:
         self._orders_dirty = True
-        d = super().submit(side, price, qty, otype, tif)
+        d = super().submit(side, price, qty, otype, tif, leg)
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._order_info[d.order_id, OI_SIDE] = side
@@ -288,9 +288,10 @@ class NbEngine(Engine):
     # latency draws, heap sequence) in the state row, whoever creates them: Python code that sends an intent (a
     # fallback path, the gateway's StormGuard) pushes onto the same heap and writes the same rows, so the
     # order of everything is the reference engine's.
-    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> object:
+    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
+                leg: int = 0) -> object:
         if not self._fast:
-            return super()._intent(kind, side, price, qty, otype, tif, target)
+            return super()._intent(kind, side, price, qty, otype, tif, target, leg)
         st = self._st
         st[S_KEY] += 1
         now = self.clock.now_ns()
@@ -504,11 +505,17 @@ class NbEngine(Engine):
             self._arg_cache = (kernel.overloads[sig].entry_point, args)
         return self._arg_cache
 
-    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int = 1) -> RunOutput:
-        """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s)."""
+    def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int | None = None
+            ) -> RunOutput:
+        """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s). One instrument only (its
+        kernels hold one venue and one local view; several legs run on the reference engine)."""
         from hft.sim.exchange_l3 import L3Venue
 
-        self._mult = multiplier
+        if len(self.legs) > 1:
+            raise SimError(f"numba engine: expected one instrument, was {len(self.legs)} "
+                           f"({', '.join(leg.symbol for leg in self.legs)})",
+                           hint="several instruments in one run need the reference engine for now: --engine python")
+        self._set_multiplier(multiplier)
         ev = self.events
         n = len(ev)
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
@@ -569,7 +576,7 @@ class NbEngine(Engine):
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
             st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
             st[S_STRAT] = self.gw._strat.get(self.cfg.strategy, -1)
-            st[S_MULT] = multiplier
+            st[S_MULT] = self._mult
             st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
         st[S_NOW] = self.clock.now_ns()
         st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0

@@ -10,7 +10,7 @@ from hft.sim.strategy import Strategy
 #: Lower bounds of parameters shared by the built-in strategies (an order of 0 or -1 lots is no order); applied
 #: by `hft.sim.strategy_loader` to the classes of this package (a class elsewhere declares its own ``MINIMUM``).
 MINIMUM: dict[str, int] = {"size": 1, "qty": 1, "slices": 1, "max_position": 0, "cooldown_ns": 0,
-                           "duration_ns": 1}
+                           "duration_ns": 1, "min_hedge": 1, "hedge_slip_ticks": 0, "hedge_ratio": 0}
 
 
 def make_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:

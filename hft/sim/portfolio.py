@@ -1,0 +1,234 @@
+"""Several instruments in one replay: ``hft replay -d GOOG.zip -d AMZN.zip -s hedged_mm --engine python``.
+
+Each ``--data`` group of its own instrument is a *leg* (`hft.sim.legs`): the legs' events merge on one clock and
+drive ONE `GatewayService` holding every leg's symbol (`Engine.of_legs`). Each leg keeps its venue (built by
+`hft.sim.replay.build_venue`, exactly as a single-instrument replay builds it: L3 with its LOBSTER pre-open book and
+reference resync, or L2 with the queue model), its local view and its accounting; the strategy addresses legs
+through its context (`Context.leg`).
+
+Results: one summary per leg — `summarise` over the leg's own orders, fills, decisions and equity samples
+(`leg_output`), so a leg reads like a single-instrument run — and the portfolio: PnL, gross PnL and fees summed
+over the legs, the net equity series (the legs' net equity at each common sample time, `replay.net_equity`) with its
+drawdown and Sharpe, the final positions and their net / gross exposure at the last local mids, the largest gross
+exposure sampled, orders / fills / rejects of the run and the run hash over every decision, order and fill plus
+the leg of each (`hft.sim.engine`). The legs must share one money unit and settlement currency (two stocks of one
+exchange do; a coin-margined contract and a spot pair do not: refused). The run folder holds ``summary.json``,
+``config.yaml`` and ``portfolio.parquet`` (the portfolio's series, `write_portfolio_table`) and
+``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
+run once, each order and fill under its own symbol.
+
+Not built yet: the numba engine for several legs (refused with a hint to ``--engine python``; the design is in
+docs/sim.md), several days of several instruments in one run (refused), sweeps over instrument pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft import __version__
+from hft.compile_watch import CompileWatch
+from hft.core.errors import SimError
+from hft.core.ids import hash_arrays
+from hft.sim.engine import RunOutput, reject_counts
+from hft.sim.engine_nb import ENGINES
+from hft.sim.fees import mark_value, money_factor, money_unit
+from hft.sim.instruments import apply_overrides
+from hft.sim.legs import LegInput
+from hft.sim.replay import (
+    _ccy,
+    _ffill,
+    build_venue,
+    engine_config,
+    equity_stats,
+    gateway_factory,
+    net_equity,
+    summarise,
+    write_config,
+)
+from hft.sim.run_folder import atomic_folder, write_run_folder, write_summary
+
+
+def are_instruments(opened: list[Any]) -> bool:
+    """Whether data groups are instruments, not days of one: the first two opened groups name different
+    symbols (`check_legs` then refuses anything but one group per instrument)."""
+    return opened[0].instrument.symbol != opened[1].instrument.symbol
+
+
+def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
+    """Legs must be distinct instruments of one money unit and currency; the numba engine runs one instrument."""
+    symbols = [md.instrument.symbol for md in mds]
+    for k, sym in enumerate(symbols):
+        if sym in symbols[:k]:
+            raise SimError(f"{groups[k][0]}: expected one day per instrument, {sym} is given twice",
+                           hint="several days of several instruments in one run are not built; replay each day "
+                                "apart")
+    units = [(md.instrument.settlement, money_unit(md.instrument, config.multiplier)) for md in mds]
+    for md, u in zip(mds, units, strict=True):
+        if u != units[0]:
+            raise SimError(f"several instruments: expected one money unit ({units[0][1]:g} {units[0][0]} of "
+                           f"{symbols[0]}), {md.instrument.symbol} has {u[1]:g} {u[0]}",
+                           hint="replay instruments of different money units or currencies apart")
+    if config.engine != "python":
+        raise SimError(f"several instruments ({', '.join(symbols)}): expected engine 'python', was "
+                       f"{config.engine!r}: the numba engine runs one instrument",
+                       hint="pass --engine python (the reference engine runs several instruments)")
+
+
+def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
+                progress: Any = None) -> tuple[Any, Any, float, float]:
+    """Replay the legs `mds` (opened, instrument overrides applied) on one clock; returns the `RunOutput`, the
+    engine, the replay seconds and the kernel compilation seconds."""
+    legs = []
+    for md in mds:
+        inst = md.instrument
+        venue, seed_levels, reference = build_venue(md, config)
+        legs.append(LegInput(md.events, venue, inst.symbol, inst.book_level, seed_levels, reference,
+                             money_factor(inst, config.multiplier)))
+    instruments = [md.instrument for md in mds]
+    engine = ENGINES[config.engine].of_legs(legs, gateway_factory(instruments, strategy_name, config), strategy,
+                                             engine_config(config, strategy_name))
+    t0 = time.perf_counter()
+    with CompileWatch() as compiled:
+        out = engine.run(progress)
+    return out, engine, time.perf_counter() - t0, compiled.seconds
+
+
+def leg_output(out: Any, k: int, events: int) -> Any:
+    """Leg `k` of a run over several instruments as a single-instrument `RunOutput`: its decisions, orders,
+    fills, equity, final accounting, acks, its `events` (the leg's own count); its own run hash over its
+    arrays."""
+    leg = out.legs[k]
+    dec = out.decisions[leg.decisions]
+    orders = out.orders[np.isin(out.orders["order_id"], leg.order_ids)]
+    fills = out.fills[np.isin(out.fills["order_id"], leg.order_ids)]
+    acks = out.acks[np.isin(out.acks["order_id"], leg.order_ids)]
+    records = [out.decision_records[int(i)] for i in leg.decisions]
+    return RunOutput(dec, orders, fills, leg.equity, events, out.wall_s, reject_counts(dec), dict(leg.final),
+                     hash_arrays(dec, orders, fills), out.gateway_metrics, records, [], None, acks)
+
+
+def position_value(eq: np.ndarray, money: int) -> np.ndarray:
+    """A leg's position at each equity sample valued at its last local mid, in money units (`mark_value`; 0
+    before the first mid)."""
+    if not len(eq):
+        return np.zeros(1)
+    mid2 = _ffill(np.where(eq["mid2"] > 0, eq["mid2"].astype(np.float64), np.nan))
+    ok = ~np.isnan(mid2)
+    value = np.zeros(len(eq))
+    value[ok] = mark_value(eq["position"][ok], mid2[ok], money)
+    return value
+
+
+def portfolio_series(legs: list[Any]) -> dict[str, Any]:
+    """The portfolio at the legs' common equity samples (every sample holds one row per leg), in money units:
+    each leg's net equity (`replay.net_equity`) and position value (`position_value`), the net equity summed over
+    the legs, the net and gross exposure. One element (zeros) when there are no samples."""
+    nets = [net_equity(leg.equity, leg.multiplier) for leg in legs]
+    values = [position_value(leg.equity, leg.multiplier) for leg in legs]
+    return {"ts": legs[0].equity["ts"], "nets": nets, "values": values, "net_equity": np.sum(nets, axis=0),
+            "net_exposure": np.sum(values, axis=0), "gross_exposure": np.sum(np.abs(values), axis=0)}
+
+
+def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: str) -> None:
+    """``portfolio.parquet``: per equity sample ``ts`` / ``ts_utc``, the portfolio's ``net_equity_ccy``,
+    ``net_exposure_ccy``, ``gross_exposure_ccy``, and per leg ``<symbol>_position``, ``<symbol>_net_equity_ccy``
+    (currency columns in ``hft.currency``)."""
+    import polars as pl  # lazy: polars only when a run folder is written (a replay never loads it)
+
+    series = portfolio_series(legs)
+    n = len(series["ts"])
+    cols: dict[str, Any] = {"ts": series["ts"]}
+    for key in ("net_equity", "net_exposure", "gross_exposure"):
+        cols[f"{key}_ccy"] = series[key][:n] * money
+    for leg, net in zip(legs, series["nets"], strict=True):
+        cols[f"{leg.symbol}_position"] = leg.equity["position"]
+        cols[f"{leg.symbol}_net_equity_ccy"] = net[:n] * money
+    df = pl.DataFrame(cols).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("ts_utc"))
+    df.write_parquet(path, metadata={"hft.currency": currency, "hft.money_unit": repr(money)})
+
+
+LEG_KEYS = ("symbol", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_money_units",
+            "max_drawdown", "orders", "cancels", "fills", "filled_qty", "position", "position_inst", "rejects",
+            "maker_share")
+
+
+def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, Any]], strategy_name: str,
+                      params: dict[str, Any], config: Any, data: list[list[Path]], *, commit: str, run_s: float,
+                      compile_s: float) -> dict[str, Any]:
+    """The run's summary: the portfolio's figures and each leg's (module docstring)."""
+    money = leg_summaries[0]["money_unit"]
+    legs = out.legs
+    series = portfolio_series(legs)
+    sharpe, max_dd = equity_stats(series["net_equity"])
+    gross = series["gross_exposure"]
+    last = [float(v[-1]) for v in series["values"]]
+    pnl_mu = sum(s["pnl_money_units"] for s in leg_summaries)
+    fees_mu = sum(s["fees_money_units"] for s in leg_summaries)
+    replay_s = run_s - compile_s if compile_s else out.wall_s
+    eq0 = legs[0].equity
+    return {
+        "ok": True, "strategy": strategy_name, "params": params,
+        "symbols": [leg.symbol for leg in legs], "n_instruments": len(legs),
+        "events": out.events, "wall_s": round(out.wall_s, 4), "compile_s": round(compile_s, 3),
+        "events_per_s": round(out.events / replay_s) if replay_s > 0 else None,
+        "run_hash": out.run_hash, "config_hash": config.digest(), "config_sources": list(config.sources),
+        "data_hash": hashlib.blake2b("|".join(s["data_hash"] for s in leg_summaries).encode(),
+                                     digest_size=8).hexdigest(),
+        "currency": leg_summaries[0]["currency"], "money_unit": money, "multiplier": config.multiplier,
+        "pnl_money_units": round(pnl_mu, 2), "fees_money_units": fees_mu,
+        "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_mu) * money), "fees": _ccy(fees_mu * money),
+        "max_drawdown": _ccy(max_dd * money), "max_drawdown_money_units": round(max_dd, 2),
+        "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
+        "positions": {leg.symbol: leg.final["position"] for leg in legs},
+        "exposure": {"net": _ccy(sum(last) * money), "gross": _ccy(sum(abs(x) for x in last) * money),
+                     "max_gross": _ccy(float(gross.max()) * money) if len(gross) else 0.0,
+                     "by_symbol": {leg.symbol: _ccy(x * money) for leg, x in zip(legs, last, strict=True)}},
+        "orders": sum(s["orders"] for s in leg_summaries), "cancels": sum(s["cancels"] for s in leg_summaries),
+        "fills": len(out.fills), "filled_qty": int(out.fills["qty"].sum()) if len(out.fills) else 0,
+        "decisions": len(out.decisions), "rejects": out.rejects,
+        "start_ts": int(eq0["ts"][0]) if len(eq0) else 0, "end_ts": int(eq0["ts"][-1]) if len(eq0) else 0,
+        "latency": config.latency_summary(), "seed": config.seed, "engine": config.engine, "version": __version__,
+        "git_commit": commit, "data": [[str(p) for p in g] for g in data],
+        "legs": [{k: s[k] for k in LEG_KEYS if k in s} for s in leg_summaries],
+    }
+
+
+def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
+                    out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any) -> dict[str, Any]:
+    """`hft replay` over several instruments: replay, per-leg and portfolio summaries, the run folder (with
+    ``legs/``), the `recorder`'s record (`hft.sim.recording.RunRecorder`, or None)."""
+    mds = [dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)) for md in mds]
+    check_legs(groups, mds, config)
+    try:
+        out, engine, run_s, compile_s = replay_legs(mds, strategy, strategy_name, config, progress=progress)
+        sha = commit.result()
+    finally:
+        commit.close()
+    leg_outs = [leg_output(out, k, len(md.events)) for k, md in enumerate(mds)]
+    leg_summaries = [summarise(o, md, strategy_name, strategy.params(), config, g, commit=sha)
+                     for o, md, g in zip(leg_outs, mds, groups, strict=True)]
+    summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
+                                commit=sha, run_s=run_s, compile_s=compile_s)
+    if out_dir is not None:
+        def fill(tmp: Path) -> None:
+            write_config(tmp / "config.yaml", config)
+            write_summary(tmp / "summary.json", summary)
+            write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"])
+            (tmp / "legs").mkdir()
+            for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1):
+                name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in md.instrument.symbol)
+                write_run_folder(tmp / "legs" / name, o, s, md, force=False, config=config)
+
+        atomic_folder(out_dir, fill, force=force)
+        summary["run_folder"] = str(out_dir)
+    if recorder is not None:
+        symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
+        summary["store"] = recorder.record_run(out, summary, symbol_of, engine.gw)
+    return summary
+

@@ -1,0 +1,98 @@
+"""A replay's run folder, written atomically (docs/sim.md, "Run folder"): Parquet tables, ``summary.json``,
+``config.yaml``, the tearsheet and the plot; `atomic_folder` is the one way a run folder comes into place (the
+days of a run over several days and the legs of a run over several instruments go inside it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hft.core.errors import SimError
+from hft.sim.replay import ReplayConfig, write_config
+
+
+def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
+                     config: ReplayConfig | None = None, extra: Any = None) -> None:
+    """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
+    effective form goes to ``config.yaml``; `extra(folder)` writes more into it before the rename (the days
+    of a run over several days)."""
+
+    def fill(tmp: Path) -> None:
+        from hft.sim.run_tables import write_tables
+
+        frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
+        if config is not None:
+            write_config(tmp / "config.yaml", config)
+        from hft.report.run import write_tearsheet
+
+        write_tearsheet(tmp / "report.html", frames, summary,
+                        (tmp / "config.yaml").read_text() if config is not None else None)
+        write_summary(tmp / "summary.json", summary)
+        plot_run(tmp / "replay.png", out, summary)
+        if extra is not None:
+            extra(tmp)
+
+    atomic_folder(Path(out_dir), fill, force=force)
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    """``summary.json`` (sorted keys, indented)."""
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def atomic_folder(out_dir: Path, fill: Any, *, force: bool) -> None:
+    """Write a run folder atomically: `fill(tmp)` fills a temp folder beside `out_dir`, renamed into place
+    (replacing an existing one only with `force`)."""
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    if not parent.is_dir():
+        raise SimError(f"{out_dir}: expected an existing parent directory")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        fill(tmp)
+        if out_dir.exists():
+            if not force:
+                raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
+    """Mid and our quotes/fills, inventory and equity (matplotlib, headless).
+
+    Draws on a bare `Figure` (Agg canvas), never through pyplot, so it leaves the caller's backend alone (a
+    notebook keeps its inline figures after a replay).
+    """
+    from matplotlib.figure import Figure
+
+    eq = out.equity
+    t = (eq["ts"] - eq["ts"][0]) / 1e9 if len(eq) else np.zeros(0)
+    fig = Figure(figsize=(10, 7))
+    ax = fig.subplots(3, 1, sharex=True)
+    ok = eq["mid2"] > 0
+    ax[0].plot(t[ok], eq["mid2"][ok] / 2, lw=0.8, label="mid (ticks)")
+    if len(out.fills) and len(eq):
+        ft = (out.fills["local_ts"] - eq["ts"][0]) / 1e9
+        buy = out.fills["side"] > 0
+        ax[0].scatter(ft[buy], out.fills["price"][buy], s=6, c="g", label="our buys")
+        ax[0].scatter(ft[~buy], out.fills["price"][~buy], s=6, c="r", label="our sells")
+    ax[0].legend(loc="upper left", fontsize=7)
+    ax[1].step(t, eq["position"], where="post", lw=0.8)
+    ax[1].set_ylabel("inventory (lots)")
+    from hft.sim.fees import mark_value
+
+    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], int(summary.get("money_factor", 1)))
+    ax[2].plot(t[ok], equity[ok], lw=0.8)
+    ax[2].set_ylabel("equity (money units)")
+    ax[2].set_xlabel("seconds")
+    fig.suptitle(f"{summary['strategy']} on {summary['symbol']} — run {summary['run_hash'][:12]}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)

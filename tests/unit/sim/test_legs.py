@@ -1,0 +1,258 @@
+"""Several instruments on one clock (`hft.sim.legs`, `Engine.of_legs`): the merged stream and its tie-break,
+routing by leg (views, venues, accounting), the context per leg, the run hash, and a leg that trades alone being
+exactly the single-instrument run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hft.core.dtypes import BUY, EV_LEVEL_SET, FLAG_EOM, SELL, empty_events
+from hft.core.errors import SimError
+from hft.core.orders import INTENT_NEW, ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
+from hft.sim import latency as L
+from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
+from hft.sim.engine_nb import NbEngine
+from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
+from hft.sim.fees import FeeSchedule, cash_flow
+from hft.sim.gateway_setup import sim_gateway_config
+from hft.sim.legs import LegInput, merge_streams
+from hft.sim.queue_models import parse_queue_model
+from hft.sim.strategy import Strategy
+from tests.unit.sim.test_engine_nb import Chaos, _same, l2_stream
+
+
+def _events(times: list[int]) -> np.ndarray:
+    ev = empty_events(len(times))
+    for i, t in enumerate(times):
+        ev[i] = (t, t, 100 + i, 1, 0, i, EV_LEVEL_SET, BUY, FLAG_EOM)
+    return ev
+
+
+def test_merge_keeps_each_legs_order_and_breaks_ties_by_leg():
+    a = _events([0, 5, 5, 10])
+    b = _events([5, 3, 7])  # unsorted exchange times (as Binance's): its running maximum is the key
+    m = merge_streams([a, b])
+    assert list(zip(m.leg.tolist(), m.own.tolist(), strict=True)) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1),
+                                                                       (1, 2), (0, 3)]
+    for k, ev in enumerate((a, b)):
+        assert np.array_equal(m.events[m.leg == k], ev)  # each leg's own events, in its own order
+    assert not m.events.flags.writeable
+    flipped = merge_streams([b, a])  # ties go to the leg given first
+    assert flipped.leg.tolist() == [1, 0, 0, 1, 1, 0, 1]
+    assert flipped.events["exch_ts"].tolist() == [0, 5, 3, 5, 5, 7, 10]
+
+
+def test_merge_of_one_leg_is_the_stream():
+    a = _events([3, 1, 4, 1, 5])
+    m = merge_streams([a])
+    assert np.array_equal(m.events, a) and m.own.tolist() == list(range(5)) and not m.leg.any()
+
+
+# --- engines ----------------------------------------------------------------------------------------------------
+def _venue() -> L2MarketVenue:
+    return L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), MODE_PARTIAL_FILL, FeeSchedule(-20, 150, 1),
+                                 1, capacity=64))
+
+
+def _factory(symbols: list[str]):
+    cfg = sim_gateway_config(symbols[0], "chaos", more_symbols={s: {"multiplier": 1} for s in symbols[1:]})
+
+    def factory(clock, dispatcher, sink):
+        from hft.gateway import GatewayService
+
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+
+    return factory
+
+
+ECFG = EngineConfig(entry=L.constant(1_000_000), response=L.constant(700_000), feed=L.constant(300_000),
+                    sample_ns=20_000_000, strategy="chaos")
+
+
+def _run_legs(streams: list[np.ndarray], strategy: Strategy, cls: type[Engine] = Engine, ecfg: EngineConfig = ECFG):
+    symbols = [f"S{k}" for k in range(len(streams))]
+    legs = [LegInput(ev, _venue(), s) for ev, s in zip(streams, symbols, strict=True)]
+    eng = cls.of_legs(legs, _factory(symbols), strategy, ecfg)
+    return eng, eng.run()
+
+
+def _shifted(ev: np.ndarray, dt: int, dpx: int) -> np.ndarray:
+    out = ev.copy()
+    out["exch_ts"] += dt
+    out["local_ts"] += dt
+    out["price"] += dpx
+    return out
+
+
+class OnlyLeg0(Chaos):
+    """`Chaos` that acts on leg 0's market data only (and on its own reports and timer)."""
+
+    def on_book(self, ctx):
+        if ctx.leg_index == 0:
+            super().on_book(ctx)
+
+    def on_trade(self, ctx, side, price, qty):
+        if ctx.leg_index == 0:
+            super().on_trade(ctx, side, price, qty)
+
+
+def test_a_leg_trading_alone_is_the_single_instrument_run():
+    x = l2_stream(7)
+    y = _shifted(l2_stream(8, n_msgs=150), 1_000_000, 5000)  # inside x's time range, other prices
+    single = Engine(x, _venue(), _factory(["S0"]), OnlyLeg0(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
+    _, multi = _run_legs([x, y], OnlyLeg0(seed=2, timer_ns=30_000_000))
+    assert len(single.fills) > 10 and len(single.orders) > 50
+    for f in ("decisions", "orders", "fills", "acks"):
+        assert np.array_equal(getattr(single, f), getattr(multi, f)), f
+    leg0, leg1 = multi.legs
+    assert np.array_equal(leg0.equity, single.equity)  # sampled at the same local times
+    assert leg0.final == single.final and leg1.final == {"position": 0, "cash": 0, "fees": 0}
+    assert np.array_equal(np.sort(leg0.order_ids), np.unique(single.orders["order_id"]))
+    assert len(leg1.order_ids) == 0 and len(leg1.decisions) == 0 and multi.events == len(x) + len(y)
+    assert np.array_equal(leg0.decisions, np.arange(len(single.decisions)))
+    assert multi.run_hash != single.run_hash  # a run of several legs also hashes which leg each order is on
+    assert multi.final == {"cash": single.final["cash"], "fees": single.final["fees"]}
+
+
+class TwoLegChaos(Chaos):
+    """`Chaos` on a leg drawn at each callback (`ctx.leg`): orders, cancels and replaces on both instruments."""
+
+    def _ctx(self, ctx):
+        return ctx.leg(int(self.rng.integers(0, 2)))
+
+    def on_book(self, ctx):
+        super().on_book(self._ctx(ctx))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.report_legs: dict[int, set[int]] = {}  # order id -> the legs its reports' context referred to
+
+    def on_order_update(self, ctx, u):
+        self.report_legs.setdefault(u.order_id, set()).add(ctx.leg_index)
+        super().on_order_update(self._ctx(ctx), u)
+
+    def on_timer(self, ctx):
+        super().on_timer(self._ctx(ctx))
+
+
+def test_two_legs_route_orders_and_account_per_leg():
+    x = l2_stream(7)
+    y = _shifted(l2_stream(9), 250_000, 5000)  # leg 1 trades around 6000: a fill's price says its venue
+    strat = TwoLegChaos(seed=4, timer_ns=20_000_000)
+    eng, out = _run_legs([x, y], strat)
+    leg_of = {int(o): k for k, leg in enumerate(out.legs) for o in leg.order_ids}
+    assert set(leg_of.values()) == {0, 1}
+    assert strat.report_legs and all(ks == {leg_of[o]} for o, ks in strat.report_legs.items())
+    assert set(leg_of) == set(out.orders["order_id"].tolist())  # every order is on exactly one leg
+    fills = out.fills
+    assert len(fills) > 20
+    for k, leg in enumerate(out.legs):
+        mine = fills[np.isin(fills["order_id"], leg.order_ids)]
+        assert len(mine) > 0
+        lo, hi = (900, 1100) if k == 0 else (5900, 6100)
+        assert ((mine["price"] > lo) & (mine["price"] < hi)).all()  # filled at its own venue
+        assert set(mine["kind"].tolist()) <= {REPORT_FILL, REPORT_PARTIAL_FILL}
+        pos = int((mine["side"].astype(np.int64) * mine["qty"]).sum())
+        cash = sum(cash_flow(int(f["side"]), int(f["price"]), int(f["qty"]), 1) - int(f["fee"]) for f in mine)
+        assert leg.final == {"position": pos, "cash": cash, "fees": int(mine["fee"].sum())}
+        assert eng.legs[k].position == pos
+        eq = leg.equity
+        assert len(eq) > 3 and eq["position"][-1] == pos and eq["cash"][-1] == cash
+        assert ((eq["bid"] == 0) | ((eq["bid"] > lo) & (eq["bid"] < hi))).all()  # its own book's top
+    d_all = np.concatenate([leg.decisions for leg in out.legs])
+    assert sorted(d_all.tolist()) == list(range(len(out.decisions)))  # every decision on exactly one leg
+    for leg in out.legs:
+        d = out.decisions[leg.decisions]
+        new = d[(d["accepted"] == 1) & (d["kind"] == INTENT_NEW)]["order_id"]
+        assert set(new.tolist()) == set(leg.order_ids.tolist())
+    assert out.final == {"cash": sum(leg.final["cash"] for leg in out.legs),
+                         "fees": sum(leg.final["fees"] for leg in out.legs)}
+    _, again = _run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
+    _same(out, again)
+    assert [a.final for a in out.legs] == [b.final for b in again.legs]
+
+
+class Hedger(Strategy):
+    """Buys one lot of leg 0 (a marketable IOC) on its first book, then hedges each fill on leg 1 (a marketable IOC)."""
+
+    name = "chaos"
+    wakes = ("book", "order")
+
+    def __init__(self):
+        self.sent = False
+        self.seen: list[tuple[str, int, int | None]] = []
+
+    def on_book(self, ctx):
+        self.seen.append((ctx.symbol, ctx.leg_index, ctx.best_bid))
+        a = ctx.leg("S0")
+        if not self.sent and a.best_ask is not None and ctx.leg(1).best_bid is not None:
+            self.sent = True
+            a.submit(BUY, a.best_ask + 3, 1, ORDER_LIMIT, TIF_IOC)  # marketable through a moving touch
+
+    def on_order_update(self, ctx, u):
+        if u.kind in (REPORT_FILL, REPORT_PARTIAL_FILL) and ctx.symbol == "S0":
+            b = ctx.leg(1)
+            b.submit(SELL, b.best_bid - 3, u.qty, ORDER_LIMIT, TIF_IOC)
+
+
+def test_context_per_leg_and_a_hedge():
+    x = l2_stream(7, n_msgs=60)
+    y = _shifted(l2_stream(9, n_msgs=60), 250_000, 5000)
+    h = Hedger()
+    eng, out = _run_legs([x, y], h)
+    assert {s for s, _, _ in h.seen} == {"S0", "S1"}
+    assert all((k == 0) == (s == "S0") and (b is None or (b > 5000) == (k == 1)) for s, k, b in h.seen)
+    assert [leg.final["position"] for leg in out.legs] == [1, -1]  # bought leg 0, hedged on leg 1
+    ctx = eng.ctx
+    assert ctx.symbols == ["S0", "S1"] and ctx.leg("S1") is ctx.leg(1) and ctx.leg(1).position == -1
+    with pytest.raises(SimError, match="expected one of"):
+        ctx.leg("NOPE")
+    with pytest.raises(SimError, match="leg index"):
+        ctx.leg(2)
+
+
+def test_numba_engine_refuses_several_instruments():
+    x = l2_stream(7, n_msgs=20)
+    with pytest.raises(SimError, match="expected one instrument, was 2"):
+        _run_legs([x, _shifted(x, 1, 5000)], Hedger(), NbEngine)
+
+
+def test_one_leg_of_legs_is_the_engine():
+    x = l2_stream(7)
+    a = Engine(x, _venue(), _factory(["S0"]), Chaos(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
+    _, b = _run_legs([x], Chaos(seed=2, timer_ns=30_000_000))
+    _same(a, b)
+    assert b.legs == []
+
+
+class LegWatch(Strategy):
+    """Checks that trades, depth and the top a callback sees are its own leg's (leg 1 trades around 6000)."""
+
+    name = "chaos"
+    trade_history = 4
+
+    def __init__(self) -> None:
+        self.trades = self.books = self.wrong = 0
+
+    @staticmethod
+    def _mine(ctx, price: int) -> bool:
+        return (900 < price < 1100) if ctx.leg_index == 0 else (5900 < price < 6100)
+
+    def on_trade(self, ctx, side, price, qty):
+        self.trades += 1
+        own, other = ctx.trades, ctx.leg(1 - ctx.leg_index).trades
+        ok = own[-1].price == price and all(self._mine(ctx, t.price) for t in own)
+        self.wrong += not (ok and not any(self._mine(ctx, t.price) for t in other))
+
+    def on_book(self, ctx):
+        self.books += 1
+        bids, asks = ctx.depth(3)
+        prices = [*bids[:, 0].tolist(), *asks[:, 0].tolist(), *(p for p in (ctx.best_bid, ctx.best_ask) if p)]
+        self.wrong += not all(self._mine(ctx, p) for p in prices)
+
+
+def test_trades_depth_and_top_are_the_callbacks_leg():
+    w = LegWatch()
+    _run_legs([l2_stream(7, n_msgs=200), _shifted(l2_stream(9, n_msgs=200), 250_000, 5000)], w)
+    assert w.trades > 20 and w.books > 100 and w.wrong == 0
