@@ -65,6 +65,7 @@ def validate_cmd(
     from hft.cli._config import effective_alpha_config
     from hft.cli._progress import progress_bar
     from hft.core.errors import GateFailed
+    from hft.data.sources import FILES
 
     config_path = effective_alpha_config(name, config, sets)
     kwargs: dict[str, Any] = {"config_path": config_path, "record": not no_record, "plots_dir": plots}
@@ -74,7 +75,7 @@ def validate_cmd(
             bar.describe(step)
             update(i, n)
 
-        card = validate(name, data, progress=progress, **kwargs)
+        card = validate(name, data, source=FILES, progress=progress, **kwargs)
     result = card.to_dict()
     if card.plots:  # the scorecard page beside its plots
         from hft.report.scorecard import write_scorecard_page

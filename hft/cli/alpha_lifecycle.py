@@ -51,10 +51,11 @@ def pool_cmd(
     from hft.alpha.governance.pool import record_pool, run_pool
     from hft.alpha.records.experiments import alpha_code_hash
     from hft.cli._progress import progress_bar
+    from hft.data.sources import FILES
 
     load_alpha_class(name)  # an unknown alpha is a clear error before anything else
     with progress_bar("pool", enabled=not json_out):
-        res = run_pool(name, data, code_hash=alpha_code_hash(name), max_corr=max_corr,
+        res = run_pool(name, data, code_hash=alpha_code_hash(name), source=FILES, max_corr=max_corr,
                        min_marginal_ic=min_marginal_ic)
     out = res.to_dict()
     out["ok"] = res.passed
@@ -108,11 +109,12 @@ def promote_cmd(
     from hft.alpha.governance.promote import promote
     from hft.cli._config import gate_d_replay_config
     from hft.cli._output import progress_bar
+    from hft.data.sources import FILES
 
     replay_config = gate_d_replay_config(name, replay_config, sets)
     with progress_bar("gate D replay", "events", enabled=not json_out) as update:
-        res = promote(name, data, approvers=list(approver), force=force, reason=reason, replay_config=replay_config,
-                      out_dir=out, progress=update)
+        res = promote(name, data, source=FILES, approvers=list(approver), force=force, reason=reason,
+                      replay_config=replay_config, out_dir=out, progress=update)
     result = res.to_dict()
     emit(result, json_out, lambda: _render_promotion(result))
     if not res.promoted:
@@ -221,12 +223,13 @@ def canary_cmd(
     """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
     from hft.alpha.governance.canary import run_canary
     from hft.cli._progress import progress_bar
+    from hft.data.sources import FILES
 
     if strategy is not None and not live:
         raise typer.BadParameter("expected --live with --strategy", param_hint="--strategy")
     with progress_bar("canary", enabled=not json_out):
         res = run_canary(name, observations, data=data or None, live=live, strategy=strategy,
-                         live_records=_live_records if live else None)
+                         live_records=_live_records if live else None, source=FILES)
     result = res.to_dict()
 
     def render() -> None:

@@ -107,6 +107,7 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
     from hft.alpha.records.experiments import alpha_code_hash
     from hft.cli._research import load_research_module
     from hft.data.importing import generate_day
+    from hft.data.sources import FILES
 
     promos = work / "strategy_promotions"
     shutil.rmtree(promos, ignore_errors=True)  # the demo's own promotions: a fresh lifecycle every run
@@ -116,27 +117,27 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
         return Path(generate_day(folder, seed=seed + offset, symbol="SYNTH", date=f"2024-01-0{2 + offset}",
                                  messages=messages // 2, levels=10, zip_output=True)["zip_path"])
 
-    step(f"validate {ALPHA}", lambda: validate(ALPHA, [day], plots_dir=work / "validate").to_dict())
+    step(f"validate {ALPHA}", lambda: validate(ALPHA, [day], source=FILES, plots_dir=work / "validate").to_dict())
     engine = load_research_module("combinatorial/search_engine.py")
     step("search", lambda: engine.run_search(engine.parse_spec(SEARCH_SPEC), [day], workers=1))
     chash = alpha_code_hash(ALPHA)
 
     def pool() -> dict:
-        res = run_pool(ALPHA, [day], code_hash=chash, promotions_root=promos)
+        res = run_pool(ALPHA, [day], code_hash=chash, source=FILES, promotions_root=promos)
         out = res.to_dict()
         out["audit_ids"] = record_pool(res)
         return out
 
     step("pool", pool)
     day2 = held_out("held_out", 1)
-    refused = step("promote", lambda: promote(ALPHA, [day2], approvers=["demo"], promotions_root=promos,
+    refused = step("promote", lambda: promote(ALPHA, [day2], source=FILES, approvers=["demo"], promotions_root=promos,
                                                out_dir=work / "gate_d").to_dict())
     if not refused["promoted"]:
         reason = "demo: walk the lifecycle on generated data despite failed gates"
-        step("promote --force", lambda: promote(ALPHA, [day2], approvers=["demo"], force=True, reason=reason,
+        step("promote --force", lambda: promote(ALPHA, [day2], source=FILES, approvers=["demo"], force=True, reason=reason,
                                                  promotions_root=promos, out_dir=work / "gate_d").to_dict())
     day3 = held_out("canary_day", 2)
-    step("canary", lambda: run_canary(ALPHA, data=[day3], promotions_root=promos).to_dict())
+    step("canary", lambda: run_canary(ALPHA, data=[day3], source=FILES, promotions_root=promos).to_dict())
     rl = load_research_module("rl/lifecycle.py")
     rl_cfg = work / "rl_demo.yaml"
     rl_cfg.write_text(rl.DEFAULT_CONFIG.read_text().replace("episodes: 3 ", "episodes: 1 "))

@@ -271,6 +271,7 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
     from hft.alpha.api.registry import alpha_dir, load_alpha_class
     from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, current_host, current_user
     from hft.alpha.research.features import compute_features, data_hash, feature_cache_dir, feature_cache_key
+    from hft.data.sources import FILES
 
     if backend not in ("local", "ray"):
         raise GovernanceError(f"search: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
@@ -281,7 +282,7 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
     registry = registry or ExperimentRegistry()
     paths = [Path(p) for p in data]
     dhash = data_hash(paths)
-    features = compute_features(paths, spec.features)
+    features = compute_features(paths, spec.features, source=FILES)
     fpath = feature_cache_dir() / f"{feature_cache_key(dhash, spec.features)}.parquet"
     trials = enumerate_trials(spec)
     exp_id = experiment_id_for(spec, dhash)

@@ -37,6 +37,7 @@ from hft.alpha.records.audit import GateDecision, write_gate_decisions
 from hft.alpha.research.features import FeatureSpec, compute_features, data_hash, horizon_column
 from hft.alpha.research.stats import spearman_ic
 from hft.core.errors import GovernanceError
+from hft.core.market_data import MarketDataSource
 
 __all__ = ["PoolResult", "record_pool", "run_pool"]
 
@@ -94,13 +95,15 @@ def _clusters(ids: list[str], corr: Any, threshold: float) -> list[list[str]]:
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
-def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max_corr: float | None = None,
+def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, source: MarketDataSource,
+             max_corr: float | None = None,
              min_marginal_ic: float | None = None, root: Path | None = None,
              promotions_root: Path | None = None, pool_ids: list[str] | None = None) -> PoolResult:
     """Compare `alpha_id` with the promoted pool on `data` (see the module docstring).
 
     Args:
         code_hash: the candidate's code hash (recorded with the verdict).
+        source: opens `data` (`hft.core.market_data.MarketDataSource`; the files on disk: `hft.data.sources.FILES`).
         max_corr / min_marginal_ic: override the alpha config's ``pool`` thresholds.
         root: research root override; promotions_root: promotions root override.
         pool_ids: use these alphas (default params) instead of the active promotions (tests, what-ifs).
@@ -136,7 +139,7 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max
     levels = max([cfg.features.levels, cand.required_levels(), *(m.required_levels() for _, m in members)])
     spec = dataclasses.replace(cfg.features) if levels == cfg.features.levels else \
         FeatureSpec(levels=levels, sampling=cfg.features.sampling, horizons=cfg.features.horizons)
-    feats = compute_features(paths, spec)
+    feats = compute_features(paths, spec, source=source)
     h = cfg.validation.gate_b.primary_horizon
     h = spec.horizons[0] if h is None else h
     fwd = feats[horizon_column(h)].to_numpy().astype(np.float64)

@@ -43,6 +43,7 @@ from hft.alpha.records import audit, ledger
 from hft.alpha.records.audit import GateDecision, query_gate_decisions
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
 from hft.core.errors import GovernanceError
+from hft.core.market_data import MarketDataSource
 
 __all__ = ["PromoteResult", "check_promotable", "check_promotion_inputs", "conclude_promotion", "promote"]
 
@@ -86,8 +87,9 @@ def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, rea
         raise GovernanceError("reason: expected only together with force (--force), was given alone", key="reason")
 
 
-def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str] | None = None, force: bool = False,
-            reason: str | None = None, root: Path | None = None, promotions_root: Path | None = None,
+def promote(alpha_id: str, data: list[Path] | list[str], *, source: MarketDataSource,
+            approvers: list[str] | None = None, force: bool = False, reason: str | None = None,
+            root: Path | None = None, promotions_root: Path | None = None,
             replay_config: Any = None, out_dir: Path | None = None, actor: str | None = None,
             now_ns: int | None = None, code_hash: str | None = None, gate_rows: list[dict[str, Any]] | None = None,
             gate_writer: Any = None, audit_writer: Any = None, audit_reader: Any = None,
@@ -95,6 +97,8 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     """Run Gates D and E for `alpha_id` on held-out `data`; write the promotion YAML on pass (or when forced).
 
     Args:
+        source: opens `data` for Gate D (`hft.core.market_data.MarketDataSource`; the files on disk:
+            `hft.data.sources.FILES`).
         approvers: approvers (``Name <email>`` or a lowercase handle).
         force / reason: promote despite failed gates; the reason is required and audited.
         root / promotions_root: research root and promotions root overrides.
@@ -115,8 +119,8 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     chash = code_hash or alpha_code_hash(alpha_id, root)
     ts = int(now_ns if now_ns is not None else time.time_ns())
     current, target = check_promotable(alpha_id, chash, ts, promotions_root)
-    d = run_gate_d(alpha_id, data, code_hash=chash, config=cfg, replay_config=replay_config, out_dir=out_dir,
-                   root=root, progress=progress)
+    d = run_gate_d(alpha_id, data, code_hash=chash, source=source, config=cfg, replay_config=replay_config,
+                   out_dir=out_dir, root=root, progress=progress)
     return conclude_promotion(alpha_id=alpha_id, version=cls.version, params=dict(cfg.params),
                               validation=cfg.validation, code_hash=chash, d=d, approvers=approvers, force=force,
                               reason=reason, ts=ts, actor=actor or current_actor(), current=current, target=target,

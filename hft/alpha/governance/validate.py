@@ -45,9 +45,10 @@ from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
 from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
 from hft.alpha.research import stats
-from hft.alpha.research.days import day_features, group_days
+from hft.alpha.research.days import day_features
 from hft.alpha.research.features import data_hash, horizon_column
 from hft.core.errors import DataValidationError, GovernanceError
+from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 
 __all__ = ["Scorecard", "validate"]
@@ -112,12 +113,12 @@ class Scorecard:
         })
 
 
-def _paths(data: Sequence[Path | str]) -> list[Path]:
+def _paths(data: Sequence[Path | str], source: MarketDataSource) -> list[Path]:
 
     if isinstance(data, str | Path):
         data = [data]
     paths = [Path(p) for p in data]
-    group_days(paths)  # every file exists, none twice, at least one
+    source.group_days(paths)  # every file exists, none twice, at least one
     return paths
 
 
@@ -128,14 +129,16 @@ def _primary_ic(signal: np.ndarray, fwd: np.ndarray, buckets: np.ndarray) -> flo
     return float(ics.mean()) if len(ics) else math.nan
 
 
-def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | str | None = None,
-             registry: Any = None, record: bool = True, plots_dir: Path | str | None = None,
-             progress: Progress | None = None, plots: bool = True) -> Scorecard:
+def validate(alpha_id: str, data: Sequence[Path | str], *, source: MarketDataSource,
+             config_path: Path | str | None = None, registry: Any = None, record: bool = True,
+             plots_dir: Path | str | None = None, progress: Progress | None = None, plots: bool = True) -> Scorecard:
     """Validate `alpha_id` on `data` (see the module docstring).
 
     Args:
         alpha_id: alpha id (found under the research root by id).
         data: market-data file(s) (LOBSTER zip / CSV pair, imported Parquet, Binance captures, ...).
+        source: groups `data` into days and opens them (`hft.core.market_data.MarketDataSource`; the files on
+            disk: `hft.data.sources.FILES`).
         config_path: a config file instead of the alpha's ``config.yaml``.
         registry: an `ExperimentRegistry` (default: one on ``$HFT_HOME``, holding one store open for the run);
             the audit rows go to the same home / store.
@@ -166,12 +169,12 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     alpha = cls(cfg.params)
     params = dataclasses.asdict(alpha.params)
     family = str(getattr(cls, "family", alpha_id) or alpha_id)
-    paths = _paths(data)
+    paths = _paths(data, source)
     va = cfg.validation
 
     step("features")
     dhash = data_hash(paths)
-    days = day_features(paths, cfg.features)
+    days = day_features(paths, cfg.features, source=source)
     labels = [d.label for d in days]
     h_rows = cfg.features.horizon_rows()
     for d in days:

@@ -11,6 +11,7 @@ from lifecycle_helpers import DAY_NS, T0, Recorder, gate_rows, make_day, make_re
 from hft.alpha.governance.promote import promote
 from hft.alpha.governance.promotion import active_promotion, list_promotions, load_promotion
 from hft.core.errors import GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _run(env, tmp_path, rec, **kw):
             "gate_writer": rec.gates, "audit_writer": rec.audit, "audit_reader": rec.chain, "now_ns": T0,
             "actor": "tester@host"}
     args.update(kw)
-    return promote("toy_obi", [env.day], **args)
+    return promote("toy_obi", [env.day], source=FILES, **args)
 
 
 def test_promote_pass_writes_yaml_and_audits(env, tmp_path):
@@ -85,7 +86,7 @@ def test_bad_input_writes_nothing(env, tmp_path):
         with pytest.raises(GovernanceError, match=pat):
             _run(env, tmp_path, rec, **kw)
     with pytest.raises(GovernanceError, match="unknown alpha"):
-        promote("nope", [env.day], root=env.root, promotions_root=tmp_path / "promos", gate_writer=rec.gates,
+        promote("nope", [env.day], source=FILES, root=env.root, promotions_root=tmp_path / "promos", gate_writer=rec.gates,
                 audit_writer=rec.audit)
     assert rec.calls == [] and not (tmp_path / "promos").exists()
 
