@@ -59,8 +59,10 @@ def _clock_config(alpha: str, folder: Path) -> Path:
 def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: bool) -> dict[str, Any]:
     from hft.alpha.api.registry import load_config
     from hft.alpha.governance.validate import validate
+    from hft.alpha.records.experiments import ExperimentRegistry
     from hft.alpha.research.features import compute_features
     from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import held
 
     cfg = load_config(alpha, config)
     out: dict[str, Any] = {"sampling": cfg.features.sampling, "horizons": list(cfg.features.horizons)}
@@ -88,9 +90,13 @@ def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: b
         home = Path(tempfile.mkdtemp(prefix="bench_alpha_home_"))
         old = os.environ.get("HFT_HOME")
         os.environ["HFT_HOME"] = str(home)
+        def recorded() -> None:
+            with held(wait_s=30.0) as sink:  # as `hft alpha validate`: one store for the run
+                validate(alpha, [data], source=FILES, registry=ExperimentRegistry(sink), config_path=config,
+                         record=True, plots_dir=plots)
+
         try:
-            times = time_runs(lambda: validate(alpha, [data], source=FILES, config_path=config, record=True, plots_dir=plots),
-                              repeat=max(2, repeat // 2))
+            times = time_runs(recorded, repeat=max(2, repeat // 2))
         finally:
             if old is None:
                 os.environ.pop("HFT_HOME", None)

@@ -59,6 +59,7 @@ from hft.alpha.governance.promotion import active_promotion, append_event, check
 from hft.alpha.records import ledger
 from hft.alpha.records.audit import write_audit
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
+from hft.alpha.records.sink import AuditSink, on_sink
 from hft.core.errors import GovernanceError
 from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
@@ -293,7 +294,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
                now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None,
                live: bool = False, strategy: str | None = None, live_records: Any = None,
-               source: MarketDataSource | None = None) -> CanaryResult:
+               source: MarketDataSource | None = None, sink: AuditSink | None = None) -> CanaryResult:
     """Evaluate the active promotion of `alpha_id` against `observations`; update the YAML and audit.
 
     `data` (instead of `observations`): replay the promoted alpha on that newer data first
@@ -304,7 +305,8 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     `hft.core.market_data.MarketDataSource`, the files on disk: `hft.data.sources.FILES`).
 
     `audit_writer` / `audit_reader`: `hft.alpha.records.audit.write_audit` / `hft.alpha.records.ledger.read_chain`-like callables
-    (default: the audit store).
+    (default: those on `sink`, the audit rows' `hft.alpha.records.sink.AuditSink`; the store:
+    `hft.recorder.alpha_audit.AUDIT`).
 
     Raises:
         GovernanceError: no active promotion, a promotion file that differs from its record, a graduated
@@ -319,6 +321,8 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                               key="observations")
     if data and source is None:
         raise TypeError("run_canary: data needs a market-data source (source=hft.data.sources.FILES), was None")
+    audit_writer = on_sink(audit_writer, write_audit, sink, "run_canary")
+    audit_reader = on_sink(audit_reader, ledger.read_chain, sink, "run_canary")
     p = active_promotion(alpha_id, promotions_root)
     if p is None:
         raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
@@ -369,7 +373,6 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id, window=window,
                        metrics={k: float(v) for k, v in m.items()})
     check_write(nxt, p.file)  # a step that could not be written is never recorded
-    audit_writer = audit_writer or write_audit
     plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,

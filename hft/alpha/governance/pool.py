@@ -34,6 +34,7 @@ import numpy as np
 from hft.alpha.api.registry import load_alpha_class, load_config
 from hft.alpha.governance.promotion import list_promotions
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
+from hft.alpha.records.sink import AuditSink, on_sink
 from hft.alpha.research.features import FeatureSpec, compute_features, data_hash, horizon_column
 from hft.alpha.research.stats import spearman_ic
 from hft.core.errors import GovernanceError
@@ -196,11 +197,14 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, sou
                       horizon=str(h))
 
 
-def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", writer: Any = None) -> list[str]:
+def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", writer: Any = None,
+                sink: AuditSink | None = None) -> list[str]:
     """Write the verdict as gate ``pool`` in ``audit.alpha_gate_decisions`` (WAL first); returns record ids.
 
-    `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.records.audit.write_gate_decisions`).
+    `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.records.audit.write_gate_decisions` on
+    `sink`, the audit rows' `hft.alpha.records.sink.AuditSink`; the store: `hft.recorder.alpha_audit.AUDIT`).
     """
+    writer = on_sink(writer, write_gate_decisions, sink, "record_pool")
     row = GateDecision(alpha_id=res.alpha_id, version=res.version, code_hash=res.code_hash, data_hash=res.data_hash,
                        gate="pool", passed=res.passed, metric="marginal_ic",
                        value=res.marginal_ic if res.marginal_ic is not None else float("nan"),
@@ -208,4 +212,4 @@ def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", w
                        metrics={k: v for k, v in res.to_dict().items() if k not in ("thresholds", "reasons")},
                        thresholds=res.thresholds, reasons=list(res.reasons), experiment_id=experiment_id,
                        run_id=run_id)
-    return (writer or write_gate_decisions)([row])
+    return writer([row])

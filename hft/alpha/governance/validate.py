@@ -43,7 +43,7 @@ from hft.alpha.gates import gate_c as gc
 from hft.alpha.gates.registry import GateInputs, run_extra_gates
 from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
-from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
+from hft.alpha.records.experiments import Trial, code_hash, new_experiment_id
 from hft.alpha.research import stats
 from hft.alpha.research.days import day_features
 from hft.alpha.research.features import data_hash, horizon_column
@@ -140,8 +140,9 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, source: MarketDataSou
         source: groups `data` into days and opens them (`hft.core.market_data.MarketDataSource`; the files on
             disk: `hft.data.sources.FILES`).
         config_path: a config file instead of the alpha's ``config.yaml``.
-        registry: an `ExperimentRegistry` (default: one on ``$HFT_HOME``, holding one store open for the run);
-            the audit rows go to the same home / store.
+        registry: the `ExperimentRegistry` the trials are recorded in (required with `record`); the gate
+            decisions go to its sink too. The CLI's holds one store open from the first record to the end
+            (`hft.recorder.alpha_audit.held`).
         record: record trials and gate decisions (False: a dry run that reads and writes nothing).
         plots_dir: folder for the PNGs (default ``$HFT_HOME/runs/validate/<experiment_id>/``).
         progress: called as ``progress(step, index, total)`` before each step.
@@ -152,6 +153,8 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, source: MarketDataSou
         DataValidationError (missing / too short data). A failed gate is NOT an exception: see
         `Scorecard.passed`.
     """
+    if record and registry is None:
+        raise TypeError("validate: record=True needs registry=ExperimentRegistry(sink) (or record=False), was None")
     timings: dict[str, float] = {}
     state: dict[str, Any] = {"name": None, "t": 0.0}
 
@@ -309,15 +312,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, source: MarketDataSou
             _write_decisions(reg, card)
             card.recorded = True
 
-    if not record:
-        decide(None)
-    elif registry is not None:
-        decide(registry)
-    else:
-        from hft.store.store import open_store
-
-        with open_store(wait_s=30.0) as store:
-            decide(ExperimentRegistry(store=store))
+    decide(registry if record else None)
     step(None)
     card.timings = timings
     return card
@@ -373,4 +368,4 @@ def _write_decisions(reg: Any, card: Scorecard) -> None:
                          thresholds=json_safe(g.thresholds), reasons=list(g.reasons),
                          experiment_id=card.experiment_id, run_id=card.run_id)
             for g in card.gates]
-    write_gate_decisions(rows, home=getattr(reg, "home", None), store=getattr(reg, "_store", None))
+    write_gate_decisions(rows, sink=reg.sink)

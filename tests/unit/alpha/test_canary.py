@@ -172,10 +172,12 @@ def test_observation_metrics(env):
 
 def test_audit_rows_reach_the_store(env, tmp_path, store, rec):
     from hft.alpha.records.audit import write_audit
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
     _promote(tmp_path, rec)
     r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_reader=rec.chain,
-                   audit_writer=lambda t, rows: write_audit(t, rows, home=store.test_home, store=store))
+                   audit_writer=lambda t, rows: write_audit(t, rows, sink=AlphaAuditStore(store.test_home,
+                                                                                          store=store)))
     got = store.query("SELECT decision, from_state, to_state, code_hash, run_id, reasons FROM "
                       "audit.alpha_canary_decisions WHERE alpha_id = 'toy_obi'").dicts()
     assert len(got) == 1

@@ -34,8 +34,9 @@ def home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def registry(store):
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    return ExperimentRegistry(home=store.test_home, store=store)
+    return ExperimentRegistry(AlphaAuditStore(store.test_home, store=store))
 
 
 def test_dry_run_writes_nothing_and_is_json_safe(day, home, tmp_path):
