@@ -43,7 +43,7 @@ from hft.alpha.gates import gate_c as gc
 from hft.alpha.gates.registry import GateInputs, run_extra_gates
 from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
-from hft.alpha.records.experiments import Trial, code_hash, new_experiment_id
+from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
 from hft.alpha.research import stats
 from hft.alpha.research.days import day_features
 from hft.alpha.research.features import data_hash, horizon_column
@@ -130,8 +130,9 @@ def _primary_ic(signal: np.ndarray, fwd: np.ndarray, buckets: np.ndarray) -> flo
 
 
 def validate(alpha_id: str, data: Sequence[Path | str], *, source: MarketDataSource,
-             config_path: Path | str | None = None, registry: Any = None, record: bool = True,
-             plots_dir: Path | str | None = None, progress: Progress | None = None, plots: bool = True) -> Scorecard:
+             config_path: Path | str | None = None, registry: ExperimentRegistry | None = None,
+             record: bool = True, plots_dir: Path | str | None = None, progress: Progress | None = None,
+             plots: bool = True) -> Scorecard:
     """Validate `alpha_id` on `data` (see the module docstring).
 
     Args:
