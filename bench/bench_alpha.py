@@ -59,17 +59,20 @@ def _clock_config(alpha: str, folder: Path) -> Path:
 def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: bool) -> dict[str, Any]:
     from hft.alpha.api.registry import load_config
     from hft.alpha.governance.validate import validate
+    from hft.alpha.records.experiments import ExperimentRegistry
     from hft.alpha.research.features import compute_features
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import held
 
     cfg = load_config(alpha, config)
     out: dict[str, Any] = {"sampling": cfg.features.sampling, "horizons": list(cfg.features.horizons)}
-    out["features_cold"] = summarise(time_runs(lambda: compute_features([data], cfg.features, cache=False),
+    out["features_cold"] = summarise(time_runs(lambda: compute_features([data], cfg.features, source=FILES, cache=False),
                                                repeat=repeat))
     plots = Path(tempfile.mkdtemp(prefix="bench_alpha_plots_"))
     last: dict[str, Any] = {}
 
     def run(plots_on: bool = True) -> None:
-        card = validate(alpha, [data], config_path=config, record=False, plots_dir=plots, plots=plots_on)
+        card = validate(alpha, [data], source=FILES, config_path=config, record=False, plots_dir=plots, plots=plots_on)
         last["card"] = card
 
     res = summarise(time_runs(run, repeat=repeat))
@@ -87,9 +90,13 @@ def bench_one(alpha: str, data: Path, config: Path | None, repeat: int, quick: b
         home = Path(tempfile.mkdtemp(prefix="bench_alpha_home_"))
         old = os.environ.get("HFT_HOME")
         os.environ["HFT_HOME"] = str(home)
+        def recorded() -> None:
+            with held(wait_s=30.0) as sink:  # as `hft alpha validate`: one store for the run
+                validate(alpha, [data], source=FILES, registry=ExperimentRegistry(sink), config_path=config,
+                         record=True, plots_dir=plots)
+
         try:
-            times = time_runs(lambda: validate(alpha, [data], config_path=config, record=True, plots_dir=plots),
-                              repeat=max(2, repeat // 2))
+            times = time_runs(recorded, repeat=max(2, repeat // 2))
         finally:
             if old is None:
                 os.environ.pop("HFT_HOME", None)
@@ -107,8 +114,9 @@ def bench_gate_a(data: Path, spec: Any, repeat: int) -> dict[str, Any]:
     from hft.alpha.api.registry import list_alphas, load_alpha_class, load_config
     from hft.alpha.gates.gate_a import gate_a
     from hft.alpha.research.features import compute_features
+    from hft.data.sources import FILES
 
-    feats = compute_features([data], dataclasses.replace(spec, levels=max(spec.levels, 5)))
+    feats = compute_features([data], dataclasses.replace(spec, levels=max(spec.levels, 5)), source=FILES)
     out: dict[str, Any] = {"rows": feats.height}
     for alpha_id in list_alphas():
         cfg = load_config(alpha_id)

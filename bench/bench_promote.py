@@ -32,12 +32,13 @@ GOOG10 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
 
 def bench_gate_d(alpha: str, data: Path, repeat: int) -> dict[str, Any]:
     from hft.alpha.gates.gate_d import run_gate_d
+    from hft.data.sources import FILES
 
     hashes: list[str] = []
     last: dict[str, Any] = {}
 
     def once() -> None:
-        r = run_gate_d(alpha, [data], code_hash="bench", write_folder=False)
+        r = run_gate_d(alpha, [data], code_hash="bench", source=FILES, write_folder=False)
         hashes.append(r.run_hash)
         last.update(r.metrics)
 

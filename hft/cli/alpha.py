@@ -62,9 +62,12 @@ def validate_cmd(
     import sys
 
     from hft.alpha.governance.validate import validate
+    from hft.alpha.records.experiments import ExperimentRegistry
     from hft.cli._config import effective_alpha_config
     from hft.cli._progress import progress_bar
     from hft.core.errors import GateFailed
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import held
 
     config_path = effective_alpha_config(name, config, sets)
     kwargs: dict[str, Any] = {"config_path": config_path, "record": not no_record, "plots_dir": plots}
@@ -74,7 +77,10 @@ def validate_cmd(
             bar.describe(step)
             update(i, n)
 
-        card = validate(name, data, progress=progress, **kwargs)
+        # one store, opened at the first record and held to the end of the run (none for --no-record)
+        with held(wait_s=30.0) as sink:
+            card = validate(name, data, source=FILES, registry=ExperimentRegistry(sink), progress=progress,
+                            **kwargs)
     result = card.to_dict()
     if card.plots:  # the scorecard page beside its plots
         from hft.report.scorecard import write_scorecard_page

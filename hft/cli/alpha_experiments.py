@@ -23,8 +23,9 @@ _FIRST_METRICS = ("sharpe", "n_obs")
 
 def _registry(wait: float):
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    return ExperimentRegistry(wait_s=wait)
+    return ExperimentRegistry(AlphaAuditStore(wait_s=wait))
 
 
 def _clean(obj: Any) -> Any:

@@ -51,14 +51,16 @@ def pool_cmd(
     from hft.alpha.governance.pool import record_pool, run_pool
     from hft.alpha.records.experiments import alpha_code_hash
     from hft.cli._progress import progress_bar
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import AUDIT
 
     load_alpha_class(name)  # an unknown alpha is a clear error before anything else
     with progress_bar("pool", enabled=not json_out):
-        res = run_pool(name, data, code_hash=alpha_code_hash(name), max_corr=max_corr,
+        res = run_pool(name, data, code_hash=alpha_code_hash(name), source=FILES, max_corr=max_corr,
                        min_marginal_ic=min_marginal_ic)
     out = res.to_dict()
     out["ok"] = res.passed
-    out["audit_ids"] = [] if no_record else record_pool(res)
+    out["audit_ids"] = [] if no_record else record_pool(res, sink=AUDIT)
 
     def render() -> None:
         from rich.table import Table
@@ -108,11 +110,13 @@ def promote_cmd(
     from hft.alpha.governance.promote import promote
     from hft.cli._config import gate_d_replay_config
     from hft.cli._output import progress_bar
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import AUDIT
 
     replay_config = gate_d_replay_config(name, replay_config, sets)
     with progress_bar("gate D replay", "events", enabled=not json_out) as update:
-        res = promote(name, data, approvers=list(approver), force=force, reason=reason, replay_config=replay_config,
-                      out_dir=out, progress=update)
+        res = promote(name, data, source=FILES, approvers=list(approver), force=force, reason=reason,
+                      replay_config=replay_config, out_dir=out, progress=update, sink=AUDIT)
     result = res.to_dict()
     emit(result, json_out, lambda: _render_promotion(result))
     if not res.promoted:
@@ -221,12 +225,14 @@ def canary_cmd(
     """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
     from hft.alpha.governance.canary import run_canary
     from hft.cli._progress import progress_bar
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import AUDIT
 
     if strategy is not None and not live:
         raise typer.BadParameter("expected --live with --strategy", param_hint="--strategy")
     with progress_bar("canary", enabled=not json_out):
         res = run_canary(name, observations, data=data or None, live=live, strategy=strategy,
-                         live_records=_live_records if live else None)
+                         live_records=_live_records if live else None, source=FILES, sink=AUDIT)
     result = res.to_dict()
 
     def render() -> None:
@@ -257,8 +263,9 @@ def status_cmd(
     """Every alpha with its lifecycle state (as the audit store records it; promotion files that differ are
     flagged) and latest gate verdicts (audit store)."""
     from hft.alpha.governance.status import status
+    from hft.recorder.alpha_audit import AUDIT
 
-    res = status(with_audit=not no_store)
+    res = status(with_audit=not no_store, sink=AUDIT)
 
     def render() -> None:
         from rich.table import Table

@@ -104,9 +104,11 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
     from hft.alpha.governance.promote import promote
     from hft.alpha.governance.status import status
     from hft.alpha.governance.validate import validate
-    from hft.alpha.records.experiments import alpha_code_hash
+    from hft.alpha.records.experiments import ExperimentRegistry, alpha_code_hash
     from hft.cli._research import load_research_module
     from hft.data.importing import generate_day
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import AUDIT, held
 
     promos = work / "strategy_promotions"
     shutil.rmtree(promos, ignore_errors=True)  # the demo's own promotions: a fresh lifecycle every run
@@ -116,33 +118,41 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
         return Path(generate_day(folder, seed=seed + offset, symbol="SYNTH", date=f"2024-01-0{2 + offset}",
                                  messages=messages // 2, levels=10, zip_output=True)["zip_path"])
 
-    step(f"validate {ALPHA}", lambda: validate(ALPHA, [day], plots_dir=work / "validate").to_dict())
+    def validated() -> dict:
+        with held(wait_s=30.0) as sink:  # one store for the run, as `hft alpha validate` holds it
+            return validate(ALPHA, [day], source=FILES, registry=ExperimentRegistry(sink),
+                            plots_dir=work / "validate").to_dict()
+
+    step(f"validate {ALPHA}", validated)
     engine = load_research_module("combinatorial/search_engine.py")
     step("search", lambda: engine.run_search(engine.parse_spec(SEARCH_SPEC), [day], workers=1))
     chash = alpha_code_hash(ALPHA)
 
     def pool() -> dict:
-        res = run_pool(ALPHA, [day], code_hash=chash, promotions_root=promos)
+        res = run_pool(ALPHA, [day], code_hash=chash, source=FILES, promotions_root=promos)
         out = res.to_dict()
-        out["audit_ids"] = record_pool(res)
+        out["audit_ids"] = record_pool(res, sink=AUDIT)
         return out
 
     step("pool", pool)
     day2 = held_out("held_out", 1)
-    refused = step("promote", lambda: promote(ALPHA, [day2], approvers=["demo"], promotions_root=promos,
+    refused = step("promote", lambda: promote(ALPHA, [day2], source=FILES, sink=AUDIT, approvers=["demo"],
+                                               promotions_root=promos,
                                                out_dir=work / "gate_d").to_dict())
     if not refused["promoted"]:
         reason = "demo: walk the lifecycle on generated data despite failed gates"
-        step("promote --force", lambda: promote(ALPHA, [day2], approvers=["demo"], force=True, reason=reason,
+        step("promote --force", lambda: promote(ALPHA, [day2], source=FILES, sink=AUDIT, approvers=["demo"],
+                                                 force=True, reason=reason,
                                                  promotions_root=promos, out_dir=work / "gate_d").to_dict())
     day3 = held_out("canary_day", 2)
-    step("canary", lambda: run_canary(ALPHA, data=[day3], promotions_root=promos).to_dict())
+    step("canary", lambda: run_canary(ALPHA, data=[day3], source=FILES, sink=AUDIT,
+                                      promotions_root=promos).to_dict())
     rl = load_research_module("rl/lifecycle.py")
     rl_cfg = work / "rl_demo.yaml"
     rl_cfg.write_text(rl.DEFAULT_CONFIG.read_text().replace("episodes: 3 ", "episodes: 1 "))
     step("rl-promote", lambda: rl.rl_promote([day], [day2], config_path=rl_cfg, approvers=["demo"],
                                              promotions_root=promos, out=work / "rl_policy"))
-    step("status", lambda: status(promotions_root=promos))
+    step("status", lambda: status(promotions_root=promos, sink=AUDIT))
 
 
 def _query_store(run_id: str) -> dict:

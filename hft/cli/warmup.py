@@ -79,9 +79,11 @@ def _l3_replay(ctx: dict[str, Any]) -> None:
 
 def _features(ctx: dict[str, Any]) -> None:
     from hft.alpha.research.features import FeatureSpec, compute_features
+    from hft.data.sources import FILES
 
-    compute_features([ctx["l3"]], FeatureSpec(levels=5), cache=False)
-    compute_features([ctx["l3"]], FeatureSpec(levels=5, sampling="1s", horizons=("1s",)), cache=False)
+    compute_features([ctx["l3"]], FeatureSpec(levels=5), source=FILES, cache=False)
+    compute_features([ctx["l3"]], FeatureSpec(levels=5, sampling="1s", horizons=("1s",)), source=FILES,
+                     cache=False)
 
 
 def _l2_replay(ctx: dict[str, Any]) -> None:

@@ -206,3 +206,20 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
         else:
             out.append(Path(s))
     return out
+
+
+class FileSource:
+    """The market-data files on disk as a `hft.core.market_data.MarketDataSource`: `group_days` and
+    `open_market_data` of this module (format detected by content). The composition root passes `FILES` to the
+    alpha services. An instance rather than this module so that it pickles into a process-pool worker."""
+
+    def group_days(self, paths: Sequence[Path | str]) -> list[list[Path]]:
+        """`group_days`."""
+        return group_days(paths)
+
+    def open_market_data(self, paths: list[Path]) -> MarketData:
+        """`open_market_data`, the format detected by content."""
+        return open_market_data(paths)
+
+
+FILES = FileSource()

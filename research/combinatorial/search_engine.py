@@ -264,13 +264,16 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
         workers: processes / Ray CPUs (default: the machine's CPU count; for the local backend a process pool
             is then started only when the work would take more than `AUTO_POOL_MIN_S` in one process).
         address: an existing Ray cluster's address (``backend="ray"`` only).
-        registry: an `ExperimentRegistry` (default: the one under ``$HFT_HOME``).
+        registry: an `ExperimentRegistry` (default: one on the audit store under ``$HFT_HOME``,
+            `hft.recorder.alpha_audit.AUDIT`).
         max_trials: stop after this many new trials (the rest resume on the next run).
         progress: called with (trials done, trials total).
     """
     from hft.alpha.api.registry import alpha_dir, load_alpha_class
     from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, current_host, current_user
     from hft.alpha.research.features import compute_features, data_hash, feature_cache_dir, feature_cache_key
+    from hft.data.sources import FILES
+    from hft.recorder.alpha_audit import AUDIT
 
     if backend not in ("local", "ray"):
         raise GovernanceError(f"search: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
@@ -278,10 +281,10 @@ def run_search(spec: SearchSpec, data: Sequence[Path], *, backend: str = "local"
         raise GovernanceError("search: --address is for --backend ray", key="address")
     auto = not workers
     workers = workers or os.cpu_count() or 1
-    registry = registry or ExperimentRegistry()
+    registry = registry or ExperimentRegistry(AUDIT)
     paths = [Path(p) for p in data]
     dhash = data_hash(paths)
-    features = compute_features(paths, spec.features)
+    features = compute_features(paths, spec.features, source=FILES)
     fpath = feature_cache_dir() / f"{feature_cache_key(dhash, spec.features)}.parquet"
     trials = enumerate_trials(spec)
     exp_id = experiment_id_for(spec, dhash)

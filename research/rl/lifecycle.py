@@ -387,6 +387,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     )
     from hft.alpha.research.features import data_hash
     from hft.core.paths import hft_home
+    from hft.recorder.alpha_audit import AUDIT
 
     train_paths, eval_paths = [Path(p) for p in train_data], [Path(p) for p in data]
     for key, paths in (("train", train_paths), ("data", eval_paths)):
@@ -417,7 +418,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     current, target = check_promotable(POLICY_ID, chash, ts, promotions_root)
 
     r_ok, r_metrics, r_reasons = _gate_r(policy, retrained, cfg)
-    registry = registry or ExperimentRegistry()
+    registry = registry or ExperimentRegistry(AUDIT)
     exp_id = new_experiment_id(POLICY_ID, "rl-train")
     registry.record([Trial(experiment_id=exp_id, alpha_id=POLICY_ID, family=f"rl:{POLICY_ID}",
                            version=POLICY_VERSION, trial=0, kind="rl-train", params=asdict(cfg.hyper),
@@ -430,7 +431,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
         threshold=float(cfg.min_states_visited), metrics=r_metrics,
         thresholds={"min_states_visited": cfg.min_states_visited, "determinism": cfg.determinism},
         reasons=r_reasons, experiment_id=exp_id, run_id=meta["train_run_hashes"][-1], ts_ns=ts)],
-        home=getattr(registry, "home", None), store=getattr(registry, "_store", None))
+        sink=registry.sink)
 
     gate = cfg.validation.gate_d
     rcfg = replay_config_for(gate, RL_DIR, None)
@@ -457,28 +458,12 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
                     passed=not d_reasons, metrics=metrics, thresholds=thresholds, reasons=d_reasons,
                     run_hash=out_run.run_hash, run_folder=str(run_folder), params=params, limits=dict(gate.limits),
                     summary=summary)
-    from hft.alpha.records.audit import query_gate_decisions
-    from hft.alpha.records.ledger import read_chain
-
-    where = {"home": getattr(registry, "home", None), "store": getattr(registry, "_store", None)}
     res = conclude_promotion(alpha_id=POLICY_ID, version=POLICY_VERSION, params=params,
                              validation=cfg.validation, code_hash=chash, d=d, approvers=approvers, force=force,
                              reason=reason, ts=ts, actor=actor, current=current, target=target,
-                             gate_rows=query_gate_decisions(alpha_id=POLICY_ID, code_hash=chash, **where),
-                             gate_writer=lambda rows: write_gate_decisions(
-                                 rows, home=getattr(registry, "home", None), store=getattr(registry, "_store", None)),
-                             audit_writer=_audit_writer(registry),
-                             audit_reader=lambda pid: read_chain(pid, **where))
+                             sink=registry.sink)
     return {**res.to_dict(), "artifact": {"folder": str(folder), **{k: meta[k] for k in ("npz_sha256",
                                                                                           "train_data_hash")}},
             "gate_r": {"passed": r_ok, "metrics": r_metrics, "reasons": r_reasons},
             "experiment_id": exp_id, "hyper": dc.asdict(cfg.hyper)}
 
-
-def _audit_writer(registry: Any) -> Any:
-    from hft.alpha.records.audit import write_audit
-
-    def write(topic: str, rows: list[dict[str, Any]]) -> list[str]:
-        return write_audit(topic, rows, home=getattr(registry, "home", None), store=getattr(registry, "_store", None))
-
-    return write

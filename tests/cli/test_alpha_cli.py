@@ -17,6 +17,7 @@ from hft.cli import alpha as alpha_cli
 from hft.cli import app as root_cli
 from hft.cli._research import load_research_module
 from hft.core.errors import GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_scaffold_happy_path(cli, tmp_path, capsys):
     alpha = get_alpha("my_idea", cfg.params)
     day = generate_day(tmp_path / "day", seed=2, symbol="SYNTH", date="2024-01-02", messages=2000, levels=5,
                        zip_output=False)
-    feats = compute_features([Path(day["message_path"])], cfg.features, cache=False)
+    feats = compute_features([Path(day["message_path"])], cfg.features, source=FILES, cache=False)
     sig = alpha.signal(feats)
     assert len(sig) == feats.height and sig.is_finite().mean() > 0.9
 

@@ -25,6 +25,7 @@ SEED = textwrap.dedent('''
     import sys
     from pathlib import Path
     from hft.alpha.records.experiments import ExperimentRegistry, Trial
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
     T0 = 1_700_000_000_000_000_000
 
@@ -33,7 +34,7 @@ SEED = textwrap.dedent('''
                      {"sharpe": sharpe, "n_obs": 400, "ic": 0.01 * i, "period_returns": [0.1, -0.05, 0.02]},
                      "abc123", "d1", 7, status, t0 + i, t0 + i + 10)
 
-    reg = ExperimentRegistry(home=Path(sys.argv[1]))
+    reg = ExperimentRegistry(AlphaAuditStore(Path(sys.argv[1])))
     reg.record([t("exp-validate", 0, 0.15, "validate", T0)])
     reg.record([t("exp-search", 0, 0.05, "search", T0 + 10**9), t("exp-search", 1, 0.42, "search", T0 + 10**9),
                 t("exp-search", 2, float("nan"), "search", T0 + 10**9, status="failed")])

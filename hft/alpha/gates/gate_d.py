@@ -39,8 +39,8 @@ from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
 from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
 from hft.alpha.research.features import compute_features, data_hash
 from hft.core.errors import GovernanceError
+from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
-from hft.data.sources import group_days, open_market_data
 from hft.sim.latency import feed_local_times
 from hft.sim.replay import (
     DEFAULT_CONFIG,
@@ -93,13 +93,16 @@ def replay_config_for(gate: Any, alpha_folder: Path, replay_config: Any) -> Any:
     return dataclasses.replace(cfg, limits=dict(gate.limits))
 
 
-def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, config: Any = None,
+def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, source: MarketDataSource,
+               config: Any = None,
                replay_config: Any = None, out_dir: Path | None = None, write_folder: bool = True,
                root: Path | None = None, progress: Any = None, runs_kind: str = "gate_d") -> GateDResult:
     """Run Gate D for `alpha_id` on `data` (see the module docstring).
 
     Args:
         code_hash: the alpha's code hash (recorded in the strategy params, so in the run folder's summary).
+        source: groups `data` into days and opens a day (`hft.core.market_data.MarketDataSource`; the files on
+            disk: `hft.data.sources.FILES`). Several days replay as sessions of one run (`hft.sim.sessions`).
         config: an `AlphaConfig` (default: the alpha's ``config.yaml``).
         replay_config: a `ReplayConfig` or a path (default: ``gate_d.replay_config`` or the repo's replay.yaml).
         out_dir: the run folder (default ``$HFT_HOME/runs/gate_d/<alpha_id>/<run_hash>``).
@@ -121,7 +124,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
                               max_position=gate.max_position, order_size=gate.order_size, entry_z=gate.entry_z,
                               exit_z=gate.exit_z, cooldown_ns=gate.cooldown_ns, warmup_rows=gate.warmup_rows)
 
-    groups = group_days(paths)
+    groups = source.group_days(paths)
     volume = [0]
 
     def prepare(engine: Any, md: Any) -> None:
@@ -141,7 +144,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, c
         out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
         summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
     else:
-        md = open_market_data(paths)
+        md = source.open_market_data(paths)
         engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
         prepare(engine, md)
         out = engine.run(progress, multiplier=multiplier)

@@ -59,7 +59,9 @@ from hft.alpha.governance.promotion import active_promotion, append_event, check
 from hft.alpha.records import ledger
 from hft.alpha.records.audit import write_audit
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
+from hft.alpha.records.sink import AuditSink, on_sink
 from hft.core.errors import GovernanceError
+from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 
 __all__ = ["CanaryResult", "decide", "observation_identity", "observation_metrics", "read_observations",
@@ -264,11 +266,13 @@ def decide(metrics: dict[str, Any], plan: Any, step: int) -> tuple[str, list[str
                         f"capital fraction {nxt.capital_fraction}"], "duration_ns", float(dur), float(st.duration_ns)
 
 
-def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path | None = None,
-                        root: Path | None = None, code_hash: str | None = None) -> Path:
+def replay_observations(p: Any, data: list[Path] | list[str], *, source: MarketDataSource,
+                        out_dir: Path | None = None, root: Path | None = None, code_hash: str | None = None) -> Path:
     """Produce canary observations: replay the promoted alpha (its promoted params and gateway limits) with
     `alpha_exec` on newer `data`, at the capital fraction of the current ladder step (``max_position`` of
     ``gate_d`` scaled by it, at least 1 lot). Written to ``$HFT_HOME/runs/canary/<alpha_id>/<run_hash>``.
+    `source` opens `data` (`hft.core.market_data.MarketDataSource`; the files on disk:
+    `hft.data.sources.FILES`).
 
     Refused when the alpha's code changed since the promotion (its code hash differs).
     """
@@ -281,25 +285,28 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, out_dir: Path |
     frac = p.canary.ladder[p.canary_step].capital_fraction
     gd = dataclasses.replace(gd, max_position=max(1, round(gd.max_position * frac)), limits=dict(p.gateway_limits))
     cfg = dataclasses.replace(cfg, params=dict(p.params), validation=dataclasses.replace(cfg.validation, gate_d=gd))
-    res = run_gate_d(p.alpha_id, data, code_hash=p.code_hash, config=cfg, out_dir=out_dir, root=root,
-                     runs_kind="canary")
+    res = run_gate_d(p.alpha_id, data, code_hash=p.code_hash, source=source, config=cfg, out_dir=out_dir,
+                     root=root, runs_kind="canary")
     return Path(res.run_folder or "")
 
 
 def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: list[Path] | None = None,
                promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
                now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None,
-               live: bool = False, strategy: str | None = None, live_records: Any = None) -> CanaryResult:
+               live: bool = False, strategy: str | None = None, live_records: Any = None,
+               source: MarketDataSource | None = None, sink: AuditSink | None = None) -> CanaryResult:
     """Evaluate the active promotion of `alpha_id` against `observations`; update the YAML and audit.
 
     `data` (instead of `observations`): replay the promoted alpha on that newer data first
     (`replay_observations`), then evaluate that run. `live`: build the observations from the live service's
     records of gateway strategy `strategy` (default: the alpha id) in the audit store, newer than the last
     step's window (`hft.alpha.governance.canary_live`), then evaluate them; `live_records(strategy, after_ns)` reads them
-    (the CLI's reader opens the audit store for it).
+    (the CLI's reader opens the audit store for it). `source` opens `data` (required with it;
+    `hft.core.market_data.MarketDataSource`, the files on disk: `hft.data.sources.FILES`).
 
     `audit_writer` / `audit_reader`: `hft.alpha.records.audit.write_audit` / `hft.alpha.records.ledger.read_chain`-like callables
-    (default: the audit store).
+    (default: those on `sink`, the audit rows' `hft.alpha.records.sink.AuditSink`; the store:
+    `hft.recorder.alpha_audit.AUDIT`).
 
     Raises:
         GovernanceError: no active promotion, a promotion file that differs from its record, a graduated
@@ -312,6 +319,10 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     if sum((observations is not None, bool(data), live)) > 1:
         raise GovernanceError("canary: expected either observations or data or live, was several",
                               key="observations")
+    if data and source is None:
+        raise TypeError("run_canary: data needs a market-data source (source=hft.data.sources.FILES), was None")
+    audit_writer = on_sink(audit_writer, write_audit, sink, "run_canary")
+    audit_reader = on_sink(audit_reader, ledger.read_chain, sink, "run_canary")
     p = active_promotion(alpha_id, promotions_root)
     if p is None:
         raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
@@ -324,7 +335,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
         raise GovernanceError(f"canary {alpha_id}: expected a promotion under canary, it graduated ({p.file})",
                               key="state", file=p.file)
     if data:
-        folder = replay_observations(p, data, root=root)
+        folder = replay_observations(p, data, source=source, root=root)
     elif live:
 
         if live_records is None:
@@ -362,7 +373,6 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id, window=window,
                        metrics={k: float(v) for k, v in m.items()})
     check_write(nxt, p.file)  # a step that could not be written is never recorded
-    audit_writer = audit_writer or write_audit
     plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,

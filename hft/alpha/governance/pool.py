@@ -34,9 +34,11 @@ import numpy as np
 from hft.alpha.api.registry import load_alpha_class, load_config
 from hft.alpha.governance.promotion import list_promotions
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
+from hft.alpha.records.sink import AuditSink, on_sink
 from hft.alpha.research.features import FeatureSpec, compute_features, data_hash, horizon_column
 from hft.alpha.research.stats import spearman_ic
 from hft.core.errors import GovernanceError
+from hft.core.market_data import MarketDataSource
 
 __all__ = ["PoolResult", "record_pool", "run_pool"]
 
@@ -94,13 +96,15 @@ def _clusters(ids: list[str], corr: Any, threshold: float) -> list[list[str]]:
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
-def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max_corr: float | None = None,
+def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, source: MarketDataSource,
+             max_corr: float | None = None,
              min_marginal_ic: float | None = None, root: Path | None = None,
              promotions_root: Path | None = None, pool_ids: list[str] | None = None) -> PoolResult:
     """Compare `alpha_id` with the promoted pool on `data` (see the module docstring).
 
     Args:
         code_hash: the candidate's code hash (recorded with the verdict).
+        source: opens `data` (`hft.core.market_data.MarketDataSource`; the files on disk: `hft.data.sources.FILES`).
         max_corr / min_marginal_ic: override the alpha config's ``pool`` thresholds.
         root: research root override; promotions_root: promotions root override.
         pool_ids: use these alphas (default params) instead of the active promotions (tests, what-ifs).
@@ -136,7 +140,7 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max
     levels = max([cfg.features.levels, cand.required_levels(), *(m.required_levels() for _, m in members)])
     spec = dataclasses.replace(cfg.features) if levels == cfg.features.levels else \
         FeatureSpec(levels=levels, sampling=cfg.features.sampling, horizons=cfg.features.horizons)
-    feats = compute_features(paths, spec)
+    feats = compute_features(paths, spec, source=source)
     h = cfg.validation.gate_b.primary_horizon
     h = spec.horizons[0] if h is None else h
     fwd = feats[horizon_column(h)].to_numpy().astype(np.float64)
@@ -193,11 +197,14 @@ def run_pool(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, max
                       horizon=str(h))
 
 
-def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", writer: Any = None) -> list[str]:
+def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", writer: Any = None,
+                sink: AuditSink | None = None) -> list[str]:
     """Write the verdict as gate ``pool`` in ``audit.alpha_gate_decisions`` (WAL first); returns record ids.
 
-    `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.records.audit.write_gate_decisions`).
+    `writer`: a `write_gate_decisions`-like callable (default `hft.alpha.records.audit.write_gate_decisions` on
+    `sink`, the audit rows' `hft.alpha.records.sink.AuditSink`; the store: `hft.recorder.alpha_audit.AUDIT`).
     """
+    writer = on_sink(writer, write_gate_decisions, sink, "record_pool")
     row = GateDecision(alpha_id=res.alpha_id, version=res.version, code_hash=res.code_hash, data_hash=res.data_hash,
                        gate="pool", passed=res.passed, metric="marginal_ic",
                        value=res.marginal_ic if res.marginal_ic is not None else float("nan"),
@@ -205,4 +212,4 @@ def record_pool(res: PoolResult, *, run_id: str = "", experiment_id: str = "", w
                        metrics={k: v for k, v in res.to_dict().items() if k not in ("thresholds", "reasons")},
                        thresholds=res.thresholds, reasons=list(res.reasons), experiment_id=experiment_id,
                        run_id=run_id)
-    return (writer or write_gate_decisions)([row])
+    return writer([row])

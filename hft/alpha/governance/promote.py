@@ -39,10 +39,12 @@ from hft.alpha.governance.promotion import (
     promotion_path,
     write_promotion,
 )
-from hft.alpha.records import audit, ledger
-from hft.alpha.records.audit import GateDecision, query_gate_decisions
+from hft.alpha.records import ledger
+from hft.alpha.records.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
+from hft.alpha.records.sink import AuditSink, on_sink, require_sink
 from hft.core.errors import GovernanceError
+from hft.core.market_data import MarketDataSource
 
 __all__ = ["PromoteResult", "check_promotable", "check_promotion_inputs", "conclude_promotion", "promote"]
 
@@ -86,15 +88,18 @@ def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, rea
         raise GovernanceError("reason: expected only together with force (--force), was given alone", key="reason")
 
 
-def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str] | None = None, force: bool = False,
-            reason: str | None = None, root: Path | None = None, promotions_root: Path | None = None,
+def promote(alpha_id: str, data: list[Path] | list[str], *, source: MarketDataSource,
+            approvers: list[str] | None = None, force: bool = False, reason: str | None = None,
+            root: Path | None = None, promotions_root: Path | None = None,
             replay_config: Any = None, out_dir: Path | None = None, actor: str | None = None,
             now_ns: int | None = None, code_hash: str | None = None, gate_rows: list[dict[str, Any]] | None = None,
             gate_writer: Any = None, audit_writer: Any = None, audit_reader: Any = None,
-            progress: Any = None) -> PromoteResult:
+            progress: Any = None, sink: AuditSink | None = None) -> PromoteResult:
     """Run Gates D and E for `alpha_id` on held-out `data`; write the promotion YAML on pass (or when forced).
 
     Args:
+        source: opens `data` for Gate D (`hft.core.market_data.MarketDataSource`; the files on disk:
+            `hft.data.sources.FILES`).
         approvers: approvers (``Name <email>`` or a lowercase handle).
         force / reason: promote despite failed gates; the reason is required and audited.
         root / promotions_root: research root and promotions root overrides.
@@ -102,9 +107,12 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
         out_dir: Gate D run folder (default under ``$HFT_HOME/runs/gate_d``).
         actor / now_ns: who and when (default ``user@host``, the wall clock: governance time, not sim time).
         code_hash: override the alpha's code hash (default `alpha_code_hash`).
-        gate_rows: recorded gate verdicts to use for Gate E (default: queried from the audit store).
-        gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: hft.alpha.records.audit).
-        audit_reader: `hft.alpha.records.ledger.read_chain`-like callable (default: the audit store).
+        gate_rows: recorded gate verdicts to use for Gate E (default: queried from `sink`).
+        gate_writer / audit_writer: `write_gate_decisions` / `write_audit`-like callables (default: those of
+            hft.alpha.records.audit on `sink`).
+        audit_reader: `hft.alpha.records.ledger.read_chain`-like callable (default: `read_chain` on `sink`).
+        sink: the audit rows' `hft.alpha.records.sink.AuditSink` (the store: `hft.recorder.alpha_audit.AUDIT`);
+            required unless every one of the four above is given.
     """
 
 
@@ -115,13 +123,19 @@ def promote(alpha_id: str, data: list[Path] | list[str], *, approvers: list[str]
     chash = code_hash or alpha_code_hash(alpha_id, root)
     ts = int(now_ns if now_ns is not None else time.time_ns())
     current, target = check_promotable(alpha_id, chash, ts, promotions_root)
-    d = run_gate_d(alpha_id, data, code_hash=chash, config=cfg, replay_config=replay_config, out_dir=out_dir,
-                   root=root, progress=progress)
+    # the audit rows' writers and reader (a missing sink is an error before Gate D's replay, not after it)
+    if gate_rows is None:
+        require_sink(sink, "promote")
+    gate_writer = on_sink(gate_writer, write_gate_decisions, sink, "promote")
+    audit_writer = on_sink(audit_writer, write_audit, sink, "promote")
+    audit_reader = on_sink(audit_reader, ledger.read_chain, sink, "promote")
+    d = run_gate_d(alpha_id, data, code_hash=chash, source=source, config=cfg, replay_config=replay_config,
+                   out_dir=out_dir, root=root, progress=progress)
     return conclude_promotion(alpha_id=alpha_id, version=cls.version, params=dict(cfg.params),
                               validation=cfg.validation, code_hash=chash, d=d, approvers=approvers, force=force,
                               reason=reason, ts=ts, actor=actor or current_actor(), current=current, target=target,
                               gate_rows=gate_rows, gate_writer=gate_writer, audit_writer=audit_writer,
-                              audit_reader=audit_reader)
+                              audit_reader=audit_reader, sink=sink)
 
 
 def check_promotable(alpha_id: str, chash: str, ts: int, promotions_root: Path | None = None) -> tuple[Any, Path]:
@@ -143,22 +157,22 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
                        d: Any, approvers: list[str], force: bool, reason: str | None, ts: int, actor: str,
                        current: Any, target: Path, gate_rows: list[dict[str, Any]] | None = None,
                        gate_writer: Any = None, audit_writer: Any = None,
-                       audit_reader: Any = None) -> PromoteResult:
+                       audit_reader: Any = None, sink: AuditSink | None = None) -> PromoteResult:
     """Gate E on a Gate D result `d` (`hft.alpha.gates.gate_d.GateDResult`), both verdicts audited, then the promotion
     YAML (pass, or `force` with `reason`) or a refusal row. Shared by `promote` and the RL policy's
     ``rl-promote`` (research/rl/lifecycle.py), so every promoted thing gets the same YAML and audit rows.
 
     `validation` holds the ``gate_d``, ``gate_e`` and ``canary`` sections (`hft.alpha.api.config.ValidationConfig`);
-    `current` / `target` come from `check_promotable`.
+    `current` / `target` come from `check_promotable`; the writers, the reader and `gate_rows` default to `sink`
+    (see `promote`).
     """
     chash = code_hash
-    if gate_writer is None or audit_writer is None:
-
-        gate_writer = gate_writer or audit.write_gate_decisions
-        audit_writer = audit_writer or audit.write_audit
+    gate_writer = on_sink(gate_writer, write_gate_decisions, sink, "conclude_promotion")
+    audit_writer = on_sink(audit_writer, write_audit, sink, "conclude_promotion")
+    audit_reader = on_sink(audit_reader, ledger.read_chain, sink, "conclude_promotion")
     if gate_rows is None:
-
-        gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash)
+        gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash,
+                                         sink=require_sink(sink, "conclude_promotion"))
     e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=validation.gate_d,
                         gate_e=validation.gate_e, approvers=approvers, gate_rows=gate_rows, d_data_hash=d.data_hash)
     passed = d.passed and e.passed

@@ -24,23 +24,28 @@ from hft.alpha.governance.promotion import parse_promotion, safe_list_promotions
 from hft.alpha.records import ledger
 from hft.alpha.records.audit import query_gate_decisions
 from hft.alpha.records.experiments import alpha_code_hash
+from hft.alpha.records.sink import AuditSink, require_sink
 from hft.core.errors import HftError
 
 __all__ = ["status"]
 
 
 def status(*, root: Path | None = None, promotions_root: Path | None = None, with_audit: bool = True,
-           gate_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring)."""
+           gate_rows: list[dict[str, Any]] | None = None, sink: AuditSink | None = None) -> dict[str, Any]:
+    """``{"alphas": [...], "errors": [...], "notes": [...]}`` (see the module docstring). With `with_audit`,
+    the promotions and verdicts are read from `sink` (`hft.alpha.records.sink.AuditSink`; the store:
+    `hft.recorder.alpha_audit.AUDIT`), which is then required."""
+    if with_audit:
+        sink = require_sink(sink, "status")
     promos, errors = safe_list_promotions(promotions_root)
     notes: list[str] = []
     flags: dict[str, dict[str, Any]] = {}
     if with_audit:
-        promos = _as_recorded(promos, errors, notes, flags)
+        promos = _as_recorded(promos, errors, notes, flags, sink)
     ids = sorted(set(list_alphas(root)) | {p.alpha_id for p in promos})
     if gate_rows is None and with_audit:
         try:
-            gate_rows = query_gate_decisions()
+            gate_rows = query_gate_decisions(sink=sink)
         except HftError as exc:
             notes.append(f"audit store unavailable: {exc.message}")
             gate_rows = None
@@ -73,12 +78,12 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
 
 
 def _as_recorded(promos: list[Any], errors: list[dict[str, Any]], notes: list[str],
-                 flags: dict[str, dict[str, Any]]) -> list[Any]:
+                 flags: dict[str, dict[str, Any]], sink: AuditSink) -> list[Any]:
     """The promotions as their records say (files that differ flagged in `flags` and `errors`)."""
 
 
     try:
-        chains = ledger.read_chains()
+        chains = ledger.read_chains(sink=sink)
     except HftError as exc:
         notes.append(f"promotion records unavailable (files shown unverified): {exc.message}")
         return promos

@@ -45,9 +45,10 @@ from hft.alpha.gates.result import Check, GateResult, json_safe, pool_days
 from hft.alpha.records.audit import GateDecision, write_gate_decisions
 from hft.alpha.records.experiments import ExperimentRegistry, Trial, code_hash, new_experiment_id
 from hft.alpha.research import stats
-from hft.alpha.research.days import day_features, group_days
+from hft.alpha.research.days import day_features
 from hft.alpha.research.features import data_hash, horizon_column
 from hft.core.errors import DataValidationError, GovernanceError
+from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 
 __all__ = ["Scorecard", "validate"]
@@ -112,12 +113,12 @@ class Scorecard:
         })
 
 
-def _paths(data: Sequence[Path | str]) -> list[Path]:
+def _paths(data: Sequence[Path | str], source: MarketDataSource) -> list[Path]:
 
     if isinstance(data, str | Path):
         data = [data]
     paths = [Path(p) for p in data]
-    group_days(paths)  # every file exists, none twice, at least one
+    source.group_days(paths)  # every file exists, none twice, at least one
     return paths
 
 
@@ -128,17 +129,21 @@ def _primary_ic(signal: np.ndarray, fwd: np.ndarray, buckets: np.ndarray) -> flo
     return float(ics.mean()) if len(ics) else math.nan
 
 
-def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | str | None = None,
-             registry: Any = None, record: bool = True, plots_dir: Path | str | None = None,
-             progress: Progress | None = None, plots: bool = True) -> Scorecard:
+def validate(alpha_id: str, data: Sequence[Path | str], *, source: MarketDataSource,
+             config_path: Path | str | None = None, registry: ExperimentRegistry | None = None,
+             record: bool = True, plots_dir: Path | str | None = None, progress: Progress | None = None,
+             plots: bool = True) -> Scorecard:
     """Validate `alpha_id` on `data` (see the module docstring).
 
     Args:
         alpha_id: alpha id (found under the research root by id).
         data: market-data file(s) (LOBSTER zip / CSV pair, imported Parquet, Binance captures, ...).
+        source: groups `data` into days and opens them (`hft.core.market_data.MarketDataSource`; the files on
+            disk: `hft.data.sources.FILES`).
         config_path: a config file instead of the alpha's ``config.yaml``.
-        registry: an `ExperimentRegistry` (default: one on ``$HFT_HOME``, holding one store open for the run);
-            the audit rows go to the same home / store.
+        registry: the `ExperimentRegistry` the trials are recorded in (required with `record`); the gate
+            decisions go to its sink too. The CLI's holds one store open from the first record to the end
+            (`hft.recorder.alpha_audit.held`).
         record: record trials and gate decisions (False: a dry run that reads and writes nothing).
         plots_dir: folder for the PNGs (default ``$HFT_HOME/runs/validate/<experiment_id>/``).
         progress: called as ``progress(step, index, total)`` before each step.
@@ -149,6 +154,8 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
         DataValidationError (missing / too short data). A failed gate is NOT an exception: see
         `Scorecard.passed`.
     """
+    if record and registry is None:
+        raise TypeError("validate: record=True needs registry=ExperimentRegistry(sink) (or record=False), was None")
     timings: dict[str, float] = {}
     state: dict[str, Any] = {"name": None, "t": 0.0}
 
@@ -166,12 +173,12 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
     alpha = cls(cfg.params)
     params = dataclasses.asdict(alpha.params)
     family = str(getattr(cls, "family", alpha_id) or alpha_id)
-    paths = _paths(data)
+    paths = _paths(data, source)
     va = cfg.validation
 
     step("features")
     dhash = data_hash(paths)
-    days = day_features(paths, cfg.features)
+    days = day_features(paths, cfg.features, source=source)
     labels = [d.label for d in days]
     h_rows = cfg.features.horizon_rows()
     for d in days:
@@ -306,15 +313,7 @@ def validate(alpha_id: str, data: Sequence[Path | str], *, config_path: Path | s
             _write_decisions(reg, card)
             card.recorded = True
 
-    if not record:
-        decide(None)
-    elif registry is not None:
-        decide(registry)
-    else:
-        from hft.store.store import open_store
-
-        with open_store(wait_s=30.0) as store:
-            decide(ExperimentRegistry(store=store))
+    decide(registry if record else None)
     step(None)
     card.timings = timings
     return card
@@ -370,4 +369,4 @@ def _write_decisions(reg: Any, card: Scorecard) -> None:
                          thresholds=json_safe(g.thresholds), reasons=list(g.reasons),
                          experiment_id=card.experiment_id, run_id=card.run_id)
             for g in card.gates]
-    write_gate_decisions(rows, home=getattr(reg, "home", None), store=getattr(reg, "_store", None))
+    write_gate_decisions(rows, sink=reg.sink)

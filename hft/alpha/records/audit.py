@@ -1,6 +1,7 @@
 """Audit rows of alpha governance: gate decisions, promotions, canary decisions.
 
-Every row is appended to the WAL first (``$HFT_HOME/wal/alpha-audit``), then loaded into the store, so a
+Every row goes through an `hft.alpha.records.sink.AuditSink` that the caller passes: appended to the WAL first
+(the store adapter `hft.recorder.alpha_audit`: ``$HFT_HOME/wal/alpha-audit``), then loaded into the store, so a
 decision that was taken is never lost even when the store is unavailable at that moment (the next load picks
 it up). Tables and columns: ``hft/recorder/topics.py`` (``audit.alpha_gate_decisions``,
 ``audit.alpha_promotions``, ``audit.alpha_canary_decisions``).
@@ -10,26 +11,16 @@ JSON columns (``details``, ``thresholds``, ``reasons``, ``approvers`` …) take 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from hft.alpha.records.experiments import (
-    current_host,
-    current_user,
-    drain_audit_wal,
-    iso_utc,
-    now_ns,
-    sql_literal,
-    write_records,
-)
+from hft.alpha.records.experiments import current_host, current_user, iso_utc, now_ns, sql_literal
+from hft.alpha.records.sink import AuditSink
 from hft.core.errors import GovernanceError, StoreError
 from hft.core.ids import stable_id
-from hft.recorder.topics import get_topic, parse_record_id, record_id_hex
 
 __all__ = ["AUDIT_TOPICS", "GateDecision", "query_gate_decisions", "write_audit", "write_gate_decisions"]
 
@@ -110,73 +101,47 @@ def _float(v: Any) -> float:
         raise GovernanceError(f"gate decision value/threshold: expected a number, was {v!r}") from None
 
 
-@contextlib.contextmanager
-def _opened(home: Path | None, store: Any, wait_s: float) -> Iterator[Any]:
-    if store is not None:
-        yield store
-        return
-    from hft.store.store import open_store
+def write_audit(topic: str, rows: list[dict[str, Any]], *, sink: AuditSink) -> list[str]:
+    """Append `rows` of an alpha audit `topic` through `sink` (WAL first, all or nothing, then the store).
 
-    with open_store(home=home, wait_s=wait_s) as s:
-        yield s
-
-
-def write_audit(topic: str, rows: list[dict[str, Any]], *, home: Path | None = None, store: Any = None,
-                wait_s: float = 30.0) -> list[str]:
-    """Append `rows` of an alpha audit `topic` to the WAL (all or nothing), then load that WAL into the store.
-
-    A row without ``ts`` gets UTC now, one without ``host`` / ``user`` this process's (when the topic has those
-    columns), one without ``record_id`` a stable id of its content. Returns the record ids (32 hex).
-    `store`: an open store to load into (not closed), else one is opened for the load (see
-    :class:`hft.alpha.records.experiments.ExperimentRegistry`).
+    A row without ``ts`` gets UTC now, one without ``host`` / ``user`` this process's (every alpha audit topic
+    has those columns), one without ``record_id`` a stable id of its content. Returns the record ids (32 hex).
 
     Raises:
-        StoreError: unknown topic, unknown / badly typed field (nothing written), WAL refusal, load failure.
+        StoreError: not an alpha audit topic, unknown / badly typed field (nothing written), WAL refusal, load
+            failure.
     """
-    t = get_topic(topic)
-    if t.name not in AUDIT_TOPICS:
+    if topic not in AUDIT_TOPICS:
         raise StoreError(f"write_audit: expected one of {list(AUDIT_TOPICS)}, was {topic!r}", topic=topic)
-    names = set(t.column_names)
     recs: list[dict[str, Any]] = []
-    ids: list[str] = []
     ts = now_ns()
     for row in rows:
         if not isinstance(row, dict):
-            raise StoreError(f"{t.name}: expected a dict per row, was {type(row).__name__}", topic=t.name)
+            raise StoreError(f"{topic}: expected a dict per row, was {type(row).__name__}", topic=topic)
         rec = dict(row)
         rec.setdefault("ts", ts)
-        if "host" in names:
-            rec.setdefault("host", current_host())
-        if "user" in names:
-            rec.setdefault("user", current_user())
-        t.check_record(rec)
+        rec.setdefault("host", current_host())
+        rec.setdefault("user", current_user())
         if rec.get("record_id") is None:
-            rec["record_id"] = stable_id(t.name, json.dumps(rec, sort_keys=True, default=str))
-        ids.append(record_id_hex(parse_record_id(rec["record_id"], topic=t.name)))
+            rec["record_id"] = stable_id(topic, json.dumps(rec, sort_keys=True, default=str))
         recs.append(rec)
-    if not recs:
-        return []
-    t.encode_records(recs, [int(i, 16) for i in ids])  # every value checked before anything reaches the WAL
-    write_records(t.name, recs, home=home)
-    with _opened(home, store, wait_s) as s:
-        drain_audit_wal(s, home)
-    return ids
+    return sink.append(topic, recs)
 
 
-def write_gate_decisions(rows: Sequence[GateDecision], *, home: Path | None = None, store: Any = None,
-                         wait_s: float = 30.0) -> list[str]:
-    """Record gate decisions (WAL first, then the store); returns their record ids. See `write_audit`."""
+def write_gate_decisions(rows: Sequence[GateDecision], *, sink: AuditSink) -> list[str]:
+    """Record gate decisions through `sink` (WAL first, then the store); returns their record ids. See
+    `write_audit`."""
     recs = []
     for r in rows:
         if not isinstance(r, GateDecision):
             raise GovernanceError(f"write_gate_decisions: expected GateDecision objects, was {type(r).__name__}")
         recs.append(r.to_record())
-    return write_audit(GATE_TOPIC, recs, home=home, store=store, wait_s=wait_s)
+    return write_audit(GATE_TOPIC, recs, sink=sink)
 
 
 def query_gate_decisions(alpha_id: str | None = None, code_hash: str | None = None, *,
-                         home: Path | None = None, store: Any = None, wait_s: float = 30.0) -> list[dict[str, Any]]:
-    """Recorded gate decisions (optionally of one alpha and/or code hash), oldest first.
+                         sink: AuditSink) -> list[dict[str, Any]]:
+    """Recorded gate decisions (optionally of one alpha and/or code hash) in `sink`'s store, oldest first.
 
     Each dict has the `GateDecision` fields (``metrics``, ``thresholds``, ``reasons`` parsed from JSON) plus
     ``record_id`` (32 hex) and ``ts`` (ISO-8601 UTC).
@@ -187,10 +152,8 @@ def query_gate_decisions(alpha_id: str | None = None, code_hash: str | None = No
            "data_hash, gate, passed, metric, value, threshold, details, thresholds, reasons, experiment_id, "
            f"run_id, host, user FROM {GATE_TOPIC}"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts_ns, gate, rid")
-    with _opened(home, store, wait_s) as s:
-        drain_audit_wal(s, home)
-        rows = s.query(sql).dicts()
     out = []
+    rows = sink.query(sql)
     for r in rows:
         ts_ns = int(r.pop("ts_ns"))
         out.append({

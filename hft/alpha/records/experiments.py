@@ -2,8 +2,9 @@
 
 Deflated Sharpe (DSR) and the probability of backtest overfitting (PBO) are only honest when *every* trial that
 was tried is counted. So each trial is a row appended to the WAL first and then loaded into the store
-(:meth:`ExperimentRegistry.record`, like :func:`hft.recorder.sim_runs.record_run`), and the statistics read their trial
-counts and Sharpe variances back from the store (:meth:`ExperimentRegistry.family_stats`).
+(:meth:`ExperimentRegistry.record`, through an `hft.alpha.records.sink.AuditSink`: the store adapter
+`hft.recorder.alpha_audit`), and the statistics read their trial counts and Sharpe variances back from the store
+(:meth:`ExperimentRegistry.family_stats`).
 
 Metrics convention (``Trial.metrics``; any other keys are free):
 
@@ -44,11 +45,9 @@ from typing import Any
 
 import hft.alpha
 from hft.alpha.api.registry import alpha_dir
-from hft.core.errors import GovernanceError, StoreError
+from hft.alpha.records.sink import AuditSink
+from hft.core.errors import GovernanceError
 from hft.core.ids import stable_id
-from hft.core.paths import wal_root
-from hft.recorder.loader import WALLoader
-from hft.recorder.wal_first import WALConfig, open_checked_writer
 
 __all__ = [
     "TOPIC",
@@ -64,7 +63,6 @@ __all__ = [
 
 TOPIC = "audit.alpha_experiments"
 TRIAL_STATUSES = ("ok", "failed", "error")
-WAL_NAME = "alpha-audit"  # the WAL directory of alpha governance audit rows ($HFT_HOME/wal/alpha-audit)
 
 
 # --- host / user / ids ------------------------------------------------------------------------------------------
@@ -338,47 +336,21 @@ def _trial_from_row(row: dict[str, Any]) -> Trial:
 # --- the registry -------------------------------------------------------------------------------------------
 
 class ExperimentRegistry:
-    """Records trials (WAL first, then the store) and reads them back.
+    """Records trials (WAL first, then the store) and reads them back, through `sink`.
 
     Args:
-        home: ``$HFT_HOME`` to use (its ``wal/`` and, for the embedded engine, ``clickhouse/``); default the
-            environment's.
-        store: an already open :class:`hft.store.store.Store` to use instead of opening one per call (it is not
-            closed). chDB admits one data directory per process, so a process that holds the store open must
-            pass it here; otherwise each call opens the store, does its work and closes it.
-        wait_s: how long to wait for another process holding the embedded store.
+        sink: where the rows go and are read from (`hft.alpha.records.sink.AuditSink`; the store adapter
+            `hft.recorder.alpha_audit`: ``AUDIT`` opens the store per call, ``AlphaAuditStore(home,
+            store=store)`` uses an open one, ``held()`` holds one open for a unit of work).
     """
 
-    def __init__(self, home: Path | None = None, *, store: Any = None, wait_s: float = 30.0) -> None:
-        self.home = Path(home) if home is not None else None
-        self._store = store
-        self.wait_s = wait_s
-
-    @property
-    def store(self) -> Any:
-        """The injected store, or None when each call opens its own."""
-        return self._store
-
-    @contextlib.contextmanager
-    def _open(self) -> Iterator[Any]:
-        if self._store is not None:
-            yield self._store
-            return
-        from hft.store.store import open_store
-
-        with open_store(home=self.home, wait_s=self.wait_s) as store:
-            yield store
-
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[Any]:
-        """The store, with the alpha audit WAL drained first (a trial written but not yet loaded still counts)."""
-        with self._open() as store:
-            drain_audit_wal(store, self.home)
-            yield store
+    def __init__(self, sink: AuditSink) -> None:
+        self.sink = sink
 
     # --- writing ------------------------------------------------------------------------------------------
     def record(self, trials: Sequence[Trial]) -> list[str]:
-        """Append `trials` to the WAL (``$HFT_HOME/wal/alpha-audit``), then load it into the store.
+        """Append `trials` through the sink (WAL first: ``$HFT_HOME/wal/alpha-audit``), then load them into the
+        store.
 
         Returns the trials' record ids (32 hex).
 
@@ -395,9 +367,7 @@ class ExperimentRegistry:
             t.check()
         if not trials:
             return []
-        write_records(TOPIC, [t.to_record() for t in trials], home=self.home)
-        with self._open() as store:
-            drain_audit_wal(store, self.home)
+        self.sink.append(TOPIC, [t.to_record() for t in trials])
         return [t.record_id for t in trials]
 
     # --- reading ------------------------------------------------------------------------------------------
@@ -409,9 +379,7 @@ class ExperimentRegistry:
         where = [f"{col} = {sql_literal(v)}" for col, v in filters if v is not None]
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY started_ns, trial, experiment_id"
-        with self._reading() as store:
-            rows = store.query(sql).dicts()
-        return [_trial_from_row(r) for r in rows]
+        return [_trial_from_row(r) for r in self.sink.query(sql)]
 
     def get(self, experiment_id: str) -> list[Trial]:
         """Every trial of `experiment_id`. Raises GovernanceError naming the id when none is recorded."""
@@ -433,9 +401,9 @@ class ExperimentRegistry:
         sql = (f"SELECT JSONExtract(metrics, 'sharpe', 'Nullable(Float64)') AS sharpe, "
                f"toUnixTimestamp64Nano(started_ts) AS started_ns FROM {TOPIC} WHERE {where} "
                "ORDER BY started_ns, trial, experiment_id")
-        with self._reading() as store:
-            rows = store.query(sql).rows
-        sharpes = [s for s in (_finite(r[0]) if r[0] is not None else None for r in rows) if s is not None]
+        rows = self.sink.query(sql)
+        sharpes = [s for s in (_finite(r["sharpe"]) if r["sharpe"] is not None else None for r in rows)
+                   if s is not None]
         n = len(sharpes)
         if n >= 2:
             mean = math.fsum(sharpes) / n
@@ -471,8 +439,7 @@ class ExperimentRegistry:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise GovernanceError(f"limit: expected an integer >= 1, was {limit!r}", key="limit")
             sql += f" LIMIT {limit}"
-        with self._reading() as store:
-            rows = store.query(sql).dicts()
+        rows = self.sink.query(sql)
         out = []
         for r in rows:
             best = r["best_sharpe"]
@@ -496,23 +463,6 @@ def iso_utc(ns: int) -> str:
 def now_ns() -> int:
     """UTC now, int ns."""
     return time.time_ns()
-
-
-def write_records(topic: str, records: list[dict[str, Any]], *, home: Path | None = None) -> None:
-    """Append `records` (one batch, all or nothing) to the alpha audit WAL; StoreError if refused."""
-    with open_checked_writer(WAL_NAME, home=home, config=WALConfig(fsync="batch", lock_wait_s=30.0),
-                             what=f"{topic} audit records") as w:
-        if not w.write_many(topic, records):
-            raise StoreError(f"{topic}: the WAL refused {len(records)} audit record(s) (disk pressure); "
-                             "expected them written, nothing was recorded",
-                             hint="free disk space under $HFT_HOME/wal and rerun", topic=topic)
-
-
-def drain_audit_wal(store: Any, home: Path | None = None) -> None:
-    """Load whatever the alpha audit WAL still holds into `store` (a no-op when it is fully loaded)."""
-    d = wal_root(home) / WAL_NAME
-    if (d / "manifest.json").exists():
-        WALLoader(store, [d]).load()
 
 
 def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:

@@ -27,12 +27,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from hft.alpha.governance.promotion import parse_promotion, write_promotion
-from hft.alpha.records.audit import _opened
-from hft.alpha.records.experiments import drain_audit_wal, sql_literal
+from hft.alpha.records.experiments import sql_literal
+from hft.alpha.records.sink import AuditSink
 from hft.core.errors import GovernanceError
 
 __all__ = ["CHAIN_TOPICS", "Verified", "canonical", "chain_fields", "checked", "first_difference", "inspect",
@@ -69,21 +68,18 @@ def chain_fields(p: Any, prev_hash: str) -> dict[str, str]:
             "record": rec}
 
 
-def read_chain(pid: str, *, home: Path | None = None, store: Any = None, wait_s: float = 30.0) -> list[dict[str, Any]]:
-    """Chain rows ``{promotion_id, prev_hash, record_hash, record}`` of promotion `pid` from the audit store (both
+def read_chain(pid: str, *, sink: AuditSink) -> list[dict[str, Any]]:
+    """Chain rows ``{promotion_id, prev_hash, record_hash, record}`` of promotion `pid` from `sink`'s store (both
     tables), after loading whatever the audit WAL still holds."""
-    return read_chains(pid, home=home, store=store, wait_s=wait_s).get(pid, [])
+    return read_chains(pid, sink=sink).get(pid, [])
 
 
-def read_chains(pid: str | None = None, *, home: Path | None = None, store: Any = None,
-                wait_s: float = 30.0) -> dict[str, list[dict[str, Any]]]:
+def read_chains(pid: str | None = None, *, sink: AuditSink) -> dict[str, list[dict[str, Any]]]:
     """Chain rows of promotion `pid` (every promotion when None), by promotion id; one store query."""
     where = "record_hash != ''" + (f" AND promotion_id = {sql_literal(pid)}" if pid is not None else "")
     sql = " UNION ALL ".join(f"SELECT promotion_id, prev_hash, record_hash, record FROM {t} WHERE {where}"
                              for t in CHAIN_TOPICS)
-    with _opened(home, store, wait_s) as s:
-        drain_audit_wal(s, home)
-        rows = s.query(sql).dicts()
+    rows = sink.query(sql)
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["promotion_id"], []).append(r)
@@ -163,8 +159,9 @@ def inspect(p: Any, rows: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, 
     return v.doc, v.stale, None
 
 
-def verified(p: Any, reader: ChainReader | None = None) -> Verified:
-    """Check promotion `p` (as read from its file) against its record in the audit store.
+def verified(p: Any, reader: ChainReader) -> Verified:
+    """Check promotion `p` (as read from its file) against its record in the audit store (`reader`: the
+    promotion's chain rows, `read_chain` on a sink).
 
     Returns the record's last document (`Verified.stale` when the file equals an earlier step: a view left
     behind, to be rewritten from the record).
@@ -175,7 +172,7 @@ def verified(p: Any, reader: ChainReader | None = None) -> Verified:
     """
     pid = promotion_id(p)
     file = str(p.file) if p.file else pid
-    rows = (reader or read_chain)(pid)
+    rows = reader(pid)
     if not rows:
         raise GovernanceError(f"{file}: expected a promotion recorded in the audit store (promotion {pid}), found "
                               f"no record: the file was not written by `hft alpha promote`", key="promotion_id",
@@ -196,7 +193,7 @@ def verified(p: Any, reader: ChainReader | None = None) -> Verified:
                                "promote again to change a promotion")
 
 
-def checked(p: Any, reader: ChainReader | None = None) -> tuple[Any, str]:
+def checked(p: Any, reader: ChainReader) -> tuple[Any, str]:
     """``(the promotion as recorded, the hash of its last step)`` for promotion `p` read from its file; a file
     left behind by an earlier step (`Verified.stale`) is rewritten from the record first.
 
@@ -210,3 +207,4 @@ def checked(p: Any, reader: ChainReader | None = None) -> tuple[Any, str]:
     if v.stale and p.file:
         write_promotion(rec, p.file)
     return rec, v.head_hash
+

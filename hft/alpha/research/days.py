@@ -1,5 +1,6 @@
-"""Several market-data inputs as separate days: per-day features (the grouping itself is
-`hft.data.sources.group_days`, shared with ``hft replay`` over several days).
+"""Several market-data inputs as separate days: per-day features (the grouping itself is the market-data
+source's, `hft.core.market_data.MarketDataSource.group_days`; on files `hft.data.sources.group_days`, shared
+with ``hft replay`` over several days).
 
 A LOBSTER zip / message CSV and an imported event Parquet file are one day each. Binance captures of one
 symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as `open_market_data` chains them;
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from hft.alpha.research.features import compute_features, data_hash
-from hft.data.sources import group_days
+from hft.core.market_data import MarketDataSource
 
-__all__ = ["DayFeatures", "day_features", "group_days"]
+__all__ = ["DayFeatures", "day_features"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,12 @@ def _label(paths: list[Path]) -> str:
     return paths[0].name + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
 
 
-def day_features(paths: Sequence[Path | str], spec: Any, *, cache: bool = True) -> list[DayFeatures]:
-    """Features of each day of `paths` (`group_days`) for `spec`, from the feature cache when warm."""
+def day_features(paths: Sequence[Path | str], spec: Any, *, source: MarketDataSource,
+                 cache: bool = True) -> list[DayFeatures]:
+    """Features of each day of `paths` (grouped and opened by `source`) for `spec`, from the feature cache when
+    warm."""
     out = []
-    for group in group_days(paths):
-        feats = compute_features(group, spec, cache=cache)
+    for group in source.group_days(paths):
+        feats = compute_features(group, spec, source=source, cache=cache)
         out.append(DayFeatures(_label(group), tuple(group), data_hash(group), feats))
     return out

@@ -85,9 +85,9 @@ from hft.core.dtypes import (
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.fileio import atomic_path
 from hft.core.ids import hash_arrays, sha256_file
+from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 from hft.core.units import parse_duration_ns
-from hft.data.sources import group_days, open_market_data
 
 __all__ = [
     "FEATURES_VERSION",
@@ -454,15 +454,17 @@ def feature_cache_key(data_key: str, spec: FeatureSpec) -> str:
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
-def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache: bool = True,
-                     cache_dir: Path | None = None):
+def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, source: MarketDataSource | None = None,
+                     cache: bool = True, cache_dir: Path | None = None):
     """Features of a market-data stream (see the module docstring for the columns).
 
     Args:
-        md_or_paths: an opened `hft.data.sources.MarketData`, or input path(s) for `open_market_data`; paths of
-            several days (`hft.data.sources.group_days`) give each day's rows in turn, each day computed on its
-            own (a forward return never runs into the next day).
+        md_or_paths: an opened market-data stream (`hft.data.sources.MarketData`), or input path(s) that
+            `source` opens; paths of several days (`MarketDataSource.group_days`) give each day's rows in turn,
+            each day computed on its own (a forward return never runs into the next day).
         spec: what to compute (default `FeatureSpec()`).
+        source: opens paths (`hft.core.market_data.MarketDataSource`; the files on disk:
+            `hft.data.sources.FILES`); required with paths, unused with an opened stream.
         cache: read / write the Parquet cache (key: data hash + spec + `FEATURES_VERSION`).
         cache_dir: override the cache folder (default `feature_cache_dir()`).
 
@@ -470,6 +472,9 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
         A polars DataFrame, one row per sample.
     """
     spec = spec or FeatureSpec()
+    if not hasattr(md_or_paths, "events") and source is None:
+        raise TypeError("compute_features: paths need a market-data source (source=hft.data.sources.FILES), "
+                        "was None")
     target = None
     if cache:
         key = feature_cache_key(data_hash(md_or_paths), spec)
@@ -483,12 +488,13 @@ def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, cache
     if not hasattr(md, "events"):
 
         paths = [md] if isinstance(md, str | Path) else list(md)
-        groups = group_days(paths)
+        groups = source.group_days(paths)
         if len(groups) > 1:  # several days: each day's features on its own (no return across a night), in order
-            df = pl.concat([compute_features(g, spec, cache=cache, cache_dir=cache_dir) for g in groups])
+            df = pl.concat([compute_features(g, spec, source=source, cache=cache, cache_dir=cache_dir)
+                            for g in groups])
             md = None
         else:
-            md = open_market_data([Path(p) for p in paths])
+            md = source.open_market_data([Path(p) for p in paths])
     if md is not None:
         df = _build(md, spec)
     if target is not None:

@@ -90,15 +90,21 @@ class Recorder:
         if self.store is not None:
             from hft.alpha.records.audit import write_audit
 
-            return write_audit(topic, rows, home=self.store.test_home, store=self.store)
+            return write_audit(topic, rows, sink=self.sink())
         return [f"{len(self.calls):032x}"]
 
     def chain(self, pid: str) -> list[dict[str, Any]]:
         if self.store is not None:
             from hft.alpha.records.ledger import read_chain
 
-            return read_chain(pid, home=self.store.test_home, store=self.store)
+            return read_chain(pid, sink=self.sink())
         return [r for _, rows in self.calls for r in rows if isinstance(r, dict) and r.get("promotion_id") == pid]
+
+    def sink(self) -> Any:
+        """The audit sink on the shared test store."""
+        from hft.recorder.alpha_audit import AlphaAuditStore
+
+        return AlphaAuditStore(self.store.test_home, store=self.store)
 
     def gates(self, rows: list[Any]) -> list[str]:
         self.calls.append(("audit.alpha_gate_decisions", list(rows)))

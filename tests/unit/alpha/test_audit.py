@@ -9,6 +9,8 @@ import pytest
 from hft.alpha.records import experiments as ex
 from hft.alpha.records.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
 from hft.core.errors import GovernanceError, StoreError
+from hft.recorder import alpha_audit
+from hft.recorder.alpha_audit import AlphaAuditStore
 
 TS = 1_700_000_000_000_000_000
 
@@ -16,7 +18,7 @@ TS = 1_700_000_000_000_000_000
 @pytest.fixture
 def kw(store):
     """Keyword arguments pointing the audit writers at the shared test store."""
-    return {"home": store.test_home, "store": store}
+    return {"sink": AlphaAuditStore(store.test_home, store=store)}
 
 
 def gate(g: str = "A", passed: bool = True, **over) -> GateDecision:
@@ -106,12 +108,12 @@ def test_promotion_and_canary_rows_carry_the_new_columns(kw, store):
                                 "forced": "maybe"}, "field 'forced': expected a bool"),
     ("audit.alpha_canary_decisions", {"alpha_id": "a"}, "field 'decision': expected a value"),
     ("sim.fills", {"run_id": "r"}, "expected one of"),
-    ("audit.nope", {}, "unknown topic"),
+    ("audit.nope", {}, "expected one of"),
 ])
 def test_write_audit_refuses_bad_rows_before_the_wal(kw, store, topic, row, match):
     with pytest.raises(StoreError, match=match):
         write_audit(topic, [row], **kw)
-    wal = store.test_home / "wal" / ex.WAL_NAME
+    wal = store.test_home / "wal" / alpha_audit.WAL_NAME
     before = sorted((p.name, p.stat().st_size) for p in wal.glob("seg-*")) if wal.exists() else []
     with pytest.raises(StoreError):
         write_audit(topic, [row], **kw)
@@ -122,5 +124,5 @@ def test_write_audit_refuses_bad_rows_before_the_wal(kw, store, topic, row, matc
 
 def test_a_decision_in_the_wal_but_not_loaded_is_found(kw, store):
     g = gate("C")
-    ex.write_records("audit.alpha_gate_decisions", [g.to_record()], home=store.test_home)
+    alpha_audit.write_records("audit.alpha_gate_decisions", [g.to_record()], home=store.test_home)
     assert [d["gate"] for d in query_gate_decisions(**kw)] == ["C"]

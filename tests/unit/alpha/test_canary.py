@@ -16,6 +16,7 @@ from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.governance.canary import decide, observation_metrics, read_observations, run_canary
 from hft.alpha.governance.promotion import active_promotion, load_promotion
 from hft.core.errors import GovernanceError
+from hft.data.sources import FILES
 
 S = 1_000_000_000
 
@@ -28,7 +29,7 @@ def env(tmp_path_factory):
     runs = []
     for seed, date in ((21, "2024-06-21"), (22, "2024-06-24")):
         day = make_day(base / f"day{seed}", seed=seed, date=date)
-        r = run_gate_d("toy_obi", [day], code_hash="hash-1", root=root, out_dir=base / f"run{seed}")
+        r = run_gate_d("toy_obi", [day], code_hash="hash-1", source=FILES, root=root, out_dir=base / f"run{seed}")
         runs.append(base / f"run{seed}")
         assert r.run_folder
     return SimpleNamespace(root=root, runs=runs, base=base)
@@ -171,10 +172,12 @@ def test_observation_metrics(env):
 
 def test_audit_rows_reach_the_store(env, tmp_path, store, rec):
     from hft.alpha.records.audit import write_audit
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
     _promote(tmp_path, rec)
     r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_reader=rec.chain,
-                   audit_writer=lambda t, rows: write_audit(t, rows, home=store.test_home, store=store))
+                   audit_writer=lambda t, rows: write_audit(t, rows, sink=AlphaAuditStore(store.test_home,
+                                                                                          store=store)))
     got = store.query("SELECT decision, from_state, to_state, code_hash, run_id, reasons FROM "
                       "audit.alpha_canary_decisions WHERE alpha_id = 'toy_obi'").dicts()
     assert len(got) == 1
@@ -189,7 +192,7 @@ def test_replay_observations_on_newer_data(env, tmp_path, rec):
     day = make_day(tmp_path / "newer", seed=23)
     path = _promote(tmp_path, rec, ladder=(CanaryStep(0.25, "1s", S), CanaryStep(1.0, "1s", S)))
     p = load_promotion(path)
-    folder = replay_observations(p, [day], root=env.root, code_hash="hash-1")
+    folder = replay_observations(p, [day], source=FILES, root=env.root, code_hash="hash-1")
     assert folder.parent == tmp_path / "home" / "runs" / "canary" / "toy_obi"
     s = json.loads((folder / "summary.json").read_text())
     assert s["alpha"]["code_hash"] == "hash-1" and s["params"]["max_position"] == 1  # 4 lots x 0.25
@@ -199,10 +202,10 @@ def test_replay_observations_on_newer_data(env, tmp_path, rec):
     # the code of the alpha is not the promoted code (here: any real hash != 'hash-1'): refused, nothing written
     before = path.read_text()
     with pytest.raises(GovernanceError, match="expected the promoted code"):
-        run_canary("toy_obi", data=[day], root=env.root, promotions_root=tmp_path / "promos",
+        run_canary("toy_obi", data=[day], source=FILES, root=env.root, promotions_root=tmp_path / "promos",
                    audit_writer=rec.audit, audit_reader=rec.chain)
     with pytest.raises(GovernanceError, match="either observations or data"):
-        run_canary("toy_obi", folder, data=[day], promotions_root=tmp_path / "promos")
+        run_canary("toy_obi", folder, data=[day], source=FILES, promotions_root=tmp_path / "promos")
     assert path.read_text() == before
 
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from hft.alpha.gates.result import Check, GateResult, pool_days
-from hft.alpha.research.days import day_features, group_days
+from hft.alpha.research.days import day_features
 from hft.alpha.research.features import FeatureSpec
 from hft.core.errors import DataValidationError
+from hft.data.sources import FILES
 
 
 def _touch(folder, *names):
@@ -28,7 +29,7 @@ def test_each_lobster_or_parquet_file_is_a_day_and_binance_captures_chain_per_sy
     a, b, s1, s2, e1, c = _touch(tmp_path, "A_2012-06-21_34200000_57600000_message_1.csv", "B.zip",
                                  "spot/btcusdt_20240808.gz", "spot/btcusdt_20240809.gz",
                                  "spot/ethusdt_20240808.gz", "day.parquet")
-    assert group_days([a, s1, b, e1, s2, c]) == [[a], [s1, s2], [b], [e1], [c]]
+    assert FILES.group_days([a, s1, b, e1, s2, c]) == [[a], [s1, s2], [b], [e1], [c]]
 
 
 @pytest.mark.parametrize("case", ["none", "missing", "twice"])
@@ -38,7 +39,7 @@ def test_bad_inputs_are_data_errors(tmp_path, case):
     match = {"none": "at least one data path", "missing": "nope.zip: expected a market data file",
              "twice": "given twice"}[case]
     with pytest.raises(DataValidationError, match=match):
-        group_days(paths)
+        FILES.group_days(paths)
 
 
 def test_day_features_builds_one_frame_per_day(tmp_path):
@@ -46,7 +47,7 @@ def test_day_features_builds_one_frame_per_day(tmp_path):
 
     msgs = [generate_day(tmp_path / str(i), seed=i, symbol="SYNTH", date=f"2024-01-0{i + 2}", messages=3000,
                          levels=2, zip_output=False)["message_path"] for i in (1, 2)]
-    days = day_features(msgs, FeatureSpec(levels=1), cache=False)
+    days = day_features(msgs, FeatureSpec(levels=1), source=FILES, cache=False)
     assert [d.label for d in days] == [Path(m).name for m in msgs]
     assert all(d.features.height > 100 for d in days) and days[0].data_hash != days[1].data_hash
     assert days[0].features["ts"].max() < days[1].features["ts"].min()  # separate frames, in the order given

@@ -14,6 +14,8 @@ import pytest
 from hft.alpha.records import experiments as ex
 from hft.alpha.records.experiments import ExperimentRegistry, FamilyStats, Trial, code_hash, new_experiment_id
 from hft.core.errors import GovernanceError
+from hft.recorder import alpha_audit
+from hft.recorder.alpha_audit import AlphaAuditStore
 
 T0 = 1_700_000_000_000_000_000
 
@@ -21,7 +23,7 @@ T0 = 1_700_000_000_000_000_000
 @pytest.fixture
 def reg(store):
     """A registry on the session's shared store (chDB admits one data directory per process)."""
-    return ExperimentRegistry(home=store.test_home, store=store)
+    return ExperimentRegistry(AlphaAuditStore(store.test_home, store=store))
 
 
 def trial(eid: str, i: int, sharpe=0.1, *, family: str = "obi", alpha: str = "obi_l1", kind: str = "search",
@@ -141,7 +143,7 @@ def test_a_bad_trial_is_refused_and_nothing_is_written(reg, change, match):
 
 def test_a_trial_in_the_wal_but_not_yet_loaded_still_counts(reg, store):
     t = trial("e-walonly", 0, 0.5, family="walfam")
-    ex.write_records(ex.TOPIC, [t.to_record()], home=store.test_home)  # the store load "failed"
+    alpha_audit.write_records(ex.TOPIC, [t.to_record()], home=store.test_home)  # the store load "failed"
     assert reg.family_stats("walfam").n_trials == 1
 
 

@@ -24,7 +24,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.instrument import Instrument
-from hft.data.sources import MarketData, open_market_data
+from hft.data.sources import FILES, MarketData, open_market_data
 
 MS = 1_000_000
 T0 = 1_700_000_000_000_000_000  # a whole second (ns)
@@ -235,11 +235,11 @@ def test_cache_hit_skips_the_build(generated_md, tmp_path, monkeypatch):
 def test_cache_by_paths_and_default_home(generated_day, tmp_path, monkeypatch):
     monkeypatch.setenv("HFT_HOME", str(tmp_path / "home"))
     spec = FeatureSpec(levels=1, sampling="1s", horizons=("1s",))
-    first = compute_features([generated_day], spec)
+    first = compute_features([generated_day], spec, source=FILES)
     cached = list((tmp_path / "home" / "cache" / "features").glob("*.parquet"))
     assert len(cached) == 1
     monkeypatch.setattr(F, "_build", lambda *a, **k: pytest.fail("cache miss"))
-    assert compute_features([generated_day], spec).equals(first)
+    assert compute_features([generated_day], spec, source=FILES).equals(first)
 
 
 def test_damaged_cache_entry_is_recomputed(generated_md, tmp_path):
@@ -290,9 +290,9 @@ def test_features_of_several_days_are_each_day_on_its_own(generated_day, tmp_pat
     day2 = Path(generate_day(tmp_path, seed=12, symbol="SYNTH", date="2024-01-03", messages=3000, levels=5,
                              zip_output=False)["message_path"])
     spec = FeatureSpec(sampling="1s", horizons=("1s", "5s"))
-    one = compute_features([generated_day], spec, cache_dir=tmp_path / "c")
-    two = compute_features([day2], spec, cache_dir=tmp_path / "c")
-    both = compute_features([generated_day, day2], spec, cache_dir=tmp_path / "c")
+    one = compute_features([generated_day], spec, source=FILES, cache_dir=tmp_path / "c")
+    two = compute_features([day2], spec, source=FILES, cache_dir=tmp_path / "c")
+    both = compute_features([generated_day, day2], spec, source=FILES, cache_dir=tmp_path / "c")
     assert both.equals(pl.concat([one, two]))
     h = F.horizon_column("5s")
     assert one[h][-1] is None  # the last rows of day 1 have no forward return: day 2 does not lend one

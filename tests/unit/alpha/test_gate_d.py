@@ -17,6 +17,7 @@ from hft.alpha.gates.execution import AlphaExecution, causal_zscore, signal_stam
 from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.gates.gate_e import evaluate_gate_e
 from hft.core.errors import ConfigError, GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,8 @@ def _home(tmp_path, monkeypatch):
 
 
 def test_gate_d_runs_and_is_deterministic(env, tmp_path):
-    a = run_gate_d("toy_obi", [env.day], code_hash="hash-1", root=env.root, out_dir=tmp_path / "run_a")
-    b = run_gate_d("toy_obi", [env.day], code_hash="hash-1", root=env.root, write_folder=False)
+    a = run_gate_d("toy_obi", [env.day], code_hash="hash-1", source=FILES, root=env.root, out_dir=tmp_path / "run_a")
+    b = run_gate_d("toy_obi", [env.day], code_hash="hash-1", source=FILES, root=env.root, write_folder=False)
     assert a.run_hash == b.run_hash and len(a.run_hash) == 32
     assert {k: v for k, v in a.metrics.items() if k != "wall_s"} == {k: v for k, v in b.metrics.items()
                                                                      if k != "wall_s"}
@@ -55,10 +56,11 @@ def test_gate_d_runs_and_is_deterministic(env, tmp_path):
 
 
 def test_run_hash_same_in_another_process(env, tmp_path):
-    a = run_gate_d("toy_obi", [env.day], code_hash="hash-1", root=env.root, write_folder=False)
+    a = run_gate_d("toy_obi", [env.day], code_hash="hash-1", source=FILES, root=env.root, write_folder=False)
     code = ("import sys; from pathlib import Path; from hft.alpha.gates.gate_d import run_gate_d; "
-            "r = run_gate_d('toy_obi', [Path(sys.argv[1])], code_hash='hash-1', root=Path(sys.argv[2]), "
-            "write_folder=False); print(r.run_hash)")
+            "from hft.data.sources import FILES; "
+            "r = run_gate_d('toy_obi', [Path(sys.argv[1])], code_hash='hash-1', source=FILES, "
+            "root=Path(sys.argv[2]), write_folder=False); print(r.run_hash)")
     envv = {**os.environ, "PYTHONHASHSEED": "12345", "HFT_HOME": str(tmp_path / "h2")}
     out = subprocess.run([sys.executable, "-c", code, str(env.day), str(env.root)], capture_output=True, text=True,
                          env=envv, timeout=300)
@@ -70,8 +72,8 @@ def test_gate_d_on_two_held_out_days(env, tmp_path):
     """Several held-out days: one session each on one gateway; each day gets its own signal; the first day's
     replay is the single-day Gate D's."""
     day2 = make_day(env.base / "day2", seed=12, date="2024-06-24")
-    one = run_gate_d("toy_obi", [env.day], code_hash="hash-1", root=env.root, write_folder=False)
-    two = run_gate_d("toy_obi", [env.day, day2], code_hash="hash-1", root=env.root, out_dir=tmp_path / "run2")
+    one = run_gate_d("toy_obi", [env.day], code_hash="hash-1", source=FILES, root=env.root, write_folder=False)
+    two = run_gate_d("toy_obi", [env.day, day2], code_hash="hash-1", source=FILES, root=env.root, out_dir=tmp_path / "run2")
     s = two.summary
     assert s["n_days"] == 2 and s["days"][0]["run_hash"] == one.run_hash
     assert two.run_hash != one.run_hash and two.metrics["orders"] > one.metrics["orders"]
@@ -86,7 +88,7 @@ def test_gate_d_thresholds_fail(env, tmp_path):
     min_net_pnl: 1000000000000.0
     min_orders: 1000000
 """)
-    r = run_gate_d("toy_obi", [env.day], code_hash="h", root=root, write_folder=False)
+    r = run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
     assert not r.passed
     assert any(x.startswith("net_pnl: expected >= 1000000000000.0") for x in r.reasons)
     assert any(x.startswith("orders: expected >= 1000000") for x in r.reasons)
@@ -101,7 +103,7 @@ def test_gateway_rejects_are_counted(env, tmp_path):
     min_net_pnl: -1000000000000.0
     min_sharpe: -1000000.0
 """)
-    r = run_gate_d("toy_obi", [env.day], code_hash="h", root=root, write_folder=False)
+    r = run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
     assert r.metrics["reject_rate"] == 1.0 and r.metrics["rejects"] == {"MAX_ORDER_QTY": r.metrics["decisions"]}
     assert not r.passed and any("reject_rate" in x for x in r.reasons)
 
@@ -113,7 +115,7 @@ def test_bad_gate_d_config(tmp_path):
 
         load_config("toy_obi", root=tmp_path / "research")
     with pytest.raises(GovernanceError, match="at least one data file"):
-        run_gate_d("toy_obi", [], code_hash="h", root=tmp_path / "research")
+        run_gate_d("toy_obi", [], code_hash="h", source=FILES, root=tmp_path / "research")
 
 
 # --- the execution strategy: causality -------------------------------------------------------------------------

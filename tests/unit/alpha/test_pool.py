@@ -11,6 +11,7 @@ from lifecycle_helpers import Recorder, make_day, make_research_root, simple_pro
 from hft.alpha.governance.pool import record_pool, run_pool
 from hft.alpha.governance.promotion import write_promotion
 from hft.core.errors import GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def _home(tmp_path, monkeypatch):
 
 
 def test_matrix_and_redundant_candidate(env, tmp_path):
-    r = run_pool("toy_obi", [env.day], code_hash="h", root=env.root, promotions_root=tmp_path,
+    r = run_pool("toy_obi", [env.day], code_hash="h", source=FILES, root=env.root, promotions_root=tmp_path,
                  pool_ids=["obi_l1", "ofi", "microprice_dev"])
     assert r.ids == ["toy_obi", "microprice_dev", "obi_l1", "ofi"]
     k = len(r.ids)
@@ -55,7 +56,7 @@ def test_pool_from_active_promotions(env, tmp_path):
         if a == "obi_l1":
             p = append_event(p, "rollback", ts=p.promoted_ts + 1, actor="x", reasons=["kill"])
         write_promotion(p, root=tmp_path)
-    r = run_pool("toy_obi", [env.day], code_hash="h", root=env.root, promotions_root=tmp_path)
+    r = run_pool("toy_obi", [env.day], code_hash="h", source=FILES, root=env.root, promotions_root=tmp_path)
     assert r.pool == ["ofi", "trade_sign_flow"]
     assert r.max_abs_corr is not None and r.max_abs_corr < 0.7
     assert r.ic is not None and r.ic > 0 and r.marginal_ic is not None
@@ -64,24 +65,24 @@ def test_pool_from_active_promotions(env, tmp_path):
 
 
 def test_empty_pool_and_thresholds(env, tmp_path):
-    r = run_pool("toy_obi", [env.day], code_hash="h", root=env.root, promotions_root=tmp_path)
+    r = run_pool("toy_obi", [env.day], code_hash="h", source=FILES, root=env.root, promotions_root=tmp_path)
     assert r.pool == [] and r.max_abs_corr is None and r.clusters == []
     assert r.marginal_ic == pytest.approx(r.ic, abs=1e-9)  # the residual of an intercept-only fit is the signal
     assert r.passed == (r.ic >= 0.005)
-    strict = run_pool("toy_obi", [env.day], code_hash="h", root=env.root, promotions_root=tmp_path,
+    strict = run_pool("toy_obi", [env.day], code_hash="h", source=FILES, root=env.root, promotions_root=tmp_path,
                       min_marginal_ic=1.0)
     assert not strict.passed and strict.thresholds["min_marginal_ic"] == 1.0
-    loose = run_pool("toy_obi", [env.day], code_hash="h", root=env.root, promotions_root=tmp_path,
+    loose = run_pool("toy_obi", [env.day], code_hash="h", source=FILES, root=env.root, promotions_root=tmp_path,
                      pool_ids=["obi_l1"], max_corr=1.0)
     assert not any(x.startswith("max |corr|") for x in loose.reasons)
     with pytest.raises(GovernanceError, match="max_corr"):
-        run_pool("toy_obi", [env.day], code_hash="h", root=env.root, max_corr=1.5)
+        run_pool("toy_obi", [env.day], code_hash="h", source=FILES, root=env.root, max_corr=1.5)
     with pytest.raises(GovernanceError, match="unknown alpha"):
-        run_pool("nope", [env.day], code_hash="h", root=env.root)
+        run_pool("nope", [env.day], code_hash="h", source=FILES, root=env.root)
 
 
 def test_record_pool_row(env, tmp_path):
-    r = run_pool("toy_obi", [env.day], code_hash="h-7", root=env.root, promotions_root=tmp_path,
+    r = run_pool("toy_obi", [env.day], code_hash="h-7", source=FILES, root=env.root, promotions_root=tmp_path,
                  pool_ids=["ofi"])
     rec = Recorder()
     ids = record_pool(r, run_id="run-1", writer=rec.gates)

@@ -11,6 +11,7 @@ from lifecycle_helpers import DAY_NS, T0, Recorder, gate_rows, make_day, make_re
 from hft.alpha.governance.promote import promote
 from hft.alpha.governance.promotion import active_promotion, list_promotions, load_promotion
 from hft.core.errors import GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _run(env, tmp_path, rec, **kw):
             "gate_writer": rec.gates, "audit_writer": rec.audit, "audit_reader": rec.chain, "now_ns": T0,
             "actor": "tester@host"}
     args.update(kw)
-    return promote("toy_obi", [env.day], **args)
+    return promote("toy_obi", [env.day], source=FILES, **args)
 
 
 def test_promote_pass_writes_yaml_and_audits(env, tmp_path):
@@ -85,7 +86,7 @@ def test_bad_input_writes_nothing(env, tmp_path):
         with pytest.raises(GovernanceError, match=pat):
             _run(env, tmp_path, rec, **kw)
     with pytest.raises(GovernanceError, match="unknown alpha"):
-        promote("nope", [env.day], root=env.root, promotions_root=tmp_path / "promos", gate_writer=rec.gates,
+        promote("nope", [env.day], source=FILES, root=env.root, promotions_root=tmp_path / "promos", gate_writer=rec.gates,
                 audit_writer=rec.audit)
     assert rec.calls == [] and not (tmp_path / "promos").exists()
 
@@ -106,21 +107,21 @@ def test_new_code_supersedes_the_active_promotion(env, tmp_path):
 def test_gate_rows_from_the_store(env, tmp_path, store):
     """Gate E reads earlier verdicts from audit.alpha_gate_decisions; promote writes its own there."""
     from hft.alpha.records.audit import GateDecision, query_gate_decisions, write_audit, write_gate_decisions
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    home = store.test_home
+    sink = AlphaAuditStore(store.test_home, store=store)
 
     def gw(rows):
-        return write_gate_decisions(rows, home=home, store=store)
+        return write_gate_decisions(rows, sink=sink)
 
     gw([GateDecision(alpha_id="toy_obi", version="1.0.0", code_hash="hash-s", data_hash="d", gate=g, passed=True,
                      experiment_id="exp-s", ts_ns=T0 - 100 + i) for i, g in enumerate(("A", "B", "C", "pool"))])
-    rows = query_gate_decisions(alpha_id="toy_obi", code_hash="hash-s", home=home, store=store)
+    rows = query_gate_decisions(alpha_id="toy_obi", code_hash="hash-s", sink=sink)
     r = _run(env, tmp_path, Recorder(), code_hash="hash-s", gate_rows=rows, gate_writer=gw,
-             audit_writer=lambda t, rs: write_audit(t, rs, home=home, store=store))
+             audit_writer=lambda t, rs: write_audit(t, rs, sink=sink))
     assert r.promoted, r.reasons
     assert load_promotion(r.promotion_file).experiment_id == "exp-s"
-    gates = [x["gate"] for x in query_gate_decisions(alpha_id="toy_obi", code_hash="hash-s", home=home,
-                                                     store=store)]
+    gates = [x["gate"] for x in query_gate_decisions(alpha_id="toy_obi", code_hash="hash-s", sink=sink)]
     assert gates.count("D") == 1 and gates.count("E") == 1
     got = store.query("SELECT decision, forced, approvers FROM audit.alpha_promotions WHERE code_hash = 'hash-s'"
                       ).dicts()

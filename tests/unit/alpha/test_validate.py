@@ -12,6 +12,7 @@ import pytest
 
 from hft.alpha.governance.validate import validate
 from hft.core.errors import DataValidationError, GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,14 @@ def home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def registry(store):
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    return ExperimentRegistry(home=store.test_home, store=store)
+    return ExperimentRegistry(AlphaAuditStore(store.test_home, store=store))
 
 
 def test_dry_run_writes_nothing_and_is_json_safe(day, home, tmp_path):
     steps = []
-    card = validate("obi_l1", [day], record=False, plots_dir=tmp_path / "p",
+    card = validate("obi_l1", [day], source=FILES, record=False, plots_dir=tmp_path / "p",
                     progress=lambda s, i, n: steps.append((s, i, n)))
     assert not card.recorded
     assert [s for s, _, _ in steps] == ["load", "features", "gate A", "gate B", "house gates", "variants",
@@ -57,7 +59,7 @@ def test_dry_run_writes_nothing_and_is_json_safe(day, home, tmp_path):
 
 
 def test_record_counts_this_run_before_deciding(day, home, registry, store, tmp_path):
-    card = validate("obi_l1", [day], registry=registry, plots_dir=tmp_path / "p1")
+    card = validate("obi_l1", [day], source=FILES, registry=registry, plots_dir=tmp_path / "p1")
     assert card.recorded
     trials = registry.trials(experiment_id=card.experiment_id)
     assert [t.trial for t in trials] == [0, 1]
@@ -72,7 +74,7 @@ def test_record_counts_this_run_before_deciding(day, home, registry, store, tmp_
     assert {r["data_hash"] for r in rows} == {card.data_hash}
 
     # a second run: DSR counts all four trials; PBO counts the identical recorded columns once
-    again = validate("obi_l1", [day], registry=registry, plots_dir=tmp_path / "p2")
+    again = validate("obi_l1", [day], source=FILES, registry=registry, plots_dir=tmp_path / "p2")
     c = again.gate("C").metrics
     assert c["n_trials"] == 4
     fam = registry.family_stats("obi_l1")
@@ -82,13 +84,13 @@ def test_record_counts_this_run_before_deciding(day, home, registry, store, tmp_
 
 def test_errors_write_no_rows(day, home, registry, store, tmp_path):
     with pytest.raises(GovernanceError, match="unknown alpha"):
-        validate("no_such_alpha", [day], registry=registry)
+        validate("no_such_alpha", [day], source=FILES, registry=registry)
     with pytest.raises(DataValidationError, match="expected a market data file"):
-        validate("obi_l1", [tmp_path / "missing.csv"], registry=registry)
+        validate("obi_l1", [tmp_path / "missing.csv"], source=FILES, registry=registry)
     cfg = tmp_path / "short.yaml"
     cfg.write_text("alpha: obi_l1\nfeatures:\n  levels: 1\nvalidation:\n  gate_c:\n    period: 1h\n")
     with pytest.raises(DataValidationError, match="periods"):
-        validate("obi_l1", [day], config_path=cfg, registry=registry)
+        validate("obi_l1", [day], source=FILES, config_path=cfg, registry=registry)
     for table in ("audit.alpha_gate_decisions", "audit.alpha_experiments"):
         assert store.query(f"SELECT count() FROM {table}").rows[0][0] == 0
 
@@ -96,7 +98,7 @@ def test_errors_write_no_rows(day, home, registry, store, tmp_path):
 @pytest.mark.shared_data
 def test_obi_l1_on_lobster_goog(shared_data, home, tmp_path):
     zip_path = shared_data / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
-    card = validate("obi_l1", [zip_path], record=False, plots_dir=tmp_path / "p")
+    card = validate("obi_l1", [zip_path], source=FILES, record=False, plots_dir=tmp_path / "p")
     a, b, c = card.gates
     assert a.passed, a.reasons  # honest, deterministic, cheap
     assert b.passed, b.reasons  # L1 imbalance predicts the next 10 mid moves on GOOG (IC ~ 0.1)

@@ -34,7 +34,7 @@ def test_disk_halt_fails_the_writer_with_the_count(tmp_path, monkeypatch):
 
 
 def test_alpha_audit_rows_are_refused_under_halt(tmp_path, monkeypatch):
-    from hft.alpha.records.experiments import write_records
+    from hft.recorder.alpha_audit import write_records
 
     monkeypatch.setenv("HFT_DISK_THRESHOLDS", "critical=100%,halt=100%")
     with pytest.raises(StoreError, match=r"audit\.policy_transitions"):

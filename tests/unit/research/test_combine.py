@@ -9,6 +9,7 @@ import pytest
 from hft.alpha.research.combine import Combination, bucket_returns, members_of, score_combination, standardise
 from hft.alpha.research.features import FeatureSpec, compute_features
 from hft.core.errors import GovernanceError
+from hft.data.sources import FILES
 
 SPEC = FeatureSpec(levels=1, sampling="1s", horizons=("1s", "10s"))
 KW = {"target": "fwd_ret_10s", "oos_fraction": 0.3, "bucket_ns": 300 * 10**9}
@@ -16,7 +17,7 @@ KW = {"target": "fwd_ret_10s", "oos_fraction": 0.3, "bucket_ns": 300 * 10**9}
 
 @pytest.fixture(scope="module")
 def feats(small_day, tmp_path_factory):
-    return compute_features([small_day], SPEC, cache=False)
+    return compute_features([small_day], SPEC, source=FILES, cache=False)
 
 
 def combo(*members, weights="equal", seed=1):

@@ -75,8 +75,9 @@ def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day,
     from hft.alpha.governance.promotion import load_promotion
     from hft.alpha.records.audit import query_gate_decisions
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    reg = ExperimentRegistry(store=store)
+    reg = ExperimentRegistry(AlphaAuditStore(store=store))
     lenient = _cfg(tmp_path, min_net_pnl=-1e12, min_sharpe=-1e9)
     res = rl.rl_promote([small_day], [heldout_day], config_path=lenient, approvers=["alice"],
                         promotions_root=tmp_path / "promos", registry=reg, out=tmp_path / "artifact")
@@ -85,7 +86,7 @@ def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day,
     promo = load_promotion(res["promotion_file"])
     assert promo.alpha_id == "rl_mm_q" and promo.state == "promoted" and promo.code_hash == res["code_hash"]
     assert {g.gate for g in promo.gates} == {"D", "E", "R"}
-    rows = query_gate_decisions(alpha_id="rl_mm_q", store=store)
+    rows = query_gate_decisions(alpha_id="rl_mm_q", sink=reg.sink)
     assert sorted(r["gate"] for r in rows) == ["D", "E", "R"]
     trials = reg.trials(family="rl:rl_mm_q")
     assert len(trials) == 1 and trials[0].kind == "rl-train"
@@ -94,10 +95,11 @@ def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day,
 
 def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_day, tmp_path, store):
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
     strict = _cfg(tmp_path, min_net_pnl=1e12)
     res = rl.rl_promote([small_day], [heldout_day], config_path=strict, approvers=["alice"],
-                        promotions_root=tmp_path / "promos", registry=ExperimentRegistry(store=store),
+                        promotions_root=tmp_path / "promos", registry=ExperimentRegistry(AlphaAuditStore(store=store)),
                         out=tmp_path / "artifact")
     assert not res["promoted"] and any("net_pnl" in r for r in res["reasons"])
     assert not (tmp_path / "promos").exists() or not list((tmp_path / "promos").rglob("*.yaml"))
@@ -105,8 +107,9 @@ def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_da
 
 def test_rl_promote_bad_input_writes_nothing(rl, small_day, tmp_path, store):
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    reg = ExperimentRegistry(store=store)
+    reg = ExperimentRegistry(AlphaAuditStore(store=store))
     with pytest.raises(GovernanceError, match="held-out"):
         rl.rl_promote([small_day], [small_day], registry=reg, promotions_root=tmp_path / "p")
     with pytest.raises(GovernanceError, match="reason"):

@@ -14,8 +14,9 @@ SPEC = {"search": "unit", "alphas": {"obi_l1": {"smooth": [1, 20]}, "ofi": {"win
 @pytest.fixture
 def registry(store):
     from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.recorder.alpha_audit import AlphaAuditStore
 
-    return ExperimentRegistry(store=store)
+    return ExperimentRegistry(AlphaAuditStore(store=store))
 
 
 def _metrics(registry, exp_id):

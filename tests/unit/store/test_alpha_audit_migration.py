@@ -55,7 +55,8 @@ SCRIPT = textwrap.dedent('''
     with open_store(home=home) as s:  # reopening a migrated store: nothing left to apply
         out["v_reopen"] = s.schema_version
     from hft.alpha.records.experiments import ExperimentRegistry
-    reg = ExperimentRegistry(home=home, wait_s=5)
+    from hft.recorder.alpha_audit import AlphaAuditStore
+    reg = ExperimentRegistry(AlphaAuditStore(home, wait_s=5))
     [t] = reg.trials()
     out["old_trial"] = {"family": t.family, "version": t.version, "started_ns": t.started_ns, "sharpe": t.sharpe}
     out["family_n"] = reg.family_stats("obi_l1").n_trials
