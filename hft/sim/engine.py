@@ -189,6 +189,7 @@ class Engine:
         self._equity_rows: list[tuple] = []
         self._side_of: dict[int, int] = {}
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
+        self._ack_rows: np.ndarray | None = None  # the ack log when a numba engine built it from its own rows
         self.ctx = Context(self)
 
     # --- sessions (several days in one run: `hft.sim.sessions`) ----------------------------------------------
@@ -448,11 +449,23 @@ class Engine:
         final = {"position": self.position, "cash": self.cash, "fees": self.fees}
         run_hash = hash_arrays(dec, orders, fills)
         resync = getattr(self.venue, "resync_counters", None)
-        acks = np.array([(o, *self._acks[o]) for o in sorted(self._acks)], dtype=ACK_LOG_DTYPE)
+        acks = self._ack_rows if self._ack_rows is not None else ack_log(self._acks)
         return RunOutput(dec, orders, fills, equity, n, wall, dict(sorted(rejects.items())), final, run_hash,
                          self.gw.metrics_snapshot(),
                          list(self.decisions) if arrays is None else self.decisions, list(self.transitions),
                          resync() if resync is not None else None, acks)
+
+
+def ack_log(acks: dict[int, tuple[int, int]]) -> np.ndarray:
+    """`ACK_LOG_DTYPE` rows of ``Engine._acks`` (order id -> (ACK's local arrival ns, queue ahead)), by order id."""
+    out = np.zeros(len(acks), ACK_LOG_DTYPE)
+    if acks:
+        ids = sorted(acks)
+        out["order_id"] = ids
+        vals = np.array([acks[o] for o in ids], dtype=np.int64)
+        out["ack_ts"] = vals[:, 0]
+        out["queue"] = vals[:, 1]
+    return out
 
 
 def decision_log(decisions: Any) -> np.ndarray:

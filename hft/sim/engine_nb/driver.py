@@ -23,6 +23,7 @@ from hft.core.orders import (
 from hft.gateway import kernels as GK
 from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
 from hft.sim.engine import (
+    ACK_LOG_DTYPE,
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
     PRI_EXCH_ARRIVAL,
@@ -440,8 +441,12 @@ class NbEngine(Engine):
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
         self._side_of = dict(zip(ours.tolist(), info[ours, OI_SIDE].tolist(), strict=True))
         acked = ours[info[ours, OI_ACK_TS] != 0]
-        self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(), info[acked, OI_QUEUE].tolist(),
-                                                  strict=True), strict=True))
+        if self._acks:  # acks Python delivered before: merged by order id
+            self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(), info[acked, OI_QUEUE].tolist(),
+                                                      strict=True), strict=True))
+        else:  # the ack log itself (what `_output` makes of `_acks`: rows by order id)
+            self._ack_rows = _rows_to(np.stack([acked, info[acked, OI_ACK_TS], info[acked, OI_QUEUE]], axis=1),
+                                      ACK_LOG_DTYPE)
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
                                                              int(st[S_SEQ]))
         self._fast = False
@@ -539,7 +544,10 @@ class NbEngine(Engine):
         self._tops[4:] = [NO_PRICE if self.local_top[0] is None else self.local_top[0], self.local_top[1],
                           NO_PRICE if self.local_top[2] is None else self.local_top[2], self.local_top[3]]
         self._top, self._ltop = self._tops[:4], self._tops[4:]
-        self._eq = np.zeros((max(16, min(1 << 20, n // 4 + 16)), EQ_COLS), dtype=np.int64)
+        # equity rows: one per sample_ns of local time while there is data (grown when a feed model stretches it)
+        span = int(max(evm[0].max(), evm[2, n - 1]) - evm[0, 0]) if n else 0
+        est = span // self.cfg.sample_ns + 2 if self.cfg.sample_ns > 0 else 0
+        self._eq = np.zeros((max(16, min(1 << 20, est)), EQ_COLS), dtype=np.int64)
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
         self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
@@ -558,13 +566,16 @@ class NbEngine(Engine):
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
         # that the L2 kernel has one signature
         self._h = np.zeros((max(2, self._rows0 // 4), H_COLS), dtype=np.int64)
-        rows = self._rows0 + (0 if self._tight else n // 64)  # a guess at a busy strategy's orders; rows grow
+        fast = self._fast_eligible(wakes)
+        # on that path, room for a busy strategy (an order row per event: `_room` keeps half of it free, so that
+        # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do
+        rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
         self._drows = np.zeros((rows, D_COLS), dtype=np.int64)
         self._orows = np.zeros((rows, O_COLS), dtype=np.int64)
         self._frows = np.zeros((rows // 4, F_COLS), dtype=np.int64)
         self._order_info = np.zeros((rows, OI_COLS), dtype=np.int64)
         self._dmarks: list[tuple[int, int]] = []
-        self._fast = self.used_in_kernel_orders = self._fast_eligible(wakes)
+        self._fast = self.used_in_kernel_orders = fast
         if self._fast:
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
             st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
