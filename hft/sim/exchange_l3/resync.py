@@ -38,6 +38,7 @@ from hft.sim.exchange_l3.layout import (
     V_NEED_LEVELS,
     V_NEED_ORDERS,
     V_OK,
+    _inline,
     _kernel,
 )
 from hft.sim.venue_common import P_NCONS
@@ -72,20 +73,31 @@ def _rs_room(v, ref, params) -> int:
     return V_OK
 
 
-@_kernel
+@_inline
+def _rs_market(v, orders, params, side, price) -> int:
+    """The MARKET quantity (level minus our own) at (side, price), a price with a level."""
+    q = v.lv_qty[_row_of(side) * v.n + price - v.meta[M_BASE]]
+    if q > 0 and params[P_NORD] > 0:
+        q -= _own_qty_at(orders, params, side, price)
+    return q
+
+
+@_inline
 def _rs_set(v, orders, cons, params, out, now, side, price, target) -> bool:
-    """Make the MARKET quantity (level minus our own) at (side, price) equal `target` (resync). Additions join
-    the back of the queue as one anonymous synthetic order (behind every order of ours; an addition crossing
-    our resting orders of the other side fills them first, as a market add would); removals take market
-    quantity from the back of the queue, skipping ours, then from the front anonymous quantity."""
+    """Make the MARKET quantity at (side, price) equal `target` (resync); the check is inlined at each call,
+    `_rs_apply` (a call) runs only when they differ."""
+    m = _rs_market(v, orders, params, side, price)
+    return True if m == target else _rs_apply(v, orders, cons, params, out, now, side, price, target, m)
+
+
+@_kernel
+def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool:
+    """Make the market quantity `m` at (side, price) equal `target` (resync). Additions join the back of the
+    queue as one anonymous synthetic order (behind every order of ours; an addition crossing our resting orders
+    of the other side fills them first, as a market add would); removals take market quantity from the back of
+    the queue, skipping ours, then from the front anonymous quantity."""
     row = _row_of(side)
     idx = price - v.meta[M_BASE]
-    q = v.lv_qty[row * v.n + idx]
-    m = q
-    if q > 0 and params[P_NORD] > 0:
-        m -= _own_qty_at(orders, params, side, price)
-    if m == target:
-        return True
     params[P_RS_LEVELS] += 1
     if target > m:
         x = target - m
