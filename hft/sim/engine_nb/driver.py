@@ -32,6 +32,7 @@ from hft.sim.engine import (
     Engine,
     RunOutput,
 )
+from hft.sim.engine_nb.logs import ack_log_rows, decision_log_rows, fill_log_rows, order_log_rows
 from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
 from hft.sim.engine_nb.order_path import (
     heap_push,
@@ -389,15 +390,8 @@ class NbEngine(Engine):
 
     def _kernel_decision_log(self, rows: np.ndarray) -> np.ndarray:
         """`DECISION_LOG_DTYPE` rows of the kernel's decision rows (what `decision_log` makes of their records)."""
-        code = rows[:, 10]
-        reason = code & 0xFFFF
         dec = np.zeros(rows.shape[0], DECISION_LOG_DTYPE)
-        for name, col in (("seq", 0), ("ts", 1), ("order_id", 11), ("target_id", 9), ("price", 5), ("qty", 6),
-                          ("kind", 3), ("side", 4)):
-            dec[name] = rows[:, col]
-        dec["reason"] = reason
-        dec["accepted"] = reason == 0
-        dec["duplicate"] = code >= GK.DUP_FLAG
+        decision_log_rows(rows, dec)
         return dec
 
     def _kernel_records(self, rows: np.ndarray) -> list:
@@ -434,19 +428,22 @@ class NbEngine(Engine):
             return out
 
         self.decisions = LazyRecords(records)
-        orders = _rows_to(self._orows[: int(st[S_NO])], ORDER_LOG_DTYPE)
-        fills = _rows_to(self._frows[: int(st[S_NF])], FILL_LOG_DTYPE)
+        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
+        order_log_rows(self._orows[: int(st[S_NO])], orders)
+        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
+        fill_log_rows(self._frows[: int(st[S_NF])], fills)
         self._pull_orders()
-        info = self._order_info
+        hi = min(int(GK.next_order_id(self.gw.arena)), self._order_info.shape[0])  # every id given so far
+        info = self._order_info[:hi]
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
         self._side_of = dict(zip(ours.tolist(), info[ours, OI_SIDE].tolist(), strict=True))
-        acked = ours[info[ours, OI_ACK_TS] != 0]
         if self._acks:  # acks Python delivered before: merged by order id
-            self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(), info[acked, OI_QUEUE].tolist(),
-                                                      strict=True), strict=True))
+            acked = ours[info[ours, OI_ACK_TS] != 0]
+            self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(),
+                                                      info[acked, OI_QUEUE].tolist(), strict=True), strict=True))
         else:  # the ack log itself (what `_output` makes of `_acks`: rows by order id)
-            self._ack_rows = _rows_to(np.stack([acked, info[acked, OI_ACK_TS], info[acked, OI_QUEUE]], axis=1),
-                                      ACK_LOG_DTYPE)
+            acks = np.zeros(hi, ACK_LOG_DTYPE)
+            self._ack_rows = acks[: ack_log_rows(info, OI_SIDE, OI_ACK_TS, OI_QUEUE, hi, acks)]
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
                                                              int(st[S_SEQ]))
         self._fast = False
