@@ -441,7 +441,7 @@ class Engine:
                      np.zeros(0, FILL_LOG_DTYPE))
         else:
             dec, orders, fills = arrays
-        equity = np.array(self._equity_rows, dtype=EQUITY_DTYPE)
+        equity = np.asarray(self._equity_rows, dtype=EQUITY_DTYPE)  # a numba engine's rows are the log already
         rejects: dict[str, int] = {}
         for r in dec["reason"][dec["accepted"] == 0]:
             name = REASON_NAMES.get(int(r), str(int(r)))

@@ -203,15 +203,6 @@ class LazyRecords(Sequence):
         return len(self._all())
 
 
-def _rows_to(rows: np.ndarray, dtype: np.dtype, n: int | None = None) -> np.ndarray:
-    """int64 rows (one column per field, in order) as a structured array of `dtype`; `n` rows in all (the
-    rest zero) when given."""
-    out = np.zeros(rows.shape[0] if n is None else n, dtype)
-    for j, name in enumerate(dtype.names):
-        out[name][: rows.shape[0]] = rows[:, j]
-    return out
-
-
 def _grown(a: np.ndarray, need: int) -> np.ndarray:
     """`a` with at least `need` more rows of room (doubled at least), contents kept."""
     out = np.zeros((max(2 * a.shape[0], a.shape[0] + need), *a.shape[1:]), dtype=a.dtype)
@@ -689,11 +680,13 @@ class NbEngine(Engine):
             # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
             clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
         ne = int(st[S_NEQ])
-        rows = _rows_to(self._eq[:ne], EQUITY_DTYPE, ne + 1)  # `_output` takes it as the reference's list
+        if self._eq.shape[0] <= ne:
+            self._eq = _grown(self._eq, 1)
         self._equity_rows = []
         self._sample()  # the final sample, exactly as the reference takes it
-        rows[ne] = self._equity_rows[0]
-        self._equity_rows = rows
+        self._eq[ne] = self._equity_rows[0]
+        # the rows as the equity log itself (EQUITY_DTYPE: the EQ_COLS int64 columns), which `_output` takes as is
+        self._equity_rows = self._eq[: ne + 1].view(EQUITY_DTYPE)[:, 0]
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(n, n)
