@@ -31,7 +31,10 @@ it in the FIFO. The simulator will place its own orders in these queues.
 
 Kernels and drivers
 -------------------
-Kernels return status codes (`OK` and the codes below) and never raise; `hft.book.l3_replay.L3OrderBook` turns codes into
+The kernels work on an `L3View` of the book (`l3_view`: the arrays' data pointers and sizes), which a nested call
+passes in 16 machine words instead of the ~110 of the 14 array views; the ``l3_*`` functions take the `L3Book`
+and call the view's kernels (``add_v``, ``reduce_v``, ...), which a numba caller with a view of its own (the L3
+venue) calls directly. Kernels return status codes (`OK` and the codes below) and never raise; `hft.book.l3_replay.L3OrderBook` turns codes into
 `DataValidationError`. Kernels that never allocate are compiled without NRT reference counting, so a numba
 loop can call them per event cheaply. The whole-stream driver `l3_replay`, the invariant check `l3_validate`
 and the Python wrapper `L3OrderBook` live in `hft.book.l3_replay`.
@@ -42,7 +45,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from hft.book.topn import snapshot_row
 from hft.core.dtypes import BUY, NO_PRICE, SELL
@@ -63,6 +67,10 @@ __all__ = [
     "OK",
     "STATUS_NAMES",
     "L3Book",
+    "L3View",
+    "add_anon_v",
+    "add_v",
+    "delete_v",
     "l3_add",
     "l3_add_anon",
     "l3_best_ask",
@@ -83,7 +91,11 @@ __all__ = [
     "l3_queue_ahead",
     "l3_remove_anon",
     "l3_snapshot",
+    "l3_view",
     "new_l3_book",
+    "queue_ahead_v",
+    "reduce_v",
+    "remove_anon_v",
 ]
 
 # --- status codes ------------------------------------------------------------------------------------------
@@ -113,6 +125,7 @@ MAX_LEVEL_SPAN = 1 << 21  # ticks per side a book may span (2M levels ≈ 80 MB 
 # the 14-array `L3Book` otherwise increfs and decrefs every member on each call (~28 atomic calls, measured
 # ~0.3 µs per operation). Only the growth functions and drivers that grow the book allocate.
 _kernel = njit(cache=True, _nrt=False)
+_inline = njit(cache=True, _nrt=False, inline="always")  # `l3_view`: returns pointers, inlined at each caller
 
 # meta slots
 M_BASE = 0
@@ -175,6 +188,52 @@ def new_l3_book(base_price: int = 0, n_levels: int = 4096, order_capacity: int =
     )
 
 
+# --- the kernels' view of a book -------------------------------------------------------------------------------
+
+
+class L3View(NamedTuple):
+    """What the kernels pass around: the data pointers of a book's arrays (``CPointer(int64)``, indexed like the
+    arrays, without negative-index wrap-around and without reference counting; a level array ``[2, n]`` is indexed
+    ``row * n + idx``), its level count per side, hash mask and order capacity (`l3_view`). A NamedTuple of the
+    14 array views costs ~100 words pushed per *nested call* in numba; this one costs 16. The caller keeps the
+    book alive (and unchanged: growth makes a new book, so a new view) while a view is in use."""
+
+    meta: np.ndarray
+    ht: np.ndarray
+    o_id: np.ndarray
+    o_price: np.ndarray
+    o_qty: np.ndarray
+    o_side: np.ndarray
+    o_prev: np.ndarray
+    o_next: np.ndarray
+    lv_qty: np.ndarray
+    lv_anon: np.ndarray
+    lv_head: np.ndarray
+    lv_tail: np.ndarray
+    lv_count: np.ndarray
+    n: int  # price levels per side
+    hmask: int  # hash table size - 1
+    cap: int  # order slots
+
+
+@intrinsic
+def _ptr(typingctx, arr):
+    """The data pointer of an int64 array as ``CPointer(int64)`` (indexed like a 1-D array, no wrap-around)."""
+    def codegen(context, builder, signature, args):
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+
+    return types.CPointer(types.int64)(arr), codegen
+
+
+@_inline
+def l3_view(book: L3Book) -> L3View:
+    """The kernels' view of `book` (`L3View`)."""
+    return L3View(_ptr(book.meta), _ptr(book.ht), _ptr(book.o_id), _ptr(book.o_price), _ptr(book.o_qty),
+                  _ptr(book.o_side), _ptr(book.o_prev), _ptr(book.o_next), _ptr(book.lv_qty), _ptr(book.lv_anon),
+                  _ptr(book.lv_head), _ptr(book.lv_tail), _ptr(book.lv_count), book.lv_qty.shape[1],
+                  book.ht.shape[0] - 1, book.o_id.shape[0])
+
+
 # --- hash table --------------------------------------------------------------------------------------------
 
 
@@ -186,36 +245,37 @@ def _home(key: int, mask: int) -> int:
 
 
 @_kernel
-def _find(book: L3Book, oid: int) -> int:
+def _find(v: L3View, oid: int) -> int:
     """Slot of order `oid`, -1 when unknown."""
-    ht = book.ht
-    mask = ht.shape[0] - 1
+    ht = v.ht
+    mask = v.hmask
     i = _home(oid, mask)
     while True:
         s = ht[i]
         if s < 0:
             return -1
-        if book.o_id[s] == oid:
+        if v.o_id[s] == oid:
             return s
         i = (i + 1) & mask
 
 
 @_kernel
-def _ht_insert(ht: np.ndarray, o_id: np.ndarray, slot: int) -> None:
-    mask = ht.shape[0] - 1
-    i = _home(o_id[slot], mask)
+def _ht_insert(v: L3View, slot: int) -> None:
+    ht = v.ht
+    mask = v.hmask
+    i = _home(v.o_id[slot], mask)
     while ht[i] >= 0:
         i = (i + 1) & mask
     ht[i] = slot
 
 
 @_kernel
-def _ht_remove(book: L3Book, oid: int) -> None:
+def _ht_remove(v: L3View, oid: int) -> None:
     """Remove `oid` (must be present); backward-shift the following cluster so probing stays correct."""
-    ht = book.ht
-    mask = ht.shape[0] - 1
+    ht = v.ht
+    mask = v.hmask
     i = _home(oid, mask)
-    while book.o_id[ht[i]] != oid:
+    while v.o_id[ht[i]] != oid:
         i = (i + 1) & mask
     j = i
     while True:
@@ -223,7 +283,7 @@ def _ht_remove(book: L3Book, oid: int) -> None:
         s = ht[j]
         if s < 0:
             break
-        k = _home(book.o_id[s], mask)
+        k = _home(v.o_id[s], mask)
         # leave s where it is if its home lies cyclically in (i, j]
         if (i < j and i < k <= j) or (i > j and (k > i or k <= j)):
             continue
@@ -245,9 +305,9 @@ def _side_row(side: int) -> int:
 
 
 @_kernel
-def _level_added(book: L3Book, row: int, idx: int) -> None:
+def _level_added(v: L3View, row: int, idx: int) -> None:
     """Quantity appeared at (row, idx): update the best index."""
-    meta = book.meta
+    meta = v.meta
     if row == BID:
         if meta[M_BEST_BID] < idx:
             meta[M_BEST_BID] = idx
@@ -256,178 +316,217 @@ def _level_added(book: L3Book, row: int, idx: int) -> None:
 
 
 @_kernel
-def _level_reduced(book: L3Book, row: int, idx: int) -> None:
+def _level_reduced(v: L3View, row: int, idx: int) -> None:
     """Quantity left (row, idx): if the best level emptied, scan to the next occupied one."""
-    meta = book.meta
-    qty = book.lv_qty
-    if qty[row, idx] > 0:
+    meta = v.meta
+    qty = v.lv_qty
+    n = v.n
+    if qty[row * n + idx] > 0:
         return
     if row == BID:
         if meta[M_BEST_BID] == idx:
             i = idx - 1
-            while i >= 0 and qty[BID, i] == 0:
+            while i >= 0 and qty[i] == 0:
                 i -= 1
             meta[M_BEST_BID] = i  # -1 when empty
     elif meta[M_BEST_ASK] == idx:
-        n = qty.shape[1]
         i = idx + 1
-        while i < n and qty[ASK, i] == 0:
+        while i < n and qty[n + i] == 0:
             i += 1
         meta[M_BEST_ASK] = i if i < n else -1
 
 
 @_kernel
-def _unlink(book: L3Book, s: int) -> None:
+def _unlink(v: L3View, s: int) -> None:
     """Take slot `s` out of its level queue (quantities untouched)."""
-    row = book.o_side[s]
-    idx = book.o_price[s] - book.meta[M_BASE]
-    p = book.o_prev[s]
-    n = book.o_next[s]
+    lv = v.o_side[s] * v.n + v.o_price[s] - v.meta[M_BASE]
+    p = v.o_prev[s]
+    n = v.o_next[s]
     if p >= 0:
-        book.o_next[p] = n
+        v.o_next[p] = n
     else:
-        book.lv_head[row, idx] = n
+        v.lv_head[lv] = n
     if n >= 0:
-        book.o_prev[n] = p
+        v.o_prev[n] = p
     else:
-        book.lv_tail[row, idx] = p
-    book.lv_count[row, idx] -= 1
+        v.lv_tail[lv] = p
+    v.lv_count[lv] -= 1
 
 
 @_kernel
-def _free_slot(book: L3Book, s: int) -> None:
-    _ht_remove(book, book.o_id[s])
-    book.o_qty[s] = 0
-    book.o_prev[s] = -1
-    book.o_next[s] = book.meta[M_FREE]
-    book.meta[M_FREE] = s
-    book.meta[M_NORDERS] -= 1
+def _free_slot(v: L3View, s: int) -> None:
+    _ht_remove(v, v.o_id[s])
+    v.o_qty[s] = 0
+    v.o_prev[s] = -1
+    v.o_next[s] = v.meta[M_FREE]
+    v.meta[M_FREE] = s
+    v.meta[M_NORDERS] -= 1
 
 
-# --- operations --------------------------------------------------------------------------------------------
+# --- operations (on a view; the ``l3_*`` functions of an `L3Book` below call them) ------------------------
+
+
+@_kernel
+def add_v(v: L3View, oid: int, side: int, price: int, qty: int) -> int:
+    """`l3_add` on a view."""
+    row = _side_row(side)
+    if row < 0:
+        return ERR_BAD_SIDE
+    if qty <= 0:
+        return ERR_BAD_QTY
+    idx = price - v.meta[M_BASE]
+    if idx < 0 or idx >= v.n:
+        return NEED_LEVEL_RANGE
+    if _find(v, oid) >= 0:
+        return ERR_DUPLICATE_ID
+    meta = v.meta
+    s = meta[M_FREE]
+    if s >= 0:
+        meta[M_FREE] = v.o_next[s]
+    else:
+        if meta[M_HWM] >= v.cap:
+            return NEED_ORDER_CAPACITY
+        s = meta[M_HWM]
+        meta[M_HWM] += 1
+    v.o_id[s] = oid
+    v.o_price[s] = price
+    v.o_qty[s] = qty
+    v.o_side[s] = row
+    lv = row * v.n + idx
+    tail = v.lv_tail[lv]
+    v.o_prev[s] = tail
+    v.o_next[s] = -1
+    if tail >= 0:
+        v.o_next[tail] = s
+    else:
+        v.lv_head[lv] = s
+    v.lv_tail[lv] = s
+    v.lv_count[lv] += 1
+    v.lv_qty[lv] += qty
+    meta[M_NORDERS] += 1
+    _ht_insert(v, s)
+    _level_added(v, row, idx)
+    return OK
+
+
+@_kernel
+def reduce_v(v: L3View, oid: int, qty: int) -> int:
+    """`l3_cancel` / `l3_execute` on a view: remove `qty` from the order (it leaves the book at 0)."""
+    if qty <= 0:
+        return ERR_BAD_QTY
+    s = _find(v, oid)
+    if s < 0:
+        return ERR_UNKNOWN_ORDER
+    if qty > v.o_qty[s]:
+        return ERR_QTY_EXCEEDS
+    row = v.o_side[s]
+    idx = v.o_price[s] - v.meta[M_BASE]
+    v.o_qty[s] -= qty
+    v.lv_qty[row * v.n + idx] -= qty
+    if v.o_qty[s] == 0:
+        _unlink(v, s)
+        _free_slot(v, s)
+    _level_reduced(v, row, idx)
+    return OK
+
+
+@_kernel
+def delete_v(v: L3View, oid: int) -> int:
+    """`l3_delete` on a view."""
+    s = _find(v, oid)
+    if s < 0:
+        return ERR_UNKNOWN_ORDER
+    row = v.o_side[s]
+    idx = v.o_price[s] - v.meta[M_BASE]
+    v.lv_qty[row * v.n + idx] -= v.o_qty[s]
+    _unlink(v, s)
+    _free_slot(v, s)
+    _level_reduced(v, row, idx)
+    return OK
+
+
+@_kernel
+def add_anon_v(v: L3View, side: int, price: int, qty: int) -> int:
+    """`l3_add_anon` on a view."""
+    row = _side_row(side)
+    if row < 0:
+        return ERR_BAD_SIDE
+    if qty <= 0:
+        return ERR_BAD_QTY
+    idx = price - v.meta[M_BASE]
+    if idx < 0 or idx >= v.n:
+        return NEED_LEVEL_RANGE
+    v.lv_anon[row * v.n + idx] += qty
+    v.lv_qty[row * v.n + idx] += qty
+    _level_added(v, row, idx)
+    return OK
+
+
+@_kernel
+def remove_anon_v(v: L3View, side: int, price: int, qty: int) -> int:
+    """`l3_remove_anon` on a view."""
+    row = _side_row(side)
+    if row < 0:
+        return ERR_BAD_SIDE
+    if qty <= 0:
+        return ERR_BAD_QTY
+    idx = price - v.meta[M_BASE]
+    if idx < 0 or idx >= v.n or qty > v.lv_anon[row * v.n + idx]:
+        return ERR_ANON_EXCEEDS
+    v.lv_anon[row * v.n + idx] -= qty
+    v.lv_qty[row * v.n + idx] -= qty
+    _level_reduced(v, row, idx)
+    return OK
+
+
+@_kernel
+def queue_ahead_v(v: L3View, oid: int) -> int:
+    """`l3_queue_ahead` on a view."""
+    s = _find(v, oid)
+    if s < 0:
+        return -1
+    ahead = v.lv_anon[v.o_side[s] * v.n + v.o_price[s] - v.meta[M_BASE]]
+    p = v.o_prev[s]
+    while p >= 0:
+        ahead += v.o_qty[p]
+        p = v.o_prev[p]
+    return ahead
 
 
 @_kernel
 def l3_add(book: L3Book, oid: int, side: int, price: int, qty: int) -> int:
     """Add a resting order at the back of its price level's queue."""
-    row = _side_row(side)
-    if row < 0:
-        return ERR_BAD_SIDE
-    if qty <= 0:
-        return ERR_BAD_QTY
-    idx = price - book.meta[M_BASE]
-    if idx < 0 or idx >= book.lv_qty.shape[1]:
-        return NEED_LEVEL_RANGE
-    if _find(book, oid) >= 0:
-        return ERR_DUPLICATE_ID
-    meta = book.meta
-    s = meta[M_FREE]
-    if s >= 0:
-        meta[M_FREE] = book.o_next[s]
-    else:
-        if meta[M_HWM] >= book.o_id.shape[0]:
-            return NEED_ORDER_CAPACITY
-        s = meta[M_HWM]
-        meta[M_HWM] += 1
-    book.o_id[s] = oid
-    book.o_price[s] = price
-    book.o_qty[s] = qty
-    book.o_side[s] = row
-    tail = book.lv_tail[row, idx]
-    book.o_prev[s] = tail
-    book.o_next[s] = -1
-    if tail >= 0:
-        book.o_next[tail] = s
-    else:
-        book.lv_head[row, idx] = s
-    book.lv_tail[row, idx] = s
-    book.lv_count[row, idx] += 1
-    book.lv_qty[row, idx] += qty
-    meta[M_NORDERS] += 1
-    _ht_insert(book.ht, book.o_id, s)
-    _level_added(book, row, idx)
-    return OK
-
-
-@_kernel
-def _reduce(book: L3Book, oid: int, qty: int) -> int:
-    if qty <= 0:
-        return ERR_BAD_QTY
-    s = _find(book, oid)
-    if s < 0:
-        return ERR_UNKNOWN_ORDER
-    if qty > book.o_qty[s]:
-        return ERR_QTY_EXCEEDS
-    row = book.o_side[s]
-    idx = book.o_price[s] - book.meta[M_BASE]
-    book.o_qty[s] -= qty
-    book.lv_qty[row, idx] -= qty
-    if book.o_qty[s] == 0:
-        _unlink(book, s)
-        _free_slot(book, s)
-    _level_reduced(book, row, idx)
-    return OK
+    return add_v(l3_view(book), oid, side, price, qty)
 
 
 @_kernel
 def l3_cancel(book: L3Book, oid: int, qty: int) -> int:
     """Partial cancel: remove `qty` from the order (keeps its queue place; removes it when it reaches 0)."""
-    return _reduce(book, oid, qty)
+    return reduce_v(l3_view(book), oid, qty)
 
 
 @_kernel
 def l3_execute(book: L3Book, oid: int, qty: int) -> int:
     """Execution of `qty` against the order (removes it when fully filled)."""
-    return _reduce(book, oid, qty)
+    return reduce_v(l3_view(book), oid, qty)
 
 
 @_kernel
 def l3_delete(book: L3Book, oid: int) -> int:
     """Remove the order and all its remaining quantity."""
-    s = _find(book, oid)
-    if s < 0:
-        return ERR_UNKNOWN_ORDER
-    row = book.o_side[s]
-    idx = book.o_price[s] - book.meta[M_BASE]
-    book.lv_qty[row, idx] -= book.o_qty[s]
-    _unlink(book, s)
-    _free_slot(book, s)
-    _level_reduced(book, row, idx)
-    return OK
+    return delete_v(l3_view(book), oid)
 
 
 @_kernel
 def l3_add_anon(book: L3Book, side: int, price: int, qty: int) -> int:
     """Add anonymous (unknown-order) quantity at the front of a level's queue."""
-    row = _side_row(side)
-    if row < 0:
-        return ERR_BAD_SIDE
-    if qty <= 0:
-        return ERR_BAD_QTY
-    idx = price - book.meta[M_BASE]
-    if idx < 0 or idx >= book.lv_qty.shape[1]:
-        return NEED_LEVEL_RANGE
-    book.lv_anon[row, idx] += qty
-    book.lv_qty[row, idx] += qty
-    _level_added(book, row, idx)
-    return OK
+    return add_anon_v(l3_view(book), side, price, qty)
 
 
 @_kernel
 def l3_remove_anon(book: L3Book, side: int, price: int, qty: int) -> int:
     """Remove anonymous quantity (a cancel / execution of an order the book never saw)."""
-    row = _side_row(side)
-    if row < 0:
-        return ERR_BAD_SIDE
-    if qty <= 0:
-        return ERR_BAD_QTY
-    idx = price - book.meta[M_BASE]
-    if idx < 0 or idx >= book.lv_qty.shape[1] or qty > book.lv_anon[row, idx]:
-        return ERR_ANON_EXCEEDS
-    book.lv_anon[row, idx] -= qty
-    book.lv_qty[row, idx] -= qty
-    _level_reduced(book, row, idx)
-    return OK
+    return remove_anon_v(l3_view(book), side, price, qty)
 
 
 @_kernel
@@ -441,12 +540,13 @@ def l3_drop_level_orders(book: L3Book, side: int, price: int) -> int:
     idx = price - book.meta[M_BASE]
     if row < 0 or idx < 0 or idx >= book.lv_qty.shape[1]:
         return 0
+    v = l3_view(book)
     dropped = 0
     s = book.lv_head[row, idx]
     while s >= 0:
         nxt = book.o_next[s]
         book.lv_anon[row, idx] += book.o_qty[s]
-        _free_slot(book, s)
+        _free_slot(v, s)
         dropped += 1
         s = nxt
     book.lv_head[row, idx] = -1
@@ -479,12 +579,14 @@ def l3_grow_orders(book: L3Book) -> L3Book:
     while h < 2 * new_cap:
         h *= 2
     ht = np.full(h, -1, np.int64)
+    grown = L3Book(book.meta, ht, o_id, o_price, o_qty, o_side, o_prev, o_next, book.lv_qty, book.lv_anon,
+                   book.lv_head, book.lv_tail, book.lv_count, book.lv_flags)
+    v = l3_view(grown)
     for i in range(book.ht.shape[0]):
         s = book.ht[i]
         if s >= 0:
-            _ht_insert(ht, o_id, s)
-    return L3Book(book.meta, ht, o_id, o_price, o_qty, o_side, o_prev, o_next, book.lv_qty, book.lv_anon,
-                  book.lv_head, book.lv_tail, book.lv_count, book.lv_flags)
+            _ht_insert(v, s)
+    return grown
 
 
 @njit(cache=True)
@@ -589,29 +691,21 @@ def l3_level_count(book: L3Book, side: int, price: int) -> int:
 @_kernel
 def l3_order_qty(book: L3Book, oid: int) -> int:
     """Remaining quantity of an order, -1 when unknown."""
-    s = _find(book, oid)
+    s = _find(l3_view(book), oid)
     return book.o_qty[s] if s >= 0 else -1
 
 
 @_kernel
 def l3_order_price(book: L3Book, oid: int) -> int:
     """Price of an order, `NO_PRICE` when unknown."""
-    s = _find(book, oid)
+    s = _find(l3_view(book), oid)
     return book.o_price[s] if s >= 0 else NO_PRICE
 
 
 @_kernel
 def l3_queue_ahead(book: L3Book, oid: int) -> int:
     """Quantity queued ahead of an order (anonymous front quantity + earlier orders); -1 when unknown."""
-    s = _find(book, oid)
-    if s < 0:
-        return -1
-    ahead = book.lv_anon[book.o_side[s], book.o_price[s] - book.meta[M_BASE]]
-    p = book.o_prev[s]
-    while p >= 0:
-        ahead += book.o_qty[p]
-        p = book.o_prev[p]
-    return ahead
+    return queue_ahead_v(l3_view(book), oid)
 
 
 @_kernel

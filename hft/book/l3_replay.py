@@ -25,8 +25,9 @@ from hft.book.l3 import (
     L3Book,
     _find,
     _kernel,
-    _reduce,
     _side_row,
+    add_v,
+    delete_v,
     l3_add,
     l3_add_anon,
     l3_best_ask,
@@ -44,7 +45,10 @@ from hft.book.l3 import (
     l3_queue_ahead,
     l3_remove_anon,
     l3_snapshot,
+    l3_view,
     new_l3_book,
+    reduce_v,
+    remove_anon_v,
 )
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC
 from hft.core.errors import DataValidationError
@@ -78,7 +82,7 @@ def l3_validate(book: L3Book) -> int:
                     return 7
                 if book.o_qty[s] <= 0:
                     return 2
-                if _find(book, book.o_id[s]) != s:
+                if _find(l3_view(book), book.o_id[s]) != s:
                     return 4
                 acc += book.o_qty[s]
                 cnt += 1
@@ -129,6 +133,7 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
     """
     base = book.meta[M_BASE]
     n_levels = book.lv_qty.shape[1]
+    v = l3_view(book)
     for k in range(start, kind.shape[0]):
         kd = kind[k]
         if kd != EV_ADD and kd != EV_CANCEL and kd != EV_DELETE and kd != EV_EXEC:
@@ -140,12 +145,12 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
             counters[R_NEED_PRICE] = p
             return k
         if kd == EV_ADD:
-            st = l3_add(book, oid[k], side[k], p, qty[k])
+            st = add_v(v, oid[k], side[k], p, qty[k])
             if st == NEED_ORDER_CAPACITY:
                 counters[R_STATUS] = st
                 return k
         else:
-            s = _find(book, oid[k])
+            s = _find(v, oid[k])
             if s < 0:
                 counters[R_UNKNOWN_REFS] += 1
                 row = _side_row(side[k])
@@ -155,11 +160,11 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
                     take = min(qty[k], book.lv_anon[row, idx])
                     if take < qty[k]:
                         counters[R_CLIPPED] += 1
-                    st = l3_remove_anon(book, side[k], p, take) if take > 0 else OK
+                    st = remove_anon_v(v, side[k], p, take) if take > 0 else OK
             elif kd == EV_DELETE or qty[k] >= book.o_qty[s]:
-                st = l3_delete(book, oid[k])
+                st = delete_v(v, oid[k])
             else:
-                st = _reduce(book, oid[k], qty[k])
+                st = reduce_v(v, oid[k], qty[k])
         if st == OK:
             counters[R_APPLIED] += 1
         else:

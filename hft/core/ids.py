@@ -43,5 +43,5 @@ def hash_arrays(*arrays: object, digest_size: int = 16) -> str:
         h.update(f"{len(a)}:{','.join(str(n) for n in names)}".encode())
         for name in names:
             col = a if name is None else a[name]
-            h.update(np.ascontiguousarray(col, dtype=col.dtype.newbyteorder("<")).tobytes())
+            h.update(np.ascontiguousarray(col, dtype=col.dtype.newbyteorder("<")).data)  # its bytes, not copied
     return h.hexdigest()

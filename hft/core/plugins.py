@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
@@ -29,8 +30,33 @@ __all__ = ["entry_point_map", "load_entry_point", "load_object"]
 
 
 def entry_point_map(group: str) -> dict[str, EntryPoint]:
-    """Entry points of `group` by name (not loaded)."""
-    return {ep.name: ep for ep in entry_points(group=group)}
+    """Entry points of `group` by name (not loaded).
+
+    Kept per process while ``sys.path`` and the modification times of its folders stay the same (the rule
+    `importlib.metadata` itself caches its folder listings by): a scan reads every installed distribution's
+    metadata (~10 ms with a hundred packages), and a replay resolves its strategy by name once per run. Installing
+    or removing a distribution changes its folder's modification time, so the next call scans again."""
+    key = (group, _path_stamp())
+    hit = _EP_CACHE.get(key)
+    if hit is None:
+        if len(_EP_CACHE) >= 16:  # stale stamps
+            _EP_CACHE.clear()
+        hit = _EP_CACHE[key] = {ep.name: ep for ep in entry_points(group=group)}
+    return dict(hit)
+
+
+_EP_CACHE: dict[tuple, dict[str, EntryPoint]] = {}
+
+
+def _path_stamp() -> tuple:
+    """``sys.path`` with each folder's modification time (0: not a folder)."""
+    out = []
+    for p in sys.path:
+        try:
+            out.append((p, os.stat(p or ".").st_mtime_ns))
+        except OSError:
+            out.append((p, 0))
+    return tuple(out)
 
 
 def load_entry_point(ep: EntryPoint, *, label: str, error: type[HftError], key: str) -> Any:

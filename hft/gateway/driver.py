@@ -24,6 +24,7 @@ so a dispatcher that raises is handled in Python as before.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 
 from numba import njit, types
@@ -325,4 +326,9 @@ def compiled() -> object:
         return _unavailable
     if not (layout_ok() and Decision.__basicsize__ == OrderCommand.__basicsize__ == tuple.__basicsize__):
         return _unavailable
+    return _compiled_entry()
+
+
+@functools.cache  # once per process: numba's `compile` of a signature it holds costs ~0.3 ms (events, locks)
+def _compiled_entry() -> object:
     return process_typed.compile((types.Array(types.int64, 1, "C"), pyref, pyref, pyref, types.int64))

@@ -6,6 +6,7 @@ becomes (malformed, outside the gateway, a failed dispatch). `GatewayService` in
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,7 @@ _OTYPE_BITS = {name: code for code, name in ORDER_TYPE_NAMES.items()}
 _TIF_BITS = {name: code for code, name in TIF_NAMES.items()}
 
 
+@functools.cache  # once per process: numba's `compile` of a signature it holds costs ~0.3 ms (events, locks)
 def _core_entry() -> Callable[..., tuple[int, int, int]]:
     """The compiled entry point of `kernels.process_one` for (int64 arena, 14 x int64).
 

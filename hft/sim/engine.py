@@ -254,6 +254,7 @@ class Engine:
         self._side_of: dict[int, int] = {}
         self._leg_of: dict[int, int] = {}  # order id -> leg (several instruments; absent: leg 0)
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
+        self._ack_rows: np.ndarray | None = None  # the ack log when a numba engine built it from its own rows
         self.ctx = Context(self)
 
     # the single-instrument names (leg 0)
@@ -551,9 +552,9 @@ class Engine:
                      np.zeros(0, FILL_LOG_DTYPE))
         else:
             dec, orders, fills = arrays
-        equity = np.array(self._equity_rows, dtype=EQUITY_DTYPE)
+        equity = np.asarray(self._equity_rows, dtype=EQUITY_DTYPE)  # a numba engine's rows are the log already
         rejects = reject_counts(dec)
-        acks = np.array([(o, *self._acks[o]) for o in sorted(self._acks)], dtype=ACK_LOG_DTYPE)
+        acks = self._ack_rows if self._ack_rows is not None else ack_log(self._acks)
         records = list(self.decisions) if arrays is None else self.decisions
         if len(self.legs) == 1:
             final = {"position": self.position, "cash": self.cash, "fees": self.fees}
@@ -570,7 +571,8 @@ class Engine:
                           order_legs["order_id"][order_legs["leg"] == leg.index].copy(),
                           np.flatnonzero(dec_legs == leg.index)) for leg in self.legs]
         final = {"cash": sum(leg.cash for leg in self.legs), "fees": sum(leg.fees for leg in self.legs)}
-        return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final, hash_arrays(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
+        return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final,
+                         hash_arrays(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
                          records, list(self.transitions), None, acks, legs)
 
 
@@ -581,6 +583,18 @@ def reject_counts(dec: np.ndarray) -> dict[str, int]:
         name = REASON_NAMES.get(int(r), str(int(r)))
         rejects[name] = rejects.get(name, 0) + 1
     return dict(sorted(rejects.items()))
+
+
+def ack_log(acks: dict[int, tuple[int, int]]) -> np.ndarray:
+    """`ACK_LOG_DTYPE` rows of ``Engine._acks`` (order id -> (ACK's local arrival ns, queue ahead)), by order id."""
+    out = np.zeros(len(acks), ACK_LOG_DTYPE)
+    if acks:
+        ids = sorted(acks)
+        out["order_id"] = ids
+        vals = np.array([acks[o] for o in ids], dtype=np.int64)
+        out["ack_ts"] = vals[:, 0]
+        out["queue"] = vals[:, 1]
+    return out
 
 
 def decision_log(decisions: Any) -> np.ndarray:

@@ -23,6 +23,7 @@ from hft.core.orders import (
 from hft.gateway import kernels as GK
 from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
 from hft.sim.engine import (
+    ACK_LOG_DTYPE,
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
     PRI_EXCH_ARRIVAL,
@@ -31,6 +32,7 @@ from hft.sim.engine import (
     Engine,
     RunOutput,
 )
+from hft.sim.engine_nb.logs import ack_log_rows, decision_log_rows, fill_log_rows, order_log_rows
 from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
 from hft.sim.engine_nb.order_path import (
     heap_push,
@@ -199,15 +201,6 @@ class LazyRecords(Sequence):
 
     def __len__(self) -> int:
         return len(self._all())
-
-
-def _rows_to(rows: np.ndarray, dtype: np.dtype, n: int | None = None) -> np.ndarray:
-    """int64 rows (one column per field, in order) as a structured array of `dtype`; `n` rows in all (the
-    rest zero) when given."""
-    out = np.zeros(rows.shape[0] if n is None else n, dtype)
-    for j, name in enumerate(dtype.names):
-        out[name][: rows.shape[0]] = rows[:, j]
-    return out
 
 
 def _grown(a: np.ndarray, need: int) -> np.ndarray:
@@ -389,15 +382,8 @@ class NbEngine(Engine):
 
     def _kernel_decision_log(self, rows: np.ndarray) -> np.ndarray:
         """`DECISION_LOG_DTYPE` rows of the kernel's decision rows (what `decision_log` makes of their records)."""
-        code = rows[:, 10]
-        reason = code & 0xFFFF
         dec = np.zeros(rows.shape[0], DECISION_LOG_DTYPE)
-        for name, col in (("seq", 0), ("ts", 1), ("order_id", 11), ("target_id", 9), ("price", 5), ("qty", 6),
-                          ("kind", 3), ("side", 4)):
-            dec[name] = rows[:, col]
-        dec["reason"] = reason
-        dec["accepted"] = reason == 0
-        dec["duplicate"] = code >= GK.DUP_FLAG
+        decision_log_rows(rows, dec)
         return dec
 
     def _kernel_records(self, rows: np.ndarray) -> list:
@@ -434,15 +420,22 @@ class NbEngine(Engine):
             return out
 
         self.decisions = LazyRecords(records)
-        orders = _rows_to(self._orows[: int(st[S_NO])], ORDER_LOG_DTYPE)
-        fills = _rows_to(self._frows[: int(st[S_NF])], FILL_LOG_DTYPE)
+        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
+        order_log_rows(self._orows[: int(st[S_NO])], orders)
+        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
+        fill_log_rows(self._frows[: int(st[S_NF])], fills)
         self._pull_orders()
-        info = self._order_info
+        hi = min(int(GK.next_order_id(self.gw.arena)), self._order_info.shape[0])  # every id given so far
+        info = self._order_info[:hi]
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
         self._side_of = dict(zip(ours.tolist(), info[ours, OI_SIDE].tolist(), strict=True))
-        acked = ours[info[ours, OI_ACK_TS] != 0]
-        self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(), info[acked, OI_QUEUE].tolist(),
-                                                  strict=True), strict=True))
+        if self._acks:  # acks Python delivered before: merged by order id
+            acked = ours[info[ours, OI_ACK_TS] != 0]
+            self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(),
+                                                      info[acked, OI_QUEUE].tolist(), strict=True), strict=True))
+        else:  # the ack log itself (what `_output` makes of `_acks`: rows by order id)
+            acks = np.zeros(hi, ACK_LOG_DTYPE)
+            self._ack_rows = acks[: ack_log_rows(info, OI_SIDE, OI_ACK_TS, OI_QUEUE, hi, acks)]
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
                                                              int(st[S_SEQ]))
         self._fast = False
@@ -546,7 +539,10 @@ class NbEngine(Engine):
         self._tops[4:] = [NO_PRICE if self.local_top[0] is None else self.local_top[0], self.local_top[1],
                           NO_PRICE if self.local_top[2] is None else self.local_top[2], self.local_top[3]]
         self._top, self._ltop = self._tops[:4], self._tops[4:]
-        self._eq = np.zeros((max(16, min(1 << 20, n // 4 + 16)), EQ_COLS), dtype=np.int64)
+        # equity rows: one per sample_ns of local time while there is data (grown when a feed model stretches it)
+        span = int(max(evm[0].max(), evm[2, n - 1]) - evm[0, 0]) if n else 0
+        est = span // self.cfg.sample_ns + 2 if self.cfg.sample_ns > 0 else 0
+        self._eq = np.zeros((max(16, min(1 << 20, est)), EQ_COLS), dtype=np.int64)
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
         self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
@@ -565,13 +561,16 @@ class NbEngine(Engine):
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
         # that the L2 kernel has one signature
         self._h = np.zeros((max(2, self._rows0 // 4), H_COLS), dtype=np.int64)
-        rows = self._rows0 + (0 if self._tight else n // 64)  # a guess at a busy strategy's orders; rows grow
+        fast = self._fast_eligible(wakes)
+        # on that path, room for a busy strategy (an order row per event: `_room` keeps half of it free, so that
+        # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do
+        rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
         self._drows = np.zeros((rows, D_COLS), dtype=np.int64)
         self._orows = np.zeros((rows, O_COLS), dtype=np.int64)
         self._frows = np.zeros((rows // 4, F_COLS), dtype=np.int64)
         self._order_info = np.zeros((rows, OI_COLS), dtype=np.int64)
         self._dmarks: list[tuple[int, int]] = []
-        self._fast = self.used_in_kernel_orders = self._fast_eligible(wakes)
+        self._fast = self.used_in_kernel_orders = fast
         if self._fast:
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
             st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
@@ -688,11 +687,13 @@ class NbEngine(Engine):
             # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
             clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
         ne = int(st[S_NEQ])
-        rows = _rows_to(self._eq[:ne], EQUITY_DTYPE, ne + 1)  # `_output` takes it as the reference's list
+        if self._eq.shape[0] <= ne:
+            self._eq = _grown(self._eq, 1)
         self._equity_rows = []
         self._sample()  # the final sample, exactly as the reference takes it
-        rows[ne] = self._equity_rows[0]
-        self._equity_rows = rows
+        self._eq[ne] = self._equity_rows[0]
+        # the rows as the equity log itself (EQUITY_DTYPE: the EQ_COLS int64 columns), which `_output` takes as is
+        self._equity_rows = self._eq[: ne + 1].view(EQUITY_DTYPE)[:, 0]
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(n, n)

@@ -9,6 +9,7 @@ from hft.book.l2 import (
     L2_OK,
     _clear_arrays,
 )
+from hft.book.l3 import l3_view
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -219,6 +220,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
     (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
+    vv = l3_view(vbook)  # the venue's book is replaced (grown) only between calls
     top = tops[0:4]
     ltop = tops[4:8]
     lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
@@ -248,7 +250,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
             if kfirst:
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
-                    w = _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r)
+                    w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
                 else:
                     w = _fast_report(st, t_now, h, arena, frows, sord, order_info)
                 if w == W_GROW:
@@ -296,7 +298,7 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 st[S_FLAGS] = 0
                 code = W_GROW  # the reports it may produce need heap room: nothing applied
                 break
-            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout, vref)
+            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref)
             if w == W_EXCH_FALLBACK:
                 code = w
                 break

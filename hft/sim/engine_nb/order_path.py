@@ -92,9 +92,9 @@ from hft.sim.exchange_l3 import (
     V_NEED_LEVELS,
     V_NEED_ORDERS,
     V_TABLE_FULL,
-    order_step,
     out_need,
 )
+from hft.sim.exchange_l3.steps import order_step_v
 from hft.sim.fees import cash_flow
 from hft.sim.latency import latency_ns
 from hft.sim.venue_common import P_NCONS, P_NREP
@@ -308,12 +308,12 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
 
 
 @_inline
-def _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r) -> int:
+def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     """The kernel heap's first item, a command, arrives at the L3 venue (`Engine._dispatch_item` →
     `L3Venue.new / cancel / replace`): `order_step`, its reports scheduled back. W_GROW leaves the item on the heap
     with what must grow in ``st[S_FLAGS]`` (a `V_NEED_*` / `V_TABLE_FULL` status, or 0: report / consumed / heap
-    room), nothing changed."""
-    width = vbook.lv_qty.shape[1]
+    room), nothing changed. `vv`: the view of the venue's book."""
+    width = vv.n
     if (vout.shape[0] < out_need(vparams, width, vref) or vcons.shape[0] - vparams[P_NCONS] < width + 1
             or h.shape[0] - st[S_NH] < vout.shape[0]):
         st[S_FLAGS] = 0
@@ -323,12 +323,12 @@ def _fast_cmd_l3(st, h, vbook, vorders, vcons, vparams, vout, vref, lat_r) -> in
     oid = h[0, H_PAY + 1]
     vparams[P_NREP] = 0
     if action == INTENT_NEW:
-        status = order_step(vbook, vorders, vcons, vparams, vout, L3_OP_NEW, t, oid, h[0, H_PAY + 2],
+        status = order_step_v(vv, vorders, vcons, vparams, vout, L3_OP_NEW, t, oid, h[0, H_PAY + 2],
                             h[0, H_PAY + 3], h[0, H_PAY + 4], h[0, H_PAY + 5], h[0, H_PAY + 6])
     elif action == INTENT_CANCEL:
-        status = order_step(vbook, vorders, vcons, vparams, vout, L3_OP_CANCEL, t, oid, 0, 0, 0, 0, 0)
+        status = order_step_v(vv, vorders, vcons, vparams, vout, L3_OP_CANCEL, t, oid, 0, 0, 0, 0, 0)
     else:
-        status = order_step(vbook, vorders, vcons, vparams, vout, L3_OP_REPLACE, t, oid, 0, h[0, H_PAY + 3],
+        status = order_step_v(vv, vorders, vcons, vparams, vout, L3_OP_REPLACE, t, oid, 0, h[0, H_PAY + 3],
                             h[0, H_PAY + 4], 0, 0)
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_TABLE_FULL:
         st[S_FLAGS] = status  # nothing changed: Python grows the venue, the item is retried

@@ -78,9 +78,9 @@ from hft.sim.exchange_l3 import (
     V_BAD_ID,
     V_NEED_LEVELS,
     V_NEED_ORDERS,
-    market_step,
     out_need,
 )
+from hft.sim.exchange_l3.steps import market_step_v
 from hft.sim.venue_common import P_NCONS, P_NREP
 
 # The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
@@ -88,6 +88,8 @@ from hft.sim.venue_common import P_NCONS, P_NREP
 _set_i = njit(inline="always")(_set.py_func)
 # the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's)
 _set_row_i = njit(inline="always")(set_row_arrays.py_func)
+# the L3 venue's market event, inlined into `run_l3` (same source as `L3Venue.market`'s): one call per event less
+_market_step_i = njit(inline="always")(market_step_v.py_func)
 
 
 @_inline
@@ -296,14 +298,14 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
 
 
 @_inline
-def _exch_l3(st, i, t, kind, side, price, qty, oid, vbook, vorders, vcons, vparams, vout, vref) -> int:
+def _exch_l3(st, i, t, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref) -> int:
     """One exchange market event on the L3 venue (`hft.sim.exchange_l3.L3Venue.market`, with its reference resync
-    when `vref` has rows); -1 / wake code."""
-    width = vbook.lv_qty.shape[1]
+    when `vref` has rows; `vv`: the view of its book); -1 / wake code."""
+    width = vv.n
     if vout.shape[0] < out_need(vparams, width, vref) or vcons.shape[0] - vparams[P_NCONS] < width + 1:
         return W_EXCH_FALLBACK
     vparams[P_NREP] = 0
-    status = market_step(vbook, vorders, vcons, vparams, vout, vref, t, kind[i], side[i], price[i], qty[i], oid[i])
+    status = _market_step_i(vv, vorders, vcons, vparams, vout, vref, t, kind[i], side[i], price[i], qty[i], oid[i])
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_BAD_ID:
         return W_EXCH_FALLBACK  # nothing changed: the Python venue grows (or raises) and applies it
     if status != V_OK:

@@ -12,11 +12,10 @@ from hft.book.l3 import (
     M_BEST_BID,
     M_FREE,
     M_HWM,
-    l3_add,
-    l3_cancel,
-    l3_delete,
-    l3_execute,
-    l3_remove_anon,
+    add_v,
+    delete_v,
+    reduce_v,
+    remove_anon_v,
 )
 from hft.book.l3 import _find as _l3_find
 from hft.core.dtypes import (
@@ -129,17 +128,17 @@ def _drop_row(orders, params, r) -> None:
 
 
 @_kernel
-def _level_qty(book, side, price) -> int:
-    idx = price - book.meta[M_BASE]
-    if idx < 0 or idx >= book.lv_qty.shape[1]:
+def _level_qty(v, side, price) -> int:
+    idx = price - v.meta[M_BASE]
+    if idx < 0 or idx >= v.n:
         return 0
-    return book.lv_qty[_row_of(side), idx]
+    return v.lv_qty[(_row_of(side)) * v.n + idx]
 
 
 @_kernel
-def _avail(book, orders, cons, params, side, price) -> int:
+def _avail(v, orders, cons, params, side, price) -> int:
     """Market quantity at (side, price) our taker orders may still take."""
-    q = _level_qty(book, side, price)
+    q = _level_qty(v, side, price)
     if q == 0:
         return 0
     q -= _own_qty_at(orders, params, side, price)
@@ -150,40 +149,39 @@ def _avail(book, orders, cons, params, side, price) -> int:
 
 
 @_kernel
-def _first_idx(book, side) -> int:
-    return book.meta[M_BEST_BID] if side == BUY else book.meta[M_BEST_ASK]
+def _first_idx(v, side) -> int:
+    return v.meta[M_BEST_BID] if side == BUY else v.meta[M_BEST_ASK]
 
 
 @_kernel
-def _next_idx(book, side, i) -> int:
+def _next_idx(v, side, i) -> int:
     """Index of the next worse non-empty level after `i` (-1: none)."""
-    row = _row_of(side)
-    q = book.lv_qty
+    q = v.lv_qty
+    n = v.n
     if side == BUY:
         i -= 1
-        while i >= 0 and q[row, i] == 0:
+        while i >= 0 and q[i] == 0:
             i -= 1
         return i
-    n = q.shape[1]
     i += 1
-    while i < n and q[row, i] == 0:
+    while i < n and q[n + i] == 0:  # the ask row
         i += 1
     return i if i < n else -1
 
 
 @_kernel
-def _eff_best(book, orders, cons, params, side) -> int:
-    i = _first_idx(book, side)
-    base = book.meta[M_BASE]
+def _eff_best(v, orders, cons, params, side) -> int:
+    i = _first_idx(v, side)
+    base = v.meta[M_BASE]
     while i >= 0:
-        if _avail(book, orders, cons, params, side, base + i) > 0:
+        if _avail(v, orders, cons, params, side, base + i) > 0:
             return base + i
-        i = _next_idx(book, side, i)
+        i = _next_idx(v, side, i)
     return NO_PRICE
 
 
 @_kernel
-def _fill(book, orders, params, out, now, r, price, qty, liq) -> bool:
+def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
     """Fill `qty` of our order in row `r` at `price`; a finished order leaves the book and the table."""
     bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
     fee = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
@@ -192,7 +190,7 @@ def _fill(book, orders, params, out, now, r, price, qty, liq) -> bool:
     orders[r, O_EXEC] += qty
     params[P_POS] += orders[r, O_SIDE] * qty
     if orders[r, O_INBOOK] == 1:
-        l3_execute(book, orders[r, O_KEY], qty)  # keeps the queue place; removes the order at 0
+        reduce_v(v, orders[r, O_KEY], qty)  # keeps the queue place; removes the order at 0
     oid = orders[r, O_ID]
     if leaves == 0:
         _drop_row(orders, params, r)
@@ -201,17 +199,17 @@ def _fill(book, orders, params, out, now, r, price, qty, liq) -> bool:
 
 
 @_kernel
-def _maker_take(book, orders, params, out, now, r, rem) -> tuple:
+def _maker_take(v, orders, params, out, now, r, rem) -> tuple:
     """Our resting order in row `r` is reached with `rem` lots left: fill it; returns (ok, lots used)."""
     leaves = orders[r, O_LEAVES]
     use = min(leaves, rem)
     q = use if params[P_MODE] == MODE_PARTIAL_FILL else leaves
-    ok = _fill(book, orders, params, out, now, r, orders[r, O_PRICE], q, LIQ_MAKER)
+    ok = _fill(v, orders, params, out, now, r, orders[r, O_PRICE], q, LIQ_MAKER)
     return ok, use
 
 
 @_kernel
-def _fill_through(book, orders, params, out, now, side, price, rem, inclusive) -> tuple:
+def _fill_through(v, orders, params, out, now, side, price, rem, inclusive) -> tuple:
     """Fill our resting orders of `side` priced strictly better than `price` (or equal, `inclusive`) in
     price-time priority by up to `rem` lots in total; returns (ok, lots left)."""
     ok = True
@@ -227,21 +225,21 @@ def _fill_through(book, orders, params, out, now, side, price, rem, inclusive) -
                 best = r
         if best < 0:
             break
-        o, used = _maker_take(book, orders, params, out, now, best, rem)
+        o, used = _maker_take(v, orders, params, out, now, best, rem)
         ok &= o
         rem -= used
     return ok, rem
 
 
 @_kernel
-def _market_ahead(book, s) -> int:
+def _market_ahead(v, s) -> int:
     """Market quantity (anonymous + market orders, not ours) ahead of slot `s` in its queue."""
-    ahead = book.lv_anon[book.o_side[s], book.o_price[s] - book.meta[M_BASE]]
-    p = book.o_prev[s]
+    ahead = v.lv_anon[(v.o_side[s]) * v.n + v.o_price[s] - v.meta[M_BASE]]
+    p = v.o_prev[s]
     while p >= 0:
-        if not _is_own(book.o_id[p]):
-            ahead += book.o_qty[p]
-        p = book.o_prev[p]
+        if not _is_own(v.o_id[p]):
+            ahead += v.o_qty[p]
+        p = v.o_prev[p]
     return ahead
 
 
@@ -263,110 +261,110 @@ def _forget_consumed(cons, params, side, price, a, q) -> None:
 
 
 @_kernel
-def _take_resync(book, cons, params, side, price, qty) -> int:
+def _take_resync(v, cons, params, side, price, qty) -> int:
     """An unknown id's removal beyond the front anonymous quantity: take it from the resync's anonymous orders
     of the level in FIFO order (front first); returns the lots not found."""
     row = _row_of(side)
-    j = book.lv_head[row, price - book.meta[M_BASE]]
+    j = v.lv_head[row * v.n + price - v.meta[M_BASE]]
     while j >= 0 and qty > 0:
-        nxt = book.o_next[j]
-        key = book.o_id[j]
+        nxt = v.o_next[j]
+        key = v.o_id[j]
         if _is_resync(key):
-            x = min(qty, book.o_qty[j])
+            x = min(qty, v.o_qty[j])
             if params[P_NCONS] > 0:
-                _forget_consumed(cons, params, side, price, _market_ahead(book, j), x)
-            if x == book.o_qty[j]:
-                l3_delete(book, key)
+                _forget_consumed(cons, params, side, price, _market_ahead(v, j), x)
+            if x == v.o_qty[j]:
+                delete_v(v, key)
             else:
-                l3_cancel(book, key, x)
+                reduce_v(v, key, x)
             qty -= x
         j = nxt
     return qty
 
 
 @_kernel
-def _remove(book, cons, params, kind, side, price, qty, oid) -> None:
+def _remove(v, cons, params, kind, side, price, qty, oid) -> None:
     """Apply a market cancel / delete / execution as `l3_replay` does (plus the consumed bookkeeping)."""
-    s = _l3_find(book, oid)
+    s = _l3_find(v, oid)
     if s < 0:
         params[P_UNKNOWN_REFS] += 1
         if side != BUY and side != SELL:
             params[P_REJECTED] += 1
             return
-        idx = price - book.meta[M_BASE]
-        take = min(qty, book.lv_anon[_row_of(side), idx])
+        idx = price - v.meta[M_BASE]
+        take = min(qty, v.lv_anon[(_row_of(side)) * v.n + idx])
         if take > 0:
             _forget_consumed(cons, params, side, price, 0, take)
-            l3_remove_anon(book, side, price, take)
+            remove_anon_v(v, side, price, take)
         rest = qty - take
         if rest > 0 and params[P_RSEQ] > 0:  # the resync's anonymous orders are unknown orders too
-            rest = _take_resync(book, cons, params, side, price, rest)
+            rest = _take_resync(v, cons, params, side, price, rest)
         if rest > 0:
             params[P_CLIPPED] += 1
         return
-    oside = BUY if book.o_side[s] == BID else SELL
-    opx = book.o_price[s]
-    full = kind == EV_DELETE or qty >= book.o_qty[s]
-    q = book.o_qty[s] if full else qty
+    oside = BUY if v.o_side[s] == BID else SELL
+    opx = v.o_price[s]
+    full = kind == EV_DELETE or qty >= v.o_qty[s]
+    q = v.o_qty[s] if full else qty
     if q <= 0:
         params[P_REJECTED] += 1
         return
     if params[P_NCONS] > 0 and cons_find(cons, params, oside, opx) >= 0:
-        _forget_consumed(cons, params, oside, opx, _market_ahead(book, s), q)
+        _forget_consumed(cons, params, oside, opx, _market_ahead(v, s), q)
     if full:
-        l3_delete(book, oid)
+        delete_v(v, oid)
     else:
-        l3_cancel(book, oid, q)
+        reduce_v(v, oid, q)
 
 
 @_kernel
-def _exec(book, orders, cons, params, out, now, side, price, qty, oid) -> bool:
+def _exec(v, orders, cons, params, out, now, side, price, qty, oid) -> bool:
     ok = True
-    s = _l3_find(book, oid)
+    s = _l3_find(v, oid)
     if s >= 0:
-        side = BUY if book.o_side[s] == BID else SELL
-        price = book.o_price[s]
+        side = BUY if v.o_side[s] == BID else SELL
+        price = v.o_price[s]
     if params[P_NORD] > 0 and qty > 0 and (side == BUY or side == SELL):
         # 1. our orders at strictly better prices: the aggressor traded through them first
-        o, rem = _fill_through(book, orders, params, out, now, side, price, qty, False)
+        o, rem = _fill_through(v, orders, params, out, now, side, price, qty, False)
         ok &= o
         # 2. our orders at the same price ahead of X in the FIFO (none ahead of anonymous quantity)
         if s >= 0 and rem > 0 and _own_qty_at(orders, params, side, price) > 0:
-            head = book.lv_head[_row_of(side), price - book.meta[M_BASE]]
-            o, rem = _take_own_ahead(book, orders, params, out, now, head, s, rem)
+            head = v.lv_head[(_row_of(side)) * v.n + price - v.meta[M_BASE]]
+            o, rem = _take_own_ahead(v, orders, params, out, now, head, s, rem)
             ok &= o
         # 2'. unknown id beyond the front anonymous quantity: it executes the resync's anonymous orders in FIFO
         # order, so our orders queued ahead of the last one it reaches were traded through first
         if s < 0 and rem > 0 and params[P_RSEQ] > 0 and _own_qty_at(orders, params, side, price) > 0:
             row = _row_of(side)
-            idx = price - book.meta[M_BASE]
-            need = qty - book.lv_anon[row, idx]
+            idx = price - v.meta[M_BASE]
+            need = qty - v.lv_anon[row * v.n + idx]
             last = -1
-            j = book.lv_head[row, idx]
+            j = v.lv_head[row * v.n + idx]
             while j >= 0 and need > 0:
-                if _is_resync(book.o_id[j]):
-                    need -= book.o_qty[j]
+                if _is_resync(v.o_id[j]):
+                    need -= v.o_qty[j]
                     last = j
-                j = book.o_next[j]
+                j = v.o_next[j]
             if last >= 0:
-                o, rem = _take_own_ahead(book, orders, params, out, now, book.lv_head[row, idx], last, rem)
+                o, rem = _take_own_ahead(v, orders, params, out, now, v.lv_head[row * v.n + idx], last, rem)
                 ok &= o
     # 3. the execution itself, as the data says
-    _remove(book, cons, params, EV_EXEC, side, price, qty, oid)
+    _remove(v, cons, params, EV_EXEC, side, price, qty, oid)
     return ok
 
 
 @_kernel
-def _take_own_ahead(book, orders, params, out, now, j, stop, rem) -> tuple:
+def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
     """Walk a level's FIFO from node `j` up to (not including) node `stop`: our orders met on the way fill as makers,
     up to `rem` lots in all. Returns (reports fit, lots left)."""
     ok = True
     while j >= 0 and j != stop and rem > 0:
-        nxt = book.o_next[j]
-        key = book.o_id[j]
+        nxt = v.o_next[j]
+        key = v.o_id[j]
         if _is_own(key):
             r = _own_row_by_key(orders, params, key)
-            o, used = _maker_take(book, orders, params, out, now, r, rem)
+            o, used = _maker_take(v, orders, params, out, now, r, rem)
             ok &= o
             rem -= used
         j = nxt
@@ -374,40 +372,40 @@ def _take_own_ahead(book, orders, params, out, now, j, stop, rem) -> tuple:
 
 
 @_kernel
-def _add(book, orders, params, out, now, side, price, qty, oid) -> int:
-    if (side != BUY and side != SELL) or qty <= 0 or _l3_find(book, oid) >= 0:
+def _add(v, orders, params, out, now, side, price, qty, oid) -> int:
+    if (side != BUY and side != SELL) or qty <= 0 or _l3_find(v, oid) >= 0:
         params[P_REJECTED] += 1
         return V_OK
-    meta = book.meta
-    if meta[M_FREE] < 0 and meta[M_HWM] >= book.o_id.shape[0]:
+    meta = v.meta
+    if meta[M_FREE] < 0 and meta[M_HWM] >= v.cap:
         return V_NEED_ORDERS
     ok = True
     if params[P_NORD] > 0:
         # the incoming order would have matched our crossed orders of the other side first
-        ok, _ = _fill_through(book, orders, params, out, now, -side, price, qty, True)
-    l3_add(book, oid, side, price, qty)
+        ok, _ = _fill_through(v, orders, params, out, now, -side, price, qty, True)
+    add_v(v, oid, side, price, qty)
     return V_OK if ok else V_REPORTS_FULL
 
 
 @_kernel
-def _clear(book, cons, params, side) -> None:
-    base = book.meta[M_BASE]
+def _clear(v, cons, params, side) -> None:
+    base = v.meta[M_BASE]
     for row in range(2):
         sd = BUY if row == BID else SELL
         if side != 0 and side != sd:
             continue
-        for idx in range(book.lv_qty.shape[1]):
-            if book.lv_qty[row, idx] == 0:
+        for idx in range(v.n):
+            if v.lv_qty[row * v.n + idx] == 0:
                 continue
-            j = book.lv_head[row, idx]
+            j = v.lv_head[row * v.n + idx]
             while j >= 0:
-                nxt = book.o_next[j]
-                if not _is_own(book.o_id[j]):
-                    l3_delete(book, book.o_id[j])
+                nxt = v.o_next[j]
+                if not _is_own(v.o_id[j]):
+                    delete_v(v, v.o_id[j])
                 j = nxt
-            a = book.lv_anon[row, idx]
+            a = v.lv_anon[row * v.n + idx]
             if a > 0:
-                l3_remove_anon(book, sd, base + idx, a)
+                remove_anon_v(v, sd, base + idx, a)
         k = 0
         while k < params[P_NCONS]:
             if cons[k, 0] == sd:

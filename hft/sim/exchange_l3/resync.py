@@ -6,10 +6,10 @@ from __future__ import annotations
 from hft.book.l3 import (
     M_BASE,
     M_HWM,
-    l3_add,
-    l3_cancel,
-    l3_delete,
-    l3_remove_anon,
+    add_v,
+    delete_v,
+    reduce_v,
+    remove_anon_v,
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import (
@@ -38,6 +38,7 @@ from hft.sim.exchange_l3.layout import (
     V_NEED_LEVELS,
     V_NEED_ORDERS,
     V_OK,
+    _inline,
     _kernel,
 )
 from hft.sim.venue_common import P_NCONS
@@ -53,74 +54,85 @@ def _ref_qty(ref, k, levels, col, price) -> int:
 
 
 @_kernel
-def _rs_room(book, ref, params) -> int:
+def _rs_room(v, ref, params) -> int:
     """V_OK when the resync after the next market event can run without growing the book: every price of its
     reference row has a level, and one synthetic order per level (plus the event's own add) has a slot."""
     k = params[P_REF_ROW]
     if k >= ref.shape[0]:
         return V_OK
-    base = book.meta[M_BASE]
-    n = book.lv_qty.shape[1]
+    base = v.meta[M_BASE]
+    n = v.n
     for j in range(0, ref.shape[1], ROW_STRIDE):
         for c in (COL_ASK_PX, COL_BID_PX):
             p = ref[k, j + c]
             if p != NO_PRICE and (p - base < 0 or p - base >= n):
                 params[P_NEED_PRICE] = p
                 return V_NEED_LEVELS
-    if book.meta[M_HWM] + ref.shape[1] // 2 + 1 > book.o_id.shape[0]:
+    if v.meta[M_HWM] + ref.shape[1] // 2 + 1 > v.cap:
         return V_NEED_ORDERS
     return V_OK
 
 
-@_kernel
-def _rs_set(book, orders, cons, params, out, now, side, price, target) -> bool:
-    """Make the MARKET quantity (level minus our own) at (side, price) equal `target` (resync). Additions join
-    the back of the queue as one anonymous synthetic order (behind every order of ours; an addition crossing
-    our resting orders of the other side fills them first, as a market add would); removals take market
-    quantity from the back of the queue, skipping ours, then from the front anonymous quantity."""
-    row = _row_of(side)
-    idx = price - book.meta[M_BASE]
-    q = book.lv_qty[row, idx]
-    m = q
+@_inline
+def _rs_market(v, orders, params, side, price) -> int:
+    """The MARKET quantity (level minus our own) at (side, price), a price with a level."""
+    q = v.lv_qty[_row_of(side) * v.n + price - v.meta[M_BASE]]
     if q > 0 and params[P_NORD] > 0:
-        m -= _own_qty_at(orders, params, side, price)
-    if m == target:
-        return True
+        q -= _own_qty_at(orders, params, side, price)
+    return q
+
+
+@_inline
+def _rs_set(v, orders, cons, params, out, now, side, price, target) -> bool:
+    """Make the MARKET quantity at (side, price) equal `target` (resync); the check is inlined at each call,
+    `_rs_apply` (a call) runs only when they differ."""
+    m = _rs_market(v, orders, params, side, price)
+    return True if m == target else _rs_apply(v, orders, cons, params, out, now, side, price, target, m)
+
+
+@_kernel
+def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool:
+    """Make the market quantity `m` at (side, price) equal `target` (resync). Additions join the back of the
+    queue as one anonymous synthetic order (behind every order of ours; an addition crossing our resting orders
+    of the other side fills them first, as a market add would); removals take market quantity from the back of
+    the queue, skipping ours, then from the front anonymous quantity."""
+    row = _row_of(side)
+    idx = price - v.meta[M_BASE]
     params[P_RS_LEVELS] += 1
     if target > m:
         x = target - m
         params[P_RS_ADDED] += x
         ok = True
         if params[P_NORD] > 0:
-            ok, _ = _fill_through(book, orders, params, out, now, -side, price, x, True)
-        l3_add(book, RESYNC_KEY_BASE + params[P_RSEQ], side, price, x)
+            ok, _ = _fill_through(v, orders, params, out, now, -side, price, x, True)
+        add_v(v, RESYNC_KEY_BASE + params[P_RSEQ], side, price, x)
         params[P_RSEQ] += 1
         return ok
     x = m - target
     params[P_RS_REMOVED] += x
     if params[P_NCONS] > 0:
         _forget_consumed(cons, params, side, price, target, x)  # the last x market lots: positions [target, m)
-    j = book.lv_tail[row, idx]
+    j = v.lv_tail[row * v.n + idx]
     rem = x
     while j >= 0 and rem > 0:
-        prv = book.o_prev[j]
-        key = book.o_id[j]
+        prv = v.o_prev[j]
+        key = v.o_id[j]
         if not _is_own(key):
-            oq = book.o_qty[j]
+            oq = v.o_qty[j]
             if oq <= rem:
-                l3_delete(book, key)
+                delete_v(v, key)
                 rem -= oq
             else:
-                l3_cancel(book, key, rem)
+                reduce_v(v, key, rem)
                 rem = 0
         j = prv
     if rem > 0:
-        l3_remove_anon(book, side, price, rem)
+        remove_anon_v(v, side, price, rem)
     return True
 
 
 @_kernel
-def _resync(book, orders, cons, params, out, ref, now) -> bool:
+def _resync(v, orders, cons, params, out, ref, now) -> bool:
     """Reference resync after a market event (module docstring): the market's visible top-L equals reference row
     ``params[P_REF_ROW]`` (then advanced). Returns False when the report buffer overflowed."""
     k = params[P_REF_ROW]
@@ -128,7 +140,7 @@ def _resync(book, orders, cons, params, out, ref, now) -> bool:
     if k >= ref.shape[0]:
         return True
     levels = ref.shape[1] // ROW_STRIDE
-    base = book.meta[M_BASE]
+    base = v.meta[M_BASE]
     ok = True
     for sd in (BUY, SELL):
         col = COL_BID_PX if sd == BUY else COL_ASK_PX
@@ -136,23 +148,23 @@ def _resync(book, orders, cons, params, out, ref, now) -> bool:
         for j in range(levels):
             p = ref[k, j * ROW_STRIDE + col]
             if p != NO_PRICE:
-                ok &= _rs_set(book, orders, cons, params, out, now, sd, p, ref[k, j * ROW_STRIDE + col + 1])
+                ok &= _rs_set(v, orders, cons, params, out, now, sd, p, ref[k, j * ROW_STRIDE + col + 1])
         # 2. prices inside the window (from the side's best to its L-th reference level; the whole side when
         # fewer than L levels show) that the reference does not show: no market quantity
         bound = ref[k, (levels - 1) * ROW_STRIDE + col]
-        i = _first_idx(book, sd)
+        i = _first_idx(v, sd)
         if bound == NO_PRICE:
             while i >= 0:
                 if _ref_qty(ref, k, levels, col, base + i) == 0:
-                    ok &= _rs_set(book, orders, cons, params, out, now, sd, base + i, 0)
-                i = _next_idx(book, sd, i)
+                    ok &= _rs_set(v, orders, cons, params, out, now, sd, base + i, 0)
+                i = _next_idx(v, sd, i)
         elif i >= 0:
             # scan only the window's indices (a scan for the next level beyond it may cross the whole range)
             stop = bound - base
             step = -1 if sd == BUY else 1
             row = _row_of(sd)
             while (i >= stop) if sd == BUY else (i <= stop):
-                if book.lv_qty[row, i] > 0 and _ref_qty(ref, k, levels, col, base + i) == 0:
-                    ok &= _rs_set(book, orders, cons, params, out, now, sd, base + i, 0)
+                if v.lv_qty[row * v.n + i] > 0 and _ref_qty(ref, k, levels, col, base + i) == 0:
+                    ok &= _rs_set(v, orders, cons, params, out, now, sd, base + i, 0)
                 i += step
     return ok

@@ -11,10 +11,12 @@ from hft.book.l3 import (
     M_FREE,
     M_HWM,
     L3Book,
-    l3_add,
-    l3_cancel,
-    l3_delete,
-    l3_queue_ahead,
+    L3View,
+    add_v,
+    delete_v,
+    l3_view,
+    queue_ahead_v,
+    reduce_v,
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import (
@@ -103,57 +105,64 @@ from hft.sim.venue_common import P_NREP, consume, emit, within
 @_kernel
 def market_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray,
                 ref: np.ndarray, now: int, kind: int, side: int, price: int, qty: int, oid: int) -> int:
+    """`market_step_v` on the book's view (`hft.book.l3.l3_view`)."""
+    return market_step_v(l3_view(book), orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+
+
+@_kernel
+def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray,
+                  ref: np.ndarray, now: int, kind: int, side: int, price: int, qty: int, oid: int) -> int:
     """Apply one market event (module docstring) at exchange time `now`, then, when `ref` has rows (reference
     resync on), reconcile the visible levels with row ``params[P_REF_ROW]``; our reports are appended to
     ``out[params[P_NREP]:]``. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` nothing changed."""
     rs = ref.shape[0] > 0
     if rs:
-        room = _rs_room(book, ref, params)
+        room = _rs_room(v, ref, params)
         if room != V_OK:
             return room
     status = V_OK
     if kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC:
         if _is_reserved(oid):
             return V_BAD_ID
-        idx = price - book.meta[M_BASE]
-        if idx < 0 or idx >= book.lv_qty.shape[1]:
+        idx = price - v.meta[M_BASE]
+        if idx < 0 or idx >= v.n:
             params[P_NEED_PRICE] = price
             return V_NEED_LEVELS
         if kind == EV_ADD:
-            status = _add(book, orders, params, out, now, side, price, qty, oid)
+            status = _add(v, orders, params, out, now, side, price, qty, oid)
             if status == V_NEED_ORDERS:
                 return status
         elif kind == EV_EXEC:
-            status = V_OK if _exec(book, orders, cons, params, out, now, side, price, qty, oid) else V_REPORTS_FULL
+            status = V_OK if _exec(v, orders, cons, params, out, now, side, price, qty, oid) else V_REPORTS_FULL
         else:
-            _remove(book, cons, params, kind, side, price, qty, oid)
+            _remove(v, cons, params, kind, side, price, qty, oid)
     elif kind == EV_CLEAR:
-        _clear(book, cons, params, side)
-    if rs and not _resync(book, orders, cons, params, out, ref, now):
+        _clear(v, cons, params, side)
+    if rs and not _resync(v, orders, cons, params, out, ref, now):
         status = V_REPORTS_FULL
     return status
 
 
 @_kernel
-def _rest_room(book, price) -> int:
+def _rest_room(v, price) -> int:
     """V_OK when an order at `price` can join the book now, else what must grow first."""
-    idx = price - book.meta[M_BASE]
-    if idx < 0 or idx >= book.lv_qty.shape[1]:
+    idx = price - v.meta[M_BASE]
+    if idx < 0 or idx >= v.n:
         return V_NEED_LEVELS
-    if book.meta[M_FREE] < 0 and book.meta[M_HWM] >= book.o_id.shape[0]:
+    if v.meta[M_FREE] < 0 and v.meta[M_HWM] >= v.cap:
         return V_NEED_ORDERS
     return V_OK
 
 
 @_kernel
-def _enter_book(book, orders, params, now, r) -> None:
+def _enter_book(v, orders, params, now, r) -> None:
     orders[r, O_INBOOK] = 1
     orders[r, O_ARRIVAL] = now
-    l3_add(book, orders[r, O_KEY], orders[r, O_SIDE], orders[r, O_PRICE], orders[r, O_LEAVES])
+    add_v(v, orders[r, O_KEY], orders[r, O_SIDE], orders[r, O_PRICE], orders[r, O_LEAVES])
 
 
 @_kernel
-def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
+def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
     if qty <= 0 or (side != BUY and side != SELL):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
@@ -162,12 +171,12 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
     market = otype == ORDER_MARKET
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
     if not ioc_like:
-        room = _rest_room(book, price)
+        room = _rest_room(v, price)
         if room != V_OK:
             params[P_NEED_PRICE] = price
             return room
     opp = -side
-    ob = _eff_best(book, orders, cons, params, opp)
+    ob = _eff_best(v, orders, cons, params, opp)
     marketable = ob != NO_PRICE and within(side, price, ob, market)
     if otype == ORDER_POST_ONLY and marketable:
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
@@ -189,15 +198,15 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
     expire = ioc_like
     live = True
     if marketable:
-        base = book.meta[M_BASE]
+        base = v.meta[M_BASE]
         if params[P_MODE] == MODE_NO_PARTIAL_FILL:  # whole, at the best, nothing consumed
-            ok &= _fill(book, orders, params, out, now, n, ob, qty, LIQ_TAKER)
+            ok &= _fill(v, orders, params, out, now, n, ob, qty, LIQ_TAKER)
             live = False
         elif params[P_MODE] == MODE_ALL_OR_NONE:
-            if _avail(book, orders, cons, params, opp, ob) >= qty:
+            if _avail(v, orders, cons, params, opp, ob) >= qty:
                 if not consume(cons, params, opp, ob, qty):
                     return V_CONS_FULL
-                ok &= _fill(book, orders, params, out, now, n, ob, qty, LIQ_TAKER)
+                ok &= _fill(v, orders, params, out, now, n, ob, qty, LIQ_TAKER)
                 live = False
             else:
                 expire = True
@@ -205,63 +214,63 @@ def _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif
             go = True
             if tif == TIF_FOK:
                 total = 0
-                i = _first_idx(book, opp)
+                i = _first_idx(v, opp)
                 while i >= 0 and total < qty:
                     if not within(side, price, base + i, market):
                         break
-                    total += _avail(book, orders, cons, params, opp, base + i)
-                    i = _next_idx(book, opp, i)
+                    total += _avail(v, orders, cons, params, opp, base + i)
+                    i = _next_idx(v, opp, i)
                 go = total >= qty
             if go:
-                i = _first_idx(book, opp)
+                i = _first_idx(v, opp)
                 while i >= 0 and live:
                     p = base + i
                     if not within(side, price, p, market):
                         break
-                    a = _avail(book, orders, cons, params, opp, p)
+                    a = _avail(v, orders, cons, params, opp, p)
                     if a > 0:
                         take = min(a, orders[n, O_LEAVES])
                         if not consume(cons, params, opp, p, take):
                             return V_CONS_FULL
                         live = take < orders[n, O_LEAVES]
-                        ok &= _fill(book, orders, params, out, now, n, p, take, LIQ_TAKER)
-                    i = _next_idx(book, opp, i)
+                        ok &= _fill(v, orders, params, out, now, n, p, take, LIQ_TAKER)
+                    i = _next_idx(v, opp, i)
     if live:
         if expire:
             _drop_row(orders, params, n)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
         else:
-            _enter_book(book, orders, params, now, n)
+            _enter_book(v, orders, params, now, n)
             if ok:
-                out[ack].queue = l3_queue_ahead(book, orders[n, O_KEY])
+                out[ack].queue = queue_ahead_v(v, orders[n, O_KEY])
     return V_OK if ok else V_REPORTS_FULL
 
 
 @_kernel
-def _replace(book, orders, cons, params, out, now, oid, price, qty) -> int:
+def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     r = _own_row_by_id(orders, params, oid)
     if r < 0 or qty <= 0:
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[r, O_SIDE]
     leaves = orders[r, O_LEAVES]
-    ob = _eff_best(book, orders, cons, params, -side)
+    ob = _eff_best(v, orders, cons, params, -side)
     if ob != NO_PRICE and within(side, price, ob, False):
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, leaves, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if price == orders[r, O_PRICE] and qty <= leaves:
         if qty < leaves:
-            l3_cancel(book, orders[r, O_KEY], leaves - qty)  # shrinks in place: the queue place is kept
+            reduce_v(v, orders[r, O_KEY], leaves - qty)  # shrinks in place: the queue place is kept
         orders[r, O_LEAVES] = qty
         orders[r, O_QTY] = orders[r, O_EXEC] + qty
     else:
         n = params[P_NORD]
         if n >= orders.shape[0]:
             return V_TABLE_FULL
-        if _rest_room(book, price) == V_NEED_LEVELS:
+        if _rest_room(v, price) == V_NEED_LEVELS:
             params[P_NEED_PRICE] = price
             return V_NEED_LEVELS
-        l3_delete(book, orders[r, O_KEY])  # frees a slot, so the re-add always has one
+        delete_v(v, orders[r, O_KEY])  # frees a slot, so the re-add always has one
         for c in range(N_OCOL):  # move the row to the end: rows stay in book-entry order
             orders[n, c] = orders[r, c]
         params[P_NORD] = n + 1
@@ -270,7 +279,7 @@ def _replace(book, orders, cons, params, out, now, oid, price, qty) -> int:
         orders[r, O_PRICE] = price
         orders[r, O_LEAVES] = qty
         orders[r, O_QTY] = orders[r, O_EXEC] + qty
-        _enter_book(book, orders, params, now, r)
+        _enter_book(v, orders, params, now, r)
     ok = emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
     return V_OK if ok else V_REPORTS_FULL
 
@@ -278,10 +287,17 @@ def _replace(book, orders, cons, params, out, now, oid, price, qty) -> int:
 @_kernel
 def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
                now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> int:
+    """`order_step_v` on the book's view (`hft.book.l3.l3_view`)."""
+    return order_step_v(l3_view(book), orders, cons, params, out, op, now, oid, side, price, qty, otype, tif)
+
+
+@_kernel
+def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
+                 now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> int:
     """Apply one of our order operations (``OP_*``; module docstring) at exchange time `now`. Returns a `V_*`
     status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
     if op == OP_NEW:
-        return _new(book, orders, cons, params, out, now, oid, side, price, qty, otype, tif)
+        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif)
     if op == OP_CANCEL:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:
@@ -289,12 +305,12 @@ def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.nd
         else:
             px = orders[r, O_PRICE]
             if orders[r, O_INBOOK] == 1:
-                l3_delete(book, orders[r, O_KEY])
+                delete_v(v, orders[r, O_KEY])
             _drop_row(orders, params, r)
             ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
-        return _replace(book, orders, cons, params, out, now, oid, price, qty)
+        return _replace(v, orders, cons, params, out, now, oid, price, qty)
     return V_BAD_OP
 
 
@@ -309,19 +325,20 @@ def out_need(params, width, ref) -> int:
 def market_snapshot(book, orders, params, n, row) -> None:
     """Top-`n` levels of the market's quantity (level minus our own orders; levels holding only ours are
     empty) into `row` (int64[4n], LOBSTER layout, empty levels ``(NO_PRICE, 0)``)."""
-    base = book.meta[M_BASE]
+    v = l3_view(book)
+    base = v.meta[M_BASE]
     for sd in (BUY, SELL):
         col = COL_BID_PX if sd == BUY else COL_ASK_PX
         j = 0
-        i = _first_idx(book, sd)
+        i = _first_idx(v, sd)
         while i >= 0 and j < n:
             p = base + i
-            m = _level_qty(book, sd, p) - _own_qty_at(orders, params, sd, p)
+            m = _level_qty(v, sd, p) - _own_qty_at(orders, params, sd, p)
             if m > 0:
                 row[j * ROW_STRIDE + col] = p
                 row[j * ROW_STRIDE + col + 1] = m
                 j += 1
-            i = _next_idx(book, sd, i)
+            i = _next_idx(v, sd, i)
         while j < n:
             row[j * ROW_STRIDE + col] = NO_PRICE
             row[j * ROW_STRIDE + col + 1] = 0
