@@ -221,7 +221,8 @@ def train(data: Sequence[Path], hyper: Hyper | None = None, config: Any = None) 
 def evaluate(policy: QPolicy, data: Sequence[Path], config: Any = None, out_dir: Path | None = None
              ) -> dict[str, Any]:
     """Greedy replay of the policy on (held-out) `data`; the simulator summary (PnL, Sharpe, fills, run hash)."""
-    from hft.sim.replay import load_replay_config, write_run_folder
+    from hft.sim.replay import load_replay_config
+    from hft.sim.run_folder import write_run_folder
 
     config = config or load_replay_config(None)
     strat = QStrategy(policy, learn=False)
@@ -435,7 +436,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
 
     gate = cfg.validation.gate_d
     rcfg = replay_config_for(gate, RL_DIR, None)
-    from hft.sim.replay import write_run_folder
+    from hft.sim.run_folder import write_run_folder
 
     out_run, summary, md = _replay(eval_paths, QStrategy(policy, learn=False), rcfg)
     summary["alpha"] = {"alpha_id": POLICY_ID, "version": POLICY_VERSION, "code_hash": chash}
