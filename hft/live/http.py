@@ -13,7 +13,8 @@ its request bodies are bounded, so this front keeps only what the service needs:
 - ``Expect: 100-continue`` is answered when the body will be accepted;
 - the status line, headers and a non-streamed body leave in one ``write`` (a streamed body, ``more_body``, is
   sent chunked unless the app gave a content-length);
-- idle keep-alive connections close after ``keep_alive_s`` (one sweep a second, no timer per request);
+- a connection with no request running and no bytes for ``keep_alive_s`` closes (idle keep-alive, or a client
+  that stopped half-way through a request; one sweep a second, no timer per request);
 - SIGINT / SIGTERM: stop accepting, let in-flight requests finish (``grace_s``), close the connections and
   return from `serve` (the caller then drains its own state and exits 0); a second signal cancels what is
   still running.
@@ -120,7 +121,7 @@ class HttpServer:
 
     def _close_idle(self, now: float) -> None:
         for conn in list(self.connections):
-            if conn.idle_since is not None and now - conn.idle_since > self.keep_alive_s:
+            if not conn.busy and now - conn.last_active > self.keep_alive_s:
                 conn.close()
 
 
@@ -128,7 +129,7 @@ class _Connection(asyncio.Protocol):
     """One client connection: parse, queue, run the app per request in order, write each answer once."""
 
     __slots__ = ("app", "body", "body_size", "busy", "client", "closed", "cycle", "expect_continue", "head_bytes",
-                 "headers", "idle_since", "local", "loop", "parser", "paused", "queue", "refused", "server",
+                 "headers", "last_active", "local", "loop", "parser", "paused", "queue", "refused", "server",
                  "transport", "url")
 
     def __init__(self, server: HttpServer) -> None:
@@ -148,7 +149,7 @@ class _Connection(asyncio.Protocol):
         self.queue: deque = deque()
         self.busy = False
         self.closed = False
-        self.idle_since: float | None = time.monotonic()
+        self.last_active = time.monotonic()  # last bytes in or answer out: the idle sweep's clock
         self.paused = False
         self.refused = False
         self.cycle: _Cycle | None = None
@@ -171,7 +172,7 @@ class _Connection(asyncio.Protocol):
             cycle.disconnect.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        self.idle_since = None
+        self.last_active = time.monotonic()  # a client that stops mid-request is swept like an idle one
         if self.refused:
             return
         try:
@@ -255,7 +256,7 @@ class _Connection(asyncio.Protocol):
     def _next(self) -> None:
         if not self.queue:
             self.busy = False
-            self.idle_since = time.monotonic()
+            self.last_active = time.monotonic()
             if self.paused and not self.closed:
                 self.paused = False
                 self.transport.resume_reading()

@@ -232,3 +232,16 @@ def test_idle_keep_alive_connections_are_closed():
         assert time.monotonic() - t < 3
     finally:
         r.stop()
+
+
+def test_a_client_that_stops_half_way_through_a_request_is_closed():
+    r = Running(keep_alive_s=0.2)
+    try:
+        c = r.connect()
+        c.sendall(b"POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc")  # 7 bytes never come
+        c.settimeout(5)
+        t = time.monotonic()
+        assert c.recv(10) == b""
+        assert time.monotonic() - t < 3
+    finally:
+        r.stop()
