@@ -90,12 +90,20 @@ def load_object(spec: str, *, what: str, label: str, error: type[HftError], key:
     return obj, origin
 
 
+_FILE_MODULES: dict[str, tuple[bytes, Any]] = {}  # module name -> (digest of the source it ran, the module)
+
+
 def _load_file(path: Path, spec: str, label: str, error: type[HftError], key: str) -> Any:
-    """Import a Python file by path under a private module name."""
+    """Import a Python file by path under a private module name; a file already run with the same source in this
+    process is not run again (a replay config is parsed per layer, merged and again by the gateway: one run)."""
     if not path.is_file():
         raise error(f"{label} {spec!r}: expected a Python file at {path}, none exists", key=key, file=str(path))
     resolved = path.resolve()
     name = "hft_user_" + hashlib.blake2b(str(resolved).encode(), digest_size=6).hexdigest()
+    digest = hashlib.blake2b(resolved.read_bytes(), digest_size=16).digest()
+    hit = _FILE_MODULES.get(name)
+    if hit is not None and hit[0] == digest and sys.modules.get(name) is hit[1]:
+        return hit[1]
     module_spec = importlib.util.spec_from_file_location(name, resolved)
     if module_spec is None or module_spec.loader is None:
         raise error(f"{label} {spec!r}: expected a Python file, {path} cannot be loaded", key=key, file=str(path))
@@ -107,6 +115,7 @@ def _load_file(path: Path, spec: str, label: str, error: type[HftError], key: st
         sys.modules.pop(name, None)
         raise error(f"{label} {spec!r}: {path}{_error_line(exc, resolved)} failed to import "
                     f"({exc.__class__.__name__}: {exc})", key=key, file=str(path)) from None
+    _FILE_MODULES[name] = (digest, module)
     return module
 
 

@@ -126,47 +126,47 @@ def parse_checks(raw: Any, file: str, key: str = _KEY) -> tuple[ConfiguredRiskCh
     """``risk.checks`` of a gateway config (`key`: where the list sits in `file`): a list of
     ``{check: SPEC, params: {NAME: int}}``, strictly (every parameter of the check given, as an int, and no
     other key); one-line `ConfigError` naming the entry."""
-    base_key = key
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise ConfigError(f"{file}: key '{base_key}': expected a list of {{check, params}}, was "
-                          f"{type(raw).__name__}", key=base_key, file=file)
+        raise ConfigError(f"{file}: key '{key}': expected a list of {{check, params}}, was "
+                          f"{type(raw).__name__}", key=key, file=file)
     if len(raw) > MAX_RISK_CHECKS:
-        raise ConfigError(f"{file}: key '{base_key}': expected at most {MAX_RISK_CHECKS} checks, was {len(raw)}",
-                          key=base_key, file=file)
-    out = []
-    for i, item in enumerate(raw):
-        key = f"{base_key}[{i}]"
-        if not isinstance(item, Mapping) or not isinstance(item.get("check"), str):
-            raise ConfigError(f"{file}: key '{key}': expected a mapping with 'check: SPEC', was {item!r}",
-                              key=key, file=file)
-        extra = sorted(set(item) - {"check", "params"})
-        if extra:
-            raise ConfigError(f"{file}: key '{key}.{extra[0]}': unknown key (expected check, params)",
-                              key=f"{key}.{extra[0]}", file=file)
-        try:
-            check = resolve_risk_check(item["check"], key=f"{key}.check")
-        except ConfigError as exc:
-            raise ConfigError(f"{file}: {exc.message}", key=exc.fields.get("key"),
-                              file=exc.fields.get("file") or file) from None
-        params = item.get("params") or {}
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"{file}: key '{key}.params': expected a mapping of {list(check.params)}, was "
-                              f"{params!r}", key=f"{key}.params", file=file)
-        unknown = sorted(set(params) - set(check.params))
-        if unknown:
-            raise ConfigError(f"{file}: key '{key}.params.{unknown[0]}': unknown parameter of {check.name!r} "
-                              f"(expected {list(check.params)})", key=f"{key}.params.{unknown[0]}", file=file)
-        values = []
-        for name in check.params:
-            v = params.get(name)
-            if type(v) is not int:
-                raise ConfigError(f"{file}: key '{key}.params.{name}': expected an integer, was {v!r}",
-                                  key=f"{key}.params.{name}", file=file)
-            values.append(v)
-        out.append(ConfiguredRiskCheck(item["check"].strip(), check, tuple(values)))
-    return tuple(out)
+        raise ConfigError(f"{file}: key '{key}': expected at most {MAX_RISK_CHECKS} checks, was {len(raw)}",
+                          key=key, file=file)
+    return tuple(_parse_entry(item, f"{key}[{i}]", file) for i, item in enumerate(raw))
+
+
+def _parse_entry(item: Any, key: str, file: str) -> ConfiguredRiskCheck:
+    """One ``{check, params}`` entry of ``risk.checks`` at `key`."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("check"), str):
+        raise ConfigError(f"{file}: key '{key}': expected a mapping with 'check: SPEC', was {item!r}",
+                          key=key, file=file)
+    extra = sorted(set(item) - {"check", "params"})
+    if extra:
+        raise ConfigError(f"{file}: key '{key}.{extra[0]}': unknown key (expected check, params)",
+                          key=f"{key}.{extra[0]}", file=file)
+    try:
+        check = resolve_risk_check(item["check"], key=f"{key}.check")
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc.message}", key=exc.fields.get("key"),
+                          file=exc.fields.get("file") or file) from None
+    params = item.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{file}: key '{key}.params': expected a mapping of {list(check.params)}, was "
+                          f"{params!r}", key=f"{key}.params", file=file)
+    unknown = sorted(set(params) - set(check.params))
+    if unknown:
+        raise ConfigError(f"{file}: key '{key}.params.{unknown[0]}': unknown parameter of {check.name!r} "
+                          f"(expected {list(check.params)})", key=f"{key}.params.{unknown[0]}", file=file)
+    values = []
+    for name in check.params:
+        v = params.get(name)
+        if type(v) is not int:
+            raise ConfigError(f"{file}: key '{key}.params.{name}': expected an integer, was {v!r}",
+                              key=f"{key}.params.{name}", file=file)
+        values.append(v)
+    return ConfiguredRiskCheck(item["check"].strip(), check, tuple(values))
 
 
 _C_ENTRIES: dict[int, tuple[Any, Any]] = {}  # id(kernel) → (kernel, its cfunc): compiled once per process
