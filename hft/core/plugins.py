@@ -7,9 +7,10 @@ A spec is one of:
 * ``path/to/file.py:name`` — an attribute of a Python file, loaded by path (its folder first on ``sys.path``);
 * ``package.module:name`` — an attribute of an importable module.
 
-Strategies (`hft.sim.strategy_loader`), strategy kernels (`hft.sim.engine_nb.strategy_kernels`) and validation
-gates (`hft.alpha.gates.registry`) resolve their specs here, each with its own wording and error family; a
-failure is one line naming the spec (and the file and line of a file that fails to import).
+Strategies (`hft.sim.strategy_loader`), strategy kernels (`hft.sim.engine_nb.strategy_kernels`), validation
+gates (`hft.alpha.gates.registry`) and risk checks (`hft.gateway.risk_checks`) resolve their specs with
+`resolve`, each with its own label and error family, then check the object they got; a failure is one line
+naming the spec (and the file and line of a file that fails to import).
 """
 
 from __future__ import annotations
@@ -19,14 +20,56 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
 from hft.core.errors import HftError
 
-__all__ = ["entry_point_map", "load_entry_point", "load_object"]
+__all__ = ["Resolved", "entry_point_map", "load_entry_point", "load_object", "resolve"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a spec named: the object, its name (the registered name, else the object's ``__name__``) and its
+    origin (``"builtin"``, ``"registry"``, ``"file"`` or ``"module"``)."""
+
+    obj: Any
+    name: str
+    origin: str
+
+
+def resolve(spec: str, *, group: str, label: str, what: str, error: type[HftError], key: str,
+            where: str | None = None, builtins: Mapping[str, Any] | None = None, hint: str | None = None,
+            candidates: Callable[[Any], list[str]] | None = None) -> Resolved:
+    """The object `spec` names (module docstring): ``FILE.py:name`` / ``module:name`` (`load_object`), else a name
+    in `builtins` or in the entry-point group `group`.
+
+    `label` names the kind (``"strategy"``, ``"gate"``), `what` the expected object (``"Class"``,
+    ``"function"``), `error` the error family raised and `key` the config key it names; `where` starts every error
+    line (default: `label`; a config key's ``key 'K'``), `hint` goes with an unknown name, `candidates(module)`
+    lists what a module offers when the name is missing there. The caller checks the object's type.
+    """
+    spec = spec.strip()
+    builtins = builtins or {}
+    if ":" not in spec and spec in builtins:
+        return Resolved(builtins[spec], spec, "builtin")
+    eps = {} if ":" in spec else entry_point_map(group)
+    if ":" not in spec and spec not in eps:
+        raise error(f"{where or label}: expected a registered {label} (one of {sorted({*builtins, *eps})}: built in "
+                    f"or in the entry-point group {group!r}), FILE.py:{what} or module:{what}, was {spec!r}",
+                    key=key, hint=hint)
+    try:
+        if ":" in spec:
+            obj, origin = load_object(spec, what=what, label=label, error=error, key=key, candidates=candidates)
+            return Resolved(obj, getattr(obj, "__name__", spec), origin)
+        return Resolved(load_entry_point(eps[spec], label=label, error=error, key=key), spec, "registry")
+    except HftError as exc:  # a config key's error names the key first
+        if where is None:
+            raise
+        raise error(f"{where}: {exc.message}", key=key, file=exc.fields.get("file"), hint=exc.hint) from None
 
 
 def entry_point_map(group: str) -> dict[str, EntryPoint]:

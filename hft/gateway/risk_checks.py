@@ -92,23 +92,8 @@ class ConfiguredRiskCheck:
 
 def resolve_risk_check(spec: str, *, key: str = _KEY) -> RiskCheck:
     """The `RiskCheck` `spec` names (entry-point name, FILE.py:NAME or module:NAME); `ConfigError` naming `key`."""
-    spec = spec.strip()
-    if ":" in spec:
-        try:
-            obj, _origin = plugins.load_object(spec, what="RiskCheck", label="risk check", error=ConfigError,
-                                               key=key)
-        except ConfigError as exc:
-            raise ConfigError(f"key '{key}': {exc.message}", key=key, file=exc.fields.get("file")) from None
-    else:
-        eps = plugins.entry_point_map(ENTRY_POINT_GROUP)
-        if spec not in eps:
-            raise ConfigError(f"key '{key}': expected a risk check in the entry-point group {ENTRY_POINT_GROUP!r} "
-                              f"({sorted(eps)}), FILE.py:NAME or module:NAME, was {spec!r}", key=key,
-                              hint="see docs/extending.md, 'Risk checks'")
-        try:
-            obj = plugins.load_entry_point(eps[spec], label="risk check", error=ConfigError, key=key)
-        except ConfigError as exc:
-            raise ConfigError(f"key '{key}': {exc.message}", key=key) from None
+    obj = plugins.resolve(spec, group=ENTRY_POINT_GROUP, label="risk check", what="RiskCheck", error=ConfigError,
+                          key=key, where=f"key '{key}'", hint="see docs/extending.md, 'Risk checks'").obj
     if not isinstance(obj, RiskCheck):
         raise ConfigError(f"key '{key}': {spec!r} is not a hft.gateway.risk_checks.RiskCheck (was "
                           f"{type(obj).__name__})", key=key)

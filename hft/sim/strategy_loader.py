@@ -49,36 +49,22 @@ def registered() -> dict[str, Any]:
 
 def resolve(spec: str) -> StrategySpec:
     """The strategy class a spec names (module docstring); `SimError` naming the spec when it cannot."""
-    spec = spec.strip()
-    if ":" not in spec:
-        reg = registered()
-        if spec not in reg:
-            raise SimError(f"strategy: expected a registered name (one of {sorted(reg)}), a FILE.py:Class or a "
-                           f"module:Class, was {spec!r}", key="strategy",
-                           hint="write your own as path/to/file.py:ClassName (see docs/extending.md)")
-        cls = plugins.load_entry_point(reg[spec], label="strategy", error=SimError, key="strategy")
-        if _is_kernel(cls):
-            return StrategySpec(spec, _kernel_class(cls, spec), "registry")
-        return StrategySpec(spec, _check_class(cls, spec), "registry")
-    cls, origin = load_object(spec, "class")
+    got = plugins.resolve(spec, group=ENTRY_POINT_GROUP, label="strategy", what="class", error=SimError,
+                          key="strategy", candidates=offered,
+                          hint="write your own as path/to/file.py:ClassName (see docs/extending.md)")
+    cls, origin = got.obj, got.origin
     if _is_kernel(cls):
-        return StrategySpec(cls.__name__, _kernel_class(cls, cls.__name__), origin)
-    cls = _check_class(cls, spec)
+        return StrategySpec(got.name, _kernel_class(cls, got.name), origin)
+    cls = _check_class(cls, got.name if origin == "registry" else spec.strip())
     own = cls.__dict__.get("name")
-    return StrategySpec(own if isinstance(own, str) and own else cls.__name__, cls, origin)
+    key = got.name if origin == "registry" or not (isinstance(own, str) and own) else own
+    return StrategySpec(key, cls, origin)
 
 
-def load_object(spec: str, what: str) -> tuple[Any, str]:
-    """The object ``FILE.py:name`` or ``module:name`` names and its origin (``"file"`` / ``"module"``): the
-    routes of `hft.core.plugins`, worded for strategies (shared by strategy kernels,
-    `hft.sim.engine_nb.strategy_kernels.resolve_kernel`). `what` names the expected object in errors
-    (``"class"``, ``"strategy kernel"``)."""
-    def offered(module: Any) -> list[str]:
-        return sorted(n for n, v in vars(module).items() if (inspect.isclass(v) and issubclass(v, Strategy)
-                                                             and v is not Strategy) or _is_kernel(v))
-
-    return plugins.load_object(spec, what=what, label="strategy", error=SimError, key="strategy",
-                               candidates=offered)
+def offered(module: Any) -> list[str]:
+    """The strategies and strategy kernels a module offers (named in an error when the one asked for is missing)."""
+    return sorted(n for n, v in vars(module).items() if (inspect.isclass(v) and issubclass(v, Strategy)
+                                                         and v is not Strategy) or _is_kernel(v))
 
 
 def _is_kernel(obj: Any) -> bool:

@@ -114,7 +114,7 @@ def test_installed_plugin_by_name(hft, day, tmp_path):
      "strategy sized_bid: parameter 'size': expected an integer, was 'two'"),
     ("strats.py:SizedBid", "strategies:\n  sized_bid: {sise: 2}\n", 11,
      "strategy sized_bid: unknown parameter 'sise': expected one of ['max_position', 'size']"),
-    ("join_bid", None, 14, "expected a registered name (one of ["),
+    ("join_bid", None, 14, "expected a registered strategy (one of ["),
 ])
 def test_bad_specs_are_one_line_errors(hft, day, tmp_path, spec, config, code, text):
     (tmp_path / "strats.py").write_text(SIZED)

@@ -94,7 +94,7 @@ def test_ray_address_joins_a_running_cluster(hft, spec, tmp_path):
     ("sweep: x\nstrategy: mm\ngrid: {nope: [1]}\ndata: {S: ['gen/*.zip']}\n", 11, "grid.nope"),
     ("sweep: x\nstrategy: mm\ngrid: {size: [0]}\ndata: {S: ['gen/*.zip']}\n", 11, "expected a value >= 1"),
     ("sweep: x\nstrategy: mm\ngrid: {size: 1}\ndata: {S: ['gen/*.zip']}\n", 11, "non-empty list"),
-    ("sweep: x\nstrategy: nope\ndata: {S: ['gen/*.zip']}\n", 11, "registered name"),
+    ("sweep: x\nstrategy: nope\ndata: {S: ['gen/*.zip']}\n", 11, "registered strategy"),
     ("sweep: x\nstrategy: mm\ndata: {S: ['gen/*.none']}\n", 11, "matching the pattern"),
     ("sweep: x\nstrategy: mm\ndata: {S: ['gen/*.zip']}\ncolour: red\n", 11, "colour"),
 ])

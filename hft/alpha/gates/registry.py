@@ -93,27 +93,9 @@ def register_gate(name: str) -> Callable[[GateFn], GateFn]:
 def resolve_gate(spec: str, *, key: str = "validation.extra_gates") -> tuple[str, GateFn]:
     """The gate `spec` names and the name its results carry (the registered name, else the function's name).
     `ConfigError` naming `key` when it cannot be found or is not a function."""
-    spec = spec.strip()
-    if ":" in spec:
-        try:
-            fn, _origin = plugins.load_object(spec, what="function", label="gate", error=ConfigError, key=key)
-        except ConfigError as exc:
-            raise ConfigError(f"key '{key}': {exc.message}", key=key, file=exc.fields.get("file")) from None
-        name = getattr(fn, "__name__", spec)
-    else:
-        eps = {} if spec in _REGISTERED else plugins.entry_point_map(ENTRY_POINT_GROUP)
-        if spec in _REGISTERED:
-            fn, name = _REGISTERED[spec], spec
-        elif spec in eps:
-            try:
-                fn = plugins.load_entry_point(eps[spec], label="gate", error=ConfigError, key=key)
-            except ConfigError as exc:
-                raise ConfigError(f"key '{key}': {exc.message}", key=key) from None
-            name = spec
-        else:
-            raise ConfigError(f"key '{key}': expected a registered gate (one of {sorted({*_REGISTERED, *eps})}), "
-                              f"FILE.py:function or module:function, was {spec!r}", key=key,
-                              hint="see docs/extending.md, 'Validation gates'")
+    got = plugins.resolve(spec, group=ENTRY_POINT_GROUP, label="gate", what="function", error=ConfigError, key=key,
+                          where=f"key '{key}'", builtins=_REGISTERED, hint="see docs/extending.md, 'Validation gates'")
+    fn, name = got.obj, got.name
     if not callable(fn):
         raise ConfigError(f"key '{key}': gate {spec!r} is not a function (was {type(fn).__name__})", key=key)
     if name in RESERVED:

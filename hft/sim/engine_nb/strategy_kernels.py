@@ -130,18 +130,11 @@ def resolve_kernel(spec: Any) -> Any:
 
     obj = getattr(spec, "__func__", spec)  # a dispatcher read through an instance is a bound method
     if isinstance(spec, str):
-        from hft.core.plugins import entry_point_map, load_entry_point
-        from hft.sim.strategy_loader import load_object
+        from hft.core.plugins import resolve
+        from hft.sim.strategy_loader import offered
 
-        if ":" in spec:
-            obj, _origin = load_object(spec, "strategy kernel")
-        else:
-            eps = entry_point_map(KERNEL_ENTRY_POINT_GROUP)
-            if spec not in eps:
-                raise SimError(f"strategy kernel: expected a built-in ({sorted(STRATEGY_KERNELS)}), a name in the "
-                               f"entry-point group {KERNEL_ENTRY_POINT_GROUP!r} ({sorted(eps)}), FILE.py:func or "
-                               f"module:func, was {spec!r}", key="strategy")
-            obj = load_entry_point(eps[spec], label="strategy kernel", error=SimError, key="strategy")
+        obj = resolve(spec, group=KERNEL_ENTRY_POINT_GROUP, label="strategy kernel", what="function", error=SimError,
+                      key="strategy", builtins=STRATEGY_KERNELS, candidates=offered).obj
     if not (callable(obj) and hasattr(obj, "py_func") and hasattr(obj, "compile")):
         raise SimError(f"strategy kernel {spec!r}: expected a numba @njit function "
                        f"(st, ltop, sord, intents) -> int, was {type(obj).__name__}", key="strategy")

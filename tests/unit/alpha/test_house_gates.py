@@ -46,7 +46,7 @@ def test_registry_refuses_governance_names_and_unknown_gates():
     with pytest.raises(GovernanceError, match="other than"):
         register_gate("pool")
     with pytest.raises(ConfigError, match=r"alpha.yaml: key 'validation.extra_gates.nope': expected a registered "
-                                          r"gate \(one of \[.*'coverage_floor'.*\]\)"):
+                                          r"gate \(one of \[.*'coverage_floor'.*\]: built in or in the entry-point group"):
         _config({"nope": {}})
     with pytest.raises(ConfigError, match=r"key 'validation.extra_gates': expected a mapping of gate"):
         _config(["coverage_floor"])
