@@ -45,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info, shared_data, summarise, time_runs, write_result
 
+from hft.data.sources import FILES
+
 PEER_FILE = "binance/usdm/btcusdt_20240808.gz"
 RESULT_PATH = Path(__file__).resolve().parent / "results" / "bench_data.json"
 PEER_ROWS_EXPECTED = 491_973
@@ -303,7 +305,7 @@ def bench_checks(data: Path, repeat: int) -> dict[str, Any]:
             check_event_values(ev, str(f))
             t.append(time.perf_counter())
             if i < 4:  # a replay is long: at most 3 timed
-                run_replay([f], "mm", ReplayConfig())
+                run_replay([f], "mm", ReplayConfig(), source=FILES)
             t.append(time.perf_counter())
             if i:
                 checked.append(t[1] - t[0])

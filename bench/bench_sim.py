@@ -58,6 +58,7 @@ from _common import machine_info, shared_data, summarise, write_result
 from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_run
 
 from hft.core.orders import INTENT_NEW
+from hft.data.sources import FILES
 
 PEER_MM_MAX_POSITION = 10  # lots, as our mm's max_position
 
@@ -315,7 +316,7 @@ def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
                 single.append(out.run_hash)
             single_e2e = time.perf_counter() - t0
             t0 = time.perf_counter()
-            sessions, _ = replay_sessions(days, make_strategy("mm", {"size": 1}), "mm", cfg)
+            sessions, _ = replay_sessions(days, make_strategy("mm", {"size": 1}), "mm", cfg, source=FILES)
             days_e2e = time.perf_counter() - t0
             if events is None:  # day 1 of the run is the single-day run of day 1 (same start state)
                 events, same = n, single[0] == sessions[0].out.run_hash

@@ -68,6 +68,7 @@ def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tu
     """generate → import → verify → inspect → replay → store (→ the lifecycle); returns verify and inspect."""
     from hft.data.importing import generate_day, import_to_file, verify_files
     from hft.data.inspect import inspect_files
+    from hft.data.sources import FILES
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     gen = step("generate", lambda: generate_day(work, seed=seed, symbol="SYNTH", date="2024-01-02",
@@ -80,7 +81,8 @@ def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tu
     ver = step("verify", lambda: verify_files([parquet]))
     ins = step("inspect", lambda: inspect_files([parquet]))
     rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(
-        DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, recorder=sim_runs))
+        DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, recorder=sim_runs,
+        source=FILES))
     step("store", lambda: _query_store(rep["run_hash"]))
     if lifecycle:
         _lifecycle(work, parquet, seed, messages, step)

@@ -43,12 +43,13 @@ def replay(
     if ctx.invoked_subcommand is not None:
         return
     from hft.core.errors import SimError
+    from hft.data.sources import FILES
     from hft.sim.golden import check_golden
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     if check is not None:
         with progress_bar("golden check", enabled=not json_out):
-            result = check_golden(check)
+            result = check_golden(check, source=FILES)
         emit(result, json_out, lambda: _render_check(result))
         if not result["ok"]:
             raise SimError(f"{check}: behaviour moved: {', '.join(result['moved'])}",
@@ -70,7 +71,8 @@ def replay(
 
     with progress_bar("replay", "events", enabled=not json_out) as update:
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
-                             recorder=None if no_store else sim_runs, fmt=fmt, mapping=mapping)
+                             recorder=None if no_store else sim_runs, fmt=fmt, mapping=mapping,
+                             source=FILES)
     for w in summary.get("warnings", ()):
         sys.stderr.write(f"warning: {w}\n")
     emit(summary, json_out, lambda: _render(summary))
@@ -103,9 +105,10 @@ def sweep_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
 ) -> None:
     """Replay a strategy over a parameter grid x days x instruments; results in one Parquet table."""
+    from hft.data.sources import FILES
     from hft.sim.sweep import load_sweep, run_sweep
 
-    parsed = load_sweep(spec)
+    parsed = load_sweep(spec, source=FILES)
     if out is None:
         from hft.core.paths import hft_home
 
@@ -114,7 +117,7 @@ def sweep_cmd(
 
     with progress_bar("sweep", "cells", enabled=not json_out) as update:
         result = run_sweep(parsed, out, backend=backend, workers=workers, address=address,
-                           recorder=None if no_store else sim_runs, progress=update)
+                           recorder=None if no_store else sim_runs, progress=update, source=FILES)
     emit(result, json_out, lambda: _render_sweep(result))
 
 

@@ -70,11 +70,12 @@ def _l3_data(ctx: dict[str, Any]) -> None:
 
 
 def _l3_replay(ctx: dict[str, Any]) -> None:
+    from hft.data.sources import FILES
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    run_replay([ctx["zip"]], "mm", cfg)
-    run_replay([ctx["l3"]], "mm", cfg)
+    run_replay([ctx["zip"]], "mm", cfg, source=FILES)
+    run_replay([ctx["l3"]], "mm", cfg, source=FILES)
 
 
 def _features(ctx: dict[str, Any]) -> None:
@@ -89,13 +90,14 @@ def _features(ctx: dict[str, Any]) -> None:
 def _l2_replay(ctx: dict[str, Any]) -> None:
     from hft.core.instrument import Instrument
     from hft.data.events_io import write_events
+    from hft.data.sources import FILES
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     path = ctx["dir"] / "warm_l2.parquet"
     write_events(path, l2_stream(), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
                                                book_level="L2"))
     cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    run_replay([path], "mm", cfg)
+    run_replay([path], "mm", cfg, source=FILES)
 
 
 def _binance(ctx: dict[str, Any]) -> None:
@@ -104,6 +106,7 @@ def _binance(ctx: dict[str, Any]) -> None:
     import json
 
     from hft.data.importing import import_to_file, verify_files
+    from hft.data.sources import FILES
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 
     e0, sym = 1_723_161_256_000, "BTCUSDT"
@@ -132,7 +135,7 @@ def _binance(ctx: dict[str, Any]) -> None:
     import_to_file([cap], out, force=True)
     verify_files([cap])
     cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    run_replay([cap], "mm", cfg)
+    run_replay([cap], "mm", cfg, source=FILES)
 
 
 def l2_stream(n_msgs: int = 2000, seed: int = 1) -> Any:

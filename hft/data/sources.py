@@ -209,17 +209,31 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
 
 
 class FileSource:
-    """The market-data files on disk as a `hft.core.market_data.MarketDataSource`: `group_days` and
-    `open_market_data` of this module (format detected by content). The composition root passes `FILES` to the
-    alpha services. An instance rather than this module so that it pickles into a process-pool worker."""
+    """The market-data files on disk as a `hft.core.market_data.MarketDataSource`: the functions of this module
+    (format detected by content unless named). The composition root passes `FILES` to the services (`hft.alpha`,
+    `hft.sim`). An instance rather than this module so that it pickles into a process-pool or Ray worker."""
+
+    def expand_paths(self, specs: Sequence[Path | str]) -> list[Path]:
+        """`expand_data_paths`."""
+        return expand_data_paths(specs)
 
     def group_days(self, paths: Sequence[Path | str]) -> list[list[Path]]:
         """`group_days`."""
         return group_days(paths)
 
-    def open_market_data(self, paths: list[Path]) -> MarketData:
-        """`open_market_data`, the format detected by content."""
-        return open_market_data(paths)
+    def open_market_data(self, paths: list[Path], *, fmt: str | None = None, mapping: Path | None = None) -> MarketData:
+        """`open_market_data`."""
+        return open_market_data(paths, fmt=fmt, mapping=mapping)
+
+    def generate_day(self, out_dir: Path, *, seed: int, symbol: str, date: str, messages: int,
+                     levels: int) -> Path:
+        """A synthetic LOBSTER day as a zip (`hft.data.generate`)."""
+        # lazy: hft.data.importing imports this module; the generator loads only when a day is generated
+        from hft.data.importing import generate_day
+
+        day = generate_day(out_dir, seed=seed, symbol=symbol, date=date, messages=messages, levels=levels,
+                           zip_output=True)
+        return Path(day["zip_path"])
 
 
 FILES = FileSource()

@@ -15,7 +15,6 @@ Feed latency can instead come from the data's own local timestamps (see `feed_lo
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -65,43 +64,6 @@ def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
     if np.any(v < 0):
         raise ConfigError(f"empirical latency: expected latencies >= 0, found {int(v.min())}")
     return LatencyModel(np.array([LAT_EMPIRICAL, 0, 0, 0, 0], np.int64), t, v)
-
-
-def load_empirical(path: str | Path, column: str) -> LatencyModel:
-    """Load a recorded latency file (CSV or Parquet with columns ``t_ns`` and `column`, e.g. ``entry_ns``)."""
-    import polars as pl
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: expected a latency file, none exists", file=str(path))
-    try:
-        df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
-    except Exception as exc:  # polars raises several exception types for unreadable input
-        raise ConfigError(f"{path}: expected a CSV or Parquet latency file ({exc.__class__.__name__})",
-                          file=str(path)) from None
-    for col in ("t_ns", column):
-        if col not in df.columns:
-            raise ConfigError(f"{path}: expected column '{col}', found {df.columns}", file=str(path), key=col)
-        s = df[col]
-        if df.height == 0:
-            raise ConfigError(f"{path}: expected at least one latency row, the file has none", file=str(path))
-        if not s.dtype.is_integer():  # a float latency would be silently truncated: refuse it
-            raise ConfigError(f"{path}: column '{col}': expected integer nanoseconds, was {s.dtype}",
-                              file=str(path), key=col)
-        if s.null_count():
-            row = int(s.is_null().arg_max())
-            raise ConfigError(f"{path}: column '{col}' row {row + 1}: expected an integer, was empty",
-                              file=str(path), key=col)
-        if s.dtype != pl.Int64:  # e.g. Int128 for a value past 2**63 (polars cannot hand that to numpy)
-            try:
-                df = df.with_columns(s.cast(pl.Int64, strict=True))
-            except Exception:  # polars raises several error types for an overflowing cast
-                raise ConfigError(f"{path}: column '{col}': expected integer nanoseconds below 2**63, was a "
-                                  f"{s.dtype} value beyond it", file=str(path), key=col) from None
-    try:
-        return empirical(df["t_ns"].to_numpy(), df[column].to_numpy())
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc.message}", file=str(path), key=column) from None
 
 
 @njit(cache=True)

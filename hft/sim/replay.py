@@ -66,6 +66,7 @@ import numpy as np
 
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, SimError
+from hft.core.market_data import MarketDataSource
 from hft.sim.recording import RunRecorder
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
@@ -73,7 +74,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "repla
 
 @dataclass(frozen=True)
 class EmpiricalLatency:
-    """A recorded latency series loaded from a file (`hft.sim.latency.load_empirical`)."""
+    """A recorded latency series loaded from a file (`hft.sim.latency_file.load_empirical`)."""
 
     source: str  # the resolved file path (for display; not part of the config hash)
     column: str
@@ -291,7 +292,7 @@ def _one_latency(lat: Section, key: str, default_column: str, default_ns: int, b
 def _empirical(sec: Section, key: str, path: str, column: str, base: Path) -> EmpiricalLatency:
     """Load a recorded latency column; errors name the config key."""
     from hft.core.ids import hash_arrays
-    from hft.sim.latency import load_empirical
+    from hft.sim.latency_file import load_empirical
 
     name = f"{sec.path}.{key}" if sec.path else key
     resolved = Path(path).expanduser()
@@ -391,15 +392,16 @@ def _fees(sec: Section) -> dict[str, Any]:
 
 def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
                force: bool = False, progress: Any = None, recorder: RunRecorder | None = None,
-               fmt: str | None = None, mapping: Path | None = None) -> dict[str, Any]:
+               fmt: str | None = None, mapping: Path | None = None,
+               source: MarketDataSource) -> dict[str, Any]:
     """Replay `data` with the strategy `strategy_name` names (a registered name, ``FILE.py:Class`` or
-    ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `data` may
-    name several days (globs and ``{FROM..TO}`` ranges expand: `hft.data.sources.expand_data_paths`); each is
+    ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `source` expands,
+    groups and opens `data` (`hft.core.market_data.MarketDataSource`; the files on disk:
+    `hft.data.sources.FILES`). `data` may name several days (globs and ``{FROM..TO}`` ranges expand); each is
     a session of one run (`hft.sim.sessions`); or several instruments, one day each, on one clock
     (`hft.sim.portfolio`). `fmt` names the data format (`hft.data.formats`; else detected by
     content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
     the module `hft.recorder.sim_runs`; None records nothing)."""
-    from hft.data.sources import expand_data_paths, group_days, open_market_data
     from hft.sim.instruments import apply_overrides
     from hft.sim.strategy_loader import make as make_strategy
 
@@ -407,22 +409,22 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     strategy_name = spec.key  # the config key names the strategy in the summary and the gateway
     if out_dir is not None and out_dir.exists() and not force:
         raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
-    data = expand_data_paths(data)
-    groups = group_days(data)
+    data = source.expand_paths(data)
+    groups = source.group_days(data)
     commit = _GitCommitProbe()  # git runs beside the data load and the replay
     if len(groups) > 1:  # several days (one session each, `hft.sim.sessions`) or instruments (`hft.sim.portfolio`)
         from hft.sim.portfolio import are_instruments, run_instruments
         from hft.sim.sessions import run_days
 
-        opened = [open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[:2]]
+        opened = [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[:2]]
         if are_instruments(opened):
-            mds = opened + [open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[2:]]
+            mds = opened + [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[2:]]
             return run_instruments(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
                                    progress=progress, recorder=recorder, commit=commit)
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
-                        recorder=recorder, commit=commit, opened=opened)
+                        recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping)
     try:
-        md = open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
+        md = source.open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
         from hft.compile_watch import CompileWatch

@@ -1,7 +1,8 @@
 """Several days (sessions) of one instrument in one replay: ``hft replay -d day1 -d day2 …``.
 
-The inputs are grouped into days by `hft.data.sources.group_days` (a LOBSTER file, an imported event file or a
-generic table is one day; chaining formats — Binance captures of one symbol, a Tardis pair — are one stream).
+The inputs are grouped into days by the market-data source (`hft.core.market_data.MarketDataSource`; on files
+`hft.data.sources.group_days`: a LOBSTER file, an imported event file or a generic table is one day; chaining
+formats — Binance captures of one symbol, a Tardis pair — are one stream).
 Each day is a session, replayed by the one engine loop (`hft.sim.engine_nb` or the reference engine):
 
 * the venue is built afresh from the day's own data (LOBSTER: seeded with its pre-open book and resynced on
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import SimError
+from hft.core.market_data import MarketDataSource
 
 
 @dataclass
@@ -56,12 +58,14 @@ def day_label(paths: list[Path]) -> str:
 def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
                     progress: Callable[[int, int], None] | None = None, commit: str = "",
                     prepare: Callable[[Any, Any], None] | None = None,
-                    opened: Sequence[Any] = ()) -> tuple[list[Session], Any]:
+                    opened: Sequence[Any] = (), source: MarketDataSource, fmt: str | None = None,
+                    mapping: Path | None = None) -> tuple[list[Session], Any]:
     """Replay each day of `groups` in order on one gateway (module docstring). `prepare(engine, md)` runs before
     each day's replay (Gate D hands the day's signal to its strategy there); `opened`: the first days' data,
-    already opened (`open_market_data`). Returns the sessions and the gateway."""
+    already opened; `source` opens the others (`hft.core.market_data.MarketDataSource`; the files on disk:
+    `hft.data.sources.FILES`) with the format `fmt` and column `mapping` (None: detected). Returns the
+    sessions and the gateway."""
     from hft.compile_watch import CompileWatch
-    from hft.data.sources import open_market_data
     from hft.sim.instruments import apply_overrides
     from hft.sim.replay import build_engine, summarise
 
@@ -72,7 +76,7 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     symbol = None
     for k, paths in enumerate(groups):
         label = day_label(paths)
-        md = opened[k] if k < len(opened) else open_market_data(paths)
+        md = opened[k] if k < len(opened) else source.open_market_data(paths, fmt=fmt, mapping=mapping)
         md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         sym = md.instrument.symbol
         if symbol is not None and sym != symbol:
@@ -195,14 +199,17 @@ def total_summary(sessions: list[Session], out: Any, strategy_name: str, params:
 
 def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
              out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
-             opened: Sequence[Any] = ()) -> dict[str, Any]:
+             opened: Sequence[Any] = (), source: MarketDataSource, fmt: str | None = None,
+             mapping: Path | None = None) -> dict[str, Any]:
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
-    (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened."""
+    (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
+    `fmt`, `mapping`: as `replay_sessions`."""
     from hft.sim.run_folder import write_run_folder
 
     try:
         sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
-                                       commit=commit.result(), opened=opened)
+                                       commit=commit.result(), opened=opened, source=source, fmt=fmt,
+                                       mapping=mapping)
     finally:
         commit.close()
     out = total_output(sessions)

@@ -36,6 +36,7 @@ from typing import Any
 
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, HftError, SimError
+from hft.core.market_data import MarketDataSource
 from hft.sim.recording import RunRecorder
 
 __all__ = ["RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
@@ -59,18 +60,19 @@ class SweepSpec:
     file: str | None = None
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
-    """Read and strictly parse a sweep spec file."""
-    return parse_sweep(load_yaml(path), path)
+def load_sweep(path: str | Path, *, source: MarketDataSource) -> SweepSpec:
+    """Read and strictly parse a sweep spec file (`source` as `parse_sweep`)."""
+    return parse_sweep(load_yaml(path), path, source=source)
 
 
-def parse_sweep(mapping: Any, file: str | Path | None = None) -> SweepSpec:
-    """Strictly parse a sweep spec mapping (errors name the file and key) and enumerate its cells."""
+def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketDataSource) -> SweepSpec:
+    """Strictly parse a sweep spec mapping (errors name the file and key) and enumerate its cells; `source`
+    expands and groups the data paths into days (`hft.core.market_data.MarketDataSource`; the files on disk:
+    `hft.data.sources.FILES`)."""
     from dataclasses import replace
 
     from hft.config.grid import expand_grid, grid_size, parse_grid
     from hft.core.ids import sha256_file
-    from hft.data.sources import expand_data_paths, group_days
     from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
     from hft.sim.strategy_loader import declared_params, instantiate, resolve
 
@@ -110,7 +112,8 @@ def parse_sweep(mapping: Any, file: str | Path | None = None) -> SweepSpec:
         if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
             data._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
         try:
-            groups = group_days(expand_data_paths([p if Path(p).is_absolute() else str(base / p) for p in raw]))
+            groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
+                                                            for p in raw]))
         except HftError as exc:
             raise ConfigError(f"{root.file}: key '{key}': {exc.message}", file=root.file, key=key) from None
         if days_mode == "each":
@@ -140,8 +143,9 @@ def parse_sweep(mapping: Any, file: str | Path | None = None) -> SweepSpec:
     return SweepSpec(name, spec_s, grid, tuple(cells), None if file is None else str(file))
 
 
-def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
-    """Replay one cell (in whatever process runs it) and return its result row: the cell's keys, ``status``
+def run_cell(cell: dict[str, Any], source: MarketDataSource) -> dict[str, Any]:
+    """Replay one cell (in whatever process runs it; `source` opens its data and pickles into the worker) and
+    return its result row: the cell's keys, ``status``
     (``ok`` | ``error``), the summary figures of `RESULT_COLUMNS` (``error``: the one-line message instead) and
     ``wall_s`` (kept out of the results table)."""
     from dataclasses import replace
@@ -153,7 +157,7 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
         cfg = load_replay_config(cell["config"], cell["set"])
         key = cell["key"]
         cfg = replace(cfg, strategies={**cfg.strategies, key: {**cfg.strategies.get(key, {}), **cell["params"]}})
-        s = run_replay([Path(p) for p in cell["data"]], cell["strategy"], cfg)
+        s = run_replay([Path(p) for p in cell["data"]], cell["strategy"], cfg, source=source)
     except HftError as exc:  # a cell that cannot run is a result too (the sweep goes on)
         return {**row, "status": "error", "error": exc.message, "wall_s": 0.0}
     return {**row, "status": "ok", "error": "", **{k: s.get(k) for k in RESULT_COLUMNS}, "wall_s": s["wall_s"],
@@ -162,21 +166,22 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
 
 # --- backends -------------------------------------------------------------------------------------------------
 
-def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None]) -> None:
+def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict[str, Any]], None],
+               source: MarketDataSource) -> None:
     if workers <= 1 or len(todo) <= 1:
         for c in todo:
-            on_done(run_cell(c))
+            on_done(run_cell(c, source))
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn")) as pool:
-        for res in pool.map(run_cell, todo):  # submission order: results recorded in cell order
+        for res in pool.map(run_cell, todo, [source] * len(todo)):  # submission order: results recorded in cell order
             on_done(res)
 
 
 def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
-             on_done: Callable[[dict[str, Any]], None]) -> None:
+             on_done: Callable[[dict[str, Any]], None], source: MarketDataSource) -> None:
     from hft.core.ray_session import ray_session
 
     def missing() -> Exception:
@@ -184,7 +189,7 @@ def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
 
     with ray_session(workers, address, missing) as ray:
         remote = ray.remote(run_cell)
-        pending = [remote.remote(c) for c in todo]
+        pending = [remote.remote(c, source) for c in todo]
         for p in pending:  # in submission order: deterministic recording order
             on_done(ray.get(p))
 
@@ -193,9 +198,11 @@ def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
 
 def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers: int | None = None,
               address: str | None = None, recorder: RunRecorder | None = None,
-              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[int, int], None] | None = None,
+              source: MarketDataSource) -> dict[str, Any]:
     """Run (or resume) `spec` into `out_dir` (module docstring); returns the summary (JSON-safe). `recorder`
-    records a row per new finished cell (the store: the module `hft.recorder.sim_runs`; None: nothing)."""
+    records a row per new finished cell (the store: the module `hft.recorder.sim_runs`; None: nothing);
+    `source` opens each cell's data (`hft.core.market_data.MarketDataSource`; the files: `hft.data.sources.FILES`)."""
     import time
 
     from hft.core.fileio import atomic_write_text
@@ -225,9 +232,9 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
     try:
         if todo:
             if backend == "ray":
-                _run_ray(todo, workers, address, on_done)
+                _run_ray(todo, workers, address, on_done, source)
             else:
-                _run_local(todo, workers, on_done)
+                _run_local(todo, workers, on_done, source)
     finally:
         if recorder is not None and new_rows:
             _record(spec, new_rows, recorder)

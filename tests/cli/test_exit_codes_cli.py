@@ -50,7 +50,7 @@ def test_damaged_run_folders_in_replay_diff_are_a_sim_error(tmp_path):
 
 def test_a_latency_value_beyond_int64_is_a_config_error(tmp_path):
     from hft.core.errors import ConfigError
-    from hft.sim.latency import load_empirical
+    from hft.sim.latency_file import load_empirical
 
     f = tmp_path / "lat.csv"
     f.write_text("t_ns,entry_ns\n0,1000\n99999999999999999999999,2000\n")

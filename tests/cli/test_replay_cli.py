@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from hft.data.sources import FILES
+
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
@@ -64,7 +66,7 @@ def test_golden_check_passes_then_detects_drift(hft, tmp_path):
 
     g = tmp_path / "g.json"
     make_golden(g, strategy="mm", config={"strategies": {"mm": {"size": 1}}},
-                generate={"seed": 3, "messages": 4000, "levels": 5})
+                generate={"seed": 3, "messages": 4000, "levels": 5}, source=FILES)
     ok = hft("replay", "--check", str(g), "--json")
     assert ok.code == 0, ok.err
     assert ok.json()["ok"] is True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from hft.data.sources import FILES
 from hft.sim.golden import make_golden
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +43,7 @@ GOLDENS = {
 
 def main(names: list[str]) -> int:
     for name in names or sorted(GOLDENS):
-        doc = make_golden(HERE / f"{name}.json", **GOLDENS[name])
+        doc = make_golden(HERE / f"{name}.json", **GOLDENS[name], source=FILES)
         print(f"{name}: run hash {doc['expect']['run_hash']}, fills {doc['expect']['fills']}")
     return 0
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from hft.data.sources import FILES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,7 +29,7 @@ def test_strategy_example_runs(tmp_path):
     day = generate_day(tmp_path, seed=4, symbol="SYNTH", date="2024-01-02", messages=4000, levels=5,
                        zip_output=True)["zip_path"]
     cfg = parse_replay_config({"strategies": {"depth_skew": {"max_position": 3}}})
-    s = run_replay([Path(day)], f"{tmp_path / 'my_strategies.py'}:DepthSkew", cfg)
+    s = run_replay([Path(day)], f"{tmp_path / 'my_strategies.py'}:DepthSkew", cfg, source=FILES)
     assert s["strategy"] == "depth_skew" and s["params"] == {"max_position": 3, "min_ratio": 1.5}
     assert s["orders"] > 0 and abs(s["position"]) <= 3
 
@@ -39,7 +41,7 @@ def test_two_leg_example_runs(tmp_path):
     (tmp_path / "spread_watch.py").write_text(_block("class SpreadWatch"))
     days = [Path(generate_day(tmp_path / sym, seed=seed, symbol=sym, date="2024-01-02", messages=3000, levels=5,
                               zip_output=True)["zip_path"]) for seed, sym in ((4, "AAA"), (5, "BBB"))]
-    s = run_replay(days, f"{tmp_path / 'spread_watch.py'}:SpreadWatch", parse_replay_config({"engine": "python"}))
+    s = run_replay(days, f"{tmp_path / 'spread_watch.py'}:SpreadWatch", parse_replay_config({"engine": "python"}), source=FILES)
     assert s["symbols"] == ["AAA", "BBB"] and s["positions"] == {"AAA": 1, "BBB": -1}
 
 
@@ -80,8 +82,8 @@ def test_kernel_example_runs_on_both_engines(tmp_path):
                        zip_output=True)["zip_path"]
     cfg = parse_replay_config({"strategies": {"join_best_nb": {"max_position": 3}}})
     spec = f"{tmp_path / 'my_kernel.py'}:JoinBestNb"
-    s = run_replay([Path(day)], spec, cfg)
+    s = run_replay([Path(day)], spec, cfg, source=FILES)
     assert s["strategy"] == "join_best_nb" and s["params"] == {"size": 1, "max_position": 3}
     assert s["orders"] > 0 and 0 < s["position"] <= 3
-    ref = run_replay([Path(day)], spec, replace(cfg, engine="python"))
+    ref = run_replay([Path(day)], spec, replace(cfg, engine="python"), source=FILES)
     assert ref["run_hash"] == s["run_hash"]

@@ -140,7 +140,8 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
 
     if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
 
-        sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare)
+        sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare,
+                                      source=source)
         out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
         summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
     else:

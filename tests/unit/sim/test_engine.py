@@ -12,6 +12,7 @@ import pytest
 
 from hft.core.dtypes import BUY, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, SELL, empty_events
 from hft.core.orders import REPORT_ACK, REPORT_FILL, REPORT_PARTIAL_FILL
+from hft.data.sources import FILES
 from hft.sim import latency as L
 from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
 from hft.sim.exchange_l2 import L2Venue
@@ -114,16 +115,17 @@ def test_gateway_rejections_are_recorded_and_counted():
 
 def test_same_inputs_same_run_hash(day):
     cfg = ReplayConfig(strategies={"mm": {"size": 2, "max_position": 6}})
-    a = run_replay([day], "mm", cfg)
-    b = run_replay([day], "mm", cfg)
+    a = run_replay([day], "mm", cfg, source=FILES)
+    b = run_replay([day], "mm", cfg, source=FILES)
     assert a["run_hash"] == b["run_hash"] and a["fills"] > 0
-    c = run_replay([day], "mm", ReplayConfig(entry_ns=2_000_000, strategies=cfg.strategies))
+    c = run_replay([day], "mm", ReplayConfig(entry_ns=2_000_000, strategies=cfg.strategies), source=FILES)
     assert c["run_hash"] != a["run_hash"]
 
 
 def test_run_hash_is_stable_across_processes(day):
     code = ("import sys, json; from pathlib import Path; from hft.sim.replay import run_replay, ReplayConfig; "
-            "print(run_replay([Path(sys.argv[1])], 'imbalance_taker', ReplayConfig(jitter_ns=200000))['run_hash'])")
+            "from hft.data.sources import FILES; "
+            "print(run_replay([Path(sys.argv[1])], 'imbalance_taker', ReplayConfig(jitter_ns=200000), source=FILES)['run_hash'])")
     hashes = {subprocess.run([sys.executable, "-c", code, str(day)], capture_output=True, text=True, check=True,
                              env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout.strip() for h in (0, 1)}
     assert len(hashes) == 1
@@ -132,7 +134,7 @@ def test_run_hash_is_stable_across_processes(day):
 @pytest.mark.parametrize("strategy", ["mm", "imbalance_taker", "twap"])
 def test_builtin_strategies_run_and_account(day, tmp_path, strategy):
     params = {"twap": {"side": 1, "qty": 50, "duration_ns": 600_000_000_000, "slices": 20}}
-    s = run_replay([day], strategy, ReplayConfig(strategies=params), out_dir=tmp_path / "run")
+    s = run_replay([day], strategy, ReplayConfig(strategies=params), out_dir=tmp_path / "run", source=FILES)
     assert s["events"] > 5000 and s["decisions"] >= s["orders"]
     fills = __import__("polars").read_parquet(tmp_path / "run" / "fills.parquet")
     assert int((fills["qty"] * fills["side"]).sum()) == s["position"]
@@ -148,4 +150,4 @@ def test_run_folder_is_refused_when_it_exists(day, tmp_path):
 
     (tmp_path / "run").mkdir()
     with pytest.raises(SimError, match="exists"):
-        run_replay([day], "mm", ReplayConfig(), out_dir=tmp_path / "run")
+        run_replay([day], "mm", ReplayConfig(), out_dir=tmp_path / "run", source=FILES)

@@ -27,6 +27,7 @@ from hft.core.dtypes import (
     empty_events,
 )
 from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, TIF_FOK, TIF_GTC, TIF_IOC
+from hft.data.sources import FILES
 from hft.sim import latency as L
 from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
 from hft.sim.engine_nb import NbEngine, strategy_wakes
@@ -303,8 +304,8 @@ def test_l3_chaos_same_as_reference(day):
 
 
 def test_run_replay_engines_agree_and_config_hash_ignores_engine(day):
-    a = run_replay([day], "mm", ReplayConfig(engine="python"))
-    b = run_replay([day], "mm", ReplayConfig(engine="numba"))
+    a = run_replay([day], "mm", ReplayConfig(engine="python"), source=FILES)
+    b = run_replay([day], "mm", ReplayConfig(engine="numba"), source=FILES)
     assert a["run_hash"] == b["run_hash"] and a["config_hash"] == b["config_hash"]
     assert (a["engine"], b["engine"]) == ("python", "numba")
 

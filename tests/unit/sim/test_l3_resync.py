@@ -13,6 +13,7 @@ from hft.book.l3 import new_l3_book
 from hft.book.l3_replay import l3_validate
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, NO_PRICE, SELL
 from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_KIND_NAMES, TIF_GTC
+from hft.data.sources import FILES
 from hft.sim.engine import Engine
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l3 import L3Venue
@@ -294,8 +295,8 @@ def test_resync_changes_the_run_on_a_drifting_day(trunc_data, strategy):
 def test_replay_summary_reports_resync(gen_zip, tmp_path):
     from hft.sim.replay import run_replay
 
-    on = run_replay([gen_zip], "mm", ReplayConfig())
-    off = run_replay([gen_zip], "mm", ReplayConfig(l3_resync=False))
+    on = run_replay([gen_zip], "mm", ReplayConfig(), source=FILES)
+    off = run_replay([gen_zip], "mm", ReplayConfig(l3_resync=False), source=FILES)
     assert on["resync"] == {"enabled": True, "levels": 0, "added": 0, "removed": 0}
     assert off["resync"]["enabled"] is False
     assert on["run_hash"] == off["run_hash"]  # complete messages: nothing to adjust
@@ -338,7 +339,7 @@ def test_real_lobster_engines_and_off_switch(shared_data: Path):
     hashes = {}
     for strategy, cfg in (("mm", mm), ("imbalance_taker", {})):
         for resync in (True, False):
-            got = {run_replay(data, strategy, parse_replay_config({**cfg, "engine": eng, "l3_resync": resync}))[
+            got = {run_replay(data, strategy, parse_replay_config({**cfg, "engine": eng, "l3_resync": resync}), source=FILES)[
                 "run_hash"] for eng in ("python", "numba")}
             assert len(got) == 1
             hashes[strategy, resync] = got.pop()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hft.core.errors import ConfigError
 from hft.sim import latency as L
+from hft.sim.latency_file import load_empirical
 
 
 def test_constant():
@@ -50,10 +51,10 @@ def test_empirical_interpolates_and_clamps():
 def test_load_empirical_csv(tmp_path):
     f = tmp_path / "lat.csv"
     f.write_text("t_ns,entry_ns,response_ns\n0,100,50\n1000,300,70\n")
-    m = L.load_empirical(f, "entry_ns")
+    m = load_empirical(f, "entry_ns")
     assert L.latency_ns(m, 500, 0) == 200
     with pytest.raises(ConfigError, match="expected column 'bogus'"):
-        L.load_empirical(f, "bogus")
+        load_empirical(f, "bogus")
 
 
 @pytest.mark.parametrize("body, match", [
@@ -67,7 +68,7 @@ def test_load_empirical_rejects_bad_files_naming_them(tmp_path, body, match):
     f = tmp_path / "lat.csv"
     f.write_text(body)
     with pytest.raises(ConfigError, match=match) as exc:
-        L.load_empirical(f, "entry_ns")
+        load_empirical(f, "entry_ns")
     assert str(f) in exc.value.message
 
 

@@ -11,7 +11,9 @@ import pytest
 
 from hft.core.dtypes import BUY
 from hft.core.errors import ConfigError
+from hft.data.sources import FILES
 from hft.sim import latency as L
+from hft.sim.latency_file import load_empirical
 from hft.sim.replay import DEFAULT_CONFIG, ReplayConfig, load_replay_config, parse_replay_config
 from hft.sim.strategy import Strategy
 
@@ -43,7 +45,7 @@ def test_defaults_and_constant_latencies(tmp_path):
 
 def test_example_file_is_valid_and_covers_the_generated_day():
     for col in ("entry_ns", "response_ns"):
-        m = L.load_empirical(EXAMPLE, col)
+        m = load_empirical(EXAMPLE, col)
         assert len(m.times) >= 10 and m.times[0] == T0 and m.times[-1] == T0 + 6 * 3600 * 10**9 + 30 * 60 * 10**9
         assert np.all(np.diff(m.times) > 0) and np.all(m.values > 0)
 
@@ -213,7 +215,7 @@ def test_example_file_drives_a_replay(day, tmp_path):
     entry = int(L.latency_ns(cfg.entry_empirical.model, sent, 0))
     resp = int(L.latency_ns(cfg.response_empirical.model, sent + entry, 0))
     assert 800_000 <= entry <= 2_400_000 and ack - sent == entry + resp
-    s = run_replay([day], "imbalance_taker", cfg, out_dir=tmp_path / "run")
+    s = run_replay([day], "imbalance_taker", cfg, out_dir=tmp_path / "run", source=FILES)
     assert s["config_hash"] == cfg.digest() and s["latency"]["entry_ns"]["column"] == "entry_ns"
     import polars as pl
 
@@ -230,8 +232,8 @@ def test_random_feed_is_seeded_and_used(day, tmp_path):
     from hft.sim.replay import run_replay
 
     rnd = _cfg(tmp_path, "latency: {feed: {base: 500us, jitter: 200us}}\n")
-    a = run_replay([day], "imbalance_taker", rnd)
-    b = run_replay([day], "imbalance_taker", rnd)
-    const = run_replay([day], "imbalance_taker", _cfg(tmp_path, "latency: {feed: 500us}\n", "c.yaml"))
+    a = run_replay([day], "imbalance_taker", rnd, source=FILES)
+    b = run_replay([day], "imbalance_taker", rnd, source=FILES)
+    const = run_replay([day], "imbalance_taker", _cfg(tmp_path, "latency: {feed: 500us}\n", "c.yaml"), source=FILES)
     assert a["run_hash"] == b["run_hash"]
     assert a["run_hash"] != const["run_hash"]

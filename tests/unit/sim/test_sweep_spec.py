@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hft.core.errors import ConfigError
+from hft.data.sources import FILES
 from hft.sim.sweep import parse_sweep
 
 
@@ -28,7 +29,7 @@ def _spec(**over):
 
 
 def test_cells_in_order_with_content_ids(folder):
-    s = parse_sweep(_spec(), folder / "spec.yaml")
+    s = parse_sweep(_spec(), folder / "spec.yaml", source=FILES)
     cells = s.cells
     assert len(cells) == 2 * 2 * 6 and [c["n"] for c in cells] == list(range(24))
     assert [c["instrument"] for c in cells[:12]] == ["AAA"] * 12 and cells[12]["instrument"] == "BBB"
@@ -41,15 +42,15 @@ def test_cells_in_order_with_content_ids(folder):
     moved = folder / "moved"
     shutil.copytree(folder / "AAA", moved / "AAA")
     shutil.copytree(folder / "BBB", moved / "BBB")
-    again = parse_sweep(_spec(), moved / "spec.yaml")
+    again = parse_sweep(_spec(), moved / "spec.yaml", source=FILES)
     assert [c["cell"] for c in again.cells] == [c["cell"] for c in cells]
     # a changed config changes every id
-    other = parse_sweep(_spec(set=["latency.entry=2ms"]), folder / "spec.yaml")
+    other = parse_sweep(_spec(set=["latency.entry=2ms"]), folder / "spec.yaml", source=FILES)
     assert not {c["cell"] for c in other.cells} & {c["cell"] for c in cells}
 
 
 def test_days_together_is_one_cell_per_instrument_and_point(folder):
-    s = parse_sweep(_spec(days="together", grid={"size": [1, 2]}), folder / "spec.yaml")
+    s = parse_sweep(_spec(days="together", grid={"size": [1, 2]}), folder / "spec.yaml", source=FILES)
     assert len(s.cells) == 2 * 2
     assert s.cells[0]["day"] == "2 days" and len(s.cells[0]["data"]) == 2
 
@@ -66,5 +67,5 @@ def test_days_together_is_one_cell_per_instrument_and_point(folder):
 ])
 def test_bad_specs_name_the_key(folder, over, key):
     with pytest.raises(ConfigError) as e:
-        parse_sweep(_spec(**over), folder / "spec.yaml")
+        parse_sweep(_spec(**over), folder / "spec.yaml", source=FILES)
     assert key in str(e.value)
