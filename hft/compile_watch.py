@@ -31,7 +31,8 @@ class CompileWatch:
         self._listener: Any = None
 
     def __enter__(self) -> CompileWatch:
-        from numba.core import event
+        # a command's progress bar watches for compiles even when the command never compiles anything
+        from numba.core import event  # lazy: numba takes ~0.4 s to import, which such a command must not pay
 
         watch = self
 
@@ -62,7 +63,7 @@ class CompileWatch:
                 self.on_end()
 
     def __exit__(self, *exc: object) -> None:
-        from numba.core import event
+        from numba.core import event  # lazy: as in __enter__
 
         if self._listener is not None:
             event.unregister(EVENT, self._listener)

@@ -37,6 +37,7 @@ Importing this package is cheap: names are loaded on first access (numba only wi
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 _EXPORTS = {
@@ -65,7 +66,6 @@ def __getattr__(name: str) -> Any:
     mod = _EXPORTS.get(name)
     if mod is None:
         raise AttributeError(f"module 'hft.gateway' has no attribute {name!r}")
-    import importlib
 
     value = getattr(importlib.import_module(mod), name)
     globals()[name] = value  # resolved once: later lookups (``from hft.gateway import X`` in a hot method) skip this

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numba import types
 
 from hft.core.orders import (
     CMD_NEW,
@@ -54,7 +55,6 @@ def _core_entry() -> Callable[..., tuple[int, int, int]]:
     arguments with ``PyNumber_Long``, so it is called only after the fast path has checked that every field
     is an ``int`` (an int outside int64 raises OverflowError there and the caller falls back to the
     dispatcher, which then behaves exactly as before)."""
-    from numba import types
 
     return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * 14)
 

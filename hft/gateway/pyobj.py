@@ -15,6 +15,7 @@ objects by `layout_ok`). See `hft.gateway.driver` for the one user.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 
 from llvmlite import ir
@@ -35,7 +36,6 @@ _TUPLE_ITEMS = tuple.__basicsize__  # PyTupleObject.ob_item[0]
 def layout_ok() -> bool:
     """True when the offsets above hold on live objects of this interpreter (read through ctypes). Users of
     this module fall back to plain Python when they do not (an unusual build)."""
-    import ctypes
 
     def ptr(addr: int) -> int | None:
         return ctypes.c_void_p.from_address(addr).value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hft.gateway.config import parse_config
 from hft.gateway.limits import LIMITS
 
 SIM_ACCOUNT = "SIM"
@@ -29,7 +30,6 @@ def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limit
     default: the multiplier alone. `more_symbols`: the other instruments of a run over several, each with its
     mapping (registered after `symbol`, in order). `risk_checks`: the gateway's ``risk.checks`` entries
     (`hft.gateway.risk_checks`)."""
-    from hft.gateway.config import parse_config
 
     symbols = {symbol: symbol_spec if symbol_spec is not None else {"multiplier": multiplier}, **(more_symbols or {})}
     n = len(symbols)

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.errors import SimError
+from hft.core.fileio import atomic_write_text
 from hft.core.market_data import MarketDataSource
+from hft.sim.replay import parse_replay_config, run_replay
 
 KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
                "fees_money_units", "rejects")
@@ -45,8 +47,6 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _replay(doc: dict[str, Any], base: Path, workdir: Path, source: MarketDataSource) -> dict[str, Any] | None:
-    from hft.sim.replay import run_replay
-
     cfg = _config(doc.get("config") or {}, base)
     if "generate" in doc:
         g = doc["generate"]
@@ -62,7 +62,6 @@ def _replay(doc: dict[str, Any], base: Path, workdir: Path, source: MarketDataSo
 
 def _config(mapping: dict[str, Any], base: Path) -> Any:
     """The golden's replay config (relative paths in it resolve against the golden's folder)."""
-    from hft.sim.replay import parse_replay_config
 
     return parse_replay_config(mapping, file=str(base / "<golden config>"), base_dir=base)
 
@@ -85,7 +84,6 @@ def make_golden(path: str | Path, *, strategy: str, config: dict[str, Any], data
                 generate: dict[str, Any] | None = None, description: str = "",
                 source: MarketDataSource) -> dict[str, Any]:
     """Replay (`source` as `check_golden`) and write a golden file capturing the run hash and the key metrics."""
-    from hft.core.fileio import atomic_write_text
 
     path = Path(path)
     doc: dict[str, Any] = {"description": description, "strategy": strategy, "config": config}

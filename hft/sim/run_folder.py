@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import SimError
+from hft.sim.fees import mark_value
 from hft.sim.replay import ReplayConfig, write_config
+from hft.sim.run_tables import write_tables
 
 
 def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
@@ -24,8 +26,6 @@ def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, 
     of a run over several days)."""
 
     def fill(tmp: Path) -> None:
-        from hft.sim.run_tables import write_tables
-
         frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
         if config is not None:
             write_config(tmp / "config.yaml", config)
@@ -87,7 +87,6 @@ def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:
     ax[0].legend(loc="upper left", fontsize=7)
     ax[1].step(t, eq["position"], where="post", lw=0.8)
     ax[1].set_ylabel("inventory (lots)")
-    from hft.sim.fees import mark_value
 
     equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], int(summary.get("money_factor", 1)))
     ax[2].plot(t[ok], equity[ok], lw=0.8)

@@ -28,11 +28,24 @@ Each file's Parquet metadata names the currency and the units (``hft.currency``,
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hft.core.dtypes import NO_PRICE
+from hft.core.orders import (
+    INTENT_KIND_NAMES,
+    INTENT_NEW,
+    ORDER_TYPE_NAMES,
+    REPORT_KIND_NAMES,
+    TIF_NAMES,
+    reason_name,
+)
+from hft.sim.engine import ACK_LOG_DTYPE
+from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
+from hft.sim.fees import mark_value, money_factor
+from hft.sim.fees import money_unit as unit
 
 UNITS_NOTE = ("integer columns: time int64 ns UTC, price in ticks, qty in lots, money in money units; "
               "*_utc Datetime(ns, UTC); *_px price and *_inst quantity in instrument units; *_ccy in hft.currency")
@@ -40,7 +53,6 @@ UNITS_NOTE = ("integer columns: time int64 ns UTC, price in ticks, qty in lots, 
 
 def money_unit(instrument: Any, multiplier: int) -> float:
     """Settlement-currency value of one money unit (`hft.sim.fees.money_unit`)."""
-    from hft.sim.fees import money_unit as unit
 
     return unit(instrument, multiplier)
 
@@ -66,7 +78,6 @@ def realised_pnl(fills: np.ndarray, money: int) -> np.ndarray:
     """Cumulative realised PnL in money units after each fill (average cost, before fees). `money` is the run's
     money factor (`hft.sim.fees`): the average is of each lot's mark value (linear: price × m; inverse: -K / price,
     the harmonic mean of the entry prices), so a closed lot realises its mark at the fill minus its cost."""
-    from hft.sim.fees import mark_value
 
     out = np.zeros(len(fills), dtype=np.float64)
     pos, avg, realised = 0, 0.0, 0.0
@@ -93,14 +104,6 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
     """``{"orders": DataFrame, "fills": …, "decisions": …, "equity": …}``: integer columns plus readable ones."""
     import polars as pl
 
-    from hft.core.orders import (
-        INTENT_KIND_NAMES,
-        ORDER_TYPE_NAMES,
-                REPORT_KIND_NAMES,
-        TIF_NAMES,
-        reason_name,
-    )
-    from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
 
     tick, lot = float(instrument.tick_size), float(instrument.lot_size)
     unit = money_unit(instrument, multiplier)
@@ -147,11 +150,7 @@ def _with_acks(frames: dict[str, Any], acks: np.ndarray | None, lot: float, lot_
     """Join the ACK log onto the orders' ``new`` rows and the fills (module docstring)."""
     import polars as pl
 
-    from hft.core.orders import INTENT_NEW
-
     if acks is None:
-        from hft.sim.engine import ACK_LOG_DTYPE
-
         acks = np.zeros(0, dtype=ACK_LOG_DTYPE)
     q = acks["queue"]
     a = pl.DataFrame({"order_id": acks["order_id"], "ack_ts": acks["ack_ts"],
@@ -176,7 +175,6 @@ def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, instrument: 
     mid2 = cols["mid2"]
     valid = mid2 > 0
     mid_ticks = np.where(valid, mid2 / 2.0, np.nan)
-    from hft.sim.fees import mark_value, money_factor
 
     money = money_factor(instrument, multiplier)
     # cash + position marked at the mid, in money units; held over samples without a mid
@@ -213,7 +211,6 @@ def parquet_metadata(instrument: Any, multiplier: int) -> dict[str, str]:
 
 def write_tables(folder: Any, out: Any, instrument: Any, multiplier: int) -> dict[str, Any]:
     """Write ``orders``, ``fills``, ``decisions``, ``equity`` Parquet files into `folder`; returns the frames."""
-    from pathlib import Path
 
     frames = readable_frames(out, instrument, multiplier)
     meta = parquet_metadata(instrument, multiplier)

@@ -63,8 +63,18 @@ from typing import Any
 
 import numpy as np
 
+from hft.book.l2 import new_book
 from hft.config.strict import Section, load_yaml
-from hft.core.dtypes import BUY, SELL
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    SELL,
+    empty_events,
+)
 from hft.core.errors import ConfigError, SimError
 from hft.core.orders import (
     ORDER_LIMIT,
@@ -84,7 +94,14 @@ from hft.core.orders import (
     TIF_GTC,
     TIF_IOC,
 )
-from hft.sim.fees import FeeSchedule, bps_to_hundredths
+from hft.gateway import GatewayService
+from hft.sim.engine import EngineConfig, L2MarketVenue
+from hft.sim.engine_nb import NbEngine
+from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
+from hft.sim.fees import INVERSE_UNITS, FeeSchedule, bps_to_hundredths, money_factor
+from hft.sim.gateway_setup import sim_gateway_config
+from hft.sim.latency import constant
+from hft.sim.queue_models import parse_queue_model
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 ACCOUNT = "SIM"
@@ -150,7 +167,6 @@ class Scenario:
     @property
     def money(self) -> int:
         """The money factor of the scenario's fills (`hft.sim.fees.money_factor`)."""
-        from hft.sim.fees import money_factor
 
         return money_factor(self, self.multiplier)
 
@@ -224,9 +240,6 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
-    from hft.sim.exchange_l2 import EXCHANGE_MODES
-    from hft.sim.queue_models import parse_queue_model
-
     root = Section(data, file)
     ins = root.section("instrument")
     symbol = ins.str("symbol", "TEST")
@@ -355,7 +368,6 @@ def _peek_t(raw: Any, file: str, i: int) -> int:
 def scenario_events(sc: Scenario) -> np.ndarray:
     """The scenario's market as canonical events: the initial book as snapshot levels at t = 0 (local 0), then
     its timed events in time order (file order at equal times), each seen locally ``feed`` later."""
-    from hft.core.dtypes import EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, empty_events
 
     kinds = {"depth": EV_LEVEL_SET, "trade": EV_TRADE, "clear": EV_CLEAR}
     rows = [(0, 0, EV_SNAPSHOT_LEVEL, side, p, q) for side, lv in ((BUY, sc.bids), (SELL, sc.asks)) for p, q in lv]
@@ -423,14 +435,6 @@ class ScriptedStrategy(Strategy):
 def build_engine(sc: Scenario, strategy: Strategy) -> Any:
     """The replay engine (`hft.sim.engine_nb.NbEngine`, as `hft replay` runs) set up for the scenario: its L2
     venue, latencies, fees and a permissive gateway (module docstring)."""
-    from hft.book.l2 import new_book
-    from hft.gateway import GatewayService
-    from hft.sim.engine import EngineConfig, L2MarketVenue
-    from hft.sim.engine_nb import NbEngine
-    from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
-    from hft.sim.gateway_setup import sim_gateway_config
-    from hft.sim.latency import constant
-    from hft.sim.queue_models import parse_queue_model
 
     prices = [p for p, _ in sc.bids + sc.asks] + [e.price for e in sc.events if e.kind != "clear"] + \
              [a.price for a in sc.actions if a.price > 0]
@@ -462,7 +466,6 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         r["price_dec"] = sc.px(r["price"]) if r["price"] is not None else None
         r["qty_dec"] = sc.qty(r["qty"]) if r["qty"] is not None else None
         rows.append(r)
-    from hft.sim.fees import INVERSE_UNITS
 
     money_unit = (Decimal(1) / (INVERSE_UNITS * sc.multiplier) if sc.kind == "inverse"
                   else sc.tick_size * sc.lot_size * sc.contract_size / sc.multiplier)

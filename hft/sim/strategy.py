@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from hft.book.l2 import top_n
 from hft.core.errors import SimError
 
 if TYPE_CHECKING:
@@ -228,7 +229,6 @@ class Context:
     def depth(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The best `n` levels per side of the local book (default ``depth_levels``): ``(bids, asks)``, each an
         int64 array ``[k, 2]`` of (price, qty), best first, k <= n."""
-        from hft.book.l2 import top_n
 
         n = self._depth_n if n is None else int(n)
         if n <= 0:

@@ -28,6 +28,8 @@ from typing import Any
 
 from hft.core import plugins
 from hft.core.errors import ConfigError, SimError
+from hft.sim.kernel_api import KernelStrategy
+from hft.sim.strategies import MINIMUM as BUILTIN_MINIMUM
 from hft.sim.strategy import Strategy
 
 ENTRY_POINT_GROUP = "hft.strategies"
@@ -74,7 +76,6 @@ def _is_kernel(obj: Any) -> bool:
 
 def _kernel_class(kernel: Any, key: str) -> type[Strategy]:
     """A bare strategy kernel as a parameterless `KernelStrategy` named `key`."""
-    from hft.sim.kernel_api import KernelStrategy
 
     return type(key, (KernelStrategy,), {"name": key, "nb_kernel": staticmethod(kernel), "DEFAULTS": {},
                                          "__module__": KernelStrategy.__module__})
@@ -115,7 +116,7 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
     merged = {**declared, **params}
     bounds = getattr(rs.cls, "MINIMUM", None)
     if bounds is None and rs.cls.__module__.startswith("hft.sim.strategies."):
-        from hft.sim.strategies import MINIMUM as bounds
+        bounds = BUILTIN_MINIMUM
     for k, v in params.items():
         _check_type(rs.key, k, declared[k], v)
         low = (bounds or {}).get(k)

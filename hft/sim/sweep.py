@@ -28,16 +28,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hft.config.grid import expand_grid, grid_size, parse_grid
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, HftError, SimError
+from hft.core.fileio import atomic_path, atomic_write_text
+from hft.core.ids import sha256_file
 from hft.core.market_data import MarketDataSource
+from hft.core.ray_session import ray_session
 from hft.sim.recording import RunRecorder
+from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+from hft.sim.strategy_loader import declared_params, instantiate, resolve
 
 __all__ = ["RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
 
@@ -69,12 +78,7 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
     """Strictly parse a sweep spec mapping (errors name the file and key) and enumerate its cells; `source`
     expands and groups the data paths into days (`hft.core.market_data.MarketDataSource`; the files on disk:
     `hft.data.sources.FILES`)."""
-    from dataclasses import replace
 
-    from hft.config.grid import expand_grid, grid_size, parse_grid
-    from hft.core.ids import sha256_file
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
-    from hft.sim.strategy_loader import declared_params, instantiate, resolve
 
     root = Section(mapping, file)
     base = Path(file).resolve().parent if file is not None else Path.cwd()
@@ -148,9 +152,7 @@ def run_cell(cell: dict[str, Any], source: MarketDataSource) -> dict[str, Any]:
     return its result row: the cell's keys, ``status``
     (``ok`` | ``error``), the summary figures of `RESULT_COLUMNS` (``error``: the one-line message instead) and
     ``wall_s`` (kept out of the results table)."""
-    from dataclasses import replace
 
-    from hft.sim.replay import load_replay_config, run_replay
 
     row = {k: cell[k] for k in ("cell", "n", "instrument", "day", "data", "strategy", "params")}
     try:
@@ -172,8 +174,6 @@ def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict
         for c in todo:
             on_done(run_cell(c, source))
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn")) as pool:
         for res in pool.map(run_cell, todo, [source] * len(todo)):  # submission order: results recorded in cell order
@@ -182,8 +182,6 @@ def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict
 
 def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
              on_done: Callable[[dict[str, Any]], None], source: MarketDataSource) -> None:
-    from hft.core.ray_session import ray_session
-
     def missing() -> Exception:
         return SimError("sweep --backend ray: expected Ray to be installed", hint="pip install 'hft[ray]'")
 
@@ -203,9 +201,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
     """Run (or resume) `spec` into `out_dir` (module docstring); returns the summary (JSON-safe). `recorder`
     records a row per new finished cell (the store: the module `hft.recorder.sim_runs`; None: nothing);
     `source` opens each cell's data (`hft.core.market_data.MarketDataSource`; the files: `hft.data.sources.FILES`)."""
-    import time
 
-    from hft.core.fileio import atomic_write_text
 
     if backend not in ("local", "ray"):
         raise SimError(f"sweep: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
@@ -257,7 +253,6 @@ def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> Non
     """``results.parquet``: one row per cell in cell order; a ``p_<name>`` column per grid parameter."""
     import polars as pl
 
-    from hft.core.fileio import atomic_path
 
     cols: dict[str, list[Any]] = {k: [] for k in ("n", "cell", "sweep", "instrument", "day", "data", "strategy",
                                                   "params", "status", "error")}

@@ -32,6 +32,8 @@ LAZY_DEPENDENCIES = {
     "zstandard": "optional (zstd-compressed DBN only)",
     "decimal": "hft.data._convert: only the exact-decimal paths of the importers need it",
     "nats": "the NATS client, ~145 ms to import: loaded only when the signal ingress, its bus or a lease runs",
+    "prometheus_client": "~100 ms to import: a replay's gateway never exposes metrics; the service and the "
+                         "metrics views load it when they build their registry",
 }
 
 #: packages whose function-level imports are not yet reviewed (the list only shrinks)

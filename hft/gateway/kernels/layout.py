@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from hft.core.errors import ConfigError
 from hft.core.orders import (
     N_REASONS,
     NO_KEY,
@@ -346,8 +347,6 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
         offs.append(total)
         total += r * c
     if total * 8 > MAX_ARENA_BYTES:  # refused before allocating (a capacity typo would ask for terabytes)
-        from hft.core.errors import ConfigError
-
         raise ConfigError(f"capacity: the gateway arena would take {total * 8 / 2**30:,.1f} GiB; expected at most "
                           f"{MAX_ARENA_BYTES / 2**30:g} GiB", key="capacity",
                           hint="lower capacity.max_working_orders / exposure_max_symbols / dedup.capacity")

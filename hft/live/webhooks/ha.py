@@ -27,7 +27,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hft.bus.lease import LeaderLease
+from hft.core.clock import ManualClock
+from hft.core.errors import HftError
 from hft.gateway.config import GatewayConfig
+from hft.gateway.service import GatewayService
+from hft.live import server as S
+from hft.live.engine import LiveGateway
+from hft.live.recovery import replay_wal
+from hft.live.webhooks.service import SignalService
 
 log = logging.getLogger("hft.live.ha")
 EXIT_LEASE_LOST = 75
@@ -86,10 +94,6 @@ async def _send(send: Any, status: int, body: bytes, headers: list) -> None:
 
 def follow_state(cfg: GatewayConfig, wal_dir: Path) -> dict[str, Any]:
     """Replay the WAL read-only through a fresh gateway: what a takeover would start from."""
-    from hft.core.clock import ManualClock
-    from hft.gateway.service import GatewayService
-    from hft.live.engine import LiveGateway
-    from hft.live.recovery import replay_wal
 
     live = LiveGateway(GatewayService(cfg, clock=ManualClock(0)), None, None)
     rep = replay_wal(live, wal_dir)
@@ -108,10 +112,6 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     """Run one HA process until SIGINT / SIGTERM (module docstring)."""
     from prometheus_client import CollectorRegistry
 
-    from hft.bus.lease import LeaderLease
-    from hft.core.errors import HftError
-    from hft.live import server as S
-    from hft.live.webhooks.service import SignalService
 
     wal_dir = S.wal_dir_of(cfg)
     svc = SignalService(cfg, wal_dir.parent / "signals", embedded=opts.nats_embedded)

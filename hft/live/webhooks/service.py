@@ -6,6 +6,7 @@ API."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -14,6 +15,9 @@ from hft.bus.embedded import EmbeddedNats
 from hft.bus.nats_bus import SignalBus
 from hft.core.errors import ConfigError
 from hft.gateway.config import GatewayConfig
+from hft.live.webhooks.app import WebhookApp
+from hft.live.webhooks.follower import SignalFollower
+from hft.live.webhooks.guard import NonceStore
 
 log = logging.getLogger("hft.signals")
 
@@ -44,11 +48,7 @@ class SignalService:
 
     async def start(self, live: Any, registry: Any) -> None:
         """Start the bus (connecting in the background), the webhook handler and the follower."""
-        import time
 
-        from hft.live.webhooks.app import WebhookApp
-        from hft.live.webhooks.follower import SignalFollower
-        from hft.live.webhooks.guard import NonceStore
 
         f = self.sig.follow
         self.start_bus()

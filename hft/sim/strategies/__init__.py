@@ -16,6 +16,7 @@ MINIMUM: dict[str, int] = {"size": 1, "qty": 1, "slices": 1, "max_position": 0, 
 def make_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:
     """Instantiate the strategy `spec` names (a registered name, ``FILE.py:Class`` or ``module:Class``) with
     `params` (checked against the parameters it declares)."""
+    # lazy: hft.sim.strategy_loader imports this package (the built-ins' MINIMUM bounds)
     from hft.sim.strategy_loader import instantiate, resolve
 
     return instantiate(resolve(spec), params)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from hft.sim.engine_nb.strategy_kernels import run_book_kernel
 from hft.sim.strategy import Context, Strategy
 
 
@@ -40,6 +41,5 @@ class MarketMaker(Strategy):
         # the rule lives in one place, the strategy kernel (`hft.sim.engine_nb.strategy_kernels.mm_on_book`): the
         # numba engine runs it inside its loop, every other caller through `run_book_kernel` (same intents, same
         # order: BUY side first, then SELL)
-        from hft.sim.engine_nb.strategy_kernels import run_book_kernel
 
         run_book_kernel("mm", self.nb_params(), ctx)
