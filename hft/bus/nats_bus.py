@@ -109,8 +109,16 @@ class SignalBus:
                 self._set_error(f"connect: {exc.__class__.__name__}: {exc}")
                 await asyncio.sleep(0.25)
                 continue
-            self._inbox = nc.new_inbox() + "."
-            await nc.subscribe(self._inbox + "*", cb=self._on_ack)  # kept across reconnections by nats-py
+            inbox = nc.new_inbox() + "."
+            try:  # the acks' subscription, kept across reconnections by nats-py
+                await nc.subscribe(inbox + "*", cb=self._on_ack)
+            except Exception as exc:  # lost at once: start over
+                self._set_error(f"subscribe: {exc.__class__.__name__}: {exc}")
+                with contextlib.suppress(Exception):
+                    await nc.close()
+                await asyncio.sleep(0.25)
+                continue
+            self._inbox = inbox
             self.nc = nc
             self.js = nc.jetstream(timeout=self.cfg.publish_timeout_ns / 1e9)
             await self._ready()
