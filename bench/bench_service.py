@@ -16,7 +16,9 @@ connection, a window of 64 .. 1024 intents in flight, refilled by halves (one wr
 latency is from the write of an intent's frame to the read of its answer.
 
 Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp,webhooks]``
-→ ``bench/results/bench_service.json`` (rounds interleave the paths; report medians).
+→ ``bench/results/bench_service.json`` (rounds interleave the paths; report medians). Webhooks before/after in
+one run: ``--paths webhooks --webhook-trees <tree A>,<tree B> --out bench/results/bench_service_webhooks.json``
+(each round runs the server from each tree in turn; the nats-server's CPU per webhook is recorded beside).
 The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
 """
 
