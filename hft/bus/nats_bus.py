@@ -244,11 +244,14 @@ class SignalBus:
                                                    hdr, data)
 
     async def _send(self, frames: bytes) -> None:
-        """Queue `frames` on the connection and wake nats-py's flusher (the tail of ``nc.publish``: nats-py
-        writes what a loop turn queued in one write). While reconnecting nats-py buffers them up to its limit."""
+        """Queue `frames` on the connection and wake nats-py's flusher (the checks and tail of ``nc.publish``,
+        nats-py 2.16's private `_send_command` / `_flush_pending`: nats-py writes what a loop turn queued in one
+        write). While reconnecting nats-py buffers them up to its `pending_size`."""
         nc = self.nc
         if nc.is_closed:
             raise ConnectionError("nats connection closed")
+        if not nc.is_connected and len(frames) + nc.pending_data_size > nc._max_pending_size:
+            raise ConnectionError("nats reconnecting and its buffer is full")  # as nc.publish refuses it
         await nc._send_command(frames)
         if nc._flush_queue is not None and nc._flush_queue.empty():
             await nc._flush_pending()
