@@ -16,7 +16,9 @@ connection, a window of 64 .. 1024 intents in flight, refilled by halves (one wr
 latency is from the write of an intent's frame to the read of its answer.
 
 Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp,webhooks]``
-→ ``bench/results/bench_service.json`` (rounds interleave the paths; report medians).
+→ ``bench/results/bench_service.json`` (rounds interleave the paths; report medians). Webhooks before/after in
+one run: ``--paths webhooks --webhook-trees <tree A>,<tree B> --out bench/results/bench_service_webhooks.json``
+(each round runs the server from each tree in turn; the nats-server's CPU per webhook is recorded beside).
 The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
 """
 
@@ -106,10 +108,10 @@ def presign(path: Path, n: int, start: int) -> None:
             f.write(f"{ts} {nonce} {sign(KEY.encode(), ts, nonce, body.encode())} {body}\n")
 
 
-def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res: dict) -> None:
+def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res: dict, tree: str = "") -> None:
     """Signed webhooks end to end (issue 18): a real nats-server (JetStream, file store) and the server (loopback
     venue, follower off: the ingress, not the trading); each pre-signed request (distinct nonces) is sent once by
-    wrk (one thread, closed loop)."""
+    wrk (one thread, closed loop). `tree`: a source tree to run the server from (PYTHONPATH; A/B in one run)."""
     from hft.bus.embedded import EmbeddedNats, free_port
 
     work = Path(tempfile.mkdtemp(prefix="hft-bench-webhooks-"))
@@ -118,6 +120,8 @@ def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res:
     (work / "bench.lua").write_text(WEBHOOK_LUA + WRK_DONE)
     port = free_port()
     env = {**os.environ, "HFT_HOME": str(work / "home"), "HFT_JWT_SECRET": SECRET, "HFT_BENCH_KEY": KEY}
+    if tree:
+        env["PYTHONPATH"] = tree
     p = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(work / "gateway.yaml"), "--port",
                           str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     try:
@@ -129,11 +133,16 @@ def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res:
             reqs = work / f"reqs-{i}.txt"
             presign(reqs, per_run if i else 5000, base)
             base += per_run
+            n0 = cpu_s(nats.proc.pid)
             r = run_wrk(port, "/webhooks/bench", str(work / "bench.lua"), c, seconds if i else 1, [str(reqs)],
                         p.pid, threads=1)
             if not i:
                 continue
+            if r["requests"]:  # nats-server shares the cores: its CPU per webhook beside the server's
+                r["nats_cpu_us_per_req"] = round((cpu_s(nats.proc.pid) - n0) / r["requests"] * 1e6, 1)
             r.update(path="webhooks", conns=c, round=round_, load=os.getloadavg()[0])
+            if tree:
+                r["tree"] = tree
             if r["requests"] > per_run:
                 r["note"] = "ran past the pre-signed requests: the repeats are 409s (non2xx)"
             res["runs"].append(r)
@@ -287,6 +296,9 @@ def main() -> None:
                     help="of /v3/orders,/orders,tcp,tcp-durable,webhooks (/orders runs fsync interval and batch)")
     ap.add_argument("--webhook-conns", default="16,64", help="webhooks: connections")
     ap.add_argument("--per-run", type=int, default=120_000, help="webhooks: pre-signed requests per run")
+    ap.add_argument("--webhook-trees", default="",
+                    help="webhooks: source trees to run the server from, comma-separated, interleaved per round "
+                         "(A/B in one run; default: the installed package / PYTHONPATH)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "results" / "bench_service.json"))
     args = ap.parse_args()
@@ -308,7 +320,9 @@ def main() -> None:
     try:
         for _round in range(args.rounds):  # rounds interleave the paths (a shared machine's load drifts)
             if "webhooks" in args.paths.split(","):
-                run_webhooks([int(c) for c in args.webhook_conns.split(",")], args.seconds, args.per_run, _round, res)
+                for tree in args.webhook_trees.split(","):
+                    run_webhooks([int(c) for c in args.webhook_conns.split(",")], args.seconds, args.per_run,
+                                 _round, res, tree)
             for path, durable, fsync in paths:
                 home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
                 p, port, tcp_port = start_server(home, fsync)
