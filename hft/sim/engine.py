@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,7 +251,7 @@ class Engine:
         self._order_rows: list[tuple] = []
         self._fill_rows: list[tuple] = []
         self._equity_rows: list[tuple] = []
-        self._side_of: dict[int, int] = {}
+        self._side_of: MutableMapping[int, int] = {}  # NbEngine: built lazily after its run
         self._leg_of: dict[int, int] = {}  # order id -> leg (several instruments; absent: leg 0)
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
         self._ack_rows: np.ndarray | None = None  # the ack log when a numba engine built it from its own rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 
 import numpy as np
 
@@ -146,24 +146,29 @@ def strategy_wakes(strategy: Strategy) -> frozenset[str]:
 
 
 # ======================================================================= Python driver
-# The event matrix of the last finished run, reused by the next run of the same length (a parameter sweep over one
-# stream): a fresh 9 x n int64 matrix is written in full, and on this kind of machine the first touch of its pages
-# (kernel page faults: 144 MB for 2 M events) cost more than the replay itself, and varied 5x between runs.
-_SPARE_MATRIX: list[np.ndarray] = []
+# The big buffers of the last finished run, reused by the next run (a parameter sweep, a benchmark, the days of a
+# many-days run): a fresh array is written in full, and on this kind of machine the first touch of its pages (kernel
+# page faults; 144 MB for the 2 M-event matrix) cost more than the replay itself and varied 5x between runs. By
+# name: "evm" the 9 x n event matrix (taken only at the same shape), "h" / "orows" / "frows" / "order_info" the
+# in-kernel order path's heap and rows (taken when at least as big; contents undefined except
+# "order_info", which is handed back zeroed).
+_SPARE: dict[str, np.ndarray] = {}
 
 
-def _take_matrix(n: int) -> np.ndarray:
-    """A 9 x n int64 matrix for the event columns (contents undefined): the spare one when it fits."""
-    if _SPARE_MATRIX and _SPARE_MATRIX[0].shape == (9, n):
-        return _SPARE_MATRIX.pop()
-    _SPARE_MATRIX.clear()
-    return np.empty((9, n), dtype=np.int64)
+def _take(name: str, shape: tuple[int, int], *, exact: bool = False, zeros: bool = False) -> np.ndarray:
+    """An int64 array of `shape` (rows: at least, unless `exact`): the spare one called `name` when it fits,
+    else a fresh one (`zeros`: zero-filled, else contents undefined)."""
+    a = _SPARE.pop(name, None)
+    if a is not None and a.shape[1:] == shape[1:] and (
+            a.shape[0] == shape[0] or (not exact and a.shape[0] > shape[0])):
+        return a
+    return np.zeros(shape, dtype=np.int64) if zeros else np.empty(shape, dtype=np.int64)
 
 
-def _give_matrix(evm: np.ndarray) -> None:
-    """Keep `evm` (no longer used by its run) as the spare matrix."""
-    _SPARE_MATRIX.clear()
-    _SPARE_MATRIX.append(evm)
+def _give(name: str, a: np.ndarray | None) -> None:
+    """Keep `a` (no longer used by its run, nor by anything the run returned) as the spare called `name`."""
+    if a is not None:
+        _SPARE[name] = a
 
 
 # The loop kernels' numba signatures by the arguments' type key (`_type_key`): resolving them with numba's typeof
@@ -198,6 +203,36 @@ class LazyRecords(Sequence):
 
     def __getitem__(self, i):  # type: ignore[override]
         return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class LazyMap(MutableMapping):
+    """A dict built on first use (the side of every order of a run, by order id: only a Python path after the run
+    reads it)."""
+
+    def __init__(self, build: Callable[[], dict]) -> None:
+        self._build: Callable[[], dict] | None = build
+        self._d: dict = {}
+
+    def _all(self) -> dict:
+        if self._build is not None:
+            self._d = self._build()
+            self._build = None
+        return self._d
+
+    def __getitem__(self, k):  # type: ignore[override]
+        return self._all()[k]
+
+    def __setitem__(self, k, v) -> None:  # type: ignore[override]
+        self._all()[k] = v
+
+    def __delitem__(self, k) -> None:  # type: ignore[override]
+        del self._all()[k]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._all())
 
     def __len__(self) -> int:
         return len(self._all())
@@ -406,7 +441,7 @@ class NbEngine(Engine):
         from hft.sim.engine import FILL_LOG_DTYPE, ORDER_LOG_DTYPE, decision_log
 
         st = self._st
-        drows = self._drows[: int(st[S_ND])]
+        drows = self._drows[: int(st[S_ND])]  # (the lazy records read them: the decision rows are never reused)
         py = self.decisions
         segs = self._fast_segments()
         parts = [decision_log(py[a:b]) if src == "py" else self._kernel_decision_log(drows[a:b])
@@ -428,7 +463,8 @@ class NbEngine(Engine):
         hi = min(int(GK.next_order_id(self.gw.arena)), self._order_info.shape[0])  # every id given so far
         info = self._order_info[:hi]
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
-        self._side_of = dict(zip(ours.tolist(), info[ours, OI_SIDE].tolist(), strict=True))
+        sides = info[ours, OI_SIDE]
+        self._side_of = LazyMap(lambda: dict(zip(ours.tolist(), sides.tolist(), strict=True)))
         if self._acks:  # acks Python delivered before: merged by order id
             acked = ours[info[ours, OI_ACK_TS] != 0]
             self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(),
@@ -436,6 +472,7 @@ class NbEngine(Engine):
         else:  # the ack log itself (what `_output` makes of `_acks`: rows by order id)
             acks = np.zeros(hi, ACK_LOG_DTYPE)
             self._ack_rows = acks[: ack_log_rows(info, OI_SIDE, OI_ACK_TS, OI_QUEUE, hi, acks)]
+        info[:] = 0  # the buffer goes back zeroed (`_take`)
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),
                                                              int(st[S_SEQ]))
         self._fast = False
@@ -513,7 +550,7 @@ class NbEngine(Engine):
         n = len(ev)
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
         # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted)
-        evm = _take_matrix(n)
+        evm = _take("evm", (9, n), exact=True)
         _fill_evm(ev, evm)
         evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
         self._evm = evm
@@ -560,15 +597,17 @@ class NbEngine(Engine):
         self._orders_dirty = True
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
         # that the L2 kernel has one signature
-        self._h = np.zeros((max(2, self._rows0 // 4), H_COLS), dtype=np.int64)
         fast = self._fast_eligible(wakes)
         # on that path, room for a busy strategy (an order row per event: `_room` keeps half of it free, so that
-        # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do
+        # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do.
+        # The last run's buffers are reused (`_take`), except by tests that make them tight on purpose.
         rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
-        self._drows = np.zeros((rows, D_COLS), dtype=np.int64)
-        self._orows = np.zeros((rows, O_COLS), dtype=np.int64)
-        self._frows = np.zeros((rows // 4, F_COLS), dtype=np.int64)
-        self._order_info = np.zeros((rows, OI_COLS), dtype=np.int64)
+        exact = self._tight
+        self._h = _take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
+        self._drows = np.zeros((rows, D_COLS), dtype=np.int64)  # not reused: the lazy decision records read it
+        self._orows = _take("orows", (rows, O_COLS), exact=exact)
+        self._frows = _take("frows", (rows // 4, F_COLS), exact=exact)
+        self._order_info = _take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
         self._dmarks: list[tuple[int, int]] = []
         self._fast = self.used_in_kernel_orders = fast
         if self._fast:
@@ -700,7 +739,10 @@ class NbEngine(Engine):
         self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
         self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
         self._arg_key = self._arg_cache = None
-        _give_matrix(evm)
+        _give("evm", evm)
+        for name in ("h", "orows", "frows", "order_info"):  # nothing returned refers to them
+            _give(name, getattr(self, "_" + name))
+            setattr(self, "_" + name, None)
         return self._output(n, wall, arrays)
 
 

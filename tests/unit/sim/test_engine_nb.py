@@ -493,3 +493,31 @@ def test_l3_in_kernel_order_path_same_on_real_lobster(shared_data: Path):
     outs = _l3_runs([shared_data / "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"],
                     {"size": 10, "max_position": 100}, {})
     assert len(outs[0].orders) > 9000
+
+
+def test_reused_buffers_leave_earlier_runs_intact(day):
+    """The in-kernel order path's buffers go to the next run (`driver._take` / `_give`): a run's outputs, lazy
+    `Decision` records and side map are the same after a second run replays the day with other parameters on them."""
+    import copy
+
+    from hft.data.sources import open_market_data
+
+    md = open_market_data([day])
+
+    def run(engine, params):
+        cfg = ReplayConfig(engine=engine, strategies={"mm": params})
+        eng, mult = build_engine(md, make_strategy("mm", params), "mm", cfg)
+        return eng, eng.run(multiplier=mult)
+
+    ref_eng, ref = run("python", MM_BUSY)
+    eng, first = run("numba", MM_BUSY)
+    assert eng.used_in_kernel_orders
+    kept = copy.deepcopy((first.decisions, first.orders, first.fills, first.acks, first.equity))
+    _, other = run("numba", {**MM_BUSY, "size": 2})  # the same buffers, other orders written into them
+    assert other.run_hash != first.run_hash
+    for a, b in zip(kept, (first.decisions, first.orders, first.fills, first.acks, first.equity), strict=True):
+        assert np.array_equal(a, b)
+    _same(ref, first)  # the lazy records, built only now, read the first run's rows
+    assert dict(eng._side_of) == dict(ref_eng._side_of) and len(ref_eng._side_of) > 100
+    _, again = run("numba", MM_BUSY)
+    _same(ref, again)
