@@ -1,0 +1,85 @@
+"""`hft.live.views.OrderViews`: the live service's order views as columns (what GET /orders/{id} shows)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from hft.core.orders import (
+    DECISION_DTYPE,
+    EXEC_REPORT_DTYPE,
+    REPORT_ACK,
+    REPORT_CANCELED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+)
+from hft.live.views import OrderViews
+
+NAMES = (["ACC1", "ACC2"], ["mm1"], ["AAPL", "MSFT"])
+
+
+def _reports(*rows: tuple[int, int, int, int, int, int]) -> np.ndarray:
+    """(order_id, kind, price, qty, leaves, ts) rows as an EXEC_REPORT_DTYPE array."""
+    out = np.zeros(len(rows), EXEC_REPORT_DTYPE)
+    for i, (oid, kind, price, qty, leaves, ts) in enumerate(rows):
+        out[i]["order_id"], out[i]["kind"], out[i]["price"], out[i]["qty"] = oid, kind, price, qty
+        out[i]["leaves"], out[i]["ts"] = leaves, ts
+    return out
+
+
+def _accepted(oids: list[int], account: int = 0, symbol: int = 0) -> np.ndarray:
+    dec = np.zeros(len(oids), DECISION_DTYPE)
+    dec["order_id"] = oids
+    dec["account"] = account
+    dec["symbol"] = symbol
+    dec["side"] = 1
+    dec["price"] = 9990
+    dec["qty"] = 10
+    dec["ts"] = 5
+    return dec
+
+
+def test_views_follow_their_reports_in_order() -> None:
+    v = OrderViews(NAMES, capacity=2)  # grows past its first capacity
+    v.add_many(_accepted([1, 2, 3]), ["a", "b", "c"])
+    v.add(4, "d", 1, 0, 1, -1, 10010, 7, 6)
+    assert len(v) == 4
+    fills = v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 7), (1, REPORT_PARTIAL_FILL, 9990, 4, 6, 8),
+                                     (2, REPORT_ACK, 0, 0, 10, 9), (1, REPORT_FILL, 9989, 6, 0, 10),
+                                     (99, REPORT_ACK, 0, 0, 1, 11), (3, REPORT_CANCELED, 0, 0, 0, 12)))
+    assert fills.tolist() == [1, 3]  # the rows of the array that filled a viewed order
+    one = v.get(1)
+    assert (one.status, one.filled, one.leaves, one.client_order_id, one.account, one.symbol) == (
+        "filled", 10, 0, "a", "ACC1", "AAPL")
+    assert one.fills == [{"price": 9990, "qty": 4, "ts": 8}, {"price": 9989, "qty": 6, "ts": 10}]
+    assert v.get(2).status == "working" and v.get(2).body()["leaves"] == 10
+    assert v.get(3).status == "canceled"
+    four = v.get(4)
+    assert (four.account, four.symbol, four.side, four.status, four.body()["leaves"]) == ("ACC2", "MSFT", -1,
+                                                                                         "accepted", 7)
+    assert v.get(5) is None and v.get(99) is None and v.get(0) is None
+    assert (v.applied(1), v.applied(2), v.applied(4), v.applied(99)) == (3, 1, 0, 1)
+
+
+def test_cancel_pending_only_for_open_orders() -> None:
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1, 2]), ["a", "b"])
+    v.apply_reports(_reports((2, REPORT_FILL, 9990, 10, 0, 1)))
+    v.cancel_pending(1)
+    v.cancel_pending(2)
+    v.cancel_pending(7)  # no view: nothing
+    assert (v.get(1).status, v.get(2).status) == ("cancel_pending", "filled")
+    v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 2)))  # an ack keeps cancel_pending
+    assert v.get(1).status == "cancel_pending"
+
+
+def test_a_pickled_copy_restores_into_fresh_views() -> None:
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1, 2, 3], account=1), ["a", "b", "c"])
+    v.apply_reports(_reports((2, REPORT_FILL, 9990, 10, 0, 1), (1000, REPORT_ACK, 0, 0, 1, 2)))
+    fresh = OrderViews(NAMES)
+    fresh.restore(pickle.loads(pickle.dumps(v)))
+    assert len(fresh) == 3
+    assert fresh.get(2).body() == v.get(2).body() and fresh.get(2).account == "ACC2"
+    assert fresh.applied(1000) == 1
