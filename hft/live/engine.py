@@ -131,7 +131,8 @@ class LiveGateway:
         self.channel = LocalIntentChannel(cfg.channel_capacity, on_full=self._on_full)
         gw.channel = self.channel
         self.pressure = PressureControl(cfg.ingress, cfg.channel_capacity, self._ingress_kill, self._ingress_recover)
-        self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names))  # GET /orders/{id}
+        self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names),  # GET /orders/{id}
+                                 retention=cfg.server.order_view_retention)
         self.by_client: dict[tuple[str, str], int] = {}
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
@@ -425,6 +426,8 @@ class LiveGateway:
             out, self.outbox = self.outbox, []
             self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+        for key in self.orders.prune():  # views past the retention (server.order_view_retention)
+            self.by_client.pop(key, None)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
         return True
@@ -596,19 +599,17 @@ class LiveGateway:
     def _view_reports(self, rep: np.ndarray, exch_ts: np.ndarray) -> None:
         """The order views follow the applied reports (`OrderViews.apply_reports`); the fills of viewed orders
         become the step's ``sim.fills`` rows."""
-        sel = self.orders.apply_reports(rep)
+        sel, cols = self.orders.apply_reports(rep)
         if not len(sel):
             return
         f = rep[sel]
-        oid = f["order_id"]
         arr = np.empty(len(sel), _FILL_DTYPE)
-        for c in ("ts", "price", "qty", "leaves", "fee", "kind"):
+        for c in ("ts", "order_id", "price", "qty", "leaves", "fee", "kind"):
             arr[c] = f[c]
-        arr["order_id"] = oid
         arr["fill_id"] = np.arange(self.n_fills + 1, self.n_fills + 1 + len(sel))
         self.n_fills += len(sel)
-        for c in ("account", "strategy", "symbol", "side"):
-            arr[c] = self.orders.column(oid, c)
+        for i, c in enumerate(("account", "strategy", "symbol", "side")):
+            arr[c] = cols[:, i]
         arr["exch_ts"] = exch_ts[sel]
         self._fills.append(arr)
 

@@ -24,6 +24,8 @@ ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING 
 STATUS_NAMES = ("accepted", "working", "partially_filled", "filled", "canceled", "rejected", "expired",
                 "cancel_pending")
 _OPEN = (ACCEPTED, WORKING, PARTIAL)  # a cancel accepted for these makes the view cancel_pending
+_LIVE = np.array([*_OPEN, CANCEL_PENDING])  # not terminal: kept by `OrderViews.prune` however old
+ALL_APPLIED = 1 << 62  # `OrderViews.applied` of a pruned order: every report the venue sent it
 # columns of OrderViews.rows (int64)
 _HAS, _STATUS, _FILLED, _LEAVES, _APPLIED, _HEAD, _TAIL, _ACCT, _STRAT, _SYM, _SIDE, _PRICE, _QTY, _TS = range(14)
 _N_COLS = 14
@@ -55,28 +57,37 @@ class OrderView:
 
 
 @njit(cache=True, nogil=True)
-def _apply(rows: np.ndarray, oid: np.ndarray, kind: np.ndarray, price: np.ndarray, qty: np.ndarray,
-           leaves: np.ndarray, ts: np.ndarray, base: int, n_fill: int, fills: np.ndarray,
-           out_fill: np.ndarray, out_far: np.ndarray) -> tuple[int, int, int]:
-    """Apply reports in order to the view columns `rows` (int64, one row per order id - base: HAS, STATUS,
-    FILLED, LEAVES, APPLIED, HEAD, TAIL) and the fill log `fills` (PRICE, QTY, TS, NEXT). Writes the indices of
-    the reports that are fills of a viewed order into `out_fill`, of those whose order id is outside the columns
-    into `out_far`. Returns (fills logged, far reports, fill log length)."""
+def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
+           price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, n_fill: int,
+           fills: np.ndarray, out_fill: np.ndarray, out_cols: np.ndarray, out_far: np.ndarray) -> tuple[int, int, int]:
+    """Apply reports in order to the view columns `rows` (int64, one row per order id - base) or, for an order
+    id below `base`, to its row of `old_rows` (the open views kept by `OrderViews.prune`, ids `old_oids`), and
+    the fill log `fills` (PRICE, QTY, TS, NEXT, OWNER). Writes the indices of the reports that are fills of a
+    viewed order into `out_fill` (with their view's account, strategy, symbol, side into `out_cols`), of those
+    whose order id has no row into `out_far`. Returns (fills logged, far reports, fill log length)."""
     nf = 0
     nx = 0
     for i in range(oid.shape[0]):
         o = oid[i] - base
-        if o < 0 or o >= rows.shape[0]:
-            out_far[nx] = i
-            nx += 1
-            continue
-        r = rows[o]
+        if 0 <= o < rows.shape[0]:
+            r = rows[o]
+        else:
+            j = np.searchsorted(old_oids, oid[i]) if o < 0 else old_oids.shape[0]
+            if j >= old_oids.shape[0] or old_oids[j] != oid[i]:
+                out_far[nx] = i
+                nx += 1
+                continue
+            r = old_rows[j]
         r[_APPLIED] += 1
         if r[_HAS] == 0:
             continue
         k = kind[i]
         if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
             out_fill[nf] = i
+            out_cols[nf, 0] = r[_ACCT]
+            out_cols[nf, 1] = r[_STRAT]
+            out_cols[nf, 2] = r[_SYM]
+            out_cols[nf, 3] = r[_SIDE]
             nf += 1
             r[_FILLED] += qty[i]
             f = fills[n_fill]
@@ -84,6 +95,7 @@ def _apply(rows: np.ndarray, oid: np.ndarray, kind: np.ndarray, price: np.ndarra
             f[1] = qty[i]
             f[2] = ts[i]
             f[3] = -1
+            f[4] = oid[i]
             if r[_TAIL] >= 0:
                 fills[r[_TAIL], 3] = n_fill
             else:
@@ -111,19 +123,36 @@ def _apply(rows: np.ndarray, oid: np.ndarray, kind: np.ndarray, price: np.ndarra
 class OrderViews:
     """The order views of a `LiveGateway`, column-wise (see the module doc). Names are passed in as the
     registry's tables (``names = (accounts, strategies, symbols)``, the gateway's own lists: not pickled) for
-    the views it materialises."""
+    the views it materialises.
 
-    def __init__(self, names: tuple[list[str], list[str], list[str]], capacity: int = 1024) -> None:
+    Retention (`retention` > 0): `prune` keeps the views of the `retention` most recent order ids and of every
+    older order still open (accepted, working, partially filled, cancel pending); an older terminal order's view
+    is dropped (`pruned` says so: GET answers 404 with that reason) and counts as having had every report of the
+    venue applied (`ALL_APPLIED`: it was terminal, so the WAL held them all)."""
+
+    def __init__(self, names: tuple[list[str], list[str], list[str]], capacity: int = 1024,
+                 retention: int = 0) -> None:
         self.names = names
+        self.retention = retention
         self.base = 1  # order id of row 0
-        self.rows = np.zeros((capacity, _N_COLS), np.int64)
-        self.rows[:, _HEAD:_TAIL + 1] = -1
-        self.rows[:, _LEAVES] = -1
+        self.top = 0  # highest order id with a view
+        self.rows = self._blank(capacity)
         self.coids: list[str | None] = [None] * capacity
-        self.fills = np.zeros((capacity, 4), np.int64)
+        self.old_oids = np.empty(0, np.int64)  # open views older than the retention, ascending ids
+        self.old_rows = self._blank(0)
+        self.old_coids: list[str | None] = []
+        self.fills = np.zeros((capacity, 5), np.int64)  # PRICE, QTY, TS, NEXT, OWNER
         self.n_fill = 0  # fill log length
         self.n = 0  # views held
-        self.far: dict[int, int] = {}  # reports applied to order ids outside the columns
+        self.far: dict[int, int] = {}  # reports applied to order ids without a row
+        self.n_pruned = 0
+
+    @staticmethod
+    def _blank(n: int) -> np.ndarray:
+        rows = np.zeros((n, _N_COLS), np.int64)
+        rows[:, _HEAD:_TAIL + 1] = -1
+        rows[:, _LEAVES] = -1
+        return rows
 
     def __len__(self) -> int:
         return self.n
@@ -132,10 +161,10 @@ class OrderViews:
         return {k: v for k, v in self.__dict__.items() if k != "names"}
 
     def restore(self, other: OrderViews) -> None:
-        """Take over the views of `other` (a snapshot's), keeping this one's name tables."""
-        names = self.names
+        """Take over the views of `other` (a snapshot's), keeping this one's name tables and retention."""
+        names, retention = self.names, self.retention
         self.__dict__.update(other.__dict__)
-        self.names = names
+        self.names, self.retention = names, retention
 
     # ------------------------------------------------------------------ growth
     def _fit(self, oid_max: int) -> None:
@@ -145,9 +174,7 @@ class OrderViews:
             return
         while cap < need:
             cap *= 2
-        rows = np.zeros((cap, _N_COLS), np.int64)
-        rows[:, _HEAD:_TAIL + 1] = -1
-        rows[:, _LEAVES] = -1
+        rows = self._blank(cap)
         rows[:len(self.rows)] = self.rows
         self.rows = rows
         self.coids.extend([None] * (cap - len(self.coids)))
@@ -158,9 +185,20 @@ class OrderViews:
             return
         while cap < self.n_fill + extra:
             cap *= 2
-        fills = np.zeros((cap, 4), np.int64)
+        fills = np.zeros((cap, 5), np.int64)
         fills[:self.n_fill] = self.fills[:self.n_fill]
         self.fills = fills
+
+    def _row(self, oid: int) -> tuple[np.ndarray, list[str | None], int] | None:
+        """(the rows holding `oid`'s view, their client order ids, its index there), or None: no row."""
+        o = oid - self.base
+        if 0 <= o < len(self.rows):
+            return self.rows, self.coids, o
+        if o < 0 and len(self.old_oids):
+            j = int(np.searchsorted(self.old_oids, oid))
+            if j < len(self.old_oids) and self.old_oids[j] == oid:
+                return self.old_rows, self.old_coids, j
+        return None
 
     # ------------------------------------------------------------------ writes
     def add(self, oid: int, coid: str, acct: int, strat: int, sym: int, side: int, price: int, qty: int,
@@ -177,6 +215,7 @@ class OrderViews:
         r[_STATUS] = ACCEPTED
         r[_ACCT], r[_STRAT], r[_SYM], r[_SIDE], r[_PRICE], r[_QTY], r[_TS] = acct, strat, sym, side, price, qty, ts
         self.coids[o] = coid
+        self.top = max(self.top, oid)
 
     def add_many(self, dec: np.ndarray, coids: list[str]) -> None:
         """The views of accepted new orders: DECISION_DTYPE rows (order_id ascending, each new) and their
@@ -206,61 +245,117 @@ class OrderViews:
             cs = self.coids
             for i, c in zip(o.tolist(), coids, strict=True):
                 cs[i] = c
+        self.top = max(self.top, int(oid.max()))
 
     def cancel_pending(self, oid: int) -> None:
         """An accepted cancel of `oid`: its view, while open, becomes cancel_pending."""
-        o = oid - self.base
-        if 0 <= o < len(self.rows) and self.rows[o, _HAS] and self.rows[o, _STATUS] in _OPEN:
-            self.rows[o, _STATUS] = CANCEL_PENDING
+        at = self._row(oid)
+        if at is not None:
+            r = at[0][at[2]]
+            if r[_HAS] and r[_STATUS] in _OPEN:
+                r[_STATUS] = CANCEL_PENDING
 
-    def apply_reports(self, rep: np.ndarray) -> np.ndarray:
+    def apply_reports(self, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply an EXEC_REPORT_DTYPE array in order (status, filled, leaves, fills, reports applied); returns the
-        indices of its rows that are fills of a viewed order."""
+        indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
+        (registry indices; an n x 4 array)."""
         n = len(rep)
         oid = np.ascontiguousarray(rep["order_id"], np.int64)
         self._fit_fills(n)
         out_fill = np.empty(n, np.int64)
+        out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
-        nf, nx, self.n_fill = _apply(self.rows, oid, np.ascontiguousarray(rep["kind"], np.int64),
+        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid,
+                                     np.ascontiguousarray(rep["kind"], np.int64),
                                      np.ascontiguousarray(rep["price"], np.int64),
                                      np.ascontiguousarray(rep["qty"], np.int64),
                                      np.ascontiguousarray(rep["leaves"], np.int64),
                                      np.ascontiguousarray(rep["ts"], np.int64), self.base, self.n_fill, self.fills,
-                                     out_fill, out_far)
+                                     out_fill, out_cols, out_far)
         far = self.far
         for x in oid[out_far[:nx]].tolist():
             far[x] = far.get(x, 0) + 1
-        return out_fill[:nf]
+        return out_fill[:nf], out_cols[:nf]
+
+    def prune(self) -> list[tuple[str, str]]:
+        """With a retention, once the views span twice it: drop the terminal ones older than the `retention`
+        most recent order ids (open ones move aside, kept). Returns the (account, client order id) of the views
+        dropped (the caller's client-id index forgets them)."""
+        if not self.retention or self.top - self.base + 1 <= 2 * self.retention:
+            return []
+        k = self.top + 1 - self.retention - self.base  # rows leaving the dense block
+        front = self.rows[:k]
+        live = (front[:, _HAS] == 1) & np.isin(front[:, _STATUS], _LIVE)
+        dead = (front[:, _HAS] == 1) & ~live
+        old_live = np.isin(self.old_rows[:, _STATUS], _LIVE)  # moved aside earlier: terminal since?
+        an = self.names[0]
+        dropped = [(an[a], c) for a, c in zip(front[dead, _ACCT].tolist(), [self.coids[i] for i in
+                                                                            np.flatnonzero(dead).tolist()],
+                                              strict=True) if c]
+        gone = np.flatnonzero(~old_live).tolist()
+        dropped += [(an[int(self.old_rows[j, _ACCT])], self.old_coids[j]) for j in gone if self.old_coids[j]]
+        keep_idx = np.flatnonzero(live)
+        self.old_oids = np.concatenate([self.old_oids[old_live], self.base + keep_idx])
+        self.old_rows = np.concatenate([self.old_rows[old_live], front[live]])
+        self.old_coids = [c for c, x in zip(self.old_coids, old_live.tolist(), strict=True) if x] + [
+            self.coids[i] for i in keep_idx.tolist()]
+        rows = self._blank(len(self.rows))
+        rows[:len(self.rows) - k] = self.rows[k:]
+        self.rows = rows
+        self.coids = self.coids[k:] + [None] * k
+        self.base += k
+        n_dead = int(dead.sum()) + len(gone)
+        self.n -= n_dead
+        self.n_pruned += n_dead
+        self._compact_fills()
+        return dropped
+
+    def _compact_fills(self) -> None:
+        """Drop the fills of views no longer held from the fill log (links renumbered)."""
+        f = self.fills[:self.n_fill]
+        owner = f[:, 4]
+        keep = (owner >= self.base) | np.isin(owner, self.old_oids)
+        new_at = np.cumsum(keep) - 1
+        kept = f[keep]
+        kept[:, 3] = np.where(kept[:, 3] >= 0, new_at[kept[:, 3]], -1)
+        self.fills[:len(kept)] = kept
+        self.n_fill = len(kept)
+        for rows in (self.rows, self.old_rows):
+            for c in (_HEAD, _TAIL):
+                col = rows[:, c]
+                rows[:, c] = np.where(col >= 0, new_at[np.maximum(col, 0)], -1)
 
     # ------------------------------------------------------------------ reads
-    def column(self, oids: np.ndarray, col: str) -> np.ndarray:
-        """A column (``account``, ``strategy``, ``symbol``, ``side``) of viewed orders."""
-        return self.rows[oids - self.base, {"account": _ACCT, "strategy": _STRAT, "symbol": _SYM,
-                                            "side": _SIDE}[col]]
+    def pruned(self, oid: int) -> bool:
+        """Whether `oid` had a view that `prune` dropped (an order id below the retained ones, not open)."""
+        return 0 < oid < self.base and self._row(oid) is None
 
     def applied(self, oid: int) -> int:
-        """How many of the venue's reports for `oid` were applied."""
-        o = oid - self.base
-        here = int(self.rows[o, _APPLIED]) if 0 <= o < len(self.rows) else 0
+        """How many of the venue's reports for `oid` were applied (`ALL_APPLIED` for a pruned order)."""
+        at = self._row(oid)
+        if at is None and 0 < oid < self.base:
+            return ALL_APPLIED
+        here = int(at[0][at[2], _APPLIED]) if at is not None else 0
         return here + self.far.get(oid, 0)  # an id beyond the columns then may have been covered since
 
     def client_order_id(self, oid: int) -> str | None:
-        o = oid - self.base
-        if 0 <= o < len(self.rows) and self.rows[o, _HAS]:
-            return self.coids[o]
+        at = self._row(oid)
+        if at is not None and at[0][at[2], _HAS]:
+            return at[1][at[2]]
         return None
 
     def get(self, oid: int) -> OrderView | None:
         """The view of `oid` as an `OrderView` (None: no view)."""
-        o = oid - self.base
-        if not (0 <= o < len(self.rows)) or not self.rows[o, _HAS]:
+        at = self._row(oid)
+        if at is None or not at[0][at[2], _HAS]:
             return None
-        (_has, status, filled, leaves, _ap, head, _tl, a, t, y, side, price, qty, ts) = self.rows[o].tolist()
+        rows, coids, o = at
+        (_has, status, filled, leaves, _ap, head, _tl, a, t, y, side, price, qty, ts) = rows[o].tolist()
         fills = []
         f = head
         while f >= 0:
-            p, q, fts, f = self.fills[f].tolist()
+            p, q, fts, f, _owner = self.fills[f].tolist()
             fills.append({"price": p, "qty": q, "ts": fts})
         names = self.names
-        return OrderView(oid, self.coids[o] or "", names[0][a], names[1][t], names[2][y], side, price, qty, ts,
+        return OrderView(oid, coids[o] or "", names[0][a], names[1][t], names[2][y], side, price, qty, ts,
                          STATUS_NAMES[status], filled, leaves, fills)
