@@ -58,6 +58,10 @@ _FILLED_LITS = re.split(rb"%[ds]", _FILLED)  # the literal text around its 15 sl
 # ("s", name column: 0 account, 1 strategy, 2 symbol)
 _FILLED_SLOTS = (("i", 0), ("i", 1), ("s", 0), ("s", 1), ("s", 2), ("i", 2), ("i", 3), ("i", 4), ("i", 1), ("i", 5),
                  ("i", 4), ("i", 1), ("i", 6), ("i", 3), ("i", 4))
+_LITS = np.frombuffer(b"".join(_FILLED_LITS), np.uint8)
+_LIT_AT = np.cumsum([0] + [len(x) for x in _FILLED_LITS]).astype(np.int64)
+_KIND = np.array([0 if k == "i" else 1 for k, _ in _FILLED_SLOTS], np.int64)
+_COL = np.array([c for _, c in _FILLED_SLOTS], np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -117,6 +121,8 @@ class LoopbackVenue:
         self._log: list[np.ndarray] = []  # every report sent, EXEC_REPORT_DTYPE chunks in order
         self._orders: dict[int, tuple] = {}  # see _A .. _OPEN
         self._json: dict[str, bytes] = {}  # names as JSON strings
+        self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
+        self._names_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.duplicates = 0
         self.sent = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,29 +208,26 @@ class LoopbackVenue:
                       symbols: Sequence[str]) -> bytes:
         """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call."""
         n = len(cmds)
-        js = self._json
-        encs: list[bytes] = []
+        sizes = (len(accounts), len(strategies), len(symbols))
+        if self._names_at != sizes:  # the registries only grow: their JSON strings as one table, once per size
+            js = self._json
+            encs = [js.get(x) or js.setdefault(x, _encode(x)) for t in (accounts, strategies, symbols) for x in t]
+            tlen = np.fromiter(map(len, encs), np.int64, len(encs))
+            self._names_table = (np.cumsum(tlen) - tlen, tlen, np.frombuffer(b"".join(encs), np.uint8))
+            self._names_at = sizes
+        tstart, tlen, tblob = self._names_table
         codes = np.empty((3, n), np.int64)
-        for c, (f, table) in enumerate((("account", accounts), ("strategy", strategies), ("symbol", symbols))):
-            col = cmds[f].astype(np.int64)
-            used, inv = np.unique(col, return_inverse=True)
-            codes[c] = inv.reshape(-1) + len(encs)
-            for i in used.tolist():
-                b = js.get(table[i])
-                if b is None:
-                    b = js[table[i]] = _encode(table[i])
-                encs.append(b)
+        codes[0] = cmds["account"]
+        codes[1] = cmds["strategy"] + sizes[0]
+        codes[2] = cmds["symbol"] + sizes[0] + sizes[1]
+        if n and (codes.min() < 0 or int(codes[0].max()) >= sizes[0] or int(codes[1].max()) >= sum(sizes[:2])
+                  or int(codes[2].max()) >= sum(sizes)):
+            raise IndexError("loopback venue: a command names an account, strategy or symbol the registry lacks")
         ints = np.empty((7, n), np.int64)
         ints[0], ints[5], ints[6] = CMD_NEW, REPORT_ACK, REPORT_FILL
         ints[1], ints[2], ints[3], ints[4] = cmds["order_id"], cmds["side"], cmds["price"], cmds["qty"]
-        tlen = np.fromiter(map(len, encs), np.int64, len(encs))
-        lits = b"".join(_FILLED_LITS)
-        lit_at = np.cumsum([0] + [len(x) for x in _FILLED_LITS])
-        cap = n * (len(lits) + 12 * 21 + 3 * int(tlen.max()))
-        kind = np.array([0 if k == "i" else 1 for k, _ in _FILLED_SLOTS], np.int64)
-        col = np.array([c for _, c in _FILLED_SLOTS], np.int64)
-        return _lines(np.frombuffer(lits, np.uint8), lit_at, kind, col, ints, codes, np.cumsum(tlen) - tlen, tlen,
-                      np.frombuffer(b"".join(encs), np.uint8), n, cap).tobytes()
+        cap = n * (len(_LITS) + 12 * 21 + 3 * int(tlen.max()))
+        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap).tobytes()
 
     def _delivered(self, reps: np.ndarray | None) -> np.ndarray:
         if self.loop is None or reps is None:
