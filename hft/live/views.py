@@ -158,13 +158,25 @@ class OrderViews:
         return self.n
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "names"}
+        """What a snapshot pickles: the columns up to the newest view and the fill log's used part (no names)."""
+        st = {k: v for k, v in self.__dict__.items() if k != "names"}
+        applied = np.flatnonzero(self.rows[:, _APPLIED])  # ids past the newest view may have reports (internal)
+        used = max(0, self.top - self.base + 1, int(applied[-1]) + 1 if len(applied) else 0)
+        st["rows"], st["coids"], st["fills"] = self.rows[:used], self.coids[:used], self.fills[:self.n_fill]
+        return st
 
     def restore(self, other: OrderViews) -> None:
         """Take over the views of `other` (a snapshot's), keeping this one's name tables and retention."""
         names, retention = self.names, self.retention
         self.__dict__.update(other.__dict__)
         self.names, self.retention = names, retention
+        used, rows = len(self.rows), self.rows  # trimmed by __getstate__: room again
+        self.rows = self._blank(max(1024, 2 * used))
+        self.rows[:used] = rows
+        self.coids = list(self.coids) + [None] * (len(self.rows) - used)
+        fills = self.fills
+        self.fills = np.zeros((max(1024, 2 * len(fills)), 5), np.int64)
+        self.fills[:len(fills)] = fills
 
     # ------------------------------------------------------------------ growth
     def _fit(self, oid_max: int) -> None:

@@ -78,12 +78,18 @@ def test_cancel_pending_only_for_open_orders() -> None:
 def test_a_pickled_copy_restores_into_fresh_views() -> None:
     v = OrderViews(NAMES)
     v.add_many(_accepted([1, 2, 3], account=1), ["a", "b", "c"])
-    v.apply_reports(_reports((2, REPORT_FILL, 9990, 10, 0, 1), (1000, REPORT_ACK, 0, 0, 1, 2)))
+    v.apply_reports(_reports((2, REPORT_FILL, 9990, 10, 0, 1), (5000, REPORT_ACK, 0, 0, 1, 2)))
+    assert len(pickle.dumps(v)) < 3000  # the used rows only, not the capacity of the columns (1024 rows)
+    v.apply_reports(_reports((900, REPORT_ACK, 0, 0, 1, 3)))  # an id without a view, inside the columns
+    blob = pickle.dumps(v)
     fresh = OrderViews(NAMES)
-    fresh.restore(pickle.loads(pickle.dumps(v)))
+    fresh.restore(pickle.loads(blob))
     assert len(fresh) == 3
     assert fresh.get(2).body() == v.get(2).body() and fresh.get(2).account == "ACC2"
-    assert fresh.applied(1000) == 1
+    assert fresh.applied(5000) == 1 and fresh.applied(900) == 1  # no views, yet counted (internal orders)
+    fresh.add_many(_accepted([4]), ["d"])  # and it goes on
+    fresh.apply_reports(_reports((4, REPORT_FILL, 9990, 10, 0, 3), (2, REPORT_ACK, 0, 0, 0, 4)))
+    assert fresh.get(4).status == "filled" and fresh.get(2).fills == v.get(2).fills and fresh.applied(2) == 2
 
 
 def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
