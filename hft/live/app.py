@@ -188,7 +188,12 @@ class OrderApp:
 
     def _get(self, scope: dict, oid: int) -> tuple[int, bytes, list]:
         g = self._grant(scope)
-        v = self.live.orders.get(oid)
+        views = self.live.orders
+        v = views.get(oid)
+        if v is None and views.pruned(oid):
+            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": (
+                f"order {oid} is older than the {views.retention} most recent orders and no longer open: its view "
+                "was dropped (server.order_view_retention); the WAL and the audit store keep its record")})
         if v is None or not g.allows(v.account, v.strategy):
             raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
         return 200, O.encode(v.body()), _JSON

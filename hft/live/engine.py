@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -35,12 +35,6 @@ from hft.core.orders import (
     INTENT_NEW,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
-    REPORT_CANCELED,
-    REPORT_EXPIRED,
-    REPORT_FILL,
-    REPORT_KIND_NAMES,
-    REPORT_PARTIAL_FILL,
-    REPORT_REJECTED,
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
@@ -49,7 +43,7 @@ from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
-from hft.live.orders import SIDE_NAMES
+from hft.live.views import OrderViews
 from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.wal_first import WALFirstWriter
 
@@ -58,12 +52,9 @@ log = logging.getLogger("hft.live")
 JOURNAL = "sim.orders"  # reports, marks and controls of the live service (source column says which)
 FILLS = "sim.fills"
 RUN_ID = "live"
-_TERMINAL = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
 _encode_json = msgspec.json.Encoder().encode
-_STATUS = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled",
-           **{k: REPORT_KIND_NAMES.get(k, str(k)) for k in _TERMINAL if k != REPORT_FILL}}
 _REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
-# the sim.fills columns the writer fills per fill (symbol_name joins per row)
+# the sim.fills columns (symbol_name joins as codes into the symbol table)
 _FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
                         ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
                         ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
@@ -103,31 +94,6 @@ class PendingBatch:
     answer: Callable[[np.ndarray | None], None]  # their DECISION_DTYPE rows, or None: the WAL refused them
 
 
-@dataclass
-class OrderView:
-    """What `GET /orders/{id}` shows: the accepted order and what its reports said."""
-
-    order_id: int
-    client_order_id: str
-    account: str
-    strategy: str
-    symbol: str
-    side: int
-    price: int
-    qty: int
-    ts: int
-    status: str = "accepted"
-    filled: int = 0
-    leaves: int = -1
-    fills: list[dict[str, int]] = field(default_factory=list)
-
-    def body(self) -> dict[str, Any]:
-        return {"order_id": self.order_id, "client_order_id": self.client_order_id, "account": self.account,
-                "strategy": self.strategy, "symbol": self.symbol, "side": SIDE_NAMES.get(self.side, self.side),
-                "price": self.price, "qty": self.qty, "ts": self.ts, "status": self.status, "filled": self.filled,
-                "leaves": self.qty - self.filled if self.leaves < 0 else self.leaves, "fills": self.fills}
-
-
 class LiveGateway:
     """The service's state machine around one `GatewayService`.
 
@@ -154,7 +120,7 @@ class LiveGateway:
         self._details: list[str] = []
         self._transitions: list[PolicyTransition] = []
         self._journal: list[dict[str, Any]] = []
-        self._fills: list[dict[str, Any]] = []
+        self._fills: list[np.ndarray] = []  # _FILL_DTYPE arrays
         self._inbox: list[ExecutionReport] = []
         self._drain_scheduled = False
         self.n_fills = 0
@@ -165,9 +131,9 @@ class LiveGateway:
         self.channel = LocalIntentChannel(cfg.channel_capacity, on_full=self._on_full)
         gw.channel = self.channel
         self.pressure = PressureControl(cfg.ingress, cfg.channel_capacity, self._ingress_kill, self._ingress_recover)
-        self.orders: dict[int, OrderView] = {}
+        self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names),  # GET /orders/{id}
+                                 retention=cfg.server.order_view_retention)
         self.by_client: dict[tuple[str, str], int] = {}
-        self.reports_applied: dict[int, int] = {}
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
         self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
@@ -367,7 +333,7 @@ class LiveGateway:
             d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
             coid = p.client_order_id
             if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
-                orders[r[4]] = OrderView(r[4], coid, pl[3], pl[4], pl[5], r[13], r[6], r[7], r[1])
+                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])
                 if coid:
                     by_client[(pl[3], coid)] = r[4]
                 details.append(_details(coid))
@@ -383,20 +349,14 @@ class LiveGateway:
         sel = np.flatnonzero((out["accepted"] != 0) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW))
         det = ["{}"] * len(out)
         if len(sel):
-            gw = self.gw
-            an, tn, yn = gw._acct_names, gw._strat_names, gw._sym_names
-            orders = self.orders
-            by_client = self.by_client
             acc = out[sel]
-            for idx, oid, a, t, y, side, price, qty, ts in zip(
-                    sel.tolist(), acc["order_id"].tolist(), acc["account"].tolist(), acc["strategy"].tolist(),
-                    acc["symbol"].tolist(), acc["side"].tolist(), acc["price"].tolist(), acc["qty"].tolist(),
-                    acc["ts"].tolist(), strict=True):
-                coid = client_order_ids[idx]
-                account = an[a]
-                orders[oid] = OrderView(oid, coid, account, tn[t], yn[y], side, price, qty, ts)
-                if coid:
-                    by_client[(account, coid)] = oid
+            coids = [client_order_ids[i] for i in sel.tolist()] if len(sel) < len(out) else client_order_ids
+            self.orders.add_many(acc, coids)
+            an = self.gw._acct_names
+            a = acc["account"]
+            accts = [an[int(a[0])]] * len(a) if bool((a == a[0]).all()) else [an[x] for x in a.tolist()]
+            self.by_client.update(zip(zip(accts, coids, strict=True), acc["order_id"].tolist(), strict=True))
+            for idx, coid in zip(sel.tolist(), coids, strict=True):
                 det[idx] = _details(coid)
         details.extend(det)
 
@@ -419,15 +379,13 @@ class LiveGateway:
     def _details_of(self, d: Decision, client_order_id: str) -> None:
         """Note the client order id of an accepted new order (order view + the decision's WAL details)."""
         if d.accepted and not d.duplicate and d.kind == INTENT_NEW:
-            v = OrderView(d.order_id, client_order_id, d.account, d.strategy, d.symbol, d.side, d.price, d.qty,
-                          d.ts)
-            self.orders[d.order_id] = v
+            gw = self.gw
+            self.orders.add(d.order_id, client_order_id, gw._acct[d.account], gw._strat[d.strategy],
+                            gw._sym[d.symbol], d.side, d.price, d.qty, d.ts)
             if client_order_id:
                 self.by_client[(d.account, client_order_id)] = d.order_id
         elif d.accepted and not d.duplicate and d.kind == INTENT_CANCEL:
-            v = self.orders.get(d.target_id)
-            if v is not None and v.status in ("accepted", "working", "partially_filled"):
-                v.status = "cancel_pending"
+            self.orders.cancel_pending(d.target_id)
 
     # ---------------------------------------------------------------- commit
     def commit(self) -> bool:
@@ -442,8 +400,8 @@ class LiveGateway:
                 items, self._journal = self._journal, []
                 ok = self._write_journal(items) and ok
             if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
-                rows, self._fills = self._fills, []
-                self._write_fills(rows)
+                parts, self._fills = self._fills, []
+                self._write_fills(parts[0] if len(parts) == 1 else np.concatenate(parts))
             if self._transitions:
                 trs, self._transitions = self._transitions, []
                 for tr in trs:
@@ -468,6 +426,8 @@ class LiveGateway:
             out, self.outbox = self.outbox, []
             self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+        for key in self.orders.prune():  # views past the retention (server.order_view_retention)
+            self.by_client.pop(key, None)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
         return True
@@ -556,19 +516,20 @@ class LiveGateway:
             ok = self.wal.write_many(JOURNAL, run) and ok
         return ok
 
-    def _write_fills(self, rows: list[tuple]) -> None:
-        arr = np.array([r[:-1] for r in rows], dtype=_FILL_DTYPE)
-        names = [r[-1] for r in rows]
-        if names.count(names[0]) == len(names):
-            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID, "symbol_name": names[0]})
+    def _write_fills(self, arr: np.ndarray) -> None:
+        yn = self.gw._sym_names
+        y = arr["symbol"]
+        if bool((y == y[0]).all()):
+            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID, "symbol_name": yn[int(y[0])]})
         else:
-            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID}, strings={"symbol_name": names})
+            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID}, strings={"symbol_name": (y, yn)})
 
     def _write_objects(self, decs: list[Decision]) -> bool:
         details = []
         for d in decs:
-            v = self.orders.get(d.order_id) if d.kind == INTENT_NEW and d.accepted and not d.duplicate else None
-            details.append(_details(v.client_order_id) if v is not None else "{}")
+            c = self.orders.client_order_id(d.order_id) if d.kind == INTENT_NEW and d.accepted and not d.duplicate \
+                else None
+            details.append(_details(c) if c is not None else "{}")
         return self.audit.write_decisions(decs, details)
 
     # ---------------------------------------------------------------- reports, marks, controls
@@ -628,36 +589,29 @@ class LiveGateway:
         breach trips the emergency stop right after its report) and journal it as one block; the order views
         and fills follow (committed by the caller)."""
         now = self._tick()
-        exch_ts = reports["ts"].tolist()
+        exch_ts = reports["ts"].copy()
         rep = reports.copy()
         rep["ts"] = now  # the journal's time, the one a WAL replay applies it at
         self.gw.on_execution_report_array(rep)
         self._journal.append(rep)
         self._view_reports(rep, exch_ts)
 
-    def _view_reports(self, rep: np.ndarray, exch_ts: list[int]) -> None:
-        orders = self.orders
-        applied = self.reports_applied
-        fills = self._fills
-        acct, strat, sym = self.gw._acct, self.gw._strat, self.gw._sym
-        for (ts, oid, price, qty, leaves, fee, k), xts in zip(rep.tolist(), exch_ts, strict=True):
-            applied[oid] = applied.get(oid, 0) + 1
-            v = orders.get(oid)
-            if v is None:
-                continue
-            if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
-                self.n_fills += 1
-                fills.append((ts, self.n_fills, oid, acct.get(v.account, -1), strat.get(v.strategy, -1),
-                              sym.get(v.symbol, -1), k, v.side, price, qty, leaves, fee, xts, v.symbol))
-                v.filled += qty
-                v.fills.append({"price": price, "qty": qty, "ts": ts})
-            if leaves >= 0:
-                v.leaves = leaves
-            st = _STATUS.get(k)
-            if st is not None:
-                v.status = st
-            elif v.status == "accepted":
-                v.status = "working"
+    def _view_reports(self, rep: np.ndarray, exch_ts: np.ndarray) -> None:
+        """The order views follow the applied reports (`OrderViews.apply_reports`); the fills of viewed orders
+        become the step's ``sim.fills`` rows."""
+        sel, cols = self.orders.apply_reports(rep)
+        if not len(sel):
+            return
+        f = rep[sel]
+        arr = np.empty(len(sel), _FILL_DTYPE)
+        for c in ("ts", "order_id", "price", "qty", "leaves", "fee", "kind"):
+            arr[c] = f[c]
+        arr["fill_id"] = np.arange(self.n_fills + 1, self.n_fills + 1 + len(sel))
+        self.n_fills += len(sel)
+        for i, c in enumerate(("account", "strategy", "symbol", "side")):
+            arr[c] = cols[:, i]
+        arr["exch_ts"] = exch_ts[sel]
+        self._fills.append(arr)
 
     def on_mark(self, symbol: str, price: int) -> None:
         """A reference price from the market feed (band check, PnL, market-move trigger)."""

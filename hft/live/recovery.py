@@ -116,7 +116,7 @@ def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
 
 def _apply_missing_reports(live: LiveGateway, out: dict[str, int]) -> None:
     for oid, reps in sorted(live.venue.reports().items()):
-        for rep in reps[live.reports_applied.get(oid, 0):]:
+        for rep in reps[live.orders.applied(oid):]:
             live.apply_report(rep)
             out["reports_applied"] += 1
     live.commit()

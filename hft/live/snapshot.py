@@ -32,7 +32,7 @@ from typing import Any
 from hft.core.fileio import atomic_path
 
 log = logging.getLogger("hft.live.snapshot")
-VERSION = 1
+VERSION = 2  # 2: order views as columns (hft.live.views)
 _MAX_FD = 1 << 16
 
 
@@ -49,7 +49,7 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
         "arena": gw.arena, "names": (list(gw._acct_names), list(gw._strat_names), list(gw._sym_names)),
         "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
         "policy": (gw.policy.manual_mode, gw.policy.mode),
-        "orders": live.orders, "by_client": live.by_client, "reports_applied": live.reports_applied,
+        "orders": live.orders, "by_client": live.by_client,
         "n_fills": live.n_fills, "transitions": live.audit._n_transitions if live.audit is not None else 0,
     }
 
@@ -174,9 +174,8 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     gw._mode = gw.policy.mode
     gw._storm_next = st.next_check_ns
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
-    live.orders.update(state["orders"])
+    live.orders.restore(state["orders"])
     live.by_client.update(state["by_client"])
-    live.reports_applied.update(state["reports_applied"])
     live.n_fills = state["n_fills"]
     if live.audit is not None:
         live.audit._n_transitions = state["transitions"]

@@ -33,14 +33,13 @@ buffered and written once per turn of the event loop (one ``write`` for many dec
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from hft.core.orders import INTENT_DTYPE, INTENT_NEW, NO_KEY, ORDER_MARKET, ORDER_TYPE_NAMES, TIF_NAMES
+from hft.core.orders import INTENT_DTYPE, INTENT_NEW, ORDER_MARKET, ORDER_TYPE_NAMES, TIF_NAMES
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
 from hft.live import tcp_scan as S
@@ -314,26 +313,15 @@ class IntakeProtocol(asyncio.Protocol):
 
     def _keys(self, raw: bytes, c: np.ndarray) -> tuple[list[str], np.ndarray] | None:
         """Each row's client order id and dedup key (`orders.intent_key` of its account and its idempotency key,
-        or its client order id when it has none), from the frame's bytes; None when a string is not UTF-8."""
-        coids = []
-        keys = np.empty(len(c), np.int64)
-        b2 = hashlib.blake2b
+        or its client order id when it has none: hashed by the scan, `tcp_scan.KEY`); None when a string is
+        not UTF-8."""
         try:
-            for i, (co, cl, ao, al, ko, kl) in enumerate(c[:, (S.COID, S.COID + 1, S.ACCOUNT, S.ACCOUNT + 1, S.IDEM,
-                                                               S.IDEM + 1)].tolist()):
-                coid = raw[co:co + cl]
-                coids.append(coid.decode())
-                if kl:
-                    key = raw[ko:ko + kl]
-                    key.decode()
-                else:
-                    key = coid
-                v = int.from_bytes(b2(raw[ao:ao + al] + b"\x1f" + key, digest_size=8).digest(), "little",
-                                   signed=True)
-                keys[i] = v if v != NO_KEY else NO_KEY + 1
+            coids = [raw[o:o + m].decode() for o, m in c[:, S.COID:S.COID + 2].tolist()]
+            for o, m in c[c[:, S.KEY_ASCII] == 0][:, S.IDEM:S.IDEM + 2].tolist():
+                raw[o:o + m].decode()
         except UnicodeDecodeError:
             return None
-        return coids, keys
+        return coids, c[:, S.KEY].copy()
 
     def _batch(self, c: np.ndarray, coids: list[str], keys: np.ndarray, acct: np.ndarray, strat: np.ndarray,
                sym: np.ndarray, durable: np.ndarray, t0: int) -> None:

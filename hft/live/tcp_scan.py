@@ -5,7 +5,11 @@ object per frame until the strings it needs.
 Columns of the table (`scan_new_frames`): the fixed part of the frame (corr as the bits of the u64, flags, side,
 order type, tif, price, qty), then (offset, length) of each of its five strings in the buffer (client order id,
 account, strategy, symbol, idempotency key), then `NEW_RUN` (1 when the account, strategy or symbol bytes
-differ from the previous frame's: names are looked up once per run) and the offset just past the frame.
+differ from the previous frame's: names are looked up once per run), the offset just past the frame, and `KEY`:
+the dedup key of the frame (`hft.live.orders.intent_key` of its account and its idempotency key, or its client
+order id when that is empty: BLAKE2b-64 of ``account 0x1f key``, computed here by `blake2b_64` so that no
+Python step per frame hashes it), and `KEY_ASCII` (1 when the idempotency key's bytes are ASCII: valid UTF-8
+without decoding it).
 """
 
 from __future__ import annotations
@@ -13,13 +17,88 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from hft.core.orders import NO_KEY
 from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED
 
 CORR, FLAGS, SIDE, OTYPE, TIF, PRICE, QTY = range(7)
 COID, ACCOUNT, STRATEGY, SYMBOL, IDEM = 7, 9, 11, 13, 15  # offset column; the length is the next one
-NEW_RUN, END = 17, 18
-N_COLS = 19
+NEW_RUN, END, KEY, KEY_ASCII = 17, 18, 19, 20
+N_COLS = 21
 _FIXED = NEW_FIXED.size  # 28: corr u64, flags u8, side i8, order_type u8, tif u8, price i64, qty i64
+
+
+_IV = np.array([0x6A09E667F3BCC908, 0xBB67AE8584CAA73B, 0x3C6EF372FE94F82B, 0xA54FF53A5F1D36F1,
+                0x510E527FADE682D1, 0x9B05688C2B3E6C1F, 0x1F83D9ABFB41BD6B, 0x5BE0CD19137E2179], np.uint64)
+_SIGMA = np.array([
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+    [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4], [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+    [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13], [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+    [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11], [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+    [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5], [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+], np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rotr(x: np.uint64, n: int) -> np.uint64:
+    return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _g(v: np.ndarray, a: int, b: int, c: int, d: int, x: np.uint64, y: np.uint64) -> None:
+    v[a] = v[a] + v[b] + x
+    v[d] = _rotr(v[d] ^ v[a], 32)
+    v[c] = v[c] + v[d]
+    v[b] = _rotr(v[b] ^ v[c], 24)
+    v[a] = v[a] + v[b] + y
+    v[d] = _rotr(v[d] ^ v[a], 16)
+    v[c] = v[c] + v[d]
+    v[b] = _rotr(v[b] ^ v[c], 63)
+
+
+@njit(cache=True, nogil=True)
+def _compress(h: np.ndarray, block: np.ndarray, t: int, last: bool, v: np.ndarray, m: np.ndarray) -> None:
+    for i in range(16):  # the block's words, little-endian
+        w = np.uint64(0)
+        for b in range(7, -1, -1):
+            w = (w << np.uint64(8)) | np.uint64(block[8 * i + b])
+        m[i] = w
+    for i in range(8):
+        v[i] = h[i]
+        v[i + 8] = _IV[i]
+    v[12] ^= np.uint64(t)
+    if last:
+        v[14] = ~v[14]
+    for r in range(12):
+        s = _SIGMA[r % 10]
+        _g(v, 0, 4, 8, 12, m[s[0]], m[s[1]])  # columns
+        _g(v, 1, 5, 9, 13, m[s[2]], m[s[3]])
+        _g(v, 2, 6, 10, 14, m[s[4]], m[s[5]])
+        _g(v, 3, 7, 11, 15, m[s[6]], m[s[7]])
+        _g(v, 0, 5, 10, 15, m[s[8]], m[s[9]])  # diagonals
+        _g(v, 1, 6, 11, 12, m[s[10]], m[s[11]])
+        _g(v, 2, 7, 8, 13, m[s[12]], m[s[13]])
+        _g(v, 3, 4, 9, 14, m[s[14]], m[s[15]])
+    for i in range(8):
+        h[i] ^= v[i] ^ v[i + 8]
+
+
+@njit(cache=True, nogil=True)
+def blake2b_64(msg: np.ndarray, n: int, block: np.ndarray, work: np.ndarray) -> np.int64:
+    """BLAKE2b (RFC 7693) with an 8-byte digest and no key of ``msg[:n]`` (uint8), as the int64 of its
+    little-endian digest: ``hashlib.blake2b(msg[:n], digest_size=8)`` read as `dedup_key` reads it. `block`
+    (128 bytes) and `work` (40 uint64) are the caller's scratch space."""
+    h, v, m = work[:8], work[8:24], work[24:40]
+    for i in range(8):
+        h[i] = _IV[i]
+    h[0] ^= np.uint64(0x01010008)  # digest length 8, no key, fanout 1, depth 1
+    pos = 0
+    while n - pos > 128:
+        _compress(h, msg[pos:pos + 128], pos + 128, False, v, m)
+        pos += 128
+    block[:] = 0
+    block[:n - pos] = msg[pos:n]
+    _compress(h, block, n, True, v, m)
+    return np.int64(h[0])
 
 
 @njit(cache=True, nogil=True)
@@ -42,6 +121,9 @@ def _same(buf: np.ndarray, a: int, b: int, n: int) -> bool:
 def _scan(buf: np.ndarray, pos: int, out: np.ndarray, max_frame: int, new_kind: int) -> tuple[int, int]:
     n = buf.shape[0]
     k = 0
+    msg = np.empty(2 * 256, np.uint8)  # account 0x1f key (each string at most 255 bytes)
+    block = np.empty(128, np.uint8)
+    work = np.empty(40, np.uint64)
     while k < out.shape[0] and n - pos >= 5:
         length = np.int64(buf[pos]) | (np.int64(buf[pos + 1]) << 8) | (np.int64(buf[pos + 2]) << 16) | (
             np.int64(buf[pos + 3]) << 24)
@@ -83,6 +165,18 @@ def _scan(buf: np.ndarray, pos: int, out: np.ndarray, max_frame: int, new_kind: 
                     new_run = 1
         r[17] = new_run
         r[18] = end
+        al = r[10]
+        msg[:al] = buf[r[9]:r[9] + al]
+        msg[al] = 0x1F
+        ko, kl = (r[15], r[16]) if r[16] else (r[7], r[8])  # the idempotency key, else the client order id
+        msg[al + 1:al + 1 + kl] = buf[ko:ko + kl]
+        key = blake2b_64(msg, al + 1 + kl, block, work)
+        r[19] = key if key != NO_KEY else NO_KEY + 1
+        r[20] = 1
+        for b in range(r[15], r[15] + r[16]):
+            if buf[b] >= 0x80:
+                r[20] = 0
+                break
         k += 1
         pos = end
     return k, pos

@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import numpy as np
+from numba import njit
 
 from hft.core.orders import (
     CMD_CANCEL,
@@ -51,6 +53,57 @@ _FILLED = (b'{"ev":"cmd","action":%d,"order_id":%d,"account":%s,"strategy":%s,"s
            b'"qty":%d}\n{"ev":"report","order_id":%d,"kind":%d,"price":0,"qty":0,"leaves":%d,"ts":0}\n'
            b'{"ev":"report","order_id":%d,"kind":%d,"price":%d,"qty":%d,"leaves":0,"ts":0}\n')
 # a new order acknowledged and filled: the three lines `_act` writes for it (msgspec's compact JSON, same keys)
+_FILLED_LITS = re.split(rb"%[ds]", _FILLED)  # the literal text around its 15 slots
+# its slots: ("i", column of the int matrix: 0 action, 1 order id, 2 side, 3 price, 4 qty, 5 ack, 6 fill) or
+# ("s", name column: 0 account, 1 strategy, 2 symbol)
+_FILLED_SLOTS = (("i", 0), ("i", 1), ("s", 0), ("s", 1), ("s", 2), ("i", 2), ("i", 3), ("i", 4), ("i", 1), ("i", 5),
+                 ("i", 4), ("i", 1), ("i", 6), ("i", 3), ("i", 4))
+_LITS = np.frombuffer(b"".join(_FILLED_LITS), np.uint8)
+_LIT_AT = np.cumsum([0] + [len(x) for x in _FILLED_LITS]).astype(np.int64)
+_KIND = np.array([0 if k == "i" else 1 for k, _ in _FILLED_SLOTS], np.int64)
+_COL = np.array([c for _, c in _FILLED_SLOTS], np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarray, ints: np.ndarray,
+           codes: np.ndarray, tstart: np.ndarray, tlen: np.ndarray, tblob: np.ndarray, n: int,
+           cap: int) -> np.ndarray:
+    """Rows of text: for each row, literal j (``lits[lit_at[j]:lit_at[j + 1]]``) then slot j (kind 0: the decimal
+    of ``ints[col[j], row]``, kind 1: the bytes of name ``codes[col[j], row]`` in the table `tstart`, `tlen`,
+    `tblob`), and the last literal. `cap` bounds the bytes written."""
+    out = np.empty(cap, np.uint8)
+    digits = np.empty(20, np.uint8)
+    p = 0
+    k = kind.shape[0]
+    for i in range(n):
+        for j in range(k + 1):
+            for x in range(lit_at[j], lit_at[j + 1]):
+                out[p] = lits[x]
+                p += 1
+            if j == k:
+                break
+            if kind[j] == 0:
+                v = ints[col[j], i]
+                if v < 0:
+                    out[p] = 45  # "-"
+                    p += 1
+                    v = -v
+                m = 0
+                while True:
+                    digits[m] = 48 + v % 10
+                    v //= 10
+                    m += 1
+                    if v == 0:
+                        break
+                for d in range(m):
+                    out[p + d] = digits[m - 1 - d]
+                p += m
+            else:
+                t = codes[col[j], i]
+                for x in range(tstart[t], tstart[t] + tlen[t]):
+                    out[p] = tblob[x]
+                    p += 1
+    return out[:p]
 
 
 class LoopbackVenue:
@@ -68,6 +121,8 @@ class LoopbackVenue:
         self._log: list[np.ndarray] = []  # every report sent, EXEC_REPORT_DTYPE chunks in order
         self._orders: dict[int, tuple] = {}  # see _A .. _OPEN
         self._json: dict[str, bytes] = {}  # names as JSON strings
+        self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
+        self._names_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.duplicates = 0
         self.sent = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,20 +188,8 @@ class LoopbackVenue:
             return self._delivered(np.array(self._due, dtype=EXEC_REPORT_DTYPE) if self._due else None)
         self.sent += n
         self._new_ids.update(ids)
-        js = self._json
-        names = []
-        for col, table in (("account", accounts), ("strategy", strategies), ("symbol", symbols)):
-            enc = []
-            for i in cmds[col].tolist():
-                b = js.get(table[i])
-                if b is None:
-                    b = js[table[i]] = _encode(table[i])
-                enc.append(b)
-            names.append(enc)
+        os.write(self._fd, self._filled_lines(cmds, accounts, strategies, symbols))
         sides, prices, qtys = cmds["side"].tolist(), cmds["price"].tolist(), cmds["qty"].tolist()
-        os.write(self._fd, b"".join([_FILLED % (CMD_NEW, i, a, t, y, sd, px, q, i, REPORT_ACK, q, i, REPORT_FILL,
-                                                px, q)
-                                     for i, a, t, y, sd, px, q in zip(ids, *names, sides, prices, qtys, strict=True)]))
         orders = zip([accounts[i] for i in cmds["account"].tolist()], [strategies[i] for i in cmds["strategy"].tolist()],
                      [symbols[i] for i in cmds["symbol"].tolist()], sides, prices, qtys, [False] * n, strict=True)
         self._orders.update(zip(ids, orders, strict=True))
@@ -160,6 +203,31 @@ class LoopbackVenue:
         filled["qty"] = cmds["qty"]
         self._log.append(reps)
         return self._delivered(reps)
+
+    def _filled_lines(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
+                      symbols: Sequence[str]) -> bytes:
+        """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call."""
+        n = len(cmds)
+        sizes = (len(accounts), len(strategies), len(symbols))
+        if self._names_at != sizes:  # the registries only grow: their JSON strings as one table, once per size
+            js = self._json
+            encs = [js.get(x) or js.setdefault(x, _encode(x)) for t in (accounts, strategies, symbols) for x in t]
+            tlen = np.fromiter(map(len, encs), np.int64, len(encs))
+            self._names_table = (np.cumsum(tlen) - tlen, tlen, np.frombuffer(b"".join(encs), np.uint8))
+            self._names_at = sizes
+        tstart, tlen, tblob = self._names_table
+        codes = np.empty((3, n), np.int64)
+        codes[0] = cmds["account"]
+        codes[1] = cmds["strategy"] + sizes[0]
+        codes[2] = cmds["symbol"] + sizes[0] + sizes[1]
+        if n and (codes.min() < 0 or int(codes[0].max()) >= sizes[0] or int(codes[1].max()) >= sum(sizes[:2])
+                  or int(codes[2].max()) >= sum(sizes)):
+            raise IndexError("loopback venue: a command names an account, strategy or symbol the registry lacks")
+        ints = np.empty((7, n), np.int64)
+        ints[0], ints[5], ints[6] = CMD_NEW, REPORT_ACK, REPORT_FILL
+        ints[1], ints[2], ints[3], ints[4] = cmds["order_id"], cmds["side"], cmds["price"], cmds["qty"]
+        cap = n * (len(_LITS) + 12 * 21 + 3 * int(tlen.max()))
+        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap).tobytes()
 
     def _delivered(self, reps: np.ndarray | None) -> np.ndarray:
         if self.loop is None or reps is None:

@@ -2,8 +2,8 @@
 
 A batch's fixed-width part is one numpy structured array; its string columns are variable-length, so each row's
 bytes are the fixed bytes with the encoded strings (varint length + UTF-8) cut in at their columns' places.
-`join_rows` builds the whole payload with numpy index arithmetic: no Python work per row besides looking up each
-string's encoding (none at all for a column given as codes into a table of strings).
+`join_rows` builds the whole payload with one numba call (offsets from numpy): no Python work per row besides
+looking up each string's encoding (none at all for a column given as codes into a table of strings).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 StringColumn = Sequence[str] | tuple[np.ndarray, Sequence[str]]
 """One string per row, or ``(codes, table)``: row i holds ``table[codes[i]]`` ("" for a code outside it)."""
@@ -24,36 +25,24 @@ def column_length(values: StringColumn) -> int:
     return len(values)
 
 
-def _gather(encs: list[bytes], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes per row, rows' encodings concatenated) where row i is ``encs[codes[i]]``."""
-    tlen = np.fromiter(map(len, encs), np.int64, len(encs))
-    tstart = np.cumsum(tlen) - tlen
-    lens = tlen[codes]
-    src = np.repeat(tstart[codes] - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
-    return lens, np.frombuffer(b"".join(encs), np.uint8)[src]
-
-
-def _encoded(values: StringColumn, encode: Callable[[Any], bytes], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes per row, the rows' encodings concatenated as uint8) of one string column."""
+def _table(values: StringColumn, encode: Callable[[Any], bytes], n: int) -> tuple[np.ndarray, list[bytes], bool]:
+    """One string column as (each row's code into its table, the table's encodings, whether those carry their
+    varint length already): a ``(codes, table)`` column keeps its table (codes outside it: ""), a column of
+    strings is its own table (row i: code i). Strings are UTF-8 without their length (`_join` writes it); a
+    value that is not a string goes through `encode` (which raises for it, or gives its bytes with the length)."""
     if isinstance(values, tuple) and len(values) == 2 and isinstance(values[0], np.ndarray):
         codes, table = values
-        if len(table) <= 4096:  # every string of the table encoded once, the rows gathered
+        if len(table) <= max(4096, 4 * n):  # every string of the table encoded once
             codes = np.where((codes >= 0) & (codes < len(table)), codes, len(table)).astype(np.int64)
-            return _gather([encode(v) for v in table] + [encode("")], codes)
-        values = [table[c] if 0 <= c < len(table) else "" for c in codes.tolist()]
-    if all(type(v) is str for v in values):
-        raws = [v.encode() for v in values]
-        lens = np.fromiter(map(len, raws), np.int64, n)
-        if n and lens.max() < 0x80:  # one-byte varint lengths: prefix each string with its length
-            out = np.empty(n + int(lens.sum()), np.uint8)
-            heads = np.cumsum(lens + 1) - lens - 1
-            body = np.ones(len(out), bool)
-            body[heads] = False
-            out[heads] = lens
-            out[body] = np.frombuffer(b"".join(raws), np.uint8)
-            return lens + 1, out
-    encs = [encode(v) for v in values]  # long strings, or a value that is not one (encode raises)
-    return np.fromiter(map(len, encs), np.int64, n), np.frombuffer(b"".join(encs), np.uint8)
+            table = [*table, ""]
+        else:
+            table = [table[c] if 0 <= c < len(table) else "" for c in codes.tolist()]
+            codes = np.arange(n, dtype=np.int64)
+    else:
+        codes, table = np.arange(n, dtype=np.int64), values
+    if all(type(v) is str for v in table):
+        return codes, [v.encode() for v in table], False
+    return codes, [encode(v) for v in table], True
 
 
 def join_rows(out: np.ndarray, cuts: list[tuple[int, str]], strings: dict[str, StringColumn],
@@ -66,24 +55,63 @@ def join_rows(out: np.ndarray, cuts: list[tuple[int, str]], strings: dict[str, S
     if n < _SMALL:
         return _join_small(out, cuts, strings, encode)
     fixed = np.ascontiguousarray(out).view(np.uint8).reshape(n, width)
-    cols = [_encoded(strings[c], encode, n) for _, c in cuts]
-    row_len = width + sum((lens for lens, _ in cols), np.zeros(n, np.int64))
-    buf = np.empty(int(row_len.sum()), np.uint8)
-    cur = np.cumsum(row_len) - row_len  # where each row's next byte goes
-    prev = 0
-    empty = (np.zeros(n, np.int64), np.empty(0, np.uint8))
-    for (off, _), (lens, blob) in zip([*cuts, (width, "")], [*cols, empty], strict=True):
-        if off > prev:  # the fixed bytes [prev, off) of every row
-            buf[(cur[:, None] + np.arange(off - prev)).ravel()] = fixed[:, prev:off].ravel()
-            cur += off - prev
+    codes = np.empty((len(cuts), n), np.int64)
+    encs: list[bytes] = []
+    prefixed = np.zeros(len(cuts), np.bool_)
+    for c, (_, col) in enumerate(cuts):  # every column's table appended to one: codes shifted past the others'
+        cc, table, prefixed[c] = _table(strings[col], encode, n)
+        codes[c] = cc + len(encs)
+        encs.extend(table)
+    tlen = np.fromiter(map(len, encs), np.int64, len(encs))
+    return _join(fixed, np.array([off for off, _ in cuts], np.int64), codes, np.cumsum(tlen) - tlen, tlen,
+                 np.frombuffer(b"".join(encs), np.uint8), prefixed).tobytes()
+
+
+@njit(cache=True, nogil=True)
+def _join(fixed: np.ndarray, offs: np.ndarray, codes: np.ndarray, tstart: np.ndarray, tlen: np.ndarray,
+          blob: np.ndarray, prefixed: np.ndarray) -> np.ndarray:
+    """The rows of `fixed` (n x width bytes), string c of row i (``blob[tstart[t]:][:tlen[t]]``, t = ``codes[c,
+    i]``, after its varint length unless `prefixed`) cut in at byte ``offs[c]`` of the fixed row."""
+    n, width = fixed.shape
+    k = offs.shape[0]
+    total = n * width
+    for c in range(k):
+        for i in range(n):
+            m = tlen[codes[c, i]]
+            total += m
+            if not prefixed[c]:
+                total += 1
+                while m >= 0x80:
+                    m >>= 7
+                    total += 1
+    buf = np.empty(total, np.uint8)
+    p = 0
+    for i in range(n):
+        prev = 0
+        for c in range(k):
+            off = offs[c]
+            buf[p:p + off - prev] = fixed[i, prev:off]
+            p += off - prev
             prev = off
-        if len(blob):
-            buf[np.repeat(cur - (np.cumsum(lens) - lens), lens) + np.arange(len(blob))] = blob
-            cur += lens
-    return buf.tobytes()
+            t = codes[c, i]
+            m = tlen[t]
+            if not prefixed[c]:
+                v = m
+                while v >= 0x80:
+                    buf[p] = (v & 0x7F) | 0x80
+                    v >>= 7
+                    p += 1
+                buf[p] = v
+                p += 1
+            s = tstart[t]
+            buf[p:p + m] = blob[s:s + m]
+            p += m
+        buf[p:p + width - prev] = fixed[i, prev:width]
+        p += width - prev
+    return buf
 
 
-_SMALL = 48  # below this many rows a per-row join beats numpy's fixed cost per call
+_SMALL = 24  # below this many rows a per-row join beats the fixed cost of a `_join` call
 
 
 def _join_small(out: np.ndarray, cuts: list[tuple[int, str]], strings: dict[str, StringColumn],

@@ -132,3 +132,44 @@ def test_snapshots_of_a_large_state_are_written_by_a_forked_child(tmp_path):
         assert code == 200 and d["duplicate"] and d["order_id"] == sent["f-3"]["order_id"]
     finally:
         assert srv.stop() == 0
+
+
+def test_order_views_past_the_retention_are_dropped_and_stay_dropped_after_a_restart(tmp_path):
+    """`server.order_view_retention`: GET of an old terminal order is a 404 that says why; the newest orders keep
+    their views; after a SIGKILL (snapshot + WAL tail) the same, and reconciliation re-applies nothing to the
+    dropped orders (positions unchanged)."""
+    home = tmp_path / "home"
+    cfg = tmp_path / "retention.yaml"
+    cfg.write_text(_cfg(tmp_path, 200).read_text().replace("  snapshot_every: 200", "  snapshot_every: 200\n"
+                                                           "  order_view_retention: 50"))
+    tok = token()
+
+    def check(sent: dict[str, dict]) -> None:
+        code, v = srv.request("GET", f"/orders/{sent['r-0']['order_id']}", token=tok)
+        assert code == 404 and "order_view_retention" in v["reason"] and "no longer open" in v["reason"]
+        code, _ = srv.request("GET", "/orders/client/r-0", token=tok)
+        assert code == 404  # its client id was forgotten with it
+        for k in ("r-250", "r-299"):
+            code, v = srv.request("GET", f"/orders/client/{k}", token=tok)
+            assert code == 200 and v["order_id"] == sent[k]["order_id"] and v["status"] == "filled"
+            assert v["fills"] == [{"price": v["price"], "qty": 1, "ts": v["fills"][0]["ts"]}]
+        code, v = srv.request("GET", "/orders/999999", token=tok)
+        assert code == 404 and v["reason"] == "no order 999999"
+
+    srv = Server(home, config=cfg).start()
+    try:
+        sent = asyncio.run(_orders(srv.port, tok, [f"r-{i}" for i in range(300)]))
+        check(sent)
+        _, pos_before = srv.request("GET", "/positions", token=tok)
+    finally:
+        srv.kill9()
+    srv = Server(home, config=cfg).start()
+    try:
+        _, h = srv.request("GET", "/health")
+        assert h["recovery"]["snapshot"] is not None and h["recovery"]["mismatches"] == 0
+        assert h["recovery"]["reports_applied"] == 0
+        check(sent)
+        _, pos = srv.request("GET", "/positions", token=tok)
+        assert pos == pos_before
+    finally:
+        srv.stop()

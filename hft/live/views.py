@@ -1,0 +1,373 @@
+"""Order views of the live service (`GET /orders/{id}`), kept as columns indexed by order id.
+
+The gateway numbers accepted orders densely (1, 2, 3 …), so a view is a row of numpy columns at
+``order_id - base``: registry indices of its account / strategy / symbol, side, price, qty, time, status, filled,
+leaves, and the number of the venue's reports applied to that order id (reconciliation reads it). Its fills are a
+linked list in a fill log (price, qty, time). Accepted new orders are added column-wise (`OrderViews.add_many`),
+a report array is applied in one numba call (`OrderViews.apply_reports`) that also says which of its rows are
+fills of a viewed order (the writer's ``sim.fills`` rows), and an `OrderView` object is made only when one is
+asked for (`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from hft.core.orders import REPORT_CANCELED, REPORT_EXPIRED, REPORT_FILL, REPORT_PARTIAL_FILL, REPORT_REJECTED
+from hft.live.orders import SIDE_NAMES
+
+ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING = range(8)
+STATUS_NAMES = ("accepted", "working", "partially_filled", "filled", "canceled", "rejected", "expired",
+                "cancel_pending")
+_OPEN = (ACCEPTED, WORKING, PARTIAL)  # a cancel accepted for these makes the view cancel_pending
+_LIVE = np.array([*_OPEN, CANCEL_PENDING])  # not terminal: kept by `OrderViews.prune` however old
+ALL_APPLIED = 1 << 62  # `OrderViews.applied` of a pruned order: every report the venue sent it
+# columns of OrderViews.rows (int64)
+_HAS, _STATUS, _FILLED, _LEAVES, _APPLIED, _HEAD, _TAIL, _ACCT, _STRAT, _SYM, _SIDE, _PRICE, _QTY, _TS = range(14)
+_N_COLS = 14
+
+
+@dataclass
+class OrderView:
+    """What `GET /orders/{id}` shows: the accepted order and what its reports said."""
+
+    order_id: int
+    client_order_id: str
+    account: str
+    strategy: str
+    symbol: str
+    side: int
+    price: int
+    qty: int
+    ts: int
+    status: str = "accepted"
+    filled: int = 0
+    leaves: int = -1
+    fills: list[dict[str, int]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "client_order_id": self.client_order_id, "account": self.account,
+                "strategy": self.strategy, "symbol": self.symbol, "side": SIDE_NAMES.get(self.side, self.side),
+                "price": self.price, "qty": self.qty, "ts": self.ts, "status": self.status, "filled": self.filled,
+                "leaves": self.qty - self.filled if self.leaves < 0 else self.leaves, "fills": self.fills}
+
+
+@njit(cache=True, nogil=True)
+def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
+           price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, n_fill: int,
+           fills: np.ndarray, out_fill: np.ndarray, out_cols: np.ndarray, out_far: np.ndarray) -> tuple[int, int, int]:
+    """Apply reports in order to the view columns `rows` (int64, one row per order id - base) or, for an order
+    id below `base`, to its row of `old_rows` (the open views kept by `OrderViews.prune`, ids `old_oids`), and
+    the fill log `fills` (PRICE, QTY, TS, NEXT, OWNER). Writes the indices of the reports that are fills of a
+    viewed order into `out_fill` (with their view's account, strategy, symbol, side into `out_cols`), of those
+    whose order id has no row into `out_far`. Returns (fills logged, far reports, fill log length)."""
+    nf = 0
+    nx = 0
+    for i in range(oid.shape[0]):
+        o = oid[i] - base
+        if 0 <= o < rows.shape[0]:
+            r = rows[o]
+        else:
+            j = np.searchsorted(old_oids, oid[i]) if o < 0 else old_oids.shape[0]
+            if j >= old_oids.shape[0] or old_oids[j] != oid[i]:
+                out_far[nx] = i
+                nx += 1
+                continue
+            r = old_rows[j]
+        r[_APPLIED] += 1
+        if r[_HAS] == 0:
+            continue
+        k = kind[i]
+        if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
+            out_fill[nf] = i
+            out_cols[nf, 0] = r[_ACCT]
+            out_cols[nf, 1] = r[_STRAT]
+            out_cols[nf, 2] = r[_SYM]
+            out_cols[nf, 3] = r[_SIDE]
+            nf += 1
+            r[_FILLED] += qty[i]
+            f = fills[n_fill]
+            f[0] = price[i]
+            f[1] = qty[i]
+            f[2] = ts[i]
+            f[3] = -1
+            f[4] = oid[i]
+            if r[_TAIL] >= 0:
+                fills[r[_TAIL], 3] = n_fill
+            else:
+                r[_HEAD] = n_fill
+            r[_TAIL] = n_fill
+            n_fill += 1
+        if leaves[i] >= 0:
+            r[_LEAVES] = leaves[i]
+        if k == REPORT_FILL:
+            r[_STATUS] = FILLED
+        elif k == REPORT_PARTIAL_FILL:
+            r[_STATUS] = PARTIAL
+        elif k == REPORT_CANCELED:
+            r[_STATUS] = CANCELED
+        elif k == REPORT_REJECTED:
+            r[_STATUS] = REJECTED
+        elif k == REPORT_EXPIRED:
+            r[_STATUS] = EXPIRED
+        elif r[_STATUS] == ACCEPTED:
+            r[_STATUS] = WORKING
+    return nf, nx, n_fill
+
+
+
+class OrderViews:
+    """The order views of a `LiveGateway`, column-wise (see the module doc). Names are passed in as the
+    registry's tables (``names = (accounts, strategies, symbols)``, the gateway's own lists: not pickled) for
+    the views it materialises.
+
+    Retention (`retention` > 0): `prune` keeps the views of the `retention` most recent order ids and of every
+    older order still open (accepted, working, partially filled, cancel pending); an older terminal order's view
+    is dropped (`pruned` says so: GET answers 404 with that reason) and counts as having had every report of the
+    venue applied (`ALL_APPLIED`: it was terminal, so the WAL held them all)."""
+
+    def __init__(self, names: tuple[list[str], list[str], list[str]], capacity: int = 1024,
+                 retention: int = 0) -> None:
+        self.names = names
+        self.retention = retention
+        self.base = 1  # order id of row 0
+        self.top = 0  # highest order id with a view
+        self.rows = self._blank(capacity)
+        self.coids: list[str | None] = [None] * capacity
+        self.old_oids = np.empty(0, np.int64)  # open views older than the retention, ascending ids
+        self.old_rows = self._blank(0)
+        self.old_coids: list[str | None] = []
+        self.fills = np.zeros((capacity, 5), np.int64)  # PRICE, QTY, TS, NEXT, OWNER
+        self.n_fill = 0  # fill log length
+        self.n = 0  # views held
+        self.far: dict[int, int] = {}  # reports applied to order ids without a row
+        self.n_pruned = 0
+
+    @staticmethod
+    def _blank(n: int) -> np.ndarray:
+        rows = np.zeros((n, _N_COLS), np.int64)
+        rows[:, _HEAD:_TAIL + 1] = -1
+        rows[:, _LEAVES] = -1
+        return rows
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a snapshot pickles: the columns up to the newest view and the fill log's used part (no names)."""
+        st = {k: v for k, v in self.__dict__.items() if k != "names"}
+        applied = np.flatnonzero(self.rows[:, _APPLIED])  # ids past the newest view may have reports (internal)
+        used = max(0, self.top - self.base + 1, int(applied[-1]) + 1 if len(applied) else 0)
+        st["rows"], st["coids"], st["fills"] = self.rows[:used], self.coids[:used], self.fills[:self.n_fill]
+        return st
+
+    def restore(self, other: OrderViews) -> None:
+        """Take over the views of `other` (a snapshot's), keeping this one's name tables and retention."""
+        names, retention = self.names, self.retention
+        self.__dict__.update(other.__dict__)
+        self.names, self.retention = names, retention
+        used, rows = len(self.rows), self.rows  # trimmed by __getstate__: room again
+        self.rows = self._blank(max(1024, 2 * used))
+        self.rows[:used] = rows
+        self.coids = list(self.coids) + [None] * (len(self.rows) - used)
+        fills = self.fills
+        self.fills = np.zeros((max(1024, 2 * len(fills)), 5), np.int64)
+        self.fills[:len(fills)] = fills
+
+    # ------------------------------------------------------------------ growth
+    def _fit(self, oid_max: int) -> None:
+        need = oid_max - self.base + 1
+        cap = len(self.rows)
+        if need <= cap:
+            return
+        while cap < need:
+            cap *= 2
+        rows = self._blank(cap)
+        rows[:len(self.rows)] = self.rows
+        self.rows = rows
+        self.coids.extend([None] * (cap - len(self.coids)))
+
+    def _fit_fills(self, extra: int) -> None:
+        cap = len(self.fills)
+        if self.n_fill + extra <= cap:
+            return
+        while cap < self.n_fill + extra:
+            cap *= 2
+        fills = np.zeros((cap, 5), np.int64)
+        fills[:self.n_fill] = self.fills[:self.n_fill]
+        self.fills = fills
+
+    def _row(self, oid: int) -> tuple[np.ndarray, list[str | None], int] | None:
+        """(the rows holding `oid`'s view, their client order ids, its index there), or None: no row."""
+        o = oid - self.base
+        if 0 <= o < len(self.rows):
+            return self.rows, self.coids, o
+        if o < 0 and len(self.old_oids):
+            j = int(np.searchsorted(self.old_oids, oid))
+            if j < len(self.old_oids) and self.old_oids[j] == oid:
+                return self.old_rows, self.old_coids, j
+        return None
+
+    # ------------------------------------------------------------------ writes
+    def add(self, oid: int, coid: str, acct: int, strat: int, sym: int, side: int, price: int, qty: int,
+            ts: int) -> None:
+        """The view of one accepted new order (registry indices of its names)."""
+        if oid < self.base:
+            return
+        self._fit(oid)
+        o = oid - self.base
+        r = self.rows[o]
+        if not r[_HAS]:
+            self.n += 1
+        r[_HAS] = 1
+        r[_STATUS] = ACCEPTED
+        r[_ACCT], r[_STRAT], r[_SYM], r[_SIDE], r[_PRICE], r[_QTY], r[_TS] = acct, strat, sym, side, price, qty, ts
+        self.coids[o] = coid
+        self.top = max(self.top, oid)
+
+    def add_many(self, dec: np.ndarray, coids: list[str]) -> None:
+        """The views of accepted new orders: DECISION_DTYPE rows (order_id ascending, each new) and their
+        client order ids."""
+        oid = dec["order_id"].astype(np.int64)
+        if not len(oid):
+            return
+        keep = oid >= self.base
+        if not keep.all():
+            dec, oid = dec[keep], oid[keep]
+            coids = [c for c, k in zip(coids, keep.tolist(), strict=True) if k]
+            if not len(oid):
+                return
+        self._fit(int(oid.max()))
+        o = oid - self.base
+        rows = self.rows
+        self.n += len(o) - int(rows[o, _HAS].sum())
+        rows[o, _HAS] = 1
+        rows[o, _STATUS] = ACCEPTED
+        for col, f in ((_ACCT, "account"), (_STRAT, "strategy"), (_SYM, "symbol"), (_SIDE, "side"),
+                       (_PRICE, "price"), (_QTY, "qty"), (_TS, "ts")):
+            rows[o, col] = dec[f]
+        lo, hi = int(o.min()), int(o.max()) + 1
+        if hi - lo == len(o):  # consecutive ids (the usual case): one slice assignment
+            self.coids[lo:hi] = coids if bool((np.diff(o) > 0).all()) else [coids[i] for i in np.argsort(o).tolist()]
+        else:
+            cs = self.coids
+            for i, c in zip(o.tolist(), coids, strict=True):
+                cs[i] = c
+        self.top = max(self.top, int(oid.max()))
+
+    def cancel_pending(self, oid: int) -> None:
+        """An accepted cancel of `oid`: its view, while open, becomes cancel_pending."""
+        at = self._row(oid)
+        if at is not None:
+            r = at[0][at[2]]
+            if r[_HAS] and r[_STATUS] in _OPEN:
+                r[_STATUS] = CANCEL_PENDING
+
+    def apply_reports(self, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Apply an EXEC_REPORT_DTYPE array in order (status, filled, leaves, fills, reports applied); returns the
+        indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
+        (registry indices; an n x 4 array)."""
+        n = len(rep)
+        oid = np.ascontiguousarray(rep["order_id"], np.int64)
+        self._fit_fills(n)
+        out_fill = np.empty(n, np.int64)
+        out_cols = np.empty((n, 4), np.int64)
+        out_far = np.empty(n, np.int64)
+        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid,
+                                     np.ascontiguousarray(rep["kind"], np.int64),
+                                     np.ascontiguousarray(rep["price"], np.int64),
+                                     np.ascontiguousarray(rep["qty"], np.int64),
+                                     np.ascontiguousarray(rep["leaves"], np.int64),
+                                     np.ascontiguousarray(rep["ts"], np.int64), self.base, self.n_fill, self.fills,
+                                     out_fill, out_cols, out_far)
+        far = self.far
+        for x in oid[out_far[:nx]].tolist():
+            far[x] = far.get(x, 0) + 1
+        return out_fill[:nf], out_cols[:nf]
+
+    def prune(self) -> list[tuple[str, str]]:
+        """With a retention, once the views span twice it: drop the terminal ones older than the `retention`
+        most recent order ids (open ones move aside, kept). Returns the (account, client order id) of the views
+        dropped (the caller's client-id index forgets them)."""
+        if not self.retention or self.top - self.base + 1 <= 2 * self.retention:
+            return []
+        k = self.top + 1 - self.retention - self.base  # rows leaving the dense block
+        front = self.rows[:k]
+        live = (front[:, _HAS] == 1) & np.isin(front[:, _STATUS], _LIVE)
+        dead = (front[:, _HAS] == 1) & ~live
+        old_live = np.isin(self.old_rows[:, _STATUS], _LIVE)  # moved aside earlier: terminal since?
+        an = self.names[0]
+        dropped = [(an[a], c) for a, c in zip(front[dead, _ACCT].tolist(), [self.coids[i] for i in
+                                                                            np.flatnonzero(dead).tolist()],
+                                              strict=True) if c]
+        gone = np.flatnonzero(~old_live).tolist()
+        dropped += [(an[int(self.old_rows[j, _ACCT])], self.old_coids[j]) for j in gone if self.old_coids[j]]
+        keep_idx = np.flatnonzero(live)
+        self.old_oids = np.concatenate([self.old_oids[old_live], self.base + keep_idx])
+        self.old_rows = np.concatenate([self.old_rows[old_live], front[live]])
+        self.old_coids = [c for c, x in zip(self.old_coids, old_live.tolist(), strict=True) if x] + [
+            self.coids[i] for i in keep_idx.tolist()]
+        rows = self._blank(len(self.rows))
+        rows[:len(self.rows) - k] = self.rows[k:]
+        self.rows = rows
+        self.coids = self.coids[k:] + [None] * k
+        self.base += k
+        n_dead = int(dead.sum()) + len(gone)
+        self.n -= n_dead
+        self.n_pruned += n_dead
+        self._compact_fills()
+        return dropped
+
+    def _compact_fills(self) -> None:
+        """Drop the fills of views no longer held from the fill log (links renumbered)."""
+        f = self.fills[:self.n_fill]
+        owner = f[:, 4]
+        keep = (owner >= self.base) | np.isin(owner, self.old_oids)
+        new_at = np.cumsum(keep) - 1
+        kept = f[keep]
+        kept[:, 3] = np.where(kept[:, 3] >= 0, new_at[kept[:, 3]], -1)
+        self.fills[:len(kept)] = kept
+        self.n_fill = len(kept)
+        for rows in (self.rows, self.old_rows):
+            for c in (_HEAD, _TAIL):
+                col = rows[:, c]
+                rows[:, c] = np.where(col >= 0, new_at[np.maximum(col, 0)], -1)
+
+    # ------------------------------------------------------------------ reads
+    def pruned(self, oid: int) -> bool:
+        """Whether `oid` had a view that `prune` dropped (an order id below the retained ones, not open)."""
+        return 0 < oid < self.base and self._row(oid) is None
+
+    def applied(self, oid: int) -> int:
+        """How many of the venue's reports for `oid` were applied (`ALL_APPLIED` for a pruned order)."""
+        at = self._row(oid)
+        if at is None and 0 < oid < self.base:
+            return ALL_APPLIED
+        here = int(at[0][at[2], _APPLIED]) if at is not None else 0
+        return here + self.far.get(oid, 0)  # an id beyond the columns then may have been covered since
+
+    def client_order_id(self, oid: int) -> str | None:
+        at = self._row(oid)
+        if at is not None and at[0][at[2], _HAS]:
+            return at[1][at[2]]
+        return None
+
+    def get(self, oid: int) -> OrderView | None:
+        """The view of `oid` as an `OrderView` (None: no view)."""
+        at = self._row(oid)
+        if at is None or not at[0][at[2], _HAS]:
+            return None
+        rows, coids, o = at
+        (_has, status, filled, leaves, _ap, head, _tl, a, t, y, side, price, qty, ts) = rows[o].tolist()
+        fills = []
+        f = head
+        while f >= 0:
+            p, q, fts, f, _owner = self.fills[f].tolist()
+            fills.append({"price": p, "qty": q, "ts": fts})
+        names = self.names
+        return OrderView(oid, coids[o] or "", names[0][a], names[1][t], names[2][y], side, price, qty, ts,
+                         STATUS_NAMES[status], filled, leaves, fills)

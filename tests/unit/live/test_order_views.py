@@ -1,0 +1,120 @@
+"""`hft.live.views.OrderViews`: the live service's order views as columns (what GET /orders/{id} shows)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from hft.core.orders import (
+    DECISION_DTYPE,
+    EXEC_REPORT_DTYPE,
+    REPORT_ACK,
+    REPORT_CANCELED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+)
+from hft.live.views import ALL_APPLIED, OrderViews
+
+NAMES = (["ACC1", "ACC2"], ["mm1"], ["AAPL", "MSFT"])
+
+
+def _reports(*rows: tuple[int, int, int, int, int, int]) -> np.ndarray:
+    """(order_id, kind, price, qty, leaves, ts) rows as an EXEC_REPORT_DTYPE array."""
+    out = np.zeros(len(rows), EXEC_REPORT_DTYPE)
+    for i, (oid, kind, price, qty, leaves, ts) in enumerate(rows):
+        out[i]["order_id"], out[i]["kind"], out[i]["price"], out[i]["qty"] = oid, kind, price, qty
+        out[i]["leaves"], out[i]["ts"] = leaves, ts
+    return out
+
+
+def _accepted(oids: list[int], account: int = 0, symbol: int = 0) -> np.ndarray:
+    dec = np.zeros(len(oids), DECISION_DTYPE)
+    dec["order_id"] = oids
+    dec["account"] = account
+    dec["symbol"] = symbol
+    dec["side"] = 1
+    dec["price"] = 9990
+    dec["qty"] = 10
+    dec["ts"] = 5
+    return dec
+
+
+def test_views_follow_their_reports_in_order() -> None:
+    v = OrderViews(NAMES, capacity=2)  # grows past its first capacity
+    v.add_many(_accepted([1, 2, 3]), ["a", "b", "c"])
+    v.add(4, "d", 1, 0, 1, -1, 10010, 7, 6)
+    assert len(v) == 4
+    fills, cols = v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 7), (1, REPORT_PARTIAL_FILL, 9990, 4, 6, 8),
+                                     (2, REPORT_ACK, 0, 0, 10, 9), (1, REPORT_FILL, 9989, 6, 0, 10),
+                                     (99, REPORT_ACK, 0, 0, 1, 11), (3, REPORT_CANCELED, 0, 0, 0, 12)))
+    assert fills.tolist() == [1, 3]  # the rows of the array that filled a viewed order
+    assert cols.tolist() == [[0, 0, 0, 1], [0, 0, 0, 1]]  # their views: account, strategy, symbol, side
+    one = v.get(1)
+    assert (one.status, one.filled, one.leaves, one.client_order_id, one.account, one.symbol) == (
+        "filled", 10, 0, "a", "ACC1", "AAPL")
+    assert one.fills == [{"price": 9990, "qty": 4, "ts": 8}, {"price": 9989, "qty": 6, "ts": 10}]
+    assert v.get(2).status == "working" and v.get(2).body()["leaves"] == 10
+    assert v.get(3).status == "canceled"
+    four = v.get(4)
+    assert (four.account, four.symbol, four.side, four.status, four.body()["leaves"]) == ("ACC2", "MSFT", -1,
+                                                                                         "accepted", 7)
+    assert v.get(5) is None and v.get(99) is None and v.get(0) is None
+    assert (v.applied(1), v.applied(2), v.applied(4), v.applied(99)) == (3, 1, 0, 1)
+
+
+def test_cancel_pending_only_for_open_orders() -> None:
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1, 2]), ["a", "b"])
+    v.apply_reports(_reports((2, REPORT_FILL, 9990, 10, 0, 1)))
+    v.cancel_pending(1)
+    v.cancel_pending(2)
+    v.cancel_pending(7)  # no view: nothing
+    assert (v.get(1).status, v.get(2).status) == ("cancel_pending", "filled")
+    v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 2)))  # an ack keeps cancel_pending
+    assert v.get(1).status == "cancel_pending"
+
+
+def test_a_pickled_copy_restores_into_fresh_views() -> None:
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1, 2, 3], account=1), ["a", "b", "c"])
+    v.apply_reports(_reports((2, REPORT_FILL, 9990, 10, 0, 1), (5000, REPORT_ACK, 0, 0, 1, 2)))
+    assert len(pickle.dumps(v)) < 3000  # the used rows only, not the capacity of the columns (1024 rows)
+    v.apply_reports(_reports((900, REPORT_ACK, 0, 0, 1, 3)))  # an id without a view, inside the columns
+    blob = pickle.dumps(v)
+    fresh = OrderViews(NAMES)
+    fresh.restore(pickle.loads(blob))
+    assert len(fresh) == 3
+    assert fresh.get(2).body() == v.get(2).body() and fresh.get(2).account == "ACC2"
+    assert fresh.applied(5000) == 1 and fresh.applied(900) == 1  # no views, yet counted (internal orders)
+    fresh.add_many(_accepted([4]), ["d"])  # and it goes on
+    fresh.apply_reports(_reports((4, REPORT_FILL, 9990, 10, 0, 3), (2, REPORT_ACK, 0, 0, 0, 4)))
+    assert fresh.get(4).status == "filled" and fresh.get(2).fills == v.get(2).fills and fresh.applied(2) == 2
+
+
+def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
+    v = OrderViews(NAMES, capacity=4, retention=3)
+    v.add_many(_accepted(list(range(1, 7))), [f"c{i}" for i in range(1, 7)])
+    assert v.prune() == []  # 6 ids: not past twice the retention yet
+    v.apply_reports(_reports(*[(i, REPORT_FILL, 9990, 10, 0, i) for i in (1, 3, 4, 5, 6)],
+                             (2, REPORT_PARTIAL_FILL, 9991, 4, 6, 20)))
+    v.add(7, "c7", 0, 0, 0, 1, 9990, 10, 7)
+    dropped = v.prune()  # ids 1..4 leave the newest 3 (5, 6, 7): 1, 3, 4 are filled, 2 is still open
+    assert sorted(dropped) == [("ACC1", "c1"), ("ACC1", "c3"), ("ACC1", "c4")]
+    assert len(v) == 4 and v.n_pruned == 3
+    assert v.get(1) is None and v.pruned(1) and v.applied(1) == ALL_APPLIED
+    assert not v.pruned(2) and not v.pruned(6) and not v.pruned(99)
+    two = v.get(2)  # open: kept aside, still followed by its reports
+    assert (two.status, two.fills) == ("partially_filled", [{"price": 9991, "qty": 4, "ts": 20}])
+    assert v.get(5).fills == [{"price": 9990, "qty": 10, "ts": 5}]  # the fill log was renumbered
+    fills, cols = v.apply_reports(_reports((2, REPORT_FILL, 9992, 6, 0, 30), (7, REPORT_FILL, 9990, 10, 0, 31)))
+    assert fills.tolist() == [0, 1] and cols[:, 3].tolist() == [1, 1]
+    assert v.get(2).status == "filled" and [f["qty"] for f in v.get(2).fills] == [4, 6]
+    assert v.applied(2) == 2
+    v.cancel_pending(2)  # filled: stays filled
+    assert v.get(2).status == "filled"
+    for i in range(8, 12):  # 7 ids past the base: over twice the retention again
+        v.add(i, f"c{i}", 0, 0, 0, 1, 9990, 10, i)
+    assert ("ACC1", "c2") in v.prune()  # 2 is terminal now: dropped at the next prune
+    assert v.get(2) is None and v.pruned(2)
+    assert [v.get(i).client_order_id for i in (9, 10, 11)] == ["c9", "c10", "c11"]
