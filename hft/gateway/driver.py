@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 
 from numba import njit, types
 
+from hft.core.errors import ConfigError
 from hft.core.orders import CMD_NEW, NO_KEY, R_INTERNAL_ERROR
 from hft.gateway import kernels as K
 from hft.gateway.intents import (
@@ -307,9 +309,7 @@ DRIVER_MODES = ("compiled", "python")
 def driver_mode(env: dict[str, str] | None = None) -> str:
     """``compiled`` or ``python``, from ``HFT_GATEWAY_DRIVER`` (unset: compiled). Raises `ConfigError` naming
     the variable on any other value."""
-    import os
 
-    from hft.core.errors import ConfigError
 
     v = (os.environ if env is None else env).get(DRIVER_ENV, "compiled").strip().lower() or "compiled"
     if v not in DRIVER_MODES:

@@ -37,6 +37,7 @@ from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.config import GatewayConfig, LimitSet, load_config
 from hft.gateway.dedup import DedupStore, dedup_key
 from hft.gateway.exposure import Exposure, ExposureStore
+from hft.gateway.flatten import flatten_positions
 from hft.gateway.intake import _NO_KEY, _OTYPE_BITS, _TIF_BITS, OneIntentPaths, _core_entry, _process_one
 from hft.gateway.intents import (
     Decision,
@@ -435,8 +436,6 @@ class GatewayService(OneIntentPaths):
             if self._trip_cancels is not None:
                 self._trip_cancels.extend(cancels)
         if tr.new_level == STORM_HALT > tr.old_level and self.config.storm.flatten_on_halt:
-            from hft.gateway.flatten import flatten_positions
-
             closes = flatten_positions(self, tr.cause)
             if self._trip_cancels is not None:
                 self._trip_cancels.extend(closes)

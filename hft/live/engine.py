@@ -42,6 +42,7 @@ from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIn
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
+from hft.live import snapshot as S
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.views import OrderViews
 from hft.recorder.gateway_sink import GatewayAuditSink
@@ -456,7 +457,6 @@ class LiveGateway:
         the last one, or the WAL started a new segment (so closed segments are never needed again). With at
         least `snapshot_fork_orders` order views it is written by a forked child (`snapshot.start_background`)
         instead of pausing the writer (pickling the views costs ~5 us each); one at a time."""
-        from hft.live import snapshot as S
 
         if self._bg is not None and S.poll(self, self._bg):
             self._bg = None
@@ -470,7 +470,6 @@ class LiveGateway:
 
     def snapshot(self) -> dict[str, Any]:
         """Take a state snapshot now (between steps of the writer), after any background one has finished."""
-        from hft.live import snapshot as S
 
         if self._bg is not None:
             S.poll(self, self._bg, block=True)

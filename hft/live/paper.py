@@ -25,7 +25,9 @@ import numpy as np
 from hft.core.dtypes import EV_EXEC, EV_TRADE
 from hft.core.errors import ConfigError
 from hft.core.orders import CMD_CANCEL, CMD_NEW, CMD_REPLACE
+from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand
+from hft.sim.replay import build_venue, load_replay_config
 
 
 class PaperVenue:
@@ -54,9 +56,6 @@ class PaperVenue:
 
     @classmethod
     def from_data(cls, data: str | Path | None, *, speed: float = 1.0, symbol: str | None = None) -> PaperVenue:
-        from hft.data.sources import open_market_data
-        from hft.sim.replay import build_venue, load_replay_config
-
         if data is None or not Path(data).exists():
             raise ConfigError(f"--paper: expected a recorded data file, {data} does not exist", key="paper")
         md = open_market_data([Path(data)])

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
+from hft.core.paths import wal_root
 from hft.gateway.config import GatewayConfig
 from hft.live import logs
+from hft.live.auth import Verifier
 from hft.live.http import HttpServer
+from hft.live.metrics import LiveCollector
+from hft.live.paper import PaperVenue
+from hft.recorder.disk_monitor import DiskPressureMonitor
 
 log = logging.getLogger("hft.live")
 
@@ -42,21 +51,16 @@ class ServeOptions:
 
 
 def wal_dir_of(cfg: GatewayConfig) -> Path:
-    from hft.core.paths import wal_root
-
     return Path(cfg.server.wal_dir) if cfg.server.wal_dir else wal_root() / "gateway-live"
 
 
 def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, Any]]:
     """(LiveGateway, OrderApp, recovery summary): everything but the listener. Raises ConfigError early."""
-    from hft.gateway.service import GatewayService
-    from hft.live.app import OrderApp
-    from hft.live.auth import Verifier
-    from hft.live.engine import LiveGateway
-    from hft.live.metrics import LiveCollector
-    from hft.live.recovery import recover
-    from hft.recorder.disk_monitor import DiskPressureMonitor
-    from hft.recorder.wal_first import WALConfig, WALFirstWriter
+    from hft.gateway.service import GatewayService  # lazy: numba
+    from hft.live.app import OrderApp  # lazy: numba
+    from hft.live.engine import LiveGateway  # lazy: numba
+    from hft.live.recovery import recover  # lazy: numba
+    from hft.recorder.wal_first import WALConfig, WALFirstWriter  # lazy: numba
 
     if not cfg.server.jwt_secret:
         raise ConfigError(f"{cfg.source}: key 'server.jwt_secret': expected a secret (or HFT_JWT_SECRET), was null",
@@ -93,10 +97,8 @@ def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, A
 
 def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Any:
     if opts.venue == "paper":
-        from hft.live.paper import PaperVenue
-
         return PaperVenue.from_data(opts.paper_data, speed=opts.paper_speed, symbol=opts.paper_symbol)
-    from hft.live.venues import LoopbackVenue
+    from hft.live.venues import LoopbackVenue  # lazy: numba
 
     journal = Path(opts.venue_journal) if opts.venue_journal else wal_dir.parent / f"{wal_dir.name}-venue.jsonl"
     return LoopbackVenue(journal, opts.loopback_mode)
@@ -108,7 +110,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     With ``signals.ha.enabled`` the process starts as a standby and leads once it holds the lease
     (`hft.live.webhooks.ha`)."""
     if cfg.signals.ha.enabled:
-        from hft.live.webhooks.ha import serve_ha
+        from hft.live.webhooks.ha import serve_ha  # lazy: numba
 
         return await serve_ha(cfg, opts, host, port, announce)
     signals = _signal_service(cfg, opts)  # validated before anything opens
@@ -208,7 +210,7 @@ def _signal_service(cfg: GatewayConfig, opts: ServeOptions) -> Any:
     """The signal side (webhooks, bus, follower; hft.live.webhooks.service) when the config needs a bus."""
     if not (cfg.signals.needs_bus or opts.nats_embedded):
         return None
-    from hft.live.webhooks.service import SignalService
+    from hft.live.webhooks.service import SignalService  # lazy: numba
 
     return SignalService(cfg, wal_dir_of(cfg).parent / "signals", embedded=opts.nats_embedded)
 
@@ -225,7 +227,7 @@ async def _start_signals(svc: Any, live: Any, app: Any) -> Any:
 
 async def _start_tcp(live: Any, app: Any, host: str, port: int) -> Any:
     """The binary TCP intake beside HTTP (same writer, ladder, tokens); its counters join /health."""
-    from hft.live.tcp import start_tcp
+    from hft.live.tcp import start_tcp  # lazy: numba
 
     try:
         server, stats = await start_tcp(live, app.verifier, app.bad_input, host, port)
@@ -242,7 +244,6 @@ def _tune_gc() -> None:
     with the default thresholds the collector runs every 700 allocations and its older generations rescan the
     ever larger heap (measured: ~30 % of the writer's CPU per order). The start-up state is frozen out of the
     collector and young collections are made rarer."""
-    import gc
 
     gc.collect()
     gc.freeze()
@@ -251,7 +252,6 @@ def _tune_gc() -> None:
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
     """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis)."""
-    import time
 
     while True:
         await asyncio.sleep(period_s)
@@ -270,8 +270,6 @@ def serve(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int) -> None:
             handler.unbind()
 
     try:
-        import uvloop
-
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency
         runner = asyncio.run

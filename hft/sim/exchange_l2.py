@@ -98,9 +98,18 @@ from hft.book.l2 import (
     BOOK_BEST_BID,
     BOOK_BID_BASE,
     BOOK_BID_LO,
+    BOOK_N_ASK,
+    BOOK_N_BID,
+    L2_OK,
+    L2_OUT_OF_RANGE,
+    L2_STATUS_NAMES,
     L2Book,
     _next_down,
     _next_up,
+    clear,
+    grow,
+    new_book,
+    set_level,
 )
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
@@ -493,8 +502,6 @@ class L2Venue:
 
     def __init__(self, book: L2Book | None, queue_model: QueueModel, mode: int = MODE_PARTIAL_FILL,
                  fees: FeeSchedule | None = None, multiplier: int = 1, capacity: int = 1024) -> None:
-        from hft.book.l2 import new_book
-
         if mode not in EXCHANGE_MODES.values():
             raise SimError(f"exchange mode: expected one of {sorted(EXCHANGE_MODES)}, was {mode!r}")
         fees = fees or FeeSchedule()
@@ -513,8 +520,6 @@ class L2Venue:
 
     # --- sizing: never let the kernel run out of room
     def _levels(self) -> int:
-        from hft.book.l2 import BOOK_N_ASK, BOOK_N_BID
-
         return int(self.book.state[BOOK_N_BID] + self.book.state[BOOK_N_ASK])
 
     def _ensure(self) -> None:
@@ -553,7 +558,6 @@ class L2Venue:
     # --- market data
     def depth(self, now: int, side: int, price: int, qty: int) -> np.ndarray:
         """The displayed quantity at (side, price) becomes `qty` (0 removes the level)."""
-        from hft.book.l2 import L2_OK, L2_OUT_OF_RANGE, L2_STATUS_NAMES, grow, set_level
 
         if side not in (BUY, SELL) or qty < 0:
             raise SimError(f"depth: expected side BUY/SELL and qty >= 0, was side {side}, qty {qty}")
@@ -572,8 +576,6 @@ class L2Venue:
         return self._run(OP_TRADE, now, 0, aggressor, price, qty)
 
     def clear(self, now: int, side: int = 0) -> np.ndarray:
-        from hft.book.l2 import clear
-
         clear(self.book, side)
         return self._run(OP_CLEAR, now, 0, side)
 

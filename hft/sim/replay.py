@@ -48,6 +48,10 @@ Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equi
 columns and, beside them, readable ones: `hft.sim.run_tables`), ``summary.json``, ``config.yaml`` (the
 effective config), ``report.html`` (the tearsheet: `hft.report.run`) and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
 identity of the behaviour: same data + config + seed → same hash, in any process.
+
+Imports: this module stays light (importing it loads neither numba nor polars) because the alpha commands parse
+replay configs through it (`hft.cli._config`); what would load them is imported inside the function that needs it
+(``# lazy: numba``), and so are the modules that import this one (``# lazy: cycle``).
 """
 
 from __future__ import annotations
@@ -63,10 +67,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
+from hft import __version__
+from hft.compile_watch import CompileWatch
+from hft.config.layering import SET_SOURCE, deep_merge, parse_sets
 from hft.config.strict import Section, load_yaml
-from hft.core.errors import ConfigError, SimError
+from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
+from hft.core.errors import ConfigError, HftError, SimError
+from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource
+from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
+from hft.sim.instruments import apply_overrides, parse_overrides, symbol_spec
 from hft.sim.recording import RunRecorder
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
@@ -151,7 +163,6 @@ def load_replay_config(path: str | Path | None, sets: Sequence[str] = ()) -> Rep
     (``path.to.key=value``), layered (`hft.config.layering`). Each layer is checked strictly on its own (an error
     names its file, or ``--set``), then the merged mapping is parsed. Relative latency files resolve beside the
     file that names them, and so do risk checks' ``FILE.py`` specs. None and no sets: the built-in defaults."""
-    from hft.config.layering import SET_SOURCE, parse_sets
 
     if path is None and not sets:
         return ReplayConfig()
@@ -196,7 +207,6 @@ def _absolute_latency_files(mapping: dict[str, Any], base: Path) -> dict[str, An
 
 def _layer(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """`deep_merge`, knowing that ``latency.file`` is shorthand for both ``entry`` and ``response``."""
-    from hft.config.layering import deep_merge
 
     lat_o, lat_b = over.get("latency"), base.get("latency")
     if isinstance(lat_o, dict) and isinstance(lat_b, dict):
@@ -214,7 +224,6 @@ def _layer(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def write_config(path: Path, config: ReplayConfig) -> None:
     """The effective config of a run as YAML: exactly the mapping `ReplayConfig.digest` hashes."""
-    import yaml
 
     head = ("# The effective replay config of this run, in canonical units (durations in ns).\n"
             f"# config_hash {config.digest()} = BLAKE2b-64 of this mapping as sorted JSON.\n"
@@ -227,7 +236,6 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
                         base_dir: str | Path | None = None) -> ReplayConfig:
     """Parse a replay config mapping; `file` names it in errors, `base_dir` anchors relative latency files
     (default: the current directory)."""
-    from hft.sim.instruments import parse_overrides
 
     s = Section(mapping, file)
     d = ReplayConfig()
@@ -251,7 +259,7 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
     )
     lat.done()
     s.done()
-    from hft.sim.queue_models import parse_queue_model
+    from hft.sim.queue_models import parse_queue_model  # lazy: numba
 
     parse_queue_model(out.queue_model)  # fail on a bad name before any data is loaded
     return out
@@ -291,8 +299,7 @@ def _one_latency(lat: Section, key: str, default_column: str, default_ns: int, b
 
 def _empirical(sec: Section, key: str, path: str, column: str, base: Path) -> EmpiricalLatency:
     """Load a recorded latency column; errors name the config key."""
-    from hft.core.ids import hash_arrays
-    from hft.sim.latency_file import load_empirical
+    from hft.sim.latency_file import load_empirical  # lazy: numba, polars
 
     name = f"{sec.path}.{key}" if sec.path else key
     resolved = Path(path).expanduser()
@@ -362,9 +369,8 @@ def _sample_ns(s: Section, default: int) -> int:
 def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
     """``strategies: {name: {param: value}}``: the parameters of a registered strategy are checked now; another
     name is an own strategy's key (``FILE.py:Class``), checked when ``-s`` resolves it (`hft.sim.strategy_loader`)."""
-    from hft.core.errors import HftError
-    from hft.sim.strategies import make_strategy
-    from hft.sim.strategy_loader import registered
+    from hft.sim.strategies import make_strategy  # lazy: numba
+    from hft.sim.strategy_loader import registered  # lazy: numba
 
     names = registered()
 
@@ -402,8 +408,7 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     (`hft.sim.portfolio`). `fmt` names the data format (`hft.data.formats`; else detected by
     content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
     the module `hft.recorder.sim_runs`; None records nothing)."""
-    from hft.sim.instruments import apply_overrides
-    from hft.sim.strategy_loader import make as make_strategy
+    from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
 
     spec, strategy = make_strategy(strategy_name, config.strategies)
     strategy_name = spec.key  # the config key names the strategy in the summary and the gateway
@@ -413,8 +418,11 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     groups = source.group_days(data)
     commit = _GitCommitProbe()  # git runs beside the data load and the replay
     if len(groups) > 1:  # several days (one session each, `hft.sim.sessions`) or instruments (`hft.sim.portfolio`)
-        from hft.sim.portfolio import are_instruments, run_instruments
-        from hft.sim.sessions import run_days
+        from hft.sim.portfolio import (  # lazy: cycle (hft.sim.portfolio imports this module)
+            are_instruments,
+            run_instruments,
+        )
+        from hft.sim.sessions import run_days  # lazy: cycle (hft.sim.sessions imports this module)
 
         opened = [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[:2]]
         if are_instruments(opened):
@@ -427,7 +435,6 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
         md = source.open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
-        from hft.compile_watch import CompileWatch
 
         t0 = time.perf_counter()
         with CompileWatch() as compiled:  # kernel compilation (a cold cache) is reported apart from the replay
@@ -441,7 +448,7 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     if warnings:  # a switch that fell back is said (summary and stderr), never silent
         summary["warnings"] = warnings
     if out_dir is not None:
-        from hft.sim.run_folder import write_run_folder
+        from hft.sim.run_folder import write_run_folder  # lazy: numba
 
         write_run_folder(out_dir, out, summary, md, force=force, config=config)
         summary["run_folder"] = str(out_dir)
@@ -465,8 +472,8 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     instrument's exchange filters). `gateway`: the gateway of the previous session of a run over several days
     (`hft.sim.sessions`), driven by this engine from now on, after its `new_day()`. Returns the engine and the
     money factor its ``run`` takes (`hft.sim.fees.money_factor`: linear or inverse accounting)."""
-    from hft.sim.engine_nb import ENGINES
-    from hft.sim.fees import money_factor
+    from hft.sim.engine_nb import ENGINES  # lazy: numba
+    from hft.sim.fees import money_factor  # lazy: numba
 
     inst = md.instrument
     venue, seed_levels, reference = build_venue(md, config)
@@ -480,9 +487,8 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
 
 def engine_config(config: ReplayConfig, strategy_name: str) -> Any:
     """The engine's `EngineConfig` of a replay config: latency models (seeded per stream), sampling, names."""
-    from hft.sim import latency as lat
-    from hft.sim.engine import EngineConfig
-    from hft.sim.gateway_setup import SIM_ACCOUNT
+    from hft.sim import latency as lat  # lazy: numba
+    from hft.sim.engine import EngineConfig  # lazy: numba
 
     def model(base: int, salt: int, emp: EmpiricalLatency | None = None, jitter: int | None = None) -> Any:
         if emp is not None:
@@ -501,9 +507,7 @@ def gateway_factory(instruments: list[Any], strategy_name: str, config: ReplayCo
     """The engine's ``f(clock, dispatcher, sink) -> GatewayService``: a gateway holding every instrument's symbol
     (with its exchange filters) and the config's limits, or `gateway` (the previous session's: rebound, after its
     `new_day()`)."""
-    from hft.gateway import GatewayService
-    from hft.sim.gateway_setup import sim_gateway_config
-    from hft.sim.instruments import symbol_spec
+    from hft.gateway import GatewayService  # lazy: numba
 
     first, *more = instruments
     gw_cfg = sim_gateway_config(first.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
@@ -526,9 +530,9 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
     """The simulated venue of an opened stream, by book level (L3: `L3Venue` seeded with the LOBSTER pre-open
     book and resynced on the reference rows; L2: `L2Venue` with the configured queue model), with the seed
     levels and reference rows it was given. `hft replay` and the live paper venue (`hft.live.paper`) share it."""
-    from hft.sim.engine import L2MarketVenue
-    from hft.sim.exchange_l2 import EXCHANGE_MODES
-    from hft.sim.fees import FeeSchedule, bps_to_hundredths, money_factor
+    from hft.sim.engine import L2MarketVenue  # lazy: numba
+    from hft.sim.exchange_l2 import EXCHANGE_MODES  # lazy: numba
+    from hft.sim.fees import FeeSchedule, bps_to_hundredths, money_factor  # lazy: numba
 
     inst = md.instrument
     money = money_factor(inst, config.multiplier)
@@ -538,7 +542,7 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
     seed_levels: list[tuple[int, int, int]] = []
     reference = None
     if inst.book_level == "L3":
-        from hft.sim.exchange_l3 import L3Venue
+        from hft.sim.exchange_l3 import L3Venue  # lazy: numba
 
         if md.lobster is not None and config.l3_resync:
             reference = md.lobster.reference
@@ -551,9 +555,9 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
             for side, price, qty in seed_levels:
                 venue.seed_level(side, price, qty)
     else:
-        from hft.book.l2 import book_for
-        from hft.sim.exchange_l2 import L2Venue
-        from hft.sim.queue_models import parse_queue_model
+        from hft.book.l2 import book_for  # lazy: numba
+        from hft.sim.exchange_l2 import L2Venue  # lazy: numba
+        from hft.sim.queue_models import parse_queue_model  # lazy: numba
 
         venue = L2MarketVenue(L2Venue(book_for(md.events), parse_queue_model(config.queue_model), mode, fees,
                                       money))
@@ -562,7 +566,6 @@ def build_venue(md: Any, config: ReplayConfig) -> tuple[Any, list[tuple[int, int
 
 def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
     """Quantity resting before the first LOBSTER message: reference row 0 with message 0's effect undone."""
-    from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 
     row = lob.reference[0]
     levels: dict[tuple[int, int], int] = {}
@@ -588,13 +591,12 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     (a cold cache) and `run_s` the whole call that contained it: with compilation, ``events_per_s`` counts
     ``run_s - compile_s`` only."""
     replay_s = out.wall_s if not compile_s or run_s is None else run_s - compile_s
-    from hft import __version__
-    from hft.sim.exchange_l2 import LIQ_MAKER
+    from hft.sim.exchange_l2 import LIQ_MAKER  # lazy: numba
 
     inst = md.instrument
     eq = out.equity
     mult = config.multiplier
-    from hft.sim.fees import money_factor, money_unit
+    from hft.sim.fees import money_factor, money_unit  # lazy: numba
 
     equity = net_equity(eq, money_factor(inst, mult))
     sharpe, max_dd = equity_stats(equity)
@@ -640,7 +642,7 @@ def net_equity(eq: np.ndarray, money: int) -> np.ndarray:
     """Net equity in money units at each equity sample (float, for metrics): cash + the position marked at the
     mid (`hft.sim.fees.mark_value`), carried forward over samples without a mid (NaN before the first);
     ``[0.]`` without samples."""
-    from hft.sim.fees import mark_value
+    from hft.sim.fees import mark_value  # lazy: numba
 
     if not len(eq):
         return np.zeros(1)
@@ -686,7 +688,6 @@ def _ffill(x: np.ndarray) -> np.ndarray:
 
 def data_hash(md: Any) -> str:
     """Hash of the event array bytes (independent of file format and path)."""
-    from hft.core.ids import hash_arrays
 
     return hash_arrays(md.events)
 

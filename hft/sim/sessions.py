@@ -33,8 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from hft.compile_watch import CompileWatch
 from hft.core.errors import SimError
+from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource
+from hft.sim.instruments import apply_overrides
+from hft.sim.replay import _ccy, build_engine, summarise
 
 
 @dataclass
@@ -65,9 +69,6 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     already opened; `source` opens the others (`hft.core.market_data.MarketDataSource`; the files on disk:
     `hft.data.sources.FILES`) with the format `fmt` and column `mapping` (None: detected). Returns the
     sessions and the gateway."""
-    from hft.compile_watch import CompileWatch
-    from hft.sim.instruments import apply_overrides
-    from hft.sim.replay import build_engine, summarise
 
     sessions: list[Session] = []
     gw = prev = None
@@ -118,7 +119,6 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
 def _as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
     """Turn `s` (cumulative PnL and fees since the first day) into that day's figures; the cumulative ones stay
     as ``pnl_cumulative`` and ``fees_cumulative``."""
-    from hft.sim.replay import _ccy
 
     money = s["money_unit"]
     s["pnl_cumulative"], s["fees_cumulative"] = s["pnl"], s["fees"]
@@ -134,8 +134,7 @@ def _as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
 
 def total_output(sessions: list[Session]) -> Any:
     """The run over every day as one `RunOutput`: the days' arrays end to end (module docstring)."""
-    from hft.core.ids import hash_arrays
-    from hft.sim.engine import RunOutput
+    from hft.sim.engine import RunOutput  # lazy: numba
 
     outs = [s.out for s in sessions]
     dec, orders, fills, equity = (np.concatenate([getattr(o, f) for o in outs])
@@ -182,7 +181,6 @@ DAY_KEYS = ("day", "data", "events", "run_hash", "data_hash", "pnl", "pnl_gross"
 def total_summary(sessions: list[Session], out: Any, strategy_name: str, params: dict[str, Any], config: Any,
                   *, commit: str) -> dict[str, Any]:
     """The summary of the whole run (`summarise` over the total output) with ``days``: each day's figures."""
-    from hft.sim.replay import summarise
 
     compile_s = sum(s.summary["compile_s"] for s in sessions)
     summary = summarise(out, sessions[-1].md, strategy_name, params, config, [], commit=commit,
@@ -204,7 +202,7 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
     (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
     `fmt`, `mapping`: as `replay_sessions`."""
-    from hft.sim.run_folder import write_run_folder
+    from hft.sim.run_folder import write_run_folder  # lazy: numba
 
     try:
         sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
@@ -216,7 +214,7 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
     summary = total_summary(sessions, out, strategy_name, strategy.params(), config, commit=commit.result())
     if out_dir is not None:
         def write_days(folder: Path) -> None:
-            from hft.sim.run_folder import write_run_folder as write_one
+            from hft.sim.run_folder import write_run_folder as write_one  # lazy: numba
 
             (folder / "days").mkdir()
             for k, s in enumerate(sessions, 1):
