@@ -61,7 +61,7 @@ def are_instruments(opened: list[Any]) -> bool:
 
 
 def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
-    """Legs must be distinct instruments of one money unit and currency; the numba engine runs one instrument."""
+    """Legs must be distinct instruments of one money unit and currency."""
     symbols = [md.instrument.symbol for md in mds]
     for k, sym in enumerate(symbols):
         if sym in symbols[:k]:
@@ -74,10 +74,6 @@ def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
             raise SimError(f"several instruments: expected one money unit ({units[0][1]:g} {units[0][0]} of "
                            f"{symbols[0]}), {md.instrument.symbol} has {u[1]:g} {u[0]}",
                            hint="replay instruments of different money units or currencies apart")
-    if config.engine != "python":
-        raise SimError(f"several instruments ({', '.join(symbols)}): expected engine 'python', was "
-                       f"{config.engine!r}: the numba engine runs one instrument",
-                       hint="pass --engine python (the reference engine runs several instruments)")
 
 
 def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,

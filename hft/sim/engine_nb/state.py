@@ -72,6 +72,18 @@ S_STRAT = 46
 S_MULT = 47  # money factor of fills (hft.sim.fees: > 0 linear, < 0 inverse)
 S_SKPTR = 48  # SK_EXTERNAL: the address of the strategy kernel's C entry (`strategy_kernels.c_entry`)
 N_STATE = 64
+# the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
+# kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]
+# (the same memory: `S_POS` ... `S_HI` are that leg's), so a single-instrument run reads and writes what it always did.
+LM_POS, LM_CASH, LM_FEES = S_POS - S_POS, S_CASH - S_POS, S_FEES - S_POS
+LM_Y = S_Y - S_POS
+LM_HI = S_HI - S_POS
+LM_COLS = 8
+# the event matrix's rows: 0 local time, 1 exch_ts, 2 its running maximum, 3.. kind, side, price, qty, order_id,
+# flags; several legs add the leg of each event and its index in that leg's own stream (its reference row)
+EVM_ROWS = 9
+EVM_LEG, EVM_OWN = 9, 10
+EVM_ROWS_LEGS = 11
 
 # --- strategy kernels ---------------------------------------------------------------------------------------
 SK_NONE = 0
