@@ -1,4 +1,4 @@
-"""Several instruments in one replay: ``hft replay -d GOOG.zip -d AMZN.zip -s hedged_mm --engine python``.
+"""Several instruments in one replay: ``hft replay -d GOOG.zip -d AMZN.zip -s hedged_mm``.
 
 Each ``--data`` group of its own instrument is a *leg* (`hft.sim.legs`): the legs' events merge on one clock and
 drive ONE `GatewayService` holding every leg's symbol (`Engine.of_legs`). Each leg keeps its venue (built by
@@ -17,8 +17,8 @@ exchange do; a coin-margined contract and a spot pair do not: refused). The run 
 ``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
 run once, each order and fill under its own symbol.
 
-Not built yet: the numba engine for several legs (refused with a hint to ``--engine python``; the design is in
-docs/sim.md), several days of several instruments in one run (refused), sweeps over instrument pairs.
+Both engines run several legs (the numba engine: `hft.sim.engine_nb`, "Several legs"; same run hash). Not built
+yet: several days of several instruments in one run (refused), sweeps over instrument pairs.
 """
 
 from __future__ import annotations

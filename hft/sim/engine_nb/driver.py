@@ -48,6 +48,7 @@ from hft.sim.engine_nb.state import (
     F_COLS,
     H_COLS,
     IN_CANCEL,
+    IN_COLS,
     IN_SUBMIT,
     IT_CMD,
     IT_REP,
@@ -76,6 +77,7 @@ from hft.sim.engine_nb.state import (
     S_IEX,
     S_ILOC,
     S_KEY,
+    S_LEG,
     S_MODE,
     S_MULT,
     S_ND,
@@ -128,7 +130,7 @@ from hft.sim.engine_nb.state import (
     WAKE_NAMES,
     WAKE_TRADE,
 )
-from hft.sim.engine_nb.strategy_kernels import kernel_code, strategy_on_book
+from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, kernel_code, strategy_on_book
 from hft.sim.latency import feed_local_times, latency_ns
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
@@ -273,8 +275,10 @@ class NbEngine(Engine):
         orders = self.live_orders
         if len(orders) + MAX_INTENTS > self._sord.shape[0]:
             self._sord = np.zeros((2 * (len(orders) + MAX_INTENTS), SO_COLS), dtype=np.int64)
+        leg_of = self._leg_of
         for j, o in enumerate(orders.values()):
-            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty)
+            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty,
+                             leg_of.get(o.order_id, 0))
         self._st[S_NORD] = len(orders)
         self._orders_dirty = False
 
@@ -452,9 +456,9 @@ class NbEngine(Engine):
 
     def _exec_intents(self, n: int) -> None:
         """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
-        for kind, side, price, qty, oid in self._intents[:n].tolist():
+        for kind, side, price, qty, oid, leg, otype, tif in self._intents[:n].tolist():
             if kind == IN_SUBMIT:
-                self.submit(side, price, qty, None, None)
+                self.submit(side, price, qty, otype or None, tif or None, leg)
             elif kind == IN_CANCEL:
                 self.cancel(oid)
             else:
@@ -465,8 +469,11 @@ class NbEngine(Engine):
         if self._skid != SK_NONE:
             if self._orders_dirty:
                 self._sync_orders()
-            self._st[S_POS] = self.position
-            self._exec_intents(int(strategy_on_book(self._st, self._ltop, self._sord, self._intents)))
+            k = self.cur
+            self._st[S_LEG] = k
+            self._st[S_POS] = self.legs[k].position  # several legs: the leg matrix holds them all (set per call)
+            self._exec_intents(int(strategy_on_book(self._st, self._tops[k, 4:], self._sord, self._intents,
+                                                    self._tops, self._lm)))
         elif self._mask & WAKE_BOOK:
             self.strategy.on_book(self.ctx)
 
@@ -570,9 +577,10 @@ class NbEngine(Engine):
         lm = self._lm = st[S_POS: S_POS + LM_COLS].reshape(1, LM_COLS) if not multi else \
             np.zeros((nl, LM_COLS), dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
-        self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
-        # several legs: the strategy's Python callbacks (a strategy kernel sees one instrument)
-        kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels and not multi else None
+        self._intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
+        kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
+        if multi and not (isinstance(kname, str) and kname in STRATEGY_KERNELS):
+            kname = None  # several legs: the built-in kernels know legs; others get one instrument's rows
         if kname is not None and "book" in wakes:
             # a built-in kernel's code, or an external kernel's C entry (kept alive on the engine)
             self._skid, st[S_SKPTR], self._kentry = kernel_code(kname)

@@ -49,7 +49,9 @@ from hft.sim.engine_nb.state import (
     LM_POS,
     LM_Y,
     S_FLAGS,
+    S_LEG,
     S_NINT,
+    S_POS,
     S_SKID,
     SK_NONE,
     W_BOOK,
@@ -186,9 +188,9 @@ def _local_leg(k, lbooks, tops, lm):
 
 @_inline
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
-           now, sord, intents, lref, ri) -> int:
-    """One local market event (`Engine._apply_local`); -1 when done without a wake, else the wake code
-    (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `ri` (the
+           now, sord, intents, lref, ri, kl, tops, lm) -> int:
+    """One local market event (`Engine._apply_local`) of leg `kl`; -1 when done without a wake, else the wake
+    code (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `ri` (the
     event's index in its leg's own stream: `i` for one leg)."""
     k = kind[i]
     if lref.shape[0] > 0:
@@ -205,7 +207,10 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
             st[S_FLAGS] = fl
             return W_FLAGS
         if st[S_SKID] != SK_NONE:
-            ni = strategy_on_book(st, ltop, sord, intents)
+            if tops.shape[0] > 1:  # several legs: the kernel's callback is leg kl's (one leg: st is its row)
+                st[S_LEG] = kl
+                st[S_POS] = lm[kl, LM_POS]
+            ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
             if ni > 0:
                 st[S_NINT] = ni
                 return W_INTENTS

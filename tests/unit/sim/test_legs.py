@@ -12,7 +12,7 @@ from hft.core.errors import SimError
 from hft.core.orders import INTENT_NEW, ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
 from hft.sim import latency as L
 from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
-from hft.sim.engine_nb import NbEngine
+from hft.sim.engine_nb import SK_NONE, NbEngine
 from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
 from hft.sim.fees import FeeSchedule, cash_flow
 from hft.sim.gateway_setup import sim_gateway_config
@@ -337,6 +337,8 @@ def test_numba_engine_runs_several_l3_legs_as_the_reference(two_days, strategy, 
                  make_strategy(strategy, conf.strategies.get(strategy)))
         out, eng, _, _ = replay_legs(two_days, strat, strategy, conf)
         assert type(eng) is (Engine if engine == "python" else NbEngine)
+        if engine == "numba":  # the built-in kernels run in the loop on several legs (their rules know legs)
+            assert (eng._skid != SK_NONE) == (strategy != "chaos") and not eng.used_in_kernel_orders
         outs.append(out)
     _same_legs(*outs)
     assert len(outs[0].fills) > 10 and all(len(leg.order_ids) for leg in outs[0].legs)
