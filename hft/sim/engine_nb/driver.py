@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, Sequence
+from operator import is_not
 
 import numpy as np
 
@@ -495,9 +496,10 @@ class NbEngine(Engine):
         per-call type resolution of ~20 arguments (several µs per wake)."""
         vs = [leg.venue if self._l3_venue else leg.venue.v for leg in self.legs]
         k = self._arg_key
-        key = (*(leg.local for leg in self.legs), *(a for v in vs for a in (v.book, v.orders, v.cons, v.out)),
-               self._eq, self._sord, self._h, self._drows, self._orows, self._frows, self._order_info)
-        if k is None or len(k) != len(key) or any(a is not b for a, b in zip(k, key, strict=True)):
+        key = [self._eq, self._sord, self._h, self._drows, self._orows, self._frows, self._order_info]
+        for leg, v in zip(self.legs, vs, strict=True):
+            key += (leg.local, v.book, v.orders, v.cons, v.out)
+        if k is None or len(k) != len(key) or any(map(is_not, k, key)):  # an array was replaced (identity)
             self._arg_key = key
 
             def per_leg(name: str) -> tuple:  # one item per leg (a numba UniTuple: the loop indexes it by leg)
