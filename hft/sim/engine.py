@@ -42,8 +42,7 @@ decisions (`RunOutput.legs`); its own ``equity`` is empty and its ``final`` hold
 the legs (their money units must agree: the replay checks it).
 
 This first engine drives the venues from Python (a few µs per event); the numba engine of docs/sim.md keeps
-these semantics and must reproduce these run hashes (it runs one leg; several legs are the reference's only,
-for now).
+these semantics and must reproduce these run hashes (one leg or several: `hft.sim.engine_nb`, "Several legs").
 """
 
 from __future__ import annotations

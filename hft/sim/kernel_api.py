@@ -10,10 +10,15 @@ that changes the local book (the book callback), on both engines and in the numb
   side is empty; prices in ticks, quantities in lots);
 * ``sord`` — int64 ``[rows, SO_COLS]``: our live orders in submission order, columns ``SO_ID``, ``SO_SIDE``,
   ``SO_PRICE``, ``SO_LEAVES``, ``SO_STATUS`` (``SO_PENDING_NEW``, ``SO_WORKING``, ``SO_PENDING_CANCEL``,
-  ``SO_PENDING_REPLACE``), ``SO_QTY``; only the first ``st[S_NORD]`` rows are meaningful;
-* ``intents`` — int64 ``[MAX_INTENTS, 5]``, written by the kernel: one row per intent, ``(IN_SUBMIT, side,
-  price, qty, 0)`` or ``(IN_CANCEL, 0, 0, 0, order_id)``; the kernel returns how many rows it wrote. They go
+  ``SO_PENDING_REPLACE``), ``SO_QTY`` (and the order's leg, 0 on one instrument); only the first ``st[S_NORD]``
+  rows are meaningful;
+* ``intents`` — int64 ``[MAX_INTENTS, IN_COLS]``, written by the kernel: one row per intent, ``(IN_SUBMIT,
+  side, price, qty, 0)`` or ``(IN_CANCEL, 0, 0, 0, order_id)`` in its first five columns (the others, leg /
+  order type / TIF, are the built-in kernels'; leave them 0); the kernel returns how many rows it wrote. They go
   through the gateway in order, exactly as ``ctx.submit`` / ``ctx.cancel`` from a Python ``on_book`` would.
+
+A run of several instruments runs such a kernel from its Python callback (`KernelStrategy.on_book`), on the
+callback's instrument; the numba loop runs only the built-in kernels, which know legs, on several legs.
 
 A kernel does no I/O and allocates nothing; ``@njit(cache=True)`` in an importable module (or a file) keeps
 its compilation across runs. The engine compiles a small C entry around it once per process and calls that

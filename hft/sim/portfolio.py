@@ -1,4 +1,4 @@
-"""Several instruments in one replay: ``hft replay -d GOOG.zip -d AMZN.zip -s hedged_mm --engine python``.
+"""Several instruments in one replay: ``hft replay -d GOOG.zip -d AMZN.zip -s hedged_mm``.
 
 Each ``--data`` group of its own instrument is a *leg* (`hft.sim.legs`): the legs' events merge on one clock and
 drive ONE `GatewayService` holding every leg's symbol (`Engine.of_legs`). Each leg keeps its venue (built by
@@ -17,8 +17,8 @@ exchange do; a coin-margined contract and a spot pair do not: refused). The run 
 ``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
 run once, each order and fill under its own symbol.
 
-Not built yet: the numba engine for several legs (refused with a hint to ``--engine python``; the design is in
-docs/sim.md), several days of several instruments in one run (refused), sweeps over instrument pairs.
+Both engines run several legs (the numba engine: `hft.sim.engine_nb`, "Several legs"; same run hash). Not built
+yet: several days of several instruments in one run (refused), sweeps over instrument pairs.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def are_instruments(opened: list[Any]) -> bool:
 
 
 def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
-    """Legs must be distinct instruments of one money unit and currency; the numba engine runs one instrument."""
+    """Legs must be distinct instruments of one money unit and currency."""
     symbols = [md.instrument.symbol for md in mds]
     for k, sym in enumerate(symbols):
         if sym in symbols[:k]:
@@ -74,10 +74,6 @@ def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
             raise SimError(f"several instruments: expected one money unit ({units[0][1]:g} {units[0][0]} of "
                            f"{symbols[0]}), {md.instrument.symbol} has {u[1]:g} {u[0]}",
                            hint="replay instruments of different money units or currencies apart")
-    if config.engine != "python":
-        raise SimError(f"several instruments ({', '.join(symbols)}): expected engine 'python', was "
-                       f"{config.engine!r}: the numba engine runs one instrument",
-                       hint="pass --engine python (the reference engine runs several instruments)")
 
 
 def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,

@@ -128,8 +128,8 @@ def test_a_kernel_spec_that_is_not_a_kernel_is_one_line(hft, day, tmp_path: Path
                                             "\n\nclass NotNjit(KernelStrategy):\n    nb_kernel = 'k.py:NotNjit'\n")
     r = hft("replay", "-d", str(day), "-s", "k.py:Bad", "--no-store", cwd=tmp_path)
     assert r.code == 14 and "Traceback" not in r.err
-    assert "expected a registered strategy kernel (one of ['mm']: built in or in the entry-point group " \
-           "'hft.strategy_kernels')" in r.err
+    assert "expected a registered strategy kernel (one of ['hedged_mm', 'mm']: built in or in the entry-point " \
+           "group 'hft.strategy_kernels')" in r.err
     r = hft("replay", "-d", str(day), "-s", "k.py:NotNjit", "--no-store", cwd=tmp_path)
     assert r.code == 14 and "Traceback" not in r.err
     assert "strategy kernel 'k.py:NotNjit': expected a numba @njit function" in r.err.splitlines()[0]

@@ -101,10 +101,11 @@ def test_imported_parquet_days_replay_as_the_raw_days(hft, days, tmp_path):
     assert imported.json()["n_days"] == 2 and imported.json()["run_hash"] == raw.json()["run_hash"]
 
 
-def test_two_instruments_on_the_numba_engine_are_refused_plainly(hft, shared_data):
+def test_two_instruments_are_a_run_of_two_legs_on_the_numba_engine(hft, shared_data):
     lob = shared_data / "lobster"
     r = hft("replay", "-d", str(lob / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"),
-            "-d", str(lob / "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"), "-s", "mm", "--no-store")
-    assert r.code == 14, r.err  # two instruments are a run of two legs (tests/cli/test_replay_instruments_cli.py)
-    assert "the numba engine runs one instrument" in r.err and "--engine python" in r.err
-    assert "Traceback" not in r.err
+            "-d", str(lob / "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"), "-s", "mm", "--no-store", "--json",
+            timeout=900)
+    assert r.code == 0, r.err  # two instruments are a run of two legs (tests/cli/test_replay_instruments_cli.py)
+    s = r.json()
+    assert s["engine"] == "numba" and s["symbols"] == ["GOOG", "AMZN"] and s["n_instruments"] == 2

@@ -87,12 +87,22 @@ def test_two_generated_instruments_in_one_run(hft, instruments, tmp_path):
     swapped = hft("replay", "-d", str(b), "-d", str(a), "-s", HEDGED_MM, "--engine", "python", "--no-store", "--json")
     assert swapped.code == 0, swapped.err
     assert swapped.json()["symbols"] == ["BBB", "AAA"]  # the first --data is the quoted leg
+    nb = hft("replay", "-d", str(a), "-d", str(b), "-s", HEDGED_MM, "--set", "strategies.hedged_mm.size=2",
+             "--no-store", "--json")  # the numba engine (the default): the same run
+    assert nb.code == 0, nb.err
+    _same_run(nb.json(), s, "numba")
+
+
+def _same_run(s: dict, ref: dict, engine: str) -> None:
+    """Summary `s` (engine `engine`) is the run of summary `ref`: run hash, per-leg results, portfolio."""
+    assert s["engine"] == engine and s["run_hash"] == ref["run_hash"]
+    keys = ("run_hash", "fills", "orders", "position", "pnl_money_units", "max_drawdown", "rejects")
+    assert [{k: leg[k] for k in keys} for leg in s["legs"]] == [{k: leg[k] for k in keys} for leg in ref["legs"]]
+    assert s["positions"] == ref["positions"] and s["pnl"] == ref["pnl"] and s["exposure"] == ref["exposure"]
 
 
 def test_several_instruments_refusals(hft, instruments):
     a, b, a_day2 = instruments["AAA2"], instruments["BBB3"], instruments["AAA4"]
-    r = hft("replay", "-d", str(a), "-d", str(b), "-s", HEDGED_MM, "--no-store", "--json")
-    assert r.code != 0 and "the numba engine runs one instrument" in r.err and "--engine python" in r.err
     r = hft("replay", "-d", str(a), "-d", str(b), "-d", str(a_day2), "-s", HEDGED_MM, "--engine", "python",
             "--no-store", "--json")
     assert r.code != 0 and "AAA is given twice" in r.err
@@ -131,6 +141,9 @@ def test_goog_and_amzn_hedged_on_one_clock(hft):
     # value-neutral: GOOG (~$580) against AMZN (~$220) hedges about 2.6 AMZN shares per GOOG share
     assert g["position"] * a["position"] <= 0 and abs(a["position"]) <= 3 * abs(g["position"]) + 3
     assert abs(s["exposure"]["net"]) < 0.1 * s["exposure"]["gross"] + 1000
+    nb = hft("replay", "-d", str(goog), "-d", str(amzn), "-s", HEDGED_MM, "--no-store", "--json", timeout=900)
+    assert nb.code == 0, nb.err
+    _same_run(nb.json(), s, "numba")  # the numba engine (the default) gives the reference's run
 
 
 def test_hedged_mm_is_registered_under_its_name():

@@ -90,6 +90,20 @@ call put Python's decisions back in their place. The tests run every engine pair
 (``tests/unit/sim/test_engine_nb.py``: reference, numba with and without the in-kernel path, and with buffers
 that run out of room mid-call).
 
+Several legs (`Engine.of_legs`, docs/sim.md "Several instruments"): the event matrix gains two rows, the leg of
+each merged event (`EVM_LEG`) and its index in that leg's own stream (`EVM_OWN`: its reference row); the
+per-leg state is passed as tuples with one item per leg (the local views, the venues' books and arrays,
+reference rows: a numba UniTuple the loop indexes by leg), rows of ``tops`` ``[legs, 8]`` and of the leg matrix
+``lm`` ``[legs, LM_COLS]`` (position, cash, fees, symbol index, the L2 live-slot bound). The loop re-takes a
+stream's leg (`_local_leg`, `_venue_l2_leg`, `_venue_l3_leg`) only when the next event's leg differs from the
+last one of that stream, and calls the same book and venue kernels; an equity sample writes one row per leg.
+One leg is the same code with tuples of one item, and its leg matrix is the state row's ``S_POS`` columns seen
+as ``[1, LM_COLS]`` (the same memory), so a single-instrument run reads and writes exactly what it did (the
+goldens' run hashes). Several legs run the Python order path (commands, reports and the strategy's order
+callbacks through Python) and, as strategy kernels, only the built-in ones, which know legs (`S_LEG`: the
+callback's leg, the leg column of ``sord`` and of the intents; `hedged_mm`'s two rules); the exchange
+fast-forward and the in-kernel order path stay single-instrument.
+
 Equality with the reference rests on three facts, each checked by the tests: (1) the kernel processes market
 items (and, on the in-kernel path, its own heap's items) in the reference's order and stops before any Python
 heap item that the reference would pop first; (2) the Python state the kernel reads (position, cash, fees for

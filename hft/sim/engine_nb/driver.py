@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable, MutableMapping, Sequence
+from operator import is_not
 
 import numpy as np
 
@@ -41,12 +42,23 @@ from hft.sim.engine_nb.state import (
     _I64_MAX,
     D_COLS,
     EQ_COLS,
+    EVM_LEG,
+    EVM_OWN,
+    EVM_ROWS,
+    EVM_ROWS_LEGS,
     F_COLS,
     H_COLS,
     IN_CANCEL,
+    IN_COLS,
     IN_SUBMIT,
     IT_CMD,
     IT_REP,
+    LM_CASH,
+    LM_COLS,
+    LM_FEES,
+    LM_HI,
+    LM_POS,
+    LM_Y,
     MAX_INTENTS,
     N_STATE,
     O_COLS,
@@ -63,10 +75,10 @@ from hft.sim.engine_nb.state import (
     S_FAST,
     S_FEES,
     S_FLAGS,
-    S_HI,
     S_IEX,
     S_ILOC,
     S_KEY,
+    S_LEG,
     S_MODE,
     S_MULT,
     S_ND,
@@ -92,7 +104,6 @@ from hft.sim.engine_nb.state import (
     S_STRAT,
     S_T,
     S_WAKE,
-    S_Y,
     SK_NONE,
     SO_COLS,
     SO_ID,
@@ -120,7 +131,7 @@ from hft.sim.engine_nb.state import (
     WAKE_NAMES,
     WAKE_TRADE,
 )
-from hft.sim.engine_nb.strategy_kernels import kernel_code, strategy_on_book
+from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, kernel_code, strategy_on_book
 from hft.sim.latency import feed_local_times, latency_ns
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
@@ -149,7 +160,7 @@ def strategy_wakes(strategy: Strategy) -> frozenset[str]:
 # The big buffers of the last finished run, reused by the next run (a parameter sweep, a benchmark, the days of a
 # many-days run): a fresh array is written in full, and on this kind of machine the first touch of its pages (kernel
 # page faults; 144 MB for the 2 M-event matrix) cost more than the replay itself and varied 5x between runs. By
-# name: "evm" the 9 x n event matrix (taken only at the same shape), "h" / "orows" / "frows" / "order_info" the
+# name: "evm" the event matrix, EVM_ROWS (several legs: EVM_ROWS_LEGS) x n (taken only at the same shape), "h" / "orows" / "frows" / "order_info" the
 # in-kernel order path's heap and rows (taken when at least as big; contents undefined except
 # "order_info", which is handed back zeroed).
 _SPARE: dict[str, np.ndarray] = {}
@@ -261,17 +272,18 @@ class NbEngine(Engine):
     _rows0 = 256  # initial rows of the in-kernel order path's buffers
     _tight = False  # tests: grow those buffers only when full, so that the kernel runs out of room mid-call
 
-    _ltop: np.ndarray | None = None  # the kernel's copy of `local_top` (set by `run`)
+    _ltop: np.ndarray | None = None  # the kernel's copy of leg 0's `local_top` (set by `run`)
+    _tops: np.ndarray | None = None  # per leg: the per-event top (`Leg.top`, a view) and the strategy's snapshot
 
     def _refresh_top(self, k: int = 0) -> bool:
         changed = super()._refresh_top(k)
-        if self._ltop is not None:
-            self._ltop[:] = self._top
+        if self._tops is not None:
+            self._tops[k, 4:] = self.legs[k].top
         return changed
 
     def _sync_top(self) -> None:
-        b, bq, a, aq = self._ltop.tolist()
-        self.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
+        for leg, (b, bq, a, aq) in zip(self.legs, self._tops[:, 4:].tolist(), strict=True):
+            leg.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> object:
@@ -299,8 +311,10 @@ class NbEngine(Engine):
         orders = self.live_orders
         if len(orders) + MAX_INTENTS > self._sord.shape[0]:
             self._sord = np.zeros((2 * (len(orders) + MAX_INTENTS), SO_COLS), dtype=np.int64)
+        leg_of = self._leg_of
         for j, o in enumerate(orders.values()):
-            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty)
+            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty,
+                             leg_of.get(o.order_id, 0))
         self._st[S_NORD] = len(orders)
         self._orders_dirty = False
 
@@ -480,9 +494,9 @@ class NbEngine(Engine):
 
     def _exec_intents(self, n: int) -> None:
         """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
-        for kind, side, price, qty, oid in self._intents[:n].tolist():
+        for kind, side, price, qty, oid, leg, otype, tif in self._intents[:n].tolist():
             if kind == IN_SUBMIT:
-                self.submit(side, price, qty, None, None)
+                self.submit(side, price, qty, otype or None, tif or None, leg)
             elif kind == IN_CANCEL:
                 self.cancel(oid)
             else:
@@ -493,8 +507,11 @@ class NbEngine(Engine):
         if self._skid != SK_NONE:
             if self._orders_dirty:
                 self._sync_orders()
-            self._st[S_POS] = self.position
-            self._exec_intents(int(strategy_on_book(self._st, self._ltop, self._sord, self._intents)))
+            k = self.cur
+            self._st[S_LEG] = k
+            self._st[S_POS] = self.legs[k].position  # several legs: the leg matrix holds them all (set per call)
+            self._exec_intents(int(strategy_on_book(self._st, self._tops[k, 4:], self._sord, self._intents,
+                                                    self._tops, self._lm)))
         elif self._mask & WAKE_BOOK:
             self.strategy.on_book(self.ctx)
 
@@ -502,29 +519,37 @@ class NbEngine(Engine):
         """The reference `_apply_local` for event `i` (used when the kernel needs the local book to grow)."""
         kind, side, price, qty, flags = (int(self._kind[i]), int(self._side[i]), int(self._price[i]),
                                          int(self._qty[i]), int(self._flags[i]))
+        k = self.cur = self._leg_at(i)
         self._local_event(i, kind, side, price, qty)
         if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
             self.ctx.deliver_trade(side if kind == EV_TRADE else -side, price, qty)
         if flags & FLAG_EOM:
-            self._refresh_top()
+            self._refresh_top(k)
             self._on_book()
 
     def _entry(self) -> tuple[Callable[..., int], tuple]:
         """The kernel's compiled entry point and its arguments after the state row, rebuilt only when an array was
         replaced (book growth, bigger buffers). Calling the compiled overload directly skips the dispatcher's
         per-call type resolution of ~20 arguments (several µs per wake)."""
-        v = self.venue if self._l3_venue else self.venue.v
+        vs = [leg.venue if self._l3_venue else leg.venue.v for leg in self.legs]
         k = self._arg_key
-        key = (self.local, v.book, v.orders, v.cons, v.out, self._eq, self._sord, self._h, self._drows, self._orows,
-               self._frows, self._order_info)
-        if k is None or any(a is not b for a, b in zip(k, key, strict=True)):
+        key = [self._eq, self._sord, self._h, self._drows, self._orows, self._frows, self._order_info]
+        for leg, v in zip(self.legs, vs, strict=True):
+            key += (leg.local, v.book, v.orders, v.cons, v.out)
+        if k is None or len(k) != len(key) or any(map(is_not, k, key)):  # an array was replaced (identity)
             self._arg_key = key
-            common = (self._evm, self._tops, self.local, self.is_l3, self.gw.arena, self._eq, self._sord,
-                      self._intents, v.book, v.orders)
-            args = ((*common, v.cons, v.params, v.out, v.ref, self._lref, self._h, self._drows, self._orows,
-                     self._frows, self._order_info, self.cfg.entry, self.cfg.response) if self._l3_venue else
-                    (*common, v.fq, v.cons, v.qm, v.params, v.out, self._h, self._drows, self._orows, self._frows,
-                     self._order_info, self.cfg.entry, self.cfg.response))
+
+            def per_leg(name: str) -> tuple:  # one item per leg (a numba UniTuple: the loop indexes it by leg)
+                return tuple(getattr(v, name) for v in vs)
+
+            common = (self._evm, self._tops, self._lm, tuple(leg.local for leg in self.legs), self.is_l3,
+                      self.gw.arena, self._eq, self._sord, self._intents, per_leg("book"), per_leg("orders"))
+            args = ((*common, per_leg("cons"), per_leg("params"), per_leg("out"), per_leg("ref"), self._lrefs,
+                     self._h, self._drows, self._orows, self._frows, self._order_info, self.cfg.entry,
+                     self.cfg.response) if self._l3_venue else
+                    (*common, per_leg("fq"), per_leg("cons"), per_leg("qm"), per_leg("params"), per_leg("out"),
+                     self._h, self._drows, self._orows, self._frows, self._order_info, self.cfg.entry,
+                     self.cfg.response))
             kernel = run_l3 if self._l3_venue else run_l2
             ck = (kernel, _type_key((self._st, *args)))
             sig = _SIGS.get(ck)
@@ -537,22 +562,24 @@ class NbEngine(Engine):
 
     def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int | None = None
             ) -> RunOutput:
-        """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s). One instrument only (its
-        kernels hold one venue and one local view; several legs run on the reference engine)."""
+        """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s). Several legs: one venue kind
+        and one local-view kind for all, the Python strategy callbacks and order path (module docstring)."""
         from hft.sim.exchange_l3 import L3Venue
 
-        if len(self.legs) > 1:
-            raise SimError(f"numba engine: expected one instrument, was {len(self.legs)} "
-                           f"({', '.join(leg.symbol for leg in self.legs)})",
-                           hint="several instruments in one run need the reference engine for now: --engine python")
         self._set_multiplier(multiplier)
+        legs = self.legs
+        nl = len(legs)
+        multi = nl > 1
         ev = self.events
         n = len(ev)
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
-        # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted)
-        evm = _take("evm", (9, n), exact=True)
+        # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted); several legs: + leg, own index
+        evm = _take("evm", (EVM_ROWS_LEGS if multi else EVM_ROWS, n), exact=True)
         _fill_evm(ev, evm)
         evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        if multi:
+            evm[EVM_LEG] = self._leg_ix
+            evm[EVM_OWN] = self._own
         self._evm = evm
         exch = evm[1]
         self._loc, self._exch = evm[0], evm[1]
@@ -560,30 +587,39 @@ class NbEngine(Engine):
             evm[7], evm[8]
         self._arg_key = None
         self._l3_venue = isinstance(self.venue, L3Venue)
-        if not self._l3_venue and not hasattr(self.venue, "v"):
-            raise SimError("numba engine: expected an L2MarketVenue or an L3Venue")
-        if self.reference is not None and not self._l3_venue:
-            raise SimError("numba engine: reference rows for the local view need the L3 venue (LOBSTER data)")
-        if self.reference is not None:
-            self._lref = self.reference
-        else:
-            self._lref = np.zeros((0, 4), dtype=np.int64)
-            self._lref.flags.writeable = False  # the same numba type as the rows (read-only): one specialisation
+        for leg in legs:
+            if isinstance(leg.venue, L3Venue) != self._l3_venue or not (self._l3_venue or hasattr(leg.venue, "v")):
+                raise SimError("numba engine: expected an L2MarketVenue or an L3Venue, one kind for every leg")
+            if leg.is_l3 != self.is_l3:
+                raise SimError("numba engine: expected one local view kind (L2 or L3 data) for every leg")
+            if leg.reference is not None and not self._l3_venue:
+                raise SimError("numba engine: reference rows for the local view need the L3 venue (LOBSTER data)")
+        no_rows = np.zeros((0, 4), dtype=np.int64)
+        no_rows.flags.writeable = False  # the same numba type as the rows (read-only): one specialisation
+        self._lrefs = tuple(leg.reference if leg.reference is not None else no_rows for leg in legs)
         wakes = strategy_wakes(self.strategy)
         self._mask = (WAKE_BOOK if "book" in wakes else 0) | (WAKE_TRADE if "trade" in wakes else 0)
-        self._tops = np.empty(8, dtype=np.int64)  # the per-event top (`_top`) and the strategy's snapshot
-        self._tops[:4] = self._top
-        self._tops[4:] = [NO_PRICE if self.local_top[0] is None else self.local_top[0], self.local_top[1],
-                          NO_PRICE if self.local_top[2] is None else self.local_top[2], self.local_top[3]]
-        self._top, self._ltop = self._tops[:4], self._tops[4:]
-        # equity rows: one per sample_ns of local time while there is data (grown when a feed model stretches it)
+        self._tops = tops = np.empty((nl, 8), dtype=np.int64)  # per leg: the per-event top and the snapshot
+        for k, leg in enumerate(legs):
+            b, bq, a, aq = leg.local_top
+            tops[k, :4] = leg.top
+            tops[k, 4:] = [NO_PRICE if b is None else b, bq, NO_PRICE if a is None else a, aq]
+            leg.top = tops[k, :4]  # the Python code paths write the kernel's row
+        self._ltop = tops[0, 4:]
+        # equity rows: one per leg per sample_ns of local time while there is data (grown when a feed model
+        # stretches it)
         span = int(max(evm[0].max(), evm[2, n - 1]) - evm[0, 0]) if n else 0
-        est = span // self.cfg.sample_ns + 2 if self.cfg.sample_ns > 0 else 0
+        est = (span // self.cfg.sample_ns + 2) * nl if self.cfg.sample_ns > 0 else 0
         self._eq = np.zeros((max(16, min(1 << 20, est)), EQ_COLS), dtype=np.int64)
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
+        # the leg matrix: one leg's is the state row's S_POS.. columns (`LM_*`), several legs' their own rows
+        lm = self._lm = st[S_POS: S_POS + LM_COLS].reshape(1, LM_COLS) if not multi else \
+            np.zeros((nl, LM_COLS), dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
-        self._intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
+        self._intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
         kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
+        if multi and not (isinstance(kname, str) and kname in STRATEGY_KERNELS):
+            kname = None  # several legs: the built-in kernels know legs; others get one instrument's rows
         if kname is not None and "book" in wakes:
             # a built-in kernel's code, or an external kernel's C entry (kept alive on the engine)
             self._skid, st[S_SKPTR], self._kentry = kernel_code(kname)
@@ -597,7 +633,7 @@ class NbEngine(Engine):
         self._orders_dirty = True
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
         # that the L2 kernel has one signature
-        fast = self._fast_eligible(wakes)
+        fast = self._fast_eligible(wakes) and not multi  # the in-kernel order path routes one instrument
         # on that path, room for a busy strategy (an order row per event: `_room` keeps half of it free, so that
         # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do.
         # The last run's buffers are reused (`_take`), except by tests that make them tight on purpose.
@@ -620,8 +656,9 @@ class NbEngine(Engine):
         st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0
         st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
         st[S_WAKE] = self._mask
-        st[S_Y] = self.gw._sym.get(self.symbol, -1)
-        st[S_HI] = 1 << 62
+        for k, leg in enumerate(legs):
+            lm[k, LM_Y] = self.gw._sym.get(leg.symbol, -1)
+            lm[k, LM_HI] = 1 << 62
         t0 = time.perf_counter()
         self.strategy.on_start(self.ctx)
         timer_on = "timer" in wakes and self.strategy.timer_ns > 0
@@ -644,7 +681,8 @@ class NbEngine(Engine):
                 st[S_STORM_NEXT] = min(gw._storm_next, _I64_MAX)
                 self._room()
             else:
-                st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
+                for k, leg in enumerate(legs):
+                    lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES] = leg.position, leg.cash, leg.fees
             st[S_STOP] = n if progress is None else (int(st[S_ILOC]) // chunk + 1) * chunk
             if self._orders_dirty:
                 self._sync_orders()
@@ -675,24 +713,28 @@ class NbEngine(Engine):
                     continue  # the data is over: drain in-flight orders and reports, no more timers
                 self._dispatch_item(t, item)
                 if item[0] == "cmd" and item[1].action == INTENT_NEW:
-                    st[S_HI] += 1  # the order may have taken the next slot of the L2 venue
+                    lm[self._leg_of.get(item[1].order_id, 0), LM_HI] += 1  # it may have taken the next L2 slot
                 st[S_NOW] = clock.now_ns()
             elif code == W_BOOK:
+                self.cur = self._leg_at(int(st[S_EV]))
                 strategy.on_book(ctx)
             elif code == W_INTENTS:
                 self._exec_intents(int(st[S_NINT]))
             elif code == W_TRADE:
                 i = int(st[S_EV])
+                k = self.cur = self._leg_at(i)
                 kind, side = int(self._kind[i]), int(self._side[i])
                 ctx.deliver_trade(side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
                 if int(self._flags[i]) & FLAG_EOM:
-                    self._refresh_top()
+                    self._refresh_top(k)
                     self._on_book()
             elif code == W_FLAGS:
                 self.gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                self.cur = self._leg_at(int(st[S_EV]))
                 self._on_book()
             elif code == W_REPORTS:
-                v = self.venue if self._l3_venue else self.venue.v
+                venue = legs[self._leg_at(int(st[S_EV]))].venue
+                v = venue if self._l3_venue else venue.v
                 reps = v.out[: int(v.params[P_NREP])].copy()
                 self._schedule_reports(int(st[S_T]), reps)
             elif code == W_LOCAL_FALLBACK:
@@ -705,8 +747,8 @@ class NbEngine(Engine):
                 i = int(st[S_IEX])
                 t = int(exch[i])
                 clock.set(max(t, clock.now_ns()))
-                reps = self.venue.market(t, int(self._kind[i]), int(self._side[i]), int(self._price[i]),
-                                         int(self._qty[i]), int(self._oid[i]))
+                reps = legs[self._leg_at(i)].venue.market(t, int(self._kind[i]), int(self._side[i]),
+                                                          int(self._price[i]), int(self._qty[i]), int(self._oid[i]))
                 if len(reps):
                     self._schedule_reports(t, reps)
                 st[S_IEX] = i + 1
@@ -726,13 +768,20 @@ class NbEngine(Engine):
             # the reference pops (and drops) the pending sample after the data ends: its time still moves the clock
             clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
         ne = int(st[S_NEQ])
-        if self._eq.shape[0] <= ne:
-            self._eq = _grown(self._eq, 1)
+        if self._eq.shape[0] < (ne + 1) * nl:
+            self._eq = _grown(self._eq, nl)
         self._equity_rows = []
+        for leg in legs:
+            leg.equity_rows = []
         self._sample()  # the final sample, exactly as the reference takes it
-        self._eq[ne] = self._equity_rows[0]
         # the rows as the equity log itself (EQUITY_DTYPE: the EQ_COLS int64 columns), which `_output` takes as is
-        self._equity_rows = self._eq[: ne + 1].view(EQUITY_DTYPE)[:, 0]
+        if multi:
+            for k, leg in enumerate(legs):
+                self._eq[ne * nl + k] = leg.equity_rows[0]
+                leg.equity_rows = self._eq[k: (ne + 1) * nl: nl].view(EQUITY_DTYPE)[:, 0]
+        else:
+            self._eq[ne] = self._equity_rows[0]
+            self._equity_rows = self._eq[: ne + 1].view(EQUITY_DTYPE)[:, 0]
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(n, n)

@@ -9,7 +9,6 @@ from hft.book.l2 import (
     L2_OK,
     _clear_arrays,
 )
-from hft.book.l3 import l3_view
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -32,17 +31,19 @@ from hft.sim.engine_nb.order_path import (
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     _NO_ROWS,
+    EVM_LEG,
+    EVM_OWN,
     H_P,
     H_T,
     H_TYPE,
     IT_CMD,
+    LM_HI,
     S_BP,
     S_BS,
     S_BT,
     S_EV,
     S_FAST,
     S_FLAGS,
-    S_HI,
     S_IEX,
     S_ILOC,
     S_NEQ,
@@ -56,7 +57,6 @@ from hft.sim.engine_nb.state import (
     S_STORM_NEXT,
     S_T,
     S_WAKE,
-    S_Y,
     SK_NONE,
     W_BOUND,
     W_CHUNK,
@@ -75,26 +75,33 @@ from hft.sim.engine_nb.streams import (
     _exch_l3,
     _live_hi,
     _local,
+    _local_leg,
     _pick,
     _sample,
     _set_i,
     _top_now,
+    _venue_l2_leg,
+    _venue_l3_leg,
 )
 from hft.sim.venue_common import P_NCONS, P_NREP
 
 
 @_kernel
-def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vfq, vcons, qm, vparams,
-           vout, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
+def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vfqs, vcons_l, qms,
+           vparams_l, vouts, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
     """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
-    kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
+    kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path").
+    Per-leg state comes as tuples with one item per leg (`lbooks`, `vbooks` ...), rows of `tops` and of the leg
+    matrix `lm` ("Several legs" in `hft.sim.engine_nb`)."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
-    top = tops[0:4]
-    ltop = tops[4:8]
-    hi = _live_hi(vorders, st[S_HI])
-    lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
-    vbq, vaq, vbb, vab, vst = vbook.bid_qty, vbook.ask_qty, vbook.bid_blk, vbook.ask_blk, vbook.state
+    multi = tops.shape[0] > 1
+    lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
+    kl = kv = 0  # the legs of the local stream and of the exchange stream
+    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
+    vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
+        0, vbooks, vorders_l, vfqs, vcons_l, qms, vparams_l, vouts)
+    hi = _live_hi(vorders, lm[0, LM_HI])
     n = loc_t.shape[0]
     i_loc = st[S_ILOC]
     i_ex = st[S_IEX]
@@ -106,10 +113,9 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
     bp = st[S_BP]
     stop = st[S_STOP]
     wake = st[S_WAKE]
-    y = st[S_Y]
     ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
     code = W_END
-    if wake == 0 and st[S_SKID] == SK_NONE and hi == 0 and vparams[P_NCONS] == 0:
+    if wake == 0 and st[S_SKID] == SK_NONE and hi == 0 and vparams[P_NCONS] == 0 and not multi:
         # Exchange fast-forward. With no order of ours at the venue and nothing consumed, exchange market data
         # only moves the venue's book, which nothing else reads before the next heap item (the bound); and no
         # wake can create one (the strategy wakes on no market data). So the exchange items before the bound
@@ -160,8 +166,12 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
             if i_loc >= stop:
                 code = W_CHUNK
                 break
+            if multi and lg[i_loc] != kl:
+                _top_now(lbq, laq, lst, top)
+                kl = lg[i_loc]
+                lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref)
+                       wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -177,13 +187,19 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 code = w
                 break
         elif src == 2:
-            if not _sample(st, ltop, eq, ne, t_now):
+            if not _sample(tops, lm, eq, ne, t_now):
                 code = W_EQ_FULL
                 break
             ne += 1
             ns += sample_ns
             now = t_now
         else:
+            if multi and lg[i_ex] != kv:
+                lm[kv, LM_HI] = hi
+                kv = lg[i_ex]
+                vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
+                    kv, vbooks, vorders_l, vfqs, vcons_l, qms, vparams_l, vouts)
+                hi = _live_hi(vorders, lm[kv, LM_HI])
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
                 code = W_GROW  # the reports it may produce need heap room: nothing applied
                 break
@@ -207,23 +223,27 @@ def run_l2(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
     st[S_NOW] = now
     st[S_NEXT_SAMPLE] = ns
     st[S_NEQ] = ne
-    st[S_HI] = hi
+    lm[kv, LM_HI] = hi
     _top_now(lbq, laq, lst, top)
     return code
 
 
 @_kernel
-def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders, vcons, vparams, vout,
-           vref, lref, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
-    """Advance the market streams (L3 venue) until a wake; see the module docstring. `lref`: the local view's
-    reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel heap `h`
-    (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path")."""
+def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vcons_l, vparams_l,
+           vouts, vrefs, lrefs, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
+    """Advance the market streams (L3 venue) until a wake; see the module docstring. `lrefs`: each leg's local
+    view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
+    heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
+    in `run_l2`."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
-    vv = l3_view(vbook)  # the venue's book is replaced (grown) only between calls
-    top = tops[0:4]
-    ltop = tops[4:8]
-    lbq, laq, lbb, lab, lst = lbook.bid_qty, lbook.ask_qty, lbook.bid_blk, lbook.ask_blk, lbook.state
+    multi = tops.shape[0] > 1
+    lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
+    kl = kv = 0  # the legs of the local stream and of the exchange stream
+    # the venues' books are replaced (grown) only between calls
+    vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
+    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
+    lref = lrefs[0]
     n = loc_t.shape[0]
     i_loc = st[S_ILOC]
     i_ex = st[S_IEX]
@@ -235,7 +255,6 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
     bp = st[S_BP]
     stop = st[S_STOP]
     wake = st[S_WAKE]
-    y = st[S_Y]
     ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
     code = W_END
     fast = st[S_FAST] != 0
@@ -270,8 +289,13 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
             if i_loc >= stop:
                 code = W_CHUNK
                 break
+            if multi and lg[i_loc] != kl:
+                _top_now(lbq, laq, lst, top)
+                kl = lg[i_loc]
+                lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+                lref = lrefs[kl]
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref)
+                       wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -287,13 +311,17 @@ def run_l3(st, evm, tops, lbook, is_l3, arena, eq, sord, intents, vbook, vorders
                 code = w
                 break
         elif src == 2:
-            if not _sample(st, ltop, eq, ne, t_now):
+            if not _sample(tops, lm, eq, ne, t_now):
                 code = W_EQ_FULL
                 break
             ne += 1
             ns += sample_ns
             now = t_now
         else:
+            if multi and lg[i_ex] != kv:
+                kv = lg[i_ex]
+                vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
+                                                                        vouts, vrefs)
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
                 st[S_FLAGS] = 0
                 code = W_GROW  # the reports it may produce need heap room: nothing applied

@@ -188,8 +188,9 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_i
             or sord.shape[0] - st[S_NORD] < ni or order_info.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
     for j in range(ni):
-        if intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL:
-            return W_INTENTS  # Python raises on it
+        if (intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL) or intents[j, 5] != 0 or intents[j, 6] != 0 \
+                or intents[j, 7] != 0:
+            return W_INTENTS  # Python raises on it, or sends another leg's / order type's / TIF's intent
     for j in range(ni):
         if intents[j, 0] == IN_SUBMIT:
             kind = INTENT_NEW

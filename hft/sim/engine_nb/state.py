@@ -71,20 +71,36 @@ S_ACCT = 45  # the gateway's account and strategy indices
 S_STRAT = 46
 S_MULT = 47  # money factor of fills (hft.sim.fees: > 0 linear, < 0 inverse)
 S_SKPTR = 48  # SK_EXTERNAL: the address of the strategy kernel's C entry (`strategy_kernels.c_entry`)
+S_LEG = 49  # the leg of the strategy kernel's callback (several legs; S_POS is then that leg's position)
 N_STATE = 64
+# the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
+# kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]
+# (the same memory: `S_POS` ... `S_HI` are that leg's), so a single-instrument run reads and writes what it always did.
+LM_POS, LM_CASH, LM_FEES = S_POS - S_POS, S_CASH - S_POS, S_FEES - S_POS
+LM_Y = S_Y - S_POS
+LM_HI = S_HI - S_POS
+LM_COLS = 8
+# the event matrix's rows: 0 local time, 1 exch_ts, 2 its running maximum, 3.. kind, side, price, qty, order_id,
+# flags; several legs add the leg of each event and its index in that leg's own stream (its reference row)
+EVM_ROWS = 9
+EVM_LEG, EVM_OWN = 9, 10
+EVM_ROWS_LEGS = 11
 
 # --- strategy kernels ---------------------------------------------------------------------------------------
 SK_NONE = 0
 SK_MM = 1  # hft.sim.strategies.mm.MarketMaker
 SK_EXTERNAL = 2  # a kernel from outside the package, called through its C entry at st[S_SKPTR]
-# the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order
-SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY = range(6)
-SO_COLS = 6
+SK_HEDGED_MM = 3  # hft.sim.strategies.hedged_mm.HedgedMarketMaker (several legs)
+# the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order, with its leg
+SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY, SO_LEG = range(7)
+SO_COLS = 7
 SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
 SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}
-# intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver)
+# intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver): kind,
+# side, price, qty, target order id, leg, order type, TIF (0: the defaults, a GTC limit order)
 IN_SUBMIT, IN_CANCEL = 1, 2
 MAX_INTENTS = 8
+IN_COLS = 8
 # kernel heap rows: time, priority, sequence, item type, payload (IT_CMD: action, order id, side, price, qty,
 # order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, kind, liquidity, queue)
 H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4

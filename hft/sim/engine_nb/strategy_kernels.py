@@ -25,20 +25,27 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.orders import ORDER_LIMIT, TIF_IOC
 from hft.sim.engine_nb.state import (
     IN_CANCEL,
+    IN_COLS,
     IN_SUBMIT,
+    LM_COLS,
+    LM_POS,
     MAX_INTENTS,
     N_STATE,
+    S_LEG,
     S_NORD,
     S_POS,
     S_SKID,
     S_SKPTR,
     S_SPARAMS,
     SK_EXTERNAL,
+    SK_HEDGED_MM,
     SK_MM,
     SO_COLS,
     SO_ID,
+    SO_LEG,
     SO_PRICE,
     SO_SIDE,
     SO_STATUS,
@@ -48,23 +55,27 @@ from hft.sim.engine_nb.state import (
 
 
 @_kernel
+def put_intent(intents, n, kind, side, price, qty, target, leg, otype, tif) -> int:
+    """Write intent row `n` (every column: `IN_COLS`); returns n + 1."""
+    intents[n, 0] = kind
+    intents[n, 1] = side
+    intents[n, 2] = price
+    intents[n, 3] = qty
+    intents[n, 4] = target
+    intents[n, 5] = leg
+    intents[n, 6] = otype
+    intents[n, 7] = tif
+    return n + 1
+
+
+@_kernel
 def _mm_side(st, side, j, want, pos, sord, intents, n) -> int:
     if j < 0:
         room = st[S_SPARAMS + 1] - side * pos
         if room > 0:
-            intents[n, 0] = IN_SUBMIT
-            intents[n, 1] = side
-            intents[n, 2] = want
-            intents[n, 3] = min(st[S_SPARAMS], room)
-            intents[n, 4] = 0
-            return n + 1
+            return put_intent(intents, n, IN_SUBMIT, side, want, min(st[S_SPARAMS], room), 0, st[S_LEG], 0, 0)
     elif sord[j, SO_STATUS] == 1 and sord[j, SO_PRICE] != want:
-        intents[n, 0] = IN_CANCEL
-        intents[n, 1] = 0
-        intents[n, 2] = 0
-        intents[n, 3] = 0
-        intents[n, 4] = sord[j, SO_ID]
-        return n + 1
+        return put_intent(intents, n, IN_CANCEL, 0, 0, 0, sord[j, SO_ID], st[S_LEG], 0, 0)
     return n
 
 
@@ -82,7 +93,10 @@ def mm_on_book(st, ltop, sord, intents) -> int:
     edge = st[S_SPARAMS + 2]
     hb = -1
     hs = -1
+    leg = st[S_LEG]
     for j in range(st[S_NORD]):  # one order per side at most; the last one seen wins
+        if sord[j, SO_LEG] != leg:
+            continue  # several legs: the callback's instrument only
         if sord[j, SO_SIDE] == BUY:
             hb = j
         elif sord[j, SO_SIDE] == SELL:
@@ -108,16 +122,51 @@ def _call_c_entry(typingctx, addr, st, ltop, sord, intents):
 
 
 @_kernel
-def strategy_on_book(st, ltop, sord, intents) -> int:
-    """The strategy kernel registered under ``st[S_SKID]``: writes intents, returns their count."""
+def hedge_on_book(st, sord, intents, tops, lm) -> int:
+    """`hedged_mm`'s hedge rule (`hft.sim.strategies.hedged_mm`, module docstring): with no order of leg 1 in
+    flight, a marketable IOC on leg 1 for the difference between its target ``-round(ratio × position of leg
+    0)`` and its position, when at least ``min_hedge``. Parameters after `mm`'s four: the ratio (float64 bits; 0:
+    the legs' mid ratio), min_hedge, hedge_slip_ticks. `tops` / `lm`: every leg's snapshot and position."""
+    for j in range(st[S_NORD]):
+        if sord[j, SO_LEG] == 1:
+            return 0  # one hedge order in flight at a time
+    ratio = st[S_SPARAMS + 4: S_SPARAMS + 5].view(np.float64)[0]
+    b1 = tops[1, 4]
+    a1 = tops[1, 6]
+    if ratio == 0.0:
+        b0 = tops[0, 4]
+        a0 = tops[0, 6]
+        if b0 == NO_PRICE or a0 == NO_PRICE or b1 == NO_PRICE or a1 == NO_PRICE:
+            return 0  # no mids, no value-neutral ratio
+        ratio = (b0 + a0) / (b1 + a1)
+    diff = -round(ratio * lm[0, LM_POS]) - lm[1, LM_POS]
+    if abs(diff) < st[S_SPARAMS + 5]:
+        return 0
+    slip = st[S_SPARAMS + 6]
+    if diff > 0 and a1 != NO_PRICE:
+        return put_intent(intents, 0, IN_SUBMIT, BUY, a1 + slip, diff, 0, 1, ORDER_LIMIT, TIF_IOC)
+    if diff < 0 and b1 != NO_PRICE:
+        return put_intent(intents, 0, IN_SUBMIT, SELL, b1 - slip, -diff, 0, 1, ORDER_LIMIT, TIF_IOC)
+    return 0
+
+
+@_kernel
+def strategy_on_book(st, ltop, sord, intents, tops, lm) -> int:
+    """The strategy kernel registered under ``st[S_SKID]``: writes intents, returns their count. The callback's
+    leg is ``st[S_LEG]``, `ltop` its snapshot; `tops` / `lm` hold every leg's (several legs: built-in kernels)."""
     if st[S_SKID] == SK_MM:
         return mm_on_book(st, ltop, sord, intents)
+    if st[S_SKID] == SK_HEDGED_MM:
+        if st[S_LEG] == 0:
+            return mm_on_book(st, ltop, sord, intents)  # leg 0 is quoted by `mm`'s rule
+        return hedge_on_book(st, sord, intents, tops, lm)
     if st[S_SKID] == SK_EXTERNAL:
         return _call_c_entry(st[S_SKPTR], st, ltop, sord, intents)
     return 0
 
 
-STRATEGY_KERNELS = {"mm": SK_MM}  # a built-in strategy's ``nb_kernel`` name → its kernel in `strategy_on_book`
+# a built-in strategy's ``nb_kernel`` name → its kernel in `strategy_on_book`
+STRATEGY_KERNELS = {"mm": SK_MM, "hedged_mm": SK_HEDGED_MM}
 KERNEL_ENTRY_POINT_GROUP = "hft.strategy_kernels"
 _C_ENTRIES: dict[int, tuple[Any, Any]] = {}  # id(kernel) → (kernel, its cfunc): compiled once per process
 
@@ -155,7 +204,7 @@ def c_entry(kernel: Any) -> Any:
     @cfunc(sig)
     def entry(st_p, ltop_p, sord_p, rows, intents_p):  # pragma: no cover - compiled
         return kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)),
-                      carray(intents_p, (MAX_INTENTS, 5)))
+                      carray(intents_p, (MAX_INTENTS, IN_COLS)))
 
     _C_ENTRIES[id(kernel)] = (kernel, entry)
     return entry
@@ -170,28 +219,39 @@ def kernel_code(spec: Any) -> tuple[int, int, Any]:
 
 
 def run_book_kernel(name: Any, params: Sequence[int], ctx: Any) -> None:
-    """Run the strategy kernel `name` with `params` from a Python ``on_book`` on context `ctx` (the reference
-    engine, or the numba engine with ``strategy_kernels = False``): the kernel's inputs from the context (local
-    top, position, the live orders in insertion order), then its intents sent in order through ``ctx.submit`` /
-    ``ctx.cancel`` — the calls the numba engine makes for the same intents."""
+    """Run the strategy kernel `name` with `params` from a Python callback on context `ctx` (the reference
+    engine, or the numba engine with ``strategy_kernels = False``): the kernel's inputs from the context (its
+    leg, every leg's top and position, the leg's live orders in insertion order), then its intents sent in order
+    through ``submit`` / ``cancel`` of their leg's context — the calls the numba engine makes for them."""
     st = np.zeros(N_STATE, dtype=np.int64)
     code, addr, _entry = kernel_code(name)  # the C entry stays alive in `_C_ENTRIES`
     st[S_SKID] = code
     st[S_SKPTR] = addr
+    k = st[S_LEG] = ctx.leg_index
     st[S_POS] = ctx.position
     st[S_SPARAMS: S_SPARAMS + len(params)] = params
     orders = list(ctx.orders.values())
     sord = np.zeros((max(1, len(orders)), SO_COLS), dtype=np.int64)
     for j, o in enumerate(orders):
-        sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty)
+        sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
     st[S_NORD] = len(orders)
-    bid, ask = ctx.best_bid, ctx.best_ask
-    ltop = np.array([NO_PRICE if bid is None else bid, ctx.bid_qty, NO_PRICE if ask is None else ask, ctx.ask_qty],
-                    dtype=np.int64)
-    intents = np.zeros((MAX_INTENTS, 5), dtype=np.int64)
-    n = int(strategy_on_book(st, ltop, sord, intents))
-    for kind, side, price, qty, oid in intents[:n].tolist():
+    legs = [ctx.leg(j) for j in range(len(ctx.symbols))]
+    tops = np.zeros((len(legs), 8), dtype=np.int64)
+    lm = np.zeros((len(legs), LM_COLS), dtype=np.int64)
+    for j, c in enumerate(legs):
+        bid, ask = c.best_bid, c.best_ask
+        tops[j, 4:] = (NO_PRICE if bid is None else bid, c.bid_qty, NO_PRICE if ask is None else ask, c.ask_qty)
+        lm[j, LM_POS] = c.position
+    intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
+    intents[:, 5] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
+    n = int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm))
+    for kind, side, price, qty, oid, leg, otype, tif in intents[:n].tolist():
         if kind == IN_SUBMIT:
-            ctx.submit(side, price, qty)
+            legs[leg].submit(side, price, qty, otype or None, tif or None)
         else:
             ctx.cancel(oid)
+
+
+def float_param(x: float) -> int:
+    """A float kernel parameter as the int64 of its float64 bits (a kernel reads it back with ``.view``)."""
+    return int(np.array([x], dtype=np.float64).view(np.int64)[0])

@@ -19,6 +19,7 @@ from hft.book.l2 import (
     _set,
 )
 from hft.book.l2_view import set_row_arrays
+from hft.book.l3 import l3_view
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -43,9 +44,12 @@ from hft.sim.engine import (
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     _STORM,
-    S_CASH,
-    S_FEES,
+    LM_CASH,
+    LM_FEES,
+    LM_POS,
+    LM_Y,
     S_FLAGS,
+    S_LEG,
     S_NINT,
     S_POS,
     S_SKID,
@@ -154,30 +158,43 @@ def _refresh(top, ltop, arena, y, now) -> int:
 
 
 @_inline
-def _sample(st, ltop, eq, ne, now) -> bool:
-    """Equity row `ne` at `now` (`Engine._sample`); False when `eq` is full."""
-    if ne >= eq.shape[0]:
+def _sample(tops, lm, eq, ne, now) -> bool:
+    """Equity sample `ne` at `now` (`Engine._sample`): one row per leg (rows ``ne * legs + k``, leg k's top
+    snapshot ``tops[k, 4:8]`` and accounting ``lm[k]``); False when `eq` is full."""
+    nl = tops.shape[0]
+    if (ne + 1) * nl > eq.shape[0]:
         return False
-    b = ltop[0]
-    a = ltop[2]
-    eq[ne, 0] = now
-    eq[ne, 1] = b + a if (b != NO_PRICE and a != NO_PRICE) else 0
-    eq[ne, 2] = st[S_POS]
-    eq[ne, 3] = st[S_CASH]
-    eq[ne, 4] = st[S_FEES]
-    eq[ne, 5] = b if b != NO_PRICE else 0
-    eq[ne, 6] = a if a != NO_PRICE else 0
+    for k in range(nl):
+        r = ne * nl + k
+        b = tops[k, 4]
+        a = tops[k, 6]
+        eq[r, 0] = now
+        eq[r, 1] = b + a if (b != NO_PRICE and a != NO_PRICE) else 0
+        eq[r, 2] = lm[k, LM_POS]
+        eq[r, 3] = lm[k, LM_CASH]
+        eq[r, 4] = lm[k, LM_FEES]
+        eq[r, 5] = b if b != NO_PRICE else 0
+        eq[r, 6] = a if a != NO_PRICE else 0
     return True
 
 
 @_inline
+def _local_leg(k, lbooks, tops, lm):
+    """Leg `k`'s local side for the loop: its view's arrays, its per-event top and snapshot (rows of `tops`) and
+    the gateway's symbol index (several legs: taken when the local stream changes leg)."""
+    b = lbooks[k]
+    return b.bid_qty, b.ask_qty, b.bid_blk, b.ask_blk, b.state, tops[k, 0:4], tops[k, 4:8], lm[k, LM_Y]
+
+
+@_inline
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
-           now, sord, intents, lref) -> int:
-    """One local market event (`Engine._apply_local`); -1 when done without a wake, else the wake code
-    (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `i`."""
+           now, sord, intents, lref, ri, kl, tops, lm) -> int:
+    """One local market event (`Engine._apply_local`) of leg `kl`; -1 when done without a wake, else the wake
+    code (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `ri` (the
+    event's index in its leg's own stream: `i` for one leg)."""
     k = kind[i]
     if lref.shape[0] > 0:
-        if _set_row_i(lbq, laq, lbb, lab, lst, lref, i, i > 0) != L2_OK:
+        if _set_row_i(lbq, laq, lbb, lab, lst, lref, ri, ri > 0) != L2_OK:
             return W_LOCAL_FALLBACK  # a row price outside the view's range: Python grows it (nothing applied)
     elif _local_apply(lbq, laq, lbb, lab, lst, k, side[i], price[i], qty[i], is_l3, top) != L2_OK:
         return W_LOCAL_FALLBACK
@@ -190,7 +207,10 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
             st[S_FLAGS] = fl
             return W_FLAGS
         if st[S_SKID] != SK_NONE:
-            ni = strategy_on_book(st, ltop, sord, intents)
+            if tops.shape[0] > 1:  # several legs: the kernel's callback is leg kl's (one leg: st is its row)
+                st[S_LEG] = kl
+                st[S_POS] = lm[kl, LM_POS]
+            ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
             if ni > 0:
                 st[S_NINT] = ni
                 return W_INTENTS
@@ -314,6 +334,21 @@ def _exch_l3(st, i, t, kind, side, price, qty, oid, vv, vorders, vcons, vparams,
     if vparams[P_NREP] > 0:
         return W_REPORTS
     return -1
+
+
+@_inline
+def _venue_l3_leg(k, vbooks, vorders, vcons, vparams, vouts, vrefs):
+    """Leg `k`'s L3 venue for the loop: the view of its book and its arrays (taken when the exchange stream changes
+    leg)."""
+    return l3_view(vbooks[k]), vorders[k], vcons[k], vparams[k], vouts[k], vrefs[k]
+
+
+@_inline
+def _venue_l2_leg(k, vbooks, vorders, vfqs, vcons, qms, vparams, vouts):
+    """Leg `k`'s L2 venue for the loop: its book (and the book's arrays) and its arrays."""
+    b = vbooks[k]
+    return (b, b.bid_qty, b.ask_qty, b.bid_blk, b.ask_blk, b.state, vorders[k], vfqs[k], vcons[k], qms[k], vparams[k],
+            vouts[k])
 
 
 @_inline

@@ -5,6 +5,9 @@ instruments"). Rules:
 
 * quoting (leg 0, on each of its book updates): `mm`'s rule, the one kernel `mm_on_book` (``size``,
   ``max_position``, ``edge_ticks``, ``skew_ticks_per_lot``), on the leg-0 context;
+* both rules are numba kernels (`hft.sim.engine_nb.strategy_kernels`: `mm_on_book`, `hedge_on_book`, under the
+  kernel name ``hedged_mm``): the numba engine runs them in its loop on book updates, the Python callbacks run
+  the same kernels (`run_book_kernel`), so there is one implementation of each rule;
 * hedging (leg 1, on each leg-1 book update and on each fill of a leg-0 quote): the hedge target is
   ``-round(ratio × position of leg 0)`` lots of leg 1, with ``ratio = hedge_ratio`` or, when ``hedge_ratio`` is
   0, the ratio of the legs' local mids (value-neutral when both legs have the same money unit, as two LOBSTER
@@ -19,9 +22,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hft.core.dtypes import BUY, SELL
 from hft.core.errors import SimError
-from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
+from hft.core.orders import REPORT_FILL, REPORT_PARTIAL_FILL
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 
@@ -50,40 +52,22 @@ class HedgedMarketMaker(Strategy):
             raise SimError(f"hedged_mm: expected two instruments (quoted, hedge), was {len(ctx.symbols)} "
                            f"({', '.join(ctx.symbols)})", hint="hft replay -d QUOTED -d HEDGE -s hedged_mm")
 
-    def on_book(self, ctx: Context) -> None:
-        if ctx.leg_index == 0:
-            from hft.sim.engine_nb.strategy_kernels import run_book_kernel  # lazy: numba (as `mm`)
+    nb_kernel = "hedged_mm"  # its rules: `mm_on_book` (leg 0) and `hedge_on_book` (leg 1) of
+    # hft.sim.engine_nb.strategy_kernels, run in the numba engine's loop on book updates, here from Python
 
-            run_book_kernel("mm", [self.size, self.max_position, self.edge, self.skew], ctx)
-        else:
-            self._hedge(ctx)
+    def nb_params(self) -> list[int]:
+        from hft.sim.engine_nb.strategy_kernels import float_param  # lazy: numba (as `mm`)
+
+        return [self.size, self.max_position, self.edge, self.skew, float_param(self.hedge_ratio), self.min_hedge,
+                self.slip]
+
+    def on_book(self, ctx: Context) -> None:
+        from hft.sim.engine_nb.strategy_kernels import run_book_kernel  # lazy: numba (as `mm`)
+
+        run_book_kernel("hedged_mm", self.nb_params(), ctx)  # leg 0: quotes; leg 1: hedges
 
     def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
         if ctx.leg_index == 0 and update.kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            self._hedge(ctx)
+            from hft.sim.engine_nb.strategy_kernels import run_book_kernel
 
-    def hedge_target(self, ctx: Context) -> int | None:
-        """Leg 1's target position (lots), None without the mids a value-neutral ratio needs."""
-        quoted, hedge = ctx.leg(0), ctx.leg(1)
-        ratio = self.hedge_ratio
-        if ratio == 0.0:
-            m0, m1 = quoted.mid2, hedge.mid2
-            if m0 is None or m1 is None:
-                return None
-            ratio = m0 / m1
-        return -round(ratio * quoted.position)
-
-    def _hedge(self, ctx: Context) -> None:
-        hedge = ctx.leg(1)
-        if hedge.orders:  # one hedge order in flight at a time
-            return
-        target = self.hedge_target(ctx)
-        if target is None:
-            return
-        diff = target - hedge.position
-        if abs(diff) < self.min_hedge:
-            return
-        if diff > 0 and hedge.best_ask is not None:
-            hedge.submit(BUY, hedge.best_ask + self.slip, diff, ORDER_LIMIT, TIF_IOC)
-        elif diff < 0 and hedge.best_bid is not None:
-            hedge.submit(SELL, hedge.best_bid - self.slip, -diff, ORDER_LIMIT, TIF_IOC)
+            run_book_kernel("hedged_mm", self.nb_params(), ctx.leg(1))  # the hedge rule, on a fill of a quote

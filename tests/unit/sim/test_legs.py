@@ -12,12 +12,13 @@ from hft.core.errors import SimError
 from hft.core.orders import INTENT_NEW, ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
 from hft.sim import latency as L
 from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
-from hft.sim.engine_nb import NbEngine
+from hft.sim.engine_nb import SK_NONE, NbEngine
 from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
 from hft.sim.fees import FeeSchedule, cash_flow
 from hft.sim.gateway_setup import sim_gateway_config
 from hft.sim.legs import LegInput, merge_streams
 from hft.sim.queue_models import parse_queue_model
+from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
 from tests.unit.sim.test_engine_nb import Chaos, _same, l2_stream
 
@@ -173,6 +174,13 @@ def test_two_legs_route_orders_and_account_per_leg():
     assert [a.final for a in out.legs] == [b.final for b in again.legs]
 
 
+class ThreeLegChaos(TwoLegChaos):
+    """`TwoLegChaos` over three legs."""
+
+    def _ctx(self, ctx):
+        return ctx.leg(int(self.rng.integers(0, 3)))
+
+
 class Hedger(Strategy):
     """Buys one lot of leg 0 (a marketable IOC) on its first book, then hedges each fill on leg 1 (a marketable IOC)."""
 
@@ -212,12 +220,6 @@ def test_context_per_leg_and_a_hedge():
         ctx.leg(2)
 
 
-def test_numba_engine_refuses_several_instruments():
-    x = l2_stream(7, n_msgs=20)
-    with pytest.raises(SimError, match="expected one instrument, was 2"):
-        _run_legs([x, _shifted(x, 1, 5000)], Hedger(), NbEngine)
-
-
 def test_one_leg_of_legs_is_the_engine():
     x = l2_stream(7)
     a = Engine(x, _venue(), _factory(["S0"]), Chaos(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
@@ -252,7 +254,91 @@ class LegWatch(Strategy):
         self.wrong += not all(self._mine(ctx, p) for p in prices)
 
 
-def test_trades_depth_and_top_are_the_callbacks_leg():
+@pytest.mark.parametrize("cls", [Engine, NbEngine])
+def test_trades_depth_and_top_are_the_callbacks_leg(cls):
     w = LegWatch()
-    _run_legs([l2_stream(7, n_msgs=200), _shifted(l2_stream(9, n_msgs=200), 250_000, 5000)], w)
+    _run_legs([l2_stream(7, n_msgs=200), _shifted(l2_stream(9, n_msgs=200), 250_000, 5000)], w, cls)
     assert w.trades > 20 and w.books > 100 and w.wrong == 0
+
+
+# --- the numba engine over several legs (the same run as the reference) -----------------------------------------
+def _same_legs(a, b) -> None:
+    """Two runs over several legs are the same run: the run's arrays and each leg's results."""
+    _same(a, b)
+    assert len(a.legs) == len(b.legs) > 1
+    for la, lb in zip(a.legs, b.legs, strict=True):
+        assert la.symbol == lb.symbol and la.multiplier == lb.multiplier and la.final == lb.final
+        assert np.array_equal(la.equity, lb.equity) and len(la.equity) > 3
+        assert np.array_equal(la.order_ids, lb.order_ids) and np.array_equal(la.decisions, lb.decisions)
+
+
+def _both_engines(streams, make, ecfg: EngineConfig = ECFG):
+    """The reference and the numba engine on the same legs; asserts they give the same run, returns both."""
+    (_, a), (eng, b) = (_run_legs(streams, make(), cls, ecfg) for cls in (Engine, NbEngine))
+    assert type(eng) is NbEngine
+    _same_legs(a, b)
+    return a, b
+
+
+@pytest.mark.parametrize("make", [lambda: TwoLegChaos(seed=4, timer_ns=20_000_000),
+                                  lambda: OnlyLeg0(seed=2, timer_ns=30_000_000),
+                                  Hedger, LegWatch, Strategy,
+                                  lambda: make_strategy("mm", {"size": 2, "max_position": 6})],
+                         ids=["two_leg_chaos", "only_leg0", "hedger", "leg_watch", "idle", "mm_both_legs"])
+def test_numba_engine_runs_several_legs_as_the_reference(make):
+    x = l2_stream(7)
+    y = _shifted(l2_stream(9), 250_000, 5000)
+    a, _ = _both_engines([x, y], make)
+    assert len(a.orders) > 0 or make in (LegWatch, Strategy)  # those two only watch
+
+
+@pytest.mark.parametrize("lat", ["random", "zero"])
+def test_numba_engine_several_legs_latencies_and_three_legs(lat):
+    from tests.unit.sim.test_engine_nb import LATENCIES
+
+    la = LATENCIES[lat]
+    ecfg = EngineConfig(entry=la["entry"], response=la["resp"], feed=la.get("feed"), sample_ns=15_000_000,
+                        strategy="chaos")
+    streams = [l2_stream(7, n_msgs=250), _shifted(l2_stream(9, n_msgs=250), 250_000, 5000),
+               _shifted(l2_stream(11, n_msgs=250), 0, 9000)]  # three legs, ties at equal exchange times
+    a, _ = _both_engines(streams, lambda: ThreeLegChaos(seed=6, timer_ns=10_000_000), ecfg)
+    assert len(a.fills) > 10 and all(len(leg.order_ids) > 0 for leg in a.legs)
+
+
+@pytest.fixture(scope="module")
+def two_days(tmp_path_factory):
+    """Two generated LOBSTER instruments of one date (L3 data with reference rows), opened."""
+    from hft.data.importing import generate_day
+    from hft.data.sources import open_market_data
+
+    out = tmp_path_factory.mktemp("legs_l3")
+    return [open_market_data([generate_day(out / sym, seed=seed, symbol=sym, date="2024-01-02", messages=3000,
+                                           levels=5, zip_output=True)["zip_path"]])
+            for seed, sym in ((5, "AAA"), (6, "BBB"))]
+
+
+@pytest.mark.parametrize("strategy,cfg", [
+    ("hedged_mm", {}),
+    ("hedged_mm", {"feed": 300_000, "feed_jitter_ns": 100_000, "jitter_ns": 200_000, "seed": 3,
+                   "exchange": "no_partial_fill", "strategies": {"hedged_mm": {"size": 2, "hedge_slip_ticks": 1}}}),
+    ("hedged_mm", {"l3_resync": False}),
+    ("mm", {"strategies": {"mm": {"size": 3, "max_position": 12}}}),
+    ("chaos", {"maker_bps": -0.5, "taker_bps": 3.0}),
+])
+def test_numba_engine_runs_several_l3_legs_as_the_reference(two_days, strategy, cfg):
+    """LOBSTER legs (L3 venues with their reference resync, local views set to their own reference rows)."""
+    from hft.sim.portfolio import replay_legs
+    from hft.sim.replay import ReplayConfig
+
+    outs = []
+    for engine in ("python", "numba"):
+        conf = ReplayConfig(engine=engine, **cfg)
+        strat = (TwoLegChaos(seed=4, timer_ns=2_000_000_000, every=5) if strategy == "chaos" else
+                 make_strategy(strategy, conf.strategies.get(strategy)))
+        out, eng, _, _ = replay_legs(two_days, strat, strategy, conf)
+        assert type(eng) is (Engine if engine == "python" else NbEngine)
+        if engine == "numba":  # the built-in kernels run in the loop on several legs (their rules know legs)
+            assert (eng._skid != SK_NONE) == (strategy != "chaos") and not eng.used_in_kernel_orders
+        outs.append(out)
+    _same_legs(*outs)
+    assert len(outs[0].fills) > 10 and all(len(leg.order_ids) for leg in outs[0].legs)
