@@ -52,7 +52,8 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     def render() -> None:
         c = console()
         for name, s in done.items():
-            c.print(f"  {name}: {s['seconds']} s ({s['kernels_compiled']} kernels compiled in {s['compile_s']} s)")
+            took = f" in {s['compile_s']} s" if s["compile_s"] else ""  # a child process's compiles are not timed
+            c.print(f"  {name}: {s['seconds']} s ({s['kernels_compiled']} kernels compiled{took})")
         c.print(f"[green]warm[/] in {result['wall_s']} s: {kernels} kernels compiled"
                 + (" (the cache was warm already)" if kernels == 0 else "; later runs start warm"))
 

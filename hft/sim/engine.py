@@ -55,8 +55,8 @@ from typing import Any
 
 import numpy as np
 
-from hft.book.l2 import L2_OUT_OF_RANGE
-from hft.book.l2_view import local_apply
+from hft.book.l2 import L2_OK, L2_OUT_OF_RANGE, L2_STATUS_NAMES, book_for, grow
+from hft.book.l2_view import local_apply, local_set_row, row_out_of_range
 from hft.book.topn import COL_BID_PX
 from hft.core.clock import ManualClock
 from hft.core.dtypes import (
@@ -214,8 +214,6 @@ class Engine:
 
     def _setup(self, legs: list[LegInput], gateway_factory: Callable[..., Any], strategy: Strategy,
                config: EngineConfig | None, sink: Callable[[Any], None] | None) -> None:
-        from hft.book.l2 import book_for
-
         if not legs:
             raise SimError("engine: expected at least one instrument, was none")
         if len({leg.symbol for leg in legs}) != len(legs):
@@ -342,8 +340,6 @@ class Engine:
 
     # --- local book ------------------------------------------------------------------------------------------
     def _local(self, leg: Leg, kind: int, side: int, price: int, qty: int) -> None:
-        from hft.book.l2 import L2_OK, L2_STATUS_NAMES, grow
-
         status = local_apply(leg.local, kind, side, price, qty, leg.is_l3, leg.top)
         if status == L2_OUT_OF_RANGE:
             leg.local = grow(leg.local, side, price)
@@ -353,8 +349,6 @@ class Engine:
 
     def _local_row(self, leg: Leg, k: int) -> None:
         """The leg's local view := its reference row `k` (it holds row k - 1 once row 0 was set: rows go in order)."""
-        from hft.book.l2 import grow
-        from hft.book.l2_view import local_set_row, row_out_of_range
 
         ref = leg.reference
         while local_set_row(leg.local, ref, k, k > 0, leg.top) == L2_OUT_OF_RANGE:

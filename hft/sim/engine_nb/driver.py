@@ -22,16 +22,20 @@ from hft.core.orders import (
     INTENT_NEW,
 )
 from hft.gateway import kernels as GK
+from hft.gateway import records
 from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
 from hft.sim.engine import (
     ACK_LOG_DTYPE,
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
+    FILL_LOG_DTYPE,
+    ORDER_LOG_DTYPE,
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
     PRI_TIMER,
     Engine,
     RunOutput,
+    decision_log,
 )
 from hft.sim.engine_nb.logs import ack_log_rows, decision_log_rows, fill_log_rows, order_log_rows
 from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
@@ -132,6 +136,7 @@ from hft.sim.engine_nb.state import (
     WAKE_TRADE,
 )
 from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, kernel_code, strategy_on_book
+from hft.sim.exchange_l3 import L3Venue
 from hft.sim.latency import feed_local_times, latency_ns
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
@@ -437,7 +442,6 @@ class NbEngine(Engine):
 
     def _kernel_records(self, rows: np.ndarray) -> list:
         """The gateway's `Decision` records of the kernel's decision rows (as `GatewayService.process` makes them)."""
-        from hft.gateway import records
 
         acct, strat, sym = self.cfg.account, self.cfg.strategy, self.symbol
         out: list = []
@@ -452,7 +456,6 @@ class NbEngine(Engine):
         """The in-kernel order path's results: the (decisions, orders, fills) logs built from the kernel's rows,
         the decision records as a lazily built sequence, the engine's Python state (final order view, side
         map, counters) as the reference engine leaves it."""
-        from hft.sim.engine import FILL_LOG_DTYPE, ORDER_LOG_DTYPE, decision_log
 
         st = self._st
         drows = self._drows[: int(st[S_ND])]  # (the lazy records read them: the decision rows are never reused)
@@ -564,7 +567,6 @@ class NbEngine(Engine):
             ) -> RunOutput:
         """Replay every event; returns the `RunOutput` (identical to `Engine.run`'s). Several legs: one venue kind
         and one local-view kind for all, the Python strategy callbacks and order path (module docstring)."""
-        from hft.sim.exchange_l3 import L3Venue
 
         self._set_multiplier(multiplier)
         legs = self.legs

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import carray, cfunc, types
 from numba.extending import intrinsic
 
 from hft.core.dtypes import (
@@ -25,7 +25,9 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.errors import SimError
 from hft.core.orders import ORDER_LIMIT, TIF_IOC
+from hft.core.plugins import resolve
 from hft.sim.engine_nb.state import (
     IN_CANCEL,
     IN_COLS,
@@ -175,11 +177,10 @@ def resolve_kernel(spec: Any) -> Any:
     """An external strategy kernel from ``nb_kernel``: an njit function as is, or a spec string
     ``path/to/file.py:func``, ``package.module:func`` or a name in the entry-point group ``hft.strategy_kernels``
     (the same routes as strategies, `hft.sim.strategy_loader`). `SimError` naming the spec when it is not one."""
-    from hft.core.errors import SimError
 
     obj = getattr(spec, "__func__", spec)  # a dispatcher read through an instance is a bound method
     if isinstance(spec, str):
-        from hft.core.plugins import resolve
+        # lazy: cycle (hft.sim.strategy_loader imports hft.sim.kernel_api, which imports this module)
         from hft.sim.strategy_loader import offered
 
         obj = resolve(spec, group=KERNEL_ENTRY_POINT_GROUP, label="strategy kernel", what="function", error=SimError,
@@ -196,7 +197,6 @@ def c_entry(kernel: Any) -> Any:
     hit = _C_ENTRIES.get(id(kernel))
     if hit is not None and hit[0] is kernel:
         return hit[1]
-    from numba import carray, cfunc
 
     sig = types.int64(types.CPointer(types.int64), types.CPointer(types.int64), types.CPointer(types.int64),
                       types.int64, types.CPointer(types.int64))

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from hft.core.errors import SimError
 from hft.core.orders import REPORT_FILL, REPORT_PARTIAL_FILL
+from hft.sim.engine_nb.strategy_kernels import run_book_kernel
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 
@@ -68,6 +69,4 @@ class HedgedMarketMaker(Strategy):
 
     def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
         if ctx.leg_index == 0 and update.kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            from hft.sim.engine_nb.strategy_kernels import run_book_kernel
-
             run_book_kernel("hedged_mm", self.nb_params(), ctx.leg(1))  # the hedge rule, on a fill of a quote
