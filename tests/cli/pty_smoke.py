@@ -74,6 +74,7 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     scenario = REPO / "config" / "sim" / "scenarios" / "cancel_fill_race.yaml"
     gen = ("--messages", "8000", "--levels", "5", "--zip")
     out = [
+        Step(("warmup",), "warmup"),  # a warm cache: seconds (its live-service step starts a child server)
         Step(("data", "generate", "--out", str(work / "gen"), "--seed", "5", *gen), "generate"),
         Step(("data", "generate", "--out", str(work / "held"), "--seed", "6", "--date", "2024-01-03", *gen),
              "generate"),
