@@ -54,22 +54,23 @@ def resolve(spec: str, *, group: str, label: str, what: str, error: type[HftErro
     """
     spec = spec.strip()
     builtins = builtins or {}
-    if ":" not in spec and spec in builtins:
-        return Resolved(builtins[spec], spec, "builtin")
-    eps = {} if ":" in spec else entry_point_map(group)
-    if ":" not in spec and spec not in eps:
-        raise error(f"{where or label}: expected a registered {label} (one of {sorted({*builtins, *eps})}: built in "
-                    f"or in the entry-point group {group!r}), FILE.py:{what} or module:{what}, was {spec!r}",
-                    key=key, hint=hint)
+    eps: dict[str, EntryPoint] = {}
     try:
         if ":" in spec:
             obj, origin = load_object(spec, what=what, label=label, error=error, key=key, candidates=candidates)
             return Resolved(obj, getattr(obj, "__name__", spec), origin)
-        return Resolved(load_entry_point(eps[spec], label=label, error=error, key=key), spec, "registry")
+        if spec in builtins:
+            return Resolved(builtins[spec], spec, "builtin")
+        eps = entry_point_map(group)
+        if spec in eps:
+            return Resolved(load_entry_point(eps[spec], label=label, error=error, key=key), spec, "registry")
     except HftError as exc:  # a config key's error names the key first
         if where is None:
             raise
         raise error(f"{where}: {exc.message}", key=key, file=exc.fields.get("file"), hint=exc.hint) from None
+    raise error(f"{where or label}: expected a registered {label} (one of {sorted({*builtins, *eps})}: built in or "
+                f"in the entry-point group {group!r}), FILE.py:{what} or module:{what}, was {spec!r}", key=key,
+                hint=hint)
 
 
 def entry_point_map(group: str) -> dict[str, EntryPoint]:

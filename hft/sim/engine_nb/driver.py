@@ -7,6 +7,7 @@ import heapq
 import time
 from collections.abc import Callable, MutableMapping, Sequence
 from operator import is_not
+from typing import Any
 
 import numpy as np
 
@@ -203,19 +204,23 @@ def _type_key(a: object) -> object:
     return type(a)
 
 
-class LazyRecords(Sequence):
+class _BuiltOnFirstUse:
+    """Holds a `build` function until the value is first needed, then the value."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build: Callable[[], Any] | None = build
+        self._value: Any = None
+
+    def _all(self) -> Any:
+        if self._build is not None:
+            self._value = self._build()
+            self._build = None
+        return self._value
+
+
+class LazyRecords(_BuiltOnFirstUse, Sequence):
     """A sequence built on first use (the gateway's `Decision` records of a run: Python objects that only a store
     write needs)."""
-
-    def __init__(self, build: Callable[[], list]) -> None:
-        self._build: Callable[[], list] | None = build
-        self._items: list = []
-
-    def _all(self) -> list:
-        if self._build is not None:
-            self._items = self._build()
-            self._build = None
-        return self._items
 
     def __getitem__(self, i):  # type: ignore[override]
         return self._all()[i]
@@ -224,19 +229,9 @@ class LazyRecords(Sequence):
         return len(self._all())
 
 
-class LazyMap(MutableMapping):
+class LazyMap(_BuiltOnFirstUse, MutableMapping):
     """A dict built on first use (the side of every order of a run, by order id: only a Python path after the run
     reads it)."""
-
-    def __init__(self, build: Callable[[], dict]) -> None:
-        self._build: Callable[[], dict] | None = build
-        self._d: dict = {}
-
-    def _all(self) -> dict:
-        if self._build is not None:
-            self._d = self._build()
-            self._build = None
-        return self._d
 
     def __getitem__(self, k):  # type: ignore[override]
         return self._all()[k]
