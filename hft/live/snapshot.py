@@ -32,7 +32,7 @@ from typing import Any
 from hft.core.fileio import atomic_path
 
 log = logging.getLogger("hft.live.snapshot")
-VERSION = 2  # 2: order views as columns (hft.live.views)
+VERSION = 3  # 2: order views as columns (hft.live.views); 3: the version is a header of its own
 _MAX_FD = 1 << 16
 
 
@@ -45,7 +45,7 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
     gw = live.gw
     storm = gw.storm
     return {
-        "version": VERSION, "wal": (seg, off), "records": records, "clock": live.clock.now_ns(),
+        "wal": (seg, off), "records": records, "clock": live.clock.now_ns(),
         "arena": gw.arena, "names": (list(gw._acct_names), list(gw._strat_names), list(gw._sym_names)),
         "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
         "policy": (gw.policy.manual_mode, gw.policy.mode),
@@ -58,6 +58,7 @@ def _write(path: str | Path, state: dict[str, Any]) -> int:
     """Pickle `state` into the temporary file `path` (created empty beforehand: it is never created here, so a
     child that outlived its writer cannot bring back a stray file the next writer removed)."""
     with open(path, "r+b") as f:
+        pickle.dump(VERSION, f)  # a header readable whatever the state's classes became (see `load`)
         pickle.dump(state, f, protocol=5)  # protocol 5: the arena's buffer is written as is, not copied first
         f.truncate()
         f.flush()
@@ -141,21 +142,39 @@ def remove_stray(wal_dir: str | Path) -> None:
             p.unlink()
 
 
+def _read(path: Path) -> tuple[int | str, dict[str, Any]]:
+    """The snapshot's version and state. The version is a header of its own (since version 3), read before the
+    state, so a snapshot whose classes changed since it was written is named by its version rather than failing
+    to unpickle; a file without the header (before version 3) or a damaged one is described, never raised."""
+    with open(path, "rb") as f:
+        try:
+            head = pickle.load(f)
+        except Exception as exc:  # before version 3 the first object held the state's classes; or damaged
+            return f"unreadable ({type(exc).__name__}: {exc}; damaged, or written by an older hft)", {}
+        if not isinstance(head, int):
+            return "without a version header (written by an older hft)", {}
+        if head != VERSION:
+            return head, {}
+        try:
+            return head, pickle.load(f)
+        except Exception as exc:  # a damaged snapshot: the WAL still holds everything since its start
+            return f"unreadable ({type(exc).__name__}: {exc}; damaged)", {}
+
+
 def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     """Restore the snapshot beside `wal_dir` into `live` (freshly built, nothing replayed yet). Returns the WAL
     position to replay from, or None when there is no usable snapshot (replay from the start)."""
     path = snapshot_path(wal_dir)
     if not path.exists():
         return None
-    try:
-        state = pickle.loads(path.read_bytes())
-    except Exception as exc:  # a damaged snapshot: the WAL still holds everything since its start
-        log.error("snapshot %s unreadable (%s): replaying the whole WAL", path, exc)
+    version, state = _read(path)
+    if version != VERSION:
+        log.warning("snapshot %s is %s, this hft reads version %d: replaying the whole WAL", path,
+                    f"version {version}" if isinstance(version, int) else version, VERSION)
         return None
     gw = live.gw
-    if state.get("version") != VERSION or state["arena"].shape != gw.arena.shape:
-        log.warning("snapshot %s does not fit this gateway (version or table sizes changed): replaying the whole "
-                    "WAL", path)
+    if state["arena"].shape != gw.arena.shape:
+        log.warning("snapshot %s does not fit this gateway (table sizes changed): replaying the whole WAL", path)
         return None
     for have, want, table in ((gw._acct_names, state["names"][0], gw._acct),
                               (gw._strat_names, state["names"][1], gw._strat),

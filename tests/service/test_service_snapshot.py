@@ -4,9 +4,12 @@ SIGKILL as after a clean stop), with the same orders, positions and dedup window
 from __future__ import annotations
 
 import asyncio
+import pickle
 from pathlib import Path
 
 from svckit import AsyncClient, Server, order, token
+
+from hft.live import snapshot
 
 
 async def _orders(port: int, tok: str, keys: list[str]) -> dict[str, dict]:
@@ -95,6 +98,37 @@ def test_a_snapshot_that_does_not_fit_the_config_means_a_full_replay(tmp_path):
         assert code == 200 and v["status"] == "filled"
     finally:
         srv.stop()
+
+
+def test_a_snapshot_of_another_version_or_damaged_is_named_in_the_log_and_the_whole_wal_replayed(tmp_path):
+    home = tmp_path / "home"
+    cfg = _cfg(tmp_path, 100)
+    tok = token()
+    srv = Server(home, config=cfg).start()
+    try:
+        asyncio.run(_orders(srv.port, tok, [f"v-{i}" for i in range(30)]))
+    finally:
+        assert srv.stop() == 0
+    snap = home / "wal" / "gateway-live-snapshot.pkl"
+    written = snap.read_bytes()
+    assert pickle.loads(written) == snapshot.VERSION  # the header comes first
+    cases = {
+        "is version 2, this hft reads version 3": pickle.dumps(2) + pickle.dumps({"arena": None}),
+        "without a version header (written by an older hft)": pickle.dumps({"version": 1}),
+        "unreadable (": written[: len(written) // 2],  # cut short: a damaged file
+    }
+    for says, content in cases.items():
+        snap.write_bytes(content)
+        srv = Server(home, config=cfg).start()
+        try:
+            _, h = srv.request("GET", "/health")
+            assert h["recovery"]["snapshot"] is None and h["recovery"]["decisions"] == 30
+            assert h["recovery"]["mismatches"] == 0
+            code, v = srv.request("GET", "/orders/client/v-29", token=tok)
+            assert code == 200 and v["status"] == "filled"
+        finally:
+            srv.kill9()  # no clean-stop snapshot: the next case starts from the content written above
+        assert says in srv.log.read_text(), says
 
 
 def test_snapshots_of_a_large_state_are_written_by_a_forked_child(tmp_path):
