@@ -294,7 +294,7 @@ def main() -> None:
     ap.add_argument("--windows", default="64,256,1024", help="TCP: intents in flight")
     ap.add_argument("--paths", default="/v3/orders,/orders,tcp,webhooks",
                     help="of /v3/orders,/orders,tcp,tcp-durable,webhooks (/orders runs fsync interval and batch)")
-    ap.add_argument("--webhook-conns", default="16,64", help="webhooks: connections")
+    ap.add_argument("--webhook-conns", default="16,32,64", help="webhooks: connections")
     ap.add_argument("--per-run", type=int, default=120_000, help="webhooks: pre-signed requests per run")
     ap.add_argument("--webhook-trees", default="",
                     help="webhooks: source trees to run the server from, comma-separated, interleaved per round "
