@@ -98,7 +98,6 @@ def install(stream: TextIO, level: int = logging.WARNING,
     return handler
 
 
-
 # fields of a format that differ from record to record (beyond the message): such a format needs a record
 _PER_RECORD = re.compile(r"%\((?!levelname\)|name\)|message\)|levelno\))[A-Za-z_]+\)|\{")
 
@@ -124,7 +123,11 @@ class LineLog:
         if h is None:
             self.logger.info("%s", line)
         else:
-            h.emit_line(self._prefix[1] + line + h.terminator)  # type: ignore[operator]
+            h.acquire()  # as Handler.handle does around emit
+            try:
+                h.emit_line(self._prefix[1] + line + h.terminator)  # type: ignore[operator]
+            finally:
+                h.release()
 
     def _direct(self) -> LoopTurnHandler | None:
         c: logging.Logger | None = self.logger
