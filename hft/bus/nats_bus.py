@@ -2,8 +2,9 @@
 
 One connection (nats-py), one stream (``signals.bus.stream``, subjects ``<prefix>.>``, limits retention from the
 config, a duplicate window equal to the webhook replay window so a re-sent message id is stored once). Acks come
-to one inbox subscription and resolve a future per reply token (decoded by msgspec); one sweep task fails those
-not answered within ``publish_timeout``: no nats-py future, semaphore, timer and JSON parse per message.
+to one inbox subscription, are taken straight from nats-py's parser and resolve a future per reply token
+(decoded by msgspec); one sweep task fails those not answered within ``publish_timeout``: no nats-py future,
+semaphore, timer, JSON parse, message object or callback task per message.
 `publish_many` returns only once JetStream acknowledged the message; otherwise it raises `BusDown`, and the caller
 (the webhook) answers 503 and acknowledges nothing. While the connection is down a publish may wait for a
 reconnect for ``blip`` at most, and at most ``buffer`` publishes wait at once: the bounded buffer for a short
@@ -66,7 +67,8 @@ class SignalBus:
         self.reconnects = 0
         # JetStream acks come to one subscription, <inbox>.<token>; a future per pending token
         self._inbox = ""
-        self._pending: dict[str, tuple[asyncio.Future, float]] = {}  # token -> (future, deadline)
+        self._inbox_b = b""
+        self._pending: dict[bytes, tuple[asyncio.Future, float]] = {}  # token -> (future, deadline)
         self._replies = 0
         self._timeout_s = cfg.publish_timeout_ns / 1e9
         self._sweep_s = min(0.05, self._timeout_s / 10)
@@ -111,7 +113,7 @@ class SignalBus:
                 continue
             inbox = nc.new_inbox() + "."
             try:  # the acks' subscription, kept across reconnections by nats-py
-                await nc.subscribe(inbox + "*", cb=self._on_ack)
+                sub = await nc.subscribe(inbox + "*")  # delivered by `_take_acks`
             except Exception as exc:  # lost at once: start over
                 self._set_error(f"subscribe: {exc.__class__.__name__}: {exc}")
                 with contextlib.suppress(Exception):
@@ -119,6 +121,8 @@ class SignalBus:
                 await asyncio.sleep(0.25)
                 continue
             self._inbox = inbox
+            self._inbox_b = inbox.encode()
+            self._take_acks(nc, sub._id)
             self.nc = nc
             self.js = nc.jetstream(timeout=self.cfg.publish_timeout_ns / 1e9)
             await self._ready()
@@ -209,7 +213,7 @@ class SignalBus:
 
     async def _publish_each(self, msgs: list[tuple[str, bytes, str]]) -> list[tuple[int, bool]]:
         """Every message with its own reply; (sequence, duplicate) per message once all are acknowledged."""
-        toks: list[str] = []
+        toks: list[bytes] = []
         futs: list[asyncio.Future] = []
         try:
             frames = []
@@ -217,7 +221,7 @@ class SignalBus:
                 tok, fut = self._expect()
                 toks.append(tok)
                 futs.append(fut)
-                frames.append(self._hpub(subject, self._inbox + tok, msg_id, data))
+                frames.append(self._hpub(subject, self._inbox_b + tok, msg_id, data))
             await self._send(b"".join(frames))
             out = []
             for fut in futs:
@@ -232,7 +236,7 @@ class SignalBus:
                 if fut.done() and not fut.cancelled():
                     fut.exception()
 
-    def _hpub(self, subject: str, reply: str, msg_id: str, data: bytes) -> bytes:
+    def _hpub(self, subject: str, reply: bytes, msg_id: str, data: bytes) -> bytes:
         """The protocol frame of one message with its ``Nats-Msg-Id`` header (what ``nc.publish`` builds from a
         header dict, at a quarter of its cost). Refuses what would break the frame or the server's limit."""
         if len(data) > self.nc.max_payload:
@@ -240,7 +244,7 @@ class SignalBus:
         if not _TOKEN_RE.fullmatch(msg_id) or not _TOKEN_RE.fullmatch(subject):
             raise ValueError(f"subject {subject!r} / message id {msg_id!r}: expected no space or control character")
         hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.encode()
-        return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject.encode(), reply.encode(), len(hdr), len(hdr) + len(data),
+        return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject.encode(), reply, len(hdr), len(hdr) + len(data),
                                                    hdr, data)
 
     async def _send(self, frames: bytes) -> None:
@@ -256,10 +260,10 @@ class SignalBus:
         if nc._flush_queue is not None and nc._flush_queue.empty():
             await nc._flush_pending()
 
-    def _expect(self) -> tuple[str, asyncio.Future]:
+    def _expect(self) -> tuple[bytes, asyncio.Future]:
         """A reply token and the future its JetStream ack resolves (or the sweep fails after the timeout)."""
         self._replies += 1
-        tok = str(self._replies)
+        tok = b"%d" % self._replies
         fut = self._loop.create_future()
         self._pending[tok] = (fut, self._loop.time() + self._timeout_s)
         return tok, fut
@@ -271,18 +275,36 @@ class SignalBus:
             if entry is not None:
                 entry[0].cancel()
 
-    async def _on_ack(self, msg: Any) -> None:
+    def _take_acks(self, nc: Any, sid: int) -> None:
+        """Deliver the messages of the acks' subscription `sid` straight from nats-py's parser to `_resolve`:
+        no `Msg` object, header dict, subscription queue and callback task per ack (nats-py 2.16's private
+        `_process_msg(sid, subject, reply, data, headers)`, which its parser awaits per message; every other
+        subscription goes through it unchanged). `tests/service/test_signals_bus.py` runs it against a real
+        nats-server, so a nats-py upgrade that moves it fails there."""
+        deliver = nc._process_msg
+        prefix = len(self._inbox_b)
+        resolve = self._resolve
+
+        async def process_msg(sid_: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
+            if sid_ == sid:
+                resolve(bytes(subject[prefix:]), data, headers)
+            else:
+                await deliver(sid_, subject, reply, data, headers)
+
+        nc._process_msg = process_msg
+
+    def _resolve(self, tok: bytes, data: bytes, headers: bytes | None) -> None:
         """A JetStream reply on the bus's inbox: resolve the future of its token."""
-        entry = self._pending.pop(msg.subject[len(self._inbox):], None)
+        entry = self._pending.pop(tok, None)
         if entry is None or entry[0].done():
             return
         fut = entry[0]
-        if not msg.data:  # a status message: no responders (no stream for the subject, JetStream off)
-            status = (msg.headers or {}).get("Status", "")
+        if not data:  # a status message (``NATS/1.0 503``): no responders (no stream, JetStream off)
+            status = headers[9:].split(b"\r\n", 1)[0].strip().decode("latin-1") if headers else ""
             fut.set_exception(RuntimeError(f"no JetStream answer (status {status or 'empty'})"))
             return
         try:
-            fut.set_result(_decode_ack(msg.data))
+            fut.set_result(_decode_ack(data))
         except msgspec.DecodeError as exc:
             fut.set_exception(RuntimeError(f"unreadable JetStream ack: {exc}"))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from typing import TextIO
 
@@ -41,6 +42,10 @@ class LoopTurnHandler(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
+        self.emit_line(line)
+
+    def emit_line(self, line: str) -> None:
+        """Write `line` (formatted, terminated) like a record's: queued for the turn on the loop's thread."""
         loop = self._loop
         if loop is None or threading.get_ident() != self._thread or loop.is_closed():
             self._write(line)
@@ -75,7 +80,14 @@ class LoopTurnHandler(logging.StreamHandler):
 def install(stream: TextIO, level: int = logging.WARNING,
             fmt: str = "%(levelname)s %(name)s: %(message)s") -> LoopTurnHandler:
     """Replace the root logger's handlers with one `LoopTurnHandler` on `stream` (what `hft gateway serve`
-    does at start); returns it for `bind` once the loop runs."""
+    does at start); returns it for `bind` once the loop runs.
+
+    The process's records then skip what `fmt` does not show (the logging HOWTO's "Optimization"): the
+    caller's frame (``logging._srcfile = None``: no stack walk per record), the thread, process and
+    multiprocessing names (measured on the webhook handler in process: ~75 -> ~66 µs of CPU per webhook)."""
+    if not re.search(r"%\((pathname|filename|module|funcName|lineno|thread|threadName|process|processName)\)", fmt):
+        logging._srcfile = None  # type: ignore[attr-defined]  # documented switch of the stdlib
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = LoopTurnHandler(stream)
     handler.setFormatter(logging.Formatter(fmt))
     root = logging.getLogger()
@@ -85,3 +97,55 @@ def install(stream: TextIO, level: int = logging.WARNING,
     root.setLevel(level)
     return handler
 
+
+# fields of a format that differ from record to record (beyond the message): such a format needs a record
+_PER_RECORD = re.compile(r"%\((?!levelname\)|name\)|message\)|levelno\))[A-Za-z_]+\)|\{")
+
+
+class LineLog:
+    """``info(line)`` does what ``logger.info(line)`` does, without building a `LogRecord` when the line's only
+    destination is one `LoopTurnHandler` whose format shows nothing per record but the level, the logger's name
+    and the message (the service's ``INFO hft.signals: {json}``): the formatted prefix is cached and the line
+    queued on the handler. Any other set-up (another handler or a filter anywhere on the way, a format with a
+    time or a caller, a handler above INFO) takes ``logger.info``. For the one line per request of the webhook
+    door (measured in process, with the lean records of `install`: ~66 -> ~55 µs of CPU per webhook)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self._prefix: tuple[logging.Formatter | None, str | None] = (None, None)  # (formatter, its prefix)
+
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def info(self, line: str) -> None:
+        """`line` at INFO (the caller checked `enabled`); no %-formatting of `line`."""
+        h = self._direct()
+        if h is None:
+            self.logger.info("%s", line)
+        else:
+            h.acquire()  # as Handler.handle does around emit
+            try:
+                h.emit_line(self._prefix[1] + line + h.terminator)  # type: ignore[operator]
+            finally:
+                h.release()
+
+    def _direct(self) -> LoopTurnHandler | None:
+        c: logging.Logger | None = self.logger
+        root = logging.getLogger()
+        while c is not None and c is not root:
+            if c.handlers or c.filters or not c.propagate:
+                return None
+            c = c.parent  # type: ignore[assignment]
+        hs = root.handlers
+        if c is None or root.filters or len(hs) != 1 or type(hs[0]) is not LoopTurnHandler:
+            return None
+        h = hs[0]
+        f = h.formatter
+        if h.filters or h.level > logging.INFO or f is None:
+            return None
+        if self._prefix[0] is not f:
+            fmt = getattr(f, "_fmt", None)
+            ok = isinstance(fmt, str) and fmt.endswith("%(message)s") and not _PER_RECORD.search(fmt)
+            rec = logging.LogRecord(self.logger.name, logging.INFO, "", 0, "", None, None)
+            self._prefix = (f, f.format(rec) if ok else None)
+        return h if self._prefix[1] is not None else None

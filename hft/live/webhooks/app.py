@@ -28,6 +28,7 @@ import msgspec
 
 from hft.bus.nats_bus import BusDown, SignalBus
 from hft.config.signals import SignalsConfig
+from hft.live.logs import LineLog
 from hft.live.webhooks.guard import NONCE_RE, NonceStore, TokenBucket, verify_signature
 from hft.live.webhooks.schema import SchemaError, normalise
 
@@ -100,10 +101,12 @@ class WebhookApp:
         self.dead_subject = bus.subject("dead")
         if not log.level:
             log.setLevel(logging.INFO)
+        self._log = LineLog(log)
 
     async def handle(self, scope: dict, receive: Any, send: Any, source: str) -> None:
         t0 = time.perf_counter()
-        ctx: dict[str, Any] = {"corr_id": None, "source": source, "instrument": None, "validation_status": None}
+        ctx: dict[str, Any] = {"event": "webhook", "status": 0, "corr_id": None, "source": source, "instrument": None,
+                               "validation_status": None}  # the log line's fields, in its order
         try:
             status, body = await self._handle(scope, receive, source, ctx)
             headers = _JSON
@@ -112,14 +115,15 @@ class WebhookApp:
             self.metrics.validation.labels(r.kind).inc()
             ctx["validation_status"] = ctx["validation_status"] or "refused"
             ctx["error"] = r.body["error"]
+        ctx["status"] = status
         data = encode(body)
         label = source if source in self.cfg.sources else "<unknown>"  # bounded label set
         self.metrics.count(label, status)
         dt = time.perf_counter() - t0
         self.metrics.duration.observe(dt)
-        if log.isEnabledFor(logging.INFO):
-            log.info(encode({"event": "webhook", "status": status, **ctx,
-                             "latency_ms": round(dt * 1e3, 3)}).decode())
+        if self._log.enabled():
+            ctx["latency_ms"] = round(dt * 1e3, 3)
+            self._log.info(encode(ctx).decode())
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})

@@ -74,3 +74,40 @@ def test_lines_from_another_thread_are_written_at_once():
         h.unbind()
 
     asyncio.run(main())
+
+
+def test_line_log_writes_what_logger_info_writes_and_steps_aside_for_other_set_ups():
+    from hft.live.logs import LineLog, LoopTurnHandler
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    out = CountingStream()
+    h = LoopTurnHandler(out)
+    h.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.handlers[:] = [h]
+    log = logging.getLogger("hft.test.lineline")
+    log.setLevel(logging.INFO)
+    fast = LineLog(log)
+    try:
+        assert fast.enabled()
+        fast.info('{"a":1,"pct":"100%s"}')  # no %-formatting of the line
+        log.info('{"a":1,"pct":"100%s"}')
+        assert out.writes == ['INFO hft.test.lineline: {"a":1,"pct":"100%s"}\n'] * 2
+        assert fast._prefix[1] == "INFO hft.test.lineline: "  # the record-free path was taken
+        # a second handler (a test's capture, say): the line goes through logging to both
+        other = CountingStream()
+        root.addHandler(logging.StreamHandler(other))
+        fast.info("b")
+        assert out.writes[-1] == "INFO hft.test.lineline: b\n" and other.writes[0] == "b\n"
+        root.handlers[:] = [h]
+        # a format with a per-record field: through logging (the time is there)
+        h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        fast.info("c")
+        assert out.writes[-1].endswith(" c\n") and out.writes[-1][:4].isdigit()
+        assert fast._prefix[1] is None
+        log.setLevel(logging.WARNING)
+        assert not fast.enabled()
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+        log.setLevel(logging.NOTSET)
