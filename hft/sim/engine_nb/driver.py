@@ -29,6 +29,7 @@ from hft.sim.engine import (
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
     FILL_LOG_DTYPE,
+    ORDER_LEG_DTYPE,
     ORDER_LOG_DTYPE,
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
@@ -265,8 +266,7 @@ class NbEngine(Engine):
         return d
 
     def _order_leg(self, order_id: int) -> int:
-        """The leg of order `order_id` (in-kernel order path: the kernel's side map holds the legs of its orders,
-        `_leg_of` only those Python sent)."""
+        """The leg of an order (in-kernel order path: the kernel's side map has every order's, `_leg_of` not)."""
         if self._fast and 0 <= order_id < self._order_info.shape[0]:
             return int(self._order_info[order_id, OI_LEG])
         return self._leg_of.get(order_id, 0)
@@ -372,13 +372,12 @@ class NbEngine(Engine):
         """Room for the next kernel call: a command's reports on the heap, a batch of intents, rows."""
         st = self._st
         out = 0
-        for leg in self.legs:
+        for leg in self.legs:  # each venue's report and consumption buffers for any one call (L3: order-table rows)
+            v = leg.venue if self._l3_venue else leg.venue.v
             if self._l3_venue:
-                v = leg.venue
-                v.ensure_room(MAX_INTENTS)  # report and consumption buffers for any one call, order-table rows
+                v.ensure_room(MAX_INTENTS)
             else:
-                v = leg.venue.v
-                v._ensure()  # the venue's report and consumption buffers for any one step
+                v._ensure()
             out = max(out, v.out.shape[0])
         tight = self._tight
         spare = 1 if tight else 4 * MAX_INTENTS
@@ -470,9 +469,11 @@ class NbEngine(Engine):
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
         sides = info[ours, OI_SIDE]
         self._side_of = LazyMap(lambda: dict(zip(ours.tolist(), sides.tolist(), strict=True)))
-        if len(self.legs) > 1:  # `Engine._leg_of`: the orders not of leg 0
-            other = ours[info[ours, OI_LEG] != 0]
-            self._leg_of.update(zip(other.tolist(), info[other, OI_LEG].tolist(), strict=True))
+        if len(self.legs) > 1:  # each order's leg: the run hash's rows, and `Engine._leg_of` built on first use
+            legs_of = info[ours, OI_LEG]
+            ol = self._order_legs = np.zeros(len(ours), ORDER_LEG_DTYPE)
+            ol["order_id"], ol["leg"], prev = ours, legs_of, self._leg_of
+            self._leg_of = LazyMap(lambda: {**prev, **dict(ol[legs_of != 0].tolist())})
         if self._acks:  # acks Python delivered before: merged by order id
             acked = ours[info[ours, OI_ACK_TS] != 0]
             self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(),
@@ -627,7 +628,7 @@ class NbEngine(Engine):
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
         # that the L2 kernel has one signature
         fast = self._fast_eligible(wakes)
-        self._dec_legs = None
+        self._dec_legs = self._order_legs = None
         # on that path, room for a busy strategy (an order row per event: `_room` keeps half of it free, so that
         # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do.
         # The last run's buffers are reused (`_take`), except by tests that make them tight on purpose.
@@ -703,8 +704,7 @@ class NbEngine(Engine):
             if code == W_RFLAGS:
                 gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
                 if st[S_RLEG]:  # the strategy's order rule the report asked for, after the StormGuard
-                    self.cur = int(st[S_RLEG]) - 1
-                    st[S_RLEG] = 0
+                    self.cur, st[S_RLEG] = int(st[S_RLEG]) - 1, 0
                     self._on_book()
                 continue
             if code == W_BOUND:
