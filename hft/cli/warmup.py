@@ -3,7 +3,8 @@
 The kernels are compiled on first use and cached on disk (``hft/__init__.py``: the cache is keyed by the
 content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
-import, verify, inspect, features and an L3 replay; a small synthetic L2 stream through an L2 replay; a few
+import, verify, inspect, features and an L3 replay; a small synthetic L2 stream through an L2 replay; runs over
+several instruments (two LOBSTER legs, two and three L2 legs: each its own kernel layout); a few
 lines of a Binance capture (in the recorded line format) through import, verify and replay; and `hft gateway serve`
 in a child process taking a batch of TCP intents and two HTTP orders — so every kernel they reach is compiled and
 cached. A warm cache makes it take seconds. The README's install line runs it.
@@ -29,6 +30,7 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     steps: list[tuple[str, Any]] = [("generated L3 day: import, verify, inspect", _l3_data),
                                     ("L3 replay (mm)", _l3_replay), ("book features", _features),
                                     ("L2 replay (mm)", _l2_replay),
+                                    ("several instruments: L3 and L2 legs (hedged_mm, mm)", _legs),
                                     ("Binance capture: import, verify, replay", _binance),
                                     ("live service: TCP and HTTP orders", _live)]
     done: dict[str, dict[str, float]] = {}
@@ -102,6 +104,34 @@ def _l2_replay(ctx: dict[str, Any]) -> None:
                                                book_level="L2"))
     cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     run_replay([path], "mm", cfg, source=FILES)
+
+
+def _legs(ctx: dict[str, Any]) -> None:
+    """Runs over several instruments (`hft.sim.portfolio.replay_legs`, as ``hft replay -d A -d B``): the numba
+    loop kernels take per-leg state as tuples of one item per leg, so each venue kind and number of legs is its own
+    compiled layout — two LOBSTER legs (L3 venues, reference rows), two and three L2 legs."""
+    from hft.core.instrument import Instrument
+    from hft.data.events_io import write_events
+    from hft.data.importing import generate_day
+    from hft.data.sources import open_market_data
+    from hft.sim.portfolio import replay_legs
+    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
+    from hft.sim.strategies import make_strategy
+
+    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    l3 = [open_market_data([generate_day(ctx["dir"] / sym, seed=seed, symbol=sym, date="2024-01-02",
+                                         messages=1500, levels=5, zip_output=True)["zip_path"]])
+          for seed, sym in ((2, "WARMA"), (3, "WARMB"))]
+    l2 = []
+    for k in range(3):
+        path = ctx["dir"] / f"warm_leg{k}.parquet"
+        ev = l2_stream(500, seed=2 + k)
+        ev["price"] += 1000 * k
+        write_events(path, ev, Instrument(f"WARM{k}USDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
+                                          book_level="L2"))
+        l2.append(open_market_data([path]))
+    for mds, name in ((l3, "hedged_mm"), (l2[:2], "hedged_mm"), (l2, "mm")):
+        replay_legs(mds, make_strategy(name, cfg.strategies.get(name)), name, cfg)
 
 
 def _binance(ctx: dict[str, Any]) -> None:

@@ -252,6 +252,8 @@ class Engine:
         self._leg_of: dict[int, int] = {}  # order id -> leg (several instruments; absent: leg 0)
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
         self._ack_rows: np.ndarray | None = None  # the ack log when a numba engine built it from its own rows
+        self._dec_legs: np.ndarray | None = None  # several legs: each decision's leg when a numba engine has them
+        self._order_legs: np.ndarray | None = None  # several legs: `ORDER_LEG_DTYPE` rows a numba engine built
         self.ctx = Context(self)
 
     # the single-instrument names (leg 0)
@@ -555,10 +557,11 @@ class Engine:
             return RunOutput(dec, orders, fills, equity, n, wall, rejects, final,
                              hash_arrays(dec, orders, fills), self.gw.metrics_snapshot(), records,
                              list(self.transitions), resync() if resync is not None else None, acks)
-        ids = sorted(self._side_of)
-        order_legs = np.array([(o, self._leg_of.get(o, 0)) for o in ids], dtype=ORDER_LEG_DTYPE)
+        order_legs = (self._order_legs if self._order_legs is not None else
+                      np.array([(o, self._leg_of.get(o, 0)) for o in sorted(self._side_of)], dtype=ORDER_LEG_DTYPE))
         of_symbol = {leg.symbol: leg.index for leg in self.legs}
-        dec_legs = np.array([of_symbol[d.symbol] for d in records], dtype=np.int64)
+        dec_legs = (self._dec_legs if self._dec_legs is not None else
+                    np.array([of_symbol[d.symbol] for d in records], dtype=np.int64))
         legs = [LegResult(leg.symbol, leg.mult, np.array(leg.equity_rows, dtype=EQUITY_DTYPE),
                           {"position": leg.position, "cash": leg.cash, "fees": leg.fees},
                           order_legs["order_id"][order_legs["leg"] == leg.index].copy(),

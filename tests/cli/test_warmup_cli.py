@@ -6,7 +6,8 @@ from __future__ import annotations
 from tests.cli.conftest import run_hft
 
 STEPS = ("generated L3 day: import, verify, inspect", "L3 replay (mm)", "book features", "L2 replay (mm)",
-         "Binance capture: import, verify, replay", "live service: TCP and HTTP orders")
+         "several instruments: L3 and L2 legs (hedged_mm, mm)", "Binance capture: import, verify, replay",
+         "live service: TCP and HTTP orders")
 
 
 def test_warmup_runs_every_step_including_the_live_service(tmp_path):

@@ -69,7 +69,8 @@ rebuilt only when an array is replaced (growth): the dispatcher's type resolutio
 µs per wake.
 
 In-kernel order path (``NbEngine.in_kernel_orders``, on when eligible): with a strategy kernel that is the
-strategy's only callback (wakes exactly ``{"book"}``), the gateway's metrics timing off and no extra record sink,
+strategy's only callback (wakes exactly ``{"book"}``; ``{"book", "order"}`` for a kernel with an order rule,
+`strategy_kernels.ORDER_RULE_KERNELS`), the gateway's metrics timing off and no extra record sink,
 the order side runs in the loop too, on either venue (`run_l2`, `run_l3`). A second heap in numba (`heap_push`, rows of
 time / priority / sequence / item) holds commands and reports in flight; its sequence counter is shared with the
 Python heap (``st[S_SEQ]``), so items from either heap come out in the reference's ``(t, prio, seq)`` order. At
@@ -94,15 +95,19 @@ Several legs (`Engine.of_legs`, docs/sim.md "Several instruments"): the event ma
 each merged event (`EVM_LEG`) and its index in that leg's own stream (`EVM_OWN`: its reference row); the
 per-leg state is passed as tuples with one item per leg (the local views, the venues' books and arrays,
 reference rows: a numba UniTuple the loop indexes by leg), rows of ``tops`` ``[legs, 8]`` and of the leg matrix
-``lm`` ``[legs, LM_COLS]`` (position, cash, fees, symbol index, the L2 live-slot bound). The loop re-takes a
-stream's leg (`_local_leg`, `_venue_l2_leg`, `_venue_l3_leg`) only when the next event's leg differs from the
-last one of that stream, and calls the same book and venue kernels; an equity sample writes one row per leg.
-One leg is the same code with tuples of one item, and its leg matrix is the state row's ``S_POS`` columns seen
-as ``[1, LM_COLS]`` (the same memory), so a single-instrument run reads and writes exactly what it did (the
-goldens' run hashes). Several legs run the Python order path (commands, reports and the strategy's order
-callbacks through Python) and, as strategy kernels, only the built-in ones, which know legs (`S_LEG`: the
-callback's leg, the leg column of ``sord`` and of the intents; `hedged_mm`'s two rules); the exchange
-fast-forward and the in-kernel order path stay single-instrument.
+``lm`` ``[legs, LM_COLS]`` (position, cash, fees, money factor, symbol index, the L2 live-slot bound). The loop
+re-takes a stream's leg (`_local_leg`, `_venue_l2_leg`, `_venue_l3_leg`) only when the next event's leg differs
+from the last one of that stream, and calls the same book and venue kernels; an equity sample writes one row per
+leg. One leg is the same code with tuples of one item, and its leg matrix is the state row's ``S_POS`` columns
+seen as ``[1, LM_COLS]`` (the same memory), so a single-instrument run reads and writes exactly what it did (the
+goldens' run hashes). As strategy kernels several legs run only the built-in ones, which know legs (`S_LEG`: the
+callback's leg, the leg column of ``sord`` and of the intents; `hedged_mm`'s two rules), and with them the
+in-kernel order path: ``order_info`` holds each order's leg (``OI_LEG``), an intent's leg picks its symbol (a
+cancel's: its order's), a command goes to the venue of its order's leg (the exchange stream's venue is re-taken
+when it differs), a report to its leg's accounting (``lm``; the leg's money factor ``LM_MULT``), and a strategy
+kernel's order rule (`report_rule_leg`: `hedged_mm`'s hedge on a fill of a quote, which its Python
+``on_order_update`` runs too) runs after the report in the loop. The exchange fast-forward stays
+single-instrument.
 
 Equality with the reference rests on three facts, each checked by the tests: (1) the kernel processes market
 items (and, on the in-kernel path, its own heap's items) in the reference's order and stops before any Python

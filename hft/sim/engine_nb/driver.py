@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable
 from operator import is_not
-from typing import Any
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from hft.sim.engine import (
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
     FILL_LOG_DTYPE,
+    ORDER_LEG_DTYPE,
     ORDER_LOG_DTYPE,
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
@@ -38,7 +38,14 @@ from hft.sim.engine import (
     RunOutput,
     decision_log,
 )
-from hft.sim.engine_nb.logs import ack_log_rows, decision_log_rows, fill_log_rows, order_log_rows
+from hft.sim.engine_nb.logs import (
+    LazyMap,
+    LazyRecords,
+    ack_log_rows,
+    decision_log_rows,
+    fill_log_rows,
+    order_log_rows,
+)
 from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
 from hft.sim.engine_nb.order_path import (
     heap_push,
@@ -46,6 +53,7 @@ from hft.sim.engine_nb.order_path import (
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     D_COLS,
+    D_LEG,
     EQ_COLS,
     EVM_LEG,
     EVM_OWN,
@@ -62,6 +70,7 @@ from hft.sim.engine_nb.state import (
     LM_COLS,
     LM_FEES,
     LM_HI,
+    LM_MULT,
     LM_POS,
     LM_Y,
     MAX_INTENTS,
@@ -69,17 +78,17 @@ from hft.sim.engine_nb.state import (
     O_COLS,
     OI_ACK_TS,
     OI_COLS,
+    OI_LEG,
     OI_QUEUE,
     OI_SIDE,
     S_ACCT,
     S_BP,
     S_BS,
     S_BT,
-    S_CASH,
     S_EV,
     S_FAST,
-    S_FEES,
     S_FLAGS,
+    S_GLEG,
     S_IEX,
     S_ILOC,
     S_KEY,
@@ -99,6 +108,7 @@ from hft.sim.engine_nb.state import (
     S_NRESP,
     S_ORD_CHANGED,
     S_POS,
+    S_RLEG,
     S_SAMPLE_NS,
     S_SEQ,
     S_SKID,
@@ -136,7 +146,12 @@ from hft.sim.engine_nb.state import (
     WAKE_NAMES,
     WAKE_TRADE,
 )
-from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, kernel_code, strategy_on_book
+from hft.sim.engine_nb.strategy_kernels import (
+    ORDER_RULE_KERNELS,
+    STRATEGY_KERNELS,
+    kernel_code,
+    strategy_on_book,
+)
 from hft.sim.exchange_l3 import L3Venue
 from hft.sim.latency import feed_local_times, latency_ns
 from hft.sim.strategy import OrderState, Strategy
@@ -204,51 +219,6 @@ def _type_key(a: object) -> object:
     return type(a)
 
 
-class _BuiltOnFirstUse:
-    """Holds a `build` function until the value is first needed, then the value."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self._build: Callable[[], Any] | None = build
-        self._value: Any = None
-
-    def _all(self) -> Any:
-        if self._build is not None:
-            self._value = self._build()
-            self._build = None
-        return self._value
-
-
-class LazyRecords(_BuiltOnFirstUse, Sequence):
-    """A sequence built on first use (the gateway's `Decision` records of a run: Python objects that only a store
-    write needs)."""
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self._all()[i]
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
-class LazyMap(_BuiltOnFirstUse, MutableMapping):
-    """A dict built on first use (the side of every order of a run, by order id: only a Python path after the run
-    reads it)."""
-
-    def __getitem__(self, k):  # type: ignore[override]
-        return self._all()[k]
-
-    def __setitem__(self, k, v) -> None:  # type: ignore[override]
-        self._all()[k] = v
-
-    def __delitem__(self, k) -> None:  # type: ignore[override]
-        del self._all()[k]
-
-    def __iter__(self):  # type: ignore[override]
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
 def _grown(a: np.ndarray, need: int) -> np.ndarray:
     """`a` with at least `need` more rows of room (doubled at least), contents kept."""
     out = np.zeros((max(2 * a.shape[0], a.shape[0] + need), *a.shape[1:]), dtype=a.dtype)
@@ -292,14 +262,25 @@ class NbEngine(Engine):
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._order_info[d.order_id, OI_SIDE] = side
+            self._order_info[d.order_id, OI_LEG] = leg
         return d
+
+    def _order_leg(self, order_id: int) -> int:
+        """The leg of an order (in-kernel order path: the kernel's side map has every order's, `_leg_of` not)."""
+        if self._fast and 0 <= order_id < self._order_info.shape[0]:
+            return int(self._order_info[order_id, OI_LEG])
+        return self._leg_of.get(order_id, 0)
 
     def cancel(self, order_id: int) -> object:
         self._orders_dirty = True
+        if self._fast:
+            self._leg_of[order_id] = self._order_leg(order_id)  # the reference's cancel reads `_leg_of`
         return super().cancel(order_id)
 
     def replace(self, order_id: int, price: int, qty: int) -> object:
         self._orders_dirty = True
+        if self._fast:
+            self._leg_of[order_id] = self._order_leg(order_id)
         return super().replace(order_id, price, qty)
 
     def _deliver(self, rep: tuple) -> None:
@@ -311,10 +292,10 @@ class NbEngine(Engine):
         orders = self.live_orders
         if len(orders) + MAX_INTENTS > self._sord.shape[0]:
             self._sord = np.zeros((2 * (len(orders) + MAX_INTENTS), SO_COLS), dtype=np.int64)
-        leg_of = self._leg_of
+        leg_of = self._order_leg
         for j, o in enumerate(orders.values()):
             self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty,
-                             leg_of.get(o.order_id, 0))
+                             leg_of(o.order_id))
         self._st[S_NORD] = len(orders)
         self._orders_dirty = False
 
@@ -338,7 +319,8 @@ class NbEngine(Engine):
         st[S_KEY] += 1
         now = self.clock.now_ns()
         env = TypedIntentEnvelope(typed_intent_v1(kind, int(st[S_KEY]), self.cfg.account, self.cfg.strategy,
-                                                  self.symbol, side, price, qty, otype, tif, now, target), now)
+                                                  self.legs[leg].symbol, side, price, qty, otype, tif, now, target),
+                                  now)
         return self.gw.process(env)
 
     def put_nowait(self, cmd: object) -> None:
@@ -389,16 +371,18 @@ class NbEngine(Engine):
     def _room(self) -> None:
         """Room for the next kernel call: a command's reports on the heap, a batch of intents, rows."""
         st = self._st
-        if self._l3_venue:
-            v = self.venue
-            v.ensure_room(MAX_INTENTS)  # report and consumption buffers for any one call, order-table rows
-        else:
-            v = self.venue.v
-            v._ensure()  # the venue's report and consumption buffers for any one step
+        out = 0
+        for leg in self.legs:  # each venue's report and consumption buffers for any one call (L3: order-table rows)
+            v = leg.venue if self._l3_venue else leg.venue.v
+            if self._l3_venue:
+                v.ensure_room(MAX_INTENTS)
+            else:
+                v._ensure()
+            out = max(out, v.out.shape[0])
         tight = self._tight
         spare = 1 if tight else 4 * MAX_INTENTS
-        if self._h.shape[0] - st[S_NH] < v.out.shape[0] + spare:
-            self._h = _grown(self._h, v.out.shape[0] + spare)
+        if self._h.shape[0] - st[S_NH] < out + spare:
+            self._h = _grown(self._h, out + spare)
         for name, col in (("_drows", S_ND), ("_orows", S_NO), ("_frows", S_NF)):
             a = getattr(self, name)
             if a.shape[0] - st[col] < (1 if tight else max(4 * MAX_INTENTS + 64, a.shape[0] // 2)):  # half free
@@ -411,7 +395,8 @@ class NbEngine(Engine):
         """The in-kernel order path needs: a strategy kernel and no other Python callback, the gateway's metrics
         timing off (no per-intent wall-clock histogram) and no extra record sink (either venue)."""
         gw = self.gw
-        return (self.in_kernel_orders and self._skid != SK_NONE and wakes == {"book"}
+        served = {"book", "order"} if self._skid in ORDER_RULE_KERNELS else {"book"}  # the kernel's own rules
+        return (self.in_kernel_orders and self._skid != SK_NONE and "book" in wakes and wakes <= served
                 and gw.config.timing == "off" and gw.sink == self._sink and self._extra_sink is None
                 and getattr(gw, "_put", None) == self.put_nowait)
 
@@ -438,9 +423,11 @@ class NbEngine(Engine):
     def _kernel_records(self, rows: np.ndarray) -> list:
         """The gateway's `Decision` records of the kernel's decision rows (as `GatewayService.process` makes them)."""
 
-        acct, strat, sym = self.cfg.account, self.cfg.strategy, self.symbol
+        acct, strat = self.cfg.account, self.cfg.strategy
+        syms = [leg.symbol for leg in self.legs]
         out: list = []
-        for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid in rows.tolist():
+        for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid, leg in rows.tolist():
+            sym = syms[leg]
             cmd = records.command(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
                                   qty, otype, tif, ts) if code == 0 else None
             out.append(records.from_code(seq, ts, ts, (key, kind, acct, strat, sym, side, price, qty, otype, tif,
@@ -467,6 +454,11 @@ class NbEngine(Engine):
             return out
 
         self.decisions = LazyRecords(records)
+        if len(self.legs) > 1:  # the leg of each decision (the run hash covers it), without building the records
+            of_symbol = {leg.symbol: leg.index for leg in self.legs}
+            self._dec_legs = np.concatenate(
+                [np.array([of_symbol[d.symbol] for d in py[a:b]], dtype=np.int64) if src == "py" else
+                 drows[a:b, D_LEG] for src, a, b in segs]) if segs else np.zeros(0, np.int64)
         orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
         order_log_rows(self._orows[: int(st[S_NO])], orders)
         fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
@@ -477,6 +469,11 @@ class NbEngine(Engine):
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
         sides = info[ours, OI_SIDE]
         self._side_of = LazyMap(lambda: dict(zip(ours.tolist(), sides.tolist(), strict=True)))
+        if len(self.legs) > 1:  # each order's leg: the run hash's rows, and `Engine._leg_of` built on first use
+            legs_of = info[ours, OI_LEG]
+            ol = self._order_legs = np.zeros(len(ours), ORDER_LEG_DTYPE)
+            ol["order_id"], ol["leg"], prev = ours, legs_of, self._leg_of
+            self._leg_of = LazyMap(lambda: {**prev, **dict(ol[legs_of != 0].tolist())})
         if self._acks:  # acks Python delivered before: merged by order id
             acked = ours[info[ours, OI_ACK_TS] != 0]
             self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(),
@@ -630,7 +627,8 @@ class NbEngine(Engine):
         self._orders_dirty = True
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
         # that the L2 kernel has one signature
-        fast = self._fast_eligible(wakes) and not multi  # the in-kernel order path routes one instrument
+        fast = self._fast_eligible(wakes)
+        self._dec_legs = self._order_legs = None
         # on that path, room for a busy strategy (an order row per event: `_room` keeps half of it free, so that
         # LOBSTER `mm`, ~0.4 orders per message, never grows it); untouched pages cost nothing, grown copies do.
         # The last run's buffers are reused (`_take`), except by tests that make them tight on purpose.
@@ -648,7 +646,10 @@ class NbEngine(Engine):
             st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
             st[S_STRAT] = self.gw._strat.get(self.cfg.strategy, -1)
             st[S_MULT] = self._mult
-            st[S_POS], st[S_CASH], st[S_FEES] = self.position, self.cash, self.fees
+            for k, leg in enumerate(legs):  # the kernel owns the accounting from here (one leg: st[S_POS:])
+                lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES] = leg.position, leg.cash, leg.fees
+                if multi:
+                    lm[k, LM_MULT] = leg.mult
         st[S_NOW] = self.clock.now_ns()
         st[S_SAMPLE_NS] = self.cfg.sample_ns if n else 0
         st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
@@ -690,17 +691,21 @@ class NbEngine(Engine):
                 clock.set(now)
             self._sync_top()
             if fast:
-                self.position, self.cash, self.fees = int(st[S_POS]), int(st[S_CASH]), int(st[S_FEES])
+                for leg, (pos, cash, fees) in zip(legs, lm[:, LM_POS: LM_FEES + 1].tolist(), strict=True):
+                    leg.position, leg.cash, leg.fees = pos, cash, fees
                 if st[S_ORD_CHANGED]:
                     self._pull_orders()
                 self._dmarks.append((int(st[S_ND]), len(self.decisions)))
             if code == W_GROW:
                 if self._l3_venue:  # what the L3 venue must grow (a command's status; 0: buffers only)
-                    self.venue.grow(int(st[S_FLAGS]))
+                    legs[int(st[S_GLEG])].venue.grow(int(st[S_FLAGS]))
                     st[S_FLAGS] = 0
                 continue  # `_room` (before the next call) makes the rest of the room
             if code == W_RFLAGS:
                 gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                if st[S_RLEG]:  # the strategy's order rule the report asked for, after the StormGuard
+                    self.cur, st[S_RLEG] = int(st[S_RLEG]) - 1, 0
+                    self._on_book()
                 continue
             if code == W_BOUND:
                 t, _, _, item = heapq.heappop(heap)

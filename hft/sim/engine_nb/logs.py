@@ -3,9 +3,14 @@ one pass per log instead of a numpy cast per field (~15 ns per value; 3 ms for a
 
 Each kernel fills a caller-allocated record array of the log's dtype (`hft.sim.engine`) from rows whose columns
 are the dtype's fields in order (integers narrowed as numpy's assignment narrows them), except the decision
-log, whose layout the kernel's decision rows give (`hft.sim.engine_nb.state`, ``D_COLS``)."""
+log, whose layout the kernel's decision rows give (`hft.sim.engine_nb.state`, ``D_COLS``). `LazyRecords` and
+`LazyMap` hold what only a Python consumer after the run needs (the `Decision` records, the side map) until it
+is first read."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
 
 from hft.gateway import kernels as GK
 from hft.sim.engine_nb.state import _kernel
@@ -76,3 +81,48 @@ def ack_log_rows(info, side_col, ack_col, queue_col, n, out) -> int:
             r.queue = info[oid, queue_col]
             k += 1
     return k
+
+
+class _BuiltOnFirstUse:
+    """Holds a `build` function until the value is first needed, then the value."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build: Callable[[], Any] | None = build
+        self._value: Any = None
+
+    def _all(self) -> Any:
+        if self._build is not None:
+            self._value = self._build()
+            self._build = None
+        return self._value
+
+
+class LazyRecords(_BuiltOnFirstUse, Sequence):
+    """A sequence built on first use (the gateway's `Decision` records of a run: Python objects that only a store
+    write needs)."""
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+class LazyMap(_BuiltOnFirstUse, MutableMapping):
+    """A dict built on first use (the side of every order of a run, by order id: only a Python path after the run
+    reads it)."""
+
+    def __getitem__(self, k):  # type: ignore[override]
+        return self._all()[k]
+
+    def __setitem__(self, k, v) -> None:  # type: ignore[override]
+        self._all()[k] = v
+
+    def __delitem__(self, k) -> None:  # type: ignore[override]
+        del self._all()[k]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())

@@ -34,16 +34,19 @@ from hft.sim.engine_nb.state import (
     EVM_LEG,
     EVM_OWN,
     H_P,
+    H_PAY,
     H_T,
     H_TYPE,
     IT_CMD,
     LM_HI,
+    OI_LEG,
     S_BP,
     S_BS,
     S_BT,
     S_EV,
     S_FAST,
     S_FLAGS,
+    S_GLEG,
     S_IEX,
     S_ILOC,
     S_NEQ,
@@ -146,10 +149,18 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if kfirst:
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
+                    if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
+                        lm[kv, LM_HI] = hi
+                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                        vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
+                            kv, vbooks, vorders_l, vfqs, vcons_l, qms, vparams_l, vouts)
+                        hi = _live_hi(vorders, lm[kv, LM_HI])
                     w, hi = _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi)
                 else:
-                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info)
+                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows,
+                                     lat_e)
                 if w == W_GROW:
+                    st[S_GLEG] = kv  # the venue of that leg (L3: what must grow is in st[S_FLAGS])
                     code = w
                     break
                 now = t_now
@@ -178,7 +189,8 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 break
             i_loc += 1
             if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
-                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, order_info, lat_e)
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, lm, h, drows, orows, sord, order_info,
+                                  lat_e)
                 if w == W_GROW:
                     w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:
@@ -201,6 +213,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                     kv, vbooks, vorders_l, vfqs, vcons_l, qms, vparams_l, vouts)
                 hi = _live_hi(vorders, lm[kv, LM_HI])
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                st[S_GLEG] = kv
                 code = W_GROW  # the reports it may produce need heap room: nothing applied
                 break
             w = _exch_l2(st, i_ex, ct, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons,
@@ -269,10 +282,16 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if kfirst:
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
+                    if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
+                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l,
+                                                                                vparams_l, vouts, vrefs)
                     w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
                 else:
-                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info)
+                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows,
+                                     lat_e)
                 if w == W_GROW:
+                    st[S_GLEG] = kv  # the venue of that leg (L3: what must grow is in st[S_FLAGS])
                     code = w
                     break
                 now = t_now
@@ -302,7 +321,8 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 break
             i_loc += 1
             if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
-                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, y, h, drows, orows, sord, order_info, lat_e)
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, lm, h, drows, orows, sord, order_info,
+                                  lat_e)
                 if w == W_GROW:
                     w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:
@@ -323,6 +343,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
                                                                         vouts, vrefs)
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                st[S_GLEG] = kv
                 st[S_FLAGS] = 0
                 code = W_GROW  # the reports it may produce need heap room: nothing applied
                 break

@@ -25,6 +25,7 @@ from hft.core.orders import (
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
     TIF_GTC,
+    TIF_IOC,
 )
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
@@ -32,6 +33,7 @@ from hft.sim.engine import (
     PRI_LOCAL_RESP,
 )
 from hft.sim.engine_nb.state import (
+    D_LEG,
     H_COLS,
     H_P,
     H_PAY,
@@ -42,30 +44,40 @@ from hft.sim.engine_nb.state import (
     IN_SUBMIT,
     IT_CMD,
     IT_REP,
+    LM_CASH,
+    LM_FEES,
+    LM_MULT,
+    LM_POS,
+    LM_Y,
     OI_ACK_TS,
+    OI_LEG,
     OI_QUEUE,
     OI_SIDE,
     S_ACCT,
-    S_CASH,
-    S_FEES,
     S_FLAGS,
     S_KEY,
+    S_LEG,
     S_MODE,
     S_MULT,
     S_ND,
     S_NENTRY,
     S_NF,
     S_NH,
+    S_NINT,
     S_NO,
     S_NORD,
     S_NRESP,
     S_ORD_CHANGED,
     S_POS,
+    S_RLEG,
     S_SEQ,
+    S_SKID,
+    S_STORM_NEXT,
     S_STRAT,
     SO_COLS,
     SO_ID,
     SO_LEAVES,
+    SO_LEG,
     SO_PRICE,
     SO_QTY,
     SO_SIDE,
@@ -77,6 +89,7 @@ from hft.sim.engine_nb.state import (
     _inline,
     _kernel,
 )
+from hft.sim.engine_nb.strategy_kernels import report_rule_leg, strategy_on_book
 from hft.sim.exchange_l2 import (
     O_LIVE,
     OP_CANCEL,
@@ -179,41 +192,49 @@ def _sord_find(sord, n, oid) -> int:
 
 
 @_inline
-def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_info, lat_e) -> int:
+def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_info, lat_e) -> int:
     """The strategy kernel's intents, in order, as `NbEngine._exec_intents` sends them: `Engine.submit` /
     `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_one`) → its dispatcher
-    `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). -1, or W_GROW (nothing done)
-    when a buffer lacks room for `ni` intents."""
+    `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). An intent's leg picks its
+    symbol (a cancel's: its order's leg). -1, or W_GROW (nothing done) when a buffer lacks room for `ni` intents."""
     if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
             or sord.shape[0] - st[S_NORD] < ni or order_info.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
     for j in range(ni):
-        if (intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL) or intents[j, 5] != 0 or intents[j, 6] != 0 \
-                or intents[j, 7] != 0:
-            return W_INTENTS  # Python raises on it, or sends another leg's / order type's / TIF's intent
+        otype = intents[j, 6]
+        tif = intents[j, 7]
+        if (intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL) or intents[j, 5] < 0 \
+                or intents[j, 5] >= lm.shape[0] or (otype != 0 and otype != ORDER_LIMIT) \
+                or (tif != 0 and tif != TIF_GTC and tif != TIF_IOC):
+            return W_INTENTS  # Python raises on it, or sends an order type / TIF the kernel does not route
     for j in range(ni):
+        otype = ORDER_LIMIT
+        tif = TIF_GTC
         if intents[j, 0] == IN_SUBMIT:
             kind = INTENT_NEW
             side = intents[j, 1]
             price = intents[j, 2]
             qty = intents[j, 3]
             target = 0
+            leg = intents[j, 5]
+            if intents[j, 7] != 0:
+                tif = intents[j, 7]
         else:
             kind = INTENT_CANCEL
             side = 0
             price = 0
             qty = 0
             target = intents[j, 4]
+            leg = order_info[target, OI_LEG] if 0 <= target < order_info.shape[0] else 0
         key = st[S_KEY] + 1
         st[S_KEY] = key
-        code, oid, seq = GK.process_one(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT], y, side, price,
-                                        qty, ORDER_LIMIT, TIF_GTC, target, 0)
+        code, oid, seq = GK.process_one(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT], lm[leg, LM_Y],
+                                        side, price, qty, otype, tif, target, 0)
         if code == 0:
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
-            heap_push(h, st, now + lat, PRI_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, ORDER_LIMIT,
-                      TIF_GTC, 0, 0)
+            heap_push(h, st, now + lat, PRI_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, otype, tif, 0, 0)
             r = st[S_NO]
             orows[r, 0] = now
             orows[r, 1] = cmd_oid
@@ -221,8 +242,8 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_i
             orows[r, 3] = qty
             orows[r, 4] = kind
             orows[r, 5] = side
-            orows[r, 6] = ORDER_LIMIT
-            orows[r, 7] = TIF_GTC
+            orows[r, 6] = otype
+            orows[r, 7] = tif
             st[S_NO] = r + 1
         r = st[S_ND]
         drows[r, 0] = seq
@@ -232,16 +253,18 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_i
         drows[r, 4] = side
         drows[r, 5] = price
         drows[r, 6] = qty
-        drows[r, 7] = ORDER_LIMIT
-        drows[r, 8] = TIF_GTC
+        drows[r, 7] = otype
+        drows[r, 8] = tif
         drows[r, 9] = target
         drows[r, 10] = code
         drows[r, 11] = oid
+        drows[r, D_LEG] = leg
         st[S_ND] = r + 1
         accepted = code == 0 or (code & 0xFFFF) == 0
         if kind == INTENT_NEW:
             if code == 0:  # accepted, not a duplicate: the order joins the strategy's view
                 order_info[oid, OI_SIDE] = side
+                order_info[oid, OI_LEG] = leg
                 k = st[S_NORD]
                 sord[k, SO_ID] = oid
                 sord[k, SO_SIDE] = side
@@ -249,6 +272,7 @@ def _fast_intents(st, ni, intents, now, arena, y, h, drows, orows, sord, order_i
                 sord[k, SO_LEAVES] = qty
                 sord[k, SO_STATUS] = 0
                 sord[k, SO_QTY] = qty
+                sord[k, SO_LEG] = leg
                 st[S_NORD] = k + 1
                 st[S_ORD_CHANGED] = 1
         elif accepted:
@@ -343,10 +367,11 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
 
 
 @_inline
-def _fast_report(st, now, h, arena, frows, sord, order_info) -> int:
+def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows, lat_e) -> int:
     """Pop and run the kernel heap's first item, a report arriving locally at clock `now` (`Engine._deliver`: the
-    gateway's `on_execution_report`, position, cash, fees, the fill row, the strategy's order view). Wake code or
-    -1; W_GROW leaves the item on the heap untouched."""
+    gateway's `on_execution_report`, its order's leg's position, cash, fees, the fill row, the strategy's order
+    view, then the strategy kernel's order rule, `report_rule_leg`). Wake code or -1; W_GROW leaves the item on
+    the heap untouched."""
     if frows.shape[0] - st[S_NF] < 1:
         return W_GROW
     ts = h[0, H_PAY]
@@ -362,14 +387,17 @@ def _fast_report(st, now, h, arena, frows, sord, order_info) -> int:
     flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
     ours = 0 <= oid < order_info.shape[0]
     side = order_info[oid, OI_SIDE] if ours else 0
+    leg = order_info[oid, OI_LEG] if ours else 0
     if kind == REPORT_ACK and ours:
         order_info[oid, OI_ACK_TS] = now
         order_info[oid, OI_QUEUE] = queue
     if kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL:
-        st[S_POS] += side * qty
-        st[S_CASH] += cash_flow(side, price, qty, st[S_MULT])
-        st[S_FEES] += fee
-        st[S_CASH] -= fee
+        # the leg's accounting (one leg: `lm` is the state row's S_POS columns, and its money factor st[S_MULT])
+        mult = lm[leg, LM_MULT] if lm.shape[0] > 1 else st[S_MULT]
+        lm[leg, LM_POS] += side * qty
+        lm[leg, LM_CASH] += cash_flow(side, price, qty, mult)
+        lm[leg, LM_FEES] += fee
+        lm[leg, LM_CASH] -= fee
         r = st[S_NF]
         frows[r, 0] = ts
         frows[r, 1] = now
@@ -401,9 +429,20 @@ def _fast_report(st, now, h, arena, frows, sord, order_info) -> int:
             sord[k, SO_LEAVES] = leaves
             if sord[k, SO_STATUS] == 0:
                 sord[k, SO_STATUS] = 1
+    rl = report_rule_leg(st[S_SKID], leg, kind)  # the strategy's order callback (`on_order_update`), as a kernel
     if flags & (GK.F_LOSS_BREACH | GK.F_POSITION_BREACH):
         st[S_FLAGS] = flags
+        st[S_RLEG] = rl + 1  # Python runs the StormGuard first, then that rule (as the reference's order)
         return W_RFLAGS
+    if rl >= 0:
+        st[S_LEG] = rl
+        st[S_POS] = lm[rl, LM_POS]
+        ni = strategy_on_book(st, tops[rl, 4:8], sord, intents, tops, lm)
+        if ni > 0:
+            st[S_NINT] = ni
+            if now >= st[S_STORM_NEXT] or _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord,
+                                                          order_info, lat_e) != -1:
+                return W_INTENTS  # at the StormGuard's check, no room, or not routed here: Python sends them
     return -1
 
 

@@ -72,6 +72,8 @@ S_STRAT = 46
 S_MULT = 47  # money factor of fills (hft.sim.fees: > 0 linear, < 0 inverse)
 S_SKPTR = 48  # SK_EXTERNAL: the address of the strategy kernel's C entry (`strategy_kernels.c_entry`)
 S_LEG = 49  # the leg of the strategy kernel's callback (several legs; S_POS is then that leg's position)
+S_GLEG = 50  # in-kernel order path, W_GROW: the leg whose venue must grow (what: st[S_FLAGS])
+S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a report asked for (0: none), for Python
 N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
 # kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]
@@ -79,6 +81,7 @@ N_STATE = 64
 LM_POS, LM_CASH, LM_FEES = S_POS - S_POS, S_CASH - S_POS, S_FEES - S_POS
 LM_Y = S_Y - S_POS
 LM_HI = S_HI - S_POS
+LM_MULT = 3  # several legs only: the leg's money factor of fills (one leg: st[S_MULT]; this column is S_EV there)
 LM_COLS = 8
 # the event matrix's rows: 0 local time, 1 exch_ts, 2 its running maximum, 3.. kind, side, price, qty, order_id,
 # flags; several legs add the leg of each event and its index in that leg's own stream (its reference row)
@@ -107,13 +110,14 @@ H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
 H_COLS = 13
 IT_CMD, IT_REP = 1, 2
 # rows the kernel writes: decisions (seq, ts, key, kind, side, price, qty, order type, tif, target, code, order
-# id), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
-D_COLS, O_COLS, F_COLS = 12, 8, 10
+# id, leg of its symbol), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
+D_LEG = 12
+D_COLS, O_COLS, F_COLS = 13, 8, 10
 
 # per order id (`order_info`, rows indexed by order id): side (0: not ours), the local time its ACK arrived, its
-# queue ahead at entry (lots; -1: never rested): `Engine._side_of` and `Engine._acks` of the reference engine
-OI_SIDE, OI_ACK_TS, OI_QUEUE = 0, 1, 2
-OI_COLS = 3
+# queue ahead at entry (lots; -1: never rested), its leg: `Engine._side_of`, `Engine._acks`, `Engine._leg_of`
+OI_SIDE, OI_ACK_TS, OI_QUEUE, OI_LEG = 0, 1, 2, 3
+OI_COLS = 4
 
 EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
 _I64_MAX = np.iinfo(np.int64).max

@@ -26,7 +26,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import SimError
-from hft.core.orders import ORDER_LIMIT, TIF_IOC
+from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
 from hft.core.plugins import resolve
 from hft.sim.engine_nb.state import (
     IN_CANCEL,
@@ -167,6 +167,19 @@ def strategy_on_book(st, ltop, sord, intents, tops, lm) -> int:
     return 0
 
 
+@_kernel
+def report_rule_leg(skid, leg, kind) -> int:
+    """The order rule of the strategy kernel `skid`: after a report of `kind` about an order of leg `leg`, the leg
+    whose book rule runs now (-1: none). `hedged_mm` hedges on each fill of a leg-0 quote (leg 1's rule); its
+    Python ``on_order_update`` asks this kernel too, the numba engine's report path runs it in the loop."""
+    if skid == SK_HEDGED_MM and leg == 0 and (kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL):
+        return 1
+    return -1
+
+
+# the strategy kernels with an order rule (`report_rule_leg`): their ``on_order_update`` is that rule, so the
+# in-kernel order path serves them with the "order" wake
+ORDER_RULE_KERNELS = frozenset({SK_HEDGED_MM})
 # a built-in strategy's ``nb_kernel`` name → its kernel in `strategy_on_book`
 STRATEGY_KERNELS = {"mm": SK_MM, "hedged_mm": SK_HEDGED_MM}
 KERNEL_ENTRY_POINT_GROUP = "hft.strategy_kernels"

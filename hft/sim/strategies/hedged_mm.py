@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from hft.core.errors import SimError
-from hft.core.orders import REPORT_FILL, REPORT_PARTIAL_FILL
-from hft.sim.engine_nb.strategy_kernels import run_book_kernel
+from hft.sim.engine_nb.state import SK_HEDGED_MM
+from hft.sim.engine_nb.strategy_kernels import report_rule_leg, run_book_kernel
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 
@@ -68,5 +68,6 @@ class HedgedMarketMaker(Strategy):
         run_book_kernel("hedged_mm", self.nb_params(), ctx)  # leg 0: quotes; leg 1: hedges
 
     def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
-        if ctx.leg_index == 0 and update.kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            run_book_kernel("hedged_mm", self.nb_params(), ctx.leg(1))  # the hedge rule, on a fill of a quote
+        k = report_rule_leg(SK_HEDGED_MM, ctx.leg_index, update.kind)  # the hedge rule (leg 1) on a fill of a quote
+        if k >= 0:
+            run_book_kernel("hedged_mm", self.nb_params(), ctx.leg(k))

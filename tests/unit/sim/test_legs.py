@@ -20,7 +20,7 @@ from hft.sim.legs import LegInput, merge_streams
 from hft.sim.queue_models import parse_queue_model
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.test_engine_nb import Chaos, _same, l2_stream
+from tests.unit.sim.test_engine_nb import Chaos, _same, _Tight, l2_stream
 
 
 def _events(times: list[int]) -> np.ndarray:
@@ -51,13 +51,13 @@ def test_merge_of_one_leg_is_the_stream():
 
 
 # --- engines ----------------------------------------------------------------------------------------------------
-def _venue() -> L2MarketVenue:
-    return L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), MODE_PARTIAL_FILL, FeeSchedule(-20, 150, 1),
-                                 1, capacity=64))
+def _venue(fees: FeeSchedule | None = None) -> L2MarketVenue:
+    return L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), MODE_PARTIAL_FILL,
+                                 fees or FeeSchedule(-20, 150, 1), 1, capacity=64))
 
 
-def _factory(symbols: list[str]):
-    cfg = sim_gateway_config(symbols[0], "chaos", more_symbols={s: {"multiplier": 1} for s in symbols[1:]})
+def _factory(symbols: list[str], **kwargs):
+    cfg = sim_gateway_config(symbols[0], "chaos", more_symbols={s: {"multiplier": 1} for s in symbols[1:]}, **kwargs)
 
     def factory(clock, dispatcher, sink):
         from hft.gateway import GatewayService
@@ -272,12 +272,19 @@ def _same_legs(a, b) -> None:
         assert np.array_equal(la.order_ids, lb.order_ids) and np.array_equal(la.decisions, lb.decisions)
 
 
-def _both_engines(streams, make, ecfg: EngineConfig = ECFG):
-    """The reference and the numba engine on the same legs; asserts they give the same run, returns both."""
-    (_, a), (eng, b) = (_run_legs(streams, make(), cls, ecfg) for cls in (Engine, NbEngine))
-    assert type(eng) is NbEngine
-    _same_legs(a, b)
-    return a, b
+def _both_engines(streams, make, ecfg: EngineConfig = ECFG, classes=(NbEngine,), engines=None):
+    """The reference and the numba engine (`classes`) on the same legs; asserts they give the same run, returns the
+    reference's run and the first numba engine's."""
+    _, a = _run_legs(streams, make(), Engine, ecfg)
+    outs = []
+    for cls in classes:
+        eng, b = _run_legs(streams, make(), cls, ecfg)
+        assert type(eng) is cls
+        _same_legs(a, b)
+        outs.append(b)
+        if engines is not None:
+            engines.append(eng)
+    return a, outs[0]
 
 
 @pytest.mark.parametrize("make", [lambda: TwoLegChaos(seed=4, timer_ns=20_000_000),
@@ -290,6 +297,37 @@ def test_numba_engine_runs_several_legs_as_the_reference(make):
     y = _shifted(l2_stream(9), 250_000, 5000)
     a, _ = _both_engines([x, y], make)
     assert len(a.orders) > 0 or make in (LegWatch, Strategy)  # those two only watch
+
+
+@pytest.mark.parametrize("name,params", [("mm", {"size": 4, "max_position": 12, "skew_ticks_per_lot": 1}),
+                                         ("hedged_mm", {"size": 2, "hedge_slip_ticks": 1}),
+                                         ("hedged_mm", {"size": 3, "hedge_ratio": 1.5, "min_hedge": 2})])
+def test_in_kernel_order_path_over_legs_same_as_reference(name, params):
+    """The built-in kernels' intents, commands (to the venue of the order's leg), reports (to its leg's accounting)
+    and `hedged_mm`'s hedge on fills run in the loop on several legs; with buffers grown only when full too."""
+    x = l2_stream(7, n_msgs=900)
+    y = _shifted(l2_stream(9, n_msgs=900), 250_000, 5000)
+    engines: list = []
+    a, _ = _both_engines([x, y], lambda: make_strategy(name, params), classes=(NbEngine, _Tight), engines=engines)
+    assert all(e.used_in_kernel_orders for e in engines)
+    assert len(a.fills) > 10 and all(len(leg.order_ids) > 0 for leg in a.legs)
+
+
+def test_in_kernel_order_path_over_legs_storm_same_as_reference():
+    """A daily-loss breach reported by a fill on several legs: the kernel hands the flags to the StormGuard
+    (Python), then `hedged_mm`'s hedge rule of that report runs."""
+    x = l2_stream(32, n_msgs=900)
+    y = _shifted(l2_stream(33, n_msgs=900), 250_000, 5000)
+    factory = _factory(["S0", "S1"], limits={"daily_loss": 40})
+    outs, engines = [], []
+    for cls in (Engine, NbEngine, _Tight):
+        legs = [LegInput(ev, _venue(FeeSchedule(300, 300, 2)), s) for ev, s in ((x, "S0"), (y, "S1"))]
+        eng = cls.of_legs(legs, factory, make_strategy("hedged_mm", {"size": 3}), ECFG)
+        outs.append(eng.run())
+        engines.append(eng)
+    for out in outs[1:]:
+        _same_legs(outs[0], out)
+    assert all(e.used_in_kernel_orders for e in engines[1:]) and outs[0].transition_records
 
 
 @pytest.mark.parametrize("lat", ["random", "zero"])
@@ -331,14 +369,19 @@ def test_numba_engine_runs_several_l3_legs_as_the_reference(two_days, strategy, 
     from hft.sim.replay import ReplayConfig
 
     outs = []
-    for engine in ("python", "numba"):
+    for engine, tight in (("python", False), ("numba", False), ("numba", True)):
         conf = ReplayConfig(engine=engine, **cfg)
         strat = (TwoLegChaos(seed=4, timer_ns=2_000_000_000, every=5) if strategy == "chaos" else
                  make_strategy(strategy, conf.strategies.get(strategy)))
-        out, eng, _, _ = replay_legs(two_days, strat, strategy, conf)
+        with pytest.MonkeyPatch.context() as mp:
+            if tight:  # buffers grown only when full: the kernel runs out of room mid-call (heap, rows, venues)
+                mp.setattr(NbEngine, "_rows0", 2)
+                mp.setattr(NbEngine, "_tight", True)
+            out, eng, _, _ = replay_legs(two_days, strat, strategy, conf)
         assert type(eng) is (Engine if engine == "python" else NbEngine)
-        if engine == "numba":  # the built-in kernels run in the loop on several legs (their rules know legs)
-            assert (eng._skid != SK_NONE) == (strategy != "chaos") and not eng.used_in_kernel_orders
+        if engine == "numba":  # the built-in kernels and their order path run in the loop on several legs
+            assert (eng._skid != SK_NONE) == (strategy != "chaos") == eng.used_in_kernel_orders
         outs.append(out)
-    _same_legs(*outs)
+    for out in outs[1:]:
+        _same_legs(outs[0], out)
     assert len(outs[0].fills) > 10 and all(len(leg.order_ids) for leg in outs[0].legs)
