@@ -555,8 +555,7 @@ class NbEngine(Engine):
                 sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
                 if sig not in kernel.overloads:
                     kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
-                # the entry point itself: looking the signature up in `overloads` hashes ~25 numba types per call
-                entry = _SIGS[ck] = kernel.overloads[sig].entry_point
+                entry = _SIGS[ck] = kernel.overloads[sig].entry_point  # (an `overloads` lookup hashes ~25 types)
             self._arg_cache = (entry, args)
         return self._arg_cache
 
@@ -609,8 +608,7 @@ class NbEngine(Engine):
         # stretches it)
         span = int(max(evm[0].max(), evm[2, n - 1]) - evm[0, 0]) if n else 0
         est = (span // self.cfg.sample_ns + 2) * nl if self.cfg.sample_ns > 0 else 0
-        # written before read (the kernel's samples and the final one; growth copies): no zero-fill, whose memset
-        # (calloc of memory the last run freed) was a measurable part of a short run's set-up
+        # not zero-filled (a memset of the memory the last run freed): rows are written before they are read
         self._eq = np.empty((max(16, min(1 << 20, est)), EQ_COLS), dtype=np.int64)
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
         # the leg matrix: one leg's is the state row's S_POS.. columns (`LM_*`), several legs' their own rows
@@ -641,9 +639,7 @@ class NbEngine(Engine):
         rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
         exact = self._tight
         self._h = _take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
-        # not reused (the lazy decision records read it); not zeroed: `_fast_intents` writes every column of a row
-        # before the row counts (4.8 MB of memset per LOBSTER run saved)
-        self._drows = np.empty((rows, D_COLS), dtype=np.int64)
+        self._drows = np.empty((rows, D_COLS), dtype=np.int64)  # not reused (lazy records read it); rows written whole
         self._orows = _take("orows", (rows, O_COLS), exact=exact)
         self._frows = _take("frows", (rows // 4, F_COLS), exact=exact)
         self._order_info = _take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
