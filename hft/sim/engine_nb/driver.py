@@ -203,9 +203,9 @@ def _give(name: str, a: np.ndarray | None) -> None:
         _SPARE[name] = a
 
 
-# The loop kernels' numba signatures by the arguments' type key (`_type_key`): resolving them with numba's typeof
-# cost ~10 ms per structured-dtype argument, several times per run.
-_SIGS: dict[tuple, tuple] = {}
+# The loop kernels' compiled entry points by (kernel, the arguments' type key: `_type_key`): resolving the signature
+# with numba's typeof cost ~10 ms per structured-dtype argument, several times per run.
+_SIGS: dict[tuple, Callable[..., int]] = {}
 
 
 def _type_key(a: object) -> object:
@@ -547,12 +547,13 @@ class NbEngine(Engine):
                      self.cfg.response))
             kernel = run_l3 if self._l3_venue else run_l2
             ck = (kernel, _type_key((self._st, *args)))
-            sig = _SIGS.get(ck)
-            if sig is None:  # numba's typeof of a structured dtype costs ~10 ms: once per process and layout
-                sig = _SIGS[ck] = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
-            if sig not in kernel.overloads:
-                kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
-            self._arg_cache = (kernel.overloads[sig].entry_point, args)
+            entry = _SIGS.get(ck)
+            if entry is None:  # numba's typeof of a structured dtype costs ~10 ms: once per process and layout
+                sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
+                if sig not in kernel.overloads:
+                    kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
+                entry = _SIGS[ck] = kernel.overloads[sig].entry_point  # (an `overloads` lookup hashes ~25 types)
+            self._arg_cache = (entry, args)
         return self._arg_cache
 
     def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int | None = None
@@ -604,7 +605,8 @@ class NbEngine(Engine):
         # stretches it)
         span = int(max(evm[0].max(), evm[2, n - 1]) - evm[0, 0]) if n else 0
         est = (span // self.cfg.sample_ns + 2) * nl if self.cfg.sample_ns > 0 else 0
-        self._eq = np.zeros((max(16, min(1 << 20, est)), EQ_COLS), dtype=np.int64)
+        # not zero-filled (a memset of the memory the last run freed): rows are written before they are read
+        self._eq = np.empty((max(16, min(1 << 20, est)), EQ_COLS), dtype=np.int64)
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
         # the leg matrix: one leg's is the state row's S_POS.. columns (`LM_*`), several legs' their own rows
         lm = self._lm = st[S_POS: S_POS + LM_COLS].reshape(1, LM_COLS) if not multi else \
@@ -635,7 +637,7 @@ class NbEngine(Engine):
         rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
         exact = self._tight
         self._h = _take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
-        self._drows = np.zeros((rows, D_COLS), dtype=np.int64)  # not reused: the lazy decision records read it
+        self._drows = np.empty((rows, D_COLS), dtype=np.int64)  # not reused (lazy records read it); rows written whole
         self._orows = _take("orows", (rows, O_COLS), exact=exact)
         self._frows = _take("frows", (rows // 4, F_COLS), exact=exact)
         self._order_info = _take("order_info", (rows, OI_COLS), exact=exact, zeros=True)

@@ -60,6 +60,7 @@ from hft.sim.exchange_l3.layout import (
     V_NEED_ORDERS,
     V_OK,
     V_REPORTS_FULL,
+    _inline,
     _kernel,
 )
 from hft.sim.fees import fee_money
@@ -109,7 +110,7 @@ def _own_row_by_id(orders, params, oid) -> int:
     return -1
 
 
-@_kernel
+@_inline  # inlined at its callers: the resync asks it once or twice per market event while we have orders
 def _own_qty_at(orders, params, side, price) -> int:
     q = 0
     for r in range(params[P_NORD]):
