@@ -49,7 +49,7 @@ from hft.sim.portfolio import (
 )
 from hft.sim.replay import summarise
 from hft.sim.run_folder import atomic_folder
-from hft.sim.sessions import DAY_KEYS, Session, as_day, day_label, total_output, total_summary
+from hft.sim.sessions import DAY_KEYS, Session, as_day, concat_outputs, day_label, total_output, total_summary
 
 __all__ = ["day_layout", "run_portfolio_days"]
 
@@ -86,8 +86,7 @@ def total_legs_output(day_outs: list[Any]) -> Any:
     (`sessions.total_output`), each leg's equity, orders and decisions over the days, its final accounting the last
     day's, and the run hash over the decisions, orders and fills plus the leg of each order and decision (as
     `Engine`'s output of several legs hashes one run)."""
-    sessions = [Session("", [], None, o, {}, 0) for o in day_outs]
-    out = total_output(sessions)
+    out = concat_outputs(day_outs)
     offsets = np.cumsum([0] + [len(o.decisions) for o in day_outs[:-1]])
     legs = []
     for k, last in enumerate(day_outs[-1].legs):

@@ -135,9 +135,13 @@ def as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
 
 def total_output(sessions: list[Session]) -> Any:
     """The run over every day as one `RunOutput`: the days' arrays end to end (module docstring)."""
+    return concat_outputs([s.out for s in sessions])
+
+
+def concat_outputs(outs: list[Any]) -> Any:
+    """Consecutive sessions' `RunOutput`s as one: arrays end to end, counts summed, the last one's final state."""
     from hft.sim.engine import RunOutput  # lazy: numba
 
-    outs = [s.out for s in sessions]
     dec, orders, fills, equity = (np.concatenate([getattr(o, f) for o in outs])
                                   for f in ("decisions", "orders", "fills", "equity"))
     rejects: dict[str, int] = {}
