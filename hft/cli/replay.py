@@ -142,6 +142,10 @@ def _render_sweep(r: dict) -> None:
 def _render(s: dict) -> None:
     from rich.table import Table
 
+    if "legs" in s:
+        _render_portfolio(s)
+        return
+
     t = Table(title=f"replay {s['strategy']} on {s['symbol']} ({s['venue']})", show_header=False,
               title_justify="left")
     t.add_column("metric", style="bold")
@@ -180,6 +184,32 @@ def _render(s: dict) -> None:
     console().print(t)
     if s.get("days"):
         _render_days(s)
+
+
+def _render_portfolio(s: dict) -> None:
+    """A run over several instruments (and days): the portfolio's figures, one row per leg, one per day."""
+    from hft.cli._tables import render_rows
+
+    ccy = s["currency"]
+    cols = ["leg", "events", "PnL", "fees", "orders", "fills", "position", "run hash"]
+    rows = [[x["symbol"], f"{x['events']:,}", fmt_money(x["pnl"]), fmt_money(x["fees"]), f"{x['orders']:,}",
+             f"{x['fills']:,}", f"{x['position']:,}", x["run_hash"][:12]] for x in s["legs"]]
+    rows.append(["portfolio", f"{s['events']:,}", fmt_money(s["pnl"]), fmt_money(s["fees"]), f"{s['orders']:,}",
+                 f"{s['fills']:,}", "", s["run_hash"][:12]])
+    render_rows(cols, rows, title=f"replay {s['strategy']} on {' + '.join(s['symbols'])} ({ccy})")
+    ex = s["exposure"]
+    con = console()
+    con.print(f"exposure: net {fmt_money(ex['net'])}, gross {fmt_money(ex['gross'])}, max gross "
+              f"{fmt_money(ex['max_gross'])} {ccy}; max drawdown {fmt_money(s['max_drawdown'])} {ccy}")
+    if s.get("days"):
+        cols = ["day", *s["symbols"], "PnL", "cum. PnL", "fills", "expired", "run hash"]
+        rows = [[d["day"], *(fmt_money(x["pnl"]) for x in d["legs"]), fmt_money(d["pnl"]),
+                 fmt_money(d["pnl_cumulative"]), f"{d['fills']:,}", str(d["expired_at_close"]), d["run_hash"][:12]]
+                for d in s["days"]]
+        render_rows(cols, rows, title=f"per day ({ccy}; PnL of that day alone)")
+    for key, label in (("run_folder", "run folder"), ("store", "store")):
+        if key in s:
+            con.print(f"{label}: {s[key] if key == 'run_folder' else s[key]['run_id']}")
 
 
 def _render_days(s: dict) -> None:

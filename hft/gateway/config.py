@@ -9,7 +9,11 @@ Environment overrides (applied after the file, each validated; a bad value is a 
 - ``HFT_JWT_SECRET`` (at least 32 characters) → ``server.jwt_secret``
 - ``HFT_GATEWAY_WAL_DIR`` → ``server.wal_dir``; ``HFT_GATEWAY_FSYNC`` (batch|interval|never) → ``server.fsync``
 
-Money limits are integer *money units*: ``price_ticks * qty_lots * multiplier`` (multiplier per symbol).
+Money limits are integer *money units* of the symbol's money factor (`hft.gateway.kernels.money`): on a linear
+symbol ``price_ticks * qty_lots * multiplier`` (``multiplier`` per symbol); on an inverse (coin-margined) symbol,
+given ``inverse_factor: K``, ``qty_lots * K / price_ticks`` units of the settlement coin — the units its PnL and
+fees are in. So ``max_order_notional``, ``max_notional`` and ``min_notional`` are coin values at the order's price
+(the mark for ``max_notional``) and ``daily_loss`` a coin loss (docs/gateway.md, "Inverse instruments").
 A limit set to ``null`` means unlimited; a limit absent at a level inherits. The effective limit of an
 (account, strategy, symbol) is the tightest one set at any of the three levels, else the default.
 This module imports no numba; yaml only when reading a file.
@@ -82,8 +86,10 @@ if tuple(f.name for f in fields(LimitSet)) != tuple(lim.name for lim in LIMITS):
 
 @dataclass(frozen=True)
 class SymbolSpec:
-    """A tradable symbol: integer tick / lot multiples (in the instrument's ticks / lots), money multiplier, and
-    the exchange's minimum order value ``min_notional`` in money units (0: none; reason ``MIN_NOTIONAL``)."""
+    """A tradable symbol: integer tick / lot multiples (in the instrument's ticks / lots), its money factor
+    ``multiplier`` (> 0: linear, the multiplier; ``-K`` < 0: inverse, from ``inverse_factor: K``;
+    `hft.gateway.kernels.money`), and the exchange's minimum order value ``min_notional`` in money units (0: none;
+    reason ``MIN_NOTIONAL``)."""
 
     name: str
     tick_multiple: int = 1
@@ -232,6 +238,11 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
     tick = sec.int("tick_multiple", 1, min_value=1)
     lot = sec.int("lot_multiple", 1, min_value=1)
     mult = sec.int("multiplier", 1, min_value=1)
+    inverse = sec.int("inverse_factor", 0, min_value=1) if sec.has("inverse_factor") else 0
+    if inverse and sec.has("multiplier"):
+        sec._fail("inverse_factor", "either multiplier (linear) or inverse_factor (inverse), not both", inverse)
+    if inverse:
+        mult = -inverse  # the money factor of an inverse symbol (hft.gateway.kernels.money)
     min_notional = sec.int("min_notional", 0, min_value=0)
     lim = _limits(sec, SYMBOL_SCOPES)
     sec.done()

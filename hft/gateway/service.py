@@ -224,11 +224,15 @@ class GatewayService(OneIntentPaths):
 
     def register_symbol(self, name: str, tick_multiple: int = 1, lot_multiple: int = 1, multiplier: int = 1,
                         limits: LimitSet | None = None, *, min_notional: int = 0) -> int:
-        """Register a tradable symbol (idempotent for the registry; updates its spec and limits). `min_notional`:
-        the exchange's smallest order value in money units (0: none)."""
-        for k, v in (("tick_multiple", tick_multiple), ("lot_multiple", lot_multiple), ("multiplier", multiplier)):
+        """Register a tradable symbol (idempotent for the registry; updates its spec and limits). `multiplier`: its
+        money factor (> 0 linear, ``-K`` inverse: `hft.gateway.kernels.money`); `min_notional`: the exchange's
+        smallest order value in money units (0: none)."""
+        for k, v in (("tick_multiple", tick_multiple), ("lot_multiple", lot_multiple)):
             if type(v) is not int or v < 1:
                 raise GatewayError(f"register symbol {name!r}: {k}: expected a positive int, was {v!r}")
+        if type(multiplier) is not int or multiplier == 0:
+            raise GatewayError(f"register symbol {name!r}: multiplier: expected a nonzero int (a money factor: > 0 "
+                               f"linear, -K inverse), was {multiplier!r}")
         if type(min_notional) is not int or min_notional < 0:
             raise GatewayError(f"register symbol {name!r}: min_notional: expected an int >= 0, was {min_notional!r}")
         y = self._register(self._sym, self._sym_names, K.C_N_SYM, K.C_MAX_SYM, "symbol", name)

@@ -1,4 +1,5 @@
-"""Trading fees and fill accounting in integer money units: the one place every loop's money comes from.
+"""Trading fees and fill accounting in integer money units: the one place every loop's money comes from (the value
+of a quantity at a price, `fill_value`, is `hft.gateway.kernels.money`'s, which the gateway's money limits use too).
 
 The *money factor* ``m`` of a run (`money_factor`) says how a fill becomes money, and every loop (the Python
 engine, the numba engine's order path, the scenario runner) and both venues use the functions below with it:
@@ -44,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from hft.core.errors import ConfigError
+from hft.gateway.kernels.money import div_round_half_even, fill_value  # the one rule, shared with the gateway
 
 INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
 BPS_SCALE = 100  # bps are stored in hundredths of a basis point
@@ -88,27 +90,6 @@ def bps_to_hundredths(value: Any, *, key: str = "bps", file: str | None = None) 
     if abs(n) > MAX_ABS_BPS_H:
         raise ConfigError(f"{where}key '{key}': expected at most ±10000 bp, was {value!r}", file=file, key=key)
     return n
-
-
-@njit(cache=True)
-def div_round_half_even(num: int, den: int) -> int:
-    """``round_half_even(num / den)`` for integers, ``den > 0`` (floor division semantics, as Python)."""
-    q = num // den
-    r = num - q * den  # 0 <= r < den
-    twice = 2 * r
-    if twice > den or (twice == den and q % 2 != 0):
-        q += 1
-    return q
-
-
-@njit(cache=True)
-def fill_value(price: int, qty: int, money: int) -> int:
-    """Value of a fill in money units, >= 0 (linear: price x qty x m; inverse: qty x K / price, rounded)."""
-    if money > 0:
-        return price * qty * money
-    if price <= 0:
-        return 0
-    return div_round_half_even(qty * -money, price)
 
 
 @njit(cache=True)

@@ -71,10 +71,14 @@ def apply_overrides(inst: Instrument, overrides: dict[str, str]) -> Instrument:
 
 
 def symbol_spec(inst: Instrument, multiplier: int) -> dict[str, Any]:
-    """The gateway's ``symbols.<name>`` mapping for `inst`: money multiplier and the exchange filters in integer
-    ticks, lots and money units (``price_ticks × qty_lots × multiplier``)."""
+    """The gateway's ``symbols.<name>`` mapping for `inst`: its money factor (linear: ``multiplier``; inverse:
+    ``inverse_factor`` K, so the gateway's money limits and PnL are in the coin units of the replay's accounting,
+    `hft.sim.fees.money_factor`) and the exchange filters in integer ticks, lots and money units."""
+    from hft.sim.fees import money_factor  # lazy: numba (the replay config is parsed without it)
+
     tick, lot, cs = Decimal(inst.tick_size), Decimal(inst.lot_size), Decimal(inst.contract_size)
-    spec: dict[str, Any] = {"multiplier": multiplier}
+    spec: dict[str, Any] = ({"inverse_factor": -money_factor(inst, multiplier)} if inst.inverse else
+                            {"multiplier": multiplier})
     if inst.order_tick:
         spec["tick_multiple"] = int(Decimal(inst.order_tick) / tick)
     if inst.order_lot:

@@ -17,8 +17,9 @@ exchange do; a coin-margined contract and a spot pair do not: refused). The run 
 ``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
 run once, each order and fill under its own symbol.
 
-Both engines run several legs (the numba engine: `hft.sim.engine_nb`, "Several legs"; same run hash). Not built
-yet: several days of several instruments in one run (refused), sweeps over instrument pairs.
+Both engines run several legs (the numba engine: `hft.sim.engine_nb`, "Several legs"; same run hash). Several
+days of several instruments in one run: `hft.sim.portfolio_days` (one such run per day, on one gateway). Not
+built yet: sweeps over instrument pairs.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
     for k, sym in enumerate(symbols):
         if sym in symbols[:k]:
             raise SimError(f"{groups[k][0]}: expected one day per instrument, {sym} is given twice",
-                           hint="several days of several instruments in one run are not built; replay each day "
-                                "apart")
+                           hint="a run over several days of several instruments takes each instrument once a "
+                                "day (hft.sim.portfolio_days)")
     units = [(md.instrument.settlement, money_unit(md.instrument, config.multiplier)) for md in mds]
     for md, u in zip(mds, units, strict=True):
         if u != units[0]:
@@ -77,9 +78,11 @@ def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
 
 
 def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
-                progress: Any = None) -> tuple[Any, Any, float, float]:
+                progress: Any = None, gateway: Any = None, prev: Any = None) -> tuple[Any, Any, float, float]:
     """Replay the legs `mds` (opened, instrument overrides applied) on one clock; returns the `RunOutput`, the
-    engine, the replay seconds and the kernel compilation seconds."""
+    engine, the replay seconds and the kernel compilation seconds. `gateway` and `prev`: the previous day's
+    gateway and engine of a run over several days (`hft.sim.portfolio_days`): the gateway is driven by this
+    engine after its `new_day()`, and positions, cash and fees carry on from `prev` (`Engine.continue_from`)."""
     legs = []
     for md in mds:
         inst = md.instrument
@@ -87,8 +90,10 @@ def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, 
         legs.append(LegInput(md.events, venue, inst.symbol, inst.book_level, seed_levels, reference,
                              money_factor(inst, config.multiplier)))
     instruments = [md.instrument for md in mds]
-    engine = ENGINES[config.engine].of_legs(legs, gateway_factory(instruments, strategy_name, config), strategy,
-                                             engine_config(config, strategy_name))
+    engine = ENGINES[config.engine].of_legs(legs, gateway_factory(instruments, strategy_name, config, gateway),
+                                             strategy, engine_config(config, strategy_name))
+    if prev is not None:
+        engine.continue_from(prev)
     t0 = time.perf_counter()
     with CompileWatch() as compiled:
         out = engine.run(progress)
@@ -195,6 +200,23 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
     }
 
 
+def folder_name(k: int, label: str) -> str:
+    """The name of the `k`-th (from 1) sub-folder of a run folder (a leg, a day): ``NN_<label>``, file-safe."""
+    return f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
+def fill_portfolio_folder(tmp: Path, out: Any, summary: dict[str, Any], leg_outs: list[Any],
+                          leg_summaries: list[dict[str, Any]], mds: list[Any], config: Any) -> None:
+    """Write a run over several instruments into the folder `tmp` (module docstring): ``config.yaml``,
+    ``summary.json``, ``portfolio.parquet`` and ``legs/NN_<symbol>/``, one whole run folder per leg."""
+    write_config(tmp / "config.yaml", config)
+    write_summary(tmp / "summary.json", summary)
+    write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"])
+    (tmp / "legs").mkdir()
+    for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1):
+        write_run_folder(tmp / "legs" / folder_name(k, md.instrument.symbol), o, s, md, force=False, config=config)
+
+
 def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
                     out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any) -> dict[str, Any]:
     """`hft replay` over several instruments: replay, per-leg and portfolio summaries, the run folder (with
@@ -212,16 +234,8 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)
     if out_dir is not None:
-        def fill(tmp: Path) -> None:
-            write_config(tmp / "config.yaml", config)
-            write_summary(tmp / "summary.json", summary)
-            write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"])
-            (tmp / "legs").mkdir()
-            for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1):
-                name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in md.instrument.symbol)
-                write_run_folder(tmp / "legs" / name, o, s, md, force=False, config=config)
-
-        atomic_folder(out_dir, fill, force=force)
+        atomic_folder(out_dir, lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds,
+                                                                 config), force=force)
         summary["run_folder"] = str(out_dir)
     if recorder is not None:
         symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}

@@ -404,8 +404,8 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     ``module:Class``: `hft.sim.strategy_loader`); write the run folder when `out_dir` is given. `source` expands,
     groups and opens `data` (`hft.core.market_data.MarketDataSource`; the files on disk:
     `hft.data.sources.FILES`). `data` may name several days (globs and ``{FROM..TO}`` ranges expand); each is
-    a session of one run (`hft.sim.sessions`); or several instruments, one day each, on one clock
-    (`hft.sim.portfolio`). `fmt` names the data format (`hft.data.formats`; else detected by
+    a session of one run (`hft.sim.sessions`); or several instruments on one clock (`hft.sim.portfolio`), over
+    several days (`hft.sim.portfolio_days`: each day's instruments given together, the first day first). `fmt` names the data format (`hft.data.formats`; else detected by
     content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
     the module `hft.recorder.sim_runs`; None records nothing)."""
     from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
@@ -422,13 +422,16 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
             are_instruments,
             run_instruments,
         )
+        from hft.sim.portfolio_days import run_portfolio_days  # lazy: cycle (it imports this module)
         from hft.sim.sessions import run_days  # lazy: cycle (hft.sim.sessions imports this module)
 
         opened = [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[:2]]
         if are_instruments(opened):
             mds = opened + [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[2:]]
-            return run_instruments(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
-                                   progress=progress, recorder=recorder, commit=commit)
+            several_days = len({md.instrument.symbol for md in mds}) < len(mds)  # an instrument comes again
+            run = run_portfolio_days if several_days else run_instruments
+            return run(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
+                       progress=progress, recorder=recorder, commit=commit)
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
                         recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping)
     try:

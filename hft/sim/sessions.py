@@ -82,7 +82,8 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
         sym = md.instrument.symbol
         if symbol is not None and sym != symbol:
             raise SimError(f"{paths[0]}: expected days of one instrument ({symbol}), was {sym}",
-                           hint="several instruments in one run take one day each: hft replay -d A -d B")
+                           hint="several instruments in one run: give each day's instruments together, the first "
+                                "day first (hft replay -d A_day1 -d B_day1 -d A_day2 -d B_day2)")
         symbol = sym
         first = int(md.events["exch_ts"].min())
         if end_ts is not None and first < end_ts:
@@ -106,7 +107,7 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
         expired = engine.end_session()
         summary = summarise(out, md, strategy_name, strategy.params(), config, paths, commit=commit,
                             compile_s=compiled.seconds, run_s=run_s)
-        _as_day(summary, sessions[-1].summary if sessions else None)
+        as_day(summary, sessions[-1].summary if sessions else None)
         summary.update(day=label, data=[str(p) for p in paths], expired_at_close=expired)
         # the day's events are no longer needed (its run folder needs the instrument): many days fit in memory
         slim = dataclasses.replace(md, events=md.events[:0], lobster=None)
@@ -116,8 +117,8 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     return sessions, gw
 
 
-def _as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
-    """Turn `s` (cumulative PnL and fees since the first day) into that day's figures; the cumulative ones stay
+def as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
+    """Turn a summary `s` (cumulative PnL and fees since the first day) into that day's figures; the cumulative ones stay
     as ``pnl_cumulative`` and ``fees_cumulative``."""
 
     money = s["money_unit"]
@@ -134,9 +135,13 @@ def _as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
 
 def total_output(sessions: list[Session]) -> Any:
     """The run over every day as one `RunOutput`: the days' arrays end to end (module docstring)."""
+    return concat_outputs([s.out for s in sessions])
+
+
+def concat_outputs(outs: list[Any]) -> Any:
+    """Consecutive sessions' `RunOutput`s as one: arrays end to end, counts summed, the last one's final state."""
     from hft.sim.engine import RunOutput  # lazy: numba
 
-    outs = [s.out for s in sessions]
     dec, orders, fills, equity = (np.concatenate([getattr(o, f) for o in outs])
                                   for f in ("decisions", "orders", "fills", "equity"))
     rejects: dict[str, int] = {}

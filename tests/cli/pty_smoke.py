@@ -64,6 +64,8 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     day = work / "gen" / "SYNTH_2024-01-02_34200000_57600000_5.zip"
     held = work / "held" / "SYNTH_2024-01-03_34200000_57600000_5.zip"
     observed = work / "observed" / "SYNTH_2024-01-04_34200000_57600000_5.zip"  # canary: newer than Gate D's
+    held_b = work / "held_b" / "OTHER_2024-01-03_34200000_57600000_5.zip"  # a second instrument on those days
+    observed_b = work / "observed_b" / "OTHER_2024-01-04_34200000_57600000_5.zip"
     pq = work / "day.parquet"
     spec = work / "spec.yaml"
     spec.write_text("search: pty\nalphas: {obi_l1: {smooth: [1, 20]}}\nsubset_sizes: [1]\nweights: [equal]\n"
@@ -80,12 +82,17 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
              "generate"),
         Step(("data", "generate", "--out", str(work / "observed"), "--seed", "7", "--date", "2024-01-04", *gen),
              "generate"),
+        *(Step(("data", "generate", "--out", str(work / folder), "--seed", seed, "--symbol", "OTHER", "--date", date,
+                *gen), "generate") for folder, seed, date in (("held_b", "8", "2024-01-03"),
+                                                                ("observed_b", "9", "2024-01-04"))),
         Step(("data", "import", str(day), "--out", str(pq)), "import"),
         Step(("data", "verify", str(pq)), "verify"),
         Step(("data", "inspect", str(pq)), "inspect"),
         Step(("replay", "--data", str(pq), "-s", "mm", "--out", str(work / "run")), "replay"),
         Step(("replay", "-d", str(held), "-d", str(observed), "-s", "mm", "--out", str(work / "run_days")),
              "replay"),
+        Step(("replay", "-d", str(held), "-d", str(held_b), "-d", str(observed), "-d", str(observed_b), "-s",
+              "hft.sim.strategies.hedged_mm:HedgedMarketMaker", "--out", str(work / "run_days_legs")), "replay"),
         Step(("replay", "sweep", str(sweep), "--workers", "1", "--out", str(work / "sweep")), "sweep"),
         Step(("replay", "--check", str(golden)), "golden check"),
         Step(("replay", "diff", str(work / "run"), str(work / "run")), None),

@@ -105,11 +105,11 @@ def test_several_instruments_refusals(hft, instruments):
     a, b, a_day2 = instruments["AAA2"], instruments["BBB3"], instruments["AAA4"]
     r = hft("replay", "-d", str(a), "-d", str(b), "-d", str(a_day2), "-s", HEDGED_MM, "--engine", "python",
             "--no-store", "--json")
-    assert r.code != 0 and "AAA is given twice" in r.err
+    assert r.code != 0 and "expected the same number of days of each instrument, was AAA 2, BBB 1" in r.err
     r = hft("replay", "-d", str(a), "-d", str(a_day2), "-d", str(b), "-s", "mm", "--no-store",
             "--json")  # the first two are days of AAA: a run over days, which BBB cannot join
     assert r.code != 0 and "expected days of one instrument (AAA), was BBB" in r.err
-    assert "several instruments in one run take one day each" in r.err
+    assert "give each day's instruments together, the first day first" in r.err
     r = hft("replay", "-d", str(a), "-s", HEDGED_MM, "--no-store", "--json")
     assert r.code != 0 and "hedged_mm: expected two instruments (quoted, hedge), was 1 (AAA)" in r.err
 

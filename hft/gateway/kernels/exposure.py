@@ -62,6 +62,7 @@ from hft.gateway.kernels.layout import (
     _kernel_inline,
     _kstate,
 )
+from hft.gateway.kernels.money import fill_value
 
 
 # ======================================================================= limits
@@ -104,6 +105,19 @@ def _mul3_gt(a, b, m, c):
     if _mul_gt(a, b, I64_MAX):
         return True
     return _mul_gt(a * b, m, c)
+
+
+@_kernel_inline
+def _notional_gt(px, qty, m, c):
+    """Whether the value of `qty` (>= 0) at `px` in money units (`hft.gateway.kernels.money.fill_value`: linear
+    ``px × qty × m``, inverse ``qty × K / px`` coin units, ``m = -K``) exceeds `c`, without overflowing."""
+    if m > 0:
+        return _mul3_gt(px, qty, m, c)
+    if px <= 0 or qty == 0:
+        return c < 0
+    if _mul_gt(qty, -m, I64_MAX):
+        return True
+    return fill_value(px, qty, m) > c
 
 
 # ======================================================================= exposure slots

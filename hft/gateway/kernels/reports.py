@@ -81,6 +81,7 @@ from hft.gateway.kernels.layout import (
     _kernel_inline,
     _kstate,
 )
+from hft.gateway.kernels.money import position_value
 from hft.gateway.kernels.risk import _loss_breached, _reserve
 
 
@@ -105,7 +106,9 @@ def _set_mark(st, y, px, now):
         while w >= 0:
             s = st.slot + w * N_Z
             if b[s + Z_POS] != 0:
-                _apply_mtm(st, b[s + Z_STRAT], b[s + Z_ACCT], b[s + Z_POS] * d * mult)
+                pos = b[s + Z_POS]
+                dm = pos * d * mult if mult > 0 else position_value(px, pos, mult) - position_value(old, pos, mult)
+                _apply_mtm(st, b[s + Z_STRAT], b[s + Z_ACCT], dm)
                 if _loss_breached(st, b[s + Z_ACCT], b[s + Z_STRAT]):
                     flags |= F_LOSS_BREACH
             w = b[s + Z_SNEXT]
@@ -146,19 +149,19 @@ def _fill(st, z, side, px, q, fee, now):
     cost = b[s + Z_COST]
     dreal = -fee
     if pos == 0 or (pos > 0) == (side > 0):
-        cost += side * px * m * q
+        cost += position_value(px, side * q, m)
         npos = pos + side * q
     else:
         ap = abs(pos)
         closing = min(q, ap)
         removed = (cost * closing) // ap if cost >= 0 else -((-cost * closing) // ap)
         sgn = 1 if pos > 0 else -1
-        dreal += sgn * px * m * closing - removed
+        dreal += position_value(px, sgn * closing, m) - removed
         cost -= removed
         npos = pos + side * closing
         rest = q - closing
         if rest > 0:
-            cost += side * px * m * rest
+            cost += position_value(px, side * rest, m)
             npos += side * rest
     dcost = cost - b[s + Z_COST]
     dpos = npos - pos
@@ -171,7 +174,7 @@ def _fill(st, z, side, px, q, fee, now):
     ac = st.acct + a * N_A
     b[ac + A_REAL] += dreal
     b[ac + A_COST] += dcost
-    _apply_mtm(st, t, a, dpos * mk * m)
+    _apply_mtm(st, t, a, position_value(mk, dpos, m))
     if abs(npos) > _eff(st, L_MAX_POSITION, a, t, y):
         flags |= F_POSITION_BREACH
     if _loss_breached(st, a, t):
@@ -322,7 +325,7 @@ def roll_day(buf):
         s = st.slot + z * N_Z
         if b[s + Z_USED] == 1:
             ys = st.sym + b[s + Z_SYM] * N_Y
-            v = b[s + Z_POS] * b[ys + Y_REF_PX] * b[ys + Y_MULT]
+            v = position_value(b[ys + Y_REF_PX], b[s + Z_POS], b[ys + Y_MULT])
             b[s + Z_REAL] = 0
             b[s + Z_COST] = v
             ts = st.strat + b[s + Z_STRAT] * N_S

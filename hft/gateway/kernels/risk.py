@@ -38,7 +38,7 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
-from hft.gateway.kernels.exposure import _cross_px, _eff, _mul3_gt, _mul_gt, _strat_lim
+from hft.gateway.kernels.exposure import _cross_px, _eff, _mul_gt, _notional_gt, _strat_lim
 from hft.gateway.kernels.layout import (
     A_COST,
     A_MTM,
@@ -234,7 +234,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     if qty < _eff(st, L_MIN_QTY, a, t, y):
         return R_QTY_BELOW_MIN
     minn = b[ys + Y_MIN_NOTIONAL]
-    if minn > 0 and not _mul3_gt(valpx, qty, mult, minn - 1):
+    if minn > 0 and not _notional_gt(valpx, qty, mult, minn - 1):
         return R_MIN_NOTIONAL
     if qty > _eff(st, L_MAX_ORDER_QTY, a, t, y):
         return R_MAX_ORDER_QTY
@@ -244,7 +244,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
         if (band < UNLIMITED and not _mul_gt(band, ref, I64_MAX) and not _mul_gt(d, 10000, I64_MAX)
                 and d * 10000 > band * ref):
             return R_PRICE_BAND
-    if _mul3_gt(valpx, qty, mult, _eff(st, L_MAX_ORDER_NOTIONAL, a, t, y)):
+    if _notional_gt(valpx, qty, mult, _eff(st, L_MAX_ORDER_NOTIONAL, a, t, y)):
         return R_MAX_ORDER_NOTIONAL
     if not internal and _loss_breached(st, a, t):  # internal orders (flatten_on_halt) close what lost
         return R_DAILY_LOSS
@@ -289,7 +289,7 @@ def _exposure_worst(st, a, t, y, worst, valpx, ref, mult):
     if worst > _eff(st, L_MAX_POSITION, a, t, y):
         return R_POSITION_LIMIT
     mark = ref if ref > 0 else valpx
-    if worst > 0 and _mul3_gt(worst, mark, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
+    if worst > 0 and _notional_gt(mark, worst, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
         return R_NOTIONAL_LIMIT
     return R_OK
 

@@ -140,8 +140,10 @@ def test_exchange_filters_become_the_gateway_symbol_spec():
     assert symbol_spec(usdm, 1) == {"multiplier": 1, "tick_multiple": 5, "lot_multiple": 2,
                                     "min_notional": 1_000_000, "min_qty": 2}
     assert symbol_spec(usdm, 10)["min_notional"] == 10_000_000  # a finer money unit
-    # inverse: an order's quote value is qty x 100 USD whatever the price: 250 USD -> at least 3 contracts
-    assert symbol_spec(replace_inst(BTCUSD_PERP, min_notional="250"), 1) == {"multiplier": 1, "min_qty": 3}
+    # inverse: an order's quote value is qty x 100 USD whatever the price: 250 USD -> at least 3 contracts; the
+    # gateway's money factor is the replay's (K = 1 x 100 / 0.1 x 1e9), so its money limits are in coin units
+    assert symbol_spec(replace_inst(BTCUSD_PERP, min_notional="250"), 1) == {"inverse_factor": 10**12, "min_qty": 3}
+    assert symbol_spec(BTCUSD_PERP, 1)["inverse_factor"] == -money_factor(BTCUSD_PERP, 1)
     assert symbol_spec(Instrument("X", "V", "0.01", "1"), 1) == {"multiplier": 1}
 
 
