@@ -38,6 +38,7 @@ from hft.sim.engine import (
     RunOutput,
     decision_log,
 )
+from hft.sim.engine_nb import buffers
 from hft.sim.engine_nb.logs import (
     LazyMap,
     LazyRecords,
@@ -176,33 +177,7 @@ def strategy_wakes(strategy: Strategy) -> frozenset[str]:
     return frozenset(out | history)
 
 
-
 # ======================================================================= Python driver
-# The big buffers of the last finished run, reused by the next run (a parameter sweep, a benchmark, the days of a
-# many-days run): a fresh array is written in full, and on this kind of machine the first touch of its pages (kernel
-# page faults; 144 MB for the 2 M-event matrix) cost more than the replay itself and varied 5x between runs. By
-# name: "evm" the event matrix, EVM_ROWS (several legs: EVM_ROWS_LEGS) x n (taken only at the same shape), "h" / "orows" / "frows" / "order_info" the
-# in-kernel order path's heap and rows (taken when at least as big; contents undefined except
-# "order_info", which is handed back zeroed).
-_SPARE: dict[str, np.ndarray] = {}
-
-
-def _take(name: str, shape: tuple[int, int], *, exact: bool = False, zeros: bool = False) -> np.ndarray:
-    """An int64 array of `shape` (rows: at least, unless `exact`): the spare one called `name` when it fits,
-    else a fresh one (`zeros`: zero-filled, else contents undefined)."""
-    a = _SPARE.pop(name, None)
-    if a is not None and a.shape[1:] == shape[1:] and (
-            a.shape[0] == shape[0] or (not exact and a.shape[0] > shape[0])):
-        return a
-    return np.zeros(shape, dtype=np.int64) if zeros else np.empty(shape, dtype=np.int64)
-
-
-def _give(name: str, a: np.ndarray | None) -> None:
-    """Keep `a` (no longer used by its run, nor by anything the run returned) as the spare called `name`."""
-    if a is not None:
-        _SPARE[name] = a
-
-
 # The loop kernels' compiled entry points by (kernel, the arguments' type key: `_type_key`): resolving the signature
 # with numba's typeof cost ~10 ms per structured-dtype argument, several times per run.
 _SIGS: dict[tuple, Callable[..., int]] = {}
@@ -217,14 +192,6 @@ def _type_key(a: object) -> object:
     if isinstance(a, tuple):
         return (type(a), tuple(_type_key(x) for x in a))
     return type(a)
-
-
-def _grown(a: np.ndarray, need: int) -> np.ndarray:
-    """`a` with at least `need` more rows of room (doubled at least), contents kept."""
-    out = np.zeros((max(2 * a.shape[0], a.shape[0] + need), *a.shape[1:]), dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
 
 
 class NbEngine(Engine):
@@ -333,7 +300,7 @@ class NbEngine(Engine):
         self._heap_push(now + lat, PRI_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
                         cmd.order_type, cmd.tif, 0, 0)
         if int(st[S_NO]) >= self._orows.shape[0]:
-            self._orows = _grown(self._orows, 1)
+            self._orows = buffers.grown(self._orows, 1)
             self._arg_key = None
         self._orows[int(st[S_NO])] = (now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
                                       cmd.tif)
@@ -356,7 +323,7 @@ class NbEngine(Engine):
 
     def _heap_push(self, t: int, prio: int, typ: int, *payload: int) -> None:
         if self._st[S_NH] >= self._h.shape[0]:
-            self._h = _grown(self._h, 1)
+            self._h = buffers.grown(self._h, 1)
             self._arg_key = None
         heap_push(self._h, self._st, t, prio, typ, *payload)
 
@@ -382,13 +349,13 @@ class NbEngine(Engine):
         tight = self._tight
         spare = 1 if tight else 4 * MAX_INTENTS
         if self._h.shape[0] - st[S_NH] < out + spare:
-            self._h = _grown(self._h, out + spare)
+            self._h = buffers.grown(self._h, out + spare)
         for name, col in (("_drows", S_ND), ("_orows", S_NO), ("_frows", S_NF)):
             a = getattr(self, name)
             if a.shape[0] - st[col] < (1 if tight else max(4 * MAX_INTENTS + 64, a.shape[0] // 2)):  # half free
-                setattr(self, name, _grown(a, spare))
+                setattr(self, name, buffers.grown(a, spare))
         if self._sord.shape[0] - st[S_NORD] < spare:
-            self._sord = _grown(self._sord, spare)
+            self._sord = buffers.grown(self._sord, spare)
         self._room_side(int(GK.next_order_id(self.gw.arena)))
 
     def _fast_eligible(self, wakes: frozenset[str]) -> bool:
@@ -569,7 +536,7 @@ class NbEngine(Engine):
         n = len(ev)
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
         # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted); several legs: + leg, own index
-        evm = _take("evm", (EVM_ROWS_LEGS if multi else EVM_ROWS, n), exact=True)
+        evm = buffers.take("evm", (EVM_ROWS_LEGS if multi else EVM_ROWS, n), exact=True)
         _fill_evm(ev, evm)
         evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
         if multi:
@@ -636,11 +603,11 @@ class NbEngine(Engine):
         # The last run's buffers are reused (`_take`), except by tests that make them tight on purpose.
         rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
         exact = self._tight
-        self._h = _take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
+        self._h = buffers.take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
         self._drows = np.empty((rows, D_COLS), dtype=np.int64)  # not reused (lazy records read it); rows written whole
-        self._orows = _take("orows", (rows, O_COLS), exact=exact)
-        self._frows = _take("frows", (rows // 4, F_COLS), exact=exact)
-        self._order_info = _take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
+        self._orows = buffers.take("orows", (rows, O_COLS), exact=exact)
+        self._frows = buffers.take("frows", (rows // 4, F_COLS), exact=exact)
+        self._order_info = buffers.take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
         self._dmarks: list[tuple[int, int]] = []
         self._fast = self.used_in_kernel_orders = fast
         if self._fast:
@@ -758,7 +725,7 @@ class NbEngine(Engine):
                 st[S_IEX] = i + 1
                 st[S_NOW] = clock.now_ns()
             elif code == W_EQ_FULL:
-                self._eq = _grown(self._eq, 1)
+                self._eq = buffers.grown(self._eq, 1)
                 self._arg_key = None
             elif code == W_CHUNK:
                 if progress is not None:
@@ -773,7 +740,7 @@ class NbEngine(Engine):
             clock.set(max(int(st[S_NEXT_SAMPLE]), clock.now_ns()))
         ne = int(st[S_NEQ])
         if self._eq.shape[0] < (ne + 1) * nl:
-            self._eq = _grown(self._eq, nl)
+            self._eq = buffers.grown(self._eq, nl)
         self._equity_rows = []
         for leg in legs:
             leg.equity_rows = []
@@ -792,9 +759,9 @@ class NbEngine(Engine):
         self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
         self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
         self._arg_key = self._arg_cache = None
-        _give("evm", evm)
+        buffers.give("evm", evm)
         for name in ("h", "orows", "frows", "order_info"):  # nothing returned refers to them
-            _give(name, getattr(self, "_" + name))
+            buffers.give(name, getattr(self, "_" + name))
             setattr(self, "_" + name, None)
         return self._output(n, wall, arrays)
 

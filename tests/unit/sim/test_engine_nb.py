@@ -496,7 +496,7 @@ def test_l3_in_kernel_order_path_same_on_real_lobster(shared_data: Path):
 
 
 def test_reused_buffers_leave_earlier_runs_intact(day):
-    """The in-kernel order path's buffers go to the next run (`driver._take` / `_give`): a run's outputs, lazy
+    """The in-kernel order path's buffers go to the next run (`buffers.take` / `give`): a run's outputs, lazy
     `Decision` records and side map are the same after a second run replays the day with other parameters on them."""
     import copy
 
