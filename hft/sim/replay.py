@@ -405,9 +405,9 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     groups and opens `data` (`hft.core.market_data.MarketDataSource`; the files on disk:
     `hft.data.sources.FILES`). `data` may name several days (globs and ``{FROM..TO}`` ranges expand); each is
     a session of one run (`hft.sim.sessions`); or several instruments on one clock (`hft.sim.portfolio`), over
-    several days (`hft.sim.portfolio_days`: each day's instruments given together, the first day first). `fmt` names the data format (`hft.data.formats`; else detected by
-    content), `mapping` a generic table's column mapping. `recorder` records the run (the store:
-    the module `hft.recorder.sim_runs`; None records nothing)."""
+    several days (`hft.sim.portfolio_days`: each day's instruments given together, the first day first). `fmt`
+    names the data format (`hft.data.formats`; else detected by content), `mapping` a generic table's column
+    mapping. `recorder` records the run (the store: the module `hft.recorder.sim_runs`; None records nothing)."""
     from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
 
     spec, strategy = make_strategy(strategy_name, config.strategies)

@@ -118,8 +118,8 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
 
 
 def as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
-    """Turn a summary `s` (cumulative PnL and fees since the first day) into that day's figures; the cumulative ones stay
-    as ``pnl_cumulative`` and ``fees_cumulative``."""
+    """Turn a summary `s` (cumulative PnL and fees since the first day) into that day's figures; the cumulative
+    ones stay as ``pnl_cumulative`` and ``fees_cumulative``."""
 
     money = s["money_unit"]
     s["pnl_cumulative"], s["fees_cumulative"] = s["pnl"], s["fees"]

@@ -107,7 +107,7 @@ def _set_mark(st, y, px, now):
             s = st.slot + w * N_Z
             if b[s + Z_POS] != 0:
                 pos = b[s + Z_POS]
-                dm = pos * d * mult if mult > 0 else position_value(px, pos, mult) - position_value(old, pos, mult)
+                dm = position_value(px, pos, mult) - position_value(old, pos, mult)  # linear: pos × d × mult
                 _apply_mtm(st, b[s + Z_STRAT], b[s + Z_ACCT], dm)
                 if _loss_breached(st, b[s + Z_ACCT], b[s + Z_STRAT]):
                     flags |= F_LOSS_BREACH
