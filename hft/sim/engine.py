@@ -167,6 +167,22 @@ class LegResult:
 ORDER_LEG_DTYPE = np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)
 
 
+def legs_run_hash(dec: np.ndarray, orders: np.ndarray, fills: np.ndarray, legs: Sequence[LegResult]) -> str:
+    """The run hash of a run over several instruments: its decisions, orders and fills plus the leg of each order
+    (`ORDER_LEG_DTYPE` rows by order id, then leg) and of each decision (one int64 per row of `dec`), both read
+    off the `legs`. The one rule for `Engine`'s output of several legs and for a run of them over several days
+    (`hft.sim.portfolio_days`); a one-leg run hashes ``(dec, orders, fills)`` alone."""
+    ids = np.concatenate([np.asarray(leg.order_ids, dtype=np.int64) for leg in legs])
+    of_leg = np.repeat(np.arange(len(legs), dtype=np.int64), [len(leg.order_ids) for leg in legs])
+    by_id = np.lexsort((of_leg, ids))
+    order_legs = np.zeros(len(ids), ORDER_LEG_DTYPE)
+    order_legs["order_id"], order_legs["leg"] = ids[by_id], of_leg[by_id]
+    dec_legs = np.zeros(len(dec), dtype=np.int64)
+    for k, leg in enumerate(legs):
+        dec_legs[leg.decisions] = k
+    return hash_arrays(dec, orders, fills, order_legs, dec_legs)
+
+
 def _leg0(name: str) -> property:
     """An engine attribute of the single-instrument API that is leg 0's `name` (`NbEngine` runs one leg)."""
 
@@ -568,7 +584,7 @@ class Engine:
                           np.flatnonzero(dec_legs == leg.index)) for leg in self.legs]
         final = {"cash": sum(leg.cash for leg in self.legs), "fees": sum(leg.fees for leg in self.legs)}
         return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final,
-                         hash_arrays(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
+                         legs_run_hash(dec, orders, fills, legs), self.gw.metrics_snapshot(),
                          records, list(self.transitions), None, acks, legs)
 
 

@@ -36,8 +36,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import SimError
-from hft.core.ids import hash_arrays
-from hft.sim.engine import ORDER_LEG_DTYPE, LegResult
+from hft.sim.engine import LegResult, legs_run_hash
 from hft.sim.instruments import apply_overrides
 from hft.sim.portfolio import (
     check_legs,
@@ -84,8 +83,7 @@ def _check_time_order(groups: list[list[Path]], mds: list[Any], layout: list[lis
 def total_legs_output(day_outs: list[Any]) -> Any:
     """The run over every day as one `RunOutput` of several legs: the days' arrays end to end
     (`sessions.total_output`), each leg's equity, orders and decisions over the days, its final accounting the last
-    day's, and the run hash over the decisions, orders and fills plus the leg of each order and decision (as
-    `Engine`'s output of several legs hashes one run)."""
+    day's, and the run hash `engine.legs_run_hash` (the rule of `Engine`'s output of several legs)."""
     out = concat_outputs(day_outs)
     offsets = np.cumsum([0] + [len(o.decisions) for o in day_outs[:-1]])
     legs = []
@@ -94,13 +92,8 @@ def total_legs_output(day_outs: list[Any]) -> Any:
         legs.append(LegResult(last.symbol, last.multiplier, np.concatenate([p.equity for p in parts]),
                               dict(last.final), np.concatenate([p.order_ids for p in parts]),
                               np.concatenate([p.decisions + off for p, off in zip(parts, offsets, strict=True)])))
-    pairs = sorted((int(o), k) for k, leg in enumerate(legs) for o in leg.order_ids)
-    order_legs = np.array(pairs, dtype=ORDER_LEG_DTYPE)
-    dec_legs = np.zeros(len(out.decisions), dtype=np.int64)
-    for k, leg in enumerate(legs):
-        dec_legs[leg.decisions] = k
     return dataclasses.replace(out, legs=legs, equity=out.equity[:0],
-                               run_hash=hash_arrays(out.decisions, out.orders, out.fills, order_legs, dec_legs))
+                               run_hash=legs_run_hash(out.decisions, out.orders, out.fills, legs))
 
 
 def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,

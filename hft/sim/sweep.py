@@ -9,19 +9,27 @@ Spec (YAML, strict; relative paths resolve against the spec's folder)::
     data:                             # instrument label -> its days (paths, globs, {FROM..TO} ranges)
       GOOG: [lobster/GOOG_2012-06-21.zip]
       SYNTH: ["gen/*.zip"]
+      GOOG+AMZN:                      # a group: instrument label -> its days; replayed together on one clock
+        GOOG: [lobster/GOOG_2012-06-21.zip]       # (the first is leg 0; day d is day d of each instrument)
+        AMZN: [lobster/AMZN_2012-06-21.zip]
     days: each                        # each: one cell per day | together: one multi-day run per instrument
+                                      # (or group)
     config: replay.yaml               # optional: a replay config (layered over the shipped one, as --config;
                                       # without it, the shipped config, as `hft replay` without --config)
     set: ["latency.entry=2ms"]        # optional: --set overrides
 
-Cells are numbered in one order: instrument (spec order), day (file order), grid point (spec order, the last
-parameter fastest). A cell's id is a hash of what decides its result: the strategy spec, its parameters, the
-effective replay config (`ReplayConfig.digest`) and the content of its data files, never paths or times.
+Cells are numbered in one order: instrument or group (spec order), day (file order), grid point (spec order, the
+last parameter fastest). A group's cell is one run over several instruments, exactly `hft replay -d A -d B` (its
+data in leg order; several days: ``-d A1 -d B1 -d A2 -d B2``, `hft.sim.portfolio_days`): `run_replay` takes it
+as it takes a single instrument. A cell's id is a hash of what decides its result: the strategy spec, its
+parameters, the effective replay config (`ReplayConfig.digest`) and the content of its data files in their
+order, never paths or times.
 
 Output folder: ``cells/<cell id>.json`` (one per finished cell, written atomically as it finishes: a sweep that
 stops resumes from there, skipping finished cells) and ``results.parquet`` (every cell of the spec, in cell
-order: the deterministic columns only, so that any backend gives the same table). Each replay is a pure
-function of its cell, so the local pool and Ray give identical rows.
+order: the deterministic columns only, so that any backend gives the same table; a group's cell adds its
+portfolio's exposure and a ``legs`` list of per-leg figures, `LEG_COLUMNS`). Each replay is a pure function of its
+cell, so the local pool and Ray give identical rows.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from hft.sim.recording import RunRecorder
 from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
 from hft.sim.strategy_loader import declared_params, instantiate, resolve
 
-__all__ = ["RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
+__all__ = ["LEG_COLUMNS", "PORTFOLIO_COLUMNS", "RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
 
 MAX_CELLS = 100_000
 
@@ -56,6 +64,12 @@ MAX_CELLS = 100_000
 RESULT_COLUMNS = ("run_hash", "config_hash", "data_hash", "events", "pnl", "pnl_gross", "fees", "currency",
                   "sharpe_per_sample", "max_drawdown", "orders", "cancels", "fills", "filled_qty", "fill_ratio",
                   "maker_share", "position", "decisions")
+# a group's cell (a run over several instruments): the portfolio's exposure at the end and at its largest
+PORTFOLIO_COLUMNS = ("exposure_net", "exposure_gross", "exposure_max_gross")
+# ... and each leg's figures (the ``legs`` column: a list of structs, in leg order)
+LEG_COLUMNS = {"symbol": "str", "run_hash": "str", "data_hash": "str", "events": "int", "pnl": "float",
+               "pnl_gross": "float", "fees": "float", "max_drawdown": "float", "orders": "int", "cancels": "int",
+               "fills": "int", "filled_qty": "int", "position": "int", "maker_share": "float"}
 
 
 @dataclass(frozen=True)
@@ -107,23 +121,48 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
     data = root.section("data")
     if not data.data:
         data._fail("data", "a mapping of instrument label -> list of data paths", dict(data.data))
-    units: list[tuple[str, str, list[str]]] = []  # (instrument, day label, paths)
-    for inst in list(data.data):
-        raw = data.raw(inst)
-        key = data._key(str(inst))
+
+    def days_of(section: Section, label: Any) -> list[list[str]]:
+        """The days (file groups) of one instrument's paths."""
+        raw, key = section.raw(label), section._key(str(label))
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
-            data._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
+            section._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
         try:
             groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
                                                             for p in raw]))
         except HftError as exc:
             raise ConfigError(f"{root.file}: key '{key}': {exc.message}", file=root.file, key=key) from None
+        return [[str(p) for p in g] for g in groups]
+
+    units: list[tuple[str, str, list[str]]] = []  # (instrument or group label, day label, paths)
+    for label in list(data.data):
+        key = data._key(str(label))
+        if isinstance(data.data[label], dict):  # a group: its instruments replayed together, the first is leg 0
+            group = data.section(label)
+            if len(group.data) < 2:
+                group._fail(key, "a group of two or more instruments (instrument label -> list of data paths)",
+                            dict(group.data))
+            legs = {str(m): days_of(group, m) for m in list(group.data)}
+            counts = {m: len(d) for m, d in legs.items()}
+            if len(set(counts.values())) != 1:
+                group._fail(key, "the same number of days of each instrument of the group",
+                            ", ".join(f"{m} {n}" for m, n in counts.items()))
+            n_days = next(iter(counts.values()))
+            # day d of the group: day d of each instrument, in leg order (as `hft replay -d A1 -d B1 -d A2 -d B2`)
+            per_day = [[p for d in legs.values() for p in d[i]] for i in range(n_days)]
+            if days_mode == "each":
+                units += [(str(label), " + ".join(Path(d[i][0]).name for d in legs.values()), paths)
+                          for i, paths in enumerate(per_day)]
+            else:
+                units.append((str(label), f"{n_days} days", [p for paths in per_day for p in paths]))
+            continue
+        groups = days_of(data, label)
         if days_mode == "each":
-            units += [(str(inst), g[0].name, [str(p) for p in g]) for g in groups]
+            units += [(str(label), Path(g[0]).name, g) for g in groups]
         else:
-            units.append((str(inst), f"{len(groups)} days", [str(p) for g in groups for p in g]))
+            units.append((str(label), f"{len(groups)} days", [p for g in groups for p in g]))
     data.done()
     root.done()
     n_cells = len(units) * grid_size(grid)
@@ -162,8 +201,19 @@ def run_cell(cell: dict[str, Any], source: MarketDataSource) -> dict[str, Any]:
         s = run_replay([Path(p) for p in cell["data"]], cell["strategy"], cfg, source=source)
     except HftError as exc:  # a cell that cannot run is a result too (the sweep goes on)
         return {**row, "status": "error", "error": exc.message, "wall_s": 0.0}
-    return {**row, "status": "ok", "error": "", **{k: s.get(k) for k in RESULT_COLUMNS}, "wall_s": s["wall_s"],
-            "summary": s}
+    return {**row, "status": "ok", "error": "", **{k: s.get(k) for k in RESULT_COLUMNS}, **_cell_legs(s),
+            "wall_s": s["wall_s"], "summary": s}
+
+
+def _cell_legs(summary: dict[str, Any]) -> dict[str, Any]:
+    """A cell's ``symbols`` and, for a run over several instruments (`hft.sim.portfolio.portfolio_summary`), its
+    `PORTFOLIO_COLUMNS` and ``legs`` (`LEG_COLUMNS` of each leg; None for one instrument)."""
+    if "legs" not in summary:
+        return {"symbols": [summary.get("symbol")], **dict.fromkeys(PORTFOLIO_COLUMNS), "legs": None}
+    ex = summary["exposure"]
+    return {"symbols": list(summary["symbols"]), "exposure_net": ex["net"], "exposure_gross": ex["gross"],
+            "exposure_max_gross": ex["max_gross"],
+            "legs": [{k: leg.get(k) for k in LEG_COLUMNS} for leg in summary["legs"]]}
 
 
 # --- backends -------------------------------------------------------------------------------------------------
@@ -250,7 +300,8 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
 
 
 def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> None:
-    """``results.parquet``: one row per cell in cell order; a ``p_<name>`` column per grid parameter."""
+    """``results.parquet``: one row per cell in cell order; a ``p_<name>`` column per grid parameter; ``symbols``
+    (the cell's, leg order), the `PORTFOLIO_COLUMNS` and ``legs`` (null for a cell of one instrument)."""
     import polars as pl
 
 
@@ -258,7 +309,7 @@ def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> Non
                                                   "params", "status", "error")}
     for p in spec.grid:
         cols[f"p_{p}"] = []
-    for k in RESULT_COLUMNS:
+    for k in (*RESULT_COLUMNS, *PORTFOLIO_COLUMNS):
         cols[k] = []
     for r in rows:
         for k in cols:
@@ -272,8 +323,14 @@ def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> Non
                 cols[k].append(r["params"].get(k[2:]))
             else:
                 cols[k].append(r.get(k))
+    types = {"str": pl.String, "int": pl.Int64, "float": pl.Float64}
+    leg = pl.Struct({k: types[t] for k, t in LEG_COLUMNS.items()})  # a fixed type: any backend, any rows
+    table = pl.DataFrame(cols, strict=False).with_columns(
+        *(pl.Series(k, cols[k], dtype=pl.Float64, strict=False) for k in PORTFOLIO_COLUMNS),
+        pl.Series("symbols", [r.get("symbols") for r in rows], dtype=pl.List(pl.String)),
+        pl.Series("legs", [r.get("legs") for r in rows], dtype=pl.List(leg), strict=False))
     with atomic_path(path) as tmp:
-        pl.DataFrame(cols, strict=False).write_parquet(tmp)
+        table.write_parquet(tmp)
 
 
 def _record(spec: SweepSpec, rows: list[dict[str, Any]], recorder: RunRecorder) -> None:

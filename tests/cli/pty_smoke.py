@@ -71,7 +71,8 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     spec.write_text("search: pty\nalphas: {obi_l1: {smooth: [1, 20]}}\nsubset_sizes: [1]\nweights: [equal]\n"
                     "features: {levels: 1, sampling: 1s, horizons: [1s, 10s]}\ntarget: 10s\nbucket: 2m\ntop_k: 2\n")
     sweep = work / "sweep.yaml"
-    sweep.write_text(f"sweep: pty\nstrategy: mm\ngrid: {{edge_ticks: [0, 1]}}\ndata: {{SYNTH: ['{held}']}}\n")
+    sweep.write_text(f"sweep: pty\nstrategy: mm\ngrid: {{edge_ticks: [0, 1]}}\ndata: {{SYNTH: ['{held}'], "
+                     f"PAIR: {{SYNTH: ['{held}'], OTHER: ['{held_b}']}}}}\n")  # PAIR: two instruments per cell
     golden = REPO / "tests" / "golden" / "generated_mm.json"
     scenario = REPO / "config" / "sim" / "scenarios" / "cancel_fill_race.yaml"
     gen = ("--messages", "8000", "--levels", "5", "--zip")

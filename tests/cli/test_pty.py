@@ -23,13 +23,17 @@ def test_count_text_before_a_total_is_known():
     assert count_text(5, 10, "") == "5/10"
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory) -> Path:
+def _generate(out: Path, seed: int, symbol: str, date: str) -> Path:
+    """A generated day (8,000 messages, 5 levels) as a zip in `out`."""
     from hft.data.importing import generate_day
 
-    out = tmp_path_factory.mktemp("pty_day")
-    return Path(generate_day(out, seed=5, symbol="SYNTH", date="2024-01-02", messages=8000, levels=5,
+    return Path(generate_day(out, seed=seed, symbol=symbol, date=date, messages=8000, levels=5,
                              zip_output=True)["zip_path"])
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("pty_day"), 5, "SYNTH", "2024-01-02")
 
 
 def _ok(r) -> None:
@@ -49,10 +53,7 @@ def test_replay_under_a_terminal_draws_progress(day, tmp_path):
 @pytest.fixture(scope="module")
 def day2(day) -> Path:
     """A second generated day beside `day` (the next date)."""
-    from hft.data.importing import generate_day
-
-    return Path(generate_day(day.parent, seed=6, symbol="SYNTH", date="2024-01-03", messages=8000, levels=5,
-                             zip_output=True)["zip_path"])
+    return _generate(day.parent, 6, "SYNTH", "2024-01-03")
 
 
 def test_replay_of_two_days_under_a_terminal(day, day2, tmp_path):
@@ -72,6 +73,25 @@ def test_replay_sweep_under_a_terminal(day, day2, tmp_path):
     _ok(r)
     assert r.drew_progress("sweep"), r.describe()
     assert "4 cells: 4 run now" in r.text and (tmp_path / "sw" / "results.parquet").is_file(), r.describe()
+
+
+@pytest.fixture(scope="module")
+def other_day(tmp_path_factory) -> Path:
+    """A second instrument (OTHER) on `day`'s date, in its own folder."""
+    return _generate(tmp_path_factory.mktemp("pty_other"), 7, "OTHER", "2024-01-02")
+
+
+def test_replay_sweep_of_a_pair_under_a_terminal(day, other_day, tmp_path):
+    """A sweep whose cells are runs of two instruments on one clock (a group of the spec's data)."""
+    spec = tmp_path / "pair.yaml"
+    spec.write_text(yaml.safe_dump({"sweep": "pty_pair", "strategy": "mm", "grid": {"edge_ticks": [0, 1]},
+                                    "data": {"SYNTH+OTHER": {"SYNTH": [str(day)], "OTHER": [str(other_day)]}}}))
+    r = run_pty("replay", "sweep", str(spec), "--workers", "1", "--no-store", "--out", str(tmp_path / "sw"),
+                env={"HFT_HOME": str(tmp_path / "home")})
+    _ok(r)
+    assert r.drew_progress("sweep"), r.describe()
+    assert "2 cells: 2 run now" in r.text and "SYNTH+OTHER" in r.text, r.describe()
+    assert (tmp_path / "sw" / "results.parquet").is_file(), r.describe()
 
 
 def test_alpha_search_under_a_terminal(day, tmp_path):

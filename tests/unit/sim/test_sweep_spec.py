@@ -55,7 +55,35 @@ def test_days_together_is_one_cell_per_instrument_and_point(folder):
     assert s.cells[0]["day"] == "2 days" and len(s.cells[0]["data"]) == 2
 
 
+def test_a_group_is_one_cell_of_its_instruments_per_day(folder):
+    pair = {"AAA": ["AAA/*.zip"], "BBB": ["BBB/*.zip"]}
+    s = parse_sweep(_spec(data={"AAA": ["AAA/*.zip"], "PAIR": pair}, grid={"size": [1, 2]}), folder / "spec.yaml",
+                    source=FILES)
+    assert [c["instrument"] for c in s.cells] == ["AAA"] * 4 + ["PAIR"] * 4
+    a_days = sorted(str(p) for p in (folder / "AAA").glob("*.zip"))
+    b_days = sorted(str(p) for p in (folder / "BBB").glob("*.zip"))
+    # day d of the group: day d of each instrument, in leg order (the data of `hft replay -d A_d -d B_d`)
+    assert [c["data"] for c in s.cells[4::2]] == [[a_days[0], b_days[0]], [a_days[1], b_days[1]]]
+    assert s.cells[4]["day"] == f"{Path(a_days[0]).name} + {Path(b_days[0]).name}"
+    assert len({c["cell"] for c in s.cells}) == 8
+    # days together: one run over the days of both (`hft replay -d A1 -d B1 -d A2 -d B2`)
+    t = parse_sweep(_spec(data={"PAIR": pair}, grid={"size": [1]}, days="together"), folder / "spec.yaml",
+                    source=FILES)
+    assert len(t.cells) == 1 and t.cells[0]["day"] == "2 days"
+    assert t.cells[0]["data"] == [a_days[0], b_days[0], a_days[1], b_days[1]]
+    # the id hashes every file's content in leg order: the other leg first is another run, another id
+    swapped = parse_sweep(_spec(data={"PAIR": {"BBB": pair["BBB"], "AAA": pair["AAA"]}}, grid={"size": [1]},
+                                days="together"), folder / "spec.yaml", source=FILES)
+    assert swapped.cells[0]["cell"] != t.cells[0]["cell"]
+
+
 @pytest.mark.parametrize(("over", "key"), [
+    ({"data": {"P": {"AAA": ["AAA/*.zip"]}}}, "data.P': expected a group of two or more"),
+    ({"data": {"P": {"AAA": ["AAA/*.zip"], "BBB": ["BBB/*_2024-01-02_*.zip"]}}},
+     "data.P': expected the same number of days of each instrument of the group, was 'AAA 2, BBB 1'"),
+    ({"data": {"P": {"AAA": ["AAA/*.zip"], "BBB": []}}}, "data.P.BBB"),
+    ({"data": {"P": {"AAA": ["AAA/*.zip"], "BBB": {"x": ["BBB/*.zip"]}}}}, "data.P.BBB"),
+    ({"data": {"P": {"AAA": ["AAA/*.zip"], "BBB": ["BBB/none.zip"]}}}, "data.P.BBB"),
     ({"grid": {"size": []}}, "grid.size"),
     ({"grid": {"size": [1, 1]}}, "grid.size"),
     ({"grid": {"max_position": ["x"]}}, "grid.max_position"),
