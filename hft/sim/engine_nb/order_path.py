@@ -57,6 +57,7 @@ from hft.sim.engine_nb.state import (
     S_FLAGS,
     S_KEY,
     S_LEG,
+    S_MMQ,
     S_MODE,
     S_MULT,
     S_ND,
@@ -200,6 +201,7 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
     if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
             or sord.shape[0] - st[S_NORD] < ni or order_info.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
+    st[S_MMQ] = 0  # the order view changes (`streams._book_rule`)
     for j in range(ni):
         otype = intents[j, 6]
         tif = intents[j, 7]
@@ -414,6 +416,7 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     k = _sord_find(sord, n, oid)
     if k >= 0:
         st[S_ORD_CHANGED] = 1
+        st[S_MMQ] = 0  # `streams._book_rule`
         if kind == REPORT_FILL or kind == REPORT_CANCELED or kind == REPORT_EXPIRED or kind == REPORT_REJECTED:
             for m in range(k, n - 1):  # removed; the others keep their order (a dict's insertion order)
                 for c in range(SO_COLS):
