@@ -89,7 +89,6 @@ from hft.sim.engine_nb.state import (
     W_INTENTS,
     W_RFLAGS,
     _inline,
-    _kernel,
 )
 from hft.sim.engine_nb.strategy_kernels import report_rule_leg, strategy_on_book
 from hft.sim.exchange_l2 import (
