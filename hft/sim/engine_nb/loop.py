@@ -49,6 +49,7 @@ from hft.sim.engine_nb.state import (
     S_GLEG,
     S_IEX,
     S_ILOC,
+    S_MMQ,
     S_NEQ,
     S_NEXT_SAMPLE,
     S_NH,
@@ -139,6 +140,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             i_ex += 1
     fast = st[S_FAST] != 0
     bs = st[S_BS]
+    st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
     while True:
         src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
         # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
@@ -272,6 +274,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     code = W_END
     fast = st[S_FAST] != 0
     bs = st[S_BS]
+    st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
     while True:
         src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
         # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order

@@ -74,6 +74,9 @@ S_SKPTR = 48  # SK_EXTERNAL: the address of the strategy kernel's C entry (`stra
 S_LEG = 49  # the leg of the strategy kernel's callback (several legs; S_POS is then that leg's position)
 S_GLEG = 50  # in-kernel order path, W_GROW: the leg whose venue must grow (what: st[S_FLAGS])
 S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a report asked for (0: none), for Python
+# `mm` (one leg) wrote no intent at its last book callback, with this bid, ask and position (`streams._book_rule`):
+# until its inputs change, it writes none again. Cleared when the order view changes and at each kernel entry.
+S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
 N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
 # kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]

@@ -52,6 +52,7 @@ from hft.sim.engine_nb.state import (
     SO_SIDE,
     SO_STATUS,
     SO_STATUS_CODES,
+    _inline,
     _kernel,
 )
 
@@ -81,7 +82,7 @@ def _mm_side(st, side, j, want, pos, sord, intents, n) -> int:
     return n
 
 
-@_kernel
+@_inline  # inlined into `strategy_on_book` (it runs at most ends of message)
 def mm_on_book(st, ltop, sord, intents) -> int:
     """The `mm` rule (`hft.sim.strategies.mm`, module docstring; its ``on_book`` runs this kernel): intents for the
     BUY side, then the SELL side; parameters in ``st[S_SPARAMS:]``: size, max_position, edge_ticks,

@@ -209,6 +209,18 @@ def _maker_take(v, orders, params, out, now, r, rem) -> tuple:
     return ok, use
 
 
+@_inline
+def _any_through(orders, params, side, price, inclusive) -> bool:
+    """Has `_fill_through` (same arguments) an order to fill? Checked inline before its call, which passes the
+    book's view and four arrays: most market adds cross none of ours."""
+    for r in range(params[P_NORD]):
+        if orders[r, O_INBOOK] == 1 and orders[r, O_SIDE] == side:
+            px = orders[r, O_PRICE]
+            if _better(side, px, price) or (inclusive and px == price):
+                return True
+    return False
+
+
 @_kernel
 def _fill_through(v, orders, params, out, now, side, price, rem, inclusive) -> tuple:
     """Fill our resting orders of `side` priced strictly better than `price` (or equal, `inclusive`) in
@@ -283,7 +295,7 @@ def _take_resync(v, cons, params, side, price, qty) -> int:
     return qty
 
 
-@_kernel
+@_inline  # once per market cancel / delete / execution: inlined at its callers
 def _remove(v, cons, params, kind, side, price, qty, oid) -> None:
     """Apply a market cancel / delete / execution as `l3_replay` does (plus the consumed bookkeeping)."""
     s = _l3_find(v, oid)
@@ -327,8 +339,10 @@ def _exec(v, orders, cons, params, out, now, side, price, qty, oid) -> bool:
         price = v.o_price[s]
     if params[P_NORD] > 0 and qty > 0 and (side == BUY or side == SELL):
         # 1. our orders at strictly better prices: the aggressor traded through them first
-        o, rem = _fill_through(v, orders, params, out, now, side, price, qty, False)
-        ok &= o
+        rem = qty
+        if _any_through(orders, params, side, price, False):
+            o, rem = _fill_through(v, orders, params, out, now, side, price, qty, False)
+            ok &= o
         # 2. our orders at the same price ahead of X in the FIFO (none ahead of anonymous quantity)
         if s >= 0 and rem > 0 and _own_qty_at(orders, params, side, price) > 0:
             head = v.lv_head[(_row_of(side)) * v.n + price - v.meta[M_BASE]]
@@ -372,7 +386,7 @@ def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
     return ok, rem
 
 
-@_kernel
+@_inline  # once per market add: inlined into `market_step_v`
 def _add(v, orders, params, out, now, side, price, qty, oid) -> int:
     if (side != BUY and side != SELL) or qty <= 0 or _l3_find(v, oid) >= 0:
         params[P_REJECTED] += 1
@@ -381,7 +395,7 @@ def _add(v, orders, params, out, now, side, price, qty, oid) -> int:
     if meta[M_FREE] < 0 and meta[M_HWM] >= v.cap:
         return V_NEED_ORDERS
     ok = True
-    if params[P_NORD] > 0:
+    if params[P_NORD] > 0 and _any_through(orders, params, -side, price, True):
         # the incoming order would have matched our crossed orders of the other side first
         ok, _ = _fill_through(v, orders, params, out, now, -side, price, qty, True)
     add_v(v, oid, side, price, qty)

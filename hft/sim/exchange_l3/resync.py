@@ -131,7 +131,7 @@ def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool
     return True
 
 
-@_kernel
+@_inline  # once per market event: inlined into `market_step_v` (a call passes ~60 machine words)
 def _resync(v, orders, cons, params, out, ref, now) -> bool:
     """Reference resync after a market event (module docstring): the market's visible top-L equals reference row
     ``params[P_REF_ROW]`` (then advanced). Returns False when the report buffer overflowed."""
