@@ -185,9 +185,11 @@ def _h_drop_top(h, st) -> None:
 
 @_inline
 def _sord_find(sord, n, oid) -> int:
-    for j in range(n):
+    j = n - 1  # from the newest row: an ack is about the latest order (several legs: the view holds every leg's)
+    while j >= 0:
         if sord[j, SO_ID] == oid:
             return j
+        j -= 1
     return -1
 
 
