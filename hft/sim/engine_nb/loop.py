@@ -100,7 +100,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     matrix `lm` ("Several legs" in `hft.sim.engine_nb`)."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
-    multi = tops.shape[0] > 1
+    multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
@@ -256,7 +256,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     in `run_l2`."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
-    multi = tops.shape[0] > 1
+    multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     # the venues' books are replaced (grown) only between calls

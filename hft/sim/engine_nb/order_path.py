@@ -185,11 +185,9 @@ def _h_drop_top(h, st) -> None:
 
 @_inline
 def _sord_find(sord, n, oid) -> int:
-    j = n - 1  # from the newest row: an ack is about the latest order (several legs: the view holds every leg's)
-    while j >= 0:
+    for j in range(n):
         if sord[j, SO_ID] == oid:
             return j
-        j -= 1
     return -1
 
 

@@ -97,12 +97,12 @@ def mm_on_book(st, ltop, sord, intents) -> int:
     hs = -1
     leg = st[S_LEG]
     for j in range(st[S_NORD]):  # one order per side at most; the last one seen wins
-        # several legs: the callback's instrument only. Without branches (selects): the view holds the legs' orders
-        # interleaved, and a branch on the leg mispredicted often
-        mine = sord[j, SO_LEG] == leg
-        side = sord[j, SO_SIDE]
-        hb = j if mine & (side == BUY) else hb
-        hs = j if mine & (side == SELL) else hs
+        if sord[j, SO_LEG] != leg:
+            continue  # several legs: the callback's instrument only
+        if sord[j, SO_SIDE] == BUY:
+            hb = j
+        elif sord[j, SO_SIDE] == SELL:
+            hs = j
     n = _mm_side(st, BUY, hb, min(bid - edge - skew, ask - 1), pos, sord, intents, 0)
     return _mm_side(st, SELL, hs, max(ask + edge - skew, bid + 1), pos, sord, intents, n)
 
