@@ -7,7 +7,9 @@ import numpy as np
 # The big buffers of the last finished run, reused by the next run (a parameter sweep, a benchmark, the days of a
 # many-days run): a fresh array is written in full, and on this kind of machine the first touch of its pages (kernel
 # page faults; 144 MB for the 2 M-event matrix) cost more than the replay itself and varied 5x between runs. By
-# name: "evm" the event matrix, EVM_ROWS (several legs: EVM_ROWS_LEGS) x n (taken only at the same shape),
+# name: "evm" the event matrix, EVM_ROWS x n, and "evm_legs" the several-legs one, EVM_ROWS_LEGS x n (each taken only
+# at the same shape; two names, so that runs of several legs and single-instrument runs in turns, as a benchmark
+# or a comparison does them, each find theirs),
 # "h" / "orows" / "frows" / "order_info" the in-kernel order path's heap and rows (taken when at least as big;
 # contents undefined except "order_info", which is handed back zeroed).
 SPARE: dict[str, np.ndarray] = {}

@@ -81,6 +81,8 @@ from hft.sim.engine_nb.streams import (
     _local,
     _local_leg,
     _pick,
+    _prefetch_ref,
+    _prefetch_rows,
     _sample,
     _set_i,
     _top_now,
@@ -99,7 +101,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     matrix `lm` ("Several legs" in `hft.sim.engine_nb`)."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
-    multi = tops.shape[0] > 1
+    multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
@@ -179,6 +181,8 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if i_loc >= stop:
                 code = W_CHUNK
                 break
+            if multi:
+                _prefetch_rows(evm, i_loc, 0, 3, 4, 5, 6, 8, EVM_LEG, EVM_OWN)
             if multi and lg[i_loc] != kl:
                 _top_now(lbq, laq, lst, top)
                 kl = lg[i_loc]
@@ -208,6 +212,8 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             ns += sample_ns
             now = t_now
         else:
+            if multi:
+                _prefetch_rows(evm, i_ex, 1, 3, 4, 5, 6, 7, EVM_LEG, EVM_LEG)
             if multi and lg[i_ex] != kv:
                 lm[kv, LM_HI] = hi
                 kv = lg[i_ex]
@@ -252,7 +258,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     in `run_l2`."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
-    multi = tops.shape[0] > 1
+    multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     # the venues' books are replaced (grown) only between calls
@@ -311,11 +317,15 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if i_loc >= stop:
                 code = W_CHUNK
                 break
+            if multi:
+                _prefetch_rows(evm, i_loc, 0, 3, 4, 5, 6, 8, EVM_LEG, EVM_OWN)
             if multi and lg[i_loc] != kl:
                 _top_now(lbq, laq, lst, top)
                 kl = lg[i_loc]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
+            if multi:
+                _prefetch_ref(lref, evm[EVM_OWN, i_loc])
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
                        wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
@@ -341,10 +351,14 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             ns += sample_ns
             now = t_now
         else:
+            if multi:
+                _prefetch_rows(evm, i_ex, 1, 3, 4, 5, 6, 7, EVM_LEG, EVM_OWN)
             if multi and lg[i_ex] != kv:
                 kv = lg[i_ex]
                 vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
                                                                         vouts, vrefs)
+            if multi:
+                _prefetch_ref(vref, evm[EVM_OWN, i_ex])  # the venue's resync row (the local view's rows too)
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
                 st[S_GLEG] = kv
                 st[S_FLAGS] = 0

@@ -4,7 +4,10 @@ item (`hft.sim.engine_nb`)."""
 
 from __future__ import annotations
 
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -373,6 +376,55 @@ def _venue_l2_leg(k, vbooks, vorders, vfqs, vcons, qms, vparams, vouts):
     b = vbooks[k]
     return (b, b.bid_qty, b.ask_qty, b.bid_blk, b.ask_blk, b.state, vorders[k], vfqs[k], vcons[k], qms[k], vparams[k],
             vouts[k])
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """``_prefetch(arr, i)``: ask the CPU to bring the cache line of element `i` of a C-contiguous array's data (in
+    memory order: ``arr[i]`` of a 1-D array, ``arr[i // cols, i % cols]`` of a 2-D one) into L1 for a read
+    (``llvm.prefetch``: a hint; never faults, also past the end)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(builder.gep(ary.data, [args[1]]), i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+# Several legs: how far ahead (events) the loop prefetches the event matrix's rows (`_prefetch_rows`). Measured
+# (docs/sim.md, "Several legs"): on two interleaved legs the loads of each stream's next event row missed the
+# cache about twice as often as on one leg (the two legs' venues and books evict the hardware prefetcher's lines).
+PREFETCH_AHEAD = 16
+PREFETCH_REF_AHEAD = 4
+
+
+@_inline
+def _prefetch_rows(evm, i, r0, r1, r2, r3, r4, r5, r6, r7) -> None:
+    """Once per cache line of a stream (every 8th event `i`): prefetch rows r0..r7 of the event matrix
+    `PREFETCH_AHEAD` events ahead (several legs; a row given twice costs one hint more)."""
+    if (i & 7) == 0:
+        j = i + PREFETCH_AHEAD
+        if j < evm.shape[1]:
+            _prefetch(evm[r0], j)
+            _prefetch(evm[r1], j)
+            _prefetch(evm[r2], j)
+            _prefetch(evm[r3], j)
+            _prefetch(evm[r4], j)
+            _prefetch(evm[r5], j)
+            _prefetch(evm[r6], j)
+            _prefetch(evm[r7], j)
+
+
+@_inline
+def _prefetch_ref(lref, ri) -> None:
+    """Several legs: prefetch the local view's reference row `PREFETCH_REF_AHEAD` rows after row `ri` (each leg's
+    rows are read in order, the legs' arrays in turns; they missed the cache on two legs)."""
+    if lref.shape[0] > 0:
+        _prefetch(lref, (ri + PREFETCH_REF_AHEAD) * lref.shape[1])
 
 
 @_inline

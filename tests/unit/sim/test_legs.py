@@ -313,6 +313,30 @@ def test_in_kernel_order_path_over_legs_same_as_reference(name, params):
     assert len(a.fills) > 10 and all(len(leg.order_ids) > 0 for leg in a.legs)
 
 
+def test_runs_of_one_and_of_two_legs_in_turns_keep_their_event_matrices():
+    """Single-instrument and two-leg runs in turns (a benchmark's order): each takes its own spare event matrix
+    (`buffers`: "evm" and "evm_legs", no fresh 11-row matrix per run) and replays the same runs as before."""
+    from hft.sim.engine_nb import buffers
+
+    x = l2_stream(7, n_msgs=400)
+    y = _shifted(l2_stream(9, n_msgs=400), 250_000, 5000)
+
+    def single():
+        return NbEngine(x, _venue(), _factory(["S0"]), make_strategy("mm", {"size": 2}), "S0", ECFG).run()
+
+    def two():
+        return _run_legs([x, y], make_strategy("mm", {"size": 2}), NbEngine)[1]
+
+    first = (single(), two())
+    mats = (buffers.SPARE["evm"], buffers.SPARE["evm_legs"])
+    for _ in range(2):
+        again = (single(), two())
+        assert buffers.SPARE["evm"] is mats[0] and buffers.SPARE["evm_legs"] is mats[1]
+        for a, b in zip(first, again, strict=True):
+            _same(a, b)
+    assert len(first[1].fills) > 0 and first[0].run_hash != first[1].run_hash
+
+
 def test_in_kernel_order_path_over_legs_storm_same_as_reference():
     """A daily-loss breach reported by a fill on several legs: the kernel hands the flags to the StormGuard
     (Python), then `hedged_mm`'s hedge rule of that report runs."""
