@@ -185,6 +185,7 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     from hft.live.client import TcpOrderClient
 
     c0 = cpu_s(pid) if pid else 0.0
+    b0 = time.process_time()  # this process: the client's own CPU (it shares the machine with the server)
     half = max(1, window // 2)
     perf = time.perf_counter_ns
     run = f"w{window}-{time.time_ns()}"  # client order ids unique across runs (else: duplicates, 200)
@@ -232,6 +233,8 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     r = {"requests": done, "non201": errors, "req_per_s": round(done / wall), "p50_us": int(lat[k // 2]) // 1000,
          "p99_us": int(lat[int(k * .99)]) // 1000, "p999_us": int(lat[int(k * .999)]) // 1000,
          "duration_us": round(wall * 1e6)}
+    if done:
+        r["client_cpu_us_per_req"] = round((time.process_time() - b0) / done * 1e6, 2)
     if pid and done:
         r["server_cpu_us_per_req"] = round((cpu_s(pid) - c0) / done * 1e6, 1)
         r["server_cpu_share"] = round((cpu_s(pid) - c0) / wall, 2)

@@ -302,8 +302,8 @@ class _Connection(asyncio.Protocol):
             log.exception("request %s %s failed", method, path)
             self._failed(500, "INTERNAL", "the server failed on this request")
             return
-        if len(out) == 3:
-            self._write_answer(*out, keep_alive)
+        if len(out) == 3:  # the next request after a turn of the loop (no recursion through a pipelined run)
+            self.loop.call_soon(self.finished, self._write_answer(*out, keep_alive))
             return
         fut, finish = out
         self.server.waiting.add(fut)
@@ -320,7 +320,7 @@ class _Connection(asyncio.Protocol):
             log.exception("request to %s failed", path)
             self._failed(500, "INTERNAL", "the server failed on this request")
             return
-        self._write_answer(status, body, headers, keep_alive)
+        self.finished(self._write_answer(status, body, headers, keep_alive))
 
     def _failed(self, status: int, error: str, reason: str) -> None:
         """As an ASGI request that raised before answering: the refusal, then the connection closes."""
@@ -328,10 +328,11 @@ class _Connection(asyncio.Protocol):
             self.transport.write(_refusal(status, error, "$request", reason))
             self.finished(False)
 
-    def _write_answer(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> None:
-        """A direct answer in one write, the bytes an ASGI app's ``[*headers, content-length]`` answer has."""
+    def _write_answer(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> bool:
+        """A direct answer in one write, the bytes an ASGI app's ``[*headers, content-length]`` answer has;
+        whether the connection stays open (the caller's `finished`)."""
         if self.closed:
-            return
+            return False
         parts = [_status_line(status)]
         for k, v in headers:
             parts.append(k + b": " + v + b"\r\n")
@@ -342,9 +343,11 @@ class _Connection(asyncio.Protocol):
         parts.append(b"\r\n")
         parts.append(body)
         self.transport.write(b"".join(parts))
-        self.finished(keep_alive)
+        return keep_alive
 
     def finished(self, keep_alive: bool) -> None:
+        if self.closed:
+            return
         self.cycle = None
         if not keep_alive or self.server.should_exit:
             self.close()

@@ -311,3 +311,11 @@ def test_stop_lets_an_in_flight_direct_request_answer():
     r.stop()
     [(status, headers, body)] = read_responses(c, 1)
     assert status == 201 and json.loads(body)["body"] == "last" and headers["connection"] == "close"
+
+
+def test_a_long_pipelined_run_of_direct_answers_given_at_once_is_answered_in_order(dsrv):
+    c = dsrv.connect()
+    # queued behind one waiting for its future, then answered one after another: more than the recursion limit
+    c.sendall(post("/d-slow", b"first") + b"".join(post("/d-now", b"%d" % i) for i in range(3000)))
+    got = read_responses(c, 3001)
+    assert [json.loads(b)["body"] for _, _, b in got] == ["first", *(str(i) for i in range(3000))]
