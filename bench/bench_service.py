@@ -19,6 +19,8 @@ Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--pat
 → ``bench/results/bench_service.json`` (rounds interleave the paths; report medians). Webhooks before/after in
 one run: ``--paths webhooks --webhook-trees <tree A>,<tree B> --out bench/results/bench_service_webhooks.json``
 (each round runs the server from each tree in turn; the nats-server's CPU per webhook is recorded beside).
+Order paths A/B in one run: ``--paths /v3/orders,tcp --trees <tree A>,<tree B>`` (each path's server from each
+tree in turn, every round; the runs carry their ``tree``).
 The 2-vCPU machine is shared (the load average is recorded with every figure); wrk uses one of the two cores.
 """
 
@@ -155,9 +157,12 @@ def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def start_server(home: Path, fsync: str) -> tuple[subprocess.Popen, int, int]:
-    """The server (loopback venue, fill mode) with HTTP and TCP intake: (process, http port, tcp port)."""
+def start_server(home: Path, fsync: str, tree: str = "") -> tuple[subprocess.Popen, int, int]:
+    """The server (loopback venue, fill mode) with HTTP and TCP intake: (process, http port, tcp port); `tree`:
+    a source tree to run it from (PYTHONPATH)."""
     env = {**os.environ, "HFT_HOME": str(home), "HFT_JWT_SECRET": SECRET, "HFT_GATEWAY_FSYNC": fsync}
+    if tree:
+        env["PYTHONPATH"] = tree
     p = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(HERE / "gateway_bench.yaml"), "--port", "0",
                           "--tcp-port", "0", "--loopback", "fill"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, env=env)
@@ -180,6 +185,7 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     from hft.live.client import TcpOrderClient
 
     c0 = cpu_s(pid) if pid else 0.0
+    b0 = time.process_time()  # this process: the client's own CPU (it shares the machine with the server)
     half = max(1, window // 2)
     perf = time.perf_counter_ns
     run = f"w{window}-{time.time_ns()}"  # client order ids unique across runs (else: duplicates, 200)
@@ -227,6 +233,8 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     r = {"requests": done, "non201": errors, "req_per_s": round(done / wall), "p50_us": int(lat[k // 2]) // 1000,
          "p99_us": int(lat[int(k * .99)]) // 1000, "p999_us": int(lat[int(k * .999)]) // 1000,
          "duration_us": round(wall * 1e6)}
+    if done:
+        r["client_cpu_us_per_req"] = round((time.process_time() - b0) / done * 1e6, 2)
     if pid and done:
         r["server_cpu_us_per_req"] = round((cpu_s(pid) - c0) / done * 1e6, 1)
         r["server_cpu_share"] = round((cpu_s(pid) - c0) / wall, 2)
@@ -320,6 +328,8 @@ def main() -> None:
     ap.add_argument("--webhook-trees", default="",
                     help="webhooks: source trees to run the server from, comma-separated, interleaved per round "
                          "(A/B in one run; default: the installed package / PYTHONPATH)")
+    ap.add_argument("--trees", default="", help="order paths (HTTP, TCP): source trees to run the server from, "
+                    "comma-separated, interleaved per round and path (A/B in one run)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "results" / "bench_service.json"))
     args = ap.parse_args()
@@ -344,16 +354,16 @@ def main() -> None:
                 for tree in args.webhook_trees.split(","):
                     run_webhooks([int(c) for c in args.webhook_conns.split(",")], args.seconds, args.per_run,
                                  _round, res, tree)
-            for path, durable, fsync in paths:
+            for (path, durable, fsync), tree in ((x, t) for x in paths for t in args.trees.split(",")):
                 home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
-                p, port, tcp_port = start_server(home, fsync)
+                p, port, tcp_port = start_server(home, fsync, tree)
                 try:
                     if path.startswith("tcp"):
                         run_tcp(tcp_port, token, 64, 1.0, durable=durable)  # warm-up
                         for w in windows:
                             r = run_tcp(tcp_port, token, w, args.seconds, p.pid, durable=durable)
                             r.update(path=path, fsync=fsync, conns=1, window=w, round=_round,
-                                     load=os.getloadavg()[0])
+                                     load=os.getloadavg()[0], **({"tree": tree} if tree else {}))
                             res["runs"].append(r)
                             print(json.dumps(r), flush=True)
                         continue
@@ -361,7 +371,8 @@ def main() -> None:
                     run_wrk(port, path, script, 4, 2, lua_args)  # warm-up
                     for c in conns:
                         r = run_wrk(port, path, script, c, args.seconds, lua_args, p.pid)
-                        r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0])
+                        r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0],
+                                 **({"tree": tree} if tree else {}))
                         res["runs"].append(r)
                         print(json.dumps(r), flush=True)
                 finally:

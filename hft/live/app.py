@@ -70,18 +70,55 @@ class OrderApp:
         method, path = scope["method"], scope["path"]
         try:
             status, body, headers = await self._route(method, path, scope, receive, t0)
-        except HttpError as e:
-            status, body, headers = e.status, O.encode(e.body), _JSON
-        except AuthError as e:
-            status, body, headers = e.status, O.encode({"error": "UNAUTHORIZED" if e.status == 401 else
-                                                        "FORBIDDEN", "reason": e.reason}), _JSON
-        except O.BadInput as e:
-            self.bad_input[e.field] += 1
-            status, body, headers = e.status, O.encode(e.body()), _JSON
+        except (HttpError, AuthError, O.BadInput) as e:
+            status, body, headers = self._refused(e)
         self.status_counts[status] += 1
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+    def _refused(self, e: HttpError | AuthError | O.BadInput) -> tuple[int, bytes, list]:
+        """The answer of a request refused before (or by) the writer: its status and JSON body."""
+        if isinstance(e, HttpError):
+            return e.status, O.encode(e.body), _JSON
+        if isinstance(e, AuthError):
+            return e.status, O.encode({"error": "UNAUTHORIZED" if e.status == 401 else "FORBIDDEN",
+                                       "reason": e.reason}), _JSON
+        self.bad_input[e.field] += 1
+        return e.status, O.encode(e.body()), _JSON
+
+    # ------------------------------------------------------------------ direct (hft.live.http's front)
+    direct_paths = frozenset(("/v3/orders", "/orders"))
+    """Paths `direct` answers: the HTTP front of `hft.live.http` calls it for them instead of the ASGI round
+    (no scope, task or message dicts per request); any other ASGI server goes through `__call__`, the same."""
+
+    def direct(self, method: str, path: str, headers: list[tuple[bytes, bytes]],
+               body: bytes) -> tuple[int, bytes, list] | tuple[asyncio.Future, Any]:
+        """A complete request to one of `direct_paths` (headers lower-cased, as ASGI gives them): the same
+        checks, statuses and bodies as `__call__`. Returns the answer ``(status, body, headers)`` (no
+        content-length) when it is refused at once, else ``(future, finish)``: the queued intent's future and
+        ``finish(its result)``, which gives the answer."""
+        t0 = self._perf()
+        try:
+            _only(method, "POST")
+            self._check_length(headers)
+            if len(body) > self.max_body:
+                raise O.BadInput("$body", f"expected at most {self.max_body} bytes", 413)
+            fut, coid = self._queue_new(headers, body, t0, path == "/orders")
+        except (HttpError, AuthError, O.BadInput) as e:
+            out = self._refused(e)
+            self.status_counts[out[0]] += 1
+            return out
+        return fut, lambda d: self._finish(d, coid)
+
+    def _finish(self, d: Any, coid: str) -> tuple[int, bytes, list]:
+        """The answer of a decided `direct` request (counted like `__call__` counts)."""
+        try:
+            out = self._decided(d, coid)
+        except HttpError as e:
+            out = self._refused(e)
+        self.status_counts[out[0]] += 1
+        return out
 
     async def _route(self, method: str, path: str, scope: dict, receive: Any, t0: int) -> tuple[int, bytes, list]:
         if path == "/v3/orders" or path == "/orders":
@@ -114,12 +151,15 @@ class OrderApp:
 
     # ------------------------------------------------------------------ helpers
     def _grant(self, scope: dict) -> Grant:
-        return self.verifier.verify(_header(scope, b"authorization"))
+        return self.verifier.verify(_header(scope["headers"], b"authorization"))
 
-    async def _body(self, scope: dict, receive: Any) -> bytes:
-        cl = _header(scope, b"content-length")
+    def _check_length(self, headers: list[tuple[bytes, bytes]]) -> None:
+        cl = _header(headers, b"content-length")
         if cl is not None and cl.isdigit() and int(cl) > self.max_body:
             raise O.BadInput("$body", f"expected at most {self.max_body} bytes, was {cl}", 413)
+
+    async def _body(self, scope: dict, receive: Any) -> bytes:
+        self._check_length(scope["headers"])
         body = b""
         while True:
             m = await receive()
@@ -137,7 +177,8 @@ class OrderApp:
         if refused is not None:
             raise HttpError(refused[0], {"error": refused[1], "reason": refused[2]})
 
-    async def _submit(self, payload: tuple, durable: bool, coid: str, t0: int) -> Any:
+    def _queue(self, payload: tuple, durable: bool, coid: str, t0: int) -> asyncio.Future:
+        """Admit and queue an intent; the future the writer resolves with its decision (None: WAL refused)."""
         self._admit(durable)
         t1 = self._perf()
         fut = asyncio.get_running_loop().create_future()
@@ -146,10 +187,12 @@ class OrderApp:
                                   live.row_of(payload))):
             raise HttpError(503, {"error": "KILLED", "reason": "intake channel full"})
         self.stage["enqueue"].observe(self._perf() - t1)
-        d = await fut
+        return fut
+
+    def _decided(self, d: Any, coid: str) -> tuple[int, bytes, list]:
         if d is None:
             raise HttpError(503, {"error": "WAL_REFUSED", "reason": "the WAL refused the decision's record"})
-        return d
+        return self._answer(d, coid)
 
     def _answer(self, d: Any, coid: str) -> tuple[int, bytes, list]:
         t = self._perf()
@@ -161,17 +204,23 @@ class OrderApp:
     # ------------------------------------------------------------------ routes
     async def _new(self, scope: dict, receive: Any, t0: int, durable: bool) -> tuple[int, bytes, list]:
         body = await self._body(scope, receive)
-        g = self._grant(scope)
+        fut, coid = self._queue_new(scope["headers"], body, t0, durable)
+        return self._decided(await fut, coid)
+
+    def _queue_new(self, headers: list[tuple[bytes, bytes]], body: bytes, t0: int,
+                   durable: bool) -> tuple[asyncio.Future, str]:
+        """Check a new order's request (token, body, names, idempotency key) and queue it: its future and
+        client order id."""
+        g = self.verifier.verify(_header(headers, b"authorization"))
         o = O.decode_new(body)
         if not g.allows(o.account, o.strategy):
             raise AuthError(403, f"token {g.subject!r} may not trade as {o.account}/{o.strategy}")
         self._names(o.account, o.strategy, o.symbol)
-        idem = _header(scope, b"idempotency-key")
+        idem = _header(headers, b"idempotency-key")
         O.check_idempotency_key(idem, durable)
         key = O.intent_key(o.account, idem if idem is not None else o.client_order_id)
         self.stage["parse"].observe(self._perf() - t0)
-        d = await self._submit(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0)
-        return self._answer(d, o.client_order_id)
+        return self._queue(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0), o.client_order_id
 
     async def _cancel(self, scope: dict, receive: Any, oid: int, t0: int) -> tuple[int, bytes, list]:
         body = await self._body(scope, receive)
@@ -180,11 +229,11 @@ class OrderApp:
         v = self.live.orders.get(oid)
         if v is None or not g.allows(v.account, v.strategy):
             raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
-        idem = _header(scope, b"idempotency-key") or f"cancel:{oid}:{c.client_order_id}"
+        idem = _header(scope["headers"], b"idempotency-key") or f"cancel:{oid}:{c.client_order_id}"
         key = O.intent_key(v.account, idem)
-        d = await self._submit(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), True,
-                               c.client_order_id, t0)
-        return self._answer(d, c.client_order_id)
+        fut = self._queue(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), True,
+                          c.client_order_id, t0)
+        return self._decided(await fut, c.client_order_id)
 
     def _get(self, scope: dict, oid: int) -> tuple[int, bytes, list]:
         g = self._grant(scope)
@@ -241,8 +290,8 @@ def _only(method: str, allowed: str) -> None:
         raise HttpError(405, {"error": "METHOD_NOT_ALLOWED", "reason": f"expected {allowed}, was {method}"})
 
 
-def _header(scope: dict, name: bytes) -> str | None:
-    for k, v in scope["headers"]:
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for k, v in headers:
         if k == name:
             return v.decode("latin-1")
     return None

@@ -20,7 +20,10 @@ its request bodies are bounded, so this front keeps only what the service needs:
   still running.
 
 The apps are plain ASGI 3 (``hft.live.app.OrderApp``, the webhook front), so any ASGI server can run them and
-their tests do not depend on this module.
+their tests do not depend on this module. An app may also name paths it answers without the ASGI round
+(``direct_paths`` and ``direct(method, path, headers, body)``: `OrderApp`'s order intake): a request to one of
+them is answered by a callback on its decision's future, with no scope, task or message dicts (in-flight ones
+count for the graceful stop like tasks).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import signal
 import socket
 import time
 from collections import deque
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
@@ -73,6 +77,8 @@ class HttpServer:
         self.force_exit = False
         self.connections: set[_Connection] = set()
         self.tasks: set[asyncio.Task] = set()
+        self.waiting: set[asyncio.Future] = set()  # direct requests' futures not resolved yet
+        self.direct_paths: frozenset[str] = getattr(app, "direct_paths", frozenset())
         self._wake: asyncio.Event | None = None
 
     def request_exit(self) -> None:
@@ -113,10 +119,10 @@ class HttpServer:
 
     async def _finish_in_flight(self) -> None:
         deadline = time.monotonic() + self.grace_s
-        while self.tasks and not self.force_exit and time.monotonic() < deadline:
+        while (self.tasks or self.waiting) and not self.force_exit and time.monotonic() < deadline:
             self._wake.clear()
-            await asyncio.wait(list(self.tasks), timeout=0.05)
-        for t in list(self.tasks):
+            await asyncio.wait([*self.tasks, *self.waiting], timeout=0.05)
+        for t in [*self.tasks, *self.waiting]:
             t.cancel()
 
     def _close_idle(self, now: float) -> None:
@@ -274,6 +280,9 @@ class _Connection(asyncio.Protocol):
         path = raw_path.decode("latin-1")
         if "%" in path:
             path = unquote(path)
+        if path in self.server.direct_paths:
+            self._direct(method, path, headers, body, keep_alive)
+            return
         scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": version,
                  "method": method, "scheme": "http", "path": path, "raw_path": raw_path,
                  "query_string": parsed.query or b"", "root_path": "", "headers": headers,
@@ -283,7 +292,62 @@ class _Connection(asyncio.Protocol):
         self.server.tasks.add(task)
         task.add_done_callback(self.server.tasks.discard)
 
+    def _direct(self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes,
+                keep_alive: bool) -> None:
+        """A request the app answers without the ASGI round (its ``direct``): at once, or once its future is
+        resolved."""
+        try:
+            out = self.app.direct(method, path, headers, body)
+        except Exception:
+            log.exception("request %s %s failed", method, path)
+            self._failed(500, "INTERNAL", "the server failed on this request")
+            return
+        if len(out) == 3:  # the next request after a turn of the loop (no recursion through a pipelined run)
+            self.loop.call_soon(self.finished, self._write_answer(*out, keep_alive))
+            return
+        fut, finish = out
+        self.server.waiting.add(fut)
+        fut.add_done_callback(partial(self._direct_done, path, finish, keep_alive))
+
+    def _direct_done(self, path: str, finish: Any, keep_alive: bool, fut: asyncio.Future) -> None:
+        self.server.waiting.discard(fut)
+        if fut.cancelled():  # a second signal during the graceful stop
+            self._failed(503, "SHUTTING_DOWN", "the server is stopping")
+            return
+        try:
+            status, body, headers = finish(fut.result())
+        except Exception:
+            log.exception("request to %s failed", path)
+            self._failed(500, "INTERNAL", "the server failed on this request")
+            return
+        self.finished(self._write_answer(status, body, headers, keep_alive))
+
+    def _failed(self, status: int, error: str, reason: str) -> None:
+        """As an ASGI request that raised before answering: the refusal, then the connection closes."""
+        if not self.closed:
+            self.transport.write(_refusal(status, error, "$request", reason))
+            self.finished(False)
+
+    def _write_answer(self, status: int, body: bytes, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> bool:
+        """A direct answer in one write, the bytes an ASGI app's ``[*headers, content-length]`` answer has;
+        whether the connection stays open (the caller's `finished`)."""
+        if self.closed:
+            return False
+        parts = [_status_line(status)]
+        for k, v in headers:
+            parts.append(k + b": " + v + b"\r\n")
+        parts.append(b"content-length: %d\r\n" % len(body))
+        if not keep_alive or self.server.should_exit:
+            keep_alive = False
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        parts.append(body)
+        self.transport.write(b"".join(parts))
+        return keep_alive
+
     def finished(self, keep_alive: bool) -> None:
+        if self.closed:
+            return
         self.cycle = None
         if not keep_alive or self.server.should_exit:
             self.close()

@@ -207,3 +207,20 @@ def test_recorded_signals_replay_deterministically(env, tmp_path):
     assert a["orders"] == 3 and a["decisions"] == 3 and a["filled_qty"] == 20 and a["position"] == 0
     r = run_hft("replay", "-d", day, "-s", "signal_follow", "--no-store")
     assert r.code == 11 and "strategies.signal_follow.signals" in r.err and "Traceback" not in r.err
+
+
+def test_the_order_api_answers_beside_the_webhooks(env):
+    """The webhook front hands the order intake through (its direct paths, `OrderApp.direct`): orders and bad
+    input are answered as on a server without signals."""
+    srv, _, _ = env
+    order = {"client_order_id": "beside-1", "account": "ACC1", "strategy": "mm1", "symbol": "AAPL", "side": "sell",
+             "price": 1_000_000, "qty": 1}  # far above any resting buy of the module's orders (no self-match)
+    code, d = srv.request("POST", "/v3/orders", order, token=token())
+    assert code == 201 and d["accepted"] and d["client_order_id"] == "beside-1", d
+    code, d = srv.request("POST", "/orders", {**order, "client_order_id": "beside-2"}, token=token(),
+                          headers={"Idempotency-Key": "beside-2"})
+    assert code == 201 and d["accepted"]
+    code, d = srv.request("POST", "/v3/orders", {**order, "qty": 0}, token=token())
+    assert code == 400 and d["field"] == "qty"
+    code, v = srv.request("GET", "/orders/client/beside-1", token=token())
+    assert code == 200 and v["client_order_id"] == "beside-1"

@@ -79,7 +79,8 @@ class SignalService:
         return out
 
     def front(self, orders: Any) -> Any:
-        """The ASGI app the listener serves: ``/webhooks/{source}`` here, everything else to `orders`."""
+        """The ASGI app the listener serves: ``/webhooks/{source}`` here, everything else to `orders` (whose
+        direct paths, `OrderApp.direct_paths`, it keeps)."""
         hooks = self.webhooks
 
         async def app(scope: dict, receive: Any, send: Any) -> None:
@@ -88,6 +89,10 @@ class SignalService:
                 return
             await orders(scope, receive, send)
 
+        paths = getattr(orders, "direct_paths", None)
+        if paths:  # the order intake's paths stay direct on hft.live.http's front (no webhook path among them)
+            app.direct_paths = paths  # type: ignore[attr-defined]
+            app.direct = orders.direct  # type: ignore[attr-defined]
         return app
 
     async def close(self) -> None:

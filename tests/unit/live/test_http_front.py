@@ -245,3 +245,77 @@ def test_a_client_that_stops_half_way_through_a_request_is_closed():
         assert time.monotonic() - t < 3
     finally:
         r.stop()
+
+
+class DirectApp:
+    """`echo_app` plus paths answered without the ASGI round (`direct`): ``/d-now`` at once, ``/d`` and
+    ``/d-slow`` once a future is resolved (soon, after 0.2 s), ``/d-fail`` by a `finish` that raises."""
+
+    direct_paths = frozenset(("/d-now", "/d", "/d-slow", "/d-fail"))
+
+    async def __call__(self, scope, receive, send):
+        await echo_app(scope, receive, send)
+
+    def direct(self, method, path, headers, body):
+        answer = json.dumps({"method": method, "path": path, "body": body.decode("latin-1"), "direct": True}).encode()
+        if path == "/d-now":
+            return 201, answer, [(b"content-type", b"application/json")]
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        if path == "/d-slow":
+            loop.call_later(0.2, fut.set_result, answer)
+        else:
+            loop.call_soon(fut.set_result, answer)
+
+        def finish(d):
+            if path == "/d-fail":
+                raise RuntimeError("boom")
+            return 201, d, [(b"content-type", b"application/json")]
+
+        return fut, finish
+
+
+@pytest.fixture
+def dsrv():
+    r = Running(DirectApp())
+    yield r
+    r.stop()
+
+
+def test_direct_answers_keep_request_order_with_asgi_ones_and_the_same_head(dsrv):
+    c = dsrv.connect()
+    c.sendall(post("/d-slow", b"1") + post("/fast", b"2") + post("/d", b"3") + post("/d-now", b"4") + post("/x", b"5"))
+    got = read_responses(c, 5)
+    assert [json.loads(b)["body"] for _, _, b in got] == ["1", "2", "3", "4", "5"]
+    assert [json.loads(b).get("direct", False) for _, _, b in got] == [True, False, True, True, False]
+    for status, headers, body in got:  # the same head as an ASGI answer: type, length, kept alive
+        assert status == 201 and headers == {"content-type": "application/json", "content-length": str(len(body))}
+
+
+def test_a_failing_direct_answer_is_a_500_and_the_connection_closes(dsrv):
+    c = dsrv.connect()
+    c.sendall(post("/d-fail"))
+    [(status, headers, body)] = read_responses(c, 1)
+    assert status == 500 and json.loads(body)["error"] == "INTERNAL" and headers["connection"] == "close"
+    assert c.recv(10) == b""
+    c2 = dsrv.connect()
+    c2.sendall(post("/d", b"fine"))
+    assert json.loads(read_responses(c2, 1)[0][2])["body"] == "fine"
+
+
+def test_stop_lets_an_in_flight_direct_request_answer():
+    r = Running(DirectApp())
+    c = r.connect()
+    c.sendall(post("/d-slow", b"last"))
+    time.sleep(0.05)  # its future is pending
+    r.stop()
+    [(status, headers, body)] = read_responses(c, 1)
+    assert status == 201 and json.loads(body)["body"] == "last" and headers["connection"] == "close"
+
+
+def test_a_long_pipelined_run_of_direct_answers_given_at_once_is_answered_in_order(dsrv):
+    c = dsrv.connect()
+    # queued behind one waiting for its future, then answered one after another: more than the recursion limit
+    c.sendall(post("/d-slow", b"first") + b"".join(post("/d-now", b"%d" % i) for i in range(3000)))
+    got = read_responses(c, 3001)
+    assert [json.loads(b)["body"] for _, _, b in got] == ["first", *(str(i) for i in range(3000))]
