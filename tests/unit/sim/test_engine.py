@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -127,7 +128,8 @@ def test_run_hash_is_stable_across_processes(day):
             "from hft.data.sources import FILES; "
             "print(run_replay([Path(sys.argv[1])], 'imbalance_taker', ReplayConfig(jitter_ns=200000), source=FILES)['run_hash'])")
     hashes = {subprocess.run([sys.executable, "-c", code, str(day)], capture_output=True, text=True, check=True,
-                             env={"PYTHONHASHSEED": str(h), "PATH": ""}).stdout.strip() for h in (0, 1)}
+                             env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout.strip() for h in (0, 1)}
+    # os.environ carries NUMBA_CACHE_DIR: without it the children compile the loop kernels cold (~140 s in CI)
     assert len(hashes) == 1
 
 
