@@ -61,6 +61,7 @@ from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_ru
 from hft.core.orders import INTENT_NEW
 from hft.data.sources import FILES
 
+COMPARISONS = ("binance", "synthetic", "lobster_l3", "days", "instruments")  # what `--only` picks
 PEER_MM_MAX_POSITION = 10  # lots, as our mm's max_position
 
 
@@ -388,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
     ap.add_argument("--days", type=int, default=3, help="generated days of the many-days comparison")
     ap.add_argument("--day-messages", type=int, default=100_000, help="messages per generated day")
-    ap.add_argument("--only", choices=["binance", "synthetic", "lobster_l3", "days", "instruments"], action="append",
+    ap.add_argument("--only", choices=list(COMPARISONS), action="append",
                     help="run only these comparisons (repeatable; default: all)")
     args = ap.parse_args(argv)
     data = shared_data()
@@ -444,10 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         prev_file = Path(__file__).resolve().parent / "results" / "bench_sim.json"
         if prev_file.is_file():
             prev = json.loads(prev_file.read_text())
-            for key in ("binance", "synthetic", "lobster_l3", "startup", "days", "instruments"):
-                if key not in result and key in prev:
-                    # a section carried over twice keeps the machine of the run that measured it
-                    result[key] = {"measured_in_an_earlier_run": prev.get("machine", {}), **prev[key]}
+            for key in prev:  # the comparisons, and the sections a session recorded beside them (kept as they are)
+                if key in result or not isinstance(prev[key], dict):
+                    continue
+                # a comparison carried over twice keeps the machine of the run that measured it
+                result[key] = ({"measured_in_an_earlier_run": prev.get("machine", {}), **prev[key]}
+                               if key in COMPARISONS or key == "startup" else prev[key])
     print(write_result("bench_sim", result))
     return 0
 
