@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hft.recorder.wal_first import WALConfig, open_writer
+from hft.store.store import embedded_lock
 
 HFT = Path(sys.executable).with_name("hft")  # the real console script
 
@@ -86,11 +87,24 @@ def test_store_status(loaded_home):
     assert p.returncode == 0 and "schema version" in p.stdout
 
 
+def _has_open(pid: int, suffix: str) -> bool:
+    """True when process `pid` has a file whose path ends with `suffix` open (Linux /proc)."""
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            if os.readlink(fd).endswith(suffix):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def test_a_reader_says_who_holds_the_store_or_waits(loaded_home):
+    # The holder keeps the store until told on stdin (no sleep to outlast: under load a CLI start takes seconds).
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from hft.store.store import open_store; s = open_store(); "
-         "print('ready', flush=True); time.sleep(float(sys.argv[1])); s.close()", "3"],
-        env={**os.environ, "HFT_HOME": str(loaded_home)}, stdout=subprocess.PIPE, text=True)
+        [sys.executable, "-c", "import sys; from hft.store.store import open_store; s = open_store(); "
+         "print('ready', flush=True); sys.stdin.readline(); s.close()"],
+        env={**os.environ, "HFT_HOME": str(loaded_home)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    waiter = None
     try:
         assert holder.stdout.readline().strip() == "ready"
         p = hft(loaded_home, "audit", "query", "SELECT 1", "--wait", "0")
@@ -98,14 +112,26 @@ def test_a_reader_says_who_holds_the_store_or_waits(loaded_home):
         assert f"held by pid {holder.pid} on host" in p.stderr
         s = json.loads(hft(loaded_home, "store", "status", "--json").stdout)
         assert f"pid {holder.pid}" in s["holder"]
-        t0 = time.monotonic()
-        p = hft(loaded_home, "audit", "query", "SELECT 1 AS one", "--json", "--wait", "30")
-        assert p.returncode == 0, p.stderr
-        assert json.loads(p.stdout)["rows"] == [{"one": 1}]
-        assert time.monotonic() - t0 < 30
+        env = {**os.environ, "HFT_HOME": str(loaded_home)}
+        env.pop("HFT_CLICKHOUSE_URL", None)
+        waiter = subprocess.Popen([str(HFT), "audit", "query", "SELECT 1 AS one", "--json", "--wait", "120"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=loaded_home)
+        # release only once the waiter is in its lock loop (it keeps the lock file open while it polls)
+        lock = str(embedded_lock(loaded_home).path)
+        deadline = time.monotonic() + 120
+        while not _has_open(waiter.pid, lock) and waiter.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiter.poll() is None, waiter.communicate()
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        out, err = waiter.communicate(timeout=120)
+        assert waiter.returncode == 0, err
+        assert json.loads(out)["rows"] == [{"one": 1}]
     finally:
-        holder.kill()
-        holder.wait()
+        for proc in (holder, waiter):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def test_help_does_not_import_heavy_modules():
