@@ -119,9 +119,10 @@ class LoopbackVenue:
         self._new_ids: set[int] = set()  # new orders received
         self._received: set[tuple[int, int]] = set()  # other commands received: (action, order id)
         self._log: list[np.ndarray] = []  # every report sent, EXEC_REPORT_DTYPE chunks in order
-        self._orders: dict[int, tuple] = {}  # see _A .. _OPEN (read through `_book`)
-        self._filled: list[tuple] = []  # new orders `send_array` filled at once: (COMMAND_DTYPE, names), not yet in
-        # `_orders` (put there when it is read: no Python object per order on the hot path)
+        self._orders: dict[int, tuple] = {}  # see _A .. _OPEN; `positions` reads it through `_book`
+        self._filled: list[tuple] = []  # new orders `send_array` filled at once: (COMMAND_DTYPE, names), not in
+        # `_orders` until `positions` needs them (no Python object per order on the hot path; `_act` needs no
+        # entry for them: a cancel of an order that is not open is rejected either way, a repeated id is a dup)
         self._json: dict[str, bytes] = {}  # names as JSON strings
         self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
         self._names_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -165,7 +166,6 @@ class LoopbackVenue:
         """Act on one command; its journal lines go out in one ``write(2)`` (all or nothing on a crash)."""
         self._lines: list[bytes] = []
         self._due: list[tuple] = []  # EXEC_REPORT_DTYPE rows
-        self._book()
         self._act(cmd)
         self._flush()
         if self.loop is not None and self.on_report is not None:
@@ -185,7 +185,6 @@ class LoopbackVenue:
                 and len(set(ids)) == n):
             self._lines = []
             self._due = []
-            self._book()
             for c in records.commands_from_array(cmds, accounts, strategies, symbols):  # type: ignore[arg-type]
                 self._act(c)
             self._flush()
