@@ -12,8 +12,10 @@ answered order (from /proc) is recorded too: on a shared machine it says what on
 venue in ``fill`` mode (every order is acknowledged and filled: two reports per order, journaled).
 
 The TCP intake (``hft.live.tcp``) is driven by the package's client (``hft.live.client``) from this process: one
-connection, a window of 64 .. 1024 intents in flight, refilled by halves (one write per half window); its
-latency is from the write of an intent's frame to the read of its answer.
+connection, a window of 64 .. 1024 intents in flight, refilled by halves (one write per half window, its frames
+built column-wise by `new_frames`); its latency is from the write of an intent's frame to the read of its
+answer. ``tcp-echo`` drives a bare server that only scans the frames and answers them (`echo_server`): the
+ceiling of the transport, the event loop and this client on the machine.
 
 Run: ``.venv/bin/python bench/bench_service.py [--seconds 8] [--rounds 2] [--paths /v3/orders,/orders,tcp,webhooks]``
 → ``bench/results/bench_service.json`` (rounds interleave the paths; report medians). Webhooks before/after in
@@ -32,6 +34,7 @@ import os
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -174,12 +177,52 @@ def start_server(home: Path, fsync: str, tree: str = "") -> tuple[subprocess.Pop
     return p, int(m.group(1)), int(m.group(2))
 
 
+_DIGITS = 12  # the numbered client order ids of `new_frames`
+
+
+def new_frames(prefix: str, first: int, k: int, corr: int, durable: bool) -> bytes:
+    """`k` NEW frames (docs/live.md, `hft.live.frames`) built column-wise with numpy, the load generator's
+    frames: client order ids ``prefix`` + the 12-digit number ``first + i`` (also the idempotency key when
+    `durable`), ACC1 / mm1 / AAPL, buys at 9990 and sells at 10010 alternating, qty 1, corr ``corr + i``. The
+    bytes `TcpOrderClient.send_new_many` packs frame by frame, at a fraction of its CPU (the client shares the
+    machine with the server)."""
+    import numpy as np
+
+    from hft.live import frames as F
+
+    coid = len(prefix) + _DIGITS
+    names = F.pack_strings("ACC1", "mm1", "AAPL")
+    key = coid if durable else 0
+    dt = np.dtype([("len", "<u4"), ("type", "u1"), ("corr", "<u8"), ("flags", "u1"), ("side", "i1"),
+                   ("otype", "u1"), ("tif", "u1"), ("price", "<i8"), ("qty", "<i8"), ("clen", "u1"),
+                   ("coid", "u1", coid), ("names", "u1", len(names)), ("klen", "u1"), ("key", "u1", key)])
+    fr = np.zeros(k, dt)
+    fr["len"] = dt.itemsize - 4
+    fr["type"] = F.NEW
+    fr["corr"] = np.arange(corr, corr + k, dtype=np.uint64)
+    fr["flags"] = F.FLAG_DURABLE if durable else 0
+    num = np.arange(first, first + k, dtype=np.int64)
+    side = np.where(num % 2 == 1, 1, -1)
+    fr["side"] = side
+    fr["otype"], fr["tif"], fr["qty"] = 1, 1, 1  # limit, gtc
+    fr["price"] = np.where(side == 1, 9990, 10010)
+    fr["clen"] = coid
+    ids = fr["coid"]
+    ids[:, :len(prefix)] = np.frombuffer(prefix.encode(), np.uint8)
+    ids[:, len(prefix):] = num[:, None] // 10 ** np.arange(_DIGITS - 1, -1, -1, dtype=np.int64) % 10 + 48
+    fr["names"] = np.frombuffer(names, np.uint8)
+    fr["klen"] = key
+    if key:
+        fr["key"] = ids
+    return fr.tobytes()
+
+
 def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None = None,
             durable: bool = False) -> dict:
     """The TCP intake with `window` intents in flight (refilled by halves: one write per half window). Frames
-    are packed and answers read column-wise (`send_new_many`, `recv_decisions`) so that the client, on the
-    other core, is not what is measured; an answer's latency is from the write of its half window to the
-    read that completed it."""
+    are built column-wise (`new_frames`) and answers read column-wise (`recv_decisions`) so that the client,
+    on the other core, is not what is measured; an answer's latency is from the write of its half window to
+    the read that completed it. Also the load of the echo ceiling (`echo_server`)."""
     import numpy as np
 
     from hft.live.client import TcpOrderClient
@@ -188,10 +231,7 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     b0 = time.process_time()  # this process: the client's own CPU (it shares the machine with the server)
     half = max(1, window // 2)
     perf = time.perf_counter_ns
-    run = f"w{window}-{time.time_ns()}"  # client order ids unique across runs (else: duplicates, 200)
-    sides = [1, -1] * half  # buys at 9990 and sells at 10010 alternating (flat position)
-    qtys = [1] * window
-    prices = [9990 if s == 1 else 10010 for s in sides]
+    run = f"w{window}-{time.time_ns()}-"  # client order ids unique across runs (else: duplicates, 200)
     cap = 1 << 16
     sent_at = np.zeros(cap, np.int64)  # by corr % cap (far more than the window)
     lat_parts: list[np.ndarray] = []
@@ -199,12 +239,12 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     with TcpOrderClient("127.0.0.1", port, token) as c:
         def refill(k: int) -> None:
             nonlocal n
-            coids = [f"{run}-{i}" for i in range(n + 1, n + k + 1)]
+            first = c.corr + 1
+            c.send_raw(new_frames(run, n + 1, k, first, durable))
+            c.corr += k
             n += k
-            corrs = c.send_new_many(coids, "ACC1", "mm1", "AAPL", sides[:k], qtys[:k], prices[:k], durable=durable,
-                                    idempotency_keys=coids if durable else None)
             c.flush()
-            sent_at[np.arange(corrs.start, corrs.stop) % cap] = perf()
+            sent_at[np.arange(first, first + k) % cap] = perf()
         t0 = time.perf_counter()
         refill(window)
         since = 0
@@ -239,6 +279,77 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
         r["server_cpu_us_per_req"] = round((cpu_s(pid) - c0) / done * 1e6, 1)
         r["server_cpu_share"] = round((cpu_s(pid) - c0) / wall, 2)
     return r
+
+
+def echo_server() -> None:
+    """The ceiling of the TCP intake on this machine: a bare server on the same event loop (uvloop) that reads
+    the same frames, finds them with the intake's scanner (`tcp_scan.scan_new_frames`) and answers each with a
+    DECISION frame (201, built column-wise, one write per read) — no gateway, WAL or venue. Prints
+    ``echo PORT`` and serves until killed (`start_echo`)."""
+    import asyncio
+
+    import numpy as np
+    import uvloop
+
+    from hft.live import frames as F
+    from hft.live import tcp_scan as S
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.t = transport
+            self.buf = bytearray()
+            self.hello = False
+            self.table = np.empty((4096, S.N_COLS), np.int64)
+            self.n = 0
+
+        def data_received(self, data: bytes) -> None:
+            self.buf += data
+            if not self.hello:
+                (length,) = struct.unpack_from("<I", self.buf)
+                if len(self.buf) < 4 + length:
+                    return
+                del self.buf[:4 + length]
+                self.hello = True
+                self.t.write(F.frame(F.READY, b'{"subject":"echo","accounts":["ACC1"],"strategies":["mm1"]}'))
+            raw = bytes(self.buf)
+            pos, out = 0, []
+            while True:
+                k, end = S.scan_new_frames(np.frombuffer(raw, np.uint8), pos, self.table)
+                if not k:
+                    break
+                fr = np.zeros(k, F.DECISION_FRAME)
+                fr["len"] = F.DECISION_FRAME.itemsize - 4
+                fr["type"] = F.DECISION
+                a = fr["a"]
+                a["corr"] = self.table[:k, S.CORR].view(np.uint64)
+                a["status"], a["accepted"], a["kind"] = 201, 1, 1
+                a["order_id"] = a["seq"] = np.arange(self.n + 1, self.n + k + 1)
+                a["ts"] = time.time_ns()
+                self.n += k
+                out.append(fr.tobytes())
+                pos = end
+            del self.buf[:pos]
+            if out:
+                self.t.write(b"".join(out))
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
+        print(f"echo {server.sockets[0].getsockname()[1]}", flush=True)
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+def start_echo(tree: str = "") -> tuple[subprocess.Popen, int]:
+    """`echo_server` in a process of its own: (process, port)."""
+    env = {**os.environ, **({"PYTHONPATH": tree} if tree else {})}
+    p = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--echo-server"], stdout=subprocess.PIPE,
+                         env=env)
+    line = p.stdout.readline().decode()
+    if not line.startswith("echo "):
+        p.kill()
+        raise RuntimeError(f"echo server did not start: {line!r}")
+    return p, int(line.split()[1])
 
 
 def cpu_s(pid: int) -> float:
@@ -322,7 +433,8 @@ def main() -> None:
     ap.add_argument("--conns", default="1,4,16,64")
     ap.add_argument("--windows", default="64,256,1024", help="TCP: intents in flight")
     ap.add_argument("--paths", default="/v3/orders,/orders,tcp,webhooks",
-                    help="of /v3/orders,/orders,tcp,tcp-durable,webhooks (/orders runs fsync interval and batch)")
+                    help="of /v3/orders,/orders,tcp,tcp-durable,tcp-echo,webhooks (/orders runs fsync interval and "
+                         "batch; tcp-echo: the TCP ceiling, `echo_server`)")
     ap.add_argument("--webhook-conns", default="16,32,64", help="webhooks: connections")
     ap.add_argument("--per-run", type=int, default=120_000, help="webhooks: pre-signed requests per run")
     ap.add_argument("--webhook-trees", default="",
@@ -332,7 +444,11 @@ def main() -> None:
                     "comma-separated, interleaved per round and path (A/B in one run)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out", default=str(HERE / "results" / "bench_service.json"))
+    ap.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)  # `start_echo`'s child
     args = ap.parse_args()
+    if args.echo_server:
+        echo_server()
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install -y wrk")
     sys.path.insert(0, str(ROOT))
@@ -347,7 +463,8 @@ def main() -> None:
         script = f.name
     paths = [(p_, d, f) for p_, d, f in (("/v3/orders", False, "interval"), ("/orders", True, "interval"),
                                           ("/orders", True, "batch"), ("tcp", False, "interval"),
-                                          ("tcp-durable", True, "interval")) if p_ in args.paths.split(",")]
+                                          ("tcp-durable", True, "interval"), ("tcp-echo", False, ""))
+             if p_ in args.paths.split(",")]
     try:
         for _round in range(args.rounds):  # rounds interleave the paths (a shared machine's load drifts)
             if "webhooks" in args.paths.split(","):
@@ -355,8 +472,13 @@ def main() -> None:
                     run_webhooks([int(c) for c in args.webhook_conns.split(",")], args.seconds, args.per_run,
                                  _round, res, tree)
             for (path, durable, fsync), tree in ((x, t) for x in paths for t in args.trees.split(",")):
+                if path == "tcp-echo" and tree != args.trees.split(",")[0]:
+                    continue  # the ceiling runs no gateway: once a round
                 home = Path(tempfile.mkdtemp(prefix="hft-bench-service-"))
-                p, port, tcp_port = start_server(home, fsync, tree)
+                if path == "tcp-echo":
+                    p, tcp_port = start_echo(tree)
+                else:
+                    p, port, tcp_port = start_server(home, fsync, tree)
                 try:
                     if path.startswith("tcp"):
                         run_tcp(tcp_port, token, 64, 1.0, durable=durable)  # warm-up

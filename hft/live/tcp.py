@@ -67,8 +67,10 @@ from hft.live.frames import (
 from hft.live.tcp_scan import scan_new_frames
 
 _SIDE = {1: "buy", -1: "sell"}
-_OTYPES = np.array(sorted(ORDER_TYPE_NAMES))
-_TIFS = np.array(sorted(TIF_NAMES))
+_OTYPE_OK = np.zeros(256, np.bool_)  # by the frame's u8: a known order type / time in force
+_OTYPE_OK[sorted(ORDER_TYPE_NAMES)] = True
+_TIF_OK = np.zeros(256, np.bool_)
+_TIF_OK[sorted(TIF_NAMES)] = True
 _U64 = (1 << 64) - 1
 _SCAN_ROWS = 4096  # NEW frames taken column-wise per scan (a longer run: scanned again)
 
@@ -258,7 +260,7 @@ class IntakeProtocol(asyncio.Protocol):
         side, otype, tif, price, qty = c[:, S.SIDE], c[:, S.OTYPE], c[:, S.TIF], c[:, S.PRICE], c[:, S.QTY]
         coid_len, idem_len = c[:, S.COID + 1], c[:, S.IDEM + 1]
         durable = (c[:, S.FLAGS] & FLAG_DURABLE) != 0
-        ok &= ((side == 1) | (side == -1)) & np.isin(otype, _OTYPES) & np.isin(tif, _TIFS) & (qty > 0)
+        ok &= ((side == 1) | (side == -1)) & _OTYPE_OK[otype] & _TIF_OK[tif] & (qty > 0)
         ok &= np.where(otype == ORDER_MARKET, price >= 0, price > 0) & (coid_len >= 1) & (coid_len <= 64)
         ok &= (idem_len <= 128) & ((idem_len > 0) | ~durable)
         i = 0
@@ -316,7 +318,10 @@ class IntakeProtocol(asyncio.Protocol):
         or its client order id when it has none: hashed by the scan, `tcp_scan.KEY`); None when a string is
         not UTF-8."""
         try:
-            coids = [raw[o:o + m].decode() for o, m in c[:, S.COID:S.COID + 2].tolist()]
+            text = raw.decode("latin-1")  # one char per byte: a str slice per row, exact when they are ASCII
+            coids = [text[o:o + m] for o, m in c[:, S.COID:S.COID + 2].tolist()]
+            if not "".join(coids).isascii():  # else UTF-8, row by row
+                coids = [raw[o:o + m].decode() for o, m in c[:, S.COID:S.COID + 2].tolist()]
             for o, m in c[c[:, S.KEY_ASCII] == 0][:, S.IDEM:S.IDEM + 2].tolist():
                 raw[o:o + m].decode()
         except UnicodeDecodeError:

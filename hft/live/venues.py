@@ -119,7 +119,10 @@ class LoopbackVenue:
         self._new_ids: set[int] = set()  # new orders received
         self._received: set[tuple[int, int]] = set()  # other commands received: (action, order id)
         self._log: list[np.ndarray] = []  # every report sent, EXEC_REPORT_DTYPE chunks in order
-        self._orders: dict[int, tuple] = {}  # see _A .. _OPEN
+        self._orders: dict[int, tuple] = {}  # see _A .. _OPEN; `positions` reads it through `_book`
+        self._filled: list[tuple] = []  # new orders `send_array` filled at once: (COMMAND_DTYPE, names), not in
+        # `_orders` until `positions` needs them (no Python object per order on the hot path; `_act` needs no
+        # entry for them: a cancel of an order that is not open is rejected either way, a repeated id is a dup)
         self._json: dict[str, bytes] = {}  # names as JSON strings
         self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
         self._names_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -189,10 +192,7 @@ class LoopbackVenue:
         self.sent += n
         self._new_ids.update(ids)
         os.write(self._fd, self._filled_lines(cmds, accounts, strategies, symbols))
-        sides, prices, qtys = cmds["side"].tolist(), cmds["price"].tolist(), cmds["qty"].tolist()
-        orders = zip([accounts[i] for i in cmds["account"].tolist()], [strategies[i] for i in cmds["strategy"].tolist()],
-                     [symbols[i] for i in cmds["symbol"].tolist()], sides, prices, qtys, [False] * n, strict=True)
-        self._orders.update(zip(ids, orders, strict=True))
+        self._filled.append((cmds.copy(), tuple(accounts), tuple(strategies), tuple(symbols)))
         reps = np.zeros(2 * n, EXEC_REPORT_DTYPE)
         ack, filled = reps[0::2], reps[1::2]
         ack["order_id"] = filled["order_id"] = cmds["order_id"]
@@ -228,6 +228,17 @@ class LoopbackVenue:
         ints[1], ints[2], ints[3], ints[4] = cmds["order_id"], cmds["side"], cmds["price"], cmds["qty"]
         cap = n * (len(_LITS) + 12 * 21 + 3 * int(tlen.max()))
         return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap).tobytes()
+
+    def _book(self) -> dict[int, tuple]:
+        """`_orders` with the orders `send_array` filled at once put in (not open: a cancel is rejected)."""
+        for cmds, accounts, strategies, symbols in self._filled:
+            orders = zip([accounts[i] for i in cmds["account"].tolist()],
+                         [strategies[i] for i in cmds["strategy"].tolist()],
+                         [symbols[i] for i in cmds["symbol"].tolist()], cmds["side"].tolist(),
+                         cmds["price"].tolist(), cmds["qty"].tolist(), [False] * len(cmds), strict=True)
+            self._orders.update(zip(cmds["order_id"].tolist(), orders, strict=True))
+        self._filled.clear()
+        return self._orders
 
     def _delivered(self, reps: np.ndarray | None) -> np.ndarray:
         if self.loop is None or reps is None:
@@ -298,6 +309,7 @@ class LoopbackVenue:
         out: dict[tuple[str, str, str], int] = {}
         reps = self._all_reports()
         fills = reps[reps["kind"] == REPORT_FILL]
+        self._book()
         for oid, qty in zip(fills["order_id"].tolist(), fills["qty"].tolist(), strict=True):
             o = self._orders.get(oid)
             if o is None:

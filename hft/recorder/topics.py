@@ -265,7 +265,8 @@ class Topic:
             plan = plans[key] = _plan_of(self, arr.dtype, const, strings)
         names, template, columns, checked, cuts = plan
         out = np.empty(n, dtype=template.dtype)
-        out[:] = template[0]  # every constant column at once
+        # every constant column at once, as bytes (a structured scalar broadcast goes field by field)
+        out.view(np.uint8).reshape(n, template.dtype.itemsize)[:] = template.view(np.uint8)
         out["rid_lo"] = record_ids_lo
         out["rid_hi"] = record_id_hi
         for name, info in checked:  # narrowing casts: the values must fit

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hft.core.orders import CMD_NEW, COMMAND_DTYPE, REPORT_ACK, REPORT_FILL, TIF_GTC
+from hft.core.orders import CMD_CANCEL, CMD_NEW, COMMAND_DTYPE, REPORT_ACK, REPORT_FILL, TIF_GTC
 from hft.gateway import records
 from hft.live.venues import LoopbackVenue
 
@@ -45,3 +45,27 @@ def test_an_array_is_journaled_as_its_orders_one_by_one(tmp_path: Path) -> None:
     assert again.reports() == one.reports()
     kinds = [r.kind for r in again.reports()[1]]
     assert kinds == [REPORT_ACK, REPORT_FILL]
+
+
+def test_orders_filled_from_an_array_count_like_ones_sent_one_by_one(tmp_path: Path) -> None:
+    """Orders `send_array` fills at once (kept as arrays, not per-order entries) give the same positions, the same
+    rejected cancel and the same refused repeat as orders sent command by command, before and after a restart."""
+    cmds = _commands(200, 1)
+    one = LoopbackVenue(tmp_path / "one.jsonl")
+    for cmd in records.commands_from_array(cmds, *NAMES):
+        one.send(cmd)
+    many = LoopbackVenue(tmp_path / "many.jsonl")
+    many.send_array(cmds[:120], *NAMES)
+    many.send_array(cmds[120:], *NAMES)
+    later = _commands(5, 1000)
+    # a cancel of an order filled at once (rejected), a repeated id (refused as dup), on both
+    cancel = records.commands_from_array(cmds[6:7], *NAMES)[0]._replace(action=CMD_CANCEL)
+    again = records.commands_from_array(cmds[:1], *NAMES)[0]
+    for v in (one, many):
+        v.send_array(later, *NAMES)
+        v.send(cancel)
+        v.send(again)
+    assert many.positions() == one.positions() and many.positions()
+    assert many.duplicates == one.duplicates == 1
+    assert (tmp_path / "many.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert LoopbackVenue(tmp_path / "many.jsonl").positions() == one.positions()
