@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,10 @@ class GatewayService(OneIntentPaths):
         sc = config.storm
         latching = frozenset({"kill"} | (set() if sc.loss_auto_recover else {"daily_loss"}))
         self.storm = StormGuard(sc.cooldown_ns, latching)
-        self.policy = GatewayPolicy(self.storm, on_transition=self._on_transition)
+        # the policy calls back through a weak reference: a bound method would make every service a reference
+        # cycle with its policy, its arena (MBs) freed only by a later gc pass instead of when it is dropped
+        back = weakref.WeakMethod(self._on_transition)
+        self.policy = GatewayPolicy(self.storm, on_transition=lambda tr: back()(tr))  # type: ignore[misc]
         self.transitions: list[PolicyTransition] = []
         self.metrics = GatewayMetrics()
         self.channel: LocalIntentChannel | None = None

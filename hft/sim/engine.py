@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import heapq
 import time
+import weakref
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,6 +196,26 @@ def _leg0(name: str) -> property:
     return property(get, put, doc=f"Leg 0's ``{name}``.")
 
 
+class _EngineRef:
+    """The gateway's dispatcher and decision sink for one engine, holding it weakly. The engine owns its gateway
+    and its strategy context; strong references back from them made every engine a reference cycle, freed only by
+    a later gc pass, its arrays (~15 MB for a LOBSTER day: the gateway arena, the decision rows, books) held
+    meanwhile, so that the next run's allocations took fresh pages (page faults) instead of the freed memory."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)
+
+    def put_nowait(self, cmd: Any) -> None:
+        """`Engine.put_nowait` (the gateway's step 7)."""
+        self._engine().put_nowait(cmd)  # type: ignore[union-attr]
+
+    def sink(self, record: Any) -> None:
+        """`Engine._sink` (the gateway's decision and transition records)."""
+        self._engine()._sink(record)  # type: ignore[union-attr]
+
+
 class Engine:
     """One replay. Build it, then call `run()` once.
 
@@ -250,7 +271,10 @@ class Engine:
         self._extra_sink = sink
         self.decisions: list[Any] = []
         self.transitions: list[Any] = []
-        self.gw = gateway_factory(self.clock, self, self._sink)
+        # the gateway's way back to this engine (dispatcher, decision sink) and the strategy's context hold it
+        # weakly (`_EngineRef`), so that a finished engine is freed when its last user drops it
+        self._back = _EngineRef(self)
+        self.gw = gateway_factory(self.clock, self._back, self._back.sink)
         for leg, li in zip(self.legs, legs, strict=True):
             for side, price, qty in li.seed_levels:
                 self._local(leg, EV_ADD if leg.is_l3 else EV_LEVEL_SET, side, price, qty)
@@ -270,7 +294,7 @@ class Engine:
         self._ack_rows: np.ndarray | None = None  # the ack log when a numba engine built it from its own rows
         self._dec_legs: np.ndarray | None = None  # several legs: each decision's leg when a numba engine has them
         self._order_legs: np.ndarray | None = None  # several legs: `ORDER_LEG_DTYPE` rows a numba engine built
-        self.ctx = Context(self)
+        self.ctx = Context(weakref.proxy(self))
 
     # the single-instrument names (leg 0)
     venue = _leg0("venue")

@@ -364,8 +364,8 @@ class NbEngine(Engine):
         gw = self.gw
         served = {"book", "order"} if self._skid in ORDER_RULE_KERNELS else {"book"}  # the kernel's own rules
         return (self.in_kernel_orders and self._skid != SK_NONE and "book" in wakes and wakes <= served
-                and gw.config.timing == "off" and gw.sink == self._sink and self._extra_sink is None
-                and getattr(gw, "_put", None) == self.put_nowait)
+                and gw.config.timing == "off" and gw.sink == self._back.sink and self._extra_sink is None
+                and getattr(gw, "_put", None) == self._back.put_nowait)
 
     def _fast_segments(self) -> list[tuple[str, int, int]]:
         """The run's decisions in order, as segments ("py" | "kernel", start, stop) of Python's list and of the
@@ -387,19 +387,24 @@ class NbEngine(Engine):
         decision_log_rows(rows, dec)
         return dec
 
-    def _kernel_records(self, rows: np.ndarray) -> list:
-        """The gateway's `Decision` records of the kernel's decision rows (as `GatewayService.process` makes them)."""
+    def _kernel_records(self, rows: np.ndarray) -> Callable[[], list]:
+        """A function building the gateway's `Decision` records of the kernel's decision rows (as
+        `GatewayService.process` makes them); it holds what it needs, not the engine (`LazyRecords` outlives it)."""
 
         acct, strat = self.cfg.account, self.cfg.strategy
         syms = [leg.symbol for leg in self.legs]
-        out: list = []
-        for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid, leg in rows.tolist():
-            sym = syms[leg]
-            cmd = records.command(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
-                                  qty, otype, tif, ts) if code == 0 else None
-            out.append(records.from_code(seq, ts, ts, (key, kind, acct, strat, sym, side, price, qty, otype, tif,
-                                                       target), code, oid, cmd))
-        return out
+
+        def build() -> list:
+            out: list = []
+            for seq, ts, key, kind, side, price, qty, otype, tif, target, code, oid, leg in rows.tolist():
+                sym = syms[leg]
+                cmd = records.command(kind, oid if kind == INTENT_NEW else target, key, acct, strat, sym, side, price,
+                                      qty, otype, tif, ts) if code == 0 else None
+                out.append(records.from_code(seq, ts, ts, (key, kind, acct, strat, sym, side, price, qty, otype, tif,
+                                                           target), code, oid, cmd))
+            return out
+
+        return build
 
     def _fast_finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The in-kernel order path's results: the (decisions, orders, fills) logs built from the kernel's rows,
@@ -414,10 +419,12 @@ class NbEngine(Engine):
                  for src, a, b in segs]
         dec = np.concatenate(parts) if parts else np.zeros(0, DECISION_LOG_DTYPE)
 
-        def records() -> list:
+        parts_of = [py[a:b] if src == "py" else self._kernel_records(drows[a:b]) for src, a, b in segs]
+
+        def records() -> list:  # (no reference to the engine: the records outlive it)
             out: list = []
-            for src, a, b in segs:
-                out.extend(py[a:b] if src == "py" else self._kernel_records(drows[a:b]))
+            for part in parts_of:
+                out.extend(part if isinstance(part, list) else part())
             return out
 
         self.decisions = LazyRecords(records)
