@@ -133,7 +133,6 @@ def test_run_hash_is_stable_across_processes(day):
     assert len(hashes) == 1
 
 
-
 @pytest.mark.parametrize("engine", ["python", "numba"])
 def test_a_finished_run_is_freed_without_the_cycle_collector(day, engine):
     """The engine, its gateway (and arena) and the strategy's context form no reference cycle: dropping the engine
