@@ -73,8 +73,6 @@ from hft.sim.exchange_l3.steps import (
 from hft.sim.fees import FeeSchedule
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-DEFAULT_ORDER_SLOTS = 1024  # order slots of the default book (`L3Venue`)
-
 
 # ======================================================================= Python driver
 class L3Venue:
@@ -106,9 +104,7 @@ class L3Venue:
         ref.flags.writeable = False  # one numba specialisation (read-only) whether resync is on or off
         self.ref = ref
         fees = fees or FeeSchedule()
-        # 1,024 order slots (a 16 kB hash table, not 64 kB: its lines are touched at random; a LOBSTER sample
-        # day peaks at ~800 live orders); the book grows on demand
-        self.book = book if book is not None else new_l3_book(0, 4096, DEFAULT_ORDER_SLOTS)
+        self.book = book if book is not None else new_l3_book(0, 4096, 4096)
         self._fresh = book is None  # the default book: re-centred on the first price that needs a level
         self.orders = np.zeros((max(4, capacity), N_OCOL), dtype=np.int64)
         self.cons = np.zeros((64, 3), dtype=np.int64)
