@@ -95,8 +95,9 @@ Several legs (`Engine.of_legs`, docs/sim.md "Several instruments"): the event ma
 each merged event (`EVM_LEG`) and its index in that leg's own stream (`EVM_OWN`: its reference row); the
 per-leg state is passed as tuples with one item per leg (the local views, the venues' books and arrays,
 reference rows: a numba UniTuple the loop indexes by leg), rows of ``tops`` ``[legs, 8]`` and of the leg matrix
-``lm`` ``[legs, LM_COLS]`` (position, cash, fees, money factor, symbol index, the L2 live-slot bound). The loop
-re-takes a stream's leg (`_local_leg`, `_venue_l2_leg`, `_venue_l3_leg`) only when the next event's leg differs
+``lm`` ``[legs, LM_COLS_LEGS]`` (position, cash, fees, money factor, symbol index, the L2 live-slot bound, the
+leg's `mm` memo: `streams._book_rule`). The loop re-takes a stream's leg (`_local_leg`, `_venue_l2_leg`,
+`_venue_l3_leg`) only when the next event's leg differs
 from the last one of that stream, and calls the same book and venue kernels; an equity sample writes one row per
 leg. One leg is the same code with tuples of one item, and its leg matrix is the state row's ``S_POS`` columns
 seen as ``[1, LM_COLS]`` (the same memory), so a single-instrument run reads and writes exactly what it did (the

@@ -69,6 +69,7 @@ from hft.sim.engine_nb.state import (
     IT_REP,
     LM_CASH,
     LM_COLS,
+    LM_COLS_LEGS,
     LM_FEES,
     LM_HI,
     LM_MULT,
@@ -585,7 +586,7 @@ class NbEngine(Engine):
         st = self._st = np.zeros(N_STATE, dtype=np.int64)
         # the leg matrix: one leg's is the state row's S_POS.. columns (`LM_*`), several legs' their own rows
         lm = self._lm = st[S_POS: S_POS + LM_COLS].reshape(1, LM_COLS) if not multi else \
-            np.zeros((nl, LM_COLS), dtype=np.int64)
+            np.zeros((nl, LM_COLS_LEGS), dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
         self._intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
         kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None

@@ -74,8 +74,10 @@ S_SKPTR = 48  # SK_EXTERNAL: the address of the strategy kernel's C entry (`stra
 S_LEG = 49  # the leg of the strategy kernel's callback (several legs; S_POS is then that leg's position)
 S_GLEG = 50  # in-kernel order path, W_GROW: the leg whose venue must grow (what: st[S_FLAGS])
 S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a report asked for (0: none), for Python
-# `mm` (one leg) wrote no intent at its last book callback, with this bid, ask and position (`streams._book_rule`):
-# until its inputs change, it writes none again. Cleared when the order view changes and at each kernel entry.
+# `mm` wrote no intent at its last book callback of a leg, with this bid, ask and position (`streams._book_rule`):
+# until its inputs change, it writes none again. S_MMQ: bit k set = leg k's memo holds (one leg: 1); cleared (all
+# legs) when the order view changes and at each kernel entry. One leg's bid, ask, position: S_MMB..S_MMP; several
+# legs': the leg matrix's LM_MMB..LM_MMP
 S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
 N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
@@ -86,6 +88,8 @@ LM_Y = S_Y - S_POS
 LM_HI = S_HI - S_POS
 LM_MULT = 3  # several legs only: the leg's money factor of fills (one leg: st[S_MULT]; this column is S_EV there)
 LM_COLS = 8
+LM_MMB, LM_MMA, LM_MMP = 8, 9, 10  # several legs only: leg k's `mm` memo (S_MMQ bit k); one leg: S_MMB..S_MMP
+LM_COLS_LEGS = 11  # the leg matrix's columns on several legs
 # the event matrix's rows: 0 local time, 1 exch_ts, 2 its running maximum, 3.. kind, side, price, qty, order_id,
 # flags; several legs add the leg of each event and its index in that leg's own stream (its reference row)
 EVM_ROWS = 9

@@ -49,13 +49,12 @@ from hft.sim.engine_nb.state import (
     _STORM,
     LM_CASH,
     LM_FEES,
+    LM_MMB,
     LM_POS,
     LM_Y,
     S_FLAGS,
     S_LEG,
-    S_MMA,
     S_MMB,
-    S_MMP,
     S_MMQ,
     S_NINT,
     S_POS,
@@ -197,19 +196,25 @@ def _local_leg(k, lbooks, tops, lm):
 
 
 @_inline
-def _book_rule(st, ltop, sord, intents, tops, lm) -> int:
-    """`strategy_on_book` at an end of message. `mm` on one leg reads only the bid, the ask, the position and the
-    order view, and writes nothing when it returns 0: after a call that wrote no intent, it is skipped until one of
-    them changes (``S_MMQ``; the order view's changes clear it, `order_path`, as does each kernel entry)."""
-    memo = st[S_SKID] == SK_MM and tops.shape[0] == 1
-    if memo and st[S_MMQ] != 0 and ltop[0] == st[S_MMB] and ltop[2] == st[S_MMA] and st[S_POS] == st[S_MMP]:
+def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
+    """`strategy_on_book` at an end of message of leg `kl`. `mm` reads only the leg's bid, ask and position and the
+    order view, and writes nothing when it returns 0: after a call of a leg that wrote no intent, that leg's call is
+    skipped until one of them changes (``S_MMQ`` bit `kl`; the order view's changes clear every leg's, `order_path`,
+    as does each kernel entry). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`."""
+    memo = st[S_SKID] == SK_MM and kl < 63  # a bit of S_MMQ per leg
+    bit = 1 << kl
+    one = lm.shape[0] == 1
+    mb = S_MMB if one else LM_MMB  # the memo's first column: of the state row (one leg) or of leg kl's row
+    mrow = st if one else lm[kl]
+    if memo and (st[S_MMQ] & bit) != 0 and ltop[0] == mrow[mb] and ltop[2] == mrow[mb + 1] \
+            and st[S_POS] == mrow[mb + 2]:
         return 0
     ni = _strategy_on_book_i(st, ltop, sord, intents, tops, lm)
     if memo and ni == 0:
-        st[S_MMQ] = 1
-        st[S_MMB] = ltop[0]
-        st[S_MMA] = ltop[2]
-        st[S_MMP] = st[S_POS]
+        st[S_MMQ] |= bit
+        mrow[mb] = ltop[0]
+        mrow[mb + 1] = ltop[2]
+        mrow[mb + 2] = st[S_POS]
     return ni
 
 
@@ -237,7 +242,7 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
             if tops.shape[0] > 1:  # several legs: the kernel's callback is leg kl's (one leg: st is its row)
                 st[S_LEG] = kl
                 st[S_POS] = lm[kl, LM_POS]
-            ni = _book_rule(st, ltop, sord, intents, tops, lm)
+            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl)
             if ni > 0:
                 st[S_NINT] = ni
                 return W_INTENTS
