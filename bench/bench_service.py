@@ -40,6 +40,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hft.live.client import TcpOrderClient
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -217,6 +221,22 @@ def new_frames(prefix: str, first: int, k: int, corr: int, durable: bool) -> byt
     return fr.tobytes()
 
 
+def _check_frames(c: TcpOrderClient, durable: bool) -> None:
+    """`new_frames` must be the bytes the client's own `send_new_many` packs (the frame layout has one owner,
+    `hft.live.client` / `hft.live.frames`; the numpy copy here only makes them cheaply): checked on a few frames,
+    nothing sent."""
+    ids = [f"chk-{i:0{_DIGITS}d}" for i in range(1, 5)]
+    sides = [1 if i % 2 else -1 for i in range(1, 5)]
+    corr, pending = c.corr, len(c.pending)
+    c.send_new_many(ids, "ACC1", "mm1", "AAPL", sides, [1] * 4, [9990 if s == 1 else 10010 for s in sides],
+                    durable=durable, idempotency_keys=ids if durable else None)
+    theirs = b"".join(c.pending[pending:])
+    del c.pending[pending:]
+    c.corr = corr
+    if new_frames("chk-", 1, 4, corr + 1, durable) != theirs:
+        raise RuntimeError("bench new_frames differ from TcpOrderClient.send_new_many's frames")
+
+
 def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None = None,
             durable: bool = False) -> dict:
     """The TCP intake with `window` intents in flight (refilled by halves: one write per half window). Frames
@@ -237,6 +257,8 @@ def run_tcp(port: int, token: str, window: int, seconds: float, pid: int | None 
     lat_parts: list[np.ndarray] = []
     n = errors = done = 0
     with TcpOrderClient("127.0.0.1", port, token) as c:
+        _check_frames(c, durable)
+
         def refill(k: int) -> None:
             nonlocal n
             first = c.corr + 1
