@@ -22,6 +22,25 @@ from hft.live.webhooks.guard import NonceStore
 log = logging.getLogger("hft.signals")
 
 
+class SignalFront:
+    """The front ASGI router: ``/webhooks/{source}`` to the webhook handler (if any), everything else to the order
+    API `orders`. It carries the order intake's direct paths (`OrderApp.direct_paths` and ``direct``), so that
+    `hft.live.http`'s front keeps answering those without the ASGI round (no webhook path is among them)."""
+
+    def __init__(self, hooks: WebhookApp | None, orders: Any) -> None:
+        self.hooks = hooks
+        self.orders = orders
+        self.direct_paths: frozenset[str] = getattr(orders, "direct_paths", frozenset())
+        if self.direct_paths:
+            self.direct = orders.direct
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self.hooks is not None and scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+            await self.hooks.handle(scope, receive, send, scope["path"][len("/webhooks/"):])
+            return
+        await self.orders(scope, receive, send)
+
+
 class SignalService:
     """See the module docstring. `state_dir` holds the nonce file and the embedded server's store."""
 
@@ -78,22 +97,9 @@ class SignalService:
             out["follower"] = dict(self.follower.counts)
         return out
 
-    def front(self, orders: Any) -> Any:
-        """The ASGI app the listener serves: ``/webhooks/{source}`` here, everything else to `orders` (whose
-        direct paths, `OrderApp.direct_paths`, it keeps)."""
-        hooks = self.webhooks
-
-        async def app(scope: dict, receive: Any, send: Any) -> None:
-            if hooks is not None and scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
-                await hooks.handle(scope, receive, send, scope["path"][len("/webhooks/"):])
-                return
-            await orders(scope, receive, send)
-
-        paths = getattr(orders, "direct_paths", None)
-        if paths:  # the order intake's paths stay direct on hft.live.http's front (no webhook path among them)
-            app.direct_paths = paths  # type: ignore[attr-defined]
-            app.direct = orders.direct  # type: ignore[attr-defined]
-        return app
+    def front(self, orders: Any) -> SignalFront:
+        """The ASGI app the listener serves: ``/webhooks/{source}`` here, everything else to `orders`."""
+        return SignalFront(self.webhooks, orders)
 
     async def close(self) -> None:
         if self.follower is not None:
