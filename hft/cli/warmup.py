@@ -3,11 +3,11 @@
 The kernels are compiled on first use and cached on disk (``hft/__init__.py``: the cache is keyed by the
 content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
-import, verify, inspect, features and an L3 replay; a small synthetic L2 stream through an L2 replay; runs over
-several instruments (two LOBSTER legs, two and three L2 legs: each its own kernel layout); a few
-lines of a Binance capture (in the recorded line format) through import, verify and replay; and `hft gateway serve`
-in a child process taking a batch of TCP intents and two HTTP orders — so every kernel they reach is compiled and
-cached. A warm cache makes it take seconds. The README's install line runs it.
+import, verify, inspect, features and L3 replays (a numba strategy; a Python one with latencies from a recorded
+file); a small synthetic L2 stream through an L2 replay; runs over several instruments (two LOBSTER legs, two and
+three L2 legs: each its own kernel layout); a few lines of a Binance capture (in the recorded line format) through
+import, verify and replay; and `hft gateway serve` in a child process taking a batch of TCP intents and two HTTP
+orders — so every kernel they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     from hft.compile_watch import CompileWatch
 
     steps: list[tuple[str, Any]] = [("generated L3 day: import, verify, inspect", _l3_data),
-                                    ("L3 replay (mm)", _l3_replay), ("book features", _features),
+                                    ("L3 replays (mm; a Python strategy, recorded latencies)", _l3_replay), ("book features", _features),
                                     ("L2 replay (mm)", _l2_replay),
                                     ("several instruments: L3 and L2 legs (hedged_mm, mm)", _legs),
                                     ("Binance capture: import, verify, replay", _binance),
@@ -82,6 +82,11 @@ def _l3_replay(ctx: dict[str, Any]) -> None:
     cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     run_replay([ctx["zip"]], "mm", cfg, source=FILES)
     run_replay([ctx["l3"]], "mm", cfg, source=FILES)
+    # a strategy in Python (the order path that calls back) with latencies read from a recorded file: each is
+    # its own compiled variant of the loop (~20 kernels, ~2 min cold)
+    (ctx["dir"] / "latency.csv").write_text("t_ns,entry_ns,response_ns\n0,1000000,1000000\n")
+    (ctx["dir"] / "latency.yaml").write_text("latency: {file: latency.csv}\n")
+    run_replay([ctx["zip"]], "imbalance_taker", load_replay_config(ctx["dir"] / "latency.yaml"), source=FILES)
 
 
 def _features(ctx: dict[str, Any]) -> None:

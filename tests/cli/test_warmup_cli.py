@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.cli.conftest import run_hft
 
-STEPS = ("generated L3 day: import, verify, inspect", "L3 replay (mm)", "book features", "L2 replay (mm)",
+STEPS = ("generated L3 day: import, verify, inspect", "L3 replays (mm; a Python strategy, recorded latencies)", "book features", "L2 replay (mm)",
          "several instruments: L3 and L2 legs (hedged_mm, mm)", "Binance capture: import, verify, replay",
          "live service: TCP and HTTP orders")
 
