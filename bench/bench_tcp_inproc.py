@@ -1,0 +1,136 @@
+"""The TCP intake's server side without the socket (issue 17): `IntakeProtocol.data_received` fed the bench's
+NEW frames, the real writer (`LiveGateway`: decide, WAL, loopback venue in fill mode, reports, views) on the
+event loop, a window of intents in flight refilled by halves as their DECISION frames come back: the server's
+CPU per intent with no transport and no client on the machine. A/B: each tree runs in its own process
+(`PYTHONPATH`), interleaved per round, so trees compare within a run.
+
+Run: ``.venv/bin/python bench/bench_tcp_inproc.py --trees A,B [--rounds 5] [--n 200000] [--window 1024]``
+(``--child`` is the measured process). Prints one JSON line per run and a summary (min / median CPU µs per
+intent per tree, and each tree's median against the first tree's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SECRET = "bench-secret-0123456789abcdef-0123456789"
+
+
+def child(n: int, window: int, durable: bool, profile_s: float) -> None:
+    """Measure one tree (the one on PYTHONPATH): prints ``{"us_per_intent", ...}``."""
+    import asyncio
+
+    from collections import Counter
+
+    import uvloop
+
+    sys.path.insert(0, str(HERE))
+    from bench_service import new_frames  # the bench's own frames (checked against the client's)
+
+    from hft.gateway.config import load_config
+    from hft.live import server as srv
+    from hft.live.auth import Verifier, mint
+    from hft.live.frames import DECISION_FRAME, HELLO, frame
+    from hft.live.tcp import IntakeProtocol
+
+    home = tempfile.mkdtemp(prefix="hft-tcp-inproc-")
+    os.environ.update(HFT_HOME=home, HFT_JWT_SECRET=SECRET, HFT_GATEWAY_FSYNC="interval")
+    cfg = load_config(HERE / "gateway_bench.yaml")
+    live, _app, _ = srv.build(cfg, srv.ServeOptions(disk_monitor=False))
+    token = mint(SECRET, "bench", ["*"], ["*"], 3600.0)
+    size = DECISION_FRAME.itemsize
+
+    class Sink:  # the transport: counts the DECISION frames written back
+        def __init__(self) -> None:
+            self.answers = 0
+
+        def write(self, data: bytes) -> None:
+            self.answers += len(data) // size
+
+        def close(self) -> None:
+            pass
+
+    async def main() -> dict:
+        tasks = srv.start_engine(live)
+        proto = IntakeProtocol(live, Verifier(SECRET, 0), {"connections": 0, "intents": 0, "refused": 0,
+                                                          "bad_frames": 0, "auth_failures": 0}, Counter())
+        sink = Sink()
+        proto.connection_made(sink)
+        proto.data_received(frame(HELLO, token.encode()))
+        await asyncio.sleep(0.01)
+        half = window // 2
+        prefix = f"ip{os.getpid()}-"
+
+        async def drive(count: int, first: int) -> int:
+            sent = 0
+            base = sink.answers
+            proto.data_received(new_frames(prefix, first, window, first, durable))
+            sent += window
+            while sink.answers - base < count:
+                await asyncio.sleep(0)
+                if sent - (sink.answers - base) <= half and sent < count:
+                    k = min(half, count - sent)
+                    proto.data_received(new_frames(prefix, first + sent, k, first + sent, durable))
+                    sent += k
+            return first + sent
+
+        nxt = await drive(20_000, 1)  # warm-up
+        srv._tune_gc()
+        c0, w0 = time.process_time(), time.perf_counter()
+        if profile_s:
+            end = time.perf_counter() + profile_s
+            while time.perf_counter() < end:
+                nxt = await drive(n, nxt)
+        else:
+            await drive(n, nxt)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        await srv.stop_engine(live, tasks)
+        return {"n": n, "window": window, "durable": durable, "us_per_intent": round(cpu / n * 1e6, 3),
+                "intents_per_s_wall": round(n / wall)}
+
+    print(json.dumps(uvloop.run(main())), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trees", default=str(HERE.parent))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--n", type=int, default=200_000)
+    ap.add_argument("--window", type=int, default=1024)
+    ap.add_argument("--durable", action="store_true")
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--profile-seconds", type=float, default=0.0, help="child: loop this long (for py-spy)")
+    args = ap.parse_args()
+    if args.child:
+        child(args.n, args.window, args.durable, args.profile_seconds)
+        return
+    trees = args.trees.split(",")
+    runs: dict[str, list[float]] = {t: [] for t in trees}
+    for r in range(args.rounds):
+        for t in trees:
+            load = os.getloadavg()[0]
+            cmd = [sys.executable, __file__, "--child", "--n", str(args.n), "--window", str(args.window)]
+            if args.durable:
+                cmd.append("--durable")
+            out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": t}, capture_output=True, text=True,
+                                 check=True).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            runs[t].append(res["us_per_intent"])
+            print(json.dumps({"round": r, "tree": t, "load": round(load, 2), **res}), flush=True)
+    base = statistics.median(runs[trees[0]])
+    for t in trees:
+        med = statistics.median(runs[t])
+        print(json.dumps({"tree": t, "min_us": min(runs[t]), "median_us": med, "ratio_median": round(med / base, 3)}))
+
+
+if __name__ == "__main__":
+    main()
