@@ -250,9 +250,9 @@ class OrderApp:
     def _get_client(self, scope: dict, coid: str) -> tuple[int, bytes, list]:
         g = self._grant(scope)
         by = self.live.by_client
-        accounts = g.accounts if "*" not in g.accounts else {a for a, _ in by}
+        accounts = g.accounts if "*" not in g.accounts else set(by)
         for a in sorted(accounts):
-            oid = by.get((a, coid))
+            oid = by.get(a, {}).get(coid)
             if oid is not None:
                 return self._get(scope, oid)
         raise HttpError(404, {"error": "NOT_FOUND", "field": "client_order_id", "reason": f"no order {coid!r}"})

@@ -32,7 +32,8 @@ from typing import Any
 from hft.core.fileio import atomic_path
 
 log = logging.getLogger("hft.live.snapshot")
-VERSION = 3  # 2: order views as columns (hft.live.views); 3: the version is a header of its own
+VERSION = 4  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: the
+# client-id index by account (account -> client order id -> order id)
 _MAX_FD = 1 << 16
 
 
