@@ -4,9 +4,10 @@ event loop, a window of intents in flight refilled by halves as their DECISION f
 CPU per intent with no transport and no client on the machine. A/B: each tree runs in its own process
 (`PYTHONPATH`), interleaved per round, so trees compare within a run.
 
-Run: ``.venv/bin/python bench/bench_tcp_inproc.py --trees A,B [--rounds 5] [--n 200000] [--window 1024]``
-(``--child`` is the measured process). Prints one JSON line per run and a summary (min / median CPU µs per
-intent per tree, and each tree's median against the first tree's).
+Run: ``.venv/bin/python bench/bench_tcp_inproc.py --trees A,B [--rounds 5] [--n 200000] [--window 1024]
+[--section NAME]`` (``--child`` is the measured process). Prints one JSON line per run and a summary (min /
+median CPU µs per intent per tree, and each tree's median against the first tree's); with ``--section`` the runs
+and the summary are also stored under that key of ``bench/results/bench_service.json`` (other keys kept).
 """
 
 from __future__ import annotations
@@ -120,12 +121,14 @@ def main() -> None:
     ap.add_argument("--durable", action="store_true")
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--profile-seconds", type=float, default=0.0, help="child: loop this long (for py-spy)")
+    ap.add_argument("--section", default="", help="store the runs under this key of bench_service.json")
     args = ap.parse_args()
     if args.child:
         child(args.n, args.window, args.durable, args.profile_seconds)
         return
     trees = args.trees.split(",")
     runs: dict[str, list[float]] = {t: [] for t in trees}
+    rows: list[dict] = []
     for r in range(args.rounds):
         for t in trees:
             load = os.getloadavg()[0]
@@ -136,11 +139,20 @@ def main() -> None:
                                  check=True).stdout
             res = json.loads(out.strip().splitlines()[-1])
             runs[t].append(res["us_per_intent"])
-            print(json.dumps({"round": r, "tree": t, "load": round(load, 2), **res}), flush=True)
+            rows.append({"round": r, "tree": t, "load": round(load, 2), **res})
+            print(json.dumps(rows[-1]), flush=True)
     base = statistics.median(runs[trees[0]])
+    summary = []
     for t in trees:
         med = statistics.median(runs[t])
-        print(json.dumps({"tree": t, "min_us": min(runs[t]), "median_us": med, "ratio_median": round(med / base, 3)}))
+        summary.append({"tree": t, "min_us": min(runs[t]), "median_us": med, "ratio_median": round(med / base, 3)})
+        print(json.dumps(summary[-1]))
+    if args.section:
+        out = HERE / "results" / "bench_service.json"
+        data = json.loads(out.read_text()) if out.exists() else {}
+        data[args.section] = {"what": "bench_tcp_inproc.py: server CPU per intent in process (no socket)",
+                              "load_after": os.getloadavg(), "runs": rows, "summary": summary}
+        out.write_text(json.dumps(data, indent=1))
 
 
 if __name__ == "__main__":
