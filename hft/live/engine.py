@@ -172,8 +172,6 @@ class LiveGateway:
         self.pressure = PressureControl(cfg.ingress, cfg.channel_capacity, self._ingress_kill, self._ingress_recover)
         self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
-        # the client-id index (GET /orders/client/{id}): account -> client order id -> its newest order id
-        self.by_client: dict[str, dict[str, int]] = {}
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
         self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
@@ -353,7 +351,6 @@ class LiveGateway:
         details: list[Packed | list[str]] = []  # parts, in row order
         one: list[str] | None = None  # the current run of Pending rows' details
         orders = self.orders
-        by_client = self.by_client.setdefault
         rows: list[tuple] | None = None
         off = 0
         for k in range(i, j):
@@ -378,9 +375,7 @@ class LiveGateway:
             d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
             coid = p.client_order_id
             if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
-                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])
-                if coid:
-                    by_client(pl[3], {})[coid] = r[4]
+                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])  # with its client id
                 one.append(_details(coid))
             else:
                 if r[16] and not r[17] and r[12] == INTENT_CANCEL:
@@ -396,15 +391,7 @@ class LiveGateway:
         if len(sel):
             acc = out[sel]
             coids = [client_order_ids[i] for i in sel.tolist()] if len(sel) < len(out) else client_order_ids
-            self.orders.add_many(acc, coids)
-            an = self.gw._acct_names
-            a = acc["account"]
-            index = self.by_client.setdefault
-            if bool((a == a[0]).all()):  # one account: one dict update, nothing built per row
-                index(an[int(a[0])], {}).update(zip(coids, acc["order_id"].tolist(), strict=True))
-            else:
-                for x, c, o in zip(a.tolist(), coids, acc["order_id"].tolist(), strict=True):
-                    index(an[x], {})[c] = o
+            self.orders.add_many(acc, coids)  # and their client ids (`OrderViews.find_client`)
             if len(sel) == len(out):
                 return _details_many(coids)
             for idx, c in zip(sel.tolist(), coids, strict=True):
@@ -433,8 +420,6 @@ class LiveGateway:
             gw = self.gw
             self.orders.add(d.order_id, client_order_id, gw._acct[d.account], gw._strat[d.strategy],
                             gw._sym[d.symbol], d.side, d.price, d.qty, d.ts)
-            if client_order_id:
-                self.by_client.setdefault(d.account, {})[client_order_id] = d.order_id
         elif d.accepted and not d.duplicate and d.kind == INTENT_CANCEL:
             self.orders.cancel_pending(d.target_id)
 
@@ -477,10 +462,7 @@ class LiveGateway:
             out, self.outbox = self.outbox, []
             self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
-        for a, c in self.orders.prune():  # views past the retention (server.order_view_retention)
-            index = self.by_client.get(a)
-            if index is not None:
-                index.pop(c, None)
+        self.orders.prune()  # views past the retention (server.order_view_retention)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
         return True
