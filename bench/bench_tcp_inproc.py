@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -109,7 +110,10 @@ def child(n: int, window: int, durable: bool, profile_s: float) -> None:
         return {"n": n, "window": window, "durable": durable, "us_per_intent": round(cpu / n * 1e6, 3),
                 "intents_per_s_wall": round(n / wall)}
 
-    print(json.dumps(uvloop.run(main())), flush=True)
+    try:
+        print(json.dumps(uvloop.run(main())), flush=True)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # the WAL and the venue journal of the run
 
 
 def main() -> None:
