@@ -462,6 +462,7 @@ class LiveGateway:
             out, self.outbox = self.outbox, []
             self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+        self.orders.flush_index()  # the client ids of this step's views added one by one
         self.orders.prune()  # views past the retention (server.order_view_retention)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()

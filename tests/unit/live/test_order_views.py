@@ -146,3 +146,10 @@ def test_client_ids_find_the_newest_held_order_of_that_account() -> None:
         assert fresh.find_client(acct, coid) == v.find_client(acct, coid)
     fresh.index.put(0, "id-1", n + 3)  # an entry pointing at another order's view: checked, not answered
     assert fresh.find_client(0, "id-1") is None
+    top = 2 * n + 10  # views added one by one are indexed in order with those added column-wise
+    fresh.add(top, "z", 0, 0, 0, 1, 9990, 10, 1)
+    fresh.add_many(_accepted([top + 1]), ["z"])
+    assert fresh.find_client(0, "z") == top + 1
+    fresh.add(top + 2, "z", 0, 0, 0, 1, 9990, 10, 1)
+    fresh.flush_index()
+    assert fresh.find_client(0, "z") == top + 2 and not fresh._unindexed
