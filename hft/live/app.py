@@ -249,10 +249,11 @@ class OrderApp:
 
     def _get_client(self, scope: dict, coid: str) -> tuple[int, bytes, list]:
         g = self._grant(scope)
-        by = self.live.by_client
-        accounts = g.accounts if "*" not in g.accounts else {a for a, _ in by}
+        gw = self.live.gw
+        accounts = g.accounts if "*" not in g.accounts else gw._acct
         for a in sorted(accounts):
-            oid = by.get((a, coid))
+            acct = gw._acct.get(a)
+            oid = self.live.orders.find_client(acct, coid) if acct is not None else None
             if oid is not None:
                 return self._get(scope, oid)
         raise HttpError(404, {"error": "NOT_FOUND", "field": "client_order_id", "reason": f"no order {coid!r}"})

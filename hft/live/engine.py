@@ -47,6 +47,7 @@ from hft.live import snapshot as S
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.views import OrderViews
 from hft.recorder.gateway_sink import GatewayAuditSink
+from hft.recorder.row_join import Packed
 from hft.recorder.wal_first import WALFirstWriter
 
 log = logging.getLogger("hft.live")
@@ -71,13 +72,37 @@ def _details(client_order_id: str) -> str:
 _JSON_ESCAPED = re.compile(r'[\x00-\x1f"\\]')  # what the JSON encoder escapes in a string (nothing else)
 
 
-def _details_many(client_order_ids: list[str]) -> list[str]:
-    """`_details` of each client order id (all of them accepted new orders'), the same strings: when none is
-    empty or holds a character JSON escapes, the document is the id between fixed quotes (one check over the
-    joined ids, no encoder call per row)."""
-    if "" in client_order_ids or _JSON_ESCAPED.search("".join(client_order_ids)):
-        return [_details(c) for c in client_order_ids]
-    return ['{"client_order_id":"' + c + '"}' for c in client_order_ids]
+_DET_PRE, _DET_SUF = '{"client_order_id":"', '"}'
+
+
+def _details_many(client_order_ids: list[str]) -> Packed:
+    """`_details` of each client order id (all of them accepted new orders'), the same strings, packed for the
+    WAL: when none is empty or holds a character JSON escapes, each document is the id between fixed quotes,
+    and the column is one join of the ids (no string or encoder call per row)."""
+    joined = "".join(client_order_ids)
+    if "" in client_order_ids or _JSON_ESCAPED.search(joined):
+        return _pack([[_details(c) for c in client_order_ids]])
+    data = (_DET_PRE + (_DET_SUF + _DET_PRE).join(client_order_ids) + _DET_SUF).encode()
+    lens = np.fromiter(map(len, client_order_ids), np.int64, len(client_order_ids)) if joined.isascii() else \
+        np.array([len(c.encode()) for c in client_order_ids], np.int64)
+    return Packed(data, lens + (len(_DET_PRE) + len(_DET_SUF)))
+
+
+def _pack(parts: list[Packed | list[str]]) -> Packed:
+    """One packed string column of consecutive parts (packed ones, or lists of strings)."""
+    datas, lens = [], []
+    for part in parts:
+        if type(part) is Packed:
+            datas.append(part.data)
+            lens.append(part.lens)
+            continue
+        joined = "".join(part)
+        datas.append(joined.encode())
+        lens.append(np.fromiter(map(len, part), np.int64, len(part)) if joined.isascii() else
+                    np.array([len(x.encode()) for x in part], np.int64))
+    if len(parts) == 1:
+        return Packed(datas[0], lens[0])
+    return Packed(b"".join(datas), np.concatenate(lens))
 
 
 def _ignore(_arr: Any) -> None:
@@ -147,7 +172,6 @@ class LiveGateway:
         self.pressure = PressureControl(cfg.ingress, cfg.channel_capacity, self._ingress_kill, self._ingress_recover)
         self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
-        self.by_client: dict[tuple[str, str], int] = {}
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
         self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
@@ -324,9 +348,9 @@ class LiveGateway:
         if run:
             parts.append(np.array(run, dtype=INTENT_DTYPE))
         out = self.gw.process_batch(parts[0] if len(parts) == 1 else np.concatenate(parts))
-        details: list[str] = []
+        details: list[Packed | list[str]] = []  # parts, in row order
+        one: list[str] | None = None  # the current run of Pending rows' details
         orders = self.orders
-        by_client = self.by_client
         rows: list[tuple] | None = None
         off = 0
         for k in range(i, j):
@@ -334,9 +358,13 @@ class LiveGateway:
             if type(p) is not Pending:
                 m = len(p.rows)
                 decs[k] = sl = out[off:off + m]
-                self._views_of_array(sl, p.client_order_ids, details)
+                details.append(self._views_of_array(sl, p.client_order_ids))
+                one = None
                 off += m
                 continue
+            if one is None:
+                one = []
+                details.append(one)
             if rows is None:
                 rows = out.tolist()
             # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
@@ -347,35 +375,28 @@ class LiveGateway:
             d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
             coid = p.client_order_id
             if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
-                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])
-                if coid:
-                    by_client[(pl[3], coid)] = r[4]
-                details.append(_details(coid))
+                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])  # with its client id
+                one.append(_details(coid))
             else:
                 if r[16] and not r[17] and r[12] == INTENT_CANCEL:
                     self._details_of(d, coid)
-                details.append("{}")
-        self._decisions.append((out, details))
+                one.append("{}")
+        self._decisions.append((out, _pack(details)))
 
-    def _views_of_array(self, out: np.ndarray, client_order_ids: list[str], details: list[str]) -> None:
-        """Views, client ids and WAL details of the accepted new orders among DECISION_DTYPE rows (new orders
-        only: a `PendingBatch` holds no cancels)."""
+    def _views_of_array(self, out: np.ndarray, client_order_ids: list[str]) -> Packed | list[str]:
+        """Views and client ids of the accepted new orders among DECISION_DTYPE rows (new orders only: a
+        `PendingBatch` holds no cancels); returns the rows' WAL details."""
         sel = np.flatnonzero((out["accepted"] != 0) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW))
-        det = ["{}"] * len(out)
+        det: Packed | list[str] = ["{}"] * len(out)
         if len(sel):
             acc = out[sel]
             coids = [client_order_ids[i] for i in sel.tolist()] if len(sel) < len(out) else client_order_ids
-            self.orders.add_many(acc, coids)
-            an = self.gw._acct_names
-            a = acc["account"]
-            accts = [an[int(a[0])]] * len(a) if bool((a == a[0]).all()) else [an[x] for x in a.tolist()]
-            self.by_client.update(zip(zip(accts, coids, strict=True), acc["order_id"].tolist(), strict=True))
+            self.orders.add_many(acc, coids)  # and their client ids (`OrderViews.find_client`)
             if len(sel) == len(out):
-                det = _details_many(coids)
-            else:
-                for idx, d in zip(sel.tolist(), _details_many(coids), strict=True):
-                    det[idx] = d
-        details.extend(det)
+                return _details_many(coids)
+            for idx, c in zip(sel.tolist(), coids, strict=True):
+                det[idx] = _details(c)
+        return det
 
     def _release(self, batch: list[Any], decs: list[Any], hist: Log2Histogram | None) -> None:
         now = time.perf_counter_ns()
@@ -399,8 +420,6 @@ class LiveGateway:
             gw = self.gw
             self.orders.add(d.order_id, client_order_id, gw._acct[d.account], gw._strat[d.strategy],
                             gw._sym[d.symbol], d.side, d.price, d.qty, d.ts)
-            if client_order_id:
-                self.by_client[(d.account, client_order_id)] = d.order_id
         elif d.accepted and not d.duplicate and d.kind == INTENT_CANCEL:
             self.orders.cancel_pending(d.target_id)
 
@@ -443,8 +462,8 @@ class LiveGateway:
             out, self.outbox = self.outbox, []
             self._dispatch(out)
             self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
-        for key in self.orders.prune():  # views past the retention (server.order_view_retention)
-            self.by_client.pop(key, None)
+        self.orders.flush_index()  # the client ids of this step's views added one by one
+        self.orders.prune()  # views past the retention (server.order_view_retention)
         if self.snapshot_every and not self.replaying and self.wal is not None:
             self._maybe_snapshot()
         return True

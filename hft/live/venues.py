@@ -21,7 +21,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,70 @@ def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarr
     return out[:p]
 
 
+class _IdSet:
+    """The order ids of the new orders a venue received: a bitmap over ids from 0 that grows by doubling (the
+    gateway numbers orders densely from 1), a set for the others (negative, or far past the bitmap); a batch's
+    ids are checked and taken column-wise."""
+
+    def __init__(self) -> None:
+        self.bits = np.zeros(1024, np.bool_)
+        self.other: set[int] = set()
+        self.n = 0
+
+    def _in_reach(self, hi: int) -> bool:
+        return hi < 2 * len(self.bits) + (1 << 20)
+
+    def _fit(self, hi: int) -> None:
+        cap = len(self.bits)
+        if hi < cap:
+            return
+        while cap <= hi:
+            cap *= 2
+        bits = np.zeros(cap, np.bool_)
+        bits[:len(self.bits)] = self.bits
+        self.bits = bits
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __contains__(self, i: int) -> bool:
+        return bool(0 <= i < len(self.bits) and self.bits[i]) or i in self.other
+
+    def __iter__(self) -> Iterator[int]:
+        yield from np.flatnonzero(self.bits).tolist()
+        yield from self.other
+
+    def add(self, i: int) -> None:
+        if i in self:
+            return
+        self.n += 1
+        if 0 <= i and self._in_reach(i):
+            self._fit(i)
+            self.bits[i] = True
+        else:
+            self.other.add(i)
+
+    def add_new(self, ids: np.ndarray) -> bool:
+        """Add a batch's ids when they are distinct, none is held yet and all are in the bitmap's reach (True);
+        else nothing changes (False: the caller takes them one by one)."""
+        if not len(ids):
+            return True
+        hi = int(ids.max())
+        if int(ids.min()) < 0 or not self._in_reach(hi):
+            return False
+        if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()) and len(np.unique(ids)) != len(ids):
+            return False
+        if self.other and not self.other.isdisjoint(ids.tolist()):
+            return False
+        self._fit(hi)
+        bits = self.bits
+        if bool(bits[ids].any()):
+            return False
+        bits[ids] = True
+        self.n += len(ids)
+        return True
+
+
 class LoopbackVenue:
     """See the module docstring. `journal` is a file path (created if missing)."""
 
@@ -116,7 +180,7 @@ class LoopbackVenue:
         self.mode = mode
         self.loop: asyncio.AbstractEventLoop | None = None
         self.on_report: Callable[[ExecutionReport], None] | None = None
-        self._new_ids: set[int] = set()  # new orders received
+        self._new_ids = _IdSet()  # new orders received
         self._received: set[tuple[int, int]] = set()  # other commands received: (action, order id)
         self._log: list[np.ndarray] = []  # every report sent, EXEC_REPORT_DTYPE chunks in order
         self._orders: dict[int, tuple] = {}  # see _A .. _OPEN; `positions` reads it through `_book`
@@ -179,10 +243,8 @@ class LoopbackVenue:
         deliver, none before `start` (reconciliation reads them back with `reports`). New orders that fill at
         once are handled column-wise; anything else command by command (`_act`)."""
         n = len(cmds)
-        ids = cmds["order_id"].tolist()
         fill = self.mode == "fill" or bool(np.isin(cmds["tif"], (TIF_IOC, TIF_FOK)).all())
-        if not (fill and n and bool((cmds["action"] == CMD_NEW).all()) and self._new_ids.isdisjoint(ids)
-                and len(set(ids)) == n):
+        if not (fill and n and bool((cmds["action"] == CMD_NEW).all()) and self._new_ids.add_new(cmds["order_id"])):
             self._lines = []
             self._due = []
             for c in records.commands_from_array(cmds, accounts, strategies, symbols):  # type: ignore[arg-type]
@@ -190,7 +252,6 @@ class LoopbackVenue:
             self._flush()
             return self._delivered(np.array(self._due, dtype=EXEC_REPORT_DTYPE) if self._due else None)
         self.sent += n
-        self._new_ids.update(ids)
         os.write(self._fd, self._filled_lines(cmds, accounts, strategies, symbols))
         self._filled.append((cmds.copy(), tuple(accounts), tuple(strategies), tuple(symbols)))
         reps = np.zeros(2 * n, EXEC_REPORT_DTYPE)

@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from hft.core.orders import REPORT_CANCELED, REPORT_EXPIRED, REPORT_FILL, REPORT_PARTIAL_FILL, REPORT_REJECTED
+from hft.live.client_index import ClientIndex
 from hft.live.orders import SIDE_NAMES
 
 ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING = range(8)
@@ -146,6 +147,8 @@ class OrderViews:
         self.n = 0  # views held
         self.far: dict[int, int] = {}  # reports applied to order ids without a row
         self.n_pruned = 0
+        self.index = ClientIndex()  # (account, client order id) -> newest order id: `find_client`
+        self._unindexed: list[tuple[int, str, int]] = []  # views `add` made since the last `flush_index`
 
     @staticmethod
     def _blank(n: int) -> np.ndarray:
@@ -159,7 +162,7 @@ class OrderViews:
 
     def __getstate__(self) -> dict[str, Any]:
         """What a snapshot pickles: the columns up to the newest view and the fill log's used part (no names)."""
-        st = {k: v for k, v in self.__dict__.items() if k != "names"}
+        st = {k: v for k, v in self.__dict__.items() if k not in ("names", "index", "_unindexed")}  # rebuilt
         applied = np.flatnonzero(self.rows[:, _APPLIED])  # ids past the newest view may have reports (internal)
         used = max(0, self.top - self.base + 1, int(applied[-1]) + 1 if len(applied) else 0)
         st["rows"], st["coids"], st["fills"] = self.rows[:used], self.coids[:used], self.fills[:self.n_fill]
@@ -177,6 +180,18 @@ class OrderViews:
         fills = self.fills
         self.fills = np.zeros((max(1024, 2 * len(fills)), 5), np.int64)
         self.fills[:len(fills)] = fills
+        self._reindex()
+
+    def _reindex(self) -> None:
+        """The client-id index anew from the views held, oldest first (the newest of an id wins)."""
+        self.index = ClientIndex(self.n)
+        self._unindexed = []
+        if len(self.old_oids):
+            self.index.put_many(self.old_rows[:, _ACCT], self.old_coids, self.old_oids)  # type: ignore[arg-type]
+        held = np.flatnonzero(self.rows[:, _HAS])
+        if len(held):
+            self.index.put_many(self.rows[held, _ACCT], [self.coids[i] or "" for i in held.tolist()],
+                                held + self.base)
 
     # ------------------------------------------------------------------ growth
     def _fit(self, oid_max: int) -> None:
@@ -228,6 +243,8 @@ class OrderViews:
         r[_ACCT], r[_STRAT], r[_SYM], r[_SIDE], r[_PRICE], r[_QTY], r[_TS] = acct, strat, sym, side, price, qty, ts
         self.coids[o] = coid
         self.top = max(self.top, oid)
+        if coid:  # indexed with the others of this step (`flush_index`): one call, not one per order
+            self._unindexed.append((acct, coid, oid))
 
     def add_many(self, dec: np.ndarray, coids: list[str]) -> None:
         """The views of accepted new orders: DECISION_DTYPE rows (order_id ascending, each new) and their
@@ -258,6 +275,8 @@ class OrderViews:
             for i, c in zip(o.tolist(), coids, strict=True):
                 cs[i] = c
         self.top = max(self.top, int(oid.max()))
+        self.flush_index()  # in order: views `add` made before these
+        self.index.put_many(dec["account"], coids, oid)
 
     def cancel_pending(self, oid: int) -> None:
         """An accepted cancel of `oid`: its view, while open, becomes cancel_pending."""
@@ -320,6 +339,7 @@ class OrderViews:
         self.n -= n_dead
         self.n_pruned += n_dead
         self._compact_fills()
+        self._reindex()
         return dropped
 
     def _compact_fills(self) -> None:
@@ -349,6 +369,25 @@ class OrderViews:
             return ALL_APPLIED
         here = int(at[0][at[2], _APPLIED]) if at is not None else 0
         return here + self.far.get(oid, 0)  # an id beyond the columns then may have been covered since
+
+    def flush_index(self) -> None:
+        """Put the views `add` made one at a time into the client-id index (one call; the writer's commit)."""
+        if self._unindexed:
+            acct, coids, oids = zip(*self._unindexed, strict=True)
+            self._unindexed = []
+            self.index.put_many(np.array(acct, np.int64), list(coids), np.array(oids, np.int64))
+
+    def find_client(self, acct: int, coid: str) -> int | None:
+        """The newest order id of account `acct` (registry index) with client order id `coid` among the views
+        held, or None (the index's answer, checked against the view)."""
+        self.flush_index()
+        oid = self.index.get(acct, coid) if coid else None
+        if oid is None:
+            return None
+        at = self._row(oid)
+        if at is None or not at[0][at[2], _HAS] or at[1][at[2]] != coid or at[0][at[2], _ACCT] != acct:
+            return None
+        return oid
 
     def client_order_id(self, oid: int) -> str | None:
         at = self._row(oid)

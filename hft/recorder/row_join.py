@@ -9,17 +9,34 @@ looking up each string's encoding (none at all for a column given as codes into 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
-StringColumn = Sequence[str] | tuple[np.ndarray, Sequence[str]]
-"""One string per row, or ``(codes, table)``: row i holds ``table[codes[i]]`` ("" for a code outside it)."""
+
+class Packed(NamedTuple):
+    """A string column already encoded: the rows' UTF-8 bytes one after another in `data`, row i's the next
+    ``lens[i]`` of them (no Python object per row)."""
+
+    data: bytes
+    lens: np.ndarray  # int64, one per row
+
+    def values(self) -> list[str]:
+        """The rows as strings (the few-rows path and error messages)."""
+        ends = np.cumsum(self.lens).tolist()
+        return [self.data[a:b].decode() for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+StringColumn = Sequence[str] | tuple[np.ndarray, Sequence[str]] | Packed
+"""One string per row, or ``(codes, table)``: row i holds ``table[codes[i]]`` ("" for a code outside it), or
+`Packed` bytes."""
 
 
 def column_length(values: StringColumn) -> int:
     """The number of rows a string column holds."""
+    if type(values) is Packed:
+        return len(values.lens)
     if isinstance(values, tuple) and len(values) == 2 and isinstance(values[0], np.ndarray):
         return len(values[0])
     return len(values)
@@ -56,15 +73,24 @@ def join_rows(out: np.ndarray, cuts: list[tuple[int, str]], strings: dict[str, S
         return _join_small(out, cuts, strings, encode)
     fixed = np.ascontiguousarray(out).view(np.uint8).reshape(n, width)
     codes = np.empty((len(cuts), n), np.int64)
-    encs: list[bytes] = []
+    blobs: list[bytes] = []
+    lens: list[np.ndarray] = []
+    n_tab = 0
     prefixed = np.zeros(len(cuts), np.bool_)
     for c, (_, col) in enumerate(cuts):  # every column's table appended to one: codes shifted past the others'
-        cc, table, prefixed[c] = _table(strings[col], encode, n)
-        codes[c] = cc + len(encs)
-        encs.extend(table)
-    tlen = np.fromiter(map(len, encs), np.int64, len(encs))
+        values = strings[col]
+        if type(values) is Packed:  # its rows are its table, as they are
+            cc, blob, tl = np.arange(n, dtype=np.int64), values.data, np.asarray(values.lens, np.int64)
+        else:
+            cc, table, prefixed[c] = _table(values, encode, n)
+            blob, tl = b"".join(table), np.fromiter(map(len, table), np.int64, len(table))
+        codes[c] = cc + n_tab
+        n_tab += len(tl)
+        blobs.append(blob)
+        lens.append(tl)
+    tlen = np.concatenate(lens) if len(lens) > 1 else lens[0]
     return _join(fixed, np.array([off for off, _ in cuts], np.int64), codes, np.cumsum(tlen) - tlen, tlen,
-                 np.frombuffer(b"".join(encs), np.uint8), prefixed).tobytes()
+                 np.frombuffer(b"".join(blobs), np.uint8), prefixed).tobytes()
 
 
 @njit(cache=True, nogil=True)
@@ -121,7 +147,9 @@ def _join_small(out: np.ndarray, cuts: list[tuple[int, str]], strings: dict[str,
     tails = []
     for _, c in cuts:
         vals = strings[c]
-        if isinstance(vals, tuple) and len(vals) == 2 and isinstance(vals[0], np.ndarray):
+        if type(vals) is Packed:
+            vals = vals.values()
+        elif isinstance(vals, tuple) and len(vals) == 2 and isinstance(vals[0], np.ndarray):
             table = vals[1]
             vals = [table[i] if 0 <= i < len(table) else "" for i in vals[0].tolist()]
         cache: dict[Any, bytes] = {}

@@ -39,7 +39,7 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
-from hft.recorder.row_join import column_length, join_rows
+from hft.recorder.row_join import Packed, column_length, join_rows
 
 __all__ = [
     "TOPICS",
@@ -351,6 +351,8 @@ def _join_rows(topic: str, out: Any, names: list[str], cuts: list[tuple[int, lis
 
 
 def _values(col: Any) -> Any:
+    if type(col) is Packed:
+        return col.values()
     return col[1] if isinstance(col, tuple) else col
 
 

@@ -114,7 +114,7 @@ def test_a_snapshot_of_another_version_or_damaged_is_named_in_the_log_and_the_wh
     written = snap.read_bytes()
     assert pickle.loads(written) == snapshot.VERSION  # the header comes first
     cases = {
-        "is version 2, this hft reads version 3": pickle.dumps(2) + pickle.dumps({"arena": None}),
+        f"is version 2, this hft reads version {snapshot.VERSION}": pickle.dumps(2) + pickle.dumps({"arena": None}),
         "without a version header (written by an older hft)": pickle.dumps({"version": 1}),
         "unreadable (": written[: len(written) // 2],  # cut short: a damaged file
     }

@@ -47,6 +47,8 @@ from hft.gateway.kernels.layout import (
     Z_ASK,
     Z_BID,
     Z_KEY,
+    Z_NASK,
+    Z_NBID,
     Z_NLIVE,
     Z_OHEAD,
     Z_POS,
@@ -216,21 +218,35 @@ def _cross_px(side, otype, px):
 
 @_kernel
 def _recompute_best(st, z):
+    """The slot's best working buy and sell (cross prices) and how many live orders are at each, from its
+    order list."""
     b = st.b
     bid = NONE_BID
     ask = NONE_ASK
+    nbid = 0
+    nask = 0
     s = st.slot + z * N_Z
     o = b[s + Z_OHEAD]
     while o >= 0:
         r = st.ord + o * N_O
         c = _cross_px(b[r + O_SIDE], b[r + O_TYPE], b[r + O_PX])
         if b[r + O_SIDE] > 0:
-            bid = max(bid, c)
+            if c > bid:
+                bid = c
+                nbid = 1
+            elif c == bid:
+                nbid += 1
         else:
-            ask = min(ask, c)
+            if c < ask:
+                ask = c
+                nask = 1
+            elif c == ask:
+                nask += 1
         o = b[r + O_NEXT]
     b[s + Z_BID] = bid
     b[s + Z_ASK] = ask
+    b[s + Z_NBID] = nbid
+    b[s + Z_NASK] = nask
 
 
 @_kernel
@@ -264,11 +280,17 @@ def _ord_add(st, z, y, oid, side, px, qty, otype):
     if side > 0:
         if c > b[s + Z_BID]:
             b[s + Z_BID] = c
+            b[s + Z_NBID] = 1
+        elif c == b[s + Z_BID]:
+            b[s + Z_NBID] += 1
         if c > b[ys + Y_MAX_BID]:
             b[ys + Y_MAX_BID] = c
     else:
         if c < b[s + Z_ASK]:
             b[s + Z_ASK] = c
+            b[s + Z_NASK] = 1
+        elif c == b[s + Z_ASK]:
+            b[s + Z_NASK] += 1
         if c < b[ys + Y_MIN_ASK]:
             b[ys + Y_MIN_ASK] = c
 
@@ -305,7 +327,20 @@ def _ord_remove(st, o):
     b[r + O_STATUS] = OS_FREE
     b[s + Z_NLIVE] -= 1
     b[st.ctr + K_LIVE] -= 1
-    _recompute_best(st, z)
+    # the best of its side moves only if it was the last live order there: an order off the best, or one of
+    # several counted at it (Z_NBID / Z_NASK), leaves it; otherwise the list is walked (which recounts)
+    c = _cross_px(b[r + O_SIDE], b[r + O_TYPE], b[r + O_PX])
+    if b[r + O_SIDE] > 0:
+        if c == b[s + Z_BID]:
+            if b[s + Z_NBID] > 1:
+                b[s + Z_NBID] -= 1
+            else:
+                _recompute_best(st, z)
+    elif c == b[s + Z_ASK]:
+        if b[s + Z_NASK] > 1:
+            b[s + Z_NASK] -= 1
+        else:
+            _recompute_best(st, z)
 
 
 @_kernel_inline

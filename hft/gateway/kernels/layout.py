@@ -158,6 +158,8 @@ Z_STRAT = 17
 Z_SYM = 18
 Z_COST = 19
 Z_REAL = 20
+Z_NBID = 21  # live orders at Z_BID: a lower bound (0 in an older snapshot's arena); a removal at the best walks
+Z_NASK = 22  # the slot's order list only when it may have been the last there (`_ord_remove`)
 N_Z = 24
 
 # --- order rows --------------------------------------------------------------------------------------------

@@ -69,3 +69,29 @@ def test_orders_filled_from_an_array_count_like_ones_sent_one_by_one(tmp_path: P
     assert many.duplicates == one.duplicates == 1
     assert (tmp_path / "many.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     assert LoopbackVenue(tmp_path / "many.jsonl").positions() == one.positions()
+
+
+def test_an_array_with_a_repeated_id_is_refused_like_commands_one_by_one(tmp_path: Path) -> None:
+    """The received ids (a bitmap taken column-wise by `send_array`): an array repeating an id already received,
+    one holding an id twice, and ids outside the bitmap (negative, over 2**36) are journaled, refused (dup) and
+    counted as they are command by command, before and after a restart."""
+    first = _commands(50, 1)
+    arrays = [_commands(10, 45),  # ids 45-50 were received: dups
+              np.concatenate([_commands(3, 100), _commands(2, 101)]),  # 101 and 102 twice in one array
+              _commands(4, (1 << 36) - 2), _commands(2, -5), _commands(3, 200)]
+    one = LoopbackVenue(tmp_path / "one.jsonl")
+    many = LoopbackVenue(tmp_path / "many.jsonl")
+    many.send_array(first, *NAMES)
+    for cmds in [first, *arrays]:
+        for cmd in records.commands_from_array(cmds, *NAMES):
+            one.send(cmd)
+    for cmds in arrays:
+        many.send_array(cmds, *NAMES)
+    assert many.duplicates == one.duplicates == 8
+    assert (tmp_path / "many.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert many.received() == one.received() and len(many.received()) == 50 + 4 + 3 + 4 + 2 + 3
+    back = LoopbackVenue(tmp_path / "many.jsonl")
+    assert back.received() == one.received() and back.health()["received"] == one.health()["received"]
+    assert back.duplicates == 8  # the journal's dup lines
+    back.send_array(_commands(2, 202), *NAMES)  # 202 received before the restart (a dup), 203 not: taken
+    assert back.duplicates == 9 and (CMD_NEW, 203) in back.received()

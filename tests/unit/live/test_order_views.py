@@ -118,3 +118,38 @@ def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
     assert ("ACC1", "c2") in v.prune()  # 2 is terminal now: dropped at the next prune
     assert v.get(2) is None and v.pruned(2)
     assert [v.get(i).client_order_id for i in (9, 10, 11)] == ["c9", "c10", "c11"]
+
+
+def test_client_ids_find_the_newest_held_order_of_that_account() -> None:
+    """`find_client` (GET /orders/client/{id}): per account, the newest order with that client order id among
+    the views held; through growth of the index, a prune (dropped views are not found, kept ones are), a
+    snapshot's restore, non-ASCII and empty ids; an index entry whose view does not match is not answered."""
+    v = OrderViews(NAMES, capacity=4, retention=3000)
+    n = 5000
+    v.add_many(_accepted(list(range(1, n + 1))), [f"id-{i}" for i in range(1, n + 1)])
+    v.add_many(_accepted([n + 1, n + 2], account=1), ["id-7", "é-ü"])  # the other account reuses id-7
+    v.add(n + 3, "id-9", 0, 0, 0, 1, 9990, 10, 1)  # a newer order of account 0 reuses id-9
+    v.add(n + 4, "", 0, 0, 0, 1, 9990, 10, 1)  # no client id: not indexed
+    assert [v.find_client(0, f"id-{i}") for i in (1, 7, 9, n)] == [1, 7, n + 3, n]
+    assert (v.find_client(1, "id-7"), v.find_client(1, "é-ü"), v.find_client(0, "é-ü")) == (n + 1, n + 2, None)
+    assert v.find_client(0, "") is None and v.find_client(1, "id-1") is None and v.find_client(0, "id-0") is None
+    v.apply_reports(_reports(*[(i, REPORT_FILL, 9990, 10, 0, 1) for i in range(1, n + 1) if i != 2]))
+    for i in range(n + 5, 2 * n):  # past twice the retention: old terminal views dropped, 2 (open) kept
+        v.add(i, f"new-{i}", 0, 0, 0, 1, 9990, 10, i)
+    assert v.prune()
+    assert v.find_client(0, "id-1") is None and v.find_client(0, "id-2") == 2 and v.find_client(0, "id-9") == n + 3
+    assert v.find_client(0, f"new-{2 * n - 1}") == 2 * n - 1
+    fresh = OrderViews(NAMES, retention=3000)
+    fresh.restore(pickle.loads(pickle.dumps(v)))  # the index is not pickled: rebuilt from the views
+    assert "index" not in v.__getstate__()
+    for acct, coid in ((0, "id-2"), (0, "id-9"), (1, "é-ü"), (0, "id-1"), (0, f"new-{n + 5}")):
+        assert fresh.find_client(acct, coid) == v.find_client(acct, coid)
+    fresh.index.put(0, "id-1", n + 3)  # an entry pointing at another order's view: checked, not answered
+    assert fresh.find_client(0, "id-1") is None
+    top = 2 * n + 10  # views added one by one are indexed in order with those added column-wise
+    fresh.add(top, "z", 0, 0, 0, 1, 9990, 10, 1)
+    fresh.add_many(_accepted([top + 1]), ["z"])
+    assert fresh.find_client(0, "z") == top + 1
+    fresh.add(top + 2, "z", 0, 0, 0, 1, 9990, 10, 1)
+    fresh.flush_index()
+    assert fresh.find_client(0, "z") == top + 2 and not fresh._unindexed
