@@ -18,6 +18,7 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.errors import SimError
+from hft.core.ids import hash_arrays_started
 from hft.core.orders import (
     INTENT_NEW,
 )
@@ -43,6 +44,7 @@ from hft.sim.engine_nb.logs import (
     LazyMap,
     LazyRecords,
     ack_log_rows,
+    concat_records,
     decision_log_rows,
     fill_log_rows,
     order_log_rows,
@@ -418,7 +420,7 @@ class NbEngine(Engine):
         segs = self._fast_segments()
         parts = [decision_log(py[a:b]) if src == "py" else self._kernel_decision_log(drows[a:b])
                  for src, a, b in segs]
-        dec = np.concatenate(parts) if parts else np.zeros(0, DECISION_LOG_DTYPE)
+        dec = concat_records(parts, DECISION_LOG_DTYPE)
 
         parts_of = [py[a:b] if src == "py" else self._kernel_records(drows[a:b]) for src, a, b in segs]
 
@@ -429,15 +431,17 @@ class NbEngine(Engine):
             return out
 
         self.decisions = LazyRecords(records)
+        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
+        order_log_rows(self._orows[: int(st[S_NO])], orders)
+        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
+        fill_log_rows(self._frows[: int(st[S_NF])], fills)
+        # one leg: the run hash, hashed beside the rest of the results (`_output` waits for it)
+        self._run_hash = hash_arrays_started(dec, orders, fills) if len(self.legs) == 1 else None
         if len(self.legs) > 1:  # the leg of each decision (the run hash covers it), without building the records
             of_symbol = {leg.symbol: leg.index for leg in self.legs}
             self._dec_legs = np.concatenate(
                 [np.array([of_symbol[d.symbol] for d in py[a:b]], dtype=np.int64) if src == "py" else
                  drows[a:b, D_LEG] for src, a, b in segs]) if segs else np.zeros(0, np.int64)
-        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
-        order_log_rows(self._orows[: int(st[S_NO])], orders)
-        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
-        fill_log_rows(self._frows[: int(st[S_NF])], fills)
         self._pull_orders()
         hi = min(int(GK.next_order_id(self.gw.arena)), self._order_info.shape[0])  # every id given so far
         info = self._order_info[:hi]

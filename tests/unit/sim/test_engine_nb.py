@@ -521,3 +521,18 @@ def test_reused_buffers_leave_earlier_runs_intact(day):
     assert dict(eng._side_of) == dict(ref_eng._side_of) and len(ref_eng._side_of) > 100
     _, again = run("numba", MM_BUSY)
     _same(ref, again)
+
+
+def test_concat_records_joins_logs_as_numpy_does():
+    from hft.sim.engine import DECISION_LOG_DTYPE
+    from hft.sim.engine_nb.logs import concat_records
+
+    a = np.zeros(5, DECISION_LOG_DTYPE)
+    a["seq"], a["reason"], a["duplicate"] = np.arange(5), 3, 1
+    b = np.zeros(3, DECISION_LOG_DTYPE)
+    b["ts"], b["side"] = 7, -1
+    joined = concat_records([a, b], DECISION_LOG_DTYPE)
+    assert joined.dtype == DECISION_LOG_DTYPE and np.array_equal(joined, np.concatenate([a, b]))
+    assert concat_records([a], DECISION_LOG_DTYPE) is a
+    assert concat_records([], DECISION_LOG_DTYPE).dtype == DECISION_LOG_DTYPE
+
