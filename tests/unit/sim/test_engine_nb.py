@@ -536,3 +536,18 @@ def test_concat_records_joins_logs_as_numpy_does():
     assert concat_records([a], DECISION_LOG_DTYPE) is a
     assert concat_records([], DECISION_LOG_DTYPE).dtype == DECISION_LOG_DTYPE
 
+
+def test_sim_gateway_config_is_parsed_once_per_arguments_and_environment(monkeypatch):
+    from hft.core.errors import ConfigError
+
+    lim = {"max_position": 10}
+    first = sim_gateway_config("X", "mm", limits=lim)
+    assert sim_gateway_config("X", "mm", limits={"max_position": 10}) is first
+    assert sim_gateway_config("X", "mm", limits={"max_position": 11}).defaults != first.defaults
+    with pytest.raises(ConfigError):  # 10.0 is not 10 for the strict parse, nor for the memo
+        sim_gateway_config("X", "mm", limits={"max_position": 10.0})
+    monkeypatch.setenv("HFT_NATS_URL", "nats://10.0.0.9:4222")
+    moved = sim_gateway_config("X", "mm", limits=lim)
+    assert moved is not first and moved.signals.bus.url == "nats://10.0.0.9:4222"
+    assert moved == sim_gateway_config("X", "mm", limits=lim)
+
