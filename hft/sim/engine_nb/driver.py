@@ -549,9 +549,12 @@ class NbEngine(Engine):
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
         # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted); several legs: + leg, own index
         evm_name = "evm_legs" if multi else "evm"
-        evm = buffers.take(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), exact=True)
-        _fill_evm(ev, evm)
-        evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was)
+        evm_source = ev if self.cfg.feed is None and not multi else None
+        evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
+        if not filled:
+            _fill_evm(ev, evm)
+            evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
         if multi:
             evm[EVM_LEG] = self._leg_ix
             evm[EVM_OWN] = self._own
@@ -772,7 +775,7 @@ class NbEngine(Engine):
         self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
         self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
         self._arg_key = self._arg_cache = None
-        buffers.give(evm_name, evm)
+        buffers.give(evm_name, evm, evm_source)  # (no kernel writes it)
         for name in ("h", "orows", "frows", "order_info"):  # nothing returned refers to them
             buffers.give(name, getattr(self, "_" + name))
             setattr(self, "_" + name, None)
