@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import queue
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -72,64 +68,3 @@ def hash_stream(*arrays: object) -> np.ndarray:
 def hash_arrays(*arrays: object, digest_size: int = 16) -> str:
     """BLAKE2b over structured or plain numpy arrays, field by field in little-endian order (`hash_stream`)."""
     return hashlib.blake2b(hash_stream(*arrays), digest_size=digest_size).hexdigest()
-
-
-def hash_arrays_started(*arrays: object, digest_size: int = 16) -> Callable[[], str]:
-    """`hash_arrays(*arrays)`, started on a helper thread while the caller goes on; the returned function returns
-    the hash. The bytes are copied out (`hash_stream`) before this returns, so the caller may change the arrays
-    afterwards. hashlib releases the GIL while it hashes a large buffer, so the caller's work runs beside it (a
-    run's hash, ~2 ms for a LOBSTER day's logs, beside the rest of its results). Never slower than hashing at the
-    end, give or take a wake-up: when the caller asks before the helper has begun, the caller hashes itself."""
-    stream = hash_stream(*arrays)
-    task = _HashTask(stream, digest_size)
-    if stream.nbytes >= _THREAD_MIN_BYTES:
-        _helper().put(task)
-    return task.result
-
-
-class _HashTask:
-    """One hash for `_helper`: whoever claims it first (the helper, or the caller asking for the result) runs it."""
-
-    def __init__(self, stream: np.ndarray, digest_size: int) -> None:
-        self._stream, self._digest_size = stream, digest_size
-        self._claim = threading.Lock()
-        self._done = threading.Event()
-        self._value: str | BaseException = ""
-
-    def run_if_unclaimed(self) -> bool:
-        if not self._claim.acquire(blocking=False):
-            return False
-        try:
-            self._value = hashlib.blake2b(self._stream, digest_size=self._digest_size).hexdigest()
-        except BaseException as e:  # noqa: BLE001 (handed to the caller)
-            self._value = e
-        self._stream = None  # type: ignore[assignment]
-        self._done.set()
-        return True
-
-    def result(self) -> str:
-        if not self.run_if_unclaimed():
-            self._done.wait()
-        if isinstance(self._value, BaseException):
-            raise self._value
-        return self._value
-
-
-_THREAD_MIN_BYTES = 256 << 10  # below this (~0.3 ms of hashing) the caller hashes when it asks
-_HELPER: list[queue.SimpleQueue] = []  # the helper thread's queue (one thread per process, started on first use)
-
-
-def _helper() -> queue.SimpleQueue:
-    if not _HELPER:
-        q: queue.SimpleQueue = queue.SimpleQueue()
-
-        def loop() -> None:
-            while True:
-                q.get().run_if_unclaimed()
-
-        threading.Thread(target=loop, name="hash_arrays", daemon=True).start()
-        _HELPER.append(q)
-    return _HELPER[0]
-
-
-os.register_at_fork(after_in_child=_HELPER.clear)  # a forked child has no helper thread: it starts its own

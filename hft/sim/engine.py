@@ -292,7 +292,6 @@ class Engine:
         self._leg_of: dict[int, int] = {}  # order id -> leg (several instruments; absent: leg 0)
         self._acks: dict[int, tuple[int, int]] = {}  # order id -> (ACK's local arrival ns, queue ahead at entry)
         self._ack_rows: np.ndarray | None = None  # the ack log when a numba engine built it from its own rows
-        self._run_hash: Callable[[], str] | None = None  # the run hash a numba engine started (`_output`)
         self._dec_legs: np.ndarray | None = None  # several legs: each decision's leg when a numba engine has them
         self._order_legs: np.ndarray | None = None  # several legs: `ORDER_LEG_DTYPE` rows a numba engine built
         self.ctx = Context(weakref.proxy(self))
@@ -579,8 +578,7 @@ class Engine:
     def _output(self, n: int, wall: float, arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                 ) -> RunOutput:
         """The `RunOutput`; `arrays`: the (decisions, orders, fills) logs when the caller built them already (then
-        ``self.decisions`` is a sequence of the records, handed over as it is; one leg: ``self._run_hash``, when
-        set, returns their run hash, started with `hash_arrays_started`)."""
+        ``self.decisions`` is a sequence of the records, handed over as it is)."""
         if arrays is None:
             dec = decision_log(self.decisions)
             orders = np.array(self._order_rows, dtype=ORDER_LOG_DTYPE) if self._order_rows else \
@@ -596,11 +594,9 @@ class Engine:
         if len(self.legs) == 1:
             final = {"position": self.position, "cash": self.cash, "fees": self.fees}
             resync = getattr(self.venue, "resync_counters", None)
-            metrics, counters = self.gw.metrics_snapshot(), resync() if resync is not None else None
-            started, self._run_hash = self._run_hash, None
             return RunOutput(dec, orders, fills, equity, n, wall, rejects, final,
-                             started() if started is not None else hash_arrays(dec, orders, fills), metrics, records,
-                             list(self.transitions), counters, acks)
+                             hash_arrays(dec, orders, fills), self.gw.metrics_snapshot(), records,
+                             list(self.transitions), resync() if resync is not None else None, acks)
         order_legs = (self._order_legs if self._order_legs is not None else
                       np.array([(o, self._leg_of.get(o, 0)) for o in sorted(self._side_of)], dtype=ORDER_LEG_DTYPE))
         of_symbol = {leg.symbol: leg.index for leg in self.legs}

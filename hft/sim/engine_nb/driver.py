@@ -18,7 +18,6 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.errors import SimError
-from hft.core.ids import hash_arrays_started
 from hft.core.orders import (
     INTENT_NEW,
 )
@@ -435,8 +434,6 @@ class NbEngine(Engine):
         order_log_rows(self._orows[: int(st[S_NO])], orders)
         fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
         fill_log_rows(self._frows[: int(st[S_NF])], fills)
-        # one leg: the run hash, hashed beside the rest of the results (`_output` waits for it)
-        self._run_hash = hash_arrays_started(dec, orders, fills) if len(self.legs) == 1 else None
         if len(self.legs) > 1:  # the leg of each decision (the run hash covers it), without building the records
             of_symbol = {leg.symbol: leg.index for leg in self.legs}
             self._dec_legs = np.concatenate(

@@ -130,7 +130,7 @@ def _hash_field_by_field(*arrays: object) -> str:
 
 
 def test_hash_arrays_value_is_its_definition():
-    from hft.core.ids import hash_arrays, hash_arrays_started, hash_stream
+    from hft.core.ids import hash_arrays, hash_stream
 
     a = np.zeros(4, dtype=np.dtype([("x", "<i8"), ("k", "u1"), ("y", ">i4")], align=True))
     a["x"], a["k"], a["y"] = [1, 2, 3, 4], [5, 6, 7, 8], [-1, 2, -3, 4]
@@ -143,32 +143,3 @@ def test_hash_arrays_value_is_its_definition():
         assert hash_arrays(c) == _hash_field_by_field(c)
     assert hash_arrays(*cases) == _hash_field_by_field(*cases)
     assert hash_stream(a).nbytes == len(b"4:x,k,y") + 4 * (8 + 1 + 4)
-    big = np.zeros(100_000, a.dtype)  # past the size that gets a thread of its own
-    big["x"] = np.arange(len(big))
-    expected = _hash_field_by_field(big, *cases)
-    wait = hash_arrays_started(big, *cases)
-    big["x"] = 0  # changed after the start: the hash is of the arrays as they were
-    assert wait() == expected
-    assert hash_arrays_started(big, *cases)() == _hash_field_by_field(big, *cases) != expected
-    assert hash_arrays_started(a)() == hash_arrays(a)  # small: hashed at once
-
-
-def test_hash_arrays_started_in_a_forked_child():
-    """A child forked after the helper thread started has no such thread: it starts its own (and, were it not to,
-    the caller would hash the task itself: a right value either way)."""
-    import os
-    import threading
-
-    from hft.core.ids import hash_arrays, hash_arrays_started
-
-    big = np.arange(100_000, dtype=np.int64)
-    assert hash_arrays_started(big)() == hash_arrays(big)  # the helper runs in this process now
-    pid = os.fork()
-    if pid == 0:  # the child: exit 0 only when the hash came back right
-        try:
-            ok = hash_arrays_started(big + 1)() == hash_arrays(big + 1)
-            os._exit(0 if ok and any(t.name == "hash_arrays" for t in threading.enumerate()) else 1)
-        finally:
-            os._exit(2)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
