@@ -22,7 +22,9 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   `mm`): pure replay, and a quote-at-touch market maker (ours `mm` size 1 / max position 10 through the real
   gateway, the peer's njit equivalent); both sides timed with their set-up (ours: `build_engine` + run; the peer:
   construction + run), messages per second over the day's 49,482 messages for both (the peer's row count is
-  reported too);
+  reported too). Ours repeats the day in one process as a sweep does: the day's event matrix and its local view's
+  price bounds are made by the warm-up run and reused (read-only events: `engine_nb.buffers.take_of`, `book_for`),
+  the peer's rows are converted once before its runs;
 * many days: ``--days`` generated LOBSTER days (``--day-messages`` each) with `mm`, replayed as one run of
   several sessions (`hft.sim.sessions`) and day by day on the single-day path, interleaved; events per second
   over the replay loops and end to end (goal: the many-days run at least as fast per event);

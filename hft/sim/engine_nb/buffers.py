@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 # The big buffers of the last finished run, reused by the next run (a parameter sweep, a benchmark, the days of a
@@ -13,6 +15,9 @@ import numpy as np
 # "h" / "orows" / "frows" / "order_info" the in-kernel order path's heap and rows (taken when at least as big;
 # contents undefined except "order_info", which is handed back zeroed).
 SPARE: dict[str, np.ndarray] = {}
+# What a spare's contents were made from, when they are a pure function of one read-only array (the event matrix of a
+# day's events with the data's own local times): the next run on the same array takes them as they are (`take_of`).
+_SOURCE: dict[str, weakref.ref] = {}
 
 
 def take(name: str, shape: tuple[int, int], *, exact: bool = False, zeros: bool = False) -> np.ndarray:
@@ -25,10 +30,26 @@ def take(name: str, shape: tuple[int, int], *, exact: bool = False, zeros: bool 
     return np.zeros(shape, dtype=np.int64) if zeros else np.empty(shape, dtype=np.int64)
 
 
-def give(name: str, a: np.ndarray | None) -> None:
-    """Keep `a` (no longer used by its run, nor by anything the run returned) as the spare called `name`."""
+def take_of(name: str, shape: tuple[int, int], source: np.ndarray | None) -> tuple[np.ndarray, bool]:
+    """`take(name, shape, exact=True)`, and whether its contents are already those made from `source` (given back
+    with ``give(name, a, source)``, the same array object, still read-only)."""
+    ref = _SOURCE.pop(name, None)
+    spare = SPARE.get(name)
+    a = take(name, shape, exact=True)
+    same = (source is not None and a is spare and ref is not None and ref() is source
+            and not source.flags.writeable)
+    return a, same
+
+
+def give(name: str, a: np.ndarray | None, source: np.ndarray | None = None) -> None:
+    """Keep `a` (no longer used by its run, nor by anything the run returned) as the spare called `name`;
+    `source`: the read-only array its contents are a pure function of (`take_of`)."""
     if a is not None:
         SPARE[name] = a
+        if source is not None and not source.flags.writeable:
+            _SOURCE[name] = weakref.ref(source)
+        else:
+            _SOURCE.pop(name, None)
 
 
 def grown(a: np.ndarray, need: int) -> np.ndarray:

@@ -43,6 +43,7 @@ from hft.sim.engine_nb.logs import (
     LazyMap,
     LazyRecords,
     ack_log_rows,
+    concat_records,
     decision_log_rows,
     fill_log_rows,
     order_log_rows,
@@ -418,7 +419,7 @@ class NbEngine(Engine):
         segs = self._fast_segments()
         parts = [decision_log(py[a:b]) if src == "py" else self._kernel_decision_log(drows[a:b])
                  for src, a, b in segs]
-        dec = np.concatenate(parts) if parts else np.zeros(0, DECISION_LOG_DTYPE)
+        dec = concat_records(parts, DECISION_LOG_DTYPE)
 
         parts_of = [py[a:b] if src == "py" else self._kernel_records(drows[a:b]) for src, a, b in segs]
 
@@ -429,15 +430,15 @@ class NbEngine(Engine):
             return out
 
         self.decisions = LazyRecords(records)
+        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
+        order_log_rows(self._orows[: int(st[S_NO])], orders)
+        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
+        fill_log_rows(self._frows[: int(st[S_NF])], fills)
         if len(self.legs) > 1:  # the leg of each decision (the run hash covers it), without building the records
             of_symbol = {leg.symbol: leg.index for leg in self.legs}
             self._dec_legs = np.concatenate(
                 [np.array([of_symbol[d.symbol] for d in py[a:b]], dtype=np.int64) if src == "py" else
                  drows[a:b, D_LEG] for src, a, b in segs]) if segs else np.zeros(0, np.int64)
-        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
-        order_log_rows(self._orows[: int(st[S_NO])], orders)
-        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
-        fill_log_rows(self._frows[: int(st[S_NF])], fills)
         self._pull_orders()
         hi = min(int(GK.next_order_id(self.gw.arena)), self._order_info.shape[0])  # every id given so far
         info = self._order_info[:hi]
@@ -545,9 +546,12 @@ class NbEngine(Engine):
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
         # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted); several legs: + leg, own index
         evm_name = "evm_legs" if multi else "evm"
-        evm = buffers.take(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), exact=True)
-        _fill_evm(ev, evm)
-        evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+        # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was)
+        evm_source = ev if self.cfg.feed is None and not multi else None
+        evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
+        if not filled:
+            _fill_evm(ev, evm)
+            evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
         if multi:
             evm[EVM_LEG] = self._leg_ix
             evm[EVM_OWN] = self._own
@@ -768,7 +772,7 @@ class NbEngine(Engine):
         self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
         self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
         self._arg_key = self._arg_cache = None
-        buffers.give(evm_name, evm)
+        buffers.give(evm_name, evm, evm_source)  # (no kernel writes it)
         for name in ("h", "orows", "frows", "order_info"):  # nothing returned refers to them
             buffers.give(name, getattr(self, "_" + name))
             setattr(self, "_" + name, None)

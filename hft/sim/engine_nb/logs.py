@@ -12,8 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from hft.gateway import kernels as GK
 from hft.sim.engine_nb.state import _kernel
+
+
+def concat_records(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """`parts` (C-contiguous record arrays of `dtype`) end to end. numpy copies an aligned record dtype field by
+    field (~35 ns a row: 0.65 ms for a LOBSTER day's decisions, even for `np.concatenate` of one part), so one
+    part is returned as it is and several are joined as bytes."""
+    if not parts:
+        return np.zeros(0, dtype)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p.view(np.uint8) for p in parts]).view(dtype)
 
 
 @_kernel

@@ -521,3 +521,74 @@ def test_reused_buffers_leave_earlier_runs_intact(day):
     assert dict(eng._side_of) == dict(ref_eng._side_of) and len(ref_eng._side_of) > 100
     _, again = run("numba", MM_BUSY)
     _same(ref, again)
+
+
+def test_concat_records_joins_logs_as_numpy_does():
+    from hft.sim.engine import DECISION_LOG_DTYPE
+    from hft.sim.engine_nb.logs import concat_records
+
+    a = np.zeros(5, DECISION_LOG_DTYPE)
+    a["seq"], a["reason"], a["duplicate"] = np.arange(5), 3, 1
+    b = np.zeros(3, DECISION_LOG_DTYPE)
+    b["ts"], b["side"] = 7, -1
+    joined = concat_records([a, b], DECISION_LOG_DTYPE)
+    assert joined.dtype == DECISION_LOG_DTYPE and np.array_equal(joined, np.concatenate([a, b]))
+    assert concat_records([a], DECISION_LOG_DTYPE) is a
+    assert concat_records([], DECISION_LOG_DTYPE).dtype == DECISION_LOG_DTYPE
+
+
+def test_sim_gateway_config_is_parsed_once_per_arguments_and_environment(monkeypatch):
+    from hft.core.errors import ConfigError
+
+    lim = {"max_position": 10}
+    first = sim_gateway_config("X", "mm", limits=lim)
+    assert sim_gateway_config("X", "mm", limits={"max_position": 10}) is first
+    assert sim_gateway_config("X", "mm", limits={"max_position": 11}).defaults != first.defaults
+    with pytest.raises(ConfigError):  # 10.0 is not 10 for the strict parse, nor for the memo
+        sim_gateway_config("X", "mm", limits={"max_position": 10.0})
+    monkeypatch.setenv("HFT_NATS_URL", "nats://10.0.0.9:4222")
+    moved = sim_gateway_config("X", "mm", limits=lim)
+    assert moved is not first and moved.signals.bus.url == "nats://10.0.0.9:4222"
+    assert moved == sim_gateway_config("X", "mm", limits=lim)
+
+
+def test_event_matrix_reused_only_for_the_same_read_only_events():
+    """`buffers.take_of`: a spare's contents count as made from `source` only for that very array, read-only."""
+    from hft.sim.engine_nb import buffers
+
+    ev = np.arange(10)
+    ev.flags.writeable = False
+    a, filled = buffers.take_of("test_evm", (2, 10), ev)
+    assert not filled
+    buffers.give("test_evm", a, ev)
+    b, filled = buffers.take_of("test_evm", (2, 10), ev)
+    assert filled and b is a
+    buffers.give("test_evm", b, ev)
+    other = ev.copy()
+    other.flags.writeable = False
+    c, filled = buffers.take_of("test_evm", (2, 10), other)  # equal values, another array
+    assert not filled
+    buffers.give("test_evm", c, None)
+    d, filled = buffers.take_of("test_evm", (2, 10), other)  # given back without a source
+    assert not filled
+    w = np.arange(10)  # writeable: never trusted
+    buffers.give("test_evm", d, w)
+    _, filled = buffers.take_of("test_evm", (2, 10), w)
+    assert not filled
+    buffers.SPARE.pop("test_evm", None)
+
+
+def test_event_matrix_of_a_feed_model_is_not_reused_for_data_times(day):
+    """A run with a feed latency model between two runs on the day's own local times: the third run is the first."""
+    from hft.data.sources import open_market_data
+
+    md = open_market_data([day])
+
+    def run(**kw):
+        cfg = ReplayConfig(engine="numba", strategies={"mm": MM_BUSY}, **kw)
+        eng, mult = build_engine(md, make_strategy("mm", MM_BUSY), "mm", cfg)
+        return eng.run(multiplier=mult).run_hash
+
+    first = run()
+    assert run(feed=300_000) != first
+    assert run() == first

@@ -357,3 +357,22 @@ def test_replay_table_shows_resync_counts(capsys):
     assert "off" in capsys.readouterr().out
     _render(base)  # Binance / no venue resync: no row
     assert "L3 resync" not in capsys.readouterr().out
+
+
+def test_book_for_sizes_from_the_events_as_they_are():
+    """The price bounds of read-only events are computed once per array; writeable events are read every time."""
+    ev = np.zeros(3, dtype=EVENT_DTYPE)
+    ev["kind"] = EV_ADD
+    ev["side"] = [BUY, BUY, SELL]
+    ev["price"] = [100, 90, 102]
+    ev["qty"] = 1
+    n = book_for(ev).bid_qty.shape[0]
+    ev["price"] = [100, 90 - 5000, 102]  # writeable: changed in place, read again
+    wide = book_for(ev).bid_qty.shape[0]
+    assert wide == n + 5000
+    ev.flags.writeable = False
+    assert book_for(ev).bid_qty.shape[0] == wide == book_for(ev).bid_qty.shape[0]
+    other = ev.copy()
+    other["price"] = [100, 90, 102]
+    other.flags.writeable = False
+    assert book_for(other).bid_qty.shape[0] == n
