@@ -2,10 +2,12 @@
 
 State (`L3Book`)
 ----------------
-- Orders live in slots (``o_*`` arrays). An open-addressing hash table ``ht`` (linear probing, power-of-two
-  size >= 2x the slot capacity, backward-shift deletion so there are no tombstones) maps an order id to its
-  slot; the key is read from ``o_id[slot]``, so any int64 id is valid. Free slots form a list through
-  ``o_next``.
+- Orders live in slots: row ``slot`` of ``o`` (int64 ``[C, OW]``, 64-byte aligned: one cache line per order,
+  columns ``OC_ID``, ``OC_PRICE``, ``OC_QTY``, ``OC_SIDE``, ``OC_PREV``, ``OC_NEXT``; an event touches an order's
+  fields together, and two books replayed in turns share the L2 cache). ``o_id`` ... ``o_next`` are views of its
+  columns, for readers. An open-addressing hash table ``ht`` (linear probing, power-of-two size >= 2x the slot
+  capacity, backward-shift deletion so there are no tombstones) maps an order id to its slot; the key is read
+  from ``o_id[slot]``, so any int64 id is valid. Free slots form a list through ``o_next``.
 - Price levels are dense per side: row 0 = bids, row 1 = asks, column ``price - base`` (ticks). Each level has
   its total quantity ``lv_qty``, a FIFO queue of orders (``lv_head``/``lv_tail`` + ``o_prev``/``o_next``),
   its order count, and an *anonymous* quantity ``lv_anon`` that sits at the FRONT of the queue: liquidity
@@ -64,7 +66,14 @@ __all__ = [
     "MAX_LEVEL_SPAN",
     "NEED_LEVEL_RANGE",
     "NEED_ORDER_CAPACITY",
+    "OC_ID",
+    "OC_NEXT",
+    "OC_PREV",
+    "OC_PRICE",
+    "OC_QTY",
+    "OC_SIDE",
     "OK",
+    "OW",
     "STATUS_NAMES",
     "L3Book",
     "L3View",
@@ -136,6 +145,14 @@ M_FREE = 4
 M_HWM = 5
 _META_SIZE = 8
 _HASH_MUL = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
+# columns of an order slot's row in ``o`` (OW words: one 64-byte cache line)
+OC_ID = 0
+OC_PRICE = 1  # ticks
+OC_QTY = 2  # remaining
+OC_SIDE = 3  # BID / ASK row
+OC_PREV = 4
+OC_NEXT = 5  # free-list link for free slots
+OW = 8
 
 
 class L3Book(NamedTuple):
@@ -143,7 +160,8 @@ class L3Book(NamedTuple):
 
     meta: np.ndarray  # int64[8]
     ht: np.ndarray  # int64[H]: slot or -1
-    o_id: np.ndarray  # int64[C]
+    o: np.ndarray  # int64[C, OW]: the order slots, one row (cache line) each, columns OC_*
+    o_id: np.ndarray  # int64[C]: o[:, OC_ID] (a view; likewise the next five)
     o_price: np.ndarray  # int64[C], ticks
     o_qty: np.ndarray  # int64[C], remaining
     o_side: np.ndarray  # int64[C], BID / ASK row
@@ -161,6 +179,17 @@ def _pow2_at_least(n: int) -> int:
     return 1 << max(4, int(n - 1).bit_length())
 
 
+@njit(cache=True)
+def _order_rows(cap: int) -> np.ndarray:
+    """Empty order slots: int64 ``[cap, OW]`` starting on a 64-byte boundary (a row is one cache line), links -1."""
+    buf = np.zeros(cap * OW + OW, np.int64)
+    off = ((-buf.ctypes.data) & 63) >> 3
+    o = buf[off:off + cap * OW].reshape((cap, OW))
+    o[:, OC_PREV] = -1
+    o[:, OC_NEXT] = -1
+    return o
+
+
 def new_l3_book(base_price: int = 0, n_levels: int = 4096, order_capacity: int = 4096) -> L3Book:
     """An empty book covering prices ``[base_price, base_price + n_levels)``; both grow on demand."""
     n_levels = max(16, int(n_levels))
@@ -170,15 +199,17 @@ def new_l3_book(base_price: int = 0, n_levels: int = 4096, order_capacity: int =
     meta[M_BEST_BID] = -1
     meta[M_BEST_ASK] = -1
     meta[M_FREE] = -1
+    o = _order_rows(cap)
     return L3Book(
         meta=meta,
         ht=np.full(_pow2_at_least(2 * cap), -1, dtype=np.int64),
-        o_id=np.zeros(cap, dtype=np.int64),
-        o_price=np.zeros(cap, dtype=np.int64),
-        o_qty=np.zeros(cap, dtype=np.int64),
-        o_side=np.zeros(cap, dtype=np.int64),
-        o_prev=np.full(cap, -1, dtype=np.int64),
-        o_next=np.full(cap, -1, dtype=np.int64),
+        o=o,
+        o_id=o[:, OC_ID],
+        o_price=o[:, OC_PRICE],
+        o_qty=o[:, OC_QTY],
+        o_side=o[:, OC_SIDE],
+        o_prev=o[:, OC_PREV],
+        o_next=o[:, OC_NEXT],
         lv_qty=np.zeros((2, n_levels), dtype=np.int64),
         lv_anon=np.zeros((2, n_levels), dtype=np.int64),
         lv_head=np.full((2, n_levels), -1, dtype=np.int64),
@@ -194,18 +225,14 @@ def new_l3_book(base_price: int = 0, n_levels: int = 4096, order_capacity: int =
 class L3View(NamedTuple):
     """What the kernels pass around: the data pointers of a book's arrays (``CPointer(int64)``, indexed like the
     arrays, without negative-index wrap-around and without reference counting; a level array ``[2, n]`` is indexed
-    ``row * n + idx``), its level count per side, hash mask and order capacity (`l3_view`). A NamedTuple of the
-    14 array views costs ~100 words pushed per *nested call* in numba; this one costs 16. The caller keeps the
+    ``row * n + idx``, the order slots ``o`` ``OW * slot + OC_*``), its level count per side, hash mask and order
+    capacity (`l3_view`). A NamedTuple of the array views costs ~100 words pushed per *nested call* in numba;
+    this one costs 11. The caller keeps the
     book alive (and unchanged: growth makes a new book, so a new view) while a view is in use."""
 
     meta: np.ndarray
     ht: np.ndarray
-    o_id: np.ndarray
-    o_price: np.ndarray
-    o_qty: np.ndarray
-    o_side: np.ndarray
-    o_prev: np.ndarray
-    o_next: np.ndarray
+    o: np.ndarray
     lv_qty: np.ndarray
     lv_anon: np.ndarray
     lv_head: np.ndarray
@@ -228,10 +255,9 @@ def _ptr(typingctx, arr):
 @_inline
 def l3_view(book: L3Book) -> L3View:
     """The kernels' view of `book` (`L3View`)."""
-    return L3View(_ptr(book.meta), _ptr(book.ht), _ptr(book.o_id), _ptr(book.o_price), _ptr(book.o_qty),
-                  _ptr(book.o_side), _ptr(book.o_prev), _ptr(book.o_next), _ptr(book.lv_qty), _ptr(book.lv_anon),
+    return L3View(_ptr(book.meta), _ptr(book.ht), _ptr(book.o), _ptr(book.lv_qty), _ptr(book.lv_anon),
                   _ptr(book.lv_head), _ptr(book.lv_tail), _ptr(book.lv_count), book.lv_qty.shape[1],
-                  book.ht.shape[0] - 1, book.o_id.shape[0])
+                  book.ht.shape[0] - 1, book.o.shape[0])
 
 
 # --- hash table --------------------------------------------------------------------------------------------
@@ -254,7 +280,7 @@ def _find(v: L3View, oid: int) -> int:
         s = ht[i]
         if s < 0:
             return -1
-        if v.o_id[s] == oid:
+        if v.o[OW * s + OC_ID] == oid:
             return s
         i = (i + 1) & mask
 
@@ -263,7 +289,7 @@ def _find(v: L3View, oid: int) -> int:
 def _ht_insert(v: L3View, slot: int) -> None:
     ht = v.ht
     mask = v.hmask
-    i = _home(v.o_id[slot], mask)
+    i = _home(v.o[OW * slot + OC_ID], mask)
     while ht[i] >= 0:
         i = (i + 1) & mask
     ht[i] = slot
@@ -275,7 +301,7 @@ def _ht_remove(v: L3View, oid: int) -> None:
     ht = v.ht
     mask = v.hmask
     i = _home(oid, mask)
-    while v.o_id[ht[i]] != oid:
+    while v.o[OW * (ht[i]) + OC_ID] != oid:
         i = (i + 1) & mask
     j = i
     while True:
@@ -283,7 +309,7 @@ def _ht_remove(v: L3View, oid: int) -> None:
         s = ht[j]
         if s < 0:
             break
-        k = _home(v.o_id[s], mask)
+        k = _home(v.o[OW * s + OC_ID], mask)
         # leave s where it is if its home lies cyclically in (i, j]
         if (i < j and i < k <= j) or (i > j and (k > i or k <= j)):
             continue
@@ -339,15 +365,15 @@ def _level_reduced(v: L3View, row: int, idx: int) -> None:
 @_kernel
 def _unlink(v: L3View, s: int) -> None:
     """Take slot `s` out of its level queue (quantities untouched)."""
-    lv = v.o_side[s] * v.n + v.o_price[s] - v.meta[M_BASE]
-    p = v.o_prev[s]
-    n = v.o_next[s]
+    lv = v.o[OW * s + OC_SIDE] * v.n + v.o[OW * s + OC_PRICE] - v.meta[M_BASE]
+    p = v.o[OW * s + OC_PREV]
+    n = v.o[OW * s + OC_NEXT]
     if p >= 0:
-        v.o_next[p] = n
+        v.o[OW * p + OC_NEXT] = n
     else:
         v.lv_head[lv] = n
     if n >= 0:
-        v.o_prev[n] = p
+        v.o[OW * n + OC_PREV] = p
     else:
         v.lv_tail[lv] = p
     v.lv_count[lv] -= 1
@@ -355,10 +381,10 @@ def _unlink(v: L3View, s: int) -> None:
 
 @_kernel
 def _free_slot(v: L3View, s: int) -> None:
-    _ht_remove(v, v.o_id[s])
-    v.o_qty[s] = 0
-    v.o_prev[s] = -1
-    v.o_next[s] = v.meta[M_FREE]
+    _ht_remove(v, v.o[OW * s + OC_ID])
+    v.o[OW * s + OC_QTY] = 0
+    v.o[OW * s + OC_PREV] = -1
+    v.o[OW * s + OC_NEXT] = v.meta[M_FREE]
     v.meta[M_FREE] = s
     v.meta[M_NORDERS] -= 1
 
@@ -382,22 +408,22 @@ def add_v(v: L3View, oid: int, side: int, price: int, qty: int) -> int:
     meta = v.meta
     s = meta[M_FREE]
     if s >= 0:
-        meta[M_FREE] = v.o_next[s]
+        meta[M_FREE] = v.o[OW * s + OC_NEXT]
     else:
         if meta[M_HWM] >= v.cap:
             return NEED_ORDER_CAPACITY
         s = meta[M_HWM]
         meta[M_HWM] += 1
-    v.o_id[s] = oid
-    v.o_price[s] = price
-    v.o_qty[s] = qty
-    v.o_side[s] = row
+    v.o[OW * s + OC_ID] = oid
+    v.o[OW * s + OC_PRICE] = price
+    v.o[OW * s + OC_QTY] = qty
+    v.o[OW * s + OC_SIDE] = row
     lv = row * v.n + idx
     tail = v.lv_tail[lv]
-    v.o_prev[s] = tail
-    v.o_next[s] = -1
+    v.o[OW * s + OC_PREV] = tail
+    v.o[OW * s + OC_NEXT] = -1
     if tail >= 0:
-        v.o_next[tail] = s
+        v.o[OW * tail + OC_NEXT] = s
     else:
         v.lv_head[lv] = s
     v.lv_tail[lv] = s
@@ -417,13 +443,13 @@ def reduce_v(v: L3View, oid: int, qty: int) -> int:
     s = _find(v, oid)
     if s < 0:
         return ERR_UNKNOWN_ORDER
-    if qty > v.o_qty[s]:
+    if qty > v.o[OW * s + OC_QTY]:
         return ERR_QTY_EXCEEDS
-    row = v.o_side[s]
-    idx = v.o_price[s] - v.meta[M_BASE]
-    v.o_qty[s] -= qty
+    row = v.o[OW * s + OC_SIDE]
+    idx = v.o[OW * s + OC_PRICE] - v.meta[M_BASE]
+    v.o[OW * s + OC_QTY] -= qty
     v.lv_qty[row * v.n + idx] -= qty
-    if v.o_qty[s] == 0:
+    if v.o[OW * s + OC_QTY] == 0:
         _unlink(v, s)
         _free_slot(v, s)
     _level_reduced(v, row, idx)
@@ -436,9 +462,9 @@ def delete_v(v: L3View, oid: int) -> int:
     s = _find(v, oid)
     if s < 0:
         return ERR_UNKNOWN_ORDER
-    row = v.o_side[s]
-    idx = v.o_price[s] - v.meta[M_BASE]
-    v.lv_qty[row * v.n + idx] -= v.o_qty[s]
+    row = v.o[OW * s + OC_SIDE]
+    idx = v.o[OW * s + OC_PRICE] - v.meta[M_BASE]
+    v.lv_qty[row * v.n + idx] -= v.o[OW * s + OC_QTY]
     _unlink(v, s)
     _free_slot(v, s)
     _level_reduced(v, row, idx)
@@ -485,11 +511,11 @@ def queue_ahead_v(v: L3View, oid: int) -> int:
     s = _find(v, oid)
     if s < 0:
         return -1
-    ahead = v.lv_anon[v.o_side[s] * v.n + v.o_price[s] - v.meta[M_BASE]]
-    p = v.o_prev[s]
+    ahead = v.lv_anon[v.o[OW * s + OC_SIDE] * v.n + v.o[OW * s + OC_PRICE] - v.meta[M_BASE]]
+    p = v.o[OW * s + OC_PREV]
     while p >= 0:
-        ahead += v.o_qty[p]
-        p = v.o_prev[p]
+        ahead += v.o[OW * p + OC_QTY]
+        p = v.o[OW * p + OC_PREV]
     return ahead
 
 
@@ -561,26 +587,17 @@ def l3_drop_level_orders(book: L3Book, side: int, price: int) -> int:
 @njit(cache=True)
 def l3_grow_orders(book: L3Book) -> L3Book:
     """A new book with twice the order capacity (hash table rebuilt); levels are shared, not copied."""
-    cap = book.o_id.shape[0]
+    cap = book.o.shape[0]
     new_cap = 2 * cap
-    o_id = np.zeros(new_cap, np.int64)
-    o_price = np.zeros(new_cap, np.int64)
-    o_qty = np.zeros(new_cap, np.int64)
-    o_side = np.zeros(new_cap, np.int64)
-    o_prev = np.full(new_cap, -1, np.int64)
-    o_next = np.full(new_cap, -1, np.int64)
-    o_id[:cap] = book.o_id
-    o_price[:cap] = book.o_price
-    o_qty[:cap] = book.o_qty
-    o_side[:cap] = book.o_side
-    o_prev[:cap] = book.o_prev
-    o_next[:cap] = book.o_next
+    o = _order_rows(new_cap)
+    o[:cap] = book.o
     h = book.ht.shape[0]
     while h < 2 * new_cap:
         h *= 2
     ht = np.full(h, -1, np.int64)
-    grown = L3Book(book.meta, ht, o_id, o_price, o_qty, o_side, o_prev, o_next, book.lv_qty, book.lv_anon,
-                   book.lv_head, book.lv_tail, book.lv_count, book.lv_flags)
+    grown = L3Book(book.meta, ht, o, o[:, OC_ID], o[:, OC_PRICE], o[:, OC_QTY], o[:, OC_SIDE], o[:, OC_PREV],
+                   o[:, OC_NEXT], book.lv_qty, book.lv_anon, book.lv_head, book.lv_tail, book.lv_count,
+                   book.lv_flags)
     v = l3_view(grown)
     for i in range(book.ht.shape[0]):
         s = book.ht[i]
@@ -623,8 +640,8 @@ def l3_grow_levels(book: L3Book, price: int) -> L3Book:
         meta[M_BEST_BID] += off
     if meta[M_BEST_ASK] >= 0:
         meta[M_BEST_ASK] += off
-    return L3Book(meta, book.ht, book.o_id, book.o_price, book.o_qty, book.o_side, book.o_prev, book.o_next,
-                  lv_qty, lv_anon, lv_head, lv_tail, lv_count, lv_flags)
+    return L3Book(meta, book.ht, book.o, book.o_id, book.o_price, book.o_qty, book.o_side, book.o_prev,
+                  book.o_next, lv_qty, lv_anon, lv_head, lv_tail, lv_count, lv_flags)
 
 
 @njit(cache=True)

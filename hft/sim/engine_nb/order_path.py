@@ -189,6 +189,14 @@ def _h_drop_top(h, st) -> None:
 
 
 @_inline
+def _memo_clear(st, leg) -> None:
+    """Leg `leg`'s orders in the strategy's view changed: its `mm` memo no longer holds (`streams._book_rule`;
+    `mm` reads only the callback leg's orders, so the other legs' memos stay)."""
+    if leg < 63:
+        st[S_MMQ] &= ~(1 << leg)
+
+
+@_inline
 def _sord_find(sord, n, oid) -> int:
     for j in range(n):
         if sord[j, SO_ID] == oid:
@@ -205,7 +213,6 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
     if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
             or sord.shape[0] - st[S_NORD] < ni or order_info.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
-    st[S_MMQ] = 0  # the order view changes (`streams._book_rule`)
     for j in range(ni):
         otype = intents[j, 6]
         tif = intents[j, 7]
@@ -281,11 +288,13 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
                 sord[k, SO_LEG] = leg
                 st[S_NORD] = k + 1
                 st[S_ORD_CHANGED] = 1
+                _memo_clear(st, leg)
         elif accepted:
             k = _sord_find(sord, st[S_NORD], target)
             if k >= 0:
                 sord[k, SO_STATUS] = 2
                 st[S_ORD_CHANGED] = 1
+                _memo_clear(st, sord[k, SO_LEG])
     return -1
 
 
@@ -427,7 +436,7 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     k = _sord_find(sord, n, oid)
     if k >= 0:
         st[S_ORD_CHANGED] = 1
-        st[S_MMQ] = 0  # `streams._book_rule`
+        _memo_clear(st, sord[k, SO_LEG])
         if kind == REPORT_FILL or kind == REPORT_CANCELED or kind == REPORT_EXPIRED or kind == REPORT_REJECTED:
             for m in range(k, n - 1):  # removed; the others keep their order (a dict's insertion order)
                 for c in range(SO_COLS):

@@ -75,8 +75,8 @@ S_LEG = 49  # the leg of the strategy kernel's callback (several legs; S_POS is 
 S_GLEG = 50  # in-kernel order path, W_GROW: the leg whose venue must grow (what: st[S_FLAGS])
 S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a report asked for (0: none), for Python
 # `mm` wrote no intent at its last book callback of a leg, with this bid, ask and position (`streams._book_rule`):
-# until its inputs change, it writes none again. S_MMQ: bit k set = leg k's memo holds (one leg: 1); cleared (all
-# legs) when the order view changes and at each kernel entry. One leg's bid, ask, position: S_MMB..S_MMP; several
+# until its inputs change, it writes none again. S_MMQ: bit k set = leg k's memo holds (one leg: 1); bit k is
+# cleared when leg k's orders in the order view change, all bits at each kernel entry. One leg's bid, ask, position: S_MMB..S_MMP; several
 # legs': the leg matrix's LM_MMB..LM_MMP
 S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
 N_STATE = 64

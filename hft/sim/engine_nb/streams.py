@@ -199,8 +199,8 @@ def _local_leg(k, lbooks, tops, lm):
 def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
     """`strategy_on_book` at an end of message of leg `kl`. `mm` reads only the leg's bid, ask and position and the
     order view, and writes nothing when it returns 0: after a call of a leg that wrote no intent, that leg's call is
-    skipped until one of them changes (``S_MMQ`` bit `kl`; the order view's changes clear every leg's, `order_path`,
-    as does each kernel entry). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`."""
+    skipped until one of them changes (``S_MMQ`` bit `kl`; a change of leg `kl`'s orders in the view clears it,
+    `order_path._memo_clear`, and each kernel entry clears every leg's). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`."""
     memo = st[S_SKID] == SK_MM and kl < 63  # a bit of S_MMQ per leg
     bit = 1 << kl
     one = lm.shape[0] == 1

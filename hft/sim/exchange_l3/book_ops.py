@@ -12,6 +12,13 @@ from hft.book.l3 import (
     M_BEST_BID,
     M_FREE,
     M_HWM,
+    OC_ID,
+    OC_NEXT,
+    OC_PREV,
+    OC_PRICE,
+    OC_QTY,
+    OC_SIDE,
+    OW,
     add_v,
     delete_v,
     reduce_v,
@@ -247,12 +254,12 @@ def _fill_through(v, orders, params, out, now, side, price, rem, inclusive) -> t
 @_kernel
 def _market_ahead(v, s) -> int:
     """Market quantity (anonymous + market orders, not ours) ahead of slot `s` in its queue."""
-    ahead = v.lv_anon[(v.o_side[s]) * v.n + v.o_price[s] - v.meta[M_BASE]]
-    p = v.o_prev[s]
+    ahead = v.lv_anon[v.o[OW * s + OC_SIDE] * v.n + v.o[OW * s + OC_PRICE] - v.meta[M_BASE]]
+    p = v.o[OW * s + OC_PREV]
     while p >= 0:
-        if not _is_own(v.o_id[p]):
-            ahead += v.o_qty[p]
-        p = v.o_prev[p]
+        if not _is_own(v.o[OW * p + OC_ID]):
+            ahead += v.o[OW * p + OC_QTY]
+        p = v.o[OW * p + OC_PREV]
     return ahead
 
 
@@ -280,13 +287,13 @@ def _take_resync(v, cons, params, side, price, qty) -> int:
     row = _row_of(side)
     j = v.lv_head[row * v.n + price - v.meta[M_BASE]]
     while j >= 0 and qty > 0:
-        nxt = v.o_next[j]
-        key = v.o_id[j]
+        nxt = v.o[OW * j + OC_NEXT]
+        key = v.o[OW * j + OC_ID]
         if _is_resync(key):
-            x = min(qty, v.o_qty[j])
+            x = min(qty, v.o[OW * j + OC_QTY])
             if params[P_NCONS] > 0:
                 _forget_consumed(cons, params, side, price, _market_ahead(v, j), x)
-            if x == v.o_qty[j]:
+            if x == v.o[OW * j + OC_QTY]:
                 delete_v(v, key)
             else:
                 reduce_v(v, key, x)
@@ -315,10 +322,10 @@ def _remove(v, cons, params, kind, side, price, qty, oid) -> None:
         if rest > 0:
             params[P_CLIPPED] += 1
         return
-    oside = BUY if v.o_side[s] == BID else SELL
-    opx = v.o_price[s]
-    full = kind == EV_DELETE or qty >= v.o_qty[s]
-    q = v.o_qty[s] if full else qty
+    oside = BUY if v.o[OW * s + OC_SIDE] == BID else SELL
+    opx = v.o[OW * s + OC_PRICE]
+    full = kind == EV_DELETE or qty >= v.o[OW * s + OC_QTY]
+    q = v.o[OW * s + OC_QTY] if full else qty
     if q <= 0:
         params[P_REJECTED] += 1
         return
@@ -335,8 +342,8 @@ def _exec(v, orders, cons, params, out, now, side, price, qty, oid) -> bool:
     ok = True
     s = _l3_find(v, oid)
     if s >= 0:
-        side = BUY if v.o_side[s] == BID else SELL
-        price = v.o_price[s]
+        side = BUY if v.o[OW * s + OC_SIDE] == BID else SELL
+        price = v.o[OW * s + OC_PRICE]
     if params[P_NORD] > 0 and qty > 0 and (side == BUY or side == SELL):
         # 1. our orders at strictly better prices: the aggressor traded through them first
         rem = qty
@@ -357,10 +364,10 @@ def _exec(v, orders, cons, params, out, now, side, price, qty, oid) -> bool:
             last = -1
             j = v.lv_head[row * v.n + idx]
             while j >= 0 and need > 0:
-                if _is_resync(v.o_id[j]):
-                    need -= v.o_qty[j]
+                if _is_resync(v.o[OW * j + OC_ID]):
+                    need -= v.o[OW * j + OC_QTY]
                     last = j
-                j = v.o_next[j]
+                j = v.o[OW * j + OC_NEXT]
             if last >= 0:
                 o, rem = _take_own_ahead(v, orders, params, out, now, v.lv_head[row * v.n + idx], last, rem)
                 ok &= o
@@ -375,8 +382,8 @@ def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
     up to `rem` lots in all. Returns (reports fit, lots left)."""
     ok = True
     while j >= 0 and j != stop and rem > 0:
-        nxt = v.o_next[j]
-        key = v.o_id[j]
+        nxt = v.o[OW * j + OC_NEXT]
+        key = v.o[OW * j + OC_ID]
         if _is_own(key):
             r = _own_row_by_key(orders, params, key)
             o, used = _maker_take(v, orders, params, out, now, r, rem)
@@ -414,9 +421,9 @@ def _clear(v, cons, params, side) -> None:
                 continue
             j = v.lv_head[row * v.n + idx]
             while j >= 0:
-                nxt = v.o_next[j]
-                if not _is_own(v.o_id[j]):
-                    delete_v(v, v.o_id[j])
+                nxt = v.o[OW * j + OC_NEXT]
+                if not _is_own(v.o[OW * j + OC_ID]):
+                    delete_v(v, v.o[OW * j + OC_ID])
                 j = nxt
             a = v.lv_anon[row * v.n + idx]
             if a > 0:

@@ -6,6 +6,10 @@ from __future__ import annotations
 from hft.book.l3 import (
     M_BASE,
     M_HWM,
+    OC_ID,
+    OC_PREV,
+    OC_QTY,
+    OW,
     add_v,
     delete_v,
     reduce_v,
@@ -115,10 +119,10 @@ def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool
     j = v.lv_tail[row * v.n + idx]
     rem = x
     while j >= 0 and rem > 0:
-        prv = v.o_prev[j]
-        key = v.o_id[j]
+        prv = v.o[OW * j + OC_PREV]
+        key = v.o[OW * j + OC_ID]
         if not _is_own(key):
-            oq = v.o_qty[j]
+            oq = v.o[OW * j + OC_QTY]
             if oq <= rem:
                 delete_v(v, key)
                 rem -= oq
