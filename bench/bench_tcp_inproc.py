@@ -30,7 +30,6 @@ SECRET = "bench-secret-0123456789abcdef-0123456789"
 def child(n: int, window: int, durable: bool, profile_s: float) -> None:
     """Measure one tree (the one on PYTHONPATH): prints ``{"us_per_intent", ...}``."""
     import asyncio
-
     from collections import Counter
 
     import uvloop

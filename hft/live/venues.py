@@ -143,7 +143,7 @@ class _IdSet:
         if i in self:
             return
         self.n += 1
-        if 0 <= i and self._in_reach(i):
+        if i >= 0 and self._in_reach(i):
             self._fit(i)
             self.bits[i] = True
         else:
