@@ -36,6 +36,20 @@ class TcpIntakeError(Exception):
     """The server refused the connection (bad token) or closed it."""
 
 
+def _new_frame(corr: int, flags: int, side: int, otype: int, tif: int, price: int, qty: int, client_order_id: str,
+               names: bytes, idempotency_key: str) -> bytes:
+    """One NEW frame: its head and fixed part in one pack, then the client order id, the account / strategy /
+    symbol strings already packed (`names`, the same for a run of frames), and the idempotency key."""
+    c = client_order_id.encode()
+    k = idempotency_key.encode()
+    if len(c) > 255 or len(k) > 255:
+        v = client_order_id if len(c) > 255 else idempotency_key
+        raise ValueError(f"string too long for a frame ({max(len(c), len(k))} bytes > 255): {v[:20]!r}...")
+    return (_NEW_HEAD.pack(1 + T.NEW_FIXED.size + 2 + len(c) + len(names) + len(k), T.NEW, corr, flags, side,
+                           otype, tif, price, qty)
+            + bytes((len(c),)) + c + names + bytes((len(k),)) + k)
+
+
 class TcpOrderClient:
     """One authenticated connection. `send_*` queue frames (sent by `flush` / any `recv`); `recv*` read answers."""
 
@@ -66,12 +80,11 @@ class TcpOrderClient:
                  price: int, order_type: str = "limit", tif: str = "gtc", *, durable: bool = False,
                  idempotency_key: str = "", corr: int | None = None) -> int:
         """Queue a NEW frame; returns its corr id."""
-        c = self._corr(corr)
-        body = T.NEW_FIXED.pack(c, T.FLAG_DURABLE if durable else 0, _SIDES[side], _OTYPES[order_type],
-                                _TIFS[tif], price, qty) + T.pack_strings(client_order_id, account, strategy, symbol,
-                                                                        idempotency_key)
-        self.pending.append(T.frame(T.NEW, body))
-        return c
+        c = self.corr + 1 if corr is None else corr
+        self.pending.append(_new_frame(c, T.FLAG_DURABLE if durable else 0, _SIDES[side], _OTYPES[order_type],
+                                       _TIFS[tif], price, qty, client_order_id,
+                                       T.pack_strings(account, strategy, symbol), idempotency_key))
+        return self._corr(corr)  # counted once queued: a refused string takes no corr id
 
     def send_new_many(self, client_order_ids: Sequence[str], account: str, strategy: str, symbol: str,
                       sides: Sequence[int], qtys: Sequence[int], prices: Sequence[int], order_type: str = "limit",
@@ -80,23 +93,15 @@ class TcpOrderClient:
         """Queue one NEW frame per client order id (sides 1 buy / -1 sell); returns their corr ids (consecutive).
         One pack per frame and the constant strings encoded once: the load generator's path."""
         first = self.corr + 1
-        self.corr += len(client_order_ids)
         flags = T.FLAG_DURABLE if durable else 0
         otype, tif_ = _OTYPES[order_type], _TIFS[tif]
         names = T.pack_strings(account, strategy, symbol)
         keys = idempotency_keys if idempotency_keys is not None else [""] * len(client_order_ids)
-        head = _NEW_HEAD.pack
-        out = self.pending
-        kind = T.NEW
-        for i, (coid, side, qty, price, key) in enumerate(zip(client_order_ids, sides, qtys, prices, keys,
-                                                                 strict=True)):
-            c = coid.encode()
-            k = key.encode()
-            if len(c) > 255 or len(k) > 255:
-                raise ValueError(f"string too long for a frame (> 255 bytes): {coid[:20]!r}...")
-            body_len = 1 + T.NEW_FIXED.size + 2 + len(c) + len(names) + len(k)
-            out.append(head(body_len, kind, first + i, flags, side, otype, tif_, price, qty)
-                       + bytes((len(c),)) + c + names + bytes((len(k),)) + k)
+        frames = [_new_frame(first + i, flags, side, otype, tif_, price, qty, coid, names, key)
+                  for i, (coid, side, qty, price, key)
+                  in enumerate(zip(client_order_ids, sides, qtys, prices, keys, strict=True))]
+        self.pending.extend(frames)  # all or nothing: a refused string queues none of the run
+        self.corr += len(frames)
         return range(first, self.corr + 1)
 
     def send_cancel(self, order_id: int, client_order_id: str = "", idempotency_key: str = "",
