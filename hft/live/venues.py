@@ -370,9 +370,9 @@ class LoopbackVenue:
         out: dict[tuple[str, str, str], int] = {}
         reps = self._all_reports()
         fills = reps[reps["kind"] == REPORT_FILL]
-        self._book()
+        orders = self._book()
         for oid, qty in zip(fills["order_id"].tolist(), fills["qty"].tolist(), strict=True):
-            o = self._orders.get(oid)
+            o = orders.get(oid)
             if o is None:
                 continue
             k = (o[_A], o[_T], o[_Y])
