@@ -57,10 +57,6 @@ FILLS = "sim.fills"
 RUN_ID = "live"
 _encode_json = msgspec.json.Encoder().encode
 _REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
-# the sim.fills columns (symbol_name joins as codes into the symbol table)
-_FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
-                        ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
-                        ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
 _I64 = 1 << 63
 
 
@@ -159,7 +155,7 @@ class LiveGateway:
         self._details: list[str] = []
         self._transitions: list[PolicyTransition] = []
         self._journal: list[dict[str, Any]] = []
-        self._fills: list[np.ndarray] = []  # _FILL_DTYPE arrays
+        self._fills: list[np.ndarray] = []  # views.FILL_DTYPE arrays
         self._inbox: list[ExecutionReport] = []
         self._drain_scheduled = False
         self.n_fills = 0
@@ -386,16 +382,12 @@ class LiveGateway:
     def _views_of_array(self, out: np.ndarray, client_order_ids: list[str]) -> Packed | list[str]:
         """Views and client ids of the accepted new orders among DECISION_DTYPE rows (new orders only: a
         `PendingBatch` holds no cancels); returns the rows' WAL details."""
-        sel = np.flatnonzero((out["accepted"] != 0) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW))
-        det: Packed | list[str] = ["{}"] * len(out)
-        if len(sel):
-            acc = out[sel]
-            coids = [client_order_ids[i] for i in sel.tolist()] if len(sel) < len(out) else client_order_ids
-            self.orders.add_many(acc, coids)  # and their client ids (`OrderViews.find_client`)
-            if len(sel) == len(out):
-                return _details_many(coids)
-            for idx, c in zip(sel.tolist(), coids, strict=True):
-                det[idx] = _details(c)
+        sel = self.orders.add_accepted(out, client_order_ids)  # and their client ids (`OrderViews.find_client`)
+        if len(sel) == len(out) and len(sel):
+            return _details_many(client_order_ids)
+        det: list[str] = ["{}"] * len(out)
+        for idx in sel.tolist():
+            det[idx] = _details(client_order_ids[idx])
         return det
 
     def _release(self, batch: list[Any], decs: list[Any], hist: Log2Histogram | None) -> None:
@@ -636,15 +628,8 @@ class LiveGateway:
         sel, cols = self.orders.apply_reports(rep)
         if not len(sel):
             return
-        f = rep[sel]
-        arr = np.empty(len(sel), _FILL_DTYPE)
-        for c in ("ts", "order_id", "price", "qty", "leaves", "fee", "kind"):
-            arr[c] = f[c]
-        arr["fill_id"] = np.arange(self.n_fills + 1, self.n_fills + 1 + len(sel))
+        arr = self.orders.fill_rows(rep, exch_ts, sel, cols, self.n_fills + 1)
         self.n_fills += len(sel)
-        for i, c in enumerate(("account", "strategy", "symbol", "side")):
-            arr[c] = cols[:, i]
-        arr["exch_ts"] = exch_ts[sel]
         self._fills.append(arr)
 
     def on_mark(self, symbol: str, price: int) -> None:
