@@ -266,8 +266,9 @@ class LoopbackVenue:
         return self._delivered(reps)
 
     def _filled_lines(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
-                      symbols: Sequence[str]) -> bytes:
-        """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call."""
+                      symbols: Sequence[str]) -> np.ndarray:
+        """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call
+        (their bytes, uint8: `os.write` takes the array as it is)."""
         n = len(cmds)
         sizes = (len(accounts), len(strategies), len(symbols))
         if self._names_at != sizes:  # the registries only grow: their JSON strings as one table, once per size
@@ -288,7 +289,7 @@ class LoopbackVenue:
         ints[0], ints[5], ints[6] = CMD_NEW, REPORT_ACK, REPORT_FILL
         ints[1], ints[2], ints[3], ints[4] = cmds["order_id"], cmds["side"], cmds["price"], cmds["qty"]
         cap = n * (len(_LITS) + 12 * 21 + 3 * int(tlen.max()))
-        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap).tobytes()
+        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap)
 
     def _book(self) -> dict[int, tuple]:
         """`_orders` with the orders `send_array` filled at once put in (not open: a cancel is rejected)."""
