@@ -19,6 +19,7 @@ from numba import njit
 
 from hft.core.orders import NO_KEY
 from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED
+from hft.live.ids import PackedIds
 
 CORR, FLAGS, SIDE, OTYPE, TIF, PRICE, QTY = range(7)
 COID, ACCOUNT, STRATEGY, SYMBOL, IDEM = 7, 9, 11, 13, 15  # offset column; the length is the next one
@@ -188,3 +189,46 @@ def scan_new_frames(buf: np.ndarray, pos: int, out: np.ndarray) -> tuple[int, in
     per-frame path takes it) or when `out` is full. Returns (frames parsed, offset just past them)."""
     k, end = _scan(buf, pos, out, MAX_FRAME, NEW)
     return int(k), int(end)
+
+
+_NUL, _HIGH, _ESC = 1, 2, 4  # `_coids` flags: a NUL byte, a byte >= 0x80, a byte JSON escapes (< 0x20, '"', '\\')
+
+
+@njit(cache=True, nogil=True)
+def _coids(buf: np.ndarray, table: np.ndarray, k: int, out: np.ndarray) -> tuple[int, int]:
+    """The client order ids of rows ``:k`` of a scan `table` (their bytes in `buf`) into `out`, each followed by
+    a NUL; returns (bytes written, flags of the bytes seen: `_NUL`, `_HIGH`, `_ESC`)."""
+    q = 0
+    flags = 0
+    for i in range(k):
+        o = table[i, COID]
+        for x in range(o, o + table[i, COID + 1]):
+            b = buf[x]
+            if b == 0:
+                flags |= _NUL
+            elif b >= 0x80:
+                flags |= _HIGH
+            if b < 0x20 or b == 0x22 or b == 0x5C:
+                flags |= _ESC
+            out[q] = b
+            q += 1
+        out[q] = 0
+        q += 1
+    return q, flags
+
+
+def client_order_ids(buf: np.ndarray, table: np.ndarray, k: int) -> tuple[list[str], PackedIds] | None:
+    """The client order ids of rows ``:k`` of a scan `table` over `buf`: as strings (one decode and one split
+    of their bytes, not a slice per row) and packed (`PackedIds`: the index hashes and the WAL's ``details``
+    take the bytes as they are). None when one holds a NUL (the caller slices them one by one); raises
+    UnicodeDecodeError when one is not UTF-8."""
+    lens = table[:k, COID + 1].copy()
+    out = np.empty(int(lens.sum()) + k, np.uint8)
+    q, flags = _coids(buf, table, k, out)
+    if flags & _NUL:
+        return None
+    sep = out[:q].tobytes()
+    text = sep.decode("latin-1" if not flags & _HIGH else "utf-8")  # NULs split it exactly: they are ASCII
+    ids = text.split("\0")
+    ids.pop()  # after the last NUL
+    return ids, PackedIds(sep, lens, not flags & _ESC and bool(k) and bool(lens.min() > 0))

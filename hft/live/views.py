@@ -26,6 +26,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
 )
 from hft.live.client_index import ClientIndex
+from hft.live.ids import PackedIds
 from hft.live.orders import SIDE_NAMES
 
 ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING = range(8)
@@ -320,12 +321,14 @@ class OrderViews:
         client order ids."""
         self._add_rows(dec, coids, False)
 
-    def add_accepted(self, dec: np.ndarray, coids: list[str]) -> np.ndarray:
+    def add_accepted(self, dec: np.ndarray, coids: list[str], packed: PackedIds | None = None) -> np.ndarray:
         """The views of the accepted new orders among DECISION_DTYPE rows of any decisions (`coids`: one per
-        row); returns those rows' indices (the other rows are left alone)."""
-        return self._add_rows(dec, coids, True)
+        row, `packed`: the same as bytes, if known); returns those rows' indices (the other rows are left
+        alone)."""
+        return self._add_rows(dec, coids, True, packed)
 
-    def _add_rows(self, dec: np.ndarray, coids: list[str], select: bool) -> np.ndarray:
+    def _add_rows(self, dec: np.ndarray, coids: list[str], select: bool,
+                  packed: PackedIds | None = None) -> np.ndarray:
         """`add_many` (every row) or `add_accepted` (`select`): the rows written by one `_add` call; the client
         ids follow (list slice) and are indexed."""
         n = len(dec)
@@ -352,7 +355,7 @@ class OrderViews:
                 cs[i] = c
         self.top = max(self.top, top)
         self.flush_index()  # in order: views `add` made before these
-        self.index.put_many(dec["account"], coids, oid)
+        self.index.put_many(dec["account"], coids, oid, packed if k == n else None)
         return sel
 
     def cancel_pending(self, oid: int) -> None:
