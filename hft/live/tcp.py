@@ -258,12 +258,7 @@ class IntakeProtocol(asyncio.Protocol):
             return end
         ok, acct, strat, sym = names
         coids, keys, packed = keyed
-        side, otype, tif, price, qty = c[:, S.SIDE], c[:, S.OTYPE], c[:, S.TIF], c[:, S.PRICE], c[:, S.QTY]
-        coid_len, idem_len = c[:, S.COID + 1], c[:, S.IDEM + 1]
-        durable = (c[:, S.FLAGS] & FLAG_DURABLE) != 0
-        ok &= ((side == 1) | (side == -1)) & _OTYPE_OK[otype] & _TIF_OK[tif] & (qty > 0)
-        ok &= np.where(otype == ORDER_MARKET, price >= 0, price > 0) & (coid_len >= 1) & (coid_len <= 64)
-        ok &= (idem_len <= 128) & ((idem_len > 0) | ~durable)
+        durable = S.check_rows(c, ok, _OTYPE_OK, _TIF_OK, ORDER_MARKET, FLAG_DURABLE)
         i = 0
         while i < k:  # runs of clean rows as batches, the others one by one, in frame order
             if not ok[i]:

@@ -232,3 +232,30 @@ def client_order_ids(buf: np.ndarray, table: np.ndarray, k: int) -> tuple[list[s
     ids = text.split("\0")
     ids.pop()  # after the last NUL
     return ids, PackedIds(sep, lens, not flags & _ESC and bool(k) and bool(lens.min() > 0))
+
+
+@njit(cache=True, nogil=True)
+def _check(table: np.ndarray, ok: np.ndarray, otype_ok: np.ndarray, tif_ok: np.ndarray, market: int,
+           durable_flag: int, durable: np.ndarray) -> None:
+    for i in range(ok.shape[0]):
+        r = table[i]
+        d = (r[FLAGS] & durable_flag) != 0
+        durable[i] = d
+        if not ok[i]:
+            continue
+        otype, coid_len, idem_len = r[OTYPE], r[COID + 1], r[IDEM + 1]
+        ok[i] = ((r[SIDE] == 1 or r[SIDE] == -1) and otype_ok[otype] and tif_ok[r[TIF]] and r[QTY] > 0
+                 and (r[PRICE] >= 0 if otype == market else r[PRICE] > 0) and 1 <= coid_len <= 64
+                 and idem_len <= 128 and (idem_len > 0 or not d))
+
+
+def check_rows(table: np.ndarray, ok: np.ndarray, otype_ok: np.ndarray, tif_ok: np.ndarray, market: int,
+               durable_flag: int) -> np.ndarray:
+    """The intake's checks of scanned NEW rows (``table[:len(ok)]``), one pass: `ok` (the names' verdict on
+    entry) keeps the rows whose side is 1 or -1, order type and tif are known (lookup tables by the frame's u8),
+    qty > 0, price > 0 (>= 0 for a market order), client order id of 1 to 64 bytes, idempotency key of at
+    most 128 bytes and present when the row is durable (bit `durable_flag` of its flags). Returns each row's
+    durable flag."""
+    durable = np.empty(len(ok), np.bool_)
+    _check(table, ok, otype_ok, tif_ok, market, durable_flag, durable)
+    return durable

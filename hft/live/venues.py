@@ -70,12 +70,30 @@ def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarr
            cap: int) -> np.ndarray:
     """Rows of text: for each row, literal j (``lits[lit_at[j]:lit_at[j + 1]]``) then slot j (kind 0: the decimal
     of ``ints[col[j], row]``, kind 1: the bytes of name ``codes[col[j], row]`` in the table `tstart`, `tlen`,
-    `tblob`), and the last literal. `cap` bounds the bytes written."""
+    `tblob`), and the last literal. `cap` bounds the bytes written. Each int column's decimal is made once per
+    row (a column may fill several slots: an order id fills three)."""
     out = np.empty(cap, np.uint8)
-    digits = np.empty(20, np.uint8)
+    nc = ints.shape[0]
+    digits = np.empty((nc, 24), np.uint8)  # each int column's decimal of this row, right-aligned
+    first = np.empty(nc, np.int64)
     p = 0
     k = kind.shape[0]
     for i in range(n):
+        for c in range(nc):
+            v = ints[c, i]
+            u = np.uint64(v) if v >= 0 else np.uint64(0) - np.uint64(v)  # unsigned: a cheap division by 10
+            e = 24
+            while True:
+                q = u // np.uint64(10)
+                e -= 1
+                digits[c, e] = np.uint8(np.uint64(48) + u - q * np.uint64(10))
+                u = q
+                if u == 0:
+                    break
+            if v < 0:
+                e -= 1
+                digits[c, e] = 45  # "-"
+            first[c] = e
         for j in range(k + 1):
             for x in range(lit_at[j], lit_at[j + 1]):
                 out[p] = lits[x]
@@ -83,21 +101,10 @@ def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarr
             if j == k:
                 break
             if kind[j] == 0:
-                v = ints[col[j], i]
-                if v < 0:
-                    out[p] = 45  # "-"
+                c = col[j]
+                for x in range(first[c], 24):
+                    out[p] = digits[c, x]
                     p += 1
-                    v = -v
-                m = 0
-                while True:
-                    digits[m] = 48 + v % 10
-                    v //= 10
-                    m += 1
-                    if v == 0:
-                        break
-                for d in range(m):
-                    out[p + d] = digits[m - 1 - d]
-                p += m
             else:
                 t = codes[col[j], i]
                 for x in range(tstart[t], tstart[t] + tlen[t]):

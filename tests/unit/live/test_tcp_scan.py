@@ -82,3 +82,32 @@ def test_client_ids_with_a_nul_or_bad_utf8_are_not_packed() -> None:
     k, _ = S.scan_new_frames(buf, 0, out)
     with pytest.raises(UnicodeDecodeError):
         S.client_order_ids(buf, out, k)
+
+
+def test_the_rows_checks_are_the_intakes_rules() -> None:
+    """`check_rows` keeps exactly the rows the intake's rules allow (each rule written out here with numpy)."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    t = np.zeros((n, S.N_COLS), np.int64)
+    t[:, S.FLAGS] = rng.integers(0, 4, n)
+    t[:, S.SIDE] = rng.integers(-2, 3, n)
+    t[:, S.OTYPE] = rng.integers(0, 6, n)
+    t[:, S.TIF] = rng.integers(0, 7, n)
+    t[:, S.PRICE] = rng.integers(-2, 3, n)
+    t[:, S.QTY] = rng.integers(-1, 3, n)
+    t[:, S.COID + 1] = rng.choice([0, 1, 64, 65], n)
+    t[:, S.IDEM + 1] = rng.choice([0, 1, 128, 129], n)
+    names_ok = rng.random(n) < 0.9
+    otype_ok, tif_ok = np.zeros(256, np.bool_), np.zeros(256, np.bool_)
+    otype_ok[[1, 2, 3]] = True
+    tif_ok[[1, 2, 3, 4]] = True
+    ok = names_ok.copy()
+    durable = S.check_rows(t, ok, otype_ok, tif_ok, 2, 1)
+    side, otype, price, qty = t[:, S.SIDE], t[:, S.OTYPE], t[:, S.PRICE], t[:, S.QTY]
+    coid_len, idem_len = t[:, S.COID + 1], t[:, S.IDEM + 1]
+    want_durable = (t[:, S.FLAGS] & 1) != 0
+    want = names_ok & ((side == 1) | (side == -1)) & otype_ok[otype] & tif_ok[t[:, S.TIF]] & (qty > 0)
+    want &= np.where(otype == 2, price >= 0, price > 0) & (coid_len >= 1) & (coid_len <= 64)
+    want &= (idem_len <= 128) & ((idem_len > 0) | ~want_durable)
+    assert durable.tolist() == want_durable.tolist()
+    assert ok.tolist() == want.tolist() and 0 < ok.sum() < n
