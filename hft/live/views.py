@@ -371,17 +371,13 @@ class OrderViews:
         indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
         (registry indices; an n x 4 array)."""
         n = len(rep)
-        oid = np.ascontiguousarray(rep["order_id"], np.int64)
+        oid = rep["order_id"]  # the array's own columns, strided: no copy (the kernel takes any layout)
         self._fit_fills(n)
         out_fill = np.empty(n, np.int64)
         out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
-        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid,
-                                     np.ascontiguousarray(rep["kind"], np.int64),
-                                     np.ascontiguousarray(rep["price"], np.int64),
-                                     np.ascontiguousarray(rep["qty"], np.int64),
-                                     np.ascontiguousarray(rep["leaves"], np.int64),
-                                     np.ascontiguousarray(rep["ts"], np.int64), self.base, self.n_fill, self.fills,
+        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid, rep["kind"], rep["price"],
+                                     rep["qty"], rep["leaves"], rep["ts"], self.base, self.n_fill, self.fills,
                                      out_fill, out_cols, out_far)
         far = self.far
         for x in oid[out_far[:nx]].tolist():
