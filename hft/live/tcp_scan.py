@@ -10,6 +10,10 @@ the dedup key of the frame (`hft.live.orders.intent_key` of its account and its 
 order id when that is empty: BLAKE2b-64 of ``account 0x1f key``, computed here by `blake2b_64` so that no
 Python step per frame hashes it), and `KEY_ASCII` (1 when the idempotency key's bytes are ASCII: valid UTF-8
 without decoding it).
+
+Over a scanned run, two more single passes: `check_rows` (the intake's checks of the fixed fields and string
+lengths) and `client_order_ids` (the client order ids as strings, from one decode and one split of their bytes,
+and packed as `hft.live.ids.PackedIds` for the client-id index and the WAL's ``details``).
 """
 
 from __future__ import annotations

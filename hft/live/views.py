@@ -3,10 +3,11 @@
 The gateway numbers accepted orders densely (1, 2, 3 …), so a view is a row of numpy columns at
 ``order_id - base``: registry indices of its account / strategy / symbol, side, price, qty, time, status, filled,
 leaves, and the number of the venue's reports applied to that order id (reconciliation reads it). Its fills are a
-linked list in a fill log (price, qty, time). Accepted new orders are added column-wise (`OrderViews.add_many`),
-a report array is applied in one numba call (`OrderViews.apply_reports`) that also says which of its rows are
-fills of a viewed order (the writer's ``sim.fills`` rows), and an `OrderView` object is made only when one is
-asked for (`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
+linked list in a fill log (price, qty, time). Accepted new orders are added column-wise, one numba call for a
+batch (`OrderViews.add_many`, or `OrderViews.add_accepted` picking them among any decisions), a report array is
+applied in one numba call (`OrderViews.apply_reports`) that also says which of its rows are fills of a viewed
+order, whose ``sim.fills`` rows one more call builds (`OrderViews.fill_rows`), and an `OrderView` object is made
+only when one is asked for (`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
 """
 
 from __future__ import annotations
