@@ -521,8 +521,13 @@ def main() -> None:
                         print(json.dumps(r), flush=True)
                 finally:
                     p.terminate()
-                    p.wait(30)
-                    shutil.rmtree(home, ignore_errors=True)
+                    try:
+                        p.wait(30)
+                    except subprocess.TimeoutExpired:  # a server that ignores SIGTERM: killed, so its dir can go
+                        p.kill()
+                        p.wait()
+                    finally:
+                        shutil.rmtree(home, ignore_errors=True)  # the WAL and the venue journal of the cell
     finally:
         os.unlink(script)
     res["in_process"] = in_process()

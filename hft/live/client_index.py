@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from hft.gateway.kernels.prefetch import _prefetchw
+from hft.live.ids import PackedIds
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -38,8 +39,10 @@ def _mix(x: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, nogil=True)
-def _hashes(data: np.ndarray, lens: np.ndarray, acct: np.ndarray, seed: np.uint64, out: np.ndarray) -> None:
-    """Row i's key (never 0): its account ``acct[i]`` and its ``lens[i]`` bytes, the next ones of `data`."""
+def _hashes(data: np.ndarray, lens: np.ndarray, gap: int, acct: np.ndarray, seed: np.uint64,
+            out: np.ndarray) -> None:
+    """Row i's key (never 0): its account ``acct[i]`` and its ``lens[i]`` bytes, the next ones of `data` (each
+    row's followed by `gap` bytes that do not count)."""
     p = 0
     for i in range(lens.shape[0]):
         m = lens[i]
@@ -53,7 +56,7 @@ def _hashes(data: np.ndarray, lens: np.ndarray, acct: np.ndarray, seed: np.uint6
             j += 8
         h = _mix(h)
         out[i] = h if h != 0 else np.uint64(1)
-        p += m
+        p += m + gap
 
 
 _AHEAD = 16  # inserts whose bucket is prefetched ahead of the one being made
@@ -124,10 +127,10 @@ class ClientIndex:
     def __len__(self) -> int:
         return self.n
 
-    def _keys_of(self, acct: np.ndarray, coids: Sequence[str]) -> np.ndarray:
-        data, lens = _utf8(coids)
-        hs = np.empty(len(coids), np.uint64)
-        _hashes(np.frombuffer(data, np.uint8), lens, np.ascontiguousarray(acct, np.int64), self.seed, hs)
+    def _keys_of(self, acct: np.ndarray, coids: Sequence[str], packed: PackedIds | None = None) -> np.ndarray:
+        data, lens, gap = (packed.sep, packed.lens, 1) if packed is not None else (*_utf8(coids), 0)
+        hs = np.empty(len(lens), np.uint64)
+        _hashes(np.frombuffer(data, np.uint8), lens, gap, np.ascontiguousarray(acct, np.int64), self.seed, hs)
         return hs.view(np.int64)
 
     def _grow(self, extra: int) -> None:
@@ -140,8 +143,14 @@ class ClientIndex:
         self.tab = np.zeros((cap, 2), np.int64)
         _insert(self.tab, old[:, 0].copy(), old[:, 1].copy())
 
-    def put_many(self, acct: np.ndarray, coids: Sequence[str], oids: np.ndarray) -> None:
-        """Index these orders in order (the later of equal keys wins); empty client order ids are skipped."""
+    def put_many(self, acct: np.ndarray, coids: Sequence[str], oids: np.ndarray,
+                 packed: PackedIds | None = None) -> None:
+        """Index these orders in order (the later of equal keys wins); empty client order ids are skipped.
+        `packed`: the same ids as bytes (hashed as they are), if known."""
+        if packed is not None and packed.plain:  # none empty
+            self._grow(len(coids))
+            self.n += _insert(self.tab, self._keys_of(acct, coids, packed), np.ascontiguousarray(oids, np.int64))
+            return
         if "" in coids:
             keep = np.array([c != "" for c in coids], np.bool_)
             acct, oids = np.asarray(acct)[keep], np.asarray(oids)[keep]

@@ -44,6 +44,7 @@ from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
 from hft.live import snapshot as S
+from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.views import OrderViews
 from hft.recorder.gateway_sink import GatewayAuditSink
@@ -57,10 +58,6 @@ FILLS = "sim.fills"
 RUN_ID = "live"
 _encode_json = msgspec.json.Encoder().encode
 _REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
-# the sim.fills columns (symbol_name joins as codes into the symbol table)
-_FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
-                        ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
-                        ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
 _I64 = 1 << 63
 
 
@@ -73,12 +70,17 @@ _JSON_ESCAPED = re.compile(r'[\x00-\x1f"\\]')  # what the JSON encoder escapes i
 
 
 _DET_PRE, _DET_SUF = '{"client_order_id":"', '"}'
+_DET_PRE_B, _DET_SUF_B = _DET_PRE.encode(), _DET_SUF.encode()
 
 
-def _details_many(client_order_ids: list[str]) -> Packed:
+def _details_many(client_order_ids: list[str], packed: PackedIds | None = None) -> Packed:
     """`_details` of each client order id (all of them accepted new orders'), the same strings, packed for the
     WAL: when none is empty or holds a character JSON escapes, each document is the id between fixed quotes,
-    and the column is one join of the ids (no string or encoder call per row)."""
+    and the column is one join of the ids (no string or encoder call per row), or one replace of the NULs of
+    their `packed` bytes."""
+    if packed is not None and packed.plain:
+        return Packed(_DET_PRE_B + packed.sep[:-1].replace(b"\0", _DET_SUF_B + _DET_PRE_B) + _DET_SUF_B,
+                      packed.lens + (len(_DET_PRE_B) + len(_DET_SUF_B)))
     joined = "".join(client_order_ids)
     if "" in client_order_ids or _JSON_ESCAPED.search(joined):
         return _pack([[_details(c) for c in client_order_ids]])
@@ -131,6 +133,7 @@ class PendingBatch:
     durable: bool  # any of them durable: then all are answered after the WAL holds them
     t_recv: int  # perf counter at receipt (ack latency)
     answer: Callable[[np.ndarray | None], None]  # their DECISION_DTYPE rows, or None: the WAL refused them
+    packed_ids: PackedIds | None = None  # the client order ids as bytes (the TCP intake's), if known
 
 
 class LiveGateway:
@@ -159,7 +162,7 @@ class LiveGateway:
         self._details: list[str] = []
         self._transitions: list[PolicyTransition] = []
         self._journal: list[dict[str, Any]] = []
-        self._fills: list[np.ndarray] = []  # _FILL_DTYPE arrays
+        self._fills: list[np.ndarray] = []  # views.FILL_DTYPE arrays
         self._inbox: list[ExecutionReport] = []
         self._drain_scheduled = False
         self.n_fills = 0
@@ -358,7 +361,7 @@ class LiveGateway:
             if type(p) is not Pending:
                 m = len(p.rows)
                 decs[k] = sl = out[off:off + m]
-                details.append(self._views_of_array(sl, p.client_order_ids))
+                details.append(self._views_of_array(sl, p.client_order_ids, p.packed_ids))
                 one = None
                 off += m
                 continue
@@ -383,19 +386,17 @@ class LiveGateway:
                 one.append("{}")
         self._decisions.append((out, _pack(details)))
 
-    def _views_of_array(self, out: np.ndarray, client_order_ids: list[str]) -> Packed | list[str]:
+    def _views_of_array(self, out: np.ndarray, client_order_ids: list[str],
+                        packed: PackedIds | None = None) -> Packed | list[str]:
         """Views and client ids of the accepted new orders among DECISION_DTYPE rows (new orders only: a
-        `PendingBatch` holds no cancels); returns the rows' WAL details."""
-        sel = np.flatnonzero((out["accepted"] != 0) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW))
-        det: Packed | list[str] = ["{}"] * len(out)
-        if len(sel):
-            acc = out[sel]
-            coids = [client_order_ids[i] for i in sel.tolist()] if len(sel) < len(out) else client_order_ids
-            self.orders.add_many(acc, coids)  # and their client ids (`OrderViews.find_client`)
-            if len(sel) == len(out):
-                return _details_many(coids)
-            for idx, c in zip(sel.tolist(), coids, strict=True):
-                det[idx] = _details(c)
+        `PendingBatch` holds no cancels; `packed`: their client ids as bytes, if known); returns the rows' WAL
+        details."""
+        sel = self.orders.add_accepted(out, client_order_ids, packed)  # and their client ids (`find_client`)
+        if len(sel) == len(out) and len(sel):
+            return _details_many(client_order_ids, packed)
+        det: list[str] = ["{}"] * len(out)
+        for idx in sel.tolist():
+            det[idx] = _details(client_order_ids[idx])
         return det
 
     def _release(self, batch: list[Any], decs: list[Any], hist: Log2Histogram | None) -> None:
@@ -636,15 +637,8 @@ class LiveGateway:
         sel, cols = self.orders.apply_reports(rep)
         if not len(sel):
             return
-        f = rep[sel]
-        arr = np.empty(len(sel), _FILL_DTYPE)
-        for c in ("ts", "order_id", "price", "qty", "leaves", "fee", "kind"):
-            arr[c] = f[c]
-        arr["fill_id"] = np.arange(self.n_fills + 1, self.n_fills + 1 + len(sel))
+        arr = self.orders.fill_rows(rep, exch_ts, sel, cols, self.n_fills + 1)
         self.n_fills += len(sel)
-        for i, c in enumerate(("account", "strategy", "symbol", "side")):
-            arr[c] = cols[:, i]
-        arr["exch_ts"] = exch_ts[sel]
         self._fills.append(arr)
 
     def on_mark(self, symbol: str, price: int) -> None:

@@ -64,6 +64,7 @@ from hft.live.frames import (
     frame,
     strings,
 )
+from hft.live.ids import PackedIds
 from hft.live.tcp_scan import scan_new_frames
 
 _SIDE = {1: "buy", -1: "sell"}
@@ -256,13 +257,8 @@ class IntakeProtocol(asyncio.Protocol):
             self._one_by_one(raw, c, t0, 0, k)
             return end
         ok, acct, strat, sym = names
-        coids, keys = keyed
-        side, otype, tif, price, qty = c[:, S.SIDE], c[:, S.OTYPE], c[:, S.TIF], c[:, S.PRICE], c[:, S.QTY]
-        coid_len, idem_len = c[:, S.COID + 1], c[:, S.IDEM + 1]
-        durable = (c[:, S.FLAGS] & FLAG_DURABLE) != 0
-        ok &= ((side == 1) | (side == -1)) & _OTYPE_OK[otype] & _TIF_OK[tif] & (qty > 0)
-        ok &= np.where(otype == ORDER_MARKET, price >= 0, price > 0) & (coid_len >= 1) & (coid_len <= 64)
-        ok &= (idem_len <= 128) & ((idem_len > 0) | ~durable)
+        coids, keys, packed = keyed
+        durable = S.check_rows(c, ok, _OTYPE_OK, _TIF_OK, ORDER_MARKET, FLAG_DURABLE)
         i = 0
         while i < k:  # runs of clean rows as batches, the others one by one, in frame order
             if not ok[i]:
@@ -277,8 +273,8 @@ class IntakeProtocol(asyncio.Protocol):
                 j += 1
             m = self.live.admit_run(j - i)
             if m:
-                self._batch(c[i:i + m], coids[i:i + m], keys[i:i + m], acct[i:i + m], strat[i:i + m],
-                            sym[i:i + m], durable[i:i + m], t0)
+                self._batch(c[i:i + m], coids[i:i + m], packed.rows(i, i + m) if packed is not None else None,
+                            keys[i:i + m], acct[i:i + m], strat[i:i + m], sym[i:i + m], durable[i:i + m], t0)
             if i + m < j:  # the ladder's rungs are near: the rest meet it one by one
                 self._one_by_one(raw, c, t0, i + m, j)
             i = j
@@ -313,23 +309,28 @@ class IntakeProtocol(asyncio.Protocol):
             self.new(r[S.CORR] & _U64, r[S.FLAGS] & FLAG_DURABLE != 0, r[S.SIDE], r[S.OTYPE], r[S.TIF], r[S.PRICE],
                      r[S.QTY], coid, account, strategy, symbol, idem, t0)
 
-    def _keys(self, raw: bytes, c: np.ndarray) -> tuple[list[str], np.ndarray] | None:
-        """Each row's client order id and dedup key (`orders.intent_key` of its account and its idempotency key,
-        or its client order id when it has none: hashed by the scan, `tcp_scan.KEY`); None when a string is
-        not UTF-8."""
+    def _keys(self, raw: bytes, c: np.ndarray) -> tuple[list[str], np.ndarray, PackedIds | None] | None:
+        """Each row's client order id (also packed, `tcp_scan.client_order_ids`, unless one holds a NUL) and dedup
+        key (`orders.intent_key` of its account and its idempotency key, or its client order id when it has
+        none: hashed by the scan, `tcp_scan.KEY`); None when a string is not UTF-8."""
         try:
-            text = raw.decode("latin-1")  # one char per byte: a str slice per row, exact when they are ASCII
-            coids = [text[o:o + m] for o, m in c[:, S.COID:S.COID + 2].tolist()]
-            if not "".join(coids).isascii():  # else UTF-8, row by row
-                coids = [raw[o:o + m].decode() for o, m in c[:, S.COID:S.COID + 2].tolist()]
+            got = S.client_order_ids(np.frombuffer(raw, np.uint8), c, len(c))
+            if got is not None:
+                coids, packed = got
+            else:  # a NUL in one: a str slice per row
+                packed = None
+                text = raw.decode("latin-1")  # one char per byte: exact when they are ASCII
+                coids = [text[o:o + m] for o, m in c[:, S.COID:S.COID + 2].tolist()]
+                if not "".join(coids).isascii():  # else UTF-8, row by row
+                    coids = [raw[o:o + m].decode() for o, m in c[:, S.COID:S.COID + 2].tolist()]
             for o, m in c[c[:, S.KEY_ASCII] == 0][:, S.IDEM:S.IDEM + 2].tolist():
                 raw[o:o + m].decode()
         except UnicodeDecodeError:
             return None
-        return coids, c[:, S.KEY].copy()
+        return coids, c[:, S.KEY].copy(), packed
 
-    def _batch(self, c: np.ndarray, coids: list[str], keys: np.ndarray, acct: np.ndarray, strat: np.ndarray,
-               sym: np.ndarray, durable: np.ndarray, t0: int) -> None:
+    def _batch(self, c: np.ndarray, coids: list[str], packed: PackedIds | None, keys: np.ndarray, acct: np.ndarray,
+               strat: np.ndarray, sym: np.ndarray, durable: np.ndarray, t0: int) -> None:
         """Queue admitted clean rows as one `PendingBatch`."""
         m = len(c)
         rows = np.zeros(m, INTENT_DTYPE)
@@ -344,7 +345,8 @@ class IntakeProtocol(asyncio.Protocol):
         rows["side"] = c[:, S.SIDE]
         rows["order_type"] = c[:, S.OTYPE]
         rows["tif"] = c[:, S.TIF]
-        item = PendingBatch(rows, coids, bool(durable.any()), t0, _BatchAnswer(self, c[:, S.CORR].view(np.uint64)))
+        item = PendingBatch(rows, coids, bool(durable.any()), t0, _BatchAnswer(self, c[:, S.CORR].view(np.uint64)),
+                            packed)
         if not self.live.offer_batch(item):
             for corr in item.answer.corrs.tolist():
                 self.refuse(corr, 503, {"error": "KILLED", "reason": "intake channel full"})

@@ -10,6 +10,10 @@ the dedup key of the frame (`hft.live.orders.intent_key` of its account and its 
 order id when that is empty: BLAKE2b-64 of ``account 0x1f key``, computed here by `blake2b_64` so that no
 Python step per frame hashes it), and `KEY_ASCII` (1 when the idempotency key's bytes are ASCII: valid UTF-8
 without decoding it).
+
+Over a scanned run, two more single passes: `check_rows` (the intake's checks of the fixed fields and string
+lengths) and `client_order_ids` (the client order ids as strings, from one decode and one split of their bytes,
+and packed as `hft.live.ids.PackedIds` for the client-id index and the WAL's ``details``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from numba import njit
 
 from hft.core.orders import NO_KEY
 from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED
+from hft.live.ids import PackedIds
 
 CORR, FLAGS, SIDE, OTYPE, TIF, PRICE, QTY = range(7)
 COID, ACCOUNT, STRATEGY, SYMBOL, IDEM = 7, 9, 11, 13, 15  # offset column; the length is the next one
@@ -188,3 +193,73 @@ def scan_new_frames(buf: np.ndarray, pos: int, out: np.ndarray) -> tuple[int, in
     per-frame path takes it) or when `out` is full. Returns (frames parsed, offset just past them)."""
     k, end = _scan(buf, pos, out, MAX_FRAME, NEW)
     return int(k), int(end)
+
+
+_NUL, _HIGH, _ESC = 1, 2, 4  # `_coids` flags: a NUL byte, a byte >= 0x80, a byte JSON escapes (< 0x20, '"', '\\')
+
+
+@njit(cache=True, nogil=True)
+def _coids(buf: np.ndarray, table: np.ndarray, k: int, out: np.ndarray) -> tuple[int, int]:
+    """The client order ids of rows ``:k`` of a scan `table` (their bytes in `buf`) into `out`, each followed by
+    a NUL; returns (bytes written, flags of the bytes seen: `_NUL`, `_HIGH`, `_ESC`)."""
+    q = 0
+    flags = 0
+    for i in range(k):
+        o = table[i, COID]
+        for x in range(o, o + table[i, COID + 1]):
+            b = buf[x]
+            if b == 0:
+                flags |= _NUL
+            elif b >= 0x80:
+                flags |= _HIGH
+            if b < 0x20 or b == 0x22 or b == 0x5C:
+                flags |= _ESC
+            out[q] = b
+            q += 1
+        out[q] = 0
+        q += 1
+    return q, flags
+
+
+def client_order_ids(buf: np.ndarray, table: np.ndarray, k: int) -> tuple[list[str], PackedIds] | None:
+    """The client order ids of rows ``:k`` of a scan `table` over `buf`: as strings (one decode and one split
+    of their bytes, not a slice per row) and packed (`PackedIds`: the index hashes and the WAL's ``details``
+    take the bytes as they are). None when one holds a NUL (the caller slices them one by one); raises
+    UnicodeDecodeError when one is not UTF-8."""
+    lens = table[:k, COID + 1].copy()
+    out = np.empty(int(lens.sum()) + k, np.uint8)
+    q, flags = _coids(buf, table, k, out)
+    if flags & _NUL:
+        return None
+    sep = out[:q].tobytes()
+    text = sep.decode("latin-1" if not flags & _HIGH else "utf-8")  # NULs split it exactly: they are ASCII
+    ids = text.split("\0")
+    ids.pop()  # after the last NUL
+    return ids, PackedIds(sep, lens, not flags & _ESC and bool(k) and bool(lens.min() > 0))
+
+
+@njit(cache=True, nogil=True)
+def _check(table: np.ndarray, ok: np.ndarray, otype_ok: np.ndarray, tif_ok: np.ndarray, market: int,
+           durable_flag: int, durable: np.ndarray) -> None:
+    for i in range(ok.shape[0]):
+        r = table[i]
+        d = (r[FLAGS] & durable_flag) != 0
+        durable[i] = d
+        if not ok[i]:
+            continue
+        otype, coid_len, idem_len = r[OTYPE], r[COID + 1], r[IDEM + 1]
+        ok[i] = ((r[SIDE] == 1 or r[SIDE] == -1) and otype_ok[otype] and tif_ok[r[TIF]] and r[QTY] > 0
+                 and (r[PRICE] >= 0 if otype == market else r[PRICE] > 0) and 1 <= coid_len <= 64
+                 and idem_len <= 128 and (idem_len > 0 or not d))
+
+
+def check_rows(table: np.ndarray, ok: np.ndarray, otype_ok: np.ndarray, tif_ok: np.ndarray, market: int,
+               durable_flag: int) -> np.ndarray:
+    """The intake's checks of scanned NEW rows (``table[:len(ok)]``), one pass: `ok` (the names' verdict on
+    entry) keeps the rows whose side is 1 or -1, order type and tif are known (lookup tables by the frame's u8),
+    qty > 0, price > 0 (>= 0 for a market order), client order id of 1 to 64 bytes, idempotency key of at
+    most 128 bytes and present when the row is durable (bit `durable_flag` of its flags). Returns each row's
+    durable flag."""
+    durable = np.empty(len(ok), np.bool_)
+    _check(table, ok, otype_ok, tif_ok, market, durable_flag, durable)
+    return durable

@@ -70,12 +70,30 @@ def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarr
            cap: int) -> np.ndarray:
     """Rows of text: for each row, literal j (``lits[lit_at[j]:lit_at[j + 1]]``) then slot j (kind 0: the decimal
     of ``ints[col[j], row]``, kind 1: the bytes of name ``codes[col[j], row]`` in the table `tstart`, `tlen`,
-    `tblob`), and the last literal. `cap` bounds the bytes written."""
+    `tblob`), and the last literal. `cap` bounds the bytes written. Each int column's decimal is made once per
+    row (a column may fill several slots: an order id fills three)."""
     out = np.empty(cap, np.uint8)
-    digits = np.empty(20, np.uint8)
+    nc = ints.shape[0]
+    digits = np.empty((nc, 24), np.uint8)  # each int column's decimal of this row, right-aligned
+    first = np.empty(nc, np.int64)
     p = 0
     k = kind.shape[0]
     for i in range(n):
+        for c in range(nc):
+            v = ints[c, i]
+            u = np.uint64(v) if v >= 0 else np.uint64(0) - np.uint64(v)  # unsigned: a cheap division by 10
+            e = 24
+            while True:
+                q = u // np.uint64(10)
+                e -= 1
+                digits[c, e] = np.uint8(np.uint64(48) + u - q * np.uint64(10))
+                u = q
+                if u == 0:
+                    break
+            if v < 0:
+                e -= 1
+                digits[c, e] = 45  # "-"
+            first[c] = e
         for j in range(k + 1):
             for x in range(lit_at[j], lit_at[j + 1]):
                 out[p] = lits[x]
@@ -83,21 +101,10 @@ def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarr
             if j == k:
                 break
             if kind[j] == 0:
-                v = ints[col[j], i]
-                if v < 0:
-                    out[p] = 45  # "-"
+                c = col[j]
+                for x in range(first[c], 24):
+                    out[p] = digits[c, x]
                     p += 1
-                    v = -v
-                m = 0
-                while True:
-                    digits[m] = 48 + v % 10
-                    v //= 10
-                    m += 1
-                    if v == 0:
-                        break
-                for d in range(m):
-                    out[p + d] = digits[m - 1 - d]
-                p += m
             else:
                 t = codes[col[j], i]
                 for x in range(tstart[t], tstart[t] + tlen[t]):
@@ -266,8 +273,9 @@ class LoopbackVenue:
         return self._delivered(reps)
 
     def _filled_lines(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
-                      symbols: Sequence[str]) -> bytes:
-        """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call."""
+                      symbols: Sequence[str]) -> np.ndarray:
+        """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call
+        (their bytes, uint8: `os.write` takes the array as it is)."""
         n = len(cmds)
         sizes = (len(accounts), len(strategies), len(symbols))
         if self._names_at != sizes:  # the registries only grow: their JSON strings as one table, once per size
@@ -288,7 +296,7 @@ class LoopbackVenue:
         ints[0], ints[5], ints[6] = CMD_NEW, REPORT_ACK, REPORT_FILL
         ints[1], ints[2], ints[3], ints[4] = cmds["order_id"], cmds["side"], cmds["price"], cmds["qty"]
         cap = n * (len(_LITS) + 12 * 21 + 3 * int(tlen.max()))
-        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap).tobytes()
+        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap)
 
     def _book(self) -> dict[int, tuple]:
         """`_orders` with the orders `send_array` filled at once put in (not open: a cancel is rejected)."""

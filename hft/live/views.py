@@ -3,10 +3,11 @@
 The gateway numbers accepted orders densely (1, 2, 3 …), so a view is a row of numpy columns at
 ``order_id - base``: registry indices of its account / strategy / symbol, side, price, qty, time, status, filled,
 leaves, and the number of the venue's reports applied to that order id (reconciliation reads it). Its fills are a
-linked list in a fill log (price, qty, time). Accepted new orders are added column-wise (`OrderViews.add_many`),
-a report array is applied in one numba call (`OrderViews.apply_reports`) that also says which of its rows are
-fills of a viewed order (the writer's ``sim.fills`` rows), and an `OrderView` object is made only when one is
-asked for (`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
+linked list in a fill log (price, qty, time). Accepted new orders are added column-wise, one numba call for a
+batch (`OrderViews.add_many`, or `OrderViews.add_accepted` picking them among any decisions), a report array is
+applied in one numba call (`OrderViews.apply_reports`) that also says which of its rows are fills of a viewed
+order, whose ``sim.fills`` rows one more call builds (`OrderViews.fill_rows`), and an `OrderView` object is made
+only when one is asked for (`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from hft.core.orders import REPORT_CANCELED, REPORT_EXPIRED, REPORT_FILL, REPORT_PARTIAL_FILL, REPORT_REJECTED
+from hft.core.orders import (
+    INTENT_NEW,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+)
 from hft.live.client_index import ClientIndex
+from hft.live.ids import PackedIds
 from hft.live.orders import SIDE_NAMES
 
 ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING = range(8)
@@ -119,6 +128,68 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
             r[_STATUS] = WORKING
     return nf, nx, n_fill
 
+
+
+# the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes)
+FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
+                       ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
+                       ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
+
+
+@njit(cache=True, nogil=True)
+def _fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.ndarray, first_id: int,
+               out: np.ndarray) -> None:
+    """`out[j]`: the FILL_DTYPE row of report ``rep[sel[j]]`` (its view's columns ``cols[j]``), fill id
+    ``first_id + j``."""
+    for j in range(sel.shape[0]):
+        r = rep[sel[j]]
+        f = out[j]
+        f.ts = r.ts
+        f.fill_id = first_id + j
+        f.order_id = r.order_id
+        f.account = cols[j, 0]
+        f.strategy = cols[j, 1]
+        f.symbol = cols[j, 2]
+        f.kind = r.kind
+        f.side = cols[j, 3]
+        f.price = r.price
+        f.qty = r.qty
+        f.leaves = r.leaves
+        f.fee = r.fee
+        f.exch_ts = exch_ts[sel[j]]
+
+
+@njit(cache=True, nogil=True)
+def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.ndarray) -> tuple[int, int, int]:
+    """Views of DECISION_DTYPE rows `dec` into `rows` (fitted to their order ids): every row with an order id
+    at or past `base`, or with `select` only accepted new orders (not duplicates). Writes the indices of the rows
+    taken into `sel`; returns (rows taken, views that are new, highest order id taken)."""
+    k = 0
+    new = 0
+    top = 0
+    for i in range(dec.shape[0]):
+        d = dec[i]
+        if select and not (d.accepted != 0 and d.duplicate == 0 and d.kind == INTENT_NEW):
+            continue
+        o = d.order_id - base
+        if o < 0:
+            continue
+        r = rows[o]
+        if r[_HAS] == 0:
+            new += 1
+        r[_HAS] = 1
+        r[_STATUS] = ACCEPTED
+        r[_ACCT] = d.account
+        r[_STRAT] = d.strategy
+        r[_SYM] = d.symbol
+        r[_SIDE] = d.side
+        r[_PRICE] = d.price
+        r[_QTY] = d.qty
+        r[_TS] = d.ts
+        top = max(top, d.order_id)
+        sel[k] = i
+        k += 1
+    return k, new, top
 
 
 class OrderViews:
@@ -249,34 +320,44 @@ class OrderViews:
     def add_many(self, dec: np.ndarray, coids: list[str]) -> None:
         """The views of accepted new orders: DECISION_DTYPE rows (order_id ascending, each new) and their
         client order ids."""
-        oid = dec["order_id"].astype(np.int64)
-        if not len(oid):
-            return
-        keep = oid >= self.base
-        if not keep.all():
-            dec, oid = dec[keep], oid[keep]
-            coids = [c for c, k in zip(coids, keep.tolist(), strict=True) if k]
-            if not len(oid):
-                return
-        self._fit(int(oid.max()))
+        self._add_rows(dec, coids, False)
+
+    def add_accepted(self, dec: np.ndarray, coids: list[str], packed: PackedIds | None = None) -> np.ndarray:
+        """The views of the accepted new orders among DECISION_DTYPE rows of any decisions (`coids`: one per
+        row, `packed`: the same as bytes, if known); returns those rows' indices (the other rows are left
+        alone)."""
+        return self._add_rows(dec, coids, True, packed)
+
+    def _add_rows(self, dec: np.ndarray, coids: list[str], select: bool,
+                  packed: PackedIds | None = None) -> np.ndarray:
+        """`add_many` (every row) or `add_accepted` (`select`): the rows written by one `_add` call; the client
+        ids follow (list slice) and are indexed."""
+        n = len(dec)
+        if not n:
+            return np.empty(0, np.int64)
+        self._fit(int(dec["order_id"].max()))
+        sel = np.empty(n, np.int64)
+        k, new, top = _add(self.rows, self.base, np.ascontiguousarray(dec), select, sel)
+        sel = sel[:k]
+        if not k:
+            return sel
+        self.n += new
+        if k < n:
+            coids = [coids[i] for i in sel.tolist()]
+            dec = dec[sel]
+        oid = dec["order_id"]
         o = oid - self.base
-        rows = self.rows
-        self.n += len(o) - int(rows[o, _HAS].sum())
-        rows[o, _HAS] = 1
-        rows[o, _STATUS] = ACCEPTED
-        for col, f in ((_ACCT, "account"), (_STRAT, "strategy"), (_SYM, "symbol"), (_SIDE, "side"),
-                       (_PRICE, "price"), (_QTY, "qty"), (_TS, "ts")):
-            rows[o, col] = dec[f]
-        lo, hi = int(o.min()), int(o.max()) + 1
-        if hi - lo == len(o):  # consecutive ids (the usual case): one slice assignment
-            self.coids[lo:hi] = coids if bool((np.diff(o) > 0).all()) else [coids[i] for i in np.argsort(o).tolist()]
+        lo, hi = int(o[0]), int(o[-1]) + 1
+        if hi - lo == k and (k == 1 or bool((np.diff(o) > 0).all())):  # consecutive ids (the usual case)
+            self.coids[lo:hi] = coids
         else:
             cs = self.coids
             for i, c in zip(o.tolist(), coids, strict=True):
                 cs[i] = c
-        self.top = max(self.top, int(oid.max()))
+        self.top = max(self.top, top)
         self.flush_index()  # in order: views `add` made before these
-        self.index.put_many(dec["account"], coids, oid)
+        self.index.put_many(dec["account"], coids, oid, packed if k == n else None)
+        return sel
 
     def cancel_pending(self, oid: int) -> None:
         """An accepted cancel of `oid`: its view, while open, becomes cancel_pending."""
@@ -291,22 +372,28 @@ class OrderViews:
         indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
         (registry indices; an n x 4 array)."""
         n = len(rep)
-        oid = np.ascontiguousarray(rep["order_id"], np.int64)
+        oid = rep["order_id"]  # the array's own columns, strided: no copy (the kernel takes any layout)
         self._fit_fills(n)
         out_fill = np.empty(n, np.int64)
         out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
-        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid,
-                                     np.ascontiguousarray(rep["kind"], np.int64),
-                                     np.ascontiguousarray(rep["price"], np.int64),
-                                     np.ascontiguousarray(rep["qty"], np.int64),
-                                     np.ascontiguousarray(rep["leaves"], np.int64),
-                                     np.ascontiguousarray(rep["ts"], np.int64), self.base, self.n_fill, self.fills,
+        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid, rep["kind"], rep["price"],
+                                     rep["qty"], rep["leaves"], rep["ts"], self.base, self.n_fill, self.fills,
                                      out_fill, out_cols, out_far)
         far = self.far
         for x in oid[out_far[:nx]].tolist():
             far[x] = far.get(x, 0) + 1
         return out_fill[:nf], out_cols[:nf]
+
+    @staticmethod
+    def fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.ndarray,
+                  first_id: int) -> np.ndarray:
+        """The FILL_DTYPE rows (fill ids from `first_id`) of the reports `apply_reports` said were fills of viewed
+        orders (its `sel` and `cols`); `exch_ts`: each report's venue time."""
+        out = np.empty(len(sel), FILL_DTYPE)
+        _fill_rows(np.ascontiguousarray(rep), np.ascontiguousarray(exch_ts, np.int64),
+                   np.ascontiguousarray(sel, np.int64), cols, first_id, out)
+        return out
 
     def prune(self) -> list[tuple[str, str]]:
         """With a retention, once the views span twice it: drop the terminal ones older than the `retention`
