@@ -98,18 +98,23 @@ def test_decision_array_path_records_the_same_columns_as_the_decision_path(tmp_p
     batch["order_type"], batch["tif"] = ORDER_LIMIT, TIF_GTC
     out = gw.process_batch(batch)
     details = ['{"client_order_id":"c1"}', "{}", "{}", '{"client_order_id":"c\u00e9-4"}']
-    w1, w2 = WALFirstWriter(tmp_path / "a"), WALFirstWriter(tmp_path / "b")
-    assert GatewayAuditSink(w1, gateway=gw).write_decision_array(out, details)
-    assert GatewayAuditSink(w2, gateway=gw).write_decisions([gw.decision_from_row(r) for r in out], details)
-    w1.close()
-    w2.close()
-    a = [r for _, r in iter_records(tmp_path / "a")]
-    b = [r for _, r in iter_records(tmp_path / "b")]
-    assert len(a) == len(b) == 4
-    for ra, rb in zip(a, b, strict=True):
-        ra.pop("record_id")
-        rb.pop("record_id")
-        assert ra == rb
-    assert [r["reason_name"] for r in a] == ["OK", "POSITION_LIMIT", "OK", "OK"]
+    # mixed reasons, then one reason only (all accepted; a single row): the two ways the reason names are coded
+    for name, rows in (("mixed", [0, 1, 2, 3]), ("one_reason", [0, 3]), ("one_row", [1])):
+        w1, w2 = WALFirstWriter(tmp_path / name / "a"), WALFirstWriter(tmp_path / name / "b")
+        sub, det = out[rows], [details[i] for i in rows]
+        assert GatewayAuditSink(w1, gateway=gw).write_decision_array(sub, det)
+        assert GatewayAuditSink(w2, gateway=gw).write_decisions([gw.decision_from_row(r) for r in sub], det)
+        w1.close()
+        w2.close()
+        a = [r for _, r in iter_records(tmp_path / name / "a")]
+        b = [r for _, r in iter_records(tmp_path / name / "b")]
+        assert len(a) == len(b) == len(rows)
+        for ra, rb in zip(a, b, strict=True):
+            ra.pop("record_id")
+            rb.pop("record_id")
+            assert ra == rb
+        assert [r["reason_name"] for r in a] == [["OK", "POSITION_LIMIT", "OK", "OK"][i] for i in rows]
+    a = [r for _, r in iter_records(tmp_path / "mixed" / "a")]
+    assert len(a) == 4
     assert [r["duplicate"] for r in a] == [False, False, True, False]
     assert a[3]["details"] == details[3] and a[0]["account_name"] == "A1" and a[0]["symbol_name"] == "AAA"
