@@ -292,14 +292,14 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     l_end = _stretch_end(lg, i_loc, n, multi)
     v_end = _stretch_end(lg, i_ex, n, multi)
     nk = 0
+    # each stream's leg state, taken again only when that stream changes leg (the venues' books are replaced,
+    # grown, only between calls)
+    vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
+    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+    lref = lrefs[kl]
+    l_off = i_loc - own[i_loc] if multi and i_loc < n else 0  # row of a local event = its index - l_off
+    v_off = i_ex - own[i_ex] if multi and i_ex < n else 0
     while True:  # one pass per stretch (one leg: the whole call)
-        # the venues' books are replaced (grown) only between calls
-        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l, vouts,
-                                                                vrefs)
-        lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
-        lref = lrefs[kl]
-        l_off = i_loc - own[i_loc] if multi and i_loc < n else 0  # row of a local event = its index - l_off
-        v_off = i_ex - own[i_ex] if multi and i_ex < n else 0
         l_lim = stop if stop < l_end else l_end
         v_lim = v_end if kv == kx else i_ex  # the venue is another leg's (a command's): leave at the next event
         sw = 0  # what leaves the stretch: 0 the call ends, 1 the local stream's leg, 2 the exchange stream's,
@@ -402,11 +402,17 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             _top_now(lbq, laq, lst, top)
             kl = lg[i_loc]
             l_end = _stretch_end(lg, i_loc, n, multi)
-        elif sw == 2:  # the exchange stream's leg (back to it after a command's, or its next stretch)
+            lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+            lref = lrefs[kl]
+            l_off = i_loc - own[i_loc]
+            continue
+        if sw == 2:  # the exchange stream's leg (back to it after a command's, or its next stretch)
             kv = kx = lg[i_ex]
             v_end = _stretch_end(lg, i_ex, n, multi)
+            v_off = i_ex - own[i_ex]
         else:  # a command to another leg's venue (the exchange stream's stretch and its end stay)
             kv = nk
+        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
     st[S_ILOC] = i_loc
     st[S_IEX] = i_ex
     st[S_NOW] = now
