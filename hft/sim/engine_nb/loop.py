@@ -85,7 +85,6 @@ from hft.sim.engine_nb.streams import (
     _prefetch_rows,
     _sample,
     _set_i,
-    _stretch_end,
     _top_now,
     _venue_l2_leg,
     _venue_l3_leg,
@@ -256,18 +255,16 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     """Advance the market streams (L3 venue) until a wake; see the module docstring. `lrefs`: each leg's local
     view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
     heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
-    in `run_l2`.
-
-    Several legs run in stretches: the inner loop runs the merged clock with the local stream's leg `kl` and the
-    venue's leg `kv` held fixed (their views, offsets and stretch ends loaded once), and leaves it just before the
-    first item of another leg (a local or exchange event, or a command to another leg's venue); the outer loop
-    changes that stream's leg and re-enters at the same item. Nothing is reordered: the item order is the merged
-    clock's, as on one leg, whose whole call is one stretch."""
+    in `run_l2`."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
-    own = evm[EVM_OWN] if multi else evm[0]  # each event's index in its leg's own stream (several legs)
+    kl = kv = 0  # the legs of the local stream and of the exchange stream
+    # the venues' books are replaced (grown) only between calls
+    vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
+    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
+    lref = lrefs[0]
     n = loc_t.shape[0]
     i_loc = st[S_ILOC]
     i_ex = st[S_IEX]
@@ -284,135 +281,103 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     fast = st[S_FAST] != 0
     bs = st[S_BS]
     st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
-    # the legs of the local and exchange streams' next events, and where their stretches end (one leg: n)
-    kl = lg[i_loc] if multi and i_loc < n else 0
-    kv = kx = lg[i_ex] if multi and i_ex < n else 0  # kx: the exchange stream's leg (kv differs for a command)
-    if kl != 0:  # as a loop starting on leg 0 would: leg 0's top before the first event's leg is taken
-        _top_now(lbooks[0].bid_qty, lbooks[0].ask_qty, lbooks[0].state, tops[0, 0:4])
-    l_end = _stretch_end(lg, i_loc, n, multi)
-    v_end = _stretch_end(lg, i_ex, n, multi)
-    nk = 0
-    # each stream's leg state, taken again only when that stream changes leg (the venues' books are replaced,
-    # grown, only between calls)
-    vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
-    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
-    lref = lrefs[kl]
-    l_off = i_loc - own[i_loc] if multi and i_loc < n else 0  # row of a local event = its index - l_off
-    v_off = i_ex - own[i_ex] if multi and i_ex < n else 0
-    while True:  # one pass per stretch (one leg: the whole call)
-        l_lim = stop if stop < l_end else l_end
-        v_lim = v_end if kv == kx else i_ex  # the venue is another leg's (a command's): leave at the next event
-        sw = 0  # what leaves the stretch: 0 the call ends, 1 the local stream's leg, 2 the exchange stream's,
-        # 3 a command to another leg's venue (`nk` its leg)
-        while True:
-            src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
-            # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
-            kfirst = fast and _kfirst(st, h, bt, bp, bs)
-            ht = h[0, H_T] if kfirst else bt
-            hp = h[0, H_P] if kfirst else bp
-            if src == 0 or _before(ht, hp, ct, cp):  # ties go to the market streams, as in the reference loop
-                if kfirst:
-                    t_now = ht if ht > now else now
-                    if h[0, H_TYPE] == IT_CMD:
-                        if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
-                            sw = 3
-                            nk = order_info[h[0, H_PAY + 1], OI_LEG]
-                            break
-                        w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
-                    else:
-                        w = _fast_report(st, t_now, h, arena, frows, sord, order_info, lm, tops, intents, drows,
-                                         orows, lat_e)
-                    if w == W_GROW:
-                        st[S_GLEG] = kv  # the venue of that leg (L3: what must grow is in st[S_FLAGS])
-                        code = w
-                        break
-                    now = t_now
-                    if w >= 0:
-                        code = w
-                        break
-                    continue
-                code = W_BOUND if (src != 0 or bt != _I64_MAX) else W_END
-                if i_ex > 0 and ex_pm[i_ex - 1] > now:
-                    now = ex_pm[i_ex - 1]
-                break
-            t_now = ct if ct > now else now
-            if src == 1:
-                if i_loc >= l_lim:
-                    if not multi or i_loc >= stop:
-                        code = W_CHUNK
-                    else:
-                        sw = 1  # the local stream's next event is of another leg
-                    break
-                if multi:
-                    _prefetch_rows(evm, i_loc, 0, 3, 4, 5, 6, 8, EVM_LEG, EVM_OWN)
-                    _prefetch_ref(lref, i_loc - l_off)
-                w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3,
-                           arena, wake, y, t_now, sord, intents, lref, i_loc - l_off, kl, tops, lm)
-                now = t_now
-                if w == W_LOCAL_FALLBACK:
+    while True:
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
+        # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
+        kfirst = fast and _kfirst(st, h, bt, bp, bs)
+        ht = h[0, H_T] if kfirst else bt
+        hp = h[0, H_P] if kfirst else bp
+        if src == 0 or _before(ht, hp, ct, cp):  # ties go to the market streams, as in the reference loop
+            if kfirst:
+                t_now = ht if ht > now else now
+                if h[0, H_TYPE] == IT_CMD:
+                    if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
+                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l,
+                                                                                vparams_l, vouts, vrefs)
+                    w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
+                else:
+                    w = _fast_report(st, t_now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows,
+                                     lat_e)
+                if w == W_GROW:
+                    st[S_GLEG] = kv  # the venue of that leg (L3: what must grow is in st[S_FLAGS])
                     code = w
                     break
-                i_loc += 1
-                if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
-                    w = _fast_intents(st, st[S_NINT], intents, t_now, arena, lm, h, drows, orows, sord, order_info,
-                                      lat_e)
-                    if w == W_GROW:
-                        w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
+                now = t_now
                 if w >= 0:
-                    st[S_EV] = i_loc - 1
-                    st[S_T] = ct
                     code = w
                     break
-            elif src == 2:
-                if not _sample(tops, lm, eq, ne, t_now):
-                    code = W_EQ_FULL
-                    break
-                ne += 1
-                ns += sample_ns
-                now = t_now
-            else:
-                if multi and i_ex >= v_lim:
-                    sw = 2  # the exchange stream's next event is of another leg (or the venue is)
-                    break
-                if multi:
-                    _prefetch_rows(evm, i_ex, 1, 3, 4, 5, 6, 7, EVM_LEG, EVM_OWN)
-                    _prefetch_ref(vref, i_ex - v_off)  # the venue's resync row (the local view's rows too)
-                if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
-                    st[S_GLEG] = kv
-                    st[S_FLAGS] = 0
-                    code = W_GROW  # the reports it may produce need heap room: nothing applied
-                    break
-                w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref)
-                if w == W_EXCH_FALLBACK:
-                    code = w
-                    break
-                now = t_now
-                i_ex += 1
-                if w == W_REPORTS and fast:
-                    _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
-                    w = -1
-                if w >= 0:
-                    st[S_EV] = i_ex - 1
-                    st[S_T] = ct
-                    code = w
-                    break
-        if sw == 0:
+                continue
+            code = W_BOUND if (src != 0 or bt != _I64_MAX) else W_END
+            if i_ex > 0 and ex_pm[i_ex - 1] > now:
+                now = ex_pm[i_ex - 1]
             break
-        if sw == 1:  # the local stream changes leg: leg kl's top as the loop leaves it
-            _top_now(lbq, laq, lst, top)
-            kl = lg[i_loc]
-            l_end = _stretch_end(lg, i_loc, n, multi)
-            lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
-            lref = lrefs[kl]
-            l_off = i_loc - own[i_loc]
-            continue
-        if sw == 2:  # the exchange stream's leg (back to it after a command's, or its next stretch)
-            kv = kx = lg[i_ex]
-            v_end = _stretch_end(lg, i_ex, n, multi)
-            v_off = i_ex - own[i_ex]
-        else:  # a command to another leg's venue (the exchange stream's stretch and its end stay)
-            kv = nk
-        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
+        t_now = ct if ct > now else now
+        if src == 1:
+            if i_loc >= stop:
+                code = W_CHUNK
+                break
+            if multi:
+                _prefetch_rows(evm, i_loc, 0, 3, 4, 5, 6, 8, EVM_LEG, EVM_OWN)
+            if multi and lg[i_loc] != kl:
+                _top_now(lbq, laq, lst, top)
+                kl = lg[i_loc]
+                lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+                lref = lrefs[kl]
+            if multi:
+                _prefetch_ref(lref, evm[EVM_OWN, i_loc])
+            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
+            now = t_now
+            if w == W_LOCAL_FALLBACK:
+                code = w
+                break
+            i_loc += 1
+            if w == W_INTENTS and fast and t_now < st[S_STORM_NEXT]:
+                w = _fast_intents(st, st[S_NINT], intents, t_now, arena, lm, h, drows, orows, sord, order_info,
+                                  lat_e)
+                if w == W_GROW:
+                    w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
+            if w >= 0:
+                st[S_EV] = i_loc - 1
+                st[S_T] = ct
+                code = w
+                break
+        elif src == 2:
+            if not _sample(tops, lm, eq, ne, t_now):
+                code = W_EQ_FULL
+                break
+            ne += 1
+            ns += sample_ns
+            now = t_now
+        else:
+            if multi:
+                _prefetch_rows(evm, i_ex, 1, 3, 4, 5, 6, 7, EVM_LEG, EVM_OWN)
+            if multi and lg[i_ex] != kv:
+                kv = lg[i_ex]
+                vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
+                                                                        vouts, vrefs)
+            if multi:
+                _prefetch_ref(vref, evm[EVM_OWN, i_ex])  # the venue's resync row (the local view's rows too)
+            if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                st[S_GLEG] = kv
+                st[S_FLAGS] = 0
+                code = W_GROW  # the reports it may produce need heap room: nothing applied
+                break
+            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref)
+            if w == W_EXCH_FALLBACK:
+                code = w
+                break
+            now = t_now
+            i_ex += 1
+            if w == W_REPORTS and fast:
+                _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
+                w = -1
+            if w >= 0:
+                st[S_EV] = i_ex - 1
+                st[S_T] = ct
+                code = w
+                break
     st[S_ILOC] = i_loc
     st[S_IEX] = i_ex
     st[S_NOW] = now

@@ -433,19 +433,6 @@ def _prefetch_ref(lref, ri) -> None:
 
 
 @_inline
-def _stretch_end(lg, i, n, multi) -> int:
-    """The end of the stretch of one leg's events that starts at event `i` (`lg`: the leg of each event): the first
-    index after `i` of another leg, or `n`. One leg: `n` (the whole day is one stretch)."""
-    if not multi or i >= n:
-        return n
-    k = lg[i]
-    j = i + 1
-    while j < n and lg[j] == k:
-        j += 1
-    return j
-
-
-@_inline
 def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
     """The next market item in (time, priority) order: (source, time, priority); source 0 = none,
     1 local data, 2 equity sample, 3 exchange data."""
