@@ -241,8 +241,9 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             leg = order_info[target, OI_LEG] if 0 <= target < order_info.shape[0] else 0
         key = st[S_KEY] + 1
         st[S_KEY] = key
-        code, oid, seq = GK.process_one(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT], lm[leg, LM_Y],
-                                        side, price, qty, otype, tif, target, 0)
+        # without `process_one`'s read-ahead: the sim's arena rows are in cache, its prefetches were pure cost
+        code, oid, seq = GK.process_touched(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT],
+                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0)
         if code == 0:
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
