@@ -241,7 +241,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
     return R_OK, target
 
 
-@_kernel
+@_kernel_inline  # inlined into `_process`, its only caller
 def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode):
     """Steps 2-5 for one intent: (reason, order_id)."""
     if kind != INTENT_CANCEL:
