@@ -66,12 +66,20 @@ def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
     return LatencyModel(np.array([LAT_EMPIRICAL, 0, 0, 0, 0], np.int64), t, v)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def latency_ns(model: LatencyModel, t_ns: int, draw: int) -> int:
-    """Latency at time `t_ns` for the `draw`-th use of this model (the draw index seeds `random`)."""
-    kind = model.params[0]
-    if kind == LAT_CONSTANT:
+    """Latency at time `t_ns` for the `draw`-th use of this model (the draw index seeds `random`). Inlined into
+    numba callers: the constant model is answered there, without a call that passes the model's three arrays
+    (~20 machine words; the in-kernel order path draws twice per order round trip)."""
+    if model.params[0] == LAT_CONSTANT:
         return model.params[1]
+    return _latency_drawn(model, t_ns, draw)
+
+
+@njit(cache=True)
+def _latency_drawn(model: LatencyModel, t_ns: int, draw: int) -> int:
+    """`latency_ns` of a random or empirical model."""
+    kind = model.params[0]
     if kind == LAT_RANDOM:
         u = uniform01(model.params[4], draw)
         jitter = -np.log(1.0 - u) * model.params[2]

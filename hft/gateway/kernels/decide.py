@@ -241,7 +241,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
     return R_OK, target
 
 
-@_kernel
+@_kernel_inline  # inlined into `_process`, its only caller
 def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode):
     """Steps 2-5 for one intent: (reason, order_id)."""
     if kind != INTENT_CANCEL:
@@ -278,8 +278,8 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
             b[c + K_DEDUP_HITS] += 1
             return b[r + D_REASON] | DUP_FLAG, b[r + D_OID], seq
     reason, oid = _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode)
-    if key != EMPTY:
-        _dd_insert(st, key, now, now + b[st.cfg + C_TTL_NS], reason, oid, seq)
+    if key != EMPTY:  # `_dd_find` missed above (and a miss leaves no entry): no stale entry to look for
+        _dd_insert(st, key, now, now + b[st.cfg + C_TTL_NS], reason, oid, seq, True)
     b[st.reasons + reason] += 1
     if reason == R_OK:
         b[c + K_ACCEPTED] += 1

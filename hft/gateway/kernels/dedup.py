@@ -117,7 +117,7 @@ def _dd_purge(st, now):
         b[c + K_DD_COUNT] -= 1
 
 
-@_kernel
+@_kernel_inline  # inlined into `_process` (one call less per intent, of the KState's 18 words)
 def _dd_find(st, key, now):
     """Row offset of a live entry for `key`, or -1."""
     b = st.b
@@ -137,15 +137,17 @@ def _dd_find(st, key, now):
     return r
 
 
-@_kernel
-def _dd_insert(st, key, now, expiry, reason, oid, seq):
+@_kernel_inline  # inlined into `_process` (one call less per intent, of the KState's 18 words)
+def _dd_insert(st, key, now, expiry, reason, oid, seq, absent):
+    """Enter `key`'s decision (evicting the oldest entry when full). `absent`: the caller knows `key` has no
+    entry (a `_dd_find` miss with no dedup change since), so the search for a stale one is skipped."""
     b = st.b
     cap = b[st.cfg + C_DD_CAP]
     if cap == 0:
         return
     c = st.ctr
     bits = b[st.cfg + C_DD_BITS] | DD_HASH
-    old = _tab_find(b, st.ddx, bits, key)
+    old = -1 if absent else _tab_find(b, st.ddx, bits, key)
     if old >= 0:  # replace a stale entry for the same key
         b[st.dde + b[st.ddx + 2 * old + 1] * N_D + D_KEY] = EMPTY
         _tab_delete(b, st.ddx, bits, key)
@@ -188,7 +190,7 @@ def dd_store(buf, key, now, expiry, reason, oid, seq):
     """Insert or overwrite the entry for `key` (used by load and by direct DedupStore use)."""
     st = _kstate(buf)
     _dd_purge(st, now)
-    _dd_insert(st, key, now, expiry, reason, oid, seq)
+    _dd_insert(st, key, now, expiry, reason, oid, seq, False)
 
 
 @_kernel

@@ -74,11 +74,11 @@ strategy's only callback (wakes exactly ``{"book"}``; ``{"book", "order"}`` for 
 the order side runs in the loop too, on either venue (`run_l2`, `run_l3`). A second heap in numba (`heap_push`, rows of
 time / priority / sequence / item) holds commands and reports in flight; its sequence counter is shared with the
 Python heap (``st[S_SEQ]``), so items from either heap come out in the reference's ``(t, prio, seq)`` order. At
-an end of message the strategy kernel's intents go through the gateway's numba core (`kernels.process_one`,
-what `GatewayService.process` calls) with the engine's idempotency keys, the entry latency draw
-(`hft.sim.latency.latency_ns`, the same per-model draw counter) and the command pushed on the heap; a command
-item runs the venue's order kernel (L2 `step`, L3 `order_step`) and schedules its reports with response latency
-draws; a report item runs the
+an end of message the strategy kernel's intents go through the gateway's numba core (`kernels.process_touched`:
+the decision `GatewayService.process` calls, without its read-ahead) with the engine's idempotency keys, the entry
+latency draw (`hft.sim.latency.latency_ns`, the same per-model draw counter) and the command pushed on the heap;
+a command item runs the venue's order kernel (L2 `step`, L3 `order_step`) and schedules its reports with response
+latency draws; a report item runs the
 gateway's `kernels.apply_report`, the position / cash / fee accounting, the fill row and the strategy's order
 view (`sord`, which is then the truth; Python rebuilds ``live_orders`` from it). Decisions, orders and fills are
 int64 rows; the run's logs are built from them after the loop (the gateway's `Decision` records lazily, for

@@ -207,7 +207,7 @@ def _sord_find(sord, n, oid) -> int:
 @_inline
 def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_info, lat_e) -> int:
     """The strategy kernel's intents, in order, as `NbEngine._exec_intents` sends them: `Engine.submit` /
-    `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_one`) → its dispatcher
+    `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_touched`) → its dispatcher
     `Engine.put_nowait` (entry latency draw, the command on the heap, the order row). An intent's leg picks its
     symbol (a cancel's: its order's leg). -1, or W_GROW (nothing done) when a buffer lacks room for `ni` intents."""
     if (h.shape[0] - st[S_NH] < ni or drows.shape[0] - st[S_ND] < ni or orows.shape[0] - st[S_NO] < ni
@@ -241,8 +241,9 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             leg = order_info[target, OI_LEG] if 0 <= target < order_info.shape[0] else 0
         key = st[S_KEY] + 1
         st[S_KEY] = key
-        code, oid, seq = GK.process_one(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT], lm[leg, LM_Y],
-                                        side, price, qty, otype, tif, target, 0)
+        # without `process_one`'s read-ahead: the sim's arena rows are in cache, its prefetches were pure cost
+        code, oid, seq = GK.process_touched(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT],
+                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0)
         if code == 0:
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
