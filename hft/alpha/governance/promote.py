@@ -217,6 +217,7 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
                           force_reason=(reason or "") if result.forced else "", reasons=note + reasons,
                           evidence_id=ev_id, evidence_window=ev_window)
     check_write(promo, target)  # validate the new file before recording anything or touching the old one
+    head_of_day = ledger.head_hash(ledger.promotion_id(promo), audit_reader)  # "" unless re-promoted today
     old_rows, retired = [], None
     if current is not None:  # another code hash is active: it is superseded by this promotion
         current, head = ledger.checked(current, audit_reader)  # a hand-edited file is refused, nothing written
@@ -233,7 +234,7 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
                 promotion_file=str(target), forced=result.forced,
                 reason=reason if result.forced else "gates D and E passed",
                 details={"gate_d": _jsonable(d.to_dict()), "gate_e": _jsonable(e.to_dict())},
-                **ledger.chain_fields(promo, ""))
+                **ledger.chain_fields(promo, head_of_day))
     # the record first (WAL first), then the views
     result.audit_ids = audit_ids + list(audit_writer("audit.alpha_promotions", [*old_rows, prow]))
     if retired is not None:

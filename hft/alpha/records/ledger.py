@@ -68,6 +68,19 @@ def chain_fields(p: Any, prev_hash: str) -> dict[str, str]:
             "record": rec}
 
 
+def head_hash(pid: str, reader: ChainReader) -> str:
+    """The hash of the last step recorded for promotion `pid` ("" when there is none): where a new promote step
+    of that promotion id links. A second promotion of an alpha on one day (its first file gone: removed by hand, or
+    the demo's fresh lifecycle) thus continues the day's record instead of starting a second chain beside it,
+    which every later read would refuse as a fork.
+
+    Raises:
+        GovernanceError: the recorded chain is broken or forked (see `verified`).
+    """
+    rows = reader(pid)
+    return _order(pid, rows, pid)[-1]["record_hash"] if rows else ""
+
+
 def read_chain(pid: str, *, sink: AuditSink) -> list[dict[str, Any]]:
     """Chain rows ``{promotion_id, prev_hash, record_hash, record}`` of promotion `pid` from `sink`'s store (both
     tables), after loading whatever the audit WAL still holds."""

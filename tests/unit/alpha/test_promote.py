@@ -174,3 +174,24 @@ def test_superseding_a_hand_edited_promotion_is_refused(env, tmp_path):
     assert path.read_text() == before and old.promotion_file == str(path)
     assert [t for t, _ in rec.calls[n:]] == ["audit.alpha_gate_decisions"]  # the gates ran; no promotion row
     assert [p.code_hash for p in list_promotions(tmp_path / "promos")] == ["hash-1"]
+
+
+def test_a_second_promotion_on_one_day_continues_that_days_record(env, tmp_path):
+    """The day's file gone (removed by hand, or the demo's fresh lifecycle), a new promote of the alpha that day
+    links its step to the day's last recorded step: one chain, which later reads (canary, status) accept. A second
+    chain beside the first was a fork that every later read refused."""
+    from hft.alpha.governance.promotion import load_promotion
+    from hft.alpha.records.ledger import checked, record_hash
+
+    rec = Recorder()
+    first = _run(env, tmp_path, rec)
+    first_row = rec.calls[-1][1][0]
+    (tmp_path / "promos" / "20260528" / "toy_obi.yaml").unlink()
+    again = _run(env, tmp_path, rec, now_ns=T0 + 1)
+    row = rec.calls[-1][1][0]
+    assert again.promoted and again.promotion_file == first.promotion_file
+    assert row["promotion_id"] == first_row["promotion_id"] == "20260528/toy_obi"
+    assert row["prev_hash"] == first_row["record_hash"] and row["record_hash"] == record_hash(row["prev_hash"],
+                                                                                            row["record"])
+    p, head = checked(load_promotion(again.promotion_file), rec.chain)  # one chain: not refused as a fork
+    assert head == row["record_hash"] and p.promoted_ts == T0 + 1
