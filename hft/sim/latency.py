@@ -55,8 +55,10 @@ def random(base_ns: int, jitter_ns: int, seed: int, cap_ns: int | None = None) -
 
 def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
     """A recorded latency series, interpolated in time."""
-    t = np.ascontiguousarray(times_ns, dtype=np.int64)
-    v = np.ascontiguousarray(latencies_ns, dtype=np.int64)
+    # own, writable copies: every model then has the one numba type (a read-only series, e.g. a column read from a
+    # file, was another type, so each kernel taking a model compiled a second time, which `hft warmup` missed)
+    t = np.array(times_ns, dtype=np.int64, order="C")
+    v = np.array(latencies_ns, dtype=np.int64, order="C")
     if t.ndim != 1 or t.shape != v.shape or len(t) == 0:
         raise ConfigError("empirical latency: expected two equal-length, non-empty series (t_ns, latency_ns)")
     if np.any(np.diff(t) < 0):

@@ -91,3 +91,20 @@ def test_feed_times_causal_and_monotone(exch, lag):
     assert np.all(out >= exch_ts) and np.all(np.diff(out) >= 0)
     out2 = L.feed_local_times(exch_ts, None, L.constant(1000))
     assert np.all(out2 >= exch_ts + 1000) and np.all(np.diff(out2) >= 0)
+
+
+def test_every_model_has_one_numba_type():
+    """A recorded series read from a file is often read-only; the model still has the type of every other model,
+    so a kernel taking a model compiles once (`hft warmup` covers it) and not again for such a series."""
+    import numba
+
+    from hft.sim.latency import constant, empirical, random
+
+    t, v = np.array([0, 10, 20], np.int64), np.array([5, 6, 7], np.int64)
+    t.setflags(write=False)
+    v.setflags(write=False)
+    rec = empirical(t, v)
+    kinds = {numba.typeof(m) for m in (constant(5), random(5, 2, 1), rec, empirical(t.astype(np.int32), v))}
+    assert len(kinds) == 1
+    assert rec.times.flags.writeable and rec.times.tolist() == [0, 10, 20]
+    assert not t.flags.writeable  # the caller's arrays are left as they were
