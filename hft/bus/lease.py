@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hft.config.signals import HAConfig
+from hft.core.tasks import bounded, cancel_and_wait
 
 log = logging.getLogger("hft.bus.lease")
 KEY = "leader"
@@ -46,13 +47,9 @@ class LeaderLease:
         self.task = asyncio.create_task(self._run(), name="hft-leader-lease")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        await cancel_and_wait(self.task)
         if self.leader and self.kv is not None:  # a clean stop hands over at once
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.kv.delete(KEY, last=self.revision), 1.0)
+            await bounded(self.kv.delete(KEY, last=self.revision), 1.0)
         self.leader = False
 
     async def _bucket(self) -> Any:

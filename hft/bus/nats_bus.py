@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from hft.config.signals import BusConfig
+from hft.core.tasks import bounded, cancel_and_wait
 
 log = logging.getLogger("hft.bus")
 _TOKEN_RE = re.compile(r"[!-~]+")  # a subject or header value in a protocol frame: printable ASCII, no space
@@ -183,14 +184,10 @@ class SignalBus:
 
     async def close(self) -> None:
         for task in (self._task, self._sweeper):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(task)
         if self.nc is not None:  # every publish was awaited to its ack: nothing to drain
             self.state = "closing"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.nc.close(), 2)
+            await bounded(self.nc.close(), 2.0)
         self._up.clear()
         self.state = "closed"
 

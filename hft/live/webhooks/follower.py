@@ -12,7 +12,6 @@ nak'ed and redelivered; a message that is not a valid record is terminated (it s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 from hft.config.signals import FollowConfig
 from hft.core.signal import SignalRecord
+from hft.core.tasks import cancel_and_wait
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
 from hft.live.engine import LiveGateway, Pending
@@ -44,10 +44,7 @@ class SignalFollower:
         self.task = asyncio.create_task(self._run(), name="hft-signal-follower")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+        await cancel_and_wait(self.task)
 
     async def _run(self) -> None:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
