@@ -25,6 +25,18 @@ def _listening(port: int) -> bool:
         return False
 
 
+def _exit_status(pid: int, timeout_s: float) -> int | None:
+    """The child's wait status once it has exited, None if it still runs after `timeout_s` (a hang fails the test
+    instead of holding the run for ever)."""
+    end = time.time() + timeout_s
+    while time.time() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    return None
+
+
 def test_serve_nats_embedded_under_a_terminal_then_ctrl_c(tmp_path):
     port, nport = free_port(), free_port()
     env = {**os.environ, **KEYS, "HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET,
@@ -47,7 +59,8 @@ def test_serve_nats_embedded_under_a_terminal_then_ctrl_c(tmp_path):
         assert f"http://127.0.0.1:{port}".encode() in out, out
         assert _listening(nport)  # the embedded nats-server
         os.kill(pid, signal.SIGINT)  # Ctrl-C
-        _, status = os.waitpid(pid, 0)
+        status = _exit_status(pid, 60.0)
+        assert status is not None, "the server did not exit within 60 s of Ctrl-C"
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
         assert not _listening(nport)  # stopped with the gateway
         assert (tmp_path / "wal" / "signals" / "nats" / "jetstream").is_dir()
