@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from hft.core.errors import DataError
 
 
-def read_subject(url: str, stream: str, subject: str, timeout_s: float = 3.0) -> list[dict[str, Any]]:
-    """Every message of `subject` in `stream` (JSON), in stream order; `DataError` when NATS is unreachable."""
+def read_subject(url: str, stream: str, subject: str, timeout_s: float = 3.0,
+                 read_timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Every message of `subject` in `stream` (JSON), in stream order, up to the subject's last message when the
+    read starts; `DataError` when NATS is unreachable or the read stalls for `read_timeout_s`."""
 
     async def go() -> list[dict[str, Any]]:
         import nats
+        from nats.errors import TimeoutError as FetchTimeoutError
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
 
         async def quiet(exc: Exception) -> None:  # nats-py would print each failed attempt's traceback
             return None
@@ -30,23 +35,33 @@ def read_subject(url: str, stream: str, subject: str, timeout_s: float = 3.0) ->
         try:
             js = nc.jetstream(timeout=timeout_s)
             try:
-                info = await js.stream_info(stream)
+                await js.stream_info(stream)
             except Exception as exc:
                 raise DataError(f"{url}: no stream {stream!r} ({exc.__class__.__name__})",
                                 key="signals.bus.stream") from None
-            last = info.state.last_seq
+            try:  # the subject's own last message: the stream's last may belong to another subject
+                last = (await js.get_last_msg(stream, subject)).seq
+            except NotFoundError:
+                return []
             sub = await js.pull_subscribe(subject, stream=stream, config=ConsumerConfig(
                 ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=30))
             out: list[dict[str, Any]] = []
-            while True:
+            seq = 0
+            deadline = time.monotonic() + read_timeout_s
+            while seq < last:  # a quiet fetch is a slow server, not the end: read on until the deadline
                 try:
                     msgs = await sub.fetch(batch=512, timeout=0.5)
-                except Exception:
-                    break
+                except FetchTimeoutError:
+                    msgs = []
                 for m in msgs:
                     out.append(json.loads(m.data))
-                if msgs and msgs[-1].metadata.sequence.stream >= last:
-                    break
+                    seq = m.metadata.sequence.stream
+                if msgs:
+                    deadline = time.monotonic() + read_timeout_s
+                elif time.monotonic() > deadline:
+                    raise DataError(f"{url}: read {len(out)} messages of {subject!r}, then none within "
+                                    f"{read_timeout_s:g}s (its last is sequence {last}, read up to {seq})",
+                                    key="signals.bus.url")
             return out
         finally:
             await nc.close()

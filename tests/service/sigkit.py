@@ -3,7 +3,6 @@ stream back with nats-py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -13,6 +12,7 @@ from typing import Any
 from svckit import Server
 
 from hft.bus.embedded import EmbeddedNats
+from hft.bus.export import read_subject
 from hft.live.webhooks.guard import sign
 
 CONFIG = Path(__file__).with_name("gateway_signals.yaml")
@@ -43,27 +43,9 @@ def post(srv: Server, source: str, body: bytes | dict, **kw: Any) -> tuple[int, 
 
 
 def stream_messages(url: str, subject: str, stream: str = "SIGNALS") -> list[dict]:
-    """Every message of `subject` in the stream (an ephemeral consumer from the start)."""
-
-    async def go() -> list[dict]:
-        import nats
-
-        nc = await nats.connect(url)
-        js = nc.jetstream()
-        sub = await js.pull_subscribe(subject, stream=stream)
-        out: list[dict] = []
-        while True:
-            try:
-                msgs = await sub.fetch(batch=256, timeout=0.5)
-            except Exception:
-                break
-            for m in msgs:
-                out.append(json.loads(m.data))
-                await m.ack()
-        await nc.close()
-        return out
-
-    return asyncio.run(go())
+    """Every message of `subject` in the stream, read as `hft gateway signals-export` reads it (up to the subject's
+    last message, however slow the server: a read that stopped at the first quiet fetch flaked under load)."""
+    return read_subject(url, stream, subject)
 
 
 def wait_for(pred: Any, timeout: float = 15.0, every: float = 0.05) -> Any:
