@@ -75,6 +75,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import SimError
 from hft.core.ids import hash_arrays
+from hft.core.memory import keep_freed_memory
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -253,6 +254,7 @@ class Engine:
                config: EngineConfig | None, sink: Callable[[Any], None] | None) -> None:
         if not legs:
             raise SimError("engine: expected at least one instrument, was none")
+        keep_freed_memory()  # a run's tables and logs are reused memory, not fresh pages (`hft.core.memory`)
         if len({leg.symbol for leg in legs}) != len(legs):
             raise SimError(f"engine: expected distinct symbols, was {[leg.symbol for leg in legs]}")
         self.cfg = config or EngineConfig()
