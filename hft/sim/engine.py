@@ -74,7 +74,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import SimError
-from hft.core.ids import hash_arrays
+from hft.core.ids import current_run_hash_scheme, run_hash
 from hft.core.memory import keep_freed_memory
 from hft.core.orders import (
     INTENT_CANCEL,
@@ -149,6 +149,8 @@ class RunOutput:
     resync: dict[str, Any] | None = None  # L3 venue: its reference resync counters (`L3Venue.resync_counters`)
     acks: np.ndarray = field(default_factory=lambda: np.zeros(0, ACK_LOG_DTYPE))  # `ACK_LOG_DTYPE`, by order id
     legs: list[LegResult] = field(default_factory=list)  # several instruments: each leg's results (else empty)
+    # the scheme of `run_hash` (`hft.core.ids`): the one in force where the output was built, as its hash was
+    run_hash_scheme: str = field(default_factory=current_run_hash_scheme)
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ def legs_run_hash(dec: np.ndarray, orders: np.ndarray, fills: np.ndarray, legs: 
     dec_legs = np.zeros(len(dec), dtype=np.int64)
     for k, leg in enumerate(legs):
         dec_legs[leg.decisions] = k
-    return hash_arrays(dec, orders, fills, order_legs, dec_legs)
+    return run_hash(dec, orders, fills, order_legs, dec_legs)
 
 
 def _leg0(name: str) -> property:
@@ -597,7 +599,7 @@ class Engine:
             final = {"position": self.position, "cash": self.cash, "fees": self.fees}
             resync = getattr(self.venue, "resync_counters", None)
             return RunOutput(dec, orders, fills, equity, n, wall, rejects, final,
-                             hash_arrays(dec, orders, fills), self.gw.metrics_snapshot(), records,
+                             run_hash(dec, orders, fills), self.gw.metrics_snapshot(), records,
                              list(self.transitions), resync() if resync is not None else None, acks)
         order_legs = (self._order_legs if self._order_legs is not None else
                       np.array([(o, self._leg_of.get(o, 0)) for o in sorted(self._side_of)], dtype=ORDER_LEG_DTYPE))

@@ -7,10 +7,13 @@ A golden is a JSON file::
      "generate": {"seed": 7, "messages": 30000, "levels": 5},          # or: a generated day instead of data
      "strategy": "mm",
      "config": {...},                                                  # a replay config mapping (strict)
-     "expect": {"run_hash": "...", "fills": 12, ...}}
+     "expect": {"run_hash": "...", "fills": 12, ...},
+     "run_hash_scheme": "blake3-128"}                                  # absent: "blake2b-128" (written before it)
 
 `check_golden` replays it and compares the run hash and the key metrics; a golden whose recorded data is
-absent (no ``../shared``) is reported as skipped, never as passed. `make_golden` writes one from a replay.
+absent (no ``../shared``) is reported as skipped, never as passed. `make_golden` writes one from a replay. The run
+hash is computed under the golden's scheme (`hft.core.ids.run_hash_scheme`), so a golden recorded with BLAKE2b
+still checks the very value it pinned.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from hft.core.errors import SimError
 from hft.core.fileio import atomic_write_text
+from hft.core.ids import RUN_HASH_LEGACY, RUN_HASH_SCHEMES, current_run_hash_scheme, run_hash_scheme
 from hft.core.market_data import MarketDataSource
 from hft.sim.replay import parse_replay_config, run_replay
 
@@ -43,6 +47,9 @@ def _load(path: Path) -> dict[str, Any]:
             raise SimError(f"{path}: expected key '{key}' in the golden file")
     if ("data" in doc) == ("generate" in doc):
         raise SimError(f"{path}: expected exactly one of 'data' or 'generate'")
+    scheme = doc.get("run_hash_scheme", RUN_HASH_LEGACY)
+    if scheme not in RUN_HASH_SCHEMES:
+        raise SimError(f"{path}: key 'run_hash_scheme': expected one of {list(RUN_HASH_SCHEMES)}, was {scheme!r}")
     return doc
 
 
@@ -71,7 +78,7 @@ def check_golden(path: str | Path, *, source: MarketDataSource) -> dict[str, Any
     files on disk: `hft.data.sources.FILES`) and compare; ``ok`` is False when anything in ``expect`` moved."""
     path = Path(path)
     doc = _load(path)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, run_hash_scheme(doc.get("run_hash_scheme", RUN_HASH_LEGACY)):
         summary = _replay(doc, path.parent, Path(tmp), source)
     if summary is None:
         return {"ok": True, "skipped": "recorded data not present", "golden": str(path), "moved": [], "diff": {}}
@@ -96,6 +103,7 @@ def make_golden(path: str | Path, *, strategy: str, config: dict[str, Any], data
     if summary is None:
         raise SimError(f"{path}: the golden's data is not present")
     doc["expect"] = {k: summary[k] for k in (PORTFOLIO_KEY_METRICS if "legs" in summary else KEY_METRICS)}
+    doc["run_hash_scheme"] = current_run_hash_scheme()
     atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return doc
 
@@ -150,5 +158,7 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         va, vb = sa[k], sb[k]
         if isinstance(va, int | float) and isinstance(vb, int | float) and not isinstance(va, bool) and va != vb:
             deltas[k] = {"a": va, "b": vb, "delta": round(vb - va, 6)}
-    return {"first_divergence": first, "metric_deltas": deltas, "same_run_hash": sa.get("run_hash") ==
-            sb.get("run_hash")}
+    schemes = [s.get("run_hash_scheme", RUN_HASH_LEGACY) for s in (sa, sb)]
+    # hashes of two schemes say nothing about each other: the logs above are what compares then
+    same = sa.get("run_hash") == sb.get("run_hash") if schemes[0] == schemes[1] else None
+    return {"first_divergence": first, "metric_deltas": deltas, "same_run_hash": same, "run_hash_schemes": schemes}

@@ -35,7 +35,7 @@ import numpy as np
 from hft import __version__
 from hft.compile_watch import CompileWatch
 from hft.core.errors import SimError
-from hft.core.ids import hash_arrays
+from hft.core.ids import run_hash
 from hft.sim.engine import RunOutput, reject_counts
 from hft.sim.engine_nb import ENGINES
 from hft.sim.fees import mark_value, money_factor, money_unit
@@ -111,7 +111,7 @@ def leg_output(out: Any, k: int, events: int) -> Any:
     acks = out.acks[np.isin(out.acks["order_id"], leg.order_ids)]
     records = [out.decision_records[int(i)] for i in leg.decisions]
     return RunOutput(dec, orders, fills, leg.equity, events, out.wall_s, reject_counts(dec), dict(leg.final),
-                     hash_arrays(dec, orders, fills), out.gateway_metrics, records, [], None, acks)
+                     run_hash(dec, orders, fills), out.gateway_metrics, records, [], None, acks)
 
 
 def position_value(eq: np.ndarray, money: int) -> np.ndarray:
@@ -178,7 +178,8 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
         "symbols": [leg.symbol for leg in legs], "n_instruments": len(legs),
         "events": out.events, "wall_s": round(out.wall_s, 4), "compile_s": round(compile_s, 3),
         "events_per_s": round(out.events / replay_s) if replay_s > 0 else None,
-        "run_hash": out.run_hash, "config_hash": config.digest(), "config_sources": list(config.sources),
+        "run_hash": out.run_hash, "run_hash_scheme": out.run_hash_scheme, "config_hash": config.digest(),
+        "config_sources": list(config.sources),
         "data_hash": hashlib.blake2b("|".join(s["data_hash"] for s in leg_summaries).encode(),
                                      digest_size=8).hexdigest(),
         "currency": leg_summaries[0]["currency"], "money_unit": money, "multiplier": config.multiplier,

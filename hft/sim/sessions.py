@@ -35,7 +35,7 @@ import numpy as np
 
 from hft.compile_watch import CompileWatch
 from hft.core.errors import SimError
-from hft.core.ids import hash_arrays
+from hft.core.ids import run_hash
 from hft.core.market_data import MarketDataSource
 from hft.sim.instruments import apply_overrides
 from hft.sim.replay import _ccy, build_engine, summarise
@@ -155,7 +155,7 @@ def concat_outputs(outs: list[Any]) -> Any:
             if isinstance(v, int) and not isinstance(v, bool):
                 resync[k] = sum(int(o.resync[k]) for o in outs)
     return RunOutput(dec, orders, fills, equity, sum(o.events for o in outs), sum(o.wall_s for o in outs),
-                     dict(sorted(rejects.items())), dict(outs[-1].final), hash_arrays(dec, orders, fills),
+                     dict(sorted(rejects.items())), dict(outs[-1].final), run_hash(dec, orders, fills),
                      outs[-1].gateway_metrics, _Chain([o.decision_records for o in outs]),
                      [t for o in outs for t in o.transition_records], resync,
                      np.concatenate([o.acks for o in outs]))  # by order id: ids never repeat across the days

@@ -79,6 +79,36 @@ def test_golden_check_passes_then_detects_drift(hft, tmp_path):
     assert "fills" in bad.out and "run_hash" in bad.out and "behaviour moved" in bad.err
 
 
+def test_golden_checks_its_own_run_hash_scheme(hft, tmp_path):
+    """A golden written now records BLAKE3 (``run_hash_scheme``); one without the key was recorded with BLAKE2b and
+    is checked under it, so a run that did not move shows the very value it pinned; an unknown scheme is refused."""
+    from hft.core.ids import RUN_HASH_BLAKE2B, RUN_HASH_BLAKE3, run_hash_scheme
+    from hft.sim.golden import make_golden
+
+    g = tmp_path / "g.json"
+    make_golden(g, strategy="mm", config={"strategies": {"mm": {"size": 1}}},
+                generate={"seed": 3, "messages": 4000, "levels": 5}, source=FILES)
+    doc = json.loads(g.read_text())
+    assert doc["run_hash_scheme"] == RUN_HASH_BLAKE3
+    legacy = tmp_path / "legacy.json"
+    with run_hash_scheme(RUN_HASH_BLAKE2B):
+        make_golden(legacy, strategy="mm", config={"strategies": {"mm": {"size": 1}}},
+                    generate={"seed": 3, "messages": 4000, "levels": 5}, source=FILES)
+    old = json.loads(legacy.read_text())
+    assert old["expect"]["run_hash"] != doc["expect"]["run_hash"]  # two digests of the same run
+    del old["run_hash_scheme"]  # as the goldens recorded before schemes are
+    legacy.write_text(json.dumps(old))
+    for path in (g, legacy):
+        r = hft("replay", "--check", str(path), "--json")
+        assert r.code == 0 and r.json()["ok"] is True, r.out + r.err
+    wrong = dict(old, run_hash_scheme=RUN_HASH_BLAKE3)  # a BLAKE2b value checked as BLAKE3: moved
+    legacy.write_text(json.dumps(wrong))
+    assert hft("replay", "--check", str(legacy)).code == 14
+    legacy.write_text(json.dumps(dict(old, run_hash_scheme="md5")))
+    bad = hft("replay", "--check", str(legacy))
+    assert bad.code == 14 and "run_hash_scheme" in bad.err and "md5" in bad.err and "Traceback" not in bad.err
+
+
 def test_diff_finds_first_divergence(hft, day, tmp_path):
     cfg = tmp_path / "slow.yaml"
     cfg.write_text("latency: {entry: 5ms, response: 5ms}\n")

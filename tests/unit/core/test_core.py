@@ -142,3 +142,38 @@ def test_hash_arrays_value_is_its_definition():
     for c in cases:
         assert hash_arrays(c) == _hash_field_by_field(c)
     assert hash_arrays(*cases) == _hash_field_by_field(*cases)
+
+
+def test_run_hash_schemes():
+    """The run hash frames the arrays as `hash_arrays` does; BLAKE3 by default, BLAKE2b (the hashes recorded
+    before schemes, `hash_arrays` itself) inside `run_hash_scheme`; the scheme is restored after the block."""
+    import blake3
+
+    from hft.core.errors import ConfigError
+    from hft.core.ids import (
+        RUN_HASH_BLAKE2B,
+        RUN_HASH_BLAKE3,
+        current_run_hash_scheme,
+        hash_arrays,
+        run_hash,
+        run_hash_scheme,
+    )
+
+    a = np.zeros(4, dtype=np.dtype([("x", "<i8"), ("k", "u1"), ("y", ">i4")], align=True))
+    a["x"], a["k"], a["y"] = [1, 2, 3, 4], [5, 6, 7, 8], [-1, 2, -3, 4]
+    plain = np.arange(6, dtype=">i2").reshape(2, 3)
+    h = blake3.blake3()
+    for arr in (a, plain):
+        names = arr.dtype.names or (None,)
+        h.update(f"{len(arr)}:{','.join(str(n) for n in names)}".encode())
+        for name in names:
+            col = arr if name is None else arr[name]
+            h.update(np.ascontiguousarray(col, dtype=col.dtype.newbyteorder("<")).tobytes())
+    assert current_run_hash_scheme() == RUN_HASH_BLAKE3
+    assert run_hash(a, plain) == h.hexdigest(length=16) != hash_arrays(a, plain)
+    with run_hash_scheme(RUN_HASH_BLAKE2B):
+        assert current_run_hash_scheme() == RUN_HASH_BLAKE2B
+        assert run_hash(a, plain) == hash_arrays(a, plain) == "753abee519758944ce71fbb515d78ed8"
+    assert current_run_hash_scheme() == RUN_HASH_BLAKE3
+    with pytest.raises(ConfigError, match="run hash scheme"), run_hash_scheme("sha1"):
+        pass

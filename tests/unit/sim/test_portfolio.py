@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hft.core.errors import SimError
-from hft.core.ids import hash_arrays
+from hft.core.ids import run_hash
 from hft.core.instrument import Instrument
 from hft.sim.portfolio import are_instruments, check_legs, leg_output
 from hft.sim.replay import ReplayConfig
@@ -50,7 +50,7 @@ def test_each_leg_reads_as_a_single_instrument_run():
     assert sum(len(o.decisions) for o in legs) == len(out.decisions)
     assert sum(len(o.acks) for o in legs) == len(out.acks)
     for k, o in enumerate(legs):
-        assert o.run_hash == hash_arrays(o.decisions, o.orders, o.fills) != out.run_hash
+        assert o.run_hash == run_hash(o.decisions, o.orders, o.fills) != out.run_hash
         assert np.isin(o.orders["order_id"], out.legs[k].order_ids).all()
         assert o.final == out.legs[k].final and o.equity is out.legs[k].equity and o.events == (len(x), len(y))[k]
         assert [d.symbol for d in o.decision_records] == [f"S{k}"] * len(o.decisions)
