@@ -80,11 +80,13 @@ class GatewayService(OneIntentPaths):
             batch decisions are converted to `Decision` objects for `sink` (slow, but nothing is lost).
         timer: monotonic ns counter for latency metrics only (default ``time.perf_counter_ns``).
         order_id_start: first gateway order id (live: above any id the venue may still hold).
+        private_arena: the arena never leaves this process (a simulator's gateway: no snapshot), so its dedup
+            window's rows are not zeroed ahead (`hft.gateway.kernels.new_arena`); a snapshot refuses it.
     """
 
     def __init__(self, config: GatewayConfig, *, clock: Clock, dispatcher: Any = None,
                  sink: Callable[[Any], Any] | None = None, batch_sink: Callable[[np.ndarray], Any] | None = None,
-                 timer: Callable[[], int] | None = None, order_id_start: int = 1) -> None:
+                 timer: Callable[[], int] | None = None, order_id_start: int = 1, private_arena: bool = False) -> None:
         self.config = config
         self.clock = clock
         self._dispatcher = dispatcher if dispatcher is not None else ListDispatcher()
@@ -92,9 +94,12 @@ class GatewayService(OneIntentPaths):
         self.batch_sink = batch_sink
         self.timer = timer or time.perf_counter_ns
         self._enabled = config.enabled
+        # a private arena never leaves the process (no snapshot), so its dedup rows need no zeroing (`new_arena`)
+        self.private_arena = private_arena
         self.arena = K.new_arena(max_accounts=config.max_accounts, max_strategies=config.max_strategies,
                                  max_symbols=config.max_symbols, exposure_slots=config.exposure_max_symbols,
-                                 working_orders=config.max_working_orders, dedup_capacity=config.dedup_capacity)
+                                 working_orders=config.max_working_orders, dedup_capacity=config.dedup_capacity,
+                                 zero_dedup_rows=not private_arena)
         st = self._st = K.views(self.arena)
         st.ctr[K.K_NEXT_OID] = int(order_id_start)
         cfg = st.cfg

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hft.core.errors import GatewayError
 from hft.core.fileio import atomic_path
 
 log = logging.getLogger("hft.live.snapshot")
@@ -44,6 +45,9 @@ def snapshot_path(wal_dir: str | Path) -> Path:
 
 def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
     gw = live.gw
+    if gw.private_arena:  # its unused dedup rows hold whatever the process's memory held: never written out
+        raise GatewayError("snapshot: expected a gateway whose arena may leave the process, was a private arena "
+                           "(GatewayService(private_arena=True): the simulator's)")
     storm = gw.storm
     return {
         "wal": (seg, off), "records": records, "clock": live.clock.now_ns(),

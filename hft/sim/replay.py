@@ -524,7 +524,7 @@ def gateway_factory(instruments: list[Any], strategy_name: str, config: ReplayCo
             gateway.rebind(clock=clock, dispatcher=dispatcher, sink=sink)
             gateway.new_day()
             return gateway
-        return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+        return GatewayService(gw_cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
 
     return factory
 

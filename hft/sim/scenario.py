@@ -446,7 +446,7 @@ def build_engine(sc: Scenario, strategy: Strategy) -> Any:
                              dedup_capacity=2 * len(sc.actions), file=f"<gateway config for {sc.file}>")
 
     def gateway(clock: Any, dispatcher: Any, sink: Any) -> Any:
-        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
 
     ecfg = EngineConfig(entry=constant(sc.entry_ns), response=constant(sc.response_ns), feed=None,
                         account=ACCOUNT, strategy=STRATEGY)

@@ -171,6 +171,8 @@ def _dd_insert(st, key, now, expiry, reason, oid, seq, absent):
     b[r + D_REASON] = reason
     b[r + D_OID] = oid
     b[r + D_SEQ] = seq
+    for f in range(D_SEQ + 1, N_D):  # the row's spare fields: an insert writes the whole row (`new_arena`)
+        b[r + f] = 0
     _tab_insert(b, st.ddx, bits, key, e)
     b[c + K_DD_COUNT] += 1
 

@@ -327,10 +327,14 @@ MAX_ARENA_BYTES = 16 << 30  # the largest gateway arena new_arena allocates
 
 
 def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, exposure_slots: int,
-              working_orders: int, dedup_capacity: int) -> np.ndarray:
+              working_orders: int, dedup_capacity: int, zero_dedup_rows: bool = True) -> np.ndarray:
     """Allocate and initialise an arena (all limits UNSET, all tables empty).
 
     `working_orders` is rounded up to a power of two (order ids index the order ring by ``id & (n - 1)``).
+    `zero_dedup_rows`: False leaves the dedup window's ring rows (4 MB at 65,536 keys) as the allocator gives
+    them. The kernels read a row only while it holds a live entry, and an insert writes the whole row, so no
+    decision depends on them; but the arena's bytes then hold whatever the process's memory held, so only an
+    arena that never leaves the process (no snapshot: `GatewayService(private_arena=True)`) may skip them.
     """
     ord_cap = 1 << _pow2_bits(max(working_orders, 2))
     dd_bits = _pow2_bits(max(2 * dedup_capacity, 2))
@@ -352,7 +356,13 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
         raise ConfigError(f"capacity: the gateway arena would take {total * 8 / 2**30:,.1f} GiB; expected at most "
                           f"{MAX_ARENA_BYTES / 2**30:g} GiB", key="capacity",
                           hint="lower capacity.max_working_orders / exposure_max_symbols / dedup.capacity")
-    buf = np.zeros(total, dtype=np.int64)  # numpy advises huge pages for large blocks itself
+    if zero_dedup_rows:
+        buf = np.zeros(total, dtype=np.int64)  # numpy advises huge pages for large blocks itself
+    else:  # everything but the ring's rows (a memset and a cache's worth of lines a simulated run never needs)
+        buf = np.empty(total, dtype=np.int64)
+        ring = offs[T_DDE]
+        buf[:ring] = 0
+        buf[ring + dedup_capacity * N_D:] = 0
     buf[H_MAGIC] = MAGIC
     buf[H_VERSION] = VERSION
     for t, ((r, c), o) in enumerate(zip(shapes, offs, strict=True)):

@@ -1,10 +1,12 @@
 import json
 
+import numpy as np
 import pytest
 from gwkit import Gw, config
 
 from hft.core.errors import GatewayError
-from hft.core.orders import NO_KEY, R_OK, R_POSITION_LIMIT
+from hft.core.orders import BUY, NO_KEY, R_OK, R_POSITION_LIMIT
+from hft.gateway import kernels as K
 from hft.gateway.dedup import DedupStore, dedup_key
 from hft.gateway.kernels import new_arena, views
 
@@ -99,3 +101,49 @@ def test_cold_restart_forgets(tmp_path):
     g.new(key=9)
     g2 = Gw()  # no persistence: replay risk, documented
     assert not g2.new(key=9).duplicate
+
+
+def _ring(svc) -> np.ndarray:
+    """The dedup window's ring rows of a service's arena (a view)."""
+    st = views(svc.arena)
+    return st.dde
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_private_arena_decides_as_a_zeroed_one_whatever_its_dedup_rows_held(seed):
+    """`GatewayService(private_arena=True)` leaves the dedup ring's rows unset (`new_arena(zero_dedup_rows=False)`).
+    Rows holding garbage (here: random values, every key and expiry among them) change no decision, no dedup hit,
+    expiry or eviction, and every live row is written whole (an export reads no garbage)."""
+    rng = np.random.default_rng(seed)
+    cfg = config(dedup_capacity=16, dedup_ttl_ns=50_000)
+    plain, private = Gw(cfg), Gw(cfg, private_arena=True)
+    assert not plain.svc.private_arena and private.svc.private_arena
+    assert not _ring(plain.svc).any()
+    _ring(private.svc)[:] = rng.integers(-(2**62), 2**62, size=_ring(private.svc).shape)
+    keys = rng.integers(1, 40, size=400)  # repeats: hits within the window, expiries and evictions beyond it
+    steps = rng.integers(0, 3_000, size=400)
+    out = []
+    for g in (plain, private):
+        got = []
+        for k, dt in zip(keys.tolist(), steps.tolist(), strict=True):
+            g.clock.advance(dt)
+            d = g.new(key=int(k), side=BUY if k % 2 else -BUY, price=1000 + k % 3)
+            got.append((d.accepted, d.duplicate, d.reason, d.order_id))
+        ctr = views(g.svc.arena).ctr
+        live = np.zeros((16, 8), dtype=np.int64)
+        n = K.dd_export(g.svc.arena, live)
+        counts = {k: int(ctr[c]) for k, c in (("hits", K.K_DEDUP_HITS), ("evicted", K.K_DD_EVICTED),
+                                                ("expired", K.K_DD_EXPIRED), ("entries", K.K_DD_COUNT))}
+        out.append((got, counts, live[:n].tolist()))
+    assert out[0] == out[1]
+    assert out[0][1]["hits"] > 0 and out[0][1]["evicted"] > 0 and out[0][1]["expired"] > 0
+
+
+def test_a_private_arena_is_never_snapshotted(tmp_path):
+    from types import SimpleNamespace
+
+    from hft.live.snapshot import _state
+
+    live = SimpleNamespace(gw=Gw(private_arena=True).svc)
+    with pytest.raises(GatewayError, match="private arena"):
+        _state(live, 0, 0, 0)
