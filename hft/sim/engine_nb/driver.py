@@ -376,10 +376,13 @@ class NbEngine(Engine):
         segs: list[tuple[str, int, int]] = []
         k = p = 0
         for nd, np_ in [*self._dmarks, (int(self._st[S_ND]), len(self.decisions))]:
-            if np_ > p:
-                segs.append(("py", p, np_))
-            if nd > k:
-                segs.append(("kernel", k, nd))
+            for src, a, b in (("py", p, np_), ("kernel", k, nd)):
+                if b <= a:
+                    continue
+                if segs and segs[-1][0] == src and segs[-1][2] == a:  # the last call's rows go on: one segment
+                    segs[-1] = (src, segs[-1][1], b)
+                else:
+                    segs.append((src, a, b))
             k, p = max(k, nd), max(p, np_)
         return segs
 
