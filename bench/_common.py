@@ -41,6 +41,16 @@ def summarise(times: list[float], items: int | None = None) -> dict[str, Any]:
     return out
 
 
+def paired_ratio(ours: list[float], peer: list[float]) -> dict[str, Any]:
+    """Speed ratios peer time / our time of each interleaved repeat (> 1: ours faster): their median and
+    quartiles. Each pair ran back to back, so a slow spell of the shared machine hits both sides of a pair; the
+    ratio of the two medians mixes different spells and wanders more from run to run."""
+    ratios = sorted(p / o for o, p in zip(ours, peer, strict=True) if o > 0)
+    q = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else [ratios[0]] * 3
+    return {"pairs": len(ratios), "median": round(statistics.median(ratios), 4), "q1": round(q[0], 4),
+            "q3": round(q[2], 4)}
+
+
 def time_runs(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> list[float]:
     """Wall times (s) of `repeat` calls of `fn` after `warmup` untimed calls."""
     for _ in range(warmup):

@@ -57,7 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, shared_data, summarise, write_result
+from _common import machine_info, paired_ratio, shared_data, summarise, write_result
 from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_run
 
 from hft.core.orders import INTENT_NEW
@@ -282,6 +282,8 @@ def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
     out["ratio_mm_ours_over_peer"] = round(
         out["ours"]["mm_incl_setup"]["per_s_median"] / out["peer"]["mm_njit_no_gateway_incl_setup"]["per_s_median"],
         4)
+    out["paired_ratio_pure_replay"] = paired_ratio(idle, p_idle)
+    out["paired_ratio_mm"] = paired_ratio(mm, p_mm)
     return out
 
 
