@@ -298,7 +298,7 @@ KSTATE_TABLES = {"cfg": T_CFG, "ctr": T_CTR, "reasons": T_REASONS, "lim_def": T_
 
 @register_model(KState)
 class _KStateModel(models.StructModel):
-    def __init__(self, dmm, fe_type):  # noqa: ANN001 (numba's model signature)
+    def __init__(self, dmm, fe_type):
         super().__init__(dmm, fe_type, [("b", types.CPointer(types.int64))])
 
 
@@ -307,8 +307,8 @@ make_attribute_wrapper(KState, "b", "b")
 
 def _offset_attr(name: str, t: int) -> None:
     @overload_attribute(KState, name, jit_options={"_nrt": False})
-    def _get(st):  # noqa: ANN001, ANN202 (a numba overload)
-        def impl(st):  # noqa: ANN001, ANN202
+    def _get(st):
+        def impl(st):
             return st.b[H_BASE + 3 * t]
         return impl
 
