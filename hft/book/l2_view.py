@@ -37,8 +37,9 @@ from hft.book.l2 import (
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 
-# `_set` inlined at `set_row_arrays`' call sites (same source): a call passes the five arrays as ~38 machine words,
-# and the simulator sets a LOBSTER row per local event (~1.3 calls an event), which LLVM does not inline itself
+# `_set` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
+# call passes the five arrays as ~38 machine words, and the simulator sets a LOBSTER row per local event (~1.3
+# calls an event), which LLVM does not inline itself
 _set_at = njit(inline="always")(_set.py_func)
 
 
@@ -107,7 +108,7 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
                 nxt = _next_down(bq, bb, i, st[BOOK_BID_LO])
                 p = st[BOOK_BID_BASE] + i
                 if _in_row(ref, k, levels, col, p) < 0:
-                    _set_at(bq, aq, bb, ab, st, sd, p, 0)
+                    _set(bq, aq, bb, ab, st, sd, p, 0)
                 i = nxt
         else:
             i = st[BOOK_BEST_ASK] - st[BOOK_ASK_BASE] if st[BOOK_BEST_ASK] != NO_PRICE else -1
@@ -115,7 +116,7 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
                 nxt = _next_up(aq, ab, i, st[BOOK_ASK_HI])
                 p = st[BOOK_ASK_BASE] + i
                 if _in_row(ref, k, levels, col, p) < 0:
-                    _set_at(bq, aq, bb, ab, st, sd, p, 0)
+                    _set(bq, aq, bb, ab, st, sd, p, 0)
                 i = nxt
         # 2. the row's levels: its quantities
         for j in range(levels):
