@@ -21,6 +21,8 @@ from hft.book.l3 import (
     OW,
     add_v,
     delete_v,
+    level_above,
+    level_below,
     reduce_v,
     remove_anon_v,
 )
@@ -164,17 +166,9 @@ def _first_idx(v, side) -> int:
 @_kernel
 def _next_idx(v, side, i) -> int:
     """Index of the next worse non-empty level after `i` (-1: none)."""
-    q = v.lv_qty
-    n = v.n
     if side == BUY:
-        i -= 1
-        while i >= 0 and q[i] == 0:
-            i -= 1
-        return i
-    i += 1
-    while i < n and q[n + i] == 0:  # the ask row
-        i += 1
-    return i if i < n else -1
+        return level_below(v.lv_qty, i - 1)
+    return level_above(v.lv_qty, v.n, i + 1)
 
 
 @_kernel
