@@ -37,6 +37,11 @@ from hft.book.l2 import (
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 
+# `_set` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
+# call passes the five arrays as ~38 machine words, and the simulator sets a LOBSTER row per local event (~1.3
+# calls an event), which LLVM does not inline itself
+_set_at = njit(inline="always")(_set.py_func)
+
 
 @njit(cache=True)
 def local_apply(book: L2Book, kind: int, side: int, price: int, qty: int, is_l3: bool, top: np.ndarray) -> int:
@@ -96,7 +101,7 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
             for j in range(levels):
                 p = ref[k - 1, j * ROW_STRIDE + col]
                 if p != NO_PRICE and _in_row(ref, k, levels, col, p) < 0:
-                    _set(bq, aq, bb, ab, st, sd, p, 0)
+                    _set_at(bq, aq, bb, ab, st, sd, p, 0)
         elif sd == BUY:
             i = st[BOOK_BEST_BID] - st[BOOK_BID_BASE] if st[BOOK_BEST_BID] != NO_PRICE else -1
             while i >= 0:
@@ -121,7 +126,7 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
             q = ref[k, j * ROW_STRIDE + col + 1]
             if from_prev and _in_row(ref, k - 1, levels, col, p) == q:
                 continue
-            _set(bq, aq, bb, ab, st, sd, p, q if q > 0 else 0)
+            _set_at(bq, aq, bb, ab, st, sd, p, q if q > 0 else 0)
     return L2_OK
 
 

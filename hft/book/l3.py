@@ -101,6 +101,8 @@ __all__ = [
     "l3_remove_anon",
     "l3_snapshot",
     "l3_view",
+    "level_above",
+    "level_below",
     "new_l3_book",
     "queue_ahead_v",
     "reduce_v",
@@ -341,7 +343,7 @@ def _level_added(v: L3View, row: int, idx: int) -> None:
         meta[M_BEST_ASK] = idx
 
 
-@_kernel
+@_inline  # at its callers (each op that can empty a level): a call per removal less
 def _level_reduced(v: L3View, row: int, idx: int) -> None:
     """Quantity left (row, idx): if the best level emptied, scan to the next occupied one."""
     meta = v.meta
@@ -351,15 +353,37 @@ def _level_reduced(v: L3View, row: int, idx: int) -> None:
         return
     if row == BID:
         if meta[M_BEST_BID] == idx:
-            i = idx - 1
-            while i >= 0 and qty[i] == 0:
-                i -= 1
-            meta[M_BEST_BID] = i  # -1 when empty
+            meta[M_BEST_BID] = level_below(qty, idx - 1)  # -1 when empty
     elif meta[M_BEST_ASK] == idx:
-        i = idx + 1
-        while i < n and qty[n + i] == 0:
-            i += 1
-        meta[M_BEST_ASK] = i if i < n else -1
+        meta[M_BEST_ASK] = level_above(qty, n, idx + 1)
+
+
+# The next non-empty level: the scans the best price and the venue's walks of a side make. Quantities are >= 0, so
+# eight levels are tested at once by one OR (a level-1 LOBSTER day leaves the venue's book sparse below the touch:
+# tens of empty levels per scan).
+@_kernel
+def level_below(qty: np.ndarray, i: int) -> int:
+    """The highest index <= `i` of a non-empty bid level (``qty``: a view's level quantities; -1: none)."""
+    while i >= 7 and (qty[i] | qty[i - 1] | qty[i - 2] | qty[i - 3] | qty[i - 4] | qty[i - 5] | qty[i - 6]
+                      | qty[i - 7]) == 0:
+        i -= 8
+    while i >= 0 and qty[i] == 0:
+        i -= 1
+    return i
+
+
+@_kernel
+def level_above(qty: np.ndarray, n: int, i: int) -> int:
+    """The lowest index >= `i` of a non-empty ask level (``qty``: a view's level quantities, `n` per side; -1:
+    none)."""
+    a = n + i
+    while i + 7 < n and (qty[a] | qty[a + 1] | qty[a + 2] | qty[a + 3] | qty[a + 4] | qty[a + 5] | qty[a + 6]
+                         | qty[a + 7]) == 0:
+        i += 8
+        a += 8
+    while i < n and qty[n + i] == 0:
+        i += 1
+    return i if i < n else -1
 
 
 @_kernel

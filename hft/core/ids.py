@@ -12,6 +12,7 @@ still shows its recorded hash).
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -71,10 +72,50 @@ def _feed_fields(h: Any, arrays: tuple[object, ...]) -> None:
         a = np.asarray(arr)
         names = a.dtype.names or (None,)
         h.update(f"{len(a)}:{','.join(str(n) for n in names)}".encode())
+        if names[0] is not None and a.ndim == 1 and len(a) > 0 and a.flags.c_contiguous:
+            for run in _field_runs(a.dtype):  # several columns in one copy (the same bytes, in the same order)
+                if isinstance(run, str):
+                    _feed_column(h, a[run])
+                else:
+                    size, first, count = run
+                    cols = a.view(f"<u{size}").reshape(len(a), a.dtype.itemsize // size)[:, first: first + count]
+                    h.update(np.ascontiguousarray(cols.T).reshape(-1).view(np.uint8))
+            continue
         for name in names:
-            col = a if name is None else a[name]
-            c = np.ascontiguousarray(col, dtype=col.dtype.newbyteorder("<"))
-            h.update(c.reshape(-1).view(np.uint8))  # its bytes (a view: not copied again)
+            _feed_column(h, a if name is None else a[name])
+
+
+def _feed_column(h: Any, col: np.ndarray) -> None:
+    c = np.ascontiguousarray(col, dtype=col.dtype.newbyteorder("<"))
+    h.update(c.reshape(-1).view(np.uint8))  # its bytes (a view: not copied again)
+
+
+_RUNS: dict[np.dtype, list[str | tuple[int, int, int]]] = {}
+
+
+def _field_runs(dt: np.dtype) -> list[str | tuple[int, int, int]]:
+    """A structured dtype's fields in order, grouped: a run of adjacent little-endian scalar fields of one size,
+    each at the offset after the last, is ``(size, first, count)`` (their columns are the transpose of those
+    ``size``-byte words of the records, `first` counted in words); any other field is its name."""
+    runs = _RUNS.get(dt)
+    if runs is not None:
+        return runs
+    runs = []
+    little = ("<", "|") if sys.byteorder == "big" else ("<", "|", "=")
+    for name in dt.names:
+        f, off = dt.fields[name][:2]
+        size = f.itemsize
+        if (f.kind not in "biuf" or f.byteorder not in little or f.shape or size not in (1, 2, 4, 8)
+                or off % size or dt.itemsize % size):
+            runs.append(name)
+            continue
+        last = runs[-1] if runs else None
+        if isinstance(last, tuple) and last[0] == size and (last[1] + last[2]) * size == off:
+            runs[-1] = (size, last[1], last[2] + 1)
+        else:
+            runs.append((size, off // size, 1))
+    _RUNS[dt] = runs
+    return runs
 
 
 def run_hash(*arrays: object) -> str:

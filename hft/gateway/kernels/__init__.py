@@ -12,8 +12,9 @@ State layout
 All mutable gateway state lives in ONE contiguous int64 array, the *arena*. A small header holds the offset and
 shape of each table (row-major: one row per account / strategy / symbol / exposure slot / working order /
 dedup entry, so one intent touches a handful of cache lines). Python façades see the tables as numpy views
-through `views(buf)` → `GatewayState` (a NamedTuple of views). Kernels use `KState` (a NamedTuple of the
-arena and the table offsets) and address fields as ``b[offset + row * width + field]``.
+through `views(buf)` → `GatewayState` (a NamedTuple of views). Kernels use `KState` (a one-word reference to the
+arena: its data pointer; ``st.ord`` ... are the table offsets, read from the header) and address fields as
+``b[offset + row * width + field]``.
 
 Why: numba's dispatcher unboxes a NamedTuple of 8 arrays in ~4.7 µs, each array argument costs ~100 ns, and
 inside nopython code every nested call copies and refcounts each array of a NamedTuple argument (~150 ns

@@ -117,7 +117,7 @@ def _dd_purge(st, now):
         b[c + K_DD_COUNT] -= 1
 
 
-@_kernel_inline  # inlined into `_process` (one call less per intent, of the KState's 18 words)
+@_kernel_inline  # inlined into `_process` (one call less per intent)
 def _dd_find(st, key, now):
     """Row offset of a live entry for `key`, or -1."""
     b = st.b
@@ -137,7 +137,7 @@ def _dd_find(st, key, now):
     return r
 
 
-@_kernel_inline  # inlined into `_process` (one call less per intent, of the KState's 18 words)
+@_kernel_inline  # inlined into `_process` (one call less per intent)
 def _dd_insert(st, key, now, expiry, reason, oid, seq, absent):
     """Enter `key`'s decision (evicting the oldest entry when full). `absent`: the caller knows `key` has no
     entry (a `_dd_find` miss with no dedup change since), so the search for a stale one is skipped."""

@@ -8,7 +8,14 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.core import cgutils
+from numba.extending import (
+    intrinsic,
+    make_attribute_wrapper,
+    models,
+    overload_attribute,
+    register_model,
+)
 
 from hft.core.errors import ConfigError
 from hft.core.orders import (
@@ -25,7 +32,7 @@ from hft.gateway.limits import N_LIMIT_FIELDS
 
 # Kernels never allocate, so they are compiled without NRT reference counting (`_nrt=False`): with NRT on,
 # numba increfs / decrefs the arena (an atomic read-modify-write on its MemInfo) at every nested call that
-# passes `KState` or `b`. None of them allocates; `_kstate`, the only one returning an array, is inlined.
+# passes `b`. None of them allocates.
 _kernel = njit(cache=True, _nrt=False)
 _kernel_inline = njit(cache=True, _nrt=False, inline="always")
 
@@ -262,35 +269,52 @@ def views(buf):
                         _v1(buf, T_FREE), _v2(buf, T_ORD), _v2(buf, T_DDE), _v2(buf, T_DDX), _v2(buf, T_RC))
 
 
-class KState(NamedTuple):
-    """What the kernels pass around: the arena and the offset of each table.
+class KState(types.Type):
+    """What the kernels pass around: a reference to the arena (one machine word, its data pointer).
 
-    ``b`` is the arena's data pointer (``CPointer(int64)``, indexed like the array, without negative-index
-    wrap-around and without reference counting); the caller keeps the arena array alive.
+    ``st.b`` is the arena's data pointer (``CPointer(int64)``, indexed like the array, without negative-index
+    wrap-around and without reference counting); the caller keeps the arena array alive. ``st.cfg``, ``st.ctr``,
+    ... ``st.rc`` (`KSTATE_TABLES`) are the table offsets, read from the arena's header where they are used, so
+    kernels address rows as ``b[st.table + row * row_width + field]``.
 
-    A NamedTuple of 16 array views costs ~150 ns per *nested call* in numba (each view is copied and
-    refcounted), a NamedTuple of one array and 16 ints costs a few ns, so kernels address rows as
-    ``b[table_offset + row * row_width + field]``.
+    Why a reference: numba passes a struct argument by value, field by field. A NamedTuple of 16 array views
+    cost ~150 ns per *nested call* (each view copied and refcounted); the NamedTuple of the data pointer and the
+    17 offsets that replaced it still pushed 18 words per call of the decision chain (a dozen calls per intent
+    and report on the simulator's order path). One word and a load from the (cached) header where an offset is
+    used cost less.
     """
 
-    b: np.ndarray  # in kernels: CPointer(int64) to the arena's data (see `_kstate`)
-    cfg: int
-    ctr: int
-    reasons: int
-    lim_def: int
-    lim_acct: int
-    lim_strat: int
-    lim_sym: int
-    sym: int
-    strat: int
-    acct: int
-    slot: int
-    smap: int
-    free: int
-    ord: int
-    dde: int
-    ddx: int
-    rc: int
+    def __init__(self) -> None:
+        super().__init__(name="hft.gateway.KState")
+
+
+kstate_type = KState()
+# the attribute names of the table offsets and their tables (`T_*`): ``st.ord`` is the offset of T_ORD
+KSTATE_TABLES = {"cfg": T_CFG, "ctr": T_CTR, "reasons": T_REASONS, "lim_def": T_LIM_DEF, "lim_acct": T_LIM_ACCT,
+                 "lim_strat": T_LIM_STRAT, "lim_sym": T_LIM_SYM, "sym": T_SYM, "strat": T_STRAT, "acct": T_ACCT,
+                 "slot": T_SLOT, "smap": T_SMAP, "free": T_FREE, "ord": T_ORD, "dde": T_DDE, "ddx": T_DDX,
+                 "rc": T_RC}
+
+
+@register_model(KState)
+class _KStateModel(models.StructModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, [("b", types.CPointer(types.int64))])
+
+
+make_attribute_wrapper(KState, "b", "b")
+
+
+def _offset_attr(name: str, t: int) -> None:
+    @overload_attribute(KState, name, jit_options={"_nrt": False})
+    def _get(st):
+        def impl(st):
+            return st.b[H_BASE + 3 * t]
+        return impl
+
+
+for _name, _t in KSTATE_TABLES.items():
+    _offset_attr(_name, _t)
 
 
 @intrinsic
@@ -306,14 +330,15 @@ def _data_ptr(typingctx, arr):
     return types.CPointer(types.int64)(arr), codegen
 
 
-@_kernel_inline  # inlined: a non-NRT function must never *return* an array to an NRT caller (the caller
-def _kstate(buf):  # would decref a reference it was never given and free the arena under its owner)
-    return KState(_data_ptr(buf), buf[H_BASE + 3 * T_CFG], buf[H_BASE + 3 * T_CTR], buf[H_BASE + 3 * T_REASONS],
-                  buf[H_BASE + 3 * T_LIM_DEF], buf[H_BASE + 3 * T_LIM_ACCT], buf[H_BASE + 3 * T_LIM_STRAT],
-                  buf[H_BASE + 3 * T_LIM_SYM], buf[H_BASE + 3 * T_SYM], buf[H_BASE + 3 * T_STRAT],
-                  buf[H_BASE + 3 * T_ACCT], buf[H_BASE + 3 * T_SLOT], buf[H_BASE + 3 * T_SMAP],
-                  buf[H_BASE + 3 * T_FREE], buf[H_BASE + 3 * T_ORD], buf[H_BASE + 3 * T_DDE],
-                  buf[H_BASE + 3 * T_DDX], buf[H_BASE + 3 * T_RC])
+@intrinsic
+def _kstate(typingctx, arr):
+    """``_kstate(buf)``: the kernels' reference to the arena `buf` (`KState`)."""
+    def codegen(context, builder, signature, args):
+        st = cgutils.create_struct_proxy(kstate_type)(context, builder)
+        st.b = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return st._getvalue()
+
+    return kstate_type(arr), codegen
 
 
 def _pow2_bits(n: int) -> int:

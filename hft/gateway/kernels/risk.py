@@ -121,7 +121,7 @@ from hft.gateway.kernels.layout import (
 
 
 # ======================================================================= rate limits
-@_kernel
+@_kernel_inline  # at its two callers (a submit's and a cancel's rate check)
 def _bucket_ok(b, tok, ts, count, window, now):
     """Refill a token bucket at b[tok] / b[ts] (`count` per `window` ns, in units of 1/window) and test
     for one token."""
@@ -212,7 +212,7 @@ def _pnl_acct(st, a):
     return st.b[r + A_REAL] + st.b[r + A_MTM] - st.b[r + A_COST]
 
 
-@_kernel
+@_kernel_inline  # at its callers (the risk step, the marks)
 def _loss_breached(st, a, t):
     lim = _strat_lim(st, L_DAILY_LOSS, t)
     if lim < UNLIMITED and _pnl_strat(st, t) < -lim:

@@ -28,9 +28,7 @@ from hft.sim.engine import (
     ACK_LOG_DTYPE,
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
-    FILL_LOG_DTYPE,
     ORDER_LEG_DTYPE,
-    ORDER_LOG_DTYPE,
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
     PRI_TIMER,
@@ -44,9 +42,9 @@ from hft.sim.engine_nb.logs import (
     LazyRecords,
     ack_log_rows,
     concat_records,
-    decision_log_rows,
-    fill_log_rows,
-    order_log_rows,
+    decision_log_of,
+    fill_log_of,
+    order_log_of,
 )
 from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
 from hft.sim.engine_nb.order_path import (
@@ -388,9 +386,7 @@ class NbEngine(Engine):
 
     def _kernel_decision_log(self, rows: np.ndarray) -> np.ndarray:
         """`DECISION_LOG_DTYPE` rows of the kernel's decision rows (what `decision_log` makes of their records)."""
-        dec = np.zeros(rows.shape[0], DECISION_LOG_DTYPE)
-        decision_log_rows(rows, dec)
-        return dec
+        return decision_log_of(rows)
 
     def _kernel_records(self, rows: np.ndarray) -> Callable[[], list]:
         """A function building the gateway's `Decision` records of the kernel's decision rows (as
@@ -433,10 +429,8 @@ class NbEngine(Engine):
             return out
 
         self.decisions = LazyRecords(records)
-        orders = np.zeros(int(st[S_NO]), ORDER_LOG_DTYPE)
-        order_log_rows(self._orows[: int(st[S_NO])], orders)
-        fills = np.zeros(int(st[S_NF]), FILL_LOG_DTYPE)
-        fill_log_rows(self._frows[: int(st[S_NF])], fills)
+        orders = order_log_of(self._orows[: int(st[S_NO])])
+        fills = fill_log_of(self._frows[: int(st[S_NF])])
         if len(self.legs) > 1:  # the leg of each decision (the run hash covers it), without building the records
             of_symbol = {leg.symbol: leg.index for leg in self.legs}
             self._dec_legs = np.concatenate(
@@ -458,7 +452,7 @@ class NbEngine(Engine):
             self._acks.update(zip(acked.tolist(), zip(info[acked, OI_ACK_TS].tolist(),
                                                       info[acked, OI_QUEUE].tolist(), strict=True), strict=True))
         else:  # the ack log itself (what `_output` makes of `_acks`: rows by order id)
-            acks = np.zeros(hi, ACK_LOG_DTYPE)
+            acks = np.empty(hi, ACK_LOG_DTYPE)  # (rows written whole: three int64 fields, no padding)
             self._ack_rows = acks[: ack_log_rows(info, OI_SIDE, OI_ACK_TS, OI_QUEUE, hi, acks)]
         info[:] = 0  # the buffer goes back zeroed (`_take`)
         self._key, self._n_entry, self._n_resp, self._seq = (int(st[S_KEY]), int(st[S_NENTRY]), int(st[S_NRESP]),

@@ -1,20 +1,22 @@
 """The run's logs from the in-kernel order path's int64 rows (numba; `hft.sim.engine_nb`, "In-kernel order path"):
 one pass per log instead of a numpy cast per field (~15 ns per value; 3 ms for a LOBSTER day's decisions).
 
-Each kernel fills a caller-allocated record array of the log's dtype (`hft.sim.engine`) from rows whose columns
-are the dtype's fields in order (integers narrowed as numpy's assignment narrows them), except the decision
-log, whose layout the kernel's decision rows give (`hft.sim.engine_nb.state`, ``D_COLS``). `LazyRecords` and
+`decision_log_of`, `order_log_of`, `fill_log_of` build a log of its dtype (`hft.sim.engine`) from rows whose
+columns are the dtype's fields in order (integers narrowed as numpy's assignment narrows them), except the
+decision log, whose layout the kernel's decision rows give (`hft.sim.engine_nb.state`, ``D_COLS``). `LazyRecords` and
 `LazyMap` hold what only a Python consumer after the run needs (the `Decision` records, the side map) until it
 is first read."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from hft.gateway import kernels as GK
+from hft.sim.engine import DECISION_LOG_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
 from hft.sim.engine_nb.state import _kernel
 
 
@@ -29,56 +31,91 @@ def concat_records(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
     return np.concatenate([p.view(np.uint8) for p in parts]).view(dtype)
 
 
-@_kernel
-def decision_log_rows(rows, out) -> None:
+# The logs are written as whole int64 words of their records (every byte, padding included, so that an array the
+# allocator did not zero holds no stale bytes), on a little-endian host: the int64 fields, then one word holding the
+# narrow fields at their byte offsets (each narrowed as numpy's assignment narrows: its low bytes) and zero padding.
+_WORD_LAYOUTS = {DECISION_LOG_DTYPE: (6, ("reason", "kind", "side", "accepted", "duplicate")),
+                 ORDER_LOG_DTYPE: (4, ("action", "side", "order_type", "tif")),
+                 FILL_LOG_DTYPE: (7, ("side", "kind", "liquidity"))}
+
+
+def _check_word_layouts() -> None:
+    """The records are as the word kernels write them (else the import fails, naming the dtype)."""
+    if sys.byteorder != "little":
+        raise ImportError("hft.sim.engine_nb.logs: expected a little-endian host")
+    for dt, (n64, narrow) in _WORD_LAYOUTS.items():
+        names = dt.names
+        ok = dt.itemsize == 8 * (n64 + 1) and names[n64:] == narrow
+        ok = ok and all(dt.fields[f][0] == np.dtype("<i8") and dt.fields[f][1] == 8 * k
+                        for k, f in enumerate(names[:n64]))
+        off = 8 * n64
+        for f in narrow:
+            ok = ok and dt.fields[f][1] == off and dt.fields[f][0].kind in "iub"
+            off += dt.fields[f][0].itemsize
+        if not ok:
+            raise ImportError(f"hft.sim.engine_nb.logs: expected the word layout of {dt}")
+
+
+_check_word_layouts()
+
+
+def _words(rows: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A log of `dtype` for `rows` (not zero-filled: the kernel writes every byte) and its int64 words."""
+    out = np.empty(rows.shape[0], dtype)
+    return out, out.view(np.int64).reshape(rows.shape[0], dtype.itemsize // 8)
+
+
+def decision_log_of(rows: np.ndarray) -> np.ndarray:
     """`DECISION_LOG_DTYPE` rows of the kernel's decision rows (what `decision_log` makes of their records)."""
+    out, w = _words(rows, DECISION_LOG_DTYPE)
+    _decision_words(rows, w)
+    return out
+
+
+def order_log_of(rows: np.ndarray) -> np.ndarray:
+    """`ORDER_LOG_DTYPE` rows of the kernel's order rows (`Engine._order_rows` layout)."""
+    out, w = _words(rows, ORDER_LOG_DTYPE)
+    _order_words(rows, w)
+    return out
+
+
+def fill_log_of(rows: np.ndarray) -> np.ndarray:
+    """`FILL_LOG_DTYPE` rows of the kernel's fill rows (`Engine._fill_rows` layout)."""
+    out, w = _words(rows, FILL_LOG_DTYPE)
+    _fill_words(rows, w)
+    return out
+
+
+@_kernel
+def _decision_words(rows, w) -> None:
     for i in range(rows.shape[0]):
         code = rows[i, 10]
         reason = code & 0xFFFF
-        r = out[i]
-        r.seq = rows[i, 0]
-        r.ts = rows[i, 1]
-        r.order_id = rows[i, 11]
-        r.target_id = rows[i, 9]
-        r.price = rows[i, 5]
-        r.qty = rows[i, 6]
-        r.reason = reason
-        r.kind = rows[i, 3]
-        r.side = rows[i, 4]
-        r.accepted = reason == 0
-        r.duplicate = code >= GK.DUP_FLAG
+        w[i, 0] = rows[i, 0]  # seq
+        w[i, 1] = rows[i, 1]  # ts
+        w[i, 2] = rows[i, 11]  # order_id
+        w[i, 3] = rows[i, 9]  # target_id
+        w[i, 4] = rows[i, 5]  # price
+        w[i, 5] = rows[i, 6]  # qty
+        w[i, 6] = (reason | ((rows[i, 3] & 0xFF) << 16) | ((rows[i, 4] & 0xFF) << 24)  # reason, kind, side
+                   | (np.int64(reason == 0) << 32) | (np.int64(code >= GK.DUP_FLAG) << 40))  # accepted, duplicate
 
 
 @_kernel
-def order_log_rows(rows, out) -> None:
-    """`ORDER_LOG_DTYPE` rows (`Engine._order_rows` layout)."""
+def _order_words(rows, w) -> None:
     for i in range(rows.shape[0]):
-        r = out[i]
-        r.ts = rows[i, 0]
-        r.order_id = rows[i, 1]
-        r.price = rows[i, 2]
-        r.qty = rows[i, 3]
-        r.action = rows[i, 4]
-        r.side = rows[i, 5]
-        r.order_type = rows[i, 6]
-        r.tif = rows[i, 7]
+        for c in range(4):  # ts, order_id, price, qty
+            w[i, c] = rows[i, c]
+        w[i, 4] = ((rows[i, 4] & 0xFF) | ((rows[i, 5] & 0xFF) << 8)  # action, side
+                   | ((rows[i, 6] & 0xFF) << 16) | ((rows[i, 7] & 0xFF) << 24))  # order_type, tif
 
 
 @_kernel
-def fill_log_rows(rows, out) -> None:
-    """`FILL_LOG_DTYPE` rows (`Engine._fill_rows` layout)."""
+def _fill_words(rows, w) -> None:
     for i in range(rows.shape[0]):
-        r = out[i]
-        r.ts = rows[i, 0]
-        r.local_ts = rows[i, 1]
-        r.order_id = rows[i, 2]
-        r.price = rows[i, 3]
-        r.qty = rows[i, 4]
-        r.leaves = rows[i, 5]
-        r.fee = rows[i, 6]
-        r.side = rows[i, 7]
-        r.kind = rows[i, 8]
-        r.liquidity = rows[i, 9]
+        for c in range(7):  # ts, local_ts, order_id, price, qty, leaves, fee
+            w[i, c] = rows[i, c]
+        w[i, 7] = (rows[i, 7] & 0xFF) | ((rows[i, 8] & 0xFF) << 8) | ((rows[i, 9] & 0xFF) << 16)  # side, kind, liq
 
 
 @_kernel

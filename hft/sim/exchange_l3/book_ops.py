@@ -4,6 +4,8 @@ cancel / delete, execution, clear) as the module docstring of `hft.sim.exchange_
 
 from __future__ import annotations
 
+from numba import njit
+
 from hft.book.l3 import (
     ASK,
     BID,
@@ -21,6 +23,8 @@ from hft.book.l3 import (
     OW,
     add_v,
     delete_v,
+    level_above,
+    level_below,
     reduce_v,
     remove_anon_v,
 )
@@ -156,6 +160,10 @@ def _avail(v, orders, cons, params, side, price) -> int:
     return q if q > 0 else 0
 
 
+# inlined in `_eff_best` (each new order asks it; a call passes ~38 words): same source as `_avail`
+_avail_i = njit(inline="always")(_avail.py_func)
+
+
 @_kernel
 def _first_idx(v, side) -> int:
     return v.meta[M_BEST_BID] if side == BUY else v.meta[M_BEST_ASK]
@@ -164,17 +172,9 @@ def _first_idx(v, side) -> int:
 @_kernel
 def _next_idx(v, side, i) -> int:
     """Index of the next worse non-empty level after `i` (-1: none)."""
-    q = v.lv_qty
-    n = v.n
     if side == BUY:
-        i -= 1
-        while i >= 0 and q[i] == 0:
-            i -= 1
-        return i
-    i += 1
-    while i < n and q[n + i] == 0:  # the ask row
-        i += 1
-    return i if i < n else -1
+        return level_below(v.lv_qty, i - 1)
+    return level_above(v.lv_qty, v.n, i + 1)
 
 
 @_kernel
@@ -182,7 +182,7 @@ def _eff_best(v, orders, cons, params, side) -> int:
     i = _first_idx(v, side)
     base = v.meta[M_BASE]
     while i >= 0:
-        if _avail(v, orders, cons, params, side, base + i) > 0:
+        if _avail_i(v, orders, cons, params, side, base + i) > 0:
             return base + i
         i = _next_idx(v, side, i)
     return NO_PRICE

@@ -300,3 +300,32 @@ def test_l3_invariants_hold_under_random_operations(ops: list[tuple]) -> None:
     asks = [p for (s, p) in keys if s == SELL and model.total((s, p)) > 0]
     assert book.best_bid() == (max(bids) if bids else NO_PRICE)
     assert book.best_ask() == (min(asks) if asks else NO_PRICE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 70), st.lists(st.integers(0, 69), max_size=8), st.integers(0, 3), st.data())
+def test_next_level_scans_find_the_nearest_non_empty_level(n: int, filled: list[int], q: int, data) -> None:
+    """`level_below` / `level_above` (eight levels per test) find what a level-by-level scan finds, on sparse rows."""
+    from hft.book.l3 import level_above, level_below
+
+    qty = np.zeros(2 * n, dtype=np.int64)  # the bid row, then the ask row
+    for k in filled:
+        if k < n:
+            qty[k] = q + 1
+            qty[n + (n - 1 - k)] = q + 2
+    i = data.draw(st.integers(-1, n))
+
+    def below(i: int) -> int:
+        while i >= 0 and qty[i] == 0:
+            i -= 1
+        return i
+
+    def above(i: int) -> int:
+        while i < n and qty[n + i] == 0:
+            i += 1
+        return i if i < n else -1
+
+    if i < n:
+        assert level_below(qty, i) == below(i)
+    if i >= 0:
+        assert level_above(qty, n, i) == above(i)

@@ -144,6 +144,33 @@ def test_hash_arrays_value_is_its_definition():
     assert hash_arrays(*cases) == _hash_field_by_field(*cases)
 
 
+def test_hash_arrays_of_record_logs_is_its_definition():
+    """Adjacent fields of one size are hashed from one copy (`ids._field_runs`): the bytes are still each field's
+    column in order, whatever the layout (the simulator's logs with random padding, fields out of offset order,
+    big-endian, float and sub-array fields, strided and one-row arrays)."""
+    from hft.core.ids import _field_runs, hash_arrays
+    from hft.sim.engine import DECISION_LOG_DTYPE, EQUITY_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
+
+    rng = np.random.default_rng(3)
+
+    def filled(dt: np.dtype, n: int) -> np.ndarray:
+        a = np.zeros(n, dt)
+        raw = a.view(np.uint8)
+        raw[:] = rng.integers(0, 256, raw.size)  # the padding bytes too
+        return a
+
+    odd = np.dtype({"names": ["b", "a", "c", "d", "e"], "formats": ["<i4", "<i4", ">i8", "<f8", ("<i2", (2,))],
+                    "offsets": [4, 0, 8, 16, 24], "itemsize": 32})
+    cases = [filled(d, n) for d in (DECISION_LOG_DTYPE, ORDER_LOG_DTYPE, FILL_LOG_DTYPE, EQUITY_DTYPE, odd)
+             for n in (1, 7, 1000)]
+    cases.append(filled(DECISION_LOG_DTYPE, 10)[::3])
+    for c in cases:
+        assert hash_arrays(c) == _hash_field_by_field(c)
+    assert hash_arrays(*cases) == _hash_field_by_field(*cases)
+    assert _field_runs(DECISION_LOG_DTYPE) == [(8, 0, 6), (2, 24, 1), (1, 50, 4)]
+    assert _field_runs(odd) == [(4, 1, 1), (4, 0, 1), "c", (8, 2, 1), "e"]
+
+
 def test_run_hash_schemes():
     """The run hash frames the arrays as `hash_arrays` does; BLAKE3 by default, BLAKE2b (the hashes recorded
     before schemes, `hash_arrays` itself) inside `run_hash_scheme`; the scheme is restored after the block."""

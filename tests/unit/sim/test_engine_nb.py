@@ -537,6 +537,51 @@ def test_concat_records_joins_logs_as_numpy_does():
     assert concat_records([], DECISION_LOG_DTYPE).dtype == DECISION_LOG_DTYPE
 
 
+def test_logs_of_kernel_rows_are_numpy_assignment_with_zero_padding():
+    """The order, fill and decision logs written as whole int64 words of their records hold what numpy's
+    field assignment from the kernel's rows gives (narrow fields keep their low bytes), and zero padding, even in
+    memory the allocator hands over dirty."""
+    from hft.gateway.kernels import DUP_FLAG
+    from hft.sim.engine import DECISION_LOG_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
+    from hft.sim.engine_nb.logs import decision_log_of, fill_log_of, order_log_of
+
+    rng = np.random.default_rng(7)
+    n = 257
+    orows = rng.integers(-(1 << 40), 1 << 40, (n, 8))
+    orows[:, 4:] = rng.integers(-300, 300, (n, 4))  # action, side, order_type, tif: narrowed to int8
+    frows = rng.integers(-(1 << 40), 1 << 40, (n, 10))
+    frows[:, 7:] = rng.integers(-300, 300, (n, 3))
+    drows = rng.integers(-(1 << 40), 1 << 40, (n, 13))
+    drows[:, 3:5] = rng.integers(-300, 300, (n, 2))
+    drows[:, 10] = rng.integers(0, 40, n) | np.where(rng.random(n) < 0.3, DUP_FLAG, 0)  # reason | duplicate
+    drows[::5, 10] = 0  # accepted
+    for dt, rows, built, cols in ((ORDER_LOG_DTYPE, orows, order_log_of, range(8)),
+                                  (FILL_LOG_DTYPE, frows, fill_log_of, range(10)),
+                                  (DECISION_LOG_DTYPE, drows, decision_log_of, None)):
+        for _ in range(3):  # the allocator's memory dirty: a freed array of the same size filled with ones
+            dirty = np.empty(n, dt)
+            dirty.view(np.uint8)[:] = 0xFF
+            del dirty
+            got = built(rows)
+            want = np.zeros(n, dt)
+            if cols is None:
+                code = rows[:, 10]
+                reason = code & 0xFFFF
+                for name, col in (("seq", rows[:, 0]), ("ts", rows[:, 1]), ("order_id", rows[:, 11]),
+                                  ("target_id", rows[:, 9]), ("price", rows[:, 5]), ("qty", rows[:, 6])):
+                    want[name] = col
+                want["reason"] = reason.astype(np.int16)
+                want["kind"] = rows[:, 3].astype(np.int8)
+                want["side"] = rows[:, 4].astype(np.int8)
+                want["accepted"] = reason == 0
+                want["duplicate"] = code >= DUP_FLAG
+            else:
+                for name, c in zip(dt.names, cols, strict=True):
+                    want[name] = rows[:, c].astype(dt[name])
+            assert got.dtype == dt
+            assert got.tobytes() == want.tobytes()  # every byte: the fields and the zero padding
+
+
 def test_sim_gateway_config_is_parsed_once_per_arguments_and_environment(monkeypatch):
     from hft.core.errors import ConfigError
 
