@@ -4,6 +4,8 @@ item (`hft.sim.engine_nb`)."""
 
 from __future__ import annotations
 
+from types import FunctionType
+
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
@@ -97,8 +99,10 @@ from hft.sim.venue_common import P_NCONS, P_NREP
 # The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
 # five arrays costs ~20-40 ns, and LLVM stops inlining `_set` once it has several call sites.
 _set_i = njit(inline="always")(_set.py_func)
-# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's)
-_set_row_i = njit(inline="always")(set_row_arrays.py_func)
+# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's),
+# with its level kernel inlined too (`_set_i`; a call of `_set` passes 34 words on the stack)
+_set_row_i = njit(inline="always")(FunctionType(set_row_arrays.py_func.__code__,
+                                                {**set_row_arrays.py_func.__globals__, "_set": _set_i}))
 # the L3 venue's market event, inlined into `run_l3` (same source as `L3Venue.market`'s): one call per event less
 _market_step_i = njit(inline="always")(market_step_v.py_func)
 # the strategy kernel's dispatch, inlined at the end of message (`_book_rule`): a call passes ~45 machine words
