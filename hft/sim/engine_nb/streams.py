@@ -404,11 +404,10 @@ def _prefetch(typingctx, arr, idx):
     return types.void(arr, idx), codegen
 
 
-# Several legs: how far ahead (events) the loop prefetches the event matrix's rows (`_prefetch_rows`). Measured
-# (docs/sim.md, "Several legs"): on two interleaved legs the loads of each stream's next event row missed the
-# cache about twice as often as on one leg (the two legs' venues and books evict the hardware prefetcher's lines).
+# Several legs on the L2 venue (`run_l2`): how far ahead (events) the loop prefetches the event matrix's rows
+# (`_prefetch_rows`). `run_l3` prefetches nothing: on LOBSTER GOOG + AMZN the hints cost more than the misses they
+# saved once the L3 book's order slot was one line (docs/sim.md, "legs7"); `run_l2`'s were not measured again.
 PREFETCH_AHEAD = 16
-PREFETCH_REF_AHEAD = 4
 
 
 @_inline
@@ -426,14 +425,6 @@ def _prefetch_rows(evm, i, r0, r1, r2, r3, r4, r5, r6, r7) -> None:
             _prefetch(evm[r5], j)
             _prefetch(evm[r6], j)
             _prefetch(evm[r7], j)
-
-
-@_inline
-def _prefetch_ref(lref, ri) -> None:
-    """Several legs: prefetch the local view's reference row `PREFETCH_REF_AHEAD` rows after row `ri` (each leg's
-    rows are read in order, the legs' arrays in turns; they missed the cache on two legs)."""
-    if lref.shape[0] > 0:
-        _prefetch(lref, (ri + PREFETCH_REF_AHEAD) * lref.shape[1])
 
 
 @_inline
