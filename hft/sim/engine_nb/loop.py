@@ -81,7 +81,6 @@ from hft.sim.engine_nb.streams import (
     _local,
     _local_leg,
     _pick,
-    _prefetch_ref,
     _prefetch_rows,
     _sample,
     _set_i,
@@ -317,15 +316,11 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if i_loc >= stop:
                 code = W_CHUNK
                 break
-            if multi:
-                _prefetch_rows(evm, i_loc, 0, 3, 4, 5, 6, 8, EVM_LEG, EVM_OWN)
             if multi and lg[i_loc] != kl:
                 _top_now(lbq, laq, lst, top)
                 kl = lg[i_loc]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
-            if multi:
-                _prefetch_ref(lref, evm[EVM_OWN, i_loc])
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
                        wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
@@ -351,14 +346,10 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             ns += sample_ns
             now = t_now
         else:
-            if multi:
-                _prefetch_rows(evm, i_ex, 1, 3, 4, 5, 6, 7, EVM_LEG, EVM_OWN)
             if multi and lg[i_ex] != kv:
                 kv = lg[i_ex]
                 vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
                                                                         vouts, vrefs)
-            if multi:
-                _prefetch_ref(vref, evm[EVM_OWN, i_ex])  # the venue's resync row (the local view's rows too)
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
                 st[S_GLEG] = kv
                 st[S_FLAGS] = 0

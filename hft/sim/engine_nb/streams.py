@@ -97,7 +97,8 @@ from hft.sim.venue_common import P_NCONS, P_NREP
 # The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
 # five arrays costs ~20-40 ns, and LLVM stops inlining `_set` once it has several call sites.
 _set_i = njit(inline="always")(_set.py_func)
-# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's)
+# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's;
+# its per-row level setter is inlined in `hft.book.l2_view` itself, `_set_at`)
 _set_row_i = njit(inline="always")(set_row_arrays.py_func)
 # the L3 venue's market event, inlined into `run_l3` (same source as `L3Venue.market`'s): one call per event less
 _market_step_i = njit(inline="always")(market_step_v.py_func)
@@ -400,11 +401,10 @@ def _prefetch(typingctx, arr, idx):
     return types.void(arr, idx), codegen
 
 
-# Several legs: how far ahead (events) the loop prefetches the event matrix's rows (`_prefetch_rows`). Measured
-# (docs/sim.md, "Several legs"): on two interleaved legs the loads of each stream's next event row missed the
-# cache about twice as often as on one leg (the two legs' venues and books evict the hardware prefetcher's lines).
+# Several legs on the L2 venue (`run_l2`): how far ahead (events) the loop prefetches the event matrix's rows
+# (`_prefetch_rows`). `run_l3` prefetches nothing: on LOBSTER GOOG + AMZN the hints cost more than the misses they
+# saved once the L3 book's order slot was one line (docs/sim.md, "legs7"); `run_l2`'s were not measured again.
 PREFETCH_AHEAD = 16
-PREFETCH_REF_AHEAD = 4
 
 
 @_inline
@@ -422,14 +422,6 @@ def _prefetch_rows(evm, i, r0, r1, r2, r3, r4, r5, r6, r7) -> None:
             _prefetch(evm[r5], j)
             _prefetch(evm[r6], j)
             _prefetch(evm[r7], j)
-
-
-@_inline
-def _prefetch_ref(lref, ri) -> None:
-    """Several legs: prefetch the local view's reference row `PREFETCH_REF_AHEAD` rows after row `ri` (each leg's
-    rows are read in order, the legs' arrays in turns; they missed the cache on two legs)."""
-    if lref.shape[0] > 0:
-        _prefetch(lref, (ri + PREFETCH_REF_AHEAD) * lref.shape[1])
 
 
 @_inline
