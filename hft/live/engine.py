@@ -352,45 +352,37 @@ class LiveGateway:
             parts.append(np.array(run, dtype=INTENT_DTYPE))
         out = self.gw.process_batch(parts[0] if len(parts) == 1 else np.concatenate(parts))
         details: list[Packed | list[str]] = []  # parts, in row order
-        one: list[str] | None = None  # the current run of Pending rows' details
-        orders = self.orders
-        rows: list[tuple] | None = None
         off = 0
-        for k in range(i, j):
+        k = i
+        while k < j:
             p = batch[k]
             if type(p) is not Pending:
                 m = len(p.rows)
                 decs[k] = sl = out[off:off + m]
                 details.append(self._views_of_array(sl, p.client_order_ids, p.packed_ids))
-                one = None
                 off += m
+                k += 1
                 continue
-            if one is None:
-                one = []
-                details.append(one)
-            if rows is None:
-                rows = out.tolist()
+            e = k + 1  # a run of Pending items: their rows column-wise too, a `Decision` each for its answer
+            while e < j and type(batch[e]) is Pending:
+                e += 1
+            sl = out[off:off + e - k]
+            details.append(self._views_of_array(sl, [q.client_order_id for q in batch[k:e]]))
             # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
             # kind side order_type tif accepted duplicate; names from the intent's payload
-            r = rows[off]
-            off += 1
-            pl = p.env.payload
-            d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
-            coid = p.client_order_id
-            if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
-                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])  # with its client id
-                one.append(_details(coid))
-            else:
-                if r[16] and not r[17] and r[12] == INTENT_CANCEL:
-                    self._details_of(d, coid)
-                one.append("{}")
+            for q, r in zip(batch[k:e], sl.tolist(), strict=True):
+                pl = q.env.payload
+                decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
+                if r[16] and not r[17] and r[12] == INTENT_CANCEL:  # an accepted cancel: its order's view
+                    self.orders.cancel_pending(r[5])
+                k += 1
+            off += len(sl)
         self._decisions.append((out, _pack(details)))
 
     def _views_of_array(self, out: np.ndarray, client_order_ids: list[str],
                         packed: PackedIds | None = None) -> Packed | list[str]:
-        """Views and client ids of the accepted new orders among DECISION_DTYPE rows (new orders only: a
-        `PendingBatch` holds no cancels; `packed`: their client ids as bytes, if known); returns the rows' WAL
-        details."""
+        """Views and client ids of the accepted new orders among DECISION_DTYPE rows (`packed`: their client ids
+        as bytes, if known); returns the rows' WAL details (``"{}"`` but for those)."""
         sel = self.orders.add_accepted(out, client_order_ids, packed)  # and their client ids (`find_client`)
         if len(sel) == len(out) and len(sel):
             return _details_many(client_order_ids, packed)
