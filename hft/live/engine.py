@@ -425,12 +425,16 @@ class LiveGateway:
             decs, self._decisions = self._decisions, []
             if decs:
                 ok = self._write_decisions(decs) and ok
+            frames: list[tuple] = []  # array frames, appended together (one writev)
             if self._journal:
                 items, self._journal = self._journal, []
-                ok = self._write_journal(items) and ok
+                ok = self._write_journal(items, frames) and ok
+            n_journal = len(frames)
             if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
                 parts, self._fills = self._fills, []
-                self._write_fills(parts[0] if len(parts) == 1 else np.concatenate(parts))
+                frames.append(self._fills_frame(parts[0] if len(parts) == 1 else np.concatenate(parts)))
+            if frames:
+                ok = all(self.wal.write_arrays(frames)[:n_journal]) and ok
             if self._transitions:
                 trs, self._transitions = self._transitions, []
                 for tr in trs:
@@ -526,9 +530,10 @@ class LiveGateway:
             ok = self._write_objects(run) and ok
         return ok
 
-    def _write_journal(self, items: list[Any]) -> bool:
-        """Append the step's journal in its order: report arrays as they are (one frame each), the rows of marks
-        and controls between them (one frame per run)."""
+    def _write_journal(self, items: list[Any], frames: list[tuple]) -> bool:
+        """Append the step's journal in its order: report arrays as they are (one frame each, left in `frames`
+        for the caller to append with the step's other array frames), the rows of marks and controls between
+        them (one frame per run, appended after the frames before them)."""
         ok = True
         run: list[dict[str, Any]] = []
         for item in items:
@@ -536,20 +541,27 @@ class LiveGateway:
                 run.append(item)
                 continue
             if run:
+                if frames:
+                    ok = all(self.wal.write_arrays(frames)) and ok
+                    frames.clear()
                 ok = self.wal.write_many(JOURNAL, run) and ok
                 run = []
-            ok = self.wal.write_array(JOURNAL, item, const=_REPORT_CONST) and ok
+            frames.append((JOURNAL, item, _REPORT_CONST, None))
         if run:
+            if frames:
+                ok = all(self.wal.write_arrays(frames)) and ok
+                frames.clear()
             ok = self.wal.write_many(JOURNAL, run) and ok
         return ok
 
-    def _write_fills(self, arr: np.ndarray) -> None:
+    def _fills_frame(self, arr: np.ndarray) -> tuple:
+        """The ``sim.fills`` frame of the step's fills (`WALFirstWriter.write_arrays`' batch)."""
         yn = self.gw._sym_names
         y = arr["symbol"]
-        if bool((y == y[0]).all()):
-            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID, "symbol_name": yn[int(y[0])]})
-        else:
-            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID}, strings={"symbol_name": (y, yn)})
+        y0 = int(y[0])
+        if len(y) == 1 or int(y.min()) == y0 == int(y.max()):
+            return FILLS, arr, {"run_id": RUN_ID, "symbol_name": yn[y0]}, None
+        return FILLS, arr, {"run_id": RUN_ID}, {"symbol_name": (y, yn)}
 
     def _write_objects(self, decs: list[Decision]) -> bool:
         details = []

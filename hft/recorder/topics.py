@@ -254,13 +254,14 @@ class Topic:
                                  f"{column_length(vals)}", topic=self.name, key=name)
         if not n:
             return memoryview(b"")
-        out = np.empty(n, dtype=plan.template.dtype)
-        fixed = out.view(np.uint8).reshape(n, out.dtype.itemsize)
-        fixed[:] = plan.tmpl  # every constant column at once, as bytes
-        out["rid_lo"] = record_ids_lo
-        out["rid_hi"] = record_id_hi
+        width = len(plan.tmpl)
+        buf = np.empty(n * width, np.uint8)  # the rows' fixed parts, as bytes (no structured array to build)
+        fixed = buf.reshape(n, width)
+        fixed[:] = plan.tmpl  # every constant column at once
+        fixed[:, :8] = np.ascontiguousarray(record_ids_lo, np.uint64).view(np.uint8).reshape(n, 8)
+        fixed[:, 8:16] = np.frombuffer(int(record_id_hi).to_bytes(8, "little"), np.uint8)
         if plan.gather is not None:  # the array's columns as byte copies, a few runs of columns at once
-            src = np.ascontiguousarray(arr).view(np.uint8).reshape(n, arr.dtype.itemsize)
+            src = np.frombuffer(np.ascontiguousarray(arr), np.uint8).reshape(n, arr.dtype.itemsize)
             for s, d, size, check in plan.gather:
                 if check >= 0 and int(src[:, s + size - 1].max()) >= 0x80:  # the other sign's top bit
                     self._out_of_range(arr, *plan.checked[check])
@@ -271,9 +272,10 @@ class Topic:
                 if int(src.min()) < info.min or int(src.max()) > info.max:
                     self._out_of_range(arr, name, info)
             if plan.columns:  # every array column in one (C-level, field by position) assignment
+                out = buf.view(plan.template.dtype)
                 out[plan.columns] = arr[plan.columns]
         if not plan.cols:
-            return memoryview(out).cast("B")
+            return memoryview(buf)
         return memoryview(join_rows(fixed, plan.offs, plan.cols, strings, plan.refuse))
 
     def _out_of_range(self, arr: Any, name: str, info: Any) -> None:
