@@ -79,6 +79,8 @@ class HttpServer:
         self.tasks: set[asyncio.Task] = set()
         self.waiting: set[asyncio.Future] = set()  # direct requests' futures not resolved yet
         self.direct_paths: frozenset[str] = getattr(app, "direct_paths", frozenset())
+        self.direct_urls = {p.encode(): p for p in self.direct_paths if p.isascii() and "%" not in p and "?" not in p}
+        # a request line naming one of them as it is (no query, no escapes) skips the URL parser
         self._wake: asyncio.Event | None = None
 
     def request_exit(self) -> None:
@@ -275,6 +277,10 @@ class _Connection(asyncio.Protocol):
             return
         self.busy = True
         method, url, headers, body, keep_alive, version = item
+        direct = self.server.direct_urls.get(url)
+        if direct is not None:
+            self._direct(method, direct, headers, body, keep_alive)
+            return
         parsed = httptools.parse_url(url)
         raw_path = parsed.path
         path = raw_path.decode("latin-1")
