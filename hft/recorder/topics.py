@@ -39,7 +39,7 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
-from hft.recorder.row_join import column_length, join_rows
+from hft.recorder.row_join import column_length, join_rows, pack_rows
 
 __all__ = [
     "TOPICS",
@@ -254,6 +254,13 @@ class Topic:
                                  f"{column_length(vals)}", topic=self.name, key=name)
         if not n:
             return memoryview(b"")
+        if n <= _FEW_ROWS and plan.gather is not None:  # one numba call for the whole payload
+            buf, bad = pack_rows(np.frombuffer(np.ascontiguousarray(arr), np.uint8).reshape(n, arr.dtype.itemsize),
+                                 plan.tmpl, plan.gather_rows, np.ascontiguousarray(record_ids_lo, np.uint64),
+                                 record_id_hi, plan.offs, plan.cols, strings, plan.refuse)
+            if bad >= 0:
+                self._out_of_range(arr, *plan.checked[plan.gather[bad][3]])
+            return memoryview(buf)
         width = len(plan.tmpl)
         buf = np.empty(n * width, np.uint8)  # the rows' fixed parts, as bytes (no structured array to build)
         fixed = buf.reshape(n, width)
@@ -285,6 +292,7 @@ class Topic:
 
 
 _NONE: Mapping[str, Any] = {}
+_FEW_ROWS = 32  # up to this many rows `row_join.pack_rows` packs a batch whole; past it numpy's column copies win
 
 
 @dataclass(frozen=True)
@@ -296,6 +304,7 @@ class _Plan:
     columns: list[str]  # the array's columns
     checked: list[tuple[str, Any]]  # (column, iinfo of its type) where a value of the array's type may not fit
     gather: list[tuple[int, int, int, int]] | None  # byte copies (see `_gather`), None: numpy converts
+    gather_rows: np.ndarray | None  # the same as an int64 array (`row_join.pack_rows`)
     offs: np.ndarray  # where each string column is cut into the fixed row
     cols: list[str]  # the string columns, in that order
     refuse: Any  # refuse(column, value): the StoreError of a string column's value that is not a string
@@ -369,8 +378,9 @@ def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: M
     def refuse(col: str, v: Any) -> None:
         raise StoreError(f"{topic.name}: field '{col}': expected a string, was {v!r}", topic=topic.name, key=col)
 
-    return _Plan(template, template.view(np.uint8).copy(), [name for name, _ in columns], checked, gather, offs,
-                 [c for _, c in cuts], refuse)
+    return _Plan(template, template.view(np.uint8).copy(), [name for name, _ in columns], checked, gather,
+                 None if gather is None else np.array(gather, np.int64).reshape(-1, 4), offs, [c for _, c in cuts],
+                 refuse)
 
 
 def _gather(dtype: np.dtype, fixed: Mapping[str, Any], columns: list[tuple[str, np.dtype]],
