@@ -1,9 +1,8 @@
-"""`Topic.encode_array_view` packs its rows with one numba call (`hft.recorder.row_join.pack_rows`): the bytes of
-the dict path (the reference encoder), for any number of rows (a few packed whole by one kernel, more by numpy's
-column copies and the join kernel), string columns as codes into tables (outside
-them: ""; small tables memoised by their contents, large ones looked up per row), lists of strings and packed
-bytes, columns copied as bytes or converted by numpy first; out-of-range values and values that are not strings
-are refused naming the field."""
+"""`Topic.encode_array_view` gives the bytes of the dict path (the reference encoder) for any number of rows: a
+few packed whole by one numba call (`hft.recorder.row_join.pack_rows`), more by numpy's column copies and the join
+kernel (`join_rows`); string columns as codes into tables (outside them: ""; small tables memoised by their
+contents, large ones looked up per row), lists of strings and packed bytes; columns copied as bytes or converted
+by numpy first. Out-of-range values and values that are not strings are refused naming the field."""
 
 from __future__ import annotations
 
