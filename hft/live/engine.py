@@ -559,7 +559,7 @@ class LiveGateway:
         yn = self.gw._sym_names
         y = arr["symbol"]
         y0 = int(y[0])
-        if len(y) == 1 or int(y.min()) == y0 == int(y.max()):
+        if len(y) == 1 or len(yn) == 1 or int(y.min()) == y0 == int(y.max()):  # one symbol
             return FILLS, arr, {"run_id": RUN_ID, "symbol_name": yn[y0]}, None
         return FILLS, arr, {"run_id": RUN_ID}, {"symbol_name": (y, yn)}
 
