@@ -391,9 +391,10 @@ class OrderViews:
         nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid, rep["kind"], rep["price"],
                                      rep["qty"], rep["leaves"], rep["ts"], self.base, self.n_fill, self.fills,
                                      out_fill, out_cols, out_far)
-        far = self.far
-        for x in oid[out_far[:nx]].tolist():
-            far[x] = far.get(x, 0) + 1
+        if nx:
+            far = self.far
+            for x in oid[out_far[:nx]].tolist():
+                far[x] = far.get(x, 0) + 1
         return out_fill[:nf], out_cols[:nf]
 
     @staticmethod
