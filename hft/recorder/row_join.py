@@ -150,8 +150,9 @@ _LAYOUTS: dict[tuple, np.ndarray] = {}  # the kernel's `info` of the columns' (k
 
 
 _NO_TABLE = (np.zeros(0, np.int64), np.zeros(0, np.int64), b"")
-_NO_STRINGS = (np.zeros((0, 3), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint8),
-               np.zeros(0, np.int64), np.zeros(0, np.uint8))  # layout, tables, rows of no string column
+_NO_STRINGS = (np.zeros((0, 3), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.frombuffer(b"", np.uint8),
+               np.zeros(0, np.int64), np.frombuffer(b"", np.uint8))  # layout, tables, rows of no string column (its
+# bytes read-only as `np.frombuffer` gives them: the kernels' one type)
 
 
 def _joined(parts: list[tuple[np.ndarray, np.ndarray, bytes]]) -> tuple[np.ndarray, np.ndarray, bytes]:
