@@ -227,13 +227,14 @@ class Topic:
             record_ids_lo: uint64 array, the low 64 bits of each record id.
             record_id_hi: the high 64 bits shared by the batch.
             const: values for string columns (one per batch) and optionally numeric constants.
-            strings: per-row values of string columns (a `row_join.StringColumn` per column). The fixed-width
-                part of each row is still packed by numpy; these values are cut in by one numba call
-                (`row_join.join_rows`).
+            strings: per-row values of string columns (a `row_join.StringColumn` per column).
 
         What depends only on the array's dtype, the constants and the string columns' names (the checks, the
-        template, the column copies) is worked out once and memoised, so a batch of one row pays a few numpy
-        calls, not the plan.
+        template, the column copies) is worked out once and memoised. Up to `_FEW_ROWS` rows whose columns are
+        byte copies of the topic's types are packed whole by one numba call (`row_join.pack_rows`: a writer step
+        of one order pays a few calls, not numpy's per-call cost per column); larger batches get their fixed-width
+        part from numpy's column copies and their strings cut in by one numba call (`row_join.join_rows`). Both
+        give the dict path's bytes.
         """
         const = const or _NONE
         strings = strings or _NONE
