@@ -8,24 +8,25 @@ False — back-pressure is a recorded event, never a silent drop and never a blo
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-_STOP = object()
 
 
 class LocalIntentChannel:
     """Bounded FIFO of intent envelopes for one consumer task (single event loop).
 
     An item may stand for several intents (`offer(item, weight=n)`: a batch read at once from one connection);
-    the capacity and `qsize` count intents, not items."""
+    the capacity and `qsize` count intents, not items. A deque and the one waiting consumer's future (no
+    `asyncio.Queue` bookkeeping per item: the live intake offers an item per HTTP order)."""
 
     def __init__(self, maxsize: int = 65536, on_full: Callable[[Any], Any] | None = None) -> None:
         if maxsize <= 0:
             raise ValueError(f"expected a positive channel capacity, was {maxsize}")
         self.maxsize = maxsize
         self.on_full = on_full
-        self._q: asyncio.Queue = asyncio.Queue()  # (item, weight); bounded by `_depth` below
+        self._items: deque = deque()  # (item, weight); bounded by `_depth` below
+        self._waiter: asyncio.Future | None = None  # the consumer waiting in `get`
         self._depth = 0
         self.closed = False
         self.offered = 0
@@ -43,30 +44,43 @@ class LocalIntentChannel:
                 self.on_full(envelope)
             return False
         self._depth += weight
-        self._q.put_nowait((envelope, weight))
+        self._items.append((envelope, weight))
+        self._wake()
         return True
 
     put_nowait = offer
 
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():
+                w.set_result(None)
+
     async def get(self) -> Any:
         """Next envelope, or None once the channel is closed and drained."""
-        while True:
-            if self.closed and self._q.empty():
+        while not self._items:
+            if self.closed:
                 return None
-            item, w = await self._q.get()
-            if item is _STOP:
-                continue
-            self._depth -= w
-            return item
+            if self._waiter is not None:
+                raise RuntimeError("channel: expected one consumer, a second one is waiting")
+            fut = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await fut
+            finally:
+                if self._waiter is fut:
+                    self._waiter = None
+        item, w = self._items.popleft()
+        self._depth -= w
+        return item
 
     def get_nowait(self) -> Any:
         """Next envelope or None when empty (no waiting)."""
-        while not self._q.empty():
-            item, w = self._q.get_nowait()
-            if item is not _STOP:
-                self._depth -= w
-                return item
-        return None
+        if not self._items:
+            return None
+        item, w = self._items.popleft()
+        self._depth -= w
+        return item
 
     def qsize(self) -> int:
         """Intents queued."""
@@ -75,4 +89,4 @@ class LocalIntentChannel:
     def close(self) -> None:
         """No more offers; the consumer drains what is queued and stops."""
         self.closed = True
-        self._q.put_nowait((_STOP, 0))  # wake a waiting consumer
+        self._wake()

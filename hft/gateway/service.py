@@ -121,6 +121,8 @@ class GatewayService(OneIntentPaths):
         self._acct_names: list[str] = []
         self._strat_names: list[str] = []
         self._sym_names: list[str] = []
+        self._registries = {"account": (self._acct, self._acct_names), "strategy": (self._strat, self._strat_names),
+                            "symbol": (self._sym, self._sym_names)}  # both kept in place: registered names only grow
         for name, lim in config.accounts.items():
             self.register_account(name, lim)
         for name, lim in config.strategies.items():
@@ -264,11 +266,16 @@ class GatewayService(OneIntentPaths):
 
     def registered(self, kind: str, name: Any) -> bool:
         """True when `name` is a registered ``account`` / ``strategy`` / ``symbol``."""
-        return name in {"account": self._acct, "strategy": self._strat, "symbol": self._sym}[kind]
+        return name in self._registries[kind][0]
 
     def names(self, kind: str) -> list[str]:
         """Registered names of ``account`` / ``strategy`` / ``symbol``, in registry order (a copy)."""
-        return list({"account": self._acct_names, "strategy": self._strat_names, "symbol": self._sym_names}[kind])
+        return list(self._registries[kind][1])
+
+    def name_tables(self) -> tuple[list[str], list[str], list[str]]:
+        """The registries' names (accounts, strategies, symbols) in registry order, as they are (no copy: read
+        them only; they only grow)."""
+        return self._acct_names, self._strat_names, self._sym_names
 
     def account_id(self, name: str) -> int:
         return self._acct[name]

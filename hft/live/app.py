@@ -19,6 +19,7 @@ field), 429 SOFT_REJECT, 503 KILLED (queue pressure, kill switch, policy) or WAL
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from typing import Any
@@ -29,8 +30,63 @@ from hft.live import orders as O
 from hft.live.auth import AuthError, Grant, Verifier
 from hft.live.engine import LiveGateway, Pending
 
+log = logging.getLogger("hft.live")
+
 _JSON = [(b"content-type", b"application/json")]
 _TEXT = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+
+
+class Resolved:
+    """The future of a direct request's intent (`OrderApp.direct`): the writer resolves it (the `Pending.fut`
+    protocol: done / set_result) and its one done-callback, the HTTP front's answer, runs at once, in the
+    writer's step, instead of a turn of the event loop later through an asyncio future (no loop callback per
+    order). `cancel` (the front's graceful stop) runs it too; a later result is then ignored."""
+
+    __slots__ = ("_cb", "_result", "_state")
+
+    def __init__(self) -> None:
+        self._cb: Any = None
+        self._result: Any = None
+        self._state = 0  # 0 pending, 1 done, 2 cancelled
+
+    def done(self) -> bool:
+        return self._state != 0
+
+    def cancelled(self) -> bool:
+        return self._state == 2
+
+    def result(self) -> Any:
+        if self._state == 2:
+            raise asyncio.CancelledError
+        return self._result
+
+    def set_result(self, result: Any) -> None:
+        if not self._state:
+            self._result = result
+            self._state = 1
+            self._fire()
+
+    def cancel(self) -> bool:
+        if self._state:
+            return False
+        self._state = 2
+        self._fire()
+        return True
+
+    def add_done_callback(self, cb: Any) -> None:
+        """One callback (the front's), called with this future once it is done (at once if it is)."""
+        if self._state:
+            cb(self)
+        else:
+            self._cb = cb
+
+    def _fire(self) -> None:
+        cb, self._cb = self._cb, None
+        if cb is not None:
+            try:
+                cb(self)
+            except Exception:  # the front's answer must not break the writer's step
+                log.exception("direct answer failed")
 
 
 class HttpError(Exception):
@@ -97,14 +153,15 @@ class OrderApp:
         """A complete request to one of `direct_paths` (headers lower-cased, as ASGI gives them): the same
         checks, statuses and bodies as `__call__`. Returns the answer ``(status, body, headers)`` (no
         content-length) when it is refused at once, else ``(future, finish)``: the queued intent's future and
-        ``finish(its result)``, which gives the answer."""
+        ``finish(its result)``, which gives the answer. The future is a `Resolved`: its done-callback runs as the
+        writer resolves it."""
         t0 = self._perf()
         try:
             _only(method, "POST")
             self._check_length(headers)
             if len(body) > self.max_body:
                 raise O.BadInput("$body", f"expected at most {self.max_body} bytes", 413)
-            fut, coid = self._queue_new(headers, body, t0, path == "/orders")
+            fut, coid = self._queue_new(headers, body, t0, path == "/orders", Resolved())
         except (HttpError, AuthError, O.BadInput) as e:
             out = self._refused(e)
             self.status_counts[out[0]] += 1
@@ -177,11 +234,13 @@ class OrderApp:
         if refused is not None:
             raise HttpError(refused[0], {"error": refused[1], "reason": refused[2]})
 
-    def _queue(self, payload: tuple, durable: bool, coid: str, t0: int) -> asyncio.Future:
-        """Admit and queue an intent; the future the writer resolves with its decision (None: WAL refused)."""
+    def _queue(self, payload: tuple, durable: bool, coid: str, t0: int, fut: Any = None) -> Any:
+        """Admit and queue an intent; the future the writer resolves with its decision (None: WAL refused): `fut`,
+        or a new asyncio future."""
         self._admit(durable)
         t1 = self._perf()
-        fut = asyncio.get_running_loop().create_future()
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
         live = self.live
         if not live.offer(Pending(TypedIntentEnvelope(payload, payload[11]), fut, durable, coid, t0,
                                   live.row_of(payload))):
@@ -207,10 +266,10 @@ class OrderApp:
         fut, coid = self._queue_new(scope["headers"], body, t0, durable)
         return self._decided(await fut, coid)
 
-    def _queue_new(self, headers: list[tuple[bytes, bytes]], body: bytes, t0: int,
-                   durable: bool) -> tuple[asyncio.Future, str]:
-        """Check a new order's request (token, body, names, idempotency key) and queue it: its future and
-        client order id."""
+    def _queue_new(self, headers: list[tuple[bytes, bytes]], body: bytes, t0: int, durable: bool,
+                   fut: Any = None) -> tuple[Any, str]:
+        """Check a new order's request (token, body, names, idempotency key) and queue it: its future (`fut`, or a
+        new asyncio future) and client order id."""
         g = self.verifier.verify(_header(headers, b"authorization"))
         o = O.decode_new(body)
         if not g.allows(o.account, o.strategy):
@@ -220,7 +279,7 @@ class OrderApp:
         O.check_idempotency_key(idem, durable)
         key = O.intent_key(o.account, idem if idem is not None else o.client_order_id)
         self.stage["parse"].observe(self._perf() - t0)
-        return self._queue(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0), o.client_order_id
+        return self._queue(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0, fut), o.client_order_id
 
     async def _cancel(self, scope: dict, receive: Any, oid: int, t0: int) -> tuple[int, bytes, list]:
         body = await self._body(scope, receive)

@@ -92,6 +92,15 @@ def _insert(tab: np.ndarray, hs: np.ndarray, oids: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _put(tab: np.ndarray, data: np.ndarray, lens: np.ndarray, gap: int, acct: np.ndarray, seed: np.uint64,
+         oids: np.ndarray) -> int:
+    """`_hashes` of the rows, then `_insert` of them with `oids` (one call); the number of new keys."""
+    hs = np.empty(lens.shape[0], np.uint64)
+    _hashes(data, lens, gap, acct, seed, hs)
+    return _insert(tab, hs.view(np.int64), oids)
+
+
+@njit(cache=True, nogil=True)
 def _find(tab: np.ndarray, h: np.int64) -> int:
     mask = tab.shape[0] - 1
     j = np.int64(np.uint64(h) & np.uint64(mask))
@@ -147,18 +156,17 @@ class ClientIndex:
                  packed: PackedIds | None = None) -> None:
         """Index these orders in order (the later of equal keys wins); empty client order ids are skipped.
         `packed`: the same ids as bytes (hashed as they are), if known."""
-        if packed is not None and packed.plain:  # none empty
-            self._grow(len(coids))
-            self.n += _insert(self.tab, self._keys_of(acct, coids, packed), np.ascontiguousarray(oids, np.int64))
-            return
-        if "" in coids:
-            keep = np.array([c != "" for c in coids], np.bool_)
-            acct, oids = np.asarray(acct)[keep], np.asarray(oids)[keep]
-            coids = [c for c in coids if c]
-        if not len(coids):
-            return
-        self._grow(len(coids))
-        self.n += _insert(self.tab, self._keys_of(acct, coids), np.ascontiguousarray(oids, np.int64))
+        if packed is None or not packed.plain:
+            if "" in coids:
+                keep = np.array([c != "" for c in coids], np.bool_)
+                acct, oids = np.asarray(acct)[keep], np.asarray(oids)[keep]
+                coids = [c for c in coids if c]
+            if not len(coids):
+                return
+        data, lens, gap = (packed.sep, packed.lens, 1) if packed is not None and packed.plain else (*_utf8(coids), 0)
+        self._grow(len(lens))
+        self.n += _put(self.tab, np.frombuffer(data, np.uint8), lens, gap, np.ascontiguousarray(acct, np.int64),
+                       self.seed, np.ascontiguousarray(oids, np.int64))
 
     def put(self, acct: int, coid: str, oid: int) -> None:
         self.put_many(np.array([acct], np.int64), [coid], np.array([oid], np.int64))

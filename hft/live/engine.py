@@ -352,45 +352,37 @@ class LiveGateway:
             parts.append(np.array(run, dtype=INTENT_DTYPE))
         out = self.gw.process_batch(parts[0] if len(parts) == 1 else np.concatenate(parts))
         details: list[Packed | list[str]] = []  # parts, in row order
-        one: list[str] | None = None  # the current run of Pending rows' details
-        orders = self.orders
-        rows: list[tuple] | None = None
         off = 0
-        for k in range(i, j):
+        k = i
+        while k < j:
             p = batch[k]
             if type(p) is not Pending:
                 m = len(p.rows)
                 decs[k] = sl = out[off:off + m]
                 details.append(self._views_of_array(sl, p.client_order_ids, p.packed_ids))
-                one = None
                 off += m
+                k += 1
                 continue
-            if one is None:
-                one = []
-                details.append(one)
-            if rows is None:
-                rows = out.tolist()
+            e = k + 1  # a run of Pending items: their rows column-wise too, a `Decision` each for its answer
+            while e < j and type(batch[e]) is Pending:
+                e += 1
+            sl = out[off:off + e - k]
+            details.append(self._views_of_array(sl, [q.client_order_id for q in batch[k:e]]))
             # DECISION_DTYPE row: seq ts recv_ts key order_id target_id price qty account strategy symbol reason
             # kind side order_type tif accepted duplicate; names from the intent's payload
-            r = rows[off]
-            off += 1
-            pl = p.env.payload
-            d = decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
-            coid = p.client_order_id
-            if r[16] and not r[17] and r[12] == INTENT_NEW:  # an accepted new order: its view, its client id
-                orders.add(r[4], coid, r[8], r[9], r[10], r[13], r[6], r[7], r[1])  # with its client id
-                one.append(_details(coid))
-            else:
-                if r[16] and not r[17] and r[12] == INTENT_CANCEL:
-                    self._details_of(d, coid)
-                one.append("{}")
+            for q, r in zip(batch[k:e], sl.tolist(), strict=True):
+                pl = q.env.payload
+                decs[k] = records.decision_from_values(r, pl[3], pl[4], pl[5])
+                if r[16] and not r[17] and r[12] == INTENT_CANCEL:  # an accepted cancel: its order's view
+                    self.orders.cancel_pending(r[5])
+                k += 1
+            off += len(sl)
         self._decisions.append((out, _pack(details)))
 
     def _views_of_array(self, out: np.ndarray, client_order_ids: list[str],
                         packed: PackedIds | None = None) -> Packed | list[str]:
-        """Views and client ids of the accepted new orders among DECISION_DTYPE rows (new orders only: a
-        `PendingBatch` holds no cancels; `packed`: their client ids as bytes, if known); returns the rows' WAL
-        details."""
+        """Views and client ids of the accepted new orders among DECISION_DTYPE rows (`packed`: their client ids
+        as bytes, if known); returns the rows' WAL details (``"{}"`` but for those)."""
         sel = self.orders.add_accepted(out, client_order_ids, packed)  # and their client ids (`find_client`)
         if len(sel) == len(out) and len(sel):
             return _details_many(client_order_ids, packed)
@@ -433,12 +425,16 @@ class LiveGateway:
             decs, self._decisions = self._decisions, []
             if decs:
                 ok = self._write_decisions(decs) and ok
+            frames: list[tuple] = []  # array frames, appended together (one writev)
             if self._journal:
                 items, self._journal = self._journal, []
-                ok = self._write_journal(items) and ok
+                ok = self._write_journal(items, frames) and ok
+            n_journal = len(frames)
             if self._fills:  # like a replay's sim.fills (audit only; recovery reads the reports)
                 parts, self._fills = self._fills, []
-                self._write_fills(parts[0] if len(parts) == 1 else np.concatenate(parts))
+                frames.append(self._fills_frame(parts[0] if len(parts) == 1 else np.concatenate(parts)))
+            if frames:
+                ok = all(self.wal.write_arrays(frames)[:n_journal]) and ok
             if self._transitions:
                 trs, self._transitions = self._transitions, []
                 for tr in trs:
@@ -534,9 +530,10 @@ class LiveGateway:
             ok = self._write_objects(run) and ok
         return ok
 
-    def _write_journal(self, items: list[Any]) -> bool:
-        """Append the step's journal in its order: report arrays as they are (one frame each), the rows of marks
-        and controls between them (one frame per run)."""
+    def _write_journal(self, items: list[Any], frames: list[tuple]) -> bool:
+        """Append the step's journal in its order: report arrays as they are (one frame each, left in `frames`
+        for the caller to append with the step's other array frames), the rows of marks and controls between
+        them (one frame per run, appended after the frames before them)."""
         ok = True
         run: list[dict[str, Any]] = []
         for item in items:
@@ -544,20 +541,27 @@ class LiveGateway:
                 run.append(item)
                 continue
             if run:
+                if frames:
+                    ok = all(self.wal.write_arrays(frames)) and ok
+                    frames.clear()
                 ok = self.wal.write_many(JOURNAL, run) and ok
                 run = []
-            ok = self.wal.write_array(JOURNAL, item, const=_REPORT_CONST) and ok
+            frames.append((JOURNAL, item, _REPORT_CONST, None))
         if run:
+            if frames:
+                ok = all(self.wal.write_arrays(frames)) and ok
+                frames.clear()
             ok = self.wal.write_many(JOURNAL, run) and ok
         return ok
 
-    def _write_fills(self, arr: np.ndarray) -> None:
+    def _fills_frame(self, arr: np.ndarray) -> tuple:
+        """The ``sim.fills`` frame of the step's fills (`WALFirstWriter.write_arrays`' batch)."""
         yn = self.gw._sym_names
         y = arr["symbol"]
-        if bool((y == y[0]).all()):
-            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID, "symbol_name": yn[int(y[0])]})
-        else:
-            self.wal.write_array(FILLS, arr, const={"run_id": RUN_ID}, strings={"symbol_name": (y, yn)})
+        y0 = int(y[0])
+        if len(y) == 1 or len(yn) == 1 or int(y.min()) == y0 == int(y.max()):  # one symbol
+            return FILLS, arr, {"run_id": RUN_ID, "symbol_name": yn[y0]}, None
+        return FILLS, arr, {"run_id": RUN_ID}, {"symbol_name": (y, yn)}
 
     def _write_objects(self, decs: list[Decision]) -> bool:
         details = []

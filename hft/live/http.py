@@ -22,8 +22,9 @@ its request bodies are bounded, so this front keeps only what the service needs:
 The apps are plain ASGI 3 (``hft.live.app.OrderApp``, the webhook front), so any ASGI server can run them and
 their tests do not depend on this module. An app may also name paths it answers without the ASGI round
 (``direct_paths`` and ``direct(method, path, headers, body)``: `OrderApp`'s order intake): a request to one of
-them is answered by a callback on its decision's future, with no scope, task or message dicts (in-flight ones
-count for the graceful stop like tasks).
+them is answered by a callback on its decision's future (an asyncio future, or any object with ``done``,
+``cancelled``, ``result``, ``cancel`` and ``add_done_callback``: `OrderApp`'s call it back as the writer decides),
+with no scope, task or message dicts (in-flight ones count for the graceful stop like tasks).
 """
 
 from __future__ import annotations
@@ -77,8 +78,11 @@ class HttpServer:
         self.force_exit = False
         self.connections: set[_Connection] = set()
         self.tasks: set[asyncio.Task] = set()
-        self.waiting: set[asyncio.Future] = set()  # direct requests' futures not resolved yet
+        self.waiting: set[Any] = set()  # direct requests' futures not resolved yet (done / cancel /
+        # add_done_callback: an asyncio future, or one its resolver calls back at once)
         self.direct_paths: frozenset[str] = getattr(app, "direct_paths", frozenset())
+        self.direct_urls = {p.encode(): p for p in self.direct_paths if p.isascii() and "%" not in p and "?" not in p}
+        # a request line naming one of them as it is (no query, no escapes) skips the URL parser
         self._wake: asyncio.Event | None = None
 
     def request_exit(self) -> None:
@@ -121,7 +125,10 @@ class HttpServer:
         deadline = time.monotonic() + self.grace_s
         while (self.tasks or self.waiting) and not self.force_exit and time.monotonic() < deadline:
             self._wake.clear()
-            await asyncio.wait([*self.tasks, *self.waiting], timeout=0.05)
+            if self.tasks:  # direct requests' futures need not be asyncio's: polled
+                await asyncio.wait([*self.tasks], timeout=0.05)
+            else:
+                await asyncio.sleep(0.01)
         for t in [*self.tasks, *self.waiting]:
             t.cancel()
 
@@ -275,6 +282,10 @@ class _Connection(asyncio.Protocol):
             return
         self.busy = True
         method, url, headers, body, keep_alive, version = item
+        direct = self.server.direct_urls.get(url)
+        if direct is not None:
+            self._direct(method, direct, headers, body, keep_alive)
+            return
         parsed = httptools.parse_url(url)
         raw_path = parsed.path
         path = raw_path.decode("latin-1")

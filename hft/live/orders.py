@@ -182,12 +182,26 @@ def decision_statuses(out: np.ndarray) -> np.ndarray:
                     np.where(_IS_POLICY[out["reason"].astype(np.int16).view(np.uint16)], 503, 422)).astype(np.uint16)
 
 
-def decision_body(d: Any, client_order_id: str) -> dict[str, Any]:
-    """The JSON answer of a decision (accepted or denied)."""
+class DecisionBody(msgspec.Struct):
+    """The JSON answer of a decision (accepted or denied), in its field order; `field` (the field a denial
+    concerns) only on a denial. A struct: msgspec encodes it at about half a dict's cost."""
+
+    accepted: bool
+    reason: str
+    order_id: int
+    seq: int
+    duplicate: bool
+    client_order_id: str
+    kind: str
+    ts: int
+    field: str | msgspec.UnsetType = msgspec.UNSET
+
+
+def decision_body(d: Any, client_order_id: str) -> DecisionBody:
+    """The JSON answer of a decision (accepted or denied): `encode` it."""
     reason = REASON_NAMES.get(int(d.reason), str(d.reason))
-    out = {"accepted": bool(d.accepted), "reason": reason, "order_id": int(d.order_id), "seq": int(d.seq),
-           "duplicate": bool(d.duplicate), "client_order_id": client_order_id,
-           "kind": INTENT_KIND_NAMES.get(d.kind, str(d.kind)), "ts": int(d.ts)}
+    out = DecisionBody(bool(d.accepted), reason, int(d.order_id), int(d.seq), bool(d.duplicate), client_order_id,
+                       INTENT_KIND_NAMES.get(d.kind, str(d.kind)), int(d.ts))
     if not d.accepted:
-        out["field"] = _REASON_FIELD.get(reason, "")
+        out.field = _REASON_FIELD.get(reason, "")
     return out

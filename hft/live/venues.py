@@ -113,10 +113,58 @@ def _lines(lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray, col: np.ndarr
     return out[:p]
 
 
+_GROW, _REFUSED, _UNKNOWN_NAME = 1, 2, 3  # `_fill`'s statuses besides 0 (done)
+
+
+@njit(cache=True, nogil=True)
+def _fill(cmds: np.ndarray, bits: np.ndarray, reps: np.ndarray, sizes: np.ndarray, tstart: np.ndarray,
+          tlen: np.ndarray, tblob: np.ndarray, lits: np.ndarray, lit_at: np.ndarray, kind: np.ndarray,
+          col: np.ndarray, cap: int) -> tuple[np.ndarray, int, int]:
+    """New orders (COMMAND_DTYPE) acknowledged and filled at once: their ids set in the `bits` bitmap, their
+    ack and fill rows written into `reps` (two per order, zeroed), their journal lines (`_lines`) returned with
+    status 0. Nothing changes when the status is `_GROW` (an id at or past the bitmap: the third value),
+    `_REFUSED` (not a new order, an id negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
+    `sizes`, the registries' lengths)."""
+    n = cmds.shape[0]
+    none = np.empty(0, np.uint8)
+    hi = 0
+    for i in range(n):
+        c = cmds[i]
+        if c.action != CMD_NEW or c.order_id < 0:
+            return none, _REFUSED, 0
+        if not (0 <= c.account < sizes[0] and 0 <= c.strategy < sizes[1] and 0 <= c.symbol < sizes[2]):
+            return none, _UNKNOWN_NAME, 0
+        hi = max(hi, c.order_id)
+    if hi >= bits.shape[0]:
+        return none, _GROW, hi
+    for i in range(n):
+        o = cmds[i].order_id
+        if bits[o]:  # held, or twice in this batch: undo this batch's
+            for j in range(i):
+                bits[cmds[j].order_id] = False
+            return none, _REFUSED, 0
+        bits[o] = True
+    ints = np.empty((7, n), np.int64)  # the template's int columns (see _FILLED_SLOTS)
+    codes = np.empty((3, n), np.int64)
+    for i in range(n):
+        c = cmds[i]
+        ints[0, i], ints[1, i], ints[2, i], ints[3, i], ints[4, i] = CMD_NEW, c.order_id, c.side, c.price, c.qty
+        ints[5, i], ints[6, i] = REPORT_ACK, REPORT_FILL
+        codes[0, i], codes[1, i], codes[2, i] = c.account, sizes[0] + c.strategy, sizes[0] + sizes[1] + c.symbol
+        ack, filled = reps[2 * i], reps[2 * i + 1]
+        ack.order_id = filled.order_id = c.order_id
+        ack.kind = REPORT_ACK
+        ack.leaves = c.qty
+        filled.kind = REPORT_FILL
+        filled.price = c.price
+        filled.qty = c.qty
+    return _lines(lits, lit_at, kind, col, ints, codes, tstart, tlen, tblob, n, cap), 0, hi
+
+
 class _IdSet:
     """The order ids of the new orders a venue received: a bitmap over ids from 0 that grows by doubling (the
     gateway numbers orders densely from 1), a set for the others (negative, or far past the bitmap); a batch's
-    ids are checked and taken column-wise."""
+    ids are checked and taken column-wise (`_fill`)."""
 
     def __init__(self) -> None:
         self.bits = np.zeros(1024, np.bool_)
@@ -156,27 +204,6 @@ class _IdSet:
         else:
             self.other.add(i)
 
-    def add_new(self, ids: np.ndarray) -> bool:
-        """Add a batch's ids when they are distinct, none is held yet and all are in the bitmap's reach (True);
-        else nothing changes (False: the caller takes them one by one)."""
-        if not len(ids):
-            return True
-        hi = int(ids.max())
-        if int(ids.min()) < 0 or not self._in_reach(hi):
-            return False
-        if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()) and len(np.unique(ids)) != len(ids):
-            return False
-        if self.other and not self.other.isdisjoint(ids.tolist()):
-            return False
-        self._fit(hi)
-        bits = self.bits
-        if bool(bits[ids].any()):
-            return False
-        bits[ids] = True
-        self.n += len(ids)
-        return True
-
-
 class LoopbackVenue:
     """See the module docstring. `journal` is a file path (created if missing)."""
 
@@ -196,7 +223,7 @@ class LoopbackVenue:
         # entry for them: a cancel of an order that is not open is rejected either way, a repeated id is a dup)
         self._json: dict[str, bytes] = {}  # names as JSON strings
         self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
-        self._names_table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._names_table: tuple | None = None  # (starts, lengths, bytes, sizes, bytes a row, the name tuples)
         self.duplicates = 0
         self.sent = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,52 +278,55 @@ class LoopbackVenue:
         once are handled column-wise; anything else command by command (`_act`)."""
         n = len(cmds)
         fill = self.mode == "fill" or bool(np.isin(cmds["tif"], (TIF_IOC, TIF_FOK)).all())
-        if not (fill and n and bool((cmds["action"] == CMD_NEW).all()) and self._new_ids.add_new(cmds["order_id"])):
+        reps = self._fill_new(cmds, accounts, strategies, symbols) if fill and n else None
+        if reps is None:
             self._lines = []
             self._due = []
             for c in records.commands_from_array(cmds, accounts, strategies, symbols):  # type: ignore[arg-type]
                 self._act(c)
             self._flush()
             return self._delivered(np.array(self._due, dtype=EXEC_REPORT_DTYPE) if self._due else None)
-        self.sent += n
-        os.write(self._fd, self._filled_lines(cmds, accounts, strategies, symbols))
-        self._filled.append((cmds.copy(), tuple(accounts), tuple(strategies), tuple(symbols)))
-        reps = np.zeros(2 * n, EXEC_REPORT_DTYPE)
-        ack, filled = reps[0::2], reps[1::2]
-        ack["order_id"] = filled["order_id"] = cmds["order_id"]
-        ack["kind"] = REPORT_ACK
-        ack["leaves"] = cmds["qty"]
-        filled["kind"] = REPORT_FILL
-        filled["price"] = cmds["price"]
-        filled["qty"] = cmds["qty"]
-        self._log.append(reps)
         return self._delivered(reps)
 
-    def _filled_lines(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
-                      symbols: Sequence[str]) -> np.ndarray:
-        """The journal lines of new orders acknowledged and filled (`_FILLED` for each), built by one numba call
-        (their bytes, uint8: `os.write` takes the array as it is)."""
+    def _fill_new(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
+                  symbols: Sequence[str]) -> np.ndarray | None:
+        """New orders that fill at once, taken column-wise by one numba call (`_fill`: their ids into the
+        bitmap, their journal lines, their ack and fill reports), journaled with one ``write(2)``; returns the
+        reports, or None (nothing changed) when the commands must go one by one: not all new, an id negative,
+        held, repeated or out of the bitmap's reach."""
+        ids = self._new_ids
+        if ids.other:  # ids outside the bitmap were received: the per-command path checks against them
+            return None
         n = len(cmds)
         sizes = (len(accounts), len(strategies), len(symbols))
         if self._names_at != sizes:  # the registries only grow: their JSON strings as one table, once per size
             js = self._json
             encs = [js.get(x) or js.setdefault(x, _encode(x)) for t in (accounts, strategies, symbols) for x in t]
             tlen = np.fromiter(map(len, encs), np.int64, len(encs))
-            self._names_table = (np.cumsum(tlen) - tlen, tlen, np.frombuffer(b"".join(encs), np.uint8))
+            self._names_table = (np.cumsum(tlen) - tlen, tlen, np.frombuffer(b"".join(encs), np.uint8),
+                                 np.array(sizes, np.int64), len(_LITS) + 12 * 21 + 3 * int(tlen.max(initial=0)),
+                                 (tuple(accounts), tuple(strategies), tuple(symbols)))
             self._names_at = sizes
-        tstart, tlen, tblob = self._names_table
-        codes = np.empty((3, n), np.int64)
-        codes[0] = cmds["account"]
-        codes[1] = cmds["strategy"] + sizes[0]
-        codes[2] = cmds["symbol"] + sizes[0] + sizes[1]
-        if n and (codes.min() < 0 or int(codes[0].max()) >= sizes[0] or int(codes[1].max()) >= sum(sizes[:2])
-                  or int(codes[2].max()) >= sum(sizes)):
-            raise IndexError("loopback venue: a command names an account, strategy or symbol the registry lacks")
-        ints = np.empty((7, n), np.int64)
-        ints[0], ints[5], ints[6] = CMD_NEW, REPORT_ACK, REPORT_FILL
-        ints[1], ints[2], ints[3], ints[4] = cmds["order_id"], cmds["side"], cmds["price"], cmds["qty"]
-        cap = n * (len(_LITS) + 12 * 21 + 3 * int(tlen.max()))
-        return _lines(_LITS, _LIT_AT, _KIND, _COL, ints, codes, tstart, tlen, tblob, n, cap)
+        tstart, tlen, tblob, sz, row_cap, names = self._names_table
+        c = np.ascontiguousarray(cmds)
+        reps = np.zeros(2 * n, EXEC_REPORT_DTYPE)
+        while True:
+            text, status, hi = _fill(c, ids.bits, reps, sz, tstart, tlen, tblob, _LITS, _LIT_AT, _KIND, _COL,
+                                     n * row_cap)
+            if status == 0:
+                break
+            if status == _GROW and ids._in_reach(hi):
+                ids._fit(hi)
+                continue
+            if status == _UNKNOWN_NAME:
+                raise IndexError("loopback venue: a command names an account, strategy or symbol the registry lacks")
+            return None
+        ids.n += n
+        self.sent += n
+        os.write(self._fd, text)
+        self._filled.append((c.copy() if c is cmds else c, *names))
+        self._log.append(reps)
+        return reps
 
     def _book(self) -> dict[int, tuple]:
         """`_orders` with the orders `send_array` filled at once put in (not open: a cancel is rejected)."""

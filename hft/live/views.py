@@ -160,13 +160,20 @@ def _fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.n
 
 
 @njit(cache=True, nogil=True)
-def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.ndarray) -> tuple[int, int, int]:
-    """Views of DECISION_DTYPE rows `dec` into `rows` (fitted to their order ids): every row with an order id
-    at or past `base`, or with `select` only accepted new orders (not duplicates). Writes the indices of the rows
-    taken into `sel`; returns (rows taken, views that are new, highest order id taken)."""
+def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.ndarray) -> tuple[int, int, int, bool]:
+    """Views of DECISION_DTYPE rows `dec` into `rows`: every row with an order id at or past `base`, or with
+    `select` only accepted new orders (not duplicates). Writes the indices of the rows taken into `sel`; returns
+    (rows taken, views that are new, highest order id taken, whether the ids taken are consecutive ascending);
+    (-1, 0, highest order id, False) and nothing written when `rows` must first grow to that id."""
+    top = 0
+    for i in range(dec.shape[0]):
+        top = max(top, dec[i].order_id)
+    if top - base >= rows.shape[0]:
+        return -1, 0, top, False
     k = 0
     new = 0
     top = 0
+    run = True
     for i in range(dec.shape[0]):
         d = dec[i]
         if select and not (d.accepted != 0 and d.duplicate == 0 and d.kind == INTENT_NEW):
@@ -174,6 +181,8 @@ def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.nda
         o = d.order_id - base
         if o < 0:
             continue
+        if k and d.order_id != dec[sel[k - 1]].order_id + 1:
+            run = False
         r = rows[o]
         if r[_HAS] == 0:
             new += 1
@@ -189,7 +198,7 @@ def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.nda
         top = max(top, d.order_id)
         sel[k] = i
         k += 1
-    return k, new, top
+    return k, new, top, run
 
 
 class OrderViews:
@@ -335,9 +344,12 @@ class OrderViews:
         n = len(dec)
         if not n:
             return np.empty(0, np.int64)
-        self._fit(int(dec["order_id"].max()))
+        dec = np.ascontiguousarray(dec)
         sel = np.empty(n, np.int64)
-        k, new, top = _add(self.rows, self.base, np.ascontiguousarray(dec), select, sel)
+        k, new, top, run = _add(self.rows, self.base, dec, select, sel)
+        if k < 0:
+            self._fit(top)
+            k, new, top, run = _add(self.rows, self.base, dec, select, sel)
         sel = sel[:k]
         if not k:
             return sel
@@ -346,13 +358,12 @@ class OrderViews:
             coids = [coids[i] for i in sel.tolist()]
             dec = dec[sel]
         oid = dec["order_id"]
-        o = oid - self.base
-        lo, hi = int(o[0]), int(o[-1]) + 1
-        if hi - lo == k and (k == 1 or bool((np.diff(o) > 0).all())):  # consecutive ids (the usual case)
-            self.coids[lo:hi] = coids
+        if run:  # consecutive ids (the usual case)
+            lo = int(oid[0]) - self.base
+            self.coids[lo:lo + k] = coids
         else:
             cs = self.coids
-            for i, c in zip(o.tolist(), coids, strict=True):
+            for i, c in zip((oid - self.base).tolist(), coids, strict=True):
                 cs[i] = c
         self.top = max(self.top, top)
         self.flush_index()  # in order: views `add` made before these
@@ -380,9 +391,10 @@ class OrderViews:
         nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid, rep["kind"], rep["price"],
                                      rep["qty"], rep["leaves"], rep["ts"], self.base, self.n_fill, self.fills,
                                      out_fill, out_cols, out_far)
-        far = self.far
-        for x in oid[out_far[:nx]].tolist():
-            far[x] = far.get(x, 0) + 1
+        if nx:
+            far = self.far
+            for x in oid[out_far[:nx]].tolist():
+                far[x] = far.get(x, 0) + 1
         return out_fill[:nf], out_cols[:nf]
 
     @staticmethod

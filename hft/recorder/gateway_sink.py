@@ -78,12 +78,13 @@ class GatewayAuditSink:
         if n == 0:
             return True
         gw = self.gateway
-        strings: dict[str, Any] = {}  # names as codes into tables (row_join.StringColumn): nothing per row
-        for col, kind in (("account_name", "account"), ("strategy_name", "strategy"), ("symbol_name", "symbol")):
-            strings[col] = (decisions[kind], gw.names(kind) if gw is not None else [])
+        an, tn, yn = gw.name_tables() if gw is not None else ([], [], [])
+        # names as codes into tables (row_join.StringColumn): nothing per row
+        strings: dict[str, Any] = {"account_name": (decisions["account"], an), "strategy_name": (decisions["strategy"], tn),
+                                   "symbol_name": (decisions["symbol"], yn)}
         r = decisions["reason"]
-        if bool((r == r[0]).all()):  # one reason (a step of one order, or all accepted): no sort; np.unique's
-            reasons, codes = [int(r[0])], np.zeros(n, np.int64)  # fixed cost was ~1/6 of this call at one row
+        if n == 1 or not r.any() or int(r.min()) == int(r.max()):  # one reason (a step of one order, all accepted):
+            reasons, codes = [int(r[0])], np.zeros(n, np.int64)  # no sort (np.unique's fixed cost)
         else:
             u, codes = np.unique(r, return_inverse=True)
             reasons, codes = u.tolist(), codes.reshape(-1)

@@ -39,7 +39,7 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
-from hft.recorder.row_join import Packed, column_length, join_rows
+from hft.recorder.row_join import column_length, join_rows, pack_rows
 
 __all__ = [
     "TOPICS",
@@ -227,78 +227,118 @@ class Topic:
             record_ids_lo: uint64 array, the low 64 bits of each record id.
             record_id_hi: the high 64 bits shared by the batch.
             const: values for string columns (one per batch) and optionally numeric constants.
-            strings: per-row values of string columns (a sequence of `len(arr)` str per column). The fixed-width
-                part of each row is still packed by numpy; only these values are joined in per row.
+            strings: per-row values of string columns (a `row_join.StringColumn` per column).
+
+        What depends only on the array's dtype, the constants and the string columns' names (the checks, the
+        template, the column copies) is worked out once and memoised. Up to `_FEW_ROWS` rows whose columns are
+        byte copies of the topic's types are packed whole by one numba call (`row_join.pack_rows`: a writer step
+        of one order pays a few calls, not numpy's per-call cost per column); larger batches get their fixed-width
+        part from numpy's column copies and their strings cut in by one numba call (`row_join.join_rows`). Both
+        give the dict path's bytes.
         """
-        const = dict(const or {})
-        unknown = set(const) - self._names
-        if unknown:
-            raise StoreError(f"{self.name}: unknown const field '{sorted(unknown)[0]}'", topic=self.name)
-        strings = dict(strings or {})
-        by_name = self.__dict__.get("_by_name")
-        if by_name is None:
-            by_name = {c.name: c for c in self.columns}
-            object.__setattr__(self, "_by_name", by_name)
-        for name, vals in strings.items():
-            col = by_name.get(name)
-            if col is None or not col.is_string or name in const:
-                raise StoreError(f"{self.name}: per-row strings: expected a string column not in const, was "
-                                 f"'{name}'", topic=self.name, key=name)
-            if column_length(vals) != len(arr):
-                raise StoreError(f"{self.name}: per-row strings '{name}': expected {len(arr)} values, was "
-                                 f"{column_length(vals)}", topic=self.name, key=name)
-        n = len(arr)
-        fields = set(arr.dtype.names or ())
-        if "record_id" in fields:
-            raise StoreError(f"{self.name}: array batches get auto-assigned record ids: expected no 'record_id' "
-                             "field (use the dict path for explicit ids)", topic=self.name, key="record_id")
-        bad = fields - self._names
-        if bad:
-            raise StoreError(f"{self.name}: unknown array field '{sorted(bad)[0]}': expected one of "
-                             f"{sorted(self._names)}", topic=self.name, key=sorted(bad)[0])
+        const = const or _NONE
+        strings = strings or _NONE
         key = (arr.dtype, tuple(const.items()), tuple(strings))
-        plans = self.__dict__.setdefault("_plans", {})
+        plans = self.__dict__.get("_plans")
+        if plans is None:
+            plans = {}
+            object.__setattr__(self, "_plans", plans)
         plan = plans.get(key)
         if plan is None:
             if len(plans) > 64:  # consts that keep changing: start over rather than grow
                 plans.clear()
             plan = plans[key] = _plan_of(self, arr.dtype, const, strings)
-        names, template, columns, checked, cuts = plan
-        out = np.empty(n, dtype=template.dtype)
-        # every constant column at once, as bytes (a structured scalar broadcast goes field by field)
-        out.view(np.uint8).reshape(n, template.dtype.itemsize)[:] = template.view(np.uint8)
-        out["rid_lo"] = record_ids_lo
-        out["rid_hi"] = record_id_hi
-        for name, info in checked:  # narrowing casts: the values must fit
-            src = arr[name]
-            if n:
-                lo, hi = int(src.min()), int(src.max())
-                if lo < info.min or hi > info.max:
-                    raise StoreError(f"{self.name}: field '{name}': expected values in [{info.min}, {info.max}] "
-                                     f"({info.dtype}), was {lo}..{hi}", topic=self.name, key=name)
-        if columns:  # every array column in one (C-level, field by position) assignment
-            out[columns] = arr[columns]
-        if not cuts:
-            return memoryview(out).cast("B")
-        return memoryview(_join_rows(self.name, out, names, cuts, strings))
+        n = len(arr)
+        for name, vals in strings.items():
+            if column_length(vals) != n:
+                raise StoreError(f"{self.name}: per-row strings '{name}': expected {n} values, was "
+                                 f"{column_length(vals)}", topic=self.name, key=name)
+        if not n:
+            return memoryview(b"")
+        if n <= _FEW_ROWS and plan.gather is not None:  # one numba call for the whole payload
+            buf, bad = pack_rows(np.frombuffer(np.ascontiguousarray(arr), np.uint8).reshape(n, arr.dtype.itemsize),
+                                 plan.tmpl, plan.gather_rows, np.ascontiguousarray(record_ids_lo, np.uint64),
+                                 record_id_hi, plan.offs, plan.cols, strings, plan.refuse)
+            if bad >= 0:
+                self._out_of_range(arr, *plan.checked[plan.gather[bad][3]])
+            return memoryview(buf)
+        width = len(plan.tmpl)
+        buf = np.empty(n * width, np.uint8)  # the rows' fixed parts, as bytes (no structured array to build)
+        fixed = buf.reshape(n, width)
+        fixed[:] = plan.tmpl  # every constant column at once
+        fixed[:, :8] = np.ascontiguousarray(record_ids_lo, np.uint64).view(np.uint8).reshape(n, 8)
+        fixed[:, 8:16] = np.frombuffer(int(record_id_hi).to_bytes(8, "little"), np.uint8)
+        if plan.gather is not None:  # the array's columns as byte copies, a few runs of columns at once
+            src = np.frombuffer(np.ascontiguousarray(arr), np.uint8).reshape(n, arr.dtype.itemsize)
+            for s, d, size, check in plan.gather:
+                if check >= 0 and int(src[:, s + size - 1].max()) >= 0x80:  # the other sign's top bit
+                    self._out_of_range(arr, *plan.checked[check])
+                fixed[:, d:d + size] = src[:, s:s + size]
+        else:  # numpy converts (narrowing checked first, widening, bools, floats)
+            for name, info in plan.checked:
+                src = arr[name]
+                if int(src.min()) < info.min or int(src.max()) > info.max:
+                    self._out_of_range(arr, name, info)
+            if plan.columns:  # every array column in one (C-level, field by position) assignment
+                out = buf.view(plan.template.dtype)
+                out[plan.columns] = arr[plan.columns]
+        if not plan.cols:
+            return memoryview(buf)
+        return memoryview(join_rows(fixed, plan.offs, plan.cols, strings, plan.refuse))
+
+    def _out_of_range(self, arr: Any, name: str, info: Any) -> None:
+        src = arr[name]
+        raise StoreError(f"{self.name}: field '{name}': expected values in [{info.min}, {info.max}] ({info.dtype}), "
+                         f"was {int(src.min())}..{int(src.max())}", topic=self.name, key=name)
 
 
-def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: Mapping[str, Any]) -> tuple:
-    """(fixed field names, a one-row template holding every constant, the array columns, those whose values must
-    be range-checked with their target's iinfo, cuts)
-    of `Topic.encode_array_view` for batches of `dtype` with these constants and string columns."""
+_NONE: Mapping[str, Any] = {}
+_FEW_ROWS = 32  # up to this many rows `row_join.pack_rows` packs a batch whole; past it numpy's column copies win
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How `Topic.encode_array_view` packs batches of one dtype with given constants and string columns."""
+
+    template: np.ndarray  # one fixed row (record id, numeric columns, constants as bytes) as a structured array
+    tmpl: np.ndarray  # its bytes
+    columns: list[str]  # the array's columns
+    checked: list[tuple[str, Any]]  # (column, iinfo of its type) where a value of the array's type may not fit
+    gather: list[tuple[int, int, int, int]] | None  # byte copies (see `_gather`), None: numpy converts
+    gather_rows: np.ndarray | None  # the same as an int64 array (`row_join.pack_rows`)
+    offs: np.ndarray  # where each string column is cut into the fixed row
+    cols: list[str]  # the string columns, in that order
+    refuse: Any  # refuse(column, value): the StoreError of a string column's value that is not a string
+
+
+def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: Mapping[str, Any]) -> _Plan:
+    """`Topic.encode_array_view`'s plan for batches of `dtype` with these constants and string columns (every
+    check that depends on nothing else is made here, once)."""
+    unknown = set(const) - topic._names
+    if unknown:
+        raise StoreError(f"{topic.name}: unknown const field '{sorted(unknown)[0]}'", topic=topic.name)
+    by_name = {c.name: c for c in topic.columns}
+    for name in strings:
+        col = by_name.get(name)
+        if col is None or not col.is_string or name in const:
+            raise StoreError(f"{topic.name}: per-row strings: expected a string column not in const, was "
+                             f"'{name}'", topic=topic.name, key=name)
     fields = set(dtype.names or ())
+    if "record_id" in fields:
+        raise StoreError(f"{topic.name}: array batches get auto-assigned record ids: expected no 'record_id' "
+                         "field (use the dict path for explicit ids)", topic=topic.name, key="record_id")
+    bad = fields - topic._names
+    if bad:
+        raise StoreError(f"{topic.name}: unknown array field '{sorted(bad)[0]}': expected one of "
+                         f"{sorted(topic._names)}", topic=topic.name, key=sorted(bad)[0])
     names: list[str] = ["rid_lo", "rid_hi"]
     formats: list[str] = ["<u8", "<u8"]
     consts: list[tuple[str, Any]] = []
     columns: list[tuple[str, np.dtype]] = []
-    cuts: list[tuple[int, list[str]]] = []  # (index of the next fixed field, per-row columns joined there)
+    cuts: list[tuple[int, str]] = []  # (index of the next fixed field, per-row column joined there)
     for col in topic.columns:
         if col.name in strings:
-            if cuts and cuts[-1][0] == len(names):
-                cuts[-1][1].append(col.name)
-            else:
-                cuts.append((len(names), [col.name]))
+            cuts.append((len(names), col.name))
             continue
         if col.name in const or col.name not in fields:
             v = const.get(col.name, col.default)
@@ -331,29 +371,41 @@ def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: M
         if src != target and src.kind in "iub" and target.kind in "iu" and (
                 src.kind == "b" or np.iinfo(src).max > np.iinfo(target).max or np.iinfo(src).min < np.iinfo(target).min):
             checked.append((name, np.iinfo(target)))
-    return names, template, [name for name, _ in columns], checked, cuts
+    fixed = template.dtype.fields
+    width = template.dtype.itemsize
+    offs = np.array([fixed[names[i]][1] if i < len(names) else width for i, _ in cuts], np.int64)
+    gather = _gather(dtype, fixed, columns, [name for name, _ in checked])
+
+    def refuse(col: str, v: Any) -> None:
+        raise StoreError(f"{topic.name}: field '{col}': expected a string, was {v!r}", topic=topic.name, key=col)
+
+    return _Plan(template, template.view(np.uint8).copy(), [name for name, _ in columns], checked, gather,
+                 None if gather is None else np.array(gather, np.int64).reshape(-1, 4), offs, [c for _, c in cuts],
+                 refuse)
 
 
-def _join_rows(topic: str, out: Any, names: list[str], cuts: list[tuple[int, list[str]]],
-               strings: Mapping[str, Any]) -> bytes:
-    """Rows of `out` (fixed-width bytes) with the per-row string columns joined in at their places."""
-    fields = out.dtype.fields
-    flat = [(fields[names[i]][1] if i < len(names) else out.dtype.itemsize, c) for i, cols in cuts for c in cols]
-
-    def encode(v: Any) -> bytes:
-        if not isinstance(v, str):
-            col = next(c for _, c in flat if v in _values(strings[c]))
-            raise StoreError(f"{topic}: field '{col}': expected a string, was {v!r}", topic=topic, key=col)
-        raw = v.encode()
-        return _varint(len(raw)) + raw
-
-    return join_rows(out, flat, dict(strings), encode)
-
-
-def _values(col: Any) -> Any:
-    if type(col) is Packed:
-        return col.values()
-    return col[1] if isinstance(col, tuple) else col
+def _gather(dtype: np.dtype, fixed: Mapping[str, Any], columns: list[tuple[str, np.dtype]],
+            checked: list[str]) -> list[tuple[int, int, int, int]] | None:
+    """The byte copies that put the array's columns into the fixed row: (source offset, fixed offset, size,
+    index of the column in `checked` or -1), adjacent unchecked ones merged; None when a column is not a byte copy
+    of its type (another size, a bool or float converted, big-endian). A same-size integer of the other sign is
+    one, checked: its value fits when its top bit is clear."""
+    rows: list[list[int]] = []
+    for name, target in columns:
+        src = dtype.fields[name][0]
+        check = -1
+        if src != target:
+            if not (src.kind in "iu" and target.kind in "iu" and src.itemsize == target.itemsize
+                    and src.str[0] in "<|" and target.str[0] in "<|"):
+                return None
+            check = checked.index(name)
+        s, d, size = dtype.fields[name][1], fixed[name][1], target.itemsize
+        if check < 0 and rows and rows[-1][3] < 0 and rows[-1][0] + rows[-1][2] == s and \
+                rows[-1][1] + rows[-1][2] == d:
+            rows[-1][2] += size
+            continue
+        rows.append([s, d, size, check])
+    return [(s, d, size, check) for s, d, size, check in rows]
 
 
 def _encode_value(topic: str, col: Column, v: Any) -> bytes:

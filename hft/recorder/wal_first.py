@@ -331,22 +331,69 @@ class WALFirstWriter:
 
         The fast path for kernels that fill structured arrays: ids are auto-assigned (see module doc).
         """
-        t = get_topic(topic)
-        n = len(arr)
-        if n == 0:
-            return True
-        if not self._admit(t, n):
-            return False
+        return self.write_arrays(((topic, arr, const, strings),))[0]
+
+    def write_arrays(self, batches: Sequence[tuple[str, Any, Mapping[str, Any] | None, Mapping[str, Any] | None]]
+                     ) -> list[bool]:
+        """Append several array batches (each `write_array`'s arguments), one frame each, in order, with one
+        ``writev(2)`` when they fit the segment (a writer step's topics: one system call). Each frame stays
+        self-checking (a torn write keeps the complete frames before it). Returns `write_array`'s answer for each
+        batch: False for one refused by disk pressure (left out, counted) or when the append failed."""
+        done = [True] * len(batches)
+        todo = []
+        for i, (topic, arr, const, strings) in enumerate(batches):
+            t = get_topic(topic)
+            n = len(arr)
+            if n == 0:
+                continue
+            if not self._admit(t, n):
+                done[i] = False
+                continue
+            todo.append((i, t, n, arr, const, strings))
+        if not todo:
+            return done
         with self._lock:
             self._check_open()
-            hi, first = self._ids(t, n)
+            frames: list[tuple[Topic, int, memoryview]] = []
             try:
-                payload = t.encode_array_view(arr, np.arange(first, first + n, dtype=np.uint64), hi, const,
-                                                 strings)
+                for _, t, n, arr, const, strings in todo:
+                    hi, first = self._ids(t, n)
+                    frames.append((t, n, t.encode_array_view(arr, np.arange(first, first + n, dtype=np.uint64), hi,
+                                                             const, strings)))
             except BaseException:
-                self._seq[t.name] = first
+                for _, t, n, *_ in reversed(todo[:len(frames) + 1]):  # nothing written: the ids are free again
+                    self._seq[t.name] -= n
                 raise
-            return self._append(t, n, payload)
+            ok = self._append(*frames[0]) if len(frames) == 1 else self._append_many(frames)
+        if not ok:
+            for i, *_ in todo:
+                done[i] = False
+        return done
+
+    def _append_many(self, frames: list[tuple[Topic, int, memoryview]]) -> bool:
+        """`_append` of each frame, with one ``writev`` when they all fit the current segment."""
+        now = time.time_ns()
+        iov: list[bytes | memoryview] = []
+        for t, n, payload in frames:
+            iov.append(wf.frame_header(t.topic_id, t.version, n, payload, now))
+            iov.append(payload)
+        size = sum(len(x) if isinstance(x, bytes) else x.nbytes for x in iov)
+        if self._seg_size + size > self.config.segment_bytes:  # frame by frame, each rotating as it must
+            return all([self._append(*frame) for frame in frames])
+        fd = self._fd
+        assert fd is not None
+        start = self._seg_size
+        n_all = sum(n for _, n, _ in frames)
+        try:
+            k = os.writev(fd, iov)
+            if k < size:
+                rest = memoryview(b"".join(bytes(x) for x in iov))[k:]
+                while rest:
+                    rest = rest[os.write(fd, rest):]
+        except OSError as exc:
+            return self._append_failed(fd, start, n_all, ", ".join(t.name for t, _, _ in frames), exc)
+        self._appended(size, n_all, len(frames))
+        return True
 
     def _append(self, t: Topic, n: int, payload: bytes | memoryview) -> bool:
         head = wf.frame_header(t.topic_id, t.version, n, payload, time.time_ns())
@@ -365,28 +412,36 @@ class WALFirstWriter:
                 while rest:
                     rest = rest[os.write(fd, rest):]
         except OSError as exc:
-            # never leave a partial frame behind valid ones: cut back to the last good frame
-            self.stats.write_errors += 1
-            self.stats.data_loss_events += 1
-            self.stats.records_refused += n
-            self.stats.last_error = f"append failed: {exc.strerror or exc}"
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, start)
-            log.error("WAL %s: append of %d %s records failed (%s); refused", self.wal_dir, n, t.name, exc)
-            return False
-        self._seg_size = start + size
+            return self._append_failed(fd, start, n, t.name, exc)
+        self._appended(size, n, 1)
+        return True
+
+    def _append_failed(self, fd: int, start: int, n: int, what: str, exc: OSError) -> bool:
+        """An append that failed: never leave a partial frame behind valid ones (cut back to the last good
+        frame); its records are refused."""
+        self.stats.write_errors += 1
+        self.stats.data_loss_events += 1
+        self.stats.records_refused += n
+        self.stats.last_error = f"append failed: {exc.strerror or exc}"
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        log.error("WAL %s: append of %d %s records failed (%s); refused", self.wal_dir, n, what, exc)
+        return False
+
+    def _appended(self, size: int, n: int, frames: int) -> None:
+        """Count `frames` frames of `n` records and `size` bytes just appended (synced under fsync=batch)."""
+        self._seg_size += size
         self._seg_records += n
-        self._seg_frames += 1
+        self._seg_frames += frames
         st = self.stats
         st.records_written += n
-        st.frames_written += 1
+        st.frames_written += frames
         st.bytes_written += size
         if self.config.fsync == "batch":
-            os.fdatasync(fd)
+            os.fdatasync(self._fd)
             st.fsyncs += 1
         else:
             self._dirty = True
-        return True
 
     def _check_open(self) -> None:
         if self._closed or self._fd is None:

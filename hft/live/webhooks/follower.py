@@ -110,7 +110,7 @@ class SignalFollower:
         self.counts["duplicates" if d.duplicate else ("accepted" if d.accepted else "denied")] += 1
         log.info(json.dumps({"event": "signal_decision", "corr_id": sig.corr_id, "source": sig.source,
                              "instrument": sig.instrument, "accepted": bool(d.accepted),
-                             "reason": O.decision_body(d, body.client_order_id)["reason"],
+                             "reason": O.decision_body(d, body.client_order_id).reason,
                              "order_id": int(d.order_id),
                              "latency_ms": round((time.time_ns() - sig.ts_received) / 1e6, 3)}))
         await msg.ack()

@@ -281,3 +281,60 @@ def test_disk_full_cuts_the_partial_frame_and_refuses(tmp_path, monkeypatch):
         monkeypatch.undo()
         assert w.write("sim.fills", fill(2))
     assert [f.n_records for f in scan_dir(tmp_path)] == [1, 1]
+
+
+def _journal(n: int) -> np.ndarray:
+    arr = np.zeros(n, [("ts", "<i8"), ("order_id", "<i8"), ("price", "<i8")])
+    arr["order_id"] = np.arange(n)
+    return arr
+
+
+def test_several_array_frames_go_out_in_one_writev_and_read_back_as_written_one_by_one(tmp_path, monkeypatch):
+    """`write_arrays`: a step's frames with one system call, each its own frame with the ids and bytes
+    `write_array` gives; an empty batch is skipped; a group that does not fit the segment goes frame by frame."""
+    import hft.recorder.wal_first as wal_first
+
+    calls = []
+    real = os.writev
+
+    def counted(fd, bufs):
+        calls.append(len(bufs))
+        return real(fd, bufs)
+
+    monkeypatch.setattr(wal_first.os, "writev", counted)
+    batches = [("sim.orders", _journal(3), {"run_id": "live", "source": "report"}, None),
+               ("sim.fills", np.zeros(0, [("ts", "<i8")]), {"run_id": "live"}, None),
+               ("sim.fills", _journal(2)[["ts", "order_id", "price"]], {"run_id": "live", "symbol_name": "S"}, None)]
+    with WALFirstWriter(tmp_path / "many", WALConfig(fsync="never"), id_namespace="n") as w:
+        assert w.write_arrays(batches) == [True, True, True]
+        assert calls == [4]  # two frames: two headers, two payloads
+        assert w.stats.frames_written == 2 and w.stats.records_written == 5
+    with WALFirstWriter(tmp_path / "one", WALConfig(fsync="never"), id_namespace="n") as w:
+        for topic, arr, const, strings in batches:
+            assert w.write_array(topic, arr, const, strings)
+    assert [(f.topic_id, f.n_records) for f in scan_dir(tmp_path / "many")] == [(8, 3), (9, 2)]
+
+    def payloads(d):
+        base, data = wf.read_segment(wf.list_segments(d)[0][1])
+        return [data[f.payload_offset - base:f.end - base] for f in scan_dir(d)]
+    assert payloads(tmp_path / "many") == payloads(tmp_path / "one")
+    calls.clear()
+    with WALFirstWriter(tmp_path / "small", WALConfig(segment_bytes=4096, fsync="never")) as w:
+        big = [("sim.orders", _journal(60), {"run_id": "live", "source": "report"}, None)] * 2  # ~2 x 3.4 kB
+        assert w.write_arrays(big) == [True, True]
+        assert len(calls) == 2 and w.stats.rotations == 1
+
+
+def test_a_batch_refused_by_disk_pressure_is_left_out_of_the_group(tmp_path):
+    from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds
+
+    free = [3 << 30]
+    m = DiskPressureMonitor("/nowhere", DiskThresholds.from_values(warning="10GiB", critical="5%", halt="1GiB"),
+                            usage=lambda _p: (free[0], 100 << 30))
+    m.check_now()  # CRITICAL: sim.fills drops (its default), sim.orders is written
+    with WALFirstWriter(tmp_path, WALConfig(fsync="never", critical_policy={"sim.orders": "write"}), monitor=m) as w:
+        got = w.write_arrays([("sim.orders", _journal(3), {"run_id": "live", "source": "report"}, None),
+                              ("sim.fills", _journal(2), {"run_id": "live", "symbol_name": "S"}, None)])
+        assert got == [True, False]
+        assert w.stats.records_dropped == 2 and w.stats.records_written == 3
+    assert [(f.topic_id, f.n_records) for f in scan_dir(tmp_path)] == [(8, 3)]
