@@ -10,7 +10,9 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,8 +21,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:  # appended: a tree on PYTHONPATH (an A/B of trees, `tree_child`) stays the one imported
+    sys.path.append(str(REPO))
 
 
 def shared_data() -> Path | None:
@@ -96,3 +98,28 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     return path
+
+
+def tree_child(script: str | Path, args: list[str], tree: str) -> dict[str, Any]:
+    """Run ``script --child ARGS`` with the source tree `tree` on PYTHONPATH (an A/B of trees in turns): the JSON of
+    its last stdout line (what `child_result` printed)."""
+    out = subprocess.run([sys.executable, str(script), "--child", *args], env={**os.environ, "PYTHONPATH": tree},
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def child_result(run: Callable[[], Any], home: str | Path) -> None:
+    """A child's side of `tree_child`: print `run()`'s result as one JSON line, then remove its scratch `home`
+    (the WAL and the venue journal of the run) whatever happened."""
+    try:
+        print(json.dumps(run()), flush=True)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def add_section(name: str, key: str, data: dict[str, Any]) -> Path:
+    """Store `data` under `key` of ``bench/results/<name>.json``, keeping the file's other sections."""
+    path = RESULTS / f"{name}.json"
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current[key] = data
+    return write_result(name, current)

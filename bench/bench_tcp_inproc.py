@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import add_section, child_result, tree_child  # noqa: E402
+
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 
 
@@ -109,10 +111,7 @@ def child(n: int, window: int, durable: bool, profile_s: float) -> None:
         return {"n": n, "window": window, "durable": durable, "us_per_intent": round(cpu / n * 1e6, 3),
                 "intents_per_s_wall": round(n / wall)}
 
-    try:
-        print(json.dumps(uvloop.run(main())), flush=True)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)  # the WAL and the venue journal of the run
+    child_result(lambda: uvloop.run(main()), home)
 
 
 def main() -> None:
@@ -135,12 +134,8 @@ def main() -> None:
     for r in range(args.rounds):
         for t in trees:
             load = os.getloadavg()[0]
-            cmd = [sys.executable, __file__, "--child", "--n", str(args.n), "--window", str(args.window)]
-            if args.durable:
-                cmd.append("--durable")
-            out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": t}, capture_output=True, text=True,
-                                 check=True).stdout
-            res = json.loads(out.strip().splitlines()[-1])
+            res = tree_child(__file__, ["--n", str(args.n), "--window", str(args.window),
+                                        *(["--durable"] if args.durable else [])], t)
             runs[t].append(res["us_per_intent"])
             rows.append({"round": r, "tree": t, "load": round(load, 2), **res})
             print(json.dumps(rows[-1]), flush=True)
@@ -151,11 +146,9 @@ def main() -> None:
         summary.append({"tree": t, "min_us": min(runs[t]), "median_us": med, "ratio_median": round(med / base, 3)})
         print(json.dumps(summary[-1]))
     if args.section:
-        out = HERE / "results" / "bench_service.json"
-        data = json.loads(out.read_text()) if out.exists() else {}
-        data[args.section] = {"what": "bench_tcp_inproc.py: server CPU per intent in process (no socket)",
-                              "load_after": os.getloadavg(), "runs": rows, "summary": summary}
-        out.write_text(json.dumps(data, indent=1))
+        add_section("bench_service", args.section,
+                    {"what": "bench_tcp_inproc.py: server CPU per intent in process (no socket)",
+                     "load_after": os.getloadavg(), "runs": rows, "summary": summary})
 
 
 if __name__ == "__main__":

@@ -17,15 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import add_section, child_result, tree_child  # noqa: E402
+
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 BODY = ('{"client_order_id":"c%d","account":"ACC1","strategy":"mm1","symbol":"AAPL","side":"%s","qty":1,'
         '"price":%d,"order_type":"limit","tif":"gtc"}')
@@ -85,10 +87,7 @@ def child(batch: int, n: int) -> None:
         return {"batch": batch, "orders": k * batch, "us_per_round": round(cpu / k * 1e6, 1),
                 "us_per_order": round(cpu / (k * batch) * 1e6, 2), "orders_per_s_wall": round(k * batch / wall)}
 
-    try:
-        print(json.dumps(uvloop.run(main())), flush=True)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)  # the WAL and the venue journal of the run
+    child_result(lambda: uvloop.run(main()), home)
 
 
 def main() -> None:
@@ -112,10 +111,7 @@ def main() -> None:
         for b in batches:
             for t in trees:
                 load = os.getloadavg()[0]
-                cmd = [sys.executable, __file__, "--child", "--batch", str(b), "--n", str(args.n)]
-                out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": t}, capture_output=True, text=True,
-                                     check=True).stdout
-                res = json.loads(out.strip().splitlines()[-1])
+                res = tree_child(__file__, ["--batch", str(b), "--n", str(args.n)], t)
                 runs[(t, b)].append(res["us_per_round"])
                 rows.append({"round": r, "tree": t, "load": round(load, 2), **res})
                 print(json.dumps(rows[-1]), flush=True)
@@ -129,12 +125,10 @@ def main() -> None:
                             "median_us_per_order": round(med / b, 2), "ratio_median": round(med / base, 3)})
             print(json.dumps(summary[-1]))
     if args.section:
-        out = HERE / "results" / "bench_service.json"
-        data = json.loads(out.read_text()) if out.exists() else {}
-        data[args.section] = {"what": "bench_v3_inproc.py: process CPU per writer step of B /v3 orders in process "
-                                      "(OrderApp.direct, no socket)",
-                              "load_after": os.getloadavg(), "runs": rows, "summary": summary}
-        out.write_text(json.dumps(data, indent=1))
+        add_section("bench_service", args.section,
+                    {"what": "bench_v3_inproc.py: process CPU per writer step of B /v3 orders in process "
+                             "(OrderApp.direct, no socket)",
+                     "load_after": os.getloadavg(), "runs": rows, "summary": summary})
 
 
 if __name__ == "__main__":
