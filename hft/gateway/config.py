@@ -145,6 +145,7 @@ class ServerConfig:
     fsync_interval_ns: int = 200_000_000
     snapshot_every: int = 1_000_000  # WAL records between state snapshots (hft.live.snapshot); 0: start/stop only
     snapshot_fork_orders: int = 50_000  # order views from which those are written by a forked child (no pause)
+    snapshot_rest: float = 3.0  # after a forked snapshot, none for so many times its duration (coalesced)
     order_view_retention: int = 1_000_000  # most recent order ids whose views GET /orders keeps once terminal; 0: all
 
 
@@ -408,6 +409,7 @@ def _server(s: Section) -> ServerConfig:
                        fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns),
                        snapshot_every=s.int("snapshot_every", d.snapshot_every, min_value=0),
                        snapshot_fork_orders=s.int("snapshot_fork_orders", d.snapshot_fork_orders, min_value=0),
+                       snapshot_rest=s.float("snapshot_rest", d.snapshot_rest, min_value=0),
                        order_view_retention=s.int("order_view_retention", d.order_view_retention, min_value=0))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)

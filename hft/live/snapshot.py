@@ -12,8 +12,8 @@ rename: a crash leaves the previous one).
 
 On start, `load` restores it into a freshly built service (refused, with a full replay instead, when the
 gateway's table sizes differ from the snapshot's); recovery then replays the WAL from the snapshot's position.
-The WAL segments before it are no longer needed by the service: ``hft audit load`` may drain and delete them
-(the WAL's truncation). Start-up therefore grows with what was written since the last snapshot, not with the
+The WAL segments before it are no longer needed by the service: the WAL's manifest says so
+(``needed_from``), and only those ``hft audit load`` may drain and delete (the WAL's truncation). Start-up therefore grows with what was written since the last snapshot, not with the
 WAL.
 """
 
@@ -79,6 +79,7 @@ def take(live: Any) -> dict[str, Any]:
     seg, off = wal.position()
     with atomic_path(snapshot_path(wal.wal_dir)) as tmp:
         size = _write(tmp, _state(live, seg, off, wal.stats.records_written))
+    wal.needed_from(seg)
     out = {"segment": seg, "offset": off, "bytes": size, "seconds": round(time.perf_counter() - t0, 4)}
     live.snapshots += 1
     live.last_snapshot = out
@@ -95,6 +96,7 @@ class Background:
     segment: int
     offset: int
     started: float
+    fork_ms: float  # the parent's fork: copying the page tables of the whole process
 
 
 def start_background(live: Any) -> Background:
@@ -109,16 +111,31 @@ def start_background(live: Any) -> Background:
     target = snapshot_path(wal.wal_dir)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child (exercised by tests through its file)
         code = 1
         try:
             os.closerange(3, _MAX_FD)  # listening sockets, the WAL's lock, the journal: none are the child's
+            _yield_to_the_writer()
             _write(tmp, state)
             code = 0
         finally:
             os._exit(code)
-    return Background(pid, Path(tmp), target, seg, off, time.perf_counter())
+    now = time.perf_counter()
+    return Background(pid, Path(tmp), target, seg, off, now, round((now - t0) * 1e3, 3))
+
+
+def _yield_to_the_writer() -> None:
+    """In the child: run only on CPU time the writer leaves (``SCHED_IDLE``, else nice 19) and on any CPU, not
+    only the writer's (a writer pinned to one core passes its affinity on: the child would take that core from
+    it). Redis's background save does the same. Each step is best effort (a platform or a cgroup may refuse)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def poll(live: Any, bg: Background, block: bool = False) -> bool:
@@ -129,9 +146,11 @@ def poll(live: Any, bg: Background, block: bool = False) -> bool:
         return False
     if os.waitstatus_to_exitcode(status) == 0:
         os.replace(bg.tmp, bg.target)
+        live.wal.needed_from(bg.segment)
         live.snapshots += 1
         live.last_snapshot = {"segment": bg.segment, "offset": bg.offset, "bytes": bg.target.stat().st_size,
-                              "seconds": round(time.perf_counter() - bg.started, 4), "background": True}
+                              "seconds": round(time.perf_counter() - bg.started, 4), "background": True,
+                              "fork_ms": bg.fork_ms}
     else:
         log.error("background snapshot failed (child exit status %s): the previous snapshot stays", status)
         with contextlib.suppress(FileNotFoundError):

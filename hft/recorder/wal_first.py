@@ -519,6 +519,12 @@ class WALFirstWriter:
         with self._lock:
             return self._seg_no, self._seg_size
 
+    def needed_from(self, segment: int) -> None:
+        """Record in the manifest that a reader of this WAL's state (the live service's newest snapshot) needs
+        only the segments from `segment` on: the loader (`hft.recorder.loader`) deletes loaded segments only
+        below it. Not fsynced: a power cut may leave an older (smaller, so safe) value."""
+        update_manifest(self.wal_dir, lambda m: m.__setitem__("needed_from", segment), durable=False)
+
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wal_dir": str(self.wal_dir), "segment": self._seg_no,
                                "segment_bytes": self._seg_size, **asdict(self.stats)}
