@@ -7,8 +7,8 @@ is about the arena's (``capacity`` and ``dedup.capacity`` set it: ~110 MB with c
 order views; with many views (``server.snapshot_fork_orders``) the periodic ones are written by a forked child
 at idle priority, the next one no sooner than ``server.snapshot_rest`` times the last one's duration after it
 (due snapshots coalesced: a restart then replays at most what was written in about (2 + rest) child
-durations). It holds the gateway's arena (dedup window, order table, exposure, PnL, limits, rate limiters, counters), its registries,
-the policy and StormGuard state, the clock, the service's order views, and the WAL position it covers
+durations). It holds the gateway's arena (dedup window, order table, exposure, PnL, limits, rate limiters,
+counters), its registries, the policy and StormGuard state, the clock, the service's order views, and the WAL position it covers
 (segment number, byte offset). It is written beside the WAL directory (``<wal_dir>-snapshot.pkl``, temp file +
 rename: a crash leaves the previous one).
 
@@ -65,9 +65,9 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
 
 
 class _SyncedWrites:
-    """A file whose writes are fdatasync'ed every `every` bytes (like Redis's incremental fsync of its background
-    save): a forked snapshot's data reaches the disk as it is written, from the child at its idle I/O priority,
-    instead of piling up as dirty pages for one long final fsync that holds the disk from the WAL."""
+    """A file whose writes are fdatasync'ed every `every` bytes (like Redis's ``rdb-save-incremental-fsync``): a
+    forked snapshot's data reaches the disk as it is written, from the child at its idle I/O priority, instead of
+    piling up as dirty pages for one long final fsync that holds the disk from the WAL."""
 
     def __init__(self, f: Any, every: int) -> None:
         self.f, self.every, self.pending = f, every, 0
@@ -157,8 +157,8 @@ def start_background(live: Any) -> Background:
 def _yield_to_the_writer() -> None:
     """In the child: run only on CPU time the writer leaves (``SCHED_IDLE``, else nice 19) and on any CPU, not
     only the writer's (a writer pinned to one core passes its affinity on: the child would take that core from
-    it), and at the idle I/O class (its disk writes go when the WAL's leave the disk free). Redis's background
-    save is run the same way. Each step is best effort (a platform or a cgroup may refuse)."""
+    it), and at the idle I/O class (its disk writes go when the WAL's leave the disk free); the aim of Redis's
+    ``bgsave_cpulist`` for its save child. Each step is best effort (a platform or a cgroup may refuse)."""
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     with contextlib.suppress(OSError, AttributeError):
