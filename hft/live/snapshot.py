@@ -7,10 +7,10 @@ is about the arena's (``capacity`` and ``dedup.capacity`` set it: ~110 MB with c
 order views; with many views (``server.snapshot_fork_orders``) the periodic ones are written by a forked child
 at idle priority, the next one no sooner than ``server.snapshot_rest`` times the last one's duration after it
 (due snapshots coalesced: a restart then replays at most what was written in about (2 + rest) child
-durations). It holds the gateway's arena (dedup window, order table, exposure, PnL, limits, rate limiters,
-counters), its registries, the policy and StormGuard state, the clock, the service's order views, and the WAL position it covers
-(segment number, byte offset). It is written beside the WAL directory (``<wal_dir>-snapshot.pkl``, temp file +
-rename: a crash leaves the previous one).
+durations). It holds the gateway's arena (dedup window, order table, exposure, PnL, limits, rate
+limiters, counters), its registries, the policy and StormGuard state, the clock, the service's order views,
+and the WAL position it covers (segment number, byte offset). It is written beside the WAL directory
+(``<wal_dir>-snapshot.pkl``, temp file + rename: a crash leaves the previous one).
 
 On start, `load` restores it into a freshly built service (refused, with a full replay instead, when the
 gateway's table sizes differ from the snapshot's); recovery then replays the WAL from the snapshot's position.

@@ -32,7 +32,7 @@ def test_the_child_runs_at_idle_priority_on_every_cpu_even_from_a_pinned_writer(
     os.close(r)
     os.waitpid(pid, 0)
     assert policy == os.SCHED_IDLE and nice == 19
-    assert cpus == sorted(range(os.cpu_count() or 1))
+    assert set(cpus) >= set(os.sched_getaffinity(0))  # every CPU this process may use, not only CPU 0
 
 
 def test_a_snapshot_synced_as_it_is_written_reads_back_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
