@@ -34,9 +34,8 @@ from typing import Any
 import numpy as np
 
 from hft.config.strict import Section
-from hft.core.errors import ConfigError, StoreError
+from hft.core.errors import StoreError
 from hft.core.paths import wal_root
-from hft.core.units import parse_size_bytes
 from hft.recorder import wal_format as wf
 from hft.recorder.disk_monitor import DiskLevel, DiskPressureMonitor, env_thresholds
 from hft.recorder.manifest import read_manifest, update_manifest
@@ -81,11 +80,7 @@ class WALConfig:
     def from_mapping(cls, data: Mapping[str, Any], file: str | None = None) -> WALConfig:
         """Strict parse of a ``wal:`` config section (sizes like ``"64MiB"``, durations like ``"200ms"``)."""
         s = Section(data, file, "wal")
-        seg = s.raw("segment_bytes", "64MiB")
-        try:
-            seg_b = parse_size_bytes(seg, key="wal.segment_bytes")
-        except ConfigError as exc:
-            raise ConfigError(f"{s.file}: {exc.message}", file=s.file, key="wal.segment_bytes") from None
+        seg_b = s.size_bytes("segment_bytes", "64MiB")
         fsync = s.str("fsync", "interval", choices=FSYNC_POLICIES)
         interval_ns = s.duration_ns("fsync_interval", "200ms")
         pol = s.section("critical_policy", {})
