@@ -16,7 +16,7 @@ from yaml.constructor import ConstructorError
 from yaml.events import AliasEvent
 
 from hft.core.errors import ConfigError
-from hft.core.units import parse_duration_ns
+from hft.core.units import parse_duration_ns, parse_size_bytes
 
 #: Bounds of a YAML document: nodes after expanding aliases (an alias bomb of a few hundred bytes expands to
 #: billions), nesting depth (deeper is a RecursionError in the parser), and file size.
@@ -194,6 +194,17 @@ class Section:
             return parse_duration_ns(v, key=self._key(key))
         except ConfigError as exc:
             raise ConfigError(f"{self.file}: {exc.message}", file=self.file, key=self._key(key)) from None
+
+    def size_bytes(self, key: str, default: Any = ..., *, min_value: int = 0) -> int:
+        """A size like ``"64MiB"`` or an integer of bytes."""
+        v = self.raw(key, default)
+        try:
+            n = parse_size_bytes(v, key=self._key(key))
+        except ConfigError as exc:
+            raise ConfigError(f"{self.file}: {exc.message}", file=self.file, key=self._key(key)) from None
+        if n < min_value:
+            self._fail(self._key(key), f"a size >= {min_value} bytes", v)
+        return n
 
     def section(self, key: str, default: Any = ...) -> Section:
         return Section(self.raw(key, default), self.file, self._key(key))

@@ -143,8 +143,10 @@ class ServerConfig:
     wal_dir: str | None = None  # default $HFT_HOME/wal/gateway-live
     fsync: str = "interval"  # batch | interval | never (hft.recorder.wal_first)
     fsync_interval_ns: int = 200_000_000
+    wal_segment_bytes: int = 64 << 20  # the WAL starts a new segment file past this size
     snapshot_every: int = 1_000_000  # WAL records between state snapshots (hft.live.snapshot); 0: start/stop only
     snapshot_fork_orders: int = 50_000  # order views from which those are written by a forked child (no pause)
+    snapshot_rest: float = 3.0  # after a forked snapshot, none for so many times its duration (coalesced)
     order_view_retention: int = 1_000_000  # most recent order ids whose views GET /orders keeps once terminal; 0: all
 
 
@@ -406,8 +408,10 @@ def _server(s: Section) -> ServerConfig:
                        jwt_secret=secret, jwt_leeway_s=s.float("jwt_leeway", d.jwt_leeway_s, min_value=0),
                        wal_dir=wal_dir, fsync=s.str("fsync", d.fsync, choices=("batch", "interval", "never")),
                        fsync_interval_ns=s.duration_ns("fsync_interval", d.fsync_interval_ns),
+                       wal_segment_bytes=s.size_bytes("wal_segment_bytes", d.wal_segment_bytes, min_value=4096),
                        snapshot_every=s.int("snapshot_every", d.snapshot_every, min_value=0),
                        snapshot_fork_orders=s.int("snapshot_fork_orders", d.snapshot_fork_orders, min_value=0),
+                       snapshot_rest=s.float("snapshot_rest", d.snapshot_rest, min_value=0),
                        order_view_retention=s.int("order_view_retention", d.order_view_retention, min_value=0))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)

@@ -190,6 +190,8 @@ class LiveGateway:
         self._snap_mark = (0, -1)  # (records written, segment) at the last snapshot
         self.snapshot_fork_orders = cfg.server.snapshot_fork_orders  # from so many order views: a forked child
         self._bg: Any = None  # the background snapshot being written (hft.live.snapshot.Background)
+        self.snapshot_rest = cfg.server.snapshot_rest  # after a forked one: rest so many times its duration
+        self._snap_rest_until = 0.0  # perf_counter before which no forked snapshot starts
 
     # ---------------------------------------------------------------- sinks of the gateway
     def put_nowait(self, cmd: OrderCommand) -> None:
@@ -488,15 +490,20 @@ class LiveGateway:
         """At the end of a commit (state == the WAL so far): a snapshot when enough records were written since
         the last one, or the WAL started a new segment (so closed segments are never needed again). With at
         least `snapshot_fork_orders` order views it is written by a forked child (`snapshot.start_background`)
-        instead of pausing the writer (pickling the views costs ~5 us each); one at a time."""
+        instead of pausing the writer (pickling the views costs ~5 us each); one at a time, and the next one no
+        sooner than `snapshot_rest` times the last one's duration after it ended: under a load that rotates a
+        segment faster than a child writes the state, a child would otherwise run all the time (its CPU and
+        disk writes, the writer's fork and copy-on-write faults), so due snapshots are coalesced into one."""
 
         if self._bg is not None and S.poll(self, self._bg):
+            now = time.perf_counter()
+            self._snap_rest_until = now + self.snapshot_rest * (now - self._bg.started)
             self._bg = None
         records, seg = self.wal.stats.records_written, self.wal.position()[0]
         if records - self._snap_mark[0] >= self.snapshot_every or seg != self._snap_mark[1]:
             if len(self.orders) < self.snapshot_fork_orders:
                 self.snapshot()
-            elif self._bg is None:
+            elif self._bg is None and time.perf_counter() >= self._snap_rest_until:
                 self._bg = S.start_background(self)
                 self._snap_mark = (records, self._bg.segment)
 

@@ -69,6 +69,7 @@ def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, A
     wal_dir.mkdir(parents=True, exist_ok=True)
     monitor = DiskPressureMonitor(wal_dir) if opts.disk_monitor else None
     wal_cfg = WALConfig(fsync=cfg.server.fsync, fsync_interval_s=cfg.server.fsync_interval_ns / 1e9,
+                        segment_bytes=cfg.server.wal_segment_bytes,
                         critical_policy={"sim.orders": "halt", "audit.gateway_decisions": "halt"})
     if monitor is not None:
         monitor.start()

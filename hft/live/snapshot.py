@@ -3,23 +3,26 @@
 A snapshot is taken at a quiet point of the one writer (the end of a commit: every record written so far is
 reflected in the state, nothing decided is unwritten): after start-up recovery, every
 ``server.snapshot_every`` WAL records and when the WAL starts a new segment, and on a clean shutdown. Its size
-is about the arena's (``capacity`` and ``dedup.capacity`` set it: ~110 MB with config/gateway.yaml), written
-while the writer waits: the interval trades start-up time against those pauses. It holds
-the gateway's arena (dedup window, order table, exposure, PnL, limits, rate limiters, counters), its registries,
-the policy and StormGuard state, the clock, the service's order views, and the WAL position it covers
-(segment number, byte offset). It is written beside the WAL directory (``<wal_dir>-snapshot.pkl``, temp file +
-rename: a crash leaves the previous one).
+is about the arena's (``capacity`` and ``dedup.capacity`` set it: ~110 MB with config/gateway.yaml) plus the
+order views; with many views (``server.snapshot_fork_orders``) the periodic ones are written by a forked child
+at idle priority, the next one no sooner than ``server.snapshot_rest`` times the last one's duration after it
+(due snapshots coalesced: a restart then replays at most what was written in about (2 + rest) child
+durations). It holds the gateway's arena (dedup window, order table, exposure, PnL, limits, rate
+limiters, counters), its registries, the policy and StormGuard state, the clock, the service's order views,
+and the WAL position it covers (segment number, byte offset). It is written beside the WAL directory
+(``<wal_dir>-snapshot.pkl``, temp file + rename: a crash leaves the previous one).
 
 On start, `load` restores it into a freshly built service (refused, with a full replay instead, when the
 gateway's table sizes differ from the snapshot's); recovery then replays the WAL from the snapshot's position.
-The WAL segments before it are no longer needed by the service: ``hft audit load`` may drain and delete them
-(the WAL's truncation). Start-up therefore grows with what was written since the last snapshot, not with the
-WAL.
+The WAL segments before it are no longer needed by the service: the WAL's manifest says so
+(``needed_from``), and only those ``hft audit load`` may drain and delete (the WAL's truncation). Start-up
+therefore grows with what was written since the last snapshot, not with the WAL.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import pickle
@@ -36,6 +39,8 @@ log = logging.getLogger("hft.live.snapshot")
 VERSION = 4  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
 # client-id index in the state (the views rebuild theirs)
 _MAX_FD = 1 << 16
+_SYNC_EVERY = 32 << 20  # a forked snapshot's bytes between fdatasyncs
+_IOPRIO_SET = {"x86_64": 251, "aarch64": 30}  # the ioprio_set system call's number (no wrapper in os)
 
 
 def snapshot_path(wal_dir: str | Path) -> Path:
@@ -59,12 +64,35 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
     }
 
 
-def _write(path: str | Path, state: dict[str, Any]) -> int:
+class _SyncedWrites:
+    """A file whose writes are fdatasync'ed every `every` bytes (like Redis's ``rdb-save-incremental-fsync``): a
+    forked snapshot's data reaches the disk as it is written, from the child at its idle I/O priority, instead of
+    piling up as dirty pages for one long final fsync that holds the disk from the WAL."""
+
+    def __init__(self, f: Any, every: int) -> None:
+        self.f, self.every, self.pending = f, every, 0
+
+    def write(self, b: Any) -> int:
+        mv = memoryview(b).cast("B")
+        for i in range(0, len(mv), self.every):
+            part = mv[i:i + self.every]
+            self.f.write(part)
+            self.pending += len(part)
+            if self.pending >= self.every:
+                self.f.flush()
+                os.fdatasync(self.f.fileno())
+                self.pending = 0
+        return len(mv)
+
+
+def _write(path: str | Path, state: dict[str, Any], sync_every: int = 0) -> int:
     """Pickle `state` into the temporary file `path` (created empty beforehand: it is never created here, so a
-    child that outlived its writer cannot bring back a stray file the next writer removed)."""
+    child that outlived its writer cannot bring back a stray file the next writer removed); with `sync_every`,
+    synced as it goes (`_SyncedWrites`)."""
     with open(path, "r+b") as f:
-        pickle.dump(VERSION, f)  # a header readable whatever the state's classes became (see `load`)
-        pickle.dump(state, f, protocol=5)  # protocol 5: the arena's buffer is written as is, not copied first
+        out = _SyncedWrites(f, sync_every) if sync_every else f
+        pickle.dump(VERSION, out)  # a header readable whatever the state's classes became (see `load`)
+        pickle.dump(state, out, protocol=5)  # protocol 5: the arena's buffer is written as is, not copied first
         f.truncate()
         f.flush()
         os.fsync(f.fileno())  # renamed only once on disk: a crash leaves the previous snapshot whole
@@ -79,6 +107,7 @@ def take(live: Any) -> dict[str, Any]:
     seg, off = wal.position()
     with atomic_path(snapshot_path(wal.wal_dir)) as tmp:
         size = _write(tmp, _state(live, seg, off, wal.stats.records_written))
+    wal.needed_from(seg)
     out = {"segment": seg, "offset": off, "bytes": size, "seconds": round(time.perf_counter() - t0, 4)}
     live.snapshots += 1
     live.last_snapshot = out
@@ -95,6 +124,7 @@ class Background:
     segment: int
     offset: int
     started: float
+    fork_ms: float  # the parent's fork: copying the page tables of the whole process
 
 
 def start_background(live: Any) -> Background:
@@ -109,16 +139,36 @@ def start_background(live: Any) -> Background:
     target = snapshot_path(wal.wal_dir)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    t0 = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child (exercised by tests through its file)
         code = 1
         try:
             os.closerange(3, _MAX_FD)  # listening sockets, the WAL's lock, the journal: none are the child's
-            _write(tmp, state)
+            _yield_to_the_writer()
+            _write(tmp, state, _SYNC_EVERY)
             code = 0
         finally:
             os._exit(code)
-    return Background(pid, Path(tmp), target, seg, off, time.perf_counter())
+    now = time.perf_counter()
+    return Background(pid, Path(tmp), target, seg, off, now, round((now - t0) * 1e3, 3))
+
+
+def _yield_to_the_writer() -> None:
+    """In the child: run only on CPU time the writer leaves (``SCHED_IDLE``, else nice 19) and on any CPU, not
+    only the writer's (a writer pinned to one core passes its affinity on: the child would take that core from
+    it), and at the idle I/O class (its disk writes go when the WAL's leave the disk free); the aim of Redis's
+    ``bgsave_cpulist`` for its save child. Each step is best effort (a platform or a cgroup may refuse)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    nr = _IOPRIO_SET.get(os.uname().machine)
+    if nr is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).syscall(nr, 1, 0, 3 << 13)  # IOPRIO_WHO_PROCESS, self, CLASS_IDLE
 
 
 def poll(live: Any, bg: Background, block: bool = False) -> bool:
@@ -129,9 +179,11 @@ def poll(live: Any, bg: Background, block: bool = False) -> bool:
         return False
     if os.waitstatus_to_exitcode(status) == 0:
         os.replace(bg.tmp, bg.target)
+        live.wal.needed_from(bg.segment)
         live.snapshots += 1
         live.last_snapshot = {"segment": bg.segment, "offset": bg.offset, "bytes": bg.target.stat().st_size,
-                              "seconds": round(time.perf_counter() - bg.started, 4), "background": True}
+                              "seconds": round(time.perf_counter() - bg.started, 4), "background": True,
+                              "fork_ms": bg.fork_ms}
     else:
         log.error("background snapshot failed (child exit status %s): the previous snapshot stays", status)
         with contextlib.suppress(FileNotFoundError):

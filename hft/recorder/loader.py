@@ -14,7 +14,8 @@ offset). A run:
 Killed at any instant and rerun, it first redoes the pending batch with the same boundaries and the same tokens,
 so blocks already inserted are dropped by the engine's deduplication and exactly the missing rows are added; the
 tables are also ReplacingMergeTree on ``record_id`` read with FINAL, so even a lost token could not show a
-duplicate. Fully loaded sealed segments are deleted (``prune=True``).
+duplicate. Fully loaded sealed segments are deleted (``prune=True``), except those a live service's newest
+state snapshot still needs (``needed_from`` in the manifest): they go at a later run.
 
 Metrics (:func:`backlog`): backlog records and bytes, replay lag (age of the oldest unloaded frame), the last
 run's throughput and the drain ETA.
@@ -300,10 +301,12 @@ class WALLoader:
                   total: int) -> int:
         uid = m["wal_uid"]
         pending = m.get("pending")
+        # a live service's WAL: the segments its newest snapshot still needs stay (`WALFirstWriter.needed_from`)
+        keep = int(m.get("needed_from", 1 << 62))
         if self.prune:
             lseg = int((m.get("loaded") or {}).get("segment", 0))
             for no, path in wf.list_segments(d):
-                if no < lseg:  # loaded earlier; a previous run stopped before deleting it
+                if no < min(lseg, keep):  # loaded earlier; a previous run stopped before deleting it (or kept it)
                     path.unlink(missing_ok=True)
                     rep.segments_pruned += 1
         for i, seg in enumerate(segs):
@@ -322,7 +325,7 @@ class WALLoader:
                     ent["sealed"] = True
                     ent["loaded"] = True
                 update_manifest(d, next_seg)
-                if self.prune:
+                if self.prune and seg.no < keep:
                     seg.path.unlink(missing_ok=True)
                     rep.segments_pruned += 1
         return done

@@ -34,9 +34,8 @@ from typing import Any
 import numpy as np
 
 from hft.config.strict import Section
-from hft.core.errors import ConfigError, StoreError
+from hft.core.errors import StoreError
 from hft.core.paths import wal_root
-from hft.core.units import parse_size_bytes
 from hft.recorder import wal_format as wf
 from hft.recorder.disk_monitor import DiskLevel, DiskPressureMonitor, env_thresholds
 from hft.recorder.manifest import read_manifest, update_manifest
@@ -81,11 +80,7 @@ class WALConfig:
     def from_mapping(cls, data: Mapping[str, Any], file: str | None = None) -> WALConfig:
         """Strict parse of a ``wal:`` config section (sizes like ``"64MiB"``, durations like ``"200ms"``)."""
         s = Section(data, file, "wal")
-        seg = s.raw("segment_bytes", "64MiB")
-        try:
-            seg_b = parse_size_bytes(seg, key="wal.segment_bytes")
-        except ConfigError as exc:
-            raise ConfigError(f"{s.file}: {exc.message}", file=s.file, key="wal.segment_bytes") from None
+        seg_b = s.size_bytes("segment_bytes", "64MiB")
         fsync = s.str("fsync", "interval", choices=FSYNC_POLICIES)
         interval_ns = s.duration_ns("fsync_interval", "200ms")
         pol = s.section("critical_policy", {})
@@ -518,6 +513,12 @@ class WALFirstWriter:
         (a snapshot of a reader's state names the records it covers by it; `hft.recorder.reader`)."""
         with self._lock:
             return self._seg_no, self._seg_size
+
+    def needed_from(self, segment: int) -> None:
+        """Record in the manifest that a reader of this WAL's state (the live service's newest snapshot) needs
+        only the segments from `segment` on: the loader (`hft.recorder.loader`) deletes loaded segments only
+        below it. Not fsynced: a power cut may leave an older (smaller, so safe) value."""
+        update_manifest(self.wal_dir, lambda m: m.__setitem__("needed_from", segment), durable=False)
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wal_dir": str(self.wal_dir), "segment": self._seg_no,

@@ -51,6 +51,9 @@ def test_defaults_without_file():
     ({"server": {"jwt_secret": "short"}}, "server.jwt_secret"),
     ({"server": {"fsync": "sometimes"}}, "server.fsync"),
     ({"server": {"snapshot_every": -1}}, "server.snapshot_every"),
+    ({"server": {"snapshot_rest": "long"}}, "server.snapshot_rest"),
+    ({"server": {"wal_segment_bytes": "1KiB"}}, "server.wal_segment_bytes"),  # below 4096 bytes
+    ({"server": {"wal_segment_bytes": "lots"}}, "server.wal_segment_bytes"),
     ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
     ({"storm": {"flatten_on_halt": 1}}, "storm.flatten_on_halt"),
 ])

@@ -78,6 +78,26 @@ def test_load_in_batches_across_segments_then_rerun_is_a_no_op(store, tmp_path):
     assert raw_count(store, "sim.fills") == n + 7
 
 
+def test_segments_a_live_snapshot_still_needs_are_kept_until_a_newer_one_covers_them(store, tmp_path):
+    """`WALFirstWriter.needed_from` (the live service's newest snapshot): the loader loads every record but
+    deletes loaded sealed segments only below it; a later run deletes them once the mark has moved on."""
+    d = tmp_path / "w"
+    n = write_mixed(d)
+    nos = [no for no, _ in wf.list_segments(d)]
+    assert len(nos) == 4
+    with WALFirstWriter(d, WALConfig(fsync="never")) as w:
+        w.needed_from(nos[1])
+    rep = WALLoader(store, [d]).load()
+    assert rep.records_loaded == 2 * n and rep.segments_pruned == 1
+    assert [no for no, _ in wf.list_segments(d)] == nos[1:]
+    assert read_manifest(d)["needed_from"] == nos[1]
+    with WALFirstWriter(d, WALConfig(fsync="never")) as w:
+        w.needed_from(nos[-1])
+    rep = WALLoader(store, [d]).load()
+    assert rep.records_loaded == 0 and rep.segments_pruned == 2
+    assert [no for no, _ in wf.list_segments(d)] == nos[-1:]
+
+
 def test_interrupted_batch_is_redone_with_the_same_tokens(store, tmp_path):
     d = tmp_path / "w"
     n = write_mixed(d, n_batches=10)
