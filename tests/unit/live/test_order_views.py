@@ -153,3 +153,32 @@ def test_client_ids_find_the_newest_held_order_of_that_account() -> None:
     fresh.add(top + 2, "z", 0, 0, 0, 1, 9990, 10, 1)
     fresh.flush_index()
     assert fresh.find_client(0, "z") == top + 2 and not fresh._unindexed
+
+
+def test_views_grow_in_place_inside_their_reservation_and_beyond_it(monkeypatch) -> None:
+    """The columns and the fill log grow by steps inside a reservation (no copy of what is held: the doubling
+    copy stalled the writer) and past it into a larger one; every view, fill and client id stays as written."""
+    from hft.live import views as V
+
+    monkeypatch.setattr(V, "_STEP", 16)
+    monkeypatch.setattr(V, "_RESERVE", 200)
+    v = OrderViews(NAMES, capacity=4)
+    rows0, fills0 = v.rows, v.fills
+    account: dict[int, int] = {}
+    oid = 0
+    for b, size in enumerate([1, 3, 17, 40, 2, 90, 33, 300, 5, 700]):  # steps, then past the 200-row reservation
+        ids = list(range(oid + 1, oid + size + 1))
+        oid += size
+        v.add_many(_accepted(ids, account=b % 2), [f"k{i}" for i in ids])
+        account.update(dict.fromkeys(ids, b % 2))
+        v.apply_reports(_reports(*[(i, REPORT_FILL, 9990 - i % 7, 10, 0, i) for i in ids if i % 3 == 0]))
+        if oid <= 200:
+            assert np.shares_memory(v.rows, rows0) and np.shares_memory(v.fills, fills0)  # never copied
+    assert not np.shares_memory(v.rows, rows0)  # past the reservation: a larger one
+    assert len(v) == oid == 1191
+    for i in range(1, oid + 1):
+        view = v.get(i)
+        assert (view.client_order_id, view.account) == (f"k{i}", NAMES[0][account[i]])
+        assert view.status == ("filled" if i % 3 == 0 else "accepted")
+        assert view.fills == ([{"price": 9990 - i % 7, "qty": 10, "ts": i}] if i % 3 == 0 else [])
+        assert v.find_client(account[i], f"k{i}") == i and v.find_client(1 - account[i], f"k{i}") is None
