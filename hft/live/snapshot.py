@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.errors import GatewayError
-from hft.core.fileio import atomic_path
+from hft.core.fileio import atomic_path, replace_freeing_later
 
 log = logging.getLogger("hft.live.snapshot")
 VERSION = 4  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
@@ -178,7 +178,7 @@ def poll(live: Any, bg: Background, block: bool = False) -> bool:
     if pid == 0:
         return False
     if os.waitstatus_to_exitcode(status) == 0:
-        os.replace(bg.tmp, bg.target)
+        replace_freeing_later(bg.tmp, bg.target)  # the previous snapshot's 100s of MB freed off the writer
         live.wal.needed_from(bg.segment)
         live.snapshots += 1
         live.last_snapshot = {"segment": bg.segment, "offset": bg.offset, "bytes": bg.target.stat().st_size,

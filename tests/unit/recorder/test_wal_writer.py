@@ -69,6 +69,45 @@ def test_segments_rotate_by_size_and_the_manifest_lists_them(tmp_path):
     assert sum(f.n_records for f in scan_dir(tmp_path)) == 300
 
 
+def _rotate_once(w: WALFirstWriter, i: int) -> int:
+    """Write records until the writer is in its next segment; returns the next record number."""
+    no = w.position()[0]
+    while w.position()[0] == no:
+        w.write("sim.fills", fill(i))
+        i += 1
+    return i
+
+
+@pytest.mark.parametrize("policy", ["batch", "interval", "never"])
+def test_the_next_segment_is_made_ahead_and_renamed_in_at_rotation(tmp_path, policy):
+    """Under fsync=interval or never a rotation renames a segment made ahead (hidden from readers) and the
+    manifest follows in the background; under batch it rotates in line. Either way: every record back in order,
+    every segment but the last sealed, no spare file left, and a stale one from a killed writer removed."""
+    (tmp_path / ".seg-00000009.wal.spare").write_bytes(b"left by a killed writer")
+    cfg = WALConfig(segment_bytes=8192, fsync=policy, fsync_interval_s=0.01)
+    w = WALFirstWriter(tmp_path, cfg)
+    assert not (tmp_path / ".seg-00000009.wal.spare").exists()
+    i = _rotate_once(w, 0)
+    if policy != "batch":
+        w._spare_thread.join()
+        spare = tmp_path / ".seg-00000003.wal.spare"
+        assert spare.stat().st_size == wf.SEGMENT_HEADER_SIZE  # ready for the next rotation
+        assert [no for no, _ in wf.list_segments(tmp_path)] == [1, 2]  # not a segment to readers
+        i = _rotate_once(w, i)
+        assert not spare.exists() and (tmp_path / wf.segment_name(3)).exists()  # renamed in
+    for _ in range(3):
+        i = _rotate_once(w, i)
+    w.close()
+    assert not list(tmp_path.glob(".seg-*.spare"))
+    segs = wf.list_segments(tmp_path)
+    m = read_manifest(tmp_path)
+    assert sorted(int(k) for k in m["segments"]) == [no for no, _ in segs]
+    assert all(m["segments"][str(no)]["sealed"] for no, _ in segs[:-1])
+    assert sum(v["records"] for v in m["segments"].values()) == i
+    frames = scan_dir(tmp_path)
+    assert sum(f.n_records for f in frames) == i and w.stats.rotations == len(segs) - 1
+
+
 @pytest.mark.parametrize("policy", ["batch", "interval", "never"])
 def test_fsync_policies(tmp_path, policy):
     cfg = WALConfig(fsync=policy, fsync_interval_s=0.01)
