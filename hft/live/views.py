@@ -427,23 +427,18 @@ class OrderViews:
                    np.ascontiguousarray(sel, np.int64), cols, first_id, out)
         return out
 
-    def prune(self) -> list[tuple[str, str]]:
+    def prune(self) -> int:
         """With a retention, once the views span twice it: drop the terminal ones older than the `retention`
-        most recent order ids (open ones move aside, kept). Returns the (account, client order id) of the views
-        dropped (the caller's client-id index forgets them)."""
+        most recent order ids (open ones move aside, kept); the client-id index is rebuilt from the views held.
+        Returns how many views were dropped."""
         if not self.retention or self.top - self.base + 1 <= 2 * self.retention:
-            return []
+            return 0
         k = self.top + 1 - self.retention - self.base  # rows leaving the dense block
         front = self.rows[:k]
         live = (front[:, _HAS] == 1) & np.isin(front[:, _STATUS], _LIVE)
         dead = (front[:, _HAS] == 1) & ~live
         old_live = np.isin(self.old_rows[:, _STATUS], _LIVE)  # moved aside earlier: terminal since?
-        an = self.names[0]
-        dropped = [(an[a], c) for a, c in zip(front[dead, _ACCT].tolist(), [self.coids[i] for i in
-                                                                            np.flatnonzero(dead).tolist()],
-                                              strict=True) if c]
-        gone = np.flatnonzero(~old_live).tolist()
-        dropped += [(an[int(self.old_rows[j, _ACCT])], self.old_coids[j]) for j in gone if self.old_coids[j]]
+        n_gone = len(old_live) - int(old_live.sum())
         keep_idx = np.flatnonzero(live)
         self.old_oids = np.concatenate([self.old_oids[old_live], self.base + keep_idx])
         self.old_rows = np.concatenate([self.old_rows[old_live], front[live]])
@@ -454,15 +449,17 @@ class OrderViews:
         _blank_rows(rows[len(rows) - k:])
         self.coids = self.coids[k:] + [None] * k
         self.base += k
-        n_dead = int(dead.sum()) + len(gone)
+        n_dead = int(dead.sum()) + n_gone
         self.n -= n_dead
         self.n_pruned += n_dead
         self._compact_fills()
         self._reindex()
-        return dropped
+        return n_dead
 
     def _compact_fills(self) -> None:
         """Drop the fills of views no longer held from the fill log (links renumbered)."""
+        if not self.n_fill:  # no fills, no links (every head and tail is -1)
+            return
         f = self.fills[:self.n_fill]
         owner = f[:, 4]
         keep = (owner >= self.base) | np.isin(owner, self.old_oids)
