@@ -9,6 +9,7 @@ from hft.book.l2 import (
     L2_OK,
     _clear_arrays,
 )
+from hft.book.l3 import _ptr
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -258,7 +259,10 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
+    # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
+    # wrap (the loop's indices are never negative)
+    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
+    own = _ptr(evm[EVM_OWN] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     # the venues' books are replaced (grown) only between calls
     vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
@@ -322,7 +326,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
+                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
