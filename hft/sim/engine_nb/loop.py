@@ -9,6 +9,7 @@ from hft.book.l2 import (
     L2_OK,
     _clear_arrays,
 )
+from hft.book.l3 import _ptr
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -101,7 +102,9 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
+    # the leg of each event and its index in its leg's stream (several legs; no negative-index wrap, as in `run_l3`)
+    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
+    own = _ptr(evm[EVM_OWN] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
     vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
@@ -187,7 +190,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 kl = lg[i_loc]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
+                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -258,7 +261,10 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    lg = evm[EVM_LEG] if multi else evm[0]  # the leg of each event (several legs)
+    # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
+    # wrap (the loop's indices are never negative)
+    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
+    own = _ptr(evm[EVM_OWN] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     # the venues' books are replaced (grown) only between calls
     vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
@@ -322,7 +328,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, evm[EVM_OWN, i_loc] if multi else i_loc, kl, tops, lm)
+                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
