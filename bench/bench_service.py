@@ -389,7 +389,7 @@ def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_arg
             pid: int | None = None, threads: int | None = None) -> dict:
     """wrk on ``path`` with a Lua `script` (its arguments `lua_args`); its JSON summary plus req/s and, with the
     server's `pid`, the server's CPU per answered request."""
-    threads = threads or min(conns, 2)
+    threads = threads or int(os.environ.get("WRK_THREADS", 0)) or min(conns, 2)  # WRK_THREADS: wrk's -t
     c0 = cpu_s(pid) if pid else 0.0
     out = subprocess.run([*PIN["client"], "wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "-s", script,
                           f"http://127.0.0.1:{port}{path}", "--", *lua_args],
