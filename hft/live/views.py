@@ -247,7 +247,7 @@ class OrderViews:
         _blank_rows(self.rows)
         self.coids: list[str | None] = [None] * capacity
         self.old_oids = np.empty(0, np.int64)  # open views older than the retention, ascending ids
-        self.old_rows = self._blank(0)
+        self.old_rows = np.empty((0, _N_COLS), np.int64)
         self.old_coids: list[str | None] = []
         self._fills_store = np.zeros((self._reserve, 5), np.int64)
         self.fills = self._fills_store[:capacity]  # PRICE, QTY, TS, NEXT, OWNER
@@ -257,10 +257,6 @@ class OrderViews:
         self.n_pruned = 0
         self.index = ClientIndex(self._reserve)  # (account, client order id) -> newest order id: `find_client`
         self._unindexed: list[tuple[int, str, int]] = []  # views `add` made since the last `flush_index`
-
-    @staticmethod
-    def _blank(n: int) -> np.ndarray:
-        return _blank_rows(np.zeros((n, _N_COLS), np.int64))
 
     def __len__(self) -> int:
         return self.n

@@ -237,14 +237,9 @@ class WALFirstWriter:
         self._seg_records = 0
         self._seg_frames = 0
 
-        def note(m: dict[str, Any]) -> None:
-            segs = m.setdefault("segments", {})
-            for k, v in segs.items():
-                if int(k) < no:
-                    v["sealed"] = True
-            segs.setdefault(str(no), {"sealed": False, "bytes": self._seg_size, "records": 0, "frames": 0})
         if note_now:
-            update_manifest(self.wal_dir, note, durable=self.config.fsync != "never")
+            size = self._seg_size
+            update_manifest(self.wal_dir, lambda m: _note_open(m, no, size), durable=self.config.fsync != "never")
 
     def _rotate(self) -> None:
         """Close the current segment and go on in the next one. The old one is synced first (unless
@@ -274,9 +269,8 @@ class WALFirstWriter:
         return self.wal_dir / f".{wf.segment_name(no)}.spare"
 
     def _in_background(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run `fn` on the spare thread, after the previous one (fsync=batch: not at all; it rotates in line)."""
-        if self.config.fsync == "batch":
-            return
+        """Run `fn` on the WAL's background thread, after what was queued before it: disk waits the live
+        writer's thread need not take (`_take_spare` rotates in line while one is still running)."""
         prev = self._spare_thread
 
         def run() -> None:
@@ -288,8 +282,8 @@ class WALFirstWriter:
 
     def _prepare_spare(self, no: int) -> None:
         """Segment `no` made ahead under a hidden name (`.seg-….wal.spare`: not a segment to any reader):
-        created, its header written and synced."""
-        if no <= self._seg_no:  # the writer went past it meanwhile (it rotated in line)
+        created, its header written and synced. Not under fsync=batch, which rotates in line."""
+        if self.config.fsync == "batch" or no <= self._seg_no:  # or the writer went past it (rotated in line)
             return
         path = self._spare_path(no)
         try:
@@ -327,10 +321,8 @@ class WALFirstWriter:
         new_no = old_no + 1
 
         def note(m: dict[str, Any]) -> None:
-            segs = m.setdefault("segments", {})
-            segs[str(old_no)] = sealed
-            segs.setdefault(str(new_no), {"sealed": False, "bytes": wf.SEGMENT_HEADER_SIZE, "records": 0,
-                                          "frames": 0})
+            m.setdefault("segments", {})[str(old_no)] = sealed
+            _note_open(m, new_no, wf.SEGMENT_HEADER_SIZE)
         try:
             update_manifest(self.wal_dir, note, durable=durable)
         except OSError as exc:
@@ -604,12 +596,10 @@ class WALFirstWriter:
         """Record in the manifest that a reader of this WAL's state (the live service's newest snapshot) needs
         only the segments from `segment` on: the loader (`hft.recorder.loader`) deletes loaded segments only
         below it. Not fsynced: a power cut may leave an older (smaller, so safe) value."""
-        def mark() -> None:
-            update_manifest(self.wal_dir, lambda m: m.__setitem__("needed_from", segment), durable=False)
-        if self.config.fsync == "batch":
-            mark()
-        else:  # off the caller's thread (the live writer's): replacing the manifest may wait on the disk
-            self._in_background(mark)
+        # off the caller's thread (the live writer's): replacing the manifest may wait on the disk
+        def mark(m: dict[str, Any]) -> None:
+            m["needed_from"] = segment
+        self._in_background(lambda: update_manifest(self.wal_dir, mark, durable=False))
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"wal_dir": str(self.wal_dir), "segment": self._seg_no,
@@ -617,6 +607,15 @@ class WALFirstWriter:
         if self.monitor is not None:
             out["disk_level"] = self.monitor.level.name
         return out
+
+
+def _note_open(m: dict[str, Any], no: int, size: int) -> None:
+    """In a manifest: segment `no` open at `size` bytes, every one before it sealed."""
+    segs = m.setdefault("segments", {})
+    for k, v in segs.items():
+        if int(k) < no:
+            v["sealed"] = True
+    segs.setdefault(str(no), {"sealed": False, "bytes": size, "records": 0, "frames": 0})
 
 
 def _bump_session(m: dict[str, Any]) -> None:
