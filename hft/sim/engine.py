@@ -264,7 +264,8 @@ class Engine:
             events, self._leg_ix, self._own = legs[0].events, None, None
         else:
             merged = merge_streams([leg.events for leg in legs])
-            events, self._leg_ix, self._own = merged.events, merged.leg.tolist(), merged.own.tolist()
+            # arrays (read-only; the numba engine's matrix rows); the reference loop takes them as lists (`run`)
+            events, self._leg_ix, self._own = merged.events, merged.leg, merged.own
         self.events = events
         self.strategy = strategy
         self.legs = [Leg(k, li.symbol, li.venue, li.book_level == "L3",
@@ -404,7 +405,7 @@ class Engine:
 
     def _leg_at(self, i: int) -> int:
         """The leg of merged event `i`."""
-        return self._leg_ix[i] if self._leg_ix is not None else 0
+        return int(self._leg_ix[i]) if self._leg_ix is not None else 0
 
     def _local_event(self, i: int, kind: int, side: int, price: int, qty: int) -> None:
         """Local market event `i` into its leg's view: its reference row when there are rows, else the event."""
@@ -502,6 +503,8 @@ class Engine:
         exch = exch_arr.tolist()  # Python ints: the loop indexes them once per event
         self._kind, self._side, self._price, self._qty, self._oid, self._flags = (
             ev[f].tolist() for f in ("kind", "side", "price", "qty", "order_id", "flags"))
+        if self._leg_ix is not None:  # several legs
+            self._leg_ix, self._own = np.asarray(self._leg_ix).tolist(), np.asarray(self._own).tolist()
         t0 = time.perf_counter()
         self.strategy.on_start(self.ctx)
         if n:

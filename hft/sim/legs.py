@@ -14,11 +14,13 @@ order on the command line; a LOBSTER message's events (one timestamp) stay toget
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import njit
 
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
@@ -68,22 +70,70 @@ class MergedStream(NamedTuple):
     own: np.ndarray
 
 
+@njit(cache=True, nogil=True)
+def _merge_order(ts: np.ndarray, starts: np.ndarray, at: np.ndarray, leg: np.ndarray, own: np.ndarray) -> None:
+    """The merge of `merge_streams` over the legs' exchange times `ts` (concatenated; leg k's are
+    ``ts[starts[k]:starts[k + 1]]``): ``at[j]``, the merged position of concatenated event j, and the leg and own
+    index of each merged event. A k-way merge of the legs' running maxima (sorted within a leg by construction):
+    the smallest key goes first, a tie to the lower leg, a leg's events in their own order."""
+    nl = starts.shape[0] - 1
+    pos = starts[:-1].copy()
+    key = np.empty(nl, np.int64)  # each leg's running maximum at its next event
+    for k in range(nl):
+        key[k] = ts[pos[k]] if pos[k] < starts[k + 1] else 0
+    for i in range(ts.shape[0]):
+        best = -1
+        for k in range(nl):
+            if pos[k] < starts[k + 1] and (best < 0 or key[k] < key[best]):
+                best = k
+        p = pos[best]
+        at[p] = i
+        leg[i] = best
+        own[i] = p - starts[best]
+        p += 1
+        pos[best] = p
+        if p < starts[best + 1] and ts[p] > key[best]:
+            key[best] = ts[p]
+
+
+# the last merge of read-only event arrays and its inputs (weakly): the next run over the same arrays (a sweep, a
+# benchmark's repeats, the days of a several-instruments run replayed again) takes it as it is, and the numba
+# engine's event matrix of that merged stream with it (`engine_nb.buffers.take_of`)
+_LAST: list[Any] = []
+
+
 def merge_streams(streams: Sequence[np.ndarray]) -> MergedStream:
     """Merge the legs' event arrays on one clock (module docstring): key = the leg's running maximum exchange
-    time, then the leg index, then the leg's own order."""
+    time, then the leg index, then the leg's own order. One numba pass (`_merge_order`) and one copy of each leg's
+    events to its merged positions; all three arrays are read-only. Read-only inputs merged last time give that
+    merge back (the same objects)."""
     if not streams:
         raise SimError("several instruments: expected at least one event stream, was none")
     dtype = streams[0].dtype
     for k, ev in enumerate(streams):
         if ev.dtype != dtype:
             raise SimError(f"several instruments: expected one event dtype, leg {k} has {ev.dtype}")
-    keys = [np.maximum.accumulate(np.asarray(ev["exch_ts"], dtype=np.int64)) if len(ev) else
-            np.zeros(0, np.int64) for ev in streams]
-    key = np.concatenate(keys)
-    leg = np.concatenate([np.full(len(ev), k, dtype=np.int64) for k, ev in enumerate(streams)])
-    own = np.concatenate([np.arange(len(ev), dtype=np.int64) for ev in streams])
-    order = np.lexsort((own, leg, key))  # the last key is the primary one
-    events = np.concatenate(list(streams))[order]
-    events.flags.writeable = False
-    return MergedStream(events, leg[order], own[order])
-
+    frozen = all(not ev.flags.writeable for ev in streams)
+    if frozen and _LAST and len(_LAST[0]) == len(streams) and all(
+            r() is ev for r, ev in zip(_LAST[0], streams, strict=True)):
+        return _LAST[1]
+    starts = np.zeros(len(streams) + 1, np.int64)
+    starts[1:] = np.cumsum([len(ev) for ev in streams])
+    n = int(starts[-1])
+    at = np.empty(n, np.int64)
+    leg = np.empty(n, np.int64)
+    own = np.empty(n, np.int64)
+    _merge_order(np.concatenate([np.asarray(ev["exch_ts"], dtype=np.int64) for ev in streams]), starts, at, leg,
+                 own)
+    events = np.empty(n, dtype)
+    # records copied as machine words (numpy's fancy assignment of a structured dtype copies field by field: 10x)
+    word = np.int64 if dtype.itemsize % 8 == 0 else np.uint8
+    width = dtype.itemsize // np.dtype(word).itemsize
+    out = events.view(word).reshape(n, width)
+    for k, ev in enumerate(streams):
+        out[at[starts[k]:starts[k + 1]]] = np.ascontiguousarray(ev).view(word).reshape(len(ev), width)
+    for a in (events, leg, own):
+        a.flags.writeable = False
+    merged = MergedStream(events, leg, own)
+    _LAST[:] = [[weakref.ref(ev) for ev in streams], merged] if frozen else []
+    return merged

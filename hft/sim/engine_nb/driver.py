@@ -543,15 +543,16 @@ class NbEngine(Engine):
         # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
         # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted); several legs: + leg, own index
         evm_name = "evm_legs" if multi else "evm"
-        # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was)
-        evm_source = ev if self.cfg.feed is None and not multi else None
+        # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was;
+        # several legs: the same merged stream, `legs.merge_streams`, whose leg and own rows are its own too)
+        evm_source = ev if self.cfg.feed is None else None
         evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
         if not filled:
             _fill_evm(ev, evm)
             evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
-        if multi:
-            evm[EVM_LEG] = self._leg_ix
-            evm[EVM_OWN] = self._own
+            if multi:
+                evm[EVM_LEG] = self._leg_ix
+                evm[EVM_OWN] = self._own
         self._evm = evm
         exch = evm[1]
         self._loc, self._exch = evm[0], evm[1]

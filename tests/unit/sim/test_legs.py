@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from hft.core.dtypes import BUY, EV_LEVEL_SET, FLAG_EOM, SELL, empty_events
 from hft.core.errors import SimError
@@ -48,6 +50,35 @@ def test_merge_of_one_leg_is_the_stream():
     a = _events([3, 1, 4, 1, 5])
     m = merge_streams([a])
     assert np.array_equal(m.events, a) and m.own.tolist() == list(range(5)) and not m.leg.any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(hs.lists(hs.lists(hs.integers(0, 20), max_size=30), min_size=1, max_size=4))
+def test_merge_is_the_sort_by_clock_then_leg_then_own_order(times):
+    """The merge against its definition: a stable sort of every event by (its leg's running maximum exchange
+    time, leg, own index)."""
+    streams = [_events(t) for t in times]
+    m = merge_streams(streams)
+    keyed = sorted((max(t[:i + 1]), k, i) for k, t in enumerate(times) for i in range(len(t)))
+    assert list(zip(m.leg.tolist(), m.own.tolist(), strict=True)) == [(k, i) for _, k, i in keyed]
+    assert np.array_equal(m.events, np.array([streams[k][i] for _, k, i in keyed], dtype=m.events.dtype)
+                          if keyed else m.events)
+
+
+def test_merge_of_the_same_read_only_streams_is_reused_and_of_writable_ones_never():
+    a, b = _events([0, 5, 9]), _events([1, 2])
+    first = merge_streams([a, b])  # writable inputs: made anew each time (their contents may change)
+    a[1]["exch_ts"] = 20
+    again = merge_streams([a, b])
+    assert again is not first and again.events["exch_ts"].tolist() == [0, 1, 2, 20, 9]
+    for ev in (a, b):
+        ev.flags.writeable = False
+    frozen = merge_streams([a, b])
+    assert merge_streams([a, b]) is frozen  # a sweep's next run over the same days takes the merge as it is
+    assert merge_streams([b, a]) is not frozen  # another order of legs is another merge
+    c = a.copy()
+    c.flags.writeable = False
+    assert merge_streams([c, b]) is not frozen and np.array_equal(merge_streams([c, b]).events, frozen.events)
 
 
 # --- engines ----------------------------------------------------------------------------------------------------
