@@ -42,6 +42,10 @@ def in_order(ring: Any, lo: int, hi: int) -> list[Any]:
 
 def place(ring: Any, lo: int, rows: Any) -> None:
     """Write `rows` (the numbers ``lo, lo + 1 …``) into `ring` at their slots."""
+    a = lo % len(ring)
+    if a + len(rows) <= len(ring):  # no wrap (the usual case, one slice: on the writer's path)
+        ring[a:a + len(rows)] = rows
+        return
     i = 0
     for a, b in spans(lo, lo + len(rows), len(ring)):
         ring[a:b] = rows[i:i + b - a]
