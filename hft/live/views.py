@@ -34,7 +34,7 @@ from hft.core.orders import (
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
 )
-from hft.live.client_index import ClientIndex
+from hft.live.client_index import ClientIndex, KeyTable, find
 from hft.live.fill_log import (
     HEAD,
     N_FCOLS,
@@ -66,7 +66,9 @@ _N_COLS = 15
 _STEP = 1 << 11  # order ids a prune call drops at most while it keeps up (~0.25 ms; a step's rows, index buckets
 # and fills fit the 512 KB L2: 4,096 took 0.56 ms, 8,192 1.1 ms); also the slack of the reservation
 _RESERVE = 1 << 20  # rows reserved without a retention (with one: twice the retention plus a step)
-_OLD_FILLS = 64  # the least rows of the aside views' fill log
+_ASIDE = 1 << 14  # rows reserved for the views aside (zeroed memory, mapped as it is first written)
+_OLD_FILLS = 1 << 18  # rows reserved for their fill log (the same)
+_NONE = np.empty(0, np.int64)
 
 
 @dataclass
@@ -95,21 +97,23 @@ class OrderView:
 
 
 @njit(cache=True, nogil=True)
-def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
+def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
            price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, fills: np.ndarray,
            n_fill: int, old_fills: np.ndarray, n_old_fill: int, out_fill: np.ndarray, out_cols: np.ndarray,
-           out_far: np.ndarray) -> tuple[int, int, int, int, int]:
+           out_far: np.ndarray, out_ended: np.ndarray) -> tuple[int, int, int, int, int, int]:
     """Apply reports in order to the view ring `rows` (order ids ``base .. base + len(rows) - 1``, each at slot
     ``id % len(rows)``) or, for an order id below `base`, to its row of `old_rows` (the open views kept aside by
-    `OrderViews.prune`, ids `old_oids`); a fill goes to the fill log `fills` (last fill number `n_fill`), or to
-    `old_fills` (last `n_old_fill`) for a view aside. Writes the indices of the reports that are fills of a viewed
-    order into `out_fill` (with their view's account, strategy, symbol, side into `out_cols`), of those whose order
-    id has no row into `out_far`. Returns (fills reported, far reports, n_fill, n_old_fill, highest order id
-    counted in the ring)."""
+    `OrderViews.prune`; the table `old_at` gives an order id's row there); a fill goes to the fill log `fills` (last
+    fill number `n_fill`), or to `old_fills` (last `n_old_fill`) for a view aside. Writes the indices of the reports
+    that are fills of a viewed order into `out_fill` (with their view's account, strategy, symbol, side into
+    `out_cols`), of those whose order id has no row into `out_far`, the rows of the views aside that a report ended
+    into `out_ended`. Returns (fills reported, far reports, n_fill, n_old_fill, highest order id counted in the
+    ring, views aside ended)."""
     cap = rows.shape[0]
     nf = 0
     nx = 0
     hi = 0
+    ne = 0
     for i in range(oid.shape[0]):
         o = oid[i] - base
         aside = o < 0 or o >= cap
@@ -117,8 +121,8 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
             r = rows[oid[i] % cap]
             hi = max(hi, oid[i])
         else:
-            j = np.searchsorted(old_oids, oid[i]) if o < 0 else old_oids.shape[0]
-            if j >= old_oids.shape[0] or old_oids[j] != oid[i]:
+            j = find(old_at, oid[i]) if o < 0 else -1
+            if j < 0:
                 out_far[nx] = i
                 nx += 1
                 continue
@@ -127,6 +131,7 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
         if r[_HAS] == 0:
             continue
         k = kind[i]
+        was_live = _LIVE[r[_STATUS]]
         if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
             out_fill[nf] = i
             out_cols[nf, 0] = r[_ACCT]
@@ -153,7 +158,10 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
             r[_STATUS] = EXPIRED
         elif r[_STATUS] == ACCEPTED:
             r[_STATUS] = WORKING
-    return nf, nx, n_fill, n_old_fill, hi
+        if aside and was_live and not _LIVE[r[_STATUS]]:
+            out_ended[ne] = j
+            ne += 1
+    return nf, nx, n_fill, n_old_fill, hi, ne
 
 
 # the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes)
@@ -273,8 +281,10 @@ class OrderViews:
     once the views reach S = min(`_STEP`, R) ids past the newest R, S ids at a time (`prune`), so one is held
     until it is older than the newest R + S ids at most. A dropped view is `pruned` (GET answers 404 with that
     reason) and counts as having had every report of the venue applied (`ALL_APPLIED`: it was terminal, so the
-    WAL held them). The open ones older than the newest R are moved aside (`old_oids`, `old_rows`, `old_coids`,
-    their fills copied to `old_fills`) and dropped by a later `prune` once they have ended."""
+    WAL held them). The open ones older than the newest R are moved aside (rows of `old_rows`, `old_oids`,
+    `old_coids` found by order id in `old_at`, freed rows reused; their fills copied to `old_fills`) and dropped by
+    the next `prune` that drops once a report has ended them (`_end_aside`: its work follows the views that ended,
+    not those aside)."""
 
     def __init__(self, names: tuple[list[str], list[str], list[str]], capacity: int = 1024,
                  retention: int = 0) -> None:
@@ -288,9 +298,13 @@ class OrderViews:
         self._reserve = max(capacity, 2 * retention + _STEP if retention else _RESERVE)
         self.rows = np.zeros((self._reserve, _N_COLS), np.int64)  # the ring: order id at slot id % len
         self.coids: list[str | None] = [None] * self._reserve  # the client order ids, at the same slots
-        self.old_oids = np.empty(0, np.int64)  # open views older than the retention, ascending ids
-        self.old_rows = np.empty((0, _N_COLS), np.int64)
-        self.old_coids: list[str | None] = []
+        self.old_rows = np.zeros((0, _N_COLS), np.int64)  # open views older than the retention (zero: a free row)
+        self.old_oids = np.zeros(0, np.int64)  # their order ids
+        self.old_coids: list[str | None] = []  # their client order ids
+        self.n_old = 0  # rows aside ever used (the free ones among them in `_free`)
+        self._free: list[int] = []
+        self.old_at = KeyTable(_ASIDE)  # order id -> its row aside
+        self._ended: list[int] = []  # rows aside whose view a report ended since the last drop (`_apply` says)
         self.fills = np.zeros((self._reserve, N_FCOLS), np.int64)  # fill n at slot n % len (`hft.live.fill_log`)
         self.n_fill = 0  # the last fill number
         self.fill_gone = 0  # the fills up to this number are of views no longer in the ring
@@ -311,7 +325,7 @@ class OrderViews:
         view, the fill log's held numbers, the aside log's used part (no names); the reports counted for ids past
         the newest view (no view: internal orders) go with `far`, by id."""
         st = {k: v for k, v in self.__dict__.items()  # rebuilt, not written: the names, index, reservation
-              if k not in ("names", "index", "_unindexed", "_reserve", "_hi_reported")}
+              if k not in ("names", "index", "_unindexed", "_reserve", "_hi_reported", "_ended", "_free", "old_at")}
         end = max(self.top + 1, self.base)
         past = np.arange(end, min(self._hi_reported + 1, self.base + len(self.rows)), dtype=np.int64)
         counts = self.rows[past % len(self.rows), _APPLIED]
@@ -323,6 +337,9 @@ class OrderViews:
         st["coids"] = list(chain.from_iterable(in_order(self.coids, self.base, end)))
         st["fills"] = in_order(self.fills, self.fill_gone + 1, self.n_fill + 1)
         st["old_fills"] = self.old_fills[:self.n_old_fill + 1]
+        live = self._aside()  # the views aside in order id order, without the free rows
+        st["old_oids"], st["old_rows"] = self.old_oids[live], self.old_rows[live]
+        st["old_coids"], st["n_old"] = [self.old_coids[i] for i in live.tolist()], len(live)
         return st
 
     def restore(self, other: OrderViews) -> None:
@@ -332,6 +349,9 @@ class OrderViews:
         self.__dict__.update(other.__dict__)
         self.__dict__.update(keep)
         self._hi_reported = self.top
+        self._free, self.old_at = [], KeyTable(max(_ASIDE, self.n_old))
+        self.old_at.put(self.old_oids, np.arange(self.n_old, dtype=np.int64))
+        self._ended = np.flatnonzero(~_LIVE[self.old_rows[:, _STATUS]]).tolist()  # ended since the last drop
         rows = np.concatenate([np.empty((0, _N_COLS), np.int64), *other.rows])
         self.rows = np.zeros((max(self._reserve, len(rows) + _STEP), _N_COLS), np.int64)
         place(self.rows, self.base, rows)
@@ -349,9 +369,12 @@ class OrderViews:
         noted in their rows (the index's seed is this process's)."""
         self.index = ClientIndex(max(self.n, self._reserve))
         self._unindexed = []
-        if len(self.old_oids):
-            self.old_rows[:, _KEY] = self.index.put_many(self.old_rows[:, _ACCT], [c or "" for c in self.old_coids],
-                                                         self.old_oids)
+        live = self._aside()
+        if len(live):
+            keys = self.index.put_many(self.old_rows[live, _ACCT], [self.old_coids[i] or "" for i in live.tolist()],
+                                       self.old_oids[live])
+            self.old_rows[live, _KEY] = keys
+            self.index.watch(keys, 1)
         ids = np.arange(self.base, self.top + 1, dtype=np.int64)
         ids = ids[self.rows[ids % len(self.rows), _HAS] == 1]
         if len(ids):
@@ -385,7 +408,7 @@ class OrderViews:
             if held + extra > len(self.fills):
                 self.fills = relaid(self.fills, self.fill_gone + 1, self.n_fill + 1,
                                     max(2 * len(self.fills), held + extra + _STEP))
-        if len(self.old_oids):
+        if self.n_old:
             self._fit_old_fills(extra)
 
     def _fit_old_fills(self, extra: int) -> None:
@@ -393,9 +416,10 @@ class OrderViews:
         only (those of the views dropped since go) and room for twice as many."""
         if self.n_old_fill + extra < len(self.old_fills):
             return
-        held = count_fills(self.old_rows, self.old_fills)
+        rows = self.old_rows[:self.n_old]
+        held = count_fills(rows, self.old_fills)
         new = np.zeros((max(_OLD_FILLS, 2 * (held + extra) + 1), N_FCOLS), np.int64)
-        self.n_old_fill = copy_fills(self.old_rows, self.old_fills, new, 0)
+        self.n_old_fill = copy_fills(rows, self.old_fills, new, 0)
         self.old_fills = new
 
     def _row(self, oid: int) -> tuple[np.ndarray, list[str | None], int, np.ndarray] | None:
@@ -404,9 +428,9 @@ class OrderViews:
         o = oid - self.base
         if 0 <= o < len(self.rows):
             return self.rows, self.coids, oid % len(self.rows), self.fills
-        if o < 0 and len(self.old_oids):
-            j = int(np.searchsorted(self.old_oids, oid))
-            if j < len(self.old_oids) and self.old_oids[j] == oid:
+        if o < 0 and self.n_old:
+            j = find(self.old_at.tab, oid)
+            if j >= 0:
                 return self.old_rows, self.old_coids, j, self.old_fills
         return None
 
@@ -490,11 +514,14 @@ class OrderViews:
         out_fill = np.empty(n, np.int64)
         out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
-        nf, nx, self.n_fill, self.n_old_fill, hi = _apply(
-            self.rows, self.old_oids, self.old_rows, oid, rep["kind"], rep["price"], rep["qty"], rep["leaves"],
-            rep["ts"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill, out_fill, out_cols,
-            out_far)
+        out_ended = np.empty(n if self.n_old else 0, np.int64)
+        nf, nx, self.n_fill, self.n_old_fill, hi, ne = _apply(
+            self.rows, self.old_at.tab, self.old_rows[:self.n_old], oid, rep["kind"], rep["price"],
+            rep["qty"], rep["leaves"], rep["ts"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
+            out_fill, out_cols, out_far, out_ended)
         self._hi_reported = max(self._hi_reported, hi)
+        if ne:
+            self._ended += out_ended[:ne].tolist()
         if nx:
             far = self.far
             for x in oid[out_far[:nx]].tolist():
@@ -524,13 +551,13 @@ class OrderViews:
 
     def _drop(self, hi: int) -> int:
         """Empty the ring's slots of the order ids ``base .. hi - 1`` (`_sweep`): the terminal views' client-id keys
-        are deleted from the index, the open views move aside with copies of their fills; the views aside that
-        have ended go too; then `base` is `hi` and the fill log's low mark moves past the fills of what left.
-        Returns the views dropped."""
+        are deleted from the index, the open views move aside with copies of their fills (`_move_aside`); the views
+        aside that have ended go too (`_end_aside`); then `base` is `hi` and the fill log's low mark moves past the
+        fills of what left. Returns the views dropped."""
         self.flush_index()  # every key of what goes is noted in its row before it goes
-        lo, aside = self.base, len(self.old_oids)
-        keys = np.empty(hi - lo + aside, np.int64)
-        oids = np.empty(hi - lo + aside, np.int64)
+        lo = self.base
+        keys = np.empty(hi - lo, np.int64)
+        oids = np.empty(hi - lo, np.int64)
         moved = np.empty((hi - lo, _N_COLS), np.int64)
         moved_ids = np.empty(hi - lo, np.int64)
         nk, na, dead = _sweep(self.rows, lo, hi, keys, oids, moved, moved_ids)
@@ -538,30 +565,69 @@ class OrderViews:
         moved_coids = [cs[i % len(cs)] for i in moved_ids[:na].tolist()]
         for a, b in spans(lo, hi, len(cs)):
             cs[a:b] = [None] * (b - a)
-        ended = ~_LIVE[self.old_rows[:, _STATUS]]
-        n_ended = int(ended.sum()) if aside else 0
-        if n_ended:
-            keys[nk:nk + n_ended] = self.old_rows[ended, _KEY]
-            oids[nk:nk + n_ended] = self.old_oids[ended]
-            nk += n_ended
-            dead += n_ended
-            self.old_rows, self.old_oids = self.old_rows[~ended], self.old_oids[~ended]
-            self.old_coids = [c for c, x in zip(self.old_coids, ended.tolist(), strict=True) if not x]
+        end_keys, end_ids = self._end_aside()
         if na:
-            moved = moved[:na]
-            self._fit_old_fills(count_fills(moved, self.fills))
-            self.n_old_fill = copy_fills(moved, self.fills, self.old_fills, self.n_old_fill)
-            self.old_rows = np.concatenate([self.old_rows, moved])
-            self.old_oids = np.concatenate([self.old_oids, moved_ids[:na]])
-            self.old_coids += moved_coids
-        self.index.drop_many(keys[:nk], oids[:nk])
-        if len(self.old_oids):  # an older open view whose client id a dropped one had taken is found again
-            self.index.put_missing(self.old_rows[:, _KEY], self.old_oids)
+            self._move_aside(moved[:na], moved_ids[:na], moved_coids)
+        keys, oids = keys[:nk], oids[:nk]
+        if len(end_ids):
+            keys, oids = np.concatenate([keys, end_keys]), np.concatenate([oids, end_ids])
+        uncovered = self.index.drop_many(keys, oids)
+        if len(uncovered):  # a view aside had a deleted key (a newer order had taken it): it takes it back
+            n = self.n_old
+            back = np.flatnonzero((self.old_rows[:n, _HAS] == 1) & np.isin(self.old_rows[:n, _KEY], uncovered))
+            back = back[np.argsort(self.old_oids[back])]
+            self.index.put_missing(self.old_rows[back, _KEY], self.old_oids[back])
+        dead += len(end_ids)
         self.base = hi
         self.n -= dead
         self.n_pruned += dead
         self.fill_gone = advance(self.fills, self.fill_gone, self.n_fill, hi)
         return dead
+
+    def _move_aside(self, rows: np.ndarray, oids: np.ndarray, coids: list[str | None]) -> None:
+        """Keep these open views (rows leaving the ring) aside: their fills copied to the aside log, their rows put
+        in free rows or after the used ones (a reservation twice as large when full, the one copy), their order ids
+        in `old_at`, their client-id keys watched by the index."""
+        self._fit_old_fills(count_fills(rows, self.fills))
+        self.n_old_fill = copy_fills(rows, self.fills, self.old_fills, self.n_old_fill)
+        k, free, n = len(oids), self._free, self.n_old
+        reuse = [free.pop() for _ in range(min(k, len(free)))]
+        new = k - len(reuse)
+        if n + new > len(self.old_oids):
+            cap = max(_ASIDE, 2 * len(self.old_oids), n + new)
+            self.old_oids = np.concatenate([self.old_oids[:n], np.zeros(cap - n, np.int64)])
+            self.old_rows = np.concatenate([self.old_rows[:n], np.zeros((cap - n, _N_COLS), np.int64)])
+        self.old_coids += [None] * new
+        self.n_old = n + new
+        at = np.array(reuse + list(range(n, n + new)), np.int64)
+        self.old_rows[at], self.old_oids[at] = rows, oids
+        for j, c in zip(at.tolist(), coids, strict=True):
+            self.old_coids[j] = c
+        self.old_at.put(oids, at)
+        self.index.watch(rows[:, _KEY], 1)
+
+    def _end_aside(self) -> tuple[np.ndarray, np.ndarray]:
+        """Drop the views aside that reports ended since the last drop (`_apply` noted their rows) and that are
+        still terminal: their rows freed (zeroed), their order ids out of `old_at`, their keys no longer watched.
+        Returns the client-id keys and order ids of the views dropped."""
+        if not self._ended:
+            return _NONE, _NONE
+        at = np.unique(np.array(self._ended, np.int64))
+        self._ended = []
+        at = at[(self.old_rows[at, _HAS] == 1) & ~_LIVE[self.old_rows[at, _STATUS]]]  # not reopened since
+        keys, ids = self.old_rows[at, _KEY], self.old_oids[at]
+        self.index.watch(keys, -1)
+        self.old_at.remove(ids, at)
+        self.old_rows[at], self.old_oids[at] = 0, 0
+        for j in at.tolist():
+            self.old_coids[j] = None
+        self._free += at.tolist()
+        return keys, ids
+
+    def _aside(self) -> np.ndarray:
+        """The rows of the views aside, in order id order (the oldest first)."""
+        live = np.flatnonzero(self.old_rows[:self.n_old, _HAS])
+        return live[np.argsort(self.old_oids[live])]
 
     # ------------------------------------------------------------------ reads
     def pruned(self, oid: int) -> bool:

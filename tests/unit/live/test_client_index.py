@@ -14,19 +14,23 @@ _IDS = [f"id-{i}" for i in range(500)] + ["é", ""]  # enough keys to fill half 
 _batch = st.lists(st.tuples(st.integers(0, 1), st.sampled_from(_IDS)), min_size=1, max_size=120)
 _op = st.one_of(st.tuples(st.just("put"), _batch),
                 st.tuples(st.just("drop"), st.lists(st.integers(0, 10_000), min_size=1, max_size=120)),
-                st.tuples(st.just("missing"), st.lists(st.integers(0, 10_000), min_size=1, max_size=30)))
+                st.tuples(st.just("missing"), st.lists(st.integers(0, 10_000), min_size=1, max_size=30)),
+                st.tuples(st.just("watch"), st.lists(st.integers(0, 10_000), min_size=1, max_size=30)),
+                st.tuples(st.just("unwatch"), st.lists(st.integers(0, 10_000), min_size=1, max_size=30)))
 
 
 @given(ops=st.lists(_op, min_size=1, max_size=30))
 @settings(max_examples=120, deadline=None)
 def test_the_index_answers_as_a_dict_through_puts_deletes_and_reputs(ops: list) -> None:
     """Against a dict: `put_many` (the later of equal keys wins; empty ids skipped), `drop_many` (a key goes only
-    while it still names the dropped order), `put_missing` (a key the index lacks goes to the newest order given);
-    every key is found after each step, the count is right, and a table at half load with deletions inside its
-    probe runs finds every key left (no probe crosses a hole: backward shift)."""
+    while it still names the dropped order; the keys it deleted that are watched are reported), `put_missing` (a
+    key the index lacks goes to the newest order given), `watch` (a count per key, +1 / -1); every key is found
+    after each step, the counts are right, and a table at half load with deletions inside its probe runs finds
+    every key left (no probe crosses a hole: backward shift)."""
     index = ClientIndex(256)  # 1,024 buckets, grown past half full
     model: dict[tuple[int, str], int] = {}
     orders: list[tuple[int, str, int, int]] = []  # (account, client id, order id, key) of each put
+    watched: dict[tuple[int, str], int] = {}
     oid = 0
     for kind, arg in ops:
         if kind == "put":
@@ -45,10 +49,21 @@ def test_the_index_answers_as_a_dict_through_puts_deletes_and_reputs(ops: list) 
             keys = np.array([k for *_, k in picked], np.int64)
             oids = np.array([o for _, _, o, _ in picked], np.int64)
             if kind == "drop":
-                index.drop_many(keys, oids)
-                for a, c, o, _ in picked:
-                    if model.get((a, c)) == o:
-                        del model[(a, c)]
+                model_before = dict(model)
+                reported = index.drop_many(keys, oids)
+                gone = [(a, c) for a, c, o, _ in picked if model.get((a, c)) == o]
+                for key in gone:
+                    del model[key]
+                assert sorted(reported.tolist()) == sorted(k for a, c, o, k in picked if (a, c) in gone
+                                                           and model_before[(a, c)] == o
+                                                           and watched.get((a, c), 0) > 0)
+            elif kind in ("watch", "unwatch"):
+                if kind == "unwatch":  # once per client id counted (a count never goes below 0)
+                    picked = [p for p in {p[:2]: p for p in picked}.values() if watched.get(p[:2], 0) > 0]
+                    keys = np.array([k for *_, k in picked], np.int64)
+                index.watch(keys, 1 if kind == "watch" else -1)
+                for a, c, _, _ in picked:
+                    watched[(a, c)] = watched.get((a, c), 0) + (1 if kind == "watch" else -1)
             else:
                 index.put_missing(keys, oids)
                 newest: dict[tuple[int, str], int] = {}
@@ -56,7 +71,7 @@ def test_the_index_answers_as_a_dict_through_puts_deletes_and_reputs(ops: list) 
                     newest[(a, c)] = max(newest.get((a, c), 0), o)
                 for key, o in newest.items():  # only where the key was missing
                     model.setdefault(key, o)
-        assert len(index) == len(model)
+        assert len(index) == len(model) and index.n_watched == sum(1 for n in watched.values() if n > 0)
         for a in (0, 1):
             for c in _IDS[:-1]:
                 assert index.get(a, c) == model.get((a, c)), (a, c)

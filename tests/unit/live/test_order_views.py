@@ -229,6 +229,28 @@ def test_a_prune_drops_a_step_of_ids_at_a_time() -> None:
     assert v.get(top - r) is None and v.get(top + 1 - r).status == "filled"
 
 
+def test_a_view_aside_is_dropped_once_ended_unless_a_later_report_reopened_it() -> None:
+    """Open views older than the retention go aside; one ended by a report is dropped at the next prune that drops
+    (its client id then forgotten, an older view aside with the same client id found again), one ended and then
+    reopened (a partial fill after its cancel) is not; every later report still reaches it."""
+    v = OrderViews(NAMES, retention=2)
+    v.add_many(_accepted([1, 2, 3]), ["x", "y", "x"])  # 3 reuses the client id of 1
+    v.add_many(_accepted([4, 5, 6]), ["a", "b", "c"])
+    v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 1), (2, REPORT_ACK, 0, 0, 10, 1),
+                             (4, REPORT_FILL, 9990, 10, 0, 1)))
+    assert v.prune() == 1 and v.n_old == 3  # ids 1..4 leave the ring: 4 filled, dropped; 1, 2, 3 open: aside
+    assert v.find_client(0, "x") == 3
+    v.apply_reports(_reports((3, REPORT_CANCELED, 0, 0, 0, 2), (2, REPORT_CANCELED, 0, 0, 0, 3),
+                             (2, REPORT_PARTIAL_FILL, 9990, 4, 6, 4)))  # 2 ended, then reopened
+    v.add_many(_accepted([7, 8, 9]), ["d", "e", "f"])
+    v.apply_reports(_reports(*[(i, REPORT_FILL, 9990, 10, 0, 5) for i in (5, 6, 7)]))
+    assert v.prune() == 4  # ids 5..7 and 3 (aside, ended); 2 reopened: kept
+    assert v.pruned(3) and v.get(3) is None and v.find_client(0, "x") == 1  # 1 has its client id again
+    assert v.get(2).status == "partially_filled" and v.get(2).fills == [{"price": 9990, "qty": 4, "ts": 4}]
+    v.apply_reports(_reports((2, REPORT_FILL, 9991, 6, 0, 6), (3, REPORT_ACK, 0, 0, 0, 7)))
+    assert [f["qty"] for f in v.get(2).fills] == [4, 6] and v.applied(2) == 4 and v.applied(3) == ALL_APPLIED
+
+
 # ---------------------------------------------------------------- a model of what must be held, dropped, found
 _KINDS = (REPORT_ACK, REPORT_PARTIAL_FILL, REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
 _TERMINAL = {"filled", "canceled", "rejected", "expired"}
@@ -237,16 +259,18 @@ _STATUS_OF = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled", RE
 
 
 class _Model:
-    """What the views must show: every order's view as the reports left it (plain Python), which of them the
-    views were seen to drop, which went out of the retention while open (may be held aside, then dropped once
-    they end), and how many reports each order id got."""
+    """What the views must show: every order's view as the reports left it (plain Python), which of them are
+    dropped, and how many reports each order id got. The retention's rule, written out: once the views reach more
+    than S = min(step, R) ids past the newest R, a prune moves the lowest id held in order (`base`) on by S (or by
+    as many as reach past R + S), and then every terminal view below it is dropped; the views from `base` on are
+    all held, those below only while open."""
 
     def __init__(self, retention: int, step: int) -> None:
-        self.retention, self.slack = retention, min(step, retention)
+        self.retention, self.step, self.slack = retention, step, min(step, retention)
         self.views: dict[int, dict] = {}
         self.dropped: set[int] = set()
-        self.aside: set[int] = set()
         self.reports: dict[int, int] = {}
+        self.base = 1
         self.top = 0  # the newest order id with a view
         self.issued = 0  # the newest order id given (a rejected order's has no view)
 
@@ -277,18 +301,15 @@ class _Model:
             w["status"] = "working"
         return fill
 
-    def check_prune(self, v: OrderViews) -> None:
-        """After a prune: a view may be gone only if terminal and older than the newest R ids; every terminal view
-        older than the newest R + S ids that did not go out of the retention while open must be gone."""
-        newest = self.top + 1 - self.retention
-        for oid, w in self.held().items():
-            if v.get(oid) is None:
-                assert w["status"] in _TERMINAL and oid < newest, (oid, w["status"], newest)
-                self.dropped.add(oid)
-            elif w["status"] not in _TERMINAL and oid < newest:
-                self.aside.add(oid)  # it may have been moved aside: dropped by a later prune once it ends
-        for oid, w in self.held().items():
-            assert not (oid < newest - self.slack and w["status"] in _TERMINAL and oid not in self.aside), oid
+    def prune(self) -> int:
+        """The views dropped by a prune now."""
+        over = self.top + 1 - self.retention - self.base
+        if over <= self.slack:
+            return 0
+        self.base += max(min(self.step, over), over - self.slack)
+        gone = {o for o, w in self.held().items() if o < self.base and w["status"] in _TERMINAL}
+        self.dropped |= gone
+        return len(gone)
 
     def check(self, v: OrderViews) -> None:
         """Every view held shows what its reports said, the dropped ones are gone for good, and each client id
@@ -342,12 +363,13 @@ _op = st.one_of(_add, _add, _report, _settle, _prune, _prune, st.tuples(st.just(
 def test_views_match_a_model_through_adds_reports_prunes_and_snapshots(retention: int, step: int, ops: list) -> None:
     """Random adds (column-wise, one by one, picked among decisions), reports (acks, partial and full fills,
     cancels, rejects, expiries; to old, new, dropped and unknown order ids), cancels, prunes and snapshot round
-    trips against `_Model`: the views held show what their reports said, a view is dropped only when terminal and
-    older than the retention, and is dropped once older than the retention plus a step unless it went aside
-    open; client ids (reused by later orders, per account) find the newest order holding them. A step of 1 or 3
-    ids (`_STEP`) makes the ring and the fill log wrap and grow; 2048 is the service's. The views aside start
-    with a log of 2 fills (`_OLD_FILLS`): it fills up, and is compacted, often."""
-    with mock.patch.object(V, "_STEP", step), mock.patch.object(V, "_OLD_FILLS", 2):
+    trips against `_Model`: the views held show what their reports said, each prune drops exactly the views the
+    retention's rule drops (terminal ones below the moved base, those that went aside open once they have ended),
+    and client ids (reused by later orders, per account) find the newest order holding them. A step of 1 or 3
+    ids (`_STEP`) makes the ring and the fill log wrap and grow; 2048 is the service's. The views aside have
+    room for 2 rows and 2 fills (`_ASIDE`, `_OLD_FILLS`): they fill up, and are compacted, often."""
+    with mock.patch.object(V, "_STEP", step), mock.patch.object(V, "_OLD_FILLS", 2), \
+            mock.patch.object(V, "_ASIDE", 2):
         v = OrderViews(NAMES, capacity=4, retention=retention)
         m = _Model(retention, step)
         ts = 0
@@ -391,8 +413,7 @@ def test_views_match_a_model_through_adds_reports_prunes_and_snapshots(retention
                                                                               "partially_filled"):
                     w["status"] = "cancel_pending"
             elif op[0] == "prune":
-                v.prune()
-                m.check_prune(v)
+                assert v.prune() == m.prune()
             else:
                 fresh = OrderViews(NAMES, capacity=4, retention=retention)
                 fresh.restore(pickle.loads(pickle.dumps(v)))
