@@ -322,8 +322,9 @@ class OrderViews:
 
     def __getstate__(self) -> dict[str, Any]:
         """What a snapshot pickles: the ring's rows and client ids in order id order from `base` up to the newest
-        view, the fill log's held numbers, the aside log's used part (no names); the reports counted for ids past
-        the newest view (no view: internal orders) go with `far`, by id."""
+        view, the fill log's held numbers, the views aside in order id order and their log's used part (no names,
+        no free rows); the reports counted for ids past the newest view (no view: internal orders) go with `far`,
+        by id."""
         st = {k: v for k, v in self.__dict__.items()  # rebuilt, not written: the names, index, reservation
               if k not in ("names", "index", "_unindexed", "_reserve", "_hi_reported", "_ended", "_free", "old_at")}
         end = max(self.top + 1, self.base)
