@@ -36,8 +36,9 @@ from hft.core.errors import GatewayError
 from hft.core.fileio import atomic_path, replace_freeing_later
 
 log = logging.getLogger("hft.live.snapshot")
-VERSION = 4  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
-# client-id index in the state (the views rebuild theirs)
+VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
+# client-id index in the state (the views rebuild theirs); 5: the views as a ring with a fill log numbered by fill
+# (rows in order id order from `base`, leaves + 1, fill links from 1, client-id keys, the aside views' own log)
 _MAX_FD = 1 << 16
 _SYNC_EVERY = 2 << 20  # a forked snapshot's bytes between fdatasyncs: small, so the device queue never holds a long
 # burst of them ahead of the WAL's I/O (at 32 MiB the writer lost ~6 % of its core while a child wrote, /v3 p99 5-6 ms)

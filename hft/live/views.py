@@ -1,18 +1,26 @@
 """Order views of the live service (`GET /orders/{id}`), kept as columns indexed by order id.
 
-The gateway numbers accepted orders densely (1, 2, 3 …), so a view is a row of numpy columns at
-``order_id - base``: registry indices of its account / strategy / symbol, side, price, qty, time, status, filled,
-leaves, and the number of the venue's reports applied to that order id (reconciliation reads it). Its fills are a
-linked list in a fill log (price, qty, time). Accepted new orders are added column-wise, one numba call for a
-batch (`OrderViews.add_many`, or `OrderViews.add_accepted` picking them among any decisions), a report array is
-applied in one numba call (`OrderViews.apply_reports`) that also says which of its rows are fills of a viewed
-order, whose ``sim.fills`` rows one more call builds (`OrderViews.fill_rows`), and an `OrderView` object is made
-only when one is asked for (`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
+The gateway numbers accepted orders densely (1, 2, 3 …), so a view is a row of numpy columns at slot
+``order_id % capacity`` of a ring (`OrderViews.rows`, holding the order ids ``base .. base + capacity - 1``):
+registry indices of its account / strategy / symbol, side, price, qty, time, status, filled, leaves, the number of
+the venue's reports applied to that order id (reconciliation reads it) and its client-id key. Its fills are a
+linked list in a fill log (price, qty, time), itself a ring numbered by fill (`hft.live.fill_log`). A zeroed row
+is no view, so a dropped order's row is simply zeroed and the ring's pages are mapped as they are first written.
+Accepted new orders are added column-wise, one numba call for a batch (`OrderViews.add_many`, or
+`OrderViews.add_accepted` picking them among any decisions), a report array is applied in one numba call
+(`OrderViews.apply_reports`) that also says which of its rows are fills of a viewed order, whose ``sim.fills`` rows
+one more call builds (`OrderViews.fill_rows`), and an `OrderView` object is made only when one is asked for
+(`OrderViews.get`). Nothing here holds a Python object per order except its client order id.
+
+With a retention, `OrderViews.prune` drops old terminal views a bounded step at a time (its doc): each writer
+call zeroes the rows it drops, deletes their client-id keys and moves the fill log's low mark on, so its cost
+follows what it drops, never what is held.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -26,7 +34,20 @@ from hft.core.orders import (
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
 )
-from hft.live.client_index import ClientIndex
+from hft.live.client_index import ClientIndex, KeyTable, find
+from hft.live.fill_log import (
+    HEAD,
+    N_FCOLS,
+    TAIL,
+    advance,
+    copy_fills,
+    count_fills,
+    in_order,
+    log_fill,
+    place,
+    relaid,
+    spans,
+)
 from hft.live.ids import PackedIds
 from hft.live.orders import SIDE_NAMES
 
@@ -34,13 +55,20 @@ ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING 
 STATUS_NAMES = ("accepted", "working", "partially_filled", "filled", "canceled", "rejected", "expired",
                 "cancel_pending")
 _OPEN = (ACCEPTED, WORKING, PARTIAL)  # a cancel accepted for these makes the view cancel_pending
-_LIVE = np.array([*_OPEN, CANCEL_PENDING])  # not terminal: kept by `OrderViews.prune` however old
+_LIVE = np.zeros(len(STATUS_NAMES), np.bool_)  # by status: not terminal, kept by `OrderViews.prune` however old
+_LIVE[[*_OPEN, CANCEL_PENDING]] = True
 ALL_APPLIED = 1 << 62  # `OrderViews.applied` of a pruned order: every report the venue sent it
-# columns of OrderViews.rows (int64)
-_HAS, _STATUS, _FILLED, _LEAVES, _APPLIED, _HEAD, _TAIL, _ACCT, _STRAT, _SYM, _SIDE, _PRICE, _QTY, _TS = range(14)
-_N_COLS = 14
-_STEP = 1 << 15  # rows the columns and the fill log grow by at a time (~1 ms of page faults, not a copy)
-_RESERVE = 1 << 20  # rows reserved without a retention (with one: twice the retention, what `prune` allows)
+# columns of OrderViews.rows (int64); a row of zeros is no view: _HEAD / _TAIL are its first and last fill number
+# (the fill log's columns; 0: none), _LEAVES holds leaves + 1 (0: none reported), _KEY its client-id key (0: none)
+_HEAD, _TAIL = HEAD, TAIL
+_HAS, _STATUS, _FILLED, _LEAVES, _APPLIED, _ACCT, _STRAT, _SYM, _SIDE, _PRICE, _QTY, _TS, _KEY = range(2, 15)
+_N_COLS = 15
+_STEP = 1 << 11  # order ids a prune call drops at most while it keeps up (~0.25 ms; a step's rows, index buckets
+# and fills fit the 512 KB L2: 4,096 took 0.56 ms, 8,192 1.1 ms); also the slack of the reservation
+_RESERVE = 1 << 20  # rows reserved without a retention (with one: twice the retention plus a step)
+_ASIDE = 1 << 14  # rows reserved for the views aside (zeroed memory, mapped as it is first written)
+_OLD_FILLS = 1 << 18  # rows reserved for their fill log (the same)
+_NONE = np.empty(0, np.int64)
 
 
 @dataclass
@@ -69,23 +97,32 @@ class OrderView:
 
 
 @njit(cache=True, nogil=True)
-def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
-           price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, n_fill: int,
-           fills: np.ndarray, out_fill: np.ndarray, out_cols: np.ndarray, out_far: np.ndarray) -> tuple[int, int, int]:
-    """Apply reports in order to the view columns `rows` (int64, one row per order id - base) or, for an order
-    id below `base`, to its row of `old_rows` (the open views kept by `OrderViews.prune`, ids `old_oids`), and
-    the fill log `fills` (PRICE, QTY, TS, NEXT, OWNER). Writes the indices of the reports that are fills of a
-    viewed order into `out_fill` (with their view's account, strategy, symbol, side into `out_cols`), of those
-    whose order id has no row into `out_far`. Returns (fills logged, far reports, fill log length)."""
+def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
+           price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, fills: np.ndarray,
+           n_fill: int, old_fills: np.ndarray, n_old_fill: int, out_fill: np.ndarray, out_cols: np.ndarray,
+           out_far: np.ndarray, out_ended: np.ndarray) -> tuple[int, int, int, int, int, int]:
+    """Apply reports in order to the view ring `rows` (order ids ``base .. base + len(rows) - 1``, each at slot
+    ``id % len(rows)``) or, for an order id below `base`, to its row of `old_rows` (the open views kept aside by
+    `OrderViews.prune`; the table `old_at` gives an order id's row there); a fill goes to the fill log `fills` (last
+    fill number `n_fill`), or to `old_fills` (last `n_old_fill`) for a view aside. Writes the indices of the reports
+    that are fills of a viewed order into `out_fill` (with their view's account, strategy, symbol, side into
+    `out_cols`), of those whose order id has no row into `out_far`, the rows of the views aside that a report ended
+    into `out_ended`. Returns (fills reported, far reports, n_fill, n_old_fill, highest order id counted in the
+    ring, views aside ended)."""
+    cap = rows.shape[0]
     nf = 0
     nx = 0
+    hi = 0
+    ne = 0
     for i in range(oid.shape[0]):
         o = oid[i] - base
-        if 0 <= o < rows.shape[0]:
-            r = rows[o]
+        aside = o < 0 or o >= cap
+        if not aside:
+            r = rows[oid[i] % cap]
+            hi = max(hi, oid[i])
         else:
-            j = np.searchsorted(old_oids, oid[i]) if o < 0 else old_oids.shape[0]
-            if j >= old_oids.shape[0] or old_oids[j] != oid[i]:
+            j = find(old_at, oid[i]) if o < 0 else -1
+            if j < 0:
                 out_far[nx] = i
                 nx += 1
                 continue
@@ -94,6 +131,7 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
         if r[_HAS] == 0:
             continue
         k = kind[i]
+        was_live = _LIVE[r[_STATUS]]
         if k == REPORT_FILL or k == REPORT_PARTIAL_FILL:
             out_fill[nf] = i
             out_cols[nf, 0] = r[_ACCT]
@@ -102,20 +140,12 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
             out_cols[nf, 3] = r[_SIDE]
             nf += 1
             r[_FILLED] += qty[i]
-            f = fills[n_fill]
-            f[0] = price[i]
-            f[1] = qty[i]
-            f[2] = ts[i]
-            f[3] = -1
-            f[4] = oid[i]
-            if r[_TAIL] >= 0:
-                fills[r[_TAIL], 3] = n_fill
+            if aside:
+                n_old_fill = log_fill(old_fills, n_old_fill, r, price[i], qty[i], ts[i], oid[i])
             else:
-                r[_HEAD] = n_fill
-            r[_TAIL] = n_fill
-            n_fill += 1
+                n_fill = log_fill(fills, n_fill, r, price[i], qty[i], ts[i], oid[i])
         if leaves[i] >= 0:
-            r[_LEAVES] = leaves[i]
+            r[_LEAVES] = leaves[i] + 1
         if k == REPORT_FILL:
             r[_STATUS] = FILLED
         elif k == REPORT_PARTIAL_FILL:
@@ -128,8 +158,10 @@ def _apply(rows: np.ndarray, old_oids: np.ndarray, old_rows: np.ndarray, oid: np
             r[_STATUS] = EXPIRED
         elif r[_STATUS] == ACCEPTED:
             r[_STATUS] = WORKING
-    return nf, nx, n_fill
-
+        if aside and was_live and not _LIVE[r[_STATUS]]:
+            out_ended[ne] = j
+            ne += 1
+    return nf, nx, n_fill, n_old_fill, hi, ne
 
 
 # the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes)
@@ -163,14 +195,16 @@ def _fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.n
 
 @njit(cache=True, nogil=True)
 def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.ndarray) -> tuple[int, int, int, bool]:
-    """Views of DECISION_DTYPE rows `dec` into `rows`: every row with an order id at or past `base`, or with
-    `select` only accepted new orders (not duplicates). Writes the indices of the rows taken into `sel`; returns
-    (rows taken, views that are new, highest order id taken, whether the ids taken are consecutive ascending);
-    (-1, 0, highest order id, False) and nothing written when `rows` must first grow to that id."""
+    """Views of DECISION_DTYPE rows `dec` into the ring `rows` (order id at slot ``id % len(rows)``): every row with
+    an order id at or past `base`, or with `select` only accepted new orders (not duplicates). Writes the indices
+    of the rows taken into `sel`; returns (rows taken, views that are new, highest order id taken, whether the ids
+    taken are consecutive ascending); (-1, 0, highest order id, False) and nothing written when the ring must
+    first grow to that id."""
+    cap = rows.shape[0]
     top = 0
     for i in range(dec.shape[0]):
         top = max(top, dec[i].order_id)
-    if top - base >= rows.shape[0]:
+    if top - base >= cap:
         return -1, 0, top, False
     k = 0
     new = 0
@@ -180,12 +214,11 @@ def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.nda
         d = dec[i]
         if select and not (d.accepted != 0 and d.duplicate == 0 and d.kind == INTENT_NEW):
             continue
-        o = d.order_id - base
-        if o < 0:
+        if d.order_id < base:
             continue
         if k and d.order_id != dec[sel[k - 1]].order_id + 1:
             run = False
-        r = rows[o]
+        r = rows[d.order_id % cap]
         if r[_HAS] == 0:
             new += 1
         r[_HAS] = 1
@@ -203,24 +236,39 @@ def _add(rows: np.ndarray, base: int, dec: np.ndarray, select: bool, sel: np.nda
     return k, new, top, run
 
 
-def _blank_rows(rows: np.ndarray) -> np.ndarray:
-    """Rows of no view: zero, with the fill links and the leaves at -1."""
-    rows[:] = 0
-    rows[:, _HEAD:_TAIL + 1] = -1
-    rows[:, _LEAVES] = -1
-    return rows
+@njit(cache=True, nogil=True)
+def _sweep(rows: np.ndarray, lo: int, hi: int, keys: np.ndarray, oids: np.ndarray, moved: np.ndarray,
+           moved_ids: np.ndarray) -> tuple[int, int, int]:
+    """Empty the slots of the order ids ``lo .. hi - 1`` of the ring `rows` (zeroed): an open view's row is first
+    copied to `moved` (its id to `moved_ids`), a terminal view with a client-id key has its key and id written to
+    `keys` and `oids`. Returns (keys written, views moved, terminal views)."""
+    cap = rows.shape[0]
+    nk = 0
+    na = 0
+    dead = 0
+    for oid in range(lo, hi):
+        r = rows[oid % cap]
+        if r[_HAS]:
+            if _LIVE[r[_STATUS]]:
+                moved[na] = r
+                moved_ids[na] = oid
+                na += 1
+            else:
+                dead += 1
+                if r[_KEY]:
+                    keys[nk] = r[_KEY]
+                    oids[nk] = oid
+                    nk += 1
+        r[:] = 0
+    return nk, na, dead
 
 
-def _grown(store: np.ndarray, cur: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray]:
-    """(`store`, its first rows: at least `need`, `_STEP` more than `cur` = ``store[:len(cur)]``). Rows come
-    from the reservation `store` (zeros from calloc: the OS maps its pages as they are first written), so growing
-    costs only the new rows; a reservation too small is replaced by one twice as large (the one copy)."""
-    new = max(need, len(cur) + _STEP)
-    if new > len(store):
-        bigger = np.zeros((max(new, 2 * len(store)), store.shape[1]), np.int64)
-        bigger[:len(cur)] = cur
-        store = bigger
-    return store, store[:new]
+@njit(cache=True, nogil=True)
+def _set_keys(rows: np.ndarray, oids: np.ndarray, keys: np.ndarray) -> None:
+    """``rows[oid % len(rows), _KEY] = key`` for each order id of `oids` and its key."""
+    cap = rows.shape[0]
+    for i in range(oids.shape[0]):
+        rows[oids[i] % cap, _KEY] = keys[i]
 
 
 class OrderViews:
@@ -228,32 +276,43 @@ class OrderViews:
     registry's tables (``names = (accounts, strategies, symbols)``, the gateway's own lists: not pickled) for
     the views it materialises.
 
-    Retention (`retention` > 0): `prune` keeps the views of the `retention` most recent order ids and of every
-    older order still open (accepted, working, partially filled, cancel pending); an older terminal order's view
-    is dropped (`pruned` says so: GET answers 404 with that reason) and counts as having had every report of the
-    venue applied (`ALL_APPLIED`: it was terminal, so the WAL held them all)."""
+    Retention (`retention` R > 0): `prune` keeps the views of the R most recent order ids and of every older order
+    still open (accepted, working, partially filled, cancel pending); an older terminal order's view is dropped
+    once the views reach S = min(`_STEP`, R) ids past the newest R, S ids at a time (`prune`), so one is held
+    until it is older than the newest R + S ids at most. A dropped view is `pruned` (GET answers 404 with that
+    reason) and counts as having had every report of the venue applied (`ALL_APPLIED`: it was terminal, so the
+    WAL held them). The open ones older than the newest R are moved aside (rows of `old_rows`, `old_oids`,
+    `old_coids` found by order id in `old_at`, freed rows reused; their fills copied to `old_fills`) and dropped by
+    the next `prune` that drops once a report has ended them (`_end_aside`: its work follows the views that ended,
+    not those aside)."""
 
     def __init__(self, names: tuple[list[str], list[str], list[str]], capacity: int = 1024,
                  retention: int = 0) -> None:
         self.names = names
         self.retention = retention
-        self.base = 1  # order id of row 0
+        self.base = 1  # the lowest order id of the ring (those below are dropped or aside)
         self.top = 0  # highest order id with a view
-        # the columns and the fill log are the first rows of reservations (`_grown`): growing them touches new
-        # pages only, never copies what is held (a doubling copy stalled the writer 30-110 ms at 64k-512k views)
+        # the ring and the fill log are reserved for what the retention allows, as zeroed memory the OS maps page
+        # by page when first written; past it (no retention, or a step that added more), a larger one, laid out
+        # anew (the one copy: a doubling copy stalled the writer 30-110 ms at 64k-512k views)
         self._reserve = max(capacity, 2 * retention + _STEP if retention else _RESERVE)
-        self._rows_store = np.zeros((self._reserve, _N_COLS), np.int64)  # pages mapped on first touch
-        self.rows = self._rows_store[:capacity]
-        _blank_rows(self.rows)
-        self.coids: list[str | None] = [None] * capacity
-        self.old_oids = np.empty(0, np.int64)  # open views older than the retention, ascending ids
-        self.old_rows = np.empty((0, _N_COLS), np.int64)
-        self.old_coids: list[str | None] = []
-        self._fills_store = np.zeros((self._reserve, 5), np.int64)
-        self.fills = self._fills_store[:capacity]  # PRICE, QTY, TS, NEXT, OWNER
-        self.n_fill = 0  # fill log length
+        self.rows = np.zeros((self._reserve, _N_COLS), np.int64)  # the ring: order id at slot id % len
+        self.coids: list[str | None] = [None] * self._reserve  # the client order ids, at the same slots
+        self.old_rows = np.zeros((0, _N_COLS), np.int64)  # open views older than the retention (zero: a free row)
+        self.old_oids = np.zeros(0, np.int64)  # their order ids
+        self.old_coids: list[str | None] = []  # their client order ids
+        self.n_old = 0  # rows aside ever used (the free ones among them in `_free`)
+        self._free: list[int] = []
+        self.old_at = KeyTable(_ASIDE)  # order id -> its row aside
+        self._ended: list[int] = []  # rows aside whose view a report ended since the last drop (`_apply` says)
+        self.fills = np.zeros((self._reserve, N_FCOLS), np.int64)  # fill n at slot n % len (`hft.live.fill_log`)
+        self.n_fill = 0  # the last fill number
+        self.fill_gone = 0  # the fills up to this number are of views no longer in the ring
+        self.old_fills = np.zeros((_OLD_FILLS, N_FCOLS), np.int64)  # the fills of the views aside (numbered from 1)
+        self.n_old_fill = 0
         self.n = 0  # views held
         self.far: dict[int, int] = {}  # reports applied to order ids without a row
+        self._hi_reported = 0  # the highest order id whose row counted a report (maybe past `top`: no view)
         self.n_pruned = 0
         self.index = ClientIndex(self._reserve)  # (account, client order id) -> newest order id: `find_client`
         self._unindexed: list[tuple[int, str, int]] = []  # views `add` made since the last `flush_index`
@@ -262,65 +321,118 @@ class OrderViews:
         return self.n
 
     def __getstate__(self) -> dict[str, Any]:
-        """What a snapshot pickles: the columns up to the newest view and the fill log's used part (no names)."""
-        st = {k: v for k, v in self.__dict__.items()  # rebuilt, not written: the names, index, reservations
-              if k not in ("names", "index", "_unindexed", "_rows_store", "_fills_store")}
-        applied = np.flatnonzero(self.rows[:, _APPLIED])  # ids past the newest view may have reports (internal)
-        used = max(0, self.top - self.base + 1, int(applied[-1]) + 1 if len(applied) else 0)
-        st["rows"], st["coids"], st["fills"] = self.rows[:used], self.coids[:used], self.fills[:self.n_fill]
+        """What a snapshot pickles: the ring's rows and client ids in order id order from `base` up to the newest
+        view, the fill log's held numbers, the views aside in order id order and their log's used part (no names,
+        no free rows); the reports counted for ids past the newest view (no view: internal orders) go with `far`,
+        by id."""
+        st = {k: v for k, v in self.__dict__.items()  # rebuilt, not written: the names, index, reservation
+              if k not in ("names", "index", "_unindexed", "_reserve", "_hi_reported", "_ended", "_free", "old_at")}
+        end = max(self.top + 1, self.base)
+        past = np.arange(end, min(self._hi_reported + 1, self.base + len(self.rows)), dtype=np.int64)
+        counts = self.rows[past % len(self.rows), _APPLIED]
+        if counts.any():
+            st["far"] = far = dict(self.far)
+            for x, c in zip(past[counts != 0].tolist(), counts[counts != 0].tolist(), strict=True):
+                far[x] = far.get(x, 0) + c
+        st["rows"] = in_order(self.rows, self.base, end)
+        st["coids"] = list(chain.from_iterable(in_order(self.coids, self.base, end)))
+        st["fills"] = in_order(self.fills, self.fill_gone + 1, self.n_fill + 1)
+        st["old_fills"] = self.old_fills[:self.n_old_fill + 1]
+        live = self._aside()  # the views aside in order id order, without the free rows
+        st["old_oids"], st["old_rows"] = self.old_oids[live], self.old_rows[live]
+        st["old_coids"], st["n_old"] = [self.old_coids[i] for i in live.tolist()], len(live)
         return st
 
     def restore(self, other: OrderViews) -> None:
-        """Take over the views of `other` (a snapshot's), keeping this one's name tables and retention."""
-        names, retention, reserve = self.names, self.retention, self._reserve
-        rows_store, fills_store = self._rows_store, self._fills_store
+        """Take over the views of `other` (a snapshot's), keeping this one's name tables, retention and
+        reservation: laid out at their slots in a fresh ring and fill log."""
+        keep = {k: self.__dict__[k] for k in ("names", "retention", "_reserve")}
         self.__dict__.update(other.__dict__)
-        self.names, self.retention, self._reserve = names, retention, reserve
-        self._rows_store, self._fills_store = rows_store, fills_store
-        used, rows = len(self.rows), self.rows  # trimmed by __getstate__: room again
-        self._rows_store, self.rows = _grown(self._rows_store, self._rows_store[:0], max(1024, 2 * used))
-        self.rows[:used] = rows
-        _blank_rows(self.rows[used:])
-        self.coids = list(self.coids) + [None] * (len(self.rows) - used)
-        fills = self.fills
-        self._fills_store, self.fills = _grown(self._fills_store, self._fills_store[:0], max(1024, 2 * len(fills)))
-        self.fills[:len(fills)] = fills
+        self.__dict__.update(keep)
+        self._hi_reported = self.top
+        self._free, self.old_at = [], KeyTable(max(_ASIDE, self.n_old))
+        self.old_at.put(self.old_oids, np.arange(self.n_old, dtype=np.int64))
+        self._ended = np.flatnonzero(~_LIVE[self.old_rows[:, _STATUS]]).tolist()  # ended since the last drop
+        rows = np.concatenate([np.empty((0, _N_COLS), np.int64), *other.rows])
+        self.rows = np.zeros((max(self._reserve, len(rows) + _STEP), _N_COLS), np.int64)
+        place(self.rows, self.base, rows)
+        self.coids = [None] * len(self.rows)
+        place(self.coids, self.base, other.coids)
+        fills = np.concatenate([np.empty((0, N_FCOLS), np.int64), *other.fills])
+        self.fills = np.zeros((max(self._reserve, len(fills) + _STEP), N_FCOLS), np.int64)
+        place(self.fills, self.fill_gone + 1, fills)
+        self.old_fills = np.zeros((max(_OLD_FILLS, 2 * len(other.old_fills)), N_FCOLS), np.int64)
+        self.old_fills[:len(other.old_fills)] = other.old_fills
         self._reindex()
 
     def _reindex(self) -> None:
-        """The client-id index anew from the views held, oldest first (the newest of an id wins)."""
+        """The client-id index anew from the views held, oldest first (the newest of an id wins), with their keys
+        noted in their rows (the index's seed is this process's)."""
         self.index = ClientIndex(max(self.n, self._reserve))
         self._unindexed = []
-        if len(self.old_oids):
-            self.index.put_many(self.old_rows[:, _ACCT], self.old_coids, self.old_oids)  # type: ignore[arg-type]
-        held = np.flatnonzero(self.rows[:, _HAS])
-        if len(held):
-            self.index.put_many(self.rows[held, _ACCT], [self.coids[i] or "" for i in held.tolist()],
-                                held + self.base)
+        live = self._aside()
+        if len(live):
+            keys = self.index.put_many(self.old_rows[live, _ACCT], [self.old_coids[i] or "" for i in live.tolist()],
+                                       self.old_oids[live])
+            self.old_rows[live, _KEY] = keys
+            self.index.watch(keys, 1)
+        ids = np.arange(self.base, self.top + 1, dtype=np.int64)
+        ids = ids[self.rows[ids % len(self.rows), _HAS] == 1]
+        if len(ids):
+            slots = ids % len(self.rows)
+            self._note_keys(ids, self.index.put_many(self.rows[slots, _ACCT],
+                                                     [self.coids[s] or "" for s in slots.tolist()], ids))
+
+    def _note_keys(self, oids: np.ndarray, keys: np.ndarray) -> None:
+        """Note in the ring's rows of `oids` their client-id keys (`ClientIndex.put_many`'s), which `prune` deletes
+        (a numba call: numpy's fancy indexing cost ~7 µs a writer step)."""
+        _set_keys(self.rows, oids, keys)  # `oids` as it comes (a column of the decisions: any layout)
 
     # ------------------------------------------------------------------ growth
     def _fit(self, oid_max: int) -> None:
-        need = oid_max - self.base + 1
+        """Room in the ring for the order ids up to `oid_max`: past it, a larger ring laid out anew."""
         cap = len(self.rows)
-        if need <= cap:
+        if oid_max - self.base < cap:
             return
-        self._rows_store, self.rows = _grown(self._rows_store, self.rows, need)
-        _blank_rows(self.rows[cap:])
-        self.coids.extend([None] * (len(self.rows) - len(self.coids)))
+        new = max(2 * cap, oid_max - self.base + 1 + _STEP)
+        self.rows = relaid(self.rows, self.base, self.base + cap, new)
+        coids: list[str | None] = [None] * new
+        place(coids, self.base, list(chain.from_iterable(in_order(self.coids, self.base, self.base + cap))))
+        self.coids = coids
 
     def _fit_fills(self, extra: int) -> None:
-        if self.n_fill + extra > len(self.fills):
-            self._fills_store, self.fills = _grown(self._fills_store, self.fills, self.n_fill + extra)
+        """Room for `extra` more fills in the fill log (its low mark moved on first, then a larger ring if need be)
+        and, with views aside, in theirs."""
+        if self.n_fill + extra - self.fill_gone > len(self.fills):
+            self.fill_gone = advance(self.fills, self.fill_gone, self.n_fill, self.base)
+            held = self.n_fill - self.fill_gone
+            if held + extra > len(self.fills):
+                self.fills = relaid(self.fills, self.fill_gone + 1, self.n_fill + 1,
+                                    max(2 * len(self.fills), held + extra + _STEP))
+        if self.n_old:
+            self._fit_old_fills(extra)
 
-    def _row(self, oid: int) -> tuple[np.ndarray, list[str | None], int] | None:
-        """(the rows holding `oid`'s view, their client order ids, its index there), or None: no row."""
+    def _fit_old_fills(self, extra: int) -> None:
+        """Room for `extra` more fills in the aside log: when full, a new one with the fills of the views aside
+        only (those of the views dropped since go) and room for twice as many."""
+        if self.n_old_fill + extra < len(self.old_fills):
+            return
+        rows = self.old_rows[:self.n_old]
+        held = count_fills(rows, self.old_fills)
+        new = np.zeros((max(_OLD_FILLS, 2 * (held + extra) + 1), N_FCOLS), np.int64)
+        self.n_old_fill = copy_fills(rows, self.old_fills, new, 0)
+        self.old_fills = new
+
+    def _row(self, oid: int) -> tuple[np.ndarray, list[str | None], int, np.ndarray] | None:
+        """(the rows holding `oid`'s view, their client order ids, its index there, their fill log), or None: no
+        row."""
         o = oid - self.base
         if 0 <= o < len(self.rows):
-            return self.rows, self.coids, o
-        if o < 0 and len(self.old_oids):
-            j = int(np.searchsorted(self.old_oids, oid))
-            if j < len(self.old_oids) and self.old_oids[j] == oid:
-                return self.old_rows, self.old_coids, j
+            return self.rows, self.coids, oid % len(self.rows), self.fills
+        if o < 0 and self.n_old:
+            j = find(self.old_at.tab, oid)
+            if j >= 0:
+                return self.old_rows, self.old_coids, j, self.old_fills
         return None
 
     # ------------------------------------------------------------------ writes
@@ -330,7 +442,7 @@ class OrderViews:
         if oid < self.base:
             return
         self._fit(oid)
-        o = oid - self.base
+        o = oid % len(self.rows)
         r = self.rows[o]
         if not r[_HAS]:
             self.n += 1
@@ -356,7 +468,7 @@ class OrderViews:
     def _add_rows(self, dec: np.ndarray, coids: list[str], select: bool,
                   packed: PackedIds | None = None) -> np.ndarray:
         """`add_many` (every row) or `add_accepted` (`select`): the rows written by one `_add` call; the client
-        ids follow (list slice) and are indexed."""
+        ids follow (list slices) and are indexed."""
         n = len(dec)
         if not n:
             return np.empty(0, np.int64)
@@ -375,15 +487,14 @@ class OrderViews:
             dec = dec[sel]
         oid = dec["order_id"]
         if run:  # consecutive ids (the usual case)
-            lo = int(oid[0]) - self.base
-            self.coids[lo:lo + k] = coids
+            place(self.coids, int(oid[0]), coids)
         else:
-            cs = self.coids
-            for i, c in zip((oid - self.base).tolist(), coids, strict=True):
+            cs, cap = self.coids, len(self.coids)
+            for i, c in zip((oid % cap).tolist(), coids, strict=True):
                 cs[i] = c
         self.top = max(self.top, top)
         self.flush_index()  # in order: views `add` made before these
-        self.index.put_many(dec["account"], coids, oid, packed if k == n else None)
+        self._note_keys(oid, self.index.put_many(dec["account"], coids, oid, packed if k == n else None))
         return sel
 
     def cancel_pending(self, oid: int) -> None:
@@ -404,9 +515,14 @@ class OrderViews:
         out_fill = np.empty(n, np.int64)
         out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
-        nf, nx, self.n_fill = _apply(self.rows, self.old_oids, self.old_rows, oid, rep["kind"], rep["price"],
-                                     rep["qty"], rep["leaves"], rep["ts"], self.base, self.n_fill, self.fills,
-                                     out_fill, out_cols, out_far)
+        out_ended = np.empty(n if self.n_old else 0, np.int64)
+        nf, nx, self.n_fill, self.n_old_fill, hi, ne = _apply(
+            self.rows, self.old_at.tab, self.old_rows[:self.n_old], oid, rep["kind"], rep["price"],
+            rep["qty"], rep["leaves"], rep["ts"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
+            out_fill, out_cols, out_far, out_ended)
+        self._hi_reported = max(self._hi_reported, hi)
+        if ne:
+            self._ended += out_ended[:ne].tolist()
         if nx:
             far = self.far
             for x in oid[out_far[:nx]].tolist():
@@ -424,50 +540,95 @@ class OrderViews:
         return out
 
     def prune(self) -> int:
-        """With a retention, once the views span twice it: drop the terminal ones older than the `retention`
-        most recent order ids (open ones move aside, kept); the client-id index is rebuilt from the views held.
-        Returns how many views were dropped."""
-        if not self.retention or self.top - self.base + 1 <= 2 * self.retention:
+        """With a retention R, once the views reach more than S = min(`_STEP`, R) order ids past the newest R:
+        drop the oldest of those ids, S of them (as many as reach past R + S when a step added more), terminal
+        views dropped, open ones moved aside, and the views aside that have ended since. The writer calls it once
+        a step; its cost follows the ids it drops (`_drop`). Returns how many views were dropped."""
+        over = self.top + 1 - self.retention - self.base  # ids older than the newest R
+        slack = min(_STEP, self.retention)
+        if not self.retention or over <= slack:
             return 0
-        k = self.top + 1 - self.retention - self.base  # rows leaving the dense block
-        front = self.rows[:k]
-        live = (front[:, _HAS] == 1) & np.isin(front[:, _STATUS], _LIVE)
-        dead = (front[:, _HAS] == 1) & ~live
-        old_live = np.isin(self.old_rows[:, _STATUS], _LIVE)  # moved aside earlier: terminal since?
-        n_gone = len(old_live) - int(old_live.sum())
-        keep_idx = np.flatnonzero(live)
-        self.old_oids = np.concatenate([self.old_oids[old_live], self.base + keep_idx])
-        self.old_rows = np.concatenate([self.old_rows[old_live], front[live]])
-        self.old_coids = [c for c, x in zip(self.old_coids, old_live.tolist(), strict=True) if x] + [
-            self.coids[i] for i in keep_idx.tolist()]
-        rows = self.rows  # shifted in place (numpy copies an overlapping assignment safely)
-        rows[:len(rows) - k] = rows[k:]
-        _blank_rows(rows[len(rows) - k:])
-        self.coids = self.coids[k:] + [None] * k
-        self.base += k
-        n_dead = int(dead.sum()) + n_gone
-        self.n -= n_dead
-        self.n_pruned += n_dead
-        self._compact_fills()
-        self._reindex()
-        return n_dead
+        return self._drop(self.base + max(min(_STEP, over), over - slack))
 
-    def _compact_fills(self) -> None:
-        """Drop the fills of views no longer held from the fill log (links renumbered)."""
-        if not self.n_fill:  # no fills, no links (every head and tail is -1)
-            return
-        f = self.fills[:self.n_fill]
-        owner = f[:, 4]
-        keep = (owner >= self.base) | np.isin(owner, self.old_oids)
-        new_at = np.cumsum(keep) - 1
-        kept = f[keep]
-        kept[:, 3] = np.where(kept[:, 3] >= 0, new_at[kept[:, 3]], -1)
-        self.fills[:len(kept)] = kept
-        self.n_fill = len(kept)
-        for rows in (self.rows, self.old_rows):
-            for c in (_HEAD, _TAIL):
-                col = rows[:, c]
-                rows[:, c] = np.where(col >= 0, new_at[np.maximum(col, 0)], -1)
+    def _drop(self, hi: int) -> int:
+        """Empty the ring's slots of the order ids ``base .. hi - 1`` (`_sweep`): the terminal views' client-id keys
+        are deleted from the index, the open views move aside with copies of their fills (`_move_aside`); the views
+        aside that have ended go too (`_end_aside`); then `base` is `hi` and the fill log's low mark moves past the
+        fills of what left. Returns the views dropped."""
+        self.flush_index()  # every key of what goes is noted in its row before it goes
+        lo = self.base
+        keys = np.empty(hi - lo, np.int64)
+        oids = np.empty(hi - lo, np.int64)
+        moved = np.empty((hi - lo, _N_COLS), np.int64)
+        moved_ids = np.empty(hi - lo, np.int64)
+        nk, na, dead = _sweep(self.rows, lo, hi, keys, oids, moved, moved_ids)
+        cs = self.coids
+        moved_coids = [cs[i % len(cs)] for i in moved_ids[:na].tolist()]
+        for a, b in spans(lo, hi, len(cs)):
+            cs[a:b] = [None] * (b - a)
+        end_keys, end_ids = self._end_aside()
+        if na:
+            self._move_aside(moved[:na], moved_ids[:na], moved_coids)
+        keys, oids = keys[:nk], oids[:nk]
+        if len(end_ids):
+            keys, oids = np.concatenate([keys, end_keys]), np.concatenate([oids, end_ids])
+        uncovered = self.index.drop_many(keys, oids)
+        if len(uncovered):  # a view aside had a deleted key (a newer order had taken it): it takes it back
+            n = self.n_old
+            back = np.flatnonzero((self.old_rows[:n, _HAS] == 1) & np.isin(self.old_rows[:n, _KEY], uncovered))
+            back = back[np.argsort(self.old_oids[back])]
+            self.index.put_missing(self.old_rows[back, _KEY], self.old_oids[back])
+        dead += len(end_ids)
+        self.base = hi
+        self.n -= dead
+        self.n_pruned += dead
+        self.fill_gone = advance(self.fills, self.fill_gone, self.n_fill, hi)
+        return dead
+
+    def _move_aside(self, rows: np.ndarray, oids: np.ndarray, coids: list[str | None]) -> None:
+        """Keep these open views (rows leaving the ring) aside: their fills copied to the aside log, their rows put
+        in free rows or after the used ones (a reservation twice as large when full, the one copy), their order ids
+        in `old_at`, their client-id keys watched by the index."""
+        self._fit_old_fills(count_fills(rows, self.fills))
+        self.n_old_fill = copy_fills(rows, self.fills, self.old_fills, self.n_old_fill)
+        k, free, n = len(oids), self._free, self.n_old
+        reuse = [free.pop() for _ in range(min(k, len(free)))]
+        new = k - len(reuse)
+        if n + new > len(self.old_oids):
+            cap = max(_ASIDE, 2 * len(self.old_oids), n + new)
+            self.old_oids = np.concatenate([self.old_oids[:n], np.zeros(cap - n, np.int64)])
+            self.old_rows = np.concatenate([self.old_rows[:n], np.zeros((cap - n, _N_COLS), np.int64)])
+        self.old_coids += [None] * new
+        self.n_old = n + new
+        at = np.array(reuse + list(range(n, n + new)), np.int64)
+        self.old_rows[at], self.old_oids[at] = rows, oids
+        for j, c in zip(at.tolist(), coids, strict=True):
+            self.old_coids[j] = c
+        self.old_at.put(oids, at)
+        self.index.watch(rows[:, _KEY], 1)
+
+    def _end_aside(self) -> tuple[np.ndarray, np.ndarray]:
+        """Drop the views aside that reports ended since the last drop (`_apply` noted their rows) and that are
+        still terminal: their rows freed (zeroed), their order ids out of `old_at`, their keys no longer watched.
+        Returns the client-id keys and order ids of the views dropped."""
+        if not self._ended:
+            return _NONE, _NONE
+        at = np.unique(np.array(self._ended, np.int64))
+        self._ended = []
+        at = at[(self.old_rows[at, _HAS] == 1) & ~_LIVE[self.old_rows[at, _STATUS]]]  # not reopened since
+        keys, ids = self.old_rows[at, _KEY], self.old_oids[at]
+        self.index.watch(keys, -1)
+        self.old_at.remove(ids, at)
+        self.old_rows[at], self.old_oids[at] = 0, 0
+        for j in at.tolist():
+            self.old_coids[j] = None
+        self._free += at.tolist()
+        return keys, ids
+
+    def _aside(self) -> np.ndarray:
+        """The rows of the views aside, in order id order (the oldest first)."""
+        live = np.flatnonzero(self.old_rows[:self.n_old, _HAS])
+        return live[np.argsort(self.old_oids[live])]
 
     # ------------------------------------------------------------------ reads
     def pruned(self, oid: int) -> bool:
@@ -487,7 +648,8 @@ class OrderViews:
         if self._unindexed:
             acct, coids, oids = zip(*self._unindexed, strict=True)
             self._unindexed = []
-            self.index.put_many(np.array(acct, np.int64), list(coids), np.array(oids, np.int64))
+            ids = np.array(oids, np.int64)
+            self._note_keys(ids, self.index.put_many(np.array(acct, np.int64), list(coids), ids))
 
     def find_client(self, acct: int, coid: str) -> int | None:
         """The newest order id of account `acct` (registry index) with client order id `coid` among the views
@@ -512,13 +674,13 @@ class OrderViews:
         at = self._row(oid)
         if at is None or not at[0][at[2], _HAS]:
             return None
-        rows, coids, o = at
-        (_has, status, filled, leaves, _ap, head, _tl, a, t, y, side, price, qty, ts) = rows[o].tolist()
+        rows, coids, o, log = at
+        (head, _tl, _has, status, filled, leaves, _ap, a, t, y, side, price, qty, ts, _key) = rows[o].tolist()
         fills = []
         f = head
-        while f >= 0:
-            p, q, fts, f, _owner = self.fills[f].tolist()
+        while f:
+            p, q, fts, f, _owner = log[f % len(log)].tolist()
             fills.append({"price": p, "qty": q, "ts": fts})
         names = self.names
         return OrderView(oid, coids[o] or "", names[0][a], names[1][t], names[2][y], side, price, qty, ts,
-                         STATUS_NAMES[status], filled, leaves, fills)
+                         STATUS_NAMES[status], filled, leaves - 1, fills)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import pickle
+from unittest import mock
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hft.core.orders import (
     DECISION_DTYPE,
     EXEC_REPORT_DTYPE,
+    INTENT_NEW,
     REPORT_ACK,
     REPORT_CANCELED,
+    REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
 )
+from hft.live import views as V
 from hft.live.views import ALL_APPLIED, OrderViews
 
 NAMES = (["ACC1", "ACC2"], ["mm1"], ["AAPL", "MSFT"])
@@ -106,7 +113,7 @@ def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
     assert not v.pruned(2) and not v.pruned(6) and not v.pruned(99)
     two = v.get(2)  # open: kept aside, still followed by its reports
     assert (two.status, two.fills) == ("partially_filled", [{"price": 9991, "qty": 4, "ts": 20}])
-    assert v.get(5).fills == [{"price": 9990, "qty": 10, "ts": 5}]  # the fill log was renumbered
+    assert v.get(5).fills == [{"price": 9990, "qty": 10, "ts": 5}]  # the fills of the views kept survive
     fills, cols = v.apply_reports(_reports((2, REPORT_FILL, 9992, 6, 0, 30), (7, REPORT_FILL, 9990, 10, 0, 31)))
     assert fills.tolist() == [0, 1] and cols[:, 3].tolist() == [1, 1]
     assert v.get(2).status == "filled" and [f["qty"] for f in v.get(2).fills] == [4, 6]
@@ -156,8 +163,8 @@ def test_client_ids_find_the_newest_held_order_of_that_account() -> None:
 
 
 def test_views_grow_in_place_inside_their_reservation_and_beyond_it(monkeypatch) -> None:
-    """The columns and the fill log grow by steps inside a reservation (no copy of what is held: the doubling
-    copy stalled the writer) and past it into a larger one; every view, fill and client id stays as written."""
+    """The columns and the fill log are a reservation (no copy of what is held: the doubling copy stalled the
+    writer) and past it a larger one; every view, fill and client id stays as written."""
     from hft.live import views as V
 
     monkeypatch.setattr(V, "_STEP", 16)
@@ -193,3 +200,222 @@ def test_a_prune_before_any_fill_drops_the_terminal_views() -> None:
     assert v.prune() == 2  # ids 1..3 leave the newest 2: 1 and 2 canceled, 3 open (kept aside)
     assert v.pruned(1) and v.pruned(2) and v.get(3).status == "accepted" and v.get(4).status == "canceled"
     assert v.get(3).fills == [] and v.n_fill == 0
+
+
+def test_a_prune_drops_a_step_of_ids_at_a_time() -> None:
+    """Retention R: nothing goes until the views reach more than S = `_STEP` ids past the newest R; then each call
+    drops the oldest S ids (a bounded piece of work per writer step), or, after a step that added more, as many as
+    reach past R + S; the views never hold more than R + S ids after a call."""
+    r, s = 5000, V._STEP
+    v = OrderViews(NAMES, retention=r)
+
+    def add(lo: int, hi: int) -> None:
+        ids = list(range(lo, hi))
+        v.add_many(_accepted(ids), [f"c{i}" for i in ids])
+        v.apply_reports(_reports(*[(i, REPORT_FILL, 9990, 10, 0, i) for i in ids]))
+
+    add(1, r + s + 1)
+    assert v.prune() == 0  # S ids past the newest R: not yet
+    add(r + s + 1, r + s + 2)
+    assert v.prune() == s and v.pruned(s) and v.get(s + 1) is not None  # ids 1..S
+    assert v.prune() == 0 and len(v) == r + 1
+    add(r + s + 2, r + s + 2 + 10_000)  # a step of 10,000 orders
+    top = r + s + 1 + 10_000
+    assert v.prune() == 10_001 - s  # down to R + S ids
+    assert v.pruned(top - r - s) and v.find_client(0, f"c{top - r - s + 1}") == top - r - s + 1
+    assert v.prune() == 0 and len(v) == r + s
+    add(top + 1, top + 2)
+    assert v.prune() == s and len(v) == r + 1  # a step at a time, down to R
+    assert v.get(top - r) is None and v.get(top + 1 - r).status == "filled"
+
+
+def test_a_view_aside_is_dropped_once_ended_unless_a_later_report_reopened_it() -> None:
+    """Open views older than the retention go aside; one ended by a report is dropped at the next prune that drops
+    (its client id then forgotten, an older view aside with the same client id found again), one ended and then
+    reopened (a partial fill after its cancel) is not; every later report still reaches it."""
+    v = OrderViews(NAMES, retention=2)
+    v.add_many(_accepted([1, 2, 3]), ["x", "y", "x"])  # 3 reuses the client id of 1
+    v.add_many(_accepted([4, 5, 6]), ["a", "b", "c"])
+    v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 1), (2, REPORT_ACK, 0, 0, 10, 1),
+                             (4, REPORT_FILL, 9990, 10, 0, 1)))
+    assert v.prune() == 1 and v.n_old == 3  # ids 1..4 leave the ring: 4 filled, dropped; 1, 2, 3 open: aside
+    assert v.find_client(0, "x") == 3
+    v.apply_reports(_reports((3, REPORT_CANCELED, 0, 0, 0, 2), (2, REPORT_CANCELED, 0, 0, 0, 3),
+                             (2, REPORT_PARTIAL_FILL, 9990, 4, 6, 4)))  # 2 ended, then reopened
+    v.add_many(_accepted([7, 8, 9]), ["d", "e", "f"])
+    v.apply_reports(_reports(*[(i, REPORT_FILL, 9990, 10, 0, 5) for i in (5, 6, 7)]))
+    assert v.prune() == 4  # ids 5..7 and 3 (aside, ended); 2 reopened: kept
+    assert v.pruned(3) and v.get(3) is None and v.find_client(0, "x") == 1  # 1 has its client id again
+    assert v.get(2).status == "partially_filled" and v.get(2).fills == [{"price": 9990, "qty": 4, "ts": 4}]
+    v.apply_reports(_reports((2, REPORT_FILL, 9991, 6, 0, 6), (3, REPORT_ACK, 0, 0, 0, 7)))
+    assert [f["qty"] for f in v.get(2).fills] == [4, 6] and v.applied(2) == 4 and v.applied(3) == ALL_APPLIED
+
+
+# ---------------------------------------------------------------- a model of what must be held, dropped, found
+_KINDS = (REPORT_ACK, REPORT_PARTIAL_FILL, REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)
+_TERMINAL = {"filled", "canceled", "rejected", "expired"}
+_STATUS_OF = {REPORT_FILL: "filled", REPORT_PARTIAL_FILL: "partially_filled", REPORT_CANCELED: "canceled",
+              REPORT_REJECTED: "rejected", REPORT_EXPIRED: "expired"}
+
+
+class _Model:
+    """What the views must show: every order's view as the reports left it (plain Python), which of them are
+    dropped, and how many reports each order id got. The retention's rule, written out: once the views reach more
+    than S = min(step, R) ids past the newest R, a prune moves the lowest id held in order (`base`) on by S (or by
+    as many as reach past R + S), and then every terminal view below it is dropped; the views from `base` on are
+    all held, those below only while open."""
+
+    def __init__(self, retention: int, step: int) -> None:
+        self.retention, self.step, self.slack = retention, step, min(step, retention)
+        self.views: dict[int, dict] = {}
+        self.dropped: set[int] = set()
+        self.reports: dict[int, int] = {}
+        self.base = 1
+        self.top = 0  # the newest order id with a view
+        self.issued = 0  # the newest order id given (a rejected order's has no view)
+
+    def held(self) -> dict[int, dict]:
+        return {o: w for o, w in self.views.items() if o not in self.dropped}
+
+    def add(self, oid: int, coid: str, acct: int, side: int, price: int, qty: int) -> None:
+        self.views[oid] = {"client_order_id": coid, "account": NAMES[0][acct], "acct": acct, "side": side,
+                           "price": price, "qty": qty, "status": "accepted", "filled": 0, "leaves": -1, "fills": []}
+        self.top = max(self.top, oid)
+        self.issued = max(self.issued, oid)
+
+    def report(self, oid: int, kind: int, price: int, qty: int, leaves: int, ts: int) -> bool:
+        """Apply one report; whether it is a fill of a held view."""
+        self.reports[oid] = self.reports.get(oid, 0) + 1
+        w = self.views.get(oid)
+        if w is None or oid in self.dropped:
+            return False
+        fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
+        if fill:
+            w["filled"] += qty
+            w["fills"].append({"price": price, "qty": qty, "ts": ts})
+        if leaves >= 0:
+            w["leaves"] = leaves
+        if kind in _STATUS_OF:
+            w["status"] = _STATUS_OF[kind]
+        elif w["status"] == "accepted":
+            w["status"] = "working"
+        return fill
+
+    def prune(self) -> int:
+        """The views dropped by a prune now."""
+        over = self.top + 1 - self.retention - self.base
+        if over <= self.slack:
+            return 0
+        self.base += max(min(self.step, over), over - self.slack)
+        gone = {o for o, w in self.held().items() if o < self.base and w["status"] in _TERMINAL}
+        self.dropped |= gone
+        return len(gone)
+
+    def check(self, v: OrderViews) -> None:
+        """Every view held shows what its reports said, the dropped ones are gone for good, and each client id
+        finds the newest order holding it."""
+        held = self.held()
+        assert len(v) == len(held)
+        for oid, w in held.items():
+            got = v.get(oid)
+            assert got is not None, oid
+            body = got.body()
+            want = {k: w[k] for k in ("client_order_id", "account", "price", "qty", "status", "filled", "fills")}
+            assert {k: body[k] for k in want} == want, oid
+            assert body["leaves"] == (w["qty"] - w["filled"] if w["leaves"] < 0 else w["leaves"])
+            assert got.side == w["side"] and not v.pruned(oid)
+            assert v.applied(oid) == self.reports.get(oid, 0)
+            assert v.client_order_id(oid) == w["client_order_id"]
+        for oid in self.dropped:
+            assert v.get(oid) is None and v.pruned(oid) and v.applied(oid) == ALL_APPLIED
+            assert v.client_order_id(oid) is None
+        for oid, n in self.reports.items():  # order ids without a view: counted (or, once dropped, all applied)
+            if oid not in self.views:
+                assert v.applied(oid) in (n, ALL_APPLIED) and (v.applied(oid) == n or oid < self.top + 1 - self.retention)
+        newest: dict[tuple[int, str], int] = {}
+        for oid, w in sorted(held.items()):
+            if w["client_order_id"]:
+                newest[(w["acct"], w["client_order_id"])] = oid
+        for (acct, coid), oid in newest.items():
+            assert v.find_client(acct, coid) == oid, (acct, coid)
+        for oid in self.dropped:
+            w = self.views[oid]
+            if w["client_order_id"] and (w["acct"], w["client_order_id"]) not in newest:
+                assert v.find_client(w["acct"], w["client_order_id"]) is None
+
+
+_COIDS = ["a", "b", "c", "é-1", ""]  # few: the same client id comes back on later orders (and an empty one)
+_add = st.tuples(st.just("add"), st.integers(1, 6), st.sampled_from(["many", "one", "accepted"]),
+                 st.lists(st.tuples(st.integers(0, 1), st.sampled_from(_COIDS), st.booleans()), min_size=12,
+                          max_size=12))
+_report = st.tuples(st.just("report"), st.lists(st.tuples(st.integers(-40, 3), st.sampled_from(_KINDS),
+                                                          st.integers(1, 5), st.integers(-1, 9)),
+                                                min_size=1, max_size=8))
+_settle = st.tuples(st.just("report"), st.lists(st.tuples(st.integers(-8, 0), st.just(REPORT_FILL), st.just(10),
+                                                          st.just(0)), min_size=4, max_size=8))
+_prune = st.tuples(st.just("prune"))
+_op = st.one_of(_add, _add, _report, _settle, _prune, _prune, st.tuples(st.just("cancel"), st.integers(-40, 0)),
+                st.tuples(st.just("snapshot")))
+
+
+@given(retention=st.integers(1, 12), step=st.sampled_from([1, 3, 2048]), ops=st.lists(_op, min_size=20, max_size=120))
+@settings(max_examples=150, deadline=None)
+def test_views_match_a_model_through_adds_reports_prunes_and_snapshots(retention: int, step: int, ops: list) -> None:
+    """Random adds (column-wise, one by one, picked among decisions), reports (acks, partial and full fills,
+    cancels, rejects, expiries; to old, new, dropped and unknown order ids), cancels, prunes and snapshot round
+    trips against `_Model`: the views held show what their reports said, each prune drops exactly the views the
+    retention's rule drops (terminal ones below the moved base, those that went aside open once they have ended),
+    and client ids (reused by later orders, per account) find the newest order holding them. A step of 1 or 3
+    ids (`_STEP`) makes the ring and the fill log wrap and grow; 2048 is the service's. The views aside have
+    room for 2 rows and 2 fills (`_ASIDE`, `_OLD_FILLS`): they fill up, and are compacted, often."""
+    with mock.patch.object(V, "_STEP", step), mock.patch.object(V, "_OLD_FILLS", 2), \
+            mock.patch.object(V, "_ASIDE", 2):
+        v = OrderViews(NAMES, capacity=4, retention=retention)
+        m = _Model(retention, step)
+        ts = 0
+        for op in ops:
+            ts += 1
+            if op[0] == "add":
+                _, n, how, spec = op
+                ids = list(range(m.issued + 1, m.issued + n + 1))
+                acct = [a for a, _, _ in spec[:n]]
+                coids = [c for _, c, _ in spec[:n]]
+                if how == "one":
+                    for i, a, c in zip(ids, acct, coids, strict=True):
+                        v.add(i, c, a, 0, a, 1 - 2 * a, 9990 + i, 10, ts)
+                        m.add(i, c, a, 1 - 2 * a, 9990 + i, 10)
+                    continue
+                dec = _accepted(ids)
+                dec["account"], dec["symbol"], dec["side"], dec["price"] = acct, acct, [1 - 2 * a for a in acct], \
+                    [9990 + i for i in ids]
+                if how == "many":
+                    v.add_many(dec, coids)
+                    taken = ids
+                else:  # among decisions: the rejected and the duplicates get no view (their ids are skipped)
+                    dec["kind"], dec["accepted"] = INTENT_NEW, [1 if ok else 0 for _, _, ok in spec[:n]]
+                    taken = [ids[i] for i in v.add_accepted(dec, coids).tolist()]
+                    assert taken == [i for i, (_, _, ok) in zip(ids, spec, strict=False) if ok]
+                    m.issued = ids[-1]
+                for i in taken:
+                    j = i - ids[0]
+                    m.add(i, coids[j], acct[j], 1 - 2 * acct[j], 9990 + i, 10)
+            elif op[0] == "report":
+                rows = [(max(1, m.issued + d), kind, 9000 + q, q, leaves, ts) for d, kind, q, leaves in op[1]]
+                fills, cols = v.apply_reports(_reports(*rows))
+                want = [i for i, r in enumerate(rows) if m.report(*r)]
+                assert fills.tolist() == want
+                assert cols[:, 0].tolist() == [m.views[rows[i][0]]["acct"] for i in want]
+            elif op[0] == "cancel":
+                oid = max(1, m.issued + op[1])
+                v.cancel_pending(oid)
+                w = m.views.get(oid)
+                if w is not None and oid not in m.dropped and w["status"] in ("accepted", "working",
+                                                                              "partially_filled"):
+                    w["status"] = "cancel_pending"
+            elif op[0] == "prune":
+                assert v.prune() == m.prune()
+            else:
+                fresh = OrderViews(NAMES, capacity=4, retention=retention)
+                fresh.restore(pickle.loads(pickle.dumps(v)))
+                v = fresh
+            m.check(v)
