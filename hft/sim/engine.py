@@ -187,6 +187,19 @@ def legs_run_hash(dec: np.ndarray, orders: np.ndarray, fills: np.ndarray, legs: 
     return run_hash(dec, orders, fills, order_legs, dec_legs)
 
 
+def leg_results(legs: Sequence[Leg], order_legs: np.ndarray, dec_legs: np.ndarray, equity: Sequence[Any]
+                ) -> list[LegResult]:
+    """Each leg's `LegResult` from the run's leg of each order (`order_legs`: `ORDER_LEG_DTYPE` rows by order id,
+    each id once) and of each decision (`dec_legs`), and each leg's equity rows (`equity[k]`: the log itself, or
+    rows `EQUITY_DTYPE` takes). Then `legs_run_hash` over these results is ``run_hash(dec, orders, fills,
+    order_legs, dec_legs)``: `Engine._output` hashes those two arrays as they are (the same bytes)."""
+    ids, of_leg = order_legs["order_id"], order_legs["leg"]
+    return [LegResult(leg.symbol, leg.mult, np.asarray(eq, dtype=EQUITY_DTYPE),
+                      {"position": leg.position, "cash": leg.cash, "fees": leg.fees},
+                      ids[of_leg == leg.index], np.flatnonzero(dec_legs == leg.index))
+            for leg, eq in zip(legs, equity, strict=True)]
+
+
 def _leg0(name: str) -> property:
     """An engine attribute of the single-instrument API that is leg 0's `name` (`NbEngine` runs one leg)."""
 
@@ -609,13 +622,11 @@ class Engine:
         of_symbol = {leg.symbol: leg.index for leg in self.legs}
         dec_legs = (self._dec_legs if self._dec_legs is not None else
                     np.array([of_symbol[d.symbol] for d in records], dtype=np.int64))
-        legs = [LegResult(leg.symbol, leg.mult, np.array(leg.equity_rows, dtype=EQUITY_DTYPE),
-                          {"position": leg.position, "cash": leg.cash, "fees": leg.fees},
-                          order_legs["order_id"][order_legs["leg"] == leg.index].copy(),
-                          np.flatnonzero(dec_legs == leg.index)) for leg in self.legs]
+        # (a numba engine's equity rows are each leg's rows of its log, a view as one leg's log is: not copied)
+        legs = leg_results(self.legs, order_legs, dec_legs, [leg.equity_rows for leg in self.legs])
         final = {"cash": sum(leg.cash for leg in self.legs), "fees": sum(leg.fees for leg in self.legs)}
         return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final,
-                         legs_run_hash(dec, orders, fills, legs), self.gw.metrics_snapshot(),
+                         run_hash(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
                          records, list(self.transitions), None, acks, legs)
 
 

@@ -13,7 +13,7 @@ from hft.core.dtypes import BUY, EV_LEVEL_SET, FLAG_EOM, SELL, empty_events
 from hft.core.errors import SimError
 from hft.core.orders import INTENT_NEW, ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
 from hft.sim import latency as L
-from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
+from hft.sim.engine import Engine, EngineConfig, L2MarketVenue, legs_run_hash
 from hft.sim.engine_nb import SK_NONE, NbEngine
 from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
 from hft.sim.fees import FeeSchedule, cash_flow
@@ -294,9 +294,12 @@ def test_trades_depth_and_top_are_the_callbacks_leg(cls):
 
 # --- the numba engine over several legs (the same run as the reference) -----------------------------------------
 def _same_legs(a, b) -> None:
-    """Two runs over several legs are the same run: the run's arrays and each leg's results."""
+    """Two runs over several legs are the same run: the run's arrays and each leg's results; each one's run hash is
+    the several-legs rule over its legs' results (`legs_run_hash`, which a run over several days applies too)."""
     _same(a, b)
     assert len(a.legs) == len(b.legs) > 1
+    for o in (a, b):
+        assert legs_run_hash(o.decisions, o.orders, o.fills, o.legs) == o.run_hash
     for la, lb in zip(a.legs, b.legs, strict=True):
         assert la.symbol == lb.symbol and la.multiplier == lb.multiplier and la.final == lb.final
         assert np.array_equal(la.equity, lb.equity) and len(la.equity) > 3
