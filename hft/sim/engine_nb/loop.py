@@ -72,14 +72,12 @@ from hft.sim.engine_nb.state import (
     W_INTENTS,
     W_LOCAL_FALLBACK,
     W_REPORTS,
-    _inline,
     _kernel,
 )
 from hft.sim.engine_nb.streams import (
     _before,
     _exch_l2,
     _exch_l3,
-    _leg_slots,
     _live_hi,
     _local,
     _local_leg,
@@ -87,8 +85,6 @@ from hft.sim.engine_nb.streams import (
     _prefetch_rows,
     _sample,
     _set_i,
-    _set_slot,
-    _slot,
     _top_now,
     _venue_l2_leg,
     _venue_l3_leg,
@@ -255,27 +251,41 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     return code
 
 
-# `_l3_run`'s leg changes (several legs): the next item is of another leg than the run's (local event, exchange
-# event, command of the kernel heap); below the wake codes (>= 0) and the loop's "done" (-1)
-_R_LOCAL = -2
-_R_EXCH = -3
-_R_CMD = -4
-
-
-@_inline
-def _l3_run(st, multi, lg, d, ev, ctl, bufs, loc, ven, pos):
-    """`run_l3`'s merged loop over a run of items of one local leg `kl` and one venue leg `kv` (their state comes
-    as plain arguments, the same for every leg: one loop body); returns (code, i_loc, i_ex, now, ns, ne), the code
-    a wake code or, several legs, `_R_LOCAL` / `_R_EXCH` / `_R_CMD` when the next item is another leg's (nothing of
-    it applied). `d`: the own-stream index of local event i is ``i + d`` in the run (a leg's events keep their
-    order in the merged stream)."""
-    n, loc_t, ex_t, ex_pm, ex_last, kind, side, price, qty, oid, flags = ev
-    stop, wake, bt, bp, bs, fast, sample_ns = ctl
-    tops, lm, is_l3, arena, eq, sord, intents, h, drows, orows, frows, order_info, lat_e, lat_r = bufs
-    kl, lbq, laq, lbb, lab, lst, top, ltop, y, lref = loc
-    kv, vv, vorders, vcons, vparams, vout, vref = ven
-    i_loc, i_ex, now, ns, ne = pos
+@_kernel
+def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vcons_l, vparams_l,
+           vouts, vrefs, lrefs, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
+    """Advance the market streams (L3 venue) until a wake; see the module docstring. `lrefs`: each leg's local
+    view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
+    heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
+    in `run_l2`."""
+    loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
+                                                               evm[7], evm[8])
+    multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
+    # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
+    # wrap (the loop's indices are never negative)
+    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
+    own = _ptr(evm[EVM_OWN] if multi else evm[0])
+    kl = kv = 0  # the legs of the local stream and of the exchange stream
+    # the venues' books are replaced (grown) only between calls
+    vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
+    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
+    lref = lrefs[0]
+    n = loc_t.shape[0]
+    i_loc = st[S_ILOC]
+    i_ex = st[S_IEX]
+    now = st[S_NOW]
+    ns = st[S_NEXT_SAMPLE]
+    sample_ns = st[S_SAMPLE_NS]
+    ne = st[S_NEQ]
+    bt = st[S_BT]
+    bp = st[S_BP]
+    stop = st[S_STOP]
+    wake = st[S_WAKE]
+    ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
     code = W_END
+    fast = st[S_FAST] != 0
+    bs = st[S_BS]
+    st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
     while True:
         src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
         # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
@@ -287,8 +297,9 @@ def _l3_run(st, multi, lg, d, ev, ctl, bufs, loc, ven, pos):
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
                     if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
-                        code = _R_CMD
-                        break
+                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l,
+                                                                                vparams_l, vouts, vrefs)
                     w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
                 else:
                     w = _fast_report(st, t_now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows,
@@ -312,10 +323,12 @@ def _l3_run(st, multi, lg, d, ev, ctl, bufs, loc, ven, pos):
                 code = W_CHUNK
                 break
             if multi and lg[i_loc] != kl:
-                code = _R_LOCAL
-                break
+                _top_now(lbq, laq, lst, top)
+                kl = lg[i_loc]
+                lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+                lref = lrefs[kl]
             w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, i_loc + d, kl, tops, lm)
+                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -340,8 +353,9 @@ def _l3_run(st, multi, lg, d, ev, ctl, bufs, loc, ven, pos):
             now = t_now
         else:
             if multi and lg[i_ex] != kv:
-                code = _R_EXCH
-                break
+                kv = lg[i_ex]
+                vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
+                                                                        vouts, vrefs)
             if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
                 st[S_GLEG] = kv
                 st[S_FLAGS] = 0
@@ -361,69 +375,6 @@ def _l3_run(st, multi, lg, d, ev, ctl, bufs, loc, ven, pos):
                 st[S_T] = ct
                 code = w
                 break
-    return code, i_loc, i_ex, now, ns, ne
-
-
-@_kernel
-def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vcons_l, vparams_l,
-           vouts, vrefs, lrefs, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
-    """Advance the market streams (L3 venue) until a wake; see the module docstring. `lrefs`: each leg's local
-    view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
-    heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
-    in `run_l2`. Several legs: the merged loop (`_l3_run`) runs while the local and the venue leg stay the same;
-    a leg is re-taken here, between runs."""
-    loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
-                                                               evm[7], evm[8])
-    multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
-    # wrap (the loop's indices are never negative)
-    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
-    own = _ptr(evm[EVM_OWN] if multi else evm[0])
-    kl = kv = 0  # the legs of the local stream and of the exchange stream
-    # the venues' books are replaced (grown) only between calls; several legs: each leg's items in a slot
-    loc = (*_local_leg(0, lbooks, tops, lm), lrefs[0])
-    ven = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
-    lslots = _leg_slots(lbooks, loc)
-    vslots = _leg_slots(lbooks, ven)
-    for k in range(len(lbooks) if multi else 0):
-        _set_slot(lslots, k, (*_local_leg(k, lbooks, tops, lm), lrefs[k]))
-        _set_slot(vslots, k, _venue_l3_leg(k, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs))
-    lbq, laq, lbb, lab, lst, top, ltop, y, lref = loc
-    vv, vorders, vcons, vparams, vout, vref = ven
-    n = loc_t.shape[0]
-    i_loc = st[S_ILOC]
-    i_ex = st[S_IEX]
-    now = st[S_NOW]
-    ns = st[S_NEXT_SAMPLE]
-    ne = st[S_NEQ]
-    ex_last = ex_pm[n - 1] if n > 0 else 0  # the latest exchange time (exchange times need not be sorted)
-    sample_ns = st[S_SAMPLE_NS]
-    bt = st[S_BT]
-    bp = st[S_BP]
-    bs = st[S_BS]
-    stop = st[S_STOP]
-    wake = st[S_WAKE]
-    fast = st[S_FAST] != 0
-    # the run's arguments (tuples: a call of more than 30 arguments cannot be inlined)
-    ev = (n, loc_t, ex_t, ex_pm, ex_last, kind, side, price, qty, oid, flags)
-    ctl = (stop, wake, bt, bp, bs, fast, sample_ns)
-    bufs = (tops, lm, is_l3, arena, eq, sord, intents, h, drows, orows, frows, order_info, lat_e, lat_r)
-    st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
-    while True:
-        # one leg: the own index is the merged one; several: from the run's first local event (if of leg kl)
-        d = own[i_loc] - i_loc if multi and i_loc < n else 0
-        code, i_loc, i_ex, now, ns, ne = _l3_run(
-            st, multi, lg, d, ev, ctl, bufs, (kl, lbq, laq, lbb, lab, lst, top, ltop, y, lref),
-            (kv, vv, vorders, vcons, vparams, vout, vref), (i_loc, i_ex, now, ns, ne))
-        if multi and code == _R_LOCAL:
-            _top_now(lbq, laq, lst, top)
-            kl = lg[i_loc]
-            lbq, laq, lbb, lab, lst, top, ltop, y, lref = _slot(lslots, kl, loc)
-        elif multi and code < -1:  # _R_EXCH / _R_CMD: to the venue of the event's / the order's leg
-            kv = lg[i_ex] if code == _R_EXCH else order_info[h[0, H_PAY + 1], OI_LEG]
-            vv, vorders, vcons, vparams, vout, vref = _slot(vslots, kv, ven)
-        else:
-            break
     st[S_ILOC] = i_loc
     st[S_IEX] = i_ex
     st[S_NOW] = now

@@ -401,40 +401,6 @@ def _prefetch(typingctx, arr, idx):
     return types.void(arr, idx), codegen
 
 
-@intrinsic
-def _leg_slots(typingctx, legs, like):
-    """``_leg_slots(legs, like)``: stack room for one value of `like`'s type per item of the tuple `legs` (the
-    loop's per-leg state, `_set_slot` / `_slot`): a leg change loads its items from one slot instead of indexing
-    each per-leg tuple (numba's jump table per tuple)."""
-    n = len(legs)
-
-    def codegen(context, builder, signature, args):
-        slots = cgutils.alloca_once(builder, args[1].type, size=n)
-        return builder.bitcast(slots, context.get_value_type(signature.return_type))
-
-    return types.CPointer(like)(legs, like), codegen
-
-
-@intrinsic
-def _set_slot(typingctx, slots, k, val):
-    """Slot `k` of `_leg_slots`' room := `val`."""
-    def codegen(context, builder, signature, args):
-        p = builder.bitcast(builder.gep(args[0], [args[1]]), args[2].type.as_pointer())
-        builder.store(args[2], p)
-        return context.get_dummy_value()
-
-    return types.void(slots, k, val), codegen
-
-
-@intrinsic
-def _slot(typingctx, slots, k, like):
-    """The value in slot `k` of `_leg_slots`' room (`like`: a value of its type, not read)."""
-    def codegen(context, builder, signature, args):
-        return builder.load(builder.bitcast(builder.gep(args[0], [args[1]]), args[2].type.as_pointer()))
-
-    return like(slots, k, like), codegen
-
-
 # Several legs on the L2 venue (`run_l2`): how far ahead (events) the loop prefetches the event matrix's rows
 # (`_prefetch_rows`). `run_l3` prefetches nothing: on LOBSTER GOOG + AMZN the hints cost more than the misses they
 # saved once the L3 book's order slot was one line (docs/sim.md, "legs7"); `run_l2`'s were not measured again.
