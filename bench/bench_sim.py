@@ -469,12 +469,14 @@ def main(argv: list[str] | None = None) -> int:
         prev_file = Path(__file__).resolve().parent / "results" / "bench_sim.json"
         if prev_file.is_file():
             prev = json.loads(prev_file.read_text())
-            for key in prev:  # the comparisons, and the sections a session recorded beside them (kept as they are)
-                if key in result or not isinstance(prev[key], dict):
+            for key in prev:  # the comparisons, and the sections a session recorded beside them (kept as they are,
+                # lists of runs too)
+                if key in result:
                     continue
                 # a comparison carried over twice keeps the machine of the run that measured it
                 result[key] = ({"measured_in_an_earlier_run": prev.get("machine", {}), **prev[key]}
-                               if key in COMPARISONS or key == "startup" else prev[key])
+                               if (key in COMPARISONS or key == "startup") and isinstance(prev[key], dict)
+                               else prev[key])
     print(write_result("bench_sim", result))
     return 0
 
