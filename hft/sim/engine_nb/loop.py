@@ -72,7 +72,6 @@ from hft.sim.engine_nb.state import (
     W_INTENTS,
     W_LOCAL_FALLBACK,
     W_REPORTS,
-    _inline,
     _kernel,
 )
 from hft.sim.engine_nb.streams import (
@@ -252,37 +251,16 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     return code
 
 
-@_inline
-def _exch_item_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref, fast, h, lat_r,
-                  kv) -> int:
-    """One exchange event of leg `kv` at its L3 venue (`_exch_l3`), its reports scheduled on the kernel heap (fast
-    mode); W_GROW (nothing applied) when the reports it may produce need heap room."""
-    if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
-        st[S_GLEG] = kv
-        st[S_FLAGS] = 0
-        return W_GROW
-    w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref)
-    if w == W_REPORTS and fast:
-        _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
-        return -1
-    return w
-
-
 @_kernel
 def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vcons_l, vparams_l,
            vouts, vrefs, lrefs, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
     """Advance the market streams (L3 venue) until a wake; see the module docstring. `lrefs`: each leg's local
     view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
     heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
-    in `run_l2`; on two legs each leg's items run in their own arm of the loop, with that leg's state as loop
-    invariants (the tuples indexed by constants), where three and more legs re-take a stream's leg state at each
-    change of its leg."""
+    in `run_l2`."""
     loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
                                                                evm[7], evm[8])
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    two = len(lbooks) == 2  # likewise: the two-leg layout runs the arms
-    runtime = multi and not two  # three legs and more: a stream's leg state re-taken at each change
-    b1 = 1 if two else 0  # leg 1 of the arms (folded: 0 on other layouts, where the arms are not compiled in)
     # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
     # wrap (the loop's indices are never negative)
     lg = _ptr(evm[EVM_LEG] if multi else evm[0])
@@ -292,11 +270,6 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
     lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
     lref = lrefs[0]
-    # two legs: leg 1's state, beside leg 0's above
-    vv1, vorders1, vcons1, vparams1, vout1, vref1 = _venue_l3_leg(b1, vbooks, vorders_l, vcons_l, vparams_l, vouts,
-                                                                  vrefs)
-    lbq1, laq1, lbb1, lab1, lst1, top1, ltop1, y1 = _local_leg(b1, lbooks, tops, lm)
-    lref1 = lrefs[b1]
     n = loc_t.shape[0]
     i_loc = st[S_ILOC]
     i_ex = st[S_IEX]
@@ -323,16 +296,11 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if kfirst:
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
-                    if multi:
-                        kc = order_info[h[0, H_PAY + 1], OI_LEG]  # to the venue of its order's leg
-                        if runtime and kc != kv:
-                            vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kc, vbooks, vorders_l, vcons_l,
-                                                                                    vparams_l, vouts, vrefs)
-                        kv = kc
-                    if two and kv == 1:
-                        w = _fast_cmd_l3(st, h, vv1, vorders1, vcons1, vparams1, vout1, vref1, lat_r)
-                    else:
-                        w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
+                    if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
+                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                        vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l,
+                                                                                vparams_l, vouts, vrefs)
+                    w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)
                 else:
                     w = _fast_report(st, t_now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows,
                                      lat_e)
@@ -355,23 +323,12 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 code = W_CHUNK
                 break
             if multi and lg[i_loc] != kl:
-                if two and kl == 1:
-                    _top_now(lbq1, laq1, lst1, top1)
-                else:
-                    _top_now(lbq, laq, lst, top)
+                _top_now(lbq, laq, lst, top)
                 kl = lg[i_loc]
-                if runtime:
-                    lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
-                    lref = lrefs[kl]
-            if two and kl == 1:
-                w = _local(st, i_loc, kind, side, price, qty, flags, lbq1, laq1, lbb1, lab1, lst1, top1, ltop1, is_l3,
-                           arena, wake, y1, t_now, sord, intents, lref1, own[i_loc], 1, tops, lm)
-            elif two:
-                w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3,
-                           arena, wake, y, t_now, sord, intents, lref, own[i_loc], 0, tops, lm)
-            else:
-                w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3,
-                           arena, wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
+                lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
+                lref = lrefs[kl]
+            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -395,26 +352,24 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             ns += sample_ns
             now = t_now
         else:
-            if multi:
-                ke = lg[i_ex]
-                if runtime and ke != kv:
-                    vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(ke, vbooks, vorders_l, vcons_l,
-                                                                            vparams_l, vouts, vrefs)
-                kv = ke
-            if two and kv == 1:
-                w = _exch_item_l3(st, i_ex, ct, kind, side, price, qty, oid, vv1, vorders1, vcons1, vparams1, vout1,
-                                  vref1, fast, h, lat_r, 1)
-            elif two:
-                w = _exch_item_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref,
-                                  fast, h, lat_r, 0)
-            else:
-                w = _exch_item_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref,
-                                  fast, h, lat_r, kv)
-            if w == W_GROW or w == W_EXCH_FALLBACK:
-                code = w  # nothing applied
+            if multi and lg[i_ex] != kv:
+                kv = lg[i_ex]
+                vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l, vparams_l,
+                                                                        vouts, vrefs)
+            if fast and h.shape[0] - st[S_NH] < vout.shape[0]:
+                st[S_GLEG] = kv
+                st[S_FLAGS] = 0
+                code = W_GROW  # the reports it may produce need heap room: nothing applied
+                break
+            w = _exch_l3(st, i_ex, ct, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref)
+            if w == W_EXCH_FALLBACK:
+                code = w
                 break
             now = t_now
             i_ex += 1
+            if w == W_REPORTS and fast:
+                _fast_schedule(st, ct, vout, vparams[P_NREP], h, lat_r)
+                w = -1
             if w >= 0:
                 st[S_EV] = i_ex - 1
                 st[S_T] = ct
@@ -425,10 +380,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     st[S_NOW] = now
     st[S_NEXT_SAMPLE] = ns
     st[S_NEQ] = ne
-    if two and kl == 1:
-        _top_now(lbq1, laq1, lst1, top1)
-    else:
-        _top_now(lbq, laq, lst, top)
+    _top_now(lbq, laq, lst, top)
     return code
 
 
