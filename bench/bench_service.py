@@ -404,6 +404,22 @@ def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_arg
     return r
 
 
+def warm_http(port: int, path: str, script: str, lua_args: list[str], tree: str, limit_s: float = 1800.0) -> None:
+    """Warm a fresh server up: 2 s wrk runs until one is answered, then one more. A tree whose numba cache is
+    cold (an A/B worktree: the cache is keyed by the sources) compiles its kernels at its first order, for
+    longer than a cell; before this the first cell of such a tree answered no request."""
+    t0 = time.monotonic()
+    tries = 1
+    while not run_wrk(port, path, script, 4, 2, lua_args)["requests"]:
+        if time.monotonic() - t0 > limit_s:
+            raise SystemExit(f"{path} ({tree or 'installed'}): no answer within {limit_s:.0f} s of warm-up")
+        tries += 1
+    if tries > 1:
+        print(f"warm-up of {path} ({tree or 'installed'}): first answers after {time.monotonic() - t0:.0f} s",
+              file=sys.stderr, flush=True)
+    run_wrk(port, path, script, 4, 2, lua_args)
+
+
 def in_process(n: int = 200_000) -> dict:
     """`GatewayService.process()` on typed envelopes, the same order mix, in this process."""
     import gc
@@ -522,9 +538,12 @@ def main() -> None:
                             print(json.dumps(r), flush=True)
                         continue
                     lua_args = [path, token, "1" if durable else "0"]
-                    run_wrk(port, path, script, 4, 2, lua_args)  # warm-up
+                    warm_http(port, path, script, lua_args, tree)
                     for c in conns:
                         r = run_wrk(port, path, script, c, args.seconds, lua_args, p.pid)
+                        if not r["requests"]:
+                            raise SystemExit(f"{path} ({tree or 'installed'}, {c} connections): the server answered "
+                                             "no request in the cell after its warm-up: expected answers")
                         r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0],
                                  **({"tree": tree} if tree else {}))
                         res["runs"].append(r)
