@@ -140,18 +140,19 @@ def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res:
         line = p.stdout.readline().decode()
         if "listening on" not in line:
             raise RuntimeError(f"server did not start: {line!r}")
-        base = 0
-        for i, c in enumerate([4, *conns]):  # the first: a 1 s warm-up, not recorded
+        warm = work / "reqs-0.txt"
+        presign(warm, 5000, 0)
+        warm_http(port, "/webhooks/bench", str(work / "bench.lua"), [str(warm)], tree, threads=1, seconds=1)
+        base = per_run
+        for i, c in enumerate(conns, 1):
             reqs = work / f"reqs-{i}.txt"
-            presign(reqs, per_run if i else 5000, base)
+            presign(reqs, per_run, base)
             base += per_run
             n0 = cpu_s(nats.proc.pid)
-            r = run_wrk(port, "/webhooks/bench", str(work / "bench.lua"), c, seconds if i else 1, [str(reqs)],
-                        p.pid, threads=1)
-            if not i:
-                continue
-            if r["requests"]:  # nats-server shares the cores: its CPU per webhook beside the server's
-                r["nats_cpu_us_per_req"] = round((cpu_s(nats.proc.pid) - n0) / r["requests"] * 1e6, 1)
+            r = run_wrk(port, "/webhooks/bench", str(work / "bench.lua"), c, seconds, [str(reqs)], p.pid, threads=1)
+            _answered(r, "webhooks", tree, c)
+            # nats-server shares the cores: its CPU per webhook beside the server's
+            r["nats_cpu_us_per_req"] = round((cpu_s(nats.proc.pid) - n0) / r["requests"] * 1e6, 1)
             r.update(path="webhooks", conns=c, round=round_, load=os.getloadavg()[0])
             if tree:
                 r["tree"] = tree
@@ -404,20 +405,28 @@ def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_arg
     return r
 
 
-def warm_http(port: int, path: str, script: str, lua_args: list[str], tree: str, limit_s: float = 1800.0) -> None:
-    """Warm a fresh server up: 2 s wrk runs until one is answered, then one more. A tree whose numba cache is
-    cold (an A/B worktree: the cache is keyed by the sources) compiles its kernels at its first order, for
-    longer than a cell; before this the first cell of such a tree answered no request."""
+def warm_http(port: int, path: str, script: str, lua_args: list[str], tree: str, threads: int | None = None,
+              seconds: int = 2, limit_s: float = 1800.0) -> None:
+    """Warm a fresh server up: short wrk runs (4 connections) until one is answered, then one more. A tree whose
+    numba cache is cold (an A/B worktree: the cache is keyed by the sources) compiles its kernels at its first
+    request, for longer than a cell; before this the first cell of such a tree answered no request."""
     t0 = time.monotonic()
     tries = 1
-    while not run_wrk(port, path, script, 4, 2, lua_args)["requests"]:
+    while not run_wrk(port, path, script, 4, seconds, lua_args, threads=threads)["requests"]:
         if time.monotonic() - t0 > limit_s:
             raise SystemExit(f"{path} ({tree or 'installed'}): no answer within {limit_s:.0f} s of warm-up")
         tries += 1
     if tries > 1:
         print(f"warm-up of {path} ({tree or 'installed'}): first answers after {time.monotonic() - t0:.0f} s",
               file=sys.stderr, flush=True)
-    run_wrk(port, path, script, 4, 2, lua_args)
+    run_wrk(port, path, script, 4, seconds, lua_args, threads=threads)
+
+
+def _answered(r: dict, path: str, tree: str, conns: int) -> None:
+    """Stop the bench on a recorded cell that answered nothing (after the warm-up, a fault to look at)."""
+    if not r["requests"]:
+        raise SystemExit(f"{path} ({tree or 'installed'}, {conns} connections): the server answered no request in "
+                         "the cell after its warm-up: expected answers")
 
 
 def in_process(n: int = 200_000) -> dict:
@@ -541,9 +550,7 @@ def main() -> None:
                     warm_http(port, path, script, lua_args, tree)
                     for c in conns:
                         r = run_wrk(port, path, script, c, args.seconds, lua_args, p.pid)
-                        if not r["requests"]:
-                            raise SystemExit(f"{path} ({tree or 'installed'}, {c} connections): the server answered "
-                                             "no request in the cell after its warm-up: expected answers")
+                        _answered(r, path, tree, c)
                         r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0],
                                  **({"tree": tree} if tree else {}))
                         res["runs"].append(r)
