@@ -92,12 +92,35 @@ def machine_info() -> dict[str, Any]:
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
     """Write ``bench/results/<name>.json`` atomically (temp file + rename)."""
+    return write_json(RESULTS / f"{name}.json", data)
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> Path:
+    """Write `data` to `path` atomically (temp file + rename), in the results files' format (two-space indent)."""
     from hft.core.fileio import atomic_write_text
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     return path
+
+
+def carry_over(path: str | Path, result: dict[str, Any], earlier: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`result` plus every section of the results file at `path` that this run did not write: the sections a
+    session recorded beside a bench's own (lists of runs too), kept as they are, so that a run never drops them.
+    A carried section named in `earlier` (a comparison this run skipped) is marked with the machine of the run
+    that measured it (a section carried twice keeps that first machine)."""
+    path = Path(path)
+    if not path.is_file():
+        return result
+    prev = json.loads(path.read_text())
+    out = dict(result)
+    for key, value in prev.items():
+        if key in out:
+            continue
+        out[key] = ({"measured_in_an_earlier_run": prev.get("machine", {}), **value}
+                    if key in earlier and isinstance(value, dict) else value)
+    return out
 
 
 def tree_child(script: str | Path, args: list[str], tree: str) -> dict[str, Any]:

@@ -44,6 +44,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import carry_over, write_json
+
 if TYPE_CHECKING:
     from hft.live.client import TcpOrderClient
 
@@ -572,8 +576,8 @@ def main() -> None:
     res["summary"] = summary(res["runs"])
     for row in res["summary"]:
         print(json.dumps(row))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1))
+    # atomically, keeping the sections a session recorded beside this run's own (the file's history)
+    write_json(args.out, carry_over(args.out, res))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, paired_ratio, shared_data, summarise, write_result
+from _common import RESULTS, carry_over, machine_info, paired_ratio, shared_data, summarise, write_result
 from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_run
 
 from hft.core.orders import INTENT_NEW
@@ -465,19 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, events = synthetic_rows(args.rows)
         result["synthetic"] = {"rows": args.rows, **_compare(synthetic_market_data(events), rows, args.repeat,
                                                              python_mm=False, reference=False)}
-    if args.only:  # keep the comparisons not run this time from the previous result file
-        prev_file = Path(__file__).resolve().parent / "results" / "bench_sim.json"
-        if prev_file.is_file():
-            prev = json.loads(prev_file.read_text())
-            for key in prev:  # the comparisons, and the sections a session recorded beside them (kept as they are,
-                # lists of runs too)
-                if key in result:
-                    continue
-                # a comparison carried over twice keeps the machine of the run that measured it
-                result[key] = ({"measured_in_an_earlier_run": prev.get("machine", {}), **prev[key]}
-                               if (key in COMPARISONS or key == "startup") and isinstance(prev[key], dict)
-                               else prev[key])
-    print(write_result("bench_sim", result))
+    # the comparisons not run this time (`--only`) and the sections a session recorded beside them stay
+    print(write_result("bench_sim", carry_over(RESULTS / "bench_sim.json", result, (*COMPARISONS, "startup"))))
     return 0
 
 
