@@ -30,6 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import carry_over, write_json
+
 from hft.core.clock import ManualClock
 from hft.core.orders import (
     BUY,
@@ -358,9 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             >= GOALS["batch_checks_per_s"],
         },
     }
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    write_json(a.out, carry_over(a.out, doc))
     print(json.dumps(doc, indent=2))
     return 0
 

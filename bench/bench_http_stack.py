@@ -11,7 +11,6 @@ Run: ``.venv/bin/python bench/bench_http_stack.py [--seconds 5]`` → ``bench/re
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -214,8 +213,9 @@ def main() -> None:
     res["codecs"] = bench_codecs() if _available("codecs") else {}
     print(res["codecs"])
     res["load_after"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1))
+    from _common import carry_over, write_json  # here: the servers import this module for its apps
+
+    write_json(args.out, carry_over(args.out, res))
 
 
 if __name__ == "__main__":
