@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -390,11 +391,43 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+_ACK_BUCKET = re.compile(r'^gateway_ack_latency_ns_bucket\{([^}]*)\} (\S+)$', re.M)
+
+
+def ack_buckets(port: int, label: str) -> dict[float, int]:
+    """The order service's own ack latency histogram for `label` (``volatile`` / ``durable``), read from its
+    ``/metrics``: cumulative count by bucket upper bound (ns; ``inf`` for the open bucket)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    out: dict[float, int] = {}
+    for labels, count in _ACK_BUCKET.findall(text):
+        kv = dict(x.split("=", 1) for x in labels.split(","))
+        if kv.get("path") == f'"{label}"':
+            out[float(kv["le"].strip('"'))] = int(float(count))
+    return out
+
+
+def ack_quantiles(before: dict[float, int], after: dict[float, int]) -> dict[str, float | None]:
+    """The cell's p50 / p99 / p99.9 of the server's own ack latency (receipt of a whole request to its answer
+    released) from two readings of `ack_buckets`: the upper bound (µs) of the power-of-two bucket holding each,
+    so a figure means "at most". What the round trip wrk sees adds to it: the kernel's socket queues both ways
+    and the client's own scheduling."""
+    les = sorted(after)
+    cum = [after[le] - before.get(le, 0) for le in les]
+    n = cum[-1] if cum else 0
+    out: dict[str, float | None] = {}
+    for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
+        le = next((le for le, c in zip(les, cum, strict=True) if n and c >= q * n), None)
+        out[f"server_ack_{name}_le_us"] = None if le is None or le == float("inf") else round(le / 1e3, 1)
+    return out
+
+
 def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_args: list[str],
-            pid: int | None = None, threads: int | None = None) -> dict:
+            pid: int | None = None, threads: int | None = None, ack: str = "") -> dict:
     """wrk on ``path`` with a Lua `script` (its arguments `lua_args`); its JSON summary plus req/s and, with the
-    server's `pid`, the server's CPU per answered request."""
+    server's `pid`, the server's CPU per answered request; with `ack` (an order path's ``volatile`` /
+    ``durable``) the server's own ack latency quantiles over the cell (`ack_quantiles`)."""
     threads = threads or int(os.environ.get("WRK_THREADS", 0)) or min(conns, 2)  # WRK_THREADS: wrk's -t
+    a0 = ack_buckets(port, ack) if ack else {}
     c0 = cpu_s(pid) if pid else 0.0
     out = subprocess.run([*PIN["client"], "wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "-s", script,
                           f"http://127.0.0.1:{port}{path}", "--", *lua_args],
@@ -406,6 +439,8 @@ def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_arg
         # the server's CPU per answered order: independent of how much of the shared machine it was given
         r["server_cpu_us_per_req"] = round((cpu_s(pid) - c0) / r["requests"] * 1e6, 1)
         r["server_cpu_share"] = round((cpu_s(pid) - c0) / (r["duration_us"] / 1e6), 2)
+    if ack:
+        r.update(ack_quantiles(a0, ack_buckets(port, ack)))
     return r
 
 
@@ -478,6 +513,9 @@ def summary(runs: list[dict]) -> list[dict]:
                     "req_per_s_median": statistics.median(r["req_per_s"] for r in rs),
                     "req_per_s_max": max(r["req_per_s"] for r in rs),
                     "p99_ms_median": statistics.median(r["p99_us"] for r in rs) / 1e3})
+        acks = [r["server_ack_p99_le_us"] for r in rs if r.get("server_ack_p99_le_us") is not None]
+        if acks:  # the server's own p99 (bucket bound): what of the round trip's p99 the server itself adds
+            out[-1]["server_ack_p99_le_ms_median"] = statistics.median(acks) / 1e3
         if path == "webhooks":  # issue 18's goal, per cell: >= 5k/s with p99 <= 20 ms at the same offered load
             out[-1]["cells_meeting_goal"] = sum(r["req_per_s"] >= 5000 and r["p99_us"] <= 20_000 for r in rs)
     return out
@@ -553,7 +591,8 @@ def main() -> None:
                     lua_args = [path, token, "1" if durable else "0"]
                     warm_http(port, path, script, lua_args, tree)
                     for c in conns:
-                        r = run_wrk(port, path, script, c, args.seconds, lua_args, p.pid)
+                        r = run_wrk(port, path, script, c, args.seconds, lua_args, p.pid,
+                                    ack="durable" if durable else "volatile")
                         _answered(r, path, tree, c)
                         r.update(path=path, fsync=fsync, conns=c, round=_round, load=os.getloadavg()[0],
                                  **({"tree": tree} if tree else {}))
