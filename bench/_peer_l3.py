@@ -115,68 +115,13 @@ def peer_replay(rows: np.ndarray) -> tuple[float, tuple[float, float]]:
     return dt, best
 
 
-def peer_mm_kernel() -> Any:
-    """The peer's quote-at-touch market maker (njit; built lazily so that numba loads only when measured)."""
-    from numba import njit
-
-    @njit
-    def peer_mm(hbt, lot, max_pos, oid0):
-        """Quote `lot` at the touch on both sides; on every touch change cancel the off-touch quotes and quote the
-        sides without one (post-only, GTX); stop quoting a side at max position. Returns the orders sent."""
-        oid = oid0
-        last_bid = 0.0
-        last_ask = 0.0
-        n_orders = 0
-        while True:
-            r = hbt.wait_next_feed(True, 1 << 62)
-            if r == 1:
-                break
-            if r != 2 and r != 3:
-                continue
-            depth = hbt.depth(0)
-            bid = depth.best_bid
-            ask = depth.best_ask
-            if bid == last_bid and ask == last_ask and r == 2:
-                continue
-            last_bid = bid
-            last_ask = ask
-            hbt.clear_inactive_orders(0)
-            have_buy = False
-            have_sell = False
-            values = hbt.orders(0).values()
-            while True:
-                o = values.next()
-                if o is None:
-                    break
-                if o.side == 1:
-                    have_buy = True
-                    if o.cancellable and o.price != bid:
-                        hbt.cancel(0, o.order_id, False)
-                else:
-                    have_sell = True
-                    if o.cancellable and o.price != ask:
-                        hbt.cancel(0, o.order_id, False)
-            pos = hbt.position(0)
-            if not have_buy and pos < max_pos * lot and bid == bid and bid < ask:  # bid == bid: not NaN
-                oid += 1
-                n_orders += 1
-                hbt.submit_buy_order(0, oid, bid, lot, 1, 0, False)
-            if not have_sell and pos > -max_pos * lot and ask == ask and bid < ask:
-                oid += 1
-                n_orders += 1
-                hbt.submit_sell_order(0, oid, ask, lot, 1, 0, False)
-        return n_orders
-
-    return peer_mm
-
-
 def peer_mm(rows: np.ndarray, kernel: Any, lot: int, max_position: int) -> tuple[float, int]:
     """(seconds incl. construction, orders sent) of one quote-at-touch run."""
     from hftbacktest import HashMapMarketDepthBacktest
 
     t0 = time.perf_counter()
     hbt = HashMapMarketDepthBacktest([_asset(rows)])
-    n = kernel(hbt, float(lot), float(max_position), PEER_OID_BASE)
+    n = kernel(hbt, float(lot), float(max_position), PEER_OID_BASE, True)
     dt = time.perf_counter() - t0
     hbt.close()
     return dt, int(n)

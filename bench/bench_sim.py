@@ -59,6 +59,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, carry_over, machine_info, paired_ratio, shared_data, summarise, write_result
+from _peer_mm import peer_mm_kernel
 from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_run
 
 from hft.core.orders import INTENT_NEW
@@ -87,60 +88,6 @@ def _ours(md: Any, strategy_name: str, params: dict[str, Any], engine: str = "nu
     return out.wall_s, out.run_hash, total, int((out.orders["action"] == INTENT_NEW).sum())
 
 
-def _peer_mm_kernel():  # built lazily: numba and hftbacktest are imported only when the peer is measured
-    from numba import njit
-
-    @njit
-    def peer_mm(hbt, lot, max_pos):
-        """Quote one lot at the touch on both sides; on every touch change cancel the off-touch quotes and
-        quote the sides without one (post-only, GTX); stop quoting a side at max position."""
-        oid = 0
-        last_bid = 0.0
-        last_ask = 0.0
-        n_orders = 0
-        while True:
-            r = hbt.wait_next_feed(True, 1 << 62)
-            if r == 1:
-                break
-            if r != 2 and r != 3:
-                continue
-            depth = hbt.depth(0)
-            bid = depth.best_bid
-            ask = depth.best_ask
-            if bid == last_bid and ask == last_ask and r == 2:
-                continue
-            last_bid = bid
-            last_ask = ask
-            hbt.clear_inactive_orders(0)
-            have_buy = False
-            have_sell = False
-            values = hbt.orders(0).values()
-            while True:
-                o = values.next()
-                if o is None:
-                    break
-                if o.side == 1:
-                    have_buy = True
-                    if o.cancellable and o.price != bid:
-                        hbt.cancel(0, o.order_id, False)
-                else:
-                    have_sell = True
-                    if o.cancellable and o.price != ask:
-                        hbt.cancel(0, o.order_id, False)
-            pos = hbt.position(0)
-            if not have_buy and pos < max_pos * lot and bid == bid:  # bid == bid: not NaN (empty side)
-                oid += 1
-                n_orders += 1
-                hbt.submit_buy_order(0, oid, bid, lot, 1, 0, False)
-            if not have_sell and pos > -max_pos * lot and ask == ask:
-                oid += 1
-                n_orders += 1
-                hbt.submit_sell_order(0, oid, ask, lot, 1, 0, False)
-        return n_orders
-
-    return peer_mm
-
-
 def _peer_mm_run(rows: Any, roi: tuple[float, float], kernel: Any) -> tuple[float, int]:
     from hftbacktest import BacktestAsset, ROIVectorMarketDepthBacktest
 
@@ -149,7 +96,7 @@ def _peer_mm_run(rows: Any, roi: tuple[float, float], kernel: Any) -> tuple[floa
              .tick_size(PEER_TICK).lot_size(PEER_LOT).last_trades_capacity(0).roi_lb(roi[0]).roi_ub(roi[1]))
     t0 = time.perf_counter()
     hbt = ROIVectorMarketDepthBacktest([asset])
-    n = kernel(hbt, PEER_LOT, PEER_MM_MAX_POSITION)
+    n = kernel(hbt, PEER_LOT, PEER_MM_MAX_POSITION, 0, False)
     dt = time.perf_counter() - t0
     hbt.close()
     return dt, int(n)
@@ -185,7 +132,7 @@ def _compare(md: Any, rows: Any, repeat: int, *, python_mm: bool, reference: boo
     peer_ok = rows is not None
     if peer_ok:
         roi = (float(rows["px"][rows["px"] > 0].min()), float(rows["px"].max()))
-        kernel = _peer_mm_kernel()
+        kernel = peer_mm_kernel()
         _peer_run(rows, "roivector", roi)  # warm-up
         _peer_mm_run(rows, roi, kernel)  # compiles the peer strategy
     idle, idle_setup, mm, peer_idle, peer_mm, hashes, peer_orders, our_orders = [], [], [], [], [], set(), set(), set()
@@ -237,7 +184,7 @@ LOBSTER_L3_FILE = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
 def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
     """Ours vs the peer's market-by-order backtest on one LOBSTER day (module docstring): medians of `repeat`
     interleaved runs, set-up included on both sides; rates per LOBSTER message."""
-    from _peer_l3 import peer_mm, peer_mm_kernel, peer_replay, peer_rows
+    from _peer_l3 import peer_mm, peer_replay, peer_rows
 
     n = len(md.events)
     mm_params = {"size": 1, "max_position": PEER_MM_MAX_POSITION}
