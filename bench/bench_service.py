@@ -391,34 +391,33 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-_ACK_BUCKET = re.compile(r'^gateway_ack_latency_ns_bucket\{([^}]*)\} (\S+)$', re.M)
-
-
 def ack_buckets(port: int, label: str) -> dict[float, int]:
     """The order service's own ack latency histogram for `label` (``volatile`` / ``durable``), read from its
-    ``/metrics``: cumulative count by bucket upper bound (ns; ``inf`` for the open bucket)."""
+    ``/metrics`` with prometheus_client's parser: cumulative count by bucket upper bound (ns)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
-    out: dict[float, int] = {}
-    for labels, count in _ACK_BUCKET.findall(text):
-        kv = dict(x.split("=", 1) for x in labels.split(","))
-        if kv.get("path") == f'"{label}"':
-            out[float(kv["le"].strip('"'))] = int(float(count))
-    return out
+    fam = next((f for f in text_string_to_metric_families(text) if f.name == "gateway_ack_latency_ns"), None)
+    return {} if fam is None else {float(s.labels["le"]): int(s.value) for s in fam.samples
+                                   if s.name.endswith("_bucket") and s.labels.get("path") == label}
 
 
 def ack_quantiles(before: dict[float, int], after: dict[float, int]) -> dict[str, float | None]:
     """The cell's p50 / p99 / p99.9 of the server's own ack latency (receipt of a whole request to its answer
-    released) from two readings of `ack_buckets`: the upper bound (µs) of the power-of-two bucket holding each,
-    so a figure means "at most". What the round trip wrk sees adds to it: the kernel's socket queues both ways
-    and the client's own scheduling."""
-    les = sorted(after)
-    cum = [after[le] - before.get(le, 0) for le in les]
-    n = cum[-1] if cum else 0
-    out: dict[str, float | None] = {}
-    for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
-        le = next((le for le, c in zip(les, cum, strict=True) if n and c >= q * n), None)
-        out[f"server_ack_{name}_le_us"] = None if le is None or le == float("inf") else round(le / 1e3, 1)
-    return out
+    released) from two readings of `ack_buckets`, by the service's own rule (`Log2Histogram.quantile` over the
+    cell's counts): the upper bound (µs) of the power-of-two bucket holding each, so a figure means "at most".
+    What the round trip wrk sees adds to it: the kernel's socket queues both ways and the client's own
+    scheduling."""
+    from hft.gateway.metrics import Log2Histogram
+
+    h = Log2Histogram()
+    below = 0
+    for le in sorted(x for x in after if x != float("inf")):  # le = 2**i - 1: the values of bit length i
+        cum = after[le] - before.get(le, 0)
+        h.counts[int(le).bit_length()] = cum - below
+        below = cum
+    return {f"server_ack_{name}_le_us": round(h.quantile(q) / 1e3, 1) if h.count else None
+            for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999))}
 
 
 def run_wrk(port: int, path: str, script: str, conns: int, seconds: int, lua_args: list[str],
