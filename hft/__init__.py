@@ -4,12 +4,14 @@ __version__ = "0.1.0"
 
 
 def _configure_numba_cache() -> None:
-    """Key numba's on-disk cache by the content of every ``hft`` module that uses numba.
+    """Key numba's on-disk cache by the content of every ``hft`` module compiled code can depend on.
 
     numba invalidates a cached kernel only when *its own* source file changes; a kernel that calls a changed
-    kernel in another module would keep running the old machine code (a silent, wrong result after a
-    ``git pull``). So the cache lives in ``$NUMBA_CACHE_DIR`` = ``<cache>/hft/numba/<version>-<hash>``, the
-    hash covering every numba-using module: any change there starts a fresh cache (one recompile). A cache is
+    kernel, or reads a changed constant, of another module would keep running the old machine code (a silent,
+    wrong result after a ``git pull``). So the cache lives in ``$NUMBA_CACHE_DIR`` =
+    ``<cache>/hft/numba/<version>-<hash>``, the hash covering the modules numba compiles and every ``hft`` module
+    they import (`hft._numba_key`): a change there starts a fresh cache (one recompile), a change elsewhere does
+    not. A cache is
     pruned only when no process has used it for a week (and never the two newest), so several checkouts on one
     machine (branches, worktrees, a CI clone) keep their own caches instead of deleting each other's. An
     explicit ``NUMBA_CACHE_DIR`` is respected.
@@ -20,21 +22,15 @@ def _configure_numba_cache() -> None:
 
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    import hashlib  # lazy: the package namespace stays `__version__` only
     from pathlib import Path  # lazy: the package namespace stays `__version__` only
 
-    root = os.path.dirname(os.path.realpath(__file__))
-    h = hashlib.blake2b(digest_size=8)
+    from hft._numba_key import key_digest  # lazy: the package namespace stays `__version__` only
+
     try:
-        rel = [os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
-               for d, _, files in os.walk(root) for f in files if f.endswith(".py")]
-        for name in sorted(rel, key=lambda r: r.split("/")):  # pathlib's order (by path component)
-            with open(os.path.join(root, name), "rb") as fh:
-                data = fh.read()
-            if b"numba" in data:
-                h.update(name.encode() + b"\0" + data)
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hft" / "numba"
-        target = base / f"{__version__}-{h.hexdigest()}"
+        base.mkdir(parents=True, exist_ok=True)
+        digest = key_digest(os.path.dirname(os.path.realpath(__file__)), str(base))
+        target = base / f"{__version__}-{digest}"
         if not target.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             _prune(base, keep=target)

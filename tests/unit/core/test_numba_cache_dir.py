@@ -1,4 +1,5 @@
-"""numba's on-disk cache is keyed by the content of every numba-using module (hft/__init__.py)."""
+"""numba's on-disk cache is keyed by the content of every module compiled code can depend on (hft/__init__.py,
+hft/_numba_key.py): the modules numba compiles and every hft module they import."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_old_caches_are_pruned(tmp_path):
         d.mkdir(parents=True)
         os.utime(d, (1_000_000 + i, 1_000_000 + i))
     _run("import hft", {"XDG_CACHE_HOME": str(tmp_path)})
-    left = sorted(p.name for p in base.iterdir())
+    left = sorted(p.name for p in base.iterdir() if p.is_dir())  # beside them: the key's memo file
     assert "0.0.3-old" in left and "0.0.2-old" in left and "0.0.0-old" not in left and len(left) == 3
 
 
@@ -55,15 +56,115 @@ def test_caches_used_this_week_are_kept(tmp_path):
     stale.mkdir()
     os.utime(stale, (now - 30 * 86400, now - 30 * 86400))
     _run("import hft", {"XDG_CACHE_HOME": str(tmp_path)})
-    left = {p.name for p in base.iterdir()}
+    left = {p.name for p in base.iterdir() if p.is_dir()}
     assert {f"0.0.{i}-other-checkout" for i in range(5)} <= left and "0.0.9-stale" not in left
 
 
-def test_every_module_with_kernels_is_in_the_cache_key():
-    """The key covers the modules whose text says "numba" (hft/__init__.py): a module whose kernels use a decorator
-    imported from another module (``@_kernel``, ``@_inline``) must say it too, or a change to it would run stale."""
-    root = Path(__file__).resolve().parents[3] / "hft"
-    jit = ("@_kernel", "@_inline", "@njit", "njit(", "@jit", "_kernel(", "_inline(")
-    missing = [str(p.relative_to(root)) for p in root.rglob("*.py")
-               if any(m in (t := p.read_text()) for m in jit) and "numba" not in t]
-    assert missing == []
+ROOT = Path(__file__).resolve().parents[3] / "hft"
+
+# The truth, from importing every hft module: the modules that hold a numba dispatcher or intrinsic (by the
+# module of the Python function it compiles), and the hft modules each module imports at its top level
+# (Python's parser; imports under `if TYPE_CHECKING:` do not run).
+_TRUTH = r"""
+import ast, importlib, json, pkgutil, sys
+import hft
+from numba.core.dispatcher import Dispatcher
+from numba.core.extending import _Intrinsic
+names = [m.name for m in pkgutil.walk_packages(hft.__path__, "hft.")]
+for name in names:
+    importlib.import_module(name)
+compiled = set()
+for name in names:
+    for v in vars(sys.modules[name]).values():
+        if isinstance(v, Dispatcher):
+            compiled.add(v.py_func.__module__)
+        elif isinstance(v, _Intrinsic):
+            compiled.add(v._defn.__module__)
+imports = {}
+for name in ["hft", *names]:
+    mod = sys.modules[name]
+    tree = ast.parse(open(mod.__file__, "rb").read())
+    found, todo = set(), list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.If | ast.Try):
+            todo += [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+            todo += [s for h in getattr(node, "handlers", []) for s in h.body]
+        elif isinstance(node, ast.Import):  # `import a.b` binds `a`: the packages on the way are reachable
+            found |= {a.name[:i] for a in node.names for i in range(len(a.name) + 1)
+                      if i == len(a.name) or a.name[i] == "."}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module)
+            found |= {node.module + "." + a.name for a in node.names}
+    imports[name] = sorted(p for p in found if p in sys.modules and p.split(".")[0] == "hft")
+files = {n: sys.modules[n].__file__ for n in ["hft", *names]}
+print(json.dumps({"compiled": sorted(compiled), "imports": imports, "files": files}))
+"""
+
+
+def test_the_key_covers_every_compiled_module_and_what_it_imports():
+    """Against the truth: a kernel reading a constant of a module outside the key (a reason code of
+    `hft.core.orders` in a gateway kernel) would run stale machine code after that module changed."""
+    import json
+
+    from hft._numba_key import key_modules
+
+    truth = json.loads(_run(_TRUTH, {}))
+    assert len(truth["compiled"]) > 40  # the gateway, book, venue, engine, live and data kernels
+    needed, todo = set(truth["compiled"]), list(truth["compiled"])
+    while todo:
+        for dep in truth["imports"][todo.pop()]:
+            if dep not in needed:
+                needed.add(dep)
+                todo.append(dep)
+    rel = {n: str(Path(f).relative_to(ROOT)) for n, f in truth["files"].items()}
+    key = set(key_modules(str(ROOT)))
+    assert sorted(rel[n] for n in needed if rel[n] not in key) == []
+    assert "core/orders.py" in key  # the gateway kernels' constants: outside the key before this rule
+    assert "cli/warmup.py" not in key and "cli/app.py" not in key  # commands: editing one keeps the cache
+
+
+def _package(root: Path, files: dict[str, str]) -> str:
+    pkg = root / "hft"
+    for rel, text in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    return str(pkg)
+
+
+_SMALL = {
+    "__init__.py": "",
+    "consts.py": "LIMIT = 1\n",
+    "wrap.py": "from numba import njit\n\n_kernel = njit(cache=True)\n",
+    "kern.py": ("from hft.consts import LIMIT\nfrom hft.wrap import (  # the wrapper\n    _kernel,\n)\n\n\n"
+                "@_kernel\ndef over(x):\n    return x > LIMIT\n"),
+    "cli.py": ('"""Mentions numba and njit in prose only."""\n\n\ndef main():\n'
+               "    from hft.kern import over  # a command's own import\n\n    return over(2)\n"),
+}
+
+
+def test_the_rule_on_a_small_package(tmp_path):
+    """A module compiled through another module's wrapper is a root; its top-level imports join the key; a
+    command that mentions numba and imports a kernel inside a function does not."""
+    from hft._numba_key import key_modules
+
+    assert key_modules(_package(tmp_path, _SMALL)) == ["consts.py", "kern.py", "wrap.py"]
+
+
+def test_the_digest_follows_the_key_and_its_memo_follows_the_sources(tmp_path):
+    from hft._numba_key import key_digest
+
+    root = _package(tmp_path / "src", _SMALL)
+    memo = tmp_path / "memo"
+    memo.mkdir()
+    first = key_digest(root, str(memo))
+    assert key_digest(root, str(memo)) == first == key_digest(root)  # the memo gives what a full read gives
+    cli = Path(root) / "cli.py"
+    cli.write_text(cli.read_text() + "# edited\n")
+    assert key_digest(root, str(memo)) == first  # a command changed: the same cache
+    consts = Path(root) / "consts.py"
+    consts.write_text("LIMIT = 2\n")  # same size: the modification time tells the memo
+    changed = key_digest(root, str(memo))
+    assert changed != first and changed == key_digest(root)

@@ -1,0 +1,132 @@
+"""Which ``hft`` modules key numba's on-disk cache (`hft._configure_numba_cache`): the modules whose functions
+numba compiles, and every ``hft`` module they import, directly or through another.
+
+A compiled kernel's machine code depends on its own source and on the globals it reads, which numba freezes at
+compile time: constants and other kernels from the modules its module imports (a reason code of
+`hft.core.orders` in a gateway kernel, say). numba's own cache notices only a change of the kernel's file, so the
+whole set keys the cache directory: a change to any of these files starts a fresh cache, a change to any other
+(the command line, the docs in a CLI module's help) does not.
+
+Read from the sources' text with regular expressions, without importing anything (it runs at ``import hft``, in
+a few milliseconds). A module compiles code when it applies one of numba's decorators or calls ``njit`` / ``jit``,
+or applies a decorator that another module defines as ``name = njit(...)`` (the packages' ``_kernel`` /
+``_inline``). ``tests/unit/core/test_numba_cache_dir.py`` checks the rule against the truth: every module holding a numba
+dispatcher or intrinsic after importing all of ``hft``, and the import closure of those read by Python's parser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+_NUMBA_DECORATORS = ("njit", "jit", "intrinsic", "overload", "overload_method", "overload_attribute",
+                     "register_jitable", "cfunc", "vectorize", "guvectorize", "jitclass", "generated_jit")
+# Each pattern starts with a literal, which Python's `re` finds fast; prose that matches only adds a module.
+_JIT = re.compile(rb"jit\b")
+_WRAPPER = re.compile(rb"(\w+)[ \t]*=[ \t]*(?:numba\.)?n?")  # the line before `jit`: `_kernel = njit(cache=True)`
+# imports at the top level (a kernel reads its module's globals; a function's own imports are not among them)
+_FROM = re.compile(rb"\nfrom[ \t]+(hft(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
+_IMPORT = re.compile(rb"\nimport[ \t]+(hft(?:\.\w+)*)")
+_NAME = re.compile(r"\w+")
+
+
+def module_files(root: str) -> dict[str, str]:
+    """Every module of the package at `root`: dotted name (``hft.core.orders``; a package by its own name) →
+    path relative to `root` with ``/`` separators."""
+    base = os.path.basename(root)
+    out: dict[str, str] = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".py"):
+                rel = os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
+                parts = rel[:-3].split("/")
+                if parts[-1] == "__init__":
+                    parts.pop()
+                out[".".join([base, *parts])] = rel
+    return out
+
+
+def _imports(text: bytes, modules: dict[str, str]) -> set[str]:
+    """The package's modules a source imports at its top level (``from M import a, b`` or ``import M``): M, and
+    M.a / M.b where those are modules."""
+    out: set[str] = set()
+    text = b"\n" + text  # the patterns start at a line's start
+    for m in _FROM.finditer(text):
+        mod = m.group(1).decode()
+        out.add(mod)
+        names = re.sub(rb"#[^\n]*", b"", m.group(2)) if b"#" in m.group(2) else m.group(2)  # comments, also in (...)
+        out.update(f"{mod}.{n}" for n in _NAME.findall(names.replace(b" as ", b" , ").decode()))
+    for m in _IMPORT.finditer(text):
+        name = m.group(1).decode()
+        out.update(name[:i] for i in range(len(name) + 1) if i == len(name) or name[i] == ".")
+    return out & modules.keys()
+
+
+def _sources(root: str, modules: dict[str, str]) -> dict[str, bytes]:
+    texts = {}
+    for rel in modules.values():
+        with open(os.path.join(root, rel), "rb") as fh:
+            texts[rel] = fh.read()
+    return texts
+
+
+def key_digest(root: str, memo_dir: str | None = None) -> str:
+    """The hex digest that names the numba cache of the package at `root`: each key module's relative path and
+    source (`key_modules`). With `memo_dir`, the digest is kept there for the sources' stamp (every module's path,
+    size and modification time in ns, numba's own rule for its cache) and read back while the stamp holds: a
+    start-up then stats the files instead of reading and scanning them."""
+    modules = module_files(root)
+    memo = stamp = None
+    if memo_dir is not None:
+        h = hashlib.blake2b(digest_size=16)
+        for rel in sorted(modules.values()):
+            st = os.stat(os.path.join(root, rel))
+            h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        stamp = h.hexdigest()
+        memo = os.path.join(memo_dir, "key-" + hashlib.blake2b(root.encode(), digest_size=8).hexdigest())
+        try:
+            with open(memo, encoding="ascii") as fh:
+                kept = fh.read().split()
+            if len(kept) == 2 and kept[0] == stamp:
+                return kept[1]
+        except (OSError, UnicodeDecodeError):
+            pass
+    texts = _sources(root, modules)
+    h = hashlib.blake2b(digest_size=8)
+    for rel in key_modules(root, modules, texts):
+        h.update(rel.encode() + b"\0" + texts[rel])
+    digest = h.hexdigest()
+    if memo is not None:
+        try:
+            tmp = f"{memo}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="ascii") as fh:
+                fh.write(f"{stamp} {digest}\n")
+            os.replace(tmp, memo)
+        except OSError:
+            pass
+    return digest
+
+
+def key_modules(root: str, modules: dict[str, str] | None = None, texts: dict[str, bytes] | None = None) -> list[str]:
+    """The relative paths (sorted as pathlib sorts them) of the modules that key the numba cache (module doc).
+    `modules` / `texts`: `module_files` and the sources, if read already."""
+    modules = module_files(root) if modules is None else modules
+    texts = _sources(root, modules) if texts is None else texts
+    by_rel = {rel: name for name, rel in modules.items()}
+    wrappers = set()
+    for t in texts.values():
+        for m in _JIT.finditer(t) if b"jit" in t else ():
+            w = _WRAPPER.fullmatch(t, t.rfind(b"\n", 0, m.start()) + 1, m.start())
+            if w is not None:
+                wrappers.add(w.group(1).decode())
+    decorated = re.compile(rb"@[ \t]*(?:numba\.)?(?:" + b"|".join(
+        re.escape(n.encode()) for n in sorted({*_NUMBA_DECORATORS, *wrappers})) + rb")\b")
+    todo = [by_rel[rel] for rel, t in texts.items() if b"jit(" in t or decorated.search(t)]
+    seen = set(todo)
+    while todo:
+        for dep in _imports(texts[modules[todo.pop()]], modules):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return sorted((modules[m] for m in seen), key=lambda r: r.split("/"))
