@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -80,12 +81,15 @@ def child(batch: int, n: int) -> None:
         await rounds(max(200, 4000 // batch))  # warm-up
         srv._tune_gc()
         k = max(1, n // batch)
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         c0, w0 = time.process_time(), time.perf_counter()
         await rounds(k)
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
         await srv.stop_engine(live, tasks)
         return {"batch": batch, "orders": k * batch, "us_per_round": round(cpu / k * 1e6, 1),
-                "us_per_order": round(cpu / (k * batch) * 1e6, 2), "orders_per_s_wall": round(k * batch / wall)}
+                "us_per_order": round(cpu / (k * batch) * 1e6, 2), "orders_per_s_wall": round(k * batch / wall),
+                "minor_faults_per_round": round(faults / k, 2)}
 
     child_result(lambda: uvloop.run(main()), home)
 
