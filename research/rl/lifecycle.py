@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -102,18 +103,19 @@ class QPolicy:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def greedy(self, state: int) -> int:
-        return int(np.argmax(self.q[state]))  # ties: the lowest action index
+        row = self.q[state].tolist()  # a Python list: per decision, numpy's call costs more than the 5 values
+        return row.index(max(row))  # ties: the lowest action index (as numpy's argmax)
 
 
 def state_of(position: int, max_position: int, bid: int | None, ask: int | None, bid_qty: int,
              ask_qty: int) -> int:
     """Discrete state index (see the module docstring)."""
-    inv = int(np.searchsorted(INV_EDGES, position / max_position, side="right"))
+    inv = bisect_right(INV_EDGES, position / max_position)  # numpy's searchsorted(side="right") on a scalar
     spread = 1 if bid is None or ask is None else ask - bid
     sp = 0 if spread <= SPREAD_EDGES[0] else (1 if spread == SPREAD_EDGES[1] else 2)
     tot = bid_qty + ask_qty
     imb = (bid_qty - ask_qty) / tot if tot > 0 else 0.0
-    im = int(np.searchsorted(IMB_EDGES, imb, side="right"))
+    im = bisect_right(IMB_EDGES, imb)
     return (inv * (len(SPREAD_EDGES) + 1) + sp) * (len(IMB_EDGES) + 1) + im
 
 
@@ -155,7 +157,7 @@ class QStrategy(Strategy):
             ps, pa, pm = self.prev
             r = (marked - pm) - h.inventory_penalty * ctx.position * ctx.position
             q = self.policy.q
-            q[ps, pa] += h.alpha * (r + h.gamma * q[s].max() - q[ps, pa])
+            q[ps, pa] += h.alpha * (r + h.gamma * max(q[s].tolist()) - q[ps, pa])
         if self.learn and self.rng.random() < self.epsilon:
             a = int(self.rng.integers(len(ACTIONS)))
         else:
