@@ -701,14 +701,18 @@ def git_commit() -> str:
     return _GitCommitProbe().result()
 
 
-_GIT_COMMANDS = (["git", "rev-parse", "HEAD"], ["git", "status", "--porcelain", "--untracked-files=no"])
+# `--no-optional-locks`: status must not refresh the index, which takes `.git/index.lock`: a probe killed then
+# (an error before the summary) would leave the lock behind, and the user's next git command would fail on it
+_GIT_COMMANDS = (["git", "rev-parse", "HEAD"],
+                 ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
 
 
 class _GitCommitProbe:
-    """`git_commit()` started now (both git commands run concurrently, in the background), read by `result()`."""
+    """`git_commit()` started now (both git commands run concurrently, in the background), read by `result()`.
+    `root`: the repository (default: the one holding this package)."""
 
-    def __init__(self) -> None:
-        root = Path(__file__).resolve().parents[2]
+    def __init__(self, root: Path | None = None) -> None:
+        root = Path(__file__).resolve().parents[2] if root is None else root
         self._procs: list[subprocess.Popen[str]] = []
         try:
             for cmd in _GIT_COMMANDS:

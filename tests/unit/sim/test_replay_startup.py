@@ -31,12 +31,43 @@ def test_git_commit_is_head_plus_dirty() -> None:
         assert got == sha + "+dirty"
 
 
-def test_git_probe_closed_before_its_result_reaps_git() -> None:
-    probe = replay_mod._GitCommitProbe()
+def _repo(path: Path) -> str:
+    """A small git repository with one commit; its HEAD."""
+    env = ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    for i in range(200):
+        (path / f"f{i}.txt").write_text(f"{i}\n")
+    subprocess.run(["git", *env, "add", "."], cwd=path, check=True)
+    subprocess.run(["git", *env, "commit", "-qm", "one"], cwd=path, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_git_probe_closed_before_its_result_reaps_git(tmp_path: Path) -> None:
+    _repo(tmp_path)
+    probe = replay_mod._GitCommitProbe(tmp_path)
     procs = list(probe._procs)
     probe.close()
     assert probe.result() == ""
     assert all(p.returncode is not None for p in procs)
+    assert not (tmp_path / ".git" / "index.lock").exists()
+
+
+def test_git_probe_never_writes_the_index(tmp_path: Path) -> None:
+    """A plain `git status` refreshes a stale index under `.git/index.lock`; killed then (the probe's `close`), it
+    left the lock in the user's repository and their next commit failed. The probe's status writes nothing."""
+    import os
+
+    sha = _repo(tmp_path)
+    index = tmp_path / ".git" / "index"
+    for f in tmp_path.glob("f*.txt"):  # same content, new times: the index's stat data is stale
+        os.utime(f, ns=(f.stat().st_mtime_ns + 10**9, f.stat().st_mtime_ns + 10**9))
+    before = index.stat().st_mtime_ns, index.read_bytes()
+    assert replay_mod._GitCommitProbe(tmp_path).result() == sha  # not dirty: only the times changed
+    assert (index.stat().st_mtime_ns, index.read_bytes()) == before
+    (tmp_path / "f0.txt").write_text("changed\n")
+    assert replay_mod._GitCommitProbe(tmp_path).result() == sha + "+dirty"
+    assert (index.stat().st_mtime_ns, index.read_bytes()) == before
 
 
 def test_replay_of_a_lobster_zip_does_not_import_polars(tmp_path: Path) -> None:
