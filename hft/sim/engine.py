@@ -95,7 +95,7 @@ from hft.core.orders import (
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
 from hft.sim.fees import cash_flow
-from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_ns
+from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of
 from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
@@ -361,7 +361,7 @@ class Engine:
     def put_nowait(self, cmd: Any) -> None:
         """The gateway's dispatcher (step 7): the command travels to the venue."""
         now = self.clock.now_ns()
-        arrival = now + int(latency_ns(self.cfg.entry, now, self._n_entry))
+        arrival = now + latency_of(self.cfg.entry, now, self._n_entry)
         self._n_entry += 1
         self._push(arrival, PRI_EXCH_ARRIVAL, ("cmd", cmd))
         self._order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
@@ -454,10 +454,10 @@ class Engine:
 
     # --- reports ---------------------------------------------------------------------------------------------
     def _schedule_reports(self, now: int, reports: np.ndarray) -> None:
-        for r in reports:
-            lat = int(latency_ns(self.cfg.response, now, self._n_resp))
+        for r in reports.tolist():  # each row a tuple of Python ints (`VENUE_REPORT_DTYPE`: integer fields)
+            lat = latency_of(self.cfg.response, now, self._n_resp)
             self._n_resp += 1
-            self._push(now + lat, PRI_LOCAL_RESP, ("rep", tuple(int(x) for x in r.tolist())))
+            self._push(now + lat, PRI_LOCAL_RESP, ("rep", r))
 
     def _deliver(self, rep: tuple) -> None:
         ts, oid, price, qty, leaves, fee, kind, liq, queue = rep

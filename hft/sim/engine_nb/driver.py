@@ -154,7 +154,7 @@ from hft.sim.engine_nb.strategy_kernels import (
     strategy_on_book,
 )
 from hft.sim.exchange_l3 import L3Venue
-from hft.sim.latency import feed_local_times, latency_ns
+from hft.sim.latency import feed_local_times, latency_of
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
 
@@ -295,7 +295,7 @@ class NbEngine(Engine):
             return super().put_nowait(cmd)
         st = self._st
         now = self.clock.now_ns()
-        lat = int(latency_ns(self.cfg.entry, now, int(st[S_NENTRY])))
+        lat = latency_of(self.cfg.entry, now, int(st[S_NENTRY]))
         st[S_NENTRY] += 1
         self._heap_push(now + lat, PRI_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
                         cmd.order_type, cmd.tif, 0, 0)
@@ -311,7 +311,7 @@ class NbEngine(Engine):
             return super()._schedule_reports(now, reports)
         st = self._st
         for r in reports.tolist():
-            lat = int(latency_ns(self.cfg.response, now, int(st[S_NRESP])))
+            lat = latency_of(self.cfg.response, now, int(st[S_NRESP]))
             st[S_NRESP] += 1
             self._heap_push(now + lat, PRI_LOCAL_RESP, IT_REP, *r)  # `VENUE_REPORT_DTYPE` = the heap's payload
 

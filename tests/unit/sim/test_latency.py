@@ -108,3 +108,14 @@ def test_every_model_has_one_numba_type():
     assert len(kinds) == 1
     assert rec.times.flags.writeable and rec.times.tolist() == [0, 10, 20]
     assert not t.flags.writeable  # the caller's arrays are left as they were
+
+
+@given(st.integers(0, 10**13), st.integers(0, 10**6))
+def test_latency_of_python_callers_equals_the_kernel(t, draw):
+    """`latency_of` (the engines' Python side: commands and reports of a Python strategy) answers what the
+    compiled `latency_ns` answers, for every kind of model."""
+    models = [L.constant(50_000), L.random(20_000, 5_000, seed=3, cap_ns=200_000),
+              L.empirical(np.array([0, 10**12, 10**13], np.int64), np.array([10_000, 90_000, 30_000], np.int64))]
+    for m in models:
+        got = L.latency_of(m, t, draw)
+        assert type(got) is int and got == int(L.latency_ns(m, t, draw))
