@@ -128,6 +128,7 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
+from hft.sim.entry_points import CallSite
 from hft.sim.fees import FeeSchedule, fee_money
 from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
 from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume, emit, within
@@ -517,6 +518,7 @@ class L2Venue:
         self.params[P_TAKER_BPS_H] = fees.taker_bps_h
         self.params[P_PER_LOT] = fees.per_lot
         self.out = np.zeros(64, dtype=VENUE_REPORT_DTYPE)
+        self._step_site = CallSite(step, 7)  # (book, orders, fq, cons, qm, params, out, op, now, ...)
 
     # --- sizing: never let the kernel run out of room
     def _levels(self) -> int:
@@ -539,8 +541,8 @@ class L2Venue:
              tif: int = 0, aux: int = 0) -> np.ndarray:
         self._ensure()
         self.params[P_NREP] = 0
-        status = int(step(self.book, self.orders, self.fq, self.cons, self.qm, self.params, self.out, op, now, oid,
-                          side, price, qty, otype, tif, aux))
+        status = int(self._step_site(self.book, self.orders, self.fq, self.cons, self.qm, self.params, self.out, op,
+                                     now, oid, side, price, qty, otype, tif, aux))
         if status != V_OK:
             raise SimError(f"venue: expected status ok, was {V_STATUS_NAMES.get(status, status)}")
         return self.out[: int(self.params[P_NREP])].copy()

@@ -153,6 +153,7 @@ from hft.sim.engine_nb.strategy_kernels import (
     kernel_code,
     strategy_on_book,
 )
+from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
 from hft.sim.latency import feed_local_times, latency_of
 from hft.sim.strategy import OrderState, Strategy
@@ -178,22 +179,6 @@ def strategy_wakes(strategy: Strategy) -> frozenset[str]:
 
 
 # ======================================================================= Python driver
-# The loop kernels' compiled entry points by (kernel, the arguments' type key: `_type_key`): resolving the signature
-# with numba's typeof cost ~10 ms per structured-dtype argument, several times per run.
-_SIGS: dict[tuple, Callable[..., int]] = {}
-
-
-def _type_key(a: object) -> object:
-    """What numba's typeof depends on: an array's dtype, dimensions, layout, alignment and writeability, a
-    NamedTuple's type and members, any other value's type."""
-    if isinstance(a, np.ndarray):
-        f = a.flags
-        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.aligned, f.writeable)
-    if isinstance(a, tuple):
-        return (type(a), tuple(_type_key(x) for x in a))
-    return type(a)
-
-
 class NbEngine(Engine):
     """`Engine` with the market streams in numba (module docstring). Same constructor and outputs.
 
@@ -519,13 +504,7 @@ class NbEngine(Engine):
                      self._h, self._drows, self._orows, self._frows, self._order_info, self.cfg.entry,
                      self.cfg.response))
             kernel = run_l3 if self._l3_venue else run_l2
-            ck = (kernel, _type_key((self._st, *args)))
-            entry = _SIGS.get(ck)
-            if entry is None:  # numba's typeof of a structured dtype costs ~10 ms: once per process and layout
-                sig = tuple(kernel.typeof_pyval(a) for a in (self._st, *args))
-                if sig not in kernel.overloads:
-                    kernel.compile(sig)  # loads the cached machine code (compiles on a cold cache)
-                entry = _SIGS[ck] = kernel.overloads[sig].entry_point  # (an `overloads` lookup hashes ~25 types)
+            entry = entry_point(kernel, (self._st, *args))  # `hft.sim.entry_points`
             self._arg_cache = (entry, args)
         return self._arg_cache
 

@@ -24,6 +24,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import SimError
+from hft.sim.entry_points import CallSite
 from hft.sim.exchange_l2 import (
     EXCHANGE_MODES,
     MODE_PARTIAL_FILL,
@@ -115,6 +116,8 @@ class L3Venue:
         self.params[P_TAKER_BPS_H] = fees.taker_bps_h
         self.params[P_PER_LOT] = fees.per_lot
         self.out = np.zeros(64, dtype=VENUE_REPORT_DTYPE)
+        self._order_site = CallSite(order_step, 5)  # (book, orders, cons, params, out, op, now, ...)
+        self._market_site = CallSite(market_step, 6)  # (..., out, ref, now, kind, ...)
 
     # --- growth and sizing: the kernels never run out of room
     def _grow_levels(self, price: int) -> None:
@@ -167,11 +170,11 @@ class L3Venue:
         while self.orders.shape[0] - int(self.params[P_NORD]) < orders:
             self._grow_table()
 
-    def _call(self, fn, *args: int) -> np.ndarray:
+    def _call(self, site: CallSite, *args: int) -> np.ndarray:
         while True:
             self._ensure_out()
             self.params[P_NREP] = 0
-            status = int(fn(self.book, self.orders, self.cons, self.params, self.out, *args))
+            status = int(site(self.book, self.orders, self.cons, self.params, self.out, *args))
             if status == V_OK:
                 return self.out[: int(self.params[P_NREP])].copy()
             if status not in (V_NEED_LEVELS, V_NEED_ORDERS, V_TABLE_FULL):
@@ -180,18 +183,18 @@ class L3Venue:
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> np.ndarray:
-        return self._call(order_step, OP_NEW, now, oid, side, price, qty, otype, tif)
+        return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
-        return self._call(order_step, OP_CANCEL, now, oid, 0, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
-        return self._call(order_step, OP_REPLACE, now, oid, 0, price, qty, 0, 0)
+        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0)
 
     # --- market data
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:
         """Apply one L3 market event (``EV_*``; see the module docstring) and return our reports."""
-        return self._call(market_step, self.ref, now, kind, side, price, qty, order_id)
+        return self._call(self._market_site, self.ref, now, kind, side, price, qty, order_id)
 
     def seed_level(self, side: int, price: int, qty: int) -> None:
         """Add anonymous quantity (orders that rested before the recording) at the front of a level."""
