@@ -11,10 +11,9 @@ def _configure_numba_cache() -> None:
     wrong result after a ``git pull``). So the cache lives in ``$NUMBA_CACHE_DIR`` =
     ``<cache>/hft/numba/<version>-<hash>``, the hash covering the modules numba compiles and every ``hft`` module
     they import (`hft._numba_key`): a change there starts a fresh cache (one recompile), a change elsewhere does
-    not. A cache is
-    pruned only when no process has used it for a week (and never the two newest), so several checkouts on one
-    machine (branches, worktrees, a CI clone) keep their own caches instead of deleting each other's. An
-    explicit ``NUMBA_CACHE_DIR`` is respected.
+    not. A cache is pruned only when no process has used it for a week (and never the two newest), so several
+    checkouts on one machine (branches, worktrees, a CI clone) keep their own caches instead of deleting each
+    other's. An explicit ``NUMBA_CACHE_DIR`` is respected.
     ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs a few ms at import (reading the sources).
     """
     import os  # lazy: the package namespace stays `__version__` only

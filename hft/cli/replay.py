@@ -99,7 +99,7 @@ def sweep_cmd(
                                                        "re-running into it resumes (finished cells are skipped)."),
     backend: str = typer.Option("local", "--backend", help="local (a process pool) or ray."),
     workers: int = typer.Option(None, "--workers", "-w", help="Processes (local) or CPUs of a local Ray "
-                                                              "(default: the machine's CPU count)."),
+                                                              "(default: the CPUs this process may use)."),
     address: str = typer.Option(None, "--address", help="Join this Ray cluster (--backend ray)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the cells into the audit store."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),

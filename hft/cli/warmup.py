@@ -30,6 +30,7 @@ from typing import Any
 import typer
 
 from hft.cli._output import console, emit
+from hft.core.cpus import usable_cpus
 from hft.core.errors import HftError
 
 
@@ -44,7 +45,7 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
         done = _run([s for s in STEPS if s[2] == lane], None)
         sys.stdout.write(json.dumps({"ok": True, "steps": done}) + "\n")
         return
-    two = _cpus() > 1
+    two = usable_cpus() > 1
     mine = [s for s in STEPS if not two or s[2] == 1]
     bar = progress_bar("warmup", "steps", enabled=not json_out)
     with tempfile.TemporaryDirectory(prefix="hft-warmup-") as tmp:
@@ -75,11 +76,6 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
                 + (" (two processes)" if two and kernels else ""))
 
     emit(result, json_out, render)
-
-
-def _cpus() -> int:
-    """CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _run(steps: list[tuple[str, Callable[[dict[str, Any]], int | None], int]],

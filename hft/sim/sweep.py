@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -47,6 +46,7 @@ from typing import Any
 
 from hft.config.grid import expand_grid, grid_size, parse_grid
 from hft.config.strict import Section, load_yaml
+from hft.core.cpus import usable_cpus
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.fileio import atomic_path, atomic_write_text
 from hft.core.ids import sha256_file
@@ -257,7 +257,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
         raise SimError(f"sweep: backend: expected 'local' or 'ray', was {backend!r}", key="backend")
     if address and backend != "ray":
         raise SimError("sweep: --address is for --backend ray", key="address")
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cpus()
     cells_dir = Path(out_dir) / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
     done = {c["cell"] for c in spec.cells if (cells_dir / f"{c['cell']}.json").is_file()}
