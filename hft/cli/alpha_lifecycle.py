@@ -262,6 +262,7 @@ def status_cmd(
 ) -> None:
     """Every alpha with its lifecycle state (as the audit store records it; promotion files that differ are
     flagged) and latest gate verdicts (audit store)."""
+    from hft.alpha.api.lifecycle_config import GATE_NAMES
     from hft.alpha.governance.status import status
     from hft.recorder.alpha_audit import AUDIT
 
@@ -271,16 +272,24 @@ def status_cmd(
         from rich.table import Table
 
         c = console()
-        t = Table(title="Alphas", title_justify="left")
-        for col in ("alpha", "state", "step", "code", "gates A/B/C/pool/D/E", "last event", "file"):
-            t.add_column(col, overflow="fold")
+        rows = []
         for r in res["alphas"]:
             step = f"{r['canary_step'] + 1}/{r['ladder_steps']}" if r["state"] == "canary" else ""
             code = "changed" if r["code_changed"] else ""
             gates = r.get("gates")
             g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"
             state = r["state"] + (" [red](file differs from its record)[/red]" if r.get("tampered") else "")
-            t.add_row(r["alpha_id"], state, step, code, g, r["last_event"] or "", r["promotion_file"] or "")
+            rows.append((r["alpha_id"], state, step, code, g, r["last_event"] or "", r["promotion_file"] or ""))
+        # (header, never wrapped): ids, words and the row of marks stay whole; a column empty in every row
+        # (no canary, no changed code, no promotion file yet) is left out
+        cols = (("alpha", True), ("state", True), ("step", True), ("code", True),
+                ("gates\n" + " ".join(GATE_NAMES), True), ("last event", False), ("file", False))
+        keep = [i for i in range(len(cols)) if i in (0, 1, 4) or any(row[i] for row in rows)]
+        t = Table(title="Alphas", title_justify="left")
+        for i in keep:
+            t.add_column(cols[i][0], no_wrap=cols[i][1], overflow="fold")
+        for row in rows:
+            t.add_row(*(row[i] for i in keep))
         c.print(t)
         for n in res["notes"]:
             c.print(f"[yellow]note[/yellow] {n}")

@@ -135,3 +135,24 @@ def test_narrow_rows_stay_a_table_at_200_columns(stored_home):
     _ok(r)
     header = next(ln for ln in r.text.splitlines() if "run_id" in ln)
     assert "strategy" in header and "n_events" in header  # one header line: a table, not records
+
+
+def test_alpha_status_fits_80_columns(tmp_path):
+    """At 80 columns every alpha id stays whole on its line and the gates' header names every gate (it once
+    named six of seven and broke ids across lines); columns empty in every row are left out."""
+    from hft.alpha.api.lifecycle_config import GATE_NAMES
+    from tests.cli.conftest import run_hft
+
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    listed = run_hft("alpha", "status", "--no-store", "--json", env=env, cwd=tmp_path)
+    assert listed.code == 0, listed.err
+    ids = [a["alpha_id"] for a in listed.json()["alphas"]]
+    assert ids
+    r = run_pty("alpha", "status", "--no-store", env=env, cwd=tmp_path, columns=80)
+    _ok(r)
+    lines = r.text.splitlines()
+    assert max(len(ln) for ln in lines) <= 80, r.describe()
+    for alpha_id in ids:
+        assert any(f"│ {alpha_id} " in ln for ln in lines), r.describe()
+    assert " ".join(GATE_NAMES) in r.text, r.describe()
+    assert "file" not in r.text.split(ids[0])[0], r.describe()  # no promotion file in any row: no such column
