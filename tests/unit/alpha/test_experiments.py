@@ -3,11 +3,8 @@ with the code and only with it, clean errors for unknown ids."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +13,7 @@ from hft.alpha.records.experiments import ExperimentRegistry, FamilyStats, Trial
 from hft.core.errors import GovernanceError
 from hft.recorder import alpha_audit
 from hft.recorder.alpha_audit import AlphaAuditStore
+from tests.git_repo import git, make_repo
 
 T0 = 1_700_000_000_000_000_000
 
@@ -149,38 +147,20 @@ def test_a_trial_in_the_wal_but_not_yet_loaded_still_counts(reg, store):
 
 # --- code_hash ------------------------------------------------------------------------------------------------
 
-def _git(repo: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@x", "GIT_CONFIG_GLOBAL": "/dev/null"}
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=env)
-
-
 @pytest.fixture
 def repo(tmp_path):
     if shutil.which("git") is None:
         pytest.skip("git not installed")
     r = tmp_path / "repo"
-    (r / "alphas" / "a1").mkdir(parents=True)
-    (r / "lib").mkdir()
-    (r / "alphas" / "a1" / "alpha.py").write_text("x = 1\n")
-    (r / "lib" / "core.py").write_text("y = 2\n")
-    (r / "other.py").write_text("z = 3\n")
-    (r / ".gitignore").write_text("__pycache__/\n")
-    _git(r, "init", "-q")
-    _git(r, "add", "-A")
-    _git(r, "commit", "-q", "-m", "init")
+    make_repo(r, {"alphas/a1/alpha.py": "x = 1\n", "lib/core.py": "y = 2\n", "other.py": "z = 3\n",
+                  ".gitignore": "__pycache__/\n"})
     return r
-
-
-def _head(repo: Path) -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def test_code_hash_of_a_clean_checkout_is_the_commit(repo):
     paths = [repo / "alphas" / "a1", repo / "lib"]
     h = code_hash(paths)
-    assert h == _head(repo)[:12]
+    assert h == git(repo, "rev-parse", "HEAD")[:12]
     assert code_hash(paths) == h
 
 
@@ -210,9 +190,9 @@ def test_code_hash_moves_with_changes_in_the_paths_only(repo):
     (repo / "lib" / "new.py").write_text("n = 2\n")
     assert code_hash(paths) not in (u1, clean)
     (repo / "lib" / "new.py").unlink()
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "two")
-    assert code_hash(paths) == _head(repo)[:12] != clean
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "two")
+    assert code_hash(paths) == git(repo, "rev-parse", "HEAD")[:12] != clean
 
 
 def test_code_hash_outside_git_hashes_the_content(tmp_path, monkeypatch):

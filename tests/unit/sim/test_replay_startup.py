@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hft.sim import replay as replay_mod
+from tests.git_repo import make_repo
 
 ROOT = Path(replay_mod.__file__).resolve().parents[2]
 
@@ -33,14 +34,7 @@ def test_git_commit_is_head_plus_dirty() -> None:
 
 def _repo(path: Path) -> str:
     """A small git repository with one commit; its HEAD."""
-    env = ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-    for i in range(200):
-        (path / f"f{i}.txt").write_text(f"{i}\n")
-    subprocess.run(["git", *env, "add", "."], cwd=path, check=True)
-    subprocess.run(["git", *env, "commit", "-qm", "one"], cwd=path, check=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return make_repo(path, {f"f{i}.txt": f"{i}\n" for i in range(200)})
 
 
 def test_git_probe_closed_before_its_result_reaps_git(tmp_path: Path) -> None:
