@@ -120,7 +120,7 @@ def key_modules(root: str, modules: dict[str, str] | None = None, texts: dict[st
             w = _WRAPPER.fullmatch(t, t.rfind(b"\n", 0, m.start()) + 1, m.start())
             if w is not None:
                 wrappers.add(w.group(1).decode())
-    decorated = re.compile(rb"@[ \t]*(?:numba\.)?(?:" + b"|".join(
+    decorated = re.compile(rb"\n[ \t]*@[ \t]*(?:numba\.)?(?:" + b"|".join(  # a decorator line, not prose
         re.escape(n.encode()) for n in sorted({*_NUMBA_DECORATORS, *wrappers})) + rb")\b")
     todo = [by_rel[rel] for rel, t in texts.items() if b"jit(" in t or decorated.search(t)]
     seen = set(todo)
