@@ -40,10 +40,11 @@ def fmt_money(v: float) -> str:
 
 
 def console(stderr: bool = False):
-    """A rich Console (imported lazily)."""
+    """A rich Console (imported lazily). Printed text is soft-wrapped: the terminal wraps a long line, rich does
+    not break it, so a path or a run hash stays one line a person can copy (tables still fit the width)."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True)
 
 
 # The progress display lives in its own module; these names stay importable from here.

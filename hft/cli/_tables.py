@@ -1,16 +1,21 @@
-"""Rows of a query as a table that fits the terminal.
+"""Rows as a table that fits the terminal.
 
 A table whose columns fit the console width prints as a table. A wider one (a store row has a dozen columns,
-some holding JSON) would squeeze every column to a letter or two and print thousands of lines; it folds into a
-record view instead: one small key/value table per row, each value on one line, cut with an ellipsis at the
-width (``--json`` or ``--csv`` give the full values).
+some holding JSON; a trial has a dozen metrics) would squeeze every column to a letter or two. It is printed
+side by side instead when few rows are shown (one column per row, one line per field: trials compared as a
+person compares them), and otherwise as records: one small key/value table per row, each value on one line, cut
+with an ellipsis at the width (``--json`` or ``--csv`` give the full values).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 MIN_CELL = 8  # a table column narrower than this is unreadable: fold into records instead
+MIN_SIDE = 10  # the narrowest column a row gets side by side (longer values fold onto more lines)
+MAX_SIDE_ROWS = 8  # more rows than this are shown as records, not side by side
+MAX_SIDE_LINES = 5  # side by side, a value folds onto at most this many lines
 
 
 def _cell(v: Any) -> str:
@@ -21,35 +26,70 @@ def _cut(text: str, room: int) -> str:
     return text if len(text) <= room else text[: room - 1] + "…"
 
 
+def _longest(values: list[Any]) -> int:
+    return max((len(x) for v in values for x in _cell(v).splitlines()), default=0)
+
+
 def fits(columns: list[str], rows: list[list[Any]], width: int) -> bool:
     """Whether a bordered table of these rows fits ``width`` with every column at its natural width (capped)."""
     widths = []
     for i, c in enumerate(columns):
-        longest = max([len(c), *(max((len(x) for x in _cell(r[i]).splitlines()), default=0) for r in rows)])
+        longest = max(len(c), _longest([r[i] for r in rows]))
         widths.append(max(min(longest, 60), min(len(c), MIN_CELL)))
     return sum(widths) + 3 * len(columns) + 1 <= width
 
 
-def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = None, console: Any = None) -> None:
-    """Print ``rows`` under ``columns``: a table when it fits the console, else one record view per row."""
+def fits_side_by_side(columns: list[str], rows: list[list[Any]], width: int) -> bool:
+    """Whether the rows fit ``width`` side by side: the field names' column whole and each row a column of at
+    least `MIN_SIDE` characters (or its longest value, if shorter), in which no value folds onto more than
+    `MAX_SIDE_LINES` lines (a store row's JSON does: records cut it instead)."""
+    if not rows or len(rows) > MAX_SIDE_ROWS:
+        return False
+    key_w = max(len(c) for c in columns)
+    room = (width - key_w - 3 * (len(rows) + 1) - 1) // len(rows)  # each row's column, borders and padding out
+    longest = max(_longest(r) for r in rows)
+    return room >= min(MIN_SIDE, longest) and longest <= MAX_SIDE_LINES * room
+
+
+def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = None, console: Any = None, *,
+                right: Collection[str] = (), no_wrap: Collection[str] = (),
+                styles: Sequence[str | None] | None = None) -> None:
+    """Print ``rows`` under ``columns``: a table when it fits the console, else side by side when that fits,
+    else one record view per row.
+
+    Args:
+        right: columns justified right in the table (numbers).
+        no_wrap: columns never broken across lines in the table (ids).
+        styles: a rich style per row (None: plain), e.g. the best trial's highlight; side by side it styles the
+            row's column.
+    """
     from rich.table import Table
 
     from hft.cli._output import console as make_console
 
     con = console or make_console()
     width = con.size.width
+    styles = list(styles) if styles is not None else [None] * len(rows)
     if fits(columns, rows, width):
         table = Table(title=title, title_justify="left")
         for c in columns:
-            table.add_column(c, overflow="fold")
-        for r in rows:
-            table.add_row(*(_cell(v) for v in r))
+            table.add_column(c, overflow="fold", justify="right" if c in right else "left", no_wrap=c in no_wrap)
+        for r, style in zip(rows, styles, strict=True):
+            table.add_row(*(_cell(v) for v in r), style=style)
+        con.print(table)
+    elif fits_side_by_side(columns, rows, width):
+        table = Table(title=title, title_justify="left")
+        table.add_column("", style="bold", no_wrap=True, min_width=max(len(c) for c in columns))
+        for n, style in enumerate(styles, 1):
+            table.add_column(str(n), overflow="fold", style=style)
+        for i, c in enumerate(columns):
+            table.add_row(c, *(_cell(r[i]) for r in rows))
         con.print(table)
     else:
         key_w = min(max((len(c) for c in columns), default=1), max(12, width // 3))
-        for n, r in enumerate(rows, 1):
+        for n, (r, style) in enumerate(zip(rows, styles, strict=True), 1):
             t = Table(title=f"{title + ' — ' if title else ''}row {n} of {len(rows)}", title_justify="left",
-                      show_header=False, width=width)
+                      show_header=False, width=width, style=style)
             t.add_column("column", style="bold", min_width=key_w, max_width=key_w, no_wrap=True,
                          overflow="ellipsis")
             t.add_column("value", no_wrap=True, overflow="ellipsis")

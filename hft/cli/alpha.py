@@ -108,7 +108,7 @@ def _render_scorecard(res: dict[str, Any]) -> None:
         t = Table(title=f"Gate {g['gate']} — {gate_title(g['gate'])}: "
                         + ("[green]pass[/green]" if g["passed"] else "[red]fail[/red]"), title_justify="left")
         for col in ("metric", "value", "threshold", "result", "note"):
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", no_wrap=col != "note")  # names and numbers whole; notes wrap
         for ch in g["checks"]:
             ok = "[green]pass[/green]" if ch["passed"] else "[red]fail[/red]"
             if ch["value"] is None and ch["passed"]:
@@ -122,7 +122,8 @@ def _render_scorecard(res: dict[str, Any]) -> None:
             m = g["metrics"]
             c.print(f"strategy: per-period ({m.get('period')}) net Sharpe {_fmt(m.get('sharpe'))}, gross "
                     f"{_fmt(m.get('sharpe_gross'))}; {m.get('n_obs')} periods; DSR over {m.get('n_trials')} "
-                    f"trials (var {_fmt(m.get('var_sharpe'))}); stress {m.get('stress')}")
+                    f"trials (var {_fmt(m.get('var_sharpe'))}); net Sharpe under cost stress: "
+                    + (", ".join(f"{k} {_fmt(v)}" for k, v in (m.get("stress") or {}).items()) or "n/a"))
     if any("gates" in d for d in res.get("days", [])):
         t = Table(title="Per day (the gates above pool them: A passes only when every day passes)",
                   title_justify="left")

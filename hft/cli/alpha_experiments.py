@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from hft.cli._output import console, emit
+from hft.cli._tables import render_rows
 
 app = typer.Typer(help="Experiment registry: list, show and compare recorded experiments and trials.",
                   no_args_is_help=True)
@@ -83,23 +84,19 @@ def list_cmd(
     result = {"ok": True, "count": len(rows), "experiments": rows}
 
     def render() -> None:
-        from rich.table import Table
 
         con = console()
         if not rows:
             con.print("no experiments recorded" + (" for these filters" if alpha or kind else ""))
             return
         show_family = any(r["family"] != r["alpha_id"] for r in rows)
-        t = Table(title=f"experiments ({len(rows)})", title_justify="left")
-        t.add_column("experiment", no_wrap=True)
-        for col in ("alpha", *(("family",) if show_family else ()), "version", "kind", "trials", "ok",
-                    "best sharpe", "started (UTC)"):
-            t.add_column(col, justify="right" if col in ("trials", "ok", "best sharpe") else "left")
-        for r in rows:
-            t.add_row(r["experiment_id"], r["alpha_id"], *((r["family"],) if show_family else ()), r["version"],
-                      r["kind"], str(r["n_trials"]), str(r["n_ok"]), _fmt(r["best_sharpe"]),
-                      r["started"][:16].replace("T", " "))
-        con.print(t)
+        cols = ["experiment", "alpha", *(("family",) if show_family else ()), "version", "kind", "trials", "ok",
+                "best sharpe", "started (UTC)"]
+        render_rows(cols, [[r["experiment_id"], r["alpha_id"], *((r["family"],) if show_family else ()),
+                            r["version"], r["kind"], str(r["n_trials"]), str(r["n_ok"]), _fmt(r["best_sharpe"]),
+                            r["started"][:16].replace("T", " ")] for r in rows],
+                    title=f"experiments ({len(rows)})", console=con, right=("trials", "ok", "best sharpe"),
+                    no_wrap=("experiment",))
 
     emit(_clean(result), json_out, render)
 
@@ -143,15 +140,11 @@ def show_cmd(
             head.add_row(k, ", ".join(result[k]) or "-")
         con.print(head)
         names = _metric_order({k for t in trials for k in _scalar_metrics(t.metrics)})
-        t = Table(title="trials", title_justify="left")
-        for col in ("trial", "status", "seed", "params", *names):
-            t.add_column(col, justify="left" if col in ("status", "params") else "right")
-        for tr in trials:
-            m = _scalar_metrics(tr.metrics)
-            style = "bold green" if best and tr.trial == best[1] else None
-            t.add_row(str(tr.trial), tr.status, str(tr.seed), _params(tr.params), *(_fmt(m.get(n)) for n in names),
-                      style=style)
-        con.print(t)
+        render_rows(["trial", "status", "seed", "params", *names],
+                    [[str(tr.trial), tr.status, str(tr.seed), _params(tr.params),
+                      *(_fmt(_scalar_metrics(tr.metrics).get(n)) for n in names)] for tr in trials],
+                    title="trials", console=con, right=("trial", "seed", *names),
+                    styles=["bold green" if best and tr.trial == best[1] else None for tr in trials])
 
     emit(_clean(result), json_out, render)
 
@@ -216,19 +209,14 @@ def compare_cmd(
     }
 
     def render() -> None:
-        from rich.table import Table
 
         con = console()
-        t = Table(title=f"compare ({len(rows)} trials, best by {by}"
-                        f"{', lower is better' if lower_is_better else ''})", title_justify="left")
-        t.add_column("experiment", no_wrap=True)
-        for col in ("trial", "alpha", "kind", "status", "params", *names):
-            t.add_column(col, justify="right" if col in ("trial", *names) else "left")
-        for r in rows:
-            t.add_row(r["experiment_id"], str(r["trial"]), r["alpha_id"], r["kind"], r["status"],
-                      _params(r["params"]), *(_fmt(r["metrics"].get(n)) for n in names),
-                      style="bold green" if r["best"] else None)
-        con.print(t)
+        render_rows(["experiment", "trial", "alpha", "kind", "status", "params", *names],
+                    [[r["experiment_id"], str(r["trial"]), r["alpha_id"], r["kind"], r["status"], _params(r["params"]),
+                      *(_fmt(r["metrics"].get(n)) for n in names)] for r in rows],
+                    title=f"compare ({len(rows)} trials, best by {by}{', lower is better' if lower_is_better else ''})",
+                    console=con, right=("trial", *names), no_wrap=("experiment",),
+                    styles=["bold green" if r["best"] else None for r in rows])
         if best is None:
             con.print(f"[yellow]no trial has a finite '{by}' metric[/yellow]")
         else:

@@ -105,8 +105,8 @@ def _render_kv(title: str, result: dict) -> None:
 
     con = console()
     table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("key", style="bold")
-    table.add_column("value")
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")  # a path folds whole onto more lines, never cut
     nested: list[tuple[str, dict]] = []
     for key, value in result.items():
         if isinstance(value, dict) and value and all(not isinstance(v, dict | list) for v in value.values()):
@@ -116,16 +116,16 @@ def _render_kv(title: str, result: dict) -> None:
     con.print(table)
     for key, value in nested:
         sub = Table(title=key, show_header=False, title_justify="left")
-        sub.add_column("key", style="bold")
-        sub.add_column("value")
+        sub.add_column("key", style="bold", no_wrap=True)
+        sub.add_column("value", overflow="fold")
         for k, v in value.items():
             sub.add_row(str(k), _fmt(v))
         con.print(sub)
 
 
 def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}"
+    if isinstance(value, float):  # 4 significant digits, but a span of 23,397 s is not 2.34e+04
+        return f"{value:,.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:,.4g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)

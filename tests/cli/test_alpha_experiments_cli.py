@@ -148,3 +148,24 @@ def test_the_module_imports_nothing_heavy():
     assert p.returncode == 0, p.stderr
     loaded = {line.split("|")[-1].strip().split(".")[0] for line in p.stderr.splitlines() if "|" in line}
     assert not loaded & {"numpy", "polars", "numba", "chdb", "rich"}
+
+
+def test_compare_in_a_narrow_terminal_is_side_by_side(seeded):
+    """Under a 70-column terminal four trials do not fit as a table (every column was squeezed to a letter):
+    they are printed side by side, one column per trial, every field and value whole."""
+    from tests.cli.pty_run import run_pty
+
+    r = run_pty("alpha", "experiments", "compare", "exp-validate", "exp-search", env={"HFT_HOME": str(seeded)},
+                columns=70)
+    assert r.code == 0 and "Traceback" not in r.text, r.describe()
+    lines = r.text.splitlines()
+    assert max(len(ln) for ln in lines) <= 70, r.describe()
+
+    def cells(line: str, bar: str) -> list[str]:
+        return [c.strip() for c in line.split(bar)[1:-1]]
+
+    header = next(ln for ln in lines if "┃" in ln and "1" in ln)
+    assert cells(header, "┃") == ["", "1", "2", "3", "4"], r.describe()
+    sharpe = next(ln for ln in lines if ln.startswith("│ sharpe "))
+    assert cells(sharpe, "│") == ["sharpe", "0.15", "0.05", "0.42", "nan"], r.describe()
+    assert any(ln.startswith("│ n_obs ") for ln in lines) and "best: exp-search:1" in r.text, r.describe()

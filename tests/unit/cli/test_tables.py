@@ -1,0 +1,55 @@
+"""`hft.cli._tables.render_rows`: a table when the rows fit, side by side when a few wide rows do, records else;
+rendered by rich into a console of a known width, as a terminal of that width shows them."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from hft.cli._tables import MAX_SIDE_ROWS, render_rows
+
+
+def _render(columns: list[str], rows: list[list], width: int, **kw) -> list[str]:
+    out = io.StringIO()
+    render_rows(columns, rows, title="t", console=Console(file=out, width=width, soft_wrap=True), **kw)
+    lines = out.getvalue().splitlines()
+    assert max(len(ln) for ln in lines if ln[:1] in "┏┃┡│└┌") <= width  # the tables (text: the terminal wraps)
+    return lines
+
+
+def _cells(line: str) -> list[str]:
+    bar = "┃" if "┃" in line else "│"
+    return [c.strip() for c in line.split(bar)[1:-1]]
+
+
+METRICS = [f"metric_{i:02d}" for i in range(12)]
+
+
+def _trials(n: int) -> list[list]:
+    return [[f"experiment-{t}", str(t), *(f"{0.1 * t + i:.4f}" for i in range(12))] for t in range(n)]
+
+
+def test_rows_that_fit_are_a_table_with_numbers_right_aligned():
+    lines = _render(["experiment", "trial", *METRICS[:2]], [r[:4] for r in _trials(3)], 80, right=("trial",))
+    header = next(ln for ln in lines if "experiment" in ln)
+    assert _cells(header) == ["experiment", "trial", "metric_00", "metric_01"]
+    assert _cells(lines[lines.index(header) + 2]) == ["experiment-0", "0", "0.0000", "1.0000"]
+    assert "│     0 │" in lines[lines.index(header) + 2]  # right-justified under "trial"
+
+
+def test_a_few_wide_rows_are_side_by_side():
+    lines = _render(["experiment", "trial", *METRICS], _trials(4), 80)
+    assert _cells(next(ln for ln in lines if "┃" in ln and "1" in ln)) == ["", "1", "2", "3", "4"]
+    row = next(ln for ln in lines if ln.startswith("│ metric_11 "))
+    assert _cells(row) == ["metric_11", "11.0000", "11.1000", "11.2000", "11.3000"]
+    assert lines[-1] == "4 rows"
+
+
+def test_many_rows_or_long_values_are_records():
+    many = _render(["experiment", "trial", *METRICS], _trials(MAX_SIDE_ROWS + 1), 80)
+    assert any("row 1 of 9" in ln for ln in many) and not any(ln.startswith("┃") for ln in many)
+    blob = [["run", "x" * 2000]]  # a store row's JSON: folded side by side it would fill the screen
+    long = _render(["id", "summary"], blob * 2, 40)
+    assert any("row 2 of 2" in ln for ln in long) and len(long) < 20
+    assert any(ln.rstrip(" │").endswith("…") for ln in long)
