@@ -279,11 +279,11 @@ def status_cmd(
             gates = r.get("gates")
             g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"
             state = r["state"] + (" [red](file differs from its record)[/red]" if r.get("tampered") else "")
-            rows.append((r["alpha_id"], state, step, code, g, r["last_event"] or "", r["promotion_file"] or ""))
+            rows.append((r["alpha_id"], state, step, code, g, r["last_event"] or ""))
         # (header, never wrapped): ids, words and the row of marks stay whole; a column empty in every row
-        # (no canary, no changed code, no promotion file yet) is left out
-        cols = (("alpha", True), ("state", True), ("step", True), ("code", True),
-                ("gates\n" + " ".join(GATE_NAMES), True), ("last event", False), ("file", False))
+        # (no canary, no changed code, no event yet) is left out; promotion files are listed below, whole
+        cols = (("alpha", True), ("state", False), ("step", True), ("code", True),
+                ("gates\n" + " ".join(GATE_NAMES), True), ("last event", True))
         keep = [i for i in range(len(cols)) if i in (0, 1, 4) or any(row[i] for row in rows)]
         t = Table(title="Alphas", title_justify="left")
         for i in keep:
@@ -291,6 +291,11 @@ def status_cmd(
         for row in rows:
             t.add_row(*(row[i] for i in keep))
         c.print(t)
+        files = [(r["alpha_id"], r["promotion_file"]) for r in res["alphas"] if r["promotion_file"]]
+        if files:
+            c.print("promotion files:")
+            for alpha_id, f in files:
+                c.print(f"  {alpha_id}: {f}", highlight=False)
         for n in res["notes"]:
             c.print(f"[yellow]note[/yellow] {n}")
 

@@ -384,7 +384,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     from hft.alpha.records.experiments import (
         ExperimentRegistry,
         Trial,
-        code_hash,
+        alpha_code_hash,
         current_actor,
         new_experiment_id,
     )
@@ -415,9 +415,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     t1 = time.time_ns()
     folder = Path(out) if out is not None else hft_home() / "rl" / POLICY_ID / q_digest(policy)[:16]
     meta = save_policy(policy, folder)
-    import hft.alpha
-
-    chash = code_hash([RL_DIR, Path(hft.alpha.__file__).resolve().parent, folder])
+    chash = alpha_code_hash(POLICY_ID, RL_DIR.parent, artifact=folder)  # what status and canary recompute
     current, target = check_promotable(POLICY_ID, chash, ts, promotions_root)
 
     r_ok, r_metrics, r_reasons = _gate_r(policy, retrained, cfg)

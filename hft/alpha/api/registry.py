@@ -21,8 +21,13 @@ from hft.alpha.api.base import ALPHA_ID_RE, Alpha, check_alpha_id
 from hft.alpha.api.config import load_alpha_config
 from hft.core.errors import GovernanceError
 
-__all__ = ["alpha_dir", "alphas_root", "get_alpha", "list_alphas", "load_alpha_class", "load_config",
-           "repo_research_dir", "research_root"]
+__all__ = ["POLICY_DIRS", "alpha_dir", "alphas_root", "code_dir", "get_alpha", "list_alphas", "load_alpha_class",
+           "load_config", "repo_research_dir", "research_root"]
+
+# Governed strategies whose code is a research folder other than ``alphas/<id>``: a trained policy (id -> its
+# folder under the research root). Its promotion names the trained artifact's folder (``params["artifact"]``),
+# which is part of its code.
+POLICY_DIRS = {"rl_mm_q": "rl"}
 
 _CACHE: dict[tuple[str, int], type[Alpha]] = {}
 
@@ -46,6 +51,16 @@ def alphas_root(root: str | Path | None = None) -> Path:
 def alpha_dir(alpha_id: str, root: str | Path | None = None) -> Path:
     """Folder of an alpha (the id is validated first; the folder may not exist)."""
     return alphas_root(root) / check_alpha_id(alpha_id)
+
+
+def code_dir(alpha_id: str, root: str | Path | None = None) -> Path:
+    """The folder holding the code of `alpha_id`: ``alphas/<id>`` under the research root, or a trained policy's
+    folder (`POLICY_DIRS`) under the repository's ``research/``, where its tool is loaded from
+    (`hft.cli._research`) whatever ``$HFT_RESEARCH_ROOT`` says. `root` overrides either research folder."""
+    rel = POLICY_DIRS.get(alpha_id)
+    if rel is None:
+        return alpha_dir(alpha_id, root)
+    return (Path(root) if root is not None else repo_research_dir()) / rel
 
 
 def list_alphas(root: str | Path | None = None) -> list[str]:

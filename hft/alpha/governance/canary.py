@@ -52,7 +52,7 @@ import numpy as np
 import polars as pl
 
 from hft.alpha.api.base import check_alpha_id
-from hft.alpha.api.registry import load_config
+from hft.alpha.api.registry import POLICY_DIRS, load_config
 from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.governance.canary_live import live_observations
 from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
@@ -276,7 +276,11 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, source: MarketD
 
     Refused when the alpha's code changed since the promotion (its code hash differs).
     """
-    chash = code_hash or alpha_code_hash(p.alpha_id, root)
+    if p.alpha_id in POLICY_DIRS:
+        raise GovernanceError(f"canary {p.alpha_id} --data: expected an alpha of research/alphas; a trained policy's "
+                              "canary is not replayed here", key="data",
+                              hint="give its observations: --observations RUN_FOLDER, or --live --strategy NAME")
+    chash = code_hash or alpha_code_hash(p.alpha_id, root, artifact=p.params.get("artifact"))
     if chash != p.code_hash:
         raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code (hash {p.code_hash}), the code is "
                               f"now {chash}", key="code_hash", hint="promote the new code first")

@@ -56,7 +56,7 @@ def status(*, root: Path | None = None, promotions_root: Path | None = None, wit
         cur = active[-1] if active else (mine[-1] if mine else None)
         chash = None
         try:
-            chash = alpha_code_hash(a, root)
+            chash = alpha_code_hash(a, root, artifact=cur.params.get("artifact") if cur else None)
         except HftError as exc:
             notes.append(f"{a}: code hash unavailable: {exc.message}")
         row: dict[str, Any] = {"alpha_id": a, "state": cur.state if cur else "candidate",

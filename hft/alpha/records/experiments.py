@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import hft.alpha
-from hft.alpha.api.registry import alpha_dir
+from hft.alpha.api.registry import code_dir
 from hft.alpha.records.sink import AuditSink
 from hft.core.errors import GovernanceError
 from hft.core.ids import stable_id
@@ -465,10 +465,12 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def alpha_code_hash(alpha_id: str, root: Path | None = None) -> str:
-    """The code hash gates are recorded under: the alpha's folder plus the ``hft/alpha`` package
-    (`hft.alpha.records.experiments.code_hash`, as the validation and search record it)."""
-    return code_hash([alpha_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent])
+def alpha_code_hash(alpha_id: str, root: Path | None = None, artifact: str | Path | None = None) -> str:
+    """The code hash gates are recorded under: the alpha's code folder (`registry.code_dir`: its folder, or a
+    trained policy's research folder) plus the ``hft/alpha`` package, plus a trained policy's `artifact` folder
+    (`hft.alpha.records.experiments.code_hash`, as the validation, search and ``rl-promote`` record it)."""
+    paths = [code_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent]
+    return code_hash([*paths, Path(artifact)] if artifact else paths)
 
 
 def current_actor() -> str:

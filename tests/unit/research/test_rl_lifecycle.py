@@ -91,6 +91,15 @@ def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day,
     trials = reg.trials(family="rl:rl_mm_q")
     assert len(trials) == 1 and trials[0].kind == "rl-train"
     assert rl.q_digest(rl.load_policy(tmp_path / "artifact")) == res["gate_r"]["metrics"]["q_digest"]
+    # `hft alpha status` recomputes the promoted policy's code hash (its research folder, hft/alpha and the
+    # artifact) by the one rule: unchanged code and its gates (it once said "code changed" and showed none,
+    # and a canary was refused: "promote the new code first")
+    from hft.alpha.governance.status import status
+
+    row = next(a for a in status(promotions_root=tmp_path / "promos", sink=reg.sink)["alphas"]
+               if a["alpha_id"] == "rl_mm_q")
+    assert row["code_hash"] == res["code_hash"] and not row["code_changed"]
+    assert {g: row["gates"][g] for g in ("D", "E", "R")} == {"D": True, "E": True, "R": True}
 
 
 def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_day, tmp_path, store):
