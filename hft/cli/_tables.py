@@ -52,16 +52,18 @@ def fits_side_by_side(columns: list[str], rows: list[list[Any]], width: int) -> 
 
 
 def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = None, console: Any = None, *,
-                right: Collection[str] = (), no_wrap: Collection[str] = (),
-                styles: Sequence[str | None] | None = None) -> None:
+                right: Collection[str] = (), no_wrap: Collection[str] = (), optional: Collection[str] = (),
+                styles: Sequence[str | None] | None = None, count: bool = True) -> None:
     """Print ``rows`` under ``columns``: a table when it fits the console, else side by side when that fits,
     else one record view per row.
 
     Args:
         right: columns justified right in the table (numbers).
         no_wrap: columns never broken across lines in the table (ids).
+        optional: columns left out when empty in every row (a note no row has).
         styles: a rich style per row (None: plain), e.g. the best trial's highlight; side by side it styles the
             row's column.
+        count: end with the number of rows.
     """
     from rich.table import Table
 
@@ -69,6 +71,9 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
 
     con = console or make_console()
     width = con.size.width
+    keep = [i for i, c in enumerate(columns) if c not in optional or any(_cell(r[i]) for r in rows)]
+    if len(keep) < len(columns):
+        columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
     styles = list(styles) if styles is not None else [None] * len(rows)
     if fits(columns, rows, width):
         table = Table(title=title, title_justify="left")
@@ -99,4 +104,5 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
             con.print(t)
         if rows:
             con.print("(wide rows shown as records; long values cut — --json or --csv for every value)", style="dim")
-    con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+    if count:
+        con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")

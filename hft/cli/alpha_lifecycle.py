@@ -269,7 +269,7 @@ def status_cmd(
     res = status(with_audit=not no_store, sink=AUDIT)
 
     def render() -> None:
-        from rich.table import Table
+        from hft.cli._tables import render_rows
 
         c = console()
         rows = []
@@ -280,17 +280,12 @@ def status_cmd(
             g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"
             state = r["state"] + (" [red](file differs from its record)[/red]" if r.get("tampered") else "")
             rows.append((r["alpha_id"], state, step, code, g, r["last_event"] or ""))
-        # (header, never wrapped): ids, words and the row of marks stay whole; a column empty in every row
-        # (no canary, no changed code, no event yet) is left out; promotion files are listed below, whole
-        cols = (("alpha", True), ("state", False), ("step", True), ("code", True),
-                ("gates\n" + " ".join(GATE_NAMES), True), ("last event", True))
-        keep = [i for i in range(len(cols)) if i in (0, 1, 4) or any(row[i] for row in rows)]
-        t = Table(title="Alphas", title_justify="left")
-        for i in keep:
-            t.add_column(cols[i][0], no_wrap=cols[i][1], overflow="fold")
-        for row in rows:
-            t.add_row(*(row[i] for i in keep))
-        c.print(t)
+        # ids and the row of marks stay whole; columns empty in every row (no canary, no changed code, no event
+        # yet) are left out; promotion files are listed below, whole
+        render_rows(["alpha", "state", "step", "code", "gates\n" + " ".join(GATE_NAMES), "last event"],
+                    [list(row) for row in rows], title="Alphas", console=c, count=False,
+                    no_wrap=("alpha", "step", "code", "gates\n" + " ".join(GATE_NAMES), "last event"),
+                    optional=("step", "code", "last event"))
         files = [(r["alpha_id"], r["promotion_file"]) for r in res["alphas"] if r["promotion_file"]]
         if files:
             c.print("promotion files:")

@@ -32,24 +32,21 @@ def scenario(
         result: dict[str, Any] = run_file(file)
 
     def render() -> None:
-        from rich.table import Table
+        from hft.cli._tables import render_rows
 
         con = console()
         con.print(f"[bold]{result['file']}[/bold]: {result['symbol']}  queue_model={result['queue_model']}  "
                   f"exchange={result['exchange']}  latency entry/response/feed = "
                   f"{_ms(result['latency_ns']['entry'])}/{_ms(result['latency_ns']['response'])}/"
                   f"{_ms(result['latency_ns']['feed'])} ms")
-        t = Table(title="order-state trace (local time)")
-        for c, j in (("t ms", "right"), ("id", "left"), ("status", "left"), ("price", "right"),
-                     ("qty", "right"), ("leaves", "right"), ("liq", "left"), ("fee", "right"),
-                     ("venue ms", "right"), ("note", "left")):
-            t.add_column(c, justify=j, no_wrap=c in ("status", "id", "price"))  # type: ignore[arg-type]
-        for r in result["trace"]:
-            note = f"gateway: {r['reason']}" if r.get("reason") else ""
-            t.add_row(_ms(r["t_ns"]), str(r["id"]), r["status"], r["price_dec"] or "", r["qty_dec"] or "",
-                      "" if r["leaves"] is None else str(r["leaves"]), r["liquidity"] or "",
-                      "" if r["fee"] is None else str(r["fee"]), _ms(r["exch_ts"]), note)
-        con.print(t)
+        cols = ["t ms", "id", "status", "price", "qty", "leaves", "liq", "fee", "venue ms", "note"]
+        rows = [[_ms(r["t_ns"]), str(r["id"]), r["status"], r["price_dec"] or "", r["qty_dec"] or "",
+                 "" if r["leaves"] is None else str(r["leaves"]), r["liquidity"] or "",
+                 "" if r["fee"] is None else str(r["fee"]), _ms(r["exch_ts"]),
+                 f"gateway: {r['reason']}" if r.get("reason") else ""] for r in result["trace"]]
+        render_rows(cols, rows, title="order-state trace (local time)", console=con,
+                    right=("t ms", "price", "qty", "leaves", "fee", "venue ms"), no_wrap=("id", "status", "price"),
+                    optional=("liq", "fee", "note"), count=False)
         con.print(f"position {result['position_dec']} ({result['position']} lots)  balance {result['balance_dec']} "
                   f"({result['balance']} money units)  fees {result['fees_paid']}  trades {result['trades']} "
                   f"(maker {result['maker_trades']})  money unit = {result['money_unit']}")

@@ -53,3 +53,12 @@ def test_many_rows_or_long_values_are_records():
     long = _render(["id", "summary"], blob * 2, 40)
     assert any("row 2 of 2" in ln for ln in long) and len(long) < 20
     assert any(ln.rstrip(" │").endswith("…") for ln in long)
+
+
+def test_optional_columns_empty_in_every_row_are_left_out():
+    rows = [["1", "NEW", ""], ["2", "FILLED", ""]]
+    header = next(ln for ln in _render(["id", "status", "note"], rows, 80, optional=("note",)) if "id" in ln)
+    assert _cells(header) == ["id", "status"]
+    rows[1][2] = "gateway: RISK_LIMIT"
+    header = next(ln for ln in _render(["id", "status", "note"], rows, 80, optional=("note",)) if "id" in ln)
+    assert _cells(header) == ["id", "status", "note"]
