@@ -94,7 +94,7 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
         key_w = min(max((len(c) for c in columns), default=1), max(12, width // 3))
         for n, (r, style) in enumerate(zip(rows, styles, strict=True), 1):
             t = Table(title=f"{title + ' — ' if title else ''}row {n} of {len(rows)}", title_justify="left",
-                      show_header=False, width=width, style=style)
+                      show_header=False, style=style)
             t.add_column("column", style="bold", min_width=key_w, max_width=key_w, no_wrap=True,
                          overflow="ellipsis")
             t.add_column("value", no_wrap=True, overflow="ellipsis")

@@ -96,7 +96,7 @@ def check_config(
     result = _summary(cfg)
 
     def render() -> None:
-        from rich.table import Table
+        from hft.cli._tables import render_rows
 
         con = console()
         con.print(f"[bold]{file}[/bold]: valid. enabled={cfg.enabled}  dedup ttl={cfg.dedup_ttl_ns / 1e9:g}s "
@@ -111,15 +111,11 @@ def check_config(
             elif lim.scope == "order" or lim.kind == "rate":
                 cols.append(lim.name)
                 heads.append(lim.title)
-        t = Table(title="effective limits (tightest of account / strategy / symbol, else default; ∞ = none)")
-        for c in ("account", "strategy", "symbol"):
-            t.add_column(c)
-        for h in heads:
-            t.add_column(h, justify="right")
-        for row in result["effective"][:max_rows]:
-            t.add_row(*(str(row[c]) if c in ("account", "strategy", "symbol") else _fmt(row[c])
-                        for c in ("account", "strategy", "symbol", *cols)))
-        con.print(t)
+        keys = ("account", "strategy", "symbol")
+        render_rows([*keys, *heads], [[str(row[c]) if c in keys else _fmt(row[c]) for c in (*keys, *cols)]
+                                      for row in result["effective"][:max_rows]],
+                    title="effective limits (tightest of account / strategy / symbol, else default; ∞ = none)",
+                    console=con, right=heads, no_wrap=keys, count=False)
         if len(result["effective"]) > max_rows:
             con.print(f"… {len(result['effective']) - max_rows} more rows (use --json or --max-rows)")
         for c in result["risk"]["checks"]:  # the house's own, after the limits above (reason RISK_CHECK)

@@ -156,3 +156,19 @@ def test_alpha_status_fits_80_columns(tmp_path):
         assert any(f"│ {alpha_id} " in ln for ln in lines), r.describe()
     assert " ".join(GATE_NAMES) in r.text, r.describe()
     assert "file" not in r.text.split(ids[0])[0], r.describe()  # no promotion file in any row: no such column
+
+
+def test_gateway_limits_read_at_80_columns():
+    """`hft gateway check-config` at 80 columns: thirteen columns of limits do not fit a table (they were
+    squeezed to 'ac…', 'or…'); each account / strategy / symbol is shown as a record with every limit whole."""
+    from hft.gateway.limits import LIMITS
+
+    r = run_pty("gateway", "check-config", str(Path(__file__).resolve().parents[2] / "config" / "gateway.yaml"),
+                columns=80)
+    _ok(r)
+    lines = r.text.splitlines()
+    assert max(len(ln) for ln in lines if ln[:1] in "┏┃┡│└┌") <= 80, r.describe()
+    assert "…" not in "".join(ln for ln in lines if ln.startswith("│")), r.describe()
+    titles = [lim.title for lim in LIMITS if lim.scope == "order" or lim.kind == "rate"]
+    for title in ("account", "strategy", "symbol", *titles):
+        assert any(ln.startswith(f"│ {title} ") for ln in lines), (title, r.describe())
