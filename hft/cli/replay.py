@@ -129,7 +129,8 @@ def _render_sweep(r: dict) -> None:
              "" if x["pnl"] is None else fmt_money(x["pnl"]), "" if x["fees"] is None else fmt_money(x["fees"]),
              "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or x["error"] or "")[:12]]
             for x in r["rows"]]
-    render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}, {r['backend']})")
+    render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}, {r['backend']})",
+                right=("#", "PnL", "fees", "fills"), no_wrap=("run hash",))
     con = console()
     con.print(f"{r['cells']} cells: {r['new_cells']} run now, {r['resumed_cells']} resumed, {r['errors']} errors; "
               f"{r['wall_s']} s")
@@ -196,7 +197,8 @@ def _render_portfolio(s: dict) -> None:
              f"{x['fills']:,}", f"{x['position']:,}", x["run_hash"][:12]] for x in s["legs"]]
     rows.append(["portfolio", f"{s['events']:,}", fmt_money(s["pnl"]), fmt_money(s["fees"]), f"{s['orders']:,}",
                  f"{s['fills']:,}", "", s["run_hash"][:12]])
-    render_rows(cols, rows, title=f"replay {s['strategy']} on {' + '.join(s['symbols'])} ({ccy})")
+    render_rows(cols, rows, title=f"replay {s['strategy']} on {' + '.join(s['symbols'])} ({ccy})",
+                right=cols[1:-1], no_wrap=("leg", "run hash"))
     ex = s["exposure"]
     con = console()
     con.print(f"exposure: net {fmt_money(ex['net'])}, gross {fmt_money(ex['gross'])}, max gross "
@@ -206,7 +208,8 @@ def _render_portfolio(s: dict) -> None:
         rows = [[d["day"], *(fmt_money(x["pnl"]) for x in d["legs"]), fmt_money(d["pnl"]),
                  fmt_money(d["pnl_cumulative"]), f"{d['fills']:,}", str(d["expired_at_close"]), d["run_hash"][:12]]
                 for d in s["days"]]
-        render_rows(cols, rows, title=f"per day ({ccy}; PnL of that day alone)")
+        render_rows(cols, rows, title=f"per day ({ccy}; PnL of that day alone)", right=cols[1:-1],
+                    no_wrap=("run hash",))
     for key, label in (("run_folder", "run folder"), ("store", "store")):
         if key in s:
             con.print(f"{label}: {s[key] if key == 'run_folder' else s[key]['run_id']}")
@@ -220,7 +223,7 @@ def _render_days(s: dict) -> None:
     rows = [[d["day"], f"{d['events']:,}", fmt_money(d["pnl"]), fmt_money(d["fees"]), fmt_money(d["pnl_cumulative"]),
              f"{d['orders']:,}", f"{d['fills']:,}", f"{d['position']:,}", str(d["expired_at_close"]),
              d["run_hash"][:12]] for d in s["days"]]
-    render_rows(cols, rows, title=f"per day ({s['currency']})")
+    render_rows(cols, rows, title=f"per day ({s['currency']})", right=cols[1:-1], no_wrap=("run hash",))
 
 
 def _render_check(r: dict) -> None:
