@@ -264,9 +264,10 @@ def status_cmd(
     flagged) and latest gate verdicts (audit store)."""
     from hft.alpha.api.lifecycle_config import GATE_NAMES
     from hft.alpha.governance.status import status
-    from hft.recorder.alpha_audit import AUDIT
+    from hft.recorder.alpha_audit import held
 
-    res = status(with_audit=not no_store, sink=AUDIT)
+    with held(wait_s=30.0) as sink:  # one store for the promotions' records and the verdicts (not one each)
+        res = status(with_audit=not no_store, sink=sink)
 
     def render() -> None:
         from hft.cli._tables import render_rows
