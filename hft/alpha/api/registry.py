@@ -25,8 +25,8 @@ __all__ = ["POLICY_DIRS", "alpha_dir", "alphas_root", "code_dir", "get_alpha", "
            "load_config", "repo_research_dir", "research_root"]
 
 # Governed strategies whose code is a research folder other than ``alphas/<id>``: a trained policy (id -> its
-# folder under the research root). Its promotion names the trained artifact's folder (``params["artifact"]``),
-# which is part of its code.
+# folder under the repository's research/, `code_dir`). Its promotion names the trained artifact's folder
+# (``params["artifact"]``), which is part of its code.
 POLICY_DIRS = {"rl_mm_q": "rl"}
 
 _CACHE: dict[tuple[str, int], type[Alpha]] = {}
