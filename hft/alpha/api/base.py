@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from hft.alpha.research.features import is_feature_name, level_of
+from hft.alpha.research.feature_spec import is_feature_name, level_of
 from hft.core.errors import GovernanceError
 
 __all__ = ["ALPHA_ID_RE", "Alpha", "check_alpha_id", "validate_signal"]

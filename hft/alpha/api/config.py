@@ -67,7 +67,7 @@ from typing import Any
 from hft.alpha.api import lifecycle_config as lc
 from hft.alpha.api.lifecycle_config import CanaryPlan, GateD, GateE, PoolConfig
 from hft.alpha.gates.registry import HouseGate, resolve_gate
-from hft.alpha.research.features import FeatureSpec
+from hft.alpha.research.feature_spec import FeatureSpec
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
 
