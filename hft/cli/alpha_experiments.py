@@ -141,8 +141,8 @@ def show_cmd(
         con.print(head)
         names = _metric_order({k for t in trials for k in _scalar_metrics(t.metrics)})
         render_rows(["trial", "status", "seed", "params", *names],
-                    [[str(tr.trial), tr.status, str(tr.seed), _params(tr.params),
-                      *(_fmt(_scalar_metrics(tr.metrics).get(n)) for n in names)] for tr in trials],
+                    [[str(tr.trial), tr.status, str(tr.seed), _params(tr.params), *(_fmt(m.get(n)) for n in names)]
+                     for tr in trials for m in (_scalar_metrics(tr.metrics),)],
                     title="trials", console=con, right=("trial", "seed", *names),
                     styles=["bold green" if best and tr.trial == best[1] else None for tr in trials])
 

@@ -280,12 +280,12 @@ def status_cmd(
             gates = r.get("gates")
             g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"
             state = r["state"] + (" [red](file differs from its record)[/red]" if r.get("tampered") else "")
-            rows.append((r["alpha_id"], state, step, code, g, r["last_event"] or ""))
+            rows.append([r["alpha_id"], state, step, code, g, r["last_event"] or ""])
         # ids and the row of marks stay whole; columns empty in every row (no canary, no changed code, no event
         # yet) are left out; promotion files are listed below, whole
-        render_rows(["alpha", "state", "step", "code", "gates\n" + " ".join(GATE_NAMES), "last event"],
-                    [list(row) for row in rows], title="Alphas", console=c, count=False,
-                    no_wrap=("alpha", "step", "code", "gates\n" + " ".join(GATE_NAMES), "last event"),
+        gates_col = "gates\n" + " ".join(GATE_NAMES)
+        render_rows(["alpha", "state", "step", "code", gates_col, "last event"], rows, title="Alphas", console=c,
+                    count=False, no_wrap=("alpha", "step", "code", gates_col, "last event"),
                     optional=("step", "code", "last event"))
         files = [(r["alpha_id"], r["promotion_file"]) for r in res["alphas"] if r["promotion_file"]]
         if files:

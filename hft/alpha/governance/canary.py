@@ -280,7 +280,7 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, source: MarketD
         raise GovernanceError(f"canary {p.alpha_id} --data: expected an alpha of research/alphas; a trained policy's "
                               "canary is not replayed here", key="data",
                               hint="give its observations: --observations RUN_FOLDER, or --live --strategy NAME")
-    chash = code_hash or alpha_code_hash(p.alpha_id, root, artifact=p.params.get("artifact"))
+    chash = code_hash or alpha_code_hash(p.alpha_id, root)  # an alpha of research/alphas: no artifact
     if chash != p.code_hash:
         raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code (hash {p.code_hash}), the code is "
                               f"now {chash}", key="code_hash", hint="promote the new code first")
