@@ -267,14 +267,16 @@ class GeneratedDay:
         return [p for p in (self.message_path, self.orderbook_path, self.zip_path) if p is not None]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (for ``--json``)."""
+        """JSON-ready summary (for ``--json``); message counts by event kind, as `hft data inspect` counts them."""
+        from hft.data.lobster import counts_by_kind
+
         return {
             "symbol": self.config.symbol,
             "date": self.config.date,
             "levels": self.config.levels,
             "seed": self.seed,
             "message_count": self.message_count,
-            "counts_by_type": {str(k): v for k, v in self.counts_by_type.items()},
+            "counts": counts_by_kind(self.counts_by_type),
             "message_path": str(self.message_path) if self.message_path else None,
             "orderbook_path": str(self.orderbook_path) if self.orderbook_path else None,
             "zip_path": str(self.zip_path) if self.zip_path else None,

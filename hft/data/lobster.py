@@ -77,6 +77,7 @@ from hft.core.dtypes import (
     EV_HIDDEN_EXEC,
     EV_TRADE,
     EVENT_DTYPE,
+    EVENT_KIND_NAMES,
     FLAG_EOM,
     NO_PRICE,
     SELL,
@@ -113,6 +114,12 @@ _TIME_RE = r"^[0-9]+(\.[0-9]+)?$"
 _KIND_OF_TYPE = np.array([0, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE, EV_HALT],
                          dtype=np.uint8)
 _KEY_LEVELS = "hft.lobster.levels"
+
+
+def counts_by_kind(counts_by_type: dict[int, int]) -> dict[str, int]:
+    """Message counts by LOBSTER type (1-7) as counts by event kind name ("add", "delete", "exec" ...: the names
+    `hft data inspect` counts by), in type order."""
+    return {EVENT_KIND_NAMES[int(_KIND_OF_TYPE[t])]: int(n) for t, n in sorted(counts_by_type.items())}
 _KEY_REF_HASH = "hft.content_hash"
 _KEY_EVENTS_HASH = "hft.events_hash"
 MAX_LEVELS = 1000  # reference book levels a sidecar may declare

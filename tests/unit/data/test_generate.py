@@ -206,6 +206,17 @@ def test_file_names_and_result(day: GeneratedDay) -> None:
     assert sorted(p.name for p in day.message_path.parent.iterdir()) == sorted(p.name for p in day.paths)
 
 
+def test_summary_counts_by_kind_as_inspect_counts_the_file(day: GeneratedDay) -> None:
+    """The summary counts messages by event kind name, the names and counts `hft data inspect` finds in the file
+    (not LOBSTER's type numbers)."""
+    from hft.data.inspect import inspect_files
+
+    assert day.message_path is not None
+    counts = day.to_dict()["counts"]
+    assert list(counts) == ["add", "cancel", "delete", "exec", "hidden_exec"]
+    assert counts == inspect_files([day.message_path])["counts"]
+
+
 def test_lobster_text_conventions(day: GeneratedDay) -> None:
     assert day.message_path is not None and day.orderbook_path is not None
     with open(day.message_path) as f:
