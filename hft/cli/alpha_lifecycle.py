@@ -166,7 +166,7 @@ def rl_promote_cmd(
                                        help="Approver: 'Name <email>' or a lowercase handle (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason; audited)."),
     reason: str = typer.Option(None, "--reason", help="Why a failed promotion is forced."),
-    out: Path = typer.Option(None, "--out", help="Artifact folder (default $HFT_HOME/rl/rl_mm_q/<Q digest>)."),
+    out: Path = typer.Option(None, "--out", help="Artifact folder (default $HFT_HOME/rl/<policy id>/<Q digest>)."),
     json_out: bool = JSON_OPT,
 ) -> None:
     """Train the Q-learning market maker (research/rl), save it (npz + YAML), then gates R, D, E and promote."""
@@ -188,7 +188,7 @@ def rl_promote_cmd(
 
     emit(result, json_out, render)
     if not result["promoted"]:
-        _gate_failed(f"policy rl_mm_q not promoted: {result['reasons'][0] if result['reasons'] else 'gates failed'}")
+        _gate_failed(f"policy {rl.POLICY_ID} not promoted: {result['reasons'][0] if result['reasons'] else 'gates failed'}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -223,6 +223,7 @@ def canary_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """Compare the canary's observations with the plan: hold, escalate, rollback or graduate."""
+    from hft.alpha.api.registry import POLICY_DIRS
     from hft.alpha.governance.canary import run_canary
     from hft.cli._progress import progress_bar
     from hft.data.sources import FILES
@@ -230,9 +231,14 @@ def canary_cmd(
 
     if strategy is not None and not live:
         raise typer.BadParameter("expected --live with --strategy", param_hint="--strategy")
+    replay = None
+    if data and name in POLICY_DIRS:  # a trained policy: its research tool replays its artifact
+        from hft.cli._research import load_research_module
+
+        replay = load_research_module(f"{POLICY_DIRS[name]}/lifecycle.py").canary_observations
     with progress_bar("canary", enabled=not json_out):
         res = run_canary(name, observations, data=data or None, live=live, strategy=strategy,
-                         live_records=_live_records if live else None, source=FILES, sink=AUDIT)
+                         live_records=_live_records if live else None, source=FILES, sink=AUDIT, replay=replay)
     result = res.to_dict()
 
     def render() -> None:

@@ -51,15 +51,17 @@ from typing import Any
 
 import numpy as np
 
+from hft.alpha.api.registry import POLICY_DIRS
 from hft.core.dtypes import BUY, SELL
 from hft.core.errors import ConfigError, GovernanceError
 from hft.core.orders import REPORT_FILL, REPORT_PARTIAL_FILL
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
-__all__ = ["ACTIONS", "Hyper", "QPolicy", "QStrategy", "RLConfig", "evaluate", "load_policy", "load_rl_config",
-           "rl_promote", "save_policy", "train"]
+__all__ = ["ACTIONS", "Hyper", "QPolicy", "QStrategy", "RLConfig", "canary_observations", "evaluate", "load_policy",
+           "load_rl_config", "rl_promote", "save_policy", "train"]
 
-POLICY_ID = "rl_mm_q"
+# the id the alpha registry gives this folder's policy (`registry.POLICY_DIRS`: where status and canary find its code)
+POLICY_ID = next(pid for pid, folder in POLICY_DIRS.items() if folder == Path(__file__).resolve().parent.name)
 POLICY_VERSION = "1.0.0"
 INV_EDGES = (-0.6, -0.2, 0.2, 0.6)
 SPREAD_EDGES = (1, 2)  # <=1, ==2, >=3 ticks
@@ -124,8 +126,11 @@ class QStrategy(Strategy):
     name = "rl_mm_q"
     wakes = ("order", "timer")  # decisions on the timer; fills update the cash account
 
-    def __init__(self, policy: QPolicy, *, learn: bool = False, epsilon: float = 0.0, rng_seed: int = 0) -> None:
+    def __init__(self, policy: QPolicy, *, learn: bool = False, epsilon: float = 0.0, rng_seed: int = 0,
+                 max_position: int | None = None) -> None:
         self.policy, self.learn, self.epsilon = policy, learn, epsilon
+        # the most it may hold (a canary step's capital fraction); its states read inventory against the trained one
+        self.max_position = policy.hyper.max_position if max_position is None else max_position
         self.timer_ns = policy.hyper.decision_ns
         self.rng = np.random.default_rng(rng_seed)
         self.cash = 0.0  # ticks x lots, fees included (fees are money units = ticks x lots at multiplier 1)
@@ -134,7 +139,8 @@ class QStrategy(Strategy):
         self.decisions = 0
 
     def params(self) -> dict[str, Any]:
-        return {"policy": self.policy.meta.get("policy_id", POLICY_ID), "learn": self.learn, **asdict(self.policy.hyper)}
+        return {"policy": self.policy.meta.get("policy_id", POLICY_ID), "learn": self.learn, **asdict(self.policy.hyper),
+                "max_position": self.max_position}
 
     def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
         if update.kind in (REPORT_PARTIAL_FILL, REPORT_FILL):
@@ -175,7 +181,7 @@ class QStrategy(Strategy):
             have[o.side] = o
         for side in (BUY, SELL):
             o, price = have[side], want[side]
-            room = h.max_position - side * ctx.position
+            room = self.max_position - side * ctx.position
             if o is not None:
                 if o.status == "working" and (price is None or o.price != price or room <= 0):
                     ctx.cancel(o.order_id)
@@ -185,12 +191,14 @@ class QStrategy(Strategy):
                     self.side_of[d.order_id] = side
 
 
-def _replay(data: Sequence[Path], strategy: QStrategy, config: Any) -> tuple[Any, dict[str, Any], Any]:
-    """One replay of `data` with `strategy` through the real gateway: (output, summary, market data)."""
-    from hft.data.sources import open_market_data
+def _replay(data: Sequence[Path], strategy: QStrategy, config: Any, source: Any = None
+            ) -> tuple[Any, dict[str, Any], Any]:
+    """One replay of `data` with `strategy` through the real gateway: (output, summary, market data). `source`
+    opens `data` (`hft.core.market_data.MarketDataSource`; default: the files on disk)."""
+    from hft.data.sources import FILES
     from hft.sim.replay import build_engine, summarise
 
-    md = open_market_data([Path(p) for p in data])
+    md = (source or FILES).open_market_data([Path(p) for p in data])
     engine, multiplier = build_engine(md, strategy, strategy.name, config)
     out = engine.run(None, multiplier=multiplier)
     return out, summarise(out, md, strategy.name, strategy.params(), config, list(data)), md
@@ -351,6 +359,57 @@ def load_rl_config(path: Path | None = None) -> RLConfig:
     return RLConfig(hyper, determinism, min_states, _Lifecycle(gd, ge, canary), str(path))
 
 
+def _observe(data: Sequence[Path], strategy: QStrategy, config: Any, code_hash: str, kind: str,
+             source: Any = None, out_dir: Path | None = None) -> tuple[Any, dict[str, Any], Any, Path]:
+    """A greedy replay of the policy as governance evidence: its summary names the policy and its code hash, its
+    run folder is ``$HFT_HOME/runs/<kind>/<policy id>/<run hash>`` (`out_dir` overrides), as an alpha's Gate D
+    and canary runs are. (output, summary, market data, run folder)."""
+    from hft.core.paths import hft_home
+    from hft.sim.run_folder import write_run_folder
+
+    out, summary, md = _replay(data, strategy, config, source)
+    summary["alpha"] = {"alpha_id": POLICY_ID, "version": POLICY_VERSION, "code_hash": code_hash}
+    folder = Path(out_dir) if out_dir is not None else hft_home() / "runs" / kind / POLICY_ID / out.run_hash
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    write_run_folder(folder, out, summary, md, force=True)
+    return out, summary, md, folder
+
+
+def canary_observations(p: Any, data: Sequence[Path], *, source: Any = None, root: Path | None = None,
+                        out_dir: Path | None = None) -> Path:
+    """Canary observations of the promoted policy `p` (`hft.alpha.governance.promotion.Promotion`) on newer
+    `data` (``hft alpha canary rl_mm_q --data``): its artifact (``params.artifact``) replayed greedily through
+    the real gateway under the promotion's gateway limits and the RL config's Gate D replay settings, holding at
+    most the current ladder step's capital fraction of its ``max_position`` (at least 1 lot). Returns the run
+    folder (`_observe`, kind ``canary``), which `hft.alpha.governance.canary.run_canary` then evaluates. `root`
+    is accepted for the canary's replay signature (a policy's code is this folder, wherever the alphas are).
+
+    Raises:
+        GovernanceError: the code or the artifact changed since the promotion (their code hash differs), or
+            the artifact is missing or altered.
+    """
+    import dataclasses as dc
+
+    from hft.alpha.gates.gate_d import replay_config_for
+    from hft.alpha.records.experiments import alpha_code_hash
+
+    artifact = p.params.get("artifact")
+    if not artifact:
+        raise GovernanceError(f"canary {p.alpha_id}: expected the promotion to name its policy artifact "
+                              f"(params.artifact), it names none ({p.file})", key="params.artifact", file=p.file)
+    chash = alpha_code_hash(POLICY_ID, RL_DIR.parent, artifact=artifact)
+    if chash != p.code_hash:
+        raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code and artifact (hash {p.code_hash}), "
+                              f"they are now {chash}", key="code_hash", hint="promote the new policy first: "
+                              "hft alpha rl-promote")
+    policy = load_policy(Path(artifact))
+    gate = dc.replace(load_rl_config().validation.gate_d, limits=dict(p.gateway_limits))
+    frac = p.canary.ladder[p.canary_step].capital_fraction
+    cap = max(1, round(policy.hyper.max_position * frac))
+    strategy = QStrategy(policy, learn=False, max_position=cap)
+    return _observe(data, strategy, replay_config_for(gate, RL_DIR, None), chash, "canary", source, out_dir)[3]
+
+
 def _gate_r(policy: QPolicy, retrained: QPolicy | None, cfg: RLConfig) -> tuple[bool, dict[str, Any], list[str]]:
     visited = int(np.count_nonzero(np.any(policy.q != 0.0, axis=1)))
     reasons = []
@@ -436,10 +495,7 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
 
     gate = cfg.validation.gate_d
     rcfg = replay_config_for(gate, RL_DIR, None)
-    from hft.sim.run_folder import write_run_folder
-
-    out_run, summary, md = _replay(eval_paths, QStrategy(policy, learn=False), rcfg)
-    summary["alpha"] = {"alpha_id": POLICY_ID, "version": POLICY_VERSION, "code_hash": chash}
+    out_run, summary, md, run_folder = _observe(eval_paths, QStrategy(policy, learn=False), rcfg, chash, "gate_d")
     trades = md.events["kind"]
     from hft.core.dtypes import EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE
 
@@ -448,9 +504,6 @@ def rl_promote(train_data: Sequence[Path], data: Sequence[Path], *, config_path:
     metrics = replay_metrics(out_run, summary, gate, market_volume, rcfg.multiplier)
     metrics["lookahead_violations"] = 0  # the policy reads only the local book and its own reports
     d_reasons = replay_verdict(metrics, gate)
-    run_folder = hft_home() / "runs" / "gate_d" / POLICY_ID / out_run.run_hash
-    run_folder.parent.mkdir(parents=True, exist_ok=True)
-    write_run_folder(run_folder, out_run, summary, md, force=True)
     thresholds = {"min_net_pnl": gate.min_net_pnl, "min_sharpe": gate.min_sharpe, "max_drawdown": gate.max_drawdown,
                   "min_fill_ratio": gate.min_fill_ratio, "max_reject_rate": gate.max_reject_rate,
                   "min_orders": gate.min_orders}

@@ -112,6 +112,7 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
         Step(("alpha", "rl-promote", "--train", str(pq), "--data", str(held), "--config", str(rl_config(work)),
               "--approver", "pty", "--force", "--reason", "pty smoke: walk the lifecycle"),
              "rl-promote: training, gates R, D, E"),
+        Step(("alpha", "canary", "rl_mm_q", "--data", str(observed)), "canary"),
         Step(("alpha", "status"), None),
         Step(("audit", "load"), "loading WAL"),
         Step(("audit", "tail", "sim.runs", "-n", "3"), None),

@@ -44,6 +44,7 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,9 +278,10 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, source: MarketD
     Refused when the alpha's code changed since the promotion (its code hash differs).
     """
     if p.alpha_id in POLICY_DIRS:
-        raise GovernanceError(f"canary {p.alpha_id} --data: expected an alpha of research/alphas; a trained policy's "
-                              "canary is not replayed here", key="data",
-                              hint="give its observations: --observations RUN_FOLDER, or --live --strategy NAME")
+        raise GovernanceError(f"canary {p.alpha_id} --data: expected an alpha of research/alphas; a trained policy "
+                              "is replayed by its research tool", key="data",
+                              hint="run_canary(..., replay=<the tool's canary_observations>), as `hft alpha canary` "
+                                   "does")
     chash = code_hash or alpha_code_hash(p.alpha_id, root)  # an alpha of research/alphas: no artifact
     if chash != p.code_hash:
         raise GovernanceError(f"canary {p.alpha_id}: expected the promoted code (hash {p.code_hash}), the code is "
@@ -298,7 +300,8 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
                promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
                now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None,
                live: bool = False, strategy: str | None = None, live_records: Any = None,
-               source: MarketDataSource | None = None, sink: AuditSink | None = None) -> CanaryResult:
+               source: MarketDataSource | None = None, sink: AuditSink | None = None,
+               replay: Callable[..., Path] | None = None) -> CanaryResult:
     """Evaluate the active promotion of `alpha_id` against `observations`; update the YAML and audit.
 
     `data` (instead of `observations`): replay the promoted alpha on that newer data first
@@ -306,7 +309,9 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     records of gateway strategy `strategy` (default: the alpha id) in the audit store, newer than the last
     step's window (`hft.alpha.governance.canary_live`), then evaluate them; `live_records(strategy, after_ns)` reads them
     (the CLI's reader opens the audit store for it). `source` opens `data` (required with it;
-    `hft.core.market_data.MarketDataSource`, the files on disk: `hft.data.sources.FILES`).
+    `hft.core.market_data.MarketDataSource`, the files on disk: `hft.data.sources.FILES`). `replay(promotion,
+    data, source=, root=)` makes those observations instead of `replay_observations`: a trained policy's
+    research tool (``research/rl/lifecycle.py``'s ``canary_observations``, which the CLI loads and passes).
 
     `audit_writer` / `audit_reader`: `hft.alpha.records.audit.write_audit` / `hft.alpha.records.ledger.read_chain`-like callables
     (default: those on `sink`, the audit rows' `hft.alpha.records.sink.AuditSink`; the store:
@@ -339,7 +344,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
         raise GovernanceError(f"canary {alpha_id}: expected a promotion under canary, it graduated ({p.file})",
                               key="state", file=p.file)
     if data:
-        folder = replay_observations(p, data, source=source, root=root)
+        folder = (replay or replay_observations)(p, data, source=source, root=root)
     elif live:
 
         if live_records is None:

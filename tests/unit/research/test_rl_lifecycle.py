@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from hft.core.errors import ConfigError, GovernanceError
+from hft.data.sources import FILES
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +104,49 @@ def test_rl_promote_gates_and_promotes_like_an_alpha(rl, small_day, heldout_day,
                if a["alpha_id"] == "rl_mm_q")
     assert row["code_hash"] == res["code_hash"] and not row["code_changed"]
     assert {g: row["gates"][g] for g in ("D", "E", "R")} == {"D": True, "E": True, "R": True}
+
+
+def test_policy_canary_replays_the_artifact_on_newer_data(rl, small_day, heldout_day, tmp_path, store):
+    """`hft alpha canary rl_mm_q --data`: the promoted artifact replayed greedily on a newer day through the
+    gateway, at the ladder step's capital fraction, evaluated as a canary step; a changed artifact is refused."""
+    import json
+
+    from hft.alpha.governance.canary import run_canary
+    from hft.alpha.governance.promotion import load_promotion
+    from hft.alpha.records.experiments import ExperimentRegistry
+    from hft.data.importing import generate_day
+    from hft.recorder.alpha_audit import AlphaAuditStore
+
+    sink = AlphaAuditStore(store=store)
+    res = rl.rl_promote([small_day], [heldout_day], config_path=_cfg(tmp_path, min_net_pnl=-1e12, min_sharpe=-1e9),
+                        approvers=["alice"], promotions_root=tmp_path / "promos",
+                        registry=ExperimentRegistry(sink), out=tmp_path / "artifact")
+    assert res["promoted"], res["reasons"]
+    newer = Path(generate_day(tmp_path / "newer", seed=11, symbol="SYNTH", date="2024-01-04", messages=20000,
+                              levels=5, zip_output=True)["zip_path"])
+    promo = load_promotion(res["promotion_file"])
+    frac = promo.canary.ladder[0].capital_fraction
+    kw = {"promotions_root": tmp_path / "promos", "sink": sink, "source": FILES}
+    with pytest.raises(GovernanceError, match="research tool"):  # the library alone cannot replay a policy
+        run_canary("rl_mm_q", data=[newer], **kw)
+
+    c = run_canary("rl_mm_q", data=[newer], replay=rl.canary_observations, **kw)
+    obs = Path(c.observations)
+    assert obs.parent == Path(os.environ["HFT_HOME"]) / "runs" / "canary" / "rl_mm_q"
+    summary = json.loads((obs / "summary.json").read_text())
+    assert summary["alpha"] == {"alpha_id": "rl_mm_q", "version": rl.POLICY_VERSION, "code_hash": res["code_hash"]}
+    hyper_max = res["hyper"]["max_position"]
+    assert summary["params"]["max_position"] == max(1, round(hyper_max * frac)) < hyper_max
+    assert abs(summary["position"]) <= summary["params"]["max_position"]
+    assert c.decision in ("hold", "escalate", "rollback") and c.from_step == 0
+    assert load_promotion(res["promotion_file"]).history[-1].run_id == c.run_id
+
+    # the artifact retrained or altered after the promotion: refused before anything is replayed or written
+    before = Path(res["promotion_file"]).read_text()
+    (tmp_path / "artifact" / "policy.yaml").write_text((tmp_path / "artifact" / "policy.yaml").read_text() + "# x\n")
+    with pytest.raises(GovernanceError, match="promote the new policy first|expected the promoted code"):
+        run_canary("rl_mm_q", data=[newer], replay=rl.canary_observations, **kw)
+    assert Path(res["promotion_file"]).read_text() == before
 
 
 def test_rl_promote_refuses_failed_gates_without_force(rl, small_day, heldout_day, tmp_path, store):
