@@ -39,7 +39,6 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
-from hft.recorder.row_join import column_length, join_rows, pack_rows
 
 __all__ = [
     "TOPICS",
@@ -249,14 +248,15 @@ class Topic:
                 plans.clear()
             plan = plans[key] = _plan_of(self, arr.dtype, const, strings)
         n = len(arr)
+        rj = plan.row_join
         for name, vals in strings.items():
-            if column_length(vals) != n:
+            if rj.column_length(vals) != n:
                 raise StoreError(f"{self.name}: per-row strings '{name}': expected {n} values, was "
-                                 f"{column_length(vals)}", topic=self.name, key=name)
+                                 f"{rj.column_length(vals)}", topic=self.name, key=name)
         if not n:
             return memoryview(b"")
         if n <= _FEW_ROWS and plan.gather is not None:  # one numba call for the whole payload
-            buf, bad = pack_rows(np.frombuffer(np.ascontiguousarray(arr), np.uint8).reshape(n, arr.dtype.itemsize),
+            buf, bad = rj.pack_rows(np.frombuffer(np.ascontiguousarray(arr), np.uint8).reshape(n, arr.dtype.itemsize),
                                  plan.tmpl, plan.gather_rows, np.ascontiguousarray(record_ids_lo, np.uint64),
                                  record_id_hi, plan.offs, plan.cols, strings, plan.refuse)
             if bad >= 0:
@@ -284,7 +284,7 @@ class Topic:
                 out[plan.columns] = arr[plan.columns]
         if not plan.cols:
             return memoryview(buf)
-        return memoryview(join_rows(fixed, plan.offs, plan.cols, strings, plan.refuse))
+        return memoryview(rj.join_rows(fixed, plan.offs, plan.cols, strings, plan.refuse))
 
     def _out_of_range(self, arr: Any, name: str, info: Any) -> None:
         src = arr[name]
@@ -309,11 +309,15 @@ class _Plan:
     offs: np.ndarray  # where each string column is cut into the fixed row
     cols: list[str]  # the string columns, in that order
     refuse: Any  # refuse(column, value): the StoreError of a string column's value that is not a string
+    # `hft.recorder.row_join` (numba kernels), loaded with a topic's first plan: what only reads the WAL or the
+    # store (the loader, `hft alpha status`) never loads numba
+    row_join: Any
 
 
 def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: Mapping[str, Any]) -> _Plan:
     """`Topic.encode_array_view`'s plan for batches of `dtype` with these constants and string columns (every
     check that depends on nothing else is made here, once)."""
+    from hft.recorder import row_join  # numba: see `_Plan.row_join`
     unknown = set(const) - topic._names
     if unknown:
         raise StoreError(f"{topic.name}: unknown const field '{sorted(unknown)[0]}'", topic=topic.name)
@@ -381,7 +385,7 @@ def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: M
 
     return _Plan(template, template.view(np.uint8).copy(), [name for name, _ in columns], checked, gather,
                  None if gather is None else np.array(gather, np.int64).reshape(-1, 4), offs, [c for _, c in cuts],
-                 refuse)
+                 refuse, row_join)
 
 
 def _gather(dtype: np.dtype, fixed: Mapping[str, Any], columns: list[tuple[str, np.dtype]],
