@@ -84,16 +84,24 @@ def row_error(file: str | Path, row: int, field: str, expected: str, value: Any)
                                file=str(file), line=row, field=field)
 
 
-def merge_streams(parts: list[np.ndarray], priority: list[int]) -> np.ndarray:
-    """Several event arrays of one instrument → one, ordered by local time; ties: lower `priority` first, then
-    each part's own order (messages stay whole: their events share a local time)."""
-    if len(parts) == 1:
-        return parts[0]
-    ev = np.concatenate(parts)
-    prio = np.concatenate([np.full(len(p), pr, np.int64) for p, pr in zip(parts, priority, strict=True)])
-    pos = np.concatenate([np.arange(len(p)) for p in parts])
-    order = np.lexsort((pos, prio, ev["local_ts"]))
-    return ev[order]
+def merge_order(local_ts: list[np.ndarray], priority: list[int]) -> np.ndarray:
+    """How several streams of one instrument merge into one ordered by local time (ties: lower `priority` first,
+    then each stream's own order; messages stay whole: their events share a local time): indices into the
+    streams' rows concatenated in the order given. One stream keeps its order."""
+    lens = [len(x) for x in local_ts]
+    if len(lens) == 1:
+        return np.arange(lens[0])
+    lt = np.concatenate(local_ts)
+    if len(set(priority)) == len(priority):
+        # distinct priorities: a stable sort of the streams laid out by priority (numpy's stable sort of int64
+        # merges already sorted runs in linear time: ~0.5 ms for 100k events against lexsort's ~2 ms)
+        by = sorted(range(len(lens)), key=priority.__getitem__)
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        laid = np.concatenate([np.arange(starts[k], starts[k] + lens[k]) for k in by])
+        return laid[np.argsort(lt[laid], kind="stable")]
+    prio = np.repeat(np.asarray(priority, np.int64), lens)
+    pos = np.concatenate([np.arange(n) for n in lens])
+    return np.lexsort((pos, prio, lt))
 
 
 def freeze(ev: np.ndarray) -> np.ndarray:

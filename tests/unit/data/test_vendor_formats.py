@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hft.book.l2 import L2_OUT_OF_RANGE, book_for, grow, top_n
 from hft.book.l2_view import local_apply
@@ -147,6 +149,11 @@ HEAD = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\
      "row 3, field 'side': expected one of ['ask', 'bid'], was 'middle'"),
     ("x,BTCUSDT,1.5,2,false,bid,1.5,1\n", "row 2, field 'timestamp': expected an integer, was '1.5'"),
     ("x,BTCUSDT,1,2,maybe,bid,1.5,1\n", "row 2, field 'is_snapshot': expected true or false, was 'maybe'"),
+    # values the typed read parses (a NaN, an infinity, a blank) are named as the text read names them
+    ("x,BTCUSDT,1,2,false,bid,nan,1\n", "row 2, field 'price': expected a number, was 'nan'"),
+    ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BTCUSDT,1,2,false,bid,1.5,inf\n",
+     "row 3, field 'amount': expected a number, was 'inf'"),
+    ("x,BTCUSDT,1,,false,bid,1.5,1\n", "row 2, field 'local_timestamp': expected an integer, was None"),
 ])
 def test_tardis_bad_rows(tmp_path, body, text):
     p = _write(tmp_path / "book.csv", HEAD + body)
@@ -163,6 +170,9 @@ def test_tardis_bad_header_and_mixed_symbols(tmp_path):
     b = _write(tmp_path / "b.csv", HEAD + "x,ETHUSDT,1,2,false,bid,1.5,1\n")
     with pytest.raises(DataValidationError, match="expected one symbol across the Tardis files"):
         open_market_data([a, b])
+    mixed = _write(tmp_path / "m.csv", HEAD + "x,BTCUSDT,1,2,false,bid,1.5,1\nx,ETHUSDT,1,2,false,bid,1.5,1\n")
+    with pytest.raises(DataValidationError, match=r"expected one symbol .*\['BTCUSDT', 'ETHUSDT'\]"):
+        open_market_data([mixed])
     gz = tmp_path / "c.csv.gz"
     gz.write_bytes(gzip.compress((HEAD + "x,BTCUSDT,1,2,false,bid,1.5,1\n").encode())[:-8])  # truncated
     with pytest.raises(DataValidationError):
@@ -205,3 +215,24 @@ def test_table_errors(files, tmp_path):
         open_market_data([_write(tmp_path / "plain.csv", "a,b\n1,2\n")])
     with pytest.raises(DataValidationError, match=r"--format: expected one of \['events', 'lobster'"):
         open_market_data([q], fmt="nope")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.integers(0, 6), max_size=12), st.integers(0, 2)), min_size=1, max_size=4),
+       st.booleans())
+def test_merge_order_is_local_time_then_priority_then_own_order(streams, sort_each):
+    """`merge_order`'s fast path (distinct priorities: a stable sort of the streams laid out by priority) and its
+    general path give the rule's order: local time, then the lower priority, then each stream's own order; one
+    stream keeps its order (sorted or not)."""
+    from hft.data._convert import merge_order
+
+    local = [np.array(sorted(ts) if sort_each else ts, np.int64) for ts, _ in streams]
+    prio = [p for _, p in streams]
+    got = merge_order(local, prio)
+    if len(local) == 1:
+        assert got.tolist() == list(range(len(local[0])))
+        return
+    rows = [(int(t), p, j, k) for k, (ts, p) in enumerate(zip(local, prio, strict=True)) for j, t in enumerate(ts)]
+    starts = np.concatenate([[0], np.cumsum([len(x) for x in local])[:-1]])
+    want = [int(starts[k]) + j for _, _, j, k in sorted(rows)]  # (time, priority, own index, stream)
+    assert got.tolist() == want
