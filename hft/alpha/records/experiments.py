@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import hft.alpha
-from hft.alpha.api.registry import code_dir
 from hft.alpha.records.sink import AuditSink
 from hft.core.errors import GovernanceError
 from hft.core.ids import stable_id
@@ -469,6 +468,8 @@ def alpha_code_hash(alpha_id: str, root: Path | None = None, artifact: str | Pat
     """The code hash gates are recorded under: the alpha's code folder (`registry.code_dir`: its folder, or a
     trained policy's research folder) plus the ``hft/alpha`` package, plus a trained policy's `artifact` folder
     (`hft.alpha.records.experiments.code_hash`, as the validation, search and ``rl-promote`` record it)."""
+    from hft.alpha.api.registry import code_dir  # lazy: the registry loads the Alpha API (polars)
+
     paths = [code_dir(alpha_id, root), Path(hft.alpha.__file__).resolve().parent]
     return code_hash([*paths, Path(artifact)] if artifact else paths)
 

@@ -1,12 +1,15 @@
 """What names or configures alphas loads no numba: the Alpha API, an alpha's config, `hft alpha status`'s
 governance module (the feature catalogue's names and `FeatureSpec` live in `feature_spec`, apart from the numba
-kernels of `features`, which re-exports them), and the whole `hft alpha status` command, which reads the audit
-store (the WAL's record encoder loads its numba kernels with its first write, `topics._Plan.row_join`)."""
+kernels of `features`, which re-exports them), and the read-only commands as a whole: `hft alpha status` (the WAL's
+record encoder loads its numba kernels with its first write, `topics._Plan.row_join`) and `hft alpha experiments
+list` (no polars either: the experiments module loads the alpha registry only to hash an alpha's code)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
 
 
 def test_the_alpha_api_config_and_status_load_no_numba():
@@ -17,19 +20,23 @@ def test_the_alpha_api_config_and_status_load_no_numba():
     assert p.stdout.strip() == "False"
 
 
-def test_the_status_command_loads_no_numba(tmp_path):
+@pytest.mark.parametrize(("argv", "absent"), [
+    (["alpha", "status", "--json"], ["numba"]),
+    (["alpha", "experiments", "list", "--json"], ["numba", "polars"]),  # the store's rows only
+])
+def test_read_only_commands_load_no_kernels(tmp_path, argv, absent):
     import os
 
     code = ("import atexit, sys\n"
-            "atexit.register(lambda: sys.stderr.write('numba loaded: %s\\n' % ('numba' in sys.modules)))\n"
-            "sys.argv = ['hft', 'alpha', 'status', '--json']\n"
+            f"atexit.register(lambda: sys.stderr.write('loaded: %s\\n' % [m for m in {absent!r} if m in sys.modules]))\n"
+            f"sys.argv = ['hft', *{argv!r}]\n"
             "from hft.cli.app import main\n"
             "main()\n")
     env = {**os.environ, "HFT_HOME": str(tmp_path / "home"), "HFT_PROMOTIONS_ROOT": str(tmp_path / "promos")}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert p.returncode == 0, p.stderr
-    assert '"alphas"' in p.stdout
-    assert p.stderr.strip().splitlines()[-1] == "numba loaded: False"
+    assert p.stdout.lstrip().startswith("{")
+    assert p.stderr.strip().splitlines()[-1] == "loaded: []"
 
 
 def test_features_re_exports_the_catalogue():
