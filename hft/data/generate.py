@@ -268,7 +268,7 @@ class GeneratedDay:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (for ``--json``); message counts by event kind, as `hft data inspect` counts them."""
-        from hft.data.lobster import counts_by_kind
+        from hft.data.lobster import counts_by_kind  # lazy: loads numba (config parsing stays light)
 
         return {
             "symbol": self.config.symbol,

@@ -317,7 +317,7 @@ class _Plan:
 def _plan_of(topic: Topic, dtype: np.dtype, const: Mapping[str, Any], strings: Mapping[str, Any]) -> _Plan:
     """`Topic.encode_array_view`'s plan for batches of `dtype` with these constants and string columns (every
     check that depends on nothing else is made here, once)."""
-    from hft.recorder import row_join  # numba: see `_Plan.row_join`
+    from hft.recorder import row_join  # lazy: numba, see `_Plan.row_join`
     unknown = set(const) - topic._names
     if unknown:
         raise StoreError(f"{topic.name}: unknown const field '{sorted(unknown)[0]}'", topic=topic.name)

@@ -144,7 +144,7 @@ def test_policy_canary_replays_the_artifact_on_newer_data(rl, small_day, heldout
     # the artifact retrained or altered after the promotion: refused before anything is replayed or written
     before = Path(res["promotion_file"]).read_text()
     (tmp_path / "artifact" / "policy.yaml").write_text((tmp_path / "artifact" / "policy.yaml").read_text() + "# x\n")
-    with pytest.raises(GovernanceError, match="promote the new policy first|expected the promoted code"):
+    with pytest.raises(GovernanceError, match="expected the promoted code and artifact"):
         run_canary("rl_mm_q", data=[newer], replay=rl.canary_observations, **kw)
     assert Path(res["promotion_file"]).read_text() == before
 
