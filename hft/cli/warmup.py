@@ -132,6 +132,9 @@ def _l3_data(ctx: dict[str, Any]) -> None:
     verify_files([Path(gen["zip_path"])])
     inspect_files([ctx["l3"]])
     ctx["zip"] = Path(gen["zip_path"])
+    from hft.data import _dbn_mbo  # lazy: numba (the CLI imports its work when it runs)
+
+    _dbn_mbo.warm()  # Databento MBO's walk
 
 
 def _l3_replay(ctx: dict[str, Any]) -> None:
@@ -336,7 +339,7 @@ def l2_stream(n_msgs: int = 2000, seed: int = 1) -> Any:
 # Binance capture and the live service close lane 1, by when lane 2 has compiled the L2 venue they reuse (cold,
 # on the 2-vCPU machine: lane 1 ~250 s, lane 2 ~265 s).
 STEPS: tuple[tuple[str, Callable[[dict[str, Any]], int | None], int], ...] = (
-    ("generated L3 day: import, verify, inspect", _l3_data, 1),
+    ("generated L3 day: import, verify, inspect; DBN MBO", _l3_data, 1),
     ("L3 replays (mm; a Python strategy, recorded latencies)", _l3_replay, 1),
     ("book features", _features, 1),
     ("L2 replay (mm)", _l2_replay, 2),

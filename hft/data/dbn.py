@@ -3,7 +3,7 @@
 A DBN file is ``DBN`` + version byte + u32 metadata length + metadata, then fixed-size records of one schema
 (https://databento.com/docs/standards-and-conventions/databento-binary-encoding). The metadata is decoded by
 ``databento_dbn.Metadata.decode``; the records are read as one numpy array whose dtype is the package's own
-record layout (``MBOMsg._dtypes`` …), so no per-record Python work except MBO modifies. Zstandard-compressed
+record layout (``MBOMsg._dtypes`` …), so no per-record Python work (MBO's walk over resting orders is compiled). Zstandard-compressed
 files (``.dbn.zst``) need the ``zstandard`` module; without it the error says to decompress first.
 
 Prices are fixed-point 1e-9; the tick is the largest power of ten dividing every price (exact integers), the lot
@@ -32,11 +32,7 @@ import numpy as np
 
 from hft.core.dtypes import (
     BUY,
-    EV_ADD,
-    EV_CANCEL,
     EV_CLEAR,
-    EV_DELETE,
-    EV_EXEC,
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
     FLAG_EOM,
@@ -121,60 +117,27 @@ def _sides(path: Path, col: np.ndarray, field: str = "side") -> np.ndarray:
     return out
 
 
-def _reduce(live: dict[int, tuple[int, int, int]], oid: int, qty: int) -> None:
-    """A cancel or fill of `qty` on a resting order (unknown ids: nothing to track); gone at zero."""
-    prev = live.get(oid)
-    if prev is None:
-        return
-    if prev[2] - qty > 0:
-        live[oid] = (prev[0], prev[1], prev[2] - qty)
-    else:
-        del live[oid]
-
-
 def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
-    """MBO records → L3 events (modifies need the order's previous state: a dict walk over the records)."""
-    action = rec["action"]
-    side = _sides(path, rec["side"])
-    price = np.where(rec["price"] == UNDEF_PRICE, 0, rec["price"] // div)
-    size, oid = rec["size"].astype(np.int64), rec["order_id"].astype(np.int64)
-    last = (rec["flags"] & F_LAST) != 0
-    rows: list[tuple[int, int, int, int, int, int, int, int, int]] = []  # exch, local, price, qty, oid, seq, kind, side, eom
-    live: dict[int, tuple[int, int, int]] = {}  # oid -> (side, price, qty)
-    ex, lo = rec["ts_event"].astype(np.int64), rec["ts_recv"].astype(np.int64)
-    for i, (a, s, p, q, o, e) in enumerate(zip(action.tolist(), side.tolist(), price.tolist(), size.tolist(),
-                                               oid.tolist(), last.tolist(), strict=True)):
-        t, r = int(ex[i]), int(lo[i])
-        if a == b"A":
-            live[o] = (s, p, q)
-            rows.append((t, r, p, q, o, i + 1, EV_ADD, s, e))
-        elif a == b"C":
-            _reduce(live, o, q)
-            rows.append((t, r, p, q, o, i + 1, EV_CANCEL, s, e))
-        elif a == b"M":
-            prev = live.get(o)
-            if prev is None:
-                raise row_error(path, i + 1, "order_id", "a modify of a resting order", o)
-            rows.append((t, r, prev[1], prev[2], o, i + 1, EV_DELETE, prev[0], False))
-            live[o] = (s, p, q)
-            rows.append((t, r, p, q, o, i + 1, EV_ADD, s, e))
-        elif a == b"F":
-            _reduce(live, o, q)
-            rows.append((t, r, p, q, o, i + 1, EV_EXEC, s, e))
-        elif a == b"T":
-            rows.append((t, r, p, q, 0, i + 1, EV_TRADE, s, e))
-        elif a == b"R":
-            live.clear()
-            rows.append((t, r, 0, 0, 0, i + 1, EV_CLEAR, 0, e))
-        elif a == b"N":
-            if e and rows:  # the message ends here: mark its last event
-                rows[-1] = (*rows[-1][:8], True)
-        else:
-            raise row_error(path, i + 1, "action", "one of A, C, M, F, T, R, N", a.decode(errors="replace"))
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 9)
-    return make_events(len(arr), exch_ts=arr[:, 0], local_ts=arr[:, 1], price=arr[:, 2], qty=arr[:, 3],
-                       order_id=arr[:, 4], seq=arr[:, 5], kind=arr[:, 6], side=arr[:, 7],
-                       flags=np.where(arr[:, 8] != 0, FLAG_EOM, 0))
+    """MBO records → L3 events (modifies need the order's previous state: one compiled walk over the records,
+    `hft.data._dbn_mbo`)."""
+    from hft.data import _dbn_mbo as K  # lazy: numba, loaded for MBO files only
+
+    n = len(rec)
+    price = np.where(rec["price"] == UNDEF_PRICE, 0, rec["price"] // div).astype(np.int64)
+    out = np.empty((2 * n, K.N_COLS), np.int64)
+    k, status, bad = K.mbo_rows(np.ascontiguousarray(rec["action"]).view(np.uint8),
+                                _sides(path, rec["side"]).astype(np.int64), price, rec["size"].astype(np.int64),
+                                rec["order_id"].astype(np.int64), (rec["flags"] & F_LAST) != 0, out)
+    if status == K.UNKNOWN_MODIFY:
+        raise row_error(path, bad + 1, "order_id", "a modify of a resting order", int(rec["order_id"][bad]))
+    if status == K.UNKNOWN_ACTION:
+        raise row_error(path, bad + 1, "action", "one of A, C, M, F, T, R, N",
+                        rec["action"][bad].decode(errors="replace"))
+    r = out[:k]
+    i = r[:, K.R_REC]
+    return make_events(k, exch_ts=rec["ts_event"].astype(np.int64)[i], local_ts=rec["ts_recv"].astype(np.int64)[i],
+                       price=r[:, K.R_PRICE], qty=r[:, K.R_QTY], order_id=r[:, K.R_OID], seq=i + 1,
+                       kind=r[:, K.R_KIND], side=r[:, K.R_SIDE], flags=np.where(r[:, K.R_EOM] != 0, FLAG_EOM, 0))
 
 
 def _mbp(path: Path, rec: np.ndarray, div: int, depth: int) -> np.ndarray:

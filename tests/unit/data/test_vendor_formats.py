@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hft.book.l2 import L2_OUT_OF_RANGE, book_for, grow, top_n
 from hft.book.l2_view import local_apply
-from hft.core.dtypes import EV_CLEAR, NO_PRICE
+from hft.core.dtypes import EV_CLEAR, FLAG_EOM, NO_PRICE
 from hft.core.errors import ConfigError, DataValidationError
 from hft.data.formats import detect
 from hft.data.importing import verify_market_data
@@ -236,3 +236,42 @@ def test_merge_order_is_local_time_then_priority_then_own_order(streams, sort_ea
     starts = np.concatenate([[0], np.cumsum([len(x) for x in local])[:-1]])
     want = [int(starts[k]) + j for _, _, j, k in sorted(rows)]  # (time, priority, own index, stream)
     assert got.tolist() == want
+
+
+def _mbo_records(rows):
+    import databento_dbn as d
+
+    rec = np.zeros(len(rows), dtype=np.dtype(list(d.MBOMsg._dtypes)))
+    for i, (action, side, px, size, oid, flags) in enumerate(rows):
+        rec[i]["ts_event"], rec[i]["ts_recv"] = 1_000 + i, 2_000 + i
+        rec[i]["action"], rec[i]["side"], rec[i]["price"] = action, side, px * 10**9
+        rec[i]["size"], rec[i]["order_id"], rec[i]["flags"] = size, oid, flags
+    return rec
+
+
+def test_dbn_mbo_walk_of_every_action(tmp_path):
+    """Every MBO action through the compiled walk (`hft.data._dbn_mbo`), against events worked out by hand: a
+    partial cancel keeps the order, a modify is a delete of what rests then an add, a fill ends it, a trade
+    carries no order, ``N`` marks the end of the message on the last event, ``R`` forgets every order."""
+    from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_TRADE, SELL
+    from hft.data.dbn import _mbo
+
+    last = 128
+    rec = _mbo_records([(b"A", b"B", 100, 5, 1, last), (b"A", b"A", 101, 3, 2, last), (b"C", b"B", 100, 2, 1, last),
+                        (b"M", b"B", 99, 4, 1, last), (b"F", b"A", 101, 3, 2, 0), (b"T", b"B", 101, 3, 9, 0),
+                        (b"N", b"N", 0, 0, 0, last), (b"R", b"N", 0, 0, 0, last), (b"A", b"A", 102, 1, 2, last)])
+    ev = _mbo(tmp_path / "x.dbn", rec, 10**9)
+    got = [(int(e["kind"]), int(e["price"]), int(e["qty"]), int(e["order_id"]), int(e["side"]), int(e["seq"]),
+            bool(e["flags"] & FLAG_EOM), int(e["exch_ts"]), int(e["local_ts"])) for e in ev]
+    assert got == [
+        (EV_ADD, 100, 5, 1, BUY, 1, True, 1000, 2000), (EV_ADD, 101, 3, 2, SELL, 2, True, 1001, 2001),
+        (EV_CANCEL, 100, 2, 1, BUY, 3, True, 1002, 2002),
+        (EV_DELETE, 100, 3, 1, BUY, 4, False, 1003, 2003), (EV_ADD, 99, 4, 1, BUY, 4, True, 1003, 2003),
+        (EV_EXEC, 101, 3, 2, SELL, 5, False, 1004, 2004), (EV_TRADE, 101, 3, 0, BUY, 6, True, 1005, 2005),
+        (EV_CLEAR, 0, 0, 0, 0, 8, True, 1007, 2007), (EV_ADD, 102, 1, 2, SELL, 9, True, 1008, 2008)]
+    # after the clear no order rests: a modify of order 1 is refused, naming its record; so is an unknown action
+    with pytest.raises(DataValidationError, match=r"row 9, field 'order_id': expected a modify of a resting order"):
+        _mbo(tmp_path / "x.dbn", np.concatenate([rec[:8], _mbo_records([(b"M", b"B", 99, 4, 1, last)])]), 10**9)
+    with pytest.raises(DataValidationError, match=r"row 2, field 'action': expected one of A, C, M, F, T, R, N, "
+                                                  r"was 'X'"):
+        _mbo(tmp_path / "x.dbn", _mbo_records([(b"A", b"B", 100, 5, 1, last), (b"X", b"B", 1, 1, 1, 0)]), 10**9)
