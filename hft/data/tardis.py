@@ -183,8 +183,6 @@ def _read_frame(path: Path, df: Any) -> _Part:
     symbols, exchanges = _names(df, "symbol"), _names(df, "exchange")
     rows = np.arange(n, dtype=np.int64) + 2  # the line number: the header is line 1
     if ds == "incremental_book_L2":
-        import polars as pl
-
         snap = _codes(df, "is_snapshot", path, {"true": 1, "false": 0}, "true or false").astype(bool)
         side = _codes(df, "side", path, {"bid": BUY, "ask": SELL}).astype(np.int8)
         price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)

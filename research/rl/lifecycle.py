@@ -123,7 +123,7 @@ def state_of(position: int, max_position: int, bid: int | None, ask: int | None,
 
 class QStrategy(Strategy):
     """The simulator strategy of a Q policy; learns when ``learn`` is true (training), else acts greedily."""
-    name = "rl_mm_q"
+    name = POLICY_ID
     wakes = ("order", "timer")  # decisions on the timer; fills update the cash account
 
     def __init__(self, policy: QPolicy, *, learn: bool = False, epsilon: float = 0.0, rng_seed: int = 0,
