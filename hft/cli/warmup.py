@@ -4,7 +4,7 @@ The kernels are compiled on first use and cached on disk (``hft/__init__.py``: t
 content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
 import, verify, inspect, features and L3 replays (a numba strategy; a Python one with latencies from a recorded
-file); a small synthetic L2 stream through an L2 replay; runs over several instruments (two LOBSTER legs, two and
+file); the Databento MBO walk on a two-record array; a small synthetic L2 stream through an L2 replay; runs over several instruments (two LOBSTER legs, two and
 three L2 legs: each its own kernel layout); a few lines of a Binance capture (in the recorded line format) through
 import, verify and replay; and `hft gateway serve` in a child process taking a batch of TCP intents and two HTTP
 orders — so every kernel they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
