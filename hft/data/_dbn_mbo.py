@@ -35,6 +35,18 @@ def _reduce(live, oid, qty) -> None:
         del live[oid]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _put(out, k, price, qty, oid, rec, kind, side, eom) -> None:
+    """Row `k` of `mbo_rows`' output."""
+    out[k, R_PRICE] = price
+    out[k, R_QTY] = qty
+    out[k, R_OID] = oid
+    out[k, R_REC] = rec
+    out[k, R_KIND] = kind
+    out[k, R_SIDE] = side
+    out[k, R_EOM] = eom
+
+
 @njit(cache=True, nogil=True)
 def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, oid: np.ndarray,
              last: np.ndarray, out: np.ndarray) -> tuple[int, int, int]:
@@ -49,7 +61,6 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
         p = price[i]
         q = size[i]
         o = oid[i]
-        kind = -1
         if a == _A:
             live[o] = (s, p, q)
             kind = EV_ADD
@@ -60,13 +71,7 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
             if o not in live:
                 return k, UNKNOWN_MODIFY, i
             prev = live[o]
-            out[k, R_PRICE] = prev[1]
-            out[k, R_QTY] = prev[2]
-            out[k, R_OID] = o
-            out[k, R_REC] = i
-            out[k, R_KIND] = EV_DELETE
-            out[k, R_SIDE] = prev[0]
-            out[k, R_EOM] = 0
+            _put(out, k, prev[1], prev[2], o, i, EV_DELETE, prev[0], 0)  # what rests leaves, then the new order
             k += 1
             live[o] = (s, p, q)
             kind = EV_ADD
@@ -86,13 +91,7 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
             continue
         else:
             return k, UNKNOWN_ACTION, i
-        out[k, R_PRICE] = p
-        out[k, R_QTY] = q
-        out[k, R_OID] = o
-        out[k, R_REC] = i
-        out[k, R_KIND] = kind
-        out[k, R_SIDE] = s
-        out[k, R_EOM] = 1 if last[i] else 0
+        _put(out, k, p, q, o, i, kind, s, 1 if last[i] else 0)
         k += 1
     return k, OK, -1
 
