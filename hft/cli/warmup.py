@@ -4,7 +4,7 @@ The kernels are compiled on first use and cached on disk (``hft/__init__.py``: t
 content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
 import, verify, inspect, features and L3 replays (a numba strategy; a Python one with latencies from a recorded
-file); the Databento MBO walk on a two-record array; a small synthetic L2 stream through an L2 replay; runs over several instruments (two LOBSTER legs, two and
+file); the Databento MBO walk on a two-record array and the vendor importers' event gather; a small synthetic L2 stream through an L2 replay; runs over several instruments (two LOBSTER legs, two and
 three L2 legs: each its own kernel layout); a few lines of a Binance capture (in the recorded line format) through
 import, verify and replay; and `hft gateway serve` in a child process taking a batch of TCP intents and two HTTP
 orders — so every kernel they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
@@ -132,9 +132,10 @@ def _l3_data(ctx: dict[str, Any]) -> None:
     verify_files([Path(gen["zip_path"])])
     inspect_files([ctx["l3"]])
     ctx["zip"] = Path(gen["zip_path"])
-    from hft.data import _dbn_mbo  # lazy: numba (the CLI imports its work when it runs)
+    from hft.data import _dbn_mbo, _gather  # lazy: numba (the CLI imports its work when it runs)
 
     _dbn_mbo.warm()  # Databento MBO's walk
+    _gather.warm()  # the vendor importers' events (Tardis)
 
 
 def _l3_replay(ctx: dict[str, Any]) -> None:
@@ -339,7 +340,7 @@ def l2_stream(n_msgs: int = 2000, seed: int = 1) -> Any:
 # Binance capture and the live service close lane 1, by when lane 2 has compiled the L2 venue they reuse (cold,
 # on the 2-vCPU machine: lane 1 ~250 s, lane 2 ~265 s).
 STEPS: tuple[tuple[str, Callable[[dict[str, Any]], int | None], int], ...] = (
-    ("generated L3 day: import, verify, inspect; DBN MBO", _l3_data, 1),
+    ("generated L3 day: import, verify, inspect; DBN MBO, vendor events", _l3_data, 1),
     ("L3 replays (mm; a Python strategy, recorded latencies)", _l3_replay, 1),
     ("book features", _features, 1),
     ("L2 replay (mm)", _l2_replay, 2),

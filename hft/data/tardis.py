@@ -33,20 +33,20 @@ from typing import Any
 
 import numpy as np
 
-from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, SELL
+from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, SELL
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import (
     decimals_needed,
     freeze,
     guess_currency,
-    make_events,
     merge_order,
     message_ends,
     row_error,
     scale_str,
     to_units,
 )
+from hft.data._gather import gather_events
 
 HEADER = ["exchange", "symbol", "timestamp", "local_timestamp"]
 DATASETS = {
@@ -57,18 +57,27 @@ DATASETS = {
 
 
 class _Part:
-    """One file read into raw columns (prices and sizes still float) before units are known."""
+    """One file read into raw columns (prices and sizes still float) before units are known: a value per event,
+    but for the book clears that `clear` puts before rows (`gather_events`)."""
 
     def __init__(self, path: Path, dataset: str, n: int, exch: np.ndarray, local: np.ndarray, kind: np.ndarray,
                  side: np.ndarray, price: np.ndarray, qty: np.ndarray, oid: np.ndarray, seq: np.ndarray,
-                 ends: np.ndarray, symbols: set[str], exchanges: set[str]) -> None:
+                 ends: np.ndarray, clear: np.ndarray, symbols: set[str], exchanges: set[str]) -> None:
         self.path, self.dataset, self.n = path, dataset, n
         self.exch, self.local, self.kind, self.side, self.price, self.qty = exch, local, kind, side, price, qty
-        self.oid, self.seq, self.ends, self.symbols, self.exchanges = oid, seq, ends, symbols, exchanges
+        self.oid, self.seq, self.ends, self.clear = oid, seq, ends, clear
+        self.symbols, self.exchanges = symbols, exchanges
 
 
 _INT_COLUMNS = ("timestamp", "local_timestamp")
 _FLOAT_COLUMNS = ("price", "amount", "ask_amount", "ask_price", "bid_price", "bid_amount")
+
+
+# the coded text columns of each dataset: text -> code, every value the importer accepts (read as enums)
+_ENUMS: dict[str, dict[str, dict[str, int]]] = {
+    "incremental_book_L2": {"is_snapshot": {"false": 0, "true": 1}, "side": {"bid": BUY, "ask": SELL}},
+    "trades": {"side": {"buy": BUY, "sell": SELL, "unknown": 0}},
+}
 
 
 class _Reparse(Exception):
@@ -77,8 +86,9 @@ class _Reparse(Exception):
 
 def read_frame(path: Path, *, typed: bool = False) -> Any:
     """The CSV as a polars frame of strings (no inference: every value is checked by `_num` with its row). With
-    `typed`, the timestamp, price and amount columns are parsed by polars (no text columns to cast); a value that
-    does not parse then reads the file as strings (so `_num` names its row and text)."""
+    `typed`, the timestamp, price and amount columns are parsed by polars and the coded text columns (`_ENUMS`)
+    read as enums (no text columns to cast or compare); a value that does not parse then reads the file as
+    strings (so `_num` / `_codes` name its row and text)."""
     import polars as pl
 
     try:
@@ -93,9 +103,11 @@ def read_frame(path: Path, *, typed: bool = False) -> Any:
                 with builtins.open(path, "rb") as f:
                     head = f.readline()
             names = head.decode("utf-8", "replace").strip().split(",")
-            types = {c: pl.Int64 for c in names if c in _INT_COLUMNS}
+            types: dict[str, Any] = {c: pl.Int64 for c in names if c in _INT_COLUMNS}
             types.update({c: pl.Float64 for c in names
                           if c in _FLOAT_COLUMNS or c.endswith("].price") or c.endswith("].amount")})
+            with contextlib.suppress(DataValidationError):  # not a known dataset: the text read says so
+                types.update({c: pl.Enum(list(m)) for c, m in _ENUMS.get(dataset_of(path, names), {}).items()})
             with contextlib.suppress(pl.exceptions.ComputeError):
                 return pl.read_csv(data, infer_schema=False, schema_overrides=types)
         return pl.read_csv(data, infer_schema=False)
@@ -145,9 +157,16 @@ def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True)
 
 
 def _codes(df: Any, col: str, path: Path, mapping: dict[str, int], expected: str = "") -> np.ndarray:
-    """A text column's values as codes (`mapping`: its only values); another value names its row and field.
-    One comparison per value (polars' replace_strict took ~4x as long)."""
+    """A text column's values as codes (`mapping`: its only values, in `_ENUMS`); another value names its row and
+    field. An enum column (`read_frame`'s typed read) maps its physical codes; a text one compares once per
+    value."""
+    import polars as pl
+
     raw = df.get_column(col)
+    if isinstance(raw.dtype, pl.Enum):
+        if raw.null_count():
+            raise _Reparse
+        return np.array(list(mapping.values()), np.int64)[raw.to_physical().to_numpy()]
     out = np.zeros(len(raw), np.int64)
     seen = np.zeros(len(raw), bool)
     for text, code in mapping.items():
@@ -183,36 +202,26 @@ def _read_frame(path: Path, df: Any) -> _Part:
     symbols, exchanges = _names(df, "symbol"), _names(df, "exchange")
     rows = np.arange(n, dtype=np.int64) + 2  # the line number: the header is line 1
     if ds == "incremental_book_L2":
-        snap = _codes(df, "is_snapshot", path, {"true": 1, "false": 0}, "true or false").astype(bool)
-        side = _codes(df, "side", path, {"bid": BUY, "ask": SELL}).astype(np.int8)
+        codes = _ENUMS[ds]
+        snap = _codes(df, "is_snapshot", path, codes["is_snapshot"], "true or false").astype(bool)
+        side = _codes(df, "side", path, codes["side"]).astype(np.int8)
         price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
         ends = message_ends(ts, lts, snap)
         prev_snap = np.concatenate([[False], snap[:-1]])
         same_msg = np.concatenate([[False], ~ends[:-1]])
-        starts = snap & ~(prev_snap & same_msg)  # the first row of each snapshot: a CLEAR goes before it
-        at = np.arange(n) + np.cumsum(starts)  # where each row lands once the clears are in
-        m = n + int(starts.sum())
-        cl = at[starts] - 1
-        kind = np.full(m, EV_CLEAR, np.uint8)
-        kind[at] = np.where(snap, EV_SNAPSHOT_LEVEL, EV_LEVEL_SET)
-
-        def spread(x: np.ndarray, fill: Any = 0) -> np.ndarray:
-            out = np.full(m, fill, dtype=x.dtype)
-            out[at] = x
-            return out
-        ex, lo, sq = spread(ts), spread(lts), spread(rows)
-        ex[cl], lo[cl], sq[cl] = ts[starts], lts[starts], rows[starts]
-        return _Part(path, ds, m, ex, lo, kind, spread(side), spread(price, 0.0), spread(qty, 0.0),
-                     np.zeros(m, np.int64), sq, spread(ends, False), symbols, exchanges)
+        clear = snap & ~(prev_snap & same_msg)  # the first row of each snapshot: a CLEAR goes before it
+        kind = np.where(snap, EV_SNAPSHOT_LEVEL, EV_LEVEL_SET).astype(np.uint8)
+        return _Part(path, ds, n, ts, lts, kind, side, price, qty, np.zeros(n, np.int64), rows, ends, clear,
+                     symbols, exchanges)
     if ds == "trades":
-        side = _codes(df, "side", path, {"buy": BUY, "sell": SELL, "unknown": 0}).astype(np.int8)
+        side = _codes(df, "side", path, _ENUMS[ds]["side"]).astype(np.int8)
         price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
         import polars as pl
 
         tid_s = df.get_column("id").cast(pl.Int64, strict=False)  # ids may be text (UUIDs): then the row
         tid = np.where(tid_s.is_null().to_numpy(), rows, tid_s.fill_null(0).to_numpy()).astype(np.int64)
         return _Part(path, ds, n, ts, lts, np.full(n, EV_TRADE, np.uint8), side, price, qty, tid, rows,
-                     np.ones(n, bool), symbols, exchanges)
+                     np.ones(n, bool), np.zeros(n, bool), symbols, exchanges)
     # top-N snapshots (book_snapshot_N, quotes): per row a CLEAR and the non-empty levels
     if ds == "quotes":
         cols = [("bid_price", "bid_amount", BUY), ("ask_price", "ask_amount", SELL)]
@@ -238,7 +247,7 @@ def _read_frame(path: Path, df: Any) -> _Part:
     ends = np.zeros(m, bool)
     ends[np.cumsum(per_row) - 1] = True
     return _Part(path, ds, m, ts[r_idx], lts[r_idx], kind, side, price, qty, np.zeros(m, np.int64), rows[r_idx],
-                 ends, symbols, exchanges)
+                 ends, np.zeros(m, bool), symbols, exchanges)
 
 
 def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
@@ -248,19 +257,16 @@ def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, 
     if len(symbols) != 1:
         raise DataValidationError(f"{paths[0]}: expected one symbol across the Tardis files, was {sorted(symbols)}",
                                   file=str(paths[0]), field="symbol")
-    prices = np.concatenate([p.price[p.kind != EV_CLEAR] for p in parts])
-    sizes = np.concatenate([p.qty[p.kind != EV_CLEAR] for p in parts])
-    tick = scale_str(decimals_needed(prices, what="price", file=paths[0]))
-    lot = scale_str(decimals_needed(sizes, what="amount", file=paths[0]))
-    # the files' columns in their merged order (`merge_order`), then the events array once
-    order = merge_order([p.local for p in parts], [0 if p.dataset == "trades" else 1 for p in parts])
+    def col(name: str) -> np.ndarray:  # the files' column, one after another
+        return getattr(parts[0], name) if len(parts) == 1 else np.concatenate([getattr(p, name) for p in parts])
 
-    def col(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p, name) for p in parts])[order]
-    ends = col("ends")
-    ev = make_events(len(order), exch_ts=col("exch"), local_ts=col("local"), price=to_units(col("price"), tick),
-                     qty=to_units(col("qty"), lot), order_id=col("oid"), seq=col("seq"), kind=col("kind"),
-                     side=col("side"), flags=np.where(ends, FLAG_EOM, 0).astype(np.uint8))
+    price, qty = col("price"), col("qty")  # a snapshot file's clear rows hold 0: no decimals
+    tick = scale_str(decimals_needed(price, what="price", file=paths[0]))
+    lot = scale_str(decimals_needed(qty, what="amount", file=paths[0]))
+    order = merge_order([p.local for p in parts], [0 if p.dataset == "trades" else 1 for p in parts])
+    ev = gather_events(order, clear=col("clear"), exch_ts=col("exch"), local_ts=col("local"),
+                       price=to_units(price, tick), qty=to_units(qty, lot), order_id=col("oid"), seq=col("seq"),
+                       kind=col("kind"), side=col("side"), eom=col("ends"))
     symbol = symbols.pop()
     exch = sorted(set().union(*(p.exchanges for p in parts)))
     inst = Instrument(symbol=symbol.upper(), venue=("TARDIS_" + "_".join(exch)).upper(), tick_size=tick,

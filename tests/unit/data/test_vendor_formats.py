@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 
 from hft.book.l2 import L2_OUT_OF_RANGE, book_for, grow, top_n
 from hft.book.l2_view import local_apply
-from hft.core.dtypes import EV_CLEAR, FLAG_EOM, NO_PRICE
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    NO_PRICE,
+    SELL,
+)
 from hft.core.errors import ConfigError, DataValidationError
 from hft.data.formats import detect
 from hft.data.importing import verify_market_data
@@ -154,12 +163,41 @@ HEAD = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\
     ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BTCUSDT,1,2,false,bid,1.5,inf\n",
      "row 3, field 'amount': expected a number, was 'inf'"),
     ("x,BTCUSDT,1,,false,bid,1.5,1\n", "row 2, field 'local_timestamp': expected an integer, was None"),
+    # coded columns the typed read takes as enums: a blank or another spelling is named by the text read
+    ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BTCUSDT,1,2,false,,1.5,1\n",
+     "row 3, field 'side': expected one of ['ask', 'bid'], was None"),
+    ("x,BTCUSDT,1,2,True,bid,1.5,1\n", "row 2, field 'is_snapshot': expected true or false, was 'True'"),
 ])
 def test_tardis_bad_rows(tmp_path, body, text):
     p = _write(tmp_path / "book.csv", HEAD + body)
     with pytest.raises(DataValidationError) as e:
         open_market_data([p])
     assert str(e.value) == f"{p}: {text}" and "\n" not in str(e.value)
+
+
+def test_tardis_pair_events_by_hand(tmp_path):
+    """A book file with a snapshot between updates and a trades file, merged: a CLEAR before the snapshot's first
+    row (its times and line, nothing else), FLAG_EOM at each message's last row, trades first at an equal local
+    time, times in ns, units of the fewest decimals."""
+    book = _write(tmp_path / "book.csv", HEAD + "x,BTCUSDT,10,20,false,bid,1.5,1\n"
+                  "x,BTCUSDT,30,40,true,bid,1.4,2\nx,BTCUSDT,30,40,true,ask,1.6,3\n"
+                  "x,BTCUSDT,50,60,false,ask,1.65,0\n")
+    trades = _write(tmp_path / "trades.csv", "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+                    "x,BTCUSDT,35,40,77,sell,1.4,0.5\nx,BTCUSDT,55,60,abc,buy,1.6,1\n")
+    md = open_market_data([book, trades])
+    assert (md.instrument.tick_size, md.instrument.lot_size) == ("0.01", "0.1")
+    got = [tuple(int(e[f]) for f in ("exch_ts", "local_ts", "kind", "side", "price", "qty", "order_id", "seq",
+                                      "flags")) for e in md.events]
+    us = 1000
+    assert got == [
+        (10 * us, 20 * us, EV_LEVEL_SET, BUY, 150, 10, 0, 2, FLAG_EOM),
+        (35 * us, 40 * us, EV_TRADE, SELL, 140, 5, 77, 2, FLAG_EOM),
+        (30 * us, 40 * us, EV_CLEAR, 0, 0, 0, 0, 3, 0),
+        (30 * us, 40 * us, EV_SNAPSHOT_LEVEL, BUY, 140, 20, 0, 3, 0),
+        (30 * us, 40 * us, EV_SNAPSHOT_LEVEL, SELL, 160, 30, 0, 4, FLAG_EOM),
+        (55 * us, 60 * us, EV_TRADE, BUY, 160, 10, 3, 3, FLAG_EOM),  # a text id: the row's line
+        (50 * us, 60 * us, EV_LEVEL_SET, SELL, 165, 0, 0, 5, FLAG_EOM),
+    ]
 
 
 def test_tardis_bad_header_and_mixed_symbols(tmp_path):
