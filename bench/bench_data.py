@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import statistics
 import subprocess
 import sys
 import time
@@ -331,8 +332,9 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
     (`tests/unit/data/vendor_samples.py`: the documented layouts), source rows/s (CSV lines, npz / DBN records);
     beside ours, hftbacktest's own converter on the SAME files where it has one (`tardis.convert` on the Tardis
     pair; `binancefutures.convert` on the usdm capture when ../shared/data is present), timed interleaved in one
-    loop (ours, then the peer, each run) so machine load hits both alike. The peer also corrects latency and event
-    order and writes nothing; ours returns the read-only canonical array."""
+    loop (ours, then the peer, each run) so machine load hits both alike: ``ratio`` is the peer's median time over
+    ours, ``ratio_paired`` the median of each run's ratio to the peer's run right after it. The peer also corrects
+    latency and event order and writes nothing; ours returns the read-only canonical array."""
     import os
     import tempfile
 
@@ -421,6 +423,9 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
             res["peer_rows_per_s"] = pr["per_s_median"]
             res["peer_median_s"] = pr["median_s"]
             res["ratio"] = round(res["rows_per_s"] / pr["per_s_median"], 3) if pr["per_s_median"] else None
+            # each run against the peer's run right after it (the same moment's machine), then their median
+            res["ratio_paired"] = round(statistics.median(p / o for o, p in zip(times[name], ptimes[name],
+                                                                                 strict=True)), 3)
         out[name] = res
     import shutil
 
