@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, SELL
+from hft.core.dtypes import BUY, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, SELL
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import (
@@ -46,7 +46,7 @@ from hft.data._convert import (
     scale_str,
     to_units,
 )
-from hft.data._gather import gather_events
+from hft.data._gather import expand_levels, gather_events
 
 HEADER = ["exchange", "symbol", "timestamp", "local_timestamp"]
 DATASETS = {
@@ -229,25 +229,26 @@ def _read_frame(path: Path, df: Any) -> _Part:
         depth = sum(1 for c in df.columns if c.startswith("asks[") and c.endswith("].price"))
         cols = [(f"{s}[{k}].price", f"{s}[{k}].amount", BUY if s == "bids" else SELL)
                 for k in range(depth) for s in ("bids", "asks")]
-    px = np.stack([_num(df, c, path, integer=False, required=False) for c, _, _ in cols], axis=1)
-    qy = np.stack([_num(df, c, path, integer=False, required=False) for _, c, _ in cols], axis=1)
-    valid = np.isfinite(px) & np.isfinite(qy) & (qy > 0)
-    per_row = 1 + valid.sum(axis=1)
-    m = int(per_row.sum())
-    first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
-    kind = np.full(m, EV_SNAPSHOT_LEVEL, np.uint8)
-    kind[first] = EV_CLEAR
-    is_lvl = kind == EV_SNAPSHOT_LEVEL
-    r_idx = np.repeat(np.arange(n), per_row)
-    sides = np.array([s for _, _, s in cols], np.int8)
-    side = np.zeros(m, np.int8)
-    side[is_lvl] = np.broadcast_to(sides, px.shape)[valid]
-    price, qty = np.zeros(m), np.zeros(m)
-    price[is_lvl], qty[is_lvl] = px[valid], qy[valid]
-    ends = np.zeros(m, bool)
-    ends[np.cumsum(per_row) - 1] = True
-    return _Part(path, ds, m, ts[r_idx], lts[r_idx], kind, side, price, qty, np.zeros(m, np.int64), rows[r_idx],
-                 ends, np.zeros(m, bool), symbols, exchanges)
+    px = _wide(df, [c for c, _, _ in cols], path)
+    qy = _wide(df, [c for _, c, _ in cols], path)
+    exch, local, kind, side, price, qty, seq, ends = expand_levels(ts, lts, rows, px, qy,
+                                                                   np.array([s for _, _, s in cols], np.int8))
+    m = len(kind)
+    return _Part(path, ds, m, exch, local, kind, side, price, qty, np.zeros(m, np.int64), seq, ends,
+                 np.zeros(m, bool), symbols, exchanges)
+
+
+def _wide(df: Any, cols: list[str], path: Path) -> np.ndarray:
+    """Optional number columns as one float64 (rows, columns) array, blanks as NaN (`_num` per column)."""
+    import polars as pl
+
+    sub = df.select(cols)
+    if any(t != pl.Float64 for t in sub.dtypes):  # read as text: each column checked and named by `_num`
+        return np.stack([_num(df, c, path, integer=False, required=False) for c in cols], axis=1)
+    out = sub.to_numpy(order="c")
+    if (np.count_nonzero(~np.isfinite(out), axis=0) != np.array(sub.null_count().row(0))).any():
+        raise _Reparse  # a NaN or infinity, not a blank: the text read names it
+    return out
 
 
 def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, Any]]:

@@ -200,6 +200,37 @@ def test_tardis_pair_events_by_hand(tmp_path):
     ]
 
 
+SNAP2 = ("exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,"
+         "asks[1].price,asks[1].amount,bids[1].price,bids[1].amount\n")
+
+
+def test_tardis_snapshot_events_by_hand(tmp_path):
+    """book_snapshot_2: per row a CLEAR, then each level with a price and a positive amount, bids before asks at
+    each depth; a blank or a zero amount is no level; the row's last event ends its message."""
+    p = _write(tmp_path / "snap.csv", SNAP2 + "x,ETHUSDT,10,20,2.5,1,2.4,2,2.6,3,2.3,4\n"
+                                              "x,ETHUSDT,30,40,2.5,0.5,2.4,0,,,2.2,1\n"
+                                              "x,ETHUSDT,50,60,,,,,,,,\n")
+    got = [tuple(int(e[f]) for f in ("exch_ts", "local_ts", "kind", "side", "price", "qty", "seq", "flags"))
+           for e in open_market_data([p]).events]
+    us = 1000
+    assert got == [
+        (10 * us, 20 * us, EV_CLEAR, 0, 0, 0, 2, 0),
+        (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, BUY, 24, 20, 2, 0),
+        (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, SELL, 25, 10, 2, 0),
+        (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, BUY, 23, 40, 2, 0),
+        (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, SELL, 26, 30, 2, FLAG_EOM),
+        (30 * us, 40 * us, EV_CLEAR, 0, 0, 0, 3, 0),
+        (30 * us, 40 * us, EV_SNAPSHOT_LEVEL, SELL, 25, 5, 3, 0),
+        (30 * us, 40 * us, EV_SNAPSHOT_LEVEL, BUY, 22, 10, 3, FLAG_EOM),
+        (50 * us, 60 * us, EV_CLEAR, 0, 0, 0, 4, FLAG_EOM),  # no level at all: the clear ends the message
+    ]
+    bad = _write(tmp_path / "bad.csv", SNAP2 + "x,ETHUSDT,10,20,2.5,1,2.4,2,2.6,3,2.3,4\n"
+                                               "x,ETHUSDT,30,40,2.5,1,2.4,2,2.6,3,nan,4\n")
+    with pytest.raises(DataValidationError) as e:
+        open_market_data([bad])
+    assert str(e.value) == f"{bad}: row 3, field 'bids[1].price': expected a number, was 'nan'"
+
+
 def test_tardis_bad_header_and_mixed_symbols(tmp_path):
     p = _write(tmp_path / "x.csv", "exchange,symbol,timestamp,local_timestamp,foo,bar\nx,Y,1,2,3,4\n")
     with pytest.raises(DataValidationError, match="row 1: expected the columns of incremental_book_L2"):
@@ -274,6 +305,34 @@ def test_merge_order_is_local_time_then_priority_then_own_order(streams, sort_ea
     starts = np.concatenate([[0], np.cumsum([len(x) for x in local])[:-1]])
     want = [int(starts[k]) + j for _, _, j, k in sorted(rows)]  # (time, priority, own index, stream)
     assert got.tolist() == want
+
+
+def _decimals_by_definition(values: np.ndarray) -> int:
+    """The rule as first written (numpy, unique values): the least d <= 9 with every finite value exact at d."""
+    v = np.unique(np.abs(values[np.isfinite(values)]))
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge value overflows to inf: never exact
+        for d in range(10):
+            x = v * 10.0**d
+            if not len(x) or np.all(np.abs(x - np.rint(x)) <= 1e-6 * np.maximum(1.0, x * 1e-9)):
+                return d
+    return -1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.tuples(st.integers(-10**12, 10**12), st.integers(0, 11)).map(lambda t: t[0] / 10**t[1]),
+                          st.floats(allow_nan=True, allow_infinity=True, width=64)), max_size=30))
+def test_decimals_needed_is_the_rule(values):
+    """`decimals_needed` (one compiled pass) gives what the rule's definition gives: decimal text of 0-11 places,
+    any float, NaN and infinities (skipped); past 9 places the one-line error."""
+    from hft.data._convert import decimals_needed
+
+    arr = np.array(values, np.float64)
+    want = _decimals_by_definition(arr)
+    if want < 0:
+        with pytest.raises(DataValidationError, match=r"^f\.csv: price: expected decimals with at most 9 places"):
+            decimals_needed(arr, what="price", file="f.csv")
+    else:
+        assert decimals_needed(arr, what="price", file="f.csv") == want
 
 
 def _mbo_records(rows):
