@@ -106,8 +106,9 @@ def expand_levels(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.ndar
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _exact(a: float, d: int) -> bool:
-    x = a * 10.0 ** d
+def _exact(a: float, scale: float) -> bool:
+    """`a` has at most d decimals, ``scale = 10.0 ** d``."""
+    x = a * scale
     return abs(x - np.rint(x)) <= 1e-6 * max(1.0, x * 1e-9)
 
 
@@ -118,14 +119,16 @@ def least_decimals(values: np.ndarray, max_d: int) -> int:
     not exact at d, so no smaller d works; a pass that grew d is followed by another over every value at the new
     d (exactness is not monotone in floats, though it nearly always is)."""
     d = 0
+    scale = 1.0
     while True:
         grew = False
         for v in values:
             if not np.isfinite(v):
                 continue
             a = abs(v)
-            while d <= max_d and not _exact(a, d):
+            while d <= max_d and not _exact(a, scale):
                 d += 1
+                scale = 10.0 ** d  # exact for d <= 22, as the rule's own 10.0**d
                 grew = True
             if d > max_d:
                 return -1
