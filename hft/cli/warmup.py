@@ -4,10 +4,12 @@ The kernels are compiled on first use and cached on disk (``hft/__init__.py``: t
 content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
 import, verify, inspect, features and L3 replays (a numba strategy; a Python one with latencies from a recorded
-file); the Databento MBO walk on a two-record array and the vendor importers' event gather; a small synthetic L2 stream through an L2 replay; runs over several instruments (two LOBSTER legs, two and
-three L2 legs: each its own kernel layout); a few lines of a Binance capture (in the recorded line format) through
-import, verify and replay; and `hft gateway serve` in a child process taking a batch of TCP intents and two HTTP
-orders — so every kernel they reach is compiled and cached. A warm cache makes it take seconds. The README's install line runs it.
+file); the Databento MBO walk on a two-record array and the vendor importers' compiled passes (`hft.data._gather`:
+events, snapshot levels, decimals) on one-row inputs; a small synthetic L2 stream through an L2 replay; runs over
+several instruments (two LOBSTER legs, two and three L2 legs: each its own kernel layout); a few lines of a
+Binance capture (in the recorded line format) through import, verify and replay; and `hft gateway serve` in a
+child process taking a batch of TCP intents and two HTTP orders — so every kernel they reach is compiled and
+cached. A warm cache makes it take seconds. The README's install line runs it.
 
 With two CPUs or more the steps run in two processes at once (`LANES`): compiling is single-threaded, and the
 two lanes share little but the gateway's kernels, so a cold warm-up takes about the longer lane instead of the
@@ -135,7 +137,7 @@ def _l3_data(ctx: dict[str, Any]) -> None:
     from hft.data import _dbn_mbo, _gather  # lazy: numba (the CLI imports its work when it runs)
 
     _dbn_mbo.warm()  # Databento MBO's walk
-    _gather.warm()  # the vendor importers' events (Tardis)
+    _gather.warm()  # the vendor importers' compiled passes (Tardis)
 
 
 def _l3_replay(ctx: dict[str, Any]) -> None:

@@ -61,23 +61,18 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
         p = price[i]
         q = size[i]
         o = oid[i]
-        if a == _A:
+        if a == _A or a == _M:
+            if a == _M:  # what rests leaves, then the new order
+                if o not in live:
+                    return k, UNKNOWN_MODIFY, i
+                prev = live[o]
+                _put(out, k, prev[1], prev[2], o, i, EV_DELETE, prev[0], 0)
+                k += 1
             live[o] = (s, p, q)
             kind = EV_ADD
-        elif a == _C:
+        elif a == _C or a == _F:  # a cancel or a fill: what rests shrinks
             _reduce(live, o, q)
-            kind = EV_CANCEL
-        elif a == _M:
-            if o not in live:
-                return k, UNKNOWN_MODIFY, i
-            prev = live[o]
-            _put(out, k, prev[1], prev[2], o, i, EV_DELETE, prev[0], 0)  # what rests leaves, then the new order
-            k += 1
-            live[o] = (s, p, q)
-            kind = EV_ADD
-        elif a == _F:
-            _reduce(live, o, q)
-            kind = EV_EXEC
+            kind = EV_CANCEL if a == _C else EV_EXEC
         elif a == _T:
             o = 0
             kind = EV_TRADE

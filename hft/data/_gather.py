@@ -115,9 +115,9 @@ def _exact(a: float, scale: float) -> bool:
 @njit(cache=True, nogil=True)
 def least_decimals(values: np.ndarray, max_d: int) -> int:
     """`hft.data._convert.decimals_needed`'s rule: the least d <= max_d at which every finite value (float64) is
-    exact (`_exact`), or -1. d grows only when a value is
-    not exact at d, so no smaller d works; a pass that grew d is followed by another over every value at the new
-    d (exactness is not monotone in floats, though it nearly always is)."""
+    exact (`_exact`), or -1. d grows only when a value is not exact at d, so no smaller d works; a pass that grew
+    d is followed by another over every value at the new d (exactness is not monotone in floats, though it
+    nearly always is)."""
     d = 0
     scale = 1.0
     while True:

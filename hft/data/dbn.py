@@ -3,8 +3,9 @@
 A DBN file is ``DBN`` + version byte + u32 metadata length + metadata, then fixed-size records of one schema
 (https://databento.com/docs/standards-and-conventions/databento-binary-encoding). The metadata is decoded by
 ``databento_dbn.Metadata.decode``; the records are read as one numpy array whose dtype is the package's own
-record layout (``MBOMsg._dtypes`` …), so no per-record Python work (MBO's walk over resting orders is compiled). Zstandard-compressed
-files (``.dbn.zst``) need the ``zstandard`` module; without it the error says to decompress first.
+record layout (``MBOMsg._dtypes`` …), so no per-record Python work (MBO's walk over resting orders is compiled,
+`hft.data._dbn_mbo`). Zstandard-compressed files (``.dbn.zst``) need the ``zstandard`` module; without it the
+error says to decompress first.
 
 Prices are fixed-point 1e-9; the tick is the largest power of ten dividing every price (exact integers), the lot
 is one unit (DBN sizes are integer shares / contracts). Symbol: the metadata's single symbol (else the
