@@ -48,6 +48,7 @@ def child(n: int, window: int, durable: bool, profile_s: float) -> None:
     home = tempfile.mkdtemp(prefix="hft-tcp-inproc-")
     os.environ.update(HFT_HOME=home, HFT_JWT_SECRET=SECRET, HFT_GATEWAY_FSYNC="interval")
     cfg = load_config(HERE / "gateway_bench.yaml")
+    srv._tune_memory()  # as the service: no transparent huge pages
     live, _app, _ = srv.build(cfg, srv.ServeOptions(disk_monitor=False))
     token = mint(SECRET, "bench", ["*"], ["*"], 3600.0)
     size = DECISION_FRAME.itemsize

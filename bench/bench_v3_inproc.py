@@ -46,6 +46,7 @@ def child(batch: int, n: int) -> None:
 
     home = tempfile.mkdtemp(prefix="hft-v3-inproc-")
     os.environ.update(HFT_HOME=home, HFT_JWT_SECRET=SECRET, HFT_GATEWAY_FSYNC="interval")
+    srv._tune_memory()  # as the service: no transparent huge pages
     live, app, _ = srv.build(load_config(HERE / "gateway_bench.yaml"), srv.ServeOptions(disk_monitor=False))
     headers = [(b"host", b"x"), (b"authorization", f"Bearer {mint(SECRET, 'bench', ['*'], ['*'], 3600.0)}".encode()),
                (b"content-type", b"application/json")]

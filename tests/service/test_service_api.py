@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from svckit import Server, order, token
 
@@ -19,6 +21,16 @@ def test_ready_line_port_from_env_and_health(srv):
     assert code == 200 and h["ready"] and h["mode"] == "ALLOW_ALL"
     assert h["wal"]["disk_level"] == "NORMAL"  # the disk-pressure monitor watches the WAL
     assert h["venue"]["kind"] == "loopback"
+
+
+def test_no_transparent_huge_pages_in_the_service(srv):
+    """The service runs without transparent huge pages (`hft.live.server._tune_memory`: a first touch of a 2 MB
+    page stalled the writer ~4.7 ms); the kernel says so in the process's status (Linux 5.0+)."""
+    status = Path(f"/proc/{srv.proc.pid}/status")
+    lines = [ln for ln in status.read_text().splitlines() if ln.startswith("THP_enabled:")] if status.exists() else []
+    if not lines:
+        pytest.skip("no THP_enabled line in /proc/PID/status (not Linux, or a kernel before 5.0)")
+    assert lines[0].split()[1] == "0"
 
 
 def test_durable_order_duplicate_lookup_cancel(srv):
