@@ -5,8 +5,10 @@ twice, no acknowledged order was lost, and the gateway's exposure equals the ven
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import threading
+from collections.abc import Iterator
 
 from svckit import AsyncClient, Server, order, token
 
@@ -14,16 +16,19 @@ ROUNDS = 3
 CONNS = 6
 
 
-async def _send(port: int, tok: str, keys: list[str], acked: dict[str, tuple], pending: set[str],
-                stop: threading.Event) -> None:
-    """Send `keys` (new orders) over CONNS connections; acknowledged ones go to `acked`, the rest stay pending."""
-    queue = list(keys)
+async def _send(port: int, tok: str, retry: list[str], acked: dict[str, tuple], pending: set[str],
+                stop: threading.Event, fresh: Iterator[str] = iter(())) -> None:
+    """Send the keys of `retry`, then new keys from `fresh` until it ends or the server dies, over CONNS
+    connections; acknowledged ones go to `acked`, the rest stay pending."""
+    queue = list(retry)
 
     async def worker() -> None:
         c = AsyncClient(port)
         try:
-            while queue and not stop.is_set():
-                key = queue.pop()
+            while not stop.is_set():
+                key = queue.pop() if queue else next(fresh, None)
+                if key is None:
+                    return
                 pending.add(key)  # sent, not yet acknowledged
                 i = int(key.split("-")[1])
                 body = order(key, side="buy" if i % 3 else "sell", price=10000 + 5 * (i % 7), qty=1 + i % 4)
@@ -48,7 +53,7 @@ def test_sigkill_chaos(tmp_path):
     tok = token()
     acked: dict[str, tuple] = {}
     pending: set[str] = set()
-    next_i = 0
+    fresh = (f"k-{i}" for i in itertools.count())  # new keys, never one twice
     interrupted = 0  # rounds the kill cut short (their unacknowledged orders retried)
     # a first server in its own home takes orders and stops cleanly, so that every kernel the rounds need is
     # compiled and cached: on a cold kernel cache the kills would otherwise land while the server still compiles
@@ -61,14 +66,12 @@ def test_sigkill_chaos(tmp_path):
     for _ in range(ROUNDS):
         srv = Server(home, "--loopback", "fill").start()
         try:
-            # more than a round can send before the kill (0.2-1.2 s): the kill always cuts it short; keys never
-            # sent are simply dropped, keys sent and not acknowledged stay pending and are retried
-            keys = [f"k-{next_i + j}" for j in range(3000)] + sorted(pending)
-            next_i += 3000
+            # the pending keys first, then new ones until the kill (0.2-1.2 s) cuts the round short, however fast
+            # the machine: keys sent and not acknowledged stay pending and are retried
             stop = threading.Event()
             timer = threading.Timer(rng.uniform(0.2, 1.2), lambda s=srv, e=stop: (s.kill9(), e.set()))
             timer.start()
-            asyncio.run(_send(srv.port, tok, keys, acked, pending, stop))
+            asyncio.run(_send(srv.port, tok, sorted(pending), acked, pending, stop, fresh))
             timer.join()
             interrupted += bool(pending)
         finally:
