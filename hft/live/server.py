@@ -111,12 +111,12 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     """Run the service until SIGINT / SIGTERM. `announce(line)` gets the ready line (the bound port).
     With ``signals.ha.enabled`` the process starts as a standby and leads once it holds the lease
     (`hft.live.webhooks.ha`)."""
+    _tune_memory()  # the process's, a standby's too (it may lead)
     if cfg.signals.ha.enabled:
         from hft.live.webhooks.ha import serve_ha  # lazy: numba
 
         return await serve_ha(cfg, opts, host, port, announce)
     signals = _signal_service(cfg, opts)  # validated before anything opens
-    _tune_memory()
     live, app, summary = build(cfg, opts)
     _tune_gc()
     try:

@@ -36,6 +36,15 @@ def token(accounts=("ACC1",), strategies=("mm1",), admin=False, secret=SECRET, t
     return mint(secret, "tester", list(accounts), list(strategies), ttl, admin)
 
 
+def thp_enabled(pid: int) -> str | None:
+    """The kernel's ``THP_enabled`` of process `pid` ("0": no transparent huge pages; None: no such line, i.e.
+    not Linux or a kernel before 5.0)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return None
+    return next((ln.split()[1] for ln in status.read_text().splitlines() if ln.startswith("THP_enabled:")), None)
+
+
 class Server:
     def __init__(self, home: Path, *args: str, config: Path = CONFIG, env: dict[str, str] | None = None) -> None:
         self.home = home

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from svckit import Server, order, token
+from svckit import Server, order, thp_enabled, token
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +24,10 @@ def test_ready_line_port_from_env_and_health(srv):
 def test_no_transparent_huge_pages_in_the_service(srv):
     """The service runs without transparent huge pages (`hft.live.server._tune_memory`: a first touch of a 2 MB
     page stalled the writer ~4.7 ms); the kernel says so in the process's status (Linux 5.0+)."""
-    status = Path(f"/proc/{srv.proc.pid}/status")
-    lines = [ln for ln in status.read_text().splitlines() if ln.startswith("THP_enabled:")] if status.exists() else []
-    if not lines:
+    thp = thp_enabled(srv.proc.pid)
+    if thp is None:
         pytest.skip("no THP_enabled line in /proc/PID/status (not Linux, or a kernel before 5.0)")
-    assert lines[0].split()[1] == "0"
+    assert thp == "0"
 
 
 def test_durable_order_duplicate_lookup_cancel(srv):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sigkit import EmbeddedNats, wait_for
-from svckit import Server, order, token
+from svckit import Server, order, thp_enabled, token
 
 CONFIG = Path(__file__).with_name("gateway_ha.yaml")
 
@@ -64,6 +64,7 @@ def test_failover_kill_leader_mid_flow(pair):
     assert code == 503 and body["error"] == "STANDBY" and "node-a" in body["reason"]
     _, hb = b.request("GET", "/health")
     assert hb["role"] == "standby" and hb["holder"] == "node-a"
+    assert {thp_enabled(s.proc.pid) for s in (a, b)} <= {"0", None}  # as a single service: no huge pages
 
     acked: dict[str, int] = {}
     sent: list[str] = []

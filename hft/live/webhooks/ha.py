@@ -138,6 +138,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
                 await asyncio.sleep(0.2)
         else:
             return
+        S._tune_gc()  # the leader's state built: frozen out of the collector, as a single service's
         state.update(live=live, summary=summary, tasks=S.start_engine(live))
         live.gw.registry.register(LeadershipCollector(lease))
         await svc.start(live, live.gw.registry)
