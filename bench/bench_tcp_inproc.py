@@ -39,6 +39,7 @@ def child(n: int, window: int, durable: bool, profile_s: float) -> None:
     sys.path.insert(0, str(HERE))
     from bench_service import new_frames  # the bench's own frames (checked against the client's)
 
+    from hft.core.memory import no_transparent_huge_pages
     from hft.gateway.config import load_config
     from hft.live import server as srv
     from hft.live.auth import Verifier, mint
@@ -48,7 +49,7 @@ def child(n: int, window: int, durable: bool, profile_s: float) -> None:
     home = tempfile.mkdtemp(prefix="hft-tcp-inproc-")
     os.environ.update(HFT_HOME=home, HFT_JWT_SECRET=SECRET, HFT_GATEWAY_FSYNC="interval")
     cfg = load_config(HERE / "gateway_bench.yaml")
-    srv._tune_memory()  # as the service: no transparent huge pages
+    no_transparent_huge_pages()  # as the service
     live, _app, _ = srv.build(cfg, srv.ServeOptions(disk_monitor=False))
     token = mint(SECRET, "bench", ["*"], ["*"], 3600.0)
     size = DECISION_FRAME.itemsize

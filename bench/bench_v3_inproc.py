@@ -40,13 +40,14 @@ def child(batch: int, n: int) -> None:
 
     import uvloop
 
+    from hft.core.memory import no_transparent_huge_pages
     from hft.gateway.config import load_config
     from hft.live import server as srv
     from hft.live.auth import mint
 
     home = tempfile.mkdtemp(prefix="hft-v3-inproc-")
     os.environ.update(HFT_HOME=home, HFT_JWT_SECRET=SECRET, HFT_GATEWAY_FSYNC="interval")
-    srv._tune_memory()  # as the service: no transparent huge pages
+    no_transparent_huge_pages()  # as the service
     live, app, _ = srv.build(load_config(HERE / "gateway_bench.yaml"), srv.ServeOptions(disk_monitor=False))
     headers = [(b"host", b"x"), (b"authorization", f"Bearer {mint(SECRET, 'bench', ['*'], ['*'], 3600.0)}".encode()),
                (b"content-type", b"application/json")]

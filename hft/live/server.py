@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import gc
 import logging
 import socket
@@ -24,6 +23,7 @@ import uvloop
 
 from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
+from hft.core.memory import no_transparent_huge_pages
 from hft.core.paths import wal_root
 from hft.gateway.config import GatewayConfig
 from hft.live import logs
@@ -111,7 +111,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     """Run the service until SIGINT / SIGTERM. `announce(line)` gets the ready line (the bound port).
     With ``signals.ha.enabled`` the process starts as a standby and leads once it holds the lease
     (`hft.live.webhooks.ha`)."""
-    _tune_memory()  # the process's, a standby's too (it may lead)
+    no_transparent_huge_pages()  # the process's, a standby's too (it may lead)
     if cfg.signals.ha.enabled:
         from hft.live.webhooks.ha import serve_ha  # lazy: numba
 
@@ -251,27 +251,6 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
-
-
-_PR_SET_THP_DISABLE = 41  # linux/prctl.h
-
-
-def _tune_memory() -> None:
-    """No transparent huge pages in the service process, Redis's advice for a latency-bound server. numpy asks
-    for huge pages on its arrays of 4 MB and more (``madvise``), so every 2 MB of a ring the writer fills for
-    the first time (order views, fills, the gateway's tables) was one fault that zeroes 2 MB: measured as
-    regular ~4.7 ms stalls of the writer, the `/v3` ack p99 over 30 s rising from 1.6 to 2.0-2.8 ms. With 4 KB
-    pages the same first touches are spread thin, and a forked snapshot child copies 4 KB pages on write, not
-    2 MB ones. ``prctl(PR_SET_THP_DISABLE)`` turns huge pages off for the whole process (malloc's and numba's
-    memory too, where the kernel's mode is ``always``); numpy's own switch covers a kernel without the call.
-    Best effort: elsewhere (not Linux) it changes nothing."""
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
-    with contextlib.suppress(ImportError, AttributeError):
-        from numpy._core.multiarray import _set_madvise_hugepage  # lazy: numpy's switch, used once
-
-        _set_madvise_hugepage(False)
 
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:

@@ -22,7 +22,7 @@ def test_ready_line_port_from_env_and_health(srv):
 
 
 def test_no_transparent_huge_pages_in_the_service(srv):
-    """The service runs without transparent huge pages (`hft.live.server._tune_memory`: a first touch of a 2 MB
+    """The service runs without transparent huge pages (`hft.core.memory.no_transparent_huge_pages`: a first touch of a 2 MB
     page stalled the writer ~4.7 ms); the kernel says so in the process's status (Linux 5.0+)."""
     thp = thp_enabled(srv.proc.pid)
     if thp is None:

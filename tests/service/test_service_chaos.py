@@ -16,11 +16,11 @@ ROUNDS = 3
 CONNS = 6
 
 
-async def _send(port: int, tok: str, retry: list[str], acked: dict[str, tuple], pending: set[str],
+async def _send(port: int, tok: str, keys: list[str], acked: dict[str, tuple], pending: set[str],
                 stop: threading.Event, fresh: Iterator[str] = iter(())) -> None:
-    """Send the keys of `retry`, then new keys from `fresh` until it ends or the server dies, over CONNS
-    connections; acknowledged ones go to `acked`, the rest stay pending."""
-    queue = list(retry)
+    """Send `keys`, then new keys from `fresh` until it ends or the server dies, over CONNS connections;
+    acknowledged ones go to `acked`, the rest stay pending."""
+    queue = list(keys)
 
     async def worker() -> None:
         c = AsyncClient(port)
