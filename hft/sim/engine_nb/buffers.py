@@ -15,9 +15,14 @@ import numpy as np
 # "h" / "orows" / "frows" / "order_info" the in-kernel order path's heap and rows (taken when at least as big;
 # contents undefined except "order_info", which is handed back zeroed).
 SPARE: dict[str, np.ndarray] = {}
-# What a spare's contents were made from, when they are a pure function of one read-only array (the event matrix of a
-# day's events with the data's own local times): the next run on the same array takes them as they are (`take_of`).
-_SOURCE: dict[str, weakref.ref] = {}
+# Spares whose contents are a pure function of one read-only array (the event matrix of a day's events with the
+# data's own local times), most recently given first, by name: the next run on the same array takes its matrix as it
+# is (`take_of`). Several are kept, so that runs over a few instruments or days in turns (a sweep's cells, each
+# instrument of a comparison alone) each find theirs, within `MADE_KEEP` arrays and `MADE_BYTES` a name (the most
+# recent one always); the others go back to `SPARE`.
+_MADE: dict[str, list[tuple[weakref.ref, np.ndarray]]] = {}
+MADE_KEEP = 4
+MADE_BYTES = 256 << 20
 
 
 def take(name: str, shape: tuple[int, int], *, exact: bool = False, zeros: bool = False) -> np.ndarray:
@@ -32,24 +37,38 @@ def take(name: str, shape: tuple[int, int], *, exact: bool = False, zeros: bool 
 
 def take_of(name: str, shape: tuple[int, int], source: np.ndarray | None) -> tuple[np.ndarray, bool]:
     """`take(name, shape, exact=True)`, and whether its contents are already those made from `source` (given back
-    with ``give(name, a, source)``, the same array object, still read-only)."""
-    ref = _SOURCE.pop(name, None)
-    spare = SPARE.get(name)
-    a = take(name, shape, exact=True)
-    same = (source is not None and a is spare and ref is not None and ref() is source
-            and not source.flags.writeable)
-    return a, same
+    with ``give(name, a, source)``, still read-only)."""
+    made = _MADE.get(name, [])
+    if source is not None and not source.flags.writeable:
+        for j, (ref, a) in enumerate(made):
+            if ref() is source and a.shape == shape:
+                del made[j]
+                return a, True
+    return take(name, shape, exact=True), False
 
 
 def give(name: str, a: np.ndarray | None, source: np.ndarray | None = None) -> None:
-    """Keep `a` (no longer used by its run, nor by anything the run returned) as the spare called `name`;
+    """Keep `a` (no longer used by its run, nor by anything the run returned) as a spare called `name`;
     `source`: the read-only array its contents are a pure function of (`take_of`)."""
-    if a is not None:
+    if a is None:
+        return
+    if source is None or source.flags.writeable:
         SPARE[name] = a
-        if source is not None and not source.flags.writeable:
-            _SOURCE[name] = weakref.ref(source)
-        else:
-            _SOURCE.pop(name, None)
+        return
+    made, stale = [], []
+    for r, m in _MADE.get(name, []):
+        (made if r() is not None and r() is not source else stale).append((r, m))
+    made.insert(0, (weakref.ref(source), a))
+    if stale and name not in SPARE:  # a dead source's matrix: still good memory
+        SPARE[name] = stale[0][1]
+    total = 0
+    for j, (_, m) in enumerate(made):
+        total += m.nbytes
+        if j and (j >= MADE_KEEP or total > MADE_BYTES):
+            SPARE[name] = made[j][1]  # the first one over the bounds is the plain spare; the rest are freed
+            del made[j:]
+            break
+    _MADE[name] = made
 
 
 def grown(a: np.ndarray, need: int) -> np.ndarray:

@@ -621,6 +621,37 @@ def test_event_matrix_reused_only_for_the_same_read_only_events():
     _, filled = buffers.take_of("test_evm", (2, 10), w)
     assert not filled
     buffers.SPARE.pop("test_evm", None)
+    buffers._MADE.pop("test_evm", None)
+
+
+def test_event_matrices_of_several_sources_in_turns_each_reused():
+    """Runs over a few instruments in turns (a sweep's cells, each instrument alone) each find their matrix; beyond
+    `MADE_KEEP` the least recently given is dropped (its array becomes the plain spare)."""
+    from hft.sim.engine_nb import buffers
+
+    srcs = [np.arange(10) + k for k in range(buffers.MADE_KEEP + 1)]
+    for s in srcs:
+        s.flags.writeable = False
+    mats = {}
+    for s in srcs[:2]:
+        a, filled = buffers.take_of("test_evm", (2, 10), s)
+        assert not filled
+        mats[id(s)] = a
+        buffers.give("test_evm", a, s)
+    for _ in range(3):
+        for s in srcs[:2]:
+            a, filled = buffers.take_of("test_evm", (2, 10), s)
+            assert filled and a is mats[id(s)]
+            buffers.give("test_evm", a, s)
+    for s in srcs[2:]:  # three more sources: the first one's matrix is the oldest, then dropped
+        a, _ = buffers.take_of("test_evm", (2, 10), s)
+        buffers.give("test_evm", a, s)
+    _, filled = buffers.take_of("test_evm", (2, 10), srcs[0])
+    assert not filled
+    _, filled = buffers.take_of("test_evm", (2, 10), srcs[-1])
+    assert filled
+    buffers.SPARE.pop("test_evm", None)
+    buffers._MADE.pop("test_evm", None)
 
 
 def test_event_matrix_of_a_feed_model_is_not_reused_for_data_times(day):
