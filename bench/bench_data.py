@@ -400,10 +400,11 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
         peers["binance_usdm_capture"] = peer_binance_run
     times: dict[str, list[float]] = {k: [] for k in cases}
     ptimes: dict[str, list[float]] = {k: [] for k in peers}
+    events: dict[str, int] = {}
     for r in range(repeat + 1):  # run 0 warms up (numba, file cache) and is not kept
         for name, (paths, _) in cases.items():
             t0 = time.perf_counter()
-            open_market_data(paths)
+            events[name] = len(open_market_data(paths).events)
             if r:
                 times[name].append(time.perf_counter() - t0)
             if name in peers:
@@ -418,6 +419,7 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
         res["rows_per_s"] = res.pop("per_s_median")
         res["rows_per_s_best"] = res.pop("per_s_best")
         res["bytes"] = sum(os.path.getsize(p) for p in paths)
+        res["events"] = events[name]  # what a replay of the import runs through
         if name in ptimes:
             pr = summarise(ptimes[name], n)
             res["peer_rows_per_s"] = pr["per_s_median"]

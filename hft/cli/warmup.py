@@ -137,7 +137,7 @@ def _l3_data(ctx: dict[str, Any]) -> None:
     from hft.data import _dbn_mbo, _gather  # lazy: numba (the CLI imports its work when it runs)
 
     _dbn_mbo.warm()  # Databento MBO's walk
-    _gather.warm()  # the vendor importers' compiled passes (Tardis)
+    _gather.warm()  # the vendor importers' compiled passes (Tardis, DBN MBP)
 
 
 def _l3_replay(ctx: dict[str, Any]) -> None:

@@ -5,8 +5,9 @@
   fancy-index gather per column and a field-by-field structured copy per column (and, for a snapshot that must
   be preceded by a clear, a spread of every column to its shifted place): ~10 ms for 100k rows of a Tardis pair,
   about a quarter of an import. Here each event is written once, in its final place.
-* `expand_levels`: rows of top-N snapshots (one price and one size column per level and side) into a clear and
-  one event per non-empty level (numpy's masks over the whole (rows, levels) grid took most of a
+* `snapshot_diffs`: rows of top-N snapshots (one price and one size column per level and side: Tardis
+  ``book_snapshot_N`` / ``quotes``, Databento MBP-10 / MBP-1) into each row's change from the row before (one
+  rule for every vendor's snapshots; numpy's masks over the whole (rows, levels) grid took most of a
   ``book_snapshot_25`` import).
 * `least_decimals`: `hft.data._convert.decimals_needed`'s rule in one pass (numpy's sort of the unique values
   took ~35 ms of a ``book_snapshot_25`` import).
@@ -17,7 +18,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hft.core.dtypes import EV_CLEAR, EV_SNAPSHOT_LEVEL, EVENT_DTYPE, FLAG_EOM
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TICKER,
+    EV_TRADE,
+    EVENT_DTYPE,
+    FLAG_EOM,
+    SELL,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -63,45 +74,186 @@ def gather_events(order: np.ndarray, *, clear: np.ndarray, exch_ts: np.ndarray, 
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _level_ok(p, q) -> bool:
+    """A level is there: finite price and size (NaN: a blank), positive size (int or float columns)."""
+    return q > 0 and p == p and p - p == 0 and q - q == 0
+
+
 @njit(cache=True, nogil=True)
-def expand_levels(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.ndarray, qy: np.ndarray,
-                  sides: np.ndarray) -> tuple:
-    """Top-N snapshot rows → event columns (exch, local, kind, side, price, qty, seq, ends): per row i an EV_CLEAR
-    (side 0, price and size 0) then, in column order, an EV_SNAPSHOT_LEVEL of side ``sides[j]`` per level j whose
-    price ``px[i, j]`` and size ``qy[i, j]`` are finite with a positive size; the row's last event ends its
-    message. `px` / `qy`: float64 (rows, levels), blanks as NaN; times and seq (the row's line) per row."""
+def _side_diff(pp, pq, pn, cp, cq, cn, better, rem, put_p, put_q) -> tuple:
+    """One side's change from the previous top-N (`pp` / `pq`, `pn` levels) to this row's (`cp` / `cq`, `cn`):
+    the prices gone into `rem`, the prices new or resized into `put_p` / `put_q`; returns their counts. `better`:
+    +1 when a better level has a higher price (bids), -1 (asks). Levels in strict best-first order are walked
+    once; otherwise (a vendor's unsorted row) each is looked up, and a price given twice ends at its last size."""
+    nr = 0
+    nu = 0
+    ordered = True
+    for j in range(1, pn):
+        ordered = ordered and better * (pp[j - 1] - pp[j]) > 0
+    for j in range(1, cn):
+        ordered = ordered and better * (cp[j - 1] - cp[j]) > 0
+    if ordered:
+        a = 0
+        b = 0
+        while a < pn or b < cn:
+            if b == cn or (a < pn and better * (pp[a] - cp[b]) > 0):
+                rem[nr] = pp[a]  # a previous level better than every remaining one of this row: gone
+                nr += 1
+                a += 1
+            elif a == pn or better * (cp[b] - pp[a]) > 0:
+                put_p[nu] = cp[b]
+                put_q[nu] = cq[b]
+                nu += 1
+                b += 1
+            else:
+                if pq[a] != cq[b]:
+                    put_p[nu] = cp[b]
+                    put_q[nu] = cq[b]
+                    nu += 1
+                a += 1
+                b += 1
+        return nr, nu
+    for a in range(pn):
+        found = False
+        for b in range(cn):
+            found = found or cp[b] == pp[a]
+        if not found:
+            rem[nr] = pp[a]
+            nr += 1
+    for b in range(cn):
+        last = True  # only a price's last level counts (the book a full snapshot leaves)
+        for b2 in range(b + 1, cn):
+            last = last and cp[b2] != cp[b]
+        same = False
+        for a in range(pn):
+            if pp[a] == cp[b]:
+                same = pq[a] == cq[b]  # the previous row's last level at that price: the book's size
+        if last and not same:
+            put_p[nu] = cp[b]
+            put_q[nu] = cq[b]
+            nu += 1
+    return nr, nu
+
+
+@njit(cache=True, nogil=True)
+def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.ndarray, qy: np.ndarray,
+                   sides: np.ndarray, t_on: np.ndarray, t_side: np.ndarray, t_px: np.ndarray,
+                   t_qty: np.ndarray) -> tuple:
+    """Top-N snapshot rows → event columns (exch, local, kind, side, price, qty, seq, ends), each row as the change
+    from the row before: the first row an EV_CLEAR (side 0, price and size 0) and an EV_SNAPSHOT_LEVEL per level,
+    every later row an EV_LEVEL_SET of size 0 per price that left its side's top N, then an EV_LEVEL_SET per price
+    new or resized (bids, then asks, best first), so that after each row the book is that row's top N and nothing else — the
+    book a clear and a full snapshot per row gives, in ~2 events a row instead of ~2N, and a queue model sees the
+    levels' real changes (a clear would hide each decrease behind a rise from 0). A row with ``t_on`` set starts
+    with an EV_TRADE (``t_side`` / ``t_px`` / ``t_qty``). A row that changes nothing (and prints no trade) gives one
+    informational EV_TICKER of its best bid (else its best ask; no level: side 0), so that every row stays one
+    message and wakes a strategy as a full snapshot would; the last event of a row ends its message. `px` / `qy`: (rows, levels), int or float (blanks as NaN); level j's side is
+    ``sides[j]`` (BUY / SELL), each side's columns best first; times and seq (the row's line) per row."""
     n, k = px.shape
-    m = n
-    for i in range(n):
-        for j in range(k):
-            q = qy[i, j]
-            if np.isfinite(px[i, j]) and np.isfinite(q) and q > 0:
-                m += 1
-    exch = np.empty(m, np.int64)
-    local = np.empty(m, np.int64)
-    seq = np.empty(m, np.int64)
-    kind = np.full(m, EV_SNAPSHOT_LEVEL, np.uint8)
-    side = np.zeros(m, np.int8)
-    price = np.zeros(m, np.float64)
-    qty = np.zeros(m, np.float64)
-    ends = np.zeros(m, np.bool_)
-    e = 0
-    for i in range(n):
-        kind[e] = EV_CLEAR
-        for j in range(-1, k):  # -1: the clear
-            if j >= 0:
-                p = px[i, j]
-                q = qy[i, j]
-                if not (np.isfinite(p) and np.isfinite(q) and q > 0):
-                    continue
-                side[e] = sides[j]
-                price[e] = p
-                qty[e] = q
-            exch[e] = ts[i]
-            local[e] = lts[i]
-            seq[e] = rows[i]
-            e += 1
-        ends[e - 1] = True
+    prev_p = np.zeros((2, k), px.dtype)
+    prev_q = np.zeros((2, k), qy.dtype)
+    cur_p = np.zeros((2, k), px.dtype)
+    cur_q = np.zeros((2, k), qy.dtype)
+    rem = np.zeros((2, k), px.dtype)
+    put_p = np.zeros((2, k), px.dtype)
+    put_q = np.zeros((2, k), qy.dtype)
+    pn = np.zeros(2, np.int64)
+    cn = np.zeros(2, np.int64)
+    nr = np.zeros(2, np.int64)
+    nu = np.zeros(2, np.int64)
+    m = 0
+    exch = np.empty(0, np.int64)
+    local = np.empty(0, np.int64)
+    seq = np.empty(0, np.int64)
+    kind = np.empty(0, np.uint8)
+    side = np.empty(0, np.int8)
+    price = np.empty(0, px.dtype)
+    qty = np.empty(0, qy.dtype)
+    ends = np.empty(0, np.bool_)
+    for fill in range(2):  # count, then write
+        if fill:
+            exch = np.empty(m, np.int64)
+            local = np.empty(m, np.int64)
+            seq = np.empty(m, np.int64)
+            kind = np.full(m, EV_LEVEL_SET, np.uint8)
+            side = np.zeros(m, np.int8)
+            price = np.zeros(m, px.dtype)
+            qty = np.zeros(m, qy.dtype)
+            ends = np.zeros(m, np.bool_)
+        pn[:] = 0
+        e = 0
+        for i in range(n):
+            cn[:] = 0
+            for j in range(k):
+                if _level_ok(px[i, j], qy[i, j]):
+                    s = 0 if sides[j] == BUY else 1
+                    cur_p[s, cn[s]] = px[i, j]
+                    cur_q[s, cn[s]] = qy[i, j]
+                    cn[s] += 1
+            e0 = e
+            if t_on[i]:
+                if fill:
+                    kind[e] = EV_TRADE
+                    side[e] = t_side[i]
+                    price[e] = t_px[i]
+                    qty[e] = t_qty[i]
+                e += 1
+            if i == 0:
+                if fill:
+                    kind[e] = EV_CLEAR
+                e += 1
+                for j in range(k):
+                    if _level_ok(px[i, j], qy[i, j]):
+                        if fill:
+                            kind[e] = EV_SNAPSHOT_LEVEL
+                            side[e] = sides[j]
+                            price[e] = px[i, j]
+                            qty[e] = qy[i, j]
+                        e += 1
+            else:
+                for s in range(2):
+                    nr[s], nu[s] = _side_diff(prev_p[s], prev_q[s], pn[s], cur_p[s], cur_q[s], cn[s],
+                                              1 if s == 0 else -1, rem[s], put_p[s], put_q[s])
+                for s in range(2):  # the levels gone first: the book is never crossed in between
+                    for r in range(nr[s]):
+                        if fill:
+                            side[e] = BUY if s == 0 else SELL
+                            price[e] = rem[s, r]
+                        e += 1
+                for s in range(2):
+                    for r in range(nu[s]):
+                        if fill:
+                            side[e] = BUY if s == 0 else SELL
+                            price[e] = put_p[s, r]
+                            qty[e] = put_q[s, r]
+                        e += 1
+            if e == e0:  # nothing changed: the row's message is one informational EV_TICKER of its best bid
+                if fill:  # (else best ask; an empty book: side 0), so that the row still wakes what it would
+                    kind[e] = EV_TICKER
+                    for s in range(2):  # bids, then asks
+                        if cn[s] > 0 and side[e] == 0:
+                            best = 0
+                            for j in range(1, cn[s]):
+                                if (cur_p[s, j] - cur_p[s, best]) * (1 if s == 0 else -1) >= 0:
+                                    best = j  # the best price; a price given twice: its last level
+                            side[e] = BUY if s == 0 else SELL
+                            price[e] = cur_p[s, best]
+                            qty[e] = cur_q[s, best]
+                e += 1
+            if fill:
+                for x in range(e0, e):
+                    exch[x] = ts[i]
+                    local[x] = lts[i]
+                    seq[x] = rows[i]
+                if e > e0:
+                    ends[e - 1] = True
+            for s in range(2):
+                pn[s] = cn[s]
+                for j in range(cn[s]):
+                    prev_p[s, j] = cur_p[s, j]
+                    prev_q[s, j] = cur_q[s, j]
+        m = e
     return exch, local, kind, side, price, qty, seq, ends
 
 
@@ -141,6 +293,7 @@ def warm() -> None:
     one = np.zeros(1, np.int64)
     gather_events(one, clear=np.ones(1, np.bool_), exch_ts=one, local_ts=one, price=one, qty=one, order_id=one,
                   seq=one, kind=np.ones(1, np.uint8), side=np.zeros(1, np.int8), eom=np.ones(1, np.bool_))
-    grid = np.ones((1, 2))
-    expand_levels(one, one, one, grid, grid, np.ones(2, np.int8))
+    no = np.zeros(1, np.bool_)
+    for grid, t in ((np.ones((1, 2)), np.ones(1)), (np.ones((1, 2), np.int64), one)):  # Tardis (float), DBN (int)
+        snapshot_diffs(one, one, one, grid, grid, np.array([1, -1], np.int8), no, one, t, t)
     least_decimals(np.ones(1), 9)

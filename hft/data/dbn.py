@@ -17,8 +17,11 @@ instrument id), venue: the dataset.
   ``T`` trade → EV_TRADE (side = aggressor; book unchanged); ``R`` clear → EV_CLEAR; ``N`` none: skipped.
   FLAG_EOM where DBN sets ``F_LAST``.
 * **mbp-10 / mbp-1** (L2): a trade (``T``) record first gives an EV_TRADE (aggressor side); every record then
-  gives its top-N book as a snapshot (EV_CLEAR, then an EV_SNAPSHOT_LEVEL per non-empty level, FLAG_EOM on
-  the last). Levels below the N the schema carries are unknown.
+  gives its top-N book as its change from the record before (`hft.data._gather.snapshot_diffs`: the first
+  record an EV_CLEAR and an EV_SNAPSHOT_LEVEL per non-empty level, every later one an EV_LEVEL_SET of 0 per
+  price that left the top N, then one per price new or resized; FLAG_EOM on the record's last event). After
+  each record the book is its top N, as a clear and a full snapshot would leave it; levels below the N the
+  schema carries are unknown.
 * **trades** (L2): an EV_TRADE per record.
 
 Sides: ``B`` bid / buy, ``A`` ask / sell, ``N`` none. Times: ``ts_event`` → exch_ts, ``ts_recv`` → local_ts.
@@ -33,8 +36,6 @@ import numpy as np
 
 from hft.core.dtypes import (
     BUY,
-    EV_CLEAR,
-    EV_SNAPSHOT_LEVEL,
     EV_TRADE,
     FLAG_EOM,
     SELL,
@@ -142,34 +143,21 @@ def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
 
 
 def _mbp(path: Path, rec: np.ndarray, div: int, depth: int) -> np.ndarray:
-    n = len(rec)
+    from hft.data._gather import snapshot_diffs  # lazy: numba, loaded for MBP files only
+
     trade = rec["action"] == b"T"
-    agg = _sides(path, rec["side"])
-    px = np.stack([rec[f"{s}_px_{k:02d}"] for k in range(depth) for s in ("bid", "ask")], axis=1)
-    sz = np.stack([rec[f"{s}_sz_{k:02d}"] for k in range(depth) for s in ("bid", "ask")], axis=1).astype(np.int64)
-    valid = (px != UNDEF_PRICE) & (sz > 0)
-    per = trade.astype(np.int64) + 1 + valid.sum(axis=1)
-    m = int(per.sum())
-    start = np.concatenate([[0], np.cumsum(per)[:-1]])
-    r_idx = np.repeat(np.arange(n), per)
-    kind = np.full(m, EV_SNAPSHOT_LEVEL, np.int64)
-    side = np.zeros(m, np.int64)
-    price, qty = np.zeros(m, np.int64), np.zeros(m, np.int64)
-    t_at = start[trade]
-    kind[t_at], side[t_at] = EV_TRADE, agg[trade]
-    price[t_at], qty[t_at] = rec["price"][trade] // div, rec["size"][trade].astype(np.int64)
-    c_at = start + trade.astype(np.int64)
-    kind[c_at] = EV_CLEAR
-    lvl = np.ones(m, bool)
-    lvl[t_at], lvl[c_at] = False, False
-    sides = np.tile(np.array([BUY, SELL], np.int64), depth)
-    side[lvl] = np.broadcast_to(sides, px.shape)[valid]
-    price[lvl], qty[lvl] = px[valid] // div, sz[valid]
-    flags = np.zeros(m, np.int64)
-    flags[np.cumsum(per) - 1] = FLAG_EOM
-    return make_events(m, exch_ts=rec["ts_event"].astype(np.int64)[r_idx],
-                       local_ts=rec["ts_recv"].astype(np.int64)[r_idx], price=price, qty=qty, seq=r_idx + 1,
-                       kind=kind, side=side, flags=flags)
+    agg = _sides(path, rec["side"]).astype(np.int64)
+    cols = [(f"{s}_px_{k:02d}", f"{s}_sz_{k:02d}") for k in range(depth) for s in ("bid", "ask")]
+    px = np.stack([rec[p] for p, _ in cols], axis=1)
+    sz = np.stack([rec[q] for _, q in cols], axis=1).astype(np.int64)
+    sz[px == UNDEF_PRICE] = 0  # no level
+    t_px = np.where(trade, rec["price"] // div, 0)
+    exch, local, kind, side, price, qty, seq, ends = snapshot_diffs(
+        rec["ts_event"].astype(np.int64), rec["ts_recv"].astype(np.int64), np.arange(1, len(rec) + 1),
+        np.where(sz > 0, px // div, 0), sz, np.tile(np.array([BUY, SELL], np.int8), depth), trade, agg, t_px,
+        rec["size"].astype(np.int64))
+    return make_events(len(kind), exch_ts=exch, local_ts=local, price=price, qty=qty, seq=seq, kind=kind,
+                       side=side, flags=np.where(ends, FLAG_EOM, 0))
 
 
 def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:

@@ -12,7 +12,11 @@ its header:
 * ``trades`` — ``id,side,price,amount``: EV_TRADE, side = the aggressor (``buy`` / ``sell``; ``unknown`` → 0);
   a numeric ``id`` is the trade id (``order_id``), else the row number.
 * ``book_snapshot_N`` — ``asks[0].price,asks[0].amount,bids[0].price,bids[0].amount,…`` up to N-1: each row is
-  a top-N snapshot: EV_CLEAR, then a EV_SNAPSHOT_LEVEL per non-empty level, FLAG_EOM on the last.
+  a top-N snapshot, replayed as its change from the row before (`hft.data._gather.snapshot_diffs`): the file's
+  first row EV_CLEAR, then a EV_SNAPSHOT_LEVEL per non-empty level; every later row an EV_LEVEL_SET of 0 per
+  price that left the top N, then one per price new or resized; FLAG_EOM on a row's last event (a row that
+  changes nothing gives none). After each row the book is that row's top N, as a clear and a full snapshot
+  would leave it.
 * ``quotes`` — ``ask_amount,ask_price,bid_price,bid_amount``: a top-1 snapshot per row, as above.
 
 Several files of one symbol (e.g. a book file and a trades file, the "pair") import as one stream ordered by
@@ -46,7 +50,7 @@ from hft.data._convert import (
     scale_str,
     to_units,
 )
-from hft.data._gather import expand_levels, gather_events
+from hft.data._gather import gather_events, snapshot_diffs
 
 HEADER = ["exchange", "symbol", "timestamp", "local_timestamp"]
 DATASETS = {
@@ -222,7 +226,7 @@ def _read_frame(path: Path, df: Any) -> _Part:
         tid = np.where(tid_s.is_null().to_numpy(), rows, tid_s.fill_null(0).to_numpy()).astype(np.int64)
         return _Part(path, ds, n, ts, lts, np.full(n, EV_TRADE, np.uint8), side, price, qty, tid, rows,
                      np.ones(n, bool), np.zeros(n, bool), symbols, exchanges)
-    # top-N snapshots (book_snapshot_N, quotes): per row a CLEAR and the non-empty levels
+    # top-N snapshots (book_snapshot_N, quotes): each row's change from the row before (`snapshot_diffs`)
     if ds == "quotes":
         cols = [("bid_price", "bid_amount", BUY), ("ask_price", "ask_amount", SELL)]
     else:
@@ -231,8 +235,11 @@ def _read_frame(path: Path, df: Any) -> _Part:
                 for k in range(depth) for s in ("bids", "asks")]
     px = _wide(df, [c for c, _, _ in cols], path)
     qy = _wide(df, [c for _, c, _ in cols], path)
-    exch, local, kind, side, price, qty, seq, ends = expand_levels(ts, lts, rows, px, qy,
-                                                                   np.array([s for _, _, s in cols], np.int8))
+    no = np.zeros(n, np.int64)
+    exch, local, kind, side, price, qty, seq, ends = snapshot_diffs(ts, lts, rows, px, qy,
+                                                                    np.array([s for _, _, s in cols], np.int8),
+                                                                    no.astype(np.bool_), no, no.astype(np.float64),
+                                                                    no.astype(np.float64))
     m = len(kind)
     return _Part(path, ds, m, exch, local, kind, side, price, qty, np.zeros(m, np.int64), seq, ends,
                  np.zeros(m, bool), symbols, exchanges)

@@ -21,6 +21,7 @@ from hft.core.dtypes import (
     EV_CLEAR,
     EV_LEVEL_SET,
     EV_SNAPSHOT_LEVEL,
+    EV_TICKER,
     EV_TRADE,
     FLAG_EOM,
     NO_PRICE,
@@ -205,11 +206,16 @@ SNAP2 = ("exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount
 
 
 def test_tardis_snapshot_events_by_hand(tmp_path):
-    """book_snapshot_2: per row a CLEAR, then each level with a price and a positive amount, bids before asks at
-    each depth; a blank or a zero amount is no level; the row's last event ends its message."""
+    """book_snapshot_2: the first row a CLEAR, then each level with a price and a positive amount, bids before asks
+    at each depth; each later row its change from the row before (the prices gone set to 0, bids then asks, best
+    first; then the prices new or resized); a blank or a zero amount is no level; the row's last event ends its
+    message, and a row that changes nothing is one EV_TICKER of its best bid (else ask; side 0 when empty)."""
     p = _write(tmp_path / "snap.csv", SNAP2 + "x,ETHUSDT,10,20,2.5,1,2.4,2,2.6,3,2.3,4\n"
                                               "x,ETHUSDT,30,40,2.5,0.5,2.4,0,,,2.2,1\n"
-                                              "x,ETHUSDT,50,60,,,,,,,,\n")
+                                              "x,ETHUSDT,50,60,,,,,,,,\n"
+                                              "x,ETHUSDT,70,80,,,,,,,,\n"
+                                              "x,ETHUSDT,90,95,2.5,1,2.4,2,,,,\n"
+                                              "x,ETHUSDT,96,97,2.5,1,2.4,2,,,,\n")
     got = [tuple(int(e[f]) for f in ("exch_ts", "local_ts", "kind", "side", "price", "qty", "seq", "flags"))
            for e in open_market_data([p]).events]
     us = 1000
@@ -219,10 +225,17 @@ def test_tardis_snapshot_events_by_hand(tmp_path):
         (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, SELL, 25, 10, 2, 0),
         (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, BUY, 23, 40, 2, 0),
         (10 * us, 20 * us, EV_SNAPSHOT_LEVEL, SELL, 26, 30, 2, FLAG_EOM),
-        (30 * us, 40 * us, EV_CLEAR, 0, 0, 0, 3, 0),
-        (30 * us, 40 * us, EV_SNAPSHOT_LEVEL, SELL, 25, 5, 3, 0),
-        (30 * us, 40 * us, EV_SNAPSHOT_LEVEL, BUY, 22, 10, 3, FLAG_EOM),
-        (50 * us, 60 * us, EV_CLEAR, 0, 0, 0, 4, FLAG_EOM),  # no level at all: the clear ends the message
+        (30 * us, 40 * us, EV_LEVEL_SET, BUY, 24, 0, 3, 0),  # gone (a zero amount is no level)
+        (30 * us, 40 * us, EV_LEVEL_SET, BUY, 23, 0, 3, 0),
+        (30 * us, 40 * us, EV_LEVEL_SET, SELL, 26, 0, 3, 0),  # gone (blank)
+        (30 * us, 40 * us, EV_LEVEL_SET, BUY, 22, 10, 3, 0),  # new
+        (30 * us, 40 * us, EV_LEVEL_SET, SELL, 25, 5, 3, FLAG_EOM),  # resized
+        (50 * us, 60 * us, EV_LEVEL_SET, BUY, 22, 0, 4, 0),  # no level at all: every one gone
+        (50 * us, 60 * us, EV_LEVEL_SET, SELL, 25, 0, 4, FLAG_EOM),
+        (70 * us, 80 * us, EV_TICKER, 0, 0, 0, 5, FLAG_EOM),  # line 5 changes nothing: one informational event
+        (90 * us, 95 * us, EV_LEVEL_SET, BUY, 24, 20, 6, 0),
+        (90 * us, 95 * us, EV_LEVEL_SET, SELL, 25, 10, 6, FLAG_EOM),
+        (96 * us, 97 * us, EV_TICKER, BUY, 24, 20, 7, FLAG_EOM),
     ]
     bad = _write(tmp_path / "bad.csv", SNAP2 + "x,ETHUSDT,10,20,2.5,1,2.4,2,2.6,3,2.3,4\n"
                                                "x,ETHUSDT,30,40,2.5,1,2.4,2,2.6,3,nan,4\n")
