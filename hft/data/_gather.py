@@ -80,36 +80,37 @@ def _level_ok(p, q) -> bool:
     return q > 0 and p == p and p - p == 0 and q - q == 0
 
 
-@njit(cache=True, nogil=True)
-def _side_diff(pp, pq, pn, cp, cq, cn, better, rem, put_p, put_q) -> tuple:
-    """One side's change from the previous top-N (`pp` / `pq`, `pn` levels) to this row's (`cp` / `cq`, `cn`):
-    the prices gone into `rem`, the prices new or resized into `put_p` / `put_q`; returns their counts. `better`:
-    +1 when a better level has a higher price (bids), -1 (asks). Levels in strict best-first order are walked
-    once; otherwise (a vendor's unsorted row) each is looked up, and a price given twice ends at its last size."""
+@njit(cache=True, nogil=True, inline="always")
+def _side_diff(lp, lq, o, c, s, pn, cn, better, rem, put_p, put_q) -> tuple:
+    """Side `s`'s change from the previous top-N (``lp[o, s]`` / ``lq[o, s]``, `pn` levels) to this row's
+    (``lp[c, s]`` / ``lq[c, s]``, `cn`): the prices gone into ``rem[s]``, the prices new or resized into
+    ``put_p[s]`` / ``put_q[s]``; returns their counts. `better`: +1 when a better level has a higher price (bids),
+    -1 (asks). Levels in strict best-first order are walked once; otherwise (a vendor's unsorted row) each is
+    looked up, and a price given twice ends at its last size."""
     nr = 0
     nu = 0
     ordered = True
     for j in range(1, pn):
-        ordered = ordered and better * (pp[j - 1] - pp[j]) > 0
+        ordered = ordered and better * (lp[o, s, j - 1] - lp[o, s, j]) > 0
     for j in range(1, cn):
-        ordered = ordered and better * (cp[j - 1] - cp[j]) > 0
+        ordered = ordered and better * (lp[c, s, j - 1] - lp[c, s, j]) > 0
     if ordered:
         a = 0
         b = 0
         while a < pn or b < cn:
-            if b == cn or (a < pn and better * (pp[a] - cp[b]) > 0):
-                rem[nr] = pp[a]  # a previous level better than every remaining one of this row: gone
+            if b == cn or (a < pn and better * (lp[o, s, a] - lp[c, s, b]) > 0):
+                rem[s, nr] = lp[o, s, a]  # a previous level better than every remaining one of this row: gone
                 nr += 1
                 a += 1
-            elif a == pn or better * (cp[b] - pp[a]) > 0:
-                put_p[nu] = cp[b]
-                put_q[nu] = cq[b]
+            elif a == pn or better * (lp[c, s, b] - lp[o, s, a]) > 0:
+                put_p[s, nu] = lp[c, s, b]
+                put_q[s, nu] = lq[c, s, b]
                 nu += 1
                 b += 1
             else:
-                if pq[a] != cq[b]:
-                    put_p[nu] = cp[b]
-                    put_q[nu] = cq[b]
+                if lq[o, s, a] != lq[c, s, b]:
+                    put_p[s, nu] = lp[c, s, b]
+                    put_q[s, nu] = lq[c, s, b]
                     nu += 1
                 a += 1
                 b += 1
@@ -117,23 +118,31 @@ def _side_diff(pp, pq, pn, cp, cq, cn, better, rem, put_p, put_q) -> tuple:
     for a in range(pn):
         found = False
         for b in range(cn):
-            found = found or cp[b] == pp[a]
+            found = found or lp[c, s, b] == lp[o, s, a]
         if not found:
-            rem[nr] = pp[a]
+            rem[s, nr] = lp[o, s, a]
             nr += 1
     for b in range(cn):
         last = True  # only a price's last level counts (the book a full snapshot leaves)
         for b2 in range(b + 1, cn):
-            last = last and cp[b2] != cp[b]
+            last = last and lp[c, s, b2] != lp[c, s, b]
         same = False
         for a in range(pn):
-            if pp[a] == cp[b]:
-                same = pq[a] == cq[b]  # the previous row's last level at that price: the book's size
+            if lp[o, s, a] == lp[c, s, b]:
+                same = lq[o, s, a] == lq[c, s, b]  # the previous row's last level at that price: the book's size
         if last and not same:
-            put_p[nu] = cp[b]
-            put_q[nu] = cq[b]
+            put_p[s, nu] = lp[c, s, b]
+            put_q[s, nu] = lq[c, s, b]
             nu += 1
     return nr, nu
+
+
+@njit(cache=True, nogil=True)
+def _longer(a: np.ndarray, m: int, e: int) -> np.ndarray:
+    """`a` in an array of `m` items, its first `e` kept."""
+    out = np.empty(m, a.dtype)
+    out[:e] = a[:e]
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -143,118 +152,114 @@ def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.nda
     """Top-N snapshot rows → event columns (exch, local, kind, side, price, qty, seq, ends), each row as the change
     from the row before: the first row an EV_CLEAR (side 0, price and size 0) and an EV_SNAPSHOT_LEVEL per level,
     every later row an EV_LEVEL_SET of size 0 per price that left its side's top N, then an EV_LEVEL_SET per price
-    new or resized (bids, then asks, best first), so that after each row the book is that row's top N and nothing else — the
-    book a clear and a full snapshot per row gives, in ~2 events a row instead of ~2N, and a queue model sees the
-    levels' real changes (a clear would hide each decrease behind a rise from 0). A row with ``t_on`` set starts
-    with an EV_TRADE (``t_side`` / ``t_px`` / ``t_qty``). A row that changes nothing (and prints no trade) gives one
-    informational EV_TICKER of its best bid (else its best ask; no level: side 0), so that every row stays one
-    message and wakes a strategy as a full snapshot would; the last event of a row ends its message. `px` / `qy`: (rows, levels), int or float (blanks as NaN); level j's side is
-    ``sides[j]`` (BUY / SELL), each side's columns best first; times and seq (the row's line) per row."""
+    new or resized (bids, then asks, best first), so that after each row the book is that row's top N and nothing
+    else — the book a clear and a full snapshot per row gives, in ~1-2 events a row instead of ~2N, and a queue
+    model sees the levels' real changes (a clear would hide each decrease behind a rise from 0). A row with
+    ``t_on`` set starts with an EV_TRADE (``t_side`` / ``t_px`` / ``t_qty``). A row that changes nothing (and prints
+    no trade) gives one informational EV_TICKER of its best bid (else its best ask; no level: side 0), so that
+    every row stays one message and wakes a strategy as a full snapshot would; the last event of a row ends its
+    message. `px` / `qy`: (rows, levels), int or float (blanks as NaN); level j's side is ``sides[j]`` (BUY /
+    SELL), each side's columns best first; times and seq (the row's line) per row."""
     n, k = px.shape
-    prev_p = np.zeros((2, k), px.dtype)
-    prev_q = np.zeros((2, k), qy.dtype)
-    cur_p = np.zeros((2, k), px.dtype)
-    cur_q = np.zeros((2, k), qy.dtype)
+    lp = np.zeros((2, 2, k), px.dtype)  # [row parity, side (0 bids, 1 asks), level]: this row's and the last's
+    lq = np.zeros((2, 2, k), qy.dtype)
+    ln = np.zeros((2, 2), np.int64)
     rem = np.zeros((2, k), px.dtype)
     put_p = np.zeros((2, k), px.dtype)
     put_q = np.zeros((2, k), qy.dtype)
-    pn = np.zeros(2, np.int64)
-    cn = np.zeros(2, np.int64)
     nr = np.zeros(2, np.int64)
     nu = np.zeros(2, np.int64)
-    m = 0
-    exch = np.empty(0, np.int64)
-    local = np.empty(0, np.int64)
-    seq = np.empty(0, np.int64)
-    kind = np.empty(0, np.uint8)
-    side = np.empty(0, np.int8)
-    price = np.empty(0, px.dtype)
-    qty = np.empty(0, qy.dtype)
-    ends = np.empty(0, np.bool_)
-    for fill in range(2):  # count, then write
-        if fill:
-            exch = np.empty(m, np.int64)
-            local = np.empty(m, np.int64)
-            seq = np.empty(m, np.int64)
-            kind = np.full(m, EV_LEVEL_SET, np.uint8)
-            side = np.zeros(m, np.int8)
-            price = np.zeros(m, px.dtype)
-            qty = np.zeros(m, qy.dtype)
-            ends = np.zeros(m, np.bool_)
-        pn[:] = 0
-        e = 0
-        for i in range(n):
-            cn[:] = 0
+    m = max(16, 2 * n)  # doubled when short (a quiet feed changes ~1 level a row)
+    exch = np.empty(m, np.int64)
+    local = np.empty(m, np.int64)
+    kind = np.empty(m, np.uint8)
+    side = np.empty(m, np.int8)
+    price = np.empty(m, px.dtype)
+    qty = np.empty(m, qy.dtype)
+    seq = np.empty(m, np.int64)
+    ends = np.empty(m, np.bool_)
+    e = 0
+    for i in range(n):
+        c = i & 1
+        o = 1 - c
+        ln[c, 0] = 0
+        ln[c, 1] = 0
+        for j in range(k):
+            if _level_ok(px[i, j], qy[i, j]):
+                s = 0 if sides[j] == BUY else 1
+                lp[c, s, ln[c, s]] = px[i, j]
+                lq[c, s, ln[c, s]] = qy[i, j]
+                ln[c, s] += 1
+        if e + 2 + 2 * k > m:
+            m = 2 * m + 2 + 2 * k
+            exch = _longer(exch, m, e)
+            local = _longer(local, m, e)
+            kind = _longer(kind, m, e)
+            side = _longer(side, m, e)
+            price = _longer(price, m, e)
+            qty = _longer(qty, m, e)
+            seq = _longer(seq, m, e)
+            ends = _longer(ends, m, e)
+        e0 = e
+        if t_on[i]:
+            kind[e] = EV_TRADE
+            side[e] = t_side[i]
+            price[e] = t_px[i]
+            qty[e] = t_qty[i]
+            e += 1
+        if i == 0:
+            kind[e] = EV_CLEAR
+            side[e] = 0
+            price[e] = 0
+            qty[e] = 0
+            e += 1
             for j in range(k):
                 if _level_ok(px[i, j], qy[i, j]):
-                    s = 0 if sides[j] == BUY else 1
-                    cur_p[s, cn[s]] = px[i, j]
-                    cur_q[s, cn[s]] = qy[i, j]
-                    cn[s] += 1
-            e0 = e
-            if t_on[i]:
-                if fill:
-                    kind[e] = EV_TRADE
-                    side[e] = t_side[i]
-                    price[e] = t_px[i]
-                    qty[e] = t_qty[i]
-                e += 1
-            if i == 0:
-                if fill:
-                    kind[e] = EV_CLEAR
-                e += 1
-                for j in range(k):
-                    if _level_ok(px[i, j], qy[i, j]):
-                        if fill:
-                            kind[e] = EV_SNAPSHOT_LEVEL
-                            side[e] = sides[j]
-                            price[e] = px[i, j]
-                            qty[e] = qy[i, j]
-                        e += 1
-            else:
-                for s in range(2):
-                    nr[s], nu[s] = _side_diff(prev_p[s], prev_q[s], pn[s], cur_p[s], cur_q[s], cn[s],
-                                              1 if s == 0 else -1, rem[s], put_p[s], put_q[s])
-                for s in range(2):  # the levels gone first: the book is never crossed in between
-                    for r in range(nr[s]):
-                        if fill:
-                            side[e] = BUY if s == 0 else SELL
-                            price[e] = rem[s, r]
-                        e += 1
-                for s in range(2):
-                    for r in range(nu[s]):
-                        if fill:
-                            side[e] = BUY if s == 0 else SELL
-                            price[e] = put_p[s, r]
-                            qty[e] = put_q[s, r]
-                        e += 1
-            if e == e0:  # nothing changed: the row's message is one informational EV_TICKER of its best bid
-                if fill:  # (else best ask; an empty book: side 0), so that the row still wakes what it would
-                    kind[e] = EV_TICKER
-                    for s in range(2):  # bids, then asks
-                        if cn[s] > 0 and side[e] == 0:
-                            best = 0
-                            for j in range(1, cn[s]):
-                                if (cur_p[s, j] - cur_p[s, best]) * (1 if s == 0 else -1) >= 0:
-                                    best = j  # the best price; a price given twice: its last level
-                            side[e] = BUY if s == 0 else SELL
-                            price[e] = cur_p[s, best]
-                            qty[e] = cur_q[s, best]
-                e += 1
-            if fill:
-                for x in range(e0, e):
-                    exch[x] = ts[i]
-                    local[x] = lts[i]
-                    seq[x] = rows[i]
-                if e > e0:
-                    ends[e - 1] = True
+                    kind[e] = EV_SNAPSHOT_LEVEL
+                    side[e] = sides[j]
+                    price[e] = px[i, j]
+                    qty[e] = qy[i, j]
+                    e += 1
+        else:
             for s in range(2):
-                pn[s] = cn[s]
-                for j in range(cn[s]):
-                    prev_p[s, j] = cur_p[s, j]
-                    prev_q[s, j] = cur_q[s, j]
-        m = e
-    return exch, local, kind, side, price, qty, seq, ends
+                nr[s], nu[s] = _side_diff(lp, lq, o, c, s, ln[o, s], ln[c, s], 1 if s == 0 else -1, rem, put_p,
+                                          put_q)
+            for s in range(2):  # the levels gone first: the book is never crossed in between
+                for r in range(nr[s]):
+                    kind[e] = EV_LEVEL_SET
+                    side[e] = BUY if s == 0 else SELL
+                    price[e] = rem[s, r]
+                    qty[e] = 0
+                    e += 1
+            for s in range(2):
+                for r in range(nu[s]):
+                    kind[e] = EV_LEVEL_SET
+                    side[e] = BUY if s == 0 else SELL
+                    price[e] = put_p[s, r]
+                    qty[e] = put_q[s, r]
+                    e += 1
+            if e == e0:  # nothing changed: the row's message is one informational EV_TICKER of its best bid
+                kind[e] = EV_TICKER  # (else best ask; an empty book: side 0), so that it wakes what it would
+                side[e] = 0
+                price[e] = 0
+                qty[e] = 0
+                for s in range(2):  # bids, then asks
+                    if ln[c, s] > 0 and side[e] == 0:
+                        best = 0
+                        for j in range(1, ln[c, s]):
+                            if (lp[c, s, j] - lp[c, s, best]) * (1 if s == 0 else -1) >= 0:
+                                best = j  # the best price; a price given twice: its last level
+                        side[e] = BUY if s == 0 else SELL
+                        price[e] = lp[c, s, best]
+                        qty[e] = lq[c, s, best]
+                e += 1
+        for x in range(e0, e):
+            exch[x] = ts[i]
+            local[x] = lts[i]
+            seq[x] = rows[i]
+            ends[x] = False
+        ends[e - 1] = True
+    return exch[:e], local[:e], kind[:e], side[:e], price[:e], qty[:e], seq[:e], ends[:e]
 
 
 @njit(cache=True, nogil=True, inline="always")
