@@ -80,63 +80,6 @@ def _level_ok(p, q) -> bool:
     return q > 0 and p == p and p - p == 0 and q - q == 0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _side_diff(lp, lq, o, c, s, pn, cn, better, rem, put_p, put_q) -> tuple:
-    """Side `s`'s change from the previous top-N (``lp[o, s]`` / ``lq[o, s]``, `pn` levels) to this row's
-    (``lp[c, s]`` / ``lq[c, s]``, `cn`): the prices gone into ``rem[s]``, the prices new or resized into
-    ``put_p[s]`` / ``put_q[s]``; returns their counts. `better`: +1 when a better level has a higher price (bids),
-    -1 (asks). Levels in strict best-first order are walked once; otherwise (a vendor's unsorted row) each is
-    looked up, and a price given twice ends at its last size."""
-    nr = 0
-    nu = 0
-    ordered = True
-    for j in range(1, pn):
-        ordered = ordered and better * (lp[o, s, j - 1] - lp[o, s, j]) > 0
-    for j in range(1, cn):
-        ordered = ordered and better * (lp[c, s, j - 1] - lp[c, s, j]) > 0
-    if ordered:
-        a = 0
-        b = 0
-        while a < pn or b < cn:
-            if b == cn or (a < pn and better * (lp[o, s, a] - lp[c, s, b]) > 0):
-                rem[s, nr] = lp[o, s, a]  # a previous level better than every remaining one of this row: gone
-                nr += 1
-                a += 1
-            elif a == pn or better * (lp[c, s, b] - lp[o, s, a]) > 0:
-                put_p[s, nu] = lp[c, s, b]
-                put_q[s, nu] = lq[c, s, b]
-                nu += 1
-                b += 1
-            else:
-                if lq[o, s, a] != lq[c, s, b]:
-                    put_p[s, nu] = lp[c, s, b]
-                    put_q[s, nu] = lq[c, s, b]
-                    nu += 1
-                a += 1
-                b += 1
-        return nr, nu
-    for a in range(pn):
-        found = False
-        for b in range(cn):
-            found = found or lp[c, s, b] == lp[o, s, a]
-        if not found:
-            rem[s, nr] = lp[o, s, a]
-            nr += 1
-    for b in range(cn):
-        last = True  # only a price's last level counts (the book a full snapshot leaves)
-        for b2 in range(b + 1, cn):
-            last = last and lp[c, s, b2] != lp[c, s, b]
-        same = False
-        for a in range(pn):
-            if lp[o, s, a] == lp[c, s, b]:
-                same = lq[o, s, a] == lq[c, s, b]  # the previous row's last level at that price: the book's size
-        if last and not same:
-            put_p[s, nu] = lp[c, s, b]
-            put_q[s, nu] = lq[c, s, b]
-            nu += 1
-    return nr, nu
-
-
 @njit(cache=True, nogil=True)
 def _longer(a: np.ndarray, m: int, e: int) -> np.ndarray:
     """`a` in an array of `m` items, its first `e` kept."""
@@ -146,40 +89,14 @@ def _longer(a: np.ndarray, m: int, e: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.ndarray, qy: np.ndarray,
-                   sides: np.ndarray, t_on: np.ndarray, t_side: np.ndarray, t_px: np.ndarray,
-                   t_qty: np.ndarray) -> tuple:
-    """Top-N snapshot rows → event columns (exch, local, kind, side, price, qty, seq, ends), each row as the change
-    from the row before: the first row an EV_CLEAR (side 0, price and size 0) and an EV_SNAPSHOT_LEVEL per level,
-    every later row an EV_LEVEL_SET of size 0 per price that left its side's top N, then an EV_LEVEL_SET per price
-    new or resized (bids, then asks, best first), so that after each row the book is that row's top N and nothing
-    else — the book a clear and a full snapshot per row gives, in ~1-2 events a row instead of ~2N, and a queue
-    model sees the levels' real changes (a clear would hide each decrease behind a rise from 0). A row with
-    ``t_on`` set starts with an EV_TRADE (``t_side`` / ``t_px`` / ``t_qty``). A row that changes nothing (and prints
-    no trade) gives one informational EV_TICKER of its best bid (else its best ask; no level: side 0), so that
-    every row stays one message and wakes a strategy as a full snapshot would; the last event of a row ends its
-    message. `px` / `qy`: (rows, levels), int or float (blanks as NaN); level j's side is ``sides[j]`` (BUY /
-    SELL), each side's columns best first; times and seq (the row's line) per row."""
+def _diff_rows(i, e, ts, lts, rows, px, qy, sides, t_on, t_side, t_px, t_qty, lp, lq, ln, rem, put_p, put_q, nr,
+               nu, exch, local, kind, side, price, qty, seq, ends) -> tuple:
+    """`snapshot_diffs` from row `i`, writing from event `e`, until the rows end or the columns have no room for
+    another row; returns (next row, next event). No array is reassigned here (a loop that reassigns one pays
+    reference counting on every row)."""
     n, k = px.shape
-    lp = np.zeros((2, 2, k), px.dtype)  # [row parity, side (0 bids, 1 asks), level]: this row's and the last's
-    lq = np.zeros((2, 2, k), qy.dtype)
-    ln = np.zeros((2, 2), np.int64)
-    rem = np.zeros((2, k), px.dtype)
-    put_p = np.zeros((2, k), px.dtype)
-    put_q = np.zeros((2, k), qy.dtype)
-    nr = np.zeros(2, np.int64)
-    nu = np.zeros(2, np.int64)
-    m = max(16, 2 * n)  # doubled when short (a quiet feed changes ~1 level a row)
-    exch = np.empty(m, np.int64)
-    local = np.empty(m, np.int64)
-    kind = np.empty(m, np.uint8)
-    side = np.empty(m, np.int8)
-    price = np.empty(m, px.dtype)
-    qty = np.empty(m, qy.dtype)
-    seq = np.empty(m, np.int64)
-    ends = np.empty(m, np.bool_)
-    e = 0
-    for i in range(n):
+    m = exch.shape[0]
+    while i < n and e + 2 + 2 * k <= m:
         c = i & 1
         o = 1 - c
         ln[c, 0] = 0
@@ -190,16 +107,6 @@ def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.nda
                 lp[c, s, ln[c, s]] = px[i, j]
                 lq[c, s, ln[c, s]] = qy[i, j]
                 ln[c, s] += 1
-        if e + 2 + 2 * k > m:
-            m = 2 * m + 2 + 2 * k
-            exch = _longer(exch, m, e)
-            local = _longer(local, m, e)
-            kind = _longer(kind, m, e)
-            side = _longer(side, m, e)
-            price = _longer(price, m, e)
-            qty = _longer(qty, m, e)
-            seq = _longer(seq, m, e)
-            ends = _longer(ends, m, e)
         e0 = e
         if t_on[i]:
             kind[e] = EV_TRADE
@@ -222,8 +129,62 @@ def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.nda
                     e += 1
         else:
             for s in range(2):
-                nr[s], nu[s] = _side_diff(lp, lq, o, c, s, ln[o, s], ln[c, s], 1 if s == 0 else -1, rem, put_p,
-                                          put_q)
+                # side s's change from the last row's top N (``lp[o, s]``, pn levels) to this row's (``lp[c, s]``,
+                # cn): the prices gone into ``rem[s]``, the prices new or resized into ``put_p[s]`` / ``put_q[s]``.
+                # Written out here, not in a helper: numba counts references on every array passed to a function,
+                # inlined or not, which was most of the time of a row. Levels in strict best-first order are walked
+                # once; otherwise (a vendor's unsorted row) each is looked up, a price given twice ending at its
+                # last size.
+                better = 1 if s == 0 else -1  # a better bid is higher, a better ask lower
+                pn = ln[o, s]
+                cn = ln[c, s]
+                nr[s] = 0
+                nu[s] = 0
+                ordered = True
+                for j in range(1, pn):
+                    ordered = ordered and better * (lp[o, s, j - 1] - lp[o, s, j]) > 0
+                for j in range(1, cn):
+                    ordered = ordered and better * (lp[c, s, j - 1] - lp[c, s, j]) > 0
+                if ordered:
+                    a = 0
+                    b = 0
+                    while a < pn or b < cn:
+                        if b == cn or (a < pn and better * (lp[o, s, a] - lp[c, s, b]) > 0):
+                            rem[s, nr[s]] = lp[o, s, a]  # better than every remaining level of this row: gone
+                            nr[s] += 1
+                            a += 1
+                        elif a == pn or better * (lp[c, s, b] - lp[o, s, a]) > 0:
+                            put_p[s, nu[s]] = lp[c, s, b]
+                            put_q[s, nu[s]] = lq[c, s, b]
+                            nu[s] += 1
+                            b += 1
+                        else:
+                            if lq[o, s, a] != lq[c, s, b]:
+                                put_p[s, nu[s]] = lp[c, s, b]
+                                put_q[s, nu[s]] = lq[c, s, b]
+                                nu[s] += 1
+                            a += 1
+                            b += 1
+                    continue
+                for a in range(pn):
+                    found = False
+                    for b in range(cn):
+                        found = found or lp[c, s, b] == lp[o, s, a]
+                    if not found:
+                        rem[s, nr[s]] = lp[o, s, a]
+                        nr[s] += 1
+                for b in range(cn):
+                    last = True  # only a price's last level counts (the book a full snapshot leaves)
+                    for b2 in range(b + 1, cn):
+                        last = last and lp[c, s, b2] != lp[c, s, b]
+                    same = False
+                    for a in range(pn):
+                        if lp[o, s, a] == lp[c, s, b]:
+                            same = lq[o, s, a] == lq[c, s, b]  # the last row's last level there: the book's size
+                    if last and not same:
+                        put_p[s, nu[s]] = lp[c, s, b]
+                        put_q[s, nu[s]] = lq[c, s, b]
+                        nu[s] += 1
             for s in range(2):  # the levels gone first: the book is never crossed in between
                 for r in range(nr[s]):
                     kind[e] = EV_LEVEL_SET
@@ -259,6 +220,59 @@ def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.nda
             seq[x] = rows[i]
             ends[x] = False
         ends[e - 1] = True
+        i += 1
+    return i, e
+
+
+@njit(cache=True, nogil=True)
+def snapshot_diffs(ts: np.ndarray, lts: np.ndarray, rows: np.ndarray, px: np.ndarray, qy: np.ndarray,
+                   sides: np.ndarray, t_on: np.ndarray, t_side: np.ndarray, t_px: np.ndarray,
+                   t_qty: np.ndarray) -> tuple:
+    """Top-N snapshot rows → event columns (exch, local, kind, side, price, qty, seq, ends), each row as the change
+    from the row before: the first row an EV_CLEAR (side 0, price and size 0) and an EV_SNAPSHOT_LEVEL per level,
+    every later row an EV_LEVEL_SET of size 0 per price that left its side's top N, then an EV_LEVEL_SET per price
+    new or resized (bids, then asks, best first), so that after each row the book is that row's top N and nothing
+    else — the book a clear and a full snapshot per row gives, in ~1-2 events a row instead of ~2N, and a queue
+    model sees the levels' real changes (a clear would hide each decrease behind a rise from 0). A row with
+    ``t_on`` set starts with an EV_TRADE (``t_side`` / ``t_px`` / ``t_qty``). A row that changes nothing (and prints
+    no trade) gives one informational EV_TICKER of its best bid (else its best ask; no level: side 0), so that
+    every row stays one message and wakes a strategy as a full snapshot would; the last event of a row ends its
+    message. `px` / `qy`: (rows, levels), int or float (blanks as NaN); level j's side is ``sides[j]`` (BUY /
+    SELL), each side's columns best first; times and seq (the row's line) per row."""
+    n, k = px.shape
+    lp = np.zeros((2, 2, k), px.dtype)  # [row parity, side (0 bids, 1 asks), level]: this row's and the last's
+    lq = np.zeros((2, 2, k), qy.dtype)
+    ln = np.zeros((2, 2), np.int64)
+    rem = np.zeros((2, k), px.dtype)
+    put_p = np.zeros((2, k), px.dtype)
+    put_q = np.zeros((2, k), qy.dtype)
+    nr = np.zeros(2, np.int64)
+    nu = np.zeros(2, np.int64)
+    m = max(16, 2 * n, 2 + 2 * k)  # doubled when short (a quiet feed changes ~1 level a row)
+    exch = np.empty(m, np.int64)
+    local = np.empty(m, np.int64)
+    kind = np.empty(m, np.uint8)
+    side = np.empty(m, np.int8)
+    price = np.empty(m, px.dtype)
+    qty = np.empty(m, qy.dtype)
+    seq = np.empty(m, np.int64)
+    ends = np.empty(m, np.bool_)
+    i = 0
+    e = 0
+    while True:
+        i, e = _diff_rows(i, e, ts, lts, rows, px, qy, sides, t_on, t_side, t_px, t_qty, lp, lq, ln, rem, put_p,
+                          put_q, nr, nu, exch, local, kind, side, price, qty, seq, ends)
+        if i == n:
+            break
+        m = 2 * m
+        exch = _longer(exch, m, e)
+        local = _longer(local, m, e)
+        kind = _longer(kind, m, e)
+        side = _longer(side, m, e)
+        price = _longer(price, m, e)
+        qty = _longer(qty, m, e)
+        seq = _longer(seq, m, e)
+        ends = _longer(ends, m, e)
     return exch[:e], local[:e], kind[:e], side[:e], price[:e], qty[:e], seq[:e], ends[:e]
 
 
