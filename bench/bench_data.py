@@ -26,7 +26,9 @@ Sections (each a function returning a dict; add more the same way):
 * ``formats``  — import rows/s of every vendor format (Tardis CSV / .csv.gz, book_snapshot_25, quotes,
   hftbacktest .npz, DBN mbo / mbp-10 / mbp-1 / trades, mapped CSV / Parquet tables) on files written from one
   synthetic market, and hftbacktest's own converters on the same files where it has them (Tardis pair; the
-  usdm Binance capture), interleaved. ``--sections formats`` alone keeps the other sections' last figures.
+  usdm Binance capture), interleaved; for the top-N snapshot formats also the replay loop of the imported events
+  (numba engine, pure replay and ``mm``: what each row's change instead of a full snapshot saves).
+  ``--sections formats`` alone keeps the other sections' last figures.
 """
 
 from __future__ import annotations
@@ -327,6 +329,18 @@ def bench_checks(data: Path, repeat: int) -> dict[str, Any]:
 
 
 # --- vendor formats (Tardis, hftbacktest, DBN, tables) and hftbacktest's own converters ---------------------------
+def _replay_loop(md: Any, strategy: str) -> float:
+    """The numba engine's replay loop seconds of `md`, pure replay (``idle``) or ``mm`` (size 1)."""
+    from hft.sim.replay import ReplayConfig, build_engine
+    from hft.sim.strategies import make_strategy
+    from hft.sim.strategy import Strategy
+
+    cfg = ReplayConfig(strategies={"mm": {"size": 1}} if strategy == "mm" else {}, engine="numba")
+    eng, mult = build_engine(md, make_strategy("mm", {"size": 1}) if strategy == "mm" else Strategy(), strategy,
+                             cfg)
+    return eng.run(multiplier=mult).wall_s
+
+
 def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
     """Import throughput of every vendor format on files written from one synthetic market of `rows` updates
     (`tests/unit/data/vendor_samples.py`: the documented layouts), source rows/s (CSV lines, npz / DBN records);
@@ -401,12 +415,19 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
     times: dict[str, list[float]] = {k: [] for k in cases}
     ptimes: dict[str, list[float]] = {k: [] for k in peers}
     events: dict[str, int] = {}
+    snapshots = ("tardis_book_snapshot_25", "tardis_quotes", "dbn_mbp-10", "dbn_mbp-1")
+    loops: dict[str, dict[str, list[float]]] = {k: {"idle": [], "mm": []} for k in snapshots}
     for r in range(repeat + 1):  # run 0 warms up (numba, file cache) and is not kept
         for name, (paths, _) in cases.items():
             t0 = time.perf_counter()
-            events[name] = len(open_market_data(paths).events)
+            md = open_market_data(paths)
             if r:
                 times[name].append(time.perf_counter() - t0)
+            events[name] = len(md.events)
+            for strategy in loops.get(name, {}):
+                wall = _replay_loop(md, strategy)
+                if r:
+                    loops[name][strategy].append(wall)
             if name in peers:
                 t0 = time.perf_counter()
                 peers[name]()
@@ -420,6 +441,8 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
         res["rows_per_s_best"] = res.pop("per_s_best")
         res["bytes"] = sum(os.path.getsize(p) for p in paths)
         res["events"] = events[name]  # what a replay of the import runs through
+        if name in loops:  # the replay loop of those events (`RunOutput.wall_s`), medians
+            res["replay_loop_ms"] = {k: round(statistics.median(v) * 1e3, 2) for k, v in loops[name].items()}
         if name in ptimes:
             pr = summarise(ptimes[name], n)
             res["peer_rows_per_s"] = pr["per_s_median"]
