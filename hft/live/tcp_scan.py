@@ -25,6 +25,12 @@ from hft.core.orders import NO_KEY
 from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED
 from hft.live.ids import PackedIds
 
+# The kernels never allocate (the scan's scratch comes from its caller), so they run without numba's reference
+# counting: an atomic increment and decrement on every view and every array handed to a helper (`_g` takes the
+# state 96 times a compression), ~a fifth of a frame's scan.
+_kernel = njit(cache=True, nogil=True, _nrt=False)
+_inline = njit(cache=True, nogil=True, _nrt=False, inline="always")
+
 CORR, FLAGS, SIDE, OTYPE, TIF, PRICE, QTY = range(7)
 COID, ACCOUNT, STRATEGY, SYMBOL, IDEM = 7, 9, 11, 13, 15  # offset column; the length is the next one
 NEW_RUN, END, KEY, KEY_ASCII = 17, 18, 19, 20
@@ -43,12 +49,12 @@ _SIGMA = np.array([
 ], np.int64)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_inline
 def _rotr(x: np.uint64, n: int) -> np.uint64:
     return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_inline
 def _g(v: np.ndarray, a: int, b: int, c: int, d: int, x: np.uint64, y: np.uint64) -> None:
     v[a] = v[a] + v[b] + x
     v[d] = _rotr(v[d] ^ v[a], 32)
@@ -60,7 +66,7 @@ def _g(v: np.ndarray, a: int, b: int, c: int, d: int, x: np.uint64, y: np.uint64
     v[b] = _rotr(v[b] ^ v[c], 63)
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _compress(h: np.ndarray, block: np.ndarray, t: int, last: bool, v: np.ndarray, m: np.ndarray) -> None:
     for i in range(16):  # the block's words, little-endian
         w = np.uint64(0)
@@ -87,7 +93,7 @@ def _compress(h: np.ndarray, block: np.ndarray, t: int, last: bool, v: np.ndarra
         h[i] ^= v[i] ^ v[i + 8]
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def blake2b_64(msg: np.ndarray, n: int, block: np.ndarray, work: np.ndarray) -> np.int64:
     """BLAKE2b (RFC 7693) with an 8-byte digest and no key of ``msg[:n]`` (uint8), as the int64 of its
     little-endian digest: ``hashlib.blake2b(msg[:n], digest_size=8)`` read as `dedup_key` reads it. `block`
@@ -100,13 +106,13 @@ def blake2b_64(msg: np.ndarray, n: int, block: np.ndarray, work: np.ndarray) -> 
     while n - pos > 128:
         _compress(h, msg[pos:pos + 128], pos + 128, False, v, m)
         pos += 128
-    block[:] = 0
-    block[:n - pos] = msg[pos:n]
+    for i in range(128):  # the last block, zero-padded (byte by byte: a slice copy would allocate)
+        block[i] = msg[pos + i] if i < n - pos else 0
     _compress(h, block, n, True, v, m)
     return np.int64(h[0])
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _u64(buf: np.ndarray, p: int) -> np.int64:
     v = np.uint64(0)
     for i in range(7, -1, -1):
@@ -114,7 +120,7 @@ def _u64(buf: np.ndarray, p: int) -> np.int64:
     return np.int64(v)
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _same(buf: np.ndarray, a: int, b: int, n: int) -> bool:
     for i in range(n):  # noqa: SIM110 - numba compiles no generator
         if buf[a + i] != buf[b + i]:
@@ -122,13 +128,11 @@ def _same(buf: np.ndarray, a: int, b: int, n: int) -> bool:
     return True
 
 
-@njit(cache=True, nogil=True)
-def _scan(buf: np.ndarray, pos: int, out: np.ndarray, max_frame: int, new_kind: int) -> tuple[int, int]:
+@_kernel
+def _scan(buf: np.ndarray, pos: int, out: np.ndarray, max_frame: int, new_kind: int, msg: np.ndarray,
+          block: np.ndarray, work: np.ndarray) -> tuple[int, int]:
     n = buf.shape[0]
     k = 0
-    msg = np.empty(2 * 256, np.uint8)  # account 0x1f key (each string at most 255 bytes)
-    block = np.empty(128, np.uint8)
-    work = np.empty(40, np.uint64)
     while k < out.shape[0] and n - pos >= 5:
         length = np.int64(buf[pos]) | (np.int64(buf[pos + 1]) << 8) | (np.int64(buf[pos + 2]) << 16) | (
             np.int64(buf[pos + 3]) << 24)
@@ -171,10 +175,12 @@ def _scan(buf: np.ndarray, pos: int, out: np.ndarray, max_frame: int, new_kind: 
         r[17] = new_run
         r[18] = end
         al = r[10]
-        msg[:al] = buf[r[9]:r[9] + al]
+        for i in range(al):
+            msg[i] = buf[r[9] + i]
         msg[al] = 0x1F
         ko, kl = (r[15], r[16]) if r[16] else (r[7], r[8])  # the idempotency key, else the client order id
-        msg[al + 1:al + 1 + kl] = buf[ko:ko + kl]
+        for i in range(kl):
+            msg[al + 1 + i] = buf[ko + i]
         key = blake2b_64(msg, al + 1 + kl, block, work)
         r[19] = key if key != NO_KEY else NO_KEY + 1
         r[20] = 1
@@ -191,14 +197,15 @@ def scan_new_frames(buf: np.ndarray, pos: int, out: np.ndarray) -> tuple[int, in
     """Parse the complete, well-formed NEW frames of `buf` (uint8) from `pos` into the rows of `out` (int64,
     `N_COLS` columns), stopping at the first frame that is not one (another type, incomplete, malformed: the
     per-frame path takes it) or when `out` is full. Returns (frames parsed, offset just past them)."""
-    k, end = _scan(buf, pos, out, MAX_FRAME, NEW)
+    k, end = _scan(buf, pos, out, MAX_FRAME, NEW, np.empty(2 * 256, np.uint8),  # account 0x1f key (each <= 255)
+                   np.empty(128, np.uint8), np.empty(40, np.uint64))  # BLAKE2b's block and work space
     return int(k), int(end)
 
 
 _NUL, _HIGH, _ESC = 1, 2, 4  # `_coids` flags: a NUL byte, a byte >= 0x80, a byte JSON escapes (< 0x20, '"', '\\')
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _coids(buf: np.ndarray, table: np.ndarray, k: int, out: np.ndarray) -> tuple[int, int]:
     """The client order ids of rows ``:k`` of a scan `table` (their bytes in `buf`) into `out`, each followed by
     a NUL; returns (bytes written, flags of the bytes seen: `_NUL`, `_HIGH`, `_ESC`)."""
@@ -238,7 +245,7 @@ def client_order_ids(buf: np.ndarray, table: np.ndarray, k: int) -> tuple[list[s
     return ids, PackedIds(sep, lens, not flags & _ESC and bool(k) and bool(lens.min() > 0))
 
 
-@njit(cache=True, nogil=True)
+@_kernel
 def _check(table: np.ndarray, ok: np.ndarray, otype_ok: np.ndarray, tif_ok: np.ndarray, market: int,
            durable_flag: int, durable: np.ndarray) -> None:
     for i in range(ok.shape[0]):
