@@ -329,18 +329,6 @@ def bench_checks(data: Path, repeat: int) -> dict[str, Any]:
 
 
 # --- vendor formats (Tardis, hftbacktest, DBN, tables) and hftbacktest's own converters ---------------------------
-def _replay_loop(md: Any, strategy: str) -> float:
-    """The numba engine's replay loop seconds of `md`, pure replay (``idle``) or ``mm`` (size 1)."""
-    from hft.sim.replay import ReplayConfig, build_engine
-    from hft.sim.strategies import make_strategy
-    from hft.sim.strategy import Strategy
-
-    cfg = ReplayConfig(strategies={"mm": {"size": 1}} if strategy == "mm" else {}, engine="numba")
-    eng, mult = build_engine(md, make_strategy("mm", {"size": 1}) if strategy == "mm" else Strategy(), strategy,
-                             cfg)
-    return eng.run(multiplier=mult).wall_s
-
-
 def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
     """Import throughput of every vendor format on files written from one synthetic market of `rows` updates
     (`tests/unit/data/vendor_samples.py`: the documented layouts), source rows/s (CSV lines, npz / DBN records);
@@ -414,6 +402,8 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
         peers["binance_usdm_capture"] = peer_binance_run
     times: dict[str, list[float]] = {k: [] for k in cases}
     ptimes: dict[str, list[float]] = {k: [] for k in peers}
+    from bench_sim import _ours  # lazy: bench_sim imports this module
+
     events: dict[str, int] = {}
     snapshots = ("tardis_book_snapshot_25", "tardis_quotes", "dbn_mbp-10", "dbn_mbp-1")
     loops: dict[str, dict[str, list[float]]] = {k: {"idle": [], "mm": []} for k in snapshots}
@@ -424,8 +414,8 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
             if r:
                 times[name].append(time.perf_counter() - t0)
             events[name] = len(md.events)
-            for strategy in loops.get(name, {}):
-                wall = _replay_loop(md, strategy)
+            for strategy in loops.get(name, {}):  # the replay loop as bench_sim times ours (numba engine)
+                wall = _ours(md, strategy, {"size": 1} if strategy == "mm" else {})[0]
                 if r:
                     loops[name][strategy].append(wall)
             if name in peers:

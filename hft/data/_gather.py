@@ -77,7 +77,7 @@ def gather_events(order: np.ndarray, *, clear: np.ndarray, exch_ts: np.ndarray, 
 @njit(cache=True, nogil=True, inline="always")
 def _level_ok(p, q) -> bool:
     """A level is there: finite price and size (NaN: a blank), positive size (int or float columns)."""
-    return q > 0 and p == p and p - p == 0 and q - q == 0
+    return q > 0 and p - p == 0 and q - q == 0  # x - x is NaN for NaN and infinities, 0 for the rest
 
 
 @njit(cache=True, nogil=True)

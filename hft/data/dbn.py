@@ -19,7 +19,8 @@ instrument id), venue: the dataset.
 * **mbp-10 / mbp-1** (L2): a trade (``T``) record first gives an EV_TRADE (aggressor side); every record then
   gives its top-N book as its change from the record before (`hft.data._gather.snapshot_diffs`: the first
   record an EV_CLEAR and an EV_SNAPSHOT_LEVEL per non-empty level, every later one an EV_LEVEL_SET of 0 per
-  price that left the top N, then one per price new or resized; FLAG_EOM on the record's last event). After
+  price that left the top N, then one per price new or resized, or one informational EV_TICKER when nothing
+  changed; FLAG_EOM on the record's last event). After
   each record the book is its top N, as a clear and a full snapshot would leave it; levels below the N the
   schema carries are unknown.
 * **trades** (L2): an EV_TRADE per record.

@@ -15,8 +15,8 @@ its header:
   a top-N snapshot, replayed as its change from the row before (`hft.data._gather.snapshot_diffs`): the file's
   first row EV_CLEAR, then a EV_SNAPSHOT_LEVEL per non-empty level; every later row an EV_LEVEL_SET of 0 per
   price that left the top N, then one per price new or resized; FLAG_EOM on a row's last event (a row that
-  changes nothing gives none). After each row the book is that row's top N, as a clear and a full snapshot
-  would leave it.
+  changes nothing is one informational EV_TICKER, so that every row stays one message). After each row the book
+  is that row's top N, as a clear and a full snapshot would leave it.
 * ``quotes`` — ``ask_amount,ask_price,bid_price,bid_amount``: a top-1 snapshot per row, as above.
 
 Several files of one symbol (e.g. a book file and a trades file, the "pair") import as one stream ordered by
@@ -235,11 +235,10 @@ def _read_frame(path: Path, df: Any) -> _Part:
                 for k in range(depth) for s in ("bids", "asks")]
     px = _wide(df, [c for c, _, _ in cols], path)
     qy = _wide(df, [c for _, c, _ in cols], path)
-    no = np.zeros(n, np.int64)
-    exch, local, kind, side, price, qty, seq, ends = snapshot_diffs(ts, lts, rows, px, qy,
-                                                                    np.array([s for _, _, s in cols], np.int8),
-                                                                    no.astype(np.bool_), no, no.astype(np.float64),
-                                                                    no.astype(np.float64))
+    none = np.zeros(n)  # no trade rows in these files
+    exch, local, kind, side, price, qty, seq, ends = snapshot_diffs(
+        ts, lts, rows, px, qy, np.array([s for _, _, s in cols], np.int8), none.astype(np.bool_),
+        none.astype(np.int64), none, none)
     m = len(kind)
     return _Part(path, ds, m, exch, local, kind, side, price, qty, np.zeros(m, np.int64), seq, ends,
                  np.zeros(m, bool), symbols, exchanges)

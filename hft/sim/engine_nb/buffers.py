@@ -59,7 +59,7 @@ def give(name: str, a: np.ndarray | None, source: np.ndarray | None = None) -> N
     for r, m in _MADE.get(name, []):
         (made if r() is not None and r() is not source else stale).append((r, m))
     made.insert(0, (weakref.ref(source), a))
-    if stale and name not in SPARE:  # a dead source's matrix: still good memory
+    if stale and name not in SPARE:  # a dead source's matrix, or this source's of another shape: still good memory
         SPARE[name] = stale[0][1]
     total = 0
     for j, (_, m) in enumerate(made):
