@@ -15,7 +15,8 @@ app = typer.Typer(help="Import, generate, verify and inspect recorded market dat
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 FORMAT_OPT = typer.Option(None, "--format", "-f", help="Input format (lobster, binance, tardis, hftbacktest, "
-                                                       "dbn, table, events); default: recognised by content.")
+                                                       "dbn, table, events, an installed plugin's name, or FILE.py:OBJECT / "
+                                                       "module:OBJECT); default: recognised by content.")
 MAPPING_OPT = typer.Option(None, "--mapping", "-m", help="Column mapping YAML of a generic CSV / Parquet table "
                                                          "(default: <name>.mapping.yaml beside it).")
 

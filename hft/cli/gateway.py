@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from hft.cli._output import console, emit
+
 app = typer.Typer(help="Order gateway: validate configuration, show effective limits, serve the order API.",
                   no_args_is_help=True)
 
@@ -88,7 +90,6 @@ def check_config(
     max_rows: int = typer.Option(50, "--max-rows", help="Effective-limit rows shown in the table."),
 ) -> None:
     """Validate FILE (with HFT_* env overrides) and print the effective limits."""
-    from hft.cli._output import console, emit
     from hft.gateway.config import load_config
 
     cfg = load_config(file)
@@ -168,6 +169,7 @@ def token(
     config: Path = typer.Option(None, "--config", help="gateway YAML holding server.jwt_secret"),
     ttl: float = typer.Option(86400.0, "--ttl", help="lifetime in seconds"),
     admin: bool = typer.Option(False, "--admin", help="may use /admin/kill and /admin/reset"),
+    json_out: bool = typer.Option(False, "--json", help="Print the token and its claims as JSON."),
 ) -> None:
     """Print a signed JWT (HS256, the server's secret: server.jwt_secret or HFT_JWT_SECRET)."""
     from hft.core.errors import ConfigError
@@ -178,7 +180,9 @@ def token(
     if not cfg.server.jwt_secret:
         raise ConfigError("server.jwt_secret: expected a secret (config or HFT_JWT_SECRET), was null",
                           key="server.jwt_secret")
-    print(mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin))
+    tok = mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin)
+    emit({"token": tok, "subject": subject, "accounts": list(account), "strategies": list(strategy),
+          "ttl_s": ttl, "admin": admin}, json_out, lambda: print(tok))
 
 
 @app.command("signals-export")
@@ -187,6 +191,7 @@ def signals_export(
     config: Path = typer.Option(None, "--config", help="gateway YAML (signals.bus: url, stream, subject prefix)"),
     source: list[str] = typer.Option(None, "--source", help="only these sources (repeatable)"),
     url: str = typer.Option(None, "--url", envvar="HFT_NATS_URL", help="NATS URL (default signals.bus.url)"),
+    json_out: bool = typer.Option(False, "--json", help="Print the count and the file written as JSON."),
 ) -> None:
     """Write the recorded normalised signals of the bus (for `hft replay -s signal_follow`)."""
     import json
@@ -200,4 +205,4 @@ def signals_export(
     if source:
         recs = [r for r in recs if r.get("source") in set(source)]
     atomic_write_text(out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in recs))
-    print(f"{len(recs)} signals -> {out}")
+    emit({"signals": len(recs), "out": str(out)}, json_out, lambda: print(f"{len(recs)} signals -> {out}"))

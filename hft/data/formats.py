@@ -20,7 +20,8 @@ table          any CSV / Parquet with a column mapping: ``--mapping FILE`` or ``
 =============  ===========================================================================================
 
 An installed package adds a format through the entry-point group ``hft.data_formats`` (an object that is a
-`DataFormat`; docs/extending.md). Formats that chain (``binance``, ``tardis``) take several files of one
+`DataFormat`; docs/extending.md); ``--format FILE.py:OBJECT`` or ``module:OBJECT`` names one that is not installed
+(the one plugin loader, `hft.core.plugins`). Formats that chain (``binance``, ``tardis``) take several files of one
 instrument as one stream; the others take one file.
 """
 
@@ -32,11 +33,11 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from hft.core.errors import DataValidationError
+from hft.core.plugins import entry_point_map, load_entry_point, resolve
 
 ENTRY_POINT_GROUP = "hft.data_formats"
 HEAD_BYTES = 4096
@@ -78,22 +79,34 @@ def formats() -> dict[str, DataFormat]:
     global _plugins_loaded
     if not _plugins_loaded:
         _plugins_loaded = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            obj = ep.load()
-            if not isinstance(obj, DataFormat):
-                raise DataValidationError(f"data format plugin {ep.name!r}: expected a hft.data.formats.DataFormat, "
-                                          f"was {type(obj).__name__}")
+        for ep in entry_point_map(ENTRY_POINT_GROUP).values():
+            obj = _checked(load_entry_point(ep, label="data format", error=DataValidationError, key="format"),
+                           f"data format plugin {ep.name!r}")
             if obj.name not in _REGISTRY:
                 register(obj)
     return dict(_REGISTRY)
 
 
 def get(name: str) -> DataFormat:
-    """The format called `name`; a `DataValidationError` listing the names otherwise."""
+    """The format `name` names: a registered name, or (through `hft.core.plugins`, as every registry of user code)
+    ``FILE.py:OBJECT`` / ``module:OBJECT`` naming a `DataFormat`; a `DataValidationError` listing the names
+    otherwise."""
+    if ":" in name:
+        obj = resolve(name, group=ENTRY_POINT_GROUP, label="data format", what="DataFormat",
+                      error=DataValidationError, key="format", where="--format").obj
+        return _checked(obj, f"--format {name!r}")
     reg = formats()
     if name not in reg:
-        raise DataValidationError(f"--format: expected one of {list(reg)}, was {name!r}", key="format")
+        raise DataValidationError(f"--format: expected one of {list(reg)}, FILE.py:OBJECT or module:OBJECT, "
+                                  f"was {name!r}", key="format")
     return reg[name]
+
+
+def _checked(obj: Any, where: str) -> DataFormat:
+    if not isinstance(obj, DataFormat):
+        raise DataValidationError(f"{where}: expected a hft.data.formats.DataFormat, was {type(obj).__name__}",
+                                  key="format")
+    return obj
 
 
 def head(path: Path, n: int = HEAD_BYTES) -> bytes:

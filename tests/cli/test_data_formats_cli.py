@@ -90,3 +90,28 @@ def test_replay_format_and_mapping_flags(hft, tmp_path):
     assert len(wrong.err.splitlines()) <= 2 and "expected an hftbacktest .npz" in wrong.err
     unknown = hft("replay", "-d", str(table), "--format", "nope", "--no-store")
     assert unknown.code != 0 and "Traceback" not in unknown.err and "nope" in unknown.err.splitlines()[0]
+
+
+def test_own_format_named_by_file(hft, tmp_path):
+    """docs/extending.md's format, not installed: ``--format FILE.py:OBJECT`` (the plugin loader's route) reads
+    it for inspect, import and replay; a wrong spec is one line with the data family's exit code."""
+    from tests.unit.test_extending_doc import _block
+
+    (tmp_path / "mini_format.py").write_text(_block("def open_mini"))
+    data = tmp_path / "trades.mini"
+    data.write_text("#mini-trades v1\n" + "".join(f"{1000 * i} {'BS'[i % 2]} {10050 - i % 3} 1\n" for i in range(1, 60)))
+    spec = f"{tmp_path / 'mini_format.py'}:MINI"
+    r = hft("data", "inspect", str(data), "--format", spec, "--json")
+    assert r.code == 0, r.err
+    assert "TRADES" in r.out and "59" in r.out
+    out = tmp_path / "trades.parquet"
+    r = hft("data", "import", str(data), "--format", spec, "--out", str(out), "--json")
+    assert r.code == 0 and out.exists(), r.err
+    r = hft("replay", "-d", str(data), "--format", spec, "-s", "twap", "--no-store", "--json")
+    assert r.code == 0 and r.json()["symbol"] == "TRADES", r.err
+    for bad, says in ((f"{tmp_path / 'none.py'}:MINI", "expected a Python file"),
+                      (f"{tmp_path / 'mini_format.py'}:sniff", "expected a hft.data.formats.DataFormat, was function"),
+                      (f"{tmp_path / 'mini_format.py'}:NOPE", "expected a DataFormat 'NOPE'")):
+        r = hft("data", "inspect", str(data), "--format", bad)
+        assert r.code == 12 and says in r.err and "Traceback" not in r.err, (bad, r.code, r.err)
+        assert len([ln for ln in r.err.splitlines() if ln.startswith("error:")]) == 1

@@ -61,3 +61,22 @@ def test_debug_shows_traceback(hft, tmp_path):
     r = hft("data", "inspect", str(tmp_path / "x.txt"), env={"HFT_DEBUG": "1"})
     assert r.code != 0
     assert "Traceback" in r.err
+
+
+def test_every_command_takes_json():
+    """README: every command accepts ``--json`` — all but ``gateway serve``, which runs until stopped and logs."""
+    import typer
+
+    from hft.cli.app import app
+
+    def leaves(cmd, path):
+        if hasattr(cmd, "commands"):  # a group
+            for name, sub in cmd.commands.items():
+                yield from leaves(sub, (*path, name))
+        else:
+            yield " ".join(path), cmd
+
+    commands = dict(leaves(typer.main.get_command(app), ()))
+    assert len(commands) > 25 and "gateway token" in commands
+    without = sorted(p for p, c in commands.items() if not any("--json" in getattr(o, "opts", ()) for o in c.params))
+    assert without == ["gateway serve"]

@@ -35,6 +35,25 @@ def test_bad_env_port_and_short_secret(tmp_path):
     assert r.returncode == 11 and "HFT_JWT_SECRET" in r.stderr
 
 
+def test_token_plain_and_json_carry_the_same_claims():
+    """A person pastes the plain token; a script reads ``--json``: both are tokens the server's secret verifies."""
+    import json
+
+    import jwt
+
+    env = {"HFT_JWT_SECRET": SECRET}
+    plain = _run("gateway", "token", "me", "--account", "ACC1", "--strategy", "mm1", "--config", str(CONFIG), env=env)
+    assert plain.returncode == 0, plain.stderr
+    out = _run("gateway", "token", "me", "--account", "ACC1", "--strategy", "mm1", "--config", str(CONFIG),
+               "--admin", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["subject"] == "me" and doc["accounts"] == ["ACC1"] and doc["admin"] is True
+    for tok in (plain.stdout.strip(), doc["token"]):
+        claims = jwt.decode(tok, SECRET, algorithms=["HS256"])
+        assert claims["sub"] == "me" and claims["accounts"] == ["ACC1"] and claims["strategies"] == ["mm1"]
+
+
 def test_serve_under_a_terminal_then_ctrl_c(tmp_path):
     port = free_port()
     env = {**os.environ, "HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET}

@@ -198,6 +198,8 @@ def test_recorded_signals_replay_deterministically(env, tmp_path):
     r = run_hft("gateway", "signals-export", "--url", nats.url, "--source", "research", "--out", str(out))
     assert r.code == 0, r.err
     assert len(out.read_text().splitlines()) == 3
+    r = run_hft("gateway", "signals-export", "--url", nats.url, "--source", "research", "--out", str(out), "--json")
+    assert r.code == 0 and r.json() == {"signals": 3, "out": str(out)}, r.err
     runs = [run_hft("replay", "-d", day, "-s", "signal_follow", "--set", f"strategies.signal_follow.signals={out}",
                     "--no-store", "--json") for _ in range(2)]
     assert all(x.code == 0 for x in runs), runs[0].err
