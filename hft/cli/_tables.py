@@ -53,7 +53,7 @@ def fits_side_by_side(columns: list[str], rows: list[list[Any]], width: int) -> 
 
 def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = None, console: Any = None, *,
                 right: Collection[str] = (), no_wrap: Collection[str] = (), optional: Collection[str] = (),
-                styles: Sequence[str | None] | None = None, count: bool = True) -> None:
+                styles: Sequence[str | None] | None = None, count: bool = True, full: str = "--json") -> None:
     """Print ``rows`` under ``columns``: a table when it fits the console, else side by side when that fits,
     else one record view per row.
 
@@ -64,6 +64,7 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
         styles: a rich style per row (None: plain), e.g. the best trial's highlight; side by side it styles the
             row's column.
         count: end with the number of rows.
+        full: the command's options that print every value in full (the record view cuts long ones).
     """
     from rich.table import Table
 
@@ -103,6 +104,6 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
                 t.add_row(c, _cut(" ".join(_cell(v).split()), room))
             con.print(t)
         if rows:
-            con.print("(wide rows shown as records; long values cut — --json or --csv for every value)", style="dim")
+            con.print(f"(wide rows shown as records; long values cut — {full} for every value)", style="dim")
     if count:
         con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")

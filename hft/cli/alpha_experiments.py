@@ -108,14 +108,14 @@ def show_cmd(
     json_out: bool = JSON_OPT,
 ) -> None:
     """One experiment: its provenance (code and data hash, host, user, times) and every trial."""
-    from hft.alpha.records.experiments import iso_utc
+    from hft.alpha.records.experiments import alpha_label, iso_utc
 
     trials = _registry(wait).get(experiment_id)
     first = trials[0]
     sharpes = [(t.sharpe, t.trial) for t in trials if t.sharpe is not None]
     best = max(sharpes) if sharpes else None
     result = {
-        "ok": True, "experiment_id": experiment_id, "alpha_id": first.alpha_id, "family": first.family,
+        "ok": True, "experiment_id": experiment_id, "alpha_id": alpha_label(t.alpha_id for t in trials), "family": first.family,
         "version": first.version, "kind": first.kind, "n_trials": len(trials),
         "n_ok": sum(t.status == "ok" for t in trials),
         "best_sharpe": best[0] if best else None, "best_trial": best[1] if best else None,

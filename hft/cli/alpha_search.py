@@ -18,9 +18,9 @@ def register(app: typer.Typer) -> None:
         spec: Path = typer.Argument(..., help="Search spec YAML (research/combinatorial/search_engine.py)."),
         data: list[Path] = typer.Option(..., "--data", help="Market-data file(s) the trials are scored on."),
         backend: str = typer.Option("local", "--backend", help="local (process pool) or ray."),
-        workers: int = typer.Option(0, "--workers", help="Processes / Ray CPUs (0: all CPUs; local: a pool only for long searches)."),
+        workers: int = typer.Option(0, "--workers", min=0, help="Processes / Ray CPUs (0: all CPUs; local: a pool only for long searches)."),
         address: str = typer.Option("", "--address", help="Existing Ray cluster address (--backend ray)."),
-        max_trials: int = typer.Option(0, "--max-trials", help="Stop after N new trials (0: all); resumable."),
+        max_trials: int = typer.Option(0, "--max-trials", min=0, help="Stop after N new trials (0: all); resumable."),
         sets: list[str] = set_option(),
         json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
     ) -> None:

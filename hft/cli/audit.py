@@ -56,10 +56,10 @@ def load_cmd(
     emit(result, json_out, render)
 
 
-def _render_rows(columns: list[str], rows: list[list], title: str | None = None) -> None:
+def _render_rows(columns: list[str], rows: list[list], title: str | None = None, full: str = "--json") -> None:
     from hft.cli._tables import render_rows
 
-    render_rows(columns, rows, title=title)
+    render_rows(columns, rows, title=title, full=full)
 
 
 @app.command("query")
@@ -82,7 +82,7 @@ def query_cmd(
     finally:
         store.close()
     emit({"ok": True, "columns": res.columns, "types": res.types, "rows": res.dicts()}, json_out,
-         lambda: _render_rows(res.columns, res.rows))
+         lambda: _render_rows(res.columns, res.rows, full="--json or --csv"))
 
 
 @app.command("tail")

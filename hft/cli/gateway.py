@@ -87,7 +87,7 @@ def _build(cfg: object, file: Path) -> None:
 def check_config(
     file: Path = typer.Argument(..., help="gateway YAML file, e.g. config/gateway.yaml"),
     json_out: bool = typer.Option(False, "--json", help="Print the effective configuration as JSON."),
-    max_rows: int = typer.Option(50, "--max-rows", help="Effective-limit rows shown in the table."),
+    max_rows: int = typer.Option(50, "--max-rows", min=1, help="Effective-limit rows shown in the table."),
 ) -> None:
     """Validate FILE (with HFT_* env overrides) and print the effective limits."""
     from hft.gateway.config import load_config

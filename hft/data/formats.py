@@ -135,7 +135,8 @@ def detect(path: str | Path) -> str:
             return fmt.name
     raise DataValidationError(
         f"{p}: expected a file in one of the formats {list(formats())}, none recognised its content",
-        file=str(p), hint="name the format with --format, or give a generic table a --mapping FILE")
+        file=str(p), hint="name its format (--format NAME on hft data and hft replay; or convert it once with `hft data import "
+             "FILE --format NAME -o FILE.parquet`, which every command reads), or give a generic table a --mapping FILE")
 
 
 # --- sniffers of the built-ins ------------------------------------------------------------------------------------

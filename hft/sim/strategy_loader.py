@@ -16,7 +16,7 @@ Parameters: a class declares them either as a ``DEFAULTS`` mapping (name → def
 as keyword arguments) or as keyword parameters with defaults of its ``__init__``. The config's
 ``strategies.<key>`` mapping is checked against them (unknown name, wrong type → `ConfigError`); ``<key>`` is
 the registry name for a registered strategy, else the class's own ``name`` attribute when it sets one, else the
-class name. A name, a file or a class that cannot be found, or a class that is not a `Strategy`, is a
+class name. A ``strategies`` key that is neither registered nor the run strategy's is a `ConfigError` too. A name, a file or a class that cannot be found, or a class that is not a `Strategy`, is a
 `SimError` that names the spec.
 """
 
@@ -82,9 +82,19 @@ def _kernel_class(kernel: Any, key: str) -> type[Strategy]:
 
 
 def make(spec: str, config_params: dict[str, dict[str, Any]] | None = None) -> tuple[StrategySpec, Strategy]:
-    """Resolve `spec` and instantiate it with its parameters from ``config_params[key]`` (strictly checked)."""
+    """Resolve `spec` and instantiate it with its parameters from ``config_params[key]`` (strictly checked).
+
+    Every other key of `config_params` must be a registered strategy: a key naming no strategy (``MM`` for
+    ``mm``, an own strategy's key misspelt) would otherwise be ignored while the run used the defaults."""
     rs = resolve(spec)
-    return rs, instantiate(rs, (config_params or {}).get(rs.key))
+    params = config_params or {}
+    stray = sorted(k for k in params if k != rs.key and k not in registered())
+    if stray:
+        raise ConfigError(f"strategies.{stray[0]}: expected a registered strategy ({sorted(registered())}) or the "
+                          f"key of the strategy run ({rs.key!r}, from -s {spec.strip()}), was {stray[0]!r}",
+                          key=f"strategies.{stray[0]}",
+                          hint="a config names the parameters of the strategies it runs; keys are case-sensitive")
+    return rs, instantiate(rs, params.get(rs.key))
 
 
 def declared_params(cls: type[Strategy]) -> dict[str, Any]:

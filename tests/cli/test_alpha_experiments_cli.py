@@ -39,6 +39,8 @@ SEED = textwrap.dedent('''
     reg.record([t("exp-search", 0, 0.05, "search", T0 + 10**9), t("exp-search", 1, 0.42, "search", T0 + 10**9),
                 t("exp-search", 2, float("nan"), "search", T0 + 10**9, status="failed")])
     reg.record([t("exp-ofi", 0, 0.3, "validate", T0 + 2 * 10**9, alpha="ofi")])
+    reg.record([t("exp-mix", i, 0.1, "search", T0 - 10**9, alpha=a) for i, a in enumerate(["ofi", "obi_l1",
+                                                                                            "obi_l1+ofi"])])
 ''')
 
 
@@ -87,12 +89,12 @@ def test_list_filters_and_limits(exp, seeded):
     r = exp("list", "--json")
     assert r.code == 0, r.err
     rows = _strict(r.out)["experiments"]
-    assert [x["experiment_id"] for x in rows] == ["exp-ofi", "exp-search", "exp-validate"]
+    assert [x["experiment_id"] for x in rows] == ["exp-ofi", "exp-search", "exp-validate", "exp-mix"]
     search = rows[1]
     assert (search["n_trials"], search["n_ok"], search["best_trial"]) == (3, 2, 1)
     assert search["best_sharpe"] == pytest.approx(0.42)
     assert [x["experiment_id"] for x in _strict(exp("list", "--kind", "search", "--json").out)["experiments"]] \
-        == ["exp-search"]
+        == ["exp-search", "exp-mix"]
     assert [x["experiment_id"] for x in _strict(exp("list", "--alpha", "obi_l1", "--limit", "1",
                                                     "--json").out)["experiments"]] == ["exp-search"]
     human = exp("list")
@@ -110,6 +112,15 @@ def test_show_an_experiment(exp, seeded):
     assert doc["code_hashes"] == ["abc123"] and doc["data_hashes"] == ["d1"]
     human = exp("show", "exp-search")
     assert human.code == 0 and "exp-search" in human.out and "window=10" in human.out
+
+
+def test_list_and_show_name_the_same_alphas(exp, seeded):
+    """A search's trials score several alphas and their combinations: list and show both name every member
+    (list took any one trial's alpha, show the first's, so they disagreed)."""
+    listed = {x["experiment_id"]: x["alpha_id"] for x in _strict(exp("list", "--json").out)["experiments"]}
+    assert listed["exp-mix"] == "obi_l1, ofi" and listed["exp-search"] == "obi_l1"
+    for eid in ("exp-mix", "exp-search", "exp-ofi"):
+        assert _strict(exp("show", eid, "--json").out)["alpha_id"] == listed[eid]
 
 
 def test_compare_experiments_and_single_trials(exp, seeded):

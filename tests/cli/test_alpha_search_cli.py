@@ -66,3 +66,13 @@ def test_empty_grid_is_a_config_error_and_writes_nothing(hft, day, tmp_path):
     assert r.code == 11
     assert "alphas.obi_l1.smooth" in r.err and "non-empty list" in r.err and "Traceback" not in r.err
     assert not (home / "wal").exists()
+
+
+@pytest.mark.parametrize("opt", ["--max-trials", "--workers"])
+def test_negative_counts_are_refused_before_any_trial(hft, day, tmp_path, opt):
+    """``--max-trials -3`` ran all trials but three (each counted by DSR / PBO); now refused up front."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    r = hft("alpha", "search", str(spec), "--data", str(day), opt, "-3", env={"HFT_HOME": str(tmp_path / "home")})
+    assert r.code == 2 and opt in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "home").exists()  # nothing recorded

@@ -41,6 +41,18 @@ def test_replay_bad_set_is_a_config_error(day, tmp_path):
     assert "Traceback" not in r.err
 
 
+@pytest.mark.parametrize("how", ["--set", "--config"])
+def test_a_strategy_key_naming_no_strategy_is_refused(day, tmp_path, how):
+    """``strategies.MM.size=5`` for ``-s mm`` ran with size 1 and exit 0: the key named no strategy."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("strategies: {mn: {size: 5}}\n")
+    args = ["--set", "strategies.MM.size=5"] if how == "--set" else ["--config", str(mine)]
+    r = run_hft("replay", "--data", str(day), "-s", "mm", *args, "--no-store", "--out", str(tmp_path / "run"))
+    bad = "MM" if how == "--set" else "mn"
+    assert r.code == 11 and r.err.startswith(f"error: strategies.{bad}: expected a registered strategy"), r.err
+    assert "'mm'" in r.err and "Traceback" not in r.err and not (tmp_path / "run").exists()
+
+
 def test_alpha_validate_set_layers_over_the_alpha_config(day, tmp_path):
     env = {"HFT_HOME": str(tmp_path / "home")}
     r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--no-record", "--set",

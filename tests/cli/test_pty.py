@@ -127,6 +127,7 @@ def test_wide_rows_fit_the_terminal(stored_home, columns):
     assert "run_hash" in r.text and "1 row" in r.text
     if columns == 80:
         assert "…" in r.text and "row 1 of 1" in r.text  # folded into a record view, long values cut
+        assert "--json for every value" in r.text  # the options `audit tail` has (no --csv there)
 
 
 def test_narrow_rows_stay_a_table_at_200_columns(stored_home):

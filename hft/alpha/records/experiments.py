@@ -37,7 +37,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -415,14 +415,14 @@ class ExperimentRegistry:
                     limit: int | None = None) -> list[dict[str, Any]]:
         """One summary per experiment id, newest first.
 
-        Keys: experiment_id, alpha_id, family, version, kind, n_trials, n_ok, best_sharpe (max finite
+        Keys: experiment_id, alpha_id (`alpha_label` of its trials' alphas), family, version, kind, n_trials, n_ok, best_sharpe (max finite
         ``metrics.sharpe``, None if none), best_trial, data_hash, code_hash, started_ns, finished_ns, started
         (ISO-8601 UTC).
         """
         where = [f"{col} = {sql_literal(v)}" for col, v in (("alpha_id", alpha_id), ("kind", kind))
                  if v is not None]
         sql = (
-            "SELECT experiment_id, any(alpha_id) AS alpha_id, any(fam) AS family, any(version) AS version, "
+            "SELECT experiment_id, arraySort(groupUniqArray(alpha_id)) AS alpha_ids, any(fam) AS family, any(version) AS version, "
             "any(kind) AS kind, count() AS n_trials, countIf(status = 'ok') AS n_ok, "
             "maxOrNull(if(isFinite(ifNull(s, nan)), s, NULL)) AS best_sharpe, "
             "argMaxIf(trial, s, isFinite(ifNull(s, nan))) AS best_trial, "
@@ -443,7 +443,7 @@ class ExperimentRegistry:
         for r in rows:
             best = r["best_sharpe"]
             out.append({
-                "experiment_id": r["experiment_id"], "alpha_id": r["alpha_id"], "family": r["family"],
+                "experiment_id": r["experiment_id"], "alpha_id": alpha_label(r["alpha_ids"]), "family": r["family"],
                 "version": r["version"], "kind": r["kind"], "n_trials": int(r["n_trials"]), "n_ok": int(r["n_ok"]),
                 "best_sharpe": float(best) if best is not None else None,
                 "best_trial": int(r["best_trial"]) if int(r["n_sharpe"]) else None,
@@ -452,6 +452,15 @@ class ExperimentRegistry:
                 "started": iso_utc(int(r["started_ns"])),
             })
         return out
+
+
+def alpha_label(alpha_ids: Iterable[str]) -> str:
+    """The alpha of an experiment: its trials' one alpha id; for a search, whose trials score several alphas and
+    combinations of them (``a+b``), every member alpha, sorted, joined by ``, ``."""
+    ids = set(alpha_ids)
+    if len(ids) == 1:
+        return ids.pop()
+    return ", ".join(sorted({m for a in ids for m in a.split("+")}))
 
 
 def iso_utc(ns: int) -> str:
