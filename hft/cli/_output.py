@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -40,11 +41,44 @@ def fmt_money(v: float) -> str:
 
 
 def console(stderr: bool = False):
-    """A rich Console (imported lazily). Printed text is soft-wrapped: the terminal wraps a long line, rich does
-    not break it, so a path or a run hash stays one line a person can copy (tables still fit the width)."""
-    from rich.console import Console
+    """A rich Console (imported lazily) whose printed text never breaks inside a word: on a terminal a long line
+    is wrapped at its spaces, a word longer than the width (a path, a run hash) kept whole on its own line so a
+    person can copy it; into a pipe or a file lines are not wrapped at all (tables fit the width either way)."""
+    global _CONSOLE
+    if _CONSOLE is None:
+        from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=True)
+        class WordWrapConsole(Console):
+            def print(self, *objects: Any, **kw: Any) -> None:
+                if not (self.is_terminal and objects and all(isinstance(o, str) for o in objects)
+                        and set(kw) <= {"style", "end", "highlight", "markup"}):
+                    super().print(*objects, **kw)
+                    return
+                text = self.render_str(" ".join(objects), style=kw.pop("style", ""), markup=kw.pop("markup", None),
+                                       highlight=kw.pop("highlight", None))
+                super().print(*word_wrap(text, self.width), sep="\n", **kw)
+
+        _CONSOLE = WordWrapConsole
+    return _CONSOLE(stderr=stderr, soft_wrap=True)
+
+
+_CONSOLE: Any = None  # the console class, made on first use (rich is imported lazily)
+
+
+def word_wrap(text: Any, width: int) -> list[Any]:
+    """Lines of a rich `Text` of at most `width` cells, broken only at spaces (styles kept); a word longer than
+    `width` stands alone on its line, whole."""
+    out = []
+    for line in text.split("\n", allow_blank=True):
+        plain, start, cuts = line.plain, 0, []
+        for m in re.finditer(r"\S+", plain):
+            if m.end() - start > width and plain[start:m.start()].strip():
+                cuts.append(m.start())
+                start = m.start()
+        for part in line.divide(cuts):
+            part.rstrip()
+            out.append(part)
+    return out
 
 
 # The progress display lives in its own module; these names stay importable from here.

@@ -76,7 +76,8 @@ def pool_cmd(
             for a, row in zip(res.ids, res.corr, strict=True):
                 t.add_row(a, *(_fmt(v) for v in row))
             c.print(t)
-        c.print(f"max |corr| {_fmt(res.max_abs_corr)} (with {res.max_corr_with}) <= {res.thresholds['max_corr']}; "
+        with_ = f" (with {res.max_corr_with})" if res.max_corr_with else ""  # none: an empty pool
+        c.print(f"max |corr| {_fmt(res.max_abs_corr)}{with_} <= {res.thresholds['max_corr']}; "
                 f"IC {_fmt(res.ic)}; marginal IC {_fmt(res.marginal_ic)} >= {res.thresholds['min_marginal_ic']} "
                 f"(horizon {res.horizon}, {res.n_rows} rows)")
         c.print(f"redundancy clusters: {res.clusters or 'none'}")

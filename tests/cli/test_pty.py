@@ -173,3 +173,17 @@ def test_gateway_limits_read_at_80_columns():
     titles = [lim.title for lim in LIMITS if lim.scope == "order" or lim.kind == "rate"]
     for title in ("account", "strategy", "symbol", *titles):
         assert any(ln.startswith(f"│ {title} ") for ln in lines), (title, r.describe())
+
+
+def test_report_lines_break_at_spaces_only(day, other_day, tmp_path):
+    """A narrow terminal: the report's sentences wrap at spaces ("max drawdown 217." / "19 USD" was a number cut
+    by the terminal), a run folder path longer than the width stays whole on its line."""
+    out = tmp_path / "a_run_folder_whose_path_is_longer_than_the_terminal_is_wide"
+    r = run_pty("replay", "-d", str(day), "-d", str(other_day), "-s", "hedged_mm", "--no-store", "--out", str(out),
+                env={"HFT_HOME": str(tmp_path / "home")}, columns=60)
+    _ok(r)
+    lines = r.text.splitlines()
+    assert any(ln.startswith("exposure: net") for ln in lines), r.describe()
+    for ln in lines:
+        assert len(ln) <= 60 or " " not in ln.strip(), r.describe()
+    assert str(out) in lines or any(str(out) in ln.split() for ln in lines), r.describe()
