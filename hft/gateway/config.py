@@ -235,6 +235,14 @@ def _limits(sec: Section, scopes: tuple[str, ...]) -> LimitSet:
     return LimitSet(**kw)
 
 
+def check_limit_defaults(sec: Section) -> LimitSet:
+    """`sec` read as a ``limits.defaults`` level, strictly (a simulator's ``limits:`` section is one): errors
+    name `sec`'s own file and key path."""
+    out = _limits(sec, STRATEGY_SCOPES)
+    sec.done()
+    return out
+
+
 def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
     sec = Section({} if data is None else data, file, path)
     tick = sec.int("tick_multiple", 1, min_value=1)

@@ -77,6 +77,7 @@ from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource
+from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.instruments import apply_overrides, parse_overrides, symbol_spec
 from hft.sim.recording import RunRecorder
@@ -250,7 +251,7 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
         queue_model=s.str("queue_model", d.queue_model),
         exchange=s.str("exchange", d.exchange, choices=["partial_fill", "no_partial_fill", "all_or_none"]),
         multiplier=s.int("multiplier", 1, min_value=1), sample_ns=_sample_ns(s, d.sample_ns),
-        limits=dict(s.section("limits", {}).data), risk_checks=_risk_checks(s, base, file),
+        limits=_limits(s.section("limits", {})), risk_checks=_risk_checks(s, base, file),
         strategies=_strategies(s.section("strategies", {})),
         engine=s.str("engine", d.engine, choices=["numba", "python"]),
         l3_resync=s.bool("l3_resync", d.l3_resync),
@@ -387,6 +388,13 @@ def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
                               key=sec._key(str(name))) from None
         out[str(name)] = dict(params or {})
     return out
+
+
+def _limits(sec: Section) -> dict[str, Any]:
+    """``limits``: the gateway's ``limits.defaults`` for the run, checked now so that an error names this config's
+    key (``limits.max_position``), not the simulated gateway's."""
+    check_limit_defaults(sec)
+    return dict(sec.data)
 
 
 def _fees(sec: Section) -> dict[str, Any]:

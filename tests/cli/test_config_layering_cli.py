@@ -35,10 +35,15 @@ def test_replay_partial_config_and_set_are_recorded_in_the_run_folder(day, tmp_p
     assert s["config_hash"] in (run / "config.yaml").read_text()
 
 
-def test_replay_bad_set_is_a_config_error(day, tmp_path):
-    r = run_hft("replay", "--data", str(day), "--set", "fees.taker_bps=lots", "--no-store")
-    assert r.code == 11 and r.err.startswith("error: --set") and "fees.taker_bps" in r.err
-    assert "Traceback" not in r.err
+@pytest.mark.parametrize("bad, key", [("fees.taker_bps=lots", "fees.taker_bps"),
+                                      ("limits.max_position=-1", "'limits.max_position'"),
+                                      ("limits.max_positon=3", "'limits.max_positon'")])
+def test_replay_bad_set_is_a_config_error(day, tmp_path, bad, key):
+    """The error names the key as the user wrote it (a gateway limit was named by the simulated gateway's own
+    config, ``<sim gateway config>: key 'limits.defaults.max_position'``)."""
+    r = run_hft("replay", "--data", str(day), "--set", bad, "--no-store")
+    assert r.code == 11 and r.err.startswith("error: --set") and key in r.err, r.err
+    assert "Traceback" not in r.err and "sim gateway config" not in r.err
 
 
 @pytest.mark.parametrize("how", ["--set", "--config"])
