@@ -15,7 +15,8 @@ given ``inverse_factor: K``, ``qty_lots * K / price_ticks`` units of the settlem
 fees are in. So ``max_order_notional``, ``max_notional`` and ``min_notional`` are coin values at the order's price
 (the mark for ``max_notional``) and ``daily_loss`` a coin loss (docs/gateway.md, "Inverse instruments").
 A limit set to ``null`` means unlimited; a limit absent at a level inherits. The effective limit of an
-(account, strategy, symbol) is the tightest one set at any of the three levels, else the default.
+(account, strategy, symbol) is the tightest one set at any of the three levels (a minimum's largest, a maximum's
+smallest), else the default.
 This module imports no numba; yaml only when reading a file.
 """
 
@@ -37,6 +38,7 @@ UNLIMITED = (1 << 63) - 1
 
 # which limits each level takes: the scopes of the one limit table (hft/gateway/limits.py)
 ORDER_LIMITS = names_in_scope("order")
+_FLOORS = {lim.name: lim.floor for lim in LIMITS}  # a minimum's tightest is its largest value
 STRATEGY_SCOPES = ("order", "strategy", "loss")  # defaults and strategies
 ACCOUNT_SCOPES = ("order", "loss")
 SYMBOL_SCOPES = ("order",)
@@ -500,7 +502,7 @@ def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | No
     out: dict[str, Any] = {}
     for k in ORDER_LIMITS:
         vals = [getattr(lv, k) for lv in levels if lv is not None and getattr(lv, k) is not None]
-        v = min(vals) if vals else getattr(cfg.defaults, k)
+        v = (max if _FLOORS[k] else min)(vals) if vals else getattr(cfg.defaults, k)
         out[k] = None if v is None or v == UNLIMITED else v
     st = cfg.strategies.get(strategy) if strategy else None
 

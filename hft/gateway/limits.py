@@ -32,6 +32,8 @@ class Limit:
         scope: ``order``, ``strategy`` or ``loss`` (module docstring).
         fields: the arena limit-row fields it fills (a rate: count, window).
         title: its column title in ``hft gateway check-config``.
+        floor: a minimum (``min_qty``): of the values set at several levels the largest is the tightest
+            (`effective_limits`; the risk kernel's `_eff_floor`), of the others the smallest.
     """
 
     name: str
@@ -40,6 +42,7 @@ class Limit:
     scope: str
     fields: tuple[int, ...]
     title: str
+    floor: bool = False
 
 
 LIMITS: tuple[Limit, ...] = (
@@ -47,7 +50,7 @@ LIMITS: tuple[Limit, ...] = (
     Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional"),
     Limit("max_position", "max_position", "int", "order", (2,), "position"),
     Limit("max_notional", "max_notional", "int", "order", (3,), "notional"),
-    Limit("min_qty", "min_qty", "int", "order", (4,), "min qty"),
+    Limit("min_qty", "min_qty", "int", "order", (4,), "min qty", floor=True),
     Limit("price_band_bps", "price_band_bps", "int", "order", (5,), "band bps"),
     Limit("daily_loss", "daily_loss", "int", "loss", (6,), "daily loss"),
     Limit("submit_rate", "submit_rate", "rate", "strategy", (7, 8), "submits"),

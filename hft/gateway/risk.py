@@ -9,7 +9,7 @@ in the same symbol). Cancels are rate limited separately (``cancel_rate``). Posi
 including working orders are step 3 (`hft.gateway.exposure`) and run first.
 
 Limit resolution: for order / position limits the tightest value set at the account, strategy or symbol level
-wins, else the default; daily loss is checked per strategy (strategy row, else default) and per account
+(of a minimum, ``min_qty``, the largest) wins, else the default; daily loss is checked per strategy (strategy row, else default) and per account
 (account row only); rates and the repeat throttle are per strategy (strategy row, else default).
 """
 

@@ -85,6 +85,23 @@ def _eff(st, f, a, t, y):
 
 
 @_kernel_inline
+def _eff_floor(st, f, a, t, y):
+    """`_eff` of a minimum (``Limit.floor``: min_qty): the tightest is the largest set at account, strategy or
+    symbol level; the default when none is set."""
+    b = st.b
+    v = b[st.lim_acct + a * N_LIM + f]
+    x = b[st.lim_strat + t * N_LIM + f]
+    if x > v:
+        v = x
+    x = b[st.lim_sym + y * N_LIM + f]
+    if x > v:
+        v = x
+    if v < 0:
+        v = b[st.lim_def + f]
+    return v
+
+
+@_kernel_inline
 def _strat_lim(st, f, t):
     v = st.b[st.lim_strat + t * N_LIM + f]
     return v if v >= 0 else st.b[st.lim_def + f]

@@ -38,7 +38,7 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
-from hft.gateway.kernels.exposure import _cross_px, _eff, _mul_gt, _notional_gt, _strat_lim
+from hft.gateway.kernels.exposure import _cross_px, _eff, _eff_floor, _mul_gt, _notional_gt, _strat_lim
 from hft.gateway.kernels.layout import (
     A_COST,
     A_MTM,
@@ -231,7 +231,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     lot = b[ys + Y_LOT]
     if lot != 1 and qty % lot != 0:
         return R_OFF_LOT
-    if qty < _eff(st, L_MIN_QTY, a, t, y):
+    if qty < _eff_floor(st, L_MIN_QTY, a, t, y):
         return R_QTY_BELOW_MIN
     minn = b[ys + Y_MIN_NOTIONAL]
     if minn > 0 and not _notional_gt(valpx, qty, mult, minn - 1):

@@ -104,6 +104,23 @@ def test_static_and_risk_checks():
     assert g.new(sym="CCC", otype=ORDER_MARKET, tif=TIF_IOC, price=0).accepted
 
 
+def test_min_qty_tightest_is_the_largest_level():
+    """A minimum set at several levels: the largest applies (the smallest did, so a strategy's min_qty of 1
+    undid a symbol's 4); a maximum keeps the smallest. The config's effective limits say the same."""
+    from hft.gateway.config import effective_limits
+
+    cfg = config(strategies={"s1": LimitSet(min_qty=1, max_order_qty=20), "s2": LimitSet()},
+                 symbols={"AAA": SymbolSpec("AAA"), "BBB": SymbolSpec("BBB", limits=LimitSet(min_qty=4,
+                                                                                             max_order_qty=80))})
+    g = Gw(cfg)
+    assert g.new(sym="BBB", qty=3, strat="s1").reason == R_QTY_BELOW_MIN
+    assert g.new(sym="BBB", qty=4, strat="s1").accepted
+    assert g.new(sym="BBB", qty=30, strat="s1").reason == R_MAX_ORDER_QTY  # the strategy's 20 < the symbol's 80
+    assert g.new(sym="AAA", qty=1, strat="s1").accepted
+    eff = effective_limits(cfg, "A1", "s1", "BBB")
+    assert (eff["min_qty"], eff["max_order_qty"]) == (4, 20)
+
+
 def test_max_order_qty_reason():
     g = Gw(config(defaults=LimitSet(max_order_qty=10, max_position=1000, min_qty=1)))
     assert g.new(qty=11).reason == R_MAX_ORDER_QTY
