@@ -409,11 +409,20 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     names the data format (`hft.data.formats`; else detected by content), `mapping` a generic table's column
     mapping. `recorder` records the run (the store: the module `hft.recorder.sim_runs`; None records nothing)."""
     from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
+    from hft.sim.strategy_loader import user_errors  # lazy: numba
 
     spec, strategy = make_strategy(strategy_name, config.strategies)
-    strategy_name = spec.key  # the config key names the strategy in the summary and the gateway
     if out_dir is not None and out_dir.exists() and not force:
         raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    with user_errors(strategy_name, strategy):  # the user's strategy raising: their error, one line
+        return _run(data, strategy, spec.key, config, out_dir=out_dir, force=force, progress=progress,
+                    recorder=recorder, fmt=fmt, mapping=mapping, source=source)
+
+
+def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConfig, *, out_dir: Path | None,
+         force: bool, progress: Any, recorder: RunRecorder | None, fmt: str | None, mapping: Path | None,
+         source: MarketDataSource) -> dict[str, Any]:
+    """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked."""
     data = source.expand_paths(data)
     groups = source.group_days(data)
     commit = _GitCommitProbe()  # git runs beside the data load and the replay
