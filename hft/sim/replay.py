@@ -408,12 +408,13 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     several days (`hft.sim.portfolio_days`: each day's instruments given together, the first day first). `fmt`
     names the data format (`hft.data.formats`; else detected by content), `mapping` a generic table's column
     mapping. `recorder` records the run (the store: the module `hft.recorder.sim_runs`; None records nothing)."""
+    from hft.sim.run_folder import check_out_folder  # lazy: numba
     from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
     from hft.sim.strategy_loader import user_errors  # lazy: numba
 
     spec, strategy = make_strategy(strategy_name, config.strategies)
-    if out_dir is not None and out_dir.exists() and not force:
-        raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    if out_dir is not None:  # before any data is read: a folder that cannot be written fails now
+        check_out_folder(out_dir, force=force)
     with user_errors(strategy_name, strategy):  # the user's strategy raising: their error, one line
         return _run(data, strategy, spec.key, config, out_dir=out_dir, force=force, progress=progress,
                     recorder=recorder, fmt=fmt, mapping=mapping, source=source)

@@ -34,6 +34,21 @@ def test_replay_json_and_run_folder(hft, day, tmp_path):
     assert again.code == 14 and "exists" in again.err and "Traceback" not in again.err
 
 
+@pytest.mark.parametrize(("out", "text"), [
+    ("nodir/x", "nodir/x: expected an existing folder to hold the run folder, nodir is not one"),
+    ("afile/x", "afile/x: expected an existing folder to hold the run folder, afile is not one"),
+    ("/proc/x", "/proc/x: expected a folder this process can write into, /proc is not"),
+])
+def test_replay_out_folder_is_checked_before_the_replay(hft, tmp_path, out, text):
+    """An --out that cannot be written is refused before any data is read (the data here does not even exist)."""
+    if out.startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    (tmp_path / "afile").write_text("")
+    r = hft("replay", "--data", "missing.zip", "-s", "mm", "--out", out, "--no-store", cwd=tmp_path)
+    assert r.code == 14 and r.err.startswith(f"error: {text}") and "Traceback" not in r.err
+    assert not list(tmp_path.glob("nodir*")) and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_replay_records_into_the_store(hft, day, tmp_path):
     r = hft("replay", "--data", str(day), "-s", "imbalance_taker", "--json", env={"HFT_HOME": str(tmp_path)})
     assert r.code == 0, r.err
