@@ -614,6 +614,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     equity = net_equity(eq, money_factor(inst, mult))
     sharpe, max_dd = equity_stats(equity)
     final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(out.final["cash"])
+    pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), int(out.final["fees"])
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
     filled = int(fills["qty"].sum()) if len(fills) else 0
@@ -629,13 +630,13 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "run_hash": out.run_hash, "run_hash_scheme": out.run_hash_scheme, "config_hash": config.digest(),
         "config_sources": list(config.sources),
         "data_hash": data_hash(md),
-        "pnl_money_units": round(final_pnl, 2), "currency": inst.settlement, "quote_currency": inst.currency,
+        "pnl_money_units": pnl_mu, "currency": inst.settlement, "quote_currency": inst.currency,
         "instrument_kind": inst.kind, "contract_size": inst.contract_size, "money_unit": money,
         "money_factor": money_factor(inst, mult),
-        "multiplier": mult, "pnl": _ccy(final_pnl * money), "pnl_gross": _ccy((final_pnl + out.final["fees"]) * money),
-        "fees": _ccy(out.final["fees"] * money), "max_drawdown": _ccy(max_dd * money),
+        "multiplier": mult, "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_mu) * money),
+        "fees": _ccy(fees_mu * money), "max_drawdown": _ccy(dd_mu * money),
         "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
-        "max_drawdown_money_units": round(max_dd, 2),
+        "max_drawdown_money_units": dd_mu,
         "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
         "fees_money_units": out.final["fees"], "filled_inst": _ccy(filled * lot),
         "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
@@ -648,7 +649,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "latency": config.latency_summary(),
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
-        **_quote_equivalent(inst, eq, final_pnl * money, out.final["fees"] * money),
+        **_quote_equivalent(inst, eq, pnl_mu * money, fees_mu * money),
     }
 
 
@@ -682,6 +683,13 @@ def _quote_equivalent(inst: Any, eq: np.ndarray, pnl: float, fees: float) -> dic
         return {}
     px = float(mids[-1]) / 2.0 * float(inst.tick_size)
     return {"quote_equivalent": {"at_mid": _ccy(px), "pnl": _ccy(pnl * px), "fees": _ccy(fees * px)}}
+
+
+def money_units(x: float) -> int:
+    """A marked amount in integer money units, as every ``*_money_units`` figure is (docs/sim.md, "Run folder"):
+    rounded half to even, the fees' rule. Cash and fees are whole units already; the mark of a position at the mid
+    is not (a mid between two ticks gives half a unit; an inverse contract's mark, any fraction)."""
+    return round(float(x))
 
 
 def _ccy(x: float) -> float:

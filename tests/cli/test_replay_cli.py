@@ -32,6 +32,10 @@ def test_replay_json_and_run_folder(hft, day, tmp_path):
         assert (tmp_path / "run" / f).exists()
     again = hft("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store")
     assert again.code == 14 and "exists" in again.err and "Traceback" not in again.err
+    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for key in ("pnl_money_units", "max_drawdown_money_units", "fees_money_units"):  # integers (docs/sim.md)
+        assert type(s[key]) is int and type(on_disk[key]) is int, (key, s[key])
+    assert s["pnl"] == pytest.approx(s["pnl_money_units"] * s["money_unit"])
 
 
 @pytest.mark.parametrize(("out", "text"), [
