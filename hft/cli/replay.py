@@ -119,6 +119,18 @@ def sweep_cmd(
         result = run_sweep(parsed, out, backend=backend, workers=workers, address=address,
                            recorder=None if no_store else sim_runs, progress=update, source=FILES)
     emit(result, json_out, lambda: _render_sweep(result))
+    if result["errors"]:  # the good cells' results are written; the sweep still fails, each error said once
+        from hft.core.errors import SimError
+
+        for x in result["rows"]:
+            if x["status"] == "error":
+                sys.stderr.write(f"error: cell {x['n']} ({_cell_label(x)}): {x['error']}\n")
+        sys.stderr.write(f"error: sweep {result['sweep']}: {result['errors']} of {result['cells']} cells failed\n")
+        raise typer.Exit(SimError.exit_code)
+
+
+def _cell_label(x: dict) -> str:
+    return ", ".join([x["instrument"], x["day"], *(f"{k}={v}" for k, v in x["params"].items())])
 
 
 def _render_sweep(r: dict) -> None:
@@ -127,7 +139,7 @@ def _render_sweep(r: dict) -> None:
     cols = ["#", "instrument", "day", "params", "status", "PnL", "fees", "fills", "run hash"]
     rows = [[x["n"], x["instrument"], x["day"], " ".join(f"{k}={v}" for k, v in x["params"].items()), x["status"],
              "" if x["pnl"] is None else fmt_money(x["pnl"]), "" if x["fees"] is None else fmt_money(x["fees"]),
-             "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or x["error"] or "")[:12]]
+             "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or "")[:12]]
             for x in r["rows"]]
     render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}, {r['backend']})",
                 right=("#", "PnL", "fees", "fills"), no_wrap=("run hash",))
