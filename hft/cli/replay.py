@@ -31,7 +31,11 @@ def replay(
                                                        "(repeatable; e.g. --set strategies.mm.size=2)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write (refused if it exists)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
-    check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved."),
+    check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved, "
+                               "12 when its recorded data does not exist."),
+    skip_missing_data: bool = typer.Option(False, "--skip-missing-data", help="With --check: a golden whose "
+                                           "recorded data does not exist is reported skipped (exit 0), not failed "
+                                           "(CI on a clone without ../shared)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the run into the audit store."),
     engine: str = typer.Option(None, "--engine", help="numba (default) or python (the reference engine); both "
                                                       "give the same run hash. Overrides the config's 'engine'."),
@@ -49,7 +53,7 @@ def replay(
 
     if check is not None:
         with progress_bar("golden check", enabled=not json_out):
-            result = check_golden(check, source=FILES)
+            result = check_golden(check, source=FILES, skip_missing_data=skip_missing_data)
         emit(result, json_out, lambda: _render_check(result))
         if not result["ok"]:
             raise SimError(f"{check}: behaviour moved: {', '.join(result['moved'])}",

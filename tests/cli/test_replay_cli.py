@@ -142,13 +142,21 @@ def test_diff_finds_first_divergence(hft, day, tmp_path):
     assert same["same_run_hash"] is True and same["first_divergence"] is None
 
 
-def test_golden_on_absent_recorded_data_is_skipped_not_passed(hft, tmp_path):
+def test_golden_on_absent_recorded_data_fails_unless_asked_to_skip(hft, tmp_path):
+    """A check that cannot run fails (exit 12, the missing path named); `--skip-missing-data` (what `.ci/run` passes
+    for the goldens on ../shared data) reports it skipped, never passed."""
     g = tmp_path / "g.json"
     g.write_text(json.dumps({"strategy": "mm", "data": ["../nowhere/day.zip"], "expect": {"run_hash": "x"}}))
+    missing = (tmp_path / "../nowhere/day.zip").resolve()
     r = hft("replay", "--check", str(g))
-    assert r.code == 0 and "skipped" in r.out
-    j = hft("replay", "--check", str(g), "--json").json()
+    assert r.code == 12 and f"expected the golden's recorded data at {missing}" in r.err and "Traceback" not in r.err
+    assert hft("replay", "--check", str(g), "--json").json()["error"] == "DataError"
+    r = hft("replay", "--check", str(g), "--skip-missing-data")
+    assert r.code == 0 and "skipped" in r.out and str(missing) in r.out
+    j = hft("replay", "--check", str(g), "--skip-missing-data", "--json").json()
     assert j["skipped"] and j["moved"] == []
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    assert 'hft replay --check "$g" --skip-missing-data' in ci  # CI on a clone without ../shared relies on it
 
 
 def test_policy_transitions_of_a_replay_reach_the_store(hft, day, tmp_path):
