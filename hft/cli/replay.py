@@ -88,7 +88,8 @@ def diff_cmd(
     run_b: Path = typer.Argument(..., help="Second run folder."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Where two runs first diverge (first differing decision or fill) and the metric deltas."""
+    """Where two runs first diverge (the first differing decision, order or fill, field by field; leg by leg for
+    runs over several instruments) and the metric deltas."""
     from hft.sim.golden import diff_runs
 
     result = diff_runs(run_a, run_b)
@@ -256,7 +257,26 @@ def _render_check(r: dict) -> None:
 
 
 def _render_diff(r: dict) -> None:
+    """Each diverging table folder's first differing row, field by field, then the summaries' metric deltas."""
     con = console()
-    con.print(f"first divergence: {r['first_divergence'] or 'none (identical decisions and fills)'}")
+    if not r["divergences"]:
+        con.print("first divergence: none (identical decisions, orders and fills)")
+    for d in r["divergences"]:
+        where = "" if d["folder"] == "." else f"{d['folder']}: "
+        con.print(f"first divergence: {where}{d['table']}, row {d['row']}", markup=False, highlight=False)
+        if "note" in d:
+            con.print(f"  {d['note']}", markup=False, highlight=False)
+            for side in ("a", "b"):
+                if d[side] is not None:
+                    fields = ", ".join(f"{k}={_shown(v)}" for k, v in d[side].items() if v is not None)
+                    con.print(f"  only in {side.upper()}: {fields}", markup=False, highlight=False)
+        for k, v in d["fields"].items():
+            con.print(f"  {k}: {_shown(v['a'])} → {_shown(v['b'])}", markup=False, highlight=False)
+    if r["metric_deltas"]:
+        con.print("summary (A → B):")
     for k, v in r["metric_deltas"].items():
-        con.print(f"  {k}: {v['a']} → {v['b']} (Δ {v['delta']})")
+        con.print(f"  {k}: {v['a']} → {v['b']} (Δ {v['delta']})", markup=False, highlight=False)
+
+
+def _shown(v: object) -> str:
+    return "none" if v is None else str(v)

@@ -118,51 +118,34 @@ def make_golden(path: str | Path, *, strategy: str, config: dict[str, Any], data
     return doc
 
 
-def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
-    """First differing decision or fill between two run folders, and the metric deltas of their summaries."""
-    import polars as pl
+DIFF_TABLES = ("decisions", "orders", "fills")  # compared in this order; the first differing row is reported
+ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"  # a time column in a diff: ISO 8601, to the nanosecond
 
+
+def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
+    """Where two run folders first diverge, and the metric deltas of their summaries.
+
+    The run folders of one instrument (one day or several) are compared on their top-level tables; those of
+    several instruments (`hft.sim.portfolio`, over one day or several) leg by leg (``legs/NN_<symbol>``, each leg
+    the whole run of its instrument), so both must hold the same legs. In each, the tables `DIFF_TABLES` are
+    compared row by row on the engine's integer columns (what the run hash covers); the first differing row is
+    reported with every column that differs (``fields``: column → a and b; times as ISO strings). The result's
+    ``first_divergence`` is that of the first leg that diverges; ``divergences``, one per diverging leg."""
     a, b = Path(run_a), Path(run_b)
     for d in (a, b):
         if not (d / "summary.json").is_file():
             raise SimError(f"{d}: expected a run folder with summary.json")
-    first = None
-
-    def table_of(d: Path, table: str) -> Any:
-        try:
-            return pl.read_parquet(d / f"{table}.parquet")
-        except Exception as exc:  # missing or damaged: polars raises several error types
-            raise SimError(f"{d / f'{table}.parquet'}: expected a readable run-folder table "
-                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
-                           file=str(d / f"{table}.parquet")) from None
-
-    def summary_of(d: Path) -> dict[str, Any]:
-        try:
-            doc = json.loads((d / "summary.json").read_text())
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise SimError(f"{d / 'summary.json'}: expected a JSON run summary ({type(exc).__name__})",
-                           file=str(d / "summary.json")) from None
-        if not isinstance(doc, dict):
-            raise SimError(f"{d / 'summary.json'}: expected a JSON object, was {type(doc).__name__}",
-                           file=str(d / "summary.json"))
-        return doc
-
-    sa, sb = summary_of(a), summary_of(b)
-    for table in ("decisions", "orders", "fills"):
-        fa, fb = table_of(a, table), table_of(b, table)
-        n = min(fa.height, fb.height)
-        # compared on the engine's integer columns (what the run hash covers); the readable columns beside
-        # them (hft.sim.run_tables) follow from those, and a NaN price never equals itself
-        keys = [c for c, t in fa.schema.items() if t.is_integer()]
-        ia, ib = fa.select(keys), fb.select([c for c in keys if c in fb.columns])
-        for i in range(n):
-            if ia.row(i) != ib.row(i):
-                first = {"table": table, "row": i, "a": fa.row(i, named=True), "b": fb.row(i, named=True)}
-                break
-        if first is None and fa.height != fb.height:
-            first = {"table": table, "row": n, "a": fa.height, "b": fb.height, "note": "row counts differ"}
+    sa, sb = _summary_of(a), _summary_of(b)
+    la, lb = _table_folders(a), _table_folders(b)
+    if list(la) != list(lb):
+        raise SimError(f"{a} and {b}: expected run folders of the same instruments to compare, were "
+                       f"{_layout(la)} and {_layout(lb)}", hint="diff the legs' folders (legs/NN_<symbol>) "
+                       "one against the other")
+    divergences = []
+    for name in la:
+        first = _first_divergence(la[name], lb[name])
         if first is not None:
-            break
+            divergences.append({"folder": name, **first})
     deltas = {}
     for k in sorted(set(sa) & set(sb)):
         va, vb = sa[k], sb[k]
@@ -171,4 +154,80 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
     schemes = [s.get("run_hash_scheme", RUN_HASH_LEGACY) for s in (sa, sb)]
     # hashes of two schemes say nothing about each other: the logs above are what compares then
     same = sa.get("run_hash") == sb.get("run_hash") if schemes[0] == schemes[1] else None
-    return {"first_divergence": first, "metric_deltas": deltas, "same_run_hash": same, "run_hash_schemes": schemes}
+    return {"first_divergence": divergences[0] if divergences else None, "divergences": divergences,
+            "metric_deltas": deltas, "same_run_hash": same, "run_hash_schemes": schemes}
+
+
+def _summary_of(d: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((d / "summary.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise SimError(f"{d / 'summary.json'}: expected a JSON run summary ({type(exc).__name__})",
+                       file=str(d / "summary.json")) from None
+    if not isinstance(doc, dict):
+        raise SimError(f"{d / 'summary.json'}: expected a JSON object, was {type(doc).__name__}",
+                       file=str(d / "summary.json"))
+    return doc
+
+
+def _table_folders(d: Path) -> dict[str, Path]:
+    """The folders of a run folder that hold its tables: itself (one instrument), else each leg's (``legs/*``)."""
+    legs = d / "legs"
+    if not (d / "decisions.parquet").exists() and legs.is_dir():
+        found = {f"legs/{x.name}": x for x in sorted(legs.iterdir()) if x.is_dir()}
+        if found:
+            return found
+    return {".": d}
+
+
+def _layout(folders: dict[str, Path]) -> str:
+    return "one instrument" if list(folders) == ["."] else "legs " + ", ".join(n[5:] for n in folders)
+
+
+def _table_of(d: Path, table: str) -> Any:
+    import polars as pl
+
+    try:
+        return pl.read_parquet(d / f"{table}.parquet")
+    except Exception as exc:  # missing or damaged: polars raises several error types
+        raise SimError(f"{d / f'{table}.parquet'}: expected a readable run-folder table "
+                       f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
+                       file=str(d / f"{table}.parquet")) from None
+
+
+def _first_divergence(a: Path, b: Path) -> dict[str, Any] | None:
+    """The first row where the tables of two table folders differ (`diff_runs`), or None."""
+    for table in DIFF_TABLES:
+        fa, fb = _table_of(a, table), _table_of(b, table)
+        n = min(fa.height, fb.height)
+        # compared on the engine's integer columns (what the run hash covers); the readable columns beside
+        # them (hft.sim.run_tables) follow from those, and a NaN price never equals itself
+        keys = [c for c, t in fa.schema.items() if t.is_integer()]
+        ia, ib = fa.select(keys), fb.select([c for c in keys if c in fb.columns])
+        row = next((i for i in range(n) if ia.row(i) != ib.row(i)), None)
+        if row is None and fa.height == fb.height:
+            continue
+        i = n if row is None else row
+        ra, rb = _readable_row(fa, i), _readable_row(fb, i)
+        out = {"table": table, "row": i, "fields": _fields(ra, rb), "a": ra, "b": rb}
+        if row is None:
+            out["note"] = f"row counts differ: {fa.height} and {fb.height}; the rows before are equal"
+        return out
+    return None
+
+
+def _readable_row(df: Any, i: int) -> dict[str, Any] | None:
+    """Row `i` of a table as JSON-safe values (times as ISO strings, NaN as None); None past its end."""
+    import polars as pl
+
+    if i >= df.height:
+        return None
+    row = df.slice(i, 1).with_columns(pl.col(pl.Datetime).dt.to_string(ISO_UTC)).row(0, named=True)
+    return {k: None if isinstance(v, float) and v != v else v for k, v in row.items()}
+
+
+def _fields(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The columns whose values differ between two rows (column order): column → {"a": …, "b": …}."""
+    if a is None or b is None:
+        return {}
+    return {k: {"a": a[k], "b": b.get(k)} for k in a if a[k] != b.get(k)}

@@ -138,8 +138,48 @@ def test_diff_finds_first_divergence(hft, day, tmp_path):
     assert d.code == 0, d.err
     res = d.json()
     assert res["same_run_hash"] is False and res["first_divergence"] is not None
+    first = res["first_divergence"]
+    assert first["folder"] == "." and first["table"] in ("decisions", "orders", "fills")
+    assert first["fields"] and all(first["a"][k] == v["a"] != v["b"] == first["b"][k]
+                                   for k, v in first["fields"].items())
+    assert "ts_utc" in first["fields"] and first["fields"]["ts_utc"]["a"].endswith("Z")  # ISO, to the ns
+    assert first["fields"]["ts_utc"]["a"].startswith("20") and "T" in first["fields"]["ts_utc"]["a"]
     same = hft("replay", "diff", str(a), str(a), "--json").json()
-    assert same["same_run_hash"] is True and same["first_divergence"] is None
+    assert same["same_run_hash"] is True and same["first_divergence"] is None and same["divergences"] == []
+    text = hft("replay", "diff", str(a), str(b))
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0] == f"first divergence: {first['table']}, row {first['row']}"
+    for k, v in first["fields"].items():
+        assert f"  {k}: {v['a']} → {v['b']}" in lines
+    assert "datetime" not in text.out and "{" not in text.out
+
+
+def test_diff_of_runs_over_two_instruments_goes_leg_by_leg(hft, tmp_path):
+    """Run folders of several instruments are compared leg by leg (legs/NN_<symbol>); one of one instrument
+    against one of two is refused in one line."""
+    days = []
+    for sym, seed in (("AAA", 3), ("BBB", 4)):
+        r = hft("data", "generate", "--out", str(tmp_path / sym), "--symbol", sym, "--seed", str(seed),
+                "--messages", "3000", "--levels", "5", "--zip", "--json")
+        assert r.code == 0, r.err
+        days.append(r.json()["zip_path"])
+    cfg = tmp_path / "slow.yaml"
+    cfg.write_text("latency: {entry: 5ms, response: 5ms}\n")
+    legs = ["-d", days[0], "-d", days[1], "-s", "hft.sim.strategies.hedged_mm:HedgedMarketMaker", "--no-store"]
+    a, b, one = tmp_path / "a", tmp_path / "b", tmp_path / "one"
+    assert hft("replay", *legs, "--out", str(a)).code == 0
+    assert hft("replay", *legs, "--out", str(b), "-c", str(cfg)).code == 0
+    assert hft("replay", "-d", days[0], "--no-store", "--out", str(one)).code == 0
+    res = hft("replay", "diff", str(a), str(b), "--json").json()
+    assert [d["folder"] for d in res["divergences"]][:1] == ["legs/01_AAA"]
+    assert res["first_divergence"] == res["divergences"][0] and res["first_divergence"]["fields"]
+    same = hft("replay", "diff", str(a), str(a), "--json").json()
+    assert same["divergences"] == [] and same["same_run_hash"] is True
+    bad = hft("replay", "diff", str(one), str(a))
+    assert bad.code == 14 and "Traceback" not in bad.err
+    assert bad.err.splitlines()[0] == (f"error: {one} and {a}: expected run folders of the same instruments to "
+                                       "compare, were one instrument and legs 01_AAA, 02_BBB")
 
 
 def test_golden_on_absent_recorded_data_fails_unless_asked_to_skip(hft, tmp_path):
