@@ -31,7 +31,11 @@ def replay(
                                                        "(repeatable; e.g. --set strategies.mm.size=2)."),
     out: Path = typer.Option(None, "--out", "-o", help="Run folder to write (refused if it exists)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing run folder."),
-    check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved."),
+    check: Path = typer.Option(None, "--check", help="Compare with a golden JSON; exit 14 when behaviour moved, "
+                               "12 when its recorded data does not exist."),
+    skip_missing_data: bool = typer.Option(False, "--skip-missing-data", help="With --check: a golden whose "
+                                           "recorded data does not exist is reported skipped (exit 0), not failed "
+                                           "(CI on a clone without ../shared)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the run into the audit store."),
     engine: str = typer.Option(None, "--engine", help="numba (default) or python (the reference engine); both "
                                                       "give the same run hash. Overrides the config's 'engine'."),
@@ -49,7 +53,7 @@ def replay(
 
     if check is not None:
         with progress_bar("golden check", enabled=not json_out):
-            result = check_golden(check, source=FILES)
+            result = check_golden(check, source=FILES, skip_missing_data=skip_missing_data)
         emit(result, json_out, lambda: _render_check(result))
         if not result["ok"]:
             raise SimError(f"{check}: behaviour moved: {', '.join(result['moved'])}",
@@ -84,7 +88,8 @@ def diff_cmd(
     run_b: Path = typer.Argument(..., help="Second run folder."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Where two runs first diverge (first differing decision or fill) and the metric deltas."""
+    """Where two runs first diverge (the first differing decision, order or fill, field by field; leg by leg for
+    runs over several instruments) and the metric deltas."""
     from hft.sim.golden import diff_runs
 
     result = diff_runs(run_a, run_b)
@@ -119,6 +124,18 @@ def sweep_cmd(
         result = run_sweep(parsed, out, backend=backend, workers=workers, address=address,
                            recorder=None if no_store else sim_runs, progress=update, source=FILES)
     emit(result, json_out, lambda: _render_sweep(result))
+    if result["errors"]:  # the good cells' results are written; the sweep still fails, each error said once
+        from hft.core.errors import SimError
+
+        for x in result["rows"]:
+            if x["status"] == "error":
+                sys.stderr.write(f"error: cell {x['n']} ({_cell_label(x)}): {x['error']}\n")
+        sys.stderr.write(f"error: sweep {result['sweep']}: {result['errors']} of {result['cells']} cells failed\n")
+        raise typer.Exit(SimError.exit_code)
+
+
+def _cell_label(x: dict) -> str:
+    return ", ".join([x["instrument"], x["day"], *(f"{k}={v}" for k, v in x["params"].items())])
 
 
 def _render_sweep(r: dict) -> None:
@@ -127,7 +144,7 @@ def _render_sweep(r: dict) -> None:
     cols = ["#", "instrument", "day", "params", "status", "PnL", "fees", "fills", "run hash"]
     rows = [[x["n"], x["instrument"], x["day"], " ".join(f"{k}={v}" for k, v in x["params"].items()), x["status"],
              "" if x["pnl"] is None else fmt_money(x["pnl"]), "" if x["fees"] is None else fmt_money(x["fees"]),
-             "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or x["error"] or "")[:12]]
+             "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or "")[:12]]
             for x in r["rows"]]
     render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}, {r['backend']})",
                 right=("#", "PnL", "fees", "fills"), no_wrap=("run hash",))
@@ -240,7 +257,26 @@ def _render_check(r: dict) -> None:
 
 
 def _render_diff(r: dict) -> None:
+    """Each diverging table folder's first differing row, field by field, then the summaries' metric deltas."""
     con = console()
-    con.print(f"first divergence: {r['first_divergence'] or 'none (identical decisions and fills)'}")
+    if not r["divergences"]:
+        con.print("first divergence: none (identical decisions, orders and fills)")
+    for d in r["divergences"]:
+        where = "" if d["folder"] == "." else f"{d['folder']}: "
+        con.print(f"first divergence: {where}{d['table']}, row {d['row']}", markup=False, highlight=False)
+        if "note" in d:
+            con.print(f"  {d['note']}", markup=False, highlight=False)
+            for side in ("a", "b"):
+                if d[side] is not None:
+                    fields = ", ".join(f"{k}={_shown(v)}" for k, v in d[side].items() if v is not None)
+                    con.print(f"  only in {side.upper()}: {fields}", markup=False, highlight=False)
+        for k, v in d["fields"].items():
+            con.print(f"  {k}: {_shown(v['a'])} → {_shown(v['b'])}", markup=False, highlight=False)
+    if r["metric_deltas"]:
+        con.print("summary (A → B):")
     for k, v in r["metric_deltas"].items():
-        con.print(f"  {k}: {v['a']} → {v['b']} (Δ {v['delta']})")
+        con.print(f"  {k}: {v['a']} → {v['b']} (Δ {v['delta']})", markup=False, highlight=False)
+
+
+def _shown(v: object) -> str:
+    return "none" if v is None else str(v)

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from numba import types
 
 from hft.core.orders import (
@@ -37,10 +36,10 @@ from hft.gateway.intents import (
     OrderCommand,
     TypedIntentEnvelope,
 )
+from hft.gateway.intents import as_int_field as _as_int  # the one rule of an integer field
 
 log = logging.getLogger("hft.gateway")
 
-_I64_MAX = (1 << 63) - 1
 _NO_KEY = NO_KEY
 _process_one = K.process_one
 _OTYPE_BITS = {name: code for code, name in ORDER_TYPE_NAMES.items()}
@@ -58,15 +57,6 @@ def _core_entry() -> Callable[..., tuple[int, int, int]]:
 
     return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * 14)
 
-
-
-def _as_int(v: Any) -> int | None:
-    """Strict int conversion for the slow path: ints and numpy integers only (no bool, float, str)."""
-    if type(v) is int:
-        return v if -_I64_MAX <= v <= _I64_MAX else None
-    if isinstance(v, np.integer) and not isinstance(v, np.bool_):
-        return _as_int(int(v))
-    return None
 
 
 class OneIntentPaths:

@@ -33,6 +33,17 @@ from hft.core.orders import (
 )
 
 TYPED_INTENT_V1 = "typed_intent_v1"
+INT_FIELD_MAX = (1 << 63) - 1  # an integer field's bound, either sign (int64 without its minimum, a sentinel)
+
+
+def as_int_field(v: Any) -> int | None:
+    """An intent's integer field as the gateway reads it: an ``int`` or numpy integer within ±`INT_FIELD_MAX`
+    (no bool, float, str); None otherwise (the gateway then rejects the intent ``BAD_INPUT``)."""
+    if type(v) is int:
+        return v if -INT_FIELD_MAX <= v <= INT_FIELD_MAX else None
+    if isinstance(v, np.integer) and not isinstance(v, np.bool_):
+        return as_int_field(int(v))
+    return None
 
 
 @dataclass(frozen=True, slots=True)

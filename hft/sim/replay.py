@@ -416,12 +416,22 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     several days (`hft.sim.portfolio_days`: each day's instruments given together, the first day first). `fmt`
     names the data format (`hft.data.formats`; else detected by content), `mapping` a generic table's column
     mapping. `recorder` records the run (the store: the module `hft.recorder.sim_runs`; None records nothing)."""
+    from hft.sim.run_folder import check_out_folder  # lazy: numba
     from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
+    from hft.sim.strategy_loader import user_errors  # lazy: numba
 
     spec, strategy = make_strategy(strategy_name, config.strategies)
-    strategy_name = spec.key  # the config key names the strategy in the summary and the gateway
-    if out_dir is not None and out_dir.exists() and not force:
-        raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    if out_dir is not None:  # before any data is read: a folder that cannot be written fails now
+        check_out_folder(out_dir, force=force)
+    with user_errors(strategy_name, strategy):  # the user's strategy raising: their error, one line
+        return _run(data, strategy, spec.key, config, out_dir=out_dir, force=force, progress=progress,
+                    recorder=recorder, fmt=fmt, mapping=mapping, source=source)
+
+
+def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConfig, *, out_dir: Path | None,
+         force: bool, progress: Any, recorder: RunRecorder | None, fmt: str | None, mapping: Path | None,
+         source: MarketDataSource) -> dict[str, Any]:
+    """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked."""
     data = source.expand_paths(data)
     groups = source.group_days(data)
     commit = _GitCommitProbe()  # git runs beside the data load and the replay
@@ -612,6 +622,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     equity = net_equity(eq, money_factor(inst, mult))
     sharpe, max_dd = equity_stats(equity)
     final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(out.final["cash"])
+    pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), int(out.final["fees"])
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
     filled = int(fills["qty"].sum()) if len(fills) else 0
@@ -627,13 +638,13 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "run_hash": out.run_hash, "run_hash_scheme": out.run_hash_scheme, "config_hash": config.digest(),
         "config_sources": list(config.sources),
         "data_hash": data_hash(md),
-        "pnl_money_units": round(final_pnl, 2), "currency": inst.settlement, "quote_currency": inst.currency,
+        "pnl_money_units": pnl_mu, "currency": inst.settlement, "quote_currency": inst.currency,
         "instrument_kind": inst.kind, "contract_size": inst.contract_size, "money_unit": money,
         "money_factor": money_factor(inst, mult),
-        "multiplier": mult, "pnl": _ccy(final_pnl * money), "pnl_gross": _ccy((final_pnl + out.final["fees"]) * money),
-        "fees": _ccy(out.final["fees"] * money), "max_drawdown": _ccy(max_dd * money),
+        "multiplier": mult, "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_mu) * money),
+        "fees": _ccy(fees_mu * money), "max_drawdown": _ccy(dd_mu * money),
         "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
-        "max_drawdown_money_units": round(max_dd, 2),
+        "max_drawdown_money_units": dd_mu,
         "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
         "fees_money_units": out.final["fees"], "filled_inst": _ccy(filled * lot),
         "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
@@ -646,7 +657,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "latency": config.latency_summary(),
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
-        **_quote_equivalent(inst, eq, final_pnl * money, out.final["fees"] * money),
+        **_quote_equivalent(inst, eq, pnl_mu * money, fees_mu * money),
     }
 
 
@@ -680,6 +691,13 @@ def _quote_equivalent(inst: Any, eq: np.ndarray, pnl: float, fees: float) -> dic
         return {}
     px = float(mids[-1]) / 2.0 * float(inst.tick_size)
     return {"quote_equivalent": {"at_mid": _ccy(px), "pnl": _ccy(pnl * px), "fees": _ccy(fees * px)}}
+
+
+def money_units(x: float) -> int:
+    """A marked amount in integer money units, as every ``*_money_units`` figure is (docs/sim.md, "Run folder"):
+    rounded half to even, the fees' rule. Cash and fees are whole units already; the mark of a position at the mid
+    is not (a mid between two ticks gives half a unit; an inverse contract's mark, any fraction)."""
+    return round(float(x))
 
 
 def _ccy(x: float) -> float:

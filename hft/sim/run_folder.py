@@ -46,23 +46,44 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def check_out_folder(out_dir: Path, *, force: bool) -> None:
+    """What `atomic_folder` needs of `out_dir`, checked before a replay starts: a new folder (or `force`) in an
+    existing folder this process can write into. Each failure is a `SimError` naming the path."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    parent = out_dir.parent
+    if not parent.is_dir():
+        raise SimError(f"{out_dir}: expected an existing folder to hold the run folder, {parent} is not one",
+                       hint=f"create it first (mkdir -p {parent})", file=str(out_dir))
+    try:  # a folder the process may not write into (read-only, /proc) refuses this probe as it would the run's
+        Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent)).rmdir()
+    except OSError as exc:
+        raise SimError(f"{out_dir}: expected a folder this process can write into, {parent} is not "
+                       f"({exc.strerror or type(exc).__name__})", file=str(out_dir)) from None
+
+
 def atomic_folder(out_dir: Path, fill: Any, *, force: bool) -> None:
     """Write a run folder atomically: `fill(tmp)` fills a temp folder beside `out_dir`, renamed into place
-    (replacing an existing one only with `force`)."""
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    if not parent.is_dir():
-        raise SimError(f"{out_dir}: expected an existing parent directory")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    (replacing an existing one only with `force`). An OS error on the way (a full disk, a folder removed meanwhile)
+    is a `SimError` naming the run folder; nothing is left behind."""
+    out_dir = Path(out_dir)
+    check_out_folder(out_dir, force=force)
+    tmp = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         fill(tmp)
         if out_dir.exists():
             if not force:
                 raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except OSError as exc:
+        raise SimError(f"{out_dir}: could not write the run folder ({exc.strerror or type(exc).__name__}"
+                       f"{f': {exc.filename}' if exc.filename else ''})", file=str(out_dir)) from exc
+    finally:
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def plot_run(path: Path, out: Any, summary: dict[str, Any]) -> None:

@@ -129,7 +129,7 @@ def as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
         return
     pnl_mu = s["pnl_money_units"] - prev["pnl_money_units_cumulative"]
     fees_mu = s["fees_money_units"] - prev["fees_money_units_cumulative"]
-    s["pnl_money_units"], s["fees_money_units"] = round(pnl_mu, 2), fees_mu
+    s["pnl_money_units"], s["fees_money_units"] = pnl_mu, fees_mu
     s["pnl"], s["fees"], s["pnl_gross"] = _ccy(pnl_mu * money), _ccy(fees_mu * money), _ccy((pnl_mu + fees_mu) * money)
 
 

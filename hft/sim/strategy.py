@@ -70,6 +70,8 @@ import numpy as np
 
 from hft.book.l2 import top_n
 from hft.core.errors import SimError
+from hft.core.orders import R_BAD_INPUT
+from hft.gateway.intents import INT_FIELD_MAX, as_int_field
 
 if TYPE_CHECKING:
     from hft.sim.engine import Engine
@@ -280,13 +282,32 @@ class Context:
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
         """Send a new order on this instrument through the gateway; returns its `Decision`."""
-        return self._e.submit(side, price, qty, order_type, tif, self._leg.index)
+        d = self._e.submit(side, price, qty, order_type, tif, self._leg.index)
+        if d.reason == R_BAD_INPUT:
+            _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif)
+        return d
 
     def cancel(self, order_id: int) -> Any:
-        return self._e.cancel(order_id)
+        d = self._e.cancel(order_id)
+        if d.reason == R_BAD_INPUT:
+            _recordable("ctx.cancel", order_id=order_id)
+        return d
 
     def replace(self, order_id: int, price: int, qty: int) -> Any:
-        return self._e.replace(order_id, price, qty)
+        d = self._e.replace(order_id, price, qty)
+        if d.reason == R_BAD_INPUT:
+            _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)
+        return d
+
+
+def _recordable(call: str, **fields: Any) -> None:
+    """After a ``BAD_INPUT`` decision: a malformed field (a float, a string) stays that recorded rejection, but an
+    integer outside the gateway's range (`hft.gateway.intents.as_int_field`) cannot be recorded in the run's
+    int64 logs, so the run stops with a `SimError` naming the field."""
+    for name, v in fields.items():
+        if type(v) is int and as_int_field(v) is None:
+            raise SimError(f"{call}: {name}: expected an integer within ±{INT_FIELD_MAX:,} (int64), was {v}",
+                           key=name)
 
 
 class Strategy:

@@ -23,11 +23,17 @@ class name. A ``strategies`` key that is neither registered nor the run strategy
 from __future__ import annotations
 
 import inspect
+import sysconfig
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import hft
 from hft.core import plugins
-from hft.core.errors import ConfigError, SimError
+from hft.core.errors import ConfigError, HftError, SimError
 from hft.sim.kernel_api import KernelStrategy
 from hft.sim.strategies import MINIMUM as BUILTIN_MINIMUM
 from hft.sim.strategy import Strategy
@@ -164,3 +170,86 @@ def _check_class(obj: Any, spec: str) -> type[Strategy]:
         raise SimError(f"strategy {spec!r}: expected a subclass of hft.sim.strategy.Strategy, was {obj!r}",
                        key="strategy")
     return obj
+
+
+_HFT_DIR = Path(hft.__file__).resolve().parent
+_LIBRARY_DIRS = tuple({Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+@contextmanager
+def user_errors(spec: str, strategy: Strategy) -> Iterator[None]:
+    """Run a replay of `strategy` (named by `spec` on the command line); an exception its own code raised in a
+    callback becomes one `SimError` line: ``strategy SPEC: on_book raised RuntimeError: msg (my.py:12)`` (the
+    original chained: ``HFT_DEBUG=1`` shows its traceback). An `HftError` raised through a callback (a bad
+    ``ctx.submit``) keeps its family and gains the same prefix and place. Anything else passes unchanged: an
+    exception raised inside `hft` itself, or in a built-in strategy, is an `hft` bug."""
+    try:
+        yield
+    except Exception as exc:
+        blame = _blame(exc.__traceback__, strategy, raised_by_hft=isinstance(exc, HftError))
+        if blame is None:
+            raise
+        callback, where = blame
+        if isinstance(exc, HftError):
+            exc.message = f"strategy {spec}: {callback}: {exc.message} ({where})"
+            exc.args = (exc.message,)
+            raise
+        text = str(exc).strip().splitlines()
+        said = f": {text[0]}" if text else ""
+        raise SimError(f"strategy {spec}: {callback} raised {type(exc).__name__}{said} ({where})",
+                       key="strategy", file=where.rpartition(":")[0]) from exc
+
+
+def _blame(tb: TracebackType | None, strategy: Strategy, *, raised_by_hft: bool) -> tuple[str, str] | None:
+    """(callback, ``file:line``) of an exception raised in the user's code of `strategy`, else None. The callback
+    is the outermost frame of a method of the strategy; the place, the innermost frame below it in the user's own
+    files (those of the strategy's classes, and any not in `hft`, the standard library or an installed package).
+    Unless `raised_by_hft`, the innermost frame of all must not be in `hft` (an exception `hft` raised is its own)."""
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    start = next((i for i, (f, _) in enumerate(frames) if isinstance(f.f_locals.get("self"), type(strategy))), None)
+    own = _class_files(type(strategy))
+    if start is None or (not raised_by_hft and _owner(frames[-1][0].f_code.co_filename, own) == "hft"):
+        return None
+    mine = [(f, n) for f, n in frames[start:] if _owner(f.f_code.co_filename, own) == "user"]
+    if not mine:
+        return None
+    frame, line = mine[-1]
+    return frames[start][0].f_code.co_name, f"{_shown(frame.f_code.co_filename)}:{line}"
+
+
+def _class_files(cls: type) -> set[Path]:
+    """The source files of `cls` and its bases (a built-in class has none)."""
+    out = set()
+    for c in cls.__mro__:
+        try:
+            f = inspect.getsourcefile(c)
+        except TypeError:
+            continue
+        if f:
+            out.add(Path(f).resolve())
+    return out
+
+
+def _owner(filename: str, own: set[Path]) -> str:
+    """``hft``, ``library`` (the standard library, an installed package, a frozen module) or ``user`` (a file in
+    `own`, the strategy's classes' files, or any other)."""
+    if filename.startswith("<"):
+        return "library"
+    path = Path(filename).resolve()
+    if path.is_relative_to(_HFT_DIR):
+        return "hft"
+    if path in own:
+        return "user"
+    return "library" if any(path.is_relative_to(d) for d in _LIBRARY_DIRS) else "user"
+
+
+def _shown(filename: str) -> str:
+    """A user's file as a person names it: relative to the working directory when it is below it."""
+    path = Path(filename).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -290,8 +290,10 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
     _write_table(table, spec, rows)
     ok = [r for r in rows if r["status"] == "ok"]
     best = max(ok, key=lambda r: (r["pnl"], -r["n"]), default=None)
-    return {"ok": True, "sweep": spec.name, "strategy": spec.strategy, "cells": total, "new_cells": len(todo),
-            "resumed_cells": len(done), "errors": sum(r["status"] == "error" for r in rows), "backend": backend,
+    errors = len(rows) - len(ok)
+    # ``ok`` only when every cell ran: a failed cell's row carries its one-line ``error`` (the table has the others)
+    return {"ok": errors == 0, "sweep": spec.name, "strategy": spec.strategy, "cells": total, "new_cells": len(todo),
+            "resumed_cells": len(done), "errors": errors, "backend": backend,
             "workers": workers, "wall_s": round(wall, 3), "results": str(table), "out": str(out_dir),
             "best": None if best is None else {k: best[k] for k in ("cell", "instrument", "day", "params", "pnl",
                                                                       "fills", "run_hash")},

@@ -127,3 +127,51 @@ def test_bad_specs_are_one_line_errors(hft, day, tmp_path, spec, config, code, t
     assert r.code == code, (r.out, r.err)
     assert text in r.err and "Traceback" not in r.err
     assert r.err.startswith("error: ") and len([ln for ln in r.err.splitlines() if ln.startswith("error")]) == 1
+
+
+RAISING = textwrap.dedent('''
+    from hft.core.dtypes import BUY
+    from hft.sim.strategy import Strategy
+
+
+    def fuse(n):
+        raise RuntimeError(f"kaboom after {n}\\nsecond line")
+
+
+    class Boom(Strategy):
+        def on_book(self, ctx):
+            fuse(1)
+
+
+    class Huge(Strategy):
+        def on_book(self, ctx):
+            if not ctx.orders and ctx.best_bid is not None:
+                ctx.submit(BUY, ctx.best_bid, 10**30)
+
+
+    class FarCancel(Strategy):
+        def on_book(self, ctx):
+            ctx.cancel(-2**63 - 5)
+''')
+
+
+@pytest.mark.parametrize(("cls", "text"), [
+    ("Boom", "strategy mine.py:Boom: on_book raised RuntimeError: kaboom after 1 (mine.py:7)"),
+    ("Huge", "strategy mine.py:Huge: on_book: ctx.submit: qty: expected an integer within "
+             "±9,223,372,036,854,775,807 (int64), was 1000000000000000000000000000000 (mine.py:18)"),
+    ("FarCancel", "strategy mine.py:FarCancel: on_book: ctx.cancel: order_id: expected an integer within "
+                  "±9,223,372,036,854,775,807 (int64), was -9223372036854775813 (mine.py:23)"),
+])
+@pytest.mark.parametrize("engine", ["numba", "python"])
+def test_the_users_strategy_failing_is_their_error(hft, day, tmp_path, cls, text, engine):
+    """An exception the user's own strategy raises (or a field out of int64 it sends) is one simulator error
+    naming the spec, the callback and the user's file:line, exit 14, no traceback but with HFT_DEBUG=1."""
+    (tmp_path / "mine.py").write_text(RAISING)
+    args = ("replay", "-d", str(day), "-s", f"mine.py:{cls}", "--no-store", "--engine", engine)
+    r = hft(*args, cwd=tmp_path)
+    assert (r.code, r.err) == (14, f"error: {text}\n")
+    j = hft(*args, "--json", cwd=tmp_path)
+    assert j.code == 14 and j.json()["error"] == "SimError" and j.json()["message"] == text
+    if cls == "Boom" and engine == "numba":
+        debug = hft(*args, cwd=tmp_path, env={"HFT_DEBUG": "1"})
+        assert debug.code == 14 and "Traceback" in debug.err and 'mine.py", line 7, in fuse' in debug.err

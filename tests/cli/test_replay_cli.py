@@ -32,6 +32,25 @@ def test_replay_json_and_run_folder(hft, day, tmp_path):
         assert (tmp_path / "run" / f).exists()
     again = hft("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store")
     assert again.code == 14 and "exists" in again.err and "Traceback" not in again.err
+    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for key in ("pnl_money_units", "max_drawdown_money_units", "fees_money_units"):  # integers (docs/sim.md)
+        assert type(s[key]) is int and type(on_disk[key]) is int, (key, s[key])
+    assert s["pnl"] == pytest.approx(s["pnl_money_units"] * s["money_unit"])
+
+
+@pytest.mark.parametrize(("out", "text"), [
+    ("nodir/x", "nodir/x: expected an existing folder to hold the run folder, nodir is not one"),
+    ("afile/x", "afile/x: expected an existing folder to hold the run folder, afile is not one"),
+    ("/proc/x", "/proc/x: expected a folder this process can write into, /proc is not"),
+])
+def test_replay_out_folder_is_checked_before_the_replay(hft, tmp_path, out, text):
+    """An --out that cannot be written is refused before any data is read (the data here does not even exist)."""
+    if out.startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    (tmp_path / "afile").write_text("")
+    r = hft("replay", "--data", "missing.zip", "-s", "mm", "--out", out, "--no-store", cwd=tmp_path)
+    assert r.code == 14 and r.err.startswith(f"error: {text}") and "Traceback" not in r.err
+    assert not list(tmp_path.glob("nodir*")) and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 def test_replay_records_into_the_store(hft, day, tmp_path):
@@ -119,17 +138,65 @@ def test_diff_finds_first_divergence(hft, day, tmp_path):
     assert d.code == 0, d.err
     res = d.json()
     assert res["same_run_hash"] is False and res["first_divergence"] is not None
+    first = res["first_divergence"]
+    assert first["folder"] == "." and first["table"] in ("decisions", "orders", "fills")
+    assert first["fields"] and all(first["a"][k] == v["a"] != v["b"] == first["b"][k]
+                                   for k, v in first["fields"].items())
+    assert "ts_utc" in first["fields"] and first["fields"]["ts_utc"]["a"].endswith("Z")  # ISO, to the ns
+    assert first["fields"]["ts_utc"]["a"].startswith("20") and "T" in first["fields"]["ts_utc"]["a"]
     same = hft("replay", "diff", str(a), str(a), "--json").json()
-    assert same["same_run_hash"] is True and same["first_divergence"] is None
+    assert same["same_run_hash"] is True and same["first_divergence"] is None and same["divergences"] == []
+    text = hft("replay", "diff", str(a), str(b))
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0] == f"first divergence: {first['table']}, row {first['row']}"
+    for k, v in first["fields"].items():
+        assert f"  {k}: {v['a']} → {v['b']}" in lines
+    assert "datetime" not in text.out and "{" not in text.out
 
 
-def test_golden_on_absent_recorded_data_is_skipped_not_passed(hft, tmp_path):
+def test_diff_of_runs_over_two_instruments_goes_leg_by_leg(hft, tmp_path):
+    """Run folders of several instruments are compared leg by leg (legs/NN_<symbol>); one of one instrument
+    against one of two is refused in one line."""
+    days = []
+    for sym, seed in (("AAA", 3), ("BBB", 4)):
+        r = hft("data", "generate", "--out", str(tmp_path / sym), "--symbol", sym, "--seed", str(seed),
+                "--messages", "3000", "--levels", "5", "--zip", "--json")
+        assert r.code == 0, r.err
+        days.append(r.json()["zip_path"])
+    cfg = tmp_path / "slow.yaml"
+    cfg.write_text("latency: {entry: 5ms, response: 5ms}\n")
+    legs = ["-d", days[0], "-d", days[1], "-s", "hft.sim.strategies.hedged_mm:HedgedMarketMaker", "--no-store"]
+    a, b, one = tmp_path / "a", tmp_path / "b", tmp_path / "one"
+    assert hft("replay", *legs, "--out", str(a)).code == 0
+    assert hft("replay", *legs, "--out", str(b), "-c", str(cfg)).code == 0
+    assert hft("replay", "-d", days[0], "--no-store", "--out", str(one)).code == 0
+    res = hft("replay", "diff", str(a), str(b), "--json").json()
+    assert [d["folder"] for d in res["divergences"]][:1] == ["legs/01_AAA"]
+    assert res["first_divergence"] == res["divergences"][0] and res["first_divergence"]["fields"]
+    same = hft("replay", "diff", str(a), str(a), "--json").json()
+    assert same["divergences"] == [] and same["same_run_hash"] is True
+    bad = hft("replay", "diff", str(one), str(a))
+    assert bad.code == 14 and "Traceback" not in bad.err
+    assert bad.err.splitlines()[0] == (f"error: {one} and {a}: expected run folders of the same instruments to "
+                                       "compare, were one instrument and legs 01_AAA, 02_BBB")
+
+
+def test_golden_on_absent_recorded_data_fails_unless_asked_to_skip(hft, tmp_path):
+    """A check that cannot run fails (exit 12, the missing path named); `--skip-missing-data` (what `.ci/run` passes
+    for the goldens on ../shared data) reports it skipped, never passed."""
     g = tmp_path / "g.json"
     g.write_text(json.dumps({"strategy": "mm", "data": ["../nowhere/day.zip"], "expect": {"run_hash": "x"}}))
+    missing = (tmp_path / "../nowhere/day.zip").resolve()
     r = hft("replay", "--check", str(g))
-    assert r.code == 0 and "skipped" in r.out
-    j = hft("replay", "--check", str(g), "--json").json()
+    assert r.code == 12 and f"expected the golden's recorded data at {missing}" in r.err and "Traceback" not in r.err
+    assert hft("replay", "--check", str(g), "--json").json()["error"] == "DataError"
+    r = hft("replay", "--check", str(g), "--skip-missing-data")
+    assert r.code == 0 and "skipped" in r.out and str(missing) in r.out
+    j = hft("replay", "--check", str(g), "--skip-missing-data", "--json").json()
     assert j["skipped"] and j["moved"] == []
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    assert 'hft replay --check "$g" --skip-missing-data' in ci  # CI on a clone without ../shared relies on it
 
 
 def test_policy_transitions_of_a_replay_reach_the_store(hft, day, tmp_path):

@@ -205,3 +205,37 @@ def test_bad_spec_is_one_line(hft, spec, tmp_path, text, code, expect):
     assert r.code == code, r.err
     assert expect in r.err and "Traceback" not in r.err
     assert not (tmp_path / "x").exists()  # nothing written
+
+
+def test_failed_cells_are_said_and_fail_the_sweep(hft, spec, tmp_path):
+    """A cell that cannot run (data no format reads; the user's strategy raising) is one error line each on stderr
+    and in its --json row, the sweep exits 14 with ``ok`` false, and the good cells' results are still written."""
+    base = spec.parent
+    (base / "junk").mkdir(exist_ok=True)
+    (base / "junk" / "garbage.txt").write_text("not market data\n")
+    (base / "boom.py").write_text("from hft.sim.strategy import Strategy\n\n\nclass Boom(Strategy):\n"
+                                  "    def __init__(self, fuse: int = 0) -> None:\n        self.fuse = fuse\n\n"
+                                  "    def on_book(self, ctx):\n        if self.fuse:\n"
+                                  "            raise RuntimeError('kaboom')\n")
+    path = base / "mixed.yaml"
+    path.write_text("sweep: mixed\nstrategy: boom.py:Boom\ngrid: {fuse: [0, 1]}\n"
+                    "data: {SYNTH: ['gen/*_2024-01-02_*.zip'], JUNK: ['junk/garbage.txt']}\n")
+    out = tmp_path / "mixed"
+    r = hft("replay", "sweep", str(path), "--out", str(out), "--no-store", "--workers", "1", cwd=base)
+    assert r.code == 14, r.err
+    errors = [ln for ln in r.err.splitlines() if ln.startswith("error: ")]
+    day = next((base / "gen").glob("*_2024-01-02_*.zip")).name
+    assert errors[0] == (f"error: cell 1 (SYNTH, {day}, fuse=1): strategy boom.py:Boom: on_book raised "
+                         "RuntimeError: kaboom (boom.py:10)")
+    for n in (2, 3):
+        assert errors[n - 1].startswith(f"error: cell {n} (JUNK, garbage.txt, fuse={n - 2}): "
+                                        f"{base / 'junk' / 'garbage.txt'}: expected a file in one of the formats")
+    assert errors[3:] == ["error: sweep mixed: 3 of 4 cells failed"] and "Traceback" not in r.err
+    assert "kaboom" not in r.out  # the table's run hash column holds run hashes only
+    j = hft("replay", "sweep", str(path), "--out", str(out), "--no-store", "--json", cwd=base)  # resumed
+    assert j.code == 14
+    res = j.json()
+    assert res["ok"] is False and res["errors"] == 3
+    assert [x["status"] for x in res["rows"]] == ["ok", "error", "error", "error"]
+    assert res["rows"][1]["error"] == "strategy boom.py:Boom: on_book raised RuntimeError: kaboom (boom.py:10)"
+    assert _table(out)["status"].to_list() == ["ok", "error", "error", "error"]

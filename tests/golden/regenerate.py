@@ -3,7 +3,8 @@
     .venv/bin/python tests/golden/regenerate.py [NAME ...]
 
 Each golden pins a run hash and key metrics of one replay; `.ci/run` replays them with `hft replay --check`.
-Goldens on recorded data (../shared/data) are skipped by the check when the data is absent.
+Goldens on recorded data (../shared/data) fail the check when the data is absent; `.ci/run` passes
+`--skip-missing-data`, which reports them skipped instead (a clone without ../shared).
 """
 
 from __future__ import annotations
