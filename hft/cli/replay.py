@@ -103,7 +103,7 @@ def sweep_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Sweep folder (default $HFT_HOME/sweeps/NAME); "
                                                        "re-running into it resumes (finished cells are skipped)."),
     backend: str = typer.Option("local", "--backend", help="local (a process pool) or ray."),
-    workers: int = typer.Option(None, "--workers", "-w", help="Processes (local) or CPUs of a local Ray "
+    workers: int = typer.Option(None, "--workers", "-w", min=1, help="Processes (local) or CPUs of a local Ray "
                                                               "(default: the CPUs this process may use)."),
     address: str = typer.Option(None, "--address", help="Join this Ray cluster (--backend ray)."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not record the cells into the audit store."),
@@ -153,7 +153,7 @@ def _render_sweep(r: dict) -> None:
               f"{r['wall_s']} s")
     if r["best"]:
         b = r["best"]
-        con.print(f"best PnL: cell {b['cell']} ({b['instrument']}, {b['day']}, {b['params']}): {fmt_money(b['pnl'])}")
+        con.print(f"best PnL: cell {b['cell']} ({_cell_label(b)}): {fmt_money(b['pnl'])}")
     con.print(f"results: {r['results']}")
 
 

@@ -73,6 +73,8 @@ def test_replay_sweep_under_a_terminal(day, day2, tmp_path):
     _ok(r)
     assert r.drew_progress("sweep"), r.describe()
     assert "4 cells: 4 run now" in r.text and (tmp_path / "sw" / "results.parquet").is_file(), r.describe()
+    best = next(ln for ln in r.text.splitlines() if ln.startswith("best PnL: cell"))
+    assert "edge_ticks=" in best and "{" not in best, best  # the cell as the table names it, not a Python dict
 
 
 @pytest.fixture(scope="module")
