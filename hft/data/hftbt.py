@@ -20,8 +20,10 @@ EXCH_EVENT (bit 31) / LOCAL_EVENT (bit 30): hftbacktest may hold an event twice 
 exchange order and a local-only copy in local order, `correct_event_order`); one canonical event carries both
 times, so the events with LOCAL_EVENT are kept (all of them when none is flagged) and the count of exchange-only
 copies dropped is in ``meta``. Messages: consecutive events with equal (exch_ts, local_ts) form one (FLAG_EOM on
-the last). Ticks and lots: the fewest decimals holding every price and size exactly (`hft.data._convert`).
-Symbol: the file name's stem.
+the last). A bad value is a one-line error naming the file, the row (the record's number in the array, counted
+from 1) and the field. Ticks and lots: the fewest decimals holding every price and size exactly (`hft.data._convert`).
+Symbol: the file name before its first ``.`` without a trailing date (``btcusdt_20240809.npz`` → BTCUSDT,
+`hft.data._convert.symbol_from_name`), so the files of several days are days of one instrument.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from hft.data._convert import (
     message_ends,
     row_error,
     scale_str,
+    symbol_from_name,
     to_units,
 )
 
@@ -126,7 +129,7 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     out = make_events(len(a), exch_ts=a["exch_ts"], local_ts=a["local_ts"], price=price, qty=qty,
                       order_id=np.where(kind == EV_TRADE, a["order_id"].astype(np.int64), 0), seq=rows,
                       kind=kind, side=side, flags=np.where(ends, FLAG_EOM, 0))
-    symbol = path.name.split(".")[0].upper()
+    symbol = symbol_from_name(path)
     inst = Instrument(symbol=symbol, venue="HFTBACKTEST", tick_size=tick, lot_size=lot,
                       currency=guess_currency(symbol), book_level="L2")
     meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": int((~keep).sum()), "gaps": 0}
