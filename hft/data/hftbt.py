@@ -104,7 +104,7 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     known = np.isin(code, list(_KINDS))
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
-        raise row_error(path, int(rows[i]), "ev", f"an L2 event kind {sorted(_KINDS)} (market-by-order events "
+        raise row_error(path, int(rows[i]) + 1, "ev", f"an L2 event kind {sorted(_KINDS)} (market-by-order events "
                         "10-13 are not imported)", int(code[i]))
     kind = np.zeros(len(a), np.uint8)
     for src, dst in _KINDS.items():
@@ -114,13 +114,22 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     sideless = book & (side == 0)
     if sideless.any():
         i = int(np.flatnonzero(sideless)[0])
-        raise row_error(path, int(rows[i]), "ev", "BUY_EVENT or SELL_EVENT on a depth event", int(ev[i]))
+        raise row_error(path, int(rows[i]) + 1, "ev", "BUY_EVENT or SELL_EVENT on a depth event", int(ev[i]))
     priced = kind != EV_CLEAR
     for f in ("px", "qty"):
         bad = priced & ~np.isfinite(a[f])
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise row_error(path, int(rows[i]), f, "a finite number", float(a[f][i]))
+            raise row_error(path, int(rows[i]) + 1, f, "a finite number", float(a[f][i]))
+    neg = priced & (a["qty"] < 0)
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise row_error(path, int(rows[i]) + 1, "qty", "a quantity >= 0", float(a["qty"][i]))
+    back = np.flatnonzero(a["local_ts"][1:] < a["local_ts"][:-1])
+    if len(back):  # the kept events are replayed in local time
+        i = int(back[0]) + 1
+        raise row_error(path, int(rows[i]) + 1, "local_ts", f"events in local time order (>= {int(a['local_ts'][i - 1])}"
+                        ", the event before)", int(a["local_ts"][i]))
     tick = scale_str(decimals_needed(a["px"][priced], what="px", file=path))
     lot = scale_str(decimals_needed(a["qty"][priced], what="qty", file=path))
     price = np.where(priced, to_units(np.where(priced, a["px"], 0.0), tick), 0)

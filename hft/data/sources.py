@@ -75,7 +75,7 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
         # lazy: numba kernels, loaded only when events are checked
         from hft.data._eventcheck import check_event_values
 
-        check_event_values(md.events, ", ".join(str(p) for p in paths))
+        check_event_values(md.events, ", ".join(str(p) for p in paths), unit="event")
     if len(md.events) == 0:
         raise DataValidationError(f"{paths[0]}: expected market events, the {kind} input holds none",
                                   file=str(paths[0]))
