@@ -53,14 +53,22 @@ _SIDES = {"buy": BUY, "sell": SELL, "none": 0}
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
-    """Parse a mapping file strictly (unknown keys, wrong types: `ConfigError` naming file and key)."""
+    """Parse a mapping file strictly (unknown keys, wrong types, a tick or lot that is not a positive decimal:
+    `ConfigError` naming file and key)."""
     s = Section(load_yaml(path), path)
     inst = s.section("instrument")
-    out: dict[str, Any] = {"instrument": Instrument(
-        symbol=inst.str("symbol"), venue=inst.str("venue", "TABLE"), tick_size=str(inst.raw("tick_size")),
-        lot_size=str(inst.raw("lot_size")), currency=inst.str("currency", "USD"),
-        timezone=inst.str("timezone", "UTC"), book_level="L2")}
+    fields = {"symbol": inst.str("symbol"), "venue": inst.str("venue", "TABLE"),
+              "tick_size": str(inst.raw("tick_size")), "lot_size": str(inst.raw("lot_size")),
+              "currency": inst.str("currency", "USD"), "timezone": inst.str("timezone", "UTC")}
     inst.done()
+    try:
+        instrument = Instrument(**fields, book_level="L2")
+    except DataValidationError as e:  # the instrument's own rule (a positive decimal tick …), named in the mapping
+        key, expected = f"instrument.{e.fields.get('key', '')}", e.fields.get("expected", "a valid instrument")
+        found = inst.data.get(e.fields.get("key", ""))
+        raise ConfigError(f"{path}: key '{key}': expected {expected}, was {found!r}", file=str(path), key=key,
+                          expected=expected, found=repr(found)) from None
+    out: dict[str, Any] = {"instrument": instrument}
     out["unit"] = _UNITS[s.str("time_unit", "ns", choices=list(_UNITS))]
     cols = s.section("columns")
     out["columns"] = {k: cols.str(k) for k in ("exch_ts", "kind", "side", "price", "qty")}
