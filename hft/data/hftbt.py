@@ -72,6 +72,14 @@ _KINDS = {DEPTH_EVENT: EV_LEVEL_SET, TRADE_EVENT: EV_TRADE, DEPTH_CLEAR_EVENT: E
 
 def load_npz(path: Path) -> np.ndarray:
     """The event array of an hftbacktest ``.npz`` (key ``data``, or its only array), checked against the dtype."""
+    not_npz = DataValidationError(f"{path}: expected an hftbacktest .npz (a zip of .npy arrays), the file is not one",
+                                  file=str(path))
+    try:
+        with zipfile.ZipFile(path) as zf:  # np.load would take any other file for a pickle or a bare .npy
+            if not any(n.endswith(".npy") for n in zf.namelist()):
+                raise not_npz
+    except (zipfile.BadZipFile, OSError):
+        raise not_npz from None
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
