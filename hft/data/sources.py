@@ -127,7 +127,7 @@ def _ref_path(path: Path) -> Path:
 
 def _chain_key(p: Path) -> tuple[str, str] | None:
     """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, the format of
-    another chaining format (a Tardis book + trades pair), None for a day on its own (an event file: `_spans`)."""
+    another chaining format (a Tardis book + trades pair), None for a day on its own (event files: `_event_span`)."""
     name = p.name
     if name.lower().endswith(".gz") and not name.lower().endswith(".csv.gz"):
         sym, _, date = name[: -len(".gz")].rpartition("_")
@@ -144,6 +144,9 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
 
 def _event_span(p: Path) -> tuple[str, int, int] | None:
     """(instrument, first and last exchange time) of an L2 event file, None for anything else."""
+    with open(p, "rb") as f:
+        if f.read(4) != b"PAR1":  # not Parquet: no need to ask the formats
+            return None
     try:
         if detect_kind(p) != "events":
             return None
