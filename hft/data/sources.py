@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,33 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
         raise DataValidationError(f"{paths[0]}: expected market events, the {kind} input holds none",
                                   file=str(paths[0]))
     return md
+
+
+def group_streams(paths: Sequence[Path | str], *, fmt: str | None = None,
+                  mapping: Path | None = None) -> list[list[Path]]:
+    """`paths` as the streams `open_market_data` opens: recognised by content, the groups of `group_days` (files
+    that chain are one, any other file its own); with the format named (`fmt`, or a table's `mapping`), every
+    file together when that format chains, else each file alone."""
+    if fmt is None and mapping is None:
+        return group_days(paths)
+    ps = [Path(p) for p in paths]
+    return [ps] if get(fmt or "table").chains else [[p] for p in ps]
+
+
+def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], dict[str, Any]], *,
+                allow_gaps: bool = False, fmt: str | None = None, mapping: Path | None = None) -> dict[str, Any]:
+    """`describe` (a result with ``ok`` and ``problem``) of each stream `paths` form (`group_streams`), opened one
+    at a time: one stream's result as it is; several as ``{"ok": all ok, "problem": the first problem, naming its
+    file, "streams": [each result with its "files"]}``."""
+    groups = group_streams(paths, fmt=fmt, mapping=mapping)
+    results = []
+    for g in groups:
+        results.append(describe(open_market_data(g, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)))
+    if len(results) == 1:
+        return results[0]
+    bad = [(g, r) for g, r in zip(groups, results, strict=True) if not r.get("ok", True)]
+    return {"ok": not bad, "problem": f"{bad[0][0][0]}: {bad[0][1].get('problem')}" if bad else None,
+            "streams": [{"files": [str(p) for p in g], **r} for g, r in zip(groups, results, strict=True)]}
 
 
 def open_lobster(paths: list[Path], opts: Any) -> MarketData:
