@@ -64,8 +64,8 @@ def generate_cmd(
 
 @app.command("verify")
 def verify_cmd(
-    files: list[Path] = typer.Argument(..., help="LOBSTER zip / message CSV / imported .parquet, or Binance "
-                                                 ".gz files of one symbol."),
+    files: list[Path] = typer.Argument(..., help="LOBSTER zip / message CSV / imported .parquet, Binance .gz "
+                                                 "or Tardis CSV files (each day or chain verified on its own)."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps", help="Binance: resync on gaps (counted)."),
     fmt: str = FORMAT_OPT,
     mapping: Path = MAPPING_OPT,
@@ -79,14 +79,15 @@ def verify_cmd(
 
     with progress_bar("verify", enabled=not json_out):
         result = verify_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
-    emit(result, json_out, lambda: _render_kv("verify", result))
+    emit(result, json_out, lambda: _render_streams("verify", result))
     if not result["ok"]:
         raise DataValidationError(f"verify failed: {result['problem']}", file=str(files[0]))
 
 
 @app.command("inspect")
 def inspect_cmd(
-    files: list[Path] = typer.Argument(..., help="Any supported market data input."),
+    files: list[Path] = typer.Argument(..., help="Any supported market data input (each day or chain described "
+                                                 "on its own)."),
     allow_gaps: bool = typer.Option(False, "--allow-gaps"),
     fmt: str = FORMAT_OPT,
     mapping: Path = MAPPING_OPT,
@@ -97,7 +98,16 @@ def inspect_cmd(
 
     with progress_bar("inspect", enabled=not json_out):
         result = inspect_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
-    emit(result, json_out, lambda: _render_kv("inspect", result))
+    emit(result, json_out, lambda: _render_streams("inspect", result))
+
+
+def _render_streams(title: str, result: dict) -> None:
+    """One stream's result as `_render_kv`; several (``streams``) one after another, each titled by its files."""
+    if "streams" not in result:
+        _render_kv(title, result)
+        return
+    for one in result["streams"]:
+        _render_kv(f"{title} {', '.join(one['files'])}", {k: v for k, v in one.items() if k != "files"})
 
 
 def _render_kv(title: str, result: dict) -> None:

@@ -58,19 +58,24 @@ class Instrument:
             if name.startswith("order_") and value == "":
                 continue
             if not _decimal_ok(value, positive=True):
-                raise DataValidationError(f"instrument {name}: expected a positive decimal string, was {value!r}")
+                raise DataValidationError(f"instrument {name}: expected a positive decimal string, was {value!r}",
+                                          key=name, expected="a positive decimal string", found=value)
         for name in ("min_qty", "min_notional"):
             if not _decimal_ok(getattr(self, name), positive=False):
                 raise DataValidationError(f"instrument {name}: expected a decimal string >= 0, "
-                                          f"was {getattr(self, name)!r}")
+                                          f"was {getattr(self, name)!r}", key=name,
+                                          expected="a decimal string >= 0", found=getattr(self, name))
         for name, unit in (("order_tick", self.tick_size), ("order_lot", self.lot_size)):
             value = getattr(self, name)
             if value and Decimal(value) % Decimal(unit) != 0:
-                raise DataValidationError(f"instrument {name}: expected a multiple of {unit}, was {value!r}")
+                raise DataValidationError(f"instrument {name}: expected a multiple of {unit}, was {value!r}",
+                                          key=name, expected=f"a multiple of {unit}", found=value)
         if self.book_level not in ("L2", "L3"):
-            raise DataValidationError(f"instrument book_level: expected 'L2' or 'L3', was {self.book_level!r}")
+            raise DataValidationError(f"instrument book_level: expected 'L2' or 'L3', was {self.book_level!r}",
+                                      key="book_level", expected="'L2' or 'L3'", found=self.book_level)
         if self.kind not in ("linear", "inverse"):
-            raise DataValidationError(f"instrument kind: expected 'linear' or 'inverse', was {self.kind!r}")
+            raise DataValidationError(f"instrument kind: expected 'linear' or 'inverse', was {self.kind!r}",
+                                      key="kind", expected="'linear' or 'inverse'", found=self.kind)
 
     @property
     def inverse(self) -> bool:

@@ -8,6 +8,7 @@ stay exact). A generic table states its tick and lot in its mapping instead.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,20 @@ def freeze(ev: np.ndarray) -> np.ndarray:
     ev = np.ascontiguousarray(ev)
     ev.flags.writeable = False
     return ev
+
+
+# a day at the end of a file name, as the importers name days: ``_20240809`` (Binance, hftbacktest's examples),
+# ``-2024-08-09`` / ``_2024-08-09`` (LOBSTER, Tardis); ``.`` as a separator too
+_NAME_DATE = re.compile(r"[_.-](\d{8}|\d{4}-\d{2}-\d{2})$")
+
+
+def symbol_from_name(path: str | Path) -> str:
+    """The symbol a data file's name gives (for formats that carry none inside): the name before its first ``.``,
+    upper-cased, without a trailing date (``btcusdt_20240809.npz`` → ``BTCUSDT``: the days of one instrument are
+    one symbol). A name that is only a date stays whole."""
+    stem = Path(path).name.split(".")[0]
+    m = _NAME_DATE.search(stem)
+    return (stem[: m.start()] if m and m.start() > 0 else stem).upper()
 
 
 def guess_currency(symbol: str) -> str:

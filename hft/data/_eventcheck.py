@@ -2,7 +2,7 @@
 
 Pure numba (no I/O) and no polars: a fresh LOBSTER import checks its events here without loading polars.
 `check_event_values` (also called by `hft.data.events_io.load_events` on every file it loads) turns a non-zero
-code into a DataValidationError naming the row and the field.
+code into a DataValidationError naming the row (from 1) and the field.
 """
 
 from __future__ import annotations
@@ -97,11 +97,15 @@ def digest_bytes(data: np.ndarray, seed: np.uint64) -> np.uint64:
     return h
 
 
-def check_event_values(events: np.ndarray, source: str) -> None:
+def check_event_values(events: np.ndarray, source: str, *, unit: str = "row") -> None:
     """Refuse an unknown kind, a side outside -1/0/1, a negative qty or local_ts going back (one numba pass).
 
+    `unit` names what the events are counted in, from 1: an event file's ``row`` (its Parquet row: the error's
+    ``line``); ``event`` for a stream an importer built, whose events are not the source file's rows (the importers
+    check their rows' values themselves, naming the file's line).
+
     Raises:
-        DataValidationError: naming `source`, the row and the field.
+        DataValidationError: naming `source`, the row (event) and the field.
     """
     code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], MAX_KIND)
     if code == CHECK_OK:
@@ -110,6 +114,8 @@ def check_event_values(events: np.ndarray, source: str) -> None:
     value = int(events[name][row])
     expected = {"kind": f"an event kind 1..{MAX_KIND}", "side": "-1, 0 or 1", "qty": "a quantity >= 0",
                 "local_ts": f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})"}[name]
-    what = "rows out of time order" if code == CHECK_ORDER else f"{name} {value}"
-    raise DataValidationError(f"{source}: row {int(row)}: {what}; expected {expected}", file=source, line=int(row),
-                              key=name, expected=expected, found=value)
+    what = f"{unit}s out of time order" if code == CHECK_ORDER else f"{name} {value}"
+    n = int(row) + 1
+    raise DataValidationError(f"{source}: {unit} {n}: {what}; expected {expected}", file=source,
+                              **({"line": n} if unit == "row" else {unit: n}), key=name, expected=expected,
+                              found=value)

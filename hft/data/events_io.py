@@ -11,6 +11,11 @@ one pass of a numba kernel (`hft.data._eventcheck`), an unknown event kind, a si
 quantity or a ``local_ts`` going back in time. Each is a DataValidationError naming the file, the row and the
 field. Files written before the content hash existed load without that check.
 
+Several files of one L2 instrument whose times overlap (a book file and a trades file imported apart) are one
+stream: `load_merged` merges them as the importers merge a vendor's files (`hft.data._convert.merge_order`: by
+local time, at an equal time a file of trades before a book file, each file's own order kept), on the finer of
+their ticks and lots (each an exact multiple of it), so the result equals importing the files together.
+
 Loading returns a read-only structured array. Parquet is columnar and the event array is row-major, so one
 copy per column is unavoidable; the returned array is then frozen (``writeable = False``) and kernels read it
 without further copies.
@@ -19,17 +24,19 @@ without further copies.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from hft.core.dtypes import EVENT_DTYPE, EVENT_FIELDS
+from hft.core.dtypes import EV_TRADE, EVENT_DTYPE, EVENT_FIELDS
 from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
+from hft.data._convert import merge_order
 from hft.data._eventcheck import check_event_values
 
 FORMAT_VERSION = "1"
@@ -191,3 +198,73 @@ def load_events(path: str | Path) -> EventFile:
         raise DataValidationError(f"{path}: expected readable Parquet data ({exc.__class__.__name__}: "
                                   f"{str(exc).splitlines()[0][:160] if str(exc) else ''})", file=str(path)) from None
     return EventFile(frame_to_events(df, source=str(path), expected_hash=digest, check=True), instrument, meta)
+
+
+def event_span(path: str | Path) -> tuple[Instrument, int, int]:
+    """The instrument and the first and last ``exch_ts`` of an event file (its metadata and one column)."""
+    instrument, _ = read_event_metadata(path)
+    try:
+        span = pl.scan_parquet(path).select(pl.col("exch_ts").min().alias("lo"),
+                                            pl.col("exch_ts").max().alias("hi")).collect()
+    except Exception as exc:  # a damaged page: polars raises several error types
+        raise DataValidationError(f"{path}: expected readable Parquet data ({exc.__class__.__name__})",
+                                  file=str(path)) from None
+    lo, hi = span.row(0)
+    return instrument, int(lo if lo is not None else 0), int(hi if hi is not None else 0)
+
+
+def load_merged(paths: list[Path]) -> EventFile:
+    """Event files of one L2 instrument as one stream (module docstring); one file is `load_events`.
+
+    Raises:
+        DataValidationError: naming the file that differs: another instrument, an L3 file (a LOBSTER day is
+            whole), the same events twice, ticks or lots that are not multiples of one another.
+    """
+    files = [load_events(p) for p in paths]
+    if len(files) == 1:
+        return files[0]
+    first = files[0].instrument
+    same = {k: v for k, v in asdict(first).items() if k not in ("tick_size", "lot_size")}
+    hashes: dict[str, Path] = {}
+    for p, f in zip(paths, files, strict=True):
+        inst = f.instrument
+        if inst.book_level != "L2":
+            raise DataValidationError(f"{p}: expected L2 event files to merge into one stream, was {inst.book_level} "
+                                      "(an L3 day is one file)", file=str(p), field="book_level")
+        for k, v in same.items():
+            if getattr(inst, k) != v:
+                raise DataValidationError(f"{p}: instrument {k}: expected {v!r} as in {paths[0]} (files merged into "
+                                          f"one stream are one instrument), was {getattr(inst, k)!r}",
+                                          file=str(p), field=k)
+        h = content_hash(f.events)
+        if h in hashes:
+            raise DataValidationError(f"{p}: expected different event files to merge, it holds the events of "
+                                      f"{hashes[h]}", file=str(p))
+        hashes[h] = p
+    units: dict[str, str] = {}
+    scaled: dict[str, list[np.ndarray]] = {}
+    for unit, col in (("tick_size", "price"), ("lot_size", "qty")):
+        have = [getattr(f.instrument, unit) for f in files]
+        fine = min(have, key=Decimal)
+        cols = []
+        for p, f, u in zip(paths, files, have, strict=True):
+            factor = Decimal(u) / Decimal(fine)
+            if factor != factor.to_integral_value():
+                raise DataValidationError(f"{p}: instrument {unit}: expected a multiple of {fine} (the {unit} of "
+                                          f"another file merged with it), was {u}", file=str(p), field=unit)
+            x = f.events[col]
+            if int(factor) > 1 and len(x) and int(np.abs(x).max()) > np.iinfo(np.int64).max // int(factor):
+                raise DataValidationError(f"{p}: {col}: expected values that fit int64 in units of {fine}",
+                                          file=str(p), field=col)
+            cols.append(x * np.int64(int(factor)))
+        units[unit], scaled[col] = fine, cols
+    order = merge_order([f.events["local_ts"] for f in files],
+                        [0 if bool((f.events["kind"] == EV_TRADE).all()) else 1 for f in files])
+    out = np.concatenate([f.events for f in files])[order]
+    out["price"] = np.concatenate(scaled["price"])[order]
+    out["qty"] = np.concatenate(scaled["qty"])[order]
+    out.flags.writeable = False
+    instrument = replace(first, **units)
+    meta = {"source": "events", "files": [str(p) for p in paths], "parts": [f.meta for f in files],
+            "gaps": sum(int(f.meta.get("gaps", 0)) for f in files)}
+    return EventFile(out, instrument, meta)

@@ -20,8 +20,10 @@ EXCH_EVENT (bit 31) / LOCAL_EVENT (bit 30): hftbacktest may hold an event twice 
 exchange order and a local-only copy in local order, `correct_event_order`); one canonical event carries both
 times, so the events with LOCAL_EVENT are kept (all of them when none is flagged) and the count of exchange-only
 copies dropped is in ``meta``. Messages: consecutive events with equal (exch_ts, local_ts) form one (FLAG_EOM on
-the last). Ticks and lots: the fewest decimals holding every price and size exactly (`hft.data._convert`).
-Symbol: the file name's stem.
+the last). A bad value is a one-line error naming the file, the row (the record's number in the array, counted
+from 1) and the field. Ticks and lots: the fewest decimals holding every price and size exactly (`hft.data._convert`).
+Symbol: the file name before its first ``.`` without a trailing date (``btcusdt_20240809.npz`` → BTCUSDT,
+`hft.data._convert.symbol_from_name`), so the files of several days are days of one instrument.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from hft.data._convert import (
     message_ends,
     row_error,
     scale_str,
+    symbol_from_name,
     to_units,
 )
 
@@ -69,6 +72,14 @@ _KINDS = {DEPTH_EVENT: EV_LEVEL_SET, TRADE_EVENT: EV_TRADE, DEPTH_CLEAR_EVENT: E
 
 def load_npz(path: Path) -> np.ndarray:
     """The event array of an hftbacktest ``.npz`` (key ``data``, or its only array), checked against the dtype."""
+    not_npz = DataValidationError(f"{path}: expected an hftbacktest .npz (a zip of .npy arrays), the file is not one",
+                                  file=str(path))
+    try:
+        with zipfile.ZipFile(path) as zf:  # np.load would take any other file for a pickle or a bare .npy
+            if not any(n.endswith(".npy") for n in zf.namelist()):
+                raise not_npz
+    except (zipfile.BadZipFile, OSError):
+        raise not_npz from None
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
@@ -101,7 +112,7 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     known = np.isin(code, list(_KINDS))
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
-        raise row_error(path, int(rows[i]), "ev", f"an L2 event kind {sorted(_KINDS)} (market-by-order events "
+        raise row_error(path, int(rows[i]) + 1, "ev", f"an L2 event kind {sorted(_KINDS)} (market-by-order events "
                         "10-13 are not imported)", int(code[i]))
     kind = np.zeros(len(a), np.uint8)
     for src, dst in _KINDS.items():
@@ -111,13 +122,22 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     sideless = book & (side == 0)
     if sideless.any():
         i = int(np.flatnonzero(sideless)[0])
-        raise row_error(path, int(rows[i]), "ev", "BUY_EVENT or SELL_EVENT on a depth event", int(ev[i]))
+        raise row_error(path, int(rows[i]) + 1, "ev", "BUY_EVENT or SELL_EVENT on a depth event", int(ev[i]))
     priced = kind != EV_CLEAR
     for f in ("px", "qty"):
         bad = priced & ~np.isfinite(a[f])
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise row_error(path, int(rows[i]), f, "a finite number", float(a[f][i]))
+            raise row_error(path, int(rows[i]) + 1, f, "a finite number", float(a[f][i]))
+    neg = priced & (a["qty"] < 0)
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise row_error(path, int(rows[i]) + 1, "qty", "a quantity >= 0", float(a["qty"][i]))
+    back = np.flatnonzero(a["local_ts"][1:] < a["local_ts"][:-1])
+    if len(back):  # the kept events are replayed in local time
+        i = int(back[0]) + 1
+        raise row_error(path, int(rows[i]) + 1, "local_ts", f"events in local time order (>= {int(a['local_ts'][i - 1])}"
+                        ", the event before)", int(a["local_ts"][i]))
     tick = scale_str(decimals_needed(a["px"][priced], what="px", file=path))
     lot = scale_str(decimals_needed(a["qty"][priced], what="qty", file=path))
     price = np.where(priced, to_units(np.where(priced, a["px"], 0.0), tick), 0)
@@ -126,7 +146,7 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     out = make_events(len(a), exch_ts=a["exch_ts"], local_ts=a["local_ts"], price=price, qty=qty,
                       order_id=np.where(kind == EV_TRADE, a["order_id"].astype(np.int64), 0), seq=rows,
                       kind=kind, side=side, flags=np.where(ends, FLAG_EOM, 0))
-    symbol = path.name.split(".")[0].upper()
+    symbol = symbol_from_name(path)
     inst = Instrument(symbol=symbol, venue="HFTBACKTEST", tick_size=tick, lot_size=lot,
                       currency=guess_currency(symbol), book_level="L2")
     meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": int((~keep).sum()), "gaps": 0}

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import DataError, DataValidationError
-from hft.data.sources import MarketData, detect_common_kind, open_market_data
+from hft.data.sources import MarketData, detect_common_kind, each_stream, open_market_data
 
 
 def import_to_file(sources: list[Path], out: Path, *, allow_gaps: bool = False, force: bool = False,
@@ -96,9 +96,9 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
 
 def verify_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
                  mapping: Path | None = None) -> dict[str, Any]:
-    """Open and verify `files` (one stream)."""
-    return verify_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps, fmt=fmt,
-                                               mapping=mapping))
+    """Open and verify each stream of `files` (`hft.data.sources.each_stream`: several LOBSTER days, say, each
+    on its own; the files that chain as one)."""
+    return each_stream(files, verify_market_data, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
 
 
 def _book_and_order(md: MarketData, res: dict[str, Any]) -> tuple[bool, str | None]:

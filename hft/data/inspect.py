@@ -42,16 +42,16 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.instrument import Instrument
-from hft.data.sources import MarketData, open_market_data
+from hft.data.sources import MarketData, each_stream
 
 DEPTH_LEVELS = 5
 
 
 def inspect_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
                   mapping: Path | None = None) -> dict[str, Any]:
-    """Open `files` as one stream and describe it."""
-    return inspect_market_data(open_market_data([Path(f) for f in files], allow_gaps=allow_gaps, fmt=fmt,
-                                                mapping=mapping))
+    """Describe each stream of `files` (`hft.data.sources.each_stream`: several LOBSTER days, say, each on its own;
+    the files that chain as one)."""
+    return each_stream(files, inspect_market_data, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
 
 
 def inspect_market_data(md: MarketData) -> dict[str, Any]:

@@ -3,15 +3,15 @@
 Which format a file is in is decided by its content through the registry of `hft.data.formats` (or named
 explicitly, ``--format``): LOBSTER, Binance captures, Tardis.dev CSV, hftbacktest ``.npz``, Databento DBN,
 generic tables with a column mapping, and imported hft event Parquet (LOBSTER imports keep their
-``.ref.parquet`` sidecar). Formats that chain (Binance, Tardis) take several files of one instrument as one
-stream.
+``.ref.parquet`` sidecar). Formats that chain (Binance, Tardis, L2 event files) take several files of one
+instrument as one stream.
 """
 
 from __future__ import annotations
 
 import glob
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,8 @@ def detect_common_kind(paths: list[Path], fmt: str | None = None) -> Kind:
                                       f"{[str(p) for p in paths]}")
         kind = kinds.pop()
     if not get(kind).chains and len(paths) > 1:
-        raise DataValidationError(f"expected one {kind} input (only Binance captures and Tardis CSVs chain), got "
-                                  f"{len(paths)}")
+        raise DataValidationError(f"expected one {kind} input (only Binance captures, Tardis CSVs and event "
+                                  f"files chain), got {len(paths)}")
     return kind
 
 
@@ -75,11 +75,38 @@ def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | 
         # lazy: numba kernels, loaded only when events are checked
         from hft.data._eventcheck import check_event_values
 
-        check_event_values(md.events, ", ".join(str(p) for p in paths))
+        check_event_values(md.events, ", ".join(str(p) for p in paths), unit="event")
     if len(md.events) == 0:
         raise DataValidationError(f"{paths[0]}: expected market events, the {kind} input holds none",
                                   file=str(paths[0]))
     return md
+
+
+def group_streams(paths: Sequence[Path | str], *, fmt: str | None = None,
+                  mapping: Path | None = None) -> list[list[Path]]:
+    """`paths` as the streams `open_market_data` opens: recognised by content, the groups of `group_days` (files
+    that chain are one, any other file its own); with the format named (`fmt`, or a table's `mapping`), every
+    file together when that format chains, else each file alone."""
+    if fmt is None and mapping is None:
+        return group_days(paths)
+    ps = [Path(p) for p in paths]
+    return [ps] if get(fmt or "table").chains else [[p] for p in ps]
+
+
+def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], dict[str, Any]], *,
+                allow_gaps: bool = False, fmt: str | None = None, mapping: Path | None = None) -> dict[str, Any]:
+    """`describe` (a result with ``ok`` and ``problem``) of each stream `paths` form (`group_streams`), opened one
+    at a time: one stream's result as it is; several as ``{"ok": all ok, "problem": the first problem, naming its
+    file, "streams": [each result with its "files"]}``."""
+    groups = group_streams(paths, fmt=fmt, mapping=mapping)
+    results = []
+    for g in groups:
+        results.append(describe(open_market_data(g, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)))
+    if len(results) == 1:
+        return results[0]
+    bad = [(g, r) for g, r in zip(groups, results, strict=True) if not r.get("ok", True)]
+    return {"ok": not bad, "problem": f"{bad[0][0][0]}: {bad[0][1].get('problem')}" if bad else None,
+            "streams": [{"files": [str(p) for p in g], **r} for g, r in zip(groups, results, strict=True)]}
 
 
 def open_lobster(paths: list[Path], opts: Any) -> MarketData:
@@ -99,10 +126,14 @@ def open_binance(paths: list[Path], opts: Any) -> MarketData:
 
 
 def open_events(paths: list[Path], opts: Any) -> MarketData:
-    """An imported hft event file (a LOBSTER import with its reference sidecar opens as LOBSTER)."""
+    """An imported hft event file (a LOBSTER import with its reference sidecar opens as LOBSTER); several are merged
+    into one stream (`hft.data.events_io.load_merged`)."""
     # lazy: only the format being opened is imported (a replay must not load polars or other importers)
-    from hft.data.events_io import read_event_metadata
+    from hft.data.events_io import load_merged, read_event_metadata
 
+    if len(paths) > 1:  # files of one instrument whose times overlap (`group_days`): one stream
+        ef = load_merged(paths)
+        return MarketData("events", ef.events, ef.instrument, ef.meta)
     instrument, _ = read_event_metadata(paths[0])
     if instrument.book_level == "L3" and _ref_path(paths[0]).exists():
         # lazy: only the format being opened is imported (a replay must not load polars or other importers)
@@ -123,7 +154,7 @@ def _ref_path(path: Path) -> Path:
 
 def _chain_key(p: Path) -> tuple[str, str] | None:
     """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, the format of
-    another chaining format (a Tardis book + trades pair), None for a day on its own."""
+    another chaining format (a Tardis book + trades pair), None for a day on its own (event files: `_event_span`)."""
     name = p.name
     if name.lower().endswith(".gz") and not name.lower().endswith(".csv.gz"):
         sym, _, date = name[: -len(".gz")].rpartition("_")
@@ -133,17 +164,37 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
         kind = detect_kind(p)
     except DataValidationError:
         return None  # opening the day names what is wrong with it
+    if kind == "events":
+        return None
     return ("", f"format:{kind}") if get(kind).chains else None  # as `open_market_data` chains them
 
 
+def _event_span(p: Path) -> tuple[str, int, int] | None:
+    """(instrument, first and last exchange time) of an L2 event file, None for anything else."""
+    with open(p, "rb") as f:
+        if f.read(4) != b"PAR1":  # not Parquet: no need to ask the formats
+            return None
+    try:
+        if detect_kind(p) != "events":
+            return None
+        # lazy: only the format being opened is imported (a replay must not load polars or other importers)
+        from hft.data.events_io import event_span
+
+        inst, lo, hi = event_span(p)
+    except DataValidationError:
+        return None  # opening the day names what is wrong with it
+    return (f"{inst.symbol}@{inst.venue}", lo, hi) if inst.book_level == "L2" else None
+
+
 def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
-    """`paths` grouped into days (sessions), in the order given.
+    """`paths` grouped into days (sessions), in the order given (a group where its first file is).
 
     A LOBSTER zip / message CSV, an imported event Parquet file or a generic table is one day each. Binance
     captures of one symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as
     `open_market_data` chains them, and so do the files of another chaining format (a Tardis book + trades
-    pair); each chain is one day. Raises DataValidationError for no paths, a missing file or a
-    file given twice.
+    pair); each chain is one day. L2 event files of one instrument whose exchange times overlap (a book and a
+    trades file imported apart) are one stream too (`hft.data.events_io.load_merged`); files that follow one
+    another in time stay days. Raises DataValidationError for no paths, a missing file or a file given twice.
     """
     ps = [Path(p) for p in paths]
     if not ps:
@@ -158,7 +209,25 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
         seen.add(r)
     days: list[list[Path]] = []
     chains: dict[tuple[str, str], list[Path]] = {}
+    streams: list[tuple[str, int, int, list[Path]]] = []  # event files: instrument, span, the group
     for p in ps:
+        span = _event_span(p)
+        if span is not None:
+            inst, lo, hi = span
+            hit = [s for s in streams if s[0] == inst and lo < s[2] and s[1] < hi]  # times overlap
+            if not hit:
+                group = [p]
+                days.append(group)
+                streams.append((inst, lo, hi, group))
+                continue
+            group = hit[0][3]  # the first stream it overlaps takes it and any other it overlaps
+            group.append(p)
+            for s in hit[1:]:
+                group.extend(s[3])
+                days.remove(s[3])
+            streams = [s for s in streams if all(s is not h for h in hit)]
+            streams.append((inst, min([lo] + [s[1] for s in hit]), max([hi] + [s[2] for s in hit]), group))
+            continue
         key = _chain_key(p)
         if key is None:
             days.append([p])

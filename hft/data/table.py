@@ -19,8 +19,9 @@ The mapping (``--mapping FILE``, or ``<name>.mapping.yaml`` beside the table: ``
 Kinds are the event kind names of `hft.core.dtypes.EVENT_KIND_NAMES` that make an L2 stream (``level_set``,
 ``snapshot_level``, ``clear``, ``trade``, ``ticker``). Consecutive rows with equal (exch_ts, local_ts) form one
 message (FLAG_EOM on the last). Values are compared as text (a CSV read without inference), so ``1`` in the
-mapping matches ``1`` in the file. A price that is not a multiple of the tick, an unknown kind or side, a
-non-integer time: a one-line error naming file, row and field (row = the CSV line; a Parquet row counts from 1).
+mapping matches ``1`` in the file. A price that is not a multiple of the tick, a negative size, an unknown kind or
+side, a non-integer time or a row before the one above it in local time: a one-line error naming file, row and
+field (row = the CSV line, the header line 1; a Parquet row counts from 1).
 """
 
 from __future__ import annotations
@@ -52,14 +53,22 @@ _SIDES = {"buy": BUY, "sell": SELL, "none": 0}
 
 
 def read_mapping(path: Path) -> dict[str, Any]:
-    """Parse a mapping file strictly (unknown keys, wrong types: `ConfigError` naming file and key)."""
+    """Parse a mapping file strictly (unknown keys, wrong types, a tick or lot that is not a positive decimal:
+    `ConfigError` naming file and key)."""
     s = Section(load_yaml(path), path)
     inst = s.section("instrument")
-    out: dict[str, Any] = {"instrument": Instrument(
-        symbol=inst.str("symbol"), venue=inst.str("venue", "TABLE"), tick_size=str(inst.raw("tick_size")),
-        lot_size=str(inst.raw("lot_size")), currency=inst.str("currency", "USD"),
-        timezone=inst.str("timezone", "UTC"), book_level="L2")}
+    fields = {"symbol": inst.str("symbol"), "venue": inst.str("venue", "TABLE"),
+              "tick_size": str(inst.raw("tick_size")), "lot_size": str(inst.raw("lot_size")),
+              "currency": inst.str("currency", "USD"), "timezone": inst.str("timezone", "UTC")}
     inst.done()
+    try:
+        instrument = Instrument(**fields, book_level="L2")
+    except DataValidationError as e:  # the instrument's own rule (a positive decimal tick …), named in the mapping
+        key, expected = f"instrument.{e.fields.get('key', '')}", e.fields.get("expected", "a valid instrument")
+        found = inst.data.get(e.fields.get("key", ""))
+        raise ConfigError(f"{path}: key '{key}': expected {expected}, was {found!r}", file=str(path), key=key,
+                          expected=expected, found=repr(found)) from None
+    out: dict[str, Any] = {"instrument": instrument}
     out["unit"] = _UNITS[s.str("time_unit", "ns", choices=list(_UNITS))]
     cols = s.section("columns")
     out["columns"] = {k: cols.str(k) for k in ("exch_ts", "kind", "side", "price", "qty")}
@@ -121,6 +130,12 @@ def import_table(path: Path, mapping_path: Path) -> tuple[np.ndarray, Instrument
 
     exch = ints("exch_ts") * m["unit"]
     local = ints("local_ts") * m["unit"] if "local_ts" in cols else exch
+    back = np.flatnonzero(local[1:] < local[:-1])
+    if len(back):  # the stream is replayed in local time: a row before the one above it is a broken table
+        i = int(back[0]) + 1
+        raw = df.get_column(cols["local_ts" if "local_ts" in cols else "exch_ts"])
+        raise row_error(path, i + first_row, raw.name, f"rows in time order (>= {raw[i - 1]}, the row before)",
+                        raw[i])
     kind = coded("kind", m["kinds"], "kinds")
     side = coded("side", m["sides"], "sides")
     priced = kind != EV_CLEAR
@@ -134,6 +149,9 @@ def import_table(path: Path, mapping_path: Path) -> tuple[np.ndarray, Instrument
             i = int(np.flatnonzero(bad)[0])
             raise row_error(path, i + first_row, cols[field], "a number", raw[i])
         v = np.where(priced, v, 0.0)
+        if field == "qty" and bool((v < 0).any()):
+            i = int(np.flatnonzero(v < 0)[0])
+            raise row_error(path, i + first_row, cols[field], "a quantity >= 0", raw[i])
         j = not_multiple(v, unit)
         if j >= 0:
             raise row_error(path, j + first_row, cols[field], f"a multiple of {unit}", raw[j])

@@ -23,8 +23,9 @@ Several files of one symbol (e.g. a book file and a trades file, the "pair") imp
 local time; at equal local time trades go first (as hftbacktest's converter does: the depth update a trade
 causes must not move our queue a second time). Ticks and lots: the fewest decimals that hold every price and
 amount exactly (`hft.data._convert`). Instrument: ``symbol`` and ``exchange`` columns (one symbol for all
-files), currency guessed from the symbol. A bad value is a one-line error naming file, row (line number) and
-field.
+files), currency guessed from the symbol. A bad value (a negative amount, a ``local_timestamp`` before the row
+above it among them) is a one-line error naming file, row (the line number, header = line 1), field and the value
+as written.
 """
 
 from __future__ import annotations
@@ -136,8 +137,10 @@ def dataset_of(path: Path, columns: list[str]) -> str:
                               file=str(path), line=1)
 
 
-def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True) -> np.ndarray:
-    """A column as int64 / float64; a bad value (or a missing required one) names its row and field."""
+def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True,
+         quantity: bool = False) -> np.ndarray:
+    """A column as int64 / float64; a bad value (or a missing required one; with `quantity` a negative one) names
+    its row and field, the value as the file writes it."""
     import polars as pl
 
     raw = df.get_column(col)
@@ -149,6 +152,8 @@ def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True)
         out = raw.to_numpy() if not nulls else raw.fill_null(np.nan).to_numpy()
         if not integer and int(np.count_nonzero(~np.isfinite(out))) != nulls:  # a NaN or infinity, not a blank
             raise _Reparse
+        if quantity and bool((out < 0).any()):
+            raise _Reparse
         return out
     val = raw.cast(dtype, strict=False)
     bad = val.is_null() & raw.is_not_null() if not required else val.is_null()
@@ -157,7 +162,21 @@ def _num(df: Any, col: str, path: Path, *, integer: bool, required: bool = True)
     if bad.any():
         i = int(bad.arg_max())
         raise row_error(path, i + 2, col, "an integer" if integer else "a number", raw[i])
+    if quantity:
+        neg = (val < 0).fill_null(False)
+        if neg.any():
+            i = int(neg.arg_max())
+            raise row_error(path, i + 2, col, "a quantity >= 0", raw[i])
     return val.to_numpy() if required else val.fill_null(np.nan).to_numpy()
+
+
+def _in_time_order(df: Any, col: str, values: np.ndarray, path: Path) -> None:
+    """Rows in time order (`col` never goes back): else the first row that does, named with the value written."""
+    back = np.flatnonzero(values[1:] < values[:-1])
+    if len(back):
+        i = int(back[0]) + 1
+        raw = df.get_column(col)
+        raise row_error(path, i + 2, col, f"rows in time order (>= {raw[i - 1]}, the row before)", str(raw[i]))
 
 
 def _codes(df: Any, col: str, path: Path, mapping: dict[str, int], expected: str = "") -> np.ndarray:
@@ -203,13 +222,14 @@ def _read_frame(path: Path, df: Any) -> _Part:
     n = df.height
     ts = _num(df, "timestamp", path, integer=True) * 1000
     lts = _num(df, "local_timestamp", path, integer=True) * 1000
+    _in_time_order(df, "local_timestamp", lts, path)  # each file in order: a merge must not hide a step back
     symbols, exchanges = _names(df, "symbol"), _names(df, "exchange")
     rows = np.arange(n, dtype=np.int64) + 2  # the line number: the header is line 1
     if ds == "incremental_book_L2":
         codes = _ENUMS[ds]
         snap = _codes(df, "is_snapshot", path, codes["is_snapshot"], "true or false").astype(bool)
         side = _codes(df, "side", path, codes["side"]).astype(np.int8)
-        price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
+        price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False, quantity=True)
         ends = message_ends(ts, lts, snap)
         prev_snap = np.concatenate([[False], snap[:-1]])
         same_msg = np.concatenate([[False], ~ends[:-1]])
@@ -219,7 +239,7 @@ def _read_frame(path: Path, df: Any) -> _Part:
                      symbols, exchanges)
     if ds == "trades":
         side = _codes(df, "side", path, _ENUMS[ds]["side"]).astype(np.int8)
-        price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False)
+        price, qty = _num(df, "price", path, integer=False), _num(df, "amount", path, integer=False, quantity=True)
         import polars as pl
 
         tid_s = df.get_column("id").cast(pl.Int64, strict=False)  # ids may be text (UUIDs): then the row
@@ -234,7 +254,7 @@ def _read_frame(path: Path, df: Any) -> _Part:
         cols = [(f"{s}[{k}].price", f"{s}[{k}].amount", BUY if s == "bids" else SELL)
                 for k in range(depth) for s in ("bids", "asks")]
     px = _wide(df, [c for c, _, _ in cols], path)
-    qy = _wide(df, [c for _, c, _ in cols], path)
+    qy = _wide(df, [c for _, c, _ in cols], path, quantity=True)
     none = np.zeros(n)  # no trade rows in these files
     exch, local, kind, side, price, qty, seq, ends = snapshot_diffs(
         ts, lts, rows, px, qy, np.array([s for _, _, s in cols], np.int8), none.astype(np.bool_),
@@ -244,16 +264,19 @@ def _read_frame(path: Path, df: Any) -> _Part:
                  np.zeros(m, bool), symbols, exchanges)
 
 
-def _wide(df: Any, cols: list[str], path: Path) -> np.ndarray:
-    """Optional number columns as one float64 (rows, columns) array, blanks as NaN (`_num` per column)."""
+def _wide(df: Any, cols: list[str], path: Path, *, quantity: bool = False) -> np.ndarray:
+    """Optional number columns as one float64 (rows, columns) array, blanks as NaN (`_num` per column; with
+    `quantity` none negative)."""
     import polars as pl
 
     sub = df.select(cols)
     if any(t != pl.Float64 for t in sub.dtypes):  # read as text: each column checked and named by `_num`
-        return np.stack([_num(df, c, path, integer=False, required=False) for c in cols], axis=1)
+        return np.stack([_num(df, c, path, integer=False, required=False, quantity=quantity) for c in cols], axis=1)
     out = sub.to_numpy(order="c")
     if (np.count_nonzero(~np.isfinite(out), axis=0) != np.array(sub.null_count().row(0))).any():
         raise _Reparse  # a NaN or infinity, not a blank: the text read names it
+    if quantity and bool((out < 0).any()):
+        raise _Reparse  # a negative amount: the text read names it as written
     return out
 
 

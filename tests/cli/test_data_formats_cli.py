@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.unit.data import vendor_samples as vs
@@ -115,3 +116,47 @@ def test_own_format_named_by_file(hft, tmp_path):
         r = hft("data", "inspect", str(data), "--format", bad)
         assert r.code == 12 and says in r.err and "Traceback" not in r.err, (bad, r.code, r.err)
         assert len([ln for ln in r.err.splitlines() if ln.startswith("error:")]) == 1
+
+
+def test_replay_hftbacktest_days_is_one_instrument(hft, tmp_path):
+    """README's naming (``<symbol>_<YYYYMMDD>.npz``): two files are two days (sessions) of BTCUSDT, not two
+    instruments."""
+    m = vs.market(300, seed=7)
+    d1 = vs.write_hftbacktest(m, tmp_path / "btcusdt_20240809.npz")
+    arr = np.load(d1)["data"].copy()
+    arr["exch_ts"] += 86_400 * 10**9
+    arr["local_ts"] += 86_400 * 10**9
+    d2 = tmp_path / "btcusdt_20240810.npz"
+    np.savez_compressed(d2, data=arr)
+    r = hft("replay", "-d", str(d1), "-d", str(d2), "-s", "mm", "--no-store", "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["symbol"] == "BTCUSDT" and len(s["days"]) == 2 and "legs" not in s
+
+
+def test_replay_tardis_book_and_trades_imported_apart(hft, files, tmp_path):
+    """A book file and a trades file imported one by one replay as the pair imported together (one stream)."""
+    outs = {}
+    for name, srcs in (("book", [files["book"]]), ("trades", [files["trades"]]),
+                       ("both", [files["book"], files["trades"]])):
+        outs[name] = tmp_path / f"{name}.parquet"
+        r = hft("data", "import", *map(str, srcs), "-o", str(outs[name]), "--json")
+        assert r.code == 0, r.err
+    apart = hft("replay", "-d", str(outs["book"]), "-d", str(outs["trades"]), "-s", "mm", "--no-store", "--json")
+    assert apart.code == 0, apart.err
+    together = hft("replay", "-d", str(outs["both"]), "-s", "mm", "--no-store", "--json")
+    assert apart.json()["run_hash"] == together.json()["run_hash"] and apart.json()["orders"] > 0
+
+
+def test_inspect_and_verify_several_lobster_days(hft, tmp_path, lobster_day):
+    """``FILES...`` of LOBSTER days: each one inspected / verified and reported on its own."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = lobster_day.write(tmp_path / "a")
+    b = lobster_day.write(tmp_path / "b", stem="OTHER_2012-06-22_34200000_57600000")
+    for cmd in ("inspect", "verify"):
+        r = hft("data", cmd, str(a), str(b), "--json")
+        assert r.code == 0, r.err
+        assert r.json()["ok"] and [s["files"] for s in r.json()["streams"]] == [[str(a)], [str(b)]]
+        text = hft("data", cmd, str(a), str(b))
+        assert text.code == 0 and f"{cmd} {a}" in text.out.replace("\n", "") and "OTHER" in text.out

@@ -33,11 +33,11 @@ def good(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize(("column", "value", "text"), [
-    ("kind", 99, "row 5: kind 99; expected an event kind 1..11"),
-    ("kind", 0, "row 5: kind 0; expected an event kind"),
-    ("side", 7, "row 5: side 7; expected -1, 0 or 1"),
-    ("qty", -3, "row 5: qty -3; expected a quantity >= 0"),
-    ("local_ts", 0, "row 5: rows out of time order"),
+    ("kind", 99, "row 6: kind 99; expected an event kind 1..11"),
+    ("kind", 0, "row 6: kind 0; expected an event kind"),
+    ("side", 7, "row 6: side 7; expected -1, 0 or 1"),
+    ("qty", -3, "row 6: qty -3; expected a quantity >= 0"),
+    ("local_ts", 0, "row 6: rows out of time order"),
 ])
 def test_values_out_of_range_or_order_are_refused(tmp_path, column, value, text):
     ev = _events(20)
@@ -45,7 +45,7 @@ def test_values_out_of_range_or_order_are_refused(tmp_path, column, value, text)
     path = write_events(tmp_path / "bad.parquet", ev, INST)  # written with a matching hash: the values are wrong
     with pytest.raises(DataValidationError) as ei:
         load_events(path)
-    assert text in ei.value.message and ei.value.fields["line"] == 5 and ei.value.exit_code == 12
+    assert text in ei.value.message and ei.value.fields["line"] == 6 and ei.value.exit_code == 12  # rows from 1
 
 
 def test_flipped_data_is_refused_by_the_content_hash(good):
@@ -123,8 +123,8 @@ def test_a_binance_local_time_jumping_back_is_refused_on_import(tmp_path, shared
     assert len(open_market_data([f]).events) > 0
     lines[2000] = b"1000" + lines[2000][lines[2000].index(b" "):]  # back to 1970
     f.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
-    with pytest.raises(DataValidationError, match="rows out of time order") as ei:
-        open_market_data([f])
+    with pytest.raises(DataValidationError, match=r"event \d+: events out of time order") as ei:
+        open_market_data([f])  # an importer's events are not the file's lines: counted as events
     assert ei.value.exit_code == 12
 
 

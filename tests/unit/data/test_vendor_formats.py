@@ -266,7 +266,7 @@ def test_hftbacktest_bad_files(tmp_path):
     arr["ev"] = [vs.EXCH | vs.LOCAL | 1 | vs.BUYF, vs.EXCH | vs.LOCAL | 10 | vs.BUYF, 0]
     arr["px"], arr["qty"] = 1.5, 1.0
     np.savez_compressed(tmp_path / "l3.npz", data=arr)
-    with pytest.raises(DataValidationError, match=r"l3.npz: row 1, field 'ev': expected an L2 event kind .* was 10"):
+    with pytest.raises(DataValidationError, match=r"l3.npz: row 2, field 'ev': expected an L2 event kind .* was 10"):
         open_market_data([tmp_path / "l3.npz"])
     np.savez_compressed(tmp_path / "other.npz", data=np.zeros(3, [("a", "<f8")]))
     with pytest.raises(DataValidationError, match="expected hftbacktest's 64-byte event dtype"):
