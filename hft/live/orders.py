@@ -100,8 +100,10 @@ def check_new(o: NewOrder) -> NewOrder:
     """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field."""
     if not 0 < len(o.client_order_id) <= 64:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
-    if not 0 < o.qty <= I64_MAX:
-        raise BadInput("qty", f"expected a positive number of lots up to {I64_MAX} (int64), was {o.qty}")
+    if o.qty <= 0:
+        raise BadInput("qty", f"expected a positive number of lots, was {o.qty}")
+    if o.qty > I64_MAX:  # JSON integers are unbounded; the gateway's are int64
+        raise BadInput("qty", f"expected a number of lots up to {I64_MAX} (int64), was {o.qty}")
     if o.price > I64_MAX:  # JSON integers are unbounded; the gateway's are int64
         raise BadInput("price", f"expected a price in ticks up to {I64_MAX} (int64), was {o.price}")
     if o.order_type == "market":
