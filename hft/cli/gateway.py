@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +168,17 @@ def token(
     account: list[str] = typer.Option(..., "--account", help="an account it may trade as ('*' = any); repeat"),
     strategy: list[str] = typer.Option(..., "--strategy", help="a strategy it may trade as ('*' = any); repeat"),
     config: Path = typer.Option(None, "--config", help="gateway YAML holding server.jwt_secret"),
-    ttl: float = typer.Option(86400.0, "--ttl", help="lifetime in seconds"),
+    ttl: float = typer.Option(86400.0, "--ttl", help="lifetime in seconds (finite, >= 1)"),
     admin: bool = typer.Option(False, "--admin", help="may use /admin/kill and /admin/reset"),
     json_out: bool = typer.Option(False, "--json", help="Print the token and its claims as JSON."),
 ) -> None:
     """Print a signed JWT (HS256, the server's secret: server.jwt_secret or HFT_JWT_SECRET)."""
+    if not math.isfinite(ttl) or ttl < 1:  # whole seconds: below 1 the token is expired when printed
+        raise typer.BadParameter(f"expected a finite number of seconds >= 1, was {ttl}", param_hint="--ttl")
+    for hint, names in (("SUBJECT", [subject]), ("--account", account), ("--strategy", strategy)):
+        bad = next((x for x in names if not x.strip()), None)
+        if bad is not None:  # a token for no one, or one that can trade as nothing
+            raise typer.BadParameter(f"expected a non-empty name, was {bad!r}", param_hint=hint)
     from hft.core.errors import ConfigError
     from hft.gateway.config import load_config
     from hft.live.auth import mint

@@ -189,7 +189,11 @@ class Section:
         return v
 
     def duration_ns(self, key: str, default: Any = ...) -> int:
+        """A duration with its unit (``"300s"``, ``"250ms"``: `hft.core.units.parse_duration_ns`; a bare number
+        other than 0 is refused) in int ns. An int `default` is the code's own value, already in ns."""
         v = self.raw(key, default)
+        if key not in self.data and isinstance(default, int) and not isinstance(default, bool):
+            return default
         try:
             return parse_duration_ns(v, key=self._key(key))
         except ConfigError as exc:

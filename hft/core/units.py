@@ -13,21 +13,25 @@ _SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "kib":
 _NUM_UNIT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Zµ]*)\s*$")
 
 
-def parse_duration_ns(value: str | int, *, key: str = "duration", allow_negative: bool = False) -> int:
-    """Parse ``"250us"``, ``"1ms"``, ``"2s"`` or an integer (ns) into int nanoseconds.
+def parse_duration_ns(value: str | int | float, *, key: str = "duration", allow_negative: bool = False) -> int:
+    """Parse a duration with its unit (``"250us"``, ``"1.5ms"``, ``"2s"``, ``"5min"``; units ns, us / µs, ms, s,
+    m / min, h) into int nanoseconds.
+
+    A duration needs its unit: a bare number (``300``, ``"300"``, ``2.5``) is refused, since read as nanoseconds
+    it would silently mean something else (``ttl: 300`` a 300 ns window); only zero stands alone, being zero in
+    every unit.
 
     Raises:
-        ConfigError: naming `key` when the value has no known unit or is negative.
+        ConfigError: naming `key` when the value is a bare number, has no known unit or is negative.
     """
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a duration like '250us', was {value!r}", key=key)
-    if isinstance(value, int):
-        ns = value
-    else:
-        m = _NUM_UNIT.match(str(value))
-        if not m or (m.group(2) or "ns") not in _DURATION_UNITS:
-            raise ConfigError(f"{key}: expected a duration like '250us' or '1ms', was {value!r}", key=key)
-        ns = round(float(m.group(1)) * _DURATION_UNITS[m.group(2) or "ns"])
+    m = None if isinstance(value, bool) or not isinstance(value, str | int | float) else _NUM_UNIT.match(str(value))
+    if m is None or (m.group(2) and m.group(2) not in _DURATION_UNITS):
+        raise ConfigError(f"{key}: expected a duration like '250us' or '1ms', was {value!r}", key=key)
+    if not m.group(2):
+        if float(m.group(1)) != 0:
+            raise ConfigError(f"{key}: expected a duration with a unit (e.g. 300s, 250ms), was {value!r}", key=key)
+        return 0
+    ns = round(float(m.group(1)) * _DURATION_UNITS[m.group(2)])
     if ns < 0 and not allow_negative:
         raise ConfigError(f"{key}: expected a non-negative duration, was {value!r}", key=key)
     return int(ns)

@@ -32,6 +32,7 @@ _OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
 _TIF = {v: k for k, v in TIF_NAMES.items()}
 SIDES = {"buy": 1, "sell": -1}
 SIDE_NAMES = {1: "buy", -1: "sell"}
+I64_MAX = (1 << 63) - 1  # the widest quantity or price the gateway holds
 
 
 class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
@@ -101,6 +102,10 @@ def check_new(o: NewOrder) -> NewOrder:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
     if o.qty <= 0:
         raise BadInput("qty", f"expected a positive number of lots, was {o.qty}")
+    if o.qty > I64_MAX:  # JSON integers are unbounded; the gateway's are int64
+        raise BadInput("qty", f"expected a number of lots up to {I64_MAX} (int64), was {o.qty}")
+    if o.price > I64_MAX:  # JSON integers are unbounded; the gateway's are int64
+        raise BadInput("price", f"expected a price in ticks up to {I64_MAX} (int64), was {o.price}")
     if o.order_type == "market":
         if o.price < 0:
             raise BadInput("price", f"expected ticks >= 0 for a market order, was {o.price}")

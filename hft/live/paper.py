@@ -9,7 +9,11 @@ service's ``on_report``; trade prices mark the symbol (at most every `mark_every
 drives the gateway's price band, unrealised PnL and market-move trigger.
 
 Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
-its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered.
+its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered, and
+nothing is re-sent. An order sent before the restart ended with that session: a cancel or replace of an order
+this venue never received is answered EXPIRED (removed by the session's end), which ends the order at the
+gateway and releases its reservation (the simulator's venue alone would answer CANCEL_REJECTED, leaving it
+working for ever).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from hft.core.dtypes import EV_EXEC, EV_TRADE
 from hft.core.errors import ConfigError
-from hft.core.orders import CMD_CANCEL, CMD_NEW, CMD_REPLACE
+from hft.core.orders import CMD_CANCEL, CMD_NEW, CMD_REPLACE, EXEC_REPORT_DTYPE, REPORT_EXPIRED
 from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand
 from hft.sim.replay import build_venue, load_replay_config
@@ -51,6 +55,8 @@ class PaperVenue:
         self.reports = 0
         self.fills = 0
         self.last_trade = 0
+        self.expired_unknown = 0  # cancels / replaces of orders sent before a restart, answered EXPIRED
+        self._received: set[int] = set()  # ids of the new orders this venue received (since the process started)
         self._t0_wall = 0
         self._t0_exch = self.exch_now
 
@@ -79,8 +85,13 @@ class PaperVenue:
 
     def send(self, cmd: OrderCommand) -> None:
         self.sent += 1
-        v, now = self.venue, self.exch_now
-        if cmd.action == CMD_NEW:
+        v, now, oid = self.venue, self.exch_now, int(cmd.order_id)
+        if cmd.action in (CMD_CANCEL, CMD_REPLACE) and oid not in self._received:
+            rows = np.zeros(1, EXEC_REPORT_DTYPE)  # sent before the restart: gone with that session
+            rows[0]["ts"], rows[0]["order_id"], rows[0]["kind"] = now, oid, REPORT_EXPIRED
+            self.expired_unknown += 1
+        elif cmd.action == CMD_NEW:
+            self._received.add(oid)
             rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
                          int(cmd.tif))
         elif cmd.action == CMD_CANCEL:
@@ -132,7 +143,7 @@ class PaperVenue:
         return {"kind": "paper", "source": self.source, "symbol": self.symbol, "speed": self.speed,
                 "events_applied": self.i, "events": len(self.events), "exchange_ts": self.exch_now,
                 "orders_sent": self.sent, "reports": self.reports, "fills": self.fills,
-                "last_trade": self.last_trade}
+                "last_trade": self.last_trade, "expired_unknown": self.expired_unknown}
 
     def close(self) -> None:
         pass

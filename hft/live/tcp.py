@@ -24,7 +24,8 @@ Server → client:
 ``corr`` is the client's, echoed. Frames are read in order; a connection's decisions are answered in the
 order its intents were decided, but an ``ERROR`` (refused before the gateway) is written at once, so it may
 overtake decisions still queued: match answers by ``corr``. A frame that cannot be parsed (unknown type,
-short body, oversized length) is answered ``ERROR`` 400 with corr 0 and the connection is closed.
+short body, a length of 0 or over `MAX_FRAME`, judged once its 4 bytes are in) is answered ``ERROR`` 400 with corr 0
+and the connection is closed.
 
 The intents go through the same pressure ladder, channel and writer (`LiveGateway`) as HTTP's; answers are
 buffered and written once per turn of the event loop (one ``write`` for many decisions).
@@ -54,7 +55,6 @@ from hft.live.frames import (
     ERROR,
     ERROR_FIXED,
     FLAG_DURABLE,
-    HEAD,
     HELLO,
     MAX_FRAME,
     NEW,
@@ -189,18 +189,18 @@ class IntakeProtocol(asyncio.Protocol):
         pos = 0
         n = len(buf)
         try:
-            while n - pos >= 5 and not self.closed:
-                if self.grant is not None and buf[pos + 4] == NEW:
+            while n - pos >= 4 and not self.closed:  # a length is judged as soon as its 4 bytes are in
+                if n - pos >= 5 and self.grant is not None and buf[pos + 4] == NEW:
                     pos = self.new_frames(pos)  # the run of NEW frames from here, column-wise
-                    if n - pos < 5 or self.closed:
+                    if n - pos < 4 or self.closed:
                         break
-                length, kind = HEAD.unpack_from(buf, pos)
+                length = int.from_bytes(buf[pos:pos + 4], "little")
                 if length < 1 or length > MAX_FRAME:
                     raise FrameError(f"frame length: expected 1 to {MAX_FRAME}, was {length}")
-                end = pos + 4 + length
+                end = pos + 4 + length  # >= pos + 5: the type byte is in when the frame is
                 if end > n:
                     break
-                self.frame(kind, bytes(buf[pos + 5:end]))
+                self.frame(buf[pos + 4], bytes(buf[pos + 5:end]))
                 pos = end
         except FrameError as exc:
             self.stats["bad_frames"] += 1

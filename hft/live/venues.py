@@ -8,7 +8,9 @@ writer step at once; the reports it caused at once are returned, later ones come
 
 - `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
   its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
-  cancelled. It keeps its own journal
+  cancelled. It has no book: its reference price of a symbol is the price of its last fill there, and a market
+  order fills at it (a symbol it never filled has none: the market order is rejected, the journal saying why).
+  It keeps its own journal
   (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's crash as an
   exchange's books would), refuses a second new order with an id it already holds (counted and journaled as
   ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
@@ -33,6 +35,7 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     EXEC_REPORT_DTYPE,
+    ORDER_MARKET,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -123,14 +126,14 @@ def _fill(cmds: np.ndarray, bits: np.ndarray, reps: np.ndarray, sizes: np.ndarra
     """New orders (COMMAND_DTYPE) acknowledged and filled at once: their ids set in the `bits` bitmap, their
     ack and fill rows written into `reps` (two per order, zeroed), their journal lines (`_lines`) returned with
     status 0. Nothing changes when the status is `_GROW` (an id at or past the bitmap: the third value),
-    `_REFUSED` (not a new order, an id negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
+    `_REFUSED` (not a new order, a market order (no limit price to fill at), an id negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
     `sizes`, the registries' lengths)."""
     n = cmds.shape[0]
     none = np.empty(0, np.uint8)
     hi = 0
     for i in range(n):
         c = cmds[i]
-        if c.action != CMD_NEW or c.order_id < 0:
+        if c.action != CMD_NEW or c.order_type == ORDER_MARKET or c.order_id < 0:
             return none, _REFUSED, 0
         if not (0 <= c.account < sizes[0] and 0 <= c.strategy < sizes[1] and 0 <= c.symbol < sizes[2]):
             return none, _UNKNOWN_NAME, 0
@@ -221,6 +224,8 @@ class LoopbackVenue:
         self._filled: list[tuple] = []  # new orders `send_array` filled at once: (COMMAND_DTYPE, names), not in
         # `_orders` until `positions` needs them (no Python object per order on the hot path; `_act` needs no
         # entry for them: a cancel of an order that is not open is rejected either way, a repeated id is a dup)
+        self._ref: dict[str, int] = {}  # symbol -> price of the last fill there (what a market order fills at)
+        self._ref_seen = 0  # how many of `_filled` `_ref` has taken in (`_refs`)
         self._json: dict[str, bytes] = {}  # names as JSON strings
         self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
         self._names_table: tuple | None = None  # (starts, lengths, bytes, sizes, bytes a row, the name tuples)
@@ -248,6 +253,9 @@ class LoopbackVenue:
                         self._received.add((ev["action"], ev["order_id"]))
                 elif ev["ev"] == "report":
                     reps.append((ev["ts"], ev["order_id"], ev["price"], ev["qty"], ev["leaves"], 0, ev["kind"]))
+                    o = self._orders.get(ev["order_id"])
+                    if ev["kind"] == REPORT_FILL and o is not None and ev["price"] > 0:
+                        self._ref[o[_Y]] = ev["price"]
                 elif ev["ev"] == "dup":
                     self.duplicates += 1
         if reps:
@@ -328,8 +336,20 @@ class LoopbackVenue:
         self._log.append(reps)
         return reps
 
+    def _refs(self) -> dict[str, int]:
+        """`_ref` with the fills of the orders `send_array` filled at once taken in (the last row of each symbol
+        in each batch not taken yet, in order)."""
+        for cmds, _, _, symbols in self._filled[self._ref_seen:]:
+            sym = cmds["symbol"][::-1]
+            names, last = np.unique(sym, return_index=True)
+            px = cmds["price"][::-1][last]
+            self._ref.update(zip([symbols[i] for i in names.tolist()], px.tolist(), strict=True))
+        self._ref_seen = len(self._filled)
+        return self._ref
+
     def _book(self) -> dict[int, tuple]:
         """`_orders` with the orders `send_array` filled at once put in (not open: a cancel is rejected)."""
+        self._refs()
         for cmds, accounts, strategies, symbols in self._filled:
             orders = zip([accounts[i] for i in cmds["account"].tolist()],
                          [strategies[i] for i in cmds["strategy"].tolist()],
@@ -337,6 +357,7 @@ class LoopbackVenue:
                          cmds["price"].tolist(), cmds["qty"].tolist(), [False] * len(cmds), strict=True)
             self._orders.update(zip(cmds["order_id"].tolist(), orders, strict=True))
         self._filled.clear()
+        self._ref_seen = 0
         return self._orders
 
     def _delivered(self, reps: np.ndarray | None) -> np.ndarray:
@@ -367,11 +388,21 @@ class LoopbackVenue:
                      "price": int(cmd.price), "qty": int(cmd.qty)})
         if action == CMD_NEW:
             fill = self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK)
+            price = int(cmd.price)
+            if int(cmd.order_type) == ORDER_MARKET:  # no limit price: it fills at the reference price, if any
+                price = self._refs().get(cmd.symbol, 0)
+                if price <= 0:
+                    self._orders[oid] = (cmd.account, cmd.strategy, cmd.symbol, int(cmd.side), 0, int(cmd.qty), False)
+                    self._report(oid, REPORT_REJECTED, 0, 0, 0,
+                                 f"market order: no reference price for {cmd.symbol} (the venue has not filled it)")
+                    return
+                fill = True  # a market order never rests (the gateway admits it only IOC / FOK)
             self._orders[oid] = (cmd.account, cmd.strategy, cmd.symbol, int(cmd.side), int(cmd.price), int(cmd.qty),
                                  not fill)
             self._report(oid, REPORT_ACK, 0, 0, int(cmd.qty))
             if fill:
-                self._report(oid, REPORT_FILL, int(cmd.price), int(cmd.qty), 0)
+                self._report(oid, REPORT_FILL, price, int(cmd.qty), 0)
+                self._refs()[cmd.symbol] = price
         elif action == CMD_CANCEL:
             o = self._orders.get(oid)
             if o is not None and o[_OPEN]:
@@ -382,9 +413,11 @@ class LoopbackVenue:
         else:
             self._report(oid, REPORT_REJECTED, 0, 0, 0)
 
-    def _report(self, oid: int, kind: int, price: int, qty: int, leaves: int) -> None:
-        self._write({"ev": "report", "order_id": oid, "kind": kind, "price": price, "qty": qty, "leaves": leaves,
-                     "ts": 0})
+    def _report(self, oid: int, kind: int, price: int, qty: int, leaves: int, why: str = "") -> None:
+        ev = {"ev": "report", "order_id": oid, "kind": kind, "price": price, "qty": qty, "leaves": leaves, "ts": 0}
+        if why:
+            ev["reason"] = why
+        self._write(ev)
         self._due.append((0, oid, price, qty, leaves, 0, kind))
 
     def received(self) -> set[tuple[int, int]]:

@@ -93,3 +93,29 @@ def test_metrics_exposition(srv):
     assert m["gateway_ingress_queue_capacity"] == 64
     assert m['gateway_ack_latency_ns_count{path="durable"}'] >= 1
     assert m['gateway_ack_latency_ns_count{path="volatile"}'] >= 1
+
+
+def test_market_order_fills_at_the_venues_reference_price_and_is_accounted(srv):
+    """A market order (price 0) fills at the loopback venue's last fill price of the symbol; the gateway counts
+    the fill and releases the working reservation, so a later sell is not a self-match."""
+    tok = token(strategies=("mm2",))
+    code, _ = srv.request("POST", "/v3/orders", order("mk1", strategy="mm2", symbol="MSFT", tif="ioc", price=4321,
+                                                      qty=2), tok)
+    assert code == 201
+    code, d = srv.request("POST", "/v3/orders", order("mk2", strategy="mm2", symbol="MSFT", price=0, qty=1,
+                                                      order_type="market", tif="ioc"), tok)
+    assert code == 201 and d["accepted"]
+    for _ in range(50):
+        _, v = srv.request("GET", "/orders/client/mk2", token=tok)
+        if v["status"] == "filled":
+            break
+    assert v["status"] == "filled" and v["fills"][0]["price"] == 4321 and v["fills"][0]["qty"] == 1
+    _, pos = srv.request("GET", "/positions", token=tok)
+    msft = [p for p in pos if p["symbol"] == "MSFT" and p["strategy"] == "mm2"]
+    assert msft == [{"account": "ACC1", "strategy": "mm2", "symbol": "MSFT", "position": 3, "working_buy": 0,
+                     "working_sell": 0}]
+    code, d = srv.request("POST", "/v3/orders", order("mk3", side="sell", strategy="mm2", symbol="MSFT", tif="ioc",
+                                                      price=4321, qty=3), tok)
+    assert code == 201, d
+    fills = [e for e in srv.journal() if e["ev"] == "report" and e["kind"] == 3 and e["order_id"] == v["order_id"]]
+    assert [f["price"] for f in fills] == [4321]

@@ -33,6 +33,12 @@ CASES = [
     ("other_account", "/orders", json.dumps(order("t15", account="ACC2")).encode(), "ok", {}, 403, None),
     ("v3_unknown_field", "/v3/orders", json.dumps(order("t16", extra=1)).encode(), "ok", {}, 400, "extra"),
     ("bad_order_id", "/orders/abc/cancel", b"", "ok", {}, 400, "order_id"),
+    # JSON integers are unbounded, the gateway's int64: wider ones are bad input, not a gateway decision
+    ("qty_over_int64", "/orders", json.dumps(order("t17", qty=2**70)).encode(), "ok", {}, 400, "qty"),
+    ("price_over_int64", "/orders", json.dumps(order("t18", price=2**63)).encode(), "ok", {}, 400, "price"),
+    ("v3_qty_over_int64", "/v3/orders", json.dumps(order("t19", qty=2**63)).encode(), "ok", {}, 400, "qty"),
+    ("v3_market_price_over_int64", "/v3/orders", json.dumps(order("t20", price=2**64, order_type="market",
+                                                                  tif="ioc")).encode(), "ok", {}, 400, "price"),
 ]
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 from svckit import CONFIG, HFT, SECRET, free_port
 
 
@@ -52,6 +53,24 @@ def test_token_plain_and_json_carry_the_same_claims():
     for tok in (plain.stdout.strip(), doc["token"]):
         claims = jwt.decode(tok, SECRET, algorithms=["HS256"])
         assert claims["sub"] == "me" and claims["accounts"] == ["ACC1"] and claims["strategies"] == ["mm1"]
+
+
+@pytest.mark.parametrize(("args", "option", "was"), [
+    (("--ttl", "nan"), "--ttl", "nan"),  # was an internal ValueError
+    (("--ttl", "-100"), "--ttl", "-100.0"),  # was a token expired when printed
+    (("--ttl", "inf"), "--ttl", "inf"),
+    (("--ttl", "0.5"), "--ttl", "0.5"),  # whole seconds: 0
+    (("--account", ""), "--account", "''"),  # was a token that can trade as nothing
+    (("--strategy", " "), "--strategy", "' '"),
+])
+def test_token_refuses_an_unusable_option(args, option, was):
+    base = {"--account": "ACC1", "--strategy": "mm1", "--ttl": "60"}
+    base[args[0]] = args[1]
+    r = _run("gateway", "token", "me", *[x for kv in base.items() for x in kv], "--config", str(CONFIG),
+             env={"HFT_JWT_SECRET": SECRET})
+    assert r.returncode == 2 and r.stdout == "", (r.stdout, r.stderr)  # usage error, no token printed
+    assert f"Invalid value for {option}: expected " in r.stderr and f"was {was}" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
 
 
 def test_serve_under_a_terminal_then_ctrl_c(tmp_path):

@@ -3,6 +3,7 @@ the same decisions and bad-input answers as /v3/orders, pipelining, the pressure
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import struct
@@ -109,6 +110,30 @@ def test_bad_token_and_malformed_frames_close_the_connection(srv):
             data = data[4 + n:]
         kind, body = frames[-1]
         assert kind == F.ERROR and F.ERROR_FIXED.unpack_from(body) == (0, 400), frames
+
+
+@pytest.mark.parametrize("hello", [False, True], ids=["before HELLO", "after HELLO"])
+def test_a_bad_length_alone_is_answered_at_once(srv, hello):
+    """A frame length is judged as soon as its 4 bytes arrive: a zero length alone (nothing after it) is answered
+    ERROR 400 and the connection closed, without waiting for more bytes."""
+    s = socket.create_connection(("127.0.0.1", _tcp_port(srv)), timeout=10)
+    data = b""
+    if hello:
+        s.sendall(F.frame(F.HELLO, token().encode()))
+        while len(data) < 5 or len(data) < 4 + struct.unpack_from("<I", data)[0]:
+            data += s.recv(65536)
+        assert data[4] == F.READY
+        data = b""
+    s.sendall(struct.pack("<I", 0))
+    s.settimeout(5)  # before the fix: no answer, no close (recv timed out)
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    (n,) = struct.unpack_from("<I", data)
+    assert len(data) == 4 + n and data[4] == F.ERROR
+    body = data[5:]
+    assert F.ERROR_FIXED.unpack_from(body) == (0, 400)
+    assert json.loads(body[F.ERROR_FIXED.size:])["reason"] == "frame length: expected 1 to 4096, was 0"
 
 
 def test_pipelined_orders_are_all_answered_once(srv):

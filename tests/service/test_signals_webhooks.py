@@ -117,6 +117,15 @@ def _attacks():
     yield "instrument not allowed (dead-lettered)", 422, "instrument", "partner", raw, h
     raw, h = signed({"instrument": "AAPL", "side": "buy", "leverage": 100})
     yield "unknown field (dead-lettered)", 422, "leverage", "partner", raw, h
+    raw, h = signed({"instrument": "AAPL", "target": 2**70})
+    yield "target beyond int64 (dead-lettered)", 422, "target", "partner", raw, h
+    raw, h = signed({"instrument": "AAPL", "side": "buy", "ts_ms": 2**70})
+    yield "ts_ms beyond int64 ns (dead-lettered)", 422, "ts_ms", "partner", raw, h
+    tv = {"ticker": "AAPL", "action": "sell", "position_size": "-1e30", "price": "100.05"}
+    raw, h = signed(tv, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "position_size beyond int64 (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "-3", "price": "100.005"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price off the tick grid (dead-lettered)", 422, "price", "tradingview", raw, h
 
 
 @pytest.mark.parametrize("name", [a[0] for a in _attacks()])

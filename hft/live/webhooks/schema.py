@@ -9,7 +9,11 @@
 (the usual template: ``{"ticker": "{{ticker}}", "action": "{{strategy.order.action}}", "contracts":
 "{{strategy.order.contracts}}", "position_size": "{{strategy.position_size}}", "price": "{{close}}", "time":
 "{{timenow}}"}``; numbers may arrive as strings; other fields are kept in the raw message only); the decimal
-price becomes ticks by the source's ``tick_size``, ``position_size`` the target.
+price becomes ticks by the source's ``tick_size`` (exactly: a price off the tick grid is refused, never rounded),
+``position_size`` the target (whole lots).
+
+Every integer of the record fits int64 (the gateway's and the bus readers'): a target, price or time beyond it is
+refused naming the payload's field, never published.
 
 A payload that fails is a `SchemaError` (field, reason, type): the webhook answers 422, and the raw payload goes
 to ``signals.raw`` and ``signals.dead`` for review.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import msgspec
@@ -27,6 +32,7 @@ from hft.config.signals import SourceSpec
 from hft.core.signal import SignalRecord
 
 _INSTRUMENT = re.compile(r"^[A-Za-z0-9._:/-]{1,32}$")
+I64_MAX = (1 << 63) - 1  # every integer of a record fits int64
 
 
 class SchemaError(Exception):
@@ -95,6 +101,40 @@ def _number(v: Num, field: str) -> float | None:
     return x
 
 
+def _int64(field: str, v: int, lo: int = -I64_MAX, hi: int = I64_MAX, what: str = "an integer") -> int:
+    """`v` when ``lo <= v <= hi`` (int64 by default), else `SchemaError` naming `field`."""
+    if not lo <= v <= hi:
+        raise SchemaError(field, f"expected {what} in [{lo}, {hi}], was {v}", "value")
+    return v
+
+
+def _whole(v: Num, field: str) -> int | None:
+    """A number of lots given as a JSON number or a string: a whole number within int64, or None if absent."""
+    x = _number(v, field)
+    if x is None:
+        return None
+    if x != int(x):
+        raise SchemaError(field, f"expected whole lots, was {v!r}", "value")
+    return _int64(field, int(x), what="lots")
+
+
+def _ticks(v: Num, tick: float) -> int | None:
+    """A decimal price (a JSON number or a string) as integer ticks of `tick`: positive, exactly on the grid (no
+    rounding), within int64; None if absent."""
+    x = _number(v, "price")
+    if x is None:
+        return None
+    if x <= 0:
+        raise SchemaError("price", f"expected a positive price, was {v!r}", "value")
+    try:
+        q = Decimal(str(v).strip()) / Decimal(str(tick))
+    except InvalidOperation:
+        raise SchemaError("price", f"expected a number, was {v!r}", "type") from None
+    if q != q.to_integral_value():
+        raise SchemaError("price", f"expected a multiple of the tick size {tick}, was {v!r}", "value")
+    return _int64("price", int(q), 1, what="ticks")
+
+
 def _common(src: SourceSpec, instrument: str, strength: float, horizon_s: float) -> None:
     if not _INSTRUMENT.match(instrument):
         raise SchemaError("instrument", f"expected 1-32 characters [A-Za-z0-9._:/-], was {instrument!r}", "value")
@@ -117,19 +157,19 @@ def normalise(src: SourceSpec, body: bytes, corr_id: str, received_ns: int) -> S
         _common(src, p.instrument, p.strength, p.horizon_s)
         if p.side is None and p.target is None:
             raise SchemaError("side", "expected side (buy|sell) or target (lots)", "missing_field")
-        if p.price is not None and p.price <= 0:
-            raise SchemaError("price", f"expected a positive price in ticks, was {p.price}", "value")
-        if p.ts_ms is not None and p.ts_ms <= 0:
-            raise SchemaError("ts_ms", f"expected milliseconds since the epoch, was {p.ts_ms}", "value")
+        if p.target is not None:
+            _int64("target", p.target, what="lots")
+        if p.price is not None:
+            _int64("price", p.price, 1, what="a price in ticks")
+        if p.ts_ms is not None:
+            _int64("ts_ms", p.ts_ms, 1, I64_MAX // 1_000_000, "milliseconds since the epoch")
         side = {"buy": 1, "sell": -1}.get(p.side or "", 0)
         return SignalRecord(src.name, p.instrument, side, p.target, float(p.strength),
                             round(p.horizon_s * 1e9), p.price,
                             p.ts_ms * 1_000_000 if p.ts_ms is not None else received_ns, received_ns, corr_id)
     _common(src, p.ticker, p.strength, p.horizon_s)
-    price = _number(p.price, "price")
-    if price is not None and price <= 0:
-        raise SchemaError("price", f"expected a positive price, was {p.price!r}", "value")
-    target = _number(p.position_size, "position_size")
+    price = _ticks(p.price, src.tick_size)
+    target = _whole(p.position_size, "position_size")
     _number(p.contracts, "contracts")
     ts = received_ns
     if p.time:
@@ -137,7 +177,7 @@ def normalise(src: SourceSpec, body: bytes, corr_id: str, received_ns: int) -> S
             dt = datetime.fromisoformat(p.time.replace("Z", "+00:00"))
         except ValueError:
             raise SchemaError("time", f"expected an ISO 8601 time, was {p.time!r}", "value") from None
-        ts = int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp() * 1e9)
-    return SignalRecord(src.name, p.ticker, 1 if p.action.lower() == "buy" else -1,
-                        round(target) if target is not None else None, float(p.strength), round(p.horizon_s * 1e9),
-                        round(price / src.tick_size) if price is not None else None, ts, received_ns, corr_id)
+        ts = _int64("time", int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp() * 1e9), 1,
+                    what="ns since the epoch")
+    return SignalRecord(src.name, p.ticker, 1 if p.action.lower() == "buy" else -1, target, float(p.strength),
+                        round(p.horizon_s * 1e9), price, ts, received_ns, corr_id)

@@ -44,9 +44,18 @@ def test_instrument_rejects_unknown_metadata_keys():
 
 
 @pytest.mark.parametrize(("text", "ns"), [("250us", 250_000), ("1ms", 1_000_000), ("2s", 2_000_000_000),
-                                          ("100", 100), (5, 5), ("1.5ms", 1_500_000)])
+                                          ("100ns", 100), ("1.5ms", 1_500_000), ("5min", 300_000_000_000),
+                                          (0, 0), ("0", 0), (0.0, 0)])
 def test_parse_duration(text, ns):
     assert parse_duration_ns(text) == ns
+
+
+@pytest.mark.parametrize("bare", [300, "300", 2.5, "2.5", -5, 10**30])
+def test_parse_duration_refuses_a_bare_number(bare):
+    """A number without its unit would silently be nanoseconds (``ttl: 300`` a 300 ns window): refused."""
+    with pytest.raises(ConfigError, match=r"dedup\.ttl: expected a duration with a unit \(e\.g\. 300s, 250ms\), "
+                                          rf"was {bare!r}"):
+        parse_duration_ns(bare, key="dedup.ttl")
 
 
 @pytest.mark.parametrize("bad", ["1 parsec", "-1ms", True, "ms"])

@@ -64,6 +64,23 @@ def test_bad_config_names_the_key(doc, key):
     assert "gw.yaml" in ei.value.message
 
 
+@pytest.mark.parametrize(("doc", "key", "was"), [
+    ({"dedup": {"ttl": 300}}, "dedup.ttl", "300"),
+    ({"dedup": {"ttl": 2.5}}, "dedup.ttl", "2.5"),
+    ({"storm": {"cooldown": 30}}, "storm.cooldown", "30"),
+    ({"ingress": {"recover_after": 5}}, "ingress.recover_after", "5"),
+    ({"server": {"fsync_interval": 200}}, "server.fsync_interval", "200"),
+    ({"limits": {"defaults": {"submit_rate": {"count": 5, "per": 1}}}}, "limits.defaults.submit_rate.per", "1"),
+    ({"signals": {"ha": {"lease_ttl": 3}}}, "signals.ha.lease_ttl", "3"),
+])
+def test_a_duration_without_its_unit_is_refused(doc, key, was):
+    """A bare number would be nanoseconds (``ttl: 300``: a 300 ns idempotency window): refused, naming the key."""
+    with pytest.raises(ConfigError) as ei:
+        parse_config(doc, "gw.yaml")
+    assert ei.value.fields["key"] == key
+    assert ei.value.message == f"gw.yaml: {key}: expected a duration with a unit (e.g. 300s, 250ms), was {was}"
+
+
 def test_bad_yaml_file(tmp_path):
     p = tmp_path / "g.yaml"
     p.write_text("limits:\n  defaults:\n    max_posiiton: 3\n")

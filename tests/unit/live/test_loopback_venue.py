@@ -8,7 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from hft.core.orders import CMD_CANCEL, CMD_NEW, COMMAND_DTYPE, REPORT_ACK, REPORT_FILL, TIF_GTC
+from hft.core.orders import (
+    CMD_CANCEL,
+    CMD_NEW,
+    COMMAND_DTYPE,
+    ORDER_MARKET,
+    REPORT_ACK,
+    REPORT_FILL,
+    REPORT_REJECTED,
+    TIF_GTC,
+    TIF_IOC,
+)
 from hft.gateway import records
 from hft.live.venues import LoopbackVenue
 
@@ -95,3 +105,30 @@ def test_an_array_with_a_repeated_id_is_refused_like_commands_one_by_one(tmp_pat
     assert back.duplicates == 8  # the journal's dup lines
     back.send_array(_commands(2, 202), *NAMES)  # 202 received before the restart (a dup), 203 not: taken
     assert back.duplicates == 9 and (CMD_NEW, 203) in back.received()
+
+
+def test_a_market_order_fills_at_the_last_fill_price_of_its_symbol(tmp_path: Path) -> None:
+    """A market order carries no price: it fills at the venue's reference price (its last fill of the symbol,
+    also of orders an array filled, and after a restart from the journal); without one it is rejected."""
+    venue = LoopbackVenue(tmp_path / "v.jsonl")
+    mkt = _commands(1, 1)
+    mkt["symbol"], mkt["price"], mkt["order_type"], mkt["tif"] = 0, 0, ORDER_MARKET, TIF_IOC
+    qty = int(mkt["qty"][0])
+    venue.send_array(mkt, *NAMES)
+    assert [(r.kind, r.price) for r in venue.reports()[1]] == [(REPORT_REJECTED, 0)]
+    assert "no reference price for AAPL" in (tmp_path / "v.jsonl").read_text()
+    limits = _commands(3, 2)
+    limits["symbol"] = [0, 1, 0]
+    limits["price"] = [100, 200, 300]
+    venue.send_array(limits, *NAMES)  # column-wise: AAPL's last fill at 300, Zürich's at 200
+    mkt["order_id"] = 5
+    venue.send_array(mkt, *NAMES)
+    assert [(r.kind, r.price, r.qty, r.leaves) for r in venue.reports()[5]] == [(REPORT_ACK, 0, 0, qty),
+                                                                               (REPORT_FILL, 300, qty, 0)]
+    venue.close()
+    again = LoopbackVenue(tmp_path / "v.jsonl")
+    mkt["order_id"], mkt["symbol"] = 6, 1
+    for cmd in records.commands_from_array(mkt, *NAMES):
+        again.send(cmd)  # one by one, after a restart: the journal's last fill of Zürich
+    fill = again.reports()[6][-1]
+    assert (fill.kind, fill.price, fill.qty) == (REPORT_FILL, 200, qty)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 import pytest
 
 from hft.config.signals import SignalKey, SourceSpec, parse_signals
@@ -127,11 +128,34 @@ def test_normalise_generic_and_tradingview():
     (b'{"instrument":"AAPL","side":"buy","strength":1.5}', "strength", "value"),
     (b'{"instrument":"AAPL","side":"buy","price":0}', "price", "value"),
     (b'{"instrument":"AAPL","side":"buy","x":1}', "x", "unknown_field"),
+    (b'{"instrument":"AAPL","target":%d}' % 2**70, "target", "value"),  # beyond int64: never published
+    (b'{"instrument":"AAPL","target":%d}' % -(2**63), "target", "value"),
+    (b'{"instrument":"AAPL","side":"buy","price":%d}' % 2**63, "price", "value"),
+    (b'{"instrument":"AAPL","side":"buy","ts_ms":%d}' % 2**70, "ts_ms", "value"),
+    (b'{"instrument":"AAPL","side":"buy","ts_ms":%d}' % (2**63 // 10**6 + 1), "ts_ms", "value"),  # ns overflow
 ])
 def test_normalise_refusals_name_the_field(body, field, kind):
     with pytest.raises(SchemaError) as e:
         normalise(SRC, body, "p:x", 1)
     assert (e.value.field, e.value.kind) == (field, kind)
+
+
+@pytest.mark.parametrize("fields,field", [
+    ({"position_size": "-1e30"}, "position_size"),  # beyond int64
+    ({"position_size": "1.5"}, "position_size"),  # not whole lots: never rounded
+    ({"price": "4500.1"}, "price"),  # off the 0.25 grid: never rounded
+    ({"price": 4500.1}, "price"),
+    ({"price": "1e30"}, "price"),  # 4e30 ticks
+    ({"time": "9999-01-01T00:00:00Z"}, "time"),  # beyond int64 ns
+])
+def test_tradingview_refuses_what_it_cannot_carry_exactly(fields, field):
+    body = msgspec.json.encode({"ticker": "ES", "action": "buy", "price": "4500.25", **fields})
+    with pytest.raises(SchemaError) as e:
+        normalise(TV, body, "tv:y", 1)
+    assert (e.value.field, e.value.kind) == (field, "value")
+    ok = normalise(TV, msgspec.json.encode({"ticker": "ES", "action": "buy", "price": 4500.75,
+                                            "position_size": "-2.0"}), "tv:y", 1)
+    assert (ok.price, ok.target) == (18003, -2)
 
 
 def test_follow_rule():

@@ -1,0 +1,56 @@
+"""Paper venue across a crash: the venue restarts the day and knows none of the orders sent before it, so a
+cancel of one is answered EXPIRED (it ended with that session): the order ends and its reservation is released.
+A generated day (no recorded data needed)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from svckit import Server, order, token
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
+from lifecycle_helpers import make_day
+
+
+def _until(srv: Server, path: str, tok: str, done, timeout: float = 30.0) -> dict:
+    end = time.time() + timeout
+    while True:
+        _, v = srv.request("GET", path, token=tok)
+        if done(v) or time.time() > end:
+            return v
+        time.sleep(0.1)
+
+
+def test_cancel_after_a_crash_ends_the_order_the_restarted_day_never_held(tmp_path):
+    day = make_day(tmp_path / "day", seed=41)
+    home = tmp_path / "home"
+    tok = token()
+    srv = Server(home, "--paper", str(day), "--speed", "5").start(timeout=300)
+    try:
+        h = _until(srv, "/health", tok, lambda h: h["venue"]["last_trade"] > 0)
+        sym, px = h["venue"]["symbol"], h["venue"]["last_trade"] - 100  # a buy resting a dollar below
+        code, d = srv.request("POST", "/orders", order("rest-1", price=px, qty=1, symbol=sym), tok,
+                              {"Idempotency-Key": "rest-1"})
+        assert code == 201 and d["accepted"], d
+        oid = d["order_id"]
+        v = _until(srv, f"/orders/{oid}", tok, lambda v: v["status"] != "accepted")
+        assert v["status"] == "working", v
+    finally:
+        srv.kill9()
+    srv = Server(home, "--paper", str(day), "--speed", "5").start(timeout=300)
+    try:
+        _, pos = srv.request("GET", "/positions", token=tok)
+        assert [(p["symbol"], p["working_buy"]) for p in pos] == [(sym, 1)]  # recovered from the WAL
+        code, c = srv.request("POST", f"/orders/{oid}/cancel", token=tok)
+        assert code == 201 and c["accepted"], c
+        v = _until(srv, f"/orders/{oid}", tok, lambda v: v["status"] not in ("working", "cancel_pending"))
+        assert (v["status"], v["leaves"]) == ("expired", 0), v
+        _, pos = srv.request("GET", "/positions", token=tok)
+        assert pos == []  # the reservation released: nothing open
+        assert srv.request("GET", "/health")[1]["venue"]["expired_unknown"] == 1
+        code, c = srv.request("POST", f"/orders/{oid}/cancel", token=tok, headers={"Idempotency-Key": "again"})
+        assert code == 422 and c["reason"] == "UNKNOWN_ORDER", c  # ended: nothing left to cancel
+    finally:
+        srv.stop()
