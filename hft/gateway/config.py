@@ -378,7 +378,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
             raise ConfigError(f"{f}: key '{what}': expected at most {m} entries (capacity), was {n}",
                               file=f, key=what)
 
-    return GatewayConfig(
+    cfg = GatewayConfig(
         enabled=enabled, max_accounts=max_accounts, max_strategies=max_strategies, max_symbols=max_symbols,
         exposure_max_symbols=exposure_max, max_working_orders=max_working, dedup_capacity=dedup_capacity,
         dedup_ttl_ns=ttl, dedup_persist_path=persist, order_types=tuple(otypes), tifs=tuple(tifs),
@@ -387,6 +387,34 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
         channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals, source=f,
     )
+    _check_min_below_max(cfg)
+    return cfg
+
+
+def _check_min_below_max(cfg: GatewayConfig) -> None:
+    """No (account, strategy, symbol) may have a minimum order size above its maximum: nothing could trade there.
+    The levels resolve as `effective_limits` does (a minimum's largest set value, a maximum's smallest, else the
+    default); each level's distinct (min_qty, max_order_qty) pairs are checked against each other's, so thousands
+    of symbols with a few distinct limits check in a few loops."""
+    def pairs(levels: dict[str, LimitSet]) -> dict[tuple[int | None, int | None], str | None]:
+        out: dict[tuple[int | None, int | None], str | None] = {}
+        for name, lim in levels.items():
+            out.setdefault((lim.min_qty, lim.max_order_qty), name)
+        return out or {(None, None): None}
+
+    syms = pairs({k: v.limits for k, v in cfg.symbols.items()})
+    for (am, aM), a in pairs(cfg.accounts).items():
+        for (tm, tM), t in pairs(cfg.strategies).items():
+            for (ym, yM), y in syms.items():
+                mins = [v for v in (am, tm, ym) if v is not None]
+                maxs = [v for v in (aM, tM, yM) if v is not None]
+                lo = max(mins) if mins else cfg.defaults.min_qty
+                hi = min(maxs) if maxs else cfg.defaults.max_order_qty
+                if lo is not None and hi is not None and hi != UNLIMITED and lo > hi:
+                    where = ", ".join(f"{k} {v}" for k, v in (("account", a), ("strategy", t), ("symbol", y)) if v)
+                    raise ConfigError(f"{cfg.source}: key 'min_qty': expected min_qty <= max_order_qty"
+                                      f"{' for ' + where if where else ''}, was {lo} > {hi}", file=cfg.source,
+                                      key="min_qty", hint="no order could pass both limits")
 
 
 def _ingress(s: Section) -> IngressConfig:

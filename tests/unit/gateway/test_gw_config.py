@@ -130,3 +130,22 @@ def test_server_env_overrides():
         with pytest.raises(ConfigError) as ei:
             apply_env(parse_config({}, "gw.yaml"), {key: bad})
         assert ei.value.fields["key"] == key
+
+
+@pytest.mark.parametrize("doc, says", [
+    ({"limits": {"defaults": {"max_order_qty": 10000}}, "symbols": {"AAPL": {"min_qty": 20000}}},
+     "for symbol AAPL, was 20000 > 10000"),
+    ({"strategies": {"mm1": {"min_qty": 5}, "mm2": None}, "symbols": {"A": None, "B": {"max_order_qty": 3}}},
+     "for strategy mm1, symbol B, was 5 > 3"),
+])
+def test_a_minimum_above_the_maximum_is_refused(doc, says):
+    """check-config accepted limits under which no order of some (account, strategy, symbol) could pass."""
+    with pytest.raises(ConfigError, match="expected min_qty <= max_order_qty") as exc:
+        parse_config(doc, "gw.yaml")
+    assert says in exc.value.message and exc.value.fields["key"] == "min_qty"
+
+
+def test_a_minimum_below_every_maximum_is_fine():
+    cfg = parse_config({"strategies": {"mm1": {"min_qty": 5}}, "symbols": {"A": {"max_order_qty": 5},
+                                                                           "B": {"max_order_qty": None}}})
+    assert cfg.strategies["mm1"].min_qty == 5
