@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import sysconfig
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,6 +145,13 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"strategy {rs.key}: the class refused its parameters: {exc}",
                           key=f"strategies.{rs.key}") from None
+    except Exception as exc:
+        if rs.cls.__module__.startswith("hft."):  # a built-in's constructor failing is an hft bug
+            raise
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        text = str(exc).strip().splitlines()
+        raise SimError(f"strategy {rs.key}: __init__ raised {type(exc).__name__}{': ' + text[0] if text else ''} "
+                       f"({_shown(last.filename)}:{last.lineno})", key="strategy") from exc
 
 
 def _check_type(key: str, name: str, default: Any, value: Any) -> None:

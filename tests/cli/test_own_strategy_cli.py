@@ -152,6 +152,11 @@ RAISING = textwrap.dedent('''
     class FarCancel(Strategy):
         def on_book(self, ctx):
             ctx.cancel(-2**63 - 5)
+
+
+    class BadInit(Strategy):
+        def __init__(self):
+            raise KeyError("no such table")
 ''')
 
 
@@ -175,3 +180,10 @@ def test_the_users_strategy_failing_is_their_error(hft, day, tmp_path, cls, text
     if cls == "Boom" and engine == "numba":
         debug = hft(*args, cwd=tmp_path, env={"HFT_DEBUG": "1"})
         assert debug.code == 14 and "Traceback" in debug.err and 'mine.py", line 7, in fuse' in debug.err
+
+
+def test_the_users_constructor_failing_is_their_error(hft, day, tmp_path):
+    """A user's ``__init__`` raising (not a parameter refused) was an internal error of hft."""
+    (tmp_path / "mine.py").write_text(RAISING)
+    r = hft("replay", "-d", str(day), "-s", "mine.py:BadInit", "--no-store", cwd=tmp_path)
+    assert (r.code, r.err) == (14, "error: strategy BadInit: __init__ raised KeyError: 'no such table' (mine.py:28)\n")
