@@ -78,6 +78,7 @@ def test_canary_live_reads_the_paper_observations_from_the_audit_store(tmp_path)
     assert obs.is_relative_to(home / "runs" / "canary" / "toy_obi") and obs.name.startswith("live-")
     summary = json.loads((obs / "summary.json").read_text())
     assert summary["source"] == "live" and summary["strategy"] == "toy_obi" and summary["symbols"] == [sym]
+    assert all(type(summary[k]) is int for k in ("pnl_money_units", "max_drawdown_money_units"))  # as a replay's
 
     # nothing newer than this step's window: refused, nothing written
     promo = Path(c["promotion_file"]).read_text()

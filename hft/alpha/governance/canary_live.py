@@ -27,6 +27,7 @@ import polars as pl
 
 from hft.core.errors import GovernanceError
 from hft.core.fileio import atomic_write_text
+from hft.sim.replay import money_units
 
 
 def _q(s: str) -> str:
@@ -112,7 +113,7 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
         max_dd = max(max_dd, peak - v)
     summary = {"ok": True, "source": "live", "strategy": strategy,
                "alpha": {"alpha_id": p.alpha_id, "code_hash": p.code_hash}, "run_hash": digest,
-               "pnl_money_units": float(eq[-1]) if eq else 0.0, "max_drawdown_money_units": float(max_dd),
+               "pnl_money_units": money_units(eq[-1]) if eq else 0, "max_drawdown_money_units": money_units(max_dd),
                "decisions": len(dec), "orders": sum(o["action"] == 1 for o in orders), "fills": len(fills),
                "symbols": sorted({d["symbol_name"] for d in dec if d["symbol_name"]})}
     folder = Path(runs_root) / p.alpha_id / f"live-{digest[:16]}"
