@@ -28,11 +28,13 @@ from numba import njit
 
 from hft.core.orders import (
     INTENT_NEW,
+    REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
 )
 from hft.live.client_index import ClientIndex, KeyTable, find
 from hft.live.fill_log import (
@@ -144,9 +146,13 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
                 n_old_fill = log_fill(old_fills, n_old_fill, r, price[i], qty[i], ts[i], oid[i])
             else:
                 n_fill = log_fill(fills, n_fill, r, price[i], qty[i], ts[i], oid[i])
-        if leaves[i] >= 0:
+        refused = k == REPORT_CANCEL_REJECTED or k == REPORT_REPLACE_REJECTED  # the order as it was
+        if leaves[i] >= 0 and not refused:  # (a refusal's leaves may be a venue's placeholder)
             r[_LEAVES] = leaves[i] + 1
-        if k == REPORT_FILL:
+        if refused:
+            if r[_STATUS] == CANCEL_PENDING:  # still working, as the gateway has it again
+                r[_STATUS] = PARTIAL if r[_FILLED] > 0 else WORKING
+        elif k == REPORT_FILL:
             r[_STATUS] = FILLED
         elif k == REPORT_PARTIAL_FILL:
             r[_STATUS] = PARTIAL

@@ -14,6 +14,7 @@ from hft.core.orders import (
     EXEC_REPORT_DTYPE,
     INTENT_NEW,
     REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
@@ -419,3 +420,20 @@ def test_views_match_a_model_through_adds_reports_prunes_and_snapshots(retention
                 fresh.restore(pickle.loads(pickle.dumps(v)))
                 v = fresh
             m.check(v)
+
+
+def test_a_refused_cancel_leaves_the_order_working() -> None:
+    """A cancel the venue refuses: the view goes back from cancel_pending to working (partial once filled) with
+    its leaves as they were; it stayed cancel_pending with the refusal's placeholder leaves 0."""
+    v = OrderViews(NAMES, capacity=4)
+    v.add_many(_accepted([1, 2]), ["a", "b"])
+    v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 7), (2, REPORT_ACK, 0, 0, 10, 7),
+                             (2, REPORT_PARTIAL_FILL, 9990, 3, 7, 8)))
+    v.cancel_pending(1)
+    v.cancel_pending(2)
+    assert v.get(1).status == "cancel_pending"
+    v.apply_reports(_reports((1, REPORT_CANCEL_REJECTED, 0, 0, 0, 9), (2, REPORT_CANCEL_REJECTED, 0, 0, 0, 9)))
+    one, two = v.get(1).body(), v.get(2).body()
+    assert (one["status"], one["leaves"]) == ("working", 10)
+    assert (two["status"], two["leaves"]) == ("partially_filled", 7)
+
