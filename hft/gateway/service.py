@@ -410,20 +410,23 @@ class GatewayService(OneIntentPaths):
         self._handle_flags(flags, now)
         return flags
 
-    def on_execution_report_array(self, reports: np.ndarray) -> None:
+    def on_execution_report_array(self, reports: np.ndarray) -> np.ndarray:
         """Apply an EXEC_REPORT_DTYPE array at the clock's now, exactly as `on_execution_report` one report at a
         time would (the reports' own ``ts`` is not used): a loss or position breach trips the StormGuard right
-        after the report that caused it, before the next one is applied. One numba call per breach (+1)."""
+        after the report that caused it, before the next one is applied. One numba call per breach (+1).
+        Returns each report's flags (int64; ``K.F_BAD_REPORT`` / ``K.F_UNKNOWN_ORDER``: refused, not applied)."""
         if not isinstance(reports, np.ndarray) or reports.dtype != EXEC_REPORT_DTYPE:
             raise GatewayError("on_execution_report_array: expected an EXEC_REPORT_DTYPE array")
         now = self.clock.now_ns()
         arr = np.ascontiguousarray(reports)
         stop = K.F_LOSS_BREACH | K.F_POSITION_BREACH
         i, n = 0, len(arr)
+        each = np.zeros(n, np.int64)
         while i < n:
-            flags, i = K.apply_reports_until(self.arena, now, arr, i, stop)
+            flags, i = K.apply_reports_until(self.arena, now, arr, i, stop, each)
             if flags & stop:
                 self._handle_flags(int(flags), now)
+        return each
 
     def mark(self, symbol: Any, price: int) -> int:
         """Mark `symbol` (name or registry index) at `price` ticks: reference price for the price band and

@@ -36,6 +36,8 @@ from hft.core.orders import (
     INTENT_NEW,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
+    RISK_FLAG_BAD_REPORT,
+    RISK_FLAG_UNKNOWN_ORDER,
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
@@ -58,6 +60,7 @@ FILLS = "sim.fills"
 RUN_ID = "live"
 _encode_json = msgspec.json.Encoder().encode
 _REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
+_REFUSED = RISK_FLAG_BAD_REPORT | RISK_FLAG_UNKNOWN_ORDER  # a report the gateway did not apply
 _I64 = 1 << 63
 
 
@@ -638,8 +641,10 @@ class LiveGateway:
         exch_ts = reports["ts"].copy()
         rep = reports.copy()
         rep["ts"] = now  # the journal's time, the one a WAL replay applies it at
-        self.gw.on_execution_report_array(rep)
-        self._journal.append(rep)
+        refused = (self.gw.on_execution_report_array(rep) & _REFUSED) != 0
+        self._journal.append(rep)  # as received: a WAL replay refuses the same ones again
+        if refused.any():  # the views follow what the gateway applied (a fill at price 0 is no fill)
+            rep, exch_ts = rep[~refused], exch_ts[~refused]
         self._view_reports(rep, exch_ts)
 
     def _view_reports(self, rep: np.ndarray, exch_ts: np.ndarray) -> None:

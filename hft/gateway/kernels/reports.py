@@ -253,13 +253,15 @@ def apply_reports(buf, now, reports):
 
 
 @_kernel
-def apply_reports_until(buf, now, reports, start, stop_mask):
+def apply_reports_until(buf, now, reports, start, stop_mask, flags):
     """Apply ``reports[start:]`` in order at `now` until one returns a flag in `stop_mask` (a breach the caller
-    must act on before the next report). Returns (that report's flags or 0, index of the next report)."""
+    must act on before the next report); each report's flags go to ``flags[i]`` (F_BAD_REPORT / F_UNKNOWN_ORDER:
+    not applied). Returns (that report's flags or 0, index of the next report)."""
     st = _kstate(buf)
     for i in range(start, reports.shape[0]):
         r = reports[i]
         f = _report(st, now, r.order_id, np.int64(r.kind), r.price, r.qty, r.leaves, r.fee)
+        flags[i] = f
         if f & stop_mask:
             return f, i + 1
     return 0, reports.shape[0]

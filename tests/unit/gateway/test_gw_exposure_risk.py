@@ -295,3 +295,24 @@ def test_min_notional_exchange_filter():
     g2 = Gw(config(symbols={"AAA": SymbolSpec("AAA", min_notional=10**6, limits=LimitSet(min_qty=4))}))
     assert g2.new(qty=2).reason == R_QTY_BELOW_MIN
     assert g2.new(qty=4).reason == R_MIN_NOTIONAL
+
+
+def test_a_report_array_says_which_reports_were_refused():
+    """`on_execution_report_array` returns each report's flags: a fill at price 0 and a report of an unknown
+    order are refused (the live order views skip them, `LiveGateway.apply_reports`); the good fill counts."""
+    import numpy as np
+
+    from hft.core.orders import EXEC_REPORT_DTYPE, RISK_FLAG_BAD_REPORT, RISK_FLAG_UNKNOWN_ORDER
+
+    g = Gw(config(defaults=LimitSet(max_order_qty=100, max_position=100, min_qty=1)))
+    d = g.new(qty=5)
+    assert d.accepted
+    reps = np.zeros(3, EXEC_REPORT_DTYPE)
+    for r, (oid, kind, price, qty, leaves) in zip(reps, [(d.order_id, REPORT_PARTIAL_FILL, 0, 1, 4),
+                                                         (999, REPORT_FILL, 1000, 1, 0),
+                                                         (d.order_id, REPORT_PARTIAL_FILL, 1000, 2, 3)],
+                                                  strict=True):
+        r["order_id"], r["kind"], r["price"], r["qty"], r["leaves"] = oid, kind, price, qty, leaves
+    flags = g.svc.on_execution_report_array(reps)
+    assert flags[0] & RISK_FLAG_BAD_REPORT and flags[1] & RISK_FLAG_UNKNOWN_ORDER and flags[2] == 0
+    assert g.svc.position("A1", "s1", "AAA").position == 2
