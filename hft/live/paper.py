@@ -10,10 +10,10 @@ drives the gateway's price band, unrealised PnL and market-move trigger.
 
 Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
 its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered, and
-nothing is re-sent. An order sent before the restart ended with that session: a cancel or replace of an order
-this venue never received is answered EXPIRED (removed by the session's end), which ends the order at the
-gateway and releases its reservation (the simulator's venue alone would answer CANCEL_REJECTED, leaving it
-working for ever).
+nothing is re-sent. An order sent before the restart ended with that session: the recovery expires every order
+still working at the gateway (``session_restarts``, `hft.live.recovery`), and a cancel or replace of an order
+this venue never received is answered EXPIRED too (removed by the session's end; the simulator's venue alone
+would answer CANCEL_REJECTED, leaving it working for ever).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from hft.sim.replay import build_venue, load_replay_config
 
 class PaperVenue:
     """See the module docstring. Build with `from_data`."""
+
+    session_restarts = True  # every start is a new session: the recovery expires the orders of the one before
 
     def __init__(self, venue: Any, events: np.ndarray, symbol: str, speed: float = 1.0,
                  mark_every_ns: int = 100_000_000, source: str = "") -> None:

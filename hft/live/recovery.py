@@ -12,7 +12,9 @@ disagree), never hidden.
 Then the venue: reports it sent that the WAL lacks (a crash between the venue's answer and our append) are
 applied and journaled; commands the WAL holds that the venue never received (a crash between our append and
 the dispatch) are sent. The venue's own record of what it received makes this exact (`LoopbackVenue`); a venue
-that keeps no record (`PaperVenue`, in-process) gets nothing re-sent.
+that keeps no record (`PaperVenue`, in-process) gets nothing re-sent, and when it starts a new session on every
+start (``session_restarts``: the paper venue replays its day from the beginning) the orders still working at the
+gateway ended with the session before: each gets an EXPIRED report, so none keeps its reservation.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hft.core.orders import NO_KEY, R_QUEUE_FULL
+from hft.core.orders import NO_KEY, R_QUEUE_FULL, REPORT_EXPIRED
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
 from hft.live.engine import JOURNAL, LiveGateway
 from hft.live.snapshot import load as load_snapshot
@@ -100,6 +102,8 @@ def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
     received = venue.received() if hasattr(venue, "received") else None
     out = {"reports_applied": 0, "commands_resent": 0}
     if received is None:
+        if getattr(venue, "session_restarts", False):
+            out["orders_expired"] = _expire_working(live)
         return out
     _apply_missing_reports(live, out)
     for cmd in commands:
@@ -112,6 +116,16 @@ def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
         # read back from its record like the others, or those orders would stay "accepted" for ever
         _apply_missing_reports(live, out)
     return out
+
+
+def _expire_working(live: LiveGateway) -> int:
+    """End every order still working at the gateway with an EXPIRED report (journaled, so the next replay of the
+    WAL ends them too); how many."""
+    working = live.gw.working_orders()
+    for o in working:
+        live.apply_report(ExecutionReport(0, o["order_id"], REPORT_EXPIRED, 0, 0, 0, 0))
+    live.commit()
+    return len(working)
 
 
 def _apply_missing_reports(live: LiveGateway, out: dict[str, int]) -> None:
