@@ -388,7 +388,20 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals, source=f,
     )
     _check_min_below_max(cfg)
+    _check_follower_names(cfg)
     return cfg
+
+
+def _check_follower_names(cfg: GatewayConfig) -> None:
+    """The signal follower trades as an account and a strategy of this config (checked when the config loads:
+    `hft gateway check-config` and before a server starts anything, an HA takeover included)."""
+    sig, f = cfg.signals, cfg.signals.follow
+    if not (sig.needs_bus and f.enabled):
+        return
+    for kind, name, known in (("account", f.account, cfg.accounts), ("strategy", f.strategy, cfg.strategies)):
+        if name not in known:
+            raise ConfigError(f"{cfg.source}: key 'signals.follow.{kind}': expected one of the config's {kind} names "
+                              f"{sorted(known)[:20]}, was {name!r}", file=cfg.source, key=f"signals.follow.{kind}")
 
 
 def _check_min_below_max(cfg: GatewayConfig) -> None:

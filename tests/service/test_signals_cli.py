@@ -87,3 +87,5 @@ def test_follower_naming_an_unknown_strategy_is_a_config_error(tmp_path):
                 env={**KEYS, "HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET})
     assert r.code == 11 and "signals.follow.strategy" in r.err and "'nobody'" in r.err and "Traceback" not in r.err
     assert not (tmp_path / "wal").exists()  # nothing opened
+    r = run_hft("gateway", "check-config", str(cfg), env={**KEYS, "HFT_JWT_SECRET": SECRET})  # said there too
+    assert r.code == 11 and "signals.follow.strategy" in r.err and "'nobody'" in r.err, r.err

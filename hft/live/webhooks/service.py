@@ -13,7 +13,6 @@ from urllib.parse import urlparse
 
 from hft.bus.embedded import EmbeddedNats
 from hft.bus.nats_bus import SignalBus
-from hft.core.errors import ConfigError
 from hft.gateway.config import GatewayConfig
 from hft.live.webhooks.app import WebhookApp
 from hft.live.webhooks.follower import SignalFollower
@@ -53,12 +52,6 @@ class SignalService:
         if embedded:
             u = urlparse(bus_cfg.url)
             self.embedded = EmbeddedNats(state_dir / "nats", port=u.port or 4222, host=u.hostname or "127.0.0.1")
-        f = self.sig.follow
-        if self.sig.needs_bus and f.enabled:  # checked before anything starts (also before an HA takeover)
-            for kind, name, known in (("account", f.account, cfg.accounts), ("strategy", f.strategy, cfg.strategies)):
-                if name not in known:
-                    raise ConfigError(f"{cfg.source}: key 'signals.follow.{kind}': expected one of the config's "
-                                      f"{kind} names {sorted(known)[:20]}, was {name!r}", key=f"signals.follow.{kind}")
         self.bus = SignalBus(bus_cfg, duplicate_window_ns=self.sig.replay_window_ns)
         self.webhooks: Any = None
         self.nonces: Any = None
