@@ -50,12 +50,7 @@ def check_out_folder(out_dir: Path, *, force: bool) -> None:
     """What `atomic_folder` needs of `out_dir`, checked before a replay starts: a new folder (or `force`) in an
     existing folder this process can write into. Each failure is a `SimError` naming the path."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
-    parent = out_dir.parent
-    if not parent.is_dir():
-        raise SimError(f"{out_dir}: expected an existing folder to hold the run folder, {parent} is not one",
-                       hint=f"create it first (mkdir -p {parent})", file=str(out_dir))
+    parent = _check_place(out_dir, force)
     try:  # a folder the process may not write into (read-only, /proc) refuses this probe as it would the run's
         Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent)).rmdir()
     except OSError as exc:
@@ -63,12 +58,23 @@ def check_out_folder(out_dir: Path, *, force: bool) -> None:
                        f"({exc.strerror or type(exc).__name__})", file=str(out_dir)) from None
 
 
+def _check_place(out_dir: Path, force: bool) -> Path:
+    """`out_dir`'s parent, once `out_dir` is new (or `force`) and the parent an existing folder."""
+    if out_dir.exists() and not force:
+        raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    parent = out_dir.parent
+    if not parent.is_dir():
+        raise SimError(f"{out_dir}: expected an existing folder to hold the run folder, {parent} is not one",
+                       hint=f"create it first (mkdir -p {parent})", file=str(out_dir))
+    return parent
+
+
 def atomic_folder(out_dir: Path, fill: Any, *, force: bool) -> None:
     """Write a run folder atomically: `fill(tmp)` fills a temp folder beside `out_dir`, renamed into place
     (replacing an existing one only with `force`). An OS error on the way (a full disk, a folder removed meanwhile)
     is a `SimError` naming the run folder; nothing is left behind."""
     out_dir = Path(out_dir)
-    check_out_folder(out_dir, force=force)
+    _check_place(out_dir, force)  # its temp folder is the write probe (`check_out_folder` makes one to drop)
     tmp = None
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

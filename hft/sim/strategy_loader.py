@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import inspect
 import sysconfig
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,9 +94,10 @@ def make(spec: str, config_params: dict[str, dict[str, Any]] | None = None) -> t
     ``mm``, an own strategy's key misspelt) would otherwise be ignored while the run used the defaults."""
     rs = resolve(spec)
     params = config_params or {}
-    stray = sorted(k for k in params if k != rs.key and k not in registered())
+    names = registered()
+    stray = sorted(k for k in params if k != rs.key and k not in names)
     if stray:
-        raise ConfigError(f"strategies.{stray[0]}: expected a registered strategy ({sorted(registered())}) or the "
+        raise ConfigError(f"strategies.{stray[0]}: expected a registered strategy ({sorted(names)}) or the "
                           f"key of the strategy run ({rs.key!r}, from -s {spec.strip()}), was {stray[0]!r}",
                           key=f"strategies.{stray[0]}",
                           hint="a config names the parameters of the strategies it runs; keys are case-sensitive")
@@ -146,12 +146,10 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
         raise ConfigError(f"strategy {rs.key}: the class refused its parameters: {exc}",
                           key=f"strategies.{rs.key}") from None
     except Exception as exc:
-        if rs.cls.__module__.startswith("hft."):  # a built-in's constructor failing is an hft bug
+        where = _user_place(_frames(exc.__traceback__), _class_files(rs.cls))
+        if where is None:  # raised in hft (a built-in's constructor): an hft bug
             raise
-        last = traceback.extract_tb(exc.__traceback__)[-1]
-        text = str(exc).strip().splitlines()
-        raise SimError(f"strategy {rs.key}: __init__ raised {type(exc).__name__}{': ' + text[0] if text else ''} "
-                       f"({_shown(last.filename)}:{last.lineno})", key="strategy") from exc
+        raise SimError(f"strategy {rs.key}: __init__ raised {_said(exc)} ({where})", key="strategy") from exc
 
 
 def _check_type(key: str, name: str, default: Any, value: Any) -> None:
@@ -202,10 +200,32 @@ def user_errors(spec: str, strategy: Strategy) -> Iterator[None]:
             exc.message = f"strategy {spec}: {callback}: {exc.message} ({where})"
             exc.args = (exc.message,)
             raise
-        text = str(exc).strip().splitlines()
-        said = f": {text[0]}" if text else ""
-        raise SimError(f"strategy {spec}: {callback} raised {type(exc).__name__}{said} ({where})",
+        raise SimError(f"strategy {spec}: {callback} raised {_said(exc)} ({where})",
                        key="strategy", file=where.rpartition(":")[0]) from exc
+
+
+def _said(exc: BaseException) -> str:
+    """``Type: first line of the message`` (``Type`` alone without one)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}{': ' + text[0] if text else ''}"
+
+
+def _frames(tb: TracebackType | None) -> list[tuple[Any, int]]:
+    """(frame, line) of a traceback, outermost first."""
+    out = []
+    while tb is not None:
+        out.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return out
+
+
+def _user_place(frames: list[tuple[Any, int]], own: set[Path]) -> str | None:
+    """``file:line`` of the innermost of `frames` in the user's own code (`_owner`), None when none is."""
+    mine = [(f, n) for f, n in frames if _owner(f.f_code.co_filename, own) == "user"]
+    if not mine:
+        return None
+    frame, line = mine[-1]
+    return f"{_shown(frame.f_code.co_filename)}:{line}"
 
 
 def _blame(tb: TracebackType | None, strategy: Strategy, *, raised_by_hft: bool) -> tuple[str, str] | None:
@@ -213,19 +233,13 @@ def _blame(tb: TracebackType | None, strategy: Strategy, *, raised_by_hft: bool)
     is the outermost frame of a method of the strategy; the place, the innermost frame below it in the user's own
     files (those of the strategy's classes, and any not in `hft`, the standard library or an installed package).
     Unless `raised_by_hft`, the innermost frame of all must not be in `hft` (an exception `hft` raised is its own)."""
-    frames = []
-    while tb is not None:
-        frames.append((tb.tb_frame, tb.tb_lineno))
-        tb = tb.tb_next
+    frames = _frames(tb)
     start = next((i for i, (f, _) in enumerate(frames) if isinstance(f.f_locals.get("self"), type(strategy))), None)
     own = _class_files(type(strategy))
     if start is None or (not raised_by_hft and _owner(frames[-1][0].f_code.co_filename, own) == "hft"):
         return None
-    mine = [(f, n) for f, n in frames[start:] if _owner(f.f_code.co_filename, own) == "user"]
-    if not mine:
-        return None
-    frame, line = mine[-1]
-    return frames[start][0].f_code.co_name, f"{_shown(frame.f_code.co_filename)}:{line}"
+    where = _user_place(frames[start:], own)
+    return None if where is None else (frames[start][0].f_code.co_name, where)
 
 
 def _class_files(cls: type) -> set[Path]:
