@@ -99,7 +99,7 @@ def promote_cmd(
     data: list[Path] = typer.Option(..., "--data", help="Held-out recorded quotes for the Gate D replay."),
     approver: list[str] = typer.Option([], "--approver",
                                        help="Approver: 'Name <email>' or a lowercase handle (repeatable)."),
-    force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason; audited)."),
+    force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason and an --approver; audited)."),
     reason: str = typer.Option(None, "--reason", help="Why a failed promotion is forced."),
     replay_config: Path = typer.Option(None, "--replay-config", help="Replay config for Gate D (default: the "
                                                                      "alpha's gate_d.replay_config or the repo's)."),
@@ -165,7 +165,7 @@ def rl_promote_cmd(
     config: Path = typer.Option(None, "--config", help="RL config (default research/rl/config.yaml)."),
     approver: list[str] = typer.Option([], "--approver",
                                        help="Approver: 'Name <email>' or a lowercase handle (repeatable)."),
-    force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason; audited)."),
+    force: bool = typer.Option(False, "--force", help="Promote despite failed gates (needs --reason and an --approver; audited)."),
     reason: str = typer.Option(None, "--reason", help="Why a failed promotion is forced."),
     out: Path = typer.Option(None, "--out", help="Artifact folder (default $HFT_HOME/rl/<policy id>/<Q digest>)."),
     json_out: bool = JSON_OPT,

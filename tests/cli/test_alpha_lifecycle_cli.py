@@ -77,9 +77,13 @@ def test_promote_refused_forced_canary_status(env, tmp_path):
     assert p.returncode == 16 and p.stderr.startswith("error: ") and "expected an approver" in p.stderr
     assert "Traceback" not in p.stderr and not (tmp_path / "promos").exists()
 
-    # --force without --reason is refused; with it the promotion is written
+    # --force without --reason is refused; with it (and an approver) the promotion is written
     p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--approver", "jdoe", "--force")
     assert p.returncode == 16 and "expected a reason" in p.stderr
+    # ... and so is --force with a reason but no approver (who overrode the gates)
+    p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--force", "--reason", "cli test")
+    assert p.returncode == 16 and "expected at least one approver" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "promos").exists()
     p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", day, "--approver", "jdoe", "--force",
             "--reason", "cli test", "--json")
     assert p.returncode == 0, p.stderr

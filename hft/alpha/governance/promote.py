@@ -3,7 +3,7 @@
 Order of work (nothing is written on bad input):
 
 1. Inputs are checked first: alpha id, approver formats (`hft.alpha.governance.promotion.check_approver`), ``force``
-   needs a non-empty ``reason`` (and a reason needs ``force``), no active promotion of the same code hash,
+   needs a non-empty ``reason`` and at least one approver (and a reason needs ``force``), no active promotion of the same code hash,
    no promotion file already at today's path.
 2. Gate D (`hft.alpha.gates.gate_d.run_gate_d`) replays the alpha through the real gateway on the held-out data;
    Gate E (`hft.alpha.gates.gate_e.evaluate_gate_e`) checks risk, capacity, earlier gates for this code hash and
@@ -74,8 +74,8 @@ class PromoteResult:
 
 
 def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, reason: str | None) -> None:
-    """GovernanceError on a bad id, a malformed or repeated approver, `force` without a reason or a reason
-    without `force` — before anything runs or is written."""
+    """GovernanceError on a bad id, a malformed or repeated approver, `force` without a reason or without an
+    approver (who overrode the gates), or a reason without `force` — before anything runs or is written."""
     check_alpha_id(alpha_id)
     for i, a in enumerate(approvers):
         check_approver(a, f"approver[{i}]")
@@ -84,6 +84,9 @@ def check_promotion_inputs(alpha_id: str, approvers: list[str], force: bool, rea
     if force and (reason is None or not reason.strip()):
         raise GovernanceError("force: expected a reason (--reason TEXT) when forcing a promotion, was none",
                               key="reason", hint="a forced promotion is audited with its reason")
+    if force and not approvers:
+        raise GovernanceError("approvers: expected at least one approver (--approver) when forcing a promotion, "
+                              "was none", key="approvers", hint="a forced promotion names who overrode the gates")
     if reason is not None and not force:
         raise GovernanceError("reason: expected only together with force (--force), was given alone", key="reason")
 

@@ -67,7 +67,8 @@ def test_refused_then_forced(env, tmp_path):
     assert list_promotions(tmp_path / "promos") == []
     assert rec.calls[-1][0] == "audit.alpha_promotions" and rec.calls[-1][1][0]["decision"] == "refused"
     rec2 = Recorder()
-    f = _run(env, tmp_path, rec2, approvers=[], gate_rows=[], force=True, reason="desk head override, ticket 42")
+    f = _run(env, tmp_path, rec2, approvers=["deskhead"], gate_rows=[], force=True,
+             reason="desk head override, ticket 42")
     assert f.promoted and f.forced and not f.passed
     p = load_promotion(f.promotion_file)
     assert p.forced and p.force_reason == "desk head override, ticket 42"
@@ -80,8 +81,9 @@ def test_bad_input_writes_nothing(env, tmp_path):
     rec = Recorder()
     for kw, pat in (({"approvers": ["Jane"]}, "expected an approver"),
                     ({"approvers": ["jdoe", "jdoe"]}, "distinct"),
-                    ({"force": True}, "expected a reason"),
-                    ({"force": True, "reason": "  "}, "expected a reason"),
+                    ({"force": True, "approvers": ["jdoe"]}, "expected a reason"),
+                    ({"force": True, "approvers": ["jdoe"], "reason": "  "}, "expected a reason"),
+                    ({"force": True, "reason": "override", "approvers": []}, "expected at least one approver"),
                     ({"reason": "why"}, "only together with force")):
         with pytest.raises(GovernanceError, match=pat):
             _run(env, tmp_path, rec, **kw)
