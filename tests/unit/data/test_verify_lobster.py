@@ -72,6 +72,21 @@ def test_a_mismatch_names_the_lines_of_both_files(tmp_path: Path, lobster_day: A
                               f"{lobster_day.stem}_message_2.csv: row 6)")
 
 
+def test_a_price_beyond_the_book_span_names_its_message_line() -> None:
+    from hft.book.l3 import MAX_LEVEL_SPAN
+    from hft.core.errors import DataValidationError
+
+    ev = np.zeros(2, EVENT_DTYPE)
+    ev["kind"], ev["side"], ev["qty"], ev["order_id"] = EV_ADD, [BUY, SELL], 1, [1, 2]
+    ev["price"] = [10_000, 10_000 + MAX_LEVEL_SPAN + 10]
+    ref = np.array([[NO_PRICE, 0, 10_000, 1], [10_000 + MAX_LEVEL_SPAN + 10, 1, 10_000, 1]], np.int64)
+    with pytest.raises(DataValidationError) as e:
+        verify_arrays(ev, ref, 1, origins=("m.csv", "o.csv"))
+    assert str(e.value) == ("m.csv: row 2 (the book after it: o.csv: row 2): expected prices within the book's "
+                            "maximum span, found one beyond it")
+    assert e.value.fields["line"] == 2
+
+
 def test_changed_reference_is_a_mismatch(tmp_path: Path, lobster_day: Any) -> None:
     data = import_lobster(lobster_day.write(tmp_path))
     ref = data.reference.copy()
