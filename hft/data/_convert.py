@@ -83,10 +83,21 @@ def with_eom(flags: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return (flags | np.where(ends, FLAG_EOM, 0)).astype(np.uint8)
 
 
-def row_error(file: str | Path, row: int, field: str, expected: str, value: Any) -> DataValidationError:
-    """The one-line error of a bad value: file, row (1-based, as a person counts lines), field, expected, was."""
-    return DataValidationError(f"{file}: row {row}, field '{field}': expected {expected}, was {value!r}",
-                               file=str(file), line=row, field=field)
+def row_place(file: str | Path, row: int, *, unit: str = "row", offset: int | None = None) -> str:
+    """Where a row is, as a person finds it: ``"<file>: row 12"`` (a text file's line, 1-based, as an editor shows
+    it) or ``"<file>: record 12 (byte 4168)"`` (a binary file's record, 1-based, and its byte offset in the
+    decompressed stream)."""
+    return f"{file}: {unit} {row}" + (f" (byte {offset})" if offset is not None else "")
+
+
+def row_error(file: str | Path, row: int, field: str, expected: str, value: Any, *, unit: str = "row",
+              offset: int | None = None) -> DataValidationError:
+    """The one-line error of a bad value: file, row (1-based, as a person counts lines; `unit` ``"record"`` and its
+    byte `offset` in a binary file), field, expected, was (the value as written)."""
+    return DataValidationError(f"{row_place(file, row, unit=unit, offset=offset)}, field '{field}': expected "
+                               f"{expected}, was {value!r}", file=str(file),
+                               **({"line": row} if unit == "row" else {unit: row}), offset=offset, field=field,
+                               expected=expected, found=value)
 
 
 def merge_order(local_ts: list[np.ndarray], priority: list[int]) -> np.ndarray:

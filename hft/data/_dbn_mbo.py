@@ -17,7 +17,7 @@ from hft.core.dtypes import EV_ADD, EV_CANCEL, EV_CLEAR, EV_DELETE, EV_EXEC, EV_
 R_PRICE, R_QTY, R_OID, R_REC, R_KIND, R_SIDE, R_EOM = range(7)
 N_COLS = 7
 # its status
-OK, UNKNOWN_MODIFY, UNKNOWN_ACTION = 0, 1, 2
+OK, UNKNOWN_MODIFY, UNKNOWN_ACTION, BACK_IN_TIME = 0, 1, 2, 3
 
 _A, _C, _M, _F, _T, _R, _N = (ord(c) for c in "ACMFTRN")
 _ORDER = types.UniTuple(types.int64, 3)  # a resting order: side, price, size
@@ -49,14 +49,20 @@ def _put(out, k, price, qty, oid, rec, kind, side, eom) -> None:
 
 @njit(cache=True, nogil=True)
 def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, oid: np.ndarray,
-             last: np.ndarray, out: np.ndarray) -> tuple[int, int, int]:
-    """The event rows of MBO records (uint8 action codes, int64 side / price / size / order id, bool F_LAST) into
-    `out` (int64 ``[2 × records, N_COLS]``: a modify gives two rows). Returns (rows written, status, the record
-    index of a refused record: -1 when OK)."""
+             last: np.ndarray, ts_recv: np.ndarray, out: np.ndarray) -> tuple[int, int, int]:
+    """The event rows of MBO records (uint8 action codes, int64 side / price / size / order id, bool F_LAST, int64
+    ts_recv: the events' local time) into `out` (int64 ``[2 × records, N_COLS]``: a modify gives two rows).
+    Returns (rows written, status, the record index of a refused record: -1 when OK); a record that gives events
+    before the time of the events before it is refused (BACK_IN_TIME), so the events keep local time order."""
     live = Dict.empty(key_type=types.int64, value_type=_ORDER)
     k = 0
+    prev_ts = np.int64(-9223372036854775807 - 1)
     for i in range(action.shape[0]):
         a = action[i]
+        if a == _A or a == _M or a == _C or a == _F or a == _T or a == _R:  # a record that gives events
+            if ts_recv[i] < prev_ts:
+                return k, BACK_IN_TIME, i
+            prev_ts = ts_recv[i]
         s = side[i]
         p = price[i]
         q = size[i]
@@ -96,4 +102,4 @@ def warm() -> None:
     n = 2
     ones = np.ones(n, np.int64)
     mbo_rows(np.array([_A, _N], np.uint8), ones.copy(), ones.copy(), ones.copy(), ones.copy(), np.ones(n, np.bool_),
-             np.empty((2 * n, N_COLS), np.int64))
+             ones.copy(), np.empty((2 * n, N_COLS), np.int64))

@@ -31,7 +31,9 @@ Times: ``local_ts`` is the line prefix. ``exch_ts`` is ``E`` (event time, ms →
 futures tickers, and ``T`` (trade time) for trades, the moment the trade happened. Spot tickers and spot
 snapshots carry no exchange time: they get the latest ``E`` seen before them in the stream (the line's local
 time if none was seen yet). Buffered diffs are applied when the snapshot arrives, so their ``local_ts`` is
-raised to the snapshot's (their ``exch_ts`` is kept).
+raised to the snapshot's (their ``exch_ts`` is kept). A line whose events would step back in local time is a
+`DataValidationError` naming its file and line (the sync kernel checks each message as it emits it: the rule the
+event check applies to every stream, which could only count events).
 
 Prices and quantities are decimal strings converted to integer ticks / lots exactly (integer arithmetic on the
 digits, never float) with the tick and lot of `SYMBOL_TABLE`; for other symbols the tick (lot) is inferred
@@ -110,6 +112,7 @@ from hft.data._binance_scan import (
     T_TRADE,
     _scan,
 )
+from hft.data._convert import row_error, row_place
 
 MARKETS = ("spot", "usdm", "cm")
 VENUES = {"spot": "BINANCE_SPOT", "usdm": "BINANCE_USDM", "cm": "BINANCE_CM"}
@@ -180,11 +183,26 @@ def _max_sig_decimals(mant: np.ndarray, dec: np.ndarray) -> int:
 # sync modes
 _WAIT, _NEED_FIRST, _SYNCED, _RESYNC = 0, 1, 2, 3
 # sync kernel status
-S_OK, S_GAP, S_FULL, S_NO_SNAPSHOT = 0, 1, 2, 3
+S_OK, S_GAP, S_FULL, S_NO_SNAPSHOT, S_BACK = 0, 1, 2, 3, 4
 # counters written by the sync kernel
 (K_EVENTS, K_DROPPED, K_GAPS, K_SNAPSHOTS, K_SNAP_SKIPPED, K_NONMARKET, K_GAP_MSG, K_GAP_EXPECTED,
- K_GAP_FOUND, K_BUFFERED, K_RESYNC_EVENTS, K_GAP_FIRST) = range(12)
-_K_N = 12
+ K_GAP_FOUND, K_BUFFERED, K_RESYNC_EVENTS, K_GAP_FIRST, K_BACK_MSG, K_BACK_LOCAL) = range(14)
+_K_N = 14
+# sync state: mode, lastUpdateId, prev_u, buf_from, the last local time emitted
+_ST_LAST_LOCAL, _ST_N = 4, 5
+
+
+@njit(cache=True, inline="always")
+def _in_order(st: np.ndarray, kc: np.ndarray, j: int, local: int) -> bool:
+    """Whether message `j`'s events at `local` keep the stream in local time order (the rule the event check
+    applies to every stream); False records `j` and the time it went back from (S_BACK: the importer names the
+    line, which the scan recorded in ``M_LINE``)."""
+    if local < st[_ST_LAST_LOCAL]:
+        kc[K_BACK_MSG] = j
+        kc[K_BACK_LOCAL] = st[_ST_LAST_LOCAL]
+        return False
+    st[_ST_LAST_LOCAL] = local
+    return True
 
 
 @njit(cache=True)
@@ -246,6 +264,8 @@ def _apply_depth(msgs: np.ndarray, j: int, side: np.ndarray, px: np.ndarray, qty
         if k >= out.shape[0]:
             return S_FULL
         local = max(msgs[j, M_TS], local_floor)
+        if not _in_order(st, kc, j, local):
+            return S_BACK
         _emit(out, k, msgs[j, M_E] * 1000000, local, 0, 0, 0, u, EV_CLEAR, 0, FLAG_RESYNC)
         kc[K_EVENTS] = k + 1
         kc[K_RESYNC_EVENTS] += 1
@@ -259,6 +279,8 @@ def _apply_depth(msgs: np.ndarray, j: int, side: np.ndarray, px: np.ndarray, qty
     a = msgs[j, M_LV0]
     exch = msgs[j, M_E] * 1000000
     local = max(msgs[j, M_TS], local_floor)
+    if n > 0 and not _in_order(st, kc, j, local):
+        return S_BACK
     for r in range(n):
         f = flags | (FLAG_EOM if r == n - 1 else 0)
         _emit(out, k + r, exch, local, px[a + r], qty[a + r], 0, u, EV_LEVEL_SET, side[a + r], f)
@@ -272,9 +294,10 @@ def _apply_depth(msgs: np.ndarray, j: int, side: np.ndarray, px: np.ndarray, qty
 def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, spot: bool, allow_gaps: bool,
           out: np.ndarray, kc: np.ndarray) -> int:
     """Run the synchronisation over the whole message table, writing events into `out`. Returns S_*."""
-    st = np.zeros(4, dtype=np.int64)
+    st = np.zeros(_ST_N, dtype=np.int64)
     st[0] = _WAIT
     st[3] = 0
+    st[_ST_LAST_LOCAL] = -9223372036854775807 - 1
     last_exch = -1
     for j in range(msgs.shape[0]):
         typ = msgs[j, M_TYPE]
@@ -298,6 +321,8 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
                 return S_FULL
             exch = last_exch if last_exch >= 0 else local
             lid = msgs[j, M_ID]
+            if not _in_order(st, kc, j, local):
+                return S_BACK
             _emit(out, k, exch, local, 0, 0, 0, lid, EV_CLEAR, 0, 0)
             a = msgs[j, M_LV0]
             for r in range(n):
@@ -323,6 +348,8 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
                 return S_FULL
             a = msgs[j, M_LV0]
             tid = msgs[j, M_ID]
+            if not _in_order(st, kc, j, local):
+                return S_BACK
             _emit(out, k, msgs[j, M_T] * 1000000, local, px[a], qty[a], tid, tid, EV_TRADE, side[a], FLAG_EOM)
             kc[K_EVENTS] = k + 1
         elif typ == T_TICKER:
@@ -332,6 +359,8 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
             a = msgs[j, M_LV0]
             exch = msgs[j, M_E] * 1000000 if msgs[j, M_E] != _ABSENT else (last_exch if last_exch >= 0 else local)
             u = msgs[j, M_ID]
+            if not _in_order(st, kc, j, local):
+                return S_BACK
             _emit(out, k, exch, local, px[a], qty[a], 0, u, EV_TICKER, BUY, 0)
             _emit(out, k + 1, exch, local, px[a + 1], qty[a + 1], 0, u, EV_TICKER, SELL, FLAG_EOM)
             kc[K_EVENTS] = k + 2
@@ -371,10 +400,10 @@ def _decompress(path: Path) -> bytes:
     except OSError as exc:
         raise DataValidationError(f"{path}: expected a readable file, {exc.strerror}", file=str(path)) from None
     if not raw:
-        raise DataValidationError(f"{path}:1: expected a gzip capture, found an empty file",
+        raise DataValidationError(f"{row_place(path, 1)}: expected a gzip capture, found an empty file",
                                   file=str(path), line=1, expected="gzip data", found="0 bytes")
     if raw[:2] != b"\x1f\x8b":
-        raise DataValidationError(f"{path}:1: expected a gzip stream (magic 1f8b), found {raw[:8]!r}",
+        raise DataValidationError(f"{row_place(path, 1)}: expected a gzip stream (magic 1f8b), found {raw[:8]!r}",
                                   file=str(path), line=1, expected="gzip magic 1f8b", found=raw[:8].hex())
     parts = []
     rest = raw
@@ -403,7 +432,7 @@ def _decompress(path: Path) -> bytes:
         part = b"".join(parts)
         line = part.count(b"\n") + 1
         raise DataValidationError(
-            f"{path}:{line}: expected a complete gzip stream, found {type(exc).__name__}: {exc} "
+            f"{row_place(path, line)}: expected a complete gzip stream, found {type(exc).__name__}: {exc} "
             f"after {len(part)} decompressed bytes", file=str(path), line=line,
             expected="complete gzip stream", found=str(exc)) from None
     parts = [p for p in parts if p]
@@ -415,18 +444,18 @@ def _slow_line(path: Path, line_no: int, line: bytes) -> bytes:
     m = re.match(rb"(\d{1,19}) (.*)\Z", line, re.DOTALL)
     if not m:
         raise DataValidationError(
-            f"{path}:{line_no}: expected '<local_receive_ts_ns> <json>', found {_short(line)}",
+            f"{row_place(path, line_no)}: expected '<local_receive_ts_ns> <json>', found {_short(line)}",
             file=str(path), line=line_no, expected="<local_receive_ts_ns> <json>", found=_short(line))
     try:
         obj = json.loads(m.group(2))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"{path}:{line_no}: expected a JSON message, found {_short(m.group(2))} ({exc})",
+        raise DataValidationError(f"{row_place(path, line_no)}: expected a JSON message, found {_short(m.group(2))} ({exc})",
                                   file=str(path), line=line_no, expected="JSON", found=str(exc)) from None
     problem = _diagnose(obj)
     if problem:
         m2 = re.search(r"expected (.*?), (found|missing) (.*)", problem)
         expected, found = (m2.group(1), m2.group(3)) if m2 else (None, problem)
-        raise DataValidationError(f"{path}:{line_no}: {problem}", file=str(path), line=line_no,
+        raise DataValidationError(f"{row_place(path, line_no)}: {problem}", file=str(path), line=line_no,
                                   expected=expected, found=found)
     compact = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
     return m.group(1) + b" " + compact
@@ -490,7 +519,7 @@ def _scan_file(path: Path, data: bytes, sym: np.ndarray) -> _Tables:
     """Run the numba scanner over one decompressed file, detouring refused lines through `_slow_line`."""
     buf = np.frombuffer(data, dtype=np.uint8)
     if re.search(rb"\S", data) is None:
-        raise DataValidationError(f"{path}:1: expected capture lines, found an empty capture",
+        raise DataValidationError(f"{row_place(path, 1)}: expected capture lines, found an empty capture",
                                   file=str(path), line=1, expected="capture lines", found="no lines")
     # Upper bounds without a counting pass: a message line takes > 24 bytes, a level >= 10 bytes
     # (``["1","1"],``). np.empty is mapped lazily, so only the rows written cost memory; P_FULL grows anyway.
@@ -513,7 +542,7 @@ def _scan_file(path: Path, data: bytes, sym: np.ndarray) -> _Tables:
             continue
         if status == P_SYMBOL:
             raise DataValidationError(
-                f"{path}:{line_no}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
+                f"{row_place(path, line_no)}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
                 file=str(path), line=line_no, expected=bytes(sym).decode(), found=_short(line))
         if not line.strip() and eol == end:
             break  # trailing whitespace at the end of the file
@@ -526,10 +555,10 @@ def _scan_file(path: Path, data: bytes, sym: np.ndarray) -> _Tables:
         sub_status = _scan(one, len(one), sym, msgs, lv, sub_cnt)
         if sub_status == P_SYMBOL:
             raise DataValidationError(
-                f"{path}:{line_no}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
+                f"{row_place(path, line_no)}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
                 file=str(path), line=line_no, expected=bytes(sym).decode(), found=_short(line))
         if sub_status != P_DONE:
-            raise DataValidationError(f"{path}:{line_no}: expected a Binance depthUpdate, trade, bookTicker or "
+            raise DataValidationError(f"{row_place(path, line_no)}: expected a Binance depthUpdate, trade, bookTicker or "
                                       f"snapshot message, found {_short(line)}", file=str(path), line=line_no,
                                       found=_short(line))
         cnt[C_MSGS], cnt[C_LVLS] = sub_cnt[C_MSGS], sub_cnt[C_LVLS]
@@ -580,23 +609,30 @@ def _unit(dec_str: str) -> tuple[int, int]:
     return int(whole + frac), len(frac)
 
 
-def _convert(values: np.ndarray, decs: np.ndarray, unit: str, what: str, msgs: np.ndarray,
+# the JSON key of a level's price / quantity, by message type and side (BUY, SELL)
+_KEYS = {("price", T_DEPTH): ("b", "a"), ("quantity", T_DEPTH): ("b", "a"),
+         ("price", T_SNAPSHOT): ("bids", "asks"), ("quantity", T_SNAPSHOT): ("bids", "asks"),
+         ("price", T_TRADE): ("p", "p"), ("quantity", T_TRADE): ("q", "q"),
+         ("price", T_TICKER): ("b", "a"), ("quantity", T_TICKER): ("B", "A")}
+
+
+def _convert(values: np.ndarray, decs: np.ndarray, unit: str, what: str, msgs: np.ndarray, lv: np.ndarray,
              files: list[Path]) -> np.ndarray:
-    """Level digits/decimals → integer units of `unit`; an off-unit value names its file and line."""
+    """Level digits/decimals → integer units of `unit`; an off-unit value names its file, line, key and text."""
     out = np.empty(len(values), dtype=np.int64)
     um, ud = _unit(unit)
     bad = _to_units(values, decs, um, ud, out)
     if bad >= 0:
         holders = np.flatnonzero(msgs[:, M_NLV] > 0)  # the message holding level row `bad`
         j = int(holders[np.searchsorted(msgs[holders, M_LV0], bad, side="right") - 1])
-        f, ln = files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE])
         text = str(int(values[bad]))
         d = int(decs[bad])
         if d:
             text = text.rjust(d + 1, "0")
             text = text[:-d] + "." + text[-d:]
-        raise DataValidationError(f"{f}:{ln}: expected a {what} that is a multiple of {unit}, found {text}",
-                                  file=str(f), line=ln, expected=f"multiple of {unit}", found=text)
+        key = _KEYS[what, int(msgs[j, M_TYPE])][0 if lv[bad, L_SIDE] == BUY else 1]
+        raise row_error(files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE]), key,
+                        f"a {what} that is a multiple of {unit}", text)
     return out
 
 
@@ -620,8 +656,8 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceDat
     msgs, lv = _join(tables)
     market = market or _market_from_shapes(msgs)
     tick, lot, contract, tick_source = _units(market, symbol, lv)
-    px = _convert(lv[:, L_PM], lv[:, L_PD], tick, "price", msgs, files)
-    qty = _convert(lv[:, L_QM], lv[:, L_QD], lot, "quantity", msgs, files)
+    px = _convert(lv[:, L_PM], lv[:, L_PD], tick, "price", msgs, lv, files)
+    qty = _convert(lv[:, L_QM], lv[:, L_QD], lot, "quantity", msgs, lv, files)
     side = np.ascontiguousarray(lv[:, L_SIDE])
 
     cap = len(lv) + 2 * len(msgs) + 16  # re-applied diffs after a resync can need more: then retry larger
@@ -634,14 +670,19 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceDat
         cap *= 2
     if status == S_NO_SNAPSHOT:
         raise DataValidationError(
-            f"{files[0]}:{tables[0].lines}: expected a REST depth snapshot line {{\"lastUpdateId\":…}}, found none "
+            f"{row_place(files[0], tables[0].lines)}: expected a REST depth snapshot line {{\"lastUpdateId\":…}}, found none "
             f"in {sum(t.lines for t in tables)} lines", file=str(files[0]), line=tables[0].lines,
             expected="a snapshot line", found="none")
+    if status == S_BACK:
+        j = int(kc[K_BACK_MSG])
+        raise row_error(files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE]), "local_receive_ts_ns",
+                        f"lines in local time order (>= {int(kc[K_BACK_LOCAL])}, the stream's time before it)",
+                        str(int(msgs[j, M_TS])))
     gap = _first_gap(kc, msgs, files, market) if (status == S_GAP or kc[K_GAPS]) else None
     if status == S_GAP:
         assert gap is not None
         raise DataGapError(
-            f"{gap['file']}:{gap['line']}: sequence break: expected {gap['field']} {gap['op']} {gap['expected']}, "
+            f"{row_place(gap['file'], gap['line'])}: sequence break: expected {gap['field']} {gap['op']} {gap['expected']}, "
             f"found {gap['found']} ({gap['rule']})", file=gap["file"], line=gap["line"],
             expected=gap["expected"], found=gap["found"], hint="pass --allow-gaps to clear and resync at the break")
     events = out[: kc[K_EVENTS]]

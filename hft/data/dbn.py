@@ -25,7 +25,11 @@ instrument id), venue: the dataset.
   schema carries are unknown.
 * **trades** (L2): an EV_TRADE per record.
 
-Sides: ``B`` bid / buy, ``A`` ask / sell, ``N`` none. Times: ``ts_event`` → exch_ts, ``ts_recv`` → local_ts.
+Sides: ``B`` bid / buy, ``A`` ask / sell, ``N`` none. Times: ``ts_event`` → exch_ts, ``ts_recv`` → local_ts; a
+record whose events would step back in ``ts_recv`` is refused.
+
+A bad record is named as a person finds it in a binary file: ``<file>: record 12 (byte 4168), field 'side':
+expected B, A or N, was 'X'`` — its index from 1 and the byte offset where it starts in the (decompressed) stream.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import freeze, make_events, row_error, scale_str
+from hft.data._convert import freeze, make_events, row_error, row_place, scale_str
 
 UNDEF_PRICE = np.iinfo(np.int64).max
 F_LAST = 128
@@ -56,8 +60,9 @@ def _schema_classes() -> dict[str, Any]:
     return {"mbo": d.MBOMsg, "mbp-10": d.MBP10Msg, "mbp-1": d.MBP1Msg, "trades": d.TradeMsg}
 
 
-def read_dbn(path: Path) -> tuple[Any, str, np.ndarray]:
-    """(metadata, schema name, records as a structured array) of a DBN file."""
+def read_dbn(path: Path) -> tuple[Any, str, np.ndarray, int]:
+    """(metadata, schema name, records as a structured array, the byte offset of the first record in the
+    decompressed stream) of a DBN file."""
     try:
         import databento_dbn as d
     except ImportError:
@@ -87,16 +92,36 @@ def read_dbn(path: Path) -> tuple[Any, str, np.ndarray]:
     if meta.ts_out:
         fields.append(("ts_out", "u8"))
     dt = np.dtype(fields)
-    body = memoryview(raw)[8 + mlen:]
+    start = 8 + mlen
+    body = memoryview(raw)[start:]
     if len(body) % dt.itemsize:
-        raise DataValidationError(f"{path}: expected whole {schema} records of {dt.itemsize} bytes, {len(body)} "
-                                  f"bytes is not a multiple (truncated file?)", file=str(path))
+        n = len(body) // dt.itemsize
+        raise DataValidationError(
+            f"{row_place(path, n + 1, unit='record', offset=start + n * dt.itemsize)}: expected whole {schema} "
+            f"records of {dt.itemsize} bytes, {len(body)} bytes is not a multiple: {len(body) % dt.itemsize} bytes "
+            "left (truncated file?)", file=str(path), record=n + 1, offset=start + n * dt.itemsize)
     rec = np.frombuffer(body, dtype=dt)
     bad = np.flatnonzero(rec["length"].astype(np.int64) * 4 != dt.itemsize)
     if len(bad):
-        raise row_error(path, int(bad[0]) + 1, "length", f"{dt.itemsize // 4} (one {schema} record per "
-                        "record; files of several schemas are not read)", int(rec["length"][bad[0]]))
-    return meta, schema, rec
+        raise _bad_record(path, rec, start, int(bad[0]), "length", f"{dt.itemsize // 4} (one {schema} record "
+                          "per record; files of several schemas are not read)", int(rec["length"][bad[0]]))
+    return meta, schema, rec, start
+
+
+def _bad_record(path: Path, rec: np.ndarray, start: int, i: int, field: str, expected: str,
+                value: Any) -> DataValidationError:
+    """`row_error` of record `i` (0-based) of `rec`: its index from 1 and its byte offset (`start`: the first
+    record's) in the decompressed stream."""
+    return row_error(path, i + 1, field, expected, value, unit="record", offset=start + i * rec.dtype.itemsize)
+
+
+def _in_time_order(path: Path, rec: np.ndarray, start: int, local: np.ndarray) -> None:
+    """Refuse the first record received before the record before it (every MBP / trades record gives events)."""
+    back = np.flatnonzero(local[1:] < local[:-1])
+    if len(back):
+        i = int(back[0]) + 1
+        raise _bad_record(path, rec, start, i, "ts_recv", f"records in time order (>= {int(local[i - 1])}, the "
+                          "record before)", int(local[i]))
 
 
 def _tick(prices: np.ndarray) -> tuple[str, int]:
@@ -108,7 +133,8 @@ def _tick(prices: np.ndarray) -> tuple[str, int]:
     return scale_str(9 - k), 10**k
 
 
-def _sides(path: Path, col: np.ndarray, field: str = "side") -> np.ndarray:
+def _sides(path: Path, rec: np.ndarray, start: int, field: str = "side") -> np.ndarray:
+    col = rec[field]
     out = np.zeros(len(col), np.int8)
     known = np.zeros(len(col), bool)
     for code, side in _SIDES.items():
@@ -116,45 +142,52 @@ def _sides(path: Path, col: np.ndarray, field: str = "side") -> np.ndarray:
         out[m], known[m] = side, True
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
-        raise row_error(path, i + 1, field, "B, A or N", col[i].decode(errors="replace"))
+        raise _bad_record(path, rec, start, i, field, "B, A or N", col[i].decode(errors="replace"))
     return out
 
 
-def _mbo(path: Path, rec: np.ndarray, div: int) -> np.ndarray:
+def _mbo(path: Path, rec: np.ndarray, div: int, start: int) -> np.ndarray:
     """MBO records → L3 events (modifies need the order's previous state: one compiled walk over the records,
-    `hft.data._dbn_mbo`)."""
+    `hft.data._dbn_mbo`); `start` is the first record's byte offset (for an error)."""
     from hft.data import _dbn_mbo as K  # lazy: numba, loaded for MBO files only
 
     n = len(rec)
     price = np.where(rec["price"] == UNDEF_PRICE, 0, rec["price"] // div).astype(np.int64)
     out = np.empty((2 * n, K.N_COLS), np.int64)
-    k, status, bad = K.mbo_rows(np.ascontiguousarray(rec["action"]).view(np.uint8),
-                                _sides(path, rec["side"]).astype(np.int64), price, rec["size"].astype(np.int64),
-                                rec["order_id"].astype(np.int64), (rec["flags"] & F_LAST) != 0, out)
+    action = np.ascontiguousarray(rec["action"]).view(np.uint8)
+    local = rec["ts_recv"].astype(np.int64)
+    k, status, bad = K.mbo_rows(action, _sides(path, rec, start).astype(np.int64), price, rec["size"].astype(np.int64),
+                                rec["order_id"].astype(np.int64), (rec["flags"] & F_LAST) != 0, local, out)
     if status == K.UNKNOWN_MODIFY:
-        raise row_error(path, bad + 1, "order_id", "a modify of a resting order", int(rec["order_id"][bad]))
+        raise _bad_record(path, rec, start, bad, "order_id", "a modify of a resting order", int(rec["order_id"][bad]))
     if status == K.UNKNOWN_ACTION:
-        raise row_error(path, bad + 1, "action", "one of A, C, M, F, T, R, N",
-                        rec["action"][bad].decode(errors="replace"))
+        raise _bad_record(path, rec, start, bad, "action", "one of A, C, M, F, T, R, N",
+                          rec["action"][bad].decode(errors="replace"))
+    if status == K.BACK_IN_TIME:
+        prev = local[:bad][action[:bad] != ord("N")][-1]  # the last record before it that gave events
+        raise _bad_record(path, rec, start, bad, "ts_recv", f"records in time order (>= {int(prev)}, the time of "
+                          "the events before it)", int(local[bad]))
     r = out[:k]
     i = r[:, K.R_REC]
-    return make_events(k, exch_ts=rec["ts_event"].astype(np.int64)[i], local_ts=rec["ts_recv"].astype(np.int64)[i],
+    return make_events(k, exch_ts=rec["ts_event"].astype(np.int64)[i], local_ts=local[i],
                        price=r[:, K.R_PRICE], qty=r[:, K.R_QTY], order_id=r[:, K.R_OID], seq=i + 1,
                        kind=r[:, K.R_KIND], side=r[:, K.R_SIDE], flags=np.where(r[:, K.R_EOM] != 0, FLAG_EOM, 0))
 
 
-def _mbp(path: Path, rec: np.ndarray, div: int, depth: int) -> np.ndarray:
+def _mbp(path: Path, rec: np.ndarray, div: int, depth: int, start: int) -> np.ndarray:
     from hft.data._gather import snapshot_diffs  # lazy: numba, loaded for MBP files only
 
     trade = rec["action"] == b"T"
-    agg = _sides(path, rec["side"]).astype(np.int64)
+    agg = _sides(path, rec, start).astype(np.int64)
+    local = rec["ts_recv"].astype(np.int64)
+    _in_time_order(path, rec, start, local)
     cols = [(f"{s}_px_{k:02d}", f"{s}_sz_{k:02d}") for k in range(depth) for s in ("bid", "ask")]
     px = np.stack([rec[p] for p, _ in cols], axis=1)
     sz = np.stack([rec[q] for _, q in cols], axis=1).astype(np.int64)
     sz[px == UNDEF_PRICE] = 0  # no level
     t_px = np.where(trade, rec["price"] // div, 0)
     exch, local, kind, side, price, qty, seq, ends = snapshot_diffs(
-        rec["ts_event"].astype(np.int64), rec["ts_recv"].astype(np.int64), np.arange(1, len(rec) + 1),
+        rec["ts_event"].astype(np.int64), local, np.arange(1, len(rec) + 1),
         np.where(sz > 0, px // div, 0), sz, np.tile(np.array([BUY, SELL], np.int8), depth), trade, agg, t_px,
         rec["size"].astype(np.int64))
     return make_events(len(kind), exch_ts=exch, local_ts=local, price=price, qty=qty, seq=seq, kind=kind,
@@ -163,7 +196,7 @@ def _mbp(path: Path, rec: np.ndarray, div: int, depth: int) -> np.ndarray:
 
 def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
     """Convert one DBN file (module docstring)."""
-    meta, schema, rec = read_dbn(path)
+    meta, schema, rec, start = read_dbn(path)
     if not len(rec):
         raise DataValidationError(f"{path}: expected {schema} records, the file holds none", file=str(path))
     ids = np.unique(rec["instrument_id"])
@@ -176,14 +209,16 @@ def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
         prices += [rec[f"{s}_px_{k:02d}"] for k in range(depth) for s in ("bid", "ask")]
     tick, div = _tick(np.concatenate(prices))
     if schema == "mbo":
-        ev, level = _mbo(path, rec, div), "L3"
+        ev, level = _mbo(path, rec, div, start), "L3"
     elif schema == "trades":
-        ev = make_events(len(rec), exch_ts=rec["ts_event"].astype(np.int64), local_ts=rec["ts_recv"].astype(np.int64),
+        local = rec["ts_recv"].astype(np.int64)
+        _in_time_order(path, rec, start, local)
+        ev = make_events(len(rec), exch_ts=rec["ts_event"].astype(np.int64), local_ts=local,
                          price=rec["price"] // div, qty=rec["size"].astype(np.int64), seq=np.arange(len(rec)) + 1,
-                         kind=EV_TRADE, side=_sides(path, rec["side"]), flags=FLAG_EOM)
+                         kind=EV_TRADE, side=_sides(path, rec, start), flags=FLAG_EOM)
         level = "L2"
     else:
-        ev, level = _mbp(path, rec, div, 10 if schema == "mbp-10" else 1), "L2"
+        ev, level = _mbp(path, rec, div, 10 if schema == "mbp-10" else 1, start), "L2"
     symbols = list(meta.symbols or [])
     symbol = symbols[0] if len(symbols) == 1 else str(int(ids[0]))
     inst = Instrument(symbol=symbol, venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)

@@ -72,7 +72,9 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
 
         res = dict(verify_lobster(md.lobster))
         ok = res["mismatches"] == 0
-        problem = None if ok else f"{res['mismatches']} book rows differ from the orderbook file"
+        first = res["first_mismatch"]
+        problem = None if ok else (f"{res['mismatches']} book rows differ from the orderbook file, the first at "
+                                   f"{first['orderbook']} (the book after {first['message']})")
     elif md.instrument.book_level == "L2":
         # lazy: each step loads only its own importer / verifier
         from hft.data.verify_binance import verify_binance

@@ -85,6 +85,7 @@ from hft.core.dtypes import (
 from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
+from hft.data._convert import row_error, row_place
 
 if TYPE_CHECKING:
     import polars as pl
@@ -136,6 +137,8 @@ class LobsterData:
             order, prices in ticks, empty levels ``(NO_PRICE, 0)``.
         levels: L, the number of book levels per side in the reference.
         meta: JSON-able facts: source files, sha256, message count, counts by type, ...
+        origins: what to call the message rows' and the reference rows' file in a message (``x.zip:member``, a
+            CSV's path; an imported event file and its ``.ref.parquet``): row k is line k + 1 of each.
     """
 
     events: np.ndarray
@@ -143,6 +146,7 @@ class LobsterData:
     reference: np.ndarray
     levels: int
     meta: dict[str, Any] = field(default_factory=dict)
+    origins: tuple[str, str] = ("events", "reference")
 
 
 def lobster_instrument(symbol: str) -> Instrument:
@@ -240,6 +244,21 @@ def _resolve(source: Path, orderbook: Path | None) -> tuple[_Member, _Member, li
 # ------------------------------------------------------------------------------------------------- parsing
 
 
+def _column_name(ncols: int, col: int) -> str:
+    """The field of 0-based column `col`: a message column's LOBSTER name (``size``), an orderbook column's name
+    and number (``ask_sz_1 (column 2)``: the orderbook file has 4 x L columns and no header)."""
+    if ncols == len(_MSG_COLS):
+        return _MSG_COLS[col]
+    return f"{_ref_columns(ncols // 4)[col]} (column {col + 1})"
+
+
+def _written(data: bytes, row: int, col: int) -> str:
+    """The text of 0-based `row` (= line - 1: LOBSTER files have no header, and a blank line is refused) and column
+    `col` as written in the file; read again only on the error path."""
+    line = data.split(b"\n", row + 1)[row].rstrip(b"\r")
+    return line.split(b",")[col].decode("utf-8", errors="replace")
+
+
 def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError | None:
     """Slow path after polars refused a file: find the first line with the wrong shape or a non-integer."""
     for lineno, raw in enumerate(io.BytesIO(data), start=1):
@@ -247,8 +266,8 @@ def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError
         fields = line.split(",")
         if len(fields) != ncols:
             return DataValidationError(
-                f"{origin}:{lineno}: expected {ncols} comma-separated columns, found {len(fields)}: {line[:80]!r}",
-                file=origin, line=lineno, expected=f"{ncols} columns", found=len(fields))
+                f"{row_place(origin, lineno)}: expected {ncols} comma-separated columns, found {len(fields)}: "
+                f"{line[:80]!r}", file=origin, line=lineno, expected=f"{ncols} columns", found=len(fields))
         for col, value in enumerate(fields):
             if col == 0 and ncols == len(_MSG_COLS):
                 ok = re.match(_TIME_RE, value) is not None
@@ -257,10 +276,7 @@ def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError
                 ok = re.match(r"^-?[0-9]+$", value) is not None
                 what = "an integer"
             if not ok:
-                name = _MSG_COLS[col] if ncols == len(_MSG_COLS) else f"column {col + 1}"
-                return DataValidationError(
-                    f"{origin}:{lineno}: expected {what} in {name}, found {value!r}",
-                    file=origin, line=lineno, column=name, expected=what, found=value)
+                return row_error(origin, lineno, _column_name(ncols, col), what, value)
     return None
 
 
@@ -276,7 +292,7 @@ def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
 
     ncols = len(schema)
     if not member.data or member.data.isspace():
-        raise DataValidationError(f"{member.origin}:1: expected at least one CSV row, found an empty file",
+        raise DataValidationError(f"{row_place(member.origin, 1)}: expected at least one CSV row, found an empty file",
                                   file=member.origin, line=1, expected="a CSV row", found="empty file")
     try:
         df = pl.read_csv(io.BytesIO(member.data), has_header=False, schema=schema)
@@ -393,23 +409,21 @@ def _import_strict(msg: _Member, ob: _Member, levels: int, day: date
         return None
     try:
         events, facts = _events_from_columns(
-            mcols[:, 4], mcols[:, 5], mcols[:, 6], mcols[:, 7], mcols[:, 8], msg.origin,
+            mcols[:, 4], mcols[:, 5], mcols[:, 6], mcols[:, 7], mcols[:, 8], msg,
             times=lambda: _times_from_parts(mcols[:, 0], mcols[:, 1], mcols[:, 2], int(mcols[:, 3].sum()), day,
-                                            msg.origin),
-            time_values=lambda: mcols[:, 0])
-        reference = _reference_from_raw(raw, ob.origin)
+                                            msg))
+        reference = _reference_from_raw(raw, ob)
     except DataValidationError:
         return None
     return events, facts, reference
 
 
-def _fail_at(mask: np.ndarray, origin: str, what: str, expected: str, values: np.ndarray) -> None:
-    """Raise for the first True in `mask` (a vectorised check's failures), naming its 1-based line."""
+def _fail_at(mask: np.ndarray, msg: _Member, what: str, expected: str) -> None:
+    """Raise for the first True in `mask` (a vectorised check's failures over the message rows), naming its line
+    (1-based, as an editor shows it), the column `what` and its text as written."""
     if mask.any():
         row = int(np.argmax(mask))
-        found = values[row].item() if hasattr(values[row], "item") else values[row]
-        raise DataValidationError(f"{origin}:{row + 1}: {what}: expected {expected}, found {found!r}",
-                                  file=origin, line=row + 1, expected=expected, found=found)
+        raise row_error(msg.origin, row + 1, what, expected, _written(msg.data, row, _MSG_COLS.index(what)))
 
 
 def _utc_offsets_ns(day: date) -> np.ndarray:
@@ -424,12 +438,12 @@ def _utc_offsets_ns(day: date) -> np.ndarray:
     return out
 
 
-def _times_ns(time_col: pl.Series, day: date, origin: str) -> tuple[np.ndarray, int]:
+def _times_ns(time_col: pl.Series, day: date, msg: _Member) -> tuple[np.ndarray, int]:
     """Decimal seconds-after-midnight strings → int64 ns UTC, exactly. Returns (ns, rows rounded below 1 ns)."""
     import polars as pl
 
     bad = ~time_col.str.contains(_TIME_RE).to_numpy()
-    _fail_at(bad, origin, "time", "seconds after midnight like 34200.123456789", time_col.to_numpy())
+    _fail_at(bad, msg, "time", "seconds after midnight like 34200.123456789")
     parts = time_col.str.split_exact(".", 1).struct.rename_fields(["s", "f"]).struct.unnest()
     frac = parts.get_column("f").fill_null("")
     secs = parts.get_column("s").cast(pl.Int64).to_numpy()
@@ -437,13 +451,13 @@ def _times_ns(time_col: pl.Series, day: date, origin: str) -> tuple[np.ndarray, 
     tenth = frac.str.slice(9, 1)
     round_up = (tenth >= "5").fill_null(False).to_numpy()
     subns = int((frac.str.len_chars() > 9).sum())
-    return _times_from_parts(secs, ns, round_up, subns, day, origin)
+    return _times_from_parts(secs, ns, round_up, subns, day, msg)
 
 
 def _times_from_parts(secs: np.ndarray, ns: np.ndarray, round_up: np.ndarray, subns: int, day: date,
-                      origin: str) -> tuple[np.ndarray, int]:
+                      msg: _Member) -> tuple[np.ndarray, int]:
     """Whole seconds, the first 9 fraction digits (ns), the half-up rounding of the 10th → int64 ns UTC."""
-    _fail_at(secs >= 86_400, origin, "time", "less than 86400 seconds after midnight", secs)
+    _fail_at(secs >= 86_400, msg, "time", "less than 86400 seconds after midnight")
     local = secs * 1_000_000_000 + ns + round_up
     midnight = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("UTC"))
     midnight_ns = int(midnight.timestamp()) * 1_000_000_000
@@ -451,36 +465,35 @@ def _times_from_parts(secs: np.ndarray, ns: np.ndarray, round_up: np.ndarray, su
     return midnight_ns + local - offsets[secs // 3600], subns
 
 
-def _build_events(df: pl.DataFrame, day: date, origin: str) -> tuple[np.ndarray, dict[str, Any]]:
+def _build_events(df: pl.DataFrame, day: date, msg: _Member) -> tuple[np.ndarray, dict[str, Any]]:
     typ, oid, size, price, direction = (df.get_column(c).to_numpy() for c in _MSG_COLS[1:])
-    return _events_from_columns(typ, oid, size, price, direction, origin,
-                                times=lambda: _times_ns(df.get_column("time"), day, origin),
-                                time_values=lambda: df.get_column("time").to_numpy())
+    return _events_from_columns(typ, oid, size, price, direction, msg,
+                                times=lambda: _times_ns(df.get_column("time"), day, msg))
 
 
 def _events_from_columns(typ: np.ndarray, oid: np.ndarray, size: np.ndarray, price: np.ndarray,
-                         direction: np.ndarray, origin: str, *, times: Any, time_values: Any
-                         ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Validate the integer message columns and build the events; `times()` gives (ns UTC, sub-ns rows) and
-    `time_values()` the time column as written (for an error message)."""
+                         direction: np.ndarray, msg: _Member, *, times: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """Validate the integer message columns and build the events; `times()` gives (ns UTC, sub-ns rows). An error
+    names the line of `msg` and the value as written there."""
     n = len(typ)
-    _fail_at((typ < 1) | (typ > 7), origin, "type", "a message type 1..7", typ)
+    _fail_at((typ < 1) | (typ > 7), msg, "type", "a message type 1..7")
     halt = typ == 7
     book = typ <= 4
-    _fail_at(~np.isin(direction, (BUY, SELL)), origin, "direction", "1 (buy) or -1 (sell)", direction)
-    _fail_at(~halt & (size <= 0), origin, "size", "a positive size", size)
-    _fail_at(halt & (size != 0), origin, "size", "0 for a halt message (type 7)", size)
-    _fail_at(oid < 0, origin, "order_id", "a non-negative order id", oid)
-    _fail_at(~halt & (price <= 0), origin, "price", "a positive price", price)
-    _fail_at(halt & ((price < -1) | (price > 1)), origin, "price", "-1, 0 or 1 for a halt message", price)
+    _fail_at(~np.isin(direction, (BUY, SELL)), msg, "direction", "1 (buy) or -1 (sell)")
+    _fail_at(~halt & (size <= 0), msg, "size", "a positive size")
+    _fail_at(halt & (size != 0), msg, "size", "0 for a halt message (type 7)")
+    _fail_at(oid < 0, msg, "order_id", "a non-negative order id")
+    _fail_at(~halt & (price <= 0), msg, "price", "a positive price")
+    _fail_at(halt & ((price < -1) | (price > 1)), msg, "price", "-1, 0 or 1 for a halt message")
     off_tick = price % LOBSTER_PRICE_PER_TICK != 0
-    _fail_at(book & off_tick, origin, "price",
-             f"a multiple of {LOBSTER_PRICE_PER_TICK} (tick 0.01 USD = 100 price units)", price)
+    _fail_at(book & off_tick, msg, "price", f"a multiple of {LOBSTER_PRICE_PER_TICK} (tick 0.01 USD = 100 price units)")
 
     ts, subns = times()
     backwards = np.concatenate(([False], np.diff(ts) < 0))  # flag the row that goes back, not its predecessor
     if backwards.any():
-        _fail_at(backwards, origin, "time", "non-decreasing timestamps", time_values())
+        row = int(np.argmax(backwards))
+        _fail_at(backwards, msg, "time",
+                 f"rows in time order (>= {_written(msg.data, row - 1, 0)}, the row before)")
     ticks = np.where(direction == SELL, -((-price) // LOBSTER_PRICE_PER_TICK), price // LOBSTER_PRICE_PER_TICK)
     ticks = np.where(halt, price, ticks)
     side = np.where(halt | (typ == 6), 0, direction)
@@ -529,20 +542,20 @@ def _convert_reference(raw: np.ndarray, out: np.ndarray) -> int:
     return -1
 
 
-def _build_reference(df: pl.DataFrame, levels: int, origin: str) -> np.ndarray:
-    return _reference_from_raw(df.to_numpy(), origin)
+def _build_reference(df: pl.DataFrame, levels: int, ob: _Member) -> np.ndarray:
+    return _reference_from_raw(df.to_numpy(), ob)
 
 
-def _reference_from_raw(raw: np.ndarray, origin: str) -> np.ndarray:
+def _reference_from_raw(raw: np.ndarray, ob: _Member) -> np.ndarray:
     ref = np.empty(raw.shape, dtype=np.int64)  # C order: the verifier reads one row per message
     if _convert_reference(raw, ref) >= 0:
-        _locate_bad_reference(raw, origin)
+        _locate_bad_reference(raw, ob)
     ref.flags.writeable = False
     return ref
 
 
-def _locate_bad_reference(raw: np.ndarray, origin: str) -> None:
-    """Slow path: raise for the first bad orderbook cell (row-major order), naming line and column."""
+def _locate_bad_reference(raw: np.ndarray, ob: _Member) -> None:
+    """Slow path: raise for the first bad orderbook cell (row-major order), naming line, column and its text."""
     px, sz = raw[:, 0::2], raw[:, 1::2]
     empty = np.abs(px) == LOBSTER_EMPTY_PRICE
     checks = (
@@ -554,11 +567,9 @@ def _locate_bad_reference(raw: np.ndarray, origin: str) -> None:
                 for name, mask, expected in checks if mask.any())
     flat, name, _mask, expected = first
     row, col = divmod(flat, px.shape[1])
-    column = 2 * col + (1 if name == "size" else 0) + 1
-    found = int((sz if name == "size" else px)[row, col])
-    raise DataValidationError(
-        f"{origin}:{row + 1}: {name} in column {column}: expected {expected}, found {found}",
-        file=origin, line=row + 1, column=column, expected=expected, found=found)
+    column = 2 * col + (1 if name == "size" else 0)
+    raise row_error(ob.origin, row + 1, _column_name(raw.shape[1], column), expected,
+                    _written(ob.data, row, column))
 
 
 def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> LobsterData:
@@ -592,16 +603,16 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
         import polars as pl
 
         mdf = _read_csv(msg, _msg_schema())
-        events, facts = _build_events(mdf, day, msg.origin)
+        events, facts = _build_events(mdf, day, msg)
         ob_schema = {f"{c}_{lv}": pl.Int64 for lv in range(1, levels + 1)
                      for c in ("ask_px", "ask_sz", "bid_px", "bid_sz")}
         odf = _read_csv(ob, ob_schema)
         if odf.height != mdf.height:
             raise DataValidationError(
-                f"{ob.origin}:{min(odf.height, mdf.height) + 1}: expected {mdf.height} orderbook rows (one per "
+                f"{row_place(ob.origin, min(odf.height, mdf.height) + 1)}: expected {mdf.height} orderbook rows (one per "
                 f"message in {msg.name}), found {odf.height}", file=ob.origin,
                 line=min(odf.height, mdf.height) + 1, expected=mdf.height, found=odf.height)
-        reference = _build_reference(odf, levels, ob.origin)
+        reference = _build_reference(odf, levels, ob)
 
     meta: dict[str, Any] = {
         "format": "lobster",
@@ -614,7 +625,8 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
         "messages": len(events),
         **facts,
     }
-    return LobsterData(events, lobster_instrument(m.group("ticker")), reference, levels, meta)
+    return LobsterData(events, lobster_instrument(m.group("ticker")), reference, levels, meta,
+                       (msg.origin, ob.origin))
 
 
 # ------------------------------------------------------------------------------------------------- files
@@ -716,4 +728,4 @@ def load_lobster_import(path: str | Path) -> LobsterData:
                                       "content hash, or the events' hash it records, does not match)",
                                       file=str(ref_path), hint="re-import the raw LOBSTER zip")
     ref.flags.writeable = False
-    return LobsterData(ef.events, ef.instrument, ref, levels, ef.meta)
+    return LobsterData(ef.events, ef.instrument, ref, levels, ef.meta, (str(path), str(ref_path)))

@@ -86,6 +86,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
+from hft.data._convert import row_place
 
 __all__ = ["COUNTER_NAMES", "replay_verify", "verify_arrays", "verify_lobster", "verify_lobster_path"]
 
@@ -104,10 +105,11 @@ C_DUPLICATE_IDS = 10
 C_NOT_APPLIED = 11
 C_STATUS = 12
 C_OVERDRAWN = 13
-N_COUNTERS = 14
+C_STATUS_ROW = 14  # the message row at which a non-zero status stopped the replay
+N_COUNTERS = 15
 COUNTER_NAMES = ("checked", "mismatches", "first_mismatch_row", "unknown_order_refs", "seeded_levels",
                  "relearned_levels", "stale_orders", "anon_underflows", "price_conflicts", "size_conflicts",
-                 "duplicate_ids", "not_applied", "status", "overdrawn")
+                 "duplicate_ids", "not_applied", "status", "overdrawn", "status_row")
 
 _SEEN = 1  # lv_flags bit: the level has been visible with a known quantity
 _I64_MAX = np.iinfo(np.int64).max
@@ -376,6 +378,7 @@ def replay_verify(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
     book = l3_ensure_price(l3_ensure_price(book, lo), hi)
     if not _covers(book, lo, hi):
         counters[C_STATUS] = ST_PRICE_RANGE
+        counters[C_STATUS_ROW] = 0
         return book
     for row in (BID, ASK):
         _learn_range(book, ref, 0, levels, row, _I64_MIN, _I64_MAX, False, False, counters)
@@ -401,6 +404,7 @@ def replay_verify(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
             book = l3_ensure_price(l3_ensure_price(book, state[S_NEED_LO]), state[S_NEED_HI])
             if not _covers(book, state[S_NEED_LO], state[S_NEED_HI]):
                 counters[C_STATUS] = ST_PRICE_RANGE
+                counters[C_STATUS_ROW] = k
                 return book
         elif state[S_NEED] == 2:
             book = l3_grow_orders(book)
@@ -414,9 +418,13 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *,
-                  strict_reentry: bool = False) -> dict[str, Any]:
-    """Replay `events` against `reference` (see `replay_verify`); the JSON-able result of `verify_lobster`."""
+def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *, strict_reentry: bool = False,
+                  origins: tuple[str, str] = ("events", "reference")) -> dict[str, Any]:
+    """Replay `events` against `reference` (see `replay_verify`); the JSON-able result of `verify_lobster`.
+
+    `origins` name the files of the message rows and of the reference rows (row k of both is line k + 1: a
+    LOBSTER message and orderbook CSV, or an imported event file and its sidecar), for ``first_mismatch`` and
+    for an error."""
     n = len(events)
     if reference.shape != (n, 4 * levels):
         raise DataValidationError(f"reference: expected shape ({n}, {4 * levels}), was {reference.shape}",
@@ -434,8 +442,12 @@ def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *,
     cols = [_frozen(events[name]) for name in ("kind", "side", "price", "qty", "order_id")]
     replay_verify(book, *cols, _frozen(ref), levels, strict_reentry, counters, expected, found)
     if counters[C_STATUS] == ST_PRICE_RANGE:
-        raise DataValidationError("verify: expected prices within the book's maximum span, found one beyond it")
-    out: dict[str, Any] = {name: int(counters[i]) for i, name in enumerate(COUNTER_NAMES) if name != "status"}
+        line = int(counters[C_STATUS_ROW]) + 1
+        raise DataValidationError(
+            f"{row_place(origins[0], line)} (the book after it: {row_place(origins[1], line)}): expected prices "
+            "within the book's maximum span, found one beyond it", file=origins[0], line=line)
+    out: dict[str, Any] = {name: int(counters[i]) for i, name in enumerate(COUNTER_NAMES)
+                           if name not in ("status", "status_row")}
     out["messages"] = n
     out["levels"] = levels
     out["strict_reentry"] = strict_reentry
@@ -444,6 +456,8 @@ def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *,
     out["first_mismatch"] = None if first < 0 else {
         "row": first,
         "line": first + 1,
+        "message": row_place(origins[0], first + 1),
+        "orderbook": row_place(origins[1], first + 1),
         "expected": [int(v) for v in expected],
         "found": [int(v) for v in found],
         "event": {name: int(events[name][first]) for name in ("kind", "side", "price", "qty", "order_id")},
@@ -455,13 +469,15 @@ def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *,
 def verify_lobster(data: Any, *, strict_reentry: bool = False) -> dict[str, Any]:
     """Verify a `hft.data.lobster.LobsterData` (events + reference book); returns a JSON-able dict.
 
-    Keys: ``checked``, ``mismatches``, ``first_mismatch`` (row, line, expected, found, event or None),
+    Keys: ``checked``, ``mismatches``, ``first_mismatch`` (row: the 0-based message index, line: row + 1, message
+    and orderbook: the two files' line as ``"<file>: row <line>"``, expected, found, event; or None),
     ``unknown_order_refs``, ``seeded_levels``, ``relearned_levels``, ``stale_orders``, ``anon_underflows``,
     ``price_conflicts``, ``size_conflicts``, ``duplicate_ids``, ``not_applied``, ``overdrawn``, ``messages``,
     ``levels``,
     ``ok``, and ``symbol`` / ``source`` from the import.
     """
-    out = verify_arrays(data.events, data.reference, data.levels, strict_reentry=strict_reentry)
+    out = verify_arrays(data.events, data.reference, data.levels, strict_reentry=strict_reentry,
+                        origins=data.origins)
     out["symbol"] = data.instrument.symbol
     out["source"] = data.meta.get("source")
     return out

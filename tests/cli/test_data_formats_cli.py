@@ -160,3 +160,58 @@ def test_inspect_and_verify_several_lobster_days(hft, tmp_path, lobster_day):
         assert r.json()["ok"] and [s["files"] for s in r.json()["streams"]] == [[str(a)], [str(b)]]
         text = hft("data", cmd, str(a), str(b))
         assert text.code == 0 and f"{cmd} {a}" in text.out.replace("\n", "") and "OTHER" in text.out
+
+
+def _one_line_error(r, tmp_path: Path, before: set[Path]) -> str:
+    """The run failed with exit 12, one line on stderr and no traceback, and wrote nothing: that line."""
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    assert r.code == 12 and len(lines) == 1 and "Traceback" not in r.err, (r.code, r.err)
+    assert set(tmp_path.rglob("*")) == before, "no partial output may be left behind"
+    return lines[0]
+
+
+def test_bad_rows_are_named_where_a_person_finds_them(hft, tmp_path, lobster_day):
+    """The file's line (LOBSTER: a zip's member; Binance: the capture's line), a DBN record and its byte offset, the
+    field and the value as written, on one line from `data import` / `data verify` / `replay` / `data inspect`."""
+    from tests.unit.data.test_binance import trade, usdm_lines, write
+
+    msgs = list(lobster_day.messages)
+    msgs[5] = "34204.1234567895,3,12,50,1000300,2"
+    z = lobster_day.zip(tmp_path, msgs)
+    out = tmp_path / "out.parquet"
+    before = set(tmp_path.rglob("*"))
+    r = hft("data", "import", str(z), "-o", str(out))
+    assert _one_line_error(r, tmp_path, before) == (
+        f"error: {z}:{lobster_day.stem}_message_2.csv: row 6, field 'direction': expected 1 (buy) or -1 (sell), "
+        "was '2'")
+
+    msgs[5] = "34204.1234567895,3,12,40,1000300,-1"  # well formed, but the book after it is not the orderbook's
+    z = lobster_day.zip(tmp_path, msgs)
+    before = set(tmp_path.rglob("*"))
+    r = hft("data", "verify", str(z))
+    member = f"{z}:{lobster_day.stem}"
+    assert _one_line_error(r, tmp_path, before) == (
+        f"error: verify failed: 1 book rows differ from the orderbook file, the first at {member}_orderbook_2.csv: "
+        f"row 6 (the book after {member}_message_2.csv: row 6)")
+
+    lines = usdm_lines()
+    lines[3] = trade(1001, 7, "100.00", "0.005", maker=True)  # before the snapshot's time (1002)
+    cap = write(tmp_path / "usdm" / "btcusdt_20240808.gz", lines)  # times too short to be recognised: --format
+    before = set(tmp_path.rglob("*"))
+    r = hft("replay", "-d", str(cap), "--format", "binance", "-s", "mm", "--no-store", "--out", str(tmp_path / "run"))
+    assert _one_line_error(r, tmp_path, before) == (
+        f"error: {cap}: row 4, field 'local_receive_ts_ns': expected lines in local time order (>= 1002, the "
+        "stream's time before it), was '1001'")
+
+    from hft.data.dbn import read_dbn
+
+    (tmp_path / "dbn").mkdir()
+    p = vs.write_dbn(vs.market(60, seed=3), tmp_path / "dbn")["mbp-1"]
+    _, _, rec, start = read_dbn(p)
+    raw = bytearray(p.read_bytes())
+    raw[start + 2 * rec.dtype.itemsize + rec.dtype.fields["side"][1]] = ord("X")
+    p.write_bytes(bytes(raw))
+    before = set(tmp_path.rglob("*"))
+    r = hft("data", "inspect", str(p))
+    assert _one_line_error(r, tmp_path, before) == (
+        f"error: {p}: record 3 (byte {start + 2 * rec.dtype.itemsize}), field 'side': expected B, A or N, was 'X'")

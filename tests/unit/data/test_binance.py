@@ -176,7 +176,7 @@ def _bad(tmp_path: Path, content: bytes | list[str], name: str = "btcusdt_202408
         import_binance([path])
     err = exc.value
     assert err.fields["file"] == str(path) and "line" in err.fields, err.fields
-    assert str(path) in str(err) and "expected" in str(err) and "found" in str(err)
+    assert str(path) in str(err) and "expected" in str(err) and ("found" in str(err) or ", was " in str(err))
     return err
 
 
@@ -230,6 +230,49 @@ def test_price_not_on_tick(tmp_path: Path) -> None:
     lines[4] = depth(1004, 107, 110, [["100.05", "1.000"]], [], pu=105)
     err = _bad(tmp_path, lines)
     assert err.fields["line"] == 5 and err.fields["found"] == "100.05"
+    assert str(err) == (f"{err.fields['file']}: row 5, field 'b': expected a price that is a multiple of 0.10, "
+                        "was '100.05'")
+    lines[4] = trade(1004, 8, "100.00", "0.0005", maker=False)
+    assert str(_bad(tmp_path, lines)).endswith(": row 5, field 'q': expected a quantity that is a multiple of "
+                                               "0.001, was '0.0005'")
+
+
+@pytest.mark.parametrize(("i", "line"), [
+    (3, trade(1001, 7, "100.00", "0.005", maker=True)),  # a trade before the snapshot's time
+    (4, depth(900, 107, 110, [["100.00", "0.000"]], [["100.20", "0.100"]], pu=105)),  # a diff
+    (5, ticker(1003, 110, "99.90", "2.000", "100.10", "1.500")),  # a ticker before the diff's time
+])
+def test_a_line_back_in_local_time_is_named_by_its_line(tmp_path: Path, i: int, line: str) -> None:
+    """The stream's events must keep local time order; the line that breaks it is named, with the time written
+    (was: 'event N: events out of time order', counted in events, from the check of the whole stream)."""
+    lines = usdm_lines()
+    lines[i] = line
+    err = _bad(tmp_path, lines)
+    ts = line.split(" ", 1)[0]
+    before = {3: 1002, 4: 1003, 5: 1004}[i]  # the buffered diff is applied at the snapshot's time (1002)
+    assert str(err) == (f"{err.fields['file']}: row {i + 1}, field 'local_receive_ts_ns': expected lines in local "
+                        f"time order (>= {before}, the stream's time before it), was '{ts}'")
+    assert err.fields["line"] == i + 1 and err.exit_code == 12
+
+
+def test_a_line_back_in_time_across_two_files_names_the_second(tmp_path: Path) -> None:
+    a = write(tmp_path / "usdm" / "btcusdt_20240808.gz", usdm_lines())
+    b = write(tmp_path / "usdm" / "btcusdt_20240809.gz", [trade(2000, 8, "100.00", "0.005", maker=True),
+                                                          trade(1004, 9, "100.00", "0.005", maker=True)])
+    with pytest.raises(DataValidationError) as exc:
+        import_binance([b, a])
+    assert str(exc.value).startswith(f"{b}: row 2, field 'local_receive_ts_ns': expected lines in local time "
+                                     "order (>= 2000, ")
+
+
+def test_lines_that_give_no_events_may_step_back(tmp_path: Path) -> None:
+    """Only events are held to local time order, as before: a trade that is not a market trade gives none."""
+    lines = usdm_lines()
+    lines.insert(4, _line(5, {"stream": "btcusdt@trade", "data": {
+        "e": "trade", "E": E0 + 6, "T": E0 + 5, "s": "BTCUSDT", "t": 8, "p": "100.00", "q": "0.005",
+        "X": "INSURANCE_FUND", "m": True}}))
+    d = import_binance([write(tmp_path / "usdm" / "btcusdt_20240808.gz", lines)])
+    assert d.meta["trades_non_market_skipped"] == 1 and len(d.events) > 0
 
 
 def test_unknown_message_and_wrong_symbol(tmp_path: Path) -> None:

@@ -123,9 +123,12 @@ def test_a_binance_local_time_jumping_back_is_refused_on_import(tmp_path, shared
     assert len(open_market_data([f]).events) > 0
     lines[2000] = b"1000" + lines[2000][lines[2000].index(b" "):]  # back to 1970
     f.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
-    with pytest.raises(DataValidationError, match=r"event \d+: events out of time order") as ei:
-        open_market_data([f])  # an importer's events are not the file's lines: counted as events
-    assert ei.value.exit_code == 12
+    with pytest.raises(DataValidationError) as ei:
+        open_market_data([f])  # the importer names the capture's line (was the event's index in the stream)
+    assert str(ei.value).startswith(f"{f}: row 2001, field 'local_receive_ts_ns': expected lines in local time "
+                                    "order (>= ")
+    assert str(ei.value).endswith(", the stream's time before it), was '1000'")
+    assert ei.value.exit_code == 12 and ei.value.fields["line"] == 2001
 
 
 def test_the_content_hash_changes_with_any_value_of_any_column():

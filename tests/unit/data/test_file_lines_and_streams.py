@@ -96,6 +96,44 @@ def test_hftbacktest_errors_count_records_from_1(tmp_path):
         open_market_data([tmp_path / "back.npz"])
 
 
+@pytest.mark.parametrize("schema", ["mbo", "mbp-1", "mbp-10", "trades"])
+def test_dbn_errors_name_the_record_and_its_byte_offset(tmp_path, schema):
+    """A DBN file is binary: a bad record is named by its index from 1 and the byte where it starts in the stream
+    (the bytes there are the record's), with the field; a step back in ts_recv too (was the stream's event index)."""
+    from hft.data.dbn import read_dbn
+
+    p = vs.write_dbn(vs.market(60, seed=3), tmp_path)[schema]
+    _, _, rec, start = read_dbn(p)
+    size = rec.dtype.itemsize
+    raw = bytearray(p.read_bytes())
+    side_at = start + 4 * size + rec.dtype.fields["side"][1]  # record 5's side
+    raw[side_at] = ord("X")
+    bad = tmp_path / f"side.{schema}.dbn"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(DataValidationError) as e:
+        open_market_data([bad])
+    assert str(e.value) == f"{bad}: record 5 (byte {start + 4 * size}), field 'side': expected B, A or N, was 'X'"
+    assert e.value.fields["offset"] == start + 4 * size and e.value.fields["record"] == 5
+    raw = bytearray(p.read_bytes())
+    k = 7 if schema != "mbo" else int(np.flatnonzero(rec["ts_recv"] > rec["ts_recv"][0])[0]) + 1  # a later record
+    t_at = start + k * size + rec.dtype.fields["ts_recv"][1]
+    prev = int(rec["ts_recv"][k - 1])
+    raw[t_at: t_at + 8] = (prev - 1).to_bytes(8, "little")
+    back = tmp_path / f"back.{schema}.dbn"
+    back.write_bytes(bytes(raw))
+    with pytest.raises(DataValidationError) as e:
+        open_market_data([back])
+    before = "the time of the events before it" if schema == "mbo" else "the record before"
+    assert str(e.value) == (f"{back}: record {k + 1} (byte {start + k * size}), field 'ts_recv': expected records "
+                            f"in time order (>= {prev}, {before}), was {prev - 1}")
+    truncated = tmp_path / f"cut.{schema}.dbn"
+    truncated.write_bytes(p.read_bytes()[:-10])
+    n = len(rec) - 1
+    with pytest.raises(DataValidationError, match=rf"cut\.{schema}\.dbn: record {n + 1} \(byte {start + n * size}\): "
+                                                  rf"expected whole {schema} records of {size} bytes"):
+        open_market_data([truncated])
+
+
 # --- 3. a mapping's instrument -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("tick", ["0", "abc", '"-0.01"'])
 def test_a_mapping_tick_that_is_not_a_positive_decimal_is_a_config_error_at_its_key(tmp_path, tick):

@@ -128,7 +128,8 @@ def test_load_without_sidecar_fails(tmp_path: Path, lobster_day: Any) -> None:
         load_lobster_import(out)
 
 
-# --- bad input: each case names the file, the line, what was expected and what was found -------------------
+# --- bad input: each case names the file, its line (1-based, as an editor shows it), the column, what was
+# expected and the value as written (`hft.data._convert.row_error`, the Tardis and table importers' form) -----
 
 
 def _expect(day: Any, tmp_path: Path, messages: list[str], books: list[str], line: int, pattern: str,
@@ -137,7 +138,7 @@ def _expect(day: Any, tmp_path: Path, messages: list[str], books: list[str], lin
     with pytest.raises(DataValidationError) as info:
         import_lobster(msg)
     err = info.value
-    assert f"_{which}_2.csv:{line}:" in err.message, err.message
+    assert f"_{which}_2.csv: row {line}" in err.message, err.message
     assert err.fields["line"] == line
     assert "expected" in err.message
     assert re.search(pattern, err.message), err.message
@@ -160,29 +161,57 @@ def test_wrong_column_count(tmp_path: Path, lobster_day: Any) -> None:
 
 def test_non_numeric_field(tmp_path: Path, lobster_day: Any) -> None:
     M, B = lobster_day.messages, lobster_day.books
-    _expect(lobster_day, tmp_path, _replace(M, 4, "34203.1,2,5,abc,1000000,1"), B, 5, "size.*found 'abc'")
-    _expect(lobster_day, tmp_path, _replace(M, 0, "9:30,1,11,100,1000100,1"), B, 1, "time.*found '9:30'")
+    _expect(lobster_day, tmp_path, _replace(M, 4, "34203.1,2,5,abc,1000000,1"), B, 5,
+            "row 5, field 'size': expected an integer, was 'abc'$")
+    _expect(lobster_day, tmp_path, _replace(M, 0, "9:30,1,11,100,1000100,1"), B, 1,
+            "row 1, field 'time': expected seconds after midnight like 34200.123456789, was '9:30'$")
     _expect(lobster_day, tmp_path, M, _replace(B, 6, f"1001000,400,1000100,7x,{E},0,1000000,180"), 7,
-            "found '7x'", which="orderbook")
+            r"row 7, field 'bid_sz_1 \(column 4\)': expected an integer, was '7x'$", which="orderbook")
 
 
 @pytest.mark.parametrize("size", ["0", "-5"])
 def test_negative_or_zero_size(tmp_path: Path, size: str, lobster_day: Any) -> None:
     M, B = lobster_day.messages, lobster_day.books
     err = _expect(lobster_day, tmp_path, _replace(M, 2, f"34201.25,4,11,{size},1000100,1"), B, 3,
-                  "size: expected a positive size")
-    assert err.fields["found"] == int(size)
+                  f"row 3, field 'size': expected a positive size, was '{size}'$")
+    assert err.fields["found"] == size and err.fields["field"] == "size"
+
+
+def test_the_value_is_named_as_written(tmp_path: Path, lobster_day: Any) -> None:
+    """A value the strict scanner declines (a leading zero) is read by polars as an integer; the error still
+    quotes the file's text, not the number read."""
+    M, B = lobster_day.messages, lobster_day.books
+    _expect(lobster_day, tmp_path, _replace(M, 2, "34201.25,4,11,-030,1000100,1"), B, 3,
+            "row 3, field 'size': expected a positive size, was '-030'$")
+    _expect(lobster_day, tmp_path, M, _replace(B, 2, "1000300,050,1000100,-070,1000500,300,1000000,200"), 3,
+            r"row 3, field 'bid_sz_1 \(column 4\)': expected a positive size .*, was '-070'$", which="orderbook")
+
+
+def test_a_bad_row_in_a_zip_names_the_member_and_its_line(tmp_path: Path, lobster_day: Any) -> None:
+    M, B = lobster_day.messages, lobster_day.books
+    z = lobster_day.zip(tmp_path, _replace(M, 5, "34204.5,3,12,50,1000300,2"), B)
+    with pytest.raises(DataValidationError) as info:
+        import_lobster(z)
+    assert str(info.value) == (f"{z}:{STEM}_message_2.csv: row 6, field 'direction': expected 1 (buy) or -1 (sell), "
+                               "was '2'")
+    assert info.value.fields["line"] == 6 and info.value.fields["file"] == f"{z}:{STEM}_message_2.csv"
+    z = lobster_day.zip(tmp_path, M, _replace(B, 4, "1000300,50,1000100,70,1000500,300,1000050,180"))
+    with pytest.raises(DataValidationError, match=rf"\.zip:{STEM}_orderbook_2\.csv: row 5, field 'bid_px_2 "
+                                                  r"\(column 7\)': expected a positive multiple of 100"):
+        import_lobster(z)
 
 
 def test_negative_size_in_orderbook(tmp_path: Path, lobster_day: Any) -> None:
     M, B = lobster_day.messages, lobster_day.books
     _expect(lobster_day, tmp_path, M, _replace(B, 1, "1000300,-50,1000100,100,1000500,300,1000000,200"), 2,
-            "size in column 2", which="orderbook")
+            r"row 2, field 'ask_sz_1 \(column 2\)': expected a positive size \(0 only at an empty ±9999999999 "
+            "level\\), was '-50'$", which="orderbook")
 
 
 def test_unknown_message_type(tmp_path: Path, lobster_day: Any) -> None:
     M, B = lobster_day.messages, lobster_day.books
-    _expect(lobster_day, tmp_path, _replace(M, 3, "34202,8,0,10,1000050,1"), B, 4, "message type 1..7.*found 8")
+    _expect(lobster_day, tmp_path, _replace(M, 3, "34202,8,0,10,1000050,1"), B, 4,
+            r"row 4, field 'type': expected a message type 1\.\.7, was '8'$")
 
 
 def test_unknown_direction(tmp_path: Path, lobster_day: Any) -> None:
@@ -193,15 +222,16 @@ def test_unknown_direction(tmp_path: Path, lobster_day: Any) -> None:
 def test_timestamps_going_backwards(tmp_path: Path, lobster_day: Any) -> None:
     M, B = lobster_day.messages, lobster_day.books
     _expect(lobster_day, tmp_path, _replace(M, 4, "34201.2,2,5,20,1000000,1"), B, 5,
-            "non-decreasing timestamps, found '34201.2'")
+            r"row 5, field 'time': expected rows in time order \(>= 34202, the row before\), was '34201.2'$")
 
 
 def test_price_not_on_tick(tmp_path: Path, lobster_day: Any) -> None:
     M, B = lobster_day.messages, lobster_day.books
     _expect(lobster_day, tmp_path, _replace(M, 0, "34200.000000001,1,11,100,1000150,1"), B, 1,
-            "multiple of 100.*found 1000150")
+            "row 1, field 'price': expected a multiple of 100 .*, was '1000150'$")
     _expect(lobster_day, tmp_path, M, _replace(B, 0, f"1000501,300,1000100,100,{E},0,1000000,200"), 1,
-            "price in column 1", which="orderbook")
+            r"row 1, field 'ask_px_1 \(column 1\)': expected a positive multiple of 100 or ±9999999999, "
+            "was '1000501'$", which="orderbook")
 
 
 def test_orderbook_with_a_different_row_count(tmp_path: Path, lobster_day: Any) -> None:

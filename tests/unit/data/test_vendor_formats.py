@@ -370,7 +370,7 @@ def test_dbn_mbo_walk_of_every_action(tmp_path):
     rec = _mbo_records([(b"A", b"B", 100, 5, 1, last), (b"A", b"A", 101, 3, 2, last), (b"C", b"B", 100, 2, 1, last),
                         (b"M", b"B", 99, 4, 1, last), (b"F", b"A", 101, 3, 2, 0), (b"T", b"B", 101, 3, 9, 0),
                         (b"N", b"N", 0, 0, 0, last), (b"R", b"N", 0, 0, 0, last), (b"A", b"A", 102, 1, 2, last)])
-    ev = _mbo(tmp_path / "x.dbn", rec, 10**9)
+    ev = _mbo(tmp_path / "x.dbn", rec, 10**9, 100)
     got = [(int(e["kind"]), int(e["price"]), int(e["qty"]), int(e["order_id"]), int(e["side"]), int(e["seq"]),
             bool(e["flags"] & FLAG_EOM), int(e["exch_ts"]), int(e["local_ts"])) for e in ev]
     assert got == [
@@ -379,9 +379,21 @@ def test_dbn_mbo_walk_of_every_action(tmp_path):
         (EV_DELETE, 100, 3, 1, BUY, 4, False, 1003, 2003), (EV_ADD, 99, 4, 1, BUY, 4, True, 1003, 2003),
         (EV_EXEC, 101, 3, 2, SELL, 5, False, 1004, 2004), (EV_TRADE, 101, 3, 0, BUY, 6, True, 1005, 2005),
         (EV_CLEAR, 0, 0, 0, 0, 8, True, 1007, 2007), (EV_ADD, 102, 1, 2, SELL, 9, True, 1008, 2008)]
-    # after the clear no order rests: a modify of order 1 is refused, naming its record; so is an unknown action
-    with pytest.raises(DataValidationError, match=r"row 9, field 'order_id': expected a modify of a resting order"):
-        _mbo(tmp_path / "x.dbn", np.concatenate([rec[:8], _mbo_records([(b"M", b"B", 99, 4, 1, last)])]), 10**9)
-    with pytest.raises(DataValidationError, match=r"row 2, field 'action': expected one of A, C, M, F, T, R, N, "
-                                                  r"was 'X'"):
-        _mbo(tmp_path / "x.dbn", _mbo_records([(b"A", b"B", 100, 5, 1, last), (b"X", b"B", 1, 1, 1, 0)]), 10**9)
+    # after the clear no order rests: a modify of order 1 is refused, naming its record (from 1) and its byte offset
+    # (the first record's, 100 here, + 56 bytes a record); so is an unknown action, and a step back in ts_recv
+    with pytest.raises(DataValidationError, match=r"x\.dbn: record 9 \(byte 548\), field 'order_id': expected a "
+                                                  r"modify of a resting order"):
+        modify = _mbo_records([(b"M", b"B", 99, 4, 1, last)])
+        modify["ts_recv"] = 3_000  # after the clear's time
+        _mbo(tmp_path / "x.dbn", np.concatenate([rec[:8], modify]), 10**9, 100)
+    with pytest.raises(DataValidationError, match=r"record 2 \(byte 156\), field 'action': expected one of A, C, M, "
+                                                  r"F, T, R, N, was 'X'"):
+        _mbo(tmp_path / "x.dbn", _mbo_records([(b"A", b"B", 100, 5, 1, last), (b"X", b"B", 1, 1, 1, 0)]), 10**9, 100)
+    back = rec.copy()
+    back["ts_recv"][8] = 2005  # the add after the clear (record 9) received before the clear (2007); N gives none
+    back["ts_recv"][6] = 1  # the N record (7) gives no events: its time is not held to the order
+    with pytest.raises(DataValidationError) as e:
+        _mbo(tmp_path / "x.dbn", back, 10**9, 100)
+    assert str(e.value) == (f"{tmp_path / 'x.dbn'}: record 9 (byte 548), field 'ts_recv': expected records in time "
+                            "order (>= 2007, the time of the events before it), was 2005")
+    assert (e.value.fields["record"], e.value.fields["offset"], e.value.fields["field"]) == (9, 548, "ts_recv")

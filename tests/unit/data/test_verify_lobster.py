@@ -54,6 +54,39 @@ def test_changed_size_is_a_mismatch(tmp_path: Path, lobster_day: Any) -> None:
     assert first["expected"][3] == 70 and first["found"][3] == 69
 
 
+def test_a_mismatch_names_the_lines_of_both_files(tmp_path: Path, lobster_day: Any) -> None:
+    """The first mismatch is named where a person finds it: the orderbook file's line and the message's, as
+    ``"<file>: row <line>"`` (a zip's member after its path); `hft data verify`'s problem says both."""
+    from hft.data.importing import verify_files
+
+    M = list(lobster_day.messages)
+    M[5] = "34204.1234567895,3,12,40,1000300,-1"  # the delete of order 12 takes 40 of its 50
+    z = lobster_day.zip(tmp_path, M)
+    first = verify_lobster(import_lobster(z))["first_mismatch"]
+    assert first["row"] == 5 and first["line"] == 6
+    assert first["message"] == f"{z}:{lobster_day.stem}_message_2.csv: row 6"
+    assert first["orderbook"] == f"{z}:{lobster_day.stem}_orderbook_2.csv: row 6"
+    res = verify_files([lobster_day.write(tmp_path, M)])
+    assert res["problem"] == (f"1 book rows differ from the orderbook file, the first at {tmp_path}/"
+                              f"{lobster_day.stem}_orderbook_2.csv: row 6 (the book after {tmp_path}/"
+                              f"{lobster_day.stem}_message_2.csv: row 6)")
+
+
+def test_a_price_beyond_the_book_span_names_its_message_line() -> None:
+    from hft.book.l3 import MAX_LEVEL_SPAN
+    from hft.core.errors import DataValidationError
+
+    ev = np.zeros(2, EVENT_DTYPE)
+    ev["kind"], ev["side"], ev["qty"], ev["order_id"] = EV_ADD, [BUY, SELL], 1, [1, 2]
+    ev["price"] = [10_000, 10_000 + MAX_LEVEL_SPAN + 10]
+    ref = np.array([[NO_PRICE, 0, 10_000, 1], [10_000 + MAX_LEVEL_SPAN + 10, 1, 10_000, 1]], np.int64)
+    with pytest.raises(DataValidationError) as e:
+        verify_arrays(ev, ref, 1, origins=("m.csv", "o.csv"))
+    assert str(e.value) == ("m.csv: row 2 (the book after it: o.csv: row 2): expected prices within the book's "
+                            "maximum span, found one beyond it")
+    assert e.value.fields["line"] == 2
+
+
 def test_changed_reference_is_a_mismatch(tmp_path: Path, lobster_day: Any) -> None:
     data = import_lobster(lobster_day.write(tmp_path))
     ref = data.reference.copy()
