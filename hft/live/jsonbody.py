@@ -1,5 +1,5 @@
-"""The one rule the live service decodes a JSON request body by: the order API (`hft.live.orders`) and the signed
-signal webhooks (`hft.live.webhooks.schema`).
+"""The one rule the live service decodes a JSON request body by: the order API (`hft.live.orders`), the admin
+routes (`hft.live.app`) and the signed signal webhooks (`hft.live.webhooks.schema`).
 
 `decode(decoder, body, known)`: msgspec's strict decoding into the route's `msgspec.Struct` (malformed JSON,
 wrong types, unknown fields where the struct forbids them, missing fields), then the one check msgspec lacks: a

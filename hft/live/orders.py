@@ -2,8 +2,8 @@
 
 Validation here is structural and read-only (JSON, types, unknown fields, repeated keys, names the gateway
 knows, signs): a failure is a `BadInput` naming the field and the reason, answered 4xx with nothing queued,
-decided or recorded. Bodies are decoded by the service's one rule (`hft.live.jsonbody`), which the signal webhooks
-share. Rules of trading (tick and lot multiples, limits, price band, rates) are the gateway's,
+decided or recorded. Bodies are decoded by the service's one rule (`hft.live.jsonbody`), which the admin routes and
+the signal webhooks share. Rules of trading (tick and lot multiples, limits, price band, rates) are the gateway's,
 decided and recorded there: their denials come back as 422 with the gateway's reason and the field it concerns.
 """
 
@@ -61,8 +61,20 @@ class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
     client_order_id: str = ""
 
 
+class AdminControl(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /admin/kill`` and ``POST /admin/reset`` body (optional: an empty body is no fields). `reason`: why,
+    recorded with the operator in the control's cause (the WAL's control record, the policy transition in
+    ``audit.policy_transitions``, /health's ``ingress.cause`` and the 503 KILLED answers while it holds). The
+    kill switch is the whole gateway's: it takes no symbol or account."""
+
+    reason: str = ""
+
+
+MAX_REASON = 200  # characters of an admin control's reason
+
 _new_dec = msgspec.json.Decoder(NewOrder)
 _cancel_dec = msgspec.json.Decoder(CancelOrder)
+_admin_dec = msgspec.json.Decoder(AdminControl)
 encode = msgspec.json.Encoder().encode
 _NEW_REQUIRED = 6  # the fields of NewOrder without a default
 _NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
@@ -83,7 +95,7 @@ class BadInput(Exception):
 
 def decode_body(decoder: msgspec.json.Decoder, body: bytes) -> Any:
     """`body` decoded by the service's rule (`jsonbody.decode`: types, unknown fields, repeated keys); a refusal
-    is a 400 `BadInput` naming the field. For bodies off the order path (cancels)."""
+    is a 400 `BadInput` naming the field. For bodies off the order path (cancels, admin routes)."""
     try:
         return J.decode(decoder, body)
     except J.BodyError as e:
@@ -143,6 +155,19 @@ def decode_cancel(body: bytes) -> CancelOrder:
     if not body.strip():
         return CancelOrder()
     return decode_body(_cancel_dec, body)
+
+
+def decode_admin(body: bytes) -> AdminControl:
+    """An admin control's body (optional: an empty body is no fields), or `BadInput` naming the field: the order
+    API's decoding rule, and a `reason` of at most `MAX_REASON` printable characters (it goes into log lines)."""
+    if not body.strip():
+        return AdminControl()
+    a: AdminControl = decode_body(_admin_dec, body)
+    if len(a.reason) > MAX_REASON:
+        raise BadInput("reason", f"expected at most {MAX_REASON} characters, was {len(a.reason)}")
+    if not a.reason.isprintable():
+        raise BadInput("reason", "expected printable text (no control characters such as a newline)")
+    return a
 
 
 def check_names(gw: Any, account: str, strategy: str, symbol: str | None) -> None:
