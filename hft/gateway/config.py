@@ -192,16 +192,21 @@ _TIFS = tuple(TIF_NAMES.values())
 _LEVELS = ("NORMAL", "DEGRADED", "HALT")
 
 
-def _limit_value(sec: Section, key: str) -> int | None:
+def _limit_value(sec: Section, key: str, least: int = 0) -> int | None:
+    """An ``int`` limit: None when absent (inherit), UNLIMITED for ``null``, else an integer >= `least` (the
+    limit table's `Limit.least`); anything else is a one-line `ConfigError` naming the file and key path."""
     sec._seen.add(key)  # known key, even when absent (for the unknown-key message)
     if not sec.has(key):
         return None
     v = sec.raw(key)
     if v is None:
         return UNLIMITED
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        sec._fail(sec._key(key), "a non-negative integer or null (unlimited)", v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        sec._fail(sec._key(key), f"{_LEAST.get(least, f'an integer >= {least}')} or null (unlimited)", v)
     return v
+
+
+_LEAST = {0: "a non-negative integer", 1: "a positive integer"}
 
 
 def _rate(sec: Section, key: str) -> Rate | None:
@@ -233,7 +238,7 @@ def _limits(sec: Section, scopes: tuple[str, ...]) -> LimitSet:
             kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else None
             sec._seen.add(lim.key)
         else:
-            kw[lim.name] = _limit_value(sec, lim.key)
+            kw[lim.name] = _limit_value(sec, lim.key, lim.least)
     return LimitSet(**kw)
 
 

@@ -8,7 +8,7 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   GET  /orders/client/{client_id} the same, by client order id
   POST /orders/{order_id}/cancel  durable cancel (Idempotency-Key optional)
   GET  /positions                 non-flat exposures of the token's accounts
-  POST /admin/kill, /admin/reset  kill switch (admin tokens)
+  POST /admin/kill, /admin/reset  kill switch (admin tokens; optional body {"reason": "..."})
   GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token)
 
 Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``),
@@ -203,7 +203,7 @@ class OrderApp:
             return 200, O.encode([p for p in self.live.positions() if g.allows(p["account"], p["strategy"])]), _JSON
         if path in ("/admin/kill", "/admin/reset"):
             _only(method, "POST")
-            return self._admin(scope, path.rsplit("/", 1)[1])
+            return await self._admin(scope, receive, path.rsplit("/", 1)[1])
         raise HttpError(404, {"error": "NOT_FOUND", "reason": f"no route {path}"})
 
     # ------------------------------------------------------------------ helpers
@@ -317,17 +317,24 @@ class OrderApp:
                 return self._get(scope, oid)
         raise HttpError(404, {"error": "NOT_FOUND", "field": "client_order_id", "reason": f"no order {coid!r}"})
 
-    def _admin(self, scope: dict, op: str) -> tuple[int, bytes, list]:
+    async def _admin(self, scope: dict, receive: Any, op: str) -> tuple[int, bytes, list]:
+        """``kill`` / ``reset`` by an admin token. The body (optional ``{"reason"}``) is decoded by the order API's
+        rule before anything acts: a bad one is a 400 naming the field, and the switch is left as it was."""
+        body = await self._body(scope, receive)
         g = self._grant(scope)
         if not g.admin:
             raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        a = O.decode_admin(body)
+        who = f"{g.subject}: {a.reason}" if a.reason else g.subject
         if op == "kill":
-            n = len(self.live.control("kill", f"manual_kill:{g.subject}"))
-            self.live.pressure.trip(f"manual: {g.subject}", time.monotonic_ns(), notify=False)
-            return 200, O.encode({"killed": True, "cancels": n}), _JSON
-        self.live.pressure.reset(f"manual_reset:{g.subject}")
-        self.live.control("reset", f"manual_reset:{g.subject}")
-        return 200, O.encode({"killed": False, "mode": self.gw.mode_name}), _JSON
+            cause = f"manual_kill:{who}"
+            n = len(self.live.control("kill", cause))
+            self.live.pressure.trip(f"manual: {who}", time.monotonic_ns(), notify=False)
+            return 200, O.encode({"killed": True, "cancels": n, "cause": cause}), _JSON
+        cause = f"manual_reset:{who}"
+        self.live.pressure.reset(cause)
+        self.live.control("reset", cause)
+        return 200, O.encode({"killed": False, "mode": self.gw.mode_name, "cause": cause}), _JSON
 
     def _health(self) -> tuple[int, bytes, list]:
         live = self.live

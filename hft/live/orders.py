@@ -1,18 +1,19 @@
 """The order API's bodies: decode + validate a request into a typed intent, and render answers.
 
-Validation here is structural and read-only (JSON, types, unknown fields, names the gateway knows, signs):
-a failure is a `BadInput` naming the field and the reason, answered 4xx with nothing queued, decided or
-recorded. Rules of trading (tick and lot multiples, limits, price band, rates) are the gateway's, decided and
-recorded there: their denials come back as 422 with the gateway's reason and the field it concerns.
+Validation here is structural and read-only (JSON, types, unknown fields, repeated keys, names the gateway
+knows, signs): a failure is a `BadInput` naming the field and the reason, answered 4xx with nothing queued,
+decided or recorded. Bodies are decoded by the service's one rule (`hft.live.jsonbody`), which the admin routes and
+the signal webhooks share. Rules of trading (tick and lot multiples, limits, price band, rates) are the gateway's,
+decided and recorded there: their denials come back as 422 with the gateway's reason and the field it concerns.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 import msgspec
 import numpy as np
+from msgspec import UNSET, UnsetType
 
 from hft.core.orders import (
     INTENT_CANCEL,
@@ -27,6 +28,7 @@ from hft.core.orders import (
 )
 from hft.gateway.dedup import dedup_key
 from hft.gateway.intents import typed_intent_v1
+from hft.live import jsonbody as J
 
 _OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
 _TIF = {v: k for k, v in TIF_NAMES.items()}
@@ -36,7 +38,11 @@ I64_MAX = (1 << 63) - 1  # the widest quantity or price the gateway holds
 
 
 class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /orders`` and ``POST /v3/orders`` body. Prices in integer ticks, quantities in integer lots."""
+    """``POST /orders`` and ``POST /v3/orders`` body. Prices in integer ticks, quantities in integer lots.
+
+    The optional fields decode as UNSET when absent, so `decode_new` knows how many keys the body held (the
+    repeated-key check's count, `jsonbody.unique_keys`); it then fills their defaults (price 0, ``limit``,
+    ``gtc``): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake does) holds no UNSET."""
 
     client_order_id: str
     account: str
@@ -44,9 +50,9 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     symbol: str
     side: Literal["buy", "sell"]
     qty: int
-    price: int = 0
-    order_type: Literal["limit", "market", "post_only"] = "limit"
-    tif: Literal["gtc", "ioc", "fok", "day"] = "gtc"
+    price: int | UnsetType = UNSET
+    order_type: Literal["limit", "market", "post_only"] | UnsetType = UNSET
+    tif: Literal["gtc", "ioc", "fok", "day"] | UnsetType = UNSET
 
 
 class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
@@ -55,12 +61,23 @@ class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
     client_order_id: str = ""
 
 
+class AdminControl(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /admin/kill`` and ``POST /admin/reset`` body (optional: an empty body is no fields). `reason`: why,
+    recorded with the operator in the control's cause (the WAL's control record, the policy transition in
+    ``audit.policy_transitions``, /health's ``ingress.cause`` and the 503 KILLED answers while it holds). The
+    kill switch is the whole gateway's: it takes no symbol or account."""
+
+    reason: str = ""
+
+
+MAX_REASON = 200  # characters of an admin control's reason
+
 _new_dec = msgspec.json.Decoder(NewOrder)
 _cancel_dec = msgspec.json.Decoder(CancelOrder)
+_admin_dec = msgspec.json.Decoder(AdminControl)
 encode = msgspec.json.Encoder().encode
-_AT = re.compile(r"at `\$\.?([^`\[]*)")
-_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
-_MISSING = re.compile(r"missing required field `([^`]*)`")
+_NEW_REQUIRED = 6  # the fields of NewOrder without a default
+_NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
 
 
 class BadInput(Exception):
@@ -76,23 +93,42 @@ class BadInput(Exception):
         return {"error": "BAD_INPUT", "field": self.field, "reason": self.reason}
 
 
-def _bad(exc: Exception) -> BadInput:
-    msg = str(exc)
-    if isinstance(exc, msgspec.ValidationError):
-        for rx in (_UNKNOWN, _MISSING):
-            m = rx.search(msg)
-            if m:
-                return BadInput(m.group(1), msg)
-        m = _AT.search(msg)
-        return BadInput(m.group(1) if m and m.group(1) else "$body", msg)
-    return BadInput("$body", f"malformed JSON: {msg}")
+def decode_body(decoder: msgspec.json.Decoder, body: bytes) -> Any:
+    """`body` decoded by the service's rule (`jsonbody.decode`: types, unknown fields, repeated keys); a refusal
+    is a 400 `BadInput` naming the field. For bodies off the order path (cancels, admin routes)."""
+    try:
+        return J.decode(decoder, body)
+    except J.BodyError as e:
+        raise BadInput(e.field, e.reason) from None
 
 
 def decode_new(body: bytes) -> NewOrder:
+    """A new order's body, decoded and checked (`check_new`), or `BadInput` naming the field."""
     try:
         o = _new_dec.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise _bad(exc) from None
+        e = J.error_of(exc)
+        raise BadInput(e.field, e.reason) from None
+    known, strings = _NEW_REQUIRED, _NEW_STRINGS  # the keys the body held, and its string values; defaults filled
+    if o.price is UNSET:
+        o.price = 0
+    else:
+        known += 1
+    if o.order_type is UNSET:
+        o.order_type = "limit"
+    else:
+        known += 1
+        strings += 1
+    if o.tif is UNSET:
+        o.tif = "gtc"
+    else:
+        known += 1
+        strings += 1
+    if body.count(b":") > known:  # `unique_keys`'s own first test, here to spare the call on the order path
+        try:
+            J.unique_keys(body, known, 2 * (known + strings))
+        except J.BodyError as e:
+            raise BadInput(e.field, e.reason) from None
     return check_new(o)
 
 
@@ -115,12 +151,23 @@ def check_new(o: NewOrder) -> NewOrder:
 
 
 def decode_cancel(body: bytes) -> CancelOrder:
+    """A cancel's body (optional: an empty body is no fields), or `BadInput` naming the field."""
     if not body.strip():
         return CancelOrder()
-    try:
-        return _cancel_dec.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise _bad(exc) from None
+    return decode_body(_cancel_dec, body)
+
+
+def decode_admin(body: bytes) -> AdminControl:
+    """An admin control's body (optional: an empty body is no fields), or `BadInput` naming the field: the order
+    API's decoding rule, and a `reason` of at most `MAX_REASON` printable characters (it goes into log lines)."""
+    if not body.strip():
+        return AdminControl()
+    a: AdminControl = decode_body(_admin_dec, body)
+    if len(a.reason) > MAX_REASON:
+        raise BadInput("reason", f"expected at most {MAX_REASON} characters, was {len(a.reason)}")
+    if not a.reason.isprintable():
+        raise BadInput("reason", "expected printable text (no control characters such as a newline)")
+    return a
 
 
 def check_names(gw: Any, account: str, strategy: str, symbol: str | None) -> None:

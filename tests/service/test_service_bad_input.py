@@ -9,6 +9,12 @@ from svckit import Server, order, token
 
 BIG = json.dumps(order("big", note="x" * 5000)).encode()
 
+
+def _dup(body: dict, extra: str) -> bytes:
+    """`body` as JSON with `extra` (``"key": value``) appended: a key the body already holds, repeated."""
+    return (json.dumps(body)[:-1] + ", " + extra + "}").encode()
+
+
 # (name, path, raw body, token kind, headers, status, field)
 CASES = [
     ("malformed_json", "/orders", b'{"client_order_id": "m1", ', "ok", {}, 400, "$body"),
@@ -33,6 +39,14 @@ CASES = [
     ("other_account", "/orders", json.dumps(order("t15", account="ACC2")).encode(), "ok", {}, 403, None),
     ("v3_unknown_field", "/v3/orders", json.dumps(order("t16", extra=1)).encode(), "ok", {}, 400, "extra"),
     ("bad_order_id", "/orders/abc/cancel", b"", "ok", {}, 400, "order_id"),
+    # a repeated key (msgspec keeps the last one: qty 100 would have been decided)
+    ("duplicate_qty", "/orders", _dup(order("t21", qty=1), '"qty": 100'), "ok", {}, 400, "qty"),
+    ("v3_duplicate_qty", "/v3/orders", _dup(order("t22", qty=1), '"qty": 100'), "ok", {}, 400, "qty"),
+    ("duplicate_qty_escaped", "/orders", _dup(order("t23"), '"q\\u0074y": 100'), "ok", {}, 400, "qty"),
+    ("duplicate_account", "/v3/orders", _dup(order("t24"), '"account" :"ACC2"'), "ok", {}, 400, "account"),
+    ("duplicate_optional_tif", "/orders", _dup(order("t25", tif="gtc"), '"tif": "ioc"'), "ok", {}, 400, "tif"),
+    ("cancel_duplicate_key", "/orders/1/cancel", b'{"client_order_id": "a", "client_order_id": "b"}', "ok", {},
+     400, "client_order_id"),
     # JSON integers are unbounded, the gateway's int64: wider ones are bad input, not a gateway decision
     ("qty_over_int64", "/orders", json.dumps(order("t17", qty=2**70)).encode(), "ok", {}, 400, "qty"),
     ("price_over_int64", "/orders", json.dumps(order("t18", price=2**63)).encode(), "ok", {}, 400, "price"),
@@ -89,3 +103,12 @@ def test_off_tick_is_the_gateways_denial(srv):
     _, pos = srv.request("GET", "/positions", token=tok)
     assert pos == []
     assert srv.metrics()['gateway_reject_total{reason="OFF_TICK"}'] == 1
+
+
+def test_colons_in_values_are_not_repeated_keys(srv):
+    """The repeated-key check's fast path counts colons: a colon inside a value takes the exact scan, and passes."""
+    tok = token()
+    for path in ("/orders", "/v3/orders"):
+        coid = f"desk:1:{path[1:3]}:10:00:00"
+        code, d = srv.request("POST", path, order(coid, price=10005), tok, {"Idempotency-Key": coid})
+        assert code == 201 and d["client_order_id"] == coid, d

@@ -73,6 +73,10 @@ def test_key_rotation_and_tradingview_shape(env):
     s = out["signal"]
     assert (s["instrument"], s["side"], s["target"], s["price"]) == ("AAPL", -1, -3, 10005)
     assert s["ts_event"] == 1795464000 * 10**9
+    # the same key in two objects (extra fields stay in the raw message) is no repeated key
+    code, out, _ = post(srv, "tradingview", {**tv, "plot": {"a": 1, "b": 2}, "extra": {"a": 3}},
+                        key=KEYS["HFT_TEST_KEY_TV"])
+    assert code == 202, out
 
 
 def _settled(srv, nats) -> None:
@@ -117,6 +121,11 @@ def _attacks():
     yield "instrument not allowed (dead-lettered)", 422, "instrument", "partner", raw, h
     raw, h = signed({"instrument": "AAPL", "side": "buy", "leverage": 100})
     yield "unknown field (dead-lettered)", 422, "leverage", "partner", raw, h
+    raw, h = signed(b'{"instrument": "AAPL", "target": 1, "target": 100}')  # msgspec would keep the last
+    yield "repeated key (dead-lettered)", 422, "target", "partner", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": "1", "price": "100.05", '
+                    b'"time": "2026-11-23T20:00:00Z", "position_size": "100"}', key=KEYS["HFT_TEST_KEY_TV"])
+    yield "tradingview repeated key (dead-lettered)", 422, "position_size", "tradingview", raw, h
     raw, h = signed({"instrument": "AAPL", "target": 2**70})
     yield "target beyond int64 (dead-lettered)", 422, "target", "partner", raw, h
     raw, h = signed({"instrument": "AAPL", "side": "buy", "ts_ms": 2**70})

@@ -12,6 +12,9 @@
 price becomes ticks by the source's ``tick_size`` (exactly: a price off the tick grid is refused, never rounded),
 ``position_size`` the target (whole lots).
 
+A key repeated within an object (``{"target": 1, "target": 100}``) is refused naming it (``duplicate_key``),
+by the rule every JSON body of the service is decoded by (`hft.live.jsonbody`).
+
 Every integer of the record fits int64 (the gateway's and the bus readers'): a target, price or time beyond it is
 refused naming the payload's field, never published.
 
@@ -30,6 +33,7 @@ import msgspec
 
 from hft.config.signals import SourceSpec
 from hft.core.signal import SignalRecord
+from hft.live import jsonbody as J
 
 _INSTRUMENT = re.compile(r"^[A-Za-z0-9._:/-]{1,32}$")
 I64_MAX = (1 << 63) - 1  # every integer of a record fits int64
@@ -70,23 +74,6 @@ class TradingViewAlert(msgspec.Struct):
 
 
 _dec = {"generic": msgspec.json.Decoder(GenericSignal), "tradingview": msgspec.json.Decoder(TradingViewAlert)}
-_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
-_MISSING = re.compile(r"missing required field `([^`]*)`")
-_AT = re.compile(r"at `\$\.?([^`\[]*)")
-
-
-def _schema_error(exc: Exception) -> SchemaError:
-    msg = str(exc)
-    if isinstance(exc, msgspec.ValidationError):
-        m = _UNKNOWN.search(msg)
-        if m:
-            return SchemaError(m.group(1), msg, "unknown_field")
-        m = _MISSING.search(msg)
-        if m:
-            return SchemaError(m.group(1), msg, "missing_field")
-        m = _AT.search(msg)
-        return SchemaError(m.group(1) if m and m.group(1) else "$body", msg, "type")
-    return SchemaError("$body", f"malformed JSON: {msg}", "malformed_json")
 
 
 def _number(v: Num, field: str) -> float | None:
@@ -150,9 +137,9 @@ def _common(src: SourceSpec, instrument: str, strength: float, horizon_s: float)
 def normalise(src: SourceSpec, body: bytes, corr_id: str, received_ns: int) -> SignalRecord:
     """The canonical record of a payload, or `SchemaError`."""
     try:
-        p: Any = _dec[src.kind].decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise _schema_error(exc) from None
+        p: Any = J.decode(_dec[src.kind], body)  # the service's one rule: types, unknown fields, repeated keys
+    except J.BodyError as e:
+        raise SchemaError(e.field, e.reason, e.kind) from None
     if src.kind == "generic":
         _common(src, p.instrument, p.strength, p.horizon_s)
         if p.side is None and p.target is None:

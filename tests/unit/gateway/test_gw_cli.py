@@ -57,3 +57,17 @@ def test_check_config_builds_what_it_checks(tmp_path):
         assert r.code == 11, (text, r.err)
         assert r.json()["ok"] is False and "the gateway cannot be built from this config" in r.err
         assert expected in r.err and "Traceback" not in r.err
+
+
+def test_check_config_refuses_max_order_qty_zero(tmp_path):
+    """``max_order_qty: 0`` with ``min_qty: 0`` passed check-config (and then denied every order; with the default
+    ``min_qty`` it was refused as a ``min_qty`` error): the real command refuses it in one line naming the file,
+    the key path and what is expected."""
+    from tests.cli.conftest import run_hft
+
+    p = tmp_path / "g.yaml"
+    p.write_text("limits:\n  defaults:\n    max_order_qty: 0\n    min_qty: 0\n")
+    r = run_hft("gateway", "check-config", str(p))
+    assert r.code == 11, r.err
+    assert r.err.strip() == (f"error: {p}: key 'limits.defaults.max_order_qty': expected a positive integer or null "
+                             "(unlimited), was 0"), r.err

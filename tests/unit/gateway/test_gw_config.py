@@ -149,3 +149,26 @@ def test_a_minimum_below_every_maximum_is_fine():
     cfg = parse_config({"strategies": {"mm1": {"min_qty": 5}}, "symbols": {"A": {"max_order_qty": 5},
                                                                            "B": {"max_order_qty": None}}})
     assert cfg.strategies["mm1"].min_qty == 5
+
+
+@pytest.mark.parametrize("doc, key, was", [
+    ({"limits": {"defaults": {"max_order_qty": 0}}}, "limits.defaults.max_order_qty", "0"),
+    ({"limits": {"defaults": {"max_order_qty": -5}}}, "limits.defaults.max_order_qty", "-5"),
+    ({"accounts": {"ACC1": {"max_order_qty": 0}}}, "accounts.ACC1.max_order_qty", "0"),
+    ({"strategies": {"mm1": {"max_order_qty": 0}}}, "strategies.mm1.max_order_qty", "0"),
+    ({"symbols": {"AAPL": {"max_order_qty": 0}}}, "symbols.AAPL.max_order_qty", "0"),
+])
+def test_max_order_qty_zero_or_negative_is_refused(doc, key, was):
+    """``max_order_qty: 0`` was accepted and denied every order (MAX_ORDER_QTY: a quantity is at least one lot):
+    refused at load, one line naming the file, the key path and what is expected, at every level."""
+    with pytest.raises(ConfigError) as ei:
+        parse_config(doc, "gw.yaml")
+    assert ei.value.fields["key"] == key
+    assert ei.value.message == f"gw.yaml: key '{key}': expected a positive integer or null (unlimited), was {was}"
+
+
+def test_max_order_qty_one_and_null_are_fine_and_other_limits_still_take_zero():
+    cfg = parse_config({"limits": {"defaults": {"max_order_qty": 1, "max_position": 0, "min_qty": 0}},
+                        "symbols": {"A": {"max_order_qty": None}}})
+    assert cfg.defaults.max_order_qty == 1 and cfg.defaults.max_position == 0
+    assert cfg.symbols["A"].limits.max_order_qty == UNLIMITED
