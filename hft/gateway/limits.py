@@ -35,8 +35,9 @@ class Limit:
         floor: a minimum (``min_qty``): of the values set at several levels the largest is the tightest
             (`effective_limits`; the risk kernel's `_eff_floor`), of the others the smallest.
         least: the smallest value the config accepts for an ``int`` limit (``null`` = unlimited is always
-            accepted): 1 for ``max_order_qty``, whose 0 would deny every order (a quantity is at least one lot)
-            and is refused at load rather than read as a block.
+            accepted): 1 for ``max_order_qty`` and ``max_order_notional``, whose 0 would deny every order (a
+            quantity is at least one lot, an order's notional above zero) and is refused at load rather than
+            read as a block.
     """
 
     name: str
@@ -51,7 +52,7 @@ class Limit:
 
 LIMITS: tuple[Limit, ...] = (
     Limit("max_order_qty", "max_order_qty", "int", "order", (0,), "order qty", least=1),
-    Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional"),
+    Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional", least=1),
     Limit("max_position", "max_position", "int", "order", (2,), "position"),
     Limit("max_notional", "max_notional", "int", "order", (3,), "notional"),
     Limit("min_qty", "min_qty", "int", "order", (4,), "min qty", floor=True),

@@ -157,6 +157,8 @@ def test_a_minimum_below_every_maximum_is_fine():
     ({"accounts": {"ACC1": {"max_order_qty": 0}}}, "accounts.ACC1.max_order_qty", "0"),
     ({"strategies": {"mm1": {"max_order_qty": 0}}}, "strategies.mm1.max_order_qty", "0"),
     ({"symbols": {"AAPL": {"max_order_qty": 0}}}, "symbols.AAPL.max_order_qty", "0"),
+    ({"limits": {"defaults": {"max_order_notional": 0}}}, "limits.defaults.max_order_notional", "0"),
+    ({"symbols": {"AAPL": {"max_order_notional": -1}}}, "symbols.AAPL.max_order_notional", "-1"),
 ])
 def test_max_order_qty_zero_or_negative_is_refused(doc, key, was):
     """``max_order_qty: 0`` was accepted and denied every order (MAX_ORDER_QTY: a quantity is at least one lot):
