@@ -4,9 +4,13 @@ The bucket (``signals.ha.bucket``) keeps one revision per key and ages entries o
 becomes leader by *creating* the key ``leader`` (refused while another node's entry lives), and stays leader by
 *updating* it every ``renew`` with the revision it last wrote (compare-and-set: refused if anyone else wrote in
 between). A leader that cannot renew (the bus is down, or the CAS fails) for ``lease_ttl - renew`` considers the
-lease lost before it can have lapsed for anyone else, and calls ``on_lost`` — the server steps down then. A
-standby retries the create every ``renew``; it succeeds once the dead leader's entry aged out. The lease is NATS's
-(JetStream's per-key compare-and-set and max-age), nothing home-made beyond the renew loop.
+lease lost before it can have lapsed for anyone else, and calls ``on_lost`` — the server steps down then. That
+span is counted from when the last successful write was *sent* (the server stored it later, so its entry ages out
+later), and it is kept however the renewal goes: a renewal still unanswered at the deadline (a bus that died with
+the request in flight: the client would wait out its own request timeout) is abandoned, and the loop wakes at
+the deadline instead of at its next ``renew`` tick. A standby retries the create every ``renew``; it succeeds
+once the dead leader's entry aged out. The lease is NATS's (JetStream's per-key compare-and-set and max-age),
+nothing home-made beyond the renew loop.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class LeaderLease:
         self.leader = False
         self.holder: str | None = None  # who holds the lease as last seen
         self.revision = 0
-        self.last_renew = 0.0
+        self.deadline = 0.0  # monotonic time by which a leader must have renewed, else the lease is lost
         self.changes = 0
         self.task: asyncio.Task | None = None
 
@@ -62,9 +66,13 @@ class LeaderLease:
             return await js.create_key_value(KeyValueConfig(bucket=self.cfg.bucket, history=1,
                                                             ttl=self.cfg.lease_ttl_ns / 1e9))
 
+    @property
+    def grace_s(self) -> float:
+        """How long after sending its last successful write a leader still counts as one: ``lease_ttl - renew``."""
+        return (self.cfg.lease_ttl_ns - self.cfg.renew_ns) / 1e9
+
     async def _run(self) -> None:
         period = self.cfg.renew_ns / 1e9
-        grace = (self.cfg.lease_ttl_ns - self.cfg.renew_ns) / 1e9
         while True:
             try:
                 if self.kv is None and self.bus.connected:
@@ -77,13 +85,15 @@ class LeaderLease:
                 log.warning("lease: %s: %s", exc.__class__.__name__, exc)
                 if not self.leader:
                     self.kv = None if not self.bus.connected else self.kv
-            if self.leader and time.monotonic() - self.last_renew > grace:
+            if self.leader and time.monotonic() >= self.deadline:
                 await self._lose("not renewed within the lease")
-            await asyncio.sleep(period)
+            # a leader wakes at its deadline at the latest (not up to a whole period after it)
+            await asyncio.sleep(min(period, max(0.0, self.deadline - time.monotonic())) if self.leader else period)
 
     async def _try_acquire(self) -> None:
         from nats.js.errors import KeyWrongLastSequenceError
 
+        sent = time.monotonic()
         try:
             self.revision = await self.kv.create(KEY, self.node.encode())
         except KeyWrongLastSequenceError:
@@ -93,20 +103,31 @@ class LeaderLease:
             return
         self.leader = True
         self.holder = self.node
-        self.last_renew = time.monotonic()
+        self.deadline = sent + self.grace_s
         self.changes += 1
         log.warning("lease: %s is the leader (revision %d)", self.node, self.revision)
         await self.on_acquired()
 
     async def _renew(self) -> None:
+        """One compare-and-set renewal, bounded by the deadline: unanswered by then, it is abandoned (the caller
+        then steps down); refused, the lease is lost at once."""
         from nats.js.errors import KeyWrongLastSequenceError
 
+        sent = time.monotonic()
+        left = self.deadline - sent
+        if left <= 0:
+            return
+        update = asyncio.ensure_future(self.kv.update(KEY, self.node.encode(), last=self.revision))
+        done, _ = await asyncio.wait({update}, timeout=left)
+        if not done:
+            update.cancel()
+            return
         try:
-            self.revision = await self.kv.update(KEY, self.node.encode(), last=self.revision)
+            self.revision = update.result()
         except KeyWrongLastSequenceError:
             await self._lose("another node holds the lease")
             return
-        self.last_renew = time.monotonic()
+        self.deadline = sent + self.grace_s
 
     async def _lose(self, why: str) -> None:
         if not self.leader:

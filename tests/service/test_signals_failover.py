@@ -42,6 +42,13 @@ def _post(port: int, key: str, tok: str) -> tuple[int, dict]:
         conn.close()
 
 
+def _why(leader: Server, acked: dict) -> str:
+    """What a failed wait for the leader's acknowledgements shows: its exit code and the log's tail (both nodes
+    write the one log of their shared home)."""
+    return (f"{len(acked)} orders acknowledged; leader exit code {leader.proc.poll()}; log:\n"
+            f"{leader.log.read_text()[-3000:]}")
+
+
 @pytest.fixture
 def pair(tmp_path):
     nats = EmbeddedNats(tmp_path / "nats").start()
@@ -87,15 +94,17 @@ def test_failover_kill_leader_mid_flow(pair):
                 acked[key] = d["order_id"]
             i += 1
 
-    t = threading.Thread(target=load)
+    t = threading.Thread(target=load, daemon=True)
     t.start()
-    assert wait_for(lambda: len(acked) >= 40, timeout=60)
-    # the standby follows the leader's WAL-derived state (read-only replays as the WAL grows)
-    assert wait_for(lambda: b.request("GET", "/health")[1]["following"].get("decisions", 0) >= 40, timeout=30)
-    assert b.request("GET", "/health")[1]["following"]["mismatches"] == 0
-    killed.set()
-    a.kill9()  # mid-flow
-    stop.set()
+    try:  # a failure here stops the client too (it retried a dead leader for ever and held the run at exit)
+        assert wait_for(lambda: len(acked) >= 40, timeout=60), _why(a, acked)
+        # the standby follows the leader's WAL-derived state (read-only replays as the WAL grows)
+        assert wait_for(lambda: b.request("GET", "/health")[1]["following"].get("decisions", 0) >= 40, timeout=30)
+        assert b.request("GET", "/health")[1]["following"]["mismatches"] == 0
+        killed.set()
+        a.kill9()  # mid-flow
+    finally:
+        stop.set()
     t.join(15)
     n_acked = len(acked)
     # the standby follows the WAL (read-only) and takes over once the lease lapses

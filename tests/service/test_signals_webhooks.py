@@ -164,7 +164,7 @@ def test_replayed_nonce_and_rate_limit(env):
     code, out = srv.request("POST", "/webhooks/partner", raw=raw, headers=h)
     assert code == 409 and out["error"] == "REPLAYED" and out["field"] == "X-Nonce"
     codes = [post(srv, "burst", {"instrument": "MSFT", "side": "buy"})[0] for _ in range(6)]
-    assert codes[:3] == [202, 202, 202] and codes[3:] == [429, 429, 429]  # burst 3, 0.5/s
+    assert codes[:3] == [202, 202, 202] and codes[3:] == [429, 429, 429]  # burst 3, a token per 1000 s
     assert _counter(srv, "gateway_validation_errors_total", type="rate_limited") == 3
     assert _counter(srv, "gateway_validation_errors_total", type="replayed") == 1
 

@@ -3,7 +3,9 @@ and a venue journal (one machine or a shared volume) and a leader lease in NATS 
 
 * Every process opens its port at once, as a **standby**: ``/health`` answers 503 with ``role: standby``, the
   lease holder and the state it follows; every other route answers 503 ``STANDBY`` naming the leader. It does
-  not hold the WAL (its ``flock``), the venue or the intake, so it cannot dispatch.
+  not hold the WAL (its ``flock``), the venue or the intake, so it cannot dispatch. It competes for the lease
+  only once its order path is compiled (`hft.live.warm`, in a thread): a leader compiling on its first orders
+  could not renew for that long.
 * The standby **follows** the leader's WAL-derived state: whenever the WAL grew it replays it read-only through
   a fresh gateway (`hft.live.recovery.replay_wal`, in a thread) and shows decisions, orders and positions in
   ``/health`` (a check that the WAL rebuilds; the takeover rebuilds again under the lock).
@@ -30,11 +32,13 @@ from typing import Any
 from hft.bus.lease import LeaderLease
 from hft.core.clock import ManualClock
 from hft.core.errors import HftError
+from hft.core.tasks import cancel_and_wait
 from hft.gateway.config import GatewayConfig
 from hft.gateway.service import GatewayService
 from hft.live import server as S
 from hft.live.engine import LiveGateway
 from hft.live.recovery import replay_wal
+from hft.live.warm import warm_order_path
 from hft.live.webhooks.service import SignalService
 
 log = logging.getLogger("hft.live.ha")
@@ -156,7 +160,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     front = HAFront(lease, standby_registry)
     sock = S.listen(host, port)
     svc.start_bus()
-    lease.start()
+    warm = asyncio.create_task(_warm_then_lead(cfg, opts, lease), name="hft-warm-then-lead")
     server = S.http_server(front)
     follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
     line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
@@ -165,11 +169,21 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
         await S.serve_announced(server, sock, line, announce)
     finally:
         follower.cancel()
+        await cancel_and_wait(warm)
         await lease.stop()
         await svc.close()
         if state["live"] is not None:
             await S.stop_engine(state["live"], state["tasks"])
     return state["summary"]
+
+
+async def _warm_then_lead(cfg: GatewayConfig, opts: Any, lease: LeaderLease) -> None:
+    """Compile the order path (`hft.live.warm`, in a thread: the loop answers meanwhile), then join the lease.
+    A leader that compiled on its first orders stopped renewing for as long (seconds on a cold kernel cache), lost
+    the lease to the standby and exited 75."""
+    seconds = await asyncio.to_thread(warm_order_path, cfg, opts)
+    log.info("order path warmed in %.2f s; %s competes for the lease", seconds, lease.node)
+    lease.start()
 
 
 async def _follow(cfg: GatewayConfig, wal_dir: Path, front: HAFront, lease: Any, period_s: float = 1.0) -> None:
