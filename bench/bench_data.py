@@ -46,7 +46,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, shared_data, summarise, time_runs, write_result
+from _common import carry_over, machine_info, shared_data, summarise, time_runs, write_result
 
 from hft.data.sources import FILES
 
@@ -449,6 +449,8 @@ def bench_formats(data: Path | None, repeat: int, rows: int) -> dict[str, Any]:
 
 
 SECTIONS = ("binance", "l2", "lobster", "cli", "checks", "formats")
+# the results file's key of each section's figures
+_SECTION_KEYS = ("binance_import", "l2_rebuild", "lobster", "cli_startup", "event_file_checks", "formats")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -465,10 +467,6 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown sections {sorted(unknown)}; expected some of {SECTIONS}")
     data = shared_data()
     result: dict[str, Any] = {"name": "bench_data", "machine": machine_info(), "repeat": repeat}
-    if set(sections) == {"formats"} and RESULT_PATH.exists():  # keep the other sections' last figures
-        import json
-
-        result = {**json.loads(RESULT_PATH.read_text()), "name": "bench_data"}
     for sec in sections:
         t0 = time.perf_counter()
         if sec == "cli":
@@ -486,16 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         elif sec == "checks":
             result["event_file_checks"] = bench_checks(data, repeat)
         print(f"{sec}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    if sections == ["checks"]:  # alone: merged into the full results, keeping the other sections' figures
-        import json
-
-        from _common import RESULTS
-
-        old = RESULTS / "bench_data.json"
-        if old.exists():
-            result = {**json.loads(old.read_text()), "event_file_checks": {
-                **result["event_file_checks"], "machine": result["machine"], "repeat": repeat}}
-    path = write_result("bench_data", result)
+    # the sections not run this time keep their last figures, marked with the machine that measured them
+    path = write_result("bench_data", carry_over(RESULT_PATH, result, _SECTION_KEYS))
     print(path)
     return 0
 
