@@ -192,6 +192,9 @@ _TIFS = tuple(TIF_NAMES.values())
 _LEVELS = ("NORMAL", "DEGRADED", "HALT")
 
 
+_LEAST = {0: "a non-negative integer", 1: "a positive integer"}  # what a limit's `least` reads as
+
+
 def _limit_value(sec: Section, key: str, least: int = 0) -> int | None:
     """An ``int`` limit: None when absent (inherit), UNLIMITED for ``null``, else an integer >= `least` (the
     limit table's `Limit.least`); anything else is a one-line `ConfigError` naming the file and key path."""
@@ -204,9 +207,6 @@ def _limit_value(sec: Section, key: str, least: int = 0) -> int | None:
     if isinstance(v, bool) or not isinstance(v, int) or v < least:
         sec._fail(sec._key(key), f"{_LEAST.get(least, f'an integer >= {least}')} or null (unlimited)", v)
     return v
-
-
-_LEAST = {0: "a non-negative integer", 1: "a positive integer"}
 
 
 def _rate(sec: Section, key: str) -> Rate | None:

@@ -54,13 +54,11 @@ async def _orders(cfg: GatewayConfig, opts: S.ServeOptions, secret: str) -> None
     live, app, _ = S.build(cfg, opts)
     tasks = S.start_engine(live)
     try:
-        gw = live.gw
-        if not (gw._acct_names and gw._strat_names and gw._sym_names):
+        if not (cfg.accounts and cfg.strategies and cfg.symbols):  # the names the gateway registers at build
             raise ValueError("the config lists no account, strategy or symbol to trade")
-        account, strategy, symbol = gw._acct_names[0], gw._strat_names[0], gw._sym_names[0]
-        spec = cfg.symbols.get(symbol)
-        tick = spec.tick_multiple if spec is not None else 1
-        lot = spec.lot_multiple if spec is not None else 1
+        account, strategy, (symbol, spec) = next(iter(cfg.accounts)), next(iter(cfg.strategies)), next(
+            iter(cfg.symbols.items()))
+        tick, lot = spec.tick_multiple, spec.lot_multiple
         tok = mint(secret, "warm-up", [account], [strategy], 600.0)
         fills_at_once = opts.loopback_mode == "fill"
         for i, (path, key) in enumerate((("/orders", b"warm-0"), ("/v3/orders", None))):
