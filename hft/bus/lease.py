@@ -8,8 +8,9 @@ lease lost before it can have lapsed for anyone else, and calls ``on_lost`` — 
 span is counted from when the last successful write was *sent* (the server stored it later, so its entry ages out
 later), and it is kept however the renewal goes: a renewal still unanswered at the deadline (a bus that died with
 the request in flight: the client would wait out its own request timeout) is abandoned, and the loop wakes at
-the deadline instead of at its next ``renew`` tick. A standby retries the create every ``renew``; it succeeds
-once the dead leader's entry aged out. The lease is NATS's (JetStream's per-key compare-and-set and max-age),
+the deadline instead of at its next ``renew`` tick; and the writer checks the deadline itself before each
+dispatch (`may_dispatch`), so a step that outlived it sends nothing. A standby retries the create every
+``renew``; it succeeds once the dead leader's entry aged out. The lease is NATS's (JetStream's per-key compare-and-set and max-age),
 nothing home-made beyond the renew loop.
 """
 
@@ -136,6 +137,13 @@ class LeaderLease:
         self.changes += 1
         log.error("lease: %s lost the lead (%s)", self.node, why)
         await self.on_lost()
+
+    def may_dispatch(self) -> bool:
+        """Whether this process may still send commands: it leads and its deadline has not passed. The writer asks
+        right before each dispatch (`LiveGateway.fence`): a leader whose loop stalled past its deadline (a WAL
+        write held up by the disk, a long pause) would otherwise send that step's commands before its renew loop
+        wakes to step down, while a standby may already have taken over."""
+        return self.leader and time.monotonic() < self.deadline
 
     def health(self) -> dict[str, Any]:
         return {"node": self.node, "role": "leader" if self.leader else "standby", "holder": self.holder,

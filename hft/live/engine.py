@@ -182,6 +182,13 @@ class LiveGateway:
         self.ack_durable = Log2Histogram()
         self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
         self.wal_failures = 0
+        # fencing (an active/standby leader, hft.live.webhooks.ha): asked right before each dispatch whether this
+        # process may still send; when not, the step's commands stay unsent (the WAL holds them: the next
+        # leader's recovery sends what the venue lacks), no snapshot is taken any more, and `on_fenced(n)` runs
+        # (the leader steps down)
+        self.fence: Callable[[], bool] | None = None
+        self.on_fenced: Callable[[int], None] | None = None
+        self.fenced = 0  # commands held back by the fence
         self.monitor: Any = None  # the WAL's DiskPressureMonitor (server wiring)
         self.replaying = False
         self.replayed_commands: list[OrderCommand] = []  # what a WAL replay decided (for reconciliation)
@@ -462,13 +469,24 @@ class LiveGateway:
             self.outbox.clear()
         elif self.outbox:
             out, self.outbox = self.outbox, []
-            self._dispatch(out)
-            self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+            if self.fence is None or self.fence():
+                self._dispatch(out)
+                self.stage["dispatch"].observe(time.perf_counter_ns() - t1)
+            else:  # the WAL holds the step, so its answers stand
+                self._hold_back(out)
         self.orders.flush_index()  # the client ids of this step's views added one by one
         self.orders.prune()  # views past the retention (server.order_view_retention)
-        if self.snapshot_every and not self.replaying and self.wal is not None:
+        if self.snapshot_every and not self.replaying and self.wal is not None and not self.fenced:
             self._maybe_snapshot()
         return True
+
+    def _hold_back(self, out: list[Any]) -> None:
+        """The fence said no: send nothing of `out`, count it, tell `on_fenced`."""
+        n = sum(len(x) if type(x) is np.ndarray else 1 for x in out)
+        self.fenced += n
+        log.error("fenced: %d commands of this step not dispatched (no longer the leader); the WAL holds them", n)
+        if self.on_fenced is not None:
+            self.on_fenced(n)
 
     def _dispatch(self, out: list[Any]) -> None:
         """Send the outbox to the venue in order: COMMAND_DTYPE arrays with one `send_array` call each when the
@@ -510,8 +528,13 @@ class LiveGateway:
                 self._bg = S.start_background(self)
                 self._snap_mark = (records, self._bg.segment)
 
-    def snapshot(self) -> dict[str, Any]:
-        """Take a state snapshot now (between steps of the writer), after any background one has finished."""
+    def snapshot(self) -> dict[str, Any] | None:
+        """Take a state snapshot now (between steps of the writer), after any background one has finished. None
+        once the fence held commands back: a snapshot says "everything before it was dispatched", and the next
+        leader's recovery must start before those commands to send them."""
+        if self.fenced:
+            log.warning("no snapshot: %d commands in the WAL were never dispatched", self.fenced)
+            return None
 
         if self._bg is not None:
             S.poll(self, self._bg, block=True)

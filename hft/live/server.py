@@ -55,8 +55,10 @@ def wal_dir_of(cfg: GatewayConfig) -> Path:
     return Path(cfg.server.wal_dir) if cfg.server.wal_dir else wal_root() / "gateway-live"
 
 
-def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, Any]]:
-    """(LiveGateway, OrderApp, recovery summary): everything but the listener. Raises ConfigError early."""
+def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
+          on_fenced: Any = None) -> tuple[Any, Any, dict[str, Any]]:
+    """(LiveGateway, OrderApp, recovery summary): everything but the listener. Raises ConfigError early.
+    `fence` / `on_fenced`: the writer's (`LiveGateway.fence`), in place before recovery re-sends anything."""
     from hft.gateway.service import GatewayService  # lazy: numba
     from hft.live.app import OrderApp  # lazy: numba
     from hft.live.engine import LiveGateway  # lazy: numba
@@ -82,6 +84,7 @@ def build(cfg: GatewayConfig, opts: ServeOptions) -> tuple[Any, Any, dict[str, A
         if sym is not None and not gw.registered("symbol", sym):  # the paper day's symbol trades with the default limits
             gw.register_symbol(sym)
         live = LiveGateway(gw, wal, venue)
+        live.fence, live.on_fenced = fence, on_fenced
         summary = recover(live, wal_dir)
         live.snapshot_every = cfg.server.snapshot_every
         live.snapshot()  # the next start replays only what follows

@@ -13,7 +13,9 @@ and a venue journal (one machine or a shared volume) and a leader lease in NATS 
   process still holds it —, WAL replay, venue reconciliation: commands the venue already received are not sent
   again, so a takeover dispatches nothing twice), then the engine, webhooks and follower start and the routes
   open. A leader that loses the lease exits at once (code 75), without dispatching another command: its
-  supervisor restarts it as a standby. Recovery from the WAL is what makes that exit safe.
+  supervisor restarts it as a standby. Recovery from the WAL is what makes that exit safe. The writer also asks
+  the lease right before each dispatch (`LeaderLease.may_dispatch`): a step that outlived the lease's deadline (a
+  WAL write held up by the disk, a stalled process) sends nothing and the process exits 75 the same way.
 
 Metrics: ``gateway_leader`` (1 on the leader), ``gateway_leadership_changes_total``.
 """
@@ -126,16 +128,21 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     async def acquired() -> None:
         asyncio.get_running_loop().create_task(take_over())
 
-    async def lost() -> None:
+    def step_down(why: str) -> None:
         front.target = None
-        print(f"hft gateway: {lease.node} lost the leader lease; exiting ({EXIT_LEASE_LOST})", file=sys.stderr,
-              flush=True)
+        print(f"hft gateway: {lease.node} {why}; exiting ({EXIT_LEASE_LOST})", file=sys.stderr, flush=True)
         os._exit(EXIT_LEASE_LOST)  # fencing: no further dispatch; the WAL makes the restart safe
+
+    async def lost() -> None:
+        step_down("lost the leader lease")
+
+    def fenced(n: int) -> None:  # the writer found the lease's deadline passed before a dispatch
+        step_down(f"held back {n} commands: its lease had run out before they were dispatched")
 
     async def take_over() -> None:
         while lease.leader:
             try:
-                live, app, summary = await asyncio.to_thread(S.build, cfg, opts)
+                live, app, summary = await asyncio.to_thread(S.build, cfg, opts, lease.may_dispatch, fenced)
                 break
             except HftError as exc:  # e.g. the old leader's process still holds the WAL lock
                 log.warning("takeover: %s; retrying", exc)
