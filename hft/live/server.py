@@ -2,7 +2,8 @@
 ASGI app under the service's HTTP front `hft.live.http` (one process, one event loop, one writer task).
 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
-is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, then the port opens.
+is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, the order path is compiled
+through a throwaway copy of the service (`hft.live.warm`), then the port opens.
 SIGTERM / SIGINT: stop accepting, drain the intake channel, sync and close the WAL.
 """
 
@@ -121,12 +122,15 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         return await serve_ha(cfg, opts, host, port, announce)
     signals = _signal_service(cfg, opts)  # validated before anything opens
     live, app, summary = build(cfg, opts)
-    _tune_gc()
     try:
+        # before the port opens (closed during recovery too): the ready line then means the first orders are
+        # answered at full speed, not compiled on the loop (seconds on a cold numba cache, the loop deaf meanwhile)
+        warmed_s = await warm(cfg, opts)
         sock = listen(host, port)
-    except ConfigError:
+    except BaseException:  # a port in use, or Ctrl-C while warming: release the WAL's lock
         live.wal.close()
         raise
+    _tune_gc()  # after the warm-up: its throwaway service is collected, not frozen
     tasks = start_engine(live)
     front = await _start_signals(signals, live, app)
     server = http_server(front)
@@ -135,7 +139,8 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     bound = sock.getsockname()[1]
     tcp_at = f" and tcp://{host}:{tcp.sockets[0].getsockname()[1]}" if tcp is not None else ""
     line = (f"hft gateway: listening on http://{host}:{bound}{tcp_at} (wal {live.wal.wal_dir}; recovered "
-            f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']})")
+            f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']}; "
+            f"order path warmed in {warmed_s:.2f} s)")
     try:
         await serve_announced(server, sock, line, announce)
     finally:
@@ -146,6 +151,16 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
             await signals.close()
         await stop_engine(live, tasks)
     return summary
+
+
+async def warm(cfg: GatewayConfig, opts: ServeOptions) -> float:
+    """Compile the order path (`hft.live.warm`) in a thread, the caller's event loop free meanwhile (the warm-up
+    runs its throwaway service on a loop of its own): seconds taken. Never raises."""
+    from hft.live.warm import warm_order_path  # lazy: hft.live.warm imports this module
+
+    seconds = await asyncio.to_thread(warm_order_path, cfg, opts)
+    log.info("order path warmed in %.2f s", seconds)
+    return seconds
 
 
 def listen(host: str, port: int) -> socket.socket:

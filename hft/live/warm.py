@@ -4,10 +4,12 @@ The kernels an order reaches (the gateway's batch decision and reports, order vi
 WAL's row join, the loopback venue) are compiled on their first call, or loaded from numba's on-disk cache. On a
 cold cache (a fresh install before ``hft warmup``, or a change to kernel code) the first orders of a new process
 compile them on the event loop: measured 6.5 s and 2 s for the first two orders (11 s and 3.5 s with the CPUs
-busy). The loop answers nothing meanwhile, and an active/standby process (`hft.live.webhooks.ha`) does not renew
-its leader lease either: a leader that had just taken over lost its lease to the standby and exited 75 on its
-first orders (tests/service/test_signals_failover.py, with a cold cache). So such a process sends orders through
-a throwaway copy of itself first, in a thread, while its loop keeps answering.
+busy). The loop answers nothing meanwhile (health, other clients), and an active/standby process
+(`hft.live.webhooks.ha`) does not renew its leader lease either: a leader that had just taken over lost its lease
+to the standby and exited 75 on its first orders (tests/service/test_signals_failover.py, with a cold cache). So
+the service sends orders through a throwaway copy of itself first, in a thread (`hft.live.server.warm`): a single
+service before its port opens and its ready line, an active/standby one while it answers as a standby, before it
+competes for the lease.
 """
 
 from __future__ import annotations

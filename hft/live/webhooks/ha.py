@@ -40,7 +40,6 @@ from hft.gateway.service import GatewayService
 from hft.live import server as S
 from hft.live.engine import LiveGateway
 from hft.live.recovery import replay_wal
-from hft.live.warm import warm_order_path
 from hft.live.webhooks.service import SignalService
 
 log = logging.getLogger("hft.live.ha")
@@ -188,8 +187,8 @@ async def _warm_then_lead(cfg: GatewayConfig, opts: Any, lease: LeaderLease) -> 
     """Compile the order path (`hft.live.warm`, in a thread: the loop answers meanwhile), then join the lease.
     A leader that compiled on its first orders stopped renewing for as long (seconds on a cold kernel cache), lost
     the lease to the standby and exited 75."""
-    seconds = await asyncio.to_thread(warm_order_path, cfg, opts)
-    log.info("order path warmed in %.2f s; %s competes for the lease", seconds, lease.node)
+    await S.warm(cfg, opts)
+    log.info("%s competes for the lease", lease.node)
     lease.start()
 
 
