@@ -123,10 +123,11 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     signals = _signal_service(cfg, opts)  # validated before anything opens
     live, app, summary = build(cfg, opts)
     try:
+        sock = listen(host, port, now=False)  # a port in use is reported now, not after the warm-up
         # before the port opens (closed during recovery too): the ready line then means the first orders are
         # answered at full speed, not compiled on the loop (seconds on a cold numba cache, the loop deaf meanwhile)
         warmed_s = await warm(cfg, opts)
-        sock = listen(host, port)
+        sock.listen(BACKLOG)
     except BaseException:  # a port in use, or Ctrl-C while warming: release the WAL's lock
         live.wal.close()
         raise
@@ -163,8 +164,13 @@ async def warm(cfg: GatewayConfig, opts: ServeOptions) -> float:
     return seconds
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket (port 0 = any free port); `ConfigError` when it cannot be bound."""
+BACKLOG = 2048
+
+
+def listen(host: str, port: int, *, now: bool = True) -> socket.socket:
+    """The listening socket (port 0 = any free port); `ConfigError` when it cannot be bound. `now=False`: bound
+    only (connections refused until the caller's ``sock.listen(BACKLOG)``), so a port in use is reported before
+    a long start-up step rather than after it."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -172,7 +178,8 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ConfigError(f"server: cannot listen on {host}:{port}: {exc.strerror}", key="server.port") from None
-    sock.listen(2048)
+    if now:
+        sock.listen(BACKLOG)
     return sock
 
 

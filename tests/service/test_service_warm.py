@@ -6,7 +6,9 @@ records are the real order's alone), the temporary directory is gone and the fir
 from __future__ import annotations
 
 import json
+import socket
 
+import pytest
 from svckit import order, token
 
 from hft.recorder.reader import iter_records
@@ -32,3 +34,19 @@ def test_the_warm_up_leaves_no_trace_and_the_first_order_is_answered(server_fact
     # every other record (the reports' sim.orders rows, the fill) is the real order's
     assert {rec.get("order_id") for _, rec in records} == {1}, records
     assert all("warm" not in json.dumps(rec, default=str) for _, rec in records)  # the warm-up's ids are warm-*
+
+
+def test_a_port_in_use_is_one_line_and_leaves_the_wal_free(server_factory):
+    # the port is bound before the warm-up (the error comes at once, not after it) and the WAL's lock released
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        srv = server_factory()
+        srv.port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match="server did not start"):
+            srv.start()
+        assert srv.proc.returncode not in (0, None)
+        err = srv.log.read_text().strip().splitlines()
+        assert err == [f"error: server: cannot listen on 127.0.0.1:{srv.port}: Address already in use"], err
+    again = server_factory(home=srv.home).start()  # the same WAL directory: its lock was released
+    assert again.stop() == 0
