@@ -50,6 +50,9 @@ class OpenOptions:
 
     allow_gaps: bool = False  # formats with sequence numbers: resync on a break instead of failing
     mapping: Path | None = None  # the `table` format: the column mapping YAML
+    # keep where each event was read from (`MarketData.origin`), for `hft data verify` to name a row: the formats
+    # that must carry it through a merge or a resync (Binance, a Tardis chain) do so only when asked
+    origins: bool = False
 
 
 @dataclass(frozen=True)
