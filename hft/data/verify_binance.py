@@ -53,7 +53,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import Locate
+from hft.data._convert import Locate, iso_time
 
 
 def top_of_book(events: np.ndarray) -> np.ndarray:
@@ -110,7 +110,8 @@ def _first(events: np.ndarray, tob: np.ndarray, where: np.ndarray, origin: Locat
     if not where.any():
         return None
     row = int(tob[where, TOB_ROW][0])
-    return {"row": row, "exch_ts": int(events["exch_ts"][row]), "local_ts": int(events["local_ts"][row]),
+    exch = int(events["exch_ts"][row])
+    return {"row": row, "exch_ts": exch, "exch_utc": iso_time(exch), "local_ts": int(events["local_ts"][row]),
             **(origin(row) if origin is not None else {})}
 
 
@@ -119,9 +120,9 @@ def verify_binance(events: np.ndarray, instrument: Instrument, origin: Locate | 
 
     Returns a dict with ``checked`` (book message ends checked), ``crossed``, ``locked``, ``gaps``,
     ``resync_checked`` / ``resync_crossed`` (points inside a resync), ``one_sided``, ``first_crossed_row``
-    (event row, or None), ``first_crossed`` / ``first_locked`` (None, or ``row``, ``exch_ts``, ``local_ts`` and,
-    with `origin`, the place: ``file``, ``line`` or ``record`` / ``offset``, ``message``), the bookTicker
-    comparison counts (module docstring) and ``ok`` (no crossed or locked state and no gap).
+    (event row, or None), ``first_crossed`` / ``first_locked`` (None, or ``row``, ``exch_ts`` and ``exch_utc``,
+    ``local_ts`` and, with `origin`, the place: ``file``, ``line`` or ``record`` / ``offset``, ``message``), the
+    bookTicker comparison counts (module docstring) and ``ok`` (no crossed or locked state and no gap).
     """
     if events.dtype != EVENT_DTYPE:
         raise DataValidationError(f"events: expected dtype EVENT_DTYPE, was {events.dtype}")

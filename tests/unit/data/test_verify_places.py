@@ -57,7 +57,8 @@ def test_origins_are_recorded_only_when_asked(tmp_path: Path) -> None:
     files, _ = vs.binance_crossing(tmp_path)
     plain, kept = import_binance(files), import_binance(files, origins=True)
     assert plain.origin is None and np.array_equal(plain.events, kept.events)
-    assert verify_binance(plain.events, plain.instrument)["first_crossed"].keys() == {"row", "exch_ts", "local_ts"}
+    first = verify_binance(plain.events, plain.instrument)["first_crossed"]
+    assert first.keys() == {"row", "exch_ts", "exch_utc", "local_ts"}  # no place without the origins
     # every event names a line of its file that exists; the snapshot's are line 2 of day 1
     places = [kept.origin(k) for k in range(len(kept.events))]
     assert {p["file"] for p in places} == {str(f) for f in files}
