@@ -194,8 +194,9 @@ def _mbp(path: Path, rec: np.ndarray, div: int, depth: int, start: int) -> np.nd
                        side=side, flags=np.where(ends, FLAG_EOM, 0))
 
 
-def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any], Locate]:
-    """Convert one DBN file (module docstring); with the events' `Locate` (every event's seq is its record)."""
+def import_dbn(path: Path, *, origins: bool = False) -> tuple[np.ndarray, Instrument, dict[str, Any], Locate | None]:
+    """Convert one DBN file (module docstring); with `origins`, the events' `Locate` (an event's seq is its
+    record), else None."""
     meta, schema, rec, start = read_dbn(path)
     if not len(rec):
         raise DataValidationError(f"{path}: expected {schema} records, the file holds none", file=str(path))
@@ -224,6 +225,8 @@ def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any], Loca
     inst = Instrument(symbol=symbol, venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)
     info = {"source": "dbn", "schema": schema, "files": [str(path)], "dataset": str(meta.dataset), "gaps": 0}
     ev, size = freeze(ev), rec.dtype.itemsize
+    if not origins:
+        return ev, inst, info, None
     return ev, inst, info, lambda k: place(path, int(ev["seq"][k]), unit="record",
                                            offset=start + (int(ev["seq"][k]) - 1) * size)
 
@@ -232,5 +235,5 @@ def open(paths: list[Path], opts: Any) -> Any:
     """The `dbn` format's opener (`hft.data.formats`)."""
     from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
-    ev, inst, meta, origin = import_dbn(paths[0])
+    ev, inst, meta, origin = import_dbn(paths[0], origins=opts.origins)
     return MarketData("dbn", ev, inst, meta, origin=origin)

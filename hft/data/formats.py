@@ -50,8 +50,8 @@ class OpenOptions:
 
     allow_gaps: bool = False  # formats with sequence numbers: resync on a break instead of failing
     mapping: Path | None = None  # the `table` format: the column mapping YAML
-    # keep where each event was read from (`MarketData.origin`), for `hft data verify` to name a row: the formats
-    # that must carry it through a merge or a resync (Binance, a Tardis chain) do so only when asked
+    # keep where each event was read from (`MarketData.origin`), for `hft data verify` to name a row; an import or
+    # a replay asks nothing and pays nothing (Binance records each event's message only when asked)
     origins: bool = False
 
 

@@ -160,4 +160,5 @@ def open(paths: list[Path], opts: Any) -> Any:
 
     ev, inst, meta = import_hftbacktest(paths[0])
     # an event's seq is its row in the file from 0 (the rows `row_error` names from 1)
-    return MarketData("hftbacktest", ev, inst, meta, origin=lambda k: place(paths[0], int(ev["seq"][k]) + 1))
+    origin = (lambda k: place(paths[0], int(ev["seq"][k]) + 1)) if opts.origins else None
+    return MarketData("hftbacktest", ev, inst, meta, origin=origin)

@@ -61,8 +61,8 @@ class MarketData:
     instrument: Instrument
     meta: dict[str, Any] = field(default_factory=dict)
     lobster: Any = None  # hft.data.lobster.LobsterData when the source is LOBSTER (reference book inside)
-    # event row k -> its place in the input files (`hft.data._convert.place`); None: the format cannot say, or was
-    # not asked to keep it (`OpenOptions.origins`)
+    # event row k -> its place in the input files (`hft.data._convert.place`), when the opener was asked
+    # (`OpenOptions.origins`: verify) and the format can say; else None
     origin: Locate | None = None
 
 
@@ -153,7 +153,8 @@ def open_events(paths: list[Path], opts: Any) -> MarketData:
 
     ef = load_events(paths[0])
     # an event file's row k is its Parquet row k + 1 (as `hft.data._eventcheck` names it)
-    return MarketData("events", ef.events, ef.instrument, ef.meta, origin=lambda k: place(paths[0], k + 1))
+    origin = (lambda k: place(paths[0], k + 1)) if opts.origins else None
+    return MarketData("events", ef.events, ef.instrument, ef.meta, origin=origin)
 
 
 def _ref_path(path: Path) -> Path:

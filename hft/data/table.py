@@ -176,4 +176,5 @@ def open(paths: list[Path], opts: Any) -> Any:
                           f"{paths[0].name.split('.')[0]}.mapping.yaml beside it), none given", key="mapping")
     ev, inst, meta = import_table(paths[0], Path(mapping))
     # an event's seq is its row as `row_error` names it (a CSV's line, a Parquet table's row from 1)
-    return MarketData("table", ev, inst, meta, origin=lambda k: place(paths[0], int(ev["seq"][k])))
+    origin = (lambda k: place(paths[0], int(ev["seq"][k]))) if opts.origins else None
+    return MarketData("table", ev, inst, meta, origin=origin)

@@ -284,8 +284,8 @@ def _wide(df: Any, cols: list[str], path: Path, *, quantity: bool = False) -> np
 
 def import_tardis(paths: list[Path], *, origins: bool = False) -> tuple[np.ndarray, Instrument, dict[str, Any],
                                                                         Locate | None]:
-    """Read Tardis CSV files of one symbol into one event stream (module docstring); with the events' `Locate`
-    (every event's seq is its line, so one file's is free; several files' only with `origins`)."""
+    """Read Tardis CSV files of one symbol into one event stream (module docstring); with `origins`, the events'
+    `Locate` (an event's seq is its line; which file, of several, is laid out beside the events), else None."""
     parts = [_read(Path(p)) for p in paths]
     symbols = set().union(*(p.symbols for p in parts))
     if len(symbols) != 1:
@@ -312,8 +312,7 @@ def import_tardis(paths: list[Path], *, origins: bool = False) -> tuple[np.ndarr
     meta = {"source": "tardis", "files": [str(p) for p in paths], "datasets": [p.dataset for p in parts],
             "gaps": 0}
     ev = freeze(ev)
-    origin = None if len(parts) > 1 and part is None else (
-        lambda k: place(paths[0 if part is None else int(part[k])], int(ev["seq"][k])))
+    origin = (lambda k: place(paths[0 if part is None else int(part[k])], int(ev["seq"][k]))) if origins else None
     return ev, inst, meta, origin
 
 
