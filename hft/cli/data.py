@@ -81,7 +81,9 @@ def verify_cmd(
         result = verify_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_streams("verify", result))
     if not result["ok"]:
-        raise DataValidationError(f"verify failed: {result['problem']}", file=str(files[0]))
+        at = result.get("first_crossed") or {}  # an L2 stream's first crossed book: the error names its place
+        raise DataValidationError(f"verify failed: {result['problem']}", file=at.get("file", str(files[0])),
+                                  **{k: at[k] for k in ("line", "record", "offset") if k in at})
 
 
 @app.command("inspect")

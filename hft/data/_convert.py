@@ -9,6 +9,8 @@ stay exact). A generic table states its tick and lot in its mapping instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,9 @@ from hft.core.dtypes import EVENT_DTYPE, FLAG_EOM
 from hft.core.errors import DataValidationError
 
 MAX_DECIMALS = 9
+
+# where event row k (0-based) of an opened stream was read from: its `place` in the input files
+Locate = Callable[[int], dict[str, Any]]
 
 
 def decimals_needed(values: np.ndarray, *, what: str, file: str | Path) -> int:
@@ -88,6 +93,19 @@ def row_place(file: str | Path, row: int, *, unit: str = "row", offset: int | No
     it) or ``"<file>: record 12 (byte 4168)"`` (a binary file's record, 1-based, and its byte offset in the
     decompressed stream)."""
     return f"{file}: {unit} {row}" + (f" (byte {offset})" if offset is not None else "")
+
+
+def iso_time(ns: int, zone: tzinfo = UTC) -> str:
+    """Nanoseconds since the epoch as an ISO 8601 time in `zone` (to the microsecond)."""
+    return datetime.fromtimestamp(ns // 1_000_000_000, zone).replace(microsecond=(ns % 10**9) // 1000).isoformat()
+
+
+def place(file: str | Path, row: int, *, unit: str = "row", offset: int | None = None) -> dict[str, Any]:
+    """A row's place as result fields, named as `row_error` names them: ``file``, ``line`` (or ``record`` and
+    ``offset``) and ``message`` (`row_place`)."""
+    return {"file": str(file), ("line" if unit == "row" else unit): row,
+            **({"offset": offset} if offset is not None else {}),
+            "message": row_place(file, row, unit=unit, offset=offset)}
 
 
 def row_error(file: str | Path, row: int, field: str, expected: str, value: Any, *, unit: str = "row",

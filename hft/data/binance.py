@@ -112,7 +112,7 @@ from hft.data._binance_scan import (
     T_TRADE,
     _scan,
 )
-from hft.data._convert import row_error, row_place
+from hft.data._convert import Locate, place, row_error, row_place
 
 MARKETS = ("spot", "usdm", "cm")
 VENUES = {"spot": "BINANCE_SPOT", "usdm": "BINANCE_USDM", "cm": "BINANCE_CM"}
@@ -290,10 +290,18 @@ def _apply_depth(msgs: np.ndarray, j: int, side: np.ndarray, px: np.ndarray, qty
     return S_OK
 
 
+@njit(cache=True, inline="always")
+def _mark(org: np.ndarray, k0: int, k1: int, j: int) -> None:
+    """Events `k0`..`k1` came from message `j`: recorded in `org` only when origins are asked (else it is empty)."""
+    if org.shape[0] > 0:
+        org[k0:k1] = j
+
+
 @njit(cache=True)
 def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, spot: bool, allow_gaps: bool,
-          out: np.ndarray, kc: np.ndarray) -> int:
-    """Run the synchronisation over the whole message table, writing events into `out`. Returns S_*."""
+          out: np.ndarray, kc: np.ndarray, org: np.ndarray) -> int:
+    """Run the synchronisation over the whole message table, writing events into `out` (and, when `org` is not
+    empty, each event's message index into it: `_mark`). Returns S_*."""
     st = np.zeros(_ST_N, dtype=np.int64)
     st[0] = _WAIT
     st[3] = 0
@@ -307,9 +315,11 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
         if typ == T_DEPTH:
             if st[0] == _WAIT:
                 continue  # buffered until the snapshot
+            k = kc[K_EVENTS]
             status = _apply_depth(msgs, j, side, px, qty, spot, allow_gaps, 0, st, out, kc)
             if status != S_OK:
                 return status
+            _mark(org, k, kc[K_EVENTS], j)
         elif typ == T_SNAPSHOT:
             kc[K_SNAPSHOTS] += 1
             if st[0] == _SYNCED or st[0] == _NEED_FIRST:
@@ -329,6 +339,7 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
                 f = FLAG_EOM if r == n - 1 else 0
                 _emit(out, k + 1 + r, exch, local, px[a + r], qty[a + r], 0, lid, EV_SNAPSHOT_LEVEL, side[a + r], f)
             kc[K_EVENTS] = k + 1 + n
+            _mark(org, k, k + 1 + n, j)
             buf_from = st[3]
             st[0] = _NEED_FIRST
             st[1] = lid
@@ -336,9 +347,11 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
             for b in range(buf_from, j):
                 if msgs[b, M_TYPE] == T_DEPTH:
                     kc[K_BUFFERED] += 1
+                    k = kc[K_EVENTS]
                     status = _apply_depth(msgs, b, side, px, qty, spot, allow_gaps, local, st, out, kc)
                     if status != S_OK:
                         return status
+                    _mark(org, k, kc[K_EVENTS], b)  # a buffered diff's events name its own line
         elif typ == T_TRADE:
             if msgs[j, M_SHAPE] & SH_NONMARKET:
                 kc[K_NONMARKET] += 1
@@ -352,6 +365,7 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
                 return S_BACK
             _emit(out, k, msgs[j, M_T] * 1000000, local, px[a], qty[a], tid, tid, EV_TRADE, side[a], FLAG_EOM)
             kc[K_EVENTS] = k + 1
+            _mark(org, k, k + 1, j)
         elif typ == T_TICKER:
             k = kc[K_EVENTS]
             if k + 2 > out.shape[0]:
@@ -364,6 +378,7 @@ def _sync(msgs: np.ndarray, side: np.ndarray, px: np.ndarray, qty: np.ndarray, s
             _emit(out, k, exch, local, px[a], qty[a], 0, u, EV_TICKER, BUY, 0)
             _emit(out, k + 1, exch, local, px[a + 1], qty[a + 1], 0, u, EV_TICKER, SELL, FLAG_EOM)
             kc[K_EVENTS] = k + 2
+            _mark(org, k, k + 2, j)
     if kc[K_SNAPSHOTS] == 0:
         return S_NO_SNAPSHOT
     return S_OK
@@ -379,6 +394,7 @@ class BinanceData:
     events: np.ndarray
     instrument: Instrument
     meta: dict[str, Any] = field(default_factory=dict)
+    origin: Locate | None = None  # event row -> its file and line (`import_binance(origins=True)`)
 
 
 @dataclass
@@ -636,8 +652,9 @@ def _convert(values: np.ndarray, decs: np.ndarray, unit: str, what: str, msgs: n
     return out
 
 
-def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceData:
-    """Import Binance capture files of one symbol (several = one stream, ordered by the date in the name).
+def import_binance(paths: list[Path], *, allow_gaps: bool = False, origins: bool = False) -> BinanceData:
+    """Import Binance capture files of one symbol (several = one stream, ordered by the date in the name);
+    `origins` keeps each event's message (`BinanceData.origin`: its file and line), else nothing is recorded.
 
     Raises:
         DataValidationError: unreadable / corrupt / truncated gzip, a malformed line, mixed symbols, no
@@ -664,7 +681,8 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceDat
     while True:
         out = np.zeros(cap, dtype=EVENT_DTYPE)  # zeroed: padding bytes stay deterministic (hashes)
         kc = np.zeros(_K_N, dtype=np.int64)
-        status = _sync(msgs, side, px, qty, market == "spot", allow_gaps, out, kc)
+        org = np.zeros(cap if origins else 0, dtype=np.int64)
+        status = _sync(msgs, side, px, qty, market == "spot", allow_gaps, out, kc, org)
         if status != S_FULL:
             break
         cap *= 2
@@ -710,7 +728,13 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False) -> BinanceDat
     }
     if gap:
         meta["first_gap"] = gap
-    return BinanceData(events, instrument, meta)
+    return BinanceData(events, instrument, meta, _locate(org, msgs, files) if origins else None)
+
+
+def _locate(org: np.ndarray, msgs: np.ndarray, files: list[Path]) -> Locate:
+    """Event row k → the file and line of the message it came from (`org`: each event's message index)."""
+    where = msgs[:, [M_FILE, M_LINE]]  # a copy: the message table itself is not kept
+    return lambda k: place(files[int(where[org[k], 0])], int(where[org[k], 1]))
 
 
 def _join(tables: list[_Tables]) -> tuple[np.ndarray, np.ndarray]:

@@ -47,7 +47,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import freeze, make_events, row_error, row_place, scale_str
+from hft.data._convert import Locate, freeze, make_events, place, row_error, row_place, scale_str
 
 UNDEF_PRICE = np.iinfo(np.int64).max
 F_LAST = 128
@@ -194,8 +194,9 @@ def _mbp(path: Path, rec: np.ndarray, div: int, depth: int, start: int) -> np.nd
                        side=side, flags=np.where(ends, FLAG_EOM, 0))
 
 
-def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
-    """Convert one DBN file (module docstring)."""
+def import_dbn(path: Path, *, origins: bool = False) -> tuple[np.ndarray, Instrument, dict[str, Any], Locate | None]:
+    """Convert one DBN file (module docstring); with `origins`, the events' `Locate` (an event's seq is its
+    record), else None."""
     meta, schema, rec, start = read_dbn(path)
     if not len(rec):
         raise DataValidationError(f"{path}: expected {schema} records, the file holds none", file=str(path))
@@ -223,12 +224,16 @@ def import_dbn(path: Path) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
     symbol = symbols[0] if len(symbols) == 1 else str(int(ids[0]))
     inst = Instrument(symbol=symbol, venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)
     info = {"source": "dbn", "schema": schema, "files": [str(path)], "dataset": str(meta.dataset), "gaps": 0}
-    return freeze(ev), inst, info
+    ev, size = freeze(ev), rec.dtype.itemsize
+    if not origins:
+        return ev, inst, info, None
+    return ev, inst, info, lambda k: place(path, int(ev["seq"][k]), unit="record",
+                                           offset=start + (int(ev["seq"][k]) - 1) * size)
 
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `dbn` format's opener (`hft.data.formats`)."""
     from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
-    ev, inst, meta = import_dbn(paths[0])
-    return MarketData("dbn", ev, inst, meta)
+    ev, inst, meta, origin = import_dbn(paths[0], origins=opts.origins)
+    return MarketData("dbn", ev, inst, meta, origin=origin)

@@ -50,6 +50,9 @@ class OpenOptions:
 
     allow_gaps: bool = False  # formats with sequence numbers: resync on a break instead of failing
     mapping: Path | None = None  # the `table` format: the column mapping YAML
+    # keep where each event was read from (`MarketData.origin`), for `hft data verify` to name a row; an import or
+    # a replay asks nothing and pays nothing (Binance records each event's message only when asked)
+    origins: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from hft.data._convert import (
     guess_currency,
     make_events,
     message_ends,
+    place,
     row_error,
     scale_str,
     symbol_from_name,
@@ -158,4 +159,6 @@ def open(paths: list[Path], opts: Any) -> Any:
     from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
     ev, inst, meta = import_hftbacktest(paths[0])
-    return MarketData("hftbacktest", ev, inst, meta)
+    # an event's seq is its row in the file from 0 (the rows `row_error` names from 1)
+    origin = (lambda k: place(paths[0], int(ev["seq"][k]) + 1)) if opts.origins else None
+    return MarketData("hftbacktest", ev, inst, meta, origin=origin)

@@ -79,7 +79,7 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         # lazy: each step loads only its own importer / verifier
         from hft.data.verify_binance import verify_binance
 
-        res = dict(verify_binance(md.events, md.instrument))
+        res = dict(verify_binance(md.events, md.instrument, md.origin))
         ok, problem = _book_and_order(md, res)
     elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
         # lazy: each step loads only its own importer / verifier
@@ -99,8 +99,8 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
 def verify_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
                  mapping: Path | None = None) -> dict[str, Any]:
     """Open and verify each stream of `files` (`hft.data.sources.each_stream`: several LOBSTER days, say, each
-    on its own; the files that chain as one)."""
-    return each_stream(files, verify_market_data, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
+    on its own; the files that chain as one), each with its events' origins (a crossed book names its line)."""
+    return each_stream(files, verify_market_data, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping, origins=True)
 
 
 def _book_and_order(md: MarketData, res: dict[str, Any]) -> tuple[bool, str | None]:
@@ -108,6 +108,8 @@ def _book_and_order(md: MarketData, res: dict[str, Any]) -> tuple[bool, str | No
     broken file); adds ``out_of_order`` to `res`."""
     res["out_of_order"] = int((np.diff(md.events["local_ts"]) < 0).sum())
     ok = res["crossed"] == 0 and res["out_of_order"] == 0
-    problem = None if ok else (f"{res['crossed']} crossed book states" if res["crossed"] else
+    first = res.get("first_crossed")  # the L2 check names where the book first crossed
+    at = f", the first after {first.get('message') or 'event row ' + str(first['row'])}" if first else ""
+    problem = None if ok else (f"{res['crossed']} crossed book states{at}" if res["crossed"] else
                                f"{res['out_of_order']} events before their predecessor in local time")
     return ok, problem

@@ -16,7 +16,6 @@ Where the book comes from:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +41,7 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.instrument import Instrument
+from hft.data._convert import iso_time
 from hft.data.sources import MarketData, each_stream
 
 DEPTH_LEVELS = 5
@@ -103,12 +103,8 @@ def _span(ev: np.ndarray, inst: Instrument) -> dict[str, Any]:
         return {"start_utc": None, "end_utc": None, "duration_s": 0.0}
     t0, t1 = int(ev["exch_ts"].min()), int(ev["exch_ts"].max())
     tz = ZoneInfo(inst.timezone)
-
-    def iso(ns: int, zone) -> str:
-        return datetime.fromtimestamp(ns // 1_000_000_000, zone).replace(microsecond=(ns % 10**9) // 1000).isoformat()
-
-    return {"start_utc": iso(t0, UTC), "end_utc": iso(t1, UTC), "start_local": iso(t0, tz),
-            "end_local": iso(t1, tz), "duration_s": round((t1 - t0) / 1e9, 3)}
+    return {"start_utc": iso_time(t0), "end_utc": iso_time(t1), "start_local": iso_time(t0, tz),
+            "end_local": iso_time(t1, tz), "duration_s": round((t1 - t0) / 1e9, 3)}
 
 
 def _dist(x: np.ndarray) -> dict[str, float | int | None]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
+from hft.data._convert import Locate, place
 from hft.data.formats import OpenOptions, detect, get
 
 Kind = str  # a format name of `hft.data.formats` ("lobster", "binance", "events", "tardis", …)
@@ -60,17 +61,21 @@ class MarketData:
     instrument: Instrument
     meta: dict[str, Any] = field(default_factory=dict)
     lobster: Any = None  # hft.data.lobster.LobsterData when the source is LOBSTER (reference book inside)
+    # event row k -> its place in the input files (`hft.data._convert.place`), when the opener was asked
+    # (`OpenOptions.origins`: verify) and the format can say; else None
+    origin: Locate | None = None
 
 
 def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
-                     mapping: Path | None = None) -> MarketData:
+                     mapping: Path | None = None, origins: bool = False) -> MarketData:
     """Import (raw) or load (Parquet) `paths` into one `MarketData`; `fmt` names the format (else detected),
-    `mapping` is a generic table's column mapping."""
+    `mapping` is a generic table's column mapping, `origins` asks for `MarketData.origin` (`OpenOptions`)."""
     paths = [Path(p) for p in paths]
     if mapping is not None and fmt is None:
         fmt = "table"
     kind = detect_common_kind(paths, fmt)
-    md = get(kind).open(paths, OpenOptions(allow_gaps=allow_gaps, mapping=Path(mapping) if mapping else None))
+    md = get(kind).open(paths, OpenOptions(allow_gaps=allow_gaps, mapping=Path(mapping) if mapping else None,
+                                           origins=origins))
     if kind != "events":  # a loaded event file was checked on load; a fresh import gets the same checks
         # lazy: numba kernels, loaded only when events are checked
         from hft.data._eventcheck import check_event_values
@@ -94,14 +99,16 @@ def group_streams(paths: Sequence[Path | str], *, fmt: str | None = None,
 
 
 def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], dict[str, Any]], *,
-                allow_gaps: bool = False, fmt: str | None = None, mapping: Path | None = None) -> dict[str, Any]:
+                allow_gaps: bool = False, fmt: str | None = None, mapping: Path | None = None,
+                origins: bool = False) -> dict[str, Any]:
     """`describe` (a result with ``ok`` and ``problem``) of each stream `paths` form (`group_streams`), opened one
-    at a time: one stream's result as it is; several as ``{"ok": all ok, "problem": the first problem, naming its
-    file, "streams": [each result with its "files"]}``."""
+    at a time (`open_market_data`): one stream's result as it is; several as ``{"ok": all ok, "problem": the first
+    problem, naming its file, "streams": [each result with its "files"]}``."""
     groups = group_streams(paths, fmt=fmt, mapping=mapping)
     results = []
     for g in groups:
-        results.append(describe(open_market_data(g, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)))
+        results.append(describe(open_market_data(g, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping,
+                                                 origins=origins)))
     if len(results) == 1:
         return results[0]
     bad = [(g, r) for g, r in zip(groups, results, strict=True) if not r.get("ok", True)]
@@ -121,8 +128,8 @@ def open_binance(paths: list[Path], opts: Any) -> MarketData:
     # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.binance import import_binance
 
-    bdata = import_binance(paths, allow_gaps=opts.allow_gaps)
-    return MarketData("binance", bdata.events, bdata.instrument, bdata.meta)
+    bdata = import_binance(paths, allow_gaps=opts.allow_gaps, origins=opts.origins)
+    return MarketData("binance", bdata.events, bdata.instrument, bdata.meta, origin=bdata.origin)
 
 
 def open_events(paths: list[Path], opts: Any) -> MarketData:
@@ -145,7 +152,9 @@ def open_events(paths: list[Path], opts: Any) -> MarketData:
     from hft.data.events_io import load_events
 
     ef = load_events(paths[0])
-    return MarketData("events", ef.events, ef.instrument, ef.meta)
+    # an event file's row k is its Parquet row k + 1 (as `hft.data._eventcheck` names it)
+    origin = (lambda k: place(paths[0], k + 1)) if opts.origins else None
+    return MarketData("events", ef.events, ef.instrument, ef.meta, origin=origin)
 
 
 def _ref_path(path: Path) -> Path:

@@ -44,7 +44,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import freeze, make_events, message_ends, not_multiple, row_error, to_units
+from hft.data._convert import freeze, make_events, message_ends, not_multiple, place, row_error, to_units
 
 _UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _KINDS = {"level_set": EV_LEVEL_SET, "snapshot_level": EV_SNAPSHOT_LEVEL, "clear": EV_CLEAR, "trade": EV_TRADE,
@@ -175,4 +175,6 @@ def open(paths: list[Path], opts: Any) -> Any:
         raise ConfigError(f"{paths[0]}: expected a column mapping (--mapping FILE, or "
                           f"{paths[0].name.split('.')[0]}.mapping.yaml beside it), none given", key="mapping")
     ev, inst, meta = import_table(paths[0], Path(mapping))
-    return MarketData("table", ev, inst, meta)
+    # an event's seq is its row as `row_error` names it (a CSV's line, a Parquet table's row from 1)
+    origin = (lambda k: place(paths[0], int(ev["seq"][k]))) if opts.origins else None
+    return MarketData("table", ev, inst, meta, origin=origin)

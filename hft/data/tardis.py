@@ -42,11 +42,13 @@ from hft.core.dtypes import BUY, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, SELL
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import (
+    Locate,
     decimals_needed,
     freeze,
     guess_currency,
     merge_order,
     message_ends,
+    place,
     row_error,
     scale_str,
     to_units,
@@ -280,8 +282,10 @@ def _wide(df: Any, cols: list[str], path: Path, *, quantity: bool = False) -> np
     return out
 
 
-def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
-    """Read Tardis CSV files of one symbol into one event stream (module docstring)."""
+def import_tardis(paths: list[Path], *, origins: bool = False) -> tuple[np.ndarray, Instrument, dict[str, Any],
+                                                                        Locate | None]:
+    """Read Tardis CSV files of one symbol into one event stream (module docstring); with `origins`, the events'
+    `Locate` (an event's seq is its line; which file, of several, is laid out beside the events), else None."""
     parts = [_read(Path(p)) for p in paths]
     symbols = set().union(*(p.symbols for p in parts))
     if len(symbols) != 1:
@@ -297,18 +301,24 @@ def import_tardis(paths: list[Path]) -> tuple[np.ndarray, Instrument, dict[str, 
     ev = gather_events(order, clear=col("clear"), exch_ts=col("exch"), local_ts=col("local"),
                        price=to_units(price, tick), qty=to_units(qty, lot), order_id=col("oid"), seq=col("seq"),
                        kind=col("kind"), side=col("side"), eom=col("ends"))
+    part = None
+    if origins and len(parts) > 1:  # each event's file: its row's, laid out as `gather_events` lays the rows out
+        part = np.repeat(np.repeat(np.arange(len(parts), dtype=np.int32), [p.n for p in parts])[order],
+                         1 + col("clear")[order])
     symbol = symbols.pop()
     exch = sorted(set().union(*(p.exchanges for p in parts)))
     inst = Instrument(symbol=symbol.upper(), venue=("TARDIS_" + "_".join(exch)).upper(), tick_size=tick,
                       lot_size=lot, currency=guess_currency(symbol), book_level="L2")
     meta = {"source": "tardis", "files": [str(p) for p in paths], "datasets": [p.dataset for p in parts],
             "gaps": 0}
-    return freeze(ev), inst, meta
+    ev = freeze(ev)
+    origin = (lambda k: place(paths[0 if part is None else int(part[k])], int(ev["seq"][k]))) if origins else None
+    return ev, inst, meta, origin
 
 
 def open(paths: list[Path], opts: Any) -> Any:
     """The `tardis` format's opener (`hft.data.formats`)."""
     from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
-    ev, inst, meta = import_tardis(paths)
-    return MarketData("tardis", ev, inst, meta)
+    ev, inst, meta, origin = import_tardis(paths, origins=opts.origins)
+    return MarketData("tardis", ev, inst, meta, origin=origin)

@@ -12,6 +12,10 @@ match: prices and quantities of both bests are compared (``ticker_agree`` / ``ti
 whose id falls inside a diff are not comparable and only counted (``ticker_not_comparable``): a diff
 aggregates all updates of its window (0 ms futures, 100 ms spot), so intermediate states the ticker saw are
 never visible in the depth stream. That is what can legitimately differ; at an equal update id nothing may.
+
+The first crossed and the first locked point are named (``first_crossed`` / ``first_locked``): the event row that
+ended the message, its exchange and local times, and, given the stream's `Locate` (`MarketData.origin`), the
+file and line (a binary file's record and byte) of the message that made the book so, as `row_error` names it.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
+from hft.data._convert import Locate, iso_time
 
 
 def top_of_book(events: np.ndarray) -> np.ndarray:
@@ -100,13 +105,24 @@ def _compare_tickers(events: np.ndarray, tob: np.ndarray) -> dict[str, int]:
     return out
 
 
-def verify_binance(events: np.ndarray, instrument: Instrument) -> dict[str, Any]:
-    """Rebuild the L2 book from an imported Binance stream and report its consistency.
+def _first(events: np.ndarray, tob: np.ndarray, where: np.ndarray, origin: Locate | None) -> dict[str, Any] | None:
+    """The first checked point of `where`: its event row, times and (with `origin`) the place it was read from."""
+    if not where.any():
+        return None
+    row = int(tob[where, TOB_ROW][0])
+    exch = int(events["exch_ts"][row])
+    return {"row": row, "exch_ts": exch, "exch_utc": iso_time(exch), "local_ts": int(events["local_ts"][row]),
+            **(origin(row) if origin is not None else {})}
+
+
+def verify_binance(events: np.ndarray, instrument: Instrument, origin: Locate | None = None) -> dict[str, Any]:
+    """Rebuild the L2 book from an imported Binance (or any L2) stream and report its consistency.
 
     Returns a dict with ``checked`` (book message ends checked), ``crossed``, ``locked``, ``gaps``,
     ``resync_checked`` / ``resync_crossed`` (points inside a resync), ``one_sided``, ``first_crossed_row``
-    (event row, or None), the bookTicker comparison counts (module docstring) and ``ok`` (no crossed or locked
-    state and no gap).
+    (event row, or None), ``first_crossed`` / ``first_locked`` (None, or ``row``, ``exch_ts`` and ``exch_utc``,
+    ``local_ts`` and, with `origin`, the place: ``file``, ``line`` or ``record`` / ``offset``, ``message``), the
+    bookTicker comparison counts (module docstring) and ``ok`` (no crossed or locked state and no gap).
     """
     if events.dtype != EVENT_DTYPE:
         raise DataValidationError(f"events: expected dtype EVENT_DTYPE, was {events.dtype}")
@@ -116,6 +132,7 @@ def verify_binance(events: np.ndarray, instrument: Instrument) -> dict[str, Any]
     bb, ba = tob[:, TOB_BID_PX], tob[:, TOB_ASK_PX]
     two_sided = (bb != NO_PRICE) & (ba != NO_PRICE)
     crossed = two_sided & (bb > ba)
+    locked = two_sided & (bb == ba)
     resync = (tob[:, TOB_FLAGS] & FLAG_RESYNC) != 0
     kind, flags = events["kind"], events["flags"]
     gaps = int(((kind == EV_CLEAR) & ((flags & FLAG_RESYNC) != 0)).sum())
@@ -125,12 +142,14 @@ def verify_binance(events: np.ndarray, instrument: Instrument) -> dict[str, Any]
         "events": len(events),
         "checked": len(tob),
         "crossed": int(crossed.sum()),
-        "locked": int((two_sided & (bb == ba)).sum()),
+        "locked": int(locked.sum()),
         "gaps": gaps,
         "resync_checked": int(resync.sum()),
         "resync_crossed": int((crossed & resync).sum()),
         "one_sided": int((~two_sided).sum()),
         "first_crossed_row": int(tob[crossed, TOB_ROW][0]) if crossed.any() else None,
+        "first_crossed": _first(events, tob, crossed, origin),
+        "first_locked": _first(events, tob, locked, origin),
     }
     res.update(_compare_tickers(events, tob))
     res["ok"] = res["crossed"] == 0 and res["locked"] == 0 and gaps == 0

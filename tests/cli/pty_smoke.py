@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.cli.pty_run import run_pty
+from tests.unit.data.vendor_samples import binance_crossing
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,6 +77,7 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
     golden = REPO / "tests" / "golden" / "generated_mm.json"
     scenario = REPO / "config" / "sim" / "scenarios" / "cancel_fill_race.yaml"
     gen = ("--messages", "8000", "--levels", "5", "--zip")
+    crossing, _ = binance_crossing(work / "binance")  # a capture whose book crosses: verify names its line, exit 12
     out = [
         Step(("warmup",), "warmup"),  # a warm cache: seconds (its live-service step starts a child server)
         Step(("data", "generate", "--out", str(work / "gen"), "--seed", "5", *gen), "generate"),
@@ -88,6 +90,7 @@ def steps(work: Path, demo_lifecycle: bool) -> list[Step]:
                                                                 ("observed_b", "9", "2024-01-04"))),
         Step(("data", "import", str(day), "--out", str(pq)), "import"),
         Step(("data", "verify", str(pq)), "verify"),
+        Step(("data", "verify", *map(str, crossing)), None, (12,)),
         Step(("data", "inspect", str(pq)), "inspect"),
         Step(("replay", "--data", str(pq), "-s", "mm", "--out", str(work / "run")), "replay"),
         Step(("replay", "-d", str(held), "-d", str(observed), "-s", "mm", "--out", str(work / "run_days")),

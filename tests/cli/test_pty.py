@@ -14,6 +14,7 @@ import yaml
 
 from hft.cli._progress import count_text
 from tests.cli.pty_run import run_pty
+from tests.unit.data import vendor_samples as vs
 
 
 def test_count_text_before_a_total_is_known():
@@ -40,6 +41,18 @@ def _ok(r) -> None:
     assert r.code == 0, r.describe()
     assert "internal error" not in r.text, r.describe()
     assert "Traceback" not in r.text, r.describe()
+
+
+def test_verify_of_a_crossed_capture_names_its_line_under_a_terminal(tmp_path):
+    """A Binance capture whose book crosses at line 3 of its second day: exit 12, and the screen names that file
+    and line (the first_crossed table, the error line) with the message's exchange time."""
+    files, _ = vs.binance_crossing(tmp_path)
+    rel = [str(f.relative_to(tmp_path)) for f in files]
+    r = run_pty("data", "verify", *rel, cwd=tmp_path)
+    assert r.code == 12, r.describe()
+    assert "internal error" not in r.text and "Traceback" not in r.text, r.describe()
+    assert "first_crossed" in r.text and f"{rel[1]}: row 3" in r.text and "2024-08-08T23:54:17.012" in r.text
+    assert f"error: verify failed: 2 crossed book states, the first after {rel[1]}: row 3" in r.text, r.describe()
 
 
 def test_replay_under_a_terminal_draws_progress(day, tmp_path):

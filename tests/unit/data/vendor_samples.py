@@ -1,13 +1,14 @@
 """Small sample files in each vendor's documented format, written from one seeded synthetic L2 market.
 
-Used by the importer tests and by bench/bench_data.py (larger `n`). Nothing is downloaded: every file is written
-here as the vendor documents it (Tardis.dev CSV columns, hftbacktest's event dtype, Databento DBN through
-databento-dbn's own encoder).
+Used by the importer and verify tests and by bench/bench_data.py (larger `n`). Nothing is downloaded: every file
+is written here as the vendor documents it (Tardis.dev CSV columns, hftbacktest's event dtype, Databento DBN
+through databento-dbn's own encoder, Binance capture lines as the recorder writes them).
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,3 +225,56 @@ def write_table(m: Market, folder: Path, *, parquet: bool = False, sidecar: bool
     if sidecar:
         (folder / "xyz.mapping.yaml").write_text(MAPPING)
     return path
+
+
+# --- Binance captures (``<local_receive_ts_ns> <raw JSON>`` lines, gzipped; usdm BTCUSDT) ----------------------
+BINANCE_E0 = 1_723_161_257_000  # exchange time of a capture's first line, ms
+
+
+def _binance_line(ms: int, obj: dict) -> str:
+    """A capture line `ms` after `BINANCE_E0`, received 1.27 s later (as the recorder's clock runs)."""
+    return f"{(BINANCE_E0 + ms) * 1_000_000 + 1_270_000_000} {json.dumps(obj, separators=(',', ':'))}"
+
+
+def binance_depth(ms: int, first: int, last: int, pu: int, b: list, a: list) -> str:
+    """A usdm ``depthUpdate`` diff (``pu``: the update it follows)."""
+    return _binance_line(ms, {"stream": "btcusdt@depth@0ms", "data": {
+        "e": "depthUpdate", "E": BINANCE_E0 + ms, "T": BINANCE_E0 + ms, "s": "BTCUSDT", "U": first, "u": last,
+        "pu": pu, "b": b, "a": a}})
+
+
+def binance_snapshot(ms: int, lid: int, bids: list, asks: list) -> str:
+    """The REST depth snapshot line."""
+    return _binance_line(ms, {"lastUpdateId": lid, "E": BINANCE_E0 + ms, "T": BINANCE_E0 + ms, "bids": bids,
+                              "asks": asks})
+
+
+def binance_trade(ms: int, tid: int, p: str, q: str) -> str:
+    return _binance_line(ms, {"stream": "btcusdt@trade", "data": {
+        "e": "trade", "E": BINANCE_E0 + ms, "T": BINANCE_E0 + ms, "s": "BTCUSDT", "t": tid, "p": p, "q": q,
+        "X": "MARKET", "m": True}})
+
+
+def write_binance(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
+def binance_crossing(folder: Path) -> tuple[list[Path], int]:
+    """Two days of one usdm stream (``<folder>/usdm/btcusdt_2024080{8,9}.gz``); line 3 of the second day puts a
+    bid above the best ask, and the book stays crossed one more line. Returns the files and the exchange time
+    (ns) of the crossing line."""
+    day1 = write_binance(folder / "usdm" / "btcusdt_20240808.gz", [
+        binance_depth(0, 96, 105, 95, [["99.80", "3.000"]], []),  # buffered, spans the snapshot
+        binance_snapshot(1, 100, [["100.00", "1.000"]], [["100.10", "1.000"], ["100.30", "1.000"]]),
+        binance_trade(2, 7, "100.00", "0.001"),
+        binance_depth(3, 106, 110, 105, [["99.90", "1.000"]], []),
+    ])
+    day2 = write_binance(folder / "usdm" / "btcusdt_20240809.gz", [
+        binance_depth(10, 111, 115, 110, [], [["100.20", "2.000"]]),
+        binance_depth(11, 116, 120, 115, [], [["100.10", "0"]]),  # best ask now 100.20
+        binance_depth(12, 121, 125, 120, [["100.30", "1.000"]], []),  # crossed: bid 100.30 over ask 100.20
+        binance_depth(13, 126, 130, 125, [], [["100.30", "0"]]),  # still crossed
+    ])
+    return [day1, day2], (BINANCE_E0 + 12) * 1_000_000
