@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from hft.core.dtypes import NO_PRICE
 from hft.core.errors import DataError, DataValidationError
 from hft.data.sources import MarketData, detect_common_kind, each_stream, open_market_data
 
@@ -83,11 +84,16 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         ok, problem = _book_and_order(md, res)
     elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
         # lazy: each step loads only its own importer / verifier
-        from hft.data.inspect import inspect_market_data
+        from hft.data.inspect import book_tops
+        from hft.data.verify_binance import point
 
-        ins = inspect_market_data(md)
-        res = {"events": len(md.events), "checked": ins["book_samples"], "crossed": ins["crossed"],
-               "locked": ins["locked"], "gaps": ins["gaps"]}
+        bpx, _, apx, _, _, _, rows = book_tops(md.events, md.instrument)
+        both = (bpx != NO_PRICE) & (apx != NO_PRICE)
+        crossed, locked = both & (apx < bpx), both & (apx == bpx)
+        first = {k: point(md.events, int(rows[w][0]), md.origin) if w.any() else None
+                 for k, w in (("first_crossed", crossed), ("first_locked", locked))}
+        res = {"events": len(md.events), "checked": len(bpx), "crossed": int(crossed.sum()),
+               "locked": int(locked.sum()), "gaps": int(md.meta.get("gaps", 0)), **first}
         ok, problem = _book_and_order(md, res)
     else:
         raise DataValidationError("expected a LOBSTER input (with its orderbook file) or an L2 stream to verify; "

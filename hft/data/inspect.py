@@ -64,7 +64,7 @@ def inspect_market_data(md: MarketData) -> dict[str, Any]:
         bpx, bq, apx, aq, b5, a5 = _from_reference(md.lobster.reference, md.lobster.levels)
         book_source = "reference orderbook file"
     else:
-        bpx, bq, apx, aq, b5, a5 = _rebuild_top(ev, inst)
+        bpx, bq, apx, aq, b5, a5, _ = book_tops(ev, inst)
         book_source = "rebuilt from events" + (" (pre-recording quantity unknown)" if inst.book_level == "L3" else "")
     both = (bpx != NO_PRICE) & (apx != NO_PRICE)
     spread = (apx[both] - bpx[both]).astype(np.int64)
@@ -125,9 +125,12 @@ def _from_reference(ref: np.ndarray, levels: int) -> tuple[np.ndarray, ...]:
     return ref[:, 2], ref[:, 3], ref[:, 0], ref[:, 1], bid_q.sum(axis=1), ask_q.sum(axis=1)
 
 
-def _rebuild_top(ev: np.ndarray, inst: Instrument) -> tuple[np.ndarray, ...]:
+def book_tops(ev: np.ndarray, inst: Instrument) -> tuple[np.ndarray, ...]:
+    """The book rebuilt from the events, sampled at each consistent point (an `FLAG_EOM` event): best bid price,
+    its quantity, best ask price, its quantity, the best 5 levels' quantity a side, and the sample's event row
+    (a malformed level update is skipped, so samples and EOM events need not pair one to one)."""
     n_eom = int(np.count_nonzero(ev["flags"] & FLAG_EOM))
-    out = np.empty((6, n_eom), dtype=np.int64)
+    out = np.empty((7, n_eom), dtype=np.int64)
     book = book_for(ev)
     is_l3 = inst.book_level == "L3"
     i, k = 0, 0
@@ -162,5 +165,6 @@ def _top_series(book: L2Book, ev: np.ndarray, start: int, k: int, is_l3: bool,
             out[3, k] = aq[0]
             out[4, k] = bq.sum()
             out[5, k] = aq.sum()
+            out[6, k] = i
             k += 1
     return L2_OK, len(ev), k

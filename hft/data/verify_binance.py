@@ -107,9 +107,12 @@ def _compare_tickers(events: np.ndarray, tob: np.ndarray) -> dict[str, int]:
 
 def _first(events: np.ndarray, tob: np.ndarray, where: np.ndarray, origin: Locate | None) -> dict[str, Any] | None:
     """The first checked point of `where`: its event row, times and (with `origin`) the place it was read from."""
-    if not where.any():
-        return None
-    row = int(tob[where, TOB_ROW][0])
+    return point(events, int(tob[where, TOB_ROW][0]), origin) if where.any() else None
+
+
+def point(events: np.ndarray, row: int, origin: Locate | None) -> dict[str, Any]:
+    """Event `row` as a verify result names it: ``row``, ``exch_ts``, ``exch_utc``, ``local_ts`` and, with
+    `origin`, the place it was read from (``file``, ``line`` or ``record`` / ``offset``, ``message``)."""
     exch = int(events["exch_ts"][row])
     return {"row": row, "exch_ts": exch, "exch_utc": iso_time(exch), "local_ts": int(events["local_ts"][row]),
             **(origin(row) if origin is not None else {})}

@@ -135,3 +135,19 @@ def test_dbn_names_the_record_and_its_byte(tmp_path: Path, crossed_market: vs.Ma
     first = verify_files([path])["first_crossed"]
     assert (first["file"], first["record"], first["offset"]) == (str(path), i + 1, offset)
     assert first["message"] == row_place(path, i + 1, unit="record", offset=offset)
+
+
+def test_dbn_mbo_names_the_record_and_its_byte(tmp_path: Path, crossed_market: vs.Market) -> None:
+    # L3 without reference rows: the book is rebuilt from the orders, checked at each record flagged last
+    pytest.importorskip("databento_dbn")
+    from hft.data.dbn import read_dbn
+
+    path = vs.write_dbn(crossed_market, tmp_path)["mbo"]
+    _, _, rec, start = read_dbn(path)
+    i = int(np.flatnonzero(rec["size"] == MARK_LOTS)[0])  # the add of the bid above every ask
+    offset = start + i * rec.dtype.itemsize
+    res = verify_files([path])
+    first = res["first_crossed"]
+    assert res["ok"] is False and res["crossed"] >= 1 and res["kind"] == "dbn"
+    assert (first["file"], first["record"], first["offset"]) == (str(path), i + 1, offset)
+    assert first["exch_ts"] == int(rec["ts_event"][i]) and first["message"] in res["problem"]
