@@ -20,7 +20,7 @@ import numpy as np
 
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import Locate, place
+from hft.data._convert import Locate, place, stream_repr
 from hft.data.formats import OpenOptions, detect, get
 
 Kind = str  # a format name of `hft.data.formats` ("lobster", "binance", "events", "tardis", …)
@@ -64,6 +64,9 @@ class MarketData:
     # event row k -> its place in the input files (`hft.data._convert.place`), when the opener was asked
     # (`OpenOptions.origins`: verify) and the format can say; else None
     origin: Locate | None = None
+
+    def __repr__(self) -> str:
+        return stream_repr("MarketData", self.events, self.instrument, self.meta, self.kind)
 
 
 def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
