@@ -112,6 +112,10 @@ class Alpha:
         self.check_params(self.params)
         _check_feature_names(self.alpha_id, self.required_features())
 
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(alpha_id={self.alpha_id!r}, version={self.version!r}, "
+                f"params={dataclasses.asdict(self.params)!r})")
+
     # --- parameters ---------------------------------------------------------------------------------------
 
     @classmethod
