@@ -120,6 +120,7 @@ def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], di
 
 
 def open_lobster(paths: list[Path], opts: Any) -> MarketData:
+    """The ``lobster`` format's opener: a LOBSTER zip or message/orderbook CSV pair (its reference book kept)."""
     # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.lobster import import_lobster
 
@@ -128,6 +129,7 @@ def open_lobster(paths: list[Path], opts: Any) -> MarketData:
 
 
 def open_binance(paths: list[Path], opts: Any) -> MarketData:
+    """The ``binance`` format's opener: the capture files of one symbol, chained and synchronised."""
     # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.binance import import_binance
 

@@ -61,9 +61,11 @@ class ListDispatcher:
         self.put_nowait = self.commands.append
 
     def put_batch(self, commands: np.ndarray) -> None:
+        """Keep a batch's `COMMAND_DTYPE` array."""
         self.batches.append(commands)
 
     def clear(self) -> None:
+        """Forget the commands and batches kept so far."""
         self.commands.clear()
         self.batches.clear()
 
@@ -225,11 +227,13 @@ class GatewayService(OneIntentPaths):
         return n
 
     def register_account(self, name: str, limits: LimitSet | None = None) -> int:
+        """Register an account (idempotent; sets its limits); its registry index."""
         a = self._register(self._acct, self._acct_names, K.C_N_ACCT, K.C_MAX_ACCT, "account", name)
         self.risk.set_account_limits(a, limits)
         return a
 
     def register_strategy(self, name: str, limits: LimitSet | None = None) -> int:
+        """Register a strategy (idempotent; sets its limits); its registry index."""
         t = self._register(self._strat, self._strat_names, K.C_N_STRAT, K.C_MAX_STRAT, "strategie", name)
         self.risk.set_strategy_limits(t, limits)
         return t
@@ -583,6 +587,7 @@ class GatewayService(OneIntentPaths):
         return {"realised": real, "unrealised": unreal, "total": real + unreal}
 
     def working_orders(self) -> list[dict[str, Any]]:
+        """Every working order: its id, account, strategy, symbol and status code."""
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
         n = K.live_orders(self.arena, out)
         return [{"order_id": int(o), "account": self._acct_names[a], "strategy": self._strat_names[t],
@@ -598,6 +603,7 @@ class GatewayService(OneIntentPaths):
 
     # ------------------------------------------------------------------ metrics
     def channel_depth(self) -> int:
+        """Intents waiting in the live channel (0 without one)."""
         return self.channel.qsize() if self.channel is not None else 0
 
     def metrics_snapshot(self) -> dict[str, Any]:

@@ -199,6 +199,7 @@ class Alpha:
         return validate_signal(out, features.height, self.alpha_id)
 
     def describe(self) -> dict[str, Any]:
+        """Id, version, parameters and the features the signal reads, as a plain dict."""
         return {"alpha_id": self.alpha_id, "version": self.version, "params": dataclasses.asdict(self.params),
                 "features": list(self.required_features())}
 
