@@ -16,6 +16,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
+# what a reader is told each notebook shows: (at least this many figures, strings its outputs contain)
+SHOWS = {
+    "01_replay.ipynb": (3, ["RunFolder(", "same run hash: False", "first divergence:", "'run_hash':"]),
+    "02_alpha_research.ipynb": (2, ["'ic_ir': ", "'t_stat': ", "passed: ", "FamilyStats(n_trials="]),
+    "03_lifecycle.ipynb": (0, ["promoted: ", "depth_tilt"]),
+}
 
 
 def _execute(nb, cwd: Path, home: Path) -> None:
@@ -58,8 +64,23 @@ def test_notebook_outputs_are_cleared(path):
     assert not dirty, f"{path.name}: clear the outputs of cells {dirty} before committing"
 
 
+def _outputs(nb) -> tuple[list[str], list[str], int]:
+    """A run notebook's text outputs (stdout and results), its stderr streams, and how many figures it shows."""
+    text, stderr, figures = [], [], 0
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if o.get("output_type") == "stream":
+                (stderr if o.get("name") == "stderr" else text).append(o.get("text", ""))
+            else:
+                text.append(o.get("data", {}).get("text/plain", ""))
+                figures += "image/png" in o.get("data", {})
+    return text, stderr, figures
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path):
+    """Runs without a cell error, prints nothing on stderr (warnings: numba, polars deprecations,
+    RuntimeWarning) and shows what its text says it shows (`SHOWS`)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -68,3 +89,9 @@ def test_notebook_executes(path, tmp_path):
     _execute(nb, work, tmp_path / "hft_home")  # raises CellExecutionError naming the cell on any error
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors
+    text, stderr, figures = _outputs(nb)
+    assert not stderr, f"{path.name}: output on stderr: {''.join(stderr)[:2000]}"
+    min_figures, shown = SHOWS[path.name]
+    assert figures >= min_figures, f"{path.name}: {figures} figures shown, expected at least {min_figures}"
+    missing = [s for s in shown if not any(s in t for t in text)]
+    assert not missing, f"{path.name}: expected its outputs to show {missing}"

@@ -138,6 +138,19 @@ def merge_order(local_ts: list[np.ndarray], priority: list[int]) -> np.ndarray:
     return np.lexsort((pos, prio, lt))
 
 
+def stream_repr(cls: str, events: np.ndarray, instrument: Any, meta: dict[str, Any], kind: str | None = None) -> str:
+    """One line for an opened event stream (`MarketData`, `EventFile`): what a notebook prints instead of the
+    whole array: format, instrument, event count, local-time span (UTC) and the metadata's keys."""
+    span = ""
+    if len(events):
+        t0, t1 = (datetime.fromtimestamp(int(events["local_ts"][i]) // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                  for i in (0, -1))
+        span = f", local_ts={t0}..{t1}"
+    head = f"kind={kind!r}, " if kind is not None else ""
+    return (f"{cls}({head}instrument={instrument.symbol}@{instrument.venue} {instrument.book_level}, "
+            f"events={len(events):,}{span}, meta={sorted(meta)})")
+
+
 def freeze(ev: np.ndarray) -> np.ndarray:
     ev = np.ascontiguousarray(ev)
     ev.flags.writeable = False

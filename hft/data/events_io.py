@@ -36,7 +36,7 @@ from hft.core.dtypes import EV_TRADE, EVENT_DTYPE, EVENT_FIELDS
 from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
-from hft.data._convert import merge_order
+from hft.data._convert import merge_order, stream_repr
 from hft.data._eventcheck import check_event_values
 
 FORMAT_VERSION = "1"
@@ -55,6 +55,9 @@ class EventFile:
     events: np.ndarray
     instrument: Instrument
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return stream_repr("EventFile", self.events, self.instrument, self.meta)
 
 
 def events_to_frame(events: np.ndarray) -> pl.DataFrame:

@@ -20,7 +20,7 @@ import numpy as np
 
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import Locate, place
+from hft.data._convert import Locate, place, stream_repr
 from hft.data.formats import OpenOptions, detect, get
 
 Kind = str  # a format name of `hft.data.formats` ("lobster", "binance", "events", "tardis", …)
@@ -64,6 +64,9 @@ class MarketData:
     # event row k -> its place in the input files (`hft.data._convert.place`), when the opener was asked
     # (`OpenOptions.origins`: verify) and the format can say; else None
     origin: Locate | None = None
+
+    def __repr__(self) -> str:
+        return stream_repr("MarketData", self.events, self.instrument, self.meta, self.kind)
 
 
 def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,
@@ -117,6 +120,7 @@ def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], di
 
 
 def open_lobster(paths: list[Path], opts: Any) -> MarketData:
+    """The ``lobster`` format's opener: a LOBSTER zip or message/orderbook CSV pair (its reference book kept)."""
     # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.lobster import import_lobster
 
@@ -125,6 +129,7 @@ def open_lobster(paths: list[Path], opts: Any) -> MarketData:
 
 
 def open_binance(paths: list[Path], opts: Any) -> MarketData:
+    """The ``binance`` format's opener: the capture files of one symbol, chained and synchronised."""
     # lazy: only the format being opened is imported (a replay must not load polars or other importers)
     from hft.data.binance import import_binance
 

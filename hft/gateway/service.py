@@ -28,6 +28,7 @@ from hft.core.orders import (
     MODE_NAMES,
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
+    R_OK,
     STORM_HALT,
     STORM_NAMES,
     STORM_NORMAL,
@@ -60,9 +61,11 @@ class ListDispatcher:
         self.put_nowait = self.commands.append
 
     def put_batch(self, commands: np.ndarray) -> None:
+        """Keep a batch's `COMMAND_DTYPE` array."""
         self.batches.append(commands)
 
     def clear(self) -> None:
+        """Forget the commands and batches kept so far."""
         self.commands.clear()
         self.batches.clear()
 
@@ -224,11 +227,13 @@ class GatewayService(OneIntentPaths):
         return n
 
     def register_account(self, name: str, limits: LimitSet | None = None) -> int:
+        """Register an account (idempotent; sets its limits); its registry index."""
         a = self._register(self._acct, self._acct_names, K.C_N_ACCT, K.C_MAX_ACCT, "account", name)
         self.risk.set_account_limits(a, limits)
         return a
 
     def register_strategy(self, name: str, limits: LimitSet | None = None) -> int:
+        """Register a strategy (idempotent; sets its limits); its registry index."""
         t = self._register(self._strat, self._strat_names, K.C_N_STRAT, K.C_MAX_STRAT, "strategie", name)
         self.risk.set_strategy_limits(t, limits)
         return t
@@ -278,13 +283,25 @@ class GatewayService(OneIntentPaths):
         return self._acct_names, self._strat_names, self._sym_names
 
     def account_id(self, name: str) -> int:
-        return self._acct[name]
+        """The registry index of the account `name` (what `INTENT_DTYPE`'s ``account`` holds)."""
+        return self._index("account", name)
 
     def strategy_id(self, name: str) -> int:
-        return self._strat[name]
+        """The registry index of the strategy `name`."""
+        return self._index("strategy", name)
 
     def symbol_id(self, name: str) -> int:
-        return self._sym[name]
+        """The registry index of the symbol `name`."""
+        return self._index("symbol", name)
+
+    def _index(self, what: str, name: str) -> int:
+        """`name`'s index in the registry `what`; an unknown name is a GatewayError listing the known ones."""
+        table, names = self._registries[what]
+        try:
+            return table[name]
+        except (KeyError, TypeError):
+            raise GatewayError(f"{what}: expected a registered {what} (one of {names[:20]}), was {name!r}",
+                               key=what) from None
 
     def _emit(self, record: Any) -> None:
         try:
@@ -554,28 +571,39 @@ class GatewayService(OneIntentPaths):
 
     def position(self, account: str, strategy: str, symbol: str) -> Exposure:
         """Exposure of (account, strategy, symbol): position, working buy / sell, cost, realised, live orders."""
-        return self.exposure.get(self._acct[account], self._strat[strategy], self._sym[symbol])
+        return self.exposure.get(self._index("account", account), self._index("strategy", strategy),
+                                 self._index("symbol", symbol))
 
     def pnl(self, strategy: str | None = None, account: str | None = None) -> dict[str, int]:
         """Daily PnL (money units) of a strategy or an account: realised, unrealised, total."""
         if strategy is not None:
-            r = self._st.strat[self._strat[strategy]]
+            r = self._st.strat[self._index("strategy", strategy)]
             real, unreal = int(r[K.S_REAL]), int(r[K.S_MTM] - r[K.S_COST])
         elif account is not None:
-            r = self._st.acct[self._acct[account]]
+            r = self._st.acct[self._index("account", account)]
             real, unreal = int(r[K.A_REAL]), int(r[K.A_MTM] - r[K.A_COST])
         else:
             raise GatewayError("pnl: expected a strategy or an account name")
         return {"realised": real, "unrealised": unreal, "total": real + unreal}
 
     def working_orders(self) -> list[dict[str, Any]]:
+        """Every working order: its id, account, strategy, symbol and status code."""
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
         n = K.live_orders(self.arena, out)
         return [{"order_id": int(o), "account": self._acct_names[a], "strategy": self._strat_names[t],
                  "symbol": self._sym_names[y], "status": int(s)} for o, a, t, y, s in out[:n]]
 
+    def __repr__(self) -> str:
+        """One line: policy mode, storm level, the registries' sizes and the decision counters."""
+        st = self._st
+        return (f"GatewayService(mode={self.mode_name}, storm={self.storm_level_name}, "
+                f"accounts={len(self._acct_names)}, strategies={len(self._strat_names)}, "
+                f"symbols={len(self._sym_names)}, decisions={int(st.ctr[K.K_DECISIONS])}, "
+                f"accepted={int(st.reasons[R_OK])}, working_orders={int(st.ctr[K.K_LIVE])})")
+
     # ------------------------------------------------------------------ metrics
     def channel_depth(self) -> int:
+        """Intents waiting in the live channel (0 without one)."""
         return self.channel.qsize() if self.channel is not None else 0
 
     def metrics_snapshot(self) -> dict[str, Any]:

@@ -71,6 +71,10 @@ class AlphaAuditStore:
         self._hold = hold
         self._owned = False  # the store is ours to close (opened under `hold`)
 
+    def __repr__(self) -> str:
+        home = str(self.home) if self.home is not None else "$HFT_HOME"
+        return f"AlphaAuditStore(home={home!r}, store={'open' if self.store is not None else 'per call'})"
+
     @contextlib.contextmanager
     def _open(self) -> Iterator[Any]:
         if self.store is not None:

@@ -30,6 +30,7 @@ from hft.core.fileio import atomic_write_text
 from hft.core.ids import RUN_HASH_LEGACY, RUN_HASH_SCHEMES, current_run_hash_scheme, run_hash_scheme
 from hft.core.market_data import MarketDataSource
 from hft.sim.replay import parse_replay_config, run_replay
+from hft.sim.run_reader import read_summary, read_table
 
 KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
                "fees_money_units", "rejects")
@@ -135,7 +136,7 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
     for d in (a, b):
         if not (d / "summary.json").is_file():
             raise SimError(f"{d}: expected a run folder with summary.json")
-    sa, sb = _summary_of(a), _summary_of(b)
+    sa, sb = read_summary(a), read_summary(b)
     la, lb = _table_folders(a), _table_folders(b)
     if list(la) != list(lb):
         raise SimError(f"{a} and {b}: expected run folders of the same instruments to compare, were "
@@ -158,18 +159,6 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
             "metric_deltas": deltas, "same_run_hash": same, "run_hash_schemes": schemes}
 
 
-def _summary_of(d: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads((d / "summary.json").read_text())
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise SimError(f"{d / 'summary.json'}: expected a JSON run summary ({type(exc).__name__})",
-                       file=str(d / "summary.json")) from None
-    if not isinstance(doc, dict):
-        raise SimError(f"{d / 'summary.json'}: expected a JSON object, was {type(doc).__name__}",
-                       file=str(d / "summary.json"))
-    return doc
-
-
 def _table_folders(d: Path) -> dict[str, Path]:
     """The folders of a run folder that hold its tables: itself (one instrument), else each leg's (``legs/*``)."""
     legs = d / "legs"
@@ -184,21 +173,10 @@ def _layout(folders: dict[str, Path]) -> str:
     return "one instrument" if list(folders) == ["."] else "legs " + ", ".join(n[5:] for n in folders)
 
 
-def _table_of(d: Path, table: str) -> Any:
-    import polars as pl
-
-    try:
-        return pl.read_parquet(d / f"{table}.parquet")
-    except Exception as exc:  # missing or damaged: polars raises several error types
-        raise SimError(f"{d / f'{table}.parquet'}: expected a readable run-folder table "
-                       f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
-                       file=str(d / f"{table}.parquet")) from None
-
-
 def _first_divergence(a: Path, b: Path) -> dict[str, Any] | None:
     """The first row where the tables of two table folders differ (`diff_runs`), or None."""
     for table in DIFF_TABLES:
-        fa, fb = _table_of(a, table), _table_of(b, table)
+        fa, fb = read_table(a, table), read_table(b, table)
         n = min(fa.height, fb.height)
         # compared on the engine's integer columns (what the run hash covers); the readable columns beside
         # them (hft.sim.run_tables) follow from those, and a NaN price never equals itself

@@ -288,12 +288,14 @@ class Context:
         return d
 
     def cancel(self, order_id: int) -> Any:
+        """Cancel our working order `order_id` through the gateway; returns its `Decision`."""
         d = self._e.cancel(order_id)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.cancel", order_id=order_id)
         return d
 
     def replace(self, order_id: int, price: int, qty: int) -> Any:
+        """Move our working order `order_id` to `price` / `qty` through the gateway; returns its `Decision`."""
         d = self._e.replace(order_id, price, qty)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)

@@ -112,6 +112,10 @@ class Alpha:
         self.check_params(self.params)
         _check_feature_names(self.alpha_id, self.required_features())
 
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(alpha_id={self.alpha_id!r}, version={self.version!r}, "
+                f"params={dataclasses.asdict(self.params)!r})")
+
     # --- parameters ---------------------------------------------------------------------------------------
 
     @classmethod
@@ -195,6 +199,7 @@ class Alpha:
         return validate_signal(out, features.height, self.alpha_id)
 
     def describe(self) -> dict[str, Any]:
+        """Id, version, parameters and the features the signal reads, as a plain dict."""
         return {"alpha_id": self.alpha_id, "version": self.version, "params": dataclasses.asdict(self.params),
                 "features": list(self.required_features())}
 

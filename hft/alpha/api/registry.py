@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.alpha.api.base import ALPHA_ID_RE, Alpha, check_alpha_id
-from hft.alpha.api.config import load_alpha_config
+from hft.alpha.api.config import AlphaConfig, load_alpha_config
 from hft.core.errors import GovernanceError
 
 __all__ = ["POLICY_DIRS", "alpha_dir", "alphas_root", "code_dir", "get_alpha", "list_alphas", "load_alpha_class",
@@ -120,7 +120,7 @@ def get_alpha(alpha_id: str, params: Any = None, root: str | Path | None = None)
     return load_alpha_class(alpha_id, root)(params)
 
 
-def load_config(alpha_id: str, path: str | Path | None = None, root: str | Path | None = None):
+def load_config(alpha_id: str, path: str | Path | None = None, root: str | Path | None = None) -> AlphaConfig:
     """The alpha's ``config.yaml`` (or `path`), strictly parsed against its class."""
     cls = load_alpha_class(alpha_id, root)
     return load_alpha_config(path or alpha_dir(alpha_id, root) / "config.yaml", cls)

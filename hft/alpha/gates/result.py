@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from hft.core.errors import GovernanceError
+
 __all__ = ["GATE_TITLES", "Check", "GateResult", "gate_title", "json_safe", "pool_days"]
 
 #: What each contract gate judges (a house gate, hft/alpha/gates/registry.py, reads "house gate").
@@ -94,10 +96,10 @@ class GateResult:
     metric: str
     value: float
     threshold: float
-    metrics: dict[str, Any]
-    thresholds: dict[str, Any]
+    metrics: dict[str, Any] = field(repr=False)  # bulky (cut points, per-period series): in `to_dict`, not the repr
+    thresholds: dict[str, Any] = field(repr=False)
     reasons: list[str]
-    checks: list[Check] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list, repr=False)
 
     @property
     def warnings(self) -> list[str]:
@@ -107,7 +109,10 @@ class GateResult:
     def from_checks(cls, gate: str, checks: list[Check], headline: str, metrics: dict[str, Any],
                     thresholds: dict[str, Any]) -> GateResult:
         """Build a result whose headline is the check named `headline`."""
-        head = next(c for c in checks if c.name == headline)
+        head = next((c for c in checks if c.name == headline), None)
+        if head is None:
+            raise GovernanceError(f"gate {gate}: headline: expected the name of one of its checks "
+                                  f"{[c.name for c in checks]}, was {headline!r}", key="headline")
         reasons = [c.note for c in checks if not c.passed]
         return cls(gate, all(c.passed for c in checks), head.name, head.value, head.threshold, metrics,
                    thresholds, reasons, list(checks))

@@ -65,6 +65,7 @@ class PoolResult:
     r2: float | None = None  # share of the candidate's variance the pool explains (OLS R²)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (what ``--json`` prints and the audit row carries)."""
         return {"gate": "pool", "passed": self.passed, "alpha_id": self.alpha_id, "version": self.version,
                 "code_hash": self.code_hash, "data_hash": self.data_hash, "pool": self.pool, "ids": self.ids,
                 "corr": self.corr, "max_abs_corr": self.max_abs_corr, "max_corr_with": self.max_corr_with,

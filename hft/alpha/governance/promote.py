@@ -66,6 +66,7 @@ class PromoteResult:
     audit_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (what ``--json`` prints)."""
         return {"ok": self.promoted, "alpha_id": self.alpha_id, "version": self.version,
                 "code_hash": self.code_hash, "passed": self.passed, "forced": self.forced,
                 "promoted": self.promoted, "state": self.state, "promotion_file": self.promotion_file,

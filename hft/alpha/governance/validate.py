@@ -99,7 +99,19 @@ class Scorecard:
         return bool(self.gates) and all(g.passed for g in self.gates)
 
     def gate(self, name: str) -> GateResult:
-        return next(g for g in self.gates if g.gate == name)
+        """The result of the gate called `name` ("A", "B", "C" or a house gate's name)."""
+        found = next((g for g in self.gates if g.gate == name), None)
+        if found is None:
+            raise GovernanceError(f"scorecard of {self.alpha_id}: expected a gate in {[g.gate for g in self.gates]}, "
+                                  f"was {name!r}", key="gate")
+        return found
+
+    def __repr__(self) -> str:
+        """One line: the alpha, the verdict and each gate's headline (everything else: `to_dict`)."""
+        gates = ", ".join(f"{g.gate} {'pass' if g.passed else 'FAIL'} {g.metric}={g.value:.4g}" for g in self.gates)
+        return (f"Scorecard(alpha_id={self.alpha_id!r}, version={self.version!r}, params={self.params!r}, "
+                f"passed={self.passed}, gates=[{gates}], n_rows={self.n_rows:,}, days={max(len(self.days), 1)}, "
+                f"experiment_id={self.experiment_id!r}, recorded={self.recorded})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (strict JSON: NaN → null)."""

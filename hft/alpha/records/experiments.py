@@ -237,6 +237,12 @@ class Trial:
         """A plain dict of every field (params and metrics copied)."""
         return dataclasses.asdict(self)
 
+    def __repr__(self) -> str:
+        """One line: the trial, its status and its scalar metrics (series such as ``period_returns`` left out)."""
+        scalars = {k: v for k, v in self.metrics.items() if isinstance(v, int | float | str | bool) or v is None}
+        return (f"Trial(experiment_id={self.experiment_id!r}, trial={self.trial}, alpha_id={self.alpha_id!r}, "
+                f"kind={self.kind!r}, status={self.status!r}, params={self.params!r}, metrics={scalars!r})")
+
     @property
     def record_id(self) -> str:
         """The stable record id of this trial (32 hex digits)."""
@@ -292,7 +298,7 @@ class FamilyStats:
     """
     n_trials: int
     var_sharpe: float
-    sharpes: list[float]
+    sharpes: list[float] = field(repr=False)  # one per trial: thousands after a search
 
 
 def _finite(v: Any) -> float | None:
@@ -345,6 +351,9 @@ class ExperimentRegistry:
 
     def __init__(self, sink: AuditSink) -> None:
         self.sink = sink
+
+    def __repr__(self) -> str:
+        return f"ExperimentRegistry(sink={self.sink!r})"
 
     # --- writing ------------------------------------------------------------------------------------------
     def record(self, trials: Sequence[Trial]) -> list[str]:

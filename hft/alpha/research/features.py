@@ -355,12 +355,13 @@ def data_hash(md_or_paths: Any) -> str:
 
 
 def feature_cache_key(data_key: str, spec: FeatureSpec) -> str:
+    """The cache file key of `spec`'s features on the data whose content key is `data_key`."""
     payload = json.dumps({"v": FEATURES_VERSION, "data": data_key, "spec": spec.to_dict()}, sort_keys=True)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 def compute_features(md_or_paths: Any, spec: FeatureSpec | None = None, *, source: MarketDataSource | None = None,
-                     cache: bool = True, cache_dir: Path | None = None):
+                     cache: bool = True, cache_dir: Path | None = None) -> pl.DataFrame:
     """Features of a market-data stream (see the module docstring for the columns).
 
     Args:

@@ -318,3 +318,8 @@ def test_shipped_configs_load(monkeypatch):
     for alpha_id in sorted(SHIPPED):
         cfg = load_config(alpha_id)
         assert cfg.alpha_id == alpha_id
+
+
+def test_an_alpha_prints_its_id_version_and_params():
+    assert repr(Demo({"window": 5})) == ("Demo(alpha_id='demo', version='1.2.3', params={'window': 5, 'scale': 1.0, "
+                                         "'clip': False, 'mode': 'raw'})")

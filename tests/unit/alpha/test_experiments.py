@@ -217,3 +217,14 @@ def test_code_hash_without_git_binary_inside_a_checkout(repo, monkeypatch):
 def test_code_hash_needs_a_path():
     with pytest.raises(GovernanceError, match="at least one path"):
         code_hash([])
+
+
+def test_trials_and_family_stats_print_without_their_series():
+    """A notebook printing trials or a family's statistics sees their scalars, not one float per period / trial."""
+    t = trial("e1", 0)
+    t = Trial(**{**t.to_dict(), "metrics": {"sharpe": 0.25, "n_obs": 500, "period_returns": [0.1] * 10_000}})
+    assert "period_returns" not in repr(t) and "'sharpe': 0.25" in repr(t) and len(repr(t)) < 300
+    fs = FamilyStats(n_trials=5000, var_sharpe=0.01, sharpes=[0.1] * 5000)
+    assert repr(fs) == "FamilyStats(n_trials=5000, var_sharpe=0.01)"
+    r = repr(ExperimentRegistry(AlphaAuditStore()))
+    assert r == "ExperimentRegistry(sink=AlphaAuditStore(home='$HFT_HOME', store=per call))"

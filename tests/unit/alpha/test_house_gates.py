@@ -51,3 +51,14 @@ def test_registry_refuses_governance_names_and_unknown_gates():
     with pytest.raises(ConfigError, match=r"key 'validation.extra_gates': expected a mapping of gate"):
         _config(["coverage_floor"])
     assert resolve_gate("coverage_floor")[0] == "coverage_floor"
+
+
+def test_a_headline_that_names_no_check_is_a_governance_error():
+    """A house gate's `GateResult.from_checks` with a headline it has no check for names its checks (was a bare
+    StopIteration from inside)."""
+    from hft.alpha.gates.result import Check, GateResult
+
+    checks = [Check.compare("flips_per_1k", 3.0, "<=", 50.0)]
+    with pytest.raises(GovernanceError, match=r"gate max_flips: headline: expected the name of one of its checks "
+                                              r"\['flips_per_1k'\], was 'flips'"):
+        GateResult.from_checks("max_flips", checks, "flips", {}, {})

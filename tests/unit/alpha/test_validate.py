@@ -106,3 +106,16 @@ def test_obi_l1_on_lobster_goog(shared_data, home, tmp_path):
     # crossing half the spread on every position change costs more than the imbalance earns
     assert c.metrics["sharpe_gross"] > c.metrics["sharpe"]
     assert len(card.plots) == 4
+
+
+def test_scorecard_prints_its_verdict_in_one_line_and_names_unknown_gates(day, home):
+    """The scorecard (and its gates) print as the verdict, not the gates' every metric; `gate()` of a gate it
+    does not have is a GovernanceError naming the ones it has (was a bare StopIteration)."""
+    card = validate("obi_l1", [day], source=FILES, record=False, plots=False)
+    r = repr(card)
+    assert r.startswith("Scorecard(alpha_id='obi_l1'") and "\n" not in r and len(r) < 400, r
+    assert f"passed={card.passed}" in r and "A pass" in r and "cuts" not in r
+    c = card.gate("C")
+    assert "metrics=" not in repr(c) and "checks=" not in repr(c) and "reasons=" in repr(c)
+    with pytest.raises(GovernanceError, match=r"expected a gate in \['A', 'B', 'C'\], was 'Z'"):
+        card.gate("Z")

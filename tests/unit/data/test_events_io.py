@@ -55,3 +55,14 @@ def test_unwritable_output_leaves_nothing(tmp_path):
     with pytest.raises(DataError):
         write_events(tmp_path / "no_such_dir" / "d.parquet", _events(), INST)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_opened_stream_prints_in_one_line(tmp_path):
+    """A notebook shows an `EventFile` / `MarketData` as one line (instrument, count, span), not the array."""
+    from hft.data.sources import open_market_data
+
+    path = write_events(tmp_path / "d.parquet", _events(5000), INST, {"source": "test"})
+    for obj, head in ((load_events(path), "EventFile(instrument="), (open_market_data([path]), "MarketData(kind=")):
+        r = repr(obj)
+        assert r.startswith(head) and "\n" not in r and len(r) < 300, r
+        assert "SYN@SYNTH L3" in r and "events=5,000" in r and "local_ts=1970-01-01T00:00:00Z.." in r

@@ -56,6 +56,28 @@ def test_from_config_yaml(tmp_path):
     assert svc.submit(OrderIntent.new(1, "A", "s", "X", BUY, 10, 1)).accepted
 
 
+
+def test_unknown_names_are_gateway_errors_naming_the_known_ones():
+    """A name the gateway does not know (a lookup from a notebook, a batch built by hand) is a GatewayError listing
+    the registered names, not a bare KeyError from its dictionaries."""
+    g = Gw()
+    g.new(qty=5)
+    assert g.svc.symbol_id("AAA") == 0 and g.svc.position("A1", "s1", "AAA").working_buy == 5
+    for call, what in ((lambda: g.svc.symbol_id("ZZZ"), "symbol"), (lambda: g.svc.account_id("nope"), "account"),
+                       (lambda: g.svc.strategy_id("nope"), "strategy"),
+                       (lambda: g.svc.position("A1", "s1", "ZZZ"), "symbol"),
+                       (lambda: g.svc.pnl(account="nope"), "account")):
+        with pytest.raises(GatewayError, match=rf"^{what}: expected a registered {what} \(one of \[") as exc:
+            call()
+        assert exc.value.fields["key"] == what
+
+
+def test_the_service_prints_its_state_in_one_line():
+    g = Gw()
+    g.new(qty=5)
+    assert repr(g.svc) == ("GatewayService(mode=ALLOW_ALL, storm=NORMAL, accounts=2, strategies=2, symbols=3, "
+                           "decisions=1, accepted=1, working_orders=1)")
+
 def test_disabled_gateway_rejects_everything():
     g = Gw(config(enabled=False))
     d = g.new()
