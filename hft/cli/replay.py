@@ -257,7 +257,8 @@ def _render_check(r: dict) -> None:
 
 
 def _render_diff(r: dict) -> None:
-    """Each diverging table folder's first differing row, field by field, then the summaries' metric deltas."""
+    """Each diverging table folder's first differing row, field by field, then the summaries' metric deltas and,
+    on one line, their timings."""
     con = console()
     if not r["divergences"]:
         con.print("first divergence: none (identical decisions, orders and fills)")
@@ -276,6 +277,9 @@ def _render_diff(r: dict) -> None:
         con.print("summary (A → B):")
     for k, v in r["metric_deltas"].items():
         con.print(f"  {k}: {v['a']} → {v['b']} (Δ {v['delta']})", markup=False, highlight=False)
+    if r["timing"]:  # how long each took: apart, as it differs between any two runs
+        con.print("timing (A → B): " + ", ".join(f"{k} {v['a']} → {v['b']}" for k, v in r["timing"].items()),
+                  markup=False, highlight=False)
 
 
 def _shown(v: object) -> str:

@@ -29,7 +29,7 @@ from hft.core.errors import DataError, SimError
 from hft.core.fileio import atomic_write_text
 from hft.core.ids import RUN_HASH_LEGACY, RUN_HASH_SCHEMES, current_run_hash_scheme, run_hash_scheme
 from hft.core.market_data import MarketDataSource
-from hft.sim.replay import parse_replay_config, run_replay
+from hft.sim.replay import TIMING_KEYS, parse_replay_config, run_replay
 from hft.sim.run_reader import read_summary, read_table
 
 KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
@@ -124,7 +124,8 @@ ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"  # a time column in a diff: ISO 8601, to the n
 
 
 def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
-    """Where two run folders first diverge, and the metric deltas of their summaries.
+    """Where two run folders first diverge, and the deltas of their summaries: ``metric_deltas`` (what the runs
+    did) apart from ``timing`` (`TIMING_KEYS`: how long they took, which differs between any two runs).
 
     The run folders of one instrument (one day or several) are compared on their top-level tables; those of
     several instruments (`hft.sim.portfolio`, over one day or several) leg by leg (``legs/NN_<symbol>``, each leg
@@ -147,16 +148,16 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         first = _first_divergence(la[name], lb[name])
         if first is not None:
             divergences.append({"folder": name, **first})
-    deltas = {}
+    deltas, timing = {}, {}
     for k in sorted(set(sa) & set(sb)):
         va, vb = sa[k], sb[k]
         if isinstance(va, int | float) and isinstance(vb, int | float) and not isinstance(va, bool) and va != vb:
-            deltas[k] = {"a": va, "b": vb, "delta": round(vb - va, 6)}
+            (timing if k in TIMING_KEYS else deltas)[k] = {"a": va, "b": vb, "delta": round(vb - va, 6)}
     schemes = [s.get("run_hash_scheme", RUN_HASH_LEGACY) for s in (sa, sb)]
     # hashes of two schemes say nothing about each other: the logs above are what compares then
     same = sa.get("run_hash") == sb.get("run_hash") if schemes[0] == schemes[1] else None
     return {"first_divergence": divergences[0] if divergences else None, "divergences": divergences,
-            "metric_deltas": deltas, "same_run_hash": same, "run_hash_schemes": schemes}
+            "metric_deltas": deltas, "timing": timing, "same_run_hash": same, "run_hash_schemes": schemes}
 
 
 def _table_folders(d: Path) -> dict[str, Path]:

@@ -604,6 +604,10 @@ def lobster_preopen_levels(lob: Any) -> list[tuple[int, int, int]]:
     return [(s, p, q) for (s, p), q in sorted(levels.items()) if q > 0]
 
 
+# the summary's figures of how long a run took, not of what it did (`hft replay diff` keeps them apart)
+TIMING_KEYS = frozenset({"wall_s", "compile_s", "events_per_s"})
+
+
 def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: ReplayConfig,
               data: list[Path], *, commit: str | None = None, compile_s: float = 0.0,
               run_s: float | None = None) -> dict[str, Any]:

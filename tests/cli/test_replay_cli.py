@@ -144,6 +144,9 @@ def test_diff_finds_first_divergence(hft, day, tmp_path):
                                    for k, v in first["fields"].items())
     assert "ts_utc" in first["fields"] and first["fields"]["ts_utc"]["a"].endswith("Z")  # ISO, to the ns
     assert first["fields"]["ts_utc"]["a"].startswith("20") and "T" in first["fields"]["ts_utc"]["a"]
+    # what the runs did apart from how long they took (which differs between any two runs)
+    assert not set(res["metric_deltas"]) & {"wall_s", "compile_s", "events_per_s"}
+    assert set(res["timing"]) <= {"wall_s", "compile_s", "events_per_s"}
     same = hft("replay", "diff", str(a), str(a), "--json").json()
     assert same["same_run_hash"] is True and same["first_divergence"] is None and same["divergences"] == []
     text = hft("replay", "diff", str(a), str(b))
@@ -153,6 +156,7 @@ def test_diff_finds_first_divergence(hft, day, tmp_path):
     for k, v in first["fields"].items():
         assert f"  {k}: {v['a']} → {v['b']}" in lines
     assert "datetime" not in text.out and "{" not in text.out
+    assert not res["timing"] or lines[-1].startswith("timing (A → B): ")
 
 
 def test_diff_of_runs_over_two_instruments_goes_leg_by_leg(hft, tmp_path):
@@ -174,6 +178,9 @@ def test_diff_of_runs_over_two_instruments_goes_leg_by_leg(hft, tmp_path):
     res = hft("replay", "diff", str(a), str(b), "--json").json()
     assert [d["folder"] for d in res["divergences"]][:1] == ["legs/01_AAA"]
     assert res["first_divergence"] == res["divergences"][0] and res["first_divergence"]["fields"]
+    # what the runs did apart from how long they took (which differs between any two runs)
+    assert not set(res["metric_deltas"]) & {"wall_s", "compile_s", "events_per_s"}
+    assert set(res["timing"]) <= {"wall_s", "compile_s", "events_per_s"}
     same = hft("replay", "diff", str(a), str(a), "--json").json()
     assert same["divergences"] == [] and same["same_run_hash"] is True
     bad = hft("replay", "diff", str(one), str(a))
