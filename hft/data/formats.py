@@ -137,6 +137,12 @@ def detect(path: str | Path) -> str:
     for fmt in formats().values():
         if fmt.sniff(p, h):
             return fmt.name
+    name = p.name
+    if "_orderbook_" in name.lower() and name.lower().endswith(".csv"):  # half of a LOBSTER pair
+        head_, _, tail = name.rpartition("_orderbook_")
+        raise DataValidationError(f"{p}: a LOBSTER orderbook file; expected its message file "
+                                  f"({head_}_message_{tail}), which is read with the orderbook beside it",
+                                  file=str(p), hint="give each LOBSTER day once: its message CSV or its zip")
     raise DataValidationError(
         f"{p}: expected a file in one of the formats {list(formats())}, none recognised its content",
         file=str(p), hint="name its format (--format NAME on hft data and hft replay; or convert it once with `hft data import "

@@ -58,3 +58,17 @@ def test_a_latency_value_beyond_int64_is_a_config_error(tmp_path):
         load_empirical(f, "entry_ns")  # was a pyo3 PanicException (not even an Exception) with a traceback
     f.write_text("t_ns,entry_ns\n0,1000\n10,2000\n")
     assert load_empirical(f, "entry_ns") is not None
+
+
+def test_a_lobster_orderbook_file_given_as_data_names_its_message_file(tmp_path):
+    # a LOBSTER day is its message CSV (the orderbook beside it is read with it); its orderbook given too, as
+    # a person holding the pair would, is one line naming the file to give instead
+    msg = tmp_path / "GOOG_2012-06-21_34200000_57600000_message_1.csv"
+    book = tmp_path / "GOOG_2012-06-21_34200000_57600000_orderbook_1.csv"
+    msg.write_text("34200.0,1,1,100,5850000,1\n")
+    book.write_text("5860000,100,5850000,100\n")
+    r = run_hft("replay", "-d", str(msg), "-d", str(book), "--no-store")
+    lines = r.err.strip().splitlines()
+    assert r.code == 12 and "Traceback" not in r.err, r.err
+    assert lines[0] == (f"error: {book}: a LOBSTER orderbook file; expected its message file ({msg.name}), which "
+                        "is read with the orderbook beside it"), lines
