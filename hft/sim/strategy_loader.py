@@ -161,8 +161,8 @@ def _check_type(key: str, name: str, default: Any, value: Any) -> None:
     if isinstance(default, bool):
         ok, want = isinstance(value, bool), "true or false"
     elif isinstance(default, int):  # an int64: the kernels' parameter slots
-        ok, want = (isinstance(value, int) and not isinstance(value, bool) and -INT64_MAX - 1 <= value <= INT64_MAX,
-                    "an integer within int64")
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok, want = ok and -INT64_MAX - 1 <= value <= INT64_MAX, "an integer within int64" if ok else "an integer"
     elif isinstance(default, float):
         ok, want = (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
                     "a finite number" if isinstance(value, float) else "a number")
