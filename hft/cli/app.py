@@ -5,7 +5,7 @@ that need them, so `hft --help` stays instant.
 
 Exit codes: 0 ok; 1 unexpected internal error; 2 usage error (bad flags); 10 HftError; 11 ConfigError;
 12 DataError (validation, gaps); 13 GatewayError; 14 SimError; 15 StoreError; 16 GovernanceError; 17 a gate
-failed; 130 interrupted.
+failed; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
+from typing import Any
 
 import typer
 
@@ -88,13 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("HFT_DEBUG") == "1"
     json_mode = "--json" in args
     code = 0
+    received: list[int] = []
+    previous = _catch_interrupts(received)
     try:
         # not standalone: usage errors come here (a JSON error under --json), exits return their code
         rv = app(args=args, prog_name="hft", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
     except (KeyboardInterrupt, typer.Abort):
-        sys.stderr.write("error: interrupted\n")
-        code = 130
+        received.append(received[0] if received else signal.SIGINT)
     except typer.TyperException as exc:  # click's usage errors (bad flags, missing arguments): exit code 2
         exc.show()  # type: ignore[attr-defined]
         if json_mode:
@@ -106,20 +110,55 @@ def main(argv: list[str] | None = None) -> int:
     except HftError as exc:
         if debug:  # the traceback is added; the exit code stays the error family's
             traceback.print_exc()
-        code = _report(exc, json_mode)
+        if not received:
+            code = _report(exc, json_mode)
     except BrokenPipeError:
         code = 0
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        sys.stderr.write(f"error: internal error: {exc.__class__.__name__}: {exc}\n")
-        if not debug:
-            sys.stderr.write("hint: rerun with HFT_DEBUG=1 for a traceback, and report it\n")
+        if not received:  # an interruption a library turned into its own error is reported as the interruption
+            sys.stderr.write(f"error: internal error: {exc.__class__.__name__}: {exc}\n")
+            if not debug:
+                sys.stderr.write("hint: rerun with HFT_DEBUG=1 for a traceback, and report it\n")
         code = 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        code = _report_interrupt(received[0], json_mode)
     if argv is None:
         gc.freeze()  # the process ends here: no cycle collection of every live object at interpreter shutdown
         sys.exit(code)
     return code
+
+
+def _catch_interrupts(received: list[int]) -> dict[int, Any]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, noting the signal in `received`: a command stopped either way
+    unwinds (every ``finally`` and context manager runs: temp files and folders removed, the WAL closed, the
+    sweep's pool stopped) instead of dying where it stood. Returns the handlers to restore (none off the main
+    thread, where Python allows no handler)."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):  # an ignored signal stays so
+            previous[sig] = signal.signal(sig, on_signal)
+    return previous
+
+
+def _report_interrupt(signum: int, json_mode: bool) -> int:
+    """One line for a command stopped by `signum`; its exit code, 128 + the signal (130 Ctrl-C, 143 SIGTERM)."""
+    name = signal.Signals(signum).name
+    if json_mode:
+        sys.stdout.write(json.dumps({"ok": False, "error": "Interrupted", "signal": name}) + "\n")
+    sys.stderr.write(f"error: interrupted by {name}\n")
+    return 128 + signum
 
 
 def _process_gc() -> None:

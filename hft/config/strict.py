@@ -6,6 +6,7 @@ path and the expected value, raised before any data is loaded.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from yaml.constructor import ConstructorError
 from yaml.events import AliasEvent
 
 from hft.core.errors import ConfigError
-from hft.core.units import parse_duration_ns, parse_size_bytes
+from hft.core.units import INT64_MAX, parse_duration_ns, parse_size_bytes
 
 #: Bounds of a YAML document: nodes after expanding aliases (an alias bomb of a few hundred bytes expands to
 #: billions), nesting depth (deeper is a RecursionError in the parser), and file size.
@@ -95,7 +96,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: expected a YAML config file, none exists", file=str(path))
+        raise ConfigError(f"{path}: expected a YAML config file, {'was a directory' if path.is_dir() else 'none exists'}",
+                          file=str(path))
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
         raise ConfigError(f"{path}: expected a config of at most {MAX_YAML_BYTES:,} bytes, was {size:,}",
@@ -154,19 +156,22 @@ class Section:
 
     def int(self, key: str, default: Any = ..., *, min_value: int | None = None,
             max_value: int | None = None) -> int:
+        """An integer within [`min_value`, `max_value`]; always within int64 (every config integer becomes one)."""
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int):
             self._fail(self._key(key), "an integer", v)
-        if min_value is not None and v < min_value:
-            self._fail(self._key(key), f"an integer >= {min_value}" + (f" and <= {max_value}" if max_value else ""),
-                       v)
-        if max_value is not None and v > max_value:
-            self._fail(self._key(key), f"an integer <= {max_value}", v)
+        low = -INT64_MAX - 1 if min_value is None else min_value
+        high = INT64_MAX if max_value is None else min(max_value, INT64_MAX)
+        if v < low:
+            self._fail(self._key(key), f"an integer >= {low}" + (f" and <= {high}" if max_value else ""), v)
+        if v > high:
+            self._fail(self._key(key), f"an integer <= {high}", v)
         return v
 
     def float(self, key: str, default: Any = ..., *, min_value: float | None = None) -> float:
+        """A finite number (an integer is taken as a float; nan and inf are refused)."""
         v = self.raw(key, default)
-        if isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             self._fail(self._key(key), "a number", v)
         if min_value is not None and v < min_value:
             self._fail(self._key(key), f"a number >= {min_value}", v)

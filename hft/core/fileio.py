@@ -13,6 +13,22 @@ from pathlib import Path
 from hft.core.errors import DataError
 
 
+def _umask() -> int:
+    """The process umask (read by setting it, so once, at import, before any thread writes files)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def umask_mode(mode: int) -> int:
+    """`mode` less the process umask: what `open` or `mkdir` would give a new file or folder (``tempfile``'s
+    0600 / 0700 are not)."""
+    return mode & ~_UMASK
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success rename it onto `target`, else delete it.
@@ -27,6 +43,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     if not os.access(parent, os.W_OK):
         raise DataError(f"{target}: output directory {parent} is not writable")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    os.fchmod(fd, umask_mode(0o666))  # mkstemp makes 0600; an output is readable as any file this user writes
     os.close(fd)
     tmp_path = Path(tmp)
     try:

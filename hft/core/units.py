@@ -10,6 +10,8 @@ _DURATION_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_0
                    "m": 60_000_000_000, "min": 60_000_000_000, "h": 3_600_000_000_000}
 _SIZE_UNITS = {"b": 1, "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "kib": 1024, "mib": 1024**2,
                "gib": 1024**3, "tb": 10**12, "tib": 1024**4}
+#: The largest value an int64 holds: every duration and size becomes one (ns, bytes) on the hot path.
+INT64_MAX = 2**63 - 1
 _NUM_UNIT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Zµ]*)\s*$")
 
 
@@ -34,6 +36,9 @@ def parse_duration_ns(value: str | int | float, *, key: str = "duration", allow_
     ns = round(float(m.group(1)) * _DURATION_UNITS[m.group(2)])
     if ns < 0 and not allow_negative:
         raise ConfigError(f"{key}: expected a non-negative duration, was {value!r}", key=key)
+    if abs(ns) > INT64_MAX:
+        raise ConfigError(f"{key}: expected a duration of at most {INT64_MAX:,} ns (about 292 years), "
+                          f"was {value!r}", key=key)
     return int(ns)
 
 
@@ -51,4 +56,6 @@ def parse_size_bytes(value: str | int, *, key: str = "size") -> int:
         n = round(float(m.group(1)) * _SIZE_UNITS[unit])
     if n < 0:
         raise ConfigError(f"{key}: expected a non-negative size, was {value!r}", key=key)
+    if n > INT64_MAX:
+        raise ConfigError(f"{key}: expected a size of at most {INT64_MAX:,} bytes, was {value!r}", key=key)
     return int(n)

@@ -126,13 +126,19 @@ def head(path: Path, n: int = HEAD_BYTES) -> bytes:
     return raw
 
 
-def detect(path: str | Path) -> str:
-    """The name of the first format that claims `path` (module docstring)."""
+def require_file(path: str | Path) -> Path:
+    """`path`, once it names an existing file (else a DataValidationError saying what it is instead)."""
     p = Path(path)
-    if not p.exists():
-        raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
     if p.is_dir():
         raise DataValidationError(f"{p}: expected a market data file, was a directory", file=str(p))
+    if not p.is_file():
+        raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
+    return p
+
+
+def detect(path: str | Path) -> str:
+    """The name of the first format that claims `path` (module docstring)."""
+    p = require_file(path)
     h = head(p)
     for fmt in formats().values():
         if fmt.sniff(p, h):

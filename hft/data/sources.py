@@ -21,7 +21,7 @@ import numpy as np
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import Locate, place, stream_repr
-from hft.data.formats import OpenOptions, detect, get
+from hft.data.formats import OpenOptions, detect, get, require_file
 
 Kind = str  # a format name of `hft.data.formats` ("lobster", "binance", "events", "tardis", …)
 
@@ -37,8 +37,7 @@ def detect_common_kind(paths: list[Path], fmt: str | None = None) -> Kind:
         raise DataValidationError("expected at least one input file, got none")
     if fmt is not None:
         for p in paths:
-            if not Path(p).is_file():
-                raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
+            require_file(p)
         kind = get(fmt).name
     else:
         kinds = {detect_kind(p) for p in paths}
@@ -215,8 +214,7 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
         raise DataValidationError("expected at least one data path (--data), was none", key="data")
     seen: set[Path] = set()
     for p in ps:
-        if not p.is_file():
-            raise DataValidationError(f"{p}: expected a market data file, none exists", file=str(p))
+        require_file(p)
         r = p.resolve()
         if r in seen:
             raise DataValidationError(f"{p}: expected each data file once, was given twice", file=str(p))

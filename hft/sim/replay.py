@@ -262,7 +262,10 @@ def parse_replay_config(mapping: dict[str, Any], *, file: str | Path | None = No
     s.done()
     from hft.sim.queue_models import parse_queue_model  # lazy: numba
 
-    parse_queue_model(out.queue_model)  # fail on a bad name before any data is loaded
+    try:  # fail on a bad name before any data is loaded
+        parse_queue_model(out.queue_model)
+    except ConfigError as exc:
+        raise ConfigError(f"{s.file}: {exc.message}", file=s.file, key="queue_model") from None
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import SimError
+from hft.core.fileio import umask_mode
 from hft.sim.fees import mark_value
 from hft.sim.replay import ReplayConfig, write_config
 from hft.sim.run_tables import write_tables
@@ -62,11 +63,20 @@ def _check_place(out_dir: Path, force: bool) -> Path:
     """`out_dir`'s parent, once `out_dir` is new (or `force`) and the parent an existing folder."""
     if out_dir.exists() and not force:
         raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force to replace it")
+    if out_dir.exists() and not _replaceable(out_dir):  # --force replaces a run folder, nothing else
+        raise SimError(f"{out_dir}: expected a run folder to replace (one with a summary.json) or an empty folder, "
+                       "it is neither",
+                       hint="name a new folder; --force never deletes other data", file=str(out_dir))
     parent = out_dir.parent
     if not parent.is_dir():
         raise SimError(f"{out_dir}: expected an existing folder to hold the run folder, {parent} is not one",
                        hint=f"create it first (mkdir -p {parent})", file=str(out_dir))
     return parent
+
+
+def _replaceable(path: Path) -> bool:
+    """A folder `--force` may replace: a run folder (its ``summary.json``) or an empty folder."""
+    return path.is_dir() and ((path / "summary.json").is_file() or not any(path.iterdir()))
 
 
 def atomic_folder(out_dir: Path, fill: Any, *, force: bool) -> None:
@@ -78,12 +88,17 @@ def atomic_folder(out_dir: Path, fill: Any, *, force: bool) -> None:
     tmp = None
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        tmp.chmod(umask_mode(0o777))  # mkdtemp makes 0700; a run folder is readable as any folder this user makes
         fill(tmp)
         if out_dir.exists():
             if not force:
                 raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            os.replace(out_dir, old)  # aside first: an interruption leaves the old run folder or the new, never none
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
     except OSError as exc:
         raise SimError(f"{out_dir}: could not write the run folder ({exc.strerror or type(exc).__name__}"
                        f"{f': {exc.filename}' if exc.filename else ''})", file=str(out_dir)) from exc

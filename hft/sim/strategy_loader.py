@@ -23,6 +23,7 @@ class name. A ``strategies`` key that is neither registered nor the run strategy
 from __future__ import annotations
 
 import inspect
+import math
 import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from typing import Any
 import hft
 from hft.core import plugins
 from hft.core.errors import ConfigError, HftError, SimError
+from hft.core.units import INT64_MAX
 from hft.sim.kernel_api import KernelStrategy
 from hft.sim.strategies import MINIMUM as BUILTIN_MINIMUM
 from hft.sim.strategy import Strategy
@@ -158,10 +160,12 @@ def _check_type(key: str, name: str, default: Any, value: Any) -> None:
         return
     if isinstance(default, bool):
         ok, want = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, int):  # an int64: the kernels' parameter slots
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok, want = ok and -INT64_MAX - 1 <= value <= INT64_MAX, "an integer within int64" if ok else "an integer"
     elif isinstance(default, float):
-        ok, want = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        ok, want = (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
+                    "a finite number" if isinstance(value, float) else "a number")
     elif isinstance(default, str):
         ok, want = isinstance(value, str), "a string"
     else:

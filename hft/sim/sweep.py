@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,7 @@ from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.fileio import atomic_path, atomic_write_text
 from hft.core.ids import sha256_file
 from hft.core.market_data import MarketDataSource
+from hft.core.pool import spawn_pool
 from hft.core.ray_session import ray_session
 from hft.sim.recording import RunRecorder
 from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
@@ -225,7 +224,7 @@ def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict
             on_done(run_cell(c, source))
         return
 
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn")) as pool:
+    with spawn_pool(min(workers, len(todo))) as pool:
         for res in pool.map(run_cell, todo, [source] * len(todo)):  # submission order: results recorded in cell order
             on_done(res)
 

@@ -43,7 +43,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from hft.alpha.research.combine import (
 from hft.config.grid import expand_grid, grid_size, parse_grid
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError, GovernanceError
+from hft.core.pool import spawn_pool
 
 __all__ = ["SearchSpec", "enumerate_trials", "load_spec", "parse_spec", "run_search"]
 
@@ -218,10 +218,7 @@ def _run_local(todo: list[tuple[int, Combination]], features_path: Path, kw: dic
         for chunk in chunks:
             on_done(score_chunk(chunk))
         return 1
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_worker,
-                             initargs=(str(features_path), kw)) as pool:
+    with spawn_pool(workers, init_worker, (str(features_path), kw)) as pool:
         # map keeps submission order, so records are appended in trial order whatever finishes first
         for res in pool.map(score_chunk, chunks):
             on_done(res)

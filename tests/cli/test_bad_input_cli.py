@@ -1,0 +1,146 @@
+"""A demanding user's bad input and interruptions through the real `hft` console script (the CLI audit): each
+ends in one ``error:`` line and its exit code, no traceback, and leaves no half-written output or deleted data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import HFT
+
+# a strategy that stops its own replay: SIGTERM to this process at its first book (or, in a sweep worker, Ctrl-C
+# to the sweep's process): an interruption at a known point of the run, not at a guessed time
+STOPPER = textwrap.dedent('''
+    import os
+    import signal
+
+    from hft.sim.strategy import Strategy
+
+
+    class Stopper(Strategy):
+        name = "stopper"
+
+        def __init__(self, size: int = 1, to_parent: bool = False) -> None:
+            self.size, self.to_parent = size, to_parent
+
+        def params(self):
+            return {"size": self.size, "to_parent": self.to_parent}
+
+        def on_book(self, ctx):
+            if self.to_parent:
+                os.kill(os.getppid(), signal.SIGINT)
+            else:
+                os.kill(os.getpid(), signal.SIGTERM)
+''')
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    from tests.cli.conftest import run_hft
+
+    out = tmp_path_factory.mktemp("badday")
+    r = run_hft("data", "generate", "--out", str(out), "--messages", "3000", "--levels", "5", "--zip", "--json")
+    assert r.code == 0, r.err
+    return Path(r.json()["zip_path"])
+
+
+def _one_error(err: str) -> str:
+    lines = [x for x in err.splitlines() if not x.startswith("hint: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_sigterm_mid_replay_unwinds(day, tmp_path):
+    (tmp_path / "stopper.py").write_text(STOPPER)
+    out = tmp_path / "run"
+    p = subprocess.run([str(HFT), "replay", "-d", str(day), "-s", f"{tmp_path / 'stopper.py'}:Stopper",
+                        "--out", str(out), "--no-store"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "HFT_HOME": str(tmp_path / "home")})
+    assert p.returncode == 128 + signal.SIGTERM, p.stderr
+    assert _one_error(p.stderr) == "error: interrupted by SIGTERM"
+    assert [x.name for x in tmp_path.iterdir() if x.name != "home"] == ["stopper.py"]  # no run or temp folder
+
+
+def test_ctrl_c_mid_sweep_stops_workers_quietly(day, tmp_path):
+    (tmp_path / "stopper.py").write_text(STOPPER)
+    (tmp_path / "sweep.yaml").write_text(textwrap.dedent(f"""
+        sweep: stop
+        strategy: {tmp_path / 'stopper.py'}:Stopper
+        grid: {{size: [1, 2, 3, 4], to_parent: [true]}}
+        data: {{SYNTH: [{day}]}}
+    """))
+    p = subprocess.run([str(HFT), "replay", "sweep", str(tmp_path / "sweep.yaml"), "--out", str(tmp_path / "sw"),
+                        "-w", "2", "--no-store"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "HFT_HOME": str(tmp_path / "home")})
+    assert p.returncode == 128 + signal.SIGINT, p.stderr
+    assert _one_error(p.stderr) == "error: interrupted by SIGINT"  # no worker's KeyboardInterrupt traceback
+    assert not (tmp_path / "sw" / "results.parquet").exists()
+
+
+@pytest.mark.parametrize(("yaml_text", "expected"), [
+    ("seed: 99999999999999999999999999\n", "key 'seed': expected an integer <= 9223372036854775807"),
+    ("strategies:\n  mm: {size: 1000000000000000000000}\n", "parameter 'size': expected an integer within int64"),
+    ("latency: {entry: 99999999999999h}\n", "latency.entry: expected a duration of at most"),
+    ("fees: {maker_bps: .inf}\n", "key 'fees.maker_bps': expected a number, was inf"),
+    ("queue_model: nope\n", "queue_model: expected 'risk_averse'"),
+])
+def test_replay_config_out_of_range_is_one_config_error(hft, day, tmp_path, yaml_text, expected):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml_text)
+    r = hft("replay", "-d", str(day), "-s", "mm", "-c", str(cfg), "--out", str(tmp_path / "run"), "--no-store")
+    assert r.code == 11, r.err
+    line = _one_error(r.err)
+    assert line.startswith(f"error: {cfg}: ") and expected in line, line
+    assert not (tmp_path / "run").exists()
+
+
+def test_nan_strategy_parameter_refused(hft, day, tmp_path):
+    r = hft("replay", "-d", str(day), "-s", "imbalance_taker", "--set", "strategies.imbalance_taker.threshold=.nan",
+            "--out", str(tmp_path / "run"), "--no-store")
+    assert r.code == 11 and "parameter 'threshold': expected a finite number, was nan" in _one_error(r.err)
+
+
+def test_force_never_deletes_what_is_not_a_run_folder(hft, day, tmp_path):
+    data_dir = tmp_path / "mydata"
+    data_dir.mkdir()
+    (data_dir / "keep.csv").write_text("precious\n")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    for target in (data_dir, a_file):
+        r = hft("replay", "-d", str(day), "-s", "mm", "--out", str(target), "--force", "--no-store")
+        assert r.code == 14 and "expected a run folder to replace" in _one_error(r.err), r.err
+    assert (data_dir / "keep.csv").read_text() == "precious\n" and a_file.read_text() == "mine\n"
+    run = tmp_path / "run"
+    assert hft("replay", "-d", str(day), "-s", "mm", "--out", str(run), "--no-store").code == 0
+    again = hft("replay", "-d", str(day), "-s", "mm", "--out", str(run), "--force", "--no-store")
+    assert again.code == 0, again.err
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["mydata", "notes.txt", "run"]  # the old one not left
+
+
+def test_directory_named_as_a_file_says_so(hft, tmp_path):
+    r = hft("data", "verify", str(tmp_path))
+    assert r.code == 12 and _one_error(r.err) == f"error: {tmp_path}: expected a market data file, was a directory"
+    r = hft("replay", "-d", str(tmp_path), "-c", str(tmp_path), "--no-store")
+    assert r.code == 11 and _one_error(r.err) == f"error: {tmp_path}: expected a YAML config file, was a directory"
+
+
+def test_outputs_are_readable_like_any_file(hft, day, tmp_path):
+    old = os.umask(0o022)
+    try:
+        r = hft("data", "import", str(day), "--out", str(tmp_path / "day.parquet"))
+        r2 = hft("replay", "-d", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store")
+    finally:
+        os.umask(old)
+    assert r.code == 0 and r2.code == 0, r.err + r2.err
+    assert (tmp_path / "day.parquet").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o755
+
+
+if sys.platform != "linux":  # signals as Linux delivers them
+    pytestmark = pytest.mark.skip(reason="POSIX signals")
