@@ -34,6 +34,16 @@ def run_hft(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     return Run(p.returncode, p.stdout, p.stderr)
 
 
+def generated_day(tmp_path_factory, name: str, messages: int) -> Path:
+    """A generated LOBSTER day (5 levels, zipped) of `messages` messages, by `hft data generate`: a module
+    fixture's data."""
+    out = tmp_path_factory.mktemp(name)
+    r = run_hft("data", "generate", "--out", str(out), "--messages", str(messages), "--levels", "5", "--zip",
+                "--json")
+    assert r.code == 0, r.err
+    return Path(r.json()["zip_path"])
+
+
 @pytest.fixture
 def hft():
     return run_hft

@@ -42,12 +42,9 @@ STOPPER = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
-    from tests.cli.conftest import run_hft
+    from tests.cli.conftest import generated_day
 
-    out = tmp_path_factory.mktemp("badday")
-    r = run_hft("data", "generate", "--out", str(out), "--messages", "3000", "--levels", "5", "--zip", "--json")
-    assert r.code == 0, r.err
-    return Path(r.json()["zip_path"])
+    return generated_day(tmp_path_factory, "badday", 3000)
 
 
 def _one_error(err: str) -> str:

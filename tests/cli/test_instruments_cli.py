@@ -86,12 +86,9 @@ class FilterProbe(Strategy):
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
-    from tests.cli.conftest import run_hft
+    from tests.cli.conftest import generated_day
 
-    out = tmp_path_factory.mktemp("inst")
-    r = run_hft("data", "generate", "--out", str(out), "--messages", "3000", "--levels", "5", "--zip", "--json")
-    assert r.code == 0, r.err
-    return Path(r.json()["zip_path"])
+    return generated_day(tmp_path_factory, "inst", 3000)
 
 
 def test_exchange_filters_reject_with_their_own_reasons(hft, day, tmp_path: Path) -> None:

@@ -70,12 +70,9 @@ KERNEL = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
-    from tests.cli.conftest import run_hft
+    from tests.cli.conftest import generated_day
 
-    out = tmp_path_factory.mktemp("kern")
-    r = run_hft("data", "generate", "--out", str(out), "--messages", "3000", "--levels", "5", "--zip", "--json")
-    assert r.code == 0, r.err
-    return Path(r.json()["zip_path"])
+    return generated_day(tmp_path_factory, "kern", 3000)
 
 
 def test_kernel_strategy_from_a_file_runs_in_the_loop_and_in_python_alike(hft, day, tmp_path: Path) -> None:

@@ -38,12 +38,9 @@ SIZED = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
-    from tests.cli.conftest import run_hft
+    from tests.cli.conftest import generated_day
 
-    out = tmp_path_factory.mktemp("own")
-    r = run_hft("data", "generate", "--out", str(out), "--messages", "5000", "--levels", "5", "--zip", "--json")
-    assert r.code == 0, r.err
-    return Path(r.json()["zip_path"])
+    return generated_day(tmp_path_factory, "own", 5000)
 
 
 def readme_example() -> str:

@@ -12,12 +12,9 @@ from hft.data.sources import FILES
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
-    from tests.cli.conftest import run_hft
+    from tests.cli.conftest import generated_day
 
-    out = tmp_path_factory.mktemp("rday")
-    r = run_hft("data", "generate", "--out", str(out), "--messages", "6000", "--levels", "5", "--zip", "--json")
-    assert r.code == 0, r.err
-    return Path(r.json()["zip_path"])
+    return generated_day(tmp_path_factory, "rday", 6000)
 
 
 def test_replay_json_and_run_folder(hft, day, tmp_path):

@@ -15,10 +15,9 @@ from tests.cli.conftest import HFT, run_hft
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wday")
-    r = run_hft("data", "generate", "--out", str(out), "--messages", "6000", "--levels", "5", "--zip", "--json")
-    assert r.code == 0, r.err
-    return Path(r.json()["zip_path"])
+    from tests.cli.conftest import generated_day
+
+    return generated_day(tmp_path_factory, "wday", 6000)
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
