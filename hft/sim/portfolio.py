@@ -53,7 +53,7 @@ from hft.sim.replay import (
     summarise,
     write_config,
 )
-from hft.sim.run_folder import atomic_folder, write_run_folder, write_summary
+from hft.sim.run_folder import publish_run, write_run_folder, write_summary
 
 
 def are_instruments(opened: list[Any]) -> bool:
@@ -235,12 +235,10 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
                      for o, md, g in zip(leg_outs, mds, groups, strict=True)]
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)
-    if out_dir is not None:
-        atomic_folder(out_dir, lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds,
-                                                                 config), force=force)
-        summary["run_folder"] = str(out_dir)
-    if recorder is not None:
-        symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
-        summary["store"] = recorder.record_run(out, summary, symbol_of, engine.gw)
+    symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
+    publish_run(summary, out_dir,
+                lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds, config),
+                force=force, record=None if recorder is None else (
+                    lambda: recorder.record_run(out, summary, symbol_of, engine.gw)))
     return summary
 

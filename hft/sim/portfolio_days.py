@@ -47,7 +47,7 @@ from hft.sim.portfolio import (
     replay_legs,
 )
 from hft.sim.replay import summarise
-from hft.sim.run_folder import atomic_folder
+from hft.sim.run_folder import publish_run
 from hft.sim.sessions import DAY_KEYS, Session, as_day, concat_outputs, day_label, total_output, total_summary
 
 __all__ = ["day_layout", "run_portfolio_days"]
@@ -162,19 +162,16 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
     summary["days"] = [{**{k: d["summary"][k] for k in (*DAY_KEYS, "positions") if k in d["summary"]},
                         "legs": [{k: s[k] for k in ("symbol", *DAY_KEYS) if k in s} for s in d["leg_summaries"]]}
                        for d in days]
-    if out_dir is not None:
-        def fill(tmp: Path) -> None:
-            fill_portfolio_folder(tmp, out, summary, leg_outs, leg_sums, last_mds, config)
-            (tmp / "days").mkdir()
-            for k, d in enumerate(days, 1):
-                folder = tmp / "days" / folder_name(k, d["label"])
-                folder.mkdir()
-                fill_portfolio_folder(folder, d["out"], d["summary"], d["leg_outs"], d["leg_summaries"], d["mds"],
-                                      config)
+    def fill(tmp: Path) -> None:  # the whole run's folder, then each day's under days/
+        fill_portfolio_folder(tmp, out, summary, leg_outs, leg_sums, last_mds, config)
+        (tmp / "days").mkdir()
+        for k, d in enumerate(days, 1):
+            folder = tmp / "days" / folder_name(k, d["label"])
+            folder.mkdir()
+            fill_portfolio_folder(folder, d["out"], d["summary"], d["leg_outs"], d["leg_summaries"], d["mds"],
+                                  config)
 
-        atomic_folder(out_dir, fill, force=force)
-        summary["run_folder"] = str(out_dir)
-    if recorder is not None:
-        symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
-        summary["store"] = recorder.record_run(out, summary, symbol_of, gw)
+    symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
+    publish_run(summary, out_dir, fill, force=force,
+                record=None if recorder is None else (lambda: recorder.record_run(out, summary, symbol_of, gw)))
     return summary

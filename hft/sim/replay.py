@@ -471,13 +471,12 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
     warnings = fallback_warnings(md, config, data)
     if warnings:  # a switch that fell back is said (summary and stderr), never silent
         summary["warnings"] = warnings
-    if out_dir is not None:
-        from hft.sim.run_folder import write_run_folder  # lazy: numba
+    from hft.sim.run_folder import fill_run_folder, publish_run  # lazy: numba
 
-        write_run_folder(out_dir, out, summary, md, force=force, config=config)
-        summary["run_folder"] = str(out_dir)
-    if recorder is not None:
-        summary["store"] = recorder.record_run(out, summary, md.instrument.symbol, engine.gw)
+    record = None if recorder is None else (lambda: recorder.record_run(out, summary, md.instrument.symbol,
+                                                                         engine.gw))
+    publish_run(summary, out_dir, lambda tmp: fill_run_folder(tmp, out, summary, md, config), force=force,
+                record=record)
     return summary
 
 

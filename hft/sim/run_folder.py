@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +21,46 @@ from hft.sim.replay import ReplayConfig, write_config
 from hft.sim.run_tables import write_tables
 
 
+def fill_run_folder(tmp: Path, out: Any, summary: dict[str, Any], md: Any, config: ReplayConfig | None = None
+                    ) -> None:
+    """Write a run's files into the folder `tmp`: tables, ``config.yaml`` (with `config`: its effective form),
+    ``report.html``, ``summary.json`` and ``replay.png``."""
+    frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
+    if config is not None:
+        write_config(tmp / "config.yaml", config)
+    from hft.report.run import write_tearsheet
+
+    write_tearsheet(tmp / "report.html", frames, summary,
+                    (tmp / "config.yaml").read_text() if config is not None else None)
+    write_summary(tmp / "summary.json", summary)
+    plot_run(tmp / "replay.png", out, summary)
+
+
 def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
-                     config: ReplayConfig | None = None, extra: Any = None) -> None:
-    """Write the run folder atomically: a temp folder beside it, renamed into place. With `config`, its
-    effective form goes to ``config.yaml``; `extra(folder)` writes more into it before the rename (the days
-    of a run over several days)."""
+                     config: ReplayConfig | None = None) -> None:
+    """Write the run folder atomically (`fill_run_folder` into a temp folder beside it, renamed into place)."""
+    atomic_folder(Path(out_dir), lambda tmp: fill_run_folder(tmp, out, summary, md, config), force=force)
 
-    def fill(tmp: Path) -> None:
-        frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
-        if config is not None:
-            write_config(tmp / "config.yaml", config)
-        from hft.report.run import write_tearsheet
 
-        write_tearsheet(tmp / "report.html", frames, summary,
-                        (tmp / "config.yaml").read_text() if config is not None else None)
-        write_summary(tmp / "summary.json", summary)
-        plot_run(tmp / "replay.png", out, summary)
-        if extra is not None:
-            extra(tmp)
+def publish_run(summary: dict[str, Any], out_dir: Path | None, fill: Callable[[Path], None], *, force: bool,
+                record: Callable[[], dict[str, Any]] | None) -> None:
+    """Finish a run: `fill(tmp)` writes its folder into a temp folder, then `record()` records it in the store
+    (its answer under ``summary["store"]``), then the folder is renamed into place (`atomic_folder`; its path
+    under ``summary["run_folder"]``). So a record that fails or is interrupted leaves no run folder (a rerun
+    needs no ``--force``), and a run folder in place has its store rows. Without `out_dir`: the record alone.
+    Every replay (one instrument or several, one day or several) finishes here."""
 
-    atomic_folder(Path(out_dir), fill, force=force)
+    def fill_then_record(tmp: Path) -> None:
+        fill(tmp)
+        if record is not None:
+            summary["store"] = record()
+
+    if out_dir is None:
+        if record is not None:
+            summary["store"] = record()
+        return
+    atomic_folder(Path(out_dir), fill_then_record, force=force)
+    summary["run_folder"] = str(out_dir)
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:

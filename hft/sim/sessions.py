@@ -207,7 +207,7 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
     (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
     `fmt`, `mapping`: as `replay_sessions`."""
-    from hft.sim.run_folder import write_run_folder  # lazy: numba
+    from hft.sim.run_folder import fill_run_folder, publish_run, write_run_folder  # lazy: numba
 
     try:
         sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
@@ -217,17 +217,14 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
         commit.close()
     out = total_output(sessions)
     summary = total_summary(sessions, out, strategy_name, strategy.params(), config, commit=commit.result())
-    if out_dir is not None:
-        def write_days(folder: Path) -> None:
-            from hft.sim.run_folder import write_run_folder as write_one  # lazy: numba
+    def fill(folder: Path) -> None:  # the whole run's folder, then each day's under days/
+        fill_run_folder(folder, out, summary, sessions[-1].md, config)
+        (folder / "days").mkdir()
+        for k, s in enumerate(sessions, 1):
+            name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in s.label)
+            write_run_folder(folder / "days" / name, s.out, s.summary, s.md, force=False, config=config)
 
-            (folder / "days").mkdir()
-            for k, s in enumerate(sessions, 1):
-                name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in s.label)
-                write_one(folder / "days" / name, s.out, s.summary, s.md, force=False, config=config)
-
-        write_run_folder(out_dir, out, summary, sessions[-1].md, force=force, config=config, extra=write_days)
-        summary["run_folder"] = str(out_dir)
-    if recorder is not None:
-        summary["store"] = recorder.record_run(out, summary, sessions[-1].md.instrument.symbol, gw)
+    record = None if recorder is None else (lambda: recorder.record_run(out, summary,
+                                                                         sessions[-1].md.instrument.symbol, gw))
+    publish_run(summary, out_dir, fill, force=force, record=record)
     return summary

@@ -59,3 +59,17 @@ def test_bad_disk_thresholds_are_a_config_error(day, tmp_path):
     r = run_hft("replay", "--data", str(day), "-s", "mm", cwd=tmp_path,
                 env={"HFT_HOME": str(tmp_path), "HFT_DISK_THRESHOLDS": "halt=lots"})
     assert r.code == 11 and "halt" in r.err and "Traceback" not in r.err
+
+
+def test_a_run_the_store_refused_leaves_no_run_folder(day, tmp_path):
+    # the run is recorded before its folder is moved into place: a refused record leaves no folder (nor its
+    # temp one), so the same command runs again without --force once the store takes it
+    run = tmp_path / "run"
+    r = run_hft("replay", "--data", str(day), "-s", "mm", "--out", str(run), cwd=tmp_path,
+                env={"HFT_HOME": str(tmp_path), "HFT_DISK_THRESHOLDS": "halt=100%"}, timeout=900)
+    assert r.code == 15, r.err
+    assert not run.exists() and not [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.")]
+    again = run_hft("replay", "--data", str(day), "-s", "mm", "--out", str(run), "--json", cwd=tmp_path,
+                    env={"HFT_HOME": str(tmp_path)}, timeout=900)
+    assert again.code == 0, again.err
+    assert (run / "summary.json").is_file() and again.json()["store"]["fills_in_store"] > 0
