@@ -85,7 +85,7 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
     elif md.kind != "events":  # an L3 stream without reference rows (DBN MBO): the book at each message end
         # lazy: each step loads only its own importer / verifier
         from hft.data.inspect import book_tops
-        from hft.data.verify_binance import point
+        from hft.data.verify_binance import point  # lazy: each step loads only its own verifier
 
         bpx, _, apx, _, _, _, rows = book_tops(md.events, md.instrument)
         both = (bpx != NO_PRICE) & (apx != NO_PRICE)

@@ -3,22 +3,26 @@ ends in one ``error:`` line and its exit code, no traceback, and leaves no half-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import HFT
 
-# a strategy that stops its own replay: SIGTERM to this process at its first book (or, in a sweep worker, Ctrl-C
-# to the sweep's process): an interruption at a known point of the run, not at a guessed time
+# a strategy that stops its own replay at its first book: SIGTERM to its own process (an interruption at a known
+# point of the run, not at a guessed time); or, with `hold` (a sweep's cell), it writes the file $STOP_MARK and
+# waits there, so the test's Ctrl-C reaches the sweep while its workers are mid-cell
 STOPPER = textwrap.dedent('''
     import os
     import signal
+    import time
 
     from hft.sim.strategy import Strategy
 
@@ -26,15 +30,16 @@ STOPPER = textwrap.dedent('''
     class Stopper(Strategy):
         name = "stopper"
 
-        def __init__(self, size: int = 1, to_parent: bool = False) -> None:
-            self.size, self.to_parent = size, to_parent
+        def __init__(self, size: int = 1, hold: bool = False) -> None:
+            self.size, self.hold = size, hold
 
         def params(self):
-            return {"size": self.size, "to_parent": self.to_parent}
+            return {"size": self.size, "hold": self.hold}
 
         def on_book(self, ctx):
-            if self.to_parent:
-                os.kill(os.getppid(), signal.SIGINT)
+            if self.hold:
+                open(os.environ["STOP_MARK"], "a").close()
+                time.sleep(600)
             else:
                 os.kill(os.getpid(), signal.SIGTERM)
 ''')
@@ -65,18 +70,31 @@ def test_sigterm_mid_replay_unwinds(day, tmp_path):
 
 
 def test_ctrl_c_mid_sweep_stops_workers_quietly(day, tmp_path):
+    # Ctrl-C as a terminal sends it: one SIGINT to the whole foreground process group, the sweep and its workers
     (tmp_path / "stopper.py").write_text(STOPPER)
     (tmp_path / "sweep.yaml").write_text(textwrap.dedent(f"""
         sweep: stop
         strategy: {tmp_path / 'stopper.py'}:Stopper
-        grid: {{size: [1, 2, 3, 4], to_parent: [true]}}
+        grid: {{size: [1, 2, 3, 4], hold: [true]}}
         data: {{SYNTH: [{day}]}}
     """))
-    p = subprocess.run([str(HFT), "replay", "sweep", str(tmp_path / "sweep.yaml"), "--out", str(tmp_path / "sw"),
-                        "-w", "2", "--no-store"], capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "HFT_HOME": str(tmp_path / "home")})
-    assert p.returncode == 128 + signal.SIGINT, p.stderr
-    assert _one_error(p.stderr) == "error: interrupted by SIGINT"  # no worker's KeyboardInterrupt traceback
+    mark = tmp_path / "started"
+    p = subprocess.Popen([str(HFT), "replay", "sweep", str(tmp_path / "sweep.yaml"), "--out", str(tmp_path / "sw"),
+                          "-w", "2", "--no-store"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env={**os.environ, "HFT_HOME": str(tmp_path / "home"),
+                                                      "STOP_MARK": str(mark)})
+    try:
+        end = time.monotonic() + 300
+        while not mark.exists() and p.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        assert mark.exists(), p.communicate(timeout=60)
+        os.killpg(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 128 + signal.SIGINT, err
+    assert _one_error(err) == "error: interrupted by SIGINT"  # no worker's KeyboardInterrupt traceback
     assert not (tmp_path / "sw" / "results.parquet").exists()
 
 
