@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         rv = app(args=args, prog_name="hft", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
     except (KeyboardInterrupt, typer.Abort):
-        received.append(received[0] if received else signal.SIGINT)
+        if not received:  # a KeyboardInterrupt no handler of ours saw (typer's Abort, a library's own)
+            received.append(signal.SIGINT)
     except typer.TyperException as exc:  # click's usage errors (bad flags, missing arguments): exit code 2
         exc.show()  # type: ignore[attr-defined]
         if json_mode:
