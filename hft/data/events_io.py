@@ -55,6 +55,9 @@ class EventFile:
     events: np.ndarray
     instrument: Instrument
     meta: dict[str, Any] = field(default_factory=dict)
+    # merged files (`load_merged(origins=True)`): each event's file (index into `meta["files"]`) and its Parquet
+    # row there (1-based, as `hft.data._eventcheck` names rows); None when not asked or for one file
+    parts: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return stream_repr("EventFile", self.events, self.instrument, self.meta)
@@ -216,8 +219,9 @@ def event_span(path: str | Path) -> tuple[Instrument, int, int]:
     return instrument, int(lo if lo is not None else 0), int(hi if hi is not None else 0)
 
 
-def load_merged(paths: list[Path]) -> EventFile:
-    """Event files of one L2 instrument as one stream (module docstring); one file is `load_events`.
+def load_merged(paths: list[Path], *, origins: bool = False) -> EventFile:
+    """Event files of one L2 instrument as one stream (module docstring); one file is `load_events`. With
+    `origins`, each merged event's file and row (`EventFile.parts`), for `hft data verify` to name a row.
 
     Raises:
         DataValidationError: naming the file that differs: another instrument, an L3 file (a LOBSTER day is
@@ -264,10 +268,16 @@ def load_merged(paths: list[Path]) -> EventFile:
     order = merge_order([f.events["local_ts"] for f in files],
                         [0 if bool((f.events["kind"] == EV_TRADE).all()) else 1 for f in files])
     out = np.concatenate([f.events for f in files])[order]
+    parts = None
+    if origins:  # concatenated index -> (file, 1-based row), laid out in merged order
+        lens = [len(f.events) for f in files]
+        part = np.repeat(np.arange(len(files), dtype=np.int64), lens)[order]
+        row = (np.arange(len(out), dtype=np.int64) - np.repeat(np.cumsum([0, *lens[:-1]]), lens))[order] + 1
+        parts = (part, row)
     out["price"] = np.concatenate(scaled["price"])[order]
     out["qty"] = np.concatenate(scaled["qty"])[order]
     out.flags.writeable = False
     instrument = replace(first, **units)
     meta = {"source": "events", "files": [str(p) for p in paths], "parts": [f.meta for f in files],
             "gaps": sum(int(f.meta.get("gaps", 0)) for f in files)}
-    return EventFile(out, instrument, meta)
+    return EventFile(out, instrument, meta, parts)

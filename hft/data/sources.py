@@ -143,8 +143,12 @@ def open_events(paths: list[Path], opts: Any) -> MarketData:
     from hft.data.events_io import load_merged, read_event_metadata
 
     if len(paths) > 1:  # files of one instrument whose times overlap (`group_days`): one stream
-        ef = load_merged(paths)
-        return MarketData("events", ef.events, ef.instrument, ef.meta)
+        ef = load_merged(paths, origins=opts.origins)
+        origin = None
+        if ef.parts is not None:
+            part, row = ef.parts
+            origin = lambda k: place(paths[int(part[k])], int(row[k]))  # noqa: E731
+        return MarketData("events", ef.events, ef.instrument, ef.meta, origin=origin)
     instrument, _ = read_event_metadata(paths[0])
     if instrument.book_level == "L3" and _ref_path(paths[0]).exists():
         # lazy: only the format being opened is imported (a replay must not load polars or other importers)

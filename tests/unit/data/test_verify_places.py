@@ -151,3 +151,19 @@ def test_dbn_mbo_names_the_record_and_its_byte(tmp_path: Path, crossed_market: v
     assert res["ok"] is False and res["crossed"] >= 1 and res["kind"] == "dbn"
     assert (first["file"], first["record"], first["offset"]) == (str(path), i + 1, offset)
     assert first["exch_ts"] == int(rec["ts_event"][i]) and first["message"] in res["problem"]
+
+
+def test_merged_event_files_name_the_file_and_row(tmp_path: Path, crossed_market: vs.Market) -> None:
+    """A book file and a trades file imported apart verify as one stream (`load_merged`), and the crossing is
+    named in the imported book file, at its Parquet row."""
+    import polars as pl
+
+    book, trades = vs.write_tardis(crossed_market, tmp_path, gz=True)
+    book_pq, trades_pq = tmp_path / "book.parquet", tmp_path / "trades.parquet"
+    import_to_file([book], book_pq)
+    import_to_file([trades], trades_pq)
+    first = verify_files([trades_pq, book_pq])["first_crossed"]
+    qty = pl.read_parquet(book_pq)["qty"].to_numpy()
+    row = int(np.flatnonzero(qty == MARK_LOTS)[0]) + 1
+    assert (first["file"], first["line"]) == (str(book_pq), row)
+    assert first["exch_ts"] == crossed_market.updates[len(crossed_market.updates) // 2][0] * 1000
