@@ -21,6 +21,7 @@ Columns (every row; prices in integer ticks, quantities in integer lots)
 -------------------------------------------------------------------------
 ==========================  ========  ====================================================================
 ``ts``                      Int64     event ``exch_ts`` (event time) or the grid time (clock), ns UTC
+``ts_utc``                  Datetime  ``ts`` as ``Datetime(ns, UTC)``, to read (not a feature an alpha requests)
 ``src_row``                 Int64     index in ``md.events`` of the last event the row's state includes
 ``bid_px_k``, ``ask_px_k``  Int64     price of level k = 1..levels (null: empty level)
 ``bid_qty_k``, ``ask_qty_k``Int64     quantity of level k (0: empty level)
@@ -108,7 +109,7 @@ __all__ = [
     "level_of",
 ]
 
-FEATURES_VERSION = 1  # bump when any column's definition changes (invalidates the cache)
+FEATURES_VERSION = 2  # bump when any column's definition changes (invalidates the cache)
 MAX_CLOCK_ROWS = 50_000_000
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -297,6 +298,7 @@ def _build(md: Any, spec: FeatureSpec):
     mid = pl.col("mid")
     df = df.with_columns([(mid.shift(-k) / mid - 1.0).alias(horizon_column(h))
                           for h, k in zip(spec.horizons, spec.horizon_rows(), strict=True)])
+    df = df.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("ts_utc"))
     return df.select(column_order(spec))
 
 
@@ -316,7 +318,7 @@ def _px_change(px: np.ndarray) -> np.ndarray:
 def column_order(spec: FeatureSpec) -> list[str]:
     """The output columns of `compute_features` for `spec`, in order."""
     lv = [f"{s}_{q}_{k + 1}" for k in range(spec.levels) for s in ("bid", "ask") for q in ("px", "qty")]
-    return ["ts", "src_row", *lv, *FIXED_FEATURES[2:], *(horizon_column(h) for h in spec.horizons)]
+    return ["ts", "ts_utc", "src_row", *lv, *FIXED_FEATURES[2:], *(horizon_column(h) for h in spec.horizons)]
 
 
 # --------------------------------------------------------------------------------------------------------------

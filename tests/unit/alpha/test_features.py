@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from hft.alpha.research import features as F
-from hft.alpha.research.features import FeatureSpec, compute_features
+from hft.alpha.research.features import FeatureSpec, compute_features, is_feature_name
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -105,6 +105,10 @@ def test_clock_sampling_on_hand_made_stream():
     df = compute_features(l2_stream(HAND), spec, cache=False)
     # grid: epoch multiples of 100ms after the first event (10ms) up to the last (410ms): 100..400ms
     assert df["ts"].to_list() == [T0 + m * MS for m in (100, 200, 300, 400)]
+    # the same instants to read: Datetime(ns, UTC), beside ts (not a feature an alpha may request)
+    assert df.schema["ts_utc"] == pl.Datetime("ns", "UTC") and df.columns[:3] == ["ts", "ts_utc", "src_row"]
+    assert [d.timestamp() for d in df["ts_utc"].to_list()] == [t / 1e9 for t in df["ts"].to_list()]
+    assert not is_feature_name("ts_utc")
     # last state at or before each grid time: 100ms→r1 (50ms), 200ms→r3 (150ms), 300ms→r3, 400ms→r5
     assert df["src_row"].to_list() == [2, 6, 6, 8]
     assert df["bid_px_1"].to_list() == [100, 100, 100, 101]
