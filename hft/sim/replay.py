@@ -59,7 +59,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -79,6 +78,7 @@ from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
+from hft.sim.git_probe import GitCommitProbe, git_commit
 from hft.sim.instruments import apply_overrides, parse_overrides, symbol_spec
 from hft.sim.recording import RunRecorder
 
@@ -437,7 +437,7 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
     """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked."""
     data = source.expand_paths(data)
     groups = source.group_days(data)
-    commit = _GitCommitProbe()  # git runs beside the data load and the replay
+    commit = GitCommitProbe()  # git runs beside the data load and the replay
     if len(groups) > 1:  # several days (one session each, `hft.sim.sessions`) or instruments (`hft.sim.portfolio`)
         from hft.sim.portfolio import (  # lazy: cycle (hft.sim.portfolio imports this module)
             are_instruments,
@@ -726,58 +726,3 @@ def data_hash(md: Any) -> str:
     """Hash of the event array bytes (independent of file format and path)."""
 
     return hash_arrays(md.events)
-
-
-def git_commit() -> str:
-    """The repository's commit, with ``+dirty`` when the tree has uncommitted changes ('' outside git)."""
-    return _GitCommitProbe().result()
-
-
-# `--no-optional-locks`: status must not refresh the index, which takes `.git/index.lock`: a probe killed then
-# (an error before the summary) would leave the lock behind, and the user's next git command would fail on it
-_GIT_COMMANDS = (["git", "rev-parse", "HEAD"],
-                 ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
-
-
-class _GitCommitProbe:
-    """`git_commit()` started now (both git commands run concurrently, in the background), read by `result()`.
-    `root`: the repository (default: the one holding this package)."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        root = Path(__file__).resolve().parents[2] if root is None else root
-        self._procs: list[subprocess.Popen[str]] = []
-        try:
-            for cmd in _GIT_COMMANDS:
-                self._procs.append(subprocess.Popen(cmd, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                    stderr=subprocess.DEVNULL, text=True))
-        except OSError:
-            self._kill()
-            self._procs = []
-        self._result: str | None = None
-
-    def result(self, timeout_s: float = 5.0) -> str:
-        if self._result is None:
-            self._result = self._collect(timeout_s)
-        return self._result
-
-    def _collect(self, timeout_s: float) -> str:
-        if len(self._procs) != len(_GIT_COMMANDS):
-            return ""
-        try:
-            sha, dirty = (p.communicate(timeout=timeout_s)[0].strip() for p in self._procs)
-        except (OSError, subprocess.SubprocessError):
-            self._kill()
-            return ""
-        return sha + ("+dirty" if dirty and sha else "")
-
-    def close(self) -> None:
-        """Stop and reap git if its result was never asked for (an error before the summary)."""
-        if self._result is None:
-            self._kill()
-            self._result = ""
-
-    def _kill(self) -> None:
-        for p in self._procs:
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
