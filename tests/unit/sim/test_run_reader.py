@@ -1,6 +1,6 @@
-"""A replay's results read back from its run folder (`hft.sim.run_reader.read_run`, a `RunResult`): one instrument's
-tables, or a run over several instruments (its portfolio table and legs); errors name the file, or say what the
-kind of run lacks."""
+"""A replay's results (`hft.sim.run_reader.RunResult`): in memory (`hft.sim.replay.replay_result`) and read back from
+its run folder (`read_run`) — the same tables, for one instrument, several days and several instruments (each leg
+and the portfolio); errors name the file, or say what the kind of run lacks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hft.core.errors import SimError
 from hft.data.importing import generate_day
 from hft.data.sources import FILES
-from hft.sim.replay import parse_replay_config, run_replay
+from hft.sim.replay import parse_replay_config, replay_result, run_replay
 from hft.sim.run_reader import TABLES, RunFolder, RunResult, read_run
 
 HEDGED_MM = "hft.sim.strategies.hedged_mm:HedgedMarketMaker"
@@ -39,6 +39,11 @@ def run_dir(days, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("run_reader")
     run_replay([days["SYNTH"]], "mm", parse_replay_config({}), out_dir=work / "run", source=FILES)
     return work / "run"
+
+
+def _assert_same_tables(a: RunResult, b: RunResult) -> None:
+    for t in TABLES:
+        assert getattr(a, t).equals(getattr(b, t)), t
 
 
 def test_reads_the_summary_and_the_tables(run_dir):
@@ -73,6 +78,73 @@ def test_a_run_over_several_instruments_reads_back_its_portfolio_and_legs(days, 
                        (lambda: one.days, r"a run of one day has no days")):
         with pytest.raises(SimError, match=match):
             ask()
+
+
+def test_the_result_in_memory_is_the_folder_read_back(days, run_dir):
+    """No folder: the same summary figures and tables (equal frames) as the run folder of the same run."""
+    r = replay_result([days["SYNTH"]], "mm", parse_replay_config({}), source=FILES)
+    back = read_run(run_dir)
+    assert r.path is None and "run_folder" not in r.summary
+    assert r.summary["run_hash"] == back.summary["run_hash"] and r.summary["fills"] == back.summary["fills"] > 0
+    _assert_same_tables(r, back)
+    text = repr(r)
+    assert text.startswith("RunResult(None, strategy='mm', symbol='SYNTH'") and "\n" not in text
+    assert f"orders={len(r.orders):,}" in text
+
+
+def test_with_out_dir_the_folder_is_written_from_the_same_tables(days, tmp_path):
+    r = replay_result([days["SYNTH"]], "mm", parse_replay_config({}), out_dir=tmp_path / "run", source=FILES)
+    assert r.path == tmp_path / "run" and r.summary["run_folder"] == str(tmp_path / "run")
+    _assert_same_tables(r, read_run(tmp_path / "run"))
+
+
+def test_several_days_give_the_days_and_the_total_tables(days, tmp_path):
+    data = [days["AAA1"], days["AAA2"]]
+    r = replay_result(data, "mm", parse_replay_config({}), source=FILES)
+    run_replay(data, "mm", parse_replay_config({}), out_dir=tmp_path / "run", source=FILES)
+    back = read_run(tmp_path / "run")
+    assert [d["run_hash"] for d in r.days] == [d["run_hash"] for d in back.days] and len(r.days) == 2
+    assert sum(d["fills"] for d in r.days) == len(r.fills) == r.summary["fills"]
+    _assert_same_tables(r, back)
+    assert "days=2, " in repr(r)
+
+
+@pytest.mark.parametrize("kind", ["instruments", "instruments over days"])
+def test_several_instruments_give_each_leg_and_the_portfolio(kind, days, tmp_path):
+    """Each leg's tables equal its folder ``legs/NN_<symbol>/`` read back; the portfolio, ``portfolio.parquet``."""
+    data = [days["AAA1"], days["BBB1"]] + ([days["AAA2"], days["BBB2"]] if kind != "instruments" else [])
+    r = replay_result(data, HEDGED_MM, PYTHON, source=FILES)
+    run_replay(data, HEDGED_MM, PYTHON, out_dir=tmp_path / "run", source=FILES)
+    back = read_run(tmp_path / "run")
+    assert r.several_instruments and list(r.legs) == list(back.legs) == ["AAA", "BBB"]
+    assert r.portfolio.equals(back.portfolio) and r.portfolio.height > 0
+    for symbol, leg in r.legs.items():
+        assert leg.summary["symbol"] == symbol and leg.path is None
+        assert back.leg(symbol).path == tmp_path / "run" / "legs" / f"{list(r.legs).index(symbol) + 1:02d}_{symbol}"
+        assert leg.summary["run_hash"] == back.leg(symbol).summary["run_hash"]
+        _assert_same_tables(leg, back.leg(symbol))
+    assert sum(len(leg.fills) for leg in r.legs.values()) == r.summary["fills"] > 0
+    if kind != "instruments":
+        assert len(r.days) == 2 and [d["run_hash"] for d in r.days] == [d["run_hash"] for d in back.days]
+    text = repr(r)
+    assert text.startswith("RunResult(None, strategy='hedged_mm', symbols=['AAA', 'BBB']") and "\n" not in text
+    with_folder = replay_result(data, HEDGED_MM, PYTHON, out_dir=tmp_path / "again", source=FILES)
+    assert [leg.path for leg in with_folder.legs.values()] == [tmp_path / "again" / "legs" / leg.path.name
+                                                               for leg in back.legs.values()]
+    assert with_folder.portfolio.equals(read_run(tmp_path / "again").portfolio)
+
+
+def test_asking_a_result_in_memory_for_what_its_kind_has_not_is_a_sim_error(days):
+    one = replay_result([days["SYNTH"]], "mm", parse_replay_config({}), source=FILES)
+    with pytest.raises(SimError, match=r"^run in memory: a run of one instrument \(SYNTH\) has no legs$") as err:
+        one.leg("SYNTH")
+    assert err.value.hint == "its tables: .orders, .fills, .decisions, .equity"
+    pair = replay_result([days["AAA1"], days["BBB1"]], HEDGED_MM, PYTHON, source=FILES)
+    with pytest.raises(SimError, match=r"^run in memory: a run over several instruments \['AAA', 'BBB'\] has no "
+                                       r"equity table of its own$"):
+        pair.equity  # noqa: B018
+    with pytest.raises(SimError, match=r"^run in memory: a run of one day has no days$"):
+        pair.days  # noqa: B018
 
 
 def test_errors_name_the_file(run_dir, tmp_path):
