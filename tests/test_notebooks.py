@@ -18,7 +18,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
 # what a reader is told each notebook shows: (at least this many figures, strings its outputs contain)
 SHOWS = {
-    "01_replay.ipynb": (3, ["RunFolder(", "same run hash: False", "first divergence:", "'run_hash':"]),
+    "01_replay.ipynb": (3, ["RunResult(", "the folder read back holds the same tables: True", "same run hash: False",
+                            "first divergence:", "'run_hash':"]),
     "02_alpha_research.ipynb": (2, ["'ic_ir': ", "'t_stat': ", "passed: ", "FamilyStats(n_trials="]),
     "03_lifecycle.ipynb": (0, ["promoted: ", "depth_tilt"]),
 }

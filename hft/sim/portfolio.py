@@ -13,9 +13,10 @@ drawdown and Sharpe, the final positions and their net / gross exposure at the l
 exposure sampled, orders / fills / rejects of the run and the run hash over every decision, order and fill plus
 the leg of each (`hft.sim.engine`). The legs must share one money unit and settlement currency (two stocks of one
 exchange do; a coin-margined contract and a spot pair do not: refused). The run folder holds ``summary.json``,
-``config.yaml`` and ``portfolio.parquet`` (the portfolio's series, `write_portfolio_table`) and
+``config.yaml`` and ``portfolio.parquet`` (the portfolio's series, `portfolio_frame`) and
 ``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
-run once, each order and fill under its own symbol.
+run once, each order and fill under its own symbol. In memory (`hft.sim.replay.replay_result`): `portfolio_result`,
+the same tables.
 
 Both engines run several legs (the numba engine: `hft.sim.engine_nb`, "Several legs"; same run hash). Several
 days of several instruments in one run: `hft.sim.portfolio_days` (one such run per day, on one gateway). Not
@@ -28,7 +29,7 @@ import dataclasses
 import hashlib
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,6 +55,11 @@ from hft.sim.replay import (
     write_config,
 )
 from hft.sim.run_folder import publish_run, write_run_folder, write_summary
+from hft.sim.run_reader import PORTFOLIO, RunResult
+from hft.sim.run_tables import run_result
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def are_instruments(opened: list[Any]) -> bool:
@@ -137,11 +143,11 @@ def portfolio_series(legs: list[Any]) -> dict[str, Any]:
             "net_exposure": np.sum(values, axis=0), "gross_exposure": np.sum(np.abs(values), axis=0)}
 
 
-def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: str) -> None:
-    """``portfolio.parquet``: per equity sample ``ts`` / ``ts_utc``, the portfolio's ``net_equity_ccy``,
-    ``net_exposure_ccy``, ``gross_exposure_ccy``, and per leg ``<symbol>_position``, ``<symbol>_net_equity_ccy``
-    (currency columns in ``hft.currency``)."""
-    import polars as pl  # lazy: polars only when a run folder is written (a replay never loads it)
+def portfolio_frame(legs: list[Any], money: float) -> pl.DataFrame:
+    """The portfolio's table (``portfolio.parquet``): per equity sample ``ts``, the portfolio's ``net_equity_ccy``,
+    ``net_exposure_ccy``, ``gross_exposure_ccy``, per leg ``<symbol>_position`` and ``<symbol>_net_equity_ccy``
+    (currency columns: money units × `money`), and ``ts_utc``."""
+    import polars as pl  # lazy: polars only when a run's tables are built (a replay never loads it)
 
     series = portfolio_series(legs)
     n = len(series["ts"])
@@ -151,8 +157,14 @@ def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: s
     for leg, net in zip(legs, series["nets"], strict=True):
         cols[f"{leg.symbol}_position"] = leg.equity["position"]
         cols[f"{leg.symbol}_net_equity_ccy"] = net[:n] * money
-    df = pl.DataFrame(cols).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("ts_utc"))
-    df.write_parquet(path, metadata={"hft.currency": currency, "hft.money_unit": repr(money)})
+    return pl.DataFrame(cols).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")).alias("ts_utc"))
+
+
+def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: str,
+                          frame: pl.DataFrame | None = None) -> None:
+    """``portfolio.parquet``: `portfolio_frame` (`frame`, when already built), its currency `currency`."""
+    frame = portfolio_frame(legs, money) if frame is None else frame
+    frame.write_parquet(path, metadata={"hft.currency": currency, "hft.money_unit": repr(money)})
 
 
 LEG_KEYS = ("symbol", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_money_units",
@@ -207,22 +219,39 @@ def folder_name(k: int, label: str) -> str:
     return f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
 
 
+def portfolio_result(out: Any, summary: dict[str, Any], leg_outs: list[Any], leg_summaries: list[dict[str, Any]],
+                     mds: list[Any], path: Path | None = None) -> RunResult:
+    """A run over several instruments' results in memory (`hft.sim.run_reader.RunResult`): its `summary`, the
+    portfolio's table (`portfolio_frame`) and each leg's result (`hft.sim.run_tables.run_result`: its tables as
+    its run folder ``legs/NN_<symbol>/`` holds them); `path`: the run folder written too, or None."""
+    legs = tuple(run_result(o, s, md.instrument, None if path is None else
+                            Path(path) / "legs" / folder_name(k, md.instrument.symbol))
+                 for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1))
+    return RunResult(path, summary, {PORTFOLIO: portfolio_frame(out.legs, summary["money_unit"])}, legs)
+
+
 def fill_portfolio_folder(tmp: Path, out: Any, summary: dict[str, Any], leg_outs: list[Any],
-                          leg_summaries: list[dict[str, Any]], mds: list[Any], config: Any) -> None:
+                          leg_summaries: list[dict[str, Any]], mds: list[Any], config: Any,
+                          result: RunResult | None = None) -> None:
     """Write a run over several instruments into the folder `tmp` (module docstring): ``config.yaml``,
-    ``summary.json``, ``portfolio.parquet`` and ``legs/NN_<symbol>/``, one whole run folder per leg."""
+    ``summary.json``, ``portfolio.parquet`` and ``legs/NN_<symbol>/``, one whole run folder per leg. `result`: the
+    run's `portfolio_result`, already built (its tables are written); None builds them."""
     write_config(tmp / "config.yaml", config)
     write_summary(tmp / "summary.json", summary)
-    write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"])
+    write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"],
+                          None if result is None else result.portfolio)
     (tmp / "legs").mkdir()
     for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1):
-        write_run_folder(tmp / "legs" / folder_name(k, md.instrument.symbol), o, s, md, force=False, config=config)
+        write_run_folder(tmp / "legs" / folder_name(k, md.instrument.symbol), o, s, md, force=False, config=config,
+                         frames=None if result is None else result.leg_results[k - 1].tables)
 
 
 def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
-                    out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any) -> dict[str, Any]:
+                    out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
+                    tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several instruments: replay, per-leg and portfolio summaries, the run folder (with
-    ``legs/``), the `recorder`'s record (`hft.sim.recording.RunRecorder`, or None)."""
+    ``legs/``), the `recorder`'s record (`hft.sim.recording.RunRecorder`, or None). Returns the summary and, with
+    `tables`, the run's `portfolio_result`."""
     mds = [dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)) for md in mds]
     check_legs(groups, mds, config)
     try:
@@ -235,10 +264,10 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
                      for o, md, g in zip(leg_outs, mds, groups, strict=True)]
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)
+    result = portfolio_result(out, summary, leg_outs, leg_summaries, mds, out_dir) if tables else None
     symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
     publish_run(summary, out_dir,
-                lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds, config),
+                lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds, config, result),
                 force=force, record=None if recorder is None else (
                     lambda: recorder.record_run(out, summary, symbol_of, engine.gw)))
-    return summary
-
+    return summary, result

@@ -43,11 +43,13 @@ from hft.sim.portfolio import (
     fill_portfolio_folder,
     folder_name,
     leg_output,
+    portfolio_result,
     portfolio_summary,
     replay_legs,
 )
 from hft.sim.replay import summarise
 from hft.sim.run_folder import publish_run
+from hft.sim.run_reader import RunResult
 from hft.sim.sessions import DAY_KEYS, Session, as_day, concat_outputs, day_label, total_output, total_summary
 
 __all__ = ["day_layout", "run_portfolio_days"]
@@ -97,11 +99,12 @@ def total_legs_output(day_outs: list[Any]) -> Any:
 
 
 def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
-                       out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any
-                       ) -> dict[str, Any]:
+                       out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
+                       tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several days of several instruments (module docstring): replay, per-day x per-leg,
     per-leg and portfolio summaries, the run folder, the `recorder`'s record (`hft.sim.recording.RunRecorder`,
-    or None). `mds`: every group opened, in the order of `groups`."""
+    or None). `mds`: every group opened, in the order of `groups`. Returns the summary and, with `tables`, the
+    run's `portfolio.portfolio_result` (each leg's tables over every day; ``days`` the summary's)."""
     mds = [dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)) for md in mds]
     layout = day_layout(groups, mds)
     for ix in layout:
@@ -162,8 +165,10 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
     summary["days"] = [{**{k: d["summary"][k] for k in (*DAY_KEYS, "positions") if k in d["summary"]},
                         "legs": [{k: s[k] for k in ("symbol", *DAY_KEYS) if k in s} for s in d["leg_summaries"]]}
                        for d in days]
+    result = portfolio_result(out, summary, leg_outs, leg_sums, last_mds, out_dir) if tables else None
+
     def fill(tmp: Path) -> None:  # the whole run's folder, then each day's under days/
-        fill_portfolio_folder(tmp, out, summary, leg_outs, leg_sums, last_mds, config)
+        fill_portfolio_folder(tmp, out, summary, leg_outs, leg_sums, last_mds, config, result)
         (tmp / "days").mkdir()
         for k, d in enumerate(days, 1):
             folder = tmp / "days" / folder_name(k, d["label"])
@@ -174,4 +179,4 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
     symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
     publish_run(summary, out_dir, fill, force=force,
                 record=None if recorder is None else (lambda: recorder.record_run(out, summary, symbol_of, gw)))
-    return summary
+    return summary, result

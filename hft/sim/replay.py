@@ -47,7 +47,9 @@ complete messages, so the resync finds nothing to adjust there. The key enters t
 Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet`` (the integer
 columns and, beside them, readable ones: `hft.sim.run_tables`), ``summary.json``, ``config.yaml`` (the
 effective config), ``report.html`` (the tearsheet: `hft.report.run`) and ``replay.png``. The run hash (BLAKE2b over the decision, order and fill arrays) is the
-identity of the behaviour: same data + config + seed → same hash, in any process.
+identity of the behaviour: same data + config + seed → same hash, in any process. `run_replay` returns the summary;
+`replay_result` the same run's summary and tables in memory (`hft.sim.run_reader.RunResult`, the tables its run
+folder holds), built only there or when a run folder is written.
 
 Imports: this module stays light (importing it loads neither numba nor polars) because the alpha commands parse
 replay configs through it (`hft.cli._config`); what would load them is imported inside the function that needs it
@@ -59,7 +61,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -79,8 +80,10 @@ from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
+from hft.sim.git_probe import GitCommitProbe, git_commit
 from hft.sim.instruments import apply_overrides, parse_overrides, symbol_spec
 from hft.sim.recording import RunRecorder
+from hft.sim.run_reader import RunResult
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "sim" / "replay.yaml"
 
@@ -418,7 +421,29 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     a session of one run (`hft.sim.sessions`); or several instruments on one clock (`hft.sim.portfolio`), over
     several days (`hft.sim.portfolio_days`: each day's instruments given together, the first day first). `fmt`
     names the data format (`hft.data.formats`; else detected by content), `mapping` a generic table's column
-    mapping. `recorder` records the run (the store: the module `hft.recorder.sim_runs`; None records nothing)."""
+    mapping. `recorder` records the run (the store: the module `hft.recorder.sim_runs`; None records nothing).
+    Returns the run's summary; `replay_result` is the same replay returning its tables in memory as well."""
+    return _replay(data, strategy_name, config, out_dir=out_dir, force=force, progress=progress, recorder=recorder,
+                   fmt=fmt, mapping=mapping, source=source, tables=False)[0]
+
+
+def replay_result(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None = None,
+                  force: bool = False, progress: Any = None, recorder: RunRecorder | None = None,
+                  fmt: str | None = None, mapping: Path | None = None, source: MarketDataSource) -> RunResult:
+    """`run_replay` (the same arguments, the same run) returning its results in memory, no run folder needed: a
+    `hft.sim.run_reader.RunResult`, the summary and the tables `read_run` reads back from the run's folder (one
+    instrument: ``orders``, ``fills``, ``decisions``, ``equity``, and ``days`` over several days; several
+    instruments: ``portfolio`` and ``legs``). With `out_dir` the run folder is written too, from the same tables."""
+    result = _replay(data, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
+                     recorder=recorder, fmt=fmt, mapping=mapping, source=source, tables=True)[1]
+    assert result is not None  # tables=True: every kind of run builds its result
+    return result
+
+
+def _replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_dir: Path | None, force: bool,
+            **kw: Any) -> tuple[dict[str, Any], RunResult | None]:
+    """`run_replay` (the rest of its arguments and `tables` in `kw`, as `_run` takes them): the strategy built, the
+    run folder checked, then `_run`."""
     from hft.sim.run_folder import check_out_folder  # lazy: numba
     from hft.sim.strategy_loader import make as make_strategy  # lazy: numba
     from hft.sim.strategy_loader import user_errors  # lazy: numba
@@ -427,17 +452,17 @@ def run_replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, ou
     if out_dir is not None:  # before any data is read: a folder that cannot be written fails now
         check_out_folder(out_dir, force=force)
     with user_errors(strategy_name, strategy):  # the user's strategy raising: their error, one line
-        return _run(data, strategy, spec.key, config, out_dir=out_dir, force=force, progress=progress,
-                    recorder=recorder, fmt=fmt, mapping=mapping, source=source)
+        return _run(data, strategy, spec.key, config, out_dir=out_dir, force=force, **kw)
 
 
 def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConfig, *, out_dir: Path | None,
          force: bool, progress: Any, recorder: RunRecorder | None, fmt: str | None, mapping: Path | None,
-         source: MarketDataSource) -> dict[str, Any]:
-    """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked."""
+         source: MarketDataSource, tables: bool) -> tuple[dict[str, Any], RunResult | None]:
+    """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked: the
+    summary and, with `tables`, the run's `RunResult` (else None: no table is built unless a folder is written)."""
     data = source.expand_paths(data)
     groups = source.group_days(data)
-    commit = _GitCommitProbe()  # git runs beside the data load and the replay
+    commit = GitCommitProbe()  # git runs beside the data load and the replay
     if len(groups) > 1:  # several days (one session each, `hft.sim.sessions`) or instruments (`hft.sim.portfolio`)
         from hft.sim.portfolio import (  # lazy: cycle (hft.sim.portfolio imports this module)
             are_instruments,
@@ -452,9 +477,10 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
             several_days = len({md.instrument.symbol for md in mds}) < len(mds)  # an instrument comes again
             run = run_portfolio_days if several_days else run_instruments
             return run(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
-                       progress=progress, recorder=recorder, commit=commit)
+                       progress=progress, recorder=recorder, commit=commit, tables=tables)
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
-                        recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping)
+                        recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping,
+                        tables=tables)
     try:
         md = source.open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
@@ -472,12 +498,15 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
     if warnings:  # a switch that fell back is said (summary and stderr), never silent
         summary["warnings"] = warnings
     from hft.sim.run_folder import fill_run_folder, publish_run  # lazy: numba
+    from hft.sim.run_tables import run_result  # lazy: numba
 
+    result = run_result(out, summary, md.instrument, out_dir) if tables else None  # built once: its folder too
     record = None if recorder is None else (lambda: recorder.record_run(out, summary, md.instrument.symbol,
                                                                          engine.gw))
-    publish_run(summary, out_dir, lambda tmp: fill_run_folder(tmp, out, summary, md, config), force=force,
-                record=record)
-    return summary
+    publish_run(summary, out_dir, lambda tmp: fill_run_folder(tmp, out, summary, md, config,
+                                                               None if result is None else result.tables),
+                force=force, record=record)
+    return summary, result
 
 
 def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[str]:
@@ -726,58 +755,3 @@ def data_hash(md: Any) -> str:
     """Hash of the event array bytes (independent of file format and path)."""
 
     return hash_arrays(md.events)
-
-
-def git_commit() -> str:
-    """The repository's commit, with ``+dirty`` when the tree has uncommitted changes ('' outside git)."""
-    return _GitCommitProbe().result()
-
-
-# `--no-optional-locks`: status must not refresh the index, which takes `.git/index.lock`: a probe killed then
-# (an error before the summary) would leave the lock behind, and the user's next git command would fail on it
-_GIT_COMMANDS = (["git", "rev-parse", "HEAD"],
-                 ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
-
-
-class _GitCommitProbe:
-    """`git_commit()` started now (both git commands run concurrently, in the background), read by `result()`.
-    `root`: the repository (default: the one holding this package)."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        root = Path(__file__).resolve().parents[2] if root is None else root
-        self._procs: list[subprocess.Popen[str]] = []
-        try:
-            for cmd in _GIT_COMMANDS:
-                self._procs.append(subprocess.Popen(cmd, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                    stderr=subprocess.DEVNULL, text=True))
-        except OSError:
-            self._kill()
-            self._procs = []
-        self._result: str | None = None
-
-    def result(self, timeout_s: float = 5.0) -> str:
-        if self._result is None:
-            self._result = self._collect(timeout_s)
-        return self._result
-
-    def _collect(self, timeout_s: float) -> str:
-        if len(self._procs) != len(_GIT_COMMANDS):
-            return ""
-        try:
-            sha, dirty = (p.communicate(timeout=timeout_s)[0].strip() for p in self._procs)
-        except (OSError, subprocess.SubprocessError):
-            self._kill()
-            return ""
-        return sha + ("+dirty" if dirty and sha else "")
-
-    def close(self) -> None:
-        """Stop and reap git if its result was never asked for (an error before the summary)."""
-        if self._result is None:
-            self._kill()
-            self._result = ""
-
-    def _kill(self) -> None:
-        for p in self._procs:
-            if p.poll() is None:
-                p.kill()
-            p.communicate()

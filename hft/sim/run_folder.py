@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,12 @@ from hft.sim.replay import ReplayConfig, write_config
 from hft.sim.run_tables import write_tables
 
 
-def fill_run_folder(tmp: Path, out: Any, summary: dict[str, Any], md: Any, config: ReplayConfig | None = None
-                    ) -> None:
+def fill_run_folder(tmp: Path, out: Any, summary: dict[str, Any], md: Any, config: ReplayConfig | None = None,
+                    frames: Mapping[str, Any] | None = None) -> None:
     """Write a run's files into the folder `tmp`: tables, ``config.yaml`` (with `config`: its effective form),
-    ``report.html``, ``summary.json`` and ``replay.png``."""
-    frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)))
+    ``report.html``, ``summary.json`` and ``replay.png``. `frames`: the tables, already built for the run's result
+    in memory (`hft.sim.run_tables.run_result`); None builds them."""
+    frames = write_tables(tmp, out, md.instrument, int(summary.get("multiplier", 1)), frames)
     if config is not None:
         write_config(tmp / "config.yaml", config)
     from hft.report.run import write_tearsheet
@@ -37,9 +38,9 @@ def fill_run_folder(tmp: Path, out: Any, summary: dict[str, Any], md: Any, confi
 
 
 def write_run_folder(out_dir: Path, out: Any, summary: dict[str, Any], md: Any, *, force: bool,
-                     config: ReplayConfig | None = None) -> None:
+                     config: ReplayConfig | None = None, frames: Mapping[str, Any] | None = None) -> None:
     """Write the run folder atomically (`fill_run_folder` into a temp folder beside it, renamed into place)."""
-    atomic_folder(Path(out_dir), lambda tmp: fill_run_folder(tmp, out, summary, md, config), force=force)
+    atomic_folder(Path(out_dir), lambda tmp: fill_run_folder(tmp, out, summary, md, config, frames), force=force)
 
 
 def publish_run(summary: dict[str, Any], out_dir: Path | None, fill: Callable[[Path], None], *, force: bool,

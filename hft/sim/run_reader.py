@@ -1,14 +1,21 @@
-"""A run folder read back (docs/sim.md, "Run folder"): its summary and its tables as polars DataFrames.
+"""A replay's results (docs/sim.md, "Run folder"): its summary and its tables as polars DataFrames, in memory or
+read back from its run folder.
 
-What `hft replay --out DIR` (or `run_replay(..., out_dir=DIR)`) wrote, for a notebook or a script: ``orders``,
-``fills``, ``decisions`` and ``equity`` keep the engine's integer columns and the readable ones beside them
-(``ts_utc``, names, ``*_px``, ``*_inst``, ``*_ccy``; equity's ``net_equity_ccy`` is the marked equity in the
-currency). `hft.sim.golden.diff_runs` reads run folders through the same two functions.
+`RunResult` is both: what `hft.sim.replay.replay_result` returns (no folder needed; ``path`` is the run folder
+when one was written too, else None) and what `read_run(DIR)` reads back from what ``hft replay --out DIR`` (or
+``run_replay(..., out_dir=DIR)``) wrote. The tables come from one builder, `hft.sim.run_tables.readable_frames`
+(the portfolio's from `hft.sim.portfolio.portfolio_frame`), so a run's tables in memory equal its files read
+back. ``orders``, ``fills``, ``decisions`` and ``equity`` keep the engine's integer columns and the readable ones
+beside them (``ts_utc``, names, ``*_px``, ``*_inst``, ``*_ccy``; equity's ``net_equity_ccy`` is the marked equity
+in the currency). A run over several instruments has ``portfolio`` and one result per leg (``legs``,
+``leg(symbol)``); a run over several days, ``days``. `hft.sim.golden.diff_runs` reads run folders through
+`read_summary` and `read_table`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,41 +26,126 @@ if TYPE_CHECKING:
     import polars as pl
 
 TABLES = ("orders", "fills", "decisions", "equity")
+PORTFOLIO = "portfolio"  # a run over several instruments: ``portfolio.parquet``
 
 
-@dataclass(frozen=True)
-class RunFolder:
-    """One instrument's run folder: `summary` (``summary.json``) and its four tables."""
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """A replay's `summary` and tables, in memory (`hft.sim.replay.replay_result`) or read back (`read_run`);
+    `path`: its run folder, None when none was written.
 
-    path: Path
+    One instrument (one day or several): the tables `orders`, `fills`, `decisions`, `equity`. Several
+    instruments: `portfolio` (``portfolio.parquet``'s frame) and `legs` (by symbol; `leg(symbol)`), each a
+    `RunResult` of one instrument. Several days: `days`, each day's figures (the summary's ``days``). Asking for
+    what the run does not have (the legs of one instrument, the orders of a portfolio) is a `SimError`.
+    """
+
+    path: Path | None
     summary: dict[str, Any] = field(repr=False)
-    orders: pl.DataFrame = field(repr=False)
-    fills: pl.DataFrame = field(repr=False)
-    decisions: pl.DataFrame = field(repr=False)
-    equity: pl.DataFrame = field(repr=False)
+    tables: Mapping[str, pl.DataFrame] = field(repr=False)  # `TABLES`, or {"portfolio": …} (several instruments)
+    leg_results: tuple[RunResult, ...] = field(default=(), repr=False)
+
+    @property
+    def orders(self) -> pl.DataFrame:
+        """Our orders: one row per new / cancel / replace sent (``orders.parquet``)."""
+        return self._table("orders")
+
+    @property
+    def fills(self) -> pl.DataFrame:
+        """Our fills (``fills.parquet``)."""
+        return self._table("fills")
+
+    @property
+    def decisions(self) -> pl.DataFrame:
+        """The gateway's decision on each intent: accepted, rejected (its reason), duplicate."""
+        return self._table("decisions")
+
+    @property
+    def equity(self) -> pl.DataFrame:
+        """Equity samples: position, cash, fees, the mid, realised / unrealised / net equity in the currency."""
+        return self._table("equity")
+
+    @property
+    def several_instruments(self) -> bool:
+        """Whether this is a run over several instruments (legs and a portfolio table)."""
+        return bool(self.leg_results)
+
+    @property
+    def portfolio(self) -> pl.DataFrame:
+        """A run over several instruments: per equity sample the portfolio's net equity and exposures and each
+        leg's position and net equity (``portfolio.parquet``)."""
+        if not self.several_instruments:
+            raise SimError(f"{self._name()}: a run of one instrument ({self.summary.get('symbol')}) has no portfolio "
+                           "table", hint="its tables: .orders, .fills, .decisions, .equity")
+        return self.tables[PORTFOLIO]
+
+    @property
+    def legs(self) -> dict[str, RunResult]:
+        """A run over several instruments: each leg's result (one instrument, over every day), by symbol in leg
+        order."""
+        if not self.several_instruments:
+            raise SimError(f"{self._name()}: a run of one instrument ({self.summary.get('symbol')}) has no legs",
+                           hint="its tables: .orders, .fills, .decisions, .equity")
+        return {leg.summary.get("symbol", f"leg {k}"): leg for k, leg in enumerate(self.leg_results)}
+
+    def leg(self, symbol: str) -> RunResult:
+        """The leg of `symbol` of a run over several instruments (a `SimError` naming the symbols otherwise)."""
+        legs = self.legs
+        if symbol not in legs:
+            raise SimError(f"{self._name()}: expected one of the run's symbols {list(legs)}, was {symbol!r}")
+        return legs[symbol]
+
+    @property
+    def days(self) -> list[dict[str, Any]]:
+        """A run over several days: each day's figures (PnL and fees of that day alone, ``pnl_cumulative``, its run
+        hash …; the summary's ``days``; each day's whole run folder is ``days/NN_<day>/`` when one was written)."""
+        days = self.summary.get("days")
+        if not isinstance(days, list):
+            raise SimError(f"{self._name()}: a run of one day has no days", hint="its figures are .summary")
+        return days
+
+    def _table(self, name: str) -> pl.DataFrame:
+        if self.several_instruments:
+            symbols = list(self.legs)
+            raise SimError(f"{self._name()}: a run over several instruments {symbols} has no {name} table of its "
+                           "own", hint=f"take a leg's: .leg({symbols[0]!r}).{name}, or .portfolio")
+        return self.tables[name]
+
+    def _name(self) -> str:
+        return str(self.path) if self.path is not None else "run in memory"
 
     def __repr__(self) -> str:
-        """One line: strategy, instrument, the headline results and the tables' sizes."""
+        """One line: strategy, instrument(s), the headline results and the tables' sizes."""
         s = self.summary
-        return (f"RunFolder({str(self.path)!r}, strategy={s.get('strategy')!r}, symbol={s.get('symbol')!r}, "
-                f"pnl={s.get('pnl')} {s.get('currency', '')}, position={s.get('position')}, "
+        head = f"RunResult({str(self.path) if self.path is not None else None!r}, strategy={s.get('strategy')!r}, "
+        money = f"pnl={s.get('pnl')} {s.get('currency', '')}"
+        days = f"days={len(s['days'])}, " if isinstance(s.get("days"), list) else ""
+        if self.several_instruments:
+            return (head + f"symbols={list(self.legs)}, {money}, positions={s.get('positions')}, {days}"
+                    f"legs={len(self.leg_results)}, portfolio={len(self.portfolio):,} samples, "
+                    f"run_hash={s.get('run_hash')!r})")
+        return (head + f"symbol={s.get('symbol')!r}, {money}, position={s.get('position')}, {days}"
                 f"orders={len(self.orders):,}, fills={len(self.fills):,}, decisions={len(self.decisions):,}, "
                 f"equity={len(self.equity):,} samples, run_hash={s.get('run_hash')!r})")
 
 
-def read_run(folder: str | Path) -> RunFolder:
-    """Read the run folder `folder` (one instrument: a run over several instruments has one under
-    ``legs/NN_<symbol>/`` per leg). Anything missing or unreadable is a `SimError` naming the file."""
+RunFolder = RunResult  # its name before results in memory existed (a run folder read back)
+
+
+def read_run(folder: str | Path) -> RunResult:
+    """Read the run folder `folder` back: one instrument's tables, or those of a run over several instruments
+    (``portfolio.parquet`` and each leg's run folder under ``legs/NN_<symbol>/``). Anything missing or unreadable
+    is a `SimError` naming the file."""
     d = Path(folder)
     if not (d / "summary.json").is_file():
         raise SimError(f"{d}: expected a run folder with summary.json", file=str(d))
     summary = read_summary(d)
     if not (d / "decisions.parquet").exists() and (d / "legs").is_dir():
-        legs = sorted(x.name for x in (d / "legs").iterdir() if x.is_dir())
-        raise SimError(f"{d}: expected the run folder of one instrument, it holds legs {legs}",
-                       hint=f"read each leg: read_run('{d / 'legs' / (legs[0] if legs else 'NN_SYMBOL')}')",
-                       file=str(d))
-    return RunFolder(d, summary, *(read_table(d, t) for t in TABLES))
+        legs = sorted(x for x in (d / "legs").iterdir() if x.is_dir())
+        if not legs:
+            raise SimError(f"{d / 'legs'}: expected a run folder per leg, there is none", file=str(d / "legs"))
+        return RunResult(d, summary, {PORTFOLIO: read_table(d, PORTFOLIO)}, tuple(read_run(x) for x in legs))
+    return RunResult(d, summary, {t: read_table(d, t) for t in TABLES})
 
 
 def read_summary(d: Path) -> dict[str, Any]:
@@ -70,7 +162,8 @@ def read_summary(d: Path) -> dict[str, Any]:
 
 
 def read_table(d: Path, table: str) -> pl.DataFrame:
-    """The table `table` (``orders``, ``fills``, ``decisions``, ``equity``) of the run folder `d`."""
+    """The table `table` (``orders``, ``fills``, ``decisions``, ``equity``; ``portfolio`` of a run over several
+    instruments) of the run folder `d`."""
     import polars as pl
 
     try:

@@ -28,6 +28,7 @@ Each file's Parquet metadata names the currency and the units (``hft.currency``,
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from hft.sim.engine import ACK_LOG_DTYPE
 from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
 from hft.sim.fees import mark_value, money_factor
 from hft.sim.fees import money_unit as unit
+from hft.sim.run_reader import RunResult
 
 UNITS_NOTE = ("integer columns: time int64 ns UTC, price in ticks, qty in lots, money in money units; "
               "*_utc Datetime(ns, UTC); *_px price and *_inst quantity in instrument units; *_ccy in hft.currency")
@@ -209,11 +211,20 @@ def parquet_metadata(instrument: Any, multiplier: int) -> dict[str, str]:
             "hft.multiplier": json.dumps(multiplier)}
 
 
-def write_tables(folder: Any, out: Any, instrument: Any, multiplier: int) -> dict[str, Any]:
-    """Write ``orders``, ``fills``, ``decisions``, ``equity`` Parquet files into `folder`; returns the frames."""
+def write_tables(folder: Any, out: Any, instrument: Any, multiplier: int,
+                 frames: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``orders``, ``fills``, ``decisions``, ``equity`` Parquet files into `folder`; returns the frames.
+    `frames`: `readable_frames` of this run, already built (a result in memory, `run_result`); None builds them."""
 
-    frames = readable_frames(out, instrument, multiplier)
+    frames = readable_frames(out, instrument, multiplier) if frames is None else dict(frames)
     meta = parquet_metadata(instrument, multiplier)
     for name, df in frames.items():
         df.write_parquet(Path(folder) / f"{name}.parquet", metadata=meta)
     return frames
+
+
+def run_result(out: Any, summary: dict[str, Any], instrument: Any, path: Path | None = None) -> RunResult:
+    """A single-instrument run's results in memory (`hft.sim.run_reader.RunResult`): its `summary` and the
+    `readable_frames` of its output `out` (the multiplier the summary names, as its run folder's files are built);
+    `path`: the run folder written too, or None."""
+    return RunResult(path, summary, readable_frames(out, instrument, int(summary.get("multiplier", 1))))

@@ -18,7 +18,8 @@ Each day is a session, replayed by the one engine loop (`hft.sim.engine_nb` or t
 Results: one summary per day (its own run hash; PnL and fees of that day alone: the change of the cumulative
 figures) and the total, whose arrays are the days' arrays end to end: the total run hash covers every
 decision, order and fill of the run, its data hash the days' data hashes in order. The run folder is the
-total's (tables of every day, tearsheet) with ``days/NN_<label>/`` run folders beside it.
+total's (tables of every day, tearsheet) with ``days/NN_<label>/`` run folders beside it; in memory
+(`hft.sim.replay.replay_result`), the total's tables and the summary's ``days``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from hft.core.ids import run_hash
 from hft.core.market_data import MarketDataSource
 from hft.sim.instruments import apply_overrides
 from hft.sim.replay import _ccy, build_engine, summarise
+from hft.sim.run_reader import RunResult
 
 
 @dataclass
@@ -203,11 +205,13 @@ def total_summary(sessions: list[Session], out: Any, strategy_name: str, params:
 def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
              out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
              opened: Sequence[Any] = (), source: MarketDataSource, fmt: str | None = None,
-             mapping: Path | None = None) -> dict[str, Any]:
+             mapping: Path | None = None, tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
     (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
-    `fmt`, `mapping`: as `replay_sessions`."""
+    `fmt`, `mapping`: as `replay_sessions`. Returns the summary and, with `tables`, the run's `RunResult` (the
+    total's tables; its ``days`` the summary's)."""
     from hft.sim.run_folder import fill_run_folder, publish_run, write_run_folder  # lazy: numba
+    from hft.sim.run_tables import run_result  # lazy: numba
 
     try:
         sessions, gw = replay_sessions(groups, strategy, strategy_name, config, progress=progress,
@@ -217,8 +221,10 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
         commit.close()
     out = total_output(sessions)
     summary = total_summary(sessions, out, strategy_name, strategy.params(), config, commit=commit.result())
+    result = run_result(out, summary, sessions[-1].md.instrument, out_dir) if tables else None
+
     def fill(folder: Path) -> None:  # the whole run's folder, then each day's under days/
-        fill_run_folder(folder, out, summary, sessions[-1].md, config)
+        fill_run_folder(folder, out, summary, sessions[-1].md, config, None if result is None else result.tables)
         (folder / "days").mkdir()
         for k, s in enumerate(sessions, 1):
             name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in s.label)
@@ -227,4 +233,4 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
     record = None if recorder is None else (lambda: recorder.record_run(out, summary,
                                                                          sessions[-1].md.instrument.symbol, gw))
     publish_run(summary, out_dir, fill, force=force, record=record)
-    return summary
+    return summary, result

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hft.sim import replay as replay_mod
+from hft.sim.git_probe import GitCommitProbe
 from tests.git_repo import make_repo
 
 ROOT = Path(replay_mod.__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def _repo(path: Path) -> str:
 
 def test_git_probe_closed_before_its_result_reaps_git(tmp_path: Path) -> None:
     _repo(tmp_path)
-    probe = replay_mod._GitCommitProbe(tmp_path)
+    probe = GitCommitProbe(tmp_path)
     procs = list(probe._procs)
     probe.close()
     assert probe.result() == ""
@@ -57,10 +58,10 @@ def test_git_probe_never_writes_the_index(tmp_path: Path) -> None:
     for f in tmp_path.glob("f*.txt"):  # same content, new times: the index's stat data is stale
         os.utime(f, ns=(f.stat().st_mtime_ns + 10**9, f.stat().st_mtime_ns + 10**9))
     before = index.stat().st_mtime_ns, index.read_bytes()
-    assert replay_mod._GitCommitProbe(tmp_path).result() == sha  # not dirty: only the times changed
+    assert GitCommitProbe(tmp_path).result() == sha  # not dirty: only the times changed
     assert (index.stat().st_mtime_ns, index.read_bytes()) == before
     (tmp_path / "f0.txt").write_text("changed\n")
-    assert replay_mod._GitCommitProbe(tmp_path).result() == sha + "+dirty"
+    assert GitCommitProbe(tmp_path).result() == sha + "+dirty"
     assert (index.stat().st_mtime_ns, index.read_bytes()) == before
 
 
