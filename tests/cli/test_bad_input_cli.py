@@ -98,6 +98,44 @@ def test_ctrl_c_mid_sweep_stops_workers_quietly(day, tmp_path):
     assert not (tmp_path / "sw" / "results.parquet").exists()
 
 
+def _dead_pid() -> int:
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_what_a_killed_run_left_the_next_run_removes(hft, day, tmp_path):
+    from hft.core.fileio import temp_prefix
+
+    out = tmp_path / "out"
+    out.mkdir()
+    p = subprocess.Popen([str(HFT), "replay", "-d", str(day), "-s", "mm", "--out", str(out / "run"), "--no-store"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env={**os.environ, "HFT_HOME": str(tmp_path / "home")})
+    try:  # SIGKILL while the run folder is being written (its temp folder beside it)
+        end = time.monotonic() + 300
+        while not any(x.name.startswith(".run.") for x in out.iterdir()) and p.poll() is None:
+            assert time.monotonic() < end
+            time.sleep(0.005)
+    finally:
+        p.kill()
+        p.wait(10)
+    stray = [x.name for x in out.iterdir()]
+    assert len(stray) == 1 and stray[0].startswith(f".run.{p.pid}-"), stray
+    live = temp_prefix(".run.") + "x"  # a live process's (this one's) and a name not ours stay
+    for name in (live, ".run.mine"):
+        (out / name).mkdir()
+    r = hft("replay", "-d", str(day), "-s", "mm", "--out", str(out / "run"), "--no-store")
+    assert r.code == 0, r.err
+    assert sorted(x.name for x in out.iterdir()) == sorted([".run.mine", live, "run"])
+    # an atomic write's temp file a dead writer left beside the output of `data import`
+    dead_tmp = temp_prefix(".day.parquet.").replace(f".{os.getpid()}-", f".{_dead_pid()}-") + "x.tmp"
+    (out / dead_tmp).write_text("half")
+    r = hft("data", "import", str(day), "--out", str(out / "day.parquet"))
+    assert r.code == 0, r.err
+    assert sorted(x.name for x in out.iterdir() if x.name.startswith(".")) == sorted([".run.mine", live])
+
+
 @pytest.mark.parametrize(("yaml_text", "expected"), [
     ("seed: 99999999999999999999999999\n", "key 'seed': expected an integer <= 9223372036854775807"),
     ("strategies:\n  mm: {size: 1000000000000000000000}\n", "parameter 'size': expected an integer within int64"),
