@@ -17,8 +17,8 @@ import pytest
 from tests.cli.conftest import HFT
 
 # a strategy that stops its own replay at its first book: SIGTERM to its own process (an interruption at a known
-# point of the run, not at a guessed time); or, with `hold` (a sweep's cell), it writes the file $STOP_MARK and
-# waits there, so the test's Ctrl-C reaches the sweep while its workers are mid-cell
+# point of the run, not at a guessed time); or, with `hold` (a sweep's cell), it appends its pid to the file
+# $STOP_MARK and waits there, so the test's signals reach the sweep while its workers are mid-cell
 STOPPER = textwrap.dedent('''
     import os
     import signal
@@ -38,7 +38,8 @@ STOPPER = textwrap.dedent('''
 
         def on_book(self, ctx):
             if self.hold:
-                open(os.environ["STOP_MARK"], "a").close()
+                with open(os.environ["STOP_MARK"], "a") as f:
+                    f.write(f"{os.getpid()}\\n")
                 time.sleep(600)
             else:
                 os.kill(os.getpid(), signal.SIGTERM)
@@ -96,6 +97,66 @@ def test_ctrl_c_mid_sweep_stops_workers_quietly(day, tmp_path):
     assert p.returncode == 128 + signal.SIGINT, err
     assert _one_error(err) == "error: interrupted by SIGINT"  # no worker's KeyboardInterrupt traceback
     assert not (tmp_path / "sw" / "results.parquet").exists()
+
+
+def _session(sid: int) -> set[int]:
+    """The running processes of session `sid` (a command started in a session of its own, and all it started)."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+                out.add(int(d.name))
+    return out
+
+
+def _pids(mark: Path, n: int, proc_alive, timeout: float = 300) -> list[int]:
+    """The pids of the `n` processes that wrote `mark` (each once it holds), once all have."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc_alive():
+        pids = [int(x) for x in mark.read_text().split()] if mark.exists() else []
+        if len(pids) >= n:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError(f"{n} processes did not reach their first book")
+
+
+def _sweep_spec(tmp_path: Path, day: Path, sizes: list[int]) -> Path:
+    (tmp_path / "stopper.py").write_text(STOPPER)
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(textwrap.dedent(f"""
+        sweep: stop
+        strategy: {tmp_path / 'stopper.py'}:Stopper
+        grid: {{size: {sizes}, hold: [true]}}
+        data: {{SYNTH: [{day}]}}
+    """))
+    return spec
+
+
+def test_sigkill_of_a_sweep_takes_its_workers_along(day, tmp_path):
+    mark = tmp_path / "started"
+    err = tmp_path / "err.txt"
+    with open(err, "wb") as err_file:  # not a pipe: a worker left running would hold it open
+        p = subprocess.Popen([str(HFT), "replay", "sweep", str(_sweep_spec(tmp_path, day, [1, 2])), "--out",
+                              str(tmp_path / "sw"), "-w", "2", "--no-store"], stdout=subprocess.DEVNULL,
+                             stderr=err_file, start_new_session=True,
+                             env={**os.environ, "HFT_HOME": str(tmp_path / "home"), "STOP_MARK": str(mark)})
+    try:
+        workers = _pids(mark, 2, lambda: p.poll() is None)
+        assert set(workers) <= _session(p.pid)
+        p.kill()
+        p.wait(10)
+        end = time.monotonic() + 3
+        while _session(p.pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        left = _session(p.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+    assert not left, f"processes {sorted(left)} (workers {workers}) outlived the killed sweep: {err.read_text()}"
 
 
 def _dead_pid() -> int:
