@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -17,8 +20,11 @@ import pytest
 from tests.cli.conftest import HFT
 
 # a strategy that stops its own replay at its first book: SIGTERM to its own process (an interruption at a known
-# point of the run, not at a guessed time); or, with `hold` (a sweep's cell), it appends its pid to the file
-# $STOP_MARK and waits there, so the test's signals reach the sweep while its workers are mid-cell
+# point of the run, not at a guessed time); or, with `hold` (a sweep's cell) or $STOP_MODE, it appends its pid to
+# the file $STOP_MARK and waits there, so the test's signals reach the command while it (or its workers) is
+# mid-run. $STOP_MODE: "hold"; "deaf", a cell deaf to SIGTERM (as a library's own handler can make it), so
+# terminating the pool's workers does not end them; "slow_cleanup", a strategy whose own cleanup (a ``finally``)
+# takes 0.6 s and then creates $STOP_MARK.cleaned
 STOPPER = textwrap.dedent('''
     import os
     import signal
@@ -37,12 +43,20 @@ STOPPER = textwrap.dedent('''
             return {"size": self.size, "hold": self.hold}
 
         def on_book(self, ctx):
-            if self.hold:
-                with open(os.environ["STOP_MARK"], "a") as f:
-                    f.write(f"{os.getpid()}\\n")
-                time.sleep(600)
-            else:
+            mode = os.environ.get("STOP_MODE", "hold" if self.hold else "term")
+            if mode == "term":
                 os.kill(os.getpid(), signal.SIGTERM)
+                return
+            if mode == "deaf":
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            with open(os.environ["STOP_MARK"], "a") as f:
+                f.write(f"{os.getpid()}\\n")
+            try:
+                time.sleep(600)
+            finally:
+                if mode == "slow_cleanup":
+                    time.sleep(0.6)
+                    open(os.environ["STOP_MARK"] + ".cleaned", "w").close()
 ''')
 
 
@@ -99,6 +113,61 @@ def test_ctrl_c_mid_sweep_stops_workers_quietly(day, tmp_path):
     assert not (tmp_path / "sw" / "results.parquet").exists()
 
 
+class Terminal:
+    """`hft ARGS` on a pseudo-terminal that is its controlling terminal: Ctrl-C typed there (`type`) is a SIGINT
+    to its whole foreground process group (the command and its pool's workers), as in a real terminal."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        env = {**os.environ, **env}
+        env.pop("HFT_DEBUG", None)
+        self.out = b""
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the real console script
+            try:
+                os.execve(str(HFT), [str(HFT), *args], env)
+            finally:
+                os._exit(127)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def _read(self, seconds: float) -> None:
+        if select.select([self.fd], [], [], seconds)[0]:
+            with contextlib.suppress(OSError):  # EIO: the child closed the terminal
+                self.out += os.read(self.fd, 65536)
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code once the command ended within `timeout` seconds (reading what it writes meanwhile)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._read(0.1)
+                return os.waitstatus_to_exitcode(status)
+            self._read(0.05)
+        return None
+
+    def text(self) -> str:
+        """What the command wrote, control sequences (its progress display's) stripped."""
+        return re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", "", self.out.decode("utf-8", "replace")).replace("\r", "\n")
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie no one reaped yet does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
 def _session(sid: int) -> set[int]:
     """The running processes of session `sid` (a command started in a session of its own, and all it started)."""
     out = set()
@@ -134,6 +203,60 @@ def _sweep_spec(tmp_path: Path, day: Path, sizes: list[int]) -> Path:
         data: {{SYNTH: [{day}]}}
     """))
     return spec
+
+
+def test_a_ctrl_c_flood_does_not_cut_the_cleanup_short(day, tmp_path):
+    # Ctrl-C, then a flood of them (a double tap, a key held down) while the command cleans up: the repeats
+    # within REPEAT_WINDOW_S are noted, the cleanup (here the strategy's own 0.6 s ``finally``) runs to its end
+    (tmp_path / "stopper.py").write_text(STOPPER)
+    mark = tmp_path / "started"
+    term = Terminal("replay", "-d", str(day), "-s", f"{tmp_path / 'stopper.py'}:Stopper", "--out",
+                    str(tmp_path / "run"), "--no-store",
+                    env={"HFT_HOME": str(tmp_path / "home"), "STOP_MARK": str(mark), "STOP_MODE": "slow_cleanup"})
+    try:
+        _pids(mark, 1, lambda: os.waitpid(term.pid, os.WNOHANG) == (0, 0))
+        term.type(b"\x03")
+        for _ in range(6):  # within 0.1-0.4 s of the first: the strategy's cleanup is running
+            time.sleep(0.05)
+            term.type(b"\x03")
+        code = term.wait(60)
+    finally:
+        term.close()
+    err = term.text()
+    assert code == 128 + signal.SIGINT, err
+    assert (tmp_path / "started.cleaned").exists(), err  # the cleanup ran to its end
+    assert err.count("error: ") == 1 and "error: interrupted by SIGINT" in err and "Traceback" not in err, err
+    assert sorted(x.name for x in tmp_path.iterdir() if x.name != "home") == ["started", "started.cleaned", "stopper.py"]
+
+
+def test_a_later_ctrl_c_exits_at_once_and_the_workers_die_with_it(day, tmp_path):
+    # the sweep's workers are deaf to SIGTERM, so stopping the pool hangs (its cleanup waits for them); Ctrl-C
+    # again after REPEAT_WINDOW_S exits at once, with one line saying so, and the workers die with the sweep
+    mark = tmp_path / "started"
+    term = Terminal("replay", "sweep", str(_sweep_spec(tmp_path, day, [1, 2])), "--out", str(tmp_path / "sw"),
+                    "-w", "2", "--no-store",
+                    env={"HFT_HOME": str(tmp_path / "home"), "STOP_MARK": str(mark), "STOP_MODE": "deaf"})
+    workers: list[int] = []
+    try:
+        workers = _pids(mark, 2, lambda: os.waitpid(term.pid, os.WNOHANG) == (0, 0))
+        term.type(b"\x03")
+        assert term.wait(1.5) is None, term.text()  # the cleanup waits for the deaf workers
+        term.type(b"\x03")
+        code = term.wait(20)
+        end = time.monotonic() + 5
+        while any(_running(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.05)
+        left = [w for w in workers if _running(w)]
+    finally:
+        term.close()
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)
+    out = term.text()
+    assert code == 128 + signal.SIGINT, out
+    assert "error: interrupted by SIGINT, then SIGINT again: exited at once, cleanup skipped" in out, out
+    assert out.count("error: ") == 1 and "Traceback" not in out, out
+    assert not left, f"workers {left} outlived the sweep"
 
 
 def test_sigkill_of_a_sweep_takes_its_workers_along(day, tmp_path):
