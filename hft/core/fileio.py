@@ -4,7 +4,7 @@ A temporary name beside an output carries its writer's pid (`temp_prefix`): ``.N
 writer that could not clean up (SIGKILL, a power cut, a second Ctrl-C that skipped the cleanup) leaves one
 behind; the next process that writes into that folder removes it (`remove_dead_temps`: the names whose pid no
 live process has). One rule for `atomic_path`, the run folders (`hft.sim.run_folder.atomic_folder`), the
-gateway's snapshots and `hft data generate`.
+snapshot's and the gateway warm-up's temporary directory.
 """
 
 from __future__ import annotations
