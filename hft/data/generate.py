@@ -75,6 +75,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import ConfigError, DataError
+from hft.core.fileio import remove_dead_temps, temp_prefix
 from hft.core.instrument import Instrument
 
 #: Mean number of messages produced per Hawkes arrival at the default model (measured; calibrates the rate).
@@ -338,7 +339,8 @@ def generate_lobster_day(out_dir: Path, config: GeneratorConfig = GeneratorConfi
 
 
 def _mktemp(directory: Path, name: str, temps: list[Path]) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    remove_dead_temps(directory)  # a killed generator's (hft.core.fileio)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(f".{name}."), suffix=".tmp", dir=directory)
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; data files are world-readable like any other output
     temps.append(Path(tmp))

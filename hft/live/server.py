@@ -15,6 +15,7 @@ import gc
 import logging
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,10 +157,17 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
 
 async def warm(cfg: GatewayConfig, opts: ServeOptions) -> float:
     """Compile the order path (`hft.live.warm`) in a thread, the caller's event loop free meanwhile (the warm-up
-    runs its throwaway service on a loop of its own): seconds taken. Never raises."""
+    runs its throwaway service on a loop of its own): seconds taken. Never raises but its cancellation (a
+    signal, a standby stopped), which stops the warm-up at its next step: the process then exits once the
+    thread has stopped its throwaway service and deleted its directory, not after the whole warm-up."""
     from hft.live.warm import warm_order_path  # lazy: hft.live.warm imports this module
 
-    seconds = await asyncio.to_thread(warm_order_path, cfg, opts)
+    stop = threading.Event()
+    try:
+        seconds = await asyncio.to_thread(warm_order_path, cfg, opts, stop=stop)
+    except BaseException:
+        stop.set()
+        raise
     log.info("order path warmed in %.2f s", seconds)
     return seconds
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.errors import GatewayError
-from hft.core.fileio import atomic_path, replace_freeing_later
+from hft.core.fileio import atomic_path, replace_freeing_later, temp_prefix
 
 log = logging.getLogger("hft.live.snapshot")
 VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
@@ -139,7 +139,7 @@ def start_background(live: Any) -> Background:
     seg, off = wal.position()  # in the parent: the child must not take the WAL's lock
     state = _state(live, seg, off, wal.stats.records_written)
     target = snapshot_path(wal.wal_dir)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(f".{target.name}."), suffix=".tmp", dir=target.parent)
     os.close(fd)
     t0 = time.perf_counter()
     pid = os.fork()

@@ -10,20 +10,29 @@ to the standby and exited 75 on its first orders (tests/service/test_signals_fai
 the service sends orders through a throwaway copy of itself first, in a thread (`hft.live.server.warm`): a single
 service before its port opens and its ready line, an active/standby one while it answers as a standby, before it
 competes for the lease.
+
+A signal meanwhile (the caller's `warm` cancelled) stops the warm-up at its next step (`stop`): its throwaway
+service is stopped and its directory deleted before the process exits, not after the warm-up's orders (up to
+seconds on a cold cache). The directory is named with the process's pid (`hft.core.fileio.temp_prefix`): one a
+process left without unwinding (SIGKILL, a second signal that skipped the cleanup, during a kernel compile that
+nothing interrupts) is removed by the next warm-up (`hft.core.fileio.remove_dead_temps`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from hft.core.fileio import remove_dead_temps, temp_prefix
 from hft.gateway.config import GatewayConfig
 from hft.live import server as S
 from hft.live.auth import mint
@@ -31,25 +40,50 @@ from hft.live.auth import mint
 log = logging.getLogger("hft.live.warm")
 
 
-def warm_order_path(cfg: GatewayConfig, opts: S.ServeOptions, timeout_s: float = 600.0) -> float:
+def warm_order_path(cfg: GatewayConfig, opts: S.ServeOptions, timeout_s: float = 600.0,
+                    stop: threading.Event | None = None) -> float:
     """Send a durable and a volatile order, each to its fill, through a throwaway copy of the service: `cfg` with
     its WAL, loopback venue journal and secret its own under a temporary directory (no dedup file, no disk
     monitor), on an event loop of its own, then stop it and delete the directory. Every kernel the order path
-    reaches is then compiled (or loaded) in this process. Seconds taken. Never raises: a warm-up that fails (a
-    config that trades nothing, say) is logged and the real orders compile what is left, as before."""
+    reaches is then compiled (or loaded) in this process. Seconds taken. `stop` (set from another thread) ends
+    it at its next step, the throwaway service stopped and the directory deleted all the same. Never raises: a
+    warm-up that fails (a config that trades nothing, say) is logged and the real orders compile what is left,
+    as before."""
     t0 = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="hft-warm-") as tmp:
+        remove_dead_temps(tempfile.gettempdir())  # a killed process's warm-up directory (module docstring)
+        with tempfile.TemporaryDirectory(prefix=temp_prefix("hft-warm-")) as tmp:
             secret = secrets.token_hex(24)
             scratch = replace(cfg, dedup_persist_path=None,
                               server=replace(cfg.server, wal_dir=str(Path(tmp) / "wal"), jwt_secret=secret))
             mode = opts.loopback_mode if opts.venue == "loopback" else "fill"
             scratch_opts = S.ServeOptions(venue="loopback", loopback_mode=mode,
                                           venue_journal=str(Path(tmp) / "venue.jsonl"), disk_monitor=False)
-            asyncio.run(asyncio.wait_for(_orders(scratch, scratch_opts, secret), timeout_s))
+            asyncio.run(_until_stopped(_orders(scratch, scratch_opts, secret), stop or threading.Event(), timeout_s))
+    except _Stopped:
+        log.info("order path warm-up stopped")
     except Exception as exc:  # the real orders then compile what is left, as before
         log.warning("order path warm-up: %s: %s", exc.__class__.__name__, exc)
     return time.perf_counter() - t0
+
+
+class _Stopped(Exception):
+    """The warm-up's `stop` was set."""
+
+
+async def _until_stopped(orders: Any, stop: threading.Event, timeout_s: float) -> None:
+    """Run `orders` until it ends, `stop` is set (polled: set from another thread) or `timeout_s` passes; in the
+    last two cases it is cancelled and waited for (its ``finally`` stops the throwaway service)."""
+    task = asyncio.ensure_future(orders)
+    deadline = time.monotonic() + timeout_s
+    while not task.done() and not stop.is_set() and time.monotonic() < deadline:
+        await asyncio.wait({task}, timeout=0.02)
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise _Stopped if stop.is_set() else TimeoutError(f"not done in {timeout_s:g} s")
+    task.result()
 
 
 async def _orders(cfg: GatewayConfig, opts: S.ServeOptions, secret: str) -> None:

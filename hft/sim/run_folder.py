@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import SimError
-from hft.core.fileio import umask_mode
+from hft.core.fileio import remove_dead_temps, temp_prefix, umask_mode
 from hft.sim.fees import mark_value
 from hft.sim.replay import ReplayConfig, write_config
 from hft.sim.run_tables import write_tables
@@ -74,8 +74,9 @@ def check_out_folder(out_dir: Path, *, force: bool) -> None:
     existing folder this process can write into. Each failure is a `SimError` naming the path."""
     out_dir = Path(out_dir)
     parent = _check_place(out_dir, force)
+    remove_dead_temps(parent)  # what a killed run left there, as soon as the run starts
     try:  # a folder the process may not write into (read-only, /proc) refuses this probe as it would the run's
-        Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent)).rmdir()
+        Path(tempfile.mkdtemp(prefix=temp_prefix(f".{out_dir.name}."), dir=parent)).rmdir()
     except OSError as exc:
         raise SimError(f"{out_dir}: expected a folder this process can write into, {parent} is not "
                        f"({exc.strerror or type(exc).__name__})", file=str(out_dir)) from None
@@ -104,18 +105,21 @@ def _replaceable(path: Path) -> bool:
 def atomic_folder(out_dir: Path, fill: Any, *, force: bool) -> None:
     """Write a run folder atomically: `fill(tmp)` fills a temp folder beside `out_dir`, renamed into place
     (replacing an existing one only with `force`). An OS error on the way (a full disk, a folder removed meanwhile)
-    is a `SimError` naming the run folder; nothing is left behind."""
+    is a `SimError` naming the run folder; nothing is left behind. The temp folders carry this process's pid
+    (`hft.core.fileio.temp_prefix`): those a killed run left beside `out_dir` are removed first
+    (`hft.core.fileio.remove_dead_temps`)."""
     out_dir = Path(out_dir)
     _check_place(out_dir, force)  # its temp folder is the write probe (`check_out_folder` makes one to drop)
+    remove_dead_temps(out_dir.parent)
     tmp = None
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(f".{out_dir.name}."), dir=out_dir.parent))
         tmp.chmod(umask_mode(0o777))  # mkdtemp makes 0700; a run folder is readable as any folder this user makes
         fill(tmp)
         if out_dir.exists():
             if not force:
                 raise SimError(f"{out_dir}: expected a new run folder, it exists", hint="pass --force")
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(f".{out_dir.name}."), suffix=".old", dir=out_dir.parent))
             os.replace(out_dir, old)  # aside first: an interruption leaves the old run folder or the new, never none
             os.replace(tmp, out_dir)
             shutil.rmtree(old, ignore_errors=True)

@@ -1,17 +1,49 @@
 """The single `hft gateway serve` compiles its order path before its ready line (`hft.live.server.warm`: two orders
 through a throwaway copy of itself, under a temporary directory). As a user sees it: the ready line says so, the
 real WAL and venue journal hold no trace of the warm-up (the first real order gets the first order id, the WAL's
-records are the real order's alone), the temporary directory is gone and the first order is answered."""
+records are the real order's alone), the temporary directory is gone and the first order is answered. A SIGTERM
+during the warm-up stops it and deletes its directory; one a process could not delete (a second signal while a
+kernel compiles) goes at the next start."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
-from svckit import order, token
+from svckit import CONFIG, SECRET, free_port, order, token
 
+from hft.core.fileio import temp_prefix
 from hft.recorder.reader import iter_records
+
+# `hft gateway serve` whose warm-up holds at its first order (the file $WARM_MARK says it got there), as a cold
+# numba cache holds it for seconds: at an await ($WARM_HOLD=await, where a warm-up step ends) or in a blocking
+# call (=compile: a kernel compiling, which nothing interrupts). The service is the real one, the hold aside.
+HELD_WARM_UP = textwrap.dedent("""
+    import asyncio, os, sys, time
+    import hft.live.warm as warm
+
+    post = warm._post
+
+    async def held(*args):
+        open(os.environ["WARM_MARK"], "w").close()
+        if os.environ["WARM_HOLD"] == "compile":
+            time.sleep(60)
+        else:
+            await asyncio.sleep(600)
+        return await post(*args)
+
+    warm._post = held
+    from hft.cli.app import main
+    sys.argv = ["hft", *sys.argv[1:]]
+    main()
+""")
 
 
 def test_the_warm_up_leaves_no_trace_and_the_first_order_is_answered(server_factory, tmp_path):
@@ -50,3 +82,60 @@ def test_a_port_in_use_is_one_line_and_leaves_the_wal_free(server_factory):
         assert err == [f"error: server: cannot listen on 127.0.0.1:{srv.port}: Address already in use"], err
     again = server_factory(home=srv.home).start()  # the same WAL directory: its lock was released
     assert again.stop() == 0
+
+
+def _held_server(tmp_path, hold: str) -> tuple[subprocess.Popen, os.PathLike]:
+    """The held service of HELD_WARM_UP, started and held in its warm-up (its TMPDIR: tmp_path / "tmp")."""
+    mark = tmp_path / "warming"
+    env = {**os.environ, "HFT_HOME": str(tmp_path / "home"), "HFT_JWT_SECRET": SECRET, "TMPDIR": str(tmp_path / "tmp"),
+           "HFT_GATEWAY_PORT": str(free_port()), "WARM_MARK": str(mark), "WARM_HOLD": hold}
+    env.pop("HFT_DEBUG", None)
+    p = subprocess.Popen([sys.executable, "-c", HELD_WARM_UP, "gateway", "serve", "--config", str(CONFIG)],
+                         stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err.txt", "wb"), env=env)  # noqa: SIM115
+    end = time.monotonic() + 120
+    while not mark.exists() and p.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    assert mark.exists(), (tmp_path / "err.txt").read_text()
+    return p, tmp_path / "err.txt"
+
+
+def test_sigterm_during_the_warm_up_stops_it_and_deletes_its_directory(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    p, err = _held_server(tmp_path, "await")
+    try:
+        warming = [x.name for x in (tmp_path / "tmp").iterdir()]
+        assert len(warming) == 1 and warming[0].startswith(f"hft-warm-{p.pid}-"), warming
+        p.send_signal(signal.SIGTERM)
+        code = p.wait(30)  # the warm-up stops at its next step: not after its orders (here held for 600 s)
+    finally:
+        p.kill()
+        p.wait(10)
+    assert code == 128 + signal.SIGTERM, err.read_text()
+    assert err.read_text().strip().splitlines() == ["error: interrupted by SIGTERM"]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_warm_up_directory_a_dead_process_left_goes_at_the_next_start(server_factory, tmp_path):
+    # held in a "compile" (no step ends), SIGTERM waits for it; SIGTERM again a while later exits at once,
+    # leaving the warm-up's directory, which the next start removes (a live process's stays)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    p, err = _held_server(tmp_path, "compile")
+    try:
+        p.send_signal(signal.SIGTERM)
+        with pytest.raises(subprocess.TimeoutExpired):
+            p.wait(1.5)
+        p.send_signal(signal.SIGTERM)
+        code = p.wait(10)
+    finally:
+        p.kill()
+        p.wait(10)
+    assert code == 128 + signal.SIGTERM, err.read_text()
+    assert "error: interrupted by SIGTERM, then SIGTERM again: exited at once, cleanup skipped" in err.read_text()
+    left = [x.name for x in scratch.iterdir()]
+    assert len(left) == 1 and left[0].startswith(f"hft-warm-{p.pid}-"), left
+    live = scratch / (temp_prefix("hft-warm-") + "x")  # this process's: alive
+    live.mkdir()
+    srv = server_factory(env={"TMPDIR": str(scratch)}).start()
+    assert srv.stop() == 0
+    assert [x.name for x in scratch.iterdir()] == [live.name]
