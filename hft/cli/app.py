@@ -7,7 +7,7 @@ Exit codes: 0 ok; 1 unexpected internal error; 2 usage error (bad flags); 10 Hft
 12 DataError (validation, gaps); 13 GatewayError; 14 SimError; 15 StoreError; 16 GovernanceError; 17 a gate
 failed; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM).
 
-Interruptions (`_Interrupts`; docs/architecture.md, rule 12): the first SIGINT / SIGTERM unwinds the
+Interruptions (`hft.core.interrupts`; docs/architecture.md, rule 12): the first SIGINT / SIGTERM unwinds the
 command (its cleanup runs: temp files and folders removed, workers stopped, the WAL closed) and ends in one
 ``error: interrupted by SIG…`` line. Repeats within `REPEAT_WINDOW_S` of the first (a terminal's flood, a double
 tap, a supervisor's signal on top of the terminal's) are noted and leave the cleanup alone; a repeat after it
@@ -16,16 +16,12 @@ means "exit now": one line saying the cleanup was skipped, the same exit code, a
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
 import signal
 import sys
-import threading
-import time
 import traceback
-from typing import Any
 
 import typer
 
@@ -43,6 +39,7 @@ from hft.cli import sim as sim_cmds
 from hft.cli import store as store_cmds
 from hft.cli import warmup as warmup_cmds
 from hft.core.errors import HftError
+from hft.core.interrupts import Interrupts, catch_interrupts
 
 app = typer.Typer(
     name="hft",
@@ -99,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("HFT_DEBUG") == "1"
     json_mode = "--json" in args
     code = 0
-    interrupts = _Interrupts(json_mode)
+    interrupts = Interrupts(json_mode)
     received = interrupts.received
-    previous = _catch_interrupts(interrupts)
+    previous = catch_interrupts(interrupts)
     try:
         # not standalone: usage errors come here (a JSON error under --json), exits return their code
         rv = app(args=args, prog_name="hft", standalone_mode=False)
@@ -143,73 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         gc.freeze()  # the process ends here: no cycle collection of every live object at interpreter shutdown
         sys.exit(code)
     return code
-
-
-#: Seconds after the first SIGINT / SIGTERM within which a repeat is the same interruption (a terminal's flood, a
-#: double tap, a supervisor's signal on top of the terminal's) and leaves the cleanup alone; a repeat after that
-#: exits at once (module docstring).
-REPEAT_WINDOW_S = 1.0
-
-
-class _Interrupts:
-    """The SIGINT / SIGTERM handler of a command (`_catch_interrupts`). The first signal is noted in `received`
-    and raises KeyboardInterrupt: the command unwinds (every ``finally`` and context manager runs). A repeat
-    within `REPEAT_WINDOW_S` of it is noted and returns, so it cannot cut a cleanup short (a second
-    KeyboardInterrupt inside a ``finally`` left temp folders behind). A repeat after that, or any signal once
-    the command has unwound (`unwound`: only interpreter shutdown is left), is a demand to stop now:
-    `exit_now`."""
-
-    def __init__(self, json_mode: bool) -> None:
-        self.json_mode = json_mode
-        self.received: list[int] = []
-        self.first_at: float | None = None
-        self.unwound = False
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        now = time.monotonic()
-        if self.first_at is None and not self.unwound:
-            self.first_at = now
-            self.received.append(signum)
-            raise KeyboardInterrupt
-        if self.first_at is not None and now - self.first_at < REPEAT_WINDOW_S:
-            self.received.append(signum)  # the same interruption: the cleanup goes on
-            return
-        self.exit_now(signum)
-
-    def exit_now(self, signum: int) -> None:
-        """End the process at once (``os._exit``: no ``finally``, no atexit, no thread joined), one line saying
-        the cleanup was skipped; the exit code of the first signal (130 Ctrl-C, 143 SIGTERM). What is left
-        behind is named so that the next run removes it (`hft.core.fileio.remove_dead_temps`); pool workers die
-        with this process (`hft.core.pool`)."""
-        first = self.received[0] if self.received else signum
-        name, again = signal.Signals(first).name, signal.Signals(signum).name
-        with contextlib.suppress(Exception):  # what the command wrote so far (not if the signal came mid-write)
-            sys.stdout.flush()
-        if self.received:
-            line = f"error: interrupted by {name}, then {again} again: exited at once, cleanup skipped\n"
-        else:  # the command had ended (its result written): only the interpreter's shutdown was left
-            line = f"error: interrupted by {name} while exiting: exited at once, cleanup skipped\n"
-        line += "hint: the next run that writes the same output removes the temporary files left behind\n"
-        with contextlib.suppress(OSError):  # plain writes: the handler may have interrupted a buffered one
-            if self.json_mode and self.received:  # the command's own JSON result was never written
-                os.write(1, (json.dumps({"ok": False, "error": "Interrupted", "signal": name,
-                                         "cleanup": "skipped"}) + "\n").encode())
-            os.write(2, line.encode())
-        os._exit(128 + first)
-
-
-def _catch_interrupts(handler: _Interrupts) -> dict[int, Any]:
-    """Install `handler` for SIGINT and SIGTERM: a command stopped either way unwinds (every ``finally`` and
-    context manager runs: temp files and folders removed, the WAL closed, the sweep's pool stopped) instead of
-    dying where it stood, and a repeat does not cut that short (`_Interrupts`). Returns the handlers to restore
-    (none off the main thread, where Python allows no handler)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):  # an ignored signal stays so
-            previous[sig] = signal.signal(sig, handler)
-    return previous
 
 
 def _report_interrupt(signum: int, json_mode: bool) -> int:

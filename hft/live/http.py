@@ -17,7 +17,10 @@ its request bodies are bounded, so this front keeps only what the service needs:
   that stopped half-way through a request; one sweep a second, no timer per request);
 - SIGINT / SIGTERM: stop accepting, let in-flight requests finish (``grace_s``), close the connections and
   return from `serve` (the caller then drains its own state and exits 0); a second signal cancels what is
-  still running.
+  still running. The handlers in place before `serve` are put back when it returns, and the signal that
+  stopped it is handed to an `hft.core.interrupts.Interrupts` handler among them, so a further signal during
+  the caller's own shutdown follows that rule (left alone within its window, else exit at once) instead of
+  meeting the default handler (SIGTERM: killed mid-snapshot).
 
 The apps are plain ASGI 3 (``hft.live.app.OrderApp``, the webhook front), so any ASGI server can run them and
 their tests do not depend on this module. An app may also name paths it answers without the ASGI round
@@ -41,6 +44,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import httptools
+
+from hft.core.interrupts import Interrupts
 
 log = logging.getLogger("hft.live.http")
 
@@ -76,6 +81,7 @@ class HttpServer:
         self.started = False
         self.should_exit = False
         self.force_exit = False
+        self.stopped_by: tuple[int, float] | None = None  # the signal that began the graceful stop, and when
         self.connections: set[_Connection] = set()
         self.tasks: set[asyncio.Task] = set()
         self.waiting: set[Any] = set()  # direct requests' futures not resolved yet (done / cancel /
@@ -85,10 +91,12 @@ class HttpServer:
         # a request line naming one of them as it is (no query, no escapes) skips the URL parser
         self._wake: asyncio.Event | None = None
 
-    def request_exit(self) -> None:
+    def request_exit(self, signum: int | None = None) -> None:
         """What a signal does: the first one stops the server gracefully, the second cancels in-flight work."""
         if self.should_exit:
             self.force_exit = True
+        elif signum is not None:
+            self.stopped_by = (signum, time.monotonic())
         self.should_exit = True
         if self._wake is not None:
             self._wake.set()
@@ -97,11 +105,11 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         servers = [await loop.create_server(lambda: _Connection(self), sock=s, backlog=2048) for s in sockets]
-        installed = []
+        installed: dict[int, Any] = {}  # signal -> the Python handler before ours
         if self.handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, self.request_exit)
-                installed.append(sig)
+                installed[sig] = signal.getsignal(sig)
+                loop.add_signal_handler(sig, self.request_exit, sig)
         self.started = True
         try:
             while not self.should_exit:
@@ -113,8 +121,12 @@ class HttpServer:
                 srv.close()
             await self._finish_in_flight()
         finally:
-            for sig in installed:
+            for sig, before in installed.items():
                 loop.remove_signal_handler(sig)
+                if before is not None:
+                    signal.signal(sig, before)
+                if isinstance(before, Interrupts) and self.stopped_by is not None:
+                    before.graceful(*self.stopped_by)
             for conn in list(self.connections):
                 conn.close()
             for srv in servers:
