@@ -39,7 +39,7 @@ from hft.cli import sim as sim_cmds
 from hft.cli import store as store_cmds
 from hft.cli import warmup as warmup_cmds
 from hft.core.errors import HftError
-from hft.core.interrupts import Interrupts, catch_interrupts
+from hft.core.interrupts import Interrupts, catch_interrupts, release
 
 app = typer.Typer(
     name="hft",
@@ -132,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         interrupts.unwound = True  # nothing left to unwind: a signal from here on is a repeat or exits now
         if argv is not None:  # a caller's process goes on: its handlers back (the console script keeps ours to
-            for sig, handler in previous.items():  # its exit, so a late Ctrl-C is no traceback at shutdown)
-                signal.signal(sig, handler)
+            release(interrupts, previous)  # its exit, so a late Ctrl-C is no traceback at shutdown)
     if received:
         code = _report_interrupt(received[0], json_mode)
     if argv is None:

@@ -43,6 +43,7 @@ class Interrupts:
         self.first_at: float | None = None
         self.stopped_by: int | None = None  # the signal a server's own handler stopped on (`graceful`)
         self.unwound = False
+        self.hook_before: Any = sys.unraisablehook
 
     def __call__(self, signum: int, frame: Any) -> None:
         now = time.monotonic()
@@ -55,6 +56,20 @@ class Interrupts:
                 self.received.append(signum)
             return
         self.exit_now(signum)
+
+    def unraisable(self, info: Any) -> None:
+        """`sys.unraisablehook` while installed: our KeyboardInterrupt raised where Python cannot propagate it (a
+        ``__del__``, a weakref or GC callback: printed as "Exception ignored in …" and dropped, the command running
+        on) is delivered again, quietly: the signal is re-sent a moment later from another thread (from here it
+        would raise inside this hook), so it interrupts the command at its next step. Any other unraisable
+        exception goes to the hook in place before."""
+        if not (isinstance(info.exc_value, KeyboardInterrupt) and self.received and not self.unwound):
+            self.hook_before(info)
+            return
+        signum = self.received[0]
+        self.received.clear()
+        self.first_at = None
+        threading.Thread(target=_resend, args=(signum,), name="hft-interrupt-again", daemon=True).start()
 
     def graceful(self, signum: int, at: float) -> None:
         """A server's own handler received `signum` at `at` (``time.monotonic()``) and stopped gracefully; its
@@ -86,13 +101,30 @@ class Interrupts:
         os._exit(128 + first)
 
 
+def _resend(signum: int) -> None:
+    time.sleep(0.005)  # past the unraisable hook's return: the handler then raises in the command itself
+    os.kill(os.getpid(), signum)
+
+
 def catch_interrupts(handler: Interrupts) -> dict[int, Any]:
-    """Install `handler` for SIGINT and SIGTERM (module docstring). Returns the handlers to restore (none off the
-    main thread, where Python allows no handler; an ignored signal stays ignored)."""
+    """Install `handler` for SIGINT and SIGTERM (module docstring), and its `Interrupts.unraisable` as
+    `sys.unraisablehook`. Returns the handlers to restore (`release`; none off the main thread, where Python
+    allows no handler; an ignored signal stays ignored)."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) in (signal.default_int_handler, signal.SIG_DFL):
             previous[sig] = signal.signal(sig, handler)
+    if previous:
+        handler.hook_before = sys.unraisablehook
+        sys.unraisablehook = handler.unraisable
     return previous
+
+
+def release(handler: Interrupts, previous: dict[int, Any]) -> None:
+    """Put back what `catch_interrupts` replaced (`previous`, its answer)."""
+    for sig, before in previous.items():
+        signal.signal(sig, before)
+    if previous and sys.unraisablehook == handler.unraisable:
+        sys.unraisablehook = handler.hook_before

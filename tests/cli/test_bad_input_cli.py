@@ -24,13 +24,25 @@ from tests.cli.conftest import HFT
 # the file $STOP_MARK and waits there, so the test's signals reach the command while it (or its workers) is
 # mid-run. $STOP_MODE: "hold"; "deaf", a cell deaf to SIGTERM (as a library's own handler can make it), so
 # terminating the pool's workers does not end them; "slow_cleanup", a strategy whose own cleanup (a ``finally``)
-# takes 0.6 s and then creates $STOP_MARK.cleaned
+# takes 0.6 s and then creates $STOP_MARK.cleaned; "in_del", SIGTERM handled inside a ``__del__`` (where Python
+# cannot raise: it prints "Exception ignored" and drops the exception)
 STOPPER = textwrap.dedent('''
     import os
     import signal
     import time
 
     from hft.sim.strategy import Strategy
+
+
+    class SignalInDel:
+        sent = False
+
+        def __del__(self):
+            if not SignalInDel.sent:
+                SignalInDel.sent = True
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(200_000):  # the handler runs here, inside __del__
+                    pass
 
 
     class Stopper(Strategy):
@@ -46,6 +58,9 @@ STOPPER = textwrap.dedent('''
             mode = os.environ.get("STOP_MODE", "hold" if self.hold else "term")
             if mode == "term":
                 os.kill(os.getpid(), signal.SIGTERM)
+                return
+            if mode == "in_del":
+                SignalInDel()  # collected at once
                 return
             if mode == "deaf":
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -82,6 +97,18 @@ def test_sigterm_mid_replay_unwinds(day, tmp_path):
     assert p.returncode == 128 + signal.SIGTERM, p.stderr
     assert _one_error(p.stderr) == "error: interrupted by SIGTERM"
     assert [x.name for x in tmp_path.iterdir() if x.name != "home"] == ["stopper.py"]  # no run or temp folder
+
+
+def test_a_signal_handled_inside_a_del_still_interrupts(day, tmp_path):
+    # Python drops an exception raised in a __del__ (or a weakref / GC callback) with an "Exception ignored"
+    # traceback and runs on; the interruption is delivered again instead (`Interrupts.unraisable`)
+    (tmp_path / "stopper.py").write_text(STOPPER)
+    p = subprocess.run([str(HFT), "replay", "-d", str(day), "-s", f"{tmp_path / 'stopper.py'}:Stopper",
+                        "--out", str(tmp_path / "run"), "--no-store"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "HFT_HOME": str(tmp_path / "home"), "STOP_MODE": "in_del"})
+    assert p.returncode == 128 + signal.SIGTERM, p.stderr
+    assert _one_error(p.stderr) == "error: interrupted by SIGTERM" and "Exception ignored" not in p.stderr
+    assert [x.name for x in tmp_path.iterdir() if x.name != "home"] == ["stopper.py"]  # stopped: no run folder
 
 
 def test_ctrl_c_mid_sweep_stops_workers_quietly(day, tmp_path):
