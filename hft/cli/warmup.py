@@ -34,6 +34,14 @@ import typer
 from hft.cli._output import console, emit
 from hft.core.cpus import usable_cpus
 from hft.core.errors import HftError
+from hft.core.fileio import remove_dead_temps, temp_prefix
+
+
+def _scratch() -> tempfile.TemporaryDirectory:
+    """The warm-up's scratch folder in the temp folder, named by `temp_prefix`: what a killed warm-up left there
+    goes at the next one (`remove_dead_temps`)."""
+    remove_dead_temps(tempfile.gettempdir())
+    return tempfile.TemporaryDirectory(prefix=temp_prefix("hft-warmup-"))
 
 
 def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
@@ -50,7 +58,7 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     two = usable_cpus() > 1
     mine = [s for s in STEPS if not two or s[2] == 1]
     bar = progress_bar("warmup", "steps", enabled=not json_out)
-    with tempfile.TemporaryDirectory(prefix="hft-warmup-") as tmp:
+    with _scratch() as tmp:
         other = _start_lane(Path(tmp), 2) if two else None
         try:
             with bar as update:
@@ -87,7 +95,7 @@ def _run(steps: list[tuple[str, Callable[[dict[str, Any]], int | None], int]],
     from hft.compile_watch import CompileWatch
 
     done: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="hft-warmup-") as tmp:
+    with _scratch() as tmp:
         ctx: dict[str, Any] = {"dir": Path(tmp)}
         for i, (name, fn, _) in enumerate(steps):
             if bar is not None:

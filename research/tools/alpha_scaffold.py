@@ -20,6 +20,7 @@ from typing import Any
 from hft.alpha.api.base import check_alpha_id
 from hft.alpha.api.registry import research_root
 from hft.core.errors import GovernanceError
+from hft.core.fileio import remove_dead_temps, temp_prefix
 
 ALPHA_TEMPLATE = '''"""{name}: describe the idea in one line (a template: L1 imbalance averaged over `window` rows)."""
 
@@ -163,7 +164,8 @@ def scaffold(name: str, root: str | Path | None = None) -> dict[str, Any]:
         if fname.endswith(".py"):
             compile(text, fname, "exec")  # a template bug must never reach the disk
     alphas.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=alphas))
+    remove_dead_temps(alphas)  # what a killed scaffold left (hft.core.fileio)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(f".{name}."), suffix=".tmp", dir=alphas))
     try:
         for fname, text in files.items():
             (tmp / fname).write_text(text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -137,3 +139,18 @@ def test_scaffold_class_name():
     tool = load_research_module("tools/alpha_scaffold.py")
     assert tool.class_name("my_alpha_2") == "MyAlpha2"
     assert tool.class_name("x") == "X"
+
+
+def test_a_killed_scaffolds_temp_folder_goes_at_the_next_scaffold(cli, tmp_path, capsys):
+    from hft.core.fileio import temp_prefix
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid no process has now
+    alphas = tmp_path / "research" / "alphas"
+    alphas.mkdir(parents=True)
+    left = alphas / (temp_prefix(".half.").replace(f".{os.getpid()}-", f".{dead.pid}-") + "abcd.tmp")
+    left.mkdir()  # as mkdtemp names it (prefix, random part, suffix) for a writer now dead
+    live = alphas / (temp_prefix(".mine.") + "efgh.tmp")  # this process's: alive, never touched
+    live.mkdir()
+    assert cli("alpha", "scaffold", "next_idea", "--json") == 0, capsys.readouterr().err
+    assert sorted(p.name for p in alphas.iterdir()) == sorted([live.name, "next_idea"])
