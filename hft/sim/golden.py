@@ -30,7 +30,7 @@ from hft.core.fileio import atomic_write_text
 from hft.core.ids import RUN_HASH_LEGACY, RUN_HASH_SCHEMES, current_run_hash_scheme, run_hash_scheme
 from hft.core.market_data import MarketDataSource
 from hft.sim.replay import TIMING_KEYS, parse_replay_config, run_replay
-from hft.sim.run_reader import read_summary, read_table
+from hft.sim.run_reader import RunResult, read_run
 
 KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
                "fees_money_units", "rejects")
@@ -123,26 +123,24 @@ DIFF_TABLES = ("decisions", "orders", "fills")  # compared in this order; the fi
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"  # a time column in a diff: ISO 8601, to the nanosecond
 
 
-def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
-    """Where two run folders first diverge, and the deltas of their summaries: ``metric_deltas`` (what the runs
-    did) apart from ``timing`` (`TIMING_KEYS`: how long they took, which differs between any two runs).
+def diff_runs(run_a: str | Path | RunResult, run_b: str | Path | RunResult) -> dict[str, Any]:
+    """Where two runs first diverge, and the deltas of their summaries: ``metric_deltas`` (what the runs did)
+    apart from ``timing`` (`TIMING_KEYS`: how long they took, which differs between any two runs). Each run is a
+    run folder or a `RunResult` (`hft.sim.replay.replay_result`'s, in memory; `read_run`'s): the same tables.
 
-    The run folders of one instrument (one day or several) are compared on their top-level tables; those of
-    several instruments (`hft.sim.portfolio`, over one day or several) leg by leg (``legs/NN_<symbol>``, each leg
-    the whole run of its instrument), so both must hold the same legs. In each, the tables `DIFF_TABLES` are
-    compared row by row on the engine's integer columns (what the run hash covers); the first differing row is
-    reported with every column that differs (``fields``: column → a and b; times as ISO strings). The result's
-    ``first_divergence`` is that of the first leg that diverges; ``divergences``, one per diverging leg."""
-    a, b = Path(run_a), Path(run_b)
-    for d in (a, b):
-        if not (d / "summary.json").is_file():
-            raise SimError(f"{d}: expected a run folder with summary.json")
-    sa, sb = read_summary(a), read_summary(b)
-    la, lb = _table_folders(a), _table_folders(b)
+    Runs of one instrument (one day or several) are compared on their top-level tables; those of several
+    instruments (`hft.sim.portfolio`, over one day or several) leg by leg (``legs/NN_<symbol>``, each leg the whole
+    run of its instrument), so both must hold the same legs. In each, the tables `DIFF_TABLES` are compared row by
+    row on the engine's integer columns (what the run hash covers); the first differing row is reported with every
+    column that differs (``fields``: column → a and b; times as ISO strings). The result's ``first_divergence`` is
+    that of the first leg that diverges; ``divergences``, one per diverging leg."""
+    a, b = (x if isinstance(x, RunResult) else read_run(x) for x in (run_a, run_b))
+    sa, sb = a.summary, b.summary
+    la, lb = _table_results(a), _table_results(b)
     if list(la) != list(lb):
-        raise SimError(f"{a} and {b}: expected run folders of the same instruments to compare, were "
-                       f"{_layout(la)} and {_layout(lb)}", hint="diff the legs' folders (legs/NN_<symbol>) "
-                       "one against the other")
+        raise SimError(f"{_name(a)} and {_name(b)}: expected runs of the same instruments to compare, were "
+                       f"{_layout(la)} and {_layout(lb)}", hint="diff the legs (legs/NN_<symbol>, "
+                       "RunResult.leg(symbol)) one against the other")
     divergences = []
     for name in la:
         first = _first_divergence(la[name], lb[name])
@@ -160,24 +158,29 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
             "metric_deltas": deltas, "timing": timing, "same_run_hash": same, "run_hash_schemes": schemes}
 
 
-def _table_folders(d: Path) -> dict[str, Path]:
-    """The folders of a run folder that hold its tables: itself (one instrument), else each leg's (``legs/*``)."""
-    legs = d / "legs"
-    if not (d / "decisions.parquet").exists() and legs.is_dir():
-        found = {f"legs/{x.name}": x for x in sorted(legs.iterdir()) if x.is_dir()}
-        if found:
-            return found
-    return {".": d}
+def _name(r: RunResult) -> str:
+    return str(r.path) if r.path is not None else f"the run in memory ({r.summary.get('run_hash')})"
 
 
-def _layout(folders: dict[str, Path]) -> str:
+def _table_results(r: RunResult) -> dict[str, RunResult]:
+    """The results of a run that hold its tables: itself (one instrument), else each leg's (``legs/NN_<symbol>``,
+    as its run folder names them)."""
+    from hft.sim.portfolio import folder_name  # lazy: cycle (hft.sim.portfolio imports replay, as this does)
+
+    if not r.several_instruments:
+        return {".": r}
+    return {f"legs/{leg.path.name if leg.path is not None else folder_name(k, sym)}": leg
+            for k, (sym, leg) in enumerate(r.legs.items(), 1)}
+
+
+def _layout(folders: dict[str, Any]) -> str:
     return "one instrument" if list(folders) == ["."] else "legs " + ", ".join(n[5:] for n in folders)
 
 
-def _first_divergence(a: Path, b: Path) -> dict[str, Any] | None:
-    """The first row where the tables of two table folders differ (`diff_runs`), or None."""
+def _first_divergence(a: RunResult, b: RunResult) -> dict[str, Any] | None:
+    """The first row where the tables of two runs of one instrument differ (`diff_runs`), or None."""
     for table in DIFF_TABLES:
-        fa, fb = read_table(a, table), read_table(b, table)
+        fa, fb = a.tables[table], b.tables[table]
         n = min(fa.height, fb.height)
         # compared on the engine's integer columns (what the run hash covers); the readable columns beside
         # them (hft.sim.run_tables) follow from those, and a NaN price never equals itself

@@ -8,8 +8,8 @@ when one was written too, else None) and what `read_run(DIR)` reads back from wh
 back. ``orders``, ``fills``, ``decisions`` and ``equity`` keep the engine's integer columns and the readable ones
 beside them (``ts_utc``, names, ``*_px``, ``*_inst``, ``*_ccy``; equity's ``net_equity_ccy`` is the marked equity
 in the currency). A run over several instruments has ``portfolio`` and one result per leg (``legs``,
-``leg(symbol)``); a run over several days, ``days``. `hft.sim.golden.diff_runs` reads run folders through
-`read_summary` and `read_table`.
+``leg(symbol)``); a run over several days, ``days``. `hft.sim.golden.diff_runs` compares two runs as
+`RunResult`s (a run folder through `read_run`).
 """
 
 from __future__ import annotations

@@ -182,7 +182,7 @@ def test_diff_of_runs_over_two_instruments_goes_leg_by_leg(hft, tmp_path):
     assert same["divergences"] == [] and same["same_run_hash"] is True
     bad = hft("replay", "diff", str(one), str(a))
     assert bad.code == 14 and "Traceback" not in bad.err
-    assert bad.err.splitlines()[0] == (f"error: {one} and {a}: expected run folders of the same instruments to "
+    assert bad.err.splitlines()[0] == (f"error: {one} and {a}: expected runs of the same instruments to "
                                        "compare, were one instrument and legs 01_AAA, 02_BBB")
 
 

@@ -134,6 +134,24 @@ def test_several_instruments_give_each_leg_and_the_portfolio(kind, days, tmp_pat
     assert with_folder.portfolio.equals(read_run(tmp_path / "again").portfolio)
 
 
+def test_diff_runs_compares_results_in_memory_as_it_compares_folders(days, run_dir, tmp_path):
+    """`diff_runs` takes a run in memory, a run folder, or one of each: the same answer."""
+    from hft.sim.golden import diff_runs
+
+    same = replay_result([days["SYNTH"]], "mm", parse_replay_config({}), source=FILES)
+    other = replay_result([days["SYNTH"]], "mm", parse_replay_config({"latency": {"entry": "5ms"}}),
+                          out_dir=tmp_path / "slow", source=FILES)
+    assert diff_runs(same, run_dir)["divergences"] == [] and diff_runs(same, run_dir)["same_run_hash"] is True
+    mem, disk = diff_runs(same, other), diff_runs(run_dir, tmp_path / "slow")
+    assert mem["first_divergence"] is not None and mem["same_run_hash"] is False
+    assert (mem["first_divergence"], mem["metric_deltas"]) == (disk["first_divergence"], disk["metric_deltas"])
+    pair = replay_result([days["AAA1"], days["BBB1"]], HEDGED_MM, PYTHON, source=FILES)
+    assert diff_runs(pair, pair)["divergences"] == []
+    with pytest.raises(SimError, match=r"the run in memory \(.*\) and .*: expected runs of the same instruments "
+                                       r"to compare, were legs 01_AAA, 02_BBB and one instrument"):
+        diff_runs(pair, run_dir)
+
+
 def test_asking_a_result_in_memory_for_what_its_kind_has_not_is_a_sim_error(days):
     one = replay_result([days["SYNTH"]], "mm", parse_replay_config({}), source=FILES)
     with pytest.raises(SimError, match=r"^run in memory: a run of one instrument \(SYNTH\) has no legs$") as err:
