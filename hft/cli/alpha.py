@@ -124,17 +124,23 @@ def _render_scorecard(res: dict[str, Any]) -> None:
                     f"{_fmt(m.get('sharpe_gross'))}; {m.get('n_obs')} periods; DSR over {m.get('n_trials')} "
                     f"trials (var {_fmt(m.get('var_sharpe'))}); net Sharpe under cost stress: "
                     + (", ".join(f"{k} {_fmt(v)}" for k, v in (m.get("stress") or {}).items()) or "n/a"))
-    if any("gates" in d for d in res.get("days", [])):
-        t = Table(title="Per day (the gates above pool them: A passes only when every day passes)",
-                  title_justify="left")
-        for col in ("day", "rows", "A", "B", "C"):
-            t.add_column(col, overflow="fold")
-        for d in res["days"]:
+    days = [d for d in res.get("days", []) if "gates" in d]
+    if days:
+        heads = ", ".join(f"{g['gate']} {g['metric']}" for g in days[0]["gates"])
+        t = Table(title=f"Per day: {heads}", title_justify="left",
+                  caption="the gates above pool the days: A passes only when every day passes", caption_justify="left")
+        # the day's file name whole (it is what --data named), each cell a verdict and the gate's headline
+        # value (the title names the metric): the table fits 100 columns with LOBSTER's file names
+        t.add_column("day", no_wrap=True)
+        t.add_column("rows", justify="right")
+        for g in days[0]["gates"]:
+            t.add_column(g["gate"], no_wrap=True)
+        for d in days:
             cells = []
             for g in d["gates"]:
                 na = all(ch["value"] is None and ch["passed"] for ch in g["checks"])
                 word = "n/a" if na else "[green]pass[/green]" if g["passed"] else "[red]fail[/red]"
-                cells.append(f"{word} {g['metric']} {_fmt(g['value'])}")
+                cells.append(word if na else f"{word} {_fmt(g['value'])}")
             t.add_row(d["day"], str(d["n_rows"]), *cells)
         c.print(t)
     b = next((g for g in res["gates"] if g["gate"] == "B"), None)

@@ -25,7 +25,8 @@ validations count it.
 
 The leaderboard ranks trials by their **deflated** score: the DSR of the out-of-sample Sharpe given every trial
 recorded for the family (their number and the variance of their Sharpes), not by raw Sharpe; trials with a
-non-positive out-of-sample Sharpe rank after every positive one. The search also
+non-positive out-of-sample Sharpe rank after every positive one, among themselves by Sharpe (their DSR, all
+near 0, grows with a larger negative Sharpe's variance term). The search also
 reports the PBO of its own trials (CSCV over their per-bucket returns).
 
 Backends: ``local`` (a process pool of ``workers`` spawned processes; inline when workers == 1; without
@@ -361,9 +362,11 @@ def leaderboard(spec: SearchSpec, registry: Any, exp_id: str, dhash: str) -> dic
         board.append({"trial": t.trial, "members": t.params["members"], "weights": t.params["weights"],
                       "sharpe_oos": sr, "sharpe_is": m.get("sharpe_is"), "ic_oos": m.get("ic_oos"),
                       "dsr": d, "n_obs": n_obs, "turnover": m.get("turnover")})
-    # Rank by DSR, but never a non-positive Sharpe above a positive one: the DSR's variance term grows with SR²,
-    # which can lift a large negative Sharpe's DSR above a small positive one's.
-    board.sort(key=lambda r: (r["sharpe_oos"] <= 0, -(r["dsr"] if math.isfinite(r["dsr"]) else -1.0),
+    # Rank by DSR, but never a non-positive Sharpe above a positive one, and the non-positive ones by their
+    # Sharpe: the DSR's variance term grows with SR², which can lift a large negative Sharpe's DSR above a small
+    # positive one's, or above a negative one nearer zero (a Sharpe of -1.7 ranked above -0.2).
+    board.sort(key=lambda r: (r["sharpe_oos"] <= 0,
+                              0.0 if r["sharpe_oos"] <= 0 else -(r["dsr"] if math.isfinite(r["dsr"]) else -1.0),
                               -r["sharpe_oos"], r["trial"]))
     pbo_out: dict[str, Any] | None = None
     lens = {len(t.metrics.get("period_returns", [])) for t in rows}

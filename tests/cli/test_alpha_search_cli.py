@@ -76,3 +76,22 @@ def test_negative_counts_are_refused_before_any_trial(hft, day, tmp_path, opt):
     r = hft("alpha", "search", str(spec), "--data", str(day), opt, "-3", env={"HFT_HOME": str(tmp_path / "home")})
     assert r.code == 2 and opt in r.err and "Traceback" not in r.err
     assert not (tmp_path / "home").exists()  # nothing recorded
+
+
+def test_trials_with_a_non_positive_sharpe_rank_by_sharpe(hft, day, tmp_path):
+    """Their DSR (all near 0) grows with a larger negative Sharpe's variance term: ranked by it, a Sharpe of -1.7
+    came before one of -0.2. Positive Sharpes first by DSR, then the others by Sharpe."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"search": "neg", "alphas": {"obi_l1": {"smooth": [1, 5, 50, 200]},
+                                                               "ofi": {"window": [5, 50, 200]}},
+                                    "subset_sizes": [1], "features": {"levels": 1, "sampling": "1s",
+                                                                      "horizons": ["1s", "10s"]},
+                                    "target": "10s", "bucket": "2m", "top_k": 10}))
+    r = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1", "--json",
+            env={"HFT_HOME": str(tmp_path / "home")})
+    assert r.code == 0, r.err
+    top = r.json()["top"]
+    pos = [t for t in top if t["sharpe_oos"] > 0]
+    assert top[:len(pos)] == pos
+    rest = [t["sharpe_oos"] for t in top[len(pos):]]
+    assert len(rest) >= 2 and rest == sorted(rest, reverse=True), [(t["sharpe_oos"], t["dsr"]) for t in top]

@@ -267,6 +267,82 @@ def test_a_leak_on_one_day_fails_the_pooled_gate_a_and_names_the_day(day, day2, 
     assert reason.startswith(f"{day2.name}: lookahead (truncation)") and "imb_1" in reason, reason
 
 
+# A leak that keeps the whole day's signal between calls: recomputed on a truncated or perturbed frame, it
+# answers with the full day's values, so both exact tests saw no difference and gate A passed it.
+MEMO_LEAKS = {
+    "module_dict": ("_MEMO = {}\n", """\
+        key = int(f["ts"][0])
+        if key not in _MEMO:
+            _MEMO[key] = f["imb_1"] + f["ofi"].cast(pl.Float64).shift(-10).fill_null(0.0) / 100.0
+        return _MEMO[key].head(f.height)"""),
+    "class_attr": ("", """\
+        if type(self).memo is None:
+            type(self).memo = f["imb_1"] + f["ofi"].cast(pl.Float64).shift(-10).fill_null(0.0) / 100.0
+        return type(self).memo.head(f.height)"""),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MEMO_LEAKS))
+def test_a_leak_memoised_between_calls_fails_gate_a(day, tmp_path, kind):
+    research = tmp_path / "research"
+    d = research / "alphas" / "memo_leak"
+    d.mkdir(parents=True)
+    head, body = MEMO_LEAKS[kind]
+    (d / "alpha.py").write_text(textwrap.dedent("""\
+        import polars as pl
+
+        from hft.alpha.api.base import Alpha
+
+        {head}
+        class MemoLeak(Alpha):
+            alpha_id = "memo_leak"
+            version = "1.0.0"
+            features = ("imb_1", "ofi")
+            memo = None
+
+            def compute(self, f):
+        {body}
+        """).format(head=head, body=textwrap.indent(textwrap.dedent(body), " " * 8)))
+    (d / "config.yaml").write_text("alpha: memo_leak\nfeatures:\n  levels: 1\n")
+    r = run_hft("alpha", "validate", "memo_leak", "--data", str(day), "--no-record", "--json",
+                env=_env(tmp_path, research))
+    assert r.code == 17, r.err
+    a = {g["gate"]: g for g in r.json()["gates"]}["A"]
+    assert a["passed"] is False
+    assert any("lookahead (truncation)" in x for x in a["reasons"]), a["reasons"]
+
+
+def test_an_honest_memo_passes_gate_a(day, tmp_path):
+    """Memoising an honest signal is no leak: every recompute starts from a fresh copy of the alpha."""
+    research = tmp_path / "research"
+    d = research / "alphas" / "honest_memo"
+    d.mkdir(parents=True)
+    (d / "alpha.py").write_text(textwrap.dedent("""\
+        import polars as pl
+
+        from hft.alpha.api.base import Alpha
+
+        _MEMO = {}
+
+
+        class HonestMemo(Alpha):
+            alpha_id = "honest_memo"
+            version = "1.0.0"
+            features = ("imb_1",)
+
+            def compute(self, f):
+                key = (int(f["ts"][0]), f.height)
+                if key not in _MEMO:
+                    _MEMO[key] = f["imb_1"].rolling_mean(20, min_samples=1)
+                return _MEMO[key]
+        """))
+    (d / "config.yaml").write_text("alpha: honest_memo\nfeatures:\n  levels: 1\n")
+    r = run_hft("alpha", "validate", "honest_memo", "--data", str(day), "--no-record", "--json",
+                env=_env(tmp_path, research))
+    a = {g["gate"]: g for g in r.json()["gates"]}["A"]
+    assert a["passed"] is True, a["reasons"]
+
+
 def test_the_same_file_twice_is_refused(day, tmp_path):
     r = run_hft("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day), env=_env(tmp_path))
     _one_line_error(r, 12, "given twice")

@@ -121,6 +121,21 @@ def test_alpha_search_under_a_terminal(day, tmp_path):
     assert r.drew_progress("search"), r.describe()
 
 
+def test_alpha_validate_per_day_table_fits_100_columns(day, day2, tmp_path):
+    """Each day's file name whole on one line (it was folded mid-name), the gates' cells beside it."""
+    r = run_pty("alpha", "validate", "obi_l1", "--data", str(day), "--data", str(day2), "--no-record",
+                env={"HFT_HOME": str(tmp_path / "home")}, columns=100, lines=60)
+    assert r.code in (0, 17), r.describe()
+    assert "Traceback" not in r.text, r.describe()
+    lines = r.text.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("Per day"))
+    for d in (day, day2):
+        row = next((x for x in lines[start:] if d.name in x), None)
+        assert row is not None, r.describe()
+        assert all(f" {w} " in row for w in ("pass", "│")), row  # the verdicts on the same line as the name
+    assert all(len(x) <= 100 for x in lines[start:start + 8]), r.describe()
+
+
 @pytest.fixture(scope="module")
 def stored_home(day, tmp_path_factory) -> Path:
     """An HFT_HOME whose store holds one replay (sim.runs rows carry a wide JSON summary)."""

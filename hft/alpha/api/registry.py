@@ -10,6 +10,7 @@ subclass whose ``alpha_id`` equals the folder name.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import os
@@ -21,8 +22,8 @@ from hft.alpha.api.base import ALPHA_ID_RE, Alpha, check_alpha_id
 from hft.alpha.api.config import AlphaConfig, load_alpha_config
 from hft.core.errors import GovernanceError
 
-__all__ = ["POLICY_DIRS", "alpha_dir", "alphas_root", "code_dir", "get_alpha", "list_alphas", "load_alpha_class",
-           "load_config", "repo_research_dir", "research_root"]
+__all__ = ["POLICY_DIRS", "alpha_dir", "alphas_root", "code_dir", "fresh_alpha", "get_alpha", "list_alphas",
+           "load_alpha_class", "load_config", "repo_research_dir", "research_root"]
 
 # Governed strategies whose code is a research folder other than ``alphas/<id>``: a trained policy (id -> its
 # folder under the repository's research/, `code_dir`). Its promotion names the trained artifact's folder
@@ -113,6 +114,38 @@ def load_alpha_class(alpha_id: str, root: str | Path | None = None) -> type[Alph
                               f"{cls.alpha_id!r}", file=str(path), key="alpha_id")
     _CACHE[key] = cls
     return cls
+
+
+def fresh_alpha(alpha: Alpha) -> Alpha:
+    """A new instance of `alpha`'s class, with its params, from a FRESH execution of the file defining it.
+
+    Nothing `alpha` computed earlier can reach the copy: module globals, class attributes, ``functools`` caches
+    and instance state all start empty (gate A's exact lookahead tests recompute on such a copy, so a memo of
+    the whole day's signal cannot answer a truncated or perturbed frame). An alpha whose class has no source
+    file (defined interactively) is returned as is.
+    """
+    cls = type(alpha)
+    module = sys.modules.get(cls.__module__)
+    path = getattr(module, "__file__", None)
+    if not path or not Path(path).is_file():
+        return alpha
+    name = f"{cls.__module__}__fresh"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        return alpha
+    fresh = importlib.util.module_from_spec(spec)
+    sys.modules[name] = fresh  # dataclasses need the module registered while it executes
+    try:
+        spec.loader.exec_module(fresh)
+    except Exception as exc:
+        raise GovernanceError(f"alpha {alpha.alpha_id}: importing {path} again raised {type(exc).__name__}: "
+                              f"{exc}", file=str(path)) from exc
+    finally:
+        sys.modules.pop(name, None)
+    copy = vars(fresh).get(cls.__qualname__)
+    if not (isinstance(copy, type) and issubclass(copy, Alpha)):
+        return alpha  # a class nested in a function or built at run time: no fresh copy to make
+    return copy(dataclasses.asdict(alpha.params))
 
 
 def get_alpha(alpha_id: str, params: Any = None, root: str | Path | None = None) -> Alpha:

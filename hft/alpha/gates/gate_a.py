@@ -32,6 +32,10 @@ Checks (thresholds: `hft.alpha.api.config.GateA`):
     without depending on the number of rows. Zero mismatching cuts allowed. On a mismatch the columns involved
     are found by perturbing one column at a time at the first failing cut.
 
+    Every recompute of both tests runs on a fresh copy of the alpha (`hft.alpha.api.registry.fresh_alpha`: its
+    file executed again): a memo of the full day's signal (a module-level dict, ``functools.cache``, a class or
+    instance attribute) cannot answer a truncated or perturbed frame with the full day's values.
+
 ``shift_ic_excess`` (advisory statistical test)
     ``|IC(s[t], r[t])| − |IC(s[t−1], r[t])|`` with ``r[t] = mid[t+1]/mid[t] − 1`` the next-row mid return and
     ``s[t−1]`` the signal shifted one row into the past (rank ICs, each series ranked once over its finite
@@ -64,6 +68,7 @@ import numpy as np
 import polars as pl
 
 from hft.alpha.api.base import validate_signal
+from hft.alpha.api.registry import fresh_alpha
 from hft.alpha.gates.result import Check, GateResult
 from hft.core.errors import GovernanceError
 
@@ -188,7 +193,7 @@ def _involved_columns(alpha: Any, features: Any, sig: np.ndarray, cut: int, seed
     for c in cols:
         frame = base.with_columns(_splice(base.select(c), pert.select(c), cut)[c])
         try:
-            if _first_difference(sig, raw_signal(alpha, frame), cut) >= 0:
+            if _first_difference(sig, raw_signal(fresh_alpha(alpha), frame), cut) >= 0:
                 out.append(c)
         except GovernanceError:
             out.append(c)
@@ -282,7 +287,7 @@ def _structural(alpha: Any, features: Any, sig: np.ndarray, th: Any) -> tuple[di
     run = 0
     for cut in cuts.tolist():
         run += 1
-        row = _first_difference(sig, raw_signal(alpha, base.head(cut)), cut)
+        row = _first_difference(sig, raw_signal(fresh_alpha(alpha), base.head(cut)), cut)
         if row >= 0:
             bad.append({"cut": cut, "first_row": row})
             if len(bad) == _STOP_AFTER:
@@ -303,7 +308,7 @@ def _structural(alpha: Any, features: Any, sig: np.ndarray, th: Any) -> tuple[di
         prun += 1
         shuffled = i % 2 == 1
         frame = _splice(base, shuffled_noise if shuffled else noise, cut)
-        row = _first_difference(sig, raw_signal(alpha, frame, f"gate A future perturbation: every value from row "
+        row = _first_difference(sig, raw_signal(fresh_alpha(alpha), frame, f"gate A future perturbation: every value from row "
                                                               f"{cut} on changed"), cut)
         if row >= 0:
             pbad.append({"cut": cut, "first_row": row, "how": "noised rows of the day in random order" if shuffled

@@ -41,8 +41,11 @@ def test_search_records_every_trial_and_resumes(search_engine, small_day, regist
 
     top = second["top"]
     assert len(top) == 5
-    dsrs = [r["dsr"] for r in top]
-    assert dsrs == sorted(dsrs, reverse=True)
+    pos = [r for r in top if r["sharpe_oos"] > 0]
+    assert top[:len(pos)] == pos  # a positive Sharpe first, by DSR; then the rest by Sharpe
+    assert [r["dsr"] for r in pos] == sorted((r["dsr"] for r in pos), reverse=True)
+    rest = [r["sharpe_oos"] for r in top[len(pos):]]
+    assert rest == sorted(rest, reverse=True)
     fam = registry.family_stats("search:unit")
     best = next(t for t in trials if t.trial == top[0]["trial"]).metrics
     assert top[0]["dsr"] == pytest.approx(stats.dsr(best["sharpe"], best["n_obs"], fam.n_trials, fam.var_sharpe,
