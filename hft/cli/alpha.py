@@ -16,7 +16,8 @@ from hft.cli._config import set_option
 from hft.cli._output import console, emit
 from hft.cli._output import fmt_value as _fmt
 
-app = typer.Typer(help="Alpha research: scaffold new alphas, validate them (gates A/B/C).",
+app = typer.Typer(help="Alpha research and lifecycle: scaffold, validate (gates A/B/C), search, pool, promote "
+                       "(gates D/E), canary, status, experiments.",
                   no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")

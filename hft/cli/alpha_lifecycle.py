@@ -333,8 +333,10 @@ def status_cmd(
     no_store: bool = typer.Option(False, "--no-store", help="Do not read gate verdicts from the audit store."),
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Every alpha with its lifecycle state (as the audit store records it; promotion files that differ are
-    flagged) and latest gate verdicts (audit store)."""
+    """Every alpha with its lifecycle state and latest gate verdicts, as the audit store records them.
+
+    Promotion files that differ from their record are flagged.
+    """
     from hft.alpha.api.lifecycle_config import GATE_NAMES
     from hft.alpha.governance.status import status
     from hft.recorder.alpha_audit import held

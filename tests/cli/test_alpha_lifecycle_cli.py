@@ -193,3 +193,17 @@ def test_promote_tables_show_thresholds_verdicts_and_units(env, tmp_path, monkey
     assert row("gate A")[1:] == ["none recorded", "", "pass recorded for this code", "fail", ""]
     assert row("approvers")[4] == "pass" and row("approvers")[5] == "jdoe"
     assert "{" not in p.stdout and "required_gates" not in p.stdout
+
+
+def test_alpha_help_lists_the_subcommands_and_status_help_reads_as_sentences(hft):
+    """`hft alpha --help` names the real subcommands (it said "scaffold new alphas, validate them (gates A/B/C)");
+    `hft alpha status --help` has no line break inside a sentence ("files that differ are⏎flagged")."""
+    env = {"COLUMNS": "200"}
+    group = hft("alpha", "--help", env=env)
+    assert group.code == 0, group.err
+    summary = group.out.split("Options")[0]
+    for word in ("scaffold", "validate", "search", "pool", "promote", "canary", "status", "experiments"):
+        assert word in summary, group.out
+    status = hft("alpha", "status", "--help", env=env)
+    assert status.code == 0, status.err
+    assert "Promotion files that differ from their record are flagged." in status.out, status.out
