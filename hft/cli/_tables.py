@@ -3,8 +3,9 @@
 A table whose columns fit the console width prints as a table. A wider one (a store row has a dozen columns,
 some holding JSON; a trial has a dozen metrics) would squeeze every column to a letter or two. It is printed
 side by side instead when few rows are shown (one column per row, one line per field: trials compared as a
-person compares them), and otherwise as records: one small key/value table per row, each value on one line, cut
-with an ellipsis at the width (``--json`` or ``--csv`` give the full values).
+person compares them) and no value of a never-wrap column (an id a person copies into the next command) would
+fold there; otherwise as records: one small key/value table per row, each value on one line, cut with an
+ellipsis at the width (``--json`` or ``--csv`` give the full values).
 """
 
 from __future__ import annotations
@@ -39,15 +40,19 @@ def fits(columns: list[str], rows: list[list[Any]], width: int) -> bool:
     return sum(widths) + 3 * len(columns) + 1 <= width
 
 
-def fits_side_by_side(columns: list[str], rows: list[list[Any]], width: int) -> bool:
+def fits_side_by_side(columns: list[str], rows: list[list[Any]], width: int,
+                      no_wrap: Collection[str] = ()) -> bool:
     """Whether the rows fit ``width`` side by side: the field names' column whole and each row a column of at
     least `MIN_SIDE` characters (or its longest value, if shorter), in which no value folds onto more than
-    `MAX_SIDE_LINES` lines (a store row's JSON does: records cut it instead)."""
+    `MAX_SIDE_LINES` lines (a store row's JSON does: records cut it instead) and no value of a ``no_wrap``
+    column (an id) folds at all (the ids a person copies into `show` / `compare` were broken over lines)."""
     if not rows or len(rows) > MAX_SIDE_ROWS:
         return False
     key_w = max(len(c) for c in columns)
     room = (width - key_w - 3 * (len(rows) + 1) - 1) // len(rows)  # each row's column, borders and padding out
     longest = max(_longest(r) for r in rows)
+    if any(_longest([r[i] for r in rows]) > room for i, c in enumerate(columns) if c in no_wrap):
+        return False
     return room >= min(MIN_SIDE, longest) and longest <= MAX_SIDE_LINES * room
 
 
@@ -59,7 +64,8 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
 
     Args:
         right: columns justified right in the table (numbers).
-        no_wrap: columns never broken across lines in the table (ids).
+        no_wrap: columns never broken across lines (ids): in the table, and side by side (rows whose ids would
+            fold there are shown as records instead).
         optional: columns left out when empty in every row (a note no row has).
         styles: a rich style per row (None: plain), e.g. the best trial's highlight; side by side it styles the
             row's column.
@@ -83,7 +89,7 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
         for r, style in zip(rows, styles, strict=True):
             table.add_row(*(_cell(v) for v in r), style=style)
         con.print(table)
-    elif fits_side_by_side(columns, rows, width):
+    elif fits_side_by_side(columns, rows, width, no_wrap):
         table = Table(title=title, title_justify="left")
         table.add_column("", style="bold", no_wrap=True, min_width=max(len(c) for c in columns))
         for n, style in enumerate(styles, 1):

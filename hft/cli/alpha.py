@@ -16,7 +16,8 @@ from hft.cli._config import set_option
 from hft.cli._output import console, emit
 from hft.cli._output import fmt_value as _fmt
 
-app = typer.Typer(help="Alpha research: scaffold new alphas, validate them (gates A/B/C).",
+app = typer.Typer(help="Alpha research and lifecycle: scaffold, validate (gates A/B/C), search, pool, promote "
+                       "(gates D/E), canary, status, experiments.",
                   no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable output on stdout.")
@@ -97,27 +98,17 @@ def _render_scorecard(res: dict[str, Any]) -> None:
     from rich.table import Table
 
     c = console()
-    verdict = "[green]PASS[/green]" if res["passed"] else "[red]FAIL[/red]"
-    c.print(f"alpha [bold]{res['alpha_id']}[/bold] {res['version']} params {res['params']} — {verdict}")
+    overall = "[green]PASS[/green]" if res["passed"] else "[red]FAIL[/red]"
+    c.print(f"alpha [bold]{res['alpha_id']}[/bold] {res['version']} params {res['params']} — {overall}")
     days = f"{len(res['days'])} days, " if len(res.get("days", [])) > 1 else ""
     c.print(f"data {', '.join(res['data'])} ({days}{res['n_rows']} rows, sampling {res['features']['sampling']}); "
             f"experiment {res['experiment_id']}" + ("" if res["recorded"] else " (not recorded)"))
     from hft.alpha.gates.result import gate_title
+    from hft.cli._gates import check_rows, gate_table, verdict
 
     for g in res["gates"]:
-        t = Table(title=f"Gate {g['gate']} — {gate_title(g['gate'])}: "
-                        + ("[green]pass[/green]" if g["passed"] else "[red]fail[/red]"), title_justify="left")
-        for col in ("metric", "value", "threshold", "result", "note"):
-            t.add_column(col, overflow="fold", no_wrap=col != "note")  # names and numbers whole; notes wrap
-        for ch in g["checks"]:
-            ok = "[green]pass[/green]" if ch["passed"] else "[red]fail[/red]"
-            if ch["value"] is None and ch["passed"]:
-                ok = "n/a"
-            elif ch.get("warning"):
-                ok = "[yellow]warn[/yellow]"
-            note = "" if ch["note"].startswith(f"{ch['name']} = ") else ch["note"]  # the default says no more
-            t.add_row(ch["name"], _fmt(ch["value"]), f"{ch['op']} {_fmt(ch['threshold'])}", ok, note)
-        c.print(t)
+        c.print(gate_table(f"Gate {g['gate']} — {gate_title(g['gate'])}: {verdict(g['passed'])}",
+                           check_rows(g["checks"])))
         if g["gate"] == "C":
             m = g["metrics"]
             c.print(f"strategy: per-period ({m.get('period')}) net Sharpe {_fmt(m.get('sharpe'))}, gross "

@@ -124,26 +124,92 @@ def promote_cmd(
         _gate_failed(f"alpha {name} not promoted: {res.reasons[0] if res.reasons else 'gates failed'}")
 
 
+def _failed(reasons: list[str], *prefixes: str) -> bool:
+    """Whether a gate's reasons hold one starting with any of ``prefixes`` (the gate's own verdict per row)."""
+    return any(r.startswith(p) for r in reasons for p in prefixes)
+
+
+def _gate_d_rows(d: dict[str, Any]) -> list[Any]:
+    """Gate D's table rows: each check with its threshold and verdict, then the figures it reports unjudged."""
+    from hft.cli._gates import GateRow, readable, verdict  # lazy: rich and the gate table only when printing
+
+    m, th, why = d["metrics"], d["thresholds"], d["reasons"]
+    u = d.get("units") or {}
+    ccy, mu, sample_s = u.get("currency"), u.get("money_unit"), u.get("sample_s")
+
+    def money(v: Any) -> str:
+        return f"= {readable(v * mu)} {ccy}" if isinstance(v, int | float) and mu and ccy else ""
+
+    mu_unit = "money units"
+    per = f"per {sample_s:g} s sample" if sample_s else "per sample"
+    dd = th.get("max_drawdown")
+    rows = [
+        GateRow("net_pnl", _fmt(m.get("net_pnl")), f">= {_fmt(th['min_net_pnl'])}",
+                verdict(not _failed(why, "net_pnl:")), money(m.get("net_pnl")), mu_unit),
+        GateRow("sharpe", _fmt(m.get("sharpe")), f">= {_fmt(th['min_sharpe'])}", verdict(not _failed(why, "sharpe:")),
+                "not annualised", per),
+        GateRow("max_drawdown", _fmt(m.get("max_drawdown")), "none" if dd is None else f"<= {_fmt(dd)}",
+                verdict(None if dd is None else not _failed(why, "max_drawdown:")), money(m.get("max_drawdown")),
+                mu_unit),
+        GateRow("fill_ratio", _fmt(m.get("fill_ratio")), f">= {_fmt(th['min_fill_ratio'])}",
+                verdict(not _failed(why, "fill_ratio:"), na=not m.get("orders")),
+                "" if m.get("orders") else "no orders: not judged", "filled / submitted qty"),
+        GateRow("reject_rate", _fmt(m.get("reject_rate")), f"<= {_fmt(th['max_reject_rate'])}",
+                verdict(not _failed(why, "reject_rate:")), f"rejects: {readable(m.get('rejects') or {})}",
+                "of decisions"),
+        GateRow("orders", _fmt(m.get("orders")), f">= {_fmt(th['min_orders'])}", verdict(not _failed(why, "orders:"))),
+        GateRow("lookahead", _fmt(m.get("lookahead_violations", 0)), "== 0", verdict(not _failed(why, "lookahead:")),
+                unit="signal rows used early"),
+    ]
+    for k, unit in (("filled_qty", "lots"), ("fees", mu_unit), ("turnover", "x max_position"),
+                    ("peak_position", "lots"), ("participation", "of market volume")):
+        if k in m:
+            rows.append(GateRow(k, _fmt(m[k]), "", "", money(m[k]) if unit == mu_unit else "", unit))
+    return rows
+
+
+def _gate_e_rows(e: dict[str, Any]) -> list[Any]:
+    """Gate E's table rows: headroom, participation, turnover, the required gates and the approvals, each with
+    its threshold and verdict (from the gate's reasons)."""
+    from hft.cli._gates import GateRow, readable, verdict  # lazy: rich and the gate table only when printing
+
+    m, th, why = e["metrics"], e["thresholds"], e["reasons"]
+    head = f">= {_fmt(th['min_headroom'])}"
+    rows = [GateRow("headroom", _fmt(m.get("headroom")), head, verdict(not _failed(why, "headroom:", "gateway limits:")),
+                    f"1 - peak |position| {m.get('peak_position')} / max_position {m.get('max_position_limit')}",
+                    "of max_position")]
+    nh = m.get("notional_headroom")
+    rows.append(GateRow("notional_headroom", _fmt(nh), head, verdict(not _failed(why, "notional headroom:"),
+                                                                     na=nh is None),
+                        "" if nh is not None else "no max_notional limit", "of max_notional"))
+    rows.append(GateRow("participation", _fmt(m.get("participation")), f"<= {_fmt(th['max_participation'])}",
+                        verdict(not _failed(why, "participation:")), unit="of market volume"))
+    rows.append(GateRow("turnover", _fmt(m.get("turnover")),
+                        f"in [{_fmt(th['min_turnover'])}, {_fmt(th['max_turnover'])}]",
+                        verdict(not _failed(why, "turnover:")), unit="x max_position"))
+    if _failed(why, "order_size:"):
+        rows.append(GateRow("order_size", "", "<= gateway max_order_qty", verdict(False)))
+    for g, ok in (m.get("required_gates") or {}).items():
+        rows.append(GateRow(f"gate {g}", "none recorded" if ok is None else "pass" if ok else "fail",
+                            "pass recorded for this code", verdict(not _failed(why, f"gate {g}:"))))
+    if _failed(why, "held-out data:"):
+        rows.append(GateRow("held-out data", "same as gates'", "other data than gates A-C", verdict(False)))
+    approvers = m.get("approvers") or []
+    rows.append(GateRow("approvers", str(len(approvers)), f">= {_fmt(th['min_approvers'])}",
+                        verdict(not _failed(why, "approvals:")), readable(approvers), "distinct"))
+    return rows
+
+
 def _render_promotion(result: dict[str, Any]) -> None:
-    """Gate D and E tables, the reasons and the outcome of a promotion (`PromoteResult.to_dict`)."""
-    from rich.table import Table
+    """Gate D and E tables (each check with its threshold, verdict and unit), the reasons and the outcome of a
+    promotion (`PromoteResult.to_dict`)."""
+    from hft.cli._gates import gate_table, verdict  # lazy: rich only when printing
 
     c = console()
     d, e = result["gate_d"], result["gate_e"]
-    t = Table(title=f"Gate D — replay through the gateway: {_ok(d['passed'])} (run {d['run_hash'][:16]})",
-              title_justify="left")
-    for col in ("metric", "value"):
-        t.add_column(col)
-    for k in ("net_pnl", "sharpe", "max_drawdown", "fill_ratio", "reject_rate", "rejects", "orders",
-              "filled_qty", "turnover", "peak_position", "participation"):
-        t.add_row(k, _fmt(d["metrics"].get(k)))
-    c.print(t)
-    t = Table(title=f"Gate E — risk and capacity: {_ok(e['passed'])}", title_justify="left")
-    for col in ("metric", "value"):
-        t.add_column(col)
-    for k, v in e["metrics"].items():
-        t.add_row(k, _fmt(v))
-    c.print(t)
+    c.print(gate_table(f"Gate D — replay through the gateway: {verdict(d['passed'])} (run {d['run_hash'][:16]})",
+                       _gate_d_rows(d)))
+    c.print(gate_table(f"Gate E — risk and capacity: {verdict(e['passed'])}", _gate_e_rows(e)))
     for r in result["reasons"]:
         c.print(f"[red]-[/red] {r}")
     if result["promoted"]:
@@ -267,8 +333,10 @@ def status_cmd(
     no_store: bool = typer.Option(False, "--no-store", help="Do not read gate verdicts from the audit store."),
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Every alpha with its lifecycle state (as the audit store records it; promotion files that differ are
-    flagged) and latest gate verdicts (audit store)."""
+    """Every alpha with its lifecycle state and latest gate verdicts, as the audit store records them.
+
+    Promotion files that differ from their record are flagged.
+    """
     from hft.alpha.api.lifecycle_config import GATE_NAMES
     from hft.alpha.governance.status import status
     from hft.recorder.alpha_audit import held

@@ -47,11 +47,15 @@ def register(app: typer.Typer) -> None:
                     f"({result['new_trials']} new, {result['resumed_trials']} resumed), family "
                     f"{result['family']} has {result['family_trials']} trials")
             if result["trials_per_min"]:
-                c.print(f"{result['backend']} backend, {result['workers']} workers: "
+                c.print(f"{result['backend']} backend, {result['workers']} worker{'s' if result['workers'] != 1 else ''}: "
                         f"{result['trials_per_min']} trials/min")
             if result["pbo"] and result["pbo"].get("pbo") is not None:
                 c.print(f"PBO of this search (CSCV, {result['pbo']['blocks']} blocks): {result['pbo']['pbo']:.3f}")
-            t = Table(title=f"top {len(result['top'])} by deflated Sharpe")
+            bucket = f"{parsed.bucket_ns / 60e9:g} min" if parsed.bucket_ns % 60_000_000_000 == 0 \
+                else f"{parsed.bucket_ns / 1e9:g} s"
+            t = Table(title=f"top {len(result['top'])} by deflated Sharpe",
+                      caption=f"SR oos / SR is: Sharpe per {bucket} bucket of returns (bucket in the spec), "
+                              "not annualised", caption_justify="left")
             for col in ("trial", "members", "weights", "DSR", "SR oos", "SR is", "IC oos"):
                 t.add_column(col)
             for r in result["top"]:

@@ -169,3 +169,41 @@ def test_pool_cli(env, tmp_path):
     assert (p.returncode == 0) == out["passed"]
     p = run(env, tmp_path, "alpha", "pool", "toy_obi", "--data", str(env["day"]), "--max-corr", "2")
     assert p.returncode == 16 and "max_corr" in p.stderr
+
+
+def test_promote_tables_show_thresholds_verdicts_and_units(env, tmp_path, monkeypatch):
+    """Gate D and E print as `hft alpha validate` prints its gates: each check with its threshold and a
+    pass/fail of its own, money in money units (and the currency), no Python dict text (`rejects {}`,
+    `required_gates {'A': ...}`): the required gates one row each."""
+    monkeypatch.setenv("COLUMNS", "160")
+    p = run(env, tmp_path, "alpha", "promote", "toy_obi", "--data", str(env["day"]), "--approver", "jdoe")
+    assert p.returncode == 17, p.stderr
+    lines = p.stdout.splitlines()
+
+    def row(name: str) -> list[str]:
+        line = next(ln for ln in lines if ln.startswith(f"│ {name} "))
+        return [c.strip() for c in line.split("│")[1:-1]]
+
+    header = [c.strip() for c in next(ln for ln in lines if "metric" in ln).split("┃")[1:-1]]
+    assert header == ["metric", "value", "unit", "threshold", "result", "note"], p.stdout
+    net = row("net_pnl")
+    assert net[2] == "money units" and net[3].startswith(">= ") and net[4] == "pass" and "USD" in net[5]
+    assert row("sharpe")[3].startswith(">= ") and "not annualised" in row("sharpe")[5]
+    assert row("reject_rate")[3].startswith("<= ") and row("reject_rate")[5] == "rejects: none"
+    assert row("gate A")[1:] == ["none recorded", "", "pass recorded for this code", "fail", ""]
+    assert row("approvers")[4] == "pass" and row("approvers")[5] == "jdoe"
+    assert "{" not in p.stdout and "required_gates" not in p.stdout
+
+
+def test_alpha_help_lists_the_subcommands_and_status_help_reads_as_sentences(hft):
+    """`hft alpha --help` names the real subcommands (it said "scaffold new alphas, validate them (gates A/B/C)");
+    `hft alpha status --help` has no line break inside a sentence ("files that differ are⏎flagged")."""
+    env = {"COLUMNS": "200"}
+    group = hft("alpha", "--help", env=env)
+    assert group.code == 0, group.err
+    summary = group.out.split("Options")[0]
+    for word in ("scaffold", "validate", "search", "pool", "promote", "canary", "status", "experiments"):
+        assert word in summary, group.out
+    status = hft("alpha", "status", "--help", env=env)
+    assert status.code == 0, status.err
+    assert "Promotion files that differ from their record are flagged." in status.out, status.out

@@ -95,3 +95,16 @@ def test_trials_with_a_non_positive_sharpe_rank_by_sharpe(hft, day, tmp_path):
     assert top[:len(pos)] == pos
     rest = [t["sharpe_oos"] for t in top[len(pos):]]
     assert len(rest) >= 2 and rest == sorted(rest, reverse=True), [(t["sharpe_oos"], t["dsr"]) for t in top]
+
+
+def test_search_table_says_its_sharpes_are_per_bucket_and_one_worker_is_singular(hft, day, tmp_path):
+    """The leaderboard says its Sharpe columns are per bucket of the spec (2 min here) and not annualised; the
+    throughput line says "1 worker", not "1 workers"."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "search": "cli_words", "subset_sizes": [1]}))
+    r = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1",
+            env={"HFT_HOME": str(tmp_path / "home"), "COLUMNS": "200"})
+    assert r.code == 0, r.err
+    assert "Sharpe per 2 min bucket of returns" in r.out and "not annualised" in r.out, r.out
+    assert "1 workers" not in r.out
+    assert "1 worker:" in r.out or "trials/min" not in r.out, r.out

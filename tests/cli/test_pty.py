@@ -217,3 +217,45 @@ def test_report_lines_break_at_spaces_only(day, other_day, tmp_path):
     for ln in lines:
         assert len(ln) <= 60 or " " not in ln.strip(), r.describe()
     assert str(out) in lines or any(str(out) in ln.split() for ln in lines), r.describe()
+
+
+_SEED_EXPERIMENTS = """
+import sys
+from pathlib import Path
+from hft.alpha.records.experiments import ExperimentRegistry, Trial, new_experiment_id
+from hft.recorder.alpha_audit import AlphaAuditStore
+reg = ExperimentRegistry(AlphaAuditStore(Path(sys.argv[1])))
+for n, (a, k) in enumerate([("obi_l1", "validate"), ("ofi", "validate"), ("obi_l1+ofi", "search"),
+                            ("obi_l1", "promote")]):
+    eid = new_experiment_id(a, k)
+    reg.record([Trial(eid, a, a, "1.0.0", 0, k, {"w": 5}, {"sharpe": 0.1 * n, "n_obs": 400}, "abc", "d1", 7, "ok",
+                      1_700_000_000_000_000_000 + n, 1_700_000_000_000_000_010 + n)])
+    print(eid)
+"""
+
+
+@pytest.fixture(scope="module")
+def experiments_home(tmp_path_factory) -> tuple[Path, list[str]]:
+    """An HFT_HOME whose registry holds four experiments with real (long) ids, and those ids."""
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("pty_experiments")
+    p = subprocess.run([sys.executable, "-c", _SEED_EXPERIMENTS, str(home)], capture_output=True, text=True,
+                       timeout=300, check=True)
+    return home, p.stdout.split()
+
+
+@pytest.mark.parametrize("columns", [100, 120])
+def test_experiment_ids_stay_whole_at_100_and_120_columns(experiments_home, columns):
+    """`hft alpha experiments list` at 100 / 120 columns: the ids a person copies into `show` / `compare` are
+    each whole on one line (the side-by-side layout once folded them over two or three lines, one column per
+    experiment); the experiments are shown one record each instead."""
+    home, ids = experiments_home
+    r = run_pty("alpha", "experiments", "list", env={"HFT_HOME": str(home)}, columns=columns, lines=80)
+    _ok(r)
+    lines = r.text.splitlines()
+    assert max(len(ln) for ln in lines) <= columns, r.describe()
+    for eid in ids:
+        assert any(eid in ln for ln in lines), (eid, r.describe())
+    assert "row 4 of 4" in r.text, r.describe()

@@ -222,7 +222,10 @@ def gate_c(base: np.ndarray, *, n_trials: int, var_sharpe: float, trial_returns:
                                         f"maximum {sr0:.4g} of {n_trials} trials"))
             checks.append(Check.compare("min_trl", float(n), ">=", trl,
                                         f"{n} periods, the track record needs {trl:.4g} for "
-                                        f"{th.min_trl_confidence:g} confidence"))
+                                        f"{th.min_trl_confidence:g} confidence" if math.isfinite(trl) else
+                                        f"{n} periods; the Sharpe {sr:.4g} is not positive: no track record "
+                                        f"is long enough to show it above 0 at {th.min_trl_confidence:g} "
+                                        "confidence"))
         except GovernanceError as exc:
             for name, t in (("psr", th.min_psr), ("dsr", th.min_dsr), ("min_trl", 0.0)):
                 checks.append(Check.compare(name, math.nan, ">=", t, f"{name}: {exc.message}"))

@@ -76,7 +76,8 @@ class GateDResult:
         return {"gate": "D", "passed": self.passed, "alpha_id": self.alpha_id, "version": self.version,
                 "code_hash": self.code_hash, "data_hash": self.data_hash, "run_hash": self.run_hash,
                 "run_folder": self.run_folder, "metrics": self.metrics, "thresholds": self.thresholds,
-                "reasons": self.reasons, "limits": self.limits}
+                "reasons": self.reasons, "limits": self.limits,
+                "units": {k: self.summary.get(k) for k in ("currency", "money_unit", "sample_s")}}
 
 
 def replay_config_for(gate: Any, alpha_folder: Path, replay_config: Any) -> Any:

@@ -56,7 +56,14 @@ from hft.alpha.api.base import check_alpha_id
 from hft.alpha.api.registry import POLICY_DIRS, load_config
 from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.governance.canary_live import live_observations
-from hft.alpha.governance.promotion import active_promotion, append_event, check_write, write_promotion
+from hft.alpha.governance.promotion import (
+    active_promotion,
+    append_event,
+    check_write,
+    latest_promotion,
+    promotion_path,
+    write_promotion,
+)
 from hft.alpha.records import ledger
 from hft.alpha.records.audit import write_audit
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
@@ -296,6 +303,24 @@ def replay_observations(p: Any, data: list[Path] | list[str], *, source: MarketD
     return Path(res.run_folder or "")
 
 
+def _no_active_promotion(alpha_id: str, promotions_root: Path | None, now_ns: int) -> None:
+    """Raise the GovernanceError for an alpha without an active promotion: never promoted (promote it), or its
+    latest promotion file inactive (rolled back, retired: terminal for that file), naming that file and when a
+    new promotion can be written (one file per alpha and UTC day: not today when the inactive file is today's)."""
+    last = latest_promotion(alpha_id, promotions_root)
+    promote = f"hft alpha promote {alpha_id} --data PATH"
+    if last is None:
+        raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
+                              key="alpha_id", hint=f"promote it first: {promote}")
+    how = last.history[-1].event if last.history else last.state
+    today = Path(last.file or "") == promotion_path(alpha_id, now_ns, promotions_root)
+    when = ("tomorrow (UTC): this file is today's and an alpha has one promotion file a day" if today
+            else "now")
+    raise GovernanceError(f"canary {alpha_id}: expected an active promotion, the latest is {last.state} "
+                          f"({how}): {last.file}", key="state", file=last.file,
+                          hint=f"an inactive promotion is final; promote the alpha again {when}: {promote}")
+
+
 def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: list[Path] | None = None,
                promotions_root: Path | None = None, root: Path | None = None, actor: str | None = None,
                now_ns: int | None = None, audit_writer: Any = None, audit_reader: Any = None,
@@ -334,8 +359,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     audit_reader = on_sink(audit_reader, ledger.read_chain, sink, "run_canary")
     p = active_promotion(alpha_id, promotions_root)
     if p is None:
-        raise GovernanceError(f"canary {alpha_id}: expected an active promotion, found none",
-                              key="alpha_id", hint=f"promote it first: hft alpha promote {alpha_id} --data PATH")
+        _no_active_promotion(alpha_id, promotions_root, time.time_ns() if now_ns is None else now_ns)
     p, head = ledger.checked(p, audit_reader)  # the record of truth; a file edited by hand is refused here
     if not p.active:
         raise GovernanceError(f"canary {alpha_id}: expected an active promotion, the audit store records it "

@@ -93,6 +93,22 @@ def test_rollback_marks_inactive(env, tmp_path, rec):
         run_canary("toy_obi", env.runs[1], promotions_root=tmp_path / "promos", audit_writer=rec.audit, audit_reader=rec.chain)
 
 
+def test_canary_after_a_rollback_names_the_inactive_file_and_when_to_promote(env, tmp_path, rec):
+    """After a rollback, `canary` names the inactive promotion file and says the alpha must be promoted again,
+    and when: not "promote it first" (promoting again the same day is refused: today's file exists)."""
+    path = _promote(tmp_path, rec, kill=CanaryKill(max_drawdown=0.0))
+    kw = dict(promotions_root=tmp_path / "promos", audit_writer=rec.audit, audit_reader=rec.chain)
+    run_canary("toy_obi", env.runs[0], now_ns=T0 + 10, **kw)
+    with pytest.raises(GovernanceError) as same_day:
+        run_canary("toy_obi", env.runs[1], now_ns=T0 + 20, **kw)
+    msg, hint = str(same_day.value), same_day.value.hint
+    assert f"the latest is inactive (rollback): {path}" in msg, msg
+    assert "promote it first" not in hint and "tomorrow (UTC)" in hint and "hft alpha promote toy_obi" in hint
+    with pytest.raises(GovernanceError) as next_day:
+        run_canary("toy_obi", env.runs[1], now_ns=T0 + 86_400 * S, **kw)
+    assert str(path) in str(next_day.value) and "promote the alpha again now" in next_day.value.hint
+
+
 def _copy_with_summary(src, dst, **changes):
     shutil.copytree(src, dst)
     s = json.loads((dst / "summary.json").read_text())

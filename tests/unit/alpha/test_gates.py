@@ -342,6 +342,16 @@ def _returns(mean: float, n: int = 200, seed: int = 3) -> np.ndarray:
     return np.random.default_rng(seed).normal(mean, 1.0, n)
 
 
+def test_min_trl_with_a_sharpe_that_is_not_positive_says_why_it_is_infinite():
+    """A Sharpe <= 0 needs an infinite track record: the check's note says so ("78 >= inf" alone read as a bug)."""
+    res = gate_c(_returns(-0.3), n_trials=1, var_sharpe=0.0, trial_returns=None, walk_forward_share=1.0,
+                 stress_sharpes={}, th=GateC())
+    trl = next(c for c in res.checks if c.name == "min_trl")
+    assert not trl.passed and trl.threshold == math.inf
+    assert "is not positive: no track record is long enough" in trl.note, trl.note
+    assert "needs inf" not in trl.note
+
+
 def test_psr_dsr_min_trl_wiring():
     r = _returns(0.3)
     th = GateC()

@@ -62,3 +62,16 @@ def test_optional_columns_empty_in_every_row_are_left_out():
     rows[1][2] = "gateway: RISK_LIMIT"
     header = next(ln for ln in _render(["id", "status", "note"], rows, 80, optional=("note",)) if "id" in ln)
     assert _cells(header) == ["id", "status", "note"]
+
+
+def test_ids_that_would_fold_side_by_side_make_records():
+    """A never-wrap column (an id a person copies into the next command) is never folded over lines side by
+    side: four experiments with real ids at 100 columns are records, each id whole on its line."""
+    ids = [f"obi_l1+ofi-search-20261127T120453Z-fbb76{t}" for t in range(4)]
+    rows = [[eid, *r[1:]] for eid, r in zip(ids, _trials(4), strict=True)]
+    side = _render(["experiment", "trial", *METRICS], rows, 100)  # without no_wrap: side by side (ids fold)
+    assert any("┃" in ln for ln in side)
+    lines = _render(["experiment", "trial", *METRICS], rows, 100, no_wrap=("experiment",))
+    assert not any(ln.startswith("┃") for ln in lines) and any("row 4 of 4" in ln for ln in lines)
+    for eid in ids:
+        assert any(f"│ {eid} " in ln for ln in lines), eid
