@@ -40,6 +40,11 @@ def fmt_money(v: float) -> str:
     return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
 
 
+def count(n: int, noun: str) -> str:
+    """``"1 trial"``, ``"3 trials"``, with a thousands separator: a count as a person writes it."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def console(stderr: bool = False):
     """A rich Console (imported lazily) whose printed text never breaks inside a word: on a terminal a long line
     is wrapped at its spaces, a word longer than the width (a path, a run hash) kept whole on its own line so a

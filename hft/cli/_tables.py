@@ -75,6 +75,7 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
     from rich.table import Table
 
     from hft.cli._output import console as make_console
+    from hft.cli._output import count as counted
 
     con = console or make_console()
     width = con.size.width
@@ -112,4 +113,4 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
         if rows:
             con.print(f"(wide rows shown as records; long values cut — {full} for every value)", style="dim")
     if count:
-        con.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+        con.print(counted(len(rows), "row"), style="dim")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from hft.cli._config import set_option
-from hft.cli._output import console, emit
+from hft.cli._output import console, count, emit
 
 
 def register(app: typer.Typer) -> None:
@@ -43,11 +43,11 @@ def register(app: typer.Typer) -> None:
             from rich.table import Table
 
             c = console()
-            c.print(f"experiment [bold]{result['experiment_id']}[/bold]: {result['trials']} trials recorded "
-                    f"({result['new_trials']} new, {result['resumed_trials']} resumed), family "
-                    f"{result['family']} has {result['family_trials']} trials")
+            c.print(f"experiment [bold]{result['experiment_id']}[/bold]: {count(result['trials'], 'trial')} "
+                    f"recorded ({result['new_trials']} new, {result['resumed_trials']} resumed), family "
+                    f"{result['family']} has {count(result['family_trials'], 'trial')}")
             if result["trials_per_min"]:
-                c.print(f"{result['backend']} backend, {result['workers']} worker{'s' if result['workers'] != 1 else ''}: "
+                c.print(f"{result['backend']} backend, {count(result['workers'], 'worker')}: "
                         f"{result['trials_per_min']} trials/min")
             if result["pbo"] and result["pbo"].get("pbo") is not None:
                 c.print(f"PBO of this search (CSCV, {result['pbo']['blocks']} blocks): {result['pbo']['pbo']:.3f}")

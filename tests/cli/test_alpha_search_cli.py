@@ -108,3 +108,15 @@ def test_search_table_says_its_sharpes_are_per_bucket_and_one_worker_is_singular
     assert "Sharpe per 2 min bucket of returns" in r.out and "not annualised" in r.out, r.out
     assert "1 workers" not in r.out
     assert "1 worker:" in r.out or "trials/min" not in r.out, r.out
+
+
+def test_one_trial_is_one_trial(hft, day, tmp_path):
+    """A search of one trial says "1 trial recorded" and "has 1 trial", as a person writes it."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "search": "cli_one", "alphas": {"obi_l1": {"smooth": [1]}},
+                                    "subset_sizes": [1]}))
+    r = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1",
+            env={"HFT_HOME": str(tmp_path / "home"), "COLUMNS": "200"})
+    assert r.code == 0, r.err
+    assert ": 1 trial recorded (1 new, 0 resumed)" in r.out and "has 1 trial\n" in r.out, r.out
+    assert "1 trials" not in r.out
