@@ -40,9 +40,9 @@ def test_damaged_run_folders_in_replay_diff_are_a_sim_error(tmp_path):
         (d / "summary.json").write_text("{}")
     r = run_hft("replay", "diff", str(a), str(b))  # no tables
     assert r.code == 14 and "expected a readable run-folder table" in r.err and "internal error" not in r.err
-    (a / "decisions.parquet").write_text("garbage")
+    (a / "orders.parquet").write_text("garbage")  # the first table a run folder is read by
     r = run_hft("replay", "diff", str(a), str(b))
-    assert r.code == 14 and "decisions.parquet: expected a readable run-folder table" in r.err
+    assert r.code == 14 and "orders.parquet: expected a readable run-folder table" in r.err
     (a / "summary.json").write_text("{bad")
     r = run_hft("replay", "diff", str(a), str(b))
     assert r.code == 14 and "summary.json: expected a JSON run summary" in r.err
