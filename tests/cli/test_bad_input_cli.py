@@ -315,6 +315,16 @@ def _dead_pid() -> int:
     return p.pid
 
 
+def _filling(out: Path) -> bool:
+    """Whether a run's temp folder ``.run.*`` in `out` holds a file yet."""
+    for x in out.iterdir():
+        if x.name.startswith(".run."):
+            with contextlib.suppress(OSError):  # removed meanwhile
+                if any(x.iterdir()):
+                    return True
+    return False
+
+
 def test_what_a_killed_run_left_the_next_run_removes(hft, day, tmp_path):
     from hft.core.fileio import temp_prefix
 
@@ -323,9 +333,10 @@ def test_what_a_killed_run_left_the_next_run_removes(hft, day, tmp_path):
     p = subprocess.Popen([str(HFT), "replay", "-d", str(day), "-s", "mm", "--out", str(out / "run"), "--no-store"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env={**os.environ, "HFT_HOME": str(tmp_path / "home")})
-    try:  # SIGKILL while the run folder is being written (its temp folder beside it)
+    try:  # SIGKILL while the run folder is being written (its temp folder beside it, with files in it: not the
+        # empty write probe the run makes and removes at its start)
         end = time.monotonic() + 300
-        while not any(x.name.startswith(".run.") for x in out.iterdir()) and p.poll() is None:
+        while not _filling(out) and p.poll() is None:
             assert time.monotonic() < end
             time.sleep(0.005)
     finally:
