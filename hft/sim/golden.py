@@ -165,7 +165,7 @@ def _name(r: RunResult) -> str:
 def _table_results(r: RunResult) -> dict[str, RunResult]:
     """The results of a run that hold its tables: itself (one instrument), else each leg's (``legs/NN_<symbol>``,
     as its run folder names them)."""
-    from hft.sim.portfolio import folder_name  # lazy: cycle (hft.sim.portfolio imports replay, as this does)
+    from hft.sim.run_folder import folder_name  # lazy: numba (run_folder's tables)
 
     if not r.several_instruments:
         return {".": r}

@@ -54,7 +54,7 @@ from hft.sim.replay import (
     summarise,
     write_config,
 )
-from hft.sim.run_folder import publish_run, write_run_folder, write_summary
+from hft.sim.run_folder import folder_name, publish_run, write_run_folder, write_summary
 from hft.sim.run_reader import PORTFOLIO, RunResult
 from hft.sim.run_tables import run_result
 
@@ -214,9 +214,9 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
     }
 
 
-def folder_name(k: int, label: str) -> str:
-    """The name of the `k`-th (from 1) sub-folder of a run folder (a leg, a day): ``NN_<label>``, file-safe."""
-    return f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+def order_symbols(out: Any) -> dict[int, str]:
+    """Each order id of a run over several legs → its leg's symbol (what the store records orders under)."""
+    return {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
 
 
 def portfolio_result(out: Any, summary: dict[str, Any], leg_outs: list[Any], leg_summaries: list[dict[str, Any]],
@@ -265,9 +265,8 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)
     result = portfolio_result(out, summary, leg_outs, leg_summaries, mds, out_dir) if tables else None
-    symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
     publish_run(summary, out_dir,
                 lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds, config, result),
                 force=force, record=None if recorder is None else (
-                    lambda: recorder.record_run(out, summary, symbol_of, engine.gw)))
+                    lambda: recorder.record_run(out, summary, order_symbols(out), engine.gw)))
     return summary, result

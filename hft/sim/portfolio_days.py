@@ -41,14 +41,14 @@ from hft.sim.instruments import apply_overrides
 from hft.sim.portfolio import (
     check_legs,
     fill_portfolio_folder,
-    folder_name,
     leg_output,
+    order_symbols,
     portfolio_result,
     portfolio_summary,
     replay_legs,
 )
 from hft.sim.replay import summarise
-from hft.sim.run_folder import publish_run
+from hft.sim.run_folder import folder_name, publish_run
 from hft.sim.run_reader import RunResult
 from hft.sim.sessions import DAY_KEYS, Session, as_day, concat_outputs, day_label, total_output, total_summary
 
@@ -176,7 +176,7 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
             fill_portfolio_folder(folder, d["out"], d["summary"], d["leg_outs"], d["leg_summaries"], d["mds"],
                                   config)
 
-    symbol_of = {int(o): leg.symbol for leg in out.legs for o in leg.order_ids}
     publish_run(summary, out_dir, fill, force=force,
-                record=None if recorder is None else (lambda: recorder.record_run(out, summary, symbol_of, gw)))
+                record=None if recorder is None else (lambda: recorder.record_run(out, summary, order_symbols(out),
+                                                                                  gw)))
     return summary, result

@@ -64,6 +64,11 @@ def publish_run(summary: dict[str, Any], out_dir: Path | None, fill: Callable[[P
     summary["run_folder"] = str(out_dir)
 
 
+def folder_name(k: int, label: str) -> str:
+    """The name of the `k`-th (from 1) sub-folder of a run folder (a leg, a day): ``NN_<label>``, file-safe."""
+    return f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
     """``summary.json`` (sorted keys, indented)."""
     path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")

@@ -210,7 +210,7 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
     (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
     `fmt`, `mapping`: as `replay_sessions`. Returns the summary and, with `tables`, the run's `RunResult` (the
     total's tables; its ``days`` the summary's)."""
-    from hft.sim.run_folder import fill_run_folder, publish_run, write_run_folder  # lazy: numba
+    from hft.sim.run_folder import fill_run_folder, folder_name, publish_run, write_run_folder  # lazy: numba
     from hft.sim.run_tables import run_result  # lazy: numba
 
     try:
@@ -227,8 +227,7 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
         fill_run_folder(folder, out, summary, sessions[-1].md, config, None if result is None else result.tables)
         (folder / "days").mkdir()
         for k, s in enumerate(sessions, 1):
-            name = f"{k:02d}_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in s.label)
-            write_run_folder(folder / "days" / name, s.out, s.summary, s.md, force=False, config=config)
+            write_run_folder(folder / "days" / folder_name(k, s.label), s.out, s.summary, s.md, force=False, config=config)
 
     record = None if recorder is None else (lambda: recorder.record_run(out, summary,
                                                                          sessions[-1].md.instrument.symbol, gw))
