@@ -100,12 +100,18 @@ def _asset(rows: np.ndarray) -> Any:
             .tick_size(1.0).lot_size(1.0).last_trades_capacity(0))
 
 
-def peer_replay(rows: np.ndarray) -> tuple[float, tuple[float, float]]:
-    """(seconds incl. construction, final best bid / ask) of a pure replay: no orders, elapse to the end."""
+def _backtest(rows: np.ndarray | list[np.ndarray]) -> Any:
+    """The peer's backtest of one asset per row array (several: one clock over the assets, the peer's own merge)."""
     from hftbacktest import HashMapMarketDepthBacktest
 
+    return HashMapMarketDepthBacktest([_asset(r) for r in (rows if isinstance(rows, list) else [rows])])
+
+
+def peer_replay(rows: np.ndarray | list[np.ndarray]) -> tuple[float, tuple[float, float]]:
+    """(seconds incl. construction, final best bid / ask of the first asset) of a pure replay: no orders, elapse
+    to the end; `rows` one asset's rows or a list of several assets' (one backtest)."""
     t0 = time.perf_counter()
-    hbt = HashMapMarketDepthBacktest([_asset(rows)])
+    hbt = _backtest(rows)
     while hbt.elapse(1 << 62) == 0:
         pass
     dt = time.perf_counter() - t0
@@ -115,13 +121,11 @@ def peer_replay(rows: np.ndarray) -> tuple[float, tuple[float, float]]:
     return dt, best
 
 
-def peer_mm(rows: np.ndarray, kernel: Any, lot: int, max_position: int) -> tuple[float, int]:
-    """(seconds incl. construction, orders sent) of one quote-at-touch run."""
-    from hftbacktest import HashMapMarketDepthBacktest
-
+def peer_mm(rows: np.ndarray | list[np.ndarray], kernel: Any, lot: int, max_position: int) -> tuple[float, int]:
+    """(seconds incl. construction, orders sent) of one quote-at-touch run, quoting every asset of `rows`."""
     t0 = time.perf_counter()
-    hbt = HashMapMarketDepthBacktest([_asset(rows)])
-    n = kernel(hbt, float(lot), float(max_position), PEER_OID_BASE, True)
+    hbt = _backtest(rows)
+    n = kernel(hbt, len(rows) if isinstance(rows, list) else 1, float(lot), float(max_position), PEER_OID_BASE, True)
     dt = time.perf_counter() - t0
     hbt.close()
     return dt, int(n)

@@ -35,6 +35,9 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   over the replay loops and end to end, set-up included (goal: the numba two-leg run at least as fast per event as
   the single-instrument numba path, ``numba_ratio_vs_single_numba`` over the loops, ``numba_ratio_end_to_end``
   with the set-up: the two legs merged, their venues, one gateway and engine, against each instrument's own);
+  with the peer installed, its market-by-order backtest of both instruments in one backtest against each alone,
+  pure replay and its quote-at-touch maker on each asset (``peer.ratio_two_assets_vs_single``: what one clock over
+  two books costs the peer), and ours against it (``ratio_two_legs_ours_over_peer_end_to_end``);
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
@@ -96,7 +99,7 @@ def _peer_mm_run(rows: Any, roi: tuple[float, float], kernel: Any) -> tuple[floa
              .tick_size(PEER_TICK).lot_size(PEER_LOT).last_trades_capacity(0).roi_lb(roi[0]).roi_ub(roi[1]))
     t0 = time.perf_counter()
     hbt = ROIVectorMarketDepthBacktest([asset])
-    n = kernel(hbt, PEER_LOT, PEER_MM_MAX_POSITION, 0, False)
+    n = kernel(hbt, 1, PEER_LOT, PEER_MM_MAX_POSITION, 0, False)
     dt = time.perf_counter() - t0
     hbt.close()
     return dt, int(n)
@@ -289,10 +292,12 @@ def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
     return res
 
 
-def _compare_instruments(repeat: int, data: Path) -> dict[str, Any]:
+def _compare_instruments(repeat: int, data: Path, peer: bool) -> dict[str, Any]:
     """Two instruments on one clock against each alone (module docstring), interleaved per repeat: the replay
     loops, and end to end (set-up included: the strategy, venues, gateway and engine built, the run, its output;
-    each alone as `_ours` times it, the two legs as `replay_legs` runs them)."""
+    each alone as `_ours` times it, the two legs as `replay_legs` runs them). With `peer`, the peer's
+    market-by-order backtest the same way in the same rounds: both assets in one backtest against each alone
+    (`_peer_l3`, construction included), so that the cost of one clock over two books is seen on both tools."""
     from hft.data.sources import open_market_data
     from hft.sim.portfolio import replay_legs
     from hft.sim.replay import ReplayConfig
@@ -302,11 +307,26 @@ def _compare_instruments(repeat: int, data: Path) -> dict[str, Any]:
     mds = [open_market_data([data / "lobster" / f"LOBSTER_SampleFile_{s}_2012-06-21_1.zip"]) for s in ("GOOG", "AMZN")]
     events = sum(len(md.events) for md in mds)
     res: dict[str, Any] = {"symbols": ["GOOG", "AMZN"], "events": events}
+    if peer:
+        from _peer_l3 import peer_mm, peer_replay, peer_rows
+
+        with contextlib.redirect_stdout(sys.stderr):
+            rows = [peer_rows(md.events) for md in mds]
+        kernel = peer_mm_kernel()
+        peer_runs = {"idle": lambda r: peer_replay(r)[0],
+                     "mm": lambda r: peer_mm(r, kernel, 1, PEER_MM_MAX_POSITION)[0]}
     for name, params in (("idle", {}), ("mm", {"size": 1})):
         runs: dict[str, list[float]] = {"single_numba": [], "single_python": [], "two_legs_python": [],
                                         "two_legs_numba": []}
         e2e: dict[str, list[float]] = {"single_numba": [], "two_legs_numba": []}
+        p_runs: dict[str, list[float]] = {"single": [], "two_assets": []}
         for r in range(repeat + 1):  # the first round warms the caches and is dropped
+            if peer:
+                p_single = sum(peer_runs[name](rows_k) for rows_k in rows)
+                p_two = peer_runs[name](rows)
+                if r:
+                    p_runs["single"].append(p_single)
+                    p_runs["two_assets"].append(p_two)
             walls = {k: 0.0 for k in runs}
             single_e2e = 0.0
             for engine in ("numba", "python"):
@@ -348,6 +368,17 @@ def _compare_instruments(repeat: int, data: Path) -> dict[str, Any]:
         out["paired_ratio_end_to_end"] = paired_ratio(e2e["two_legs_numba"], e2e["single_numba"])
         out["ratio_vs_single_python"] = round(out["two_legs_python"]["per_s_median"]
                                               / out["single_python"]["per_s_median"], 3)
+        if peer:
+            out["peer"] = {k: summarise(v, events) for k, v in p_runs.items()}
+            # the peer's own cost of several assets on one clock, end to end as its runs are timed
+            out["peer"]["ratio_two_assets_vs_single"] = round(
+                out["peer"]["two_assets"]["per_s_median"] / out["peer"]["single"]["per_s_median"], 3)
+            out["peer"]["paired_ratio_two_assets_vs_single"] = paired_ratio(p_runs["two_assets"], p_runs["single"])
+            if name == "mm":  # the same work: orders of both assets in one run = each alone's, summed
+                out["peer"]["orders_two_assets"] = peer_mm(rows, kernel, 1, PEER_MM_MAX_POSITION)[1]
+                out["peer"]["orders_alone"] = [peer_mm(rows_k, kernel, 1, PEER_MM_MAX_POSITION)[1] for rows_k in rows]
+            out["ratio_two_legs_ours_over_peer_end_to_end"] = round(
+                out["end_to_end"]["two_legs_numba"]["per_s_median"] / out["peer"]["two_assets"]["per_s_median"], 3)
         res[name] = out
     return res
 
@@ -373,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     if "days" in only:
         result["days"] = _compare_days(args.repeat, args.days, args.day_messages)
     if "instruments" in only:
-        result["instruments"] = (_compare_instruments(args.repeat, data) if data is not None else
+        result["instruments"] = (_compare_instruments(args.repeat, data, version is not None) if data is not None else
                                  {"skipped": "../shared/data not present"})
     if not args.no_startup:
         with tempfile.TemporaryDirectory() as tmp:
