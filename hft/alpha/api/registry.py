@@ -142,10 +142,34 @@ def fresh_alpha(alpha: Alpha) -> Alpha:
                               f"{exc}", file=str(path)) from exc
     finally:
         sys.modules.pop(name, None)
+    _reuse_compiled_kernels(vars(fresh), vars(module))
     copy = vars(fresh).get(cls.__qualname__)
     if not (isinstance(copy, type) and issubclass(copy, Alpha)):
         return alpha  # a class nested in a function or built at run time: no fresh copy to make
     return copy(dataclasses.asdict(alpha.params))
+
+
+def _reuse_compiled_kernels(fresh: dict[str, Any], original: dict[str, Any]) -> None:
+    """Point the fresh module's numba kernels at the original module's compiled ones where their code is the same.
+
+    A jitted kernel keeps no state between calls that Python code could read (its globals are frozen at compile
+    time), so sharing it cannot carry a memo into the fresh copy, and gate A's ~40 recomputes do not each compile
+    the alpha's kernels again when they are not disk-cached. A kernel with an object-mode block (which runs Python
+    against the original module's globals) is left to compile afresh."""
+    for key, obj in list(fresh.items()):
+        old = original.get(key)
+        code = getattr(getattr(obj, "py_func", None), "__code__", None)
+        if (old is None or old is obj or code is None or type(old) is not type(obj)
+                or not type(obj).__module__.startswith("numba")
+                or getattr(old.py_func, "__code__", None) != code or _uses_object_mode(code)):
+            continue
+        fresh[key] = old
+
+
+def _uses_object_mode(code: Any) -> bool:
+    """Whether `code` or a code object nested in it names numba's ``objmode``."""
+    return "objmode" in code.co_names or any(
+        _uses_object_mode(c) for c in code.co_consts if hasattr(c, "co_names"))
 
 
 def get_alpha(alpha_id: str, params: Any = None, root: str | Path | None = None) -> Alpha:
