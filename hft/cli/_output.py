@@ -33,11 +33,40 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
-def fmt_money(v: float) -> str:
-    """An amount for a person: ``1,234.56``; small amounts by significant digits (``-2.3e-05``), never ``0.00``."""
+def fmt_money(v: float, unit: float | None = None) -> str:
+    """An amount for a person, thousands separated. With its money `unit` (``0.01`` USD, ``1e-09`` BTC): exactly
+    that unit's decimals, wherever an amount of it shows (``1,234.50``, ``0.50``, ``0.00``, ``-0.000008613``; every
+    amount of a run is a whole number of money units). Without one (an amount converted at a mid): ``1,234.56``,
+    small amounts by significant digits (``-2.3e-05``), never ``0.00``."""
+    if unit is not None and unit > 0:
+        text = f"{v:,.{unit_decimals(unit)}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # never "-0.00"
     if v == 0:
         return "0"
     return f"{v:,.2f}" if abs(v) >= 1 else f"{v:.3g}"
+
+
+def unit_decimals(unit: float) -> int:
+    """The decimals a money unit has: 2 for ``0.01``, 9 for ``1e-09``, 0 for ``1`` or ``100``."""
+    from decimal import Decimal  # lazy: only a rendered amount needs it
+
+    return max(0, -int(Decimal(repr(float(unit))).normalize().as_tuple().exponent))
+
+
+def fmt_qty(v: float) -> str:
+    """A quantity in instrument units (shares, coins, contracts) for a person: ``3,538``, ``1,234.5``, ``0.002``."""
+    return f"{v + 0.0:,.12g}"  # + 0.0: never "-0"
+
+
+def fmt_rejects(rejects: dict[str, int]) -> str:
+    """Rejects by reason as a person reads them: ``SELF_MATCH 1, RISK_LIMIT 2,345``, or ``none``."""
+    return ", ".join(f"{k} {v:,}" for k, v in rejects.items()) or "none"
+
+
+def short_hash(h: str | None) -> str:
+    """A hash (a run hash) as a table shows it: its first 8 hex digits, as the docs write one (``575c790d``);
+    ``--json`` and the run folder hold it whole."""
+    return (h or "")[:8]
 
 
 def count(n: int, noun: str) -> str:
@@ -89,4 +118,5 @@ def word_wrap(text: Any, width: int) -> list[Any]:
 # The progress display lives in its own module; these names stay importable from here.
 from hft.cli._progress import progress_bar, show_progress  # noqa: E402
 
-__all__ = ["console", "emit", "fmt_money", "fmt_value", "progress_bar", "show_progress"]
+__all__ = ["console", "emit", "fmt_money", "fmt_qty", "fmt_rejects", "fmt_value", "progress_bar", "short_hash",
+           "show_progress", "unit_decimals"]

@@ -2,9 +2,9 @@
 
 A table whose columns fit the console width prints as a table. A wider one (a store row has a dozen columns,
 some holding JSON; a trial has a dozen metrics) would squeeze every column to a letter or two. It is printed
-side by side instead when few rows are shown (one column per row, one line per field: trials compared as a
-person compares them) and no value of a never-wrap column (an id a person copies into the next command) would
-fold there; otherwise as records: one small key/value table per row, each value on one line, cut with an
+side by side instead when few rows are shown (one column per row, headed by the row's name — its key column's
+value —, one line per field: trials compared as a person compares them) and no value of a never-wrap column (an
+id a person copies into the next command) would fold there; otherwise as records: one small key/value table per row, each value on one line, cut with an
 ellipsis at the width (``--json`` or ``--csv`` give the full values).
 """
 
@@ -56,8 +56,18 @@ def fits_side_by_side(columns: list[str], rows: list[list[Any]], width: int,
     return room >= min(MIN_SIDE, longest) and longest <= MAX_SIDE_LINES * room
 
 
+def _key_index(columns: list[str], rows: list[list[Any]], key: str | None) -> int | None:
+    """The column naming each row (`key`; None: the first), when its values are distinct and none is empty."""
+    k = columns.index(key) if key in columns else 0 if key is None and columns else None
+    if k is None:
+        return None
+    names = [_cell(r[k]) for r in rows]
+    return k if all(names) and len(set(names)) == len(names) else None
+
+
 def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = None, console: Any = None, *,
                 right: Collection[str] = (), no_wrap: Collection[str] = (), optional: Collection[str] = (),
+                same: Collection[str] = (), key: str | None = None, noun: str = "row",
                 styles: Sequence[str | None] | None = None, count: bool = True, full: str = "--json") -> None:
     """Print ``rows`` under ``columns``: a table when it fits the console, else side by side when that fits,
     else one record view per row.
@@ -67,6 +77,11 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
         no_wrap: columns never broken across lines (ids): in the table, and side by side (rows whose ids would
             fold there are shown as records instead).
         optional: columns left out when empty in every row (a note no row has).
+        same: columns left out when every row holds the same value (the title names it: one instrument).
+        key: the column whose values name the rows (None: the first column): side by side, each row's column is
+            headed by its name (not a number), when the names are distinct and none is empty.
+        noun: what a row is (``day``, ``trial``): the count says ``3 days`` (side by side, where rows are shown as
+            columns, the default ``row`` counts ``3 columns``).
         styles: a rich style per row (None: plain), e.g. the best trial's highlight; side by side it styles the
             row's column.
         count: end with the number of rows.
@@ -79,10 +94,12 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
 
     con = console or make_console()
     width = con.size.width
-    keep = [i for i, c in enumerate(columns) if c not in optional or any(_cell(r[i]) for r in rows)]
+    keep = [i for i, c in enumerate(columns) if (c not in optional or any(_cell(r[i]) for r in rows))
+            and (c not in same or len({_cell(r[i]) for r in rows}) != 1)]
     if len(keep) < len(columns):
         columns, rows = [columns[i] for i in keep], [[r[i] for i in keep] for r in rows]
     styles = list(styles) if styles is not None else [None] * len(rows)
+    side = False
     if fits(columns, rows, width):
         table = Table(title=title, title_justify="left")
         for c in columns:
@@ -91,17 +108,22 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
             table.add_row(*(_cell(v) for v in r), style=style)
         con.print(table)
     elif fits_side_by_side(columns, rows, width, no_wrap):
+        side = True
+        k = _key_index(columns, rows, key)
+        names = [str(n) for n in range(1, len(rows) + 1)] if k is None else [_cell(r[k]) for r in rows]
         table = Table(title=title, title_justify="left")
         table.add_column("", style="bold", no_wrap=True, min_width=max(len(c) for c in columns))
-        for n, style in enumerate(styles, 1):
-            table.add_column(str(n), overflow="fold", style=style)
+        for name, style in zip(names, styles, strict=True):
+            table.add_column(name, overflow="fold", style=style,
+                             no_wrap=k is not None and columns[k] in no_wrap)
         for i, c in enumerate(columns):
-            table.add_row(c, *(_cell(r[i]) for r in rows))
+            if i != k:
+                table.add_row(c, *(_cell(r[i]) for r in rows))
         con.print(table)
     else:
         key_w = min(max((len(c) for c in columns), default=1), max(12, width // 3))
         for n, (r, style) in enumerate(zip(rows, styles, strict=True), 1):
-            t = Table(title=f"{title + ' — ' if title else ''}row {n} of {len(rows)}", title_justify="left",
+            t = Table(title=f"{title + ' — ' if title else ''}{noun} {n} of {len(rows)}", title_justify="left",
                       show_header=False, style=style)
             t.add_column("column", style="bold", min_width=key_w, max_width=key_w, no_wrap=True,
                          overflow="ellipsis")
@@ -113,4 +135,4 @@ def render_rows(columns: list[str], rows: list[list[Any]], title: str | None = N
         if rows:
             con.print(f"(wide rows shown as records; long values cut — {full} for every value)", style="dim")
     if count:
-        con.print(counted(len(rows), "row"), style="dim")
+        con.print(counted(len(rows), "column" if side and noun == "row" else noun), style="dim")

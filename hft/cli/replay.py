@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hft.cli._output import console, emit, fmt_money, progress_bar
+from hft.cli._output import console, emit, fmt_money, fmt_qty, fmt_rejects, progress_bar, short_hash
 from hft.cli.data import FORMAT_OPT, MAPPING_OPT
 
 app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
@@ -127,33 +127,59 @@ def sweep_cmd(
     if result["errors"]:  # the good cells' results are written; the sweep still fails, each error said once
         from hft.core.errors import SimError
 
+        days = _sweep_days(result["rows"])
         for x in result["rows"]:
             if x["status"] == "error":
-                sys.stderr.write(f"error: cell {x['n']} ({_cell_label(x)}): {x['error']}\n")
+                sys.stderr.write(f"error: cell {x['n']} ({_cell_label(x, days)}): {x['error']}\n")
         sys.stderr.write(f"error: sweep {result['sweep']}: {result['errors']} of {result['cells']} cells failed\n")
         raise typer.Exit(SimError.exit_code)
 
 
-def _cell_label(x: dict) -> str:
-    return ", ".join([x["instrument"], x["day"], *(f"{k}={v}" for k, v in x["params"].items())])
+def _sweep_days(rows: list[dict]) -> dict[tuple[str, str], str]:
+    """Each (instrument, day) of a sweep's cells → the day as its table shows it (`short_day_labels`)."""
+    from hft.sim.sessions import short_day_labels  # lazy: numpy
+
+    pairs = list(dict.fromkeys((x["instrument"], x["day"]) for x in rows))
+    labels = short_day_labels([d for _, d in pairs], within=[i for i, _ in pairs])
+    return dict(zip(pairs, labels, strict=True))
+
+
+def _cell_label(x: dict, days: dict[tuple[str, str], str]) -> str:
+    """A cell as the sweep's table names it: instrument, day (`_sweep_days`), parameters."""
+    return ", ".join([x["instrument"], days.get((x["instrument"], x["day"]), x["day"]),
+                      *(f"{k}={v}" for k, v in x["params"].items())])
+
+
+def _money_cell(v: float | None, unit: float | None) -> str:
+    return "" if v is None else fmt_money(v, unit)
 
 
 def _render_sweep(r: dict) -> None:
+    """The leaderboard: one row per cell, its ``cell`` number the one the error lines and the best cell name
+    (``cell 3``), its day the day's date; one instrument (or every cell ok) leaves its column out, the title
+    naming the instrument."""
     from hft.cli._tables import render_rows
 
-    cols = ["#", "instrument", "day", "params", "status", "PnL", "fees", "fills", "run hash"]
-    rows = [[x["n"], x["instrument"], x["day"], " ".join(f"{k}={v}" for k, v in x["params"].items()), x["status"],
-             "" if x["pnl"] is None else fmt_money(x["pnl"]), "" if x["fees"] is None else fmt_money(x["fees"]),
-             "" if x["fills"] is None else f"{x['fills']:,}", (x["run_hash"] or "")[:12]]
+    days = _sweep_days(r["rows"])
+    instruments = list(dict.fromkeys(x["instrument"] for x in r["rows"]))
+    cols = ["cell", "instrument", "day", "params", "status", "PnL", "fees", "fills", "run hash"]
+    rows = [[x["n"], x["instrument"], days[(x["instrument"], x["day"])],
+             " ".join(f"{k}={v}" for k, v in x["params"].items()), x["status"],
+             _money_cell(x["pnl"], x.get("money_unit")), _money_cell(x["fees"], x.get("money_unit")),
+             "" if x["fills"] is None else f"{x['fills']:,}", short_hash(x["run_hash"])]
             for x in r["rows"]]
-    render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}, {r['backend']})",
-                right=("#", "PnL", "fees", "fills"), no_wrap=("run hash",))
+    on = f" on {instruments[0]}" if len(instruments) == 1 else ""
+    render_rows(cols, rows, title=f"sweep {r['sweep']} ({r['strategy']}{on}, {r['backend']})",
+                right=("cell", "PnL", "fees", "fills"), no_wrap=("cell", "day", "params", "run hash"),
+                same=("instrument", "status"), key="cell", noun="cell", count=False)
     con = console()
-    con.print(f"{r['cells']} cells: {r['new_cells']} run now, {r['resumed_cells']} resumed, {r['errors']} errors; "
-              f"{r['wall_s']} s")
+    con.print(f"{r['cells']:,} cells: {r['new_cells']:,} run now, {r['resumed_cells']:,} resumed, {r['errors']:,} "
+              f"errors; {r['wall_s']} s")
     if r["best"]:
         b = r["best"]
-        con.print(f"best PnL: cell {b['cell']} ({_cell_label(b)}): {fmt_money(b['pnl'])}")
+        n = f"cell {b['n']}" if "n" in b else "cell"
+        con.print(f"best PnL: {n} ({_cell_label(b, days)}): {fmt_money(b['pnl'], b.get('money_unit'))}"
+                  f"{' ' + b['currency'] if b.get('currency') else ''}")
     con.print(f"results: {r['results']}")
 
 
@@ -169,22 +195,24 @@ def _render(s: dict) -> None:
     t.add_column("metric", style="bold")
     t.add_column("value")
     speed = f"{s['events_per_s']:,}/s" if s.get("events_per_s") else "n/a"
+    unit = s["money_unit"]
+    held = "contracts" if s.get("instrument_kind") == "inverse" else "units"  # a coin-margined position: contracts
     rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({speed}"
                        + (f"; kernels compiled first in {s['compile_s']} s, not counted)" if s.get("compile_s")
                           else ")")),
-            ("PnL", f"{fmt_money(s['pnl'])} {s['currency']} (gross {fmt_money(s['pnl_gross'])}, fees "
-                    f"{fmt_money(s['fees'])}; {s['pnl_money_units']:,} money units of {s['money_unit']:g})"),
+            ("PnL", f"{fmt_money(s['pnl'], unit)} {s['currency']} (gross {fmt_money(s['pnl_gross'], unit)}, fees "
+                    f"{fmt_money(s['fees'], unit)}; {s['pnl_money_units']:,} money units of {unit:g})"),
             *([("in " + s["quote_currency"], f"≈ PnL {fmt_money(q['pnl'])}, fees {fmt_money(q['fees'])} "
                    f"{s['quote_currency']} at the last mid {q['at_mid']:g}")]
               if (q := s.get("quote_equivalent")) else []),
             ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
-            ("max drawdown", f"{fmt_money(s['max_drawdown'])} {s['currency']} "
+            ("max drawdown", f"{fmt_money(s['max_drawdown'], unit)} {s['currency']} "
                              f"({s['max_drawdown_money_units']:,} money units)"),
             ("orders / cancels", f"{s['orders']:,} / {s['cancels']:,}"),
-            ("fills", f"{s['fills']:,} ({s['filled_inst']:g} units = {s['filled_qty']:,} lots, fill ratio {s['fill_ratio']:.3f}, maker "
-                      f"{s['maker_share']:.1%})"),
-            ("final position", f"{s['position_inst']:g} units ({s['position']:,} lots)"),
-            ("rejects", ", ".join(f"{k} {v}" for k, v in s["rejects"].items()) or "none"),
+            ("fills", f"{s['fills']:,} ({fmt_qty(s['filled_inst'])} {held} = {s['filled_qty']:,} lots, fill ratio "
+                      f"{s['fill_ratio']:.3f}, maker {s['maker_share']:.1%})"),
+            ("final position", f"{fmt_qty(s['position_inst'])} {held} ({s['position']:,} lots)"),
+            ("rejects", fmt_rejects(s["rejects"])),
             ("run hash", s["run_hash"])]
     rs = s.get("resync")
     if rs is not None:
@@ -208,25 +236,28 @@ def _render_portfolio(s: dict) -> None:
     """A run over several instruments (and days): the portfolio's figures, one row per leg, one per day."""
     from hft.cli._tables import render_rows
 
-    ccy = s["currency"]
+    ccy, unit = s["currency"], s["money_unit"]
     cols = ["leg", "events", "PnL", "fees", "orders", "fills", "position", "run hash"]
-    rows = [[x["symbol"], f"{x['events']:,}", fmt_money(x["pnl"]), fmt_money(x["fees"]), f"{x['orders']:,}",
-             f"{x['fills']:,}", f"{x['position']:,}", x["run_hash"][:12]] for x in s["legs"]]
-    rows.append(["portfolio", f"{s['events']:,}", fmt_money(s["pnl"]), fmt_money(s["fees"]), f"{s['orders']:,}",
-                 f"{s['fills']:,}", "", s["run_hash"][:12]])
+    rows = [[x["symbol"], f"{x['events']:,}", fmt_money(x["pnl"], unit), fmt_money(x["fees"], unit),
+             f"{x['orders']:,}", f"{x['fills']:,}", f"{x['position']:,}", short_hash(x["run_hash"])]
+            for x in s["legs"]]
+    rows.append(["portfolio", f"{s['events']:,}", fmt_money(s["pnl"], unit), fmt_money(s["fees"], unit),
+                 f"{s['orders']:,}", f"{s['fills']:,}", "", short_hash(s["run_hash"])])
     render_rows(cols, rows, title=f"replay {s['strategy']} on {' + '.join(s['symbols'])} ({ccy})",
-                right=cols[1:-1], no_wrap=("leg", "run hash"))
+                right=cols[1:-1], no_wrap=("leg", "run hash"), key="leg", count=False)
     ex = s["exposure"]
     con = console()
-    con.print(f"exposure: net {fmt_money(ex['net'])}, gross {fmt_money(ex['gross'])}, max gross "
-              f"{fmt_money(ex['max_gross'])} {ccy}; max drawdown {fmt_money(s['max_drawdown'])} {ccy}")
+    con.print(f"exposure: net {fmt_money(ex['net'], unit)}, gross {fmt_money(ex['gross'], unit)}, max gross "
+              f"{fmt_money(ex['max_gross'], unit)} {ccy}; max drawdown {fmt_money(s['max_drawdown'], unit)} {ccy}")
+    legs = [f"{x['symbol']} {fmt_rejects(x['rejects'])}" for x in s["legs"] if x.get("rejects")]
+    con.print(f"rejects: {'; '.join(legs) if legs else fmt_rejects(s.get('rejects') or {})}")
     if s.get("days"):
         cols = ["day", *s["symbols"], "PnL", "cum. PnL", "fills", "expired", "run hash"]
-        rows = [[d["day"], *(fmt_money(x["pnl"]) for x in d["legs"]), fmt_money(d["pnl"]),
-                 fmt_money(d["pnl_cumulative"]), f"{d['fills']:,}", str(d["expired_at_close"]), d["run_hash"][:12]]
-                for d in s["days"]]
+        rows = [[day, *(fmt_money(x["pnl"], unit) for x in d["legs"]), fmt_money(d["pnl"], unit),
+                 fmt_money(d["pnl_cumulative"], unit), f"{d['fills']:,}", f"{d['expired_at_close']:,}",
+                 short_hash(d["run_hash"])] for d, day in zip(s["days"], _day_names(s["days"]), strict=True)]
         render_rows(cols, rows, title=f"per day ({ccy}; PnL of that day alone)", right=cols[1:-1],
-                    no_wrap=("run hash",))
+                    no_wrap=("day", "run hash"), key="day", noun="day")
     for key, label in (("run_folder", "run folder"), ("store", "store")):
         if key in s:
             con.print(f"{label}: {s[key] if key == 'run_folder' else s[key]['run_id']}")
@@ -236,11 +267,21 @@ def _render_days(s: dict) -> None:
     """One row per day of a run over several days (PnL and fees of that day alone)."""
     from hft.cli._tables import render_rows
 
+    unit = s["money_unit"]
     cols = ["day", "events", "PnL", "fees", "cum. PnL", "orders", "fills", "position", "expired", "run hash"]
-    rows = [[d["day"], f"{d['events']:,}", fmt_money(d["pnl"]), fmt_money(d["fees"]), fmt_money(d["pnl_cumulative"]),
-             f"{d['orders']:,}", f"{d['fills']:,}", f"{d['position']:,}", str(d["expired_at_close"]),
-             d["run_hash"][:12]] for d in s["days"]]
-    render_rows(cols, rows, title=f"per day ({s['currency']})", right=cols[1:-1], no_wrap=("run hash",))
+    rows = [[day, f"{d['events']:,}", fmt_money(d["pnl"], unit), fmt_money(d["fees"], unit),
+             fmt_money(d["pnl_cumulative"], unit), f"{d['orders']:,}", f"{d['fills']:,}", f"{d['position']:,}",
+             f"{d['expired_at_close']:,}", short_hash(d["run_hash"])]
+            for d, day in zip(s["days"], _day_names(s["days"]), strict=True)]
+    render_rows(cols, rows, title=f"per day ({s['currency']})", right=cols[1:-1], no_wrap=("day", "run hash"),
+                key="day", noun="day")
+
+
+def _day_names(days: list[dict]) -> list[str]:
+    """The days of a run as its tables name them: their dates (`short_day_labels`)."""
+    from hft.sim.sessions import short_day_labels  # lazy: numpy
+
+    return short_day_labels([d["day"] for d in days])
 
 
 def _render_check(r: dict) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,8 +58,38 @@ class Session:
 
 
 def day_label(paths: list[Path]) -> str:
-    """A day's name: its (first) file name, ``+N`` more for a chain."""
+    """A day's name: its (first) file name, ``+N`` more for a chain (`short_day_labels` shortens it for a table)."""
     return paths[0].name + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
+
+
+# a date in a file name: 2024-01-02 or 20240102, not inside a longer number (LOBSTER's 34200000 is no date)
+_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
+def short_day_label(label: str) -> str:
+    """A day's name (`day_label`; a sweep's ``A_day + B_day`` for several instruments) as a person reads it: its
+    date (``2024-01-02``; ``+N`` kept for a chain; one date for several instruments on that date, each date
+    otherwise); the name itself when it holds no date."""
+    parts = []
+    for part in label.split(" + "):
+        m = _DATE.search(part)
+        if m is None:
+            return label
+        chain = re.search(r" \+\d+$", part)
+        parts.append("-".join(m.groups()) + (chain.group(0) if chain else ""))
+    return " + ".join(dict.fromkeys(parts))
+
+
+def short_day_labels(labels: Sequence[str], within: Sequence[str] | None = None) -> list[str]:
+    """`short_day_label` of each of `labels` (the rows of a table), where that tells the days apart: two
+    different days that would read the same (two files of one date) keep their whole names. `within`: each row's
+    instrument (days of different instruments may share a date)."""
+    keys = list(within) if within is not None else [""] * len(labels)
+    short = [short_day_label(x) for x in labels]
+    seen: dict[tuple[str, str], set[str]] = {}
+    for k, s, x in zip(keys, short, labels, strict=True):
+        seen.setdefault((k, s), set()).add(x)
+    return [s if len(seen[(k, s)]) == 1 else x for k, s, x in zip(keys, short, labels, strict=True)]
 
 
 def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,

@@ -61,7 +61,7 @@ MAX_CELLS = 100_000
 
 # the summary figures of a cell kept in the results table (deterministic: no wall times)
 RESULT_COLUMNS = ("run_hash", "config_hash", "data_hash", "events", "pnl", "pnl_gross", "fees", "currency",
-                  "sharpe_per_sample", "max_drawdown", "orders", "cancels", "fills", "filled_qty", "fill_ratio",
+                  "money_unit", "sharpe_per_sample", "max_drawdown", "orders", "cancels", "fills", "filled_qty", "fill_ratio",
                   "maker_share", "position", "decisions")
 # a group's cell (a run over several instruments): the portfolio's exposure at the end and at its largest
 PORTFOLIO_COLUMNS = ("exposure_net", "exposure_gross", "exposure_max_gross")
@@ -294,10 +294,11 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
     return {"ok": errors == 0, "sweep": spec.name, "strategy": spec.strategy, "cells": total, "new_cells": len(todo),
             "resumed_cells": len(done), "errors": errors, "backend": backend,
             "workers": workers, "wall_s": round(wall, 3), "results": str(table), "out": str(out_dir),
-            "best": None if best is None else {k: best[k] for k in ("cell", "instrument", "day", "params", "pnl",
-                                                                      "fills", "run_hash")},
+            "best": None if best is None else {k: best.get(k) for k in ("n", "cell", "instrument", "day", "params",
+                                                                          "pnl", "currency", "money_unit", "fills",
+                                                                          "run_hash")},
             "rows": [{k: r.get(k) for k in ("n", "cell", "instrument", "day", "params", "status", "pnl", "fees",
-                                            "fills", "run_hash", "error")} for r in rows]}
+                                            "currency", "money_unit", "fills", "run_hash", "error")} for r in rows]}
 
 
 def _write_table(path: Path, spec: SweepSpec, rows: list[dict[str, Any]]) -> None:

@@ -38,12 +38,39 @@ def test_rows_that_fit_are_a_table_with_numbers_right_aligned():
     assert "│     0 │" in lines[lines.index(header) + 2]  # right-justified under "trial"
 
 
-def test_a_few_wide_rows_are_side_by_side():
+def test_a_few_wide_rows_are_side_by_side_headed_by_their_names():
+    """Side by side each row is a column headed by its name (the first column's value, not 1 2 3 4), and the
+    count does not call those columns rows."""
     lines = _render(["experiment", "trial", *METRICS], _trials(4), 80)
-    assert _cells(next(ln for ln in lines if "┃" in ln and "1" in ln)) == ["", "1", "2", "3", "4"]
+    assert _cells(next(ln for ln in lines if "┃" in ln)) == ["", *(f"experiment-{t}" for t in range(4))]
+    assert not any(ln.startswith("│ experiment ") for ln in lines)  # the names head the columns, once
     row = next(ln for ln in lines if ln.startswith("│ metric_11 "))
     assert _cells(row) == ["metric_11", "11.0000", "11.1000", "11.2000", "11.3000"]
-    assert lines[-1] == "4 rows"
+    assert lines[-1] == "4 columns"
+    days = _render(["experiment", "trial", *METRICS], _trials(4), 80, key="trial", noun="trial")
+    assert _cells(next(ln for ln in days if "┃" in ln)) == ["", "0", "1", "2", "3"]
+    assert days[-1] == "4 trials"
+
+
+def test_rows_without_distinct_names_are_numbered_side_by_side():
+    rows = [["same", *r[1:]] for r in _trials(3)]
+    lines = _render(["experiment", "trial", *METRICS], rows, 80)
+    assert _cells(next(ln for ln in lines if "┃" in ln)) == ["", "1", "2", "3"]
+    assert any(ln.startswith("│ experiment ") for ln in lines)
+
+
+def test_columns_of_one_value_can_be_left_out():
+    """A column holding one value in every row (a sweep's single instrument, named by its title) is left out when
+    the caller says so; the table then fits where it would not."""
+    cols = ["cell", "instrument", "day", "status", *METRICS[:4]]
+    rows = [[n, "SYNTHETIC_INSTRUMENT", "2024-01-02", "ok", *(f"{v:.2f}" for v in range(4))] for n in range(10)]
+    wide = _render(cols, rows, 80)
+    assert any("row 1 of 10" in ln for ln in wide)  # records
+    lines = _render(cols, rows, 80, same=("instrument", "status"))
+    header = next(ln for ln in lines if "┃" in ln)
+    assert _cells(header) == ["cell", "day", *METRICS[:4]]
+    rows[3][3] = "error"
+    assert "status" in _cells(next(ln for ln in _render(cols, rows, 120, same=("status",)) if "┃" in ln))
 
 
 def test_many_rows_or_long_values_are_records():
