@@ -86,6 +86,7 @@ from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
 from hft.data._convert import row_error, row_place
+from hft.data.formats import archive_damage
 
 if TYPE_CHECKING:
     import polars as pl
@@ -202,8 +203,8 @@ def _read_zip(path: Path) -> tuple[_Member, _Member, list[str]]:
             msg = _Member(Path(msg_name).name, f"{path}:{msg_name}", zf.read(msg_name))
             ob = _Member(Path(ob_name).name, f"{path}:{ob_name}", zf.read(ob_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
-        raise DataValidationError(
-            f"{path}: expected a readable zip archive, found a damaged or non-zip file ({exc})",
+        raise DataValidationError(  # a zip cut short says so; another file named .zip is not one
+            archive_damage(path, exc) or f"{path}: expected a readable zip archive, found a non-zip file ({exc})",
             file=str(path), expected="zip archive", found=str(exc)) from None
     return msg, ob, names
 

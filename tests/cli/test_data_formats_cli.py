@@ -215,3 +215,26 @@ def test_bad_rows_are_named_where_a_person_finds_them(hft, tmp_path, lobster_day
     r = hft("data", "inspect", str(p))
     assert _one_line_error(r, tmp_path, before) == (
         f"error: {p}: record 3 (byte {start + 2 * rec.dtype.itemsize}), field 'side': expected B, A or N, was 'X'")
+
+
+@pytest.mark.parametrize(("which", "keep", "what"), [
+    ("npz", 0.5, "an .npz (zip) archive, but truncated or damaged: no end-of-archive directory (the file is cut "
+                 "short?)"),
+    ("npz", 0.01, "an .npz (zip) archive, but truncated or damaged: no end-of-archive directory (the file is cut "
+                  "short?)"),
+    ("book", 0.5, "a gzip file, but truncated or damaged: the stream ends before its end-of-stream marker (the "
+                  "file is cut short?)"),
+    ("book", 0.001, "a gzip file, but truncated or damaged: the stream ends before its end-of-stream marker (the "
+                    "file is cut short?)"),
+])
+def test_an_archive_cut_short_says_so(hft, files, tmp_path, which, keep, what):
+    """A zip (.npz) or gzip cut short is named as such in one line, recognised by its content or named with
+    --format: not "none recognised its content" with a hint, nor "not an .npz"."""
+    raw = files[which].read_bytes()
+    cut = tmp_path / f"cut_{files[which].name}"
+    cut.write_bytes(raw[: max(4, int(len(raw) * keep))])
+    fmt = "hftbacktest" if which == "npz" else "tardis"
+    for extra in ((), ("--format", fmt)):
+        before = set(tmp_path.rglob("*"))
+        r = hft("data", "verify", str(cut), *extra)
+        assert _one_line_error(r, tmp_path, before) == f"error: {cut}: {what}"
