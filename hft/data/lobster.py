@@ -245,7 +245,7 @@ def _resolve(source: Path, orderbook: Path | None) -> tuple[_Member, _Member, li
 # ------------------------------------------------------------------------------------------------- parsing
 
 
-def _column_name(ncols: int, col: int) -> str:
+def column_name(ncols: int, col: int) -> str:
     """The field of 0-based column `col`: a message column's LOBSTER name (``size``), an orderbook column's name
     and number (``ask_sz_1 (column 2)``: the orderbook file has 4 x L columns and no header)."""
     if ncols == len(_MSG_COLS):
@@ -277,7 +277,7 @@ def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError
                 ok = re.match(r"^-?[0-9]+$", value) is not None
                 what = "an integer"
             if not ok:
-                return row_error(origin, lineno, _column_name(ncols, col), what, value)
+                return row_error(origin, lineno, column_name(ncols, col), what, value)
     return None
 
 
@@ -569,7 +569,7 @@ def _locate_bad_reference(raw: np.ndarray, ob: _Member) -> None:
     flat, name, _mask, expected = first
     row, col = divmod(flat, px.shape[1])
     column = 2 * col + (1 if name == "size" else 0)
-    raise row_error(ob.origin, row + 1, _column_name(raw.shape[1], column), expected,
+    raise row_error(ob.origin, row + 1, column_name(raw.shape[1], column), expected,
                     _written(ob.data, row, column))
 
 

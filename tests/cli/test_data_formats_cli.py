@@ -191,8 +191,9 @@ def test_bad_rows_are_named_where_a_person_finds_them(hft, tmp_path, lobster_day
     r = hft("data", "verify", str(z))
     member = f"{z}:{lobster_day.stem}"
     assert _one_line_error(r, tmp_path, before) == (
-        f"error: verify failed: 1 book rows differ from the orderbook file, the first at {member}_orderbook_2.csv: "
-        f"row 6 (the book after {member}_message_2.csv: row 6)")
+        f"error: verify failed: 1 book row differs from the orderbook file, the first at {member}_orderbook_2.csv: "
+        f"row 6 (the book after {member}_message_2.csv: row 6): field 'ask_px_1 (column 1)' expected 1000500, "
+        "found 1000300 (and 3 more fields)")
 
     lines = usdm_lines()
     lines[3] = trade(1001, 7, "100.00", "0.005", maker=True)  # before the snapshot's time (1002)

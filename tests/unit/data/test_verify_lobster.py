@@ -67,9 +67,30 @@ def test_a_mismatch_names_the_lines_of_both_files(tmp_path: Path, lobster_day: A
     assert first["message"] == f"{z}:{lobster_day.stem}_message_2.csv: row 6"
     assert first["orderbook"] == f"{z}:{lobster_day.stem}_orderbook_2.csv: row 6"
     res = verify_files([lobster_day.write(tmp_path, M)])
-    assert res["problem"] == (f"1 book rows differ from the orderbook file, the first at {tmp_path}/"
+    assert res["problem"] == (f"1 book row differs from the orderbook file, the first at {tmp_path}/"
                               f"{lobster_day.stem}_orderbook_2.csv: row 6 (the book after {tmp_path}/"
-                              f"{lobster_day.stem}_message_2.csv: row 6)")
+                              f"{lobster_day.stem}_message_2.csv: row 6): field 'ask_px_1 (column 1)' expected "
+                              "1000500, found 1000300 (and 3 more fields)")
+
+
+def test_a_mismatch_names_the_field_and_both_values(tmp_path: Path, lobster_day: Any) -> None:
+    """`hft data verify`'s problem names the first differing orderbook cell, the value the file writes there and
+    the one the rebuilt book has (prices in the file's price units), as well as both rows."""
+    from hft.data.importing import verify_files
+
+    B = list(lobster_day.books)
+    B[2] = "1000300,50,1000100,71,1000500,300,1000000,200"  # bid_sz_1 after the execution: 71, the book has 70
+    B[3] = B[2]
+    problem = verify_files([lobster_day.write(tmp_path, books=B)])["problem"]
+    assert problem.startswith("2 book rows differ from the orderbook file, the first at ")
+    assert problem.endswith("_orderbook_2.csv: row 3 (the book after "
+                            f"{tmp_path}/{lobster_day.stem}_message_2.csv: row 3): field 'bid_sz_1 (column 4)' "
+                            "expected 71, found 70")
+    B = list(lobster_day.books)
+    B[1] = "1000400,50,1000100,100,1000500,300,1000000,200"  # the add at 100.03 shown at 100.04
+    problem = verify_files([lobster_day.write(tmp_path, books=B)])["problem"]
+    assert "row 2 (the book after" in problem and problem.endswith(
+        "field 'ask_px_1 (column 1)' expected 1000400, found 1000300")
 
 
 def test_a_price_beyond_the_book_span_names_its_message_line() -> None:
