@@ -136,7 +136,14 @@ def _render_kv(title: str, result: dict) -> None:
         con.print(sub)
 
 
+NONE_TEXT = "—"  # a value that does not apply (no problem, no crossed book, no zip written): never Python's None
+
+
 def _fmt(value: object) -> str:
+    """A result value for a table cell: `NONE_TEXT` for None, counts with thousands separators, floats to 4
+    significant digits."""
+    if value is None:
+        return NONE_TEXT
     if isinstance(value, float):  # 4 significant digits, but a span of 23,397 s is not 2.34e+04
         return f"{value:,.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:,.4g}"
     if isinstance(value, int) and not isinstance(value, bool):
