@@ -95,7 +95,8 @@ def inspect_cmd(
     mapping: Path = MAPPING_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Instrument, time span, counts by event kind, spread and depth statistics, crossed books, gaps."""
+    """Instrument, exchange-time span (UTC and the instrument's time zone), receive-time span (local_ts) and receive
+    latency, counts by event kind, spread and depth statistics, crossed books, gaps."""
     from hft.data.inspect import inspect_files
 
     with progress_bar("inspect", enabled=not json_out):
