@@ -80,6 +80,7 @@ def verify_cmd(
     with progress_bar("verify", enabled=not json_out):
         result = verify_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_streams("verify", result))
+    _warn(result)
     if not result["ok"]:
         at = result.get("first_crossed") or {}  # an L2 stream's first crossed book: the error names its place
         raise DataValidationError(f"verify failed: {result['problem']}", file=at.get("file", str(files[0])),
@@ -102,6 +103,16 @@ def inspect_cmd(
     with progress_bar("inspect", enabled=not json_out):
         result = inspect_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_streams("inspect", result))
+    _warn(result)
+
+
+def _warn(result: dict) -> None:
+    """Each stream's ``warnings`` (what its data lacks), one ``warning:`` line each on stderr, as `hft replay`."""
+    import sys  # lazy: the CLI modules import nothing at the top but what every command needs
+
+    for one in result.get("streams", [result]):
+        for w in one.get("warnings", ()):
+            sys.stderr.write(f"warning: {w}\n")
 
 
 def _render_streams(title: str, result: dict) -> None:
@@ -123,6 +134,8 @@ def _render_kv(title: str, result: dict) -> None:
     table.add_column("value", overflow="fold")  # a path folds whole onto more lines, never cut
     nested: list[tuple[str, dict]] = []
     for key, value in result.items():
+        if key == "warnings":  # printed on stderr (`_warn`)
+            continue
         if isinstance(value, dict) and value and all(not isinstance(v, dict | list) for v in value.values()):
             nested.append((key, value))
         else:

@@ -239,3 +239,16 @@ def test_an_archive_cut_short_says_so(hft, files, tmp_path, which, keep, what):
         before = set(tmp_path.rglob("*"))
         r = hft("data", "verify", str(cut), *extra)
         assert _one_line_error(r, tmp_path, before) == f"error: {cut}: {what}"
+
+
+def test_a_stream_without_a_book_says_so(hft, files, tmp_path):
+    """A Tardis trades file alone holds no order book: verify and inspect still succeed, but say so in one
+    ``warning:`` line (and in ``warnings`` of --json); with its book file beside it nothing is said."""
+    for cmd in ("verify", "inspect"):
+        r = hft("data", cmd, str(files["trades"]), "--json")
+        assert r.code == 0, r.err
+        want = f"{files['trades'].name}: no order book in this data (it holds "
+        assert [ln for ln in r.err.splitlines() if ln.strip()] == [f"warning: {r.json()['warnings'][0]}"]
+        assert r.json()["warnings"][0].startswith(want) and "trade events" in r.json()["warnings"][0]
+        both = hft("data", cmd, str(files["book"]), str(files["trades"]), "--json")
+        assert both.code == 0 and "warning" not in both.err and "warnings" not in both.json()
