@@ -74,6 +74,8 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         res = dict(verify_lobster(md.lobster))
         ok = res["mismatches"] == 0
         problem = None if ok else _lobster_problem(res)
+        if res["size_conflicts"]:
+            res["warnings"] = [_size_conflicts_warning(res)]
     elif md.instrument.book_level == "L2":
         # lazy: each step loads only its own importer / verifier
         from hft.data.verify_binance import verify_binance
@@ -141,3 +143,15 @@ def _lobster_problem(res: dict[str, Any]) -> str:
     more = f" (and {len(diff) - 1} more field{'s' if len(diff) > 2 else ''})" if len(diff) > 1 else ""
     return (f"{head}: field '{column_name(len(first['expected']), j)}' expected {written(first['expected'][j])}, "
             f"found {written(first['found'][j])}{more}")
+
+
+def _size_conflicts_warning(res: dict[str, Any]) -> str:
+    """The warning of LOBSTER messages whose size disagrees with what their known order had left (a delete of
+    another size, a cancel or execution of more), naming the first one's message row and order id. Real files have
+    them (AMZN 2012-06-21, 5 levels: one, an order changed while it rested beyond the recorded levels, where
+    LOBSTER records nothing), so they are not a failure: the message's size is what leaves the level, and the book
+    after it still has to match the orderbook file (a size that changes the visible book is a mismatch)."""
+    n, first = res["size_conflicts"], res["first_size_conflict"]
+    return (f"{n:,} size conflict{'s' if n > 1 else ''}, the first at {first['message']} (order id "
+            f"{first['order_id']}): a message's size differs from what its order had left (it changed while "
+            "unobserved beyond the recorded levels); the book after it still matches the orderbook file")

@@ -252,3 +252,22 @@ def test_recording_only_visible_changes_always_verifies(seed: int, levels: int, 
     bad["qty"][k] += 1  # every recorded message touches the visible window: a wrong size must show
     res = verify_arrays(bad, ref, levels)
     assert res["mismatches"] >= 1 and res["first_mismatch"]["row"] == k
+
+
+def test_a_size_conflict_beyond_the_recorded_levels_is_a_warning_naming_its_row(tmp_path: Path,
+                                                                                lobster_day: Any) -> None:
+    """An order resting beyond the L recorded levels deleted with another size than it was added with (real
+    files have this: AMZN 5 levels, once): verify passes, and warns naming the message row and the order id."""
+    from hft.data.importing import verify_files
+
+    M = list(lobster_day.messages)
+    B = list(lobster_day.books)
+    M[1:1] = ["34200.1,1,99,10,990000,1", "34200.2,3,99,7,990000,1"]  # add bid 99.00 x10 (level 3), delete 7
+    B[1:1] = [B[0], B[0]]  # the top 2 levels do not change
+    res = verify_files([lobster_day.write(tmp_path, M, B)])
+    assert res["ok"] and res["size_conflicts"] == 1 and res["first_size_conflict"]["order_id"] == 99
+    assert res["warnings"] == [
+        f"1 size conflict, the first at {tmp_path}/{lobster_day.stem}_message_2.csv: row 3 (order id 99): a "
+        "message's size differs from what its order had left (it changed while unobserved beyond the recorded "
+        "levels); the book after it still matches the orderbook file"]
+    assert "warnings" not in verify_files([lobster_day.write(tmp_path)])
