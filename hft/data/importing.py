@@ -74,7 +74,7 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         res = dict(verify_lobster(md.lobster))
         ok = res["mismatches"] == 0
         problem = None if ok else _lobster_problem(res)
-        if res["size_conflicts"]:
+        if ok and res["size_conflicts"]:  # (when the book differs, the error names the row)
             res["warnings"] = [_size_conflicts_warning(res)]
     elif md.instrument.book_level == "L2":
         # lazy: each step loads only its own importer / verifier
