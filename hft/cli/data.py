@@ -80,6 +80,7 @@ def verify_cmd(
     with progress_bar("verify", enabled=not json_out):
         result = verify_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_streams("verify", result))
+    _warn(result)
     if not result["ok"]:
         at = result.get("first_crossed") or {}  # an L2 stream's first crossed book: the error names its place
         raise DataValidationError(f"verify failed: {result['problem']}", file=at.get("file", str(files[0])),
@@ -95,12 +96,23 @@ def inspect_cmd(
     mapping: Path = MAPPING_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Instrument, time span, counts by event kind, spread and depth statistics, crossed books, gaps."""
+    """Instrument, exchange-time span (UTC and the instrument's time zone), receive-time span (local_ts) and receive
+    latency, counts by event kind, spread and depth statistics, crossed books, gaps."""
     from hft.data.inspect import inspect_files
 
     with progress_bar("inspect", enabled=not json_out):
         result = inspect_files(files, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping)
     emit(result, json_out, lambda: _render_streams("inspect", result))
+    _warn(result)
+
+
+def _warn(result: dict) -> None:
+    """Each stream's ``warnings`` (what its data lacks), one ``warning:`` line each on stderr, as `hft replay`."""
+    import sys  # lazy: the CLI modules import nothing at the top but what every command needs
+
+    for one in result.get("streams", [result]):
+        for w in one.get("warnings", ()):
+            sys.stderr.write(f"warning: {w}\n")
 
 
 def _render_streams(title: str, result: dict) -> None:
@@ -122,6 +134,8 @@ def _render_kv(title: str, result: dict) -> None:
     table.add_column("value", overflow="fold")  # a path folds whole onto more lines, never cut
     nested: list[tuple[str, dict]] = []
     for key, value in result.items():
+        if key == "warnings":  # printed on stderr (`_warn`)
+            continue
         if isinstance(value, dict) and value and all(not isinstance(v, dict | list) for v in value.values()):
             nested.append((key, value))
         else:
@@ -136,7 +150,14 @@ def _render_kv(title: str, result: dict) -> None:
         con.print(sub)
 
 
+NONE_TEXT = "—"  # a value that does not apply (no problem, no crossed book, no zip written): never Python's None
+
+
 def _fmt(value: object) -> str:
+    """A result value for a table cell: `NONE_TEXT` for None, counts with thousands separators, floats to 4
+    significant digits."""
+    if value is None:
+        return NONE_TEXT
     if isinstance(value, float):  # 4 significant digits, but a span of 23,397 s is not 2.34e+04
         return f"{value:,.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:,.4g}"
     if isinstance(value, int) and not isinstance(value, bool):

@@ -1,4 +1,5 @@
-"""What a service needs from recorded market data: the `MarketDataSource` protocol.
+"""What a service needs from recorded market data: the `MarketDataSource` protocol, and `no_book_notice` (the
+one rule of a stream without an order book, said by `hft data verify` / `inspect` and a replay alike).
 
 Services (`hft.alpha`'s features, validation and Gate D; `hft.sim`'s replay, sessions, sweeps and goldens) take
 a source instead of importing the data adapter `hft.data`: the composition root (the CLI, `hft demo`, notebooks,
@@ -16,7 +17,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["MarketDataSource"]
+import numpy as np
+
+from hft.core.dtypes import EV_ADD, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EVENT_KIND_NAMES
+
+__all__ = ["BOOK_BUILDING_KINDS", "MarketDataSource", "no_book_notice"]
+
+BOOK_BUILDING_KINDS = (EV_ADD, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL)  # the events that put quantity in a book
+
+
+def no_book_notice(events: np.ndarray, paths: Sequence[Path | str]) -> str | None:
+    """The one-line notice of a stream that holds no order book (a Tardis ``trades`` file alone, say): none of its
+    `events` adds an order or sets a level, so `hft data verify` / `inspect` and a replay have no book to look
+    at; `paths` are its files (the first is named). None when the stream has a book."""
+    kinds = events["kind"]
+    if np.isin(kinds, BOOK_BUILDING_KINDS).any():
+        return None
+    names, counts = np.unique(kinds, return_counts=True)
+    held = ", ".join(f"{c:,} {EVENT_KIND_NAMES.get(int(k), str(int(k)))}" for k, c in zip(names, counts, strict=True))
+    return (f"{Path(paths[0]).name}: no order book in this data (it holds {held} events, no orders, depth updates "
+            "or snapshots): book statistics and checks are empty and a replay has no book; add the book file")
 
 
 class MarketDataSource(Protocol):

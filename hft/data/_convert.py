@@ -108,12 +108,23 @@ def place(file: str | Path, row: int, *, unit: str = "row", offset: int | None =
             "message": row_place(file, row, unit=unit, offset=offset)}
 
 
+def was(value: Any) -> str:
+    """How an error states the value it found: ``was '1.5'`` as written; a blank field (``""``) ``was empty``; no
+    value at all (``None``: a CSV reader's null, an empty or a missing trailing field of a cut row, which readers do
+    not tell apart) ``was empty or missing`` — never Python's ``None``."""
+    if value is None:
+        return "was empty or missing"
+    if isinstance(value, str) and not value.strip():
+        return "was empty"
+    return f"was {value!r}"
+
+
 def row_error(file: str | Path, row: int, field: str, expected: str, value: Any, *, unit: str = "row",
               offset: int | None = None) -> DataValidationError:
     """The one-line error of a bad value: file, row (1-based, as a person counts lines; `unit` ``"record"`` and its
-    byte `offset` in a binary file), field, expected, was (the value as written)."""
+    byte `offset` in a binary file), field, expected, was (the value as written, `was`)."""
     return DataValidationError(f"{row_place(file, row, unit=unit, offset=offset)}, field '{field}': expected "
-                               f"{expected}, was {value!r}", file=str(file),
+                               f"{expected}, {was(value)}", file=str(file),
                                **({"line": row} if unit == "row" else {unit: row}), offset=offset, field=field,
                                expected=expected, found=value)
 

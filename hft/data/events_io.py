@@ -36,7 +36,7 @@ from hft.core.dtypes import EV_TRADE, EVENT_DTYPE, EVENT_FIELDS
 from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
-from hft.data._convert import merge_order, stream_repr
+from hft.data._convert import merge_order, stream_repr, was
 from hft.data._eventcheck import check_event_values
 
 FORMAT_VERSION = "1"
@@ -169,7 +169,8 @@ def _read_kv(path: Path, kv: dict[str, str]) -> tuple[Instrument, dict[str, Any]
                                   file=str(path), hint="import raw data with `hft data import`")
     fmt = kv.get(_KEY_FORMAT)
     if fmt != FORMAT_VERSION:
-        raise DataValidationError(f"{path}: {_KEY_FORMAT}: expected format version {FORMAT_VERSION}, was {fmt!r}",
+        raise DataValidationError(f"{path}: {_KEY_FORMAT}: expected format version {FORMAT_VERSION}, "
+                                  f"{was(fmt)}",
                                   file=str(path), key=_KEY_FORMAT, expected=FORMAT_VERSION, found=fmt,
                                   hint="re-import the raw data with this version of hft")
     try:

@@ -149,10 +149,50 @@ def detect(path: str | Path) -> str:
         raise DataValidationError(f"{p}: a LOBSTER orderbook file; expected its message file "
                                   f"({head_}_message_{tail}), which is read with the orderbook beside it",
                                   file=str(p), hint="give each LOBSTER day once: its message CSV or its zip")
+    damaged = archive_damage(p)
+    if damaged is not None:  # a zip / .npz / gzip cut short says so, not "unknown format"
+        raise DataValidationError(damaged, file=str(p))
     raise DataValidationError(
         f"{p}: expected a file in one of the formats {list(formats())}, none recognised its content",
         file=str(p), hint="name its format (--format NAME on hft data and hft replay; or convert it once with `hft data import "
              "FILE --format NAME -o FILE.parquet`, which every command reads), or give a generic table a --mapping FILE")
+
+
+def archive_damage(path: Path, exc: BaseException | None = None) -> str | None:
+    """The one-line error of a file that starts as a zip archive (``PK``: a LOBSTER zip, an ``.npz``) or as gzip
+    but cannot be read whole — ``<file>: a zip archive, but truncated or damaged: <reason>`` — or None when it
+    reads (or is neither). `exc`: the error reading it raised already (else the file is read here: a zip's members
+    are CRC-checked, a gzip decompressed to its end, so only where a file failed anyway)."""
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic == b"PK":
+        what = "an .npz (zip) archive" if path.name.lower().endswith(".npz") else "a zip archive"
+        if exc is None:
+            try:
+                with zipfile.ZipFile(path) as z:
+                    bad = z.testzip()
+                if bad is None:
+                    return None
+                return f"{path}: {what}, but damaged: member {bad!r} fails its CRC check"
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as e:
+                exc = e
+        reason = ("no end-of-archive directory (the file is cut short?)" if "not a zip file" in str(exc)
+                  else f"{type(exc).__name__}: {exc}")
+    elif magic == b"\x1f\x8b":
+        what = "a gzip file"
+        if not isinstance(exc, OSError | EOFError | zlib.error):  # (an error of reading it as something else)
+            try:
+                with gzip.open(path, "rb") as g:
+                    while g.read(1 << 20):
+                        pass
+                return None
+            except (OSError, EOFError, zlib.error) as e:
+                exc = e
+        reason = ("the stream ends before its end-of-stream marker (the file is cut short?)"
+                  if isinstance(exc, EOFError) else f"{type(exc).__name__}: {exc}")
+    else:
+        return None
+    return f"{path}: {what}, but truncated or damaged: {reason}"
 
 
 # --- sniffers of the built-ins ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ Symbol: the file name before its first ``.`` without a trailing date (``btcusdt_
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ from hft.data._convert import (
     symbol_from_name,
     to_units,
 )
+from hft.data.formats import archive_damage
 
 HFTBT_DTYPE = np.dtype([("ev", "<u8"), ("exch_ts", "<i8"), ("local_ts", "<i8"), ("px", "<f8"), ("qty", "<f8"),
                         ("order_id", "<u8"), ("ival", "<i8"), ("fval", "<f8")], align=True)
@@ -79,8 +81,9 @@ def load_npz(path: Path) -> np.ndarray:
         with zipfile.ZipFile(path) as zf:  # np.load would take any other file for a pickle or a bare .npy
             if not any(n.endswith(".npy") for n in zf.namelist()):
                 raise not_npz
-    except (zipfile.BadZipFile, OSError):
-        raise not_npz from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        damaged = archive_damage(path, exc)  # a zip cut short says so
+        raise (DataValidationError(damaged, file=str(path)) if damaged else not_npz) from None
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
@@ -89,9 +92,10 @@ def load_npz(path: Path) -> np.ndarray:
                 raise DataValidationError(f"{path}: expected an array 'data' (or a single array), was {keys}",
                                           file=str(path))
             arr = z[key]
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DataValidationError(f"{path}: expected an hftbacktest .npz ({exc.__class__.__name__}: {exc})",
-                                  file=str(path)) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        damaged = archive_damage(path, exc) if not isinstance(exc, ValueError) else None
+        raise DataValidationError(damaged or f"{path}: expected an hftbacktest .npz ({exc.__class__.__name__}: "
+                                  f"{exc})", file=str(path)) from None
     names = arr.dtype.names or ()
     if tuple(names) != HFTBT_DTYPE.names or arr.dtype.itemsize != HFTBT_DTYPE.itemsize:
         raise DataValidationError(f"{path}: expected hftbacktest's 64-byte event dtype {list(HFTBT_DTYPE.names)}, "

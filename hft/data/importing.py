@@ -73,9 +73,9 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
 
         res = dict(verify_lobster(md.lobster))
         ok = res["mismatches"] == 0
-        first = res["first_mismatch"]
-        problem = None if ok else (f"{res['mismatches']} book rows differ from the orderbook file, the first at "
-                                   f"{first['orderbook']} (the book after {first['message']})")
+        problem = None if ok else _lobster_problem(res)
+        if ok and res["size_conflicts"]:  # (when the book differs, the error names the row)
+            res["warnings"] = [_size_conflicts_warning(res)]
     elif md.instrument.book_level == "L2":
         # lazy: each step loads only its own importer / verifier
         from hft.data.verify_binance import verify_binance
@@ -119,3 +119,39 @@ def _book_and_order(md: MarketData, res: dict[str, Any]) -> tuple[bool, str | No
     problem = None if ok else (f"{res['crossed']} crossed book states{at}" if res["crossed"] else
                                f"{res['out_of_order']} events before their predecessor in local time")
     return ok, problem
+
+
+def _lobster_problem(res: dict[str, Any]) -> str:
+    """The LOBSTER verify failure in one line: how many rows differ, and the first one's orderbook row, field,
+    expected (the orderbook file's value as written) and found (our rebuilt book's), then the message it follows."""
+    from hft.data.lobster import LOBSTER_PRICE_PER_TICK, column_name  # lazy: failures only
+
+    first = res["first_mismatch"]
+    n = res["mismatches"]
+    head = (f"{n:,} book row{' differs' if n == 1 else 's differ'} from the orderbook file, the first at "
+            f"{first['orderbook']} (the book after {first['message']})")
+    diff = [j for j, (e, f) in enumerate(zip(first["expected"], first["found"], strict=True)) if e != f]
+    if not diff:  # the rows agree, but the message removed more than its visible level held
+        return f"{head}: the message removes more than its level holds"
+    j = diff[0]
+
+    def written(v: int) -> str:  # a price cell as the file writes it (price units); a size as it is
+        if j % 2 == 1:
+            return str(v)
+        return "an empty level" if v == NO_PRICE else str(v * LOBSTER_PRICE_PER_TICK)
+
+    more = f" (and {len(diff) - 1} more field{'s' if len(diff) > 2 else ''})" if len(diff) > 1 else ""
+    return (f"{head}: field '{column_name(len(first['expected']), j)}' expected {written(first['expected'][j])}, "
+            f"found {written(first['found'][j])}{more}")
+
+
+def _size_conflicts_warning(res: dict[str, Any]) -> str:
+    """The warning of LOBSTER messages whose size disagrees with what their known order had left (a delete of
+    another size, a cancel or execution of more), naming the first one's message row and order id. Real files have
+    them (AMZN 2012-06-21, 5 levels: one, an order changed while it rested beyond the recorded levels, where
+    LOBSTER records nothing), so they are not a failure: the message's size is what leaves the level, and the book
+    after it still has to match the orderbook file (a size that changes the visible book is a mismatch)."""
+    n, first = res["size_conflicts"], res["first_size_conflict"]
+    return (f"{n:,} size conflict{'s' if n > 1 else ''}, the first at {first['message']} (order id "
+            f"{first['order_id']}): a message's size differs from what its order had left (it changed while "
+            "unobserved beyond the recorded levels); the book after it still matches the orderbook file")

@@ -1,6 +1,8 @@
 """`hft data inspect`: what is in a market-data stream.
 
-Reports the instrument, time span, counts by event kind, trade count and volume, the top-of-book statistics
+Reports the instrument, the time span in exchange time (``exch_ts``: UTC, and the wall time of the instrument's
+time zone) and in receive time (``local_ts``, when the source records it apart) with the receive latency
+(``local_ts - exch_ts``), counts by event kind, trade count and volume, the top-of-book statistics
 (spread in ticks, quantity at the best level and in the best 5 levels) sampled at every point where the book
 is consistent (events flagged `FLAG_EOM`), crossed and locked book counts, sequence gaps recorded by the
 importer and the largest silence between events.
@@ -74,7 +76,7 @@ def inspect_market_data(md: MarketData) -> dict[str, Any]:
         "kind": md.kind,
         "instrument": _instrument_dict(inst),
         "events": len(ev),
-        "span": _span(ev, inst),
+        **_times(ev, inst),
         "counts": {EVENT_KIND_NAMES.get(int(k), str(int(k))): int(c) for k, c in zip(kinds, counts, strict=True)},
         "trades": int(trades.sum()),
         "traded_qty_lots": int(ev["qty"][trades].sum()),
@@ -98,13 +100,37 @@ def _instrument_dict(inst: Instrument) -> dict[str, Any]:
                if inst.inverse or inst.contract_size != "1" else {})}
 
 
-def _span(ev: np.ndarray, inst: Instrument) -> dict[str, Any]:
+def _times(ev: np.ndarray, inst: Instrument) -> dict[str, Any]:
+    """The stream's times, each named for what it is: ``exchange_time`` (the span of ``exch_ts``, in UTC and, for
+    an instrument with another time zone, as the wall time there), ``receive_time`` (the span of ``local_ts``,
+    when the source recorded our receive time apart from the exchange's) and then ``receive_latency_ms``
+    (``local_ts - exch_ts``: min, median, p99, max; a negative one means the two clocks disagree)."""
     if len(ev) == 0:
-        return {"start_utc": None, "end_utc": None, "duration_s": 0.0}
-    t0, t1 = int(ev["exch_ts"].min()), int(ev["exch_ts"].max())
-    tz = ZoneInfo(inst.timezone)
-    return {"start_utc": iso_time(t0), "end_utc": iso_time(t1), "start_local": iso_time(t0, tz),
-            "end_local": iso_time(t1, tz), "duration_s": round((t1 - t0) / 1e9, 3)}
+        return {"exchange_time": {"start_utc": "—", "end_utc": "—", "duration_s": 0.0},
+                "receive_time": {"recorded": False}}
+    exch, local = ev["exch_ts"], ev["local_ts"]
+    out: dict[str, Any] = {"exchange_time": _span(int(exch.min()), int(exch.max()), inst.timezone)}
+    if np.array_equal(exch, local):  # LOBSTER and other sources with one time
+        out["receive_time"] = {"recorded": False, "note": "the source records one time (local_ts = exch_ts)"}
+        return out
+    out["receive_time"] = {"recorded": True, **_span(int(local.min()), int(local.max()), "UTC")}
+    lat = (local - exch).astype(np.float64) / 1e6
+    out["receive_latency_ms"] = {"min": round(float(lat.min()), 3), "median": round(float(np.median(lat)), 3),
+                                 "p99": round(float(np.percentile(lat, 99)), 3), "max": round(float(lat.max()), 3)}
+    if lat.min() < 0:
+        out["receive_latency_ms"]["note"] = ("negative: local_ts before exch_ts, the receiver's clock is behind "
+                                             "the exchange's (not a latency)")
+    return out
+
+
+def _span(t0: int, t1: int, timezone: str) -> dict[str, Any]:
+    """Start and end (ns) in UTC, and as the wall time in `timezone` when it is not UTC, and the duration."""
+    span: dict[str, Any] = {"start_utc": iso_time(t0), "end_utc": iso_time(t1)}
+    if timezone not in ("UTC", "Etc/UTC"):
+        tz = ZoneInfo(timezone)
+        span.update({"timezone": timezone, "start_in_timezone": iso_time(t0, tz), "end_in_timezone": iso_time(t1, tz)})
+    span["duration_s"] = round((t1 - t0) / 1e9, 3)
+    return span
 
 
 def _dist(x: np.ndarray) -> dict[str, float | int | None]:

@@ -86,6 +86,7 @@ from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
 from hft.data._convert import row_error, row_place
+from hft.data.formats import archive_damage
 
 if TYPE_CHECKING:
     import polars as pl
@@ -202,8 +203,8 @@ def _read_zip(path: Path) -> tuple[_Member, _Member, list[str]]:
             msg = _Member(Path(msg_name).name, f"{path}:{msg_name}", zf.read(msg_name))
             ob = _Member(Path(ob_name).name, f"{path}:{ob_name}", zf.read(ob_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
-        raise DataValidationError(
-            f"{path}: expected a readable zip archive, found a damaged or non-zip file ({exc})",
+        raise DataValidationError(  # a zip cut short says so; another file named .zip is not one
+            archive_damage(path, exc) or f"{path}: expected a readable zip archive, found a non-zip file ({exc})",
             file=str(path), expected="zip archive", found=str(exc)) from None
     return msg, ob, names
 
@@ -244,7 +245,7 @@ def _resolve(source: Path, orderbook: Path | None) -> tuple[_Member, _Member, li
 # ------------------------------------------------------------------------------------------------- parsing
 
 
-def _column_name(ncols: int, col: int) -> str:
+def column_name(ncols: int, col: int) -> str:
     """The field of 0-based column `col`: a message column's LOBSTER name (``size``), an orderbook column's name
     and number (``ask_sz_1 (column 2)``: the orderbook file has 4 x L columns and no header)."""
     if ncols == len(_MSG_COLS):
@@ -276,7 +277,7 @@ def _first_bad_line(data: bytes, ncols: int, origin: str) -> DataValidationError
                 ok = re.match(r"^-?[0-9]+$", value) is not None
                 what = "an integer"
             if not ok:
-                return row_error(origin, lineno, _column_name(ncols, col), what, value)
+                return row_error(origin, lineno, column_name(ncols, col), what, value)
     return None
 
 
@@ -568,7 +569,7 @@ def _locate_bad_reference(raw: np.ndarray, ob: _Member) -> None:
     flat, name, _mask, expected = first
     row, col = divmod(flat, px.shape[1])
     column = 2 * col + (1 if name == "size" else 0)
-    raise row_error(ob.origin, row + 1, _column_name(raw.shape[1], column), expected,
+    raise row_error(ob.origin, row + 1, column_name(raw.shape[1], column), expected,
                     _written(ob.data, row, column))
 
 

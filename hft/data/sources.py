@@ -20,6 +20,7 @@ import numpy as np
 
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
+from hft.core.market_data import no_book_notice
 from hft.data._convert import Locate, place, stream_repr
 from hft.data.formats import OpenOptions, detect, get, require_file
 
@@ -104,13 +105,17 @@ def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], di
                 allow_gaps: bool = False, fmt: str | None = None, mapping: Path | None = None,
                 origins: bool = False) -> dict[str, Any]:
     """`describe` (a result with ``ok`` and ``problem``) of each stream `paths` form (`group_streams`), opened one
-    at a time (`open_market_data`): one stream's result as it is; several as ``{"ok": all ok, "problem": the first
+    at a time (`open_market_data`), with ``warnings`` (`no_book_notice`) where the stream lacks something: one
+    stream's result as it is; several as ``{"ok": all ok, "problem": the first
     problem, naming its file, "streams": [each result with its "files"]}``."""
     groups = group_streams(paths, fmt=fmt, mapping=mapping)
     results = []
     for g in groups:
-        results.append(describe(open_market_data(g, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping,
-                                                 origins=origins)))
+        md = open_market_data(g, allow_gaps=allow_gaps, fmt=fmt, mapping=mapping, origins=origins)
+        results.append(describe(md))
+        notice = no_book_notice(md.events, g)
+        if notice is not None:  # what the data lacks is said (``warnings``), never silent
+            results[-1].setdefault("warnings", []).append(notice)
     if len(results) == 1:
         return results[0]
     bad = [(g, r) for g, r in zip(groups, results, strict=True) if not r.get("ok", True)]

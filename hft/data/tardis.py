@@ -54,6 +54,7 @@ from hft.data._convert import (
     to_units,
 )
 from hft.data._gather import gather_events, snapshot_diffs
+from hft.data.formats import archive_damage
 
 HEADER = ["exchange", "symbol", "timestamp", "local_timestamp"]
 DATASETS = {
@@ -119,7 +120,8 @@ def read_frame(path: Path, *, typed: bool = False) -> Any:
                 return pl.read_csv(data, infer_schema=False, schema_overrides=types)
         return pl.read_csv(data, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError, EOFError) as exc:
-        raise DataValidationError(f"{path}: expected a CSV file ({str(exc).splitlines()[0][:160]})",
+        damaged = archive_damage(path, exc) if isinstance(exc, OSError | EOFError) else None  # a .gz cut short
+        raise DataValidationError(damaged or f"{path}: expected a CSV file ({str(exc).splitlines()[0][:160]})",
                                   file=str(path)) from None
 
 

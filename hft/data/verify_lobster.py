@@ -106,10 +106,11 @@ C_NOT_APPLIED = 11
 C_STATUS = 12
 C_OVERDRAWN = 13
 C_STATUS_ROW = 14  # the message row at which a non-zero status stopped the replay
-N_COUNTERS = 15
+C_FIRST_SIZE_CONFLICT = 15  # the message row of the first size conflict (-1: none)
+N_COUNTERS = 16
 COUNTER_NAMES = ("checked", "mismatches", "first_mismatch_row", "unknown_order_refs", "seeded_levels",
                  "relearned_levels", "stale_orders", "anon_underflows", "price_conflicts", "size_conflicts",
-                 "duplicate_ids", "not_applied", "status", "overdrawn", "status_row")
+                 "duplicate_ids", "not_applied", "status", "overdrawn", "status_row", "first_size_conflict_row")
 
 _SEEN = 1  # lv_flags bit: the level has been visible with a known quantity
 _I64_MAX = np.iinfo(np.int64).max
@@ -309,7 +310,10 @@ def _verify_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.ndar
             return k
         # 2. the message
         visible = price[k] >= prev_bid if side[k] == BUY else price[k] <= prev_ask
+        conflicts = counters[C_SIZE_CONFLICTS]
         short = _apply(book, kind[k], side[k], price[k], qty[k], oid[k], visible, counters)
+        if counters[C_SIZE_CONFLICTS] != conflicts and counters[C_FIRST_SIZE_CONFLICT] < 0:
+            counters[C_FIRST_SIZE_CONFLICT] = k
         # 3. prices entering the visible region learn the reference quantity
         bid_bound = _region_bound(ref, k, levels, BID)
         ask_bound = _region_bound(ref, k, levels, ASK)
@@ -370,6 +374,7 @@ def replay_verify(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
     """
     n = kind.shape[0]
     counters[C_FIRST_MISMATCH] = -1
+    counters[C_FIRST_SIZE_CONFLICT] = -1
     if n == 0:
         return book
     # 1. seed: row 0 with message 0 undone
@@ -453,6 +458,10 @@ def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *, str
     out["strict_reentry"] = strict_reentry
     first = int(counters[C_FIRST_MISMATCH])
     out.pop("first_mismatch_row")
+    conflict = int(out.pop("first_size_conflict_row"))
+    out["first_size_conflict"] = None if conflict < 0 else {
+        "row": conflict, "line": conflict + 1, "message": row_place(origins[0], conflict + 1),
+        "order_id": int(events["order_id"][conflict])}
     out["first_mismatch"] = None if first < 0 else {
         "row": first,
         "line": first + 1,
@@ -472,7 +481,8 @@ def verify_lobster(data: Any, *, strict_reentry: bool = False) -> dict[str, Any]
     Keys: ``checked``, ``mismatches``, ``first_mismatch`` (row: the 0-based message index, line: row + 1, message
     and orderbook: the two files' line as ``"<file>: row <line>"``, expected, found, event; or None),
     ``unknown_order_refs``, ``seeded_levels``, ``relearned_levels``, ``stale_orders``, ``anon_underflows``,
-    ``price_conflicts``, ``size_conflicts``, ``duplicate_ids``, ``not_applied``, ``overdrawn``, ``messages``,
+    ``price_conflicts``, ``size_conflicts`` (``first_size_conflict``: row, line, message, order_id; or None),
+    ``duplicate_ids``, ``not_applied``, ``overdrawn``, ``messages``,
     ``levels``,
     ``ok``, and ``symbol`` / ``source`` from the import.
     """

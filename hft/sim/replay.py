@@ -77,7 +77,7 @@ from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
-from hft.core.market_data import MarketDataSource
+from hft.core.market_data import MarketDataSource, no_book_notice
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.git_probe import GitCommitProbe, git_commit
@@ -511,7 +511,8 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
 
 def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[str]:
     """What the configuration asked for but the data could not give (each one line)."""
-    out = []
+    notice = no_book_notice(md.events, data)
+    out = [notice] if notice is not None else []
     if md.instrument.book_level == "L3" and md.lobster is None and config.l3_resync:
         out.append(f"l3_resync: off for {Path(data[0]).name}: no LOBSTER reference rows (the .ref.parquet sidecar "
                    "beside it is missing); set l3_resync: false to silence this")

@@ -65,6 +65,16 @@ def test_generate_is_deterministic(hft, tmp_path):
         assert (a / name).read_bytes() == (b / name).read_bytes()
 
 
+def test_tables_never_print_python_none(hft, day, tmp_path):
+    """A value that does not apply (no zip written, no problem, no crossed book) prints as "—", never "None"."""
+    g = hft("data", "generate", "--out", str(tmp_path), "--messages", "2000", "--levels", "2")
+    v = hft("data", "verify", str(day))
+    for r in (g, v):
+        assert r.code == 0, r.err
+        assert "None" not in r.out, r.out
+    assert "zip_path" in g.out and "—" in g.out and "problem" in v.out
+
+
 def _bad_zip(tmp_path: Path) -> Path:
     p = tmp_path / "AAPL_2012-06-21_34200000_57600000_1.zip"
     p.write_bytes(b"PK\x03\x04 this is not really a zip")

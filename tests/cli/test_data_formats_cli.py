@@ -191,8 +191,9 @@ def test_bad_rows_are_named_where_a_person_finds_them(hft, tmp_path, lobster_day
     r = hft("data", "verify", str(z))
     member = f"{z}:{lobster_day.stem}"
     assert _one_line_error(r, tmp_path, before) == (
-        f"error: verify failed: 1 book rows differ from the orderbook file, the first at {member}_orderbook_2.csv: "
-        f"row 6 (the book after {member}_message_2.csv: row 6)")
+        f"error: verify failed: 1 book row differs from the orderbook file, the first at {member}_orderbook_2.csv: "
+        f"row 6 (the book after {member}_message_2.csv: row 6): field 'ask_px_1 (column 1)' expected 1000500, "
+        "found 1000300 (and 3 more fields)")
 
     lines = usdm_lines()
     lines[3] = trade(1001, 7, "100.00", "0.005", maker=True)  # before the snapshot's time (1002)
@@ -215,3 +216,39 @@ def test_bad_rows_are_named_where_a_person_finds_them(hft, tmp_path, lobster_day
     r = hft("data", "inspect", str(p))
     assert _one_line_error(r, tmp_path, before) == (
         f"error: {p}: record 3 (byte {start + 2 * rec.dtype.itemsize}), field 'side': expected B, A or N, was 'X'")
+
+
+@pytest.mark.parametrize(("which", "keep", "what"), [
+    ("npz", 0.5, "an .npz (zip) archive, but truncated or damaged: no end-of-archive directory (the file is cut "
+                 "short?)"),
+    ("npz", 0.01, "an .npz (zip) archive, but truncated or damaged: no end-of-archive directory (the file is cut "
+                  "short?)"),
+    ("book", 0.5, "a gzip file, but truncated or damaged: the stream ends before its end-of-stream marker (the "
+                  "file is cut short?)"),
+    ("book", 0.001, "a gzip file, but truncated or damaged: the stream ends before its end-of-stream marker (the "
+                    "file is cut short?)"),
+])
+def test_an_archive_cut_short_says_so(hft, files, tmp_path, which, keep, what):
+    """A zip (.npz) or gzip cut short is named as such in one line, recognised by its content or named with
+    --format: not "none recognised its content" with a hint, nor "not an .npz"."""
+    raw = files[which].read_bytes()
+    cut = tmp_path / f"cut_{files[which].name}"
+    cut.write_bytes(raw[: max(4, int(len(raw) * keep))])
+    fmt = "hftbacktest" if which == "npz" else "tardis"
+    for extra in ((), ("--format", fmt)):
+        before = set(tmp_path.rglob("*"))
+        r = hft("data", "verify", str(cut), *extra)
+        assert _one_line_error(r, tmp_path, before) == f"error: {cut}: {what}"
+
+
+def test_a_stream_without_a_book_says_so(hft, files, tmp_path):
+    """A Tardis trades file alone holds no order book: verify and inspect still succeed, but say so in one
+    ``warning:`` line (and in ``warnings`` of --json); with its book file beside it nothing is said."""
+    for cmd in ("verify", "inspect"):
+        r = hft("data", cmd, str(files["trades"]), "--json")
+        assert r.code == 0, r.err
+        want = f"{files['trades'].name}: no order book in this data (it holds "
+        assert [ln for ln in r.err.splitlines() if ln.strip()] == [f"warning: {r.json()['warnings'][0]}"]
+        assert r.json()["warnings"][0].startswith(want) and "trade events" in r.json()["warnings"][0]
+        both = hft("data", cmd, str(files["book"]), str(files["trades"]), "--json")
+        assert both.code == 0 and "warning" not in both.err and "warnings" not in both.json()

@@ -55,6 +55,14 @@ def test_verify_of_a_crossed_capture_names_its_line_under_a_terminal(tmp_path):
     assert f"error: verify failed: 2 crossed book states, the first after {rel[1]}: row 3" in r.text, r.describe()
 
 
+def test_data_tables_under_a_terminal_print_no_python_none(day, tmp_path):
+    """`hft data verify` of a good day and `hft data generate` in a terminal: "—" where a value does not apply."""
+    for args in (("data", "verify", str(day)), ("data", "generate", "--out", str(tmp_path), "--messages", "2000")):
+        r = run_pty(*args)
+        _ok(r)
+        assert "None" not in r.text and "—" in r.text, r.describe()
+
+
 def test_replay_under_a_terminal_draws_progress(day, tmp_path):
     r = run_pty("replay", "--data", str(day), "-s", "mm", "--out", str(tmp_path / "run"), "--no-store",
                 env={"HFT_HOME": str(tmp_path / "home")})

@@ -258,7 +258,7 @@ def test_truncated_zip(tmp_path: Path, lobster_day: Any) -> None:
     for cut in (len(whole) // 3, len(whole) - 30):
         path = tmp_path / f"cut{cut}.zip"
         path.write_bytes(whole[:cut])
-        with pytest.raises(DataValidationError, match=rf"cut{cut}\.zip: expected a readable zip archive"):
+        with pytest.raises(DataValidationError, match=rf"cut{cut}\.zip: a zip archive, but truncated or damaged: "):
             import_lobster(path)
 
 

@@ -163,10 +163,12 @@ HEAD = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\
     ("x,BTCUSDT,1,2,false,bid,nan,1\n", "row 2, field 'price': expected a number, was 'nan'"),
     ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BTCUSDT,1,2,false,bid,1.5,inf\n",
      "row 3, field 'amount': expected a number, was 'inf'"),
-    ("x,BTCUSDT,1,,false,bid,1.5,1\n", "row 2, field 'local_timestamp': expected an integer, was None"),
+    # a blank field and a row cut short are named so, never as Python's None
+    ("x,BTCUSDT,1,,false,bid,1.5,1\n", "row 2, field 'local_timestamp': expected an integer, was empty or missing"),
+    ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BT\n", "row 3, field 'timestamp': expected an integer, was empty or missing"),
     # coded columns the typed read takes as enums: a blank or another spelling is named by the text read
     ("x,BTCUSDT,1,2,false,bid,1.5,1\nx,BTCUSDT,1,2,false,,1.5,1\n",
-     "row 3, field 'side': expected one of ['ask', 'bid'], was None"),
+     "row 3, field 'side': expected one of ['ask', 'bid'], was empty or missing"),
     ("x,BTCUSDT,1,2,True,bid,1.5,1\n", "row 2, field 'is_snapshot': expected true or false, was 'True'"),
 ])
 def test_tardis_bad_rows(tmp_path, body, text):

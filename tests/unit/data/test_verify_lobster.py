@@ -67,9 +67,30 @@ def test_a_mismatch_names_the_lines_of_both_files(tmp_path: Path, lobster_day: A
     assert first["message"] == f"{z}:{lobster_day.stem}_message_2.csv: row 6"
     assert first["orderbook"] == f"{z}:{lobster_day.stem}_orderbook_2.csv: row 6"
     res = verify_files([lobster_day.write(tmp_path, M)])
-    assert res["problem"] == (f"1 book rows differ from the orderbook file, the first at {tmp_path}/"
+    assert res["problem"] == (f"1 book row differs from the orderbook file, the first at {tmp_path}/"
                               f"{lobster_day.stem}_orderbook_2.csv: row 6 (the book after {tmp_path}/"
-                              f"{lobster_day.stem}_message_2.csv: row 6)")
+                              f"{lobster_day.stem}_message_2.csv: row 6): field 'ask_px_1 (column 1)' expected "
+                              "1000500, found 1000300 (and 3 more fields)")
+
+
+def test_a_mismatch_names_the_field_and_both_values(tmp_path: Path, lobster_day: Any) -> None:
+    """`hft data verify`'s problem names the first differing orderbook cell, the value the file writes there and
+    the one the rebuilt book has (prices in the file's price units), as well as both rows."""
+    from hft.data.importing import verify_files
+
+    B = list(lobster_day.books)
+    B[2] = "1000300,50,1000100,71,1000500,300,1000000,200"  # bid_sz_1 after the execution: 71, the book has 70
+    B[3] = B[2]
+    problem = verify_files([lobster_day.write(tmp_path, books=B)])["problem"]
+    assert problem.startswith("2 book rows differ from the orderbook file, the first at ")
+    assert problem.endswith("_orderbook_2.csv: row 3 (the book after "
+                            f"{tmp_path}/{lobster_day.stem}_message_2.csv: row 3): field 'bid_sz_1 (column 4)' "
+                            "expected 71, found 70")
+    B = list(lobster_day.books)
+    B[1] = "1000400,50,1000100,100,1000500,300,1000000,200"  # the add at 100.03 shown at 100.04
+    problem = verify_files([lobster_day.write(tmp_path, books=B)])["problem"]
+    assert "row 2 (the book after" in problem and problem.endswith(
+        "field 'ask_px_1 (column 1)' expected 1000400, found 1000300")
 
 
 def test_a_price_beyond_the_book_span_names_its_message_line() -> None:
@@ -231,3 +252,22 @@ def test_recording_only_visible_changes_always_verifies(seed: int, levels: int, 
     bad["qty"][k] += 1  # every recorded message touches the visible window: a wrong size must show
     res = verify_arrays(bad, ref, levels)
     assert res["mismatches"] >= 1 and res["first_mismatch"]["row"] == k
+
+
+def test_a_size_conflict_beyond_the_recorded_levels_is_a_warning_naming_its_row(tmp_path: Path,
+                                                                                lobster_day: Any) -> None:
+    """An order resting beyond the L recorded levels deleted with another size than it was added with (real
+    files have this: AMZN 5 levels, once): verify passes, and warns naming the message row and the order id."""
+    from hft.data.importing import verify_files
+
+    M = list(lobster_day.messages)
+    B = list(lobster_day.books)
+    M[1:1] = ["34200.1,1,99,10,990000,1", "34200.2,3,99,7,990000,1"]  # add bid 99.00 x10 (level 3), delete 7
+    B[1:1] = [B[0], B[0]]  # the top 2 levels do not change
+    res = verify_files([lobster_day.write(tmp_path, M, B)])
+    assert res["ok"] and res["size_conflicts"] == 1 and res["first_size_conflict"]["order_id"] == 99
+    assert res["warnings"] == [
+        f"1 size conflict, the first at {tmp_path}/{lobster_day.stem}_message_2.csv: row 3 (order id 99): a "
+        "message's size differs from what its order had left (it changed while unobserved beyond the recorded "
+        "levels); the book after it still matches the orderbook file"]
+    assert "warnings" not in verify_files([lobster_day.write(tmp_path)])
