@@ -252,3 +252,7 @@ def test_a_stream_without_a_book_says_so(hft, files, tmp_path):
         assert r.json()["warnings"][0].startswith(want) and "trade events" in r.json()["warnings"][0]
         both = hft("data", cmd, str(files["book"]), str(files["trades"]), "--json")
         assert both.code == 0 and "warning" not in both.err and "warnings" not in both.json()
+    r = hft("replay", "-d", str(files["trades"]), "-s", "mm", "--no-store", "--json")
+    assert r.code == 0, r.err
+    notice = [w for w in r.json()["warnings"] if "no order book" in w]
+    assert len(notice) == 1 and notice[0].startswith(want) and f"warning: {notice[0]}" in r.err.splitlines()
