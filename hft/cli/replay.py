@@ -77,6 +77,8 @@ def replay(
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
                              recorder=None if no_store else sim_runs, fmt=fmt, mapping=mapping,
                              source=FILES)
+    for n in summary.get("notices", ()):  # what a range skipped (days with no file): said, never silent
+        sys.stderr.write(f"notice: {n}\n")
     for w in summary.get("warnings", ()):
         sys.stderr.write(f"warning: {w}\n")
     emit(summary, json_out, lambda: _render(summary))

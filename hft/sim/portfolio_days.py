@@ -47,7 +47,7 @@ from hft.sim.portfolio import (
     portfolio_summary,
     replay_legs,
 )
-from hft.sim.replay import summarise
+from hft.sim.replay import add_notices, summarise
 from hft.sim.run_folder import folder_name, publish_run
 from hft.sim.run_reader import RunResult
 from hft.sim.sessions import (
@@ -110,10 +110,10 @@ def total_legs_output(day_outs: list[Any]) -> Any:
 
 def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
                        out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
-                       tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
+                       tables: bool = False, notices: list[str] | None = None) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several days of several instruments (module docstring): replay, per-day x per-leg,
     per-leg and portfolio summaries, the run folder, the `recorder`'s record (`hft.sim.recording.RunRecorder`,
-    or None). `mds`: every group opened, in the order of `groups`. Returns the summary and, with `tables`, the
+    or None); `notices`: what expanding the data skipped (`replay.add_notices`). `mds`: every group opened, in the order of `groups`. Returns the summary and, with `tables`, the
     run's `portfolio.portfolio_result` (each leg's tables over every day; ``days`` the summary's)."""
     mds = [dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)) for md in mds]
     layout = day_layout(groups, mds)
@@ -186,6 +186,7 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
             fill_portfolio_folder(folder, d["out"], d["summary"], d["leg_outs"], d["leg_summaries"], d["mds"],
                                   config)
 
+    add_notices(summary, notices or [])
     publish_run(summary, out_dir, fill, force=force,
                 record=None if recorder is None else (lambda: recorder.record_run(out, summary, order_symbols(out),
                                                                                   gw)))

@@ -41,7 +41,7 @@ from hft.core.ids import run_hash
 from hft.core.market_data import MarketDataSource
 from hft.core.units import iso_time
 from hft.sim.instruments import apply_overrides
-from hft.sim.replay import _ccy, build_engine, summarise
+from hft.sim.replay import _ccy, add_notices, build_engine, summarise
 from hft.sim.run_reader import RunResult
 
 
@@ -224,10 +224,11 @@ def total_summary(sessions: list[Session], out: Any, strategy_name: str, params:
 def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
              out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
              opened: Sequence[Any] = (), source: MarketDataSource, fmt: str | None = None,
-             mapping: Path | None = None, tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
+             mapping: Path | None = None, tables: bool = False,
+             notices: list[str] | None = None) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
     (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
-    `fmt`, `mapping`: as `replay_sessions`. Returns the summary and, with `tables`, the run's `RunResult` (the
+    `fmt`, `mapping`: as `replay_sessions`; `notices`: what expanding the data skipped (`replay.add_notices`). Returns the summary and, with `tables`, the run's `RunResult` (the
     total's tables; its ``days`` the summary's)."""
     from hft.sim.run_folder import fill_run_folder, folder_name, publish_run, write_run_folder  # lazy: numba
     from hft.sim.run_tables import run_result  # lazy: numba
@@ -250,5 +251,6 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
 
     record = None if recorder is None else (lambda: recorder.record_run(out, summary,
                                                                          sessions[-1].md.instrument.symbol, gw))
+    add_notices(summary, notices or [])
     publish_run(summary, out_dir, fill, force=force, record=record)
     return summary, result

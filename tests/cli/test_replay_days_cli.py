@@ -72,6 +72,11 @@ def test_glob_and_range_forms_and_engines_agree(hft, days, tmp_path):
     rng = str(folder / "SYNTH_2024-01-{01..04}_34200000_57600000_5.zip")  # 01 and 04 have no file: skipped
     ranged = hft("replay", "-d", rng, "-s", "mm", "--no-store", "--json", "--engine", "python")
     assert ranged.code == 0, ranged.err
+    # the values skipped are said: one notice line on stderr, the same in the summary (was: silent)
+    notice = (f"--data {rng}: the range matched 2 of 4 files; skipped, no file: SYNTH_2024-01-01_34200000_57600000_5.zip, "
+              "SYNTH_2024-01-04_34200000_57600000_5.zip")
+    assert ranged.err.splitlines() == [f"notice: {notice}"] and ranged.json()["notices"] == [notice]
+    assert "notices" not in glob.json() and glob.err == ""
     a, b = glob.json(), ranged.json()
     assert a["n_days"] == b["n_days"] == 2
     assert a["run_hash"] == b["run_hash"] and a["days"] == [
