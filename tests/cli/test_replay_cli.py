@@ -32,6 +32,7 @@ def test_replay_json_and_run_folder(hft, day, tmp_path):
     on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
     for key in ("pnl_money_units", "max_drawdown_money_units", "fees_money_units"):  # integers (docs/sim.md)
         assert type(s[key]) is int and type(on_disk[key]) is int, (key, s[key])
+    assert on_disk["contract_size"] == 1 and type(on_disk["contract_size"]) is int  # a number (was the string "1")
     assert s["pnl"] == pytest.approx(s["pnl_money_units"] * s["money_unit"])
 
 
