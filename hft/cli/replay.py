@@ -5,12 +5,37 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from hft.cli._output import console, emit, fmt_money, fmt_qty, fmt_rejects, progress_bar, short_hash
 from hft.cli.data import FORMAT_OPT, MAPPING_OPT
 
-app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.",
+STRATEGY_HELP = ("A registered strategy ({names}), FILE.py:Class or module:Class (a Strategy, or an @njit strategy "
+                 "kernel: docs/extending.md).")
+
+
+def strategy_help() -> str:
+    """The ``--strategy`` help: the strategies registered now (the built-ins and installed plugins, read from the
+    registry: `hft.sim.strategy_loader.registered`)."""
+    from hft.sim.strategy_loader import registered  # lazy: numba, and only when the help is shown
+
+    return STRATEGY_HELP.format(names=", ".join(sorted(registered())))
+
+
+class _ReplayGroup(TyperGroup):
+    """`hft replay`'s command group: its help names the registered strategies, read when it is shown (reading the
+    registry scans the installed packages: not at every start of `hft`)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        for p in self.params:
+            if p.name == "strategy":
+                p.help = strategy_help()
+        super().format_help(ctx, formatter)
+
+
+app = typer.Typer(help="Replay recorded quotes with a strategy through the real gateway.", cls=_ReplayGroup,
                   invoke_without_command=True, no_args_is_help=False)
 
 
@@ -19,12 +44,12 @@ def replay(
     ctx: typer.Context,
     data: list[Path] = typer.Option(None, "--data", "-d", help="Market data (raw or imported). Repeat it, or give "
                                     "a glob ('gen/*.zip') or a range ('day_{20240102..20240105}.zip'), for several "
-                                    "days of one instrument in one run (one session each); Binance captures and "
-                                    "Tardis pairs chain into one stream. Files of different instruments (one day "
-                                    "each) replay on one clock through one gateway (-s hedged_mm; --engine python)."),
-    strategy: str = typer.Option("mm", "--strategy", "-s", help="A registered strategy (mm, imbalance_taker, "
-                                 "twap, or an installed plugin's), FILE.py:Class or module:Class (a Strategy, "
-                                 "or an @njit strategy kernel: docs/extending.md)."),
+                                    "days of one instrument in one run (one session each, oldest first); a range "
+                                    "skips values with no file (weekends, holidays) and says so in a notice; a glob "
+                                    "or range matching no file is an error. Binance captures and Tardis pairs chain "
+                                    "into one stream. Files of different instruments (one day each) replay on one "
+                                    "clock through one gateway, on either engine (e.g. -s hedged_mm)."),
+    strategy: str = typer.Option("mm", "--strategy", "-s", help=STRATEGY_HELP.format(names="the built-ins and installed plugins")),
     config: Path = typer.Option(None, "--config", "-c", help="Replay config YAML, layered over the shipped "
                                                              "config/sim/replay.yaml (name only what changes)."),
     sets: list[str] = typer.Option(None, "--set", help="Override one config key: path.to.key=value "
@@ -77,6 +102,8 @@ def replay(
         summary = run_replay(list(data), strategy, cfg, out_dir=out, force=force, progress=update,
                              recorder=None if no_store else sim_runs, fmt=fmt, mapping=mapping,
                              source=FILES)
+    for n in summary.get("notices", ()):  # what a range skipped (days with no file): said, never silent
+        sys.stderr.write(f"notice: {n}\n")
     for w in summary.get("warnings", ()):
         sys.stderr.write(f"warning: {w}\n")
     emit(summary, json_out, lambda: _render(summary))

@@ -103,6 +103,13 @@ class Instrument:
         """Lot size as float (for display and research metrics only)."""
         return float(self.lot_size)
 
+    @property
+    def contract(self) -> int | float:
+        """Contract size as a number (an int when whole: ``"100"`` → 100), for summaries and display; the field
+        stays the exact decimal string the accounting computes with."""
+        d = Decimal(self.contract_size)
+        return int(d) if d == d.to_integral_value() else float(d)
+
     def price_to_ticks(self, price: str | Decimal) -> int:
         """Exact decimal price → integer ticks; raises if the price is not a multiple of the tick."""
         ticks, rem = divmod(Decimal(price), Decimal(self.tick_size))

@@ -43,9 +43,10 @@ class MarketDataSource(Protocol):
     """Expands market-data specs into inputs, groups them into days, opens a day as one event stream and writes
     a synthetic day (goldens and warm-up replay generated data)."""
 
-    def expand_paths(self, specs: Sequence[Path | str]) -> list[Path]:
+    def expand_paths(self, specs: Sequence[Path | str], notices: list[str] | None = None) -> list[Path]:
         """`specs` with their glob and ``{FROM..TO}`` range forms expanded, in order; raises
-        `hft.core.errors.DataValidationError` for a pattern or range that matches nothing."""
+        `hft.core.errors.DataValidationError` for a pattern or range that matches nothing. A range's values with
+        no file are skipped, each such range adding one line naming them to `notices` (when given)."""
         ...
 
     def group_days(self, paths: Sequence[Path | str]) -> list[list[Path]]:

@@ -126,7 +126,7 @@ def load_object(spec: str, *, what: str, label: str, error: type[HftError], key:
     if where.endswith(".py") or "/" in where or "\\" in where:
         module, origin = _load_file(Path(where), spec, label, error, key), "file"
     else:
-        module, origin = _load_module(where, spec, label, error, key), "module"
+        module, origin = _load_module(where, attr, spec, label, error, key), "module"
     obj = getattr(module, attr, None)
     if obj is None:
         there = f" (there: {candidates(module)})" if candidates is not None else ""
@@ -163,13 +163,17 @@ def _load_file(path: Path, spec: str, label: str, error: type[HftError], key: st
     return module
 
 
-def _load_module(name: str, spec: str, label: str, error: type[HftError], key: str) -> Any:
+def _load_module(name: str, attr: str, spec: str, label: str, error: type[HftError], key: str) -> Any:
+    """Import the module `name` of ``module:attr`` `spec`; one error line naming it when it cannot be, whose hint
+    says how a module becomes importable (and how a file is named instead)."""
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise error(f"{label} {spec!r}: expected an importable module {name!r}, none found", key=key,
-                        hint="a file path needs its .py suffix") from None
+            raise error(f"{label} {spec!r}: expected an importable module {name!r}, none found on the Python path",
+                        key=key, hint=f"make it importable: put the folder holding {name.split('.')[0]}/ on PYTHONPATH, "
+                                      f"or install its package (pip install -e .); or name the file by its path, "
+                                      f"with .py: {name.replace('.', '/')}.py:{attr}") from None
         raise error(f"{label} {spec!r}: module {name!r} failed to import ({exc})", key=key) from None
     except Exception as exc:
         raise error(f"{label} {spec!r}: module {name!r} failed to import ({exc.__class__.__name__}: {exc})",

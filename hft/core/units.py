@@ -1,8 +1,9 @@
-"""Parsing of human units into integers: durations → ns, sizes → bytes."""
+"""Human units: durations → ns and sizes → bytes parsed into integers; ns times written as ISO 8601."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, tzinfo
 
 from hft.core.errors import ConfigError
 
@@ -59,3 +60,8 @@ def parse_size_bytes(value: str | int, *, key: str = "size") -> int:
     if n > INT64_MAX:
         raise ConfigError(f"{key}: expected a size of at most {INT64_MAX:,} bytes, was {value!r}", key=key)
     return int(n)
+
+
+def iso_time(ns: int, zone: tzinfo = UTC) -> str:
+    """Nanoseconds since the epoch as an ISO 8601 time in `zone` (to the microsecond)."""
+    return datetime.fromtimestamp(ns // 1_000_000_000, zone).replace(microsecond=(ns % 10**9) // 1000).isoformat()

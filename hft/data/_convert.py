@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from hft.core.dtypes import EVENT_DTYPE, FLAG_EOM
 from hft.core.errors import DataValidationError
+from hft.core.units import iso_time  # noqa: F401  (the importers' time writer lives in hft.core)
 
 MAX_DECIMALS = 9
 
@@ -93,11 +94,6 @@ def row_place(file: str | Path, row: int, *, unit: str = "row", offset: int | No
     it) or ``"<file>: record 12 (byte 4168)"`` (a binary file's record, 1-based, and its byte offset in the
     decompressed stream)."""
     return f"{file}: {unit} {row}" + (f" (byte {offset})" if offset is not None else "")
-
-
-def iso_time(ns: int, zone: tzinfo = UTC) -> str:
-    """Nanoseconds since the epoch as an ISO 8601 time in `zone` (to the microsecond)."""
-    return datetime.fromtimestamp(ns // 1_000_000_000, zone).replace(microsecond=(ns % 10**9) // 1000).isoformat()
 
 
 def place(file: str | Path, row: int, *, unit: str = "row", offset: int | None = None) -> dict[str, Any]:

@@ -260,12 +260,13 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
     return days
 
 
-def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
+def expand_data_paths(specs: Sequence[Path | str], notices: list[str] | None = None) -> list[Path]:
     """``--data`` values with the glob and range forms expanded, in order.
 
     * ``DIR/*.parquet`` (``*``, ``?``, ``[...]``): the matching files, sorted by name; none is an error.
     * ``DIR/day_{20240103..20240105}.zip``: a numeric range (inclusive, zero padding kept); the values with no
-      file are skipped (a weekend), none at all is an error.
+      file are skipped (a weekend, a holiday), none at all is an error. Each range that skipped values adds one
+      line naming them to `notices` (when given): a skip is said, never silent.
     * anything else: the path as given (checked when it is opened).
     """
     out: list[Path] = []
@@ -281,11 +282,13 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
                 raise DataValidationError(f"--data {s}: expected a range {{FROM..TO}} with FROM <= TO, was "
                                           f"{lo}..{hi}", key="data")
             width = len(lo) if lo.startswith("0") or len(lo) == len(hi) else 0
-            found = [Path(s[: m.start()] + str(v).zfill(width) + s[m.end():]) for v in range(int(lo), int(hi) + 1)]
-            found = [p for p in found if p.is_file()]
+            values = [Path(s[: m.start()] + str(v).zfill(width) + s[m.end():]) for v in range(int(lo), int(hi) + 1)]
+            found = [p for p in values if p.is_file()]
             if not found:
                 raise DataValidationError(f"--data {s}: expected at least one file in the range, found none",
                                           key="data")
+            if notices is not None and len(found) < len(values):
+                notices.append(_range_notice(s, found, values))
             out.extend(found)
         elif any(c in s for c in "*?["):
             found = sorted(Path(p) for p in glob.glob(s) if Path(p).is_file())
@@ -298,14 +301,22 @@ def expand_data_paths(specs: Sequence[Path | str]) -> list[Path]:
     return out
 
 
+def _range_notice(spec: str, found: list[Path], values: list[Path]) -> str:
+    """The one line saying what a ``{FROM..TO}`` range skipped: how many of its values had a file, and the names of
+    those that had none (the first five)."""
+    missing = [p.name for p in values if p not in found]
+    names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return f"--data {spec}: the range matched {len(found)} of {len(values)} files; skipped, no file: {names}"
+
+
 class FileSource:
     """The market-data files on disk as a `hft.core.market_data.MarketDataSource`: the functions of this module
     (format detected by content unless named). The composition root passes `FILES` to the services (`hft.alpha`,
     `hft.sim`). An instance rather than this module so that it pickles into a process-pool or Ray worker."""
 
-    def expand_paths(self, specs: Sequence[Path | str]) -> list[Path]:
+    def expand_paths(self, specs: Sequence[Path | str], notices: list[str] | None = None) -> list[Path]:
         """`expand_data_paths`."""
-        return expand_data_paths(specs)
+        return expand_data_paths(specs, notices)
 
     def group_days(self, paths: Sequence[Path | str]) -> list[list[Path]]:
         """`group_days`."""

@@ -45,6 +45,7 @@ from hft.sim.legs import LegInput
 from hft.sim.replay import (
     _ccy,
     _ffill,
+    add_notices,
     build_venue,
     engine_config,
     equity_stats,
@@ -248,10 +249,10 @@ def fill_portfolio_folder(tmp: Path, out: Any, summary: dict[str, Any], leg_outs
 
 def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
                     out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
-                    tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
+                    tables: bool = False, notices: list[str] | None = None) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several instruments: replay, per-leg and portfolio summaries, the run folder (with
-    ``legs/``), the `recorder`'s record (`hft.sim.recording.RunRecorder`, or None). Returns the summary and, with
-    `tables`, the run's `portfolio_result`."""
+    ``legs/``), the `recorder`'s record (`hft.sim.recording.RunRecorder`, or None); `notices`: what expanding the data skipped
+    (`replay.add_notices`). Returns the summary and, with `tables`, the run's `portfolio_result`."""
     mds = [dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)) for md in mds]
     check_legs(groups, mds, config)
     try:
@@ -265,6 +266,7 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)
     result = portfolio_result(out, summary, leg_outs, leg_summaries, mds, out_dir) if tables else None
+    add_notices(summary, notices or [])
     publish_run(summary, out_dir,
                 lambda tmp: fill_portfolio_folder(tmp, out, summary, leg_outs, leg_summaries, mds, config, result),
                 force=force, record=None if recorder is None else (

@@ -47,10 +47,19 @@ from hft.sim.portfolio import (
     portfolio_summary,
     replay_legs,
 )
-from hft.sim.replay import summarise
+from hft.sim.replay import add_notices, summarise
 from hft.sim.run_folder import folder_name, publish_run
 from hft.sim.run_reader import RunResult
-from hft.sim.sessions import DAY_KEYS, Session, as_day, concat_outputs, day_label, total_output, total_summary
+from hft.sim.sessions import (
+    DAY_KEYS,
+    Session,
+    as_day,
+    check_day_order,
+    concat_outputs,
+    day_label,
+    total_output,
+    total_summary,
+)
 
 __all__ = ["day_layout", "run_portfolio_days"]
 
@@ -72,14 +81,15 @@ def day_layout(groups: list[list[Path]], mds: list[Any]) -> list[list[int]]:
 
 
 def _check_time_order(groups: list[list[Path]], mds: list[Any], layout: list[list[int]]) -> None:
-    """Day d + 1 starts (its earliest event over the legs) no earlier than day d ended (its latest)."""
-    end_ts = None
-    for ix in layout:
-        first = min(int(mds[i].events["exch_ts"].min()) for i in ix)
-        if end_ts is not None and first < end_ts:
-            raise SimError(f"{groups[ix[0]][0]}: expected days in time order, this day starts ({first} ns) before "
-                           f"the previous one ended ({end_ts} ns)", hint="give the days oldest first")
-        end_ts = max(int(mds[i].events["exch_ts"].max()) for i in ix)
+    """Day d + 1 starts (its earliest event over the legs) no earlier than day d ended (its latest):
+    `hft.sim.sessions.check_day_order`, naming each day by its first file."""
+    prev = None
+    for d, ix in enumerate(layout):
+        span = (min(int(mds[i].events["exch_ts"].min()) for i in ix),
+                max(int(mds[i].events["exch_ts"].max()) for i in ix))
+        if prev is not None:
+            check_day_order(d + 1, groups[ix[0]][0], span, groups[prev[0][0]][0], prev[1])
+        prev = (ix, span)
 
 
 def total_legs_output(day_outs: list[Any]) -> Any:
@@ -100,10 +110,10 @@ def total_legs_output(day_outs: list[Any]) -> Any:
 
 def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
                        out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
-                       tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
+                       tables: bool = False, notices: list[str] | None = None) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several days of several instruments (module docstring): replay, per-day x per-leg,
     per-leg and portfolio summaries, the run folder, the `recorder`'s record (`hft.sim.recording.RunRecorder`,
-    or None). `mds`: every group opened, in the order of `groups`. Returns the summary and, with `tables`, the
+    or None); `notices`: what expanding the data skipped (`replay.add_notices`). `mds`: every group opened, in the order of `groups`. Returns the summary and, with `tables`, the
     run's `portfolio.portfolio_result` (each leg's tables over every day; ``days`` the summary's)."""
     mds = [dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)) for md in mds]
     layout = day_layout(groups, mds)
@@ -176,6 +186,7 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
             fill_portfolio_folder(folder, d["out"], d["summary"], d["leg_outs"], d["leg_summaries"], d["mds"],
                                   config)
 
+    add_notices(summary, notices or [])
     publish_run(summary, out_dir, fill, force=force,
                 record=None if recorder is None else (lambda: recorder.record_run(out, summary, order_symbols(out),
                                                                                   gw)))

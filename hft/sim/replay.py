@@ -460,7 +460,8 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
          source: MarketDataSource, tables: bool) -> tuple[dict[str, Any], RunResult | None]:
     """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked: the
     summary and, with `tables`, the run's `RunResult` (else None: no table is built unless a folder is written)."""
-    data = source.expand_paths(data)
+    notices: list[str] = []  # what the data's ranges skipped: said in the summary (``notices``) and by the CLI
+    data = source.expand_paths(data, notices)
     groups = source.group_days(data)
     commit = GitCommitProbe()  # git runs beside the data load and the replay
     if len(groups) > 1:  # several days (one session each, `hft.sim.sessions`) or instruments (`hft.sim.portfolio`)
@@ -477,10 +478,10 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
             several_days = len({md.instrument.symbol for md in mds}) < len(mds)  # an instrument comes again
             run = run_portfolio_days if several_days else run_instruments
             return run(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
-                       progress=progress, recorder=recorder, commit=commit, tables=tables)
+                       progress=progress, recorder=recorder, commit=commit, tables=tables, notices=notices)
         return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
                         recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping,
-                        tables=tables)
+                        tables=tables, notices=notices)
     try:
         md = source.open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
@@ -497,6 +498,7 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
     warnings = fallback_warnings(md, config, data)
     if warnings:  # a switch that fell back is said (summary and stderr), never silent
         summary["warnings"] = warnings
+    add_notices(summary, notices)
     from hft.sim.run_folder import fill_run_folder, publish_run  # lazy: numba
     from hft.sim.run_tables import run_result  # lazy: numba
 
@@ -507,6 +509,13 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
                                                                None if result is None else result.tables),
                 force=force, record=record)
     return summary, result
+
+
+def add_notices(summary: dict[str, Any], notices: list[str]) -> None:
+    """Record what expanding the data skipped (a range's days with no file) as the summary's ``notices`` (the CLI
+    prints each on stderr); nothing when there is none. Every kind of run calls it before its folder is written."""
+    if notices:
+        summary["notices"] = list(notices)
 
 
 def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[str]:
@@ -675,7 +684,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "config_sources": list(config.sources),
         "data_hash": data_hash(md),
         "pnl_money_units": pnl_mu, "currency": inst.settlement, "quote_currency": inst.currency,
-        "instrument_kind": inst.kind, "contract_size": inst.contract_size, "money_unit": money,
+        "instrument_kind": inst.kind, "contract_size": inst.contract, "money_unit": money,
         "money_factor": money_factor(inst, mult),
         "multiplier": mult, "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_mu) * money),
         "fees": _ccy(fees_mu * money), "max_drawdown": _ccy(dd_mu * money),

@@ -13,7 +13,8 @@ Each day is a session, replayed by the one engine loop (`hft.sim.engine_nb` or t
 * orders still live at the end of a day expire at the gateway (`Engine.end_session`), as day orders do at the
   close; position, cash and fees carry into the next day (`Engine.continue_from`), and so does the strategy
   object (``on_start`` opens each session);
-* days must come in time order (a day may not start before the previous one ended) and be of one instrument.
+* days must come in time order (a day may not start before the previous one ended: `check_day_order`, a data
+  error naming both files) and be of one instrument.
 
 Results: one summary per day (its own run hash; PnL and fees of that day alone: the change of the cumulative
 figures) and the total, whose arrays are the days' arrays end to end: the total run hash covers every
@@ -36,11 +37,12 @@ from typing import Any
 import numpy as np
 
 from hft.compile_watch import CompileWatch
-from hft.core.errors import SimError
+from hft.core.errors import DataValidationError, SimError
 from hft.core.ids import run_hash
 from hft.core.market_data import MarketDataSource
+from hft.core.units import iso_time
 from hft.sim.instruments import apply_overrides
-from hft.sim.replay import _ccy, build_engine, summarise
+from hft.sim.replay import _ccy, add_notices, build_engine, summarise
 from hft.sim.run_reader import RunResult
 
 
@@ -106,7 +108,7 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     sessions: list[Session] = []
     gw = prev = None
     done = 0
-    end_ts = None
+    prev_span = (0, 0)
     symbol = None
     for k, paths in enumerate(groups):
         label = day_label(paths)
@@ -118,11 +120,10 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
                            hint="several instruments in one run: give each day's instruments together, the first "
                                 "day first (hft replay -d A_day1 -d B_day1 -d A_day2 -d B_day2)")
         symbol = sym
-        first = int(md.events["exch_ts"].min())
-        if end_ts is not None and first < end_ts:
-            raise SimError(f"{paths[0]}: expected days in time order, this day starts ({first} ns) before the "
-                           f"previous one ended ({end_ts} ns)", hint="give the days oldest first")
-        end_ts = int(md.events["exch_ts"].max())
+        span = (int(md.events["exch_ts"].min()), int(md.events["exch_ts"].max()))
+        if sessions:
+            check_day_order(k + 1, paths[0], span, sessions[-1].paths[0], prev_span)
+        prev_span = span
         engine, multiplier = build_engine(md, strategy, strategy_name, config, gateway=gw)
         if prev is not None:
             engine.continue_from(prev)
@@ -148,6 +149,24 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
         done += out.events
         gw, prev = engine.gw, engine
     return sessions, gw
+
+
+def check_day_order(n: int, path: Path, span: tuple[int, int], prev_path: Path, prev_span: tuple[int, int]) -> None:
+    """Day `n` (from 1; its first file `path`, its first and last exchange times `span`) starts no earlier than day
+    ``n - 1`` (`prev_path`, `prev_span`) ended. Else a `DataValidationError` naming both files and times (UTC) and
+    which it is: the days given out of order (day `n` ends before day ``n - 1`` starts) or their data overlapping
+    (the same data twice, a file copied under another day's name)."""
+    first, last = span
+    prev_first, prev_end = prev_span
+    if first >= prev_end:
+        return
+    expected = f"{path}: expected day {n} to start after day {n - 1} ({prev_path}) ends"
+    runs = f"day {n - 1} runs {iso_time(prev_first)} to {iso_time(prev_end)}, day {n} {iso_time(first)} to {iso_time(last)}"
+    if last <= prev_first:
+        raise DataValidationError(f"{expected}, was given out of order: {runs}", file=str(path),
+                                  hint="give the days oldest first")
+    raise DataValidationError(f"{expected}, was overlapping it: {runs}", file=str(path),
+                              hint="give each day's data once (is one file a copy of the other?)")
 
 
 def as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
@@ -236,10 +255,11 @@ def total_summary(sessions: list[Session], out: Any, strategy_name: str, params:
 def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config: Any, *,
              out_dir: Path | None, force: bool, progress: Any, recorder: Any, commit: Any,
              opened: Sequence[Any] = (), source: MarketDataSource, fmt: str | None = None,
-             mapping: Path | None = None, tables: bool = False) -> tuple[dict[str, Any], RunResult | None]:
+             mapping: Path | None = None, tables: bool = False,
+             notices: list[str] | None = None) -> tuple[dict[str, Any], RunResult | None]:
     """`hft replay` over several days: replay, summaries, run folder (with ``days/``), the `recorder`'s record
     (`hft.sim.recording.RunRecorder`, or None); `opened`: the first days' data, already opened; `source`,
-    `fmt`, `mapping`: as `replay_sessions`. Returns the summary and, with `tables`, the run's `RunResult` (the
+    `fmt`, `mapping`: as `replay_sessions`; `notices`: what expanding the data skipped (`replay.add_notices`). Returns the summary and, with `tables`, the run's `RunResult` (the
     total's tables; its ``days`` the summary's)."""
     from hft.sim.run_folder import fill_run_folder, folder_name, publish_run, write_run_folder  # lazy: numba
     from hft.sim.run_tables import run_result  # lazy: numba
@@ -262,5 +282,6 @@ def run_days(groups: list[list[Path]], strategy: Any, strategy_name: str, config
 
     record = None if recorder is None else (lambda: recorder.record_run(out, summary,
                                                                          sessions[-1].md.instrument.symbol, gw))
+    add_notices(summary, notices or [])
     publish_run(summary, out_dir, fill, force=force, record=record)
     return summary, result

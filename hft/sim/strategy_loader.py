@@ -129,6 +129,11 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
     declared = declared_params(rs.cls)
     params = dict(params or {})
     unknown = sorted(set(params) - set(declared))
+    if unknown and not declared:
+        raise ConfigError(f"strategy {rs.key}: unknown parameter '{unknown[0]}': the strategy takes no parameters",
+                          key=f"strategies.{rs.key}.{unknown[0]}",
+                          hint=f"remove strategies.{rs.key} from the config and --set, or declare the parameter "
+                               "(a DEFAULTS mapping or a keyword default of __init__: docs/extending.md)")
     if unknown:
         raise ConfigError(f"strategy {rs.key}: unknown parameter '{unknown[0]}': expected one of "
                           f"{sorted(declared)}", key=f"strategies.{rs.key}.{unknown[0]}")
@@ -176,9 +181,16 @@ def _check_type(key: str, name: str, default: Any, value: Any) -> None:
 
 
 def _check_class(obj: Any, spec: str) -> type[Strategy]:
+    """`obj` when it is a `Strategy` subclass; else a `SimError` naming it as the user wrote it (`spec`: the file
+    or module and the class, or the registered name) and what it is, never the private module a file is loaded
+    under."""
     if not (inspect.isclass(obj) and issubclass(obj, Strategy)):
-        raise SimError(f"strategy {spec!r}: expected a subclass of hft.sim.strategy.Strategy, was {obj!r}",
-                       key="strategy")
+        if inspect.isclass(obj):
+            was = f"class {obj.__qualname__} (bases: {', '.join(b.__qualname__ for b in obj.__bases__)})"
+        else:
+            was = f"a {type(obj).__name__}, not a class"
+        raise SimError(f"strategy {spec!r}: expected a subclass of hft.sim.strategy.Strategy, was {was}",
+                       key="strategy", hint="derive it from hft.sim.strategy.Strategy (docs/extending.md)")
     return obj
 
 

@@ -37,7 +37,7 @@ def test_coin_margined_replay_counts_pnl_and_fees_in_the_coin(hft, tmp_path: Pat
     assert r.code == 0, r.err
     s = r.json()
     assert (s["currency"], s["quote_currency"], s["instrument_kind"], s["contract_size"]) == ("BTC", "USD",
-                                                                                             "inverse", "100")
+                                                                                             "inverse", 100)
     assert s["fills"] > 0
     # taker 2 bp (config/sim/replay.yaml) of 100 USD = 0.02 USD a contract, about 3.3e-7 BTC near 60,000 USD;
     # before inverse accounting this read ~1,240 USD a contract

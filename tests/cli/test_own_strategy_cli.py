@@ -104,8 +104,13 @@ def test_installed_plugin_by_name(hft, day, tmp_path):
 @pytest.mark.parametrize(("spec", "config", "code", "text"), [
     ("missing/nope.py:JoinBid", None, 14, "expected a Python file at missing/nope.py, none exists"),
     ("strats.py:Nope", None, 14, "expected a class 'Nope' in strats.py"),
-    ("strats.py:NotAStrategy", None, 14, "expected a subclass of hft.sim.strategy.Strategy"),
+    ("strats.py:NotAStrategy", None, 14, "error: strategy 'strats.py:NotAStrategy': expected a subclass of "
+     "hft.sim.strategy.Strategy, was class NotAStrategy (bases: object)\n"),
     ("no_such_pkg.mod:X", None, 14, "expected an importable module 'no_such_pkg.mod'"),
+    ("no_such_pkg.mod:X", None, 14, "hint: make it importable: put the folder holding no_such_pkg/ on PYTHONPATH, "
+     "or install its package (pip install -e .); or name the file by its path, with .py: no_such_pkg/mod.py:X\n"),
+    ("strats.py:Bare", "strategies:\n  Bare: {size: 2}\n", 11,
+     "error: strategy Bare: unknown parameter 'size': the strategy takes no parameters\n"),
     ("broken.py:X", None, 14, "broken.py:2 failed to import (ZeroDivisionError"),
     ("strats.py:SizedBid", "strategies:\n  sized_bid: {size: two}\n", 11,
      "strategy sized_bid: parameter 'size': expected an integer, was 'two'"),
@@ -114,7 +119,7 @@ def test_installed_plugin_by_name(hft, day, tmp_path):
     ("join_bid", None, 14, "expected a registered strategy (one of ["),
 ])
 def test_bad_specs_are_one_line_errors(hft, day, tmp_path, spec, config, code, text):
-    (tmp_path / "strats.py").write_text(SIZED)
+    (tmp_path / "strats.py").write_text(SIZED + "\n\nclass Bare(Strategy):\n    pass\n")
     (tmp_path / "broken.py").write_text("x = 1\ny = 1 / 0\n")
     args = ["replay", "-d", str(day), "-s", spec, "--no-store"]
     if config is not None:
@@ -122,7 +127,7 @@ def test_bad_specs_are_one_line_errors(hft, day, tmp_path, spec, config, code, t
         args += ["-c", "c.yaml"]
     r = hft(*args, cwd=tmp_path)
     assert r.code == code, (r.out, r.err)
-    assert text in r.err and "Traceback" not in r.err
+    assert text in r.err and "Traceback" not in r.err and "hft_user_" not in r.err  # never the private module
     assert r.err.startswith("error: ") and len([ln for ln in r.err.splitlines() if ln.startswith("error")]) == 1
 
 

@@ -85,6 +85,17 @@ def test_replay_of_two_days_under_a_terminal(day, day2, tmp_path):
     assert "per day" in r.text and "2024-01-02" in r.text and "2024-01-03" in r.text, r.describe()  # by date
 
 
+def test_replay_of_a_range_says_what_it_skipped_under_a_terminal(day, day2, tmp_path):
+    """A range over a day with no file replays the days there are and says, once, which file it skipped."""
+    rng = str(day.parent / day.name.replace("2024-01-02", "2024-01-{02..04}"))
+    r = run_pty("replay", "-d", rng, "-s", "mm", "--no-store", env={"HFT_HOME": str(tmp_path / "home")})
+    _ok(r)
+    notice = [ln for ln in r.text.splitlines() if ln.startswith("notice: ")]
+    assert notice == [f"notice: --data {rng}: the range matched 2 of 3 files; skipped, no file: "
+                      f"{day.name.replace('2024-01-02', '2024-01-04')}"], r.describe()
+    assert "per day" in r.text, r.describe()
+
+
 def test_replay_sweep_under_a_terminal(day, day2, tmp_path):
     spec = tmp_path / "sweep.yaml"
     spec.write_text(yaml.safe_dump({"sweep": "pty", "strategy": "mm", "grid": {"edge_ticks": [0, 1]},

@@ -32,6 +32,7 @@ def test_replay_json_and_run_folder(hft, day, tmp_path):
     on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
     for key in ("pnl_money_units", "max_drawdown_money_units", "fees_money_units"):  # integers (docs/sim.md)
         assert type(s[key]) is int and type(on_disk[key]) is int, (key, s[key])
+    assert on_disk["contract_size"] == 1 and type(on_disk["contract_size"]) is int  # a number (was the string "1")
     assert s["pnl"] == pytest.approx(s["pnl_money_units"] * s["money_unit"])
 
 
@@ -216,3 +217,17 @@ def test_policy_transitions_of_a_replay_reach_the_store(hft, day, tmp_path):
     assert q.code == 0, q.err
     rows = q.json()["rows"]
     assert rows and "HALT" in rows[0]["to_state"]
+
+
+def test_replay_help_names_every_registered_strategy_and_no_stale_engine_advice(hft):
+    """The strategies in `hft replay --help` are the registry's (was a hand-written list without hedged_mm and
+    signal_follow), and several instruments are not said to need --engine python (the numba default runs them)."""
+    from hft.sim.strategy_loader import registered
+
+    r = hft("replay", "--help", env={"COLUMNS": "400"})
+    assert r.code == 0, r.err
+    names = sorted(registered())
+    assert {"hedged_mm", "signal_follow", "mm"} <= set(names)
+    assert f"A registered strategy ({', '.join(names)})" in r.out
+    assert "--engine python" not in r.out
+    assert "skips values with no file" in r.out  # a range's skipped days are documented where ranges are

@@ -72,6 +72,11 @@ def test_glob_and_range_forms_and_engines_agree(hft, days, tmp_path):
     rng = str(folder / "SYNTH_2024-01-{01..04}_34200000_57600000_5.zip")  # 01 and 04 have no file: skipped
     ranged = hft("replay", "-d", rng, "-s", "mm", "--no-store", "--json", "--engine", "python")
     assert ranged.code == 0, ranged.err
+    # the values skipped are said: one notice line on stderr, the same in the summary (was: silent)
+    notice = (f"--data {rng}: the range matched 2 of 4 files; skipped, no file: SYNTH_2024-01-01_34200000_57600000_5.zip, "
+              "SYNTH_2024-01-04_34200000_57600000_5.zip")
+    assert ranged.err.splitlines() == [f"notice: {notice}"] and ranged.json()["notices"] == [notice]
+    assert "notices" not in glob.json() and glob.err == ""
     a, b = glob.json(), ranged.json()
     assert a["n_days"] == b["n_days"] == 2
     assert a["run_hash"] == b["run_hash"] and a["days"] == [
@@ -81,10 +86,27 @@ def test_glob_and_range_forms_and_engines_agree(hft, days, tmp_path):
 
 def test_days_out_of_order_and_missing_patterns(hft, days):
     r = hft("replay", "-d", str(days[1]), "-d", str(days[0]), "-s", "mm", "--no-store")
-    assert r.code == 14, r.err
-    assert "expected days in time order" in r.err and "Traceback" not in r.err and len(r.err.splitlines()) <= 2
+    assert r.code == 12, r.err  # the days given are bad input data (was the simulator's 14)
+    assert r.err.splitlines() == [
+        f"error: {days[0]}: expected day 2 to start after day 1 ({days[1]}) ends, was given out of order: "
+        "day 1 runs 2024-01-03T14:30:00+00:00 to 2024-01-03T20:59:59.505204+00:00, "
+        "day 2 2024-01-02T14:30:00+00:00 to 2024-01-02T20:59:59.855555+00:00",
+        "hint: give the days oldest first"]
     r = hft("replay", "-d", str(days[0].parent / "*.nothing"), "--no-store")
     assert r.code == 12 and "matching the pattern" in r.err and "Traceback" not in r.err
+
+
+def test_days_whose_data_overlap_name_both_files(hft, days, tmp_path):
+    """The same data under two days' names, given oldest first by name: an overlap (both files, UTC times), not
+    'out of order' (was: raw ns times and the hint to give the days oldest first, exit 14)."""
+    copy = tmp_path / days[0].name.replace("2024-01-02", "2024-01-05")
+    copy.write_bytes(days[0].read_bytes())
+    r = hft("replay", "-d", str(days[0]), "-d", str(copy), "-s", "mm", "--no-store")
+    assert r.code == 12, r.err
+    first, hint = r.err.splitlines()
+    assert first.startswith(f"error: {copy}: expected day 2 to start after day 1 ({days[0]}) ends, was overlapping "
+                            "it: day 1 runs 2024-01-02T14:30:00+00:00 to ")
+    assert hint == "hint: give each day's data once (is one file a copy of the other?)"
 
 
 def test_imported_parquet_days_replay_as_the_raw_days(hft, days, tmp_path):

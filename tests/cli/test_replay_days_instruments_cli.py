@@ -108,4 +108,4 @@ def test_days_of_instruments_refusals(hft, days):
     assert r.code != 0 and "expected the same number of days of each instrument, was AAA 2, BBB 1" in r.err
     r = hft("replay", *_args(days["AAA3"], days["BBB3"], days["AAA2"], days["BBB2"]), "-s", HEDGED_MM,
             "--no-store", "--json")
-    assert r.code != 0 and "expected days in time order" in r.err
+    assert r.code == 12 and "expected day 2 to start after day 1 (" in r.err and "was given out of order" in r.err

@@ -170,3 +170,12 @@ def test_instrument_overrides_from_a_replay_config():
         parse_replay_config({"instrument": {"nope": 1}}, file="r.yaml")
     with pytest.raises(ConfigError, match=r"^key 'instrument\.order_tick': expected a multiple of 0\.1"):
         apply_overrides(Instrument("X", "V", "0.1", "1"), {"order_tick": "0.15"})
+
+
+@pytest.mark.parametrize(("size", "number"), [("100", 100), ("1", 1), ("1.000", 1), ("0.5", 0.5), ("12.5", 12.5)])
+def test_contract_size_as_a_number_for_summaries(size, number):
+    """summary.json's ``contract_size`` is `Instrument.contract`: a JSON number (was the decimal string "100"), an
+    int when whole; the field stays the exact string."""
+    inst = Instrument("BTCUSD_PERP", "BINANCE_CM", "0.1", "1", contract_size=size, kind="inverse")
+    assert inst.contract == number and type(inst.contract) is type(number) and inst.contract_size == size
+
