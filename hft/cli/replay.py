@@ -141,6 +141,8 @@ def sweep_cmd(
     from hft.sim.sweep import load_sweep, run_sweep
 
     parsed = load_sweep(spec, source=FILES)
+    for n in parsed.notices:  # what a range skipped, said before the cells run (as `hft replay` says it)
+        sys.stderr.write(f"notice: {n}\n")
     if out is None:
         from hft.core.paths import hft_home
 

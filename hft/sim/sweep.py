@@ -80,6 +80,7 @@ class SweepSpec:
     grid: dict[str, list[Any]]
     cells: tuple[dict[str, Any], ...]
     file: str | None = None
+    notices: tuple[str, ...] = ()  # what the data's ranges skipped (days with no file), as `hft replay` says it
 
 
 def load_sweep(path: str | Path, *, source: MarketDataSource) -> SweepSpec:
@@ -130,11 +131,12 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
             section._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
         try:
             groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
-                                                            for p in raw]))
+                                                            for p in raw], notices))
         except HftError as exc:
             raise ConfigError(f"{root.file}: key '{key}': {exc.message}", file=root.file, key=key) from None
         return [[str(p) for p in g] for g in groups]
 
+    notices: list[str] = []
     units: list[tuple[str, str, list[str]]] = []  # (instrument or group label, day label, paths)
     for label in list(data.data):
         key = data._key(str(label))
@@ -182,7 +184,7 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
             cells.append({"cell": hashlib.blake2b(ident.encode(), digest_size=8).hexdigest(), "n": len(cells),
                           "instrument": inst, "day": day, "data": paths, "strategy": spec_s, "key": rs.key,
                           "params": params, "config": cfg_path, "set": list(sets)})
-    return SweepSpec(name, spec_s, grid, tuple(cells), None if file is None else str(file))
+    return SweepSpec(name, spec_s, grid, tuple(cells), None if file is None else str(file), tuple(notices))
 
 
 def run_cell(cell: dict[str, Any], source: MarketDataSource) -> dict[str, Any]:
@@ -292,7 +294,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, backend: str = "local", workers
     errors = len(rows) - len(ok)
     # ``ok`` only when every cell ran: a failed cell's row carries its one-line ``error`` (the table has the others)
     return {"ok": errors == 0, "sweep": spec.name, "strategy": spec.strategy, "cells": total, "new_cells": len(todo),
-            "resumed_cells": len(done), "errors": errors, "backend": backend,
+            "resumed_cells": len(done), "errors": errors, "backend": backend, "notices": list(spec.notices),
             "workers": workers, "wall_s": round(wall, 3), "results": str(table), "out": str(out_dir),
             "best": None if best is None else {k: best.get(k) for k in ("n", "cell", "instrument", "day", "params",
                                                                           "pnl", "currency", "money_unit", "fills",

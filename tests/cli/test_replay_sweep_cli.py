@@ -238,3 +238,18 @@ def test_failed_cells_are_said_and_fail_the_sweep(hft, spec, tmp_path):
     assert [x["status"] for x in res["rows"]] == ["ok", "error", "error", "error"]
     assert res["rows"][1]["error"] == "strategy boom.py:Boom: on_book raised RuntimeError: kaboom (boom.py:10)"
     assert _table(out)["status"].to_list() == ["ok", "error", "error", "error"]
+
+
+def test_a_range_that_skips_days_says_so(hft, spec, tmp_path):
+    """A day range over a day with no file (a weekend, a holiday) runs the days it finds and says, in one
+    ``notice:`` line and in the --json ``notices``, which it skipped, as `hft replay` does."""
+    path = spec.parent / "range.yaml"
+    path.write_text("sweep: range\nstrategy: mm\ngrid: {edge_ticks: [0]}\n"
+                    "data: {SYNTH: ['gen/SYNTH_2024-01-{02..04}_34200000_57600000_5.zip']}\n")
+    r = hft("replay", "sweep", str(path), "--out", str(tmp_path / "range"), "--no-store", "--workers", "1",
+            "--json", cwd=spec.parent)
+    assert r.code == 0, r.err
+    res = r.json()
+    assert res["cells"] == 2 and len(res["notices"]) == 1
+    assert "matched 2 of 3" in res["notices"][0] and "SYNTH_2024-01-04_34200000_57600000_5.zip" in res["notices"][0]
+    assert [ln for ln in r.err.splitlines() if ln.strip()] == [f"notice: {res['notices'][0]}"]
