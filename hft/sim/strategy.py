@@ -41,7 +41,10 @@ Beyond the top of book the context offers (all local: what the strategy could kn
   L3 venue (the FIFO holds our order), the queue model's estimate (``queue_model``) on the L2 venue; -1 when the
   order does not rest (not arrived yet, filled or cancelled). This is the *venue's* state at ``ctx.now``, not a
   report that travelled back: a research convenience (hftbacktest exposes the same), read it knowing that a
-  live strategy can only estimate it.
+  live strategy can only estimate it. With no feed latency (LOBSTER's default: local time = exchange time) a
+  book callback at time t runs before the venue applies the message of t (ties: local data first, docs/sim.md
+  "One clock, four streams"), so the queue read there is the one before that message, one message behind the
+  book the callback sees; with a feed latency the venue is ahead of the view, as a real one is.
 
 Several instruments (a run of several legs, `hft.sim.engine.Engine.of_legs`): the context's instrument accessors
 (top, ``depth``, ``position``, ``orders``, ``cash``, ``fees``, ``pnl``, ``trades``, ``submit``) refer to the leg of
