@@ -74,7 +74,7 @@ def replay(
     from hft.core.errors import SimError
     from hft.data.sources import FILES
     from hft.sim.golden import check_golden
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+    from hft.sim.replay import load_replay_config, run_replay
 
     if check is not None:
         with progress_bar("golden check", enabled=not json_out):
@@ -86,8 +86,7 @@ def replay(
         return
     if not data:
         raise SimError("expected --data PATH (or --check GOLDEN.json)", hint="hft replay --data day.parquet -s mm")
-    cfg = load_replay_config(config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None),
-                             sets or ())
+    cfg = load_replay_config(config, sets or ())
     if engine is not None:
         from dataclasses import replace
 

@@ -150,9 +150,9 @@ def _l3_data(ctx: dict[str, Any]) -> None:
 
 def _l3_replay(ctx: dict[str, Any]) -> None:
     from hft.data.sources import FILES
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+    from hft.sim.replay import load_replay_config, run_replay
 
-    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    cfg = load_replay_config()
     run_replay([ctx["zip"]], "mm", cfg, source=FILES)
     run_replay([ctx["l3"]], "mm", cfg, source=FILES)
     # a strategy in Python (the order path that calls back) with latencies read from a recorded file: each is
@@ -175,12 +175,12 @@ def _l2_replay(ctx: dict[str, Any]) -> None:
     from hft.core.instrument import Instrument
     from hft.data.events_io import write_events
     from hft.data.sources import FILES
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+    from hft.sim.replay import load_replay_config, run_replay
 
     path = ctx["dir"] / "warm_l2.parquet"
     write_events(path, l2_stream(), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
                                                book_level="L2"))
-    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    cfg = load_replay_config()
     run_replay([path], "mm", cfg, source=FILES)
 
 
@@ -217,10 +217,10 @@ def _legs_l2(ctx: dict[str, Any]) -> None:
 
 def _replay_legs(mds: list[Any], name: str) -> None:
     from hft.sim.portfolio import replay_legs
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
+    from hft.sim.replay import load_replay_config
     from hft.sim.strategies import make_strategy
 
-    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    cfg = load_replay_config()
     replay_legs(mds, make_strategy(name, cfg.strategies.get(name)), name, cfg)
 
 
@@ -230,7 +230,7 @@ def _binance(ctx: dict[str, Any]) -> None:
 
     from hft.data.importing import import_to_file, verify_files
     from hft.data.sources import FILES
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+    from hft.sim.replay import load_replay_config, run_replay
 
     e0, sym = 1_723_161_256_000, "BTCUSDT"
 
@@ -257,7 +257,7 @@ def _binance(ctx: dict[str, Any]) -> None:
     out = ctx["dir"] / "warm_binance.parquet"
     import_to_file([cap], out, force=True)
     verify_files([cap])
-    cfg = load_replay_config(DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    cfg = load_replay_config()
     run_replay([cap], "mm", cfg, source=FILES)
 
 

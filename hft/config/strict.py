@@ -150,7 +150,9 @@ class Section:
         self._seen.add(key)
         if key not in self.data:
             if default is ...:
-                self._fail(self._key(key), "a value (required key missing)", None)
+                k = self._key(key)
+                raise ConfigError(f"{self.file}: key '{k}': expected a value, was missing (a required key)",
+                                  file=self.file, key=k, expected="a value", found="missing")
             return default
         return self.data[key]
 

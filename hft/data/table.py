@@ -106,10 +106,12 @@ def import_table(path: Path, mapping_path: Path) -> tuple[np.ndarray, Instrument
     m = read_mapping(mapping_path)
     df, first_row = _frame(path)
     cols = m["columns"]
-    missing = [c for c in cols.values() if c not in df.columns]
+    missing = [(k, c) for k, c in cols.items() if c not in df.columns]
     if missing:
-        raise DataValidationError(f"{path}: expected the mapped column '{missing[0]}', the table has "
-                                  f"{df.columns}", file=str(path), field=missing[0])
+        key, col = missing[0]
+        raise DataValidationError(f"{path}: expected the column '{col}' that {mapping_path} maps at key "
+                                  f"'columns.{key}', the table has {df.columns}", file=str(path), field=col,
+                                  mapping=str(mapping_path), key=f"columns.{key}")
 
     def ints(field: str, *, optional: bool = False) -> np.ndarray:
         raw = df.get_column(cols[field])

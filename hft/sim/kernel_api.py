@@ -47,6 +47,7 @@ from hft.sim.engine_nb.state import (
 )
 from hft.sim.engine_nb.state import S_SPARAMS as S_PARAMS
 from hft.sim.engine_nb.strategy_kernels import run_book_kernel
+from hft.sim.kernel_check import strategy_label
 from hft.sim.strategy import Strategy
 
 SO_PENDING_NEW, SO_WORKING, SO_PENDING_CANCEL, SO_PENDING_REPLACE = 0, 1, 2, 3
@@ -84,4 +85,4 @@ class KernelStrategy(Strategy):
         return [int(self._params[k]) for k in self.DEFAULTS]
 
     def on_book(self, ctx: Any) -> None:
-        run_book_kernel(self.nb_kernel, self.nb_params(), ctx)
+        run_book_kernel(self.nb_kernel, self.nb_params(), ctx, strategy_label(type(self)))

@@ -162,13 +162,15 @@ class ReplayConfig:
                 "feed_ns": self.feed, "feed_jitter_ns": self.feed_jitter_ns}
 
 
-def load_replay_config(path: str | Path | None, sets: Sequence[str] = ()) -> ReplayConfig:
-    """The effective replay config: the shipped defaults (`DEFAULT_CONFIG`) ← the file at `path` ← `sets`
-    (``path.to.key=value``), layered (`hft.config.layering`). Each layer is checked strictly on its own (an error
-    names its file, or ``--set``), then the merged mapping is parsed. Relative latency files resolve beside the
-    file that names them, and so do risk checks' ``FILE.py`` specs. None and no sets: the built-in defaults."""
+def load_replay_config(path: str | Path | None = None, sets: Sequence[str] = ()) -> ReplayConfig:
+    """The effective replay config, as ``hft replay`` builds it: the shipped defaults (`DEFAULT_CONFIG`) ← the file
+    at `path` ← `sets` (``path.to.key=value``), layered (`hft.config.layering`). Each layer is checked strictly on
+    its own (an error names its file, or ``--set``), then the merged mapping is parsed. Relative latency files
+    resolve beside the file that names them, and so do risk checks' ``FILE.py`` specs. No `path`: the shipped
+    config alone (what ``hft replay`` without ``--config`` runs); the built-in defaults only when no shipped config
+    exists (`parse_replay_config` ``({})`` gives them on purpose)."""
 
-    if path is None and not sets:
+    if not DEFAULT_CONFIG.exists() and path is None and not sets:
         return ReplayConfig()
     layers: list[tuple[dict[str, Any], str, Path]] = []
     if DEFAULT_CONFIG.exists():

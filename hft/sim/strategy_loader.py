@@ -10,7 +10,8 @@ A spec (``hft replay -s SPEC``) is one of:
 
 Each route may also name a numba strategy kernel (an ``@njit`` function ``(st, ltop, sord, intents) -> int``,
 docs/extending.md "Numba strategy kernels"): it runs as a `hft.sim.kernel_api.KernelStrategy` without
-parameters, keyed by the function's name. A kernel with parameters is a ``KernelStrategy`` subclass.
+parameters, keyed by the function's name. A kernel with parameters is a ``KernelStrategy`` subclass (a bare one
+that reads them is refused). Every kernel is checked when resolved (`hft.sim.kernel_check`).
 
 Parameters: a class declares them either as a ``DEFAULTS`` mapping (name → default; the constructor takes them
 as keyword arguments) or as keyword parameters with defaults of its ``__init__``. The config's
@@ -36,7 +37,16 @@ import hft
 from hft.core import plugins
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.units import INT64_MAX
+from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, resolve_kernel
 from hft.sim.kernel_api import KernelStrategy
+from hft.sim.kernel_check import (
+    SIGNATURE,
+    check_bare_kernel,
+    check_kernel,
+    is_dispatcher,
+    shown_path,
+    strategy_label,
+)
 from hft.sim.strategies import MINIMUM as BUILTIN_MINIMUM
 from hft.sim.strategy import Strategy
 
@@ -63,23 +73,36 @@ def resolve(spec: str) -> StrategySpec:
                           key="strategy", candidates=offered,
                           hint="write your own as path/to/file.py:ClassName (see docs/extending.md)")
     cls, origin = got.obj, got.origin
-    if _is_kernel(cls):
+    if is_dispatcher(cls):
+        who = strategy_label(_kernel_class(cls, got.name), spec if origin != "registry" else got.name)
+        check_bare_kernel(check_kernel(cls, who), who)
         return StrategySpec(got.name, _kernel_class(cls, got.name), origin)
     cls = _check_class(cls, got.name if origin == "registry" else spec.strip())
+    if issubclass(cls, KernelStrategy):
+        _check_nb_kernel(cls, got.name if origin == "registry" else spec)
     own = cls.__dict__.get("name")
     key = got.name if origin == "registry" or not (isinstance(own, str) and own) else own
     return StrategySpec(key, cls, origin)
 
 
+def _check_nb_kernel(cls: type[KernelStrategy], spec: str) -> None:
+    """The ``nb_kernel`` of a `KernelStrategy` class checked before the run (`hft.sim.kernel_check`): a one-line
+    `SimError` naming `spec` and the kernel rather than numba's dump at the first call. A built-in kernel's name
+    is the engine's own."""
+    kernel = getattr(cls, "nb_kernel", None)
+    if isinstance(kernel, str) and kernel in STRATEGY_KERNELS:
+        return
+    who = strategy_label(cls, spec)
+    if kernel is None:
+        raise SimError(f"{who}: expected nb_kernel, a numba @njit function {SIGNATURE}, was none",
+                       key="strategy", hint="set nb_kernel on the class (docs/extending.md, \"Numba strategy kernels\")")
+    check_kernel(resolve_kernel(kernel) if isinstance(kernel, str) else kernel, who)
+
+
 def offered(module: Any) -> list[str]:
     """The strategies and strategy kernels a module offers (named in an error when the one asked for is missing)."""
     return sorted(n for n, v in vars(module).items() if (inspect.isclass(v) and issubclass(v, Strategy)
-                                                         and v is not Strategy) or _is_kernel(v))
-
-
-def _is_kernel(obj: Any) -> bool:
-    """A numba dispatcher (an ``@njit`` function), recognised without importing numba."""
-    return callable(obj) and hasattr(obj, "py_func") and hasattr(obj, "compile")
+                                                         and v is not Strategy) or is_dispatcher(v))
 
 
 def _kernel_class(kernel: Any, key: str) -> type[Strategy]:
@@ -241,7 +264,7 @@ def _user_place(frames: list[tuple[Any, int]], own: set[Path]) -> str | None:
     if not mine:
         return None
     frame, line = mine[-1]
-    return f"{_shown(frame.f_code.co_filename)}:{line}"
+    return f"{shown_path(frame.f_code.co_filename)}:{line}"
 
 
 def _blame(tb: TracebackType | None, strategy: Strategy, *, raised_by_hft: bool) -> tuple[str, str] | None:
@@ -282,12 +305,3 @@ def _owner(filename: str, own: set[Path]) -> str:
     if path in own:
         return "user"
     return "library" if any(path.is_relative_to(d) for d in _LIBRARY_DIRS) else "user"
-
-
-def _shown(filename: str) -> str:
-    """A user's file as a person names it: relative to the working directory when it is below it."""
-    path = Path(filename).resolve()
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -129,4 +129,106 @@ def test_a_kernel_spec_that_is_not_a_kernel_is_one_line(hft, day, tmp_path: Path
            "group 'hft.strategy_kernels')" in r.err
     r = hft("replay", "-d", str(day), "-s", "k.py:NotNjit", "--no-store", cwd=tmp_path)
     assert r.code == 14 and "Traceback" not in r.err
-    assert "strategy kernel 'k.py:NotNjit': expected a numba @njit function" in r.err.splitlines()[0]
+    assert "strategy kernel k.py:NotNjit: kernel NotNjit: expected a numba @njit function" in r.err.splitlines()[0]
+    assert "was class NotNjit" in r.err
+
+
+BAD = textwrap.dedent('''
+    from numba import njit
+
+    from hft.sim.kernel_api import KernelStrategy
+
+
+    @njit
+    def three(st, ltop, sord):
+        return 0
+
+
+    @njit
+    def pyobj(st, ltop, sord, intents):
+        d = {"a": object()}
+        return 0
+
+
+    def plain(st, ltop, sord, intents):
+        return 0
+
+
+    @njit
+    def floaty(st, ltop, sord, intents):
+        return 0.5
+
+
+    @njit
+    def too_many(st, ltop, sord, intents):
+        return 99
+
+
+    @njit
+    def unwritten(st, ltop, sord, intents):
+        return 2
+
+
+    class Three(KernelStrategy):
+        nb_kernel = three
+
+
+    class PyObj(KernelStrategy):
+        nb_kernel = pyobj
+
+
+    class Plain(KernelStrategy):
+        nb_kernel = plain
+
+
+    class Floaty(KernelStrategy):
+        nb_kernel = floaty
+
+
+    class TooMany(KernelStrategy):
+        nb_kernel = too_many
+
+
+    class Unwritten(KernelStrategy):
+        nb_kernel = unwritten
+''')
+
+
+@pytest.mark.parametrize("engine", ["numba", "python"])
+def test_a_bad_kernel_is_one_strategy_line_on_either_engine(hft, day, tmp_path: Path, engine: str) -> None:
+    """A kernel numba cannot type, of the wrong arity, not @njit, returning a float or an impossible count: one
+    line naming the file:class, the kernel and the documented signature; a strategy error, never numba's dump."""
+    (tmp_path / "bad.py").write_text(BAD)
+    sig = "kernel(st, ltop, sord, intents) -> int"
+    want = {
+        "Three": f"bad.py:Three: kernel three: expected {sig} (4 arguments), was three(st, ltop, sord)",
+        "PyObj": f"bad.py:PyObj: kernel pyobj: expected {sig} that numba compiles, was refused by numba: "
+                 "Untyped global name 'object'",
+        "Plain": f"bad.py:Plain: kernel plain: expected a numba @njit function {sig}, was a plain Python function",
+        "Floaty": f"bad.py:Floaty: kernel floaty: expected {sig} returning an integer",
+        "TooMany": "bad.py:TooMany (kernel too_many): returned 99 intents: expected 0 to 8 (MAX_INTENTS)",
+        "Unwritten": "bad.py:Unwritten (kernel unwritten): returned 2 intents, but intent row 0 is empty (action 0): "
+                     "expected 1 (IN_SUBMIT) or 2 (IN_CANCEL)",
+    }
+    for cls, text in want.items():
+        r = hft("replay", "-d", str(day), "-s", f"bad.py:{cls}", "--engine", engine, "--no-store", cwd=tmp_path)
+        assert r.code == 14, (cls, r.code, r.err)
+        lines = r.err.strip().splitlines()
+        assert lines[0].startswith("error: strategy kernel ") and text in lines[0], (cls, r.err)
+        assert len(lines) <= 2 and "Traceback" not in r.err and "internal error" not in r.err, (cls, r.err)
+        assert "strategy_kernels.py" not in r.err and "report it" not in r.err, (cls, r.err)
+
+
+def test_a_bare_kernel_that_reads_parameters_is_refused(hft, day, tmp_path: Path) -> None:
+    """A bare kernel (`-s file.py:func`) has no parameters: one reading ``st[S_PARAMS + i]`` would run with every
+    one at 0, so it is refused, pointing at the class form (which `--set` then configures)."""
+    (tmp_path / "my_kernel.py").write_text(KERNEL)
+    r = hft("replay", "-d", str(day), "-s", "my_kernel.py:join_bid", "--no-store", cwd=tmp_path)
+    assert r.code == 14 and "Traceback" not in r.err
+    assert ("strategy kernel my_kernel.py:join_bid: kernel join_bid reads st[S_PARAMS + i], but a bare kernel has "
+            "no parameters") in r.err.splitlines()[0]
+    assert "KernelStrategy subclass with nb_kernel and DEFAULTS" in r.err
+    r = hft("replay", "-d", str(day), "-s", "my_kernel.py:JoinBidNb", "--set", "strategies.join_bid_nb.size=2",
+            "--no-store", "--json", cwd=tmp_path)
+    assert r.code == 0, r.err
+    assert r.json()["params"]["size"] == 2

@@ -43,7 +43,6 @@ from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 from hft.sim.latency import feed_local_times
 from hft.sim.replay import (
-    DEFAULT_CONFIG,
     ReplayConfig,
     build_engine,
     load_replay_config,
@@ -90,7 +89,7 @@ def replay_config_for(gate: Any, alpha_folder: Path, replay_config: Any) -> Any:
         p = Path(gate.replay_config)
         cfg = load_replay_config(p if p.is_absolute() else alpha_folder / p)
     else:
-        cfg = load_replay_config(DEFAULT_CONFIG)
+        cfg = load_replay_config()  # the shipped config, as `hft replay` without --config
     return dataclasses.replace(cfg, limits=dict(gate.limits))
 
 

@@ -61,7 +61,6 @@ from hft.sim.engine_nb.state import (
     EVM_ROWS_LEGS,
     F_COLS,
     H_COLS,
-    IN_CANCEL,
     IN_COLS,
     IN_SUBMIT,
     IT_CMD,
@@ -447,13 +446,15 @@ class NbEngine(Engine):
 
     def _exec_intents(self, n: int) -> None:
         """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
+        # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
+        from hft.sim.kernel_check import check_intents, strategy_label
+
+        n = check_intents(n, self._intents, strategy_label(type(self.strategy)))
         for kind, side, price, qty, oid, leg, otype, tif in self._intents[:n].tolist():
             if kind == IN_SUBMIT:
                 self.submit(side, price, qty, otype or None, tif or None, leg)
-            elif kind == IN_CANCEL:
-                self.cancel(oid)
             else:
-                raise SimError(f"strategy kernel: expected intent {IN_SUBMIT} or {IN_CANCEL}, was {kind}")
+                self.cancel(oid)
 
     def _on_book(self) -> None:
         """The strategy's book callback from Python: its kernel, or its Python `on_book`."""
@@ -575,7 +576,10 @@ class NbEngine(Engine):
             kname = None  # several legs: the built-in kernels know legs; others get one instrument's rows
         if kname is not None and "book" in wakes:
             # a built-in kernel's code, or an external kernel's C entry (kept alive on the engine)
-            self._skid, st[S_SKPTR], self._kentry = kernel_code(kname)
+            # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
+            from hft.sim.kernel_check import strategy_label
+
+            self._skid, st[S_SKPTR], self._kentry = kernel_code(kname, strategy_label(type(self.strategy)))
             params = [int(x) for x in self.strategy.nb_params()]
             if len(params) > S_FAST - S_SPARAMS:
                 raise SimError(f"strategy kernel: expected at most {S_FAST - S_SPARAMS} parameters, was "

@@ -188,9 +188,10 @@ _C_ENTRIES: dict[int, tuple[Any, Any]] = {}  # id(kernel) → (kernel, its cfunc
 
 
 def resolve_kernel(spec: Any) -> Any:
-    """An external strategy kernel from ``nb_kernel``: an njit function as is, or a spec string
-    ``path/to/file.py:func``, ``package.module:func`` or a name in the entry-point group ``hft.strategy_kernels``
-    (the same routes as strategies, `hft.sim.strategy_loader`). `SimError` naming the spec when it is not one."""
+    """An external strategy kernel from ``nb_kernel``: the object itself (a bound method's function), or what a spec
+    string ``path/to/file.py:func``, ``package.module:func`` or a name in the entry-point group
+    ``hft.strategy_kernels`` names (the same routes as strategies, `hft.sim.strategy_loader`); `SimError` naming
+    the spec when it names nothing. `c_entry` checks it is a kernel (`hft.sim.kernel_check.check_kernel`)."""
 
     obj = getattr(spec, "__func__", spec)  # a dispatcher read through an instance is a bound method
     if isinstance(spec, str):
@@ -199,15 +200,22 @@ def resolve_kernel(spec: Any) -> Any:
 
         obj = resolve(spec, group=KERNEL_ENTRY_POINT_GROUP, label="strategy kernel", what="function", error=SimError,
                       key="strategy", builtins=STRATEGY_KERNELS, candidates=offered).obj
-    if not (callable(obj) and hasattr(obj, "py_func") and hasattr(obj, "compile")):
-        raise SimError(f"strategy kernel {spec!r}: expected a numba @njit function "
-                       f"(st, ltop, sord, intents) -> int, was {type(obj).__name__}", key="strategy")
     return obj
 
 
-def c_entry(kernel: Any) -> Any:
+def c_entry(kernel: Any, who: str | None = None) -> Any:
     """The C entry of an external kernel (a ``cfunc``: data pointers of st, ltop, sord, the order view's row
-    count and intents → the kernel's int64), compiled once per kernel and kept alive here."""
+    count and intents → the kernel's int64), compiled once per kernel and kept alive here. The kernel is checked
+    first (`hft.sim.kernel_check.check_kernel`; `who` starts its error line). A count outside ``0..MAX_INTENTS``
+    comes back as one intent row of kind ``IN_BAD_COUNT`` holding the count (the loop never reads past the intent
+    rows; `hft.sim.kernel_check.check_intents` names it)."""
+    hit = _C_ENTRIES.get(id(kernel))
+    if hit is not None and hit[0] is kernel:
+        return hit[1]
+    # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
+    from hft.sim.kernel_check import IN_BAD_COUNT, check_kernel, kernel_name
+
+    kernel = check_kernel(kernel, who or f"strategy kernel {kernel_name(kernel)}")
     hit = _C_ENTRIES.get(id(kernel))
     if hit is not None and hit[0] is kernel:
         return hit[1]
@@ -217,26 +225,36 @@ def c_entry(kernel: Any) -> Any:
 
     @cfunc(sig)
     def entry(st_p, ltop_p, sord_p, rows, intents_p):  # pragma: no cover - compiled
-        return kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)),
-                      carray(intents_p, (MAX_INTENTS, IN_COLS)))
+        intents = carray(intents_p, (MAX_INTENTS, IN_COLS))
+        n = kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)), intents)
+        if n < 0 or n > MAX_INTENTS:
+            intents[0, 0] = IN_BAD_COUNT
+            intents[0, 4] = n
+            return 1
+        return n
 
     _C_ENTRIES[id(kernel)] = (kernel, entry)
     return entry
 
 
-def kernel_code(spec: Any) -> tuple[int, int, Any]:
-    """``(SK_* code, C entry address or 0, what must stay alive)`` of a strategy's ``nb_kernel``."""
+def kernel_code(spec: Any, who: str | None = None) -> tuple[int, int, Any]:
+    """``(SK_* code, C entry address or 0, what must stay alive)`` of a strategy's ``nb_kernel`` (`who` names it
+    in an error: `c_entry`)."""
     if isinstance(spec, str) and spec in STRATEGY_KERNELS:
         return STRATEGY_KERNELS[spec], 0, None
-    entry = c_entry(resolve_kernel(spec))
+    entry = c_entry(resolve_kernel(spec), who)
     return SK_EXTERNAL, entry.address, entry
 
 
-def run_book_kernel(name: Any, params: Sequence[int], ctx: Any) -> None:
+def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "strategy kernel") -> None:
     """Run the strategy kernel `name` with `params` from a Python callback on context `ctx` (the reference
     engine, or the numba engine with ``strategy_kernels = False``): the kernel's inputs from the context (its
     leg, every leg's top and position, the leg's live orders in insertion order), then its intents sent in order
-    through ``submit`` / ``cancel`` of their leg's context — the calls the numba engine makes for them."""
+    through ``submit`` / ``cancel`` of their leg's context — the calls the numba engine makes for them. An invalid
+    count or intent row is a `SimError` starting with `who` (`hft.sim.kernel_check.check_intents`)."""
+    # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
+    from hft.sim.kernel_check import check_intents
+
     st = np.zeros(N_STATE, dtype=np.int64)
     code, addr, _entry = kernel_code(name)  # the C entry stays alive in `_C_ENTRIES`
     st[S_SKID] = code
@@ -258,7 +276,7 @@ def run_book_kernel(name: Any, params: Sequence[int], ctx: Any) -> None:
         lm[j, LM_POS] = c.position
     intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
     intents[:, 5] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
-    n = int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm))
+    n = check_intents(int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm)), intents, who)
     for kind, side, price, qty, oid, leg, otype, tif in intents[:n].tolist():
         if kind == IN_SUBMIT:
             legs[leg].submit(side, price, qty, otype or None, tif or None)

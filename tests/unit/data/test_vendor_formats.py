@@ -295,6 +295,15 @@ def test_table_errors(files, tmp_path):
     bad = _write(tmp_path / "bad.yaml", vs.MAPPING + "extra: 1\n")
     with pytest.raises(ConfigError, match="extra"):
         open_market_data([q], mapping=bad)
+    no_kind = _write(tmp_path / "nokind.yaml", vs.MAPPING.replace(" kind: type,", ""))
+    with pytest.raises(ConfigError) as e:  # a required key missing says so, not Python's None
+        open_market_data([q], mapping=no_kind)
+    assert e.value.message == f"{no_kind}: key 'columns.kind': expected a value, was missing (a required key)"
+    wrong = _write(tmp_path / "wrong.yaml", vs.MAPPING.replace("price: px", "price: price"))
+    with pytest.raises(DataValidationError) as e:  # a column the table lacks: the table, the mapping and its key
+        open_market_data([q], mapping=wrong)
+    assert e.value.message.startswith(f"{q}: expected the column 'price' that {wrong} maps at key 'columns.price', "
+                                      "the table has ['ts', 'recv', 'type'")
     with pytest.raises(DataValidationError, match="none recognised its content"):
         open_market_data([_write(tmp_path / "plain.csv", "a,b\n1,2\n")])
     with pytest.raises(DataValidationError, match=r"--format: expected one of \['events', 'lobster'"):
