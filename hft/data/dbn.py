@@ -13,9 +13,16 @@ instrument id), venue: the dataset.
 
 * **mbo** (L3): ``A`` add → EV_ADD; ``C`` cancel → EV_CANCEL of ``size`` (the order leaves at 0); ``M``
   modify → EV_DELETE of the order then EV_ADD at its new price and size (it loses its queue place, as a
-  modify does at most venues when price or size grows); ``F`` fill → EV_EXEC (side = the resting order's);
-  ``T`` trade → EV_TRADE (side = aggressor; book unchanged); ``R`` clear → EV_CLEAR; ``N`` none: skipped.
-  FLAG_EOM where DBN sets ``F_LAST``.
+  modify does at most venues when price or size grows); ``R`` clear → EV_CLEAR; ``N`` none: skipped.
+  Trades, one print each: Databento sends a trade as ``T`` (the aggressor), ``F`` (each resting order filled)
+  and a ``C`` of the filled size per fill (the one record that changes its book). Here, as LOBSTER's execution
+  message (the L3 venue fills our orders queued behind an executed one, so an execution stays one):
+  ``F`` of q on order o → EV_EXEC of q (o shrinks by q; the print; side = the resting order's), and q is o's
+  "filled, cancel pending"; a ``C`` on o consumes up to its pending size without shrinking o again (EV_CANCEL
+  only of any excess, no event when all consumed); a ``T`` in an event (the records up to the one with
+  ``F_LAST``) holding an ``F`` gives no event (its fill prints), a ``T`` with no ``F`` in its event (an
+  execution of hidden liquidity) → EV_TRADE (side = aggressor; book unchanged).
+  FLAG_EOM where DBN sets ``F_LAST`` (on the event before when that record gives none).
 * **mbp-10 / mbp-1** (L2): a trade (``T``) record first gives an EV_TRADE (aggressor side); every record then
   gives its top-N book as its change from the record before (`hft.data._gather.snapshot_diffs`: the first
   record an EV_CLEAR and an EV_SNAPSHOT_LEVEL per non-empty level, every later one an EV_LEVEL_SET of 0 per
