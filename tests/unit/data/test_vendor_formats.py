@@ -131,6 +131,7 @@ def test_dbn_schemas(files):
     for md in (mbo, mbp10, mbp1, trades):
         res = verify_market_data(md)
         assert res["ok"] and res["out_of_order"] == 0, md.instrument
+        assert (res["symbol"], res["venue"]) == ("AAPL", "XNAS.ITCH"), md.instrument  # every schema, MBO too
 
 
 def test_hftbacktest_converter_agrees(files, tmp_path):
