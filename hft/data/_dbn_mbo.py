@@ -2,7 +2,9 @@
 
 A modify needs the order's previous side, price and size, and a cancel or fill its remaining size, so the records
 are walked in order with the resting orders in a hash map: one compiled pass (the Python walk ran at ~0.2 M
-records a second; real MBO days hold tens of millions).
+records a second; real MBO days hold tens of millions). A second map holds each order's "filled, cancel pending"
+size (a fill's size until the cancel that Databento sends after every fill consumes it), and each event (the
+records up to one with F_LAST) is looked over once at its start for a fill (a trade in it then prints nothing).
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ _ORDER = types.UniTuple(types.int64, 3)  # a resting order: side, price, size
 
 
 @njit(cache=True, nogil=True)
+def _event_has_fill(action, last, i) -> bool:
+    """Whether the event starting at record `i` (its records up to the first with F_LAST, or the file's end) holds
+    a fill."""
+    for j in range(i, action.shape[0]):
+        if action[j] == _F:
+            return True
+        if last[j]:
+            return False
+    return False
+
+
+@njit(cache=True, nogil=True)
 def _reduce(live, oid, qty) -> None:
     """A cancel or fill of `qty` on a resting order (unknown ids: nothing to track); gone at zero."""
     if oid not in live:
@@ -33,6 +47,14 @@ def _reduce(live, oid, qty) -> None:
         live[oid] = (prev[0], prev[1], prev[2] - qty)
     else:
         del live[oid]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _none(out, k, last) -> None:
+    """A record that gives no event (``N``, a cancel a fill already took, a trade its event's fill prints): when
+    it ends the message, the event before it (`k` rows written) carries the end-of-message mark."""
+    if last and k > 0:
+        out[k - 1, R_EOM] = 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -55,10 +77,14 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
     Returns (rows written, status, the record index of a refused record: -1 when OK); a record that gives events
     before the time of the events before it is refused (BACK_IN_TIME), so the events keep local time order."""
     live = Dict.empty(key_type=types.int64, value_type=_ORDER)
+    pending = Dict.empty(key_type=types.int64, value_type=types.int64)  # order id -> filled, cancel pending
     k = 0
     prev_ts = np.int64(-9223372036854775807 - 1)
+    has_fill = False
     for i in range(action.shape[0]):
         a = action[i]
+        if i == 0 or last[i - 1]:  # an event starts here
+            has_fill = _event_has_fill(action, last, i)
         if a == _A or a == _M or a == _C or a == _F or a == _T or a == _R:  # a record that gives events
             if ts_recv[i] < prev_ts:
                 return k, BACK_IN_TIME, i
@@ -76,19 +102,36 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
                 k += 1
             live[o] = (s, p, q)
             kind = EV_ADD
-        elif a == _C or a == _F:  # a cancel or a fill: what rests shrinks
+        elif a == _F:  # a fill: what rests shrinks now; the cancel that follows it is the same size
             _reduce(live, o, q)
-            kind = EV_CANCEL if a == _C else EV_EXEC
+            pending[o] = pending.get(o, 0) + q
+            kind = EV_EXEC
+        elif a == _C:  # a cancel: what a fill already took is not taken again, only any excess
+            done = min(q, pending.get(o, 0))
+            if done > 0:
+                if pending[o] == done:
+                    del pending[o]
+                else:
+                    pending[o] -= done
+            q -= done
+            if q <= 0:
+                _none(out, k, last[i])
+                continue
+            _reduce(live, o, q)
+            kind = EV_CANCEL
         elif a == _T:
+            if has_fill:  # the event's fill is the print (of the resting side)
+                _none(out, k, last[i])
+                continue
             o = 0
-            kind = EV_TRADE
+            kind = EV_TRADE  # an execution with no fill in its event (hidden liquidity): the print
         elif a == _R:
             live.clear()
+            pending.clear()
             p = q = o = s = 0
             kind = EV_CLEAR
         elif a == _N:
-            if last[i] and k > 0:  # the message ends here: mark its last event
-                out[k - 1, R_EOM] = 1
+            _none(out, k, last[i])
             continue
         else:
             return k, UNKNOWN_ACTION, i

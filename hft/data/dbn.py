@@ -13,9 +13,16 @@ instrument id), venue: the dataset.
 
 * **mbo** (L3): ``A`` add → EV_ADD; ``C`` cancel → EV_CANCEL of ``size`` (the order leaves at 0); ``M``
   modify → EV_DELETE of the order then EV_ADD at its new price and size (it loses its queue place, as a
-  modify does at most venues when price or size grows); ``F`` fill → EV_EXEC (side = the resting order's);
-  ``T`` trade → EV_TRADE (side = aggressor; book unchanged); ``R`` clear → EV_CLEAR; ``N`` none: skipped.
-  FLAG_EOM where DBN sets ``F_LAST``.
+  modify does at most venues when price or size grows); ``R`` clear → EV_CLEAR; ``N`` none: skipped.
+  Trades, one print each: Databento sends a trade as ``T`` (the aggressor), ``F`` (each resting order filled)
+  and a ``C`` of the filled size per fill (the one record that changes its book). Here, as LOBSTER's execution
+  message (the L3 venue fills our orders queued behind an executed one, so an execution stays one):
+  ``F`` of q on order o → EV_EXEC of q (o shrinks by q; the print; side = the resting order's), and q is o's
+  "filled, cancel pending"; a ``C`` on o consumes up to its pending size without shrinking o again (EV_CANCEL
+  only of any excess, no event when all consumed); a ``T`` in an event (the records up to the one with
+  ``F_LAST``) holding an ``F`` gives no event (its fill prints), a ``T`` with no ``F`` in its event (an
+  execution of hidden liquidity) → EV_TRADE (side = aggressor; book unchanged).
+  FLAG_EOM where DBN sets ``F_LAST`` (on the event before when that record gives none).
 * **mbp-10 / mbp-1** (L2): a trade (``T``) record first gives an EV_TRADE (aggressor side); every record then
   gives its top-N book as its change from the record before (`hft.data._gather.snapshot_diffs`: the first
   record an EV_CLEAR and an EV_SNAPSHOT_LEVEL per non-empty level, every later one an EV_LEVEL_SET of 0 per
@@ -24,6 +31,10 @@ instrument id), venue: the dataset.
   each record the book is its top N, as a clear and a full snapshot would leave it; levels below the N the
   schema carries are unknown.
 * **trades** (L2): an EV_TRADE per record.
+
+Several files: DBN files of one instrument whose times overlap (an MBP file and its trades file) are one stream
+(`hft.data.sources.group_days`), merged by the rule of event files imported apart (`hft.data._merge`: L2 only,
+and a trades file only beside a book file that prints no trades itself, or each trade would print twice).
 
 Sides: ``B`` bid / buy, ``A`` ask / sell, ``N`` none. Times: ``ts_event`` → exch_ts, ``ts_recv`` → local_ts; a
 record whose events would step back in ``ts_recv`` is refused.
@@ -60,27 +71,19 @@ def _schema_classes() -> dict[str, Any]:
     return {"mbo": d.MBOMsg, "mbp-10": d.MBP10Msg, "mbp-1": d.MBP1Msg, "trades": d.TradeMsg}
 
 
-def read_dbn(path: Path) -> tuple[Any, str, np.ndarray, int]:
-    """(metadata, schema name, records as a structured array, the byte offset of the first record in the
-    decompressed stream) of a DBN file."""
+def _layout(path: Path, raw: bytes | memoryview) -> tuple[Any, str, np.dtype, int]:
+    """(metadata, schema name, record dtype, the byte offset of the first record) of a DBN stream's head `raw`
+    (at least its metadata)."""
     try:
         import databento_dbn as d
     except ImportError:
         raise DataValidationError(f"{path}: reading DBN needs the databento-dbn package",
                                   file=str(path), hint="pip install databento-dbn") from None
-    raw = path.read_bytes()
-    if raw[:4] == b"\x28\xb5\x2f\xfd":
-        try:
-            import zstandard
-        except ImportError:
-            raise DataValidationError(f"{path}: expected an uncompressed DBN file, was zstd-compressed",
-                                      file=str(path), hint="decompress it first: zstd -d FILE.dbn.zst") from None
-        raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
     if raw[:3] != b"DBN" or len(raw) < 8:
-        raise DataValidationError(f"{path}: expected the DBN magic bytes, was {raw[:3]!r}", file=str(path))
+        raise DataValidationError(f"{path}: expected the DBN magic bytes, was {bytes(raw[:3])!r}", file=str(path))
     mlen = int.from_bytes(raw[4:8], "little")
     try:
-        meta = d.Metadata.decode(raw[: 8 + mlen])
+        meta = d.Metadata.decode(bytes(raw[: 8 + mlen]))
     except Exception as exc:  # databento_dbn raises its own error types
         raise DataValidationError(f"{path}: expected DBN metadata ({exc})", file=str(path)) from None
     schema = str(meta.schema.value if hasattr(meta.schema, "value") else meta.schema).lower()
@@ -91,8 +94,30 @@ def read_dbn(path: Path) -> tuple[Any, str, np.ndarray, int]:
     fields = list(classes[schema]._dtypes)
     if meta.ts_out:
         fields.append(("ts_out", "u8"))
-    dt = np.dtype(fields)
-    start = 8 + mlen
+    return meta, schema, np.dtype(fields), 8 + mlen
+
+
+def _zstd(path: Path, raw: bytes) -> bool:
+    """Whether `raw` is zstd-compressed; refused when the ``zstandard`` module is missing."""
+    if raw[:4] != b"\x28\xb5\x2f\xfd":
+        return False
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        raise DataValidationError(f"{path}: expected an uncompressed DBN file, was zstd-compressed",
+                                  file=str(path), hint="decompress it first: zstd -d FILE.dbn.zst") from None
+    return True
+
+
+def read_dbn(path: Path) -> tuple[Any, str, np.ndarray, int]:
+    """(metadata, schema name, records as a structured array, the byte offset of the first record in the
+    decompressed stream) of a DBN file."""
+    raw = path.read_bytes()
+    if _zstd(path, raw):
+        import zstandard
+
+        raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+    meta, schema, dt, start = _layout(path, raw)
     body = memoryview(raw)[start:]
     if len(body) % dt.itemsize:
         n = len(body) // dt.itemsize
@@ -106,6 +131,32 @@ def read_dbn(path: Path) -> tuple[Any, str, np.ndarray, int]:
         raise _bad_record(path, rec, start, int(bad[0]), "length", f"{dt.itemsize // 4} (one {schema} record "
                           "per record; files of several schemas are not read)", int(rec["length"][bad[0]]))
     return meta, schema, rec, start
+
+
+def dbn_span(path: Path) -> tuple[str, int, int] | None:
+    """(instrument as ``symbol@dataset``, first and last exchange time) of a DBN file, for `hft.data.sources`
+    to group the files of one stream: an uncompressed file is read at its head and its first and last records
+    only; None when it holds no whole record (opening it names what is wrong)."""
+    with Path(path).open("rb") as f:  # (this module's `open` is the format's opener)
+        head = f.read(8)
+        if _zstd(path, head):
+            meta, _, rec, _ = read_dbn(path)
+        else:
+            meta, _, dt, start = _layout(path, head + f.read(int.from_bytes(head[4:8], "little")))
+            n = (path.stat().st_size - start) // dt.itemsize
+            if n <= 0:
+                return None
+            rec = np.memmap(path, dtype=dt, mode="r", offset=start, shape=(n,))[[0, n - 1]]
+    if not len(rec):
+        return None
+    ts = rec["ts_event"].astype(np.int64)
+    return f"{_symbol(meta, int(rec['instrument_id'][0]))}@{meta.dataset}", int(ts.min()), int(ts.max())
+
+
+def _symbol(meta: Any, instrument_id: int) -> str:
+    """The instrument's symbol: the metadata's single symbol, else the instrument id."""
+    symbols = list(meta.symbols or [])
+    return symbols[0] if len(symbols) == 1 else str(instrument_id)
 
 
 def _bad_record(path: Path, rec: np.ndarray, start: int, i: int, field: str, expected: str,
@@ -220,9 +271,7 @@ def import_dbn(path: Path, *, origins: bool = False) -> tuple[np.ndarray, Instru
         level = "L2"
     else:
         ev, level = _mbp(path, rec, div, 10 if schema == "mbp-10" else 1, start), "L2"
-    symbols = list(meta.symbols or [])
-    symbol = symbols[0] if len(symbols) == 1 else str(int(ids[0]))
-    inst = Instrument(symbol=symbol, venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)
+    inst = Instrument(symbol=_symbol(meta, int(ids[0])), venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)
     info = {"source": "dbn", "schema": schema, "files": [str(path)], "dataset": str(meta.dataset), "gaps": 0}
     ev, size = freeze(ev), rec.dtype.itemsize
     if not origins:
@@ -232,8 +281,23 @@ def import_dbn(path: Path, *, origins: bool = False) -> tuple[np.ndarray, Instru
 
 
 def open(paths: list[Path], opts: Any) -> Any:
-    """The `dbn` format's opener (`hft.data.formats`)."""
+    """The `dbn` format's opener (`hft.data.formats`): one file, or the files of one L2 instrument whose times
+    overlap (an MBP file and a trades file: `hft.data.sources.group_days`) merged into one stream by the rule of
+    event files imported apart (`hft.data._merge`)."""
     from hft.data.sources import MarketData  # lazy: cycle (sources -> the format registry -> this module)
 
-    ev, inst, meta, origin = import_dbn(paths[0], origins=opts.origins)
+    if len(paths) == 1:
+        ev, inst, meta, origin = import_dbn(paths[0], origins=opts.origins)
+        return MarketData("dbn", ev, inst, meta, origin=origin)
+    from hft.data._merge import merge_streams  # lazy: several files only
+
+    done = [import_dbn(p, origins=opts.origins) for p in paths]
+    ev, inst, meta, parts = merge_streams(paths, [(e, i, m) for e, i, m, _ in done], origins=opts.origins)
+    origin = None
+    if parts is not None:
+        part, row = parts
+        locates = [loc for _, _, _, loc in done]
+        origin = lambda k: locates[int(part[k])](int(row[k]) - 1)  # noqa: E731
+    meta = {"source": "dbn", "schema": "+".join(m["schema"] for _, _, m, _ in done),
+            "dataset": done[0][2]["dataset"], **meta}
     return MarketData("dbn", ev, inst, meta, origin=origin)

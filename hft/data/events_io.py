@@ -12,9 +12,8 @@ quantity or a ``local_ts`` going back in time. Each is a DataValidationError nam
 field. Files written before the content hash existed load without that check.
 
 Several files of one L2 instrument whose times overlap (a book file and a trades file imported apart) are one
-stream: `load_merged` merges them as the importers merge a vendor's files (`hft.data._convert.merge_order`: by
-local time, at an equal time a file of trades before a book file, each file's own order kept), on the finer of
-their ticks and lots (each an exact multiple of it), so the result equals importing the files together.
+stream: `load_merged` merges them by the rule of `hft.data._merge` (as the importers merge a vendor's files), so
+the result equals importing the files together.
 
 Loading returns a read-only structured array. Parquet is columnar and the event array is row-major, so one
 copy per column is unavoidable; the returned array is then frozen (``writeable = False``) and kernels read it
@@ -24,20 +23,20 @@ without further copies.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from hft.core.dtypes import EV_TRADE, EVENT_DTYPE, EVENT_FIELDS
+from hft.core.dtypes import EVENT_DTYPE, EVENT_FIELDS
 from hft.core.errors import DataValidationError, HftError
 from hft.core.fileio import atomic_path
 from hft.core.instrument import Instrument
-from hft.data._convert import merge_order, stream_repr, was
-from hft.data._eventcheck import check_event_values
+from hft.data._convert import stream_repr, was
+from hft.data._eventcheck import check_event_values, content_hash
+from hft.data._merge import merge_streams
 
 FORMAT_VERSION = "1"
 _KEY_FORMAT = "hft.format"
@@ -68,25 +67,6 @@ def events_to_frame(events: np.ndarray) -> pl.DataFrame:
     if events.dtype != EVENT_DTYPE:
         raise DataValidationError(f"events: expected dtype EVENT_DTYPE, was {events.dtype}")
     return pl.DataFrame({name: np.ascontiguousarray(events[name]) for name in EVENT_FIELDS})
-
-
-def content_hash(columns: dict[str, np.ndarray] | np.ndarray) -> str:
-    """Digest (``xh64:`` + 16 hex) of the event columns' values in `EVENT_FIELDS` order (padding never enters it).
-
-    A 64-bit, 4-lane numba digest (`hft.data._eventcheck.digest_words`): near memory speed, for damage and foreign
-    files; not a signature.
-    """
-    # lazy: numba kernels, loaded only when a digest is computed
-    from hft.data._eventcheck import digest_bytes, digest_words
-
-    h = np.uint64(0)
-    for name in EVENT_FIELDS:
-        col = np.ascontiguousarray(columns[name])
-        if col.dtype.itemsize == 8:  # numba hands back a Python int: keep the seed uint64-typed
-            h = np.uint64(digest_words(col.view(np.uint64), h))
-        else:
-            h = np.uint64(digest_bytes(col.view(np.uint8), h))
-    return f"xh64:{int(h):016x}"
 
 
 def _check_schema(df: pl.DataFrame, source: str) -> None:
@@ -221,64 +201,12 @@ def event_span(path: str | Path) -> tuple[Instrument, int, int]:
 
 
 def load_merged(paths: list[Path], *, origins: bool = False) -> EventFile:
-    """Event files of one L2 instrument as one stream (module docstring); one file is `load_events`. With
-    `origins`, each merged event's file and row (`EventFile.parts`), for `hft data verify` to name a row.
-
-    Raises:
-        DataValidationError: naming the file that differs: another instrument, an L3 file (a LOBSTER day is
-            whole), the same events twice, ticks or lots that are not multiples of one another.
-    """
+    """Event files of one L2 instrument as one stream (module docstring, `hft.data._merge.merge_streams`); one
+    file is `load_events`. With `origins`, each merged event's file and row (`EventFile.parts`), for `hft data
+    verify` to name a row."""
     files = [load_events(p) for p in paths]
     if len(files) == 1:
         return files[0]
-    first = files[0].instrument
-    same = {k: v for k, v in asdict(first).items() if k not in ("tick_size", "lot_size")}
-    hashes: dict[str, Path] = {}
-    for p, f in zip(paths, files, strict=True):
-        inst = f.instrument
-        if inst.book_level != "L2":
-            raise DataValidationError(f"{p}: expected L2 event files to merge into one stream, was {inst.book_level} "
-                                      "(an L3 day is one file)", file=str(p), field="book_level")
-        for k, v in same.items():
-            if getattr(inst, k) != v:
-                raise DataValidationError(f"{p}: instrument {k}: expected {v!r} as in {paths[0]} (files merged into "
-                                          f"one stream are one instrument), was {getattr(inst, k)!r}",
-                                          file=str(p), field=k)
-        h = content_hash(f.events)
-        if h in hashes:
-            raise DataValidationError(f"{p}: expected different event files to merge, it holds the events of "
-                                      f"{hashes[h]}", file=str(p))
-        hashes[h] = p
-    units: dict[str, str] = {}
-    scaled: dict[str, list[np.ndarray]] = {}
-    for unit, col in (("tick_size", "price"), ("lot_size", "qty")):
-        have = [getattr(f.instrument, unit) for f in files]
-        fine = min(have, key=Decimal)
-        cols = []
-        for p, f, u in zip(paths, files, have, strict=True):
-            factor = Decimal(u) / Decimal(fine)
-            if factor != factor.to_integral_value():
-                raise DataValidationError(f"{p}: instrument {unit}: expected a multiple of {fine} (the {unit} of "
-                                          f"another file merged with it), was {u}", file=str(p), field=unit)
-            x = f.events[col]
-            if int(factor) > 1 and len(x) and int(np.abs(x).max()) > np.iinfo(np.int64).max // int(factor):
-                raise DataValidationError(f"{p}: {col}: expected values that fit int64 in units of {fine}",
-                                          file=str(p), field=col)
-            cols.append(x * np.int64(int(factor)))
-        units[unit], scaled[col] = fine, cols
-    order = merge_order([f.events["local_ts"] for f in files],
-                        [0 if bool((f.events["kind"] == EV_TRADE).all()) else 1 for f in files])
-    out = np.concatenate([f.events for f in files])[order]
-    parts = None
-    if origins:  # concatenated index -> (file, 1-based row), laid out in merged order
-        lens = [len(f.events) for f in files]
-        part = np.repeat(np.arange(len(files), dtype=np.int64), lens)[order]
-        row = (np.arange(len(out), dtype=np.int64) - np.repeat(np.cumsum([0, *lens[:-1]]), lens))[order] + 1
-        parts = (part, row)
-    out["price"] = np.concatenate(scaled["price"])[order]
-    out["qty"] = np.concatenate(scaled["qty"])[order]
-    out.flags.writeable = False
-    instrument = replace(first, **units)
-    meta = {"source": "events", "files": [str(p) for p in paths], "parts": [f.meta for f in files],
-            "gaps": sum(int(f.meta.get("gaps", 0)) for f in files)}
-    return EventFile(out, instrument, meta, parts)
+    events, instrument, meta, parts = merge_streams(paths, [(f.events, f.instrument, f.meta) for f in files],
+                                                    origins=origins)
+    return EventFile(events, instrument, {"source": "events", **meta}, parts)

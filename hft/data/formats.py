@@ -21,9 +21,9 @@ table          any CSV / Parquet with a column mapping: ``--mapping FILE`` or ``
 
 An installed package adds a format through the entry-point group ``hft.data_formats`` (an object that is a
 `DataFormat`; docs/extending.md); ``--format FILE.py:OBJECT`` or ``module:OBJECT`` names one that is not installed
-(the one plugin loader, `hft.core.plugins`). Formats that chain (``binance``, ``tardis``, ``events``: L2 event
-files imported apart, `hft.data.events_io.load_merged`) take several files of one instrument as one stream; the
-others take one file.
+(the one plugin loader, `hft.core.plugins`). Formats that chain (``binance``, ``tardis``, ``events`` and ``dbn``:
+L2 files of one instrument whose times overlap, merged by `hft.data._merge`) take several files of one instrument
+as one stream; the others take one file.
 """
 
 from __future__ import annotations
@@ -266,7 +266,8 @@ for _fmt in (
                chains=True),
     DataFormat("lobster", "LOBSTER zip or message CSV", _sniff_lobster, _open("hft.data.sources", "open_lobster")),
     DataFormat("hftbacktest", "hftbacktest .npz event array", _sniff_hftbacktest, _open("hft.data.hftbt", "open")),
-    DataFormat("dbn", "Databento DBN (MBO, MBP-10, MBP-1, trades)", _sniff_dbn, _open("hft.data.dbn", "open")),
+    DataFormat("dbn", "Databento DBN (MBO, MBP-10, MBP-1, trades)", _sniff_dbn, _open("hft.data.dbn", "open"),
+               chains=True),
     DataFormat("tardis", "Tardis.dev CSV (incremental_book_L2, trades, book_snapshot_N, quotes)", _sniff_tardis,
                _open("hft.data.tardis", "open"), chains=True),
     DataFormat("binance", "Binance capture .gz", _sniff_binance, _open("hft.data.sources", "open_binance"),

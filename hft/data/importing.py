@@ -65,7 +65,8 @@ def generate_day(out_dir: Path, *, seed: int, symbol: str, date: str, messages: 
 
 
 def verify_market_data(md: MarketData) -> dict[str, Any]:
-    """Verify an opened stream; the result always has `ok`, `problem`, `checked` and kind-specific fields."""
+    """Verify an opened stream; the result always has `ok`, `problem`, `kind`, `symbol`, `venue`, `checked` and
+    kind-specific fields."""
     t0 = time.perf_counter()
     if md.kind == "lobster":
         # lazy: each step loads only its own importer / verifier
@@ -99,7 +100,8 @@ def verify_market_data(md: MarketData) -> dict[str, Any]:
         raise DataValidationError("expected a LOBSTER input (with its orderbook file) or an L2 stream to verify; "
                                   "this L3 event file has no reference book", hint="verify the raw LOBSTER zip")
     res["wall_s"] = round(time.perf_counter() - t0, 4)
-    return {"ok": ok, "problem": problem, "kind": md.kind, "symbol": md.instrument.symbol, **res}
+    return {"ok": ok, "problem": problem, "kind": md.kind, "symbol": md.instrument.symbol,
+            "venue": md.instrument.venue, **res}
 
 
 def verify_files(files: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,

@@ -47,8 +47,8 @@ def detect_common_kind(paths: list[Path], fmt: str | None = None) -> Kind:
                                       f"{[str(p) for p in paths]}")
         kind = kinds.pop()
     if not get(kind).chains and len(paths) > 1:
-        raise DataValidationError(f"expected one {kind} input (only Binance captures, Tardis CSVs and event "
-                                  f"files chain), got {len(paths)}")
+        raise DataValidationError(f"expected one {kind} input (only Binance captures, Tardis CSVs, DBN files "
+                                  f"and event files chain), got {len(paths)}")
     return kind
 
 
@@ -176,7 +176,8 @@ def _ref_path(path: Path) -> Path:
 
 def _chain_key(p: Path) -> tuple[str, str] | None:
     """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, the format of
-    another chaining format (a Tardis book + trades pair), None for a day on its own (event files: `_event_span`)."""
+    another chaining format (a Tardis book + trades pair), None for a day on its own (event and DBN files:
+    `_stream_span`)."""
     name = p.name
     if name.lower().endswith(".gz") and not name.lower().endswith(".csv.gz"):
         sym, _, date = name[: -len(".gz")].rpartition("_")
@@ -186,26 +187,33 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
         kind = detect_kind(p)
     except DataValidationError:
         return None  # opening the day names what is wrong with it
-    if kind == "events":
+    if kind in _SPANNED:
         return None
     return ("", f"format:{kind}") if get(kind).chains else None  # as `open_market_data` chains them
 
 
-def _event_span(p: Path) -> tuple[str, int, int] | None:
-    """(instrument, first and last exchange time) of an L2 event file, None for anything else."""
-    with open(p, "rb") as f:
-        if f.read(4) != b"PAR1":  # not Parquet: no need to ask the formats
-            return None
-    try:
-        if detect_kind(p) != "events":
-            return None
-        # lazy: only the format being opened is imported (a replay must not load polars or other importers)
-        from hft.data.events_io import event_span
+_SPANNED = ("events", "dbn")  # the formats whose files of one instrument merge when their times overlap
 
-        inst, lo, hi = event_span(p)
+
+def _stream_span(p: Path) -> tuple[str, int, int] | None:
+    """(instrument, first and last exchange time) of a file that merges with the files of its instrument whose
+    times overlap (an event Parquet file, a DBN file), None for anything else."""
+    try:
+        kind = detect_kind(p)
+        if kind not in _SPANNED:
+            return None
+        if kind == "events":
+            # lazy: only the format being opened is imported (a replay must not load polars or other importers)
+            from hft.data.events_io import event_span
+
+            inst, lo, hi = event_span(p)
+            return f"{inst.symbol}@{inst.venue}", lo, hi
+        # lazy: only the format being opened is imported (a replay must not load polars or other importers)
+        from hft.data.dbn import dbn_span
+
+        return dbn_span(p)
     except DataValidationError:
         return None  # opening the day names what is wrong with it
-    return (f"{inst.symbol}@{inst.venue}", lo, hi) if inst.book_level == "L2" else None
 
 
 def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
@@ -214,9 +222,9 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
     A LOBSTER zip / message CSV, an imported event Parquet file or a generic table is one day each. Binance
     captures of one symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as
     `open_market_data` chains them, and so do the files of another chaining format (a Tardis book + trades
-    pair); each chain is one day. L2 event files of one instrument whose exchange times overlap (a book and a
-    trades file imported apart) are one stream too (`hft.data.events_io.load_merged`); files that follow one
-    another in time stay days. Raises DataValidationError for no paths, a missing file or a file given twice.
+    pair); each chain is one day. Event files (or DBN files) of one instrument whose exchange times overlap (a book
+    and a trades file imported apart, a DBN MBP file and its trades file) are one stream too (`hft.data._merge`,
+    which refuses an L3 file among them: an L3 day is one file); files that follow one another in time stay days. Raises DataValidationError for no paths, a missing file or a file given twice.
     """
     ps = [Path(p) for p in paths]
     if not ps:
@@ -230,9 +238,9 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
         seen.add(r)
     days: list[list[Path]] = []
     chains: dict[tuple[str, str], list[Path]] = {}
-    streams: list[tuple[str, int, int, list[Path]]] = []  # event files: instrument, span, the group
+    streams: list[tuple[str, int, int, list[Path]]] = []  # event / DBN files: instrument, span, the group
     for p in ps:
-        span = _event_span(p)
+        span = _stream_span(p)
         if span is not None:
             inst, lo, hi = span
             hit = [s for s in streams if s[0] == inst and lo < s[2] and s[1] < hi]  # times overlap

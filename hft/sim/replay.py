@@ -42,7 +42,9 @@ The same switch sets the strategy's local view to the reference row of each mess
 time (feed latency applies): exactly the top-L the row shows, nothing below (`hft.sim.engine`, "Local view and
 reference rows"). ``false`` replays the data-alone venue book and builds the local view from the messages alone
 (the behaviour before the resync). Generated days are LOBSTER files with
-complete messages, so the resync finds nothing to adjust there. The key enters the config hash when false.
+complete messages, so the resync finds nothing to adjust there. The key enters the config hash when false. A
+LOBSTER import without its reference sidecar falls back (said: `fallback_warnings`); other L3 data (DBN MBO) has
+no reference to resync to, and the switch does not apply there (no warning).
 
 Run folder: ``orders.parquet``, ``fills.parquet``, ``decisions.parquet``, ``equity.parquet`` (the integer
 columns and, beside them, readable ones: `hft.sim.run_tables`), ``summary.json``, ``config.yaml`` (the
@@ -521,10 +523,14 @@ def add_notices(summary: dict[str, Any], notices: list[str]) -> None:
 
 
 def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[str]:
-    """What the configuration asked for but the data could not give (each one line)."""
+    """What the configuration asked for but the data could not give (each one line). ``l3_resync`` (on by default)
+    applies to LOBSTER data only: it falls back, said, on a LOBSTER import whose reference sidecar is missing; on
+    another L3 source (a DBN MBO file) there is nothing to fall back from, and the summary's ``L3 resync`` row
+    already says the book comes from the messages alone."""
     notice = no_book_notice(md.events, data)
     out = [notice] if notice is not None else []
-    if md.instrument.book_level == "L3" and md.lobster is None and config.l3_resync:
+    lobster_without_rows = md.lobster is None and md.meta.get("format") == "lobster"
+    if md.instrument.book_level == "L3" and lobster_without_rows and config.l3_resync:
         out.append(f"l3_resync: off for {Path(data[0]).name}: no LOBSTER reference rows (the .ref.parquet sidecar "
                    "beside it is missing); set l3_resync: false to silence this")
     return out

@@ -181,6 +181,32 @@ def test_event_files_of_other_days_or_instruments_stay_apart_and_copies_are_refu
         open_market_data([b, tmp_path / "copy.parquet"])
 
 
+def test_dbn_book_and_trades_files_are_one_stream_as_imported_apart(tmp_path):
+    """A DBN MBP file and its trades file (one instrument, times overlapping) are one stream raw, the stream their
+    imports apart merge into; an MBO file (L3, its trades inside) and a book file that already prints trades are
+    refused beside a trades file, naming the file (each trade would print twice)."""
+    from hft.data.dbn import read_dbn
+
+    f = vs.write_dbn(vs.market(120, seed=5), tmp_path)
+    book, trades = f["mbp-1"], f["trades"]
+    assert group_days([book, trades]) == [[book, trades]]
+    raw = open_market_data([book, trades])
+    b, t = _imported([book], tmp_path / "b.parquet"), _imported([trades], tmp_path / "t.parquet")
+    assert raw.kind == "dbn" and np.array_equal(raw.events, open_market_data([b, t]).events)
+    assert group_days([f["mbo"], trades]) == [[f["mbo"], trades]]
+    with pytest.raises(DataValidationError, match=r"mbo.dbn: expected L2 files to merge into one stream, was L3"):
+        open_market_data([f["mbo"], trades])
+    _, _, rec, start = read_dbn(book)
+    rec = rec.copy()
+    rec["action"][3] = b"T"  # the book file prints a trade itself
+    (tmp_path / "t").mkdir()
+    printing = tmp_path / "t" / book.name
+    printing.write_bytes(book.read_bytes()[:start] + rec.tobytes())
+    with pytest.raises(DataValidationError, match=rf"trades.dbn: expected a trades file to add the prints "
+                                                  rf".*{printing.name} lacks, .* already holds 1 trade print\(s\)"):
+        open_market_data([printing, trades])
+
+
 # --- 5. a file that is not an .npz ------------------------------------------------------------------------------
 def test_a_csv_named_hftbacktest_says_it_is_not_an_npz(tmp_path):
     p = _write(tmp_path / "book.csv", BOOK + "x,BTCUSDT,1,2,false,bid,1.5,1\n")

@@ -131,6 +131,7 @@ def test_dbn_schemas(files):
     for md in (mbo, mbp10, mbp1, trades):
         res = verify_market_data(md)
         assert res["ok"] and res["out_of_order"] == 0, md.instrument
+        assert (res["symbol"], res["venue"]) == ("AAPL", "XNAS.ITCH"), md.instrument  # every schema, MBO too
 
 
 def test_hftbacktest_converter_agrees(files, tmp_path):
@@ -372,9 +373,10 @@ def _mbo_records(rows):
 
 def test_dbn_mbo_walk_of_every_action(tmp_path):
     """Every MBO action through the compiled walk (`hft.data._dbn_mbo`), against events worked out by hand: a
-    partial cancel keeps the order, a modify is a delete of what rests then an add, a fill ends it, a trade
-    carries no order, ``N`` marks the end of the message on the last event, ``R`` forgets every order."""
-    from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, EV_TRADE, SELL
+    partial cancel keeps the order, a modify is a delete of what rests then an add, a fill ends it (the trade in
+    its event prints nothing: the fill is the print), ``N`` marks the end of the message on the last event, ``R``
+    forgets every order."""
+    from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, SELL
     from hft.data.dbn import _mbo
 
     last = 128
@@ -388,7 +390,7 @@ def test_dbn_mbo_walk_of_every_action(tmp_path):
         (EV_ADD, 100, 5, 1, BUY, 1, True, 1000, 2000), (EV_ADD, 101, 3, 2, SELL, 2, True, 1001, 2001),
         (EV_CANCEL, 100, 2, 1, BUY, 3, True, 1002, 2002),
         (EV_DELETE, 100, 3, 1, BUY, 4, False, 1003, 2003), (EV_ADD, 99, 4, 1, BUY, 4, True, 1003, 2003),
-        (EV_EXEC, 101, 3, 2, SELL, 5, False, 1004, 2004), (EV_TRADE, 101, 3, 0, BUY, 6, True, 1005, 2005),
+        (EV_EXEC, 101, 3, 2, SELL, 5, True, 1004, 2004),
         (EV_CLEAR, 0, 0, 0, 0, 8, True, 1007, 2007), (EV_ADD, 102, 1, 2, SELL, 9, True, 1008, 2008)]
     # after the clear no order rests: a modify of order 1 is refused, naming its record (from 1) and its byte offset
     # (the first record's, 100 here, + 56 bytes a record); so is an unknown action, and a step back in ts_recv
@@ -408,3 +410,32 @@ def test_dbn_mbo_walk_of_every_action(tmp_path):
     assert str(e.value) == (f"{tmp_path / 'x.dbn'}: record 9 (byte 548), field 'ts_recv': expected records in time "
                             "order (>= 2007, the time of the events before it), was 2005")
     assert (e.value.fields["record"], e.value.fields["offset"], e.value.fields["field"]) == (9, 548, "ts_recv")
+
+
+def _rows(ev):
+    return [(int(e["kind"]), int(e["price"]), int(e["qty"]), int(e["order_id"]), int(e["side"]), int(e["seq"]),
+             bool(e["flags"] & FLAG_EOM)) for e in ev]
+
+
+def test_dbn_mbo_trade_is_one_print_and_one_reduction(tmp_path):
+    """Databento sends a trade as T (aggressor), F (the resting order filled) and C (its filled size: the record
+    that updates the book): the F is the one execution (the order shrinks once, one print), the C after it gives
+    nothing, the T in the F's event gives nothing, and the end-of-message mark moves to the F."""
+    from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_EXEC, SELL
+    from hft.data.dbn import _mbo
+
+    last = 128
+    rec = _mbo_records([(b"A", b"A", 101, 150, 4, last),
+                        (b"T", b"B", 101, 50, 0, 0), (b"F", b"A", 101, 50, 4, 0), (b"C", b"A", 101, 50, 4, last)])
+    ev = _mbo(tmp_path / "x.dbn", rec, 10**9, 100)
+    assert _rows(ev) == [(EV_ADD, 101, 150, 4, SELL, 1, True), (EV_EXEC, 101, 50, 4, SELL, 3, True)]
+    assert _final_book(ev, l3=True) == [[101, 100]]  # 100 rest (not 50)
+    # a cancel larger than what the fill left pending cancels the excess; a later cancel is a cancel again
+    rec2 = _mbo_records([(b"A", b"A", 101, 150, 4, last), (b"F", b"A", 101, 50, 4, 0), (b"C", b"A", 101, 70, 4, last),
+                         (b"C", b"A", 101, 30, 4, last)])
+    assert _rows(_mbo(tmp_path / "x.dbn", rec2, 10**9, 100)) == [
+        (EV_ADD, 101, 150, 4, SELL, 1, True), (EV_EXEC, 101, 50, 4, SELL, 2, False),
+        (EV_CANCEL, 101, 20, 4, SELL, 3, True), (EV_CANCEL, 101, 30, 4, SELL, 4, True)]
+    # a trade with no fill in its event (hidden liquidity) prints, side = aggressor
+    hidden = _mbo_records([(b"A", b"A", 101, 150, 4, last), (b"T", b"B", 100, 7, 0, last)])
+    assert _rows(_mbo(tmp_path / "x.dbn", hidden, 10**9, 100))[1] == (EV_TRADE, 100, 7, 0, BUY, 2, True)

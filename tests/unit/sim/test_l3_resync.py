@@ -385,3 +385,21 @@ def test_real_lobster_taker_fills_consistent_with_reference(shared_data: Path):
         phantom[resync] = (len(f), int(better.sum()))
     assert phantom[True][0] > 0 and phantom[True][1] == 0
     assert phantom[False][1] > 0
+
+
+def test_resync_fallback_is_said_for_lobster_data_only(tmp_path: Path, lobster_day) -> None:
+    """``l3_resync`` (on by default) falls back, said, on a LOBSTER import whose reference sidecar is missing; a DBN
+    MBO file (L3, no LOBSTER orderbook to resync to) draws no warning about a sidecar it never had."""
+    from hft.data.lobster import import_lobster, ref_sidecar_path, write_lobster_import
+    from hft.data.sources import open_market_data
+    from hft.sim.replay import fallback_warnings
+    from tests.unit.data import vendor_samples as vs
+
+    mbo = vs.write_dbn(vs.market(60, seed=3), tmp_path)["mbo"]
+    assert fallback_warnings(open_market_data([mbo]), ReplayConfig(), [mbo]) == []
+    out = tmp_path / "day.parquet"
+    write_lobster_import(import_lobster(lobster_day.write(tmp_path)), out)
+    ref_sidecar_path(out).unlink()
+    said = fallback_warnings(open_market_data([out]), ReplayConfig(), [out])
+    assert len(said) == 1 and said[0].startswith("l3_resync: off for day.parquet: no LOBSTER reference rows")
+    assert fallback_warnings(open_market_data([out]), ReplayConfig(l3_resync=False), [out]) == []
