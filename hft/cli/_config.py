@@ -67,10 +67,10 @@ def gate_d_replay_config(name: str, replay_config: Path | None, sets: list[str] 
     if not sets:
         return replay_config
     from hft.alpha.api.registry import alpha_dir, load_config
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config
+    from hft.sim.replay import load_replay_config
 
     base = replay_config
-    if base is None:
+    if base is None:  # the alpha's own Gate D config, else the shipped one (`load_replay_config`'s None)
         own = load_config(name).validation.gate_d.replay_config
-        base = (Path(own) if Path(own).is_absolute() else alpha_dir(name) / own) if own else DEFAULT_CONFIG
+        base = (Path(own) if Path(own).is_absolute() else alpha_dir(name) / own) if own else None
     return load_replay_config(base, sets)

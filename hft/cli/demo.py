@@ -69,7 +69,7 @@ def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tu
     from hft.data.importing import generate_day, import_to_file, verify_files
     from hft.data.inspect import inspect_files
     from hft.data.sources import FILES
-    from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+    from hft.sim.replay import load_replay_config, run_replay
 
     gen = step("generate", lambda: generate_day(work, seed=seed, symbol="SYNTH", date="2024-01-02",
                                                  messages=messages, levels=10, zip_output=True))
@@ -80,9 +80,8 @@ def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tu
     step("import", lambda: import_to_file([src], parquet, force=True))
     ver = step("verify", lambda: verify_files([parquet]))
     ins = step("inspect", lambda: inspect_files([parquet]))
-    rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(
-        DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None), out_dir=work / "run-mm", force=True, recorder=sim_runs,
-        source=FILES))
+    rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(), out_dir=work / "run-mm",
+                                            force=True, recorder=sim_runs, source=FILES))
     step("store", lambda: _query_store(rep["run_hash"]))
     if lifecycle:
         _lifecycle(work, parquet, seed, messages, step)

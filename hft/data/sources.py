@@ -174,20 +174,24 @@ def _ref_path(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".parquet") + ".ref.parquet")
 
 
-def _chain_key(p: Path) -> tuple[str, str] | None:
-    """What `p` chains with: (folder, symbol) of a Binance capture ``<symbol>_<YYYYMMDD>.gz``, the format of
-    another chaining format (a Tardis book + trades pair), None for a day on its own (event and DBN files:
-    `_stream_span`)."""
+def _kind_or_none(p: Path) -> Kind | None:
+    """The format of `p` by content, None when no format reads it (opening the day names what is wrong)."""
+    try:
+        return detect_kind(p)
+    except DataValidationError:
+        return None
+
+
+def _chain_key(p: Path, kind: Kind | None) -> tuple[str, str] | None:
+    """What `p` (of format `kind`: `_kind_or_none`) chains with: (folder, symbol) of a Binance capture
+    ``<symbol>_<YYYYMMDD>.gz``, the format of another chaining format (a Tardis book + trades pair), None for a day
+    on its own (event and DBN files: `_stream_span`)."""
     name = p.name
     if name.lower().endswith(".gz") and not name.lower().endswith(".csv.gz"):
         sym, _, date = name[: -len(".gz")].rpartition("_")
         if sym and date.isdigit():
             return str(p.resolve().parent), sym.lower()
-    try:
-        kind = detect_kind(p)
-    except DataValidationError:
-        return None  # opening the day names what is wrong with it
-    if kind in _SPANNED:
+    if kind is None or kind in _SPANNED:
         return None
     return ("", f"format:{kind}") if get(kind).chains else None  # as `open_market_data` chains them
 
@@ -195,13 +199,12 @@ def _chain_key(p: Path) -> tuple[str, str] | None:
 _SPANNED = ("events", "dbn")  # the formats whose files of one instrument merge when their times overlap
 
 
-def _stream_span(p: Path) -> tuple[str, int, int] | None:
-    """(instrument, first and last exchange time) of a file that merges with the files of its instrument whose
-    times overlap (an event Parquet file, a DBN file), None for anything else."""
+def _stream_span(p: Path, kind: Kind | None) -> tuple[str, int, int] | None:
+    """(instrument, first and last exchange time) of a file (of format `kind`) that merges with the files of its
+    instrument whose times overlap (an event Parquet file, a DBN file), None for anything else."""
+    if kind not in _SPANNED:
+        return None
     try:
-        kind = detect_kind(p)
-        if kind not in _SPANNED:
-            return None
         if kind == "events":
             # lazy: only the format being opened is imported (a replay must not load polars or other importers)
             from hft.data.events_io import event_span
@@ -240,7 +243,8 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
     chains: dict[tuple[str, str], list[Path]] = {}
     streams: list[tuple[str, int, int, list[Path]]] = []  # event / DBN files: instrument, span, the group
     for p in ps:
-        span = _stream_span(p)
+        kind = _kind_or_none(p)  # sniffed once: both rules below ask it
+        span = _stream_span(p, kind)
         if span is not None:
             inst, lo, hi = span
             hit = [s for s in streams if s[0] == inst and lo < s[2] and s[1] < hi]  # times overlap
@@ -257,7 +261,7 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
             streams = [s for s in streams if all(s is not h for h in hit)]
             streams.append((inst, min([lo] + [s[1] for s in hit]), max([hi] + [s[2] for s in hit]), group))
             continue
-        key = _chain_key(p)
+        key = _chain_key(p, kind)
         if key is None:
             days.append([p])
         elif key in chains:

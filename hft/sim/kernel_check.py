@@ -8,10 +8,8 @@ meaningful line and the kernel's line), and returns an integer (a float return w
 C entry). A kernel with no `KernelStrategy` class around it (``-s file.py:func``) has no parameters, so one that
 reads ``st[S_PARAMS + i]`` is refused (`check_bare_kernel`): it would read zeros.
 
-After each call (`check_intents`): the count is within ``0..MAX_INTENTS`` and each of the first `n` intent rows is
-an ``IN_SUBMIT`` or ``IN_CANCEL``. The kernel's C entry (`hft.sim.engine_nb.strategy_kernels.c_entry`) turns an
-impossible count into one row of kind `IN_BAD_COUNT` carrying the count, so the loop's own row check hands it to
-Python and this check names it.
+After each call: `hft.sim.engine_nb.strategy_kernels.check_intents` (beside the C entry that marks an impossible
+count), with the label `strategy_label` gives.
 """
 
 from __future__ import annotations
@@ -22,15 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numba import types
 from numba.core.errors import NumbaError
 
 from hft.core.errors import SimError
-from hft.sim.engine_nb.state import IN_CANCEL, IN_SUBMIT, MAX_INTENTS
 
 SIGNATURE = "kernel(st, ltop, sord, intents) -> int"
-IN_BAD_COUNT = -1  # intent kind the C entry writes in row 0 when the kernel returned a count outside 0..MAX_INTENTS
 ARG_TYPES = (types.Array(types.int64, 1, "C"), types.Array(types.int64, 1, "C"),
              types.Array(types.int64, 2, "C"), types.Array(types.int64, 2, "C"))
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -115,23 +110,6 @@ def numba_reason(exc: BaseException) -> str:
                   type(exc).__name__)
     place = next((m for m in map(_PLACE.match, lines) if m), None)
     return f"{reason} ({shown_path(place[1])}:{place[2]})" if place else reason
-
-
-def check_intents(n: int, intents: np.ndarray, who: str) -> int:
-    """`n` when the kernel's count and its first `n` intent rows are valid (module docstring); else `SimError`."""
-    if n >= 1 and intents[0, 0] == IN_BAD_COUNT:
-        raise SimError(f"{who}: returned {int(intents[0, 4])} intents: expected 0 to {MAX_INTENTS} "
-                       "(MAX_INTENTS), the number of intent rows it wrote", key="strategy", hint=_HINT)
-    if not 0 <= n <= MAX_INTENTS:
-        raise SimError(f"{who}: returned {n} intents: expected 0 to {MAX_INTENTS} (MAX_INTENTS), the number of "
-                       "intent rows it wrote", key="strategy", hint=_HINT)
-    for j in range(n):
-        kind = int(intents[j, 0])
-        if kind not in (IN_SUBMIT, IN_CANCEL):
-            state = "is empty (action 0)" if not intents[j, :5].any() else f"has action {kind}"
-            raise SimError(f"{who}: returned {n} intents, but intent row {j} {state}: expected {IN_SUBMIT} "
-                           f"(IN_SUBMIT) or {IN_CANCEL} (IN_CANCEL)", key="strategy", hint=_HINT)
-    return n
 
 
 def shown_path(filename: str | None) -> str:

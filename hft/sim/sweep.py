@@ -52,7 +52,7 @@ from hft.core.market_data import MarketDataSource
 from hft.core.pool import spawn_pool
 from hft.core.ray_session import ray_session
 from hft.sim.recording import RunRecorder
-from hft.sim.replay import DEFAULT_CONFIG, load_replay_config, run_replay
+from hft.sim.replay import load_replay_config, run_replay
 from hft.sim.strategy_loader import declared_params, instantiate, resolve
 
 __all__ = ["LEG_COLUMNS", "PORTFOLIO_COLUMNS", "RESULT_COLUMNS", "SweepSpec", "load_sweep", "run_cell", "run_sweep"]
@@ -111,10 +111,8 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
     grid = parse_grid(root.section("grid", {}), declared_params(rs.cls), check, owner=rs.key)
     days_mode = root.str("days", "each", choices=["each", "together"])
     cfg_path = root.raw("config", None)
-    if cfg_path is not None:
+    if cfg_path is not None:  # (None: the shipped config, as `hft replay` without --config: `load_replay_config`)
         cfg_path = str((base / root.str("config")).resolve())
-    elif DEFAULT_CONFIG.exists():  # as `hft replay` without --config: the shipped config
-        cfg_path = str(DEFAULT_CONFIG)
     sets = root.raw("set", [])
     if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
         root._fail("set", "a list of 'path.to.key=value' strings", sets)

@@ -149,6 +149,7 @@ from hft.sim.engine_nb.state import (
 from hft.sim.engine_nb.strategy_kernels import (
     ORDER_RULE_KERNELS,
     STRATEGY_KERNELS,
+    check_intents,
     kernel_code,
     strategy_on_book,
 )
@@ -187,6 +188,7 @@ class NbEngine(Engine):
     strategy_kernels = True
     in_kernel_orders = True  # False: commands, reports and kernel intents always go through Python
     _skid = SK_NONE
+    _kwho = "strategy kernel"  # the strategy as its kernel's intent checks name it (set with its kernel)
     _orders_dirty = True
     _fast = False  # the in-kernel order path is on (set by `run`, off again once its results are handed over)
     used_in_kernel_orders = False  # whether the last `run` used the in-kernel order path
@@ -446,10 +448,7 @@ class NbEngine(Engine):
 
     def _exec_intents(self, n: int) -> None:
         """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
-        # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
-        from hft.sim.kernel_check import check_intents, strategy_label
-
-        n = check_intents(n, self._intents, strategy_label(type(self.strategy)))
+        n = check_intents(n, self._intents, self._kwho)
         for kind, side, price, qty, oid, leg, otype, tif in self._intents[:n].tolist():
             if kind == IN_SUBMIT:
                 self.submit(side, price, qty, otype or None, tif or None, leg)
@@ -579,7 +578,8 @@ class NbEngine(Engine):
             # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
             from hft.sim.kernel_check import strategy_label
 
-            self._skid, st[S_SKPTR], self._kentry = kernel_code(kname, strategy_label(type(self.strategy)))
+            self._kwho = strategy_label(type(self.strategy))  # names the strategy in its intents' checks
+            self._skid, st[S_SKPTR], self._kentry = kernel_code(kname, self._kwho)
             params = [int(x) for x in self.strategy.nb_params()]
             if len(params) > S_FAST - S_SPARAMS:
                 raise SimError(f"strategy kernel: expected at most {S_FAST - S_SPARAMS} parameters, was "

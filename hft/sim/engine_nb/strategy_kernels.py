@@ -203,17 +203,40 @@ def resolve_kernel(spec: Any) -> Any:
     return obj
 
 
+IN_BAD_COUNT = -1  # intent kind the C entry writes in row 0 when the kernel returned a count outside 0..MAX_INTENTS
+_KERNEL_DOCS = "see docs/extending.md, \"Numba strategy kernels\""
+
+
+def check_intents(n: int, intents: np.ndarray, who: str) -> int:
+    """`n` when a strategy kernel's count is within ``0..MAX_INTENTS`` (the C entry marks one outside it as a row of
+    kind `IN_BAD_COUNT`) and each of its first `n` intent rows is an ``IN_SUBMIT`` or ``IN_CANCEL``; else a one-line
+    `SimError` starting with `who` (`hft.sim.kernel_check.strategy_label`)."""
+    if n >= 1 and intents[0, 0] == IN_BAD_COUNT:
+        raise SimError(f"{who}: returned {int(intents[0, 4])} intents: expected 0 to {MAX_INTENTS} "
+                       "(MAX_INTENTS), the number of intent rows it wrote", key="strategy", hint=_KERNEL_DOCS)
+    if not 0 <= n <= MAX_INTENTS:
+        raise SimError(f"{who}: returned {n} intents: expected 0 to {MAX_INTENTS} (MAX_INTENTS), the number of "
+                       "intent rows it wrote", key="strategy", hint=_KERNEL_DOCS)
+    for j in range(n):
+        kind = int(intents[j, 0])
+        if kind not in (IN_SUBMIT, IN_CANCEL):
+            state = "is empty (action 0)" if not intents[j, :5].any() else f"has action {kind}"
+            raise SimError(f"{who}: returned {n} intents, but intent row {j} {state}: expected {IN_SUBMIT} "
+                           f"(IN_SUBMIT) or {IN_CANCEL} (IN_CANCEL)", key="strategy", hint=_KERNEL_DOCS)
+    return n
+
+
 def c_entry(kernel: Any, who: str | None = None) -> Any:
     """The C entry of an external kernel (a ``cfunc``: data pointers of st, ltop, sord, the order view's row
     count and intents → the kernel's int64), compiled once per kernel and kept alive here. The kernel is checked
     first (`hft.sim.kernel_check.check_kernel`; `who` starts its error line). A count outside ``0..MAX_INTENTS``
     comes back as one intent row of kind ``IN_BAD_COUNT`` holding the count (the loop never reads past the intent
-    rows; `hft.sim.kernel_check.check_intents` names it)."""
+    rows; `check_intents` names it)."""
     hit = _C_ENTRIES.get(id(kernel))
     if hit is not None and hit[0] is kernel:
         return hit[1]
     # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
-    from hft.sim.kernel_check import IN_BAD_COUNT, check_kernel, kernel_name
+    from hft.sim.kernel_check import check_kernel, kernel_name
 
     kernel = check_kernel(kernel, who or f"strategy kernel {kernel_name(kernel)}")
     hit = _C_ENTRIES.get(id(kernel))
@@ -251,10 +274,7 @@ def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "stra
     engine, or the numba engine with ``strategy_kernels = False``): the kernel's inputs from the context (its
     leg, every leg's top and position, the leg's live orders in insertion order), then its intents sent in order
     through ``submit`` / ``cancel`` of their leg's context — the calls the numba engine makes for them. An invalid
-    count or intent row is a `SimError` starting with `who` (`hft.sim.kernel_check.check_intents`)."""
-    # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
-    from hft.sim.kernel_check import check_intents
-
+    count or intent row is a `SimError` starting with `who` (`check_intents`)."""
     st = np.zeros(N_STATE, dtype=np.int64)
     code, addr, _entry = kernel_code(name)  # the C entry stays alive in `_C_ENTRIES`
     st[S_SKID] = code
