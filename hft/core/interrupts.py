@@ -69,7 +69,8 @@ class Interrupts:
         signum = self.received[0]
         self.received.clear()
         self.first_at = None
-        threading.Thread(target=_resend, args=(signum,), name="hft-interrupt-again", daemon=True).start()
+        threading.Thread(target=_resend, args=(signum, Interrupts.unraisable.__code__), name="hft-interrupt-again",
+                         daemon=True).start()
 
     def graceful(self, signum: int, at: float) -> None:
         """A server's own handler received `signum` at `at` (``time.monotonic()``) and stopped gracefully; its
@@ -101,8 +102,19 @@ class Interrupts:
         os._exit(128 + first)
 
 
-def _resend(signum: int) -> None:
-    time.sleep(0.005)  # past the unraisable hook's return: the handler then raises in the command itself
+def _resend(signum: int, hook: Any) -> None:
+    """Send `signum` again once the main thread has left the unraisable hook (its code object `hook`): raised
+    there, the handler's KeyboardInterrupt would be dropped again. Waiting on the hook's frame, not on a clock: a
+    loaded machine can hold the main thread inside the hook (starting this thread) for longer than any sleep."""
+    main = threading.main_thread().ident
+    end = time.monotonic() + 5.0  # (bounded: a hook that never returns is not ours to wait for)
+    while time.monotonic() < end:
+        frame = sys._current_frames().get(main)
+        while frame is not None and frame.f_code is not hook:
+            frame = frame.f_back
+        if frame is None:
+            break
+        time.sleep(0.001)
     os.kill(os.getpid(), signum)
 
 
