@@ -33,12 +33,16 @@ P_DONE, P_FALLBACK, P_FULL, P_SYMBOL = 0, 1, 2, 3
 _ABSENT = -(1 << 62)
 
 
-def _key_code(text: str) -> int:
-    """Hash of a JSON key / short string exactly as `_span_code` computes it (int64 wrap-around arithmetic)."""
+def _key_code(text: str) -> np.uint64:
+    """Hash of a JSON key / short string exactly as `_span_code` computes it (arithmetic modulo 2**64).
+
+    A numpy ``uint64`` so that the kernels compare it as one: a Python int above 2**63 would be typed uint64 and
+    one below int64, and numba compares uint64 with int64 as float64.
+    """
     h = len(text)
     for c in text.encode():
         h = (h * 1_000_003 + c) & 0xFFFFFFFFFFFFFFFF
-    return h - (1 << 64) if h >= 1 << 63 else h
+    return np.uint64(h)
 
 
 _K_STREAM, _K_DATA, _K_LASTID, _K_BIDS, _K_ASKS, _K_SYMBOL, _K_PAIR = (
@@ -49,17 +53,22 @@ _V_DEPTH, _V_TRADE, _V_TICKER, _V_MARKET = (_key_code(v) for v in ("depthUpdate"
 _ALL_CODES = [_key_code(k) for k in ("stream", "data", "lastUpdateId", "bids", "asks", "symbol", "pair", "e", "E",
                                      "T", "s", "ps", "U", "u", "pu", "b", "a", "B", "A", "t", "p", "q", "m", "M",
                                      "X", "depthUpdate", "trade", "bookTicker", "MARKET")]
-assert len(set(_ALL_CODES)) == len(_ALL_CODES)
+assert len(set(_ALL_CODES)) == len(_ALL_CODES) and 0 not in _ALL_CODES  # 0: no event code seen
+_NO_CODE = np.uint64(0)
+_HASH_MUL = np.uint64(1_000_003)
 
 
 # ===========================================================================================================
 # numba scanner
 # ===========================================================================================================
 @njit(cache=True)
-def _span_code(buf: np.ndarray, a: int, b: int) -> int:
-    h = b - a
+def _span_code(buf: np.ndarray, a: int, b: int) -> np.uint64:
+    """`_key_code` of the bytes ``buf[a:b]``. Unsigned: it wraps modulo 2**64 by definition, where a wrapping
+    signed multiply is undefined behaviour to LLVM (numba marks int64 arithmetic ``nsw``) and came out wrong once
+    inlined into `_scan` for CPUs with AVX2."""
+    h = np.uint64(b - a)
     for i in range(a, b):
-        h = h * 1_000_003 + buf[i]  # int64 wraps like the masked Python version
+        h = h * _HASH_MUL + np.uint64(buf[i])
     return h
 
 
@@ -80,35 +89,43 @@ def _string_end(buf: np.ndarray, i: int, end: int) -> int:
 @njit(cache=True)
 def _parse_int(buf: np.ndarray, i: int, end: int, out: np.ndarray) -> int:
     """Non-negative JSON integer at `i` → out[0]; returns the index after it, or -1."""
-    v = 0
     j = i
     while j < end and 48 <= buf[j] <= 57:
-        v = v * 10 + (buf[j] - 48)
         j += 1
     n = j - i
-    # 19 digits only below 9e18, so the value cannot have overflowed int64
+    # at most 19 digits, 19 only below 9e18: the value fits int64, so the sum below cannot overflow
     if n == 0 or n > 19 or (n == 19 and buf[i] > 56) or (n > 1 and buf[i] == 48):
         return -1
+    v = 0
+    for k in range(i, j):
+        v = v * 10 + (buf[k] - 48)
     out[0] = v
     return j
 
 
 @njit(cache=True)
 def _parse_dec(buf: np.ndarray, a: int, b: int, out: np.ndarray, k: int) -> bool:
-    """Decimal string body ``buf[a:b]`` (no quotes) → out[k] digits, out[k+1] decimals. False if malformed."""
+    """Decimal string body ``buf[a:b]`` (no quotes) → out[k] digits, out[k+1] decimals. False if malformed or
+    over 18 significant digits (leading zeros do not count: the rule of `hft.data.binance._is_dec`)."""
     v = 0
-    nd = 0
+    nd = 0  # significant digits summed into v
+    digits = False
     dot = -1
     for j in range(a, b):
         c = buf[j]
         if 48 <= c <= 57:
+            digits = True
+            if nd == 0 and c == 48:  # a leading zero adds nothing
+                continue
+            if nd == 18:  # a 19th significant digit: refused, never summed (it could overflow int64)
+                return False
             v = v * 10 + (c - 48)
             nd += 1
         elif c == 46 and dot < 0:  # '.'
             dot = j
         else:
             return False
-    if nd == 0 or nd > 18 or dot == a or dot == b - 1:
+    if not digits or dot == a or dot == b - 1:
         return False
     out[k] = v
     out[k + 1] = 0 if dot < 0 else b - dot - 1
@@ -179,7 +196,7 @@ def _scan(buf: np.ndarray, end: int, sym: np.ndarray, msgs: np.ndarray, lv: np.n
         # fields of this line
         ts = -1
         typ = 0
-        ev_code = 0
+        ev_code = _NO_CODE
         e_ms = _ABSENT
         t_ms = _ABSENT
         first_u = _ABSENT
@@ -406,7 +423,7 @@ def _scan(buf: np.ndarray, end: int, sym: np.ndarray, msgs: np.ndarray, lv: np.n
                         cnt[C_LVLS] = k + 1
                         lv_n = 1
                         uid = tid
-                elif (ev_code == _V_TICKER or ev_code == 0) and has_b_str and has_B and has_a_str and has_A \
+                elif (ev_code == _V_TICKER or ev_code == _NO_CODE) and has_b_str and has_B and has_a_str and has_A \
                         and uid != _ABSENT and n_b_arr == 0 and n_a_arr == 0:
                     if cnt[C_LVLS] + 2 > lv.shape[0]:
                         status = P_FULL

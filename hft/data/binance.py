@@ -517,7 +517,7 @@ def _diagnose(obj: Any) -> str | None:
     return None
 
 
-_DEC_RE = re.compile(r"\d+(\.\d+)?\Z")
+_DEC_RE = re.compile(r"[0-9]+(\.[0-9]+)?\Z")  # ASCII digits only, as the scanner
 
 
 def _is_dec(v: Any) -> bool:
