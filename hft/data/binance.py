@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,9 @@ SYMBOL_TABLE: dict[tuple[str, str], tuple[str, str, str]] = {
     ("cm", "ETHUSD_PERP"): ("0.01", "1", "10"),
 }
 
+_I64_MAX = np.iinfo(np.int64).max
+_MAX_MS = _I64_MAX // 1_000_000  # the latest exchange time (ms) whose nanoseconds fit int64
+
 _NAME_RE = re.compile(r"^([a-z0-9_]+)_(\d{8})\.gz$", re.IGNORECASE)
 
 # ===========================================================================================================
@@ -137,29 +141,28 @@ _NAME_RE = re.compile(r"^([a-z0-9_]+)_(\d{8})\.gz$", re.IGNORECASE)
 # ===========================================================================================================
 @njit(cache=True)
 def _to_units(mant: np.ndarray, dec: np.ndarray, unit_mant: int, unit_dec: int, out: np.ndarray) -> int:
-    """value = mant·10^-dec in units of unit_mant·10^-unit_dec, exactly. Returns the first bad row or -1."""
+    """value = mant·10^-dec in units of unit_mant·10^-unit_dec (``unit_mant > 0``), exactly. Returns the first row
+    that is not a whole number of units, or whose units do not fit int64, or -1. Every product is checked before
+    it is taken: a wrapping int64 multiply is undefined behaviour (numba marks signed arithmetic ``nsw``)."""
     for i in range(mant.shape[0]):
         m = mant[i]
         d = dec[i]
-        if d > unit_dec:
-            s = 1
-            for _ in range(d - unit_dec):
-                s *= 10
-            div = s * unit_mant
-            if m % div != 0:
+        while d > 0 and m % 10 == 0 and m != 0:  # trailing zeros of the decimals say nothing
+            m //= 10
+            d -= 1
+        if m == 0:
+            out[i] = 0
+            continue
+        if d > unit_dec:  # a digit finer than the unit's decimals: not a multiple of the unit
+            return i
+        v = m
+        for _ in range(unit_dec - d):
+            if v > _I64_MAX // 10:
                 return i
-            out[i] = m // div
-        else:
-            s = 1
-            for _ in range(unit_dec - d):
-                s *= 10
-            # at most 18 digits and unit_dec <= 18: guard the multiplication against overflow
-            if s > 1 and m > 9223372036854775807 // s:
-                return i
-            v = m * s
-            if v % unit_mant != 0:
-                return i
-            out[i] = v // unit_mant
+            v *= 10
+        if v % unit_mant != 0:
+            return i
+        out[i] = v // unit_mant
     return -1
 
 
@@ -647,8 +650,10 @@ def _convert(values: np.ndarray, decs: np.ndarray, unit: str, what: str, msgs: n
             text = text.rjust(d + 1, "0")
             text = text[:-d] + "." + text[-d:]
         key = _KEYS[what, int(msgs[j, M_TYPE])][0 if lv[bad, L_SIDE] == BUY else 1]
-        raise row_error(files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE]), key,
-                        f"a {what} that is a multiple of {unit}", text)
+        units = Fraction(int(values[bad]), 10 ** d) / Fraction(um, 10 ** ud)  # exact, in Python's integers
+        expected = (f"a {what} that is a multiple of {unit}" if units.denominator != 1
+                    else f"a {what} of at most {_I64_MAX} x {unit}")
+        raise row_error(files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE]), key, expected, text)
     return out
 
 
@@ -671,6 +676,7 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False, origins: bool
         tables.append(t)
     assert symbol is not None
     msgs, lv = _join(tables)
+    _check_times(msgs, files)
     market = market or _market_from_shapes(msgs)
     tick, lot, contract, tick_source = _units(market, symbol, lv)
     px = _convert(lv[:, L_PM], lv[:, L_PD], tick, "price", msgs, lv, files)
@@ -745,6 +751,17 @@ def _join(tables: list[_Tables]) -> tuple[np.ndarray, np.ndarray]:
     for t, off in zip(tables, offsets, strict=True):
         t.msgs[:, M_LV0] += off
     return np.concatenate([t.msgs for t in tables]), np.concatenate([t.lv for t in tables])
+
+
+def _check_times(msgs: np.ndarray, files: list[Path]) -> None:
+    """Refuse an exchange time (``E``, ``T``, ms) whose nanoseconds do not fit int64, naming its line: the sync
+    kernel multiplies them by 10^6 unchecked."""
+    for col, key in ((M_E, "E"), (M_T, "T")):
+        bad = np.flatnonzero(msgs[:, col] > _MAX_MS)
+        if len(bad):
+            j = int(bad[0])
+            raise row_error(files[int(msgs[j, M_FILE])], int(msgs[j, M_LINE]), key,
+                            f"an exchange time in ms up to {_MAX_MS} (int64 nanoseconds)", str(int(msgs[j, col])))
 
 
 def _market_from_shapes(msgs: np.ndarray) -> str:
