@@ -19,6 +19,7 @@ def _configure_numba_cache() -> None:
     import os  # lazy: the package namespace stays `__version__` only
     import sys  # lazy: the package namespace stays `__version__` only
 
+    _target_features(os, sys)
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     from pathlib import Path  # lazy: the package namespace stays `__version__` only
@@ -40,6 +41,19 @@ def _configure_numba_cache() -> None:
     os.environ["NUMBA_CACHE_DIR"] = str(target)
     if "numba" in sys.modules:  # imported before hft: its config was read already
         sys.modules["numba"].config.CACHE_DIR = str(target)
+
+
+def _target_features(os, sys) -> None:
+    """``NUMBA_CPU_NAME=x86-64-v2`` compiles for that CPU: its own instruction set, not this machine's.
+
+    numba, given a CPU name without ``NUMBA_CPU_FEATURES``, keeps the *host's* feature flags (AVX-512 code
+    "for x86-64-v2"), which is neither portable nor what the name says. So when only the name is set, the
+    features are set empty: the named CPU's own. An explicit ``NUMBA_CPU_FEATURES`` is respected.
+    """
+    if os.environ.get("NUMBA_CPU_NAME") and "NUMBA_CPU_FEATURES" not in os.environ:
+        os.environ["NUMBA_CPU_FEATURES"] = ""
+        if "numba" in sys.modules:  # imported before hft: its config was read already
+            sys.modules["numba"].config.CPU_FEATURES = ""
 
 
 def _prune(base, keep, n_old: int = 2, unused_s: float = 7 * 86400) -> None:

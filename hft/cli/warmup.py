@@ -9,7 +9,8 @@ events, snapshot levels, decimals) on one-row inputs; a small synthetic L2 strea
 several instruments (two LOBSTER legs, two and three L2 legs: each its own kernel layout); a few lines of a
 Binance capture (in the recorded line format) through import, verify and replay; and `hft gateway serve` in a
 child process taking a batch of TCP intents and two HTTP orders — so every kernel they reach is compiled and
-cached. A warm cache makes it take seconds. The README's install line runs it.
+cached. Last, every kernel family gives its known answers (`hft.core.selftest`): a wrong one stops the warm-up
+naming the family and the CPU target. A warm cache makes it take seconds. The README's install line runs it.
 
 With two CPUs or more the steps run in two processes at once (`LANES`): compiling is single-threaded, and the
 two lanes share little but the gateway's kernels, so a cold warm-up takes about the longer lane instead of the
@@ -73,15 +74,18 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     done = {name: done[name] for name, _, _ in STEPS}  # the steps' own order, whichever process ran them
     kernels = sum(s["kernels_compiled"] for s in done.values())
     compile_s = sum(s["compile_s"] for s in done.values())  # both processes' (a server child's is not timed)
+    from hft.core.selftest import target
+
     result = {"ok": True, "wall_s": round(time.perf_counter() - t_all, 3), "compile_s": round(compile_s, 3),
-              "kernels_compiled": kernels, "processes": 2 if two else 1, "steps": done}
+              "kernels_compiled": kernels, "processes": 2 if two else 1, "cpu_target": target(), "steps": done}
 
     def render() -> None:
         c = console()
         for name, s in done.items():
             took = f" in {s['compile_s']} s" if s["compile_s"] else ""  # a child process's compiles are not timed
             c.print(f"  {name}: {s['seconds']} s ({s['kernels_compiled']} kernels compiled{took})")
-        c.print(f"[green]warm[/] in {result['wall_s']} s: {kernels} kernels compiled"
+        c.print(f"[green]warm[/] in {result['wall_s']} s for CPU target {result['cpu_target']}: {kernels} kernels "
+                "compiled"
                 + (" (the cache was warm already)" if kernels == 0 else "; later runs start warm")
                 + (" (two processes)" if two and kernels else ""))
 
@@ -176,6 +180,7 @@ def _l2_replay(ctx: dict[str, Any]) -> None:
     from hft.data.events_io import write_events
     from hft.data.sources import FILES
     from hft.sim.replay import load_replay_config, run_replay
+    from hft.sim.selftest import l2_stream
 
     path = ctx["dir"] / "warm_l2.parquet"
     write_events(path, l2_stream(), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
@@ -202,6 +207,7 @@ def _legs_l2(ctx: dict[str, Any]) -> None:
     from hft.core.instrument import Instrument
     from hft.data.events_io import write_events
     from hft.data.sources import open_market_data
+    from hft.sim.selftest import l2_stream
 
     l2 = []
     for k in range(3):
@@ -261,6 +267,14 @@ def _binance(ctx: dict[str, Any]) -> None:
     run_replay([cap], "mm", cfg, source=FILES)
 
 
+def _selftest(ctx: dict[str, Any]) -> None:
+    """Every kernel family's known answers on this CPU target (`hft.core.selftest.run_all`): a wrong one stops
+    the warm-up with the family, the target and the fallback named (`KernelError`, exit 18)."""
+    from hft.core.selftest import run_all
+
+    run_all()
+
+
 def _live(ctx: dict[str, Any]) -> int:
     """`hft gateway serve` (the shipped config, loopback venue, TCP intake, its own WAL under the warm-up folder) in a
     child process: a pipelined batch of TCP intents, one ``/v3/orders`` and one durable ``/orders`` order, then
@@ -314,36 +328,6 @@ def _live(ctx: dict[str, Any]) -> int:
     return max(0, sum(1 for _ in cache.rglob("*.nbc")) - before)
 
 
-def l2_stream(n_msgs: int = 2000, seed: int = 1) -> Any:
-    """A small seeded L2 stream: a snapshot, level updates around a wandering mid, trades at the touch."""
-    import numpy as np
-
-    from hft.core.dtypes import BUY, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, FLAG_EOM, SELL, empty_events
-
-    rng = np.random.default_rng(seed)
-    rows: list[tuple[int, int, int, int, int, int]] = []
-    mid, t = 100_000, 1_700_000_000_000_000_000
-    for k in range(1, 6):
-        rows += [(t, EV_SNAPSHOT_LEVEL, BUY, mid - k, 10, 0), (t, EV_SNAPSHOT_LEVEL, SELL, mid + k, 10, 0)]
-    rows[-1] = (*rows[-1][:5], 1)
-    for _ in range(n_msgs):
-        t += int(rng.integers(1, 50_000_000))
-        if rng.random() < 0.3:
-            side = BUY if rng.random() < 0.5 else SELL
-            rows.append((t, EV_TRADE, side, mid + side, int(rng.integers(1, 5)), 1))
-        else:
-            mid += int(rng.integers(-1, 2))
-            for k in range(1, 4):
-                rows.append((t, EV_LEVEL_SET, BUY, mid - k, int(rng.integers(1, 30)), 0))
-                rows.append((t, EV_LEVEL_SET, SELL, mid + k, int(rng.integers(1, 30)), 0))
-            rows.append((t, EV_LEVEL_SET, BUY, mid, 0, 0))
-            rows.append((t, EV_LEVEL_SET, SELL, mid, 0, 1))
-    ev = empty_events(len(rows))
-    for i, (ts, kind, side, px, qty, eom) in enumerate(rows):
-        ev[i] = (ts, ts + 200_000, px, qty, 0, i, kind, side, FLAG_EOM if eom else 0)
-    return ev
-
-
 # (step, function, lane). Lane 1 runs in the `hft warmup` process, lane 2 in a second one when two CPUs are free
 # (else every step here). They are split by what they compile: the L3 path (LOBSTER import, the L3 venue and its
 # loop layouts, features) against the L2 venue and its loop layouts; both compile the gateway's kernels. The
@@ -358,4 +342,5 @@ STEPS: tuple[tuple[str, Callable[[dict[str, Any]], int | None], int], ...] = (
     ("several instruments: two and three L2 legs (hedged_mm, mm)", _legs_l2, 2),
     ("Binance capture: import, verify, replay", _binance, 1),
     ("live service: TCP and HTTP orders", _live, 1),
+    ("known-answer self-test of every kernel family", _selftest, 2),
 )

@@ -90,6 +90,13 @@ class GateFailed(GovernanceError):
     exit_code = 17
 
 
+class KernelError(HftError):
+    """A compiled kernel family gave a wrong answer to its known-answer self-test on this CPU target
+    (`hft.core.selftest`): nothing runs on it."""
+
+    exit_code = 18
+
+
 def locate(file: object | None = None, line: int | None = None) -> str:
     """Format a `file:line` prefix for messages (empty when nothing is known)."""
     if file is None:

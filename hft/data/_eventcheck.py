@@ -127,6 +127,8 @@ def content_hash(columns: dict[str, np.ndarray] | np.ndarray) -> str:
     A 64-bit, 4-lane numba digest (`hft.data._eventcheck.digest_words`): near memory speed, for damage and foreign
     files; not a signature.
     """
+    from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
+    ensure("events")  # the digest kernels answered right on this CPU target
     h = np.uint64(0)
     for name in EVENT_FIELDS:
         col = np.ascontiguousarray(columns[name])

@@ -50,9 +50,9 @@ from __future__ import annotations
 
 import json
 import re
-from fractions import Fraction
 import zlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -666,6 +666,8 @@ def import_binance(paths: list[Path], *, allow_gaps: bool = False, origins: bool
             snapshot, a price or quantity off its tick or lot (each names file, line, expected, found).
         DataGapError: a sequence break while ``allow_gaps`` is False.
     """
+    from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
+    ensure("binance")  # the scanner, units and sync kernels answered right on this CPU target
     files, symbol, market = _order_files([Path(p) for p in paths])
     tables: list[_Tables] = []
     for i, path in enumerate(files):

@@ -294,6 +294,8 @@ def generate_lobster_day(out_dir: Path, config: GeneratorConfig = GeneratorConfi
     Raises:
         DataError: `out_dir` cannot be created or written, or the simulation failed.
     """
+    from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
+    ensure("lobster")  # the generator's kernel answered right on this CPU target
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -583,6 +583,8 @@ def import_lobster(source: str | Path, orderbook: str | Path | None = None) -> L
     Raises:
         DataValidationError: naming the file, line, expected and found value for any malformed input.
     """
+    from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
+    ensure("lobster")  # the import and verify kernels answered right on this CPU target
     source = Path(source)
     msg, ob, _ = _resolve(source, Path(orderbook) if orderbook is not None else None)
     m = _parse_name(msg.name, msg.origin, "message")

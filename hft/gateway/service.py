@@ -90,6 +90,8 @@ class GatewayService(OneIntentPaths):
     def __init__(self, config: GatewayConfig, *, clock: Clock, dispatcher: Any = None,
                  sink: Callable[[Any], Any] | None = None, batch_sink: Callable[[np.ndarray], Any] | None = None,
                  timer: Callable[[], int] | None = None, order_id_start: int = 1, private_arena: bool = False) -> None:
+        from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
+        ensure("gateway")  # the compiled decision core answered right on this CPU target
         self.config = config
         self.clock = clock
         self._dispatcher = dispatcher if dispatcher is not None else ListDispatcher()

@@ -269,6 +269,10 @@ class Engine:
                config: EngineConfig | None, sink: Callable[[Any], None] | None) -> None:
         if not legs:
             raise SimError("engine: expected at least one instrument, was none")
+        from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
+
+        for level in sorted({leg.book_level for leg in legs}):  # the venue kernels answered right on this CPU
+            ensure(f"replay-{level.lower()}")
         keep_freed_memory()  # a run's tables and logs are reused memory, not fresh pages (`hft.core.memory`)
         if len({leg.symbol for leg in legs}) != len(legs):
             raise SimError(f"engine: expected distinct symbols, was {[leg.symbol for leg in legs]}")

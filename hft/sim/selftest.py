@@ -1,0 +1,155 @@
+"""Known-answer checks of the replay (`hft.core.selftest`): a short seeded L2 stream and a short consistent L3
+stream, each replayed with the built-in market maker through the numba engine, its venue and the gateway, with
+seeded latency jitter and maker / taker fees; the answers are the run hash (every decision, order and fill) and
+the final cash, fees and position. The streams are built here, so the check needs no data file. A change of
+the replay's behaviour on purpose re-records `KNOWN` (``tests/unit/core/test_selftest.py`` prints the new
+values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_DELETE,
+    EV_EXEC,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    SELL,
+    empty_events,
+)
+from hft.core.instrument import Instrument
+from hft.core.selftest import Answer
+from hft.sim.replay import build_engine, parse_replay_config
+from hft.sim.strategy_loader import make as make_strategy
+
+KNOWN = {
+    "L2 replay (mm)": "e560a13f9cadd345fb4375a79f4d4ca7 fills=419 cash=100246 fees=-705 position=-1",
+    "L3 replay (mm)": "ac2ce9bb67d2145f5e8283d4f2b4dff2 fills=26 cash=16 fees=0 position=0",
+}
+_CONFIG = {
+    "seed": 11,
+    "latency": {"entry": "300us", "response": "200us", "jitter": "50us"},
+    "queue_model": "risk_averse",
+    "fees": {"maker_bps": -0.2, "taker_bps": 2.0, "per_lot": 1},
+    "limits": {"max_position": 20, "max_order_qty": 5},
+    "strategies": {"mm": {"size": 2, "max_position": 6, "edge_ticks": 0, "skew_ticks_per_lot": 1}},
+}
+
+
+def l2_stream(n_msgs: int = 2000, seed: int = 1) -> np.ndarray:
+    """A small seeded L2 stream: a snapshot, level updates around a wandering mid, trades at the touch."""
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    mid, t = 100_000, 1_700_000_000_000_000_000
+    for k in range(1, 6):
+        rows += [(t, EV_SNAPSHOT_LEVEL, BUY, mid - k, 10, 0), (t, EV_SNAPSHOT_LEVEL, SELL, mid + k, 10, 0)]
+    rows[-1] = (*rows[-1][:5], 1)
+    for _ in range(n_msgs):
+        t += int(rng.integers(1, 50_000_000))
+        if rng.random() < 0.3:
+            side = BUY if rng.random() < 0.5 else SELL
+            rows.append((t, EV_TRADE, side, mid + side, int(rng.integers(1, 5)), 1))
+        else:
+            mid += int(rng.integers(-1, 2))
+            for k in range(1, 4):
+                rows.append((t, EV_LEVEL_SET, BUY, mid - k, int(rng.integers(1, 30)), 0))
+                rows.append((t, EV_LEVEL_SET, SELL, mid + k, int(rng.integers(1, 30)), 0))
+            rows.append((t, EV_LEVEL_SET, BUY, mid, 0, 0))
+            rows.append((t, EV_LEVEL_SET, SELL, mid, 0, 1))
+    ev = empty_events(len(rows))
+    for i, (ts, kind, side, px, qty, eom) in enumerate(rows):
+        ev[i] = (ts, ts + 200_000, px, qty, 0, i, kind, side, FLAG_EOM if eom else 0)
+    return ev
+
+
+def l3_stream(n_msgs: int = 1500, seed: int = 3) -> np.ndarray:
+    """A small seeded, consistent L3 (market-by-order) stream: orders added around a wandering mid, partly
+    cancelled, deleted, and executed at the touch in time priority; one event per message."""
+    rng = np.random.default_rng(seed)
+    book: dict[int, dict[str, int]] = {}  # resting orders: id → side, price, qty
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    mid, t, next_id = 50_000, 1_700_000_000_000_000_000, 1
+
+    def best(side: int) -> int | None:
+        prices = [o["price"] for o in book.values() if o["side"] == side]
+        return (max(prices) if side == BUY else min(prices)) if prices else None
+
+    for _ in range(n_msgs):
+        t += int(rng.integers(1, 20_000_000))
+        mid += int(rng.integers(-1, 2)) if rng.random() < 0.2 else 0
+        r = rng.random()
+        side = BUY if rng.random() < 0.5 else SELL
+        if r < 0.5 or len(book) < 10:
+            opposite = best(-side)
+            px = mid - side * int(rng.integers(1, 6))
+            if opposite is not None and (px - opposite) * side >= 0:
+                px = opposite - side  # stays passive
+            qty = int(rng.integers(1, 20))
+            book[next_id] = {"side": side, "price": px, "qty": qty}
+            rows.append((t, EV_ADD, side, px, qty, next_id))
+            next_id += 1
+        elif r < 0.75:
+            oid = sorted(book)[int(rng.integers(0, len(book)))]
+            o = book[oid]
+            if o["qty"] > 1 and rng.random() < 0.5:
+                cut = int(rng.integers(1, o["qty"]))
+                o["qty"] -= cut
+                rows.append((t, EV_CANCEL, o["side"], o["price"], cut, oid))
+            else:
+                del book[oid]
+                rows.append((t, EV_DELETE, o["side"], o["price"], o["qty"], oid))
+        else:
+            px = best(side)
+            if px is None:
+                continue
+            oid = min(k for k, o in book.items() if o["side"] == side and o["price"] == px)  # time priority
+            o = book[oid]
+            q = min(o["qty"], int(rng.integers(1, 10)))
+            o["qty"] -= q
+            rows.append((t, EV_EXEC, side, px, q, oid))
+            if o["qty"] == 0:
+                del book[oid]
+    ev = empty_events(len(rows))
+    for i, (ts, kind, side, px, qty, oid) in enumerate(rows):
+        ev[i] = (ts, ts + 150_000, px, qty, oid, i, kind, side, FLAG_EOM)
+    return ev
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """What `build_engine` reads of an opened stream."""
+
+    events: np.ndarray
+    instrument: Instrument
+    meta: dict[str, Any] = field(default_factory=dict)
+    lobster: Any = None
+
+
+def _replay(events: np.ndarray, level: str) -> str:
+
+    config = parse_replay_config(_CONFIG)
+    inst = Instrument("CHECK", "SYNTH", "0.01", "1", currency="USD", book_level=level)
+    spec, strategy = make_strategy("mm", config.strategies)
+    engine, money = build_engine(_Stream(events, inst), strategy, spec.key, config)
+    out = engine.run(None, multiplier=money)
+    f = out.final
+    return (f"{out.run_hash} fills={len(out.fills)} cash={int(f['cash'])} fees={int(f['fees'])} "
+            f"position={int(f['position'])}")
+
+
+def replay_l2() -> list[Answer]:
+    """`l2_stream` replayed with ``mm`` on the L2 venue."""
+    return [Answer("L2 replay (mm)", KNOWN["L2 replay (mm)"], _replay(l2_stream(), "L2"))]
+
+
+def replay_l3() -> list[Answer]:
+    """`l3_stream` replayed with ``mm`` on the L3 venue."""
+    return [Answer("L3 replay (mm)", KNOWN["L3 replay (mm)"], _replay(l3_stream(), "L3"))]
