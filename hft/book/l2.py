@@ -15,7 +15,9 @@ sizes the arrays from the prices of a whole event array up front. A quantity > 0
 kernels stop with `L2_OUT_OF_RANGE` before changing anything; the Python driver (`rebuild`) then calls `grow`,
 which re-bases the side to cover the price with headroom (half the new span each way, at least 1024 ticks),
 and resumes. Setting quantity 0 outside the range is a no-op (the level is empty). A side may not span more
-than `MAX_SPAN` ticks.
+than `MAX_SPAN` ticks, nor leave the price domain ``+-PRICE_LIMIT`` (`hft.book.topn`: so ``base + i`` never
+overflows); the kernels take any int64 price and find its level with `hft.book.topn.level_index` (never
+``price - base``, which overflows for a price near +-2**63: undefined behaviour in numba's int64).
 
 Best prices are tracked incrementally: raised on a set above the best, and found by scanning towards the
 back of the book when the best level empties (block by block, stopping at the lowest/highest written index).
@@ -32,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from hft.book.topn import topn_side
+from hft.book.topn import PRICE_LIMIT, in_price_domain, level_index, topn_side
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -95,12 +97,20 @@ class L2Book(NamedTuple):
 
 
 def new_book(bid_lo: int, bid_hi: int, ask_lo: int, ask_hi: int) -> L2Book:
-    """An empty book whose bid side covers ticks ``[bid_lo, bid_hi]`` and ask side ``[ask_lo, ask_hi]``."""
+    """An empty book whose bid side covers ticks ``[bid_lo, bid_hi]`` and ask side ``[ask_lo, ask_hi]``.
+
+    Raises:
+        DataValidationError: a side wider than `MAX_SPAN` ticks or reaching outside ``+-PRICE_LIMIT``.
+    """
     nb, na = bid_hi - bid_lo + 1, ask_hi - ask_lo + 1
     if nb < 1 or na < 1:
         raise ValueError(f"expected lo <= hi for both sides, was bid [{bid_lo}, {bid_hi}] ask [{ask_lo}, {ask_hi}]")
     if max(nb, na) > MAX_SPAN:
         raise DataValidationError(f"L2 book: expected a side to span at most {MAX_SPAN} ticks, was {max(nb, na)}")
+    for p in (bid_lo, bid_hi, ask_lo, ask_hi):
+        if not in_price_domain(p):
+            raise DataValidationError(f"L2 book: expected prices within +-{PRICE_LIMIT} ticks, was {p}",
+                                      expected=f"prices within +-{PRICE_LIMIT}", found=int(p))
     state = np.zeros(_N_STATE, dtype=np.int64)
     state[BOOK_BID_BASE], state[BOOK_ASK_BASE] = bid_lo, ask_lo
     state[BOOK_BEST_BID] = state[BOOK_BEST_ASK] = NO_PRICE
@@ -160,25 +170,47 @@ _BOUNDS: dict[int, tuple[weakref.ref, np.ndarray]] = {}  # by id(events): (the a
 
 def book_for(events: np.ndarray, margin: int = _MIN_MARGIN) -> L2Book:
     """An empty book sized to hold every level set with quantity > 0 and every L3 order event's price in `events`
-    (plus `margin` ticks); a book view of L3 data centred on 0 instead grew to ~2x its prices (GOOG: 118k levels
-    a side, two growths per replay)."""
+    (plus `margin` ticks, clipped to the price domain); a book view of L3 data centred on 0 instead grew to ~2x its
+    prices (GOOG: 118k levels a side, two growths per replay).
+
+    Raises:
+        DataValidationError: a side's prices spanning more than `MAX_SPAN` ticks or outside ``+-PRICE_LIMIT``.
+    """
     b = _bounds_of(events)
     has_bid, has_ask = b[0] <= b[1], b[2] <= b[3]
     mid = int(b[0] if has_bid else (b[2] if has_ask else 0))
     bid = (int(b[0]), int(b[1])) if has_bid else (mid, mid)
     ask = (int(b[2]), int(b[3])) if has_ask else (mid, mid)
-    return new_book(bid[0] - margin, bid[1] + margin, ask[0] - margin, ask[1] + margin)
+    for p in (*bid, *ask):
+        if not in_price_domain(p):
+            row = int(np.flatnonzero(events["price"] == p)[0])
+            raise DataValidationError(f"event row {row}: expected a price within +-{PRICE_LIMIT} ticks, was {p}",
+                                      line=row, key="price", expected=f"prices within +-{PRICE_LIMIT}", found=p)
+
+    def clip(p: int) -> int:
+        return min(max(p, -PRICE_LIMIT), PRICE_LIMIT)
+
+    return new_book(clip(bid[0] - margin), clip(bid[1] + margin), clip(ask[0] - margin), clip(ask[1] + margin))
 
 
 def grow(book: L2Book, side: int, price: int) -> L2Book:
-    """A copy of `book` whose `side` also covers `price` (with headroom; see the module docstring)."""
+    """A copy of `book` whose `side` also covers `price` (with headroom, clipped to the price domain; see the module
+    docstring).
+
+    Raises:
+        DataValidationError: `price` outside ``+-PRICE_LIMIT``, or the side would span more than `MAX_SPAN`.
+    """
+    price = int(price)
+    if not in_price_domain(price):
+        raise DataValidationError(f"L2 book: expected prices within +-{PRICE_LIMIT} ticks, was {price}",
+                                  expected=f"prices within +-{PRICE_LIMIT}", found=price)
     st = book.state.copy()
     is_bid = side == BUY
     qty = book.bid_qty if is_bid else book.ask_qty
     base = int(st[BOOK_BID_BASE if is_bid else BOOK_ASK_BASE])
     lo, hi = min(base, price), max(base + len(qty) - 1, price)
     margin = max(_MIN_MARGIN, (hi - lo + 1) // 2)
-    lo, hi = lo - margin, hi + margin
+    lo, hi = max(lo - margin, -PRICE_LIMIT), min(hi + margin, PRICE_LIMIT)
     if hi - lo + 1 > MAX_SPAN:
         raise DataValidationError(
             f"L2 book: expected a side to span at most {MAX_SPAN} ticks, price {price} needs {hi - lo + 1}")
@@ -265,8 +297,8 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
          q: int) -> int:
     """Set the quantity at (side, price p) to q >= 0, keeping counts, blocks and best prices. A status code."""
     if side == BUY:
-        i = p - st[BOOK_BID_BASE]
-        if i < 0 or i >= bq.shape[0]:
+        i = level_index(p, st[BOOK_BID_BASE], bq.shape[0])
+        if i < 0:
             if q > 0:
                 return L2_OUT_OF_RANGE
         else:
@@ -289,8 +321,8 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
                     j = _next_down(bq, bb, i, st[BOOK_BID_LO]) if st[BOOK_N_BID] > 0 else -1
                     st[BOOK_BEST_BID] = NO_PRICE if j < 0 else j + st[BOOK_BID_BASE]
     elif side == SELL:
-        i = p - st[BOOK_ASK_BASE]
-        if i < 0 or i >= aq.shape[0]:
+        i = level_index(p, st[BOOK_ASK_BASE], aq.shape[0])
+        if i < 0:
             if q > 0:
                 return L2_OUT_OF_RANGE
         else:
@@ -396,12 +428,12 @@ def set_level(book: L2Book, side: int, price: int, qty: int) -> int:
 
 @njit(cache=True)
 def level_qty(book: L2Book, side: int, price: int) -> int:
-    """Quantity at (`side`, `price`) (0 outside the allocated range)."""
+    """Quantity at (`side`, `price`) (0 outside the allocated range; any int64 price)."""
     if side == BUY:
-        i = price - book.state[BOOK_BID_BASE]
-        return book.bid_qty[i] if 0 <= i < book.bid_qty.shape[0] else 0
-    i = price - book.state[BOOK_ASK_BASE]
-    return book.ask_qty[i] if 0 <= i < book.ask_qty.shape[0] else 0
+        i = level_index(price, book.state[BOOK_BID_BASE], book.bid_qty.shape[0])
+        return book.bid_qty[i] if i >= 0 else 0
+    i = level_index(price, book.state[BOOK_ASK_BASE], book.ask_qty.shape[0])
+    return book.ask_qty[i] if i >= 0 else 0
 
 
 def clear(book: L2Book, side: int) -> int:
@@ -459,7 +491,10 @@ def rebuild(events: np.ndarray, book: L2Book | None = None) -> L2Book:
     while i < n:
         status, i = replay(book, events, i, n)
         if status == L2_OUT_OF_RANGE:
-            book = grow(book, int(events[i]["side"]), int(events[i]["price"]))
+            try:
+                book = grow(book, int(events[i]["side"]), int(events[i]["price"]))
+            except DataValidationError as e:
+                raise DataValidationError(f"event row {i}: {e.message}", line=i, key="price") from None
         elif status != L2_OK:
             raise DataValidationError(f"event row {i}: expected a valid L2 update, was {L2_STATUS_NAMES[status]}",
                                       line=i)

@@ -34,8 +34,10 @@ from hft.book.l2 import (
     level_qty,
     set_level,
 )
-from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE, level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
+
+_I64_MAX = np.iinfo(np.int64).max
 
 # `_set` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
 # call passes the five arrays as ~38 machine words, and the simulator sets a LOBSTER row per local event (~1.3
@@ -43,13 +45,23 @@ from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE
 _set_at = njit(inline="always")(_set.py_func)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def level_after(cur: int, kind: int, qty: int) -> int:
+    """A level's total after an L3 order event of `qty` lots (`kind` EV_ADD adds, any other subtracts), floored at 0
+    and, for an add, held at int64's maximum instead of overflowing (`cur` >= 0: a level's total; `qty` >= 0, as
+    every loaded event file's is: `hft.data._eventcheck`; a negative one counts as 0)."""
+    if qty <= 0:
+        return cur
+    if kind == EV_ADD:
+        return cur + qty if qty <= _I64_MAX - cur else _I64_MAX
+    return cur - qty if cur > qty else 0
+
+
 @njit(cache=True)
 def local_apply(book: L2Book, kind: int, side: int, price: int, qty: int, is_l3: bool, top: np.ndarray) -> int:
     """Apply one event to the local view and refresh `top`; returns an `hft.book.l2` status code."""
     if is_l3 and (kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC):
-        cur = level_qty(book, side, price)
-        new = cur + qty if kind == EV_ADD else cur - qty
-        status = set_level(book, side, price, new if new > 0 else 0)
+        status = set_level(book, side, price, level_after(level_qty(book, side, price), kind, qty))
     else:
         status = apply_event(book, kind, side, price, qty)
     if status != L2_OK:
@@ -74,11 +86,11 @@ def row_out_of_range(bq: np.ndarray, aq: np.ndarray, st: np.ndarray, ref: np.nda
     for j in range(ref.shape[1] // ROW_STRIDE):
         c = j * ROW_STRIDE + COL_BID_PX
         p = ref[k, c]
-        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[BOOK_BID_BASE] < bq.shape[0]):
+        if p != NO_PRICE and ref[k, c + 1] > 0 and level_index(p, st[BOOK_BID_BASE], bq.shape[0]) < 0:
             return c
         c = j * ROW_STRIDE + COL_ASK_PX
         p = ref[k, c]
-        if p != NO_PRICE and ref[k, c + 1] > 0 and not (0 <= p - st[BOOK_ASK_BASE] < aq.shape[0]):
+        if p != NO_PRICE and ref[k, c + 1] > 0 and level_index(p, st[BOOK_ASK_BASE], aq.shape[0]) < 0:
             return c
     return -1
 
@@ -89,10 +101,13 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
     """Make the view (the unpacked arrays of an `L2Book`) hold exactly reference row `k`: per side the row's
     levels with the row's quantities, and nothing else (no level below the row's L-th). `from_prev`: the view
     holds exactly row ``k - 1`` (the engines apply every row in order), so only the levels that differ are
-    touched; otherwise every level of the view is visited. Returns `L2_OUT_OF_RANGE` BEFORE changing anything
-    when a price of the row lies outside the view's range (`row_out_of_range` names it), else `L2_OK`."""
+    touched; otherwise every level of the view is visited (so also for ``k == 0``: there is no row -1, which
+    numba would read as the last row). Returns `L2_OUT_OF_RANGE` BEFORE changing anything when a price of the row
+    lies outside the view's range (`row_out_of_range` names it), else `L2_OK`. Precondition: ``0 <= k <
+    ref.shape[0]`` (the engines pass the row of the event they apply: one row per message)."""
     if row_out_of_range(bq, aq, st, ref, k) >= 0:
         return L2_OUT_OF_RANGE
+    from_prev = from_prev and k > 0
     levels = ref.shape[1] // ROW_STRIDE
     for sd in (BUY, SELL):
         col = COL_BID_PX if sd == BUY else COL_ASK_PX

@@ -7,7 +7,11 @@ State (`L3Book`)
   fields together, and two books replayed in turns share the L2 cache). ``o_id`` ... ``o_next`` are views of its
   columns, for readers. An open-addressing hash table ``ht`` (linear probing, power-of-two size >= 2x the slot
   capacity, backward-shift deletion so there are no tombstones) maps an order id to its slot; the key is read
-  from ``o_id[slot]``, so any int64 id is valid. Free slots form a list through ``o_next``.
+  from ``o_id[slot]``, so any int64 id is valid. The home cell of an id is a Fibonacci hash computed in uint64
+  (`_home`: multiplication modulo 2**64 is defined; in int64 it would be a signed overflow, undefined behaviour
+  to LLVM). Which cell an id lands in changes nothing observable: slots come from the free list and the
+  high-water mark, never from the table, so only probe lengths depend on the hash. Free slots form a list
+  through ``o_next``.
 - Price levels are dense per side: row 0 = bids, row 1 = asks, column ``price - base`` (ticks). Each level has
   its total quantity ``lv_qty``, a FIFO queue of orders (``lv_head``/``lv_tail`` + ``o_prev``/``o_next``),
   its order count, and an *anonymous* quantity ``lv_anon`` that sits at the FRONT of the queue: liquidity
@@ -16,6 +20,11 @@ State (`L3Book`)
 - ``lv_flags`` is a per-level byte free for drivers (the LOBSTER verifier marks observed levels).
 - ``meta`` holds the scalars: base price, best bid / best ask index (-1 = empty side), order count, free-list
   head, slot high-water mark.
+- Bounds (`hft.book.topn`): the level range lies within ``+-PRICE_LIMIT`` ticks (a price outside it gets no level:
+  `ERR_PRICE_RANGE`), so ``base + idx`` never overflows, and a kernel finds any int64 price's level with
+  `level_index` (no ``price - base`` overflow). A level holds at most `QTY_MAX` lots (an add beyond it:
+  `ERR_QTY_LIMIT`, nothing changed), so every order, queue prefix and level total fits, and so does the sum
+  of two of them.
 
 Growth
 ------
@@ -23,7 +32,8 @@ Kernels never allocate: an add that needs a new slot returns `NEED_ORDER_CAPACIT
 ``[base, base + n_levels)`` returns `NEED_LEVEL_RANGE`. `l3_grow_orders` / `l3_grow_levels` (also njit, so a
 numba driver loop can grow in place of returning to Python) return a NEW `L3Book`: order capacity doubles
 (hash table rebuilt); the level range at least doubles, always covers the old range and the requested price,
-and puts the slack half below and half above (re-centring). The span is capped at `MAX_LEVEL_SPAN` ticks.
+and puts the slack half below and half above (re-centring; moved inward where it would leave ``+-PRICE_LIMIT``).
+The span is capped at `MAX_LEVEL_SPAN` ticks.
 The new book shares ``meta`` (and the untouched arrays) with the old one: use only the returned book.
 
 Queue position
@@ -50,8 +60,9 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-from hft.book.topn import snapshot_row
+from hft.book.topn import PRICE_LIMIT, QTY_MAX, in_price_domain, level_index, snapshot_row
 from hft.core.dtypes import BUY, NO_PRICE, SELL
+from hft.core.errors import DataValidationError
 
 __all__ = [
     "ASK",
@@ -62,6 +73,7 @@ __all__ = [
     "ERR_DUPLICATE_ID",
     "ERR_PRICE_RANGE",
     "ERR_QTY_EXCEEDS",
+    "ERR_QTY_LIMIT",
     "ERR_UNKNOWN_ORDER",
     "MAX_LEVEL_SPAN",
     "NEED_LEVEL_RANGE",
@@ -74,6 +86,8 @@ __all__ = [
     "OC_SIDE",
     "OK",
     "OW",
+    "PRICE_LIMIT",
+    "QTY_MAX",
     "STATUS_NAMES",
     "L3Book",
     "L3View",
@@ -117,15 +131,17 @@ ERR_DUPLICATE_ID = 3  # add of an id already in the book
 ERR_UNKNOWN_ORDER = 4  # cancel / delete / execute of an id not in the book
 ERR_QTY_EXCEEDS = 5  # cancel / execute of more than the order's remaining quantity
 ERR_ANON_EXCEEDS = 6  # removal of more anonymous quantity than the level holds
-ERR_PRICE_RANGE = 7  # the price would need a level span above MAX_LEVEL_SPAN
+ERR_PRICE_RANGE = 7  # the price would need a level span above MAX_LEVEL_SPAN, or lies outside +-PRICE_LIMIT
 NEED_ORDER_CAPACITY = 8  # grow with l3_grow_orders and retry
 NEED_LEVEL_RANGE = 9  # grow with l3_grow_levels(book, price) and retry
+ERR_QTY_LIMIT = 10  # the level would hold more than QTY_MAX lots
 
 STATUS_NAMES: dict[int, str] = {
     OK: "ok", ERR_BAD_QTY: "bad_qty", ERR_BAD_SIDE: "bad_side", ERR_DUPLICATE_ID: "duplicate_id",
     ERR_UNKNOWN_ORDER: "unknown_order", ERR_QTY_EXCEEDS: "qty_exceeds_remaining",
     ERR_ANON_EXCEEDS: "qty_exceeds_anonymous", ERR_PRICE_RANGE: "price_out_of_range",
     NEED_ORDER_CAPACITY: "need_order_capacity", NEED_LEVEL_RANGE: "need_level_range",
+    ERR_QTY_LIMIT: "level_qty_limit",
 }
 
 BID = 0  # row of the level arrays for BUY
@@ -146,7 +162,7 @@ M_NORDERS = 3
 M_FREE = 4
 M_HWM = 5
 _META_SIZE = 8
-_HASH_MUL = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio (Fibonacci hashing); uint64: wraps, defined
 # columns of an order slot's row in ``o`` (OW words: one 64-byte cache line)
 OC_ID = 0
 OC_PRICE = 1  # ticks
@@ -193,9 +209,18 @@ def _order_rows(cap: int) -> np.ndarray:
 
 
 def new_l3_book(base_price: int = 0, n_levels: int = 4096, order_capacity: int = 4096) -> L3Book:
-    """An empty book covering prices ``[base_price, base_price + n_levels)``; both grow on demand."""
+    """An empty book covering prices ``[base_price, base_price + n_levels)``; both grow on demand.
+
+    Raises:
+        DataValidationError: a range outside ``+-PRICE_LIMIT`` ticks (`hft.book.topn`, "The price domain").
+    """
     n_levels = max(16, int(n_levels))
     cap = max(16, int(order_capacity))
+    base_price = int(base_price)
+    if not (in_price_domain(base_price) and in_price_domain(base_price + n_levels - 1)):
+        raise DataValidationError(
+            f"L3 book: expected its price range within +-{PRICE_LIMIT} ticks, was [{base_price}, "
+            f"{base_price + n_levels - 1}]", expected=f"prices within +-{PRICE_LIMIT}", found=base_price)
     meta = np.zeros(_META_SIZE, dtype=np.int64)
     meta[M_BASE] = base_price
     meta[M_BEST_BID] = -1
@@ -230,7 +255,22 @@ class L3View(NamedTuple):
     ``row * n + idx``, the order slots ``o`` ``OW * slot + OC_*``), its level count per side, hash mask and order
     capacity (`l3_view`). A NamedTuple of the array views costs ~100 words pushed per *nested call* in numba;
     this one costs 11. The caller keeps the
-    book alive (and unchanged: growth makes a new book, so a new view) while a view is in use."""
+    book alive (and unchanged: growth makes a new book, so a new view) while a view is in use.
+
+    Reads and writes through these pointers are not bounds-checked (not even under ``NUMBA_BOUNDSCHECK=1``), so
+    every kernel keeps these preconditions, each named where it is established:
+
+    - a level cell ``row * n + idx``: ``row`` is ``BID`` / ``ASK`` (`_side_row` answers -1 for any other side,
+      checked before use; a stored ``OC_SIDE`` is always one of them) and ``0 <= idx < n``: from `level_index`
+      (-1 outside: ``NEED_LEVEL_RANGE`` / ``ERR_ANON_EXCEEDS``, checked before the read), from an order's stored
+      price (every resting order's price has a level: growth keeps the old range), or from a best index /
+      `level_below` / `level_above` (which scan only ``[0, n)`` and answer -1 for none, checked before use);
+    - an order cell ``OW * s + OC_*``: ``0 <= s < cap``: a slot from `_find` (>= 0 checked), a queue link or head
+      (-1 ends it), the free list or the high-water mark (``< cap`` checked: ``NEED_ORDER_CAPACITY``);
+    - a hash cell ``ht[i]``: ``i`` is masked with ``hmask`` (the size is a power of two), and the table always has
+      an empty cell (size >= 2 x capacity), so every probe ends; `_ht_remove` is called only for an id present
+      (a live slot's), so its probe never reads the -1 of an empty cell as a slot;
+    - ``meta``: the constant indices ``M_*`` < 8."""
 
     meta: np.ndarray
     ht: np.ndarray
@@ -247,7 +287,14 @@ class L3View(NamedTuple):
 
 @intrinsic
 def _ptr(typingctx, arr):
-    """The data pointer of an int64 array as ``CPointer(int64)`` (indexed like a 1-D array, no wrap-around)."""
+    """The data pointer of an int64 array as ``CPointer(int64)``: cell ``k`` of the pointer is element ``k`` of the
+    array in row-major order (indexed like a flat 1-D array; no negative-index wrap-around, no bounds check).
+
+    Preconditions: the array is int64 and C-contiguous (checked when the call is compiled: anything else does not
+    type, since a strided or other-dtype array would be read wrongly); the caller keeps it alive while the pointer
+    is in use and reads only cells ``0 <= k < arr.size`` (see `L3View` for the book's)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.layout == "C"):
+        return None  # a typing failure: `_ptr` of anything but a C-contiguous int64 array
     def codegen(context, builder, signature, args):
         return context.make_array(signature.args[0])(context, builder, args[0]).data
 
@@ -267,9 +314,11 @@ def l3_view(book: L3Book) -> L3View:
 
 @_kernel
 def _home(key: int, mask: int) -> int:
-    h = key * _HASH_MUL
-    h ^= h >> 29
-    return h & mask
+    """Home cell of order id `key` in a table of ``mask + 1`` cells (a power of two): ``h = key * 0x9E3779B97F4A7C15``
+    modulo 2**64, ``(h ^ (h >> 29)) & mask``, all in uint64 (an int64 multiply that wraps is undefined behaviour)."""
+    h = np.uint64(key) * _HASH_MUL
+    h ^= h >> np.uint64(29)
+    return np.int64(h & np.uint64(mask))
 
 
 @_kernel
@@ -424,9 +473,12 @@ def add_v(v: L3View, oid: int, side: int, price: int, qty: int) -> int:
         return ERR_BAD_SIDE
     if qty <= 0:
         return ERR_BAD_QTY
-    idx = price - v.meta[M_BASE]
-    if idx < 0 or idx >= v.n:
+    idx = level_index(price, v.meta[M_BASE], v.n)
+    if idx < 0:
         return NEED_LEVEL_RANGE
+    lv = row * v.n + idx
+    if qty > QTY_MAX - v.lv_qty[lv]:  # 0 <= lv_qty <= QTY_MAX: no overflow
+        return ERR_QTY_LIMIT
     if _find(v, oid) >= 0:
         return ERR_DUPLICATE_ID
     meta = v.meta
@@ -442,7 +494,6 @@ def add_v(v: L3View, oid: int, side: int, price: int, qty: int) -> int:
     v.o[OW * s + OC_PRICE] = price
     v.o[OW * s + OC_QTY] = qty
     v.o[OW * s + OC_SIDE] = row
-    lv = row * v.n + idx
     tail = v.lv_tail[lv]
     v.o[OW * s + OC_PREV] = tail
     v.o[OW * s + OC_NEXT] = -1
@@ -503,9 +554,11 @@ def add_anon_v(v: L3View, side: int, price: int, qty: int) -> int:
         return ERR_BAD_SIDE
     if qty <= 0:
         return ERR_BAD_QTY
-    idx = price - v.meta[M_BASE]
-    if idx < 0 or idx >= v.n:
+    idx = level_index(price, v.meta[M_BASE], v.n)
+    if idx < 0:
         return NEED_LEVEL_RANGE
+    if qty > QTY_MAX - v.lv_qty[row * v.n + idx]:
+        return ERR_QTY_LIMIT
     v.lv_anon[row * v.n + idx] += qty
     v.lv_qty[row * v.n + idx] += qty
     _level_added(v, row, idx)
@@ -520,8 +573,8 @@ def remove_anon_v(v: L3View, side: int, price: int, qty: int) -> int:
         return ERR_BAD_SIDE
     if qty <= 0:
         return ERR_BAD_QTY
-    idx = price - v.meta[M_BASE]
-    if idx < 0 or idx >= v.n or qty > v.lv_anon[row * v.n + idx]:
+    idx = level_index(price, v.meta[M_BASE], v.n)
+    if idx < 0 or qty > v.lv_anon[row * v.n + idx]:
         return ERR_ANON_EXCEEDS
     v.lv_anon[row * v.n + idx] -= qty
     v.lv_qty[row * v.n + idx] -= qty
@@ -587,8 +640,8 @@ def l3_drop_level_orders(book: L3Book, side: int, price: int) -> int:
     unchanged. Returns the number of orders dropped (0 for an empty level or a bad side / price).
     """
     row = _side_row(side)
-    idx = price - book.meta[M_BASE]
-    if row < 0 or idx < 0 or idx >= book.lv_qty.shape[1]:
+    idx = level_index(price, book.meta[M_BASE], book.lv_qty.shape[1])
+    if row < 0 or idx < 0:
         return 0
     v = l3_view(book)
     dropped = 0
@@ -634,11 +687,15 @@ def l3_grow_orders(book: L3Book) -> L3Book:
 def l3_grow_levels(book: L3Book, price: int) -> L3Book:
     """A new book whose level range covers the old range and `price` (see "Growth" in the module docs).
 
-    Returns `book` itself when `price` is already covered or the span would exceed `MAX_LEVEL_SPAN`.
+    Returns `book` itself when `price` is already covered, lies outside ``+-PRICE_LIMIT`` or the span would exceed
+    `MAX_LEVEL_SPAN`. The arithmetic cannot overflow: the old range and `price` lie within ``+-PRICE_LIMIT`` (2**61),
+    so every difference below is under 2**63.
     """
     meta = book.meta
     base = meta[M_BASE]
     n = book.lv_qty.shape[1]
+    if price < -PRICE_LIMIT or price > PRICE_LIMIT:
+        return book
     lo = min(base, price)
     hi = max(base + n - 1, price)
     span = hi - lo + 1
@@ -646,6 +703,8 @@ def l3_grow_levels(book: L3Book, price: int) -> L3Book:
         return book
     new_n = min(max(2 * n, 2 * span), MAX_LEVEL_SPAN)
     new_base = lo - (new_n - span) // 2
+    # keep the new range inside the price domain: [lo, hi] is inside it, and new_n >= span, so it still covers them
+    new_base = min(max(new_base, -PRICE_LIMIT), PRICE_LIMIT + 1 - new_n)
     off = base - new_base
     lv_qty = np.zeros((2, new_n), np.int64)
     lv_anon = np.zeros((2, new_n), np.int64)
@@ -670,9 +729,9 @@ def l3_grow_levels(book: L3Book, price: int) -> L3Book:
 
 @njit(cache=True)
 def l3_ensure_price(book: L3Book, price: int) -> L3Book:
-    """`book`, grown if needed so that `price` has a level (unchanged when the span cap is hit)."""
-    idx = price - book.meta[M_BASE]
-    if 0 <= idx < book.lv_qty.shape[1]:
+    """`book`, grown if needed so that `price` has a level (unchanged when the span cap is hit or `price` lies
+    outside ``+-PRICE_LIMIT``)."""
+    if level_index(price, book.meta[M_BASE], book.lv_qty.shape[1]) >= 0:
         return book
     return l3_grow_levels(book, price)
 
@@ -705,8 +764,8 @@ def l3_best_ask(book: L3Book) -> int:
 @_kernel
 def _level_value(book: L3Book, arr: np.ndarray, side: int, price: int) -> int:
     row = _side_row(side)
-    idx = price - book.meta[M_BASE]
-    if row < 0 or idx < 0 or idx >= arr.shape[1]:
+    idx = level_index(price, book.meta[M_BASE], arr.shape[1])
+    if row < 0 or idx < 0:
         return 0
     return arr[row, idx]
 

@@ -21,6 +21,7 @@ from hft.book.l3 import (
     NEED_LEVEL_RANGE,
     NEED_ORDER_CAPACITY,
     OK,
+    QTY_MAX,
     STATUS_NAMES,
     L3Book,
     _find,
@@ -50,6 +51,7 @@ from hft.book.l3 import (
     reduce_v,
     remove_anon_v,
 )
+from hft.book.topn import level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC
 from hft.core.errors import DataValidationError
 
@@ -62,37 +64,58 @@ def l3_validate(book: L3Book) -> int:
 
     1 level total != anonymous + sum of its orders, 2 a negative quantity, 3 broken FIFO links or count,
     4 an order missing from the hash table, 5 order count wrong, 6 best bid / ask index wrong, 7 crossed
-    order side / price bookkeeping (an order queued at another level).
+    order side / price bookkeeping (an order queued at another level), 8 a level total above `QTY_MAX`, a link
+    outside the order slots or a hash cell naming a slot that is not an order's.
+
+    It reads a possibly broken book, so it checks every link and hash cell against the arrays' bounds before
+    following it (no read out of range) and compares sums without forming any that could overflow.
     """
     n = book.lv_qty.shape[1]
+    cap = book.o_id.shape[0]
     base = book.meta[M_BASE]
+    empty = 0
+    for i in range(book.ht.shape[0]):  # `_find` below follows hash cells into the slots: each must be one
+        s = book.ht[i]
+        if s >= cap or (s >= 0 and book.o_qty[s] <= 0):
+            return 8
+        if s < 0:
+            empty += 1
+    if empty == 0:  # a probe would never end
+        return 8
     total_orders = 0
     for row in range(2):
         for idx in range(n):
-            if book.lv_anon[row, idx] < 0 or book.lv_qty[row, idx] < 0:
+            total = book.lv_qty[row, idx]
+            if book.lv_anon[row, idx] < 0 or total < 0:
                 return 2
-            acc = book.lv_anon[row, idx]
+            if total > QTY_MAX:
+                return 8
+            left = total - book.lv_anon[row, idx]  # what the orders must add up to: the rest, taken order by order
             cnt = 0
             prev = -1
             s = book.lv_head[row, idx]
             while s >= 0:
+                if s >= cap:
+                    return 8
                 if book.o_prev[s] != prev:
                     return 3
-                if book.o_side[s] != row or book.o_price[s] != base + idx:
+                if book.o_side[s] != row or level_index(book.o_price[s], base, n) != idx:
                     return 7
                 if book.o_qty[s] <= 0:
                     return 2
                 if _find(l3_view(book), book.o_id[s]) != s:
                     return 4
-                acc += book.o_qty[s]
+                if book.o_qty[s] > left:  # left >= 0 here: the sum would exceed the level total
+                    return 1
+                left -= book.o_qty[s]
                 cnt += 1
                 prev = s
                 s = book.o_next[s]
-                if cnt > book.o_id.shape[0]:
+                if cnt > cap:
                     return 3
             if book.lv_tail[row, idx] != prev or book.lv_count[row, idx] != cnt:
                 return 3
-            if acc != book.lv_qty[row, idx]:
+            if left != 0:
                 return 1
             total_orders += cnt
     if total_orders != book.meta[M_NORDERS]:
@@ -139,8 +162,8 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
         if kd != EV_ADD and kd != EV_CANCEL and kd != EV_DELETE and kd != EV_EXEC:
             continue
         p = price[k]
-        idx = p - base
-        if idx < 0 or idx >= n_levels:
+        idx = level_index(p, base, n_levels)
+        if idx < 0:
             counters[R_STATUS] = NEED_LEVEL_RANGE
             counters[R_NEED_PRICE] = p
             return k
@@ -181,8 +204,9 @@ def l3_replay(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.ndarra
     Cancels / executions / deletes of unknown ids remove anonymous quantity at their price (clipped at what
     is there). Grows the book as needed and returns it (the argument must not be used afterwards).
     `counters` (int64[REPLAY_COUNTERS]) receives: applied events, unknown-id references, clipped anonymous
-    removals, rejected events (bad side / qty, duplicate id), the final status (OK or ERR_PRICE_RANGE) and
-    the last price that needed growth.
+    removals, rejected events (bad side / qty, duplicate id, a level that would hold more than `QTY_MAX`), the
+    final status (OK or ERR_PRICE_RANGE: a price beyond `MAX_LEVEL_SPAN` of the book or outside ``+-PRICE_LIMIT``)
+    and the last price that needed growth.
     """
     k = 0
     n = kind.shape[0]
@@ -190,8 +214,7 @@ def l3_replay(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.ndarra
         k = l3_replay_run(book, kind, side, price, qty, oid, k, counters)
         if counters[R_STATUS] == NEED_LEVEL_RANGE:
             book = l3_grow_levels(book, counters[R_NEED_PRICE])
-            idx = counters[R_NEED_PRICE] - book.meta[M_BASE]
-            if idx < 0 or idx >= book.lv_qty.shape[1]:
+            if level_index(counters[R_NEED_PRICE], book.meta[M_BASE], book.lv_qty.shape[1]) < 0:
                 counters[R_STATUS] = ERR_PRICE_RANGE
                 return book
         elif counters[R_STATUS] == NEED_ORDER_CAPACITY:

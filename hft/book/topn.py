@@ -12,7 +12,18 @@ kernels; a book with a different layout keeps its own top-N function but must wr
   book written by `hft.data.lobster`, so verification compares rows directly.
 
 Empty levels are ``NO_PRICE`` (int64 min) with quantity 0. The kernels never allocate and are compiled
-without NRT reference counting (see `hft.book.l3`).
+without NRT reference counting (see `hft.book.l3`). Preconditions: ``out_px`` / ``out_qty`` hold at least `n`
+cells, ``row`` at least ``4 * n`` (every caller allocates exactly that; numba does not check these writes).
+
+The price domain and the level index
+------------------------------------
+Every dense-level book (L2 and L3) keeps its level range ``[base, base + n)`` inside ``[-PRICE_LIMIT,
+PRICE_LIMIT]`` (2**61 ticks either way: far beyond any instrument's prices in ticks): a price outside it never
+gets a level (the L3 book answers `ERR_PRICE_RANGE`, the L2 book's growth a `DataValidationError`). Kernels take
+any int64 price all the same (an event file's, a strategy's order) and find its level with `level_index`, which
+never overflows: ``price - base`` in int64 would, for a price near +-2**63 (numba marks signed arithmetic
+``nsw``: an overflow is undefined behaviour, which LLVM may compile differently per CPU target). `QTY_MAX`
+bounds what an L3 level holds (so every order, queue prefix and sum of two of them fits in int64).
 """
 
 from __future__ import annotations
@@ -22,14 +33,34 @@ from numba import njit
 
 from hft.core.dtypes import NO_PRICE
 
-__all__ = ["COL_ASK_PX", "COL_ASK_QTY", "COL_BID_PX", "COL_BID_QTY", "NO_PRICE", "ROW_STRIDE",
-           "snapshot_row", "topn_side"]
+__all__ = ["COL_ASK_PX", "COL_ASK_QTY", "COL_BID_PX", "COL_BID_QTY", "NO_PRICE", "PRICE_LIMIT", "QTY_MAX",
+           "ROW_STRIDE", "in_price_domain", "level_index", "snapshot_row", "topn_side"]
 
 COL_ASK_PX = 0
 COL_ASK_QTY = 1
 COL_BID_PX = 2
 COL_BID_QTY = 3
 ROW_STRIDE = 4
+
+PRICE_LIMIT = 1 << 61  # a level's price lies in [-PRICE_LIMIT, PRICE_LIMIT] (ticks)
+QTY_MAX = (1 << 62) - 1  # the most lots one L3 level (its anonymous quantity and orders together) may hold
+
+
+def in_price_domain(price: int) -> bool:
+    """Can `price` (ticks) have a level (``-PRICE_LIMIT <= price <= PRICE_LIMIT``)? (Python and numba.)"""
+    return -PRICE_LIMIT <= price <= PRICE_LIMIT
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def level_index(price: int, base: int, n: int) -> int:
+    """Index ``price - base`` of `price` in the level range ``[base, base + n)``, -1 when outside it, for ANY int64
+    `price`. Computed modulo 2**64 (uint64: defined wrap-around, no signed overflow), which is exact when the
+    range does not pass int64's maximum (``base + n - 1 <= 2**63 - 1``; every book keeps its range within
+    ``+-PRICE_LIMIT``): a price below `base` wraps to at least ``2**64 - (base - price) >= n``."""
+    d = np.uint64(price) - np.uint64(base)
+    if d < np.uint64(n):
+        return np.int64(d)
+    return -1
 
 
 @njit(cache=True, _nrt=False)

@@ -29,7 +29,8 @@ best opposite level with available quantity > 0; it decides marketability and cr
 
 NEW (``oid, side, price, qty, otype, tif``):
 
-* qty <= 0, bad side, or a full order table → ``REJECTED``.
+* qty <= 0 or above `hft.book.topn.QTY_MAX` (2**62 - 1 lots: so an order's filled and open lots always add up
+  within int64), bad side, or a full order table → ``REJECTED``.
 * marketable = the effective opposite best exists and (market order, or buy price >= it, or sell price <= it).
 * post-only and marketable → ``REJECTED`` (nothing else happens). Otherwise ``ACK`` first (leaves = qty).
 * marketable, mode ``partial_fill``: walk the opposite levels from the effective best while the level price is
@@ -52,7 +53,7 @@ CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order t
 arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
 
 REPLACE (``oid, price, qty`` = the new *open* size, as the gateway's REPLACED report expects): unknown order,
-qty <= 0, or a new price that would be marketable → ``REPLACE_REJECTED`` (a replace never takes liquidity; the
+qty <= 0, filled + qty above ``QTY_MAX``, or a new price that would be marketable → ``REPLACE_REJECTED`` (a replace never takes liquidity; the
 order keeps its old price, size and queue place). Same price and qty <= leaves → the order keeps its queue
 position (``front``) and only its size shrinks. Anything else → a fresh queue position (front = displayed
 quantity at the new price). Report ``REPLACED`` with price = new price, qty = leaves = new open size.
@@ -111,6 +112,7 @@ from hft.book.l2 import (
     new_book,
     set_level,
 )
+from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
 from hft.core.orders import (
@@ -216,14 +218,10 @@ _kernel = njit(cache=True, _nrt=False)
 def _level_qty(book, side, price) -> int:
     st = book.state
     if side == BUY:
-        i = price - st[BOOK_BID_BASE]
-        if i < 0 or i >= book.bid_qty.shape[0]:
-            return 0
-        return book.bid_qty[i]
-    i = price - st[BOOK_ASK_BASE]
-    if i < 0 or i >= book.ask_qty.shape[0]:
-        return 0
-    return book.ask_qty[i]
+        i = level_index(price, st[BOOK_BID_BASE], book.bid_qty.shape[0])
+        return book.bid_qty[i] if i >= 0 else 0
+    i = level_index(price, st[BOOK_ASK_BASE], book.ask_qty.shape[0])
+    return book.ask_qty[i] if i >= 0 else 0
 
 
 @_kernel
@@ -317,7 +315,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
         if orders[s, O_LIVE] == 0:
             j = s
             break
-    if j < 0 or qty <= 0 or (side != BUY and side != SELL):
+    if j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     market = otype == ORDER_MARKET
@@ -356,15 +354,15 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
         else:
             go = True
             if tif == TIF_FOK:
-                total = 0
+                need = qty  # lots not yet covered (counting down: a sum of levels could pass int64's maximum)
                 i = _first_level(book, opp)
-                while i >= 0 and total < qty:
+                while i >= 0 and need > 0:
                     p = _price_of(book, opp, i)
                     if not within(side, price, p, market):
                         break
-                    total += _avail(book, cons, params, opp, p)
+                    need -= _avail(book, cons, params, opp, p)  # need > 0, avail >= 0: no overflow
                     i = _next_level(book, opp, i)
-                go = total >= qty
+                go = need <= 0
             if go:
                 i = _first_level(book, opp)
                 while i >= 0 and orders[j, O_LIVE] == 1:
@@ -394,7 +392,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
 @_kernel
 def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
     j = _find(orders, oid)
-    if j < 0 or qty <= 0:
+    if j < 0 or qty <= 0 or qty > QTY_MAX - orders[j, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[j, O_SIDE]

@@ -12,7 +12,9 @@ documents (probability models after Rigtorp, "Estimating order queue position", 
   ``front' = front - (1 - p) * chg + min(back - p * chg, 0)``, capped at the new level quantity.
 
 We are filled once trades have consumed everything ahead of us: ``filled = floor(-front)`` lots when
-``round(front) < 0``. On L3 data no model is needed: the FIFO queue is known exactly.
+``round(front) < 0`` (i.e. ``front < -0.5``), at most 2**62 (a float beyond int64 converted to an integer is
+undefined behaviour: `filled_lots` never converts one). On L3 data no model is needed: the FIFO queue is known
+exactly.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from hft.core.errors import ConfigError
 QM_RISK_AVERSE = 0
 QM_POWER_PROB = 1
 QM_LOG_PROB = 2
+_MAX_LOTS = 1 << 62  # `filled_lots`' answer for a front at or below -2**62 (more than any order holds)
+_MAX_LOTS_F = float(_MAX_LOTS)  # exact in float64
 
 _POWER = re.compile(r"^power_prob_(\d+(?:\.\d+)?)$")
 
@@ -92,7 +96,13 @@ def on_depth(model: QueueModel, front: float, cum_trade: float, prev_qty: float,
 
 @njit(cache=True)
 def filled_lots(front: float) -> int:
-    """Lots of our order that trades have reached (0 while anything is still ahead of us)."""
-    if round(front) < 0:
-        return math.floor(-front)
-    return 0
+    """Lots of our order that trades have reached (0 while anything is still ahead of us): ``floor(-front)`` once
+    ``round(front) < 0``, i.e. ``front < -0.5`` (round half to even: -0.5 rounds to 0), held at 2**62.
+
+    Converts to an integer only a float in ``(0.5, 2**62)``: ``round`` / ``floor`` of a float outside int64 (a trade
+    of ~2**63 lots at our price) is undefined behaviour in numba (LLVM ``fptosi``), as is one of NaN (answered 0)."""
+    if not front < -0.5:  # also NaN
+        return 0
+    if front <= -_MAX_LOTS_F:
+        return _MAX_LOTS
+    return math.floor(-front)

@@ -21,8 +21,9 @@ from hft.book.l2 import (
     _clear_arrays,
     _set,
 )
-from hft.book.l2_view import set_row_arrays
+from hft.book.l2_view import level_after, set_row_arrays
 from hft.book.l3 import l3_view
+from hft.book.topn import level_index
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -113,12 +114,13 @@ def _before(t1, p1, t2, p2) -> bool:
 
 @_inline
 def _qty_at(bq, aq, st, side, price) -> int:
-    """`hft.book.l2.level_qty` on the unpacked arrays (BUY: bids, anything else: asks; 0 outside the range)."""
+    """`hft.book.l2.level_qty` on the unpacked arrays (BUY: bids, anything else: asks; 0 outside the range; any
+    int64 price: `level_index`, no ``price - base`` overflow)."""
     if side == BUY:
-        i = price - st[BOOK_BID_BASE]
-        return bq[i] if 0 <= i < bq.shape[0] else 0
-    i = price - st[BOOK_ASK_BASE]
-    return aq[i] if 0 <= i < aq.shape[0] else 0
+        i = level_index(price, st[BOOK_BID_BASE], bq.shape[0])
+        return bq[i] if i >= 0 else 0
+    i = level_index(price, st[BOOK_ASK_BASE], aq.shape[0])
+    return aq[i] if i >= 0 else 0
 
 
 @_inline
@@ -126,9 +128,7 @@ def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
     """`hft.book.l2_view.local_apply` on the unpacked arrays (same kernels, same statuses), without the top
     refresh (`_top_now`)."""
     if is_l3 and (kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC):
-        cur = _qty_at(bq, aq, st, side, price)
-        new = cur + qty if kind == EV_ADD else cur - qty
-        status = _set_i(bq, aq, bb, ab, st, side, price, new if new > 0 else 0)
+        status = _set_i(bq, aq, bb, ab, st, side, price, level_after(_qty_at(bq, aq, st, side, price), kind, qty))
     elif kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
         status = L2_NEGATIVE_QTY if qty < 0 else _set_i(bq, aq, bb, ab, st, side, price, qty)
     elif kind == EV_CLEAR:

@@ -54,8 +54,8 @@ FIFO. Anonymous quantity is ahead of everything at its level.
 
 Market events (`market_step` / `L3Venue.market`; ``side`` = the resting order's side as LOBSTER gives it):
 
-* EV_ADD ``(oid, side, price, qty)``: invalid adds (bad side, qty <= 0, an id already in the book) change
-  nothing and count in ``P_REJECTED``. Otherwise, if the add crosses our resting orders of the OTHER side
+* EV_ADD ``(oid, side, price, qty)``: invalid adds (bad side, qty <= 0, an id already in the book, a level that
+  would hold more than `hft.book.topn.QTY_MAX` lots) change nothing and count in ``P_REJECTED``. Otherwise, if the add crosses our resting orders of the OTHER side
   (a sell add at ``p`` <= our buy price, a buy add >= our sell price), the incoming order would have matched
   ours first: our crossed orders fill in price-time priority (best price first, FIFO within a price), maker,
   each at its own price, by up to the add's qty in total (``no_partial_fill`` / ``all_or_none``: an order reached with
@@ -107,8 +107,10 @@ after message i: call it for every message from message 0; the replay seeds the 
   additions, which sit at the back, are undone first, so noise in the data-alone book does not leave phantom
   quantity in front of us. The removed lots are the last market lots of the level, so the consumed prefix
   drops its overlap with them (``consumed -= overlap([target, m), [0, consumed))``).
-* counters: ``P_RS_LEVELS`` (one per level and message adjusted), ``P_RS_ADDED`` / ``P_RS_REMOVED`` (lots),
-  reported by `L3Venue.resync_counters` and the replay summary's ``resync``.
+* counters: ``P_RS_LEVELS`` (one per level and message adjusted), ``P_RS_ADDED`` / ``P_RS_REMOVED`` (lots; like the
+  position ``P_POS``, a run-long sum kept modulo 2**64, defined where int64 would overflow), reported by
+  `L3Venue.resync_counters` and the replay summary's ``resync``. An addition is held to what the level can take
+  (``QTY_MAX``); the reference's sizes must lie in ``[0, QTY_MAX]`` (`L3Venue` checks them).
 
 Before the event is applied, `market_step` returns `V_NEED_LEVELS` / `V_NEED_ORDERS` (nothing changed) when a
 price of the row has no level or fewer than ``2L + 1`` order slots are free, so the resync never allocates.
@@ -119,7 +121,8 @@ the strategy's local view is set to the same reference rows at each message's lo
 
 Our orders (`order_step` / `L3Venue.new / cancel / replace`):
 
-* NEW: qty <= 0 or bad side → ``REJECTED``. marketable = the effective opposite best exists and (market
+* NEW: qty <= 0 or above ``QTY_MAX`` (2**62 - 1), bad side, or a resting order whose level would pass
+  ``QTY_MAX`` → ``REJECTED``. marketable = the effective opposite best exists and (market
   order, or buy price >= it, or sell price <= it). Post-only and marketable → ``REJECTED``. Otherwise ``ACK``
   (leaves = qty), then, if marketable: mode ``partial_fill`` walks the opposite levels from the effective best
   while the level price is within the limit (market: no limit), taking ``min(available, leaves)`` at each
@@ -134,8 +137,8 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
   limit's remainder rests at its limit even though the (consumed) displayed quantity it took is still there.
 * CANCEL: a working order → ``CANCELED`` (it leaves the queue); an order the venue does not hold (never
   arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
-* REPLACE (``price, qty`` = new open size): unknown order, qty <= 0, or a new price that would be marketable
-  → ``REPLACE_REJECTED`` (nothing changes). Same price and qty <= leaves → keeps its queue place (its size
+* REPLACE (``price, qty`` = new open size): unknown order, qty <= 0, filled + qty above ``QTY_MAX``, a level that
+  would pass ``QTY_MAX``, or a new price that would be marketable → ``REPLACE_REJECTED`` (nothing changes). Same price and qty <= leaves → keeps its queue place (its size
   shrinks in place). Anything else → leaves the queue and joins the back at the new price. ``REPLACED`` with
   price = new price, qty = leaves = the new open size.
 

@@ -4,6 +4,7 @@ cancel / delete, execution, clear) as the module docstring of `hft.sim.exchange_
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from hft.book.l3 import (
@@ -29,6 +30,7 @@ from hft.book.l3 import (
     remove_anon_v,
 )
 from hft.book.l3 import _find as _l3_find
+from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import (
     BUY,
     EV_DELETE,
@@ -141,10 +143,18 @@ def _drop_row(orders, params, r) -> None:
 
 @_kernel
 def _level_qty(v, side, price) -> int:
-    idx = price - v.meta[M_BASE]
-    if idx < 0 or idx >= v.n:
+    """The level's total at (side, price) (0 without a level; any int64 price)."""
+    idx = level_index(price, v.meta[M_BASE], v.n)
+    if idx < 0:
         return 0
     return v.lv_qty[(_row_of(side)) * v.n + idx]
+
+
+@_inline
+def _acc(params, k, x) -> None:
+    """``params[k] += x`` modulo 2**64 (uint64: defined wrap-around) for the unbounded sums: the position and the
+    resync's lot counters, sums of lots over a whole run that no boundary bounds (each term is below 2**62)."""
+    params[k] = np.int64(np.uint64(params[k]) + np.uint64(x))
 
 
 @_kernel
@@ -196,7 +206,7 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
     leaves = orders[r, O_LEAVES] - qty
     orders[r, O_LEAVES] = leaves
     orders[r, O_EXEC] += qty
-    params[P_POS] += orders[r, O_SIDE] * qty
+    _acc(params, P_POS, orders[r, O_SIDE] * qty)
     if orders[r, O_INBOOK] == 1:
         reduce_v(v, orders[r, O_KEY], qty)  # keeps the queue place; removes the order at 0
     oid = orders[r, O_ID]
@@ -395,7 +405,11 @@ def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
 
 @_inline  # once per market add: inlined into `market_step_v`
 def _add(v, orders, params, out, now, side, price, qty, oid) -> int:
-    if (side != BUY and side != SELL) or qty <= 0 or _l3_find(v, oid) >= 0:
+    """A market add at a price with a level (`market_step_v` checked): refused (``P_REJECTED``, nothing changes)
+    when `add_v` would refuse it — bad side or qty, a duplicate id, a level that would pass `QTY_MAX` — checked
+    before our crossed orders fill."""
+    if (side != BUY and side != SELL) or qty <= 0 or _l3_find(v, oid) >= 0 \
+            or qty > QTY_MAX - _level_qty(v, side, price):
         params[P_REJECTED] += 1
         return V_OK
     meta = v.meta

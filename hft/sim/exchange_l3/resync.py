@@ -15,13 +15,14 @@ from hft.book.l3 import (
     reduce_v,
     remove_anon_v,
 )
-from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, QTY_MAX, ROW_STRIDE, level_index
 from hft.core.dtypes import (
     BUY,
     NO_PRICE,
     SELL,
 )
 from hft.sim.exchange_l3.book_ops import (
+    _acc,
     _fill_through,
     _first_idx,
     _forget_consumed,
@@ -69,7 +70,7 @@ def _rs_room(v, ref, params) -> int:
     for j in range(0, ref.shape[1], ROW_STRIDE):
         for c in (COL_ASK_PX, COL_BID_PX):
             p = ref[k, j + c]
-            if p != NO_PRICE and (p - base < 0 or p - base >= n):
+            if p != NO_PRICE and level_index(p, base, n) < 0:
                 params[P_NEED_PRICE] = p
                 return V_NEED_LEVELS
     if v.meta[M_HWM] + ref.shape[1] // 2 + 1 > v.cap:
@@ -99,13 +100,16 @@ def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool
     """Make the market quantity `m` at (side, price) equal `target` (resync). Additions join the back of the
     queue as one anonymous synthetic order (behind every order of ours; an addition crossing our resting orders
     of the other side fills them first, as a market add would); removals take market quantity from the back of
-    the queue, skipping ours, then from the front anonymous quantity."""
+    the queue, skipping ours, then from the front anonymous quantity. `target` >= 0 (`L3Venue` checks the
+    reference's sizes: 0 <= size <= `QTY_MAX`); an addition is held to what the level can take (`QTY_MAX`)."""
     row = _row_of(side)
     idx = price - v.meta[M_BASE]
     params[P_RS_LEVELS] += 1
     if target > m:
-        x = target - m
-        params[P_RS_ADDED] += x
+        x = min(target - m, QTY_MAX - v.lv_qty[row * v.n + idx])  # the level's room: so `add_v` below takes it
+        if x <= 0:
+            return True
+        _acc(params, P_RS_ADDED, x)
         ok = True
         if params[P_NORD] > 0:
             ok, _ = _fill_through(v, orders, params, out, now, -side, price, x, True)
@@ -113,7 +117,7 @@ def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool
         params[P_RSEQ] += 1
         return ok
     x = m - target
-    params[P_RS_REMOVED] += x
+    _acc(params, P_RS_REMOVED, x)
     if params[P_NCONS] > 0:
         _forget_consumed(cons, params, side, price, target, x)  # the last x market lots: positions [target, m)
     j = v.lv_tail[row * v.n + idx]

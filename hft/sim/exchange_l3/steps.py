@@ -18,7 +18,7 @@ from hft.book.l3 import (
     queue_ahead_v,
     reduce_v,
 )
-from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
+from hft.book.topn import COL_ASK_PX, COL_BID_PX, QTY_MAX, ROW_STRIDE, level_index
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -124,8 +124,7 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
     if kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC:
         if _is_reserved(oid):
             return V_BAD_ID
-        idx = price - v.meta[M_BASE]
-        if idx < 0 or idx >= v.n:
+        if level_index(price, v.meta[M_BASE], v.n) < 0:  # any int64 price: no `price - base` overflow
             params[P_NEED_PRICE] = price
             return V_NEED_LEVELS
         if kind == EV_ADD:
@@ -146,8 +145,7 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
 @_kernel
 def _rest_room(v, price) -> int:
     """V_OK when an order at `price` can join the book now, else what must grow first."""
-    idx = price - v.meta[M_BASE]
-    if idx < 0 or idx >= v.n:
+    if level_index(price, v.meta[M_BASE], v.n) < 0:
         return V_NEED_LEVELS
     if v.meta[M_FREE] < 0 and v.meta[M_HWM] >= v.cap:
         return V_NEED_ORDERS
@@ -163,7 +161,7 @@ def _enter_book(v, orders, params, now, r) -> None:
 
 @_kernel
 def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
-    if qty <= 0 or (side != BUY and side != SELL):
+    if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
@@ -175,6 +173,8 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -
         if room != V_OK:
             params[P_NEED_PRICE] = price
             return room
+        if qty > QTY_MAX - _level_qty(v, side, price):  # it could not rest there: the level would pass QTY_MAX
+            return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     opp = -side
     ob = _eff_best(v, orders, cons, params, opp)
     marketable = ob != NO_PRICE and within(side, price, ob, market)
@@ -213,14 +213,14 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -
         else:
             go = True
             if tif == TIF_FOK:
-                total = 0
+                need = qty  # lots not yet covered (counting down, no sum of levels to overflow)
                 i = _first_idx(v, opp)
-                while i >= 0 and total < qty:
+                while i >= 0 and need > 0:
                     if not within(side, price, base + i, market):
                         break
-                    total += _avail(v, orders, cons, params, opp, base + i)
+                    need -= _avail(v, orders, cons, params, opp, base + i)
                     i = _next_idx(v, opp, i)
-                go = total >= qty
+                go = need <= 0
             if go:
                 i = _first_idx(v, opp)
                 while i >= 0 and live:
@@ -249,13 +249,15 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -
 @_kernel
 def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     r = _own_row_by_id(orders, params, oid)
-    if r < 0 or qty <= 0:
+    if r < 0 or qty <= 0 or qty > QTY_MAX - orders[r, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[r, O_SIDE]
     leaves = orders[r, O_LEAVES]
+    # the level it would rest at after the replace (its own lots there leave first) must hold it
+    there = _level_qty(v, side, price) - (leaves if price == orders[r, O_PRICE] and orders[r, O_INBOOK] == 1 else 0)
     ob = _eff_best(v, orders, cons, params, -side)
-    if ob != NO_PRICE and within(side, price, ob, False):
+    if qty > QTY_MAX - there or (ob != NO_PRICE and within(side, price, ob, False)):
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, leaves, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if price == orders[r, O_PRICE] and qty <= leaves:

@@ -10,6 +10,9 @@ from hft.book.l3 import (
     M_HWM,
     MAX_LEVEL_SPAN,
     OK,
+    PRICE_LIMIT,
+    QTY_MAX,
+    STATUS_NAMES,
     L3Book,
     l3_add_anon,
     l3_grow_levels,
@@ -88,7 +91,8 @@ class L3Venue:
         capacity: initial order-table rows (grows on demand).
         reference: LOBSTER reference rows (int64 ``(n_messages, 4*L)``, `hft.data.lobster.LobsterData.reference`)
             to resync the visible book after every market event (row i after the i-th `market` call); None:
-            no resync (the data-alone book).
+            no resync (the data-alone book). Its sizes must lie in ``[0, QTY_MAX]`` (checked here: the resync's
+            kernels subtract them from level totals).
     """
 
     def __init__(self, book: L3Book | None = None, mode: int = MODE_PARTIAL_FILL, fees: FeeSchedule | None = None,
@@ -101,6 +105,12 @@ class L3Venue:
             ref = np.ascontiguousarray(reference, dtype=np.int64)
             if ref.ndim != 2 or ref.shape[1] < ROW_STRIDE or ref.shape[1] % ROW_STRIDE:
                 raise SimError(f"venue reference: expected int64 rows of 4*L columns, was shape {ref.shape}")
+            sizes = ref[:, 1::2]  # ask_sz, bid_sz of every level
+            bad = np.flatnonzero(((sizes < 0) | (sizes > QTY_MAX)).any(axis=1))
+            if len(bad):
+                k = int(bad[0])
+                found = next(int(x) for x in sizes[k] if not 0 <= x <= QTY_MAX)
+                raise SimError(f"venue reference: row {k}: expected sizes in [0, {QTY_MAX}], was {found}")
         ref = ref.view()
         ref.flags.writeable = False  # one numba specialisation (read-only) whether resync is on or off
         self.ref = ref
@@ -122,12 +132,17 @@ class L3Venue:
     # --- growth and sizing: the kernels never run out of room
     def _grow_levels(self, price: int) -> None:
         b = self.book
+        price = int(price)
+        if not -PRICE_LIMIT <= price <= PRICE_LIMIT:
+            raise SimError(f"venue: expected a price within +-{PRICE_LIMIT} ticks, was {price}")
         if self._fresh and b.meta[M_HWM] == 0 and not b.lv_qty.any():
             # nothing rests yet (the default book starts at price 0): centre the book on the first price instead
             # of growing it from 0, so that its width (and the report / consumed / heap buffers sized by it) stays
-            # that of the data's price range (GOOG at 58,000 ticks: 4,096 levels instead of 116,048)
+            # that of the data's price range (GOOG at 58,000 ticks: 4,096 levels instead of 116,048); inside the
+            # price domain
             n = b.lv_qty.shape[1]
-            self.book = new_l3_book(price - n // 2, n, b.o_id.shape[0])
+            base = min(max(price - n // 2, -PRICE_LIMIT), PRICE_LIMIT + 1 - n)
+            self.book = new_l3_book(base, n, b.o_id.shape[0])
         else:
             self.book = l3_grow_levels(b, price)
         self._fresh = False
@@ -205,7 +220,8 @@ class L3Venue:
             self._grow_levels(price)
         status = l3_add_anon(self.book, side, price, qty)
         if status != OK:
-            raise SimError(f"seed_level: expected ok, was status {status}")
+            raise SimError(f"seed_level: expected ok, was {STATUS_NAMES[int(status)]} (side {side}, price {price}, "
+                           f"qty {qty})")
 
     def seed_reference(self, row: np.ndarray) -> None:
         """Seed every level of a LOBSTER reference row (``ask_px, ask_sz, bid_px, bid_sz`` per level, prices in

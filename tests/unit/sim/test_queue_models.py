@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -48,6 +50,21 @@ def test_fill_detection():
     assert filled_lots(0.4) == 0
     assert filled_lots(-0.4) == 0  # rounds to 0: nothing reached us yet
     assert filled_lots(-3.0) == 3
+
+
+@given(st.one_of(st.floats(-1e17, 1e17), st.sampled_from([-0.5, -1.5, -2.5, math.nextafter(-0.5, -1.0), 0.5, -0.0])))
+def test_fill_detection_equals_pythons_rounding(front):
+    """Python's own rule (round half to even, then floor) is the oracle wherever its answer fits."""
+    assert filled_lots(front) == (math.floor(-front) if round(front) < 0 else 0)
+
+
+def test_fill_detection_beyond_int64_is_held_at_2_62():
+    """A front at or past -2**62 (a trade of ~2**63 lots at our price): 2**62 lots reached, more than any order of
+    ours holds; no float beyond int64 is turned into an integer (undefined behaviour in numba), nor NaN."""
+    for front in (-(2.0**62), -(2.0**63), -1e30, -math.inf):
+        assert filled_lots(front) == 2**62
+    assert filled_lots(math.nan) == 0 and filled_lots(math.inf) == 0
+    assert filled_lots(-(2.0**62) + 1024.0) == 2**62 - 1024
 
 
 @pytest.mark.parametrize("bad", ["", "power_prob_", "power_prob_0", "fifo", "log"])
