@@ -29,10 +29,12 @@ The fee of one fill, all integer arithmetic (no float anywhere)::
 ties to even (banker's rounding), also for negative fees (a rebate of -2.5 units rounds to -2). Positive fee
 = paid, negative = received, as `hft.core.orders.EXEC_REPORT_DTYPE` ``fee`` expects.
 
-Range: ``value * |bps_h|`` must fit in int64 (9.2e18): with |bps_h| <= 10,000 (100 bp) a single fill may be
-worth up to 9.2e14 money units. Inverse: ``qty * K`` must fit too (BTCUSD_PERP, K = 1e12: 9.2e6 contracts a
-fill), and the value, about ``qty * K / price``, stays within the same 9.2e14 for fees (BTCUSD_PERP at 1,000 USD:
-9e4 contracts a fill at 100 bp).
+Range: the fill's value must fit in int64 (linear ``price * qty * multiplier``, inverse ``qty * K``; the gateway
+refuses an order whose value at its price does not, `hft.gateway.kernels.exposure._notional_gt`), and
+``per_lot * qty`` too. The fee itself never overflows then: `fee_money` never forms ``value * bps_h`` (which
+would pass 2**63 from a value of 9.2e12 at 10,000 bp), it splits the value at the divisor, ``value = hi * 1e6 + lo``,
+and ``fee = hi * bps_h + round_half_even(lo * bps_h / 1e6)`` — the same integer, each product in range
+(``|hi * bps_h| <= |value|`` as ``|bps_h| <= MAX_ABS_BPS_H = 1e6``, ``|lo * bps_h| < 1e12``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import numpy as np
 from numba import njit
 
 from hft.core.errors import ConfigError
-from hft.gateway.kernels.money import div_round_half_even, fill_value  # the one rule, shared with the gateway
+from hft.gateway.kernels.money import div_round_half_even, fill_value  # noqa: F401 - the one rule, shared with the gateway
 
 INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
 BPS_SCALE = 100  # bps are stored in hundredths of a basis point
@@ -101,9 +103,19 @@ def cash_flow(side: int, price: int, qty: int, money: int) -> int:
 
 @njit(cache=True)
 def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> int:
-    """Fee of one fill in money units (see the module docstring). Positive = paid."""
+    """Fee of one fill in money units (see the module docstring). Positive = paid. Needs ``|bps_h| <=
+    MAX_ABS_BPS_H`` (`bps_to_hundredths`) and the value in int64; never forms ``value * bps_h`` (module docstring,
+    "Range")."""
     value = fill_value(price, qty, money)
-    return div_round_half_even(value * bps_h, FEE_DIVISOR) + per_lot * qty
+    hi = value // FEE_DIVISOR  # floor: value = hi * FEE_DIVISOR + lo, 0 <= lo < FEE_DIVISOR
+    lo = value - hi * FEE_DIVISOR
+    num = lo * bps_h
+    q = num // FEE_DIVISOR
+    r = num - q * FEE_DIVISOR  # 0 <= r < FEE_DIVISOR
+    q += hi * bps_h  # the quotient of value * bps_h, whose parity breaks a tie (half to even)
+    if 2 * r > FEE_DIVISOR or (2 * r == FEE_DIVISOR and q % 2 != 0):
+        q += 1
+    return q + per_lot * qty
 
 
 def mark_value(position: Any, mid2: Any, money: int) -> Any:

@@ -11,6 +11,13 @@ evaluated by the jitted `latency_ns(model, t_ns, draw)`:
                   beyond the ends), as hftbacktest's interpolated order latency does.
 
 Feed latency can instead come from the data's own local timestamps (see `feed_local_times`).
+
+Bounds (every model is built by the constructors below, which refuse anything else with a `ConfigError`): a
+latency is within ``0..MAX_LATENCY_NS`` (2**60 ns, 36 years); a recorded series' times may be any int64 (the
+interpolation subtracts them in uint64). With the engine's event times within the same ``±MAX_TIME_NS``
+(`hft.sim.engine_nb.loop.check_times`), a time plus a few latencies (feed, entry, response) and a sampling period
+stays below 2**63: the simulator's clock arithmetic never overflows int64 (signed overflow is undefined behaviour
+to LLVM, whose answer would then depend on the CPU target).
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ LAT_CONSTANT = 0
 LAT_RANDOM = 1
 LAT_EMPIRICAL = 2
 LATENCY_KINDS = {"constant": LAT_CONSTANT, "random": LAT_RANDOM, "empirical": LAT_EMPIRICAL}
+MAX_LATENCY_NS = 1 << 60  # the largest latency (and sampling period, timer) the simulator takes: 36 years
+# the largest |time| of an event, 2**62 - 1 ns after (before) 1970: the difference of any two such times fits int64
+# (2**62 - (-2**62) would not); `hft.sim.engine_nb.loop.check_times` holds the engine's events to it
+MAX_TIME_NS = (1 << 62) - 1
+_U64 = (1 << 64) - 1
 
 
 class LatencyModel(NamedTuple):
@@ -39,18 +51,22 @@ class LatencyModel(NamedTuple):
 
 def constant(ns: int) -> LatencyModel:
     """A constant latency of `ns` nanoseconds."""
-    _check_non_negative(ns, "latency")
+    _check_latency(ns, "latency")
     return LatencyModel(np.array([LAT_CONSTANT, ns, 0, ns, 0], np.int64), _ONE.copy(), _ONE.copy())
 
 
 def random(base_ns: int, jitter_ns: int, seed: int, cap_ns: int | None = None) -> LatencyModel:
-    """`base_ns` plus seeded exponential jitter of mean `jitter_ns`, capped at `cap_ns` (default base+20×jitter)."""
-    _check_non_negative(base_ns, "latency.base")
-    _check_non_negative(jitter_ns, "latency.jitter")
-    cap = base_ns + 20 * jitter_ns if cap_ns is None else cap_ns
+    """`base_ns` plus seeded exponential jitter of mean `jitter_ns`, capped at `cap_ns` (default base+20×jitter,
+    at most `MAX_LATENCY_NS`). `seed`: any integer, taken modulo 2**64 (the RNG's arithmetic, `hft.core.rng`)."""
+    _check_latency(base_ns, "latency.base")
+    _check_latency(jitter_ns, "latency.jitter")
+    cap = min(base_ns + 20 * jitter_ns, MAX_LATENCY_NS) if cap_ns is None else cap_ns
+    _check_latency(cap, "latency.cap")
     if cap < base_ns:
         raise ConfigError(f"latency.cap: expected >= base ({base_ns} ns), was {cap} ns", key="latency.cap")
-    return LatencyModel(np.array([LAT_RANDOM, base_ns, jitter_ns, cap, seed], np.int64), _ONE.copy(), _ONE.copy())
+    # the seed's 64 bits as an int64 (its two's complement): `splitmix64` reads them back as the same uint64
+    s64 = (int(seed) & _U64) - ((int(seed) & (1 << 63)) << 1)
+    return LatencyModel(np.array([LAT_RANDOM, base_ns, jitter_ns, cap, s64], np.int64), _ONE.copy(), _ONE.copy())
 
 
 def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
@@ -61,10 +77,13 @@ def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
     v = np.array(latencies_ns, dtype=np.int64, order="C")
     if t.ndim != 1 or t.shape != v.shape or len(t) == 0:
         raise ConfigError("empirical latency: expected two equal-length, non-empty series (t_ns, latency_ns)")
-    if np.any(np.diff(t) < 0):
+    if np.any(t[1:] < t[:-1]):  # (compared, not subtracted: a difference may pass int64, which numpy wraps)
         raise ConfigError("empirical latency: expected times in non-decreasing order")
     if np.any(v < 0):
         raise ConfigError(f"empirical latency: expected latencies >= 0, found {int(v.min())}")
+    if np.any(v > MAX_LATENCY_NS):
+        raise ConfigError(f"empirical latency: expected latencies of at most {MAX_LATENCY_NS} ns (2**60), found "
+                          f"{int(v.max())}")
     return LatencyModel(np.array([LAT_EMPIRICAL, 0, 0, 0, 0], np.int64), t, v)
 
 
@@ -91,9 +110,13 @@ def _latency_drawn(model: LatencyModel, t_ns: int, draw: int) -> int:
     kind = model.params[0]
     if kind == LAT_RANDOM:
         u = uniform01(model.params[4], draw)
-        jitter = -np.log(1.0 - u) * model.params[2]
-        lat = model.params[1] + np.int64(jitter)
+        jitter = -np.log(1.0 - u) * model.params[2]  # u < 1: finite, at most 36.8 x the mean (2**-53 tail)
+        base = model.params[1]
         cap = model.params[3]
+        # compared as a float first: a jitter past the cap may be past int64 too (its conversion would be poison)
+        if jitter >= cap - base:
+            return cap
+        lat = base + np.int64(jitter)  # jitter < cap - base <= 2**60: exact conversion, no overflow
         return lat if lat < cap else cap
     times = model.times
     vals = model.values
@@ -104,11 +127,12 @@ def _latency_drawn(model: LatencyModel, t_ns: int, draw: int) -> int:
         return vals[n - 1]
     hi = np.searchsorted(times, t_ns, side="right")
     lo = hi - 1
-    span = times[hi] - times[lo]
+    # times[lo] <= t_ns < times[hi]: the differences are in [0, 2**64), exact in uint64 (in int64 they may pass 2**63)
+    span = np.uint64(times[hi]) - np.uint64(times[lo])
     if span == 0:
         return vals[hi]
-    frac = (t_ns - times[lo]) / span
-    return vals[lo] + np.int64(round((vals[hi] - vals[lo]) * frac))
+    frac = (np.uint64(t_ns) - np.uint64(times[lo])) / span
+    return vals[lo] + np.int64(round((vals[hi] - vals[lo]) * frac))  # |.| <= MAX_LATENCY_NS: no overflow
 
 
 def feed_local_times(exch_ts: np.ndarray, local_ts: np.ndarray | None, model: LatencyModel | None) -> np.ndarray:
@@ -123,7 +147,12 @@ def feed_local_times(exch_ts: np.ndarray, local_ts: np.ndarray | None, model: La
     else:
         if local_ts is None:
             raise ConfigError("feed latency 'data': expected local timestamps in the data")
+        # (times within ±MAX_TIME_NS: their difference fits int64; the shift is bounded as a latency, so the
+        # shifted times fit too)
         shift = int(max(0, np.max(exch_ts - local_ts))) if len(exch_ts) else 0
+        if shift > MAX_LATENCY_NS:
+            raise ConfigError(f"feed latency 'data': the local timestamps are {shift} ns behind the exchange's; "
+                              f"expected at most {MAX_LATENCY_NS} ns (2**60)", key="latency.feed")
         out = local_ts + shift
     return np.maximum.accumulate(out) if len(out) else out
 
@@ -134,9 +163,12 @@ def _model_feed_times(model: LatencyModel, exch_ts: np.ndarray, out: np.ndarray)
         out[i] = exch_ts[i] + latency_ns(model, exch_ts[i], i)
 
 
-def _check_non_negative(ns: int, key: str) -> None:
+def _check_latency(ns: int, key: str) -> None:
     if int(ns) < 0:
         raise ConfigError(f"{key}: expected a non-negative latency, was {ns} ns", key=key)
+    if int(ns) > MAX_LATENCY_NS:
+        raise ConfigError(f"{key}: expected a latency of at most {MAX_LATENCY_NS} ns (2**60, 36 years), was {ns} ns",
+                          key=key)
 
 
 _ONE = np.zeros(1, np.int64)

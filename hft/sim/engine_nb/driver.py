@@ -46,7 +46,7 @@ from hft.sim.engine_nb.logs import (
     fill_log_of,
     order_log_of,
 )
-from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
+from hft.sim.engine_nb.loop import _fill_evm, check_times, run_l2, run_l3
 from hft.sim.engine_nb.order_path import (
     heap_push,
 )
@@ -155,7 +155,7 @@ from hft.sim.engine_nb.strategy_kernels import (
 )
 from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
-from hft.sim.latency import feed_local_times, latency_of
+from hft.sim.latency import MAX_LATENCY_NS, feed_local_times, latency_of
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
 
@@ -526,8 +526,11 @@ class NbEngine(Engine):
         # several legs: the same merged stream, `legs.merge_streams`, whose leg and own rows are its own too)
         evm_source = ev if self.cfg.feed is None else None
         evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
+        for what, ns in (("sample", self.cfg.sample_ns), ("strategy timer_ns", self.strategy.timer_ns)):
+            if not 0 <= int(ns) <= MAX_LATENCY_NS:  # added to times in int64 (`hft.sim.latency`, "Bounds")
+                raise SimError(f"{what}: expected 0 to {MAX_LATENCY_NS} ns (2**60), was {int(ns)}", key=what)
         if not filled:
-            _fill_evm(ev, evm)
+            check_times(_fill_evm(ev, evm), ev)  # every time and price within the engine's range, else a SimError
             evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
             if multi:
                 evm[EVM_LEG] = self._leg_ix

@@ -16,8 +16,11 @@ from hft.core.dtypes import (
     EV_LEVEL_SET,
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
+    NO_PRICE,
     SELL,
 )
+from hft.core.errors import SimError
+from hft.sim import latency as L
 from hft.sim.engine import (
     PRI_EXCH_MD,
 )
@@ -102,7 +105,9 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    # the leg of each event and its index in its leg's stream (several legs; no negative-index wrap, as in `run_l3`)
+    # the leg of each event and its index in its leg's stream (several legs; no negative-index wrap, as in `run_l3`).
+    # Pointer reads, unchecked even under NUMBA_BOUNDSCHECK: read only at i_loc (src 1) and i_ex (src 3), which
+    # `_pick` returns only below n, the row length (evm is C-contiguous: `buffers.take`)
     lg = _ptr(evm[EVM_LEG] if multi else evm[0])
     own = _ptr(evm[EVM_OWN] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
@@ -384,20 +389,50 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     return code
 
 
+# What `_fill_evm` refuses (`check_times`): the engine adds latencies and sampling periods to event times and sums
+# two prices (a mid), in int64, where an overflow is undefined behaviour; these bounds keep every such sum in range
+# (`hft.sim.latency`, "Bounds").
+MAX_TIME_NS = L.MAX_TIME_NS  # |exch_ts|, |local_ts|: 2**62 - 1 (a difference of two, a time plus latencies fit)
+MAX_PRICE = (1 << 62) - 1  # |price| in ticks (NO_PRICE, an empty side, aside): a sum of two prices fits
+EVM_BAD_NAMES = ("", "exch_ts", "local_ts", "price")
+
+
 @_kernel
-def _fill_evm(events, evm) -> None:
+def _fill_evm(events, evm) -> tuple:
     """The event columns as int64 rows (1 exch_ts, 2 running max of exch_ts, 3.. kind, side, price, qty, order_id,
-    flags) in one pass over the record array."""
+    flags) in one pass over the record array. Returns (-1, 0), or ``(i, what)`` for the first event whose time or
+    price is out of the engine's range (`MAX_TIME_NS`, `MAX_PRICE`; `what` indexes `EVM_BAD_NAMES`): the matrix is
+    then not to be used."""
     m = np.iinfo(np.int64).min
     for i in range(events.shape[0]):
         e = events[i]
         t = e.exch_ts
+        if t > MAX_TIME_NS or t < -MAX_TIME_NS:
+            return i, 1
+        if e.local_ts > MAX_TIME_NS or e.local_ts < -MAX_TIME_NS:
+            return i, 2
+        p = e.price
+        if p != NO_PRICE and (p > MAX_PRICE or p < -MAX_PRICE):
+            return i, 3
         evm[1, i] = t
         m = t if t > m else m
         evm[2, i] = m
         evm[3, i] = e.kind
         evm[4, i] = e.side
-        evm[5, i] = e.price
+        evm[5, i] = p
         evm[6, i] = e.qty
         evm[7, i] = e.order_id
         evm[8, i] = e.flags
+    return -1, 0
+
+
+def check_times(bad: tuple[int, int], events: np.ndarray) -> None:
+    """A `SimError` naming the event and field `_fill_evm` refused (``bad``: its return), if any."""
+    i, what = int(bad[0]), int(bad[1])
+    if i < 0:
+        return
+    name = EVM_BAD_NAMES[what]
+    limit = MAX_PRICE if name == "price" else MAX_TIME_NS
+    unit = "ticks" if name == "price" else "ns"
+    raise SimError(f"event {i + 1}: {name} {int(events[name][i])}: expected within ±{limit} {unit} (2**62 - 1), the "
+                   "simulator's range", key=name, hint="times are int64 ns since 1970, prices int64 ticks")

@@ -332,7 +332,9 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
         j = 0  # the slot the order takes (the lowest free one): keeps `hi` an upper bound of the live slots
         while j < vorders.shape[0] and vorders[j, O_LIVE] != 0:
             j += 1
-        if j + 1 > hi:
+        # a full table (j == rows) rejects the order: no slot, and `hi` stays within the table, whose rows
+        # `_depth_is_noop` / `_trade_is_noop` read up to hi - 1 (hi = rows + 1 read one row past its end)
+        if j < vorders.shape[0] and j + 1 > hi:
             hi = j + 1
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
                       tif, 0)

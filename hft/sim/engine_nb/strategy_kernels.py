@@ -82,6 +82,24 @@ def _mm_side(st, side, j, want, pos, sord, intents, n) -> int:
     return n
 
 
+# `mm`'s parameter bounds (`check_mm_params`, at construction) and the position it quotes at: with prices within
+# ±2**62 ticks (the engine's intake, `hft.sim.engine_nb.loop.check_times`), every sum and product of `mm_on_book` fits
+# int64: |skew| <= 2**41 * 2**20 = 2**61, |bid - edge - skew| < 2**62 + 2**40 + 2**61 (signed overflow is undefined
+# behaviour to LLVM)
+MM_MAX_QTY = 1 << 40  # size, max_position, |edge_ticks| (lots, ticks)
+MM_MAX_SKEW = 1 << 20  # |skew_ticks_per_lot|
+MM_MAX_POS = 1 << 41  # |position| at which `mm` quotes: max_position + size at most, by its own rule
+
+
+def check_mm_params(size: int, max_position: int, edge_ticks: int, skew_ticks_per_lot: int) -> None:
+    """`ValueError` naming the first of `mm`'s parameters outside its bounds (`MM_MAX_QTY`, `MM_MAX_SKEW`; the
+    strategy loader turns it into a `ConfigError` naming the strategy)."""
+    for name, v, lim in (("size", size, MM_MAX_QTY), ("max_position", max_position, MM_MAX_QTY),
+                         ("edge_ticks", edge_ticks, MM_MAX_QTY), ("skew_ticks_per_lot", skew_ticks_per_lot, MM_MAX_SKEW)):
+        if not -lim <= int(v) <= lim:
+            raise ValueError(f"parameter '{name}': expected within ±{lim} (2**{lim.bit_length() - 1}), was {v}")
+
+
 @_inline  # inlined into `strategy_on_book` (it runs at most ends of message)
 def mm_on_book(st, ltop, sord, intents) -> int:
     """The `mm` rule (`hft.sim.strategies.mm`, module docstring; its ``on_book`` runs this kernel): intents for the
@@ -92,6 +110,8 @@ def mm_on_book(st, ltop, sord, intents) -> int:
     if bid == NO_PRICE or ask == NO_PRICE:
         return 0
     pos = st[S_POS]
+    if pos > MM_MAX_POS or pos < -MM_MAX_POS:
+        return 0  # beyond what its own rule reaches (max_position + size): no quote (the products below fit)
     skew = pos * st[S_SPARAMS + 3]
     edge = st[S_SPARAMS + 2]
     hb = -1
@@ -111,7 +131,16 @@ def mm_on_book(st, ltop, sord, intents) -> int:
 @intrinsic
 def _call_c_entry(typingctx, addr, st, ltop, sord, intents):
     """``_call_c_entry(addr, st, ltop, sord, intents)``: call the C entry at `addr` (`c_entry`) with the arrays'
-    data pointers and the order view's row count; returns its int64."""
+    data pointers and the order view's row count; returns its int64.
+
+    Preconditions (what the C entry reads through the pointers, `carray` without bounds): `addr` is the address of
+    a live `c_entry` cfunc of its signature (set by the driver from `kernel_code`, whose entry the engine keeps alive
+    for the run: ``NbEngine._kentry``; 0 never reaches here: ``st[S_SKID] == SK_EXTERNAL`` only with an entry); the
+    arrays are C-contiguous int64: `st` of `N_STATE`, `ltop` of 4 (a row's ``[4:8]``), `sord` of ``[rows, SO_COLS]``
+    (its row count is passed), `intents` of ``[MAX_INTENTS, IN_COLS]`` (the driver's own arrays, allocated with these
+    shapes and never resized but `sord`, whose new row count is passed at each call). The kernel's count is checked
+    in the entry (`IN_BAD_COUNT`), so the loop never reads past the intent rows. Tested by the external-kernel tests
+    (``tests/unit/sim/test_kernel_api.py``), run with ``NUMBA_BOUNDSCHECK=1`` too."""
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
         p64 = i64.as_pointer()
@@ -122,6 +151,10 @@ def _call_c_entry(typingctx, addr, st, ltop, sord, intents):
         return builder.call(fn, [arrs[0].data, arrs[1].data, arrs[2].data, rows, arrs[3].data])
 
     return types.int64(addr, st, ltop, sord, intents), codegen
+
+
+_HEDGE_MAX_I = 1 << 61  # lots: a hedge target or leg-1 position beyond it places no hedge (`hedge_on_book`)
+_HEDGE_MAX = float(_HEDGE_MAX_I)
 
 
 @_kernel
@@ -139,10 +172,17 @@ def hedge_on_book(st, sord, intents, tops, lm) -> int:
     if ratio == 0.0:
         b0 = tops[0, 4]
         a0 = tops[0, 6]
-        if b0 == NO_PRICE or a0 == NO_PRICE or b1 == NO_PRICE or a1 == NO_PRICE:
-            return 0  # no mids, no value-neutral ratio
+        if b0 == NO_PRICE or a0 == NO_PRICE or b1 == NO_PRICE or a1 == NO_PRICE or b1 + a1 == 0:
+            return 0  # no mids, no value-neutral ratio (prices within ±2**62: the sums fit)
         ratio = (b0 + a0) / (b1 + a1)
-    diff = -round(ratio * lm[0, LM_POS]) - lm[1, LM_POS]
+    # the target as a float first: its conversion to int64 is defined only in range (NaN, inf or past 2**63 is
+    # poison to LLVM), and the difference below only within ±2**62 each; a target or position beyond `_HEDGE_MAX`
+    # lots places no hedge
+    target = -(ratio * lm[0, LM_POS])
+    p1 = lm[1, LM_POS]
+    if not (-_HEDGE_MAX <= target <= _HEDGE_MAX) or p1 > _HEDGE_MAX_I or p1 < -_HEDGE_MAX_I:
+        return 0  # (the position compared as an integer: as a float, 2**61 + 1 would round to 2**61)
+    diff = np.int64(round(target)) - p1
     if abs(diff) < st[S_SPARAMS + 5]:
         return 0
     slip = st[S_SPARAMS + 6]

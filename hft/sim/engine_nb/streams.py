@@ -203,7 +203,7 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
     skipped until one of them changes (``S_MMQ`` bit `kl`; a change of leg `kl`'s orders in the view clears it,
     `order_path._memo_clear`, and each kernel entry clears every leg's). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`."""
     memo = st[S_SKID] == SK_MM and kl < 63  # a bit of S_MMQ per leg
-    bit = 1 << kl
+    bit = (1 << kl) if memo else 0  # (a shift by 64 or more is poison to LLVM: never formed)
     one = lm.shape[0] == 1
     mb = S_MMB if one else LM_MMB  # the memo's first column: of the state row (one leg) or of leg kl's row
     mrow = st if one else lm[kl]
@@ -388,7 +388,12 @@ def _venue_l2_leg(k, vbooks, vorders, vfqs, vcons, qms, vparams, vouts):
 def _prefetch(typingctx, arr, idx):
     """``_prefetch(arr, i)``: ask the CPU to bring the cache line of element `i` of a C-contiguous array's data (in
     memory order: ``arr[i]`` of a 1-D array, ``arr[i // cols, i % cols]`` of a 2-D one) into L1 for a read
-    (``llvm.prefetch``: a hint; never faults, also past the end)."""
+    (``llvm.prefetch``: a hint; never faults, also past the end).
+
+    Precondition: ``0 <= i < arr.size`` (its only caller, `_prefetch_rows`, checks ``j < evm.shape[1]`` on a row of
+    `evm`, and its `i` is a loop index >= 0). The address is a plain ``getelementptr`` (not ``inbounds``): even an
+    index past the end would be a defined address, never dereferenced; the hint reads no value, so no answer depends
+    on it (`tests/unit/sim/test_engine_nb.py` runs several legs on the L2 venue, where it is used)."""
     def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         i8p = ir.IntType(8).as_pointer()

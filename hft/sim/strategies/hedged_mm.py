@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from hft.core.errors import SimError
 from hft.sim.engine_nb.state import SK_HEDGED_MM
-from hft.sim.engine_nb.strategy_kernels import report_rule_leg, run_book_kernel
+from hft.sim.engine_nb.strategy_kernels import MM_MAX_QTY, check_mm_params, report_rule_leg, run_book_kernel
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 
@@ -35,6 +35,10 @@ class HedgedMarketMaker(Strategy):
 
     def __init__(self, size: int, max_position: int, edge_ticks: int, skew_ticks_per_lot: int, hedge_ratio: float,
                  min_hedge: int, hedge_slip_ticks: int) -> None:
+        check_mm_params(size, max_position, edge_ticks, skew_ticks_per_lot)  # the kernels' int64 range
+        if not -MM_MAX_QTY <= int(hedge_slip_ticks) <= MM_MAX_QTY:
+            raise ValueError(f"parameter 'hedge_slip_ticks': expected within ±{MM_MAX_QTY} (2**40), was "
+                             f"{hedge_slip_ticks}")
         self.size = size
         self.max_position = max_position
         self.edge = edge_ticks

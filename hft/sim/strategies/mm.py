@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hft.sim.engine_nb.strategy_kernels import run_book_kernel
+from hft.sim.engine_nb.strategy_kernels import check_mm_params, run_book_kernel
 from hft.sim.strategy import Context, Strategy
 
 
@@ -24,6 +24,7 @@ class MarketMaker(Strategy):
     DEFAULTS: ClassVar[dict[str, Any]] = {"size": 1, "max_position": 10, "edge_ticks": 0, "skew_ticks_per_lot": 0}
 
     def __init__(self, size: int, max_position: int, edge_ticks: int, skew_ticks_per_lot: int) -> None:
+        check_mm_params(size, max_position, edge_ticks, skew_ticks_per_lot)  # the kernel's int64 range
         self.size = size
         self.max_position = max_position
         self.edge = edge_ticks
