@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from hft.core.errors import GatewayError
 from hft.core.orders import ORDER_LIMIT, REASON_NAMES, TIF_GTC
 from hft.gateway import kernels as K
 from hft.gateway.config import UNLIMITED, LimitSet
@@ -36,6 +37,11 @@ def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = F
         if v is None:
             continue
         if spec.kind == "rate":
+            if v.count != UNLIMITED and not (v.count >= 0 and v.window_ns > 0 and v.count * v.window_ns < 1 << 62):
+                # the token bucket holds count * window (in 1/window units) and adds to it: kept below 2**62 (the
+                # config refuses such a rate too: `hft.gateway.config._rate`; this for limits built in code)
+                raise GatewayError(f"{spec.key}: expected count >= 0 and window > 0 with count * window below 2**62 "
+                                   f"(or an unlimited rate), was count {v.count}, window {v.window_ns} ns")
             row[spec.fields[0]], row[spec.fields[1]] = v.count, v.window_ns
         else:
             row[spec.fields[0]] = v

@@ -243,6 +243,7 @@ from hft.gateway.kernels.layout import (
     KState,
     _kstate,
     new_arena,
+    same_layout,
     views,
 )
 from hft.gateway.kernels.reports import (
