@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from gwkit import Gw, config
+from numba import njit
 
 from hft.core.errors import ConfigError, GatewayError
 from hft.core.orders import (
@@ -32,6 +33,7 @@ from hft.core.orders import (
 from hft.gateway import kernels as K
 from hft.gateway.config import LimitSet, Rate, StormConfig, SymbolSpec
 from hft.gateway.intents import ExecutionReport
+from hft.gateway.kernels import prefetch
 
 I64_MAX = 2**63 - 1
 I64_MIN = -(2**63)
@@ -269,3 +271,26 @@ def test_a_snapshot_arena_of_another_layout_does_not_fit():
     other[K.H_BASE + 3 * K.T_ORD] += 8  # the order table moved: the kernels would address another one
     assert not a.svc.arena_fits(other)
     assert not a.svc.arena_fits(other[:-1])
+
+
+@njit(_nrt=False)
+def _prefetch_everywhere(arr, idx):
+    st = K.kstate(arr)
+    for i in idx:
+        prefetch._prefetch(arr, i)
+        prefetch._prefetchw(arr, i)
+        prefetch._prefetch(st.b, i)
+        prefetch._prefetchw(st.b, i)
+    return arr[0]
+
+
+def test_a_prefetch_of_any_index_is_harmless():
+    """`_prefetch` / `_prefetchw` take any index (a plain getelementptr wraps; a prefetch never faults nor writes):
+    past either end of the arena, at int64's extremes, the arena is unchanged and nothing traps."""
+    g = _gw("compiled")
+    arena = g.svc.arena
+    before = arena.copy()
+    idx = np.array([-1, len(arena), len(arena) + 4096, -(2**40), 2**40, I64_MAX, I64_MIN, I64_MAX // 8, 0],
+                   np.int64)
+    assert _prefetch_everywhere(arena, idx) == arena[0]
+    assert np.array_equal(arena, before)
