@@ -147,7 +147,13 @@ def _bucket_ok(b, tok, ts, count, window, now):
 def _call_risk_check(typingctx, addr, b, view_off, params_off):
     """``_call_risk_check(addr, b, view_off, params_off)``: call the C entry at `addr`
     (`hft.gateway.risk_checks.c_entry`) with pointers to the order view and the check's parameters inside the
-    arena `b` (a ``CPointer(int64)``); returns its int64 (0 passes)."""
+    arena `b` (a ``CPointer(int64)``); returns its int64 (0 passes).
+
+    Preconditions: `addr` is a live ``int64(int64*, int64*)`` C entry of this process (`risk_checks.install`
+    writes the table at start and after a snapshot restore, whose addresses were another process's; the count
+    row says how many rows hold one, at most ``MAX_RISK_CHECKS``); ``b + view_off`` and ``b + params_off`` point
+    at ``N_OV`` and ``MAX_RISK_PARAMS`` int64 inside the arena's risk-check table (row 0 from ``RC_VIEW``, row
+    ``1 + i`` from ``RC_PARAMS``: ``N_RC`` fields a row). The addresses are plain (not inbounds) GEPs."""
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
         p64 = i64.as_pointer()
