@@ -10,7 +10,9 @@ from hft.core.orders import (
     INTENT_REPLACE,
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
+    N_REASONS,
     ORDER_MARKET,
+    R_BAD_INPUT,
     R_BAD_KIND,
     R_BAD_PRICE,
     R_BAD_QTY,
@@ -251,8 +253,8 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         if mode == MODE_CANCEL_ONLY:
             return R_POLICY_CANCEL_ONLY, 0
     pre = ctl & 0xFF
-    if pre != 0:
-        return pre, 0
+    if pre != 0:  # a reason decided before the core; it indexes the reason counters (N_REASONS of them)
+        return (pre if pre < N_REASONS else R_BAD_INPUT), 0
     if kind != INTENT_NEW and kind != INTENT_CANCEL and kind != INTENT_REPLACE:
         return R_BAD_KIND, 0
     r = _registered(st, a, t, y)

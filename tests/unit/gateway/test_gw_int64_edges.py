@@ -294,3 +294,19 @@ def test_a_prefetch_of_any_index_is_harmless():
                    np.int64)
     assert _prefetch_everywhere(arena, idx) == arena[0]
     assert np.array_equal(arena, before)
+
+
+def test_a_reason_code_outside_the_counters_is_counted_as_an_error():
+    """The reason counters are N_REASONS wide: a code past them (a caller's ctl byte, a count from outside) would
+    have been written into the next table of the arena (the default limits)."""
+    from hft.core.orders import N_REASONS, R_BAD_INPUT, R_INTERNAL_ERROR
+    g = _gw("compiled")
+    st = g.svc._st
+    lim = st.lim_def.copy()
+    code, _oid, _seq = K.process_one(g.svc.arena, 1, 0, 77, INTENT_NEW, 0, 0, 0, BUY, 100, 1, ORDER_LIMIT, TIF_GTC,
+                                     0, 200)  # ctl: reason 200 decided before the core
+    assert code == R_BAD_INPUT
+    K.count_reason(g.svc.arena, N_REASONS + 3)
+    K.count_reason(g.svc.arena, -1)
+    assert np.array_equal(st.lim_def, lim)
+    assert st.reasons[R_INTERNAL_ERROR] == 2 and st.reasons[R_BAD_INPUT] == 1
