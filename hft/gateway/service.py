@@ -70,6 +70,16 @@ class ListDispatcher:
         self.batches.clear()
 
 
+def _i64(v: Any) -> int:
+    """`v` as an int within int64, else OverflowError. A kernel called from Python types an int argument by its
+    value: one of 2**63 or more would compile (and run) a uint64 specialisation of it, mixing uint64 and int64
+    arithmetic (numba makes floats of that), instead of being refused."""
+    i = int(v)
+    if not K.I64_MIN <= i <= K.I64_MAX:
+        raise OverflowError(f"expected an int64, was {i}")
+    return i
+
+
 ORDER_ID_MAX = 1 << 62  # the highest first order id: the counter then has 2**62 orders to go before int64's end
 
 
@@ -422,8 +432,8 @@ class GatewayService(OneIntentPaths):
         breaches trip the StormGuard. Reports for unknown orders are counted and ignored."""
         now = self.clock.now_ns()
         try:
-            flags = int(K.apply_report(self.arena, now, int(report.order_id), int(report.kind), int(report.price),
-                                       int(report.qty), int(report.leaves), int(report.fee)))
+            flags = int(K.apply_report(self.arena, now, *map(_i64, (report.order_id, report.kind, report.price,
+                                                                    report.qty, report.leaves, report.fee))))
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             log.warning("bad execution report ignored: %s", exc)
             return K.F_BAD_REPORT
@@ -463,7 +473,11 @@ class GatewayService(OneIntentPaths):
         unrealised PnL. Returns F_* flags (loss breach, market move), which trip the StormGuard."""
         y = symbol if type(symbol) is int else self._sym.get(symbol, -1)
         now = self.clock.now_ns()
-        flags = int(K.mark(self.arena, y, int(price), now))
+        try:
+            px, y = _i64(price), _i64(y)
+        except (TypeError, ValueError, OverflowError):
+            return K.F_BAD_REPORT
+        flags = int(K.mark(self.arena, y, px, now))
         if flags & (K.F_LOSS_BREACH | K.F_MARKET_MOVE):
             self._handle_flags(flags, now)
         return flags

@@ -310,3 +310,21 @@ def test_a_reason_code_outside_the_counters_is_counted_as_an_error():
     K.count_reason(g.svc.arena, -1)
     assert np.array_equal(st.lim_def, lim)
     assert st.reasons[R_INTERNAL_ERROR] == 2 and st.reasons[R_BAD_INPUT] == 1
+
+
+def test_ints_past_int64_from_python_are_refused_not_compiled_for():
+    """An int of 2**63 or more handed to a kernel from Python would make numba compile a uint64 version of it (a
+    mark at 2**63 was stored as -2**63): the service's entries refuse it instead (F_BAD_REPORT, BAD_INPUT)."""
+    from hft.core.orders import R_BAD_INPUT
+    g = _gw("compiled", mark=None)
+    oid = g.new(price=5, qty=10).order_id
+    before = _books(g)
+    assert g.svc.mark("AAA", 2**63) == K.F_BAD_REPORT
+    assert g.svc.mark("AAA", np.uint64(2**64 - 1)) == K.F_BAD_REPORT
+    assert g.svc.on_execution_report(ExecutionReport(0, oid, REPORT_PARTIAL_FILL, 2**63, 1)) == K.F_BAD_REPORT
+    assert g.svc.on_execution_report(ExecutionReport(0, oid, REPORT_PARTIAL_FILL, 5, 1, -1, -(2**63) - 1)) \
+        == K.F_BAD_REPORT
+    assert _books(g) == before
+    assert g.svc.risk.evaluate(g.clock.now_ns(), 0, 0, 0, BUY, 2**63, 1) == R_BAD_INPUT
+    assert g.svc.risk.evaluate(g.clock.now_ns(), 0, 0, 0, BUY, 5, 1) == R_OK
+    assert all(str(t) == "int64" for sig in K.mark.signatures for t in sig[1:])
