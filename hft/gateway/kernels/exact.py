@@ -17,6 +17,9 @@ held in the arena can then always be negated, and its `abs` taken).
 - `sum3_lt`: ``a + b - c < t`` exactly, for any int64 operands.
 - `umul128`, `udiv128`: the 128-bit product of two uint64 and the quotient of a 128-bit dividend by a uint64.
 
+`add_ok`, `sub_ok` and `mul_ok` use LLVM's overflow intrinsics (``llvm.sadd/ssub/smul.with.overflow.i64``: an
+add, sub or imul and its overflow flag), the others uint64 arithmetic.
+
 Everything here is inlined at its callers and compiled without NRT (it never allocates). Tested against Python's
 integers at the extremes (`tests/unit/gateway/test_gw_exact.py`).
 """
@@ -24,7 +27,8 @@ integers at the extremes (`tests/unit/gateway/test_gw_exact.py`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 _inline = njit(cache=True, _nrt=False, inline="always")
 _kernel = njit(cache=True, _nrt=False)
@@ -36,15 +40,39 @@ _ONE = np.uint64(1)
 _S32 = np.uint64(32)
 _S63 = np.uint64(63)
 _M32 = np.uint64(0xFFFFFFFF)
-_UMAX = np.uint64(I64_MAX)  # I64_MAX as uint64
 _SMALL = 0x7FFFFFFF  # factors up to this multiply without any test (|a * b| < 2**62)
+
+
+def _overflow_op(name):
+    """An intrinsic ``op(a, b) -> (result, overflowed)`` on two int64 through LLVM's ``llvm.<name>.with.overflow.i64``
+    (one instruction and its overflow flag on x86-64: ``add`` / ``sub`` / ``imul`` then ``seto``). No precondition:
+    defined for every pair of int64 (the result wraps modulo 2**64 and the flag says so; nothing is poison)."""
+
+    def typer(typingctx, a, b):
+        if a != types.int64 or b != types.int64:
+            return None
+
+        def codegen(context, builder, signature, args):
+            res = getattr(builder, f"{name}_with_overflow")(args[0], args[1])
+            return context.make_tuple(builder, signature.return_type,
+                                      [builder.extract_value(res, 0), builder.extract_value(res, 1)])
+
+        return types.Tuple((types.int64, types.boolean))(a, b), codegen
+
+    typer.__name__ = f"_{name}_ovf"
+    return intrinsic(typer)
+
+
+_sadd = _overflow_op("sadd")
+_ssub = _overflow_op("ssub")
+_smul = _overflow_op("smul")
 
 
 @_inline
 def add_ok(a, b):
     """``(a + b, True)`` when the sum lies within ``[-I64_MAX, I64_MAX]``, else ``(0, False)``."""
-    s = np.int64(np.uint64(a) + np.uint64(b))  # modulo 2**64: defined
-    if ((a ^ s) & (b ^ s)) < 0 or s == I64_MIN:  # the sign of the sum differs from both operands': overflow
+    s, o = _sadd(np.int64(a), np.int64(b))
+    if o or s == I64_MIN:
         return np.int64(0), False
     return s, True
 
@@ -52,8 +80,8 @@ def add_ok(a, b):
 @_inline
 def sub_ok(a, b):
     """``(a - b, True)`` when the difference lies within ``[-I64_MAX, I64_MAX]``, else ``(0, False)``."""
-    d = np.int64(np.uint64(a) - np.uint64(b))
-    if ((a ^ b) & (a ^ d)) < 0 or d == I64_MIN:  # operands of other signs and the result not of a's: overflow
+    d, o = _ssub(np.int64(a), np.int64(b))
+    if o or d == I64_MIN:
         return np.int64(0), False
     return d, True
 
@@ -99,13 +127,10 @@ def udiv128(hi, lo, d):
 @_inline
 def mul_ok(a, b):
     """``(a * b, True)`` when the product lies within ``[-I64_MAX, I64_MAX]``, else ``(0, False)``."""
-    if -_SMALL <= a <= _SMALL and -_SMALL <= b <= _SMALL:
-        return a * b, True
-    hi, lo = umul128(_mag(a), _mag(b))
-    if hi != _ZERO or lo > _UMAX:
+    p, o = _smul(np.int64(a), np.int64(b))
+    if o or p == I64_MIN:
         return np.int64(0), False
-    v = np.int64(lo)
-    return (v if (a < 0) == (b < 0) else -v), True
+    return p, True
 
 
 @_inline
@@ -158,6 +183,10 @@ def _wide(x):
 def sum3_lt(a, b, c, t):
     """``a + b - c < t`` exactly, for any int64 operands (the daily PnL ``realised + marked - cost`` against a loss
     limit, whatever the books hold)."""
+    s, ok1 = add_ok(a, b)
+    d, ok2 = sub_ok(s, c)
+    if ok1 and ok2:  # (the usual case: the sum fits)
+        return d < t
     ha, la = _wide(a)
     hb, lb = _wide(b)
     hc, lc = _wide(c)
