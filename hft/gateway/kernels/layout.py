@@ -317,6 +317,11 @@ for _name, _t in KSTATE_TABLES.items():
     _offset_attr(_name, _t)
 
 
+def _is_arena_type(arr: types.Type) -> bool:
+    """The numba type of an arena: a 1-D C-contiguous int64 array (what `_data_ptr` / `_kstate` index as int64)."""
+    return isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.ndim == 1 and arr.layout == "C"
+
+
 @intrinsic
 def _data_ptr(typingctx, arr):
     """``_data_ptr(arr)``: the data pointer of a C-contiguous int64 array as ``CPointer(int64)``.
@@ -332,6 +337,9 @@ def _data_ptr(typingctx, arr):
     registry indices against ``C_N_*`` (`risk._registered`, the mark's ``y``), slot indices come from the slot
     map or an order row, order rows from ``id & (C_ORD_CAP - 1)``, dedup rows from the ring's head and count
     (``< C_DD_CAP``), hash buckets from ``& mask``."""
+    if not _is_arena_type(arr):  # a typing error, not a pointer misread as int64
+        return None
+
     def codegen(context, builder, signature, args):
         return context.make_array(signature.args[0])(context, builder, args[0]).data
 
@@ -342,6 +350,9 @@ def _data_ptr(typingctx, arr):
 def _kstate(typingctx, arr):
     """``_kstate(buf)``: the kernels' reference to the arena `buf` (`KState`). Preconditions: those of `_data_ptr`
     (`buf` an arena, alive while the reference is used)."""
+    if not _is_arena_type(arr):
+        return None
+
     def codegen(context, builder, signature, args):
         st = cgutils.create_struct_proxy(kstate_type)(context, builder)
         st.b = context.make_array(signature.args[0])(context, builder, args[0]).data

@@ -120,6 +120,8 @@ def _prefetch(typingctx, arr, idx):
     ``prefetcht0`` / ``prefetchw`` ignore an unmapped address). `arr` is an array or a ``CPointer`` (the arena's
     `KState.b`). Tested at int64's extremes (`tests/unit/gateway/test_gw_int64_edges.py`). The kernels prefetch rows
     they then read (in range: `layout._data_ptr`), so out-of-range indices do not occur in practice either."""
+    if not isinstance(arr, types.Array | types.CPointer):
+        return None
     return types.void(arr, types.int64), _prefetch_codegen(0)
 
 
@@ -127,6 +129,8 @@ def _prefetch(typingctx, arr, idx):
 def _prefetchw(typingctx, arr, idx):
     """``_prefetchw(arr, i)``: like `_prefetch`, with intent to write (``prefetchw``); the same (absent)
     preconditions."""
+    if not isinstance(arr, types.Array | types.CPointer):
+        return None
     return types.void(arr, types.int64), _prefetch_codegen(1)
 
 

@@ -154,6 +154,9 @@ def _call_risk_check(typingctx, addr, b, view_off, params_off):
     row says how many rows hold one, at most ``MAX_RISK_CHECKS``); ``b + view_off`` and ``b + params_off`` point
     at ``N_OV`` and ``MAX_RISK_PARAMS`` int64 inside the arena's risk-check table (row 0 from ``RC_VIEW``, row
     ``1 + i`` from ``RC_PARAMS``: ``N_RC`` fields a row). The addresses are plain (not inbounds) GEPs."""
+    if not (isinstance(b, types.CPointer) and b.dtype == types.int64):  # the arena's pointer (`KState.b`)
+        return None
+
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
         p64 = i64.as_pointer()

@@ -328,3 +328,22 @@ def test_ints_past_int64_from_python_are_refused_not_compiled_for():
     assert g.svc.risk.evaluate(g.clock.now_ns(), 0, 0, 0, BUY, 2**63, 1) == R_BAD_INPUT
     assert g.svc.risk.evaluate(g.clock.now_ns(), 0, 0, 0, BUY, 5, 1) == R_OK
     assert all(str(t) == "int64" for sig in K.mark.signatures for t in sig[1:])
+
+
+def test_the_arena_intrinsics_take_only_an_int64_arena():
+    """`_kstate` / `_data_ptr` read an array's data as int64 words: any other array is a typing error, not a pointer
+    misread."""
+    from numba.core.errors import TypingError
+
+    from hft.gateway.kernels import layout as L
+
+    @njit(_nrt=False)
+    def first_word(a):
+        return L._kstate(a).b[0]
+
+    arena = K.new_arena(max_accounts=1, max_strategies=1, max_symbols=1, exposure_slots=1, working_orders=2,
+                        dedup_capacity=1)
+    assert first_word(arena) == K.MAGIC
+    for bad in (arena.astype(np.int32), arena[::2], arena.astype(np.float64), arena.reshape(1, -1)):
+        with pytest.raises(TypingError):
+            first_word(bad)
