@@ -5,7 +5,8 @@ K``; the in-kernel API at the end): `layout` (arena header and table layouts, `v
 the jit decorators), `dedup` (the decision window), `exposure` (slots and the order table), `risk` (the risk
 step and exposure limits), `decide` (one intent: new / cancel / replace, dedup commit), `prefetch`
 (read-ahead), `batch` (the per-intent and batch entries, rollback), `reports` (execution reports, marks, fills,
-day roll), `checks` (dry runs).
+day roll), `checks` (dry runs), `money` (the value of a quantity at a price), `exact` (int64 sums, differences and
+products that say when they do not fit: a signed overflow is undefined behaviour in a kernel, issue 50).
 
 State layout
 ------------
