@@ -85,7 +85,7 @@ class DedupStore:
 
     def commit(self, key: Any, now: int, reason: int, order_id: int = 0, seq: int = 0) -> None:
         """Store a decision under `key` (overwrites)."""
-        K.dd_store(self.buf, dedup_key(key), now, now + self.ttl_ns, reason, order_id, seq)
+        K.dd_store(self.buf, dedup_key(key), now, min(now + self.ttl_ns, K.I64_MAX), reason, order_id, seq)
 
     def entries(self) -> np.ndarray:
         """Live entries in FIFO order: (n, 8) int64 rows key, expiry, ts, reason, order_id, seq."""

@@ -88,6 +88,9 @@ X_INTENT = 16
 X_FIELDS = 17  # the OrderIntent field names, in payload order
 N_X = 18
 
+N_DECISION = 19  # items of a `Decision` (`_typed` sets each of them by index)
+N_COMMAND = 12  # items of an `OrderCommand`
+
 FLAG_ENABLED = 1
 FLAG_UNLISTED = 2  # unlisted symbols are registered on first use (by the Python path)
 
@@ -102,7 +105,11 @@ _inline = njit(cache=True, _nrt=False, inline="always")
 def context(syms: dict, accts: dict, strats: dict, dedup_key: object, flags: int) -> tuple:
     """The context tuple `process_typed` reads (kept alive by its owner for as long as it is used)."""
     fields = tuple(sys.intern(f.name) for f in dataclasses.fields(OrderIntent))
-    assert len(fields) == 12, "OrderIntent's fields are the typed payload's, in order"
+    if len(fields) != 12 or len(Decision._fields) != N_DECISION or len(OrderCommand._fields) != N_COMMAND:
+        # `_typed` allocates the records with these many items and sets each one by index (no bounds check: an
+        # item it does not set would stay NULL, one past the end would write past the object)
+        raise RuntimeError("hft.gateway.driver: OrderIntent, Decision and OrderCommand have the fields the compiled "
+                           f"driver writes ({12}, {N_DECISION}, {N_COMMAND})")
     ctx = (TypedIntentEnvelope, TYPED_INTENT_V1, int, str, tuple, syms, accts, strats, Decision, OrderCommand,
            dedup_key, "payload", "recv_ns", flags, IntentEnvelope, OrderIntent, "intent", fields)
     assert len(ctx) == N_X
@@ -142,6 +149,12 @@ def _set(t, i, o):
 @_driver
 def _typed(buf, ctx, env, p, now, mode):
     """`process_typed` on the payload `p`: (decision, handled). Not handled: nothing was changed.
+
+    Raw reads (no bounds check can see them): `ctx` is `context()`'s tuple of `N_X` items; `p`'s items are read
+    only once it is an exact tuple of 13 (checked first); the records are allocated with `N_DECISION` /
+    `N_COMMAND` items and every index set is below that (`context` refuses records of another shape). Every
+    integer handed to the kernels is an exact ``int`` within int64 (`as_int64`'s ok; otherwise not handled); the
+    registry indices are the registries' values (checked against the arena's counts by the kernel).
 
     Ordered so that memory latency overlaps with work: the payload's objects are prefetched as soon as the
     payload is known; the arena rows the intent addresses (`kernels.touch`) as soon as the key and the
@@ -196,7 +209,7 @@ def _typed(buf, ctx, env, p, now, mode):
         err_clear()
         return nil, False
     K.touch_slot(buf, kind, a, t, y, target)  # reads the slot-map bucket `touch` asked for
-    dec = tuple_alloc(tuple_item(ctx, X_DECISION), 19)
+    dec = tuple_alloc(tuple_item(ctx, X_DECISION), N_DECISION)
     if is_null(dec):  # MemoryError propagates; nothing was decided
         decref(recv)
         return dec, True
@@ -222,7 +235,7 @@ def _typed(buf, ctx, env, p, now, mode):
     tuple_steal(dec, 17, from_bool(code >= _DUP))
     cmd = nil
     if code == 0 and not is_null(oid_o):
-        cmd = tuple_alloc(tuple_item(ctx, X_COMMAND), 12)
+        cmd = tuple_alloc(tuple_item(ctx, X_COMMAND), N_COMMAND)
         if not is_null(cmd):
             _set(cmd, 0, tuple_item(p, 1))
             _set(cmd, 1, oid_o if kind == _CMD_NEW else tuple_item(p, 12))

@@ -94,7 +94,7 @@ def _load_ptr(builder, base, offset):
 
 @intrinsic
 def type_of(typingctx, o):
-    """``type(o)`` (borrowed; a load of ``ob_type``)."""
+    """``type(o)`` (borrowed; a load of ``ob_type``). `o` must be a live object (not NULL)."""
     def cg(context, builder, sig, args):
         return _load_ptr(builder, args[0], _I64(_OB_TYPE))
     return pyref(pyref), cg
@@ -102,6 +102,7 @@ def type_of(typingctx, o):
 
 @intrinsic
 def incref(typingctx, o):
+    """``Py_IncRef(o)`` (NULL: nothing, as ``Py_XINCREF``)."""
     def cg(context, builder, sig, args):
         _call(builder, ir.VoidType(), [_P], "Py_IncRef", [args[0]])
         return context.get_dummy_value()
@@ -110,6 +111,7 @@ def incref(typingctx, o):
 
 @intrinsic
 def decref(typingctx, o):
+    """``Py_DecRef(o)`` (NULL: nothing, as ``Py_XDECREF``); the caller gives up a reference it owns."""
     def cg(context, builder, sig, args):
         _call(builder, ir.VoidType(), [_P], "Py_DecRef", [args[0]])
         return context.get_dummy_value()
@@ -143,7 +145,7 @@ def err_clear(typingctx):
 
 @intrinsic
 def tuple_size(typingctx, t):
-    """``len(t)`` for a tuple or subclass (a load of ``ob_size``)."""
+    """``len(t)`` for a tuple or subclass (a load of ``ob_size``). `t` must be one: checked by its type first."""
     def cg(context, builder, sig, args):
         return builder.load(builder.bitcast(builder.gep(args[0], [_I64(_OB_SIZE)]), _I64.as_pointer()))
     return types.int64(pyref), cg
@@ -164,7 +166,7 @@ def tuple_item(typingctx, t, i):
 
 @intrinsic
 def getattr_(typingctx, o, name):
-    """``getattr(o, name)`` (new reference; NULL with the exception set)."""
+    """``getattr(o, name)`` (new reference; NULL with the exception set). `o` and `name` (a str) not NULL."""
     def cg(context, builder, sig, args):
         return _call(builder, _P, [_P, _P], "PyObject_GetAttr", [args[0], args[1]])
     return pyref(pyref, pyref), cg
@@ -172,7 +174,8 @@ def getattr_(typingctx, o, name):
 
 @intrinsic
 def dict_get(typingctx, d, k):
-    """``d[k]`` for a dict (borrowed); NULL when missing (no exception) or on error (exception set)."""
+    """``d[k]`` for a dict (borrowed); NULL when missing (no exception) or on error (exception set). `d` must be a
+    dict (the driver's context holds the registries' dicts)."""
     def cg(context, builder, sig, args):
         return _call(builder, _P, [_P, _P], "PyDict_GetItemWithError", [args[0], args[1]])
     return pyref(pyref, pyref), cg

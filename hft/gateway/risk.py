@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from hft.core.orders import ORDER_LIMIT, REASON_NAMES, TIF_GTC
+from hft.core.errors import GatewayError
+from hft.core.orders import ORDER_LIMIT, R_BAD_INPUT, REASON_NAMES, TIF_GTC
 from hft.gateway import kernels as K
 from hft.gateway.config import UNLIMITED, LimitSet
 from hft.gateway.limits import LIMITS
@@ -36,6 +37,11 @@ def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = F
         if v is None:
             continue
         if spec.kind == "rate":
+            if v.count != UNLIMITED and not (v.count >= 0 and v.window_ns > 0 and v.count * v.window_ns < 1 << 62):
+                # the token bucket holds count * window (in 1/window units) and adds to it: kept below 2**62 (the
+                # config refuses such a rate too: `hft.gateway.config._rate`; this for limits built in code)
+                raise GatewayError(f"{spec.key}: expected count >= 0 and window > 0 with count * window below 2**62 "
+                                   f"(or an unlimited rate), was count {v.count}, window {v.window_ns} ns")
             row[spec.fields[0]], row[spec.fields[1]] = v.count, v.window_ns
         else:
             row[spec.fields[0]] = v
@@ -67,8 +73,17 @@ class RiskEngine:
 
     def evaluate(self, now: int, account: int, strategy: int, symbol: int, side: int, price: int, qty: int,
                  order_type: int = ORDER_LIMIT, tif: int = TIF_GTC) -> int:
-        """Reason code a NEW order would get from steps 2b-4 right now (rate limits not consumed)."""
-        return int(K.dry_run(self.buf, now, account, strategy, symbol, side, price, qty, order_type, tif))
+        """Reason code a NEW order would get from steps 2b-4 right now (rate limits not consumed); BAD_INPUT for a
+        value that is not an int within int64 (the kernel would be compiled for it otherwise: `service._i64`)."""
+        args = (now, account, strategy, symbol, side, price, qty, order_type, tif)
+        if not all(type(v) is int and -(1 << 63) <= v < 1 << 63 for v in args):
+            try:
+                args = tuple(int(v) for v in args)
+            except (TypeError, ValueError):
+                return R_BAD_INPUT
+            if not all(-(1 << 63) <= v < 1 << 63 for v in args):
+                return R_BAD_INPUT
+        return int(K.dry_run(self.buf, *args))
 
     def limits_row(self, level: str, idx: int) -> dict[str, Any]:
         """Raw limit row of a level ('default', 'account', 'strategy', 'symbol'), None = unset/unlimited."""

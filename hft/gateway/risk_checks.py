@@ -22,7 +22,11 @@ into the gateway's arena (`hft.gateway.kernels.layout`, ``T_RC``); the risk step
 address is process-local: `GatewayService.install_risk_checks` writes it at start and after a snapshot
 restore. Checks run on new orders and replaces from outside, after every built-in check; the gateway's own
 orders (the emergency stop's cancels, ``flatten_on_halt``'s closing orders) skip them, as they skip the daily
-loss. A check must not allocate or raise (numba ``nopython``; an exception cannot cross the C entry).
+loss. A check must not allocate or raise (numba ``nopython``; an exception cannot cross the C entry), and must
+index ``order`` and ``params`` only within their lengths (`N_OV`, `MAX_RISK_PARAMS`): they are views of the
+gateway's arena through raw pointers (``carray``), which no bounds check sees, not even ``NUMBA_BOUNDSCHECK=1``.
+Its arithmetic is its own: a signed overflow in it is undefined behaviour as in any kernel (``order`` holds what
+the gateway decided on: prices and quantities up to int64's end).
 """
 
 from __future__ import annotations
@@ -175,7 +179,15 @@ def c_entry(check: RiskCheck) -> Any:
 
 def install(rc: np.ndarray, checks: tuple[ConfiguredRiskCheck, ...]) -> None:
     """Write `checks` into the arena's risk-check table `rc` (``views(arena).rc``): count, C entry addresses and
-    parameters. Denial counts are kept (a snapshot restore carries them)."""
+    parameters. Denial counts are kept (a snapshot restore carries them).
+
+    The risk step calls each installed address (`hft.gateway.kernels.risk._call_risk_check`), so what it holds
+    must be a C entry of this process kept alive (`c_entry`'s cache), at most `MAX_RISK_CHECKS` of them, each with
+    at most `MAX_RISK_PARAMS` parameters (`parse_checks` refuses more; checked here too for a config built in
+    code)."""
+    if len(checks) > MAX_RISK_CHECKS or any(len(c.values) > MAX_RISK_PARAMS for c in checks):
+        raise ConfigError(f"{_KEY}: expected at most {MAX_RISK_CHECKS} checks of at most {MAX_RISK_PARAMS} "
+                          "parameters each", key=_KEY)
     rc[0, RC_COUNT] = 0  # no half-installed table is ever visible to a kernel of this thread
     for i, c in enumerate(checks):
         row = rc[1 + i]

@@ -70,6 +70,19 @@ class ListDispatcher:
         self.batches.clear()
 
 
+def _i64(v: Any) -> int:
+    """`v` as an int within int64, else OverflowError. A kernel called from Python types an int argument by its
+    value: one of 2**63 or more would compile (and run) a uint64 specialisation of it, mixing uint64 and int64
+    arithmetic (numba makes floats of that), instead of being refused."""
+    i = int(v)
+    if not K.I64_MIN <= i <= K.I64_MAX:
+        raise OverflowError(f"expected an int64, was {i}")
+    return i
+
+
+ORDER_ID_MAX = 1 << 62  # the highest first order id: the counter then has 2**62 orders to go before int64's end
+
+
 class GatewayService(OneIntentPaths):
     """The order gateway. Construct with `from_config`; feed with `process` / `process_batch`.
 
@@ -106,6 +119,9 @@ class GatewayService(OneIntentPaths):
                                  working_orders=config.max_working_orders, dedup_capacity=config.dedup_capacity,
                                  zero_dedup_rows=not private_arena)
         st = self._st = K.views(self.arena)
+        if not 1 <= int(order_id_start) <= ORDER_ID_MAX:
+            raise GatewayError(f"order_id_start: expected an int from 1 to {ORDER_ID_MAX} (2**62), was "
+                               f"{order_id_start!r}")
         st.ctr[K.K_NEXT_OID] = int(order_id_start)
         cfg = st.cfg
         cfg[K.C_TTL_NS] = config.dedup_ttl_ns
@@ -246,13 +262,14 @@ class GatewayService(OneIntentPaths):
         money factor (> 0 linear, ``-K`` inverse: `hft.gateway.kernels.money`); `min_notional`: the exchange's
         smallest order value in money units (0: none)."""
         for k, v in (("tick_multiple", tick_multiple), ("lot_multiple", lot_multiple)):
-            if type(v) is not int or v < 1:
-                raise GatewayError(f"register symbol {name!r}: {k}: expected a positive int, was {v!r}")
-        if type(multiplier) is not int or multiplier == 0:
-            raise GatewayError(f"register symbol {name!r}: multiplier: expected a nonzero int (a money factor: > 0 "
-                               f"linear, -K inverse), was {multiplier!r}")
-        if type(min_notional) is not int or min_notional < 0:
-            raise GatewayError(f"register symbol {name!r}: min_notional: expected an int >= 0, was {min_notional!r}")
+            if type(v) is not int or not 1 <= v <= K.I64_MAX:
+                raise GatewayError(f"register symbol {name!r}: {k}: expected a positive int64, was {v!r}")
+        # |multiplier| <= I64_MAX: the kernels negate an inverse factor (-K), which I64_MIN would overflow
+        if type(multiplier) is not int or multiplier == 0 or not -K.I64_MAX <= multiplier <= K.I64_MAX:
+            raise GatewayError(f"register symbol {name!r}: multiplier: expected a nonzero int within +-(2**63 - 1) "
+                               f"(a money factor: > 0 linear, -K inverse), was {multiplier!r}")
+        if type(min_notional) is not int or not 0 <= min_notional <= K.I64_MAX:
+            raise GatewayError(f"register symbol {name!r}: min_notional: expected an int64 >= 0, was {min_notional!r}")
         y = self._register(self._sym, self._sym_names, K.C_N_SYM, K.C_MAX_SYM, "symbol", name)
         row = self._st.sym[y]
         row[K.Y_TICK] = tick_multiple
@@ -261,6 +278,12 @@ class GatewayService(OneIntentPaths):
         row[K.Y_MIN_NOTIONAL] = min_notional
         self.risk.set_symbol_limits(y, limits)
         return y
+
+    def arena_fits(self, arena: Any) -> bool:
+        """Whether `arena` (a snapshot's) has this gateway's layout: length, header and capacities
+        (`kernels.same_layout`). Only such an arena may be copied into this one: the kernels address every table
+        through its header, the Python views through this one's."""
+        return isinstance(arena, np.ndarray) and arena.dtype == self.arena.dtype and K.same_layout(arena, self.arena)
 
     def install_risk_checks(self) -> None:
         """Write the config's risk checks (`hft.gateway.risk_checks`) into the arena: at start, and after the arena
@@ -411,8 +434,8 @@ class GatewayService(OneIntentPaths):
         breaches trip the StormGuard. Reports for unknown orders are counted and ignored."""
         now = self.clock.now_ns()
         try:
-            flags = int(K.apply_report(self.arena, now, int(report.order_id), int(report.kind), int(report.price),
-                                       int(report.qty), int(report.leaves), int(report.fee)))
+            flags = int(K.apply_report(self.arena, now, *map(_i64, (report.order_id, report.kind, report.price,
+                                                                    report.qty, report.leaves, report.fee))))
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             log.warning("bad execution report ignored: %s", exc)
             return K.F_BAD_REPORT
@@ -452,7 +475,11 @@ class GatewayService(OneIntentPaths):
         unrealised PnL. Returns F_* flags (loss breach, market move), which trip the StormGuard."""
         y = symbol if type(symbol) is int else self._sym.get(symbol, -1)
         now = self.clock.now_ns()
-        flags = int(K.mark(self.arena, y, int(price), now))
+        try:
+            px, y = _i64(price), _i64(y)
+        except (TypeError, ValueError, OverflowError):
+            return K.F_BAD_REPORT
+        flags = int(K.mark(self.arena, y, px, now))
         if flags & (K.F_LOSS_BREACH | K.F_MARKET_MOVE):
             self._handle_flags(flags, now)
         return flags

@@ -95,14 +95,17 @@ def _probe(tab: np.ndarray, h: np.int64) -> int:
 
 @njit(cache=True, nogil=True)
 def _insert(tab: np.ndarray, hs: np.ndarray, oids: np.ndarray, replace: bool) -> int:
-    """Put (hs[i], oids[i]) in order into `tab` (rows of (key, order id); key 0: empty), an equal key's value
-    replaced (or, without `replace`, kept); returns the number of new keys. The bucket of the insert `_AHEAD` rows
-    on is prefetched."""
+    """Put (hs[i], oids[i]) in order into `tab` (rows of (key, order id); key 0: empty, so a key 0 is none and
+    skipped), an equal key's value replaced (or, without `replace`, kept); returns the number of new keys. The
+    bucket of the insert `_AHEAD` rows on is prefetched. Precondition: `tab` holds at most half its rows with the
+    new keys (`_room`), so every probe ends at an empty bucket."""
     new = 0
     for i in range(_AHEAD):
         _ahead(tab, hs, i)
     for i in range(hs.shape[0]):
         _ahead(tab, hs, i + _AHEAD)
+        if hs[i] == 0:
+            continue
         j = _probe(tab, hs[i])
         if tab[j, 0] == 0:
             tab[j, 0] = hs[i]
@@ -192,7 +195,11 @@ def _tally(tab: np.ndarray, hs: np.ndarray, delta: int) -> int:
 
 @njit(cache=True, nogil=True)
 def find(tab: np.ndarray, h: np.int64) -> int:
-    """The value of key `h` in the table `tab` (rows of (key, value)), or -1."""
+    """The value of key `h` in the table `tab` (rows of (key, value)), or -1. Key 0 marks an empty bucket, so it is
+    never found (its probe would stop at the first empty bucket and read that bucket's 0 as a value: the order
+    views took a report for order id 0 as one for their first row aside)."""
+    if h == 0:
+        return -1
     j = _probe(tab, h)
     return tab[j, 1] if tab[j, 0] == h else -1
 

@@ -196,7 +196,16 @@ def _scan(buf: np.ndarray, pos: int, out: np.ndarray, max_frame: int, new_kind: 
 def scan_new_frames(buf: np.ndarray, pos: int, out: np.ndarray) -> tuple[int, int]:
     """Parse the complete, well-formed NEW frames of `buf` (uint8) from `pos` into the rows of `out` (int64,
     `N_COLS` columns), stopping at the first frame that is not one (another type, incomplete, malformed: the
-    per-frame path takes it) or when `out` is full. Returns (frames parsed, offset just past them)."""
+    per-frame path takes it) or when `out` is full. Returns (frames parsed, offset just past them).
+
+    The bytes are a client's (untrusted): every read of `_scan` stays inside ``buf[pos:]`` (a frame is read only
+    once its 4-byte length, at most `MAX_FRAME`, says it ends inside the buffer; each string's length byte is read
+    before the frame's end and the string ends by it; the dedup key's message, an account and a key of at most 255
+    bytes each and a separator, fits its 512-byte scratch), and every integer it computes from them is a byte or a
+    4-byte length (no product, no sum past int64). Prices and quantities are taken as the frame's int64 bits,
+    unchecked here: `check_rows` and the gateway decide them."""
+    if not 0 <= pos <= len(buf):  # (numba would wrap a negative index)
+        raise ValueError(f"scan_new_frames: expected 0 <= pos <= {len(buf)}, was {pos}")
     k, end = _scan(buf, pos, out, MAX_FRAME, NEW, np.empty(2 * 256, np.uint8),  # account 0x1f key (each <= 255)
                    np.empty(128, np.uint8), np.empty(40, np.uint64))  # BLAKE2b's block and work space
     return int(k), int(end)
@@ -232,7 +241,10 @@ def client_order_ids(buf: np.ndarray, table: np.ndarray, k: int) -> tuple[list[s
     """The client order ids of rows ``:k`` of a scan `table` over `buf`: as strings (one decode and one split
     of their bytes, not a slice per row) and packed (`PackedIds`: the index hashes and the WAL's ``details``
     take the bytes as they are). None when one holds a NUL (the caller slices them one by one); raises
-    UnicodeDecodeError when one is not UTF-8."""
+    UnicodeDecodeError when one is not UTF-8. Precondition: rows ``:k`` are `scan_new_frames`' over this `buf`
+    (their offsets and lengths inside it); `_coids` writes every byte of its `np.empty` output."""
+    if not 0 <= k <= len(table):
+        raise ValueError(f"client_order_ids: expected 0 <= k <= {len(table)}, was {k}")
     lens = table[:k, COID + 1].copy()
     out = np.empty(int(lens.sum()) + k, np.uint8)
     q, flags = _coids(buf, table, k, out)
@@ -266,7 +278,9 @@ def check_rows(table: np.ndarray, ok: np.ndarray, otype_ok: np.ndarray, tif_ok: 
     entry) keeps the rows whose side is 1 or -1, order type and tif are known (lookup tables by the frame's u8),
     qty > 0, price > 0 (>= 0 for a market order), client order id of 1 to 64 bytes, idempotency key of at
     most 128 bytes and present when the row is durable (bit `durable_flag` of its flags). Returns each row's
-    durable flag."""
+    durable flag. The lookup tables are indexed by a frame's byte: 256 entries each."""
+    if len(otype_ok) < 256 or len(tif_ok) < 256 or len(ok) > len(table):
+        raise ValueError("check_rows: expected lookup tables of 256 entries and a row of `table` per `ok`")
     durable = np.empty(len(ok), np.bool_)
     _check(table, ok, otype_ok, tif_ok, market, durable_flag, durable)
     return durable

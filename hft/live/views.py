@@ -36,6 +36,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
 )
+from hft.gateway.kernels.exact import sat_add
 from hft.live.client_index import ClientIndex, KeyTable, find
 from hft.live.fill_log import (
     HEAD,
@@ -117,13 +118,13 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
     hi = 0
     ne = 0
     for i in range(oid.shape[0]):
-        o = oid[i] - base
-        aside = o < 0 or o >= cap
+        below = oid[i] < base  # (a venue's order id may be any int64: no oid - base, which could overflow)
+        aside = below or oid[i] - base >= cap
         if not aside:
             r = rows[oid[i] % cap]
             hi = max(hi, oid[i])
         else:
-            j = find(old_at, oid[i]) if o < 0 else -1
+            j = find(old_at, oid[i]) if below else -1
             if j < 0:
                 out_far[nx] = i
                 nx += 1
@@ -141,14 +142,14 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
             out_cols[nf, 2] = r[_SYM]
             out_cols[nf, 3] = r[_SIDE]
             nf += 1
-            r[_FILLED] += qty[i]
+            r[_FILLED] = sat_add(r[_FILLED], qty[i])  # (quantities from the venue: never wrapped)
             if aside:
                 n_old_fill = log_fill(old_fills, n_old_fill, r, price[i], qty[i], ts[i], oid[i])
             else:
                 n_fill = log_fill(fills, n_fill, r, price[i], qty[i], ts[i], oid[i])
         refused = k == REPORT_CANCEL_REJECTED or k == REPORT_REPLACE_REJECTED  # the order as it was
         if leaves[i] >= 0 and not refused:  # (a refusal's leaves may be a venue's placeholder)
-            r[_LEAVES] = leaves[i] + 1
+            r[_LEAVES] = sat_add(leaves[i], 1)  # (I64_MAX leaves read back one less, never wrapped)
         if refused:
             if r[_STATUS] == CANCEL_PENDING:  # still working, as the gateway has it again
                 r[_STATUS] = PARTIAL if r[_FILLED] > 0 else WORKING

@@ -189,7 +189,13 @@ def _join(fixed: np.ndarray, offs: np.ndarray, info: np.ndarray, codes: np.ndarr
           tlen: np.ndarray, tblob: np.ndarray, rlen: np.ndarray, rblob: np.ndarray) -> np.ndarray:
     """`join_rows`' kernel: string c of row i is table entry ``info[c, 1] + codes[c, i]`` (kind 0; "" for a code
     outside ``[0, info[c, 2])``) or per-row entry ``info[c, 1] + i`` (kind 1: ``rlen`` bytes each, one after
-    another in `rblob`), cut in at ``offs[c]``."""
+    another in `rblob`), cut in at ``offs[c]``.
+
+    Every byte of the `np.empty` output is written: each row's `w` fixed bytes (the cuts taken ascending within
+    ``[0, w]``: a cut out of order is clamped, so no row writes more or fewer than `w`; `_plan_of` makes them
+    ascending) and each string's varint length and bytes, which the first pass counted. Preconditions (the plan's):
+    ``info``'s entries address ``tlen`` / ``rlen`` (a table's codes are checked against its size here), and
+    ``tstart + tlen`` / the rows' lengths stay within their blobs."""
     n, w = fixed.shape
     k = offs.shape[0]
     rstart = np.empty(rlen.shape[0], np.int64)
@@ -212,7 +218,7 @@ def _join(fixed: np.ndarray, offs: np.ndarray, info: np.ndarray, codes: np.ndarr
     for i in range(n):
         prev = 0
         for c in range(k):
-            off = offs[c]
+            off = min(max(offs[c], prev), w)
             for b in range(prev, off):
                 buf[p] = fixed[i, b]
                 p += 1
@@ -249,7 +255,9 @@ def _pack(src: np.ndarray, tmpl: np.ndarray, gather: np.ndarray, rid_lo: np.ndar
           offs: np.ndarray, info: np.ndarray, codes: np.ndarray, tstart: np.ndarray, tlen: np.ndarray,
           tblob: np.ndarray, rlen: np.ndarray, rblob: np.ndarray) -> tuple[np.ndarray, int]:
     """`pack_rows`' kernel: each row's fixed part in a scratch row (template, record id, gathered bytes), then
-    written out with its strings as `_join` does."""
+    written out with its strings as `_join` does. Preconditions (`hft.recorder.topics._gather`'s): each `gather`
+    row copies ``size`` bytes from ``src[i, s:s + size]`` (within the array's itemsize) to ``[d, d + size)`` (within
+    the template's width, past the 16 record-id bytes)."""
     n = src.shape[0]
     m = gather.shape[0]
     for g in range(m):

@@ -51,6 +51,9 @@ CASES = [
     ("qty_over_int64", "/orders", json.dumps(order("t17", qty=2**70)).encode(), "ok", {}, 400, "qty"),
     ("price_over_int64", "/orders", json.dumps(order("t18", price=2**63)).encode(), "ok", {}, 400, "price"),
     ("v3_qty_over_int64", "/v3/orders", json.dumps(order("t19", qty=2**63)).encode(), "ok", {}, 400, "qty"),
+    ("qty_int64_min", "/orders", json.dumps(order("t26", qty=-(2**63))).encode(), "ok", {}, 400, "qty"),
+    ("price_int64_min", "/v3/orders", json.dumps(order("t27", price=-(2**63))).encode(), "ok", {}, 400, "price"),
+    ("qty_under_int64", "/orders", json.dumps(order("t28", qty=-(2**64))).encode(), "ok", {}, 400, "qty"),
     ("v3_market_price_over_int64", "/v3/orders", json.dumps(order("t20", price=2**64, order_type="market",
                                                                   tif="ioc")).encode(), "ok", {}, 400, "price"),
 ]

@@ -223,3 +223,74 @@ def test_a_pipelined_run_mixing_refused_frames_is_answered_frame_by_frame(srv):
             assert a["type"] == "error" and a["field"] == want[1], a
     decided = sorted(a["seq"] for a in answers.values() if a["type"] == "decision")
     assert decided == sorted(set(decided))  # each decided once
+
+
+I64_MAX, I64_MIN = 2**63 - 1, -(2**63)
+_VALUE = {"NOTIONAL_LIMIT", "MAX_ORDER_NOTIONAL"}  # refused for its value (position's first, then the order's)
+# (name, price, qty, order type, what both paths answer: (status, reason names) or (status, bad field))
+EDGES = [
+    ("value_wraps_to_zero", 2**62, 4, "limit", (422, _VALUE)),  # price x qty = 2**64: 0 in int64
+    ("price_max", I64_MAX, 1000, "limit", (422, _VALUE)),
+    ("price_max_qty_max", I64_MAX, I64_MAX, "limit", (422, {"POSITION_LIMIT"})),
+    ("qty_max", 1, I64_MAX, "limit", (422, {"POSITION_LIMIT"})),
+    ("qty_over_limit", 1, 1001, "limit", (422, {"MAX_ORDER_QTY"})),
+    ("price_min", I64_MIN, 1, "limit", (400, "price")),
+    ("qty_min", 1, I64_MIN, "limit", (400, "qty")),
+    ("qty_negative", 5, -1, "limit", (400, "qty")),
+    ("qty_zero", 5, 0, "limit", (400, "qty")),
+    ("price_zero", 0, 1, "limit", (400, "price")),
+    ("price_negative", -1, 1, "limit", (400, "price")),
+    ("market_price_min", I64_MIN, 1, "market", (400, "price")),
+]
+
+
+def test_prices_and_quantities_at_int64s_edges_over_http_and_tcp(server_factory):
+    """Int64's extremes and their neighbours, over the real intakes (an HTTP body, a TCP frame) of one server: the
+    intake refuses what is not an order (400, naming the field), the gateway what it cannot value or hold (422)
+    — never a price x qty x multiplier that wrapped past a limit; both paths answer alike and nothing is
+    dispatched. Then an order whose value is just inside int64 is accepted and filled, its cost basis exact, and
+    the next one, whose position value would not fit, refused."""
+    srv = server_factory("--tcp-port", "0").start()
+    tok = token()
+    j0 = len(srv.journal())
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+        for name, price, qty, otype, (status, want) in EDGES:
+            tif = "ioc" if otype == "market" else "gtc"
+            code, h = srv.request("POST", "/orders", order(f"h-{name}", price=price, qty=qty, symbol="MSFT",
+                                                          order_type=otype, tif=tif), tok, {"Idempotency-Key": name})
+            t = c.order(f"t-{name}", "ACC1", "mm1", "MSFT", "buy", qty, price, otype, tif)
+            assert (code, t["status"]) == (status, status), (name, h, t)
+            if status == 422:
+                assert h["reason"] in want and t["reason_name"] == h["reason"], (name, h, t)
+                assert not h["accepted"] and not t["accepted"]
+            else:
+                assert h["field"] == want and t["field"] == want, (name, h, t)
+        assert len(srv.journal()) == j0  # nothing reached the venue
+        _, pos = srv.request("GET", "/positions", token=tok)
+        assert pos == []
+        price = I64_MAX // 1000  # 1000 of it: I64_MAX - 807, inside int64
+        code, h = srv.request("POST", "/orders", order("h-inside", price=price, qty=1000, symbol="MSFT"), tok,
+                              {"Idempotency-Key": "inside"})
+        assert code == 201 and h["accepted"], h
+        end = time.time() + 10
+        while time.time() < end:  # the loopback venue fills it at its price
+            _, v = srv.request("GET", f"/orders/{h['order_id']}", token=tok)
+            if v["status"] == "filled":
+                break
+            time.sleep(0.05)
+        assert v["status"] == "filled" and v["filled"] == 1000 and v["fills"] == [
+            {"price": price, "qty": 1000, "ts": v["fills"][0]["ts"]}]
+        t = c.order("t-inside", "ACC1", "mm1", "MSFT", "buy", 1000, price)
+        assert t["status"] == 422 and t["reason_name"] == "NOTIONAL_LIMIT"  # 2000 of it at the mark: past int64
+        code, h = srv.request("POST", "/orders", order("h-outside", price=price, qty=1, symbol="MSFT"), tok,
+                              {"Idempotency-Key": "outside"})
+        assert code == 422 and h["reason"] == "NOTIONAL_LIMIT"
+        # the position (1000) plus I64_MAX more: the sum wrapped negative and passed the position limit, leaving the
+        # order to a later check (MAX_ORDER_QTY, or nothing where that limit is not set)
+        t = c.order("t-qty-held", "ACC1", "mm1", "MSFT", "buy", I64_MAX, 1)
+        code, h = srv.request("POST", "/orders", order("h-qty-held", price=1, qty=I64_MAX, symbol="MSFT"), tok,
+                              {"Idempotency-Key": "qty-held"})
+        assert (code, h["reason"], t["status"], t["reason_name"]) == (422, "POSITION_LIMIT", 422, "POSITION_LIMIT")
+    _, pos = srv.request("GET", "/positions", token=tok)
+    assert pos == [{"account": "ACC1", "strategy": "mm1", "symbol": "MSFT", "position": 1000, "working_buy": 0,
+                    "working_sell": 0}]

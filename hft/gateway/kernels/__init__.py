@@ -5,7 +5,8 @@ K``; the in-kernel API at the end): `layout` (arena header and table layouts, `v
 the jit decorators), `dedup` (the decision window), `exposure` (slots and the order table), `risk` (the risk
 step and exposure limits), `decide` (one intent: new / cancel / replace, dedup commit), `prefetch`
 (read-ahead), `batch` (the per-intent and batch entries, rollback), `reports` (execution reports, marks, fills,
-day roll), `checks` (dry runs).
+day roll), `checks` (dry runs), `money` (the value of a quantity at a price), `exact` (int64 sums, differences and
+products that say when they do not fit: a signed overflow is undefined behaviour in a kernel, issue 50).
 
 State layout
 ------------
@@ -243,6 +244,7 @@ from hft.gateway.kernels.layout import (
     KState,
     _kstate,
     new_arena,
+    same_layout,
     views,
 )
 from hft.gateway.kernels.reports import (
@@ -264,6 +266,9 @@ from hft.gateway.kernels.reports import (
 # `mark`, or its own StormGuard logic) — StormGuard and the recorder sink live in Python.
 kstate = _kstate  # kstate(buf) -> KState
 decide = _process  # decide(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
-#                    -> (reason | DUP_FLAG, order_id, seq)   (steps 1-6, exactly what process() runs)
-report = _report  # report(st, now, order_id, kind, price, qty, leaves, fee) -> F_* flags
+#                    -> (reason | DUP_FLAG, order_id, seq)   (steps 1-6, exactly what process() runs; prices,
+#                    quantities and times any int64: what would overflow is refused; ctl: 0, CTL_INTERNAL, or a
+#                    reason code decided before the core in its low byte)
+report = _report  # report(st, now, order_id, kind, price, qty, leaves, fee) -> F_* flags (any int64 values: a
+#                    fill or replace whose booking would not fit int64 is F_BAD_REPORT, nothing applied)
 mark_symbol = _set_mark  # mark_symbol(st, y, px, now) -> F_* flags (caller checks 0 <= y < n_sym, px > 0)

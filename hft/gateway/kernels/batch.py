@@ -10,6 +10,8 @@ from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
     INTENT_REPLACE,
+    N_REASONS,
+    R_INTERNAL_ERROR,
     R_OK,
 )
 from hft.gateway.kernels.decide import _process, _replace_settled
@@ -154,8 +156,11 @@ def process_batch(buf, intents, out, cmds, now, mode):
 
 @_kernel
 def rollback(buf, key, kind, oid, reason, now):
-    """Undo an accepted decision whose dispatch failed: release / restore the order, re-mark dedup entry."""
+    """Undo an accepted decision whose dispatch failed: release / restore the order, re-mark dedup entry.
+    `reason` (a code below N_REASONS: it indexes the reason counters; another counts as INTERNAL_ERROR)."""
     st = _kstate(buf)
+    if not 0 <= reason < N_REASONS:
+        reason = R_INTERNAL_ERROR
     o = _find_order(st, oid)
     if o >= 0:
         r = st.ord + o * N_O
@@ -179,8 +184,11 @@ def rollback(buf, key, kind, oid, reason, now):
 
 @_kernel
 def count_reason(buf, reason):
-    """Count a decision taken outside the kernel (QUEUE_FULL, INTERNAL_ERROR, ...) and return its seq."""
+    """Count a decision taken outside the kernel (QUEUE_FULL, INTERNAL_ERROR, ...) and return its seq. `reason`
+    indexes the reason counters: one outside ``[0, N_REASONS)`` is counted as INTERNAL_ERROR."""
     st = _kstate(buf)
+    if not 0 <= reason < N_REASONS:
+        reason = R_INTERNAL_ERROR
     seq = buf[st.ctr + K_SEQ]
     buf[st.ctr + K_SEQ] = seq + 1
     buf[st.ctr + K_DECISIONS] += 1

@@ -18,6 +18,7 @@ from hft.core.orders import (
     R_ORDER_TABLE_FULL,
     R_POLICY_CANCEL_ONLY,
     R_POLICY_REJECT_ALL,
+    R_POSITION_LIMIT,
     R_UNKNOWN_ORDER,
 )
 from hft.gateway.kernels.batch import PREFETCH_FAR, PREFETCH_NEAR
@@ -54,7 +55,7 @@ from hft.gateway.kernels.layout import (
     _kstate,
 )
 from hft.gateway.kernels.prefetch import _prefetch
-from hft.gateway.kernels.risk import _exposure_worst, _house, _new_static, _registered, _risk
+from hft.gateway.kernels.risk import _exposure_worst, _house, _new_static, _registered, _risk, _worst
 
 
 @_kernel
@@ -111,10 +112,9 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif):
     z = _slot_get(st, a, t, y, False)
     if z >= 0:
         s = st.slot + z * N_Z
-        if side > 0:
-            worst = b[s + Z_POS] + b[s + Z_WBUY] + qty
-        else:
-            worst = b[s + Z_WSELL] + qty - b[s + Z_POS]
+        worst, ok = _worst(b[s + Z_POS], b[s + Z_WBUY], b[s + Z_WSELL], side, qty)
+        if not ok:  # as `_exposure_check`
+            return R_POSITION_LIMIT
     else:
         if b[st.ctr + K_FREE_TOP] == 0 and not _any_evictable(st):
             return R_EXPOSURE_CARDINALITY

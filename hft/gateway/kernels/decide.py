@@ -10,7 +10,9 @@ from hft.core.orders import (
     INTENT_REPLACE,
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
+    N_REASONS,
     ORDER_MARKET,
+    R_BAD_INPUT,
     R_BAD_KIND,
     R_BAD_PRICE,
     R_BAD_QTY,
@@ -27,6 +29,7 @@ from hft.core.orders import (
     R_UNSUPPORTED_ORDER_TYPE,
 )
 from hft.gateway.kernels.dedup import _dd_find, _dd_insert
+from hft.gateway.kernels.exact import sat_add, since
 from hft.gateway.kernels.exposure import _find_order, _ord_add, _release, _slot_get, _strat_lim
 from hft.gateway.kernels.layout import (
     C_ORD_CAP,
@@ -125,7 +128,7 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
             b[ts + S_SUB_TOK] -= win
     s = st.slot + z * N_Z
     if (b[s + Z_REP_SIDE] == side and b[s + Z_REP_PX] == price and b[s + Z_REP_QTY] == qty
-            and now - b[s + Z_REP_TS] < _strat_lim(st, L_REPEAT_WINDOW, t)):
+            and since(now, b[s + Z_REP_TS]) < _strat_lim(st, L_REPEAT_WINDOW, t)):
         b[s + Z_REP_N] += 1
     else:
         b[s + Z_REP_SIDE] = side
@@ -250,8 +253,8 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         if mode == MODE_CANCEL_ONLY:
             return R_POLICY_CANCEL_ONLY, 0
     pre = ctl & 0xFF
-    if pre != 0:
-        return pre, 0
+    if pre != 0:  # a reason decided before the core; it indexes the reason counters (N_REASONS of them)
+        return (pre if pre < N_REASONS else R_BAD_INPUT), 0
     if kind != INTENT_NEW and kind != INTENT_CANCEL and kind != INTENT_REPLACE:
         return R_BAD_KIND, 0
     r = _registered(st, a, t, y)
@@ -279,7 +282,7 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
             return b[r + D_REASON] | DUP_FLAG, b[r + D_OID], seq
     reason, oid = _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode)
     if key != EMPTY:  # `_dd_find` missed above (and a miss leaves no entry): no stale entry to look for
-        _dd_insert(st, key, now, now + b[st.cfg + C_TTL_NS], reason, oid, seq, True)
+        _dd_insert(st, key, now, sat_add(now, b[st.cfg + C_TTL_NS]), reason, oid, seq, True)  # a TTL up to I64_MAX
     b[st.reasons + reason] += 1
     if reason == R_OK:
         b[c + K_ACCEPTED] += 1

@@ -37,7 +37,11 @@ def _home(key, bits):
     ``bits >> 8`` = g > 0 keeps runs of 2**g consecutive keys in 2**g adjacent buckets: the high key bits
     choose the block, the low g bits the bucket inside it. The dedup index uses g = 3 (`DD_HASH`): producers
     number their intents with counters, so consecutive keys then share a cache line (and a page) instead
-    of costing a DRAM miss each; strided or random keys still spread over the whole table."""
+    of costing a DRAM miss each; strided or random keys still spread over the whole table.
+
+    In uint64 (a product modulo 2**64 is defined; the key's bits as they are, negative ones included).
+    Preconditions: ``1 <= n <= 63`` (a shift by ``64 - n`` must stay below 64: `new_arena` sizes every table
+    with at least 2 rows) and ``g < n`` for the blocked form. Returns a bucket in ``[0, 2**n)``."""
     g = bits >> 8
     n = bits & 0xFF
     if g == 0 or n <= g:
@@ -49,6 +53,8 @@ def _home(key, bits):
 
 @_kernel
 def _tab_find(b, off, bits, key):
+    """The bucket of `key`, or -1 (linear probing). Terminates: the tables are sized to stay at most half full
+    (`new_arena`: 2**bits >= twice the capacity), so every run ends at an EMPTY bucket; buckets ``& mask``."""
     mask = (1 << (bits & 0xFF)) - 1
     i = _home(key, bits)
     while True:

@@ -109,7 +109,9 @@ def _strat_lim(st, f, t):
 
 @_kernel_inline
 def _mul_gt(a, b, c):
-    """a * b > c for a, b, c >= 0 without overflow (no division when both factors are below 2**31)."""
+    """a * b > c for a, b >= 0 and any c, without overflow (no division when both factors are below 2**31).
+    Its callers' factors are prices (>= 0: `_new_static`, `_replace`), quantities (> 0), a linear multiplier
+    (> 0), an inverse factor's negation (<= I64_MAX: `GatewayService.register_symbol`) and limits (>= 0)."""
     if a <= 0x7FFFFFFF and b <= 0x7FFFFFFF:
         return a * b > c
     if a == 0 or b == 0:

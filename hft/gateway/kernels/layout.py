@@ -317,13 +317,29 @@ for _name, _t in KSTATE_TABLES.items():
     _offset_attr(_name, _t)
 
 
+def _is_arena_type(arr: types.Type) -> bool:
+    """The numba type of an arena: a 1-D C-contiguous int64 array (what `_data_ptr` / `_kstate` index as int64)."""
+    return isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.ndim == 1 and arr.layout == "C"
+
+
 @intrinsic
 def _data_ptr(typingctx, arr):
     """``_data_ptr(arr)``: the data pointer of a C-contiguous int64 array as ``CPointer(int64)``.
 
     Kernels index the arena through it: numba's array indexing wraps negative indices (compare, add and
     select on every access: hundreds of instructions per intent), pointer indexing does not. Every arena
-    index in the kernels is non-negative by construction (table offset + row * width + field, rows checked)."""
+    index in the kernels is non-negative by construction (table offset + row * width + field, rows checked).
+
+    Preconditions (no bounds check can see a pointer read, not even ``NUMBA_BOUNDSCHECK=1``): `arr` is a
+    C-contiguous int64 array kept alive by the caller for as long as the pointer is used; every index read or
+    written through it is in ``[0, len(arr))``. For the arena that holds when its header is `new_arena`'s (or a
+    snapshot's of the same layout: `same_layout`) and a row index is checked against its table before use:
+    registry indices against ``C_N_*`` (`risk._registered`, the mark's ``y``), slot indices come from the slot
+    map or an order row, order rows from ``id & (C_ORD_CAP - 1)``, dedup rows from the ring's head and count
+    (``< C_DD_CAP``), hash buckets from ``& mask``."""
+    if not _is_arena_type(arr):  # a typing error, not a pointer misread as int64
+        return None
+
     def codegen(context, builder, signature, args):
         return context.make_array(signature.args[0])(context, builder, args[0]).data
 
@@ -332,7 +348,11 @@ def _data_ptr(typingctx, arr):
 
 @intrinsic
 def _kstate(typingctx, arr):
-    """``_kstate(buf)``: the kernels' reference to the arena `buf` (`KState`)."""
+    """``_kstate(buf)``: the kernels' reference to the arena `buf` (`KState`). Preconditions: those of `_data_ptr`
+    (`buf` an arena, alive while the reference is used)."""
+    if not _is_arena_type(arr):
+        return None
+
     def codegen(context, builder, signature, args):
         st = cgutils.create_struct_proxy(kstate_type)(context, builder)
         st.b = context.make_array(signature.args[0])(context, builder, args[0]).data
@@ -355,12 +375,17 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
               working_orders: int, dedup_capacity: int, zero_dedup_rows: bool = True) -> np.ndarray:
     """Allocate and initialise an arena (all limits UNSET, all tables empty).
 
-    `working_orders` is rounded up to a power of two (order ids index the order ring by ``id & (n - 1)``).
+    `working_orders` is rounded up to a power of two (order ids index the order ring by ``id & (n - 1)``). The
+    capacities' product stays below 2**62 (the exposure slot key, ``(a * max_strategies + t) * max_symbols + y``,
+    then never overflows: `hft.gateway.config` refuses it too, this for arenas made in code).
     `zero_dedup_rows`: False leaves the dedup window's ring rows (4 MB at 65,536 keys) as the allocator gives
     them. The kernels read a row only while it holds a live entry, and an insert writes the whole row, so no
     decision depends on them; but the arena's bytes then hold whatever the process's memory held, so only an
     arena that never leaves the process (no snapshot: `GatewayService(private_arena=True)`) may skip them.
     """
+    if max_accounts * max_strategies * max_symbols >= 1 << 62:  # exposure slot keys (a*max_strat+t)*max_sym+y fit
+        raise ConfigError("capacity: expected max_accounts * max_strategies * max_symbols below 2**62, was "
+                          f"{max_accounts * max_strategies * max_symbols}", key="capacity")
     ord_cap = 1 << _pow2_bits(max(working_orders, 2))
     dd_bits = _pow2_bits(max(2 * dedup_capacity, 2))
     sm_bits = _pow2_bits(max(2 * exposure_slots, 2))
@@ -424,3 +449,16 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
     return buf
 
 
+
+
+def same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether arenas `a` and `b` have the same layout: length, header (table offsets and shapes) and capacities.
+    The kernels address every table through the header, so an arena copied into another (a snapshot restored)
+    must have the layout the Python views and the registries were built for."""
+    caps = [C_DD_CAP, C_DD_BITS, C_SLOT_CAP, C_SM_BITS, C_ORD_CAP, C_MAX_ACCT, C_MAX_STRAT, C_MAX_SYM]
+    if a.shape != b.shape or a.dtype != b.dtype or len(a) < HEADER:
+        return False
+    if not np.array_equal(a[:HEADER], b[:HEADER]):
+        return False
+    o = int(a[H_BASE + 3 * T_CFG])
+    return bool(np.array_equal(a[o:o + N_CFG][caps], b[o:o + N_CFG][caps]))

@@ -6,29 +6,40 @@ A *money factor* ``m`` says how: linear (``m > 0``, the symbol's multiplier) ``v
 (`hft.sim.fees` derives ``K`` from the contract). `position_value` is what the gateway's exposure slots book: the
 signed value of a position at a price — linear ``+value``, inverse ``-value`` (a long inverse position loses coin
 value as the price rises: PnL ``q·K·(1/entry - 1/exit)``).
+
+Overflow (undefined behaviour in a kernel: `hft.gateway.kernels.exact`): `fill_value` and `position_value` compute
+the product unchecked, so their callers must know it fits int64 (the gateway checks an order's value with
+`hft.gateway.kernels.exposure._notional_gt` before it is accepted; the simulator's fills are of accepted orders).
+`fill_value_ok` and `position_value_ok` compute the same value exactly or say it does not fit: the gateway's
+reports and marks, whose prices and quantities come from outside, use them. `div_round_half_even` is exact for
+every ``num`` and ``den > 0``.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-__all__ = ["div_round_half_even", "fill_value", "position_value"]
+from hft.gateway.kernels.exact import mul_ok
+
+__all__ = ["div_round_half_even", "fill_value", "fill_value_ok", "position_value", "position_value_ok"]
 
 
 @njit(cache=True)
 def div_round_half_even(num: int, den: int) -> int:
-    """``round_half_even(num / den)`` for integers, ``den > 0`` (floor division semantics, as Python)."""
+    """``round_half_even(num / den)`` for integers, ``den > 0`` (floor division semantics, as Python). Exact for
+    every int64 `num` (no intermediate leaves int64)."""
     q = num // den
-    r = num - q * den  # 0 <= r < den
-    twice = 2 * r
-    if twice > den or (twice == den and q % 2 != 0):
+    r = num % den  # 0 <= r < den (numba's int % has Python's semantics, computed without overflow)
+    h = den - r  # > 0: compare 2r with den without computing 2r (which overflows for den > 2**62)
+    if r > h or (r == h and q % 2 != 0):
         q += 1
     return q
 
 
 @njit(cache=True)
 def fill_value(price: int, qty: int, money: int) -> int:
-    """Value of a fill in money units, >= 0 (linear: price x qty x m; inverse: qty x K / price, rounded)."""
+    """Value of a fill in money units, >= 0 (linear: price x qty x m; inverse: qty x K / price, rounded).
+    Precondition: the product fits int64 (unchecked; see the module docstring, and `fill_value_ok`)."""
     if money > 0:
         return price * qty * money
     if price <= 0:
@@ -39,9 +50,42 @@ def fill_value(price: int, qty: int, money: int) -> int:
 @njit(cache=True)
 def position_value(price: int, qty: int, money: int) -> int:
     """Signed value of `qty` (signed) at `price` in money units: linear ``price × qty × m``, inverse
-    ``-round(qty × K / price)`` (0 without a price); ties round half to even on either sign."""
+    ``-round(qty × K / price)`` (0 without a price); ties round half to even on either sign. Precondition: the
+    product fits int64 (unchecked; see `position_value_ok`)."""
     if money > 0:
         return price * qty * money
     if qty < 0:
         return fill_value(price, -qty, money)
     return -fill_value(price, qty, money)
+
+
+@njit(cache=True, inline="always")  # (at its callers: the marks run it per position at every mark)
+def fill_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
+    """``(fill_value(price, qty, money), True)`` when every product fits int64, else ``(0, False)``; for ``qty >= 0``
+    and ``money != I64_MIN``."""
+    if money > 0:
+        v, ok = mul_ok(price, qty)
+        if not ok:
+            return 0, False
+        return mul_ok(v, money)
+    if price <= 0:
+        return 0, True
+    num, ok = mul_ok(qty, -money)
+    if not ok:
+        return 0, False
+    return div_round_half_even(num, price), True
+
+
+@njit(cache=True, inline="always")
+def position_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
+    """``(position_value(price, qty, money), True)`` when every product fits int64, else ``(0, False)``; for ``qty``
+    and ``money`` other than ``I64_MIN`` (held values never are: `hft.gateway.kernels.exact`)."""
+    if money > 0:
+        v, ok = mul_ok(price, qty)
+        if not ok:
+            return 0, False
+        return mul_ok(v, money)
+    if qty < 0:
+        return fill_value_ok(price, -qty, money)
+    v, ok = fill_value_ok(price, qty, money)
+    return -v, ok

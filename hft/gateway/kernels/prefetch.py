@@ -65,7 +65,12 @@ def _touch_chain(st, kind, a, t, y, target):
 @_kernel_inline
 def _touch_slot(st, a, t, y, target):
     """Find the exposure slot an intent will use without changing anything (through the target order, or the
-    slot-map bucket of (account, strategy, symbol)) and prefetch its row; its arena offset, -1 when none."""
+    slot-map bucket of (account, strategy, symbol)) and prefetch its row; its arena offset, -1 when none.
+
+    Its loads are real (not prefetches), so their indices are in range: the target's order row is
+    ``target & (C_ORD_CAP - 1)`` for ``target > 0``, a slot index read from an order row or a slot-map value is
+    one `_slot_get` wrote (``< C_SLOT_CAP``; a freed order row keeps its last slot's index, still in range), the
+    slot-map bucket is `_home`'s (``< 2**C_SM_BITS``) and its key needs registry indices checked first."""
     b = st.b
     z = -1
     if target > 0:
@@ -107,13 +112,25 @@ def _prefetch(typingctx, arr, idx):
     """``_prefetch(arr, i)``: a software prefetch (``llvm.prefetch``, read, high locality) of ``&arr[i]``.
 
     Unlike a load it never stalls the pipeline or faults (no bounds check is needed), so the batch kernel
-    can keep many cache / TLB misses of upcoming intents in flight while it decides the current one."""
+    can keep many cache / TLB misses of upcoming intents in flight while it decides the current one.
+
+    Preconditions: none on `i`. The address is computed by a plain ``getelementptr`` (not ``inbounds``: LLVM
+    defines it as wrapping arithmetic for any index, so an index past either end is not undefined behaviour), and
+    ``llvm.prefetch`` of any address reads nothing into a register, writes nothing and cannot trap (a hint: x86's
+    ``prefetcht0`` / ``prefetchw`` ignore an unmapped address). `arr` is an array or a ``CPointer`` (the arena's
+    `KState.b`). Tested at int64's extremes (`tests/unit/gateway/test_gw_int64_edges.py`). The kernels prefetch rows
+    they then read (in range: `layout._data_ptr`), so out-of-range indices do not occur in practice either."""
+    if not isinstance(arr, types.Array | types.CPointer):
+        return None
     return types.void(arr, types.int64), _prefetch_codegen(0)
 
 
 @intrinsic
 def _prefetchw(typingctx, arr, idx):
-    """``_prefetchw(arr, i)``: like `_prefetch`, with intent to write (``prefetchw``)."""
+    """``_prefetchw(arr, i)``: like `_prefetch`, with intent to write (``prefetchw``); the same (absent)
+    preconditions."""
+    if not isinstance(arr, types.Array | types.CPointer):
+        return None
     return types.void(arr, types.int64), _prefetch_codegen(1)
 
 

@@ -18,6 +18,7 @@ from hft.core.orders import (
     REPORT_REPLACED,
 )
 from hft.gateway.kernels.decide import _replace_pending, _replace_settled
+from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, mul_div_trunc, sat_add, since, sub_ok
 from hft.gateway.kernels.exposure import _eff, _find_order, _mul_gt, _ord_remove, _recompute_best, _release
 from hft.gateway.kernels.layout import (
     A_COST,
@@ -77,104 +78,186 @@ from hft.gateway.kernels.layout import (
     Z_STRAT,
     Z_SYM,
     Z_USED,
+    Z_WBUY,
+    Z_WSELL,
     _kernel,
     _kernel_inline,
     _kstate,
 )
-from hft.gateway.kernels.money import position_value
+from hft.gateway.kernels.money import position_value_ok
 from hft.gateway.kernels.risk import _loss_breached, _reserve
 
 
 # ======================================================================= reports and marks
+# Every value a report or a mark books is computed exactly (`hft.gateway.kernels.exact`): one that would not fit
+# int64 (prices, quantities or fees from outside at the edge of the range) refuses the report or the mark, with
+# F_BAD_REPORT and nothing applied, instead of wrapping a position or a PnL. Held values stay within
+# [-I64_MAX, I64_MAX] (no I64_MIN: their negation and abs are defined).
 @_kernel_inline
-def _apply_mtm(st, t, a, dm):
-    st.b[st.strat + t * N_S + S_MTM] += dm
-    st.b[st.acct + a * N_A + A_MTM] += dm
+def _mtm_ok(st, t, a, dm):
+    """Add `dm` to the marked value of strategy `t` and account `a` when both sums fit int64 (else nothing is
+    added); whether it was added."""
+    b = st.b
+    sm = st.strat + t * N_S + S_MTM
+    am = st.acct + a * N_A + A_MTM
+    vs, ok1 = add_ok(b[sm], dm)
+    va, ok2 = add_ok(b[am], dm)
+    if not (ok1 and ok2):
+        return False
+    b[sm] = vs
+    b[am] = va
+    return True
+
+
+@_kernel_inline
+def _mark_delta(px, old, pos, mult):
+    """``(position_value(px) - position_value(old), ok)`` of `pos` (linear: ``pos × (px - old) × mult``)."""
+    v1, ok1 = position_value_ok(px, pos, mult)
+    v0, ok0 = position_value_ok(old, pos, mult)
+    dm, ok = sub_ok(v1, v0)
+    return dm, ok and ok1 and ok0
 
 
 @_kernel
 def _set_mark(st, y, px, now):
+    """Mark symbol `y` at `px` (> 0). Returns F_* flags; F_BAD_REPORT (nothing applied) when the marked value of a
+    position, or a strategy's or account's sum of them, would not fit int64."""
     b = st.b
     flags = 0
     ys = st.sym + y * N_Y
     old = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]
-    b[ys + Y_REF_PX] = px
-    d = px - old
-    if d != 0:
+    if px != old:  # (px > 0, old >= 0: the difference fits)
         w = b[ys + Y_HEAD]
+        failed = -1
         while w >= 0:
             s = st.slot + w * N_Z
-            if b[s + Z_POS] != 0:
-                pos = b[s + Z_POS]
-                dm = position_value(px, pos, mult) - position_value(old, pos, mult)  # linear: pos × d × mult
-                _apply_mtm(st, b[s + Z_STRAT], b[s + Z_ACCT], dm)
+            pos = b[s + Z_POS]
+            if pos != 0:
+                dm, ok = _mark_delta(px, old, pos, mult)  # linear: pos × d × mult
+                if not (ok and _mtm_ok(st, b[s + Z_STRAT], b[s + Z_ACCT], dm)):
+                    failed = w
+                    break
                 if _loss_breached(st, b[s + Z_ACCT], b[s + Z_STRAT]):
                     flags |= F_LOSS_BREACH
             w = b[s + Z_SNEXT]
+        if failed >= 0:  # undo the slots before it (each of their deltas was added exactly), refuse the mark
+            w = b[ys + Y_HEAD]
+            while w != failed:
+                s = st.slot + w * N_Z
+                pos = b[s + Z_POS]
+                if pos != 0:
+                    dm, _ok = _mark_delta(px, old, pos, mult)
+                    _mtm_ok(st, b[s + Z_STRAT], b[s + Z_ACCT], -dm)
+                w = b[s + Z_SNEXT]
+            return F_BAD_REPORT
+        b[ys + Y_REF_PX] = px
     win = b[st.cfg + C_MOVE_WIN_NS]
     bps = b[st.cfg + C_MOVE_BPS]
     if win > 0 and bps > 0:
-        if b[ys + Y_WIN_PX] <= 0 or now - b[ys + Y_WIN_TS] > win:
+        wpx = b[ys + Y_WIN_PX]
+        if wpx <= 0 or since(now, b[ys + Y_WIN_TS]) > win:
             b[ys + Y_WIN_TS] = now
             b[ys + Y_WIN_PX] = px
-        elif abs(px - b[ys + Y_WIN_PX]) * 10000 > bps * b[ys + Y_WIN_PX]:
+        elif mul_cmp_gt(abs(px - wpx), 10000, bps, wpx):  # px, wpx > 0: the difference fits
             flags |= F_MARKET_MOVE
     return flags
 
 
 @_kernel
 def mark(buf, y, px, now):
-    """Mark-to-market symbol `y` at `px` ticks. Returns F_* flags (loss breach, market move)."""
+    """Mark-to-market symbol `y` at `px` ticks. Returns F_* flags (loss breach, market move; F_BAD_REPORT: a bad
+    symbol or price, or a marked value that would not fit int64: not applied)."""
     st = _kstate(buf)
     if y < 0 or y >= buf[st.cfg + C_N_SYM] or px <= 0:
         return F_BAD_REPORT
     return _set_mark(st, y, px, now)
 
 
+@_kernel_inline
+def _add3(x, y, z):
+    """``(x + y + z, ok)`` exactly."""
+    v, ok1 = add_ok(x, y)
+    v, ok2 = add_ok(v, z)
+    return v, ok1 and ok2
+
+
 @_kernel
-def _fill(st, z, side, px, q, fee, now):
+def _fill_plan(st, z, side, px, q, fee, mk):
+    """What a fill of `q` (> 0) lots on `side` at `px` (> 0) with `fee` books on slot `z`, the symbol marked at
+    `mk`: ``(ok, npos, cost, dreal, dcost, dmtm)``; ok False when a value it books would not fit int64 (its
+    value, the cost basis, the realised PnL, the slot's, strategy's or account's sums: checked here, so that
+    `_fill_apply` cannot overflow). Reads only."""
+    b = st.b
+    s = st.slot + z * N_Z
+    m = b[st.sym + b[s + Z_SYM] * N_Y + Y_MULT]
+    pos = b[s + Z_POS]
+    cost0 = b[s + Z_COST]
+    dreal, ok = sub_ok(0, fee)
+    sq = side * q  # side is +-1, 0 < q <= I64_MAX: fits
+    if pos == 0 or (pos > 0) == (side > 0):
+        v, ok1 = position_value_ok(px, sq, m)
+        cost, ok2 = add_ok(cost0, v)
+        npos, ok3 = add_ok(pos, sq)
+        ok = ok and ok1 and ok2 and ok3
+    else:
+        ap = abs(pos)  # held: pos != I64_MIN
+        closing = min(q, ap)
+        removed = mul_div_trunc(cost0, closing, ap)  # the closed share of the cost basis, exactly (|.| <= |cost0|)
+        sgn = 1 if pos > 0 else -1
+        v, ok1 = position_value_ok(px, sgn * closing, m)
+        g, ok2 = sub_ok(v, removed)
+        dreal, ok3 = add_ok(dreal, g)
+        cost = cost0 - removed  # between 0 and cost0: fits
+        npos = pos + side * closing  # toward 0: fits
+        ok = ok and ok1 and ok2 and ok3
+        rest = q - closing
+        if rest > 0:  # the position reverses (npos is 0 here)
+            v, ok4 = position_value_ok(px, side * rest, m)
+            cost, ok5 = add_ok(cost, v)
+            npos = side * rest
+            ok = ok and ok4 and ok5
+    dcost, ok6 = sub_ok(cost, cost0)
+    dmtm, ok7 = position_value_ok(mk, sq, m)  # npos - pos == side * q
+    _v, ok8 = position_value_ok(mk, npos, m)  # every held position has a value at its mark (marks, `roll_day`)
+    if not (ok and ok6 and ok7 and ok8):
+        return False, 0, 0, 0, 0, 0
+    # the sums the fill adds to: the slot's realised PnL, the strategy's and the account's books
+    ts = st.strat + b[s + Z_STRAT] * N_S
+    ac = st.acct + b[s + Z_ACCT] * N_A
+    _r, ok1 = add_ok(b[s + Z_REAL], dreal)
+    _r, ok2 = add_ok(b[ts + S_REAL], dreal)
+    _r, ok3 = add_ok(b[ts + S_COST], dcost)
+    _r, ok4 = add_ok(b[ts + S_MTM], dmtm)
+    _r, ok5 = add_ok(b[ac + A_REAL], dreal)
+    _r, ok6 = add_ok(b[ac + A_COST], dcost)
+    _r, ok7 = add_ok(b[ac + A_MTM], dmtm)
+    if not (ok1 and ok2 and ok3 and ok4 and ok5 and ok6 and ok7):
+        return False, 0, 0, 0, 0, 0
+    return True, npos, cost, dreal, dcost, dmtm
+
+
+@_kernel
+def _fill_apply(st, z, npos, cost, dreal, dcost, dmtm):
+    """Book a fill `_fill_plan` computed (and checked: every sum here fits). Returns F_* flags (position, loss
+    breach)."""
     b = st.b
     s = st.slot + z * N_Z
     y = b[s + Z_SYM]
     t = b[s + Z_STRAT]
     a = b[s + Z_ACCT]
     flags = 0
-    ys = st.sym + y * N_Y
-    if b[ys + Y_REF_PX] <= 0:
-        flags |= _set_mark(st, y, px, now)
-    m = b[ys + Y_MULT]
-    mk = b[ys + Y_REF_PX]
-    pos = b[s + Z_POS]
-    cost = b[s + Z_COST]
-    dreal = -fee
-    if pos == 0 or (pos > 0) == (side > 0):
-        cost += position_value(px, side * q, m)
-        npos = pos + side * q
-    else:
-        ap = abs(pos)
-        closing = min(q, ap)
-        removed = (cost * closing) // ap if cost >= 0 else -((-cost * closing) // ap)
-        sgn = 1 if pos > 0 else -1
-        dreal += position_value(px, sgn * closing, m) - removed
-        cost -= removed
-        npos = pos + side * closing
-        rest = q - closing
-        if rest > 0:
-            cost += position_value(px, side * rest, m)
-            npos += side * rest
-    dcost = cost - b[s + Z_COST]
-    dpos = npos - pos
     b[s + Z_POS] = npos
     b[s + Z_COST] = cost
     b[s + Z_REAL] += dreal
     ts = st.strat + t * N_S
     b[ts + S_REAL] += dreal
     b[ts + S_COST] += dcost
+    b[ts + S_MTM] += dmtm
     ac = st.acct + a * N_A
     b[ac + A_REAL] += dreal
     b[ac + A_COST] += dcost
-    _apply_mtm(st, t, a, position_value(mk, dpos, m))
+    b[ac + A_MTM] += dmtm
     if abs(npos) > _eff(st, L_MAX_POSITION, a, t, y):
         flags |= F_POSITION_BREACH
     if _loss_breached(st, a, t):
@@ -196,10 +279,22 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
     if kind == REPORT_PARTIAL_FILL or kind == REPORT_FILL:
         if qty <= 0 or price <= 0:
             return F_BAD_REPORT
+        z = b[r + O_SLOT]
+        y = b[st.slot + z * N_Z + Z_SYM]
+        ref = b[st.sym + y * N_Y + Y_REF_PX]
+        # a symbol's first fill marks it at the fill's price (no slot of it holds a position before: a fill is
+        # what opens one, so that mark changes no marked value and cannot be refused)
+        ok, npos, cost, dreal, dcost, dmtm = _fill_plan(st, z, b[r + O_SIDE], price, qty, fee,
+                                                        ref if ref > 0 else price)
+        if not ok:  # a value it books would not fit int64: refused, nothing applied
+            return F_BAD_REPORT
         _release(st, o, min(qty, b[r + O_OPEN]))
         if b[r + O_REP_RES] > b[r + O_OPEN]:  # a fill beyond the old open size ate into the new size's part
             b[r + O_REP_RES] = b[r + O_OPEN]
-        flags = _fill(st, b[r + O_SLOT], b[r + O_SIDE], price, qty, fee, now)
+        flags = 0
+        if ref <= 0:
+            flags = _set_mark(st, y, price, now)
+        flags |= _fill_apply(st, z, npos, cost, dreal, dcost, dmtm)
         if kind == REPORT_FILL:
             _ord_remove(st, o)
         return flags
@@ -209,7 +304,12 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
     if kind == REPORT_REPLACED:
         newq = leaves if leaves >= 0 else b[r + O_NEW_QTY]
         newp = price if price > 0 else b[r + O_NEW_PX]
-        d = newq - b[r + O_OPEN]
+        d = newq - b[r + O_OPEN]  # both >= 0: fits
+        if d > 0:  # the side's working quantity must hold it (a reservation never wraps)
+            s = st.slot + b[r + O_SLOT] * N_Z
+            _w, ok = add_ok(b[s + (Z_WBUY if b[r + O_SIDE] > 0 else Z_WSELL)], d)
+            if not ok:
+                return F_BAD_REPORT
         if d < 0:
             _release(st, o, -d)
         elif d > 0:
@@ -299,12 +399,14 @@ def flatten_price(buf, a, t, y, side):
     tick = max(buf[ys + Y_TICK], 1)
     band = _eff(st, L_BAND_BPS, a, t, y)
     d = 0
-    if band < UNLIMITED and not _mul_gt(band, ref, I64_MAX):
+    if band < UNLIMITED and not _mul_gt(band, ref, I64_MAX):  # (a band wider than that: as no band)
         d = band * ref // 10000
     if side > 0:
-        px = (ref + d) // tick * tick  # down to the grid: never past the band
+        px = sat_add(ref, d) // tick * tick  # down to the grid: never past the band
     else:
-        px = -((-(ref - d)) // tick) * tick  # up to the grid
+        lo = ref - d  # > -I64_MAX: d <= I64_MAX // 10000
+        c = -((-lo) // tick)  # up to the grid (ceil(lo / tick))
+        px = c * tick if c <= I64_MAX // tick else I64_MAX // tick * tick  # (the grid's top below I64_MAX)
     return max(px, tick)
 
 
@@ -327,14 +429,20 @@ def roll_day(buf):
         s = st.slot + z * N_Z
         if b[s + Z_USED] == 1:
             ys = st.sym + b[s + Z_SYM] * N_Y
-            v = position_value(b[ys + Y_REF_PX], b[s + Z_POS], b[ys + Y_MULT])
+            # fits: fills and marks keep every position's value at its mark within int64 (`_fill_plan`, `_set_mark`),
+            # and a strategy's or account's sum of them is its marked value, which they keep within int64 too
+            # (exactly for a linear symbol; within a unit a fill for an inverse one). Past that (a symbol's money
+            # factor changed under a position) the nearest int64, never a wrapped one.
+            v, ok = position_value_ok(b[ys + Y_REF_PX], b[s + Z_POS], b[ys + Y_MULT])
+            if not ok:
+                v = I64_MAX if (b[s + Z_POS] > 0) == (b[ys + Y_MULT] > 0) else -I64_MAX
             b[s + Z_REAL] = 0
             b[s + Z_COST] = v
             ts = st.strat + b[s + Z_STRAT] * N_S
-            b[ts + S_COST] += v
-            b[ts + S_MTM] += v
+            b[ts + S_COST] = sat_add(b[ts + S_COST], v)
+            b[ts + S_MTM] = sat_add(b[ts + S_MTM], v)
             ac = st.acct + b[s + Z_ACCT] * N_A
-            b[ac + A_COST] += v
-            b[ac + A_MTM] += v
+            b[ac + A_COST] = sat_add(b[ac + A_COST], v)
+            b[ac + A_MTM] = sat_add(b[ac + A_MTM], v)
 
 

@@ -38,7 +38,8 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
-from hft.gateway.kernels.exposure import _cross_px, _eff, _eff_floor, _mul_gt, _notional_gt, _strat_lim
+from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, since, sub_ok, sum3_lt
+from hft.gateway.kernels.exposure import _cross_px, _eff, _eff_floor, _notional_gt, _strat_lim
 from hft.gateway.kernels.layout import (
     A_COST,
     A_MTM,
@@ -50,7 +51,6 @@ from hft.gateway.kernels.layout import (
     C_REQUIRE_REF,
     C_SELF_MATCH,
     C_TIF_MASK,
-    I64_MAX,
     I64_MIN,
     L_BAND_BPS,
     L_DAILY_LOSS,
@@ -124,17 +124,20 @@ from hft.gateway.kernels.layout import (
 @_kernel_inline  # at its two callers (a submit's and a cancel's rate check)
 def _bucket_ok(b, tok, ts, count, window, now):
     """Refill a token bucket at b[tok] / b[ts] (`count` per `window` ns, in units of 1/window) and test
-    for one token."""
+    for one token.
+
+    Precondition: ``0 <= count * window < 2**62`` for a limited rate (the config refuses others: `_rate` in
+    `hft.gateway.config`; `hft.gateway.risk.write_limits` for limits built in code), so ``full`` fits, and the
+    bucket holds ``0 <= tok <= full``: ``tok + el * count < 2 * full`` (``el < window``)."""
     if count >= UNLIMITED or window <= 0:
         return True
     full = count * window
     last = b[ts]
-    if last == I64_MIN or now - last >= window:
+    el = since(now, last)
+    if last == I64_MIN or el >= window:  # I64_MIN: never used
         b[tok] = full
-    else:
-        el = now - last
-        if el > 0:
-            b[tok] = min(full, b[tok] + el * count)
+    elif el > 0:
+        b[tok] = min(full, b[tok] + el * count)
     b[ts] = now
     return b[tok] >= window
 
@@ -144,7 +147,16 @@ def _bucket_ok(b, tok, ts, count, window, now):
 def _call_risk_check(typingctx, addr, b, view_off, params_off):
     """``_call_risk_check(addr, b, view_off, params_off)``: call the C entry at `addr`
     (`hft.gateway.risk_checks.c_entry`) with pointers to the order view and the check's parameters inside the
-    arena `b` (a ``CPointer(int64)``); returns its int64 (0 passes)."""
+    arena `b` (a ``CPointer(int64)``); returns its int64 (0 passes).
+
+    Preconditions: `addr` is a live ``int64(int64*, int64*)`` C entry of this process (`risk_checks.install`
+    writes the table at start and after a snapshot restore, whose addresses were another process's; the count
+    row says how many rows hold one, at most ``MAX_RISK_CHECKS``); ``b + view_off`` and ``b + params_off`` point
+    at ``N_OV`` and ``MAX_RISK_PARAMS`` int64 inside the arena's risk-check table (row 0 from ``RC_VIEW``, row
+    ``1 + i`` from ``RC_PARAMS``: ``N_RC`` fields a row). The addresses are plain (not inbounds) GEPs."""
+    if not (isinstance(b, types.CPointer) and b.dtype == types.int64):  # the arena's pointer (`KState.b`)
+        return None
+
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
         p64 = i64.as_pointer()
@@ -201,24 +213,26 @@ def _house_checks(st, n, now, a, t, y, z, side, price, qty, otype, ref, mult, pe
 
 # ======================================================================= risk (step 4)
 @_kernel_inline
-def _pnl_strat(st, t):
+def _strat_loss_below(st, t, floor):
+    """The strategy's daily PnL (realised + marked - cost) below `floor`, exactly (the sum of three held values
+    may not fit int64: `exact.sum3_lt`)."""
     r = st.strat + t * N_S
-    return st.b[r + S_REAL] + st.b[r + S_MTM] - st.b[r + S_COST]
+    return sum3_lt(st.b[r + S_REAL], st.b[r + S_MTM], st.b[r + S_COST], floor)
 
 
 @_kernel_inline
-def _pnl_acct(st, a):
+def _acct_loss_below(st, a, floor):
     r = st.acct + a * N_A
-    return st.b[r + A_REAL] + st.b[r + A_MTM] - st.b[r + A_COST]
+    return sum3_lt(st.b[r + A_REAL], st.b[r + A_MTM], st.b[r + A_COST], floor)
 
 
 @_kernel_inline  # at its callers (the risk step, the marks)
 def _loss_breached(st, a, t):
     lim = _strat_lim(st, L_DAILY_LOSS, t)
-    if lim < UNLIMITED and _pnl_strat(st, t) < -lim:
+    if lim < UNLIMITED and _strat_loss_below(st, t, -lim):  # a set limit is >= 0: -lim fits
         return True
     lim = st.b[st.lim_acct + a * N_LIM + L_DAILY_LOSS]
-    return lim >= 0 and lim < UNLIMITED and _pnl_acct(st, a) < -lim
+    return lim >= 0 and lim < UNLIMITED and _acct_loss_below(st, a, -lim)
 
 
 @_kernel
@@ -240,9 +254,8 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
         return R_MAX_ORDER_QTY
     if otype != ORDER_MARKET and ref > 0:
         band = _eff(st, L_BAND_BPS, a, t, y)
-        d = abs(price - ref)
-        if (band < UNLIMITED and not _mul_gt(band, ref, I64_MAX) and not _mul_gt(d, 10000, I64_MAX)
-                and d * 10000 > band * ref):
+        d = abs(price - ref)  # price >= 0, ref > 0: fits
+        if band < UNLIMITED and mul_cmp_gt(d, 10000, band, ref):  # exact: a far price never wraps into the band
             return R_PRICE_BAND
     if _notional_gt(valpx, qty, mult, _eff(st, L_MAX_ORDER_NOTIONAL, a, t, y)):
         return R_MAX_ORDER_NOTIONAL
@@ -256,7 +269,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
         s = st.slot + z * N_Z
         maxrep = _strat_lim(st, L_MAX_REPEATS, t)
         if (maxrep < UNLIMITED and b[s + Z_REP_SIDE] == side and b[s + Z_REP_PX] == price
-                and b[s + Z_REP_QTY] == qty and now - b[s + Z_REP_TS] < _strat_lim(st, L_REPEAT_WINDOW, t)
+                and b[s + Z_REP_QTY] == qty and since(now, b[s + Z_REP_TS]) < _strat_lim(st, L_REPEAT_WINDOW, t)
                 and b[s + Z_REP_N] >= maxrep):
             return R_REPEAT_THROTTLE
     if not internal and b[st.cfg + C_SELF_MATCH] != 0:  # internal closes: crossed orders are being cancelled
@@ -294,15 +307,26 @@ def _exposure_worst(st, a, t, y, worst, valpx, ref, mult):
     return R_OK
 
 
+@_kernel_inline
+def _worst(pos, wbuy, wsell, side, add):
+    """``(worst, ok)``: the net quantity on `side` if every working order of that side and `add` more filled
+    (buy: ``pos + wbuy + add``, sell: ``wsell + add - pos``), and whether it and the side's working quantity
+    with `add` fit int64 (when they do not, the order is refused: POSITION_LIMIT; so a reservation never wraps).
+    ``add >= 0``; the working quantities are >= 0."""
+    w, ok = add_ok(wbuy if side > 0 else wsell, add)
+    if not ok:
+        return 0, False
+    return add_ok(pos, w) if side > 0 else sub_ok(w, pos)
+
+
 @_kernel
 def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     """Step 3: net position and notional including working orders, on the side the order adds to."""
     b = st.b
     s = st.slot + z * N_Z
-    if side > 0:
-        worst = b[s + Z_POS] + b[s + Z_WBUY] + add
-    else:
-        worst = b[s + Z_WSELL] + add - b[s + Z_POS]
+    worst, ok = _worst(b[s + Z_POS], b[s + Z_WBUY], b[s + Z_WSELL], side, add)
+    if not ok:
+        return R_POSITION_LIMIT
     return _exposure_worst(st, a, t, y, worst, valpx, ref, mult)
 
 

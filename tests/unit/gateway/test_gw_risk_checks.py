@@ -139,3 +139,16 @@ def test_check_config_names_the_checks_and_their_parameters(tmp_path):
                                                          "params": {"max_ticks": 5}}]
     r = CliRunner().invoke(app, ["check-config", str(cfg)])
     assert r.exit_code == 0 and "risk check max_distance" in r.output and "max_ticks=5" in r.output
+
+
+def test_more_checks_or_parameters_than_the_table_holds_are_refused_at_install():
+    """A config built in code (not parsed) with more checks or parameters than the arena's table rows hold: the
+    install refuses it instead of writing past the table (the risk step calls each address it holds)."""
+    one = checks(("MAX_DISTANCE", {"max_ticks": 5}))[0]
+    too_many = (one,) * (K.layout.MAX_RISK_CHECKS + 1)
+    with pytest.raises(ConfigError, match="at most"):
+        Gw(replace(config(), risk_checks=too_many))
+    wide = replace(one, values=(1,) * (K.layout.MAX_RISK_PARAMS + 1))
+    with pytest.raises(ConfigError, match="at most"):
+        Gw(replace(config(), risk_checks=(wide,)))
+    assert Gw(replace(config(), risk_checks=(one,) * K.layout.MAX_RISK_CHECKS)).svc.risk_check_denials()

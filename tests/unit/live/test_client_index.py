@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hft.live.client_index import ClientIndex
+from hft.live.client_index import ClientIndex, KeyTable, find
 
 _IDS = [f"id-{i}" for i in range(500)] + ["é", ""]  # enough keys to fill half the 1,024 buckets: long probe runs
 
@@ -89,3 +89,13 @@ def test_a_deleted_key_goes_back_to_the_newest_older_order_given() -> None:
     assert index.get(0, "x") is None and len(index) == 1
     index.put_missing(keys[[0, 1, 3]], np.array([1, 2, 4]))
     assert index.get(0, "x") == 2 and index.get(0, "y") == 4 and len(index) == 2
+
+
+def test_key_zero_is_never_found_nor_stored() -> None:
+    """0 marks an empty bucket: `find` of 0 answers -1 (it used to answer the empty bucket's value, 0), and a
+    `KeyTable` given key 0 stores nothing."""
+    t = KeyTable()
+    t.put(np.array([5, 0, 9], np.int64), np.array([50, 77, 90], np.int64))
+    assert t.n == 2
+    assert find(t.tab, 0) == -1 and find(t.tab, 5) == 50 and find(t.tab, 9) == 90
+    assert find(t.tab, -(2**63)) == -1 and find(t.tab, 2**63 - 1) == -1

@@ -437,3 +437,32 @@ def test_a_refused_cancel_leaves_the_order_working() -> None:
     assert (one["status"], one["leaves"]) == ("working", 10)
     assert (two["status"], two["leaves"]) == ("partially_filled", 7)
 
+
+
+def test_reports_for_order_ids_at_int64s_edges_touch_no_view() -> None:
+    """A venue's order id may be any int64: 0, negative, I64_MIN (whose ``oid - base`` overflowed), I64_MAX. None of
+    them is a view's: each counts as a report without a row, and no view aside is touched (order id 0 used to be
+    read as the first row aside: the index's empty bucket holds key 0 with value 0)."""
+    i64_max, i64_min = 2**63 - 1, -(2**63)
+    v = OrderViews(NAMES, retention=2)
+    v.add_many(_accepted([1, 2, 3, 4, 5, 6]), ["a", "b", "c", "d", "e", "f"])
+    v.apply_reports(_reports((4, REPORT_FILL, 9990, 10, 0, 1)))
+    assert v.prune() == 1 and v.n_old == 3  # 1, 2, 3 open: aside (row 0 of the aside rows is one of them)
+    before = (v.old_rows.copy(), v.rows.copy(), v.n_fill)
+    odd = (0, -1, i64_min, i64_min + 1, i64_max, -7)
+    fills, _ = v.apply_reports(_reports(*[(o, REPORT_FILL, 9990, 10, 0, 2) for o in odd]))
+    assert len(fills) == 0
+    assert np.array_equal(v.old_rows, before[0]) and np.array_equal(v.rows, before[1]) and v.n_fill == before[2]
+    assert all(v.applied(o) == 1 for o in odd)  # each counted as a report without a row (`far`)
+    assert v.get(0) is None and not v.pruned(0) and v.client_order_id(0) is None
+
+
+def test_filled_and_leaves_at_int64s_end_never_wrap() -> None:
+    i64_max = 2**63 - 1
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1]), ["a"])
+    v.apply_reports(_reports((1, REPORT_PARTIAL_FILL, 9990, i64_max, i64_max, 1),
+                             (1, REPORT_PARTIAL_FILL, 9990, i64_max, i64_max, 2)))
+    one = v.get(1)
+    assert one.filled == i64_max and one.status == "partially_filled"  # clamped, not wrapped negative
+    assert one.body()["leaves"] == i64_max - 1  # the column holds leaves + 1: I64_MAX reads back one less

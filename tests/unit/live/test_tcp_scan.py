@@ -6,11 +6,13 @@ import hashlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hft.live import tcp_scan as S
 from hft.live.client_index import ClientIndex
 from hft.live.engine import _details_many
-from hft.live.frames import NEW, NEW_FIXED, frame
+from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED, frame
 from hft.live.orders import intent_key
 
 
@@ -111,3 +113,75 @@ def test_the_rows_checks_are_the_intakes_rules() -> None:
     want &= (idem_len <= 128) & ((idem_len > 0) | ~want_durable)
     assert durable.tolist() == want_durable.tolist()
     assert ok.tolist() == want.tolist() and 0 < ok.sum() < n
+
+
+# ---------------------------------------------------------------- untrusted bytes: every read inside the buffer
+def _ref_scan(buf: bytes, pos: int, rows: int) -> tuple[int, int, list[tuple]]:
+    """The scan's rules in plain Python (the oracle): complete NEW frames of 29 to MAX_FRAME bytes whose five
+    length-prefixed strings end exactly at the frame's end; (frames, end, their fixed fields)."""
+    out = []
+    n = len(buf)
+    while len(out) < rows and n - pos >= 5:
+        length = int.from_bytes(buf[pos:pos + 4], "little")
+        end = pos + 4 + length
+        if length < 1 + NEW_FIXED.size or length > MAX_FRAME or end > n or buf[pos + 4] != NEW:
+            break
+        fixed = NEW_FIXED.unpack_from(buf, pos + 5)
+        p, ok = pos + 5 + NEW_FIXED.size, True
+        for _ in range(5):
+            if p >= end or p + 1 + buf[p] > end:
+                ok = False
+                break
+            p += 1 + buf[p]
+        if not ok or p != end:
+            break
+        out.append(fixed)
+        pos = end
+    return len(out), pos, out
+
+
+def _frame_bytes(draw_fixed: tuple, strs: list[bytes]) -> bytes:
+    return frame(NEW, NEW_FIXED.pack(*draw_fixed) + b"".join(bytes([len(x)]) + x for x in strs))
+
+
+_I64 = st.integers(-(2**63), 2**63 - 1)
+_fixed = st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 255), st.integers(-128, 127), st.integers(0, 255),
+                   st.integers(0, 255), st.one_of(_I64, st.sampled_from([-(2**63), 2**63 - 1, 0, -1])),
+                   st.one_of(_I64, st.sampled_from([-(2**63), 2**63 - 1, 0, -1])))
+_frames = st.lists(st.tuples(_fixed, st.lists(st.binary(max_size=255), min_size=5, max_size=5)), max_size=6)
+_edits = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_frames, _edits, st.integers(0, 40), st.integers(1, 8), st.binary(max_size=12))
+def test_the_scan_of_any_bytes_is_the_rules_and_reads_only_the_buffer(frames, edits, cut, rows, tail):
+    """Valid frames (any fixed fields: prices and quantities at int64's edges), then bytes overwritten, the buffer
+    cut short and garbage appended: the scan parses exactly what the rules say, never past the buffer (run with
+    ``NUMBA_BOUNDSCHECK=1`` in CI, an index outside it raises; the scan reads through numpy arrays only)."""
+    buf = bytearray(b"".join(_frame_bytes(f, s) for f, s in frames) + tail)
+    for at, byte in edits:
+        if buf:
+            buf[at % len(buf)] = byte
+    buf = bytes(buf[:max(0, len(buf) - cut)])
+    arr = np.frombuffer(buf, np.uint8).copy()  # an exact-size array: nothing readable past its end
+    out = np.zeros((rows, S.N_COLS), np.int64)
+    k, end = S.scan_new_frames(arr, 0, out)
+    rk, rend, fixed = _ref_scan(buf, 0, rows)
+    assert (k, end) == (rk, rend)
+    for i, (corr, flags, side, otype, tif, price, qty) in enumerate(fixed):
+        assert out[i, :7].tolist() == [corr - 2**64 if corr >= 2**63 else corr, flags, side, otype, tif, price, qty]
+        assert out[i, S.END] <= len(buf)
+        for c in (S.COID, S.ACCOUNT, S.STRATEGY, S.SYMBOL, S.IDEM):
+            assert out[i, c] >= 0 and out[i, c] + out[i, c + 1] <= out[i, S.END]
+
+
+@pytest.mark.parametrize("length", [0, 1, 28, 29, MAX_FRAME, MAX_FRAME + 1, 2**31, 2**32 - 1])
+def test_a_length_prefix_at_any_value_reads_nothing_past_the_buffer(length: int) -> None:
+    good = _new(1, "c", "ACC1", "")
+    buf = np.frombuffer(good + length.to_bytes(4, "little") + bytes([NEW]) + bytes(40), np.uint8).copy()
+    out = np.zeros((4, S.N_COLS), np.int64)
+    assert S.scan_new_frames(buf, 0, out) == (1, len(good))  # the first frame; the second is left to the other path
+    with pytest.raises(ValueError, match="pos"):
+        S.scan_new_frames(buf, -1, out)
+    with pytest.raises(ValueError, match="k"):
+        S.client_order_ids(buf, out, 5)

@@ -124,3 +124,24 @@ def test_a_table_that_grows_between_batches_is_encoded_anew() -> None:
                                     strings={"account_name": (arr["account"], names)})
     recs = _records(arr, {**const, "details": "{}"}, {"account_name": (arr["account"], names)})
     assert second == DECISIONS.encode_records_slow(recs, list(range(4))) != first
+
+
+@pytest.mark.parametrize("offs", [[0, 3, 8], [5, 3], [8, 8], [9, 20], [-4, 2]])
+def test_join_writes_every_byte_and_none_past_its_output(offs):
+    """The join's output is `np.empty`: each row's fixed bytes and strings are written exactly once, for any cuts
+    (ascending ones as the plans make them; others clamped into ascending order within the row, never a byte more
+    or less than the output holds). Oracle: the bytes assembled in Python."""
+    fixed = np.arange(3 * 8, dtype=np.uint8).reshape(3, 8)
+    cols = [f"c{i}" for i in range(len(offs))]
+    values = {c: [f"{c}-{r}" * (r + 1) for r in range(3)] for c in cols}
+    got = row_join.join_rows(fixed, np.array(offs, np.int64), cols, values, lambda c, v: None)
+    want = b""
+    for r in range(3):
+        prev = 0
+        for c, off in zip(cols, offs, strict=True):
+            off = min(max(off, prev), 8)
+            s = values[c][r].encode()
+            want += fixed[r, prev:off].tobytes() + bytes([len(s)]) + s
+            prev = off
+        want += fixed[r, prev:].tobytes()
+    assert got.tobytes() == want
