@@ -57,8 +57,6 @@ _TOP_KEYS = (1 << K_STREAM) | (1 << K_DATA) | (1 << K_LASTID) | (1 << K_BIDS) | 
     | (1 << K_PAIR) | (1 << K_E) | (1 << K_T)
 _SNAPSHOT_ONLY = _TOP_KEYS & ~((1 << K_STREAM) | (1 << K_DATA))  # top-level keys no combined-stream message has
 
-_MASK64 = 0xFFFFFFFFFFFFFFFF
-_HASH_MUL = np.uint64(1_000_003)
 _MAX_LIT = max(len(t) for t in _LITERALS)
 _LIT = np.zeros((len(_LITERALS), _MAX_LIT), np.uint8)
 _LIT_LEN = np.array([len(t) for t in _LITERALS], np.int64)
@@ -66,29 +64,26 @@ for _k, _t in enumerate(_LITERALS):
     _LIT[_k, :len(_t)] = np.frombuffer(_t.encode(), np.uint8)
 
 
-def _key_code(text: str) -> int:
-    """The hash `_lookup` computes of `text`'s bytes (arithmetic modulo 2**64), in Python's integers."""
-    h = len(text)
-    for c in text.encode():
-        h = (h * 1_000_003 + c) & _MASK64
-    return h
+def _slot_of(text: bytes, mix_n: int, mix_first: int) -> int:
+    """The slot `_lookup` looks `text` up in: its length, first and last byte mixed into 0..255 (small integers
+    throughout: nothing here can overflow). Only a candidate: `_lookup` then compares every byte."""
+    return (len(text) * mix_n + text[0] * mix_first + text[-1]) & 255
 
 
-def _slot_table() -> tuple[np.uint64, np.ndarray]:
-    """A multiplier that sends every literal's hash to its own one of 256 slots (searched once, at import), and
-    the table slot → literal id (-1: none). A slot only says which literal to compare: `_lookup` compares bytes."""
-    codes = [_key_code(t) for t in _LITERALS]
-    mul = 0x9E3779B97F4A7C15
-    while len({((c * mul) & _MASK64) >> 56 for c in codes}) < len(codes):
-        mul = (mul + 2) & _MASK64
-    table = np.full(256, -1, np.int64)
-    for k, c in enumerate(codes):
-        table[((c * mul) & _MASK64) >> 56] = k
-    return np.uint64(mul), table
+def _slot_table() -> tuple[int, int, np.ndarray]:
+    """Multipliers that give every literal its own slot (searched once, at import) and the table slot → literal id
+    (-1: none)."""
+    for mix_n in range(1, 256, 2):
+        for mix_first in range(1, 256, 2):
+            slots = [_slot_of(t.encode(), mix_n, mix_first) for t in _LITERALS]
+            if len(set(slots)) == len(slots):
+                table = np.full(256, -1, np.int64)
+                table[slots] = np.arange(len(slots))
+                return mix_n, mix_first, table
+    raise AssertionError("no slot multipliers for the scanner's literals")
 
 
-_SLOT_MUL, _SLOT_ID = _slot_table()
-_SHIFT56 = np.uint64(56)
+_MIX_N, _MIX_FIRST, _SLOT_ID = _slot_table()
 
 
 # ===========================================================================================================
@@ -96,18 +91,15 @@ _SHIFT56 = np.uint64(56)
 # ===========================================================================================================
 @njit(cache=True)
 def _lookup(buf: np.ndarray, a: int, b: int) -> int:
-    """The id of the literal (`_LITERALS`) the bytes ``buf[a:b]`` spell, or -1. Its hash picks the one candidate
-    (unsigned: arithmetic modulo 2**64 is defined, where a wrapping signed multiply is undefined behaviour to LLVM
-    — numba marks int64 arithmetic ``nsw`` — and came out wrong once inlined into `_scan` for CPUs with AVX2);
-    the bytes are then compared in full, so no other string, whatever its hash, is taken for a known one.
+    """The id of the literal (`_LITERALS`) the bytes ``buf[a:b]`` spell, or -1. Its length, first and last byte pick
+    the one candidate (`_slot_of`), whose bytes are then compared in full: no other string is ever taken for a
+    known one. (The hash this replaced wrapped a signed multiply: undefined behaviour to LLVM, since numba marks
+    int64 arithmetic ``nsw``; inlined into `_scan` for CPUs with AVX2 it came out wrong and every line was refused.)
     Precondition: ``0 <= a <= b <= len(buf)`` (the callers pass a string's body between its quotes)."""
     n = b - a
-    if n > _MAX_LIT:
+    if n == 0 or n > _MAX_LIT:
         return -1
-    h = np.uint64(n)
-    for i in range(a, b):
-        h = h * _HASH_MUL + np.uint64(buf[i])
-    k = _SLOT_ID[(h * _SLOT_MUL) >> _SHIFT56]
+    k = _SLOT_ID[(n * _MIX_N + buf[a] * _MIX_FIRST + buf[b - 1]) & 255]
     if k < 0 or _LIT_LEN[k] != n:
         return -1
     for j in range(n):
