@@ -75,7 +75,11 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
     """The event rows of MBO records (uint8 action codes, int64 side / price / size / order id, bool F_LAST, int64
     ts_recv: the events' local time) into `out` (int64 ``[2 × records, N_COLS]``: a modify gives two rows).
     Returns (rows written, status, the record index of a refused record: -1 when OK); a record that gives events
-    before the time of the events before it is refused (BACK_IN_TIME), so the events keep local time order."""
+    before the time of the events before it is refused (BACK_IN_TIME), so the events keep local time order.
+
+    Preconditions (`hft.data.dbn._mbo`): sizes are DBN's u32, and fewer than 2**31 records (`MAX_MBO_RECORDS`),
+    so an order's pending fills (a sum of sizes) fit int64; `out` has 2 x records rows (a modify writes two), of
+    which only the first (rows written) are set: the caller reads no others."""
     live = Dict.empty(key_type=types.int64, value_type=_ORDER)
     pending = Dict.empty(key_type=types.int64, value_type=types.int64)  # order id -> filled, cancel pending
     k = 0

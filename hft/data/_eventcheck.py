@@ -1,8 +1,18 @@
 """The event-file check kernel: value ranges and order of a loaded event stream, in one pass.
 
 Pure numba (no I/O) and no polars: a fresh LOBSTER import checks its events here without loading polars.
-`check_event_values` (also called by `hft.data.events_io.load_events` on every file it loads) turns a non-zero
-code into a DataValidationError naming the row (from 1) and the field.
+`check_event_values` (called by `hft.data.events_io.load_events` on every file it loads and by
+`hft.data.sources.open_market_data` on every fresh import) turns a non-zero code into a DataValidationError naming
+the row (from 1) and the field.
+
+The bounds every stream a kernel replays is held to (the one boundary the book, simulator, inspection and
+verification kernels rely on, so that their sums and differences of event values fit int64 without a check —
+numba marks signed arithmetic ``nsw``: an overflow would be undefined behaviour, not a wrap):
+
+* ``|price| <= MAX_ABS_PRICE`` (2**60 ticks): the difference or sum of two prices fits.
+* ``|exch_ts|, |local_ts| <= MAX_ABS_TIME`` (2**62 ns, the year 2116): a time plus or minus another fits.
+* ``qty >= 0`` and the stream's quantities sum to at most ``MAX_TOTAL_QTY`` (2**61 lots): any level's size, any
+  sum of levels, is at most that, and the sum of two of them fits.
 """
 
 from __future__ import annotations
@@ -18,16 +28,25 @@ CHECK_KIND = 1  # kind not one of the EV_* codes
 CHECK_SIDE = 2  # side not -1, 0 or 1
 CHECK_QTY = 3  # negative quantity
 CHECK_ORDER = 4  # local_ts goes back in time
+CHECK_PRICE = 5  # |price| > MAX_ABS_PRICE
+CHECK_LOCAL_TS = 6  # |local_ts| > MAX_ABS_TIME
+CHECK_EXCH_TS = 7  # |exch_ts| > MAX_ABS_TIME
+CHECK_TOTAL_QTY = 8  # the quantities so far sum past MAX_TOTAL_QTY
 
-CHECK_NAMES = {CHECK_KIND: "kind", CHECK_SIDE: "side", CHECK_QTY: "qty", CHECK_ORDER: "local_ts"}
+CHECK_NAMES = {CHECK_KIND: "kind", CHECK_SIDE: "side", CHECK_QTY: "qty", CHECK_ORDER: "local_ts",
+               CHECK_PRICE: "price", CHECK_LOCAL_TS: "local_ts", CHECK_EXCH_TS: "exch_ts", CHECK_TOTAL_QTY: "qty"}
 MAX_KIND = max(EVENT_KIND_NAMES)
+MAX_ABS_PRICE = 1 << 60
+MAX_ABS_TIME = 1 << 62
+MAX_TOTAL_QTY = 1 << 61
 
 
 @njit(cache=True, nogil=True)
-def check_events(kind: np.ndarray, side: np.ndarray, qty: np.ndarray, local_ts: np.ndarray,
-                 max_kind: int) -> tuple[int, int]:
-    """(code, row) of the first bad row (``CHECK_*``), or (CHECK_OK, -1)."""
+def check_events(kind: np.ndarray, side: np.ndarray, qty: np.ndarray, local_ts: np.ndarray, exch_ts: np.ndarray,
+                 price: np.ndarray, max_kind: int) -> tuple[int, int]:
+    """(code, row) of the first bad row (``CHECK_*``), or (CHECK_OK, -1). The columns are of one length."""
     prev = np.int64(-(2 ** 63))
+    total = 0  # the quantities so far: <= MAX_TOTAL_QTY, so the check below never overflows
     for i in range(kind.shape[0]):
         k = kind[i]
         if k < 1 or k > max_kind:
@@ -35,9 +54,21 @@ def check_events(kind: np.ndarray, side: np.ndarray, qty: np.ndarray, local_ts: 
         s = side[i]
         if s < -1 or s > 1:
             return CHECK_SIDE, i
-        if qty[i] < 0:
+        q = qty[i]
+        if q < 0:
             return CHECK_QTY, i
+        if q > MAX_TOTAL_QTY - total:
+            return CHECK_TOTAL_QTY, i
+        total += q
+        p = price[i]
+        if p < -MAX_ABS_PRICE or p > MAX_ABS_PRICE:
+            return CHECK_PRICE, i
+        e = exch_ts[i]
+        if e < -MAX_ABS_TIME or e > MAX_ABS_TIME:
+            return CHECK_EXCH_TS, i
         t = local_ts[i]
+        if t < -MAX_ABS_TIME or t > MAX_ABS_TIME:
+            return CHECK_LOCAL_TS, i
         if t < prev:
             return CHECK_ORDER, i
         prev = t
@@ -98,7 +129,8 @@ def digest_bytes(data: np.ndarray, seed: np.uint64) -> np.uint64:
 
 
 def check_event_values(events: np.ndarray, source: str, *, unit: str = "row") -> None:
-    """Refuse an unknown kind, a side outside -1/0/1, a negative qty or local_ts going back (one numba pass).
+    """Refuse an unknown kind, a side outside -1/0/1, a negative qty, local_ts going back, or a value past the
+    bounds in the module docstring (one numba pass).
 
     `unit` names what the events are counted in, from 1: an event file's ``row`` (its Parquet row: the error's
     ``line``); ``event`` for a stream an importer built, whose events are not the source file's rows (the importers
@@ -107,13 +139,19 @@ def check_event_values(events: np.ndarray, source: str, *, unit: str = "row") ->
     Raises:
         DataValidationError: naming `source`, the row (event) and the field.
     """
-    code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], MAX_KIND)
+    code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], events["exch_ts"],
+                             events["price"], MAX_KIND)
     if code == CHECK_OK:
         return
     name = CHECK_NAMES[int(code)]
     value = int(events[name][row])
-    expected = {"kind": f"an event kind 1..{MAX_KIND}", "side": "-1, 0 or 1", "qty": "a quantity >= 0",
-                "local_ts": f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})"}[name]
+    time_range = f"a time within ±{MAX_ABS_TIME} ns (2**62: the year 2116)"
+    expected = {CHECK_KIND: f"an event kind 1..{MAX_KIND}", CHECK_SIDE: "-1, 0 or 1", CHECK_QTY: "a quantity >= 0",
+                CHECK_ORDER: f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})",
+                CHECK_PRICE: f"a price within ±{MAX_ABS_PRICE} ticks (2**60)", CHECK_LOCAL_TS: time_range,
+                CHECK_EXCH_TS: time_range,
+                CHECK_TOTAL_QTY: f"quantities summing to at most {MAX_TOTAL_QTY} lots (2**61) over the stream, "
+                                 f"{int(events['qty'][:row].sum())} before this {unit}"}[int(code)]
     what = f"{unit}s out of time order" if code == CHECK_ORDER else f"{name} {value}"
     n = int(row) + 1
     raise DataValidationError(f"{source}: {unit} {n}: {what}; expected {expected}", file=source,

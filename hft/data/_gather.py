@@ -80,6 +80,12 @@ def _level_ok(p, q) -> bool:
     return q > 0 and p - p == 0 and q - q == 0  # x - x is NaN for NaN and infinities, 0 for the rest
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _better(s: int, x, y) -> bool:
+    """Price `x` is better than `y` on side `s` (0 bids: higher; 1 asks: lower)."""
+    return x > y if s == 0 else x < y
+
+
 @njit(cache=True, nogil=True)
 def _longer(a: np.ndarray, m: int, e: int) -> np.ndarray:
     """`a` in an array of `m` items, its first `e` kept."""
@@ -135,25 +141,26 @@ def _diff_rows(i, e, ts, lts, rows, px, qy, sides, t_on, t_side, t_px, t_qty, lp
                 # inlined or not, which was most of the time of a row. Levels in strict best-first order are walked
                 # once; otherwise (a vendor's unsorted row) each is looked up, a price given twice ending at its
                 # last size.
-                better = 1 if s == 0 else -1  # a better bid is higher, a better ask lower
+                # a better bid is higher, a better ask lower: compared, never subtracted (a difference of two
+                # vendor prices could pass int64, undefined behaviour in numba; of floats it is the same order)
                 pn = ln[o, s]
                 cn = ln[c, s]
                 nr[s] = 0
                 nu[s] = 0
                 ordered = True
                 for j in range(1, pn):
-                    ordered = ordered and better * (lp[o, s, j - 1] - lp[o, s, j]) > 0
+                    ordered = ordered and _better(s, lp[o, s, j - 1], lp[o, s, j])
                 for j in range(1, cn):
-                    ordered = ordered and better * (lp[c, s, j - 1] - lp[c, s, j]) > 0
+                    ordered = ordered and _better(s, lp[c, s, j - 1], lp[c, s, j])
                 if ordered:
                     a = 0
                     b = 0
                     while a < pn or b < cn:
-                        if b == cn or (a < pn and better * (lp[o, s, a] - lp[c, s, b]) > 0):
+                        if b == cn or (a < pn and _better(s, lp[o, s, a], lp[c, s, b])):
                             rem[s, nr[s]] = lp[o, s, a]  # better than every remaining level of this row: gone
                             nr[s] += 1
                             a += 1
-                        elif a == pn or better * (lp[c, s, b] - lp[o, s, a]) > 0:
+                        elif a == pn or _better(s, lp[c, s, b], lp[o, s, a]):
                             put_p[s, nu[s]] = lp[c, s, b]
                             put_q[s, nu[s]] = lq[c, s, b]
                             nu[s] += 1
@@ -208,7 +215,7 @@ def _diff_rows(i, e, ts, lts, rows, px, qy, sides, t_on, t_side, t_px, t_qty, lp
                     if ln[c, s] > 0 and side[e] == 0:
                         best = 0
                         for j in range(1, ln[c, s]):
-                            if (lp[c, s, j] - lp[c, s, best]) * (1 if s == 0 else -1) >= 0:
+                            if not _better(s, lp[c, s, best], lp[c, s, j]):
                                 best = j  # the best price; a price given twice: its last level
                         side[e] = BUY if s == 0 else SELL
                         price[e] = lp[c, s, best]

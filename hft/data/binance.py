@@ -1,4 +1,4 @@
-"""Binance capture importer: gzipped ``<local_receive_ts_ns> <raw JSON>`` lines → canonical L2 events.
+r"""Binance capture importer: gzipped ``<local_receive_ts_ns> <raw JSON>`` lines → canonical L2 events.
 
 Input: ``{spot,usdm,cm}/<symbol>_<YYYYMMDD>.gz`` (see ../shared/data/README.md). Each line is a combined-stream
 message (``{"stream":…,"data":{…}}``: ``depthUpdate``, ``trade``, ``bookTicker``) or the REST depth snapshot
@@ -40,15 +40,36 @@ digits, never float) with the tick and lot of `SYMBOL_TABLE`; for other symbols 
 as 10^-d for the largest number of significant decimals d seen. A value not on its tick/lot is a
 `DataValidationError`. Trades with ``X`` other than ``MARKET`` (insurance fund, ADL) are skipped and counted.
 
-Speed: a numba scanner parses the common, well-formed lines straight from the decompressed bytes (it accepts
-only exactly the shapes above: compact JSON, no escapes, known keys, at most 18 digits per number). Any line
-it does not accept goes through `json.loads`; a line that parses there is re-serialised compactly and scanned
-again, else the error names file, line, expected and found.
+Accepted lines (one rule, two readers). A line is ``<local_receive_ts_ns> <json>``: the time an integer
+0 < n < 9e18 without leading zeros (at most 19 digits; it needs no check to fit int64), one space, one JSON object;
+no string in it (key or value) holds a ``"``, a ``\`` or a control character once decoded (compact JSON spells
+none of them without an escape), and no key the importer reads is given twice in one object. The object is
+
+* a depth snapshot: keys ``lastUpdateId`` (int), ``bids``, ``asks`` (level lists), and optionally ``E``, ``T``
+  (int), ``symbol``, ``pair``, ``stream`` (strings); nothing else. Or
+* a combined-stream message: keys ``data`` (an object) and optionally ``stream`` (a string); nothing else.
+  ``data`` holds the fields below, each of its type, and any other key with a string, an integer or a boolean
+  (ignored): ``e`` ``s`` ``ps`` ``X`` strings; ``E`` ``T`` ``U`` ``u`` ``pu`` ``t`` ints; ``m`` a boolean; ``B``
+  ``A`` ``p`` ``q`` decimal strings; ``b`` ``a`` decimal strings or level lists. By ``e``: ``depthUpdate`` needs
+  ``E U u`` and ``b a`` as level lists; ``trade`` needs ``t T p q m`` (``b``/``a`` not lists); ``bookTicker`` or
+  no ``e`` needs ``u b B a A`` (``b``/``a`` decimal strings); any other ``e`` is refused.
+
+An int is a JSON integer 0 <= n < 9e18 (not a float, not a boolean); a decimal string is ``[0-9]+(.[0-9]+)?``
+(ASCII digits) of at most 18 significant digits (leading zeros do not count); a level list is ``[]`` or
+``[["price","qty"],…]`` of decimal strings. ``s`` (and a snapshot's ``symbol``) must name the stream's symbol.
+
+Two readers: a numba scanner (`hft.data._binance_scan`) reads the compact spelling of these shapes straight from
+the decompressed bytes; `hft.data._binance_json` reads any spelling through `json.loads` into the same rows,
+sharing no code with it. A line the scanner refuses (whitespace, escapes, other spellings, or a bad line) is read
+through json: a refusal there is a `DataValidationError` naming file, line and why; an accepted line is imported
+from the json reading once the scanner reads its compact spelling into the same rows. Where the two disagree
+(there, or on a sample of the lines the scanner read itself: the first 16, 16 spread over the file, the last,
+every snapshot) the error is `ScannerDisagreement`: both readings and the CPU target the scanner was compiled
+for, a fault of the compiled kernel and not of the data (fall back with ``NUMBA_CPU_NAME=x86-64-v2``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -74,16 +95,10 @@ from hft.core.dtypes import (
 from hft.core.errors import DataGapError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, decompressed_limit
 from hft.core.instrument import Instrument
+from hft.data._binance_read import ScannerDisagreement, _scan_file, _Tables, cpu_target
 from hft.data._binance_scan import (
     _ABSENT,
-    _C_N,
-    _L_COLS,
-    _M_COLS,
     _TYPE_NAMES,
-    C_LINE,
-    C_LVLS,
-    C_MSGS,
-    C_POS,
     L_PD,
     L_PM,
     L_QD,
@@ -101,9 +116,6 @@ from hft.data._binance_scan import (
     M_TS,
     M_TYPE,
     M_U_FIRST,
-    P_DONE,
-    P_FULL,
-    P_SYMBOL,
     SH_NONMARKET,
     SH_PS,
     SH_PU,
@@ -111,9 +123,10 @@ from hft.data._binance_scan import (
     T_SNAPSHOT,
     T_TICKER,
     T_TRADE,
-    _scan,
 )
 from hft.data._convert import Locate, place, row_error, row_place
+
+__all__ = ["BinanceData", "ScannerDisagreement", "cpu_target", "import_binance"]
 
 MARKETS = ("spot", "usdm", "cm")
 VENUES = {"spot": "BINANCE_SPOT", "usdm": "BINANCE_USDM", "cm": "BINANCE_CM"}
@@ -400,18 +413,6 @@ class BinanceData:
     origin: Locate | None = None  # event row -> its file and line (`import_binance(origins=True)`)
 
 
-@dataclass
-class _Tables:
-    msgs: np.ndarray
-    lv: np.ndarray
-    lines: int
-
-
-def _short(b: bytes | str, n: int = 80) -> str:
-    s = b.decode("utf-8", "replace") if isinstance(b, bytes) else b
-    return repr(s if len(s) <= n else s[:n] + "…")
-
-
 def _decompress(path: Path) -> bytes:
     """Whole gzip file → bytes; corrupt or truncated input is a DataValidationError naming the line."""
     try:
@@ -456,133 +457,6 @@ def _decompress(path: Path) -> bytes:
             expected="complete gzip stream", found=str(exc)) from None
     parts = [p for p in parts if p]
     return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-def _slow_line(path: Path, line_no: int, line: bytes) -> bytes:
-    """A line the scanner refused: json-parse it and return its compact re-serialisation, else raise."""
-    m = re.match(rb"(\d{1,19}) (.*)\Z", line, re.DOTALL)
-    if not m:
-        raise DataValidationError(
-            f"{row_place(path, line_no)}: expected '<local_receive_ts_ns> <json>', found {_short(line)}",
-            file=str(path), line=line_no, expected="<local_receive_ts_ns> <json>", found=_short(line))
-    try:
-        obj = json.loads(m.group(2))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"{row_place(path, line_no)}: expected a JSON message, found {_short(m.group(2))} ({exc})",
-                                  file=str(path), line=line_no, expected="JSON", found=str(exc)) from None
-    problem = _diagnose(obj)
-    if problem:
-        m2 = re.search(r"expected (.*?), (found|missing) (.*)", problem)
-        expected, found = (m2.group(1), m2.group(3)) if m2 else (None, problem)
-        raise DataValidationError(f"{row_place(path, line_no)}: {problem}", file=str(path), line=line_no,
-                                  expected=expected, found=found)
-    compact = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-    return m.group(1) + b" " + compact
-
-
-def _diagnose(obj: Any) -> str | None:
-    """What is wrong with a parsed message (None if it looks acceptable)."""
-    if not isinstance(obj, dict):
-        return f"expected a JSON object, found {type(obj).__name__}"
-    if "lastUpdateId" in obj:
-        for k in ("bids", "asks"):
-            if not isinstance(obj.get(k), list):
-                return f"expected snapshot field {k!r} as a list, found {_short(str(obj.get(k)))}"
-            bad = _bad_levels(obj[k])
-            if bad:
-                return f"snapshot {k}: {bad}"
-        return None
-    data = obj.get("data", obj)
-    if not isinstance(data, dict):
-        return f"expected 'data' to be an object, found {_short(str(data))}"
-    e = data.get("e", "bookTicker" if "B" in data else None)
-    need = {"depthUpdate": ("E", "U", "u", "b", "a"), "trade": ("T", "t", "p", "q", "m"),
-            "bookTicker": ("u", "b", "B", "a", "A")}
-    if e not in need:
-        return f"expected a depthUpdate, trade, bookTicker or snapshot message, found event {e!r}"
-    missing = [k for k in need[e] if k not in data]
-    if missing:
-        return f"expected {e} fields {list(need[e])}, missing {missing}"
-    for k in ("E", "T", "U", "u", "pu", "t"):
-        if k in data and (not isinstance(data[k], int) or isinstance(data[k], bool) or data[k] < 0):
-            return f"expected {e} field {k!r} to be a non-negative integer, found {data[k]!r}"
-    if e == "depthUpdate":
-        for k in ("b", "a"):
-            bad = _bad_levels(data[k]) if isinstance(data[k], list) else f"expected a list, found {data[k]!r}"
-            if bad:
-                return f"{e} {k!r}: {bad}"
-    else:
-        for k in ("p", "q") if e == "trade" else ("b", "B", "a", "A"):
-            if not _is_dec(data[k]):
-                return f"expected {e} field {k!r} to be a decimal string, found {data[k]!r}"
-        if e == "trade" and not isinstance(data["m"], bool):
-            return f"expected trade field 'm' to be a boolean, found {data['m']!r}"
-    return None
-
-
-_DEC_RE = re.compile(r"[0-9]+(\.[0-9]+)?\Z")  # ASCII digits only, as the scanner
-
-
-def _is_dec(v: Any) -> bool:
-    return isinstance(v, str) and bool(_DEC_RE.match(v)) and len(v.replace(".", "").lstrip("0")) <= 18
-
-
-def _bad_levels(levels: list[Any]) -> str | None:
-    for lvl in levels:
-        if not (isinstance(lvl, list) and len(lvl) == 2 and _is_dec(lvl[0]) and _is_dec(lvl[1])):
-            return f"expected [\"price\", \"qty\"] decimal strings (at most 18 digits), found {_short(str(lvl))}"
-    return None
-
-
-def _scan_file(path: Path, data: bytes, sym: np.ndarray) -> _Tables:
-    """Run the numba scanner over one decompressed file, detouring refused lines through `_slow_line`."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    if re.search(rb"\S", data) is None:
-        raise DataValidationError(f"{row_place(path, 1)}: expected capture lines, found an empty capture",
-                                  file=str(path), line=1, expected="capture lines", found="no lines")
-    # Upper bounds without a counting pass: a message line takes > 24 bytes, a level >= 10 bytes
-    # (``["1","1"],``). np.empty is mapped lazily, so only the rows written cost memory; P_FULL grows anyway.
-    msgs = np.empty((len(data) // 24 + 8, _M_COLS), dtype=np.int64)
-    lv = np.empty((len(data) // 10 + 8, _L_COLS), dtype=np.int64)
-    cnt = np.zeros(_C_N, dtype=np.int64)
-    cnt[C_LINE] = 1
-    end = len(buf)
-    while True:
-        status = _scan(buf, end, sym, msgs, lv, cnt)
-        if status == P_DONE:
-            break
-        pos, line_no = int(cnt[C_POS]), int(cnt[C_LINE])
-        eol = data.find(b"\n", pos)
-        eol = end if eol < 0 else eol
-        line = data[pos:eol]
-        if status == P_FULL:
-            msgs = np.concatenate([msgs, np.empty_like(msgs)])
-            lv = np.concatenate([lv, np.empty_like(lv)])
-            continue
-        if status == P_SYMBOL:
-            raise DataValidationError(
-                f"{row_place(path, line_no)}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
-                file=str(path), line=line_no, expected=bytes(sym).decode(), found=_short(line))
-        if not line.strip() and eol == end:
-            break  # trailing whitespace at the end of the file
-        fixed = _slow_line(path, line_no, line)
-        one = np.frombuffer(fixed, dtype=np.uint8)
-        sub_cnt = np.zeros(_C_N, dtype=np.int64)
-        sub_cnt[C_MSGS], sub_cnt[C_LVLS], sub_cnt[C_LINE] = cnt[C_MSGS], cnt[C_LVLS], line_no
-        if len(lv) - cnt[C_LVLS] < len(one):
-            lv = np.concatenate([lv, np.empty((len(one), _L_COLS), dtype=np.int64)])
-        sub_status = _scan(one, len(one), sym, msgs, lv, sub_cnt)
-        if sub_status == P_SYMBOL:
-            raise DataValidationError(
-                f"{row_place(path, line_no)}: expected symbol {bytes(sym).decode()}, found {_short(line)}",
-                file=str(path), line=line_no, expected=bytes(sym).decode(), found=_short(line))
-        if sub_status != P_DONE:
-            raise DataValidationError(f"{row_place(path, line_no)}: expected a Binance depthUpdate, trade, bookTicker or "
-                                      f"snapshot message, found {_short(line)}", file=str(path), line=line_no,
-                                      found=_short(line))
-        cnt[C_MSGS], cnt[C_LVLS] = sub_cnt[C_MSGS], sub_cnt[C_LVLS]
-        cnt[C_POS], cnt[C_LINE] = eol + 1, line_no + 1
-    return _Tables(msgs[: cnt[C_MSGS]], lv[: cnt[C_LVLS]], int(cnt[C_LINE]) - 1)
 
 
 def _order_files(paths: list[Path]) -> tuple[list[Path], str | None, str | None]:

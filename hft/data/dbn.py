@@ -61,6 +61,7 @@ from hft.core.instrument import Instrument
 from hft.data._convert import Locate, freeze, make_events, place, row_error, row_place, scale_str
 
 UNDEF_PRICE = np.iinfo(np.int64).max
+MAX_MBO_RECORDS = (1 << 31) - 1  # records of one MBO file (`_mbo`: the compiled walk's sums of u32 sizes fit)
 F_LAST = 128
 _SIDES = {b"B": BUY, b"A": SELL, b"N": 0}
 
@@ -203,6 +204,9 @@ def _mbo(path: Path, rec: np.ndarray, div: int, start: int) -> np.ndarray:
     from hft.data import _dbn_mbo as K  # lazy: numba, loaded for MBO files only
 
     n = len(rec)
+    if n > MAX_MBO_RECORDS:  # the walk sums fills of one order (u32 sizes): fewer than 2**31 of them fit int64
+        raise DataValidationError(f"{path}: expected at most {MAX_MBO_RECORDS} MBO records in one file, it holds {n}",
+                                  file=str(path), expected=f"<= {MAX_MBO_RECORDS} records", found=n)
     price = np.where(rec["price"] == UNDEF_PRICE, 0, rec["price"] // div).astype(np.int64)
     out = np.empty((2 * n, K.N_COLS), np.int64)
     action = np.ascontiguousarray(rec["action"]).view(np.uint8)

@@ -83,6 +83,7 @@ MESSAGES_PER_ARRIVAL = 1.86
 
 _PRICE_SCALE = 10_000  # LOBSTER price units per dollar
 _GRID = 1 << 14  # price grid, ticks
+_EMPTY_LEVEL = 9_999_999_999  # LOBSTER's price of an empty ask level (hft.data.lobster.LOBSTER_EMPTY_PRICE)
 _ORDER_CAPACITY = 1 << 17  # order slots
 _CHUNK_ROWS = 32_768  # rows simulated and written per kernel call
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9.\-]{1,16}$")
@@ -207,6 +208,11 @@ class GeneratorConfig:
         _check(price % tick == 0 and price / tick >= 200, "start_price",
                f"a multiple of tick {self.tick_size} of at least 200 ticks", self.start_price)
         _check(price / tick <= 10**8, "start_price", "at most 1e8 ticks", self.start_price)
+        # the grid's highest price in LOBSTER units (dollars x 10000) stays below the empty-level marker: every
+        # price the kernel writes, (base + index) x units per tick, then fits int64 with room to spare
+        top = (max(1, int(price / tick) - _GRID // 2) + _GRID - 1) * tick * _PRICE_SCALE
+        _check(top < _EMPTY_LEVEL, "start_price", f"prices below {_EMPTY_LEVEL} LOBSTER units ($999,999.9999, the "
+               f"empty-level marker) up to {_GRID // 2} ticks above it, at tick {self.tick_size}", self.start_price)
         _check(0 < self.daily_volatility <= 0.2, "daily_volatility", "in (0, 0.2]", self.daily_volatility)
         _check(isinstance(self.model, ModelParams), "model", "a ModelParams", type(self.model).__name__)
 

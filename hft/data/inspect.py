@@ -172,7 +172,11 @@ def book_tops(ev: np.ndarray, inst: Instrument) -> tuple[np.ndarray, ...]:
 @njit(cache=True)
 def _top_series(book: L2Book, ev: np.ndarray, start: int, k: int, is_l3: bool,
                 out: np.ndarray) -> tuple[int, int, int]:
-    """Replay from `start`, writing top-of-book samples at EOM events into `out` from column `k`."""
+    """Replay from `start`, writing top-of-book samples at EOM events into `out` from column `k`.
+
+    Preconditions (`book_tops`): `out` has a column per FLAG_EOM event (an event writes at most one sample, and one
+    not applied returns before it writes), and `ev` passed the event check (`hft.data._eventcheck`: quantities
+    summing to at most 2**61), so a level's size and the sum of the best 5 stay in int64."""
     bpx = np.empty(5, np.int64)
     bq = np.empty(5, np.int64)
     apx = np.empty(5, np.int64)

@@ -312,15 +312,17 @@ def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
 @njit(cache=True, _nrt=False, inline="always")
 def _natural(buf: np.ndarray, i: int, size: int, max_digits: int) -> tuple[int, int]:
     """The decimal digits at ``buf[i:]``: (value, index after them); value -1 when there are none, more than
-    `max_digits`, or a leading zero (``0`` alone is fine)."""
+    `max_digits` (at most 18: the value fits int64), or a leading zero (``0`` alone is fine). The digits are
+    counted before they are summed: a sum past int64 would be undefined behaviour (numba marks it ``nsw``)."""
     start = i
-    v = 0
     while i < size and 48 <= buf[i] <= 57:
-        v = v * 10 + (buf[i] - 48)
         i += 1
     nd = i - start
     if nd == 0 or nd > max_digits or (nd > 1 and buf[start] == 48):
         return -1, i
+    v = 0
+    for j in range(start, i):
+        v = v * 10 + (buf[j] - 48)
     return v, i
 
 

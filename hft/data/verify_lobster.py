@@ -86,7 +86,9 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
-from hft.data._convert import row_place
+from hft.data._convert import row_error, row_place
+from hft.data._eventcheck import MAX_ABS_PRICE, MAX_TOTAL_QTY, check_event_values
+from hft.data.lobster import column_name
 
 __all__ = ["COUNTER_NAMES", "replay_verify", "verify_arrays", "verify_lobster", "verify_lobster_path"]
 
@@ -423,6 +425,23 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return v
 
 
+def _within_bounds(events: np.ndarray, ref: np.ndarray, origins: tuple[str, str]) -> None:
+    """The bounds the replay's sums and differences rely on (`hft.data._eventcheck`: |price| <= 2**60, times
+    within 2**62, quantities summing to at most 2**61; the reference's prices alike and its sizes 0..2**61: a
+    level then never holds more than 2**61 and two of them add up within int64), else a DataValidationError naming
+    the file, the line and the column."""
+    check_event_values(events, origins[0])
+    px, sz = ref[:, 0::2], ref[:, 1::2]
+    bad = np.zeros(ref.shape, np.bool_)
+    bad[:, 0::2] = (px != NO_PRICE) & ((px < -MAX_ABS_PRICE) | (px > MAX_ABS_PRICE))
+    bad[:, 1::2] = (sz < 0) | (sz > MAX_TOTAL_QTY)
+    if bad.any():
+        row, col = divmod(int(np.argmax(bad)), ref.shape[1])
+        expected = (f"a price within ±{MAX_ABS_PRICE} ticks (2**60)" if col % 2 == 0
+                    else f"a size from 0 to {MAX_TOTAL_QTY} (2**61)")
+        raise row_error(origins[1], row + 1, column_name(ref.shape[1], col), expected, str(int(ref[row, col])))
+
+
 def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *, strict_reentry: bool = False,
                   origins: tuple[str, str] = ("events", "reference")) -> dict[str, Any]:
     """Replay `events` against `reference` (see `replay_verify`); the JSON-able result of `verify_lobster`.
@@ -437,6 +456,7 @@ def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *, str
         raise DataValidationError(f"reference: expected shape ({n}, {4 * levels}), was {reference.shape}",
                                   expected=[n, 4 * levels], found=list(reference.shape))
     ref = np.ascontiguousarray(reference, dtype=np.int64)
+    _within_bounds(events, ref, origins)
     if n:
         valid = ref[:, COL_BID_PX::ROW_STRIDE][ref[:, COL_BID_PX::ROW_STRIDE] != NO_PRICE]
         base = int(np.min(valid)) - 64 if valid.size else 0

@@ -237,6 +237,44 @@ def test_price_not_on_tick(tmp_path: Path) -> None:
                                                "0.001, was '0.0005'")
 
 
+@pytest.mark.parametrize(("qty", "units"), [
+    ("92233720368.5477580", 9_223_372_036_854_775_800),  # the largest 18-digit quantity whose lots fit int64
+    ("0092233720368.54775807", None),  # 19 significant digits: refused before any sum (leading zeros aside)
+    ("92233720368.5477581", None),  # 9223372036854775810 lots: past int64, refused before the multiply
+    ("999999999999999999", None),  # 10**26 lots
+    ("0.00000000000000000000", 0),  # zero with any number of decimals
+])
+def test_quantities_at_the_int64_edge_of_their_lots(tmp_path: Path, qty: str, units: int | None) -> None:
+    """Spot lots are 1e-8: a quantity becomes lots exactly while they fit int64, and is refused naming its line,
+    field and text when not (never a wrapped product: a signed overflow is undefined behaviour in numba)."""
+    lines = [snapshot(10, 100, [["10.00", "1.00000000"]], [["10.01", "1.00000000"]]),
+             ticker(11, 101, "10.00", qty, "10.01", "1")]
+    path = write(tmp_path / "spot" / "btcusdt_20240808.gz", lines)
+    if units is not None:
+        assert import_binance([path]).events["qty"][-2] == units
+        return
+    with pytest.raises(DataValidationError) as exc:
+        import_binance([path])
+    assert exc.value.fields["line"] == 2 and exc.value.fields.get("key", "B") == "B", str(exc.value)
+    if qty != "0092233720368.54775807":
+        assert str(exc.value) == (f"{path}: row 2, field 'B': expected a quantity of at most 9223372036854775807 x "
+                                  f"0.00000001, was '{qty}'")
+
+
+@pytest.mark.parametrize(("e_ms", "ok"), [(9_223_372_036_854, True), (9_223_372_036_855, False)])
+def test_exchange_times_whose_nanoseconds_do_not_fit_int64_are_refused(tmp_path: Path, e_ms: int, ok: bool) -> None:
+    lines = usdm_lines()
+    lines[4] = lines[4].replace(f'"E":{E0 + 1004}', f'"E":{e_ms}')
+    path = write(tmp_path / "usdm" / "btcusdt_20240808.gz", lines)
+    if ok:
+        assert import_binance([path]).events["exch_ts"][6] == e_ms * 1_000_000
+        return
+    with pytest.raises(DataValidationError) as exc:
+        import_binance([path])
+    assert str(exc.value) == (f"{path}: row 5, field 'E': expected an exchange time in ms up to 9223372036854 "
+                              f"(int64 nanoseconds), was '{e_ms}'")
+
+
 @pytest.mark.parametrize(("i", "line"), [
     (3, trade(1001, 7, "100.00", "0.005", maker=True)),  # a trade before the snapshot's time
     (4, depth(900, 107, 110, [["100.00", "0.000"]], [["100.20", "0.100"]], pu=105)),  # a diff

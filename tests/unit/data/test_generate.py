@@ -417,6 +417,21 @@ def test_bad_config_is_a_config_error(kwargs: dict) -> None:
         GeneratorConfig(**kwargs)
 
 
+@pytest.mark.parametrize(("start", "tick", "ok"), [
+    ("999918.07", "0.01", True),  # the grid's top price: (99991807 + 8191) x 100 = 9999999800 units
+    ("999918.09", "0.01", False),  # 10000000000 units: at the empty-level marker
+    ("200000000000000", "1000000000000", False),  # 1e16 units a tick: the grid's prices would pass int64
+])
+def test_prices_stay_below_the_empty_level_marker(start: str, tick: str, ok: bool) -> None:
+    """Every price the kernel writes is (base + grid index) x units per tick: bounded at the config, below the
+    LOBSTER marker of an empty level (a price there would read as no level), so it never overflows int64."""
+    if ok:
+        GeneratorConfig(start_price=start, tick_size=tick)
+        return
+    with pytest.raises(ConfigError, match=r"generator start_price: expected prices below 9999999999 LOBSTER units"):
+        GeneratorConfig(start_price=start, tick_size=tick)
+
+
 def test_unwritable_output_is_a_data_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -383,7 +383,8 @@ def test_strict_scanner_matches_the_reference_path(tmp_path: Path, lobster_day: 
 
 
 @pytest.mark.parametrize("variant", ["crlf", "leading_zero", "quoted", "plus_sign", "minus_zero", "no_final_lf",
-                                     "blank_line", "long_fraction", "dot_only"])
+                                     "blank_line", "long_fraction", "dot_only", "digits_18", "digits_19", "digits_30",
+                                     "seconds_7"])
 def test_strict_scanner_declines_or_agrees_on_unusual_text(tmp_path: Path, lobster_day: Any, variant: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     M, B = list(lobster_day.messages), list(lobster_day.books)
@@ -401,6 +402,14 @@ def test_strict_scanner_declines_or_agrees_on_unusual_text(tmp_path: Path, lobst
         M = _replace(M, 1, "34200.49999999999999,1,12,50,1000300,-1")
     elif variant == "dot_only":
         M = _replace(M, 1, "34200.,1,12,50,1000300,-1")
+    elif variant == "digits_18":  # the longest integer the strict scanner reads (counted before it is summed)
+        M = _replace(M, 1, "34200.5,1,999999999999999999,50,1000300,-1")
+    elif variant == "digits_19":  # fits int64: the reference path reads it
+        M = _replace(M, 1, "34200.5,1,1000000000000000000,50,1000300,-1")
+    elif variant == "digits_30":  # past int64 (a sum of its digits would overflow): the reference path refuses it
+        M = _replace(M, 1, "34200.5,1,123456789012345678901234567890,50,1000300,-1")
+    elif variant == "seconds_7":
+        M = _replace(M, 1, "1234567.5,1,12,50,1000300,-1")
     msg = lobster_day.write(tmp_path, M, B)
     if variant in ("crlf", "no_final_lf"):
         for path in (msg, msg.with_name(msg.name.replace("_message_", "_orderbook_"))):
@@ -421,7 +430,7 @@ def test_strict_scanner_declines_or_agrees_on_unusual_text(tmp_path: Path, lobst
         assert a == b
     else:
         _same_import(a, b)
-    if variant in ("no_final_lf", "long_fraction"):
+    if variant in ("no_final_lf", "long_fraction", "digits_18"):
         assert _strict_used(msg)
     else:
         assert not _strict_used(msg)

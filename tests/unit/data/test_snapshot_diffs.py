@@ -207,3 +207,20 @@ def test_queue_model_sees_the_cancels_between_snapshots(tmp_path, engine):
             x["flags"] = FLAG_EOM if j == len(levels) - 1 else 0
             full.append(x)
     assert len(fills(replace(md, events=np.array(full, dtype=ev.dtype)))) == 0
+
+
+def test_prices_far_apart_are_compared_never_subtracted():
+    """Two bids 1.8e19 apart (a vendor's int64 prices): their difference is past int64 (undefined behaviour in
+    numba, where it once picked the lower bid as the best); compared, the unchanged row's informational ticker
+    names the higher bid, and an unsorted row still gives each level's change."""
+    lo, hi = -9 * 10**18, 9 * 10**18
+    row = [(lo, 1), (hi, 3), (hi, 2), (hi - 1, 0)]  # bids lo then hi (unsorted), asks hi (size 3); a blank
+    px, qy = _arrays([row, row, [(lo, 4), (hi, 3), (hi, 2), (hi - 1, 0)]], np.int64)
+    no = np.zeros(3, np.int64)
+    out = snapshot_diffs(no, no, np.array([1, 2, 3]), px, qy, np.array([BUY, SELL, BUY, SELL], np.int8),
+                         no.astype(np.bool_), no, no, no)
+    kind, side, price, qty, seq = out[2], out[3], out[4], out[5], out[6]
+    assert list(kind[seq == 2]) == [EV_TICKER]
+    assert (side[seq == 2][0], price[seq == 2][0], qty[seq == 2][0]) == (BUY, hi, 2)  # the best bid: the higher
+    assert [(int(k), int(s), int(p), int(q)) for k, s, p, q in zip(kind, side, price, qty, strict=True)][-1:] == [
+        (EV_LEVEL_SET, BUY, lo, 4)]

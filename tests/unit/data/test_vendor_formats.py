@@ -284,6 +284,17 @@ def test_dbn_truncated(files, tmp_path):
         open_market_data([p])
 
 
+def test_dbn_mbo_record_count_is_bounded(files, monkeypatch):
+    """The compiled walk sums an order's fills (u32 sizes): fewer than 2**31 records keep every sum in int64, and
+    a file past the bound is refused before the walk (here the bound lowered to the file's records minus one)."""
+    from hft.data import dbn
+
+    n = len(dbn.read_dbn(files["dbn_mbo"])[2])
+    monkeypatch.setattr(dbn, "MAX_MBO_RECORDS", n - 1)
+    with pytest.raises(DataValidationError, match=f"expected at most {n - 1} MBO records in one file, it holds {n}"):
+        open_market_data([files["dbn_mbo"]])
+
+
 def test_table_errors(files, tmp_path):
     p = _write(tmp_path / "t.csv", "ts,recv,type,side,px,size,id\n1,2,S,B,99.95,1,\n3,4,L,B,99.97,1,\n")
     _write(tmp_path / "t.mapping.yaml", vs.MAPPING.replace("0.1", "0.05"))

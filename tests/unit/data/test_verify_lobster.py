@@ -108,6 +108,36 @@ def test_a_price_beyond_the_book_span_names_its_message_line() -> None:
     assert e.value.fields["line"] == 2
 
 
+@pytest.mark.parametrize(("where", "value", "says"), [
+    ("price", 2**60 + 1, "m.csv: row 2: price 1152921504606846977; expected a price within ±1152921504606846976"),
+    ("qty", 2**61, "m.csv: row 2: qty 2305843009213693952; expected quantities summing to at most "
+                   "2305843009213693952 lots (2**61) over the stream, 1 before this row"),
+    ("ref_px", -(2**60) - 1, "o.csv: row 2, field 'bid_px_1 (column 3)': expected a price within "
+                             "±1152921504606846976 ticks (2**60), was '-1152921504606846977'"),
+    ("ref_qty", 2**61 + 1, "o.csv: row 1, field 'ask_sz_1 (column 2)': expected a size from 0 to "
+                           "2305843009213693952 (2**61), was '2305843009213693953'"),
+    ("ref_qty", -1, "o.csv: row 1, field 'ask_sz_1 (column 2)': expected a size from 0 to 2305843009213693952 "
+                    "(2**61), was '-1'"),
+])
+def test_values_past_the_bounds_the_replay_relies_on_are_refused(where: str, value: int, says: str) -> None:
+    """The replay adds and subtracts prices and sizes unchecked (an overflow would be undefined behaviour in
+    numba): the events and the reference book are held to the bounds of every replayed stream first, and a value
+    past them is named in its file, line and column."""
+    from hft.core.errors import DataValidationError
+
+    ev = np.zeros(2, EVENT_DTYPE)
+    ev["kind"], ev["side"], ev["qty"], ev["order_id"] = EV_ADD, [BUY, SELL], 1, [1, 2]
+    ev["price"] = [10_000, 10_002]
+    ref = np.array([[NO_PRICE, 0, 10_000, 1], [10_002, 1, 10_000, 1]], np.int64)
+    if where in ("price", "qty"):
+        ev[where][1] = value
+    else:
+        ref[1 if where == "ref_px" else 0, 2 if where == "ref_px" else 1] = value
+    with pytest.raises(DataValidationError) as e:
+        verify_arrays(ev, ref, 1, origins=("m.csv", "o.csv"))
+    assert str(e.value).startswith(says), str(e.value)
+
+
 def test_changed_reference_is_a_mismatch(tmp_path: Path, lobster_day: Any) -> None:
     data = import_lobster(lobster_day.write(tmp_path))
     ref = data.reference.copy()
