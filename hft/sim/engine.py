@@ -91,11 +91,12 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    RISK_FLAG_BAD_REPORT,
     TIF_GTC,
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
-from hft.sim.fees import cash_flow
-from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of
+from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal
+from hft.sim.latency import MAX_LATENCY_NS, LatencyModel, constant, feed_local_times, latency_of
 from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
@@ -465,17 +466,23 @@ class Engine:
 
     def _deliver(self, rep: tuple) -> None:
         ts, oid, price, qty, leaves, fee, kind, liq, queue = rep
-        self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
         side = self._side_of.get(oid, 0)
-        k = self.cur = self._leg_of.get(oid, 0)
+        k = self._leg_of.get(oid, 0)
         leg = self.legs[k]
+        fill = kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL
+        if fill:  # its money exactly, or the run stops before anything of it is booked (`hft.sim.fees`, "Range")
+            what, pos, cash, fees = book_fill(side, price, qty, leg.mult, fee, leg.position, leg.cash, leg.fees)
+            if what:
+                raise fill_refusal(what, ts, oid, side, price, qty, fee, leg.mult, leg.position, leg.cash, leg.fees)
+        flags = self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+        self.cur = k
         if kind == REPORT_ACK:
             self._acks[oid] = (self.clock.now_ns(), queue)
-        if kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
-            leg.position += side * qty
-            leg.cash += cash_flow(side, price, qty, leg.mult)
-            leg.fees += fee
-            leg.cash -= fee
+        if fill:
+            if flags & RISK_FLAG_BAD_REPORT:  # the gateway could not book it (and applied nothing)
+                raise fill_refusal(MONEY_GATEWAY, ts, oid, side, price, qty, fee, leg.mult, leg.position, leg.cash,
+                                   leg.fees)
+            leg.position, leg.cash, leg.fees = int(pos), int(cash), int(fees)
             self._fill_rows.append((ts, self.clock.now_ns(), oid, price, qty, leaves, fee, side, kind, liq))
         st = self.live_orders.get(oid)
         if st is not None:
@@ -515,6 +522,8 @@ class Engine:
         self._set_multiplier(multiplier)
         ev = self.events
         n = len(ev)
+        check_periods(self.cfg.sample_ns, self.strategy.timer_ns)  # what the numba engine refuses, refused alike
+        check_events(ev)
         exch_arr = np.ascontiguousarray(ev["exch_ts"])
         local = feed_local_times(exch_arr, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed).tolist()
         exch = exch_arr.tolist()  # Python ints: the loop indexes them once per event
@@ -632,6 +641,33 @@ class Engine:
         return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final,
                          run_hash(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
                          records, list(self.transitions), None, acks, legs)
+
+
+def check_periods(sample_ns: int, timer_ns: int) -> None:
+    """The sampling period and the strategy's timer within ``0..MAX_LATENCY_NS`` (both engines add them to times in
+    int64: `hft.sim.latency`, "Bounds"), else a `SimError` naming it."""
+    for what, ns in (("sample", sample_ns), ("strategy timer_ns", timer_ns)):
+        if not 0 <= int(ns) <= MAX_LATENCY_NS:
+            raise SimError(f"{what}: expected 0 to {MAX_LATENCY_NS} ns (2**60), was {int(ns)}", key=what)
+
+
+_CHECK_ROWS = 1 << 16  # events per call of the intake rule (its event matrix's scratch: 4.5 MB a call)
+
+
+def check_events(events: np.ndarray) -> None:
+    """The numba engine's intake rule on `events` (`hft.sim.engine_nb.loop._fill_evm`: every time and price within
+    the engine's range, else `check_times`' `SimError` naming the first event and field outside it), for the
+    reference engine, which must refuse what the numba engine refuses. One pass, in slices of `_CHECK_ROWS` events
+    (the rule fills an event matrix, here a scratch block, as it checks)."""
+    # lazy: cycle (hft.sim.engine_nb imports this module)
+    from hft.sim.engine_nb.loop import _fill_evm, check_times
+    from hft.sim.engine_nb.state import EVM_ROWS
+
+    for a in range(0, len(events), _CHECK_ROWS):
+        part = events[a: a + _CHECK_ROWS]
+        i, what = _fill_evm(part, np.empty((EVM_ROWS, len(part)), dtype=np.int64))  # (scratch: written, not read)
+        if i >= 0:
+            check_times((a + int(i), int(what)), events)
 
 
 def reject_counts(dec: np.ndarray) -> dict[str, int]:

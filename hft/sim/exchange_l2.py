@@ -82,7 +82,8 @@ Cross check (after DEPTH and CLEAR): a working buy whose price >= the effective 
 <= the effective best bid, fills entirely at its own price as maker (the opposite side moved through it). Such
 fills do not consume visible liquidity.
 
-Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee; ``fee`` > 0 paid.
+Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee; ``fee`` > 0 paid; a fill whose value
+or fee would not fit int64 carries ``FEE_REFUSED`` (the engines stop the run at it: `hft.sim.fees`, "Range").
 Reports carry the exchange time ``now``; fills are ``PARTIAL_FILL`` while leaves > 0, then ``FILL``.
 Iteration over our orders is by slot index, so runs are deterministic.
 """

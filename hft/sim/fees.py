@@ -29,12 +29,31 @@ The fee of one fill, all integer arithmetic (no float anywhere)::
 ties to even (banker's rounding), also for negative fees (a rebate of -2.5 units rounds to -2). Positive fee
 = paid, negative = received, as `hft.core.orders.EXEC_REPORT_DTYPE` ``fee`` expects.
 
-Range: the fill's value must fit in int64 (linear ``price * qty * multiplier``, inverse ``qty * K``; the gateway
-refuses an order whose value at its price does not, `hft.gateway.kernels.exposure._notional_gt`), and
-``per_lot * qty`` too. The fee itself never overflows then: `fee_money` never forms ``value * bps_h`` (which
-would pass 2**63 from a value of 9.2e12 at 10,000 bp), it splits the value at the divisor, ``value = hi * 1e6 + lo``,
-and ``fee = hi * bps_h + round_half_even(lo * bps_h / 1e6)`` — the same integer, each product in range
-(``|hi * bps_h| <= |value|`` as ``|bps_h| <= MAX_ABS_BPS_H = 1e6``, ``|lo * bps_h| < 1e12``).
+Range (int64, where an overflow is undefined behaviour to LLVM: issue 50). Every fill's money is exact or the
+run stops; nothing wraps. The rule is `book_fill`, which both engines (the Python reference's `Engine._deliver`,
+the numba engine's in-kernel order path `_fast_report`) call for every fill before anything of it is booked, with
+the fee the venue computed (`fee_money`, the one call of both venues, L2 and L3):
+
+* `fee_money` computes the fill's value exactly (`hft.gateway.kernels.money.fill_value_ok`) and the fee from it,
+  or returns `FEE_REFUSED` (int64's minimum, never a fee: every fee is within ``±I64_MAX``) when the value,
+  ``per_lot * qty`` or their sum would not fit. It never forms ``value * bps_h`` (past 2**63 from a value of
+  9.2e12 at 10,000 bp): the value is split at the divisor toward zero, ``value = hi * 1e6 + lo`` with ``|lo| <
+  1e6`` of the value's sign, and ``fee = floor(hi * bps_h + lo * bps_h / 1e6)`` rounded half to even — the same
+  integer, each product in range (``|hi * bps_h| <= |value|`` as ``|bps_h| <= MAX_ABS_BPS_H = 1e6``, which
+  `FeeSchedule` and `bps_to_hundredths` enforce; ``|lo * bps_h| < 1e12``);
+* `book_fill` takes the fill (side, price, qty, the run's money factor, that fee) and the leg's position, cash
+  and fees, and returns their new values, or the first thing that would not fit int64 (``±I64_MAX``): the
+  fill's value (its cash flow is ``±value``; `MONEY_VALUE`), its fee (`MONEY_FEE`), the position after it
+  (`MONEY_POSITION`), the cash after it (``cash + cash_flow - fee``, exactly: `MONEY_CASH`) or the fees paid
+  after it (`MONEY_FEES`). The engines then stop the run with `fill_refusal`'s one-line `SimError` naming the
+  fill (time, order id, side, price, qty) and what did not fit, the same message on both engines. A fill the
+  gateway cannot book (`MONEY_GATEWAY`: its position at the mark, cost basis or PnL past int64, or a price or
+  quantity <= 0; the gateway then applies nothing) stops the run the same way, as the gateway's books and the
+  engine's would otherwise part.
+
+Why the venues cannot prove the value fits: the gateway accepts an order only when its value at its own limit
+price fits (`hft.gateway.kernels.exposure._notional_gt`), which bounds a passive fill and a buy; a sell that
+takes bids above its limit, and the sums over a whole run, are bounded by nothing but this rule.
 """
 
 from __future__ import annotations
@@ -46,13 +65,19 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from hft.core.errors import ConfigError
-from hft.gateway.kernels.money import div_round_half_even, fill_value  # noqa: F401 - the one rule, shared with the gateway
+from hft.core.errors import ConfigError, SimError
+from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_ok, sub_ok
+from hft.gateway.kernels.money import div_round_half_even, fill_value, fill_value_ok  # noqa: F401 - the one rule, shared with the gateway
 
 INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
 BPS_SCALE = 100  # bps are stored in hundredths of a basis point
 FEE_DIVISOR = 1_000_000  # 1 bp = 1e-4; hundredths → 1e-6
 MAX_ABS_BPS_H = 1_000_000  # |fee| <= 100 % of value (10,000 bp)
+FEE_REFUSED = I64_MIN  # `fee_money`'s answer when a fill's value or fee does not fit int64 (never a fee)
+# `book_fill`'s first result: 0, the fill is booked; else what would not fit int64 (`fill_refusal` names it)
+MONEY_OK, MONEY_VALUE, MONEY_FEE, MONEY_POSITION, MONEY_CASH, MONEY_FEES, MONEY_GATEWAY = range(7)
+
+_inline = njit(cache=True, _nrt=False, inline="always")
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,15 @@ class FeeSchedule:
     maker_bps_h: int = 0
     taker_bps_h: int = 0
     per_lot: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("maker_bps_h", "taker_bps_h"):  # `fee_money`'s precondition (its products stay in int64)
+            v = getattr(self, name)
+            if not -MAX_ABS_BPS_H <= v <= MAX_ABS_BPS_H:
+                raise ConfigError(f"fee schedule: {name} {v}: expected within ±{MAX_ABS_BPS_H} (±10000 bp)", key=name)
+        if not -I64_MAX <= self.per_lot <= I64_MAX:
+            raise ConfigError(f"fee schedule: per_lot {self.per_lot}: expected within ±{I64_MAX} (int64)",
+                              key="per_lot")
 
     def as_dict(self) -> dict[str, Any]:
         return {"maker_bps": str(Decimal(self.maker_bps_h) / BPS_SCALE),
@@ -94,28 +128,130 @@ def bps_to_hundredths(value: Any, *, key: str = "bps", file: str | None = None) 
     return n
 
 
-@njit(cache=True)
-def cash_flow(side: int, price: int, qty: int, money: int) -> int:
-    """Change of cash from a fill before its fee: a linear buy pays its value, an inverse buy receives it."""
-    v = fill_value(price, qty, money)
-    return -side * v if money > 0 else side * v
+@_inline
+def _value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
+    """`fill_value_ok` for any int64 operands (an inverse factor of int64's minimum, whose negation does not fit,
+    is a value that does not fit)."""
+    if money == I64_MIN:
+        return np.int64(0), False
+    return fill_value_ok(price, qty, money)
 
 
 @njit(cache=True)
 def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> int:
-    """Fee of one fill in money units (see the module docstring). Positive = paid. Needs ``|bps_h| <=
-    MAX_ABS_BPS_H`` (`bps_to_hundredths`) and the value in int64; never forms ``value * bps_h`` (module docstring,
-    "Range")."""
-    value = fill_value(price, qty, money)
-    hi = value // FEE_DIVISOR  # floor: value = hi * FEE_DIVISOR + lo, 0 <= lo < FEE_DIVISOR
+    """Fee of one fill in money units (see the module docstring). Positive = paid. `FEE_REFUSED` when the fill's
+    value, ``per_lot * qty`` or the fee would not fit int64 (module docstring, "Range"). Needs ``|bps_h| <=
+    MAX_ABS_BPS_H`` (`FeeSchedule`, `bps_to_hundredths`); any int64 price, qty, money factor and per-lot fee."""
+    value, ok = _value_ok(price, qty, money)
+    if not ok:
+        return FEE_REFUSED
+    # value = hi * FEE_DIVISOR + lo, split toward zero: |hi * FEE_DIVISOR| <= |value| (|value| <= I64_MAX), so
+    # |hi * bps_h| <= |value| too; lo has the value's sign, |lo| < FEE_DIVISOR
+    hi = value // FEE_DIVISOR if value >= 0 else -((-value) // FEE_DIVISOR)
     lo = value - hi * FEE_DIVISOR
-    num = lo * bps_h
+    num = lo * bps_h  # |num| < 1e12
     q = num // FEE_DIVISOR
     r = num - q * FEE_DIVISOR  # 0 <= r < FEE_DIVISOR
-    q += hi * bps_h  # the quotient of value * bps_h, whose parity breaks a tie (half to even)
+    # the floor of value * bps_h / 1e6, whose parity breaks a tie (half to even): within ±I64_MAX (|bps_h| <= 1e6)
+    q += hi * bps_h
     if 2 * r > FEE_DIVISOR or (2 * r == FEE_DIVISOR and q % 2 != 0):
-        q += 1
-    return q + per_lot * qty
+        q += 1  # (a round up of a non-integer below I64_MAX: fits)
+    per, ok = mul_ok(per_lot, qty)
+    if not ok:
+        return FEE_REFUSED
+    fee, ok = add_ok(q, per)
+    return fee if ok else FEE_REFUSED
+
+
+@_inline
+def _cash_after(cash: int, flow: int, fee: int) -> tuple[int, bool]:
+    """``(cash + flow - fee, True)`` when it lies within ``±I64_MAX``, else ``(0, False)`` — exactly, whichever
+    partial sum would leave int64 (operands within ``±I64_MAX``: when both orders of summing fail, they fail on
+    the same side, so the total does not fit either)."""
+    c, ok = add_ok(cash, flow)
+    if ok:
+        c, ok = sub_ok(c, fee)
+        if ok:
+            return c, True
+    n, ok = sub_ok(flow, fee)
+    if ok:
+        return add_ok(cash, n)
+    return np.int64(0), False
+
+
+@_inline  # per fill, at the numba engine's report path (and from Python for the reference engine)
+def book_fill(side: int, price: int, qty: int, money: int, fee: int, pos: int, cash: int, fees: int) -> tuple:
+    """The one accounting rule of a fill (module docstring, "Range"): ``(MONEY_OK, position, cash, fees)`` after a
+    fill of `qty` lots on `side` (+1 buy, -1 sell; 0: not our order, no position change) at `price` with the
+    venue's `fee` (`fee_money`; `FEE_REFUSED`: it did not fit), money factor `money`; or ``(MONEY_*, pos, cash,
+    fees)`` unchanged, naming the first value that would not fit int64. Cash flow: a linear buy pays its value
+    (``-side * value``), an inverse buy receives it (``+side * value``); the fee is paid from cash. Needs `pos`,
+    `cash`, `fees` within ``±I64_MAX`` (what this rule returns always is)."""
+    v, ok = _value_ok(price, qty, money)
+    flow, ok2 = mul_ok(side, v)
+    if not (ok and ok2):
+        return MONEY_VALUE, pos, cash, fees
+    if money > 0:
+        flow = -flow  # (within ±I64_MAX)
+    if fee == FEE_REFUSED:
+        return MONEY_FEE, pos, cash, fees
+    dq, ok = mul_ok(side, qty)
+    npos, ok2 = add_ok(pos, dq)
+    if not (ok and ok2):
+        return MONEY_POSITION, pos, cash, fees
+    ncash, ok = _cash_after(cash, flow, fee)
+    if not ok:
+        return MONEY_CASH, pos, cash, fees
+    nfees, ok = add_ok(fees, fee)
+    if not ok:
+        return MONEY_FEES, pos, cash, fees
+    return MONEY_OK, npos, ncash, nfees
+
+
+def fill_value_py(price: int, qty: int, money: int) -> int:
+    """`fill_value` in Python integers (unbounded: for messages, reporting and tests)."""
+    price, qty, money = int(price), int(qty), int(money)
+    if money > 0:
+        return price * qty * money
+    if price <= 0:
+        return 0
+    q, r = divmod(qty * -money, price)
+    return q + (1 if 2 * r > price or (2 * r == price and q % 2) else 0)
+
+
+def cash_flow(side: int, price: int, qty: int, money: int) -> int:
+    """Change of cash from a fill before its fee, in Python integers: a linear buy pays its value, an inverse buy
+    receives it (the engines book fills through `book_fill`, which checks this against int64)."""
+    v = fill_value_py(price, qty, money)
+    return -int(side) * v if money > 0 else int(side) * v
+
+
+def fill_refusal(what: int, ts: int, order_id: int, side: int, price: int, qty: int, fee: int, money: int,
+                 pos: int, cash: int, fees: int) -> SimError:
+    """The `SimError` that stops a run at a fill `book_fill` (or the gateway: `MONEY_GATEWAY`) refused: one line
+    naming the fill and what did not fit, with its exact value; the same on both engines (they pass the same
+    fill and the leg's position, cash and fees before it)."""
+    ts, order_id, side, price, qty, fee, money = map(int, (ts, order_id, side, price, qty, fee, money))
+    name = {1: "buy", -1: "sell"}.get(side, f"side {side}")
+    head = f"fill of order {order_id} at {ts} ns ({name} {qty} lots at {price} ticks)"
+    value = fill_value_py(price, qty, money)
+    rule = f"price x qty x multiplier {money}" if money > 0 else f"qty x {-money} / price, inverse"
+    flow = cash_flow(side, price, qty, money)
+    if what == MONEY_GATEWAY:
+        why = ("the gateway books no fill at a price or quantity <= 0" if price <= 0 or qty <= 0 else
+               "the gateway could not book it: a position value at the mark, cost basis or PnL in its books would "
+               "not fit int64")
+        msg = f"{head}: {why} (it applied nothing)"
+    else:
+        shown = {MONEY_VALUE: f"its value {value} money units ({rule})",
+                 MONEY_FEE: f"its fee (value {value} x bps + per_lot x qty)",
+                 MONEY_POSITION: f"the position after it, {int(pos) + side * qty} lots",
+                 MONEY_CASH: f"the cash after it, {int(cash) + flow - fee} money units",
+                 MONEY_FEES: f"the fees after it, {int(fees) + fee} money units"}.get(what, f"what {what}")
+        msg = f"{head}: {shown}: expected within ±{I64_MAX} (int64)"
+    return SimError(msg, hint="the simulator's money is int64 money units: a smaller `multiplier` (money units per "
+                    "tick x lot), fewer lots or smaller fees keep a fill's money in range", key="multiplier",
+                    order_id=order_id, ts=ts)
 
 
 def mark_value(position: Any, mid2: Any, money: int) -> Any:
@@ -158,12 +294,7 @@ def money_unit(instrument: Any, multiplier: int = 1) -> float:
 def fee_py(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> int:
     """Reference implementation with Python integers (unbounded; for tests and reporting), linear or inverse
     (a negative `multiplier` is the inverse money factor)."""
-    if multiplier > 0:
-        value = int(price) * int(qty) * int(multiplier)
-    else:
-        q, r = divmod(int(qty) * -int(multiplier), int(price))
-        value = q + (1 if 2 * r > int(price) or (2 * r == int(price) and q % 2) else 0)
-    num = value * int(bps_h)
+    num = fill_value_py(price, qty, multiplier) * int(bps_h)
     q, r = divmod(num, FEE_DIVISOR)
     if 2 * r > FEE_DIVISOR or (2 * r == FEE_DIVISOR and q % 2 != 0):
         q += 1

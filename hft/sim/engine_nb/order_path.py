@@ -87,6 +87,7 @@ from hft.sim.engine_nb.state import (
     W_ERROR,
     W_GROW,
     W_INTENTS,
+    W_MONEY,
     W_RFLAGS,
     _inline,
 )
@@ -109,7 +110,7 @@ from hft.sim.exchange_l3 import (
     out_need,
 )
 from hft.sim.exchange_l3.steps import order_step_v
-from hft.sim.fees import cash_flow
+from hft.sim.fees import MONEY_GATEWAY, MONEY_OK, book_fill
 from hft.sim.latency import latency_ns
 from hft.sim.venue_common import P_NCONS, P_NREP
 
@@ -396,7 +397,8 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     """Pop and run the kernel heap's first item, a report arriving locally at clock `now` (`Engine._deliver`: the
     gateway's `on_execution_report`, its order's leg's position, cash, fees, the fill row, the strategy's order
     view, then the strategy kernel's order rule, `report_rule_leg`). Wake code or -1; W_GROW leaves the item on
-    the heap untouched."""
+    the heap untouched, and so does W_MONEY: a fill whose money `hft.sim.fees.book_fill` or the gateway refused
+    (what, in ``st[S_FLAGS]``: a ``MONEY_*`` code), nothing of it applied."""
     if frows.shape[0] - st[S_NF] < 1:
         return W_GROW
     ts = h[0, H_PAY]
@@ -408,21 +410,32 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     kind = h[0, H_PAY + 6]
     liq = h[0, H_PAY + 7]
     queue = h[0, H_PAY + 8]
-    _h_drop_top(h, st)
-    flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
     ours = 0 <= oid < order_info.shape[0]
     side = order_info[oid, OI_SIDE] if ours else 0
     leg = order_info[oid, OI_LEG] if ours else 0
+    fill = kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL
+    npos = ncash = nfees = 0
+    if fill:
+        # the leg's accounting (one leg: `lm` is the state row's S_POS columns, and its money factor st[S_MULT]):
+        # exactly, or the run stops before anything of the fill is booked (`hft.sim.fees.book_fill`)
+        mult = lm[leg, LM_MULT] if lm.shape[0] > 1 else st[S_MULT]
+        what, npos, ncash, nfees = book_fill(side, price, qty, mult, fee, lm[leg, LM_POS], lm[leg, LM_CASH],
+                                             lm[leg, LM_FEES])
+        if what != MONEY_OK:
+            st[S_FLAGS] = what
+            return W_MONEY  # the report stays on the heap: Python names it (`fill_refusal`)
+    flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
+    if fill and flags & GK.F_BAD_REPORT:  # the gateway could not book it (and applied nothing)
+        st[S_FLAGS] = MONEY_GATEWAY
+        return W_MONEY
+    _h_drop_top(h, st)
     if kind == REPORT_ACK and ours:
         order_info[oid, OI_ACK_TS] = now
         order_info[oid, OI_QUEUE] = queue
-    if kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL:
-        # the leg's accounting (one leg: `lm` is the state row's S_POS columns, and its money factor st[S_MULT])
-        mult = lm[leg, LM_MULT] if lm.shape[0] > 1 else st[S_MULT]
-        lm[leg, LM_POS] += side * qty
-        lm[leg, LM_CASH] += cash_flow(side, price, qty, mult)
-        lm[leg, LM_FEES] += fee
-        lm[leg, LM_CASH] -= fee
+    if fill:
+        lm[leg, LM_POS] = npos
+        lm[leg, LM_CASH] = ncash
+        lm[leg, LM_FEES] = nfees
         r = st[S_NF]
         frows[r, 0] = ts
         frows[r, 1] = now

@@ -24,6 +24,8 @@ W_ERROR = 10
 W_INTENTS = 11  # the strategy kernel wrote intents (st[S_NINT] rows of `intents`)
 W_GROW = 12  # in-kernel order path: a buffer (heap, rows, order view, side map, venue buffers) needs room
 W_RFLAGS = 13  # in-kernel order path: a report tripped the gateway (st[S_FLAGS]): Python runs its StormGuard
+W_MONEY = 14  # in-kernel order path: a fill's money would not fit int64 (st[S_FLAGS]: `hft.sim.fees.MONEY_*`; the
+# report is the kernel heap's first item, untouched): Python stops the run naming it (`hft.sim.fees.fill_refusal`)
 
 # --- wake mask bits -----------------------------------------------------------------------------------------
 WAKE_BOOK = 1
@@ -46,7 +48,7 @@ S_CASH = 11
 S_FEES = 12
 S_EV = 13  # the event index a wake refers to
 S_T = 14  # its time
-S_FLAGS = 15  # mark flags (W_FLAGS) / venue status (W_ERROR)
+S_FLAGS = 15  # mark flags (W_FLAGS) / venue status (W_ERROR) / what did not fit (W_MONEY)
 S_Y = 16  # the gateway's symbol index
 S_HI = 17  # L2 venue: an upper bound of 1 + its last live order slot
 S_SKID = 18  # the strategy kernel (`SK_*`; 0: the Python callbacks)

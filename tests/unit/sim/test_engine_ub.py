@@ -21,7 +21,7 @@ from hft.core.errors import ConfigError, SimError
 from hft.core.orders import INTENT_CANCEL
 from hft.core.rng import splitmix64, uniform01
 from hft.sim import latency as L
-from hft.sim.engine import EngineConfig, L2MarketVenue
+from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
 from hft.sim.engine_nb import NbEngine
 from hft.sim.engine_nb import buffers as B
 from hft.sim.engine_nb.state import (
@@ -212,11 +212,12 @@ def _engine_cls(cls, ev, strategy=None, *, sample_ns=5_000_000, entry=None, resp
     return cls(ev, venue, factory, strategy or make_strategy("mm", {"size": 2}), "X", ecfg)
 
 
+@pytest.mark.parametrize("cls", [NbEngine, Engine])  # the reference refuses what the numba engine refuses
 @pytest.mark.parametrize("field, value, row", [
     ("exch_ts", L.MAX_TIME_NS + 1, 7), ("local_ts", L.MAX_TIME_NS + 1, 0), ("exch_ts", -L.MAX_TIME_NS - 1, 3),
     ("price", 1 << 62, 0), ("price", -(1 << 62), 0),
 ])
-def test_times_and_prices_past_the_engine_range_are_refused_naming_the_event(field, value, row):
+def test_times_and_prices_past_the_engine_range_are_refused_naming_the_event(field, value, row, cls):
     ev = _stream()
     if field == "local_ts":
         ev["local_ts"][row:] = value  # (in order)
@@ -226,7 +227,21 @@ def test_times_and_prices_past_the_engine_range_are_refused_naming_the_event(fie
     else:
         ev[field][row] = value
     with pytest.raises(SimError, match=rf"^event {row + 1}: {field} {value}: expected within ±4611686018427387903"):
-        _engine(ev).run()
+        _engine_cls(cls, ev).run()
+
+
+@pytest.mark.parametrize("row", [0, 3, 4, 9, 119])
+def test_the_reference_engine_checks_the_intake_in_slices_naming_the_event(monkeypatch, row):
+    """`check_events` runs the numba intake rule on slices of the events (`_CHECK_ROWS`; 4 here): the event it
+    names is counted over the whole stream, at a slice's first and last row as inside one."""
+    import hft.sim.engine as E
+
+    monkeypatch.setattr(E, "_CHECK_ROWS", 4)
+    ev = _stream()
+    ev["exch_ts"][row] = L.MAX_TIME_NS + 1
+    with pytest.raises(SimError, match=rf"^event {row + 1}: exch_ts {L.MAX_TIME_NS + 1}: expected within"):
+        _engine_cls(Engine, ev).run()
+    E.check_events(_stream())  # (a stream within the range: nothing to say)
 
 
 def test_the_engine_range_itself_runs():
@@ -250,17 +265,19 @@ def test_no_price_passes_the_intake():
     assert evm[5, 1] == NO_PRICE and evm[2].tolist() == np.maximum.accumulate(ev["exch_ts"]).tolist()
 
 
+@pytest.mark.parametrize("cls", [NbEngine, Engine])
 @pytest.mark.parametrize("kw, what", [({"sample_ns": L.MAX_LATENCY_NS + 1}, "sample")])
-def test_durations_past_the_bound_are_refused(kw, what):
+def test_durations_past_the_bound_are_refused(kw, what, cls):
     with pytest.raises(SimError, match=rf"^{what}: expected 0 to {L.MAX_LATENCY_NS} ns"):
-        _engine(_stream(), **kw).run()
+        _engine_cls(cls, _stream(), **kw).run()
 
 
-def test_a_strategy_timer_past_the_bound_is_refused():
+@pytest.mark.parametrize("cls", [NbEngine, Engine])
+def test_a_strategy_timer_past_the_bound_is_refused(cls):
     s = make_strategy("mm", {})
     s.timer_ns = L.MAX_LATENCY_NS + 1
     with pytest.raises(SimError, match=r"^strategy timer_ns: expected 0 to"):
-        _engine(_stream(), s).run()
+        _engine_cls(cls, _stream(), s).run()
 
 
 # --- strategy kernels at their bounds ---------------------------------------------------------------------------
