@@ -688,7 +688,7 @@ def l3_grow_levels(book: L3Book, price: int) -> L3Book:
     """A new book whose level range covers the old range and `price` (see "Growth" in the module docs).
 
     Returns `book` itself when `price` is already covered, lies outside ``+-PRICE_LIMIT`` or the span would exceed
-    `MAX_LEVEL_SPAN`. The arithmetic cannot overflow: the old range and `price` lie within ``+-PRICE_LIMIT`` (2**61),
+    `MAX_LEVEL_SPAN`. The arithmetic cannot overflow: the old range and `price` lie within ``+-PRICE_LIMIT`` (2**60),
     so every difference below is under 2**63.
     """
     meta = book.meta

@@ -18,7 +18,7 @@ cells, ``row`` at least ``4 * n`` (every caller allocates exactly that; numba do
 The price domain and the level index
 ------------------------------------
 Every dense-level book (L2 and L3) keeps its level range ``[base, base + n)`` inside ``[-PRICE_LIMIT,
-PRICE_LIMIT]`` (2**61 ticks either way: far beyond any instrument's prices in ticks): a price outside it never
+PRICE_LIMIT]`` (2**60 ticks either way, the value domain of `hft.core.bounds`): a price outside it never
 gets a level (the L3 book answers `ERR_PRICE_RANGE`, the L2 book's growth a `DataValidationError`). Kernels take
 any int64 price all the same (an event file's, a strategy's order) and find its level with `level_index`, which
 never overflows: ``price - base`` in int64 would, for a price near +-2**63 (numba marks signed arithmetic
@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from hft.core.bounds import MAX_ABS_PRICE
 from hft.core.dtypes import NO_PRICE
 
 __all__ = ["COL_ASK_PX", "COL_ASK_QTY", "COL_BID_PX", "COL_BID_QTY", "NO_PRICE", "PRICE_LIMIT", "QTY_MAX",
@@ -42,7 +43,7 @@ COL_BID_PX = 2
 COL_BID_QTY = 3
 ROW_STRIDE = 4
 
-PRICE_LIMIT = 1 << 61  # a level's price lies in [-PRICE_LIMIT, PRICE_LIMIT] (ticks)
+PRICE_LIMIT = MAX_ABS_PRICE  # a level's price lies in [-PRICE_LIMIT, PRICE_LIMIT] ticks: the value domain's prices
 QTY_MAX = (1 << 62) - 1  # the most lots one L3 level (its anonymous quantity and orders together) may hold
 
 

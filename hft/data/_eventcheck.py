@@ -5,14 +5,8 @@ Pure numba (no I/O) and no polars: a fresh LOBSTER import checks its events here
 `hft.data.sources.open_market_data` on every fresh import) turns a non-zero code into a DataValidationError naming
 the row (from 1) and the field.
 
-The bounds every stream a kernel replays is held to (the one boundary the book, simulator, inspection and
-verification kernels rely on, so that their sums and differences of event values fit int64 without a check —
-numba marks signed arithmetic ``nsw``: an overflow would be undefined behaviour, not a wrap):
-
-* ``|price| <= MAX_ABS_PRICE`` (2**60 ticks): the difference or sum of two prices fits.
-* ``|exch_ts|, |local_ts| <= MAX_ABS_TIME`` (2**62 ns, the year 2116): a time plus or minus another fits.
-* ``qty >= 0`` and the stream's quantities sum to at most ``MAX_TOTAL_QTY`` (2**61 lots): any level's size, any
-  sum of levels, is at most that, and the sum of two of them fits.
+The bounds every stream a kernel replays is held to are `hft.core.bounds` (the value domain, declared once): times,
+prices (`value_fault`, the same rule as the engines' intake) and the stream's total quantity.
 """
 
 from __future__ import annotations
@@ -20,6 +14,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from hft.core.bounds import (
+    FAULT_EXCH_TS,
+    FAULT_NONE,
+    FAULT_PRICE,
+    MAX_TOTAL_QTY,
+    expected,
+    value_fault,
+)
 from hft.core.dtypes import EVENT_FIELDS, EVENT_KIND_NAMES
 from hft.core.errors import DataValidationError
 
@@ -28,17 +30,14 @@ CHECK_KIND = 1  # kind not one of the EV_* codes
 CHECK_SIDE = 2  # side not -1, 0 or 1
 CHECK_QTY = 3  # negative quantity
 CHECK_ORDER = 4  # local_ts goes back in time
-CHECK_PRICE = 5  # |price| > MAX_ABS_PRICE
-CHECK_LOCAL_TS = 6  # |local_ts| > MAX_ABS_TIME
-CHECK_EXCH_TS = 7  # |exch_ts| > MAX_ABS_TIME
+CHECK_PRICE = 5  # |price| past the value domain (`hft.core.bounds`)
+CHECK_LOCAL_TS = 6  # |local_ts| past it
+CHECK_EXCH_TS = 7  # |exch_ts| past it
 CHECK_TOTAL_QTY = 8  # the quantities so far sum past MAX_TOTAL_QTY
 
 CHECK_NAMES = {CHECK_KIND: "kind", CHECK_SIDE: "side", CHECK_QTY: "qty", CHECK_ORDER: "local_ts",
                CHECK_PRICE: "price", CHECK_LOCAL_TS: "local_ts", CHECK_EXCH_TS: "exch_ts", CHECK_TOTAL_QTY: "qty"}
 MAX_KIND = max(EVENT_KIND_NAMES)
-MAX_ABS_PRICE = 1 << 60
-MAX_ABS_TIME = 1 << 62
-MAX_TOTAL_QTY = 1 << 61
 
 
 @njit(cache=True, nogil=True)
@@ -60,14 +59,13 @@ def check_events(kind: np.ndarray, side: np.ndarray, qty: np.ndarray, local_ts: 
         if q > MAX_TOTAL_QTY - total:
             return CHECK_TOTAL_QTY, i
         total += q
-        p = price[i]
-        if p < -MAX_ABS_PRICE or p > MAX_ABS_PRICE:
-            return CHECK_PRICE, i
-        e = exch_ts[i]
-        if e < -MAX_ABS_TIME or e > MAX_ABS_TIME:
-            return CHECK_EXCH_TS, i
         t = local_ts[i]
-        if t < -MAX_ABS_TIME or t > MAX_ABS_TIME:
+        f = value_fault(exch_ts[i], t, price[i])  # the value domain (`hft.core.bounds`)
+        if f == FAULT_PRICE:
+            return CHECK_PRICE, i
+        if f == FAULT_EXCH_TS:
+            return CHECK_EXCH_TS, i
+        if f != FAULT_NONE:
             return CHECK_LOCAL_TS, i
         if t < prev:
             return CHECK_ORDER, i
@@ -145,17 +143,16 @@ def check_event_values(events: np.ndarray, source: str, *, unit: str = "row") ->
         return
     name = CHECK_NAMES[int(code)]
     value = int(events[name][row])
-    time_range = f"a time within ±{MAX_ABS_TIME} ns (2**62: the year 2116)"
-    expected = {CHECK_KIND: f"an event kind 1..{MAX_KIND}", CHECK_SIDE: "-1, 0 or 1", CHECK_QTY: "a quantity >= 0",
-                CHECK_ORDER: f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})",
-                CHECK_PRICE: f"a price within ±{MAX_ABS_PRICE} ticks (2**60)", CHECK_LOCAL_TS: time_range,
-                CHECK_EXCH_TS: time_range,
-                CHECK_TOTAL_QTY: f"quantities summing to at most {MAX_TOTAL_QTY} lots (2**61) over the stream, "
-                                 f"{int(events['qty'][:row].sum())} before this {unit}"}[int(code)]
+    expected_ = {CHECK_KIND: f"an event kind 1..{MAX_KIND}", CHECK_SIDE: "-1, 0 or 1", CHECK_QTY: "a quantity >= 0",
+                 CHECK_ORDER: f"times in order (>= {int(events['local_ts'][row - 1]) if row > 0 else 0})",
+                 CHECK_PRICE: expected("price"), CHECK_LOCAL_TS: expected("local_ts"),
+                 CHECK_EXCH_TS: expected("exch_ts"),
+                 CHECK_TOTAL_QTY: f"{expected('total_qty')}, {int(events['qty'][:row].sum())} before this {unit}",
+                 }[int(code)]
     what = f"{unit}s out of time order" if code == CHECK_ORDER else f"{name} {value}"
     n = int(row) + 1
-    raise DataValidationError(f"{source}: {unit} {n}: {what}; expected {expected}", file=source,
-                              **({"line": n} if unit == "row" else {unit: n}), key=name, expected=expected,
+    raise DataValidationError(f"{source}: {unit} {n}: {what}; expected {expected_}", file=source,
+                              **({"line": n} if unit == "row" else {unit: n}), key=name, expected=expected_,
                               found=value)
 
 

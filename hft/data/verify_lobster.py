@@ -76,6 +76,7 @@ from hft.book.l3 import (
     new_l3_book,
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE
+from hft.core.bounds import MAX_ABS_PRICE, MAX_TOTAL_QTY, expected
 from hft.core.dtypes import (
     BUY,
     EV_ADD,
@@ -87,7 +88,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.data._convert import row_error, row_place
-from hft.data._eventcheck import MAX_ABS_PRICE, MAX_TOTAL_QTY, check_event_values
+from hft.data._eventcheck import check_event_values
 from hft.data.lobster import column_name
 
 __all__ = ["COUNTER_NAMES", "replay_verify", "verify_arrays", "verify_lobster", "verify_lobster_path"]
@@ -426,8 +427,8 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def _within_bounds(events: np.ndarray, ref: np.ndarray, origins: tuple[str, str]) -> None:
-    """The bounds the replay's sums and differences rely on (`hft.data._eventcheck`: |price| <= 2**60, times
-    within 2**62, quantities summing to at most 2**61; the reference's prices alike and its sizes 0..2**61: a
+    """The bounds the replay's sums and differences rely on (the value domain, `hft.core.bounds`, held by the event
+    check; the reference's prices alike and its sizes 0..MAX_TOTAL_QTY: a
     level then never holds more than 2**61 and two of them add up within int64), else a DataValidationError naming
     the file, the line and the column."""
     check_event_values(events, origins[0])
@@ -437,9 +438,8 @@ def _within_bounds(events: np.ndarray, ref: np.ndarray, origins: tuple[str, str]
     bad[:, 1::2] = (sz < 0) | (sz > MAX_TOTAL_QTY)
     if bad.any():
         row, col = divmod(int(np.argmax(bad)), ref.shape[1])
-        expected = (f"a price within ±{MAX_ABS_PRICE} ticks (2**60)" if col % 2 == 0
-                    else f"a size from 0 to {MAX_TOTAL_QTY} (2**61)")
-        raise row_error(origins[1], row + 1, column_name(ref.shape[1], col), expected, str(int(ref[row, col])))
+        want = expected("price") if col % 2 == 0 else f"a size from 0 to {MAX_TOTAL_QTY} (2**61)"
+        raise row_error(origins[1], row + 1, column_name(ref.shape[1], col), want, str(int(ref[row, col])))
 
 
 def verify_arrays(events: np.ndarray, reference: np.ndarray, levels: int, *, strict_reentry: bool = False,

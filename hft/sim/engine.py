@@ -59,6 +59,7 @@ import numpy as np
 from hft.book.l2 import L2_OK, L2_OUT_OF_RANGE, L2_STATUS_NAMES, book_for, grow
 from hft.book.l2_view import local_apply, local_set_row, row_out_of_range
 from hft.book.topn import COL_BID_PX
+from hft.core.bounds import FAULT_FIELDS, MAX_LATENCY_NS, expected, first_out_of_domain
 from hft.core.clock import ManualClock
 from hft.core.dtypes import (
     BUY,
@@ -96,7 +97,7 @@ from hft.core.orders import (
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
 from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal
-from hft.sim.latency import MAX_LATENCY_NS, LatencyModel, constant, feed_local_times, latency_of
+from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of
 from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
@@ -284,6 +285,8 @@ class Engine:
             merged = merge_streams([leg.events for leg in legs])
             # arrays (read-only; the numba engine's matrix rows); the reference loop takes them as lists (`run`)
             events, self._leg_ix, self._own = merged.events, merged.leg, merged.own
+        check_events(events)  # before the books are sized from them
+        check_periods(self.cfg.sample_ns, strategy.timer_ns)
         self.events = events
         self.strategy = strategy
         self.legs = [Leg(k, li.symbol, li.venue, li.book_level == "L3",
@@ -522,8 +525,6 @@ class Engine:
         self._set_multiplier(multiplier)
         ev = self.events
         n = len(ev)
-        check_periods(self.cfg.sample_ns, self.strategy.timer_ns)  # what the numba engine refuses, refused alike
-        check_events(ev)
         exch_arr = np.ascontiguousarray(ev["exch_ts"])
         local = feed_local_times(exch_arr, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed).tolist()
         exch = exch_arr.tolist()  # Python ints: the loop indexes them once per event
@@ -645,29 +646,21 @@ class Engine:
 
 def check_periods(sample_ns: int, timer_ns: int) -> None:
     """The sampling period and the strategy's timer within ``0..MAX_LATENCY_NS`` (both engines add them to times in
-    int64: `hft.sim.latency`, "Bounds"), else a `SimError` naming it."""
+    int64: `hft.core.bounds`), else a `SimError` naming it."""
     for what, ns in (("sample", sample_ns), ("strategy timer_ns", timer_ns)):
         if not 0 <= int(ns) <= MAX_LATENCY_NS:
-            raise SimError(f"{what}: expected 0 to {MAX_LATENCY_NS} ns (2**60), was {int(ns)}", key=what)
-
-
-_CHECK_ROWS = 1 << 16  # events per call of the intake rule (its event matrix's scratch: 4.5 MB a call)
+            raise SimError(f"{what}: expected {expected('latency')}, was {int(ns)}", key=what)
 
 
 def check_events(events: np.ndarray) -> None:
-    """The numba engine's intake rule on `events` (`hft.sim.engine_nb.loop._fill_evm`: every time and price within
-    the engine's range, else `check_times`' `SimError` naming the first event and field outside it), for the
-    reference engine, which must refuse what the numba engine refuses. One pass, in slices of `_CHECK_ROWS` events
-    (the rule fills an event matrix, here a scratch block, as it checks)."""
-    # lazy: cycle (hft.sim.engine_nb imports this module)
-    from hft.sim.engine_nb.loop import _fill_evm, check_times
-    from hft.sim.engine_nb.state import EVM_ROWS
-
-    for a in range(0, len(events), _CHECK_ROWS):
-        part = events[a: a + _CHECK_ROWS]
-        i, what = _fill_evm(part, np.empty((EVM_ROWS, len(part)), dtype=np.int64))  # (scratch: written, not read)
-        if i >= 0:
-            check_times((a + int(i), int(what)), events)
+    """Every event's times and price within the value domain (`hft.core.bounds`: the engines add latencies to
+    times and sum prices in int64), else a `SimError` naming the first event and field outside it. Both engines,
+    at set-up, before any book is built."""
+    row, fault = first_out_of_domain(events)
+    if row >= 0:
+        name = FAULT_FIELDS[fault]
+        raise SimError(f"event {row + 1}: {name} {int(events[name][row])}: expected {expected(name)}, the simulator's "
+                       "range", key=name, hint="times are int64 ns since 1970, prices int64 ticks")
 
 
 def reject_counts(dec: np.ndarray) -> dict[str, int]:

@@ -14,9 +14,9 @@ Feed latency can instead come from the data's own local timestamps (see `feed_lo
 
 Bounds (every model is built by the constructors below, which refuse anything else with a `ConfigError`): a
 latency is within ``0..MAX_LATENCY_NS`` (2**60 ns, 36 years); a recorded series' times may be any int64 (the
-interpolation subtracts them in uint64). With the engine's event times within the same ``±MAX_TIME_NS``
-(`hft.sim.engine_nb.loop.check_times`), a time plus a few latencies (feed, entry, response) and a sampling period
-stays below 2**63: the simulator's clock arithmetic never overflows int64 (signed overflow is undefined behaviour
+interpolation subtracts them in uint64). With the engine's event times within ``±MAX_TIME_NS`` (both from the
+value domain, `hft.core.bounds`, which the engines check at set-up), a time plus a few latencies (feed, entry,
+response) and a sampling period stays below 2**63: the simulator's clock arithmetic never overflows int64 (signed overflow is undefined behaviour
 to LLVM, whose answer would then depend on the CPU target).
 """
 
@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from hft.core.bounds import MAX_ABS_TIME, MAX_LATENCY_NS
 from hft.core.errors import ConfigError
 from hft.core.rng import uniform01
 
@@ -34,10 +35,7 @@ LAT_CONSTANT = 0
 LAT_RANDOM = 1
 LAT_EMPIRICAL = 2
 LATENCY_KINDS = {"constant": LAT_CONSTANT, "random": LAT_RANDOM, "empirical": LAT_EMPIRICAL}
-MAX_LATENCY_NS = 1 << 60  # the largest latency (and sampling period, timer) the simulator takes: 36 years
-# the largest |time| of an event, 2**62 - 1 ns after (before) 1970: the difference of any two such times fits int64
-# (2**62 - (-2**62) would not); `hft.sim.engine_nb.loop.check_times` holds the engine's events to it
-MAX_TIME_NS = (1 << 62) - 1
+MAX_TIME_NS = MAX_ABS_TIME  # the largest |time| of an event (`hft.core.bounds`)
 _U64 = (1 << 64) - 1
 
 

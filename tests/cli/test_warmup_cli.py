@@ -19,7 +19,7 @@ from tests.cli.conftest import HFT, Run, run_hft
 STEPS = ("generated L3 day: import, verify, inspect; DBN MBO, vendor events",
          "L3 replays (mm; a Python strategy, recorded latencies)", "book features", "L2 replay (mm)", "several instruments: two L3 legs (hedged_mm)",
          "several instruments: two and three L2 legs (hedged_mm, mm)", "Binance capture: import, verify, replay",
-         "live service: TCP and HTTP orders")
+         "live service: TCP and HTTP orders", "known-answer self-test of every kernel family")
 
 
 def _check(r: Run) -> dict:
@@ -28,6 +28,7 @@ def _check(r: Run) -> dict:
     assert d["ok"] and tuple(d["steps"]) == STEPS
     assert d["kernels_compiled"] == sum(s["kernels_compiled"] for s in d["steps"].values())
     assert d["steps"]["live service: TCP and HTTP orders"]["seconds"] > 0
+    assert d["cpu_target"]  # the target the kernels were compiled for and checked on
     assert "Traceback" not in r.err
     return d
 

@@ -34,7 +34,6 @@ from hft.sim.engine import (
     PRI_TIMER,
     Engine,
     RunOutput,
-    check_periods,
     decision_log,
 )
 from hft.sim.engine_nb import buffers
@@ -47,7 +46,7 @@ from hft.sim.engine_nb.logs import (
     fill_log_of,
     order_log_of,
 )
-from hft.sim.engine_nb.loop import _fill_evm, check_times, run_l2, run_l3
+from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
 from hft.sim.engine_nb.order_path import (
     heap_push,
 )
@@ -541,9 +540,8 @@ class NbEngine(Engine):
         # several legs: the same merged stream, `legs.merge_streams`, whose leg and own rows are its own too)
         evm_source = ev if self.cfg.feed is None else None
         evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
-        check_periods(self.cfg.sample_ns, self.strategy.timer_ns)  # added to times in int64 (as the reference)
         if not filled:
-            check_times(_fill_evm(ev, evm), ev)  # every time and price within the engine's range, else a SimError
+            _fill_evm(ev, evm)  # (the events are within the value domain: `Engine._setup`, `check_events`)
             evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
             if multi:
                 evm[EVM_LEG] = self._leg_ix

@@ -16,11 +16,8 @@ from hft.core.dtypes import (
     EV_LEVEL_SET,
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
-    NO_PRICE,
     SELL,
 )
-from hft.core.errors import SimError
-from hft.sim import latency as L
 from hft.sim.engine import (
     PRI_EXCH_MD,
 )
@@ -389,50 +386,23 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     return code
 
 
-# What `_fill_evm` refuses (`check_times`): the engine adds latencies and sampling periods to event times and sums
-# two prices (a mid), in int64, where an overflow is undefined behaviour; these bounds keep every such sum in range
-# (`hft.sim.latency`, "Bounds").
-MAX_TIME_NS = L.MAX_TIME_NS  # |exch_ts|, |local_ts|: 2**62 - 1 (a difference of two, a time plus latencies fit)
-MAX_PRICE = (1 << 62) - 1  # |price| in ticks (NO_PRICE, an empty side, aside): a sum of two prices fits
-EVM_BAD_NAMES = ("", "exch_ts", "local_ts", "price")
-
-
 @_kernel
-def _fill_evm(events, evm) -> tuple:
+def _fill_evm(events, evm) -> None:
     """The event columns as int64 rows (1 exch_ts, 2 running max of exch_ts, 3.. kind, side, price, qty, order_id,
-    flags) in one pass over the record array. Returns (-1, 0), or ``(i, what)`` for the first event whose time or
-    price is out of the engine's range (`MAX_TIME_NS`, `MAX_PRICE`; `what` indexes `EVM_BAD_NAMES`): the matrix is
-    then not to be used."""
+    flags) in one pass over the record array (within the value domain, `hft.core.bounds`: `Engine._setup` checked
+    them)."""
     m = np.iinfo(np.int64).min
     for i in range(events.shape[0]):
         e = events[i]
         t = e.exch_ts
-        if t > MAX_TIME_NS or t < -MAX_TIME_NS:
-            return i, 1
-        if e.local_ts > MAX_TIME_NS or e.local_ts < -MAX_TIME_NS:
-            return i, 2
-        p = e.price
-        if p != NO_PRICE and (p > MAX_PRICE or p < -MAX_PRICE):
-            return i, 3
         evm[1, i] = t
         m = t if t > m else m
         evm[2, i] = m
         evm[3, i] = e.kind
         evm[4, i] = e.side
-        evm[5, i] = p
+        evm[5, i] = e.price
         evm[6, i] = e.qty
         evm[7, i] = e.order_id
         evm[8, i] = e.flags
-    return -1, 0
 
 
-def check_times(bad: tuple[int, int], events: np.ndarray) -> None:
-    """A `SimError` naming the event and field `_fill_evm` refused (``bad``: its return), if any."""
-    i, what = int(bad[0]), int(bad[1])
-    if i < 0:
-        return
-    name = EVM_BAD_NAMES[what]
-    limit = MAX_PRICE if name == "price" else MAX_TIME_NS
-    unit = "ticks" if name == "price" else "ns"
-    raise SimError(f"event {i + 1}: {name} {int(events[name][i])}: expected within ±{limit} {unit} (2**62 - 1), the "
-                   "simulator's range", key=name, hint="times are int64 ns since 1970, prices int64 ticks")

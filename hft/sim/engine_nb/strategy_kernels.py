@@ -83,9 +83,9 @@ def _mm_side(st, side, j, want, pos, sord, intents, n) -> int:
 
 
 # `mm`'s parameter bounds (`check_mm_params`, at construction) and the position it quotes at: with prices within
-# ±2**62 ticks (the engine's intake, `hft.sim.engine_nb.loop.check_times`), every sum and product of `mm_on_book` fits
-# int64: |skew| <= 2**41 * 2**20 = 2**61, |bid - edge - skew| < 2**62 + 2**40 + 2**61 (signed overflow is undefined
-# behaviour to LLVM)
+# ±2**60 ticks (the value domain, `hft.core.bounds`, which the engines check at set-up), every sum and product of
+# `mm_on_book` fits int64: |skew| <= 2**41 * 2**20 = 2**61, |bid - edge - skew| < 2**60 + 2**40 + 2**61 (signed
+# overflow is undefined behaviour to LLVM)
 MM_MAX_QTY = 1 << 40  # size, max_position, |edge_ticks| (lots, ticks)
 MM_MAX_SKEW = 1 << 20  # |skew_ticks_per_lot|
 MM_MAX_POS = 1 << 41  # |position| at which `mm` quotes: max_position + size at most, by its own rule

@@ -51,7 +51,7 @@ PLANTS = {
                               "answer a known input wrongly: usdm capture: events: expected 199 xh64:"),
     "every digit one too high": ("_binance_scan.py", "v = v * 10 + (c - 48)", "v = v * 10 + (c - 47)",
                                  "answer a known input wrongly: its known input: expected answers, got "
-                                 "DataValidationError: "),
+                                 "ScannerDisagreement: "),
 }
 
 

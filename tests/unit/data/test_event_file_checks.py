@@ -40,8 +40,8 @@ def good(tmp_path) -> Path:
     ("local_ts", 0, "row 6: rows out of time order"),
     ("price", 2**60 + 1, "row 6: price 1152921504606846977; expected a price within ±1152921504606846976 ticks"),
     ("price", -(2**60) - 1, "row 6: price -1152921504606846977; expected a price within ±1152921504606846976"),
-    ("exch_ts", 2**62 + 1, "row 6: exch_ts 4611686018427387905; expected a time within ±4611686018427387904 ns"),
-    ("local_ts", -(2**62) - 1, "row 6: local_ts -4611686018427387905; expected a time within ±4611686018427387904"),
+    ("exch_ts", 2**62, "row 6: exch_ts 4611686018427387904; expected a time within ±4611686018427387903 ns"),
+    ("local_ts", -(2**62), "row 6: local_ts -4611686018427387904; expected a time within ±4611686018427387903"),
     ("qty", 2**61 - 24, "row 6: qty 2305843009213693928; expected quantities summing to at most "
                         "2305843009213693952 lots (2**61) over the stream, 25 before this row"),
 ])
@@ -55,14 +55,14 @@ def test_values_out_of_range_or_order_are_refused(tmp_path, column, value, text)
 
 
 def test_values_at_the_bounds_kernels_rely_on_are_taken():
-    """|price| <= 2**60, |times| <= 2**62, quantities summing to 2**61: the edges themselves load (every sum or
-    difference of two such values fits int64, so no kernel downstream needs a check)."""
+    """|price| <= 2**60, |times| <= 2**62 - 1, quantities summing to 2**61 (`hft.core.bounds`): the edges themselves
+    load (every sum or difference of two such values fits int64, so no kernel downstream needs a check)."""
     from hft.data._eventcheck import check_event_values
 
     ev = _events(4)
     ev["price"] = [-(2**60), 2**60, 0, 1]
-    ev["exch_ts"] = [-(2**62), 2**62, 0, 0]
-    ev["local_ts"] = [-(2**62), 0, 1, 2**62]
+    ev["exch_ts"] = [-(2**62) + 1, 2**62 - 1, 0, 0]
+    ev["local_ts"] = [-(2**62) + 1, 0, 1, 2**62 - 1]
     ev["qty"] = [2**60, 2**59, 2**59 - 1, 1]
     check_event_values(ev, "edges")  # nothing raised
     ev["qty"][3] = 2
