@@ -29,7 +29,7 @@ The fee of one fill, all integer arithmetic (no float anywhere)::
 ties to even (banker's rounding), also for negative fees (a rebate of -2.5 units rounds to -2). Positive fee
 = paid, negative = received, as `hft.core.orders.EXEC_REPORT_DTYPE` ``fee`` expects.
 
-Range (int64, where an overflow is undefined behaviour to LLVM: issue 50). Every fill's money is exact or the
+Range (int64, where an overflow is undefined behaviour to LLVM: docs/architecture.md, rule 13). Every fill's money is exact or the
 run stops; nothing wraps. The rule is `book_fill`, which both engines (the Python reference's `Engine._deliver`,
 the numba engine's in-kernel order path `_fast_report`) call for every fill before anything of it is booked, with
 the fee the venue computed (`fee_money`, the one call of both venues, L2 and L3):

@@ -6,7 +6,7 @@ the jit decorators), `dedup` (the decision window), `exposure` (slots and the or
 step and exposure limits), `decide` (one intent: new / cancel / replace, dedup commit), `prefetch`
 (read-ahead), `batch` (the per-intent and batch entries, rollback), `reports` (execution reports, marks, fills,
 day roll), `checks` (dry runs), `money` (the value of a quantity at a price), `exact` (int64 sums, differences and
-products that say when they do not fit: a signed overflow is undefined behaviour in a kernel, issue 50).
+products that say when they do not fit: a signed overflow is undefined behaviour in a kernel: docs/architecture.md, rule 13).
 
 State layout
 ------------

@@ -2,7 +2,7 @@
 of wrapping.
 
 Why: numba marks every signed integer add / sub / mul ``nsw`` (no signed wrap), so a signed overflow is undefined
-behaviour to LLVM, which may then answer differently per CPU target (issue 50). These helpers compute in uint64,
+behaviour to LLVM, which may then answer differently per CPU target (docs/architecture.md, rule 13). These helpers compute in uint64,
 whose arithmetic modulo 2**64 is defined, and test the result; nothing here wraps, divides by zero or shifts by 64
 or more. Every value they return is within ``[-I64_MAX, I64_MAX]``: ``I64_MIN`` is never produced (a value
 held in the arena can then always be negated, and its `abs` taken).

@@ -26,6 +26,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.data import lobster
+from hft.data._eventcheck import content_hash, digest_words
 from hft.data.lobster import import_lobster, load_lobster_import, ref_sidecar_path, write_lobster_import
 
 STEM = "TEST_2012-06-21_34200000_57600000"
@@ -331,6 +332,16 @@ SAMPLES = {  # file: (messages, levels), from ../shared/data/README.md
     "LOBSTER_SampleFile_GOOG_2012-06-21_5.zip": (112_673, 5),
     "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip": (147_916, 10),
 }
+# file: (the events' content digest, the reference book's digest): recorded once, the same on every CPU target the
+# importer is compiled for (.ci/targets runs this on x86-64-v2, v3, v4 and with bounds checks)
+PINNED = {
+    "LOBSTER_SampleFile_AAPL_2012-06-21_1.zip": ("xh64:970fc69d83ea5797", 0xa2d60acf9eda7112),
+    "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip": ("xh64:c5ae46f33244de78", 0xe87e6838b1742871),
+    "LOBSTER_SampleFile_AMZN_2012-06-21_5.zip": ("xh64:329025d32d150c28", 0xb7337c9b9a5c5001),
+    "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip": ("xh64:8258ebc6649844cc", 0xac347a05b374f893),
+    "LOBSTER_SampleFile_GOOG_2012-06-21_5.zip": ("xh64:a031ecc72dbccf37", 0xa02288cc6963d3e7),
+    "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip": ("xh64:98ad0e1188f7cd54", 0xf41440b128d046df),
+}
 
 
 @pytest.mark.shared_data
@@ -346,6 +357,8 @@ def test_imports_the_shared_samples(shared_data: Path, name: str) -> None:
     book = data.reference
     both = (book[:, 0] != NO_PRICE) & (book[:, 2] != NO_PRICE)
     assert (book[both, 0] > book[both, 2]).all()  # best ask above best bid: never crossed
+    ref_digest = int(digest_words(np.ascontiguousarray(book).view(np.uint64).ravel(), np.uint64(0)))
+    assert (content_hash(data.events), ref_digest) == PINNED[name]
 
 
 # --- the strict scanner (start-up path) and the polars reference path give the same import ------------------
