@@ -16,9 +16,10 @@ Structured dtypes (all little-endian, int64 fields first, ``align=True``):
     side, order_type, tif, accepted, duplicate.
 ``COMMAND_DTYPE`` (64 bytes) — one command to the venue
     ts, order_id, key, price, qty, account, strategy, symbol, action, side, order_type, tif.
-``EXEC_REPORT_DTYPE`` (56 bytes) — one execution report from the venue
+``EXEC_REPORT_DTYPE`` (64 bytes) — one execution report from the venue
     ts, order_id, price, qty (filled now / new size for REPLACED), leaves (remaining after this report),
-    fee (money units, positive = paid), kind.
+    fee (money units, positive = paid; the floor of the exact fee), fee_frac (its millionths beyond ``fee``,
+    ``0 <= fee_frac < 1_000_000``: `hft.sim.fees`), kind.
 """
 
 from __future__ import annotations
@@ -275,6 +276,7 @@ EXEC_REPORT_DTYPE = np.dtype(
         ("qty", "<i8"),
         ("leaves", "<i8"),
         ("fee", "<i8"),
+        ("fee_frac", "<i8"),
         ("kind", "i1"),
     ],
     align=True,

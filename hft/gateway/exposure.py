@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hft.core.errors import ExposureLimitError
+from hft.core.money import round_owed
 from hft.gateway import kernels as K
 
 
@@ -66,7 +67,7 @@ class ExposureStore:
             return Exposure(0, 0, 0, 0, 0, 0)
         s = self._st.slot[z]
         return Exposure(int(s[K.Z_POS]), int(s[K.Z_WBUY]), int(s[K.Z_WSELL]), int(s[K.Z_COST]),
-                        int(s[K.Z_REAL]), int(s[K.Z_NLIVE]))
+                        round_owed(s[K.Z_REAL], s[K.Z_FFRAC]), int(s[K.Z_NLIVE]))
 
     def evict_zero(self) -> int:
         """Free every zero-balance slot now; returns how many."""

@@ -201,7 +201,9 @@ class Decision(NamedTuple):
 
 class ExecutionReport(NamedTuple):
     """A report from the venue. `qty`: filled now (fills); `leaves`: remaining after the report (-1 unknown);
-    for REPLACED, `price` / `leaves` are the order's new price / open size. `fee` in money units."""
+    for REPLACED, `price` / `leaves` are the order's new price / open size. The fee is exact: ``fee +
+    fee_frac / 1e6`` money units, `fee` the whole units (the floor), ``0 <= fee_frac < 1_000_000`` the millionths
+    beyond them (`hft.sim.fees`); positive = paid."""
 
     ts: int
     order_id: int
@@ -210,6 +212,7 @@ class ExecutionReport(NamedTuple):
     qty: int = 0
     leaves: int = -1
     fee: int = 0
+    fee_frac: int = 0
 
 
 def empty_intents(n: int) -> np.ndarray:

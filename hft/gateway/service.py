@@ -18,6 +18,7 @@ import numpy as np
 
 from hft.core.clock import Clock
 from hft.core.errors import GatewayError
+from hft.core.money import round_owed
 from hft.core.orders import (
     CMD_NEW,
     COMMAND_DTYPE,
@@ -435,7 +436,8 @@ class GatewayService(OneIntentPaths):
         now = self.clock.now_ns()
         try:
             flags = int(K.apply_report(self.arena, now, *map(_i64, (report.order_id, report.kind, report.price,
-                                                                    report.qty, report.leaves, report.fee))))
+                                                                    report.qty, report.leaves, report.fee,
+                                                                    getattr(report, "fee_frac", 0)))))
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             log.warning("bad execution report ignored: %s", exc)
             return K.F_BAD_REPORT
@@ -604,16 +606,17 @@ class GatewayService(OneIntentPaths):
                                  self._index("symbol", symbol))
 
     def pnl(self, strategy: str | None = None, account: str | None = None) -> dict[str, int]:
-        """Daily PnL (money units) of a strategy or an account: realised, unrealised, total."""
+        """Daily PnL (money units) of a strategy or an account: realised, unrealised, total (the realised PnL is
+        exact, fees to their millionths, and rounded here once: `hft.core.money.round_owed`)."""
         if strategy is not None:
             r = self._st.strat[self._index("strategy", strategy)]
-            real, unreal = int(r[K.S_REAL]), int(r[K.S_MTM] - r[K.S_COST])
+            real, owed, unreal = int(r[K.S_REAL]), int(r[K.S_FFRAC]), int(r[K.S_MTM] - r[K.S_COST])
         elif account is not None:
             r = self._st.acct[self._index("account", account)]
-            real, unreal = int(r[K.A_REAL]), int(r[K.A_MTM] - r[K.A_COST])
+            real, owed, unreal = int(r[K.A_REAL]), int(r[K.A_FFRAC]), int(r[K.A_MTM] - r[K.A_COST])
         else:
             raise GatewayError("pnl: expected a strategy or an account name")
-        return {"realised": real, "unrealised": unreal, "total": real + unreal}
+        return {"realised": round_owed(real, owed), "unrealised": unreal, "total": round_owed(real + unreal, owed)}
 
     def working_orders(self) -> list[dict[str, Any]]:
         """Every working order: its id, account, strategy, symbol and status code."""

@@ -644,12 +644,13 @@ class LiveGateway:
 
     def _apply_report_objects(self, reps: list[ExecutionReport]) -> None:
         try:
-            arr = np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.kind) for r in reps],
+            arr = np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, r.kind) for r in reps],
                            dtype=EXEC_REPORT_DTYPE)
         except (TypeError, ValueError, AttributeError, OverflowError):
             for r in reps:  # a malformed one among them: the good ones still count
                 try:
-                    self.apply_reports(np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.kind)],
+                    self.apply_reports(np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac,
+                                                  r.kind)],
                                                 dtype=EXEC_REPORT_DTYPE))
                 except (TypeError, ValueError, AttributeError, OverflowError) as exc:
                     log.warning("bad execution report ignored: %s", exc)

@@ -109,7 +109,7 @@ class PaperVenue:
             return
         for r in rows:
             rep = ExecutionReport(int(r["ts"]), int(r["order_id"]), int(r["kind"]), int(r["price"]), int(r["qty"]),
-                                  int(r["leaves"]), int(r["fee"]))
+                                  int(r["leaves"]), int(r["fee"]), int(r["fee_frac"]))
             self.reports += 1
             self.fills += rep.kind in (2, 3)
             self.on_report(rep)

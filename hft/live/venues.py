@@ -252,7 +252,7 @@ class LoopbackVenue:
                     else:
                         self._received.add((ev["action"], ev["order_id"]))
                 elif ev["ev"] == "report":
-                    reps.append((ev["ts"], ev["order_id"], ev["price"], ev["qty"], ev["leaves"], 0, ev["kind"]))
+                    reps.append((ev["ts"], ev["order_id"], ev["price"], ev["qty"], ev["leaves"], 0, 0, ev["kind"]))
                     o = self._orders.get(ev["order_id"])
                     if ev["kind"] == REPORT_FILL and o is not None and ev["price"] > 0:
                         self._ref[o[_Y]] = ev["price"]
@@ -275,8 +275,8 @@ class LoopbackVenue:
         self._act(cmd)
         self._flush()
         if self.loop is not None and self.on_report is not None:
-            for ts, oid, price, qty, leaves, fee, kind in self._due:
-                self.on_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+            for ts, oid, price, qty, leaves, fee, frac, kind in self._due:
+                self.on_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee, frac))
 
     def send_array(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
                    symbols: Sequence[str]) -> np.ndarray:
@@ -418,7 +418,7 @@ class LoopbackVenue:
         if why:
             ev["reason"] = why
         self._write(ev)
-        self._due.append((0, oid, price, qty, leaves, 0, kind))
+        self._due.append((0, oid, price, qty, leaves, 0, 0, kind))
 
     def received(self) -> set[tuple[int, int]]:
         """(action, order id) of every command the venue received."""
@@ -432,8 +432,8 @@ class LoopbackVenue:
     def reports(self) -> dict[int, list[ExecutionReport]]:
         """Every report sent, per order id, in order."""
         out: dict[int, list[ExecutionReport]] = {}
-        for ts, oid, price, qty, leaves, fee, kind in self._all_reports().tolist():
-            out.setdefault(oid, []).append(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+        for ts, oid, price, qty, leaves, fee, frac, kind in self._all_reports().tolist():
+            out.setdefault(oid, []).append(ExecutionReport(ts, oid, kind, price, qty, leaves, fee, frac))
         return out
 
     def positions(self) -> dict[tuple[str, str, str], int]:

@@ -174,7 +174,7 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
 # the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes)
 FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
                        ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
-                       ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8")])
+                       ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8"), ("fee_frac", "<i8")])
 
 
 @njit(cache=True, nogil=True)
@@ -198,6 +198,7 @@ def _fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.n
         f.leaves = r.leaves
         f.fee = r.fee
         f.exch_ts = exch_ts[sel[j]]
+        f.fee_frac = r.fee_frac
 
 
 @njit(cache=True, nogil=True)

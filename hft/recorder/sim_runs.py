@@ -45,7 +45,8 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
              "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "kind": int(r["kind"]), "side": int(r["side"]),
              "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
              "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
-             "fee": int(r["fee"]), "exch_ts": int(r["ts"])} for i, r in enumerate(out.fills)])
+             "fee": int(r["fee"]), "fee_frac": int(r["fee_frac"]), "exch_ts": int(r["ts"])}
+            for i, r in enumerate(out.fills)])
         w.write("sim.runs", run_row(summary, stable_id(run_id, "run"), n_orders=len(out.orders)))
     with open_store(wait_s=30) as store:
         rep = load(store)

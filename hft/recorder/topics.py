@@ -704,7 +704,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("n_fills", "UInt64", 0),
         _c("summary", "String", "{}", "JSON document (pnl, metrics)"),
     ), "one row per simulator run", "write"),
-    Topic("sim.orders", 8, 1, (
+    Topic("sim.orders", 8, 2, (
         # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
         # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are.
         _TS,
@@ -724,9 +724,12 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("price", "Int64", 0, "integer ticks"),
         _c("qty", "Int64", 0, "integer lots"),
         _c("leaves", "Int64", 0, "quantity still working after a report"),
-        _c("fee", "Int64", 0, "money units, positive = paid"),
-    ), "order commands and execution reports of a simulator run (reproducible by replay)", "drop"),
-    Topic("sim.fills", 9, 1, (
+        _c("fee", "Int64", 0, "money units, positive = paid (the floor of the exact fee)"),
+        # version 2 (004_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
+        _c("fee_frac", "Int64", 0, "millionths of a money unit beyond fee (0 <= . < 1e6)"),
+    ), "order commands and execution reports of a simulator run (reproducible by replay)", "drop",
+        legacy=((1, 18),)),
+    Topic("sim.fills", 9, 2, (
         _TS,
         _c("run_id", "String"),
         _c("fill_id", "UInt64", 0, "fill sequence number within the run"),
@@ -741,9 +744,11 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("qty", "Int64", 0, "integer lots filled"),
         _c("leaves", "Int64", 0, "quantity still working"),
         _c("liquidity", "Int8", 0, "1 maker, -1 taker, 0 unknown"),
-        _c("fee", "Int64", 0, "money units, positive = paid"),
+        _c("fee", "Int64", 0, "money units, positive = paid (the floor of the exact fee)"),
         _c("exch_ts", "DateTime64(9, 'UTC')", 0, "exchange time of the fill"),
-    ), "fills of a simulator run (reproducible by replay)", "drop"),
+        # version 2 (004_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
+        _c("fee_frac", "Int64", 0, "millionths of a money unit beyond fee (0 <= . < 1e6)"),
+    ), "fills of a simulator run (reproducible by replay)", "drop", legacy=((1, 16),)),
 )}
 
 TOPICS_BY_ID: dict[int, Topic] = {t.topic_id: t for t in TOPICS.values()}

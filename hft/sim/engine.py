@@ -96,7 +96,7 @@ from hft.core.orders import (
     TIF_GTC,
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
-from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal
+from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal, legs_final
 from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of
 from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
@@ -107,10 +107,12 @@ _INF = np.iinfo(np.int64).max
 ORDER_LOG_DTYPE = np.dtype([("ts", "<i8"), ("order_id", "<i8"), ("price", "<i8"), ("qty", "<i8"),
                             ("action", "i1"), ("side", "i1"), ("order_type", "i1"), ("tif", "i1")], align=True)
 FILL_LOG_DTYPE = np.dtype([("ts", "<i8"), ("local_ts", "<i8"), ("order_id", "<i8"), ("price", "<i8"),
-                           ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("side", "i1"), ("kind", "i1"),
-                           ("liquidity", "i1")], align=True)
+                           ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("fee_frac", "<i8"), ("side", "i1"),
+                           ("kind", "i1"), ("liquidity", "i1")], align=True)
+# a fill's fee is exact: ``fee + fee_frac / 1e6`` money units; a leg's fees likewise ``fees + fee_frac / 1e6``, and
+# its exact cash ``cash - fee_frac / 1e6`` (`hft.sim.fees`)
 EQUITY_DTYPE = np.dtype([("ts", "<i8"), ("mid2", "<i8"), ("position", "<i8"), ("cash", "<i8"),
-                         ("fees", "<i8"), ("bid", "<i8"), ("ask", "<i8")], align=True)
+                         ("fees", "<i8"), ("fee_frac", "<i8"), ("bid", "<i8"), ("ask", "<i8")], align=True)
 # per order: when its ACK reached the strategy (local ns) and its queue ahead at entry (lots; -1: never rested). Not
 # covered by the run hash (a diagnostic for the tearsheet); equal between the engines.
 ACK_LOG_DTYPE = np.dtype([("order_id", "<i8"), ("ack_ts", "<i8"), ("queue", "<i8")], align=True)
@@ -197,7 +199,7 @@ def leg_results(legs: Sequence[Leg], order_legs: np.ndarray, dec_legs: np.ndarra
     order_legs, dec_legs)``: `Engine._output` hashes those two arrays as they are (the same bytes)."""
     ids, of_leg = order_legs["order_id"], order_legs["leg"]
     return [LegResult(leg.symbol, leg.mult, np.asarray(eq, dtype=EQUITY_DTYPE),
-                      {"position": leg.position, "cash": leg.cash, "fees": leg.fees},
+                      {"position": leg.position, "cash": leg.cash, "fees": leg.fees, "fee_frac": leg.fee_frac},
                       ids[of_leg == leg.index], np.flatnonzero(dec_legs == leg.index))
             for leg, eq in zip(legs, equity, strict=True)]
 
@@ -334,6 +336,7 @@ class Engine:
     position = _leg0("position")
     cash = _leg0("cash")
     fees = _leg0("fees")
+    fee_frac = _leg0("fee_frac")
 
     # --- sessions (several days in one run: `hft.sim.sessions`) ----------------------------------------------
     def continue_from(self, prev: Engine) -> None:
@@ -344,7 +347,7 @@ class Engine:
             raise SimError(f"sessions: expected the instruments {[leg.symbol for leg in prev.legs]}, was "
                            f"{[leg.symbol for leg in self.legs]}")
         for leg, old in zip(self.legs, prev.legs, strict=True):
-            leg.position, leg.cash, leg.fees = old.position, old.cash, old.fees
+            leg.position, leg.cash, leg.fees, leg.fee_frac = old.position, old.cash, old.fees, old.fee_frac
         self._key, self._n_entry, self._n_resp, self._seq = prev._key, prev._n_entry, prev._n_resp, prev._seq
 
     def end_session(self) -> int:
@@ -353,7 +356,7 @@ class Engine:
         now = self.clock.now_ns()
         live = list(self.live_orders.values())
         for o in live:
-            self.gw.on_execution_report(ExecutionReport(now, o.order_id, REPORT_EXPIRED, o.price, 0, 0, 0))
+            self.gw.on_execution_report(ExecutionReport(now, o.order_id, REPORT_EXPIRED, o.price, 0, 0))
         self.live_orders.clear()
         return len(live)
 
@@ -468,16 +471,17 @@ class Engine:
             self._push(now + lat, PRI_LOCAL_RESP, ("rep", r))
 
     def _deliver(self, rep: tuple) -> None:
-        ts, oid, price, qty, leaves, fee, kind, liq, queue = rep
+        ts, oid, price, qty, leaves, fee, frac, kind, liq, queue = rep
         side = self._side_of.get(oid, 0)
         k = self._leg_of.get(oid, 0)
         leg = self.legs[k]
         fill = kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL
         if fill:  # its money exactly, or the run stops before anything of it is booked (`hft.sim.fees`, "Range")
-            what, pos, cash, fees = book_fill(side, price, qty, leg.mult, fee, leg.position, leg.cash, leg.fees)
+            what, pos, cash, fees, fees_frac = book_fill(side, price, qty, leg.mult, fee, frac, leg.position,
+                                                         leg.cash, leg.fees, leg.fee_frac)
             if what:
                 raise fill_refusal(what, ts, oid, side, price, qty, fee, leg.mult, leg.position, leg.cash, leg.fees)
-        flags = self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee))
+        flags = self.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee, frac))
         self.cur = k
         if kind == REPORT_ACK:
             self._acks[oid] = (self.clock.now_ns(), queue)
@@ -485,8 +489,8 @@ class Engine:
             if flags & RISK_FLAG_BAD_REPORT:  # the gateway could not book it (and applied nothing)
                 raise fill_refusal(MONEY_GATEWAY, ts, oid, side, price, qty, fee, leg.mult, leg.position, leg.cash,
                                    leg.fees)
-            leg.position, leg.cash, leg.fees = int(pos), int(cash), int(fees)
-            self._fill_rows.append((ts, self.clock.now_ns(), oid, price, qty, leaves, fee, side, kind, liq))
+            leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
+            self._fill_rows.append((ts, self.clock.now_ns(), oid, price, qty, leaves, fee, frac, side, kind, liq))
         st = self.live_orders.get(oid)
         if st is not None:
             if kind in (REPORT_FILL, REPORT_CANCELED, REPORT_EXPIRED, REPORT_REJECTED):
@@ -498,7 +502,7 @@ class Engine:
             elif kind == REPORT_PARTIAL_FILL:
                 st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
         self.strategy.on_order_update(self.ctx, OrderUpdate(self.clock.now_ns(), oid, kind, price, qty, leaves, fee,
-                                                            liq == 1, ts))
+                                                            liq == 1, ts, frac))
 
     # --- loop ------------------------------------------------------------------------------------------------
     def wake_at(self, t: int, payload: Any) -> None:
@@ -516,7 +520,8 @@ class Engine:
             b, _, a, _ = leg.local_top
             mid2 = (b + a) if b is not None and a is not None else 0
             (self._equity_rows if len(self.legs) == 1 else leg.equity_rows).append(
-                (now, mid2, leg.position, leg.cash, leg.fees, b if b is not None else 0, a if a is not None else 0))
+                (now, mid2, leg.position, leg.cash, leg.fees, leg.fee_frac, b if b is not None else 0,
+                 a if a is not None else 0))
 
     def run(self, progress: Callable[[int, int], None] | None = None, *, multiplier: int | None = None
             ) -> RunOutput:
@@ -626,7 +631,7 @@ class Engine:
         acks = self._ack_rows if self._ack_rows is not None else ack_log(self._acks)
         records = list(self.decisions) if arrays is None else self.decisions
         if len(self.legs) == 1:
-            final = {"position": self.position, "cash": self.cash, "fees": self.fees}
+            final = {"position": self.position, "cash": self.cash, "fees": self.fees, "fee_frac": self.fee_frac}
             resync = getattr(self.venue, "resync_counters", None)
             return RunOutput(dec, orders, fills, equity, n, wall, rejects, final,
                              run_hash(dec, orders, fills), self.gw.metrics_snapshot(), records,
@@ -638,7 +643,7 @@ class Engine:
                     np.array([of_symbol[d.symbol] for d in records], dtype=np.int64))
         # (a numba engine's equity rows are each leg's rows of its log, a view as one leg's log is: not copied)
         legs = leg_results(self.legs, order_legs, dec_legs, [leg.equity_rows for leg in self.legs])
-        final = {"cash": sum(leg.cash for leg in self.legs), "fees": sum(leg.fees for leg in self.legs)}
+        final = legs_final(self.legs)
         return RunOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), n, wall, rejects, final,
                          run_hash(dec, orders, fills, order_legs, dec_legs), self.gw.metrics_snapshot(),
                          records, list(self.transitions), None, acks, legs)

@@ -82,8 +82,8 @@ Cross check (after DEPTH and CLEAR): a working buy whose price >= the effective 
 <= the effective best bid, fills entirely at its own price as maker (the opposite side moved through it). Such
 fills do not consume visible liquidity.
 
-Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee; ``fee`` > 0 paid; a fill whose value
-or fee would not fit int64 carries ``FEE_REFUSED`` (the engines stop the run at it: `hft.sim.fees`, "Range").
+Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee, exact: ``fee + fee_frac / 1e6``
+money units (``fee`` the floor), > 0 paid; a fill whose value or fee would not fit int64 carries ``FEE_REFUSED`` (the engines stop the run at it: `hft.sim.fees`, "Range").
 Reports carry the exchange time ``now``; fills are ``PARTIAL_FILL`` while leaves > 0, then ``FILL``.
 Iteration over our orders is by slot index, so runs are deterministic.
 """
@@ -134,7 +134,7 @@ from hft.core.orders import (
 from hft.sim.entry_points import CallSite
 from hft.sim.fees import FeeSchedule, fee_money
 from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
-from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume, emit, within
+from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume, emit, emit_fill, within
 
 # --- exchange modes ----------------------------------------------------------------------------------------
 MODE_PARTIAL_FILL = 0
@@ -199,6 +199,7 @@ VENUE_REPORT_DTYPE = np.dtype(
         ("qty", "<i8"),
         ("leaves", "<i8"),
         ("fee", "<i8"),
+        ("fee_frac", "<i8"),  # the fee's millionths beyond `fee` (hft.sim.fees: a fill's fee is exact)
         ("kind", "i1"),
         ("liquidity", "i1"),
         # an ACK's queue ahead at entry, in lots, once the order rests (exact on L3, the displayed level on L2);
@@ -273,15 +274,15 @@ def _eff_best(book, cons, params, side) -> int:
 def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
     """Fill `qty` of the working order in slot `j` at `price`; frees the slot when done."""
     bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
-    fee = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
+    fee, frac = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
     leaves = orders[j, O_LEAVES] - qty
     orders[j, O_LEAVES] = leaves
     orders[j, O_EXEC] += qty
     kind = REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL
     if leaves == 0:
         orders[j, O_LIVE] = 0
-    return emit(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, LIQ_MAKER if liq == LIQ_MAKER
-                 else LIQ_TAKER)
+    return emit_fill(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, frac,
+                     LIQ_MAKER if liq == LIQ_MAKER else LIQ_TAKER)
 
 
 @_kernel

@@ -20,14 +20,19 @@ Fees are on the fill's value in the same units (so in coin for inverse contracts
 * ``per_lot`` — an optional fixed fee per traded lot, in money units (integer, may be negative), applied to
   maker and taker fills alike.
 
-The fee of one fill, all integer arithmetic (no float anywhere)::
+The fee of one fill is exact, all integer arithmetic (no float anywhere)::
 
     value = price_ticks * qty_lots * multiplier
-    fee   = round_half_even(value * bps_h / 1_000_000) + per_lot * qty_lots
+    fee + fee_frac / 1_000_000 = value * bps_h / 1_000_000 + per_lot * qty_lots
 
-(1 bp = 1e-4 of value, and bps_h = 100 × bp, so the divisor is 1e6.) Rounding is to the nearest money unit,
-ties to even (banker's rounding), also for negative fees (a rebate of -2.5 units rounds to -2). Positive fee
-= paid, negative = received, as `hft.core.orders.EXEC_REPORT_DTYPE` ``fee`` expects.
+(1 bp = 1e-4 of value, and bps_h = 100 × bp, so the divisor is 1e6 and a fee is a whole number of *millionths*
+of a money unit.) A fee is carried as the pair ``(fee, fee_frac)``: ``fee`` the whole money units (the floor),
+``0 <= fee_frac < 1_000_000`` the millionths beyond it (``FEE_FRAC_UNITS``): a rebate of 2.5 units is ``(-3,
+500_000)``. Positive = paid, negative = received, as `hft.core.orders.EXEC_REPORT_DTYPE` ``fee`` / ``fee_frac``
+say. Nothing is rounded per fill: a leg accumulates its fees exactly (`book_fill`: the millionths carry into the
+whole units), so a day of sub-unit rebates adds up to what the rates say. Money is rounded once, where it is
+reported (`round_money`: half to even, the summary's ``*_money_units``; the currency figures are the exact
+amount times the unit). A leg's exact cash is ``cash - fee_frac / 1e6`` (``cash`` books the whole fees).
 
 Range (int64, where an overflow is undefined behaviour to LLVM: docs/architecture.md, rule 13). Every fill's money is exact or the
 run stops; nothing wraps. The rule is `book_fill`, which both engines (the Python reference's `Engine._deliver`,
@@ -35,17 +40,17 @@ the numba engine's in-kernel order path `_fast_report`) call for every fill befo
 the fee the venue computed (`fee_money`, the one call of both venues, L2 and L3):
 
 * `fee_money` computes the fill's value exactly (`hft.gateway.kernels.money.fill_value_ok`) and the fee from it,
-  or returns `FEE_REFUSED` (int64's minimum, never a fee: every fee is within ``±I64_MAX``) when the value,
-  ``per_lot * qty`` or their sum would not fit. It never forms ``value * bps_h`` (past 2**63 from a value of
-  9.2e12 at 10,000 bp): the value is split at the divisor toward zero, ``value = hi * 1e6 + lo`` with ``|lo| <
-  1e6`` of the value's sign, and ``fee = floor(hi * bps_h + lo * bps_h / 1e6)`` rounded half to even — the same
-  integer, each product in range (``|hi * bps_h| <= |value|`` as ``|bps_h| <= MAX_ABS_BPS_H = 1e6``, which
-  `FeeSchedule` and `bps_to_hundredths` enforce; ``|lo * bps_h| < 1e12``);
-* `book_fill` takes the fill (side, price, qty, the run's money factor, that fee) and the leg's position, cash
-  and fees, and returns their new values, or the first thing that would not fit int64 (``±I64_MAX``): the
-  fill's value (its cash flow is ``±value``; `MONEY_VALUE`), its fee (`MONEY_FEE`), the position after it
-  (`MONEY_POSITION`), the cash after it (``cash + cash_flow - fee``, exactly: `MONEY_CASH`) or the fees paid
-  after it (`MONEY_FEES`). The engines then stop the run with `fill_refusal`'s one-line `SimError` naming the
+  or returns `FEE_REFUSED` (int64's minimum, never a fee: every fee is within ``±I64_MAX``) as its whole part
+  when the value, ``per_lot * qty`` or their sum would not fit. It never forms ``value * bps_h`` (past 2**63
+  from a value of 9.2e12 at 10,000 bp): the value is split at the divisor toward zero, ``value = hi * 1e6 +
+  lo`` with ``|lo| < 1e6`` of the value's sign, and ``value * bps_h / 1e6 = hi * bps_h + lo * bps_h / 1e6`` —
+  its floor and the millionths beyond it, each product in range (``|hi * bps_h| <= |value|`` as ``|bps_h| <=
+  MAX_ABS_BPS_H = 1e6``, which `FeeSchedule` and `bps_to_hundredths` enforce; ``|lo * bps_h| < 1e12``);
+* `book_fill` takes the fill (side, price, qty, the run's money factor, that fee and its millionths) and the
+  leg's position, cash, fees and fee millionths, and returns their new values, or the first thing that would
+  not fit int64 (``±I64_MAX``): the fill's value (its cash flow is ``±value``; `MONEY_VALUE`), its fee
+  (`MONEY_FEE`), the position after it (`MONEY_POSITION`), the cash after it (``cash + cash_flow - fee``,
+  exactly, with the millionths' carry: `MONEY_CASH`) or the fees paid after it (`MONEY_FEES`). The engines then stop the run with `fill_refusal`'s one-line `SimError` naming the
   fill (time, order id, side, price, qty) and what did not fit, the same message on both engines. A fill the
   gateway cannot book (`MONEY_GATEWAY`: its position at the mark, cost basis or PnL past int64, or a price or
   quantity <= 0; the gateway then applies nothing) stops the run the same way, as the gateway's books and the
@@ -60,20 +65,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from hft.core.errors import ConfigError, SimError
+from hft.core.money import FEE_FRAC_UNITS, exact_money, round_money, round_owed  # noqa: F401 - re-exported
 from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_ok, sub_ok
 from hft.gateway.kernels.money import div_round_half_even, fill_value, fill_value_ok  # noqa: F401 - the one rule, shared with the gateway
 
 INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
 BPS_SCALE = 100  # bps are stored in hundredths of a basis point
-FEE_DIVISOR = 1_000_000  # 1 bp = 1e-4; hundredths → 1e-6
+FEE_DIVISOR = FEE_FRAC_UNITS  # 1 bp = 1e-4; hundredths → 1e-6 (so a fee's millionths are exact)
 MAX_ABS_BPS_H = 1_000_000  # |fee| <= 100 % of value (10,000 bp)
-FEE_REFUSED = I64_MIN  # `fee_money`'s answer when a fill's value or fee does not fit int64 (never a fee)
+FEE_REFUSED = I64_MIN  # `fee_money`'s whole part when a fill's value or fee does not fit int64 (never a fee)
 # `book_fill`'s first result: 0, the fill is booked; else what would not fit int64 (`fill_refusal` names it)
 MONEY_OK, MONEY_VALUE, MONEY_FEE, MONEY_POSITION, MONEY_CASH, MONEY_FEES, MONEY_GATEWAY = range(7)
 
@@ -138,13 +145,14 @@ def _value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
 
 
 @njit(cache=True)
-def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> int:
-    """Fee of one fill in money units (see the module docstring). Positive = paid. `FEE_REFUSED` when the fill's
+def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> tuple[int, int]:
+    """Exact fee of one fill (see the module docstring): ``(fee, fee_frac)``, ``fee + fee_frac / 1e6`` money units,
+    ``fee`` the floor, ``0 <= fee_frac < FEE_FRAC_UNITS``; positive = paid. ``(FEE_REFUSED, 0)`` when the fill's
     value, ``per_lot * qty`` or the fee would not fit int64 (module docstring, "Range"). Needs ``|bps_h| <=
     MAX_ABS_BPS_H`` (`FeeSchedule`, `bps_to_hundredths`); any int64 price, qty, money factor and per-lot fee."""
     value, ok = _value_ok(price, qty, money)
     if not ok:
-        return FEE_REFUSED
+        return FEE_REFUSED, np.int64(0)
     # value = hi * FEE_DIVISOR + lo, split toward zero: |hi * FEE_DIVISOR| <= |value| (|value| <= I64_MAX), so
     # |hi * bps_h| <= |value| too; lo has the value's sign, |lo| < FEE_DIVISOR
     hi = value // FEE_DIVISOR if value >= 0 else -((-value) // FEE_DIVISOR)
@@ -152,15 +160,15 @@ def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> int
     num = lo * bps_h  # |num| < 1e12
     q = num // FEE_DIVISOR
     r = num - q * FEE_DIVISOR  # 0 <= r < FEE_DIVISOR
-    # the floor of value * bps_h / 1e6, whose parity breaks a tie (half to even): within ±I64_MAX (|bps_h| <= 1e6)
+    # the floor of value * bps_h / 1e6: within ±I64_MAX (|bps_h| <= 1e6); r / 1e6 beyond it
     q += hi * bps_h
-    if 2 * r > FEE_DIVISOR or (2 * r == FEE_DIVISOR and q % 2 != 0):
-        q += 1  # (a round up of a non-integer below I64_MAX: fits)
     per, ok = mul_ok(per_lot, qty)
     if not ok:
-        return FEE_REFUSED
+        return FEE_REFUSED, np.int64(0)
     fee, ok = add_ok(q, per)
-    return fee if ok else FEE_REFUSED
+    if not ok:
+        return FEE_REFUSED, np.int64(0)
+    return fee, r
 
 
 @_inline
@@ -180,32 +188,52 @@ def _cash_after(cash: int, flow: int, fee: int) -> tuple[int, bool]:
 
 
 @_inline  # per fill, at the numba engine's report path (and from Python for the reference engine)
-def book_fill(side: int, price: int, qty: int, money: int, fee: int, pos: int, cash: int, fees: int) -> tuple:
-    """The one accounting rule of a fill (module docstring, "Range"): ``(MONEY_OK, position, cash, fees)`` after a
-    fill of `qty` lots on `side` (+1 buy, -1 sell; 0: not our order, no position change) at `price` with the
-    venue's `fee` (`fee_money`; `FEE_REFUSED`: it did not fit), money factor `money`; or ``(MONEY_*, pos, cash,
-    fees)`` unchanged, naming the first value that would not fit int64. Cash flow: a linear buy pays its value
-    (``-side * value``), an inverse buy receives it (``+side * value``); the fee is paid from cash. Needs `pos`,
-    `cash`, `fees` within ``±I64_MAX`` (what this rule returns always is)."""
+def book_fill(side: int, price: int, qty: int, money: int, fee: int, frac: int, pos: int, cash: int, fees: int,
+              fees_frac: int) -> tuple:
+    """The one accounting rule of a fill (module docstring, "Range"): ``(MONEY_OK, position, cash, fees,
+    fees_frac)`` after a fill of `qty` lots on `side` (+1 buy, -1 sell; 0: not our order, no position change) at
+    `price` with the venue's exact fee ``fee + frac / 1e6`` (`fee_money`; `FEE_REFUSED`: it did not fit), money
+    factor `money`; or ``(MONEY_*, pos, cash, fees, fees_frac)`` unchanged, naming the first value that would not
+    fit int64. Cash flow: a linear buy pays its value (``-side * value``), an inverse buy receives it (``+side *
+    value``); the fee is paid from cash. The leg's fee millionths (`fees_frac`, ``0 <= . < FEE_FRAC_UNITS``)
+    carry into whole units here, so ``fees + fees_frac / 1e6`` is the exact sum of every fill's fee and the exact
+    cash is ``cash - fees_frac / 1e6``. Needs `pos`, `cash`, `fees` within ``±I64_MAX`` and `frac`, `fees_frac`
+    within ``[0, FEE_FRAC_UNITS)`` (what this rule and `fee_money` return always are)."""
     v, ok = _value_ok(price, qty, money)
     flow, ok2 = mul_ok(side, v)
     if not (ok and ok2):
-        return MONEY_VALUE, pos, cash, fees
+        return MONEY_VALUE, pos, cash, fees, fees_frac
     if money > 0:
         flow = -flow  # (within ±I64_MAX)
     if fee == FEE_REFUSED:
-        return MONEY_FEE, pos, cash, fees
+        return MONEY_FEE, pos, cash, fees, fees_frac
+    nfrac = fees_frac + frac  # < 2 * FEE_FRAC_UNITS
+    if nfrac >= FEE_FRAC_UNITS:  # the millionths make a whole unit: paid now
+        nfrac -= FEE_FRAC_UNITS
+        fee, ok = add_ok(fee, 1)
+        if not ok:
+            return MONEY_FEE, pos, cash, fees, fees_frac
     dq, ok = mul_ok(side, qty)
     npos, ok2 = add_ok(pos, dq)
     if not (ok and ok2):
-        return MONEY_POSITION, pos, cash, fees
+        return MONEY_POSITION, pos, cash, fees, fees_frac
     ncash, ok = _cash_after(cash, flow, fee)
     if not ok:
-        return MONEY_CASH, pos, cash, fees
+        return MONEY_CASH, pos, cash, fees, fees_frac
     nfees, ok = add_ok(fees, fee)
     if not ok:
-        return MONEY_FEES, pos, cash, fees
-    return MONEY_OK, npos, ncash, nfees
+        return MONEY_FEES, pos, cash, fees, fees_frac
+    return MONEY_OK, npos, ncash, nfees, nfrac
+
+
+def legs_final(legs: Any) -> dict[str, int]:
+    """The summed ``cash``, ``fees`` and ``fee_frac`` of several legs' accounts (each with `cash`, `fees`,
+    `fee_frac` attributes, in one money unit), the millionths carried into whole units as `book_fill` carries them:
+    the exact fees are ``fees + fee_frac / 1e6`` and the exact cash ``cash - fee_frac / 1e6``."""
+    cash = sum(int(leg.cash) for leg in legs)
+    fees = sum(int(leg.fees) for leg in legs)
+    carry, frac = divmod(sum(int(leg.fee_frac) for leg in legs), FEE_FRAC_UNITS)
+    return {"cash": cash - carry, "fees": fees + carry, "fee_frac": frac}
 
 
 def fill_value_py(price: int, qty: int, money: int) -> int:
@@ -291,14 +319,11 @@ def money_unit(instrument: Any, multiplier: int = 1) -> float:
                  / multiplier)
 
 
-def fee_py(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> int:
-    """Reference implementation with Python integers (unbounded; for tests and reporting), linear or inverse
-    (a negative `multiplier` is the inverse money factor)."""
-    num = fill_value_py(price, qty, multiplier) * int(bps_h)
-    q, r = divmod(num, FEE_DIVISOR)
-    if 2 * r > FEE_DIVISOR or (2 * r == FEE_DIVISOR and q % 2 != 0):
-        q += 1
-    return q + int(per_lot) * int(qty)
+def fee_py(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> Fraction:
+    """Reference implementation with Python integers (unbounded; for tests and reporting): the exact fee of a
+    fill in money units, linear or inverse (a negative `multiplier` is the inverse money factor)."""
+    return (Fraction(fill_value_py(price, qty, multiplier) * int(bps_h), FEE_DIVISOR)
+            + int(per_lot) * int(qty))
 
 
 def fee_params(fees: FeeSchedule) -> np.ndarray:

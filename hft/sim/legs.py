@@ -58,6 +58,7 @@ class Leg:
     position: int = 0
     cash: int = 0
     fees: int = 0
+    fee_frac: int = 0  # the fees' millionths beyond `fees` (`hft.sim.fees`: exact fees, rounded where reported)
     equity_rows: list[tuple] = field(default_factory=list)
 
 

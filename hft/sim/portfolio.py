@@ -37,6 +37,7 @@ from hft import __version__
 from hft.compile_watch import CompileWatch
 from hft.core.errors import SimError
 from hft.core.ids import run_hash
+from hft.core.money import FEE_FRAC_UNITS, round_micro
 from hft.sim.engine import RunOutput, reject_counts
 from hft.sim.engine_nb import ENGINES
 from hft.sim.fees import mark_value, money_factor, money_unit
@@ -169,6 +170,7 @@ def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: s
 
 
 LEG_KEYS = ("symbol", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_money_units",
+            "fees_money_units", "fees_micro_units",
             "max_drawdown", "orders", "cancels", "fills", "filled_qty", "position", "position_inst", "rejects",
             "maker_share")
 
@@ -184,7 +186,8 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
     gross = series["gross_exposure"]
     last = [float(v[-1]) for v in series["values"]]
     pnl_mu = sum(s["pnl_money_units"] for s in leg_summaries)
-    fees_mu = sum(s["fees_money_units"] for s in leg_summaries)
+    fees_micro = sum(s["fees_micro_units"] for s in leg_summaries)  # exact (`hft.core.money`): rounded once
+    fees_mu, fees_exact = round_micro(fees_micro), fees_micro / FEE_FRAC_UNITS
     replay_s = run_s - compile_s if compile_s else out.wall_s
     eq0 = legs[0].equity
     return {
@@ -197,8 +200,8 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
         "data_hash": hashlib.blake2b("|".join(s["data_hash"] for s in leg_summaries).encode(),
                                      digest_size=8).hexdigest(),
         "currency": leg_summaries[0]["currency"], "money_unit": money, "multiplier": config.multiplier,
-        "pnl_money_units": pnl_mu, "fees_money_units": fees_mu,
-        "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_mu) * money), "fees": _ccy(fees_mu * money),
+        "pnl_money_units": pnl_mu, "fees_money_units": fees_mu, "fees_micro_units": fees_micro,
+        "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_exact) * money), "fees": _ccy(fees_exact * money),
         "max_drawdown": _ccy(money_units(max_dd) * money), "max_drawdown_money_units": money_units(max_dd),
         "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
         "positions": {leg.symbol: leg.final["position"] for leg in legs},

@@ -80,6 +80,7 @@ from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource, no_book_notice
+from hft.core.money import FEE_FRAC_UNITS, exact_money, micro_units, round_micro
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.git_probe import GitCommitProbe, git_commit
@@ -674,8 +675,12 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
 
     equity = net_equity(eq, money_factor(inst, mult))
     sharpe, max_dd = equity_stats(equity)
-    final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(out.final["cash"])
-    pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), int(out.final["fees"])
+    final = out.final
+    cash = exact_money(final["cash"], -final.get("fee_frac", 0))
+    final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(cash)
+    fees_micro = micro_units(final["fees"], final.get("fee_frac", 0))  # exact (`hft.core.money`)
+    pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), round_micro(fees_micro)
+    fees_exact = fees_micro / FEE_FRAC_UNITS
     fills = out.fills
     submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
     filled = int(fills["qty"].sum()) if len(fills) else 0
@@ -694,12 +699,12 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "pnl_money_units": pnl_mu, "currency": inst.settlement, "quote_currency": inst.currency,
         "instrument_kind": inst.kind, "contract_size": inst.contract, "money_unit": money,
         "money_factor": money_factor(inst, mult),
-        "multiplier": mult, "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_mu) * money),
-        "fees": _ccy(fees_mu * money), "max_drawdown": _ccy(dd_mu * money),
+        "multiplier": mult, "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_exact) * money),
+        "fees": _ccy(fees_exact * money), "max_drawdown": _ccy(dd_mu * money),
         "sharpe_per_sample": round(sharpe, 6), "sample_s": config.sample_ns / 1e9,
         "max_drawdown_money_units": dd_mu,
         "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
-        "fees_money_units": out.final["fees"], "filled_inst": _ccy(filled * lot),
+        "fees_money_units": fees_mu, "fees_micro_units": fees_micro, "filled_inst": _ccy(filled * lot),
         "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
         "cancels": int((out.orders["action"] == 2).sum()) if len(out.orders) else 0,
         "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
@@ -710,7 +715,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "latency": config.latency_summary(),
         "seed": config.seed, "engine": config.engine, "version": __version__, "git_commit": git_commit() if commit is None else commit,
         **({"resync": out.resync} if out.resync is not None else {}),
-        **_quote_equivalent(inst, eq, pnl_mu * money, fees_mu * money),
+        **_quote_equivalent(inst, eq, pnl_mu * money, fees_exact * money),
     }
 
 
@@ -722,7 +727,7 @@ def net_equity(eq: np.ndarray, money: int) -> np.ndarray:
 
     if not len(eq):
         return np.zeros(1)
-    equity = eq["cash"] + mark_value(eq["position"], eq["mid2"], money)
+    equity = exact_money(eq["cash"], -eq["fee_frac"]) + mark_value(eq["position"], eq["mid2"], money)
     return _ffill(np.where(eq["mid2"] > 0, equity, np.nan))
 
 
@@ -748,8 +753,9 @@ def _quote_equivalent(inst: Any, eq: np.ndarray, pnl: float, fees: float) -> dic
 
 def money_units(x: float) -> int:
     """A marked amount in integer money units, as every ``*_money_units`` figure is (docs/sim.md, "Run folder"):
-    rounded half to even, the fees' rule. Cash and fees are whole units already; the mark of a position at the mid
-    is not (a mid between two ticks gives half a unit; an inverse contract's mark, any fraction)."""
+    rounded once, half to even, the fees' rule (`hft.core.money`). Cash and fees are exact to a millionth of a unit;
+    the mark of a position at the mid is not (a mid between two ticks gives half a unit; an inverse contract's
+    mark, any fraction)."""
     return round(float(x))
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.dtypes import NO_PRICE
+from hft.core.money import exact_money
 from hft.core.orders import (
     INTENT_KIND_NAMES,
     INTENT_NEW,
@@ -131,7 +132,8 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
                       pl.Series("liquidity_name", _names(cols["liquidity"], {LIQ_MAKER: "maker", LIQ_TAKER: "taker"}),
                                 dtype=pl.Utf8),
                       pl.Series("leaves_inst", np.round(cols["leaves"] * lot, lot_d)),
-                      pl.Series("fee_ccy", np.round(cols["fee"] * unit, ccy_d))]
+                      # the exact fee (`fee` + `fee_frac` millionths), to a millionth of the money unit
+                      pl.Series("fee_ccy", np.round(exact_money(cols["fee"], cols["fee_frac"]) * unit, ccy_d + 6))]
         if name == "decisions":
             status = np.where(cols["duplicate"] != 0, "duplicate", np.where(cols["accepted"] != 0, "accepted",
                                                                              "rejected"))
@@ -180,7 +182,8 @@ def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, instrument: 
 
     money = money_factor(instrument, multiplier)
     # cash + position marked at the mid, in money units; held over samples without a mid
-    gross_net = cols["cash"] + mark_value(cols["position"], np.where(valid, mid2, np.nan), money)
+    cash = exact_money(cols["cash"], -cols["fee_frac"])  # exact: fees to their millionths (`hft.core.money`)
+    gross_net = cash + mark_value(cols["position"], np.where(valid, mid2, np.nan), money)
     gross_net = pl.Series(gross_net).fill_nan(None).fill_null(strategy="forward").fill_null(0.0).to_numpy()
     # realised PnL as of each sample: the last fill received at or before it
     if len(fills):
@@ -190,16 +193,16 @@ def _equity_columns(cols: dict[str, np.ndarray], fills: np.ndarray, instrument: 
         realised = np.where(idx >= 0, cum[np.maximum(idx, 0)], 0.0)
     else:
         realised = np.zeros(len(mid2))
-    fees = cols["fees"].astype(np.float64)
+    fees = exact_money(cols["fees"], cols["fee_frac"])
     unrealised = gross_net + fees - realised  # net = realised + unrealised - fees
     lot_d, ccy_d = digits
 
     def ccy(name: str, x: np.ndarray) -> Any:
-        return pl.Series(name, np.round(x * unit, ccy_d))
+        return pl.Series(name, np.round(x * unit, ccy_d + 6))  # to a millionth of the money unit
 
     return [pl.Series("mid_px", np.round(mid_ticks * tick, _decimals(tick) + 1)),
             pl.Series("bid_px", _px(cols["bid"], tick)), pl.Series("ask_px", _px(cols["ask"], tick)),
-            pl.Series("position_inst", np.round(cols["position"] * lot, lot_d)), ccy("cash_ccy", cols["cash"]),
+            pl.Series("position_inst", np.round(cols["position"] * lot, lot_d)), ccy("cash_ccy", cash),
             ccy("realised_ccy", realised), ccy("unrealised_ccy", unrealised), ccy("fees_ccy", fees),
             ccy("net_equity_ccy", gross_net)]
 

@@ -50,7 +50,8 @@ latencies) is queued behind the item being processed, never before it. Market ev
 Output (`run_scenario` → dict): the trace (one row per report received locally, and one per gateway rejection),
 the final position (lots), balance (cash, money units: ``Σ cash_flow − fees``, i.e. ``-Σ side·price·qty·multiplier
 − fees`` for a linear instrument; `hft.sim.fees`), fees (money units, positive = paid), trade count, plus the
-gateway's view of the position. ``money_unit`` is one money unit in the settlement currency (the quote currency,
+gateway's view of the position. Fees are exact (`hft.core.money`): a fill's ``fee``, the balance and ``fees_paid``
+are integers when they are whole and decimals to the millionth of a unit when a rate makes them so. ``money_unit`` is one money unit in the settlement currency (the quote currency,
 or the coin of an inverse contract; ``settlement`` says which).
 """
 
@@ -76,6 +77,7 @@ from hft.core.dtypes import (
     empty_events,
 )
 from hft.core.errors import ConfigError, SimError
+from hft.core.money import FEE_FRAC_UNITS
 from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
@@ -417,11 +419,11 @@ class ScriptedStrategy(Strategy):
         self._row(u.ts, self.sc_id.get(u.order_id, u.order_id), STATUS_OF_REPORT.get(u.kind, str(u.kind)),
                   source="venue", exch_ts=u.exch_ts, price=u.price if shown else None, qty=u.qty if shown else None,
                   leaves=u.leaves, liquidity=("maker" if u.maker else "taker") if fill else None,
-                  fee=u.fee if fill else None)
+                  fee=_money(u.fee, u.fee_frac) if fill else None)
 
     def _row(self, t: int, oid: Any, status: str, *, source: str, exch_ts: int | None = None,
              price: int | None = None, qty: int | None = None, leaves: int | None = None,
-             liquidity: str | None = None, fee: int | None = None, reason: str | None = None,
+             liquidity: str | None = None, fee: int | float | None = None, reason: str | None = None,
              op: str | None = None) -> None:
         row: dict[str, Any] = {"t_ns": t, "id": oid, "status": status, "price": price, "qty": qty,
                                "leaves": leaves, "liquidity": liquidity, "fee": fee, "exch_ts": exch_ts,
@@ -480,17 +482,24 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         "trace": rows,
         "position": out.final["position"],
         "position_dec": sc.qty(out.final["position"]),
-        "balance": out.final["cash"],
-        "fees_paid": out.final["fees"],
+        "balance": _money(out.final["cash"], -out.final["fee_frac"]),
+        "fees_paid": _money(out.final["fees"], out.final["fee_frac"]),
         "trades": len(out.fills),
         "maker_trades": int((out.fills["liquidity"] == 1).sum()),
         "money_unit": _fmt(money_unit),
         "settlement": "coin" if sc.kind == "inverse" else "quote",
-        "balance_dec": format(Decimal(out.final["cash"]) * money_unit, "f"),
+        "balance_dec": format((Decimal(out.final["cash"]) - Decimal(out.final["fee_frac"]) / FEE_FRAC_UNITS)
+                              * money_unit, "f"),
         "gateway": {"position": int(gw_pos.position), "working_buy": int(gw_pos.working_buy),
                     "working_sell": int(gw_pos.working_sell), "decisions": len(decisions),
                     "rejected": sum(1 for d in decisions if not d.accepted)},
     }
+
+
+def _money(whole: int, frac: int) -> int | float:
+    """An exact amount ``whole + frac / 1e6`` money units (`hft.core.money`) as the trace shows it: an integer when
+    it is one, else its decimal (a millionth is the finest: a float prints it exactly)."""
+    return int(whole) if not frac else float(Decimal(int(whole)) + Decimal(int(frac)) / FEE_FRAC_UNITS)
 
 
 def run_file(path: str | Path) -> dict[str, Any]:

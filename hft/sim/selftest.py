@@ -31,8 +31,8 @@ from hft.sim.replay import build_engine, parse_replay_config
 from hft.sim.strategy_loader import make as make_strategy
 
 KNOWN = {
-    "L2 replay (mm)": "e560a13f9cadd345fb4375a79f4d4ca7 fills=419 cash=100246 fees=-705 position=-1",
-    "L3 replay (mm)": "ac2ce9bb67d2145f5e8283d4f2b4dff2 fills=26 cash=16 fees=0 position=0",
+    "L2 replay (mm)": "2c890368de188a0615ca2f9890924d4b fills=419 cash=100247 fees=-706 fee_frac=974540 position=-1",
+    "L3 replay (mm)": "e92158cf1e287c87955d503364feb891 fills=26 cash=17 fees=-1 fee_frac=998480 position=0",
 }
 _CONFIG = {
     "seed": 11,
@@ -142,7 +142,7 @@ def _replay(events: np.ndarray, level: str) -> str:
     out = engine.run(None, multiplier=money)
     f = out.final
     return (f"{out.run_hash} fills={len(out.fills)} cash={int(f['cash'])} fees={int(f['fees'])} "
-            f"position={int(f['position'])}")
+            f"fee_frac={int(f['fee_frac'])} position={int(f['position'])}")
 
 
 def replay_l2() -> list[Answer]:

@@ -40,6 +40,7 @@ from hft.compile_watch import CompileWatch
 from hft.core.errors import DataValidationError, SimError
 from hft.core.ids import run_hash
 from hft.core.market_data import MarketDataSource
+from hft.core.money import FEE_FRAC_UNITS, round_micro
 from hft.core.units import iso_time
 from hft.sim.instruments import apply_overrides
 from hft.sim.replay import _ccy, add_notices, build_engine, summarise
@@ -177,12 +178,14 @@ def as_day(s: dict[str, Any], prev: dict[str, Any] | None) -> None:
     s["pnl_cumulative"], s["fees_cumulative"] = s["pnl"], s["fees"]
     s["pnl_money_units_cumulative"] = s["pnl_money_units"]
     s["fees_money_units_cumulative"] = s["fees_money_units"]
+    s["fees_micro_units_cumulative"] = s["fees_micro_units"]
     if prev is None:
         return
     pnl_mu = s["pnl_money_units"] - prev["pnl_money_units_cumulative"]
-    fees_mu = s["fees_money_units"] - prev["fees_money_units_cumulative"]
-    s["pnl_money_units"], s["fees_money_units"] = pnl_mu, fees_mu
-    s["pnl"], s["fees"], s["pnl_gross"] = _ccy(pnl_mu * money), _ccy(fees_mu * money), _ccy((pnl_mu + fees_mu) * money)
+    fees_micro = s["fees_micro_units"] - prev["fees_micro_units_cumulative"]  # exact: that day's fees, rounded once
+    fees = fees_micro / FEE_FRAC_UNITS
+    s["pnl_money_units"], s["fees_money_units"], s["fees_micro_units"] = pnl_mu, round_micro(fees_micro), fees_micro
+    s["pnl"], s["fees"], s["pnl_gross"] = _ccy(pnl_mu * money), _ccy(fees * money), _ccy((pnl_mu + fees) * money)
 
 
 def total_output(sessions: list[Session]) -> Any:
@@ -231,7 +234,7 @@ class _Chain:
 
 
 DAY_KEYS = ("day", "data", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_cumulative",
-            "pnl_money_units", "max_drawdown", "sharpe_per_sample", "orders", "cancels", "fills", "filled_qty",
+            "pnl_money_units", "fees_money_units", "fees_micro_units", "max_drawdown", "sharpe_per_sample", "orders", "cancels", "fills", "filled_qty",
             "position", "expired_at_close", "rejects", "wall_s", "events_per_s")
 
 

@@ -73,6 +73,7 @@ import numpy as np
 
 from hft.book.l2 import top_n
 from hft.core.errors import SimError
+from hft.core.money import exact_money, round_money, round_owed
 from hft.core.orders import R_BAD_INPUT
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
 
@@ -103,9 +104,10 @@ class OrderUpdate:
     price: int
     qty: int
     leaves: int
-    fee: int
+    fee: int  # money units, the whole part (floor) of the exact fee ``fee + fee_frac / 1e6`` (`hft.sim.fees`)
     maker: bool
     exch_ts: int = 0  # the venue's time of the report
+    fee_frac: int = 0  # the fee's millionths of a money unit beyond `fee` (0 <= . < 1e6)
 
 
 class Trade(NamedTuple):
@@ -126,7 +128,8 @@ class Fill(NamedTuple):
     price: int
     qty: int
     leaves: int
-    fee: int
+    fee: int  # the exact fee is ``fee + fee_frac / 1e6`` money units (`hft.sim.fees`)
+    fee_frac: int
     side: int
     kind: int  # REPORT_FILL | REPORT_PARTIAL_FILL
     liquidity: int  # 1 maker, 2 taker
@@ -255,24 +258,27 @@ class Context:
 
     @property
     def cash(self) -> int:
-        """Cash in money units (`hft.sim.fees`), fees paid included."""
-        return self._leg.cash
+        """Cash in money units (`hft.sim.fees`), fees paid included, rounded to a whole unit (half to even; the
+        exact cash is ``cash - fee_frac / 1e6``: fees are carried to their millionths)."""
+        return round_owed(self._leg.cash, self._leg.fee_frac)
 
     @property
     def fees(self) -> int:
-        """Fees paid so far in money units (negative: rebates received)."""
-        return self._leg.fees
+        """Fees paid so far in money units (negative: rebates received), rounded to a whole unit (half to even;
+        exactly ``fees + fee_frac / 1e6``)."""
+        return round_money(self._leg.fees, self._leg.fee_frac)
 
     @property
     def pnl(self) -> float:
         """Cash plus the position marked at the local mid, in money units (the cash alone without a mid)."""
         mid2 = self.mid2
         leg = self._leg
+        cash = exact_money(leg.cash, -leg.fee_frac)
         if mid2 is None:
-            return float(leg.cash)
+            return float(cash)
         from hft.sim.fees import mark_value  # lazy: numba; a strategy module imports this one
 
-        return float(leg.cash + mark_value(leg.position, mid2, leg.mult))
+        return float(cash + mark_value(leg.position, mid2, leg.mult))
 
     def queue_ahead(self, order_id: int) -> float:
         """Lots ahead of our resting order in its price queue (exact on L3, the queue model's estimate on L2);

@@ -32,9 +32,19 @@ def emit(out, params, now, oid, kind, price, qty, leaves, fee, liq) -> bool:
     r.qty = qty
     r.leaves = leaves
     r.fee = fee
+    r.fee_frac = 0
     r.liquidity = liq
     r.queue = -1  # set by the venue on an ACK once the order rests
     params[P_NREP] = n + 1
+    return True
+
+
+@_kernel
+def emit_fill(out, params, now, oid, kind, price, qty, leaves, fee, frac, liq) -> bool:
+    """Append a fill's report (`emit`) with its exact fee ``fee + frac / 1e6`` (`hft.sim.fees.fee_money`)."""
+    if not emit(out, params, now, oid, kind, price, qty, leaves, fee, liq):
+        return False
+    out[params[P_NREP] - 1].fee_frac = frac
     return True
 
 

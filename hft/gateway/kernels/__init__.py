@@ -82,6 +82,7 @@ from hft.gateway.kernels.exposure import (
 )
 from hft.gateway.kernels.layout import (
     A_COST,
+    A_FFRAC,
     A_MTM,
     A_REAL,
     C_DD_BITS,
@@ -186,6 +187,7 @@ from hft.gateway.kernels.layout import (
     S_CAN_TOK,
     S_CAN_TS,
     S_COST,
+    S_FFRAC,
     S_MTM,
     S_REAL,
     S_SUB_TOK,
@@ -223,6 +225,7 @@ from hft.gateway.kernels.layout import (
     Z_ASK,
     Z_BID,
     Z_COST,
+    Z_FFRAC,
     Z_KEY,
     Z_NLIVE,
     Z_OHEAD,
@@ -269,6 +272,7 @@ decide = _process  # decide(st, now, mode, key, kind, a, t, y, side, price, qty,
 #                    -> (reason | DUP_FLAG, order_id, seq)   (steps 1-6, exactly what process() runs; prices,
 #                    quantities and times any int64: what would overflow is refused; ctl: 0, CTL_INTERNAL, or a
 #                    reason code decided before the core in its low byte)
-report = _report  # report(st, now, order_id, kind, price, qty, leaves, fee) -> F_* flags (any int64 values: a
-#                    fill or replace whose booking would not fit int64 is F_BAD_REPORT, nothing applied)
+report = _report  # report(st, now, order_id, kind, price, qty, leaves, fee, fee_frac) -> F_* flags (any int64
+#                    values: a fill or replace whose booking would not fit int64, or a fee_frac outside [0, 1e6),
+#                    is F_BAD_REPORT, nothing applied; the fee is exact: fee + fee_frac / 1e6)
 mark_symbol = _set_mark  # mark_symbol(st, y, px, now) -> F_* flags (caller checks 0 <= y < n_sym, px > 0)

@@ -135,12 +135,14 @@ S_CAN_TS = 3
 S_REAL = 4
 S_COST = 5
 S_MTM = 6
+S_FFRAC = 7  # fee millionths owed beyond S_REAL (0 <= . < 1e6): the exact realised PnL is S_REAL - S_FFRAC / 1e6
 N_S = 8
 
 # --- account rows ------------------------------------------------------------------------------------------
 A_REAL = 0
 A_COST = 1
 A_MTM = 2
+A_FFRAC = 3  # as S_FFRAC, beyond A_REAL
 N_A = 4
 
 # --- exposure slot rows (hot fields first: line 0 = exposure + self-match walk, line 1 = order list + repeats)
@@ -167,6 +169,7 @@ Z_COST = 19
 Z_REAL = 20
 Z_NBID = 21  # live orders at Z_BID: a lower bound (0 in an older snapshot's arena); a removal at the best walks
 Z_NASK = 22  # the slot's order list only when it may have been the last there (`_ord_remove`)
+Z_FFRAC = 23  # as S_FFRAC, beyond Z_REAL
 N_Z = 24
 
 # --- order rows --------------------------------------------------------------------------------------------

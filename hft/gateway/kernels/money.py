@@ -13,16 +13,21 @@ the product unchecked, so their callers must know it fits int64 (the gateway che
 `fill_value_ok` and `position_value_ok` compute the same value exactly or say it does not fit: the gateway's
 reports and marks, whose prices and quantities come from outside, use them. `div_round_half_even` is exact for
 every ``num`` and ``den > 0``.
+
+Fees are exact (`hft.sim.fees`): a fee is ``fee + fee_frac / FEE_FRAC_UNITS`` money units, the whole units (the
+floor) and the millionths beyond them; books that sum fees carry the millionths apart and round once, where money
+is reported (`hft.core.money`).
 """
 
 from __future__ import annotations
 
 from numba import njit
 
+from hft.core.money import FEE_FRAC_UNITS, round_money, round_owed
 from hft.gateway.kernels.exact import mul_ok
 
-__all__ = ["div_round_half_even", "fill_value", "fill_value_ok", "position_value", "position_value_ok"]
-
+__all__ = ["FEE_FRAC_UNITS", "div_round_half_even", "fill_value", "fill_value_ok", "position_value",
+           "position_value_ok", "round_money", "round_owed"]
 
 @njit(cache=True)
 def div_round_half_even(num: int, den: int) -> int:

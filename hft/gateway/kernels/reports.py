@@ -22,6 +22,7 @@ from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, mul_div_trunc, sat_add
 from hft.gateway.kernels.exposure import _eff, _find_order, _mul_gt, _ord_remove, _recompute_best, _release
 from hft.gateway.kernels.layout import (
     A_COST,
+    A_FFRAC,
     A_MTM,
     A_REAL,
     C_MAX_ACCT,
@@ -61,6 +62,7 @@ from hft.gateway.kernels.layout import (
     OS_PENDING_CANCEL_REPLACE,
     OS_PENDING_REPLACE,
     S_COST,
+    S_FFRAC,
     S_MTM,
     S_REAL,
     UNLIMITED,
@@ -72,6 +74,7 @@ from hft.gateway.kernels.layout import (
     Y_WIN_TS,
     Z_ACCT,
     Z_COST,
+    Z_FFRAC,
     Z_POS,
     Z_REAL,
     Z_SNEXT,
@@ -84,7 +87,7 @@ from hft.gateway.kernels.layout import (
     _kernel_inline,
     _kstate,
 )
-from hft.gateway.kernels.money import position_value_ok
+from hft.gateway.kernels.money import FEE_FRAC_UNITS, position_value_ok
 from hft.gateway.kernels.risk import _loss_breached, _reserve
 
 
@@ -182,12 +185,27 @@ def _add3(x, y, z):
     return v, ok1 and ok2
 
 
+@_kernel_inline
+def _real_after(real, owed, dreal, frac):
+    """A realised PnL `real` with fee millionths `owed` (`S_FFRAC`: exactly ``real - owed / 1e6``) after adding
+    `dreal` and a fee's millionths `frac`: ``(real', owed', ok)``, the millionths carried into a whole unit when
+    they make one; ok False when ``real'`` would not fit int64."""
+    nowed = owed + frac  # < 2 * FEE_FRAC_UNITS
+    if nowed >= FEE_FRAC_UNITS:
+        d, ok = sub_ok(dreal, 1)
+        r, ok2 = add_ok(real, d)
+        return r, nowed - FEE_FRAC_UNITS, ok and ok2
+    r, ok = add_ok(real, dreal)
+    return r, nowed, ok
+
+
 @_kernel
-def _fill_plan(st, z, side, px, q, fee, mk):
-    """What a fill of `q` (> 0) lots on `side` at `px` (> 0) with `fee` books on slot `z`, the symbol marked at
-    `mk`: ``(ok, npos, cost, dreal, dcost, dmtm)``; ok False when a value it books would not fit int64 (its
-    value, the cost basis, the realised PnL, the slot's, strategy's or account's sums: checked here, so that
-    `_fill_apply` cannot overflow). Reads only."""
+def _fill_plan(st, z, side, px, q, fee, frac, mk):
+    """What a fill of `q` (> 0) lots on `side` at `px` (> 0) with the exact fee ``fee + frac / 1e6`` books on slot
+    `z`, the symbol marked at `mk`: ``(ok, npos, cost, dreal, dcost, dmtm)``; ok False when a value it books would
+    not fit int64 (its value, the cost basis, the realised PnL, the slot's, strategy's or account's sums: checked
+    here, so that `_fill_apply` cannot overflow). ``dreal`` is before the fee's millionths (each book carries
+    them, `_real_after`). Reads only."""
     b = st.b
     s = st.slot + z * N_Z
     m = b[st.sym + b[s + Z_SYM] * N_Y + Y_MULT]
@@ -225,11 +243,11 @@ def _fill_plan(st, z, side, px, q, fee, mk):
     # the sums the fill adds to: the slot's realised PnL, the strategy's and the account's books
     ts = st.strat + b[s + Z_STRAT] * N_S
     ac = st.acct + b[s + Z_ACCT] * N_A
-    _r, ok1 = add_ok(b[s + Z_REAL], dreal)
-    _r, ok2 = add_ok(b[ts + S_REAL], dreal)
+    _r, _f, ok1 = _real_after(b[s + Z_REAL], b[s + Z_FFRAC], dreal, frac)
+    _r, _f, ok2 = _real_after(b[ts + S_REAL], b[ts + S_FFRAC], dreal, frac)
     _r, ok3 = add_ok(b[ts + S_COST], dcost)
     _r, ok4 = add_ok(b[ts + S_MTM], dmtm)
-    _r, ok5 = add_ok(b[ac + A_REAL], dreal)
+    _r, _f, ok5 = _real_after(b[ac + A_REAL], b[ac + A_FFRAC], dreal, frac)
     _r, ok6 = add_ok(b[ac + A_COST], dcost)
     _r, ok7 = add_ok(b[ac + A_MTM], dmtm)
     if not (ok1 and ok2 and ok3 and ok4 and ok5 and ok6 and ok7):
@@ -238,9 +256,9 @@ def _fill_plan(st, z, side, px, q, fee, mk):
 
 
 @_kernel
-def _fill_apply(st, z, npos, cost, dreal, dcost, dmtm):
-    """Book a fill `_fill_plan` computed (and checked: every sum here fits). Returns F_* flags (position, loss
-    breach)."""
+def _fill_apply(st, z, npos, cost, dreal, frac, dcost, dmtm):
+    """Book a fill `_fill_plan` computed (and checked: every sum here fits), its fee's millionths `frac` carried
+    in each realised PnL (`_real_after`). Returns F_* flags (position, loss breach)."""
     b = st.b
     s = st.slot + z * N_Z
     y = b[s + Z_SYM]
@@ -249,13 +267,13 @@ def _fill_apply(st, z, npos, cost, dreal, dcost, dmtm):
     flags = 0
     b[s + Z_POS] = npos
     b[s + Z_COST] = cost
-    b[s + Z_REAL] += dreal
+    b[s + Z_REAL], b[s + Z_FFRAC], _ok = _real_after(b[s + Z_REAL], b[s + Z_FFRAC], dreal, frac)
     ts = st.strat + t * N_S
-    b[ts + S_REAL] += dreal
+    b[ts + S_REAL], b[ts + S_FFRAC], _ok = _real_after(b[ts + S_REAL], b[ts + S_FFRAC], dreal, frac)
     b[ts + S_COST] += dcost
     b[ts + S_MTM] += dmtm
     ac = st.acct + a * N_A
-    b[ac + A_REAL] += dreal
+    b[ac + A_REAL], b[ac + A_FFRAC], _ok = _real_after(b[ac + A_REAL], b[ac + A_FFRAC], dreal, frac)
     b[ac + A_COST] += dcost
     b[ac + A_MTM] += dmtm
     if abs(npos) > _eff(st, L_MAX_POSITION, a, t, y):
@@ -266,7 +284,7 @@ def _fill_apply(st, z, npos, cost, dreal, dcost, dmtm):
 
 
 @_kernel
-def _report(st, now, oid, kind, price, qty, leaves, fee):
+def _report(st, now, oid, kind, price, qty, leaves, fee, frac):
     b = st.b
     b[st.ctr + K_REPORTS] += 1
     o = _find_order(st, oid)
@@ -284,7 +302,9 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
         ref = b[st.sym + y * N_Y + Y_REF_PX]
         # a symbol's first fill marks it at the fill's price (no slot of it holds a position before: a fill is
         # what opens one, so that mark changes no marked value and cannot be refused)
-        ok, npos, cost, dreal, dcost, dmtm = _fill_plan(st, z, b[r + O_SIDE], price, qty, fee,
+        if not 0 <= frac < FEE_FRAC_UNITS:
+            return F_BAD_REPORT
+        ok, npos, cost, dreal, dcost, dmtm = _fill_plan(st, z, b[r + O_SIDE], price, qty, fee, frac,
                                                         ref if ref > 0 else price)
         if not ok:  # a value it books would not fit int64: refused, nothing applied
             return F_BAD_REPORT
@@ -294,7 +314,7 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
         flags = 0
         if ref <= 0:
             flags = _set_mark(st, y, price, now)
-        flags |= _fill_apply(st, z, npos, cost, dreal, dcost, dmtm)
+        flags |= _fill_apply(st, z, npos, cost, dreal, frac, dcost, dmtm)
         if kind == REPORT_FILL:
             _ord_remove(st, o)
         return flags
@@ -336,9 +356,9 @@ def _report(st, now, oid, kind, price, qty, leaves, fee):
 
 
 @_kernel
-def apply_report(buf, now, oid, kind, price, qty, leaves, fee):
-    """Apply one execution report. Returns F_* flags."""
-    return _report(_kstate(buf), now, oid, kind, price, qty, leaves, fee)
+def apply_report(buf, now, oid, kind, price, qty, leaves, fee, frac):
+    """Apply one execution report (its fee exact: ``fee + frac / 1e6``). Returns F_* flags."""
+    return _report(_kstate(buf), now, oid, kind, price, qty, leaves, fee, frac)
 
 
 @_kernel
@@ -348,7 +368,8 @@ def apply_reports(buf, now, reports):
     flags = 0
     for i in range(reports.shape[0]):
         r = reports[i]
-        flags |= _report(st, max(now, r.ts), r.order_id, np.int64(r.kind), r.price, r.qty, r.leaves, r.fee)
+        flags |= _report(st, max(now, r.ts), r.order_id, np.int64(r.kind), r.price, r.qty, r.leaves, r.fee,
+                         r.fee_frac)
     return flags
 
 
@@ -360,7 +381,7 @@ def apply_reports_until(buf, now, reports, start, stop_mask, flags):
     st = _kstate(buf)
     for i in range(start, reports.shape[0]):
         r = reports[i]
-        f = _report(st, now, r.order_id, np.int64(r.kind), r.price, r.qty, r.leaves, r.fee)
+        f = _report(st, now, r.order_id, np.int64(r.kind), r.price, r.qty, r.leaves, r.fee, r.fee_frac)
         flags[i] = f
         if f & stop_mask:
             return f, i + 1
@@ -418,11 +439,13 @@ def roll_day(buf):
     for t in range(b[st.cfg + C_MAX_STRAT]):
         r = st.strat + t * N_S
         b[r + S_REAL] = 0
+        b[r + S_FFRAC] = 0
         b[r + S_COST] = 0
         b[r + S_MTM] = 0
     for a in range(b[st.cfg + C_MAX_ACCT]):
         r = st.acct + a * N_A
         b[r + A_REAL] = 0
+        b[r + A_FFRAC] = 0
         b[r + A_COST] = 0
         b[r + A_MTM] = 0
     for z in range(b[st.cfg + C_SLOT_CAP]):
@@ -437,6 +460,7 @@ def roll_day(buf):
             if not ok:
                 v = I64_MAX if (b[s + Z_POS] > 0) == (b[ys + Y_MULT] > 0) else -I64_MAX
             b[s + Z_REAL] = 0
+            b[s + Z_FFRAC] = 0
             b[s + Z_COST] = v
             ts = st.strat + b[s + Z_STRAT] * N_S
             b[ts + S_COST] = sat_add(b[ts + S_COST], v)

@@ -42,6 +42,7 @@ from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, since, sub_ok, sum3_lt
 from hft.gateway.kernels.exposure import _cross_px, _eff, _eff_floor, _notional_gt, _strat_lim
 from hft.gateway.kernels.layout import (
     A_COST,
+    A_FFRAC,
     A_MTM,
     A_REAL,
     C_N_ACCT,
@@ -90,6 +91,7 @@ from hft.gateway.kernels.layout import (
     RC_PARAMS,
     RC_VIEW,
     S_COST,
+    S_FFRAC,
     S_MTM,
     S_REAL,
     S_SUB_TOK,
@@ -214,16 +216,17 @@ def _house_checks(st, n, now, a, t, y, z, side, price, qty, otype, ref, mult, pe
 # ======================================================================= risk (step 4)
 @_kernel_inline
 def _strat_loss_below(st, t, floor):
-    """The strategy's daily PnL (realised + marked - cost) below `floor`, exactly (the sum of three held values
-    may not fit int64: `exact.sum3_lt`)."""
+    """The strategy's daily PnL (realised + marked - cost, less the fee millionths owed) below `floor` (<= 0),
+    exactly (the sum of three held values may not fit int64: `exact.sum3_lt`): ``x - owed / 1e6 < floor`` for an
+    integer ``x`` is ``x < floor`` without millionths owed and ``x < floor + 1`` with some."""
     r = st.strat + t * N_S
-    return sum3_lt(st.b[r + S_REAL], st.b[r + S_MTM], st.b[r + S_COST], floor)
+    return sum3_lt(st.b[r + S_REAL], st.b[r + S_MTM], st.b[r + S_COST], floor + (st.b[r + S_FFRAC] > 0))
 
 
 @_kernel_inline
 def _acct_loss_below(st, a, floor):
-    r = st.acct + a * N_A
-    return sum3_lt(st.b[r + A_REAL], st.b[r + A_MTM], st.b[r + A_COST], floor)
+    r = st.acct + a * N_A  # as `_strat_loss_below`
+    return sum3_lt(st.b[r + A_REAL], st.b[r + A_MTM], st.b[r + A_COST], floor + (st.b[r + A_FFRAC] > 0))
 
 
 @_kernel_inline  # at its callers (the risk step, the marks)

@@ -70,6 +70,7 @@ from hft.sim.engine_nb.state import (
     LM_COLS,
     LM_COLS_LEGS,
     LM_FEES,
+    LM_FFRAC,
     LM_HI,
     LM_MULT,
     LM_POS,
@@ -287,7 +288,7 @@ class NbEngine(Engine):
         lat = latency_of(self.cfg.entry, now, int(st[S_NENTRY]))
         st[S_NENTRY] += 1
         self._heap_push(now + lat, PRI_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
-                        cmd.order_type, cmd.tif, 0, 0)
+                        cmd.order_type, cmd.tif, 0, 0, 0)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = buffers.grown(self._orows, 1)
             self._arg_key = None
@@ -624,7 +625,8 @@ class NbEngine(Engine):
             st[S_STRAT] = self.gw._strat.get(self.cfg.strategy, -1)
             st[S_MULT] = self._mult
             for k, leg in enumerate(legs):  # the kernel owns the accounting from here (one leg: st[S_POS:])
-                lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES] = leg.position, leg.cash, leg.fees
+                lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES], lm[k, LM_FFRAC] = (leg.position, leg.cash, leg.fees,
+                                                                                  leg.fee_frac)
                 if multi:
                     lm[k, LM_MULT] = leg.mult
         st[S_NOW] = self.clock.now_ns()
@@ -657,7 +659,8 @@ class NbEngine(Engine):
                 self._room()
             else:
                 for k, leg in enumerate(legs):
-                    lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES] = leg.position, leg.cash, leg.fees
+                    lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES], lm[k, LM_FFRAC] = (leg.position, leg.cash,
+                                                                                      leg.fees, leg.fee_frac)
             st[S_STOP] = n if progress is None else (int(st[S_ILOC]) // chunk + 1) * chunk
             if self._orders_dirty:
                 self._sync_orders()
@@ -668,8 +671,9 @@ class NbEngine(Engine):
                 clock.set(now)
             self._sync_top()
             if fast:
-                for leg, (pos, cash, fees) in zip(legs, lm[:, LM_POS: LM_FEES + 1].tolist(), strict=True):
-                    leg.position, leg.cash, leg.fees = pos, cash, fees
+                for leg, row in zip(legs, lm.tolist(), strict=True):
+                    leg.position, leg.cash, leg.fees, leg.fee_frac = (row[LM_POS], row[LM_CASH], row[LM_FEES],
+                                                                      row[LM_FFRAC])
                 if st[S_ORD_CHANGED]:
                     self._pull_orders()
                 self._dmarks.append((int(st[S_ND]), len(self.decisions)))

@@ -36,7 +36,7 @@ def concat_records(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
 # narrow fields at their byte offsets (each narrowed as numpy's assignment narrows: its low bytes) and zero padding.
 _WORD_LAYOUTS = {DECISION_LOG_DTYPE: (6, ("reason", "kind", "side", "accepted", "duplicate")),
                  ORDER_LOG_DTYPE: (4, ("action", "side", "order_type", "tif")),
-                 FILL_LOG_DTYPE: (7, ("side", "kind", "liquidity"))}
+                 FILL_LOG_DTYPE: (8, ("side", "kind", "liquidity"))}
 
 
 def _check_word_layouts() -> None:
@@ -113,9 +113,9 @@ def _order_words(rows, w) -> None:
 @_kernel
 def _fill_words(rows, w) -> None:
     for i in range(rows.shape[0]):
-        for c in range(7):  # ts, local_ts, order_id, price, qty, leaves, fee
+        for c in range(8):  # ts, local_ts, order_id, price, qty, leaves, fee, fee_frac
             w[i, c] = rows[i, c]
-        w[i, 7] = (rows[i, 7] & 0xFF) | ((rows[i, 8] & 0xFF) << 8) | ((rows[i, 9] & 0xFF) << 16)  # side, kind, liq
+        w[i, 8] = (rows[i, 8] & 0xFF) | ((rows[i, 9] & 0xFF) << 8) | ((rows[i, 10] & 0xFF) << 16)  # side, kind, liq
 
 
 @_kernel

@@ -47,6 +47,7 @@ from hft.sim.engine_nb.state import (
     IT_REP,
     LM_CASH,
     LM_FEES,
+    LM_FFRAC,
     LM_MULT,
     LM_POS,
     LM_Y,
@@ -138,7 +139,7 @@ def _h_swap(h, i, j) -> None:
 
 
 @_inline  # per intent and per report: inlined at its call sites (the driver calls it from Python too)
-def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8) -> bool:
+def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9) -> bool:
     """Push an item on the kernel heap, numbered from the shared sequence counter; False when it is full."""
     n = st[S_NH]
     if n >= h.shape[0]:
@@ -156,6 +157,7 @@ def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8) -> bool:
     h[n, H_PAY + 6] = p6
     h[n, H_PAY + 7] = p7
     h[n, H_PAY + 8] = p8
+    h[n, H_PAY + 9] = p9
     st[S_SEQ] += 1
     st[S_NH] = n + 1
     i = n
@@ -249,7 +251,8 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
-            heap_push(h, st, now + lat, PRI_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, otype, tif, 0, 0)
+            heap_push(h, st, now + lat, PRI_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, otype, tif, 0, 0,
+                      0)
             r = st[S_NO]
             orows[r, 0] = now
             orows[r, 1] = cmd_oid
@@ -308,7 +311,7 @@ def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
         st[S_NRESP] += 1
         v = vout[r]
         heap_push(h, st, t + lat, PRI_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
-                  np.int64(v.kind), np.int64(v.liquidity), v.queue)
+                  v.fee_frac, np.int64(v.kind), np.int64(v.liquidity), v.queue)
 
 
 @_inline
@@ -407,24 +410,25 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     qty = h[0, H_PAY + 3]
     leaves = h[0, H_PAY + 4]
     fee = h[0, H_PAY + 5]
-    kind = h[0, H_PAY + 6]
-    liq = h[0, H_PAY + 7]
-    queue = h[0, H_PAY + 8]
+    frac = h[0, H_PAY + 6]
+    kind = h[0, H_PAY + 7]
+    liq = h[0, H_PAY + 8]
+    queue = h[0, H_PAY + 9]
     ours = 0 <= oid < order_info.shape[0]
     side = order_info[oid, OI_SIDE] if ours else 0
     leg = order_info[oid, OI_LEG] if ours else 0
     fill = kind == REPORT_FILL or kind == REPORT_PARTIAL_FILL
-    npos = ncash = nfees = 0
+    npos = ncash = nfees = nfrac = 0
     if fill:
         # the leg's accounting (one leg: `lm` is the state row's S_POS columns, and its money factor st[S_MULT]):
         # exactly, or the run stops before anything of the fill is booked (`hft.sim.fees.book_fill`)
         mult = lm[leg, LM_MULT] if lm.shape[0] > 1 else st[S_MULT]
-        what, npos, ncash, nfees = book_fill(side, price, qty, mult, fee, lm[leg, LM_POS], lm[leg, LM_CASH],
-                                             lm[leg, LM_FEES])
+        what, npos, ncash, nfees, nfrac = book_fill(side, price, qty, mult, fee, frac, lm[leg, LM_POS],
+                                                    lm[leg, LM_CASH], lm[leg, LM_FEES], lm[leg, LM_FFRAC])
         if what != MONEY_OK:
             st[S_FLAGS] = what
             return W_MONEY  # the report stays on the heap: Python names it (`fill_refusal`)
-    flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee)
+    flags = GK.apply_report(arena, now, oid, kind, price, qty, leaves, fee, frac)
     if fill and flags & GK.F_BAD_REPORT:  # the gateway could not book it (and applied nothing)
         st[S_FLAGS] = MONEY_GATEWAY
         return W_MONEY
@@ -436,6 +440,7 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
         lm[leg, LM_POS] = npos
         lm[leg, LM_CASH] = ncash
         lm[leg, LM_FEES] = nfees
+        lm[leg, LM_FFRAC] = nfrac
         r = st[S_NF]
         frows[r, 0] = ts
         frows[r, 1] = now
@@ -444,9 +449,10 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
         frows[r, 4] = qty
         frows[r, 5] = leaves
         frows[r, 6] = fee
-        frows[r, 7] = side
-        frows[r, 8] = kind
-        frows[r, 9] = liq
+        frows[r, 7] = frac
+        frows[r, 8] = side
+        frows[r, 9] = kind
+        frows[r, 10] = liq
         st[S_NF] = r + 1
     n = st[S_NORD]
     k = _sord_find(sord, n, oid)

@@ -51,9 +51,10 @@ S_T = 14  # its time
 S_FLAGS = 15  # mark flags (W_FLAGS) / venue status (W_ERROR) / what did not fit (W_MONEY)
 S_Y = 16  # the gateway's symbol index
 S_HI = 17  # L2 venue: an upper bound of 1 + its last live order slot
-S_SKID = 18  # the strategy kernel (`SK_*`; 0: the Python callbacks)
+S_FFRAC = 18  # the fees' millionths beyond S_FEES (`hft.sim.fees`: exact fees; the leg matrix's LM_FFRAC)
 S_NORD = 19  # rows of the strategy's order mirror
 S_NINT = 20  # intents the strategy kernel wrote (W_INTENTS)
+S_SKID = 21  # the strategy kernel (`SK_*`; 0: the Python callbacks)
 S_SPARAMS = 24  # st[24:32]: the strategy kernel's integer parameters
 # the in-kernel order path (`NbEngine`, "In-kernel order path")
 S_FAST = 32  # 1: intents, commands and reports run in the kernel
@@ -85,13 +86,13 @@ N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
 # kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]
 # (the same memory: `S_POS` ... `S_HI` are that leg's), so a single-instrument run reads and writes what it always did.
-LM_POS, LM_CASH, LM_FEES = S_POS - S_POS, S_CASH - S_POS, S_FEES - S_POS
+LM_POS, LM_CASH, LM_FEES, LM_FFRAC = S_POS - S_POS, S_CASH - S_POS, S_FEES - S_POS, S_FFRAC - S_POS
 LM_Y = S_Y - S_POS
 LM_HI = S_HI - S_POS
 LM_MULT = 3  # several legs only: the leg's money factor of fills (one leg: st[S_MULT]; this column is S_EV there)
-LM_COLS = 8
-LM_MMB, LM_MMA, LM_MMP = 8, 9, 10  # several legs only: leg k's `mm` memo (S_MMQ bit k); one leg: S_MMB..S_MMP
-LM_COLS_LEGS = 11  # the leg matrix's columns on several legs
+LM_COLS = 9
+LM_MMB, LM_MMA, LM_MMP = 9, 10, 11  # several legs only: leg k's `mm` memo (S_MMQ bit k); one leg: S_MMB..S_MMP
+LM_COLS_LEGS = 12  # the leg matrix's columns on several legs
 # the event matrix's rows: 0 local time, 1 exch_ts, 2 its running maximum, 3.. kind, side, price, qty, order_id,
 # flags; several legs add the leg of each event and its index in that leg's own stream (its reference row)
 EVM_ROWS = 9
@@ -114,21 +115,22 @@ IN_SUBMIT, IN_CANCEL = 1, 2
 MAX_INTENTS = 8
 IN_COLS = 8
 # kernel heap rows: time, priority, sequence, item type, payload (IT_CMD: action, order id, side, price, qty,
-# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, kind, liquidity, queue)
+# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, fee_frac, kind, liquidity,
+# queue: `VENUE_REPORT_DTYPE`'s fields in order)
 H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
-H_COLS = 13
+H_COLS = 14
 IT_CMD, IT_REP = 1, 2
 # rows the kernel writes: decisions (seq, ts, key, kind, side, price, qty, order type, tif, target, code, order
 # id, leg of its symbol), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
 D_LEG = 12
-D_COLS, O_COLS, F_COLS = 13, 8, 10
+D_COLS, O_COLS, F_COLS = 13, 8, 11
 
 # per order id (`order_info`, rows indexed by order id): side (0: not ours), the local time its ACK arrived, its
 # queue ahead at entry (lots; -1: never rested), its leg: `Engine._side_of`, `Engine._acks`, `Engine._leg_of`
 OI_SIDE, OI_ACK_TS, OI_QUEUE, OI_LEG = 0, 1, 2, 3
 OI_COLS = 4
 
-EQ_COLS = 7  # ts, mid2, position, cash, fees, bid, ask (EQUITY_DTYPE order)
+EQ_COLS = 8  # ts, mid2, position, cash, fees, fee_frac, bid, ask (EQUITY_DTYPE order)
 _I64_MAX = np.iinfo(np.int64).max
 _NO_ROWS = np.zeros((0, 4), dtype=np.int64)  # no reference rows (a global: a constant array inside the kernels)
 _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE

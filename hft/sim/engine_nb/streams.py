@@ -50,6 +50,7 @@ from hft.sim.engine_nb.state import (
     _STORM,
     LM_CASH,
     LM_FEES,
+    LM_FFRAC,
     LM_MMB,
     LM_POS,
     LM_Y,
@@ -183,8 +184,9 @@ def _sample(tops, lm, eq, ne, now) -> bool:
         eq[r, 2] = lm[k, LM_POS]
         eq[r, 3] = lm[k, LM_CASH]
         eq[r, 4] = lm[k, LM_FEES]
-        eq[r, 5] = b if b != NO_PRICE else 0
-        eq[r, 6] = a if a != NO_PRICE else 0
+        eq[r, 5] = lm[k, LM_FFRAC]
+        eq[r, 6] = b if b != NO_PRICE else 0
+        eq[r, 7] = a if a != NO_PRICE else 0
     return True
 
 

@@ -145,7 +145,8 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
 `L3Venue.working()` reports ``front`` = `l3_queue_ahead` of our order: anonymous quantity, market orders and
 our own earlier orders ahead of it at its price.
 
-Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee; ``fee`` > 0 paid (``FEE_REFUSED``:
+Fees: `hft.sim.fees.fee_money` with the maker or taker bps and the per-lot fee, exact: ``fee + fee_frac / 1e6``
+money units (``fee`` the floor), > 0 paid (``FEE_REFUSED``:
 the fill's value or fee would not fit int64; the engines stop the run at it, `hft.sim.fees`, "Range"). Reports
 carry the exchange time ``now``; fills are ``PARTIAL_FILL`` while leaves > 0, then ``FILL``.
 """

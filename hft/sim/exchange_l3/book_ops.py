@@ -77,7 +77,7 @@ from hft.sim.exchange_l3.layout import (
     _kernel,
 )
 from hft.sim.fees import fee_money
-from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit
+from hft.sim.venue_common import P_NCONS, cons_drop, cons_find, emit_fill
 
 
 # ======================================================================= kernels
@@ -202,7 +202,7 @@ def _eff_best(v, orders, cons, params, side) -> int:
 def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
     """Fill `qty` of our order in row `r` at `price`; a finished order leaves the book and the table."""
     bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
-    fee = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
+    fee, frac = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
     leaves = orders[r, O_LEAVES] - qty
     orders[r, O_LEAVES] = leaves
     orders[r, O_EXEC] += qty
@@ -212,8 +212,8 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
     oid = orders[r, O_ID]
     if leaves == 0:
         _drop_row(orders, params, r)
-    return emit(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty, leaves,
-                 fee, liq)
+    return emit_fill(out, params, now, oid, REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL, price, qty,
+                     leaves, fee, frac, liq)
 
 
 @_kernel

@@ -193,6 +193,26 @@ def test_daily_loss_realised_plus_unrealised_trips_storm():
     assert g.new(price=950).accepted
 
 
+def test_fee_millionths_are_booked_exactly_and_count_against_the_daily_loss():
+    """Fees carry their millionths (`hft.core.money`): 1,000 fills of a 0.4-unit rebate are 400 units, not 0,
+    and a loss exactly at the limit plus a millionth owed is past it (the exact PnL, not a rounded one)."""
+    cfg = config(strategies={"s1": LimitSet(daily_loss=500), "s2": LimitSet()})
+    g = Gw(cfg)
+    for _ in range(1000):  # a buy and a sell at the same price: realised 0 but for the fees
+        for side in (BUY, SELL):
+            d = g.new(side=side, qty=1)
+            g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), d.order_id, REPORT_FILL, 1000, 1, 0, -1,
+                                                      800_000))  # -1 + 0.8 = -0.2 each
+            g.clock.advance(1_000)
+    assert g.svc.pnl(strategy="s1") == {"realised": 400, "unrealised": 0, "total": 400}
+    assert g.svc.position("A1", "s1", "AAA").realised == 400
+    d = g.new(qty=1)  # a fee of 900.5 units: realised -500.5, past the 500 limit by half a unit
+    flags = g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), d.order_id, REPORT_FILL, 1000, 1, 0, 900,
+                                                      500_000))
+    assert g.svc.pnl(strategy="s1")["realised"] == -500  # -500.5 rounded once, half to even
+    assert flags and g.svc.storm_level == STORM_HALT  # the exact loss is past the limit
+
+
 def test_replace_flow():
     g = Gw()
     d = g.new(qty=10)

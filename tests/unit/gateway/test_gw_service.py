@@ -259,7 +259,7 @@ def test_in_kernel_api_from_a_foreign_njit_function():
     def engine_step(buf, now, key):
         st = K.kstate(buf)
         code, oid, _seq = K.decide(st, now, 0, key, INTENT_NEW, 0, 0, 0, BUY, 1000, 2, 1, 1, 0, 0)
-        flags = K.report(st, now, oid, REPORT_FILL, 1000, 2, 0, 0)
+        flags = K.report(st, now, oid, REPORT_FILL, 1000, 2, 0, 0, 0)
         return code, oid, flags
 
     g = Gw()

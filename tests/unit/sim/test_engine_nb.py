@@ -549,14 +549,14 @@ def test_logs_of_kernel_rows_are_numpy_assignment_with_zero_padding():
     n = 257
     orows = rng.integers(-(1 << 40), 1 << 40, (n, 8))
     orows[:, 4:] = rng.integers(-300, 300, (n, 4))  # action, side, order_type, tif: narrowed to int8
-    frows = rng.integers(-(1 << 40), 1 << 40, (n, 10))
-    frows[:, 7:] = rng.integers(-300, 300, (n, 3))
+    frows = rng.integers(-(1 << 40), 1 << 40, (n, 11))
+    frows[:, 8:] = rng.integers(-300, 300, (n, 3))
     drows = rng.integers(-(1 << 40), 1 << 40, (n, 13))
     drows[:, 3:5] = rng.integers(-300, 300, (n, 2))
     drows[:, 10] = rng.integers(0, 40, n) | np.where(rng.random(n) < 0.3, DUP_FLAG, 0)  # reason | duplicate
     drows[::5, 10] = 0  # accepted
     for dt, rows, built, cols in ((ORDER_LOG_DTYPE, orows, order_log_of, range(8)),
-                                  (FILL_LOG_DTYPE, frows, fill_log_of, range(10)),
+                                  (FILL_LOG_DTYPE, frows, fill_log_of, range(11)),
                                   (DECISION_LOG_DTYPE, drows, decision_log_of, None)):
         for _ in range(3):  # the allocator's memory dirty: a freed array of the same size filled with ones
             dirty = np.empty(n, dt)

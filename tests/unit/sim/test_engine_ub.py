@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -169,8 +170,12 @@ def test_fee_of_any_value_that_fits_is_the_exact_rounding(value_log, bps_h, per_
     integers as the oracle), and ties round to even on the full quotient; a fee past int64 (a per-lot charge on
     ~2**63 lots) is `FEE_REFUSED`, never a wrapped number."""
     value = data.draw(st.integers(0, min(I64_MAX, (1 << value_log) * 3)))
-    want = fee_py(1, value, 1, bps_h, per_lot)
-    assert fee_money(1, value, 1, bps_h, per_lot) == (want if abs(want) <= I64_MAX else FEE_REFUSED)
+    want = fee_py(1, value, 1, bps_h, per_lot)  # exact (a fraction): whole units = its floor
+    whole, frac = (int(x) for x in fee_money(1, value, 1, bps_h, per_lot))
+    if abs(math.floor(want)) <= I64_MAX:
+        assert whole + Fraction(frac, 1_000_000) == want and 0 <= frac < 1_000_000
+    else:
+        assert whole == FEE_REFUSED
 
 
 @pytest.mark.parametrize("value, bps_h", [
@@ -179,9 +184,12 @@ def test_fee_of_any_value_that_fits_is_the_exact_rounding(value_log, bps_h, per_
     (10**6 * 5 + 500_000, 1), (10**6 * 4 + 500_000, 1), (500_000, 3), (2**62 + 500_000, 1),
 ])
 def test_fee_at_the_extremes_and_ties(value, bps_h):
-    assert fee_money(1, value, 1, bps_h, 0) == fee_py(1, value, 1, bps_h, 0)
+    def exact(f):
+        return int(f[0]) + Fraction(int(f[1]), 1_000_000)
+
+    assert exact(fee_money(1, value, 1, bps_h, 0)) == fee_py(1, value, 1, bps_h, 0)
     per = -7 if bps_h > 0 else 7  # (the fee itself must fit)
-    assert fee_money(value, 1, 1, bps_h, per) == fee_py(value, 1, 1, bps_h, per)
+    assert exact(fee_money(value, 1, 1, bps_h, per)) == fee_py(value, 1, 1, bps_h, per)
 
 
 # --- the engine's intake ----------------------------------------------------------------------------------------

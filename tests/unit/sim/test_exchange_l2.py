@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -47,9 +49,10 @@ def venue(mode=MODE_PARTIAL_FILL, qm="risk_averse", bids=((1000, 10), (999, 10))
 
 
 def rows(reps):
-    """(kind, id, price, qty, leaves, liquidity, fee) per report."""
+    """(kind, id, price, qty, leaves, liquidity, exact fee) per report."""
     return [(REPORT_KIND_NAMES[int(r["kind"])], int(r["order_id"]), int(r["price"]), int(r["qty"]),
-             int(r["leaves"]), LIQUIDITY_NAMES[int(r["liquidity"])], int(r["fee"])) for r in reps]
+             int(r["leaves"]), LIQUIDITY_NAMES[int(r["liquidity"])],
+             int(r["fee"]) + Fraction(int(r["fee_frac"]), 1_000_000)) for r in reps]
 
 
 def test_rest_front_and_queue_advance_by_trades():
@@ -60,10 +63,10 @@ def test_rest_front_and_queue_advance_by_trades():
     assert v.working()[7]["front"] == 4.0
     assert rows(v.depth(3, BUY, 1000, 2)) == []  # risk-averse: cancels only cap the front
     assert v.working()[7]["front"] == 2.0
-    # 3 trade: front -1 -> 1 lot (maker, fee 1000 * 1 * -200 / 1e6 = -0.2 -> 0)
-    assert rows(v.trade(4, SELL, 1000, 3)) == [("partial_fill", 7, 1000, 1, 3, "maker", 0)]
-    assert rows(v.trade(5, SELL, 1000, 2)) == [("partial_fill", 7, 1000, 2, 1, "maker", 0)]
-    assert rows(v.trade(6, SELL, 1000, 50)) == [("fill", 7, 1000, 1, 0, "maker", 0)]
+    # 3 trade: front -1 -> 1 lot (maker, fee 1000 * 1 * -200 / 1e6 = -0.2, exactly: a rebate below one unit)
+    assert rows(v.trade(4, SELL, 1000, 3)) == [("partial_fill", 7, 1000, 1, 3, "maker", Fraction("-0.2"))]
+    assert rows(v.trade(5, SELL, 1000, 2)) == [("partial_fill", 7, 1000, 2, 1, "maker", Fraction("-0.4"))]
+    assert rows(v.trade(6, SELL, 1000, 50)) == [("fill", 7, 1000, 1, 0, "maker", Fraction("-0.2"))]
     assert v.working() == {}
 
 
@@ -71,15 +74,15 @@ def test_only_passive_side_trades_at_our_price_count():
     v = venue()
     v.new(1, 1, BUY, 1000, 4, LIM, TIF_GTC)
     assert rows(v.trade(2, BUY, 1000, 50)) == []  # a buy aggressor does not trade against bids
-    # trade-through; maker fee 4000 * -200 / 1e6 = -0.8 -> -1
-    assert rows(v.trade(2, SELL, 999, 1)) == [("fill", 1, 1000, 4, 0, "maker", -1)]
+    # trade-through; maker fee 4000 * -200 / 1e6 = -0.8
+    assert rows(v.trade(2, SELL, 999, 1)) == [("fill", 1, 1000, 4, 0, "maker", Fraction("-0.8"))]
 
 
 def test_trade_through_sell_side():
     v = venue()
     v.new(1, 2, SELL, 1002, 3, LIM, TIF_GTC)
     assert rows(v.trade(2, BUY, 1002, 5)) == []  # 10 ahead at 1002
-    assert rows(v.trade(3, BUY, 1003, 1)) == [("fill", 2, 1002, 3, 0, "maker", -1)]  # -0.6012 -> -1
+    assert rows(v.trade(3, BUY, 1003, 1)) == [("fill", 2, 1002, 3, 0, "maker", Fraction("-0.6012"))]
 
 
 def test_cross_by_opposite_side():
@@ -88,9 +91,9 @@ def test_cross_by_opposite_side():
     v.new(1, 2, SELL, 1002, 2, LIM, TIF_GTC)
     assert rows(v.depth(2, SELL, 1001, 0)) == []  # best ask 1002 > 1000
     assert rows(v.depth(3, BUY, 1000, 0)) == []
-    assert rows(v.depth(4, SELL, 1000, 5)) == [("fill", 1, 1000, 2, 0, "maker", 0)]
+    assert rows(v.depth(4, SELL, 1000, 5)) == [("fill", 1, 1000, 2, 0, "maker", Fraction("-0.4"))]
     # the bid side rising to 1002 crosses our 1002 offer
-    assert rows(v.depth(5, BUY, 1002, 1)) == [("fill", 2, 1002, 2, 0, "maker", 0)]
+    assert rows(v.depth(5, BUY, 1002, 1)) == [("fill", 2, 1002, 2, 0, "maker", Fraction("-0.4008"))]
 
 
 def test_post_only():
@@ -105,8 +108,8 @@ def test_marketable_limit_walks_and_rests():
     v = venue(asks=((1001, 3), (1002, 4), (1003, 10)), fees=FeeSchedule(0, 500, 0))
     assert rows(v.new(1, 1, BUY, 1002, 9, LIM, TIF_GTC)) == [
         ("ack", 1, 1002, 0, 9, "", 0),
-        ("partial_fill", 1, 1001, 3, 6, "taker", 2),  # 3003 * 500 / 1e6 = 1.5015 -> 2
-        ("partial_fill", 1, 1002, 4, 2, "taker", 2),  # 4008 * 0.0005 = 2.004 -> 2
+        ("partial_fill", 1, 1001, 3, 6, "taker", Fraction("1.5015")),  # 3003 * 500 / 1e6
+        ("partial_fill", 1, 1002, 4, 2, "taker", Fraction("2.004")),  # 4008 * 0.0005
     ]
     assert v.working()[1]["leaves"] == 2
     assert v.working()[1]["front"] == 0.0  # nothing displayed on the bid side at 1002
@@ -116,8 +119,8 @@ def test_market_order_walks_then_expires():
     v = venue(bids=((1000, 5), (999, 2)))
     assert rows(v.new(1, 1, SELL, 0, 10, MKT, TIF_IOC)) == [
         ("ack", 1, 0, 0, 10, "", 0),
-        ("partial_fill", 1, 1000, 5, 5, "taker", 2),  # 5000 * 0.0005 = 2.5 -> 2 (half even)
-        ("partial_fill", 1, 999, 2, 3, "taker", 1),
+        ("partial_fill", 1, 1000, 5, 5, "taker", Fraction("2.5")),  # 5000 * 0.0005 (no rounding per fill)
+        ("partial_fill", 1, 999, 2, 3, "taker", Fraction("0.999")),
         ("expired", 1, 0, 0, 0, "", 0),
     ]
     assert v.working() == {}
@@ -148,7 +151,7 @@ def test_all_or_none_mode():
     assert [r[0] for r in rows(v.new(1, 5, BUY, 1001, 2, LIM, TIF_IOC))] == ["ack", "expired"]
     v.new(1, 4, BUY, 1000, 4, LIM, TIF_GTC)
     assert rows(v.trade(2, SELL, 1000, 5)) == []  # front 5 -> 0: not yet
-    assert rows(v.trade(3, SELL, 1000, 1)) == [("fill", 4, 1000, 4, 0, "maker", -1)]  # whole order
+    assert rows(v.trade(3, SELL, 1000, 1)) == [("fill", 4, 1000, 4, 0, "maker", Fraction("-0.8"))]  # whole order
 
 
 def test_no_partial_fill_mode_is_the_peers():
@@ -156,15 +159,15 @@ def test_no_partial_fill_mode_is_the_peers():
     and whatever its TIF (a GTC limit crossing two levels included), consuming nothing; maker fills are whole."""
     v = venue(MODE_NO_PARTIAL_FILL, bids=((1000, 5),), asks=((1001, 3), (1002, 10)))
     assert rows(v.new(1, 1, BUY, 1002, 5, LIM, TIF_IOC)) == [("ack", 1, 1002, 0, 5, "", 0),
-                                                             ("fill", 1, 1001, 5, 0, "taker", 3)]  # 5005 * 5e-4
-    assert rows(v.new(1, 2, BUY, 1002, 20, LIM, TIF_GTC))[1:] == [("fill", 2, 1001, 20, 0, "taker", 10)]
+                                                             ("fill", 1, 1001, 5, 0, "taker", Fraction("2.5025"))]  # 5005 * 5e-4
+    assert rows(v.new(1, 2, BUY, 1002, 20, LIM, TIF_GTC))[1:] == [("fill", 2, 1001, 20, 0, "taker", Fraction("10.01"))]
     assert rows(v.new(1, 3, BUY, 1001, 2, LIM, TIF_FOK))[1][:6] == ("fill", 3, 1001, 2, 0, "taker")
     assert rows(v.new(1, 6, SELL, 0, 9, MKT, TIF_IOC))[1][:6] == ("fill", 6, 1000, 9, 0, "taker")
     assert [r[0] for r in rows(v.new(1, 7, BUY, 1000, 1, LIM, TIF_IOC))] == ["ack", "expired"]  # not marketable
     assert v.working() == {}
     v.new(1, 4, BUY, 1000, 4, LIM, TIF_GTC)
     assert rows(v.trade(2, SELL, 1000, 5)) == []  # front 5 -> 0: not yet
-    assert rows(v.trade(3, SELL, 1000, 1)) == [("fill", 4, 1000, 4, 0, "maker", -1)]  # whole order
+    assert rows(v.trade(3, SELL, 1000, 1)) == [("fill", 4, 1000, 4, 0, "maker", Fraction("-0.8"))]  # whole order
 
 
 def test_cancel_and_late_cancel():
@@ -278,10 +281,10 @@ def test_venue_invariants(ops, mode, qm, maker_bps, taker_bps):
                 assert filled[oid] <= qty[oid]
                 assert int(r["leaves"]) == qty[oid] - filled[oid]
                 position += side[oid] * q
-                fee, liq = int(r["fee"]), int(r["liquidity"])
+                fee, liq = int(r["fee"]) * 1_000_000 + int(r["fee_frac"]), int(r["liquidity"])  # exact, millionths
                 bps = maker_bps if liq == LIQ_MAKER else taker_bps
-                assert liq in (LIQ_MAKER, LIQ_TAKER)
-                assert (fee > 0 and bps > 0) or (fee < 0 and bps < 0) or fee == 0
+                assert liq in (LIQ_MAKER, LIQ_TAKER) and 0 <= int(r["fee_frac"]) < 1_000_000
+                assert (fee > 0 and bps > 0) or (fee < 0 and bps < 0) or (fee == 0 and bps == 0)
                 if kind == REPORT_FILL:
                     done.add(oid)
             elif REPORT_KIND_NAMES[kind] in ("canceled", "expired", "rejected"):
@@ -303,10 +306,10 @@ def test_cancels_never_fill_only_trades_do():
     v.depth(2, BUY, 1000, 20)  # 10 behind us
     assert rows(v.depth(3, BUY, 1000, 0)) == []  # everybody cancelled
     assert v.working()[1]["front"] == 0.0
-    assert rows(v.trade(4, SELL, 1000, 1)) == [("partial_fill", 1, 1000, 1, 4, "maker", 0)]
+    assert rows(v.trade(4, SELL, 1000, 1)) == [("partial_fill", 1, 1000, 1, 4, "maker", Fraction("-0.2"))]
     v.depth(5, BUY, 1000, 0)  # at the head (front -1): depth changes leave us there
     assert v.working()[1]["front"] == -1.0
-    assert rows(v.trade(6, SELL, 1000, 1)) == [("partial_fill", 1, 1000, 1, 3, "maker", 0)]
+    assert rows(v.trade(6, SELL, 1000, 1)) == [("partial_fill", 1, 1000, 1, 3, "maker", Fraction("-0.2"))]
 
 
 def test_ack_carries_the_queue_ahead_at_entry():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from pathlib import Path
 
 import numpy as np
@@ -67,9 +69,10 @@ def venue(mode=MODE_PARTIAL_FILL, bids=((1000, 10), (999, 10)), asks=((1001, 10)
 
 
 def rows(reps):
-    """(kind, id, price, qty, leaves, liquidity, fee) per report."""
+    """(kind, id, price, qty, leaves, liquidity, exact fee) per report."""
     return [(REPORT_KIND_NAMES[int(r["kind"])], int(r["order_id"]), int(r["price"]), int(r["qty"]),
-             int(r["leaves"]), LIQUIDITY_NAMES[int(r["liquidity"])], int(r["fee"])) for r in reps]
+             int(r["leaves"]), LIQUIDITY_NAMES[int(r["liquidity"])],
+             int(r["fee"]) + Fraction(int(r["fee_frac"]), 1_000_000)) for r in reps]
 
 
 def queue(v: L3Venue, side: int, price: int) -> list[int | str]:
@@ -120,19 +123,19 @@ def test_execution_of_an_order_behind_ours_fills_us_first():
     v = venue()
     v.new(1, 7, BUY, 1000, 4, LIM, TIF_GTC)
     v.market(2, EV_ADD, BUY, 1000, 3, 2)
-    # the aggressor traded through our 4 before reaching order 2: we fill 3 (fee 3000 * -200 / 1e6 = -0.6 -> -1)
-    assert rows(v.market(3, EV_EXEC, BUY, 1000, 3, 2)) == [("partial_fill", 7, 1000, 3, 1, "maker", -1)]
+    # the aggressor traded through our 4 before reaching order 2: we fill 3 (fee 3000 * -200 / 1e6 = -0.6, exactly)
+    assert rows(v.market(3, EV_EXEC, BUY, 1000, 3, 2)) == [("partial_fill", 7, 1000, 3, 1, "maker", Fraction("-0.6"))]
     # exogenous replay: order 2 is executed as the data says (and gone), ours keeps its place
     assert queue(v, BUY, 1000) == ["anon:10", "own:7"]
     v.market(4, EV_ADD, BUY, 1000, 5, 3)
-    assert rows(v.market(5, EV_EXEC, BUY, 1000, 5, 3)) == [("fill", 7, 1000, 1, 0, "maker", 0)]
+    assert rows(v.market(5, EV_EXEC, BUY, 1000, 5, 3)) == [("fill", 7, 1000, 1, 0, "maker", Fraction("-0.2"))]
     assert queue(v, BUY, 1000) == ["anon:10"] and v.working() == {} and v.position == 4
     # the same on the sell side, with two of ours ahead of the executed order: FIFO among ours
     v.new(6, 8, SELL, 1001, 2, LIM, TIF_GTC)
     v.new(6, 9, SELL, 1001, 2, LIM, TIF_GTC)
     v.market(7, EV_ADD, SELL, 1001, 9, 4)
-    assert rows(v.market(8, EV_EXEC, SELL, 1001, 3, 4)) == [("fill", 8, 1001, 2, 0, "maker", 0),
-                                                          ("partial_fill", 9, 1001, 1, 1, "maker", 0)]
+    assert rows(v.market(8, EV_EXEC, SELL, 1001, 3, 4)) == [("fill", 8, 1001, 2, 0, "maker", Fraction("-0.4004")),
+                                                          ("partial_fill", 9, 1001, 1, 1, "maker", Fraction("-0.2002"))]
     assert queue(v, SELL, 1001) == ["anon:10", "own:9", 4] and level(v, SELL, 1001) == 10 + 1 + 6
     assert v.position == 4 - 3
 
@@ -141,7 +144,7 @@ def test_execution_at_a_worse_price_trades_through_us():
     v = venue(asks=((1002, 10),))
     v.new(1, 7, BUY, 1001, 5, LIM, TIF_GTC)  # improves the bid
     # a seller hit the 1000 bid (anonymous): it must have hit our 1001 first
-    assert rows(v.market(2, EV_EXEC, BUY, 1000, 3, 555)) == [("partial_fill", 7, 1001, 3, 2, "maker", -1)]
+    assert rows(v.market(2, EV_EXEC, BUY, 1000, 3, 555)) == [("partial_fill", 7, 1001, 3, 2, "maker", Fraction("-0.6006"))]
     assert v.book.lv_anon[BID, 1000 - int(v.book.meta[M_BASE])] == 7  # the data's execution still applies
     assert rows(v.market(3, EV_HIDDEN_EXEC, BUY, 1000, 50, 0)) == []  # hidden executions never fill us
     assert rows(v.market(3, EV_TRADE, 0, 1000, 50, 0)) == []  # cross trades neither
@@ -152,7 +155,7 @@ def test_whole_fill_modes_fill_whole_order_once_reached(mode):
     v = venue(mode=mode)
     v.new(1, 7, BUY, 1000, 4, LIM, TIF_GTC)
     v.market(2, EV_ADD, BUY, 1000, 3, 2)
-    assert rows(v.market(3, EV_EXEC, BUY, 1000, 1, 2)) == [("fill", 7, 1000, 4, 0, "maker", -1)]
+    assert rows(v.market(3, EV_EXEC, BUY, 1000, 1, 2)) == [("fill", 7, 1000, 4, 0, "maker", Fraction("-0.8"))]
     assert queue(v, BUY, 1000) == ["anon:10", 2]  # order 2 executed 1 of 3 as the data says
 
 
@@ -161,8 +164,8 @@ def test_no_partial_fill_mode_is_the_peers_taker():
     and whatever its TIF, consuming nothing (the next order sees the same level)."""
     v = venue(mode=MODE_NO_PARTIAL_FILL)
     assert rows(v.new(4, 8, BUY, 1002, 11, LIM, TIF_GTC)) == [("ack", 8, 1002, 0, 11, "", 0),
-                                                              ("fill", 8, 1001, 11, 0, "taker", 6)]
-    assert rows(v.new(5, 9, BUY, 1002, 10, LIM, TIF_IOC))[1:] == [("fill", 9, 1001, 10, 0, "taker", 5)]
+                                                              ("fill", 8, 1001, 11, 0, "taker", Fraction("5.5055"))]
+    assert rows(v.new(5, 9, BUY, 1002, 10, LIM, TIF_IOC))[1:] == [("fill", 9, 1001, 10, 0, "taker", Fraction("5.005"))]
     assert v.working() == {} and v.position == 21
 
 
@@ -172,7 +175,7 @@ def test_all_or_none_mode_taker_fills_whole_or_expires():
     assert rows(v.new(4, 8, BUY, 1002, 11, LIM, TIF_GTC)) == [("ack", 8, 1002, 0, 11, "", 0),
                                                               ("expired", 8, 1002, 0, 0, "", 0)]
     assert rows(v.new(5, 9, BUY, 1002, 10, LIM, TIF_GTC)) == [("ack", 9, 1002, 0, 10, "", 0),
-                                                              ("fill", 9, 1001, 10, 0, "taker", 5)]
+                                                              ("fill", 9, 1001, 10, 0, "taker", Fraction("5.005"))]
 
 
 def test_cancel_and_cancel_race():
@@ -197,49 +200,49 @@ def test_crossing_add_fills_our_resting_orders():
     v.new(2, 8, BUY, 1001, 2, LIM, TIF_GTC)
     v.new(2, 9, BUY, 1000, 2, LIM, TIF_GTC)
     # a displayed sell at 1001 would have matched our bids first: 6 lots, price-time priority, each at its price
-    assert rows(v.market(3, EV_ADD, SELL, 1001, 6, 50)) == [("fill", 7, 1001, 5, 0, "maker", -1),
-                                                          ("partial_fill", 8, 1001, 1, 1, "maker", 0)]
+    assert rows(v.market(3, EV_ADD, SELL, 1001, 6, 50)) == [("fill", 7, 1001, 5, 0, "maker", Fraction("-1.001")),
+                                                          ("partial_fill", 8, 1001, 1, 1, "maker", Fraction("-0.2002"))]
     assert queue(v, SELL, 1001) == [50] and level(v, SELL, 1001) == 6  # the add rests in full (exogenous)
     # a sell add at 999 crosses 8 (1001) first, then 9 (1000)
-    assert rows(v.market(4, EV_ADD, SELL, 999, 2, 51)) == [("fill", 8, 1001, 1, 0, "maker", 0),
-                                                         ("partial_fill", 9, 1000, 1, 1, "maker", 0)]
+    assert rows(v.market(4, EV_ADD, SELL, 999, 2, 51)) == [("fill", 8, 1001, 1, 0, "maker", Fraction("-0.2002")),
+                                                         ("partial_fill", 9, 1000, 1, 1, "maker", Fraction("-0.2"))]
     # same-side adds never fill us; a buy add crossing our sell does
     v.new(5, 10, SELL, 1003, 3, LIM, TIF_GTC)
     assert rows(v.market(6, EV_ADD, SELL, 1003, 1, 52)) == []
-    assert rows(v.market(7, EV_ADD, BUY, 1004, 9, 53)) == [("fill", 10, 1003, 3, 0, "maker", -1)]
+    assert rows(v.market(7, EV_ADD, BUY, 1004, 9, 53)) == [("fill", 10, 1003, 3, 0, "maker", Fraction("-0.6018"))]
 
 
 def test_marketable_orders_walk_the_visible_book_and_remember_consumption():
     v = venue()
     v.market(1, EV_ADD, SELL, 1002, 4, 5)
-    # fees: 1001*10*500/1e6 = 5.005 -> 5; 1002*5*500/1e6 = 2.505 -> 3
+    # fees: 1001*10*500/1e6 = 5.005; 1002*5*500/1e6 = 2.505 (exact: nothing rounded per fill)
     assert rows(v.new(2, 8, BUY, 1002, 15, LIM, TIF_GTC)) == [("ack", 8, 1002, 0, 15, "", 0),
-                                                              ("partial_fill", 8, 1001, 10, 5, "taker", 5),
-                                                              ("fill", 8, 1002, 5, 0, "taker", 3)]
+                                                              ("partial_fill", 8, 1001, 10, 5, "taker", Fraction("5.005")),
+                                                              ("fill", 8, 1002, 5, 0, "taker", Fraction("2.505"))]
     assert level(v, SELL, 1001) == 10 and level(v, SELL, 1002) == 14  # exogenous: the book is unchanged
-    # consumed: 1001 has 0 available, 1002 has 9; the IOC remainder expires (1002*9*500/1e6 = 4.509 -> 5)
+    # consumed: 1001 has 0 available, 1002 has 9; the IOC remainder expires (1002*9*500/1e6 = 4.509)
     assert rows(v.new(3, 9, BUY, 1002, 12, LIM, TIF_IOC)) == [("ack", 9, 1002, 0, 12, "", 0),
-                                                              ("partial_fill", 9, 1002, 9, 3, "taker", 5),
+                                                              ("partial_fill", 9, 1002, 9, 3, "taker", Fraction("4.509")),
                                                               ("expired", 9, 1002, 0, 0, "", 0)]
     # the data executes 4 of the front (anonymous) lots we took: consumed 10 -> 6, still nothing available
     v.market(4, EV_EXEC, SELL, 1001, 4, 777)
     assert rows(v.new(5, 10, BUY, 1001, 1, LIM, TIF_IOC))[-1][0] == "expired"
     v.market(6, EV_ADD, SELL, 1001, 2, 6)  # new liquidity at the back is available
-    assert rows(v.new(7, 11, BUY, 1001, 10, LIM, TIF_IOC))[1:] == [("partial_fill", 11, 1001, 2, 8, "taker", 1),
+    assert rows(v.new(7, 11, BUY, 1001, 10, LIM, TIF_IOC))[1:] == [("partial_fill", 11, 1001, 2, 8, "taker", Fraction("1.001")),
                                                                   ("expired", 11, 1001, 0, 0, "", 0)]
     # a cancel of order 5 (lots 10..13 of 1002, all consumed) shrinks consumed 14 -> 10: nothing available
     v.market(8, EV_CANCEL, SELL, 1002, 4, 5)
     assert rows(v.new(9, 12, BUY, 1002, 1, LIM, TIF_IOC))[-1][0] == "expired"
     # a market order walks without limit, the rest expires; a limit buy rests behind the book it could not take
     v.market(10, EV_ADD, SELL, 1005, 3, 7)
-    assert rows(v.new(11, 13, BUY, 0, 5, MKT, TIF_IOC))[1:] == [("partial_fill", 13, 1005, 3, 2, "taker", 2),
+    assert rows(v.new(11, 13, BUY, 0, 5, MKT, TIF_IOC))[1:] == [("partial_fill", 13, 1005, 3, 2, "taker", Fraction("1.5075")),
                                                                 ("expired", 13, 0, 0, 0, "", 0)]
     assert v.position == 15 + 9 + 2 + 3
 
 
 def test_marketable_limit_rests_its_remainder_at_the_back():
     v = venue()
-    assert rows(v.new(1, 8, BUY, 1001, 12, LIM, TIF_GTC))[1:] == [("partial_fill", 8, 1001, 10, 2, "taker", 5)]
+    assert rows(v.new(1, 8, BUY, 1001, 12, LIM, TIF_GTC))[1:] == [("partial_fill", 8, 1001, 10, 2, "taker", Fraction("5.005"))]
     assert queue(v, BUY, 1001) == ["own:8"] and v.queue_ahead(8) == 0
 
 

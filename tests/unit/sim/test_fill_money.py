@@ -73,35 +73,45 @@ def value_oracle(price: int, qty: int, money: int) -> int | None:
     return _half_even(n, price) if _fits(n) and money != -(1 << 63) else None
 
 
-def fee_oracle(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> int | None:
+def fee_oracle(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> tuple[int, int] | None:
+    """The exact fee as (whole units, millionths beyond them), or None when the value, ``per_lot x qty`` or the
+    whole units do not fit."""
     v = value_oracle(price, qty, money)
     if v is None or not _fits(per_lot * qty):
         return None
-    fee = _half_even(v * bps_h, D) + per_lot * qty
-    return fee if _fits(fee) else None
+    q, r = divmod(v * bps_h, D)
+    fee = q + per_lot * qty
+    return (fee, r) if _fits(fee) else None
 
 
-def book_oracle(side, price, qty, money, fee, pos, cash, fees) -> tuple[int, int, int, int]:
+def book_oracle(side, price, qty, money, fee, pos, cash, fees, frac=0, fees_frac=0) -> tuple[int, ...]:
     """`book_fill`'s rule in words: the value (and its cash flow, a linear buy pays it), the venue's fee (None:
-    refused), the position, the cash after it and the fees after it must each fit, checked in that order."""
+    refused; with its millionths `frac`, which join the leg's `fees_frac` and make a whole unit of fee when they
+    reach a million), the position, the cash after it and the fees after it must each fit, checked in that
+    order."""
+    unchanged = (pos, cash, fees, fees_frac)
     v = value_oracle(price, qty, money)
     if v is None or not _fits(side * v):
-        return MONEY_VALUE, pos, cash, fees
+        return MONEY_VALUE, *unchanged
     flow = -side * v if money > 0 else side * v
     if fee is None:
-        return MONEY_FEE, pos, cash, fees
+        return MONEY_FEE, *unchanged
+    carry, nfrac = divmod(fees_frac + frac, D)
+    fee += carry
+    if not _fits(fee):
+        return MONEY_FEE, *unchanged
     if not (_fits(side * qty) and _fits(pos + side * qty)):
-        return MONEY_POSITION, pos, cash, fees
+        return MONEY_POSITION, *unchanged
     if not _fits(cash + flow - fee):
-        return MONEY_CASH, pos, cash, fees
+        return MONEY_CASH, *unchanged
     if not _fits(fees + fee):
-        return MONEY_FEES, pos, cash, fees
-    return MONEY_OK, pos + side * qty, cash + flow - fee, fees + fee
+        return MONEY_FEES, *unchanged
+    return MONEY_OK, pos + side * qty, cash + flow - fee, fees + fee, nfrac
 
 
 def _fee(price, qty, money, bps_h, per_lot):
-    f = fee_money(price, qty, money, bps_h, per_lot)
-    return None if f == FEE_REFUSED else int(f)
+    f, frac = (int(x) for x in fee_money(price, qty, money, bps_h, per_lot))
+    return None if f == FEE_REFUSED else (f, frac)
 
 
 # --- the fee at the edges --------------------------------------------------------------------------------------
@@ -154,7 +164,7 @@ def test_fee_of_inverse_fills_at_the_edges_is_the_oracle(price, qty, k, bps_h):
 def test_an_inverse_factor_of_int64_minimum_is_refused():
     """``-money`` of int64's minimum does not fit: a value that does not fit (no UB negating it)."""
     assert _fee(5, 1, -(1 << 63), 1, 0) is None
-    assert book_fill(1, 5, 1, -(1 << 63), 0, 0, 0, 0)[0] == MONEY_VALUE
+    assert book_fill(1, 5, 1, -(1 << 63), 0, 0, 0, 0, 0, 0)[0] == MONEY_VALUE
 
 
 _edge = st.one_of(st.integers(-M, M), st.sampled_from([M, M - 1, -M, -M + 1, 1 << 62, -(1 << 62), 1 << 31, 0, 1, -1]),
@@ -207,11 +217,14 @@ def test_fee_schedule_refuses_bps_past_fee_money_s_bound():
     (0, 5, 5, 5, 0, 0, 0, 0),  # not our order: no position change, no cash flow
     (2, 1 << 62, 1, 1, 0, 0, 0, 0),  # a side outside +-1: its cash flow does not fit
 ])
-def test_book_fill_is_the_oracle_at_the_edges(case):
+@pytest.mark.parametrize("frac, fees_frac", [(0, 0), (1, D - 1), (D - 1, D - 1), (500_000, 499_999)])
+def test_book_fill_is_the_oracle_at_the_edges(case, frac, fees_frac):
+    """Each edge with and without the fee's millionths carrying into a whole unit (which may be the unit that
+    does not fit)."""
     side, price, qty, money, fee, pos, cash, fees = case
-    got = tuple(int(x) for x in book_fill(side, price, qty, money, FEE_REFUSED if fee is None else fee, pos, cash,
-                                          fees))
-    assert got == book_oracle(side, price, qty, money, fee, pos, cash, fees)
+    got = tuple(int(x) for x in book_fill(side, price, qty, money, FEE_REFUSED if fee is None else fee, frac, pos,
+                                          cash, fees, fees_frac))
+    assert got == book_oracle(side, price, qty, money, fee, pos, cash, fees, frac, fees_frac)
 
 
 _held = st.one_of(st.integers(-M, M), st.sampled_from([M, -M, M - 1, -M + 1, 0]))
@@ -219,12 +232,13 @@ _held = st.one_of(st.integers(-M, M), st.sampled_from([M, -M, M - 1, -M + 1, 0])
 
 @given(side=st.sampled_from([1, -1]), price=_edge, qty=st.one_of(st.integers(1, QMAX), st.sampled_from([1, QMAX])),
        money=st.one_of(st.integers(1, M), st.integers(-(1 << 53), -1), st.sampled_from([1, M, -1])),
-       fee=st.one_of(st.none(), _held), pos=_held, cash=_held, fees=_held)
+       fee=st.one_of(st.none(), _held), pos=_held, cash=_held, fees=_held, frac=st.integers(0, D - 1),
+       fees_frac=st.integers(0, D - 1))
 @settings(max_examples=800, deadline=None)
-def test_book_fill_is_the_oracle_anywhere(side, price, qty, money, fee, pos, cash, fees):
-    got = tuple(int(x) for x in book_fill(side, price, qty, money, FEE_REFUSED if fee is None else fee, pos, cash,
-                                          fees))
-    assert got == book_oracle(side, price, qty, money, fee, pos, cash, fees)
+def test_book_fill_is_the_oracle_anywhere(side, price, qty, money, fee, pos, cash, fees, frac, fees_frac):
+    got = tuple(int(x) for x in book_fill(side, price, qty, money, FEE_REFUSED if fee is None else fee, frac, pos,
+                                          cash, fees, fees_frac))
+    assert got == book_oracle(side, price, qty, money, fee, pos, cash, fees, frac, fees_frac)
 
 
 def test_the_refusal_is_one_line_naming_the_fill_and_what_did_not_fit():
@@ -259,7 +273,8 @@ def test_both_venues_refuse_the_fee_of_a_sell_filled_far_above_its_limit(money, 
         fill = reps[reps["kind"] == REPORT_FILL]
         assert len(fill) == 1 and int(fill["price"][0]) == 1000
         want = fee_oracle(1000, 1, money, 150, 0)
-        assert int(fill["fee"][0]) == (FEE_REFUSED if refused else want)
+        got = (int(fill["fee"][0]), int(fill["fee_frac"][0]))
+        assert got == ((FEE_REFUSED, 0) if refused else want)
 
 
 # --- replays: both engines, both venues ------------------------------------------------------------------------
@@ -384,11 +399,12 @@ def test_a_sell_filled_far_above_its_limit_just_inside_int64_is_exact(level):
     ev = _book_events(level, [(T0, (889, 100), None), (T0 + 10_000_000, (889, 99), None)])
     outs = [_run(v, level, ev, money, TAKER_FEES, {"qty": 73}) for v in VARIANTS]
     fee = fee_oracle(889, 73, money, 150, 3)
-    assert fee == _half_even(M * 150, D) + 3 * 73
+    whole, frac = fee
+    assert fee == ((M * 150) // D + 3 * 73, (M * 150) % D)  # exact: whole units and millionths
     for out in outs:
         assert out.run_hash == outs[0].run_hash
-        assert out.final == {"position": -73, "cash": M - fee, "fees": fee}
-        assert out.fills[["price", "qty", "fee"]].tolist() == [(889, 73, fee)]
+        assert out.final == {"position": -73, "cash": M - whole, "fees": whole, "fee_frac": frac}
+        assert out.fills[["price", "qty", "fee", "fee_frac"]].tolist() == [(889, 73, whole, frac)]
 
 
 @pytest.mark.parametrize("level", ["L2", "L3"])

@@ -5,6 +5,7 @@ instrument overrides of a replay config."""
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -65,30 +66,31 @@ def test_inverse_fill_value_cash_and_mark():
     assert cash_flow(-1, 610_000, 2, m) == -3_278_689  # 3,278,688.52 -> 3,278,689
     # position of 2 marked at mid 61000.0 (mid2 = 1,220,000 half ticks): -2 x 1e12 / 610000
     assert mark_value(2, 1_220_000, m) == pytest.approx(-3_278_688.5246, abs=1e-3)
-    # taker 5 bp of the coin value, in coin units: 3,333,333 x 500 / 1e6 = 1666.67 -> 1667 (1.667e-6 BTC)
-    assert fee_money(600_000, 2, m, 500, 0) == 1667
+    # taker 5 bp of the coin value, in coin units: 3,333,333 x 500 / 1e6 = 1666.6665 exactly (1.6666665e-6 BTC)
+    assert fee_money(600_000, 2, m, 500, 0) == (1666, 666_500)
 
 
 @settings(max_examples=200, deadline=None)
 @given(price=st.integers(10**4, 10**8), qty=st.integers(1, 10**5), bps=st.integers(-1000, 1000))  # >= 1,000 USD
 def test_inverse_fee_agrees_with_python_ints(price, qty, bps):
     m = money_factor(BTCUSD_PERP)
-    assert fee_money(price, qty, m, bps, 0) == fee_py(price, qty, m, bps, 0)
+    whole, frac = (int(x) for x in fee_money(price, qty, m, bps, 0))
+    assert whole + Fraction(frac, 1_000_000) == fee_py(price, qty, m, bps, 0)
     assert cash_flow(1, price, qty, m) == -cash_flow(-1, price, qty, m) >= 0
 
 
 def test_inverse_scenario_pnl_and_fees_by_hand():
     res = run_scenario(parse_scenario(INVERSE_SCENARIO))
     fills = [(r["id"], r["price"], r["qty"], r["fee"]) for r in res["trace"] if r["status"] == "FILLED"]
-    # buy 2 @ 60000.0: fee round(3,333,333 x 5e-4) = 1667; sell 2 @ 61000.0: round(3,278,689 x 5e-4) = 1639
-    assert fills == [("b", 600_000, 2, 1667), ("s", 610_000, 2, 1639)]
+    # buy 2 @ 60000.0: fee 3,333,333 x 5e-4 = 1666.6665; sell 2 @ 61000.0: 3,278,689 x 5e-4 = 1639.3445 (exact)
+    assert fills == [("b", 600_000, 2, 1666.6665), ("s", 610_000, 2, 1639.3445)]
     # PnL in coin = qty x contract x (1/entry - 1/exit) = 2 x 100 x (1/60000 - 1/61000) = 5.4645e-5 BTC
     gross = 3_333_333 - 3_278_689
     assert gross == 54_644 and abs(gross * 1e-9 - 200 * (1 / 60000 - 1 / 61000)) < 1e-9
-    assert res["position"] == 0 and res["fees_paid"] == 1667 + 1639
-    assert res["balance"] == gross - 1667 - 1639 == 51_338
+    assert res["position"] == 0 and res["fees_paid"] == 3306.011  # 1666.6665 + 1639.3445
+    assert res["balance"] == 51_337.989  # gross - 3306.011
     assert res["settlement"] == "coin" and Decimal(res["money_unit"]) == Decimal("1e-9")
-    assert res["balance_dec"] == "0.000051338"  # BTC
+    assert Decimal(res["balance_dec"]) == Decimal("0.000051337989")  # BTC
     # fees are cents per contract: 3306e-9 BTC x ~60500 USD / 4 contract-fills ~ 0.05 USD (5 bp of 100 USD)
     assert 0.04 < (res["fees_paid"] * 1e-9 * 60_500) / 4 < 0.06
 
@@ -108,10 +110,10 @@ def test_contract_multiplier_scenario_by_hand():
     }
     res = run_scenario(parse_scenario(sc))
     fills = [(r["price"], r["fee"]) for r in res["trace"] if r["status"] == "FILLED"]
-    # 20000 ticks: fee 20000 x 200 / 1e6 = 4 units (50 USD = 2 bp of 250,000 USD); 20004: 4.0008 -> 4
-    assert fills == [(20_000, 4), (20_004, 4)]
+    # 20000 ticks: fee 20000 x 200 / 1e6 = 4 units (50 USD = 2 bp of 250,000 USD); 20004: 4.0008 (exact)
+    assert fills == [(20_000, 4), (20_004, 4.0008)]
     # one point up on one contract: +4 units = 50 USD; minus 8 units of fees = -4 units = -50 USD
-    assert res["balance"] == -4 and res["money_unit"] == "12.5" and res["balance_dec"] == "-50.00"
+    assert res["balance"] == -4.0008 and res["money_unit"] == "12.5" and Decimal(res["balance_dec"]) == Decimal("-50.01")
 
 
 def test_inverse_contract_value_must_be_whole_units():

@@ -23,9 +23,10 @@ from hft.sim.replay import ReplayConfig, build_engine, lobster_preopen_levels, p
 GOOG_1 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
 GOOG_10 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
 # run hashes of GOOG level 1 before the resync existed (tests/golden/lobster_goog_mm.json; imbalance_taker with
-# the default config, measured on the code before this change)
-GOOG_MM_HASH = "385e7d4b20a8c275f09c59c9c7c3873c"
-GOOG_IMB_HASH = "545637e905188b6cb2ed19477226c73c"
+# the default config, measured on the code before this change); re-pinned when fees became exact (issue 51: the
+# fill log carries each fee's millionths, so every run with fills hashes anew)
+GOOG_MM_HASH = "5410ae6ce8b6e75181f1949b0e8cff26"
+GOOG_IMB_HASH = "1fc7829e6b4cc20a87562527c5228210"
 
 
 # ----------------------------------------------------------------------------------------------- helpers

@@ -139,12 +139,13 @@ def test_a_leg_trading_alone_is_the_single_instrument_run():
         assert np.array_equal(getattr(single, f), getattr(multi, f)), f
     leg0, leg1 = multi.legs
     assert np.array_equal(leg0.equity, single.equity)  # sampled at the same local times
-    assert leg0.final == single.final and leg1.final == {"position": 0, "cash": 0, "fees": 0}
+    assert leg0.final == single.final and leg1.final == {"position": 0, "cash": 0, "fees": 0, "fee_frac": 0}
     assert np.array_equal(np.sort(leg0.order_ids), np.unique(single.orders["order_id"]))
     assert len(leg1.order_ids) == 0 and len(leg1.decisions) == 0 and multi.events == len(x) + len(y)
     assert np.array_equal(leg0.decisions, np.arange(len(single.decisions)))
     assert multi.run_hash != single.run_hash  # a run of several legs also hashes which leg each order is on
-    assert multi.final == {"cash": single.final["cash"], "fees": single.final["fees"]}
+    assert multi.final == {"cash": single.final["cash"], "fees": single.final["fees"],
+                           "fee_frac": single.final["fee_frac"]}
 
 
 class TwoLegChaos(Chaos):
@@ -186,8 +187,11 @@ def test_two_legs_route_orders_and_account_per_leg():
         assert ((mine["price"] > lo) & (mine["price"] < hi)).all()  # filled at its own venue
         assert set(mine["kind"].tolist()) <= {REPORT_FILL, REPORT_PARTIAL_FILL}
         pos = int((mine["side"].astype(np.int64) * mine["qty"]).sum())
-        cash = sum(cash_flow(int(f["side"]), int(f["price"]), int(f["qty"]), 1) - int(f["fee"]) for f in mine)
-        assert leg.final == {"position": pos, "cash": cash, "fees": int(mine["fee"].sum())}
+        # the fees exact to the millionth: whole units carry out of the summed millionths
+        carry, frac = divmod(int(mine["fee_frac"].sum()), 1_000_000)
+        fees = int(mine["fee"].sum()) + carry
+        cash = sum(cash_flow(int(f["side"]), int(f["price"]), int(f["qty"]), 1) for f in mine) - fees
+        assert leg.final == {"position": pos, "cash": cash, "fees": fees, "fee_frac": frac}
         assert eng.legs[k].position == pos
         eq = leg.equity
         assert len(eq) > 3 and eq["position"][-1] == pos and eq["cash"][-1] == cash
@@ -198,8 +202,9 @@ def test_two_legs_route_orders_and_account_per_leg():
         d = out.decisions[leg.decisions]
         new = d[(d["accepted"] == 1) & (d["kind"] == INTENT_NEW)]["order_id"]
         assert set(new.tolist()) == set(leg.order_ids.tolist())
-    assert out.final == {"cash": sum(leg.final["cash"] for leg in out.legs),
-                         "fees": sum(leg.final["fees"] for leg in out.legs)}
+    carry, frac = divmod(sum(leg.final["fee_frac"] for leg in out.legs), 1_000_000)  # millionths carry exactly
+    assert out.final == {"cash": sum(leg.final["cash"] for leg in out.legs) - carry,
+                         "fees": sum(leg.final["fees"] for leg in out.legs) + carry, "fee_frac": frac}
     _, again = _run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
     _same(out, again)
     assert [a.final for a in out.legs] == [b.final for b in again.legs]

@@ -19,7 +19,7 @@ T0 = 1_700_000_000_000_000_000
 def _fills(rows):
     f = np.zeros(len(rows), FILL_LOG_DTYPE)
     for i, (t, side, price, qty, fee) in enumerate(rows):
-        f[i] = (t, t + 1_000_000, i + 1, price, qty, 0, fee, side, 3, 1 if i % 2 == 0 else 2)
+        f[i] = (t, t + 1_000_000, i + 1, price, qty, 0, fee, 0, side, 3, 1 if i % 2 == 0 else 2)
     return f
 
 
@@ -40,9 +40,9 @@ def _output():
     dec[1] = (2, T0 + 5, 0, 0, 5_000_000, 9999, REASON_CODES["BAD_QTY"], 1, 1, 0, 0)
     eq = np.zeros(3, EQUITY_DTYPE)
     # cash after the buy: -3 x 5_000_000 - 2; after the sell: + 3 x 5_000_100 + 1
-    eq[0] = (T0, 10_000_000, 0, 0, 0, 4_999_999, 5_000_001)
-    eq[1] = (T0 + 1_000_000_000, 10_000_100, 3, -15_000_002, 2, 5_000_049, 5_000_051)
-    eq[2] = (T0 + 2_000_000_000, 10_000_300, 0, 299, 1, 5_000_149, 5_000_151)
+    eq[0] = (T0, 10_000_000, 0, 0, 0, 0, 4_999_999, 5_000_001)
+    eq[1] = (T0 + 1_000_000_000, 10_000_100, 3, -15_000_002, 2, 0, 5_000_049, 5_000_051)
+    eq[2] = (T0 + 2_000_000_000, 10_000_300, 0, 299, 1, 0, 5_000_149, 5_000_151)
     return SimpleNamespace(orders=orders, fills=fills, decisions=dec, equity=eq)
 
 

@@ -28,7 +28,8 @@ def summary(result):
 
 # Common setup of the shipped files: tick 0.01 (100.00 = 10000 ticks), lot 1, multiplier 1, so money units are
 # cents x lots; entry = response = 1ms, feed 100us unless stated; maker -2 bp (fee = -2 per lot at 100.00),
-# taker +5 bp. fee = round_half_even(price * qty * bps_h / 1e6). Local time of a report = venue time + 1ms.
+# taker +5 bp. fee = price * qty * bps_h / 1e6, exactly (to the millionth of a unit: nothing is rounded per fill,
+# the balance and fees paid are exact too). Local time of a report = venue time + 1ms.
 EXPECTED = {
     # arrives 11ms (NEW at 12ms), front 10; trade 6 -> 4; depth 4 -> 4; depth 2 -> 2 (cap);
     # 40ms trade 3 -> front -1: 1 lot; 50ms trade 2 -> -3: 2 more; 60ms trade 5 -> -8: the last one.
@@ -40,14 +41,14 @@ EXPECTED = {
         # cash -4 * 10000 = -40000, fees -8 (received) -> balance -39992
         (4, -39992, -8, 3)),
     # 20ms sell prints 99.99 < our 100.00 bid -> all 5 at 100.00 (fee 5 * -2 = -10);
-    # 30ms buy prints 100.03 > our 100.02 offer -> all 3 at 100.02 (fee round(-6.0012) = -6)
+    # 30ms buy prints 100.03 > our 100.02 offer -> all 3 at 100.02 (fee 30006 * -2e-4 = -6.0012)
     "trade_through.yaml": (
         [(12.0, 1, "NEW", None, None, 5, None, None),
          (12.0, 2, "NEW", None, None, 3, None, None),
          (21.0, 1, "FILLED", 10000, 5, 0, "maker", -10),
-         (31.0, 2, "FILLED", 10002, 3, 0, "maker", -6)],
-        # cash -50000 + 30006 = -19994, fees -16 -> -19978
-        (2, -19978, -16, 2)),
+         (31.0, 2, "FILLED", 10002, 3, 0, "maker", -6.0012)],
+        # cash -50000 + 30006 = -19994, fees -16.0012 -> -19977.9988
+        (2, -19977.9988, -16.0012, 2)),
     # 20ms the ask drops to 100.00 = our bid price -> the resting order fills at 100.00 as maker
     "opposite_cross.yaml": (
         [(12.0, 1, "NEW", None, None, 2, None, None),
@@ -59,27 +60,28 @@ EXPECTED = {
          (12.0, "b", "REJECTED", None, None, 0, None, None),
          (12.0, "c", "REJECTED", None, None, 0, None, None)],
         (0, 0, 0, 0)),
-    # L: 3 @ 100.01 (30003 * 5e-4 = 15.0015 -> 15) + 2 @ 100.02 (20004 -> 10.002 -> 10)
-    # M: market sell 8: 5 @ 100.00 (25) + 3 @ 99.99 (29997 -> 14.9985 -> 15)
-    # L2: 100.01 used up, 2 left at 100.02 -> 2 @ 100.02 (10); 3 rest; 25ms the 100.02 ask updates (fresh,
-    #     4 lots) and crosses the resting bid -> 3 @ 100.02 maker (30006 * -2e-4 = -6.0012 -> -6)
+    # L: 3 @ 100.01 (30003 * 5e-4 = 15.0015) + 2 @ 100.02 (20004 -> 10.002)
+    # M: market sell 8: 5 @ 100.00 (25) + 3 @ 99.99 (29997 -> 14.9985)
+    # L2: 100.01 used up, 2 left at 100.02 -> 2 @ 100.02 (10.002); 3 rest; 25ms the 100.02 ask updates (fresh,
+    #     4 lots) and crosses the resting bid -> 3 @ 100.02 maker (30006 * -2e-4 = -6.0012)
     # I: 100.01 still used up -> not marketable -> IOC expires; F: 0 + 4 + 10 = 14 < 20 -> FOK expires
     "marketable_and_market.yaml": (
         [(12.0, "L", "NEW", None, None, 5, None, None),
-         (12.0, "L", "PARTIALLY_FILLED", 10001, 3, 2, "taker", 15),
-         (12.0, "L", "FILLED", 10002, 2, 0, "taker", 10),
+         (12.0, "L", "PARTIALLY_FILLED", 10001, 3, 2, "taker", 15.0015),
+         (12.0, "L", "FILLED", 10002, 2, 0, "taker", 10.002),
          (12.0, "M", "NEW", None, None, 8, None, None),
          (12.0, "M", "PARTIALLY_FILLED", 10000, 5, 3, "taker", 25),
-         (12.0, "M", "FILLED", 9999, 3, 0, "taker", 15),
+         (12.0, "M", "FILLED", 9999, 3, 0, "taker", 14.9985),
          (22.0, "L2", "NEW", None, None, 5, None, None),
-         (22.0, "L2", "PARTIALLY_FILLED", 10002, 2, 3, "taker", 10),
-         (26.0, "L2", "FILLED", 10002, 3, 0, "maker", -6),
+         (22.0, "L2", "PARTIALLY_FILLED", 10002, 2, 3, "taker", 10.002),
+         (26.0, "L2", "FILLED", 10002, 3, 0, "maker", -6.0012),
          (32.0, "I", "NEW", None, None, 1, None, None),
          (32.0, "I", "EXPIRED", None, None, 0, None, None),
          (32.0, "F", "NEW", None, None, 20, None, None),
          (32.0, "F", "EXPIRED", None, None, 0, None, None)],
-        # bought 3*10001 + 7*10002 = 100017, sold 5*10000 + 3*9999 = 79997; fees 69 -> -20020 - 69
-        (2, -20089, 69, 6)),
+        # bought 3*10001 + 7*10002 = 100017, sold 5*10000 + 3*9999 = 79997; fees 69.0028 -> -20020 - 69.0028
+        # (rounded per fill they were 69: a rounding each fill no longer makes)
+        (2, -20089.0028, 69.0028, 6)),
     # entry = response = 5ms: orders arrive 6ms (NEW at 11ms); 12ms fill of order 1 (seen at 17ms); the cancels
     # sent at 10ms arrive at 15ms: order 1 is gone (CANCEL_REJECTED), order 2 is cancelled before the 16ms print
     "cancel_fill_race.yaml": (
@@ -89,7 +91,7 @@ EXPECTED = {
          (20.0, 1, "CANCEL_REJECTED", None, None, 0, None, None),
          (20.0, 2, "CANCELED", None, None, 0, None, None)],
         (2, -19996, -4, 1)),
-    # b: best level 3 < 5 -> expired; c: 3 >= 2 -> 2 @ 100.01 taker (20002 * 5e-4 = 10.001 -> 10);
+    # b: best level 3 < 5 -> expired; c: 3 >= 2 -> 2 @ 100.01 taker (20002 * 5e-4 = 10.001);
     # a: 20ms trade 6 > 5 ahead -> whole order 4 @ 100.00 maker (-8)  (the trace no_partial_fill gave before it
     # became hftbacktest's mode: unchanged under the mode's own name)
     "all_or_none.yaml": (
@@ -97,22 +99,22 @@ EXPECTED = {
          (12.0, "b", "NEW", None, None, 5, None, None),
          (12.0, "b", "EXPIRED", None, None, 0, None, None),
          (12.0, "c", "NEW", None, None, 2, None, None),
-         (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10),
+         (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10.001),
          (21.0, "a", "FILLED", 10000, 4, 0, "maker", -8)],
-        (6, -60004, 2, 2)),
-    # hftbacktest's mode: b 5 @ 100.01 taker (50005 * 5e-4 = 25.0025 -> 25); c 2 @ 100.01 (10); d 20 @ 100.01
-    # (200020 * 5e-4 = 100.01 -> 100); a as in all_or_none (-8). Position 31, fees 127,
-    # cash -(40000 + 50005 + 20002 + 200020) - 127
+        (6, -60004.001, 2.001, 2)),
+    # hftbacktest's mode: b 5 @ 100.01 taker (50005 * 5e-4 = 25.0025); c 2 @ 100.01 (10.001); d 20 @ 100.01
+    # (200020 * 5e-4 = 100.01); a as in all_or_none (-8). Position 31, fees 127.0135,
+    # cash -(40000 + 50005 + 20002 + 200020) - 127.0135
     "no_partial_fill.yaml": (
         [(12.0, "a", "NEW", None, None, 4, None, None),
          (12.0, "b", "NEW", None, None, 5, None, None),
-         (12.0, "b", "FILLED", 10001, 5, 0, "taker", 25),
+         (12.0, "b", "FILLED", 10001, 5, 0, "taker", 25.0025),
          (12.0, "c", "NEW", None, None, 2, None, None),
-         (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10),
+         (12.0, "c", "FILLED", 10001, 2, 0, "taker", 10.001),
          (12.0, "d", "NEW", None, None, 20, None, None),
-         (12.0, "d", "FILLED", 10001, 20, 0, "taker", 100),
+         (12.0, "d", "FILLED", 10001, 20, 0, "taker", 100.01),
          (21.0, "a", "FILLED", 10000, 4, 0, "maker", -8)],
-        (31, -310154, 127, 4)),
+        (31, -310154.0135, 127.0135, 4)),
     # see the file header; REPLACED rows show the new price and size
     "replace_queue.yaml": (
         [(12.0, 1, "NEW", None, None, 5, None, None),
