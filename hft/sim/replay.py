@@ -79,6 +79,7 @@ from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
+from hft.core.orders import fill_ratio, order_counts
 from hft.core.market_data import MarketDataSource, no_book_notice
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
@@ -677,7 +678,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(out.final["cash"])
     pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), int(out.final["fees"])
     fills = out.fills
-    submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
+    counts = order_counts(out.orders)
     filled = int(fills["qty"].sum()) if len(fills) else 0
     money = money_unit(inst, mult)
     lot = float(inst.lot_size)
@@ -700,9 +701,9 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "max_drawdown_money_units": dd_mu,
         "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
         "fees_money_units": out.final["fees"], "filled_inst": _ccy(filled * lot),
-        "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
-        "cancels": int((out.orders["action"] == 2).sum()) if len(out.orders) else 0,
-        "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
+        "orders": counts.orders, "replaces": counts.replaces, "cancels": counts.cancels,
+        "submitted_qty": counts.submitted_qty,
+        "fills": len(fills), "filled_qty": filled, "fill_ratio": fill_ratio(filled, counts.submitted_qty),
         "maker_share": round(float((fills["liquidity"] == LIQ_MAKER).mean()), 6) if len(fills) else 0.0,
         "decisions": len(out.decisions), "rejects": out.rejects,
         "start_ts": int(eq["ts"][0]) if len(eq) else 0, "end_ts": int(eq["ts"][-1]) if len(eq) else 0,

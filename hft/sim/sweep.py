@@ -61,14 +61,15 @@ MAX_CELLS = 100_000
 
 # the summary figures of a cell kept in the results table (deterministic: no wall times)
 RESULT_COLUMNS = ("run_hash", "config_hash", "data_hash", "events", "pnl", "pnl_gross", "fees", "currency",
-                  "money_unit", "sharpe_per_sample", "max_drawdown", "orders", "cancels", "fills", "filled_qty", "fill_ratio",
-                  "maker_share", "position", "decisions")
+                  "money_unit", "sharpe_per_sample", "max_drawdown", "orders", "replaces", "cancels", "fills",
+                  "filled_qty", "fill_ratio", "maker_share", "position", "decisions")
 # a group's cell (a run over several instruments): the portfolio's exposure at the end and at its largest
 PORTFOLIO_COLUMNS = ("exposure_net", "exposure_gross", "exposure_max_gross")
 # ... and each leg's figures (the ``legs`` column: a list of structs, in leg order)
 LEG_COLUMNS = {"symbol": "str", "run_hash": "str", "data_hash": "str", "events": "int", "pnl": "float",
-               "pnl_gross": "float", "fees": "float", "max_drawdown": "float", "orders": "int", "cancels": "int",
-               "fills": "int", "filled_qty": "int", "position": "int", "maker_share": "float"}
+               "pnl_gross": "float", "fees": "float", "max_drawdown": "float", "orders": "int", "replaces": "int",
+               "cancels": "int", "fills": "int", "filled_qty": "int", "fill_ratio": "float", "position": "int",
+               "maker_share": "float"}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ What it does
 Metrics (all from the run; money in money units = ticks x lots x multiplier)
 -------------------------------------------------------------------------
 ``net_pnl`` (after fees), ``sharpe`` (per equity sample), ``max_drawdown``, ``fill_ratio`` (filled / submitted
-lots), ``reject_rate`` (rejected / all gateway decisions) and ``rejects`` (count by reason), ``orders``,
+lots), ``reject_rate`` (rejected / all gateway decisions) and ``rejects`` (count by reason), ``orders`` (new +
+replace: `hft.core.orders.order_counts`, the summary's),
 ``filled_qty``, ``turnover`` (filled lots / max_position), ``peak_position`` (max |position|, exact from the
 fills), ``peak_notional`` (peak |position| x the highest fill price x multiplier), ``market_volume`` (lots
 traded in the data), ``participation`` (filled / market volume), ``run_hash`` (same data + config + code →
