@@ -6,7 +6,7 @@ Spec (YAML, strict; relative paths resolve against the spec's folder)::
     sweep: mm_spread                  # name (letters, digits, '_', '-', '.')
     strategy: mm                      # as `hft replay -s`: a registered name, FILE.py:Class or module:Class
     grid: {size: [1, 2], skew_per_lot: [0, 1]}   # strategy parameters: lists (`hft.config.grid`, as alpha search)
-    data:                             # instrument label -> its days (paths, globs, {FROM..TO} ranges)
+    data:                             # instrument label -> its days (paths, globs, {FROM..TO} ranges, {A,B} lists)
       GOOG: [lobster/GOOG_2012-06-21.zip]
       SYNTH: ["gen/*.zip"]
       GOOG+AMZN:                      # a group: instrument label -> its days; replayed together on one clock
@@ -127,7 +127,12 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
-            section._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
+            section._fail(key, "a non-empty list of data paths (globs, {FROM..TO} ranges and {A,B} lists expand)",
+                          raw)
+        torn = next((p for p in raw if p.count("{") != p.count("}")), None)
+        if torn is not None:  # [day_{2,3}.zip] in a YAML flow list: the comma split the brace list
+            section._fail(key, "data paths with whole {…} (quote a path with a {A,B} list inside [...]: "
+                               "['day_{2,3}.zip'])", raw)
         try:
             groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
                                                             for p in raw], notices))

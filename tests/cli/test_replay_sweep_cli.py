@@ -197,13 +197,16 @@ def test_group_over_days_each_and_together(hft, two_by_two, tmp_path):
     ("sweep: x\nstrategy: mm\ndata: {S: ['gen/*.none']}\n", 11, "matching the pattern"),
     ("sweep: x\nstrategy: mm\ndata: {S: ['gen/*.zip']}\ncolour: red\n", 11, "colour"),
     ("sweep: x\nstrategy: mm\ndata: {P: {S: ['gen/*.zip']}}\n", 11, "key 'data.P': expected a group of two"),
+    ("sweep: x\nstrategy: mm\ngrid: {size: {2,3}}\ndata: {S: ['gen/*.zip']}\n", 11,
+     "key 'grid.size': expected a list of values: write [2, 3]"),
+    ("sweep: x\nstrategy: mm\ndata: {S: [gen/day_{2,3}.zip]}\n", 11, "key 'data.S': expected data paths with whole"),
 ])
 def test_bad_spec_is_one_line(hft, spec, tmp_path, text, code, expect):
     bad = spec.parent / "bad.yaml"
     bad.write_text(text)
     r = hft("replay", "sweep", str(bad), "--out", str(tmp_path / "x"), "--no-store")
     assert r.code == code, r.err
-    assert expect in r.err and "Traceback" not in r.err
+    assert expect in r.err and "Traceback" not in r.err and len(r.err.strip().splitlines()) <= 2  # error (+ hint)
     assert not (tmp_path / "x").exists()  # nothing written
 
 
