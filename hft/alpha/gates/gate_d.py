@@ -165,7 +165,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
         target = Path(out_dir) if out_dir is not None else (hft_home() / "runs" / runs_kind / alpha_id
                                                            / out.run_hash)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_run_folder(target, out, summary, md, force=True)
+        write_run_folder(target, out, summary, md, force=True, config=rcfg)  # config.yaml as `hft replay` writes it
         folder = str(target)
 
     return GateDResult(alpha_id=alpha_id, version=cls.version, code_hash=code_hash, data_hash=data_hash(paths),
