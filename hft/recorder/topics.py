@@ -687,7 +687,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("started_ts", "DateTime64(9, 'UTC')", 0, "trial start, int ns UTC"),
         _c("finished_ts", "DateTime64(9, 'UTC')", 0, "trial end, int ns UTC"),
     ), "the experiments registry: every trial", "write", legacy=((1, 11),)),
-    Topic("sim.runs", 7, 1, (
+    Topic("sim.runs", 7, 2, (
         _TS,
         _c("run_id", "String"),
         _c("scenario", "String", ""),
@@ -703,7 +703,11 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("n_orders", "UInt64", 0),
         _c("n_fills", "UInt64", 0),
         _c("summary", "String", "{}", "JSON document (pnl, metrics)"),
-    ), "one row per simulator run", "write"),
+        # version 2 (004_sim_runs_symbols_wall_time.sql): the run's instruments and when it ran
+        _c("symbols", "String", "[]", "JSON list of the run's symbols (leg order)"),
+        _c("wall_ts", "DateTime64(9, 'UTC')", 0, "wall-clock time the run was recorded, at its end (int ns UTC)"),
+        _c("wall_s", "Float64", 0.0, "wall-clock seconds the replay took"),
+    ), "one row per simulator run", "write", legacy=((1, 15),)),
     Topic("sim.orders", 8, 1, (
         # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
         # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are.
