@@ -116,6 +116,8 @@ def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], di
         notice = no_book_notice(md.events, g)
         if notice is not None:  # what the data lacks is said (``warnings``), never silent
             results[-1].setdefault("warnings", []).append(notice)
+        for guessed in md.meta.get("notices", ()):  # and what its import guessed (a currency)
+            results[-1].setdefault("warnings", []).append(str(guessed))
     if len(results) == 1:
         return results[0]
     bad = [(g, r) for g, r in zip(groups, results, strict=True) if not r.get("ok", True)]

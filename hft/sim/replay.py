@@ -79,8 +79,8 @@ from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
-from hft.core.orders import fill_ratio, order_counts
 from hft.core.market_data import MarketDataSource, no_book_notice
+from hft.core.orders import fill_ratio, order_counts
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.git_probe import GitCommitProbe, git_commit
@@ -530,6 +530,7 @@ def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[s
     already says the book comes from the messages alone."""
     notice = no_book_notice(md.events, data)
     out = [notice] if notice is not None else []
+    out += [str(n) for n in md.meta.get("notices", ())]  # what the import guessed (a currency) is said
     lobster_without_rows = md.lobster is None and md.meta.get("format") == "lobster"
     if md.instrument.book_level == "L3" and lobster_without_rows and config.l3_resync:
         out.append(f"l3_resync: off for {Path(data[0]).name}: no LOBSTER reference rows (the .ref.parquet sidecar "
