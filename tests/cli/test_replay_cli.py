@@ -61,6 +61,31 @@ def test_replay_records_into_the_store(hft, day, tmp_path):
     assert q.json()["rows"][0]["n_fills"] == s["fills"] == s["store"]["fills_in_store"]
 
 
+def test_the_store_row_counts_orders_as_the_summary_and_names_symbols_and_wall_time(hft, day, tmp_path):
+    """``sim.runs``: ``n_orders`` is the summary's ``orders`` (new + replace) for a strategy that quotes by replacing;
+    the row names the run's symbols and when it ran (wall clock) and how long it took."""
+    import textwrap
+    import time
+
+    from tests.unit.sim.test_order_counts import REPLACE_QUOTER
+
+    strat = tmp_path / "replace_quoter.py"
+    strat.write_text(textwrap.dedent(REPLACE_QUOTER))
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    before = time.time_ns()
+    r = hft("replay", "--data", str(day), "-s", f"{strat}:ReplaceQuoter", "--json", env=env)
+    after = time.time_ns()
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["replaces"] > 0 and s["orders"] > s["replaces"]
+    q = hft("audit", "query", "SELECT n_orders, symbols, toUnixTimestamp64Nano(wall_ts) AS wall_ns, wall_s "
+            f"FROM sim.runs WHERE run_id = '{s['run_hash']}'", "--json", env=env)
+    assert q.code == 0, q.err
+    [row] = q.json()["rows"]
+    assert row["n_orders"] == s["orders"] and json.loads(row["symbols"]) == [s["symbol"]]
+    assert before <= int(row["wall_ns"]) <= after and row["wall_s"] == s["wall_s"]
+
+
 @pytest.mark.parametrize(("args", "code", "text"), [
     (["-s", "nope"], 14, "strategy"),
     (["--config", "/nonexistent.yaml"], 11, "none exists"),

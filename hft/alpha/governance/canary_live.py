@@ -26,8 +26,8 @@ from typing import Any
 import polars as pl
 
 from hft.core.errors import GovernanceError
-from hft.core.orders import order_counts
 from hft.core.fileio import atomic_write_text
+from hft.core.orders import order_counts
 from hft.sim.replay import money_units
 
 

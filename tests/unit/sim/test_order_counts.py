@@ -1,7 +1,7 @@
 """One definition of an order and of the fill ratio (docs/sim.md, "Orders and the fill ratio"): an order is a new
 or a replace, cancels apart; the fill ratio is filled lots over the lots those orders submitted. A strategy that
-quotes by replacing is counted the same way by the summary, `RunResult`, the tearsheet and the store's
-``sim.runs``."""
+quotes by replacing is counted the same way by the summary, `RunResult` and the tearsheet (the store's ``sim.runs``:
+tests/cli/test_replay_cli.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from hft.core.orders import (
 )
 from hft.data.importing import generate_day
 from hft.data.sources import FILES
-from hft.recorder import sim_runs
 from hft.sim.replay import parse_replay_config, replay_result
 
 REPLACE_QUOTER = '''
@@ -66,19 +65,12 @@ def quoted(tmp_path_factory):
                             zip_output=True)["zip_path"])
     strat = work / "replace_quoter.py"
     strat.write_text(textwrap.dedent(REPLACE_QUOTER))
-    home = work / "home"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("HFT_HOME", str(home))
-    try:
-        run = replay_result([day], f"{strat}:ReplaceQuoter", parse_replay_config({}), out_dir=work / "run",
-                            recorder=sim_runs, source=FILES)
-    finally:
-        mp.undo()
-    return run, home
+    return replay_result([day], f"{strat}:ReplaceQuoter", parse_replay_config({}), out_dir=work / "run",
+                         source=FILES)
 
 
 def test_a_quoter_by_replace_counts_its_replaces(quoted):
-    run, _ = quoted
+    run = quoted
     s = run.summary
     actions = run.orders["action"].to_numpy()
     news, replaces = int((actions == CMD_NEW).sum()), int((actions == CMD_REPLACE).sum())
@@ -93,18 +85,3 @@ def test_a_quoter_by_replace_counts_its_replaces(quoted):
     page = (run.path / "report.html").read_text()
     assert f"{news + replaces:,} ({replaces:,} replaces) / 0" in page and f"fill ratio {s['fill_ratio']}" in page
     assert json.loads((run.path / "summary.json").read_text())["orders"] == s["orders"]
-
-
-def test_the_store_counts_orders_as_the_summary(quoted):
-    from hft.store.store import open_store
-
-    run, home = quoted
-    mp = pytest.MonkeyPatch()
-    mp.setenv("HFT_HOME", str(home))
-    try:
-        with open_store(wait_s=30) as store:
-            rows = store.query(f"SELECT n_orders, n_fills FROM sim.runs WHERE run_id = '{run.summary['run_hash']}'"
-                               ).dicts()
-    finally:
-        mp.undo()
-    assert rows == [{"n_orders": run.summary["orders"], "n_fills": run.summary["fills"]}]
