@@ -173,13 +173,24 @@ def load_replay_config(path: str | Path | None = None, sets: Sequence[str] = ())
     config alone (what ``hft replay`` without ``--config`` runs); the built-in defaults only when no shipped config
     exists (`parse_replay_config` ``({})`` gives them on purpose)."""
 
-    if not DEFAULT_CONFIG.exists() and path is None and not sets:
+    if path is None or (DEFAULT_CONFIG.exists() and Path(path).resolve() == DEFAULT_CONFIG):
+        return overlay_replay_config(None, sets=sets)
+    return overlay_replay_config(load_yaml(path), file=str(path), base_dir=Path(path).resolve().parent, sets=sets)
+
+
+def overlay_replay_config(overlay: dict[str, Any] | None, *, file: str | None = None,
+                          base_dir: str | Path | None = None, sets: Sequence[str] = ()) -> ReplayConfig:
+    """`load_replay_config` of a mapping rather than a file: the shipped defaults (`DEFAULT_CONFIG`) ← `overlay`
+    (named `file` in errors and ``config_sources``; relative paths in it resolve against `base_dir`) ← `sets`.
+    A golden's ``config`` is such an overlay (`hft.sim.golden`), so a golden and ``hft replay --config`` of the
+    same overlay run the same config. `overlay` None: the shipped config alone."""
+    if not DEFAULT_CONFIG.exists() and overlay is None and not sets:
         return ReplayConfig()
     layers: list[tuple[dict[str, Any], str, Path]] = []
     if DEFAULT_CONFIG.exists():
         layers.append((load_yaml(DEFAULT_CONFIG), str(DEFAULT_CONFIG), DEFAULT_CONFIG.parent))
-    if path is not None and not (DEFAULT_CONFIG.exists() and Path(path).resolve() == DEFAULT_CONFIG):
-        layers.append((load_yaml(path), str(path), Path(path).resolve().parent))
+    if overlay is not None:
+        layers.append((overlay, file or "<config>", Path(base_dir) if base_dir is not None else Path.cwd()))
     if sets:
         layers.append((parse_sets(sets), SET_SOURCE, Path.cwd()))
     merged: dict[str, Any] = {}

@@ -121,6 +121,26 @@ def test_golden_check_passes_then_detects_drift(hft, tmp_path):
     assert "fills" in bad.out and "run_hash" in bad.out and "behaviour moved" in bad.err
 
 
+def test_a_golden_and_hft_replay_of_the_same_overlay_have_one_run_hash(hft, day, tmp_path):
+    """A golden's config is an overlay on the shipped config/sim/replay.yaml, layered as `hft replay --config`
+    layers a file: the same data, strategy and overlay give the same run hash (and the shipped fees, not 0)."""
+    import yaml
+
+    from hft.sim.golden import make_golden
+
+    overlay = {"seed": 3, "strategies": {"mm": {"size": 2}}, "latency": {"jitter": "100us"}}
+    g = tmp_path / "g.json"
+    doc = make_golden(g, strategy="mm", config=overlay, data=[str(day)], source=FILES)
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
+    r = hft("replay", "--data", str(day), "-s", "mm", "--config", str(tmp_path / "overlay.yaml"), "--no-store",
+            "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert doc["expect"]["run_hash"] == s["run_hash"] and doc["expect"]["fees_money_units"] == s["fees_money_units"]
+    assert s["fills"] and s["fees_money_units"] != 0  # the shipped fees apply to the golden as to the replay
+    assert hft("replay", "--check", str(g), "--json").json()["ok"] is True
+
+
 def test_golden_checks_its_own_run_hash_scheme(hft, tmp_path):
     """A golden written now records BLAKE3 (``run_hash_scheme``); one without the key was recorded with BLAKE2b and
     is checked under it, so a run that did not move shows the very value it pinned; an unknown scheme is refused."""
