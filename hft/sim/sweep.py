@@ -129,10 +129,6 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
         if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
             section._fail(key, "a non-empty list of data paths (globs, {FROM..TO} ranges and {A,B} lists expand)",
                           raw)
-        torn = next((p for p in raw if p.count("{") != p.count("}")), None)
-        if torn is not None:  # [day_{2,3}.zip] in a YAML flow list: the comma split the brace list
-            section._fail(key, "data paths with whole {…} (quote a path with a {A,B} list inside [...]: "
-                               "['day_{2,3}.zip'])", raw)
         try:
             groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
                                                             for p in raw], notices))

@@ -96,7 +96,6 @@ def test_a_brace_list_of_days_expands_like_a_range(folder):
 
 @pytest.mark.parametrize(("over", "key"), [
     ({"grid": {"size": {2: None, 3: None}}}, "key 'grid.size': expected a list of values: write [2, 3]"),
-    ({"data": {"AAA": ["AAA/day_{2", "3}.zip"]}}, "key 'data.AAA': expected data paths with whole {…}"),
     ({"data": {"AAA": ["AAA/none_{1,3}.zip"]}}, "data.AAA"),
     ({"data": {"P": {"AAA": ["AAA/*.zip"]}}}, "data.P': expected a group of two or more"),
     ({"data": {"P": {"AAA": ["AAA/*.zip"], "BBB": ["BBB/*_2024-01-02_*.zip"]}}},
