@@ -84,6 +84,10 @@ def test_the_store_row_counts_orders_as_the_summary_and_names_symbols_and_wall_t
     [row] = q.json()["rows"]
     assert row["n_orders"] == s["orders"] and json.loads(row["symbols"]) == [s["symbol"]]
     assert before <= int(row["wall_ns"]) <= after and row["wall_s"] == s["wall_s"]
+    human = hft("replay", "--data", str(day), "-s", f"{strat}:ReplaceQuoter", "--no-store",
+                env={**env, "COLUMNS": "200"})
+    assert human.code == 0, human.err
+    assert f"{s['orders']:,} ({s['replaces']:,} replaces) / 0" in human.out, human.out
 
 
 @pytest.mark.parametrize(("args", "code", "text"), [
