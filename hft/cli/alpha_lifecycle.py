@@ -311,8 +311,7 @@ def canary_cmd(
     def render() -> None:
         c = console()
         color = {"rollback": "red", "graduate": "green", "escalate": "cyan"}.get(res.decision, "yellow")
-        c.print(f"alpha [bold]{name}[/bold]: [{color}]{res.decision}[/{color}] — {res.from_state} (step "
-                f"{res.from_step + 1}) → {res.to_state} (step {res.to_step + 1})")
+        c.print(f"alpha [bold]{name}[/bold]: [{color}]{res.decision}[/{color}] — {res.headline}")
         m = res.metrics
         c.print(f"net PnL {_fmt(m['net_pnl'])}, drawdown {_fmt(m['max_drawdown'])}, reject rate "
                 f"{_fmt(m['reject_rate'])}, slippage {_fmt(m['slippage_bps'])} bps, observed "
@@ -338,6 +337,7 @@ def status_cmd(
     Promotion files that differ from their record are flagged.
     """
     from hft.alpha.api.lifecycle_config import GATE_NAMES
+    from hft.alpha.governance.lifecycle import step_label
     from hft.alpha.governance.status import status
     from hft.recorder.alpha_audit import held
 
@@ -350,7 +350,7 @@ def status_cmd(
         c = console()
         rows = []
         for r in res["alphas"]:
-            step = f"{r['canary_step'] + 1}/{r['ladder_steps']}" if r["state"] == "canary" else ""
+            step = step_label(r["canary_step"], r["ladder_steps"]) if r["state"] == "canary" else ""
             code = "changed" if r["code_changed"] else ""
             gates = r.get("gates")
             g = " ".join({True: "✓", False: "✗", None: "·"}[gates[k]] for k in gates) if gates else "n/a"

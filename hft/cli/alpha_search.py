@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
                 c.print(f"PBO of this search (CSCV, {result['pbo']['blocks']} blocks): {result['pbo']['pbo']:.3f}")
             bucket = f"{parsed.bucket_ns / 60e9:g} min" if parsed.bucket_ns % 60_000_000_000 == 0 \
                 else f"{parsed.bucket_ns / 1e9:g} s"
-            t = Table(title=f"top {len(result['top'])} by deflated Sharpe",
+            t = Table(title=f"top {len(result['top'])} by {result['ranked_by']}",
                       caption=f"SR oos / SR is: Sharpe per {bucket} bucket of returns (bucket in the spec), "
                               "not annualised", caption_justify="left")
             for col in ("trial", "members", "weights", "DSR", "SR oos", "SR is", "IC oos"):

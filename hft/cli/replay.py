@@ -236,7 +236,9 @@ def _render(s: dict) -> None:
             ("Sharpe / sample", f"{s['sharpe_per_sample']} (sample {s['sample_s']} s)"),
             ("max drawdown", f"{fmt_money(s['max_drawdown'], unit)} {s['currency']} "
                              f"({s['max_drawdown_money_units']:,} money units)"),
-            ("orders / cancels", f"{s['orders']:,} / {s['cancels']:,}"),
+            ("orders / cancels", f"{s['orders']:,}"
+                                 + (f" ({s['replaces']:,} replaces)" if s.get("replaces") else "")
+                                 + f" / {s['cancels']:,}"),
             ("fills", f"{s['fills']:,} ({fmt_qty(s['filled_inst'])} {held} = {s['filled_qty']:,} lots, fill ratio "
                       f"{s['fill_ratio']:.3f}, maker {s['maker_share']:.1%})"),
             ("final position", f"{fmt_qty(s['position_inst'])} {held} ({s['position']:,} lots)"),

@@ -24,6 +24,11 @@ def parse_grid(grid: Section, names: Iterable[str], check: Callable[[str, Any], 
         key = grid._key(str(pname))
         if pname not in known:
             grid._fail(key, f"a parameter of {owner} ({known})", pname)
+        if isinstance(values, dict) and values and all(v is None for v in values.values()):
+            # ``size: {2, 3}``: YAML reads a brace list as a mapping of keys to null
+            listed = ", ".join(str(v) for v in values)
+            grid._fail(key, f"a list of values: write [{listed}] (YAML reads {{{listed}}} as a mapping)",
+                       "{" + listed + "}")
         if not isinstance(values, list) or not values:
             grid._fail(key, "a non-empty list of values (the grid)", values)
         for v in values:

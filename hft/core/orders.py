@@ -24,6 +24,8 @@ Structured dtypes (all little-endian, int64 fields first, ``align=True``):
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from hft.core.dtypes import BUY as BUY  # re-exported: sides are defined in hft.core.dtypes
@@ -284,6 +286,41 @@ EXEC_REPORT_DTYPE = np.dtype(
 
 # No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
 NO_KEY = int(np.iinfo(np.int64).min)
+
+
+# --- what counts as an order (docs/sim.md, "Orders and the fill ratio") -------------------------------------
+# An *order* is a command that puts a quote on the venue: a new order or a replace (a replace re-quotes the order
+# at its new price and size). A cancel is counted apart and submits nothing. The fill ratio is the quantity filled
+# over the quantity those orders submitted. Every count of orders (the summary, the tearsheet, `RunResult`, sweep
+# tables, the store's ``sim.runs``, Gate D and the canary) is `order_counts` / `fill_ratio`.
+ORDER_ACTIONS: tuple[int, ...] = (CMD_NEW, CMD_REPLACE)
+
+
+class OrderCounts(NamedTuple):
+    """An order log's counts (`order_counts`): `orders` (new + replace), of which `replaces`; `cancels`;
+    `submitted_qty`, the lots the orders submitted (a replace: its new size)."""
+
+    orders: int
+    replaces: int
+    cancels: int
+    submitted_qty: int
+
+
+def order_counts(orders: Any) -> OrderCounts:
+    """The counts of an order log: anything with an ``action`` and a ``qty`` column (the engine's structured
+    array, a polars / pandas frame, a mapping of columns). An order is a new or a replace (`ORDER_ACTIONS`)."""
+    if len(orders) == 0:
+        return OrderCounts(0, 0, 0, 0)
+    action = np.asarray(orders["action"])
+    counted = np.isin(action, ORDER_ACTIONS)
+    return OrderCounts(int(counted.sum()), int((action == CMD_REPLACE).sum()), int((action == CMD_CANCEL).sum()),
+                       int(np.asarray(orders["qty"], dtype=np.int64)[counted].sum()))
+
+
+def fill_ratio(filled_qty: int, submitted_qty: int) -> float:
+    """Filled lots over the lots the orders submitted (new + replace, `order_counts`), to 6 decimals; 0.0 when
+    nothing was submitted."""
+    return round(filled_qty / submitted_qty, 6) if submitted_qty else 0.0
 
 
 def reason_name(code: int) -> str:

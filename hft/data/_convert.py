@@ -178,10 +178,32 @@ def symbol_from_name(path: str | Path) -> str:
     return (stem[: m.start()] if m and m.start() > 0 else stem).upper()
 
 
-def guess_currency(symbol: str) -> str:
-    """The quote currency a crypto symbol ends with (display only), else "USD"."""
+QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB", "EUR")  # each before its suffixes
+
+
+def quote_asset(symbol: str) -> str | None:
+    """The quote asset a crypto symbol ends with (``SOLUSDT`` → ``USDT``, ``BTCUSD_PERP`` → ``USD``, ``ETHBTC`` →
+    ``BTC``), None when it ends with none of `QUOTE_ASSETS` (an equity's ``AAPL``)."""
     s = symbol.upper().replace("-", "").replace("_", "").replace("/", "")
-    for q in ("USDT", "USDC", "BUSD", "FDUSD", "USD", "BTC", "ETH", "EUR"):
+    for q in QUOTE_ASSETS:
         if s.endswith(q) or s.split("PERP")[0].endswith(q):
             return q
-    return "USD"
+    return None
+
+
+def guess_currency(symbol: str) -> str:
+    """The quote currency a crypto symbol ends with (`quote_asset`), else "USD" (`currency_of` says the guess)."""
+    return quote_asset(symbol) or "USD"
+
+
+def currency_of(symbol: str, source: str, known: str | None = None) -> tuple[str, str | None]:
+    """``(quote currency, notice)`` of an import: `known` (the data's own instrument definition says it), else the
+    symbol's quote asset (`quote_asset`), else ``"USD"``, a guess, with the one-line notice saying so (`source`
+    names the file); the notice is None when the currency was not guessed."""
+    if known:
+        return known, None
+    q = quote_asset(symbol)
+    if q is not None:
+        return q, None
+    return "USD", (f"{source}: currency USD guessed: neither the data nor the symbol {symbol!r} names its quote "
+                   "currency; set instrument.currency in the replay config if it is another")

@@ -124,7 +124,7 @@ from hft.data._binance_scan import (
     T_TICKER,
     T_TRADE,
 )
-from hft.data._convert import Locate, place, row_error, row_place
+from hft.data._convert import Locate, place, quote_asset, row_error, row_place
 
 __all__ = ["BinanceData", "ScannerDisagreement", "cpu_target", "import_binance"]
 
@@ -681,7 +681,4 @@ def _pow10_str(d: int) -> str:
 def _currency(market: str, symbol: str) -> str:
     if market == "cm":
         return "USD"
-    for q in ("USDT", "USDC", "FDUSD", "BTC", "ETH", "BNB"):
-        if symbol.endswith(q):
-            return q
-    return "USD"
+    return quote_asset(symbol) or "USD"

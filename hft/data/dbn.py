@@ -9,7 +9,8 @@ error says to decompress first.
 
 Prices are fixed-point 1e-9; the tick is the largest power of ten dividing every price (exact integers), the lot
 is one unit (DBN sizes are integer shares / contracts). Symbol: the metadata's single symbol (else the
-instrument id), venue: the dataset.
+instrument id), venue: the dataset, currency: the symbol's quote asset (``SOLUSDT`` → USDT:
+`hft.data._convert.currency_of`), else USD, a guess said in the stream's ``notices``.
 
 * **mbo** (L3): ``A`` add → EV_ADD; ``C`` cancel → EV_CANCEL of ``size`` (the order leaves at 0); ``M``
   modify → EV_DELETE of the order then EV_ADD at its new price and size (it loses its queue place, as a
@@ -58,7 +59,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
-from hft.data._convert import Locate, freeze, make_events, place, row_error, row_place, scale_str
+from hft.data._convert import Locate, currency_of, freeze, make_events, place, row_error, row_place, scale_str
 
 UNDEF_PRICE = np.iinfo(np.int64).max
 MAX_MBO_RECORDS = (1 << 31) - 1  # records of one MBO file (`_mbo`: the compiled walk's sums of u32 sizes fit)
@@ -275,8 +276,12 @@ def import_dbn(path: Path, *, origins: bool = False) -> tuple[np.ndarray, Instru
         level = "L2"
     else:
         ev, level = _mbp(path, rec, div, 10 if schema == "mbp-10" else 1, start), "L2"
-    inst = Instrument(symbol=_symbol(meta, int(ids[0])), venue=str(meta.dataset), tick_size=tick, lot_size="1", book_level=level)
-    info = {"source": "dbn", "schema": schema, "files": [str(path)], "dataset": str(meta.dataset), "gaps": 0}
+    symbol = _symbol(meta, int(ids[0]))
+    currency, guessed = currency_of(symbol, path.name)  # DBN market data carries no instrument definition
+    inst = Instrument(symbol=symbol, venue=str(meta.dataset), tick_size=tick, lot_size="1", currency=currency,
+                      book_level=level)
+    info = {"source": "dbn", "schema": schema, "files": [str(path)], "dataset": str(meta.dataset), "gaps": 0,
+            **({"notices": [guessed]} if guessed else {})}
     ev, size = freeze(ev), rec.dtype.itemsize
     if not origins:
         return ev, inst, info, None

@@ -48,9 +48,9 @@ from hft.core.dtypes import (
 from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import (
+    currency_of,
     decimals_needed,
     freeze,
-    guess_currency,
     make_events,
     message_ends,
     place,
@@ -152,9 +152,11 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
                       order_id=np.where(kind == EV_TRADE, a["order_id"].astype(np.int64), 0), seq=rows,
                       kind=kind, side=side, flags=np.where(ends, FLAG_EOM, 0))
     symbol = symbol_from_name(path)
-    inst = Instrument(symbol=symbol, venue="HFTBACKTEST", tick_size=tick, lot_size=lot,
-                      currency=guess_currency(symbol), book_level="L2")
-    meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": int((~keep).sum()), "gaps": 0}
+    currency, guessed = currency_of(symbol, path.name)
+    inst = Instrument(symbol=symbol, venue="HFTBACKTEST", tick_size=tick, lot_size=lot, currency=currency,
+                      book_level="L2")
+    meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": int((~keep).sum()), "gaps": 0,
+            **({"notices": [guessed]} if guessed else {})}
     return freeze(out), inst, meta
 
 

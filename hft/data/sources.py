@@ -116,6 +116,8 @@ def each_stream(paths: Sequence[Path | str], describe: Callable[[MarketData], di
         notice = no_book_notice(md.events, g)
         if notice is not None:  # what the data lacks is said (``warnings``), never silent
             results[-1].setdefault("warnings", []).append(notice)
+        for guessed in md.meta.get("notices", ()):  # and what its import guessed (a currency)
+            results[-1].setdefault("warnings", []).append(str(guessed))
     if len(results) == 1:
         return results[0]
     bad = [(g, r) for g, r in zip(groups, results, strict=True) if not r.get("ok", True)]
@@ -279,6 +281,8 @@ def expand_data_paths(specs: Sequence[Path | str], notices: list[str] | None = N
     * ``DIR/day_{20240103..20240105}.zip``: a numeric range (inclusive, zero padding kept); the values with no
       file are skipped (a weekend, a holiday), none at all is an error. Each range that skipped values adds one
       line naming them to `notices` (when given): a skip is said, never silent.
+    * ``DIR/day_{20240103,20240105}.zip``: a brace list, each value in the order given (a value may itself hold
+      a range or a glob); values with no file are skipped and said as a range's are, none at all is an error.
     * anything else: the path as given (checked when it is opened).
     """
     out: list[Path] = []
@@ -286,6 +290,22 @@ def expand_data_paths(specs: Sequence[Path | str], notices: list[str] | None = N
         s = str(spec)
         if Path(s).is_file():  # a real file name that merely contains '[' or '{'
             out.append(Path(s))
+            continue
+        b = re.search(r"\{([^{}]*,[^{}]*)\}", s)
+        if b:
+            values = [s[: b.start()] + v + s[b.end():] for v in b.group(1).split(",")]
+            found, missing = [], []
+            for v in values:
+                if Path(v).is_file() or not re.search(r"[*?\[]|\{\d+\.\.\d+\}|\{[^{}]*,[^{}]*\}", v):
+                    (found if Path(v).is_file() else missing).append(Path(v))
+                else:
+                    found.extend(expand_data_paths([v], notices))
+            if not found:
+                raise DataValidationError(f"--data {s}: expected at least one file in the list, found none",
+                                          key="data")
+            if notices is not None and missing:
+                notices.append(_range_notice(s, found, [*found, *missing], kind="list"))
+            out.extend(found)
             continue
         m = re.search(r"\{(\d+)\.\.(\d+)\}", s)
         if m:
@@ -313,12 +333,12 @@ def expand_data_paths(specs: Sequence[Path | str], notices: list[str] | None = N
     return out
 
 
-def _range_notice(spec: str, found: list[Path], values: list[Path]) -> str:
-    """The one line saying what a ``{FROM..TO}`` range skipped: how many of its values had a file, and the names of
-    those that had none (the first five)."""
+def _range_notice(spec: str, found: list[Path], values: list[Path], kind: str = "range") -> str:
+    """The one line saying what a ``{FROM..TO}`` range (or a ``{A,B}`` list, `kind`) skipped: how many of its
+    values had a file, and the names of those that had none (the first five)."""
     missing = [p.name for p in values if p not in found]
     names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-    return f"--data {spec}: the range matched {len(found)} of {len(values)} files; skipped, no file: {names}"
+    return f"--data {spec}: the {kind} matched {len(found)} of {len(values)} files; skipped, no file: {names}"
 
 
 class FileSource:

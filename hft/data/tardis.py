@@ -43,9 +43,9 @@ from hft.core.errors import DataValidationError
 from hft.core.instrument import Instrument
 from hft.data._convert import (
     Locate,
+    currency_of,
     decimals_needed,
     freeze,
-    guess_currency,
     merge_order,
     message_ends,
     place,
@@ -309,10 +309,11 @@ def import_tardis(paths: list[Path], *, origins: bool = False) -> tuple[np.ndarr
                          1 + col("clear")[order])
     symbol = symbols.pop()
     exch = sorted(set().union(*(p.exchanges for p in parts)))
+    currency, guessed = currency_of(symbol, paths[0].name)
     inst = Instrument(symbol=symbol.upper(), venue=("TARDIS_" + "_".join(exch)).upper(), tick_size=tick,
-                      lot_size=lot, currency=guess_currency(symbol), book_level="L2")
+                      lot_size=lot, currency=currency, book_level="L2")
     meta = {"source": "tardis", "files": [str(p) for p in paths], "datasets": [p.dataset for p in parts],
-            "gaps": 0}
+            "gaps": 0, **({"notices": [guessed]} if guessed else {})}
     ev = freeze(ev)
     origin = (lambda k: place(paths[0 if part is None else int(part[k])], int(ev["seq"][k]))) if origins else None
     return ev, inst, meta, origin

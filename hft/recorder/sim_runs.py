@@ -7,6 +7,7 @@ This module itself is what the composition root (the CLI, `hft demo`) hands to `
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,24 +48,29 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
              "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
              "fee": int(r["fee"]), "fee_frac": int(r["fee_frac"]), "exch_ts": int(r["ts"])}
             for i, r in enumerate(out.fills)])
-        w.write("sim.runs", run_row(summary, stable_id(run_id, "run"), n_orders=len(out.orders)))
+        w.write("sim.runs", run_row(summary, stable_id(run_id, "run")))
     with open_store(wait_s=30) as store:
         rep = load(store)
         counts = store.query(f"SELECT count() AS n FROM sim.fills WHERE run_id = '{run_id}'").dicts()
     return {"run_id": run_id, "loaded_records": rep.records_loaded, "fills_in_store": int(counts[0]["n"])}
 
 
-def run_row(summary: dict[str, Any], record_id: str, *, n_orders: int | None = None) -> dict[str, Any]:
-    """The ``sim.runs`` row of a run's summary (its status: ``summary['status']``, else ok); `n_orders`: the
-    order log's length when known (else new orders + cancels)."""
+def run_row(summary: dict[str, Any], record_id: str, *, wall_ts: int | None = None) -> dict[str, Any]:
+    """The ``sim.runs`` row of a run's summary (its status: ``summary['status']``, else ok); ``n_orders``: the
+    summary's ``orders`` (new + replace, `hft.core.orders.order_counts`), as every count of orders; ``symbols``:
+    the run's instruments (leg order); ``wall_ts``: when it was recorded (`wall_ts`, default now: the wall clock,
+    which the run itself never reads) and ``wall_s`` how long its replay took."""
     run_id = summary["run_hash"]
+    symbols = summary.get("symbols") or ([summary["symbol"]] if summary.get("symbol") else [])
     return {"record_id": record_id, "ts": int(summary.get("end_ts", 0)), "run_id": run_id,
             "strategy": summary["strategy"], "seed": int(summary.get("seed", 0)),
             "config_hash": summary.get("config_hash", ""), "data_hash": summary.get("data_hash", ""),
             "run_hash": run_id, "status": summary.get("status", "ok"), "start_ts": int(summary.get("start_ts", 0)),
             "end_ts": int(summary.get("end_ts", 0)), "n_events": int(summary.get("events", 0)),
-            "n_orders": n_orders if n_orders is not None else int(summary.get("orders", 0)) + int(summary.get("cancels", 0)),
-            "n_fills": int(summary.get("fills", 0)), "summary": {k: v for k, v in summary.items() if k != "store"}}
+            "n_orders": int(summary.get("orders", 0)),
+            "n_fills": int(summary.get("fills", 0)), "summary": {k: v for k, v in summary.items() if k != "store"},
+            "symbols": [str(x) for x in symbols], "wall_ts": time.time_ns() if wall_ts is None else int(wall_ts),
+            "wall_s": float(summary.get("wall_s") or 0.0)}
 
 
 def record_summaries(summaries: list[dict[str, Any]], *, writer: str) -> dict[str, Any]:

@@ -687,7 +687,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("started_ts", "DateTime64(9, 'UTC')", 0, "trial start, int ns UTC"),
         _c("finished_ts", "DateTime64(9, 'UTC')", 0, "trial end, int ns UTC"),
     ), "the experiments registry: every trial", "write", legacy=((1, 11),)),
-    Topic("sim.runs", 7, 1, (
+    Topic("sim.runs", 7, 2, (
         _TS,
         _c("run_id", "String"),
         _c("scenario", "String", ""),
@@ -703,7 +703,11 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("n_orders", "UInt64", 0),
         _c("n_fills", "UInt64", 0),
         _c("summary", "String", "{}", "JSON document (pnl, metrics)"),
-    ), "one row per simulator run", "write"),
+        # version 2 (004_sim_runs_symbols_wall_time.sql): the run's instruments and when it ran
+        _c("symbols", "String", "[]", "JSON list of the run's symbols (leg order)"),
+        _c("wall_ts", "DateTime64(9, 'UTC')", 0, "wall-clock time the run was recorded, at its end (int ns UTC)"),
+        _c("wall_s", "Float64", 0.0, "wall-clock seconds the replay took"),
+    ), "one row per simulator run", "write", legacy=((1, 15),)),
     Topic("sim.orders", 8, 2, (
         # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
         # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are.
@@ -725,7 +729,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("qty", "Int64", 0, "integer lots"),
         _c("leaves", "Int64", 0, "quantity still working after a report"),
         _c("fee", "Int64", 0, "money units, positive = paid (the floor of the exact fee)"),
-        # version 2 (004_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
+        # version 2 (005_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
         _c("fee_frac", "Int64", 0, "millionths of a money unit beyond fee (0 <= . < 1e6)"),
     ), "order commands and execution reports of a simulator run (reproducible by replay)", "drop",
         legacy=((1, 18),)),
@@ -746,7 +750,7 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("liquidity", "Int8", 0, "1 maker, -1 taker, 0 unknown"),
         _c("fee", "Int64", 0, "money units, positive = paid (the floor of the exact fee)"),
         _c("exch_ts", "DateTime64(9, 'UTC')", 0, "exchange time of the fill"),
-        # version 2 (004_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
+        # version 2 (005_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
         _c("fee_frac", "Int64", 0, "millionths of a money unit beyond fee (0 <= . < 1e6)"),
     ), "fills of a simulator run (reproducible by replay)", "drop", legacy=((1, 16),)),
 )}

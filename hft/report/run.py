@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from hft.core.orders import fill_ratio, order_counts
 from hft.report.html import esc, page, png_figure, table
 
 HORIZONS_S = (1, 10)
@@ -209,11 +210,14 @@ def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str,
     s = summary
     ccy = s.get("currency", "")
     stats = trade_stats(frames["fills"], frames["equity"])
+    counts = order_counts(frames["orders"])  # the one definition of an order and of the fill ratio
+    ratio = fill_ratio(int(frames["fills"]["qty"].sum()) if frames["fills"].height else 0, counts.submitted_qty)
     head = [("PnL (net)", f"{s.get('pnl')} {ccy}"), ("gross PnL", f"{s.get('pnl_gross')} {ccy}"),
             ("fees", f"{s.get('fees')} {ccy}"), ("max drawdown", f"{s.get('max_drawdown')} {ccy}"),
             ("Sharpe per sample", f"{s.get('sharpe_per_sample')} (sample {s.get('sample_s')} s)"),
-            ("orders / cancels", f"{s.get('orders'):,} / {s.get('cancels'):,}"),
-            ("fills", f"{s.get('fills'):,} ({s.get('filled_inst')} units; fill ratio {s.get('fill_ratio')}, maker "
+            ("orders (new + replace) / cancels",
+             f"{counts.orders:,} ({counts.replaces:,} replaces) / {counts.cancels:,}"),
+            ("fills", f"{s.get('fills'):,} ({s.get('filled_inst')} units; fill ratio {ratio}, maker "
                       f"share {s.get('maker_share')})"),
             ("final position", f"{s.get('position_inst')} units ({s.get('position')} lots)"),
             ("events", f"{s.get('events'):,} in {s.get('wall_s')} s ({s.get('events_per_s')}/s"

@@ -6,7 +6,7 @@ A golden is a JSON file::
      "data": ["../../../shared/data/binance/usdm/btcusdt_20240808.gz"],   # relative to the golden file
      "generate": {"seed": 7, "messages": 30000, "levels": 5},          # or: a generated day instead of data
      "strategy": "mm",
-     "config": {...},                                                  # a replay config mapping (strict)
+     "config": {...},                     # an overlay on config/sim/replay.yaml, as `hft replay --config` layers it
      "expect": {"run_hash": "...", "fills": 12, ...},
      "run_hash_scheme": "blake3-128"}                                  # absent: "blake2b-128" (written before it)
 
@@ -29,7 +29,7 @@ from hft.core.errors import DataError, SimError
 from hft.core.fileio import atomic_write_text
 from hft.core.ids import RUN_HASH_LEGACY, RUN_HASH_SCHEMES, current_run_hash_scheme, run_hash_scheme
 from hft.core.market_data import MarketDataSource
-from hft.sim.replay import TIMING_KEYS, parse_replay_config, run_replay
+from hft.sim.replay import TIMING_KEYS, overlay_replay_config, run_replay
 from hft.sim.run_reader import RunResult, read_run
 
 KEY_METRICS = ("run_hash", "events", "orders", "cancels", "fills", "filled_qty", "position", "pnl_money_units",
@@ -73,9 +73,12 @@ def _replay(doc: dict[str, Any], base: Path, workdir: Path, source: MarketDataSo
 
 
 def _config(mapping: dict[str, Any], base: Path) -> Any:
-    """The golden's replay config (relative paths in it resolve against the golden's folder)."""
+    """The golden's replay config: its ``config`` as an overlay on the shipped ``config/sim/replay.yaml``, layered
+    exactly as ``hft replay --config`` layers a file (`hft.sim.replay.overlay_replay_config`), so a golden and
+    ``hft replay`` of the same data, strategy and overlay have the same run hash. Relative paths in it resolve
+    against the golden's folder."""
 
-    return parse_replay_config(mapping, file=str(base / "<golden config>"), base_dir=base)
+    return overlay_replay_config(mapping, file=str(base / "<golden config>"), base_dir=base)
 
 
 def check_golden(path: str | Path, *, source: MarketDataSource, skip_missing_data: bool = False) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Config (every key optional; values as in `hft.core.instrument.Instrument`, decim
     instrument:
       kind: inverse            # linear | inverse (coin-margined: PnL and fees in the coin)
       contract_size: 100       # inverse: quote value of one contract; linear: the contract multiplier
+      currency: USDT           # the quote currency, when the data does not say it (an import that guessed says so)
       settle_currency: BTC     # the currency PnL and fees are counted in (inverse: default the symbol's base)
       min_qty: 0.001           # exchange filters: smallest order quantity (instrument units)
       min_notional: 5          #   smallest order value (quote currency)
@@ -30,7 +31,8 @@ from hft.config.strict import Section
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.instrument import Instrument
 
-KEYS = ("kind", "contract_size", "settle_currency", "min_qty", "min_notional", "order_tick", "order_lot")
+KEYS = ("kind", "contract_size", "currency", "settle_currency", "min_qty", "min_notional", "order_tick",
+        "order_lot")
 
 
 def parse_overrides(sec: Section) -> dict[str, str]:
@@ -41,7 +43,7 @@ def parse_overrides(sec: Section) -> dict[str, str]:
             continue
         if key == "kind":
             out[key] = sec.str(key, choices=["linear", "inverse"])
-        elif key == "settle_currency":
+        elif key in ("currency", "settle_currency"):
             out[key] = sec.str(key)
         else:
             v = sec.raw(key)

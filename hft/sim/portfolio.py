@@ -38,6 +38,7 @@ from hft.compile_watch import CompileWatch
 from hft.core.errors import SimError
 from hft.core.ids import run_hash
 from hft.core.money import FEE_FRAC_UNITS, round_micro
+from hft.core.orders import fill_ratio
 from hft.sim.engine import RunOutput, reject_counts
 from hft.sim.engine_nb import ENGINES
 from hft.sim.fees import mark_value, money_factor, money_unit
@@ -170,9 +171,8 @@ def write_portfolio_table(path: Path, legs: list[Any], money: float, currency: s
 
 
 LEG_KEYS = ("symbol", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_money_units",
-            "fees_money_units", "fees_micro_units",
-            "max_drawdown", "orders", "cancels", "fills", "filled_qty", "position", "position_inst", "rejects",
-            "maker_share")
+            "fees_money_units", "fees_micro_units", "max_drawdown", "orders", "replaces", "cancels", "fills",
+            "filled_qty", "fill_ratio", "position", "position_inst", "rejects", "maker_share")
 
 
 def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, Any]], strategy_name: str,
@@ -208,14 +208,21 @@ def portfolio_summary(out: Any, mds: list[Any], leg_summaries: list[dict[str, An
         "exposure": {"net": _ccy(sum(last) * money), "gross": _ccy(sum(abs(x) for x in last) * money),
                      "max_gross": _ccy(float(gross.max()) * money) if len(gross) else 0.0,
                      "by_symbol": {leg.symbol: _ccy(x * money) for leg, x in zip(legs, last, strict=True)}},
-        "orders": sum(s["orders"] for s in leg_summaries), "cancels": sum(s["cancels"] for s in leg_summaries),
-        "fills": len(out.fills), "filled_qty": int(out.fills["qty"].sum()) if len(out.fills) else 0,
+        **_counts(leg_summaries),
         "decisions": len(out.decisions), "rejects": out.rejects,
         "start_ts": int(eq0["ts"][0]) if len(eq0) else 0, "end_ts": int(eq0["ts"][-1]) if len(eq0) else 0,
         "latency": config.latency_summary(), "seed": config.seed, "engine": config.engine, "version": __version__,
         "git_commit": commit, "data": [[str(p) for p in g] for g in data],
         "legs": [{k: s[k] for k in LEG_KEYS if k in s} for s in leg_summaries],
     }
+
+
+def _counts(leg_summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The portfolio's orders, cancels, fills and fill ratio: the legs' summed (an order and the fill ratio as
+    `hft.core.orders.order_counts` / `fill_ratio` define them)."""
+    total = {k: sum(int(s.get(k, 0)) for s in leg_summaries)
+             for k in ("orders", "replaces", "cancels", "submitted_qty", "fills", "filled_qty")}
+    return {**total, "fill_ratio": fill_ratio(total["filled_qty"], total["submitted_qty"])}
 
 
 def order_symbols(out: Any) -> dict[int, str]:

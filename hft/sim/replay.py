@@ -81,6 +81,7 @@ from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource, no_book_notice
 from hft.core.money import FEE_FRAC_UNITS, exact_money, micro_units, round_micro
+from hft.core.orders import fill_ratio, order_counts
 from hft.gateway.config import check_limit_defaults
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.git_probe import GitCommitProbe, git_commit
@@ -173,13 +174,24 @@ def load_replay_config(path: str | Path | None = None, sets: Sequence[str] = ())
     config alone (what ``hft replay`` without ``--config`` runs); the built-in defaults only when no shipped config
     exists (`parse_replay_config` ``({})`` gives them on purpose)."""
 
-    if not DEFAULT_CONFIG.exists() and path is None and not sets:
+    if path is None or (DEFAULT_CONFIG.exists() and Path(path).resolve() == DEFAULT_CONFIG):
+        return overlay_replay_config(None, sets=sets)
+    return overlay_replay_config(load_yaml(path), file=str(path), base_dir=Path(path).resolve().parent, sets=sets)
+
+
+def overlay_replay_config(overlay: dict[str, Any] | None, *, file: str | None = None,
+                          base_dir: str | Path | None = None, sets: Sequence[str] = ()) -> ReplayConfig:
+    """`load_replay_config` of a mapping rather than a file: the shipped defaults (`DEFAULT_CONFIG`) ← `overlay`
+    (named `file` in errors and ``config_sources``; relative paths in it resolve against `base_dir`) ← `sets`.
+    A golden's ``config`` is such an overlay (`hft.sim.golden`), so a golden and ``hft replay --config`` of the
+    same overlay run the same config. `overlay` None: the shipped config alone."""
+    if not DEFAULT_CONFIG.exists() and overlay is None and not sets:
         return ReplayConfig()
     layers: list[tuple[dict[str, Any], str, Path]] = []
     if DEFAULT_CONFIG.exists():
         layers.append((load_yaml(DEFAULT_CONFIG), str(DEFAULT_CONFIG), DEFAULT_CONFIG.parent))
-    if path is not None and not (DEFAULT_CONFIG.exists() and Path(path).resolve() == DEFAULT_CONFIG):
-        layers.append((load_yaml(path), str(path), Path(path).resolve().parent))
+    if overlay is not None:
+        layers.append((overlay, file or "<config>", Path(base_dir) if base_dir is not None else Path.cwd()))
     if sets:
         layers.append((parse_sets(sets), SET_SOURCE, Path.cwd()))
     merged: dict[str, Any] = {}
@@ -530,6 +542,7 @@ def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[s
     already says the book comes from the messages alone."""
     notice = no_book_notice(md.events, data)
     out = [notice] if notice is not None else []
+    out += [str(n) for n in md.meta.get("notices", ())]  # what the import guessed (a currency) is said
     lobster_without_rows = md.lobster is None and md.meta.get("format") == "lobster"
     if md.instrument.book_level == "L3" and lobster_without_rows and config.l3_resync:
         out.append(f"l3_resync: off for {Path(data[0]).name}: no LOBSTER reference rows (the .ref.parquet sidecar "
@@ -682,7 +695,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), round_micro(fees_micro)
     fees_exact = fees_micro / FEE_FRAC_UNITS
     fills = out.fills
-    submitted = int(out.orders["qty"][out.orders["action"] == 1].sum()) if len(out.orders) else 0
+    counts = order_counts(out.orders)
     filled = int(fills["qty"].sum()) if len(fills) else 0
     money = money_unit(inst, mult)
     lot = float(inst.lot_size)
@@ -705,9 +718,9 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "max_drawdown_money_units": dd_mu,
         "position": out.final["position"], "position_inst": _ccy(out.final["position"] * lot),
         "fees_money_units": fees_mu, "fees_micro_units": fees_micro, "filled_inst": _ccy(filled * lot),
-        "orders": int((out.orders["action"] == 1).sum()) if len(out.orders) else 0,
-        "cancels": int((out.orders["action"] == 2).sum()) if len(out.orders) else 0,
-        "fills": len(fills), "filled_qty": filled, "fill_ratio": round(filled / submitted, 6) if submitted else 0.0,
+        "orders": counts.orders, "replaces": counts.replaces, "cancels": counts.cancels,
+        "submitted_qty": counts.submitted_qty,
+        "fills": len(fills), "filled_qty": filled, "fill_ratio": fill_ratio(filled, counts.submitted_qty),
         "maker_share": round(float((fills["liquidity"] == LIQ_MAKER).mean()), 6) if len(fills) else 0.0,
         "decisions": len(out.decisions), "rejects": out.rejects,
         "start_ts": int(eq["ts"][0]) if len(eq) else 0, "end_ts": int(eq["ts"][-1]) if len(eq) else 0,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hft.core.errors import SimError
+from hft.core.orders import order_counts
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,7 +48,8 @@ class RunResult:
 
     @property
     def orders(self) -> pl.DataFrame:
-        """Our orders: one row per new / cancel / replace sent (``orders.parquet``)."""
+        """Our order log: one row per new / cancel / replace sent (``orders.parquet``); how many *orders* that is
+        (new + replace): `hft.core.orders.order_counts`."""
         return self._table("orders")
 
     @property
@@ -125,7 +127,7 @@ class RunResult:
                     f"legs={len(self.leg_results)}, portfolio={len(self.portfolio):,} samples, "
                     f"run_hash={s.get('run_hash')!r})")
         return (head + f"symbol={s.get('symbol')!r}, {money}, position={s.get('position')}, {days}"
-                f"orders={len(self.orders):,}, fills={len(self.fills):,}, decisions={len(self.decisions):,}, "
+                f"orders={order_counts(self.orders).orders:,}, fills={len(self.fills):,}, decisions={len(self.decisions):,}, "
                 f"equity={len(self.equity):,} samples, run_hash={s.get('run_hash')!r})")
 
 

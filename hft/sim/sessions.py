@@ -234,8 +234,9 @@ class _Chain:
 
 
 DAY_KEYS = ("day", "data", "events", "run_hash", "data_hash", "pnl", "pnl_gross", "fees", "pnl_cumulative",
-            "pnl_money_units", "fees_money_units", "fees_micro_units", "max_drawdown", "sharpe_per_sample", "orders", "cancels", "fills", "filled_qty",
-            "position", "expired_at_close", "rejects", "wall_s", "events_per_s")
+            "pnl_money_units", "fees_money_units", "fees_micro_units", "max_drawdown", "sharpe_per_sample", "orders",
+            "replaces", "cancels", "fills", "filled_qty", "fill_ratio", "position", "expired_at_close", "rejects",
+            "wall_s", "events_per_s")
 
 
 def total_summary(sessions: list[Session], out: Any, strategy_name: str, params: dict[str, Any], config: Any,

@@ -6,7 +6,7 @@ Spec (YAML, strict; relative paths resolve against the spec's folder)::
     sweep: mm_spread                  # name (letters, digits, '_', '-', '.')
     strategy: mm                      # as `hft replay -s`: a registered name, FILE.py:Class or module:Class
     grid: {size: [1, 2], skew_per_lot: [0, 1]}   # strategy parameters: lists (`hft.config.grid`, as alpha search)
-    data:                             # instrument label -> its days (paths, globs, {FROM..TO} ranges)
+    data:                             # instrument label -> its days (paths, globs, {FROM..TO} ranges, {A,B} lists)
       GOOG: [lobster/GOOG_2012-06-21.zip]
       SYNTH: ["gen/*.zip"]
       GOOG+AMZN:                      # a group: instrument label -> its days; replayed together on one clock
@@ -61,14 +61,15 @@ MAX_CELLS = 100_000
 
 # the summary figures of a cell kept in the results table (deterministic: no wall times)
 RESULT_COLUMNS = ("run_hash", "config_hash", "data_hash", "events", "pnl", "pnl_gross", "fees", "currency",
-                  "money_unit", "sharpe_per_sample", "max_drawdown", "orders", "cancels", "fills", "filled_qty", "fill_ratio",
-                  "maker_share", "position", "decisions")
+                  "money_unit", "sharpe_per_sample", "max_drawdown", "orders", "replaces", "cancels", "fills",
+                  "filled_qty", "fill_ratio", "maker_share", "position", "decisions")
 # a group's cell (a run over several instruments): the portfolio's exposure at the end and at its largest
 PORTFOLIO_COLUMNS = ("exposure_net", "exposure_gross", "exposure_max_gross")
 # ... and each leg's figures (the ``legs`` column: a list of structs, in leg order)
 LEG_COLUMNS = {"symbol": "str", "run_hash": "str", "data_hash": "str", "events": "int", "pnl": "float",
-               "pnl_gross": "float", "fees": "float", "max_drawdown": "float", "orders": "int", "cancels": "int",
-               "fills": "int", "filled_qty": "int", "position": "int", "maker_share": "float"}
+               "pnl_gross": "float", "fees": "float", "max_drawdown": "float", "orders": "int", "replaces": "int",
+               "cancels": "int", "fills": "int", "filled_qty": "int", "fill_ratio": "float", "position": "int",
+               "maker_share": "float"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
-            section._fail(key, "a non-empty list of data paths (globs and {FROM..TO} ranges expand)", raw)
+            section._fail(key, "a non-empty list of data paths (globs, {FROM..TO} ranges and {A,B} lists expand)",
+                          raw)
         try:
             groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
                                                             for p in raw], notices))

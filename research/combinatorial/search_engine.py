@@ -368,6 +368,7 @@ def leaderboard(spec: SearchSpec, registry: Any, exp_id: str, dhash: str) -> dic
     board.sort(key=lambda r: (r["sharpe_oos"] <= 0,
                               0.0 if r["sharpe_oos"] <= 0 else -(r["dsr"] if math.isfinite(r["dsr"]) else -1.0),
                               -r["sharpe_oos"], r["trial"]))
+    ranked = ranked_by(board[:spec.top_k])
     pbo_out: dict[str, Any] | None = None
     lens = {len(t.metrics.get("period_returns", [])) for t in rows}
     if len(rows) >= 2 and len(lens) == 1:
@@ -384,4 +385,18 @@ def leaderboard(spec: SearchSpec, registry: Any, exp_id: str, dhash: str) -> dic
         r["dsr"] = r["dsr"] if math.isfinite(r["dsr"]) else None  # JSON has no NaN
     return {"experiment_id": exp_id, "family": spec.family, "data_hash": dhash, "trials": len(rows),
             "family_trials": fam.n_trials, "family_var_sharpe": fam.var_sharpe, "pbo": pbo_out,
-            "top": board[:spec.top_k]}
+            "top": board[:spec.top_k], "ranked_by": ranked}
+
+
+def ranked_by(top: list[dict[str, Any]]) -> str:
+    """What the rows of `top` (in `leaderboard`'s order, DSR not yet None-ed) were actually ranked by, for the
+    table's title: a positive Sharpe by deflated Sharpe (``dsr``), one whose DSR is undefined (too few trials, no
+    Sharpe variance) after those by its Sharpe, a non-positive Sharpe last by its Sharpe."""
+    parts = []
+    if any(r["sharpe_oos"] > 0 and math.isfinite(r["dsr"]) for r in top):
+        parts.append("deflated Sharpe")
+    if any(r["sharpe_oos"] > 0 and not math.isfinite(r["dsr"]) for r in top):
+        parts.append("Sharpe (deflated Sharpe undefined)")
+    if any(r["sharpe_oos"] <= 0 for r in top):
+        parts.append("Sharpe (<= 0: deflated Sharpe ranks positive Sharpes only)" if not parts else "Sharpe (<= 0)")
+    return ", then ".join(parts) or "deflated Sharpe"

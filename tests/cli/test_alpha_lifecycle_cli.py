@@ -109,11 +109,15 @@ def test_promote_refused_forced_canary_status(env, tmp_path):
     assert p.returncode == 16 and "Gate D evidence" in p.stderr and "Traceback" not in p.stderr
     assert yaml_path.read_text() == before
     # canary on newer data: the promoted alpha replayed at the step's capital fraction
-    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--data", str(env["newer"]), "--json")
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--data", str(env["newer"]))
     assert p.returncode == 0, p.stderr
-    c = json.loads(p.stdout)
-    assert c["decision"] == "escalate" and c["to_state"] == "canary" and c["to_step"] == 1
-    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", c["observations"])
+    # for people steps are 1-based (0-based canary_step 1 is step 2) and promoted is not on the ladder
+    n = len(yaml.safe_load(yaml_path.read_text())["canary"]["ladder"])
+    assert f"escalate — promoted → canary (step 2/{n})" in " ".join(p.stdout.split()), p.stdout
+    st = json.loads(run(env, tmp_path, "alpha", "status", "--json").stdout)
+    assert {r["alpha_id"]: r for r in st["alphas"]}["toy_obi"]["canary_step"] == 1  # 0-based in files and JSON
+    (observed,) = (tmp_path / "home" / "runs" / "canary" / "toy_obi").iterdir()
+    p = run(env, tmp_path, "alpha", "canary", "toy_obi", "--observations", str(observed))
     assert p.returncode == 16 and "already evaluated" in p.stderr
 
     p = run(env, tmp_path, "alpha", "status", "--json")
@@ -124,6 +128,9 @@ def test_promote_refused_forced_canary_status(env, tmp_path):
     assert st["toy_obi"]["gates"]["D"] is True and st["toy_obi"]["gates"]["E"] is False  # forced past E
     p = run(env, tmp_path, "alpha", "status")
     assert p.returncode == 0 and "toy_obi" in p.stdout
+    # steps for people are 1-based: 0-based canary_step 1 of the ladder is "step 2/N"
+    row = next(ln for ln in p.stdout.splitlines() if "toy_obi" in ln)
+    assert f" 2/{n} " in f" {row} " and f"1/{n}" not in row
 
     # hand edits that keep the file valid are caught against the audit store's record (issue 12)
     good = yaml_path.read_text()

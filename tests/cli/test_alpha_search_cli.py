@@ -109,6 +109,10 @@ def test_search_table_says_its_sharpes_are_per_bucket_and_one_worker_is_singular
     assert "Sharpe per 2 min bucket of returns" in r.out and "not annualised" in r.out, r.out
     assert "1 workers" not in r.out
     assert "1 worker:" in r.out or "trials/min" not in r.out, r.out
+    # the title names the key the rows were sorted by ("by deflated Sharpe" only when DSR ranked them)
+    j = hft("alpha", "search", str(spec), "--data", str(day), "--workers", "1", "--json",
+            env={"HFT_HOME": str(tmp_path / "home")}).json()  # resumed: the same trials
+    assert f"top {len(j['top'])} by {j['ranked_by']}" in " ".join(r.out.split()), r.out
 
 
 def test_one_trial_is_one_trial(hft, day, tmp_path):

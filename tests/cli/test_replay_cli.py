@@ -61,6 +61,35 @@ def test_replay_records_into_the_store(hft, day, tmp_path):
     assert q.json()["rows"][0]["n_fills"] == s["fills"] == s["store"]["fills_in_store"]
 
 
+def test_the_store_row_counts_orders_as_the_summary_and_names_symbols_and_wall_time(hft, day, tmp_path):
+    """``sim.runs``: ``n_orders`` is the summary's ``orders`` (new + replace) for a strategy that quotes by replacing;
+    the row names the run's symbols and when it ran (wall clock) and how long it took."""
+    import textwrap
+    import time
+
+    from tests.unit.sim.test_order_counts import REPLACE_QUOTER
+
+    strat = tmp_path / "replace_quoter.py"
+    strat.write_text(textwrap.dedent(REPLACE_QUOTER))
+    env = {"HFT_HOME": str(tmp_path / "home")}
+    before = time.time_ns()
+    r = hft("replay", "--data", str(day), "-s", f"{strat}:ReplaceQuoter", "--json", env=env)
+    after = time.time_ns()
+    assert r.code == 0, r.err
+    s = r.json()
+    assert s["replaces"] > 0 and s["orders"] > s["replaces"]
+    q = hft("audit", "query", "SELECT n_orders, symbols, toUnixTimestamp64Nano(wall_ts) AS wall_ns, wall_s "
+            f"FROM sim.runs WHERE run_id = '{s['run_hash']}'", "--json", env=env)
+    assert q.code == 0, q.err
+    [row] = q.json()["rows"]
+    assert row["n_orders"] == s["orders"] and json.loads(row["symbols"]) == [s["symbol"]]
+    assert before <= int(row["wall_ns"]) <= after and row["wall_s"] == s["wall_s"]
+    human = hft("replay", "--data", str(day), "-s", f"{strat}:ReplaceQuoter", "--no-store",
+                env={**env, "COLUMNS": "200"})
+    assert human.code == 0, human.err
+    assert f"{s['orders']:,} ({s['replaces']:,} replaces) / 0" in human.out, human.out
+
+
 @pytest.mark.parametrize(("args", "code", "text"), [
     (["-s", "nope"], 14, "strategy"),
     (["--config", "/nonexistent.yaml"], 11, "none exists"),
@@ -94,6 +123,26 @@ def test_golden_check_passes_then_detects_drift(hft, tmp_path):
     bad = hft("replay", "--check", str(g))
     assert bad.code == 14
     assert "fills" in bad.out and "run_hash" in bad.out and "behaviour moved" in bad.err
+
+
+def test_a_golden_and_hft_replay_of_the_same_overlay_have_one_run_hash(hft, day, tmp_path):
+    """A golden's config is an overlay on the shipped config/sim/replay.yaml, layered as `hft replay --config`
+    layers a file: the same data, strategy and overlay give the same run hash (and the shipped fees, not 0)."""
+    import yaml
+
+    from hft.sim.golden import make_golden
+
+    overlay = {"seed": 3, "strategies": {"mm": {"size": 2}}, "latency": {"jitter": "100us"}}
+    g = tmp_path / "g.json"
+    doc = make_golden(g, strategy="mm", config=overlay, data=[str(day)], source=FILES)
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
+    r = hft("replay", "--data", str(day), "-s", "mm", "--config", str(tmp_path / "overlay.yaml"), "--no-store",
+            "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert doc["expect"]["run_hash"] == s["run_hash"] and doc["expect"]["fees_money_units"] == s["fees_money_units"]
+    assert s["fills"] and s["fees_money_units"] != 0  # the shipped fees apply to the golden as to the replay
+    assert hft("replay", "--check", str(g), "--json").json()["ok"] is True
 
 
 def test_golden_checks_its_own_run_hash_scheme(hft, tmp_path):

@@ -197,13 +197,15 @@ def test_group_over_days_each_and_together(hft, two_by_two, tmp_path):
     ("sweep: x\nstrategy: mm\ndata: {S: ['gen/*.none']}\n", 11, "matching the pattern"),
     ("sweep: x\nstrategy: mm\ndata: {S: ['gen/*.zip']}\ncolour: red\n", 11, "colour"),
     ("sweep: x\nstrategy: mm\ndata: {P: {S: ['gen/*.zip']}}\n", 11, "key 'data.P': expected a group of two"),
+    ("sweep: x\nstrategy: mm\ngrid: {size: {2,3}}\ndata: {S: ['gen/*.zip']}\n", 11,
+     "key 'grid.size': expected a list of values: write [2, 3]"),
 ])
 def test_bad_spec_is_one_line(hft, spec, tmp_path, text, code, expect):
     bad = spec.parent / "bad.yaml"
     bad.write_text(text)
     r = hft("replay", "sweep", str(bad), "--out", str(tmp_path / "x"), "--no-store")
     assert r.code == code, r.err
-    assert expect in r.err and "Traceback" not in r.err
+    assert expect in r.err and "Traceback" not in r.err and len(r.err.strip().splitlines()) <= 2  # error (+ hint)
     assert not (tmp_path / "x").exists()  # nothing written
 
 
@@ -253,3 +255,17 @@ def test_a_range_that_skips_days_says_so(hft, spec, tmp_path):
     assert res["cells"] == 2 and len(res["notices"]) == 1
     assert "matched 2 of 3" in res["notices"][0] and "SYNTH_2024-01-04_34200000_57600000_5.zip" in res["notices"][0]
     assert [ln for ln in r.err.splitlines() if ln.strip()] == [f"notice: {res['notices'][0]}"]
+
+
+def test_a_brace_list_of_days_expands(hft, spec, tmp_path):
+    """``{03,02}`` in a data path is those days in that order (a cell each), a listed day with no file said as a
+    range's is."""
+    path = spec.parent / "list.yaml"
+    path.write_text("sweep: list\nstrategy: mm\ngrid: {edge_ticks: [0]}\n"
+                    "data: {SYNTH: ['gen/SYNTH_2024-01-{03,02,04}_34200000_57600000_5.zip']}\n")
+    r = hft("replay", "sweep", str(path), "--out", str(tmp_path / "list"), "--no-store", "--workers", "1",
+            "--json", cwd=spec.parent)
+    assert r.code == 0, r.err
+    res = r.json()
+    assert res["cells"] == 2 and "the list matched 2 of 3" in res["notices"][0]
+    assert [d.split("_")[1] for d in _table(tmp_path / "list")["day"].to_list()] == ["2024-01-03", "2024-01-02"]

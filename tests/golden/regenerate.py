@@ -2,7 +2,9 @@
 
     .venv/bin/python tests/golden/regenerate.py [NAME ...]
 
-Each golden pins a run hash and key metrics of one replay; `.ci/run` replays them with `hft replay --check`.
+Each golden pins a run hash and key metrics of one replay; `.ci/run` replays them with `hft replay --check`. A
+golden's ``config`` is an overlay on the shipped ``config/sim/replay.yaml`` (fees, limits, strategy defaults), as
+``hft replay --config`` layers a file (`hft.sim.golden`).
 Goldens on recorded data (../shared/data) fail the check when the data is absent; `.ci/run` passes
 `--skip-missing-data`, which reports them skipped instead (a clone without ../shared).
 """
@@ -37,7 +39,9 @@ GOLDENS = {
     "binance_spot_eth_mm": dict(strategy="mm", data=[f"{SHARED}/binance/spot/ethusdt_20240808.gz",
                                                      f"{SHARED}/binance/spot/ethusdt_20240809.gz"],
                                 config={"queue_model": "power_prob_2",
-                                        "strategies": {"mm": {"size": 100000, "max_position": 1000000}}},
+                                        "strategies": {"mm": {"size": 100000, "max_position": 1000000}},
+                                        # above the shipped limits (100 lots an order, 1000 a position)
+                                        "limits": {"max_order_qty": 100000, "max_position": 1000000}},
                                 description="Binance spot ETHUSDT (two chained files), mm, power_prob_2 queue"),
 }
 

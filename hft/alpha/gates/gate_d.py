@@ -16,7 +16,8 @@ What it does
 Metrics (all from the run; money in money units = ticks x lots x multiplier)
 -------------------------------------------------------------------------
 ``net_pnl`` (after fees), ``sharpe`` (per equity sample), ``max_drawdown``, ``fill_ratio`` (filled / submitted
-lots), ``reject_rate`` (rejected / all gateway decisions) and ``rejects`` (count by reason), ``orders``,
+lots), ``reject_rate`` (rejected / all gateway decisions) and ``rejects`` (count by reason), ``orders`` (new +
+replace: `hft.core.orders.order_counts`, the summary's),
 ``filled_qty``, ``turnover`` (filled lots / max_position), ``peak_position`` (max |position|, exact from the
 fills), ``peak_notional`` (peak |position| x the highest fill price x multiplier), ``market_volume`` (lots
 traded in the data), ``participation`` (filled / market volume), ``run_hash`` (same data + config + code →
@@ -164,7 +165,7 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
         target = Path(out_dir) if out_dir is not None else (hft_home() / "runs" / runs_kind / alpha_id
                                                            / out.run_hash)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_run_folder(target, out, summary, md, force=True)
+        write_run_folder(target, out, summary, md, force=True, config=rcfg)  # config.yaml as `hft replay` writes it
         folder = str(target)
 
     return GateDResult(alpha_id=alpha_id, version=cls.version, code_hash=code_hash, data_hash=data_hash(paths),

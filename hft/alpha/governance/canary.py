@@ -56,6 +56,7 @@ from hft.alpha.api.base import check_alpha_id
 from hft.alpha.api.registry import POLICY_DIRS, load_config
 from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.governance.canary_live import live_observations
+from hft.alpha.governance.lifecycle import state_label, step_label
 from hft.alpha.governance.promotion import (
     active_promotion,
     append_event,
@@ -84,7 +85,7 @@ class CanaryResult:
     decision: str
     from_state: str
     to_state: str
-    from_step: int
+    from_step: int  # 0-based ladder index (``canary_step``); for people: `lifecycle.state_label`
     to_step: int
     metrics: dict[str, Any]
     thresholds: dict[str, Any]
@@ -93,12 +94,19 @@ class CanaryResult:
     observations: str
     promotion_file: str
     audit_ids: list[str] = field(default_factory=list)
+    ladder_steps: int = 1
+
+    @property
+    def headline(self) -> str:
+        """The move for people, steps 1-based: ``promoted → canary (step 2/3)``."""
+        return (f"{state_label(self.from_state, self.from_step, self.ladder_steps)} → "
+                f"{state_label(self.to_state, self.to_step, self.ladder_steps)}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (a NaN / infinite metric is None: the output is valid JSON)."""
         return {"ok": True, "alpha_id": self.alpha_id, "decision": self.decision, "from_state": self.from_state,
                 "to_state": self.to_state, "from_step": self.from_step, "to_step": self.to_step,
-                "metrics": _finite_or_none(self.metrics), "thresholds": _finite_or_none(self.thresholds),
+                "ladder_steps": self.ladder_steps, "metrics": _finite_or_none(self.metrics), "thresholds": _finite_or_none(self.thresholds),
                 "reasons": self.reasons,
                 "run_id": self.run_id, "observations": self.observations, "promotion_file": self.promotion_file,
                 "audit_ids": self.audit_ids}
@@ -264,14 +272,14 @@ def decide(metrics: dict[str, Any], plan: Any, step: int) -> tuple[str, list[str
     st = plan.ladder[step]
     dur = metrics["duration_ns"]
     if dur < st.duration_ns:
-        return "hold", [f"step {step + 1}/{len(plan.ladder)}: observed {dur / 1e9:.0f}s of {st.duration}, within "
+        return "hold", [f"step {step_label(step, len(plan.ladder))}: observed {dur / 1e9:.0f}s of {st.duration}, within "
                         f"thresholds"], "duration_ns", float(dur), float(st.duration_ns)
     if step == len(plan.ladder) - 1:
-        return "graduate", [f"plan complete: last step {step + 1}/{len(plan.ladder)} ({st.duration}) within "
+        return "graduate", [f"plan complete: last step {step_label(step, len(plan.ladder))} ({st.duration}) within "
                             f"thresholds"], "duration_ns", float(dur), float(st.duration_ns)
     nxt = plan.ladder[step + 1]
-    return "escalate", [f"step {step + 1}/{len(plan.ladder)} ({st.duration}) within thresholds: escalate to "
-                        f"capital fraction {nxt.capital_fraction}"], "duration_ns", float(dur), float(st.duration_ns)
+    return "escalate", [f"step {step_label(step, len(plan.ladder))} ({st.duration}) within thresholds: escalate "
+                        f"to step {step_label(step + 1, len(plan.ladder))}, capital fraction {nxt.capital_fraction}"], "duration_ns", float(dur), float(st.duration_ns)
 
 
 def replay_observations(p: Any, data: list[Path] | list[str], *, source: MarketDataSource,
@@ -423,7 +431,7 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
     return CanaryResult(alpha_id=alpha_id, decision=decision, from_state=p.state, to_state=nxt.state,
                         from_step=p.canary_step, to_step=nxt.canary_step, metrics=m, thresholds=thresholds,
                         reasons=reasons, run_id=run_id, observations=str(folder), promotion_file=str(path),
-                        audit_ids=ids)
+                        audit_ids=ids, ladder_steps=len(plan.ladder))
 
 
 def _actor() -> str:

@@ -7,7 +7,7 @@ the service's WAL (``hft audit load``): decisions (``audit.gateway_decisions``, 
 `live_observations` turns those newer than the last canary step's window into a run folder in the simulator's
 format (`hft.alpha.governance.canary.RUN_FILES`), which `run_canary` then evaluates like any other observations:
 
-- ``orders``: the strategy's accepted new orders (action 1) and cancels (action 2);
+- ``orders``: the strategy's accepted new orders (action 1), cancels (action 2) and replaces (action 3);
 - ``decisions``: every decision of the strategy (accepted or not: the reject rate);
 - ``fills``: the fills of its orders;
 - ``equity``: at every mark of its symbols and every fill, position, cash and equity in money units
@@ -27,6 +27,7 @@ import polars as pl
 
 from hft.core.errors import GovernanceError
 from hft.core.fileio import atomic_write_text
+from hft.core.orders import order_counts
 from hft.sim.replay import money_units
 
 
@@ -102,7 +103,7 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
                               hint="run the strategy against `hft gateway serve`, then `hft audit load`")
     orders = [{"ts": d["ts"], "order_id": d["order_id"] if d["kind"] == 1 else d["target_id"],
                "action": d["kind"], "side": d["side"], "price": d["price"], "qty": d["qty"]}
-              for d in dec if d["accepted"] and d["kind"] in (1, 2)]
+              for d in dec if d["accepted"] and d["kind"] in (1, 2, 3)]
     equity = _equity(fills, marks)
     digest = hashlib.blake2b(json.dumps([dec, fills, marks], sort_keys=True, default=str).encode(),
                              digest_size=16).hexdigest()
@@ -114,7 +115,7 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
     summary = {"ok": True, "source": "live", "strategy": strategy,
                "alpha": {"alpha_id": p.alpha_id, "code_hash": p.code_hash}, "run_hash": digest,
                "pnl_money_units": money_units(eq[-1]) if eq else 0, "max_drawdown_money_units": money_units(max_dd),
-               "decisions": len(dec), "orders": sum(o["action"] == 1 for o in orders), "fills": len(fills),
+               "decisions": len(dec), "orders": order_counts({k: [o[k] for o in orders] for k in ("action", "qty")}).orders, "fills": len(fills),
                "symbols": sorted({d["symbol_name"] for d in dec if d["symbol_name"]})}
     folder = Path(runs_root) / p.alpha_id / f"live-{digest[:16]}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 from hft.core.errors import GovernanceError
 
-__all__ = ["ACTIVE_STATES", "EVENTS", "STATES", "TRANSITIONS", "Transition", "is_active", "transition"]
+__all__ = ["ACTIVE_STATES", "EVENTS", "STATES", "TRANSITIONS", "Transition", "is_active", "state_label", "step_label",
+           "transition"]
 
 STATES: tuple[str, ...] = ("candidate", "promoted", "canary", "graduated", "inactive")
 EVENTS: tuple[str, ...] = ("promote", "hold", "escalate", "graduate", "rollback", "retire")
@@ -76,6 +77,18 @@ class Transition:
 def is_active(state: str) -> bool:
     """True for the states whose alpha belongs to the promoted pool."""
     return state in ACTIVE_STATES
+
+
+def step_label(step: int, n_steps: int) -> str:
+    """A ladder step as people count it: 1-based, of the ladder's steps (``canary_step`` 0 of 3 → ``"1/3"``).
+    Files, JSON and the audit store keep the 0-based ``canary_step``; everything printed for a person says this."""
+    return f"{step + 1}/{n_steps}"
+
+
+def state_label(state: str, step: int, n_steps: int) -> str:
+    """A state for people: ``canary`` with its step (``"canary (step 2/3)"``, `step_label`), any other state
+    alone (``promoted`` is not on the ladder yet; ``graduated`` and ``inactive`` have left it)."""
+    return f"{state} (step {step_label(step, n_steps)})" if state == "canary" else state
 
 
 def transition(state: str, event: str, step: int = 0, n_steps: int = 1) -> Transition:

@@ -60,9 +60,13 @@ def test_escalate_then_graduate(env, tmp_path, rec):
                     now_ns=T0 + 10, actor="ops")
     assert (r1.decision, r1.from_state, r1.to_state, r1.from_step, r1.to_step) == ("escalate", "promoted", "canary",
                                                                                    0, 1)
+    # for people steps are 1-based and the promoted state is not on the ladder: 0-based ``to_step`` 1 is step 2
+    assert r1.headline == "promoted → canary (step 2/2)" and r1.to_dict()["ladder_steps"] == 2
+    assert r1.reasons[0].startswith("step 1/2 (") and "escalate to step 2/2" in r1.reasons[0]
     r2 = run_canary("toy_obi", env.runs[1], promotions_root=tmp_path / "promos", audit_writer=rec.audit, audit_reader=rec.chain,
                     now_ns=T0 + 20, actor="ops")
     assert (r2.decision, r2.to_state) == ("graduate", "graduated")
+    assert r2.headline == "canary (step 2/2) → graduated" and "last step 2/2" in r2.reasons[0]
     p = load_promotion(path)
     assert [h.event for h in p.history] == ["promote", "escalate", "graduate"]
     assert p.history[1].run_id == r1.run_id and p.history[1].metrics["duration_ns"] > 1000 * S
@@ -80,6 +84,7 @@ def test_hold_when_the_window_is_short(env, tmp_path, rec):
     _promote(tmp_path, rec, ladder=(CanaryStep(0.1, "10h", 36_000 * S),))
     r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit, audit_reader=rec.chain)
     assert (r.decision, r.to_state, r.to_step) == ("hold", "canary", 0)
+    assert r.headline == "promoted → canary (step 1/1)" and r.reasons[0].startswith("step 1/1: observed")
 
 
 def test_rollback_marks_inactive(env, tmp_path, rec):

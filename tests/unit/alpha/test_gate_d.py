@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import yaml
 from lifecycle_helpers import gate_rows, make_day, make_research_root
 
 from hft.alpha.api.lifecycle_config import GateD, GateE
@@ -53,6 +55,11 @@ def test_gate_d_runs_and_is_deterministic(env, tmp_path):
     assert s["run_hash"] == a.run_hash and s["strategy"] == "alpha_exec"
     assert s["alpha"] == {"alpha_id": "toy_obi", "version": "1.0.0", "code_hash": "hash-1"}
     assert s["params"]["code_hash"] == "hash-1"
+    # config.yaml as `hft replay` writes it: the effective config (Gate D's limits in it), the very mapping hashed
+    text = (folder / "config.yaml").read_text()
+    doc = yaml.safe_load(text)
+    assert f"# config_hash {s['config_hash']} =" in text and doc["limits"] == a.limits
+    assert hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=8).hexdigest() == s["config_hash"]
 
 
 def test_run_hash_same_in_another_process(env, tmp_path):

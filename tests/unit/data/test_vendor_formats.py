@@ -113,6 +113,29 @@ def test_snapshot_formats_give_the_book(files):
         assert verify_market_data(md)["ok"]
 
 
+def test_dbn_currency_is_the_symbols_quote_asset_and_a_guess_is_said(files, tmp_path):
+    """A DBN file of SOLUSDT is in USDT (as Tardis says of the same symbol), not a guessed USD; an equity's symbol
+    names no quote currency: USD, said as a guess (the import's ``notices``, which `hft data verify` / `inspect`
+    and a replay print)."""
+    from hft.data.sources import each_stream
+
+    (tmp_path / "sol").mkdir()
+    sol = vs.write_dbn(vs.market(60, seed=4), tmp_path / "sol", symbol="SOLUSDT")
+    for schema in ("mbo", "mbp-10", "trades"):
+        md = open_market_data([sol[schema]])
+        assert (md.instrument.symbol, md.instrument.currency) == ("SOLUSDT", "USDT")
+        assert "notices" not in md.meta
+    aapl = open_market_data([files["dbn_mbo"]])
+    assert aapl.instrument.currency == "USD"
+    [notice] = aapl.meta["notices"]
+    assert notice.startswith(f"{files['dbn_mbo'].name}: currency USD guessed") and "'AAPL'" in notice
+    assert "instrument.currency" in notice and "\n" not in notice
+    assert notice in each_stream([files["dbn_mbo"]], lambda md: {"ok": True})["warnings"]
+    assert "warnings" not in each_stream([sol["mbo"]], lambda md: {"ok": True})
+    tardis = open_market_data([files["book"]])  # Tardis BTCUSDT: the quote asset, no guess
+    assert tardis.instrument.currency == "USDT" and "notices" not in tardis.meta
+
+
 def test_dbn_schemas(files):
     inc = open_market_data([files["book"]])
     shifted = [[p - 590_000, q] for p, q in _final_book(inc.events)]

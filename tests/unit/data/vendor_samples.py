@@ -129,15 +129,15 @@ def write_hftbacktest(m: Market, path: Path) -> Path:
     return path
 
 
-def write_dbn(m: Market, folder: Path) -> dict[str, Path]:
-    """DBN files (MBO, MBP-10, MBP-1, trades) written with databento-dbn's own encoder."""
+def write_dbn(m: Market, folder: Path, *, symbol: str = "AAPL") -> dict[str, Path]:
+    """DBN files (MBO, MBP-10, MBP-1, trades) of `symbol` written with databento-dbn's own encoder."""
     import databento_dbn as d
 
     P = 1_000_000_000
 
     def meta(schema):
         return d.Metadata(dataset="XNAS.ITCH", schema=schema, start=0, stype_in=d.SType.RAW_SYMBOL,
-                          stype_out=d.SType.INSTRUMENT_ID, symbols=["AAPL"], partial=[], not_found=[], mappings=[])
+                          stype_out=d.SType.INSTRUMENT_ID, symbols=[symbol], partial=[], not_found=[], mappings=[])
 
     def px(ticks: int) -> int:  # 0.01 USD ticks as DBN fixed-point 1e-9
         return ticks * 10_000_000

@@ -51,6 +51,22 @@ def test_search_records_every_trial_and_resumes(search_engine, small_day, regist
     assert top[0]["dsr"] == pytest.approx(stats.dsr(best["sharpe"], best["n_obs"], fam.n_trials, fam.var_sharpe,
                                                     best["skew"], best["kurtosis"]))
     assert second["pbo"] is not None and 0.0 <= second["pbo"]["pbo"] <= 1.0
+    assert second["ranked_by"] == search_engine.ranked_by(
+        [{**r, "dsr": float("nan") if r["dsr"] is None else r["dsr"]} for r in top])
+
+
+def test_the_ranking_is_named_by_the_key_it_used(search_engine):
+    """The leaderboard's title names what its rows were sorted by: "deflated Sharpe" only when they were."""
+    nan = float("nan")
+
+    def row(sr, dsr):
+        return {"sharpe_oos": sr, "dsr": dsr}
+
+    assert search_engine.ranked_by([row(1.2, 0.9), row(0.4, 0.7)]) == "deflated Sharpe"
+    all_negative = search_engine.ranked_by([row(-0.2, 0.1), row(-1.7, 0.3)])
+    assert "deflated Sharpe ranks positive Sharpes only" in all_negative and all_negative.startswith("Sharpe")
+    assert search_engine.ranked_by([row(0.5, 0.8), row(-0.1, 0.2)]) == "deflated Sharpe, then Sharpe (<= 0)"
+    assert search_engine.ranked_by([row(0.5, nan)]) == "Sharpe (deflated Sharpe undefined)"
 
 
 def test_process_pool_gives_the_same_metrics(search_engine, small_day, registry):

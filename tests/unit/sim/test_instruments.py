@@ -172,6 +172,10 @@ def test_instrument_overrides_from_a_replay_config():
         parse_replay_config({"instrument": {"nope": 1}}, file="r.yaml")
     with pytest.raises(ConfigError, match=r"^key 'instrument\.order_tick': expected a multiple of 0\.1"):
         apply_overrides(Instrument("X", "V", "0.1", "1"), {"order_tick": "0.15"})
+    # the quote currency an import could only guess (a notice says so) is set here
+    usdt = parse_replay_config({"instrument": {"currency": "USDT"}}, file="r.yaml").instrument
+    inst = apply_overrides(Instrument("SOL", "XNAS.ITCH", "0.01", "1"), usdt)
+    assert (inst.currency, inst.settlement) == ("USDT", "USDT")
 
 
 @pytest.mark.parametrize(("size", "number"), [("100", 100), ("1", 1), ("1.000", 1), ("0.5", 0.5), ("12.5", 12.5)])

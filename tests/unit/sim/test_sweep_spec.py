@@ -77,7 +77,26 @@ def test_a_group_is_one_cell_of_its_instruments_per_day(folder):
     assert swapped.cells[0]["cell"] != t.cells[0]["cell"]
 
 
+def test_a_brace_list_of_days_expands_like_a_range(folder):
+    """``AAA/..._{02,03}_...zip`` is the two days, in the order listed, as ``{02..03}`` is; a listed day with no file
+    is skipped and said (a notice), as a range's is."""
+    name = next((folder / "AAA").glob("*2024-01-02*.zip")).name
+    listed = f"AAA/{name.replace('2024-01-02', '2024-01-{02,03}')}"
+    ranged = f"AAA/{name.replace('2024-01-02', '2024-01-{02..03}')}"
+    a = parse_sweep(_spec(data={"AAA": [listed]}, grid={"size": [1]}), folder / "spec.yaml", source=FILES)
+    b = parse_sweep(_spec(data={"AAA": [ranged]}, grid={"size": [1]}), folder / "spec.yaml", source=FILES)
+    assert [c["data"] for c in a.cells] == [c["data"] for c in b.cells] and len(a.cells) == 2
+    backwards = parse_sweep(_spec(data={"AAA": [listed.replace("{02,03}", "{03,02}")]}, grid={"size": [1]}),
+                            folder / "spec.yaml", source=FILES)
+    assert [c["data"] for c in backwards.cells] == [c["data"] for c in a.cells][::-1]
+    gap = parse_sweep(_spec(data={"AAA": [listed.replace("{02,03}", "{02,04}")]}, grid={"size": [1]}),
+                      folder / "spec.yaml", source=FILES)
+    assert len(gap.cells) == 1 and "the list matched 1 of 2 files" in gap.notices[0]
+
+
 @pytest.mark.parametrize(("over", "key"), [
+    ({"grid": {"size": {2: None, 3: None}}}, "key 'grid.size': expected a list of values: write [2, 3]"),
+    ({"data": {"AAA": ["AAA/none_{1,3}.zip"]}}, "data.AAA"),
     ({"data": {"P": {"AAA": ["AAA/*.zip"]}}}, "data.P': expected a group of two or more"),
     ({"data": {"P": {"AAA": ["AAA/*.zip"], "BBB": ["BBB/*_2024-01-02_*.zip"]}}},
      "data.P': expected the same number of days of each instrument of the group, was 'AAA 2, BBB 1'"),

@@ -1,4 +1,4 @@
--- hft store schema, version 4: exact fees (issue 51). A fill's fee is exact: `fee` whole money units (the floor)
+-- hft store schema, version 5: exact fees (issue 51). A fill's fee is exact: `fee` whole money units (the floor)
 -- plus `fee_frac` millionths of a unit (0 <= fee_frac < 1e6; hft/core/money.py), so the fees of a run summed from
 -- its fills equal the run's fees. Columns appended in the order of hft/recorder/topics.py (the topics' version 2);
 -- rows written before read 0 (their fees were rounded to whole units).
