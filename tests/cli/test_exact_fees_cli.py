@@ -32,8 +32,8 @@ def recompute(folder: Path, config: dict) -> tuple[Fraction, pl.DataFrame, dict]
     summary = json.loads((folder / "summary.json").read_text())
     m = summary["money_factor"]
     assert m > 0, "these runs are of linear instruments"
-    fees = config["fees"]
-    maker, taker, per_lot = _bps_h(fees["maker_bps"]), _bps_h(fees["taker_bps"]), int(fees.get("per_lot", 0))
+    # the run's effective config (canonical: the fee schedule's keys at the top)
+    maker, taker, per_lot = _bps_h(config["maker_bps"]), _bps_h(config["taker_bps"]), int(config["per_lot"])
     fills = pl.read_parquet(folder / "fills.parquet")
     total = Fraction(0)
     for price, qty, liq, fee, frac in fills.select("price", "qty", "liquidity", "fee", "fee_frac").iter_rows():
