@@ -15,8 +15,10 @@ prio stream                  what happens
 ==== ======================= ====================================================================
 
 Ties at equal timestamps break by that priority, then by insertion order, so a run is a pure function of
-(data, config, seed). The strategy never sees an event before its local time, and an order never meets
-market data the venue applied before the order arrived.
+(data, config, seed). Exchange market data is timed by the venue's clock, `hft.sim.latency.venue_times` (the
+running maximum of the exchange times: a feed's may step back), so every stream is in time order: the strategy
+never sees an event before its local time, an order never meets market data the venue applied before the order
+arrived, and no report (a fill) is stamped before the order it concerns reached the venue.
 
 Intents go through `GatewayService.process` (the one gateway); its dispatcher is this engine, which puts each
 accepted command in flight (arrival = now + entry latency, drawn per command). Venue reports travel back with
@@ -97,7 +99,7 @@ from hft.core.orders import (
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
 from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal, legs_final
-from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of
+from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of, venue_times
 from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
@@ -240,7 +242,8 @@ class Engine:
     """One replay. Build it, then call `run()` once.
 
     Args:
-        events: canonical market events (read-only), sorted by exchange time.
+        events: canonical market events (read-only) in the venue's order; their exchange times may step back
+            (the venue's clock is their running maximum, `hft.sim.latency.venue_times`).
         venue: an object with ``market(now, kind, side, price, qty, order_id)``, ``new``, ``cancel``,
             ``replace`` returning `VENUE_REPORT_DTYPE` arrays (`L2MarketVenue`, `hft.sim.exchange_l3.L3Venue`).
         gateway_factory: ``f(clock, dispatcher, sink) -> GatewayService``.
@@ -532,7 +535,8 @@ class Engine:
         n = len(ev)
         exch_arr = np.ascontiguousarray(ev["exch_ts"])
         local = feed_local_times(exch_arr, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed).tolist()
-        exch = exch_arr.tolist()  # Python ints: the loop indexes them once per event
+        # the venue's clock at each exchange event (`venue_times`: exchange times may step back), as Python ints
+        exch = venue_times(exch_arr).tolist()
         self._kind, self._side, self._price, self._qty, self._oid, self._flags = (
             ev[f].tolist() for f in ("kind", "side", "price", "qty", "order_id", "flags"))
         if self._leg_ix is not None:  # several legs

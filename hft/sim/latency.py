@@ -10,7 +10,8 @@ evaluated by the jitted `latency_ns(model, t_ns, draw)`:
 * ``empirical`` — a recorded latency series ``(t_ns, latency_ns)`` linearly interpolated at ``t_ns`` (flat
                   beyond the ends), as hftbacktest's interpolated order latency does.
 
-Feed latency can instead come from the data's own local timestamps (see `feed_local_times`).
+Feed latency can instead come from the data's own local timestamps (see `feed_local_times`). The venue's own
+clock, when the data's exchange times step back, is `venue_times` (the running maximum).
 
 Bounds (every model is built by the constructors below, which refuse anything else with a `ConfigError`): a
 latency is within ``0..MAX_LATENCY_NS`` (2**60 ns, 36 years); a recorded series' times may be any int64 (the
@@ -153,6 +154,25 @@ def feed_local_times(exch_ts: np.ndarray, local_ts: np.ndarray | None, model: La
                               f"expected at most {MAX_LATENCY_NS} ns (2**60)", key="latency.feed")
         out = local_ts + shift
     return np.maximum.accumulate(out) if len(out) else out
+
+
+def venue_times(exch_ts: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The venue's clock at each exchange event: ``max(exch_ts[:i+1])``, the running maximum of the exchange times
+    (docs/sim.md, "One clock, four streams"). A feed's exchange times step back (a Binance trade carries its trade
+    time ``T``, a depth diff its event time ``E``; a Tardis pair is merged in local time), but the venue applies
+    the events in the order given, and an event applied after another cannot have happened before it: event i is
+    applied at this time, its reports (fills) carry it, and the engines merge the exchange stream on it.
+    Non-decreasing, so an order that reached the venue at time A meets only events at A or later and is never
+    filled before A. The one rule of both engines and of the several-legs merge (`hft.sim.legs`); `out`: where to
+    write it (else a new array). Every local time of an event is at or after it (`feed_local_times` is
+    non-decreasing and never before the event's own exchange time), so a strategy never sees an event before the
+    venue applied it."""
+    exch_ts = np.asarray(exch_ts, dtype=np.int64)
+    if out is None:
+        out = np.empty_like(exch_ts)
+    if len(exch_ts):
+        np.maximum.accumulate(exch_ts, out=out)
+    return out
 
 
 @njit(cache=True)

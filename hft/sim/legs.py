@@ -6,8 +6,9 @@ accounting (position, cash, fees in that instrument's money units). A single-ins
 with exactly the arrays, order and run hash it always had.
 
 The merged stream (`merge_streams`) is a merge, never a re-sort: each leg's events keep their own order (their
-exchange times need not be sorted: Binance's are not), and the merge key of a leg's event i is the leg's clock
-after it, ``max(exch_ts[:i+1])`` — the clock the engines keep for that leg. Ties at one key go to the leg given
+exchange times need not be sorted: Binance's are not), and the merge key of a leg's event i is the leg's venue
+clock at it, ``max(exch_ts[:i+1])`` (`hft.sim.latency.venue_times`). The running maximum of the merged stream's
+exchange times is then its keys in order, so the engines' venue clock over the merged stream is each leg's own. Ties at one key go to the leg given
 first (leg index), then to each leg's own order, so the merge is a pure function of the legs' arrays and their
 order on the command line; a LOBSTER message's events (one timestamp) stay together.
 """
@@ -24,6 +25,7 @@ from numba import njit
 
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
+from hft.sim.latency import venue_times
 
 
 @dataclass(frozen=True)
@@ -73,28 +75,22 @@ class MergedStream(NamedTuple):
 
 @njit(cache=True, nogil=True)
 def _merge_order(ts: np.ndarray, starts: np.ndarray, at: np.ndarray, leg: np.ndarray, own: np.ndarray) -> None:
-    """The merge of `merge_streams` over the legs' exchange times `ts` (concatenated; leg k's are
-    ``ts[starts[k]:starts[k + 1]]``): ``at[j]``, the merged position of concatenated event j, and the leg and own
-    index of each merged event. A k-way merge of the legs' running maxima (sorted within a leg by construction):
-    the smallest key goes first, a tie to the lower leg, a leg's events in their own order."""
+    """The merge of `merge_streams` over the legs' venue clocks `ts` (concatenated, each leg's non-decreasing:
+    leg k's are ``ts[starts[k]:starts[k + 1]]``): ``at[j]``, the merged position of concatenated event j, and the
+    leg and own index of each merged event. A k-way merge: the smallest key goes first, a tie to the lower leg, a
+    leg's events in their own order."""
     nl = starts.shape[0] - 1
     pos = starts[:-1].copy()
-    key = np.empty(nl, np.int64)  # each leg's running maximum at its next event
-    for k in range(nl):
-        key[k] = ts[pos[k]] if pos[k] < starts[k + 1] else 0
     for i in range(ts.shape[0]):
         best = -1
         for k in range(nl):
-            if pos[k] < starts[k + 1] and (best < 0 or key[k] < key[best]):
+            if pos[k] < starts[k + 1] and (best < 0 or ts[pos[k]] < ts[pos[best]]):
                 best = k
         p = pos[best]
         at[p] = i
         leg[i] = best
         own[i] = p - starts[best]
-        p += 1
-        pos[best] = p
-        if p < starts[best + 1] and ts[p] > key[best]:
-            key[best] = ts[p]
+        pos[best] = p + 1
 
 
 # the last merge of read-only event arrays and its inputs (weakly): the next run over the same arrays (a sweep, a
@@ -104,8 +100,8 @@ _LAST: list[Any] = []
 
 
 def merge_streams(streams: Sequence[np.ndarray]) -> MergedStream:
-    """Merge the legs' event arrays on one clock (module docstring): key = the leg's running maximum exchange
-    time, then the leg index, then the leg's own order. One numba pass (`_merge_order`) and one copy of each leg's
+    """Merge the legs' event arrays on one clock (module docstring): key = the leg's venue clock (the running
+    maximum of its exchange times, `venue_times`), then the leg index, then the leg's own order. One numba pass (`_merge_order`) and one copy of each leg's
     events to its merged positions; all three arrays are read-only. Read-only inputs merged last time give that
     merge back (the same objects)."""
     if not streams:
@@ -124,8 +120,7 @@ def merge_streams(streams: Sequence[np.ndarray]) -> MergedStream:
     at = np.empty(n, np.int64)
     leg = np.empty(n, np.int64)
     own = np.empty(n, np.int64)
-    _merge_order(np.concatenate([np.asarray(ev["exch_ts"], dtype=np.int64) for ev in streams]), starts, at, leg,
-                 own)
+    _merge_order(np.concatenate([venue_times(ev["exch_ts"]) for ev in streams]), starts, at, leg, own)
     events = np.empty(n, dtype)
     # records copied as machine words (numpy's fancy assignment of a structured dtype copies field by field: 10x)
     word = np.int64 if dtype.itemsize % 8 == 0 else np.uint8

@@ -60,9 +60,10 @@ none of them with nothing consumed; a trade no passive order of ours is at or be
 
 Exchange fast-forward (L2 venue): while no order of ours rests at the venue, nothing is consumed and the
 strategy wakes on no market data, the exchange items before the next heap item only move the venue's book, which
-nothing reads before that item; the kernel applies them first in one tight loop. The reference's clock after
-exchange item i is ``max(exch_ts[:i+1])`` (exchange times need not be sorted; Binance's are not), which the
-kernel uses for the final clock and for the "data left" test of samples.
+nothing reads before that item; the kernel applies them first in one tight loop. Exchange item i runs at the
+venue's clock ``max(exch_ts[:i+1])`` (`hft.sim.latency.venue_times`: exchange times need not be sorted; Binance's
+are not), the event matrix's row 2, as in the reference: the kernel picks, applies and stamps exchange items at
+it, and uses it for the final clock and for the "data left" test of samples.
 
 The driver calls the kernels' compiled entry point directly (`NbEngine._entry`), with the argument tuple
 rebuilt only when an array is replaced (growth): the dispatcher's type resolution of ~20 arguments cost several

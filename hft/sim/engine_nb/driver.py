@@ -159,7 +159,7 @@ from hft.sim.engine_nb.strategy_kernels import (
 from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
 from hft.sim.fees import fill_refusal
-from hft.sim.latency import feed_local_times, latency_of
+from hft.sim.latency import feed_local_times, latency_of, venue_times
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
 
@@ -534,8 +534,9 @@ class NbEngine(Engine):
         multi = nl > 1
         ev = self.events
         n = len(ev)
-        # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the clock after
-        # exchange item i, max(exch_ts[:i+1]) (exchange times need not be sorted); several legs: + leg, own index
+        # one int64 matrix for the event columns (one kernel argument instead of nine); row 2 is the venue's clock
+        # at exchange item i, max(exch_ts[:i+1]) (`venue_times`: exchange times may step back), the time the
+        # exchange stream runs on; several legs: + leg, own index
         evm_name = "evm_legs" if multi else "evm"
         # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was;
         # several legs: the same merged stream, `legs.merge_streams`, whose leg and own rows are its own too)
@@ -543,13 +544,14 @@ class NbEngine(Engine):
         evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
         if not filled:
             _fill_evm(ev, evm)  # (the events are within the value domain: `Engine._setup`, `check_events`)
+            venue_times(evm[1], out=evm[2])
             evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
             if multi:
                 evm[EVM_LEG] = self._leg_ix
                 evm[EVM_OWN] = self._own
         self._evm = evm
-        exch = evm[1]
-        self._loc, self._exch = evm[0], evm[1]
+        exch = evm[2]  # the venue's clock (the Python paths time exchange events as the kernel does)
+        self._loc, self._exch = evm[0], evm[2]
         self._kind, self._side, self._price, self._qty, self._oid, self._flags = evm[3], evm[4], evm[5], evm[6], \
             evm[7], evm[8]
         self._arg_key = None

@@ -3,8 +3,6 @@ in-kernel order path, the kernel heap, in the reference engine's clock order unt
 
 from __future__ import annotations
 
-import numpy as np
-
 from hft.book.l2 import (
     L2_OK,
     _clear_arrays,
@@ -100,7 +98,8 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     Per-leg state comes as tuples with one item per leg (`lbooks`, `vbooks` ...), rows of `tops` and of the leg
     matrix `lm` ("Several legs" in `hft.sim.engine_nb`)."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
-    loc_t, ex_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
+    # (row 1, the data's exchange times, is not read here: the exchange stream runs on the venue's clock, row 2)
+    loc_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     # the leg of each event and its index in its leg's stream (several legs; no negative-index wrap, as in `run_l3`).
     # Pointer reads, unchecked even under NUMBA_BOUNDSCHECK: read only at i_loc (src 1) and i_ex (src 3), which
@@ -132,7 +131,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
         # are applied here in one tight loop, and the merged loop below only sees local data and samples
         # (a sample's "data left" test reads ex_last, not i_ex). It stops at anything unusual, which the
         # merged loop then meets at its turn (and hands to Python).
-        while i_ex < n and _before(ex_t[i_ex], PRI_EXCH_MD, bt, bp):
+        while i_ex < n and _before(ex_pm[i_ex], PRI_EXCH_MD, bt, bp):
             k = kind[i_ex]
             s = side[i_ex]
             q = qty[i_ex]
@@ -148,7 +147,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     bs = st[S_BS]
     st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
     while True:
-        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_pm, ex_last, ns, sample_ns)
         # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
         kfirst = fast and _kfirst(st, h, bt, bp, bs)
         ht = h[0, H_T] if kfirst else bt
@@ -260,8 +259,8 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
     heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
     in `run_l2`."""
-    loc_t, ex_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[1], evm[2], evm[3], evm[4], evm[5], evm[6],
-                                                               evm[7], evm[8])
+    loc_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[7],
+                                                         evm[8])
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
     # wrap (the loop's indices are never negative)
@@ -289,7 +288,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     bs = st[S_BS]
     st[S_MMQ] = 0  # Python may have changed the order view since the last call (`streams._book_rule`)
     while True:
-        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns)
+        src, ct, cp = _pick(i_loc, i_ex, n, loc_t, ex_pm, ex_last, ns, sample_ns)
         # the first heap item: the kernel heap's (fast mode) or the Python heap's, in (time, priority, seq) order
         kfirst = fast and _kfirst(st, h, bt, bp, bs)
         ht = h[0, H_T] if kfirst else bt
@@ -388,16 +387,12 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
 
 @_kernel
 def _fill_evm(events, evm) -> None:
-    """The event columns as int64 rows (1 exch_ts, 2 running max of exch_ts, 3.. kind, side, price, qty, order_id,
-    flags) in one pass over the record array (within the value domain, `hft.core.bounds`: `Engine._setup` checked
-    them)."""
-    m = np.iinfo(np.int64).min
+    """The event columns as int64 rows (1 exch_ts, 3.. kind, side, price, qty, order_id, flags) in one pass over the
+    record array (within the value domain, `hft.core.bounds`: `Engine._setup` checked them). Rows 0 (local times)
+    and 2 (the venue's clock, `hft.sim.latency.venue_times`) are the driver's."""
     for i in range(events.shape[0]):
         e = events[i]
-        t = e.exch_ts
-        evm[1, i] = t
-        m = t if t > m else m
-        evm[2, i] = m
+        evm[1, i] = e.exch_ts
         evm[3, i] = e.kind
         evm[4, i] = e.side
         evm[5, i] = e.price

@@ -93,8 +93,9 @@ LM_MULT = 3  # several legs only: the leg's money factor of fills (one leg: st[S
 LM_COLS = 9
 LM_MMB, LM_MMA, LM_MMP = 9, 10, 11  # several legs only: leg k's `mm` memo (S_MMQ bit k); one leg: S_MMB..S_MMP
 LM_COLS_LEGS = 12  # the leg matrix's columns on several legs
-# the event matrix's rows: 0 local time, 1 exch_ts, 2 its running maximum, 3.. kind, side, price, qty, order_id,
-# flags; several legs add the leg of each event and its index in that leg's own stream (its reference row)
+# the event matrix's rows: 0 local time, 1 exch_ts, 2 the venue's clock (its running maximum, `venue_times`), 3..
+# kind, side, price, qty, order_id, flags; several legs add the leg of each event and its index in that leg's own
+# stream (its reference row)
 EVM_ROWS = 9
 EVM_LEG, EVM_OWN = 9, 10
 EVM_ROWS_LEGS = 11

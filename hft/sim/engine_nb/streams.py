@@ -434,7 +434,8 @@ def _prefetch_rows(evm, i, r0, r1, r2, r3, r4, r5, r6, r7) -> None:
 @_inline
 def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
     """The next market item in (time, priority) order: (source, time, priority); source 0 = none,
-    1 local data, 2 equity sample, 3 exchange data."""
+    1 local data, 2 equity sample, 3 exchange data. `ex_t`: the venue's clock at each exchange event (the event
+    matrix's row 2, `hft.sim.latency.venue_times`)."""
     src = 0
     ct = _I64_MAX
     cp = 9
