@@ -25,8 +25,8 @@ from hft.core.dtypes import (
     SELL,
     empty_events,
 )
-from hft.core.instrument import Instrument
 from hft.core.ids import RUN_HASH_SCHEME, run_hash_scheme
+from hft.core.instrument import Instrument
 from hft.core.selftest import Answer
 from hft.sim.replay import build_engine, parse_replay_config
 from hft.sim.strategy_loader import make as make_strategy
