@@ -34,7 +34,7 @@ def test_json_output_is_deterministic_across_hash_seeds():
     assert a.stdout == b.stdout
     res = json.loads(a.stdout)
     assert res["ok"] is True
-    assert (res["position"], res["balance"], res["fees_paid"], res["trades"]) == (2, -20089, 69, 6)
+    assert (res["position"], res["balance"], res["fees_paid"], res["trades"]) == (2, -20089.0028, 69.0028, 6)
     assert [r["status"] for r in res["trace"] if r["id"] == "L2"] == ["NEW", "PARTIALLY_FILLED", "FILLED"]
 
 

@@ -26,10 +26,11 @@ from hft.live.client import TcpOrderClient
 from hft.recorder.reader import iter_records
 
 _DEC = F.DECISION_FRAME.itemsize
-PINNED = {  # sha256[:16] of each stream, taken at 1571340
+PINNED = {  # sha256[:16] of each stream, taken at 1571340; sim.orders / sim.fills re-pinned when reports and fills
+    # gained fee_frac (issue 51: exact fees; the frames carry the new column, the answers did not move)
     "d1": "9633fea377fb26b1", "e1": "60ff8502a63cc409", "d2": "17d8cda30bc532eb", "e2": "e3b0c44298fc1c14",
-    "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "b3dec6d523362443", "sim.orders": "0a943c939acecf34",
-    "sim.fills": "e6acec76a8af82e2"}
+    "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "b3dec6d523362443", "sim.orders": "bec7edfa0e5d5193",
+    "sim.fills": "3c33124dc30fdd16"}
 
 
 def _tcp_port(srv: Server) -> int:

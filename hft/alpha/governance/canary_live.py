@@ -27,6 +27,7 @@ import polars as pl
 
 from hft.core.errors import GovernanceError
 from hft.core.fileio import atomic_write_text
+from hft.core.money import micro_units, round_micro
 from hft.core.orders import order_counts
 from hft.sim.replay import money_units
 
@@ -44,7 +45,7 @@ def read_live_records(store: Any, strategy: str, after_ns: int) -> dict[str, lis
         f" WHERE run_id = '' AND strategy_name = {s} AND toUnixTimestamp64Nano(ts) > {int(after_ns)}"
         " ORDER BY seq").dicts()
     fills = store.query(
-        "SELECT toUnixTimestamp64Nano(ts) AS t, fill_id, order_id, side, price, qty, fee, symbol_name"
+        "SELECT toUnixTimestamp64Nano(ts) AS t, fill_id, order_id, side, price, qty, fee, fee_frac, symbol_name"
         " FROM sim.fills FINAL WHERE run_id = 'live' AND order_id IN (SELECT order_id FROM"
         f" audit.gateway_decisions FINAL WHERE run_id = '' AND strategy_name = {s} AND kind = 1 AND accepted)"
         f" AND toUnixTimestamp64Nano(ts) > {int(after_ns)} ORDER BY t, fill_id").dicts()
@@ -62,23 +63,24 @@ def read_live_records(store: Any, strategy: str, after_ns: int) -> dict[str, lis
 
 
 def _equity(fills: list[dict[str, Any]], marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Position, cash and equity after every mark and fill, in time order (fills first at equal times)."""
+    """Position, cash and equity after every mark and fill, in time order (fills first at equal times). Fees are
+    exact (``fee + fee_frac / 1e6``, `hft.core.money`): summed in millionths, cash and equity rounded once per row."""
     events = sorted([(f["ts"], 0, f) for f in fills] + [(m["ts"], 1, m) for m in marks], key=lambda e: e[:2])
     pos: dict[str, int] = {}
     last: dict[str, int] = {}
-    cash = 0
+    cash = 0  # in millionths of a money unit: exact
     out = []
     for ts, kind, e in events:
         sym = e["symbol_name"]
         if kind == 0:
             pos[sym] = pos.get(sym, 0) + e["side"] * e["qty"]
-            cash -= e["side"] * e["price"] * e["qty"] + e["fee"]
+            cash -= micro_units(e["side"] * e["price"] * e["qty"] + e["fee"], e.get("fee_frac", 0))
             last.setdefault(sym, e["price"])
         else:
             last[sym] = e["price"]
-        eq = cash + sum(p * last.get(y, 0) for y, p in pos.items())
-        out.append({"ts": ts, "mid2": 2 * last.get(sym, 0), "position": sum(pos.values()), "cash": cash,
-                    "equity": eq})
+        eq = cash + micro_units(sum(p * last.get(y, 0) for y, p in pos.items()))
+        out.append({"ts": ts, "mid2": 2 * last.get(sym, 0), "position": sum(pos.values()),
+                    "cash": round_micro(cash), "equity": round_micro(eq)})
     return out
 
 
@@ -126,7 +128,7 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
                       "kind": pl.Int8, "side": pl.Int8, "price": pl.Int64, "qty": pl.Int64, "accepted": pl.Int8,
                       "reason": pl.Int16, "symbol_name": pl.Utf8},
         "fills": {"ts": pl.Int64, "fill_id": pl.Int64, "order_id": pl.Int64, "side": pl.Int8, "price": pl.Int64,
-                  "qty": pl.Int64, "fee": pl.Int64, "symbol_name": pl.Utf8},
+                  "qty": pl.Int64, "fee": pl.Int64, "fee_frac": pl.Int64, "symbol_name": pl.Utf8},
         "equity": {"ts": pl.Int64, "mid2": pl.Int64, "position": pl.Int64, "cash": pl.Int64, "equity": pl.Int64},
     }
     rows = {"orders": orders, "decisions": [{**d, "accepted": int(d["accepted"])} for d in dec], "fills": fills,
