@@ -7,7 +7,8 @@ Order of the checks (each refusal is a JSON body naming ``error``, ``field`` and
 2. body at most ``signals.max_body_bytes`` (1 MiB) — else 413;
 3. ``X-Timestamp`` (unix seconds) within ``replay_window`` of now, ``X-Nonce`` well-formed, ``X-Signature`` an
    HMAC-SHA256 under a key of the source valid now (`guard`) — else 401 (400 for a malformed nonce);
-4. the nonce not seen within the window (persisted across restarts) — else 409 REPLAYED;
+4. the nonce not seen within the window (kept until max(receipt, X-Timestamp) + window, persisted across
+   restarts) — else 409 REPLAYED;
 5. the source's token bucket has a token — else 429 RATE_LIMITED (after authentication, so unsigned traffic
    cannot spend a source's budget);
 6. the payload fits the source's shape (`schema`): the raw message goes to ``signals.raw`` and the canonical
@@ -145,7 +146,8 @@ class WebhookApp:
         if not ts.isdigit() or len(ts) > 12:
             raise Refused(401, "UNAUTHORIZED", "X-Timestamp", f"expected unix seconds, was {ts[:20]!r}",
                           "bad_timestamp")
-        if abs(int(ts) * 1_000_000_000 - now) > self.cfg.replay_window_ns:
+        ts_ns = int(ts) * 1_000_000_000
+        if abs(ts_ns - now) > self.cfg.replay_window_ns:
             raise Refused(401, "UNAUTHORIZED", "X-Timestamp",
                           f"outside the replay window of {self.cfg.replay_window_ns // 1_000_000_000}s", "stale")
         if not NONCE_RE.match(nonce):
@@ -167,14 +169,14 @@ class WebhookApp:
             status, out = await self._publish(src, body, corr, key_id, now, ctx)
         except Refused as r:
             if r.status == 422:  # published raw + dead-lettered: the nonce is spent
-                self.nonces.commit(source, nonce, now)
+                self.nonces.commit(source, nonce, now, ts_ns)
             else:
                 self.nonces.release(source, nonce)
             raise
         except BaseException:
             self.nonces.release(source, nonce)
             raise
-        self.nonces.commit(source, nonce, now)
+        self.nonces.commit(source, nonce, now, ts_ns)
         return status, out
 
     async def _body(self, scope: dict, receive: Any) -> bytes:

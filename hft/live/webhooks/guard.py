@@ -6,7 +6,8 @@
   (`hmac.compare_digest`), so two keys work during a rotation's overlap.
 * `NonceStore`: nonces seen within the replay window, per source, persisted as an append-only file (one
   ``write(2)`` per accepted nonce, before the answer) and reloaded on start, so a replay is refused across a
-  restart. A nonce is reserved while its webhook is being published and released if publication fails (the
+  restart. A nonce is kept until max(receipt, X-Timestamp) + window: the timestamp check accepts a request
+  until X-Timestamp + window, so a sender whose clock runs ahead must not outlive its nonce. A nonce is reserved while its webhook is being published and released if publication fails (the
   client may retry with the same nonce; the bus's duplicate window stores it once).
 * `TokenBucket`: per-source rate with burst.
 """
@@ -14,10 +15,10 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import os
 import re
-from collections import deque
 from pathlib import Path
 
 from hft.config.signals import SignalKey
@@ -56,7 +57,7 @@ class NonceStore:
         self.path = Path(path)
         self.window = window_ns
         self.seen: dict[tuple[str, str], int] = {}
-        self.order: deque[tuple[int, str, str]] = deque()
+        self.order: list[tuple[int, str, str]] = []  # heap of (kept from, source, nonce)
         self.pending: set[tuple[str, str]] = set()
         self.loaded = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,12 +76,12 @@ class NonceStore:
 
     def _remember(self, ts: int, source: str, nonce: str) -> None:
         self.seen[(source, nonce)] = ts
-        self.order.append((ts, source, nonce))
+        heapq.heappush(self.order, (ts, source, nonce))
 
     def _expire(self, now_ns: int) -> None:
         cut = now_ns - self.window
         while self.order and self.order[0][0] < cut:
-            ts, s, n = self.order.popleft()
+            ts, s, n = heapq.heappop(self.order)
             if self.seen.get((s, n)) == ts:
                 del self.seen[(s, n)]
 
@@ -88,7 +89,7 @@ class NonceStore:
         """Rewrite the file with the live entries only (temp file + rename)."""
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         with open(tmp, "wb") as f:
-            f.write("".join(f"{ts} {s} {n}\n" for ts, s, n in self.order if self.seen.get((s, n)) == ts).encode())
+            f.write("".join(f"{ts} {s} {n}\n" for ts, s, n in sorted(self.order) if self.seen.get((s, n)) == ts).encode())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -105,11 +106,13 @@ class NonceStore:
     def release(self, source: str, nonce: str) -> None:
         self.pending.discard((source, nonce))
 
-    def commit(self, source: str, nonce: str, now_ns: int) -> None:
-        """Remember the nonce for good (written before the webhook is answered)."""
+    def commit(self, source: str, nonce: str, now_ns: int, ts_ns: int = 0) -> None:
+        """Remember the nonce for good (written before the webhook is answered) until max(`now_ns`, `ts_ns`, the
+        request's X-Timestamp) + window."""
         self.pending.discard((source, nonce))
-        os.write(self._fd, f"{now_ns} {source} {nonce}\n".encode())
-        self._remember(now_ns, source, nonce)
+        keep_from = max(now_ns, ts_ns)
+        os.write(self._fd, f"{keep_from} {source} {nonce}\n".encode())
+        self._remember(keep_from, source, nonce)
         self._lines += 1
         if self._lines > 4 * len(self.seen) + 100_000:
             os.close(self._fd)

@@ -97,6 +97,26 @@ def test_nonce_store_persists_within_the_window(tmp_path):
     assert p.read_text() == ""
 
 
+def test_nonce_kept_until_the_later_of_receipt_and_timestamp_plus_window(tmp_path):
+    """A sender clock 50 s ahead: the request passes the timestamp check until X-Timestamp + 60 s, so its nonce
+    is kept that long (in memory and across a reload), an earlier-expiring one behind it still expires."""
+    p = tmp_path / "nonces.log"
+    now, w = 10**18, 60 * 10**9
+    s = NonceStore(p, w, now)
+    assert s.reserve("src", "ahead", now)
+    s.commit("src", "ahead", now, now + 50 * 10**9)
+    assert s.reserve("src", "plain", now + 10**9)
+    s.commit("src", "plain", now + 10**9, now)  # behind: kept from receipt
+    t = now + 62 * 10**9  # past receipt + window, X-Timestamp + window still ahead
+    assert not s.reserve("src", "ahead", t) and s.reserve("src", "plain", t)
+    s.release("src", "plain")
+    s.close()
+    s2 = NonceStore(p, w, t)
+    assert s2.loaded == 1 and not s2.reserve("src", "ahead", t)
+    assert s2.reserve("src", "ahead", now + 111 * 10**9)  # X-Timestamp + window passed (and stale by then)
+    s2.close()
+
+
 def test_token_bucket_burst_then_rate():
     b = TokenBucket(2.0, 3)
     t = 10**18
