@@ -176,6 +176,9 @@ class LiveGateway:
         self.channel = LocalIntentChannel(cfg.channel_capacity, on_full=self._on_full)
         gw.channel = self.channel
         self.pressure = PressureControl(cfg.ingress, cfg.channel_capacity, self._ingress_kill, self._ingress_recover)
+        # the cause of the manual REJECT_ALL a `halt` control set ("" once resumed or reset): kept by the WAL's
+        # controls and the snapshot, so a restart during an ingress kill restores the kill (`restore_pressure`)
+        self.halt_cause = ""
         self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
         self.ack_volatile = Log2Histogram()
@@ -705,9 +708,21 @@ class LiveGateway:
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
             raise ValueError(f"control: expected kill|reset|halt|resume, was {op!r}")
+        if op == "halt":
+            self.halt_cause = cause
+        elif op in ("resume", "reset"):
+            self.halt_cause = ""
         self._journal.append({"ts": now, "run_id": RUN_ID, "source": f"control:{op}", "symbol_name": cause})
         self.commit()
         return out
+
+    def restore_pressure(self) -> None:
+        """After recovery: the ingress kill the WAL (or snapshot) left in force is the pressure control's again, so
+        it answers KILLED with its cause and auto-recovers with its hysteresis, counted from now, as it would have
+        without the restart (a recovered REJECT_ALL alone latched until /admin/reset)."""
+        if self.halt_cause and self.gw.policy.manual_mode == MODE_REJECT_ALL:
+            self.pressure.trip(self.halt_cause, time.monotonic_ns(), notify=False)
+            log.warning("ingress kill restored by recovery: %s", self.halt_cause)
 
     def _ingress_kill(self, cause: str) -> None:
         log.error("ingress kill: %s", cause)

@@ -141,5 +141,6 @@ def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
     rep = replay_wal(live, wal_dir)
     commands = rep.pop("commands")
     rep.update(reconcile(live, commands))
+    live.restore_pressure()
     log.info("recovered from %s: %s", wal_dir, rep)
     return rep

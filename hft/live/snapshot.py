@@ -38,7 +38,9 @@ from hft.core.fileio import atomic_path, replace_freeing_later, temp_prefix
 log = logging.getLogger("hft.live.snapshot")
 VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
 # client-id index in the state (the views rebuild theirs); 5: the views as a ring with a fill log numbered by fill
-# (rows in order id order from `base`, leaves + 1, fill links from 1, client-id keys, the aside views' own log)
+# (rows in order id order from `base`, leaves + 1, fill links from 1, client-id keys, the aside views' own log);
+# since issue 52 also the ingress kill's cause (`halt_cause`, "" when a snapshot lacks it: not a new version, so
+# an upgrade does not replay the whole WAL, whose closed segments the loader may have deleted)
 _MAX_FD = 1 << 16
 _SYNC_EVERY = 2 << 20  # a forked snapshot's bytes between fdatasyncs: small, so the device queue never holds a long
 # burst of them ahead of the WAL's I/O (at 32 MiB the writer lost ~6 % of its core while a child wrote, /v3 p99 5-6 ms)
@@ -60,7 +62,7 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
         "wal": (seg, off), "records": records, "clock": live.clock.now_ns(),
         "arena": gw.arena, "names": (list(gw._acct_names), list(gw._strat_names), list(gw._sym_names)),
         "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
-        "policy": (gw.policy.manual_mode, gw.policy.mode),
+        "policy": (gw.policy.manual_mode, gw.policy.mode), "halt_cause": live.halt_cause,
         "orders": live.orders,  # with its client-id index (rebuilt from the views on restore)
         "n_fills": live.n_fills, "transitions": live.audit._n_transitions if live.audit is not None else 0,
     }
@@ -250,6 +252,7 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     st.level, st.latched, st.recover_at, st.last_cause = state["storm"]
     gw.policy.manual_mode, gw.policy.mode = state["policy"]
     gw._mode = gw.policy.mode
+    live.halt_cause = state.get("halt_cause", "")
     gw._storm_next = st.next_check_ns
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
     live.orders.restore(state["orders"])

@@ -7,6 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from svckit import AsyncClient, Server, order, token
 
 
@@ -118,4 +119,48 @@ def test_queue_pressure_ladder_kill_and_recovery(server_factory):
     m = srv.metrics()
     assert m["gateway_kill_switch"] == 0 and m["gateway_kill_switch_recoveries_total"] >= 1
     code, d = srv.request("POST", "/orders", order("post", symbol="MSFT"), tok, {"Idempotency-Key": "post"})
+    assert code == 201, d
+
+
+@pytest.mark.parametrize("how", ["sigkill", "sigterm"])
+def test_queue_pressure_kill_recovers_on_its_own_after_a_restart(server_factory, tmp_path, how):
+    """Restarted during a queue-pressure kill (SIGKILL: the WAL's controls; SIGTERM: the stop's snapshot), the
+    gateway comes back killed with the same cause and auto-recovers with its hysteresis, as without the restart;
+    before, the REJECT_ALL came back without the kill and refused every order until /admin/reset."""
+    text = Path(__file__).with_name("gateway_pressure.yaml").read_text()
+    assert "recover_after: 1s" in text
+    cfg = tmp_path / "gateway_pressure_slow.yaml"
+    cfg.write_text(text.replace("recover_after: 1s", "recover_after: 3s"))  # the kill holds while we restart
+    srv = server_factory("--loopback", "rest", config=cfg).start()
+    tok = token()
+
+    async def burst(n):
+        clients = [AsyncClient(srv.port) for _ in range(n)]
+        try:
+            return await asyncio.gather(*(c.post("/orders", order(f"p{i}", price=700, symbol="MSFT"), tok, f"p{i}")
+                                          for i, c in enumerate(clients)))
+        finally:
+            for c in clients:
+                await c.close()
+
+    assert 503 in [code for code, _ in asyncio.run(burst(300))]
+    _, h = srv.request("GET", "/health")
+    assert h["ingress"]["killed"] and h["ingress"]["cause"].startswith("queue_pressure"), h["ingress"]
+    if how == "sigkill":
+        srv.kill9()
+    else:
+        assert srv.stop() == 0
+    srv.start()
+    _, h = srv.request("GET", "/health")
+    assert h["mode"] == "REJECT_ALL" and h["ingress"]["killed"], h
+    assert h["ingress"]["cause"].startswith("queue_pressure"), h["ingress"]
+    code, d = srv.request("POST", "/orders", order("during", symbol="MSFT"), tok, {"Idempotency-Key": "during"})
+    assert code == 503 and d["error"] == "KILLED", d
+    end = time.time() + 15  # idle: utilisation <= recover_pct for recover_after (3 s) -> recovers
+    while time.time() < end and srv.request("GET", "/health")[1]["ingress"]["killed"]:
+        time.sleep(0.1)
+    _, h = srv.request("GET", "/health")
+    assert not h["ingress"]["killed"] and h["mode"] == "ALLOW_ALL", h
+    assert srv.metrics()["gateway_kill_switch_recoveries_total"] >= 1
+    code, d = srv.request("POST", "/orders", order("after", symbol="MSFT"), tok, {"Idempotency-Key": "after"})
     assert code == 201, d
