@@ -340,14 +340,16 @@ class OrderApp:
         live = self.live
         wal = live.wal.metrics() if live.wal is not None else {}
         p = live.pressure
-        body = {"status": "ok" if self.ready else "starting", "ready": self.ready and live.running,
+        status = ("ok" if live.running else "writer_stopped") if self.ready else "starting"
+        body = {"status": status, "ready": self.ready and live.running,
                 "mode": self.gw.mode_name, "storm": self.gw.storm_level_name,
                 "ingress": {"killed": p.killed, "cause": p.kill_cause, "depth": live.channel.qsize(),
                             "capacity": p.capacity, "utilisation_pct": p.utilisation(live.channel.qsize())},
                 "wal": {k: wal.get(k) for k in ("wal_dir", "segment", "records_written", "fsyncs",
                                                 "data_loss_events", "disk_level") if k in wal},
                 "venue": live.venue.health() if hasattr(live.venue, "health") else {},
-                "snapshot": {"taken": live.snapshots, "last": live.last_snapshot},
+                "snapshot": {"taken": live.snapshots, "last": live.last_snapshot, "failures": live.snapshot_failures,
+                             "failing": live.snapshot_error},
                 **self.health_extra()}
         return (200 if body["ready"] else 503), O.encode(body), _JSON
 

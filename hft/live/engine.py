@@ -205,6 +205,12 @@ class LiveGateway:
         self._bg: Any = None  # the background snapshot being written (hft.live.snapshot.Background)
         self.snapshot_rest = cfg.server.snapshot_rest  # after a forked one: rest so many times its duration
         self._snap_rest_until = 0.0  # perf_counter before which no forked snapshot starts
+        # a periodic snapshot that failed (a full disk...) never stops the writer: counted, logged, retried after
+        # a back-off (1 s, doubling up to 60 s); the WAL holds every step meanwhile, a restart replays more of it
+        self.snapshot_failures = 0
+        self.snapshot_error: dict[str, Any] | None = None  # the last failure, None once a snapshot succeeded since
+        self._snap_retry_at = 0.0  # perf_counter before which a failed snapshot is not tried again
+        self._snap_backoff = 0.0
 
     # ---------------------------------------------------------------- sinks of the gateway
     def put_nowait(self, cmd: OrderCommand) -> None:
@@ -519,17 +525,49 @@ class LiveGateway:
         segment faster than a child writes the state, a child would otherwise run all the time (its CPU and
         disk writes, the writer's fork and copy-on-write faults), so due snapshots are coalesced into one."""
 
-        if self._bg is not None and S.poll(self, self._bg):
+        if self._bg is not None and self._poll_background(block=False):
             now = time.perf_counter()
             self._snap_rest_until = now + self.snapshot_rest * (now - self._bg.started)
             self._bg = None
         records, seg = self.wal.stats.records_written, self.wal.position()[0]
         if records - self._snap_mark[0] >= self.snapshot_every or seg != self._snap_mark[1]:
-            if len(self.orders) < self.snapshot_fork_orders:
-                self.snapshot()
-            elif self._bg is None and time.perf_counter() >= self._snap_rest_until:
-                self._bg = S.start_background(self)
-                self._snap_mark = (records, self._bg.segment)
+            if time.perf_counter() < self._snap_retry_at:
+                return
+            try:
+                if len(self.orders) < self.snapshot_fork_orders:
+                    self.snapshot()
+                elif self._bg is None and time.perf_counter() >= self._snap_rest_until:
+                    self._bg = S.start_background(self)
+                    self._snap_mark = (records, self._bg.segment)
+            except Exception as exc:  # the order path goes on; the WAL holds the state
+                self.snapshot_failed(f"{type(exc).__name__}: {exc}")
+
+    def snapshot_failed(self, error: str) -> None:
+        """Count and log a failed snapshot (the previous one stays installed) and put the next try off."""
+        self.snapshot_failures += 1
+        self._snap_backoff = min(60.0, max(1.0, 2 * self._snap_backoff))
+        self._snap_retry_at = time.perf_counter() + self._snap_backoff
+        self.snapshot_error = {"error": error, "at_ns": time.time_ns(), "retry_in_s": self._snap_backoff}
+        log.error("snapshot failed (%d so far; the previous snapshot stays, trading goes on, retry in %gs): %s",
+                  self.snapshot_failures, self._snap_backoff, error)
+
+    def _snapshot_ok(self) -> None:
+        if self.snapshot_error is not None:
+            log.warning("snapshot written again after %d failures", self.snapshot_failures)
+        self.snapshot_error = None
+        self._snap_backoff = 0.0
+        self._snap_retry_at = 0.0
+
+    def _poll_background(self, block: bool) -> bool:
+        """`snapshot.poll` of the forked snapshot, its failure counted like a synchronous one's."""
+        failed = S.poll(self, self._bg, block=block, on_failure=self.snapshot_failed)
+        if failed is None:
+            return False
+        if failed is False:
+            self._snapshot_ok()
+        else:
+            self._snap_mark = (0, -1)  # due again: retried once the back-off has passed
+        return True
 
     def snapshot(self) -> dict[str, Any] | None:
         """Take a state snapshot now (between steps of the writer), after any background one has finished. None
@@ -540,12 +578,13 @@ class LiveGateway:
             return None
 
         if self._bg is not None:
-            S.poll(self, self._bg, block=True)
+            self._poll_background(block=True)
             self._bg = None
         if not self.snapshots:
             S.remove_stray(self.wal.wal_dir)  # a killed writer's child may have left one
         out = S.take(self)
         self._snap_mark = (self.wal.stats.records_written, out["segment"])
+        self._snapshot_ok()
         return out
 
     def _write_decisions(self, decs: list[Any]) -> bool:

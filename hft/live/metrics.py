@@ -6,7 +6,8 @@
   gateway_ack_latency_ns{path}            histogram: receipt to answer released (volatile / durable)
   gateway_http_stage_latency_ns{stage}    parse, enqueue, serialize; gateway_live_stage_latency_ns{stage}:
                                           decide (batch through process()), wal (append + fsync), dispatch
-  gateway_http_responses_total{status}, gateway_bad_input_total{field}, gateway_wal_failures_total
+  gateway_http_responses_total{status}, gateway_bad_input_total{field}, gateway_wal_failures_total,
+  gateway_snapshots_total, gateway_snapshot_failures_total  (a failed snapshot: counted, retried; trading goes on)
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class LiveCollector:
         yield CounterMetricFamily("gateway_kill_switch_recoveries", "kill switch recoveries", value=p.recoveries)
         yield CounterMetricFamily("gateway_wal_failures", "steps whose records the WAL refused",
                                   value=live.wal_failures)
+        yield CounterMetricFamily("gateway_snapshot_failures", "state snapshots that failed (trading went on)",
+                                  value=live.snapshot_failures)
+        yield CounterMetricFamily("gateway_snapshots", "state snapshots installed", value=live.snapshots)
 
         def hist(fam: HistogramMetricFamily, label: str, h: Any) -> None:
             fam.add_metric([label], h.cumulative(), float(h.total))

@@ -234,8 +234,10 @@ async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
     live.channel.close()
     with contextlib.suppress(asyncio.CancelledError):
         await tasks[0]
-    with contextlib.suppress(Exception):  # a clean stop restarts from here (a failure: the previous one)
+    try:  # a clean stop restarts from here (a failure: from the previous one, replaying the WAL after it)
         live.snapshot()
+    except Exception as exc:  # counted and logged; the stop goes on (the WAL holds all)
+        live.snapshot_failed(f"{type(exc).__name__}: {exc}")
     live.venue.close()
     live.wal.close()
     if getattr(live, "monitor", None) is not None:

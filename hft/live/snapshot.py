@@ -175,12 +175,13 @@ def _yield_to_the_writer() -> None:
             ctypes.CDLL(None, use_errno=True).syscall(nr, 1, 0, 3 << 13)  # IOPRIO_WHO_PROCESS, self, CLASS_IDLE
 
 
-def poll(live: Any, bg: Background, block: bool = False) -> bool:
-    """True once the child of `bg` has finished: its snapshot renamed into place (counted like `take`'s) when it
-    succeeded, its temporary file removed when it did not (logged; the previous snapshot stays)."""
+def poll(live: Any, bg: Background, block: bool = False, on_failure: Any = None) -> bool | None:
+    """Whether the child of `bg` failed, once it has finished (None while it runs): its snapshot renamed into
+    place (counted like `take`'s) when it succeeded, its temporary file removed when it did not (logged, or
+    `on_failure(error)`; the previous snapshot stays)."""
     pid, status = os.waitpid(bg.pid, 0 if block else os.WNOHANG)
     if pid == 0:
-        return False
+        return None
     if os.waitstatus_to_exitcode(status) == 0:
         replace_freeing_later(bg.tmp, bg.target)  # the previous snapshot's 100s of MB freed off the writer
         live.wal.needed_from(bg.segment)
@@ -188,10 +189,14 @@ def poll(live: Any, bg: Background, block: bool = False) -> bool:
         live.last_snapshot = {"segment": bg.segment, "offset": bg.offset, "bytes": bg.target.stat().st_size,
                               "seconds": round(time.perf_counter() - bg.started, 4), "background": True,
                               "fork_ms": bg.fork_ms}
+        return False
+    error = f"background snapshot: child exit status {os.waitstatus_to_exitcode(status)}"
+    if on_failure is not None:
+        on_failure(error)
     else:
-        log.error("background snapshot failed (child exit status %s): the previous snapshot stays", status)
-        with contextlib.suppress(FileNotFoundError):
-            bg.tmp.unlink()
+        log.error("%s: the previous snapshot stays", error)
+    with contextlib.suppress(FileNotFoundError):
+        bg.tmp.unlink()
     return True
 
 

@@ -46,9 +46,11 @@ def thp_enabled(pid: int) -> str | None:
 
 
 class Server:
-    def __init__(self, home: Path, *args: str, config: Path = CONFIG, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, *args: str, config: Path = CONFIG, env: dict[str, str] | None = None,
+                 wrap: tuple[str, ...] = ()) -> None:
         self.home = home
         self.args = args
+        self.wrap = wrap  # a command the server runs under, ending in one that execs its arguments (`unshare ...`)
         self.config = config
         self.env = env or {}
         self.port = free_port()
@@ -61,7 +63,7 @@ class Server:
         env.pop("HFT_DEBUG", None)
         self.home.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen([str(HFT), "gateway", "serve", "--config", str(self.config), *self.args],
+        self.proc = subprocess.Popen([*self.wrap, str(HFT), "gateway", "serve", "--config", str(self.config), *self.args],
                                      stdout=subprocess.PIPE, stderr=out, env=env)
         line = b""
         end = time.time() + timeout

@@ -62,11 +62,15 @@ def test_due_forked_snapshots_are_coalesced_while_the_last_one_rests(monkeypatch
         return types.SimpleNamespace(segment=wal.seg, started=now[0])
 
     monkeypatch.setattr(S, "start_background", start)
-    monkeypatch.setattr(S, "poll", lambda live, bg: finished[0])
+    monkeypatch.setattr(S, "poll", lambda live, bg, block=False, on_failure=None: False if finished[0] else None)
     wal = types.SimpleNamespace(seg=1, stats=types.SimpleNamespace(records_written=0))
     wal.position = lambda: (wal.seg, 0)
     live = types.SimpleNamespace(wal=wal, orders=[0] * 10, snapshot_fork_orders=1, snapshot_every=1000,
-                                 snapshot_rest=3.0, _snap_rest_until=0.0, _snap_mark=(0, 1), _bg=None)
+                                 snapshot_rest=3.0, _snap_rest_until=0.0, _snap_mark=(0, 1), _bg=None,
+                                 _snap_retry_at=0.0, _snap_backoff=0.0, snapshot_error=None, snapshot_failures=0)
+    live.snapshot_failed = lambda error: LiveGateway.snapshot_failed(live, error)
+    live._poll_background = lambda block: LiveGateway._poll_background(live, block)
+    live._snapshot_ok = lambda: LiveGateway._snapshot_ok(live)
     step = lambda: LiveGateway._maybe_snapshot(live)  # noqa: E731
 
     wal.seg = 2  # a new segment: due
@@ -84,3 +88,17 @@ def test_due_forked_snapshots_are_coalesced_while_the_last_one_rests(monkeypatch
     now[0] = 108.0
     step()
     assert started[-1] == (5, 108.0) and live._snap_mark == (15000, 5)
+    # the next child fails (ENOSPC in the child: exit status 1): counted, due again after the back-off
+    failed = [True]
+    monkeypatch.setattr(S, "poll", lambda live, bg, block=False, on_failure=None: (
+        on_failure("background snapshot: child exit status 1") or True) if failed[0] else False)
+    now[0] = 109.0
+    step()  # the child of 108 ended in failure; the rest after it was set, then its back-off (1 s)
+    assert live.snapshot_failures == 1 and live._bg is None and live.snapshot_error["retry_in_s"] == 1.0
+    failed[0] = False
+    now[0] = 109.5
+    step()
+    assert len(started) == 2  # resting / backing off
+    now[0] = 112.0  # past the rest (3 x 1 s after 109) and the back-off
+    step()
+    assert len(started) == 3 and live.snapshot_failures == 1
