@@ -27,6 +27,8 @@ from typing import Any
 
 from hft.core.orders import NO_KEY, R_QUEUE_FULL, REPORT_EXPIRED
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
+from hft.gateway.kernels import K_NEXT_OID
+from hft.live import order_ids
 from hft.live.engine import JOURNAL, LiveGateway
 from hft.live.snapshot import load as load_snapshot
 from hft.recorder.gateway_sink import DECISIONS
@@ -45,13 +47,17 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
     live.wall = lambda: now[0]
     live.replaying = True
     live.replayed_commands = []
-    counts = {"decisions": 0, "reports": 0, "marks": 0, "controls": 0, "skipped_internal": 0}
+    counts = {"decisions": 0, "reports": 0, "marks": 0, "controls": 0, "skipped_internal": 0, "id_records": 0}
     mismatches: list[dict[str, Any]] = []
     start = load_snapshot(live, wal_dir)  # None: no snapshot, replay from the WAL's beginning
     if start is not None:
         now[0] = live.clock.now_ns()
     try:
         for topic, r in iter_records(wal_dir, frozenset({DECISIONS, JOURNAL}), start=start):
+            if topic == JOURNAL and r["source"] in order_ids.SOURCES:  # no input of the gateway: no clock, no step
+                live.replay_ids(r["source"], r["order_id"])
+                counts["id_records"] += 1
+                continue
             now[0] = max(now[0], int(r["ts"]))
             if topic == DECISIONS:
                 if r["key"] == NO_KEY:
@@ -137,9 +143,12 @@ def _apply_missing_reports(live: LiveGateway, out: dict[str, int]) -> None:
 
 
 def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
-    """`replay_wal` then `reconcile`; the summary `/health` shows."""
+    """`replay_wal`, the order id counter above every id reserved (`hft.live.order_ids`: an id answered before a
+    crash whose decision the WAL lacks is never given again), then `reconcile`; the summary `/health` shows."""
     rep = replay_wal(live, wal_dir)
     commands = rep.pop("commands")
+    rep["ids_skipped"] = live.start_ids()
+    rep["next_order_id"] = int(live._ctr[K_NEXT_OID])
     rep.update(reconcile(live, commands))
     log.info("recovered from %s: %s", wal_dir, rep)
     return rep

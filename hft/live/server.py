@@ -234,6 +234,8 @@ async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
     live.channel.close()
     with contextlib.suppress(asyncio.CancelledError):
         await tasks[0]
+    with contextlib.suppress(Exception):  # every decision is in the WAL: the next start skips no order id
+        live.release_ids()
     with contextlib.suppress(Exception):  # a clean stop restarts from here (a failure: the previous one)
         live.snapshot()
     live.venue.close()
