@@ -42,10 +42,10 @@ from hft.core.orders import (
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
+from hft.gateway.kernels import K_NEXT_OID
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
-from hft.gateway.kernels import K_NEXT_OID
 from hft.live import order_ids
 from hft.live import snapshot as S
 from hft.live.ids import PackedIds
