@@ -4,14 +4,18 @@ SIGKILL between a volatile answer and the WAL write leaves)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from types import SimpleNamespace
 
 import pytest
 
+from hft.core.orders import BUY, INTENT_NEW, ORDER_LIMIT, TIF_GTC
+from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
 from hft.live import order_ids as ids
-from hft.live.engine import LiveGateway
+from hft.live.engine import LiveGateway, Pending
 from hft.live.recovery import recover
+from hft.recorder.disk_monitor import DiskPressureMonitor
 from hft.recorder.reader import iter_records
 from hft.recorder.wal_first import WALConfig, WALFirstWriter
 from tests.unit.gateway.gwkit import Gw
@@ -91,3 +95,38 @@ def test_the_mark_survives_in_a_snapshot_and_a_clean_stop_skips_nothing(tmp_path
     live.wal.close()
     g, live, rep = _open(wal_dir)
     assert rep["ids_skipped"] == 0 and _step(g, live, 1) == [2 + B + 2]  # no gap after a clean stop
+
+
+def test_a_reservation_the_wal_refuses_answers_no_id(tmp_path):
+    """Disk pressure refuses the WAL's records: a step whose ids need a mark is answered None (503 WAL_REFUSED)
+    and the kill switch trips, rather than answering ids no record covers."""
+    wal_dir = tmp_path / "wal"
+    wal_dir.mkdir()
+    free = [50]  # percent of the disk free: NORMAL, then HALT (<= 1 %)
+    monitor = DiskPressureMonitor(wal_dir, usage=lambda _p: (free[0], 100))
+    monitor.check_now()
+    g = Gw()
+    live = LiveGateway(g.svc, WALFirstWriter(wal_dir, WALConfig(fsync="never"), monitor=monitor),
+                       SimpleNamespace(send=lambda cmd: None), clock_ns=lambda: 2_000_000_000)
+    loop = asyncio.new_event_loop()
+
+    def pending(coid):
+        env = TypedIntentEnvelope(typed_intent_v1(INTENT_NEW, next(_KEYS), "A1", "s1", "AAA", BUY, 1000, 1,
+                                                  ORDER_LIMIT, TIF_GTC, 0, 0), 0)
+        return Pending(env, loop.create_future(), False, coid, 0)
+
+    try:
+        free[0] = 0
+        monitor.check_now()
+        p = pending("c1")
+        live.decide([p])
+        assert p.fut.result() is None and live.ids_reserved == 0 and live.pressure.killed
+        free[0] = 50
+        monitor.check_now()
+        live.pressure.reset("disk recovered")  # what POST /admin/reset does
+        q = pending("c2")
+        live.decide([q])
+        assert q.fut.result().order_id == 2 and live.ids_reserved == 2 + B  # id 1 was decided, never answered
+    finally:
+        loop.close()
+        live.wal.close()
