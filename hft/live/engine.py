@@ -42,9 +42,11 @@ from hft.core.orders import (
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
+from hft.gateway.kernels import K_NEXT_OID
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
+from hft.live import order_ids
 from hft.live import snapshot as S
 from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
@@ -169,6 +171,8 @@ class LiveGateway:
         self._inbox: list[ExecutionReport] = []
         self._drain_scheduled = False
         self.n_fills = 0
+        self.ids_reserved = 0  # order ids up to this may have been answered (`reserve_ids`, hft.live.order_ids)
+        self._ctr = gw._st.ctr  # the gateway's counters (the next order id)
         gw.dispatcher = self  # put_nowait below: commands wait in the outbox until the WAL holds them
         gw.sink = self._record
         gw.batch_sink = _ignore  # decide() queues process_batch's array itself, with the rows' details
@@ -346,6 +350,13 @@ class LiveGateway:
             i = j
         t1 = timer()
         self.stage["decide"].observe(t1 - t0)
+        if not self.reserve_ids():  # no order id is answered before the WAL reserves it
+            self._release(batch, [None] * len(batch), None)  # 503 WAL_REFUSED, as a refused durable step
+            self.wal_failures += 1
+            log.error("WAL refused the order ids' reservation: this step's orders are not answered; kill switch")
+            self.pressure.trip("wal_refused", time.monotonic_ns())
+            self.commit()
+            return
         durable = any(p.durable for p in batch)
         if not durable:  # volatile: answered on the in-memory decision, the WAL written behind
             self._release(batch, decs, self.ack_volatile)
@@ -399,6 +410,43 @@ class LiveGateway:
                 k += 1
             off += len(sl)
         self._decisions.append((out, _pack(details)))
+
+    # ---------------------------------------------------------------- order ids (hft.live.order_ids)
+    def reserve_ids(self) -> bool:
+        """Before a step's answers: when its ids reach past the reserved mark, append a new mark to the WAL (synced
+        per its fsync policy). False when the WAL refused it: then none of the step's ids may be answered."""
+        mark = order_ids.due(int(self._ctr[K_NEXT_OID]), self.ids_reserved)
+        return not mark or self._note_ids(order_ids.RESERVE, mark)
+
+    def start_ids(self) -> int:
+        """After recovery, before any decision: the counter above every id reserved (recorded, so the next replay
+        jumps there too). Returns how many ids were skipped."""
+        nxt = int(self._ctr[K_NEXT_OID])
+        first = order_ids.first_after_restart(nxt, self.ids_reserved)
+        if first == nxt:
+            return 0
+        if not self._note_ids(order_ids.START, first):
+            raise RuntimeError(f"order ids: the WAL refused the record of the restart's first id {first}")
+        return first - nxt
+
+    def release_ids(self) -> None:
+        """A clean stop (the writer drained, every decision in the WAL): the mark down to the highest id given,
+        so the next start skips none."""
+        hi = int(self._ctr[K_NEXT_OID]) - 1
+        if hi < self.ids_reserved:
+            self._note_ids(order_ids.RESERVE, hi)
+
+    def replay_ids(self, source: str, mark: int) -> None:
+        """Apply a recorded ``ids:*`` record (recovery) or one just written."""
+        nxt, self.ids_reserved = order_ids.replayed(source, int(mark), int(self._ctr[K_NEXT_OID]), self.ids_reserved)
+        self._ctr[K_NEXT_OID] = nxt
+
+    def _note_ids(self, source: str, mark: int) -> bool:
+        if self.wal is not None and not self.replaying and not self.wal.write(
+                JOURNAL, {"ts": self.clock.now_ns(), "run_id": RUN_ID, "source": source, "order_id": int(mark)}):
+            return False
+        self.replay_ids(source, mark)
+        return True
 
     def _views_of_array(self, out: np.ndarray, client_order_ids: list[str],
                         packed: PackedIds | None = None) -> Packed | list[str]:

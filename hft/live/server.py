@@ -234,6 +234,8 @@ async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
     live.channel.close()
     with contextlib.suppress(asyncio.CancelledError):
         await tasks[0]
+    with contextlib.suppress(Exception):  # every decision is in the WAL: the next start skips no order id
+        live.release_ids()
     try:  # a clean stop restarts from here (a failure: from the previous one, replaying the WAL after it)
         live.snapshot()
     except Exception as exc:  # counted and logged; the stop goes on (the WAL holds all)

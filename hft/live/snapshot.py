@@ -64,6 +64,7 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
         "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
         "policy": (gw.policy.manual_mode, gw.policy.mode), "halt_cause": live.halt_cause,
         "orders": live.orders,  # with its client-id index (rebuilt from the views on restore)
+        "ids_reserved": live.ids_reserved,  # hft.live.order_ids: WAL records before the snapshot's position
         "n_fills": live.n_fills, "transitions": live.audit._n_transitions if live.audit is not None else 0,
     }
 
@@ -262,6 +263,7 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
     live.orders.restore(state["orders"])
     live.n_fills = state["n_fills"]
+    live.ids_reserved = state.get("ids_reserved", 0)  # a snapshot before order id blocks: its WAL reserved none
     if live.audit is not None:
         live.audit._n_transitions = state["transitions"]
     live.last_snapshot = {"segment": state["wal"][0], "offset": state["wal"][1], "loaded": True}

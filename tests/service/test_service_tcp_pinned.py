@@ -22,6 +22,7 @@ import numpy as np
 from svckit import Server, token
 
 from hft.live import frames as F
+from hft.live import order_ids
 from hft.live.client import TcpOrderClient
 from hft.recorder.reader import iter_records
 
@@ -128,9 +129,17 @@ def test_tcp_answers_are_byte_identical_to_the_pinned_behaviour(server_factory):
     srv.stop()
     journal = (srv.home / "wal" / "gateway-live-venue.jsonl").read_bytes()
     wal: dict[str, list] = {}
+    ids: list[tuple[str, int]] = []  # the order ids' reservation (issue 52): beside the pinned streams
     for topic, rec in iter_records(srv.home / "wal" / "gateway-live"):
+        if rec.get("source") in order_ids.SOURCES:
+            ids.append((rec["source"], rec["order_id"]))
+            continue
         wal.setdefault(topic, []).append({k: v for k, v in rec.items()
                                           if k not in ("ts", "recv_ts", "exch_ts", "record_id")})
+    top = max(r["order_id"] for r in wal["audit.gateway_decisions"])
+    # a block ahead of the first step's ids, then lowered to the highest id given at the clean stop
+    assert [s for s, _ in ids] == [order_ids.RESERVE] * 2 and 1 <= ids[0][1] - order_ids.BLOCK <= top, ids
+    assert ids[1][1] == top, ids
     assert min(len(wal.get(t, ())) for t in ("audit.gateway_decisions", "sim.orders", "sim.fills")) > 0
     got = {k: hashlib.sha256(v).hexdigest()[:16] for k, v in
            (("d1", d1), ("e1", e1), ("d2", d2), ("e2", e2), ("journal", journal),

@@ -20,6 +20,7 @@ import pytest
 from svckit import CONFIG, SECRET, free_port, order, token
 
 from hft.core.fileio import temp_prefix
+from hft.live.order_ids import BLOCK
 from hft.recorder.reader import iter_records
 
 # `hft gateway serve` whose warm-up holds at its first order (the file $WARM_MARK says it got there), as a cold
@@ -63,8 +64,11 @@ def test_the_warm_up_leaves_no_trace_and_the_first_order_is_answered(server_fact
     records = list(iter_records(srv.home / "wal" / "gateway-live"))
     decisions = [rec for topic, rec in records if topic == "audit.gateway_decisions"]
     assert [(d["order_id"], json.loads(d["details"])["client_order_id"]) for d in decisions] == [(1, "real-1")]
+    # the order ids' reservation (hft.live.order_ids): a block ahead of the first order, lowered to it at the stop
+    ids = [(rec["source"], rec["order_id"]) for _, rec in records if rec.get("source", "").startswith("ids:")]
+    assert ids == [("ids:reserve", 1 + BLOCK), ("ids:reserve", 1)], ids
     # every other record (the reports' sim.orders rows, the fill) is the real order's
-    assert {rec.get("order_id") for _, rec in records} == {1}, records
+    assert {rec.get("order_id") for _, rec in records if not rec.get("source", "").startswith("ids:")} == {1}, records
     assert all("warm" not in json.dumps(rec, default=str) for _, rec in records)  # the warm-up's ids are warm-*
 
 
