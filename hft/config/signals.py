@@ -50,6 +50,9 @@ class SourceSpec:
     burst: int  # bucket size
     instruments: tuple[str, ...] = ()  # allowlist; empty = any
     tick_size: float = 0.01  # decimal prices of the source (TradingView) → integer ticks
+    # a webhook whose event time is older than this is refused (422, stale); None: any event time (a source that
+    # posts historical signals for research). Default: the section's ``max_signal_age``
+    max_signal_age_ns: int | None = 60_000_000_000
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ class SignalsConfig:
     replay_window_ns: int = 300_000_000_000
     nonce_store: str | None = None  # default $HFT_HOME/signals/nonces.log
     max_body_bytes: int = 1 << 20
+    # the follower acts on a signal only within this of its receipt (and before its horizon ends); with
+    # `clock_skew` it must stay below ``dedup.ttl``, so a redelivery after the idempotency key expired is stale
+    max_signal_age_ns: int = 60_000_000_000
+    clock_skew_ns: int = 1_000_000_000  # how far the webhook ingress's clock may run ahead of the gateway's
     sources: Mapping[str, SourceSpec] = field(default_factory=dict)
     bus: BusConfig = field(default_factory=BusConfig)
     follow: FollowConfig = field(default_factory=FollowConfig)
@@ -141,7 +148,8 @@ def _key(data: Any, file: str, path: str, env: Mapping[str, str], resolve: bool)
     return out
 
 
-def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str], resolve: bool) -> SourceSpec:
+def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str], resolve: bool,
+            max_age_ns: int) -> SourceSpec:
     s = Section({} if data is None else data, file, path)
     if not _SOURCE_NAME.match(name):
         s._fail(path, "a source name of 1-64 letters, digits, '_' or '-'", name)
@@ -158,8 +166,10 @@ def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str], 
     if not isinstance(inst, list) or not all(isinstance(x, str) for x in inst):
         s._fail(s._key("instruments"), "a list of instrument names", inst)
     tick = s.float("tick_size", 0.01, min_value=1e-12)
+    age = None if s.has("max_signal_age") and s.raw("max_signal_age") is None else \
+        s.duration_ns("max_signal_age", max_age_ns)
     s.done()
-    return SourceSpec(name, kind, keys, rate, burst, tuple(inst), tick)
+    return SourceSpec(name, kind, keys, rate, burst, tuple(inst), tick, age)
 
 
 def _bus(s: Section, env: Mapping[str, str]) -> BusConfig:
@@ -197,10 +207,14 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
     if store is not None and not isinstance(store, str):
         s._fail(s._key("nonce_store"), "a file path string or null", store)
     max_body = s.int("max_body_bytes", d.max_body_bytes, min_value=256)
+    max_age = s.duration_ns("max_signal_age", d.max_signal_age_ns)
+    if max_age <= 0:
+        s._fail(s._key("max_signal_age"), "a positive duration", s.raw("max_signal_age"))
+    skew = s.duration_ns("clock_skew", d.clock_skew_ns)
     src = s.raw("sources", {}) or {}
     if not isinstance(src, Mapping):
         s._fail(s._key("sources"), "a mapping of source name to its keys", src)
-    sources = {str(n): _source(str(n), v, s.file, s._key(f"sources.{n}"), env, enabled) for n, v in src.items()}
+    sources = {str(n): _source(str(n), v, s.file, s._key(f"sources.{n}"), env, enabled, max_age) for n, v in src.items()}
     bus = _bus(Section(s.raw("bus", {}) or {}, s.file, s._key("bus")), env)
     f = Section(s.raw("follow", {}) or {}, s.file, s._key("follow"))
     fd = FollowConfig()
@@ -221,4 +235,4 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
     s.done()
     if enabled and not sources:
         s._fail(s._key("sources"), "at least one source when signals.enabled is true", {})
-    return SignalsConfig(enabled, window, store, max_body, sources, bus, follow, ha)
+    return SignalsConfig(enabled, window, store, max_body, max_age, skew, sources, bus, follow, ha)

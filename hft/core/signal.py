@@ -7,6 +7,9 @@ Fields: ``v`` (schema version), ``source`` (the allowlisted source name), ``inst
 ``price`` (reference price in integer ticks, or None), ``ts_event`` (the source's time, ns since the epoch),
 ``ts_received`` (the ingress's time), ``corr_id`` (correlation id: ``<source>:<nonce>``, unique per accepted
 webhook; the follower's idempotency key derives from it).
+
+A signal is stale (`expires_ns`) once its horizon has ended or it is older than the configured maximum age
+(``signals.max_signal_age``): stale signals are refused at the webhook and never traded by the follower.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ class SignalRecord:
         return {"source": self.source, "instrument": self.instrument, "side": self.side, "target": self.target,
                 "strength": self.strength, "horizon_ns": self.horizon_ns, "price": self.price,
                 "ts_event": self.ts_event, "ts_received": self.ts_received, "corr_id": self.corr_id, "v": self.v}
+
+    def expires_ns(self, max_age_ns: int) -> int:
+        """The last time (ns since the epoch) the signal may be acted on: `max_age_ns` after the earlier of its
+        event and its receipt (a source whose clock runs ahead cannot lengthen it), or its horizon's end."""
+        t = min(self.ts_event, self.ts_received) + max_age_ns
+        return min(t, self.ts_event + self.horizon_ns) if self.horizon_ns > 0 else t
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SignalRecord:

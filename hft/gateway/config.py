@@ -409,6 +409,21 @@ def _check_follower_names(cfg: GatewayConfig) -> None:
                               f"{sorted(known)[:20]}, was {name!r}", file=cfg.source, key=f"signals.follow.{kind}")
 
 
+def check_signal_age(cfg: GatewayConfig) -> None:
+    """The follower's idempotency key ``sig:<corr_id>`` lives ``dedup.ttl``; a signal redelivered after that (acks
+    lost with the bus) is refused only because it is older than ``signals.max_signal_age`` by then. So
+    ``max_signal_age + clock_skew`` must stay below ``dedup.ttl`` (checked after the environment's overrides)."""
+    sig = cfg.signals
+    if not (sig.needs_bus and sig.follow.enabled):
+        return
+    if sig.max_signal_age_ns + sig.clock_skew_ns >= cfg.dedup_ttl_ns:
+        raise ConfigError(
+            f"{cfg.source}: key 'signals.max_signal_age': expected max_signal_age + clock_skew "
+            f"({sig.clock_skew_ns / 1e9:g}s) below dedup.ttl ({cfg.dedup_ttl_ns / 1e9:g}s), so a signal redelivered "
+            f"after its idempotency key expired is refused as stale, was {sig.max_signal_age_ns / 1e9:g}s",
+            file=cfg.source, key="signals.max_signal_age")
+
+
 def _check_min_below_max(cfg: GatewayConfig) -> None:
     """No (account, strategy, symbol) may have a minimum order size above its maximum: nothing could trade there.
     The levels resolve as `effective_limits` does (a minimum's largest set value, a maximum's smallest, else the
@@ -536,8 +551,9 @@ def apply_env(cfg: GatewayConfig, env: Mapping[str, str] | None = None) -> Gatew
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> GatewayConfig:
     """Read and validate a gateway YAML file (defaults when `path` is None), then apply env overrides."""
-    cfg = parse_config(load_yaml(path), path) if path is not None else GatewayConfig()
-    return apply_env(cfg, env)
+    cfg = apply_env(parse_config(load_yaml(path), path) if path is not None else GatewayConfig(), env)
+    check_signal_age(cfg)
+    return cfg
 
 
 def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | None,

@@ -126,6 +126,12 @@ class Pending:
     client_order_id: str
     t_recv: int  # perf counter at receipt (ack latency)
     row: tuple | None = None  # the intent as an INTENT_DTYPE row (registry indices), None: not expressible
+    # (not_before, not_after) on the gateway's clock: outside it when the writer reaches it, the intent is not
+    # decided (nor recorded) and its future gets `OUTSIDE_WINDOW` (the signal follower's stale signals)
+    window: tuple[int, int] | None = None
+
+
+OUTSIDE_WINDOW = "outside_window"  # the answer to a `Pending` whose window the clock was outside
 
 
 @dataclass(slots=True)
@@ -334,6 +340,7 @@ class LiveGateway:
         timer = time.perf_counter_ns
         t0 = timer()
         self._tick()
+        batch = self._in_window(batch)
         decs: list[Any] = [None] * len(batch)
         i, n = 0, len(batch)
         while i < n:
@@ -365,6 +372,23 @@ class LiveGateway:
             if not ok:
                 decs = [None] * len(batch)  # the WAL refused: no durable answer (503)
             self._release(batch, decs, None)
+
+    def _in_window(self, batch: list[Any]) -> list[Any]:
+        """`batch` less the `Pending` items whose window the gateway's clock is outside (checked here, on the clock
+        the dedup window expires by, so no queueing delay can let one through): those are answered
+        `OUTSIDE_WINDOW`, undecided and unrecorded."""
+        now = self.clock.now_ns()
+        keep = batch
+        for i, p in enumerate(batch):
+            w = p.window if type(p) is Pending else None
+            if w is not None and not w[0] <= now <= w[1]:
+                if keep is batch:
+                    keep = batch[:i]
+                if not p.fut.done():
+                    p.fut.set_result(OUTSIDE_WINDOW)
+            elif keep is not batch:
+                keep.append(p)
+        return keep
 
     def _decide_array(self, batch: list[Any], i: int, j: int, decs: list[Any]) -> None:
         """`process_batch` over the rows of ``batch[i:j]``; into `decs`: a `Decision` per `Pending` (names from

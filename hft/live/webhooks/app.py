@@ -11,9 +11,10 @@ Order of the checks (each refusal is a JSON body naming ``error``, ``field`` and
    restarts) — else 409 REPLAYED;
 5. the source's token bucket has a token — else 429 RATE_LIMITED (after authentication, so unsigned traffic
    cannot spend a source's budget);
-6. the payload fits the source's shape (`schema`): the raw message goes to ``signals.raw`` and the canonical
-   record to ``signals.normalized`` (202); a misfit goes to ``signals.raw`` and ``signals.dead`` (422 with
-   field and reason). Either way the answer comes only after JetStream acknowledged every message; when the
+6. the payload fits the source's shape (`schema`) and is not stale (its horizon not ended, its event time within
+   the source's ``max_signal_age``): the raw message goes to ``signals.raw`` and the canonical record to
+   ``signals.normalized`` (202); a misfit goes to ``signals.raw`` and ``signals.dead`` (422 with field and
+   reason). Either way the answer comes only after JetStream acknowledged every message; when the
    bus cannot (down past its blip buffer, no ack) the answer is 503 BUS_UNAVAILABLE and the nonce is released
    (the sender may retry it; the stream's duplicate window stores a re-sent message once).
 """
@@ -29,6 +30,7 @@ import msgspec
 
 from hft.bus.nats_bus import BusDown, SignalBus
 from hft.config.signals import SignalsConfig
+from hft.core.signal import SignalRecord
 from hft.live.logs import LineLog
 from hft.live.webhooks.guard import NONCE_RE, NonceStore, TokenBucket, verify_signature
 from hft.live.webhooks.schema import SchemaError, normalise
@@ -203,6 +205,7 @@ class WebhookApp:
             raw["body_b64"] = base64.b64encode(body).decode()
         try:
             rec = normalise(src, body, corr, now)
+            _fresh(src, rec, now)
         except SchemaError as e:
             ctx["validation_status"] = "invalid"
             raw["error"] = {"field": e.field, "reason": e.reason, "type": e.kind}
@@ -223,3 +226,16 @@ class WebhookApp:
             return await self.bus.publish_many(msgs)
         except BusDown as e:
             raise Refused(503, "BUS_UNAVAILABLE", "bus", str(e), "bus_unavailable") from None
+
+
+def _fresh(src: Any, rec: SignalRecord, now: int) -> None:
+    """`SchemaError` (type ``stale``, naming the payload's field) when the signal's horizon ended before it arrived
+    or its event time is older than the source's ``max_signal_age`` (None: any event time)."""
+    if rec.horizon_ns > 0 and rec.ts_event + rec.horizon_ns < now:
+        raise SchemaError("horizon_s", f"expected a horizon not yet ended, ended "
+                          f"{(now - rec.ts_event - rec.horizon_ns) / 1e9:.3f}s before receipt", "stale")
+    age = src.max_signal_age_ns
+    if age is not None and rec.ts_event + age < now:
+        raise SchemaError("ts_ms" if src.kind == "generic" else "time",
+                          f"expected an event at most {age / 1e9:g}s old (signals.max_signal_age), was "
+                          f"{(now - rec.ts_event) / 1e9:.3f}s old", "stale")

@@ -7,6 +7,13 @@ through the same intake channel as ``POST /orders`` (idempotency key ``sig:<corr
 so a redelivered message is a duplicate decision, never a second order), wait for the decision to be in the
 WAL, then ack the message. A message the gateway could not decide durably (WAL refused, intake closed) is
 nak'ed and redelivered; a message that is not a valid record is terminated (it stays in the stream).
+
+A signal is acted on once for as long as the stream can redeliver it. The idempotency key lives ``dedup.ttl``; a
+redelivery later than that (acks lost with a nats-server outage, a consumer recreated) is refused as stale: the
+intent carries the window ``[ts_received - clock_skew, expires_ns(max_signal_age)]``, which the writer checks on
+the gateway's clock (`hft.live.engine.Pending.window`), and the config keeps ``max_signal_age + clock_skew`` below
+``dedup.ttl`` (`hft.gateway.config.check_signal_age`). A stale signal is not traded: it is counted (``stale``),
+dead-lettered on ``signals.dead`` with the reason, and acked.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ import logging
 import time
 from typing import Any
 
+from hft.bus.nats_bus import BusDown
 from hft.config.signals import FollowConfig
 from hft.core.signal import SignalRecord
 from hft.core.tasks import cancel_and_wait
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
-from hft.live.engine import LiveGateway, Pending
+from hft.live.engine import OUTSIDE_WINDOW, LiveGateway, Pending
 from hft.sim.strategies.signal_follow import order_for
 
 log = logging.getLogger("hft.signals")
@@ -31,14 +39,17 @@ log = logging.getLogger("hft.signals")
 class SignalFollower:
     """Consumes `subject` with durable consumer ``cfg.consumer`` on `bus` and trades through `live`."""
 
-    def __init__(self, cfg: FollowConfig, live: LiveGateway, bus: Any, subject: str) -> None:
+    def __init__(self, cfg: FollowConfig, live: LiveGateway, bus: Any, subject: str, max_signal_age_ns: int,
+                 clock_skew_ns: int) -> None:
         self.cfg = cfg
+        self.max_age_ns = max_signal_age_ns
+        self.skew_ns = clock_skew_ns
         self.live = live
         self.bus = bus
         self.subject = subject
         self.task: asyncio.Task | None = None
         self.counts = {"signals": 0, "orders": 0, "accepted": 0, "duplicates": 0, "denied": 0, "skipped": 0,
-                       "invalid": 0, "retried": 0}
+                       "invalid": 0, "retried": 0, "stale": 0}
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="hft-signal-follower")
@@ -81,6 +92,10 @@ class SignalFollower:
             await msg.term()
             return
         self.counts["signals"] += 1
+        window = (sig.ts_received - self.skew_ns, sig.expires_ns(self.max_age_ns))
+        if not window[0] <= time.time_ns() <= window[1]:  # the writer checks again, on the gateway's clock
+            await self._stale(msg, sig)
+            return
         c = self.cfg
         pos = self.live.gw.position(c.account, c.strategy, sig.instrument).position \
             if self.live.gw.registered("symbol", sig.instrument) else 0
@@ -97,11 +112,14 @@ class SignalFollower:
         fut = asyncio.get_running_loop().create_future()
         t0 = time.perf_counter_ns()
         if not self.live.offer(Pending(TypedIntentEnvelope(payload, payload[11]), fut, True, body.client_order_id,
-                                       t0)):
+                                       t0, window=window)):
             self.counts["retried"] += 1
             await msg.nak(delay=1)
             return
         d = await fut
+        if d is OUTSIDE_WINDOW:
+            await self._stale(msg, sig)
+            return
         if d is None:  # the WAL refused: redeliver later
             self.counts["retried"] += 1
             await msg.nak(delay=1)
@@ -113,4 +131,24 @@ class SignalFollower:
                              "reason": O.decision_body(d, body.client_order_id).reason,
                              "order_id": int(d.order_id),
                              "latency_ms": round((time.time_ns() - sig.ts_received) / 1e6, 3)}))
+        await msg.ack()
+
+    async def _stale(self, msg: Any, sig: SignalRecord) -> None:
+        """Not traded: counted, dead-lettered with the reason (a bus refusal naks it for another try), acked."""
+        now = time.time_ns()
+        reason = ("received in the future beyond signals.clock_skew" if now < sig.ts_received - self.skew_ns else
+                  f"stale: {(now - sig.ts_received) / 1e9:.3f}s after receipt, past its horizon or "
+                  f"signals.max_signal_age ({self.max_age_ns / 1e9:g}s)")
+        dead = {**sig.to_dict(), "error": {"field": "ts_received", "reason": reason, "type": "stale"}}
+        try:
+            await self.bus.publish_many([(self.bus.subject("dead"), json.dumps(dead).encode(),
+                                          f"{sig.corr_id}:stale")])
+        except BusDown as exc:  # the bus went away: try again on the redelivery
+            log.warning("follower: dead-lettering %s failed (%s); nak", sig.corr_id, exc)
+            self.counts["retried"] += 1
+            await msg.nak(delay=1)
+            return
+        self.counts["stale"] += 1
+        log.warning(json.dumps({"event": "signal_stale", "corr_id": sig.corr_id, "source": sig.source,
+                                "instrument": sig.instrument, "reason": reason}))
         await msg.ack()

@@ -69,7 +69,8 @@ class SignalService:
             self.nonces = NonceStore(store, self.sig.replay_window_ns, time.time_ns())
             self.webhooks = WebhookApp(self.sig, self.bus, self.nonces, registry)
         if f.enabled:
-            self.follower = SignalFollower(f, live, self.bus, self.bus.subject("normalized"))
+            self.follower = SignalFollower(f, live, self.bus, self.bus.subject("normalized"), self.sig.max_signal_age_ns,
+                                           self.sig.clock_skew_ns)
             self.follower.start()
 
     def start_bus(self) -> None:

@@ -53,11 +53,34 @@ def test_config_defaults_and_env_switches():
     ({"bus": {"retention": "forever"}}, {}, "signals.bus.retention"),
     ({"ha": {"lease_ttl": "1s", "renew": "800ms"}}, {}, "signals.ha.renew"),
     ({}, {"HFT_SIGNALS": "maybe"}, "HFT_SIGNALS"),
+    ({"max_signal_age": "0s"}, {}, "signals.max_signal_age"),
+    ({"sources": {"p": {"keys": [{"id": "a", "secret": K}], "max_signal_age": "soon"}}}, {},
+     "signals.sources.p.max_signal_age"),
 ])
 def test_config_errors_name_the_key(data, env, key):
     with pytest.raises(ConfigError) as e:
         _parse(data, env)
     assert e.value.fields["key"] == key and "\n" not in str(e.value) and K not in str(e.value)
+
+
+def test_signal_age_below_the_follower_key_lifetime(tmp_path):
+    """``max_signal_age + clock_skew`` must stay below ``dedup.ttl`` (after the environment's overrides): else a
+    redelivery after the follower's key expired would be fresh enough to trade again."""
+    from hft.gateway.config import load_config
+
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text("dedup: {ttl: 60s}\naccounts: {ACC1: {}}\nstrategies: {signal1: {}}\n"
+                   "signals: {ha: {enabled: true}, follow: {enabled: true}, max_signal_age: 59s, clock_skew: 500ms}\n")
+    assert load_config(cfg, {}).signals.max_signal_age_ns == 59 * 10**9
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg, {"HFT_DEDUP_TTL_S": "59"})
+    assert e.value.fields["key"] == "signals.max_signal_age" and "dedup.ttl (59s)" in str(e.value)
+    cfg.write_text(cfg.read_text().replace("follow: {enabled: true}", "follow: {enabled: false}"))
+    assert load_config(cfg, {"HFT_DEDUP_TTL_S": "59"})  # no follower: no key to outlive
+    # a source's own age (null: historical signals accepted) defaults to the section's
+    c = _parse({"max_signal_age": "5s", "sources": {"p": {"keys": [{"id": "a", "secret": K}]},
+                                                    "r": {"keys": [{"id": "a", "secret": K}], "max_signal_age": None}}})
+    assert c.sources["p"].max_signal_age_ns == 5 * 10**9 and c.sources["r"].max_signal_age_ns is None
 
 
 def test_signature_under_rotating_keys():
@@ -176,6 +199,17 @@ def test_tradingview_refuses_what_it_cannot_carry_exactly(fields, field):
     ok = normalise(TV, msgspec.json.encode({"ticker": "ES", "action": "buy", "price": 4500.75,
                                             "position_size": "-2.0"}), "tv:y", 1)
     assert (ok.price, ok.target) == (18003, -2)
+
+
+def test_signal_expiry():
+    """Stale after `max_age` from the earlier of event and receipt, or at the end of its horizon."""
+    def rec(ts_event, ts_received, horizon_ns=0):
+        return SignalRecord("p", "AAPL", 1, None, 1.0, horizon_ns, None, ts_event, ts_received, "p:x")
+
+    assert rec(100, 100).expires_ns(50) == 150
+    assert rec(10**12, 100).expires_ns(50) == 150  # a source clock ahead does not lengthen it
+    assert rec(40, 100).expires_ns(50) == 90  # an event older than its receipt
+    assert rec(100, 100, 20).expires_ns(50) == 120 and rec(100, 100, 80).expires_ns(50) == 150
 
 
 def test_follow_rule():
