@@ -122,7 +122,7 @@ def presign(path: Path, n: int, start: int) -> None:
     with open(path, "w") as f:
         for i in range(start, start + n):
             nonce = f"bench{i:012d}"
-            f.write(f"{ts} {nonce} {sign(KEY.encode(), ts, nonce, body.encode())} {body}\n")
+            f.write(f"{ts} {nonce} {sign(KEY.encode(), ts, nonce, body.encode(), 'bench')} {body}\n")
 
 
 def run_webhooks(conns: list[int], seconds: int, per_run: int, round_: int, res: dict, tree: str = "") -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ class SignalKey:
     secret: bytes
     not_before_ns: int | None = None
     not_after_ns: int | None = None
+    shared: bool = False  # another source holds the same secret: only ``v2=`` signatures (they sign the source)
 
     def valid_at(self, t_ns: int) -> bool:
         return ((self.not_before_ns is None or t_ns >= self.not_before_ns)
@@ -190,6 +191,16 @@ def _bus(s: Section, env: Mapping[str, str]) -> BusConfig:
     return out
 
 
+def _mark_shared(sources: dict[str, SourceSpec]) -> dict[str, SourceSpec]:
+    """The sources with `SignalKey.shared` set on each key whose secret another source also holds."""
+    holders: dict[bytes, set[str]] = {}
+    for name, spec in sources.items():
+        for k in spec.keys:
+            holders.setdefault(k.secret, set()).add(name)
+    return {name: replace(spec, keys=tuple(replace(k, shared=len(holders[k.secret]) > 1) for k in spec.keys))
+            for name, spec in sources.items()}
+
+
 def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsConfig:
     """Validate the ``signals:`` section (`s` may be empty: webhooks off, defaults)."""
     env = os.environ if env is None else env
@@ -233,6 +244,7 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
         h._fail(h._key("renew"), "a positive duration at most half of lease_ttl", h.raw("renew", None))
     h.done()
     s.done()
+    sources = _mark_shared(sources) if enabled else sources
     if enabled and not sources:
         s._fail(s._key("sources"), "at least one source when signals.enabled is true", {})
     return SignalsConfig(enabled, window, store, max_body, max_age, skew, sources, bus, follow, ha)

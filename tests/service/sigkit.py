@@ -27,17 +27,19 @@ def signal_server(home: Path, nats: EmbeddedNats, *args: str, config: Path = CON
 
 
 def signed(body: bytes | dict, key: str = KEYS["HFT_TEST_KEY_NEW"], nonce: str | None = None,
-           ts: int | None = None) -> tuple[bytes, dict[str, str]]:
-    """(raw body, headers) of a webhook signed with `key`."""
+           ts: int | None = None, source: str | None = "partner") -> tuple[bytes, dict[str, str]]:
+    """(raw body, headers) of a webhook signed with `key` for `source` (``v2=``; None: the first form
+    ``sha256=``, which does not sign the source)."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     t = str(int(time.time()) if ts is None else ts)
     n = nonce or uuid.uuid4().hex
-    return raw, {"X-Timestamp": t, "X-Nonce": n, "X-Signature": sign(key.encode(), t, n, raw),
+    return raw, {"X-Timestamp": t, "X-Nonce": n, "X-Signature": sign(key.encode(), t, n, raw, source),
                  "Content-Type": "application/json"}
 
 
-def post(srv: Server, source: str, body: bytes | dict, **kw: Any) -> tuple[int, Any, dict[str, str]]:
-    raw, h = signed(body, **kw)
+def post(srv: Server, source: str, body: bytes | dict, v2: bool = True, **kw: Any) -> tuple[int, Any, dict[str, str]]:
+    """POST a webhook signed for `source` (`v2`; False: the first form, which does not sign the source)."""
+    raw, h = signed(body, source=source if v2 else None, **kw)
     code, out = srv.request("POST", f"/webhooks/{source}", raw=raw, headers=h)
     return code, out, h
 

@@ -70,7 +70,7 @@ def test_key_rotation_and_tradingview_shape(env):
     tv = {"ticker": "AAPL", "action": "sell", "contracts": "3", "position_size": "-3", "price": "100.05",
           "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
           "strategy": "extra fields stay in the raw message"}
-    code, out, _ = post(srv, "tradingview", tv, key=KEYS["HFT_TEST_KEY_TV"])
+    code, out, _ = post(srv, "tradingview", tv, key=KEYS["HFT_TEST_KEY_TV"], v2=False)  # first form: key unshared
     assert code == 202
     s = out["signal"]
     assert (s["instrument"], s["side"], s["target"], s["price"]) == ("AAPL", -1, -3, 10005)
@@ -100,6 +100,10 @@ def _attacks():
     yield "wrong key", 401, "X-Signature", "partner", raw, h
     raw, h = signed(good, key=KEYS["HFT_TEST_KEY_TV"])  # another source's key
     yield "key of another source", 401, "X-Signature", "partner", raw, h
+    raw, h = signed(good, source="research")  # research holds the same key: the signed source differs
+    yield "signed for another source sharing the key", 401, "X-Signature", "partner", raw, h
+    raw, h = signed(good, source=None)  # the first form does not sign the source: refused under a shared key
+    yield "first-form signature under a shared key", 401, "X-Signature", "partner", raw, h
     raw, h = signed(good)
     yield "body altered after signing", 401, "X-Signature", "partner", raw.replace(b"10000", b"99999"), h
     raw, h = signed(good)
@@ -126,16 +130,16 @@ def _attacks():
     raw, h = signed(b'{"instrument": "AAPL", "target": 1, "target": 100}')  # msgspec would keep the last
     yield "repeated key (dead-lettered)", 422, "target", "partner", raw, h
     raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": "1", "price": "100.05", '
-                    b'"time": "2026-11-23T20:00:00Z", "position_size": "100"}', key=KEYS["HFT_TEST_KEY_TV"])
+                    b'"time": "2026-11-23T20:00:00Z", "position_size": "100"}', key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "tradingview repeated key (dead-lettered)", 422, "position_size", "tradingview", raw, h
     raw, h = signed({"instrument": "AAPL", "target": 2**70})
     yield "target beyond int64 (dead-lettered)", 422, "target", "partner", raw, h
     raw, h = signed({"instrument": "AAPL", "side": "buy", "ts_ms": 2**70})
     yield "ts_ms beyond int64 ns (dead-lettered)", 422, "ts_ms", "partner", raw, h
     tv = {"ticker": "AAPL", "action": "sell", "position_size": "-1e30", "price": "100.05"}
-    raw, h = signed(tv, key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed(tv, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "position_size beyond int64 (dead-lettered)", 422, "position_size", "tradingview", raw, h
-    raw, h = signed({**tv, "position_size": "-3", "price": "100.005"}, key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed({**tv, "position_size": "-3", "price": "100.005"}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "price off the tick grid (dead-lettered)", 422, "price", "tradingview", raw, h
 
 

@@ -154,10 +154,12 @@ class WebhookApp:
                           f"outside the replay window of {self.cfg.replay_window_ns // 1_000_000_000}s", "stale")
         if not NONCE_RE.match(nonce):
             raise Refused(400, "BAD_INPUT", "X-Nonce", "expected 8-128 characters [A-Za-z0-9_.:-]", "bad_nonce")
-        key_id = verify_signature(src.keys, now, sig, ts, nonce, body)
+        key_id = verify_signature(src.keys, now, sig, ts, nonce, body, source)
         if key_id is None:
-            raise Refused(401, "UNAUTHORIZED", "X-Signature", "no key of this source valid now signed this body",
-                          "bad_signature")
+            why = "no key of this source valid now signed this body"
+            if not sig.strip().startswith("v2=") and any(k.shared for k in src.keys):
+                why += " (a key shared with another source takes only v2= signatures, which sign the source)"
+            raise Refused(401, "UNAUTHORIZED", "X-Signature", why, "bad_signature")
         corr = f"{source}:{nonce}"
         ctx["corr_id"] = corr
         if not self.nonces.reserve(source, nonce, now):

@@ -1,8 +1,11 @@
 """The webhook's checks that are not about the payload: signature, replay, rate.
 
-* `verify_signature`: ``X-Signature: sha256=<hex>`` is HMAC-SHA256, under one of the source's keys valid now,
-  of ``<X-Timestamp>.<X-Nonce>.<raw body>`` (the timestamp and nonce are signed with the body, else a captured
-  request could be replayed under a fresh nonce). Every valid key is compared in constant time
+* `verify_signature`: ``X-Signature`` is HMAC-SHA256, under one of the source's keys valid now, of
+  ``v2.<source>.<X-Timestamp>.<X-Nonce>.<raw body>`` (``v2=<hex>``), or of the first form
+  ``<X-Timestamp>.<X-Nonce>.<raw body>`` (``sha256=<hex>``, which does not sign the source). The timestamp and
+  nonce are signed with the body, else a captured request could be replayed under a fresh nonce; the source is
+  signed so that a request cannot be replayed to another source sharing the key: the first form is accepted only
+  under a key no other source holds (`SignalKey.shared`). Every valid key is compared in constant time
   (`hmac.compare_digest`), so two keys work during a rotation's overlap.
 * `NonceStore`: nonces seen within the replay window, per source, persisted as an append-only file (one
   ``write(2)`` per accepted nonce, before the answer) and reloaded on start, so a replay is refused across a
@@ -14,7 +17,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import hmac
 import os
@@ -26,23 +28,34 @@ from hft.config.signals import SignalKey
 NONCE_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 
-def sign(secret: bytes, timestamp: str, nonce: str, body: bytes) -> str:
-    """The ``X-Signature`` header value of a request (what a sender computes)."""
-    mac = hmac.new(secret, timestamp.encode() + b"." + nonce.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+def _signed(timestamp: str, nonce: str, body: bytes, source: str | None) -> bytes:
+    """The signed string: the first form without `source`, ``v2.<source>.`` ahead of it with one."""
+    head = b"" if source is None else b"v2." + source.encode() + b"."
+    return head + timestamp.encode() + b"." + nonce.encode() + b"." + body
+
+
+def sign(secret: bytes, timestamp: str, nonce: str, body: bytes, source: str | None = None) -> str:
+    """The ``X-Signature`` header value of a request (what a sender computes): ``v2=<hex>`` signing `source` when
+    given (use it), else the first form ``sha256=<hex>``."""
+    mac = hmac.digest(secret, _signed(timestamp, nonce, body, source), "sha256").hex()
+    return f"v2={mac}" if source is not None else f"sha256={mac}"
 
 
 def verify_signature(keys: tuple[SignalKey, ...], now_ns: int, header: str, timestamp: str, nonce: str,
-                     body: bytes) -> str | None:
-    """The id of the key that signed, or None (no valid key matches). Constant-time per key."""
+                     body: bytes, source: str) -> str | None:
+    """The id of the key that signed for `source`, or None (no valid key matches). Constant-time per key; a
+    first-form signature (``sha256=``) counts only under a key that is not shared with another source."""
     sig = header.strip()
-    if sig.startswith("sha256="):
+    v2 = sig.startswith("v2=")
+    if v2:
+        sig = sig[3:]
+    elif sig.startswith("sha256="):
         sig = sig[7:]
     got = sig.lower().encode()
-    signed = timestamp.encode() + b"." + nonce.encode() + b"." + body
+    signed = _signed(timestamp, nonce, body, source if v2 else None)
     found = None
     for k in keys:
-        if not k.valid_at(now_ns):
+        if not k.valid_at(now_ns) or (k.shared and not v2):
             continue
         want = hmac.digest(k.secret, signed, "sha256").hex().encode()  # one-shot: no HMAC object per key
         if hmac.compare_digest(want, got) and found is None:

@@ -88,15 +88,34 @@ def test_signature_under_rotating_keys():
     old = SignalKey("old", b"o" * 32, None, now + 10**9)
     new = SignalKey("new", b"n" * 32, now - 10**9, None)
     body = b'{"instrument":"AAPL","side":"buy"}'
-    for k in (old, new):
-        assert verify_signature((old, new), now, sign(k.secret, "1", "nonce-123", body), "1", "nonce-123",
-                                body) == k.key_id
-    later = now + 2 * 10**9  # past the old key's not_after
-    assert verify_signature((old, new), later, sign(old.secret, "1", "nonce-123", body), "1", "nonce-123", body) is None
-    sig = sign(new.secret, "1", "nonce-123", body)
-    assert verify_signature((old, new), now, sig, "1", "nonce-124", body) is None  # the nonce is signed
-    assert verify_signature((old, new), now, sig, "2", "nonce-123", body) is None  # the timestamp is signed
-    assert verify_signature((old, new), now, sig, "1", "nonce-123", body + b" ") is None
+    for src in ("p", None):  # v2= (signs the source) and the first form sha256=
+        for k in (old, new):
+            assert verify_signature((old, new), now, sign(k.secret, "1", "nonce-123", body, src), "1", "nonce-123",
+                                    body, "p") == k.key_id
+        later = now + 2 * 10**9  # past the old key's not_after
+        assert verify_signature((old, new), later, sign(old.secret, "1", "nonce-123", body, src), "1", "nonce-123",
+                                body, "p") is None
+        sig = sign(new.secret, "1", "nonce-123", body, src)
+        assert verify_signature((old, new), now, sig, "1", "nonce-124", body, "p") is None  # the nonce is signed
+        assert verify_signature((old, new), now, sig, "2", "nonce-123", body, "p") is None  # the timestamp is signed
+        assert verify_signature((old, new), now, sig, "1", "nonce-123", body + b" ", "p") is None
+
+
+def test_the_source_is_signed_and_shared_keys_take_only_v2():
+    """A request signed for one source does not verify for another; under a key two sources hold, the first form
+    (which does not sign the source, so it could be replayed to the other) is refused."""
+    body = b'{"instrument":"AAPL","side":"buy"}'
+    c = _parse({"sources": {"a": {"keys": [{"id": "ka", "secret": K}]}, "b": {"keys": [{"id": "kb", "secret": K}]},
+                            "c": {"keys": [{"id": "kc", "secret": "c" * 40}]}}}, {"HFT_SIGNALS": "1"})
+    a, b, cc = (c.sources[n].keys for n in "abc")
+    assert a[0].shared and b[0].shared and not cc[0].shared
+    now = time.time_ns()
+    v2 = sign(K.encode(), "1", "nonce-123", body, "a")
+    assert verify_signature(a, now, v2, "1", "nonce-123", body, "a") == "ka"
+    assert verify_signature(b, now, v2, "1", "nonce-123", body, "b") is None  # replayed to the other source
+    v1 = sign(K.encode(), "1", "nonce-123", body)
+    assert verify_signature(a, now, v1, "1", "nonce-123", body, "a") is None  # shared: v2 only
+    assert verify_signature(cc, now, sign(b"c" * 40, "1", "nonce-123", body), "1", "nonce-123", body, "c") == "kc"
 
 
 def test_nonce_store_persists_within_the_window(tmp_path):
