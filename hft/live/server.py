@@ -34,7 +34,7 @@ from hft.live.connections import ConnectionCap, ConnectionCollector
 from hft.live.http import HttpServer
 from hft.live.metrics import LiveCollector
 from hft.live.paper import PaperVenue
-from hft.recorder.disk_monitor import DiskPressureMonitor
+from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds, env_thresholds
 
 log = logging.getLogger("hft.live")
 
@@ -52,6 +52,7 @@ class ServeOptions:
     disk_monitor: bool = True
     nats_embedded: bool = False  # start a local nats-server for the signals bus (hft.bus.embedded)
     tcp_port: int | None = None  # binary TCP intake (hft.live.tcp); None: off, 0: any free port
+    disk_thresholds: DiskThresholds | None = None  # the WAL's disk monitor; None: $HFT_DISK_THRESHOLDS (or defaults)
 
 
 def wal_dir_of(cfg: GatewayConfig) -> Path:
@@ -73,7 +74,9 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
                           key="server.jwt_secret")
     wal_dir = wal_dir_of(cfg)
     wal_dir.mkdir(parents=True, exist_ok=True)
-    monitor = DiskPressureMonitor(wal_dir) if opts.disk_monitor else None
+    monitor = None
+    if opts.disk_monitor:
+        monitor = DiskPressureMonitor(wal_dir, opts.disk_thresholds or env_thresholds())
     wal_cfg = WALConfig(fsync=cfg.server.fsync, fsync_interval_s=cfg.server.fsync_interval_ns / 1e9,
                         segment_bytes=cfg.server.wal_segment_bytes,
                         critical_policy={"sim.orders": "halt", "audit.gateway_decisions": "halt"})
