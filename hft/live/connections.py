@@ -16,6 +16,8 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+MAX_LINGERING = 64  # refused connections waiting to close at once (`ConnectionCap.refuse`)
+
 
 class ConnectionCap:
     """Open connections per listener against one `limit` (a listener calls `admit` on accept and `release`
@@ -27,6 +29,7 @@ class ConnectionCap:
         self.open: Counter = Counter()
         self.refused: Counter = Counter()
         self.timed_out: Counter = Counter()  # (listener, phase)
+        self.lingering = 0  # refused connections answered and not closed yet (`refuse`)
 
     def admit(self, listener: str) -> bool:
         """Count a new connection of `listener` in; False (and the refusal counted) when the cap is reached."""
@@ -40,6 +43,24 @@ class ConnectionCap:
     def release(self, listener: str) -> None:
         self.total -= 1
         self.open[listener] -= 1
+
+    def refuse(self, loop: asyncio.AbstractEventLoop, transport: Any, answer: bytes, after_s: float = 1.0) -> None:
+        """Answer a connection refused at the cap: write `answer`, end our side and close `after_s` later, so a
+        request the client sent meanwhile is read and dropped rather than answered by a reset (a close with unread
+        bytes sends RST, and the client may never read the answer). At most `MAX_LINGERING` wait so at once: past
+        that (a flood) the connection closes at once."""
+        transport.write(answer)
+        if self.lingering >= MAX_LINGERING or not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self.lingering += 1
+
+        def close() -> None:
+            self.lingering -= 1
+            transport.close()
+
+        loop.call_later(after_s, close)
 
     def refusal_reason(self) -> str:
         return f"the server holds its maximum of {self.limit} connections (server.max_connections); retry later"
@@ -73,11 +94,3 @@ class ConnectionCollector:
             t.add_metric([listener, phase], n)
         yield t
 
-
-def linger(loop: asyncio.AbstractEventLoop, transport: Any, answer: bytes, after_s: float = 1.0) -> None:
-    """Write `answer`, end our side, and close `after_s` later: a request the client sent meanwhile is read and
-    dropped rather than reset, so the client reads the answer (a close with unread bytes sends RST)."""
-    transport.write(answer)
-    if transport.can_write_eof():
-        transport.write_eof()
-    loop.call_later(after_s, transport.close)

@@ -51,7 +51,7 @@ from urllib.parse import unquote
 import httptools
 
 from hft.core.interrupts import Interrupts
-from hft.live.connections import ConnectionCap, linger
+from hft.live.connections import ConnectionCap
 
 log = logging.getLogger("hft.live.http")
 
@@ -215,7 +215,8 @@ class _Connection(asyncio.Protocol):
         cap = self.server.cap
         if cap is not None and not cap.admit("http"):
             self.refused = True
-            linger(self.loop, transport, _refusal(503, "TOO_MANY_CONNECTIONS", "$connection", cap.refusal_reason()))
+            cap.refuse(self.loop, transport, _refusal(503, "TOO_MANY_CONNECTIONS", "$connection",
+                                                      cap.refusal_reason()))
             self.closed = True
             return
         self.admitted = cap is not None

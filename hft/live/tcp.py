@@ -48,7 +48,7 @@ from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
 from hft.live import tcp_scan as S
 from hft.live.auth import AuthError, Verifier
-from hft.live.connections import ConnectionCap, linger
+from hft.live.connections import ConnectionCap
 from hft.live.engine import LiveGateway, Pending, PendingBatch
 from hft.live.frames import (
     CANCEL,
@@ -168,8 +168,8 @@ class IntakeProtocol(asyncio.Protocol):
         cap = self.cap
         if cap is not None and not cap.admit("tcp"):
             self.closed = True
-            linger(loop, transport, error_frame(0, 503, {"error": "TOO_MANY_CONNECTIONS",
-                                                         "reason": cap.refusal_reason()}))
+            cap.refuse(loop, transport, error_frame(0, 503, {"error": "TOO_MANY_CONNECTIONS",
+                                                             "reason": cap.refusal_reason()}))
             return
         self.admitted = cap is not None
         self.stats["connections"] += 1

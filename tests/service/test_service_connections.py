@@ -19,6 +19,7 @@ from hft.live.client import TcpOrderClient
 
 CAP = 20
 AUTH_S, HEAD_S, BODY_S, IDLE_S = 1.0, 2.0, 2.0, 5.0
+FLOOD = 100  # connections opened at once past the cap (more than hft.live.connections.MAX_LINGERING)
 SWEEP_S = 1.5  # the HTTP deadlines are checked once a second
 
 
@@ -193,6 +194,11 @@ def test_connections_past_the_cap_are_refused_and_the_service_answers_once_idle_
     for status, headers, body in refused:
         assert status == 503 and headers["connection"] == "close" and headers["content-type"] == "application/json"
         assert body["error"] == "TOO_MANY_CONNECTIONS" and "server.max_connections" in body["reason"]
+    flood = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(FLOOD)]  # more than linger
+    for f in flood:  # each one closed at once, with the 503 when the server could linger for it
+        data, _ = _read_until_closed(f, 5)
+        f.close()
+        assert data == b"" or _http_answer(data)[0] == 503
     t = socket.create_connection(("127.0.0.1", _tcp_port(srv)))
     t.sendall(F.frame(F.HELLO, tok.encode()))
     data, _ = _read_until_closed(t, 5)
@@ -214,7 +220,7 @@ def test_connections_past_the_cap_are_refused_and_the_service_answers_once_idle_
     def grew(name: str) -> float:
         return after.get(name, 0.0) - before.get(name, 0.0)
 
-    assert grew('gateway_connections_refused_total{listener="http"}') == 3 + polls_refused
+    assert grew('gateway_connections_refused_total{listener="http"}') == 3 + FLOOD + polls_refused
     assert grew('gateway_connections_refused_total{listener="tcp"}') == 1
     assert grew('gateway_connection_timeouts_total{listener="http",phase="idle"}') == CAP - 4
     assert after["gateway_connections_max"] == CAP
