@@ -66,19 +66,29 @@ def _render_rows(columns: list[str], rows: list[list], title: str | None = None,
 def query_cmd(
     sql: str = typer.Argument(..., help="ClickHouse SQL (tables audit.*, sim.*; duplicates never show)."),
     csv_out: bool = typer.Option(False, "--csv", help="CSV with a header line on stdout."),
+    timeout: float = typer.Option(60.0, "--timeout", min=0,
+                                  help="Seconds the query may run (ClickHouse max_execution_time; 0: no limit)."),
     wait: float = WAIT_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Run read-only SQL against the store: a table by default, --json (rows as objects) or --csv."""
+    """Run read-only SQL against the store: a table by default, --json (rows as objects) or --csv. The query is
+    stopped after --timeout seconds (the embedded store is locked for as long as it runs)."""
+    from hft.core.errors import StoreError
+    from hft.store.backend import TIMEOUT_EXCEEDED
     from hft.store.store import open_store
 
-    store = open_store(wait_s=wait).read_only()
+    store = open_store(wait_s=wait).read_only().set_time_limit(timeout)
     try:
         if csv_out and not json_out:
             sys.stdout.buffer.write(store.query_raw(sql, "CSVWithNames"))
             sys.stdout.flush()
             return
         res = store.query(sql)
+    except StoreError as exc:
+        if exc.fields.get("code") != TIMEOUT_EXCEEDED:
+            raise
+        raise StoreError(f"query stopped: it ran past --timeout {timeout:g} s (expected it to finish within; "
+                         f"raise --timeout, or 0 for no limit)", code=TIMEOUT_EXCEEDED, sql=sql[:500]) from None
     finally:
         store.close()
     emit({"ok": True, "columns": res.columns, "types": res.types, "rows": res.dicts()}, json_out,

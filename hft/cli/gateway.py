@@ -147,6 +147,7 @@ def serve(
     from hft.gateway.config import load_config
     from hft.live.server import ServeOptions
     from hft.live.server import serve as run
+    from hft.recorder.disk_monitor import env_thresholds
 
     if speed <= 0:
         raise typer.BadParameter("expected a positive speed", param_hint="--speed")
@@ -156,6 +157,7 @@ def serve(
         raise typer.BadParameter(f"expected a port 0..65535, was {tcp_port}", param_hint="--tcp-port")
     cfg = load_config(config)
     opts = ServeOptions(venue="paper" if paper else "loopback", loopback_mode=loopback,
+                        disk_thresholds=env_thresholds(),  # a bad $HFT_DISK_THRESHOLDS: one line, before anything starts
                         venue_journal=str(venue_journal) if venue_journal else None,
                         paper_data=str(paper) if paper else None, paper_speed=speed, paper_symbol=symbol,
                         nats_embedded=nats_embedded, tcp_port=tcp_port)

@@ -17,7 +17,7 @@ def status_cmd(
     """Backend, schema version, WAL backlog and replay lag, disk-pressure level, who holds the store."""
     from hft.core.errors import StoreError
     from hft.core.paths import clickhouse_dir, hft_home, wal_root
-    from hft.recorder.disk_monitor import DiskPressureMonitor
+    from hft.recorder.disk_monitor import DiskPressureMonitor, env_thresholds
     from hft.recorder.loader import backlog
     from hft.store.migrations import latest_version
     from hft.store.store import embedded_lock, open_store, store_url
@@ -52,7 +52,7 @@ def status_cmd(
     watch = wal_root(home)
     while not watch.exists() and watch != watch.parent:
         watch = watch.parent
-    mon = DiskPressureMonitor(watch)
+    mon = DiskPressureMonitor(watch, env_thresholds())
     result["disk"] = {"level": mon.check_now().name, "free_bytes": mon.free_bytes, "total_bytes": mon.total_bytes,
                       "path": str(watch)}
 

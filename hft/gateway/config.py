@@ -150,6 +150,11 @@ class ServerConfig:
     snapshot_fork_orders: int = 50_000  # order views from which those are written by a forked child (no pause)
     snapshot_rest: float = 3.0  # after a forked snapshot, none for so many times its duration (coalesced)
     order_view_retention: int = 1_000_000  # most recent order ids whose views GET /orders keeps once terminal; 0: all
+    max_connections: int = 1000  # open client connections, HTTP and TCP together (hft.live.connections)
+    auth_timeout_ns: int = 10_000_000_000  # TCP: HELLO verified within this of the connect
+    header_timeout_ns: int = 10_000_000_000  # HTTP: a request's line and headers within this of its first byte
+    body_timeout_ns: int = 30_000_000_000  # HTTP: its body within this of its headers
+    keep_alive_timeout_ns: int = 30_000_000_000  # HTTP: a connection with no request begun or running
 
 
 @dataclass(frozen=True)
@@ -483,9 +488,17 @@ def _server(s: Section) -> ServerConfig:
                        snapshot_every=s.int("snapshot_every", d.snapshot_every, min_value=0),
                        snapshot_fork_orders=s.int("snapshot_fork_orders", d.snapshot_fork_orders, min_value=0),
                        snapshot_rest=s.float("snapshot_rest", d.snapshot_rest, min_value=0),
-                       order_view_retention=s.int("order_view_retention", d.order_view_retention, min_value=0))
+                       order_view_retention=s.int("order_view_retention", d.order_view_retention, min_value=0),
+                       max_connections=s.int("max_connections", d.max_connections, min_value=1),
+                       auth_timeout_ns=s.duration_ns("auth_timeout", d.auth_timeout_ns),
+                       header_timeout_ns=s.duration_ns("header_timeout", d.header_timeout_ns),
+                       body_timeout_ns=s.duration_ns("body_timeout", d.body_timeout_ns),
+                       keep_alive_timeout_ns=s.duration_ns("keep_alive_timeout", d.keep_alive_timeout_ns))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)
+    for key in ("auth_timeout", "header_timeout", "body_timeout", "keep_alive_timeout"):
+        if getattr(out, f"{key}_ns") <= 0:
+            s._fail(s._key(key), "a duration above 0 (e.g. 10s)", s.raw(key))
     s.done()
     return out
 

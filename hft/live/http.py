@@ -13,8 +13,13 @@ its request bodies are bounded, so this front keeps only what the service needs:
 - ``Expect: 100-continue`` is answered when the body will be accepted;
 - the status line, headers and a non-streamed body leave in one ``write`` (a streamed body, ``more_body``, is
   sent chunked unless the app gave a content-length);
-- a connection with no request running and no bytes for ``keep_alive_s`` closes (idle keep-alive, or a client
-  that stopped half-way through a request; one sweep a second, no timer per request);
+- deadlines (one sweep a second, no timer per request): a request's line and headers must all have arrived
+  ``header_timeout_s`` after its first byte (a new connection's first request: after the connect), its body
+  ``body_timeout_s`` after its headers; past either the client gets 408 and the connection closes (a whole-head
+  deadline: a client trickling a byte at a time is cut all the same). A connection with no request running or
+  begun closes after ``keep_alive_s`` (idle keep-alive);
+- ``cap`` (`hft.live.connections.ConnectionCap`, shared with the TCP intake): a connection accepted past it is
+  answered 503 ``TOO_MANY_CONNECTIONS`` and closed;
 - SIGINT / SIGTERM: stop accepting, let in-flight requests finish (``grace_s``), close the connections and
   return from `serve` (the caller then drains its own state and exits 0); a second signal cancels what is
   still running. The handlers in place before `serve` are put back when it returns, and the signal that
@@ -46,12 +51,17 @@ from urllib.parse import unquote
 import httptools
 
 from hft.core.interrupts import Interrupts
+from hft.live.connections import ConnectionCap
 
 log = logging.getLogger("hft.live.http")
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _STATUS_LINES: dict[int, bytes] = {}
 _MAX_HEAD_BYTES = 64 * 1024  # request line + headers
+# a connection's phase, for its deadline: waiting for a request (first or keep-alive), reading a request's head,
+# its body; none while requests are queued or running
+_WAIT, _HEAD, _BODY, _NONE = 0, 1, 2, 3
+_PHASE_NAMES = ("idle", "head", "body")
 
 
 def _status_line(status: int) -> bytes:
@@ -72,10 +82,14 @@ class HttpServer:
     handlers are in place; `should_exit = True` (or SIGINT / SIGTERM) stops `serve`."""
 
     def __init__(self, app: Any, *, max_body_bytes: int = 8 * 1024 * 1024, keep_alive_s: float = 30.0,
+                 header_timeout_s: float = 10.0, body_timeout_s: float = 30.0, cap: ConnectionCap | None = None,
                  grace_s: float = 5.0, handle_signals: bool = True) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.keep_alive_s = keep_alive_s
+        self.header_timeout_s = header_timeout_s
+        self.body_timeout_s = body_timeout_s
+        self.cap = cap
         self.grace_s = grace_s
         self.handle_signals = handle_signals
         self.started = False
@@ -145,17 +159,26 @@ class HttpServer:
             t.cancel()
 
     def _close_idle(self, now: float) -> None:
+        """Close the connections past their phase's deadline: 408 when a request had begun, else silently."""
         for conn in list(self.connections):
-            if not conn.busy and now - conn.last_active > self.keep_alive_s:
-                conn.close()
+            if not conn.busy and conn.phase != _NONE and now > conn.deadline and not conn.closed:
+                if self.cap is not None:
+                    self.cap.timed_out["http", _PHASE_NAMES[conn.phase]] += 1
+                if conn.phase == _HEAD:
+                    conn.timed_out("$headers", f"the request's headers did not arrive within "
+                                               f"{self.header_timeout_s:g} s")
+                elif conn.phase == _BODY:
+                    conn.timed_out("$body", f"the request's body did not arrive within {self.body_timeout_s:g} s")
+                else:
+                    conn.close()
 
 
 class _Connection(asyncio.Protocol):
     """One client connection: parse, queue, run the app per request in order, write each answer once."""
 
-    __slots__ = ("app", "body", "body_size", "busy", "client", "closed", "cycle", "expect_continue", "head_bytes",
-                 "headers", "last_active", "local", "loop", "parser", "paused", "queue", "refused", "server",
-                 "transport", "url")
+    __slots__ = ("admitted", "app", "body", "body_size", "busy", "client", "closed", "cycle", "deadline",
+                 "expect_continue", "head_bytes", "headers", "local", "loop", "parser", "paused", "phase", "queue",
+                 "refused", "server", "transport", "url")
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
@@ -174,7 +197,9 @@ class _Connection(asyncio.Protocol):
         self.queue: deque = deque()
         self.busy = False
         self.closed = False
-        self.last_active = time.monotonic()  # last bytes in or answer out: the idle sweep's clock
+        self.phase = _WAIT  # the sweep closes the connection past `deadline` (see `HttpServer._close_idle`)
+        self.deadline = time.monotonic() + server.header_timeout_s  # the first request's head
+        self.admitted = False  # counted in the server's cap
         self.paused = False
         self.refused = False
         self.cycle: _Cycle | None = None
@@ -187,17 +212,27 @@ class _Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client = _addr(transport.get_extra_info("peername"))
         self.local = _addr(transport.get_extra_info("sockname"))
+        cap = self.server.cap
+        if cap is not None and not cap.admit("http"):
+            self.refused = True
+            cap.refuse(self.loop, transport, _refusal(503, "TOO_MANY_CONNECTIONS", "$connection",
+                                                      cap.refusal_reason()))
+            self.closed = True
+            return
+        self.admitted = cap is not None
         self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connections.discard(self)
+        if self.admitted:
+            self.admitted = False
+            self.server.cap.release("http")
         cycle = self.cycle
         if cycle is not None and cycle.disconnect is not None and not cycle.disconnect.done():
             cycle.disconnect.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        self.last_active = time.monotonic()  # a client that stops mid-request is swept like an idle one
         if self.refused:
             return
         try:
@@ -213,6 +248,11 @@ class _Connection(asyncio.Protocol):
             self.closed = True
             self.transport.close()
 
+    def timed_out(self, field: str, reason: str) -> None:
+        """A request's head or body missed its deadline: 408, and the connection closes."""
+        self.phase = _NONE
+        self._refuse(408, "REQUEST_TIMEOUT", field, reason)
+
     def _refuse(self, status: int, error: str, field: str, reason: str) -> None:
         """Answer now (after what is already queued is dropped) and close: the stream cannot be trusted."""
         self.refused = True
@@ -226,6 +266,8 @@ class _Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ parser callbacks
     def on_message_begin(self) -> None:
+        self.phase = _HEAD
+        self.deadline = time.monotonic() + self.server.header_timeout_s
         self.url = b""
         self.headers = []
         self.head_bytes = 0
@@ -251,6 +293,8 @@ class _Connection(asyncio.Protocol):
             raise httptools.HttpParserError("headers too large")
 
     def on_headers_complete(self) -> None:
+        self.phase = _BODY
+        self.deadline = time.monotonic() + self.server.body_timeout_s
         limit = self.server.max_body_bytes
         for k, v in self.headers:
             if k == b"content-length" and v.isdigit() and int(v) > limit:
@@ -267,6 +311,7 @@ class _Connection(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.phase = _NONE
         p = self.parser
         body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
         self.queue.append((p.get_method().decode("ascii"), self.url, self.headers, body, p.should_keep_alive(),
@@ -281,10 +326,16 @@ class _Connection(asyncio.Protocol):
     def _next(self) -> None:
         if not self.queue:
             self.busy = False
-            self.last_active = time.monotonic()
+            now = time.monotonic()
+            if self.phase == _NONE:  # waiting for the next request
+                self.phase = _WAIT
+                self.deadline = now + self.server.keep_alive_s
             if self.paused and not self.closed:
                 self.paused = False
                 self.transport.resume_reading()
+                if self.phase != _WAIT:  # a request begun while reading was paused: its time starts now
+                    self.deadline = now + (self.server.header_timeout_s if self.phase == _HEAD
+                                           else self.server.body_timeout_s)
             return
         item = self.queue.popleft()
         if isinstance(item, bytes) or self.closed:  # a refusal waited for the running request

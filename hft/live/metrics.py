@@ -8,6 +8,7 @@
                                           decide (batch through process()), wal (append + fsync), dispatch
   gateway_http_responses_total{status}, gateway_bad_input_total{field}, gateway_wal_failures_total,
   gateway_snapshots_total, gateway_snapshot_failures_total  (a failed snapshot: counted, retried; trading goes on)
+  gateway_wal_disk_level                  the WAL disk monitor's level: 0 NORMAL .. 3 HALT
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class LiveCollector:
         yield CounterMetricFamily("gateway_snapshot_failures", "state snapshots that failed (trading went on)",
                                   value=live.snapshot_failures)
         yield CounterMetricFamily("gateway_snapshots", "state snapshots installed", value=live.snapshots)
+        if live.monitor is not None:
+            yield GaugeMetricFamily("gateway_wal_disk_level", "the WAL disk's pressure level (0 normal, 1 warning, "
+                                    "2 critical, 3 halt; thresholds $HFT_DISK_THRESHOLDS)",
+                                    value=int(live.monitor.level))
 
         def hist(fam: HistogramMetricFamily, label: str, h: Any) -> None:
             fam.add_metric([label], h.cumulative(), float(h.total))

@@ -30,10 +30,11 @@ from hft.core.paths import wal_root
 from hft.gateway.config import GatewayConfig
 from hft.live import logs
 from hft.live.auth import Verifier
+from hft.live.connections import ConnectionCap, ConnectionCollector
 from hft.live.http import HttpServer
 from hft.live.metrics import LiveCollector
 from hft.live.paper import PaperVenue
-from hft.recorder.disk_monitor import DiskPressureMonitor
+from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds, env_thresholds
 
 log = logging.getLogger("hft.live")
 
@@ -51,6 +52,7 @@ class ServeOptions:
     disk_monitor: bool = True
     nats_embedded: bool = False  # start a local nats-server for the signals bus (hft.bus.embedded)
     tcp_port: int | None = None  # binary TCP intake (hft.live.tcp); None: off, 0: any free port
+    disk_thresholds: DiskThresholds | None = None  # the WAL's disk monitor; None: $HFT_DISK_THRESHOLDS (or defaults)
 
 
 def wal_dir_of(cfg: GatewayConfig) -> Path:
@@ -72,7 +74,9 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
                           key="server.jwt_secret")
     wal_dir = wal_dir_of(cfg)
     wal_dir.mkdir(parents=True, exist_ok=True)
-    monitor = DiskPressureMonitor(wal_dir) if opts.disk_monitor else None
+    monitor = None
+    if opts.disk_monitor:
+        monitor = DiskPressureMonitor(wal_dir, opts.disk_thresholds or env_thresholds())
     wal_cfg = WALConfig(fsync=cfg.server.fsync, fsync_interval_s=cfg.server.fsync_interval_ns / 1e9,
                         segment_bytes=cfg.server.wal_segment_bytes,
                         critical_policy={"sim.orders": "halt", "audit.gateway_decisions": "halt"})
@@ -135,8 +139,11 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     _tune_gc()  # after the warm-up: its throwaway service is collected, not frozen
     tasks = start_engine(live)
     front = await _start_signals(signals, live, app)
-    server = http_server(front)
-    tcp = await _start_tcp(live, app, host, opts.tcp_port) if opts.tcp_port is not None else None
+    cap = connection_cap(cfg, live.gw.registry)
+    health = app.health_extra
+    app.health_extra = lambda: {**health(), "connections": cap.health()}
+    server = http_server(front, cfg, cap)
+    tcp = await _start_tcp(live, app, host, opts.tcp_port, cfg, cap) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
     tcp_at = f" and tcp://{host}:{tcp.sockets[0].getsockname()[1]}" if tcp is not None else ""
@@ -191,11 +198,45 @@ def listen(host: str, port: int, *, now: bool = True) -> socket.socket:
     return sock
 
 
-def http_server(app: Any) -> HttpServer:
+def connection_cap(cfg: GatewayConfig, *registries: Any) -> ConnectionCap:
+    """The cap on open client connections (``server.max_connections``, HTTP and TCP together), its metrics
+    registered in `registries`. The soft limit on open files is raised towards the hard one so that the cap, not
+    the descriptors, is what a flood of connections meets."""
+    cap = ConnectionCap(cfg.server.max_connections)
+    for reg in registries:
+        reg.register(ConnectionCollector(cap))
+    _raise_nofile(cfg.server.max_connections + _FD_HEADROOM)
+    return cap
+
+
+_FD_HEADROOM = 256  # descriptors besides client connections: WAL segments, snapshots, the venue, NATS, listeners
+
+
+def _raise_nofile(want: int) -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < want:
+            log.warning("open files limited to %d (ulimit -n): below server.max_connections + %d", target,
+                        _FD_HEADROOM)
+
+
+def http_server(app: Any, cfg: GatewayConfig | None = None, cap: ConnectionCap | None = None) -> HttpServer:
     """The HTTP front on `app` (`hft.live.http`: measured against uvicorn and granian in
-    bench/bench_http_stack.py). It handles SIGINT / SIGTERM once serving: stop accepting, finish in-flight
-    requests, return; the process then finishes its own shutdown (drain, WAL close) and exits 0."""
-    return HttpServer(app)
+    bench/bench_http_stack.py), with the deadlines of ``cfg.server`` and the connection `cap`. It handles
+    SIGINT / SIGTERM once serving: stop accepting, finish in-flight requests, return; the process then finishes
+    its own shutdown (drain, WAL close) and exits 0."""
+    if cfg is None:
+        return HttpServer(app, cap=cap)
+    srv = cfg.server
+    return HttpServer(app, keep_alive_s=srv.keep_alive_timeout_ns / 1e9, header_timeout_s=srv.header_timeout_ns / 1e9,
+                      body_timeout_s=srv.body_timeout_ns / 1e9, cap=cap)
 
 
 async def serve_announced(server: HttpServer, sock: socket.socket, line: str, announce: Any) -> None:
@@ -265,12 +306,14 @@ async def _start_signals(svc: Any, live: Any, app: Any) -> Any:
     return svc.front(app)
 
 
-async def _start_tcp(live: Any, app: Any, host: str, port: int) -> Any:
-    """The binary TCP intake beside HTTP (same writer, ladder, tokens); its counters join /health."""
+async def _start_tcp(live: Any, app: Any, host: str, port: int, cfg: GatewayConfig, cap: ConnectionCap) -> Any:
+    """The binary TCP intake beside HTTP (same writer, ladder, tokens, connection cap); its counters join
+    /health."""
     from hft.live.tcp import start_tcp  # lazy: numba
 
     try:
-        server, stats = await start_tcp(live, app.verifier, app.bad_input, host, port)
+        server, stats = await start_tcp(live, app.verifier, app.bad_input, host, port, cap,
+                                        cfg.server.auth_timeout_ns / 1e9)
     except OSError as exc:
         raise ConfigError(f"server: cannot listen on {host}:{port} (--tcp-port): {exc.strerror}",
                           key="server.tcp_port") from None

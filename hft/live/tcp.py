@@ -7,7 +7,10 @@ then the body. Strings are ``u8 length`` + UTF-8.
 Client → server:
 
 - ``HELLO`` (0x01): the bearer token (UTF-8, the rest of the frame). It must be the first frame; the server
-  answers ``READY`` or an ``ERROR`` 401 and closes.
+  answers ``READY`` or an ``ERROR`` 401 and closes. A connection whose HELLO is not in and verified
+  ``server.auth_timeout`` after the connect gets an ``ERROR`` 408 ``AUTH_TIMEOUT`` and is closed; one accepted past
+  ``server.max_connections`` (`hft.live.connections`, shared with HTTP) an ``ERROR`` 503 ``TOO_MANY_CONNECTIONS``.
+  An authenticated connection may stay silent as long as it likes.
 - ``NEW`` (0x02): ``corr u64, flags u8 (bit 0: durable), side i8 (1 buy, -1 sell), order_type u8, tif u8,
   price i64 (ticks), qty i64 (lots)``, then the strings ``client_order_id, account, strategy, symbol,
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one).
@@ -45,6 +48,7 @@ from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
 from hft.live import tcp_scan as S
 from hft.live.auth import AuthError, Verifier
+from hft.live.connections import ConnectionCap
 from hft.live.engine import LiveGateway, Pending, PendingBatch
 from hft.live.frames import (
     CANCEL,
@@ -138,8 +142,13 @@ def _decode(raw: bytes, r: list[int]) -> list[str]:
 class IntakeProtocol(asyncio.Protocol):
     """One TCP connection: authenticate, parse frames, queue intents, write answers (see the module doc)."""
 
-    def __init__(self, live: LiveGateway, verifier: Verifier, stats: dict[str, int], bad_input: Counter) -> None:
+    def __init__(self, live: LiveGateway, verifier: Verifier, stats: dict[str, int], bad_input: Counter,
+                 cap: ConnectionCap | None = None, auth_timeout_s: float = 10.0) -> None:
         self.live = live
+        self.cap = cap
+        self.auth_timeout_s = auth_timeout_s
+        self.admitted = False
+        self.auth_timer: asyncio.TimerHandle | None = None
         self.bad_input = bad_input
         self.gw = live.gw
         self.verifier = verifier
@@ -155,10 +164,35 @@ class IntakeProtocol(asyncio.Protocol):
     # ------------------------------------------------------------------ transport
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        loop = asyncio.get_running_loop()
+        cap = self.cap
+        if cap is not None and not cap.admit("tcp"):
+            self.closed = True
+            cap.refuse(loop, transport, error_frame(0, 503, {"error": "TOO_MANY_CONNECTIONS",
+                                                             "reason": cap.refusal_reason()}))
+            return
+        self.admitted = cap is not None
         self.stats["connections"] += 1
+        self.auth_timer = loop.call_later(self.auth_timeout_s, self.auth_expired)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+            self.auth_timer = None
+        if self.admitted:
+            self.admitted = False
+            self.cap.release("tcp")
+
+    def auth_expired(self) -> None:
+        """No verified HELLO `auth_timeout_s` after the connect (none, half of one, or a trickle): closed."""
+        self.auth_timer = None
+        if self.grant is None and not self.closed:
+            self.stats["auth_timeouts"] += 1
+            if self.cap is not None:
+                self.cap.timed_out["tcp", "auth"] += 1
+            self.fail(0, 408, {"error": "AUTH_TIMEOUT",
+                               "reason": f"expected HELLO (the token) within {self.auth_timeout_s:g} s of connecting"})
 
     def write(self, data: bytes) -> None:
         if self.closed:
@@ -184,6 +218,8 @@ class IntakeProtocol(asyncio.Protocol):
 
     # ------------------------------------------------------------------ frames
     def data_received(self, data: bytes) -> None:
+        if self.closed:  # refused at the cap, or failed: what still comes is dropped
+            return
         buf = self.buf
         buf += data
         pos = 0
@@ -219,6 +255,9 @@ class IntakeProtocol(asyncio.Protocol):
                 self.stats["auth_failures"] += 1
                 self.fail(0, e.status, {"error": "UNAUTHORIZED", "reason": e.reason})
                 return
+            if self.auth_timer is not None:
+                self.auth_timer.cancel()
+                self.auth_timer = None
             g = self.grant
             self.write(frame(READY, O.encode({"subject": g.subject, "accounts": sorted(g.accounts),
                                               "strategies": sorted(g.strategies)})))
@@ -404,12 +443,14 @@ class IntakeProtocol(asyncio.Protocol):
         self.stats["intents"] += 1
 
 
-async def start_tcp(live: LiveGateway, verifier: Verifier, bad_input: Counter, host: str,
-                    port: int) -> tuple[asyncio.Server, dict[str, int]]:
+async def start_tcp(live: LiveGateway, verifier: Verifier, bad_input: Counter, host: str, port: int,
+                    cap: ConnectionCap | None = None,
+                    auth_timeout_s: float = 10.0) -> tuple[asyncio.Server, dict[str, int]]:
     """Listen for TCP intake connections; returns the server and its counters (shown by /health). Bad input
-    is counted in `bad_input` (the HTTP app's counter: ``gateway_bad_input_total{field}``)."""
-    stats = {"connections": 0, "intents": 0, "refused": 0, "bad_frames": 0, "auth_failures": 0}
+    is counted in `bad_input` (the HTTP app's counter: ``gateway_bad_input_total{field}``); connections count
+    against `cap` (shared with HTTP) and must authenticate within `auth_timeout_s`."""
+    stats = {"connections": 0, "intents": 0, "refused": 0, "bad_frames": 0, "auth_failures": 0, "auth_timeouts": 0}
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: IntakeProtocol(live, verifier, stats, bad_input), host, port,
-                                      backlog=512)
+    server = await loop.create_server(lambda: IntakeProtocol(live, verifier, stats, bad_input, cap, auth_timeout_s),
+                                      host, port, backlog=512)
     return server, stats

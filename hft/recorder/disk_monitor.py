@@ -120,7 +120,10 @@ def env_thresholds() -> DiskThresholds:
             raise ConfigError(f"{ENV_THRESHOLDS}: expected 'warning=10%,critical=5%,halt=1%' (each at most once), "
                               f"was {raw!r}", key=ENV_THRESHOLDS)
         values[key.strip()] = value.strip()
-    return DiskThresholds.from_mapping(values, ENV_THRESHOLDS)
+    try:
+        return DiskThresholds.from_mapping(values, ENV_THRESHOLDS)
+    except ConfigError as exc:  # "halt: expected ...": said of the variable
+        raise ConfigError(f"{ENV_THRESHOLDS}: {exc.message}", key=ENV_THRESHOLDS) from None
 
 
 def disk_usage(path: str | Path) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from hft.core.errors import StoreError
 from hft.store.lock import ProcessLock
 
 READ_SETTINGS = {"final": 1, "output_format_json_quote_64bit_integers": 0}
+TIMEOUT_EXCEEDED = 159  # ClickHouse's error code of a query stopped by max_execution_time
 
 
 @dataclass
@@ -52,6 +53,8 @@ class StoreBackend(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
     def set_readonly(self) -> None: ...
+
+    def set_time_limit(self, seconds: float) -> None: ...
 
     def close(self) -> None: ...
 
@@ -156,6 +159,10 @@ class ChdbBackend:
         """From now on refuse writes and DDL (``readonly = 2``: settings may still change)."""
         self._run("SET readonly = 2", "CSV")
 
+    def set_time_limit(self, seconds: float) -> None:
+        """Stop each later query after `seconds` (``max_execution_time``; 0: no limit)."""
+        self._run(f"SET max_execution_time = {float(seconds)!r}", "CSV")
+
     def close(self) -> None:
         sess = getattr(self, "_sess", None)
         if sess is not None:
@@ -235,6 +242,10 @@ class ServerBackend:
         """From now on queries run with ``readonly = 2`` (no writes, no DDL)."""
         self._read_settings = {**self._read_settings, "readonly": 2}
         self._readonly = True
+
+    def set_time_limit(self, seconds: float) -> None:
+        """Stop each later query after `seconds` (``max_execution_time``; 0: no limit)."""
+        self._read_settings = {**self._read_settings, "max_execution_time": float(seconds)}
 
     def _check_writable(self) -> None:
         if self._readonly:

@@ -67,6 +67,12 @@ class Store:
         self._read_only = True
         return self
 
+    def set_time_limit(self, seconds: float) -> Store:
+        """Stop each later query after `seconds` (ClickHouse's ``max_execution_time``; 0: no limit): a query
+        past it fails with a `StoreError` whose ``code`` is `hft.store.backend.TIMEOUT_EXCEEDED`."""
+        self.backend.set_time_limit(seconds)
+        return self
+
     def table_functions(self) -> frozenset[str]:
         """Names of the engine's table functions (``system.table_functions``), asked once."""
         if self._table_functions is None:

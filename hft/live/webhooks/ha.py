@@ -38,6 +38,7 @@ from hft.core.tasks import cancel_and_wait
 from hft.gateway.config import GatewayConfig
 from hft.gateway.service import GatewayService
 from hft.live import server as S
+from hft.live.connections import ConnectionCollector
 from hft.live.engine import LiveGateway
 from hft.live.recovery import replay_wal
 from hft.live.webhooks.service import SignalService
@@ -151,6 +152,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
         S._tune_gc()  # the leader's state built: frozen out of the collector, as a single service's
         state.update(live=live, summary=summary, tasks=S.start_engine(live))
         live.gw.registry.register(LeadershipCollector(lease))
+        live.gw.registry.register(ConnectionCollector(cap))
         await svc.start(live, live.gw.registry)
         extra = app.health_extra
         app.health_extra = lambda: {**extra(), "signals": svc.health()}
@@ -164,10 +166,11 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     svc.lease = lease
     standby_registry.register(LeadershipCollector(lease))
     front = HAFront(lease, standby_registry)
+    cap = S.connection_cap(cfg, standby_registry)
     sock = S.listen(host, port)
     svc.start_bus()
     warm = asyncio.create_task(_warm_then_lead(cfg, opts, lease), name="hft-warm-then-lead")
-    server = S.http_server(front)
+    server = S.http_server(front, cfg, cap)
     follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
     line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
             f"it holds the lease)")

@@ -54,6 +54,11 @@ def test_defaults_without_file():
     ({"server": {"snapshot_rest": "long"}}, "server.snapshot_rest"),
     ({"server": {"wal_segment_bytes": "1KiB"}}, "server.wal_segment_bytes"),  # below 4096 bytes
     ({"server": {"wal_segment_bytes": "lots"}}, "server.wal_segment_bytes"),
+    ({"server": {"max_connections": 0}}, "server.max_connections"),
+    ({"server": {"auth_timeout": "0s"}}, "server.auth_timeout"),
+    ({"server": {"header_timeout": "soon"}}, "server.header_timeout"),
+    ({"server": {"body_timeout": 30}}, "server.body_timeout"),
+    ({"server": {"keep_alive_timeout": "0ms"}}, "server.keep_alive_timeout"),
     ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
     ({"storm": {"flatten_on_halt": 1}}, "storm.flatten_on_halt"),
 ])

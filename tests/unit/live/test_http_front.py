@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from hft.live.connections import ConnectionCap
 from hft.live.http import HttpServer
 
 
@@ -236,15 +237,41 @@ def test_idle_keep_alive_connections_are_closed():
         r.stop()
 
 
-def test_a_client_that_stops_half_way_through_a_request_is_closed():
-    r = Running(keep_alive_s=0.2)
+def test_a_client_that_stops_half_way_through_a_request_is_answered_408_and_closed():
+    r = Running(body_timeout_s=0.2, header_timeout_s=0.2)
     try:
+        for sent, field in ((b"POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc", "$body"),  # 7 never come
+                            (b"POST /x HTTP/1.1\r\nhost: x\r\ncontent-le", "$headers")):
+            c = r.connect()
+            c.sendall(sent)
+            t = time.monotonic()
+            [(status, headers, body)] = read_responses(c, 1)
+            assert status == 408 and json.loads(body)["field"] == field and headers["connection"] == "close"
+            assert c.recv(10) == b""
+            assert time.monotonic() - t < 3
+    finally:
+        r.stop()
+
+
+def test_connections_past_the_cap_are_refused_with_503():
+    cap = ConnectionCap(2)
+    r = Running(cap=cap)
+    try:
+        kept = [r.connect(), r.connect()]
         c = r.connect()
-        c.sendall(b"POST /x HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc")  # 7 bytes never come
-        c.settimeout(5)
-        t = time.monotonic()
-        assert c.recv(10) == b""
-        assert time.monotonic() - t < 3
+        c.sendall(post("/x"))
+        [(status, headers, body)] = read_responses(c, 1)
+        assert status == 503 and json.loads(body)["error"] == "TOO_MANY_CONNECTIONS"
+        assert headers["connection"] == "close" and c.recv(10) == b""
+        kept[0].close()
+        deadline = time.monotonic() + 5
+        while cap.total > 1:  # the server saw the close
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        c = r.connect()
+        c.sendall(post("/x"))
+        assert read_responses(c, 1)[0][0] == 201
+        assert cap.refused["http"] == 1
     finally:
         r.stop()
 

@@ -189,3 +189,20 @@ def test_query_reads_still_work(loaded_home):
         assert json.loads(p.stdout)["rows"] == rows
     p = hft(loaded_home, "audit", "query", "DESCRIBE sim.runs", "--csv")
     assert p.returncode == 0 and "run_id" in p.stdout
+
+
+def test_a_query_past_its_timeout_is_stopped_with_one_line_and_frees_the_store(loaded_home):
+    """`--timeout` is ClickHouse's max_execution_time: a query that would run for minutes (10^11 rows) stops after
+    it, exit 15 with one line naming the option, and the embedded store's lock is free for the next command."""
+    t0 = time.monotonic()
+    p = hft(loaded_home, "audit", "query", "SELECT count() FROM numbers(1e11) WHERE number % 7 = 3",
+            "--timeout", "1")
+    took = time.monotonic() - t0
+    assert p.returncode == 15, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: query stopped: it ran past --timeout 1 s"), p.stderr
+    assert "Traceback" not in p.stderr and took < 60
+    p = hft(loaded_home, "audit", "query", "SELECT 1 AS one", "--json", "--wait", "0")
+    assert p.returncode == 0 and json.loads(p.stdout)["rows"] == [{"one": 1}], p.stderr
+    p = hft(loaded_home, "audit", "query", "SELECT count() AS n FROM numbers(1000)", "--json", "--timeout", "0")
+    assert p.returncode == 0 and json.loads(p.stdout)["rows"] == [{"n": 1000}], p.stderr  # 0: no limit
