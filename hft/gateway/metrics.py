@@ -8,7 +8,10 @@ histograms at scrape time, in a `CollectorRegistry` created on first use and own
 global registry). prometheus_client is imported only when a registry or text export is asked for.
 
 Exported:
-  gateway_dispatch_latency_ns          histogram, steps 1-7 of process() (perf counter, not the decision clock)
+  gateway_dispatch_latency_ns          histogram, steps 1-7 of process() (perf counter, not the decision clock):
+                                       one intent a call; the live service decides HTTP and TCP orders by
+                                       process_batch(), the signal follower's (and an intent its registries
+                                       cannot index) by process()
   gateway_stage_latency_ns{stage}      histograms: prepare, core (steps 1-4+6, one numba call), dispatch (5+7),
                                        record (decision record + sink) — only with timing "stages"
   gateway_batch_latency_ns             histogram of process_batch() calls
@@ -18,13 +21,20 @@ Exported:
   gateway_intent_channel_depth         gauge (the attached LocalIntentChannel)
   gateway_internal_errors_total, gateway_working_orders, gateway_exposure_slots, gateway_policy_mode,
   gateway_storm_level, gateway_reports_total, gateway_unknown_reports_total
+  gateway_position{account,strategy,symbol}        net position in lots (signed) of each exposure entry in use
+  gateway_realised_pnl{account,strategy,symbol}    its realised PnL of the day, money units
+  gateway_strategy_pnl{strategy,kind}, gateway_account_pnl{account,kind}   `pnl()`: realised / unrealised
+Money is integer money units (`hft.core.money`), rounded once half to even where fees left millionths; the label
+values are names of the configured registries (bounded by capacity.max_*), read at scrape time.
 Latency histograms depend on the machine; they are not part of a deterministic run hash.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from hft.core.money import round_owed
 from hft.core.orders import N_REASONS, R_OK, REASON_NAMES
 from hft.gateway import kernels as K
 
@@ -172,7 +182,9 @@ class _Collector:
             fam.add_metric(list(labels.values()) if labels else [], h.cumulative(), float(h.total))
             return fam
 
-        yield hist("gateway_dispatch_latency_ns", "process() latency, steps 1-7 (ns)", m.dispatch)
+        yield hist("gateway_dispatch_latency_ns", "process() latency, steps 1-7 (ns), one intent a call (the live "
+                   "service: the signal follower's orders; HTTP and TCP orders are decided by process_batch, "
+                   "gateway_batch_latency_ns)", m.dispatch)
         fam = HistogramMetricFamily("gateway_stage_latency_ns", "per-stage latency (ns)", labels=["stage"])
         for s, h in m.stages.items():
             hist("", "", h, {"stage": s}, fam)
@@ -208,3 +220,35 @@ class _Collector:
                                 value=int(st.ctr[K.K_SLOT_COUNT]))
         yield GaugeMetricFamily("gateway_policy_mode", "0 ALLOW_ALL, 1 CANCEL_ONLY, 2 REJECT_ALL", value=svc.mode)
         yield GaugeMetricFamily("gateway_storm_level", "0 NORMAL, 1 DEGRADED, 2 HALT", value=svc.storm_level)
+        yield from _book(svc)
+
+
+_TRIPLE = ["account", "strategy", "symbol"]
+_MONEY = ("integer money units, a linear fill worth price ticks x qty lots x the symbol's multiplier; fees "
+          "included, rounded once half to even")
+
+
+def _book(svc: GatewayService) -> Iterator[Any]:
+    """Positions and PnL at scrape time: one series per exposure entry in use and per registered strategy and
+    account (label values from the configured registries only, so the label sets are bounded)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    accts, strats, syms = svc.name_tables()
+    pos = GaugeMetricFamily("gateway_position", "net position in lots (signed: long > 0) of each (account, "
+                            "strategy, symbol) holding a position or working orders", labels=_TRIPLE)
+    real = GaugeMetricFamily("gateway_realised_pnl", f"realised PnL of the trading day per (account, strategy, "
+                             f"symbol) entry ({_MONEY})", labels=_TRIPLE)
+    for row in svc.exposure.used_slots():
+        names = [accts[row[K.Z_ACCT]], strats[row[K.Z_STRAT]], syms[row[K.Z_SYM]]]
+        pos.add_metric(names, int(row[K.Z_POS]))
+        real.add_metric(names, round_owed(row[K.Z_REAL], row[K.Z_FFRAC]))
+    yield pos
+    yield real
+    for what, names in (("strategy", strats), ("account", accts)):
+        fam = GaugeMetricFamily(f"gateway_{what}_pnl", f"PnL of the trading day per {what}, kind realised (fills) "
+                                f"or unrealised (marked value - cost) ({_MONEY})", labels=[what, "kind"])
+        for name in names:
+            p = svc.pnl(**{what: name})
+            fam.add_metric([name, "realised"], p["realised"])
+            fam.add_metric([name, "unrealised"], p["unrealised"])
+        yield fam

@@ -3,9 +3,11 @@
   gateway_ingress_total{result}           accepted / soft_rejected / killed (intake admission)
   gateway_ingress_queue_depth, _capacity, _utilisation_pct, gateway_kill_switch (1 = killed),
   gateway_kill_switch_trips_total, gateway_kill_switch_recoveries_total
-  gateway_ack_latency_ns{path}            histogram: receipt to answer released (volatile / durable)
+  gateway_ack_latency_ns{path}            histogram: receipt to answer released (volatile / durable);
+  gateway_ack_latency_{p50,p99}_ns{path}  the upper bound (2**k - 1) of its log2 bucket holding that quantile since
+                                          start: coarse (a factor 2), for a glance at the text exposition
   gateway_http_stage_latency_ns{stage}    parse, enqueue, serialize; gateway_live_stage_latency_ns{stage}:
-                                          decide (batch through process()), wal (append + fsync), dispatch
+                                          decide (the batch through process_batch()), wal (append + fsync), dispatch
   gateway_http_responses_total{status}, gateway_bad_input_total{field}, gateway_wal_failures_total,
   gateway_snapshots_total, gateway_snapshot_failures_total  (a failed snapshot: counted, retried; trading goes on)
   gateway_wal_disk_level                  the WAL disk monitor's level: 0 NORMAL .. 3 HALT
@@ -67,8 +69,9 @@ class LiveCollector:
             hist(f, s, h)
         yield f
         for name, q in (("p50", 0.5), ("p99", 0.99)):
-            g = GaugeMetricFamily(f"gateway_ack_latency_{name}_ns", f"ack latency {name} (bucket upper bound)",
-                                  labels=["path"])
+            g = GaugeMetricFamily(f"gateway_ack_latency_{name}_ns", f"upper bound 2**k - 1 ns of the log2 bucket "
+                                  f"holding the ack latency's {name} since start, by path (not a quantile of a "
+                                  f"window: histogram_quantile over gateway_ack_latency_ns_bucket is)", labels=["path"])
             g.add_metric(["volatile"], live.ack_volatile.quantile(q))
             g.add_metric(["durable"], live.ack_durable.quantile(q))
             yield g

@@ -57,6 +57,37 @@ def test_from_config_yaml(tmp_path):
 
 
 
+def test_positions_and_pnl_are_exported_in_exact_integer_units():
+    """gateway_position / gateway_realised_pnl per (account, strategy, symbol) entry, gateway_strategy_pnl and
+    gateway_account_pnl per registered name: the integers `position()` and `pnl()` give (fees rounded once)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from hft.core.orders import SELL
+    from hft.gateway.intents import ExecutionReport
+
+    g = Gw()
+    buy = g.new(qty=3, price=1000)
+    g.svc.on_execution_report(ExecutionReport(0, buy.order_id, REPORT_FILL, 1000, 3, 0, fee=1, fee_frac=400_000))
+    sell = g.new(side=SELL, qty=1, price=1010)
+    g.svc.on_execution_report(ExecutionReport(0, sell.order_id, REPORT_FILL, 1010, 1, 0, fee=0, fee_frac=700_000))
+    g.new(qty=2, price=990, sym="BBB", strat="s2")  # working only: position 0, an entry all the same
+    fams = {f.name: f for f in text_string_to_metric_families(g.svc.metrics_text())}
+
+    def series(name: str) -> dict[tuple, float]:
+        return {tuple(sorted(s.labels.items())): s.value for s in fams[name].samples}
+
+    aaa = (("account", "A1"), ("strategy", "s1"), ("symbol", "AAA"))
+    bbb = (("account", "A1"), ("strategy", "s2"), ("symbol", "BBB"))
+    assert series("gateway_position") == {aaa: 2, bbb: 0}
+    real = g.svc.position("A1", "s1", "AAA").realised
+    assert real == 10 - 2 and series("gateway_realised_pnl") == {aaa: real, bbb: 0}  # 10 gained, fees 2.1 -> 2
+    strat = series("gateway_strategy_pnl")
+    assert strat[(("kind", "realised"), ("strategy", "s1"))] == g.svc.pnl(strategy="s1")["realised"] == real
+    assert strat[(("kind", "unrealised"), ("strategy", "s1"))] == g.svc.pnl(strategy="s1")["unrealised"]
+    assert {dict(k)["strategy"] for k in strat} == {"s1", "s2"}
+    assert {dict(k)["account"] for k in series("gateway_account_pnl")} == {"A1", "A2"}
+
+
 def test_unknown_names_are_gateway_errors_naming_the_known_ones():
     """A name the gateway does not know (a lookup from a notebook, a batch built by hand) is a GatewayError listing
     the registered names, not a bare KeyError from its dictionaries."""
