@@ -779,12 +779,22 @@ class LiveGateway:
                               "price": int(price)})
         self.commit()
 
+    def on_timer(self) -> None:
+        """The writer's timer (the server's ticker, every 50 ms): what falls due without an intent arriving fires
+        as a journaled control, so a WAL replay applies it at the same time: the StormGuard's cooldown step
+        (``cooldown``; one level per quiet cooldown)."""
+        if self.wall() >= self.gw.storm.next_check_ns:
+            self.control("cooldown", "cooldown_recovery")
+
     def control(self, op: str, cause: str) -> list[Decision]:
         """Operator / automatic controls: ``kill`` (REJECT_ALL latched + cancel all), ``reset``,
-        ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL). Journaled for recovery."""
+        ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL), ``cooldown`` (the StormGuard
+        steps down if its cooldown has passed: `on_timer`). Journaled for recovery."""
         now = self._tick()
         out: list[Decision] = []
-        if op == "kill":
+        if op == "cooldown":
+            self.gw.tick()
+        elif op == "kill":
             out = self.gw.kill(cause)
         elif op == "reset":
             self.gw.reset(cause)
@@ -794,7 +804,7 @@ class LiveGateway:
         elif op == "resume":
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
-            raise ValueError(f"control: expected kill|reset|halt|resume, was {op!r}")
+            raise ValueError(f"control: expected kill|reset|halt|resume|cooldown, was {op!r}")
         if op == "halt":
             self.halt_cause = cause
         elif op in ("resume", "reset"):

@@ -291,11 +291,13 @@ def _tune_gc() -> None:
 
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
-    """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis)."""
+    """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis), and runs the
+    writer's timer (`LiveGateway.on_timer`: the StormGuard's cooldown, as a journaled control)."""
 
     while True:
         await asyncio.sleep(period_s)
         live.pressure.sample(live.channel.qsize(), time.monotonic_ns())
+        live.on_timer()
 
 
 def serve(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int) -> None:

@@ -164,3 +164,64 @@ def test_queue_pressure_kill_recovers_on_its_own_after_a_restart(server_factory,
     assert srv.metrics()["gateway_kill_switch_recoveries_total"] >= 1
     code, d = srv.request("POST", "/orders", order("after", symbol="MSFT"), tok, {"Idempotency-Key": "after"})
     assert code == 201, d
+
+
+def _loss(srv, tok, tag: str, buy: int = 1000, sell: int = 900, qty: int = 10) -> None:
+    """A round trip of `loser` on MSFT (IOC orders, filled by the loopback venue): a realised loss of
+    (buy - sell) * qty money units."""
+    for side, px in (("buy", buy), ("sell", sell)):
+        code, d = srv.request("POST", "/orders", order(f"{tag}-{side}", side=side, price=px, qty=qty,
+                                                       strategy="loser", symbol="MSFT", tif="ioc"),
+                              tok, {"Idempotency-Key": f"{tag}-{side}"})
+        assert code == 201, d
+        _wait_status(srv, d["order_id"], tok, "filled")
+
+
+def test_breaker_cooldown_steps_down_without_orders_and_is_recovered(server_factory, tmp_path):
+    """The StormGuard's cooldown is driven by the writer's timer, not by the next order: with a 2 s cooldown and
+    ``loss_auto_recover`` a daily-loss HALT steps down to DEGRADED and then NORMAL with no order arriving, each step
+    a journaled control, so a SIGKILL and restart comes back NORMAL (before: /health stayed HALT until an order
+    came, and that first order was refused)."""
+    text = Path(__file__).with_name("gateway_service.yaml").read_text()
+    assert "storm:\n  cooldown: 600s\n" in text
+    cfg = tmp_path / "gateway_cooldown.yaml"
+    cfg.write_text(text.replace("storm:\n  cooldown: 600s\n", "storm:\n  cooldown: 2s\n  loss_auto_recover: true\n"))
+    home = tmp_path / "cooldown"
+    srv = server_factory("--loopback", "rest", config=cfg, home=home).start()
+    tok = token(strategies=("loser",))
+    _loss(srv, tok, "trip")  # realised loss 1000 > daily_loss 100: HALT
+    tripped = time.monotonic()
+    _, h = srv.request("GET", "/health")
+    assert h["storm"] == "HALT" and h["mode"] == "REJECT_ALL", h
+    seen = []
+    end = time.monotonic() + 20
+    while time.monotonic() < end:  # no order from here on
+        _, h = srv.request("GET", "/health")
+        if not seen or seen[-1] != h["storm"]:
+            seen.append(h["storm"])
+        if h["storm"] == "NORMAL":
+            break
+        time.sleep(0.1)
+    assert seen[-1] == "NORMAL" and h["mode"] == "ALLOW_ALL", (seen, h)
+    assert "DEGRADED" in seen and time.monotonic() - tripped >= 1.5, seen
+    steps = [e["ts"] for e in _wal_journal(home) if e["source"] == "control:cooldown"]
+    assert len(steps) == 2 and steps[1] - steps[0] >= 2_000_000_000, steps  # a full quiet cooldown for each step
+    srv.kill9()
+    srv2 = Server(home, "--loopback", "rest", config=cfg).start()  # the steps down are replayed from the WAL
+    try:
+        _, h = srv2.request("GET", "/health")
+        assert h["storm"] == "NORMAL" and h["mode"] == "ALLOW_ALL" and h["recovery"]["mismatches"] == 0, h
+        assert h["recovery"]["controls"] == 2, h["recovery"]
+        code, d = srv2.request("POST", "/orders", order("after", price=800, symbol="MSFT"), token(),
+                               {"Idempotency-Key": "after"})  # (loser's own orders meet its daily loss limit)
+        assert code == 201, d
+    finally:
+        srv2.stop()
+
+
+def _wal_journal(home: Path) -> list[dict]:
+    """The controls, marks and reports the service journaled (``sim.orders``: the source column says which)."""
+    from hft.recorder.reader import iter_records
+
+    return [r for _, r in iter_records(home / "wal" / "gateway-live", frozenset({"sim.orders"}))
+            if r["source"].startswith("control:")]
