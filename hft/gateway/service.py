@@ -532,17 +532,21 @@ class GatewayService(OneIntentPaths):
         decisions, self._trip_cancels = self._trip_cancels, None
         return decisions + self.cancel_all(cause)
 
-    def cancel_all(self, cause: str = "cancel_all") -> list[Decision]:
+    def cancel_all(self, cause: str = "cancel_all",
+                   select: Callable[[int, int], bool] | None = None) -> list[Decision]:
         """An internal cancel for every working order (no key, no rate limits, no ownership check), dispatched
         and recorded like any decision. The one place the emergency stop acts: the kill switch, and every
         transition to a stricter mode when ``storm.cancel_on_trip`` (daily loss, position breach, market
-        move, a manual or queue-pressure REJECT_ALL). Returns the cancel decisions."""
+        move, a manual or queue-pressure REJECT_ALL). `select(order_id, symbol index)`: only the orders it
+        says (the live service's session close: its DAY orders). Returns the cancel decisions."""
         now = self.clock.now_ns()
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
         n = K.live_orders(self.arena, out)
         decisions = []
-        for oid, a, t, y, status in out[:n]:
+        for oid, a, t, y, status in out[:n].tolist():
             if status == K.OS_PENDING_CANCEL:  # a cancel is already in flight for it
+                continue
+            if select is not None and not select(oid, y):
                 continue
             decisions.append(self.internal_intent(INTENT_CANCEL, int(a), int(t), int(y), target=int(oid),
                                                   mode=self._mode, now=now))
