@@ -225,3 +225,50 @@ def _wal_journal(home: Path) -> list[dict]:
 
     return [r for _, r in iter_records(home / "wal" / "gateway-live", frozenset({"sim.orders"}))
             if r["source"].startswith("control:")]
+
+
+@pytest.mark.shared_data
+def test_kill_with_flatten_cancels_the_working_orders_once_and_not_its_closing_order(shared_data, tmp_path):
+    """The kill switch with ``storm.flatten_on_halt`` on the paper venue (its feed marks the reference price): it
+    cancels exactly the orders working before it (its answer's ``cancels``), then sends the closing order of the
+    open position, which it leaves alone (before: a second cancel_all after the flatten cancelled it too, and
+    ``cancels`` counted it)."""
+    day = shared_data / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
+    if not day.exists():
+        pytest.skip(f"{day} not present")
+    text = Path(__file__).with_name("gateway_service.yaml").read_text()
+    assert "storm:\n  cooldown: 600s\n" in text
+    cfg = tmp_path / "gateway_flatten.yaml"
+    cfg.write_text(text.replace("storm:\n  cooldown: 600s\n", "storm:\n  cooldown: 600s\n  flatten_on_halt: true\n"))
+    home = tmp_path / "flatten"
+    srv = Server(home, "--paper", str(day), "--speed", "20", config=cfg).start(timeout=300)
+    try:
+        end = time.time() + 60
+        while time.time() < end:
+            _, h = srv.request("GET", "/health")
+            if h["venue"]["last_trade"] > 0:
+                break
+            time.sleep(0.2)
+        last = h["venue"]["last_trade"]
+        assert last > 0, h["venue"]
+        tok, admin = token(), token(accounts=("*",), strategies=("*",), admin=True)
+        code, d = srv.request("POST", "/orders", order("open", side="sell", price=last - 200, qty=1, symbol="GOOG",
+                                                       tif="ioc"), tok, {"Idempotency-Key": "open"})
+        assert code == 201 and d["accepted"], d
+        _wait_status(srv, d["order_id"], tok, "filled", timeout=60)  # short 1 GOOG: the kill closes it
+        oids = _working(srv, tok, 2, symbol="GOOG", tag="rest")  # far below the market: they rest
+        code, k = srv.request("POST", "/admin/kill", token=admin)
+        assert code == 200 and k["cancels"] == len(oids), k
+        for oid in oids:
+            _wait_status(srv, oid, tok, "canceled", timeout=30)
+    finally:
+        srv.stop()
+    from hft.core.orders import INTENT_CANCEL, INTENT_NEW, NO_KEY
+    from hft.recorder.reader import iter_records
+
+    decs = [r for _, r in iter_records(home / "wal" / "gateway-live", frozenset({"audit.gateway_decisions"}))]
+    internal = [r for r in decs if r["key"] == NO_KEY and r["accepted"]]
+    closing = [r for r in internal if r["kind"] == INTENT_NEW]
+    assert len(closing) == 1 and closing[0]["side"] == 1 and closing[0]["qty"] == 1, closing  # buys back the short
+    cancelled = sorted(r["target_id"] for r in internal if r["kind"] == INTENT_CANCEL)
+    assert cancelled == sorted(oids), (cancelled, closing[0]["order_id"])  # not the closing order
