@@ -150,6 +150,9 @@ class ServerConfig:
     snapshot_fork_orders: int = 50_000  # order views from which those are written by a forked child (no pause)
     snapshot_rest: float = 3.0  # after a forked snapshot, none for so many times its duration (coalesced)
     order_view_retention: int = 1_000_000  # most recent order ids whose views GET /orders keeps once terminal; 0: all
+    # a clean stop (SIGTERM / Ctrl-C) cancels the working orders at the venue (control:cancel_all, cause
+    # "shutdown"): no risk check, kill switch or session close watches them while the service is down
+    cancel_on_shutdown: bool = True
 
 
 @dataclass(frozen=True)
@@ -533,7 +536,8 @@ def _server(s: Section) -> ServerConfig:
                        snapshot_every=s.int("snapshot_every", d.snapshot_every, min_value=0),
                        snapshot_fork_orders=s.int("snapshot_fork_orders", d.snapshot_fork_orders, min_value=0),
                        snapshot_rest=s.float("snapshot_rest", d.snapshot_rest, min_value=0),
-                       order_view_retention=s.int("order_view_retention", d.order_view_retention, min_value=0))
+                       order_view_retention=s.int("order_view_retention", d.order_view_retention, min_value=0),
+                       cancel_on_shutdown=s.bool("cancel_on_shutdown", d.cancel_on_shutdown))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)
     s.done()

@@ -835,11 +835,15 @@ class LiveGateway:
     def control(self, op: str, cause: str) -> list[Decision]:
         """Operator / automatic controls: ``kill`` (REJECT_ALL latched + cancel all), ``reset``,
         ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL), ``cooldown`` (the StormGuard
-        steps down if its cooldown has passed: `on_timer`). Journaled for recovery."""
+        steps down if its cooldown has passed: `on_timer`), ``close`` / ``roll`` (sessions: `on_timer`),
+        ``cancel_all`` (every working order, the mode unchanged: ``server.cancel_on_shutdown``). Journaled for
+        recovery."""
         now = self._tick()
         out: list[Decision] = []
         if op == "cooldown":
             self.gw.tick()
+        elif op == "cancel_all":  # server.cancel_on_shutdown (cause "shutdown")
+            out = self.gw.cancel_all(cause)
         elif op == CLOSE:  # cause: the session's name (a WAL replayed without sessions configured: no expiry)
             out = self._session_close(cause, f"session_close:{cause}") if self.calendar is not None else []
         elif op == ROLL:
@@ -855,8 +859,7 @@ class LiveGateway:
         elif op == "resume":
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
-            raise ValueError(f"control: expected kill|reset|halt|resume|cooldown|close|roll (the last two with "
-                             f"sessions), was {op!r}")
+            raise ValueError(f"control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all, was {op!r}")
         if op in (CLOSE, ROLL):
             self.session_mark = now
         if op == "halt":

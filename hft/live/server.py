@@ -4,7 +4,8 @@ ASGI app under the service's HTTP front `hft.live.http` (one process, one event 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
 is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, the order path is compiled
 through a throwaway copy of the service (`hft.live.warm`), then the port opens.
-SIGTERM / SIGINT: stop accepting, drain the intake channel, sync and close the WAL.
+SIGTERM / SIGINT: stop accepting, drain the intake channel, cancel the working orders (``server.cancel_on_shutdown``),
+sync and close the WAL.
 """
 
 from __future__ import annotations
@@ -228,12 +229,15 @@ def start_engine(live: Any) -> list[asyncio.Task]:
 
 
 async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
-    """Stop the feed and ticker, drain the intake channel through the writer, close the venue and the WAL."""
+    """Stop the feed and ticker, drain the intake channel through the writer, cancel the working orders
+    (``server.cancel_on_shutdown``), close the venue and the WAL."""
     for t in tasks[1:]:
         t.cancel()
     live.channel.close()
     with contextlib.suppress(asyncio.CancelledError):
         await tasks[0]
+    if live.gw.config.server.cancel_on_shutdown and not live.fenced:
+        await cancel_working(live)
     with contextlib.suppress(Exception):  # every decision is in the WAL: the next start skips no order id
         live.release_ids()
     try:  # a clean stop restarts from here (a failure: from the previous one, replaying the WAL after it)
@@ -244,6 +248,28 @@ async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
     live.wal.close()
     if getattr(live, "monitor", None) is not None:
         live.monitor.stop()
+
+
+SHUTDOWN_CANCEL_WAIT_S = 5.0
+
+
+async def cancel_working(live: Any, wait_s: float = SHUTDOWN_CANCEL_WAIT_S) -> int:
+    """``server.cancel_on_shutdown``: after the writer drained, cancel every working order (a journaled
+    ``control:cancel_all``, cause "shutdown"), then wait up to `wait_s` for the venue's answers, applied and
+    journaled as they come, so the WAL closes with the orders ended. Returns the cancels sent."""
+    if not live.gw.working_orders():  # nothing to record
+        return 0
+    n = len(live.control("cancel_all", "shutdown"))
+    end = time.monotonic() + wait_s
+    while live.gw.working_orders() and time.monotonic() < end:
+        await asyncio.sleep(0.01)  # the venue's reports are applied on the loop (`LiveGateway.on_report`)
+    left = len(live.gw.working_orders())
+    if left:
+        log.warning("shutdown: %d cancels sent, %d orders still unanswered after %.0f s (the next start "
+                    "reconciles them)", n, left, wait_s)
+    else:
+        log.warning("shutdown: %d working orders cancelled (server.cancel_on_shutdown)", n)
+    return n
 
 
 def _signal_service(cfg: GatewayConfig, opts: ServeOptions) -> Any:

@@ -272,3 +272,33 @@ def test_kill_with_flatten_cancels_the_working_orders_once_and_not_its_closing_o
     assert len(closing) == 1 and closing[0]["side"] == 1 and closing[0]["qty"] == 1, closing  # buys back the short
     cancelled = sorted(r["target_id"] for r in internal if r["kind"] == INTENT_CANCEL)
     assert cancelled == sorted(oids), (cancelled, closing[0]["order_id"])  # not the closing order
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_sigterm_cancels_the_working_orders_unless_configured_off(server_factory, tmp_path, cancel):
+    """``server.cancel_on_shutdown`` (default true): SIGTERM cancels the working orders at the venue before the WAL
+    closes (a journaled ``control:cancel_all``), so the next start finds them cancelled; false leaves them working
+    at the venue and the gateway alike (before: always left working)."""
+    text = Path(__file__).with_name("gateway_service.yaml").read_text()
+    cfg = tmp_path / "gateway_shutdown.yaml"
+    cfg.write_text(text if cancel else text.replace("server:\n", "server:\n  cancel_on_shutdown: false\n"))
+    home = tmp_path / "shutdown"
+    srv = server_factory("--loopback", "rest", config=cfg, home=home).start()
+    tok = token()
+    oids = _working(srv, tok, 2)
+    code, d = srv.request("POST", "/orders", order("done", price=900, symbol="MSFT", tif="ioc"), tok,
+                          {"Idempotency-Key": "done"})
+    assert code == 201
+    _wait_status(srv, d["order_id"], tok, "filled")
+    assert srv.stop() == 0
+    assert _cancels(srv) == (set(oids) if cancel else set())  # the filled order is not cancelled
+    answered = {e["order_id"] for e in srv.journal() if e["ev"] == "report" and e["kind"] == 4}  # CANCELED
+    assert answered == (set(oids) if cancel else set())
+    controls = [f'{e["source"]}:{e["symbol_name"]}' for e in _wal_journal(home)]
+    assert controls == (["control:cancel_all:shutdown"] if cancel else []), controls
+    srv.start()
+    _, h = srv.request("GET", "/health")
+    assert h["recovery"]["mismatches"] == 0 and h["recovery"]["reports_applied"] == 0, h["recovery"]  # all in the WAL
+    for oid in oids:
+        _, v = srv.request("GET", f"/orders/{oid}", token=tok)
+        assert v["status"] == ("canceled" if cancel else "working"), v

@@ -25,6 +25,8 @@ def test_repo_gateway_yaml_is_valid():
     assert eff["max_order_qty"] == 5000 and eff["max_position"] == 5000
     assert eff["daily_loss_account"] == 50_000_000
     assert eff["submit_rate"] == {"count": 1000, "window_ns": 10**9}
+    assert cfg.server.cancel_on_shutdown is True and GatewayConfig().server.cancel_on_shutdown is True
+    assert set(cfg.sessions) == {"default"}
 
 
 def test_defaults_without_file():
@@ -56,6 +58,7 @@ def test_defaults_without_file():
     ({"server": {"wal_segment_bytes": "lots"}}, "server.wal_segment_bytes"),
     ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
     ({"storm": {"flatten_on_halt": 1}}, "storm.flatten_on_halt"),
+    ({"server": {"cancel_on_shutdown": "yes"}}, "server.cancel_on_shutdown"),
     ({"sessions": {"default": {"open": 570, "close": "16:00", "time_zone": "UTC"}}}, "sessions.default.open"),
     ({"sessions": {"default": {"open": "9:30", "close": "16:00", "time_zone": "UTC"}}}, "sessions.default.open"),
     ({"sessions": {"default": {"open": "09:30", "close": "24:00", "time_zone": "UTC"}}}, "sessions.default.close"),
