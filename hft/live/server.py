@@ -323,7 +323,10 @@ async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
     while True:
         await asyncio.sleep(period_s)
         live.pressure.sample(live.channel.qsize(), time.monotonic_ns())
-        live.on_timer()
+        try:
+            live.on_timer()
+        except Exception as exc:  # logged; the ticker (and the pressure sampling) goes on
+            log.error("writer timer failed: %s: %s", type(exc).__name__, exc)
 
 
 def serve(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int) -> None:
