@@ -802,12 +802,19 @@ class LiveGateway:
             self.control("cooldown", "cooldown_recovery")
         if self.calendar is None:
             return
-        if self.session_next is None:  # since the last session control, else the WAL's last record, else now
-            self.session_next = self._next_boundary(self.session_mark or self.clock.now_ns() or now, now)
+        if self.session_next is None:
+            self.start_sessions()
         while self.session_next[0] <= now:
             at, op, name = self.session_next
             self.control(op, name)
             self.session_next = self._next_boundary(at, now, (op, name))
+
+    def start_sessions(self) -> None:
+        """After recovery: the first boundary due, counted from the last session control, else from the WAL's last
+        record, else from now (the timer fires those already passed, i.e. missed while the service was down)."""
+        if self.calendar is not None:
+            now = self.wall()
+            self.session_next = self._next_boundary(self.session_mark or self.clock.now_ns() or now, now)
 
     def sessions_health(self) -> dict[str, Any]:
         """`/health`'s ``sessions``: the last session control's time, the next boundary, DAY orders tracked."""

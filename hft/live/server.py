@@ -255,18 +255,24 @@ SHUTDOWN_CANCEL_WAIT_S = 5.0
 
 async def cancel_working(live: Any, wait_s: float = SHUTDOWN_CANCEL_WAIT_S) -> int:
     """``server.cancel_on_shutdown``: after the writer drained, cancel every working order (a journaled
-    ``control:cancel_all``, cause "shutdown"), then wait up to `wait_s` for the venue's answers, applied and
-    journaled as they come, so the WAL closes with the orders ended. Returns the cancels sent."""
+    ``control:cancel_all``, cause "shutdown"), then wait up to `wait_s` for the venue's answers (canceled, or a
+    cancel refused), applied and journaled as they come, so the WAL closes with the orders ended. Returns the
+    cancels sent."""
     if not live.gw.working_orders():  # nothing to record
         return 0
+    from hft.gateway.kernels import OS_PENDING_CANCEL  # lazy: numba
+
+    def unanswered() -> int:
+        return sum(o["status"] == OS_PENDING_CANCEL for o in live.gw.working_orders())
+
     n = len(live.control("cancel_all", "shutdown"))
     end = time.monotonic() + wait_s
-    while live.gw.working_orders() and time.monotonic() < end:
+    while unanswered() and time.monotonic() < end:
         await asyncio.sleep(0.01)  # the venue's reports are applied on the loop (`LiveGateway.on_report`)
-    left = len(live.gw.working_orders())
-    if left:
-        log.warning("shutdown: %d cancels sent, %d orders still unanswered after %.0f s (the next start "
-                    "reconciles them)", n, left, wait_s)
+    left, working = unanswered(), len(live.gw.working_orders())
+    if left or working:
+        log.warning("shutdown: %d cancels sent; %d unanswered after %.0f s, %d refused by the venue (still "
+                    "working; the next start reconciles them)", n, left, wait_s, working - left)
     else:
         log.warning("shutdown: %d working orders cancelled (server.cancel_on_shutdown)", n)
     return n
