@@ -855,7 +855,8 @@ class LiveGateway:
             out = self._session_close(cause, f"session_close:{cause}") if self.calendar is not None else []
         elif op == ROLL:
             self.gw.new_day()
-            log.warning("trading day rolled (session %s opens): daily PnL restarts at zero", cause)
+            if not self.replaying:
+                log.warning("trading day rolled (session %s opens): daily PnL restarts at zero", cause)
         elif op == "kill":
             out = self.gw.kill(cause)
         elif op == "reset":
