@@ -324,7 +324,7 @@ def _tune_gc() -> None:
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
     """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis), and runs the
-    writer's timer (`LiveGateway.on_timer`: the StormGuard's cooldown, as a journaled control)."""
+    writer's timer (`LiveGateway.on_timer`: the StormGuard's cooldown, session boundaries, as journaled controls)."""
 
     while True:
         await asyncio.sleep(period_s)
