@@ -155,6 +155,22 @@ class ServerConfig:
     header_timeout_ns: int = 10_000_000_000  # HTTP: a request's line and headers within this of its first byte
     body_timeout_ns: int = 30_000_000_000  # HTTP: its body within this of its headers
     keep_alive_timeout_ns: int = 30_000_000_000  # HTTP: a connection with no request begun or running
+    # a clean stop (SIGTERM / Ctrl-C) cancels the working orders at the venue (control:cancel_all, cause
+    # "shutdown"): no risk check, kill switch or session close watches them while the service is down
+    cancel_on_shutdown: bool = True
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """A daily trading session (``sessions.<name>``): `open_s` and `close_s` are seconds after local midnight in
+    the IANA zone `time_zone` (a close before the open: the session spans midnight; equal: a 24-hour session,
+    the close at the same instant as the next open). At the close the DAY orders
+    of its symbols are cancelled; at the open of the ``default`` session the trading day rolls (daily PnL to
+    zero). `hft.live.calendar` computes the boundaries."""
+
+    open_s: int
+    close_s: int
+    time_zone: str
 
 
 @dataclass(frozen=True)
@@ -186,6 +202,8 @@ class GatewayConfig:
     ingress: IngressConfig = field(default_factory=IngressConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)  # webhooks, bus, HA (hft.config.signals)
+    # trading sessions of the live service: "default" and symbol names (none: no day roll, no DAY expiry)
+    sessions: Mapping[str, SessionSpec] = field(default_factory=dict)
     source: str = "<defaults>"
 
     def with_overrides(self, **kw: Any) -> GatewayConfig:
@@ -376,6 +394,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         sy_s.raw(name)
         symbols[str(name)] = _symbol(str(name), sy_s.data[name], f, f"symbols.{name}")
     allow_unlisted = root.bool("allow_unlisted_symbols", d.allow_unlisted_symbols)
+    sessions = _sessions(_opt_section(root, "sessions"), symbols)
 
     met = _opt_section(root, "metrics")
     timing = met.str("timing", d.timing, choices=("off", "dispatch", "stages"))
@@ -395,7 +414,8 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         require_reference_price=require_ref, self_match_prevention=smp, risk_checks=risk_checks,
         defaults=defaults, accounts=accounts,
         strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
-        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals, source=f,
+        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals,
+        sessions=sessions, source=f,
     )
     _check_min_below_max(cfg)
     _check_follower_names(cfg)
@@ -455,6 +475,54 @@ def _check_min_below_max(cfg: GatewayConfig) -> None:
                                       key="min_qty", hint="no order could pass both limits")
 
 
+_TIME_OF_DAY = "a time of day 'HH:MM' or 'HH:MM:SS' as a quoted string"
+
+
+def _time_of_day(sec: Section, key: str) -> int:
+    """Seconds after midnight of ``HH:MM[:SS]`` (quoted: YAML 1.1 reads an unquoted 16:00 as the number 960)."""
+    v = sec.raw(key)
+    parts = v.split(":") if isinstance(v, str) else []
+    if not 2 <= len(parts) <= 3 or not all(len(p) == 2 and p.isascii() and p.isdigit() for p in parts):
+        sec._fail(sec._key(key), _TIME_OF_DAY, v)
+    h, m, sec_ = (int(p) for p in [*parts, "00"][:3])
+    if h > 23 or m > 59 or sec_ > 59:
+        sec._fail(sec._key(key), _TIME_OF_DAY, v)
+    return h * 3600 + m * 60 + sec_
+
+
+def _sessions(root: Section, symbols: Mapping[str, SymbolSpec]) -> dict[str, SessionSpec]:
+    """``sessions:``: ``default`` (required when any is set: the trading day rolls at its open) and configured
+    symbol names, each ``{open, close, time_zone}``."""
+    # lazy: only a config with sessions reads the tz database
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    out: dict[str, SessionSpec] = {}
+    for name in list(root.data):
+        root.raw(name)
+        key = root._key(str(name))
+        if name != "default" and name not in symbols:
+            root._fail(key, f"'default' or a symbol of the config's symbols {sorted(symbols)[:20]}", name)
+        data = root.data[name]
+        if not isinstance(data, Mapping):
+            root._fail(key, "a mapping {open, close, time_zone}", data)
+        sec = Section(data, root.file, key)
+        open_s, close_s = _time_of_day(sec, "open"), _time_of_day(sec, "close")
+        tz = sec.raw("time_zone")
+        try:
+            if not isinstance(tz, str) or not tz:
+                raise ValueError
+            ZoneInfo(tz)
+        except (ValueError, OSError, ZoneInfoNotFoundError):
+            sec._fail(sec._key("time_zone"), "an IANA time zone name (e.g. America/New_York, UTC)", tz)
+        sec.done()
+        out[str(name)] = SessionSpec(open_s, close_s, tz)
+    root.done()
+    if out and "default" not in out:
+        root._fail(root._key("default"), "the default session {open, close, time_zone} (the trading day rolls at "
+                   "its open)", None)
+    return out
+
+
 def _ingress(s: Section) -> IngressConfig:
     d = IngressConfig()
     soft = s.float("soft_reject_pct", d.soft_reject_pct, min_value=0)
@@ -493,7 +561,8 @@ def _server(s: Section) -> ServerConfig:
                        auth_timeout_ns=s.duration_ns("auth_timeout", d.auth_timeout_ns),
                        header_timeout_ns=s.duration_ns("header_timeout", d.header_timeout_ns),
                        body_timeout_ns=s.duration_ns("body_timeout", d.body_timeout_ns),
-                       keep_alive_timeout_ns=s.duration_ns("keep_alive_timeout", d.keep_alive_timeout_ns))
+                       keep_alive_timeout_ns=s.duration_ns("keep_alive_timeout", d.keep_alive_timeout_ns),
+                       cancel_on_shutdown=s.bool("cancel_on_shutdown", d.cancel_on_shutdown))
     if out.port > 65535:
         s._fail(s._key("port"), "a TCP port 0-65535", out.port)
     for key in ("auth_timeout", "header_timeout", "body_timeout", "keep_alive_timeout"):

@@ -164,7 +164,7 @@ class GatewayService(OneIntentPaths):
         self.channel: LocalIntentChannel | None = None
         self._storm_next = self.storm.next_check_ns
         self.sink_errors = 0
-        self._trip_cancels: list[Decision] | None = None  # collects the cancels of kill()'s own transition
+        self._trip_cancels: list[Decision] | None = None  # kill()'s: its transition cancels, into this list
         if config.timing == "stages":
             self.process = self._process_staged  # type: ignore[method-assign]
         # the dispatch latency histogram's (counts, sums) lists, recorded into inline by process()
@@ -501,15 +501,15 @@ class GatewayService(OneIntentPaths):
         self.transitions.append(tr)
         if self.sink is not None:
             self._emit(tr)
-        if tr.new_mode > tr.old_mode and self.config.storm.cancel_on_trip:
-            # the emergency stop acts: a stricter mode (automatic trip, kill, manual) pulls every working order
+        killing = self._trip_cancels is not None  # kill(): its transition always cancels
+        if killing or (tr.new_mode > tr.old_mode and self.config.storm.cancel_on_trip):
+            # the emergency stop acts: a stricter mode (automatic trip, kill, manual) pulls every working order,
+            # before any closing order of flatten_on_halt exists (those are not to be cancelled)
             cancels = self.cancel_all(tr.cause)
-            if self._trip_cancels is not None:
+            if killing:
                 self._trip_cancels.extend(cancels)
         if tr.new_level == STORM_HALT > tr.old_level and self.config.storm.flatten_on_halt:
-            closes = flatten_positions(self, tr.cause)
-            if self._trip_cancels is not None:
-                self._trip_cancels.extend(closes)
+            flatten_positions(self, tr.cause)
 
     def _storm_tick(self, now: int) -> None:
         self.policy.tick(now)
@@ -524,25 +524,34 @@ class GatewayService(OneIntentPaths):
         self.policy.set_manual(mode, cause, self.clock.now_ns())
 
     def kill(self, cause: str = "kill_switch") -> list[Decision]:
-        """Kill switch: REJECT_ALL (latched) and a cancel for every working order. Returns the cancel decisions."""
+        """Kill switch: REJECT_ALL (latched) and a cancel for every working order, then (``storm.flatten_on_halt``)
+        the closing orders, which it does not cancel. Returns the cancel decisions (one per order working before)."""
         now = self.clock.now_ns()
         self._trip_cancels = []
-        self.policy.kill(cause, now)  # the transition cancels (storm.cancel_on_trip), else cancel_all below
+        try:  # its transition cancels (whatever storm.cancel_on_trip says), then flattens
+            tr = self.policy.kill(cause, now)
+        finally:
+            decisions, self._trip_cancels = self._trip_cancels, None
         self._storm_next = self.storm.next_check_ns
-        decisions, self._trip_cancels = self._trip_cancels, None
-        return decisions + self.cancel_all(cause)
+        if tr is None:  # already killed (no transition, so nothing flattened since): what still works
+            decisions = self.cancel_all(cause)
+        return decisions
 
-    def cancel_all(self, cause: str = "cancel_all") -> list[Decision]:
+    def cancel_all(self, cause: str = "cancel_all",
+                   select: Callable[[int, int], bool] | None = None) -> list[Decision]:
         """An internal cancel for every working order (no key, no rate limits, no ownership check), dispatched
         and recorded like any decision. The one place the emergency stop acts: the kill switch, and every
         transition to a stricter mode when ``storm.cancel_on_trip`` (daily loss, position breach, market
-        move, a manual or queue-pressure REJECT_ALL). Returns the cancel decisions."""
+        move, a manual or queue-pressure REJECT_ALL). `select(order_id, symbol index)`: only the orders it
+        says (the live service's session close: its DAY orders). Returns the cancel decisions."""
         now = self.clock.now_ns()
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
         n = K.live_orders(self.arena, out)
         decisions = []
-        for oid, a, t, y, status in out[:n]:
+        for oid, a, t, y, status in out[:n].tolist():
             if status == K.OS_PENDING_CANCEL:  # a cancel is already in flight for it
+                continue
+            if select is not None and not select(oid, y):
                 continue
             decisions.append(self.internal_intent(INTENT_CANCEL, int(a), int(t), int(y), target=int(oid),
                                                   mode=self._mode, now=now))

@@ -350,6 +350,7 @@ class OrderApp:
                 "venue": live.venue.health() if hasattr(live.venue, "health") else {},
                 "snapshot": {"taken": live.snapshots, "last": live.last_snapshot, "failures": live.snapshot_failures,
                              "failing": live.snapshot_error},
+                **({"sessions": live.sessions_health()} if live.calendar is not None else {}),
                 **self.health_extra()}
         return (200 if body["ready"] else 503), O.encode(body), _JSON
 

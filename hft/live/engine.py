@@ -38,6 +38,7 @@ from hft.core.orders import (
     MODE_REJECT_ALL,
     RISK_FLAG_BAD_REPORT,
     RISK_FLAG_UNKNOWN_ORDER,
+    TIF_DAY,
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
@@ -48,6 +49,7 @@ from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
 from hft.live import order_ids
 from hft.live import snapshot as S
+from hft.live.calendar import CLOSE, ROLL, TradingCalendar
 from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.views import OrderViews
@@ -221,6 +223,12 @@ class LiveGateway:
         self.snapshot_error: dict[str, Any] | None = None  # the last failure, None once a snapshot succeeded since
         self._snap_retry_at = 0.0  # perf_counter before which a failed snapshot is not tried again
         self._snap_backoff = 0.0
+        # trading sessions (``sessions:``, hft.live.calendar): the DAY orders accepted (ids, pruned to the working
+        # ones at each close), the time of the last session control (WAL and snapshot), the next boundary due
+        self.calendar = TradingCalendar(cfg.sessions) if cfg.sessions else None
+        self.day_orders: set[int] = set()
+        self.session_mark = 0
+        self.session_next: tuple[int, str, str] | None = None
 
     # ---------------------------------------------------------------- sinks of the gateway
     def put_nowait(self, cmd: OrderCommand) -> None:
@@ -477,6 +485,9 @@ class LiveGateway:
         """Views and client ids of the accepted new orders among DECISION_DTYPE rows (`packed`: their client ids
         as bytes, if known); returns the rows' WAL details (``"{}"`` but for those)."""
         sel = self.orders.add_accepted(out, client_order_ids, packed)  # and their client ids (`find_client`)
+        if self.calendar is not None and len(sel):
+            day = out[sel]
+            self.day_orders.update(day["order_id"][day["tif"] == TIF_DAY].tolist())
         if len(sel) == len(out) and len(sel):
             return _details_many(client_order_ids, packed)
         det: list[str] = ["{}"] * len(out)
@@ -504,6 +515,8 @@ class LiveGateway:
         """Note the client order id of an accepted new order (order view + the decision's WAL details)."""
         if d.accepted and not d.duplicate and d.kind == INTENT_NEW:
             gw = self.gw
+            if self.calendar is not None and int(d.tif) == TIF_DAY:
+                self.day_orders.add(int(d.order_id))
             self.orders.add(d.order_id, client_order_id, gw._acct[d.account], gw._strat[d.strategy],
                             gw._sym[d.symbol], d.side, d.price, d.qty, d.ts)
         elif d.accepted and not d.duplicate and d.kind == INTENT_CANCEL:
@@ -803,12 +816,72 @@ class LiveGateway:
                               "price": int(price)})
         self.commit()
 
+    def on_timer(self) -> None:
+        """The writer's timer (the server's ticker, every 50 ms): what falls due without an intent arriving fires
+        as a journaled control, so a WAL replay applies it at the same time: the StormGuard's cooldown step
+        (``cooldown``; one level per quiet cooldown) and the session boundaries (``close`` / ``roll``,
+        `hft.live.calendar`), those missed while the service was down at its first call after a start."""
+        now = self.wall()
+        if now >= self.gw.storm.next_check_ns:
+            self.control("cooldown", "cooldown_recovery")
+        if self.calendar is None:
+            return
+        if self.session_next is None:
+            self.start_sessions()
+        while self.session_next[0] <= now:
+            at, op, name = self.session_next
+            self.control(op, name)
+            self.session_next = self._next_boundary(at, now, (op, name))
+
+    def start_sessions(self) -> None:
+        """After recovery: the first boundary due, counted from the last session control, else from the WAL's last
+        record, else from now (the timer fires those already passed, i.e. missed while the service was down)."""
+        if self.calendar is not None:
+            now = self.wall()
+            self.session_next = self._next_boundary(self.session_mark or self.clock.now_ns() or now, now)
+
+    def sessions_health(self) -> dict[str, Any]:
+        """`/health`'s ``sessions``: the last session control's time, the next boundary, DAY orders tracked."""
+        nxt = self.session_next
+        return {"last_ns": self.session_mark, "day_orders": len(self.day_orders),
+                "next": None if nxt is None else {"at_ns": nxt[0], "op": nxt[1], "session": nxt[2]}}
+
+    def _next_boundary(self, after: int, now: int, fired: tuple[str, str] | None = None) -> tuple[int, str, str]:
+        """The calendar's next boundary after `after` (and `fired`, the one just fired there), no further back than
+        two days before `now` (a catch-up after a long stop fires each boundary of the last day or two once: older
+        ones would change nothing)."""
+        floor = now - 2 * 86_400_000_000_000
+        return self.calendar.next_after(after, fired) if after >= floor else self.calendar.next_after(floor)
+
+    def _session_close(self, name: str, cause: str) -> list[Decision]:
+        """Cancel the working DAY orders of session `name`'s symbols; forget the DAY ids no longer working."""
+        gw = self.gw
+        syms = self.calendar.symbols_of(name, gw._sym_names)
+        day = self.day_orders
+        out = gw.cancel_all(cause, select=lambda oid, y: oid in day and y in syms)
+        working = {o["order_id"] for o in gw.working_orders()}
+        day.intersection_update(working)
+        return out
+
     def control(self, op: str, cause: str) -> list[Decision]:
         """Operator / automatic controls: ``kill`` (REJECT_ALL latched + cancel all), ``reset``,
-        ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL). Journaled for recovery."""
+        ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL), ``cooldown`` (the StormGuard
+        steps down if its cooldown has passed: `on_timer`), ``close`` / ``roll`` (sessions: `on_timer`),
+        ``cancel_all`` (every working order, the mode unchanged: ``server.cancel_on_shutdown``). Journaled for
+        recovery."""
         now = self._tick()
         out: list[Decision] = []
-        if op == "kill":
+        if op == "cooldown":
+            self.gw.tick()
+        elif op == "cancel_all":  # server.cancel_on_shutdown (cause "shutdown")
+            out = self.gw.cancel_all(cause)
+        elif op == CLOSE:  # cause: the session's name (a WAL replayed without sessions configured: no expiry)
+            out = self._session_close(cause, f"session_close:{cause}") if self.calendar is not None else []
+        elif op == ROLL:
+            self.gw.new_day()
+            if not self.replaying:
+                log.warning("trading day rolled (session %s opens): daily PnL restarts at zero", cause)
+        elif op == "kill":
             out = self.gw.kill(cause)
         elif op == "reset":
             self.gw.reset(cause)
@@ -818,7 +891,9 @@ class LiveGateway:
         elif op == "resume":
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
-            raise ValueError(f"control: expected kill|reset|halt|resume, was {op!r}")
+            raise ValueError(f"control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all, was {op!r}")
+        if op in (CLOSE, ROLL):
+            self.session_mark = now
         if op == "halt":
             self.halt_cause = cause
         elif op in ("resume", "reset"):

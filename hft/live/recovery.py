@@ -152,5 +152,6 @@ def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
     rep["next_order_id"] = int(live._ctr[K_NEXT_OID])
     rep.update(reconcile(live, commands))
     live.restore_pressure()
+    live.start_sessions()  # the boundaries missed while down fire once the writer's timer runs
     log.info("recovered from %s: %s", wal_dir, rep)
     return rep

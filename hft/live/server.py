@@ -4,7 +4,8 @@ ASGI app under the service's HTTP front `hft.live.http` (one process, one event 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
 is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, the order path is compiled
 through a throwaway copy of the service (`hft.live.warm`), then the port opens.
-SIGTERM / SIGINT: stop accepting, drain the intake channel, sync and close the WAL.
+SIGTERM / SIGINT: stop accepting, drain the intake channel, cancel the working orders (``server.cancel_on_shutdown``),
+sync and close the WAL.
 """
 
 from __future__ import annotations
@@ -269,12 +270,15 @@ def start_engine(live: Any) -> list[asyncio.Task]:
 
 
 async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
-    """Stop the feed and ticker, drain the intake channel through the writer, close the venue and the WAL."""
+    """Stop the feed and ticker, drain the intake channel through the writer, cancel the working orders
+    (``server.cancel_on_shutdown``), close the venue and the WAL."""
     for t in tasks[1:]:
         t.cancel()
     live.channel.close()
     with contextlib.suppress(asyncio.CancelledError):
         await tasks[0]
+    if live.gw.config.server.cancel_on_shutdown and not live.fenced:
+        await cancel_working(live)
     with contextlib.suppress(Exception):  # every decision is in the WAL: the next start skips no order id
         live.release_ids()
     try:  # a clean stop restarts from here (a failure: from the previous one, replaying the WAL after it)
@@ -285,6 +289,34 @@ async def stop_engine(live: Any, tasks: list[asyncio.Task]) -> None:
     live.wal.close()
     if getattr(live, "monitor", None) is not None:
         live.monitor.stop()
+
+
+SHUTDOWN_CANCEL_WAIT_S = 5.0
+
+
+async def cancel_working(live: Any, wait_s: float = SHUTDOWN_CANCEL_WAIT_S) -> int:
+    """``server.cancel_on_shutdown``: after the writer drained, cancel every working order (a journaled
+    ``control:cancel_all``, cause "shutdown"), then wait up to `wait_s` for the venue's answers (canceled, or a
+    cancel refused), applied and journaled as they come, so the WAL closes with the orders ended. Returns the
+    cancels sent."""
+    if not live.gw.working_orders():  # nothing to record
+        return 0
+    from hft.gateway.kernels import OS_PENDING_CANCEL  # lazy: numba
+
+    def unanswered() -> int:
+        return sum(o["status"] == OS_PENDING_CANCEL for o in live.gw.working_orders())
+
+    n = len(live.control("cancel_all", "shutdown"))
+    end = time.monotonic() + wait_s
+    while unanswered() and time.monotonic() < end:
+        await asyncio.sleep(0.01)  # the venue's reports are applied on the loop (`LiveGateway.on_report`)
+    left, working = unanswered(), len(live.gw.working_orders())
+    if left or working:
+        log.warning("shutdown: %d cancels sent; %d unanswered after %.0f s, %d refused by the venue (still "
+                    "working; the next start reconciles them)", n, left, wait_s, working - left)
+    else:
+        log.warning("shutdown: %d working orders cancelled (server.cancel_on_shutdown)", n)
+    return n
 
 
 def _signal_service(cfg: GatewayConfig, opts: ServeOptions) -> Any:
@@ -334,11 +366,16 @@ def _tune_gc() -> None:
 
 
 async def _pressure_ticker(live: Any, period_s: float = 0.05) -> None:
-    """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis)."""
+    """Samples the intake pressure without traffic, so a kill recovers on its own (hysteresis), and runs the
+    writer's timer (`LiveGateway.on_timer`: the StormGuard's cooldown, session boundaries, as journaled controls)."""
 
     while True:
         await asyncio.sleep(period_s)
         live.pressure.sample(live.channel.qsize(), time.monotonic_ns())
+        try:
+            live.on_timer()
+        except Exception as exc:  # logged; the ticker (and the pressure sampling) goes on
+            log.error("writer timer failed: %s: %s", type(exc).__name__, exc)
 
 
 def serve(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int) -> None:

@@ -40,7 +40,8 @@ VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a h
 # client-id index in the state (the views rebuild theirs); 5: the views as a ring with a fill log numbered by fill
 # (rows in order id order from `base`, leaves + 1, fill links from 1, client-id keys, the aside views' own log);
 # since issue 52 also the ingress kill's cause (`halt_cause`, "" when a snapshot lacks it: not a new version, so
-# an upgrade does not replay the whole WAL, whose closed segments the loader may have deleted)
+# an upgrade does not replay the whole WAL, whose closed segments the loader may have deleted); likewise the
+# sessions' DAY order ids and the time of the last session control (`day_orders`, `session_mark`)
 _MAX_FD = 1 << 16
 _SYNC_EVERY = 2 << 20  # a forked snapshot's bytes between fdatasyncs: small, so the device queue never holds a long
 # burst of them ahead of the WAL's I/O (at 32 MiB the writer lost ~6 % of its core while a child wrote, /v3 p99 5-6 ms)
@@ -65,6 +66,7 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
         "policy": (gw.policy.manual_mode, gw.policy.mode), "halt_cause": live.halt_cause,
         "orders": live.orders,  # with its client-id index (rebuilt from the views on restore)
         "ids_reserved": live.ids_reserved,  # hft.live.order_ids: WAL records before the snapshot's position
+        "day_orders": sorted(live.day_orders), "session_mark": live.session_mark,  # sessions (hft.live.calendar)
         "n_fills": live.n_fills, "transitions": live.audit._n_transitions if live.audit is not None else 0,
     }
 
@@ -264,6 +266,8 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     live.orders.restore(state["orders"])
     live.n_fills = state["n_fills"]
     live.ids_reserved = state.get("ids_reserved", 0)  # a snapshot before order id blocks: its WAL reserved none
+    live.day_orders = set(state.get("day_orders", ()))  # a snapshot before sessions: none tracked
+    live.session_mark = state.get("session_mark", 0)
     if live.audit is not None:
         live.audit._n_transitions = state["transitions"]
     live.last_snapshot = {"segment": state["wal"][0], "offset": state["wal"][1], "loaded": True}

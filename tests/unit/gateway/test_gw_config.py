@@ -25,6 +25,8 @@ def test_repo_gateway_yaml_is_valid():
     assert eff["max_order_qty"] == 5000 and eff["max_position"] == 5000
     assert eff["daily_loss_account"] == 50_000_000
     assert eff["submit_rate"] == {"count": 1000, "window_ns": 10**9}
+    assert cfg.server.cancel_on_shutdown is True and GatewayConfig().server.cancel_on_shutdown is True
+    assert set(cfg.sessions) == {"default"}
 
 
 def test_defaults_without_file():
@@ -61,6 +63,19 @@ def test_defaults_without_file():
     ({"server": {"keep_alive_timeout": "0ms"}}, "server.keep_alive_timeout"),
     ({"storm": {"cancel_on_trip": "yes"}}, "storm.cancel_on_trip"),
     ({"storm": {"flatten_on_halt": 1}}, "storm.flatten_on_halt"),
+    ({"server": {"cancel_on_shutdown": "yes"}}, "server.cancel_on_shutdown"),
+    ({"sessions": {"default": {"open": 570, "close": "16:00", "time_zone": "UTC"}}}, "sessions.default.open"),
+    ({"sessions": {"default": {"open": "9:30", "close": "16:00", "time_zone": "UTC"}}}, "sessions.default.open"),
+    ({"sessions": {"default": {"open": "09:30", "close": "24:00", "time_zone": "UTC"}}}, "sessions.default.close"),
+    ({"sessions": {"default": {"open": "09:30", "close": "16:00", "time_zone": "Mars/Olympus"}}},
+     "sessions.default.time_zone"),
+    ({"sessions": {"default": {"open": "09:30", "close": "16:00"}}}, "sessions.default.time_zone"),
+    ({"sessions": {"default": {"open": "09:30", "close": "16:00", "time_zone": "UTC", "days": 5}}},
+     "sessions.default.days"),
+    ({"sessions": {"default": "09:30-16:00"}}, "sessions.default"),
+    ({"sessions": {"NOPE": {"open": "09:30", "close": "16:00", "time_zone": "UTC"}}}, "sessions.NOPE"),
+    ({"symbols": {"X": {}}, "sessions": {"X": {"open": "09:30", "close": "16:00", "time_zone": "UTC"}}},
+     "sessions.default"),
 ])
 def test_bad_config_names_the_key(doc, key):
     with pytest.raises(ConfigError) as ei:
@@ -179,3 +194,12 @@ def test_max_order_qty_one_and_null_are_fine_and_other_limits_still_take_zero():
                         "symbols": {"A": {"max_order_qty": None}}})
     assert cfg.defaults.max_order_qty == 1 and cfg.defaults.max_position == 0
     assert cfg.symbols["A"].limits.max_order_qty == UNLIMITED
+
+
+def test_sessions_times_to_the_second_and_a_24_hour_session():
+    cfg = parse_config({"symbols": {"X": {}}, "sessions": {
+        "default": {"open": "00:00", "close": "00:00", "time_zone": "UTC"},
+        "X": {"open": "09:30:15", "close": "16:00:59", "time_zone": "America/New_York"}}}, "gw.yaml")
+    assert cfg.sessions["default"].open_s == cfg.sessions["default"].close_s == 0
+    assert (cfg.sessions["X"].open_s, cfg.sessions["X"].close_s) == (9 * 3600 + 30 * 60 + 15, 16 * 3600 + 59)
+    assert parse_config({}, "gw.yaml").sessions == {}
