@@ -627,6 +627,13 @@ class GatewayService(OneIntentPaths):
             raise GatewayError("pnl: expected a strategy or an account name")
         return {"realised": round_owed(real, owed), "unrealised": unreal, "total": round_owed(real + unreal, owed)}
 
+    @property
+    def order_table_size(self) -> int:
+        """Rows of the order table (a power of two, at least ``max_working_orders``): order id ``i`` takes row
+        ``i mod order_table_size``, and a new order whose row still holds a working order is refused
+        ORDER_TABLE_FULL. Ids given in sequence reuse rows oldest first."""
+        return int(self._st.cfg[K.C_ORD_CAP])
+
     def working_orders(self) -> list[dict[str, Any]]:
         """Every working order: its id, account, strategy, symbol and status code."""
         out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)

@@ -454,7 +454,7 @@ class LiveGateway:
         """After recovery, before any decision: the counter above every id reserved (recorded, so the next replay
         jumps there too). Returns how many ids were skipped."""
         nxt = int(self._ctr[K_NEXT_OID])
-        first = order_ids.first_after_restart(nxt, self.ids_reserved)
+        first = order_ids.first_after_restart(nxt, self.ids_reserved, self.gw.order_table_size)
         if first == nxt:
             return 0
         if not self._note_ids(order_ids.START, first):

@@ -10,14 +10,14 @@ it started (``ids:start``, the first id in ``order_id``), so the next replay mak
 place. A clean stop, once the writer has drained and the WAL holds every decision, lowers the mark to the highest
 id given (no gap after a clean restart).
 
-So ids are unique for the life of the WAL; after a crash the ids of the lost reservation's unused part are
-skipped (at most ``BLOCK`` ids a crash). Applied by `hft.live.engine.LiveGateway` (`reserve_ids`, `start_ids`,
+So ids are unique for the life of the WAL; after a crash the ids up to the mark are skipped, rounded up to whole
+turns of the order table (`first_after_restart`: its rows stay in use oldest first). Applied by `hft.live.engine.LiveGateway` (`reserve_ids`, `start_ids`,
 `release_ids`, `replay_ids`), replayed by `hft.live.recovery`, kept in its snapshots (`hft.live.snapshot`).
 """
 
 from __future__ import annotations
 
-BLOCK = 4096  # ids reserved at a time: one WAL record per 4,096 orders; at most 4,096 ids skipped a crash
+BLOCK = 4096  # ids reserved at a time: one WAL record per 4,096 orders
 RESERVE = "ids:reserve"  # the journal's source: ids up to `order_id` may have been answered
 START = "ids:start"  # the journal's source: after a restart the counter starts at `order_id`
 SOURCES = (RESERVE, START)
@@ -30,10 +30,15 @@ def due(next_id: int, reserved: int) -> int:
     return hi + BLOCK if hi > reserved else 0
 
 
-def first_after_restart(next_id: int, reserved: int) -> int:
-    """The first id a restarted service gives: the replayed counter, or above every id reserved if higher (an
-    id up to the mark may have been answered before the crash, its decision lost)."""
-    return max(next_id, reserved + 1)
+def first_after_restart(next_id: int, reserved: int, table: int) -> int:
+    """The first id a restarted service gives: the replayed counter, or, when an id up to the mark may have been
+    answered before the crash (its decision lost), the first id above the mark that takes the same row of the
+    order table (`table` rows, `GatewayService.order_table_size`) as the replayed counter: the ids skipped are
+    whole turns of the table, so new orders reuse its rows oldest first as they would have without the crash
+    (a jump of any other size lands on rows of orders still working: ORDER_TABLE_FULL)."""
+    if next_id > reserved:
+        return next_id
+    return next_id + -(-(reserved + 1 - next_id) // table) * table
 
 
 def replayed(source: str, mark: int, next_id: int, reserved: int) -> tuple[int, int]:

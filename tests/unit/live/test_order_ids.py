@@ -29,8 +29,10 @@ def test_the_rule():
     assert ids.due(2, 0) == 1 + B  # id 1 about to be answered: a block past it
     assert ids.due(1 + B + 1, 1 + B) == 0  # every id so far within the mark
     assert ids.due(1 + B + 2, 1 + B) == 2 + 2 * B
-    assert ids.first_after_restart(5, 1 + B) == 2 + B  # above every id reserved
-    assert ids.first_after_restart(9000, 1 + B) == 9000  # (a mark lowered by a clean stop)
+    assert ids.first_after_restart(5, 1 + B, B) == 5 + B  # above every id reserved, on the row 5 takes
+    assert ids.first_after_restart(5, 1 + B, 1024) == 5 + 4 * 1024
+    assert ids.first_after_restart(5, 1 + B, 1 << 20) == 5 + (1 << 20)
+    assert ids.first_after_restart(9000, 1 + B, B) == 9000  # (a mark lowered by a clean stop)
     assert ids.replayed(ids.RESERVE, 7, 5, 100) == (5, 7)  # a mark is the newest one (a clean stop lowers it)
     assert ids.replayed(ids.START, 200, 5, 100) == (200, 199)  # the restart's jump, made again
     with pytest.raises(ValueError, match="ids:reserve"):
@@ -130,3 +132,22 @@ def test_a_reservation_the_wal_refuses_answers_no_id(tmp_path):
     finally:
         loop.close()
         live.wal.close()
+
+
+def test_after_a_crash_new_orders_take_the_rows_the_next_ids_would_have(tmp_path):
+    """Orders decided after the last reservation (ids within its block) are still working at the crash; the restart
+    skips whole turns of the order table, so the next order takes the row the next id would have taken, not the
+    row of a working order (a jump of BLOCK ids landed on order 4's row: ORDER_TABLE_FULL)."""
+    wal_dir = tmp_path / "wal"
+    g, live, _ = _open(wal_dir)
+    table = g.svc.order_table_size
+    assert table == 1024 and B % table == 0
+    _step(g, live, 3)  # reserves up to 3 + B
+    _step(g, live, 40)  # ids 4..43, within the reservation: every one still working
+    live.wal.close()  # a crash: nothing lost, but the mark is above every id given
+    g, live, rep = _open(wal_dir)
+    assert rep["mismatches"] == 0 and rep["ids_skipped"] == 4 * table
+    assert len(g.svc.working_orders()) == 43
+    d = g.new(qty=1, key=next(_KEYS))
+    assert d.accepted, d.reason
+    assert d.order_id > 3 + B and d.order_id % table == 44  # above the mark, on the next row in turn
