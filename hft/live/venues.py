@@ -8,7 +8,7 @@ writer step at once; the reports it caused at once are returned, later ones come
 
 - `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
   its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
-  cancelled. It has no book: its reference price of a symbol is the price of its last fill there, and a market
+  cancelled (across a restart of the service too: its journal says which still rest). It has no book: its reference price of a symbol is the price of its last fill there, and a market
   order fills at it (a symbol it never filled has none: the market order is rejected, the journal saying why).
   It keeps its own journal
   (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's crash as an
@@ -39,6 +39,7 @@ from hft.core.orders import (
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
+    REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_REJECTED,
     TIF_FOK,
@@ -50,6 +51,7 @@ from hft.gateway.intents import ExecutionReport, OrderCommand
 _encode = msgspec.json.Encoder().encode  # the journal's JSON lines (compact, as json.dumps with separators)
 
 
+_ENDED = frozenset({REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED})  # an order's last report
 _A, _T, _Y, _SIDE, _PX, _QTY, _OPEN = range(7)  # a LoopbackVenue order: (account, strategy, symbol, side, price,
 # qty, open)
 _FILLED = (b'{"ev":"cmd","action":%d,"order_id":%d,"account":%s,"strategy":%s,"symbol":%s,"side":%d,"price":%d,'
@@ -239,6 +241,7 @@ class LoopbackVenue:
         if not self.path.exists():
             return
         reps = []
+        last: dict[int, tuple[int, int]] = {}  # order id -> (kind, leaves) of its last report
         with open(self.path) as f:
             for line in f:
                 if not line.endswith("\n"):
@@ -248,11 +251,12 @@ class LoopbackVenue:
                     if ev["action"] == CMD_NEW:
                         self._new_ids.add(ev["order_id"])
                         self._orders[ev["order_id"]] = (ev["account"], ev["strategy"], ev["symbol"], ev["side"],
-                                                        ev["price"], ev["qty"], False)  # as before: not open
+                                                        ev["price"], ev["qty"], False)  # open: from its reports
                     else:
                         self._received.add((ev["action"], ev["order_id"]))
                 elif ev["ev"] == "report":
                     reps.append((ev["ts"], ev["order_id"], ev["price"], ev["qty"], ev["leaves"], 0, 0, ev["kind"]))
+                    last[ev["order_id"]] = (ev["kind"], ev["leaves"])
                     o = self._orders.get(ev["order_id"])
                     if ev["kind"] == REPORT_FILL and o is not None and ev["price"] > 0:
                         self._ref[o[_Y]] = ev["price"]
@@ -260,6 +264,10 @@ class LoopbackVenue:
                     self.duplicates += 1
         if reps:
             self._log.append(np.array(reps, dtype=EXEC_REPORT_DTYPE))
+        for oid, (kind, leaves) in last.items():  # still resting at the venue, as an exchange's book keeps it
+            o = self._orders.get(oid)
+            if o is not None and leaves > 0 and kind not in _ENDED:
+                self._orders[oid] = (*o[:_OPEN], True)
 
     def _write(self, ev: dict[str, Any]) -> None:
         self._lines.append(_encode(ev))
