@@ -13,7 +13,7 @@ machine code with each instruction's count per event) and prints the instruction
 valgrind cannot run AVX-512 code, so the kernels are compiled for ``NUMBA_CPU_NAME=znver3`` with this host's
 features minus AVX-512 / GFNI / VAES / VPCLMULQDQ, once outside valgrind (``--features`` to override); valgrind then
 loads that cache in seconds. The counts are exact and do not depend on the load; the machine code is close to, not
-the same as, a normal run's (docs/sim.md, "legs7").
+the same as, a normal run's (bench/JOURNAL.md, "legs7").
 """
 
 from __future__ import annotations

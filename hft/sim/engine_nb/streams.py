@@ -410,7 +410,7 @@ def _prefetch(typingctx, arr, idx):
 
 # Several legs on the L2 venue (`run_l2`): how far ahead (events) the loop prefetches the event matrix's rows
 # (`_prefetch_rows`). `run_l3` prefetches nothing: on LOBSTER GOOG + AMZN the hints cost more than the misses they
-# saved once the L3 book's order slot was one line (docs/sim.md, "legs7"); `run_l2`'s were not measured again.
+# saved once the L3 book's order slot was one line (bench/JOURNAL.md, "legs7"); `run_l2`'s were not measured again.
 PREFETCH_AHEAD = 16
 
 
