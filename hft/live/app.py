@@ -212,7 +212,7 @@ class OrderApp:
 
     def _check_length(self, headers: list[tuple[bytes, bytes]]) -> None:
         cl = _header(headers, b"content-length")
-        if cl is not None and cl.isdigit() and int(cl) > self.max_body:
+        if cl is not None and cl.isascii() and cl.isdigit() and int(cl) > self.max_body:
             raise O.BadInput("$body", f"expected at most {self.max_body} bytes, was {cl}", 413)
 
     async def _body(self, scope: dict, receive: Any) -> bytes:
@@ -367,6 +367,6 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
 
 
 def _order_id(s: str) -> int:
-    if not s.isdigit() or len(s) > 18:
+    if not (s.isascii() and s.isdigit()) or len(s) > 18:  # str.isdigit() alone takes '²' and Arabic-Indic digits
         raise O.BadInput("order_id", f"expected a positive integer order id, was {s!r}")
     return int(s)

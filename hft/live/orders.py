@@ -106,8 +106,8 @@ def decode_new(body: bytes) -> NewOrder:
     """A new order's body, decoded and checked (`check_new`), or `BadInput` naming the field."""
     try:
         o = _new_dec.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        e = J.error_of(exc)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        e = J.error_of(exc, body)
         raise BadInput(e.field, e.reason) from None
     known, strings = _NEW_REQUIRED, _NEW_STRINGS  # the keys the body held, and its string values; defaults filled
     if o.price is UNSET:

@@ -54,6 +54,18 @@ CASES = [
     ("qty_int64_min", "/orders", json.dumps(order("t26", qty=-(2**63))).encode(), "ok", {}, 400, "qty"),
     ("price_int64_min", "/v3/orders", json.dumps(order("t27", price=-(2**63))).encode(), "ok", {}, 400, "price"),
     ("qty_under_int64", "/orders", json.dumps(order("t28", qty=-(2**64))).encode(), "ok", {}, 400, "qty"),
+    # invalid UTF-8 inside a JSON string: msgspec's UnicodeDecodeError was a 500 with a traceback in the log
+    ("bad_utf8", "/orders", json.dumps(order("t29", symbol="AA@@")).encode().replace(b"@@", b"\xff\xfe"), "ok", {},
+     400, "symbol"),
+    ("v3_bad_utf8", "/v3/orders", json.dumps(order("t30@@")).encode().replace(b"@@", b"\xc3"), "ok", {}, 400,
+     "client_order_id"),
+    ("bad_utf8_in_key", "/orders", json.dumps(order("t31", **{"x@@": 1})).encode().replace(b"@@", b"\xff"), "ok",
+     {}, 400, "$body"),
+    ("cancel_bad_utf8", "/orders/1/cancel", b'{"client_order_id": "c\xff"}', "ok", {}, 400, "client_order_id"),
+    ("kill_bad_utf8", "/admin/kill", b'{"reason": "drill \xed\xa0\x80"}', "admin", {}, 400, "reason"),
+    # str.isdigit() takes a superscript two, which int() refuses (a 500), and Arabic-Indic digits, which it reads
+    ("cancel_superscript_id", "/orders/%C2%B2/cancel", b"", "ok", {}, 400, "order_id"),
+    ("cancel_arabic_indic_id", "/orders/%D9%A1/cancel", b"", "ok", {}, 400, "order_id"),
     ("v3_market_price_over_int64", "/v3/orders", json.dumps(order("t20", price=2**64, order_type="market",
                                                                   tif="ioc")).encode(), "ok", {}, 400, "price"),
 ]
@@ -69,7 +81,7 @@ def srv(tmp_path_factory):
 def _tok(kind):
     return {None: None, "ok": token(), "star": token(accounts=("*",), strategies=("*",)),
             "forged": token(secret="another-secret-0123456789abcdef-0123"),
-            "expired": token(ttl=-3600)}[kind]
+            "expired": token(ttl=-3600), "admin": token(admin=True)}[kind]
 
 
 def _state(srv):
@@ -93,6 +105,7 @@ def test_bad_input(srv, name, path, raw, tok, headers, status, field):
         assert srv.metrics()[f'gateway_bad_input_total{{field="{field}"}}'] == bad_before + 1
     assert _state(srv) == before  # nothing decided, recorded or dispatched
     assert srv.metrics()[f'gateway_http_responses_total{{status="{status}"}}'] >= 1
+    assert "Traceback" not in srv.log.read_text()
 
 
 def test_off_tick_is_the_gateways_denial(srv):
@@ -115,3 +128,19 @@ def test_colons_in_values_are_not_repeated_keys(srv):
         coid = f"desk:1:{path[1:3]}:10:00:00"
         code, d = srv.request("POST", path, order(coid, price=10005), tok, {"Idempotency-Key": coid})
         assert code == 201 and d["client_order_id"] == coid, d
+
+
+def test_order_ids_are_ascii_digits(srv):
+    """An order id of other digits ('²', which int() refuses; '١', which it reads as 1) is a 400 naming
+    order_id, never another order."""
+    tok = token()
+    code, d = srv.request("POST", "/orders", order("ascii1", price=10005), tok, {"Idempotency-Key": "ascii1"})
+    assert code == 201, d
+    oid = d["order_id"]
+    assert srv.request("GET", f"/orders/{oid}", token=tok)[0] == 200
+    arabic = "".join(chr(0x660 + int(c)) for c in str(oid))  # the same id in Arabic-Indic digits
+    for path in ("/orders/%C2%B2", "/orders/" + "".join(f"%{b:02X}" for b in arabic.encode())):
+        code, body = srv.request("GET", path, token=tok)
+        assert code == 400 and body["field"] == "order_id" and body["reason"], (path, body)
+    assert "Traceback" not in srv.log.read_text()
+

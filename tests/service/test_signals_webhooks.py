@@ -135,6 +135,32 @@ def _attacks():
     yield "position_size beyond int64 (dead-lettered)", 422, "position_size", "tradingview", raw, h
     raw, h = signed({**tv, "position_size": "-3", "price": "100.005"}, key=KEYS["HFT_TEST_KEY_TV"])
     yield "price off the tick grid (dead-lettered)", 422, "price", "tradingview", raw, h
+    # off the grid by 1e-29: within Decimal's 28 digits it rounds onto it; refused all the same
+    raw, h = signed({**tv, "position_size": "-3", "price": "100.05" + "0" * 26 + "1"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price off the tick grid by 1e-29 (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": 3.0000000000000000000000000001, '
+                    b'"price": 100.05}', key=KEYS["HFT_TEST_KEY_TV"])  # as a JSON number (a float reads 3.0)
+    yield "position_size a fraction as a JSON number (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    # 400 digits (float() of such an int raised OverflowError: a 500)
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": ' + b"9" * 400 + b', "price": "100.05"}',
+                    key=KEYS["HFT_TEST_KEY_TV"])
+    yield "position_size of 400 digits (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "contracts": ' + b"9" * 400 + b', "price": "100.05"}',
+                    key=KEYS["HFT_TEST_KEY_TV"])
+    yield "contracts of 400 digits (dead-lettered)", 422, "contracts", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "-3", "price": "1" * 400}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price of 400 digits in a string (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "-3", "price": "1e999999999"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price of a huge exponent (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "\u0661", "price": "100.05"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "position_size in Arabic-Indic digits (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    # invalid UTF-8 inside a JSON string (msgspec's UnicodeDecodeError was a 500)
+    raw, h = signed(b'{"instrument": "AA\xffPL", "side": "buy"}')
+    yield "invalid UTF-8 in a string (dead-lettered)", 422, "instrument", "partner", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "price": "100.0\xff5"}', key=KEYS["HFT_TEST_KEY_TV"])
+    yield "tradingview invalid UTF-8 in a number's string (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed(good)
+    yield "timestamp of a superscript digit", 401, "X-Timestamp", "partner", raw, {**h, "X-Timestamp": "\xb2"}
 
 
 @pytest.mark.parametrize("name", [a[0] for a in _attacks()])
@@ -155,6 +181,7 @@ def test_attack_refused_and_counted(env, name):
         dead = stream_messages(nats.url, "signals.dead")
         assert dead[-1]["corr_id"] == out["corr_id"] and dead[-1]["error"]["field"] == field
     assert len([e for e in srv.journal() if e["ev"] == "cmd"]) == orders_before
+    assert "Traceback" not in srv.log.read_text()
 
 
 def test_replayed_nonce_and_rate_limit(env):

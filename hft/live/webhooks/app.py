@@ -143,7 +143,7 @@ class WebhookApp:
                 raise Refused(401, "UNAUTHORIZED", name.decode().title(), "missing header", "missing_header")
         ts, nonce, sig = (h[b"x-timestamp"].decode("latin-1"), h[b"x-nonce"].decode("latin-1"),
                           h[b"x-signature"].decode("latin-1"))
-        if not ts.isdigit() or len(ts) > 12:
+        if not (ts.isascii() and ts.isdigit()) or len(ts) > 12:  # str.isdigit() alone takes '²'
             raise Refused(401, "UNAUTHORIZED", "X-Timestamp", f"expected unix seconds, was {ts[:20]!r}",
                           "bad_timestamp")
         ts_ns = int(ts) * 1_000_000_000
