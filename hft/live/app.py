@@ -140,7 +140,7 @@ class OrderApp:
         if isinstance(e, AuthError):
             return e.status, O.encode({"error": "UNAUTHORIZED" if e.status == 401 else "FORBIDDEN",
                                        "reason": e.reason}), _JSON
-        self.bad_input[e.field] += 1
+        self.bad_input[O.field_label(e.field)] += 1
         return e.status, O.encode(e.body()), _JSON
 
     # ------------------------------------------------------------------ direct (hft.live.http's front)

@@ -80,6 +80,18 @@ _NEW_REQUIRED = 6  # the fields of NewOrder without a default
 _NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
 
 
+BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
+                               *AdminControl.__struct_fields__, "$body", "order_id", "Idempotency-Key"))
+"""The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
+
+
+def field_label(field: str) -> str:
+    """The ``gateway_bad_input_total{field}`` label of a refused field: the field when the API defines it, else
+    ``unknown`` (a key the client made up: counting each under its own name let clients grow /metrics without
+    bound). The answer's body still names the field itself."""
+    return field if field in BAD_INPUT_FIELDS else "unknown"
+
+
 class BadInput(Exception):
     """A request the API refuses before the gateway: HTTP `status`, the `field` and the `reason`."""
 

@@ -376,7 +376,7 @@ class IntakeProtocol(asyncio.Protocol):
             key_s = idem or None
             O.check_idempotency_key(key_s, durable)
         except O.BadInput as e:
-            self.bad_input[e.field] += 1
+            self.bad_input[O.field_label(e.field)] += 1
             self.refuse(corr, e.status, e.body())
             return
         key = O.intent_key(account, key_s if key_s is not None else coid)

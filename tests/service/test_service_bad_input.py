@@ -94,7 +94,8 @@ def _state(srv):
 @pytest.mark.parametrize("name,path,raw,tok,headers,status,field", CASES, ids=[c[0] for c in CASES])
 def test_bad_input(srv, name, path, raw, tok, headers, status, field):
     before = _state(srv)
-    bad_before = srv.metrics().get(f'gateway_bad_input_total{{field="{field}"}}', 0.0)
+    label = "unknown" if field in ("colour", "extra") else field  # keys the client made up: one label
+    bad_before = srv.metrics().get(f'gateway_bad_input_total{{field="{label}"}}', 0.0)
     h = {"Idempotency-Key": f"key-{name}", **headers}
     h = {k: v for k, v in h.items() if v is not None}
     code, body = srv.request("POST", path, raw=raw, token=_tok(tok), headers=h)
@@ -102,7 +103,7 @@ def test_bad_input(srv, name, path, raw, tok, headers, status, field):
     assert isinstance(body, dict) and body.get("reason"), body  # a JSON body saying why
     if field is not None:
         assert body["field"] == field, body
-        assert srv.metrics()[f'gateway_bad_input_total{{field="{field}"}}'] == bad_before + 1
+        assert srv.metrics()[f'gateway_bad_input_total{{field="{label}"}}'] == bad_before + 1
     assert _state(srv) == before  # nothing decided, recorded or dispatched
     assert srv.metrics()[f'gateway_http_responses_total{{status="{status}"}}'] >= 1
     assert "Traceback" not in srv.log.read_text()
@@ -144,3 +145,23 @@ def test_order_ids_are_ascii_digits(srv):
         assert code == 400 and body["field"] == "order_id" and body["reason"], (path, body)
     assert "Traceback" not in srv.log.read_text()
 
+
+def test_bad_input_labels_are_bounded(srv):
+    """Unknown keys a client makes up are counted under one label, ``field="unknown"``: 400 distinct ones add no
+    label and hardly a byte to /metrics (each under its own name, they grew it without bound)."""
+    tok = token()
+
+    def labels() -> set[str]:
+        return {k for k in srv.metrics() if k.startswith("gateway_bad_input_total{")}
+
+    srv.request("POST", "/orders", order("lbl0", zz_first=1), tok, {"Idempotency-Key": "lbl0"})
+    before, size = labels(), len(srv.request("GET", "/metrics")[1])
+    unknown = srv.metrics()['gateway_bad_input_total{field="unknown"}']
+    for i in range(400):
+        path = "/v3/orders" if i % 2 else "/orders"
+        code, body = srv.request("POST", path, order(f"lbl{i}", **{f"k{i:04d}x": 1}), tok,
+                                 {"Idempotency-Key": f"lbl{i}"})
+        assert code == 400 and body["field"] == f"k{i:04d}x", body  # the answer still names the key
+    assert labels() == before
+    assert srv.metrics()['gateway_bad_input_total{field="unknown"}'] == unknown + 400
+    assert len(srv.request("GET", "/metrics")[1]) < size + 200
