@@ -387,7 +387,7 @@ class IntakeProtocol(asyncio.Protocol):
         if v is None or not self.grant.allows(v.account, v.strategy):
             self.refuse(corr, 404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
             return
-        key = O.intent_key(v.account, idem or f"cancel:{oid}:{coid}")
+        key = O.cancel_key(v.account, idem or None, oid, coid)
         self.submit(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), corr, True, coid,
                     t0)
 
