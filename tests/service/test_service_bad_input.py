@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
+import jwt
 import pytest
-from svckit import Server, order, token
+from svckit import SECRET, Server, order, token
 
 BIG = json.dumps(order("big", note="x" * 5000)).encode()
 
@@ -36,6 +38,9 @@ CASES = [
     ("no_token", "/orders", json.dumps(order("t12")).encode(), None, {}, 401, None),
     ("bad_signature", "/orders", json.dumps(order("t13")).encode(), "forged", {}, 401, None),
     ("expired_token", "/orders", json.dumps(order("t14")).encode(), "expired", {}, 401, None),
+    # RFC 7519's dates are JSON numbers; PyJWT alone reads a numeric string as the number
+    ("exp_a_string", "/orders", json.dumps(order("t32")).encode(), "exp_string", {}, 401, None),
+    ("iat_a_string", "/v3/orders", json.dumps(order("t33")).encode(), "iat_string", {}, 401, None),
     ("other_account", "/orders", json.dumps(order("t15", account="ACC2")).encode(), "ok", {}, 403, None),
     ("v3_unknown_field", "/v3/orders", json.dumps(order("t16", extra=1)).encode(), "ok", {}, 400, "extra"),
     ("bad_order_id", "/orders/abc/cancel", b"", "ok", {}, 400, "order_id"),
@@ -81,7 +86,17 @@ def srv(tmp_path_factory):
 def _tok(kind):
     return {None: None, "ok": token(), "star": token(accounts=("*",), strategies=("*",)),
             "forged": token(secret="another-secret-0123456789abcdef-0123"),
-            "expired": token(ttl=-3600), "admin": token(admin=True)}[kind]
+            "expired": token(ttl=-3600), "admin": token(admin=True),
+            "exp_string": _claims(exp=str(int(time.time()) + 3600)), "iat_string": _claims(iat=str(int(time.time())))
+            }[kind]
+
+
+def _claims(**kw) -> str:
+    """A token signed with the server's secret, its claims those `token()` gives with `kw` over them."""
+    now = int(time.time())
+    claims = {"sub": "tester", "accounts": ["ACC1"], "strategies": ["mm1"], "admin": False, "iat": now,
+              "exp": now + 3600, **kw}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
 def _state(srv):
