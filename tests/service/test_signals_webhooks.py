@@ -271,3 +271,19 @@ def test_the_order_api_answers_beside_the_webhooks(env):
     assert code == 400 and d["field"] == "qty"
     code, v = srv.request("GET", "/orders/client/beside-1", token=token())
     assert code == 200 and v["client_order_id"] == "beside-1"
+
+
+def test_a_body_whose_messages_exceed_the_bus_payload_is_413(env):
+    """A body under ``signals.max_body_bytes`` (1 MiB) whose raw message, escaped, is over nats-server's
+    ``max_payload`` (1 MiB): it can never be published, so it is a 413 naming the body (a 503 BUS_UNAVAILABLE
+    for ever before), its retry too, nothing stored; the bus stays up for the next webhook."""
+    srv, nats, _ = env
+    raw, h = signed(b'"' * 600_000)  # each '"' is escaped to 2 bytes in the raw message's JSON string
+    corr = f"partner:{h['X-Nonce']}"
+    for _ in range(2):  # the retry (same nonce) meets the same answer
+        code, out = srv.request("POST", "/webhooks/partner", raw=raw, headers=h)
+        assert code == 413 and out["error"] == "TOO_LARGE" and out["field"] == "$body", out
+        assert "max_payload" in out["reason"], out
+    assert corr not in {m.get("corr_id") for m in stream_messages(nats.url, "signals.raw")}
+    assert post(srv, "partner", {"instrument": "MSFT", "side": "sell", "strength": 0.1})[0] == 202
+    assert "Traceback" not in srv.log.read_text()

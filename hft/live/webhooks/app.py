@@ -13,7 +13,9 @@ Order of the checks (each refusal is a JSON body naming ``error``, ``field`` and
    cannot spend a source's budget);
 6. the payload fits the source's shape (`schema`): the raw message goes to ``signals.raw`` and the canonical
    record to ``signals.normalized`` (202); a misfit goes to ``signals.raw`` and ``signals.dead`` (422 with
-   field and reason). Either way the answer comes only after JetStream acknowledged every message; when the
+   field and reason). A message over the bus's ``max_payload`` (a body under ``max_body_bytes`` that grows past it
+   once escaped into the raw message) is a 413 TOO_LARGE: it could never be published. Either way the answer
+   comes only after JetStream acknowledged every message; when the
    bus cannot (down past its blip buffer, no ack) the answer is 503 BUS_UNAVAILABLE and the nonce is released
    (the sender may retry it; the stream's duplicate window stores a re-sent message once).
 """
@@ -27,7 +29,7 @@ from typing import Any
 
 import msgspec
 
-from hft.bus.nats_bus import BusDown, SignalBus
+from hft.bus.nats_bus import BusDown, PayloadTooLarge, SignalBus
 from hft.config.signals import SignalsConfig
 from hft.live.logs import LineLog
 from hft.live.webhooks.guard import NONCE_RE, NonceStore, TokenBucket, verify_signature
@@ -223,3 +225,6 @@ class WebhookApp:
             return await self.bus.publish_many(msgs)
         except BusDown as e:
             raise Refused(503, "BUS_UNAVAILABLE", "bus", str(e), "bus_unavailable") from None
+        except PayloadTooLarge as e:  # the body, escaped into the signal's messages: never publishable
+            raise Refused(413, "TOO_LARGE", "$body", f"expected a body whose messages fit the bus: {e}",
+                          "too_large") from None
