@@ -50,6 +50,20 @@ class BusDown(Exception):
     """The bus could not take the message (down, blip buffer full, no ack in time)."""
 
 
+class PayloadTooLarge(ValueError):
+    """A message over the server's ``max_payload`` (its headers included): it will never be published, however
+    often it is sent, so it is not the bus being down."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"a message of {size} bytes is over the bus's max_payload of {limit}")
+        self.size = size
+        self.limit = limit
+
+
+def _headers(msg_id: str) -> bytes:
+    return b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.encode()
+
+
 class SignalBus:
     """See the module docstring. `start()` begins connecting in the background; `close()` drains."""
 
@@ -197,6 +211,12 @@ class SignalBus:
         all); their stream sequences. `BusDown` unless every message was acknowledged."""
         if not self._up.is_set():
             await self._wait_for_bus(msgs)
+        limit = self.nc.max_payload  # the connected server's (its INFO)
+        size = max(len(_headers(msg_id)) + len(data) for _, data, msg_id in msgs)
+        if size > limit:
+            for subject, _, _ in msgs:
+                self.published[(subject, "too_large")] += 1
+            raise PayloadTooLarge(size, limit)
         try:
             acks = await self._publish_each(msgs)
         except Exception as exc:
@@ -236,11 +256,11 @@ class SignalBus:
     def _hpub(self, subject: str, reply: bytes, msg_id: str, data: bytes) -> bytes:
         """The protocol frame of one message with its ``Nats-Msg-Id`` header (what ``nc.publish`` builds from a
         header dict, at a quarter of its cost). Refuses what would break the frame or the server's limit."""
-        if len(data) > self.nc.max_payload:
-            raise ValueError(f"message of {len(data)} bytes over the server's max_payload {self.nc.max_payload}")
+        hdr = _headers(msg_id)
+        if len(hdr) + len(data) > self.nc.max_payload:  # the server counts headers and data (HPUB's total)
+            raise PayloadTooLarge(len(hdr) + len(data), self.nc.max_payload)
         if not _TOKEN_RE.fullmatch(msg_id) or not _TOKEN_RE.fullmatch(subject):
             raise ValueError(f"subject {subject!r} / message id {msg_id!r}: expected no space or control character")
-        hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.encode()
         return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (subject.encode(), reply, len(hdr), len(hdr) + len(data),
                                                    hdr, data)
 

@@ -138,6 +138,7 @@ R_BAD_KIND = 19
 R_UNSUPPORTED_ORDER_TYPE = 20
 R_UNSUPPORTED_TIF = 21
 R_ORDER_PENDING = 22  # cancel / replace of an order with a cancel or replace still in flight
+R_KEY_REUSED = 23  # an idempotency key already decided for a different request (a dedup hit, fingerprints differ)
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -184,6 +185,7 @@ REASON_NAMES: dict[int, str] = {
     R_UNSUPPORTED_ORDER_TYPE: "UNSUPPORTED_ORDER_TYPE",
     R_UNSUPPORTED_TIF: "UNSUPPORTED_TIF",
     R_ORDER_PENDING: "ORDER_PENDING",
+    R_KEY_REUSED: "KEY_REUSED",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",

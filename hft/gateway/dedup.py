@@ -7,7 +7,9 @@ latency-sensitive producers should send int keys). ``INT64_MIN`` is reserved (no
 Semantics: an entry lives ``ttl`` ns after the decision that created it (measured on the injected clock).
 At capacity the *oldest* entry is evicted (insertion order: a duplicate hit does not extend an entry's life,
 so a retry storm cannot keep a key alive forever). A hit returns the original decision and dispatches
-nothing. Lookup-or-reserve and commit are fused in the numba core (`kernels._process`), so there is no
+nothing; each entry also holds the fingerprint of the request it decided (`kernels.decide._fingerprint`: kind,
+target, names, side, price, qty, type, tif), and a hit whose intent differs is decided ``KEY_REUSED`` instead
+(entries stored through `commit` / `load` hold none and are not checked). Lookup-or-reserve and commit are fused in the numba core (`kernels._process`), so there is no
 window in which a key is reserved but not committed.
 
 Persistence: `persist(path)` writes the live entries (and the next order id / decision seq) as JSON,

@@ -1,5 +1,5 @@
 """Known-answer check of the gateway's compiled decision core (`hft.core.selftest`): a fixed sequence of intents
-(new, cancel, replace; repeated keys; limits, price band, rates), execution reports and marks through one
+(new, cancel, replace; repeated keys, with their own request and with another: KEY_REUSED; limits, price band, rates), execution reports and marks through one
 `GatewayService` — one intent at a time (the compiled driver), then as arrays (the batch kernel) — and the
 digest of every decision, position and PnL it gives. A change of the gateway's behaviour on purpose re-records
 `KNOWN` (``tests/unit/core/test_selftest.py`` prints the new values)."""
@@ -33,8 +33,8 @@ from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.service import GatewayService, ListDispatcher
 
 KNOWN = {
-    "one intent at a time: decisions": "c5027f2af8a5323f",
-    "batch: decisions": "be0ff476b4fc49d0",
+    "one intent at a time: decisions": "be2808e0e8a977d9",
+    "batch: decisions": "ba716b79c6912265",
     "positions and PnL": "95c910178c8f7bec",
 }
 _ACCTS, _STRATS, _SYMS = ("A1", "A2"), ("s1", "s2"), ("AAA", "BBB", "CCC")

@@ -11,7 +11,8 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   POST /admin/kill, /admin/reset  kill switch (admin tokens; optional body {"reason": "..."})
   GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token)
 
-Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``),
+Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``), 409 an
+idempotency key already used for a different request (``KEY_REUSED``),
 401 / 403 token, 404 unknown order or route, 405, 413 body too large, 422 denied by the gateway (its reason and
 field), 429 SOFT_REJECT, 503 KILLED (queue pressure, kill switch, policy) or WAL refused.
 """
@@ -24,6 +25,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from hft.core.orders import INTENT_KIND_NAMES, INTENT_NEW, R_KEY_REUSED
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.gateway.metrics import Log2Histogram
 from hft.live import orders as O
@@ -140,7 +142,7 @@ class OrderApp:
         if isinstance(e, AuthError):
             return e.status, O.encode({"error": "UNAUTHORIZED" if e.status == 401 else "FORBIDDEN",
                                        "reason": e.reason}), _JSON
-        self.bad_input[e.field] += 1
+        self.bad_input[O.field_label(e.field)] += 1
         return e.status, O.encode(e.body()), _JSON
 
     # ------------------------------------------------------------------ direct (hft.live.http's front)
@@ -161,17 +163,17 @@ class OrderApp:
             self._check_length(headers)
             if len(body) > self.max_body:
                 raise O.BadInput("$body", f"expected at most {self.max_body} bytes", 413)
-            fut, coid = self._queue_new(headers, body, t0, path == "/orders", Resolved())
+            fut, coid, key = self._queue_new(headers, body, t0, path == "/orders", Resolved())
         except (HttpError, AuthError, O.BadInput) as e:
             out = self._refused(e)
             self.status_counts[out[0]] += 1
             return out
-        return fut, lambda d: self._finish(d, coid)
+        return fut, lambda d: self._finish(d, coid, key)
 
-    def _finish(self, d: Any, coid: str) -> tuple[int, bytes, list]:
+    def _finish(self, d: Any, coid: str, key: tuple[str, str]) -> tuple[int, bytes, list]:
         """The answer of a decided `direct` request (counted like `__call__` counts)."""
         try:
-            out = self._decided(d, coid)
+            out = self._decided(d, coid, key)
         except HttpError as e:
             out = self._refused(e)
         self.status_counts[out[0]] += 1
@@ -212,7 +214,7 @@ class OrderApp:
 
     def _check_length(self, headers: list[tuple[bytes, bytes]]) -> None:
         cl = _header(headers, b"content-length")
-        if cl is not None and cl.isdigit() and int(cl) > self.max_body:
+        if cl is not None and cl.isascii() and cl.isdigit() and int(cl) > self.max_body:
             raise O.BadInput("$body", f"expected at most {self.max_body} bytes, was {cl}", 413)
 
     async def _body(self, scope: dict, receive: Any) -> bytes:
@@ -248,10 +250,26 @@ class OrderApp:
         self.stage["enqueue"].observe(self._perf() - t1)
         return fut
 
-    def _decided(self, d: Any, coid: str) -> tuple[int, bytes, list]:
+    def _decided(self, d: Any, coid: str, key: tuple[str, str]) -> tuple[int, bytes, list]:
+        """The answer of a decision; `key`: the request's idempotency key, (the field it came in, its value)."""
         if d is None:
             raise HttpError(503, {"error": "WAL_REFUSED", "reason": "the WAL refused the decision's record"})
+        if d.duplicate and d.kind == INTENT_NEW and d.order_id:
+            # a retry answers with the original's fields; its client order id is bound to the key like the rest
+            first = self.live.orders.client_order_id(int(d.order_id))
+            if first is not None and first != coid:
+                self._key_reused(key, f"new order {int(d.order_id)} (client_order_id {first!r})")
+        if d.reason == R_KEY_REUSED:
+            kind = INTENT_KIND_NAMES.get(int(d.kind), str(d.kind))
+            self._key_reused(key, f"another {kind}" + (f" (order {int(d.order_id)})" if d.order_id else ""))
         return self._answer(d, coid)
+
+    @staticmethod
+    def _key_reused(key: tuple[str, str], first: str) -> None:
+        field, value = key
+        raise HttpError(409, {"error": "KEY_REUSED", "field": field, "key": value, "reason": (
+            f"idempotency key {value!r} was already used for a different request, {first}, within the dedup "
+            "window: a retry must repeat its request exactly; a new request needs a new key")})
 
     def _answer(self, d: Any, coid: str) -> tuple[int, bytes, list]:
         t = self._perf()
@@ -263,13 +281,13 @@ class OrderApp:
     # ------------------------------------------------------------------ routes
     async def _new(self, scope: dict, receive: Any, t0: int, durable: bool) -> tuple[int, bytes, list]:
         body = await self._body(scope, receive)
-        fut, coid = self._queue_new(scope["headers"], body, t0, durable)
-        return self._decided(await fut, coid)
+        fut, coid, key = self._queue_new(scope["headers"], body, t0, durable)
+        return self._decided(await fut, coid, key)
 
     def _queue_new(self, headers: list[tuple[bytes, bytes]], body: bytes, t0: int, durable: bool,
-                   fut: Any = None) -> tuple[Any, str]:
+                   fut: Any = None) -> tuple[Any, str, tuple[str, str]]:
         """Check a new order's request (token, body, names, idempotency key) and queue it: its future (`fut`, or a
-        new asyncio future) and client order id."""
+        new asyncio future), client order id and idempotency key (the field it came in, its value)."""
         g = self.verifier.verify(_header(headers, b"authorization"))
         o = O.decode_new(body)
         if not g.allows(o.account, o.strategy):
@@ -279,7 +297,9 @@ class OrderApp:
         O.check_idempotency_key(idem, durable)
         key = O.intent_key(o.account, idem if idem is not None else o.client_order_id)
         self.stage["parse"].observe(self._perf() - t0)
-        return self._queue(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0, fut), o.client_order_id
+        return (self._queue(O.new_intent(o, key, time.time_ns()), durable, o.client_order_id, t0, fut),
+                o.client_order_id, ("Idempotency-Key", idem) if idem is not None else ("client_order_id",
+                                                                                        o.client_order_id))
 
     async def _cancel(self, scope: dict, receive: Any, oid: int, t0: int) -> tuple[int, bytes, list]:
         body = await self._body(scope, receive)
@@ -288,11 +308,12 @@ class OrderApp:
         v = self.live.orders.get(oid)
         if v is None or not g.allows(v.account, v.strategy):
             raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
-        idem = _header(scope["headers"], b"idempotency-key") or f"cancel:{oid}:{c.client_order_id}"
-        key = O.intent_key(v.account, idem)
+        idem = _header(scope["headers"], b"idempotency-key")
+        key = O.cancel_key(v.account, idem, oid, c.client_order_id)
         fut = self._queue(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), True,
                           c.client_order_id, t0)
-        return self._decided(await fut, c.client_order_id)
+        return self._decided(await fut, c.client_order_id, ("Idempotency-Key", idem) if idem else (
+            "client_order_id", c.client_order_id))
 
     def _get(self, scope: dict, oid: int) -> tuple[int, bytes, list]:
         g = self._grant(scope)
@@ -368,6 +389,6 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
 
 
 def _order_id(s: str) -> int:
-    if not s.isdigit() or len(s) > 18:
+    if not (s.isascii() and s.isdigit()) or len(s) > 18:  # str.isdigit() alone takes '²' and Arabic-Indic digits
         raise O.BadInput("order_id", f"expected a positive integer order id, was {s!r}")
     return int(s)

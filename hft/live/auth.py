@@ -50,6 +50,9 @@ def mint(secret: str, subject: str, accounts: list[str], strategies: list[str], 
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+_NUMERIC_DATES = ("exp", "iat", "nbf")  # RFC 7519's NumericDate claims: JSON numbers
+
+
 class Verifier:
     """Verifies bearer tokens; caches verified tokens until they expire (a token is checked once)."""
 
@@ -75,6 +78,10 @@ class Verifier:
             raise AuthError(401, "token expired") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError(401, f"invalid token: {exc}") from None
+        for name in _NUMERIC_DATES:  # PyJWT reads a numeric string ("exp": "1795844724") as the number
+            if name in claims and type(claims[name]) not in (int, float):
+                raise AuthError(401, f"invalid token: expected a number (seconds since the epoch) for '{name}', "
+                                     f"was {type(claims[name]).__name__}")
         acc, strat = claims.get("accounts"), claims.get("strategies")
         if not (isinstance(acc, list) and isinstance(strat, list) and all(isinstance(x, str) for x in acc + strat)):
             raise AuthError(401, "invalid token: expected 'accounts' and 'strategies' lists of names")

@@ -42,8 +42,12 @@ class BodyError(Exception):
         self.kind = kind
 
 
-def error_of(exc: msgspec.ValidationError | msgspec.DecodeError) -> BodyError:
-    """The `BodyError` of a msgspec decoding error: the field its message names, msgspec's message as reason."""
+def error_of(exc: msgspec.ValidationError | msgspec.DecodeError | UnicodeDecodeError, body: bytes = b"") -> BodyError:
+    """The `BodyError` of a msgspec decoding error: the field its message names, msgspec's message as reason.
+    A `UnicodeDecodeError` (msgspec's for invalid UTF-8 inside a JSON string) names the key of the string in
+    `body` (`utf8_error`)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return utf8_error(body)
     msg = str(exc)
     if isinstance(exc, msgspec.ValidationError):
         m = _UNKNOWN.search(msg)
@@ -62,10 +66,39 @@ def decode(decoder: msgspec.json.Decoder, body: bytes, known: Callable[[Any], in
     keys the decoded object shows the body held (a lower bound; None: 0, every body with a colon is scanned)."""
     try:
         obj = decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise error_of(exc) from None
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise error_of(exc, body) from None
     unique_keys(body, known(obj) if known is not None else 0)
     return obj
+
+
+def utf8_error(body: bytes) -> BodyError:
+    """The `BodyError` of a body holding invalid UTF-8 inside a JSON string: the field is the key whose value
+    holds the first invalid byte (``$body`` when it is in a key itself, or cannot be placed)."""
+    try:
+        body.decode("utf-8")
+        return BodyError("$body", "expected UTF-8 text", "type")
+    except UnicodeDecodeError as e:
+        pos = e.start
+    reason = f"expected UTF-8 text, byte {pos} (0x{body[pos]:02x}) is not"
+    key = None  # the key of the innermost value being read
+    last = b'""'
+    tokens = _TOKEN.finditer(body)
+    for m in tokens:
+        if m.start() > pos:
+            break
+        t = m.group()
+        if t[0] == 0x22:
+            if m.end() > pos:  # the invalid byte is in this string: a key if a colon follows
+                after = next(tokens, None)
+                if key is None or (after is not None and after.group() == b":"):
+                    return BodyError("$body", reason + " (in a key)", "type")
+                return BodyError(key, reason, "type")
+            last = t
+        elif t[0] == 0x3A:
+            k = _unescaped(last) if b"\\" in last else last[1:-1]
+            key = k.decode("utf-8", "replace")
+    return BodyError("$body", reason, "type")
 
 
 def unique_keys(body: bytes, known: int, quotes: int = 0) -> None:

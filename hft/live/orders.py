@@ -21,6 +21,7 @@ from hft.core.orders import (
     INTENT_NEW,
     ORDER_TYPE_NAMES,
     R_GATEWAY_DISABLED,
+    R_KEY_REUSED,
     R_POLICY_CANCEL_ONLY,
     R_POLICY_REJECT_ALL,
     REASON_NAMES,
@@ -80,6 +81,18 @@ _NEW_REQUIRED = 6  # the fields of NewOrder without a default
 _NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
 
 
+BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
+                               *AdminControl.__struct_fields__, "$body", "order_id", "Idempotency-Key"))
+"""The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
+
+
+def field_label(field: str) -> str:
+    """The ``gateway_bad_input_total{field}`` label of a refused field: the field when the API defines it, else
+    ``unknown`` (a key the client made up: counting each under its own name let clients grow /metrics without
+    bound). The answer's body still names the field itself."""
+    return field if field in BAD_INPUT_FIELDS else "unknown"
+
+
 class BadInput(Exception):
     """A request the API refuses before the gateway: HTTP `status`, the `field` and the `reason`."""
 
@@ -106,8 +119,8 @@ def decode_new(body: bytes) -> NewOrder:
     """A new order's body, decoded and checked (`check_new`), or `BadInput` naming the field."""
     try:
         o = _new_dec.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        e = J.error_of(exc)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        e = J.error_of(exc, body)
         raise BadInput(e.field, e.reason) from None
     known, strings = _NEW_REQUIRED, _NEW_STRINGS  # the keys the body held, and its string values; defaults filled
     if o.price is UNSET:
@@ -190,9 +203,22 @@ def check_idempotency_key(idem: str | None, durable: bool) -> None:
         raise BadInput("Idempotency-Key", "expected 1 to 128 characters")
 
 
-def intent_key(account: str, key: str) -> int:
-    """The gateway's int64 dedup key of an API idempotency key (scoped by account)."""
+def intent_key(account: str, key: str, kind: int = INTENT_NEW) -> int:
+    """The gateway's int64 dedup key of an API idempotency key, scoped by account and by the request's kind: a
+    cancel's keys live apart from new orders' (``cancel\x1f`` before the key), so a cancel given a new order's
+    key, or a new order given the key a cancel derives, is a request of its own. (A new order's form is the one
+    from before the split: keys decided before an upgrade still find their decisions.) The gateway binds each
+    key to its request's fingerprint (kind, target, names, side, price, qty, type, tif): the same key with
+    another request is decided ``KEY_REUSED`` (`decision_status`: 409)."""
+    if kind == INTENT_CANCEL:
+        return dedup_key(f"{account}\x1fcancel\x1f{key}")
     return dedup_key(f"{account}\x1f{key}")
+
+
+def cancel_key(account: str, idem: str | None, order_id: int, client_order_id: str) -> int:
+    """The dedup key of a cancel: its Idempotency-Key, else one derived from the order id and the cancel's
+    client order id (a retry of the same cancel repeats both)."""
+    return intent_key(account, idem or f"cancel:{order_id}:{client_order_id}", INTENT_CANCEL)
 
 
 def new_intent(o: NewOrder, key: int, now: int) -> tuple:
@@ -224,16 +250,20 @@ _IS_POLICY[np.array(_POLICY, np.int16).view(np.uint16)] = True
 
 def decision_status(d: Any) -> int:
     """The status a decision is answered with (HTTP, and the TCP intake's frames): 201 accepted, 200 a
-    duplicate, 503 refused by the policy (kill switch, REJECT_ALL, disabled), 422 any other denial."""
+    duplicate, 409 its key already decided for another request (``KEY_REUSED``), 503 refused by the policy
+    (kill switch, REJECT_ALL, disabled), 422 any other denial."""
     if d.accepted:
         return 200 if d.duplicate else 201
+    if d.reason == R_KEY_REUSED:
+        return 409
     return 503 if d.reason in _POLICY else 422
 
 
 def decision_statuses(out: np.ndarray) -> np.ndarray:
     """`decision_status` of every row of a DECISION_DTYPE array (the TCP intake's column-wise answers)."""
     return np.where(out["accepted"] != 0, np.where(out["duplicate"] != 0, 200, 201),
-                    np.where(_IS_POLICY[out["reason"].astype(np.int16).view(np.uint16)], 503, 422)).astype(np.uint16)
+                    np.where(_IS_POLICY[out["reason"].astype(np.int16).view(np.uint16)], 503,
+                             np.where(out["reason"] == R_KEY_REUSED, 409, 422))).astype(np.uint16)
 
 
 class DecisionBody(msgspec.Struct):

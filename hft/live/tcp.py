@@ -415,7 +415,7 @@ class IntakeProtocol(asyncio.Protocol):
             key_s = idem or None
             O.check_idempotency_key(key_s, durable)
         except O.BadInput as e:
-            self.bad_input[e.field] += 1
+            self.bad_input[O.field_label(e.field)] += 1
             self.refuse(corr, e.status, e.body())
             return
         key = O.intent_key(account, key_s if key_s is not None else coid)
@@ -426,7 +426,7 @@ class IntakeProtocol(asyncio.Protocol):
         if v is None or not self.grant.allows(v.account, v.strategy):
             self.refuse(corr, 404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
             return
-        key = O.intent_key(v.account, idem or f"cancel:{oid}:{coid}")
+        key = O.cancel_key(v.account, idem or None, oid, coid)
         self.submit(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), corr, True, coid,
                     t0)
 

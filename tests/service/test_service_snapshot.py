@@ -276,7 +276,8 @@ def test_the_segments_the_newest_snapshot_needs_survive_a_loader_run_and_the_res
             assert code == 200 and v["order_id"] == sent[k]["order_id"] and v["status"] == "filled"
         _, pos = srv.request("GET", "/positions", token=tok)
         assert pos == pos_before
-        code, d = srv.request("POST", "/orders", order("m-7", qty=1), tok, {"Idempotency-Key": "m-7"})
+        code, d = srv.request("POST", "/orders", order("m-7", side="buy", price=9990, qty=1), tok,
+                              {"Idempotency-Key": "m-7"})  # m-7's own request again (`_orders`: odd i buys at 9990)
         assert code == 200 and d["duplicate"] and d["order_id"] == sent["m-7"]["order_id"]
     finally:
         assert srv.stop() == 0

@@ -202,7 +202,8 @@ def test_a_pipelined_run_mixing_refused_frames_is_answered_frame_by_frame(srv):
             if i == 17:
                 new("mix-nokey", (400, "Idempotency-Key"), durable=True)
             if i == 21:
-                new("mix-0", (200,))  # a retry of mix-0: the original's decision
+                new("mix-0", (200,), side="sell", price=10010)  # a retry of mix-0: the original's decision
+                new("mix-0", (409,))  # its key (the client order id) with another request: KEY_REUSED
             if i == 25:
                 new("mix-tick", (422, "OFF_TICK"), price=10001)
             if i == 29:
@@ -217,6 +218,8 @@ def test_a_pipelined_run_mixing_refused_frames_is_answered_frame_by_frame(srv):
         assert a["status"] == want[0], (want, a)
         if want[0] == 200:
             assert a["duplicate"] and a["order_id"] == first["order_id"]
+        elif want[0] == 409:
+            assert a["reason_name"] == "KEY_REUSED" and not a["accepted"] and a["order_id"] == first["order_id"]
         elif want[0] == 422:
             assert a["reason_name"] == want[1]
         elif len(want) > 1 and want[1]:

@@ -141,6 +141,32 @@ def _attacks():
     yield "position_size beyond int64 (dead-lettered)", 422, "position_size", "tradingview", raw, h
     raw, h = signed({**tv, "position_size": "-3", "price": "100.005"}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "price off the tick grid (dead-lettered)", 422, "price", "tradingview", raw, h
+    # off the grid by 1e-29: within Decimal's 28 digits it rounds onto it; refused all the same
+    raw, h = signed({**tv, "position_size": "-3", "price": "100.05" + "0" * 26 + "1"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price off the tick grid by 1e-29 (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": 3.0000000000000000000000000001, '
+                    b'"price": 100.05}', key=KEYS["HFT_TEST_KEY_TV"])  # as a JSON number (a float reads 3.0)
+    yield "position_size a fraction as a JSON number (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    # 400 digits (float() of such an int raised OverflowError: a 500)
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": ' + b"9" * 400 + b', "price": "100.05"}',
+                    key=KEYS["HFT_TEST_KEY_TV"])
+    yield "position_size of 400 digits (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "contracts": ' + b"9" * 400 + b', "price": "100.05"}',
+                    key=KEYS["HFT_TEST_KEY_TV"])
+    yield "contracts of 400 digits (dead-lettered)", 422, "contracts", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "-3", "price": "1" * 400}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price of 400 digits in a string (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "-3", "price": "1e999999999"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "price of a huge exponent (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed({**tv, "position_size": "\u0661", "price": "100.05"}, key=KEYS["HFT_TEST_KEY_TV"])
+    yield "position_size in Arabic-Indic digits (dead-lettered)", 422, "position_size", "tradingview", raw, h
+    # invalid UTF-8 inside a JSON string (msgspec's UnicodeDecodeError was a 500)
+    raw, h = signed(b'{"instrument": "AA\xffPL", "side": "buy"}')
+    yield "invalid UTF-8 in a string (dead-lettered)", 422, "instrument", "partner", raw, h
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "price": "100.0\xff5"}', key=KEYS["HFT_TEST_KEY_TV"])
+    yield "tradingview invalid UTF-8 in a number's string (dead-lettered)", 422, "price", "tradingview", raw, h
+    raw, h = signed(good)
+    yield "timestamp of a superscript digit", 401, "X-Timestamp", "partner", raw, {**h, "X-Timestamp": "\xb2"}
 
 
 @pytest.mark.parametrize("name", [a[0] for a in _attacks()])
@@ -161,6 +187,7 @@ def test_attack_refused_and_counted(env, name):
         dead = stream_messages(nats.url, "signals.dead")
         assert dead[-1]["corr_id"] == out["corr_id"] and dead[-1]["error"]["field"] == field
     assert len([e for e in srv.journal() if e["ev"] == "cmd"]) == orders_before
+    assert "Traceback" not in srv.log.read_text()
 
 
 def test_replayed_nonce_and_rate_limit(env):
@@ -250,3 +277,19 @@ def test_the_order_api_answers_beside_the_webhooks(env):
     assert code == 400 and d["field"] == "qty"
     code, v = srv.request("GET", "/orders/client/beside-1", token=token())
     assert code == 200 and v["client_order_id"] == "beside-1"
+
+
+def test_a_body_whose_messages_exceed_the_bus_payload_is_413(env):
+    """A body under ``signals.max_body_bytes`` (1 MiB) whose raw message, escaped, is over nats-server's
+    ``max_payload`` (1 MiB): it can never be published, so it is a 413 naming the body (a 503 BUS_UNAVAILABLE
+    for ever before), its retry too, nothing stored; the bus stays up for the next webhook."""
+    srv, nats, _ = env
+    raw, h = signed(b'"' * 600_000)  # each '"' is escaped to 2 bytes in the raw message's JSON string
+    corr = f"partner:{h['X-Nonce']}"
+    for _ in range(2):  # the retry (same nonce) meets the same answer
+        code, out = srv.request("POST", "/webhooks/partner", raw=raw, headers=h)
+        assert code == 413 and out["error"] == "TOO_LARGE" and out["field"] == "$body", out
+        assert "max_payload" in out["reason"], out
+    assert corr not in {m.get("corr_id") for m in stream_messages(nats.url, "signals.raw")}
+    assert post(srv, "partner", {"instrument": "MSFT", "side": "sell", "strength": 0.1})[0] == 202
+    assert "Traceback" not in srv.log.read_text()

@@ -43,7 +43,8 @@ through the compiled per-intent driver `hft.gateway.driver` for the common case)
 commands and StormGuard triggers.
 
 Pipeline inside `process_one` / `process_batch` (one intent):
-  1. dedup: purge expired entries, look the key up; a live hit returns the original decision (DUP_FLAG).
+  1. dedup: purge expired entries, look the key up; a live hit returns the original decision (DUP_FLAG), or
+     R_KEY_REUSED (DUP_FLAG, nothing decided) when the entry's request fingerprint is not this intent's.
   2. policy: the mode is an argument; cancels always pass; CANCEL_ONLY / REJECT_ALL refuse the rest.
   2b. decoding: registry indices, kind, side, qty / price sign, order type and TIF support.
   3. exposure: find or create the (account, strategy, symbol) slot (evict zero-balance slots at capacity,

@@ -4,6 +4,8 @@ Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kern
 
 from __future__ import annotations
 
+import numpy as np
+
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -19,6 +21,7 @@ from hft.core.orders import (
     R_BAD_SIDE,
     R_CANCEL_RATE,
     R_EXPOSURE_CARDINALITY,
+    R_KEY_REUSED,
     R_NO_REFERENCE_PRICE,
     R_OK,
     R_ORDER_PENDING,
@@ -36,6 +39,7 @@ from hft.gateway.kernels.layout import (
     C_REQUIRE_REF,
     C_TTL_NS,
     CTL_INTERNAL,
+    D_FP,
     D_OID,
     D_REASON,
     DUP_FLAG,
@@ -268,6 +272,23 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
 
 
+@_kernel_inline
+def _fp_step(h, v):
+    return (h ^ np.uint64(v)) * np.uint64(0x100000001B3)  # FNV-1a over whole int64 words (mod 2**64)
+
+
+@_kernel_inline
+def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target):
+    """The request an idempotency key is bound to: a 64-bit hash (never 0) of the intent's kind, target, names
+    and order fields, which the WAL's decision record holds too (a replay stores the same)."""
+    h = _fp_step(np.uint64(0xCBF29CE484222325), kind)
+    h = _fp_step(_fp_step(_fp_step(_fp_step(h, a), t), y), side)
+    h = _fp_step(_fp_step(_fp_step(_fp_step(_fp_step(h, price), qty), otype), tif), target)
+    h ^= h >> np.uint64(31)
+    fp = np.int64(h)
+    return fp if fp != 0 else np.int64(1)
+
+
 @_kernel
 def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl):
     b = st.b
@@ -275,14 +296,19 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
     seq = b[c + K_SEQ]
     b[c + K_SEQ] = seq + 1
     b[c + K_DECISIONS] += 1
+    fp = np.int64(0)
     if key != EMPTY:
+        fp = _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target)
         r = _dd_find(st, key, now)
         if r >= 0:
             b[c + K_DEDUP_HITS] += 1
+            known = b[r + D_FP]
+            if known != 0 and known != fp:  # the key was decided for another request: refused, nothing decided
+                return R_KEY_REUSED | DUP_FLAG, b[r + D_OID], seq
             return b[r + D_REASON] | DUP_FLAG, b[r + D_OID], seq
     reason, oid = _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode)
     if key != EMPTY:  # `_dd_find` missed above (and a miss leaves no entry): no stale entry to look for
-        _dd_insert(st, key, now, sat_add(now, b[st.cfg + C_TTL_NS]), reason, oid, seq, True)  # a TTL up to I64_MAX
+        _dd_insert(st, key, now, sat_add(now, b[st.cfg + C_TTL_NS]), reason, oid, seq, fp, True)  # TTL <= I64_MAX
     b[st.reasons + reason] += 1
     if reason == R_OK:
         b[c + K_ACCEPTED] += 1

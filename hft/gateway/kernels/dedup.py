@@ -10,6 +10,7 @@ from hft.gateway.kernels.layout import (
     C_DD_BITS,
     C_DD_CAP,
     D_EXPIRY,
+    D_FP,
     D_KEY,
     D_OID,
     D_REASON,
@@ -144,8 +145,9 @@ def _dd_find(st, key, now):
 
 
 @_kernel_inline  # inlined into `_process` (one call less per intent)
-def _dd_insert(st, key, now, expiry, reason, oid, seq, absent):
-    """Enter `key`'s decision (evicting the oldest entry when full). `absent`: the caller knows `key` has no
+def _dd_insert(st, key, now, expiry, reason, oid, seq, fp, absent):
+    """Enter `key`'s decision (evicting the oldest entry when full), `fp` its request's fingerprint (0: not
+    known). `absent`: the caller knows `key` has no
     entry (a `_dd_find` miss with no dedup change since), so the search for a stale one is skipped."""
     b = st.b
     cap = b[st.cfg + C_DD_CAP]
@@ -177,7 +179,8 @@ def _dd_insert(st, key, now, expiry, reason, oid, seq, absent):
     b[r + D_REASON] = reason
     b[r + D_OID] = oid
     b[r + D_SEQ] = seq
-    for f in range(D_SEQ + 1, N_D):  # the row's spare fields: an insert writes the whole row (`new_arena`)
+    b[r + D_FP] = fp
+    for f in range(D_FP + 1, N_D):  # the row's spare fields: an insert writes the whole row (`new_arena`)
         b[r + f] = 0
     _tab_insert(b, st.ddx, bits, key, e)
     b[c + K_DD_COUNT] += 1
@@ -198,7 +201,7 @@ def dd_store(buf, key, now, expiry, reason, oid, seq):
     """Insert or overwrite the entry for `key` (used by load and by direct DedupStore use)."""
     st = _kstate(buf)
     _dd_purge(st, now)
-    _dd_insert(st, key, now, expiry, reason, oid, seq, False)
+    _dd_insert(st, key, now, expiry, reason, oid, seq, 0, False)
 
 
 @_kernel

@@ -200,6 +200,7 @@ D_TS = 2
 D_REASON = 3
 D_OID = 4
 D_SEQ = 5
+D_FP = 6  # the fingerprint of the request decided under the key (`decide._fingerprint`); 0: not known
 N_D = 8
 
 # --- risk checks of the house's own (`hft.gateway.risk_checks`): row 0 = count + the order view they read;

@@ -14,7 +14,9 @@ Order of the checks (each refusal is a JSON body naming ``error``, ``field`` and
 6. the payload fits the source's shape (`schema`) and is not stale (its horizon not ended, its event time within
    the source's ``max_signal_age``): the raw message goes to ``signals.raw`` and the canonical record to
    ``signals.normalized`` (202); a misfit goes to ``signals.raw`` and ``signals.dead`` (422 with field and
-   reason). Either way the answer comes only after JetStream acknowledged every message; when the
+   reason). A message over the bus's ``max_payload`` (a body under ``max_body_bytes`` that grows past it once
+   escaped into the raw message) is a 413 TOO_LARGE: it could never be published. Either way the answer comes
+   only after JetStream acknowledged every message; when the
    bus cannot (down past its blip buffer, no ack) the answer is 503 BUS_UNAVAILABLE and the nonce is released
    (the sender may retry it; the stream's duplicate window stores a re-sent message once).
 """
@@ -28,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from hft.bus.nats_bus import BusDown, SignalBus
+from hft.bus.nats_bus import BusDown, PayloadTooLarge, SignalBus
 from hft.config.signals import SignalsConfig
 from hft.core.signal import SignalRecord
 from hft.live.logs import LineLog
@@ -145,7 +147,7 @@ class WebhookApp:
                 raise Refused(401, "UNAUTHORIZED", name.decode().title(), "missing header", "missing_header")
         ts, nonce, sig = (h[b"x-timestamp"].decode("latin-1"), h[b"x-nonce"].decode("latin-1"),
                           h[b"x-signature"].decode("latin-1"))
-        if not ts.isdigit() or len(ts) > 12:
+        if not (ts.isascii() and ts.isdigit()) or len(ts) > 12:  # str.isdigit() alone takes '²'
             raise Refused(401, "UNAUTHORIZED", "X-Timestamp", f"expected unix seconds, was {ts[:20]!r}",
                           "bad_timestamp")
         ts_ns = int(ts) * 1_000_000_000
@@ -228,6 +230,9 @@ class WebhookApp:
             return await self.bus.publish_many(msgs)
         except BusDown as e:
             raise Refused(503, "BUS_UNAVAILABLE", "bus", str(e), "bus_unavailable") from None
+        except PayloadTooLarge as e:  # the body, escaped into the signal's messages: never publishable
+            raise Refused(413, "TOO_LARGE", "$body", f"expected a body whose messages fit the bus: {e}",
+                          "too_large") from None
 
 
 def _fresh(src: Any, rec: SignalRecord, now: int) -> None:

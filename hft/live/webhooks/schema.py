@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any, Literal
 
 import msgspec
@@ -59,33 +60,59 @@ class GenericSignal(msgspec.Struct, forbid_unknown_fields=True):
     ts_ms: int | None = None
 
 
-Num = str | int | float | None
-
-
 class TradingViewAlert(msgspec.Struct):
+    """TradingView's alert. Its numbers are kept as their raw JSON (a number or a string) and read exactly
+    (`_decimal`): a binary float would round a price off the tick grid onto it."""
+
     ticker: str
     action: Literal["buy", "sell", "BUY", "SELL"]
-    contracts: Num = None
-    position_size: Num = None
-    price: Num = None
+    contracts: msgspec.Raw = msgspec.Raw()
+    position_size: msgspec.Raw = msgspec.Raw()
+    price: msgspec.Raw = msgspec.Raw()
     time: str | None = None
     strength: float = 1.0
     horizon_s: float = 0.0
 
 
 _dec = {"generic": msgspec.json.Decoder(GenericSignal), "tradingview": msgspec.json.Decoder(TradingViewAlert)}
+_str_dec = msgspec.json.Decoder(str)
+MAX_NUMBER_CHARS = 64  # of a TradingView number: longer ones are refused before any arithmetic
+MAX_EXPONENT = 40  # |decimal exponent| of a non-zero TradingView number: beyond 10^±40, refused
 
 
-def _number(v: Num, field: str) -> float | None:
-    if v is None or v == "":
+def _decimal(raw: msgspec.Raw, field: str) -> Decimal | None:
+    """A TradingView number (a JSON number or a string holding one) as an exact `Decimal`; None if absent, null
+    or an empty string. Bounded (`MAX_NUMBER_CHARS`, `MAX_EXPONENT`) so that exact arithmetic on it stays
+    small; anything else is a `SchemaError` naming `field`."""
+    b = bytes(raw)
+    if not b or b == b"null":
         return None
+    if b[0] == 0x22:  # '"': a string holding the number
+        try:
+            text = _str_dec.decode(b).strip()
+        except UnicodeDecodeError:
+            raise SchemaError(field, "expected UTF-8 text", "type") from None
+        if not text:
+            return None
+    elif b[0] in b"-0123456789":  # a JSON number, as written
+        text = b.decode("ascii")
+    else:
+        raise SchemaError(field, f"expected a number, was {b[:20].decode('utf-8', 'replace')}", "type")
+    if not text.isascii():  # Decimal() reads other scripts' digits too
+        raise SchemaError(field, f"expected a number in ASCII digits, was {text[:20]!r}", "type")
+    if len(text) > MAX_NUMBER_CHARS:
+        raise SchemaError(field, f"expected a number of at most {MAX_NUMBER_CHARS} characters, was {len(text)}",
+                          "value")
     try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise SchemaError(field, f"expected a number, was {v!r}", "type") from None
-    if x != x or x in (float("inf"), float("-inf")):
-        raise SchemaError(field, f"expected a finite number, was {v!r}", "value")
-    return x
+        d = Decimal(text)
+    except InvalidOperation:
+        raise SchemaError(field, f"expected a number, was {text!r}", "type") from None
+    if not d.is_finite():
+        raise SchemaError(field, f"expected a finite number, was {text!r}", "value")
+    if d and abs(d.adjusted()) > MAX_EXPONENT:
+        raise SchemaError(field, f"expected a number within 1e-{MAX_EXPONENT} to 1e{MAX_EXPONENT}, was {text!r}",
+                          "value")
+    return d
 
 
 def _int64(field: str, v: int, lo: int = -I64_MAX, hi: int = I64_MAX, what: str = "an integer") -> int:
@@ -95,30 +122,28 @@ def _int64(field: str, v: int, lo: int = -I64_MAX, hi: int = I64_MAX, what: str 
     return v
 
 
-def _whole(v: Num, field: str) -> int | None:
+def _whole(raw: msgspec.Raw, field: str) -> int | None:
     """A number of lots given as a JSON number or a string: a whole number within int64, or None if absent."""
-    x = _number(v, field)
-    if x is None:
+    d = _decimal(raw, field)
+    if d is None:
         return None
-    if x != int(x):
-        raise SchemaError(field, f"expected whole lots, was {v!r}", "value")
-    return _int64(field, int(x), what="lots")
+    q = Fraction(d)
+    if q.denominator != 1:
+        raise SchemaError(field, f"expected whole lots, was {d}", "value")
+    return _int64(field, int(q), what="lots")
 
 
-def _ticks(v: Num, tick: float) -> int | None:
-    """A decimal price (a JSON number or a string) as integer ticks of `tick`: positive, exactly on the grid (no
-    rounding), within int64; None if absent."""
-    x = _number(v, "price")
-    if x is None:
+def _ticks(raw: msgspec.Raw, tick: float) -> int | None:
+    """A decimal price (a JSON number or a string) as integer ticks of `tick`: positive, exactly on the grid
+    (exact fractions: no rounding, not even Decimal's 28-digit context's), within int64; None if absent."""
+    d = _decimal(raw, "price")
+    if d is None:
         return None
-    if x <= 0:
-        raise SchemaError("price", f"expected a positive price, was {v!r}", "value")
-    try:
-        q = Decimal(str(v).strip()) / Decimal(str(tick))
-    except InvalidOperation:
-        raise SchemaError("price", f"expected a number, was {v!r}", "type") from None
-    if q != q.to_integral_value():
-        raise SchemaError("price", f"expected a multiple of the tick size {tick}, was {v!r}", "value")
+    if d <= 0:
+        raise SchemaError("price", f"expected a positive price, was {d}", "value")
+    q = Fraction(d) / Fraction(Decimal(str(tick)))
+    if q.denominator != 1:
+        raise SchemaError("price", f"expected a multiple of the tick size {tick}, was {d}", "value")
     return _int64("price", int(q), 1, what="ticks")
 
 
@@ -157,7 +182,7 @@ def normalise(src: SourceSpec, body: bytes, corr_id: str, received_ns: int) -> S
     _common(src, p.ticker, p.strength, p.horizon_s)
     price = _ticks(p.price, src.tick_size)
     target = _whole(p.position_size, "position_size")
-    _number(p.contracts, "contracts")
+    _decimal(p.contracts, "contracts")
     ts = received_ns
     if p.time:
         try:

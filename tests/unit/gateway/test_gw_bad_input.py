@@ -14,6 +14,7 @@ from hft.core.orders import (
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
+    R_KEY_REUSED,
     R_OFF_TICK,
     R_UNKNOWN_ACCOUNT,
     R_UNKNOWN_STRATEGY,
@@ -96,8 +97,10 @@ def test_off_tick_price():
 def test_malformed_intent_with_a_key_is_deduplicated():
     g = Gw()
     d1 = g.svc.process(with_(7, "x", key=5))
-    d2 = g.svc.process(with_(7, 3, key=5))  # same key: the original (rejected) decision comes back
+    d2 = g.svc.process(with_(7, "x", key=5))  # same key, same intent: the original (rejected) decision comes back
     assert d1.reason == R_BAD_INPUT and d2.duplicate and d2.reason == R_BAD_INPUT
+    d3 = g.svc.process(with_(7, 3, key=5))  # the key with another request: refused as a reuse
+    assert d3.duplicate and d3.reason == R_KEY_REUSED
 
 
 def test_unlisted_symbols_beyond_capacity_get_their_own_reason(caplog):

@@ -5,7 +5,7 @@ import pytest
 from gwkit import Gw, config
 
 from hft.core.errors import GatewayError
-from hft.core.orders import BUY, NO_KEY, R_OK, R_POSITION_LIMIT
+from hft.core.orders import BUY, NO_KEY, R_KEY_REUSED, R_OK, R_POSITION_LIMIT
 from hft.gateway import kernels as K
 from hft.gateway.dedup import DedupStore, dedup_key
 from hft.gateway.kernels import new_arena, views
@@ -42,18 +42,23 @@ def test_hit_returns_original_and_dispatches_nothing():
     g = Gw()
     d1 = g.new(key=77)
     n = len(g.dispatcher.commands)
-    d2 = g.new(key=77, qty=3)  # same key, different content: still the original decision
+    d2 = g.new(key=77)  # the same request again: the original decision
     assert d2.duplicate and d2.accepted and d2.order_id == d1.order_id and d2.command is None
+    d3 = g.new(key=77, qty=3)  # same key, different content: refused (the key is bound to its request)
+    assert d3.duplicate and not d3.accepted and d3.reason == R_KEY_REUSED and d3.order_id == d1.order_id
+    assert d3.command is None
     assert len(g.dispatcher.commands) == n
-    assert g.svc.metrics_snapshot()["dedup_hits"] == 1
+    assert g.svc.metrics_snapshot()["dedup_hits"] == 2
 
 
 def test_rejection_is_remembered_too():
     g = Gw()
     d1 = g.new(key="k1", qty=500)  # max_order_qty is 100, max_position 50
     assert not d1.accepted
-    d2 = g.new(key="k1", qty=1)
+    d2 = g.new(key="k1", qty=500)
     assert d2.duplicate and not d2.accepted and d2.reason == d1.reason
+    d3 = g.new(key="k1", qty=1)  # a fixed request needs a new key
+    assert d3.duplicate and not d3.accepted and d3.reason == R_KEY_REUSED
 
 
 def test_ttl_on_injected_clock():

@@ -43,7 +43,9 @@ from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope
 
 # Recomputed for issue 12 (a pending replace reserves the old open quantity plus the new size, and a cancel
 # accepted during a pending replace keeps it pending): the sequence's replaces reserve and release differently.
-GOLDEN_PER_INTENT = "ebaefc23815d2774"
+# Recomputed for issue 52 (an idempotency key is bound to its request's fingerprint): the sequence's random
+# repeated keys with another request are now decided KEY_REUSED instead of answered with the original decision.
+GOLDEN_PER_INTENT = "728c8505559dbbc5"
 GOLDEN_BATCH = "71e691c8efaa550d"
 
 SYMS5 = ("AAA", "BBB", "CCC", "DDD", "EEE")
@@ -273,6 +275,6 @@ def test_dedup_index_handles_sequential_strided_and_random_keys():
     for name, keys in patterns.items():
         g = Gw(config(dedup_capacity=512))
         first = [g.new(key=k, qty=1 + i % 3) for i, k in enumerate(keys)]
-        again = [g.new(key=k) for k in keys]
+        again = [g.new(key=k, qty=1 + i % 3) for i, k in enumerate(keys)]  # the same requests
         assert all(d.duplicate and d.order_id == f.order_id and d.reason == f.reason
                    for d, f in zip(again, first, strict=True)), name
