@@ -98,7 +98,7 @@ def _attacks():
     yield "missing nonce", 401, "X-Nonce", "partner", raw, {k: v for k, v in h.items() if k != "X-Nonce"}
     raw, h = signed(good, key="an-attackers-key-0123456789abcdef012345")
     yield "wrong key", 401, "X-Signature", "partner", raw, h
-    raw, h = signed(good, key=KEYS["HFT_TEST_KEY_TV"])  # another source's key
+    raw, h = signed(good, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")  # another source's key
     yield "key of another source", 401, "X-Signature", "partner", raw, h
     raw, h = signed(good, source="research")  # research holds the same key: the signed source differs
     yield "signed for another source sharing the key", 401, "X-Signature", "partner", raw, h
@@ -142,28 +142,28 @@ def _attacks():
     raw, h = signed({**tv, "position_size": "-3", "price": "100.005"}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "price off the tick grid (dead-lettered)", 422, "price", "tradingview", raw, h
     # off the grid by 1e-29: within Decimal's 28 digits it rounds onto it; refused all the same
-    raw, h = signed({**tv, "position_size": "-3", "price": "100.05" + "0" * 26 + "1"}, key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed({**tv, "position_size": "-3", "price": "100.05" + "0" * 26 + "1"}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "price off the tick grid by 1e-29 (dead-lettered)", 422, "price", "tradingview", raw, h
     raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": 3.0000000000000000000000000001, '
-                    b'"price": 100.05}', key=KEYS["HFT_TEST_KEY_TV"])  # as a JSON number (a float reads 3.0)
+                    b'"price": 100.05}', key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")  # as a JSON number (a float reads 3.0)
     yield "position_size a fraction as a JSON number (dead-lettered)", 422, "position_size", "tradingview", raw, h
     # 400 digits (float() of such an int raised OverflowError: a 500)
     raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "position_size": ' + b"9" * 400 + b', "price": "100.05"}',
-                    key=KEYS["HFT_TEST_KEY_TV"])
+                    key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "position_size of 400 digits (dead-lettered)", 422, "position_size", "tradingview", raw, h
     raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "contracts": ' + b"9" * 400 + b', "price": "100.05"}',
-                    key=KEYS["HFT_TEST_KEY_TV"])
+                    key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "contracts of 400 digits (dead-lettered)", 422, "contracts", "tradingview", raw, h
-    raw, h = signed({**tv, "position_size": "-3", "price": "1" * 400}, key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed({**tv, "position_size": "-3", "price": "1" * 400}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "price of 400 digits in a string (dead-lettered)", 422, "price", "tradingview", raw, h
-    raw, h = signed({**tv, "position_size": "-3", "price": "1e999999999"}, key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed({**tv, "position_size": "-3", "price": "1e999999999"}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "price of a huge exponent (dead-lettered)", 422, "price", "tradingview", raw, h
-    raw, h = signed({**tv, "position_size": "\u0661", "price": "100.05"}, key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed({**tv, "position_size": "\u0661", "price": "100.05"}, key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "position_size in Arabic-Indic digits (dead-lettered)", 422, "position_size", "tradingview", raw, h
     # invalid UTF-8 inside a JSON string (msgspec's UnicodeDecodeError was a 500)
     raw, h = signed(b'{"instrument": "AA\xffPL", "side": "buy"}')
     yield "invalid UTF-8 in a string (dead-lettered)", 422, "instrument", "partner", raw, h
-    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "price": "100.0\xff5"}', key=KEYS["HFT_TEST_KEY_TV"])
+    raw, h = signed(b'{"ticker": "AAPL", "action": "buy", "price": "100.0\xff5"}', key=KEYS["HFT_TEST_KEY_TV"], source="tradingview")
     yield "tradingview invalid UTF-8 in a number's string (dead-lettered)", 422, "price", "tradingview", raw, h
     raw, h = signed(good)
     yield "timestamp of a superscript digit", 401, "X-Timestamp", "partner", raw, {**h, "X-Timestamp": "\xb2"}
