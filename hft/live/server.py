@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import resource
 import socket
 import sys
 import threading
@@ -214,10 +215,6 @@ _FD_HEADROOM = 256  # descriptors besides client connections: WAL segments, snap
 
 
 def _raise_nofile(want: int) -> None:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < want:
         target = want if hard == resource.RLIM_INFINITY else min(want, hard)

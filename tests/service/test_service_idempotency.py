@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sigkit import wait_for
-from svckit import Server, order, token
+from svckit import CONFIG, Server, order, token
 
 TOK = token()
 TARGETS: dict[int, tuple[int, int]] = {}  # the orders of `_decide_keys`' cancels: n -> (cancelled, the other)
@@ -14,7 +14,12 @@ TARGETS: dict[int, tuple[int, int]] = {}  # the orders of `_decide_keys`' cancel
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("idem") / "home", "--loopback", "rest").start()
+    d = tmp_path_factory.mktemp("idem")
+    cfg = d / "gateway_keep_orders.yaml"  # orders keep working through the clean restart (checked after it)
+    text = CONFIG.read_text()
+    assert "\nserver:\n" in text
+    cfg.write_text(text.replace("\nserver:\n", "\nserver:\n  cancel_on_shutdown: false\n", 1))
+    s = Server(d / "home", "--loopback", "rest", config=cfg).start()
     yield s
     s.stop()
 
@@ -97,9 +102,8 @@ def _decide_keys(srv, n: int) -> None:
 def test_same_key_other_request_is_409_also_after_restarts(srv):
     """The same key with a different request (kind, target, body) is refused 409 naming the key; the exact retry
     gets the original decision. The binding is rebuilt deterministically after a SIGKILL (snapshot + WAL replay)
-    and kept by the clean stop's snapshot. (No new order after the SIGKILL: the restart skips the unanswered
-    ids of its reserved block, and the next ids land on order-table rows still held by this module's working
-    orders: ORDER_TABLE_FULL, reported apart.)"""
+    and kept by the clean stop's snapshot. A new order after the SIGKILL is accepted: the restart skips whole
+    turns of the order table, so its id takes no row of this module's working orders."""
     before = srv.metrics()['gateway_decisions_total{result="accepted"}']
     _decide_keys(srv, 1)
     _bound(srv, 1)
@@ -109,6 +113,8 @@ def test_same_key_other_request_is_409_also_after_restarts(srv):
     srv.start()
     _bound(srv, 1)
     _bound(srv, 2)
+    code, d = _new(srv, "k-after-kill", "key-after-kill", price=10040)
+    assert code == 201 and d["accepted"], d
     assert srv.stop() == 0  # the clean stop's snapshot: the next start replays no WAL
     srv.start()
     _bound(srv, 1)

@@ -28,9 +28,11 @@ from hft.recorder.reader import iter_records
 
 _DEC = F.DECISION_FRAME.itemsize
 PINNED = {  # sha256[:16] of each stream, taken at 1571340; sim.orders / sim.fills re-pinned when reports and fills
-    # gained fee_frac (issue 51: exact fees; the frames carry the new column, the answers did not move)
+    # gained fee_frac (issue 51: exact fees; the frames carry the new column, the answers did not move);
+    # audit.gateway_decisions re-pinned when pin-0's retry became an exact one (issue 52: a key retried with another
+    # request is 409 KEY_REUSED): its duplicate decision records the retry's side and price, its answer is unchanged
     "d1": "9633fea377fb26b1", "e1": "60ff8502a63cc409", "d2": "17d8cda30bc532eb", "e2": "e3b0c44298fc1c14",
-    "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "b3dec6d523362443", "sim.orders": "bec7edfa0e5d5193",
+    "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "5253f81476f244da", "sim.orders": "bec7edfa0e5d5193",
     "sim.fills": "3c33124dc30fdd16"}
 
 
@@ -93,7 +95,7 @@ def _write_one(c: TcpOrderClient) -> int:
         if i == 17:
             new("pin-nokey", durable=True)
         if i == 21:
-            new("pin-0")  # a retry of pin-0: its original decision (200)
+            new("pin-0", side="sell", price=10010)  # an exact retry of pin-0: its original decision (200)
         if i == 25:
             new("pin-tick", price=10001)  # off AAPL's tick multiple: denied (422)
         if i == 27:
