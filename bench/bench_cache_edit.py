@@ -3,6 +3,8 @@ then again after each edit of the copy (``kernels_compiled``: the compilations n
 
 Steps: a cold warm-up; a warm one; a docstring and a comment edit in ``hft/sim/engine.py`` and ``hft/core/errors.py``
 (no kernel's meaning changes: 0 is the goal); a new constant in ``hft/cli/replay.py`` (no kernel imports it).
+After the warm run, `check_cache_args.py` lists cached signatures whose argument types come from outside their
+kernel's stamp (none is the rule's premise).
 With ``--tree`` an older tree (``git archive <commit> hft config | tar -x -C DIR``) measures what it did.
 
 Run: ``.venv/bin/python bench/bench_cache_edit.py [--tree DIR] [--label NAME]``; writes
@@ -64,6 +66,12 @@ def main() -> None:
         print(json.dumps({"cold": result["cold"]}), flush=True)
         result["warm"] = _warmup(tree, cache)
         print(json.dumps({"warm": result["warm"]}), flush=True)
+        if (tree / "hft" / "_numba_locator.py").exists():  # the argument types of every kernel the warm-up cached
+            p = subprocess.run([sys.executable, str(HERE / "check_cache_args.py"), "--cache", str(cache), "--tree",
+                                str(tree)], capture_output=True, text=True, cwd=tmp,
+                               env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+            result["argument_types"] = json.loads(p.stdout) if p.returncode == 0 else {"error": p.stderr[-2000:]}
+            print(json.dumps({"argument_types": result["argument_types"]}), flush=True)
         for name, edits in EDITS.items():
             for rel, edit in edits:
                 p = tree / rel

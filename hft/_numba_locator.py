@@ -15,6 +15,7 @@ Registered first in numba's list of locators by `register` (``import hft`` does 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -23,12 +24,13 @@ from numba.core import caching, config
 from hft._numba_key import SourceStamps
 
 ROOT = os.path.dirname(os.path.realpath(__file__))
+_TAG = hashlib.blake2b(ROOT.encode(), digest_size=8).hexdigest()  # checkouts may share one cache directory
 _stamps: dict[str | None, SourceStamps] = {}  # per memo file (the cache directory may change in a process)
 
 
 def stamps() -> SourceStamps:
-    """The package's `SourceStamps`, its memo beside the caches (``$NUMBA_CACHE_DIR``; none without one)."""
-    memo = os.path.join(config.CACHE_DIR, "hft-sources.json") if config.CACHE_DIR else None
+    """The package's `SourceStamps`, its memo beside the caches (``$NUMBA_CACHE_DIR``; in memory without one)."""
+    memo = os.path.join(config.CACHE_DIR, f"hft-sources-{_TAG}.json") if config.CACHE_DIR else None
     s = _stamps.get(memo)
     if s is None:
         s = _stamps[memo] = SourceStamps(ROOT, memo)
