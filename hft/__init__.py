@@ -20,8 +20,9 @@ def _configure_numba_cache() -> None:
     cache is pruned only when no process has used it for a week (and never the two newest), so several checkouts
     on one machine (branches, worktrees, a CI clone) keep theirs. An explicit ``NUMBA_CACHE_DIR`` is respected
     (and ``NUMBA_CACHE_LOCATOR_CLASSES``, numba's own list, bypasses the locator). ``<cache>`` is
-    ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs well under a millisecond at import; numba reads the sources'
-    stamps (their sizes and modification times, a memo beside the cache) when it loads a kernel.
+    ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs well under a millisecond at import; the stamps are read when numba
+    defines the first kernel (each file's size and modification time against a memo beside the cache; a changed
+    file is parsed again).
     """
     import os  # lazy: the package namespace stays `__version__` only
     import sys  # lazy: the package namespace stays `__version__` only

@@ -28,6 +28,13 @@ def test_one_cache_dir_per_checkout_is_used(tmp_path):
     assert _run(code, env).split() == [first, "1"]  # same sources: the same cache, loaded
 
 
+def test_the_locator_is_used_whether_numba_is_imported_before_or_after_hft(tmp_path):
+    code = "from hft.core.rng import splitmix64; print(type(splitmix64._cache._impl.locator).__name__)"
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    assert _run("import hft, sys; assert 'numba' not in sys.modules; " + code, env) == "SourceLocator"
+    assert _run("import numba, hft; " + code, env) == "SourceLocator"
+
+
 def test_an_explicit_numba_cache_dir_is_respected(tmp_path):
     out = _run("import os, hft; print(os.environ['NUMBA_CACHE_DIR'])", {"NUMBA_CACHE_DIR": str(tmp_path / "x")})
     assert out == str(tmp_path / "x")
