@@ -2,7 +2,8 @@
 then again after each edit of the copy (``kernels_compiled``: the compilations numba announced).
 
 Steps: a cold warm-up; a warm one; a docstring and a comment edit in ``hft/sim/engine.py`` and ``hft/core/errors.py``
-(no kernel's meaning changes: 0 is the goal); a new constant in ``hft/cli/replay.py`` (no kernel imports it).
+(no kernel's meaning changes: 0 is the goal); a new constant in ``hft/cli/replay.py`` (no kernel imports it); a
+new constant in ``hft/core/rng.py`` (its kernels and those of the modules importing it recompile, no others).
 After the warm run, `check_cache_args.py` lists cached signatures whose argument types come from outside their
 kernel's stamp (none is the rule's premise).
 With ``--tree`` an older tree (``git archive <commit> hft config | tar -x -C DIR``) measures what it did.
@@ -35,6 +36,8 @@ EDITS = {
         ("hft/core/errors.py", lambda s: "# an edited comment\n" + s),
     ],
     "unrelated_module": [("hft/cli/replay.py", lambda s: s + "\n_BENCH_EDIT = 1\n")],
+    # a kernel module's code: its kernels and those of the modules importing it recompile, no others
+    "one_kernel_module": [("hft/core/rng.py", lambda s: s + "\n_BENCH_EDIT = 1\n")],
 }
 
 
@@ -80,6 +83,7 @@ def main() -> None:
                 assert new != text and re.sub(r"\s", "", new) != "", rel
                 p.write_text(new)
             result[name] = _warmup(tree, cache)
+            result[name]["edited"] = [rel for rel, _ in edits]
             print(json.dumps({name: result[name]}), flush=True)
     print(add_section("bench_cache_edit", args.label, result))
 
