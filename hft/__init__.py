@@ -4,43 +4,86 @@ __version__ = "0.1.0"
 
 
 def _configure_numba_cache() -> None:
-    """Key numba's on-disk cache by the content of every ``hft`` module compiled code can depend on.
+    """Cache each compiled kernel until its meaning, or that of something it compiles in, changes.
 
-    numba invalidates a cached kernel only when *its own* source file changes; a kernel that calls a changed
-    kernel, or reads a changed constant, of another module would keep running the old machine code (a silent,
-    wrong result after a ``git pull``). So the cache lives in ``$NUMBA_CACHE_DIR`` =
-    ``<cache>/hft/numba/<version>-<hash>``, the hash covering the modules numba compiles and every ``hft`` module
-    they import (`hft._numba_key`): a change there starts a fresh cache (one recompile), a change elsewhere does
-    not. A cache is pruned only when no process has used it for a week (and never the two newest), so several
-    checkouts on one machine (branches, worktrees, a CI clone) keep their own caches instead of deleting each
-    other's. An explicit ``NUMBA_CACHE_DIR`` is respected.
-    ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs a few ms at import (reading the sources).
+    numba keeps a kernel's cached machine code while the kernel's own file is unchanged: a comment edit recompiles
+    the file's kernels, and a kernel that calls a changed kernel, or reads a changed constant, of another module
+    keeps the old code (a silent, wrong result after a ``git pull``). So numba's cache locator for this package's
+    functions is `hft._numba_locator.SourceLocator`, registered here, first in numba's list, as soon as numba is
+    imported (`_after_numba`): a kernel's entry holds while its module and every ``hft`` module it imports,
+    directly or through another, keep the same source up to docstrings, comments and line numbers
+    (`hft._numba_key.SourceStamps`). A docstring edit recompiles nothing; an edit of one module recompiles the
+    kernels of that module and of the modules importing it; a module no kernel imports recompiles nothing.
+
+    The cache lives in ``$NUMBA_CACHE_DIR`` = ``<cache>/hft/numba/<checkout>-<hash of its path>``, one per
+    checkout, for all its versions (an index entry is overwritten when its kernel recompiles). A checkout's
+    cache is pruned only when no process has used it for a week (and never the two newest), so several checkouts
+    on one machine (branches, worktrees, a CI clone) keep theirs. An explicit ``NUMBA_CACHE_DIR`` is respected
+    (and ``NUMBA_CACHE_LOCATOR_CLASSES``, numba's own list, bypasses the locator). ``<cache>`` is
+    ``$XDG_CACHE_HOME`` or ``~/.cache``. Costs well under a millisecond at import; the stamps are read when numba
+    defines the first kernel (each file's size and modification time against a memo beside the cache; a changed
+    file is parsed again).
     """
     import os  # lazy: the package namespace stays `__version__` only
     import sys  # lazy: the package namespace stays `__version__` only
 
     _target_features(os, sys)
+    _after_numba(sys)
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
+    import hashlib  # lazy: the package namespace stays `__version__` only
     from pathlib import Path  # lazy: the package namespace stays `__version__` only
 
-    from hft._numba_key import key_digest  # lazy: the package namespace stays `__version__` only
-
+    root = os.path.dirname(os.path.realpath(__file__))
+    tag = hashlib.blake2b(root.encode(), digest_size=8).hexdigest()
     try:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hft" / "numba"
-        base.mkdir(parents=True, exist_ok=True)
-        digest = key_digest(os.path.dirname(os.path.realpath(__file__)), str(base))
-        target = base / f"{__version__}-{digest}"
+        target = base / f"{os.path.basename(os.path.dirname(root))}-{tag}"
         if not target.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             _prune(base, keep=target)
         else:
             os.utime(target)  # "last used": what pruning reads
-    except OSError:  # unreadable sources or an unwritable cache home: numba's default (beside the sources)
+    except OSError:  # an unwritable cache home: numba's default (beside the sources)
         return
     os.environ["NUMBA_CACHE_DIR"] = str(target)
     if "numba" in sys.modules:  # imported before hft: its config was read already
         sys.modules["numba"].config.CACHE_DIR = str(target)
+
+
+def _after_numba(sys) -> None:
+    """Register `hft._numba_locator` with numba: now if numba is imported, else right after its cache module
+    loads (a one-shot import hook: ``import hft`` must not import numba, ~0.4 s, for a command that compiles
+    nothing; the hook must run before any ``hft`` kernel is defined)."""
+    if "numba.core.caching" in sys.modules:
+        from hft._numba_locator import register  # lazy: imports numba
+
+        register()
+        return
+
+    class _Hook:
+        def find_spec(self, name, path, target=None):
+            if name != "numba.core.caching":
+                return None
+            sys.meta_path.remove(self)
+            import importlib.util  # lazy: the package namespace stays `__version__` only
+
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None:
+                return spec
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                from hft._numba_locator import register  # lazy: numba's cache module is loaded now
+
+                register()
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    if not any(type(f).__name__ == "_Hook" and type(f).__module__ == __name__ for f in sys.meta_path):
+        sys.meta_path.insert(0, _Hook())
 
 
 def _target_features(os, sys) -> None:

@@ -1,22 +1,29 @@
-"""Which ``hft`` modules key numba's on-disk cache (`hft._configure_numba_cache`): the modules whose functions
-numba compiles, and every ``hft`` module they import, directly or through another.
+"""What a compiled kernel depends on, read from the sources without importing them.
 
 A compiled kernel's machine code depends on its own source and on the globals it reads, which numba freezes at
 compile time: constants and other kernels from the modules its module imports (a reason code of
-`hft.core.orders` in a gateway kernel, say). numba's own cache notices only a change of the kernel's file, so the
-whole set keys the cache directory: a change to any of these files starts a fresh cache, a change to any other
-(the command line, the docs in a CLI module's help) does not.
+`hft.core.orders` in a gateway kernel, say). numba's own cache notices only a change of the kernel's file.
 
-Read from the sources' text with regular expressions, without importing anything (it runs at ``import hft``, in
-a few milliseconds). A module compiles code when it applies one of numba's decorators or calls ``njit`` / ``jit``,
-or applies a decorator that another module defines as ``name = njit(...)`` (the packages' ``_kernel`` /
-``_inline``). ``tests/unit/core/test_numba_cache_dir.py`` checks the rule against the truth: every module holding a numba
-dispatcher or intrinsic after importing all of ``hft``, and the import closure of those read by Python's parser.
+`SourceStamps` gives each module a stamp over its normalised source (the syntax tree without docstrings: comments
+and line numbers are not in it) and that of every ``hft`` module it imports, directly or through another (Python's
+parser, as the import runs: top level, ``if`` / ``try``, not ``if TYPE_CHECKING:``). numba's cache index of each
+``hft`` kernel is stamped with it (`hft._numba_locator`): an edit recompiles exactly the kernels whose module
+imports the edited one, and a docstring or comment edit none.
+
+`key_modules` / `key_digest` name the whole set at once (the modules numba compiles and every ``hft`` module they
+import), for what is recorded per version of all kernels: the self-test's passes (`hft.core.selftest`). Read from
+the sources' text with regular expressions (a few milliseconds): a module compiles code when it applies one of
+numba's decorators or calls ``njit`` / ``jit``, or applies a decorator that another module defines as
+``name = njit(...)`` (the packages' ``_kernel`` / ``_inline``). ``tests/unit/core/test_numba_cache_dir.py``
+checks both against the truth: every module holding a numba dispatcher or intrinsic after importing all of
+``hft``, and the import closure of those read by Python's parser.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import json
 import os
 import re
 
@@ -72,7 +79,7 @@ def _sources(root: str, modules: dict[str, str]) -> dict[str, bytes]:
 
 
 def key_digest(root: str, memo_dir: str | None = None) -> str:
-    """The hex digest that names the numba cache of the package at `root`: each key module's relative path and
+    """The hex digest of all the kernels' sources of the package at `root`: each key module's relative path and
     source (`key_modules`). With `memo_dir`, the digest is kept there for the sources' stamp (every module's path,
     size and modification time in ns, numba's own rule for its cache) and read back while the stamp holds: a
     start-up then stats the files instead of reading and scanning them."""
@@ -109,7 +116,8 @@ def key_digest(root: str, memo_dir: str | None = None) -> str:
 
 
 def key_modules(root: str, modules: dict[str, str] | None = None, texts: dict[str, bytes] | None = None) -> list[str]:
-    """The relative paths (sorted as pathlib sorts them) of the modules that key the numba cache (module doc).
+    """The relative paths (sorted as pathlib sorts them) of the modules numba compiles and those they import
+    (module doc).
     `modules` / `texts`: `module_files` and the sources, if read already."""
     modules = module_files(root) if modules is None else modules
     texts = _sources(root, modules) if texts is None else texts
@@ -130,3 +138,132 @@ def key_modules(root: str, modules: dict[str, str] | None = None, texts: dict[st
                 seen.add(dep)
                 todo.append(dep)
     return sorted((modules[m] for m in seen), key=lambda r: r.split("/"))
+
+
+# --- per-module source stamps (numba's cache locator for hft's kernels: `hft._numba_locator`) -------------------
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            b = node.body
+            if b and isinstance(b[0], ast.Expr) and isinstance(b[0].value, ast.Constant) \
+                    and isinstance(b[0].value.value, str):
+                node.body = b[1:]
+
+
+def _top_imports(tree: ast.Module) -> list[str]:
+    """The ``hft`` modules (or names) a module imports when it runs: top-level ``import`` / ``from``, also inside
+    ``if`` / ``try`` (not under ``if TYPE_CHECKING:``). ``import a.b`` binds ``a``: the packages on the way count;
+    ``from M import x`` counts M and ``M.x`` (kept only where that is a module)."""
+    found: set[str] = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.If | ast.Try):
+            todo += [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+            todo += [s for h in getattr(node, "handlers", []) for s in h.body]
+        elif isinstance(node, ast.Import):
+            found |= {a.name[:i] for a in node.names for i in range(len(a.name) + 1)
+                      if i == len(a.name) or a.name[i] == "."}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module)
+            found |= {node.module + "." + a.name for a in node.names}
+    return sorted(found)
+
+
+def normalized(source: bytes) -> tuple[str, list[str]]:
+    """A source's meaning as the compiler sees it and what it imports: the hex digest of its syntax tree without
+    docstrings (comments, blank lines and line numbers are not in the tree), and `_top_imports`."""
+    tree = ast.parse(source)
+    imports = _top_imports(tree)
+    _strip_docstrings(tree)
+    return hashlib.blake2b(ast.dump(tree).encode(), digest_size=16).hexdigest(), imports
+
+
+class SourceStamps:
+    """Source stamps of the modules of the package at `root`, for numba's cache index (`hft._numba_locator`).
+
+    A module's stamp covers its own normalised source (`normalized`: a docstring or comment edit keeps it) and
+    that of every package module it imports, directly or through another (`closure`): a kernel compiles in the
+    constants and the kernels of those modules, so a change to any of them must recompile it, and a change
+    anywhere else must not. Each file's digest is kept in `memo` (a JSON file; None: in memory only) for its
+    size and modification time in ns, so a start-up stats the files and parses only the changed ones. An instance
+    reads each file's state once (a process defines its kernels once): a new instance sees later edits."""
+
+    def __init__(self, root: str, memo: str | None = None) -> None:
+        self.root = root
+        self.memo = memo
+        self._modules = module_files(root)
+        self._files: dict[str, list] = {}  # rel -> [size, mtime_ns, digest, imports]
+        self._checked: set[str] = set()  # entries whose file was stat'ed in this process
+        self._stamps: dict[str, str] = {}
+        self._loaded = False
+        self._dirty = False
+
+    def _load(self) -> None:
+        self._loaded = True
+        if self.memo is None:
+            return
+        try:
+            with open(self.memo, encoding="utf-8") as fh:
+                kept = json.load(fh)
+            if isinstance(kept, dict):
+                self._files = kept
+        except (OSError, ValueError):
+            pass
+
+    def _entry(self, rel: str) -> list:
+        e = self._files.get(rel)
+        if rel in self._checked:
+            return e
+        if not self._loaded:
+            self._load()
+            e = self._files.get(rel)
+        path = os.path.join(self.root, rel)
+        st = os.stat(path)
+        if not (isinstance(e, list) and len(e) == 4 and e[0] == st.st_size and e[1] == st.st_mtime_ns):
+            with open(path, "rb") as fh:
+                digest, imports = normalized(fh.read())
+            e = self._files[rel] = [st.st_size, st.st_mtime_ns, digest, imports]
+            self._dirty = True
+        self._checked.add(rel)
+        return e
+
+    def closure(self, rel: str) -> list[str]:
+        """`rel` and the package modules it imports, directly or through another: relative paths, sorted."""
+        by_name = self._modules
+        seen, todo = {rel}, [rel]
+        while todo:
+            for name in self._entry(todo.pop())[3]:
+                dep = by_name.get(name)
+                if dep is not None and dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        return sorted(seen)
+
+    def stamp(self, rel: str) -> str:
+        """The stamp of the module at `rel` (relative to `root`, ``/`` separators): the digest of its closure's
+        paths and normalised sources. Each file is read once per instance: numba asks when a kernel is defined."""
+        stamp = self._stamps.get(rel)
+        if stamp is None:
+            h = hashlib.blake2b(digest_size=16)
+            for dep in self.closure(rel):
+                h.update(f"{dep}\0{self._entry(dep)[2]}\n".encode())
+            stamp = self._stamps[rel] = h.hexdigest()
+            self.save()
+        return stamp
+
+    def save(self) -> None:
+        """Write the memo if a digest was computed since it was read (best effort: a read-only cache skips it)."""
+        if not self._dirty or self.memo is None:
+            return
+        self._dirty = False
+        try:
+            tmp = f"{self.memo}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(self._files, fh, separators=(",", ":"))
+            os.replace(tmp, self.memo)
+        except OSError:
+            pass

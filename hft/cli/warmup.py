@@ -1,7 +1,7 @@
 """`hft warmup`: compile every kernel ahead, so the first real run is not a compile.
 
-The kernels are compiled on first use and cached on disk (``hft/__init__.py``: the cache is keyed by the
-content of the kernel code). A fresh install therefore spends its first minutes compiling inside whatever runs
+The kernels are compiled on first use and cached on disk (``hft/__init__.py``: an entry holds while the
+meaning of the kernel's module and of what it imports holds). A fresh install therefore spends its first minutes compiling inside whatever runs
 first. `warmup` runs a tiny version of each job through the same code paths — a generated LOBSTER day through
 import, verify, inspect, features and L3 replays (a numba strategy; a Python one with latencies from a recorded
 file); the Databento MBO walk on a two-record array and the vendor importers' compiled passes (`hft.data._gather`:
@@ -279,8 +279,8 @@ def _live(ctx: dict[str, Any]) -> int:
     """`hft gateway serve` (the shipped config, loopback venue, TCP intake, its own WAL under the warm-up folder) in a
     child process: a pipelined batch of TCP intents, one ``/v3/orders`` and one durable ``/orders`` order, then
     SIGTERM. The service's own kernels (frame scan, order views, WAL row join, venue journal, the gateway's batch
-    path) compile here instead of on a first real order. Returns how many kernels the child compiled (new entries
-    in numba's on-disk cache, ``$NUMBA_CACHE_DIR``, which `hft` sets on import)."""
+    path) compile here instead of on a first real order. Returns how many kernels the child compiled (entries of
+    numba's on-disk cache, ``$NUMBA_CACHE_DIR``, which `hft` sets on import, written while it ran)."""
     import http.client
     import re
     import secrets
@@ -292,7 +292,7 @@ def _live(ctx: dict[str, Any]) -> int:
     if not config.exists():  # an installed (not editable) package has no shipped config: nothing to warm
         return 0
     cache = Path(os.environ.get("NUMBA_CACHE_DIR", "."))
-    before = sum(1 for _ in cache.rglob("*.nbc"))
+    t0 = time.time() - 1.0  # a recompiled kernel rewrites its entry's file: count files written since the start
     secret = secrets.token_hex(24)
     env = {**os.environ, "HFT_HOME": str(ctx["dir"] / "live"), "HFT_JWT_SECRET": secret}
     cmd = [sys.executable, "-c", "from hft.cli.app import main; main()", "gateway", "serve", "--config", str(config),
@@ -325,7 +325,7 @@ def _live(ctx: dict[str, Any]) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-    return max(0, sum(1 for _ in cache.rglob("*.nbc")) - before)
+    return sum(1 for p in cache.rglob("*.nbc") if p.stat().st_mtime >= t0)
 
 
 # (step, function, lane). Lane 1 runs in the `hft warmup` process, lane 2 in a second one when two CPUs are free

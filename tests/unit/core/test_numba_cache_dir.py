@@ -1,5 +1,7 @@
-"""numba's on-disk cache is keyed by the content of every module compiled code can depend on (hft/__init__.py,
-hft/_numba_key.py): the modules numba compiles and every hft module they import."""
+"""numba's on-disk cache holds a kernel while its module and every hft module that module imports keep their
+meaning (hft/__init__.py, hft/_numba_locator.py, hft/_numba_key.py `SourceStamps`): a docstring or comment edit
+recompiles nothing, a changed constant or callee recompiles its users (never a stale kernel), an edit no kernel
+imports recompiles nothing."""
 
 from __future__ import annotations
 
@@ -9,21 +11,28 @@ import sys
 from pathlib import Path
 
 
-def _run(code: str, env: dict[str, str]) -> str:
+def _run(code: str, env: dict[str, str], cwd: Path | None = None) -> str:
     full = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**full, **env},
-                       check=True)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**full, **env}, cwd=cwd)
+    assert p.returncode == 0, p.stderr[-3000:]
     return p.stdout.strip()
 
 
-def test_cache_dir_is_content_keyed_and_used(tmp_path):
+def test_one_cache_dir_per_checkout_is_used(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     code = ("import os, hft; from hft.core.rng import splitmix64; splitmix64(1, 2); "
-            "print(os.environ['NUMBA_CACHE_DIR'])")
-    first = Path(_run(code, env))
-    assert first.parent == tmp_path / "hft" / "numba" and first.name.startswith("0.1.0-")
-    assert any(first.rglob("*.nbi")), "numba wrote its index files into the keyed directory"
-    assert Path(_run(code, env)) == first  # same sources: the same cache, no recompile
+            "print(os.environ['NUMBA_CACHE_DIR'], sum(splitmix64.stats.cache_hits.values()))")
+    first, hits = _run(code, env).split()
+    assert Path(first).parent == tmp_path / "hft" / "numba" and hits == "0"
+    assert any(Path(first).rglob("rng.splitmix64-src.*.nbi")), "numba wrote its index into the checkout's cache"
+    assert _run(code, env).split() == [first, "1"]  # same sources: the same cache, loaded
+
+
+def test_the_locator_is_used_whether_numba_is_imported_before_or_after_hft(tmp_path):
+    code = "from hft.core.rng import splitmix64; print(type(splitmix64._cache._impl.locator).__name__)"
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    assert _run("import hft, sys; assert 'numba' not in sys.modules; " + code, env) == "SourceLocator"
+    assert _run("import numba, hft; " + code, env) == "SourceLocator"
 
 
 def test_an_explicit_numba_cache_dir_is_respected(tmp_path):
@@ -38,7 +47,7 @@ def test_old_caches_are_pruned(tmp_path):
         d.mkdir(parents=True)
         os.utime(d, (1_000_000 + i, 1_000_000 + i))
     _run("import hft", {"XDG_CACHE_HOME": str(tmp_path)})
-    left = sorted(p.name for p in base.iterdir() if p.is_dir())  # beside them: the key's memo file
+    left = sorted(p.name for p in base.iterdir() if p.is_dir())
     assert "0.0.3-old" in left and "0.0.2-old" in left and "0.0.0-old" not in left and len(left) == 3
 
 
@@ -109,7 +118,7 @@ def test_the_key_covers_every_compiled_module_and_what_it_imports():
     `hft.core.orders` in a gateway kernel) would run stale machine code after that module changed."""
     import json
 
-    from hft._numba_key import key_modules
+    from hft._numba_key import SourceStamps, key_modules
 
     truth = json.loads(_run(_TRUTH, {}))
     assert len(truth["compiled"]) > 40  # the gateway, book, venue, engine, live and data kernels
@@ -120,6 +129,16 @@ def test_the_key_covers_every_compiled_module_and_what_it_imports():
                 needed.add(dep)
                 todo.append(dep)
     rel = {n: str(Path(f).relative_to(ROOT)) for n, f in truth["files"].items()}
+    stamps = SourceStamps(str(ROOT))
+    for name in truth["compiled"]:  # each kernel's stamp covers its module's import closure
+        closure, todo = {name}, [name]
+        while todo:
+            for dep in truth["imports"][todo.pop()]:
+                if dep not in closure:
+                    closure.add(dep)
+                    todo.append(dep)
+        assert {rel[n] for n in closure} <= set(stamps.closure(rel[name])), name
+    # the selftest's record of a pass (`hft.core.selftest._marker`) is keyed by the union of those closures
     key = set(key_modules(str(ROOT)))
     assert sorted(rel[n] for n in needed if rel[n] not in key) == []
     assert "core/orders.py" in key  # the gateway kernels' constants: outside the key before this rule
@@ -172,3 +191,60 @@ def test_the_digest_follows_the_key_and_its_memo_follows_the_sources(tmp_path):
     consts.write_text("LIMIT = 2\n")  # same size: the modification time tells the memo
     changed = key_digest(root, str(memo))
     assert changed != first and changed == key_digest(root)
+
+
+# A package named `hft` with the real cache machinery (its `__init__`, `_numba_key`, `_numba_locator`) and a few
+# small modules: `kern` compiles in a constant of `consts` and a kernel of `callee`; `user` calls `kern`'s kernel;
+# `other` is imported by no kernel.
+_KERNELS = {
+    "consts.py": "LIMIT = 3\n",
+    "callee.py": "from numba import njit\n\n\n@njit(cache=True)\ndef bump(x):\n    return x + 10\n",
+    "kern.py": ('"""Kernels."""\n\nfrom numba import njit\n\nfrom hft.callee import bump\nfrom hft.consts import LIMIT\n'
+                '\n\n@njit(cache=True)\ndef over(x):\n    """Scaled."""\n    return bump(x) * LIMIT\n'),
+    "user.py": ("from numba import njit\n\nfrom hft.kern import over\n\n\n@njit(cache=True)\ndef twice(x):\n"
+                "    return over(x) * 2\n"),
+    "other.py": "TEXT = 'other'\n",
+}
+_CALL = ("import json\nfrom hft.kern import over\nfrom hft.user import twice\n"
+         "r = [over(1), twice(1)]\n"
+         "print(json.dumps({'result': r, 'loaded': [sum(f.stats.cache_hits.values()) for f in (over, twice)],"
+         " 'compiled': [sum(f.stats.cache_misses.values()) for f in (over, twice)]}))")
+
+
+def test_an_edit_recompiles_the_kernels_that_depend_on_it_and_only_those(tmp_path):
+    """Each run a fresh process on one cache: the kernel of a module whose meaning (or whose imports' meaning)
+    changed is compiled again and gives the new answer; after a docstring, comment or unrelated edit every
+    kernel is loaded."""
+    import json
+    import shutil
+
+    root = Path(_package(tmp_path / "src", _KERNELS))
+    for name in ("__init__.py", "_numba_key.py", "_numba_locator.py"):
+        shutil.copy(ROOT / name, root / name)
+    env = {"PYTHONPATH": str(tmp_path / "src"), "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def run() -> dict:
+        return json.loads(_run(_CALL, env, cwd=tmp_path))  # not the checkout's own `hft`
+
+    def edit(rel: str, old: str, new: str) -> None:
+        p = root / rel
+        assert old in p.read_text()
+        p.write_text(p.read_text().replace(old, new))
+
+    assert run() == {"result": [33, 66], "loaded": [0, 0], "compiled": [1, 1]}
+    assert run() == {"result": [33, 66], "loaded": [1, 1], "compiled": [0, 0]}
+    # docstrings and comments, lines moved above the kernel: nothing recompiles
+    edit("kern.py", '"""Kernels."""\n', '"""Kernels, and a docstring\nthat grew."""\n# a comment\n\n')
+    edit("kern.py", '"""Scaled."""', '"""Scaled: an edited docstring."""  # and a comment')
+    edit("callee.py", "from numba", "# a comment\nfrom numba")
+    assert run() == {"result": [33, 66], "loaded": [1, 1], "compiled": [0, 0]}
+    edit("other.py", "'other'", "'changed'")  # a module no kernel imports
+    assert run() == {"result": [33, 66], "loaded": [1, 1], "compiled": [0, 0]}
+    edit("consts.py", "LIMIT = 3", "LIMIT = 4")  # a constant `kern` compiles in: `kern` and its user recompile
+    assert run() == {"result": [44, 88], "loaded": [0, 0], "compiled": [1, 1]}
+    edit("callee.py", "x + 10", "x + 20")  # a callee in another module
+    assert run() == {"result": [84, 168], "loaded": [0, 0], "compiled": [1, 1]}
+    edit("user.py", "* 2", "* 3")  # the dependent only: the kernel it calls stays cached
+    assert run() == {"result": [84, 252], "loaded": [1, 0], "compiled": [0, 1]}
+    assert run() == {"result": [84, 252], "loaded": [1, 1], "compiled": [0, 0]}
