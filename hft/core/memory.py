@@ -56,8 +56,8 @@ def no_transparent_huge_pages() -> None:
     """No transparent huge pages in this process, Redis's advice for a latency-bound server. numpy asks for huge
     pages on its arrays of 4 MB and more (``madvise``), so every 2 MB of a ring the live writer fills for the first
     time (order views, fills, the gateway's tables) was one fault that zeroes 2 MB: measured as regular ~4.7 ms
-    stalls of the writer, the `/v3` p99 over 30 s cells 2.6-2.9 ms against 1.1-1.2 ms without them (docs/live.md,
-    "Load"). With 4 KB pages the same first touches are spread thin, and a forked snapshot child copies 4 KB pages
+    stalls of the writer, the `/v3` p99 over 30 s cells 2.6-2.9 ms against 1.1-1.2 ms without them (bench/JOURNAL.md,
+    "the live service's load, stop by stop"). With 4 KB pages the same first touches are spread thin, and a forked snapshot child copies 4 KB pages
     on write, not 2 MB ones. ``prctl(PR_SET_THP_DISABLE)`` turns huge pages off for the whole process (malloc's and
     numba's memory too, where the kernel's mode is ``always``); numpy's own switch covers a kernel without the
     call. Best effort: elsewhere (not Linux) it changes nothing."""
