@@ -7,7 +7,7 @@ median of ``--runs`` warm runs (after two warm-up runs): the run with its set-up
 replay loop alone, minor page faults per run. Modes:
 
 * ``plain``: what a library caller gets (no memory policy; each engine its own buffers);
-* ``keep``: `keep_freed_memory()` called first (what `hft sweep` and the benchmarks opt into);
+* ``keep``: `keep_freed_memory()` called first (what `hft replay sweep` and the benchmarks opt into);
 * ``spares``: no policy, one `Spares` passed to every run (`build_engine(..., spares=)`);
 * ``keep_spares``: both.
 
@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.pairs):
         for m in args.modes:
             r = _child(m, day, args.runs)
-            per[m].append({"total_ms": statistics.median(r["total"]) * 1e3, "loop_ms": statistics.median(r["loop"]) * 1e3,
+            per[m].append({"total_ms": statistics.median(r["total"]) * 1e3,
+                           "loop_ms": statistics.median(r["loop"]) * 1e3,
                            "faults": statistics.median(r["faults"]), "hashes": r["hashes"],
                            "parse_ms": r["parse_s"] * 1e3})
             print(m, {k: (round(v, 2) if isinstance(v, float) else v) for k, v in per[m][-1].items()}, flush=True)

@@ -42,8 +42,8 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
-The process keeps freed memory for the next run (`hft.core.memory.keep_freed_memory`, as `hft sweep` does) and its
-runs share one `Spares` (`SPARES`): a benchmark's repeats are a sweep's cells.
+The process keeps freed memory for the next run (`hft.core.memory.keep_freed_memory`, as `hft replay sweep`
+does) and its runs share one `Spares` (`SPARES`): a benchmark's repeats are a sweep's cells.
 
 Rows per second use each tool's own row count (Binance: ours 598,754 events incl. trades and book tickers, the
 peer's 491,973 rows; synthetic: the same rows). Writes bench/results/bench_sim.json with medians of ``--repeat`` interleaved runs and the

@@ -1,6 +1,6 @@
 """The process's memory policies, each set only by a program that owns its process: keeping freed memory for
-the next run (glibc's malloc: `hft sweep` and its workers, the benchmarks) and running without transparent huge
-pages (the live service). Building or running an engine sets neither: a notebook that replays is left as it was.
+the next run (glibc's malloc: `hft replay sweep` and its workers, the benchmarks) and running without transparent
+huge pages (the live service). Building or running an engine sets neither: a notebook that replays is left as it was.
 
 A replay allocates its tables and logs anew each run (the gateway arena, the decision, order, fill and equity
 rows, the logs built from them: ~7 MB for a LOBSTER day of `mm`) and frees them when its results are dropped.
@@ -36,8 +36,8 @@ TRIM_THRESHOLD = 512 << 20
 
 def keep_freed_memory() -> bool:
     """Ask glibc to keep freed memory for reuse (module docstring): a process-wide setting, for the programs that
-    own their process (`hft sweep`, its workers, a benchmark), never called by the library on its own. True when
-    glibc took it, False where the C library is not glibc."""
+    own their process (`hft replay sweep`, its workers, a benchmark), never called by the library on its own. True
+    when glibc took it, False where the C library is not glibc."""
     return _mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and _mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 

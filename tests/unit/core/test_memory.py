@@ -1,5 +1,5 @@
 """glibc's keep-freed-memory policy (`hft.core.memory`) is the caller's to set: building and running engines leaves
-the process's allocator as it was, and a program that opts in (`keep_freed_memory`, as `hft sweep` does) gets a
+the process's allocator as it was, and a program that opts in (`keep_freed_memory`, as `hft replay sweep` does) gets a
 repeated run's memory back instead of fresh pages. Measured as the kernel's minor page faults of repeated runs, in
 a fresh process each (the policy is process-wide)."""
 
