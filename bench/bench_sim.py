@@ -23,7 +23,8 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   gateway, the peer's njit equivalent); both sides timed with their set-up (ours: `build_engine` + run; the peer:
   construction + run), messages per second over the day's 49,482 messages for both (the peer's row count is
   reported too). Ours repeats the day in one process as a sweep does: the day's event matrix and its local view's
-  price bounds are made by the warm-up run and reused (read-only events: `engine_nb.buffers.take_of`, `book_for`),
+  price bounds are made by the warm-up run and reused (read-only events: `engine_nb.buffers.Spares.take_of` with
+  the benchmark's one `Spares`, `book_for`),
   the peer's rows are converted once before its runs;
 * many days: ``--days`` generated LOBSTER days (``--day-messages`` each) with `mm`, replayed as one run of
   several sessions (`hft.sim.sessions`) and day by day on the single-day path, interleaved; events per second
@@ -40,6 +41,9 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   two books costs the peer), and ours against it (``ratio_two_legs_ours_over_peer_end_to_end``);
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
+
+The process keeps freed memory for the next run (`hft.core.memory.keep_freed_memory`, as `hft replay sweep`
+does) and its runs share one `Spares` (`SPARES`): a benchmark's repeats are a sweep's cells.
 
 Rows per second use each tool's own row count (Binance: ours 598,754 events incl. trades and book tickers, the
 peer's 491,973 rows; synthetic: the same rows). Writes bench/results/bench_sim.json with medians of ``--repeat`` interleaved runs and the
@@ -68,6 +72,7 @@ from bench_data import PEER_FILE, PEER_LOT, PEER_TICK, _peer_available, _peer_ru
 from hft.core.orders import INTENT_NEW
 from hft.data.sources import FILES
 
+SPARES: Any = None  # the runs' shared `hft.sim.engine_nb.buffers.Spares` (made in `main`)
 COMPARISONS = ("binance", "synthetic", "lobster_l3", "days", "instruments")  # what `--only` picks
 PEER_MM_MAX_POSITION = 10  # lots, as our mm's max_position
 
@@ -84,7 +89,7 @@ def _ours(md: Any, strategy_name: str, params: dict[str, Any], engine: str = "nu
                        exchange="no_partial_fill", queue_model="risk_averse", engine=engine)
     t0 = time.perf_counter()
     strategy = Strategy() if strategy_name == "idle" else make_strategy(strategy_name, params)
-    eng, mult = build_engine(md, strategy, strategy_name, cfg)
+    eng, mult = build_engine(md, strategy, strategy_name, cfg, spares=SPARES)
     eng.strategy_kernels = strategy_kernels
     out = eng.run(multiplier=mult)
     total = time.perf_counter() - t0
@@ -265,7 +270,7 @@ def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
             walls, n, single = 0.0, 0, []
             for paths in days:
                 md = open_market_data(paths)
-                eng, mult = build_engine(md, make_strategy("mm", {"size": 1}), "mm", cfg)
+                eng, mult = build_engine(md, make_strategy("mm", {"size": 1}), "mm", cfg, spares=SPARES)
                 out = eng.run(multiplier=mult)
                 summarise_run(out, md, "mm", {"size": 1}, cfg, paths, commit="")  # as replay_sessions does
                 walls += out.wall_s
@@ -343,7 +348,7 @@ def _compare_instruments(repeat: int, data: Path, peer: bool) -> dict[str, Any]:
                 strategy = out = None
                 t0 = time.perf_counter()
                 strategy = Strategy() if name == "idle" else make_strategy(name, params)
-                out = replay_legs(mds, strategy, name, cfg)[0]
+                out = replay_legs(mds, strategy, name, cfg, spares=SPARES)[0]
                 if engine == "numba":
                     legs_e2e = time.perf_counter() - t0
                 walls[f"two_legs_{engine}"] = out.wall_s
@@ -394,6 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=list(COMPARISONS), action="append",
                     help="run only these comparisons (repeatable; default: all)")
     args = ap.parse_args(argv)
+    global SPARES
+    from hft.core.memory import keep_freed_memory
+    from hft.sim.engine_nb.buffers import Spares  # lazy: numba
+
+    keep_freed_memory()
+    SPARES = Spares()
     data = shared_data()
     version = _peer_available()
     result: dict[str, Any] = {"name": "bench_sim", "machine": machine_info(), "repeat": args.repeat,

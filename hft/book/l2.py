@@ -165,7 +165,8 @@ def _bounds_of(events: np.ndarray) -> np.ndarray:
     return b
 
 
-_BOUNDS: dict[int, tuple[weakref.ref, np.ndarray]] = {}  # by id(events): (the array, weakly; its bounds)
+# by id(events): (the array, weakly; its bounds): a pure memo of read-only arrays only, at most 16
+_BOUNDS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
 
 
 def book_for(events: np.ndarray, margin: int = _MIN_MARGIN) -> L2Book:

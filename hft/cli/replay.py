@@ -136,9 +136,11 @@ def sweep_cmd(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
 ) -> None:
     """Replay a strategy over a parameter grid x days x instruments; results in one Parquet table."""
+    from hft.core.memory import keep_freed_memory
     from hft.data.sources import FILES
     from hft.sim.sweep import load_sweep, run_sweep
 
+    keep_freed_memory()  # this process runs the cells itself with one worker: each reuses the last one's memory
     parsed = load_sweep(spec, source=FILES)
     for n in parsed.notices:  # what a range skipped, said before the cells run (as `hft replay` says it)
         sys.stderr.write(f"notice: {n}\n")

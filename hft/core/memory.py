@@ -1,21 +1,19 @@
-"""The process's memory policies: the simulator keeps freed memory for the next run (glibc's malloc); the live
-service runs without transparent huge pages.
+"""The process's memory policies, each set only by a program that owns its process: keeping freed memory for
+the next run (glibc's malloc: `hft replay sweep` and its workers, the benchmarks) and running without transparent
+huge pages (the live service). Building or running an engine sets neither: a notebook that replays is left as it was.
 
 A replay allocates its tables and logs anew each run (the gateway arena, the decision, order, fill and equity
 rows, the logs built from them: ~7 MB for a LOBSTER day of `mm`) and frees them when its results are dropped.
 glibc serves blocks above its mmap threshold (128 kB, raised dynamically up to the size of the largest block freed
 so far) with fresh ``mmap`` pages, and returns the top of its heap to the kernel once more than twice that is free.
-So every run of a sweep, an alpha gate or a benchmark got fresh pages, and the kernel's first-touch faults cost
-more than a tenth of a warm LOBSTER `mm` run (~1,300 faults, ~2.5 ms of ~25 ms; `bench/bench_sim.py`).
+So every run of a sweep or a benchmark gets fresh pages, whose first-touch faults cost ~a sixth of a warm LOBSTER
+`mm` run (bench/bench_process_state.py).
 
 `keep_freed_memory` sets a fixed mmap threshold (32 MiB, glibc's largest) and a trim threshold of 512 MiB, so that
 blocks up to 32 MiB come from the heap and a freed run's memory is there for the next one. The cost: the process
 keeps up to 512 MiB of freed heap instead of returning it (it is reused, not leaked). Blocks over 32 MiB (a
-multi-million-event matrix) are still mapped per allocation; the engine keeps those itself
-(`hft.sim.engine_nb.buffers`).
-
-Called by the simulator's engines when they are built (`hft.sim.engine.Engine`): a process that never replays is
-left as it was. ``HFT_KEEP_FREED_MEMORY=0`` turns it off. A no-op where the C library is not glibc.
+multi-million-event matrix) are still mapped per allocation; runs that share a `hft.sim.engine_nb.buffers.Spares`
+keep those themselves. A no-op where the C library is not glibc.
 
 `no_transparent_huge_pages` is the live service's policy (`hft.live.server`): no 2 MB pages, whose first touch
 stalls a latency-bound writer.
@@ -26,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
-import os
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -36,20 +33,12 @@ _PR_SET_THP_DISABLE = 41  # linux/prctl.h
 MMAP_THRESHOLD = 32 << 20  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit)
 TRIM_THRESHOLD = 512 << 20
 
-_state: dict[str, bool] = {}
-
 
 def keep_freed_memory() -> bool:
-    """Ask glibc to keep freed memory for reuse (module docstring); once per process. True when the policy is in
-    force (set now or earlier), False when it is turned off or the C library is not glibc."""
-    done = _state.get("kept")
-    if done is not None:
-        return done
-    kept = False
-    if os.environ.get("HFT_KEEP_FREED_MEMORY", "1") != "0":
-        kept = _mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and _mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-    _state["kept"] = kept
-    return kept
+    """Ask glibc to keep freed memory for reuse (module docstring): a process-wide setting, for the programs that
+    own their process (`hft replay sweep`, its workers, a benchmark), never called by the library on its own. True
+    when glibc took it, False where the C library is not glibc."""
+    return _mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and _mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def no_transparent_huge_pages() -> None:

@@ -158,7 +158,9 @@ def _parse_entry(item: Any, key: str, file: str) -> ConfiguredRiskCheck:
     return ConfiguredRiskCheck(item["check"].strip(), check, tuple(values))
 
 
-_C_ENTRIES: dict[int, tuple[Any, Any]] = {}  # id(kernel) → (kernel, its cfunc): compiled once per process
+# id(kernel) → (kernel, its cfunc): a pure memo, one entry per kernel object a process defines; never evicted
+# (an installed arena or a running loop holds the cfunc's address)
+_C_ENTRIES: dict[int, tuple[Any, Any]] = {}
 
 
 def c_entry(check: RiskCheck) -> Any:

@@ -54,7 +54,7 @@ import time
 import weakref
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -78,7 +78,6 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import SimError
 from hft.core.ids import current_run_hash_scheme, run_hash
-from hft.core.memory import keep_freed_memory
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -102,6 +101,9 @@ from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal, legs_final
 from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of, venue_times
 from hft.sim.legs import Leg, LegInput, merge_streams
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
+
+if TYPE_CHECKING:
+    from hft.sim.engine_nb.buffers import Spares
 
 PRI_LOCAL_MD, PRI_LOCAL_RESP, PRI_TIMER, PRI_EXCH_MD, PRI_EXCH_ARRIVAL = range(5)
 _INF = np.iinfo(np.int64).max
@@ -254,40 +256,44 @@ class Engine:
         reference: L3 data only: int64 rows (one per event, LOBSTER layout ``4*L`` columns) that the local view
             is set to at each event's local time instead of applying the event (module docstring); None: the
             view is built from the events.
+        spares: reusable memory shared by the runs given it (`hft.sim.engine_nb.buffers.Spares`: a sweep's or a
+            benchmark's repeats); None: this run's buffers are its own and freed with it.
     """
 
     def __init__(self, events: np.ndarray, venue: Any, gateway_factory: Callable[..., Any], strategy: Strategy,
                  symbol: str, config: EngineConfig | None = None, *, book_level: str = "L2",
                  seed_levels: list[tuple[int, int, int]] | None = None,
-                 sink: Callable[[Any], None] | None = None, reference: np.ndarray | None = None) -> None:
+                 sink: Callable[[Any], None] | None = None, reference: np.ndarray | None = None,
+                 spares: Spares | None = None) -> None:
         self._setup([LegInput(events, venue, symbol, book_level, seed_levels or (), reference)], gateway_factory,
-                    strategy, config, sink)
+                    strategy, config, sink, spares)
 
     @classmethod
     def of_legs(cls, legs: Sequence[LegInput], gateway_factory: Callable[..., Any], strategy: Strategy,
-                config: EngineConfig | None = None, *, sink: Callable[[Any], None] | None = None) -> Engine:
+                config: EngineConfig | None = None, *, sink: Callable[[Any], None] | None = None,
+                spares: Spares | None = None) -> Engine:
         """A run over the instruments `legs` on one clock (module docstring), through one gateway that holds
         every leg's symbol. One leg is the single-instrument run."""
         self = cls.__new__(cls)
-        self._setup(list(legs), gateway_factory, strategy, config, sink)
+        self._setup(list(legs), gateway_factory, strategy, config, sink, spares)
         return self
 
     def _setup(self, legs: list[LegInput], gateway_factory: Callable[..., Any], strategy: Strategy,
-               config: EngineConfig | None, sink: Callable[[Any], None] | None) -> None:
+               config: EngineConfig | None, sink: Callable[[Any], None] | None, spares: Spares | None = None) -> None:
         if not legs:
             raise SimError("engine: expected at least one instrument, was none")
         from hft.core.selftest import ensure  # lazy: keeps the self-test out of the kernels' cache key
 
         for level in sorted({leg.book_level for leg in legs}):  # the venue kernels answered right on this CPU
             ensure(f"replay-{level.lower()}")
-        keep_freed_memory()  # a run's tables and logs are reused memory, not fresh pages (`hft.core.memory`)
         if len({leg.symbol for leg in legs}) != len(legs):
             raise SimError(f"engine: expected distinct symbols, was {[leg.symbol for leg in legs]}")
         self.cfg = config or EngineConfig()
+        self.spares = spares
         if len(legs) == 1:
             events, self._leg_ix, self._own = legs[0].events, None, None
         else:
-            merged = merge_streams([leg.events for leg in legs])
+            merged = merge_streams([leg.events for leg in legs], spares)
             # arrays (read-only; the numba engine's matrix rows); the reference loop takes them as lists (`run`)
             events, self._leg_ix, self._own = merged.events, merged.leg, merged.own
         check_events(events)  # before the books are sized from them

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-# (kernel, the arguments' type key) -> the compiled overload's entry point
+# (kernel, the arguments' type key) -> the compiled overload's entry point: a pure memo, bounded by the kernels
+# and the argument types a process calls them with (as numba's own overloads are)
 _SIGS: dict[tuple, Callable[..., Any]] = {}
 
 

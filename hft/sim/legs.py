@@ -18,7 +18,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -26,6 +26,9 @@ from numba import njit
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.sim.latency import venue_times
+
+if TYPE_CHECKING:
+    from hft.sim.engine_nb.buffers import Spares
 
 
 @dataclass(frozen=True)
@@ -93,17 +96,12 @@ def _merge_order(ts: np.ndarray, starts: np.ndarray, at: np.ndarray, leg: np.nda
         pos[best] = p + 1
 
 
-# the last merge of read-only event arrays and its inputs (weakly): the next run over the same arrays (a sweep, a
-# benchmark's repeats, the days of a several-instruments run replayed again) takes it as it is, and the numba
-# engine's event matrix of that merged stream with it (`engine_nb.buffers.take_of`)
-_LAST: list[Any] = []
-
-
-def merge_streams(streams: Sequence[np.ndarray]) -> MergedStream:
+def merge_streams(streams: Sequence[np.ndarray], spares: Spares | None = None) -> MergedStream:
     """Merge the legs' event arrays on one clock (module docstring): key = the leg's venue clock (the running
     maximum of its exchange times, `venue_times`), then the leg index, then the leg's own order. One numba pass (`_merge_order`) and one copy of each leg's
-    events to its merged positions; all three arrays are read-only. Read-only inputs merged last time give that
-    merge back (the same objects)."""
+    events to its merged positions; all three arrays are read-only. `spares`: a run's reusable memory
+    (`hft.sim.engine_nb.buffers.Spares`): read-only inputs it saw merged last give that merge back (the same
+    objects), and the numba engine's event matrix of it with it (`Spares.take_of`)."""
     if not streams:
         raise SimError("several instruments: expected at least one event stream, was none")
     dtype = streams[0].dtype
@@ -111,9 +109,10 @@ def merge_streams(streams: Sequence[np.ndarray]) -> MergedStream:
         if ev.dtype != dtype:
             raise SimError(f"several instruments: expected one event dtype, leg {k} has {ev.dtype}")
     frozen = all(not ev.flags.writeable for ev in streams)
-    if frozen and _LAST and len(_LAST[0]) == len(streams) and all(
-            r() is ev for r, ev in zip(_LAST[0], streams, strict=True)):
-        return _LAST[1]
+    last = spares.merged if spares is not None else None
+    if frozen and last is not None and len(last[0]) == len(streams) and all(
+            r() is ev for r, ev in zip(last[0], streams, strict=True)):
+        return last[1]
     starts = np.zeros(len(streams) + 1, np.int64)
     starts[1:] = np.cumsum([len(ev) for ev in streams])
     n = int(starts[-1])
@@ -131,5 +130,6 @@ def merge_streams(streams: Sequence[np.ndarray]) -> MergedStream:
     for a in (events, leg, own):
         a.flags.writeable = False
     merged = MergedStream(events, leg, own)
-    _LAST[:] = [[weakref.ref(ev) for ev in streams], merged] if frozen else []
+    if spares is not None:
+        spares.merged = ([weakref.ref(ev) for ev in streams], merged) if frozen else None
     return merged

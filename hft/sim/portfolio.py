@@ -88,11 +88,13 @@ def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
 
 
 def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
-                progress: Any = None, gateway: Any = None, prev: Any = None) -> tuple[Any, Any, float, float]:
+                progress: Any = None, gateway: Any = None, prev: Any = None,
+                spares: Any = None) -> tuple[Any, Any, float, float]:
     """Replay the legs `mds` (opened, instrument overrides applied) on one clock; returns the `RunOutput`, the
     engine, the replay seconds and the kernel compilation seconds. `gateway` and `prev`: the previous day's
     gateway and engine of a run over several days (`hft.sim.portfolio_days`): the gateway is driven by this
-    engine after its `new_day()`, and positions, cash and fees carry on from `prev` (`Engine.continue_from`)."""
+    engine after its `new_day()`, and positions, cash and fees carry on from `prev` (`Engine.continue_from`).
+    `spares`: memory reused from the runs given the same one (`hft.sim.engine_nb.buffers.Spares`)."""
     legs = []
     for md in mds:
         inst = md.instrument
@@ -101,7 +103,7 @@ def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, 
                              money_factor(inst, config.multiplier)))
     instruments = [md.instrument for md in mds]
     engine = ENGINES[config.engine].of_legs(legs, gateway_factory(instruments, strategy_name, config, gateway),
-                                             strategy, engine_config(config, strategy_name))
+                                             strategy, engine_config(config, strategy_name), spares=spares)
     if prev is not None:
         engine.continue_from(prev)
     t0 = time.perf_counter()

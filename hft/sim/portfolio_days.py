@@ -126,6 +126,9 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
     leg_sessions: list[list[Session]] = [[] for _ in layout[0]]
     gw = prev = None
     done = 0
+    from hft.sim.engine_nb.buffers import Spares  # lazy: numba
+
+    spares = Spares()  # the days reuse each other's buffers (this run's, freed with it)
     try:
         sha = commit.result()
         for ix in layout:
@@ -138,7 +141,7 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
 
             out, engine, run_s, compile_s = replay_legs(day_mds, strategy, strategy_name, config,
                                                         progress=day_progress if progress is not None else None,
-                                                        gateway=gw, prev=prev)
+                                                        gateway=gw, prev=prev, spares=spares)
             expired = engine.end_session()
             leg_outs = [leg_output(out, k, len(md.events)) for k, md in enumerate(day_mds)]
             leg_sums = []

@@ -551,11 +551,12 @@ def fallback_warnings(md: Any, config: ReplayConfig, data: list[Path]) -> list[s
 
 
 def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfig, *,
-                 gateway: Any = None) -> tuple[Any, int]:
+                 gateway: Any = None, spares: Any = None) -> tuple[Any, int]:
     """The engine for an opened stream: venue by book level, gateway from the config (its symbol carries the
     instrument's exchange filters). `gateway`: the gateway of the previous session of a run over several days
-    (`hft.sim.sessions`), driven by this engine from now on, after its `new_day()`. Returns the engine and the
-    money factor its ``run`` takes (`hft.sim.fees.money_factor`: linear or inverse accounting)."""
+    (`hft.sim.sessions`), driven by this engine from now on, after its `new_day()`. `spares`: memory reused from
+    the runs given the same one (`hft.sim.engine_nb.buffers.Spares`; None: the run's own). Returns the engine and
+    the money factor its ``run`` takes (`hft.sim.fees.money_factor`: linear or inverse accounting)."""
     from hft.sim.engine_nb import ENGINES  # lazy: numba
     from hft.sim.fees import money_factor  # lazy: numba
 
@@ -566,7 +567,7 @@ def build_engine(md: Any, strategy: Any, strategy_name: str, config: ReplayConfi
     # time (hft.sim.engine, "Local view and reference rows")
     return engine_cls(md.events, venue, gateway_factory([inst], strategy_name, config, gateway), strategy,
                       inst.symbol, engine_config(config, strategy_name), book_level=inst.book_level,
-                      seed_levels=seed_levels, reference=reference), money_factor(inst, config.multiplier)
+                      seed_levels=seed_levels, reference=reference, spares=spares), money_factor(inst, config.multiplier)
 
 
 def engine_config(config: ReplayConfig, strategy_name: str) -> Any:

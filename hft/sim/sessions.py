@@ -106,6 +106,9 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
     `hft.data.sources.FILES`) with the format `fmt` and column `mapping` (None: detected). Returns the
     sessions and the gateway."""
 
+    from hft.sim.engine_nb.buffers import Spares  # lazy: numba
+
+    spares = Spares()  # the days reuse each other's buffers (this run's, freed with it)
     sessions: list[Session] = []
     gw = prev = None
     done = 0
@@ -125,7 +128,7 @@ def replay_sessions(groups: list[list[Path]], strategy: Any, strategy_name: str,
         if sessions:
             check_day_order(k + 1, paths[0], span, sessions[-1].paths[0], prev_span)
         prev_span = span
-        engine, multiplier = build_engine(md, strategy, strategy_name, config, gateway=gw)
+        engine, multiplier = build_engine(md, strategy, strategy_name, config, gateway=gw, spares=spares)
         if prev is not None:
             engine.continue_from(prev)
         if prepare is not None:

@@ -49,6 +49,7 @@ from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.fileio import atomic_path, atomic_write_text
 from hft.core.ids import sha256_file
 from hft.core.market_data import MarketDataSource
+from hft.core.memory import keep_freed_memory
 from hft.core.pool import spawn_pool
 from hft.core.ray_session import ray_session
 from hft.sim.recording import RunRecorder
@@ -226,7 +227,8 @@ def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict
             on_done(run_cell(c, source))
         return
 
-    with spawn_pool(min(workers, len(todo))) as pool:
+    # the pool's processes are the sweep's own: each keeps freed memory for its next cell (`hft.core.memory`)
+    with spawn_pool(min(workers, len(todo)), initializer=keep_freed_memory) as pool:
         for res in pool.map(run_cell, todo, [source] * len(todo)):  # submission order: results recorded in cell order
             on_done(res)
 

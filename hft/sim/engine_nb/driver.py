@@ -541,7 +541,8 @@ class NbEngine(Engine):
         # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was;
         # several legs: the same merged stream, `legs.merge_streams`, whose leg and own rows are its own too)
         evm_source = ev if self.cfg.feed is None else None
-        evm, filled = buffers.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
+        spares = self.spares if self.spares is not None else buffers.Spares()  # (None: this run's own, dropped after)
+        evm, filled = spares.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
         if not filled:
             _fill_evm(ev, evm)  # (the events are within the value domain: `Engine._setup`, `check_events`)
             venue_times(evm[1], out=evm[2])
@@ -614,11 +615,11 @@ class NbEngine(Engine):
         # The last run's buffers are reused (`_take`), except by tests that make them tight on purpose.
         rows = self._rows0 + (min(n, 1 << 20) if fast and not self._tight else 0)
         exact = self._tight
-        self._h = buffers.take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
+        self._h = spares.take("h", (max(2, self._rows0 // 4), H_COLS), exact=exact)
         self._drows = np.empty((rows, D_COLS), dtype=np.int64)  # not reused (lazy records read it); rows written whole
-        self._orows = buffers.take("orows", (rows, O_COLS), exact=exact)
-        self._frows = buffers.take("frows", (rows // 4, F_COLS), exact=exact)
-        self._order_info = buffers.take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
+        self._orows = spares.take("orows", (rows, O_COLS), exact=exact)
+        self._frows = spares.take("frows", (rows // 4, F_COLS), exact=exact)
+        self._order_info = spares.take("order_info", (rows, OI_COLS), exact=exact, zeros=True)
         self._dmarks: list[tuple[int, int]] = []
         self._fast = self.used_in_kernel_orders = fast
         if self._fast:
@@ -775,9 +776,9 @@ class NbEngine(Engine):
         self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
         self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
         self._arg_key = self._arg_cache = None
-        buffers.give(evm_name, evm, evm_source)  # (no kernel writes it)
+        spares.give(evm_name, evm, evm_source)  # (no kernel writes it)
         for name in ("h", "orows", "frows", "order_info"):  # nothing returned refers to them
-            buffers.give(name, getattr(self, "_" + name))
+            spares.give(name, getattr(self, "_" + name))
             setattr(self, "_" + name, None)
         return self._output(n, wall, arrays)
 

@@ -224,7 +224,9 @@ ORDER_RULE_KERNELS = frozenset({SK_HEDGED_MM})
 # a built-in strategy's ``nb_kernel`` name → its kernel in `strategy_on_book`
 STRATEGY_KERNELS = {"mm": SK_MM, "hedged_mm": SK_HEDGED_MM}
 KERNEL_ENTRY_POINT_GROUP = "hft.strategy_kernels"
-_C_ENTRIES: dict[int, tuple[Any, Any]] = {}  # id(kernel) → (kernel, its cfunc): compiled once per process
+# id(kernel) → (kernel, its cfunc): a pure memo, one entry per kernel object a process defines; never evicted
+# (an installed arena or a running loop holds the cfunc's address)
+_C_ENTRIES: dict[int, tuple[Any, Any]] = {}
 
 
 def resolve_kernel(spec: Any) -> Any:

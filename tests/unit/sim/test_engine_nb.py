@@ -496,17 +496,19 @@ def test_l3_in_kernel_order_path_same_on_real_lobster(shared_data: Path):
 
 
 def test_reused_buffers_leave_earlier_runs_intact(day):
-    """The in-kernel order path's buffers go to the next run (`buffers.take` / `give`): a run's outputs, lazy
+    """The in-kernel order path's buffers go to the next run given the same `Spares`: a run's outputs, lazy
     `Decision` records and side map are the same after a second run replays the day with other parameters on them."""
     import copy
 
     from hft.data.sources import open_market_data
+    from hft.sim.engine_nb.buffers import Spares
 
     md = open_market_data([day])
+    spares = Spares()
 
     def run(engine, params):
         cfg = ReplayConfig(engine=engine, strategies={"mm": params})
-        eng, mult = build_engine(md, make_strategy("mm", params), "mm", cfg)
+        eng, mult = build_engine(md, make_strategy("mm", params), "mm", cfg, spares=spares)
         return eng, eng.run(multiplier=mult)
 
     ref_eng, ref = run("python", MM_BUSY)
@@ -582,46 +584,47 @@ def test_logs_of_kernel_rows_are_numpy_assignment_with_zero_padding():
             assert got.tobytes() == want.tobytes()  # every byte: the fields and the zero padding
 
 
-def test_sim_gateway_config_is_parsed_once_per_arguments_and_environment(monkeypatch):
+def test_sim_gateway_config_follows_its_arguments_and_the_environment_of_each_call(monkeypatch):
     from hft.core.errors import ConfigError
 
     lim = {"max_position": 10}
     first = sim_gateway_config("X", "mm", limits=lim)
-    assert sim_gateway_config("X", "mm", limits={"max_position": 10}) is first
+    assert sim_gateway_config("X", "mm", limits={"max_position": 10}) == first
     assert sim_gateway_config("X", "mm", limits={"max_position": 11}).defaults != first.defaults
-    with pytest.raises(ConfigError):  # 10.0 is not 10 for the strict parse, nor for the memo
+    with pytest.raises(ConfigError):  # 10.0 is not 10 for the strict parse
         sim_gateway_config("X", "mm", limits={"max_position": 10.0})
     monkeypatch.setenv("HFT_NATS_URL", "nats://10.0.0.9:4222")
     moved = sim_gateway_config("X", "mm", limits=lim)
-    assert moved is not first and moved.signals.bus.url == "nats://10.0.0.9:4222"
-    assert moved == sim_gateway_config("X", "mm", limits=lim)
+    assert moved.signals.bus.url == "nats://10.0.0.9:4222" != first.signals.bus.url
+    monkeypatch.setenv("HFT_NATS_URL", "nats://10.0.0.7:4222")  # changed again between two runs: taken again
+    assert sim_gateway_config("X", "mm", limits=lim).signals.bus.url == "nats://10.0.0.7:4222"
 
 
 def test_event_matrix_reused_only_for_the_same_read_only_events():
-    """`buffers.take_of`: a spare's contents count as made from `source` only for that very array, read-only."""
+    """`Spares.take_of`: a spare's contents count as made from `source` only for that very array, read-only."""
     from hft.sim.engine_nb import buffers
+
+    sp = buffers.Spares()
 
     ev = np.arange(10)
     ev.flags.writeable = False
-    a, filled = buffers.take_of("test_evm", (2, 10), ev)
+    a, filled = sp.take_of("test_evm", (2, 10), ev)
     assert not filled
-    buffers.give("test_evm", a, ev)
-    b, filled = buffers.take_of("test_evm", (2, 10), ev)
+    sp.give("test_evm", a, ev)
+    b, filled = sp.take_of("test_evm", (2, 10), ev)
     assert filled and b is a
-    buffers.give("test_evm", b, ev)
+    sp.give("test_evm", b, ev)
     other = ev.copy()
     other.flags.writeable = False
-    c, filled = buffers.take_of("test_evm", (2, 10), other)  # equal values, another array
+    c, filled = sp.take_of("test_evm", (2, 10), other)  # equal values, another array
     assert not filled
-    buffers.give("test_evm", c, None)
-    d, filled = buffers.take_of("test_evm", (2, 10), other)  # given back without a source
+    sp.give("test_evm", c, None)
+    d, filled = sp.take_of("test_evm", (2, 10), other)  # given back without a source
     assert not filled
     w = np.arange(10)  # writeable: never trusted
-    buffers.give("test_evm", d, w)
-    _, filled = buffers.take_of("test_evm", (2, 10), w)
+    sp.give("test_evm", d, w)
+    _, filled = sp.take_of("test_evm", (2, 10), w)
     assert not filled
-    buffers.SPARE.pop("test_evm", None)
-    buffers._MADE.pop("test_evm", None)
 
 
 def test_event_matrices_of_several_sources_in_turns_each_reused():
@@ -629,29 +632,29 @@ def test_event_matrices_of_several_sources_in_turns_each_reused():
     `MADE_KEEP` the least recently given is dropped (its array becomes the plain spare)."""
     from hft.sim.engine_nb import buffers
 
+    sp = buffers.Spares()
+
     srcs = [np.arange(10) + k for k in range(buffers.MADE_KEEP + 1)]
     for s in srcs:
         s.flags.writeable = False
     mats = {}
     for s in srcs[:2]:
-        a, filled = buffers.take_of("test_evm", (2, 10), s)
+        a, filled = sp.take_of("test_evm", (2, 10), s)
         assert not filled
         mats[id(s)] = a
-        buffers.give("test_evm", a, s)
+        sp.give("test_evm", a, s)
     for _ in range(3):
         for s in srcs[:2]:
-            a, filled = buffers.take_of("test_evm", (2, 10), s)
+            a, filled = sp.take_of("test_evm", (2, 10), s)
             assert filled and a is mats[id(s)]
-            buffers.give("test_evm", a, s)
+            sp.give("test_evm", a, s)
     for s in srcs[2:]:  # three more sources: the first one's matrix is the oldest, then dropped
-        a, _ = buffers.take_of("test_evm", (2, 10), s)
-        buffers.give("test_evm", a, s)
-    _, filled = buffers.take_of("test_evm", (2, 10), srcs[0])
+        a, _ = sp.take_of("test_evm", (2, 10), s)
+        sp.give("test_evm", a, s)
+    _, filled = sp.take_of("test_evm", (2, 10), srcs[0])
     assert not filled
-    _, filled = buffers.take_of("test_evm", (2, 10), srcs[-1])
+    _, filled = sp.take_of("test_evm", (2, 10), srcs[-1])
     assert filled
-    buffers.SPARE.pop("test_evm", None)
-    buffers._MADE.pop("test_evm", None)
 
 
 def test_event_matrix_of_a_feed_model_is_not_reused_for_data_times(day):

@@ -205,11 +205,11 @@ def _stream(n: int = 60, t0: int = 1_000_000_000, mid: int = 1000) -> np.ndarray
     return ev
 
 
-def _engine(ev, strategy=None, *, sample_ns=5_000_000, entry=None, resp=None, feed=None):
-    return _engine_cls(NbEngine, ev, strategy, sample_ns=sample_ns, entry=entry, resp=resp, feed=feed)
+def _engine(ev, strategy=None, *, sample_ns=5_000_000, entry=None, resp=None, feed=None, spares=None):
+    return _engine_cls(NbEngine, ev, strategy, sample_ns=sample_ns, entry=entry, resp=resp, feed=feed, spares=spares)
 
 
-def _engine_cls(cls, ev, strategy=None, *, sample_ns=5_000_000, entry=None, resp=None, feed=None):
+def _engine_cls(cls, ev, strategy=None, *, sample_ns=5_000_000, entry=None, resp=None, feed=None, spares=None):
     venue = L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), MODE_PARTIAL_FILL, FeeSchedule(-20, 150, 1), 1,
                                   capacity=64))
     cfg = sim_gateway_config("X", "mm")
@@ -221,7 +221,7 @@ def _engine_cls(cls, ev, strategy=None, *, sample_ns=5_000_000, entry=None, resp
 
     ecfg = EngineConfig(entry=entry or L.constant(1_000_000), response=resp or L.constant(1_000_000), feed=feed,
                         sample_ns=sample_ns, strategy="mm")
-    return cls(ev, venue, factory, strategy or make_strategy("mm", {"size": 2}), "X", ecfg)
+    return cls(ev, venue, factory, strategy or make_strategy("mm", {"size": 2}), "X", ecfg, spares=spares)
 
 
 @pytest.mark.parametrize("cls", [NbEngine, Engine])  # the reference refuses what the numba engine refuses
@@ -355,9 +355,9 @@ def test_hedge_kernel_without_mids_ratio_hedges_nothing():
 
 
 # --- uninitialised memory ---------------------------------------------------------------------------------------
-def _poisoning(monkeypatch, byte: int, n_events: int) -> None:
+def _poisoning(monkeypatch, byte: int, n_events: int) -> B.Spares:
     """Every ``np.empty`` / ``np.empty_like`` filled with `byte` from now on (in every module: they are looked up on
-    numpy at each call), and the engine's reusable buffers replaced by spares full of it."""
+    numpy at each call), and reusable buffers for the engine, full of it."""
     real_empty, real_like = np.empty, np.empty_like
 
     def fill(a):
@@ -367,12 +367,12 @@ def _poisoning(monkeypatch, byte: int, n_events: int) -> None:
 
     monkeypatch.setattr(np, "empty", lambda *a, **k: fill(real_empty(*a, **k)))
     monkeypatch.setattr(np, "empty_like", lambda *a, **k: fill(real_like(*a, **k)))
-    B.SPARE.clear()
-    B._MADE.clear()
+    spares = B.Spares()
     for name, cols in (("h", H_COLS), ("orows", O_COLS), ("frows", F_COLS)):
-        B.SPARE[name] = fill(real_empty((4096, cols), np.int64))
-    B.SPARE["order_info"] = np.zeros((4096, OI_COLS), np.int64)  # handed back zeroed (its contract: checked below)
-    B.SPARE["evm"] = fill(real_empty((EVM_ROWS, n_events), np.int64))  # the event matrix's spare
+        spares.give(name, fill(real_empty((4096, cols), np.int64)))
+    spares.give("order_info", np.zeros((4096, OI_COLS), np.int64))  # handed back zeroed (its contract: checked below)
+    spares.give("evm", fill(real_empty((EVM_ROWS, n_events), np.int64)))  # the event matrix's spare
+    return spares
 
 
 @pytest.mark.parametrize("case", ["mm_in_kernel", "chaos_python_path", "random_latency_feed_model"])
@@ -394,19 +394,17 @@ def test_poisoned_allocations_give_the_same_run(monkeypatch, case):
     outs = []
     for byte in (0x00, 0xA5, 0xFF):
         with monkeypatch.context() as mp:
-            _poisoning(mp, byte, len(ev))
-            eng = _engine(ev, strategy(), **lat)
+            spares = _poisoning(mp, byte, len(ev))
+            eng = _engine(ev, strategy(), spares=spares, **lat)
             out = eng.run()
             assert eng.used_in_kernel_orders == (case != "chaos_python_path")
-            assert not B.SPARE["order_info"].any()  # the side map goes back zeroed, as `take(zeros=True)` trusts
+            assert not spares.spare("order_info").any()  # the side map goes back zeroed, as `take(zeros=True)` trusts
             outs.append(out)
     assert len(outs[0].fills) > 5
     for o in outs[1:]:
         assert o.run_hash == outs[0].run_hash
         for name in ("decisions", "orders", "fills", "equity", "acks"):  # field by field (padding is no value)
             assert np.array_equal(getattr(o, name), getattr(outs[0], name)), name
-    B.SPARE.clear()
-    B._MADE.clear()
 
 
 # --- an external kernel through its C entry (`strategy_kernels._call_c_entry`), at its boundaries ------------------

@@ -66,19 +66,24 @@ def test_merge_is_the_sort_by_clock_then_leg_then_own_order(times):
 
 
 def test_merge_of_the_same_read_only_streams_is_reused_and_of_writable_ones_never():
+    from hft.sim.engine_nb.buffers import Spares
+
+    sp = Spares()
     a, b = _events([0, 5, 9]), _events([1, 2])
-    first = merge_streams([a, b])  # writable inputs: made anew each time (their contents may change)
+    first = merge_streams([a, b], sp)  # writable inputs: made anew each time (their contents may change)
     a[1]["exch_ts"] = 20
-    again = merge_streams([a, b])
+    again = merge_streams([a, b], sp)
     assert again is not first and again.events["exch_ts"].tolist() == [0, 1, 2, 20, 9]
     for ev in (a, b):
         ev.flags.writeable = False
-    frozen = merge_streams([a, b])
-    assert merge_streams([a, b]) is frozen  # a sweep's next run over the same days takes the merge as it is
-    assert merge_streams([b, a]) is not frozen  # another order of legs is another merge
+    frozen = merge_streams([a, b], sp)
+    assert merge_streams([a, b], sp) is frozen  # a sweep's next run over the same days takes the merge as it is
+    assert merge_streams([a, b]) is not frozen  # a run without the sweep's Spares merges anew
+    assert merge_streams([a, b], Spares()) is not frozen  # nor does another run's Spares see this one
+    assert merge_streams([b, a], sp) is not frozen  # another order of legs is another merge
     c = a.copy()
     c.flags.writeable = False
-    assert merge_streams([c, b]) is not frozen and np.array_equal(merge_streams([c, b]).events, frozen.events)
+    assert merge_streams([c, b], sp) is not frozen and np.array_equal(merge_streams([c, b], sp).events, frozen.events)
 
 
 # --- engines ----------------------------------------------------------------------------------------------------
@@ -102,10 +107,11 @@ ECFG = EngineConfig(entry=L.constant(1_000_000), response=L.constant(700_000), f
                     sample_ns=20_000_000, strategy="chaos")
 
 
-def _run_legs(streams: list[np.ndarray], strategy: Strategy, cls: type[Engine] = Engine, ecfg: EngineConfig = ECFG):
+def _run_legs(streams: list[np.ndarray], strategy: Strategy, cls: type[Engine] = Engine, ecfg: EngineConfig = ECFG,
+              spares=None):
     symbols = [f"S{k}" for k in range(len(streams))]
     legs = [LegInput(ev, _venue(), s) for ev, s in zip(streams, symbols, strict=True)]
-    eng = cls.of_legs(legs, _factory(symbols), strategy, ecfg)
+    eng = cls.of_legs(legs, _factory(symbols), strategy, ecfg, spares=spares)
     return eng, eng.run()
 
 
@@ -354,25 +360,33 @@ def test_in_kernel_order_path_over_legs_same_as_reference(name, params):
 
 def test_runs_of_one_and_of_two_legs_in_turns_keep_their_event_matrices():
     """Single-instrument and two-leg runs in turns (a benchmark's order): each takes its own spare event matrix
-    (`buffers`: "evm" and "evm_legs", no fresh 11-row matrix per run) and replays the same runs as before."""
+    (`buffers.Spares`: "evm" and "evm_legs", no fresh 11-row matrix per run) and replays the same runs as before;
+    runs given no `Spares` neither take nor leave any."""
     from hft.sim.engine_nb import buffers
+
+    spares = buffers.Spares()
 
     x = l2_stream(7, n_msgs=400)
     y = _shifted(l2_stream(9, n_msgs=400), 250_000, 5000)
 
-    def single():
-        return NbEngine(x, _venue(), _factory(["S0"]), make_strategy("mm", {"size": 2}), "S0", ECFG).run()
+    def single(sp=spares):
+        return NbEngine(x, _venue(), _factory(["S0"]), make_strategy("mm", {"size": 2}), "S0", ECFG, spares=sp).run()
 
-    def two():
-        return _run_legs([x, y], make_strategy("mm", {"size": 2}), NbEngine)[1]
+    def two(sp=spares):
+        return _run_legs([x, y], make_strategy("mm", {"size": 2}), NbEngine, spares=sp)[1]
 
     first = (single(), two())
-    mats = (buffers.SPARE["evm"], buffers.SPARE["evm_legs"])
+    mats = (spares.spare("evm"), spares.spare("evm_legs"))
+    assert mats[0] is not None and mats[1] is not None
     for _ in range(2):
         again = (single(), two())
-        assert buffers.SPARE["evm"] is mats[0] and buffers.SPARE["evm_legs"] is mats[1]
+        assert spares.spare("evm") is mats[0] and spares.spare("evm_legs") is mats[1]
         for a, b in zip(first, again, strict=True):
             _same(a, b)
+    alone = (single(None), two(None))  # no Spares: fresh buffers, and the shared ones untouched
+    assert spares.spare("evm") is mats[0] and spares.spare("evm_legs") is mats[1]
+    for a, b in zip(first, alone, strict=True):
+        _same(a, b)
     assert len(first[1].fills) > 0 and first[0].run_hash != first[1].run_hash
 
 
