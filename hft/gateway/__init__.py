@@ -4,9 +4,8 @@ Pipeline per intent (``GatewayService.process``):
   1. dedup (idempotency key → the original decision)   2. policy gate (ALLOW_ALL / CANCEL_ONLY / REJECT_ALL)
   3. exposure incl. working orders (reserve)           4. risk (numba core; a reject releases step 3)
   5. OrderCommand                                       6. dedup commit                  7. dispatch
-Steps 1-4 and 6 run in ONE numba call over a single int64 arena. In `process`, that call sits inside the
-compiled per-intent driver (`hft.gateway.driver`), which also unpacks the envelope and builds step 5 and the
-`Decision`; step 7 is Python. Every intent yields a `Decision` (accepted or not, reason code); denials are
+Steps 1-4 and 6 run in ONE numba call over a single int64 arena (`kernels.process_one`; `process_batch` for
+arrays); `process` unpacks the envelope, builds step 5 and the `Decision`, and dispatches (step 7) in Python. Every intent yields a `Decision` (accepted or not, reason code); denials are
 events, not exceptions.
 
 Public API (see docs/gateway.md for the full reference and the five-gate design review)::

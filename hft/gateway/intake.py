@@ -1,7 +1,7 @@
-"""The one-intent paths of `GatewayService`: the compiled per-intent driver, the Python reference path (the
-safety switch ``HFT_GATEWAY_DRIVER=python``), the staged path, and what an intent that cannot be decided
-becomes (malformed, outside the gateway, a failed dispatch). `GatewayService` inherits them
-(`hft.gateway.service`); they read and write its state, and nothing else calls them.
+"""The one-intent paths of `GatewayService`: `process` (steps 1-6 in the compiled `kernels.process_one`, the
+rest in Python), the staged path, and what an intent that cannot be decided becomes (malformed, outside the
+gateway, a failed dispatch). `GatewayService` inherits them (`hft.gateway.service`); they read and write its
+state, and nothing else calls them.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _core_entry() -> Callable[..., tuple[int, int, int]]:
     """The compiled entry point of `kernels.process_one` for (int64 arena, 14 x int64).
 
     Calling it skips numba's dispatcher (type resolution of 15 arguments, ~150 ns per call). It converts its
-    arguments with ``PyNumber_Long``, so it is called only after the fast path has checked that every field
+    arguments with ``PyNumber_Long``, so it is called only after `_core_py` has checked that every field
     is an ``int`` (an int outside int64 raises OverflowError there and the caller falls back to the
     dispatcher, which then behaves exactly as before)."""
 
@@ -75,23 +75,7 @@ class OneIntentPaths:
         now = clock_now()
         if now >= self._storm_next:
             self._storm_tick(now)
-        # steps 1-6 and the records of one intent in one compiled call (hft.gateway.driver); None: not the
-        # common case, nothing done, the Python path below decides
-        fast = self._fast
-        try:
-            dec = fast(self.arena, self._ctx, envelope, now, self._mode)
-        except Exception as exc:  # only MemoryError in practice; keep going as the Python path does
-            dec = self._internal_error(envelope, exc, now)
-        if dec is None:
-            dec = self._process_py(envelope, now)
-        else:
-            cmd = dec[18]
-            if cmd is not None:  # step 7
-                try:
-                    put = self._put
-                    put(cmd)
-                except Exception as exc:
-                    dec = self._undispatched(dec, exc, now)
+        dec = self._decide(envelope, now)
         if self.sink is not None:
             self._emit(dec)
         if lat is not None:  # Log2Histogram.observe, inlined
@@ -101,8 +85,8 @@ class OneIntentPaths:
             lat[1][b] += ns
         return dec
 
-    def _process_py(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> Decision:
-        """Steps 1-7 in Python for what the compiled driver does not take (any envelope, any field types).
+    def _decide(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> Decision:
+        """Steps 1-7 (any envelope, any field types; steps 1-6 in the compiled `kernels.process_one`).
         Returns the decision without recording it (the caller does)."""
         seq0 = None
         try:
@@ -194,15 +178,8 @@ class OneIntentPaths:
                      cmd: OrderCommand | None) -> Decision:
         return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd)
 
-    def _undispatched(self, dec: Decision, exc: Exception, now: int) -> Decision:
-        """The decision of an accepted intent whose command the dispatcher refused (rolled back)."""
-        k = dec.key if type(dec.key) is int else dedup_key(dec.key)
-        code = self._dispatch_failed(k, dec.kind, dec.order_id, now, exc)
-        return dec._replace(accepted=False, reason=code, command=None)
-
     def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
-        """`process` with per-stage timings (metrics timing: stages), over the Python path: the compiled
-        driver has no stage boundaries to time."""
+        """`process` with per-stage timings (metrics timing: stages)."""
         timer = self.timer
         m = self.metrics
         t0 = timer()

@@ -4,8 +4,7 @@ The gateway answers each intent with a `Decision` (and, when accepted, the `Orde
 They are built here from what each path has at hand: the core's code for one intent (`from_code`), a rejection
 decided outside the core (`rejected`), a row of the batch kernel's DECISION_DTYPE / COMMAND_DTYPE arrays
 (`decision_from_row`, `command_from_row`, `commands_from_array`), a row as a tuple in DECISION_DTYPE order with
-the names the intent carried (`decision_from_values`). The compiled per-intent driver (`hft.gateway.driver`)
-builds the same tuples through CPython's C API; a property test holds the two paths equal field by field.
+the names the intent carried (`decision_from_values`).
 
 `fields` below is the intent's 11 fields in Decision order: key, kind, account, strategy, symbol, side, price,
 qty, order_type, tif, target_id. Builders use ``tuple.__new__`` (no NamedTuple argument parsing: these run

@@ -1,6 +1,6 @@
 """Known-answer check of the gateway's compiled decision core (`hft.core.selftest`): a fixed sequence of intents
 (new, cancel, replace; repeated keys, with their own request and with another: KEY_REUSED; limits, price band, rates), execution reports and marks through one
-`GatewayService` — one intent at a time (the compiled driver), then as arrays (the batch kernel) — and the
+`GatewayService` — one intent at a time (`process`), then as arrays (the batch kernel) — and the
 digest of every decision, position and PnL it gives. A change of the gateway's behaviour on purpose re-records
 `KNOWN` (``tests/unit/core/test_selftest.py`` prints the new values)."""
 

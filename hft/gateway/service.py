@@ -34,11 +34,11 @@ from hft.core.orders import (
     STORM_NAMES,
     STORM_NORMAL,
 )
-from hft.gateway import driver, records, risk_checks
 from hft.gateway import kernels as K
+from hft.gateway import records, risk_checks
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.config import GatewayConfig, LimitSet, load_config
-from hft.gateway.dedup import DedupStore, dedup_key
+from hft.gateway.dedup import DedupStore
 from hft.gateway.exposure import Exposure, ExposureStore
 from hft.gateway.flatten import flatten_positions
 from hft.gateway.intake import _NO_KEY, _OTYPE_BITS, _TIF_BITS, OneIntentPaths, _core_entry, _process_one
@@ -174,8 +174,6 @@ class GatewayService(OneIntentPaths):
         self._put = self._dispatcher.put_nowait
         self._mode = self.policy.mode
         self._core = _core_entry()
-        self._fast = driver.compiled()
-        self._ctx = self._driver_context()
 
     @property
     def enabled(self) -> bool:
@@ -185,13 +183,6 @@ class GatewayService(OneIntentPaths):
     @enabled.setter
     def enabled(self, on: bool) -> None:
         self._enabled = bool(on)
-        self._ctx = self._driver_context()
-
-    def _driver_context(self) -> tuple:
-        """What the compiled driver reads besides the arena (registries by reference, flags by value)."""
-        flags = (driver.FLAG_ENABLED if self._enabled else 0) | (
-            driver.FLAG_UNLISTED if self.config.allow_unlisted_symbols else 0)
-        return driver.context(self._sym, self._acct, self._strat, dedup_key, flags)
 
     @property
     def dispatcher(self) -> Any:

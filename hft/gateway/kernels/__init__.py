@@ -34,13 +34,11 @@ decisions. The dedup index hashes blocks of 8 consecutive keys to 8 adjacent buc
 so counter-numbered intents share cache lines instead of missing once each. `process_one` (the per-intent
 entry) prefetches at entry what its own intent will touch (`_touch_intent`, `_touch_chain`: dedup bucket,
 slot-map bucket, symbol rows, target order, next order row, then the exposure slot and its head order), so the
-misses of one intent overlap instead of being paid one after the other. The compiled per-intent driver runs
-the same read-ahead in stages (`touch`, `touch_slot`, then `process_touched`) with its own work in between.
+misses of one intent overlap instead of being paid one after the other.
 
 Kernels do no I/O, never allocate, and return integer codes: ``(reason | DUP_FLAG, order_id,
-seq)`` for decisions, a bit set of ``F_*`` flags for reports and marks. The service (`hft.gateway.service`,
-through the compiled per-intent driver `hft.gateway.driver` for the common case) turns codes into records,
-commands and StormGuard triggers.
+seq)`` for decisions, a bit set of ``F_*`` flags for reports and marks. The service (`hft.gateway.service`)
+turns codes into records, commands and StormGuard triggers.
 
 Pipeline inside `process_one` / `process_batch` (one intent):
   1. dedup: purge expired entries, look the key up; a live hit returns the original decision (DUP_FLAG), or
@@ -51,7 +49,7 @@ Pipeline inside `process_one` / `process_batch` (one intent):
      else EXPOSURE_CARDINALITY), check net position / notional *including working orders*, reserve.
   4. risk: tick / lot multiples, min / max qty, price band, order notional, daily loss, rate limits,
      repeated-order throttle, self-match. A rejection here releases the step-3 reservation explicitly.
-  5. order table entry (the command itself is materialised by the per-intent driver / batch kernel).
+  5. order table entry (the command itself is materialised by the service / batch kernel).
   6. dedup commit: the decision (accepted or not) is stored under the key.
 """
 
@@ -67,8 +65,6 @@ from hft.gateway.kernels.batch import (
     process_one,
     process_touched,
     rollback,
-    touch,
-    touch_slot,
 )
 from hft.gateway.kernels.checks import check_batch, dry_run
 from hft.gateway.kernels.decide import _process

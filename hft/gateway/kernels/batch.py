@@ -1,4 +1,4 @@
-"""The entries: one intent (`process_one`, and the staged `touch` / `touch_slot` / `process_touched` of the compiled driver), a batch (`process_batch`), rollback, reason counters.
+"""The entries: one intent (`process_one`, and `process_touched` without its read-ahead), a batch (`process_batch`), rollback, reason counters.
 
 Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kernels`."""
 
@@ -65,22 +65,8 @@ def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif
 
 
 @_kernel
-def touch(buf, key, kind, a, t, y, target):
-    """First stage of `process_one`'s read-ahead, for callers with work to do before the decision (the
-    compiled per-intent driver): prefetches only, never stalls. No effect on decisions."""
-    _touch_first(_kstate(buf), key, kind, a, t, y, target)
-
-
-@_kernel
-def touch_slot(buf, kind, a, t, y, target):
-    """Second stage (`_touch_chain`): reads the slot-map bucket (or target order) that `touch` prefetched and
-    prefetches the exposure slot and its head order. Call it some work after `touch`. No effect on decisions."""
-    _touch_chain(_kstate(buf), kind, a, t, y, target)
-
-
-@_kernel
 def process_touched(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl):
-    """`process_one` without its read-ahead (the caller ran `touch` and `touch_slot`)."""
+    """`process_one` without its read-ahead (for callers whose arena rows are in cache: the simulator's)."""
     return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
 
 

@@ -1,6 +1,5 @@
 """Prices, quantities, fees and times at the edges of int64: every path refuses (or values exactly) what would
-overflow, the same way — the compiled driver, the Python path (``HFT_GATEWAY_DRIVER=python``), the batch kernel,
-the read-only checks — and a report or a mark whose booking would not fit int64 is refused (F_BAD_REPORT), with
+overflow, the same way — one intent at a time (`process`), the batch kernel, the read-only checks — and a report or a mark whose booking would not fit int64 is refused (F_BAD_REPORT), with
 nothing applied, instead of wrapping a position or a PnL (issue 50: a signed overflow is undefined behaviour in
 a numba kernel)."""
 
@@ -40,11 +39,8 @@ I64_MIN = -(2**63)
 UNLIMITED = LimitSet()  # nothing set: every default unlimited
 
 
-def _gw(mode: str, defaults: LimitSet = UNLIMITED, mark: int | None = None, **kw) -> Gw:
-    g = Gw(config(defaults=defaults, **kw), mark=mark)
-    if mode == "python":
-        g.svc._fast = lambda *a: None  # every envelope to the Python path (what HFT_GATEWAY_DRIVER=python runs)
-    return g
+def _gw(defaults: LimitSet = UNLIMITED, mark: int | None = None, **kw) -> Gw:
+    return Gw(config(defaults=defaults, **kw), mark=mark)
 
 
 def _batch_reasons(g: Gw, orders: list[tuple[int, int, int]]) -> list[int]:
@@ -77,14 +73,12 @@ SEQUENCES = [
 
 @pytest.mark.parametrize("what,ref,orders,want", SEQUENCES, ids=[s[0] for s in SEQUENCES])
 def test_extreme_orders_are_refused_alike_on_every_path(what, ref, orders, want):
-    got = {}
-    for mode in ("compiled", "python"):
-        g = _gw(mode, mark=ref)
-        got[mode] = [g.new(side=s, price=p, qty=q).reason for s, p, q in orders]
-    got["batch"] = _batch_reasons(_gw("compiled", mark=ref), orders)
-    assert got == {"compiled": want, "python": want, "batch": want}
+    g = _gw(mark=ref)
+    got = {"process": [g.new(side=s, price=p, qty=q).reason for s, p, q in orders],
+           "batch": _batch_reasons(_gw(mark=ref), orders)}
+    assert got == {"process": want, "batch": want}
     # the read-only check of the last order, after the others were placed, agrees too
-    g = _gw("compiled", mark=ref)
+    g = _gw(mark=ref)
     for s, p, q in orders[:-1]:
         g.new(side=s, price=p, qty=q)
     s, p, q = orders[-1]
@@ -92,7 +86,7 @@ def test_extreme_orders_are_refused_alike_on_every_path(what, ref, orders, want)
 
 
 def test_reservations_never_wrap():
-    g = _gw("compiled")
+    g = _gw()
     assert g.new(price=1, qty=I64_MAX - 5).accepted
     for _ in range(3):
         assert g.new(price=1, qty=10).reason == R_POSITION_LIMIT
@@ -100,10 +94,9 @@ def test_reservations_never_wrap():
     assert (e.position, e.working_buy) == (0, I64_MAX - 5)
 
 
-@pytest.mark.parametrize("mode", ["compiled", "python"])
-def test_a_far_price_does_not_wrap_into_the_price_band(mode):
+def test_a_far_price_does_not_wrap_into_the_price_band():
     """|price - ref| * 10000 past int64 used to skip the band check: an order a trillion ticks away passed it."""
-    g = _gw(mode, LimitSet(price_band_bps=1000), mark=1000)
+    g = _gw(LimitSet(price_band_bps=1000), mark=1000)
     far = I64_MAX // 10000 + 2000  # its distance from 1000 times 10000 does not fit int64
     assert g.new(price=far, qty=1).reason == R_PRICE_BAND
     assert g.new(price=1100, qty=1).reason == R_OK  # inside the 10% band
@@ -129,7 +122,7 @@ def _books(g: Gw) -> tuple:
 ])
 def test_a_fill_that_does_not_fit_is_refused_with_nothing_applied(price, qty, fee):
     """An opening fill books its value as the cost basis (and the marked value) and -fee as realised PnL."""
-    g = _gw("compiled", mark=None)
+    g = _gw(mark=None)
     oid = g.new(price=5, qty=10).order_id
     before = _books(g)
     flags = _fill(g, oid, price, qty, fee)
@@ -145,7 +138,7 @@ def test_a_fill_that_does_not_fit_is_refused_with_nothing_applied(price, qty, fe
 
 def test_fills_accumulating_past_int64_are_refused():
     """Two fills, each of a value that fits, whose cost basis together does not: the second is refused."""
-    g = _gw("compiled", mark=None)
+    g = _gw(mark=None)
     oid = g.new(price=1, qty=10).order_id
     assert not _fill(g, oid, I64_MAX // 2, 2) & K.F_BAD_REPORT  # cost I64_MAX - 1
     assert _fill(g, oid, I64_MAX // 2, 2) & K.F_BAD_REPORT
@@ -154,7 +147,7 @@ def test_fills_accumulating_past_int64_are_refused():
 
 def test_a_large_partial_close_takes_its_exact_share_of_the_cost_basis():
     """cost * closing overflowed int64 long before either did (cost 3e18, closing 7): the share is exact now."""
-    g = _gw("compiled", mark=None)
+    g = _gw(mark=None)
     buy = g.new(price=5, qty=10).order_id
     assert not _fill(g, buy, 3 * 10**17, 10) & K.F_BAD_REPORT  # position 10, cost 3e18
     g.svc.mark("AAA", 3 * 10**17)
@@ -165,9 +158,8 @@ def test_a_large_partial_close_takes_its_exact_share_of_the_cost_basis():
     assert (e.position, e.cost, e.realised) == (3, 3 * 10**18 - removed, 7 * 2 * 10**17 - removed)
 
 
-@pytest.mark.parametrize("mode", ["compiled", "python"])
-def test_a_mark_whose_value_does_not_fit_is_refused(mode):
-    g = _gw(mode, mark=None)
+def test_a_mark_whose_value_does_not_fit_is_refused():
+    g = _gw(mark=None)
     oid = g.new(price=5, qty=10).order_id
     _fill(g, oid, 5, 4)  # position 4 (the fill marks AAA at 5)
     before = _books(g)
@@ -179,7 +171,7 @@ def test_a_mark_whose_value_does_not_fit_is_refused(mode):
 
 def test_a_refused_mark_undoes_the_slots_it_had_marked():
     """Two strategies hold AAA; the second one's marked value does not fit: the first one's is given back."""
-    g = _gw("compiled", mark=None)
+    g = _gw(mark=None)
     o1 = g.new(price=5, qty=10, strat="s1").order_id
     o2 = g.new(price=5, qty=10, strat="s2").order_id
     _fill(g, o1, 5, 8)
@@ -191,7 +183,7 @@ def test_a_refused_mark_undoes_the_slots_it_had_marked():
 
 
 def test_a_replaced_report_cannot_wrap_the_working_quantity():
-    g = _gw("compiled", mark=None)
+    g = _gw(mark=None)
     g.new(price=5, qty=10)
     oid = g.new(price=5, qty=10).order_id
     assert g.replace(oid, 5, 12).accepted
@@ -202,7 +194,7 @@ def test_a_replaced_report_cannot_wrap_the_working_quantity():
 
 def test_the_daily_loss_is_compared_exactly_whatever_the_books_hold():
     """realised + marked - cost of a strategy may not fit int64 while each does: the comparison stays exact."""
-    g = _gw("compiled", LimitSet(daily_loss=100), mark=1000)
+    g = _gw(LimitSet(daily_loss=100), mark=1000)
     st = g.svc._st
     row = st.strat[0]
     row[K.S_REAL], row[K.S_MTM], row[K.S_COST] = I64_MAX, I64_MAX, I64_MAX - 50  # PnL I64_MAX + 50: no loss
@@ -214,7 +206,7 @@ def test_the_daily_loss_is_compared_exactly_whatever_the_books_hold():
 
 
 def test_a_market_move_is_measured_exactly_at_any_price():
-    g = _gw("compiled", mark=None, storm=StormConfig(market_move_bps=100, market_move_window_ns=10**18))
+    g = _gw(mark=None, storm=StormConfig(market_move_bps=100, market_move_window_ns=10**18))
     assert g.svc.mark("AAA", I64_MAX // 2) == 0  # opens the window
     assert g.svc.mark("AAA", I64_MAX // 2 + I64_MAX // 400) == 0  # 0.5 %: inside 1 %
     assert g.svc.mark("AAA", I64_MAX // 2 + I64_MAX // 50) & K.F_MARKET_MOVE  # 4 %
@@ -223,7 +215,7 @@ def test_a_market_move_is_measured_exactly_at_any_price():
 
 def test_a_dedup_window_of_any_length_keeps_its_entries():
     """A TTL of I64_MAX: now + TTL wrapped negative and the entry expired at once (a retry decided anew)."""
-    g = _gw("compiled", dedup_ttl_ns=I64_MAX)
+    g = _gw(dedup_ttl_ns=I64_MAX)
     d = g.new(price=1000, qty=1, key=42)
     g.clock.advance(10**9)
     again = g.new(price=1000, qty=1, key=42)
@@ -231,7 +223,7 @@ def test_a_dedup_window_of_any_length_keeps_its_entries():
 
 
 def test_flatten_price_near_int64s_end_stays_on_the_grid():
-    g = _gw("compiled", LimitSet(price_band_bps=0), mark=None, symbols={"AAA": SymbolSpec("AAA", tick_multiple=5),
+    g = _gw(LimitSet(price_band_bps=0), mark=None, symbols={"AAA": SymbolSpec("AAA", tick_multiple=5),
                                                                         "BBB": SymbolSpec("BBB"),
                                                                         "CCC": SymbolSpec("CCC")})
     g.svc.mark("AAA", I64_MAX)  # no band (0 bps): the reference itself, rounded to the grid inside int64
@@ -243,7 +235,7 @@ def test_value_oracle_for_an_inverse_fill_at_the_edge():
     """Inverse (coin-margined) symbol: qty x K past int64 refuses the fill; below it the value is exact."""
     k = 10**12
     syms = {"AAA": SymbolSpec("AAA", multiplier=-k), "BBB": SymbolSpec("BBB"), "CCC": SymbolSpec("CCC")}
-    g = _gw("compiled", mark=None, symbols=syms)
+    g = _gw(mark=None, symbols=syms)
     oid = g.new(price=60_000, qty=10**6).order_id
     assert _fill(g, oid, 60_000, I64_MAX // k + 1) & K.F_BAD_REPORT
     q = I64_MAX // k
@@ -255,7 +247,7 @@ def test_configuration_bounds():
     with pytest.raises(ConfigError, match="below 2\\*\\*62"):
         K.new_arena(max_accounts=2**21, max_strategies=2**21, max_symbols=2**21, exposure_slots=1, working_orders=2,
                     dedup_capacity=1)
-    g = _gw("compiled")
+    g = _gw()
     with pytest.raises(GatewayError, match="multiplier"):
         g.svc.register_symbol("DDD", multiplier=I64_MIN)
     with pytest.raises(GatewayError, match="count \\* window"):
@@ -265,7 +257,7 @@ def test_configuration_bounds():
 
 
 def test_a_snapshot_arena_of_another_layout_does_not_fit():
-    a, b = _gw("compiled"), _gw("compiled")
+    a, b = _gw(), _gw()
     assert a.svc.arena_fits(b.svc.arena.copy())
     other = b.svc.arena.copy()
     other[K.H_BASE + 3 * K.T_ORD] += 8  # the order table moved: the kernels would address another one
@@ -287,7 +279,7 @@ def _prefetch_everywhere(arr, idx):
 def test_a_prefetch_of_any_index_is_harmless():
     """`_prefetch` / `_prefetchw` take any index (a plain getelementptr wraps; a prefetch never faults nor writes):
     past either end of the arena, at int64's extremes, the arena is unchanged and nothing traps."""
-    g = _gw("compiled")
+    g = _gw()
     arena = g.svc.arena
     before = arena.copy()
     idx = np.array([-1, len(arena), len(arena) + 4096, -(2**40), 2**40, I64_MAX, I64_MIN, I64_MAX // 8, 0],
@@ -300,7 +292,7 @@ def test_a_reason_code_outside_the_counters_is_counted_as_an_error():
     """The reason counters are N_REASONS wide: a code past them (a caller's ctl byte, a count from outside) would
     have been written into the next table of the arena (the default limits)."""
     from hft.core.orders import N_REASONS, R_BAD_INPUT, R_INTERNAL_ERROR
-    g = _gw("compiled")
+    g = _gw()
     st = g.svc._st
     lim = st.lim_def.copy()
     code, _oid, _seq = K.process_one(g.svc.arena, 1, 0, 77, INTENT_NEW, 0, 0, 0, BUY, 100, 1, ORDER_LIMIT, TIF_GTC,
@@ -316,7 +308,7 @@ def test_ints_past_int64_from_python_are_refused_not_compiled_for():
     """An int of 2**63 or more handed to a kernel from Python would make numba compile a uint64 version of it (a
     mark at 2**63 was stored as -2**63): the service's entries refuse it instead (F_BAD_REPORT, BAD_INPUT)."""
     from hft.core.orders import R_BAD_INPUT
-    g = _gw("compiled", mark=None)
+    g = _gw(mark=None)
     oid = g.new(price=5, qty=10).order_id
     before = _books(g)
     assert g.svc.mark("AAA", 2**63) == K.F_BAD_REPORT

@@ -1,18 +1,13 @@
-"""Allocation failures (issue 15, the compiled driver's safety net): CPython's allocator is made to fail
-(`_testcapi.set_nomemory`) while one intent is processed — the n-th allocation only (a transient failure), or
-every allocation from the n-th on (memory gone) — for every n up to the first that lets it through. Whatever
-escapes, no order may stay accepted in the arena without its command dispatched: the gateway's working quantity
-is always what the dispatcher received.
-
-The compiled driver holds this in both cases (its rollback allocates nothing). The Python path
-(``HFT_GATEWAY_DRIVER=python``) holds it for transient failures: with memory gone for good, Python code cannot
-run its own recovery (the core's answer is boxed into Python objects after the arena changed)."""
+"""Allocation failures (issue 15): CPython's allocator is made to fail (`_testcapi.set_nomemory`) at the n-th
+allocation while one intent is processed (a transient failure), for every n up to the first that lets it
+through. Whatever escapes, no order may stay accepted in the arena without its command dispatched: the gateway's
+working quantity is always what the dispatcher received. (With memory gone for good, Python code cannot run its
+own recovery: the core's answer is boxed into Python objects after the arena changed.)"""
 
 import pytest
 from gwkit import Gw
 
 from hft.core.orders import BUY, INTENT_NEW, ORDER_LIMIT, TIF_GTC
-from hft.gateway import driver
 from hft.gateway.intents import TypedIntentEnvelope
 
 capi = pytest.importorskip("_testcapi", reason="CPython's _testcapi (allocation-failure injection) is missing")
@@ -23,12 +18,10 @@ def intent(key: int, price: int, account: str = "A1") -> TypedIntentEnvelope:
                                 ORDER_LIMIT, TIF_GTC, 0, 0), 0)
 
 
-@pytest.mark.parametrize(("mode", "forever"), [("compiled", True), ("compiled", False), ("python", False)])
 @pytest.mark.parametrize("big_seq", [False, True])
-def test_no_order_is_left_accepted_but_undispatched_when_memory_runs_out(mode, forever, big_seq, monkeypatch):
+def test_no_order_is_left_accepted_but_undispatched_when_memory_runs_out(big_seq):
     """`big_seq`: 300 decisions first, so that the decision's sequence number is no cached small int and boxing
     it allocates (a failure after the core decided)."""
-    monkeypatch.setenv(driver.DRIVER_ENV, mode)
     outcomes = set()
     for n in range(200):
         g = Gw()
@@ -36,7 +29,7 @@ def test_no_order_is_left_accepted_but_undispatched_when_memory_runs_out(mode, f
         for k in range(2, 302 if big_seq else 2):
             assert not g.svc.process(intent(k, 1000, account="nobody")).accepted
         escaped = None
-        capi.set_nomemory(n, 0 if forever else n + 1)
+        capi.set_nomemory(n, n + 1)
         try:
             dec = g.svc.process(intent(1000, 1001))
         except MemoryError as exc:

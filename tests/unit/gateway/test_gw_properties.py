@@ -263,31 +263,6 @@ def test_batch_and_per_intent_paths_decide_identically(chunks, mode):
     assert (K.views(ga.svc.arena).slot == K.views(gb.svc.arena).slot).all()
 
 
-def _python_path_only(*args):
-    return None  # what the compiled driver answers for an envelope it does not take
-
-
-@SETTINGS
-@given(ops, st.sampled_from(["int", "str", "mixed"]))
-def test_compiled_driver_and_python_path_decide_identically(seq, keys):
-    """`process` runs typed envelopes through the compiled driver (hft.gateway.driver); with the driver
-    switched off every intent takes the Python path. Same decisions field by field (types included), same
-    commands, same arena bytes."""
-    fast, slow = Runner(Gw(cfg())), Runner(Gw(cfg()))
-    slow.g.svc._fast = _python_path_only
-    for op in seq:
-        if op[0] in ("new", "cancel", "replace") and (keys == "str" or (keys == "mixed" and op[1] % 2)):
-            op = (op[0], f"key-{op[1]}", *op[2:])
-        a, b = fast.do(op), slow.do(op)
-        assert a == b
-        if a is not None:
-            assert [type(x) for x in a] == [type(x) for x in b]
-            assert a.command is None or [type(x) for x in a.command] == [type(x) for x in b.command]
-    assert (fast.g.svc.arena == slow.g.svc.arena).all()
-    assert fast.g.dispatcher.commands == slow.g.dispatcher.commands
-    assert fast.g.records == slow.g.records
-
-
 # --- against a model venue: the reports come from what the venue holds ----------------------------------------
 # The venue answers requests in order per order; a replace sets the open size to the new size whatever filled
 # while it was in flight (REPLACED leaves = the new size, as the project's venues report it). Issue 12: a
@@ -395,18 +370,3 @@ def test_exposure_against_a_venue_never_exceeds_limits_and_equals_what_is_open(s
     for op in seq:
         r.do(op)
         r.check()
-
-
-@SETTINGS
-@example(RACE)
-@example(CANCEL_IN_FLIGHT)
-@given(v_ops)
-def test_compiled_driver_and_python_path_agree_against_a_venue(seq):
-    fast, slow = VenueRunner(Gw(cfg())), VenueRunner(Gw(cfg()))
-    slow.g.svc._fast = _python_path_only
-    for op in seq:
-        fast.do(op)
-        slow.do(op)
-    assert fast.decisions == slow.decisions
-    assert (fast.g.svc.arena == slow.g.svc.arena).all()
-    assert fast.g.dispatcher.commands == slow.g.dispatcher.commands

@@ -129,11 +129,8 @@ class Flaky:
         self.commands.append(cmd)
 
 
-@pytest.mark.parametrize("path", ["compiled driver", "python path"])
-def test_dispatch_failure_rolls_back(path):
+def test_dispatch_failure_rolls_back():
     g = Gw(dispatcher=Flaky())
-    if path == "python path":
-        g.svc._fast = lambda *a: None  # every envelope to the Python path
     assert g.new(qty=40).accepted
     d = g.new(qty=10, key=42)
     assert not d.accepted and d.reason == R_DISPATCH_FAILED and d.command is None and d.order_id == 2
@@ -145,15 +142,9 @@ def test_dispatch_failure_rolls_back(path):
     assert snap["rejects_by_reason"] == {"DISPATCH_FAILED": 1} and snap["accepted"] == 2
 
 
-@pytest.mark.parametrize("path", ["compiled driver", "python path"])
-def test_internal_error_is_a_decision_and_service_continues(monkeypatch, path):
+def test_internal_error_is_a_decision_and_service_continues(monkeypatch):
     g = Gw()
-    # process() runs the compiled driver (`_fast`); with it switched off, the Python path, whose core call is
-    # the compiled entry point of kernels.process_one (`_core`)
-    attr = "_fast" if path == "compiled driver" else "_core"
-    if path == "python path":
-        monkeypatch.setattr(g.svc, "_fast", lambda *a: None)
-    real = getattr(g.svc, attr)
+    real = g.svc._core  # the compiled entry point of kernels.process_one that process() calls
     calls = {"n": 0}
 
     def boom(*a):
@@ -162,7 +153,7 @@ def test_internal_error_is_a_decision_and_service_continues(monkeypatch, path):
             raise RuntimeError("kaboom")
         return real(*a)
 
-    monkeypatch.setattr(g.svc, attr, boom)
+    monkeypatch.setattr(g.svc, "_core", boom)
     d = g.new()
     assert not d.accepted and d.reason == R_INTERNAL_ERROR
     assert g.new().accepted and calls["n"] == 2
@@ -315,11 +306,8 @@ RECORD_CASES = {
 
 
 @pytest.mark.parametrize("timing", ["dispatch", "stages"])
-@pytest.mark.parametrize("path", ["compiled driver", "python path"])
 @pytest.mark.parametrize("case", sorted(RECORD_CASES))
-def test_every_decision_is_recorded_exactly_once(case, path, timing):
+def test_every_decision_is_recorded_exactly_once(case, timing):
     g = Gw(config(timing=timing))
-    if path == "python path":
-        g.svc._fast = lambda *a: None
     d = RECORD_CASES[case](g)
     assert g.records == [d] and g.records[0] is d
