@@ -97,6 +97,14 @@ def record_id_hex(rid: int) -> str:
     return f"{rid:032x}"
 
 
+def _sql_literal(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _varint(n: int) -> bytes:
     if n < 0x80:
         return bytes((n,))
@@ -174,6 +182,16 @@ class Topic:
         n1 = 1 + len(lead) + len(first) + len(tail)
         legacy = tuple((v, n1 + sum(s <= v for s, _ in later)) for v in range(1, record.version))
         return cls(name, topic_id, record.version, columns, doc, critical_policy, legacy, record)
+
+    def add_column_sql(self, name: str) -> str:
+        """The migration statement that adds column `name` to this topic's table (``hft/store/schema/NNN_*.sql``:
+        a field appended to a record needs one)."""
+        col = next((c for c in self.columns if c.name == name), None)
+        if col is None:
+            raise StoreError(f"{self.name}: no column {name!r}", topic=self.name, key=name)
+        default = "" if col.default is ... else f" DEFAULT {_sql_literal(col.default)}"
+        comment = f" COMMENT {_sql_literal(col.doc)}" if col.doc else ""
+        return f"ALTER TABLE {self.name} ADD COLUMN IF NOT EXISTS {col.name} {col.type}{default}{comment}"
 
     @property
     def database(self) -> str:
