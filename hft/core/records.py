@@ -5,7 +5,8 @@ and the default a store row takes when a writer leaves the field out. From it:
 
 * `Record.dtype` - the numpy structured dtype (fields in declaration order, ``align=True``);
 * `Record.index` / `Record.constants` - column positions for kernels that hold the record as an int64 matrix
-  (a module assigns them to plain module-level ints, which numba reads as constants);
+  (a module assigns them to plain module-level ints, which numba reads as constants); `Record.layout` declares
+  a kernel's own row of a record (some of its fields in the kernel's order, plus what only the kernel holds);
 * `Record.store_columns` - ``(name, ClickHouse type, default, doc)`` per field, which the recorder turns into its
   topic columns (`hft.recorder.topics.Topic.from_record`) and the store's migrations must create;
 * `Record.decode` / `Record.readable` - the names of enum codes, for readable (Parquet / polars) columns;
@@ -160,6 +161,22 @@ class Record:
         fields = tuple(replace(self._by_name[n], type=types[n], store="") if n in types else self._by_name[n]
                        for n in names)
         return Record(name, fields, doc)
+
+    def layout(self, name: str, names: Iterable[str], extra: Sequence[Field] = (), doc: str = "") -> Record:
+        """A kernel's row of this record: the fields `names` lists, in that order, each a field of this record
+        (as declared here) or one of `extra` (what only the kernel's row holds). Its `index` / `constants` are
+        the kernel's columns."""
+        more = {f.name: f for f in extra}
+        names = tuple(names)
+        for n in names:
+            if n not in more:
+                self.field(n)
+        if set(more) - set(names):
+            raise ValueError(f"record {name}: extra fields {sorted(set(more) - set(names))} are not in its names")
+        both = sorted(set(more) & set(self.names))
+        if both:
+            raise ValueError(f"record {name}: extra field {both[0]} is a field of {self.name} already")
+        return Record(name, tuple(more[n] if n in more else self._by_name[n] for n in names), doc)
 
     # --- the store -----------------------------------------------------------------------------------------
     def store_columns(self) -> tuple[tuple[str, str, Any, str], ...]:
