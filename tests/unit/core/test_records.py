@@ -74,6 +74,17 @@ def test_the_gateway_decision_carries_every_field_of_the_record():
     assert not missing, f"hft.gateway.intents.Decision lacks the decision record's fields {missing}"
 
 
+def test_a_kernel_layout_mixes_record_fields_and_its_own():
+    row = DECISION.layout("row", ("ts", "code", "seq"), (Field("code", "i8"),))
+    assert row.index == {"ts": 0, "code": 1, "seq": 2} and row.field("ts") is DECISION.field("ts")
+    with pytest.raises(KeyError, match="no field 'nope'"):
+        DECISION.layout("row", ("ts", "nope"))
+    with pytest.raises(ValueError, match="extra field seq is a field of decision"):
+        DECISION.layout("row", ("seq",), (Field("seq", "i8"),))
+    with pytest.raises(ValueError, match=r"extra fields \['leg'\] are not in its names"):
+        DECISION.layout("row", ("seq",), (Field("leg", "i8"),))
+
+
 def test_a_declaration_refuses_what_it_cannot_lay_out():
     with pytest.raises(ValueError, match="type: expected one of"):
         Field("x", "f8")
