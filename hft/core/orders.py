@@ -11,7 +11,8 @@ Structured dtypes (all little-endian, int64 fields first, ``align=True``):
 ``INTENT_DTYPE`` (56 bytes) — one typed order intent, the input of the batch path
     ts, key, price, qty, order_id (target of cancel / replace), account, strategy, symbol (registry indices,
     see ``GatewayService.account_id`` …), kind, side, order_type, tif.
-``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not)
+``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not); the dtype of the declared record
+``DECISION`` (`hft.core.records`: its fields' types, units, docs and enum names)
     seq, ts (decided), recv_ts, key, order_id, target_id, price, qty, account, strategy, symbol, reason, kind,
     side, order_type, tif, accepted, duplicate.
 ``COMMAND_DTYPE`` (64 bytes) — one command to the venue
