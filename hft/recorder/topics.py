@@ -2,7 +2,9 @@
 
 A *topic* is one store table (``"audit.gateway_decisions"``, ``"sim.fills"`` …). Its Python-side schema here is
 the single source of truth for the columns: writers are checked against it *before* anything reaches the WAL,
-the loader inserts with it, and ``hft/store/schema/*.sql`` must agree with it (a unit test checks that).
+the loader inserts with it, and ``hft/store/schema/*.sql`` must agree with it (a unit test checks that). A topic of a
+declared record (`hft.core.records`; ``audit.gateway_decisions``: `hft.core.orders.DECISION`) takes its numeric
+columns from the declaration (`Topic.from_record`).
 
 Encoding
 --------
