@@ -11,7 +11,8 @@ Structured dtypes (all little-endian, int64 fields first, ``align=True``):
 ``INTENT_DTYPE`` (56 bytes) — one typed order intent, the input of the batch path
     ts, key, price, qty, order_id (target of cancel / replace), account, strategy, symbol (registry indices,
     see ``GatewayService.account_id`` …), kind, side, order_type, tif.
-``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not)
+``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not); the dtype of the declared record
+``DECISION`` (`hft.core.records`: its fields' types, units, docs and enum names)
     seq, ts (decided), recv_ts, key, order_id, target_id, price, qty, account, strategy, symbol, reason, kind,
     side, order_type, tif, accepted, duplicate.
 ``COMMAND_DTYPE`` (64 bytes) — one command to the venue
@@ -30,12 +31,14 @@ import numpy as np
 
 from hft.core.dtypes import BUY as BUY  # re-exported: sides are defined in hft.core.dtypes
 from hft.core.dtypes import SELL as SELL
+from hft.core.records import Field, Record
 
 # --- intent kinds ------------------------------------------------------------------------------------------
 INTENT_NEW = 1
 INTENT_CANCEL = 2
 INTENT_REPLACE = 3
 INTENT_KIND_NAMES: dict[int, str] = {INTENT_NEW: "new", INTENT_CANCEL: "cancel", INTENT_REPLACE: "replace"}
+SIDE_NAMES: dict[int, str] = {BUY: "buy", SELL: "sell"}
 
 # --- order types -------------------------------------------------------------------------------------------
 ORDER_LIMIT = 1
@@ -230,29 +233,30 @@ INTENT_DTYPE = np.dtype(
     align=True,
 )
 
-DECISION_DTYPE = np.dtype(
-    [
-        ("seq", "<i8"),
-        ("ts", "<i8"),
-        ("recv_ts", "<i8"),
-        ("key", "<i8"),
-        ("order_id", "<i8"),
-        ("target_id", "<i8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("account", "<i4"),
-        ("strategy", "<i4"),
-        ("symbol", "<i4"),
-        ("reason", "<i2"),
-        ("kind", "i1"),
-        ("side", "i1"),
-        ("order_type", "i1"),
-        ("tif", "i1"),
-        ("accepted", "u1"),
-        ("duplicate", "u1"),
-    ],
-    align=True,
-)
+# The gateway's decision on one intent, declared once (`hft.core.records`): DECISION_DTYPE, the store's
+# audit.gateway_decisions columns (`hft.recorder.topics`), the simulator's decision log (`DECISION_LOG`) and the
+# row view are generated from it. Adding a field: docs/architecture.md, "Adding a record field".
+DECISION = Record("decision", (
+    Field("seq", "i8", "count", "decision sequence number of the gateway", store="UInt64"),
+    Field("ts", "time", "ns UTC", "event time, int ns UTC (the run clock for sim and gateway rows)", default=...),
+    Field("recv_ts", "time", "ns UTC", "when the intent arrived"),
+    Field("key", "i8", "", "idempotency key of the intent (hft.core.orders.NO_KEY when none)"),
+    Field("order_id", "i8", "id"),
+    Field("target_id", "i8", "id", "order a cancel / replace targets"),
+    Field("price", "i8", "ticks", "integer ticks"),
+    Field("qty", "i8", "lots", "integer lots"),
+    Field("account", "i4", "index", "gateway registry index of the account"),
+    Field("strategy", "i4", "index", "gateway registry index of the strategy"),
+    Field("symbol", "i4", "index", "gateway registry index of the symbol"),
+    Field("reason", "i2", "code", "reason code, 0 = accepted (hft.core.orders.R_*)", REASON_NAMES),
+    Field("kind", "i1", "code", "intent kind: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
+    Field("side", "i1", "code", "1 buy, -1 sell", SIDE_NAMES),
+    Field("order_type", "i1", "code", "", ORDER_TYPE_NAMES),
+    Field("tif", "i1", "code", "", TIF_NAMES),
+    Field("accepted", "bool", "", "true when the intent passed every stage", default=...),
+    Field("duplicate", "bool", "", "a repeated idempotency key", default=False),
+), "one gateway decision (accepted or not)")
+DECISION_DTYPE = DECISION.dtype
 
 COMMAND_DTYPE = np.dtype(
     [

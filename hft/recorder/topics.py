@@ -2,7 +2,9 @@
 
 A *topic* is one store table (``"audit.gateway_decisions"``, ``"sim.fills"`` …). Its Python-side schema here is
 the single source of truth for the columns: writers are checked against it *before* anything reaches the WAL,
-the loader inserts with it, and ``hft/store/schema/*.sql`` must agree with it (a unit test checks that).
+the loader inserts with it, and ``hft/store/schema/*.sql`` must agree with it (a unit test checks that). A topic of a
+declared record (`hft.core.records`; ``audit.gateway_decisions``: `hft.core.orders.DECISION`) takes its numeric
+columns from the declaration (`Topic.from_record`).
 
 Encoding
 --------
@@ -39,6 +41,8 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
+from hft.core.orders import DECISION
+from hft.core.records import Record
 
 __all__ = [
     "TOPICS",
@@ -95,6 +99,14 @@ def record_id_hex(rid: int) -> str:
     return f"{rid:032x}"
 
 
+def _sql_literal(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _varint(n: int) -> bytes:
     if n < 0x80:
         return bytes((n,))
@@ -144,6 +156,7 @@ class Topic:
     doc: str = ""
     critical_policy: str = "write"
     legacy: tuple[tuple[int, int], ...] = ()
+    record: Record | None = field(default=None, compare=False, repr=False)  # its declaration (`from_record`)
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +165,35 @@ class Topic:
             raise StoreError(f"{self.name}: record_id is implicit, do not declare it")
         if self.critical_policy not in ("halt", "drop", "write"):
             raise StoreError(f"{self.name}: critical_policy: expected halt|drop|write, was {self.critical_policy!r}")
+
+    @classmethod
+    def from_record(cls, name: str, topic_id: int, record: Record, lead: Sequence[Column] = (),
+                    tail: Sequence[Column] = (), doc: str = "", critical_policy: str = "write") -> Topic:
+        """The topic of a declared record (`hft.core.records`): its numeric columns are the record's fields,
+        so a record array is written as is (`encode_array`). Columns: the record's ``ts``, `lead`, the record's
+        other first-version fields in order, `tail`, then the fields of each later record version (appended, as
+        their migrations add them). The topic's version is the record's; `legacy` follows from the fields'
+        ``since``."""
+        if "ts" not in record:
+            raise StoreError(f"{name}: record {record.name}: expected a ts field (every topic's second column)")
+        cols = {f.name: Column(n, t, d, doc_) for f, (n, t, d, doc_) in zip(record.fields, record.store_columns(),
+                                                                             strict=True)}
+        first = [cols[f.name] for f in record.fields if f.since == 1 and f.name != "ts"]
+        later = [(f.since, cols[f.name]) for f in record.fields if f.since > 1]
+        columns = (cols["ts"], *lead, *first, *tail, *(c for _, c in later))
+        n1 = 1 + len(lead) + len(first) + len(tail)
+        legacy = tuple((v, n1 + sum(s <= v for s, _ in later)) for v in range(1, record.version))
+        return cls(name, topic_id, record.version, columns, doc, critical_policy, legacy, record)
+
+    def add_column_sql(self, name: str) -> str:
+        """The migration statement that adds column `name` to this topic's table (``hft/store/schema/NNN_*.sql``:
+        a field appended to a record needs one)."""
+        col = next((c for c in self.columns if c.name == name), None)
+        if col is None:
+            raise StoreError(f"{self.name}: no column {name!r}", topic=self.name, key=name)
+        default = "" if col.default is ... else f" DEFAULT {_sql_literal(col.default)}"
+        comment = f" COMMENT {_sql_literal(col.doc)}" if col.doc else ""
+        return f"ALTER TABLE {self.name} ADD COLUMN IF NOT EXISTS {col.name} {col.type}{default}{comment}"
 
     @property
     def database(self) -> str:
@@ -555,35 +597,18 @@ def _c(name: str, type_: str, default: Any = ..., doc: str = "") -> Column:
 
 
 TOPICS: dict[str, Topic] = {t.name: t for t in (
-    Topic("audit.gateway_decisions", 1, 1, (
-        # numeric columns match hft.core.orders.DECISION_DTYPE, so a decision array is written as is:
-        # writer.write_array("audit.gateway_decisions", decisions, const={"run_id": run_id})
-        _TS,
+    # the numeric columns are hft.core.orders.DECISION's fields, so a DECISION_DTYPE array is written as is:
+    # writer.write_array("audit.gateway_decisions", decisions, const={"run_id": run_id})
+    Topic.from_record("audit.gateway_decisions", 1, DECISION, lead=(
         _c("run_id", "String", "", "replay run id, empty for a live process"),
-        _c("seq", "UInt64", 0, "decision sequence number of the gateway"),
-        _c("recv_ts", "DateTime64(9, 'UTC')", 0, "when the intent arrived"),
-        _c("key", "Int64", 0, "idempotency key of the intent (hft.core.orders.NO_KEY when none)"),
-        _c("order_id", "Int64", 0),
-        _c("target_id", "Int64", 0, "order a cancel / replace targets"),
-        _c("price", "Int64", 0, "integer ticks"),
-        _c("qty", "Int64", 0, "integer lots"),
-        _c("account", "Int32", 0, "gateway registry index of the account"),
-        _c("strategy", "Int32", 0, "gateway registry index of the strategy"),
-        _c("symbol", "Int32", 0, "gateway registry index of the symbol"),
-        _c("reason", "Int16", 0, "reason code, 0 = accepted (hft.core.orders.R_*)"),
-        _c("kind", "Int8", 0, "intent kind: 1 new, 2 cancel, 3 replace"),
-        _c("side", "Int8", 0, "1 buy, -1 sell"),
-        _c("order_type", "Int8", 0),
-        _c("tif", "Int8", 0),
-        _c("accepted", "Bool", doc="true when the intent passed every stage"),
-        _c("duplicate", "Bool", False, "a repeated idempotency key"),
+    ), tail=(
         _c("account_name", _LC, ""),
         _c("strategy_name", _LC, ""),
         _c("symbol_name", _LC, ""),
         _c("reason_name", _LC, "", "name of the reason code"),
         _c("policy_state", _LC, "", "ACTIVE | REDUCING | HALTED ..."),
         _c("details", "String", "{}", "JSON document"),
-    ), "every gateway decision, accepted or denied", "write"),
+    ), doc="every gateway decision, accepted or denied", critical_policy="write"),
     Topic("audit.policy_transitions", 2, 1, (
         _TS,
         _c("run_id", "String", ""),

@@ -79,6 +79,7 @@ from hft.core.dtypes import (
 from hft.core.errors import SimError
 from hft.core.ids import current_run_hash_scheme, run_hash
 from hft.core.orders import (
+    DECISION,
     INTENT_CANCEL,
     INTENT_NEW,
     INTENT_REPLACE,
@@ -120,9 +121,12 @@ EQUITY_DTYPE = np.dtype([("ts", "<i8"), ("mid2", "<i8"), ("position", "<i8"), ("
 # per order: when its ACK reached the strategy (local ns) and its queue ahead at entry (lots; -1: never rested). Not
 # covered by the run hash (a diagnostic for the tearsheet); equal between the engines.
 ACK_LOG_DTYPE = np.dtype([("order_id", "<i8"), ("ack_ts", "<i8"), ("queue", "<i8")], align=True)
-DECISION_LOG_DTYPE = np.dtype([("seq", "<i8"), ("ts", "<i8"), ("order_id", "<i8"), ("target_id", "<i8"),
-                               ("price", "<i8"), ("qty", "<i8"), ("reason", "<i2"), ("kind", "i1"),
-                               ("side", "i1"), ("accepted", "i1"), ("duplicate", "i1")], align=True)
+# the decision log (what the run hash covers and a run folder's decisions.parquet holds): a projection of the
+# gateway's decision record (`hft.core.orders.DECISION`); accepted / duplicate are int8 there, as they always were
+DECISION_LOG = DECISION.project("decision_log", ("seq", "ts", "order_id", "target_id", "price", "qty", "reason",
+                                                 "kind", "side", "accepted", "duplicate"),
+                                "the simulator's decision log", types={"accepted": "i1", "duplicate": "i1"})
+DECISION_LOG_DTYPE = DECISION_LOG.dtype
 
 
 @dataclass(frozen=True)

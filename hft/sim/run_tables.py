@@ -42,9 +42,8 @@ from hft.core.orders import (
     ORDER_TYPE_NAMES,
     REPORT_KIND_NAMES,
     TIF_NAMES,
-    reason_name,
 )
-from hft.sim.engine import ACK_LOG_DTYPE
+from hft.sim.engine import ACK_LOG_DTYPE, DECISION_LOG
 from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
 from hft.sim.fees import mark_value, money_factor
 from hft.sim.fees import money_unit as unit
@@ -137,9 +136,10 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
         if name == "decisions":
             status = np.where(cols["duplicate"] != 0, "duplicate", np.where(cols["accepted"] != 0, "accepted",
                                                                              "rejected"))
-            extra += [pl.Series("kind_name", _names(cols["kind"], INTENT_KIND_NAMES), dtype=pl.Utf8),
-                      pl.Series("status", status.tolist(), dtype=pl.Utf8),
-                      pl.Series("reason_name", [reason_name(c) for c in cols["reason"]], dtype=pl.Utf8)]
+            # the names of the decision record's enum fields (`hft.core.orders.DECISION`), side_name as above
+            extra += [pl.Series(k, v, dtype=pl.Utf8) for k, v in DECISION_LOG.readable(cols).items()
+                      if k != "side_name"]
+            extra.append(pl.Series("status", status.tolist(), dtype=pl.Utf8))
         if "price" in cols:
             extra.append(pl.Series("price_px", _px(cols["price"], tick)))
         if "qty" in cols:

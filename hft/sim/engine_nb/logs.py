@@ -3,7 +3,7 @@ one pass per log instead of a numpy cast per field (~15 ns per value; 3 ms for a
 
 `decision_log_of`, `order_log_of`, `fill_log_of` build a log of its dtype (`hft.sim.engine`) from rows whose
 columns are the dtype's fields in order (integers narrowed as numpy's assignment narrows them), except the
-decision log, whose layout the kernel's decision rows give (`hft.sim.engine_nb.state`, ``D_COLS``). `LazyRecords` and
+decision log, whose layout the kernel's decision rows give (`hft.sim.engine_nb.state`, ``DECISION_ROW``). `LazyRecords` and
 `LazyMap` hold what only a Python consumer after the run needs (the `Decision` records, the side map) until it
 is first read."""
 
@@ -17,7 +17,18 @@ import numpy as np
 
 from hft.gateway import kernels as GK
 from hft.sim.engine import DECISION_LOG_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
-from hft.sim.engine_nb.state import _kernel
+from hft.sim.engine_nb.state import (
+    D_CODE,
+    D_KIND,
+    D_OID,
+    D_PRICE,
+    D_QTY,
+    D_SEQ,
+    D_SIDE,
+    D_TARGET,
+    D_TS,
+    _kernel,
+)
 
 
 def concat_records(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
@@ -89,15 +100,15 @@ def fill_log_of(rows: np.ndarray) -> np.ndarray:
 @_kernel
 def _decision_words(rows, w) -> None:
     for i in range(rows.shape[0]):
-        code = rows[i, 10]
+        code = rows[i, D_CODE]
         reason = code & 0xFFFF
-        w[i, 0] = rows[i, 0]  # seq
-        w[i, 1] = rows[i, 1]  # ts
-        w[i, 2] = rows[i, 11]  # order_id
-        w[i, 3] = rows[i, 9]  # target_id
-        w[i, 4] = rows[i, 5]  # price
-        w[i, 5] = rows[i, 6]  # qty
-        w[i, 6] = (reason | ((rows[i, 3] & 0xFF) << 16) | ((rows[i, 4] & 0xFF) << 24)  # reason, kind, side
+        w[i, 0] = rows[i, D_SEQ]  # seq
+        w[i, 1] = rows[i, D_TS]  # ts
+        w[i, 2] = rows[i, D_OID]  # order_id
+        w[i, 3] = rows[i, D_TARGET]  # target_id
+        w[i, 4] = rows[i, D_PRICE]  # price
+        w[i, 5] = rows[i, D_QTY]  # qty
+        w[i, 6] = (reason | ((rows[i, D_KIND] & 0xFF) << 16) | ((rows[i, D_SIDE] & 0xFF) << 24)  # reason, kind, side
                    | (np.int64(reason == 0) << 32) | (np.int64(code >= GK.DUP_FLAG) << 40))  # accepted, duplicate
 
 

@@ -34,7 +34,19 @@ from hft.sim.engine import (
     PRI_LOCAL_RESP,
 )
 from hft.sim.engine_nb.state import (
+    D_CODE,
+    D_KEY,
+    D_KIND,
     D_LEG,
+    D_OID,
+    D_ORDER_TYPE,
+    D_PRICE,
+    D_QTY,
+    D_SEQ,
+    D_SIDE,
+    D_TARGET,
+    D_TIF,
+    D_TS,
     H_COLS,
     H_P,
     H_PAY,
@@ -264,18 +276,18 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             orows[r, 7] = tif
             st[S_NO] = r + 1
         r = st[S_ND]
-        drows[r, 0] = seq
-        drows[r, 1] = now
-        drows[r, 2] = key
-        drows[r, 3] = kind
-        drows[r, 4] = side
-        drows[r, 5] = price
-        drows[r, 6] = qty
-        drows[r, 7] = otype
-        drows[r, 8] = tif
-        drows[r, 9] = target
-        drows[r, 10] = code
-        drows[r, 11] = oid
+        drows[r, D_SEQ] = seq
+        drows[r, D_TS] = now
+        drows[r, D_KEY] = key
+        drows[r, D_KIND] = kind
+        drows[r, D_SIDE] = side
+        drows[r, D_PRICE] = price
+        drows[r, D_QTY] = qty
+        drows[r, D_ORDER_TYPE] = otype
+        drows[r, D_TIF] = tif
+        drows[r, D_TARGET] = target
+        drows[r, D_CODE] = code
+        drows[r, D_OID] = oid
         drows[r, D_LEG] = leg
         st[S_ND] = r + 1
         accepted = code == 0 or (code & 0xFFFF) == 0

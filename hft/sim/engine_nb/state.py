@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from hft.core.orders import DECISION
+from hft.core.records import Field
 from hft.gateway import kernels as GK
 
 # --- wake codes (kernel return values) ---------------------------------------------------------------------
@@ -121,10 +123,18 @@ IN_COLS = 8
 H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
 H_COLS = 14
 IT_CMD, IT_REP = 1, 2
-# rows the kernel writes: decisions (seq, ts, key, kind, side, price, qty, order type, tif, target, code, order
-# id, leg of its symbol), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
-D_LEG = 12
-D_COLS, O_COLS, F_COLS = 13, 8, 11
+# rows the kernel writes: decisions (`DECISION_ROW`: fields of the decision record, the gateway core's answer code
+# and the leg of its symbol), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
+DECISION_ROW = DECISION.layout("decision_row", (
+    "seq", "ts", "key", "kind", "side", "price", "qty", "order_type", "tif", "target_id", "code", "order_id", "leg"),
+    (Field("code", "i8", "code", "the core's answer: reason | DUP_FLAG (accepted: reason 0)"),
+     Field("leg", "i8", "index", "the leg of the intent's symbol")), "a decision row of the numba engine")
+_D = DECISION_ROW.index
+D_SEQ, D_TS, D_KEY, D_KIND, D_SIDE = _D["seq"], _D["ts"], _D["key"], _D["kind"], _D["side"]
+D_PRICE, D_QTY, D_ORDER_TYPE, D_TIF = _D["price"], _D["qty"], _D["order_type"], _D["tif"]
+D_TARGET, D_CODE, D_OID, D_LEG = _D["target_id"], _D["code"], _D["order_id"], _D["leg"]
+D_COLS = len(DECISION_ROW.fields)
+O_COLS, F_COLS = 8, 11
 
 # per order id (`order_info`, rows indexed by order id): side (0: not ours), the local time its ACK arrived, its
 # queue ahead at entry (lots; -1: never rested), its leg: `Engine._side_of`, `Engine._acks`, `Engine._leg_of`

@@ -28,6 +28,23 @@ def test_tables_match_the_topic_schemas(shared_store):
         assert got[name] == want, name
 
 
+def test_every_declared_field_has_its_column(shared_store):
+    """A field of a declared record (`hft.core.records`) that no migration added fails here, naming the field and
+    the statement its migration needs."""
+    declared = [t for t in TOPICS.values() if t.record is not None]
+    assert declared, "expected topics declared from a record"
+    for topic in declared:
+        res = shared_store.query(f"SELECT name, type FROM system.columns WHERE database = '{topic.database}' "
+                                 f"AND table = '{topic.table}'")
+        got = dict(res.rows)
+        for name, type_, _default, _doc in topic.record.store_columns():
+            assert name in got, (f"{topic.name}: field {name!r} of record {topic.record.name!r} has no column after "
+                                 f"the migrations: add hft/store/schema/NNN_*.sql with "
+                                 f"`{topic.add_column_sql(name)};`")
+            assert got[name] == type_, (f"{topic.name}: field {name!r} of record {topic.record.name!r}: the "
+                                        f"migrations made it {got[name]}, the declaration says {type_}")
+
+
 def test_engines_deduplicate_on_record_id(shared_store):
     res = shared_store.query("SELECT database || '.' || name, engine, sorting_key FROM system.tables "
                              "WHERE database IN ('audit', 'sim')")

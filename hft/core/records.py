@@ -1,0 +1,219 @@
+"""Record declarations: a record's fields declared once, and everything that lays the record out generated from them.
+
+A `Record` is an ordered tuple of `Field`\\ s: name, integer type, unit, doc, an optional enum decoder (code → name)
+and the default a store row takes when a writer leaves the field out. From it:
+
+* `Record.dtype` - the numpy structured dtype (fields in declaration order, ``align=True``);
+* `Record.index` / `Record.constants` - column positions for kernels that hold the record as an int64 matrix
+  (a module assigns them to plain module-level ints, which numba reads as constants); `Record.layout` declares
+  a kernel's own row of a record (some of its fields in the kernel's order, plus what only the kernel holds);
+* `Record.store_columns` - ``(name, ClickHouse type, default, doc)`` per field, which the recorder turns into its
+  topic columns (`hft.recorder.topics.Topic.from_record`) and the store's migrations must create;
+* `Record.decode` / `Record.readable` - the names of enum codes, for readable (Parquet / polars) columns;
+* `Record.row` - a NamedTuple of the fields in declaration order (a Python view of one row).
+
+`Record.project` declares a subset of a record's fields (in the record's order, with the record's types unless it
+re-types one by name): a log that keeps some of a record's fields is such a projection, so a field is declared in
+one place.
+
+Field types (`TYPES`): ``i1 i2 i4 i8 u1 u2 u4 u8`` (the numpy integer of that width and signedness, the
+ClickHouse ``IntN`` / ``UIntN``), ``bool`` (one byte, ClickHouse ``Bool``) and ``time`` (int64 ns UTC,
+ClickHouse ``DateTime64(9, 'UTC')``). `Field.store` names a different ClickHouse type where the store's differs
+(a sequence number held as int64 by the kernels and stored as ``UInt64``).
+
+Schema evolution: a field is only ever *appended*, with ``since`` = the next version of the record (and a
+migration ``hft/store/schema/NNN_*.sql`` adding its column: a test applies the migrations and compares).
+
+This module is the lowest layer (`hft.core`): it imports only numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from itertools import pairwise
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["TYPES", "Field", "Record"]
+
+# field type: (numpy dtype, ClickHouse type)
+TYPES: dict[str, tuple[str, str]] = {
+    "i1": ("i1", "Int8"), "i2": ("<i2", "Int16"), "i4": ("<i4", "Int32"), "i8": ("<i8", "Int64"),
+    "u1": ("u1", "UInt8"), "u2": ("<u2", "UInt16"), "u4": ("<u4", "UInt32"), "u8": ("<u8", "UInt64"),
+    "bool": ("u1", "Bool"),
+    "time": ("<i8", "DateTime64(9, 'UTC')"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record.
+
+    Args:
+        name: the field's name (a dtype field, a store column, a row attribute).
+        type: one of `TYPES`.
+        unit: what an integer counts (``"ns UTC"``, ``"ticks"``, ``"lots"``, ``"code"`` …); for readers and docs.
+        doc: one line on what it is (the store column's COMMENT).
+        enum: code → name of an enum field (readable columns show the name).
+        default: the value a store row takes when a writer leaves it out (``...``: the writer must give it).
+        store: the ClickHouse type when it is not the type's own (``""``: `TYPES`'s).
+        since: the record version that added it (1: the first); later fields are appended.
+    """
+
+    name: str
+    type: str
+    unit: str = ""
+    doc: str = ""
+    enum: Mapping[int, str] | None = None
+    default: Any = 0
+    store: str = ""
+    since: int = 1
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"field {self.name}: type: expected one of {list(TYPES)}, was {self.type!r}")
+        if not self.name.isidentifier():
+            raise ValueError(f"field {self.name!r}: expected an identifier")
+        if self.since < 1:
+            raise ValueError(f"field {self.name}: since: expected >= 1, was {self.since}")
+
+    @property
+    def numpy_type(self) -> str:
+        return TYPES[self.type][0]
+
+    @property
+    def store_type(self) -> str:
+        return self.store or TYPES[self.type][1]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record: a name and its fields in layout order (see the module docstring for what is generated)."""
+
+    name: str
+    fields: tuple[Field, ...]
+    doc: str = ""
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name = {f.name: f for f in self.fields}
+        if len(by_name) != len(self.fields):
+            dup = next(f.name for f in self.fields if sum(g.name == f.name for g in self.fields) > 1)
+            raise ValueError(f"record {self.name}: field {dup} declared twice")
+        since = [f.since for f in self.fields]
+        if since != sorted(since):
+            late = next(f.name for a, f in pairwise(self.fields) if f.since < a.since)
+            raise ValueError(f"record {self.name}: field {late}: fields are appended in the order of `since`")
+        object.__setattr__(self, "_by_name", by_name)
+
+    # --- the layout -------------------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def version(self) -> int:
+        """The record's version: the latest `Field.since`."""
+        return max(f.since for f in self.fields)
+
+    def field(self, name: str) -> Field:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"record {self.name}: no field {name!r}: expected one of {list(self.names)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @cached_property
+    def dtype(self) -> np.dtype:
+        """The numpy structured dtype: the fields in order, ``align=True``."""
+        return np.dtype([(f.name, f.numpy_type) for f in self.fields], align=True)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Each field's column in an int64 matrix of the record (one row per record, the fields in order)."""
+        return {f.name: i for i, f in enumerate(self.fields)}
+
+    def constants(self, prefix: str) -> dict[str, int]:
+        """``{prefix + NAME: column}`` for every field (NAME upper case), and ``prefix + "COLS"``: the width."""
+        out = {prefix + f.name.upper(): i for i, f in enumerate(self.fields)}
+        out[prefix + "COLS"] = len(self.fields)
+        return out
+
+    def project(self, name: str, names: Iterable[str], doc: str = "", types: Mapping[str, str] | None = None
+                ) -> Record:
+        """The record of some of these fields, in this record's order (`names` must list them in that order),
+        each as declared here except the type of a field `types` names (a log whose files have always held it
+        so; the values it holds must fit)."""
+        names = tuple(names)
+        types = dict(types or {})
+        for n in (*names, *types):
+            self.field(n)
+        if list(names) != [n for n in self.names if n in names]:
+            raise ValueError(f"record {name}: a projection of {self.name} lists its fields in {self.name}'s order "
+                             f"({', '.join(n for n in self.names if n in names)}), was {', '.join(names)}")
+        if set(types) - set(names):
+            raise ValueError(f"record {name}: re-types {sorted(set(types) - set(names))}, which it does not keep")
+        fields = tuple(replace(self._by_name[n], type=types[n], store="") if n in types else self._by_name[n]
+                       for n in names)
+        return Record(name, fields, doc)
+
+    def layout(self, name: str, names: Iterable[str], extra: Sequence[Field] = (), doc: str = "") -> Record:
+        """A kernel's row of this record: the fields `names` lists, in that order, each a field of this record
+        (as declared here) or one of `extra` (what only the kernel's row holds). Its `index` / `constants` are
+        the kernel's columns."""
+        more = {f.name: f for f in extra}
+        names = tuple(names)
+        for n in names:
+            if n not in more:
+                self.field(n)
+        if set(more) - set(names):
+            raise ValueError(f"record {name}: extra fields {sorted(set(more) - set(names))} are not in its names")
+        both = sorted(set(more) & set(self.names))
+        if both:
+            raise ValueError(f"record {name}: extra field {both[0]} is a field of {self.name} already")
+        return Record(name, tuple(more[n] if n in more else self._by_name[n] for n in names), doc)
+
+    # --- the store -----------------------------------------------------------------------------------------
+    def store_columns(self) -> tuple[tuple[str, str, Any, str], ...]:
+        """``(name, ClickHouse type, default, doc)`` of every field, in order."""
+        return tuple((f.name, f.store_type, f.default, f.doc) for f in self.fields)
+
+    # --- readers -------------------------------------------------------------------------------------------
+    @property
+    def enums(self) -> dict[str, Mapping[int, str]]:
+        """The enum decoder of each enum field."""
+        return {f.name: f.enum for f in self.fields if f.enum is not None}
+
+    def decode(self, name: str, codes: Sequence[Any] | np.ndarray) -> list[str]:
+        """The names of an enum field's codes (a code without a name shows as its number)."""
+        enum = self.field(name).enum
+        if enum is None:
+            raise ValueError(f"record {self.name}: field {name} is not an enum")
+        return [enum.get(c) or str(c) for c in np.asarray(codes).tolist()]
+
+    def readable(self, cols: Mapping[str, Any]) -> dict[str, list[str]]:
+        """``{NAME_name: names}`` for every enum field among `cols` (a column per field)."""
+        return {f"{n}_name": self.decode(n, cols[n]) for n in self.enums if n in cols}
+
+    @cached_property
+    def row(self) -> type:
+        """A NamedTuple of the fields in order (``Record.row(*values)``, ``rows``)."""
+        py = {"bool": bool}
+        return NamedTuple(_camel(self.name) + "Row", [(f.name, py.get(f.type, int)) for f in self.fields])  # type: ignore[misc]
+
+    def rows(self, arr: np.ndarray) -> list[Any]:
+        """Every row of a `dtype` array as a `row`."""
+        if arr.dtype != self.dtype:
+            raise ValueError(f"record {self.name}: expected an array of its dtype {self.dtype}, was {arr.dtype}")
+        row = self.row
+        cols = [(arr[f.name] != 0 if f.type == "bool" else arr[f.name]).tolist() for f in self.fields]
+        return [row._make(v) for v in zip(*cols, strict=True)]
+
+
+def _camel(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in name.split("_")) or "Row"

@@ -1,0 +1,151 @@
+"""Record declarations (`hft.core.records`): the decision record's generated layouts keep the bytes the WAL, the
+run folders and the run hash hold, and a field added to a declaration reaches every generated consumer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hft.core.orders import DECISION, DECISION_DTYPE, R_OK, REASON_NAMES
+from hft.core.records import Field, Record
+from hft.recorder.topics import TOPICS, Column, Topic
+from hft.sim.engine import DECISION_LOG, DECISION_LOG_DTYPE
+
+# the layouts frames in a WAL and run folders were written with (a change here breaks reading them back)
+DECISION_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("recv_ts", "<i8", 16), ("key", "<i8", 24),
+                   ("order_id", "<i8", 32), ("target_id", "<i8", 40), ("price", "<i8", 48), ("qty", "<i8", 56),
+                   ("account", "<i4", 64), ("strategy", "<i4", 68), ("symbol", "<i4", 72), ("reason", "<i2", 76),
+                   ("kind", "|i1", 78), ("side", "|i1", 79), ("order_type", "|i1", 80), ("tif", "|i1", 81),
+                   ("accepted", "|u1", 82), ("duplicate", "|u1", 83)]
+DECISION_LOG_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("order_id", "<i8", 16), ("target_id", "<i8", 24),
+                       ("price", "<i8", 32), ("qty", "<i8", 40), ("reason", "<i2", 48), ("kind", "|i1", 50),
+                       ("side", "|i1", 51), ("accepted", "|i1", 52), ("duplicate", "|i1", 53)]
+
+
+def _layout(dt: np.dtype) -> list[tuple[str, str, int]]:
+    return [(n, dt.fields[n][0].str, dt.fields[n][1]) for n in dt.names]
+
+
+def test_the_decision_layouts_are_the_ones_written_before():
+    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 88
+    assert DECISION_DTYPE.isalignedstruct
+    assert _layout(DECISION_LOG_DTYPE) == DECISION_LOG_LAYOUT and DECISION_LOG_DTYPE.itemsize == 56
+
+
+def test_the_decision_topic_is_the_record_between_its_string_columns():
+    topic = TOPICS["audit.gateway_decisions"]
+    assert topic.record is DECISION and topic.version == 1 and topic.legacy == ()
+    names = [c.name for c in topic.columns]
+    assert names[0] == "ts" and names[1] == "run_id"
+    numeric = [c for c in topic.columns if not c.is_string]
+    assert [(c.name, c.type) for c in numeric] == [
+        (n, DECISION.field(n).store_type) for n in ("ts", *(n for n in DECISION.names if n != "ts"))]
+    col = {c.name: c for c in topic.columns}
+    assert col["seq"].type == "UInt64" and col["recv_ts"].type == "DateTime64(9, 'UTC')"
+    assert col["accepted"].type == "Bool" and col["accepted"].default is ...
+
+
+def test_the_decision_log_is_a_projection_of_the_record():
+    for f in DECISION_LOG.fields:
+        declared = DECISION.field(f.name)
+        assert (f.unit, f.doc, f.enum) == (declared.unit, declared.doc, declared.enum)
+    with pytest.raises(ValueError, match="in decision's order"):
+        DECISION.project("x", ("ts", "seq"))
+    with pytest.raises(KeyError, match="no field 'nope'"):
+        DECISION.project("x", ("seq", "nope"))
+
+
+def test_rows_and_readable_names():
+    arr = np.zeros(2, DECISION_DTYPE)
+    arr["seq"] = [1, 2]
+    arr["reason"] = [R_OK, 9999]
+    arr["accepted"] = [1, 0]
+    rows = DECISION.rows(arr)
+    assert rows[0].seq == 1 and rows[0].accepted is True and rows[1].accepted is False
+    assert rows[1]._fields == DECISION.names
+    names = DECISION.readable({"reason": arr["reason"], "price": arr["price"]})
+    assert names == {"reason_name": [REASON_NAMES[R_OK], "9999"]}
+
+
+def test_the_gateway_decision_carries_every_field_of_the_record():
+    from hft.gateway.intents import Decision  # not generated yet: it must keep up by hand
+
+    missing = [n for n in DECISION.names if n not in Decision._fields]
+    assert not missing, f"hft.gateway.intents.Decision lacks the decision record's fields {missing}"
+
+
+def test_a_kernel_layout_mixes_record_fields_and_its_own():
+    row = DECISION.layout("row", ("ts", "code", "seq"), (Field("code", "i8"),))
+    assert row.index == {"ts": 0, "code": 1, "seq": 2} and row.field("ts") is DECISION.field("ts")
+    with pytest.raises(KeyError, match="no field 'nope'"):
+        DECISION.layout("row", ("ts", "nope"))
+    with pytest.raises(ValueError, match="extra field seq is a field of decision"):
+        DECISION.layout("row", ("seq",), (Field("seq", "i8"),))
+    with pytest.raises(ValueError, match=r"extra fields \['leg'\] are not in its names"):
+        DECISION.layout("row", ("seq",), (Field("leg", "i8"),))
+
+
+def test_a_declaration_refuses_what_it_cannot_lay_out():
+    with pytest.raises(ValueError, match="type: expected one of"):
+        Field("x", "f8")
+    with pytest.raises(ValueError, match="field a declared twice"):
+        Record("r", (Field("a", "i8"), Field("a", "i4")))
+    with pytest.raises(ValueError, match="field b: fields are appended"):
+        Record("r", (Field("a", "i8", since=2), Field("b", "i8")))
+
+
+# --- a field added to a declaration ----------------------------------------------------------------------------
+
+VENUE = {1: "binance", 2: "lobster"}
+ADDED = Field("venue", "i2", "code", "the venue that answered", VENUE, default=0, since=2)
+
+
+def _extended() -> tuple[Record, Topic]:
+    rec = Record(DECISION.name, (*DECISION.fields, ADDED), DECISION.doc)
+    base = TOPICS["audit.gateway_decisions"]
+    lead = tuple(c for c in base.columns[1:] if c.name == "run_id")
+    tail = tuple(c for c in base.columns if c.is_string and c.name != "run_id")
+    return rec, Topic.from_record(base.name, base.topic_id, rec, lead, tail, base.doc, base.critical_policy)
+
+
+def test_an_added_field_reaches_every_generated_consumer():
+    rec, topic = _extended()
+    # the dtype: appended, every earlier field where it was
+    assert rec.dtype.names[-1] == "venue" and rec.dtype.fields["venue"][0] == np.dtype("<i2")
+    assert _layout(rec.dtype)[:-1] == DECISION_LAYOUT
+    # the int64 matrix columns
+    assert rec.index["venue"] == len(DECISION.fields) and rec.constants("D_")["D_VENUE"] == len(DECISION.fields)
+    assert rec.constants("D_")["D_COLS"] == len(DECISION.fields) + 1
+    # the topic: appended after the string columns (where the migration's ADD COLUMN puts it), version 2, and
+    # frames of version 1 still load with the leading columns
+    base = TOPICS["audit.gateway_decisions"]
+    assert topic.columns[:-1] == base.columns and topic.columns[-1] == Column("venue", "Int16", 0, ADDED.doc)
+    assert topic.version == 2 and topic.legacy == ((1, len(base.columns)),)
+    assert topic.column_names_of_version(1) == base.column_names
+    # the DDL a migration adds
+    assert topic.add_column_sql("venue") == ("ALTER TABLE audit.gateway_decisions ADD COLUMN IF NOT EXISTS venue "
+                                             "Int16 DEFAULT 0 COMMENT 'the venue that answered'")
+    # the row view and the readable names
+    assert rec.row._fields[-1] == "venue"
+    arr = np.zeros(1, rec.dtype)
+    arr["venue"] = 2
+    assert rec.rows(arr)[0].venue == 2 and rec.readable({"venue": arr["venue"]}) == {"venue_name": ["lobster"]}
+    # a projection may keep it
+    assert rec.project("log", ("seq", "venue")).dtype.names == ("seq", "venue")
+    # an array of the extended dtype encodes as the extended topic's rows
+    payload = topic.encode_array(arr, np.zeros(1, np.uint64), 0, const={"run_id": "r"})
+    assert payload.endswith(np.int16(2).tobytes())
+
+
+def test_the_generated_ddl_gives_the_extended_topic(shared_store):
+    _, topic = _extended()
+    db = "test_records_ddl"
+    shared_store.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
+    try:
+        shared_store.execute(f"CREATE TABLE {db}.decisions AS audit.gateway_decisions")
+        shared_store.execute(topic.add_column_sql("venue").replace("audit.gateway_decisions", f"{db}.decisions"))
+        res = shared_store.query(f"SELECT name, type FROM system.columns WHERE database = '{db}' "
+                                 "AND table = 'decisions' ORDER BY position")
+        assert [tuple(r) for r in res.rows] == [("record_id", "UInt128"), *((c.name, c.type) for c in topic.columns)]
+    finally:
+        shared_store.execute(f"DROP DATABASE IF EXISTS {db}")
