@@ -32,7 +32,6 @@ import weakref
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from hft.book.topn import PRICE_LIMIT, in_price_domain, level_index, topn_side
 from hft.core.dtypes import (
@@ -50,6 +49,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 # --- status codes ------------------------------------------------------------------------------------------
 L2_OK = 0

@@ -15,7 +15,6 @@ does this at message k's local time when ``l3_resync`` is on (`hft.sim.engine`, 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -36,6 +35,7 @@ from hft.book.l2 import (
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE, level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
+from hft.core.jit import njit
 
 _I64_MAX = np.iinfo(np.int64).max
 

@@ -57,12 +57,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
 
 from hft.book.topn import PRICE_LIMIT, QTY_MAX, in_price_domain, level_index, snapshot_row
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 __all__ = [
     "ASK",

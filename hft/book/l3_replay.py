@@ -7,7 +7,6 @@ tests (grows on demand, raises `DataValidationError` on error codes).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l3 import (
     ASK,
@@ -54,6 +53,7 @@ from hft.book.l3 import (
 from hft.book.topn import level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 __all__ = ["REPLAY_COUNTERS", "R_APPLIED", "R_CLIPPED", "R_NEED_PRICE", "R_REJECTED", "R_STATUS", "R_UNKNOWN_REFS", "L3OrderBook", "l3_replay", "l3_replay_run", "l3_validate"]
 

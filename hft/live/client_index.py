@@ -22,8 +22,8 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
+from hft.core.jit import njit
 from hft.gateway.kernels.prefetch import _prefetchw
 from hft.live.ids import PackedIds
 

@@ -91,7 +91,6 @@ Iteration over our orders is by slot index, so runs are deterministic.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -116,6 +115,7 @@ from hft.book.l2 import (
 from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
+from hft.core.jit import njit
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,

@@ -5,7 +5,7 @@ item (`hft.sim.engine_nb`)."""
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -39,6 +39,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import njit
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
     PRI_EXCH_MD,
