@@ -28,7 +28,7 @@ from hft.book.l3 import (
     reduce_v,
     remove_anon_v,
 )
-from hft.book.l3 import _find as _l3_find
+from hft.book.l3 import find_order as _l3_find
 from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import (
     BUY,
