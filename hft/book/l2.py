@@ -32,7 +32,6 @@ import weakref
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from hft.book.topn import PRICE_LIMIT, in_price_domain, level_index, topn_side
 from hft.core.dtypes import (
@@ -50,6 +49,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 # --- status codes ------------------------------------------------------------------------------------------
 L2_OK = 0
@@ -251,7 +251,7 @@ def _clear_side(qty: np.ndarray, blk: np.ndarray, st: np.ndarray, lo_key: int, h
 
 
 @_kernel
-def _next_down(qty: np.ndarray, blk: np.ndarray, i: int, lo: int) -> int:
+def next_down(qty: np.ndarray, blk: np.ndarray, i: int, lo: int) -> int:
     """Highest index < i (and >= lo) with a level, or -1."""
     j = i - 1
     while j >= lo:
@@ -265,7 +265,7 @@ def _next_down(qty: np.ndarray, blk: np.ndarray, i: int, lo: int) -> int:
 
 
 @_kernel
-def _next_up(qty: np.ndarray, blk: np.ndarray, i: int, hi: int) -> int:
+def next_up(qty: np.ndarray, blk: np.ndarray, i: int, hi: int) -> int:
     """Lowest index > i (and <= hi) with a level, or -1."""
     j = i + 1
     while j <= hi:
@@ -279,7 +279,7 @@ def _next_up(qty: np.ndarray, blk: np.ndarray, i: int, hi: int) -> int:
 
 
 @_kernel
-def _clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray, ask_blk: np.ndarray,
+def clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray, ask_blk: np.ndarray,
                   st: np.ndarray, side: int) -> int:
     if side != BUY and side != SELL and side != 0:
         return L2_BAD_SIDE
@@ -294,8 +294,8 @@ def _clear_arrays(bid_qty: np.ndarray, ask_qty: np.ndarray, bid_blk: np.ndarray,
 # every array as ~7 machine words and does not inline calls across its functions, so a helper call per event
 # made the replay 3-5x slower. Single-event entry points run `_run` over a one-row event array.
 @_kernel
-def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray, side: int, p: int,
-         q: int) -> int:
+def set_level_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.ndarray, side: int,
+                     p: int, q: int) -> int:
     """Set the quantity at (side, price p) to q >= 0, keeping counts, blocks and best prices. A status code."""
     if side == BUY:
         i = level_index(p, st[BOOK_BID_BASE], bq.shape[0])
@@ -319,7 +319,7 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
                 st[BOOK_N_BID] -= 1
                 bb[i >> BLOCK_SHIFT] -= 1
                 if p == st[BOOK_BEST_BID]:
-                    j = _next_down(bq, bb, i, st[BOOK_BID_LO]) if st[BOOK_N_BID] > 0 else -1
+                    j = next_down(bq, bb, i, st[BOOK_BID_LO]) if st[BOOK_N_BID] > 0 else -1
                     st[BOOK_BEST_BID] = NO_PRICE if j < 0 else j + st[BOOK_BID_BASE]
     elif side == SELL:
         i = level_index(p, st[BOOK_ASK_BASE], aq.shape[0])
@@ -343,7 +343,7 @@ def _set(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
                 st[BOOK_N_ASK] -= 1
                 ab[i >> BLOCK_SHIFT] -= 1
                 if p == st[BOOK_BEST_ASK]:
-                    j = _next_up(aq, ab, i, st[BOOK_ASK_HI]) if st[BOOK_N_ASK] > 0 else -1
+                    j = next_up(aq, ab, i, st[BOOK_ASK_HI]) if st[BOOK_N_ASK] > 0 else -1
                     st[BOOK_BEST_ASK] = NO_PRICE if j < 0 else j + st[BOOK_ASK_BASE]
     else:
         return L2_BAD_SIDE
@@ -360,7 +360,7 @@ def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
         kind = ev.kind
         if kind != EV_LEVEL_SET and kind != EV_SNAPSHOT_LEVEL:
             if kind == EV_CLEAR:
-                status = _clear_arrays(bq, aq, bb, ab, st, ev.side)
+                status = clear_arrays(bq, aq, bb, ab, st, ev.side)
                 if status != L2_OK:
                     return status, k
             continue
@@ -370,7 +370,7 @@ def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
             return L2_NEGATIVE_QTY, k
         if record and (ev.flags & FLAG_EOM) != 0 and cnt[0] >= tob.shape[0]:
             return L2_TOB_FULL, k  # checked before applying: a failing row is never half done
-        status = _set(bq, aq, bb, ab, st, ev.side, p, q)
+        status = set_level_arrays(bq, aq, bb, ab, st, ev.side, p, q)
         if status != L2_OK:
             return status, k
         if record and (ev.flags & FLAG_EOM) != 0:
@@ -415,9 +415,9 @@ def apply_event(book: L2Book, kind: int, side: int, price: int, qty: int) -> int
     if kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
         if qty < 0:
             return L2_NEGATIVE_QTY
-        return _set(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, side, price, qty)
+        return set_level_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, side, price, qty)
     if kind == EV_CLEAR:
-        return _clear_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, side)
+        return clear_arrays(book.bid_qty, book.ask_qty, book.bid_blk, book.ask_blk, book.state, side)
     return L2_OK
 
 

@@ -15,7 +15,6 @@ does this at message k's local time when ``l3_resync`` is on (`hft.sim.engine`, 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -27,22 +26,23 @@ from hft.book.l2 import (
     L2_OK,
     L2_OUT_OF_RANGE,
     L2Book,
-    _next_down,
-    _next_up,
-    _set,
     apply_event,
     level_qty,
+    next_down,
+    next_up,
     set_level,
+    set_level_arrays,
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE, level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
+from hft.core.jit import njit
 
 _I64_MAX = np.iinfo(np.int64).max
 
-# `_set` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
+# `set_level_arrays` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
 # call passes the five arrays as ~38 machine words, and the simulator sets a LOBSTER row per local event (~1.3
 # calls an event), which LLVM does not inline itself
-_set_at = njit(inline="always")(_set.py_func)
+_set_at = njit(inline="always")(set_level_arrays.py_func)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -120,18 +120,18 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
         elif sd == BUY:
             i = st[BOOK_BEST_BID] - st[BOOK_BID_BASE] if st[BOOK_BEST_BID] != NO_PRICE else -1
             while i >= 0:
-                nxt = _next_down(bq, bb, i, st[BOOK_BID_LO])
+                nxt = next_down(bq, bb, i, st[BOOK_BID_LO])
                 p = st[BOOK_BID_BASE] + i
                 if _in_row(ref, k, levels, col, p) < 0:
-                    _set(bq, aq, bb, ab, st, sd, p, 0)
+                    set_level_arrays(bq, aq, bb, ab, st, sd, p, 0)
                 i = nxt
         else:
             i = st[BOOK_BEST_ASK] - st[BOOK_ASK_BASE] if st[BOOK_BEST_ASK] != NO_PRICE else -1
             while i >= 0:
-                nxt = _next_up(aq, ab, i, st[BOOK_ASK_HI])
+                nxt = next_up(aq, ab, i, st[BOOK_ASK_HI])
                 p = st[BOOK_ASK_BASE] + i
                 if _in_row(ref, k, levels, col, p) < 0:
-                    _set(bq, aq, bb, ab, st, sd, p, 0)
+                    set_level_arrays(bq, aq, bb, ab, st, sd, p, 0)
                 i = nxt
         # 2. the row's levels: its quantities
         for j in range(levels):

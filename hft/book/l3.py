@@ -57,12 +57,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
 
 from hft.book.topn import PRICE_LIMIT, QTY_MAX, in_price_domain, level_index, snapshot_row
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 __all__ = [
     "ASK",
@@ -265,7 +266,7 @@ class L3View(NamedTuple):
       (-1 outside: ``NEED_LEVEL_RANGE`` / ``ERR_ANON_EXCEEDS``, checked before the read), from an order's stored
       price (every resting order's price has a level: growth keeps the old range), or from a best index /
       `level_below` / `level_above` (which scan only ``[0, n)`` and answer -1 for none, checked before use);
-    - an order cell ``OW * s + OC_*``: ``0 <= s < cap``: a slot from `_find` (>= 0 checked), a queue link or head
+    - an order cell ``OW * s + OC_*``: ``0 <= s < cap``: a slot from `find_order` (>= 0 checked), a queue link or head
       (-1 ends it), the free list or the high-water mark (``< cap`` checked: ``NEED_ORDER_CAPACITY``);
     - a hash cell ``ht[i]``: ``i`` is masked with ``hmask`` (the size is a power of two), and the table always has
       an empty cell (size >= 2 x capacity), so every probe ends; `_ht_remove` is called only for an id present
@@ -286,7 +287,7 @@ class L3View(NamedTuple):
 
 
 @intrinsic
-def _ptr(typingctx, arr):
+def ptr(typingctx, arr):
     """The data pointer of an int64 array as ``CPointer(int64)``: cell ``k`` of the pointer is element ``k`` of the
     array in row-major order (indexed like a flat 1-D array; no negative-index wrap-around, no bounds check).
 
@@ -294,7 +295,7 @@ def _ptr(typingctx, arr):
     type, since a strided or other-dtype array would be read wrongly); the caller keeps it alive while the pointer
     is in use and reads only cells ``0 <= k < arr.size`` (see `L3View` for the book's)."""
     if not (isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.layout == "C"):
-        return None  # a typing failure: `_ptr` of anything but a C-contiguous int64 array
+        return None  # a typing failure: `ptr` of anything but a C-contiguous int64 array
     def codegen(context, builder, signature, args):
         return context.make_array(signature.args[0])(context, builder, args[0]).data
 
@@ -304,8 +305,8 @@ def _ptr(typingctx, arr):
 @_inline
 def l3_view(book: L3Book) -> L3View:
     """The kernels' view of `book` (`L3View`)."""
-    return L3View(_ptr(book.meta), _ptr(book.ht), _ptr(book.o), _ptr(book.lv_qty), _ptr(book.lv_anon),
-                  _ptr(book.lv_head), _ptr(book.lv_tail), _ptr(book.lv_count), book.lv_qty.shape[1],
+    return L3View(ptr(book.meta), ptr(book.ht), ptr(book.o), ptr(book.lv_qty), ptr(book.lv_anon),
+                  ptr(book.lv_head), ptr(book.lv_tail), ptr(book.lv_count), book.lv_qty.shape[1],
                   book.ht.shape[0] - 1, book.o.shape[0])
 
 
@@ -322,7 +323,7 @@ def _home(key: int, mask: int) -> int:
 
 
 @_kernel
-def _find(v: L3View, oid: int) -> int:
+def find_order(v: L3View, oid: int) -> int:
     """Slot of order `oid`, -1 when unknown."""
     ht = v.ht
     mask = v.hmask
@@ -479,7 +480,7 @@ def add_v(v: L3View, oid: int, side: int, price: int, qty: int) -> int:
     lv = row * v.n + idx
     if qty > QTY_MAX - v.lv_qty[lv]:  # 0 <= lv_qty <= QTY_MAX: no overflow
         return ERR_QTY_LIMIT
-    if _find(v, oid) >= 0:
+    if find_order(v, oid) >= 0:
         return ERR_DUPLICATE_ID
     meta = v.meta
     s = meta[M_FREE]
@@ -515,7 +516,7 @@ def reduce_v(v: L3View, oid: int, qty: int) -> int:
     """`l3_cancel` / `l3_execute` on a view: remove `qty` from the order (it leaves the book at 0)."""
     if qty <= 0:
         return ERR_BAD_QTY
-    s = _find(v, oid)
+    s = find_order(v, oid)
     if s < 0:
         return ERR_UNKNOWN_ORDER
     if qty > v.o[OW * s + OC_QTY]:
@@ -534,7 +535,7 @@ def reduce_v(v: L3View, oid: int, qty: int) -> int:
 @_kernel
 def delete_v(v: L3View, oid: int) -> int:
     """`l3_delete` on a view."""
-    s = _find(v, oid)
+    s = find_order(v, oid)
     if s < 0:
         return ERR_UNKNOWN_ORDER
     row = v.o[OW * s + OC_SIDE]
@@ -585,7 +586,7 @@ def remove_anon_v(v: L3View, side: int, price: int, qty: int) -> int:
 @_kernel
 def queue_ahead_v(v: L3View, oid: int) -> int:
     """`l3_queue_ahead` on a view."""
-    s = _find(v, oid)
+    s = find_order(v, oid)
     if s < 0:
         return -1
     ahead = v.lv_anon[v.o[OW * s + OC_SIDE] * v.n + v.o[OW * s + OC_PRICE] - v.meta[M_BASE]]
@@ -791,14 +792,14 @@ def l3_level_count(book: L3Book, side: int, price: int) -> int:
 @_kernel
 def l3_order_qty(book: L3Book, oid: int) -> int:
     """Remaining quantity of an order, -1 when unknown."""
-    s = _find(l3_view(book), oid)
+    s = find_order(l3_view(book), oid)
     return book.o_qty[s] if s >= 0 else -1
 
 
 @_kernel
 def l3_order_price(book: L3Book, oid: int) -> int:
     """Price of an order, `NO_PRICE` when unknown."""
-    s = _find(l3_view(book), oid)
+    s = find_order(l3_view(book), oid)
     return book.o_price[s] if s >= 0 else NO_PRICE
 
 

@@ -7,7 +7,6 @@ tests (grows on demand, raises `DataValidationError` on error codes).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l3 import (
     ASK,
@@ -24,11 +23,11 @@ from hft.book.l3 import (
     QTY_MAX,
     STATUS_NAMES,
     L3Book,
-    _find,
     _kernel,
     _side_row,
     add_v,
     delete_v,
+    find_order,
     l3_add,
     l3_add_anon,
     l3_best_ask,
@@ -54,6 +53,7 @@ from hft.book.l3 import (
 from hft.book.topn import level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 __all__ = ["REPLAY_COUNTERS", "R_APPLIED", "R_CLIPPED", "R_NEED_PRICE", "R_REJECTED", "R_STATUS", "R_UNKNOWN_REFS", "L3OrderBook", "l3_replay", "l3_replay_run", "l3_validate"]
 
@@ -74,7 +74,7 @@ def l3_validate(book: L3Book) -> int:
     cap = book.o_id.shape[0]
     base = book.meta[M_BASE]
     empty = 0
-    for i in range(book.ht.shape[0]):  # `_find` below follows hash cells into the slots: each must be one
+    for i in range(book.ht.shape[0]):  # `find_order` below follows hash cells into the slots: each must be one
         s = book.ht[i]
         if s >= cap or (s >= 0 and book.o_qty[s] <= 0):
             return 8
@@ -103,7 +103,7 @@ def l3_validate(book: L3Book) -> int:
                     return 7
                 if book.o_qty[s] <= 0:
                     return 2
-                if _find(l3_view(book), book.o_id[s]) != s:
+                if find_order(l3_view(book), book.o_id[s]) != s:
                     return 4
                 if book.o_qty[s] > left:  # left >= 0 here: the sum would exceed the level total
                     return 1
@@ -173,7 +173,7 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
                 counters[R_STATUS] = st
                 return k
         else:
-            s = _find(v, oid[k])
+            s = find_order(v, oid[k])
             if s < 0:
                 counters[R_UNKNOWN_REFS] += 1
                 row = _side_row(side[k])

@@ -29,10 +29,10 @@ bounds what an L3 level holds (so every order, queue prefix and sum of two of th
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.core.bounds import MAX_ABS_PRICE
 from hft.core.dtypes import NO_PRICE
+from hft.core.jit import njit
 
 __all__ = ["COL_ASK_PX", "COL_ASK_QTY", "COL_BID_PX", "COL_BID_QTY", "NO_PRICE", "PRICE_LIMIT", "QTY_MAX",
            "ROW_STRIDE", "in_price_domain", "level_index", "snapshot_row", "topn_side"]

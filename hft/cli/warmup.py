@@ -136,7 +136,7 @@ def _finish_lane(proc: subprocess.Popen, out: Path, err: Path) -> dict[str, dict
 
 
 def _l3_data(ctx: dict[str, Any]) -> None:
-    from hft.data.importing import generate_day, import_to_file, verify_files
+    from hft.data.importing import generate_day, import_to_file, verify_files, warm_importer_kernels
     from hft.data.inspect import inspect_files
 
     gen = generate_day(ctx["dir"], seed=1, symbol="WARM", date="2024-01-02", messages=3000, levels=5,
@@ -146,10 +146,7 @@ def _l3_data(ctx: dict[str, Any]) -> None:
     verify_files([Path(gen["zip_path"])])
     inspect_files([ctx["l3"]])
     ctx["zip"] = Path(gen["zip_path"])
-    from hft.data import _dbn_mbo, _gather  # lazy: numba (the CLI imports its work when it runs)
-
-    _dbn_mbo.warm()  # Databento MBO's walk
-    _gather.warm()  # the vendor importers' compiled passes (Tardis, DBN MBP)
+    warm_importer_kernels()  # Databento MBO's walk, the vendor importers' compiled passes (Tardis, DBN MBP)
 
 
 def _l3_replay(ctx: dict[str, Any]) -> None:

@@ -20,7 +20,8 @@ is exact because every stream is held to these bounds where it enters (`hft.data
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from hft.core.jit import njit
 
 MAX_ABS_PRICE = 1 << 60  # ticks
 MAX_ABS_TIME = (1 << 62) - 1  # ns since 1970, either way

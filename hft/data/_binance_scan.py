@@ -8,9 +8,9 @@ importer can route that line through `json.loads`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.core.dtypes import BUY, SELL
+from hft.core.jit import njit
 
 # --- scanner output layout ---------------------------------------------------------------------------------
 # message table: int64 [n, _M_COLS]

@@ -10,10 +10,11 @@ records up to one with F_LAST) is looked over once at its start for a fill (a tr
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.typed import Dict
 
 from hft.core.dtypes import EV_ADD, EV_CANCEL, EV_CLEAR, EV_DELETE, EV_EXEC, EV_TRADE
+from hft.core.jit import njit
 
 # the columns of `mbo_rows`' output, one row per event
 R_PRICE, R_QTY, R_OID, R_REC, R_KIND, R_SIDE, R_EOM = range(7)

@@ -12,7 +12,6 @@ prices (`value_fault`, the same rule as the engines' intake) and the stream's to
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.core.bounds import (
     FAULT_EXCH_TS,
@@ -24,6 +23,7 @@ from hft.core.bounds import (
 )
 from hft.core.dtypes import EVENT_FIELDS, EVENT_KIND_NAMES
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 
 CHECK_OK = 0
 CHECK_KIND = 1  # kind not one of the EV_* codes

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.core.dtypes import (
     BUY,
@@ -29,6 +28,7 @@ from hft.core.dtypes import (
     FLAG_EOM,
     SELL,
 )
+from hft.core.jit import njit
 
 
 @njit(cache=True, nogil=True)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from hft.core.jit import njit
 
 # --- message types (LOBSTER) ---------------------------------------------------------------------------------
 MT_SUBMIT = 1

@@ -78,7 +78,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from hft.core.dtypes import (
     BUY,
@@ -95,6 +94,7 @@ from hft.core.dtypes import (
 from hft.core.errors import DataGapError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, decompressed_limit
 from hft.core.instrument import Instrument
+from hft.core.jit import njit
 from hft.data._binance_read import ScannerDisagreement, _scan_file, _Tables, cpu_target
 from hft.data._binance_scan import (
     _ABSENT,

@@ -64,6 +64,15 @@ def generate_day(out_dir: Path, *, seed: int, symbol: str, date: str, messages: 
     return {"ok": True, **day.to_dict(), "wall_s": round(time.perf_counter() - t0, 3)}
 
 
+def warm_importer_kernels() -> None:
+    """Compile (or load from the cache) the vendor importers' kernels on one-row inputs: Databento MBO's walk and
+    the compiled passes of the Tardis and DBN MBP importers (`hft warmup`)."""
+    from hft.data import _dbn_mbo, _gather  # lazy: each step loads only its own importer / verifier
+
+    _dbn_mbo.warm()
+    _gather.warm()
+
+
 def verify_market_data(md: MarketData) -> dict[str, Any]:
     """Verify an opened stream; the result always has `ok`, `problem`, `kind`, `symbol`, `venue`, `checked` and
     kind-specific fields."""

@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from numba import njit
 
 from hft.book.l2 import (
     L2_OK,
@@ -43,6 +42,7 @@ from hft.core.dtypes import (
     NO_PRICE,
 )
 from hft.core.instrument import Instrument
+from hft.core.jit import njit
 from hft.data._convert import iso_time
 from hft.data.sources import MarketData, each_stream
 

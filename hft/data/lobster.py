@@ -65,7 +65,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from numba import njit
 
 from hft.core.dtypes import (
     BUY,
@@ -85,6 +84,7 @@ from hft.core.dtypes import (
 from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
+from hft.core.jit import njit
 from hft.data._convert import row_error, row_place
 from hft.data.formats import archive_damage
 

@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from hft.book.l3 import (
     ASK,
@@ -87,6 +86,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
+from hft.core.jit import njit
 from hft.data._convert import row_error, row_place
 from hft.data._eventcheck import check_event_values
 from hft.data.lobster import column_name

@@ -22,9 +22,9 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
-from hft.gateway.kernels.prefetch import _prefetchw
+from hft.core.jit import njit
+from hft.gateway.kernels.prefetch import prefetchw
 from hft.live.ids import PackedIds
 
 _K1 = np.uint64(0x9E3779B97F4A7C15)
@@ -78,7 +78,7 @@ def _home(tab: np.ndarray, h: np.int64) -> np.int64:
 def _ahead(tab: np.ndarray, hs: np.ndarray, i: int) -> None:
     """Prefetch the home bucket of key ``hs[i]``, if there is one: a batch's cache misses overlap."""
     if i < hs.shape[0]:
-        _prefetchw(tab, 2 * _home(tab, hs[i]))
+        prefetchw(tab, 2 * _home(tab, hs[i]))
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+from hft.core.jit import njit
 
 HEAD, TAIL = 0, 1  # the columns of an owner's row (a view's) holding its first and last fill number
 F_PRICE, F_QTY, F_TS, F_NEXT, F_OWNER = range(5)  # columns of a fill

@@ -19,8 +19,8 @@ and packed as `hft.live.ids.PackedIds` for the client-id index and the WAL's ``d
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from hft.core.jit import njit
 from hft.core.orders import NO_KEY
 from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED
 from hft.live.ids import PackedIds

@@ -29,8 +29,8 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from numba import njit
 
+from hft.core.jit import njit
 from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,

@@ -24,8 +24,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from hft.core.jit import njit
 from hft.core.orders import (
     INTENT_NEW,
     REPORT_CANCEL_REJECTED,

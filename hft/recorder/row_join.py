@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+
+from hft.core.jit import njit
 
 
 class Packed(NamedTuple):

@@ -91,7 +91,6 @@ Iteration over our orders is by slot index, so runs are deterministic.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -106,16 +105,17 @@ from hft.book.l2 import (
     L2_OUT_OF_RANGE,
     L2_STATUS_NAMES,
     L2Book,
-    _next_down,
-    _next_up,
     clear,
     grow,
     new_book,
+    next_down,
+    next_up,
     set_level,
 )
 from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
+from hft.core.jit import njit
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -249,8 +249,8 @@ def _next_level(book, side, i) -> int:
     """Index of the next worse level after index `i` (-1: none)."""
     st = book.state
     if side == BUY:
-        return _next_down(book.bid_qty, book.bid_blk, i, st[BOOK_BID_LO])
-    return _next_up(book.ask_qty, book.ask_blk, i, st[BOOK_ASK_HI])
+        return next_down(book.bid_qty, book.bid_blk, i, st[BOOK_BID_LO])
+    return next_up(book.ask_qty, book.ask_blk, i, st[BOOK_ASK_HI])
 
 
 @_kernel

@@ -69,9 +69,9 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from hft.core.errors import ConfigError, SimError
+from hft.core.jit import njit
 from hft.core.money import FEE_FRAC_UNITS, exact_money, round_money, round_owed  # noqa: F401 - re-exported
 from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_ok, sub_ok
 from hft.gateway.kernels.money import div_round_half_even, fill_value, fill_value_ok  # noqa: F401 - the one rule, shared with the gateway

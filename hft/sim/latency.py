@@ -26,10 +26,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from hft.core.bounds import MAX_ABS_TIME, MAX_LATENCY_NS
 from hft.core.errors import ConfigError
+from hft.core.jit import njit
 from hft.core.rng import uniform01
 
 LAT_CONSTANT = 0

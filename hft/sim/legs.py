@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
+from hft.core.jit import njit
 from hft.sim.latency import venue_times
 
 if TYPE_CHECKING:

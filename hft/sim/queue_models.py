@@ -24,9 +24,9 @@ import re
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from hft.core.errors import ConfigError
+from hft.core.jit import njit
 
 QM_RISK_AVERSE = 0
 QM_POWER_PROB = 1

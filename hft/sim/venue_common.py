@@ -8,9 +8,8 @@ can be called from both venues' kernels (the L3 venue's are NRT-free too).
 
 from __future__ import annotations
 
-from numba import njit
-
 from hft.core.dtypes import BUY
+from hft.core.jit import njit
 
 P_NREP = 5  # params index: rows written to `out`
 P_NCONS = 6  # params index: rows used in `cons`

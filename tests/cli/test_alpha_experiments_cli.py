@@ -17,6 +17,8 @@ import pytest
 
 from hft.cli import alpha as alpha_cli
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 WIRED = any(g.name == "experiments" for g in alpha_cli.app.registered_groups)
 HARNESS = ("import sys; from hft.cli.app import app, main; from hft.cli.alpha_experiments import app as ex; "
            "app.add_typer(ex, name='experiments'); sys.exit(main(['experiments', *sys.argv[1:]]))")

@@ -13,6 +13,8 @@ from tests.cli.pty_run import run_pty
 from tests.cli.test_alpha_validate import LAX, _env, _nothing_recorded, _one_line_error
 from tests.unit.test_extending_doc import _block
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:

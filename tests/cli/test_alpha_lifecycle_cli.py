@@ -21,6 +21,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
 from lifecycle_helpers import make_day, make_research_root
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 LAUNCH = ("import sys\n"
           "from hft.cli import alpha as a\n"
           "from hft.cli.alpha_lifecycle import register\n"

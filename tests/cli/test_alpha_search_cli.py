@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 SPEC = {"search": "cli", "alphas": {"obi_l1": {"smooth": [1, 20]}, "ofi": {"window": [10]}},
         "subset_sizes": [1, 2], "weights": ["equal", "ic"],
         "features": {"levels": 1, "sampling": "1s", "horizons": ["1s", "10s"]}, "target": "10s",

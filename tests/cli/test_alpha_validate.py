@@ -14,6 +14,8 @@ import pytest
 
 from tests.cli.conftest import run_hft
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 PLOTS = {"ic_decay.png", "quantile_returns.png", "cumulative_ic.png", "signal_vs_forward.png"}
 
 # obi_l1 smoothed over 20 rows, costs off and the overfitting thresholds loosened: passes on the generated day

@@ -19,6 +19,8 @@ import pytest
 
 from tests.cli.conftest import HFT
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 # a strategy that stops its own replay at its first book: SIGTERM to its own process (an interruption at a known
 # point of the run, not at a guessed time); or, with `hold` (a sweep's cell) or $STOP_MODE, it appends its pid to
 # the file $STOP_MARK and waits there, so the test's signals reach the command while it (or its workers) is

@@ -9,6 +9,8 @@ import yaml
 
 from tests.cli.conftest import run_hft
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:

@@ -10,6 +10,8 @@ import pytest
 
 from tests.unit.data import vendor_samples as vs
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:

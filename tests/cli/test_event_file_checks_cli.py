@@ -10,6 +10,8 @@ import pytest
 
 from tests.cli.conftest import run_hft
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory) -> Path:

@@ -17,6 +17,8 @@ import polars as pl
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 MICRO = 1_000_000
 
 

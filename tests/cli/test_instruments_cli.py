@@ -11,6 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
 CM_DAY = SHARED / "cm" / "btcusd_perp_20240808.gz"
 needs_cm = pytest.mark.skipif(not CM_DAY.is_file(), reason=f"shared data not present at {CM_DAY}")

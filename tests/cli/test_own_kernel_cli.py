@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 KERNEL = textwrap.dedent('''
     from numba import njit
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SIZED = textwrap.dedent('''

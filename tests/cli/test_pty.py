@@ -16,6 +16,8 @@ from hft.cli._progress import count_text
 from tests.cli.pty_run import run_pty
 from tests.unit.data import vendor_samples as vs
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 def test_count_text_before_a_total_is_known():
     assert count_text(0, None, "events") == ""

@@ -9,6 +9,8 @@ import pytest
 
 from hft.data.sources import FILES
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:

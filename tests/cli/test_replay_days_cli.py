@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def days(tmp_path_factory) -> list[Path]:

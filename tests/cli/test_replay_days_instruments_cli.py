@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 HEDGED_MM = "hft.sim.strategies.hedged_mm:HedgedMarketMaker"
 
 

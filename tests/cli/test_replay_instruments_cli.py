@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import SHARED_DATA
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 HEDGED_MM = "hft.sim.strategies.hedged_mm:HedgedMarketMaker"
 
 

@@ -12,6 +12,8 @@ import pytest
 from tests.cli.conftest import run_hft
 from tests.unit.test_extending_doc import _block
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory) -> Path:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 HEDGED_MM = "hft.sim.strategies.hedged_mm:HedgedMarketMaker"  # as tests/cli/test_replay_instruments_cli.py
 LOBSTER_PAIR = {"GOOG": "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip", "AMZN": "LOBSTER_SampleFile_AMZN_2012-06-21_1.zip"}
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.cli.conftest import run_hft
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

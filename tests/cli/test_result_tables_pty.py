@@ -19,6 +19,8 @@ from tests.cli.conftest import run_hft
 from tests.cli.pty_run import run_pty
 from tests.conftest import SHARED_DATA
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 _TABLE = tuple("┏┃┡│└┌┢┣╇")
 _AMOUNT = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d\d$")  # a USD amount: cents always, thousands separated
 

@@ -16,6 +16,8 @@ from hft.cli.warmup import _finish_lane
 from hft.core.errors import HftError
 from tests.cli.conftest import HFT, Run, run_hft
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 STEPS = ("generated L3 day: import, verify, inspect; DBN MBO, vendor events",
          "L3 replays (mm; a Python strategy, recorded latencies)", "book features", "L2 replay (mm)", "several instruments: two L3 legs (hedged_mm)",
          "several instruments: two and three L2 legs (hedged_mm, mm)", "Binance capture: import, verify, replay",

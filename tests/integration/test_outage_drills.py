@@ -26,6 +26,8 @@ from hft.recorder.loader import backlog
 from hft.recorder.manifest import read_manifest
 from hft.recorder.wal_first import WALConfig, WALFirstWriter, open_writer
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 ROOT = Path(__file__).resolve().parents[2]
 HFT = Path(sys.executable).with_name("hft")  # the real console script
 GIB = 1 << 30

@@ -11,10 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from svckit import HFT, Server, order, token
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
 from lifecycle_helpers import make_day, make_research_root
+
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 
 def _hft(env, cwd, *args, timeout=600):

@@ -15,9 +15,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from svckit import AsyncClient, Server, order, token
 
 from hft.live.client import TcpIntakeError, TcpOrderClient
+
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 ROUNDS = 3
 CONNS = 6

@@ -17,6 +17,8 @@ from svckit import CONFIG, Server, order, token
 from hft.live import frames as F
 from hft.live.client import TcpOrderClient
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 CAP = 20
 AUTH_S, HEAD_S, BODY_S, IDLE_S = 1.0, 2.0, 2.0, 5.0
 FLOOD = 100  # connections opened at once past the cap (more than hft.live.connections.MAX_LINGERING)

@@ -10,7 +10,10 @@ import math
 import os
 import subprocess
 
+import pytest
 from svckit import HFT, SECRET, order, token
+
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 
 def _over_the_halt_level(path) -> str:

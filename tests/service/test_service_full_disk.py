@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from svckit import CONFIG, Server, order, token
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 MOUNT = 'mount -t tmpfs -o size=96m tmpfs "$0" && exec "$@"'
 
 

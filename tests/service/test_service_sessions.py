@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from svckit import CONFIG, Server, order, token
 
 from hft.recorder.reader import iter_records
+
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 TZ = "America/New_York"
 

@@ -11,11 +11,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from svckit import HFT, AsyncClient, Server, order, token
 
 from hft.live import snapshot
 from hft.recorder import wal_format as wf
 from hft.recorder.manifest import read_manifest
+
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 
 async def _orders(port: int, tok: str, keys: list[str]) -> dict[str, dict]:

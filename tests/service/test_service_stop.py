@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from svckit import AsyncClient, Server, order, token
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 def _wait_status(srv, oid, tok, status, timeout=10.0):
     end = time.time() + timeout

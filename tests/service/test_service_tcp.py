@@ -16,6 +16,8 @@ from svckit import Server, order, token
 from hft.live import frames as F
 from hft.live.client import TcpIntakeError, TcpOrderClient
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 def _tcp_port(srv: Server) -> int:
     m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)

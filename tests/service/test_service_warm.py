@@ -23,6 +23,8 @@ from hft.core.fileio import temp_prefix
 from hft.live.order_ids import BLOCK
 from hft.recorder.reader import iter_records
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 # `hft gateway serve` whose warm-up holds at its first order (the file $WARM_MARK says it got there), as a cold
 # numba cache holds it for seconds: at an await ($WARM_HOLD=await, where a warm-up step ends) or in a blocking
 # call (=compile: a kernel compiling, which nothing interrupts). The service is the real one, the hold aside.

@@ -10,6 +10,8 @@ import time
 import pytest
 from sigkit import CONFIG, EmbeddedNats, signal_server, signed, stream_messages
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 WINDOW = 4
 
 

@@ -14,6 +14,8 @@ import pytest
 from sigkit import EmbeddedNats, wait_for
 from svckit import Server, order, thp_enabled, token
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 CONFIG = Path(__file__).with_name("gateway_ha.yaml")
 
 

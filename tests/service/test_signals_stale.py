@@ -16,6 +16,8 @@ import uuid
 import pytest
 from sigkit import CONFIG, KEYS, EmbeddedNats, post, signal_server, stream_messages, wait_for
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 TTL = 10
 MAX_AGE = 6
 

@@ -10,6 +10,8 @@ import pytest
 from sigkit import KEYS, EmbeddedNats, post, signal_server, signed, stream_messages, wait_for
 from svckit import token
 
+pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):

@@ -70,7 +70,7 @@ def test_function_level_imports_have_a_reason():
             if any(mod == d or mod.startswith(d + ".") for d in LAZY_DEPENDENCIES) or "# lazy:" in here:
                 continue
             bad.append(f"{rel}:{line}: import of {mod} inside a function (hoist it, or say `# lazy: why`)")
-    assert not bad, "\n".join(bad)
+    assert not bad, "\n".join(sorted(set(bad)))
 
 
 def test_the_debt_list_names_only_what_still_has_lazy_imports():
@@ -78,3 +78,55 @@ def test_the_debt_list_names_only_what_still_has_lazy_imports():
     stale = [p for p in NOT_YET_HOISTED
              if not any(_function_imports(f) for f in sorted(ROOT.glob(p + "**/*.py" if p.endswith("/") else p)))]
     assert not stale, stale
+
+
+def _private_scope(module: str, name: str | None) -> str | None:
+    """The package a private import belongs to, or None when it is public: a module path component with a
+    leading underscore is private to the package that holds it (``hft.data._gather`` to ``hft.data``,
+    ``hft._numba_key`` to ``hft``); a private name of a module (``_set`` of ``hft.book.l2``) to the module's
+    top-level subpackage (``hft.book``)."""
+    parts = module.split(".")
+    for i, part in enumerate(parts[1:], start=1):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:i])
+    if name is not None and name.startswith("_") and not name.startswith("__"):
+        return ".".join(parts[:2])
+    return None
+
+
+def _is_module(dotted: str) -> bool:
+    base = ROOT.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def test_no_private_import_across_packages():
+    """A subpackage (`hft.book`, `hft.sim`, ...) reaches another's code through its public names only: private
+    modules and names are the package's own, free to change without breaking another (issue 53). Checked on the
+    syntax tree (import-linter sees modules, not names)."""
+    bad = []
+    for path in sorted((ROOT / "hft").rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        here = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("hft"):
+                found = [(node.module, a.name) for a in node.names]
+                found += [(f"{node.module}.{a.name}", None) for a in node.names  # `from hft.data import _gather`
+                          if _is_module(f"{node.module}.{a.name}")]
+            elif isinstance(node, ast.Import):
+                found = [(a.name, None) for a in node.names if a.name.startswith("hft")]
+            else:
+                continue
+            for module, name in found:
+                scope = _private_scope(module, name)
+                if scope is not None and here != scope and not here.startswith(scope + "."):
+                    what = f"{module}.{name}" if name else module
+                    bad.append(f"{rel}.py:{node.lineno}: imports {what}, private to {scope}")
+    assert not bad, "\n".join(sorted(set(bad)))
+
+
+def test_the_private_scope_rule():
+    assert _private_scope("hft.data._gather", "warm") == "hft.data"
+    assert _private_scope("hft._numba_key", "key_digest") == "hft"
+    assert _private_scope("hft.book.l2", "_set") == "hft.book"
+    assert _private_scope("hft.book.l2", "set_level") is None
+    assert _private_scope("hft.core.orders", "__all__") is None

@@ -71,7 +71,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from numba import njit
 
 from hft.alpha.research.feature_spec import (  # the names and the spec (no numba), re-exported here
     FIXED_FEATURES,
@@ -93,6 +92,7 @@ from hft.core.dtypes import (
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.fileio import atomic_path
 from hft.core.ids import hash_arrays, sha256_file
+from hft.core.jit import njit
 from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 

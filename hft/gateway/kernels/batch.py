@@ -36,12 +36,12 @@ from hft.gateway.kernels.layout import (
     _kstate,
 )
 from hft.gateway.kernels.prefetch import (
-    _prefetchw,
     _touch_chain,
     _touch_far,
     _touch_first,
     _touch_head,
     _touch_near,
+    prefetchw,
 )
 
 
@@ -90,8 +90,8 @@ def process_batch(buf, intents, out, cmds, now, mode):
     for i in range(n):
         # the order-table rows the next new orders will take (ids are sequential)
         o = st.ord + ((buf[st.ctr + K_NEXT_OID] + PREFETCH_NEAR) & omask) * N_O
-        _prefetchw(buf, o)
-        _prefetchw(buf, o + N_O - 1)
+        prefetchw(buf, o)
+        prefetchw(buf, o + N_O - 1)
         if i + PREFETCH_FAR < n:
             _touch_far(st, intents[i + PREFETCH_FAR])
         if i + PREFETCH_NEAR < n:

@@ -27,8 +27,10 @@ integers at the extremes (`tests/unit/gateway/test_gw_exact.py`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
+
+from hft.core.jit import njit
 
 _inline = njit(cache=True, _nrt=False, inline="always")
 _kernel = njit(cache=True, _nrt=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import (
     intrinsic,
@@ -18,6 +18,7 @@ from numba.extending import (
 )
 
 from hft.core.errors import ConfigError
+from hft.core.jit import njit
 from hft.core.orders import (
     N_REASONS,
     NO_KEY,

@@ -21,8 +21,7 @@ is reported (`hft.core.money`).
 
 from __future__ import annotations
 
-from numba import njit
-
+from hft.core.jit import njit
 from hft.core.money import FEE_FRAC_UNITS, round_money, round_owed
 from hft.gateway.kernels.exact import mul_ok
 

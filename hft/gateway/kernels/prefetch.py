@@ -43,8 +43,8 @@ def _touch_first(st, key, kind, a, t, y, target):
     _touch_intent(st, key, a, t, y, target)
     if kind == INTENT_NEW:  # the order row a new order will take (ids are sequential)
         o = st.ord + (st.b[st.ctr + K_NEXT_OID] & (st.b[st.cfg + C_ORD_CAP] - 1)) * N_O
-        _prefetchw(st.b, o)
-        _prefetchw(st.b, o + N_O - 1)
+        prefetchw(st.b, o)
+        prefetchw(st.b, o + N_O - 1)
 
 
 @_kernel_inline
@@ -59,7 +59,7 @@ def _touch_chain(st, kind, a, t, y, target):
     if s >= 0 and kind == INTENT_NEW:
         h = b[s + Z_OHEAD]
         if h >= 0:
-            _prefetchw(b, st.ord + h * N_O)
+            prefetchw(b, st.ord + h * N_O)
 
 
 @_kernel_inline
@@ -126,8 +126,8 @@ def _prefetch(typingctx, arr, idx):
 
 
 @intrinsic
-def _prefetchw(typingctx, arr, idx):
-    """``_prefetchw(arr, i)``: like `_prefetch`, with intent to write (``prefetchw``); the same (absent)
+def prefetchw(typingctx, arr, idx):
+    """``prefetchw(arr, i)``: like `_prefetch`, with intent to write (``prefetchw``); the same (absent)
     preconditions."""
     if not isinstance(arr, types.Array | types.CPointer):
         return None
@@ -179,6 +179,6 @@ def _touch_head(st, it):
         if b[i] == key:
             h = b[st.slot + b[i + 1] * N_Z + Z_OHEAD]
             if h >= 0:
-                _prefetchw(b, st.ord + h * N_O)
+                prefetchw(b, st.ord + h * N_O)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from hft.book.l2 import (
     L2_OK,
-    _clear_arrays,
+    clear_arrays,
 )
-from hft.book.l3 import _ptr
+from hft.book.l3 import ptr
 from hft.core.dtypes import (
     BUY,
     EV_CLEAR,
@@ -104,8 +104,8 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     # the leg of each event and its index in its leg's stream (several legs; no negative-index wrap, as in `run_l3`).
     # Pointer reads, unchecked even under NUMBA_BOUNDSCHECK: read only at i_loc (src 1) and i_ex (src 3), which
     # `_pick` returns only below n, the row length (evm is C-contiguous: `buffers.take`)
-    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
-    own = _ptr(evm[EVM_OWN] if multi else evm[0])
+    lg = ptr(evm[EVM_LEG] if multi else evm[0])
+    own = ptr(evm[EVM_OWN] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
     vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
@@ -139,7 +139,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 if (s != BUY and s != SELL) or q < 0 or _set_i(vbq, vaq, vbb, vab, vst, s, price[i_ex], q) != L2_OK:
                     break
             elif k == EV_CLEAR:
-                _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+                clear_arrays(vbq, vaq, vbb, vab, vst, s)
             elif k == EV_TRADE and s != 0 and ((s != BUY and s != SELL) or q <= 0):
                 break  # the Python venue raises on it
             i_ex += 1
@@ -264,8 +264,8 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
     # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
     # wrap (the loop's indices are never negative)
-    lg = _ptr(evm[EVM_LEG] if multi else evm[0])
-    own = _ptr(evm[EVM_OWN] if multi else evm[0])
+    lg = ptr(evm[EVM_LEG] if multi else evm[0])
+    own = ptr(evm[EVM_OWN] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     # the venues' books are replaced (grown) only between calls
     vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)

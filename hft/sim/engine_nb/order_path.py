@@ -6,12 +6,12 @@ position / cash / fee accounting, the fill rows and the strategy's order view.""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l2 import (
     BOOK_N_ASK,
     BOOK_N_BID,
 )
+from hft.core.jit import njit
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from hft.core.jit import njit
 from hft.core.orders import DECISION
 from hft.core.records import Field
 from hft.gateway import kernels as GK

@@ -5,7 +5,7 @@ item (`hft.sim.engine_nb`)."""
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -18,8 +18,8 @@ from hft.book.l2 import (
     BOOK_N_BID,
     L2_NEGATIVE_QTY,
     L2_OK,
-    _clear_arrays,
-    _set,
+    clear_arrays,
+    set_level_arrays,
 )
 from hft.book.l2_view import level_after, set_row_arrays
 from hft.book.l3 import l3_view
@@ -39,6 +39,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import njit
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
     PRI_EXCH_MD,
@@ -97,8 +98,8 @@ from hft.sim.exchange_l3.steps import market_step_v
 from hft.sim.venue_common import P_NCONS, P_NREP
 
 # The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
-# five arrays costs ~20-40 ns, and LLVM stops inlining `_set` once it has several call sites.
-_set_i = njit(inline="always")(_set.py_func)
+# five arrays costs ~20-40 ns, and LLVM stops inlining `set_level_arrays` once it has several call sites.
+_set_i = njit(inline="always")(set_level_arrays.py_func)
 # the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's;
 # its per-row level setter is inlined in `hft.book.l2_view` itself, `_set_at`)
 _set_row_i = njit(inline="always")(set_row_arrays.py_func)
@@ -133,7 +134,7 @@ def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
     elif kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
         status = L2_NEGATIVE_QTY if qty < 0 else _set_i(bq, aq, bb, ab, st, side, price, qty)
     elif kind == EV_CLEAR:
-        status = _clear_arrays(bq, aq, bb, ab, st, side)
+        status = clear_arrays(bq, aq, bb, ab, st, side)
     else:
         status = L2_OK
     return status
@@ -334,12 +335,12 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_TRADE, t, 0, s, p, q, 0, 0, 0)
     elif k == EV_CLEAR:
         if hi == 0 and vparams[P_NCONS] == 0:
-            _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+            clear_arrays(vbq, vaq, vbb, vab, vst, s)
             return -1
         levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
         if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK
-        _clear_arrays(vbq, vaq, vbb, vab, vst, s)
+        clear_arrays(vbq, vaq, vbb, vab, vst, s)
         vparams[P_NREP] = 0
         status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_CLEAR, t, 0, s, 0, 0, 0, 0, 0)
     else:

@@ -5,7 +5,6 @@ cancel / delete, execution, clear) as the module docstring of `hft.sim.exchange_
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from hft.book.l3 import (
     ASK,
@@ -29,7 +28,7 @@ from hft.book.l3 import (
     reduce_v,
     remove_anon_v,
 )
-from hft.book.l3 import _find as _l3_find
+from hft.book.l3 import find_order as _l3_find
 from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import (
     BUY,
@@ -38,6 +37,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import njit
 from hft.core.orders import (
     REPORT_FILL,
     REPORT_PARTIAL_FILL,

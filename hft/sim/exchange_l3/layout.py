@@ -4,7 +4,7 @@ decorator of its kernels."""
 
 from __future__ import annotations
 
-from numba import njit
+from hft.core.jit import njit
 
 # --- operations of order_step ------------------------------------------------------------------------------
 OP_NEW = 1

@@ -23,12 +23,12 @@ from hft.book.l3 import (
     QTY_MAX,
     STATUS_NAMES,
     _home,
-    _ptr,
     l3_add,
     l3_add_anon,
     l3_drop_level_orders,
     l3_grow_levels,
     new_l3_book,
+    ptr,
 )
 from hft.book.l3_replay import REPLAY_COUNTERS, L3OrderBook, l3_replay
 from hft.book.topn import level_index
@@ -89,11 +89,11 @@ def test_level_index_is_exact_for_any_int64_price(data, base: int, n: int) -> No
 
 
 def test_ptr_refuses_arrays_it_would_read_wrongly() -> None:
-    """`_ptr` types only for C-contiguous int64 arrays: a strided or float array does not compile."""
+    """`ptr` types only for C-contiguous int64 arrays: a strided or float array does not compile."""
 
     @njit
     def second(a):
-        return _ptr(a)[1]
+        return ptr(a)[1]
 
     assert second(np.arange(5, dtype=np.int64)) == 1
     with pytest.raises(TypingError):

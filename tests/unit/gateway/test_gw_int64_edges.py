@@ -270,14 +270,14 @@ def _prefetch_everywhere(arr, idx):
     st = K.kstate(arr)
     for i in idx:
         prefetch._prefetch(arr, i)
-        prefetch._prefetchw(arr, i)
+        prefetch.prefetchw(arr, i)
         prefetch._prefetch(st.b, i)
-        prefetch._prefetchw(st.b, i)
+        prefetch.prefetchw(st.b, i)
     return arr[0]
 
 
 def test_a_prefetch_of_any_index_is_harmless():
-    """`_prefetch` / `_prefetchw` take any index (a plain getelementptr wraps; a prefetch never faults nor writes):
+    """`_prefetch` / `prefetchw` take any index (a plain getelementptr wraps; a prefetch never faults nor writes):
     past either end of the arena, at int64's extremes, the arena is unchanged and nothing traps."""
     g = _gw()
     arena = g.svc.arena
