@@ -50,15 +50,20 @@ def _init_worker(parent: int, initializer: Callable[..., None] | None, initargs:
 @contextlib.contextmanager
 def spawn_pool(workers: int, initializer: Callable[..., None] | None = None,
                initargs: tuple[Any, ...] = ()) -> Iterator[ProcessPoolExecutor]:
-    """A `ProcessPoolExecutor` of `workers` spawned processes (module docstring)."""
+    """A `ProcessPoolExecutor` of `workers` spawned processes (module docstring). Use ``submit``, not ``map``, and
+    leave cancelling to this block: on Python 3.11 a future cancelled by its caller (``map`` cancels its pending
+    ones when interrupted) makes the pool's manager thread fail while the workers are stopped."""
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                                initargs=(os.getpid(), initializer, initargs))
     try:
         yield pool
     except BaseException:
         # no public way to stop running workers before Python 3.14 (terminate_workers)
-        for proc in list((pool._processes or {}).values()):
+        procs = list((pool._processes or {}).values())
+        for proc in procs:
             proc.terminate()
+        for proc in procs:  # gone before the shutdown: the pool marks what was pending broken, then stops
+            proc.join()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

@@ -229,8 +229,11 @@ def _run_local(todo: list[dict[str, Any]], workers: int, on_done: Callable[[dict
 
     # the pool's processes are the sweep's own: each keeps freed memory for its next cell (`hft.core.memory`)
     with spawn_pool(min(workers, len(todo)), initializer=keep_freed_memory) as pool:
-        for res in pool.map(run_cell, todo, [source] * len(todo)):  # submission order: results recorded in cell order
-            on_done(res)
+        # submit, not map: map cancels its pending futures when interrupted, and Python 3.11's pool then fails
+        # marking those cancelled futures broken as `spawn_pool` stops the workers (a traceback on stderr)
+        futures = [pool.submit(run_cell, c, source) for c in todo]
+        for fut in futures:  # submission order: results recorded in cell order
+            on_done(fut.result())
 
 
 def _run_ray(todo: list[dict[str, Any]], workers: int, address: str | None,
