@@ -113,3 +113,13 @@ def _prune(base, keep, n_old: int = 2, unused_s: float = 7 * 86400) -> None:
 
 
 _configure_numba_cache()
+
+
+def _keep_moved_paths() -> None:
+    """Old import paths of moved modules keep working, with a DeprecationWarning (`hft.core.exports`)."""
+    from hft.core.exports import install_moved_finder  # lazy: the package namespace stays `__version__` only
+
+    install_moved_finder()
+
+
+_keep_moved_paths()

@@ -36,10 +36,9 @@ Importing this package is cheap: names are loaded on first access (numba only wi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hft.core.exports import lazy_exports
 
-_EXPORTS = {
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "GatewayService": "hft.gateway.service",
     "ListDispatcher": "hft.gateway.service",
     "GatewayConfig": "hft.gateway.config",
@@ -56,16 +55,33 @@ _EXPORTS = {
     "empty_intents": "hft.gateway.intents",
     "LocalIntentChannel": "hft.gateway.channel",
     "PolicyTransition": "hft.gateway.policy",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    mod = _EXPORTS.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'hft.gateway' has no attribute {name!r}")
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value  # resolved once: later lookups (``from hft.gateway import X`` in a hot method) skip this
-    return value
+    "RiskCheck": "hft.gateway.risk_checks",
+    "BUY": "hft.core.orders",
+    "SELL": "hft.core.orders",
+    "INTENT_NEW": "hft.core.orders",
+    "INTENT_CANCEL": "hft.core.orders",
+    "INTENT_REPLACE": "hft.core.orders",
+    "ORDER_LIMIT": "hft.core.orders",
+    "ORDER_MARKET": "hft.core.orders",
+    "ORDER_POST_ONLY": "hft.core.orders",
+    "TIF_GTC": "hft.core.orders",
+    "TIF_IOC": "hft.core.orders",
+    "TIF_FOK": "hft.core.orders",
+    "TIF_DAY": "hft.core.orders",
+    "REPORT_ACK": "hft.core.orders",
+    "REPORT_PARTIAL_FILL": "hft.core.orders",
+    "REPORT_FILL": "hft.core.orders",
+    "REPORT_CANCELED": "hft.core.orders",
+    "REPORT_REJECTED": "hft.core.orders",
+    "REPORT_EXPIRED": "hft.core.orders",
+    "REPORT_REPLACED": "hft.core.orders",
+    "REPORT_REPLACE_REJECTED": "hft.core.orders",
+    "REPORT_CANCEL_REJECTED": "hft.core.orders",
+    "MODE_ALLOW_ALL": "hft.core.orders",
+    "MODE_CANCEL_ONLY": "hft.core.orders",
+    "MODE_REJECT_ALL": "hft.core.orders",
+    "INTENT_DTYPE": "hft.core.orders",
+    "DECISION_DTYPE": "hft.core.orders",
+    "COMMAND_DTYPE": "hft.core.orders",
+    "EXEC_REPORT_DTYPE": "hft.core.orders",
+})

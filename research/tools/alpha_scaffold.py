@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hft.alpha.api.base import Alpha
+from hft.alpha import Alpha
 
 
 class {cls}(Alpha):

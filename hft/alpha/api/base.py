@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from hft.alpha.api.base import Alpha
+from hft.alpha import Alpha
 
 
 class ObiL1(Alpha):
