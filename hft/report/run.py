@@ -17,6 +17,7 @@ those that rested and did not fill: how deep in the queue a fill came from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from hft.core.orders import fill_ratio, order_counts
 from hft.report.html import esc, page, png_figure, table
+from hft.sim.fees import fill_value_py
 
 HORIZONS_S = (1, 10)
 
@@ -80,7 +82,7 @@ def queue_at_entry(orders: Any, fills: Any) -> tuple[np.ndarray, np.ndarray]:
     return q[hit.to_numpy()], q[~hit.to_numpy()]
 
 
-def _latency_figure(ack: np.ndarray, fill: np.ndarray) -> str:
+def _latency_figure(ack: np.ndarray, fill: np.ndarray) -> tuple[Any, str]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3))
@@ -102,11 +104,11 @@ def _latency_figure(ack: np.ndarray, fill: np.ndarray) -> str:
     def med(x: np.ndarray) -> str:
         return f"median {np.median(x):.3g} ms" if len(x) else "none"
 
-    return png_figure(fig, f"Order latency: {len(ack):,} ACKs ({med(ack)}: entry + response latency), "
-                           f"{len(fill):,} fills ({med(fill)}: also the time resting)")
+    return fig, (f"Order latency: {len(ack):,} ACKs ({med(ack)}: entry + response latency), "
+                 f"{len(fill):,} fills ({med(fill)}: also the time resting)")
 
 
-def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> str:
+def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> tuple[Any, str]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3))
@@ -128,12 +130,14 @@ def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> str:
     def med(x: np.ndarray) -> str:
         return f"median {np.median(x):.6g}" if len(x) else "none"
 
-    return png_figure(fig, f"Queue ahead at entry: {len(filled):,} filled ({med(filled)}), "
-                           f"{len(unfilled):,} not ({med(unfilled)})")
+    return fig, (f"Queue ahead at entry: {len(filled):,} filled ({med(filled)}), "
+                 f"{len(unfilled):,} not ({med(unfilled)})")
 
 
-def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
-    from matplotlib.figure import Figure
+def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """The tearsheet's figures of a run of one instrument, as ``(matplotlib Figure, caption)``: net equity and
+    drawdown, position, fills on the price path, gross PnL against fees, order latency, queue ahead at entry."""
+    from matplotlib.figure import Figure  # lazy: matplotlib only when a figure is drawn
 
     eq, fills, orders = frames["equity"], frames["fills"], frames["orders"]
     ccy = summary.get("currency", "")
@@ -151,7 +155,7 @@ def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     ax[1].set_ylabel(f"drawdown ({ccy})")
     ax[1].set_xlabel("seconds from start")
     fig.tight_layout()
-    figs.append(png_figure(fig, f"Net equity and drawdown, {ccy} (max drawdown {summary.get('max_drawdown')})"))
+    figs.append((fig, f"Net equity and drawdown, {ccy} (max drawdown {summary.get('max_drawdown')})"))
 
     fig = Figure(figsize=(7, 3))
     ax1 = fig.subplots()
@@ -159,7 +163,7 @@ def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     ax1.set_ylabel("position (instrument units)")
     ax1.set_xlabel("seconds from start")
     fig.tight_layout()
-    figs.append(png_figure(fig, "Position"))
+    figs.append((fig, "Position"))
 
     fig = Figure(figsize=(7, 3.4))
     ax1 = fig.subplots()
@@ -175,7 +179,7 @@ def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     ax1.set_xlabel("seconds from start")
     ax1.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
-    figs.append(png_figure(fig, "Fills on the price path"))
+    figs.append((fig, "Fills on the price path"))
 
     fig = Figure(figsize=(7, 3))
     ax1 = fig.subplots()
@@ -188,7 +192,7 @@ def _figures(frames: dict[str, Any], summary: dict[str, Any]) -> list[str]:
     ax1.set_xlabel("seconds from start")
     ax1.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
-    figs.append(png_figure(fig, "Gross PnL against fees"))
+    figs.append((fig, "Gross PnL against fees"))
 
     ack = orders["ack_latency_ms"].drop_nulls().to_numpy() if orders.height else np.zeros(0)
     figs.append(_latency_figure(np.asarray(ack, dtype=np.float64), order_latency_ms(orders, fills)))
@@ -204,21 +208,44 @@ def _rejects(decisions: Any) -> str:
     return table(([r["reason_name"], int(r["len"])] for r in counts.iter_rows(named=True)), ["reason", "decisions"])
 
 
-def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str, Any],
+def run_stats(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The tearsheet's figures of a run of one instrument, by name (money in the run's ``currency``, positions and
+    quantities in instrument units): ``pnl``, ``pnl_gross``, ``fees``, ``max_drawdown``, ``sharpe_per_sample``
+    (per ``sample_s``), ``orders`` (new + replace), ``replaces``, ``cancels``, ``fills``, ``filled_inst``,
+    ``fill_ratio``, ``maker_share``, ``turnover`` (the traded value), ``position_inst``, the per-trade statistics of
+    `trade_stats`, ``events`` and ``run_hash``."""
+    s = summary
+    fills = frames["fills"]
+    counts = order_counts(frames["orders"])  # the one definition of an order and of the fill ratio
+    money, unit = int(s.get("money_factor", 1)), float(s.get("money_unit", 1.0))
+    traded = sum(fill_value_py(p, q, money) for p, q in zip(fills["price"].to_list(), fills["qty"].to_list(),
+                                                             strict=True)) if fills.height else 0
+    out = {k: s.get(k) for k in ("currency", "pnl", "pnl_gross", "fees", "max_drawdown", "sharpe_per_sample",
+                                  "sample_s")}
+    out |= {"orders": counts.orders, "replaces": counts.replaces, "cancels": counts.cancels, "fills": fills.height,
+            "filled_inst": s.get("filled_inst"),
+            "fill_ratio": fill_ratio(int(fills["qty"].sum()) if fills.height else 0, counts.submitted_qty),
+            "maker_share": s.get("maker_share"), "turnover": round(traded * unit, 10),
+            "position_inst": s.get("position_inst")}
+    out |= trade_stats(fills, frames["equity"])
+    out |= {"events": s.get("events"), "run_hash": s.get("run_hash")}
+    return out
+
+
+def write_tearsheet(path: str | Path, frames: Mapping[str, Any], summary: Mapping[str, Any],
                     config_text: str | None = None) -> Path:
     """Write the run's ``report.html`` (see the module docstring) from its readable tables and summary."""
     s = summary
     ccy = s.get("currency", "")
-    stats = trade_stats(frames["fills"], frames["equity"])
-    counts = order_counts(frames["orders"])  # the one definition of an order and of the fill ratio
-    ratio = fill_ratio(int(frames["fills"]["qty"].sum()) if frames["fills"].height else 0, counts.submitted_qty)
+    stats = run_stats(frames, s)
     head = [("PnL (net)", f"{s.get('pnl')} {ccy}"), ("gross PnL", f"{s.get('pnl_gross')} {ccy}"),
             ("fees", f"{s.get('fees')} {ccy}"), ("max drawdown", f"{s.get('max_drawdown')} {ccy}"),
             ("Sharpe per sample", f"{s.get('sharpe_per_sample')} (sample {s.get('sample_s')} s)"),
             ("orders (new + replace) / cancels",
-             f"{counts.orders:,} ({counts.replaces:,} replaces) / {counts.cancels:,}"),
-            ("fills", f"{s.get('fills'):,} ({s.get('filled_inst')} units; fill ratio {ratio}, maker "
+             f"{stats['orders']:,} ({stats['replaces']:,} replaces) / {stats['cancels']:,}"),
+            ("fills", f"{stats['fills']:,} ({s.get('filled_inst')} units; fill ratio {stats['fill_ratio']}, maker "
                       f"share {s.get('maker_share')})"),
+            ("turnover", f"{stats['turnover']} {ccy}"),
             ("final position", f"{s.get('position_inst')} units ({s.get('position')} lots)"),
             ("events", f"{s.get('events'):,} in {s.get('wall_s')} s ({s.get('events_per_s')}/s"
                        + (f"; {s.get('compile_s')} s kernel compilation not counted)" if s.get("compile_s") else ")"))]
@@ -228,7 +255,7 @@ def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str,
     ident = [("run hash", s.get("run_hash")), ("config hash", s.get("config_hash")), ("data hash", s.get("data_hash")),
              ("engine", s.get("engine")), ("seed", s.get("seed")), ("version", s.get("version")),
              ("git commit", s.get("git_commit")), ("config layers", ", ".join(s.get("config_sources") or []) or "-")]
-    figs = _figures(frames, s)
+    figs = [png_figure(fig, caption) for fig, caption in run_figures(frames, s)]
     sections = [
         ("Summary", table(head)),
         ("Equity, position, fills", f'<div class="grid">{"".join(figs[:4])}</div>'),
@@ -244,6 +271,105 @@ def write_tearsheet(path: str | Path, frames: dict[str, Any], summary: dict[str,
         ("Effective config", f"<pre>{esc(config_text)}</pre>" if config_text else '<p class="note">-</p>'),
     ]
     title = f"{s.get('strategy')} on {s.get('symbol')} ({s.get('venue')}, {s.get('book_level')})"
+    path = Path(path)
+    path.write_text(page(title, f"run {s.get('run_hash')} · {ccy}", sections))
+    return path
+
+
+def portfolio_figures(portfolio: Any, summary: Mapping[str, Any]) -> list[tuple[Any, str]]:
+    """The figures of a run over several instruments, as ``(matplotlib Figure, caption)``: the portfolio's and each
+    leg's net equity with the portfolio's drawdown, and the exposures with each leg's position."""
+    from matplotlib.figure import Figure  # lazy: matplotlib only when a figure is drawn
+
+    ccy = summary.get("currency", "")
+    symbols = list(summary.get("symbols") or [])
+    t0 = int(portfolio["ts"][0]) if portfolio.height else 0
+    secs = (portfolio["ts"].to_numpy() - t0) / 1e9 if portfolio.height else np.zeros(0)
+    net = portfolio["net_equity_ccy"].to_numpy() if portfolio.height else np.zeros(0)
+
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots(2, 1, sharex=True)
+    ax[0].plot(secs, net, lw=1.1, color="#202124", label="portfolio")
+    for sym in symbols:
+        ax[0].plot(secs, portfolio[f"{sym}_net_equity_ccy"].to_numpy(), lw=0.8, label=sym)
+    ax[0].set_ylabel(f"net equity ({ccy})")
+    ax[0].legend(loc="upper left", fontsize=7)
+    dd = net - np.maximum.accumulate(net) if len(net) else net
+    ax[1].fill_between(secs, dd, 0, color="#b3261e", alpha=0.4, lw=0)
+    ax[1].set_ylabel(f"drawdown ({ccy})")
+    ax[1].set_xlabel("seconds from start")
+    fig.tight_layout()
+    figs = [(fig, f"Net equity of the portfolio and of each leg, and the portfolio's drawdown, {ccy} "
+                  f"(max drawdown {summary.get('max_drawdown')})")]
+
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots(2, 1, sharex=True)
+    for key, label in (("net_exposure_ccy", "net"), ("gross_exposure_ccy", "gross")):
+        ax[0].plot(secs, portfolio[key].to_numpy() if portfolio.height else secs, lw=0.9, label=label)
+    ax[0].set_ylabel(f"exposure ({ccy})")
+    ax[0].legend(loc="upper left", fontsize=7)
+    for sym in symbols:
+        ax[1].step(secs, portfolio[f"{sym}_position"].to_numpy(), where="post", lw=0.8, label=sym)
+    ax[1].set_ylabel("position (lots)")
+    ax[1].set_xlabel("seconds from start")
+    ax[1].legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    figs.append((fig, "Exposure of the portfolio, and each leg's position"))
+    return figs
+
+
+def pnl_correlation(portfolio: Any, symbols: list[str]) -> list[list[float | None]]:
+    """Correlation of the legs' PnL: of the changes of each leg's net equity between equity samples (``None``
+    where a leg's PnL never changes)."""
+    if portfolio.height < 3 or not symbols:
+        return [[None] * len(symbols) for _ in symbols]
+    d = np.diff(np.stack([portfolio[f"{sym}_net_equity_ccy"].to_numpy().astype(np.float64) for sym in symbols]),
+                axis=1)
+    moving = d.std(axis=1) > 0
+    out: list[list[float | None]] = []
+    for i in range(len(symbols)):
+        row: list[float | None] = []
+        for j in range(len(symbols)):
+            ok = moving[i] and moving[j]
+            row.append(round(float(np.corrcoef(d[i], d[j])[0, 1]), 4) if ok else None)
+        out.append(row)
+    return out
+
+
+def write_portfolio_tearsheet(path: str | Path, portfolio: Any,
+                              legs: list[tuple[Mapping[str, Any], Mapping[str, Any]]], summary: Mapping[str, Any],
+                              config_text: str | None = None) -> Path:
+    """Write ``report.html`` of a run over several instruments: the portfolio's figures, the legs side by side
+    (`run_stats` of each), net equity and exposure (`portfolio_figures`), the legs' PnL correlation
+    (`pnl_correlation`), identity and config. `legs`: each leg's ``(tables, summary)`` in leg order; each leg's own
+    tearsheet is in its run folder (``legs/NN_<symbol>/report.html``)."""
+    s = summary
+    ccy = s.get("currency", "")
+    symbols = [str(ls.get("symbol")) for _, ls in legs]
+    stats = [run_stats(frames, ls) for frames, ls in legs]
+    head = [("PnL (net)", f"{s.get('pnl')} {ccy}"), ("gross PnL", f"{s.get('pnl_gross')} {ccy}"),
+            ("fees", f"{s.get('fees')} {ccy}"), ("max drawdown", f"{s.get('max_drawdown')} {ccy}"),
+            ("Sharpe per sample", f"{s.get('sharpe_per_sample')} (sample {s.get('sample_s')} s)"),
+            ("positions", ", ".join(f"{k} {v}" for k, v in (s.get("positions") or {}).items()) or "-")]
+    keys = ("pnl", "pnl_gross", "fees", "max_drawdown", "sharpe_per_sample", "orders", "cancels", "fills",
+            "fill_ratio", "maker_share", "turnover", "position_inst", "win_rate", "edge_ticks_at_fill",
+            "edge_ticks_after_10s", "events", "run_hash")
+    side_by_side = table(([k, *(st[k] for st in stats)] for k in keys), ["", *symbols])
+    corr = pnl_correlation(portfolio, symbols)
+    figs = [png_figure(fig, caption) for fig, caption in portfolio_figures(portfolio, s)]
+    ident = [("run hash", s.get("run_hash")), ("config hash", s.get("config_hash")), ("engine", s.get("engine")),
+             ("seed", s.get("seed")), ("version", s.get("version")), ("git commit", s.get("git_commit"))]
+    sections = [
+        ("Summary", table(head)),
+        ("Legs side by side", side_by_side + f'<p class="note">Money in {esc(ccy)}, positions in instrument '
+                                             "units; each leg's own tearsheet is in its folder under legs/.</p>"),
+        ("Net equity and exposure", f'<div class="grid">{"".join(figs)}</div>'),
+        ("PnL correlation", table(([sym, *row] for sym, row in zip(symbols, corr, strict=True)), ["", *symbols])
+         + '<p class="note">Correlation of the changes of each leg\u2019s net equity between equity samples.</p>'),
+        ("Identity", table(ident)),
+        ("Effective config", f"<pre>{esc(config_text)}</pre>" if config_text else '<p class="note">-</p>'),
+    ]
+    title = f"{s.get('strategy')} on {', '.join(symbols)}"
     path = Path(path)
     path.write_text(page(title, f"run {s.get('run_hash')} · {ccy}", sections))
     return path

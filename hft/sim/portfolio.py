@@ -248,15 +248,19 @@ def fill_portfolio_folder(tmp: Path, out: Any, summary: dict[str, Any], leg_outs
                           result: RunResult | None = None) -> None:
     """Write a run over several instruments into the folder `tmp` (module docstring): ``config.yaml``,
     ``summary.json``, ``portfolio.parquet`` and ``legs/NN_<symbol>/``, one whole run folder per leg. `result`: the
-    run's `portfolio_result`, already built (its tables are written); None builds them."""
+    run's `portfolio_result`, already built (its tables are written); None builds them. ``report.html``: the
+    portfolio's tearsheet (`hft.report.run.write_portfolio_tearsheet`)."""
+    if result is None:
+        result = portfolio_result(out, summary, leg_outs, leg_summaries, mds, None)
     write_config(tmp / "config.yaml", config)
     write_summary(tmp / "summary.json", summary)
     write_portfolio_table(tmp / "portfolio.parquet", out.legs, summary["money_unit"], summary["currency"],
-                          None if result is None else result.portfolio)
+                          result.portfolio)
     (tmp / "legs").mkdir()
     for k, (o, s, md) in enumerate(zip(leg_outs, leg_summaries, mds, strict=True), 1):
         write_run_folder(tmp / "legs" / folder_name(k, md.instrument.symbol), o, s, md, force=False, config=config,
-                         frames=None if result is None else result.leg_results[k - 1].tables)
+                         frames=result.leg_results[k - 1].tables)
+    result.tearsheet(tmp / "report.html", config_text=(tmp / "config.yaml").read_text())
 
 
 def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,

@@ -106,6 +106,51 @@ class RunResult:
             raise SimError(f"{self._name()}: a run of one day has no days", hint="its figures are .summary")
         return days
 
+    def stats(self) -> dict[str, Any]:
+        """The tearsheet's figures by name (`hft.report.run.run_stats`): PnL, gross PnL, fees, max drawdown, Sharpe
+        per sample, orders, cancels, fills, fill ratio, maker share, turnover, position, per-trade edge and win
+        rate, money in the run's ``currency``. A run over several instruments: the portfolio's figures (PnL,
+        fees, drawdown, Sharpe, positions) and ``legs``, each leg's `stats` by symbol."""
+        from hft.report.run import run_stats  # lazy: the report module (matplotlib is lazier still)
+
+        if not self.several_instruments:
+            return run_stats(self.tables, self.summary)
+        s = self.summary
+        out = {k: s.get(k) for k in ("currency", "pnl", "pnl_gross", "fees", "max_drawdown", "sharpe_per_sample",
+                                      "sample_s", "positions", "run_hash")}
+        return out | {"legs": {sym: leg.stats() for sym, leg in self.legs.items()}}
+
+    def stats_frame(self) -> pl.DataFrame:
+        """`stats` as a polars frame: one row (one instrument) or one row per leg (several instruments), a
+        ``symbol`` column first."""
+        import polars as pl  # lazy: polars is loaded by the tables anyway
+
+        runs = self.legs if self.several_instruments else {str(self.summary.get("symbol")): self}
+        return pl.DataFrame([{"symbol": sym, **r.stats()} for sym, r in runs.items()])
+
+    def plot(self) -> list[Any]:
+        """The tearsheet's figures as matplotlib ``Figure``\\ s (`hft.report.run.run_figures`: equity and drawdown,
+        position, fills on the price path, PnL against fees, order latency, queue at entry; several instruments:
+        `portfolio_figures`). In a notebook, a figure displays itself; ``fig.savefig(path)`` writes it."""
+        from hft.report.run import portfolio_figures, run_figures  # lazy: matplotlib
+
+        if self.several_instruments:
+            return [fig for fig, _ in portfolio_figures(self.portfolio, self.summary)]
+        return [fig for fig, _ in run_figures(self.tables, self.summary)]
+
+    def tearsheet(self, path: str | Path, *, config_text: str | None = None) -> Path:
+        """Write the run's tearsheet (``report.html``, self-contained) to `path` and return it: the one a run
+        folder holds, for a run in memory too. `config_text`: the effective config to show (default: the run
+        folder's ``config.yaml`` when there is one)."""
+        from hft.report.run import write_portfolio_tearsheet, write_tearsheet  # lazy: matplotlib
+
+        if config_text is None and self.path is not None and (self.path / "config.yaml").is_file():
+            config_text = (self.path / "config.yaml").read_text()
+        if self.several_instruments:
+            return write_portfolio_tearsheet(path, self.portfolio, [(r.tables, r.summary) for r in self.leg_results],
+                                             self.summary, config_text)
+        return write_tearsheet(path, self.tables, self.summary, config_text)
+
     def _table(self, name: str) -> pl.DataFrame:
         if self.several_instruments:
             symbols = list(self.legs)

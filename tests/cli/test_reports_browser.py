@@ -41,7 +41,13 @@ def pages(tmp_path_factory) -> dict[str, Path]:
                 env=env)
     assert v.code in (0, 17), v.err  # a failed gate is a verdict, still a page
     assert v.json()["report"] == str(base / "val" / "report.html")
-    return {"run": base / "run" / "report.html", "validate": base / "val" / "report.html"}
+    other = generate_day(base, seed=6, symbol="OTHER", date="2024-01-02", messages=8000, levels=5,
+                         zip_output=True)["zip_path"]
+    p = run_hft("replay", "--data", day, "--data", other, "-s", "hft.sim.strategies.hedged_mm:HedgedMarketMaker",
+                "--engine", "python", "--out", str(base / "pair"), "--no-store", "--json", env=env)
+    assert p.code == 0, p.err
+    return {"run": base / "run" / "report.html", "validate": base / "val" / "report.html",
+            "portfolio": base / "pair" / "report.html"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +66,8 @@ def browser(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name,min_images,text", [("run", 5, "Per-trade statistics"),
-                                                   ("validate", 4, "Gate C")])
+                                                   ("validate", 4, "Gate C"),
+                                                   ("portfolio", 2, "Legs side by side")])
 def test_page_renders_with_every_image_loaded(pages, browser, tmp_path, name, min_images, text):
     page = pages[name]
     html = page.read_text()
