@@ -5,6 +5,12 @@ outputs — decisions, orders, fills, equity series, final position / cash / fee
 hash — as the Python reference engine for the same inputs (``tests/unit/sim/test_engine_nb.py`` proves it on
 generated and scripted streams, both venues, every latency / queue model, and on the goldens).
 
+Modules: `state` (wake codes, the int64 state row ``S_*``, the order-view / intent / heap layouts, the jit
+decorators), `streams` (the market streams: local view, top and mark, samples, the venues' market events, the
+clock's pick), `order_path` (the in-kernel order path), `loop` (the loop kernels `run_l2`, `run_l3`),
+`strategy_kernels` (the strategy kernels and their registry), `logs` (the run's logs from the kernel's rows),
+`buffers` (big buffers reused between runs) and `driver` (`NbEngine`, the Python side).
+
 How the work is split
 ---------------------
 The merged clock of `hft.sim.engine` has five prioritised streams (local market data, local order responses,
