@@ -134,6 +134,29 @@ def _queue_figure(filled: np.ndarray, unfilled: np.ndarray) -> tuple[Any, str]:
                  f"{len(unfilled):,} not ({med(unfilled)})")
 
 
+NIGHT_S = 3600  # a gap between equity samples longer than this, in a run over several days, is a night (left out)
+
+
+def time_axis(ts: np.ndarray, several_days: bool) -> tuple[Any, str, list[float]]:
+    """The figures' x axis for equity sample times `ts` (int ns): ``(to_axis, label, day_starts)``. One day:
+    seconds from the first sample. Several days: hours of trading, the nights (gaps over `NIGHT_S`) left out, so
+    the days sit side by side, with the axis position where each day starts after the first."""
+    t0 = int(ts[0]) if len(ts) else 0
+    if not several_days or len(ts) < 2:
+        return (lambda t: (np.asarray(t) - t0) / 1e9), "seconds from start", []
+    gap = np.diff(ts)
+    night = np.flatnonzero(gap > NIGHT_S * 1_000_000_000)
+    starts, cut = ts[night + 1], np.cumsum(gap[night])  # where each later day starts; the time left out by then
+
+    def to_axis(t: Any) -> np.ndarray:
+        t = np.asarray(t)
+        k = np.searchsorted(starts, t, side="right")  # the nights before t
+        removed = np.where(k > 0, cut[np.maximum(k - 1, 0)], 0)
+        return (t - t0 - removed) / 3.6e12
+
+    return to_axis, "hours of trading (nights left out)", [float(x) for x in to_axis(starts)]
+
+
 def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[tuple[Any, str]]:
     """The tearsheet's figures of a run of one instrument, as ``(matplotlib Figure, caption)``: net equity and
     drawdown, position, fills on the price path, gross PnL against fees, order latency, queue ahead at entry."""
@@ -141,8 +164,8 @@ def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[t
 
     eq, fills, orders = frames["equity"], frames["fills"], frames["orders"]
     ccy = summary.get("currency", "")
-    t0 = int(eq["ts"][0]) if eq.height else 0
-    secs = (eq["ts"].to_numpy() - t0) / 1e9 if eq.height else np.zeros(0)
+    to_axis, xlabel, day_starts = time_axis(eq["ts"].to_numpy(), isinstance(summary.get("days"), list))
+    secs = to_axis(eq["ts"].to_numpy())
     figs = []
 
     net = eq["net_equity_ccy"].to_numpy() if eq.height else np.zeros(0)
@@ -153,7 +176,10 @@ def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[t
     dd = net - np.maximum.accumulate(net) if len(net) else net
     ax[1].fill_between(secs, dd, 0, color="#b3261e", alpha=0.4, lw=0)
     ax[1].set_ylabel(f"drawdown ({ccy})")
-    ax[1].set_xlabel("seconds from start")
+    ax[1].set_xlabel(xlabel)
+    for x in day_starts:  # several days: where each day starts
+        for a in ax:
+            a.axvline(x, color="#9aa0a6", lw=0.6, ls="--")
     fig.tight_layout()
     figs.append((fig, f"Net equity and drawdown, {ccy} (max drawdown {summary.get('max_drawdown')})"))
 
@@ -161,7 +187,7 @@ def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[t
     ax1 = fig.subplots()
     ax1.step(secs, eq["position_inst"].to_numpy() if eq.height else secs, where="post", lw=0.9)
     ax1.set_ylabel("position (instrument units)")
-    ax1.set_xlabel("seconds from start")
+    ax1.set_xlabel(xlabel)
     fig.tight_layout()
     figs.append((fig, "Position"))
 
@@ -170,13 +196,13 @@ def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[t
     if eq.height:
         ax1.plot(secs, eq["mid_px"].to_numpy(), lw=0.8, color="#5a6475", label="mid")
     if fills.height:
-        ft = (fills["local_ts"].to_numpy() - t0) / 1e9
+        ft = to_axis(fills["local_ts"].to_numpy())
         buy = fills["side"].to_numpy() > 0
         px = fills["price_px"].to_numpy()
         ax1.scatter(ft[buy], px[buy], s=7, c="#137333", label="our buys", zorder=3)
         ax1.scatter(ft[~buy], px[~buy], s=7, c="#b3261e", label="our sells", zorder=3)
     ax1.set_ylabel(f"price ({ccy})")
-    ax1.set_xlabel("seconds from start")
+    ax1.set_xlabel(xlabel)
     ax1.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     figs.append((fig, "Fills on the price path"))
@@ -189,7 +215,7 @@ def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[t
         ax1.plot(secs, eq["fees_ccy"].to_numpy(), lw=0.9, label="fees paid (negative: rebates)")
         ax1.plot(secs, net, lw=0.9, label="net", alpha=0.7)
     ax1.set_ylabel(ccy)
-    ax1.set_xlabel("seconds from start")
+    ax1.set_xlabel(xlabel)
     ax1.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     figs.append((fig, "Gross PnL against fees"))
@@ -198,6 +224,14 @@ def run_figures(frames: Mapping[str, Any], summary: Mapping[str, Any]) -> list[t
     figs.append(_latency_figure(np.asarray(ack, dtype=np.float64), order_latency_ms(orders, fills)))
     figs.append(_queue_figure(*queue_at_entry(orders, fills)))
     return figs
+
+
+def _days(days: list[dict[str, Any]], ccy: str) -> str:
+    cols = ("day", "pnl", "pnl_cumulative", "fees", "max_drawdown", "orders", "cancels", "fills", "fill_ratio",
+            "position", "run_hash")
+    return (table(([d.get(c) for c in cols] for d in days), cols)
+            + f'<p class="note">Each day alone (money in {esc(ccy)}); pnl_cumulative: since the first day. Each '
+              "day's own run folder, with its tearsheet, is under days/.</p>")
 
 
 def _rejects(decisions: Any) -> str:
@@ -265,6 +299,7 @@ def write_tearsheet(path: str | Path, frames: Mapping[str, Any], summary: Mappin
          f'<div class="grid">{"".join(figs[4:6])}</div><p class="note">Queue ahead at entry: '
          + ("exact (L3 venue)" if s.get("book_level") == "L3" else
             "the displayed level, the queue model\u2019s starting estimate (L2 venue)") + ".</p>"),
+        *([("Days", _days(s["days"], ccy))] if isinstance(s.get("days"), list) else []),
         ("Rejects by reason", _rejects(frames["decisions"])),
         ("Identity", table(ident)),
         ("Strategy parameters", table(sorted((k, v) for k, v in (s.get("params") or {}).items()))),

@@ -14,14 +14,15 @@ import pytest
 from matplotlib.figure import Figure
 
 from hft.data import FILES, generate_day
+from hft.report.run import time_axis
 from hft.sim import parse_replay_config, read_run, replay_result
 
 HEDGED_MM = "hft.sim.strategies.hedged_mm:HedgedMarketMaker"
 PYTHON = parse_replay_config({"engine": "python"})  # several legs: the reference engine, quick on a cold cache
 
 
-def _day(work: Path, symbol: str, seed: int) -> Path:
-    return Path(generate_day(work / symbol, seed=seed, symbol=symbol, date="2024-01-02", messages=3000, levels=5,
+def _day(work: Path, symbol: str, seed: int, date: str = "2024-01-02") -> Path:
+    return Path(generate_day(work / f"{symbol}{date}", seed=seed, symbol=symbol, date=date, messages=3000, levels=5,
                              zip_output=True)["zip_path"])
 
 
@@ -31,7 +32,10 @@ def runs(tmp_path_factory):
     a, b = _day(work, "AAA", 2), _day(work, "BBB", 3)
     one = replay_result([a], "mm", parse_replay_config({}), out_dir=work / "one", source=FILES)
     pair = replay_result([a, b], HEDGED_MM, PYTHON, out_dir=work / "pair", source=FILES)
-    return {"one": one, "one_back": read_run(work / "one"), "pair": pair, "pair_back": read_run(work / "pair")}
+    days = replay_result([a, _day(work, "AAA", 4, "2024-01-03")], "mm", parse_replay_config({}),
+                         out_dir=work / "days", source=FILES)
+    return {"one": one, "one_back": read_run(work / "one"), "pair": pair, "pair_back": read_run(work / "pair"),
+            "days": days}
 
 
 def test_stats_are_the_runs_figures_recomputed_from_its_tables(runs):
@@ -98,3 +102,28 @@ def test_a_run_over_several_instruments_has_a_portfolio_tearsheet(runs, tmp_path
     assert html.count('src="data:image/png;base64,') == 2
     again = runs["pair"].tearsheet(tmp_path / "p.html")
     assert "Legs side by side" in again.read_text()
+
+
+def test_a_run_over_several_days_has_a_table_of_its_days_and_leaves_the_nights_out_of_its_plots(runs):
+    r = runs["days"]
+    html = (r.path / "report.html").read_text()
+    section = html.split("<h2>Days</h2>", 1)[1].split("<h2>", 1)[0]
+    assert section.count("<tr>") == 1 + 2  # the header and a row per day
+    for d in r.days:
+        assert d["run_hash"] in section and d["day"] in section
+    fig = r.plot()[0]
+    axis = fig.axes[0]
+    assert fig.axes[1].get_xlabel() == "hours of trading (nights left out)"
+    hours = axis.lines[0].get_xdata()
+    assert hours[-1] < 2 * 6.5 + 0.01  # two sessions of 6.5 h, no night between them
+    assert len([ln for ln in axis.lines if ln.get_linestyle() == "--"]) == 1  # the second day's start
+
+
+def test_time_axis_leaves_out_the_nights_only():
+    h = 3_600_000_000_000
+    ts = np.array([0, h, 2 * h, 20 * h, 21 * h, 45 * h], dtype=np.int64)  # day 1: 0-2 h; day 2: 20-21 h; day 3
+    to_axis, label, starts = time_axis(ts, several_days=True)
+    assert list(to_axis(ts)) == [0.0, 1.0, 2.0, 2.0, 3.0, 3.0] and starts == [2.0, 3.0]
+    assert list(to_axis(np.array([h // 2, 20 * h + h // 2]))) == [0.5, 2.5]  # a fill between samples
+    one, label, starts = time_axis(ts[:3], several_days=False)
+    assert label == "seconds from start" and list(one(ts[:3])) == [0.0, 3600.0, 7200.0] and starts == []
