@@ -11,8 +11,9 @@ Results: one summary per leg — `summarise` over the leg's own orders, fills, d
 over the legs, the net equity series (the legs' net equity at each common sample time, `replay.net_equity`) with its
 drawdown and Sharpe, the final positions and their net / gross exposure at the last local mids, the largest gross
 exposure sampled, orders / fills / rejects of the run and the run hash over every decision, order and fill plus
-the leg of each (`hft.sim.engine`). The legs must share one money unit and settlement currency (two stocks of one
-exchange do; a coin-margined contract and a spot pair do not: refused). The run folder holds ``summary.json``,
+the leg of each (`hft.sim.engine`). The legs must settle in one currency; they count money in one unit, the finest
+that each leg's own is a whole multiple of (`leg_configs`: BTCUSDT and SOLUSDT do; USD and USDT legs, or a
+coin-margined contract and a spot pair, are refused). The run folder holds ``summary.json``,
 ``config.yaml`` and ``portfolio.parquet`` (the portfolio's series, `portfolio_frame`) and
 ``legs/NN_<symbol>/``, one whole run folder per leg; the store records the
 run once, each order and fill under its own symbol. In memory (`hft.sim.replay.replay_result`): `portfolio_result`,
@@ -27,7 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +45,7 @@ from hft.core.money import FEE_FRAC_UNITS, round_micro
 from hft.core.orders import fill_ratio
 from hft.sim.engine import RunOutput, reject_counts
 from hft.sim.engine_nb import ENGINES
-from hft.sim.fees import mark_value, money_factor, money_unit
+from hft.sim.fees import mark_value, money_factor
 from hft.sim.instruments import apply_overrides
 from hft.sim.legs import LegInput
 from hft.sim.replay import (
@@ -72,19 +76,53 @@ def are_instruments(opened: list[Any]) -> bool:
 
 
 def check_legs(groups: list[list[Path]], mds: list[Any], config: Any) -> None:
-    """Legs must be distinct instruments of one money unit and currency."""
+    """Legs must be distinct instruments whose money converts exactly to one unit (`leg_configs`)."""
     symbols = [md.instrument.symbol for md in mds]
     for k, sym in enumerate(symbols):
         if sym in symbols[:k]:
             raise SimError(f"{groups[k][0]}: expected one day per instrument, {sym} is given twice",
                            hint="a run over several days of several instruments takes each instrument once a "
                                 "day (hft.sim.portfolio_days)")
-    units = [(md.instrument.settlement, money_unit(md.instrument, config.multiplier)) for md in mds]
-    for md, u in zip(mds, units, strict=True):
-        if u != units[0]:
-            raise SimError(f"several instruments: expected one money unit ({units[0][1]:g} {units[0][0]} of "
-                           f"{symbols[0]}), {md.instrument.symbol} has {u[1]:g} {u[0]}",
-                           hint="replay instruments of different money units or currencies apart")
+    leg_configs(mds, config)
+
+
+def leg_configs(mds: list[Any], config: Any) -> list[Any]:
+    """Each leg's replay config: `config` with the leg's ``multiplier``, chosen so every leg counts money in one
+    unit, the finest that each leg's own unit is a whole multiple of (`hft.sim.fees.money_unit`). Legs of one
+    money unit keep the config's multiplier; BTCUSDT (one unit: 1e-10 USDT) and SOLUSDT (1e-5 USDT) count in
+    1e-10 USDT, SOLUSDT's multiplier times 100,000. Money limits of the gateway are in that unit.
+
+    Raises:
+        SimError: legs settling in different currencies, or inverse and linear legs together (no exchange rate
+        is assumed), or a multiplier beyond 2^53.
+    """
+    insts = [md.instrument for md in mds]
+    ccys = {i.settlement for i in insts}
+    if len(ccys) > 1:
+        per = ", ".join(f"{i.symbol} in {i.settlement}" for i in insts)
+        raise SimError(f"several instruments: expected one settlement currency, the legs settle {per}",
+                       hint="replay instruments of different currencies apart (no exchange rate is assumed)")
+    kinds = {i.kind for i in insts}
+    if kinds != {"linear"}:
+        if len(kinds) > 1:
+            per = ", ".join(f"{i.symbol} {i.kind}" for i in insts)
+            raise SimError(f"several instruments: expected linear or inverse legs, not both ({per})",
+                           hint="replay inverse (coin-margined) and linear instruments apart")
+        return [config] * len(mds)  # inverse legs of one coin: one money unit already (1e-9 coin / multiplier)
+    value = [Fraction(Decimal(i.tick_size)) * Fraction(Decimal(i.lot_size)) * Fraction(Decimal(i.contract_size))
+             for i in insts]  # one tick x one lot, in the currency
+    unit = value[0] / config.multiplier
+    for v in value[1:]:  # the greatest unit dividing every leg's: gcd of the fractions
+        a, b = unit, v / config.multiplier
+        unit = Fraction(math.gcd(a.numerator * b.denominator, b.numerator * a.denominator),
+                        a.denominator * b.denominator)
+    mults = [int(v / unit) for v in value]
+    for i, m in zip(insts, mults, strict=True):
+        if m >= 2**53:
+            raise SimError(f"several instruments: {i.symbol}'s money in the legs' common unit ({float(unit):g} "
+                           f"{i.settlement}) needs a multiplier of {m}, beyond 2^53",
+                           hint="replay these instruments apart")
+    return [config if m == config.multiplier else dataclasses.replace(config, multiplier=m) for m in mults]
 
 
 def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, *,
@@ -96,14 +134,17 @@ def replay_legs(mds: list[Any], strategy: Any, strategy_name: str, config: Any, 
     engine after its `new_day()`, and positions, cash and fees carry on from `prev` (`Engine.continue_from`).
     `spares`: memory reused from the runs given the same one (`hft.sim.engine_nb.buffers.Spares`)."""
     legs = []
-    for md in mds:
+    configs = leg_configs(mds, config)
+    for md, cfg in zip(mds, configs, strict=True):
         inst = md.instrument
-        venue, seed_levels, reference = build_venue(md, config)
+        venue, seed_levels, reference = build_venue(md, cfg)
         legs.append(LegInput(md.events, venue, inst.symbol, inst.book_level, seed_levels, reference,
-                             money_factor(inst, config.multiplier)))
+                             money_factor(inst, cfg.multiplier)))
     instruments = [md.instrument for md in mds]
-    engine = ENGINES[config.engine].of_legs(legs, gateway_factory(instruments, strategy_name, config, gateway),
-                                             strategy, engine_config(config, strategy_name), spares=spares)
+    factory = gateway_factory(instruments, strategy_name, config, gateway,
+                              multipliers=[cfg.multiplier for cfg in configs])
+    engine = ENGINES[config.engine].of_legs(legs, factory, strategy, engine_config(config, strategy_name),
+                                             spares=spares)
     if prev is not None:
         engine.continue_from(prev)
     t0 = time.perf_counter()
@@ -277,8 +318,8 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
     finally:
         commit.close()
     leg_outs = [leg_output(out, k, len(md.events)) for k, md in enumerate(mds)]
-    leg_summaries = [summarise(o, md, strategy_name, strategy.params(), config, g, commit=sha)
-                     for o, md, g in zip(leg_outs, mds, groups, strict=True)]
+    leg_summaries = [summarise(o, md, strategy_name, strategy.params(), cfg, g, commit=sha)
+                     for o, md, g, cfg in zip(leg_outs, mds, groups, leg_configs(mds, config), strict=True)]
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)
     result = portfolio_result(out, summary, leg_outs, leg_summaries, mds, out_dir) if tables else None

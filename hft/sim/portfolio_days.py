@@ -41,6 +41,7 @@ from hft.sim.instruments import apply_overrides
 from hft.sim.portfolio import (
     check_legs,
     fill_portfolio_folder,
+    leg_configs,
     leg_output,
     order_symbols,
     portfolio_result,
@@ -145,8 +146,9 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
             expired = engine.end_session()
             leg_outs = [leg_output(out, k, len(md.events)) for k, md in enumerate(day_mds)]
             leg_sums = []
-            for k, (o, md, g) in enumerate(zip(leg_outs, day_mds, day_groups, strict=True)):
-                s = summarise(o, md, strategy_name, params, config, g, commit=sha)
+            for k, (o, md, g, cfg) in enumerate(zip(leg_outs, day_mds, day_groups, leg_configs(day_mds, config),
+                                                    strict=True)):
+                s = summarise(o, md, strategy_name, params, cfg, g, commit=sha)
                 earlier = leg_sessions[k]
                 as_day(s, earlier[-1].summary if earlier else None)
                 s.update(day=day_label(g), data=[str(p) for p in g])
@@ -166,8 +168,8 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
         commit.close()
     out = total_legs_output([d["out"] for d in days])
     leg_outs = [total_output(s) for s in leg_sessions]
-    leg_sums = [total_summary(s, o, strategy_name, params, config, commit=sha)
-                for s, o in zip(leg_sessions, leg_outs, strict=True)]
+    leg_sums = [total_summary(s, o, strategy_name, params, cfg, commit=sha)
+                for s, o, cfg in zip(leg_sessions, leg_outs, leg_configs(days[-1]["mds"], config), strict=True)]
     last_mds = days[-1]["mds"]
     compile_s = sum(d["summary"]["compile_s"] for d in days)
     summary = portfolio_summary(out, last_mds, leg_sums, strategy_name, params, config, groups, commit=sha,

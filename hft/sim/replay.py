@@ -588,17 +588,19 @@ def engine_config(config: ReplayConfig, strategy_name: str) -> Any:
 
 
 def gateway_factory(instruments: list[Any], strategy_name: str, config: ReplayConfig,
-                    gateway: Any = None) -> Any:
+                    gateway: Any = None, *, multipliers: list[int] | None = None) -> Any:
     """The engine's ``f(clock, dispatcher, sink) -> GatewayService``: a gateway holding every instrument's symbol
     (with its exchange filters) and the config's limits, or `gateway` (the previous session's: rebound, after its
-    `new_day()`)."""
+    `new_day()`). `multipliers`: each instrument's (several instruments: `hft.sim.portfolio.leg_configs`);
+    default: the config's."""
     from hft.gateway import GatewayService  # lazy: numba
 
-    first, *more = instruments
-    gw_cfg = sim_gateway_config(first.symbol, strategy_name, multiplier=config.multiplier, limits=config.limits,
+    mults = multipliers or [config.multiplier] * len(instruments)
+    (first, m0), *more = zip(instruments, mults, strict=True)
+    gw_cfg = sim_gateway_config(first.symbol, strategy_name, multiplier=m0, limits=config.limits,
                                 working_orders=4096, self_match=True,
-                                symbol_spec=symbol_spec(first, config.multiplier),
-                                more_symbols={i.symbol: symbol_spec(i, config.multiplier) for i in more},
+                                symbol_spec=symbol_spec(first, m0),
+                                more_symbols={i.symbol: symbol_spec(i, m) for i, m in more},
                                 risk_checks=config.risk_checks)
 
     def factory(clock: Any, dispatcher: Any, sink: Any) -> Any:

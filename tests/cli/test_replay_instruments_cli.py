@@ -156,3 +156,32 @@ def test_hedged_mm_is_registered_under_its_name():
     eps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["hft.strategies"]
     assert eps["hedged_mm"] == HEDGED_MM
     assert resolve(HEDGED_MM).cls is HedgedMarketMaker
+
+
+def test_binance_btcusdt_and_ethusdt_of_different_money_units_in_one_run(hft, tmp_path):
+    """Spot BTCUSDT (tick 0.01 x lot 1e-8: 1e-10 USDT) and USD-M ETHUSDT (0.01 x 0.001: 1e-5 USDT) in one run:
+    both count in 1e-10 USDT. Each leg's PnL is recomputed here from its own fills and last mid, in USDT."""
+    import polars as pl
+
+    spot, usdm = SHARED_DATA / "binance" / "spot", SHARED_DATA / "binance" / "usdm"
+    btc, eth = spot / "btcusdt_20240808.gz", usdm / "ethusdt_20240808.gz"
+    if not btc.exists() or not eth.exists():
+        pytest.skip(f"Binance captures not present under {SHARED_DATA / 'binance'}")
+    r = hft("replay", "-d", str(btc), "-d", str(eth), "-s", HEDGED_MM, "--out", str(tmp_path / "run"),
+            "--no-store", "--json", timeout=1200)
+    assert r.code == 0, r.err
+    s = r.json()
+    _check_portfolio(s, ["BTCUSDT", "ETHUSDT"])
+    assert s["currency"] == "USDT" and s["money_unit"] == 1e-10
+    assert s["pnl_money_units"] == sum(leg["pnl_money_units"] for leg in s["legs"])  # one unit: exact sums
+    for k, leg in enumerate(s["legs"], 1):
+        d = tmp_path / "run" / "legs" / f"{k:02d}_{leg['symbol']}"
+        summary = json.loads((d / "summary.json").read_text())
+        assert summary["money_unit"] == 1e-10
+        fills, equity = pl.read_parquet(d / "fills.parquet"), pl.read_parquet(d / "equity.parquet")
+        assert fills.height == leg["fills"] > 0
+        cash = -float((fills["side"] * fills["price_px"] * fills["qty_inst"]).sum()) - float(fills["fee_ccy"].sum())
+        position = float((fills["side"] * fills["qty_inst"]).sum())
+        last_mid = equity.filter(pl.col("mid2") > 0)["mid_px"][-1]
+        assert leg["pnl"] == pytest.approx(cash + position * last_mid, abs=1e-6)
+    assert (tmp_path / "run" / "report.html").read_text().count("Legs side by side") == 1
