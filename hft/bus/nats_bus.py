@@ -102,6 +102,11 @@ class SignalBus:
         self._ready_cbs.append(cb)
 
     # ------------------------------------------------------------------ connection
+    @property
+    def started(self) -> bool:
+        """Whether `start` was called (the connection loop runs, or ran until `close`)."""
+        return self._task is not None
+
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._connect_loop(), name="hft-bus-connect")

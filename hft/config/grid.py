@@ -21,23 +21,23 @@ def parse_grid(grid: Section, names: Iterable[str], check: Callable[[str, Any], 
     out: dict[str, list[Any]] = {}
     for pname in list(grid.data):
         values = grid.raw(pname)
-        key = grid._key(str(pname))
+        key = grid.key(str(pname))
         if pname not in known:
-            grid._fail(key, f"a parameter of {owner} ({known})", pname)
+            grid.fail(key, f"a parameter of {owner} ({known})", pname)
         if isinstance(values, dict) and values and all(v is None for v in values.values()):
             # ``size: {2, 3}``: YAML reads a brace list as a mapping of keys to null
             listed = ", ".join(str(v) for v in values)
-            grid._fail(key, f"a list of values: write [{listed}] (YAML reads {{{listed}}} as a mapping)",
+            grid.fail(key, f"a list of values: write [{listed}] (YAML reads {{{listed}}} as a mapping)",
                        "{" + listed + "}")
         if not isinstance(values, list) or not values:
-            grid._fail(key, "a non-empty list of values (the grid)", values)
+            grid.fail(key, "a non-empty list of values (the grid)", values)
         for v in values:
             try:
                 check(str(pname), v)
             except HftError as exc:
                 raise ConfigError(f"{grid.file}: key '{key}': {exc.message}", file=grid.file, key=key) from None
         if len(set(map(repr, values))) != len(values):
-            grid._fail(key, "distinct values", values)
+            grid.fail(key, "distinct values", values)
         out[str(pname)] = list(values)
     grid.done()
     return out

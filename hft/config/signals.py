@@ -123,7 +123,7 @@ def _time_ns(sec: Section, key: str) -> int | None:
     try:
         dt = datetime.fromisoformat(str(v)) if not isinstance(v, datetime) else v
     except ValueError:
-        sec._fail(sec._key(key), "an ISO 8601 time (2026-11-23T20:00:00Z) or null", v)
+        sec.fail(sec.key(key), "an ISO 8601 time (2026-11-23T20:00:00Z) or null", v)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1e9)
@@ -135,15 +135,15 @@ def _key(data: Any, file: str, path: str, env: Mapping[str, str], resolve: bool)
     secret = s.raw("secret", None)
     var = s.raw("secret_env", None)
     if (secret is None) == (var is None):
-        s._fail(s._key("secret"), "exactly one of secret / secret_env", "<hidden>")
+        s.fail(s.key("secret"), "exactly one of secret / secret_env", "<hidden>")
     if var is not None:
         if not isinstance(var, str) or not var:
-            s._fail(s._key("secret_env"), "an environment variable name", var)
+            s.fail(s.key("secret_env"), "an environment variable name", var)
         secret = env.get(var) if resolve else "<unresolved: signals disabled>" * 2
         if not secret:
-            s._fail(s._key("secret_env"), f"environment variable {var} to hold the key", "<unset>")
+            s.fail(s.key("secret_env"), f"environment variable {var} to hold the key", "<unset>")
     if not isinstance(secret, str) or len(secret) < 32:
-        s._fail(s._key("secret"), "a key of at least 32 characters", "<hidden>")
+        s.fail(s.key("secret"), "a key of at least 32 characters", "<hidden>")
     out = SignalKey(kid, secret.encode(), _time_ns(s, "not_before"), _time_ns(s, "not_after"))
     s.done()
     return out
@@ -153,19 +153,19 @@ def _source(name: str, data: Any, file: str, path: str, env: Mapping[str, str], 
             max_age_ns: int) -> SourceSpec:
     s = Section({} if data is None else data, file, path)
     if not _SOURCE_NAME.match(name):
-        s._fail(path, "a source name of 1-64 letters, digits, '_' or '-'", name)
+        s.fail(path, "a source name of 1-64 letters, digits, '_' or '-'", name)
     kind = s.str("kind", "generic", choices=SOURCE_KINDS)
     raw_keys = s.raw("keys")
     if not isinstance(raw_keys, list) or not raw_keys:
-        s._fail(s._key("keys"), "a non-empty list of keys", raw_keys)
+        s.fail(s.key("keys"), "a non-empty list of keys", raw_keys)
     keys = tuple(_key(k, file, f"{path}.keys[{i}]", env, resolve) for i, k in enumerate(raw_keys))
     if len({k.key_id for k in keys}) != len(keys):
-        s._fail(s._key("keys"), "distinct key ids", [k.key_id for k in keys])
+        s.fail(s.key("keys"), "distinct key ids", [k.key_id for k in keys])
     rate = s.float("rate_per_s", 50.0, min_value=0.001)
     burst = s.int("burst", 100, min_value=1)
     inst = s.raw("instruments", [])
     if not isinstance(inst, list) or not all(isinstance(x, str) for x in inst):
-        s._fail(s._key("instruments"), "a list of instrument names", inst)
+        s.fail(s.key("instruments"), "a list of instrument names", inst)
     tick = s.float("tick_size", 0.01, min_value=1e-12)
     age = None if s.has("max_signal_age") and s.raw("max_signal_age") is None else \
         s.duration_ns("max_signal_age", max_age_ns)
@@ -186,7 +186,7 @@ def _bus(s: Section, env: Mapping[str, str]) -> BusConfig:
                     buffer=s.int("buffer", d.buffer, min_value=0, max_value=10_000),
                     blip_ns=s.duration_ns("blip", d.blip_ns))
     if not out.url.startswith(("nats://", "tls://")):
-        s._fail(s._key("url"), "a nats:// or tls:// URL (or HFT_NATS_URL)", out.url)
+        s.fail(s.key("url"), "a nats:// or tls:// URL (or HFT_NATS_URL)", out.url)
     s.done()
     return out
 
@@ -213,27 +213,27 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
         enabled = flag.lower() in ("1", "true", "yes")
     window = s.duration_ns("replay_window", d.replay_window_ns)
     if window <= 0:
-        s._fail(s._key("replay_window"), "a positive duration", s.raw("replay_window"))
+        s.fail(s.key("replay_window"), "a positive duration", s.raw("replay_window"))
     store = s.raw("nonce_store", None)
     if store is not None and not isinstance(store, str):
-        s._fail(s._key("nonce_store"), "a file path string or null", store)
+        s.fail(s.key("nonce_store"), "a file path string or null", store)
     max_body = s.int("max_body_bytes", d.max_body_bytes, min_value=256)
     max_age = s.duration_ns("max_signal_age", d.max_signal_age_ns)
     if max_age <= 0:
-        s._fail(s._key("max_signal_age"), "a positive duration", s.raw("max_signal_age"))
+        s.fail(s.key("max_signal_age"), "a positive duration", s.raw("max_signal_age"))
     skew = s.duration_ns("clock_skew", d.clock_skew_ns)
     src = s.raw("sources", {}) or {}
     if not isinstance(src, Mapping):
-        s._fail(s._key("sources"), "a mapping of source name to its keys", src)
-    sources = {str(n): _source(str(n), v, s.file, s._key(f"sources.{n}"), env, enabled, max_age) for n, v in src.items()}
-    bus = _bus(Section(s.raw("bus", {}) or {}, s.file, s._key("bus")), env)
-    f = Section(s.raw("follow", {}) or {}, s.file, s._key("follow"))
+        s.fail(s.key("sources"), "a mapping of source name to its keys", src)
+    sources = {str(n): _source(str(n), v, s.file, s.key(f"sources.{n}"), env, enabled, max_age) for n, v in src.items()}
+    bus = _bus(Section(s.raw("bus", {}) or {}, s.file, s.key("bus")), env)
+    f = Section(s.raw("follow", {}) or {}, s.file, s.key("follow"))
     fd = FollowConfig()
     follow = FollowConfig(enabled=f.bool("enabled", fd.enabled), account=f.str("account", fd.account),
                           strategy=f.str("strategy", fd.strategy), max_qty=f.int("max_qty", fd.max_qty, min_value=1),
                           consumer=f.str("consumer", fd.consumer))
     f.done()
-    h = Section(s.raw("ha", {}) or {}, s.file, s._key("ha"))
+    h = Section(s.raw("ha", {}) or {}, s.file, s.key("ha"))
     hd = HAConfig()
     node = h.str("node_id", hd.node_id)
     ha = HAConfig(enabled=h.bool("enabled", hd.enabled),
@@ -241,10 +241,10 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
                   bucket=h.str("bucket", hd.bucket), lease_ttl_ns=h.duration_ns("lease_ttl", hd.lease_ttl_ns),
                   renew_ns=h.duration_ns("renew", hd.renew_ns))
     if not 0 < ha.renew_ns * 2 <= ha.lease_ttl_ns:
-        h._fail(h._key("renew"), "a positive duration at most half of lease_ttl", h.raw("renew", None))
+        h.fail(h.key("renew"), "a positive duration at most half of lease_ttl", h.raw("renew", None))
     h.done()
     s.done()
     sources = _mark_shared(sources) if enabled else sources
     if enabled and not sources:
-        s._fail(s._key("sources"), "at least one source when signals.enabled is true", {})
+        s.fail(s.key("sources"), "at least one source when signals.enabled is true", {})
     return SignalsConfig(enabled, window, store, max_body, max_age, skew, sources, bus, follow, ha)

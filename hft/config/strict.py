@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml.composer import ComposerError
@@ -132,14 +132,17 @@ class Section:
         self.file = str(file) if file is not None else "<config>"
         self.path = path
         if not isinstance(data, Mapping):
-            self._fail(path or "<root>", "a mapping", data)
+            self.fail(path or "<root>", "a mapping", data)
         self.data: Mapping[str, Any] = data
         self._seen: set[str] = set()
 
-    def _key(self, key: str) -> str:
+    def key(self, key: str) -> str:
+        """The full key path of `key` in this section (``risk.accounts.a1.max_qty``), for an error message."""
         return f"{self.path}.{key}" if self.path else key
 
-    def _fail(self, key: str, expected: str, found: Any) -> None:
+    def fail(self, key: str, expected: str, found: Any) -> NoReturn:
+        """Raise the one-line `ConfigError` of a value this section refuses: ``FILE: key 'KEY': expected
+        EXPECTED, was FOUND``. `key` is a full key path (`key`); for checks the typed getters cannot make."""
         raise ConfigError(f"{self.file}: key '{key}': expected {expected}, was {found!r}",
                           file=self.file, key=key, expected=expected, found=repr(found))
 
@@ -150,7 +153,7 @@ class Section:
         self._seen.add(key)
         if key not in self.data:
             if default is ...:
-                k = self._key(key)
+                k = self.key(key)
                 raise ConfigError(f"{self.file}: key '{k}': expected a value, was missing (a required key)",
                                   file=self.file, key=k, expected="a value", found="missing")
             return default
@@ -161,38 +164,38 @@ class Section:
         """An integer within [`min_value`, `max_value`]; always within int64 (every config integer becomes one)."""
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int):
-            self._fail(self._key(key), "an integer", v)
+            self.fail(self.key(key), "an integer", v)
         low = -INT64_MAX - 1 if min_value is None else min_value
         high = INT64_MAX if max_value is None else min(max_value, INT64_MAX)
         if v < low:
-            self._fail(self._key(key), f"an integer >= {low}" + (f" and <= {high}" if max_value else ""), v)
+            self.fail(self.key(key), f"an integer >= {low}" + (f" and <= {high}" if max_value else ""), v)
         if v > high:
-            self._fail(self._key(key), f"an integer <= {high}", v)
+            self.fail(self.key(key), f"an integer <= {high}", v)
         return v
 
     def float(self, key: str, default: Any = ..., *, min_value: float | None = None) -> float:
         """A finite number (an integer is taken as a float; nan and inf are refused)."""
         v = self.raw(key, default)
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            self._fail(self._key(key), "a number", v)
+            self.fail(self.key(key), "a number", v)
         if min_value is not None and v < min_value:
-            self._fail(self._key(key), f"a number >= {min_value}", v)
+            self.fail(self.key(key), f"a number >= {min_value}", v)
         return float(v)
 
     def bool(self, key: str, default: Any = ...) -> bool:
         v = self.raw(key, default)
         if not isinstance(v, bool):
-            self._fail(self._key(key), "true or false", v)
+            self.fail(self.key(key), "true or false", v)
         return v
 
     def str(self, key: str, default: Any = ..., *, choices: Iterable[str] | None = None) -> str:
         v = self.raw(key, default)
         if not isinstance(v, str):
-            self._fail(self._key(key), "a string", v)
+            self.fail(self.key(key), "a string", v)
         if choices is not None:
             allowed = list(choices)
             if v not in allowed:
-                self._fail(self._key(key), f"one of {allowed}", v)
+                self.fail(self.key(key), f"one of {allowed}", v)
         return v
 
     def duration_ns(self, key: str, default: Any = ...) -> int:
@@ -202,28 +205,28 @@ class Section:
         if key not in self.data and isinstance(default, int) and not isinstance(default, bool):
             return default
         try:
-            return parse_duration_ns(v, key=self._key(key))
+            return parse_duration_ns(v, key=self.key(key))
         except ConfigError as exc:
-            raise ConfigError(f"{self.file}: {exc.message}", file=self.file, key=self._key(key)) from None
+            raise ConfigError(f"{self.file}: {exc.message}", file=self.file, key=self.key(key)) from None
 
     def size_bytes(self, key: str, default: Any = ..., *, min_value: int = 0) -> int:
         """A size like ``"64MiB"`` or an integer of bytes."""
         v = self.raw(key, default)
         try:
-            n = parse_size_bytes(v, key=self._key(key))
+            n = parse_size_bytes(v, key=self.key(key))
         except ConfigError as exc:
-            raise ConfigError(f"{self.file}: {exc.message}", file=self.file, key=self._key(key)) from None
+            raise ConfigError(f"{self.file}: {exc.message}", file=self.file, key=self.key(key)) from None
         if n < min_value:
-            self._fail(self._key(key), f"a size >= {min_value} bytes", v)
+            self.fail(self.key(key), f"a size >= {min_value} bytes", v)
         return n
 
     def section(self, key: str, default: Any = ...) -> Section:
-        return Section(self.raw(key, default), self.file, self._key(key))
+        return Section(self.raw(key, default), self.file, self.key(key))
 
     def done(self) -> None:
         """Raise on keys that were never read (unknown keys)."""
         unknown = sorted(set(self.data) - self._seen)
         if unknown:
             raise ConfigError(
-                f"{self.file}: unknown key '{self._key(unknown[0])}': expected one of {sorted(self._seen)}",
-                file=self.file, key=self._key(unknown[0]))
+                f"{self.file}: unknown key '{self.key(unknown[0])}': expected one of {sorted(self._seen)}",
+                file=self.file, key=self.key(unknown[0]))

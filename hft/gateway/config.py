@@ -221,30 +221,28 @@ _LEAST = {0: "a non-negative integer", 1: "a positive integer"}  # what a limit'
 def _limit_value(sec: Section, key: str, least: int = 0) -> int | None:
     """An ``int`` limit: None when absent (inherit), UNLIMITED for ``null``, else an integer >= `least` (the
     limit table's `Limit.least`); anything else is a one-line `ConfigError` naming the file and key path."""
-    sec._seen.add(key)  # known key, even when absent (for the unknown-key message)
+    v = sec.raw(key, None)  # read even when absent: a known key (for the unknown-key message)
     if not sec.has(key):
         return None
-    v = sec.raw(key)
     if v is None:
         return UNLIMITED
     if isinstance(v, bool) or not isinstance(v, int) or v < least:
-        sec._fail(sec._key(key), f"{_LEAST.get(least, f'an integer >= {least}')} or null (unlimited)", v)
+        sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')} or null (unlimited)", v)
     return v
 
 
 def _rate(sec: Section, key: str) -> Rate | None:
-    sec._seen.add(key)
-    if not sec.has(key):
-        return None
-    if sec.raw(key) is None:
+    if sec.raw(key, None) is None:  # read even when absent: a known key (for the unknown-key message)
+        if not sec.has(key):
+            return None
         return Rate(UNLIMITED, 1)
     r = sec.section(key)
     count = r.int("count", min_value=0)
     window = r.duration_ns("per")
     if window <= 0:
-        r._fail(r._key("per"), "a positive duration", r.raw("per"))
+        r.fail(r.key("per"), "a positive duration", r.raw("per"))
     if count * window >= 1 << 62:
-        r._fail(r._key("count"), "count * per (ns) below 2**62", count)
+        r.fail(r.key("count"), "count * per (ns) below 2**62", count)
     r.done()
     return Rate(count, window)
 
@@ -258,8 +256,8 @@ def _limits(sec: Section, scopes: tuple[str, ...]) -> LimitSet:
         if lim.kind == "rate":
             kw[lim.name] = _rate(sec, lim.key)
         elif lim.kind == "duration":
-            kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else None
-            sec._seen.add(lim.key)
+            # absent: raw's None, the key read all the same (a known key for the unknown-key message)
+            kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else sec.raw(lim.key, None)
         else:
             kw[lim.name] = _limit_value(sec, lim.key, lim.least)
     return LimitSet(**kw)
@@ -280,7 +278,7 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
     mult = sec.int("multiplier", 1, min_value=1)
     inverse = sec.int("inverse_factor", 0, min_value=1) if sec.has("inverse_factor") else 0
     if inverse and sec.has("multiplier"):
-        sec._fail("inverse_factor", "either multiplier (linear) or inverse_factor (inverse), not both", inverse)
+        sec.fail("inverse_factor", "either multiplier (linear) or inverse_factor (inverse), not both", inverse)
     if inverse:
         mult = -inverse  # the money factor of an inverse symbol (hft.gateway.kernels.money)
     min_notional = sec.int("min_notional", 0, min_value=0)
@@ -292,14 +290,14 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
 def _names(sec: Section, key: str) -> tuple[str, ...]:
     v = sec.raw(key, ...)
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        sec._fail(sec._key(key), "a list of strings", v)
+        sec.fail(sec.key(key), "a list of strings", v)
     return tuple(v)
 
 
 def _opt_section(root: Section, key: str) -> Section:
     """An optional mapping section; an empty YAML value (``key:``) counts as ``{}``."""
     v = root.raw(key, {})
-    return Section({} if v is None else v, root.file, root._key(key))
+    return Section({} if v is None else v, root.file, root.key(key))
 
 
 def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> GatewayConfig:
@@ -318,25 +316,25 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
     channel_capacity = cap.int("channel_capacity", d.channel_capacity, min_value=1)
     cap.done()
     if max_accounts * max_strategies * max_symbols >= 1 << 62:
-        root._fail("capacity", "max_accounts * max_strategies * max_symbols below 2**62", None)
+        root.fail("capacity", "max_accounts * max_strategies * max_symbols below 2**62", None)
 
     dd = _opt_section(root, "dedup")
     dedup_capacity = dd.int("capacity", d.dedup_capacity, min_value=0)
     ttl = dd.duration_ns("ttl", "300s")
     persist = dd.raw("persist_path", None)
     if persist is not None and not isinstance(persist, str):
-        dd._fail(dd._key("persist_path"), "a file path string or null", persist)
+        dd.fail(dd.key("persist_path"), "a file path string or null", persist)
     dd.done()
 
     risk = _opt_section(root, "risk")
     otypes = _names(risk, "order_types") if risk.has("order_types") else d.order_types
     for o in otypes:
         if o not in _ORDER_TYPES:
-            risk._fail(risk._key("order_types"), f"names from {list(_ORDER_TYPES)}", o)
+            risk.fail(risk.key("order_types"), f"names from {list(_ORDER_TYPES)}", o)
     tifs = _names(risk, "tifs") if risk.has("tifs") else d.tifs
     for t in tifs:
         if t not in _TIFS:
-            risk._fail(risk._key("tifs"), f"names from {list(_TIFS)}", t)
+            risk.fail(risk.key("tifs"), f"names from {list(_TIFS)}", t)
     require_ref = risk.bool("require_reference_price", d.require_reference_price)
     smp = risk.bool("self_match_prevention", d.self_match_prevention)
     checks_raw = risk.raw("checks", None)
@@ -483,10 +481,10 @@ def _time_of_day(sec: Section, key: str) -> int:
     v = sec.raw(key)
     parts = v.split(":") if isinstance(v, str) else []
     if not 2 <= len(parts) <= 3 or not all(len(p) == 2 and p.isascii() and p.isdigit() for p in parts):
-        sec._fail(sec._key(key), _TIME_OF_DAY, v)
+        sec.fail(sec.key(key), _TIME_OF_DAY, v)
     h, m, sec_ = (int(p) for p in [*parts, "00"][:3])
     if h > 23 or m > 59 or sec_ > 59:
-        sec._fail(sec._key(key), _TIME_OF_DAY, v)
+        sec.fail(sec.key(key), _TIME_OF_DAY, v)
     return h * 3600 + m * 60 + sec_
 
 
@@ -499,12 +497,12 @@ def _sessions(root: Section, symbols: Mapping[str, SymbolSpec]) -> dict[str, Ses
     out: dict[str, SessionSpec] = {}
     for name in list(root.data):
         root.raw(name)
-        key = root._key(str(name))
+        key = root.key(str(name))
         if name != "default" and name not in symbols:
-            root._fail(key, f"'default' or a symbol of the config's symbols {sorted(symbols)[:20]}", name)
+            root.fail(key, f"'default' or a symbol of the config's symbols {sorted(symbols)[:20]}", name)
         data = root.data[name]
         if not isinstance(data, Mapping):
-            root._fail(key, "a mapping {open, close, time_zone}", data)
+            root.fail(key, "a mapping {open, close, time_zone}", data)
         sec = Section(data, root.file, key)
         open_s, close_s = _time_of_day(sec, "open"), _time_of_day(sec, "close")
         tz = sec.raw("time_zone")
@@ -513,12 +511,12 @@ def _sessions(root: Section, symbols: Mapping[str, SymbolSpec]) -> dict[str, Ses
                 raise ValueError
             ZoneInfo(tz)
         except (ValueError, OSError, ZoneInfoNotFoundError):
-            sec._fail(sec._key("time_zone"), "an IANA time zone name (e.g. America/New_York, UTC)", tz)
+            sec.fail(sec.key("time_zone"), "an IANA time zone name (e.g. America/New_York, UTC)", tz)
         sec.done()
         out[str(name)] = SessionSpec(open_s, close_s, tz)
     root.done()
     if out and "default" not in out:
-        root._fail(root._key("default"), "the default session {open, close, time_zone} (the trading day rolls at "
+        root.fail(root.key("default"), "the default session {open, close, time_zone} (the trading day rolls at "
                    "its open)", None)
     return out
 
@@ -529,7 +527,7 @@ def _ingress(s: Section) -> IngressConfig:
     kill = s.float("kill_pct", d.kill_pct, min_value=0)
     rec = s.float("recover_pct", d.recover_pct, min_value=0)
     if not rec < soft <= kill <= 100:
-        s._fail(s._key("recover_pct"), "recover_pct < soft_reject_pct <= kill_pct <= 100",
+        s.fail(s.key("recover_pct"), "recover_pct < soft_reject_pct <= kill_pct <= 100",
                 {"recover_pct": rec, "soft_reject_pct": soft, "kill_pct": kill})
     out = IngressConfig(soft_reject_pct=soft, kill_pct=kill, recover_pct=rec,
                         recover_after_ns=s.duration_ns("recover_after", d.recover_after_ns),
@@ -544,10 +542,10 @@ def _server(s: Section) -> ServerConfig:
     d = ServerConfig()
     secret = s.raw("jwt_secret", None)
     if secret is not None and (not isinstance(secret, str) or len(secret) < 32):
-        s._fail(s._key("jwt_secret"), "a string of at least 32 characters, or null (HFT_JWT_SECRET)", "<hidden>")
+        s.fail(s.key("jwt_secret"), "a string of at least 32 characters, or null (HFT_JWT_SECRET)", "<hidden>")
     wal_dir = s.raw("wal_dir", None)
     if wal_dir is not None and not isinstance(wal_dir, str):
-        s._fail(s._key("wal_dir"), "a directory path string or null", wal_dir)
+        s.fail(s.key("wal_dir"), "a directory path string or null", wal_dir)
     out = ServerConfig(host=s.str("host", d.host), port=s.int("port", d.port, min_value=0),
                        jwt_secret=secret, jwt_leeway_s=s.float("jwt_leeway", d.jwt_leeway_s, min_value=0),
                        wal_dir=wal_dir, fsync=s.str("fsync", d.fsync, choices=("batch", "interval", "never")),
@@ -564,10 +562,10 @@ def _server(s: Section) -> ServerConfig:
                        keep_alive_timeout_ns=s.duration_ns("keep_alive_timeout", d.keep_alive_timeout_ns),
                        cancel_on_shutdown=s.bool("cancel_on_shutdown", d.cancel_on_shutdown))
     if out.port > 65535:
-        s._fail(s._key("port"), "a TCP port 0-65535", out.port)
+        s.fail(s.key("port"), "a TCP port 0-65535", out.port)
     for key in ("auth_timeout", "header_timeout", "body_timeout", "keep_alive_timeout"):
         if getattr(out, f"{key}_ns") <= 0:
-            s._fail(s._key(key), "a duration above 0 (e.g. 10s)", s.raw(key))
+            s.fail(s.key(key), "a duration above 0 (e.g. 10s)", s.raw(key))
     s.done()
     return out
 

@@ -12,6 +12,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -145,6 +146,7 @@ class GatewayService(OneIntentPaths):
         self._sym_names: list[str] = []
         self._registries = {"account": (self._acct, self._acct_names), "strategy": (self._strat, self._strat_names),
                             "symbol": (self._sym, self._sym_names)}  # both kept in place: registered names only grow
+        self._indices = {kind: MappingProxyType(table) for kind, (table, _) in self._registries.items()}
         for name, lim in config.accounts.items():
             self.register_account(name, lim)
         for name, lim in config.strategies.items():
@@ -271,6 +273,40 @@ class GatewayService(OneIntentPaths):
         self.risk.set_symbol_limits(y, limits)
         return y
 
+    def snapshot_state(self) -> dict[str, Any]:
+        """What a snapshot of this gateway keeps (`hft.live.snapshot`): its arena (not copied: write it out before
+        the next decision), the registries' names, the StormGuard's and the policy's state. `restore_state` takes
+        it back. A private arena is refused (its unused dedup rows hold whatever the process's memory held)."""
+        if self.private_arena:
+            raise GatewayError("snapshot: expected a gateway whose arena may leave the process, was a private arena "
+                               "(GatewayService(private_arena=True): the simulator's)")
+        storm = self.storm
+        return {"arena": self.arena, "names": (list(self._acct_names), list(self._strat_names), list(self._sym_names)),
+                "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
+                "policy": (self.policy.manual_mode, self.policy.mode)}
+
+    def restore_state(self, state: Mapping[str, Any]) -> str | None:
+        """Take back a `snapshot_state` (of a process with this config): the arena, the names registered after
+        start (unlisted symbols: their limits are in the arena), the StormGuard and the policy. Returns None, or
+        why the snapshot does not fit this gateway, then nothing is changed."""
+        if not self.arena_fits(state["arena"]):  # the kernels address every table through the arena's header
+            return "it does not fit this gateway (table sizes changed)"
+        tables = ((self._acct_names, self._acct), (self._strat_names, self._strat), (self._sym_names, self._sym))
+        if any(list(want[:len(have)]) != have for (have, _), want in zip(tables, state["names"], strict=True)):
+            return "its registries differ from the config's"
+        for (have, table), want in zip(tables, state["names"], strict=True):
+            for name in want[len(have):]:
+                table[name] = len(have)
+                have.append(name)
+        self.arena[:] = state["arena"]
+        self.install_risk_checks()  # the snapshot's C entry addresses were another process's
+        st = self.storm
+        st.level, st.latched, st.recover_at, st.last_cause = state["storm"]
+        self.policy.manual_mode, self.policy.mode = state["policy"]
+        self._mode = self.policy.mode
+        self._storm_next = st.next_check_ns
+        return None
+
     def arena_fits(self, arena: Any) -> bool:
         """Whether `arena` (a snapshot's) has this gateway's layout: length, header and capacities
         (`kernels.same_layout`). Only such an arena may be copied into this one: the kernels address every table
@@ -298,6 +334,24 @@ class GatewayService(OneIntentPaths):
         """The registries' names (accounts, strategies, symbols) in registry order, as they are (no copy: read
         them only; they only grow)."""
         return self._acct_names, self._strat_names, self._sym_names
+
+    def indices(self, kind: str) -> Mapping[Any, int]:
+        """The ``account`` / ``strategy`` / ``symbol`` registry as a read-only mapping name → index (what
+        `INTENT_DTYPE`'s columns hold), live: it grows as names are registered. ``.get(name, -1)`` looks a name up
+        as `process` does (-1: unknown, which it refuses)."""
+        return self._indices[kind]
+
+    @property
+    def next_order_id(self) -> int:
+        """The id the next accepted new order takes (ids only grow). Settable: a live restart jumps it above
+        every id answered before a crash (`hft.live.order_ids`)."""
+        return int(self._st.ctr[K.K_NEXT_OID])
+
+    @next_order_id.setter
+    def next_order_id(self, oid: int) -> None:
+        if not 1 <= int(oid) <= ORDER_ID_MAX:
+            raise GatewayError(f"next_order_id: expected an int from 1 to {ORDER_ID_MAX} (2**62), was {oid!r}")
+        self._st.ctr[K.K_NEXT_OID] = int(oid)
 
     def account_id(self, name: str) -> int:
         """The registry index of the account `name` (what `INTENT_DTYPE`'s ``account`` holds)."""
@@ -433,7 +487,7 @@ class GatewayService(OneIntentPaths):
             log.warning("bad execution report ignored: %s", exc)
             return K.F_BAD_REPORT
         if flags & (K.F_LOSS_BREACH | K.F_POSITION_BREACH):
-            self._handle_flags(flags, now)
+            self.handle_flags(flags, now)
         return flags
 
     def on_execution_reports(self, reports: np.ndarray) -> int:
@@ -442,7 +496,7 @@ class GatewayService(OneIntentPaths):
             raise GatewayError("on_execution_reports: expected an EXEC_REPORT_DTYPE array")
         now = self.clock.now_ns()
         flags = int(K.apply_reports(self.arena, now, np.ascontiguousarray(reports)))
-        self._handle_flags(flags, now)
+        self.handle_flags(flags, now)
         return flags
 
     def on_execution_report_array(self, reports: np.ndarray) -> np.ndarray:
@@ -460,7 +514,7 @@ class GatewayService(OneIntentPaths):
         while i < n:
             flags, i = K.apply_reports_until(self.arena, now, arr, i, stop, each)
             if flags & stop:
-                self._handle_flags(int(flags), now)
+                self.handle_flags(int(flags), now)
         return each
 
     def mark(self, symbol: Any, price: int) -> int:
@@ -474,10 +528,13 @@ class GatewayService(OneIntentPaths):
             return K.F_BAD_REPORT
         flags = int(K.mark(self.arena, y, px, now))
         if flags & (K.F_LOSS_BREACH | K.F_MARKET_MOVE):
-            self._handle_flags(flags, now)
+            self.handle_flags(flags, now)
         return flags
 
-    def _handle_flags(self, flags: int, now: int) -> None:
+    def handle_flags(self, flags: int, now: int) -> None:
+        """Trip the StormGuard for the breach flags a kernel returned (``K.F_LOSS_BREACH``, ``F_POSITION_BREACH``,
+        ``F_MARKET_MOVE``, each to its configured level) at `now`: what `on_execution_report` and `mark` do with
+        theirs, for a loop that applies reports outside them (the simulator's compiled loop)."""
         sc = self.config.storm
         for bit, cause, level in ((K.F_LOSS_BREACH, "daily_loss", sc.loss_level),
                                   (K.F_POSITION_BREACH, "position_breach", sc.position_level),
@@ -586,7 +643,14 @@ class GatewayService(OneIntentPaths):
     # ------------------------------------------------------------------ state views
     @property
     def mode(self) -> int:
+        """The policy mode intents are decided in (MODE_ALLOW_ALL / MODE_CANCEL_ONLY / MODE_REJECT_ALL)."""
         return self.policy.mode
+
+    @property
+    def next_storm_check_ns(self) -> int:
+        """The clock time from which the next decision first ticks the StormGuard (a cooldown may end there): a
+        loop deciding outside `process` (the simulator's compiled loop) ticks it from then."""
+        return self._storm_next
 
     @property
     def mode_name(self) -> str:

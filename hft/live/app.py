@@ -330,9 +330,10 @@ class OrderApp:
     def _get_client(self, scope: dict, coid: str) -> tuple[int, bytes, list]:
         g = self._grant(scope)
         gw = self.live.gw
-        accounts = g.accounts if "*" not in g.accounts else gw._acct
+        ids = gw.indices("account")
+        accounts = g.accounts if "*" not in g.accounts else ids
         for a in sorted(accounts):
-            acct = gw._acct.get(a)
+            acct = ids.get(a)
             oid = self.live.orders.find_client(acct, coid) if acct is not None else None
             if oid is not None:
                 return self._get(scope, oid)

@@ -43,7 +43,6 @@ from hft.core.orders import (
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
 from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
-from hft.gateway.kernels import K_NEXT_OID
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
 from hft.gateway.service import GatewayService
@@ -165,6 +164,8 @@ class LiveGateway:
         if not isinstance(gw.clock, ManualClock):
             raise TypeError("LiveGateway: expected a GatewayService on a ManualClock")
         self.gw = gw
+        # the registries, name → index (read-only views, live): an intent's row is looked up per intent
+        self._ids = (gw.indices("account"), gw.indices("strategy"), gw.indices("symbol"))
         self.clock: ManualClock = gw.clock
         self.wal = wal
         self.venue = venue
@@ -180,7 +181,6 @@ class LiveGateway:
         self._drain_scheduled = False
         self.n_fills = 0
         self.ids_reserved = 0  # order ids up to this may have been answered (`reserve_ids`, hft.live.order_ids)
-        self._ctr = gw._st.ctr  # the gateway's counters (the next order id)
         gw.dispatcher = self  # put_nowait below: commands wait in the outbox until the WAL holds them
         gw.sink = self._record
         gw.batch_sink = _ignore  # decide() queues process_batch's array itself, with the rows' details
@@ -191,7 +191,7 @@ class LiveGateway:
         # the cause of the manual REJECT_ALL a `halt` control set ("" once resumed or reset): kept by the WAL's
         # controls and the snapshot, so a restart during an ingress kill restores the kill (`restore_pressure`)
         self.halt_cause = ""
-        self.orders = OrderViews((gw._acct_names, gw._strat_names, gw._sym_names),  # GET /orders/{id}
+        self.orders = OrderViews(gw.name_tables(),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
@@ -246,7 +246,7 @@ class LiveGateway:
         out: list[OrderCommand] = []
         for item in items:
             if type(item) is np.ndarray:
-                out.extend(records.commands_from_array(item, gw._acct_names, gw._strat_names, gw._sym_names))
+                out.extend(records.commands_from_array(item, *gw.name_tables()))
             else:
                 out.append(item)
         return out
@@ -269,7 +269,7 @@ class LiveGateway:
         trips."""
         gw = self.gw
         if type(item) is PendingBatch:
-            an, tn, yn = gw._acct_names, gw._strat_names, gw._sym_names
+            an, tn, yn = gw.name_tables()
             for ts, key, price, qty, oid, a, t, y, kind, side, otype, tif in item.rows.tolist():
                 gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(kind, key, an[a], tn[t], yn[y], side, price,
                                                                          qty, otype, tif, ts, oid), ts))
@@ -304,10 +304,10 @@ class LiveGateway:
     def row_of(self, payload: tuple) -> tuple | None:
         """The INTENT_DTYPE row of a typed intent payload (registry indices), or None when a name is not
         registered or a number does not fit int64 (that intent is then decided by `process`)."""
-        gw = self.gw
-        a = gw._acct.get(payload[3], -1)
-        t = gw._strat.get(payload[4], -1)
-        y = gw._sym.get(payload[5], -1)
+        acct, strat, sym = self._ids
+        a = acct.get(payload[3], -1)
+        t = strat.get(payload[4], -1)
+        y = sym.get(payload[5], -1)
         price, qty, target = payload[7], payload[8], payload[12]
         if a < 0 or t < 0 or y < 0 or not (-_I64 <= price < _I64 and -_I64 <= qty < _I64 and 0 <= target < _I64):
             return None
@@ -447,13 +447,13 @@ class LiveGateway:
     def reserve_ids(self) -> bool:
         """Before a step's answers: when its ids reach past the reserved mark, append a new mark to the WAL (synced
         per its fsync policy). False when the WAL refused it: then none of the step's ids may be answered."""
-        mark = order_ids.due(int(self._ctr[K_NEXT_OID]), self.ids_reserved)
+        mark = order_ids.due(self.gw.next_order_id, self.ids_reserved)
         return not mark or self._note_ids(order_ids.RESERVE, mark)
 
     def start_ids(self) -> int:
         """After recovery, before any decision: the counter above every id reserved (recorded, so the next replay
         jumps there too). Returns how many ids were skipped."""
-        nxt = int(self._ctr[K_NEXT_OID])
+        nxt = self.gw.next_order_id
         first = order_ids.first_after_restart(nxt, self.ids_reserved, self.gw.order_table_size)
         if first == nxt:
             return 0
@@ -464,14 +464,14 @@ class LiveGateway:
     def release_ids(self) -> None:
         """A clean stop (the writer drained, every decision in the WAL): the mark down to the highest id given,
         so the next start skips none."""
-        hi = int(self._ctr[K_NEXT_OID]) - 1
+        hi = self.gw.next_order_id - 1
         if hi < self.ids_reserved:
             self._note_ids(order_ids.RESERVE, hi)
 
     def replay_ids(self, source: str, mark: int) -> None:
         """Apply a recorded ``ids:*`` record (recovery) or one just written."""
-        nxt, self.ids_reserved = order_ids.replayed(source, int(mark), int(self._ctr[K_NEXT_OID]), self.ids_reserved)
-        self._ctr[K_NEXT_OID] = nxt
+        nxt, self.ids_reserved = order_ids.replayed(source, int(mark), self.gw.next_order_id, self.ids_reserved)
+        self.gw.next_order_id = nxt
 
     def _note_ids(self, source: str, mark: int) -> bool:
         if self.wal is not None and not self.replaying and not self.wal.write(
@@ -514,11 +514,11 @@ class LiveGateway:
     def _details_of(self, d: Decision, client_order_id: str) -> None:
         """Note the client order id of an accepted new order (order view + the decision's WAL details)."""
         if d.accepted and not d.duplicate and d.kind == INTENT_NEW:
-            gw = self.gw
             if self.calendar is not None and int(d.tif) == TIF_DAY:
                 self.day_orders.add(int(d.order_id))
-            self.orders.add(d.order_id, client_order_id, gw._acct[d.account], gw._strat[d.strategy],
-                            gw._sym[d.symbol], d.side, d.price, d.qty, d.ts)
+            acct, strat, sym = self._ids
+            self.orders.add(d.order_id, client_order_id, acct[d.account], strat[d.strategy], sym[d.symbol], d.side,
+                            d.price, d.qty, d.ts)
         elif d.accepted and not d.duplicate and d.kind == INTENT_CANCEL:
             self.orders.cancel_pending(d.target_id)
 
@@ -591,7 +591,7 @@ class LiveGateway:
         for item in out:
             if type(item) is np.ndarray and send_array is not None:
                 try:
-                    self.on_reports(send_array(item, gw._acct_names, gw._strat_names, gw._sym_names))
+                    self.on_reports(send_array(item, *gw.name_tables()))
                 except Exception as exc:  # the venue's own problem: its reports (or silence) say the rest
                     log.error("venue send failed for %d commands: %s", len(item), exc)
                 continue
@@ -716,7 +716,7 @@ class LiveGateway:
 
     def _fills_frame(self, arr: np.ndarray) -> tuple:
         """The ``sim.fills`` frame of the step's fills (`WALFirstWriter.write_arrays`' batch)."""
-        yn = self.gw._sym_names
+        yn = self.gw.name_tables()[2]
         y = arr["symbol"]
         y0 = int(y[0])
         if len(y) == 1 or len(yn) == 1 or int(y.min()) == y0 == int(y.max()):  # one symbol
@@ -856,7 +856,7 @@ class LiveGateway:
     def _session_close(self, name: str, cause: str) -> list[Decision]:
         """Cancel the working DAY orders of session `name`'s symbols; forget the DAY ids no longer working."""
         gw = self.gw
-        syms = self.calendar.symbols_of(name, gw._sym_names)
+        syms = self.calendar.symbols_of(name, gw.name_tables()[2])
         day = self.day_orders
         out = gw.cancel_all(cause, select=lambda oid, y: oid in day and y in syms)
         working = {o["order_id"] for o in gw.working_orders()}

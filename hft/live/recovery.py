@@ -28,7 +28,6 @@ from typing import Any
 
 from hft.core.orders import NO_KEY, R_QUEUE_FULL, REPORT_EXPIRED
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
-from hft.gateway.kernels import K_NEXT_OID
 from hft.live import order_ids
 from hft.live.engine import JOURNAL, LiveGateway
 from hft.live.snapshot import load as load_snapshot
@@ -149,7 +148,7 @@ def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
     rep = replay_wal(live, wal_dir)
     commands = rep.pop("commands")
     rep["ids_skipped"] = live.start_ids()
-    rep["next_order_id"] = int(live._ctr[K_NEXT_OID])
+    rep["next_order_id"] = live.gw.next_order_id
     rep.update(reconcile(live, commands))
     live.restore_pressure()
     live.start_sessions()  # the boundaries missed while down fire once the writer's timer runs

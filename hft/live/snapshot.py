@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hft.core.errors import GatewayError
 from hft.core.fileio import atomic_path, replace_freeing_later, temp_prefix
 
 log = logging.getLogger("hft.live.snapshot")
@@ -54,20 +53,13 @@ def snapshot_path(wal_dir: str | Path) -> Path:
 
 
 def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
-    gw = live.gw
-    if gw.private_arena:  # its unused dedup rows hold whatever the process's memory held: never written out
-        raise GatewayError("snapshot: expected a gateway whose arena may leave the process, was a private arena "
-                           "(GatewayService(private_arena=True): the simulator's)")
-    storm = gw.storm
     return {
-        "wal": (seg, off), "records": records, "clock": live.clock.now_ns(),
-        "arena": gw.arena, "names": (list(gw._acct_names), list(gw._strat_names), list(gw._sym_names)),
-        "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
-        "policy": (gw.policy.manual_mode, gw.policy.mode), "halt_cause": live.halt_cause,
+        **live.gw.snapshot_state(),  # arena, names, storm, policy (a private arena refused)
+        "wal": (seg, off), "records": records, "clock": live.clock.now_ns(), "halt_cause": live.halt_cause,
         "orders": live.orders,  # with its client-id index (rebuilt from the views on restore)
         "ids_reserved": live.ids_reserved,  # hft.live.order_ids: WAL records before the snapshot's position
         "day_orders": sorted(live.day_orders), "session_mark": live.session_mark,  # sessions (hft.live.calendar)
-        "n_fills": live.n_fills, "transitions": live.audit._n_transitions if live.audit is not None else 0,
+        "n_fills": live.n_fills, "transitions": live.audit.n_transitions if live.audit is not None else 0,
     }
 
 
@@ -241,27 +233,11 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
         log.warning("snapshot %s is %s, this hft reads version %d: replaying the whole WAL", path,
                     f"version {version}" if isinstance(version, int) else version, VERSION)
         return None
-    gw = live.gw
-    if not gw.arena_fits(state["arena"]):  # the kernels address every table through the arena's header
-        log.warning("snapshot %s does not fit this gateway (table sizes changed): replaying the whole WAL", path)
+    why = live.gw.restore_state(state)
+    if why is not None:
+        log.warning("snapshot %s: %s: replaying the whole WAL", path, why)
         return None
-    for have, want, table in ((gw._acct_names, state["names"][0], gw._acct),
-                              (gw._strat_names, state["names"][1], gw._strat),
-                              (gw._sym_names, state["names"][2], gw._sym)):
-        if want[:len(have)] != have:
-            log.warning("snapshot %s: registries differ from the config's: replaying the whole WAL", path)
-            return None
-        for name in want[len(have):]:  # registered after start (unlisted symbols): their limits are in the arena
-            table[name] = len(have)
-            have.append(name)
-    gw.arena[:] = state["arena"]
-    gw.install_risk_checks()  # the snapshot's C entry addresses were another process's
-    st = gw.storm
-    st.level, st.latched, st.recover_at, st.last_cause = state["storm"]
-    gw.policy.manual_mode, gw.policy.mode = state["policy"]
-    gw._mode = gw.policy.mode
     live.halt_cause = state.get("halt_cause", "")
-    gw._storm_next = st.next_check_ns
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
     live.orders.restore(state["orders"])
     live.n_fills = state["n_fills"]
@@ -269,6 +245,6 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     live.day_orders = set(state.get("day_orders", ()))  # a snapshot before sessions: none tracked
     live.session_mark = state.get("session_mark", 0)
     if live.audit is not None:
-        live.audit._n_transitions = state["transitions"]
+        live.audit.n_transitions = state["transitions"]
     live.last_snapshot = {"segment": state["wal"][0], "offset": state["wal"][1], "loaded": True}
     return state["wal"]

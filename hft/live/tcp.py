@@ -322,13 +322,13 @@ class IntakeProtocol(asyncio.Protocol):
     def _names(self, raw: bytes, c: np.ndarray) -> tuple[np.ndarray, ...] | None:
         """Registry indices of each row's account, strategy and symbol (looked up once per run of equal names)
         and whether the token may trade as them; None when a name is not UTF-8."""
-        gw = self.gw
+        acct, strat, sym = self.gw.indices("account"), self.gw.indices("strategy"), self.gw.indices("symbol")
         starts = np.flatnonzero(c[:, S.NEW_RUN]).tolist()
         run_ok, run_a, run_t, run_y = [], [], [], []
         try:
             for r in starts:
                 a, t, y = (raw[c[r, f]:c[r, f] + c[r, f + 1]].decode() for f in (S.ACCOUNT, S.STRATEGY, S.SYMBOL))
-                ai, ti, yi = gw._acct.get(a, -1), gw._strat.get(t, -1), gw._sym.get(y, -1)
+                ai, ti, yi = acct.get(a, -1), strat.get(t, -1), sym.get(y, -1)
                 run_ok.append(ai >= 0 and ti >= 0 and yi >= 0 and self.grant.allows(a, t))
                 run_a.append(ai)
                 run_t.append(ti)

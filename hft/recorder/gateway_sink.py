@@ -42,7 +42,7 @@ class GatewayAuditSink:
         self.run_id = run_id
         self.gateway = gateway
         self.refused = 0  # records the WAL refused under disk pressure (data-loss events)
-        self._n_transitions = 0
+        self.n_transitions = 0  # transitions written: their record ids count on from it (a snapshot keeps it)
 
     def __call__(self, record: Any) -> None:
 
@@ -133,9 +133,9 @@ class GatewayAuditSink:
         }
 
     def _transition_row(self, t: Any) -> dict[str, Any]:
-        self._n_transitions += 1
+        self.n_transitions += 1
         return {
-            "record_id": stable_id(self.run_id, "transition", self._n_transitions),
+            "record_id": stable_id(self.run_id, "transition", self.n_transitions),
             "ts": int(t.ts), "run_id": self.run_id, "scope": "global", "key": "",
             "from_state": f"{STORM_NAMES[t.old_level]}/{MODE_NAMES[t.old_mode]}",
             "to_state": f"{STORM_NAMES[t.new_level]}/{MODE_NAMES[t.new_mode]}",

@@ -87,7 +87,7 @@ class WALConfig:
         policies = {}
         for k in list(pol.data):
             if k not in TOPICS:
-                pol._fail(pol._key(k), f"a topic, one of {sorted(TOPICS)}", k)
+                pol.fail(pol.key(k), f"a topic, one of {sorted(TOPICS)}", k)
             policies[k] = pol.str(k, choices=("halt", "drop", "write"))
         pol.done()
         s.done()

@@ -48,7 +48,7 @@ def parse_overrides(sec: Section) -> dict[str, str]:
         else:
             v = sec.raw(key)
             if isinstance(v, bool) or not isinstance(v, int | float | str):
-                sec._fail(sec._key(key), "a decimal number", v)
+                sec.fail(sec.key(key), "a decimal number", v)
             out[key] = str(v)
     sec.done()
     try:  # the values alone (tick / lot multiples are checked against the data's instrument when it is open)

@@ -386,7 +386,7 @@ def _sample_ns(s: Section, default: int) -> int:
     raw = s.raw("sample", None)
     ns = s.duration_ns("sample", default)
     if ns < MIN_SAMPLE_NS:
-        s._fail(s._key("sample"), "a sampling period of at least 1ms", raw)
+        s.fail(s.key("sample"), "a sampling period of at least 1ms", raw)
     return ns
 
 
@@ -402,13 +402,13 @@ def _strategies(sec: Section) -> dict[str, dict[str, Any]]:
     for name, params in sec.data.items():
         sec.raw(name)
         if params is not None and not isinstance(params, dict):
-            sec._fail(sec._key(str(name)), "a mapping of strategy parameters", params)
+            sec.fail(sec.key(str(name)), "a mapping of strategy parameters", params)
         try:
             if str(name) in names:
                 make_strategy(str(name), params)
         except HftError as exc:
-            raise ConfigError(f"{sec.file}: key '{sec._key(str(name))}': {exc.message}", file=sec.file,
-                              key=sec._key(str(name))) from None
+            raise ConfigError(f"{sec.file}: key '{sec.key(str(name))}': {exc.message}", file=sec.file,
+                              key=sec.key(str(name))) from None
         out[str(name)] = dict(params or {})
     return out
 

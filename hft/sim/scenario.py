@@ -187,24 +187,24 @@ def _fmt(d: Decimal) -> str:
 # ======================================================================= parsing
 def _decimal(sec: Section, key: str, value: Any, *, positive: bool = True) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        sec._fail(sec._key(key), "a decimal number", value)
+        sec.fail(sec.key(key), "a decimal number", value)
     try:
         d = Decimal(str(value))
     except InvalidOperation:
-        sec._fail(sec._key(key), "a decimal number", value)
+        sec.fail(sec.key(key), "a decimal number", value)
     if not d.is_finite() or (positive and d <= 0):
-        sec._fail(sec._key(key), "a positive decimal number" if positive else "a decimal number", value)
+        sec.fail(sec.key(key), "a positive decimal number" if positive else "a decimal number", value)
     return d
 
 
 def _to_units(sec: Section, key: str, value: Any, unit: Decimal, what: str, *, allow_zero: bool = False) -> int:
     d = _decimal(sec, key, value, positive=not allow_zero)
     if d < 0:
-        sec._fail(sec._key(key), f"a non-negative {what}", value)
+        sec.fail(sec.key(key), f"a non-negative {what}", value)
     n = d / unit
     if n != n.to_integral_value():
         name = "tick" if what == "price" else "lot"
-        sec._fail(sec._key(key), f"a multiple of the {name} size {_fmt(unit)}", value)
+        sec.fail(sec.key(key), f"a multiple of the {name} size {_fmt(unit)}", value)
     return int(n)
 
 
@@ -213,16 +213,16 @@ def _levels(sec: Section, key: str, tick: Decimal, lot: Decimal) -> tuple[tuple[
     if raw is None:
         raw = []
     if not isinstance(raw, list):
-        sec._fail(sec._key(key), "a list of [price, qty] pairs", raw)
+        sec.fail(sec.key(key), "a list of [price, qty] pairs", raw)
     out: dict[int, int] = {}
     for i, lv in enumerate(raw):
         k = f"{key}[{i}]"
         if not isinstance(lv, list) or len(lv) != 2:
-            sec._fail(sec._key(k), "a [price, qty] pair", lv)
+            sec.fail(sec.key(k), "a [price, qty] pair", lv)
         p = _to_units(sec, k + ".price", lv[0], tick, "price")
         q = _to_units(sec, k + ".qty", lv[1], lot, "qty")
         if p in out:
-            sec._fail(sec._key(k), "each price at most once per side", lv)
+            sec.fail(sec.key(k), "each price at most once per side", lv)
         out[p] = q
     return tuple(out.items())
 
@@ -230,7 +230,7 @@ def _levels(sec: Section, key: str, tick: Decimal, lot: Decimal) -> tuple[tuple[
 def _id(sec: Section) -> int | str:
     v = sec.raw("id")
     if isinstance(v, bool) or not isinstance(v, int | str) or v == "":
-        sec._fail(sec._key("id"), "an integer or a non-empty string", v)
+        sec.fail(sec.key("id"), "an integer or a non-empty string", v)
     return v
 
 
@@ -246,7 +246,7 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     ins = root.section("instrument")
     symbol = ins.str("symbol", "TEST")
     if not symbol:
-        ins._fail(ins._key("symbol"), "a non-empty string", symbol)
+        ins.fail(ins.key("symbol"), "a non-empty string", symbol)
     tick = _decimal(ins, "tick_size", ins.raw("tick_size"))
     lot = _decimal(ins, "lot_size", ins.raw("lot_size"))
     mult = ins.int("multiplier", 1, min_value=1)
@@ -262,8 +262,8 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
 
     fs = root.section("fees", {})
     fees = FeeSchedule(
-        maker_bps_h=bps_to_hundredths(fs.raw("maker_bps", 0), key=fs._key("maker_bps"), file=file),
-        taker_bps_h=bps_to_hundredths(fs.raw("taker_bps", 0), key=fs._key("taker_bps"), file=file),
+        maker_bps_h=bps_to_hundredths(fs.raw("maker_bps", 0), key=fs.key("maker_bps"), file=file),
+        taker_bps_h=bps_to_hundredths(fs.raw("taker_bps", 0), key=fs.key("taker_bps"), file=file),
         per_lot=fs.int("per_lot", 0),
     )
     fs.done()
@@ -280,12 +280,12 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     asks = _levels(bk, "asks", tick, lot)
     bk.done()
     if bids and asks and max(p for p, _ in bids) >= min(p for p, _ in asks):
-        bk._fail(bk._key("bids"), "a best bid below the best ask", [_fmt(Decimal(max(p for p, _ in bids)) * tick)])
+        bk.fail(bk.key("bids"), "a best bid below the best ask", [_fmt(Decimal(max(p for p, _ in bids)) * tick)])
 
     events: list[MarketEvent] = []
     raw_events = root.raw("events", [])
     if not isinstance(raw_events, list):
-        root._fail("events", "a list of market events", raw_events)
+        root.fail("events", "a list of market events", raw_events)
     for i, ev in enumerate(raw_events):
         s = Section(ev, file, f"events[{i}]")
         t = s.duration_ns("t")
@@ -308,7 +308,7 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     submitted: set[Any] = set()
     raw_actions = root.raw("actions", [])
     if not isinstance(raw_actions, list):
-        root._fail("actions", "a list of order actions", raw_actions)
+        root.fail("actions", "a list of order actions", raw_actions)
     order = sorted(range(len(raw_actions)), key=lambda k: _peek_t(raw_actions[k], file, k))
     parsed: dict[int, Action] = {}
     for i in order:
@@ -318,14 +318,14 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
         oid = _id(s)
         if op == "submit":
             if oid in submitted:
-                s._fail(s._key("id"), "an id not submitted before", oid)
+                s.fail(s.key("id"), "an id not submitted before", oid)
             submitted.add(oid)
             side = _SIDES[s.str("side", choices=tuple(_SIDES))]
             otype = _TYPES[s.str("type", "limit", choices=tuple(_TYPES))]
             tif = _TIFS[s.str("tif", "ioc" if otype == ORDER_MARKET else "gtc", choices=tuple(_TIFS))]
             if otype == ORDER_MARKET:
                 if s.has("price"):
-                    s._fail(s._key("price"), "no price for a market order", s.raw("price"))
+                    s.fail(s.key("price"), "no price for a market order", s.raw("price"))
                 price = 0
             else:
                 price = _to_units(s, "price", s.raw("price"), tick, "price")

@@ -100,7 +100,7 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
     base = Path(file).resolve().parent if file is not None else Path.cwd()
     name = root.str("sweep")
     if not name or not all(c.isalnum() or c in "_-." for c in name):
-        root._fail("sweep", "a name of letters, digits, '_', '-' or '.'", name)
+        root.fail("sweep", "a name of letters, digits, '_', '-' or '.'", name)
     spec_s = root.str("strategy")
     try:
         rs = resolve(spec_s)
@@ -117,18 +117,18 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
         cfg_path = str((base / root.str("config")).resolve())
     sets = root.raw("set", [])
     if not isinstance(sets, list) or not all(isinstance(x, str) for x in sets):
-        root._fail("set", "a list of 'path.to.key=value' strings", sets)
+        root.fail("set", "a list of 'path.to.key=value' strings", sets)
     data = root.section("data")
     if not data.data:
-        data._fail("data", "a mapping of instrument label -> list of data paths", dict(data.data))
+        data.fail("data", "a mapping of instrument label -> list of data paths", dict(data.data))
 
     def days_of(section: Section, label: Any) -> list[list[str]]:
         """The days (file groups) of one instrument's paths."""
-        raw, key = section.raw(label), section._key(str(label))
+        raw, key = section.raw(label), section.key(str(label))
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
-            section._fail(key, "a non-empty list of data paths (globs, {FROM..TO} ranges and {A,B} lists expand)",
+            section.fail(key, "a non-empty list of data paths (globs, {FROM..TO} ranges and {A,B} lists expand)",
                           raw)
         try:
             groups = source.group_days(source.expand_paths([p if Path(p).is_absolute() else str(base / p)
@@ -140,16 +140,16 @@ def parse_sweep(mapping: Any, file: str | Path | None = None, *, source: MarketD
     notices: list[str] = []
     units: list[tuple[str, str, list[str]]] = []  # (instrument or group label, day label, paths)
     for label in list(data.data):
-        key = data._key(str(label))
+        key = data.key(str(label))
         if isinstance(data.data[label], dict):  # a group: its instruments replayed together, the first is leg 0
             group = data.section(label)
             if len(group.data) < 2:
-                group._fail(key, "a group of two or more instruments (instrument label -> list of data paths)",
+                group.fail(key, "a group of two or more instruments (instrument label -> list of data paths)",
                             dict(group.data))
             legs = {str(m): days_of(group, m) for m in list(group.data)}
             counts = {m: len(d) for m, d in legs.items()}
             if len(set(counts.values())) != 1:
-                group._fail(key, "the same number of days of each instrument of the group",
+                group.fail(key, "the same number of days of each instrument of the group",
                             ", ".join(f"{m} {n}" for m, n in counts.items()))
             n_days = next(iter(counts.values()))
             # day d of the group: day d of each instrument, in leg order (as `hft replay -d A1 -d B1 -d A2 -d B2`)

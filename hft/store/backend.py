@@ -141,7 +141,7 @@ class ChdbBackend:
         if dedup_token:
             sql += f", insert_deduplication_token = '{_sql_str(dedup_token)}'"
         try:
-            ins = self._sess._conn.send_insert(sql, "RowBinary")
+            ins = self._sess.send_insert(sql, "RowBinary")
             try:
                 ins.append(payload)
                 ins.finish()

@@ -130,3 +130,101 @@ def test_the_private_scope_rule():
     assert _private_scope("hft.book.l2", "_set") == "hft.book"
     assert _private_scope("hft.book.l2", "set_level") is None
     assert _private_scope("hft.core.orders", "__all__") is None
+
+
+#: private names of other libraries used where they have no public equivalent, as written (``receiver._name``) →
+#: why. Everything else a package reads of another's objects is public.
+THIRD_PARTY_PRIVATE = {
+    "os._exit": "documented: ends a process at once, without cleanup (a forked child, a watchdog, Ctrl-C twice)",
+    "sys._current_frames": "documented: every thread's current frame (waiting for the main thread's hook)",
+    "logging._srcfile": "documented switch (logging HOWTO, Optimization): no caller lookup per record",
+    "pool._processes": "a ProcessPoolExecutor's workers: no public way to stop them before Python 3.14",
+    "caching._CacheLocator": "numba: the cache locator base class; numba has no public API to add a locator",
+    "caching.CacheImpl._locator_classes": "numba: its list of cache locators (as above)",
+    "st._getvalue": "numba's cgutils struct proxy: its LLVM value (the extension API has no other accessor)",
+    "classes[schema]._dtypes": "databento_dbn: a record class's numpy layout exists only as `_dtypes`",
+    "nc._process_msg": "nats-py 2.16: the parser's per-message hook (acks resolved without a Msg each)",
+    "sub._id": "nats-py: a subscription's sid (what _process_msg is called with); no public attribute",
+    "nc._send_command": "nats-py 2.16: nc.publish's tail, for many messages in one write (no batch publish)",
+    "nc._flush_queue": "nats-py 2.16: whether its flusher is already woken (as nc.publish checks it)",
+    "nc._flush_pending": "nats-py 2.16: wakes its flusher (as nc.publish does)",
+    "nc._max_pending_size": "nats-py: the reconnect buffer's limit (as nc.publish checks it); not exposed",
+}
+#: a NamedTuple's own public API (underscored so as not to clash with field names)
+NAMEDTUPLE_API = frozenset({"_make", "_asdict", "_replace", "_fields", "_field_defaults"})
+
+
+def _package_of(rel: str) -> str:
+    """The top-level package under hft of a module path: ``hft/live/engine.py`` → ``hft.live``; a module directly
+    under hft is its own (``hft/_numba_locator.py`` → ``hft._numba_locator``); ``hft/__init__.py`` → ``hft``."""
+    parts = Path(rel).with_suffix("").parts
+    return "hft" if parts[1] == "__init__" else ".".join(parts[:2])
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _defines(tree: ast.AST) -> set[str]:
+    """The private names a module defines: its functions, classes and assigned names, and the attributes it
+    assigns on ``self`` / ``cls``."""
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.add(n.name)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+        elif (isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+              and n.value.id in ("self", "cls")):
+            out.add(n.attr)
+    return {name for name in out if _is_private(name)}
+
+
+def _foreign_private_accesses(sources: dict[str, str]) -> tuple[list[str], set[str]]:
+    """Accesses ``x._name`` (read or write; x not ``self`` / ``cls``) in module M whose ``_name`` no module of M's
+    package defines (`_defines`), nor is a NamedTuple method, nor in `THIRD_PARTY_PRIVATE`. `sources`: path
+    (``hft/...py``) → text. Returns those, and the allow-list entries used."""
+    trees = {rel: ast.parse(src) for rel, src in sources.items()}
+    defined: dict[str, set[str]] = {}
+    for rel, tree in trees.items():
+        defined.setdefault(_package_of(rel), set()).update(_defines(tree))
+    bad, used = [], set()
+    for rel, tree in trees.items():
+        own = defined[_package_of(rel)]
+        for n in ast.walk(tree):
+            if not isinstance(n, ast.Attribute) or not _is_private(n.attr) or n.attr in own or n.attr in NAMEDTUPLE_API:
+                continue
+            if isinstance(n.value, ast.Name) and n.value.id in ("self", "cls"):
+                continue
+            what = f"{ast.unparse(n.value)}.{n.attr}"
+            if what in THIRD_PARTY_PRIVATE:
+                used.add(what)
+                continue
+            bad.append(f"{rel}:{n.lineno}: {what}: private to another package (no module of "
+                       f"{_package_of(rel)} defines {n.attr})")
+    return sorted(set(bad)), used
+
+
+def test_no_private_attribute_across_packages():
+    """A package reads and changes another's objects through their public API only (issue 53): what a caller needs
+    is a public property or method of the owner, which stays free to change its fields. Checked on the syntax
+    tree, by name: ``x._name`` is another package's when no module of this one defines ``_name``."""
+    sources = {path.relative_to(ROOT).as_posix(): path.read_text() for path in sorted((ROOT / "hft").rglob("*.py"))}
+    bad, used = _foreign_private_accesses(sources)
+    assert not bad, f"{len(bad)} private accesses across packages:\n" + "\n".join(bad)
+    stale = sorted(set(THIRD_PARTY_PRIVATE) - used)
+    assert not stale, f"THIRD_PARTY_PRIVATE names what no module uses any more: {stale}"
+
+
+def test_the_private_attribute_rule():
+    sources = {
+        "hft/a/x.py": "class C:\n    def __init__(self):\n        self._n = 1\n        self._m = self._n\n",
+        "hft/a/y.py": "def f(c):\n    return c._n\n",  # its own package's field
+        "hft/b/z.py": "def g(c, t):\n    c._n = 2\n    return c.__len__(), t._asdict(), os._exit, c.gw._m\n",
+        "hft/b_c.py": "_n = 0\n",  # a module of its own: defines nothing for hft.b
+    }
+    bad, used = _foreign_private_accesses(sources)
+    assert [b.split(": ")[1] for b in bad] == ["c._n", "c.gw._m"]
+    assert used == {"os._exit"}
+    assert _package_of("hft/live/engine.py") == "hft.live"
+    assert _package_of("hft/_numba_locator.py") == "hft._numba_locator"

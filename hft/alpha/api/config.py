@@ -149,7 +149,7 @@ MAX_QUANTILES = 1_000
 def _fraction(sec: Section, key: str, default: float) -> float:
     v = sec.float(key, default, min_value=0.0)
     if v > 1.0:
-        sec._fail(sec._key(key), "a number in [0, 1]", v)
+        sec.fail(sec.key(key), "a number in [0, 1]", v)
     return v
 
 
@@ -172,13 +172,13 @@ def _gate_b(sec: Section, spec: FeatureSpec) -> GateB:
     bucket_raw = sec.raw("bucket", d.bucket)
     bucket_ns = sec.duration_ns("bucket", d.bucket)
     if bucket_ns <= 0:
-        sec._fail(sec._key("bucket"), "a positive duration", bucket_raw)
+        sec.fail(sec.key("bucket"), "a positive duration", bucket_raw)
     primary = sec.raw("primary_horizon", None)
     if primary is not None and primary not in spec.horizons:
-        sec._fail(sec._key("primary_horizon"), f"one of features.horizons {list(spec.horizons)}", primary)
+        sec.fail(sec.key("primary_horizon"), f"one of features.horizons {list(spec.horizons)}", primary)
     sign = sec.int("sign", d.sign)
     if sign not in (1, -1):
-        sec._fail(sec._key("sign"), "1 or -1", sign)
+        sec.fail(sec.key("sign"), "1 or -1", sign)
     out = GateB(
         bucket=str(bucket_raw), bucket_ns=bucket_ns,
         min_ic=sec.float("min_ic", d.min_ic),
@@ -200,10 +200,10 @@ def _gate_c(sec: Section) -> GateC:
     period_raw = sec.raw("period", d.period)
     period_ns = sec.duration_ns("period", d.period)
     if period_ns <= 0:
-        sec._fail(sec._key("period"), "a positive duration", period_raw)
+        sec.fail(sec.key("period"), "a positive duration", period_raw)
     if (not isinstance(mults, list) or not mults
             or not all(isinstance(m, int | float) and not isinstance(m, bool) and m >= 0 for m in mults)):
-        sec._fail(sec._key("cost_spread_multipliers"), "a non-empty list of numbers >= 0", mults)
+        sec.fail(sec.key("cost_spread_multipliers"), "a non-empty list of numbers >= 0", mults)
     out = GateC(
         min_psr=_fraction(sec, "min_psr", d.min_psr),
         min_dsr=_fraction(sec, "min_dsr", d.min_dsr),
@@ -221,9 +221,9 @@ def _gate_c(sec: Section) -> GateC:
         sensitivity_step=sec.float("sensitivity_step", d.sensitivity_step, min_value=0.0),
     )
     if not 0.0 < out.min_trl_confidence < 1.0:
-        sec._fail(sec._key("min_trl_confidence"), "a probability strictly between 0 and 1", out.min_trl_confidence)
+        sec.fail(sec.key("min_trl_confidence"), "a probability strictly between 0 and 1", out.min_trl_confidence)
     if out.pbo_blocks % 2:
-        sec._fail(sec._key("pbo_blocks"), "an even integer >= 2 (CSCV splits blocks in halves)", out.pbo_blocks)
+        sec.fail(sec.key("pbo_blocks"), "an even integer >= 2 (CSCV splits blocks in halves)", out.pbo_blocks)
     sec.done()
     return out
 
@@ -234,7 +234,7 @@ def _feature_spec(sec: Section) -> FeatureSpec:
     sampling = sec.str("sampling", d.sampling)
     horizons = sec.raw("horizons", list(d.horizons))
     if not isinstance(horizons, list):
-        sec._fail(sec._key("horizons"), "a list of horizons", horizons)
+        sec.fail(sec.key("horizons"), "a list of horizons", horizons)
     sec.done()
     try:
         return FeatureSpec(levels=levels, sampling=sampling, horizons=tuple(horizons))
@@ -254,14 +254,14 @@ def _extra_gates(val: Section) -> tuple[HouseGate, ...]:
     ``hft replay -s FILE.py:Class``."""
     raw = val.raw("extra_gates", {}) or {}
     if not isinstance(raw, dict):
-        val._fail(val._key("extra_gates"), "a mapping of gate → parameters", raw)
+        val.fail(val.key("extra_gates"), "a mapping of gate → parameters", raw)
     out: list[HouseGate] = []
     for spec, params in raw.items():
-        key = val._key(f"extra_gates.{spec}")
+        key = val.key(f"extra_gates.{spec}")
         if not isinstance(spec, str) or not spec.strip():
-            val._fail(key, "a gate name, FILE.py:function or module:function", spec)
+            val.fail(key, "a gate name, FILE.py:function or module:function", spec)
         if params is not None and not isinstance(params, dict):
-            val._fail(key, "a mapping of the gate's parameters (or nothing)", params)
+            val.fail(key, "a mapping of the gate's parameters (or nothing)", params)
         try:
             name, fn = resolve_gate(spec, key=key)
         except ConfigError as exc:
@@ -278,7 +278,7 @@ def parse_alpha_config(data: Any, file: str | Path | None = None, alpha_cls: Any
     if params_raw is None:
         params_raw = {}
     if not isinstance(params_raw, dict):
-        root._fail("params", "a mapping of parameter values", params_raw)
+        root.fail("params", "a mapping of parameter values", params_raw)
     spec = _feature_spec(root.section("features", {}))
     val = root.section("validation", {})
     lifecycle = _lifecycle_sections(val)

@@ -142,7 +142,7 @@ def format_duration(ns: int) -> str:
 def _fraction(sec: Section, key: str, default: float) -> float:
     v = sec.float(key, default, min_value=0.0)
     if v > 1.0:
-        sec._fail(sec._key(key), "a number in [0, 1]", v)
+        sec.fail(sec.key(key), "a number in [0, 1]", v)
     return v
 
 
@@ -166,11 +166,11 @@ def parse_gate_d(sec: Section) -> GateD:
     cooldown_ns = sec.duration_ns("cooldown", d.cooldown)
     rc = sec.raw("replay_config", d.replay_config)
     if rc is not None and (not isinstance(rc, str) or not rc):
-        sec._fail(sec._key("replay_config"), "a replay config path or null", rc)
+        sec.fail(sec.key("replay_config"), "a replay config path or null", rc)
     limits = sec.raw("limits", d.limits)
     if not isinstance(limits, dict):
-        sec._fail(sec._key("limits"), "a mapping of gateway limits (hft/gateway/config.py)", limits)
-    limits = check_gateway_limits(limits, sec.file, sec._key("limits"))
+        sec.fail(sec.key("limits"), "a mapping of gateway limits (hft/gateway/config.py)", limits)
+    limits = check_gateway_limits(limits, sec.file, sec.key("limits"))
     out = GateD(
         replay_config=rc, max_position=sec.int("max_position", d.max_position, min_value=1),
         order_size=sec.int("order_size", d.order_size, min_value=1),
@@ -184,7 +184,7 @@ def parse_gate_d(sec: Section) -> GateD:
         min_orders=sec.int("min_orders", d.min_orders, min_value=0),
     )
     if out.exit_z > out.entry_z:
-        sec._fail(sec._key("exit_z"), f"a number <= entry_z ({out.entry_z})", out.exit_z)
+        sec.fail(sec.key("exit_z"), f"a number <= entry_z ({out.entry_z})", out.exit_z)
     sec.done()
     return out
 
@@ -193,7 +193,7 @@ def parse_gate_e(sec: Section) -> GateE:
     d = GateE()
     req = sec.raw("require_gates", list(d.require_gates))
     if not isinstance(req, list) or not all(isinstance(g, str) and g in REQUIRABLE_GATES for g in req):
-        sec._fail(sec._key("require_gates"), f"a list of gates among {', '.join(REQUIRABLE_GATES)}", req)
+        sec.fail(sec.key("require_gates"), f"a list of gates among {', '.join(REQUIRABLE_GATES)}", req)
     out = GateE(
         min_headroom=_fraction(sec, "min_headroom", d.min_headroom),
         max_participation=_fraction(sec, "max_participation", d.max_participation),
@@ -203,7 +203,7 @@ def parse_gate_e(sec: Section) -> GateE:
                                                                        min_value=0),
     )
     if out.max_turnover < out.min_turnover:
-        sec._fail(sec._key("max_turnover"), f"a number >= min_turnover ({out.min_turnover})", out.max_turnover)
+        sec.fail(sec.key("max_turnover"), f"a number >= min_turnover ({out.min_turnover})", out.max_turnover)
     sec.done()
     return out
 
@@ -223,20 +223,20 @@ def parse_canary(sec: Section) -> CanaryPlan:
         ladder = d.ladder
     else:
         if not isinstance(raw, list) or not raw:
-            sec._fail(sec._key("ladder"), "a non-empty list of {capital_fraction, duration}", raw)
+            sec.fail(sec.key("ladder"), "a non-empty list of {capital_fraction, duration}", raw)
         steps = []
         for i, item in enumerate(raw):
-            st = Section(item, sec.file, f"{sec._key('ladder')}[{i}]")
+            st = Section(item, sec.file, f"{sec.key('ladder')}[{i}]")
             frac = st.float("capital_fraction")
             if not 0.0 < frac <= 1.0:
-                st._fail(st._key("capital_fraction"), "a number in (0, 1]", frac)
+                st.fail(st.key("capital_fraction"), "a number in (0, 1]", frac)
             dur = st.raw("duration")
             ns = st.duration_ns("duration")
             if ns <= 0:
-                st._fail(st._key("duration"), "a positive duration", dur)
+                st.fail(st.key("duration"), "a positive duration", dur)
             st.done()
             if steps and frac < steps[-1].capital_fraction:
-                st._fail(st._key("capital_fraction"), f"a fraction >= the previous step's "
+                st.fail(st.key("capital_fraction"), f"a fraction >= the previous step's "
                          f"({steps[-1].capital_fraction})", frac)
             steps.append(CanaryStep(frac, format_duration(ns), ns))
         ladder = tuple(steps)

@@ -226,7 +226,7 @@ def _gov(file: str, key: str, expected: str, found: Any) -> GovernanceError:
 def _str_list(sec: Section, key: str, default: Any = ...) -> list[str]:
     v = sec.raw(key, default)
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        sec._fail(sec._key(key), "a list of strings", v)
+        sec.fail(sec.key(key), "a list of strings", v)
     return list(v)
 
 
@@ -240,10 +240,10 @@ def _number(sec: Section, key: str) -> float:
 def _gates(sec: Section) -> tuple[GateResult, ...]:
     raw = sec.raw("gates")
     if not isinstance(raw, list):
-        sec._fail(sec._key("gates"), "a list of gate verdicts", raw)
+        sec.fail(sec.key("gates"), "a list of gate verdicts", raw)
     out = []
     for i, item in enumerate(raw):
-        g = Section(item, sec.file, f"{sec._key('gates')}[{i}]")
+        g = Section(item, sec.file, f"{sec.key('gates')}[{i}]")
         out.append(GateResult(gate=g.str("gate"), passed=g.bool("passed"), metric=g.str("metric"),
                               value=_number(g, "value"), threshold=_number(g, "threshold"),
                               reasons=tuple(_str_list(g, "reasons", []))))
@@ -254,7 +254,7 @@ def _gates(sec: Section) -> tuple[GateResult, ...]:
 def _history(sec: Section, file: str) -> tuple[HistoryEntry, ...]:
     raw = sec.raw("history")
     if not isinstance(raw, list) or not raw:
-        sec._fail("history", "a non-empty list of events", raw)
+        sec.fail("history", "a non-empty list of events", raw)
     out = []
     for i, item in enumerate(raw):
         h = Section(item, file, f"history[{i}]")
@@ -263,14 +263,14 @@ def _history(sec: Section, file: str) -> tuple[HistoryEntry, ...]:
         if metrics is not None and (not isinstance(metrics, dict) or not all(
                 isinstance(k, str) and (v is None or (isinstance(v, int | float) and not isinstance(v, bool)))
                 for k, v in metrics.items())):
-            h._fail(h._key("metrics"), "a mapping of names to numbers", metrics)
+            h.fail(h.key("metrics"), "a mapping of names to numbers", metrics)
         actor = h.str("actor")
         if not actor.strip():
-            h._fail(h._key("actor"), "a non-empty actor", actor)
+            h.fail(h.key("actor"), "a non-empty actor", actor)
         window = h.raw("window", None)
         if window is not None and (not isinstance(window, list) or len(window) != 2 or not all(
                 type(v) is int and v >= 0 for v in window) or window[0] > window[1]):
-            h._fail(h._key("window"), "[first ns, last ns] (two ints, first <= last)", window)
+            h.fail(h.key("window"), "[first ns, last ns] (two ints, first <= last)", window)
         out.append(HistoryEntry(ts=ts, event=h.str("event"), from_state=h.str("from", choices=STATES),
                                 to_state=h.str("to", choices=STATES), step=h.int("step", min_value=0),
                                 reasons=tuple(_str_list(h, "reasons", [])), actor=actor,
@@ -315,7 +315,7 @@ def parse_promotion(data: Any, file: str | Path | None = None) -> Promotion:
     root = Section(data, f)
     schema = root.int("schema")
     if schema != SCHEMA_VERSION:
-        root._fail("schema", str(SCHEMA_VERSION), schema)
+        root.fail("schema", str(SCHEMA_VERSION), schema)
     alpha_id = root.str("alpha_id")
     try:
         check_alpha_id(alpha_id)
@@ -323,13 +323,13 @@ def parse_promotion(data: Any, file: str | Path | None = None) -> Promotion:
         raise GovernanceError(f"{f}: key 'alpha_id': {exc.message}", file=f, key="alpha_id") from None
     version = root.str("version")
     if not _VERSION_RE.match(version):
-        root._fail("version", "a version like '1.0.0'", version)
+        root.fail("version", "a version like '1.0.0'", version)
     code_hash = root.str("code_hash")
     if not code_hash:
-        root._fail("code_hash", "a non-empty code hash", code_hash)
+        root.fail("code_hash", "a non-empty code hash", code_hash)
     params = root.raw("params")
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-        root._fail("params", "a mapping of parameter values", params)
+        root.fail("params", "a mapping of parameter values", params)
     ev = root.section("evidence")
     forced = ev.bool("forced")
     force_reason = ev.str("force_reason", "")
@@ -345,15 +345,15 @@ def parse_promotion(data: Any, file: str | Path | None = None) -> Promotion:
     plan = parse_canary(cs)
     frac = cs.float("capital_fraction")
     if abs(frac - plan.capital_fraction) > 1e-12:
-        cs._fail(cs._key("capital_fraction"), f"{plan.capital_fraction} (ladder[0].capital_fraction)", frac)
+        cs.fail(cs.key("capital_fraction"), f"{plan.capital_fraction} (ladder[0].capital_fraction)", frac)
     dur_raw = cs.raw("duration")
     if cs.duration_ns("duration") != plan.duration_ns:
-        cs._fail(cs._key("duration"), f"{format_duration(plan.duration_ns)} (the sum of the ladder durations)",
+        cs.fail(cs.key("duration"), f"{format_duration(plan.duration_ns)} (the sum of the ladder durations)",
                  dur_raw)
     cs.done()
     approvers_raw = root.raw("approvers")
     if not isinstance(approvers_raw, list):
-        root._fail("approvers", "a list of approvers", approvers_raw)
+        root.fail("approvers", "a list of approvers", approvers_raw)
     approvers = tuple(check_approver(a, f"approvers[{i}]", f) for i, a in enumerate(approvers_raw))
     if len(set(approvers)) != len(approvers):
         raise _gov(f, "approvers", "distinct approvers", list(approvers))

@@ -262,7 +262,7 @@ from hft.gateway.kernels.reports import (
 # --- the in-kernel API
 # Stable names for numba callers that drive the gateway from inside their own kernels (the simulator's engine
 # loop). They are the same dispatchers the service uses; the caller owns the policy mode it passes and must
-# hand the returned F_* flags back to Python (`GatewayService._handle_flags` via `on_execution_reports` /
+# hand the returned F_* flags back to Python (`GatewayService.handle_flags` via `on_execution_reports` /
 # `mark`, or its own StormGuard logic) — StormGuard and the recorder sink live in Python.
 kstate = _kstate  # kstate(buf) -> KState
 decide = _process  # decide(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)

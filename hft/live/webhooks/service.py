@@ -77,7 +77,7 @@ class SignalService:
         """The embedded nats-server (if asked) and the bus connection (idempotent)."""
         if self.embedded is not None and self.embedded.proc is None:
             self.embedded.start()
-        if self.bus._task is None:
+        if not self.bus.started:
             self.bus.start()
 
     def health(self) -> dict[str, Any]:

@@ -624,8 +624,9 @@ class NbEngine(Engine):
         self._fast = self.used_in_kernel_orders = fast
         if self._fast:
             st[S_KEY], st[S_NENTRY], st[S_NRESP], st[S_SEQ] = self._key, self._n_entry, self._n_resp, self._seq
-            st[S_ACCT] = self.gw._acct.get(self.cfg.account, -1)  # as `process` looks them up (-1: unknown)
-            st[S_STRAT] = self.gw._strat.get(self.cfg.strategy, -1)
+            # as `process` looks them up (-1: unknown)
+            st[S_ACCT] = self.gw.indices("account").get(self.cfg.account, -1)
+            st[S_STRAT] = self.gw.indices("strategy").get(self.cfg.strategy, -1)
             st[S_MULT] = self._mult
             for k, leg in enumerate(legs):  # the kernel owns the accounting from here (one leg: st[S_POS:])
                 lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES], lm[k, LM_FFRAC] = (leg.position, leg.cash, leg.fees,
@@ -637,7 +638,7 @@ class NbEngine(Engine):
         st[S_NEXT_SAMPLE] = int(self._loc[0]) if n else 0
         st[S_WAKE] = self._mask
         for k, leg in enumerate(legs):
-            lm[k, LM_Y] = self.gw._sym.get(leg.symbol, -1)
+            lm[k, LM_Y] = self.gw.indices("symbol").get(leg.symbol, -1)
             lm[k, LM_HI] = 1 << 62
         t0 = time.perf_counter()
         self.strategy.on_start(self.ctx)
@@ -657,8 +658,8 @@ class NbEngine(Engine):
                 st[S_BT], st[S_BP], st[S_BS] = _I64_MAX, 9, 0
             if fast:  # the kernel owns position, cash and fees; the gateway's policy state is Python's
                 st[S_FAST] = 1 if gw.enabled else 0
-                st[S_MODE] = gw._mode
-                st[S_STORM_NEXT] = min(gw._storm_next, _I64_MAX)
+                st[S_MODE] = gw.mode
+                st[S_STORM_NEXT] = min(gw.next_storm_check_ns, _I64_MAX)
                 self._room()
             else:
                 for k, leg in enumerate(legs):
@@ -688,7 +689,7 @@ class NbEngine(Engine):
             if code == W_MONEY:
                 raise self._money_refusal(int(st[S_FLAGS]))
             if code == W_RFLAGS:
-                gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                gw.handle_flags(int(st[S_FLAGS]), clock.now_ns())
                 if st[S_RLEG]:  # the strategy's order rule the report asked for, after the StormGuard
                     self.cur, st[S_RLEG] = int(st[S_RLEG]) - 1, 0
                     self._on_book()
@@ -717,7 +718,7 @@ class NbEngine(Engine):
                     self._refresh_top(k)
                     self._on_book()
             elif code == W_FLAGS:
-                self.gw._handle_flags(int(st[S_FLAGS]), clock.now_ns())
+                self.gw.handle_flags(int(st[S_FLAGS]), clock.now_ns())
                 self.cur = self._leg_at(int(st[S_EV]))
                 self._on_book()
             elif code == W_REPORTS:

@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from gwkit import Gw, config
+from gwkit import ACCTS, SYMS, Gw, config
 
 from hft.core.errors import GatewayError
 from hft.core.orders import (
@@ -11,6 +11,7 @@ from hft.core.orders import (
     EXEC_REPORT_DTYPE,
     INTENT_DTYPE,
     INTENT_NEW,
+    MODE_CANCEL_ONLY,
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
     R_INTERNAL_ERROR,
@@ -19,6 +20,7 @@ from hft.core.orders import (
     REPORT_FILL,
 )
 from hft.gateway import GatewayService, IntentEnvelope, OrderIntent, TypedIntentEnvelope
+from hft.gateway.config import SymbolSpec
 from hft.gateway.intents import Decision, OrderCommand, from_typed, typed_intent_v1
 
 
@@ -311,3 +313,24 @@ def test_every_decision_is_recorded_exactly_once(case, timing):
     g = Gw(config(timing=timing))
     d = RECORD_CASES[case](g)
     assert g.records == [d] and g.records[0] is d
+
+
+def test_a_snapshot_state_restores_into_a_fresh_gateway_or_changes_nothing():
+    """`restore_state` takes the arena, the names registered after start and the policy of `snapshot_state`;
+    a snapshot whose registries are not this gateway's is refused whole (no name of it adopted)."""
+    g = Gw()
+    g.svc.register_symbol("DDD")  # after start: not in the config
+    g.svc.register_account("A3")
+    g.new(qty=3)
+    g.svc.set_mode(MODE_CANCEL_ONLY, "test")
+    state = g.svc.snapshot_state()
+    fresh = Gw(mark=None).svc
+    assert fresh.restore_state(state) is None
+    assert fresh.names("symbol") == [*SYMS, "DDD"] and fresh.indices("symbol")["DDD"] == len(SYMS)
+    assert fresh.position("A1", "s1", "AAA").working_buy == 3
+    assert fresh.mode == MODE_CANCEL_ONLY
+    assert fresh.next_order_id == g.svc.next_order_id
+    other = Gw(config(symbols={"ZZZ": SymbolSpec("ZZZ")}), mark=None).svc
+    assert "registries differ" in other.restore_state(state)
+    assert other.names("symbol") == ["ZZZ"] and other.indices("symbol").get("DDD", -1) == -1
+    assert other.names("account") == list(ACCTS)  # its accounts matched, but the snapshot's A3 was not taken
