@@ -13,8 +13,9 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
-from hft.core.dtypes import EV_ADD, EV_CANCEL, EV_CLEAR, EV_DELETE, EV_EXEC, EV_TRADE
+from hft.core.dtypes import EV_ADD, EV_CANCEL, EV_CLEAR, EV_DELETE, EV_EXEC, EV_TRADE, FLAG_EOM
 from hft.core.jit import njit
+from hft.data._convert import make_events
 
 # the columns of `mbo_rows`' output, one row per event
 R_PRICE, R_QTY, R_OID, R_REC, R_KIND, R_SIDE, R_EOM = range(7)
@@ -143,6 +144,23 @@ def mbo_rows(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.n
         _put(out, k, p, q, o, i, kind, s, 1 if last[i] else 0)
         k += 1
     return k, OK, -1
+
+
+def mbo_events(action: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, oid: np.ndarray,
+               last: np.ndarray, exch_ts: np.ndarray, local_ts: np.ndarray, seq: np.ndarray
+               ) -> tuple[np.ndarray | None, int, int]:
+    """MBO records (Databento's actions, as `mbo_rows` takes them, and each record's times and `seq`) → canonical
+    L3 events: ``(events, OK, -1)``, or ``(None, status, record index)`` of the record refused (the caller names
+    it as its format does: `hft.data.dbn`, `hft.data.hftbt`)."""
+    out = np.empty((2 * len(action), N_COLS), np.int64)
+    k, status, bad = mbo_rows(action, side, price, size, oid, last, local_ts, out)
+    if status != OK:
+        return None, status, bad
+    r = out[:k]
+    i = r[:, R_REC]
+    return make_events(k, exch_ts=exch_ts[i], local_ts=local_ts[i], price=r[:, R_PRICE], qty=r[:, R_QTY],
+                       order_id=r[:, R_OID], seq=seq[i], kind=r[:, R_KIND], side=r[:, R_SIDE],
+                       flags=np.where(r[:, R_EOM] != 0, FLAG_EOM, 0)), OK, -1
 
 
 def warm() -> None:

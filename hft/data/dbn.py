@@ -209,11 +209,12 @@ def _mbo(path: Path, rec: np.ndarray, div: int, start: int) -> np.ndarray:
         raise DataValidationError(f"{path}: expected at most {MAX_MBO_RECORDS} MBO records in one file, it holds {n}",
                                   file=str(path), expected=f"<= {MAX_MBO_RECORDS} records", found=n)
     price = np.where(rec["price"] == UNDEF_PRICE, 0, rec["price"] // div).astype(np.int64)
-    out = np.empty((2 * n, K.N_COLS), np.int64)
     action = np.ascontiguousarray(rec["action"]).view(np.uint8)
     local = rec["ts_recv"].astype(np.int64)
-    k, status, bad = K.mbo_rows(action, _sides(path, rec, start).astype(np.int64), price, rec["size"].astype(np.int64),
-                                rec["order_id"].astype(np.int64), (rec["flags"] & F_LAST) != 0, local, out)
+    events, status, bad = K.mbo_events(action, _sides(path, rec, start).astype(np.int64), price,
+                                       rec["size"].astype(np.int64), rec["order_id"].astype(np.int64),
+                                       (rec["flags"] & F_LAST) != 0, rec["ts_event"].astype(np.int64), local,
+                                       np.arange(1, n + 1, dtype=np.int64))
     if status == K.UNKNOWN_MODIFY:
         raise _bad_record(path, rec, start, bad, "order_id", "a modify of a resting order", int(rec["order_id"][bad]))
     if status == K.UNKNOWN_ACTION:
@@ -223,11 +224,7 @@ def _mbo(path: Path, rec: np.ndarray, div: int, start: int) -> np.ndarray:
         prev = local[:bad][action[:bad] != ord("N")][-1]  # the last record before it that gave events
         raise _bad_record(path, rec, start, bad, "ts_recv", f"records in time order (>= {int(prev)}, the time of "
                           "the events before it)", int(local[bad]))
-    r = out[:k]
-    i = r[:, K.R_REC]
-    return make_events(k, exch_ts=rec["ts_event"].astype(np.int64)[i], local_ts=local[i],
-                       price=r[:, K.R_PRICE], qty=r[:, K.R_QTY], order_id=r[:, K.R_OID], seq=i + 1,
-                       kind=r[:, K.R_KIND], side=r[:, K.R_SIDE], flags=np.where(r[:, K.R_EOM] != 0, FLAG_EOM, 0))
+    return events
 
 
 def _mbp(path: Path, rec: np.ndarray, div: int, depth: int, start: int) -> np.ndarray:

@@ -13,8 +13,17 @@ DEPTH_CLEAR_EVENT (3)          EV_CLEAR of the flagged side (both when neither f
                                to ``px``, its converters always follow with a full snapshot, which is equal
 TRADE_EVENT (2)                EV_TRADE, side = the initiator (BUY_EVENT / SELL_EVENT; else 0)
 DEPTH_BBO_EVENT (5)            EV_TICKER (the venue's best bid or ask; informational)
-ADD/CANCEL/MODIFY/FILL (10-13) refused: its market-by-order events are not imported (yet)
 =============================  ==================================================================
+
+Market-by-order files (any ADD_ORDER / CANCEL_ORDER / MODIFY_ORDER / FILL event, 10-13) are L3 streams.
+hftbacktest writes them from Databento MBO records one for one (its ``databento.convert``: ``A`` add → 10,
+``C`` cancel → 11, ``M`` modify → 12, ``F`` fill → 13, ``T`` trade → TRADE_EVENT, ``R`` clear →
+DEPTH_CLEAR_EVENT; the side flags as Databento's side; Databento's ``flags`` in ``ival``), so they are read by
+the rules of `hft.data.dbn`'s MBO records, the one walk of `hft.data._dbn_mbo`: a fill is the execution (the
+resting order shrinks once, one print, the trade in its event prints nothing), a cancel removes what the fill
+has not already taken, a modify is a delete and an add (the order loses its queue place), an order id it does not
+know is refused. A message ends at a record with Databento's F_LAST in ``ival`` or, in a file without them, at
+the last of consecutive events of equal times. Depth events (1, 4, 5) in such a file are refused.
 
 EXCH_EVENT (bit 31) / LOCAL_EVENT (bit 30): hftbacktest may hold an event twice (an exchange-only copy in
 exchange order and a local-only copy in local order, `correct_event_order`); one canonical event carries both
@@ -59,6 +68,7 @@ from hft.data._convert import (
     symbol_from_name,
     to_units,
 )
+from hft.data.dbn import MAX_MBO_RECORDS
 from hft.data.formats import archive_damage
 
 HFTBT_DTYPE = np.dtype([("ev", "<u8"), ("exch_ts", "<i8"), ("local_ts", "<i8"), ("px", "<f8"), ("qty", "<f8"),
@@ -68,7 +78,12 @@ LOCAL_EVENT = 1 << 30
 BUY_EVENT = 1 << 29
 SELL_EVENT = 1 << 28
 DEPTH_EVENT, TRADE_EVENT, DEPTH_CLEAR_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_BBO_EVENT = 1, 2, 3, 4, 5
+ADD_ORDER_EVENT, CANCEL_ORDER_EVENT, MODIFY_ORDER_EVENT, FILL_EVENT = 10, 11, 12, 13
+F_LAST = 1 << 7  # Databento's flag of a message's last record, kept in ``ival`` by hftbacktest's converter
 _KIND_MASK = 0xFF
+# an MBO file's event kinds as Databento's actions (`hft.data._dbn_mbo` walks them)
+_MBO_ACTIONS = {ADD_ORDER_EVENT: "A", CANCEL_ORDER_EVENT: "C", MODIFY_ORDER_EVENT: "M", FILL_EVENT: "F",
+                TRADE_EVENT: "T", DEPTH_CLEAR_EVENT: "R"}
 _KINDS = {DEPTH_EVENT: EV_LEVEL_SET, TRADE_EVENT: EV_TRADE, DEPTH_CLEAR_EVENT: EV_CLEAR,
           DEPTH_SNAPSHOT_EVENT: EV_SNAPSHOT_LEVEL, DEPTH_BBO_EVENT: EV_TICKER}
 
@@ -114,6 +129,9 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     a = raw[keep]
     ev = a["ev"].astype(np.uint64)
     code = (ev & _KIND_MASK).astype(np.int64)
+    side = np.where((ev & BUY_EVENT) != 0, BUY, np.where((ev & SELL_EVENT) != 0, SELL, 0)).astype(np.int8)
+    if np.isin(code, [ADD_ORDER_EVENT, CANCEL_ORDER_EVENT, MODIFY_ORDER_EVENT, FILL_EVENT]).any():
+        return _import_mbo(path, a, rows, code, side, int((~keep).sum()))
     known = np.isin(code, list(_KINDS))
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
@@ -122,7 +140,6 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     kind = np.zeros(len(a), np.uint8)
     for src, dst in _KINDS.items():
         kind[code == src] = dst
-    side = np.where((ev & BUY_EVENT) != 0, BUY, np.where((ev & SELL_EVENT) != 0, SELL, 0)).astype(np.int8)
     book = (kind == EV_LEVEL_SET) | (kind == EV_SNAPSHOT_LEVEL) | (kind == EV_TICKER)
     sideless = book & (side == 0)
     if sideless.any():
@@ -143,21 +160,83 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
         i = int(back[0]) + 1
         raise row_error(path, int(rows[i]) + 1, "local_ts", f"events in local time order (>= {int(a['local_ts'][i - 1])}"
                         ", the event before)", int(a["local_ts"][i]))
-    tick = scale_str(decimals_needed(a["px"][priced], what="px", file=path))
-    lot = scale_str(decimals_needed(a["qty"][priced], what="qty", file=path))
-    price = np.where(priced, to_units(np.where(priced, a["px"], 0.0), tick), 0)
-    qty = np.where(priced, to_units(np.where(priced, a["qty"], 0.0), lot), 0)
+    tick, lot, price, qty = _units(path, a, priced)
     ends = message_ends(a["exch_ts"], a["local_ts"])
     out = make_events(len(a), exch_ts=a["exch_ts"], local_ts=a["local_ts"], price=price, qty=qty,
                       order_id=np.where(kind == EV_TRADE, a["order_id"].astype(np.int64), 0), seq=rows,
                       kind=kind, side=side, flags=np.where(ends, FLAG_EOM, 0))
+    inst, meta = _described(path, tick, lot, "L2", int((~keep).sum()))
+    return freeze(out), inst, meta
+
+
+def _units(path: Path, a: np.ndarray, priced: np.ndarray) -> tuple[str, str, np.ndarray, np.ndarray]:
+    """The tick and lot (the fewest decimals holding every price and size of the `priced` rows exactly) and the
+    rows' prices and sizes in them (0 where not priced)."""
+    tick = scale_str(decimals_needed(a["px"][priced], what="px", file=path))
+    lot = scale_str(decimals_needed(a["qty"][priced], what="qty", file=path))
+    price = np.where(priced, to_units(np.where(priced, a["px"], 0.0), tick), 0)
+    qty = np.where(priced, to_units(np.where(priced, a["qty"], 0.0), lot), 0)
+    return tick, lot, price, qty
+
+
+def _described(path: Path, tick: str, lot: str, book_level: str, dropped: int) -> tuple[Instrument, dict[str, Any]]:
     symbol = symbol_from_name(path)
     currency, guessed = currency_of(symbol, path.name)
     inst = Instrument(symbol=symbol, venue="HFTBACKTEST", tick_size=tick, lot_size=lot, currency=currency,
-                      book_level="L2")
-    meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": int((~keep).sum()), "gaps": 0,
+                      book_level=book_level)
+    meta = {"source": "hftbacktest", "files": [str(path)], "exchange_only_dropped": dropped, "gaps": 0,
             **({"notices": [guessed]} if guessed else {})}
-    return freeze(out), inst, meta
+    return inst, meta
+
+
+def _import_mbo(path: Path, a: np.ndarray, rows: np.ndarray, code: np.ndarray, side: np.ndarray,
+                dropped: int) -> tuple[np.ndarray, Instrument, dict[str, Any]]:
+    """A market-by-order file (module docstring) → L3 events."""
+    from hft.data import _dbn_mbo as K  # lazy: numba, loaded for MBO files only
+
+    known = np.isin(code, list(_MBO_ACTIONS))
+    if not known.all():
+        i = int(np.flatnonzero(~known)[0])
+        raise row_error(path, int(rows[i]) + 1, "ev", f"a market-by-order event kind {sorted(_MBO_ACTIONS)} (a "
+                        "file of order events holds no depth events)", int(code[i]))
+    action = np.zeros(len(a), np.uint8)
+    for src, act in _MBO_ACTIONS.items():
+        action[code == src] = ord(act)
+    order = np.isin(code, [ADD_ORDER_EVENT, CANCEL_ORDER_EVENT, MODIFY_ORDER_EVENT, FILL_EVENT])
+    sideless = order & (side == 0)
+    if sideless.any():
+        i = int(np.flatnonzero(sideless)[0])
+        raise row_error(path, int(rows[i]) + 1, "ev", "BUY_EVENT or SELL_EVENT on an order event", int(a["ev"][i]))
+    priced = code != DEPTH_CLEAR_EVENT
+    for f in ("px", "qty"):
+        bad = priced & ~(np.isfinite(a[f]) & (a[f] >= 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise row_error(path, int(rows[i]) + 1, f, "a finite number >= 0", float(a[f][i]))
+    tick, lot, price, qty = _units(path, a, priced)
+    # the walk sums an order's fills in int64: sizes and counts bounded as DBN's are (u32 sizes, < 2**31 records)
+    big = qty > np.iinfo(np.uint32).max
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise row_error(path, int(rows[i]) + 1, "qty", f"at most {np.iinfo(np.uint32).max} lots of {lot}",
+                        float(a["qty"][i]))
+    if len(a) > MAX_MBO_RECORDS:
+        raise DataValidationError(f"{path}: expected at most {MAX_MBO_RECORDS} order events in one file, it holds "
+                                  f"{len(a)}", file=str(path))
+    flagged = (a["ival"] & F_LAST) != 0
+    last = flagged if flagged.any() else message_ends(a["exch_ts"], a["local_ts"])
+    local = a["local_ts"].astype(np.int64)
+    events, status, bad = K.mbo_events(action, side.astype(np.int64), price.astype(np.int64),
+                                       qty.astype(np.int64), a["order_id"].astype(np.int64), last,
+                                       a["exch_ts"].astype(np.int64), local, rows.astype(np.int64))
+    if status == K.UNKNOWN_MODIFY:
+        raise row_error(path, int(rows[bad]) + 1, "order_id", "a modify of a resting order",
+                        int(a["order_id"][bad]))
+    if status == K.BACK_IN_TIME:
+        raise row_error(path, int(rows[bad]) + 1, "local_ts", "events in local time order (>= the time of the "
+                        "events before it)", int(local[bad]))
+    inst, meta = _described(path, tick, lot, "L3", dropped)
+    return freeze(events), inst, meta
 
 
 def open(paths: list[Path], opts: Any) -> Any:

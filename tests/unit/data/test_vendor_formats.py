@@ -292,7 +292,9 @@ def test_hftbacktest_bad_files(tmp_path):
     arr["ev"] = [vs.EXCH | vs.LOCAL | 1 | vs.BUYF, vs.EXCH | vs.LOCAL | 10 | vs.BUYF, 0]
     arr["px"], arr["qty"] = 1.5, 1.0
     np.savez_compressed(tmp_path / "l3.npz", data=arr)
-    with pytest.raises(DataValidationError, match=r"l3.npz: row 2, field 'ev': expected an L2 event kind .* was 10"):
+    with pytest.raises(DataValidationError, match=r"l3.npz: row 1, field 'ev': expected a market-by-order event "
+                                                  r"kind \[2, 3, 10, 11, 12, 13\] \(a file of order events holds "
+                                                  r"no depth events\), was 1"):
         open_market_data([tmp_path / "l3.npz"])
     np.savez_compressed(tmp_path / "other.npz", data=np.zeros(3, [("a", "<f8")]))
     with pytest.raises(DataValidationError, match="expected hftbacktest's 64-byte event dtype"):
@@ -473,3 +475,78 @@ def test_dbn_mbo_trade_is_one_print_and_one_reduction(tmp_path):
     # a trade with no fill in its event (hidden liquidity) prints, side = aggressor
     hidden = _mbo_records([(b"A", b"A", 101, 150, 4, last), (b"T", b"B", 100, 7, 0, last)])
     assert _rows(_mbo(tmp_path / "x.dbn", hidden, 10**9, 100))[1] == (EV_TRADE, 100, 7, 0, BUY, 2, True)
+
+
+def _hftbt_from_dbn_mbo(rec: np.ndarray, path: Path) -> Path:
+    """An hftbacktest market-by-order file of Databento MBO records, written as hftbacktest's documented Databento
+    converter writes one: action A/C/M/F/T/R -> event 10/11/12/13/2/3, side B/A -> BUY_EVENT / SELL_EVENT,
+    ``price`` (1e-9) -> px, ``size`` -> qty, ``flags`` -> ival; EXCH_EVENT | LOCAL_EVENT on each."""
+    code = {b"A": 10, b"C": 11, b"M": 12, b"F": 13, b"T": 2, b"R": 3}
+    keep = rec["action"] != b"N"  # the converter has no event for N
+    r = rec[keep]
+    arr = np.zeros(len(r), vs.HFTBT_DTYPE)
+    arr["ev"] = [vs.EXCH | vs.LOCAL | code[a] | {b"B": vs.BUYF, b"A": vs.SELLF}.get(sd, 0)
+                 for a, sd in zip(r["action"], r["side"], strict=True)]
+    arr["exch_ts"], arr["local_ts"] = r["ts_event"], r["ts_recv"]
+    arr["px"], arr["qty"], arr["order_id"], arr["ival"] = r["price"] / 1e9, r["size"], r["order_id"], r["flags"]
+    np.savez_compressed(path, data=arr)
+    return path
+
+
+def _same_events_but_numbering(a: np.ndarray, b: np.ndarray) -> None:
+    assert len(a) == len(b) > 0
+    for col in ("exch_ts", "local_ts", "kind", "side", "price", "qty", "order_id", "flags"):
+        assert np.array_equal(a[col], b[col]), col
+
+
+def test_hftbacktest_mbo_reads_as_the_dbn_mbo_it_was_converted_from(files, tmp_path):
+    """hftbacktest's market-by-order events (10-13) are Databento's MBO records one for one: the same events, the
+    same L3 instrument, the same final book."""
+    from hft.data.dbn import read_dbn
+
+    _, _, rec, _ = read_dbn(files["dbn_mbo"])
+    npz = _hftbt_from_dbn_mbo(rec, tmp_path / "aapl_20240809.npz")
+    dbn, bt = open_market_data([files["dbn_mbo"]]), open_market_data([npz])
+    _same_events_but_numbering(dbn.events, bt.events)
+    assert (bt.instrument.book_level, bt.instrument.tick_size, bt.instrument.lot_size) == ("L3", "0.01", "1")
+    assert _final_book(bt.events, l3=True) == _final_book(dbn.events, l3=True)
+
+
+def test_hftbacktest_mbo_walk_by_hand(tmp_path):
+    """A fill and its trade print once and shrink the order once; the cancel after the fill takes only what the
+    fill left; a modify is a delete and an add. Without Databento's F_LAST in ``ival``, a message is the run of
+    events with equal times."""
+    from hft.core.dtypes import EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC
+
+    rows = [  # (code, side flag, exch_ts, px, qty, order_id): times step at each message
+        (10, vs.SELLF, 1, 10.1, 150, 4), (10, vs.BUYF, 2, 10.0, 5, 7),
+        (2, vs.BUYF, 3, 10.1, 50, 0), (13, vs.SELLF, 3, 10.1, 50, 4), (11, vs.SELLF, 3, 10.1, 70, 4),
+        (12, vs.BUYF, 4, 9.9, 6, 7)]
+    arr = np.zeros(len(rows), vs.HFTBT_DTYPE)
+    for i, (code, flag, t, px, qty, oid) in enumerate(rows):
+        arr[i] = (vs.EXCH | vs.LOCAL | code | flag, t, t + 100, px, qty, oid, 0, 0.0)
+    np.savez_compressed(tmp_path / "xyz.npz", data=arr)
+    ev = open_market_data([tmp_path / "xyz.npz"]).events
+    got = [(int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]), int(e["order_id"]),
+            bool(e["flags"] & FLAG_EOM), int(e["seq"])) for e in ev]
+    assert got == [(EV_ADD, -1, 101, 150, 4, True, 0), (EV_ADD, 1, 100, 5, 7, True, 1),
+                   (EV_EXEC, -1, 101, 50, 4, False, 3), (EV_CANCEL, -1, 101, 20, 4, True, 4),
+                   (EV_DELETE, 1, 100, 5, 7, False, 5), (EV_ADD, 1, 99, 6, 7, True, 5)]
+
+
+def test_hftbacktest_mbo_bad_rows_are_named(tmp_path):
+    def write(rows):
+        arr = np.zeros(len(rows), vs.HFTBT_DTYPE)
+        for i, (ev, px, qty, oid) in enumerate(rows):
+            arr[i] = (vs.EXCH | vs.LOCAL | ev, i, i + 100, px, qty, oid, 0, 0.0)
+        np.savez_compressed(tmp_path / "bad.npz", data=arr)
+        return tmp_path / "bad.npz"
+
+    with pytest.raises(DataValidationError, match=r"bad.npz: row 2, field 'order_id': expected a modify of a "
+                                                  r"resting order, was 9"):
+        open_market_data([write([(10 | vs.BUYF, 1.0, 1, 1), (12 | vs.BUYF, 1.0, 2, 9)])])
+    with pytest.raises(DataValidationError, match=r"row 1, field 'ev': expected BUY_EVENT or SELL_EVENT on an "
+                                                  r"order event"):
+        open_market_data([write([(10, 1.0, 1, 1)])])
+    with pytest.raises(DataValidationError, match=r"row 2, field 'qty': expected a finite number >= 0, was nan"):
+        open_market_data([write([(10 | vs.BUYF, 1.0, 1, 1), (11 | vs.BUYF, 1.0, float("nan"), 1)])])
