@@ -42,7 +42,7 @@ import numpy as np
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
 from hft.core.orders import DECISION
-from hft.core.records import Record
+from hft.core.records import TYPES, Record
 
 __all__ = [
     "TOPICS",
@@ -53,23 +53,14 @@ __all__ = [
     "record_id_hex",
 ]
 
+# the numpy type of each ClickHouse numeric type: `hft.core.records.TYPES` (a record field's), and Float64
+_NUMPY_TYPES: dict[str, str] = {**{ch: np_ for np_, ch in TYPES.values()}, "Float64": "<f8"}
+_STRUCT_CODES = {("i", 1): "b", ("i", 2): "h", ("i", 4): "i", ("i", 8): "q",
+                 ("u", 1): "B", ("u", 2): "H", ("u", 4): "I", ("u", 8): "Q"}
+# the integer types (Bool apart): type -> (struct code, min, max)
 _INT_TYPES: dict[str, tuple[str, int, int]] = {
-    # type: (struct code, min, max)
-    "UInt8": ("B", 0, 2**8 - 1),
-    "UInt16": ("H", 0, 2**16 - 1),
-    "UInt32": ("I", 0, 2**32 - 1),
-    "UInt64": ("Q", 0, 2**64 - 1),
-    "Int8": ("b", -(2**7), 2**7 - 1),
-    "Int16": ("h", -(2**15), 2**15 - 1),
-    "Int32": ("i", -(2**31), 2**31 - 1),
-    "Int64": ("q", -(2**63), 2**63 - 1),
-    "DateTime64(9, 'UTC')": ("q", -(2**63), 2**63 - 1),
-}
-_NUMPY_TYPES: dict[str, str] = {
-    "UInt8": "u1", "UInt16": "<u2", "UInt32": "<u4", "UInt64": "<u8",
-    "Int8": "i1", "Int16": "<i2", "Int32": "<i4", "Int64": "<i8",
-    "DateTime64(9, 'UTC')": "<i8", "Float64": "<f8", "Bool": "u1",
-}
+    ch: (_STRUCT_CODES[np.dtype(np_).kind, np.dtype(np_).itemsize], int(np.iinfo(np_).min), int(np.iinfo(np_).max))
+    for ch, np_ in _NUMPY_TYPES.items() if ch != "Bool" and np.dtype(np_).kind in "iu"}
 _STRING_TYPES = ("String", "LowCardinality(String)")
 _ALL_TYPES = (*_INT_TYPES, "Float64", "Bool", "UInt128", *_STRING_TYPES)
 _U64 = 2**64
