@@ -27,6 +27,7 @@ structured dtype generated: little-endian, int64 fields first, ``align=True``):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -225,6 +226,9 @@ LIQUIDITY_NAMES = {LIQ_NONE: "", LIQ_MAKER: "maker", LIQ_TAKER: "taker"}
 # --- the records (`hft.core.records`): each declared once, its dtype generated ---------------------------------
 # Adding a field: docs/architecture.md, "Adding a record field". Fields of the same meaning in several records are
 # one `Field` (below), so their type, unit, doc and enum are declared once.
+_EVENT_TS = Field("ts", "time", "ns UTC", "event time, int ns UTC (the run clock for sim and gateway rows)",
+                  default=...)  # a store row's time
+_ORDER_ID = Field("order_id", "i8", "id")
 _KEY = Field("key", "i8", "", "idempotency key of the intent (hft.core.orders.NO_KEY when none)")
 _PRICE = Field("price", "i8", "ticks", "integer ticks")
 _QTY = Field("qty", "i8", "lots", "integer lots")
@@ -250,10 +254,10 @@ INTENT_DTYPE = INTENT.dtype
 # (`hft.recorder.topics`), the simulator's decision log (`DECISION_LOG`) and the row view are generated from it.
 DECISION = Record("decision", (
     Field("seq", "i8", "count", "decision sequence number of the gateway", store="UInt64"),
-    Field("ts", "time", "ns UTC", "event time, int ns UTC (the run clock for sim and gateway rows)", default=...),
+    _EVENT_TS,
     Field("recv_ts", "time", "ns UTC", "when the intent arrived"),
     _KEY,
-    Field("order_id", "i8", "id"),
+    _ORDER_ID,
     Field("target_id", "i8", "id", "order a cancel / replace targets"),
     _PRICE, _QTY, _ACCOUNT, _STRATEGY, _SYMBOL,
     Field("reason", "i2", "code", "reason code, 0 = accepted (hft.core.orders.R_*)", REASON_NAMES),
@@ -277,11 +281,11 @@ COMMAND_DTYPE = COMMAND.dtype
 # One execution report from the venue; the simulated venues' reports (`VENUE_REPORT`) add what only they know.
 EXEC_REPORT = Record("exec_report", (
     Field("ts", "time", "ns UTC", "when the venue reported"),
-    Field("order_id", "i8", "id"),
+    _ORDER_ID,
     Field("price", "i8", "ticks", "a fill's price; REPLACED: the order's new price"),
     Field("qty", "i8", "lots", "filled now; REPLACED: the order's new size"),
     Field("leaves", "i8", "lots", "quantity still working after the report (-1 unknown)"),
-    Field("fee", "i8", "money units", "positive = paid (the floor of the exact fee)"),
+    Field("fee", "i8", "money units", "money units, positive = paid (the floor of the exact fee)"),
     Field("fee_frac", "i8", "millionths", "millionths of a money unit beyond fee (0 <= . < 1e6)"),
     Field("kind", "i1", "code", "report kind (hft.core.orders.REPORT_*)", REPORT_KIND_NAMES),
 ), "one execution report from the venue")
@@ -296,6 +300,28 @@ VENUE_REPORT = EXEC_REPORT.extend("venue_report", (
           "level on L2); -1 on every other report and when the order never rested"),
 ), "a simulated venue's execution report")
 VENUE_REPORT_DTYPE = VENUE_REPORT.dtype
+
+# The store's rows of the order flow (`hft.recorder.topics`: their topics' numeric columns). An order event
+# (``sim.orders``) is a command or an execution report, each array written as it is: the fields of both.
+ORDER_EVENT = Record("order_event", (
+    _EVENT_TS, _ORDER_ID, _KEY, _ACCOUNT, _STRATEGY, _SYMBOL, COMMAND.field("action"), EXEC_REPORT.field("kind"),
+    _SIDE, _ORDER_TYPE, _TIF, _PRICE, _QTY, EXEC_REPORT.field("leaves"), EXEC_REPORT.field("fee"),
+    replace(EXEC_REPORT.field("fee_frac"), since=2),
+), "a command sent or an execution report received (the store's sim.orders)")
+# A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
+FILL = Record("fill", (
+    _EVENT_TS,
+    Field("fill_id", "u8", "count", "fill sequence number within the run"),
+    _ORDER_ID, _ACCOUNT, _STRATEGY, _SYMBOL,
+    Field("kind", "i1", "code", "report kind: partial_fill or fill", REPORT_KIND_NAMES),
+    _SIDE, _PRICE,
+    Field("qty", "i8", "lots", "integer lots filled"),
+    EXEC_REPORT.field("leaves"),
+    Field("liquidity", "i1", "code", "1 maker, -1 taker, 0 unknown", {1: "maker", -1: "taker"}),
+    EXEC_REPORT.field("fee"),
+    Field("exch_ts", "time", "ns UTC", "exchange time of the fill"),
+    replace(EXEC_REPORT.field("fee_frac"), since=2),
+), "a fill (the store's sim.fills)")
 
 # No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
 NO_KEY = int(np.iinfo(np.int64).min)

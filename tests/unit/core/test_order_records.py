@@ -146,3 +146,68 @@ def test_a_declared_record_appends_in_the_order_of_since_a_layout_need_not() -> 
     assert row.names == ("venue", "a")
     with pytest.raises(ValueError, match="extra field a is a field of r"):
         Record("r", (Field("a", "i8"),)).extend("x", (Field("a", "i4"),))
+
+
+# --- the store's rows ------------------------------------------------------------------------------------------
+
+def _topic_of(record: Record, name: str):
+    """The topic `name` built as `hft.recorder.topics` builds it, from `record` (a copy, maybe extended)."""
+    from hft.recorder.topics import TOPICS, Topic
+
+    base = TOPICS[name]
+    names = set(record.names)
+    lead = tuple(c for c in base.columns[1:] if c.name in ("run_id", "source"))
+    after = {"symbol": tuple(c for c in base.columns if c.name == "symbol_name")}
+    assert not names & {c.name for c in lead}
+    return base, Topic.from_record(base.name, base.topic_id, record, lead, (), base.doc, base.critical_policy, after)
+
+
+@pytest.mark.parametrize("record,name,first", [(O.ORDER_EVENT, "sim.orders", 18), (O.FILL, "sim.fills", 16)])
+def test_the_order_and_fill_topics_are_their_records(record: Record, name: str, first: int) -> None:
+    base, rebuilt = _topic_of(record, name)
+    assert base.record is record and rebuilt.columns == base.columns
+    assert base.version == 2 and base.legacy == ((1, first),)  # fee_frac: version 2 (005_exact_fees.sql)
+    names = [c.name for c in base.columns]
+    assert names[names.index("symbol") + 1] == "symbol_name"
+    assert [c.name for c in base.columns if not c.is_string] == ["ts", *(n for n in record.names if n != "ts")]
+
+
+def test_command_and_report_arrays_are_written_to_sim_orders_as_they_are() -> None:
+    from hft.recorder.topics import TOPICS
+
+    topic = TOPICS["sim.orders"]
+    for rec in (O.COMMAND, O.EXEC_REPORT):
+        for f in rec.fields:
+            assert O.ORDER_EVENT.field(f.name).numpy_type == f.numpy_type, (rec.name, f.name)
+    cmd = np.zeros(1, O.COMMAND_DTYPE)
+    cmd[0] = (5, 7, 9, 100, 2, 0, 0, 3, O.CMD_NEW, 1, O.ORDER_LIMIT, O.TIF_GTC)
+    row = {n: int(cmd[n][0]) for n in O.COMMAND.names} | {"run_id": "r", "source": "command", "symbol_name": "X"}
+    assert topic.encode_array(cmd, np.zeros(1, np.uint64), 0, const={"run_id": "r", "source": "command",
+                                                                     "symbol_name": "X"}) == \
+        topic.encode_records([row], [0])
+
+
+def test_the_live_fill_rows_are_the_fill_record_but_liquidity() -> None:
+    from hft.live.views import FILL_DTYPE
+
+    assert FILL_DTYPE.names == tuple(n for n in O.FILL.names if n != "liquidity")
+    assert O.FILL.project("x", FILL_DTYPE.names).dtype == FILL_DTYPE
+
+
+@pytest.mark.parametrize("record,name", [(O.ORDER_EVENT, "sim.orders"), (O.FILL, "sim.fills")])
+def test_an_added_field_reaches_the_store_topic(record: Record, name: str) -> None:
+    added = Field("venue", "i2", "code", "the venue that answered", VENUE, since=3)
+    base, topic = _topic_of(Record(record.name, (*record.fields, added), record.doc), name)
+    assert topic.columns[:-1] == base.columns and topic.columns[-1].name == "venue"
+    assert topic.version == 3 and topic.legacy == (*base.legacy, (2, len(base.columns)))
+    assert topic.column_names_of_version(2) == base.column_names
+    assert topic.add_column_sql("venue") == (f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS venue Int16 DEFAULT 0 "
+                                             "COMMENT 'the venue that answered'")
+
+
+def test_a_column_placed_after_a_field_must_follow_a_first_version_field() -> None:
+    from hft.core.errors import StoreError
+    from hft.recorder.topics import Column, Topic
+
+    with pytest.raises(StoreError, match="after: expected first-version fields of record fill but ts, was 'fee_frac'"):
+        Topic.from_record("sim.x", 99, O.FILL, after={"fee_frac": (Column("s", "String", ""),)})
