@@ -31,7 +31,7 @@ This module is the lowest layer (`hft.core`): it imports only numpy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import pairwise
@@ -199,16 +199,16 @@ class Record:
         """The enum decoder of each enum field."""
         return {f.name: f.enum for f in self.fields if f.enum is not None}
 
-    def decode(self, name: str, codes: Sequence[Any] | np.ndarray) -> list[str]:
-        """The names of an enum field's codes (a code without a name shows as its number)."""
+    def decode(self, name: str, codes: Sequence[Any] | np.ndarray, unnamed: Callable[[Any], Any] = str) -> list[Any]:
+        """The names of an enum field's codes; a code without a name shows as ``unnamed(code)`` (its number)."""
         enum = self.field(name).enum
         if enum is None:
             raise ValueError(f"record {self.name}: field {name} is not an enum")
-        return [enum.get(c) or str(c) for c in np.asarray(codes).tolist()]
+        return [enum.get(c) or unnamed(c) for c in np.asarray(codes).tolist()]
 
-    def readable(self, cols: Mapping[str, Any]) -> dict[str, list[str]]:
-        """``{NAME_name: names}`` for every enum field among `cols` (a column per field)."""
-        return {f"{n}_name": self.decode(n, cols[n]) for n in self.enums if n in cols}
+    def readable(self, cols: Mapping[str, Any], unnamed: Callable[[Any], Any] = str) -> dict[str, list[Any]]:
+        """``{NAME_name: names}`` for every enum field among `cols` (a column per field); `unnamed` as `decode`."""
+        return {f"{n}_name": self.decode(n, cols[n], unnamed) for n in self.enums if n in cols}
 
     @cached_property
     def row(self) -> type:

@@ -99,6 +99,9 @@ def test_the_readable_names_of_the_logs() -> None:
     orders[0] = (1, 2, 3, 4, O.CMD_REPLACE, 1, O.ORDER_LIMIT, O.TIF_IOC)
     assert E.ORDER_LOG.readable({n: orders[n] for n in orders.dtype.names}) == {
         "action_name": ["replace"], "side_name": ["buy"], "order_type_name": ["limit"], "tif_name": ["ioc"]}
+    # a code without a name: its number, or what the reader asks for (the run tables: null)
+    assert E.ORDER_LOG.readable({"tif": np.array([0, 2])}) == {"tif_name": ["0", "ioc"]}
+    assert E.ORDER_LOG.readable({"tif": np.array([0, 2])}, lambda c: None) == {"tif_name": [None, "ioc"]}
 
 
 # --- a field added to a declaration ----------------------------------------------------------------------------
