@@ -6,25 +6,28 @@ multiplier``, where ``multiplier`` is a per-symbol integer configured in the gat
 
 Sides are `hft.core.dtypes.BUY` (1) and `hft.core.dtypes.SELL` (-1).
 
-Structured dtypes (all little-endian, int64 fields first, ``align=True``):
+Records (`hft.core.records`: each declared once, with its fields' types, units, docs and enum names; its
+structured dtype generated: little-endian, int64 fields first, ``align=True``):
 
-``INTENT_DTYPE`` (56 bytes) — one typed order intent, the input of the batch path
+``INTENT`` / ``INTENT_DTYPE`` (56 bytes) — one typed order intent, the input of the batch path
     ts, key, price, qty, order_id (target of cancel / replace), account, strategy, symbol (registry indices,
     see ``GatewayService.account_id`` …), kind, side, order_type, tif.
-``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not); the dtype of the declared record
-``DECISION`` (`hft.core.records`: its fields' types, units, docs and enum names)
+``DECISION`` / ``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not)
     seq, ts (decided), recv_ts, key, order_id, target_id, price, qty, account, strategy, symbol, reason, kind,
     side, order_type, tif, accepted, duplicate.
-``COMMAND_DTYPE`` (64 bytes) — one command to the venue
+``COMMAND`` / ``COMMAND_DTYPE`` (56 bytes) — one command to the venue
     ts, order_id, key, price, qty, account, strategy, symbol, action, side, order_type, tif.
-``EXEC_REPORT_DTYPE`` (64 bytes) — one execution report from the venue
+``EXEC_REPORT`` / ``EXEC_REPORT_DTYPE`` (64 bytes) — one execution report from the venue
     ts, order_id, price, qty (filled now / new size for REPLACED), leaves (remaining after this report),
     fee (money units, positive = paid; the floor of the exact fee), fee_frac (its millionths beyond ``fee``,
     ``0 <= fee_frac < 1_000_000``: `hft.sim.fees`), kind.
+``VENUE_REPORT`` / ``VENUE_REPORT_DTYPE`` (72 bytes) — a simulated venue's report: the execution report's
+    fields, then liquidity (``LIQ_*``) and queue (an ACK's queue ahead at entry, lots; -1 otherwise).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -214,81 +217,111 @@ REASON_NAMES: dict[int, str] = {
 }
 REASON_CODES: dict[str, int] = {v: k for k, v in REASON_NAMES.items()}
 
-# --- structured dtypes -------------------------------------------------------------------------------------
-INTENT_DTYPE = np.dtype(
-    [
-        ("ts", "<i8"),
-        ("key", "<i8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("order_id", "<i8"),
-        ("account", "<i4"),
-        ("strategy", "<i4"),
-        ("symbol", "<i4"),
-        ("kind", "i1"),
-        ("side", "i1"),
-        ("order_type", "i1"),
-        ("tif", "i1"),
-    ],
-    align=True,
-)
+# --- liquidity flag of a venue report (`VENUE_REPORT`) ----------------------------------------------------------
+LIQ_NONE = 0
+LIQ_MAKER = 1
+LIQ_TAKER = 2
+LIQUIDITY_NAMES = {LIQ_NONE: "", LIQ_MAKER: "maker", LIQ_TAKER: "taker"}
 
-# The gateway's decision on one intent, declared once (`hft.core.records`): DECISION_DTYPE, the store's
-# audit.gateway_decisions columns (`hft.recorder.topics`), the simulator's decision log (`DECISION_LOG`) and the
-# row view are generated from it. Adding a field: docs/architecture.md, "Adding a record field".
+# --- the records (`hft.core.records`): each declared once, its dtype generated ---------------------------------
+# Adding a field: docs/architecture.md, "Adding a record field". Fields of the same meaning in several records are
+# one `Field` (below), so their type, unit, doc and enum are declared once.
+_EVENT_TS = Field("ts", "time", "ns UTC", "event time, int ns UTC (the run clock for sim and gateway rows)",
+                  default=...)  # a store row's time
+_ORDER_ID = Field("order_id", "i8", "id")
+_KEY = Field("key", "i8", "", "idempotency key of the intent (hft.core.orders.NO_KEY when none)")
+_PRICE = Field("price", "i8", "ticks", "integer ticks")
+_QTY = Field("qty", "i8", "lots", "integer lots")
+_ACCOUNT = Field("account", "i4", "index", "gateway registry index of the account")
+_STRATEGY = Field("strategy", "i4", "index", "gateway registry index of the strategy")
+_SYMBOL = Field("symbol", "i4", "index", "gateway registry index of the symbol")
+_SIDE = Field("side", "i1", "code", "1 buy, -1 sell", SIDE_NAMES)
+_ORDER_TYPE = Field("order_type", "i1", "code", "", ORDER_TYPE_NAMES)
+_TIF = Field("tif", "i1", "code", "", TIF_NAMES)
+
+# One typed order intent, the input of the gateway's batch path.
+INTENT = Record("intent", (
+    Field("ts", "time", "ns UTC", "when the intent was made"),
+    _KEY, _PRICE, _QTY,
+    Field("order_id", "i8", "id", "order a cancel / replace targets"),
+    _ACCOUNT, _STRATEGY, _SYMBOL,
+    Field("kind", "i1", "code", "intent kind: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
+    _SIDE, _ORDER_TYPE, _TIF,
+), "one typed order intent (the batch path's input)")
+INTENT_DTYPE = INTENT.dtype
+
+# The gateway's decision on one intent: DECISION_DTYPE, the store's audit.gateway_decisions columns
+# (`hft.recorder.topics`), the simulator's decision log (`DECISION_LOG`) and the row view are generated from it.
 DECISION = Record("decision", (
     Field("seq", "i8", "count", "decision sequence number of the gateway", store="UInt64"),
-    Field("ts", "time", "ns UTC", "event time, int ns UTC (the run clock for sim and gateway rows)", default=...),
+    _EVENT_TS,
     Field("recv_ts", "time", "ns UTC", "when the intent arrived"),
-    Field("key", "i8", "", "idempotency key of the intent (hft.core.orders.NO_KEY when none)"),
-    Field("order_id", "i8", "id"),
+    _KEY,
+    _ORDER_ID,
     Field("target_id", "i8", "id", "order a cancel / replace targets"),
-    Field("price", "i8", "ticks", "integer ticks"),
-    Field("qty", "i8", "lots", "integer lots"),
-    Field("account", "i4", "index", "gateway registry index of the account"),
-    Field("strategy", "i4", "index", "gateway registry index of the strategy"),
-    Field("symbol", "i4", "index", "gateway registry index of the symbol"),
+    _PRICE, _QTY, _ACCOUNT, _STRATEGY, _SYMBOL,
     Field("reason", "i2", "code", "reason code, 0 = accepted (hft.core.orders.R_*)", REASON_NAMES),
-    Field("kind", "i1", "code", "intent kind: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
-    Field("side", "i1", "code", "1 buy, -1 sell", SIDE_NAMES),
-    Field("order_type", "i1", "code", "", ORDER_TYPE_NAMES),
-    Field("tif", "i1", "code", "", TIF_NAMES),
+    INTENT.field("kind"),
+    _SIDE, _ORDER_TYPE, _TIF,
     Field("accepted", "bool", "", "true when the intent passed every stage", default=...),
     Field("duplicate", "bool", "", "a repeated idempotency key", default=False),
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
-COMMAND_DTYPE = np.dtype(
-    [
-        ("ts", "<i8"),
-        ("order_id", "<i8"),
-        ("key", "<i8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("account", "<i4"),
-        ("strategy", "<i4"),
-        ("symbol", "<i4"),
-        ("action", "i1"),
-        ("side", "i1"),
-        ("order_type", "i1"),
-        ("tif", "i1"),
-    ],
-    align=True,
-)
+# One command to the venue (the simulator's order log, `hft.sim.engine.ORDER_LOG`, is a projection of it).
+COMMAND = Record("command", (
+    Field("ts", "time", "ns UTC", "when the gateway sent it"),
+    Field("order_id", "i8", "id", "a new order: the gateway's id; a cancel / replace: the order it targets"),
+    _KEY, _PRICE, _QTY, _ACCOUNT, _STRATEGY, _SYMBOL,
+    Field("action", "i1", "code", "command action: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
+    _SIDE, _ORDER_TYPE, _TIF,
+), "one command to the venue")
+COMMAND_DTYPE = COMMAND.dtype
 
-EXEC_REPORT_DTYPE = np.dtype(
-    [
-        ("ts", "<i8"),
-        ("order_id", "<i8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("leaves", "<i8"),
-        ("fee", "<i8"),
-        ("fee_frac", "<i8"),
-        ("kind", "i1"),
-    ],
-    align=True,
-)
+# One execution report from the venue; the simulated venues' reports (`VENUE_REPORT`) add what only they know.
+EXEC_REPORT = Record("exec_report", (
+    Field("ts", "time", "ns UTC", "when the venue reported"),
+    _ORDER_ID,
+    Field("price", "i8", "ticks", "a fill's price; REPLACED: the order's new price"),
+    Field("qty", "i8", "lots", "filled now; REPLACED: the order's new size"),
+    Field("leaves", "i8", "lots", "quantity still working after the report (-1 unknown)"),
+    Field("fee", "i8", "money units", "money units, positive = paid (the floor of the exact fee)"),
+    Field("fee_frac", "i8", "millionths", "millionths of a money unit beyond fee (0 <= . < 1e6)"),
+    Field("kind", "i1", "code", "report kind (hft.core.orders.REPORT_*)", REPORT_KIND_NAMES),
+), "one execution report from the venue")
+EXEC_REPORT_DTYPE = EXEC_REPORT.dtype
+
+# A simulated venue's report (`hft.sim.exchange_l2`, `hft.sim.exchange_l3`; the numba engine's heap payload): an
+# execution report and the venue's liquidity flag and queue ahead.
+VENUE_REPORT = EXEC_REPORT.extend("venue_report", (
+    Field("liquidity", "i1", "code", "of a fill: maker or taker (hft.core.orders.LIQ_*)",
+          {LIQ_MAKER: "maker", LIQ_TAKER: "taker"}),
+    Field("queue", "i8", "lots", "an ACK's queue ahead at entry once the order rests (exact on L3, the displayed "
+          "level on L2); -1 on every other report and when the order never rested"),
+), "a simulated venue's execution report")
+VENUE_REPORT_DTYPE = VENUE_REPORT.dtype
+
+# The store's rows of the order flow (`hft.recorder.topics`: their topics' numeric columns). An order event
+# (``sim.orders``) is a command or an execution report, each array written as it is: the fields of both.
+ORDER_EVENT = Record("order_event", (
+    _EVENT_TS, _ORDER_ID, _KEY, _ACCOUNT, _STRATEGY, _SYMBOL, COMMAND.field("action"), EXEC_REPORT.field("kind"),
+    _SIDE, _ORDER_TYPE, _TIF, _PRICE, _QTY, EXEC_REPORT.field("leaves"), EXEC_REPORT.field("fee"),
+    replace(EXEC_REPORT.field("fee_frac"), since=2),
+), "a command sent or an execution report received (the store's sim.orders)")
+# A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
+FILL = Record("fill", (
+    _EVENT_TS,
+    Field("fill_id", "u8", "count", "fill sequence number within the run"),
+    _ORDER_ID, _ACCOUNT, _STRATEGY, _SYMBOL,
+    Field("kind", "i1", "code", "report kind: partial_fill or fill", REPORT_KIND_NAMES),
+    _SIDE, _PRICE,
+    Field("qty", "i8", "lots", "integer lots filled"),
+    EXEC_REPORT.field("leaves"),
+    Field("liquidity", "i1", "code", "1 maker, -1 taker, 0 unknown", {1: "maker", -1: "taker"}),
+    EXEC_REPORT.field("fee"),
+    Field("exch_ts", "time", "ns UTC", "exchange time of the fill"),
+    replace(EXEC_REPORT.field("fee_frac"), since=2),
+), "a fill (the store's sim.fills)")
 
 # No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
 NO_KEY = int(np.iinfo(np.int64).min)

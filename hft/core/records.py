@@ -14,7 +14,9 @@ and the default a store row takes when a writer leaves the field out. From it:
 
 `Record.project` declares a subset of a record's fields (in the record's order, with the record's types unless it
 re-types one by name): a log that keeps some of a record's fields is such a projection, so a field is declared in
-one place.
+one place. `Record.extend` declares a record holding all of another's fields and more (a simulated venue's report
+is an execution report plus its liquidity flag and queue), `Record.layout` one holding some of another's fields in
+an order of its own plus its own (a kernel's row, the fill log).
 
 Field types (`TYPES`): ``i1 i2 i4 i8 u1 u2 u4 u8`` (the numpy integer of that width and signedness, the
 ClickHouse ``IntN`` / ``UIntN``), ``bool`` (one byte, ClickHouse ``Bool``) and ``time`` (int64 ns UTC,
@@ -29,7 +31,7 @@ This module is the lowest layer (`hft.core`): it imports only numpy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import pairwise
@@ -96,6 +98,9 @@ class Record:
     name: str
     fields: tuple[Field, ...]
     doc: str = ""
+    # False for a record built of another's fields in an order of its own (`layout`, `extend`): a kernel's row or
+    # an in-memory layout, whose fields need not be in the order of `since`
+    appended: bool = field(default=True, repr=False, compare=False)
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -104,7 +109,7 @@ class Record:
             dup = next(f.name for f in self.fields if sum(g.name == f.name for g in self.fields) > 1)
             raise ValueError(f"record {self.name}: field {dup} declared twice")
         since = [f.since for f in self.fields]
-        if since != sorted(since):
+        if self.appended and since != sorted(since):
             late = next(f.name for a, f in pairwise(self.fields) if f.since < a.since)
             raise ValueError(f"record {self.name}: field {late}: fields are appended in the order of `since`")
         object.__setattr__(self, "_by_name", by_name)
@@ -176,7 +181,12 @@ class Record:
         both = sorted(set(more) & set(self.names))
         if both:
             raise ValueError(f"record {name}: extra field {both[0]} is a field of {self.name} already")
-        return Record(name, tuple(more[n] if n in more else self._by_name[n] for n in names), doc)
+        return Record(name, tuple(more[n] if n in more else self._by_name[n] for n in names), doc, appended=False)
+
+    def extend(self, name: str, extra: Sequence[Field], doc: str = "") -> Record:
+        """Every field of this record, in order, then `extra` (what only the extended record holds): a field
+        added to this record reaches it, before `extra`."""
+        return self.layout(name, (*self.names, *(f.name for f in extra)), extra, doc)
 
     # --- the store -----------------------------------------------------------------------------------------
     def store_columns(self) -> tuple[tuple[str, str, Any, str], ...]:
@@ -189,16 +199,16 @@ class Record:
         """The enum decoder of each enum field."""
         return {f.name: f.enum for f in self.fields if f.enum is not None}
 
-    def decode(self, name: str, codes: Sequence[Any] | np.ndarray) -> list[str]:
-        """The names of an enum field's codes (a code without a name shows as its number)."""
+    def decode(self, name: str, codes: Sequence[Any] | np.ndarray, unnamed: Callable[[Any], Any] = str) -> list[Any]:
+        """The names of an enum field's codes; a code without a name shows as ``unnamed(code)`` (its number)."""
         enum = self.field(name).enum
         if enum is None:
             raise ValueError(f"record {self.name}: field {name} is not an enum")
-        return [enum.get(c) or str(c) for c in np.asarray(codes).tolist()]
+        return [enum.get(c) or unnamed(c) for c in np.asarray(codes).tolist()]
 
-    def readable(self, cols: Mapping[str, Any]) -> dict[str, list[str]]:
-        """``{NAME_name: names}`` for every enum field among `cols` (a column per field)."""
-        return {f"{n}_name": self.decode(n, cols[n]) for n in self.enums if n in cols}
+    def readable(self, cols: Mapping[str, Any], unnamed: Callable[[Any], Any] = str) -> dict[str, list[Any]]:
+        """``{NAME_name: names}`` for every enum field among `cols` (a column per field); `unnamed` as `decode`."""
+        return {f"{n}_name": self.decode(n, cols[n], unnamed) for n in self.enums if n in cols}
 
     @cached_property
     def row(self) -> type:

@@ -20,7 +20,9 @@ DECISION_BODY = struct.Struct("<QHBBBhqQq")
 ERROR_FIXED = struct.Struct("<QH")
 DECISION_ANSWER = np.dtype([("corr", "<u8"), ("status", "<u2"), ("accepted", "u1"), ("duplicate", "u1"),
                             ("kind", "u1"), ("reason", "<i2"), ("order_id", "<i8"), ("seq", "<u8"), ("ts", "<i8")])
-"""`DECISION_BODY` as a numpy dtype (answers written and read column-wise)."""
+"""`DECISION_BODY` as a numpy dtype (answers written and read column-wise). A wire format of its own (packed;
+``corr`` / ``status`` are the connection's), not a projection of the decision record `hft.core.orders.DECISION`,
+whose fields it carries at their widths (a test pins the bytes)."""
 DECISION_FRAME = np.dtype([("len", "<u4"), ("type", "u1"), ("a", DECISION_ANSWER)])
 """A whole DECISION frame: ``len`` is always ``DECISION_FRAME.itemsize - 4``."""
 

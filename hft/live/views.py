@@ -27,6 +27,7 @@ import numpy as np
 
 from hft.core.jit import njit
 from hft.core.orders import (
+    FILL,
     INTENT_NEW,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -171,10 +172,10 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
     return nf, nx, n_fill, n_old_fill, hi, ne
 
 
-# the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes)
-FILL_DTYPE = np.dtype([("ts", "<i8"), ("fill_id", "<u8"), ("order_id", "<i8"), ("account", "<i4"),
-                       ("strategy", "<i4"), ("symbol", "<i4"), ("kind", "i1"), ("side", "i1"), ("price", "<i8"),
-                       ("qty", "<i8"), ("leaves", "<i8"), ("fee", "<i8"), ("exch_ts", "<i8"), ("fee_frac", "<i8")])
+# the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes): the store's
+# fill record (`hft.core.orders.FILL`) but its liquidity, which the live venue does not report (the column's 0)
+FILL_DTYPE = FILL.project("live_fill", (n for n in FILL.names if n != "liquidity"),
+                          "a fill of a viewed order, as the live writer journals it").dtype
 
 
 @njit(cache=True, nogil=True)

@@ -41,8 +41,8 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
-from hft.core.orders import DECISION
-from hft.core.records import Record
+from hft.core.orders import DECISION, FILL, ORDER_EVENT
+from hft.core.records import TYPES, Record
 
 __all__ = [
     "TOPICS",
@@ -53,23 +53,14 @@ __all__ = [
     "record_id_hex",
 ]
 
+# the numpy type of each ClickHouse numeric type: `hft.core.records.TYPES` (a record field's), and Float64
+_NUMPY_TYPES: dict[str, str] = {**{ch: np_ for np_, ch in TYPES.values()}, "Float64": "<f8"}
+_STRUCT_CODES = {("i", 1): "b", ("i", 2): "h", ("i", 4): "i", ("i", 8): "q",
+                 ("u", 1): "B", ("u", 2): "H", ("u", 4): "I", ("u", 8): "Q"}
+# the integer types (Bool apart): type -> (struct code, min, max)
 _INT_TYPES: dict[str, tuple[str, int, int]] = {
-    # type: (struct code, min, max)
-    "UInt8": ("B", 0, 2**8 - 1),
-    "UInt16": ("H", 0, 2**16 - 1),
-    "UInt32": ("I", 0, 2**32 - 1),
-    "UInt64": ("Q", 0, 2**64 - 1),
-    "Int8": ("b", -(2**7), 2**7 - 1),
-    "Int16": ("h", -(2**15), 2**15 - 1),
-    "Int32": ("i", -(2**31), 2**31 - 1),
-    "Int64": ("q", -(2**63), 2**63 - 1),
-    "DateTime64(9, 'UTC')": ("q", -(2**63), 2**63 - 1),
-}
-_NUMPY_TYPES: dict[str, str] = {
-    "UInt8": "u1", "UInt16": "<u2", "UInt32": "<u4", "UInt64": "<u8",
-    "Int8": "i1", "Int16": "<i2", "Int32": "<i4", "Int64": "<i8",
-    "DateTime64(9, 'UTC')": "<i8", "Float64": "<f8", "Bool": "u1",
-}
+    ch: (_STRUCT_CODES[np.dtype(np_).kind, np.dtype(np_).itemsize], int(np.iinfo(np_).min), int(np.iinfo(np_).max))
+    for ch, np_ in _NUMPY_TYPES.items() if ch != "Bool" and np.dtype(np_).kind in "iu"}
 _STRING_TYPES = ("String", "LowCardinality(String)")
 _ALL_TYPES = (*_INT_TYPES, "Float64", "Bool", "UInt128", *_STRING_TYPES)
 _U64 = 2**64
@@ -168,17 +159,25 @@ class Topic:
 
     @classmethod
     def from_record(cls, name: str, topic_id: int, record: Record, lead: Sequence[Column] = (),
-                    tail: Sequence[Column] = (), doc: str = "", critical_policy: str = "write") -> Topic:
+                    tail: Sequence[Column] = (), doc: str = "", critical_policy: str = "write",
+                    after: Mapping[str, Sequence[Column]] | None = None) -> Topic:
         """The topic of a declared record (`hft.core.records`): its numeric columns are the record's fields,
         so a record array is written as is (`encode_array`). Columns: the record's ``ts``, `lead`, the record's
-        other first-version fields in order, `tail`, then the fields of each later record version (appended, as
-        their migrations add them). The topic's version is the record's; `legacy` follows from the fields'
-        ``since``."""
+        other first-version fields in order (each followed by the columns `after` lists under its name: a
+        ``symbol_name`` beside the ``symbol`` index), `tail`, then the fields of each later record version
+        (appended, as their migrations add them). The topic's version is the record's; `legacy` follows from the
+        fields' ``since``."""
         if "ts" not in record:
             raise StoreError(f"{name}: record {record.name}: expected a ts field (every topic's second column)")
+        after = dict(after or {})
+        wrong = [n for n in after if n not in record or n == "ts" or record.field(n).since != 1]
+        if wrong:
+            raise StoreError(f"{name}: after: expected first-version fields of record {record.name} but ts, "
+                             f"was {wrong[0]!r}")
         cols = {f.name: Column(n, t, d, doc_) for f, (n, t, d, doc_) in zip(record.fields, record.store_columns(),
                                                                              strict=True)}
-        first = [cols[f.name] for f in record.fields if f.since == 1 and f.name != "ts"]
+        first = [c for f in record.fields if f.since == 1 and f.name != "ts"
+                 for c in (cols[f.name], *after.get(f.name, ()))]
         later = [(f.since, cols[f.name]) for f in record.fields if f.since > 1]
         columns = (cols["ts"], *lead, *first, *tail, *(c for _, c in later))
         n1 = 1 + len(lead) + len(first) + len(tail)
@@ -733,51 +732,19 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("wall_ts", "DateTime64(9, 'UTC')", 0, "wall-clock time the run was recorded, at its end (int ns UTC)"),
         _c("wall_s", "Float64", 0.0, "wall-clock seconds the replay took"),
     ), "one row per simulator run", "write", legacy=((1, 15),)),
-    Topic("sim.orders", 8, 2, (
-        # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
-        # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are.
-        _TS,
+    # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
+    # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are. The numeric
+    # columns are hft.core.orders.ORDER_EVENT's fields (fee_frac: version 2, 005_exact_fees.sql).
+    Topic.from_record("sim.orders", 8, ORDER_EVENT, lead=(
         _c("run_id", "String"),
         _c("source", _LC, "", "command | report"),
-        _c("order_id", "Int64", 0),
-        _c("key", "Int64", 0, "idempotency key of the intent"),
-        _c("account", "Int32", 0),
-        _c("strategy", "Int32", 0),
-        _c("symbol", "Int32", 0, "gateway registry index of the symbol"),
-        _c("symbol_name", _LC, ""),
-        _c("action", "Int8", 0, "command action: 1 new, 2 cancel, 3 replace"),
-        _c("kind", "Int8", 0, "report kind (hft.core.orders.REPORT_*)"),
-        _c("side", "Int8", 0),
-        _c("order_type", "Int8", 0),
-        _c("tif", "Int8", 0),
-        _c("price", "Int64", 0, "integer ticks"),
-        _c("qty", "Int64", 0, "integer lots"),
-        _c("leaves", "Int64", 0, "quantity still working after a report"),
-        _c("fee", "Int64", 0, "money units, positive = paid (the floor of the exact fee)"),
-        # version 2 (005_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
-        _c("fee_frac", "Int64", 0, "millionths of a money unit beyond fee (0 <= . < 1e6)"),
-    ), "order commands and execution reports of a simulator run (reproducible by replay)", "drop",
-        legacy=((1, 18),)),
-    Topic("sim.fills", 9, 2, (
-        _TS,
-        _c("run_id", "String"),
-        _c("fill_id", "UInt64", 0, "fill sequence number within the run"),
-        _c("order_id", "Int64", 0),
-        _c("account", "Int32", 0),
-        _c("strategy", "Int32", 0),
-        _c("symbol", "Int32", 0, "gateway registry index of the symbol"),
-        _c("symbol_name", _LC, ""),
-        _c("kind", "Int8", 0, "report kind: partial_fill or fill"),
-        _c("side", "Int8", 0),
-        _c("price", "Int64", 0, "integer ticks"),
-        _c("qty", "Int64", 0, "integer lots filled"),
-        _c("leaves", "Int64", 0, "quantity still working"),
-        _c("liquidity", "Int8", 0, "1 maker, -1 taker, 0 unknown"),
-        _c("fee", "Int64", 0, "money units, positive = paid (the floor of the exact fee)"),
-        _c("exch_ts", "DateTime64(9, 'UTC')", 0, "exchange time of the fill"),
-        # version 2 (005_exact_fees.sql): the exact fee is fee + fee_frac / 1e6 (hft/core/money.py)
-        _c("fee_frac", "Int64", 0, "millionths of a money unit beyond fee (0 <= . < 1e6)"),
-    ), "fills of a simulator run (reproducible by replay)", "drop", legacy=((1, 16),)),
+    ), after={"symbol": (_c("symbol_name", _LC, ""),)},
+        doc="order commands and execution reports of a simulator run (reproducible by replay)",
+        critical_policy="drop"),
+    # the numeric columns are hft.core.orders.FILL's fields (fee_frac: version 2, 005_exact_fees.sql)
+    Topic.from_record("sim.fills", 9, FILL, lead=(_c("run_id", "String"),),
+                      after={"symbol": (_c("symbol_name", _LC, ""),)},
+                      doc="fills of a simulator run (reproducible by replay)", critical_policy="drop"),
 )}
 
 TOPICS_BY_ID: dict[int, Topic] = {t.topic_id: t for t in TOPICS.values()}

@@ -11,7 +11,8 @@ Layout (numba; few arrays per call, as the gateway's measured lesson asks):
   traded at our price since the last depth update, see `hft.sim.queue_models`);
 * ``cons`` int64 ``[m, 3]`` — visible liquidity our taker fills consumed: ``(side, price, lots)``;
 * ``params`` int64 ``[N_PARAMS]`` — mode, money multiplier, fees, counters (``P_*``);
-* ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer (``EXEC_REPORT_DTYPE`` plus ``liquidity``);
+* ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer (`hft.core.orders.VENUE_REPORT`: the execution
+  report's fields plus ``liquidity`` and ``queue``);
   ``params[P_NREP]`` counts the rows written. `L2Venue` sizes it before every call so it never overflows
   (the kernel still returns `V_REPORTS_FULL` rather than writing out of bounds).
 
@@ -116,6 +117,12 @@ from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
 from hft.core.jit import njit
+
+# re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
+from hft.core.orders import LIQ_MAKER as LIQ_MAKER
+from hft.core.orders import LIQ_NONE as LIQ_NONE
+from hft.core.orders import LIQ_TAKER as LIQ_TAKER
+from hft.core.orders import LIQUIDITY_NAMES as LIQUIDITY_NAMES
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -131,6 +138,7 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
+from hft.core.orders import VENUE_REPORT_DTYPE as VENUE_REPORT_DTYPE
 from hft.sim.entry_points import CallSite
 from hft.sim.fees import FeeSchedule, fee_money
 from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
@@ -159,12 +167,6 @@ V_BAD_OP = 3
 V_STATUS_NAMES = {V_OK: "ok", V_REPORTS_FULL: "report buffer full", V_CONS_FULL: "consumed table full",
                   V_BAD_OP: "unknown operation"}
 
-# --- liquidity flag of a report ----------------------------------------------------------------------------
-LIQ_NONE = 0
-LIQ_MAKER = 1
-LIQ_TAKER = 2
-LIQUIDITY_NAMES = {LIQ_NONE: "", LIQ_MAKER: "maker", LIQ_TAKER: "taker"}
-
 # --- order table columns -----------------------------------------------------------------------------------
 O_ID = 0  # gateway order id
 O_SIDE = 1
@@ -190,25 +192,6 @@ P_TAKER_BPS_H = 3
 P_PER_LOT = 4
 # 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
 N_PARAMS = 8
-
-VENUE_REPORT_DTYPE = np.dtype(
-    [
-        ("ts", "<i8"),
-        ("order_id", "<i8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("leaves", "<i8"),
-        ("fee", "<i8"),
-        ("fee_frac", "<i8"),  # the fee's millionths beyond `fee` (hft.sim.fees: a fill's fee is exact)
-        ("kind", "i1"),
-        ("liquidity", "i1"),
-        # an ACK's queue ahead at entry, in lots, once the order rests (exact on L3, the displayed level on L2);
-        # -1 on every other report and when the order never rested
-        ("queue", "<i8"),
-    ],
-    align=True,
-)
-
 
 # ======================================================================= kernels
 # No reference counting (`_nrt=False`): the kernels allocate nothing and their arrays are owned by the caller; with

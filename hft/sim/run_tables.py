@@ -36,15 +36,8 @@ import numpy as np
 
 from hft.core.dtypes import NO_PRICE
 from hft.core.money import exact_money
-from hft.core.orders import (
-    INTENT_KIND_NAMES,
-    INTENT_NEW,
-    ORDER_TYPE_NAMES,
-    REPORT_KIND_NAMES,
-    TIF_NAMES,
-)
-from hft.sim.engine import ACK_LOG_DTYPE, DECISION_LOG
-from hft.sim.exchange_l2 import LIQ_MAKER, LIQ_TAKER
+from hft.core.orders import INTENT_NEW, SIDE_NAMES
+from hft.sim.engine import ACK_LOG_DTYPE, DECISION_LOG, FILL_LOG, ORDER_LOG
 from hft.sim.fees import mark_value, money_factor
 from hft.sim.fees import money_unit as unit
 from hft.sim.run_reader import RunResult
@@ -68,6 +61,13 @@ def _decimals(step: float | str) -> int:
 
 def _names(codes: np.ndarray, names: dict[int, str]) -> list[str | None]:
     return [names.get(int(c)) for c in codes]
+
+
+def _null(code: Any) -> None:
+    return None
+
+
+_LOGS = {"orders": ORDER_LOG, "fills": FILL_LOG}
 
 
 def _px(ticks: np.ndarray, tick: float) -> np.ndarray:
@@ -110,7 +110,6 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
     tick, lot = float(instrument.tick_size), float(instrument.lot_size)
     unit = money_unit(instrument, multiplier)
     lot_d, ccy_d = _decimals(instrument.lot_size), _decimals(unit) + 2
-    sides = {1: "buy", -1: "sell"}
     frames: dict[str, Any] = {}
     for name in ("orders", "fills", "decisions", "equity"):
         arr = getattr(out, name)
@@ -121,16 +120,14 @@ def readable_frames(out: Any, instrument: Any, multiplier: int) -> dict[str, Any
             if t in cols:
                 extra.append(pl.Series(f"{t}_utc", cols[t]).cast(pl.Datetime("ns", "UTC")))
         if "side" in cols:
-            extra.append(pl.Series("side_name", _names(cols["side"], sides), dtype=pl.Utf8))
-        if name == "orders":
-            extra += [pl.Series("action_name", _names(cols["action"], INTENT_KIND_NAMES), dtype=pl.Utf8),
-                      pl.Series("order_type_name", _names(cols["order_type"], ORDER_TYPE_NAMES), dtype=pl.Utf8),
-                      pl.Series("tif_name", _names(cols["tif"], TIF_NAMES), dtype=pl.Utf8)]
+            extra.append(pl.Series("side_name", _names(cols["side"], SIDE_NAMES), dtype=pl.Utf8))
+        if name in ("orders", "fills"):
+            # the names of the log's enum fields (`hft.sim.engine.ORDER_LOG` / `FILL_LOG`: action, order type, TIF;
+            # report kind, liquidity), null for a code without a name; side_name as above
+            extra += [pl.Series(k, v, dtype=pl.Utf8) for k, v in _LOGS[name].readable(cols, _null).items()
+                      if k != "side_name"]
         if name == "fills":
-            extra += [pl.Series("kind_name", _names(cols["kind"], REPORT_KIND_NAMES), dtype=pl.Utf8),
-                      pl.Series("liquidity_name", _names(cols["liquidity"], {LIQ_MAKER: "maker", LIQ_TAKER: "taker"}),
-                                dtype=pl.Utf8),
-                      pl.Series("leaves_inst", np.round(cols["leaves"] * lot, lot_d)),
+            extra += [pl.Series("leaves_inst", np.round(cols["leaves"] * lot, lot_d)),
                       # the exact fee (`fee` + `fee_frac` millionths), to a millionth of the money unit
                       pl.Series("fee_ccy", np.round(exact_money(cols["fee"], cols["fee_frac"]) * unit, ccy_d + 6))]
         if name == "decisions":

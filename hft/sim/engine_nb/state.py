@@ -10,6 +10,7 @@ from hft.core.jit import njit
 from hft.core.orders import DECISION
 from hft.core.records import Field
 from hft.gateway import kernels as GK
+from hft.sim.engine import EQUITY, FILL_LOG, ORDER_LOG
 
 # --- wake codes (kernel return values) ---------------------------------------------------------------------
 W_END = 0  # no market item and no heap item left
@@ -124,7 +125,8 @@ H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
 H_COLS = 14
 IT_CMD, IT_REP = 1, 2
 # rows the kernel writes: decisions (`DECISION_ROW`: fields of the decision record, the gateway core's answer code
-# and the leg of its symbol), orders (`Engine._order_rows` layout) and fills (`Engine._fill_rows` layout)
+# and the leg of its symbol), orders and fills (the fields of `hft.sim.engine.ORDER_LOG` / `FILL_LOG` in order, as
+# int64 columns: `Engine._order_rows` / `Engine._fill_rows`)
 DECISION_ROW = DECISION.layout("decision_row", (
     "seq", "ts", "key", "kind", "side", "price", "qty", "order_type", "tif", "target_id", "code", "order_id", "leg"),
     (Field("code", "i8", "code", "the core's answer: reason | DUP_FLAG (accepted: reason 0)"),
@@ -134,14 +136,14 @@ D_SEQ, D_TS, D_KEY, D_KIND, D_SIDE = _D["seq"], _D["ts"], _D["key"], _D["kind"],
 D_PRICE, D_QTY, D_ORDER_TYPE, D_TIF = _D["price"], _D["qty"], _D["order_type"], _D["tif"]
 D_TARGET, D_CODE, D_OID, D_LEG = _D["target_id"], _D["code"], _D["order_id"], _D["leg"]
 D_COLS = len(DECISION_ROW.fields)
-O_COLS, F_COLS = 8, 11
+O_COLS, F_COLS = len(ORDER_LOG.fields), len(FILL_LOG.fields)
 
 # per order id (`order_info`, rows indexed by order id): side (0: not ours), the local time its ACK arrived, its
 # queue ahead at entry (lots; -1: never rested), its leg: `Engine._side_of`, `Engine._acks`, `Engine._leg_of`
 OI_SIDE, OI_ACK_TS, OI_QUEUE, OI_LEG = 0, 1, 2, 3
 OI_COLS = 4
 
-EQ_COLS = 8  # ts, mid2, position, cash, fees, fee_frac, bid, ask (EQUITY_DTYPE order)
+EQ_COLS = len(EQUITY.fields)  # the equity log as int64 columns (`hft.sim.engine.EQUITY`: its fields are int64)
 _I64_MAX = np.iinfo(np.int64).max
 _NO_ROWS = np.zeros((0, 4), dtype=np.int64)  # no reference rows (a global: a constant array inside the kernels)
 _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE

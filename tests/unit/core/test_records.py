@@ -68,7 +68,10 @@ def test_rows_and_readable_names():
 
 
 def test_the_gateway_decision_carries_every_field_of_the_record():
-    from hft.gateway.intents import Decision  # not generated yet: it must keep up by hand
+    """`hft.gateway.intents.Decision` is the caller's view, not `DECISION.row`: its key, account, strategy and
+    symbol are what the intent carried (a string key, names), its fields are in the intent's order (the hot paths
+    build it positionally) and it holds the dispatched command. So it is written by hand and kept up here."""
+    from hft.gateway.intents import Decision
 
     missing = [n for n in DECISION.names if n not in Decision._fields]
     assert not missing, f"hft.gateway.intents.Decision lacks the decision record's fields {missing}"
@@ -149,3 +152,26 @@ def test_the_generated_ddl_gives_the_extended_topic(shared_store):
         assert [tuple(r) for r in res.rows] == [("record_id", "UInt128"), *((c.name, c.type) for c in topic.columns)]
     finally:
         shared_store.execute(f"DROP DATABASE IF EXISTS {db}")
+
+
+def test_every_field_type_is_stored_over_its_numpy_range():
+    """A record field's store column (`hft.recorder.topics`) takes exactly its numpy type's values, by either
+    encoding path (the store's integer rules are `hft.core.records.TYPES`)."""
+    from hft.core.errors import StoreError
+    from hft.core.records import TYPES
+
+    rec = Record("all", tuple(Field(f"f_{t}", t) for t in TYPES))
+    topic = Topic("t.all", 99, 1, tuple(Column(n, t, 0) for n, t, _, _ in rec.store_columns()))
+    for edge in ("min", "max"):
+        arr = np.zeros(1, rec.dtype)
+        row = {}
+        for f in rec.fields:
+            v = 1 if f.type == "bool" and edge == "max" else (
+                0 if f.type == "bool" else int(getattr(np.iinfo(f.numpy_type), edge)))
+            arr[f.name] = v
+            row[f.name] = v
+        assert topic.encode_records([row], [0]) == topic.encode_array(arr, np.zeros(1, np.uint64), 0)
+    for f in rec.fields:
+        if f.type != "bool":
+            with pytest.raises(StoreError, match=f.name):
+                topic.encode_records_slow([{f.name: int(np.iinfo(f.numpy_type).max) + 1}], [0])

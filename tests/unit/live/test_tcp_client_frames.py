@@ -47,3 +47,28 @@ def test_a_string_too_long_for_a_frame_is_refused_before_anything_is_queued(coid
     assert c.pending == [] and c.corr == 0
     c.send_new("ok", "ACC", "s", "SYM", "buy", 1, 1)
     assert _read(c.pending[0])[0] == 1  # the refusals took no corr id
+
+
+# the DECISION answer's wire layout (docs/live.md, "TCP intake"): packed, little-endian; clients parse these bytes
+DECISION_ANSWER_LAYOUT = [("corr", "<u8", 0), ("status", "<u2", 8), ("accepted", "|u1", 10), ("duplicate", "|u1", 11),
+                          ("kind", "|u1", 12), ("reason", "<i2", 13), ("order_id", "<i8", 15), ("seq", "<u8", 23),
+                          ("ts", "<i8", 31)]
+
+
+def test_the_decision_answer_keeps_its_wire_layout_and_carries_decision_fields() -> None:
+    """The answer is a wire format of its own, not a projection of the decision record (packed; `corr` and
+    `status` are the connection's; `kind` / `seq` unsigned on the wire): its bytes stay, the struct and the dtype
+    agree, and each decision field it carries is a field of `hft.core.orders.DECISION` of the same width."""
+    import numpy as np
+
+    from hft.core.orders import DECISION
+
+    dt = T.DECISION_ANSWER
+    assert [(n, dt.fields[n][0].str, dt.fields[n][1]) for n in dt.names] == DECISION_ANSWER_LAYOUT
+    assert dt.itemsize == T.DECISION_BODY.size == 39 and T.DECISION_FRAME.itemsize == 44
+    a = np.zeros(1, dt)
+    a[0] = (7, 201, 1, 0, 3, -5, 1 << 40, 9, -(1 << 62))
+    assert T.DECISION_BODY.unpack(a.tobytes()) == (7, 201, 1, 0, 3, -5, 1 << 40, 9, -(1 << 62))
+    carried = [n for n in dt.names if n not in ("corr", "status")]
+    assert [dt.fields[n][0].itemsize for n in carried] == [np.dtype(DECISION.field(n).numpy_type).itemsize
+                                                           for n in carried]
