@@ -2,4 +2,5 @@
 
 from hft.cli.app import main
 
-main()
+if __name__ == "__main__":  # (imported, e.g. by a walk over the package's modules, it runs nothing)
+    main()
