@@ -219,8 +219,9 @@ def test_an_edit_recompiles_the_kernels_that_depend_on_it_and_only_those(tmp_pat
     import shutil
 
     root = Path(_package(tmp_path / "src", _KERNELS))
-    for name in ("__init__.py", "_numba_key.py", "_numba_locator.py"):
-        shutil.copy(ROOT / name, root / name)
+    (root / "core").mkdir(exist_ok=True)
+    for name in ("__init__.py", "_numba_key.py", "_numba_locator.py", "core/__init__.py", "core/exports.py"):
+        shutil.copy(ROOT / name, root / name)  # what `import hft` runs
     env = {"PYTHONPATH": str(tmp_path / "src"), "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
            "PYTHONDONTWRITEBYTECODE": "1"}
 
