@@ -107,14 +107,14 @@ def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
     root = Section(data, file)
     name = root.str("search")
     if not name or not all(c.isalnum() or c in "_-." for c in name):
-        root._fail("search", "a name of letters, digits, '_', '-' or '.'", name)
+        root.fail("search", "a name of letters, digits, '_', '-' or '.'", name)
     al = root.section("alphas")
     if not al.data:
-        al._fail("alphas", "a non-empty mapping of alpha id -> parameter grid", dict(al.data))
+        al.fail("alphas", "a non-empty mapping of alpha id -> parameter grid", dict(al.data))
     alphas: dict[str, dict[str, list[Any]]] = {}
     for alpha_id in sorted(al.data):
         cls = load_alpha_class(alpha_id)
-        grid = Section(al.raw(alpha_id) or {}, root.file, al._key(alpha_id))
+        grid = Section(al.raw(alpha_id) or {}, root.file, al.key(alpha_id))
 
         def check(pname: str, v: Any, cls: Any = cls) -> None:
             cls({pname: v})  # a GovernanceError names what is wrong with the value
@@ -125,20 +125,20 @@ def parse_spec(data: Any, file: str | Path | None = None) -> SearchSpec:
     sizes = root.raw("subset_sizes", [1])
     if (not isinstance(sizes, list) or not sizes
             or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= len(alphas) for s in sizes)):
-        root._fail("subset_sizes", f"a non-empty list of integers in [1, {len(alphas)}]", sizes)
+        root.fail("subset_sizes", f"a non-empty list of integers in [1, {len(alphas)}]", sizes)
     weights = root.raw("weights", ["equal"])
     if not isinstance(weights, list) or not weights or not all(w in WEIGHT_SCHEMES for w in weights):
-        root._fail("weights", f"a non-empty list of {list(WEIGHT_SCHEMES)}", weights)
+        root.fail("weights", f"a non-empty list of {list(WEIGHT_SCHEMES)}", weights)
     fspec = _feature_spec(root.section("features", {}))
     target = root.raw("target", fspec.horizons[0])
     if target not in fspec.horizons:
-        root._fail("target", f"one of features.horizons {list(fspec.horizons)}", target)
+        root.fail("target", f"one of features.horizons {list(fspec.horizons)}", target)
     oos = root.float("oos_fraction", 0.3, min_value=0.0)
     if not 0.0 < oos < 1.0:
-        root._fail("oos_fraction", "a number in (0, 1)", oos)
+        root.fail("oos_fraction", "a number in (0, 1)", oos)
     bucket_ns = root.duration_ns("bucket", "5m")
     if bucket_ns <= 0:
-        root._fail("bucket", "a positive duration", root.raw("bucket"))
+        root.fail("bucket", "a positive duration", root.raw("bucket"))
     cost = root.section("cost", {})
     spread_mult = cost.float("spread_multiplier", 1.0, min_value=0.0)
     fee = cost.float("fee_bps", 0.0, min_value=0.0)

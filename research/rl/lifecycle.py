@@ -331,7 +331,7 @@ def load_rl_config(path: Path | None = None) -> RLConfig:
     root = Section(load_yaml(path), path)
     policy = root.str("policy")
     if policy != POLICY_ID:
-        root._fail("policy", repr(POLICY_ID), policy)
+        root.fail("policy", repr(POLICY_ID), policy)
     val = root.section("validation", {})
     gd = lc.parse_gate_d(val.section("gate_d", {}))
     ge = lc.parse_gate_e(val.section("gate_e", {}))
