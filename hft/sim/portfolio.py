@@ -318,7 +318,8 @@ def run_instruments(groups: list[list[Path]], mds: list[Any], strategy: Any, str
     finally:
         commit.close()
     leg_outs = [leg_output(out, k, len(md.events)) for k, md in enumerate(mds)]
-    leg_summaries = [summarise(o, md, strategy_name, strategy.params(), cfg, g, commit=sha)
+    leg_summaries = [summarise(o, md, strategy_name, strategy.params(), config, g, commit=sha,
+                               multiplier=cfg.multiplier)
                      for o, md, g, cfg in zip(leg_outs, mds, groups, leg_configs(mds, config), strict=True)]
     summary = portfolio_summary(out, mds, leg_summaries, strategy_name, strategy.params(), config, groups,
                                 commit=sha, run_s=run_s, compile_s=compile_s)

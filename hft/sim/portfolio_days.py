@@ -148,7 +148,7 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
             leg_sums = []
             for k, (o, md, g, cfg) in enumerate(zip(leg_outs, day_mds, day_groups, leg_configs(day_mds, config),
                                                     strict=True)):
-                s = summarise(o, md, strategy_name, params, cfg, g, commit=sha)
+                s = summarise(o, md, strategy_name, params, config, g, commit=sha, multiplier=cfg.multiplier)
                 earlier = leg_sessions[k]
                 as_day(s, earlier[-1].summary if earlier else None)
                 s.update(day=day_label(g), data=[str(p) for p in g])
@@ -168,7 +168,7 @@ def run_portfolio_days(groups: list[list[Path]], mds: list[Any], strategy: Any, 
         commit.close()
     out = total_legs_output([d["out"] for d in days])
     leg_outs = [total_output(s) for s in leg_sessions]
-    leg_sums = [total_summary(s, o, strategy_name, params, cfg, commit=sha)
+    leg_sums = [total_summary(s, o, strategy_name, params, config, commit=sha, multiplier=cfg.multiplier)
                 for s, o, cfg in zip(leg_sessions, leg_outs, leg_configs(days[-1]["mds"], config), strict=True)]
     last_mds = days[-1]["mds"]
     compile_s = sum(d["summary"]["compile_s"] for d in days)

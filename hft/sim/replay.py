@@ -676,17 +676,18 @@ TIMING_KEYS = frozenset({"wall_s", "compile_s", "events_per_s"})
 
 def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: ReplayConfig,
               data: list[Path], *, commit: str | None = None, compile_s: float = 0.0,
-              run_s: float | None = None) -> dict[str, Any]:
+              run_s: float | None = None, multiplier: int | None = None) -> dict[str, Any]:
     """Run metrics: PnL, Sharpe per sample, drawdown, fills, maker share, rejects, speed, hashes. `commit`: the
     `git_commit()` value when already known (None: asked now). `compile_s`: kernel compilation during the run
     (a cold cache) and `run_s` the whole call that contained it: with compilation, ``events_per_s`` counts
-    ``run_s - compile_s`` only."""
+    ``run_s - compile_s`` only. `multiplier`: the instrument's own when it is not the config's (a leg of a run
+    over several instruments: `hft.sim.portfolio.leg_configs`)."""
     replay_s = out.wall_s if not compile_s or run_s is None else run_s - compile_s
     from hft.sim.exchange_l2 import LIQ_MAKER  # lazy: numba
 
     inst = md.instrument
     eq = out.equity
-    mult = config.multiplier
+    mult = config.multiplier if multiplier is None else multiplier
     from hft.sim.fees import money_factor, money_unit  # lazy: numba
 
     equity = net_equity(eq, money_factor(inst, mult))

@@ -243,12 +243,13 @@ DAY_KEYS = ("day", "data", "events", "run_hash", "data_hash", "pnl", "pnl_gross"
 
 
 def total_summary(sessions: list[Session], out: Any, strategy_name: str, params: dict[str, Any], config: Any,
-                  *, commit: str) -> dict[str, Any]:
-    """The summary of the whole run (`summarise` over the total output) with ``days``: each day's figures."""
+                  *, commit: str, multiplier: int | None = None) -> dict[str, Any]:
+    """The summary of the whole run (`summarise` over the total output, `multiplier` as there) with ``days``: each
+    day's figures."""
 
     compile_s = sum(s.summary["compile_s"] for s in sessions)
     summary = summarise(out, sessions[-1].md, strategy_name, params, config, [], commit=commit,
-                        compile_s=compile_s, run_s=out.wall_s if compile_s else None)
+                        compile_s=compile_s, run_s=out.wall_s if compile_s else None, multiplier=multiplier)
     summary["data_hash"] = hashlib.blake2b("|".join(s.summary["data_hash"] for s in sessions).encode(),
                                            digest_size=8).hexdigest()
     # speed: the days' replay seconds (each without its kernel compilation), summed

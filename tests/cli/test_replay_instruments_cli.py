@@ -177,7 +177,8 @@ def test_binance_btcusdt_and_ethusdt_of_different_money_units_in_one_run(hft, tm
     for k, leg in enumerate(s["legs"], 1):
         d = tmp_path / "run" / "legs" / f"{k:02d}_{leg['symbol']}"
         summary = json.loads((d / "summary.json").read_text())
-        assert summary["money_unit"] == 1e-10
+        assert summary["money_unit"] == 1e-10 and summary["config_hash"] == s["config_hash"]  # the run's config
+        assert summary["multiplier"] == {"BTCUSDT": 1, "ETHUSDT": 100_000}[leg["symbol"]]
         fills, equity = pl.read_parquet(d / "fills.parquet"), pl.read_parquet(d / "equity.parquet")
         assert fills.height == leg["fills"] > 0
         cash = -float((fills["side"] * fills["price_px"] * fills["qty_inst"]).sum()) - float(fills["fee_ccy"].sum())
