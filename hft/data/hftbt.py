@@ -132,29 +132,17 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
     side = np.where((ev & BUY_EVENT) != 0, BUY, np.where((ev & SELL_EVENT) != 0, SELL, 0)).astype(np.int8)
     if np.isin(code, [ADD_ORDER_EVENT, CANCEL_ORDER_EVENT, MODIFY_ORDER_EVENT, FILL_EVENT]).any():
         return _import_mbo(path, a, rows, code, side, int((~keep).sum()))
-    known = np.isin(code, list(_KINDS))
-    if not known.all():
-        i = int(np.flatnonzero(~known)[0])
-        raise row_error(path, int(rows[i]) + 1, "ev", f"an L2 event kind {sorted(_KINDS)} (market-by-order events "
-                        "10-13 are not imported)", int(code[i]))
+    _refuse_first(path, rows, ~np.isin(code, list(_KINDS)), "ev", f"an L2 event kind {sorted(_KINDS)} or a "
+                  "market-by-order one (10-13)", code)
     kind = np.zeros(len(a), np.uint8)
     for src, dst in _KINDS.items():
         kind[code == src] = dst
     book = (kind == EV_LEVEL_SET) | (kind == EV_SNAPSHOT_LEVEL) | (kind == EV_TICKER)
-    sideless = book & (side == 0)
-    if sideless.any():
-        i = int(np.flatnonzero(sideless)[0])
-        raise row_error(path, int(rows[i]) + 1, "ev", "BUY_EVENT or SELL_EVENT on a depth event", int(ev[i]))
+    _refuse_first(path, rows, book & (side == 0), "ev", "BUY_EVENT or SELL_EVENT on a depth event", ev)
     priced = kind != EV_CLEAR
     for f in ("px", "qty"):
-        bad = priced & ~np.isfinite(a[f])
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise row_error(path, int(rows[i]) + 1, f, "a finite number", float(a[f][i]))
-    neg = priced & (a["qty"] < 0)
-    if neg.any():
-        i = int(np.flatnonzero(neg)[0])
-        raise row_error(path, int(rows[i]) + 1, "qty", "a quantity >= 0", float(a["qty"][i]))
+        _refuse_first(path, rows, priced & ~np.isfinite(a[f]), f, "a finite number", a[f])
+    _refuse_first(path, rows, priced & (a["qty"] < 0), "qty", "a quantity >= 0", a["qty"])
     back = np.flatnonzero(a["local_ts"][1:] < a["local_ts"][:-1])
     if len(back):  # the kept events are replayed in local time
         i = int(back[0]) + 1
@@ -167,6 +155,14 @@ def import_hftbacktest(path: Path) -> tuple[np.ndarray, Instrument, dict[str, An
                       kind=kind, side=side, flags=np.where(ends, FLAG_EOM, 0))
     inst, meta = _described(path, tick, lot, "L2", int((~keep).sum()))
     return freeze(out), inst, meta
+
+
+def _refuse_first(path: Path, rows: np.ndarray, bad: np.ndarray, field: str, expected: str,
+                  values: np.ndarray) -> None:
+    """A `row_error` naming the first `bad` row (its record in the file, from 1) and its value of `field`."""
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise row_error(path, int(rows[i]) + 1, field, expected, values[i].item())
 
 
 def _units(path: Path, a: np.ndarray, priced: np.ndarray) -> tuple[str, str, np.ndarray, np.ndarray]:
@@ -194,32 +190,20 @@ def _import_mbo(path: Path, a: np.ndarray, rows: np.ndarray, code: np.ndarray, s
     """A market-by-order file (module docstring) → L3 events."""
     from hft.data import _dbn_mbo as K  # lazy: numba, loaded for MBO files only
 
-    known = np.isin(code, list(_MBO_ACTIONS))
-    if not known.all():
-        i = int(np.flatnonzero(~known)[0])
-        raise row_error(path, int(rows[i]) + 1, "ev", f"a market-by-order event kind {sorted(_MBO_ACTIONS)} (a "
-                        "file of order events holds no depth events)", int(code[i]))
+    _refuse_first(path, rows, ~np.isin(code, list(_MBO_ACTIONS)), "ev", f"a market-by-order event kind "
+                  f"{sorted(_MBO_ACTIONS)} (a file of order events holds no depth events)", code)
     action = np.zeros(len(a), np.uint8)
     for src, act in _MBO_ACTIONS.items():
         action[code == src] = ord(act)
     order = np.isin(code, [ADD_ORDER_EVENT, CANCEL_ORDER_EVENT, MODIFY_ORDER_EVENT, FILL_EVENT])
-    sideless = order & (side == 0)
-    if sideless.any():
-        i = int(np.flatnonzero(sideless)[0])
-        raise row_error(path, int(rows[i]) + 1, "ev", "BUY_EVENT or SELL_EVENT on an order event", int(a["ev"][i]))
+    _refuse_first(path, rows, order & (side == 0), "ev", "BUY_EVENT or SELL_EVENT on an order event", a["ev"])
     priced = code != DEPTH_CLEAR_EVENT
     for f in ("px", "qty"):
-        bad = priced & ~(np.isfinite(a[f]) & (a[f] >= 0))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise row_error(path, int(rows[i]) + 1, f, "a finite number >= 0", float(a[f][i]))
+        _refuse_first(path, rows, priced & ~(np.isfinite(a[f]) & (a[f] >= 0)), f, "a finite number >= 0", a[f])
     tick, lot, price, qty = _units(path, a, priced)
     # the walk sums an order's fills in int64: sizes and counts bounded as DBN's are (u32 sizes, < 2**31 records)
-    big = qty > np.iinfo(np.uint32).max
-    if big.any():
-        i = int(np.flatnonzero(big)[0])
-        raise row_error(path, int(rows[i]) + 1, "qty", f"at most {np.iinfo(np.uint32).max} lots of {lot}",
-                        float(a["qty"][i]))
+    _refuse_first(path, rows, qty > np.iinfo(np.uint32).max, "qty", f"at most {np.iinfo(np.uint32).max} lots of "
+                  f"{lot}", a["qty"])
     if len(a) > MAX_MBO_RECORDS:
         raise DataValidationError(f"{path}: expected at most {MAX_MBO_RECORDS} order events in one file, it holds "
                                   f"{len(a)}", file=str(path))

@@ -361,14 +361,10 @@ def pnl_correlation(portfolio: Any, symbols: list[str]) -> list[list[float | Non
     d = np.diff(np.stack([portfolio[f"{sym}_net_equity_ccy"].to_numpy().astype(np.float64) for sym in symbols]),
                 axis=1)
     moving = d.std(axis=1) > 0
-    out: list[list[float | None]] = []
-    for i in range(len(symbols)):
-        row: list[float | None] = []
-        for j in range(len(symbols)):
-            ok = moving[i] and moving[j]
-            row.append(round(float(np.corrcoef(d[i], d[j])[0, 1]), 4) if ok else None)
-        out.append(row)
-    return out
+    with np.errstate(divide="ignore", invalid="ignore"):  # a leg that never moves: its row is None
+        c = np.atleast_2d(np.corrcoef(d))
+    return [[round(float(c[i, j]), 4) if moving[i] and moving[j] else None for j in range(len(symbols))]
+            for i in range(len(symbols))]
 
 
 def write_portfolio_tearsheet(path: str | Path, portfolio: Any,

@@ -127,3 +127,14 @@ def test_time_axis_leaves_out_the_nights_only():
     assert list(to_axis(np.array([h // 2, 20 * h + h // 2]))) == [0.5, 2.5]  # a fill between samples
     one, label, starts = time_axis(ts[:3], several_days=False)
     assert label == "seconds from start" and list(one(ts[:3])) == [0.0, 3600.0, 7200.0] and starts == []
+
+
+def test_pnl_correlation_is_each_pairs_correlation_of_net_equity_changes():
+    from hft.report.run import pnl_correlation
+
+    rng = np.random.default_rng(1)
+    a, b = np.cumsum(rng.normal(size=50)), np.cumsum(rng.normal(size=50))
+    frame = pl.DataFrame({"A_net_equity_ccy": a, "B_net_equity_ccy": b, "C_net_equity_ccy": np.zeros(50)})
+    got = pnl_correlation(frame, ["A", "B", "C"])
+    ab = round(float(np.corrcoef(np.diff(a), np.diff(b))[0, 1]), 4)
+    assert got == [[1.0, ab, None], [ab, 1.0, None], [None, None, None]]  # C never moves: no correlation
