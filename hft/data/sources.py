@@ -226,9 +226,10 @@ def group_days(paths: Sequence[Path | str]) -> list[list[Path]]:
 
     A LOBSTER zip / message CSV, an imported event Parquet file or a generic table is one day each. Binance
     captures of one symbol (same folder, same name before ``_YYYYMMDD``) chain into one stream, as
-    `open_market_data` chains them, and so do the files of another chaining format (a Tardis book + trades
-    pair); each chain is one day. Event files (or DBN files) of one instrument whose exchange times overlap (a book
-    and a trades file imported apart, a DBN MBP file and its trades file) are one stream too (`hft.data._merge`,
+    `open_market_data` chains them, and so do the files of another chaining format (Tardis files: a book + trades
+    pair, consecutive days, `hft.data.tardis`); each chain is one day (one session). Event files (or DBN files) of
+    one instrument whose exchange times overlap (a book and a trades file imported apart, a DBN MBP file and its
+    trades file) are one stream too (`hft.data._merge`,
     which refuses an L3 file among them: an L3 day is one file); files that follow one another in time stay days. Raises DataValidationError for no paths, a missing file or a file given twice.
     """
     ps = [Path(p) for p in paths]

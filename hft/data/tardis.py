@@ -19,11 +19,22 @@ its header:
   is that row's top N, as a clear and a full snapshot would leave it.
 * ``quotes`` — ``ask_amount,ask_price,bid_price,bid_amount``: a top-1 snapshot per row, as above.
 
-Several files of one symbol (e.g. a book file and a trades file, the "pair") import as one stream ordered by
-local time; at equal local time trades go first (as hftbacktest's converter does: the depth update a trade
-causes must not move our queue a second time). Ticks and lots: the fewest decimals that hold every price and
-amount exactly (`hft.data._convert`). Instrument: ``symbol`` and ``exchange`` columns (one symbol for all
-files), currency guessed from the symbol. A bad value (a negative amount, a ``local_timestamp`` before the row
+Several files of one exchange and symbol (e.g. a book file and a trades file, the "pair") import as one stream
+ordered by local time; at equal local time trades go first (as hftbacktest's converter does: the depth update a
+trade causes must not move our queue a second time).
+
+Several days: Tardis files are daily (UTC), and each ``incremental_book_L2`` file starts with a snapshot of the
+book. The files of consecutive days (book files, and optionally the trades files of the same days) are one
+continuous stream, in time order whatever order they are given in. Tardis's rule for a snapshot row that follows a
+row that is not one (reset the book: "a connection restart … or the start of a new day") is the rule above: the
+next day's snapshot is one message, EV_CLEAR and its levels, and after it the book is that snapshot. A file's day
+is the UTC day of its first ``local_timestamp``; `_check_chain` refuses, naming the file, two book (or two trades)
+files of one day, a file whose rows start before the previous day's file ends, a missing day between two files,
+book and trades files of different days, and a second exchange or symbol.
+
+Ticks and lots: the fewest decimals that hold every price and amount exactly (`hft.data._convert`). Instrument:
+``symbol`` and ``exchange`` columns, currency the symbol's quote asset (``SOLUSDT``: USDT; a guess, said, when it
+names none: `hft.data._convert.currency_of`). A bad value (a negative amount, a ``local_timestamp`` before the row
 above it among them) is a one-line error naming file, row (the line number, header = line 1), field and the value
 as written.
 """
@@ -33,6 +44,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import gzip
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -284,11 +296,68 @@ def _wide(df: Any, cols: list[str], path: Path, *, quantity: bool = False) -> np
     return out
 
 
+def _day(local_ns: int) -> np.datetime64:
+    """The UTC day of a local time (ns)."""
+    return np.datetime64(local_ns, "ns").astype("datetime64[D]")
+
+
+def _check_chain(parts: list[_Part]) -> None:
+    """The files make one chain (module docstring, "Several days"): one exchange and one symbol, each role's files
+    (book, trades) a day apiece, on consecutive days, none overlapping another in time, and both roles of the same
+    days; else a one-line DataValidationError naming the file that breaks it. Files with no rows say nothing."""
+    full = [p for p in parts if p.n and p.symbols]
+    if not full:
+        return  # no rows at all: `import_tardis` says there is no symbol
+    first = full[0]
+    for what, attr in (("symbol", "symbols"), ("exchange", "exchanges")):
+        want = getattr(first, attr)
+        for p in full:
+            got = getattr(p, attr)
+            if len(got) != 1 or got != want:
+                like = "" if p is first else f" ({next(iter(want))}, as in {first.path.name})"
+                raise DataValidationError(f"{p.path}: expected one {what} across the Tardis files{like}, was "
+                                          f"{sorted(got)}", file=str(p.path), field=what)
+    days: dict[str, dict[np.datetime64, _Part]] = {}
+    for role in ("book", "trades"):
+        chain = sorted((p for p in full if (p.dataset == "trades") == (role == "trades")),
+                       key=lambda p: int(p.local[0]))
+        for a, b in pairwise(chain):
+            da, db = _day(int(a.local[0])), _day(int(b.local[0]))
+            if db == da:
+                raise DataValidationError(f"{b.path}: expected one {role} file a day (a chain of daily Tardis "
+                                          f"files), {a.path.name} is of {da} too", file=str(b.path))
+            if int(b.local[0]) < int(a.local[-1]):
+                raise DataValidationError(
+                    f"{b.path}: expected the {role} file of a day after {a.path.name} (a chain of daily Tardis "
+                    f"files), its first row ({_iso(int(b.local[0]))}) is before that file's last "
+                    f"({_iso(int(a.local[-1]))})", file=str(b.path))
+            if db > da + 1:
+                missing = int((db - da).astype(int)) - 1
+                raise DataValidationError(
+                    f"{b.path}: expected the {role} file of {da + 1}, the day after {a.path.name} (a chain of daily "
+                    f"Tardis files has no gap), was of {db}: {missing} day{'s' if missing > 1 else ''} missing",
+                    file=str(b.path))
+        if chain:
+            days[role] = {_day(int(p.local[0])): p for p in chain}
+    if len(days) == 2 and set(days["book"]) != set(days["trades"]):
+        role, other = ("trades", "book") if set(days["trades"]) - set(days["book"]) else ("book", "trades")
+        day = min(set(days[role]) - set(days[other]))
+        raise DataValidationError(
+            f"{days[role][day].path}: the {role} file of {day}, expected a {other} file of that day too (the "
+            f"{other} files are of {', '.join(str(d) for d in sorted(days[other]))})", file=str(days[role][day].path))
+
+
+def _iso(ns: int) -> str:
+    return str(np.datetime64(ns, "ns").astype("datetime64[us]")) + "Z"
+
+
 def import_tardis(paths: list[Path], *, origins: bool = False) -> tuple[np.ndarray, Instrument, dict[str, Any],
                                                                         Locate | None]:
-    """Read Tardis CSV files of one symbol into one event stream (module docstring); with `origins`, the events'
-    `Locate` (an event's seq is its line; which file, of several, is laid out beside the events), else None."""
+    """Read Tardis CSV files of one exchange and symbol into one event stream (module docstring: several days chain
+    into one); with `origins`, the events' `Locate` (an event's seq is its line; which file, of several, is laid
+    out beside the events), else None."""
     parts = [_read(Path(p)) for p in paths]
+    _check_chain(parts)
     symbols = set().union(*(p.symbols for p in parts))
     if len(symbols) != 1:
         raise DataValidationError(f"{paths[0]}: expected one symbol across the Tardis files, was {sorted(symbols)}",

@@ -2,7 +2,8 @@
 
 The inputs are grouped into days by the market-data source (`hft.core.market_data.MarketDataSource`; on files
 `hft.data.sources.group_days`: a LOBSTER file, an imported event file or a generic table is one day; chaining
-formats — Binance captures of one symbol, a Tardis pair — are one stream).
+formats — Binance captures of one symbol, Tardis files of one symbol (a book + trades pair, consecutive days:
+`hft.data.tardis`) — are one stream).
 Each day is a session, replayed by the one engine loop (`hft.sim.engine_nb` or the reference engine):
 
 * the venue is built afresh from the day's own data (LOBSTER: seeded with its pre-open book and resynced on

@@ -258,3 +258,46 @@ def test_a_stream_without_a_book_says_so(hft, files, tmp_path):
     assert r.code == 0, r.err
     notice = [w for w in r.json()["warnings"] if "no order book" in w]
     assert len(notice) == 1 and notice[0].startswith(want) and f"warning: {notice[0]}" in r.err.splitlines()
+
+
+def test_tardis_days_raw_and_imported_are_one_stream(hft, tmp_path):
+    """Two days of Tardis book + trades files, raw (given in any order) or imported into one event file: one
+    stream, one session, the same run hash; imported a day at a time they are two days (sessions). A missing day
+    is a one-line data error naming the file."""
+    pairs = [vs.write_tardis(vs.market(400, seed=20 + k), tmp_path, gz=True, day=k) for k in range(2)]
+    files = [str(p) for pair in pairs for p in pair]
+    raw = hft("replay", *[a for f in reversed(files) for a in ("-d", f)], "-s", "mm", "--no-store", "--json")
+    assert raw.code == 0, raw.err
+    s = raw.json()
+    assert "days" not in s and s["orders"] > 0 and s["currency"] == "USDT" and "warnings" not in s
+    one = tmp_path / "two_days.parquet"
+    imp = hft("data", "import", *files, "-o", str(one), "--json")
+    assert imp.code == 0, imp.err
+    assert imp.json()["events"] == s["events"]
+    imported = hft("replay", "-d", str(one), "-s", "mm", "--no-store", "--json")
+    assert imported.code == 0, imported.err
+    assert imported.json()["run_hash"] == s["run_hash"] and "days" not in imported.json()
+    apart = []
+    for k, pair in enumerate(pairs):
+        apart.append(tmp_path / f"day{k}.parquet")
+        assert hft("data", "import", *map(str, pair), "-o", str(apart[-1]), "--json").code == 0
+    by_day = hft("replay", "-d", str(apart[0]), "-d", str(apart[1]), "-s", "mm", "--no-store", "--json")
+    assert by_day.code == 0, by_day.err
+    assert len(by_day.json()["days"]) == 2
+    (tmp_path / "gap").mkdir()
+    later = vs.write_tardis(vs.market(50, seed=30), tmp_path / "gap", gz=True, day=3)
+    gap = hft("replay", "-d", str(pairs[0][0]), "-d", str(later[0]), "-s", "mm", "--no-store")
+    assert gap.code == 12 and "Traceback" not in gap.err
+    assert gap.err.splitlines()[0] == (f"error: {later[0]}: expected the book file of 2024-08-10, the day after "
+                                       f"{pairs[0][0].name} (a chain of daily Tardis files has no gap), was of "
+                                       "2024-08-12: 2 days missing")
+
+
+def test_replay_of_a_solusdt_file_is_in_usdt(hft, tmp_path):
+    """A DBN file of SOLUSDT replays in USDT, its quote asset (no guessed USD, no warning)."""
+    sol = vs.write_dbn(vs.market(300, seed=4), tmp_path, symbol="SOLUSDT")["mbp-10"]
+    r = hft("replay", "-d", str(sol), "-s", "mm", "--no-store", "--json")
+    assert r.code == 0, r.err
+    s = r.json()
+    assert (s["symbol"], s["currency"], s["quote_currency"]) == ("SOLUSDT", "USDT", "USDT")
+    assert "warnings" not in s and "guessed" not in r.err

@@ -134,6 +134,11 @@ def test_dbn_currency_is_the_symbols_quote_asset_and_a_guess_is_said(files, tmp_
     assert "warnings" not in each_stream([sol["mbo"]], lambda md: {"ok": True})
     tardis = open_market_data([files["book"]])  # Tardis BTCUSDT: the quote asset, no guess
     assert tardis.instrument.currency == "USDT" and "notices" not in tardis.meta
+    # as docs/sim.md says of the three formats that name no currency: SOLUSDT in Tardis and hftbacktest files too
+    m = vs.market(60, seed=4)
+    for md in (open_market_data([vs.write_tardis(m, tmp_path / "sol", symbol="SOLUSDT")[0]]),
+               open_market_data([vs.write_hftbacktest(m, tmp_path / "sol" / "solusdt_20240809.npz")])):
+        assert (md.instrument.symbol, md.instrument.currency) == ("SOLUSDT", "USDT") and "notices" not in md.meta
 
 
 def test_dbn_schemas(files):

@@ -55,24 +55,32 @@ def _qty(m: Market, lots: int) -> str:
     return f"{lots * m.lot:.3f}"
 
 
-def write_tardis(m: Market, folder: Path, *, gz: bool = False, symbol: str = "BTCUSDT") -> tuple[Path, Path]:
-    """``incremental_book_L2`` and ``trades`` CSVs (Tardis.dev's documented columns, µs timestamps)."""
+def write_tardis(m: Market, folder: Path, *, gz: bool = False, symbol: str = "BTCUSDT",
+                 day: int = 0) -> tuple[Path, Path]:
+    """``incremental_book_L2`` and ``trades`` CSVs (Tardis.dev's documented columns, µs timestamps) of 2024-08-09
+    + `day` days (the market's times moved by that many days: Tardis files are daily, each book file starting with
+    its snapshot)."""
     head = "exchange,symbol,timestamp,local_timestamp,"
+    shift = day * 86_400_000_000
     book = [head + "is_snapshot,side,price,amount"]
     for side, p, q in m.snapshot:
-        book.append(f"binance-futures,{symbol},{T0_US},{T0_US + 700},true,{'bid' if side == 1 else 'ask'},"
+        t = T0_US + shift
+        book.append(f"binance-futures,{symbol},{t},{t + 700},true,{'bid' if side == 1 else 'ask'},"
                     f"{_px(m, p)},{_qty(m, q)}")
     for t, side, p, q in m.updates:
+        t += shift
         book.append(f"binance-futures,{symbol},{t},{t + 700},false,{'bid' if side == 1 else 'ask'},{_px(m, p)},"
                     f"{_qty(m, q)}")
     trades = [head + "id,side,price,amount"]
     for t, tid, side, p, q in m.trades:
+        t += shift
         trades.append(f"binance-futures,{symbol},{t},{t + 700},{tid},{'buy' if side == 1 else 'sell'},"
                       f"{_px(m, p)},{_qty(m, q)}")
     suffix = ".csv.gz" if gz else ".csv"
+    date = (np.datetime64("2024-08-09") + day).astype(str)
     out = []
     for name, lines in (("incremental_book_L2", book), ("trades", trades)):
-        path = folder / f"binance-futures_{name}_2024-08-09_{symbol}{suffix}"
+        path = folder / f"binance-futures_{name}_{date}_{symbol}{suffix}"
         data = ("\n".join(lines) + "\n").encode()
         path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
         out.append(path)
