@@ -98,6 +98,35 @@ def test_rollback_marks_inactive(env, tmp_path, rec):
         run_canary("toy_obi", env.runs[1], promotions_root=tmp_path / "promos", audit_writer=rec.audit, audit_reader=rec.chain)
 
 
+def test_kill_limits_in_a_currency_are_judged_in_the_runs_money_units(env, tmp_path, rec):
+    """``max_drawdown: "<amount> USD"``: the observations' money unit (0.01 USD, LOBSTER) converts it exactly; the
+    decision and its audit row are in money units, as the metrics are."""
+    s = json.loads((env.runs[0] / "summary.json").read_text())
+    assert (s["currency"], s["money_unit"]) == ("USD", 0.01) and s["max_drawdown_money_units"] > 1
+    below = s["max_drawdown_money_units"] - 1  # one cent below the window's drawdown: a breach
+    path = _promote(tmp_path, rec, kill=CanaryKill(max_drawdown=f"{below / 100:.2f} USD"))
+    r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit,
+                   audit_reader=rec.chain)
+    assert (r.decision, r.thresholds["max_drawdown"]) == ("rollback", float(below))
+    assert r.reasons[0].startswith(f"kill: max_drawdown expected <= {float(below)}, was ")
+    assert load_promotion(path).canary.kill.max_drawdown == f"{below / 100:.2f} USD"  # the plan as written
+
+
+@pytest.mark.parametrize(("amount", "text"), [
+    ("5 EUR", "key 'canary.kill.max_loss': expected an amount in USD (the money unit is 0.01 USD), was '5 EUR'"),
+    ("0.005 USD", "key 'canary.kill.max_loss': expected a whole number of money units of 0.01 USD, was "
+                  "'0.005 USD'"),
+])
+def test_a_kill_amount_the_runs_money_unit_cannot_hold_is_refused(env, tmp_path, rec, amount, text):
+    path = _promote(tmp_path, rec, kill=CanaryKill(max_loss=amount))
+    before = path.read_text()
+    with pytest.raises(GovernanceError) as e:
+        run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit,
+                   audit_reader=rec.chain)
+    assert str(e.value) == f"{path}: {text}"
+    assert path.read_text() == before and not _canary_calls(rec)
+
+
 def test_canary_after_a_rollback_names_the_inactive_file_and_when_to_promote(env, tmp_path, rec):
     """After a rollback, `canary` names the inactive promotion file and says the alpha must be promoted again,
     and when: not "promote it first" (promoting again the same day is refused: today's file exists)."""
