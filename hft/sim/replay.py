@@ -503,11 +503,12 @@ def _run(data: list[Path], strategy: Any, spec: Any, config: ReplayConfig, *, ou
             mds = opened + [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[2:]]
             several_days = len({md.instrument.symbol for md in mds}) < len(mds)  # an instrument comes again
             run = run_portfolio_days if several_days else run_instruments
-            return run(groups, mds, in_lots([md.instrument for md in mds]), strategy_name, config, out_dir=out_dir, force=force,
-                       progress=progress, recorder=recorder, commit=commit, tables=tables, notices=notices)
-        return run_days(groups, in_lots([opened[0].instrument]), strategy_name, config, out_dir=out_dir, force=force, progress=progress,
-                        recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping,
-                        tables=tables, notices=notices)
+            return run(groups, mds, in_lots([md.instrument for md in mds]), strategy_name, config, out_dir=out_dir,
+                       force=force, progress=progress, recorder=recorder, commit=commit, tables=tables,
+                       notices=notices)
+        return run_days(groups, in_lots([opened[0].instrument]), strategy_name, config, out_dir=out_dir, force=force,
+                        progress=progress, recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt,
+                        mapping=mapping, tables=tables, notices=notices)
     try:
         md = source.open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
         strategy = in_lots([md.instrument])

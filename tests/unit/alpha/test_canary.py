@@ -13,7 +13,13 @@ from lifecycle_helpers import T0, Recorder, make_day, make_research_root, record
 
 from hft.alpha.api.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
 from hft.alpha.gates.gate_d import run_gate_d
-from hft.alpha.governance.canary import decide, observation_metrics, read_observations, run_canary
+from hft.alpha.governance.canary import (
+    decide,
+    observation_metrics,
+    plan_in_money_units,
+    read_observations,
+    run_canary,
+)
 from hft.alpha.governance.promotion import active_promotion, load_promotion
 from hft.core.errors import GovernanceError
 from hft.data.sources import FILES
@@ -125,6 +131,17 @@ def test_a_kill_amount_the_runs_money_unit_cannot_hold_is_refused(env, tmp_path,
                    audit_reader=rec.chain)
     assert str(e.value) == f"{path}: {text}"
     assert path.read_text() == before and not _canary_calls(rec)
+
+
+def test_observations_without_a_money_unit_cannot_judge_a_currency_amount(tmp_path):
+    """Observations that do not say their money unit (``--live``'s) are refused for amounts, taken for numbers."""
+    plan = CanaryPlan(CanaryKill(max_loss="5 USD"))
+    with pytest.raises(GovernanceError) as e:
+        plan_in_money_units(plan, {"pnl_money_units": 0}, "promo.yaml", tmp_path)
+    assert str(e.value) == (f"{tmp_path}/summary.json: expected 'currency' and 'money_unit' (the kill limits of "
+                            "promo.yaml are currency amounts), were None and None")
+    numbers = CanaryPlan(CanaryKill(max_loss=500.0))
+    assert plan_in_money_units(numbers, {"pnl_money_units": 0}, "promo.yaml", tmp_path) is numbers
 
 
 def test_canary_after_a_rollback_names_the_inactive_file_and_when_to_promote(env, tmp_path, rec):
