@@ -117,6 +117,15 @@ class Instrument:
             raise DataValidationError(f"price {price}: expected a multiple of tick {self.tick_size}")
         return int(ticks)
 
+    def qty_to_lots(self, qty: str | Decimal) -> int:
+        """Exact decimal quantity in instrument units (``"0.001"`` BTC, ``"100"`` shares) → integer lots; raises
+        if the quantity is not a whole number of lots."""
+        lots, rem = divmod(Decimal(qty), Decimal(self.lot_size))
+        if rem != 0:
+            raise DataValidationError(f"quantity {qty}: expected a multiple of lot {self.lot_size}",
+                                      expected=f"a multiple of lot {self.lot_size}", found=str(qty))
+        return int(lots)
+
     def to_json(self) -> str:
         """Sorted JSON of every field (the event files' ``hft.instrument`` metadata)."""
         return json.dumps(asdict(self), sort_keys=True)

@@ -1,9 +1,11 @@
-"""Human units: durations → ns and sizes → bytes parsed into integers; ns times written as ISO 8601."""
+"""Human units: durations → ns and sizes → bytes parsed into integers; order quantities and currency amounts as
+a config gives them; ns times written as ISO 8601."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 
 from hft.core.errors import ConfigError
 
@@ -60,6 +62,66 @@ def parse_size_bytes(value: str | int, *, key: str = "size") -> int:
     if n > INT64_MAX:
         raise ConfigError(f"{key}: expected a size of at most {INT64_MAX:,} bytes, was {value!r}", key=key)
     return int(n)
+
+
+_LOTS = re.compile(r"^\s*(\d+)\s*lots?\s*$")
+_DECIMAL = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*$")
+_AMOUNT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Za-z][A-Za-z0-9]*)\s*$")
+
+
+def parse_quantity(value: object, *, key: str = "quantity") -> int | Decimal:
+    """An order quantity as a config gives it: an integer is lots (``size: 1``, one lot, as it always was), and so
+    is ``"3 lots"``; a decimal string is instrument units (``"0.001"``: 0.001 BTC, 100 shares as ``"100"``), turned
+    into lots by `hft.core.instrument.Instrument.qty_to_lots` once the instrument is known.
+
+    Returns:
+        int lots, or the `Decimal` quantity in instrument units.
+
+    Raises:
+        ConfigError: naming `key` when the value is neither (a float, a negative number, a unit other than lots).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if m := _LOTS.match(value):
+            return int(m.group(1))
+        if _DECIMAL.match(value):
+            return Decimal(value.strip())
+    raise ConfigError(f"{key}: expected lots (an integer, or a string like '3 lots') or a quantity in instrument "
+                      f"units as a decimal string (like '0.001'), was {value!r}", key=key)
+
+
+def parse_amount(value: object, *, key: str = "amount") -> tuple[Decimal, str]:
+    """A currency amount ``"<decimal> <CURRENCY>"`` (``"5 USD"``, ``"0.5 USDT"``) as its exact decimal and
+    currency code (upper case).
+
+    Raises:
+        ConfigError: naming `key` when the value is not one.
+    """
+    m = _AMOUNT.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise ConfigError(f"{key}: expected a currency amount like '5 USD', was {value!r}", key=key)
+    return Decimal(m.group(1)), m.group(2).upper()
+
+
+def amount_in_units(value: object, unit: float | str | Decimal, currency: str, *, key: str = "amount") -> int:
+    """A currency amount (`parse_amount`) as a whole number of money units of `unit` (one money unit's value in
+    `currency`, as a run summary's ``money_unit`` states it: ``0.01`` for LOBSTER's USD).
+
+    Raises:
+        ConfigError: naming `key`, the value and the money unit when the currency is not `currency` or the amount
+        is not a whole number of units.
+    """
+    amount, ccy = parse_amount(value, key=key)
+    step = (Decimal(repr(unit)) if isinstance(unit, float) else Decimal(unit)).normalize()
+    if ccy != currency.upper():
+        raise ConfigError(f"{key}: expected an amount in {currency} (the money unit is {step:f} {currency}), "
+                          f"was {value!r}", key=key)
+    units, rem = divmod(amount, step)
+    if rem != 0:
+        raise ConfigError(f"{key}: expected a whole number of money units of {step:f} {currency}, was {value!r}",
+                          key=key)
+    return int(units)
 
 
 def iso_time(ns: int, zone: tzinfo = UTC) -> str:

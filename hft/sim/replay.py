@@ -469,14 +469,23 @@ def _replay(data: list[Path], strategy_name: str, config: ReplayConfig, *, out_d
     if out_dir is not None:  # before any data is read: a folder that cannot be written fails now
         check_out_folder(out_dir, force=force)
     with user_errors(strategy_name, strategy):  # the user's strategy raising: their error, one line
-        return _run(data, strategy, spec.key, config, out_dir=out_dir, force=force, **kw)
+        return _run(data, strategy, spec, config, out_dir=out_dir, force=force, **kw)
 
 
-def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConfig, *, out_dir: Path | None,
+def _run(data: list[Path], strategy: Any, spec: Any, config: ReplayConfig, *, out_dir: Path | None,
          force: bool, progress: Any, recorder: RunRecorder | None, fmt: str | None, mapping: Path | None,
          source: MarketDataSource, tables: bool) -> tuple[dict[str, Any], RunResult | None]:
-    """`run_replay` once its strategy is built (`strategy_name`: its config key) and its run folder checked: the
-    summary and, with `tables`, the run's `RunResult` (else None: no table is built unless a folder is written)."""
+    """`run_replay` once its strategy is built (`spec`: its `StrategySpec`) and its run folder checked: the
+    summary and, with `tables`, the run's `RunResult` (else None: no table is built unless a folder is written).
+    Quantities the config gives in instrument units become lots of the data's instruments once they are open."""
+    from hft.sim.strategy_loader import with_instruments  # lazy: numba
+
+    strategy_name, built = spec.key, strategy
+
+    def in_lots(instruments: list[Any]) -> Any:  # the instruments as opened: the config's overrides applied here
+        return with_instruments(built, spec, config.strategies.get(spec.key),
+                                [apply_overrides(i, config.instrument) for i in instruments])
+
     notices: list[str] = []  # what the data's ranges skipped: said in the summary (``notices``) and by the CLI
     data = source.expand_paths(data, notices)
     groups = source.group_days(data)
@@ -494,13 +503,15 @@ def _run(data: list[Path], strategy: Any, strategy_name: str, config: ReplayConf
             mds = opened + [source.open_market_data(g, fmt=fmt, mapping=mapping) for g in groups[2:]]
             several_days = len({md.instrument.symbol for md in mds}) < len(mds)  # an instrument comes again
             run = run_portfolio_days if several_days else run_instruments
-            return run(groups, mds, strategy, strategy_name, config, out_dir=out_dir, force=force,
-                       progress=progress, recorder=recorder, commit=commit, tables=tables, notices=notices)
-        return run_days(groups, strategy, strategy_name, config, out_dir=out_dir, force=force, progress=progress,
-                        recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt, mapping=mapping,
-                        tables=tables, notices=notices)
+            return run(groups, mds, in_lots([md.instrument for md in mds]), strategy_name, config, out_dir=out_dir,
+                       force=force, progress=progress, recorder=recorder, commit=commit, tables=tables,
+                       notices=notices)
+        return run_days(groups, in_lots([opened[0].instrument]), strategy_name, config, out_dir=out_dir, force=force,
+                        progress=progress, recorder=recorder, commit=commit, opened=opened, source=source, fmt=fmt,
+                        mapping=mapping, tables=tables, notices=notices)
     try:
         md = source.open_market_data([Path(p) for p in data], fmt=fmt, mapping=mapping)
+        strategy = in_lots([md.instrument])
         md = replace(md, instrument=apply_overrides(md.instrument, config.instrument))
         engine, multiplier = build_engine(md, strategy, strategy_name, config)
 

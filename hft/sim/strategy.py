@@ -328,6 +328,9 @@ class Strategy:
     timer_ns = 0
     depth_levels = 5  # `Context.depth()` default
     trade_history = 0  # trade prints `Context.trades` keeps (0: none; > 0 also wakes the strategy on trades)
+    #: The parameters that are order quantities in lots: a config may give them in instrument units too, as a
+    #: decimal string (``size: "0.001"``: 0.001 BTC), turned into lots through the instrument's lot (docs/sim.md).
+    QUANTITIES: tuple[str, ...] = ()
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event."""

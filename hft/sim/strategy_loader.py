@@ -26,9 +26,10 @@ from __future__ import annotations
 import inspect
 import math
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,7 +37,8 @@ from typing import Any
 import hft
 from hft.core import plugins
 from hft.core.errors import ConfigError, HftError, SimError
-from hft.core.units import INT64_MAX
+from hft.core.instrument import Instrument
+from hft.core.units import INT64_MAX, parse_quantity
 from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, resolve_kernel
 from hft.sim.kernel_api import KernelStrategy
 from hft.sim.kernel_check import (
@@ -147,10 +149,16 @@ def declared_params(cls: type[Strategy]) -> dict[str, Any]:
     return out
 
 
-def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
-    """`rs.cls(**merged)` where merged = declared defaults updated by `params`, each of its default's type."""
+def instantiate(rs: StrategySpec, params: dict[str, Any] | None,
+                instruments: Sequence[Instrument] | None = None) -> Strategy:
+    """`rs.cls(**merged)` where merged = declared defaults updated by `params`, each of its default's type.
+
+    A quantity parameter (the class's ``QUANTITIES``) may be given in instrument units (`in_lots`): turned into
+    lots through the lot of `instruments`; without them (the config checked before any data is read) its form is
+    checked and the class is built with its default in its place, to be built again once the data is open
+    (`with_instruments`)."""
     declared = declared_params(rs.cls)
-    params = dict(params or {})
+    params = in_lots(rs, dict(params or {}), instruments, declared)
     unknown = sorted(set(params) - set(declared))
     if unknown and not declared:
         raise ConfigError(f"strategy {rs.key}: unknown parameter '{unknown[0]}': the strategy takes no parameters",
@@ -168,7 +176,8 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
         _check_type(rs.key, k, declared[k], v)
         low = (bounds or {}).get(k)
         if low is not None and v < low:
-            raise ConfigError(f"strategy {rs.key}: parameter '{k}': expected a value >= {low}, was {v!r}",
+            lots = " (lots)" if k in getattr(rs.cls, "QUANTITIES", ()) else ""
+            raise ConfigError(f"strategy {rs.key}: parameter '{k}': expected a value >= {low}, was {v!r}{lots}",
                               key=f"strategies.{rs.key}.{k}")
     try:
         return rs.cls(**merged)
@@ -180,6 +189,66 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None) -> Strategy:
         if where is None:  # raised in hft (a built-in's constructor): an hft bug
             raise
         raise SimError(f"strategy {rs.key}: __init__ raised {_said(exc)} ({where})", key="strategy") from exc
+
+
+def in_lots(rs: StrategySpec, params: dict[str, Any], instruments: Sequence[Instrument] | None,
+            declared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`params` with each quantity parameter (``QUANTITIES``) given as a string in lots: ``"3 lots"`` → 3, an
+    instrument quantity ``"0.001"`` → ``0.001 / lot`` of `instruments` (exactly: a quantity that is not a whole
+    number of lots is a `ConfigError` naming the key, the value and the lot). Without `instruments` an instrument
+    quantity takes its default's place (`instantiate`). Several instruments must share one lot."""
+    quantities = set(getattr(rs.cls, "QUANTITIES", ()))
+    out = dict(params)
+    for k, v in params.items():
+        if k not in quantities or not isinstance(v, str | float):  # a float: refused, saying the string form
+            continue
+        key, head = f"strategies.{rs.key}.{k}", f"strategy {rs.key}: parameter '{k}'"
+        try:
+            qty = parse_quantity(v, key=key)
+        except ConfigError:
+            raise ConfigError(f"{head}: expected an integer (lots), a string like '3 lots' or a quantity in "
+                              f"instrument units as a decimal string like '0.001', was {v!r}", key=key) from None
+        if isinstance(qty, int):
+            out[k] = qty
+        elif not instruments:
+            out[k] = (declared if declared is not None else declared_params(rs.cls))[k]
+        else:
+            out[k] = _lots(head, key, v, qty, instruments)
+    return out
+
+
+def _lots(head: str, key: str, value: str, qty: Decimal, instruments: Sequence[Instrument]) -> int:
+    """An instrument quantity in lots of `instruments` (one lot for all), or a one-line `ConfigError`."""
+    lots = sorted({Decimal(i.lot_size) for i in instruments})
+    if len(lots) > 1:
+        each = ", ".join(f"{i.symbol} {i.lot_size}" for i in instruments)
+        raise ConfigError(f"{head}: expected an integer (lots) when the instruments' lots differ ({each}), was "
+                          f"{value!r} in instrument units", key=key)
+    inst = instruments[0]
+    try:
+        return inst.qty_to_lots(qty)
+    except HftError:
+        raise ConfigError(f"{head}: expected a whole number of lots of {inst.lot_size} ({inst.symbol}), was "
+                          f"{value!r}", key=key) from None
+
+
+def with_instruments(strategy: Strategy, spec: StrategySpec, params: dict[str, Any] | None,
+                     instruments: Sequence[Instrument]) -> Strategy:
+    """`strategy` itself when `params` give no quantity in instrument units, else the strategy built again with
+    them in lots of `instruments` (the data's, once opened)."""
+    quantities = set(getattr(spec.cls, "QUANTITIES", ()))
+    if not any(k in quantities and isinstance(v, str) and _in_units(v) for k, v in (params or {}).items()):
+        return strategy
+    return instantiate(spec, params, instruments)
+
+
+def _in_units(value: str) -> bool:
+    """Whether a quantity string is in instrument units (not lots); a bad one was refused when the config was
+    checked, and is again by `instantiate`."""
+    try:
+        return not isinstance(parse_quantity(value), int)
+    except ConfigError:
+        return True
 
 
 def _check_type(key: str, name: str, default: Any, value: Any) -> None:

@@ -31,9 +31,9 @@ validation:
     require_gates: [A, B, C, pool]   # latest verdict of each, for this code hash, must be a pass
     min_approvers: 1          # distinct approvers, at least
   canary:                     # the canary plan written into the promotion YAML
-    kill:
-      max_drawdown: 1000.0    # money units
-      max_loss: 500.0         # money units (loss = -net PnL)
+    kill:                     # drawdown and loss: a currency amount ("5 USD"), or a number of money units
+      max_drawdown: 1000.0    # money units (1000 = 10 USD on LOBSTER's 0.01 USD unit); "10 USD": a currency amount
+      max_loss: 500.0         # money units (loss = -net PnL); "5 USD": converted exactly by the run's money unit
       max_reject_rate: 0.05
       max_slippage_bps: 10.0  # qty-weighted fill price vs the sampled mid at send time, cost positive
     ladder:                   # escalation steps: capital fraction (0, 1], non-decreasing; duration per step
@@ -45,11 +45,13 @@ validation:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from hft.config.strict import Section
 from hft.core.errors import ConfigError
+from hft.core.units import amount_in_units, parse_amount
 from hft.gateway.config import parse_config
 
 __all__ = ["CanaryKill", "CanaryPlan", "CanaryStep", "GateD", "GateE", "PoolConfig", "format_duration",
@@ -96,10 +98,26 @@ class GateE:
 
 @dataclass(frozen=True)
 class CanaryKill:
-    max_drawdown: float = 1000.0
-    max_loss: float = 500.0
+    """The canary's kill thresholds. `max_drawdown` and `max_loss` are money units (a number: the run's integer
+    unit, ``money_unit`` of its summary) or a currency amount (``"5 USD"``), converted exactly into the
+    observations' money units when a window is judged (`in_money_units`)."""
+
+    max_drawdown: float | str = 1000.0
+    max_loss: float | str = 500.0
     max_reject_rate: float = 0.05
     max_slippage_bps: float = 10.0
+
+    def in_money_units(self, currency: str, money_unit: float, *, where: str = "canary.kill") -> CanaryKill:
+        """These thresholds with each currency amount as money units of `money_unit` `currency` (a run summary's
+        ``currency`` and ``money_unit``); a `ConfigError` naming ``<where>.<key>``, the amount and the unit when
+        the currency differs or the amount is no whole number of units."""
+        return dataclasses.replace(self, **{
+            k: float(amount_in_units(v, money_unit, currency, key=f"{where}.{k}"))
+            for k in MONEY_LIMITS if isinstance(v := getattr(self, k), str)})
+
+
+#: The kill thresholds that are money: a number of money units or a currency amount.
+MONEY_LIMITS = ("max_drawdown", "max_loss")
 
 
 @dataclass(frozen=True)
@@ -213,8 +231,8 @@ def parse_canary(sec: Section) -> CanaryPlan:
     d = CanaryPlan()
     ks = sec.section("kill", {})
     dk = d.kill
-    kill = CanaryKill(max_drawdown=ks.float("max_drawdown", dk.max_drawdown, min_value=0.0),
-                      max_loss=ks.float("max_loss", dk.max_loss, min_value=0.0),
+    kill = CanaryKill(max_drawdown=_money_limit(ks, "max_drawdown", dk.max_drawdown),
+                      max_loss=_money_limit(ks, "max_loss", dk.max_loss),
                       max_reject_rate=_fraction(ks, "max_reject_rate", dk.max_reject_rate),
                       max_slippage_bps=ks.float("max_slippage_bps", dk.max_slippage_bps, min_value=0.0))
     ks.done()
@@ -241,6 +259,21 @@ def parse_canary(sec: Section) -> CanaryPlan:
             steps.append(CanaryStep(frac, format_duration(ns), ns))
         ladder = tuple(steps)
     return CanaryPlan(kill, ladder)
+
+
+def _money_limit(sec: Section, key: str, default: float | str) -> float | str:
+    """A money threshold: a number >= 0 of money units (as ever), or a currency amount ``"5 USD"`` kept as
+    written (amount, one space, currency in upper case) until the observations' money unit converts it."""
+    raw = sec.raw(key, default)
+    if not isinstance(raw, str):
+        return sec.float(key, default, min_value=0.0)
+    try:
+        amount, ccy = parse_amount(raw, key=sec.key(key))
+    except ConfigError:
+        sec.fail(sec.key(key), "money units (a number) or a currency amount like '5 USD'", raw)
+    if amount < 0:
+        sec.fail(sec.key(key), "an amount >= 0", raw)
+    return f"{amount} {ccy}"
 
 
 def canary_to_dict(plan: CanaryPlan) -> dict[str, Any]:

@@ -53,6 +53,7 @@ import numpy as np
 import polars as pl
 
 from hft.alpha.api.base import check_alpha_id
+from hft.alpha.api.lifecycle_config import MONEY_LIMITS
 from hft.alpha.api.registry import POLICY_DIRS, load_config
 from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.governance.canary_live import live_observations
@@ -69,12 +70,12 @@ from hft.alpha.records import ledger
 from hft.alpha.records.audit import write_audit
 from hft.alpha.records.experiments import alpha_code_hash, current_actor
 from hft.alpha.records.sink import AuditSink, on_sink
-from hft.core.errors import GovernanceError
+from hft.core.errors import ConfigError, GovernanceError
 from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
 
-__all__ = ["CanaryResult", "decide", "observation_identity", "observation_metrics", "read_observations",
-           "run_canary"]
+__all__ = ["CanaryResult", "decide", "observation_identity", "observation_metrics", "plan_in_money_units",
+           "read_observations", "run_canary"]
 
 RUN_FILES = ("summary.json", "orders.parquet", "fills.parquet", "decisions.parquet", "equity.parquet")
 
@@ -250,6 +251,28 @@ def _summary_number(obs: dict[str, Any], key: str) -> float:
     return float(v)
 
 
+def plan_in_money_units(plan: Any, summary: dict[str, Any], file: Any, folder: Path) -> Any:
+    """`plan` with its kill thresholds given as currency amounts (``max_loss: "5 USD"``) in the money units of
+    the observations (their summary's ``currency`` and ``money_unit``); a plan in money units is returned as is.
+
+    Raises:
+        GovernanceError: naming the promotion file and key when an amount is in another currency or no whole
+            number of money units, or the observations do not say their money unit.
+    """
+    if not any(isinstance(getattr(plan.kill, k), str) for k in MONEY_LIMITS):
+        return plan
+    ccy, unit = summary.get("currency"), summary.get("money_unit")
+    if not isinstance(ccy, str) or isinstance(unit, bool) or not isinstance(unit, int | float) or unit <= 0:
+        raise GovernanceError(f"{folder}/summary.json: expected 'currency' and 'money_unit' (the kill limits of "
+                              f"{file} are currency amounts), were {ccy!r} and {unit!r}", key="money_unit",
+                              file=f"{folder}/summary.json")
+    try:
+        return dataclasses.replace(plan, kill=plan.kill.in_money_units(ccy, float(unit)))
+    except ConfigError as exc:
+        raise GovernanceError(f"{file}: key '{exc.fields.get('key')}': {exc.message.split(': ', 1)[1]}",
+                              file=str(file), key=exc.fields.get("key")) from None
+
+
 def decide(metrics: dict[str, Any], plan: Any, step: int) -> tuple[str, list[str], str, float, float]:
     """``(decision, reasons, deciding metric, value, threshold)`` for a window at ladder `step` of `plan`."""
     k = plan.kill
@@ -407,14 +430,14 @@ def run_canary(alpha_id: str, observations: Path | str | None = None, *, data: l
         raise GovernanceError(f"{folder}: expected observations newer than the last step's (which end at "
                               f"{last.window[1]} ns), were from {window[0]} to {window[1]} ns", key="observations",
                               file=str(folder), hint="observe the canary on newer data")
+    plan = plan_in_money_units(p.canary, obs["summary"], p.file, folder)
     m = observation_metrics(obs)
-    decision, reasons, metric, value, threshold = decide(m, p.canary, p.canary_step)
+    decision, reasons, metric, value, threshold = decide(m, plan, p.canary_step)
     ts = int(now_ns if now_ns is not None else time.time_ns())
     actor = actor or _actor()
     nxt = append_event(p, decision, ts=ts, actor=actor, reasons=reasons, run_id=run_id, window=window,
                        metrics={k: float(v) for k, v in m.items()})
     check_write(nxt, p.file)  # a step that could not be written is never recorded
-    plan = p.canary
     thresholds = {"max_drawdown": plan.kill.max_drawdown, "max_loss": plan.kill.max_loss,
                   "max_reject_rate": plan.kill.max_reject_rate, "max_slippage_bps": plan.kill.max_slippage_bps,
                   "step_duration_ns": plan.ladder[p.canary_step].duration_ns,

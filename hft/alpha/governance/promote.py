@@ -28,7 +28,7 @@ from hft.alpha.api.base import check_alpha_id
 from hft.alpha.api.registry import load_alpha_class, load_config
 from hft.alpha.gates.gate_d import run_gate_d
 from hft.alpha.gates.gate_e import evaluate_gate_e, latest_verdicts
-from hft.alpha.governance.canary import observation_identity, read_observations
+from hft.alpha.governance.canary import observation_identity, plan_in_money_units, read_observations
 from hft.alpha.governance.promotion import (
     GateResult,
     active_promotion,
@@ -171,6 +171,9 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     (see `promote`).
     """
     chash = code_hash
+    if d.summary.get("money_unit"):  # kill limits given as currency amounts: whole money units of Gate D's run
+        plan_in_money_units(validation.canary, d.summary, f"alpha {alpha_id} validation",
+                            Path(d.run_folder or "gate D"))
     gate_writer = on_sink(gate_writer, write_gate_decisions, sink, "conclude_promotion")
     audit_writer = on_sink(audit_writer, write_audit, sink, "conclude_promotion")
     audit_reader = on_sink(audit_reader, ledger.read_chain, sink, "conclude_promotion")

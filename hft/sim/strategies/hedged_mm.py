@@ -30,6 +30,7 @@ from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 class HedgedMarketMaker(Strategy):
     name = "hedged_mm"
+    QUANTITIES = ("size", "max_position", "min_hedge")  # lots; a config may say instrument units (Strategy)
     DEFAULTS: ClassVar[dict[str, Any]] = {"size": 1, "max_position": 10, "edge_ticks": 0, "skew_ticks_per_lot": 0,
                                           "hedge_ratio": 0.0, "min_hedge": 1, "hedge_slip_ticks": 0}
 

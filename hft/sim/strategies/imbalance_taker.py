@@ -16,6 +16,7 @@ from hft.sim.strategy import Context, Strategy
 
 class ImbalanceTaker(Strategy):
     name = "imbalance_taker"
+    QUANTITIES = ("size", "max_position")  # lots; a config may say instrument units (Strategy)
     DEFAULTS: ClassVar[dict[str, Any]] = {"threshold": 0.6, "size": 1, "max_position": 10, "cooldown_ns": 1_000_000_000}
 
     def __init__(self, threshold: float, size: int, max_position: int, cooldown_ns: int) -> None:

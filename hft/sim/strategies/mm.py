@@ -21,6 +21,7 @@ from hft.sim.strategy import Context, Strategy
 class MarketMaker(Strategy):
     name = "mm"
     nb_kernel = "mm"  # its rule: the strategy kernel `hft.sim.engine_nb.strategy_kernels.mm_on_book`
+    QUANTITIES = ("size", "max_position")  # lots; a config may say instrument units (Strategy)
     DEFAULTS: ClassVar[dict[str, Any]] = {"size": 1, "max_position": 10, "edge_ticks": 0, "skew_ticks_per_lot": 0}
 
     def __init__(self, size: int, max_position: int, edge_ticks: int, skew_ticks_per_lot: int) -> None:

@@ -61,6 +61,7 @@ def load_signals(path: str | Path, instrument: str = "") -> list[SignalRecord]:
 class SignalFollow(Strategy):
     name = "signal_follow"
     wakes = ("book",)
+    QUANTITIES = ("max_qty",)  # lots; a config may say instrument units (Strategy)
     DEFAULTS: ClassVar[dict[str, Any]] = {"signals": "", "max_qty": 10, "instrument": ""}
 
     def __init__(self, signals: str, max_qty: int, instrument: str) -> None:

@@ -15,6 +15,7 @@ from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 class Twap(Strategy):
     name = "twap"
+    QUANTITIES = ("qty",)  # lots; a config may say instrument units (Strategy)
     DEFAULTS: ClassVar[dict[str, Any]] = {"side": 1, "qty": 100, "duration_ns": 3_600_000_000_000, "slices": 60}
 
     def __init__(self, side: int, qty: int, duration_ns: int, slices: int) -> None:

@@ -13,7 +13,13 @@ from lifecycle_helpers import T0, Recorder, make_day, make_research_root, record
 
 from hft.alpha.api.lifecycle_config import CanaryKill, CanaryPlan, CanaryStep
 from hft.alpha.gates.gate_d import run_gate_d
-from hft.alpha.governance.canary import decide, observation_metrics, read_observations, run_canary
+from hft.alpha.governance.canary import (
+    decide,
+    observation_metrics,
+    plan_in_money_units,
+    read_observations,
+    run_canary,
+)
 from hft.alpha.governance.promotion import active_promotion, load_promotion
 from hft.core.errors import GovernanceError
 from hft.data.sources import FILES
@@ -96,6 +102,46 @@ def test_rollback_marks_inactive(env, tmp_path, rec):
     assert active_promotion("toy_obi", tmp_path / "promos") is None
     with pytest.raises(GovernanceError, match="expected an active promotion"):
         run_canary("toy_obi", env.runs[1], promotions_root=tmp_path / "promos", audit_writer=rec.audit, audit_reader=rec.chain)
+
+
+def test_kill_limits_in_a_currency_are_judged_in_the_runs_money_units(env, tmp_path, rec):
+    """``max_drawdown: "<amount> USD"``: the observations' money unit (0.01 USD, LOBSTER) converts it exactly; the
+    decision and its audit row are in money units, as the metrics are."""
+    s = json.loads((env.runs[0] / "summary.json").read_text())
+    assert (s["currency"], s["money_unit"]) == ("USD", 0.01) and s["max_drawdown_money_units"] > 1
+    below = s["max_drawdown_money_units"] - 1  # one cent below the window's drawdown: a breach
+    path = _promote(tmp_path, rec, kill=CanaryKill(max_drawdown=f"{below / 100:.2f} USD"))
+    r = run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit,
+                   audit_reader=rec.chain)
+    assert (r.decision, r.thresholds["max_drawdown"]) == ("rollback", float(below))
+    assert r.reasons[0].startswith(f"kill: max_drawdown expected <= {float(below)}, was ")
+    assert load_promotion(path).canary.kill.max_drawdown == f"{below / 100:.2f} USD"  # the plan as written
+
+
+@pytest.mark.parametrize(("amount", "text"), [
+    ("5 EUR", "key 'canary.kill.max_loss': expected an amount in USD (the money unit is 0.01 USD), was '5 EUR'"),
+    ("0.005 USD", "key 'canary.kill.max_loss': expected a whole number of money units of 0.01 USD, was "
+                  "'0.005 USD'"),
+])
+def test_a_kill_amount_the_runs_money_unit_cannot_hold_is_refused(env, tmp_path, rec, amount, text):
+    path = _promote(tmp_path, rec, kill=CanaryKill(max_loss=amount))
+    before = path.read_text()
+    with pytest.raises(GovernanceError) as e:
+        run_canary("toy_obi", env.runs[0], promotions_root=tmp_path / "promos", audit_writer=rec.audit,
+                   audit_reader=rec.chain)
+    assert str(e.value) == f"{path}: {text}"
+    assert path.read_text() == before and not _canary_calls(rec)
+
+
+def test_observations_without_a_money_unit_cannot_judge_a_currency_amount(tmp_path):
+    """Observations that do not say their money unit (``--live``'s) are refused for amounts, taken for numbers."""
+    plan = CanaryPlan(CanaryKill(max_loss="5 USD"))
+    with pytest.raises(GovernanceError) as e:
+        plan_in_money_units(plan, {"pnl_money_units": 0}, "promo.yaml", tmp_path)
+    assert str(e.value) == (f"{tmp_path}/summary.json: expected 'currency' and 'money_unit' (the kill limits of "
+                            "promo.yaml are currency amounts), were None and None")
+    numbers = CanaryPlan(CanaryKill(max_loss=500.0))
+    assert plan_in_money_units(numbers, {"pnl_money_units": 0}, "promo.yaml", tmp_path) is numbers
 
 
 def test_canary_after_a_rollback_names_the_inactive_file_and_when_to_promote(env, tmp_path, rec):

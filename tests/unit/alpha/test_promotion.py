@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import yaml
@@ -153,3 +154,89 @@ def test_events_follow_the_state_machine(tmp_path):
     assert p.state == "graduated"
     path = write_promotion(p, root=tmp_path)
     assert load_promotion(path).state == "graduated"
+
+
+OLD_FILE = """\
+schema: 1
+alpha_id: toy_obi
+version: 1.0.0
+code_hash: hash-1
+params: {smooth: 1}
+promoted_ts: 1780000000000000000
+state: promoted
+canary_step: 0
+evidence:
+  experiment_id: exp-1
+  run_ids: [run-d]
+  data_hash: files-x
+  forced: false
+  force_reason: ''
+  gates:
+  - {gate: D, passed: true, metric: net_pnl, value: 1.0, threshold: 0.0, reasons: []}
+gateway_limits: {max_position: 10}
+canary:
+  capital_fraction: 0.1
+  duration: 2s
+  kill: {max_drawdown: 1000.0, max_loss: 500.0, max_reject_rate: 0.05, max_slippage_bps: 10.0}
+  ladder:
+  - {capital_fraction: 0.1, duration: 1s}
+  - {capital_fraction: 1.0, duration: 1s}
+approvers: [jdoe]
+history:
+- {ts: 1780000000000000000, event: promote, from: candidate, to: promoted, step: 0, reasons: [test],
+   actor: tester@host}
+"""
+
+
+def test_a_promotion_file_of_money_units_loads_with_the_same_meaning(tmp_path):
+    """A file written before kill limits took currency amounts: numbers are money units, as they were."""
+    f = tmp_path / "20260528" / "toy_obi.yaml"
+    f.parent.mkdir()
+    f.write_text(OLD_FILE)
+    p = load_promotion(f)
+    assert (p.canary.kill.max_loss, p.canary.kill.max_drawdown) == (500.0, 1000.0)
+    # as money units they are what they were, whatever the run's currency and unit
+    assert p.canary.kill.in_money_units("USDT", 1e-10) == p.canary.kill
+    assert p.to_dict() == yaml.safe_load(OLD_FILE)  # written back unchanged
+
+
+def test_kill_limits_as_currency_amounts_round_trip(tmp_path):
+    from hft.alpha.api.lifecycle_config import CanaryKill
+
+    text = OLD_FILE.replace("max_drawdown: 1000.0, max_loss: 500.0", "max_drawdown: 10 usd, max_loss: '5.00 USD'")
+    f = tmp_path / "20260528" / "toy_obi.yaml"
+    f.parent.mkdir()
+    f.write_text(text)
+    p = load_promotion(f)
+    assert (p.canary.kill.max_drawdown, p.canary.kill.max_loss) == ("10 USD", "5.00 USD")
+    q = load_promotion(write_promotion(p, root=tmp_path / "again"))
+    assert q.canary == p.canary
+    assert yaml.safe_load(Path(q.file).read_text())["canary"]["kill"]["max_loss"] == "5.00 USD"
+    # converted exactly: 0.01 USD a money unit (LOBSTER) and 1e-10 USD
+    assert p.canary.kill.in_money_units("USD", 0.01) == CanaryKill(1000.0, 500.0, 0.05, 10.0)
+    assert p.canary.kill.in_money_units("USD", 1e-10).max_loss == 50_000_000_000.0
+
+
+@pytest.mark.parametrize(("unit", "ccy", "text"), [
+    (0.01, "USDT", "canary.kill.max_drawdown: expected an amount in USDT (the money unit is 0.01 USDT), was "
+                   "'10 USD'"),
+    (3.0, "USD", "canary.kill.max_drawdown: expected a whole number of money units of 3 USD, was '10 USD'"),
+])
+def test_a_currency_amount_that_is_not_whole_money_units_is_refused(tmp_path, unit, ccy, text):
+    f = tmp_path / "20260528" / "toy_obi.yaml"
+    f.parent.mkdir()
+    f.write_text(OLD_FILE.replace("max_drawdown: 1000.0", "max_drawdown: 10 USD"))
+    with pytest.raises(ConfigError) as e:
+        load_promotion(f).canary.kill.in_money_units(ccy, unit)
+    assert str(e.value) == text
+
+
+@pytest.mark.parametrize("bad", ["'five USD'", "'-5 USD'", "'5'", "-1.0"])
+def test_a_bad_kill_limit_is_one_line_naming_file_and_key(tmp_path, bad):
+    f = tmp_path / "20260528" / "toy_obi.yaml"
+    f.parent.mkdir()
+    f.write_text(OLD_FILE.replace("max_loss: 500.0", f"max_loss: {bad}"))
+    with pytest.raises(ConfigError) as e:
+        load_promotion(f)
+    msg = str(e.value)
+    assert msg.startswith(f"{f}: key 'canary.kill.max_loss': expected ") and "\n" not in msg

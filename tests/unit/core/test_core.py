@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from hft.core.errors import ConfigError, DataError, DataValidationError, HftErro
 from hft.core.fileio import atomic_path, atomic_write_text
 from hft.core.ids import stable_id
 from hft.core.instrument import Instrument
-from hft.core.units import parse_duration_ns, parse_size_bytes
+from hft.core.units import parse_duration_ns, parse_quantity, parse_size_bytes
 
 
 def test_event_dtype_is_aligned_and_integer_only():
@@ -213,3 +215,23 @@ def test_run_hash_schemes():
     assert current_run_hash_scheme() == RUN_HASH_BLAKE3
     with pytest.raises(ConfigError, match="run hash scheme"), run_hash_scheme("sha1"):
         pass
+
+
+@pytest.mark.parametrize(("value", "parsed"), [(3, 3), ("3 lots", 3), ("1 lot", 1), ("0.001", Decimal("0.001")),
+                                               ("100", Decimal("100"))])
+def test_parse_quantity_lots_or_instrument_units(value, parsed):
+    got = parse_quantity(value, key="k")
+    assert got == parsed and type(got) is type(parsed)
+
+
+@pytest.mark.parametrize("bad", [0.5, True, "-1", "1 BTC", "", "1e-3", None])
+def test_parse_quantity_refuses_naming_the_key(bad):
+    with pytest.raises(ConfigError, match=r"^strategies.mm.size: expected lots"):
+        parse_quantity(bad, key="strategies.mm.size")
+
+
+def test_instrument_quantity_to_lots_is_exact():
+    inst = Instrument("ETHUSDT", "BINANCE_SPOT", "0.01", "0.00000001")
+    assert inst.qty_to_lots("0.001") == 100_000 and inst.qty_to_lots(Decimal("1")) == 100_000_000
+    with pytest.raises(DataValidationError, match=r"expected a multiple of lot 0\.00000001"):
+        inst.qty_to_lots("0.000000005")
