@@ -227,6 +227,35 @@ def test_property_agrees(seed, entry, resp, jitter, feed, qm, mode):
     _agree(ref, nb)
 
 
+# --- the scripted scenarios (hand-derived traces: tests/unit/sim/test_scenario.py) ----------------------------------
+@pytest.mark.parametrize("path", sorted((ROOT / "config" / "sim" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_scenarios_agree(path):
+    """Each scenario's script on the reference and on the numba engine (what `hft sim scenario` runs): the same
+    arrays and the same trace of reports and gateway rejections."""
+    from hft.sim import scenario as S
+
+    sc = S.load_scenario(path)
+    nb_script, ref_script = S.ScriptedStrategy(sc), S.ScriptedStrategy(sc)
+    engine = S.build_engine(sc, nb_script)
+    nb = engine.run(multiplier=sc.money)
+    capacity = max(16, len(sc.actions) + 1)  # the scenario's venue and gateway sizes (`hft.sim.scenario`)
+    cfg = sim_gateway_config(sc.symbol, S.STRATEGY, multiplier=sc.multiplier, working_orders=2 * capacity,
+                             dedup_capacity=2 * len(sc.actions))
+
+    def gateway(clock, dispatcher, sink):
+        from hft.gateway import GatewayService
+
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
+
+    venue = L2ReferenceVenue(sc.queue_model, sc.exchange, Fees(sc.fees.maker_bps_h, sc.fees.taker_bps_h,
+                                                                sc.fees.per_lot), sc.money, capacity)
+    rcfg = ReferenceConfig(entry=Latency.constant(sc.entry_ns), response=Latency.constant(sc.response_ns),
+                           account=S.ACCOUNT, strategy=S.STRATEGY)
+    ref = ReferenceEngine(S.scenario_events(sc), venue, gateway, ref_script, sc.symbol, rcfg).run()
+    _agree(ref, nb)
+    assert ref_script.trace == nb_script.trace and ref_script.trace
+
+
 # --- the replay path: selftest stream and a Binance capture --------------------------------------------------------
 def _replay_pair(md, strategy: str, config):
     """(reference output, numba output) of `strategy` on opened market data `md` under a replay config."""
