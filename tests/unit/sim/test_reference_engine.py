@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hft.core.dtypes import BUY, SELL
-from hft.core.orders import ORDER_LIMIT, ORDER_POST_ONLY, REPORT_FILL, TIF_GTC, TIF_IOC
+from hft.core.orders import ORDER_LIMIT, ORDER_POST_ONLY, REPORT_ACK, TIF_GTC, TIF_IOC
 from hft.sim import latency as L
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l2 import EXCHANGE_MODES
@@ -79,7 +79,7 @@ class Reader(Strategy):
 
     def on_order_update(self, ctx, update) -> None:
         o = ctx.orders.get(update.order_id)
-        if update.kind != REPORT_FILL and o is not None and o.status == "working" and update.maker is False:
+        if update.kind == REPORT_ACK and o is not None and o.status == "working":  # once per order: no endless chain
             ctx.replace(o.order_id, o.price - o.side, o.leaves)
 
     def on_wake(self, ctx, payload) -> None:
