@@ -268,7 +268,7 @@ DECISION = Record("decision", (
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
-# One command to the venue (the simulator's order log, `hft.sim.engine.ORDER_LOG`, is a projection of it).
+# One command to the venue (the simulator's order log, `hft.sim.run_records.ORDER_LOG`, is a projection of it).
 COMMAND = Record("command", (
     Field("ts", "time", "ns UTC", "when the gateway sent it"),
     Field("order_id", "i8", "id", "a new order: the gateway's id; a cancel / replace: the order it targets"),

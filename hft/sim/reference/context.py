@@ -1,0 +1,156 @@
+"""The strategy's context in the reference replay: the API of `hft.sim.strategy.Context` (its module docstring
+is the contract), written over the reference engine's state for one instrument.
+
+What the strategy sees is local: the book as the local feed has delivered it, its top as of the last end of
+message, our orders, position, cash and fees as the reports have told it, and `queue_ahead` (the venue's state
+now, a research convenience). What it does goes through the gateway (`submit` / `cancel` / `replace` return the
+gateway's `Decision`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hft.core.errors import SimError
+from hft.core.money import exact_money, round_money, round_owed
+from hft.core.orders import R_BAD_INPUT
+from hft.gateway.intents import INT_FIELD_MAX, as_int_field
+from hft.sim.strategy import Fill, OrderState, Trade
+
+if TYPE_CHECKING:
+    from hft.sim.reference.loop import ReferenceEngine
+
+
+class ReferenceContext:
+    """What a strategy sees and can do (prices ticks, quantities lots, times local ns)."""
+
+    def __init__(self, engine: ReferenceEngine) -> None:
+        self._e = engine
+
+    # --- the instrument --------------------------------------------------------------------------------------
+    def leg(self, which: int | str) -> ReferenceContext:
+        """The context of one instrument (this run has one: index 0 or its symbol)."""
+        if which not in (0, self._e.symbol):
+            raise SimError(f"ctx.leg: expected 0 or {self._e.symbol!r}, was {which!r}")
+        return self
+
+    @property
+    def symbols(self) -> list[str]:
+        return [self._e.symbol]
+
+    @property
+    def symbol(self) -> str:
+        return self._e.symbol
+
+    @property
+    def leg_index(self) -> int:
+        return 0
+
+    # --- the local view --------------------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self._e.clock.now_ns()
+
+    @property
+    def best_bid(self) -> int | None:
+        return self._e.top[0]
+
+    @property
+    def bid_qty(self) -> int:
+        return self._e.top[1]
+
+    @property
+    def best_ask(self) -> int | None:
+        return self._e.top[2]
+
+    @property
+    def ask_qty(self) -> int:
+        return self._e.top[3]
+
+    @property
+    def mid2(self) -> int | None:
+        """Twice the mid (ticks), None when a side is empty."""
+        b, _, a, _ = self._e.top
+        return None if b is None or a is None else b + a
+
+    def depth(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The best `n` levels per side of the local book as it stands now (``(bids, asks)``, each int64
+        ``[k, 2]`` of (price, qty), best first)."""
+        n = int(getattr(self._e.strategy, "depth_levels", 5)) if n is None else int(n)
+        out = []
+        for side_levels in self._e.local.best_levels(max(n, 0)):
+            out.append(np.array(side_levels, dtype=np.int64).reshape(-1, 2))
+        return out[0], out[1]
+
+    @property
+    def trades(self) -> list[Trade]:
+        return list(self._e.trades) if self._e.trades is not None else []
+
+    # --- our side --------------------------------------------------------------------------------------------
+    @property
+    def position(self) -> int:
+        return self._e.account.position
+
+    @property
+    def orders(self) -> dict[int, OrderState]:
+        return self._e.live_orders
+
+    @property
+    def fills(self) -> list[Fill]:
+        return [Fill(*r) for r in self._e.fill_rows]
+
+    @property
+    def cash(self) -> int:
+        return round_owed(self._e.account.cash, self._e.account.fee_frac)
+
+    @property
+    def fees(self) -> int:
+        return round_money(self._e.account.fees, self._e.account.fee_frac)
+
+    @property
+    def pnl(self) -> float:
+        """Cash plus the position marked at the local mid (linear ``position × mid × m``, inverse ``-position ×
+        K / mid``), money units; the cash alone without a mid."""
+        acc = self._e.account
+        cash = exact_money(acc.cash, -acc.fee_frac)
+        mid2 = self.mid2
+        if mid2 is None:
+            return float(cash)
+        if acc.money > 0:
+            return float(cash + acc.position * mid2 * acc.money / 2.0)
+        return float(cash + -acc.position * (-acc.money) * 2.0 / np.float64(mid2))
+
+    def queue_ahead(self, order_id: int) -> float:
+        return self._e.venue.queue_ahead(order_id)
+
+    # --- acting ----------------------------------------------------------------------------------------------
+    def at(self, t: int, payload: Any = None) -> None:
+        self._e.wake_at(max(int(t), self.now), payload)
+
+    def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
+        d = self._e.submit(side, price, qty, order_type, tif)
+        if d.reason == R_BAD_INPUT:
+            _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif)
+        return d
+
+    def cancel(self, order_id: int) -> Any:
+        d = self._e.cancel(order_id)
+        if d.reason == R_BAD_INPUT:
+            _recordable("ctx.cancel", order_id=order_id)
+        return d
+
+    def replace(self, order_id: int, price: int, qty: int) -> Any:
+        d = self._e.replace(order_id, price, qty)
+        if d.reason == R_BAD_INPUT:
+            _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)
+        return d
+
+
+def _recordable(call: str, **fields: Any) -> None:
+    """An integer past int64 cannot be recorded in the run's logs: the run stops naming it."""
+    for name, v in fields.items():
+        if type(v) is int and as_int_field(v) is None:
+            raise SimError(f"{call}: {name}: expected an integer within ±{INT_FIELD_MAX:,} (int64), was {v}",
+                           key=name)

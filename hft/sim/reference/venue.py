@@ -1,0 +1,325 @@
+"""The reference L2 venue: the market book as the data shows it, our orders and their queue places, matching and
+fees, written from docs/sim.md ("Venue semantics", L2; "The L2 venue, precisely"). Plain Python: dicts and lists.
+
+The replayed book is exogenous: our fills never change it. Our taker fills remember what they took per level
+(`consumed`); a level's *available* quantity is displayed − consumed until that level next updates (or its side is
+cleared), and the *effective best* of a side is its best level with available > 0.
+
+Our orders sit in `slots` (a new order takes the lowest free slot; a finished order frees its slot at once), and
+every market event visits our orders in slot order, so the reports of one event come in that order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, SELL
+from hft.core.errors import SimError
+from hft.core.orders import (
+    LIQ_MAKER,
+    LIQ_NONE,
+    LIQ_TAKER,
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_FOK,
+    TIF_IOC,
+)
+from hft.sim.reference.accounting import Fees, fee_of
+
+QTY_MAX = (1 << 62) - 1  # the largest order size the venue takes
+MODES = ("partial_fill", "no_partial_fill", "all_or_none")
+
+
+class VenueReport(NamedTuple):
+    """One report of the venue, at the venue's time `ts` (`queue`: the lots ahead at entry, on an ACK of an order
+    that rests; else -1)."""
+
+    ts: int
+    order_id: int
+    price: int
+    qty: int
+    leaves: int
+    fee: int
+    fee_frac: int
+    kind: int
+    liquidity: int
+    queue: int = -1
+
+
+@dataclass
+class QueueModel:
+    """How the lots ahead of our resting order move on a depth change (docs/sim.md, "The L2 venue, precisely")."""
+
+    kind: str  # "risk_averse" | "power_prob" | "log_prob"
+    power: float = 0.0
+
+    @staticmethod
+    def parse(name: str) -> QueueModel:
+        """``risk_averse``, ``log_prob`` or ``power_prob_N`` (N > 0)."""
+        if name in ("risk_averse", "log_prob"):
+            return QueueModel(name)
+        m = re.fullmatch(r"power_prob_(\d+(?:\.\d+)?)", name)
+        if m and float(m.group(1)) > 0:
+            return QueueModel("power_prob", float(m.group(1)))
+        raise SimError(f"queue_model: expected risk_averse, log_prob or power_prob_N, was {name!r}")
+
+    def prob_behind(self, front: float, back: float) -> float:
+        """The probability that a cancel at our level was behind us."""
+        if self.kind == "power_prob":
+            fb, ff = max(back, 0.0) ** self.power, max(front, 0.0) ** self.power
+        else:
+            fb, ff = math.log1p(max(back, 0.0)), math.log1p(max(front, 0.0))
+        s = fb + ff
+        return 1.0 if s <= 0.0 or not math.isfinite(s) else fb / s
+
+    def on_depth(self, front: float, traded: float, prev: float, new: float) -> float:
+        """The new estimate of the lots ahead when the level goes from `prev` to `new` lots, `traded` lots having
+        printed at it since its last change; capped at the new level."""
+        if self.kind == "risk_averse":
+            return min(front, new)
+        chg = prev - new - traded  # the decrease the trades do not explain: cancels
+        if chg < 0.0:
+            return min(front, new)
+        back = prev - front
+        p = self.prob_behind(front, back)
+        return min(front - (1.0 - p) * chg + min(back - p * chg, 0.0), new)
+
+
+def lots_reached(front: float) -> int:
+    """Lots of our order the trades have reached: ``floor(-front)`` once ``front < -0.5``, else 0 (at most
+    2**62)."""
+    if not front < -0.5:
+        return 0
+    if front <= -float(1 << 62):
+        return 1 << 62
+    return math.floor(-front)
+
+
+@dataclass
+class Resting:
+    """One working order of ours at the venue."""
+
+    order_id: int
+    side: int
+    price: int
+    leaves: int
+    filled: int = 0
+    front: float = 0.0  # lots ahead of us (the queue model's estimate)
+    traded: float = 0.0  # lots printed at our price since the level last changed
+    queue_filled: int = 0  # lots filled from the current queue place
+
+
+class L2ReferenceVenue:
+    """One instrument's L2 venue. Each method applies one thing at the venue's time `now` and returns the reports
+    it produced, in order.
+
+    Args:
+        queue_model: the queue model's name (``risk_averse``, ``power_prob_N``, ``log_prob``).
+        mode: ``partial_fill``, ``no_partial_fill`` or ``all_or_none``.
+        fees: the fee schedule; money: the money factor of fills (multiplier, or -K inverse).
+        capacity: how many of our orders may work at once (a new order beyond it is REJECTED).
+    """
+
+    def __init__(self, queue_model: str = "risk_averse", mode: str = "partial_fill", fees: Fees | None = None,
+                 money: int = 1, capacity: int = 1024) -> None:
+        if mode not in MODES:
+            raise SimError(f"exchange mode: expected one of {MODES}, was {mode!r}")
+        self.model = QueueModel.parse(queue_model)
+        self.mode = mode
+        self.fees = fees or Fees()
+        self.money = money
+        self.book: dict[int, dict[int, int]] = {BUY: {}, SELL: {}}  # side -> price -> displayed lots
+        self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our taker fills took
+        self.slots: list[Resting | None] = [None] * capacity
+
+    # --- the book ------------------------------------------------------------------------------------------
+    def displayed(self, side: int, price: int) -> int:
+        return self.book[side].get(price, 0)
+
+    def available(self, side: int, price: int) -> int:
+        return max(self.displayed(side, price) - self.consumed.get((side, price), 0), 0)
+
+    def levels(self, side: int) -> list[int]:
+        """The side's displayed prices, best first."""
+        return sorted(self.book[side], reverse=side == BUY)
+
+    def effective_best(self, side: int) -> int | None:
+        for p in self.levels(side):
+            if self.available(side, p) > 0:
+                return p
+        return None
+
+    @staticmethod
+    def within(side: int, limit: int, level: int, market: bool) -> bool:
+        """May an order of `side` with `limit` take an opposite level at price `level`?"""
+        return market or (level <= limit if side == BUY else level >= limit)
+
+    # --- market data ---------------------------------------------------------------------------------------
+    def market(self, now: int, kind: int, side: int, price: int, qty: int) -> list[VenueReport]:
+        """One exchange event: a level set (snapshot or update), a trade (aggressor `side`), a clear."""
+        if kind in (EV_LEVEL_SET, EV_SNAPSHOT_LEVEL):
+            return self.depth(now, side, price, qty)
+        if kind == EV_TRADE and side != 0:
+            return self.trade(now, side, price, qty)
+        if kind == EV_CLEAR:
+            return self.clear(now, side)
+        return []
+
+    def depth(self, now: int, side: int, price: int, qty: int) -> list[VenueReport]:
+        prev = self.displayed(side, price)
+        if qty > 0:
+            self.book[side][price] = qty
+        else:
+            self.book[side].pop(price, None)
+        for o in self._working():
+            if o.side == side and o.price == price:
+                est = self.model.on_depth(o.front, o.traded, float(prev), float(qty))
+                if o.front > 0.0:  # cancels bring us at most to the head of the queue, never fill us
+                    o.front = max(est, 0.0)
+                o.traded = 0.0
+        self.consumed.pop((side, price), None)
+        return self._cross(now)
+
+    def clear(self, now: int, side: int) -> list[VenueReport]:
+        for s in (BUY, SELL):
+            if side in (0, s):
+                self.book[s].clear()
+                self.consumed = {k: v for k, v in self.consumed.items() if k[0] != s}
+        return self._cross(now)
+
+    def trade(self, now: int, aggressor: int, price: int, qty: int) -> list[VenueReport]:
+        out: list[VenueReport] = []
+        passive = -aggressor
+        for o in self._working():
+            if o.side != passive:
+                continue
+            if (passive == BUY and price < o.price) or (passive == SELL and price > o.price):  # through us
+                out.append(self._fill(now, o, o.price, o.leaves, LIQ_MAKER))
+            elif price == o.price:
+                o.front -= qty
+                o.traded += qty
+                reached = lots_reached(o.front)
+                if reached >= 1 and self.mode != "partial_fill":
+                    out.append(self._fill(now, o, o.price, o.leaves, LIQ_MAKER))
+                elif reached >= 1:
+                    take = min(reached - o.queue_filled, o.leaves)
+                    if take > 0:
+                        o.queue_filled += take
+                        out.append(self._fill(now, o, o.price, take, LIQ_MAKER))
+        return out
+
+    def _cross(self, now: int) -> list[VenueReport]:
+        """Our orders the opposite effective best reached fill whole at their price (maker, nothing consumed)."""
+        bid, ask = self.effective_best(BUY), self.effective_best(SELL)
+        out = []
+        for o in self._working():
+            if (o.side == BUY and ask is not None and o.price >= ask) or \
+                    (o.side == SELL and bid is not None and o.price <= bid):
+                out.append(self._fill(now, o, o.price, o.leaves, LIQ_MAKER))
+        return out
+
+    # --- our orders ----------------------------------------------------------------------------------------
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> list[VenueReport]:
+        free = [j for j, o in enumerate(self.slots) if o is None]
+        if not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+        market = otype == ORDER_MARKET
+        best = self.effective_best(-side)
+        marketable = best is not None and self.within(side, price, best, market)
+        if otype == ORDER_POST_ONLY and marketable:
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+        o = Resting(oid, side, price, qty)
+        self.slots[free[0]] = o
+        out = [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+        expire = market or tif in (TIF_IOC, TIF_FOK)
+        if marketable:
+            assert best is not None
+            if self.mode == "no_partial_fill":  # whole at the best, nothing consumed
+                out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+            elif self.mode == "all_or_none":
+                if self.available(-side, best) >= qty:
+                    self._consume(-side, best, qty)
+                    out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+                else:
+                    expire = True
+            else:
+                reachable = [p for p in self.levels(-side) if self.within(side, price, p, market)]
+                # (levels go best first, so those within the limit are a prefix)
+                go = tif != TIF_FOK or sum(self.available(-side, p) for p in reachable) >= qty
+                for p in reachable if go else []:
+                    if o.leaves == 0:
+                        break
+                    take = min(self.available(-side, p), o.leaves)
+                    if take > 0:
+                        self._consume(-side, p, take)
+                        out.append(self._fill(now, o, p, take, LIQ_TAKER))
+        if o.leaves > 0:
+            if expire:
+                self._free(o)
+                out.append(VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
+            else:
+                o.front = float(self.displayed(side, price))
+                out[0] = out[0]._replace(queue=self.displayed(side, price))
+        return out
+
+    def cancel(self, now: int, oid: int) -> list[VenueReport]:
+        o = self._find(oid)
+        if o is None:
+            return [VenueReport(now, oid, 0, 0, 0, 0, 0, REPORT_CANCEL_REJECTED, LIQ_NONE)]
+        self._free(o)
+        return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
+
+    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
+        """`qty` is the new open size."""
+        o = self._find(oid)
+        if o is None or qty <= 0 or qty > QTY_MAX - o.filled:
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        best = self.effective_best(-o.side)
+        if best is not None and self.within(o.side, price, best, False):  # a replace never takes liquidity
+            return [VenueReport(now, oid, price, 0, o.leaves, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        keep = price == o.price and qty <= o.leaves
+        o.price, o.leaves = price, qty
+        if not keep:  # a fresh queue place
+            o.front, o.traded, o.queue_filled = float(self.displayed(o.side, price)), 0.0, 0
+        return [VenueReport(now, oid, price, qty, qty, 0, 0, REPORT_REPLACED, LIQ_NONE)]
+
+    def queue_ahead(self, oid: int) -> float:
+        """The estimate of the lots ahead of our resting order (at least 0); -1 when it does not rest here."""
+        o = self._find(oid)
+        return -1.0 if o is None else max(o.front, 0.0)
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    def _working(self) -> list[Resting]:
+        """Our working orders in slot order (a snapshot: fills free slots while the caller iterates)."""
+        return [o for o in self.slots if o is not None]
+
+    def _find(self, oid: int) -> Resting | None:
+        return next((o for o in self.slots if o is not None and o.order_id == oid), None)
+
+    def _free(self, o: Resting) -> None:
+        self.slots[next(j for j, s in enumerate(self.slots) if s is o)] = None
+
+    def _consume(self, side: int, price: int, qty: int) -> None:
+        self.consumed[(side, price)] = self.consumed.get((side, price), 0) + qty
+
+    def _fill(self, now: int, o: Resting, price: int, qty: int, liquidity: int) -> VenueReport:
+        bps = self.fees.maker_bps_h if liquidity == LIQ_MAKER else self.fees.taker_bps_h
+        fee, frac = fee_of(price, qty, self.money, bps, self.fees.per_lot)
+        o.leaves -= qty
+        o.filled += qty
+        if o.leaves == 0:
+            self._free(o)
+        kind = REPORT_FILL if o.leaves == 0 else REPORT_PARTIAL_FILL
+        return VenueReport(now, o.order_id, price, qty, o.leaves, fee, frac, kind, liquidity)

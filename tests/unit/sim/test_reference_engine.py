@@ -1,0 +1,339 @@
+"""The independent reference replay (`hft.sim.reference`, written from docs/sim.md and sharing no code with the
+engines) against the numba engine: the same decisions, orders, fills, equity samples, ACK log, final accounting
+and run hash, on seeded L2 streams (every queue model, exchange mode and latency model; exchange times that step
+back), with `mm` and with Python strategies that use every callback, order type and context read, on a real
+Binance capture (the golden's run hash), and over seeds and latencies (a property test).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hft.core.dtypes import BUY, SELL
+from hft.core.orders import ORDER_LIMIT, ORDER_POST_ONLY, REPORT_ACK, TIF_GTC, TIF_IOC
+from hft.sim import latency as L
+from hft.sim.engine_nb import NbEngine
+from hft.sim.exchange_l2 import EXCHANGE_MODES
+from hft.sim.fees import FeeSchedule
+from hft.sim.gateway_setup import sim_gateway_config
+from hft.sim.reference import (
+    Fees,
+    L2ReferenceVenue,
+    Latency,
+    ReferenceConfig,
+    ReferenceEngine,
+    from_replay_config,
+)
+from hft.sim.strategies import make_strategy
+from hft.sim.strategy import Strategy
+from tests.unit.sim.test_engine_nb import LATENCIES, Chaos, _l2_pair, l2_stream
+from tests.unit.sim.test_venue_clock import stepped_back
+
+ROOT = Path(__file__).resolve().parents[3]
+GOLDEN = ROOT / "tests" / "golden" / "binance_spot_eth_mm.json"
+MODES = sorted(EXCHANGE_MODES)
+QUEUE_MODELS = ["risk_averse", "power_prob_2", "log_prob"]
+FEES = (-20, 150, 1)
+
+
+# --- a strategy that reads the whole context ---------------------------------------------------------------------
+class Reader(Strategy):
+    """Decides from every read of the context: depth, trade history, queue ahead, fills, cash, fees, pnl; wakes
+    itself with ``ctx.at`` to cancel; replaces on reports; sends post-only and IOC orders."""
+
+    name = "reader"
+    trade_history = 4
+    depth_levels = 3
+
+    def __init__(self, timer_ns: int = 7_000_000) -> None:
+        self.timer_ns = timer_ns
+        self.log: list[tuple] = []
+
+    def on_book(self, ctx) -> None:
+        bids, asks = ctx.depth()
+        if not len(bids) or not len(asks):
+            return
+        queue = sum(ctx.queue_ahead(o) for o in ctx.orders)
+        flow = sum(t.side * t.qty for t in ctx.trades)
+        self.log.append((ctx.now, bids.tobytes(), asks.tobytes(), queue, flow, ctx.cash, ctx.fees, ctx.pnl,
+                         len(ctx.fills), ctx.mid2))
+        if len(ctx.orders) < 3 and abs(ctx.position) < 40:
+            side = BUY if (flow + len(ctx.fills)) % 2 == 0 else SELL
+            level = bids if side == BUY else asks
+            price = int(level[min(len(level) - 1, int(queue) % 3), 0])
+            d = ctx.submit(side, price, 1 + int(bids[0, 1] + asks[0, 1]) % 5, ORDER_POST_ONLY, TIF_GTC)
+            if d.accepted:
+                ctx.at(ctx.now + 4_000_000, d.order_id)
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        if qty > 15 and ctx.best_bid is not None and ctx.best_ask is not None:
+            ctx.submit(-side, ctx.best_ask if side == SELL else ctx.best_bid, 2, ORDER_LIMIT, TIF_IOC)
+
+    def on_order_update(self, ctx, update) -> None:
+        o = ctx.orders.get(update.order_id)
+        if update.kind == REPORT_ACK and o is not None and o.status == "working":  # once per order: no endless chain
+            ctx.replace(o.order_id, o.price - o.side, o.leaves)
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            ctx.cancel(payload)
+
+    def on_timer(self, ctx) -> None:
+        if ctx.position and ctx.best_bid is not None and ctx.best_ask is not None:
+            side = -1 if ctx.position > 0 else 1
+            ctx.submit(side, ctx.best_bid if side == SELL else ctx.best_ask, 1, ORDER_LIMIT, TIF_IOC)
+
+
+# --- harness -----------------------------------------------------------------------------------------------------
+def _latency(model: L.LatencyModel | None) -> Latency | None:
+    """The reference's description of an engine latency model (the same series)."""
+    if model is None:
+        return None
+    kind, base, jitter, cap, seed = (int(x) for x in model.params)
+    if kind == L.LAT_CONSTANT:
+        return Latency.constant(base)
+    if kind == L.LAT_RANDOM:
+        return Latency.random(base, jitter, seed, cap)
+    return Latency.empirical(model.times.tolist(), model.values.tolist())
+
+
+def _gateway(limits: dict | None):
+    cfg = sim_gateway_config("X", "chaos", limits=limits)
+
+    def factory(clock, dispatcher, sink):
+        from hft.gateway import GatewayService
+
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+
+    return factory
+
+
+def _pair(ev, make, *, qm="risk_averse", mode="partial_fill", entry=None, resp=None, feed=None, limits=None,
+          sample_ns=50_000_000):
+    """(reference output, numba output) of one seeded L2 run."""
+    entry, resp = entry or L.constant(1_000_000), resp or L.constant(1_000_000)
+    (nb,) = _l2_pair(ev, make, qm=qm, mode=EXCHANGE_MODES[mode], entry=entry, resp=resp, feed=feed, limits=limits,
+                     sample_ns=sample_ns, fees=FeeSchedule(*FEES), classes=(NbEngine,))
+    venue = L2ReferenceVenue(qm, mode, Fees(*FEES), 1, capacity=64)
+    cfg = ReferenceConfig(entry=_latency(entry), response=_latency(resp), feed=_latency(feed), sample_ns=sample_ns,
+                          strategy="chaos")
+    ref = ReferenceEngine(ev, venue, _gateway(limits), make(), "X", cfg).run()
+    return ref, nb
+
+
+def _agree(ref, nb) -> None:
+    for name in ("decisions", "orders", "fills", "equity", "acks"):
+        a, b = getattr(ref, name), getattr(nb, name)
+        assert a.dtype == b.dtype, name
+        if not np.array_equal(a, b):
+            n = min(len(a), len(b))
+            first = next((i for i in range(n) if a[i] != b[i]), n)
+            pytest.fail(f"{name}: {len(a)} rows (reference) vs {len(b)} (numba); first difference at row {first}: "
+                        f"{a[first] if first < len(a) else None} vs {b[first] if first < len(b) else None}")
+    assert ref.final == nb.final
+    assert ref.run_hash == nb.run_hash
+    assert ref.decision_records == list(nb.decision_records)
+
+
+# --- seeded L2 streams -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("qm", QUEUE_MODELS)
+def test_chaos_agrees(qm, mode):
+    ref, nb = _pair(l2_stream(7), lambda: Chaos(seed=2, timer_ns=30_000_000), qm=qm, mode=mode)
+    _agree(ref, nb)
+    assert len(ref.fills) > 10 and len(ref.orders) > 50
+
+
+@pytest.mark.parametrize("lat", sorted(LATENCIES))
+def test_latencies_agree(lat):
+    ref, nb = _pair(l2_stream(11), lambda: Chaos(seed=3, timer_ns=20_000_000, every=2), qm="power_prob_2",
+                    **LATENCIES[lat])
+    _agree(ref, nb)
+    assert len(ref.fills) > 10
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_reader_agrees(mode):
+    """Every context read feeds a decision: a disagreement in what the context shows changes the orders."""
+    ref, nb = _pair(l2_stream(12, n_msgs=600), Reader, mode=mode, **LATENCIES["random"])
+    _agree(ref, nb)
+    assert len(ref.fills) > 5 and len(ref.orders) > 30
+
+
+@pytest.mark.parametrize("name", ["mm", "imbalance_taker", "twap", "idle"])
+def test_builtins_agree(name):
+    params = {"twap": {"qty": 40, "duration_ns": 200_000_000, "slices": 10},
+              "imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}.get(name, {})
+    ref, nb = _pair(l2_stream(9, n_msgs=600), lambda: Strategy() if name == "idle" else make_strategy(name, params),
+                    limits={"max_position": 25})
+    _agree(ref, nb)
+    assert name == "idle" or len(ref.orders) > 5
+
+
+@pytest.mark.parametrize("how", ["shuffle", "step", "trades"])
+def test_exchange_times_stepping_back_agree(how):
+    ev = stepped_back(l2_stream(13), 13, how, 3_000_000)
+    ref, nb = _pair(ev, lambda: Chaos(seed=6, timer_ns=15_000_000, every=2), entry=L.constant(200_000))
+    _agree(ref, nb)
+
+
+def _on_grid(ev: np.ndarray, grid: int) -> np.ndarray:
+    """`ev` with every time on a `grid` ns grid (local = exchange + one grid step): with latencies, timers and
+    samples on the same grid, items of every stream fall at equal times, so the tie order decides."""
+    out = ev.copy()
+    out["exch_ts"] = out["exch_ts"] // grid * grid
+    out["local_ts"] = out["exch_ts"] + grid
+    return out
+
+
+@pytest.mark.parametrize("feed", [None, 0])
+@pytest.mark.parametrize("make", [lambda: Chaos(seed=8, timer_ns=1_000_000, every=1), lambda: Reader(1_000_000)],
+                         ids=["chaos", "reader"])
+def test_equal_times_agree(make, feed):
+    """Ties at equal times between local data, reports, timers, exchange data and arrivals (docs/sim.md, "One clock,
+    four streams")."""
+    ms = 1_000_000
+    ref, nb = _pair(_on_grid(l2_stream(14, n_msgs=500), ms), make, entry=L.constant(ms), resp=L.constant(ms),
+                    feed=None if feed is None else L.constant(feed), sample_ns=ms)
+    _agree(ref, nb)
+    assert len(ref.fills) > 5
+
+
+def test_gateway_limits_agree():
+    ref, nb = _pair(l2_stream(8), lambda: Chaos(seed=5, every=2), mode="no_partial_fill",
+                    limits={"max_position": 15, "max_order_qty": 9})
+    _agree(ref, nb)
+    assert (ref.decisions["accepted"] == 0).any()  # the gateway refused some intents
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), entry=st.integers(0, 3_000_000), resp=st.integers(0, 3_000_000),
+       jitter=st.sampled_from([0, 250_000]), feed=st.sampled_from([None, 0, 400_000]),
+       qm=st.sampled_from(QUEUE_MODELS), mode=st.sampled_from(MODES))
+def test_property_agrees(seed, entry, resp, jitter, feed, qm, mode):
+    lat = dict(entry=L.random(entry, jitter, seed=seed) if jitter else L.constant(entry),
+               resp=L.random(resp, jitter, seed=seed + 1) if jitter else L.constant(resp),
+               feed=None if feed is None else L.constant(feed))
+    ref, nb = _pair(l2_stream(seed, n_msgs=150), lambda: Chaos(seed=seed, timer_ns=10_000_000, every=2), qm=qm,
+                    mode=mode, **lat)
+    _agree(ref, nb)
+
+
+# --- the scripted scenarios (hand-derived traces: tests/unit/sim/test_scenario.py) ----------------------------------
+@pytest.mark.parametrize("path", sorted((ROOT / "config" / "sim" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_scenarios_agree(path):
+    """Each scenario's script on the reference and on the numba engine (what `hft sim scenario` runs): the same
+    arrays and the same trace of reports and gateway rejections."""
+    from hft.sim import scenario as S
+
+    sc = S.load_scenario(path)
+    nb_script, ref_script = S.ScriptedStrategy(sc), S.ScriptedStrategy(sc)
+    engine = S.build_engine(sc, nb_script)
+    nb = engine.run(multiplier=sc.money)
+    capacity = max(16, len(sc.actions) + 1)  # the scenario's venue and gateway sizes (`hft.sim.scenario`)
+    cfg = sim_gateway_config(sc.symbol, S.STRATEGY, multiplier=sc.multiplier, working_orders=2 * capacity,
+                             dedup_capacity=2 * len(sc.actions))
+
+    def gateway(clock, dispatcher, sink):
+        from hft.gateway import GatewayService
+
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
+
+    venue = L2ReferenceVenue(sc.queue_model, sc.exchange, Fees(sc.fees.maker_bps_h, sc.fees.taker_bps_h,
+                                                                sc.fees.per_lot), sc.money, capacity)
+    rcfg = ReferenceConfig(entry=Latency.constant(sc.entry_ns), response=Latency.constant(sc.response_ns),
+                           account=S.ACCOUNT, strategy=S.STRATEGY)
+    ref = ReferenceEngine(S.scenario_events(sc), venue, gateway, ref_script, sc.symbol, rcfg).run()
+    _agree(ref, nb)
+    assert ref_script.trace == nb_script.trace and ref_script.trace
+
+
+# --- the replay path: selftest stream and a Binance capture --------------------------------------------------------
+def _replay_pair(md, strategy: str, config):
+    """(reference output, numba output) of `strategy` on opened market data `md` under a replay config."""
+    from hft.sim.fees import money_factor
+    from hft.sim.replay import build_engine, gateway_factory
+    from hft.sim.strategy_loader import make
+
+    spec, strat = make(strategy, config.strategies)
+    engine, money = build_engine(md, strat, spec.key, config)
+    nb = engine.run(None, multiplier=money)
+    cfg, venue = from_replay_config(config, money_factor(md.instrument, config.multiplier), spec.key)
+    _, strat = make(strategy, config.strategies)
+    ref = ReferenceEngine(md.events, venue, gateway_factory([md.instrument], spec.key, config), strat,
+                          md.instrument.symbol, cfg).run()
+    return ref, nb
+
+
+def test_selftest_stream_agrees():
+    """The replay self-test's L2 stream and config (seeded jitter, maker / taker fees, gateway limits)."""
+    from hft.core.instrument import Instrument
+    from hft.sim.replay import parse_replay_config
+    from hft.sim.selftest import _CONFIG, _Stream, l2_stream
+
+    md = _Stream(l2_stream(), Instrument("CHECK", "SYNTH", "0.01", "1", currency="USD", book_level="L2"))
+    ref, nb = _replay_pair(md, "mm", parse_replay_config(_CONFIG))
+    _agree(ref, nb)
+    assert len(ref.fills) > 100
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # ~100 s: 400k events through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_binance_golden_agrees():
+    """The Binance spot golden (two chained captures, `mm`, power_prob_2): the reference gives the golden's run
+    hash and the numba engine's every array."""
+    import dataclasses
+    import json
+
+    from hft.data.sources import open_market_data
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import overlay_replay_config
+
+    doc = json.loads(GOLDEN.read_text())
+    paths = [(GOLDEN.parent / p).resolve() for p in doc["data"]]
+    if not all(p.exists() for p in paths):
+        pytest.skip(f"../shared/data is absent ({paths[0]})")
+    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)  # as `hft replay --check` layers it
+    md = open_market_data(paths)  # chained captures of one symbol: one stream
+    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    ref, nb = _replay_pair(md, doc["strategy"], config)
+    _agree(ref, nb)
+    assert ref.run_hash == doc["expect"]["run_hash"]
+    assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
+
+
+# --- independence --------------------------------------------------------------------------------------------------
+FORBIDDEN = ("hft.sim.engine", "hft.sim.engine_nb", "hft.sim.exchange_l2", "hft.sim.exchange_l3",
+             "hft.sim.venue_common", "hft.sim.latency", "hft.sim.queue_models")
+
+
+def _forbidden(name: str) -> bool:
+    return any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+
+
+def test_reference_imports_no_engine_module():
+    """Neither its source (lazy imports included) nor what importing it loads names an engine module (the
+    import-linter contract in pyproject.toml says the same for every indirect import)."""
+    pkg = ROOT / "hft" / "sim" / "reference"
+    named = set()
+    for path in pkg.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                named.add(node.module)
+                named.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                named.update(a.name for a in node.names)
+    assert named and not [n for n in named if _forbidden(n)]
+    code = "import sys, hft.sim.reference; print('\\n'.join(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=ROOT).stdout.split()
+    assert "hft.sim.reference.loop" in loaded and not [m for m in loaded if _forbidden(m)]
