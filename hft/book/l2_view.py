@@ -42,10 +42,10 @@ _I64_MAX = np.iinfo(np.int64).max
 # `set_level_arrays` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
 # call passes the five arrays as ~38 machine words, and the simulator sets a LOBSTER row per local event (~1.3
 # calls an event), which LLVM does not inline itself
-_set_at = njit(inline="always")(set_level_arrays.py_func)
+_set_at = njit(_nrt=False, forceinline=True)(set_level_arrays.py_func)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False, forceinline=True)
 def level_after(cur: int, kind: int, qty: int) -> int:
     """A level's total after an L3 order event of `qty` lots (`kind` EV_ADD adds, any other subtracts), floored at 0
     and, for an add, held at int64's maximum instead of overflowing (`cur` >= 0: a level's total; `qty` >= 0, as

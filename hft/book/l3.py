@@ -153,7 +153,7 @@ MAX_LEVEL_SPAN = 1 << 21  # ticks per side a book may span (2M levels ≈ 80 MB 
 # the 14-array `L3Book` otherwise increfs and decrefs every member on each call (~28 atomic calls, measured
 # ~0.3 µs per operation). Only the growth functions and drivers that grow the book allocate.
 _kernel = njit(cache=True, _nrt=False)
-_inline = njit(cache=True, _nrt=False, inline="always")  # `l3_view`: returns pointers, inlined at each caller
+_inline = njit(cache=True, _nrt=False, forceinline=True)  # `l3_view`: returns pointers, inlined at each caller
 
 # meta slots
 M_BASE = 0

@@ -52,7 +52,7 @@ def in_price_domain(price: int) -> bool:
     return -PRICE_LIMIT <= price <= PRICE_LIMIT
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False, forceinline=True)
 def level_index(price: int, base: int, n: int) -> int:
     """Index ``price - base`` of `price` in the level range ``[base, base + n)``, -1 when outside it, for ANY int64
     `price`. Computed modulo 2**64 (uint64: defined wrap-around, no signed overflow), which is exact when the

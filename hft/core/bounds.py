@@ -46,7 +46,7 @@ def expected(what: str) -> str:
     return _EXPECTED[what]
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False, forceinline=True)
 def value_fault(exch_ts: int, local_ts: int, price: int) -> int:
     """`FAULT_NONE`, or the first of an event's exch_ts, local_ts and price outside the domain (``FAULT_*``)."""
     if exch_ts < -MAX_ABS_TIME or exch_ts > MAX_ABS_TIME:

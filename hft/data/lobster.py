@@ -309,7 +309,7 @@ def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
     return df
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False, forceinline=True)
 def _natural(buf: np.ndarray, i: int, size: int, max_digits: int) -> tuple[int, int]:
     """The decimal digits at ``buf[i:]``: (value, index after them); value -1 when there are none, more than
     `max_digits` (at most 18: the value fits int64), or a leading zero (``0`` alone is fine). The digits are

@@ -29,7 +29,7 @@ from hft.live.ids import PackedIds
 # counting: an atomic increment and decrement on every view and every array handed to a helper (`_g` takes the
 # state 96 times a compression), ~a fifth of a frame's scan.
 _kernel = njit(cache=True, nogil=True, _nrt=False)
-_inline = njit(cache=True, nogil=True, _nrt=False, inline="always")
+_inline = njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 
 CORR, FLAGS, SIDE, OTYPE, TIF, PRICE, QTY = range(7)
 COID, ACCOUNT, STRATEGY, SYMBOL, IDEM = 7, 9, 11, 13, 15  # offset column; the length is the next one

@@ -84,7 +84,7 @@ FEE_REFUSED = I64_MIN  # `fee_money`'s whole part when a fill's value or fee doe
 # `book_fill`'s first result: 0, the fill is booked; else what would not fit int64 (`fill_refusal` names it)
 MONEY_OK, MONEY_VALUE, MONEY_FEE, MONEY_POSITION, MONEY_CASH, MONEY_FEES, MONEY_GATEWAY = range(7)
 
-_inline = njit(cache=True, _nrt=False, inline="always")
+_inline = njit(cache=True, _nrt=False, forceinline=True)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
     return LatencyModel(np.array([LAT_EMPIRICAL, 0, 0, 0, 0], np.int64), t, v)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, forceinline=True)
 def latency_ns(model: LatencyModel, t_ns: int, draw: int) -> int:
     """Latency at time `t_ns` for the `draw`-th use of this model (the draw index seeds `random`). Inlined into
     numba callers: the constant model is answered there, without a call that passes the model's three arrays

@@ -32,7 +32,7 @@ from numba.extending import intrinsic
 
 from hft.core.jit import njit
 
-_inline = njit(cache=True, _nrt=False, inline="always")
+_inline = njit(cache=True, _nrt=False, forceinline=True)
 _kernel = njit(cache=True, _nrt=False)
 
 I64_MAX = np.iinfo(np.int64).max

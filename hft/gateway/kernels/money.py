@@ -63,7 +63,7 @@ def position_value(price: int, qty: int, money: int) -> int:
     return -fill_value(price, qty, money)
 
 
-@njit(cache=True, inline="always")  # (at its callers: the marks run it per position at every mark)
+@njit(cache=True, _nrt=False, forceinline=True)  # (at its callers: the marks run it per position at every mark)
 def fill_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     """``(fill_value(price, qty, money), True)`` when every product fits int64, else ``(0, False)``; for ``qty >= 0``
     and ``money != I64_MIN``."""
@@ -80,7 +80,7 @@ def fill_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     return div_round_half_even(num, price), True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, forceinline=True)
 def position_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     """``(position_value(price, qty, money), True)`` when every product fits int64, else ``(0, False)``; for ``qty``
     and ``money`` other than ``I64_MIN`` (held values never are: `hft.gateway.kernels.exact`)."""

@@ -11,7 +11,6 @@ from hft.book.l2 import (
     BOOK_N_ASK,
     BOOK_N_BID,
 )
-from hft.core.jit import njit
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -103,6 +102,7 @@ from hft.sim.engine_nb.state import (
     W_MONEY,
     W_RFLAGS,
     _inline,
+    _inline_copy,
 )
 from hft.sim.engine_nb.strategy_kernels import report_rule_leg, strategy_on_book
 from hft.sim.exchange_l2 import (
@@ -127,9 +127,8 @@ from hft.sim.fees import MONEY_GATEWAY, MONEY_OK, book_fill
 from hft.sim.latency import latency_ns
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-# the L3 venue's order operation, inlined into `run_l3` (same source as `L3Venue.new / cancel / replace`'s): one
-# call per command less, of the ~60 machine words its arguments take
-_order_step_i = njit(inline="always")(order_step_v.py_func)
+# the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) as a loop helper (`state._inline`)
+_order_step_i = _inline_copy(order_step_v)
 
 
 @_inline

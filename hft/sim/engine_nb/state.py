@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from hft.core.jit import njit
@@ -150,11 +152,22 @@ _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE
 
 
 # ======================================================================= jit decorators
-# Helpers are inlined into the two loop kernels (`inline="always"`): numba passes every array as several machine
-# words and a NamedTuple of arrays costs a reference-count round trip per member per call (see hft/book/l2.py),
-# so the hot loop unpacks the books once per call and works on plain arrays with the books' own kernels.
-_inline = njit(cache=True, inline="always")
 # The kernels run without numba's reference counting (`_nrt=False`): they allocate nothing, and every array they
 # touch is owned by the Python driver for the whole call. With it, the merged loop spent over half its time in
-# NRT_incref / NRT_decref (atomic) on the arrays its inlined helpers pass around (perf, Binance day: 111 -> 51 ms).
+# NRT_incref / NRT_decref (atomic) on the arrays its helpers pass around (perf, Binance day: 111 -> 51 ms).
 _kernel = njit(cache=True, _nrt=False)
+# The loop kernels' helpers: each compiled once on its own and inlined by LLVM at every call site (``forceinline``,
+# LLVM's ``alwaysinline``), so the hot loop works on plain arrays with no call in between (a call passes every array
+# as ~7 machine words: ~100 words for the order path's steps). Numba's own inlining (``inline="always"``) would
+# type a copy of the helper, and of all it inlines, at every call site of every loop specialisation: most of a cold
+# compile. No reference counting either (`_kernel`): a helper compiled with it would count references its caller
+# never releases; for the same reason a helper that returns arrays (`_local_leg`, `_venue_l2_leg`) is called from
+# kernels without reference counting only.
+_inline = njit(cache=True, _nrt=False, forceinline=True)
+
+
+def _inline_copy(kernel: Any) -> Any:
+    """Another module's kernel as a loop helper (`_inline`), from its source. Not cached: the copy would share the
+    kernel's cache file, whose entries are keyed by signature, not by options; it compiles only when a loop kernel
+    does, whose cache entry holds it."""
+    return njit(_nrt=False, forceinline=True)(kernel.py_func)

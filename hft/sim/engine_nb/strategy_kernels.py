@@ -193,7 +193,7 @@ def hedge_on_book(st, sord, intents, tops, lm) -> int:
     return 0
 
 
-@_kernel
+@_inline  # at the loop kernels' ends of message (`state._inline`: inlined by LLVM)
 def strategy_on_book(st, ltop, sord, intents, tops, lm) -> int:
     """The strategy kernel registered under ``st[S_SKID]``: writes intents, returns their count. The callback's
     leg is ``st[S_LEG]``, `ltop` its snapshot; `tops` / `lm` hold every leg's (several legs: built-in kernels)."""

@@ -39,7 +39,6 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
-from hft.core.jit import njit
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
     PRI_EXCH_MD,
@@ -75,6 +74,7 @@ from hft.sim.engine_nb.state import (
     WAKE_BOOK,
     WAKE_TRADE,
     _inline,
+    _inline_copy,
     _kernel,
 )
 from hft.sim.engine_nb.strategy_kernels import strategy_on_book
@@ -97,16 +97,12 @@ from hft.sim.exchange_l3 import (
 from hft.sim.exchange_l3.steps import market_step_v
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-# The book's level kernel, inlined at each call site (the same source as `hft.book.l2._set`): a call that passes
-# five arrays costs ~20-40 ns, and LLVM stops inlining `set_level_arrays` once it has several call sites.
-_set_i = njit(inline="always")(set_level_arrays.py_func)
-# the local view := reference row (Engine._local_row), inlined into `run_l3` (same source as the Python engine's;
-# its per-row level setter is inlined in `hft.book.l2_view` itself, `_set_at`)
-_set_row_i = njit(inline="always")(set_row_arrays.py_func)
-# the L3 venue's market event, inlined into `run_l3` (same source as `L3Venue.market`'s): one call per event less
-_market_step_i = njit(inline="always")(market_step_v.py_func)
-# the strategy kernel's dispatch, inlined at the end of message (`_book_rule`): a call passes ~45 machine words
-_strategy_on_book_i = njit(inline="always")(strategy_on_book.py_func)
+# The books' kernels as the loop's helpers (`state._inline`: compiled once, inlined by LLVM at each call site), from
+# the same source: the L2 level setter (`hft.book.l2.set_level_arrays`, which LLVM stops inlining once it has several
+# call sites), the local view := reference row (`Engine._local_row`), the L3 venue's market event (`L3Venue.market`)
+_set_i = _inline_copy(set_level_arrays)
+_set_row_i = _inline_copy(set_row_arrays)
+_market_step_i = _inline_copy(market_step_v)
 
 
 @_inline
@@ -213,7 +209,7 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
     if memo and (st[S_MMQ] & bit) != 0 and ltop[0] == mrow[mb] and ltop[2] == mrow[mb + 1] \
             and st[S_POS] == mrow[mb + 2]:
         return 0
-    ni = _strategy_on_book_i(st, ltop, sord, intents, tops, lm)
+    ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
     if memo and ni == 0:
         st[S_MMQ] |= bit
         mrow[mb] = ltop[0]

@@ -171,7 +171,7 @@ def _avail(v, orders, cons, params, side, price) -> int:
 
 
 # inlined in `_eff_best` (each new order asks it; a call passes ~38 words): same source as `_avail`
-_avail_i = njit(inline="always")(_avail.py_func)
+_avail_i = njit(_nrt=False, forceinline=True)(_avail.py_func)
 
 
 @_kernel
