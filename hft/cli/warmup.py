@@ -157,7 +157,7 @@ def _l3_replay(ctx: dict[str, Any]) -> None:
     run_replay([ctx["zip"]], "mm", cfg, source=FILES)
     run_replay([ctx["l3"]], "mm", cfg, source=FILES)
     # a strategy in Python (the order path that calls back) with latencies read from a recorded file: each is
-    # its own compiled variant of the loop (~20 kernels, ~2 min cold)
+    # its own compiled variant of the loop
     (ctx["dir"] / "latency.csv").write_text("t_ns,entry_ns,response_ns\n0,1000000,1000000\n")
     (ctx["dir"] / "latency.yaml").write_text("latency: {file: latency.csv}\n")
     run_replay([ctx["zip"]], "imbalance_taker", load_replay_config(ctx["dir"] / "latency.yaml"), source=FILES)
@@ -329,7 +329,7 @@ def _live(ctx: dict[str, Any]) -> int:
 # (else every step here). They are split by what they compile: the L3 path (LOBSTER import, the L3 venue and its
 # loop layouts, features) against the L2 venue and its loop layouts; both compile the gateway's kernels. The
 # Binance capture and the live service close lane 1, by when lane 2 has compiled the L2 venue they reuse (cold,
-# on the 2-vCPU machine: lane 1 ~250 s, lane 2 ~265 s).
+# on the 2-vCPU machine: ~100 s for both, bench/results/bench_cache_edit.json).
 STEPS: tuple[tuple[str, Callable[[dict[str, Any]], int | None], int], ...] = (
     ("generated L3 day: import, verify, inspect; DBN MBO, vendor events", _l3_data, 1),
     ("L3 replays (mm; a Python strategy, recorded latencies)", _l3_replay, 1),
