@@ -49,7 +49,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import DataValidationError
-from hft.core.jit import njit
+from hft.core.jit import inline_copy, njit
 
 # --- status codes ------------------------------------------------------------------------------------------
 L2_OK = 0
@@ -348,6 +348,12 @@ def set_level_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndar
     else:
         return L2_BAD_SIDE
     return L2_OK
+
+
+# `set_level_arrays` inlined at each call site (`hft.core.jit.inline_copy`), for the loops that set a level per
+# event (`hft.book.l2_view.set_row_arrays`, the simulator's loop kernels): LLVM does not inline it on its own once it
+# has several call sites, and a call passes the five arrays as ~38 machine words
+set_level_inline = inline_copy(set_level_arrays)
 
 
 @_kernel

@@ -32,6 +32,7 @@ from hft.book.l2 import (
     next_up,
     set_level,
     set_level_arrays,
+    set_level_inline,
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE, level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
@@ -39,10 +40,6 @@ from hft.core.jit import njit
 
 _I64_MAX = np.iinfo(np.int64).max
 
-# `set_level_arrays` inlined at `set_row_arrays`' per-row call sites (same source; the full scans run for a first row only): a
-# call passes the five arrays as ~38 machine words, and the simulator sets a LOBSTER row per local event (~1.3
-# calls an event), which LLVM does not inline itself
-_set_at = njit(_nrt=False, forceinline=True)(set_level_arrays.py_func)
 
 
 @njit(cache=True, _nrt=False, forceinline=True)
@@ -116,7 +113,7 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
             for j in range(levels):
                 p = ref[k - 1, j * ROW_STRIDE + col]
                 if p != NO_PRICE and _in_row(ref, k, levels, col, p) < 0:
-                    _set_at(bq, aq, bb, ab, st, sd, p, 0)
+                    set_level_inline(bq, aq, bb, ab, st, sd, p, 0)
         elif sd == BUY:
             i = st[BOOK_BEST_BID] - st[BOOK_BID_BASE] if st[BOOK_BEST_BID] != NO_PRICE else -1
             while i >= 0:
@@ -141,7 +138,7 @@ def set_row_arrays(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarra
             q = ref[k, j * ROW_STRIDE + col + 1]
             if from_prev and _in_row(ref, k - 1, levels, col, p) == q:
                 continue
-            _set_at(bq, aq, bb, ab, st, sd, p, q if q > 0 else 0)
+            set_level_inline(bq, aq, bb, ab, st, sd, p, q if q > 0 else 0)
     return L2_OK
 
 

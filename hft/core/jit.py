@@ -22,7 +22,7 @@ from numba import njit as _numba_njit
 from numba.core import types
 from numba.core.dispatcher import Dispatcher
 
-__all__ = ["njit"]
+__all__ = ["inline_copy", "njit"]
 
 
 def _plain_dispatch(dispatcher: Dispatcher) -> Dispatcher:
@@ -47,3 +47,11 @@ def njit(*args: Any, **options: Any) -> Any:
         return _plain_dispatch(decorate(fn))
 
     return wrap
+
+
+def inline_copy(kernel: Any) -> Any:
+    """A copy of the compiled `kernel` (a `njit` dispatcher of this package, compiled without reference counting)
+    that LLVM inlines at each call site (numba's ``forceinline``), for a hot caller where a call would pass every
+    array as ~7 machine words. Not cached: numba keys a cache file's entries by signature, not by options, so the
+    copy would share its kernel's file; it compiles only inside its callers' compiles, whose cache entries hold it."""
+    return njit(_nrt=False, forceinline=True)(kernel.py_func)

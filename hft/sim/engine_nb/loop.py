@@ -6,6 +6,7 @@ from __future__ import annotations
 from hft.book.l2 import (
     L2_OK,
     clear_arrays,
+    set_level_inline,
 )
 from hft.book.l3 import ptr
 from hft.core.dtypes import (
@@ -82,7 +83,6 @@ from hft.sim.engine_nb.streams import (
     _pick,
     _prefetch_rows,
     _sample,
-    _set_i,
     _top_now,
     _venue_l2_leg,
     _venue_l3_leg,
@@ -136,7 +136,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             s = side[i_ex]
             q = qty[i_ex]
             if k == EV_LEVEL_SET or k == EV_SNAPSHOT_LEVEL:
-                if (s != BUY and s != SELL) or q < 0 or _set_i(vbq, vaq, vbb, vab, vst, s, price[i_ex], q) != L2_OK:
+                if (s != BUY and s != SELL) or q < 0 or set_level_inline(vbq, vaq, vbb, vab, vst, s, price[i_ex], q) != L2_OK:
                     break
             elif k == EV_CLEAR:
                 clear_arrays(vbq, vaq, vbb, vab, vst, s)

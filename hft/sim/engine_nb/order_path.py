@@ -11,6 +11,7 @@ from hft.book.l2 import (
     BOOK_N_ASK,
     BOOK_N_BID,
 )
+from hft.core.jit import inline_copy
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -102,7 +103,6 @@ from hft.sim.engine_nb.state import (
     W_MONEY,
     W_RFLAGS,
     _inline,
-    _inline_copy,
 )
 from hft.sim.engine_nb.strategy_kernels import report_rule_leg, strategy_on_book
 from hft.sim.exchange_l2 import (
@@ -127,8 +127,8 @@ from hft.sim.fees import MONEY_GATEWAY, MONEY_OK, book_fill
 from hft.sim.latency import latency_ns
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-# the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) as a loop helper (`state._inline`)
-_order_step_i = _inline_copy(order_step_v)
+# the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) inlined into the loop (`hft.core.jit.inline_copy`)
+_order_step_i = inline_copy(order_step_v)
 
 
 @_inline

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from hft.core.jit import njit
@@ -165,9 +163,3 @@ _kernel = njit(cache=True, _nrt=False)
 # kernels without reference counting only.
 _inline = njit(cache=True, _nrt=False, forceinline=True)
 
-
-def _inline_copy(kernel: Any) -> Any:
-    """Another module's kernel as a loop helper (`_inline`), from its source. Not cached: the copy would share the
-    kernel's cache file, whose entries are keyed by signature, not by options; it compiles only when a loop kernel
-    does, whose cache entry holds it."""
-    return njit(_nrt=False, forceinline=True)(kernel.py_func)

@@ -19,7 +19,7 @@ from hft.book.l2 import (
     L2_NEGATIVE_QTY,
     L2_OK,
     clear_arrays,
-    set_level_arrays,
+    set_level_inline,
 )
 from hft.book.l2_view import level_after, set_row_arrays
 from hft.book.l3 import l3_view
@@ -39,6 +39,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import inline_copy
 from hft.gateway import kernels as GK
 from hft.sim.engine import (
     PRI_EXCH_MD,
@@ -74,7 +75,6 @@ from hft.sim.engine_nb.state import (
     WAKE_BOOK,
     WAKE_TRADE,
     _inline,
-    _inline_copy,
     _kernel,
 )
 from hft.sim.engine_nb.strategy_kernels import strategy_on_book
@@ -97,12 +97,10 @@ from hft.sim.exchange_l3 import (
 from hft.sim.exchange_l3.steps import market_step_v
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-# The books' kernels as the loop's helpers (`state._inline`: compiled once, inlined by LLVM at each call site), from
-# the same source: the L2 level setter (`hft.book.l2.set_level_arrays`, which LLVM stops inlining once it has several
-# call sites), the local view := reference row (`Engine._local_row`), the L3 venue's market event (`L3Venue.market`)
-_set_i = _inline_copy(set_level_arrays)
-_set_row_i = _inline_copy(set_row_arrays)
-_market_step_i = _inline_copy(market_step_v)
+# Kernels inlined into the loop (`hft.core.jit.inline_copy`): the local view := reference row (`Engine._local_row`),
+# the L3 venue's market event (`L3Venue.market`); the L2 level setter is the book's own `set_level_inline`
+_set_row_i = inline_copy(set_row_arrays)
+_market_step_i = inline_copy(market_step_v)
 
 
 @_inline
@@ -126,9 +124,9 @@ def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
     """`hft.book.l2_view.local_apply` on the unpacked arrays (same kernels, same statuses), without the top
     refresh (`_top_now`)."""
     if is_l3 and (kind == EV_ADD or kind == EV_CANCEL or kind == EV_DELETE or kind == EV_EXEC):
-        status = _set_i(bq, aq, bb, ab, st, side, price, level_after(_qty_at(bq, aq, st, side, price), kind, qty))
+        status = set_level_inline(bq, aq, bb, ab, st, side, price, level_after(_qty_at(bq, aq, st, side, price), kind, qty))
     elif kind == EV_LEVEL_SET or kind == EV_SNAPSHOT_LEVEL:
-        status = L2_NEGATIVE_QTY if qty < 0 else _set_i(bq, aq, bb, ab, st, side, price, qty)
+        status = L2_NEGATIVE_QTY if qty < 0 else set_level_inline(bq, aq, bb, ab, st, side, price, qty)
     elif kind == EV_CLEAR:
         status = clear_arrays(bq, aq, bb, ab, st, side)
     else:
@@ -309,11 +307,11 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         prev = _qty_at(vbq, vaq, vst, s, p)
         if hi == 0 and vparams[P_NCONS] == 0:
             # no order of ours and nothing consumed: DEPTH changes nothing but the book (reports: none)
-            return -1 if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) == L2_OK else W_EXCH_FALLBACK
+            return -1 if set_level_inline(vbq, vaq, vbb, vab, vst, s, p, q) == L2_OK else W_EXCH_FALLBACK
         levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
         if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK  # the Python venue sizes its buffers first
-        if _set_i(vbq, vaq, vbb, vab, vst, s, p, q) != L2_OK:
+        if set_level_inline(vbq, vaq, vbb, vab, vst, s, p, q) != L2_OK:
             return W_EXCH_FALLBACK  # out of range: nothing changed, the Python venue grows the book
         if vparams[P_NCONS] == 0 and _depth_is_noop(vorders, hi, vst, s, p):
             return -1  # the step would change nothing (no report): skip its call

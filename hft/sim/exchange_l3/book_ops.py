@@ -37,7 +37,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
-from hft.core.jit import njit
+from hft.core.jit import inline_copy
 from hft.core.orders import (
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
@@ -171,7 +171,7 @@ def _avail(v, orders, cons, params, side, price) -> int:
 
 
 # inlined in `_eff_best` (each new order asks it; a call passes ~38 words): same source as `_avail`
-_avail_i = njit(_nrt=False, forceinline=True)(_avail.py_func)
+_avail_i = inline_copy(_avail)
 
 
 @_kernel
