@@ -3,8 +3,8 @@
 A spec (``hft replay -s SPEC``) is one of:
 
 * ``NAME`` — a strategy registered in the entry-point group ``hft.strategies`` (the built-ins ``mm``,
-  ``imbalance_taker``, ``twap`` register there too, in ``pyproject.toml``; an installed package adds its own
-  with ``[project.entry-points."hft.strategies"] my_mm = "my_pkg.strategies:MyMM"``);
+  ``imbalance_taker``, ``twap``, ``vwap``, ``pov`` … register there too, in ``pyproject.toml``; an installed
+  package adds its own with ``[project.entry-points."hft.strategies"] my_mm = "my_pkg.strategies:MyMM"``);
 * ``path/to/file.py:Class`` — a class in a Python file (loaded by path, relative to the current directory);
 * ``package.module:Class`` — a class in an importable module.
 

@@ -10,6 +10,8 @@ sends it again later. Common rules:
 * **Limit price** (``limit_price``, ticks; ``None``: none): a buy sends nothing while the best ask is above it, a
   sell nothing while the best bid is below it; the shortfall waits for the price to come back.
 * **Child size**: at most ``max_child`` lots (0: no cap); a bigger amount due is sent over the next wakes.
+* **One instrument**: on a run over several, the parent is worked on the first (leg 0), and only its prints count
+  as the market's volume.
 
 `ScheduledExecution` is the schedule rule of `twap` and `vwap`: the parent is cut into buckets of
 ``duration_ns / buckets`` local time starting ``start_ns`` after the first event; bucket ``k``'s target is
@@ -119,7 +121,7 @@ class ScheduledExecution(ParentOrder):
         return self.targets[n - 1] if n > 0 else 0
 
     def on_trade(self, ctx: Context, side: int, price: int, qty: int) -> None:
-        if self.cap:
+        if self.cap and ctx.leg_index == 0:
             self.recent.append((ctx.now, qty))
 
     def on_timer(self, ctx: Context) -> None:

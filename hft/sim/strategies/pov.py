@@ -37,6 +37,8 @@ class Pov(ParentOrder):
         return {**self._parent_params(), "rate": float(self.rate), "min_child": self.min_child}
 
     def on_trade(self, ctx: Context, side: int, price: int, qty: int) -> None:
+        if ctx.leg_index:  # several instruments: the first one's prints (`hft.sim.strategies.execution`)
+            return
         self.volume += qty
         if self.done:
             return

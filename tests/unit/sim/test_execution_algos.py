@@ -267,3 +267,19 @@ def test_vwap_participation_cap_on_lobster(goog):
     sent = r.orders["qty"].to_list()
     assert all(q <= cap for q, cap in zip(sent, caps, strict=True))
     assert sum(q == cap for q, cap in zip(sent, caps, strict=True)) >= len(sent) - 2  # the cap binds
+
+
+@pytest.mark.parametrize(("spec", "params"), [
+    ("pov", {"qty": 30, "rate": 0.2, "min_child": 2}),
+    ("vwap", {"qty": 30, "duration_ns": 200_000_000, "profile": [1, 2, 3, 3, 2, 1], "max_participation": 0.5}),
+])
+def test_on_two_instruments_the_first_is_worked_on_its_own_prints(spec, params):
+    from hft.sim.engine_nb import NbEngine
+    from tests.unit.sim.test_engine_nb import l2_stream
+    from tests.unit.sim.test_legs import _run_legs, _shifted
+
+    x, y = l2_stream(7), _shifted(l2_stream(9), 250_000, 5000)
+    _, two = _run_legs([x, y], make_strategy(spec, params), NbEngine)
+    _, one = _run_legs([x], make_strategy(spec, params), NbEngine)
+    assert len(two.legs[1].order_ids) == 0 and len(one.orders) > 2
+    assert two.orders[["ts", "price", "qty"]].tolist() == one.orders[["ts", "price", "qty"]].tolist()
