@@ -18,7 +18,7 @@ sends it again later. Common rules:
 cumulative (``qty × (w_0 + … + w_k) / Σw``, rounded down; the last bucket's is ``qty``). At the first timer at or
 after the end of a bucket, one child goes out for what the target says should be done by now minus what is filled
 or in flight, so a missed bucket (no liquidity, the limit price, a gateway rejection, a partial fill) is caught up
-at the next one. An optional participation cap (``max_participation``) holds each child to that fraction of the
+at the next one (`schedule_timer`: when the timer ticks). An optional participation cap (``max_participation``) holds each child to that fraction of the
 market volume printed over the last bucket.
 """
 
@@ -43,6 +43,19 @@ def exact_fraction(strategy: str, name: str, value: float, lo: float, hi: float,
     if not ok or (value <= lo if open_lo else value < lo):
         raise param_error(strategy, name, f"a number in {'(' if open_lo else '['}{lo:g}, {hi:g}]", value)
     return Fraction(repr(float(value)))
+
+
+#: A schedule's timer ticks at least this many times a bucket when its start is off the bucket grid.
+TICKS_PER_BUCKET = 64
+
+
+def schedule_timer(start_ns: int, bucket_ns: int) -> int:
+    """The timer of a schedule: it ticks from the first event, so it wakes at every bucket's end when its period
+    divides both the start and the bucket, ``gcd(start_ns, bucket_ns)``; a gcd under ``1 / TICKS_PER_BUCKET`` of a
+    bucket (a start of 1 ns, a bucket of an hour / 7) would wake the strategy for nothing, so the timer is then
+    ``bucket_ns // TICKS_PER_BUCKET`` and a bucket's child goes out at most that long after its end."""
+    g = math.gcd(start_ns, bucket_ns)
+    return g if g * TICKS_PER_BUCKET >= bucket_ns else max(1, bucket_ns // TICKS_PER_BUCKET)
 
 
 class ParentOrder(Strategy):
@@ -105,9 +118,7 @@ class ScheduledExecution(ParentOrder):
             targets.append(self.qty * cum.numerator * total.denominator // (cum.denominator * total.numerator))
         targets[-1] = self.qty
         self.targets = targets
-        # wake at every bucket's end: the timer ticks from the first event, so a start off the bucket grid ticks
-        # at the grid both share
-        self.timer_ns = math.gcd(start_ns, self.bucket_ns) if start_ns else self.bucket_ns
+        self.timer_ns = schedule_timer(start_ns, self.bucket_ns)
         self.t0: int | None = None  # the first event's local time
         self.cap = exact_fraction(self.name, "max_participation", max_participation, 0, 1, open_lo=False)
         self.recent: deque[tuple[int, int]] = deque()  # (local ts, qty) of the prints of the last bucket

@@ -76,13 +76,16 @@ def test_vwap_with_a_flat_profile_is_twap():
     assert vwap.run_hash == twap.run_hash and len(vwap.fills) == 4
 
 
-def test_twap_start_off_the_bucket_grid():
+@pytest.mark.parametrize(("start_ns", "late"), [(15 * MS, 0.0), (15 * MS + 1, 0.15625)])
+def test_twap_start_off_the_bucket_grid(start_ns, late):
     # start 15 ms, buckets of 10 ms: the timer ticks every 5 ms (their gcd); slices end at 25, 35, 45 ms
     # (targets 3, 6, 10 of 10). 25 ms: 3 @ 100.01, but the level left at 25 ms (local data first): 100.02, 3 lots;
-    # 35 ms: 3 @ 100.01 (5 fresh); 45 ms: 4 @ 100.01 (4 fresh at 45 ms)
+    # 35 ms: 3 @ 100.01 (5 fresh); 45 ms: 4 @ 100.01 (4 fresh at 45 ms).
+    # start 15 ms + 1 ns: a gcd of 1 ns; the timer ticks every 10 ms / 64 = 156,250 ns instead, and each slice's
+    # child goes out at the first tick after its end (25 ms + 1 ns -> tick 161 at 25.15625 ms; 35.15625, 45.15625)
     children, fills, _ = run(TWAP_MARKET, "twap", {"qty": 10, "duration_ns": 30 * MS, "slices": 3,
-                                                   "start_ns": 15 * MS})
-    assert children == [(25.0, ASK + 1, 3), (35.0, ASK, 3), (45.0, ASK, 4)]
+                                                   "start_ns": start_ns})
+    assert children == [(25.0 + late, ASK + 1, 3), (35.0 + late, ASK, 3), (45.0 + late, ASK, 4)]
     assert [q for _, _, q in fills] == [3, 3, 4]
 
 
