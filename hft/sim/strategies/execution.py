@@ -45,6 +45,7 @@ def exact_fraction(strategy: str, name: str, value: float, lo: float, hi: float,
     return Fraction(repr(float(value)))
 
 
+MIN_BUCKET_NS = 1_000_000  # a schedule's shortest bucket (the shortest sampling period of a replay too)
 #: A schedule's timer ticks at least this many times a bucket when its start is off the bucket grid.
 TICKS_PER_BUCKET = 64
 
@@ -109,7 +110,10 @@ class ScheduledExecution(ParentOrder):
     def _schedule(self, start_ns: int, duration_ns: int, weights: Sequence[float], max_participation: float) -> None:
         self.start_ns = start_ns
         self.buckets = len(weights)
-        self.bucket_ns = max(1, duration_ns // self.buckets)
+        self.bucket_ns = duration_ns // self.buckets
+        if self.bucket_ns < MIN_BUCKET_NS:  # a period in seconds or ms by mistake would wake the strategy every ns
+            raise param_error(self.name, "duration_ns", f"at least 1ms a bucket ({self.buckets} buckets: "
+                              f"{self.buckets * MIN_BUCKET_NS} ns)", duration_ns)
         exact = [Fraction(str(w)) for w in weights]  # 0.1 is 1/10: the fractions the profile writes
         total = sum(exact, Fraction(0))
         cum, targets = Fraction(0), []

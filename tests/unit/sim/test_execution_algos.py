@@ -177,6 +177,7 @@ def test_every_child_goes_through_the_gateway(monkeypatch):
     ("pov", {"limit_price": "100.5"}, "parameter 'limit_price': expected a price in ticks (an integer) or null"),
     ("twap", {"side": 0}, "parameter 'side': expected 1 (buy) or -1 (sell), was 0"),
     ("twap", {"start_ns": -1}, "parameter 'start_ns': expected a value >= 0, was -1"),
+    ("twap", {"duration_ns": 3600}, "parameter 'duration_ns': expected at least 1ms a bucket (60 buckets: 60000000"),
 ])
 def test_parameter_errors_name_the_key(spec, params, message):
     with pytest.raises(ConfigError) as exc:
