@@ -3,8 +3,8 @@
 A spec (``hft replay -s SPEC``) is one of:
 
 * ``NAME`` — a strategy registered in the entry-point group ``hft.strategies`` (the built-ins ``mm``,
-  ``imbalance_taker``, ``twap`` register there too, in ``pyproject.toml``; an installed package adds its own
-  with ``[project.entry-points."hft.strategies"] my_mm = "my_pkg.strategies:MyMM"``);
+  ``imbalance_taker``, ``twap``, ``vwap``, ``pov`` … register there too, in ``pyproject.toml``; an installed
+  package adds its own with ``[project.entry-points."hft.strategies"] my_mm = "my_pkg.strategies:MyMM"``);
 * ``path/to/file.py:Class`` — a class in a Python file (loaded by path, relative to the current directory);
 * ``package.module:Class`` — a class in an importable module.
 
@@ -50,6 +50,7 @@ from hft.sim.kernel_check import (
     strategy_label,
 )
 from hft.sim.strategies import MINIMUM as BUILTIN_MINIMUM
+from hft.sim.strategies import param_error
 from hft.sim.strategy import Strategy
 
 ENTRY_POINT_GROUP = "hft.strategies"
@@ -177,8 +178,7 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None,
         low = (bounds or {}).get(k)
         if low is not None and v < low:
             lots = " (lots)" if k in getattr(rs.cls, "QUANTITIES", ()) else ""
-            raise ConfigError(f"strategy {rs.key}: parameter '{k}': expected a value >= {low}, was {v!r}{lots}",
-                              key=f"strategies.{rs.key}.{k}")
+            raise param_error(rs.key, k, f"a value >= {low}", v, lots)
     try:
         return rs.cls(**merged)
     except (TypeError, ValueError) as exc:
@@ -266,10 +266,9 @@ def _check_type(key: str, name: str, default: Any, value: Any) -> None:
     elif isinstance(default, str):
         ok, want = isinstance(value, str), "a string"
     else:
-        ok, want = isinstance(value, type(default)), type(default).__name__
+        ok, want = isinstance(value, type(default)), f"a {type(default).__name__}"
     if not ok:
-        raise ConfigError(f"strategy {key}: parameter '{name}': expected {want}, was {value!r}",
-                          key=f"strategies.{key}.{name}")
+        raise param_error(key, name, want, value)
 
 
 def _check_class(obj: Any, spec: str) -> type[Strategy]:

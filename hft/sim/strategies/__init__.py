@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from hft.core.errors import ConfigError
 from hft.sim.strategy import Strategy
 
 #: Lower bounds of parameters shared by the built-in strategies (an order of 0 or -1 lots is no order); applied
 #: by `hft.sim.strategy_loader` to the classes of this package (a class elsewhere declares its own ``MINIMUM``).
 MINIMUM: dict[str, int] = {"size": 1, "qty": 1, "slices": 1, "max_position": 0, "cooldown_ns": 0,
-                           "duration_ns": 1, "min_hedge": 1, "hedge_slip_ticks": 0, "hedge_ratio": 0}
+                           "duration_ns": 1, "min_hedge": 1, "hedge_slip_ticks": 0, "hedge_ratio": 0,
+                           "buckets": 1, "start_ns": 0, "min_child": 1, "max_child": 0}
+
+
+def param_error(strategy: str, name: str, want: str, value: Any, note: str = "") -> ConfigError:
+    """The one-line error of a strategy parameter that breaks a rule: ``strategy vwap: parameter 'rate': expected a
+    number in (0, 1], was 2.0``, keyed ``strategies.<strategy>.<name>`` (the loader's checks and the built-ins'
+    own use it); `note` follows the value (`` (lots)``)."""
+    return ConfigError(f"strategy {strategy}: parameter '{name}': expected {want}, was {value!r}{note}",
+                       key=f"strategies.{strategy}.{name}")
 
 
 def make_strategy(spec: str, params: dict[str, Any] | None = None) -> Strategy:

@@ -1,43 +1,30 @@
 """`twap`: execute a parent order of ``qty`` lots on ``side`` evenly over ``duration_ns``.
 
-Every ``duration_ns / slices`` of local time, send an IOC limit at the opposite best (marketable) for the lots
-the schedule says should be done by now minus what is filled, so missed slices catch up; stop when done.
+The schedule rule of `hft.sim.strategies.execution.ScheduledExecution` with a flat profile of ``slices`` buckets:
+at the end of slice n (local time, ``start_ns`` after the first event) the target is ``qty × n / slices`` lots
+(rounded down), and one marketable IOC child at the opposite best goes out for the target minus what is filled or
+in flight, so missed slices catch up; nothing is sent beyond ``limit_price`` (ticks), no child is larger than
+``max_child`` lots (0: no cap); it stops when ``qty`` is filled.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hft.core.dtypes import BUY
-from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
-from hft.sim.strategy import Context, OrderUpdate, Strategy
+from hft.sim.strategies.execution import ScheduledExecution
 
 
-class Twap(Strategy):
+class Twap(ScheduledExecution):
     name = "twap"
-    QUANTITIES = ("qty",)  # lots; a config may say instrument units (Strategy)
-    DEFAULTS: ClassVar[dict[str, Any]] = {"side": 1, "qty": 100, "duration_ns": 3_600_000_000_000, "slices": 60}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"side": 1, "qty": 100, "duration_ns": 3_600_000_000_000, "slices": 60,
+                                          "start_ns": 0, "limit_price": None, "max_child": 0}
 
-    def __init__(self, side: int, qty: int, duration_ns: int, slices: int) -> None:
-        self.side = 1 if side >= 0 else -1
-        self.qty = qty
-        self.slices = max(1, slices)
-        self.timer_ns = max(1, duration_ns // self.slices)
-        self.filled = 0
-        self.n = 0
+    def __init__(self, side: int, qty: int, duration_ns: int, slices: int, start_ns: int,
+                 limit_price: int | None, max_child: int) -> None:
+        self._parent(side, qty, limit_price, max_child)
+        self._schedule(start_ns, duration_ns, [1] * max(1, slices), 0.0)
+        self.slices = self.buckets
 
-    def params(self) -> dict[str, int]:
-        return {"side": self.side, "qty": self.qty, "duration_ns": self.timer_ns * self.slices,
-                "slices": self.slices}
-
-    def on_timer(self, ctx: Context) -> None:
-        self.n = min(self.n + 1, self.slices)
-        target = self.qty * self.n // self.slices
-        todo = target - self.filled - sum(o.leaves for o in ctx.orders.values())
-        price = ctx.best_ask if self.side == BUY else ctx.best_bid
-        if todo > 0 and price is not None:
-            ctx.submit(self.side, price, todo, ORDER_LIMIT, TIF_IOC)
-
-    def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
-        if update.kind in (REPORT_PARTIAL_FILL, REPORT_FILL):
-            self.filled += update.qty
+    def params(self) -> dict[str, Any]:
+        return {**self._parent_params(), "duration_ns": self.bucket_ns * self.slices, "slices": self.slices,
+                "start_ns": self.start_ns}

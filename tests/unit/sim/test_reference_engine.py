@@ -168,9 +168,12 @@ def test_reader_agrees(mode):
     assert len(ref.fills) > 5 and len(ref.orders) > 30
 
 
-@pytest.mark.parametrize("name", ["mm", "imbalance_taker", "twap", "idle"])
+@pytest.mark.parametrize("name", ["mm", "imbalance_taker", "twap", "vwap", "pov", "idle"])
 def test_builtins_agree(name):
     params = {"twap": {"qty": 40, "duration_ns": 200_000_000, "slices": 10},
+              "vwap": {"qty": 24, "duration_ns": 200_000_000, "profile": [1, 2, 3, 4, 4, 3, 2, 1],
+                       "max_participation": 0.5},
+              "pov": {"qty": 20, "rate": 0.2, "min_child": 2},
               "imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}.get(name, {})
     ref, nb = _pair(l2_stream(9, n_msgs=600), lambda: Strategy() if name == "idle" else make_strategy(name, params),
                     limits={"max_position": 25})
