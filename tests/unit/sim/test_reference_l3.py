@@ -235,3 +235,87 @@ def test_lobster_golden_agrees():
     assert ref.run_hash == doc["expect"]["run_hash"]
     assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
     assert eng.venue.resync_counters()["levels"] > 0
+
+
+# --- the venue alone: seeded operation sequences against the engine's L3 venue --------------------------------------
+def _random_rows(rng, n: int, levels: int = 2) -> np.ndarray:
+    """`n` uncrossed reference rows of `levels` levels on prices 95..105 (some sides shorter than `levels`)."""
+    from hft.core.dtypes import NO_PRICE
+
+    rows = np.zeros((n, 4 * levels), dtype=np.int64)
+    for k in range(n):
+        mid = int(rng.integers(98, 103))
+        for col, prices in ((0, range(mid + 1, mid + 1 + levels)), (2, range(mid, mid - levels, -1))):
+            shown = int(rng.integers(0, levels + 1))
+            for j, p in enumerate(prices):
+                rows[k, 4 * j + col: 4 * j + col + 2] = (p, int(rng.integers(1, 9))) if j < shown else (NO_PRICE, 0)
+    return rows
+
+
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+@pytest.mark.parametrize("resync", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_venue_agrees_step_by_step(seed, resync, mode):
+    """Every report (fields and order), our queue places and the venue's counters after each of a few hundred
+    random steps on a narrow price range: market adds (crossing our orders), partial cancels, deletes, executions
+    of known and unknown ids, hidden executions, halts and clears; our orders of every type, cancels and replaces;
+    with resync, random reference rows (lots added behind us and removed from the back)."""
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.exchange_l3 import L3Venue
+    from hft.sim.fees import FeeSchedule
+    from hft.sim.reference import Fees
+
+    rng = np.random.default_rng(seed)
+    steps = 400
+    rows = _random_rows(rng, steps) if resync else None
+    nb = L3Venue(mode=EXCHANGE_MODES[mode], fees=FeeSchedule(-20, 150, 1), reference=rows)
+    ref = L3ReferenceVenue(mode, Fees(-20, 150, 1), 1, rows.tolist() if resync else None)
+    for side, price in ((BUY, 99), (BUY, 98), (SELL, 101), (SELL, 102)):
+        nb.seed_level(side, price, 5)
+        ref.seed(side, price, 5)
+    market_ids: list[int] = []
+    ours: list[int] = []
+    next_id = 1
+    for t in range(steps):
+        now = 1_000 * t
+        # each step: one market event (the resync row follows it), then perhaps one order of ours
+        r = rng.random()
+        side = BUY if rng.random() < 0.5 else SELL
+        price = int(rng.integers(96, 105))
+        qty = int(rng.integers(1, 8))
+        if r < 0.35:
+            kind, oid = 1, 10_000 + t  # an add (EV_ADD)
+            market_ids.append(oid)
+        elif r < 0.9:
+            kind = int(rng.choice([EV_CANCEL, EV_DELETE, EV_EXEC]))
+            known = market_ids and rng.random() < 0.7
+            oid = int(rng.choice(market_ids)) if known else 10**9 + t  # an unknown id: its side and price count
+        else:
+            from hft.core.dtypes import EV_HIDDEN_EXEC
+
+            kind, oid = int(rng.choice([EV_HIDDEN_EXEC, EV_HALT, EV_CLEAR])), 0
+            side = int(rng.choice([0, BUY, SELL])) if kind == EV_CLEAR else side
+        got = [tuple(x) for x in nb.market(now, kind, side, price, qty, oid).tolist()]
+        want = [tuple(x) for x in ref.market(now, kind, side, price, qty, oid)]
+        assert want == got, (t, "market", kind, side, price, qty, oid)
+        r = rng.random()
+        if r < 0.45:
+            otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET]))
+            tif = int(rng.choice([TIF_GTC, TIF_GTC, TIF_IOC, TIF_FOK]))
+            args = (next_id, int(rng.choice([BUY, SELL])), int(rng.integers(96, 105)), int(rng.integers(1, 12)),
+                    otype, tif)
+            got, want = nb.new(now, *args), ref.new(now, *args)
+            ours.append(next_id)
+            next_id += 1
+        elif r < 0.6 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.cancel(now, oid), ref.cancel(now, oid)
+        elif r < 0.8 and ours:
+            args = (int(rng.choice(ours)), int(rng.integers(96, 105)), int(rng.integers(1, 12)))
+            got, want = nb.replace(now, *args), ref.replace(now, *args)
+        else:
+            continue
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
+        assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
+    assert ref.data == nb.counters()
+    assert ref.resync_counters() == nb.resync_counters()
