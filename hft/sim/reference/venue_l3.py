@@ -146,8 +146,8 @@ class L3ReferenceVenue:
         return max(self.market_qty(side, price) - self.consumed.get((side, price), 0), 0)
 
     def levels(self, side: int) -> list[int]:
-        """The side's prices with lots (ours included), best first."""
-        return sorted((p for p, lv in self.book[side].items() if lv.total() > 0), reverse=side == BUY)
+        """The side's prices with lots (ours included), best first (a level without lots is never kept)."""
+        return sorted(self.book[side], reverse=side == BUY)
 
     def effective_best(self, side: int) -> int | None:
         return next((p for p in self.levels(side) if self.available(side, p) > 0), None)
