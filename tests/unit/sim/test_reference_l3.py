@@ -15,7 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hft.core.dtypes import BUY, EV_CANCEL, EV_CLEAR, EV_DELETE, EV_EXEC, EV_HALT, SELL
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HALT,
+    EV_HIDDEN_EXEC,
+    NO_PRICE,
+    SELL,
+)
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -240,8 +251,6 @@ def test_lobster_golden_agrees():
 # --- the venue alone: seeded operation sequences against the engine's L3 venue --------------------------------------
 def _random_rows(rng, n: int, levels: int = 2) -> np.ndarray:
     """`n` uncrossed reference rows of `levels` levels on prices 95..105 (some sides shorter than `levels`)."""
-    from hft.core.dtypes import NO_PRICE
-
     rows = np.zeros((n, 4 * levels), dtype=np.int64)
     for k in range(n):
         mid = int(rng.integers(98, 103))
@@ -284,15 +293,13 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
         price = int(rng.integers(96, 105))
         qty = int(rng.integers(1, 8))
         if r < 0.35:
-            kind, oid = 1, 10_000 + t  # an add (EV_ADD)
+            kind, oid = EV_ADD, 10_000 + t
             market_ids.append(oid)
         elif r < 0.9:
             kind = int(rng.choice([EV_CANCEL, EV_DELETE, EV_EXEC]))
             known = market_ids and rng.random() < 0.7
             oid = int(rng.choice(market_ids)) if known else 10**9 + t  # an unknown id: its side and price count
         else:
-            from hft.core.dtypes import EV_HIDDEN_EXEC
-
             kind, oid = int(rng.choice([EV_HIDDEN_EXEC, EV_HALT, EV_CLEAR])), 0
             side = int(rng.choice([0, BUY, SELL])) if kind == EV_CLEAR else side
         got = [tuple(x) for x in nb.market(now, kind, side, price, qty, oid).tolist()]
