@@ -1,17 +1,20 @@
-"""An independent reference replay: one instrument on L2 data, written from docs/sim.md alone.
+"""An independent reference replay: one instrument on L2 or L3 data, written from docs/sim.md alone.
 
 The engines of `hft replay` (`hft.sim.engine_nb.NbEngine` and `hft.sim.engine.Engine`) share their venue
 kernels, latency code and much of their loop, so an equality test between them cannot catch a bug in what they
-share. This package is the oracle: its own event loop (`loop`), venue (`venue`), accounting (`accounting`),
-timing (`timing`), local book (`book`) and strategy context (`context`), plain Python written for reading, and it
-imports none of the engines' modules (an import-linter contract in pyproject.toml forbids it). What it shares is
-what a replay is made of, not how one runs: the gateway (the system under test: every intent goes through the
-real `GatewayService`), the strategies and their record types (`hft.sim.strategy`), the event and order records
-(`hft.core`) and the run's log dtypes (`hft.sim.run_records`).
+share. This package is the oracle: its own event loop (`loop`), venues (`venue`: L2, `venue_l3`: L3 FIFO),
+accounting (`accounting`), timing (`timing`), local book (`book`) and strategy context (`context`), plain Python
+written for reading, and it imports none of the engines' modules (an import-linter contract in pyproject.toml
+forbids it). What it shares is what a replay is made of, not how one runs: the gateway (the system under test:
+every intent goes through the real `GatewayService`), the strategies and their record types
+(`hft.sim.strategy`), the event and order records (`hft.core`) and the run's log dtypes (`hft.sim.run_records`).
 
-Scope: one instrument, L2 data (level sets, snapshots, clears, trades), every queue model and exchange mode,
-constant / random / empirical latencies, feed from the data or a latency. Not covered: L3 data, several
-instruments, several days, strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs here).
+Scope: one instrument; L2 data (level sets, snapshots, clears, trades) with every queue model; L3 data
+(market-by-order: adds, partial cancels, deletes, visible and hidden executions, trades, halts, clears) with our
+orders in the FIFO queues, the LOBSTER pre-open book and the reference resync of the venue and of the local view;
+every exchange mode; constant / random / empirical latencies; feed from the data or a latency. Not covered:
+several instruments, several days, strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs
+here).
 
 ``tests/unit/sim/test_reference_engine.py`` runs it against the numba engine.
 """
@@ -25,15 +28,19 @@ from hft.sim.reference.accounting import Account, Fees, fee_of, fill_value
 from hft.sim.reference.loop import ReferenceConfig, ReferenceEngine, ReferenceOutput
 from hft.sim.reference.timing import Latency
 from hft.sim.reference.venue import L2ReferenceVenue, VenueReport
+from hft.sim.reference.venue_l3 import L3ReferenceVenue, preopen_levels
 
-__all__ = ["Account", "Fees", "L2ReferenceVenue", "Latency", "ReferenceConfig", "ReferenceEngine",
-           "ReferenceOutput", "VenueReport", "fee_of", "fill_value", "from_replay_config"]
+__all__ = ["Account", "Fees", "L2ReferenceVenue", "L3ReferenceVenue", "Latency", "ReferenceConfig",
+           "ReferenceEngine", "ReferenceOutput", "VenueReport", "fee_of", "fill_value", "from_market_data",
+           "from_replay_config", "preopen_levels"]
 
 
-def from_replay_config(config: Any, money: int, strategy: str, account: str = "SIM"
-                       ) -> tuple[ReferenceConfig, L2ReferenceVenue]:
+def from_replay_config(config: Any, money: int, strategy: str, account: str = "SIM", *, book_level: str = "L2",
+                       reference: Any = None) -> tuple[ReferenceConfig, L2ReferenceVenue | L3ReferenceVenue]:
     """The reference's config and venue for a replay config (`hft.sim.replay.ReplayConfig`, read by its
-    attributes) with money factor `money` (docs/sim.md, "Latency draws": the seeds of the latency series)."""
+    attributes) with money factor `money` (docs/sim.md, "Latency draws": the seeds of the latency series).
+    `book_level` "L3": an `L3ReferenceVenue`, resynced on the LOBSTER `reference` rows when given and the config's
+    ``l3_resync`` is on."""
 
     def series(base: int, salt: int, emp: Any = None, jitter: int | None = None) -> Latency:
         if emp is not None:
@@ -46,7 +53,28 @@ def from_replay_config(config: Any, money: int, strategy: str, account: str = "S
                           response=series(config.response_ns, 2, config.response_empirical), feed=feed,
                           sample_ns=config.sample_ns, account=account, strategy=strategy)
     fees = Fees(_hundredths(config.maker_bps), _hundredths(config.taker_bps), int(config.per_lot))
+    if book_level == "L3":
+        rows = reference.tolist() if reference is not None and config.l3_resync else None
+        return cfg, L3ReferenceVenue(config.exchange, fees, money, rows)
     return cfg, L2ReferenceVenue(config.queue_model, config.exchange, fees, money)
+
+
+def from_market_data(md: Any, strategy: Any, strategy_name: str, config: Any, gateway_factory: Any, money: int,
+                     account: str = "SIM") -> ReferenceEngine:
+    """The reference engine of one opened stream (`hft.data.sources.MarketData`, read by its attributes) under a
+    replay config, as `hft replay` sets a replay up: the venue by the instrument's book level; on LOBSTER data the
+    pre-open book (reference row 0 with message 0 undone) seeds the venue and the local book, and with
+    ``l3_resync`` the reference rows resync the venue and set the local book at each message."""
+    lobster = getattr(md, "lobster", None)
+    rows = lobster.reference if lobster is not None else None
+    cfg, venue = from_replay_config(config, money, strategy_name, account, book_level=md.instrument.book_level,
+                                    reference=rows)
+    preopen: list[tuple[int, int, int]] = []
+    if isinstance(venue, L3ReferenceVenue) and rows is not None and len(md.events):
+        e = md.events[0]
+        preopen = preopen_levels(rows[0].tolist(), (int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"])))
+    return ReferenceEngine(md.events, venue, gateway_factory, strategy, md.instrument.symbol, cfg, preopen=preopen,
+                           rows=venue.reference if isinstance(venue, L3ReferenceVenue) else None)
 
 
 def _hundredths(bps: Any) -> int:

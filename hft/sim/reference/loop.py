@@ -1,4 +1,4 @@
-"""The reference replay's event loop: one instrument, one integer clock, four streams (docs/sim.md, "One clock,
+"""The reference replay's event loop: one instrument (L2 or L3 data), one integer clock, four streams (docs/sim.md, "One clock,
 four streams"), every intent through the real gateway ("The gateway in the loop").
 
 At each step the loop takes the earliest item of
@@ -6,9 +6,10 @@ At each step the loop takes the earliest item of
 ====  ==========================  ===================================================================
 rank  stream                      what happens
 ====  ==========================  ===================================================================
-0     local market data           event i at its local time: the local book changes; a trade calls
-                                  ``on_trade``; at an end of message the top is taken (the gateway is
-                                  marked when the touch moved) and ``on_book`` runs
+0     local market data           event i at its local time: the local book changes (with reference
+                                  rows: it becomes row i); a trade or an execution calls ``on_trade``;
+                                  at an end of message the top is taken (the gateway is marked when the
+                                  touch moved) and ``on_book`` runs
 1     local order responses       a venue report reaches the gateway, the accounting, the strategy's
                                   view of its orders, then ``on_order_update``
 2     timers, wake-ups, samples   ``on_timer`` every ``timer_ns``, ``on_wake``, an equity sample every
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.clock import ManualClock
-from hft.core.dtypes import EV_TRADE, FLAG_EOM
+from hft.core.dtypes import EV_ADD, EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE, FLAG_EOM
 from hft.core.errors import SimError
 from hft.core.ids import run_hash
 from hft.core.orders import (
@@ -61,6 +62,7 @@ from hft.sim.reference.book import LocalBook, Top
 from hft.sim.reference.context import ReferenceContext
 from hft.sim.reference.timing import Latency, local_times, running_max
 from hft.sim.reference.venue import L2ReferenceVenue, VenueReport
+from hft.sim.reference.venue_l3 import L3ReferenceVenue
 from hft.sim.run_records import (
     ACK_LOG_DTYPE,
     DECISION_LOG_DTYPE,
@@ -101,22 +103,32 @@ class ReferenceOutput:
 
 
 class ReferenceEngine:
-    """One replay of one instrument on L2 data. Build it, then `run()` once.
+    """One replay of one instrument. Build it, then `run()` once.
 
     Args:
         events: canonical market events (`hft.core.dtypes`), in the venue's order.
-        venue: the venue (`L2ReferenceVenue`).
+        venue: the venue: `L2ReferenceVenue`, or `L3ReferenceVenue` for market-by-order data (the local book then
+            sums the order events into levels).
         gateway_factory: ``f(clock, dispatcher, sink) -> GatewayService``; this engine is the dispatcher (its
             ``put_nowait`` puts a command in flight) and ``sink`` receives the gateway's records.
         strategy: a `hft.sim.strategy.Strategy`.
         symbol: the gateway's symbol of the instrument.
         config: latencies, sampling and names.
+        preopen: L3: ``(side, price, qty)`` resting before the first event (anonymous quantity at the venue, and
+            in the local book), e.g. `hft.sim.reference.venue_l3.preopen_levels`.
+        rows: L3 (LOBSTER): the reference rows, one per event; the local book becomes row i at local event i.
     """
 
-    def __init__(self, events: np.ndarray, venue: L2ReferenceVenue, gateway_factory: Callable[..., Any],
-                 strategy: Strategy, symbol: str, config: ReferenceConfig | None = None) -> None:
+    def __init__(self, events: np.ndarray, venue: L2ReferenceVenue | L3ReferenceVenue,
+                 gateway_factory: Callable[..., Any], strategy: Strategy, symbol: str,
+                 config: ReferenceConfig | None = None, *, preopen: Any = (), rows: Any = None) -> None:
         self.events = events
         self.venue = venue
+        self.l3 = isinstance(venue, L3ReferenceVenue)
+        if rows is not None and (not self.l3 or len(rows) != len(events)):
+            raise SimError(f"reference rows: expected one per event ({len(events)}) of L3 data, was {len(rows)} "
+                           f"for a {'L3' if self.l3 else 'L2'} venue")
+        self.rows = rows
         self.strategy = strategy
         self.symbol = symbol
         self.cfg = config or ReferenceConfig()
@@ -140,6 +152,12 @@ class ReferenceEngine:
         self.response_draws = 0
         self.ctx = ReferenceContext(self)
         self.gw = gateway_factory(self.clock, self, self._sink)
+        for side, price, qty in preopen:
+            if not self.l3:
+                raise SimError("preopen levels: expected an L3 venue")
+            self.venue.seed(side, price, qty)
+            self.local.apply(EV_ADD, side, price, qty, l3=True)
+        self._take_top()
 
     # --- the gateway's side ----------------------------------------------------------------------------------
     def _sink(self, record: Any) -> None:
@@ -196,7 +214,8 @@ class ReferenceEngine:
         exch_ts = [int(t) for t in ev["exch_ts"]]
         local = local_times(exch_ts, [int(t) for t in ev["local_ts"]], self.cfg.feed)
         venue_clock = running_max(exch_ts)
-        rows = list(zip(*(ev[f].tolist() for f in ("kind", "side", "price", "qty", "flags")), strict=True))
+        rows = list(zip(*(ev[f].tolist() for f in ("kind", "side", "price", "qty", "flags", "order_id")),
+                        strict=True))
         self.strategy.on_start(self.ctx)
         if n:
             self._schedule(local[0], TIMER, ("sample",))
@@ -216,11 +235,11 @@ class ReferenceEngine:
             (t, _), which = min(choices, key=lambda c: c[0])
             self.clock.set(max(t, self.clock.now_ns()))
             if which == "local":
-                self._local_event(*rows[i_local])
+                self._local_event(i_local, *rows[i_local][:5])
                 i_local += 1
             elif which == "exchange":
-                kind, side, price, qty, _ = rows[i_exch]
-                self._send_reports(t, self.venue.market(t, kind, side, price, qty))
+                kind, side, price, qty, _, oid = rows[i_exch]
+                self._send_reports(t, self.venue.market(t, kind, side, price, qty, oid))
                 i_exch += 1
             else:
                 item = heapq.heappop(self.heap)[3]
@@ -231,12 +250,16 @@ class ReferenceEngine:
         self._sample()
         return self._output()
 
-    def _local_event(self, kind: int, side: int, price: int, qty: int, flags: int) -> None:
-        self.local.apply(kind, side, price, qty)
-        if kind == EV_TRADE:
+    def _local_event(self, i: int, kind: int, side: int, price: int, qty: int, flags: int) -> None:
+        if self.rows is not None:
+            self.local.set_row(self.rows[i])
+        else:
+            self.local.apply(kind, side, price, qty, self.l3)
+        if kind in (EV_TRADE, EV_EXEC, EV_HIDDEN_EXEC):
+            aggressor = side if kind == EV_TRADE else -side  # an execution's side is the resting order's
             if self.trades is not None:
-                self.trades.append(Trade(self.clock.now_ns(), side, price, qty))
-            self.strategy.on_trade(self.ctx, side, price, qty)
+                self.trades.append(Trade(self.clock.now_ns(), aggressor, price, qty))
+            self.strategy.on_trade(self.ctx, aggressor, price, qty)
         if flags & FLAG_EOM:
             self._take_top()
             self.strategy.on_book(self.ctx)

@@ -167,8 +167,9 @@ class L2ReferenceVenue:
         return market or (level <= limit if side == BUY else level >= limit)
 
     # --- market data ---------------------------------------------------------------------------------------
-    def market(self, now: int, kind: int, side: int, price: int, qty: int) -> list[VenueReport]:
-        """One exchange event: a level set (snapshot or update), a trade (aggressor `side`), a clear."""
+    def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int = 0) -> list[VenueReport]:
+        """One exchange event: a level set (snapshot or update), a trade (aggressor `side`), a clear (`order_id`:
+        unused on L2)."""
         if kind in (EV_LEVEL_SET, EV_SNAPSHOT_LEVEL):
             return self.depth(now, side, price, qty)
         if kind == EV_TRADE and side != 0:

@@ -1,0 +1,513 @@
+"""The reference L3 venue: the market's orders in FIFO queues with ours among them, matching and fees, written from
+docs/sim.md ("Venue semantics", L3 and the reference resync; "The L3 venue, precisely"). Plain Python: a level is
+its anonymous front quantity and a list of queue entries.
+
+The replayed flow is exogenous: the data's messages change the market's orders as the data says, whatever we did;
+our fills never remove market liquidity. Our taker fills remember what they took from the front of a level
+(`consumed`); a level's *available* quantity is its market quantity (every lot but ours) − consumed, and the
+*effective best* of a side is its best level with available > 0.
+
+Our resting orders are kept in `ours` in the order they (last) entered the book; among orders of ours at one
+price that is their FIFO order, so "earliest in `ours`" breaks price ties in price-time priority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.errors import SimError
+from hft.core.orders import (
+    LIQ_MAKER,
+    LIQ_NONE,
+    LIQ_TAKER,
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
+    TIF_FOK,
+    TIF_IOC,
+)
+from hft.sim.reference.accounting import Fees, fee_of
+from hft.sim.reference.venue import MODES, QTY_MAX, VenueReport
+
+_U64 = (1 << 64) - 1
+
+
+@dataclass(eq=False)  # an order is itself: lists find it by identity
+class Ours:
+    """One resting order of ours (its queue entry: `leaves` lots)."""
+
+    order_id: int
+    side: int
+    price: int
+    leaves: int
+    filled: int = 0
+
+
+@dataclass(eq=False)
+class Theirs:
+    """A market order in a queue: an order of the data (`resync` False, `key` its id) or one the reference resync
+    added (`resync` True)."""
+
+    key: int
+    qty: int
+    resync: bool = False
+
+
+@dataclass
+class Level:
+    """One price level: anonymous quantity at the front (orders the book never saw), then the FIFO queue."""
+
+    anon: int = 0
+    queue: list[Ours | Theirs] = field(default_factory=list)
+
+    def total(self) -> int:
+        return self.anon + sum(e.leaves if isinstance(e, Ours) else e.qty for e in self.queue)
+
+    def market(self) -> int:
+        """Every lot but ours."""
+        return self.anon + sum(e.qty for e in self.queue if isinstance(e, Theirs))
+
+    def market_ahead(self, entry: Theirs) -> int:
+        """Market lots ahead of `entry` (anonymous quantity is at position 0)."""
+        ahead = self.anon
+        for e in self.queue:
+            if e is entry:
+                return ahead
+            if isinstance(e, Theirs):
+                ahead += e.qty
+        raise AssertionError("entry not in its level")
+
+
+class L3ReferenceVenue:
+    """One instrument's L3 venue. Each method applies one thing at the venue's time `now` and returns the reports
+    it produced, in order.
+
+    Args:
+        mode: ``partial_fill``, ``no_partial_fill`` or ``all_or_none``.
+        fees: the fee schedule; money: the money factor of fills (multiplier, or -K inverse).
+        reference: LOBSTER reference rows (one per market event, ``4*L`` ints each: ask price, ask size, bid price,
+            bid size per level, ``NO_PRICE`` for an empty level): the resync after every market event; None: off.
+    """
+
+    def __init__(self, mode: str = "partial_fill", fees: Fees | None = None, money: int = 1,
+                 reference: Sequence[Sequence[int]] | None = None) -> None:
+        if mode not in MODES:
+            raise SimError(f"exchange mode: expected one of {MODES}, was {mode!r}")
+        self.mode = mode
+        self.fees = fees or Fees()
+        self.money = money
+        self.book: dict[int, dict[int, Level]] = {BUY: {}, SELL: {}}
+        self.where: dict[int, tuple[int, int]] = {}  # market order id -> (side, price)
+        self.consumed: dict[tuple[int, int], int] = {}
+        self.ours: list[Ours] = []
+        self.reference = reference
+        self.rows_used = 0
+        self.resync_serial = 0
+        self.resync = {"levels": 0, "added": 0, "removed": 0}  # lot sums modulo 2**64 (as int64), like the engine
+        self.data = {"unknown_refs": 0, "clipped": 0, "rejected": 0}
+
+    # --- the book ------------------------------------------------------------------------------------------
+    def _level(self, side: int, price: int) -> Level:
+        return self.book[side].setdefault(price, Level())
+
+    def _tidy(self, side: int, price: int) -> None:
+        lv = self.book[side].get(price)
+        if lv is not None and lv.anon == 0 and not lv.queue:
+            del self.book[side][price]
+
+    def total(self, side: int, price: int) -> int:
+        lv = self.book[side].get(price)
+        return lv.total() if lv else 0
+
+    def market_qty(self, side: int, price: int) -> int:
+        lv = self.book[side].get(price)
+        return lv.market() if lv else 0
+
+    def available(self, side: int, price: int) -> int:
+        return max(self.market_qty(side, price) - self.consumed.get((side, price), 0), 0)
+
+    def levels(self, side: int) -> list[int]:
+        """The side's prices with lots (ours included), best first (a level without lots is never kept)."""
+        return sorted(self.book[side], reverse=side == BUY)
+
+    def effective_best(self, side: int) -> int | None:
+        return next((p for p in self.levels(side) if self.available(side, p) > 0), None)
+
+    @staticmethod
+    def within(side: int, limit: int, level: int, market: bool) -> bool:
+        return market or (level <= limit if side == BUY else level >= limit)
+
+    @staticmethod
+    def better(side: int, a: int, b: int) -> bool:
+        """Is `a` a strictly better price than `b` for a resting order of `side`?"""
+        return a > b if side == BUY else a < b
+
+    def seed(self, side: int, price: int, qty: int) -> None:
+        """Anonymous quantity (orders resting before the data starts) at the front of a level."""
+        if side not in (BUY, SELL) or qty <= 0:
+            raise SimError(f"seed: expected side BUY/SELL and qty > 0, was side {side}, qty {qty}")
+        self._level(side, price).anon += qty
+
+    def _forget(self, side: int, price: int, at: int, qty: int) -> None:
+        """The data removed `qty` market lots at position `at` of a level: the consumed prefix loses its overlap."""
+        c = self.consumed.get((side, price))
+        if c is None:
+            return
+        c -= max(min(c, at + qty) - at, 0)
+        if c <= 0:
+            del self.consumed[(side, price)]
+        else:
+            self.consumed[(side, price)] = c
+
+    def _take(self, side: int, price: int, entry: Theirs, qty: int) -> None:
+        """Take `qty` lots (at most its size) from a market entry; it leaves its queue at 0."""
+        entry.qty -= qty
+        if entry.qty == 0:
+            self.book[side][price].queue.remove(entry)
+            if not entry.resync:
+                del self.where[entry.key]
+            self._tidy(side, price)
+
+    # --- market data ---------------------------------------------------------------------------------------
+    def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int = 0) -> list[VenueReport]:
+        """One exchange event (``side``: the resting order's, as the data gives it), then the reference resync."""
+        out: list[VenueReport] = []
+        if kind == EV_ADD:
+            self._add(out, now, order_id, side, price, qty)
+        elif kind == EV_EXEC:
+            self._exec(out, now, order_id, side, price, qty)
+        elif kind in (EV_CANCEL, EV_DELETE):
+            self._remove(kind, order_id, side, price, qty)
+        elif kind == EV_CLEAR:
+            for s in (BUY, SELL):
+                if side in (0, s):
+                    self._clear(s)
+        # a hidden execution, a trade without a resting order, a halt: nothing at the venue
+        if self.reference is not None:
+            self._resync(out, now)
+        return out
+
+    def _add(self, out: list[VenueReport], now: int, oid: int, side: int, price: int, qty: int) -> None:
+        if side not in (BUY, SELL) or qty <= 0 or oid in self.where or qty > QTY_MAX - self.total(side, price):
+            self.data["rejected"] += 1
+            return
+        self._fill_through(out, now, -side, price, qty, inclusive=True)  # it would have matched ours first
+        self._level(side, price).queue.append(Theirs(oid, qty))
+        self.where[oid] = (side, price)
+
+    def _find(self, oid: int) -> tuple[int, int, Theirs] | None:
+        if oid not in self.where:
+            return None
+        side, price = self.where[oid]
+        entry = next(e for e in self.book[side][price].queue if isinstance(e, Theirs) and not e.resync
+                     and e.key == oid)
+        return side, price, entry
+
+    def _exec(self, out: list[VenueReport], now: int, oid: int, side: int, price: int, qty: int) -> None:
+        found = self._find(oid)
+        if found is not None:
+            side, price, x = found
+        if self.ours and qty > 0 and side in (BUY, SELL):
+            # the aggressor went through every order of ours ahead of the executed one first
+            rem = self._fill_through(out, now, side, price, qty, inclusive=False)
+            lv = self.book[side].get(price)
+            if lv is not None and rem > 0:
+                if found is not None:
+                    rem = self._fill_ahead(out, now, lv, x, rem)
+                else:  # beyond the front anonymous quantity it executes the resync's orders, front first
+                    need, last = qty - lv.anon, None
+                    for e in lv.queue:
+                        if need <= 0:
+                            break
+                        if isinstance(e, Theirs) and e.resync:
+                            need -= e.qty
+                            last = e
+                    if last is not None:
+                        self._fill_ahead(out, now, lv, last, rem)
+        self._remove(EV_EXEC, oid, side, price, qty)
+
+    def _fill_ahead(self, out: list[VenueReport], now: int, lv: Level, stop: Theirs, rem: int) -> int:
+        """Our orders queued ahead of `stop` fill (maker) by up to `rem` lots; returns the lots left."""
+        for e in list(lv.queue):
+            if e is stop or rem <= 0:
+                break
+            if isinstance(e, Ours):
+                rem -= self._maker(out, now, e, rem)
+        return rem
+
+    def _remove(self, kind: int, oid: int, side: int, price: int, qty: int) -> None:
+        """A market cancel (partial), delete or execution, as the data says."""
+        found = self._find(oid)
+        if found is None:
+            self.data["unknown_refs"] += 1
+            if side not in (BUY, SELL):
+                self.data["rejected"] += 1
+                return
+            lv = self.book[side].get(price)
+            rest = qty
+            if lv is not None:
+                take = min(rest, lv.anon)  # an unknown order: the front anonymous quantity first
+                if take > 0:
+                    self._forget(side, price, 0, take)
+                    lv.anon -= take
+                    rest -= take
+                for e in list(lv.queue):  # then the resync's orders, front first (unknown orders too)
+                    if rest <= 0:
+                        break
+                    if isinstance(e, Theirs) and e.resync:
+                        x = min(rest, e.qty)
+                        self._forget(side, price, lv.market_ahead(e), x)
+                        self._take(side, price, e, x)
+                        rest -= x
+                self._tidy(side, price)
+            if rest > 0:
+                self.data["clipped"] += 1
+            return
+        side, price, x = found
+        q = x.qty if kind == EV_DELETE or qty >= x.qty else qty
+        if q <= 0:
+            self.data["rejected"] += 1
+            return
+        self._forget(side, price, self.book[side][price].market_ahead(x), q)
+        self._take(side, price, x, q)
+
+    def _clear(self, side: int) -> None:
+        for price, lv in list(self.book[side].items()):
+            for e in lv.queue:
+                if isinstance(e, Theirs) and not e.resync:
+                    del self.where[e.key]
+            lv.anon = 0
+            lv.queue = [e for e in lv.queue if isinstance(e, Ours)]
+            self._tidy(side, price)
+        self.consumed = {k: v for k, v in self.consumed.items() if k[0] != side}
+
+    # --- the reference resync ------------------------------------------------------------------------------
+    def _resync(self, out: list[VenueReport], now: int) -> None:
+        """The market quantity of the visible window := reference row k (the k-th market event's)."""
+        assert self.reference is not None
+        k = self.rows_used
+        self.rows_used += 1
+        if k >= len(self.reference):
+            return
+        row = [int(x) for x in self.reference[k]]
+        n = len(row) // 4
+        for side, col in ((BUY, 2), (SELL, 0)):
+            shown = [(row[4 * j + col], row[4 * j + col + 1]) for j in range(n) if row[4 * j + col] != NO_PRICE]
+            for p, q in shown:
+                self._rs_set(out, now, side, p, q)
+            sizes: dict[int, int] = {}
+            for p, q in shown:
+                sizes.setdefault(p, q)
+            bound = row[4 * (n - 1) + col]  # the row's L-th price: the window's far end (NO_PRICE: the whole side)
+            for p in self.levels(side):
+                if bound != NO_PRICE and self.better(side, bound, p):
+                    break
+                if sizes.get(p, 0) == 0:
+                    self._rs_set(out, now, side, p, 0)
+
+    def _rs_set(self, out: list[VenueReport], now: int, side: int, price: int, target: int) -> None:
+        m = self.market_qty(side, price)
+        if m == target:
+            return
+        self.resync["levels"] += 1
+        if target > m:
+            x = min(target - m, QTY_MAX - self.total(side, price))
+            if x <= 0:
+                return
+            self.resync["added"] = (self.resync["added"] + x) & _U64
+            self._fill_through(out, now, -side, price, x, inclusive=True)
+            self.resync_serial += 1
+            self._level(side, price).queue.append(Theirs(self.resync_serial, x, resync=True))
+            return
+        x = m - target
+        self.resync["removed"] = (self.resync["removed"] + x) & _U64
+        self._forget(side, price, target, x)  # the level's last x market lots
+        lv = self.book[side][price]
+        for e in reversed(list(lv.queue)):  # from the back, skipping ours
+            if x <= 0:
+                break
+            if isinstance(e, Theirs):
+                take = min(x, e.qty)
+                self._take(side, price, e, take)
+                x -= take
+        if x > 0:
+            lv.anon -= x
+            self._tidy(side, price)
+
+    def resync_counters(self) -> dict[str, int | bool]:
+        """On / off, levels adjusted, lots added and removed (sums as signed 64-bit integers)."""
+        def i64(v: int) -> int:
+            return v - (1 << 64) if v >= 1 << 63 else v
+
+        return {"enabled": self.reference is not None and len(self.reference) > 0,
+                "levels": self.resync["levels"], "added": i64(self.resync["added"]),
+                "removed": i64(self.resync["removed"])}
+
+    # --- our fills -----------------------------------------------------------------------------------------
+    def _fill_through(self, out: list[VenueReport], now: int, side: int, price: int, budget: int,
+                      inclusive: bool) -> int:
+        """Our resting orders of `side` priced better than `price` (or at it, `inclusive`) fill as makers in
+        price-time priority by up to `budget` lots in all; returns the lots left."""
+        while budget > 0:
+            reached = [o for o in self.ours if o.side == side and
+                       (self.better(side, o.price, price) or (inclusive and o.price == price))]
+            if not reached:
+                break
+            best = reached[0]
+            for o in reached[1:]:
+                if self.better(side, o.price, best.price):
+                    best = o
+            budget -= self._maker(out, now, best, budget)
+        return budget
+
+    def _maker(self, out: list[VenueReport], now: int, o: Ours, budget: int) -> int:
+        """Our resting order is reached with `budget` lots left: it fills (whole unless ``partial_fill``);
+        returns the lots of the budget it used."""
+        use = min(o.leaves, budget)
+        out.append(self._fill(now, o, o.price, use if self.mode == "partial_fill" else o.leaves, LIQ_MAKER))
+        return use
+
+    def _fill(self, now: int, o: Ours, price: int, qty: int, liquidity: int) -> VenueReport:
+        bps = self.fees.maker_bps_h if liquidity == LIQ_MAKER else self.fees.taker_bps_h
+        fee, frac = fee_of(price, qty, self.money, bps, self.fees.per_lot)
+        o.leaves -= qty
+        o.filled += qty
+        if o.leaves == 0 and o in self.ours:
+            self._leave(o)
+        kind = REPORT_FILL if o.leaves == 0 else REPORT_PARTIAL_FILL
+        return VenueReport(now, o.order_id, price, qty, o.leaves, fee, frac, kind, liquidity)
+
+    def _leave(self, o: Ours) -> None:
+        """Our order leaves its queue and `ours`."""
+        self.ours.remove(o)
+        self.book[o.side][o.price].queue.remove(o)
+        self._tidy(o.side, o.price)
+
+    def _enter(self, o: Ours) -> None:
+        """Our order joins the back of its price's queue."""
+        self._level(o.side, o.price).queue.append(o)
+        self.ours.append(o)
+
+    # --- our orders ----------------------------------------------------------------------------------------
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> list[VenueReport]:
+        rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+        if qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
+            return rejected
+        market = otype == ORDER_MARKET
+        expire = market or tif in (TIF_IOC, TIF_FOK)
+        if not expire and qty > QTY_MAX - self.total(side, price):  # it could not rest there
+            return rejected
+        best = self.effective_best(-side)
+        marketable = best is not None and self.within(side, price, best, market)
+        if otype == ORDER_POST_ONLY and marketable:
+            return rejected
+        o = Ours(oid, side, price, qty)
+        out = [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+        if marketable:
+            assert best is not None
+            if self.mode == "no_partial_fill":  # whole at the best, nothing consumed
+                out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+            elif self.mode == "all_or_none":
+                if self.available(-side, best) >= qty:
+                    self._consume(-side, best, qty)
+                    out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+                else:
+                    expire = True
+            else:
+                reachable = [p for p in self.levels(-side) if self.within(side, price, p, market)]
+                go = tif != TIF_FOK or sum(self.available(-side, p) for p in reachable) >= qty
+                for p in reachable if go else []:
+                    if o.leaves == 0:
+                        break
+                    take = min(self.available(-side, p), o.leaves)
+                    if take > 0:
+                        self._consume(-side, p, take)
+                        out.append(self._fill(now, o, p, take, LIQ_TAKER))
+        if o.leaves > 0:
+            if expire:
+                out.append(VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
+            else:
+                self._enter(o)
+                out[0] = out[0]._replace(queue=self.queue_ahead(oid))
+        return out
+
+    def cancel(self, now: int, oid: int) -> list[VenueReport]:
+        o = self._ours(oid)
+        if o is None:
+            return [VenueReport(now, oid, 0, 0, 0, 0, 0, REPORT_CANCEL_REJECTED, LIQ_NONE)]
+        self._leave(o)
+        return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
+
+    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
+        """`qty` is the new open size."""
+        o = self._ours(oid)
+        if o is None or qty <= 0 or qty > QTY_MAX - o.filled:
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        there = self.total(o.side, price) - (o.leaves if price == o.price else 0)
+        best = self.effective_best(-o.side)
+        if qty > QTY_MAX - there or (best is not None and self.within(o.side, price, best, False)):
+            return [VenueReport(now, oid, price, 0, o.leaves, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        if price == o.price and qty <= o.leaves:
+            o.leaves = qty  # shrinks in place: its queue place is kept
+        else:
+            self._leave(o)
+            o.price, o.leaves = price, qty
+            self._enter(o)
+        return [VenueReport(now, oid, price, qty, qty, 0, 0, REPORT_REPLACED, LIQ_NONE)]
+
+    def queue_ahead(self, oid: int) -> int:
+        """The lots ahead of our resting order in its queue (anonymous, market and our earlier orders); -1 when it
+        does not rest here."""
+        o = self._ours(oid)
+        if o is None:
+            return -1
+        lv = self.book[o.side][o.price]
+        ahead = lv.anon
+        for e in lv.queue:
+            if e is o:
+                return ahead
+            ahead += e.leaves if isinstance(e, Ours) else e.qty
+        raise AssertionError("our order is not in its level")
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    def _ours(self, oid: int) -> Ours | None:
+        return next((o for o in self.ours if o.order_id == oid), None)
+
+    def _consume(self, side: int, price: int, qty: int) -> None:
+        self.consumed[(side, price)] = self.consumed.get((side, price), 0) + qty
+
+
+def preopen_levels(row0: Sequence[int], first: tuple[int, int, int, int]) -> list[tuple[int, int, int]]:
+    """What rested before the first LOBSTER message: reference row 0 (the book after it) with message 0 undone;
+    `first` is that message's ``(kind, side, price, qty)``. ``(side, price, qty)`` per level, sorted."""
+    levels: dict[tuple[int, int], int] = {}
+    for j in range(len(row0) // 4):
+        for side, col in ((SELL, 0), (BUY, 2)):
+            p, q = int(row0[4 * j + col]), int(row0[4 * j + col + 1])
+            if p != NO_PRICE and q > 0:
+                levels[(side, p)] = q
+    kind, side, price, qty = first
+    if kind == EV_ADD and (side, price) in levels:
+        levels[(side, price)] -= qty
+    elif kind in (EV_CANCEL, EV_DELETE, EV_EXEC):
+        levels[(side, price)] = levels.get((side, price), 0) + qty
+    return [(s, p, q) for (s, p), q in sorted(levels.items()) if q > 0]

@@ -1,0 +1,328 @@
+"""The independent reference replay on L3 data (`hft.sim.reference.venue_l3`: our orders in the FIFO queues, the
+LOBSTER pre-open book and reference resync) against the numba engine: the same decisions, orders, fills, equity
+samples, ACK log, final accounting, run hash and resync counters, on seeded generated LOBSTER days (every exchange
+mode, latencies, resync on and off), on days with messages taken away, ids hidden, clears and halts put in (the
+resync then has work: the data-alone book drifts from the reference rows), on an L3 stream without reference rows,
+and on the real LOBSTER sample of the golden (its run hash).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hft.core.dtypes import (
+    BUY,
+    EV_ADD,
+    EV_CANCEL,
+    EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HALT,
+    EV_HIDDEN_EXEC,
+    NO_PRICE,
+    SELL,
+)
+from hft.core.orders import (
+    INTENT_CANCEL,
+    INTENT_NEW,
+    INTENT_REPLACE,
+    LIQ_MAKER,
+    LIQ_TAKER,
+    ORDER_LIMIT,
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_PARTIAL_FILL,
+    TIF_FOK,
+    TIF_GTC,
+    TIF_IOC,
+)
+from hft.sim.reference import L3ReferenceVenue, from_market_data
+from hft.sim.strategies import make_strategy
+from hft.sim.strategy import Strategy
+from tests.unit.sim.test_reference_engine import _agree
+
+ROOT = Path(__file__).resolve().parents[3]
+GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
+MM_BUSY = {"size": 4, "max_position": 12, "skew_ticks_per_lot": 1}
+
+
+class AllTypes(Strategy):
+    """Every order type and TIF on L3: post-only and GTC quotes that join or improve the queue, IOC, FOK and market
+    takers, replaces that keep the queue place (a smaller size) and that lose it (a new price), cancels by wake-up;
+    each decision reads the context (queue ahead, depth, trades, fills, cash, pnl)."""
+
+    name = "all_types"
+    trade_history = 5
+    depth_levels = 3
+
+    def __init__(self, timer_ns: int = 1_000_000_000) -> None:
+        self.timer_ns = timer_ns
+        self.n = 0
+
+    def on_book(self, ctx) -> None:
+        bids, asks = ctx.depth()
+        if not len(bids) or not len(asks):
+            return
+        self.n += 1
+        ahead = [ctx.queue_ahead(o) for o in ctx.orders]
+        if len(ctx.orders) >= 4 or abs(ctx.position) > 30:
+            return
+        flow = sum(t.side * t.qty for t in ctx.trades) + len(ctx.fills) + int(sum(ahead)) % 7
+        side = BUY if flow % 2 == 0 else SELL
+        best, other = (bids, asks) if side == BUY else (asks, bids)
+        if self.n % 3 == 0:  # one tick better than the best, unless that would cross
+            px = int(best[0, 0]) + side
+            if px == int(other[0, 0]):
+                px = int(best[0, 0])
+            d = ctx.submit(side, px, 1 + self.n % 4, ORDER_LIMIT, TIF_GTC)
+        else:
+            level = best[min(len(best) - 1, self.n % 2), 0]
+            d = ctx.submit(side, int(level), 1 + int(bids[0, 1] + asks[0, 1]) % 6, ORDER_POST_ONLY, TIF_GTC)
+        if d.accepted:
+            ctx.at(ctx.now + 30_000_000 + 7_000_000 * (self.n % 5), d.order_id)
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        if ctx.best_bid is None or ctx.best_ask is None:
+            return
+        self.n += 1
+        take = ctx.best_ask if side == BUY else ctx.best_bid
+        if self.n % 11 == 0:
+            ctx.submit(side, take, 1 + qty % 3, ORDER_LIMIT, TIF_IOC)
+        elif self.n % 13 == 0:
+            ctx.submit(side, take + side, 2 + qty % 9, ORDER_LIMIT, TIF_FOK)
+        elif self.n % 29 == 0:
+            ctx.submit(side, take, 1, ORDER_MARKET, TIF_IOC)
+
+    def on_order_update(self, ctx, update) -> None:
+        o = ctx.orders.get(update.order_id)
+        if o is None or o.status != "working":
+            return
+        if update.kind == REPORT_ACK and o.leaves > 1 and ctx.queue_ahead(o.order_id) > 0:
+            ctx.replace(o.order_id, o.price, o.leaves - 1)  # smaller: keeps its place
+        elif update.kind == REPORT_PARTIAL_FILL:
+            ctx.replace(o.order_id, o.price - o.side, o.leaves + 1)  # away and larger: a fresh place
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            ctx.cancel(payload)
+
+    def on_timer(self, ctx) -> None:
+        if abs(ctx.position) > 8 and ctx.best_bid is not None and ctx.best_ask is not None:
+            side = SELL if ctx.position > 0 else BUY
+            ctx.submit(side, ctx.best_bid if side == SELL else ctx.best_ask, abs(ctx.position) // 2, ORDER_MARKET,
+                       TIF_IOC)
+
+
+# --- harness -----------------------------------------------------------------------------------------------------
+def _pair(md, make, name: str = "chaos", **cfg):
+    """(reference engine, its output, numba output) of one replay of opened market data `md`."""
+    from hft.sim.fees import money_factor
+    from hft.sim.replay import ReplayConfig, build_engine, gateway_factory
+
+    config = cfg.pop("config", None) or ReplayConfig(engine="numba", **cfg)
+    engine, money = build_engine(md, make(), name, config)
+    nb = engine.run(None, multiplier=money)
+    assert money == money_factor(md.instrument, config.multiplier)
+    ref_engine = from_market_data(md, make(), name, config, gateway_factory([md.instrument], name, config), money)
+    assert isinstance(ref_engine.venue, L3ReferenceVenue)
+    ref = ref_engine.run()
+    _agree(ref, nb)
+    if nb.resync is not None:
+        assert ref_engine.venue.resync_counters() == nb.resync
+    return ref_engine, ref, nb
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    """A seeded generated LOBSTER day (5 levels), opened."""
+    from hft.data.importing import generate_day
+    from hft.data.sources import open_market_data
+
+    out = tmp_path_factory.mktemp("l3day")
+    path = generate_day(out, seed=21, symbol="SYNTH", date="2024-01-02", messages=4000, levels=5,
+                        zip_output=True)["zip_path"]
+    return open_market_data([Path(path)])
+
+
+def _mangled(md, seed: int):
+    """`md` with some messages (and their rows) taken away, some cancel / execution ids hidden (unknown to the
+    venue), and clears and halts put in (each with the row before it: the book did not change), so the book from
+    the messages drifts from the reference rows and the resync adds and removes lots, crossing our orders."""
+    rng = np.random.default_rng(seed)
+    ev, ref = md.events.copy(), md.lobster.reference.copy()
+    keep = rng.random(len(ev)) > 0.06
+    keep[0] = True
+    ev, ref = ev[keep], ref[keep]
+    hide = np.isin(ev["kind"], (EV_CANCEL, EV_DELETE, EV_EXEC)) & (rng.random(len(ev)) < 0.08)
+    ev["order_id"][hide] += 10**12
+    at = np.sort(rng.choice(np.arange(100, len(ev)), 12, replace=False))
+    rows_ev, rows_ref = [], []
+    for k, i in enumerate(at):
+        extra = ev[i - 1].copy()
+        extra["kind"], extra["side"], extra["price"], extra["qty"] = (
+            (EV_CLEAR, (0, BUY, SELL)[k % 3], 0, 0) if k % 2 == 0 else (EV_HALT, 0, -1, 0))
+        rows_ev.append(extra)
+        rows_ref.append(ref[i - 1])
+    ev = np.insert(ev, at, np.array(rows_ev, dtype=ev.dtype))
+    ref = np.insert(ref, at, np.array(rows_ref), axis=0)
+    ev.flags.writeable = ref.flags.writeable = False
+    lob = dataclasses.replace(md.lobster, events=ev, reference=ref)
+    return dataclasses.replace(md, events=ev, lobster=lob)
+
+
+# --- generated days -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cfg", [
+    {},
+    {"exchange": "no_partial_fill"},
+    {"exchange": "all_or_none"},
+    {"entry_ns": 0, "response_ns": 0, "feed": 0},
+    {"jitter_ns": 400_000, "seed": 11, "feed": 200_000, "feed_jitter_ns": 50_000, "maker_bps": -0.25,
+     "taker_bps": 2.0, "per_lot": 1},
+    {"l3_resync": False},
+], ids=["default", "no_partial_fill", "all_or_none", "zero_latency", "jitter_fees", "no_resync"])
+def test_mm_on_generated_day_agrees(day, cfg):
+    _, ref, _ = _pair(day, lambda: make_strategy("mm", MM_BUSY), "mm", **cfg)
+    assert len(ref.fills) > 10 and len(ref.orders) > 100
+
+
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+def test_all_order_types_on_generated_day_agree(day, mode):
+    _, ref, _ = _pair(day, AllTypes, exchange=mode, jitter_ns=200_000, seed=3, maker_bps=-0.2, taker_bps=1.5)
+    kinds = {(int(o["order_type"]), int(o["tif"])) for o in ref.orders[ref.orders["action"] == INTENT_NEW]}
+    assert {(ORDER_POST_ONLY, TIF_GTC), (ORDER_LIMIT, TIF_GTC), (ORDER_LIMIT, TIF_IOC), (ORDER_LIMIT, TIF_FOK),
+            (ORDER_MARKET, TIF_IOC)} <= kinds
+    assert {INTENT_CANCEL, INTENT_REPLACE} <= set(ref.orders["action"].tolist())
+    assert len(ref.fills) > 20 and {LIQ_MAKER, LIQ_TAKER} <= set(ref.fills["liquidity"].tolist())
+
+
+@pytest.mark.parametrize("resync", [True, False])
+@pytest.mark.parametrize("make", [AllTypes, lambda: make_strategy("mm", MM_BUSY)], ids=["all_types", "mm"])
+def test_drifting_day_agrees(day, make, resync):
+    """Missing messages, hidden ids, clears and halts: unknown-id removals and executions, and (resync on) lots
+    added behind our orders and removed from the back, which fill our crossed orders."""
+    eng, ref, _ = _pair(_mangled(day, 4), make, l3_resync=resync)
+    assert len(ref.fills) > 10
+    counters = eng.venue.resync_counters()
+    assert counters["enabled"] is resync and (counters["levels"] > 100) is resync
+    assert eng.venue.data["unknown_refs"] > 50
+
+
+def test_l3_without_reference_rows_agrees(day):
+    """Market-by-order data without a LOBSTER book (as Databento MBO): no pre-open book, no resync, the local book
+    summed from the messages; executions of orders that rested before the data are clipped."""
+    md = dataclasses.replace(_mangled(day, 5), lobster=None)
+    eng, ref, _ = _pair(md, AllTypes)
+    assert eng.rows is None and eng.venue.reference is None
+    assert eng.venue.data["clipped"] > 0 and len(ref.fills) > 10
+
+
+# --- the real LOBSTER sample of the golden ---------------------------------------------------------------------
+@pytest.mark.shared_data
+@pytest.mark.slow  # ~25 s: 49k messages through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_lobster_golden_agrees():
+    """GOOG 2012-06-21 level 1 with `mm` (the golden's data and config): the numba engine's every array and the
+    golden's run hash; the resync at work on real data."""
+    from hft.data.sources import open_market_data
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import overlay_replay_config
+    from hft.sim.strategy_loader import make
+
+    doc = json.loads(GOLDEN.read_text())
+    paths = [(GOLDEN.parent / p).resolve() for p in doc["data"]]
+    if not all(p.exists() for p in paths):
+        pytest.skip(f"../shared/data is absent ({paths[0]})")
+    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)  # as `hft replay --check` layers it
+    md = open_market_data(paths)
+    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    spec, _ = make(doc["strategy"], config.strategies)
+    eng, ref, _ = _pair(md, lambda: make(doc["strategy"], config.strategies)[1], spec.key, config=config)
+    assert ref.run_hash == doc["expect"]["run_hash"]
+    assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
+    assert eng.venue.resync_counters()["levels"] > 0
+
+
+# --- the venue alone: seeded operation sequences against the engine's L3 venue --------------------------------------
+def _random_rows(rng, n: int, levels: int = 2) -> np.ndarray:
+    """`n` uncrossed reference rows of `levels` levels on prices 95..105 (some sides shorter than `levels`)."""
+    rows = np.zeros((n, 4 * levels), dtype=np.int64)
+    for k in range(n):
+        mid = int(rng.integers(98, 103))
+        for col, prices in ((0, range(mid + 1, mid + 1 + levels)), (2, range(mid, mid - levels, -1))):
+            shown = int(rng.integers(0, levels + 1))
+            for j, p in enumerate(prices):
+                rows[k, 4 * j + col: 4 * j + col + 2] = (p, int(rng.integers(1, 9))) if j < shown else (NO_PRICE, 0)
+    return rows
+
+
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+@pytest.mark.parametrize("resync", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_venue_agrees_step_by_step(seed, resync, mode):
+    """Every report (fields and order), our queue places and the venue's counters after each of a few hundred
+    random steps on a narrow price range: market adds (crossing our orders), partial cancels, deletes, executions
+    of known and unknown ids, hidden executions, halts and clears; our orders of every type, cancels and replaces;
+    with resync, random reference rows (lots added behind us and removed from the back)."""
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.exchange_l3 import L3Venue
+    from hft.sim.fees import FeeSchedule
+    from hft.sim.reference import Fees
+
+    rng = np.random.default_rng(seed)
+    steps = 400
+    rows = _random_rows(rng, steps) if resync else None
+    nb = L3Venue(mode=EXCHANGE_MODES[mode], fees=FeeSchedule(-20, 150, 1), reference=rows)
+    ref = L3ReferenceVenue(mode, Fees(-20, 150, 1), 1, rows.tolist() if resync else None)
+    for side, price in ((BUY, 99), (BUY, 98), (SELL, 101), (SELL, 102)):
+        nb.seed_level(side, price, 5)
+        ref.seed(side, price, 5)
+    market_ids: list[int] = []
+    ours: list[int] = []
+    next_id = 1
+    for t in range(steps):
+        now = 1_000 * t
+        # each step: one market event (the resync row follows it), then perhaps one order of ours
+        r = rng.random()
+        side = BUY if rng.random() < 0.5 else SELL
+        price = int(rng.integers(96, 105))
+        qty = int(rng.integers(1, 8))
+        if r < 0.35:
+            kind, oid = EV_ADD, 10_000 + t
+            market_ids.append(oid)
+        elif r < 0.9:
+            kind = int(rng.choice([EV_CANCEL, EV_DELETE, EV_EXEC]))
+            known = market_ids and rng.random() < 0.7
+            oid = int(rng.choice(market_ids)) if known else 10**9 + t  # an unknown id: its side and price count
+        else:
+            kind, oid = int(rng.choice([EV_HIDDEN_EXEC, EV_HALT, EV_CLEAR])), 0
+            side = int(rng.choice([0, BUY, SELL])) if kind == EV_CLEAR else side
+        got = [tuple(x) for x in nb.market(now, kind, side, price, qty, oid).tolist()]
+        want = [tuple(x) for x in ref.market(now, kind, side, price, qty, oid)]
+        assert want == got, (t, "market", kind, side, price, qty, oid)
+        r = rng.random()
+        if r < 0.45:
+            otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET]))
+            tif = int(rng.choice([TIF_GTC, TIF_GTC, TIF_IOC, TIF_FOK]))
+            args = (next_id, int(rng.choice([BUY, SELL])), int(rng.integers(96, 105)), int(rng.integers(1, 12)),
+                    otype, tif)
+            got, want = nb.new(now, *args), ref.new(now, *args)
+            ours.append(next_id)
+            next_id += 1
+        elif r < 0.6 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.cancel(now, oid), ref.cancel(now, oid)
+        elif r < 0.8 and ours:
+            args = (int(rng.choice(ours)), int(rng.integers(96, 105)), int(rng.integers(1, 12)))
+            got, want = nb.replace(now, *args), ref.replace(now, *args)
+        else:
+            continue
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
+        assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
+    assert ref.data == nb.counters()
+    assert ref.resync_counters() == nb.resync_counters()
