@@ -135,6 +135,12 @@ class Fill(NamedTuple):
     liquidity: int  # 1 maker, 2 taker
 
 
+#: The most orders (submit, cancel, replace) and wake-ups at the current time (``ctx.at(now)``) a strategy may ask
+#: for at one local time (docs/sim.md, "The replay, precisely"): more means a chain that never lets the clock
+#: advance, e.g. a replace answering every report at zero latency, and the run stops with a `SimError`.
+MAX_ACTIONS_AT_ONE_TIME = 100_000
+
+
 class Context:
     """What a strategy sees and can do. Prices are ticks, quantities lots, times local ns. Instrument accessors
     refer to the callback's leg, or to leg `leg` when given (`Context.leg`; module docstring)."""
@@ -144,7 +150,9 @@ class Context:
         self._k = leg
         if shared is not None:  # a view fixed on one leg shares the run's context state
             self._trades, self._depth_n, self._views = shared._trades, shared._depth_n, shared._views
+            self._instant = shared._instant
             return
+        self._instant = [-1, 0]  # [local time, actions at it]: `_act`
         keep = int(getattr(engine.strategy, "trade_history", 0) or 0)
         legs = len(engine.legs)
         self._trades: list[deque[Trade]] | None = [deque(maxlen=keep) for _ in range(legs)] if keep > 0 else None
@@ -285,12 +293,30 @@ class Context:
         -1 when it does not rest. The venue's state now (module docstring)."""
         return self._e.legs[self._e._leg_of.get(order_id, 0)].venue.queue_ahead(order_id)
 
+    def _act(self, call: str) -> None:
+        """Count one action of the strategy at this local time: past `MAX_ACTIONS_AT_ONE_TIME` the clock can
+        never advance (each answer asks for another at the same time), so the run stops naming the call."""
+        now = self._e.clock.now_ns()
+        inst = self._instant
+        if inst[0] != now:
+            inst[0], inst[1] = now, 0
+        inst[1] += 1
+        if inst[1] > MAX_ACTIONS_AT_ONE_TIME:
+            raise SimError(f"{call}: expected at most {MAX_ACTIONS_AT_ONE_TIME:,} orders and wake-ups at one local "
+                           f"time, was more at {now} ns: the strategy answers each report or wake-up with another "
+                           "at the same time, so the replay would never advance (give latency.entry / "
+                           "latency.response a positive value, or end the chain)")
+
     def at(self, t: int, payload: Any = None) -> None:
         """Call the strategy's ``on_wake(ctx, payload)`` at local time `t` (ns; not before now)."""
-        self._e.wake_at(max(int(t), self._e.clock.now_ns()), payload)
+        t = max(int(t), self._e.clock.now_ns())
+        if t == self._e.clock.now_ns():
+            self._act("ctx.at")
+        self._e.wake_at(t, payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
         """Send a new order on this instrument through the gateway; returns its `Decision`."""
+        self._act("ctx.submit")
         d = self._e.submit(side, price, qty, order_type, tif, self._leg.index)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif)
@@ -298,6 +324,7 @@ class Context:
 
     def cancel(self, order_id: int) -> Any:
         """Cancel our working order `order_id` through the gateway; returns its `Decision`."""
+        self._act("ctx.cancel")
         d = self._e.cancel(order_id)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.cancel", order_id=order_id)
@@ -305,6 +332,7 @@ class Context:
 
     def replace(self, order_id: int, price: int, qty: int) -> Any:
         """Move our working order `order_id` to `price` / `qty` through the gateway; returns its `Decision`."""
+        self._act("ctx.replace")
         d = self._e.replace(order_id, price, qty)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)

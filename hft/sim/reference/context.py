@@ -17,7 +17,7 @@ from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
 from hft.core.orders import R_BAD_INPUT
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
-from hft.sim.strategy import Fill, OrderState, Trade
+from hft.sim.strategy import MAX_ACTIONS_AT_ONE_TIME, Fill, OrderState, Trade
 
 if TYPE_CHECKING:
     from hft.sim.reference.loop import ReferenceEngine
@@ -28,6 +28,8 @@ class ReferenceContext:
 
     def __init__(self, engine: ReferenceEngine) -> None:
         self._e = engine
+        self._at_time = -1  # the local time of the actions counted in `_actions`
+        self._actions = 0
 
     # --- the instrument --------------------------------------------------------------------------------------
     def leg(self, which: int | str) -> ReferenceContext:
@@ -126,22 +128,37 @@ class ReferenceContext:
         return self._e.venue.queue_ahead(order_id)
 
     # --- acting ----------------------------------------------------------------------------------------------
+    def _count(self, call: str) -> None:
+        """At most MAX_ACTIONS_AT_ONE_TIME orders and wake-ups for now at one local time: beyond, the clock
+        could never advance."""
+        if self.now != self._at_time:
+            self._at_time, self._actions = self.now, 0
+        self._actions += 1
+        if self._actions > MAX_ACTIONS_AT_ONE_TIME:
+            raise SimError(f"{call}: expected at most {MAX_ACTIONS_AT_ONE_TIME:,} orders and wake-ups at one local "
+                           f"time, was more at {self.now} ns")
+
     def at(self, t: int, payload: Any = None) -> None:
+        if int(t) <= self.now:
+            self._count("ctx.at")
         self._e.wake_at(max(int(t), self.now), payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
+        self._count("ctx.submit")
         d = self._e.submit(side, price, qty, order_type, tif)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif)
         return d
 
     def cancel(self, order_id: int) -> Any:
+        self._count("ctx.cancel")
         d = self._e.cancel(order_id)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.cancel", order_id=order_id)
         return d
 
     def replace(self, order_id: int, price: int, qty: int) -> Any:
+        self._count("ctx.replace")
         d = self._e.replace(order_id, price, qty)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)
