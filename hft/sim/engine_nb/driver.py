@@ -209,7 +209,7 @@ class NbEngine(Engine):
         return changed
 
     def _sync_top(self) -> None:
-        for leg, (b, bq, a, aq) in zip(self.legs, self._tops[:, 4:].tolist(), strict=True):
+        for leg, (b, bq, a, aq) in zip(self.legs, self._snapshots.tolist(), strict=True):
             leg.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
@@ -570,6 +570,7 @@ class NbEngine(Engine):
         wakes = strategy_wakes(self.strategy)
         self._mask = (WAKE_BOOK if "book" in wakes else 0) | (WAKE_TRADE if "trade" in wakes else 0)
         self._tops = tops = np.empty((nl, 8), dtype=np.int64)  # per leg: the per-event top and the snapshot
+        self._snapshots = tops[:, 4:]  # (a view made once: `_sync_top` reads it at every wake)
         for k, leg in enumerate(legs):
             b, bq, a, aq = leg.local_top
             tops[k, :4] = leg.top
