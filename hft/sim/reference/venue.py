@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hft.core.dtypes import BUY, EV_CLEAR, EV_LEVEL_SET, EV_SNAPSHOT_LEVEL, EV_TRADE, SELL
 from hft.core.errors import SimError
@@ -107,6 +107,38 @@ def lots_reached(front: float) -> int:
     return math.floor(-front)
 
 
+class TakerMatching:
+    """What both reference venues share: how a marketable new order takes liquidity in each exchange mode
+    (docs/sim.md, "The L2 venue", "The L3 venue"). A venue gives ``mode``, ``available``, ``levels``, ``within``,
+    ``_consume`` and ``_fill``."""
+
+    mode: str
+
+    def _take_liquidity(self, now: int, o: Any, best: int, tif: int, market: bool, out: list[VenueReport]) -> bool:
+        """A marketable new order `o` (its whole size open) takes the opposite side's lots from `best` on, its
+        fills appended to `out`; whether what is left of it must expire (all-or-none that cannot fill whole)."""
+        side, qty = o.side, o.leaves
+        if self.mode == "no_partial_fill":  # whole at the best, nothing consumed
+            out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+        elif self.mode == "all_or_none":
+            if self.available(-side, best) < qty:
+                return True
+            self._consume(-side, best, qty)
+            out.append(self._fill(now, o, best, qty, LIQ_TAKER))
+        else:
+            # (levels go best first, so those within the limit are a prefix)
+            reachable = [p for p in self.levels(-side) if self.within(side, o.price, p, market)]
+            go = tif != TIF_FOK or sum(self.available(-side, p) for p in reachable) >= qty
+            for p in reachable if go else []:
+                if o.leaves == 0:
+                    break
+                take = min(self.available(-side, p), o.leaves)
+                if take > 0:
+                    self._consume(-side, p, take)
+                    out.append(self._fill(now, o, p, take, LIQ_TAKER))
+        return False
+
+
 @dataclass
 class Resting:
     """One working order of ours at the venue."""
@@ -121,7 +153,7 @@ class Resting:
     queue_filled: int = 0  # lots filled from the current queue place
 
 
-class L2ReferenceVenue:
+class L2ReferenceVenue(TakerMatching):
     """One instrument's L2 venue. Each method applies one thing at the venue's time `now` and returns the reports
     it produced, in order.
 
@@ -247,25 +279,7 @@ class L2ReferenceVenue:
         expire = market or tif in (TIF_IOC, TIF_FOK)
         if marketable:
             assert best is not None
-            if self.mode == "no_partial_fill":  # whole at the best, nothing consumed
-                out.append(self._fill(now, o, best, qty, LIQ_TAKER))
-            elif self.mode == "all_or_none":
-                if self.available(-side, best) >= qty:
-                    self._consume(-side, best, qty)
-                    out.append(self._fill(now, o, best, qty, LIQ_TAKER))
-                else:
-                    expire = True
-            else:
-                reachable = [p for p in self.levels(-side) if self.within(side, price, p, market)]
-                # (levels go best first, so those within the limit are a prefix)
-                go = tif != TIF_FOK or sum(self.available(-side, p) for p in reachable) >= qty
-                for p in reachable if go else []:
-                    if o.leaves == 0:
-                        break
-                    take = min(self.available(-side, p), o.leaves)
-                    if take > 0:
-                        self._consume(-side, p, take)
-                        out.append(self._fill(now, o, p, take, LIQ_TAKER))
+            expire |= self._take_liquidity(now, o, best, tif, market, out)
         if o.leaves > 0:
             if expire:
                 self._free(o)

@@ -30,7 +30,6 @@ from hft.core.errors import SimError
 from hft.core.orders import (
     LIQ_MAKER,
     LIQ_NONE,
-    LIQ_TAKER,
     ORDER_MARKET,
     ORDER_POST_ONLY,
     REPORT_ACK,
@@ -46,7 +45,7 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.sim.reference.accounting import Fees, fee_of
-from hft.sim.reference.venue import MODES, QTY_MAX, VenueReport
+from hft.sim.reference.venue import MODES, QTY_MAX, TakerMatching, VenueReport
 
 _U64 = (1 << 64) - 1
 
@@ -97,7 +96,7 @@ class Level:
         raise AssertionError("entry not in its level")
 
 
-class L3ReferenceVenue:
+class L3ReferenceVenue(TakerMatching):
     """One instrument's L3 venue. Each method applies one thing at the venue's time `now` and returns the reports
     it produced, in order.
 
@@ -424,24 +423,7 @@ class L3ReferenceVenue:
         out = [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
         if marketable:
             assert best is not None
-            if self.mode == "no_partial_fill":  # whole at the best, nothing consumed
-                out.append(self._fill(now, o, best, qty, LIQ_TAKER))
-            elif self.mode == "all_or_none":
-                if self.available(-side, best) >= qty:
-                    self._consume(-side, best, qty)
-                    out.append(self._fill(now, o, best, qty, LIQ_TAKER))
-                else:
-                    expire = True
-            else:
-                reachable = [p for p in self.levels(-side) if self.within(side, price, p, market)]
-                go = tif != TIF_FOK or sum(self.available(-side, p) for p in reachable) >= qty
-                for p in reachable if go else []:
-                    if o.leaves == 0:
-                        break
-                    take = min(self.available(-side, p), o.leaves)
-                    if take > 0:
-                        self._consume(-side, p, take)
-                        out.append(self._fill(now, o, p, take, LIQ_TAKER))
+            expire |= self._take_liquidity(now, o, best, tif, market, out)
         if o.leaves > 0:
             if expire:
                 out.append(VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
