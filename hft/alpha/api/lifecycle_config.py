@@ -52,7 +52,7 @@ from typing import Any
 from hft.config.strict import Section
 from hft.core.errors import ConfigError
 from hft.core.units import amount_in_units, parse_amount
-from hft.gateway.config import parse_config
+from hft.gateway.config import check_limit_defaults
 
 __all__ = ["CanaryKill", "CanaryPlan", "CanaryStep", "GateD", "GateE", "PoolConfig", "format_duration",
            "parse_canary", "parse_gate_d", "parse_gate_e", "parse_pool"]
@@ -286,16 +286,10 @@ def canary_to_dict(plan: CanaryPlan) -> dict[str, Any]:
 
 
 def check_gateway_limits(limits: Any, file: str, key: str) -> dict[str, Any]:
-    """Validate gateway ``limits.defaults`` keys with the gateway's own parser; errors name `file` and `key`."""
+    """Validate gateway ``limits.defaults`` keys with the gateway's own parser (a limit in instrument units or
+    currency for its form: the replayed instrument converts it); errors name `file` and `key`."""
     if not isinstance(limits, dict):
         raise ConfigError(f"{file}: key '{key}': expected a mapping of gateway limits, was {limits!r}", file=file,
                           key=key)
-    try:
-        parse_config({"limits": {"defaults": dict(limits)}}, file=file)
-    except ConfigError as exc:
-        inner = str(exc.fields.get("key") or "")
-        sub = inner.removeprefix("limits.defaults")
-        new_key = f"{key}{sub}" if inner.startswith("limits.defaults") else key
-        msg = exc.message.replace(f"'{inner}'", f"'{new_key}'") if inner else exc.message
-        raise ConfigError(msg, file=file, key=new_key) from None
+    check_limit_defaults(Section(dict(limits), file, key))
     return dict(limits)

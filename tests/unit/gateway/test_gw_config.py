@@ -186,7 +186,9 @@ def test_max_order_qty_zero_or_negative_is_refused(doc, key, was):
     with pytest.raises(ConfigError) as ei:
         parse_config(doc, "gw.yaml")
     assert ei.value.fields["key"] == key
-    assert ei.value.message == f"gw.yaml: key '{key}': expected a positive integer or null (unlimited), was {was}"
+    forms = ("(lots), a quantity like '3 lots' or '0.5' (instrument units)" if key.endswith("qty") else
+             "(money units), a currency amount like '500 USD'")
+    assert ei.value.message == f"gw.yaml: key '{key}': expected a positive integer {forms} or null (unlimited), was {was}"
 
 
 def test_max_order_qty_one_and_null_are_fine_and_other_limits_still_take_zero():
