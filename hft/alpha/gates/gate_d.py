@@ -40,9 +40,12 @@ import numpy as np
 from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
 from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
 from hft.alpha.research.features import compute_features, data_hash
+from hft.config.strict import Section
 from hft.core.errors import ConfigError, GovernanceError
 from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
+from hft.gateway.config import limits_in_units
+from hft.sim.instruments import gateway_units
 from hft.sim.latency import feed_local_times
 from hft.sim.replay import (
     ReplayConfig,
@@ -154,6 +157,10 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
         summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
     summary["alpha"] = {"alpha_id": alpha_id, "version": cls.version, "code_hash": code_hash}
     gate = _in_run_money(gate, summary, cfg.file)
+    # the limits in lots / money units of the replayed instrument (what Gate E weighs the exposure against)
+    gate = dataclasses.replace(gate, limits=limits_in_units(
+        Section(dict(gate.limits), cfg.file or "config.yaml", "validation.gate_d.limits"),
+        gateway_units([md.instrument], [multiplier])))
     market_volume = volume[0]
     metrics = replay_metrics(out, summary, gate, market_volume, multiplier)
     metrics["lookahead_violations"] = strategy.lookahead_violations

@@ -241,6 +241,7 @@ def test_gate_d_money_thresholds_and_limits_in_currency_and_instrument_units(env
     assert human.summary["money_unit"] == 0.01 and human.summary["currency"] == "USD"
     assert human.run_hash == units.run_hash and human.reasons == units.reasons and not human.passed
     assert human.thresholds == units.thresholds and human.thresholds["min_net_pnl"] == 10**12
+    assert human.limits == units.limits == {"max_position": 10, "max_order_qty": 5}  # Gate E weighs these
     assert any(x.startswith("net_pnl: expected >= 1000000000000.0 money units (10000000000 USD), was ")
                for x in human.reasons)
     assert any(x.startswith("max_drawdown: expected <= 1.0 money units (0.01 USD), was ") for x in human.reasons)
