@@ -1,7 +1,8 @@
 """Gateway limits written in the units a person thinks in: a quantity limit in lots (an integer, ``"3 lots"``) or in
 instrument units (``"0.005"``), a money limit in money units (an integer) or as a currency amount (``"5 USD"``),
 each converted exactly by the replayed instrument (`hft.gateway.config.limits_in_units`). On the real samples
-(LOBSTER GOOG: lot 1 share, money unit 0.01 USD; Binance spot ETHUSDT: lot 1e-8 ETH, money unit 1e-10 USDT) every
+(LOBSTER GOOG: lot 1 share, money unit 0.01 USD; Binance spot ETHUSDT: lot 1e-8 ETH, money unit 1e-10 USDT;
+Binance coin-margined BTCUSD_PERP, inverse: lot 1 contract, money unit 1e-9 BTC) every
 form of a limit makes the same gateway decisions, and a limit that fits no whole number of lots, or names another
 currency, is a one-line error naming the key."""
 
@@ -17,6 +18,7 @@ from hft.sim.replay import parse_replay_config, run_replay
 
 GOOG = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"  # GOOG ~580 USD: 1 share = 58,000 money units
 ETH = "binance/spot/ethusdt_20240808.gz"  # ETH ~2,600 USDT: 0.01 ETH = 1e6 lots ~ 26 USDT
+CM = "binance/cm/btcusd_perp_20240808.gz"  # inverse: lot 1 contract (100 USD), money unit 1e-9 BTC
 
 # per data set: the mm strategy's order size (lots), and per limit kind the same limit in each form it takes;
 # every limit binds (the run differs from the unlimited one)
@@ -37,6 +39,11 @@ CASES = {
         "max_notional": (600_000_000_000, "60 usdt"),
         "daily_loss": (5_000_000_000, "0.5 USDT"),
     }),
+    CM: (1, {
+        "max_position": (3, "3 lots", "3"),
+        "max_notional": (10_000_000, "0.01 BTC"),
+        "max_order_notional": (1_000, "0.000001 BTC"),
+    }),
 }
 
 
@@ -51,8 +58,8 @@ def _run(data: str, limits: tuple[tuple[str, object], ...]) -> tuple[str, dict, 
     return s["run_hash"], s["rejects"], s["fills"]
 
 
-@pytest.mark.parametrize("data", [GOOG, ETH], ids=["lobster_goog", "binance_eth"])
-@pytest.mark.parametrize("kind", list(CASES[GOOG][1]))
+@pytest.mark.parametrize(("data", "kind"), [(d, k) for d in CASES for k in CASES[d][1]],
+                         ids=[f"{d.split('/')[1]}-{k}" for d in CASES for k in CASES[d][1]])
 def test_every_form_of_a_limit_makes_the_same_decisions(shared_data, data, kind):
     forms = CASES[data][1][kind]
     runs = [_run(data, ((kind, v),)) for v in forms]
