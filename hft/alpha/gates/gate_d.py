@@ -143,18 +143,25 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
         strategy.set_signal(stamps, causal_zscore(sig, gate.warmup_rows, cfg.validation.gate_b.sign))
         volume[0] += int(feats["trade_qty"].sum())
 
-    if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
-
-        sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare,
-                                      source=source)
-        out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
-        summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
-    else:
-        md = source.open_market_data(paths)
-        engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
-        prepare(engine, md)
-        out = engine.run(progress, multiplier=multiplier)
-        summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
+    try:
+        if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
+            sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare,
+                                          source=source)
+            out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
+            summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
+        else:
+            md = source.open_market_data(paths)
+            engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
+            prepare(engine, md)
+            out = engine.run(progress, multiplier=multiplier)
+            summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
+    except ConfigError as exc:  # a limit the instrument cannot hold: named as the alpha's config gives it
+        key = str(exc.fields.get("key") or "")
+        if not key.startswith("limits."):
+            raise
+        raise GovernanceError(f"{cfg.file or 'config.yaml'}: key 'validation.gate_d.{key}': "
+                              f"{exc.message.split(f'key {key!r}: ', 1)[-1]}", file=cfg.file,
+                              key=f"validation.gate_d.{key}") from None
     summary["alpha"] = {"alpha_id": alpha_id, "version": cls.version, "code_hash": code_hash}
     gate = _in_run_money(gate, summary, cfg.file)
     # the limits in lots / money units of the replayed instrument (what Gate E weighs the exposure against)

@@ -253,6 +253,11 @@ def test_gate_d_amount_in_another_currency_names_the_key(env, tmp_path):
         run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
     assert e.value.fields["key"] == "validation.gate_d.min_net_pnl" and "\n" not in str(e.value)
     assert "expected an amount in USD (the money unit is 0.01 USD), was '5 USDT'" in str(e.value)
+    root = _gate_d_root(tmp_path, "e", "{max_position: '0.5'}", 0, None)  # lot 1: no half lots
+    with pytest.raises(GovernanceError) as e:
+        run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
+    assert str(e.value).endswith("config.yaml: key 'validation.gate_d.limits.max_position': expected a whole number "
+                                 "of lots of 1 (SYNTH), was '0.5'")
     with pytest.raises(ConfigError, match=r"key 'validation\.gate_d\.max_drawdown': expected an amount >= 0"):
         _gate_d_root(tmp_path, "d", "{max_position: 10}", 0, "-5 USD")
         from hft.alpha.api.registry import load_config
