@@ -350,10 +350,14 @@ def check_limit_defaults(sec: Section) -> LimitSet:
     unset in the result): the instrument converts it when it is known (`limits_in_units`)."""
     out = _limits(sec, STRATEGY_SCOPES, FORM_ONLY)
     sec.done()
-    lo, hi = out.min_qty, out.max_order_qty
-    if lo is not None and hi is not None and hi != UNLIMITED and lo > hi:
-        sec.fail(sec.key("min_qty"), f"min_qty <= max_order_qty ({hi})", lo)
+    _min_within_max(sec, out.min_qty, out.max_order_qty)
     return out
+
+
+def _min_within_max(sec: Section, lo: int | None, hi: int | None) -> None:
+    """One level's ``min_qty`` within its ``max_order_qty`` (`_check_min_below_max` checks a whole config)."""
+    if lo is not None and hi is not None and hi != UNLIMITED and lo > hi:
+        sec.fail(sec.key("min_qty"), f"min_qty <= max_order_qty ({hi} lots)", sec.raw("min_qty"))
 
 
 def limits_in_units(sec: Section, units: SymbolUnits | None) -> dict[str, Any]:
@@ -365,6 +369,8 @@ def limits_in_units(sec: Section, units: SymbolUnits | None) -> dict[str, Any]:
         v = out.get(lim.key)
         if lim.unit and isinstance(v, str):
             out[lim.key] = limit_in_units(sec, lim, v, units)
+    lo, hi = out.get("min_qty"), out.get("max_order_qty")
+    _min_within_max(sec, lo if isinstance(lo, int) else None, hi if isinstance(hi, int) else None)
     return out
 
 

@@ -74,6 +74,8 @@ def test_every_form_of_a_limit_makes_the_same_decisions(shared_data, data, kind)
                                             "0.00000001 (ETHUSDT), was '0.000000001'"),
     (GOOG, {"daily_loss": "5 USDT"}, "key 'limits.daily_loss': expected an amount in USD (the money unit is 0.01 "
                                      "USD), was '5 USDT'"),
+    (ETH, {"min_qty": "0.02", "max_order_qty": "0.01"}, "key 'limits.min_qty': expected min_qty <= max_order_qty "
+                                                        "(1000000 lots), was '0.02'"),
     (GOOG, {"max_notional": "0.001 USD"}, "key 'limits.max_notional': expected a whole number of money units of "
                                           "0.01 USD, was '0.001 USD'"),
 ])
