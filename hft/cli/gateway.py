@@ -114,7 +114,16 @@ def check_config(
                 cols.append(lim.name)
                 heads.append(lim.title)
         keys = ("account", "strategy", "symbol")
-        render_rows([*keys, *heads], [[str(row[c]) if c in keys else _fmt(row[c]) for c in (*keys, *cols)]
+        unit = {lim.name: lim.unit for lim in LIMITS} | {"daily_loss_strategy": "money", "daily_loss_account": "money"}
+
+        def cell(row: dict[str, Any], c: str) -> str:
+            """A limit, with what it is worth when its symbol declares units (``100 lots (0.001 BTCUSDT)``)."""
+            sym = cfg.symbols.get(row["symbol"]) if row["symbol"] is not None else None
+            if sym is not None and sym.units is not None and unit.get(c) and isinstance(row[c], int):
+                return sym.units.describe(row[c], unit[c])
+            return _fmt(row[c])
+
+        render_rows([*keys, *heads], [[str(row[c]) if c in keys else cell(row, c) for c in (*keys, *cols)]
                                       for row in result["effective"][:max_rows]],
                     title="effective limits (tightest of account / strategy / symbol, else default; ∞ = none)",
                     console=con, right=heads, no_wrap=keys, count=False)

@@ -91,6 +91,25 @@ def parse_quantity(value: object, *, key: str = "quantity") -> int | Decimal:
                       f"units as a decimal string (like '0.001'), was {value!r}", key=key)
 
 
+def quantity_in_lots(value: object, lot_size: str | Decimal, *, key: str = "quantity", symbol: str = "") -> int:
+    """An order quantity as a config gives it (`parse_quantity`) in whole lots of `lot_size` (instrument units
+    per lot; `symbol` names the instrument in errors): an integer or ``"3 lots"`` as is, ``"0.001"`` exactly.
+
+    Raises:
+        ConfigError: naming `key`, the value and the lot when the value is not a quantity or not a whole number
+            of lots.
+    """
+    qty = parse_quantity(value, key=key)
+    if isinstance(qty, int):
+        return qty
+    lot = Decimal(lot_size).normalize()
+    lots, rem = divmod(qty, lot)
+    if rem != 0:
+        raise ConfigError(f"{key}: expected a whole number of lots of {lot:f}{f' ({symbol})' if symbol else ''}, "
+                          f"was {value!r}", key=key)
+    return int(lots)
+
+
 def parse_amount(value: object, *, key: str = "amount") -> tuple[Decimal, str]:
     """A currency amount ``"<decimal> <CURRENCY>"`` (``"5 USD"``, ``"0.5 USDT"``) as its exact decimal and
     currency code (upper case).

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ from hft.config.signals import SignalsConfig, parse_signals
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError
 from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
-from hft.gateway.limits import LIMITS, names_in_scope
+from hft.core.units import amount_in_units, parse_amount, parse_quantity, quantity_in_lots
+from hft.gateway.limits import LIMITS, Limit, names_in_scope
 
 UNLIMITED = (1 << 63) - 1
 
@@ -87,6 +89,29 @@ if tuple(f.name for f in fields(LimitSet)) != tuple(lim.name for lim in LIMITS):
 
 
 @dataclass(frozen=True)
+class SymbolUnits:
+    """What one lot and one money unit of a symbol are: `lot_size` instrument units per lot, `money_unit` of
+    `currency` per money unit. With them a limit written in instrument units (``"0.5"``) or as a currency amount
+    (``"500 USD"``) becomes exact integer lots / money units (`limit_in_units`)."""
+
+    symbol: str
+    lot_size: Decimal
+    money_unit: Decimal
+    currency: str
+
+    def describe(self, n: int, unit: str) -> str:
+        """``100 lots (0.0001 BTCUSDT)`` / ``500 money units (5 USD)``: `n` with what it is worth."""
+        if unit == "lots":
+            return f"{n} lots ({(n * self.lot_size).normalize():f} {self.symbol})"
+        return f"{n} money units ({(n * self.money_unit).normalize():f} {self.currency})"
+
+
+#: `check_limit_defaults`' mode: a limit in instrument units or currency is checked for its form only (the
+#: instrument, known later, converts it: `limits_in_units`)
+FORM_ONLY = "form only"
+
+
+@dataclass(frozen=True)
 class SymbolSpec:
     """A tradable symbol: integer tick / lot multiples (in the instrument's ticks / lots), its money factor
     ``multiplier`` (> 0: linear, the multiplier; ``-K`` < 0: inverse, from ``inverse_factor: K``;
@@ -99,6 +124,7 @@ class SymbolSpec:
     multiplier: int = 1
     limits: LimitSet = field(default_factory=LimitSet)
     min_notional: int = 0
+    units: SymbolUnits | None = None  # lot_size and money_unit, when the config declares them
 
 
 @dataclass(frozen=True)
@@ -218,17 +244,71 @@ _LEVELS = ("NORMAL", "DEGRADED", "HALT")
 _LEAST = {0: "a non-negative integer", 1: "a positive integer"}  # what a limit's `least` reads as
 
 
-def _limit_value(sec: Section, key: str, least: int = 0) -> int | None:
-    """An ``int`` limit: None when absent (inherit), UNLIMITED for ``null``, else an integer >= `least` (the
-    limit table's `Limit.least`); anything else is a one-line `ConfigError` naming the file and key path."""
+def _limit_value(sec: Section, lim: Limit, units: SymbolUnits | str | None = None) -> int | None:
+    """An ``int`` limit: None when absent (inherit), UNLIMITED for ``null``, else an integer >= `lim.least` (the
+    limit table's `Limit.least`); anything else is a one-line `ConfigError` naming the file and key path.
+    A lots / money limit may also be written in instrument units or as a currency amount (`limit_in_units`,
+    with `units`; `FORM_ONLY`: checked for its form, None returned)."""
+    key, least = lim.key, lim.least
     v = sec.raw(key, None)  # read even when absent: a known key (for the unknown-key message)
     if not sec.has(key):
         return None
     if v is None:
         return UNLIMITED
-    if isinstance(v, bool) or not isinstance(v, int) or v < least:
-        sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')} or null (unlimited)", v)
-    return v
+    if isinstance(v, str) and lim.unit:
+        n = limit_in_units(sec, lim, v, units)
+        if n is None:
+            return None
+    elif isinstance(v, bool) or not isinstance(v, int):
+        sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')}{_FORMS.get(lim.unit, '')} or null "
+                 f"(unlimited)", v)
+    else:
+        n = v
+    if n < least:
+        sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')}{_FORMS.get(lim.unit, '')} or null "
+                 f"(unlimited)", v)
+    return n
+
+
+#: the other forms a lots / money limit takes (`limit_in_units`), for its error message
+_FORMS = {"lots": " (lots), a quantity like '3 lots' or '0.5' (instrument units)",
+          "money": " (money units), a currency amount like '500 USD'"}
+
+
+def limit_in_units(sec: Section, lim: Limit, value: str, units: SymbolUnits | str | None) -> int | None:
+    """A lots / money limit written as a string, in integer lots / money units of `units`: ``"3 lots"`` → 3,
+    ``"0.5"`` (instrument units) → exact lots of ``units.lot_size``, ``"500 USD"`` → exact money units of
+    ``units.money_unit`` (`hft.core.units`). `units` `FORM_ONLY`: the form is checked and None returned.
+
+    Raises:
+        ConfigError: one line naming the file and key: a malformed value, a quantity that is no whole number of
+            lots (naming the lot), an amount in another currency (naming both) or no whole number of money units,
+            or a value in instrument units / currency where the symbols' units are not known (`units` None).
+    """
+    key = sec.key(lim.key)
+    try:
+        if lim.unit == "lots":
+            qty = parse_quantity(value, key=key)
+            if isinstance(qty, int):
+                return qty
+        else:
+            parse_amount(value, key=key)
+        if units == FORM_ONLY:
+            return None
+        if not isinstance(units, SymbolUnits):
+            need = "lot_size" if lim.unit == "lots" else "money_unit"
+            plain = "lots (an integer, or like '3 lots')" if lim.unit == "lots" else "money units (an integer)"
+            sec.fail(key, f"{plain}: a value in {'instrument units' if lim.unit == 'lots' else 'currency'} needs "
+                     f"the symbols' {need}, one for every symbol this level covers (symbols.<name>.{need}; no "
+                     f"allow_unlisted_symbols)", value)
+        if lim.unit == "lots":
+            return quantity_in_lots(value, units.lot_size, key=key, symbol=units.symbol)
+        return amount_in_units(value, units.money_unit, units.currency, key=key)
+    except ConfigError as exc:
+        if exc.message.startswith(f"{sec.file}: "):
+            raise
+        raise ConfigError(f"{sec.file}: key '{key}': {exc.message.removeprefix(f'{key}: ')}", file=sec.file,
+                          key=key) from None
 
 
 def _rate(sec: Section, key: str) -> Rate | None:
@@ -247,8 +327,9 @@ def _rate(sec: Section, key: str) -> Rate | None:
     return Rate(count, window)
 
 
-def _limits(sec: Section, scopes: tuple[str, ...]) -> LimitSet:
-    """The limits of `scopes` a level sets (the table's parsers by kind); a key of another scope is unknown."""
+def _limits(sec: Section, scopes: tuple[str, ...], units: SymbolUnits | str | None = None) -> LimitSet:
+    """The limits of `scopes` a level sets (the table's parsers by kind); a key of another scope is unknown.
+    `units`: the level's symbol units (`_limit_value`)."""
     kw: dict[str, Any] = {}
     for lim in LIMITS:
         if lim.scope not in scopes:
@@ -259,15 +340,37 @@ def _limits(sec: Section, scopes: tuple[str, ...]) -> LimitSet:
             # absent: raw's None, the key read all the same (a known key for the unknown-key message)
             kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else sec.raw(lim.key, None)
         else:
-            kw[lim.name] = _limit_value(sec, lim.key, lim.least)
+            kw[lim.name] = _limit_value(sec, lim, units)
     return LimitSet(**kw)
 
 
 def check_limit_defaults(sec: Section) -> LimitSet:
     """`sec` read as a ``limits.defaults`` level, strictly (a simulator's ``limits:`` section is one): errors
-    name `sec`'s own file and key path."""
-    out = _limits(sec, STRATEGY_SCOPES)
+    name `sec`'s own file and key path. A limit in instrument units or currency is checked for its form (and left
+    unset in the result): the instrument converts it when it is known (`limits_in_units`)."""
+    out = _limits(sec, STRATEGY_SCOPES, FORM_ONLY)
     sec.done()
+    _min_within_max(sec, out.min_qty, out.max_order_qty)
+    return out
+
+
+def _min_within_max(sec: Section, lo: int | None, hi: int | None) -> None:
+    """One level's ``min_qty`` within its ``max_order_qty`` (`_check_min_below_max` checks a whole config)."""
+    if lo is not None and hi is not None and hi != UNLIMITED and lo > hi:
+        sec.fail(sec.key("min_qty"), f"min_qty <= max_order_qty ({hi} lots)", sec.raw("min_qty"))
+
+
+def limits_in_units(sec: Section, units: SymbolUnits | None) -> dict[str, Any]:
+    """`sec` (a ``limits.defaults`` level, as `check_limit_defaults` takes it) with every lots / money limit in
+    integer lots / money units of `units` (the instrument's; None: the instruments' differ, so only integers and
+    ``"3 lots"`` are accepted). Errors name `sec`'s file and key path (`limit_in_units`)."""
+    out = dict(sec.data)
+    for lim in LIMITS:
+        v = out.get(lim.key)
+        if lim.unit and isinstance(v, str):
+            out[lim.key] = limit_in_units(sec, lim, v, units)
+    lo, hi = out.get("min_qty"), out.get("max_order_qty")
+    _min_within_max(sec, lo if isinstance(lo, int) else None, hi if isinstance(hi, int) else None)
     return out
 
 
@@ -281,10 +384,46 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
         sec.fail("inverse_factor", "either multiplier (linear) or inverse_factor (inverse), not both", inverse)
     if inverse:
         mult = -inverse  # the money factor of an inverse symbol (hft.gateway.kernels.money)
-    min_notional = sec.int("min_notional", 0, min_value=0)
-    lim = _limits(sec, SYMBOL_SCOPES)
+    units = _symbol_units(sec, name)
+    lim = _limits(sec, SYMBOL_SCOPES, units)
+    # the exchange's minimum order value: money units, or a currency amount like a money limit
+    min_notional = (_limit_value(sec, _MIN_NOTIONAL, units) if isinstance(sec.raw("min_notional", 0), str)
+                    else sec.int("min_notional", 0, min_value=0))
     sec.done()
-    return SymbolSpec(name, tick, lot, mult, lim, min_notional)
+    return SymbolSpec(name, tick, lot, mult, lim, min_notional, units)
+
+
+_MIN_NOTIONAL = Limit("min_notional", "min_notional", "int", "order", (), "min notional", unit="money")
+
+
+def _symbol_units(sec: Section, name: str) -> SymbolUnits | None:
+    """A symbol's ``lot_size`` (instrument units per lot, a decimal string) and ``money_unit`` (one money unit as
+    a currency amount, ``"0.0001 USD"``): both or neither."""
+    lot, money = sec.raw("lot_size", None), sec.raw("money_unit", None)
+    if lot is None and money is None:
+        return None
+    if lot is None or money is None:
+        missing = "lot_size" if lot is None else "money_unit"
+        sec.fail(sec.key(missing), "lot_size and money_unit together (a symbol's units)", None)
+    q = parse_quantity(lot, key=sec.key("lot_size")) if isinstance(lot, str) else None
+    if not isinstance(q, Decimal) or q <= 0:
+        sec.fail(sec.key("lot_size"), "instrument units per lot as a decimal string like '0.00001'", lot)
+    try:
+        amount, ccy = parse_amount(money, key=sec.key("money_unit"))
+    except ConfigError:
+        amount, ccy = Decimal(0), ""
+    if amount <= 0:
+        sec.fail(sec.key("money_unit"), "one money unit as a currency amount like '0.0001 USD'", money)
+    return SymbolUnits(name, q, amount, ccy)
+
+
+def common_units(units: list[SymbolUnits | None]) -> SymbolUnits | None:
+    """The units every one of `units` shares (the symbol named is the first's), else None."""
+    first = units[0] if units else None
+    if first is None or any(u is None or (u.lot_size, u.money_unit, u.currency) !=
+                            (first.lot_size, first.money_unit, first.currency) for u in units):
+        return None
+    return first
 
 
 def _names(sec: Section, key: str) -> tuple[str, ...]:
@@ -364,9 +503,18 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
     server = _server(_opt_section(root, "server"))
     signals = parse_signals(_opt_section(root, "signals"))
 
+    symbols: dict[str, SymbolSpec] = {}
+    sy_s = _opt_section(root, "symbols")
+    for name in list(sy_s.data):
+        sy_s.raw(name)
+        symbols[str(name)] = _symbol(str(name), sy_s.data[name], f, f"symbols.{name}")
+    allow_unlisted = root.bool("allow_unlisted_symbols", d.allow_unlisted_symbols)
+    # the levels above the symbols convert with the symbols' shared units (an unlisted symbol's are unknown)
+    shared = None if allow_unlisted else common_units([s.units for s in symbols.values()])
+
     lim = _opt_section(root, "limits")
     defaults_s = _opt_section(lim, "defaults")
-    defaults = _limits(defaults_s, STRATEGY_SCOPES)
+    defaults = _limits(defaults_s, STRATEGY_SCOPES, shared)
     defaults_s.done()
     if defaults.min_qty is None:
         defaults = replace(defaults, min_qty=1)
@@ -377,20 +525,15 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
     for name in list(acc_s.data):
         s = Section({} if acc_s.data[name] is None else acc_s.data[name], f, f"accounts.{name}")
         acc_s.raw(name)
-        accounts[str(name)] = _limits(s, ACCOUNT_SCOPES)
+        accounts[str(name)] = _limits(s, ACCOUNT_SCOPES, shared)
         s.done()
     strategies: dict[str, LimitSet] = {}
     st_s = _opt_section(root, "strategies")
     for name in list(st_s.data):
         s = Section({} if st_s.data[name] is None else st_s.data[name], f, f"strategies.{name}")
         st_s.raw(name)
-        strategies[str(name)] = _limits(s, STRATEGY_SCOPES)
+        strategies[str(name)] = _limits(s, STRATEGY_SCOPES, shared)
         s.done()
-    symbols: dict[str, SymbolSpec] = {}
-    sy_s = _opt_section(root, "symbols")
-    for name in list(sy_s.data):
-        sy_s.raw(name)
-        symbols[str(name)] = _symbol(str(name), sy_s.data[name], f, f"symbols.{name}")
     allow_unlisted = root.bool("allow_unlisted_symbols", d.allow_unlisted_symbols)
     sessions = _sessions(_opt_section(root, "sessions"), symbols)
 

@@ -38,6 +38,9 @@ class Limit:
             accepted): 1 for ``max_order_qty`` and ``max_order_notional``, whose 0 would deny every order (a
             quantity is at least one lot, an order's notional above zero) and is refused at load rather than
             read as a block.
+        unit: what an ``int`` limit counts: ``lots`` (also given in instrument units, ``"0.5"``, or as
+            ``"3 lots"``), ``money`` (money units; also a currency amount, ``"500 USD"``), or ``""`` (a plain
+            count or basis points). `hft.gateway.config` converts the written forms per symbol.
     """
 
     name: str
@@ -48,16 +51,17 @@ class Limit:
     title: str
     floor: bool = False
     least: int = 0
+    unit: str = ""
 
 
 LIMITS: tuple[Limit, ...] = (
-    Limit("max_order_qty", "max_order_qty", "int", "order", (0,), "order qty", least=1),
-    Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional", least=1),
-    Limit("max_position", "max_position", "int", "order", (2,), "position"),
-    Limit("max_notional", "max_notional", "int", "order", (3,), "notional"),
-    Limit("min_qty", "min_qty", "int", "order", (4,), "min qty", floor=True),
+    Limit("max_order_qty", "max_order_qty", "int", "order", (0,), "order qty", least=1, unit="lots"),
+    Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional", least=1, unit="money"),
+    Limit("max_position", "max_position", "int", "order", (2,), "position", unit="lots"),
+    Limit("max_notional", "max_notional", "int", "order", (3,), "notional", unit="money"),
+    Limit("min_qty", "min_qty", "int", "order", (4,), "min qty", floor=True, unit="lots"),
     Limit("price_band_bps", "price_band_bps", "int", "order", (5,), "band bps"),
-    Limit("daily_loss", "daily_loss", "int", "loss", (6,), "daily loss"),
+    Limit("daily_loss", "daily_loss", "int", "loss", (6,), "daily loss", unit="money"),
     Limit("submit_rate", "submit_rate", "rate", "strategy", (7, 8), "submits"),
     Limit("cancel_rate", "cancel_rate", "rate", "strategy", (9, 10), "cancels"),
     Limit("max_repeats", "max_repeats", "int", "strategy", (11,), "repeats"),

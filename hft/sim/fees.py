@@ -312,11 +312,16 @@ def money_factor(instrument: Any, multiplier: int = 1) -> int:
 def money_unit(instrument: Any, multiplier: int = 1) -> float:
     """Value of one money unit in the settlement currency (`Instrument.settlement`): linear
     ``tick × lot × contract_size / multiplier`` of the quote currency, inverse ``1 / (INVERSE_UNITS × multiplier)``
-    of the coin."""
+    of the coin (`money_unit_exact` as a float)."""
+    return float(money_unit_exact(instrument, multiplier))
+
+
+def money_unit_exact(instrument: Any, multiplier: int = 1) -> Decimal:
+    """`money_unit` as an exact decimal (what a currency amount in a config is converted with)."""
     if getattr(instrument, "kind", "linear") == "inverse":
-        return float(Decimal(1) / (INVERSE_UNITS * multiplier))
-    return float(Decimal(instrument.tick_size) * Decimal(instrument.lot_size) * Decimal(instrument.contract_size)
-                 / multiplier)
+        return Decimal(1) / (INVERSE_UNITS * multiplier)
+    return (Decimal(instrument.tick_size) * Decimal(instrument.lot_size) * Decimal(instrument.contract_size)
+            / multiplier)
 
 
 def fee_py(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> Fraction:

@@ -23,6 +23,7 @@ so ``min_notional`` becomes a minimum quantity there.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from hft.config.strict import Section
 from hft.core.errors import ConfigError, DataValidationError
 from hft.core.instrument import Instrument
+from hft.gateway.config import SymbolUnits, common_units
 
 KEYS = ("kind", "contract_size", "currency", "settle_currency", "min_qty", "min_notional", "order_tick",
         "order_lot")
@@ -70,6 +72,17 @@ def apply_overrides(inst: Instrument, overrides: dict[str, str]) -> Instrument:
         key = str(e).split(":")[0].removeprefix("instrument ").strip()
         raise ConfigError(f"key 'instrument.{key}': {str(e).split(':', 1)[1].strip()} (instrument {inst.symbol})",
                           key=f"instrument.{key}") from None
+
+
+def gateway_units(instruments: Sequence[Instrument], multipliers: Sequence[int]) -> SymbolUnits | None:
+    """The lot and money unit the gateway limits of a run over `instruments` (each with its multiplier) are
+    converted with (`hft.gateway.config.limits_in_units`): the instruments' shared ones, else None (only integer
+    lots and money units then)."""
+    from hft.sim.fees import money_unit_exact  # lazy: numba (the replay config is parsed without it)
+
+    return common_units([SymbolUnits(i.symbol, Decimal(i.lot_size).normalize(),
+                                     money_unit_exact(i, m).normalize(), i.settlement)
+                         for i, m in zip(instruments, multipliers, strict=True)])
 
 
 def symbol_spec(inst: Instrument, multiplier: int) -> dict[str, Any]:

@@ -82,10 +82,10 @@ from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource, no_book_notice
 from hft.core.money import FEE_FRAC_UNITS, exact_money, micro_units, round_micro
 from hft.core.orders import fill_ratio, order_counts
-from hft.gateway.config import check_limit_defaults
+from hft.gateway.config import check_limit_defaults, limits_in_units
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.git_probe import GitCommitProbe, git_commit
-from hft.sim.instruments import apply_overrides, parse_overrides, symbol_spec
+from hft.sim.instruments import apply_overrides, gateway_units, parse_overrides, symbol_spec
 from hft.sim.recording import RunRecorder
 from hft.sim.run_reader import RunResult
 
@@ -608,7 +608,10 @@ def gateway_factory(instruments: list[Any], strategy_name: str, config: ReplayCo
 
     mults = multipliers or [config.multiplier] * len(instruments)
     (first, m0), *more = zip(instruments, mults, strict=True)
-    gw_cfg = sim_gateway_config(first.symbol, strategy_name, multiplier=m0, limits=config.limits,
+    # limits in instrument units / currency → lots / money units of these instruments (errors name the config)
+    limits = limits_in_units(Section(config.limits, " + ".join(config.sources) or "<replay config>", "limits"),
+                             gateway_units(instruments, mults))
+    gw_cfg = sim_gateway_config(first.symbol, strategy_name, multiplier=m0, limits=limits,
                                 working_orders=4096, self_match=True,
                                 symbol_spec=symbol_spec(first, m0),
                                 more_symbols={i.symbol: symbol_spec(i, m) for i, m in more},

@@ -38,7 +38,7 @@ import hft
 from hft.core import plugins
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.instrument import Instrument
-from hft.core.units import INT64_MAX, parse_quantity
+from hft.core.units import INT64_MAX, parse_quantity, quantity_in_lots
 from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, resolve_kernel
 from hft.sim.kernel_api import KernelStrategy
 from hft.sim.kernel_check import (
@@ -213,11 +213,11 @@ def in_lots(rs: StrategySpec, params: dict[str, Any], instruments: Sequence[Inst
         elif not instruments:
             out[k] = (declared if declared is not None else declared_params(rs.cls))[k]
         else:
-            out[k] = _lots(head, key, v, qty, instruments)
+            out[k] = _lots(head, key, v, instruments)
     return out
 
 
-def _lots(head: str, key: str, value: str, qty: Decimal, instruments: Sequence[Instrument]) -> int:
+def _lots(head: str, key: str, value: str, instruments: Sequence[Instrument]) -> int:
     """An instrument quantity in lots of `instruments` (one lot for all), or a one-line `ConfigError`."""
     lots = sorted({Decimal(i.lot_size) for i in instruments})
     if len(lots) > 1:
@@ -226,10 +226,9 @@ def _lots(head: str, key: str, value: str, qty: Decimal, instruments: Sequence[I
                           f"{value!r} in instrument units", key=key)
     inst = instruments[0]
     try:
-        return inst.qty_to_lots(qty)
-    except HftError:
-        raise ConfigError(f"{head}: expected a whole number of lots of {inst.lot_size} ({inst.symbol}), was "
-                          f"{value!r}", key=key) from None
+        return quantity_in_lots(value, inst.lot_size, key=key, symbol=inst.symbol)
+    except ConfigError as exc:
+        raise ConfigError(f"{head}: {exc.message.removeprefix(f'{key}: ')}", key=key) from None
 
 
 def with_instruments(strategy: Strategy, spec: StrategySpec, params: dict[str, Any] | None,

@@ -14,12 +14,14 @@ validation:
     exit_z: 0.5               # |z| below which the target is 0 (between: keep the current target)
     warmup_rows: 100          # signal rows before the causal z-score is used (no trading before)
     cooldown: 100ms           # local time between two orders
-    limits:                   # gateway limits.defaults the strategy runs under (hft/gateway/config.py keys)
+    limits:                   # gateway limits.defaults the strategy runs under (hft/gateway/config.py keys;
+                              #   lots / money units, or "0.5" instrument units, "500 USD" currency amounts)
       max_position: 20
       max_order_qty: 5
-    min_net_pnl: 0.0          # money units, after fees, at least
+    min_net_pnl: 0.0          # money units after fees, at least; or a currency amount ("-5 USD"), converted
+                              #   exactly by the replay's money unit
     min_sharpe: 0.0           # per equity sample (not annualised), at least
-    max_drawdown: null        # money units, at most (null: no bound)
+    max_drawdown: null        # money units or a currency amount ("10 USD"), at most (null: no bound)
     min_fill_ratio: 0.5       # filled / submitted lots, at least
     max_reject_rate: 0.01     # rejected / all gateway decisions, at most
     min_orders: 1             # orders sent, at least
@@ -52,7 +54,7 @@ from typing import Any
 from hft.config.strict import Section
 from hft.core.errors import ConfigError
 from hft.core.units import amount_in_units, parse_amount
-from hft.gateway.config import parse_config
+from hft.gateway.config import check_limit_defaults
 
 __all__ = ["CanaryKill", "CanaryPlan", "CanaryStep", "GateD", "GateE", "PoolConfig", "format_duration",
            "parse_canary", "parse_gate_d", "parse_gate_e", "parse_pool"]
@@ -78,12 +80,17 @@ class GateD:
     cooldown: str = "100ms"
     cooldown_ns: int = 100_000_000
     limits: dict[str, Any] = field(default_factory=lambda: {"max_position": 20, "max_order_qty": 5})
-    min_net_pnl: float = 0.0
+    min_net_pnl: float | str = 0.0
     min_sharpe: float = 0.0
-    max_drawdown: float | None = None
+    max_drawdown: float | str | None = None
     min_fill_ratio: float = 0.5
     max_reject_rate: float = 0.01
     min_orders: int = 1
+
+    def in_money_units(self, currency: str, money_unit: float, *, where: str = "validation.gate_d") -> GateD:
+        """These thresholds with `min_net_pnl` / `max_drawdown` given as currency amounts (``"5 USD"``) in money
+        units of the replay (its summary's ``currency`` and ``money_unit``; `CanaryKill.in_money_units`)."""
+        return _in_money_units(self, GATE_D_MONEY, currency, money_unit, where)
 
 
 @dataclass(frozen=True)
@@ -111,13 +118,20 @@ class CanaryKill:
         """These thresholds with each currency amount as money units of `money_unit` `currency` (a run summary's
         ``currency`` and ``money_unit``); a `ConfigError` naming ``<where>.<key>``, the amount and the unit when
         the currency differs or the amount is no whole number of units."""
-        return dataclasses.replace(self, **{
-            k: float(amount_in_units(v, money_unit, currency, key=f"{where}.{k}"))
-            for k in MONEY_LIMITS if isinstance(v := getattr(self, k), str)})
+        return _in_money_units(self, MONEY_LIMITS, currency, money_unit, where)
 
 
 #: The kill thresholds that are money: a number of money units or a currency amount.
 MONEY_LIMITS = ("max_drawdown", "max_loss")
+#: Gate D's thresholds that are money, the same way.
+GATE_D_MONEY = ("min_net_pnl", "max_drawdown")
+
+
+def _in_money_units(obj: Any, keys: tuple[str, ...], currency: str, money_unit: float, where: str) -> Any:
+    """`obj` with each of its `keys` given as a currency amount converted exactly into money units of
+    `money_unit` `currency` (`hft.core.units.amount_in_units`: errors name ``<where>.<key>``)."""
+    return dataclasses.replace(obj, **{k: float(amount_in_units(v, money_unit, currency, key=f"{where}.{k}"))
+                                       for k in keys if isinstance(v := getattr(obj, k), str)})
 
 
 @dataclass(frozen=True)
@@ -164,12 +178,6 @@ def _fraction(sec: Section, key: str, default: float) -> float:
     return v
 
 
-def _opt_float(sec: Section, key: str, default: float | None, *, min_value: float | None = None) -> float | None:
-    if sec.raw(key, default) is None:
-        return None
-    return sec.float(key, default, min_value=min_value)
-
-
 def parse_pool(sec: Section) -> PoolConfig:
     d = PoolConfig()
     out = PoolConfig(max_corr=_fraction(sec, "max_corr", d.max_corr),
@@ -195,8 +203,9 @@ def parse_gate_d(sec: Section) -> GateD:
         entry_z=sec.float("entry_z", d.entry_z, min_value=0.0), exit_z=sec.float("exit_z", d.exit_z, min_value=0.0),
         warmup_rows=sec.int("warmup_rows", d.warmup_rows, min_value=2), cooldown=str(cooldown),
         cooldown_ns=cooldown_ns, limits=limits,
-        min_net_pnl=sec.float("min_net_pnl", d.min_net_pnl), min_sharpe=sec.float("min_sharpe", d.min_sharpe),
-        max_drawdown=_opt_float(sec, "max_drawdown", d.max_drawdown, min_value=0.0),
+        min_net_pnl=_money_limit(sec, "min_net_pnl", d.min_net_pnl, signed=True),
+        min_sharpe=sec.float("min_sharpe", d.min_sharpe),
+        max_drawdown=None if sec.raw("max_drawdown", None) is None else _money_limit(sec, "max_drawdown", 0.0),
         min_fill_ratio=_fraction(sec, "min_fill_ratio", d.min_fill_ratio),
         max_reject_rate=_fraction(sec, "max_reject_rate", d.max_reject_rate),
         min_orders=sec.int("min_orders", d.min_orders, min_value=0),
@@ -261,17 +270,18 @@ def parse_canary(sec: Section) -> CanaryPlan:
     return CanaryPlan(kill, ladder)
 
 
-def _money_limit(sec: Section, key: str, default: float | str) -> float | str:
-    """A money threshold: a number >= 0 of money units (as ever), or a currency amount ``"5 USD"`` kept as
-    written (amount, one space, currency in upper case) until the observations' money unit converts it."""
+def _money_limit(sec: Section, key: str, default: float | str, *, signed: bool = False) -> float | str:
+    """A money threshold: a number of money units (as ever; >= 0 unless `signed`), or a currency amount
+    ``"5 USD"`` kept as written (amount, one space, currency in upper case) until the run's (or observations')
+    money unit converts it."""
     raw = sec.raw(key, default)
     if not isinstance(raw, str):
-        return sec.float(key, default, min_value=0.0)
+        return sec.float(key, default, min_value=None if signed else 0.0)
     try:
         amount, ccy = parse_amount(raw, key=sec.key(key))
     except ConfigError:
         sec.fail(sec.key(key), "money units (a number) or a currency amount like '5 USD'", raw)
-    if amount < 0:
+    if amount < 0 and not signed:
         sec.fail(sec.key(key), "an amount >= 0", raw)
     return f"{amount} {ccy}"
 
@@ -286,16 +296,10 @@ def canary_to_dict(plan: CanaryPlan) -> dict[str, Any]:
 
 
 def check_gateway_limits(limits: Any, file: str, key: str) -> dict[str, Any]:
-    """Validate gateway ``limits.defaults`` keys with the gateway's own parser; errors name `file` and `key`."""
+    """Validate gateway ``limits.defaults`` keys with the gateway's own parser (a limit in instrument units or
+    currency for its form: the replayed instrument converts it); errors name `file` and `key`."""
     if not isinstance(limits, dict):
         raise ConfigError(f"{file}: key '{key}': expected a mapping of gateway limits, was {limits!r}", file=file,
                           key=key)
-    try:
-        parse_config({"limits": {"defaults": dict(limits)}}, file=file)
-    except ConfigError as exc:
-        inner = str(exc.fields.get("key") or "")
-        sub = inner.removeprefix("limits.defaults")
-        new_key = f"{key}{sub}" if inner.startswith("limits.defaults") else key
-        msg = exc.message.replace(f"'{inner}'", f"'{new_key}'") if inner else exc.message
-        raise ConfigError(msg, file=file, key=new_key) from None
+    check_limit_defaults(Section(dict(limits), file, key))
     return dict(limits)

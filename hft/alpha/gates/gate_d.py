@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,12 @@ import numpy as np
 from hft.alpha.api.registry import alpha_dir, load_alpha_class, load_config
 from hft.alpha.gates.execution import STRATEGY_NAME, AlphaExecution, causal_zscore, signal_stamps
 from hft.alpha.research.features import compute_features, data_hash
-from hft.core.errors import GovernanceError
+from hft.config.strict import Section
+from hft.core.errors import ConfigError, GovernanceError
 from hft.core.market_data import MarketDataSource
 from hft.core.paths import hft_home
+from hft.gateway.config import limits_in_units
+from hft.sim.instruments import gateway_units
 from hft.sim.latency import feed_local_times
 from hft.sim.replay import (
     ReplayConfig,
@@ -139,26 +143,38 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
         strategy.set_signal(stamps, causal_zscore(sig, gate.warmup_rows, cfg.validation.gate_b.sign))
         volume[0] += int(feats["trade_qty"].sum())
 
-    if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
-
-        sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare,
-                                      source=source)
-        out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
-        summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
-    else:
-        md = source.open_market_data(paths)
-        engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
-        prepare(engine, md)
-        out = engine.run(progress, multiplier=multiplier)
-        summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
+    try:
+        if len(groups) > 1:  # several held-out days: one session each on one gateway (hft.sim.sessions)
+            sessions, _ = replay_sessions(groups, strategy, STRATEGY_NAME, rcfg, progress=progress, prepare=prepare,
+                                          source=source)
+            out, md, multiplier = total_output(sessions), sessions[-1].md, rcfg.multiplier
+            summary = total_summary(sessions, out, STRATEGY_NAME, strategy.params(), rcfg, commit=None)
+        else:
+            md = source.open_market_data(paths)
+            engine, multiplier = build_engine(md, strategy, STRATEGY_NAME, rcfg)
+            prepare(engine, md)
+            out = engine.run(progress, multiplier=multiplier)
+            summary = summarise(out, md, STRATEGY_NAME, strategy.params(), rcfg, paths)
+    except ConfigError as exc:  # a limit the instrument cannot hold: named as the alpha's config gives it
+        key = str(exc.fields.get("key") or "")
+        if not key.startswith("limits."):
+            raise
+        raise GovernanceError(f"{cfg.file or 'config.yaml'}: key 'validation.gate_d.{key}': "
+                              f"{exc.message.split(f'key {key!r}: ', 1)[-1]}", file=cfg.file,
+                              key=f"validation.gate_d.{key}") from None
     summary["alpha"] = {"alpha_id": alpha_id, "version": cls.version, "code_hash": code_hash}
+    gate = _in_run_money(gate, summary, cfg.file)
+    # the limits in lots / money units of the replayed instrument (what Gate E weighs the exposure against)
+    gate = dataclasses.replace(gate, limits=limits_in_units(
+        Section(dict(gate.limits), cfg.file or "config.yaml", "validation.gate_d.limits"),
+        gateway_units([md.instrument], [multiplier])))
     market_volume = volume[0]
     metrics = replay_metrics(out, summary, gate, market_volume, multiplier)
     metrics["lookahead_violations"] = strategy.lookahead_violations
     thresholds = {"min_net_pnl": gate.min_net_pnl, "min_sharpe": gate.min_sharpe, "max_drawdown": gate.max_drawdown,
                   "min_fill_ratio": gate.min_fill_ratio, "max_reject_rate": gate.max_reject_rate,
                   "min_orders": gate.min_orders}
-    reasons = replay_verdict(metrics, gate)
+    reasons = replay_verdict(metrics, gate, summary)
     folder = None
     if write_folder:
 
@@ -172,6 +188,17 @@ def run_gate_d(alpha_id: str, data: list[Path] | list[str], *, code_hash: str, s
                        passed=not reasons, metrics=metrics, thresholds=thresholds, reasons=reasons,
                        run_hash=out.run_hash, run_folder=folder, params=dict(cfg.params), limits=dict(gate.limits),
                        summary=summary)
+
+
+def _in_run_money(gate: Any, summary: dict[str, Any], file: str | None) -> Any:
+    """`gate` with its money thresholds given as currency amounts in the run's money units; an amount in another
+    currency, or no whole number of money units, is a `GovernanceError` naming the alpha's config and key."""
+    try:
+        return gate.in_money_units(str(summary["currency"]), float(summary["money_unit"]))
+    except ConfigError as exc:
+        key = exc.fields.get("key")
+        raise GovernanceError(f"{file or 'config.yaml'}: key '{key}': {exc.message.split(': ', 1)[1]}",
+                              file=file, key=key) from None
 
 
 def replay_metrics(out: Any, summary: dict[str, Any], gate: Any, market_volume: int, multiplier: int) -> dict[str, Any]:
@@ -196,14 +223,22 @@ def replay_metrics(out: Any, summary: dict[str, Any], gate: Any, market_volume: 
     }
 
 
-def replay_verdict(m: dict[str, Any], gate: Any) -> list[str]:
+def replay_verdict(m: dict[str, Any], gate: Any, units: dict[str, Any] | None = None) -> list[str]:
+    """The reasons `m` fails `gate` (none: it passes); money in money units, with their value when `units`
+    (a run summary's ``currency`` and ``money_unit``) says it."""
+    def money(v: float) -> str:
+        if not units or not units.get("currency") or not units.get("money_unit"):
+            return f"{v} money units"
+        value = (Decimal(repr(float(units["money_unit"]))) * Decimal(repr(float(v)))).normalize()
+        return f"{v} money units ({value:f} {units['currency']})"
+
     reasons = []
     if m["net_pnl"] < gate.min_net_pnl:
-        reasons.append(f"net_pnl: expected >= {gate.min_net_pnl}, was {m['net_pnl']}")
+        reasons.append(f"net_pnl: expected >= {money(gate.min_net_pnl)}, was {money(m['net_pnl'])}")
     if m["sharpe"] < gate.min_sharpe:
         reasons.append(f"sharpe: expected >= {gate.min_sharpe}, was {m['sharpe']}")
     if gate.max_drawdown is not None and m["max_drawdown"] > gate.max_drawdown:
-        reasons.append(f"max_drawdown: expected <= {gate.max_drawdown}, was {m['max_drawdown']}")
+        reasons.append(f"max_drawdown: expected <= {money(gate.max_drawdown)}, was {money(m['max_drawdown'])}")
     if m["orders"] and m["fill_ratio"] < gate.min_fill_ratio:
         reasons.append(f"fill_ratio: expected >= {gate.min_fill_ratio}, was {m['fill_ratio']}")
     if m["reject_rate"] > gate.max_reject_rate:

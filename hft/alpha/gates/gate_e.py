@@ -56,7 +56,8 @@ def latest_verdicts(rows: list[dict[str, Any]], alpha_id: str, code_hash: str) -
 def evaluate_gate_e(*, alpha_id: str, code_hash: str, d_metrics: dict[str, Any], gate_d: Any, gate_e: Any,
                     approvers: list[str], gate_rows: list[dict[str, Any]], d_data_hash: str | None = None
                     ) -> GateEResult:
-    """Gate E's verdict from Gate D's metrics, the recorded gate verdicts and the approvers."""
+    """Gate E's verdict from Gate D's metrics, the recorded gate verdicts and the approvers. `gate_d`'s limits are
+    lots and money units (`GateDResult.limits`: a limit written in instrument units or currency, converted)."""
     reasons: list[str] = []
     limits = dict(gate_d.limits)
     peak = int(d_metrics["peak_position"])
@@ -78,7 +79,7 @@ def evaluate_gate_e(*, alpha_id: str, code_hash: str, d_metrics: dict[str, Any],
                            f"(peak {d_metrics['peak_notional']} of {max_notional})")
     max_oq = limits.get("max_order_qty")
     if isinstance(max_oq, int) and gate_d.order_size > max_oq:
-        reasons.append(f"order_size: expected <= the gateway max_order_qty {max_oq}, was {gate_d.order_size}")
+        reasons.append(f"order_size: expected <= the gateway max_order_qty {max_oq} lots, was {gate_d.order_size}")
     part = float(d_metrics["participation"])
     if part > gate_e.max_participation:
         reasons.append(f"participation: expected <= {gate_e.max_participation}, was {part:.6f}")

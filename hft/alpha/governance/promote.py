@@ -18,6 +18,7 @@ Order of work (nothing is written on bad input):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -180,7 +181,9 @@ def conclude_promotion(*, alpha_id: str, version: str, params: dict[str, Any], v
     if gate_rows is None:
         gate_rows = query_gate_decisions(alpha_id=alpha_id, code_hash=chash,
                                          sink=require_sink(sink, "conclude_promotion"))
-    e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics, gate_d=validation.gate_d,
+    # Gate D's limits as the replay applied them (lots / money units of the instrument)
+    e = evaluate_gate_e(alpha_id=alpha_id, code_hash=chash, d_metrics=d.metrics,
+                        gate_d=dataclasses.replace(validation.gate_d, limits=d.limits),
                         gate_e=validation.gate_e, approvers=approvers, gate_rows=gate_rows, d_data_hash=d.data_hash)
     passed = d.passed and e.passed
     reasons = [f"gate D: {r}" for r in d.reasons] + [f"gate E: {r}" for r in e.reasons]

@@ -219,3 +219,47 @@ def test_gate_e_failures():
     assert [x for x in r.reasons if x.startswith("held-out data") and "A, B, C, pool" in x]
     with pytest.raises(GovernanceError, match="approver"):
         _e(approvers=["Not Valid"])
+
+
+def _gate_d_root(tmp_path, name: str, limits: str, min_net_pnl: object, max_drawdown: object):
+    return make_research_root(tmp_path / name, extra_validation=f"""
+  gate_d:
+    limits: {limits}
+    min_net_pnl: {json.dumps(min_net_pnl)}
+    max_drawdown: {json.dumps(max_drawdown)}
+""")
+
+
+def test_gate_d_money_thresholds_and_limits_in_currency_and_instrument_units(env, tmp_path):
+    """Gate D's money thresholds as currency amounts and its gateway limits in instrument units judge as their
+    money-unit / lot forms do (the generated day: lot 1, money unit 0.01 USD); reasons state the unit."""
+    units = run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, write_folder=False,
+                       root=_gate_d_root(tmp_path, "a", "{max_position: 10, max_order_qty: 5}", 10**12, 1))
+    human = run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, write_folder=False,
+                       root=_gate_d_root(tmp_path, "b", "{max_position: '10', max_order_qty: '5 lots'}",
+                                         "10000000000 USD", "0.01 USD"))
+    assert human.summary["money_unit"] == 0.01 and human.summary["currency"] == "USD"
+    assert human.run_hash == units.run_hash and human.reasons == units.reasons and not human.passed
+    assert human.thresholds == units.thresholds and human.thresholds["min_net_pnl"] == 10**12
+    assert human.limits == units.limits == {"max_position": 10, "max_order_qty": 5}  # Gate E weighs these
+    assert any(x.startswith("net_pnl: expected >= 1000000000000.0 money units (10000000000 USD), was ")
+               for x in human.reasons)
+    assert any(x.startswith("max_drawdown: expected <= 1.0 money units (0.01 USD), was ") for x in human.reasons)
+
+
+def test_gate_d_amount_in_another_currency_names_the_key(env, tmp_path):
+    root = _gate_d_root(tmp_path, "c", "{max_position: 10}", "5 USDT", None)
+    with pytest.raises(GovernanceError) as e:
+        run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
+    assert e.value.fields["key"] == "validation.gate_d.min_net_pnl" and "\n" not in str(e.value)
+    assert "expected an amount in USD (the money unit is 0.01 USD), was '5 USDT'" in str(e.value)
+    root = _gate_d_root(tmp_path, "e", "{max_position: '0.5'}", 0, None)  # lot 1: no half lots
+    with pytest.raises(GovernanceError) as e:
+        run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
+    assert str(e.value).endswith("config.yaml: key 'validation.gate_d.limits.max_position': expected a whole number "
+                                 "of lots of 1 (SYNTH), was '0.5'")
+    with pytest.raises(ConfigError, match=r"key 'validation\.gate_d\.max_drawdown': expected an amount >= 0"):
+        _gate_d_root(tmp_path, "d", "{max_position: 10}", 0, "-5 USD")
+        from hft.alpha.api.registry import load_config
+
+        load_config("toy_obi", root=tmp_path / "d" / "research")

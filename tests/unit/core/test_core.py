@@ -13,7 +13,7 @@ from hft.core.errors import ConfigError, DataError, DataValidationError, HftErro
 from hft.core.fileio import atomic_path, atomic_write_text
 from hft.core.ids import stable_id
 from hft.core.instrument import Instrument
-from hft.core.units import parse_duration_ns, parse_quantity, parse_size_bytes
+from hft.core.units import parse_duration_ns, parse_quantity, parse_size_bytes, quantity_in_lots
 
 
 def test_event_dtype_is_aligned_and_integer_only():
@@ -228,6 +228,19 @@ def test_parse_quantity_lots_or_instrument_units(value, parsed):
 def test_parse_quantity_refuses_naming_the_key(bad):
     with pytest.raises(ConfigError, match=r"^strategies.mm.size: expected lots"):
         parse_quantity(bad, key="strategies.mm.size")
+
+
+@pytest.mark.parametrize(("value", "lots"), [(7, 7), ("7 lots", 7), ("0.001", 100_000), ("1", 100_000_000),
+                                             ("0.00000001", 1)])
+def test_quantity_in_lots_is_exact(value, lots):
+    assert quantity_in_lots(value, "0.00000001", key="k") == lots
+
+
+def test_quantity_in_lots_refuses_a_fraction_of_a_lot_naming_key_and_lot():
+    with pytest.raises(ConfigError) as e:
+        quantity_in_lots("0.000000015", "0.00000001", key="limits.max_position", symbol="ETHUSDT")
+    assert str(e.value) == ("limits.max_position: expected a whole number of lots of 0.00000001 (ETHUSDT), was "
+                            "'0.000000015'")
 
 
 def test_instrument_quantity_to_lots_is_exact():

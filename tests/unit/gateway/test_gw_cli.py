@@ -72,5 +72,5 @@ def test_check_config_refuses_max_order_qty_zero(tmp_path):
     p.write_text("limits:\n  defaults:\n    max_order_qty: 0\n    min_qty: 0\n")
     r = run_hft("gateway", "check-config", str(p))
     assert r.code == 11, r.err
-    assert r.err.strip() == (f"error: {p}: key 'limits.defaults.max_order_qty': expected a positive integer or null "
-                             "(unlimited), was 0"), r.err
+    assert r.err.strip() == (f"error: {p}: key 'limits.defaults.max_order_qty': expected a positive integer (lots), "
+                             "a quantity like '3 lots' or '0.5' (instrument units) or null (unlimited), was 0"), r.err

@@ -186,7 +186,9 @@ def test_max_order_qty_zero_or_negative_is_refused(doc, key, was):
     with pytest.raises(ConfigError) as ei:
         parse_config(doc, "gw.yaml")
     assert ei.value.fields["key"] == key
-    assert ei.value.message == f"gw.yaml: key '{key}': expected a positive integer or null (unlimited), was {was}"
+    forms = ("(lots), a quantity like '3 lots' or '0.5' (instrument units)" if key.endswith("qty") else
+             "(money units), a currency amount like '500 USD'")
+    assert ei.value.message == f"gw.yaml: key '{key}': expected a positive integer {forms} or null (unlimited), was {was}"
 
 
 def test_max_order_qty_one_and_null_are_fine_and_other_limits_still_take_zero():
@@ -203,3 +205,40 @@ def test_sessions_times_to_the_second_and_a_24_hour_session():
     assert cfg.sessions["default"].open_s == cfg.sessions["default"].close_s == 0
     assert (cfg.sessions["X"].open_s, cfg.sessions["X"].close_s) == (9 * 3600 + 30 * 60 + 15, 16 * 3600 + 59)
     assert parse_config({}, "gw.yaml").sessions == {}
+
+
+BTC = {"lot_size": "0.00001", "money_unit": "0.0000001 USDT"}  # lot 1e-5 BTC; money unit tick 0.01 x lot
+
+
+def test_limits_in_instrument_units_and_currency_convert_by_the_symbols_units():
+    """A symbol declaring ``lot_size`` and ``money_unit`` takes its limits in instrument units and currency; the
+    levels above it too when every symbol shares those units (here one symbol)."""
+    cfg = parse_config({"symbols": {"BTCUSDT": {**BTC, "max_order_qty": "0.5", "min_notional": "5 USDT"}},
+                        "limits": {"defaults": {"max_position": "2", "max_notional": "1000 USDT", "min_qty": "3 lots"}},
+                        "accounts": {"A": {"daily_loss": "500.5 USDT"}}, "strategies": {"s": {"max_order_qty": 7}}})
+    sym = cfg.symbols["BTCUSDT"]
+    assert (sym.limits.max_order_qty, sym.min_notional) == (50_000, 50_000_000)
+    assert (cfg.defaults.max_position, cfg.defaults.max_notional, cfg.defaults.min_qty) == (200_000, 10**10, 3)
+    assert cfg.accounts["A"].daily_loss == 5_005_000_000 and cfg.strategies["s"].max_order_qty == 7
+
+
+@pytest.mark.parametrize("doc, key, expected", [
+    ({"symbols": {"BTCUSDT": {**BTC, "max_position": "0.000001"}}}, "symbols.BTCUSDT.max_position",
+     "expected a whole number of lots of 0.00001 (BTCUSDT), was '0.000001'"),
+    ({"symbols": {"BTCUSDT": BTC}, "accounts": {"A": {"daily_loss": "5 USD"}}}, "accounts.A.daily_loss",
+     "expected an amount in USDT (the money unit is 0.0000001 USDT), was '5 USD'"),
+    ({"symbols": {"BTCUSDT": BTC, "AAPL": {"lot_size": "1", "money_unit": "0.01 USD"}},
+      "limits": {"defaults": {"max_position": "0.5"}}}, "limits.defaults.max_position",
+     "a value in instrument units needs the symbols' lot_size, one for every symbol this level covers"),
+    ({"symbols": {"BTCUSDT": BTC}, "allow_unlisted_symbols": True, "strategies": {"s": {"max_notional": "5 USDT"}}},
+     "strategies.s.max_notional", "a value in currency needs the symbols' money_unit"),
+    ({"symbols": {"BTCUSDT": {"lot_size": "0.00001"}}}, "symbols.BTCUSDT.money_unit",
+     "expected lot_size and money_unit together"),
+    ({"symbols": {"BTCUSDT": {**BTC, "money_unit": "0.0000001"}}}, "symbols.BTCUSDT.money_unit",
+     "expected one money unit as a currency amount like '0.0001 USD'"),
+])
+def test_a_limit_the_symbols_units_cannot_hold_is_one_line_naming_the_key(doc, key, expected):
+    with pytest.raises(ConfigError) as ei:
+        parse_config(doc, "gw.yaml")
+    assert ei.value.fields["key"] == key and expected in ei.value.message and "\n" not in ei.value.message
+    assert ei.value.message.startswith(f"gw.yaml: key '{key}': ")
