@@ -21,18 +21,25 @@ here).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from hft.sim.reference.accounting import Account, Fees, fee_of, fill_value
-from hft.sim.reference.loop import ReferenceConfig, ReferenceEngine, ReferenceOutput
+from hft.sim.reference.loop import (
+    ReferenceConfig,
+    ReferenceEngine,
+    ReferenceLeg,
+    ReferenceLegResult,
+    ReferenceOutput,
+)
 from hft.sim.reference.timing import Latency
 from hft.sim.reference.venue import L2ReferenceVenue, VenueReport
 from hft.sim.reference.venue_l3 import L3ReferenceVenue, preopen_levels
 
 __all__ = ["Account", "Fees", "L2ReferenceVenue", "L3ReferenceVenue", "Latency", "ReferenceConfig",
-           "ReferenceEngine", "ReferenceOutput", "VenueReport", "fee_of", "fill_value", "from_market_data",
-           "from_replay_config", "preopen_levels"]
+           "ReferenceEngine", "ReferenceLeg", "ReferenceLegResult", "ReferenceOutput", "VenueReport", "fee_of",
+           "fill_value", "from_legs", "from_market_data", "from_replay_config", "preopen_levels"]
 
 
 def from_replay_config(config: Any, money: int, strategy: str, account: str = "SIM", *, book_level: str = "L2",
@@ -65,16 +72,30 @@ def from_market_data(md: Any, strategy: Any, strategy_name: str, config: Any, ga
     replay config, as `hft replay` sets a replay up: the venue by the instrument's book level; on LOBSTER data the
     pre-open book (reference row 0 with message 0 undone) seeds the venue and the local book, and with
     ``l3_resync`` the reference rows resync the venue and set the local book at each message."""
-    lobster = getattr(md, "lobster", None)
-    rows = lobster.reference if lobster is not None else None
-    cfg, venue = from_replay_config(config, money, strategy_name, account, book_level=md.instrument.book_level,
-                                    reference=rows)
-    preopen: list[tuple[int, int, int]] = []
-    if isinstance(venue, L3ReferenceVenue) and rows is not None and len(md.events):
-        e = md.events[0]
-        preopen = preopen_levels(rows[0].tolist(), (int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"])))
-    return ReferenceEngine(md.events, venue, gateway_factory, strategy, md.instrument.symbol, cfg, preopen=preopen,
-                           rows=venue.reference if isinstance(venue, L3ReferenceVenue) else None)
+    return from_legs([md], strategy, strategy_name, [config], gateway_factory, [money], account)
+
+
+def from_legs(mds: Sequence[Any], strategy: Any, strategy_name: str, configs: Sequence[Any], gateway_factory: Any,
+              moneys: Sequence[int], account: str = "SIM") -> ReferenceEngine:
+    """The reference engine of several opened streams on one clock (leg k: `mds[k]` under `configs[k]` with money
+    factor `moneys[k]`, each leg set up as `from_market_data` sets one up); the run's latencies, sampling and names
+    are leg 0's config's. One stream is the single-instrument run."""
+    legs: list[ReferenceLeg] = []
+    cfg = None
+    for md, config, money in zip(mds, configs, moneys, strict=True):
+        lobster = getattr(md, "lobster", None)
+        rows = lobster.reference if lobster is not None else None
+        leg_cfg, venue = from_replay_config(config, money, strategy_name, account,
+                                            book_level=md.instrument.book_level, reference=rows)
+        cfg = cfg or leg_cfg
+        preopen: list[tuple[int, int, int]] = []
+        if isinstance(venue, L3ReferenceVenue) and rows is not None and len(md.events):
+            e = md.events[0]
+            preopen = preopen_levels(rows[0].tolist(),
+                                     (int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"])))
+        legs.append(ReferenceLeg(md.events, venue, md.instrument.symbol, preopen,
+                                 venue.reference if isinstance(venue, L3ReferenceVenue) else None))
+    return ReferenceEngine.of_legs(legs, gateway_factory, strategy, cfg)
 
 
 def _hundredths(bps: Any) -> int:
