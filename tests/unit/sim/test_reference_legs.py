@@ -185,7 +185,8 @@ def _reference_days(paths, name: str, config, make):
 
 @pytest.mark.parametrize("name,cfg", [
     ("mm", {"strategies": {"mm": {"size": 3, "max_position": 9}}}),
-    ("mm", {"jitter_ns": 300_000, "feed": 200_000, "feed_jitter_ns": 50_000, "seed": 5}),
+    ("mm", {"jitter_ns": 300_000, "feed": 200_000, "feed_jitter_ns": 50_000, "seed": 5, "maker_bps": -0.5,
+            "taker_bps": 3.0}),
     ("imbalance_taker", {"strategies": {"imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}}),
 ])
 def test_two_days_as_sessions_agree(two_days, name, cfg):
