@@ -1,4 +1,5 @@
-"""An independent reference replay: one instrument on L2 or L3 data, written from docs/sim.md alone.
+"""An independent reference replay: one or several instruments, one day or several, on L2 or L3 data, written
+from docs/sim.md alone.
 
 The engines of `hft replay` (`hft.sim.engine_nb.NbEngine` and `hft.sim.engine.Engine`) share their venue
 kernels, latency code and much of their loop, so an equality test between them cannot catch a bug in what they
@@ -9,14 +10,17 @@ forbids it). What it shares is what a replay is made of, not how one runs: the g
 every intent goes through the real `GatewayService`), the strategies and their record types
 (`hft.sim.strategy`), the event and order records (`hft.core`) and the run's log dtypes (`hft.sim.run_records`).
 
-Scope: one instrument; L2 data (level sets, snapshots, clears, trades) with every queue model; L3 data
+Scope: one instrument, or several on one clock (`ReferenceEngine.of_legs`, `from_legs`: each leg its own venue,
+local view and accounting, one gateway; docs/sim.md, "Several instruments" and "The replay, precisely"); one day,
+or several as sessions (one engine per day on the one gateway: `continue_from` the previous day's engine, then
+`end_session` after its run); L2 data (level sets, snapshots, clears, trades) with every queue model; L3 data
 (market-by-order: adds, partial cancels, deletes, visible and hidden executions, trades, halts, clears) with our
 orders in the FIFO queues, the LOBSTER pre-open book and the reference resync of the venue and of the local view;
 every exchange mode; constant / random / empirical latencies; feed from the data or a latency. Not covered:
-several instruments, several days, strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs
-here).
+strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs here, `hedged_mm`'s included).
 
-``tests/unit/sim/test_reference_engine.py`` runs it against the numba engine.
+``tests/unit/sim/test_reference_engine.py``, ``test_reference_l3.py`` and ``test_reference_legs.py`` run it
+against the numba engine.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from hft.sim.reference import (
 from hft.sim.strategies import make_strategy
 from tests.unit.sim.test_engine_nb import LATENCIES, l2_stream
 from tests.unit.sim.test_legs import ECFG, OnlyLeg0, ThreeLegChaos, TwoLegChaos, _factory, _run_legs, _shifted
-from tests.unit.sim.test_reference_engine import _agree, _latency
+from tests.unit.sim.test_reference_engine import Reader, _agree, _latency
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_amzn_hedged.json"
@@ -188,6 +188,7 @@ def _reference_days(paths, name: str, config, make):
     ("mm", {"jitter_ns": 300_000, "feed": 200_000, "feed_jitter_ns": 50_000, "seed": 5, "maker_bps": -0.5,
             "taker_bps": 3.0}),
     ("imbalance_taker", {"strategies": {"imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}}),
+    ("reader", {"maker_bps": -0.5, "taker_bps": 3.0}),
 ])
 def test_two_days_as_sessions_agree(two_days, name, cfg):
     """Day by day and end to end: the same arrays, run hashes, orders expired at the close; position, cash and
@@ -197,9 +198,12 @@ def test_two_days_as_sessions_agree(two_days, name, cfg):
     from hft.sim.sessions import concat_outputs, replay_sessions
 
     config = ReplayConfig(engine="numba", **cfg)
-    sessions, _ = replay_sessions([[p] for p in two_days], make_strategy(name, config.strategies.get(name)), name,
-                                  config, source=FILES)
-    refs, expired = _reference_days(two_days, name, config, lambda: make_strategy(name, config.strategies.get(name)))
+
+    def make():  # `reader`: every read of the context (trades, fills, depth, queue, cash, pnl) feeds a decision
+        return Reader(timer_ns=50_000_000) if name == "reader" else make_strategy(name, config.strategies.get(name))
+
+    sessions, _ = replay_sessions([[p] for p in two_days], make(), name, config, source=FILES)
+    refs, expired = _reference_days(two_days, name, config, make)
     for ref, s, n in zip(refs, sessions, expired, strict=True):
         _agree(ref, s.out)
         assert n == s.expired
