@@ -61,17 +61,17 @@ def _l2_legs(streams, make, entry, resp, feed, sample_ns):
     return ref, nb
 
 
-@pytest.mark.parametrize("make", [lambda: TwoLegChaos(seed=4, timer_ns=20_000_000),
-                                  lambda: OnlyLeg0(seed=2, timer_ns=30_000_000),
-                                  lambda: make_strategy("mm", {"size": 2, "max_position": 6}),
-                                  lambda: make_strategy("hedged_mm", {"size": 3, "min_hedge": 1})],
+@pytest.mark.parametrize("make,both", [(lambda: TwoLegChaos(seed=4, timer_ns=20_000_000), True),
+                                       (lambda: OnlyLeg0(seed=2, timer_ns=30_000_000), False),
+                                       (lambda: make_strategy("mm", {"size": 2, "max_position": 6}), True),
+                                       (lambda: make_strategy("hedged_mm", {"size": 3, "min_hedge": 1}), True)],
                          ids=["two_leg_chaos", "only_leg0", "mm_both_legs", "hedged_mm"])
-def test_two_l2_legs_agree(make):
+def test_two_l2_legs_agree(make, both):
     x = l2_stream(7)
     y = _shifted(l2_stream(9), 250_000, 5000)  # leg 1 trades around 6000
     ref, nb = _l2_legs([x, y], make, ECFG.entry, ECFG.response, ECFG.feed, ECFG.sample_ns)
     _agree_legs(ref, nb)
-    assert len(ref.fills) > 5 and len(ref.legs[0].order_ids)
+    assert len(ref.fills) > 5 and len(ref.legs[0].order_ids) and bool(len(ref.legs[1].order_ids)) == both
 
 
 @pytest.mark.parametrize("lat", ["random", "zero"])
@@ -188,7 +188,7 @@ def _reference_days(paths, name: str, config, make):
     ("mm", {"jitter_ns": 300_000, "feed": 200_000, "feed_jitter_ns": 50_000, "seed": 5, "maker_bps": -0.5,
             "taker_bps": 3.0}),
     ("imbalance_taker", {"strategies": {"imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}}),
-    ("reader", {"maker_bps": -0.5, "taker_bps": 3.0}),
+    pytest.param("reader", {"maker_bps": -0.5, "taker_bps": 3.0}, marks=pytest.mark.slow),  # ~25k orders: ~40 s
 ])
 def test_two_days_as_sessions_agree(two_days, name, cfg):
     """Day by day and end to end: the same arrays, run hashes, orders expired at the close; position, cash and
