@@ -2,7 +2,7 @@
 days of one instrument, against the numba engine: the same decisions, orders, fills, ACK log, each leg's equity
 samples, order ids, decisions and final accounting, the run's final accounting and run hash; on two and three
 seeded L2 legs, on two generated LOBSTER instruments with `hedged_mm`, on the real GOOG / AMZN golden (its run
-hash), and on two generated days of one instrument replayed as sessions.
+hash), on two generated days of one instrument replayed as sessions, and on two days of two instruments.
 """
 
 from __future__ import annotations
@@ -214,3 +214,37 @@ def test_two_days_as_sessions_agree(two_days, name, cfg):
     assert run_hash(*arrays) == total.run_hash
     assert refs[1].equity["position"][0] == refs[0].final["position"]  # carried over
     assert len(refs[0].fills) and len(refs[1].fills)
+
+
+def test_two_days_of_two_instruments_agree(tmp_path):
+    """Several days of several instruments (`-d A1 -d B1 -d A2 -d B2`): each day a run of the legs on one clock, one
+    gateway over the days, orders expired at each close, each leg's accounting carried."""
+    from hft.data.importing import generate_day
+    from hft.data.sources import open_market_data
+    from hft.sim.fees import money_factor
+    from hft.sim.portfolio import leg_configs, replay_legs
+    from hft.sim.replay import ReplayConfig, gateway_factory
+
+    name = "hedged_mm"
+    config = ReplayConfig(engine="numba", jitter_ns=200_000, seed=4, maker_bps=-0.5, taker_bps=3.0,
+                          strategies={name: {"size": 2, "max_position": 6}})
+    days = [[open_market_data([generate_day(tmp_path / f"{sym}{d}", seed=seed + d, symbol=sym, date=date,
+                                            messages=1500, levels=5, zip_output=True)["zip_path"]])
+             for seed, sym in ((5, "AAA"), (6, "BBB"))] for d, date in ((0, "2024-01-02"), (1, "2024-01-03"))]
+    strat_nb, strat_ref = (make_strategy(name, config.strategies[name]) for _ in range(2))
+    gw_nb = prev_nb = gw_ref = prev_ref = None
+    for mds in days:
+        nb, eng_nb, _, _ = replay_legs(mds, strat_nb, name, config, gateway=gw_nb, prev=prev_nb)
+        configs = leg_configs(mds, config)
+        factory = gateway_factory([md.instrument for md in mds], name, config, gw_ref,
+                                  multipliers=[c.multiplier for c in configs])
+        eng_ref = from_legs(mds, strat_ref, name, configs, factory,
+                            [money_factor(md.instrument, c.multiplier) for md, c in zip(mds, configs, strict=True)])
+        if prev_ref is not None:
+            eng_ref.continue_from(prev_ref)
+        ref = eng_ref.run()
+        _agree_legs(ref, nb)
+        assert eng_ref.end_session() == eng_nb.end_session()
+        assert len(ref.fills) > 5
+        gw_nb, prev_nb, gw_ref, prev_ref = eng_nb.gw, eng_nb, eng_ref.gw, eng_ref
+    assert ref.legs[0].equity["position"][0] != 0 or ref.legs[1].equity["position"][0] != 0  # carried over
