@@ -1,4 +1,5 @@
-"""An independent reference replay: one instrument on L2 or L3 data, written from docs/sim.md alone.
+"""An independent reference replay: one or several instruments, one day or several, on L2 or L3 data, written
+from docs/sim.md alone.
 
 The engines of `hft replay` (`hft.sim.engine_nb.NbEngine` and `hft.sim.engine.Engine`) share their venue
 kernels, latency code and much of their loop, so an equality test between them cannot catch a bug in what they
@@ -9,30 +10,40 @@ forbids it). What it shares is what a replay is made of, not how one runs: the g
 every intent goes through the real `GatewayService`), the strategies and their record types
 (`hft.sim.strategy`), the event and order records (`hft.core`) and the run's log dtypes (`hft.sim.run_records`).
 
-Scope: one instrument; L2 data (level sets, snapshots, clears, trades) with every queue model; L3 data
+Scope: one instrument, or several on one clock (`ReferenceEngine.of_legs`, `from_legs`: each leg its own venue,
+local view and accounting, one gateway; docs/sim.md, "Several instruments" and "The replay, precisely"); one day,
+or several as sessions (one engine per day on the one gateway: `continue_from` the previous day's engine, then
+`end_session` after its run); L2 data (level sets, snapshots, clears, trades) with every queue model; L3 data
 (market-by-order: adds, partial cancels, deletes, visible and hidden executions, trades, halts, clears) with our
 orders in the FIFO queues, the LOBSTER pre-open book and the reference resync of the venue and of the local view;
 every exchange mode; constant / random / empirical latencies; feed from the data or a latency. Not covered:
-several instruments, several days, strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs
-here).
+strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs here, `hedged_mm`'s included).
 
-``tests/unit/sim/test_reference_engine.py`` runs it against the numba engine.
+``tests/unit/sim/test_reference_engine.py``, ``test_reference_l3.py`` and ``test_reference_legs.py`` run it
+against the numba engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from hft.sim.reference.accounting import Account, Fees, fee_of, fill_value
-from hft.sim.reference.loop import ReferenceConfig, ReferenceEngine, ReferenceOutput
+from hft.sim.reference.loop import (
+    ReferenceConfig,
+    ReferenceEngine,
+    ReferenceLeg,
+    ReferenceLegResult,
+    ReferenceOutput,
+)
 from hft.sim.reference.timing import Latency
 from hft.sim.reference.venue import L2ReferenceVenue, VenueReport
 from hft.sim.reference.venue_l3 import L3ReferenceVenue, preopen_levels
 
 __all__ = ["Account", "Fees", "L2ReferenceVenue", "L3ReferenceVenue", "Latency", "ReferenceConfig",
-           "ReferenceEngine", "ReferenceOutput", "VenueReport", "fee_of", "fill_value", "from_market_data",
-           "from_replay_config", "preopen_levels"]
+           "ReferenceEngine", "ReferenceLeg", "ReferenceLegResult", "ReferenceOutput", "VenueReport", "fee_of",
+           "fill_value", "from_legs", "from_market_data", "from_replay_config", "preopen_levels"]
 
 
 def from_replay_config(config: Any, money: int, strategy: str, account: str = "SIM", *, book_level: str = "L2",
@@ -65,16 +76,30 @@ def from_market_data(md: Any, strategy: Any, strategy_name: str, config: Any, ga
     replay config, as `hft replay` sets a replay up: the venue by the instrument's book level; on LOBSTER data the
     pre-open book (reference row 0 with message 0 undone) seeds the venue and the local book, and with
     ``l3_resync`` the reference rows resync the venue and set the local book at each message."""
-    lobster = getattr(md, "lobster", None)
-    rows = lobster.reference if lobster is not None else None
-    cfg, venue = from_replay_config(config, money, strategy_name, account, book_level=md.instrument.book_level,
-                                    reference=rows)
-    preopen: list[tuple[int, int, int]] = []
-    if isinstance(venue, L3ReferenceVenue) and rows is not None and len(md.events):
-        e = md.events[0]
-        preopen = preopen_levels(rows[0].tolist(), (int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"])))
-    return ReferenceEngine(md.events, venue, gateway_factory, strategy, md.instrument.symbol, cfg, preopen=preopen,
-                           rows=venue.reference if isinstance(venue, L3ReferenceVenue) else None)
+    return from_legs([md], strategy, strategy_name, [config], gateway_factory, [money], account)
+
+
+def from_legs(mds: Sequence[Any], strategy: Any, strategy_name: str, configs: Sequence[Any], gateway_factory: Any,
+              moneys: Sequence[int], account: str = "SIM") -> ReferenceEngine:
+    """The reference engine of several opened streams on one clock (leg k: `mds[k]` under `configs[k]` with money
+    factor `moneys[k]`, each leg set up as `from_market_data` sets one up); the run's latencies, sampling and names
+    are leg 0's config's. One stream is the single-instrument run."""
+    legs: list[ReferenceLeg] = []
+    cfg = None
+    for md, config, money in zip(mds, configs, moneys, strict=True):
+        lobster = getattr(md, "lobster", None)
+        rows = lobster.reference if lobster is not None else None
+        leg_cfg, venue = from_replay_config(config, money, strategy_name, account,
+                                            book_level=md.instrument.book_level, reference=rows)
+        cfg = cfg or leg_cfg
+        preopen: list[tuple[int, int, int]] = []
+        if isinstance(venue, L3ReferenceVenue) and rows is not None and len(md.events):
+            e = md.events[0]
+            preopen = preopen_levels(rows[0].tolist(),
+                                     (int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"])))
+        legs.append(ReferenceLeg(md.events, venue, md.instrument.symbol, preopen,
+                                 venue.reference if isinstance(venue, L3ReferenceVenue) else None))
+    return ReferenceEngine.of_legs(legs, gateway_factory, strategy, cfg)
 
 
 def _hundredths(bps: Any) -> int:

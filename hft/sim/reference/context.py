@@ -1,10 +1,11 @@
 """The strategy's context in the reference replay: the API of `hft.sim.strategy.Context` (its module docstring
-is the contract), written over the reference engine's state for one instrument.
+is the contract), written over the reference engine's state, one context per leg (instrument).
 
 What the strategy sees is local: the book as the local feed has delivered it, its top as of the last end of
 message, our orders, position, cash and fees as the reports have told it, and `queue_ahead` (the venue's state
 now, a research convenience). What it does goes through the gateway (`submit` / `cancel` / `replace` return the
-gateway's `Decision`).
+gateway's `Decision`). Its instrument accessors read its own leg; `leg(k)` is the context of leg k; a cancel or
+replace goes to the order's own leg.
 """
 
 from __future__ import annotations
@@ -24,31 +25,34 @@ if TYPE_CHECKING:
 
 
 class ReferenceContext:
-    """What a strategy sees and can do (prices ticks, quantities lots, times local ns)."""
+    """What a strategy sees and can do on leg `k` (prices ticks, quantities lots, times local ns)."""
 
-    def __init__(self, engine: ReferenceEngine) -> None:
+    def __init__(self, engine: ReferenceEngine, k: int = 0) -> None:
         self._e = engine
-        self._at_time = -1  # the local time of the actions counted in `_actions`
-        self._actions = 0
+        self._k = k
+        self._leg = engine.legs[k]
 
     # --- the instrument --------------------------------------------------------------------------------------
     def leg(self, which: int | str) -> ReferenceContext:
-        """The context of one instrument (this run has one: index 0 or its symbol)."""
-        if which not in (0, self._e.symbol):
-            raise SimError(f"ctx.leg: expected 0 or {self._e.symbol!r}, was {which!r}")
-        return self
+        """The context of one instrument: its index or its symbol."""
+        legs = self._e.legs
+        if isinstance(which, str) and which in self._e.leg_of_symbol:
+            return self._e.ctxs[self._e.leg_of_symbol[which]]
+        if isinstance(which, int | np.integer) and not isinstance(which, bool) and 0 <= which < len(legs):
+            return self._e.ctxs[int(which)]
+        raise SimError(f"ctx.leg: expected an index below {len(legs)} or one of {self.symbols}, was {which!r}")
 
     @property
     def symbols(self) -> list[str]:
-        return [self._e.symbol]
+        return [leg.symbol for leg in self._e.legs]
 
     @property
     def symbol(self) -> str:
-        return self._e.symbol
+        return self._leg.symbol
 
     @property
     def leg_index(self) -> int:
-        return 0
+        return self._k
 
     # --- the local view --------------------------------------------------------------------------------------
     @property
@@ -57,24 +61,24 @@ class ReferenceContext:
 
     @property
     def best_bid(self) -> int | None:
-        return self._e.top[0]
+        return self._leg.top[0]
 
     @property
     def bid_qty(self) -> int:
-        return self._e.top[1]
+        return self._leg.top[1]
 
     @property
     def best_ask(self) -> int | None:
-        return self._e.top[2]
+        return self._leg.top[2]
 
     @property
     def ask_qty(self) -> int:
-        return self._e.top[3]
+        return self._leg.top[3]
 
     @property
     def mid2(self) -> int | None:
         """Twice the mid (ticks), None when a side is empty."""
-        b, _, a, _ = self._e.top
+        b, _, a, _ = self._leg.top
         return None if b is None or a is None else b + a
 
     def depth(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -82,40 +86,40 @@ class ReferenceContext:
         ``[k, 2]`` of (price, qty), best first)."""
         n = int(getattr(self._e.strategy, "depth_levels", 5)) if n is None else int(n)
         out = []
-        for side_levels in self._e.local.best_levels(max(n, 0)):
+        for side_levels in self._leg.local.best_levels(max(n, 0)):
             out.append(np.array(side_levels, dtype=np.int64).reshape(-1, 2))
         return out[0], out[1]
 
     @property
     def trades(self) -> list[Trade]:
-        return list(self._e.trades) if self._e.trades is not None else []
+        return list(self._leg.trades) if self._leg.trades is not None else []
 
     # --- our side --------------------------------------------------------------------------------------------
     @property
     def position(self) -> int:
-        return self._e.account.position
+        return self._leg.account.position
 
     @property
     def orders(self) -> dict[int, OrderState]:
-        return self._e.live_orders
+        return self._leg.live_orders
 
     @property
     def fills(self) -> list[Fill]:
-        return [Fill(*r) for r in self._e.fill_rows]
+        return [Fill(*r) for r in self._leg.fill_rows]
 
     @property
     def cash(self) -> int:
-        return round_owed(self._e.account.cash, self._e.account.fee_frac)
+        return round_owed(self._leg.account.cash, self._leg.account.fee_frac)
 
     @property
     def fees(self) -> int:
-        return round_money(self._e.account.fees, self._e.account.fee_frac)
+        return round_money(self._leg.account.fees, self._leg.account.fee_frac)
 
     @property
     def pnl(self) -> float:
         """Cash plus the position marked at the local mid (linear ``position × mid × m``, inverse ``-position ×
         K / mid``), money units; the cash alone without a mid."""
-        acc = self._e.account
+        acc = self._leg.account
         cash = exact_money(acc.cash, -acc.fee_frac)
         mid2 = self.mid2
         if mid2 is None:
@@ -125,16 +129,17 @@ class ReferenceContext:
         return float(cash + -acc.position * (-acc.money) * 2.0 / np.float64(mid2))
 
     def queue_ahead(self, order_id: int) -> float:
-        return self._e.venue.queue_ahead(order_id)
+        return self._e.legs[self._e.leg_of.get(order_id, self._k)].venue.queue_ahead(order_id)
 
     # --- acting ----------------------------------------------------------------------------------------------
     def _count(self, call: str) -> None:
         """At most MAX_ACTIONS_AT_ONE_TIME orders and wake-ups for now at one local time: beyond, the clock
         could never advance."""
-        if self.now != self._at_time:
-            self._at_time, self._actions = self.now, 0
-        self._actions += 1
-        if self._actions > MAX_ACTIONS_AT_ONE_TIME:
+        counted = self._e.actions_now  # [local time, actions at it]: one count for every leg's context
+        if counted[0] != self.now:
+            counted[0], counted[1] = self.now, 0
+        counted[1] += 1
+        if counted[1] > MAX_ACTIONS_AT_ONE_TIME:
             raise SimError(f"{call}: expected at most {MAX_ACTIONS_AT_ONE_TIME:,} orders and wake-ups at one local "
                            f"time, was more at {self.now} ns")
 
@@ -145,21 +150,21 @@ class ReferenceContext:
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None) -> Any:
         self._count("ctx.submit")
-        d = self._e.submit(side, price, qty, order_type, tif)
+        d = self._e.submit(self._k, side, price, qty, order_type, tif)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif)
         return d
 
     def cancel(self, order_id: int) -> Any:
         self._count("ctx.cancel")
-        d = self._e.cancel(order_id)
+        d = self._e.cancel(self._k, order_id)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.cancel", order_id=order_id)
         return d
 
     def replace(self, order_id: int, price: int, qty: int) -> Any:
         self._count("ctx.replace")
-        d = self._e.replace(order_id, price, qty)
+        d = self._e.replace(self._k, order_id, price, qty)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.replace", order_id=order_id, price=price, qty=qty)
         return d

@@ -23,6 +23,13 @@ ordered by (time, rank, then the order the work was created in). Reports leave t
 latency (one draw per report, in the venue's order), commands with an entry latency (one draw per command sent).
 When the data is over, samples and timers stop; reports, arrivals and wake-ups still run; a last equity sample
 is taken at the end.
+
+Several instruments (legs) run on this one clock: their events are merged into one stream, each event keyed by its
+leg's venue clock (ties: the lower leg, then the leg's own order), and the merged stream is the run's stream (its
+local times, its venue clock). Each leg has its own venue, local book, top, accounting, orders and trades; a
+command goes to its order's leg and its reports come back to it; every leg is sampled at each sample time. Several
+days run as sessions: one engine per day on the one gateway, each after `continue_from` the previous day's engine,
+closed by `end_session`.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ from hft.core.orders import (
     TIF_GTC,
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
-from hft.sim.reference.accounting import Account
+from hft.sim.reference.accounting import FRAC_UNITS, Account
 from hft.sim.reference.book import LocalBook, Top
 from hft.sim.reference.context import ReferenceContext
 from hft.sim.reference.timing import Latency, local_times, running_max
@@ -88,9 +95,23 @@ class ReferenceConfig:
 
 
 @dataclass
+class ReferenceLegResult:
+    """One leg of a run over several instruments: its equity samples, final accounting, the ids of its orders and
+    the indices of its decisions (those whose symbol is the leg's) in the run's decision log."""
+
+    symbol: str
+    equity: np.ndarray
+    final: dict[str, int]
+    order_ids: np.ndarray
+    decisions: np.ndarray
+
+
+@dataclass
 class ReferenceOutput:
     """What a reference run produced: the logs (the dtypes of `hft.sim.run_records`), the final accounting and
-    the run hash over decisions, orders and fills."""
+    the run hash over decisions, orders and fills. Several legs: `legs` holds each leg's results, `equity` is
+    empty, `final` sums the legs' cash and fees, and the run hash covers the leg of each order and decision too
+    (`legs_hash_arrays`)."""
 
     decisions: np.ndarray
     orders: np.ndarray
@@ -100,10 +121,51 @@ class ReferenceOutput:
     final: dict[str, int]
     run_hash: str
     decision_records: list[Any]
+    legs: list[ReferenceLegResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReferenceLeg:
+    """One instrument of a run: its events (in the venue's order), venue, gateway symbol, L3 pre-open levels and
+    LOBSTER reference rows (`ReferenceEngine`'s arguments of the same names)."""
+
+    events: np.ndarray
+    venue: L2ReferenceVenue | L3ReferenceVenue
+    symbol: str
+    preopen: Any = ()
+    rows: Any = None
+
+
+class _LegState:
+    """One leg inside the engine: venue, local view, accounting, our orders and trades, equity rows."""
+
+    def __init__(self, k: int, leg: ReferenceLeg, keep: int) -> None:
+        self.k = k
+        self.symbol = leg.symbol
+        self.events = leg.events
+        self.venue = leg.venue
+        self.l3 = isinstance(leg.venue, L3ReferenceVenue)
+        if leg.rows is not None and (not self.l3 or len(leg.rows) != len(leg.events)):
+            raise SimError(f"reference rows: expected one per event ({len(leg.events)}) of L3 data, was "
+                           f"{len(leg.rows)} for a {'L3' if self.l3 else 'L2'} venue")
+        self.rows = leg.rows
+        self.account = Account(money=leg.venue.money)
+        self.local = LocalBook()
+        self.top: Top = (None, 0, None, 0)
+        self.live_orders: dict[int, OrderState] = {}
+        self.trades: deque[Trade] | None = deque(maxlen=keep) if keep > 0 else None
+        self.fill_rows: list[tuple] = []
+        self.equity_rows: list[tuple] = []
+        for side, price, qty in leg.preopen:
+            if not self.l3:
+                raise SimError("preopen levels: expected an L3 venue")
+            self.venue.seed(side, price, qty)
+            self.local.apply(EV_ADD, side, price, qty, l3=True)
 
 
 class ReferenceEngine:
-    """One replay of one instrument. Build it, then `run()` once.
+    """One replay of one instrument (or, built with `of_legs`, of several on one clock). Build it, then `run()`
+    once.
 
     Args:
         events: canonical market events (`hft.core.dtypes`), in the venue's order.
@@ -122,42 +184,98 @@ class ReferenceEngine:
     def __init__(self, events: np.ndarray, venue: L2ReferenceVenue | L3ReferenceVenue,
                  gateway_factory: Callable[..., Any], strategy: Strategy, symbol: str,
                  config: ReferenceConfig | None = None, *, preopen: Any = (), rows: Any = None) -> None:
-        self.events = events
-        self.venue = venue
-        self.l3 = isinstance(venue, L3ReferenceVenue)
-        if rows is not None and (not self.l3 or len(rows) != len(events)):
-            raise SimError(f"reference rows: expected one per event ({len(events)}) of L3 data, was {len(rows)} "
-                           f"for a {'L3' if self.l3 else 'L2'} venue")
-        self.rows = rows
+        self._setup([ReferenceLeg(events, venue, symbol, preopen, rows)], gateway_factory, strategy, config)
+
+    @classmethod
+    def of_legs(cls, legs: list[ReferenceLeg], gateway_factory: Callable[..., Any], strategy: Strategy,
+                config: ReferenceConfig | None = None) -> ReferenceEngine:
+        """A replay of several instruments on one clock (leg 0 first); one leg is the single-instrument run."""
+        if not legs:
+            raise SimError("several instruments: expected at least one leg, was none")
+        engine = cls.__new__(cls)
+        engine._setup(list(legs), gateway_factory, strategy, config)
+        return engine
+
+    def _setup(self, legs: list[ReferenceLeg], gateway_factory: Callable[..., Any], strategy: Strategy,
+               config: ReferenceConfig | None) -> None:
         self.strategy = strategy
-        self.symbol = symbol
         self.cfg = config or ReferenceConfig()
-        self.clock = ManualClock(int(events["exch_ts"][0]) if len(events) else 0)
-        self.account = Account(money=venue.money)
-        self.local = LocalBook()
-        self.top: Top = (None, 0, None, 0)
-        self.live_orders: dict[int, OrderState] = {}
-        self.side_of: dict[int, int] = {}
         keep = int(getattr(strategy, "trade_history", 0) or 0)
-        self.trades: deque[Trade] | None = deque(maxlen=keep) if keep > 0 else None
+        self.legs = [_LegState(k, leg, keep) for k, leg in enumerate(legs)]
+        self.leg_of_symbol = {leg.symbol: leg.k for leg in self.legs}
+        self._merge()
+        self.clock = ManualClock(self.exch_ts[0] if self.exch_ts else 0)
+        self.leg_of: dict[int, int] = {}  # order id -> its leg
+        self.side_of: dict[int, int] = {}
         self.decisions: list[Any] = []
         self.order_rows: list[tuple] = []
         self.fill_rows: list[tuple] = []
-        self.equity_rows: list[tuple] = []
         self.acks: dict[int, tuple[int, int]] = {}
         self.heap: list[tuple[int, int, int, tuple]] = []
         self.created = 0  # work items created so far (ties)
         self.keys = 0  # idempotency keys used
         self.entry_draws = 0
         self.response_draws = 0
-        self.ctx = ReferenceContext(self)
+        self.actions_now = [-1, 0]  # the strategy's actions at one local time (`ReferenceContext._count`)
+        self.ctxs = [ReferenceContext(self, leg.k) for leg in self.legs]
+        self.ctx = self.ctxs[0]
         self.gw = gateway_factory(self.clock, self, self._sink)
-        for side, price, qty in preopen:
-            if not self.l3:
-                raise SimError("preopen levels: expected an L3 venue")
-            self.venue.seed(side, price, qty)
-            self.local.apply(EV_ADD, side, price, qty, l3=True)
-        self._take_top()
+        for leg in self.legs:
+            self._take_top(leg)
+
+    def _merge(self) -> None:
+        """The legs' events as one stream: key (the leg's venue clock, the leg, the leg's own order)."""
+        keyed = []
+        for leg in self.legs:
+            clock = running_max([int(t) for t in leg.events["exch_ts"]])
+            keyed += [(t, leg.k, i) for i, t in enumerate(clock)]
+        keyed.sort()
+        self.at = [(k, i) for _, k, i in keyed]  # merged event j: (leg, own index)
+        cols = {leg.k: list(zip(*(leg.events[f].tolist() for f in ("kind", "side", "price", "qty", "flags",
+                                                                      "order_id", "exch_ts", "local_ts")),
+                                strict=True)) for leg in self.legs}
+        self.ev = [cols[k][i] for k, i in self.at]
+        self.exch_ts = [e[6] for e in self.ev]
+
+    # --- single-leg views (one instrument) -------------------------------------------------------------------
+    @property
+    def venue(self) -> L2ReferenceVenue | L3ReferenceVenue:
+        return self.legs[0].venue
+
+    @property
+    def account(self) -> Account:
+        return self.legs[0].account
+
+    @property
+    def live_orders(self) -> dict[int, OrderState]:
+        return self.legs[0].live_orders
+
+    @property
+    def rows(self) -> Any:
+        return self.legs[0].rows
+
+    # --- sessions (several days) -----------------------------------------------------------------------------
+    def continue_from(self, prev: ReferenceEngine) -> None:
+        """Start this session where `prev` (the previous day's engine, on the same gateway) ended: each leg's
+        position, cash and fees, the idempotency keys and the entry and response latency draws go on."""
+        if [leg.symbol for leg in prev.legs] != [leg.symbol for leg in self.legs]:
+            raise SimError(f"sessions: expected the instruments {[leg.symbol for leg in prev.legs]}, was "
+                           f"{[leg.symbol for leg in self.legs]}")
+        for leg, old in zip(self.legs, prev.legs, strict=True):
+            a, b = leg.account, old.account
+            a.position, a.cash, a.fees, a.fee_frac = b.position, b.cash, b.fees, b.fee_frac
+        self.keys, self.entry_draws, self.response_draws = prev.keys, prev.entry_draws, prev.response_draws
+
+    def end_session(self) -> int:
+        """Close the session after `run`: every order still live expires at the gateway (an EXPIRED report at the
+        last time, in the order the orders were sent); the strategy is not called. Returns how many."""
+        now = self.clock.now_ns()
+        live = sorted((o for leg in self.legs for o in leg.live_orders.values()), key=lambda o: o.order_id)
+        for o in live:
+            self.gw.on_execution_report(ExecutionReport(now, o.order_id, REPORT_EXPIRED, o.price, 0, 0))
+        for leg in self.legs:
+            leg.live_orders.clear()
+        return len(live)
 
     # --- the gateway's side ----------------------------------------------------------------------------------
     def _sink(self, record: Any) -> None:
@@ -173,30 +291,37 @@ class ReferenceEngine:
         self.order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
                                 cmd.tif))
 
-    def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int) -> Any:
+    def _intent(self, k: int, kind: int, side: int, price: int, qty: int, otype: int, tif: int,
+                target: int) -> Any:
         self.keys += 1
         now = self.clock.now_ns()
-        payload = typed_intent_v1(kind, self.keys, self.cfg.account, self.cfg.strategy, self.symbol, side, price,
-                                  qty, otype, tif, now, target)
+        payload = typed_intent_v1(kind, self.keys, self.cfg.account, self.cfg.strategy, self.legs[k].symbol, side,
+                                  price, qty, otype, tif, now, target)
         return self.gw.process(TypedIntentEnvelope(payload, now))
 
-    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> Any:
-        d = self._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0)
+    def submit(self, k: int, side: int, price: int, qty: int, otype: int | None, tif: int | None) -> Any:
+        """A new order on leg `k`."""
+        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0)
         if d.accepted and not d.duplicate:
             self.side_of[d.order_id] = side
-            self.live_orders[d.order_id] = OrderState(d.order_id, side, price, qty, qty, "pending_new")
+            self.leg_of[d.order_id] = k
+            self.legs[k].live_orders[d.order_id] = OrderState(d.order_id, side, price, qty, qty, "pending_new")
         return d
 
-    def cancel(self, order_id: int) -> Any:
-        d = self._intent(INTENT_CANCEL, 0, 0, 0, ORDER_LIMIT, TIF_GTC, order_id)
-        if d.accepted and order_id in self.live_orders:
-            self.live_orders[order_id].status = "pending_cancel"
+    def cancel(self, k: int, order_id: int) -> Any:
+        """Cancel `order_id` on its own leg (leg `k` when the order is not ours)."""
+        leg = self.legs[self.leg_of.get(order_id, k)]
+        d = self._intent(leg.k, INTENT_CANCEL, 0, 0, 0, ORDER_LIMIT, TIF_GTC, order_id)
+        if d.accepted and order_id in leg.live_orders:
+            leg.live_orders[order_id].status = "pending_cancel"
         return d
 
-    def replace(self, order_id: int, price: int, qty: int) -> Any:
-        d = self._intent(INTENT_REPLACE, 0, price, qty, ORDER_LIMIT, TIF_GTC, order_id)
-        if d.accepted and order_id in self.live_orders:
-            self.live_orders[order_id].status = "pending_replace"
+    def replace(self, k: int, order_id: int, price: int, qty: int) -> Any:
+        """Replace `order_id` on its own leg (leg `k` when the order is not ours)."""
+        leg = self.legs[self.leg_of.get(order_id, k)]
+        d = self._intent(leg.k, INTENT_REPLACE, 0, price, qty, ORDER_LIMIT, TIF_GTC, order_id)
+        if d.accepted and order_id in leg.live_orders:
+            leg.live_orders[order_id].status = "pending_replace"
         return d
 
     def wake_at(self, t: int, payload: Any) -> None:
@@ -209,13 +334,9 @@ class ReferenceEngine:
 
     def run(self) -> ReferenceOutput:
         """Replay every event; returns the `ReferenceOutput`."""
-        ev = self.events
-        n = len(ev)
-        exch_ts = [int(t) for t in ev["exch_ts"]]
-        local = local_times(exch_ts, [int(t) for t in ev["local_ts"]], self.cfg.feed)
-        venue_clock = running_max(exch_ts)
-        rows = list(zip(*(ev[f].tolist() for f in ("kind", "side", "price", "qty", "flags", "order_id")),
-                        strict=True))
+        n = len(self.ev)
+        local = local_times(self.exch_ts, [e[7] for e in self.ev], self.cfg.feed)
+        venue_clock = running_max(self.exch_ts)
         self.strategy.on_start(self.ctx)
         if n:
             self._schedule(local[0], TIMER, ("sample",))
@@ -235,11 +356,13 @@ class ReferenceEngine:
             (t, _), which = min(choices, key=lambda c: c[0])
             self.clock.set(max(t, self.clock.now_ns()))
             if which == "local":
-                self._local_event(i_local, *rows[i_local][:5])
+                k, own = self.at[i_local]
+                self._local_event(self.legs[k], own, *self.ev[i_local][:5])
                 i_local += 1
             elif which == "exchange":
-                kind, side, price, qty, _, oid = rows[i_exch]
-                self._send_reports(t, self.venue.market(t, kind, side, price, qty, oid))
+                k, _ = self.at[i_exch]
+                kind, side, price, qty, _, oid = self.ev[i_exch][:6]
+                self._send_reports(t, k, self.legs[k].venue.market(t, kind, side, price, qty, oid))
                 i_exch += 1
             else:
                 item = heapq.heappop(self.heap)[3]
@@ -250,52 +373,55 @@ class ReferenceEngine:
         self._sample()
         return self._output()
 
-    def _local_event(self, i: int, kind: int, side: int, price: int, qty: int, flags: int) -> None:
-        if self.rows is not None:
-            self.local.set_row(self.rows[i])
+    def _local_event(self, leg: _LegState, i: int, kind: int, side: int, price: int, qty: int, flags: int) -> None:
+        ctx = self.ctxs[leg.k]
+        if leg.rows is not None:
+            leg.local.set_row(leg.rows[i])
         else:
-            self.local.apply(kind, side, price, qty, self.l3)
+            leg.local.apply(kind, side, price, qty, leg.l3)
         if kind in (EV_TRADE, EV_EXEC, EV_HIDDEN_EXEC):
             aggressor = side if kind == EV_TRADE else -side  # an execution's side is the resting order's
-            if self.trades is not None:
-                self.trades.append(Trade(self.clock.now_ns(), aggressor, price, qty))
-            self.strategy.on_trade(self.ctx, aggressor, price, qty)
+            if leg.trades is not None:
+                leg.trades.append(Trade(self.clock.now_ns(), aggressor, price, qty))
+            self.strategy.on_trade(ctx, aggressor, price, qty)
         if flags & FLAG_EOM:
-            self._take_top()
-            self.strategy.on_book(self.ctx)
+            self._take_top(leg)
+            self.strategy.on_book(ctx)
 
-    def _take_top(self) -> None:
-        """The strategy's top := the local book's; the gateway marks the symbol at the floor of the mid when a best
-        price moved and both sides are there."""
-        top, old = self.local.top(), self.top
+    def _take_top(self, leg: _LegState) -> None:
+        """The leg's top := its local book's; the gateway marks the leg's symbol at the floor of the mid when a
+        best price moved and both sides are there."""
+        top, old = leg.local.top(), leg.top
         if top == old:
             return
         b, _, a, _ = top
         if (b != old[0] or a != old[2]) and b is not None and a is not None:
-            self.gw.mark(self.symbol, (b + a) // 2)
-        self.top = top
+            self.gw.mark(leg.symbol, (b + a) // 2)
+        leg.top = top
 
-    def _send_reports(self, now: int, reports: list[VenueReport]) -> None:
+    def _send_reports(self, now: int, k: int, reports: list[VenueReport]) -> None:
         for r in reports:
             lat = self.cfg.response.draw(now, self.response_draws)
             self.response_draws += 1
-            self._schedule(now + lat, RESPONSE, ("report", r))
+            self._schedule(now + lat, RESPONSE, ("report", k, r))
 
     def _work(self, t: int, item: tuple) -> None:
         what = item[0]
         if what == "report":
-            self._deliver(item[1])
+            self._deliver(self.legs[item[1]], item[2])
         elif what == "command":
             cmd = item[1]
+            k = self.leg_of.get(cmd.order_id, self.leg_of_symbol.get(cmd.symbol, 0))
+            venue = self.legs[k].venue
             if cmd.action == INTENT_NEW:
-                reps = self.venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif)
+                reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif)
             elif cmd.action == INTENT_CANCEL:
-                reps = self.venue.cancel(t, cmd.order_id)
+                reps = venue.cancel(t, cmd.order_id)
             elif cmd.action == INTENT_REPLACE:
-                reps = self.venue.replace(t, cmd.order_id, cmd.price, cmd.qty)
+                reps = venue.replace(t, cmd.order_id, cmd.price, cmd.qty)
             else:
                 raise SimError(f"reference: expected a new / cancel / replace command, was action {cmd.action}")
-            self._send_reports(t, reps)
+            self._send_reports(t, k, reps)
         elif what == "sample":
             self._sample()
             self._schedule(t + self.cfg.sample_ns, TIMER, ("sample",))
@@ -305,8 +431,8 @@ class ReferenceEngine:
         elif what == "wake":
             self.strategy.on_wake(self.ctx, item[1])
 
-    def _deliver(self, r: VenueReport) -> None:
-        """A report reaches the gateway, then our books, then the strategy."""
+    def _deliver(self, leg: _LegState, r: VenueReport) -> None:
+        """A report reaches the gateway, then its leg's books, then the strategy (the leg's context)."""
         now = self.clock.now_ns()
         side = self.side_of.get(r.order_id, 0)
         fill = r.kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
@@ -317,13 +443,14 @@ class ReferenceEngine:
         if fill:
             if flags & RISK_FLAG_BAD_REPORT:
                 raise SimError(f"fill of order {r.order_id} at {r.ts} ns: the gateway could not book it")
-            self.account.book(side, r.price, r.qty, r.fee, r.fee_frac)
-            self.fill_rows.append((r.ts, now, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, side, r.kind,
-                                   r.liquidity))
-        o = self.live_orders.get(r.order_id)
+            leg.account.book(side, r.price, r.qty, r.fee, r.fee_frac)
+            row = (r.ts, now, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, side, r.kind, r.liquidity)
+            self.fill_rows.append(row)
+            leg.fill_rows.append(row)
+        o = leg.live_orders.get(r.order_id)
         if o is not None:
             if r.kind in (REPORT_FILL, REPORT_CANCELED, REPORT_EXPIRED, REPORT_REJECTED):
-                del self.live_orders[r.order_id]
+                del leg.live_orders[r.order_id]
             elif r.kind == REPORT_REPLACED:
                 o.price, o.leaves, o.status = r.price, r.leaves, "working"
             elif r.kind in (REPORT_ACK, REPORT_CANCEL_REJECTED, REPORT_REPLACE_REJECTED):
@@ -332,15 +459,18 @@ class ReferenceEngine:
                 o.leaves = r.leaves
                 if o.status == "pending_new":
                     o.status = "working"
-        self.strategy.on_order_update(self.ctx, OrderUpdate(now, r.order_id, r.kind, r.price, r.qty, r.leaves, r.fee,
-                                                            r.liquidity == 1, r.ts, r.fee_frac))
+        self.strategy.on_order_update(self.ctxs[leg.k], OrderUpdate(now, r.order_id, r.kind, r.price, r.qty,
+                                                                    r.leaves, r.fee, r.liquidity == 1, r.ts,
+                                                                    r.fee_frac))
 
     def _sample(self) -> None:
-        b, _, a, _ = self.top
-        acc = self.account
-        self.equity_rows.append((self.clock.now_ns(), b + a if b is not None and a is not None else 0, acc.position,
-                                 acc.cash, acc.fees, acc.fee_frac, b if b is not None else 0,
-                                 a if a is not None else 0))
+        """One equity row per leg at the current time."""
+        for leg in self.legs:
+            b, _, a, _ = leg.top
+            acc = leg.account
+            leg.equity_rows.append((self.clock.now_ns(), b + a if b is not None and a is not None else 0,
+                                    acc.position, acc.cash, acc.fees, acc.fee_frac, b if b is not None else 0,
+                                    a if a is not None else 0))
 
     def _output(self) -> ReferenceOutput:
         dec = np.zeros(len(self.decisions), DECISION_LOG_DTYPE)
@@ -349,13 +479,46 @@ class ReferenceEngine:
                       _int(d.side), d.accepted, d.duplicate)
         orders = np.array(self.order_rows, dtype=ORDER_LOG_DTYPE) if self.order_rows else np.zeros(0, ORDER_LOG_DTYPE)
         fills = np.array(self.fill_rows, dtype=FILL_LOG_DTYPE) if self.fill_rows else np.zeros(0, FILL_LOG_DTYPE)
-        equity = np.array(self.equity_rows, dtype=EQUITY_DTYPE)
         acks = np.array([(o, *self.acks[o]) for o in sorted(self.acks)], dtype=ACK_LOG_DTYPE) if self.acks else \
             np.zeros(0, ACK_LOG_DTYPE)
-        acc = self.account
-        final = {"position": acc.position, "cash": acc.cash, "fees": acc.fees, "fee_frac": acc.fee_frac}
-        return ReferenceOutput(dec, orders, fills, equity, acks, final, run_hash(dec, orders, fills),
-                               list(self.decisions))
+        if len(self.legs) == 1:
+            acc = self.legs[0].account
+            final = {"position": acc.position, "cash": acc.cash, "fees": acc.fees, "fee_frac": acc.fee_frac}
+            equity = np.array(self.legs[0].equity_rows, dtype=EQUITY_DTYPE)
+            return ReferenceOutput(dec, orders, fills, equity, acks, final, run_hash(dec, orders, fills),
+                                   list(self.decisions))
+        dec_legs = np.array([self.leg_of_symbol[d.symbol] for d in self.decisions], dtype=np.int64)
+        legs = []
+        for leg in self.legs:
+            acc = leg.account
+            ids = np.array(sorted(o for o, k in self.leg_of.items() if k == leg.k), dtype=np.int64)
+            legs.append(ReferenceLegResult(
+                leg.symbol, np.array(leg.equity_rows, dtype=EQUITY_DTYPE),
+                {"position": acc.position, "cash": acc.cash, "fees": acc.fees, "fee_frac": acc.fee_frac}, ids,
+                np.flatnonzero(dec_legs == leg.k)))
+        return ReferenceOutput(dec, orders, fills, np.zeros(0, EQUITY_DTYPE), acks, legs_final(legs),
+                               run_hash(dec, orders, fills, *legs_hash_arrays(legs, len(dec))),
+                               list(self.decisions), legs)
+
+
+def legs_final(legs: list[ReferenceLegResult]) -> dict[str, int]:
+    """A run's final accounting over its legs (one money unit): cash, fees and ``fee_frac`` summed, every full
+    1,000,000 millionths carried into one unit of fees (and out of cash)."""
+    carry, frac = divmod(sum(leg.final["fee_frac"] for leg in legs), FRAC_UNITS)
+    return {"cash": sum(leg.final["cash"] for leg in legs) - carry,
+            "fees": sum(leg.final["fees"] for leg in legs) + carry, "fee_frac": frac}
+
+
+def legs_hash_arrays(legs: list[ReferenceLegResult], n_decisions: int) -> tuple[np.ndarray, np.ndarray]:
+    """What a run over several legs hashes after its decisions, orders and fills: the leg of each order (rows of
+    int64 ``(order_id, leg)`` by order id, then leg) and of each decision (one int64 per decision)."""
+    rows = sorted((int(o), leg_k) for leg_k, leg in enumerate(legs) for o in leg.order_ids)
+    order_legs = np.array(rows, dtype=np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)) if rows else \
+        np.zeros(0, np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True))
+    dec_legs = np.zeros(n_decisions, dtype=np.int64)
+    for k, leg in enumerate(legs):
+        dec_legs[leg.decisions] = k
+    return order_legs, dec_legs
 
 
 def _int(v: Any) -> int:
