@@ -18,7 +18,7 @@ import pytest
 
 from hft.core.dtypes import BUY, SELL
 from hft.core.errors import SimError
-from hft.core.orders import ORDER_MARKET
+from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, TIF_IOC
 from hft.gateway import GatewayService
 from hft.sim import scenario as S
 from hft.sim.conditional import ConditionalOrders, ConditionalStrategy
@@ -268,3 +268,81 @@ def test_bad_arguments():
         c.stop(None, 0, 100, 1)
     with pytest.raises(SimError, match="qty: expected a positive integer"):
         c.stop(None, BUY, 100, 0)
+
+
+# --- the real LOBSTER sample -------------------------------------------------------------------------------------
+GOOG_1 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
+
+
+class TimedBracket(ConditionalStrategy):
+    """Every minute, when flat with nothing working: a bracket buying `qty` at the local best bid, take profit
+    `take_profit` ticks above, stop `stop` ticks below (on the last trade), the entry good for `ttl_ns`; a position
+    left with nothing working (a stop's market order that found too few lots, a stop refused by the gateway) is
+    sold by an IOC at the bid."""
+
+    name = "timed_bracket"
+    timer_ns = 60_000_000_000
+
+    def __init__(self, qty: int = 10, take_profit: int = 10, stop: int = 10, ttl_ns: int = 20_000_000_000) -> None:
+        self.qty, self.tp, self.sl, self.ttl_ns = qty, take_profit, stop, ttl_ns
+        self.entries: list[tuple[int, int]] = []  # (local time, entry price)
+        self.released: list[tuple[int, int]] = []  # (local time, stop price) of each stop sent
+
+    def on_timer(self, ctx) -> None:
+        bid = ctx.best_bid
+        if bid is None or self.conditional.active or ctx.orders:
+            return
+        if ctx.position > 0:
+            ctx.submit(SELL, bid, ctx.position, ORDER_LIMIT, TIF_IOC)
+        elif ctx.position == 0:
+            self.conditional.bracket(ctx, BUY, bid, self.qty, bid + self.tp, bid - self.sl,
+                                     expire_at=ctx.now + self.ttl_ns)
+            self.entries.append((ctx.now, bid))
+
+    def on_conditional(self, ctx, order) -> None:
+        if order.kind == "stop" and order.status == "working":
+            self.released.append((ctx.now, order.stop))
+
+
+@pytest.mark.shared_data
+def test_bracket_on_lobster(shared_data):
+    import numpy as np
+
+    from hft.core.dtypes import EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE
+    from hft.core.orders import CMD_CANCEL, CMD_NEW
+    from hft.data.sources import open_market_data
+    from hft.sim.replay import build_engine, parse_replay_config
+
+    md = open_market_data([shared_data / GOOG_1])
+    s = TimedBracket()
+    engine, money = build_engine(md, s, s.name, parse_replay_config({"limits": {"max_position": 1000}}))
+    out = engine.run(None, multiplier=money)
+    orders, fills = out.orders, out.fills
+
+    # GTD: an entry at each placement; every one not filled whole is cancelled exactly at its expiry
+    entries = [(int(o["ts"]), int(o["price"])) for o in orders if o["action"] == CMD_NEW and o["side"] == BUY]
+    assert entries == s.entries and len(entries) > 100
+    entry_ids = {int(o["order_id"]): int(o["ts"]) for o in orders if o["action"] == CMD_NEW and o["side"] == BUY}
+    filled = {i: int(fills["qty"][fills["order_id"] == i].sum()) for i in entry_ids}
+    cancels = {int(o["order_id"]): int(o["ts"]) for o in orders if o["action"] == CMD_CANCEL}
+    for i, t in entry_ids.items():
+        if filled[i] < s.qty:
+            assert cancels.get(i) == t + s.ttl_ns
+    # each stop went out at the local time of a print at or below its stop price
+    ev = md.events
+    prints = np.isin(ev["kind"], [EV_TRADE, EV_EXEC, EV_HIDDEN_EXEC])
+    at = {}
+    for t, p in zip(ev["local_ts"][prints].tolist(), ev["price"][prints].tolist(), strict=True):
+        at.setdefault(t, []).append(p)
+    assert s.released and all(any(p <= stop for p in at[t]) for t, stop in s.released)
+    market = [int(o["ts"]) for o in orders if o["action"] == CMD_NEW and o["order_type"] == ORDER_MARKET]
+    assert market == [t for t, _ in s.released]
+    # OCO: the exits never sell more than the entries bought; take profits filled at entry + take_profit
+    pos = np.cumsum(fills["side"] * fills["qty"])
+    assert pos.min() >= 0 and pos.max() <= s.qty
+    tp = [int(f["price"]) for f in fills if f["side"] == SELL and f["liquidity"] == 1]
+    assert tp and set(tp) <= {p + s.tp for _, p in s.entries}
+    assert out.final["position"] == pos[-1]
+    # a stop refused by the gateway (a market sell while the rest of its entry still rested: SELF_MATCH) is reported
+    refused = [o.reason for o in s.conditional.orders.values() if o.status == "rejected"]
+    assert len(refused) == sum(out.rejects.values()) and set(refused) == set(out.rejects)
