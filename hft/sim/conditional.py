@@ -192,6 +192,7 @@ class ConditionalOrders:
 
     # --- feeding -----------------------------------------------------------------------------------------------------
     def on_book(self, ctx: Context) -> bool:
+        """Feed a book change (the mid is the trigger price with ``trigger="mid"``); never consumed: False."""
         if self.trigger == "mid":
             mid2 = ctx.mid2
             if mid2 is not None:
@@ -199,11 +200,14 @@ class ConditionalOrders:
         return False
 
     def on_trade(self, ctx: Context, side: int, price: int, qty: int) -> bool:
+        """Feed a trade print (its price is the trigger price with ``trigger="trade"``); never consumed: False."""
         if self.trigger == "trade":
             self._observe(ctx, 2 * price)
         return False
 
     def on_order_update(self, ctx: Context, u: OrderUpdate) -> bool:
+        """Feed an execution report (a child's fills, end or rejection); never consumed: False (the strategy sees
+        every report)."""
         oid = self._of_child.get(u.order_id)
         if oid is None:
             return False
@@ -295,6 +299,7 @@ class ConditionalOrders:
 
 
 _FED = ("on_book", "on_trade", "on_order_update", "on_wake")
+_HOOKS: set[Callable[..., Any]] = set()  # the callbacks `_feeding` made (never wrapped twice)
 
 
 def _feeding(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -313,7 +318,7 @@ def _feeding(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             self._in_callback = False
 
-    hook._feeds = True  # type: ignore[attr-defined]
+    _HOOKS.add(hook)
     return hook
 
 
@@ -328,7 +333,7 @@ class ConditionalStrategy(Strategy):
         super().__init_subclass__(**kw)
         for name in _FED:
             fn = cls.__dict__.get(name)
-            if fn is not None and not getattr(fn, "_feeds", False):
+            if fn is not None and fn not in _HOOKS:
                 setattr(cls, name, _feeding(name, fn))
 
     @property

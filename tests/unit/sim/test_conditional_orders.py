@@ -270,6 +270,32 @@ def test_bad_arguments():
         c.stop(None, BUY, 100, 0)
 
 
+def test_the_docs_example():
+    # docs/sim.md's DipBuyer: at t = 0 a bracket buying 2 at the 99.99 bid (10 lots ahead), take profit 100.09, stop
+    # 99.94, good for 1 s. 5 ms: a 12-lot print at 99.99 fills it (report 6 ms): the take profit goes out. 20 ms: a
+    # 99.94 print releases the stop, a market sell filled at the bid (report 22 ms) that cancels the take profit.
+    # Flat with nothing working, the next book change (30 ms) places the next bracket; unfilled, it is cancelled at
+    # its expiry (1030 ms), and the book change at 2 s places another, cancelled at 3 s (wake-ups run after the
+    # data's end).
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "sim.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, flags=re.S) if "ConditionalStrategy" in b]
+    ns: dict = {}
+    exec(compile(block, "docs/sim.md", "exec"), ns)
+    sc = scenario([trade(5, "sell", 99.99, 12), trade(20, "sell", 99.94, 1), depth(30, "buy", 99.99, 5),
+                   depth(2000, "buy", 99.99, 6)])
+    outs = [run_on(cls, sc, ns["DipBuyer"]()) for cls in (NbEngine, Engine, ReferenceEngine)]
+    _same(outs[0], outs[1])
+    _agree(outs[2], outs[0])
+    cmds = [(int(o["ts"]) / MS, ACTIONS[int(o["action"])], int(o["side"]), int(o["price"]), int(o["qty"]))
+            for o in outs[0].orders]
+    assert cmds == [(0.0, "new", BUY, 9999, 2), (6.0, "new", SELL, 10009, 2), (20.0, "new", SELL, 0, 2),
+                    (22.0, "cancel", 0, 0, 0), (30.0, "new", BUY, 9999, 2), (1030.0, "cancel", 0, 0, 0),
+                    (2000.0, "new", BUY, 9999, 2), (3000.0, "cancel", 0, 0, 0)]
+
+
 # --- the real LOBSTER sample -------------------------------------------------------------------------------------
 GOOG_1 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
 
