@@ -38,7 +38,8 @@ reports reach ``on_order_update`` as any order's do (``order.children`` lists th
 
 Emulated, not native: the trigger is seen with the feed latency (the local view) and the released order pays the
 entry latency before it reaches the venue, so it may fill at a worse price than a venue-native stop would; the
-held order takes no queue place. Venue-native triggers (in the L2 / L3 venues and the gateway) are not built.
+held order takes no queue place. On a run over several instruments an order belongs to the instrument of the
+context it was placed with (``ctx.leg(k)`` for another) and triggers on that instrument's prices only. Venue-native triggers (in the L2 / L3 venues and the gateway) are not built.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class EmulatedOrder:
     kind: str  # "stop" | "stop_limit" | "trailing_stop" | "iceberg" | "limit"
     side: int
     qty: int
+    leg: int = 0  # the instrument (`Context.leg_index` of the context it was placed with)
     price: int | None = None  # the limit price of the children (None: market)
     stop: int | None = None  # the trigger level (a trailing stop's follows the best price)
     offset: int = 0  # trailing stop: ticks from the best price
@@ -127,7 +129,7 @@ class ConditionalOrders:
         self.on_change = on_change
         self.orders: dict[int, EmulatedOrder] = {}  # by emulated id, every order placed
         self._of_child: dict[int, int] = {}  # gateway order id -> emulated id
-        self._last2: int | None = None  # twice the last trigger price seen
+        self._last2: dict[int, int] = {}  # twice the last trigger price seen, by leg
         self._next = 1
 
     # --- placing ---------------------------------------------------------------------------------------------------
@@ -143,7 +145,7 @@ class ConditionalOrders:
                       expire_at: int | None = None) -> EmulatedOrder:
         """A trailing stop `offset` ticks behind the best trigger price since placement (market IOC on trigger)."""
         o = self._new(ctx, "trailing_stop", side, qty, expire_at, offset=_lots("offset", offset))
-        o.best2 = self._last2
+        o.best2 = self._last2.get(o.leg)
         if o.best2 is not None:
             o.stop = self._trail_level(o)
         return o
@@ -246,11 +248,14 @@ class ConditionalOrders:
 
     # --- inside ------------------------------------------------------------------------------------------------------
     def _new(self, ctx: Context, kind: str, side: int, qty: int, expire_at: int | None, **kw: Any) -> EmulatedOrder:
-        o = EmulatedOrder(self._next, kind, _side(side), _lots("qty", qty), expire_at=expire_at, **kw)
+        if expire_at is not None:
+            _ticks("expire_at", expire_at)
+        o = EmulatedOrder(self._next, kind, _side(side), _lots("qty", qty), ctx.leg_index, expire_at=expire_at,
+                          **kw)
         self._next += 1
         self.orders[o.id] = o
         if expire_at is not None:
-            ctx.at(_ticks("expire_at", expire_at), _Expiry(o.id))
+            ctx.at(expire_at, _Expiry(o.id))
         return o
 
     def _trail_level(self, o: EmulatedOrder) -> int:
@@ -259,9 +264,10 @@ class ConditionalOrders:
         return -((-o.best2) // 2) - o.offset if o.side == SELL else o.best2 // 2 + o.offset
 
     def _observe(self, ctx: Context, p2: int) -> None:
-        self._last2 = p2
+        leg = ctx.leg_index
+        self._last2[leg] = p2
         for o in list(self.orders.values()):
-            if o.status != "held" or o.kind not in ("stop", "stop_limit", "trailing_stop"):
+            if o.status != "held" or o.leg != leg or o.kind not in ("stop", "stop_limit", "trailing_stop"):
                 continue
             # a trailing stop's best: a lower price for a buy, a higher one for a sell
             if o.kind == "trailing_stop" and (o.best2 is None or (p2 - o.best2) * o.side < 0):
@@ -273,6 +279,7 @@ class ConditionalOrders:
 
     def _release(self, ctx: Context, o: EmulatedOrder) -> None:
         lots = o.qty - o.filled if o.kind != "iceberg" else min(o.display, o.qty - o.filled)
+        ctx = ctx.leg(o.leg)
         if o.price is None:
             d = ctx.submit(o.side, 0, lots, ORDER_MARKET, TIF_IOC)
         else:
@@ -288,7 +295,7 @@ class ConditionalOrders:
             self._set(ctx, o, "working")
 
     def _end(self, ctx: Context, o: EmulatedOrder, status: str) -> None:
-        if o.status == "working" and o.children and o.children[-1] in ctx.orders:
+        if o.status == "working" and o.children and o.children[-1] in ctx.leg(o.leg).orders:
             ctx.cancel(o.children[-1])
         self._set(ctx, o, status)
 

@@ -260,6 +260,31 @@ def test_a_super_call_feeds_the_emulator_once():
     assert seen == [0, 0, 0, 0, 10 * MS] and s.user_calls["book"] == 5  # 4 snapshot levels, then 10 ms
 
 
+def test_on_two_instruments_a_stop_watches_its_own():
+    # leg 1 is leg 0's market 10.00 higher. A sell stop 109.97 x 2 placed on leg 1 (`ctx.leg(1)`): leg 0's print at
+    # 99.96 (5 ms) is not its price; leg 1's 109.98 (3 ms) is above the stop, its 109.96 (10 ms) at or below: seen
+    # at 10.3 ms (feed 0.3 ms), a market sell on leg 1 at 10.3 ms, filled at its 109.99 bid (report 12.0 ms)
+    from hft.sim.legs import LegInput
+    from tests.unit.sim.test_legs import ECFG, _factory, _venue
+
+    up = {"bids": [[109.99, 10], [109.97, 10]], "asks": [[110.01, 10], [110.02, 10]]}
+    leg0 = S.scenario_events(scenario([trade(5, "sell", 99.96, 1)]))
+    leg1 = S.scenario_events(S.parse_scenario({"instrument": {"symbol": "TEST", "tick_size": 0.01, "lot_size": 1},
+                                               "book": up, "events": [trade(3, "sell", 109.98, 1),
+                                                                      trade(10, "sell", 109.96, 1)]}, "<leg 1>"))
+    outs = []
+    for cls in (NbEngine, Engine):
+        s = Script(lambda ctx, c: c.stop(ctx.leg(1), SELL, 10997, 2))
+        legs = [LegInput(leg0, _venue(), "S0"), LegInput(leg1, _venue(), "S1")]
+        outs.append(cls.of_legs(legs, _factory(["S0", "S1"]), s, ECFG).run())
+        assert s.log == [(10.3, 1, "stop", "working", None), (12.0, 1, "stop", "filled", None)]
+    _same(*outs)
+    out = outs[0]
+    assert [(int(o["ts"]), int(o["side"]), int(o["qty"])) for o in out.orders] == [(10_300_000, SELL, 2)]
+    assert list(out.legs[1].order_ids) == [int(out.orders["order_id"][0])] and not len(out.legs[0].order_ids)
+    assert [(int(f["price"]), int(f["qty"])) for f in out.fills] == [(10999, 2)]
+
+
 def test_bad_arguments():
     c = ConditionalOrders()
     with pytest.raises(SimError, match="trigger: expected one of"):
