@@ -119,10 +119,10 @@ def _ticks(name: str, v: int) -> int:
 
 
 class ConditionalOrders:
-    """Emulated conditional orders of one strategy on one instrument (module docstring). Feed it the strategy's
+    """Emulated conditional orders of one strategy, each on the instrument it was placed on (module docstring). Feed it the strategy's
     ``on_book``, ``on_trade``, ``on_order_update`` and ``on_wake`` (`ConditionalStrategy` does)."""
 
-    def __init__(self, trigger: str = "trade", on_change: Callable[[Context, EmulatedOrder], None] | None = None):
+    def __init__(self, trigger: str = "trade", on_change: Callable[[Context, EmulatedOrder], None] | None = None) -> None:
         if trigger not in TRIGGERS:
             raise SimError(f"conditional orders: trigger: expected one of {list(TRIGGERS)}, was {trigger!r}")
         self.trigger = trigger
@@ -226,10 +226,8 @@ class ConditionalOrders:
             if u.kind == REPORT_FILL and not o.done:
                 if o.filled >= o.qty:
                     self._set(ctx, o, "filled")
-                elif o.kind == "iceberg":
+                elif o.kind == "iceberg":  # (a market child filled in part ends with its EXPIRED report)
                     self._release(ctx, o)
-                else:  # a stop's market child filled part, the rest expired: reported by EXPIRED
-                    pass
         elif u.kind in (REPORT_CANCELED, REPORT_EXPIRED) and not o.done:
             self._set(ctx, o, "cancelled" if u.kind == REPORT_CANCELED else "expired")
         elif u.kind == REPORT_REJECTED and not o.done:
