@@ -27,7 +27,8 @@ _ORDER_CODES = ("BUY SELL INTENT_NEW INTENT_CANCEL INTENT_REPLACE ORDER_LIMIT OR
                 "MODE_CANCEL_ONLY MODE_REJECT_ALL INTENT_DTYPE DECISION_DTYPE COMMAND_DTYPE EXEC_REPORT_DTYPE")
 
 PUBLIC: dict[str, tuple[str, ...]] = {
-    "hft.sim": ("Strategy", "Context", "OrderState", "OrderUpdate", "Trade", "Fill", "KernelStrategy", "ReplayConfig",
+    "hft.sim": ("Strategy", "Context", "OrderState", "OrderUpdate", "Trade", "Fill", "ConditionalStrategy",
+                "ConditionalOrders", "EmulatedOrder", "KernelStrategy", "ReplayConfig",
                 "load_replay_config", "parse_replay_config", "replay_result", "run_replay", "RunResult", "read_run",
                 "diff_runs"),
     "hft.alpha": ("Alpha", "check_alpha_id", "validate_signal", "get_alpha", "list_alphas", "load_alpha_class",

@@ -13,7 +13,7 @@ import pytest
 
 ENTRY_POINTS = (
     "hft.data.importing", "hft.data.sources", "hft.data.events_io",
-    "hft.sim.replay", "hft.sim.golden", "hft.sim.run_reader", "hft.sim.strategy",
+    "hft.sim.replay", "hft.sim.golden", "hft.sim.run_reader", "hft.sim.strategy", "hft.sim.conditional",
     "hft.gateway.service",
     "hft.alpha.api.base", "hft.alpha.api.registry", "hft.alpha.research.features", "hft.alpha.research.stats",
     "hft.alpha.governance.validate", "hft.alpha.governance.pool", "hft.alpha.governance.promote",
