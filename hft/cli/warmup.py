@@ -136,7 +136,7 @@ def _finish_lane(proc: subprocess.Popen, out: Path, err: Path) -> dict[str, dict
 
 
 def _l3_data(ctx: dict[str, Any]) -> None:
-    from hft.data.importing import generate_day, import_to_file, verify_files
+    from hft.data.importing import generate_day, import_to_file, verify_files, warm_importer_kernels
     from hft.data.inspect import inspect_files
 
     gen = generate_day(ctx["dir"], seed=1, symbol="WARM", date="2024-01-02", messages=3000, levels=5,
@@ -146,11 +146,6 @@ def _l3_data(ctx: dict[str, Any]) -> None:
     verify_files([Path(gen["zip_path"])])
     inspect_files([ctx["l3"]])
     ctx["zip"] = Path(gen["zip_path"])
-
-
-def _vendor_importers(ctx: dict[str, Any]) -> None:
-    from hft.data.importing import warm_importer_kernels
-
     warm_importer_kernels()  # Databento MBO's walk, the vendor importers' compiled passes (Tardis, DBN MBP)
 
 
@@ -331,18 +326,15 @@ def _live(ctx: dict[str, Any]) -> int:
 
 
 # (step, function, lane). Lane 1 runs in the `hft warmup` process, lane 2 in a second one when two CPUs are free
-# (else every step here), each in the order listed. They are split by what they compile, in about equal halves:
-# the L3 path (LOBSTER import, the L3 venue and its loop layouts, features), the Binance capture and the live
-# service against the L2 venue and its loop layouts, the vendor importers and the known-answer self-test. Lane 2
-# starts with the L2 replay, which compiles the gateway's kernels while lane 1 imports the L3 day (no gateway), so
-# lane 1's replays find them cached; the Binance capture comes late in lane 1, after lane 2 has compiled the L2
-# venue it reuses (cold, on the 2-vCPU machine: bench/results/bench_cache_edit.json).
+# (else every step here). They are split by what they compile: the L3 path (LOBSTER import, the L3 venue and its
+# loop layouts, features) against the L2 venue and its loop layouts; both compile the gateway's kernels. The
+# Binance capture and the live service close lane 1, by when lane 2 has compiled the L2 venue they reuse (cold,
+# on the 2-vCPU machine: ~100 s for both, bench/results/bench_cache_edit.json).
 STEPS: tuple[tuple[str, Callable[[dict[str, Any]], int | None], int], ...] = (
-    ("generated L3 day: import, verify, inspect", _l3_data, 1),
-    ("L2 replay (mm)", _l2_replay, 2),
+    ("generated L3 day: import, verify, inspect; DBN MBO, vendor events", _l3_data, 1),
     ("L3 replays (mm; a Python strategy, recorded latencies)", _l3_replay, 1),
     ("book features", _features, 1),
-    ("vendor importers: DBN MBO, Tardis and DBN MBP passes", _vendor_importers, 2),
+    ("L2 replay (mm)", _l2_replay, 2),
     ("several instruments: two L3 legs (hedged_mm)", _legs_l3, 1),
     ("several instruments: two and three L2 legs (hedged_mm, mm)", _legs_l2, 2),
     ("Binance capture: import, verify, replay", _binance, 1),
