@@ -309,8 +309,9 @@ class Context:
 
     def at(self, t: int, payload: Any = None) -> None:
         """Call the strategy's ``on_wake(ctx, payload)`` at local time `t` (ns; not before now)."""
-        t = max(int(t), self._e.clock.now_ns())
-        if t == self._e.clock.now_ns():
+        now = self._e.clock.now_ns()
+        t = max(int(t), now)
+        if t == now:
             self._act("ctx.at")
         self._e.wake_at(t, payload)
 
