@@ -6,7 +6,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
-from operator import is_not
+from operator import attrgetter, is_not
 
 import numpy as np
 
@@ -182,6 +182,12 @@ def strategy_wakes(strategy: Strategy) -> frozenset[str]:
     return frozenset(out | history)
 
 
+_UNWRITTEN = object()  # (a value no heap item is)
+# the arrays the kernel call takes that Python code may replace (grow): the driver's, and each leg's venue's
+_DRIVER_ARRAYS = attrgetter("_eq", "_sord", "_h", "_drows", "_orows", "_frows", "_order_info")
+_VENUE_ARRAYS = attrgetter("book", "orders", "cons", "out")
+
+
 # ======================================================================= Python driver
 class NbEngine(Engine):
     """`Engine` with the market streams in numba (module docstring). Same constructor and outputs.
@@ -209,8 +215,10 @@ class NbEngine(Engine):
         return changed
 
     def _sync_top(self) -> None:
-        for leg, (b, bq, a, aq) in zip(self.legs, self._snapshots.tolist(), strict=True):
-            leg.local_top = (None if b == NO_PRICE else b, bq, None if a == NO_PRICE else a, aq)
+        tv = self._tops_mv
+        for leg, o in self._top_slots:
+            b, a = tv[o], tv[o + 2]
+            leg.local_top = (None if b == NO_PRICE else b, tv[o + 1], None if a == NO_PRICE else a, tv[o + 3])
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> object:
@@ -243,6 +251,13 @@ class NbEngine(Engine):
     def _deliver(self, rep: tuple) -> None:
         self._orders_dirty = True
         super()._deliver(rep)
+        if not self._fast:  # (in-kernel order path: the kernel books fills itself)
+            self._mirror_accounting(self.cur)
+
+    def _mirror_accounting(self, k: int) -> None:
+        """Leg `k`'s position, cash and fees into the kernel's leg matrix (Python books them: not `_fast`)."""
+        leg, row = self.legs[k], self._lm[k]
+        row[LM_POS], row[LM_CASH], row[LM_FEES], row[LM_FFRAC] = leg.position, leg.cash, leg.fees, leg.fee_frac
 
     def _sync_orders(self) -> None:
         """Mirror `live_orders` (insertion order) into the kernel's order rows."""
@@ -499,11 +514,11 @@ class NbEngine(Engine):
         """The kernel's compiled entry point and its arguments after the state row, rebuilt only when an array was
         replaced (book growth, bigger buffers). Calling the compiled overload directly skips the dispatcher's
         per-call type resolution of ~20 arguments (several µs per wake)."""
-        vs = [leg.venue if self._l3_venue else leg.venue.v for leg in self.legs]
+        vs = self._venue_arrays
         k = self._arg_key
-        key = [self._eq, self._sord, self._h, self._drows, self._orows, self._frows, self._order_info]
+        key = _DRIVER_ARRAYS(self)
         for leg, v in zip(self.legs, vs, strict=True):
-            key += (leg.local, v.book, v.orders, v.cons, v.out)
+            key += (leg.local, *_VENUE_ARRAYS(v))
         if k is None or len(k) != len(key) or any(map(is_not, k, key)):  # an array was replaced (identity)
             self._arg_key = key
 
@@ -557,6 +572,7 @@ class NbEngine(Engine):
             evm[7], evm[8]
         self._arg_key = None
         self._l3_venue = isinstance(self.venue, L3Venue)
+        self._venue_arrays = [leg.venue if self._l3_venue else leg.venue.v for leg in legs]  # what holds them
         for leg in legs:
             if isinstance(leg.venue, L3Venue) != self._l3_venue or not (self._l3_venue or hasattr(leg.venue, "v")):
                 raise SimError("numba engine: expected an L2MarketVenue or an L3Venue, one kind for every leg")
@@ -570,7 +586,8 @@ class NbEngine(Engine):
         wakes = strategy_wakes(self.strategy)
         self._mask = (WAKE_BOOK if "book" in wakes else 0) | (WAKE_TRADE if "trade" in wakes else 0)
         self._tops = tops = np.empty((nl, 8), dtype=np.int64)  # per leg: the per-event top and the snapshot
-        self._snapshots = tops[:, 4:]  # (a view made once: `_sync_top` reads it at every wake)
+        # `_sync_top` reads the snapshots at every wake: leg k's at 8k + 4 of the flat rows, through a memoryview
+        self._tops_mv, self._top_slots = memoryview(tops.reshape(-1)), [(leg, 8 * k + 4) for k, leg in enumerate(legs)]
         for k, leg in enumerate(legs):
             b, bq, a, aq = leg.local_top
             tops[k, :4] = leg.top
@@ -652,29 +669,40 @@ class NbEngine(Engine):
         strategy, ctx = self.strategy, self.ctx
         fast = self._fast
         gw = self.gw
+        if not fast:  # Python owns the accounting: the kernel's copy is written where it changes (`_deliver`)
+            for k in range(nl):
+                self._mirror_accounting(k)
+        # The state row through a memoryview: a Python int in or out at a fraction of a numpy scalar's cost, on
+        # the path that runs once per strategy callback.
+        sv = memoryview(st)
+        leg_ix = self._leg_ix
+        sv[S_STOP] = n
+        top: object = _UNWRITTEN  # the heap's first item as the state row has it (a tuple: the same object, the same
+        # values)
         while True:
-            if heap:
-                st[S_BT], st[S_BP], st[S_BS] = heap[0][0], heap[0][1], heap[0][2]
-            else:
-                st[S_BT], st[S_BP], st[S_BS] = _I64_MAX, 9, 0
+            h0 = heap[0] if heap else None
+            if h0 is not top:
+                top = h0
+                sv[S_BT], sv[S_BP], sv[S_BS] = (h0[0], h0[1], h0[2]) if h0 is not None else (_I64_MAX, 9, 0)
             if fast:  # the kernel owns position, cash and fees; the gateway's policy state is Python's
-                st[S_FAST] = 1 if gw.enabled else 0
-                st[S_MODE] = gw.mode
-                st[S_STORM_NEXT] = min(gw.next_storm_check_ns, _I64_MAX)
+                sv[S_FAST] = 1 if gw.enabled else 0
+                sv[S_MODE] = gw.mode
+                sv[S_STORM_NEXT] = min(gw.next_storm_check_ns, _I64_MAX)
                 self._room()
-            else:
-                for k, leg in enumerate(legs):
-                    lm[k, LM_POS], lm[k, LM_CASH], lm[k, LM_FEES], lm[k, LM_FFRAC] = (leg.position, leg.cash,
-                                                                                      leg.fees, leg.fee_frac)
-            st[S_STOP] = n if progress is None else (int(st[S_ILOC]) // chunk + 1) * chunk
+            if progress is not None:
+                sv[S_STOP] = (sv[S_ILOC] // chunk + 1) * chunk
             if self._orders_dirty:
                 self._sync_orders()
             entry, args = self._entry()
-            code = int(entry(st, *args))
-            now = int(st[S_NOW])
+            code = entry(st, *args)
+            now = sv[S_NOW]
             if now > clock.now_ns():
                 clock.set(now)
             self._sync_top()
+            if code == W_BOOK:  # (first: the one wake of a Python book callback)
+                self.cur = 0 if leg_ix is None else int(leg_ix[sv[S_EV]])  # (`_leg_at`, inline)
+                strategy.on_book(ctx)
+                continue
             if fast:
                 for leg, row in zip(legs, lm.tolist(), strict=True):
                     leg.position, leg.cash, leg.fees, leg.fee_frac = (row[LM_POS], row[LM_CASH], row[LM_FEES],
@@ -705,9 +733,6 @@ class NbEngine(Engine):
                 if item[0] == "cmd" and item[1].action == INTENT_NEW:
                     lm[self._leg_of.get(item[1].order_id, 0), LM_HI] += 1  # it may have taken the next L2 slot
                 st[S_NOW] = clock.now_ns()
-            elif code == W_BOOK:
-                self.cur = self._leg_at(int(st[S_EV]))
-                strategy.on_book(ctx)
             elif code == W_INTENTS:
                 self._exec_intents(int(st[S_NINT]))
             elif code == W_TRADE:
