@@ -129,3 +129,20 @@ def peer_mm(rows: np.ndarray | list[np.ndarray], kernel: Any, lot: int, max_posi
     dt = time.perf_counter() - t0
     hbt.close()
     return dt, int(n)
+
+
+def peer_python_loop(rows: np.ndarray) -> tuple[float, int]:
+    """(seconds incl. construction, feed wake-ups) of the peer's loop written in plain Python, doing nothing at each
+    feed (``wait_next_feed`` to the end of the data): what a strategy written as a Python loop over the peer costs,
+    the peer's counterpart of our no-op Python ``on_book``."""
+    t0 = time.perf_counter()
+    hbt = _backtest(rows)
+    wakes = 0
+    while True:
+        r = hbt.wait_next_feed(False, 1 << 62)  # 0: timeout, 1: end of data, 2 + asset: a feed event
+        if r == 1:
+            break
+        wakes += r >= 2
+    dt = time.perf_counter() - t0
+    hbt.close()
+    return dt, wakes

@@ -22,7 +22,9 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   `mm`): pure replay, and a quote-at-touch market maker (ours `mm` size 1 / max position 10 through the real
   gateway, the peer's njit equivalent); both sides timed with their set-up (ours: `build_engine` + run; the peer:
   construction + run), messages per second over the day's 49,482 messages for both (the peer's row count is
-  reported too). Ours repeats the day in one process as a sweep does: the day's event matrix and its local view's
+  reported too); and a Python strategy whose ``on_book`` does nothing (ours: a wake-up and a return to Python at
+  every message; goal 200,000 messages/s) against the peer's loop written in plain Python (``wait_next_feed`` to
+  the end, nothing done at each feed). Ours repeats the day in one process as a sweep does: the day's event matrix and its local view's
   price bounds are made by the warm-up run and reused (read-only events: `engine_nb.buffers.Spares.take_of` with
   the benchmark's one `Spares`, `book_for`),
   the peer's rows are converted once before its runs;
@@ -77,18 +79,32 @@ COMPARISONS = ("binance", "synthetic", "lobster_l3", "days", "instruments")  # w
 PEER_MM_MAX_POSITION = 10  # lots, as our mm's max_position
 
 
+def _noop_strategy() -> Any:
+    """A Python strategy whose book callback does nothing: the cost of the Python callback path itself."""
+    from hft.sim.strategy import Strategy
+
+    class Noop(Strategy):
+        name = "noop"
+
+        def on_book(self, ctx: Any) -> None:
+            pass
+
+    return Noop()
+
+
 def _ours(md: Any, strategy_name: str, params: dict[str, Any], engine: str = "numba",
           strategy_kernels: bool = True) -> tuple[float, str, float, int]:
     """(replay loop seconds, run hash, seconds including the set-up: venue, books, gateway, orders sent) of one
-    run."""
+    run (``idle``: no callbacks; ``noop``: a Python book callback that does nothing)."""
     from hft.sim.replay import ReplayConfig, build_engine
     from hft.sim.strategies import make_strategy
     from hft.sim.strategy import Strategy
 
-    cfg = ReplayConfig(strategies={strategy_name: params} if strategy_name != "idle" else {},
+    cfg = ReplayConfig(strategies={strategy_name: params} if strategy_name not in ("idle", "noop") else {},
                        exchange="no_partial_fill", queue_model="risk_averse", engine=engine)
     t0 = time.perf_counter()
-    strategy = Strategy() if strategy_name == "idle" else make_strategy(strategy_name, params)
+    strategy = (Strategy() if strategy_name == "idle" else _noop_strategy() if strategy_name == "noop" else
+                make_strategy(strategy_name, params))
     eng, mult = build_engine(md, strategy, strategy_name, cfg, spares=SPARES)
     eng.strategy_kernels = strategy_kernels
     out = eng.run(multiplier=mult)
@@ -192,12 +208,13 @@ LOBSTER_L3_FILE = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
 def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
     """Ours vs the peer's market-by-order backtest on one LOBSTER day (module docstring): medians of `repeat`
     interleaved runs, set-up included on both sides; rates per LOBSTER message."""
-    from _peer_l3 import peer_mm, peer_replay, peer_rows
+    from _peer_l3 import peer_mm, peer_python_loop, peer_replay, peer_rows
 
     n = len(md.events)
     mm_params = {"size": 1, "max_position": PEER_MM_MAX_POSITION}
     _ours(md, "idle", {})  # warm-up (numba cache load, first touch of the code)
     _ours(md, "mm", mm_params)
+    _ours(md, "noop", {})
     rows = kernel = None
     if peer:
         with contextlib.redirect_stdout(sys.stderr):
@@ -205,7 +222,9 @@ def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
         kernel = peer_mm_kernel()
         peer_replay(rows)  # warm-up
         peer_mm(rows, kernel, 1, PEER_MM_MAX_POSITION)  # compiles the peer strategy
+        peer_python_loop(rows)
     idle, idle_loop, mm, mm_loop, p_idle, p_mm = [], [], [], [], [], []
+    noop, noop_loop, p_py = [], [], []
     hashes, orders, peer_orders = set(), set(), set()
     for _ in range(repeat):  # interleaved, so that a noisy neighbour hits both tools alike
         w, _, total, _ = _ours(md, "idle", {})
@@ -216,22 +235,28 @@ def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
         mm_loop.append(w)
         hashes.add(h)
         orders.add(k)
+        w, _, total, _ = _ours(md, "noop", {})
+        noop.append(total)
+        noop_loop.append(w)
         if peer:
             p_idle.append(peer_replay(rows)[0])
             dt, k = peer_mm(rows, kernel, 1, PEER_MM_MAX_POSITION)
             p_mm.append(dt)
             peer_orders.add(k)
+            p_py.append(peer_python_loop(rows)[0])
     out: dict[str, Any] = {"file": LOBSTER_L3_FILE, "messages": n, "ours": {
         "engine": "numba", "exchange": "no_partial_fill", "l3_resync": True,
         "pure_replay_incl_setup": summarise(idle, n), "pure_replay_loop": summarise(idle_loop, n),
         "mm_incl_setup": summarise(mm, n), "mm_loop": summarise(mm_loop, n), "mm_orders": sorted(orders),
-        "mm_run_hashes": sorted(hashes)}}
+        "mm_run_hashes": sorted(hashes), "python_callback_noop_incl_setup": summarise(noop, n),
+        "python_callback_noop_loop": summarise(noop_loop, n)}}
     if not peer:
         out["peer"] = {"skipped": "hftbacktest is not installed (pip install -e '.[bench]')"}
         return out
     out["peer"] = {"backtest": "HashMapMarketDepthBacktest, l3_fifo_queue_model, no_partial_fill_exchange",
                    "rows": len(rows), "pure_replay_incl_setup": summarise(p_idle, n),
-                   "mm_njit_no_gateway_incl_setup": summarise(p_mm, n), "mm_orders": sorted(peer_orders)}
+                   "mm_njit_no_gateway_incl_setup": summarise(p_mm, n), "mm_orders": sorted(peer_orders),
+                   "python_loop_noop_incl_setup": summarise(p_py, n)}
     out["ratio_pure_replay_ours_over_peer"] = round(
         out["ours"]["pure_replay_incl_setup"]["per_s_median"] / out["peer"]["pure_replay_incl_setup"]["per_s_median"],
         4)
@@ -240,6 +265,7 @@ def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
         4)
     out["paired_ratio_pure_replay"] = paired_ratio(idle, p_idle)
     out["paired_ratio_mm"] = paired_ratio(mm, p_mm)
+    out["paired_ratio_python_callback_noop"] = paired_ratio(noop, p_py)
     return out
 
 
@@ -410,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"name": "bench_sim", "machine": machine_info(), "repeat": args.repeat,
                               "peer_version": version,
                               "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0,
-                                        "lobster_l3_mm_ratio": 1.5, "instruments_ratio": 1.0}}
+                                        "lobster_l3_mm_ratio": 1.5, "instruments_ratio": 1.0,
+                                        "python_callback_noop_per_s": 200_000}}
     only = set(args.only or ("binance", "synthetic", "lobster_l3", "days", "instruments"))
     if "days" in only:
         result["days"] = _compare_days(args.repeat, args.days, args.day_messages)
