@@ -679,6 +679,7 @@ class NbEngine(Engine):
         sv[S_STOP] = n
         top: object = _UNWRITTEN  # the heap's first item as the state row has it (a tuple: the same object, the same
         # values)
+        same_arrays = False  # the kernel's arrays are known to be the last call's (`_entry` need not look)
         while True:
             h0 = heap[0] if heap else None
             if h0 is not top:
@@ -693,7 +694,7 @@ class NbEngine(Engine):
                 sv[S_STOP] = (sv[S_ILOC] // chunk + 1) * chunk
             if self._orders_dirty:
                 self._sync_orders()
-            entry, args = self._entry()
+            entry, args = self._arg_cache if same_arrays else self._entry()
             code = entry(st, *args)
             now = sv[S_NOW]
             if now > clock.now_ns():
@@ -702,7 +703,12 @@ class NbEngine(Engine):
             if code == W_BOOK:  # (first: the one wake of a Python book callback)
                 self.cur = 0 if leg_ix is None else int(leg_ix[sv[S_EV]])  # (`_leg_at`, inline)
                 strategy.on_book(ctx)
+                # Python replaces a kernel array only to grow it: at the other wakes (venue commands, fallbacks,
+                # full buffers), in `_room` (in-kernel order path) and when orders change (`_sync_orders`; sending
+                # one). A book callback that sent nothing left them all as they were.
+                same_arrays = not fast and not self._orders_dirty
                 continue
+            same_arrays = False
             if fast:
                 for leg, row in zip(legs, lm.tolist(), strict=True):
                     leg.position, leg.cash, leg.fees, leg.fee_frac = (row[LM_POS], row[LM_CASH], row[LM_FEES],

@@ -437,6 +437,31 @@ def test_in_kernel_order_path_needs_a_kernel_only_strategy():
     assert not any(e.used_in_kernel_orders for e in engines)
 
 
+class _SmallVenue(NbEngine):
+    """The venue's report and consumption buffers at their smallest: Python replaces them with bigger ones as
+    orders and levels come."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        v = self.venue.v
+        v.out, v.cons = np.zeros(1, dtype=v.out.dtype), np.zeros((1, 3), dtype=np.int64)
+
+
+@pytest.mark.parametrize("lat", sorted(LATENCIES))
+@pytest.mark.parametrize("every", [1, 3])
+def test_python_callbacks_while_buffers_grow_same_as_reference(lat, every):
+    """A Python strategy acting at some of its wakes (the others do nothing) while the venue's order table, the
+    heap and the rows grow only when full: the loop skips its array check after a book callback that sent nothing,
+    and the kernel never runs on an array Python has replaced."""
+    ev = l2_stream(35, n_msgs=900)
+    ev["price"] += np.arange(len(ev)) * 60 // len(ev)  # a drift: late in the run, beyond the books' first range
+    outs = _l2_pair(ev, lambda: Chaos(seed=5, timer_ns=3_000_000, every=every),
+                    classes=(Engine, NbEngine, _Tight, _SmallVenue), **LATENCIES[lat])
+    for out in outs[1:]:
+        _same(outs[0], out)
+    assert len(outs[0].orders) > 100 and len(outs[0].fills) > 10
+
+
 # --- the in-kernel order path on the L3 venue (LOBSTER-format days: reference rows for the view and the venue) ---
 # (engine, attributes set on the built engine): the reference, the numba engine (in-kernel order path), the same with
 # buffers grown only when full (the kernel runs out of room mid-call: heap, rows, side map, the venue's order table
@@ -475,6 +500,25 @@ def _l3_runs(data, strategy_params, cfg_kwargs, *, capacity=None):
 ])
 def test_l3_in_kernel_order_path_same_as_reference(day, cfg):
     outs = _l3_runs([day], MM_BUSY, cfg, capacity=1)
+    assert len(outs[0].fills) > 10 and len(outs[0].orders) > 100
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_l3_python_callbacks_while_the_order_table_grows(day, every):
+    """A Python strategy acting at some of its book callbacks (the others do nothing) on the L3 venue whose order
+    table starts with one row: Python grows it (a new array) between kernel calls, and the loop, which skips its
+    array check after a book callback that sent nothing, never runs the kernel on the old one."""
+    from hft.data.sources import open_market_data
+
+    md = open_market_data([day])
+    outs = []
+    for engine, capacity in (("python", None), ("numba", None), ("numba", 1)):
+        eng, mult = build_engine(md, Chaos(seed=7, every=every), "chaos", ReplayConfig(engine=engine))
+        if capacity is not None:
+            eng.venue.orders = np.zeros((capacity, eng.venue.orders.shape[1]), dtype=np.int64)
+        outs.append(eng.run(multiplier=mult))
+    for out in outs[1:]:
+        _same(outs[0], out)
     assert len(outs[0].fills) > 10 and len(outs[0].orders) > 100
 
 
