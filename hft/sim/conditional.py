@@ -304,7 +304,7 @@ class ConditionalOrders:
 
 
 _FED = ("on_book", "on_trade", "on_order_update", "on_wake")
-_HOOKS: set[Callable[..., Any]] = set()  # the callbacks `_feeding` made (never wrapped twice)
+_MARK = "__hft_conditional_feed__"  # set on each callback `_feeding` made (never wrapped twice)
 
 
 def _feeding(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -323,7 +323,7 @@ def _feeding(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             self._in_callback = False
 
-    _HOOKS.add(hook)
+    setattr(hook, _MARK, True)
     return hook
 
 
@@ -338,7 +338,7 @@ class ConditionalStrategy(Strategy):
         super().__init_subclass__(**kw)
         for name in _FED:
             fn = cls.__dict__.get(name)
-            if fn is not None and fn not in _HOOKS:
+            if fn is not None and not getattr(fn, _MARK, False):
                 setattr(cls, name, _feeding(name, fn))
 
     @property
