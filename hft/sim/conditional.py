@@ -10,9 +10,10 @@ feeds it: subclass it, override the usual callbacks, and place orders on ``self.
 
 Rules (prices in ticks, quantities in lots, times local ns):
 
-* **Trigger price**: ``trigger="trade"`` (default): the price of each trade print (``on_trade``);
-  ``trigger="mid"``: the local mid after each book change (``on_book``; none while a side is empty). The held
-  orders are checked at every such observation after their placement, oldest first.
+* **Trigger price**: ``trigger="trade"`` (default): the price of each trade print (``on_trade``: on L3 data each
+  execution, hidden execution or trade event, ``EV_EXEC`` / ``EV_HIDDEN_EXEC`` / ``EV_TRADE``);
+  ``trigger="mid"``: the local mid at the end of each message (``on_book``, ``FLAG_EOM``; none while a side is
+  empty). The held orders are checked at every such observation after their placement, oldest first.
 * **stop** / **stop-limit**: a buy stop triggers when the trigger price is at or above its stop price, a sell stop
   when it is at or below. On trigger it sends a market IOC order (stop) or a GTC limit at its limit price
   (stop-limit) for its quantity.
