@@ -451,3 +451,72 @@ def test_cancel_of_a_working_emulated_order_cancels_its_child():
                             (5.0, "I", "cancelled", None, None, None),
                             (7.0, "I#1", "CANCELED", None, None, 0, None, None)]
     assert res["position"] == 0 and res["gateway"]["decisions"] == 2
+
+
+@st.composite
+def _emulated_scenario(draw):
+    """Random emulated orders (every type, GTD, cancels, OCO pairs) on random markets."""
+    n = draw(st.integers(1, 5))
+    actions, ids = [], []
+    for i in range(n):
+        t = draw(st.integers(0, 30))
+        kind = draw(st.sampled_from(["stop", "stop_limit", "trailing_stop", "iceberg", "bracket", "limit"]))
+        a = {"t": f"{t}ms", "op": "submit", "id": i, "side": draw(st.sampled_from(["buy", "sell"])),
+             "qty": draw(st.integers(1, 6)), "type": kind}
+        if kind in ("stop", "stop_limit", "bracket"):
+            a["stop"] = draw(_px)
+        if kind in ("stop_limit", "iceberg", "bracket", "limit"):
+            a["price"] = draw(_px)
+        if kind == "trailing_stop":
+            a["offset"] = draw(st.sampled_from([0.01, 0.02, 0.05]))
+        if kind == "iceberg":
+            a["display"] = draw(st.integers(1, 3))
+        if kind == "bracket":
+            a["take_profit"] = draw(_px)
+        if kind == "limit" or draw(st.booleans()):
+            a["expire"] = f"{draw(st.integers(1, 30))}ms"
+        actions.append(a)
+        ids.append((t, i))
+        if draw(st.booleans()):
+            actions.append({"t": f"{t + draw(st.integers(0, 20))}ms", "op": "cancel", "id": i})
+    if len(ids) >= 2 and draw(st.booleans()):
+        (ta, a), (tb, b) = ids[0], ids[1]
+        actions.append({"t": f"{max(ta, tb)}ms", "op": "oco", "ids": [a, b]})
+    return {
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "latency": {"entry": f"{draw(st.integers(0, 3))}ms", "response": f"{draw(st.integers(0, 3))}ms",
+                    "feed": f"{draw(st.integers(0, 3))}ms"},
+        "trigger": draw(st.sampled_from(["trade", "mid"])),
+        "limits": {"max_order_qty": draw(st.sampled_from([2, 6]))},
+        "book": {"bids": [[99.99, 5], [99.98, 5]], "asks": [[100.01, 5], [100.02, 5]]},
+        "events": draw(st.lists(_event, max_size=12)),
+        "actions": actions,
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_emulated_scenario())
+def test_emulated_order_invariants(data):
+    sc = parse_scenario(data)
+    res = run_scenario(sc)
+    qty = {str(a.id): a.qty for a in sc.actions if a.op == "submit"}
+    status: dict = {}  # emulated order (its id as a string) -> its last state
+    filled: dict = {}
+    for r in res["trace"]:
+        if r["source"] == "emulator":
+            before = status.get(str(r["id"]))
+            assert before in (None, "held", "working")  # no row after an order is done
+            assert r["status"] != "held" or before is None  # held only from its placement
+            assert (r["child"] is not None) == (r["status"] == "working")
+            assert (r["status"] == "rejected") == ("reason" in r)
+            status[str(r["id"])] = r["status"]
+        elif r["status"] in ("FILLED", "PARTIALLY_FILLED"):
+            parent = r["id"].rsplit("#", 1)[0]  # every order here is an emulated order's child
+            assert status[parent] != "held"
+            filled[parent] = filled.get(parent, 0) + r["qty"]
+    for oid, lots in filled.items():
+        assert lots <= qty.get(oid, lots)  # (a bracket's legs: the lots of the fill that placed them)
+    assert set(status) >= {str(a.id) for a in sc.actions if a.op == "submit"}  # every order has rows
+    assert res["position"] == res["gateway"]["position"]
+    assert res["trades"] == sum(1 for r in res["trace"] if r["status"] in ("FILLED", "PARTIALLY_FILLED"))
+    assert run_scenario(sc) == res  # deterministic
