@@ -465,7 +465,7 @@ def _oco(s: Section, t: int, submitted: set[Any], emulated: dict[Any, str], pair
     if not isinstance(ids, list) or len(ids) != 2 or ids[0] == ids[1]:
         s.fail(s.key("ids"), "two different order ids", ids)
     for k, v in enumerate(ids):
-        if v not in submitted:
+        if isinstance(v, bool) or not isinstance(v, int | str) or v not in submitted:
             s.fail(s.key(f"ids[{k}]"), "the id of an order submitted earlier", v)
         if v not in emulated:
             s.fail(s.key(f"ids[{k}]"), "an emulated order or a limit (not market / post-only)", v)

@@ -336,6 +336,7 @@ actions:
     (BASE.replace("qty: 4}", "qty: 4, expire: soon}"), ConfigError, "actions[0].expire"),
     (BASE + "  - {t: 20ms, op: oco, ids: [1, 2]}\n", ConfigError, "actions[1].ids[1]"),
     (BASE + "  - {t: 20ms, op: oco, ids: [1]}\n", ConfigError, "actions[1].ids"),
+    (BASE + "  - {t: 20ms, op: oco, ids: [[1], 1]}\n", ConfigError, "actions[1].ids[0]"),
     (BASE + "  - {t: 20ms, op: submit, id: m, side: sell, qty: 1, type: market}\n"
             "  - {t: 20ms, op: oco, ids: [1, m]}\n", ConfigError, "actions[2].ids[1]"),
     (BASE.replace("qty: 4}", "qty: 4, expire: 5ms}") + "  - {t: 20ms, op: replace, id: 1, price: 100.00, qty: 1}\n",
