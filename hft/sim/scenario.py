@@ -35,7 +35,8 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
          stop: 99.6}                                                   # optional stop_limit: 99.5
       - {t: 40ms, op: submit, id: g, side: buy, price: 99.7, qty: 1.0, expire: 50ms}   # a GTD limit
       - {t: 45ms, op: oco, ids: [g, s]}                               # the first fill of either cancels the other
-    trigger: trade                                      # | mid: the stops' trigger price (default trade)
+    trigger: trade                                      # | mid: the stops' trigger price (default trade; a stop
+                                                        # type or a bracket may name its own: trigger: mid)
     limits: {max_order_qty: 3000}                       # optional: the gateway's limits.defaults (lots, money units)
 
 ``type``: limit | market | post_only (default limit), or an emulated type: stop | stop_limit | trailing_stop |
@@ -154,8 +155,9 @@ _SIDES = {"buy": BUY, "sell": SELL}
 _TYPES = {"limit": ORDER_LIMIT, "market": ORDER_MARKET, "post_only": ORDER_POST_ONLY}
 _TIFS = {"gtc": TIF_GTC, "ioc": TIF_IOC, "fok": TIF_FOK, "day": TIF_DAY}
 #: the emulated types (`hft.sim.conditional`) and the keys each takes besides t, op, id, side, qty, expire(_at)
-_EMULATED = {"stop": ("stop",), "stop_limit": ("stop", "price"), "trailing_stop": ("offset",),
-             "iceberg": ("price", "display"), "bracket": ("price", "take_profit", "stop", "stop_limit")}
+_EMULATED = {"stop": ("stop", "trigger"), "stop_limit": ("stop", "price", "trigger"),
+             "trailing_stop": ("offset", "trigger"), "iceberg": ("price", "display"),
+             "bracket": ("price", "take_profit", "stop", "stop_limit", "trigger")}
 
 @dataclass(frozen=True)
 class MarketEvent:
@@ -186,6 +188,7 @@ class Action:
     stop_limit: int | None = None
     expire_at: int | None = None
     pair: tuple[Any, ...] = ()  # oco: the two ids
+    trigger: str | None = None  # its stop's trigger price (None: the file's)
 
 
 @dataclass(frozen=True)
@@ -431,7 +434,7 @@ def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
 def _emulated(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: Decimal, lot: Decimal) -> Action:
     """A submit of an emulated type (`hft.sim.conditional`); a ``limit`` here is a GTD or OCO one."""
     keys = _EMULATED.get(name, ("price",))
-    for k in ("price", "stop", "offset", "display", "take_profit", "stop_limit", "tif"):
+    for k in ("price", "stop", "offset", "display", "take_profit", "stop_limit", "trigger", "tif"):
         if s.has(k) and k not in keys:
             what = "no tif (its orders are GTC limits or IOC market orders)" if k == "tif" else f"no {k} for {name}"
             s.fail(s.key(k), what, s.raw(k))
@@ -456,8 +459,9 @@ def _emulated(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick
     if expire_at is not None and expire_at <= t:
         k = "expire" if s.has("expire") else "expire_at"
         s.fail(s.key(k), "a time after the action's", s.raw(k))
+    trigger = s.str("trigger", choices=TRIGGERS) if s.has("trigger") else None
     return Action(t, "submit", oid, side, price, qty, ORDER_LIMIT, TIF_GTC, name, stop, offset, display,
-                  take_profit, stop_limit, expire_at)
+                  take_profit, stop_limit, expire_at, trigger=trigger)
 
 
 def _oco(s: Section, t: int, submitted: set[Any], emulated: dict[Any, str], paired: set[Any]) -> Action:
@@ -565,15 +569,15 @@ class ScriptedStrategy(Strategy):
             self._placing = act.id
             if act.kind in ("stop", "stop_limit"):
                 c.stop(ctx, act.side, act.stop, act.qty, limit=act.price if act.kind == "stop_limit" else None,
-                       expire_at=act.expire_at)
+                       expire_at=act.expire_at, trigger=act.trigger)
             elif act.kind == "trailing_stop":
-                c.trailing_stop(ctx, act.side, act.offset, act.qty, expire_at=act.expire_at)
+                c.trailing_stop(ctx, act.side, act.offset, act.qty, expire_at=act.expire_at, trigger=act.trigger)
             elif act.kind == "iceberg":
                 c.iceberg(ctx, act.side, act.price, act.qty, act.display, expire_at=act.expire_at)
             elif act.kind == "bracket":
                 assert act.take_profit is not None and act.stop is not None
                 c.bracket(ctx, act.side, act.price, act.qty, act.take_profit, act.stop, stop_limit=act.stop_limit,
-                          expire_at=act.expire_at)
+                          expire_at=act.expire_at, trigger=act.trigger)
             else:
                 c.limit(ctx, act.side, act.price, act.qty, expire_at=act.expire_at)
         self._adopt(ctx)

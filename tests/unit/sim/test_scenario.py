@@ -342,6 +342,10 @@ actions:
     (BASE.replace("qty: 4}", "qty: 4, expire: 5ms}") + "  - {t: 20ms, op: replace, id: 1, price: 100.00, qty: 1}\n",
      ConfigError, "actions[1].id"),
     (BASE + "trigger: last\n", ConfigError, "trigger"),
+    (BASE.replace("qty: 4}", "qty: 4, type: iceberg, display: 1, trigger: mid}"), ConfigError,
+     "actions[0].trigger"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, stop: 99.9, qty: 4, trigger: last"), ConfigError,
+     "actions[0].trigger"),
     (BASE + "limits: {max_order_qty: -1}\n", ConfigError, "limits.max_order_qty"),
     (BASE + "limits: {max_colour: 1}\n", ConfigError, "limits.max_colour"),
 ])
@@ -474,6 +478,8 @@ def _emulated_scenario(draw):
             a["display"] = draw(st.integers(1, 3))
         if kind == "bracket":
             a["take_profit"] = draw(_px)
+        if kind in ("stop", "stop_limit", "trailing_stop", "bracket") and draw(st.booleans()):
+            a["trigger"] = draw(st.sampled_from(["trade", "mid"]))
         if kind == "limit" or draw(st.booleans()):
             a["expire"] = f"{draw(st.integers(1, 30))}ms"
         actions.append(a)
@@ -521,3 +527,31 @@ def test_emulated_order_invariants(data):
     assert res["position"] == res["gateway"]["position"]
     assert res["trades"] == sum(1 for r in res["trace"] if r["status"] in ("FILLED", "PARTIALLY_FILLED"))
     assert run_scenario(sc) == res  # deterministic
+
+
+def test_an_action_names_its_own_trigger():
+    # the file's trigger is trade; M watches the mid. 10ms the 100.00 bids leave: mid 100.00 (> 99.99). 20ms a
+    # print at 99.99 (seen 20.1ms) releases T only: filled at the 99.99 bid (22.1ms). 30ms the 99.99 bids leave (no
+    # mid), then 5 bid at 99.97: mid (99.97 + 100.01) / 2 = 99.99 releases M (30.1ms): filled at 99.97 (32.1ms)
+    sc = parse_scenario({
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "latency": {"entry": "1ms", "response": "1ms", "feed": "100us"},
+        "trigger": "trade",
+        "book": {"bids": [[100.0, 10], [99.99, 10]], "asks": [[100.01, 10]]},
+        "events": [{"t": "10ms", "kind": "depth", "side": "buy", "price": 100.0, "qty": 0},
+                   {"t": "20ms", "kind": "trade", "aggressor": "sell", "price": 99.99, "qty": 1},
+                   {"t": "30ms", "kind": "depth", "side": "buy", "price": 99.99, "qty": 0},
+                   {"t": "30ms", "kind": "depth", "side": "buy", "price": 99.97, "qty": 5}],
+        "actions": [{"t": "1ms", "op": "submit", "id": "M", "side": "sell", "type": "stop", "stop": 99.99, "qty": 1,
+                     "trigger": "mid"},
+                    {"t": "1ms", "op": "submit", "id": "T", "side": "sell", "type": "stop", "stop": 99.99,
+                     "qty": 1}],
+    })
+    assert compact(run_scenario(sc)) == [
+        (1.0, "M", "held", None, 9999, None), (1.0, "T", "held", None, 9999, None),
+        (20.1, "T", "working", "T#1", 9999, None),
+        (22.1, "T#1", "NEW", None, None, 1, None, None), (22.1, "T#1", "FILLED", 9999, 1, 0, "taker", 0),
+        (22.1, "T", "filled", None, 9999, None),
+        (30.1, "M", "working", "M#1", 9999, None),
+        (32.1, "M#1", "NEW", None, None, 1, None, None), (32.1, "M#1", "FILLED", 9997, 1, 0, "taker", 0),
+        (32.1, "M", "filled", None, 9999, None)]
