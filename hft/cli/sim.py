@@ -19,6 +19,18 @@ def _ms(ns: int | None) -> str:
     return "" if ns is None else f"{ns / 1e6:g}"
 
 
+def _note(r: dict[str, Any]) -> str:
+    """A gateway rejection's reason; an emulated order's child, stop level and reason."""
+    if r["source"] != "emulator":
+        return f"gateway: {r['reason']}" if r.get("reason") else ""
+    parts = [] if r["stop_dec"] is None else [f"stop {r['stop_dec']}"]
+    if r["child"] is not None:
+        parts.append(f"sent {r['child']}")
+    if r.get("reason"):
+        parts.append(r["reason"])
+    return ", ".join(parts)
+
+
 @app.command("scenario")
 def scenario(
     file: Path = typer.Argument(..., help="scenario YAML file, e.g. config/sim/scenarios/cancel_fill_race.yaml"),
@@ -42,8 +54,7 @@ def scenario(
         cols = ["t ms", "id", "status", "price", "qty", "leaves", "liq", "fee", "venue ms", "note"]
         rows = [[_ms(r["t_ns"]), str(r["id"]), r["status"], r["price_dec"] or "", r["qty_dec"] or "",
                  "" if r["leaves"] is None else str(r["leaves"]), r["liquidity"] or "",
-                 "" if r["fee"] is None else str(r["fee"]), _ms(r["exch_ts"]),
-                 f"gateway: {r['reason']}" if r.get("reason") else ""] for r in result["trace"]]
+                 "" if r["fee"] is None else str(r["fee"]), _ms(r["exch_ts"]), _note(r)] for r in result["trace"]]
         render_rows(cols, rows, title="order-state trace (local time)", console=con,
                     right=("t ms", "price", "qty", "leaves", "fee", "venue ms"), no_wrap=("id", "status", "price"),
                     optional=("liq", "fee", "note"), count=False)

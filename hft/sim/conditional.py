@@ -10,9 +10,12 @@ feeds it: subclass it, override the usual callbacks, and place orders on ``self.
 
 Rules (prices in ticks, quantities in lots, times local ns):
 
-* **Trigger price**: ``trigger="trade"`` (default): the price of each trade print (``on_trade``);
-  ``trigger="mid"``: the local mid after each book change (``on_book``; none while a side is empty). The held
-  orders are checked at every such observation after their placement, oldest first.
+* **Trigger price**: ``trigger="trade"`` (default): the price of each trade print (``on_trade``: on L3 data each
+  execution, hidden execution or trade event, ``EV_EXEC`` / ``EV_HIDDEN_EXEC`` / ``EV_TRADE``);
+  ``trigger="mid"``: the local mid at the end of each message (``on_book``, ``FLAG_EOM``; none while a side is
+  empty). The component's ``trigger`` is each order's unless the order names its own (``trigger=`` of `stop`,
+  `trailing_stop`, `bracket`: its stop). The held orders are checked at every observation of their trigger price
+  after their placement, oldest first.
 * **stop** / **stop-limit**: a buy stop triggers when the trigger price is at or above its stop price, a sell stop
   when it is at or below. On trigger it sends a market IOC order (stop) or a GTC limit at its limit price
   (stop-limit) for its quantity.
@@ -89,6 +92,7 @@ class EmulatedOrder:
     oco: int | None = None  # the other order of its OCO pair
     bracket: tuple[int, int | None, int | None] | None = None  # entry: (take profit, stop, stop limit)
     best2: int | None = None  # trailing stop: twice the best trigger price seen
+    trigger: str = "trade"  # what its stop watches: "trade" | "mid" (a bracket's: its stop's)
 
     @property
     def done(self) -> bool:
@@ -129,23 +133,28 @@ class ConditionalOrders:
         self.on_change = on_change
         self.orders: dict[int, EmulatedOrder] = {}  # by emulated id, every order placed
         self._of_child: dict[int, int] = {}  # gateway order id -> emulated id
-        self._last2: dict[int, int] = {}  # twice the last trigger price seen, by leg
+        self._last2: dict[tuple[int, str], int] = {}  # twice the last trigger price seen, by (leg, trigger)
+        self._held: dict[int, EmulatedOrder] = {}  # the stops still held, oldest first
         self._next = 1
 
     # --- placing ---------------------------------------------------------------------------------------------------
     def stop(self, ctx: Context, side: int, stop: int, qty: int, *, limit: int | None = None,
-             expire_at: int | None = None) -> EmulatedOrder:
-        """A stop (market IOC on trigger) or, with `limit`, a stop-limit (GTC limit at `limit` on trigger)."""
+             expire_at: int | None = None, trigger: str | None = None) -> EmulatedOrder:
+        """A stop (market IOC on trigger) or, with `limit`, a stop-limit (GTC limit at `limit` on trigger);
+        `trigger`: its trigger price (default: the component's)."""
         kind = "stop" if limit is None else "stop_limit"
         o = self._new(ctx, kind, side, qty, expire_at, stop=_ticks("stop", stop),
-                      price=None if limit is None else _ticks("limit", limit))
+                      price=None if limit is None else _ticks("limit", limit), trigger=self._trigger(trigger))
+        self._held[o.id] = o
         return o
 
     def trailing_stop(self, ctx: Context, side: int, offset: int, qty: int, *,
-                      expire_at: int | None = None) -> EmulatedOrder:
+                      expire_at: int | None = None, trigger: str | None = None) -> EmulatedOrder:
         """A trailing stop `offset` ticks behind the best trigger price since placement (market IOC on trigger)."""
-        o = self._new(ctx, "trailing_stop", side, qty, expire_at, offset=_lots("offset", offset))
-        o.best2 = self._last2.get(o.leg)
+        o = self._new(ctx, "trailing_stop", side, qty, expire_at, offset=_lots("offset", offset),
+                      trigger=self._trigger(trigger))
+        self._held[o.id] = o
+        o.best2 = self._last2.get((o.leg, o.trigger))
         if o.best2 is not None:
             o.stop = self._trail_level(o)
         return o
@@ -174,9 +183,11 @@ class ConditionalOrders:
                 self._end(ctx, y, "cancelled")
 
     def bracket(self, ctx: Context, side: int, price: int, qty: int, take_profit: int, stop: int, *,
-                stop_limit: int | None = None, expire_at: int | None = None) -> EmulatedOrder:
-        """An entry limit at `price`; each of its fills places a take profit and a stop (OCO) for its lots."""
-        o = self._new(ctx, "limit", side, qty, expire_at, price=_ticks("price", price))
+                stop_limit: int | None = None, expire_at: int | None = None,
+                trigger: str | None = None) -> EmulatedOrder:
+        """An entry limit at `price`; each of its fills places a take profit and a stop (OCO) for its lots
+        (`trigger`: the stops', default the component's)."""
+        o = self._new(ctx, "limit", side, qty, expire_at, price=_ticks("price", price), trigger=self._trigger(trigger))
         o.bracket = (_ticks("take_profit", take_profit), _ticks("stop", stop),
                      None if stop_limit is None else _ticks("stop_limit", stop_limit))
         self._release(ctx, o)
@@ -194,17 +205,16 @@ class ConditionalOrders:
 
     # --- feeding -----------------------------------------------------------------------------------------------------
     def on_book(self, ctx: Context) -> bool:
-        """Feed a book change (the mid is the trigger price with ``trigger="mid"``); never consumed: False."""
-        if self.trigger == "mid":
-            mid2 = ctx.mid2
-            if mid2 is not None:
-                self._observe(ctx, mid2)
+        """Feed a book change (the mid is the trigger price of ``trigger="mid"`` orders); never consumed: False."""
+        mid2 = ctx.mid2
+        if mid2 is not None:
+            self._observe(ctx, "mid", mid2)
         return False
 
     def on_trade(self, ctx: Context, side: int, price: int, qty: int) -> bool:
-        """Feed a trade print (its price is the trigger price with ``trigger="trade"``); never consumed: False."""
-        if self.trigger == "trade":
-            self._observe(ctx, 2 * price)
+        """Feed a trade print (its price is the trigger price of ``trigger="trade"`` orders); never consumed:
+        False."""
+        self._observe(ctx, "trade", 2 * price)
         return False
 
     def on_order_update(self, ctx: Context, u: OrderUpdate) -> bool:
@@ -219,7 +229,7 @@ class ConditionalOrders:
             if o.bracket is not None:
                 tp, st, sl = o.bracket
                 a = self.limit(ctx, -o.side, tp, u.qty)
-                b = self.stop(ctx, -o.side, st, u.qty, limit=sl)
+                b = self.stop(ctx, -o.side, st, u.qty, limit=sl, trigger=o.trigger)
                 self.oco(ctx, a, b)
             if o.oco is not None and not self.orders[o.oco].done:
                 self._end(ctx, self.orders[o.oco], "cancelled")
@@ -261,11 +271,18 @@ class ConditionalOrders:
         assert o.best2 is not None
         return -((-o.best2) // 2) - o.offset if o.side == SELL else o.best2 // 2 + o.offset
 
-    def _observe(self, ctx: Context, p2: int) -> None:
+    def _trigger(self, trigger: str | None) -> str:
+        if trigger is None:
+            return self.trigger
+        if trigger not in TRIGGERS:
+            raise SimError(f"conditional order: trigger: expected one of {list(TRIGGERS)}, was {trigger!r}")
+        return trigger
+
+    def _observe(self, ctx: Context, trigger: str, p2: int) -> None:
         leg = ctx.leg_index
-        self._last2[leg] = p2
-        for o in list(self.orders.values()):
-            if o.status != "held" or o.leg != leg or o.kind not in ("stop", "stop_limit", "trailing_stop"):
+        self._last2[leg, trigger] = p2
+        for o in list(self._held.values()):
+            if o.status != "held" or o.leg != leg or o.trigger != trigger:
                 continue
             # a trailing stop's best: a lower price for a buy, a higher one for a sell
             if o.kind == "trailing_stop" and (o.best2 is None or (p2 - o.best2) * o.side < 0):
@@ -299,12 +316,13 @@ class ConditionalOrders:
 
     def _set(self, ctx: Context, o: EmulatedOrder, status: str) -> None:
         o.status = status
+        self._held.pop(o.id, None)  # (only stops are held; any change leaves "held")
         if self.on_change is not None:
             self.on_change(ctx, o)
 
 
 _FED = ("on_book", "on_trade", "on_order_update", "on_wake")
-_HOOKS: set[Callable[..., Any]] = set()  # the callbacks `_feeding` made (never wrapped twice)
+_MARK = "__hft_conditional_feed__"  # set on each callback `_feeding` made (never wrapped twice)
 
 
 def _feeding(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -323,7 +341,7 @@ def _feeding(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             self._in_callback = False
 
-    _HOOKS.add(hook)
+    setattr(hook, _MARK, True)
     return hook
 
 
@@ -338,7 +356,7 @@ class ConditionalStrategy(Strategy):
         super().__init_subclass__(**kw)
         for name in _FED:
             fn = cls.__dict__.get(name)
-            if fn is not None and fn not in _HOOKS:
+            if fn is not None and not getattr(fn, _MARK, False):
                 setattr(cls, name, _feeding(name, fn))
 
     @property

@@ -3,7 +3,8 @@
 A scenario file fixes an instrument, latencies, fees, a queue model, an exchange mode, an initial book, timed
 market events (exchange time) and timed order actions (local time). Every action goes through a real
 `hft.gateway.GatewayService` (per-intent ``process()``, a permissive in-memory config built from the scenario:
-one account ``SIM``, one strategy ``scenario``, the scenario's symbol, no limits apart from ``min_qty: 1``);
+one account ``SIM``, one strategy ``scenario``, the scenario's symbol, no limits apart from ``min_qty: 1`` and
+the file's ``limits``);
 its dispatcher puts accepted commands in flight to the simulated L2 venue (`hft.sim.exchange_l2.L2Venue`);
 venue reports come back after the response latency and are fed to ``gateway.on_execution_report``.
 
@@ -25,11 +26,32 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
       - {t: 10ms, op: submit, id: 1, side: buy, price: 100.0, qty: 1.0, type: limit, tif: gtc}
       - {t: 30ms, op: cancel, id: 1}
       - {t: 35ms, op: replace, id: 1, price: 100.1, qty: 0.5}         # qty = new open size
+    # emulated orders (`hft.sim.conditional`), all but oco with optional expire: 50ms | expire_at: 80ms (GTD)
+      - {t: 40ms, op: submit, id: s, side: sell, type: stop, stop: 99.5, qty: 1.0}
+      - {t: 40ms, op: submit, id: sl, side: sell, type: stop_limit, stop: 99.5, price: 99.4, qty: 1.0}
+      - {t: 40ms, op: submit, id: tr, side: sell, type: trailing_stop, offset: 0.3, qty: 1.0}
+      - {t: 40ms, op: submit, id: ice, side: buy, type: iceberg, price: 99.8, qty: 5.0, display: 1.0}
+      - {t: 40ms, op: submit, id: br, side: buy, type: bracket, price: 99.9, qty: 1.0, take_profit: 100.3,
+         stop: 99.6}                                                   # optional stop_limit: 99.5
+      - {t: 40ms, op: submit, id: g, side: buy, price: 99.7, qty: 1.0, expire: 50ms}   # a GTD limit
+      - {t: 45ms, op: oco, ids: [g, s]}                               # the first fill of either cancels the other
+    trigger: trade                                      # | mid: the stops' trigger price (default trade; a stop
+                                                        # type or a bracket may name its own: trigger: mid)
+    limits: {max_order_qty: 3000}                       # optional: the gateway's limits.defaults (lots, money units)
 
-``type``: limit | market | post_only (default limit); ``tif``: gtc | ioc | fok | day (default gtc; market
-orders default to ioc). Market orders carry no price. Prices / quantities are decimals converted exactly to
-ticks / lots. ``id`` is the scenario's own name for an order (int or string); a cancel / replace must name an
-id submitted by an earlier action (same time: earlier in the list).
+``type``: limit | market | post_only (default limit), or an emulated type: stop | stop_limit | trailing_stop |
+iceberg | bracket; ``tif``: gtc | ioc | fok | day (default gtc; market orders default to ioc; none for emulated
+types: their children are GTC limits or IOC market orders). Market orders carry no price. Prices (``stop``,
+``take_profit``, ``stop_limit``, a trailing stop's ``offset`` too) / quantities (``display`` too) are decimals
+converted exactly to ticks / lots. ``id`` is the scenario's own name for an order (int or string); a cancel /
+replace / oco must name an id submitted by an earlier action (same time: earlier in the list).
+
+Emulated orders are placed on one `hft.sim.conditional.ConditionalOrders` (its rules: trigger prices, releases,
+OCO, brackets) fed the scripted strategy's callbacks. A limit with ``expire`` / ``expire_at`` or named by an
+``oco`` is placed there too (a GTD / OCO limit); a market or post-only order takes neither. ``expire`` is a
+duration from the action's local time, ``expire_at`` a local time; either after the action's time. A cancel of
+an emulated id drops it while held or cancels its working child (an order already done: nothing); an emulated
+order is not replaced.
 
 The run is the replay engine's (`hft.sim.engine_nb.NbEngine`, what ``hft replay`` runs; no loop of its own):
 the market becomes canonical events (`scenario_events`: the initial book as snapshot levels at t = 0, seen
@@ -47,7 +69,13 @@ latencies) is queued behind the item being processed, never before it. Market ev
 ``t + feed``; commands reach the venue at ``action time + entry``; reports reach the local side at
 ``venue time + response``.
 
-Output (`run_scenario` → dict): the trace (one row per report received locally, and one per gateway rejection),
+Output (`run_scenario` → dict): the trace (one row per report received locally, one per gateway rejection, and
+one per state change of an emulated order: ``source: emulator``, ``status`` one of held | working | filled |
+cancelled | expired | rejected, with ``child`` (working: the child sent), ``stop`` (the stop level then, ticks;
+``stop_dec``), ``filled`` (lots) and ``reason`` (rejected: the gateway's reason name, or ``VENUE``); a ``working``
+row for each child an iceberg sends. A child is named ``<id>#<n>`` (the order's n-th) and its reports are rows under
+that name; a bracket's take profit and stop for its n-th fill are ``<id>.tp<n>`` / ``<id>.sl<n>``; rows come in
+the order they happen, an emulated order's reaction after the report that caused it),
 the final position (lots), balance (cash, money units: ``Σ cash_flow − fees``, i.e. ``-Σ side·price·qty·multiplier
 − fees`` for a linear instrument; `hft.sim.fees`), fees (money units, positive = paid), trade count, plus the
 gateway's view of the position. Fees are exact (`hft.core.money`): a fill's ``fee``, the balance and ``fees_paid``
@@ -97,6 +125,8 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.gateway import GatewayService
+from hft.gateway.config import check_limit_defaults, limits_in_units
+from hft.sim.conditional import TRIGGERS, ConditionalOrders, EmulatedOrder
 from hft.sim.engine import EngineConfig, L2MarketVenue
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
@@ -124,6 +154,10 @@ STATUS_OF_REPORT = {
 _SIDES = {"buy": BUY, "sell": SELL}
 _TYPES = {"limit": ORDER_LIMIT, "market": ORDER_MARKET, "post_only": ORDER_POST_ONLY}
 _TIFS = {"gtc": TIF_GTC, "ioc": TIF_IOC, "fok": TIF_FOK, "day": TIF_DAY}
+#: the emulated types (`hft.sim.conditional`) and the keys each takes besides t, op, id, side, qty, expire(_at)
+_EMULATED = {"stop": ("stop", "trigger"), "stop_limit": ("stop", "price", "trigger"),
+             "trailing_stop": ("offset", "trigger"), "iceberg": ("price", "display"),
+             "bracket": ("price", "take_profit", "stop", "stop_limit", "trigger")}
 
 @dataclass(frozen=True)
 class MarketEvent:
@@ -137,13 +171,24 @@ class MarketEvent:
 @dataclass(frozen=True)
 class Action:
     t: int
-    op: str  # submit | cancel | replace
+    op: str  # submit | cancel | replace | oco
     id: int | str
     side: int = 0
     price: int = 0
     qty: int = 0
     order_type: int = ORDER_LIMIT
     tif: int = TIF_GTC
+    # emulated orders (`hft.sim.conditional`): the type's name ("" for a plain order) and its parameters (ticks,
+    # lots, local ns)
+    kind: str = ""
+    stop: int | None = None
+    offset: int = 0
+    display: int = 0
+    take_profit: int | None = None
+    stop_limit: int | None = None
+    expire_at: int | None = None
+    pair: tuple[Any, ...] = ()  # oco: the two ids
+    trigger: str | None = None  # its stop's trigger price (None: the file's)
 
 
 @dataclass(frozen=True)
@@ -165,6 +210,8 @@ class Scenario:
     actions: tuple[Action, ...] = field(default_factory=tuple)
     kind: str = "linear"  # | "inverse" (hft.sim.fees)
     contract_size: Decimal = Decimal(1)
+    trigger: str = "trade"  # the emulated orders' trigger price: trade | mid (hft.sim.conditional)
+    limits: dict[str, Any] = field(default_factory=dict)  # the gateway's limits.defaults (lots, money units)
 
     @property
     def money(self) -> int:
@@ -304,42 +351,64 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
         s.done()
         events.append(MarketEvent(t, kind, side, price, qty))
 
-    actions: list[Action] = []
+    trigger = root.str("trigger", "trade", choices=TRIGGERS)
+    lim = root.section("limits", {})
+    check_limit_defaults(lim)  # strict, naming this file's keys
+    limits = limits_in_units(lim, None)
+
     submitted: set[Any] = set()
+    emulated: dict[Any, str] = {}  # ids placed through the emulator -> their type
     raw_actions = root.raw("actions", [])
     if not isinstance(raw_actions, list):
         root.fail("actions", "a list of order actions", raw_actions)
+    # a plain limit named by an oco goes through the emulator too (an OCO links emulated orders)
+    in_oco = {v for a in raw_actions if isinstance(a, dict) and a.get("op") == "oco" and isinstance(a.get("ids"), list)
+              for v in a["ids"] if isinstance(v, int | str) and not isinstance(v, bool)}
+    paired: set[Any] = set()
     order = sorted(range(len(raw_actions)), key=lambda k: _peek_t(raw_actions[k], file, k))
     parsed: dict[int, Action] = {}
     for i in order:
         s = Section(raw_actions[i], file, f"actions[{i}]")
         t = s.duration_ns("t")
-        op = s.str("op", choices=("submit", "cancel", "replace"))
+        op = s.str("op", choices=("submit", "cancel", "replace", "oco"))
+        if op == "oco":
+            act = _oco(s, t, submitted, emulated, paired)
+            s.done()
+            parsed[i] = act
+            continue
         oid = _id(s)
         if op == "submit":
             if oid in submitted:
                 s.fail(s.key("id"), "an id not submitted before", oid)
             submitted.add(oid)
             side = _SIDES[s.str("side", choices=tuple(_SIDES))]
-            otype = _TYPES[s.str("type", "limit", choices=tuple(_TYPES))]
-            tif = _TIFS[s.str("tif", "ioc" if otype == ORDER_MARKET else "gtc", choices=tuple(_TIFS))]
-            if otype == ORDER_MARKET:
-                if s.has("price"):
-                    s.fail(s.key("price"), "no price for a market order", s.raw("price"))
-                price = 0
-            else:
-                price = _to_units(s, "price", s.raw("price"), tick, "price")
+            name = s.str("type", "limit", choices=(*_TYPES, *_EMULATED))
             qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
-            act = Action(t, op, oid, side, price, qty, otype, tif)
+            gtd = s.has("expire") or s.has("expire_at")
+            if name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)):
+                act = _emulated(s, t, oid, side, name, qty, tick, lot)
+                emulated[oid] = name
+            else:
+                if gtd:
+                    s.fail(s.key("expire" if s.has("expire") else "expire_at"),
+                           "no expiry for a market or post-only order (GTD: a limit or an emulated type)",
+                           s.raw("expire" if s.has("expire") else "expire_at"))
+                otype = _TYPES[name]
+                tif = _TIFS[s.str("tif", "ioc" if otype == ORDER_MARKET else "gtc", choices=tuple(_TIFS))]
+                if otype == ORDER_MARKET:
+                    if s.has("price"):
+                        s.fail(s.key("price"), "no price for a market order", s.raw("price"))
+                    price = 0
+                else:
+                    price = _to_units(s, "price", s.raw("price"), tick, "price")
+                act = Action(t, op, oid, side, price, qty, otype, tif)
         elif op == "cancel":
-            if oid not in submitted:
-                raise SimError(f"{file}: key 'actions[{i}].id': expected the id of an order submitted earlier, "
-                               f"was {oid!r}", file=file, key=f"actions[{i}].id")
-            act = Action(t, op, oid)
+            _submitted_before(oid, submitted, file, i)
+            act = Action(t, op, oid, kind=emulated.get(oid, ""))  # an emulated order: the emulator cancels it
         else:
-            if oid not in submitted:
-                raise SimError(f"{file}: key 'actions[{i}].id': expected the id of an order submitted earlier, "
-                               f"was {oid!r}", file=file, key=f"actions[{i}].id")
+            _submitted_before(oid, submitted, file, i)
+            if oid in emulated:
+                s.fail(s.key("id"), "the id of a plain order (an emulated order is cancelled, not replaced)", oid)
             price = _to_units(s, "price", s.raw("price"), tick, "price")
             qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
             act = Action(t, op, oid, 0, price, qty)
@@ -348,12 +417,66 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     actions = [parsed[i] for i in range(len(raw_actions))]
     root.done()
     sc = Scenario(file, symbol, tick, lot, mult, entry, response, feed, fees, qm, mode, bids, asks,
-                  tuple(events), tuple(actions), inst_kind, contract)
+                  tuple(events), tuple(actions), inst_kind, contract, trigger, limits)
     try:
         sc.money  # noqa: B018 - an inexact inverse contract value fails here, naming the file
     except ConfigError as e:
         raise ConfigError(f"{file}: {e}", file=file, key="instrument.contract_size") from None
     return sc
+
+
+def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
+    if oid not in submitted:
+        raise SimError(f"{file}: key 'actions[{i}].id': expected the id of an order submitted earlier, "
+                       f"was {oid!r}", file=file, key=f"actions[{i}].id")
+
+
+def _emulated(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: Decimal, lot: Decimal) -> Action:
+    """A submit of an emulated type (`hft.sim.conditional`); a ``limit`` here is a GTD or OCO one."""
+    keys = _EMULATED.get(name, ("price",))
+    for k in ("price", "stop", "offset", "display", "take_profit", "stop_limit", "trigger", "tif"):
+        if s.has(k) and k not in keys:
+            what = "no tif (its orders are GTC limits or IOC market orders)" if k == "tif" else f"no {k} for {name}"
+            s.fail(s.key(k), what, s.raw(k))
+
+    def px(k: str) -> int:
+        return _to_units(s, k, s.raw(k), tick, "price")
+
+    price = px("price") if "price" in keys else 0
+    stop = px("stop") if "stop" in keys else None
+    offset = px("offset") if "offset" in keys else 0
+    display = _to_units(s, "display", s.raw("display"), lot, "qty") if "display" in keys else 0
+    take_profit = px("take_profit") if "take_profit" in keys else None
+    stop_limit = px("stop_limit") if "stop_limit" in keys and s.has("stop_limit") else None
+    expire_at = None
+    if s.has("expire") and s.has("expire_at"):
+        s.fail(s.key("expire_at"), "either expire (a duration) or expire_at (a local time), not both",
+               s.raw("expire_at"))
+    if s.has("expire"):
+        expire_at = t + s.duration_ns("expire")
+    elif s.has("expire_at"):
+        expire_at = s.duration_ns("expire_at")
+    if expire_at is not None and expire_at <= t:
+        k = "expire" if s.has("expire") else "expire_at"
+        s.fail(s.key(k), "a time after the action's", s.raw(k))
+    trigger = s.str("trigger", choices=TRIGGERS) if s.has("trigger") else None
+    return Action(t, "submit", oid, side, price, qty, ORDER_LIMIT, TIF_GTC, name, stop, offset, display,
+                  take_profit, stop_limit, expire_at, trigger=trigger)
+
+
+def _oco(s: Section, t: int, submitted: set[Any], emulated: dict[Any, str], paired: set[Any]) -> Action:
+    ids = s.raw("ids")
+    if not isinstance(ids, list) or len(ids) != 2 or ids[0] == ids[1]:
+        s.fail(s.key("ids"), "two different order ids", ids)
+    for k, v in enumerate(ids):
+        if isinstance(v, bool) or not isinstance(v, int | str) or v not in submitted:
+            s.fail(s.key(f"ids[{k}]"), "the id of an order submitted earlier", v)
+        if v not in emulated:
+            s.fail(s.key(f"ids[{k}]"), "an emulated order or a limit (not market / post-only)", v)
+        if v in paired:
+            s.fail(s.key(f"ids[{k}]"), "an order in no OCO pair yet", v)
+    paired.update(ids)
+    return Action(t, "oco", ids[0], kind="oco", pair=tuple(ids))
 
 
 def _peek_t(raw: Any, file: str, i: int) -> int:
@@ -384,21 +507,43 @@ def scenario_events(sc: Scenario) -> np.ndarray:
 class ScriptedStrategy(Strategy):
     """The scenario's actions as a strategy: each action wakes it at its local time (`Context.at`) and goes
     through the gateway like any strategy's intent; every report it receives and every gateway rejection is a
-    row of the trace."""
+    row of the trace. Emulated orders go through `hft.sim.conditional.ConditionalOrders`, fed the strategy's
+    callbacks; each of their state changes is a row too (module docstring)."""
 
     name = STRATEGY
 
     def __init__(self, sc: Scenario) -> None:
         self.sc = sc
         self.gw_id: dict[Any, int] = {}  # scenario id -> gateway order id
-        self.sc_id: dict[int, Any] = {}
+        self.sc_id: dict[int, Any] = {}  # gateway order id -> scenario id (an emulated order's child: its name)
         self.trace: list[dict[str, Any]] = []
+        self.cond = ConditionalOrders(sc.trigger, self._changed)
+        self.em: dict[Any, EmulatedOrder] = {}  # scenario id -> emulated order
+        self.em_name: dict[int, Any] = {}  # emulated id -> scenario id
+        self._owner: dict[int, Any] = {}  # child's gateway order id -> its emulated order's scenario id
+        self._placing: Any = None  # the scenario id of the emulated order being placed
+        self._parent: Any = None  # the emulated order whose child's report the emulator is being fed
+        self._pairs: dict[Any, int] = {}  # bracket -> take-profit / stop pairs placed
 
     def on_start(self, ctx: Context) -> None:
         for act in self.sc.actions:
             ctx.at(act.t, act)
 
-    def on_wake(self, ctx: Context, act: Action) -> None:
+    def on_book(self, ctx: Context) -> None:
+        self.cond.on_book(ctx)
+        self._adopt(ctx)
+
+    def on_trade(self, ctx: Context, side: int, price: int, qty: int) -> None:
+        self.cond.on_trade(ctx, side, price, qty)
+        self._adopt(ctx)
+
+    def on_wake(self, ctx: Context, act: Any) -> None:
+        if self.cond.on_wake(ctx, act):  # an emulated order's expiry
+            self._adopt(ctx)
+            return
+        if act.kind:
+            self._emulated(ctx, act)
+            return
         if act.op == "submit":
             d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif)
             if d.accepted:
@@ -413,6 +558,30 @@ class ScriptedStrategy(Strategy):
         if not d.accepted:
             self._row(ctx.now, act.id, "REJECTED", source="gateway", reason=d.reason_name, op=act.op)
 
+    def _emulated(self, ctx: Context, act: Action) -> None:
+        """Place, cancel or pair emulated orders (the conditional component's calls)."""
+        c = self.cond
+        if act.op == "oco":
+            c.oco(ctx, self.em[act.pair[0]], self.em[act.pair[1]])
+        elif act.op == "cancel":
+            c.cancel(ctx, self.em[act.id])
+        else:
+            self._placing = act.id
+            if act.kind in ("stop", "stop_limit"):
+                c.stop(ctx, act.side, act.stop, act.qty, limit=act.price if act.kind == "stop_limit" else None,
+                       expire_at=act.expire_at, trigger=act.trigger)
+            elif act.kind == "trailing_stop":
+                c.trailing_stop(ctx, act.side, act.offset, act.qty, expire_at=act.expire_at, trigger=act.trigger)
+            elif act.kind == "iceberg":
+                c.iceberg(ctx, act.side, act.price, act.qty, act.display, expire_at=act.expire_at)
+            elif act.kind == "bracket":
+                assert act.take_profit is not None and act.stop is not None
+                c.bracket(ctx, act.side, act.price, act.qty, act.take_profit, act.stop, stop_limit=act.stop_limit,
+                          expire_at=act.expire_at, trigger=act.trigger)
+            else:
+                c.limit(ctx, act.side, act.price, act.qty, expire_at=act.expire_at)
+        self._adopt(ctx)
+
     def on_order_update(self, ctx: Context, u: OrderUpdate) -> None:
         fill = u.kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
         shown = fill or u.kind == REPORT_REPLACED  # fills: exec price / qty; REPLACED: the new price / size
@@ -420,6 +589,70 @@ class ScriptedStrategy(Strategy):
                   source="venue", exch_ts=u.exch_ts, price=u.price if shown else None, qty=u.qty if shown else None,
                   leaves=u.leaves, liquidity=("maker" if u.maker else "taker") if fill else None,
                   fee=_money(u.fee, u.fee_frac) if fill else None)
+        self._parent = self._owner.get(u.order_id)
+        if self._parent is not None:  # after its row: the emulator's reactions follow the report
+            self.cond.on_order_update(ctx, u)
+            self._adopt(ctx)
+            self._parent = None
+
+    # --- the emulated orders' rows -------------------------------------------------------------------------------
+    def _adopt(self, ctx: Context) -> None:
+        """After a call into the emulator: the new orders' rows, then a ``working`` row for each child sent without
+        a state change (an iceberg's next part)."""
+        self._adopt_new(ctx)
+        for o in self.cond.orders.values():
+            for child in self._children(o):
+                self._em_row(ctx, o, "working", child)
+
+    def _adopt_new(self, ctx: Context) -> None:
+        """Name the emulated orders not named yet, oldest first; a ``held`` row for each still held."""
+        for o in self.cond.orders.values():
+            if o.id not in self.em_name:
+                self._name(o)
+                if o.status == "held":
+                    self._em_row(ctx, o, "held")
+
+    def _name(self, o: EmulatedOrder) -> None:
+        """A placed order takes its action's id; a bracket's take profit and stop for its n-th fill are
+        ``<id>.tp<n>`` and ``<id>.sl<n>``."""
+        if self._placing is not None:
+            name, self._placing = self._placing, None
+        else:
+            parent = self._parent
+            if o.kind == "limit":
+                self._pairs[parent] = self._pairs.get(parent, 0) + 1
+            name = f"{parent}.{'tp' if o.kind == 'limit' else 'sl'}{self._pairs.get(parent, 0)}"
+        self.em[name] = o
+        self.em_name[o.id] = name
+
+    def _children(self, o: EmulatedOrder) -> list[Any]:
+        """The children of `o` not named yet, named ``<id>#<n>`` (its n-th child) and mapped to their order ids."""
+        name = self.em_name[o.id]
+        new = []
+        for n, oid in enumerate(o.children, 1):
+            if oid not in self.sc_id:
+                self.sc_id[oid] = f"{name}#{n}"
+                self._owner[oid] = name
+                new.append(self.sc_id[oid])
+        return new
+
+    def _changed(self, ctx: Context, o: EmulatedOrder) -> None:
+        """`ConditionalOrders`' on_change: a row for the state change (``working``: with the child it sent).
+        Orders made before it (a bracket's held stop) get their rows first."""
+        self._adopt_new(ctx)
+        if o.status == "working":
+            for child in self._children(o):
+                self._em_row(ctx, o, "working", child)
+        else:
+            self._em_row(ctx, o, o.status)
+
+    def _em_row(self, ctx: Context, o: EmulatedOrder, status: str, child: Any = None) -> None:
+        row: dict[str, Any] = {"t_ns": ctx.now, "id": self.em_name[o.id], "status": status, "price": None,
+                               "qty": None, "leaves": None, "liquidity": None, "fee": None, "exch_ts": None,
+                               "source": "emulator", "child": child, "stop": o.stop, "filled": o.filled}
+        if status == "rejected":
+            row["reason"] = o.reason
+        self.trace.append(row)
 
     def _row(self, t: int, oid: Any, status: str, *, source: str, exch_ts: int | None = None,
              price: int | None = None, qty: int | None = None, leaves: int | None = None,
@@ -434,18 +667,42 @@ class ScriptedStrategy(Strategy):
         self.trace.append(row)
 
 
+def _children_bound(a: Action) -> int:
+    """At most how many commands an emulated order sends beyond its action (0 for a plain order): a child and its
+    cancel; an iceberg's parts; a bracket's take profit, stop and cancel for each lot filled."""
+    if not a.kind or a.op != "submit":
+        return 0
+    if a.kind == "iceberg":
+        return -(-a.qty // a.display) + 1
+    return 2 + (3 * a.qty if a.kind == "bracket" else 0)
+
+
+def _commands(sc: Scenario) -> int:
+    return len(sc.actions) + sum(_children_bound(a) for a in sc.actions)
+
+
+def venue_capacity(sc: Scenario) -> int:
+    """The venue's order slots for the scenario: one per command it may send (at least 16)."""
+    return max(16, _commands(sc) + 1)
+
+
+def gateway_config(sc: Scenario) -> Any:
+    """The scenario's permissive gateway config (module docstring), sized for its commands, with its limits."""
+    return sim_gateway_config(sc.symbol, STRATEGY, multiplier=sc.multiplier, working_orders=2 * venue_capacity(sc),
+                              dedup_capacity=2 * _commands(sc), limits=sc.limits,
+                              file=f"<gateway config for {sc.file}>")
+
+
 def build_engine(sc: Scenario, strategy: Strategy) -> Any:
     """The replay engine (`hft.sim.engine_nb.NbEngine`, as `hft replay` runs) set up for the scenario: its L2
     venue, latencies, fees and a permissive gateway (module docstring)."""
 
     prices = [p for p, _ in sc.bids + sc.asks] + [e.price for e in sc.events if e.kind != "clear"] + \
-             [a.price for a in sc.actions if a.price > 0]
+             [p for a in sc.actions for p in (a.price, a.take_profit, a.stop_limit) if p]
     lo, hi = (min(prices), max(prices)) if prices else (0, 0)
-    capacity = max(16, len(sc.actions) + 1)
+    capacity, cfg = venue_capacity(sc), gateway_config(sc)
     venue = L2Venue(new_book(lo - 64, hi + 64, lo - 64, hi + 64), parse_queue_model(sc.queue_model),
                     EXCHANGE_MODES[sc.exchange], sc.fees, sc.money, capacity=capacity)
-    cfg = sim_gateway_config(sc.symbol, STRATEGY, multiplier=sc.multiplier, working_orders=2 * capacity,
-                             dedup_capacity=2 * len(sc.actions), file=f"<gateway config for {sc.file}>")
 
     def gateway(clock: Any, dispatcher: Any, sink: Any) -> Any:
         return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
@@ -467,6 +724,8 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         r = dict(r)
         r["price_dec"] = sc.px(r["price"]) if r["price"] is not None else None
         r["qty_dec"] = sc.qty(r["qty"]) if r["qty"] is not None else None
+        if r["source"] == "emulator":
+            r["stop_dec"] = sc.px(r["stop"]) if r["stop"] is not None else None
         rows.append(r)
 
     money_unit = (Decimal(1) / (INVERSE_UNITS * sc.multiplier) if sc.kind == "inverse"

@@ -27,6 +27,18 @@ def test_table_output():
         assert word in p.stdout
 
 
+def test_emulated_orders_in_the_table():
+    p = hft("sim", "scenario", str(SCEN / "bracket.yaml"), env={"COLUMNS": "160"})
+    assert p.returncode == 0, p.stderr
+    for word in ("B.tp1#1", "sent B.tp1#1", "held", "stop 99.97", "cancelled", "filled"):
+        assert word in p.stdout
+    p = hft("sim", "scenario", str(SCEN / "child_rejected.yaml"), "--json")
+    rows = json.loads(p.stdout)["trace"]
+    assert [(r["id"], r["status"], r.get("reason"), r["stop_dec"]) for r in rows] == [
+        ("R", "held", None, "100.02"), ("K", "rejected", "MAX_ORDER_QTY", None),
+        ("R", "rejected", "MAX_ORDER_QTY", "100.02")]
+
+
 def test_json_output_is_deterministic_across_hash_seeds():
     a = hft("sim", "scenario", str(SCEN / "marketable_and_market.yaml"), "--json", env={"PYTHONHASHSEED": "1"})
     b = hft("sim", "scenario", str(SCEN / "marketable_and_market.yaml"), "--json", env={"PYTHONHASHSEED": "2"})
@@ -50,6 +62,13 @@ def test_bad_inputs_exit_nonzero_without_traceback(tmp_path):
     assert p.returncode == 14 and "Traceback" not in p.stderr  # SimError
     err = json.loads(p.stdout)
     assert err["ok"] is False and err["error"] == "SimError" and err["key"] == "actions[0].id"
+
+    bad_stop = tmp_path / "stop.yaml"
+    bad_stop.write_text("instrument: {tick_size: 0.01, lot_size: 1}\nactions:\n"
+                        "  - {t: 1ms, op: submit, id: s, side: sell, type: stop, stop: 99.995, qty: 1}\n")
+    p = hft("sim", "scenario", str(bad_stop))
+    assert p.returncode == 11 and "actions[0].stop" in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
 
     p = hft("sim", "scenario", str(tmp_path / "missing.yaml"))
     assert p.returncode == 11 and p.stderr.startswith("error:")

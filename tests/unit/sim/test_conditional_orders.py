@@ -175,6 +175,24 @@ def test_trailing_stop_starts_at_the_last_price_seen():
     assert fills == [(22.0, BUY, 10004, 1)]
 
 
+def test_each_order_its_own_trigger():
+    # one component (trigger "trade"), a sell stop 99.98 x1 on the mid (a) and one on the last trade (b). 5 ms: a
+    # print at 99.98 releases b (a market sell filled at the 99.99 bid, report 7 ms); the mid is still 100.00.
+    # 10 ms: the 99.99 bids leave -> mid 99.99. 20 ms: an ask at 99.99 -> mid (99.97 + 99.99) / 2 = 99.98: a goes
+    # out, filled at the 99.97 bid (report 22 ms)
+    def setup(ctx, c):
+        c.stop(ctx, SELL, 9998, 1, trigger="mid")
+        c.stop(ctx, SELL, 9998, 1)
+
+    cmds, fills, log, _, s = run([trade(5, "sell", 99.98, 1), depth(10, "buy", 99.99, 0),
+                                  depth(20, "sell", 99.99, 5)], setup)
+    assert cmds == [(5.0, "new", SELL, 0, 1, True), (20.0, "new", SELL, 0, 1, True)]
+    assert fills == [(7.0, SELL, 9999, 1), (22.0, SELL, 9997, 1)]
+    assert [(t, i, st) for t, i, _, st, _ in log] == [(5.0, 2, "working"), (7.0, 2, "filled"), (20.0, 1, "working"),
+                                                      (22.0, 1, "filled")]
+    assert [o.trigger for o in s.conditional.orders.values()] == ["mid", "trade"]
+
+
 # --- iceberg -----------------------------------------------------------------------------------------------------
 def test_iceberg_refills_at_the_back_of_the_queue():
     # buy 5 @ 99.98 shown 2 at a time. 0 ms: child 2 (first at its empty level at 1 ms). 3 ms: others join 4 lots
@@ -293,6 +311,8 @@ def test_bad_arguments():
         c.stop(None, 0, 100, 1)
     with pytest.raises(SimError, match="qty: expected a positive integer"):
         c.stop(None, BUY, 100, 0)
+    with pytest.raises(SimError, match="trigger: expected one of"):
+        c.stop(None, BUY, 100, 1, trigger="last")
 
 
 def test_the_docs_example():

@@ -241,9 +241,7 @@ def test_scenarios_agree(path):
     nb_script, ref_script = S.ScriptedStrategy(sc), S.ScriptedStrategy(sc)
     engine = S.build_engine(sc, nb_script)
     nb = engine.run(multiplier=sc.money)
-    capacity = max(16, len(sc.actions) + 1)  # the scenario's venue and gateway sizes (`hft.sim.scenario`)
-    cfg = sim_gateway_config(sc.symbol, S.STRATEGY, multiplier=sc.multiplier, working_orders=2 * capacity,
-                             dedup_capacity=2 * len(sc.actions))
+    capacity, cfg = S.venue_capacity(sc), S.gateway_config(sc)  # the scenario's venue and gateway
 
     def gateway(clock, dispatcher, sink):
         from hft.gateway import GatewayService

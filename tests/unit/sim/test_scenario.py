@@ -17,8 +17,11 @@ SCEN = ROOT / "config" / "sim" / "scenarios"
 
 
 def compact(result):
-    """(local ms, id, status, price ticks, qty lots, leaves, liquidity, fee) per trace row."""
-    return [(r["t_ns"] / 1e6, r["id"], r["status"], r["price"], r["qty"], r["leaves"], r["liquidity"], r["fee"])
+    """(local ms, id, status, price ticks, qty lots, leaves, liquidity, fee) per trace row; an emulated order's row
+    (`hft.sim.conditional`): (local ms, id, status, child sent, stop level ticks, reason)."""
+    return [(r["t_ns"] / 1e6, r["id"], r["status"], r["child"], r["stop"], r.get("reason"))
+            if r["source"] == "emulator" else
+            (r["t_ns"] / 1e6, r["id"], r["status"], r["price"], r["qty"], r["leaves"], r["liquidity"], r["fee"])
             for r in result["trace"]]
 
 
@@ -143,6 +146,80 @@ EXPECTED = {
          (31.0, 1, "PARTIALLY_FILLED", 10000, 5, 5, "maker", -10),
          (41.0, 1, "FILLED", 10000, 5, 0, "maker", -10)],
         (10, -99980, -20, 2)),
+    # emulated orders (hft.sim.conditional): no fees; each file's header derives its trace
+    "stop_orders.yaml": (
+        [(1.0, "S", "held", None, 10002, None),
+         (1.0, "L", "held", None, 9999, None),
+         (1.0, "T", "held", None, None, None),  # no print seen yet: no level
+         (1.0, "X", "held", None, 10005, None),
+         (20.1, "S", "working", "S#1", 10002, None),  # the 100.02 print, seen at 20.1ms
+         (22.1, "S#1", "NEW", None, None, 2, None, None),
+         (22.1, "S#1", "FILLED", 10002, 2, 0, "taker", 0),
+         (22.1, "S", "filled", None, 10002, None),
+         (25.0, "X", "cancelled", None, 10005, None),
+         (30.1, "T", "working", "T#1", 10000, None),  # 2 ticks below the best print, 100.02
+         (32.1, "T#1", "NEW", None, None, 1, None, None),
+         (32.1, "T#1", "FILLED", 9999, 1, 0, "taker", 0),
+         (32.1, "T", "filled", None, 10000, None),
+         (40.1, "L", "working", "L#1", 9999, None),
+         (42.1, "L#1", "NEW", None, None, 3, None, None),
+         (42.1, "L#1", "PARTIALLY_FILLED", 9998, 2, 1, "taker", 0)],  # 1 lot rests at its limit
+        (-1, 9991, 0, 3)),
+    "iceberg_refill.yaml": (
+        [(1.0, "I", "working", "I#1", None, None),
+         (3.0, "I#1", "NEW", None, None, 2, None, None),
+         (11.0, "I#1", "FILLED", 9998, 2, 0, "maker", 0),
+         (11.0, "I", "working", "I#2", None, None),  # joins behind the 4 lots bid at 5ms
+         (13.0, "I#2", "NEW", None, None, 2, None, None),
+         (21.0, "I#2", "PARTIALLY_FILLED", 9998, 1, 1, "maker", 0),
+         (36.0, "I#2", "FILLED", 9998, 1, 0, "maker", 0),
+         (36.0, "I", "working", "I#3", None, None),  # behind the 3 lots bid at 30ms
+         (38.0, "I#3", "NEW", None, None, 1, None, None),
+         (51.0, "I#3", "FILLED", 9998, 1, 0, "maker", 0),  # not at 45ms: 3 lots were ahead
+         (51.0, "I", "filled", None, None, None)],
+        (5, -49990, 0, 4)),
+    "gtd_expiry.yaml": (
+        [(1.0, "G1", "working", "G1#1", None, None),
+         (1.0, "G2", "working", "G2#1", None, None),
+         (1.0, "H", "held", None, 9995, None),
+         (5.0, "H", "expired", None, 9995, None),
+         (10.0, "G1", "expired", None, None, None),
+         (10.0, "G2", "expired", None, None, None),
+         (11.0, "G1#1", "NEW", None, None, 2, None, None),
+         (11.0, "G2#1", "NEW", None, None, 1, None, None),
+         (17.0, "G1#1", "FILLED", 10000, 2, 0, "maker", 0),  # the fill won the race against the cancel
+         (20.0, "G1#1", "CANCEL_REJECTED", None, None, 0, None, None),
+         (20.0, "G2#1", "CANCELED", None, None, 0, None, None)],
+        (2, -20000, 0, 1)),
+    "oco_mid.yaml": (
+        [(1.0, "P", "working", "P#1", None, None),
+         (1.0, "Q", "held", None, 9999, None),
+         (3.0, "P#1", "NEW", None, None, 2, None, None),
+         (20.1, "Q", "working", "Q#1", 9999, None),  # mid 99.99 after the 99.97 bid
+         (22.1, "Q#1", "NEW", None, None, 2, None, None),
+         (22.1, "Q#1", "FILLED", 9997, 2, 0, "taker", 0),
+         (22.1, "P", "cancelled", None, None, None),
+         (22.1, "Q", "filled", None, 9999, None),
+         (24.1, "P#1", "CANCELED", None, None, 0, None, None)],
+        (-2, 19994, 0, 1)),
+    "bracket.yaml": (
+        [(1.0, "B", "working", "B#1", None, None),
+         (3.0, "B#1", "NEW", None, None, 2, None, None),
+         (11.0, "B#1", "FILLED", 9999, 2, 0, "maker", 0),
+         (11.0, "B.tp1", "working", "B.tp1#1", None, None),
+         (11.0, "B.sl1", "held", None, 9997, None),
+         (11.0, "B", "filled", None, None, None),
+         (13.0, "B.tp1#1", "NEW", None, None, 2, None, None),
+         (21.0, "B.tp1#1", "PARTIALLY_FILLED", 10003, 1, 1, "maker", 0),
+         (21.0, "B.sl1", "cancelled", None, 9997, None),  # a partial fill of either cancels the other
+         (31.0, "B.tp1#1", "FILLED", 10003, 1, 0, "maker", 0),
+         (31.0, "B.tp1", "filled", None, None, None)],
+        (0, 8, 0, 3)),
+    "child_rejected.yaml": (
+        [(1.0, "R", "held", None, 10002, None),
+         (1.0, "K", "rejected", None, None, "MAX_ORDER_QTY"),
+         (10.1, "R", "rejected", None, 10002, "MAX_ORDER_QTY")],
+        (0, 0, 0, 0)),
 }
 
 
@@ -157,7 +234,9 @@ def test_shipped_scenario_trace(name):
     assert compact(res) == trace
     assert summary(res) == summ
     assert res["gateway"]["position"] == res["position"]  # the gateway saw the same fills
-    assert res["gateway"]["rejected"] == 0
+    refused = [r for r in res["trace"] if r["source"] == "gateway"
+               or (r["source"] == "emulator" and r["status"] == "rejected" and r["reason"] != "VENUE")]
+    assert res["gateway"]["rejected"] == len(refused)
 
 
 def test_issue_example_and_decimal_output(tmp_path):
@@ -239,6 +318,36 @@ actions:
     (BASE + "exchange: partial\n", ConfigError, "exchange"),
     (BASE + "fees: {maker_bps: 0.001}\n", ConfigError, "fees.maker_bps"),
     (BASE.replace("[[100.00, 10]]", "[[100.02, 10]]"), ConfigError, "book.bids"),
+    # emulated orders
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, qty: 4"), ConfigError, "actions[0].stop"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, stop: 99.995, qty: 4"), ConfigError, "actions[0].stop"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, stop: 99.9, price: 100.00, qty: 4"), ConfigError,
+     "actions[0].price"),
+    (BASE.replace("qty: 4}", "qty: 4, type: stop_limit, stop: 100.05, tif: ioc}"), ConfigError, "actions[0].tif"),
+    (BASE.replace("price: 100.00, qty: 4", "type: trailing_stop, offset: 0.015, qty: 4"), ConfigError,
+     "actions[0].offset"),
+    (BASE.replace("price: 100.00, qty: 4", "type: trailing_stop, offset: 0, qty: 4"), ConfigError,
+     "actions[0].offset"),
+    (BASE.replace("qty: 4}", "qty: 4, type: iceberg}"), ConfigError, "actions[0].display"),
+    (BASE.replace("qty: 4}", "qty: 4, type: bracket, stop: 99.9}"), ConfigError, "actions[0].take_profit"),
+    (BASE.replace("qty: 4}", "qty: 4, type: post_only, expire: 5ms}"), ConfigError, "actions[0].expire"),
+    (BASE.replace("qty: 4}", "qty: 4, expire: 5ms, expire_at: 20ms}"), ConfigError, "actions[0].expire_at"),
+    (BASE.replace("qty: 4}", "qty: 4, expire_at: 10ms}"), ConfigError, "actions[0].expire_at"),  # not after t
+    (BASE.replace("qty: 4}", "qty: 4, expire: soon}"), ConfigError, "actions[0].expire"),
+    (BASE + "  - {t: 20ms, op: oco, ids: [1, 2]}\n", ConfigError, "actions[1].ids[1]"),
+    (BASE + "  - {t: 20ms, op: oco, ids: [1]}\n", ConfigError, "actions[1].ids"),
+    (BASE + "  - {t: 20ms, op: oco, ids: [[1], 1]}\n", ConfigError, "actions[1].ids[0]"),
+    (BASE + "  - {t: 20ms, op: submit, id: m, side: sell, qty: 1, type: market}\n"
+            "  - {t: 20ms, op: oco, ids: [1, m]}\n", ConfigError, "actions[2].ids[1]"),
+    (BASE.replace("qty: 4}", "qty: 4, expire: 5ms}") + "  - {t: 20ms, op: replace, id: 1, price: 100.00, qty: 1}\n",
+     ConfigError, "actions[1].id"),
+    (BASE + "trigger: last\n", ConfigError, "trigger"),
+    (BASE.replace("qty: 4}", "qty: 4, type: iceberg, display: 1, trigger: mid}"), ConfigError,
+     "actions[0].trigger"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, stop: 99.9, qty: 4, trigger: last"), ConfigError,
+     "actions[0].trigger"),
+    (BASE + "limits: {max_order_qty: -1}\n", ConfigError, "limits.max_order_qty"),
+    (BASE + "limits: {max_colour: 1}\n", ConfigError, "limits.max_colour"),
 ])
 def test_bad_input(tmp_path, text, err, key):
     f = tmp_path / "bad.yaml"
@@ -327,3 +436,122 @@ def test_scenario_invariants(data):
 def test_gateway_tracks_working_size_through_replaces():
     res = run_file(SCEN / "replace_queue.yaml")
     assert res["gateway"]["working_buy"] == 4  # order 2, replaced to 4 lots, still working
+
+
+def test_cancel_of_a_working_emulated_order_cancels_its_child():
+    # an iceberg buy 4 @ 99.99 shown 1: I#1 sent at 1ms (NEW 3ms); the cancel at 5ms ends the iceberg and cancels
+    # I#1 (at the venue 6ms, CANCELED 7ms); nothing more is sent, a later print fills nothing
+    sc = parse_scenario({
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "latency": {"entry": "1ms", "response": "1ms"},
+        "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]},
+        "events": [{"t": "10ms", "kind": "trade", "aggressor": "sell", "price": 99.99, "qty": 5}],
+        "actions": [{"t": "1ms", "op": "submit", "id": "I", "side": "buy", "type": "iceberg", "price": 99.99,
+                     "qty": 4, "display": 1},
+                    {"t": "5ms", "op": "cancel", "id": "I"}],
+    })
+    res = run_scenario(sc)
+    assert compact(res) == [(1.0, "I", "working", "I#1", None, None),
+                            (3.0, "I#1", "NEW", None, None, 1, None, None),
+                            (5.0, "I", "cancelled", None, None, None),
+                            (7.0, "I#1", "CANCELED", None, None, 0, None, None)]
+    assert res["position"] == 0 and res["gateway"]["decisions"] == 2
+
+
+@st.composite
+def _emulated_scenario(draw):
+    """Random emulated orders (every type, GTD, cancels, OCO pairs) on random markets."""
+    n = draw(st.integers(1, 5))
+    actions, ids = [], []
+    for i in range(n):
+        t = draw(st.integers(0, 30))
+        kind = draw(st.sampled_from(["stop", "stop_limit", "trailing_stop", "iceberg", "bracket", "limit"]))
+        a = {"t": f"{t}ms", "op": "submit", "id": i, "side": draw(st.sampled_from(["buy", "sell"])),
+             "qty": draw(st.integers(1, 6)), "type": kind}
+        if kind in ("stop", "stop_limit", "bracket"):
+            a["stop"] = draw(_px)
+        if kind in ("stop_limit", "iceberg", "bracket", "limit"):
+            a["price"] = draw(_px)
+        if kind == "trailing_stop":
+            a["offset"] = draw(st.sampled_from([0.01, 0.02, 0.05]))
+        if kind == "iceberg":
+            a["display"] = draw(st.integers(1, 3))
+        if kind == "bracket":
+            a["take_profit"] = draw(_px)
+        if kind in ("stop", "stop_limit", "trailing_stop", "bracket") and draw(st.booleans()):
+            a["trigger"] = draw(st.sampled_from(["trade", "mid"]))
+        if kind == "limit" or draw(st.booleans()):
+            a["expire"] = f"{draw(st.integers(1, 30))}ms"
+        actions.append(a)
+        ids.append((t, i))
+        if draw(st.booleans()):
+            actions.append({"t": f"{t + draw(st.integers(0, 20))}ms", "op": "cancel", "id": i})
+    if len(ids) >= 2 and draw(st.booleans()):
+        (ta, a), (tb, b) = ids[0], ids[1]
+        actions.append({"t": f"{max(ta, tb)}ms", "op": "oco", "ids": [a, b]})
+    return {
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "latency": {"entry": f"{draw(st.integers(0, 3))}ms", "response": f"{draw(st.integers(0, 3))}ms",
+                    "feed": f"{draw(st.integers(0, 3))}ms"},
+        "trigger": draw(st.sampled_from(["trade", "mid"])),
+        "limits": {"max_order_qty": draw(st.sampled_from([2, 6]))},
+        "book": {"bids": [[99.99, 5], [99.98, 5]], "asks": [[100.01, 5], [100.02, 5]]},
+        "events": draw(st.lists(_event, max_size=12)),
+        "actions": actions,
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_emulated_scenario())
+def test_emulated_order_invariants(data):
+    sc = parse_scenario(data)
+    res = run_scenario(sc)
+    qty = {str(a.id): a.qty for a in sc.actions if a.op == "submit"}
+    status: dict = {}  # emulated order (its id as a string) -> its last state
+    filled: dict = {}
+    for r in res["trace"]:
+        if r["source"] == "emulator":
+            before = status.get(str(r["id"]))
+            assert before in (None, "held", "working")  # no row after an order is done
+            assert r["status"] != "held" or before is None  # held only from its placement
+            assert (r["child"] is not None) == (r["status"] == "working")
+            assert (r["status"] == "rejected") == ("reason" in r)
+            status[str(r["id"])] = r["status"]
+        elif r["status"] in ("FILLED", "PARTIALLY_FILLED"):
+            parent = r["id"].rsplit("#", 1)[0]  # every order here is an emulated order's child
+            assert status[parent] != "held"
+            filled[parent] = filled.get(parent, 0) + r["qty"]
+    for oid, lots in filled.items():
+        assert lots <= qty.get(oid, lots)  # (a bracket's legs: the lots of the fill that placed them)
+    assert set(status) >= {str(a.id) for a in sc.actions if a.op == "submit"}  # every order has rows
+    assert res["position"] == res["gateway"]["position"]
+    assert res["trades"] == sum(1 for r in res["trace"] if r["status"] in ("FILLED", "PARTIALLY_FILLED"))
+    assert run_scenario(sc) == res  # deterministic
+
+
+def test_an_action_names_its_own_trigger():
+    # the file's trigger is trade; M watches the mid. 10ms the 100.00 bids leave: mid 100.00 (> 99.99). 20ms a
+    # print at 99.99 (seen 20.1ms) releases T only: filled at the 99.99 bid (22.1ms). 30ms the 99.99 bids leave (no
+    # mid), then 5 bid at 99.97: mid (99.97 + 100.01) / 2 = 99.99 releases M (30.1ms): filled at 99.97 (32.1ms)
+    sc = parse_scenario({
+        "instrument": {"tick_size": 0.01, "lot_size": 1},
+        "latency": {"entry": "1ms", "response": "1ms", "feed": "100us"},
+        "trigger": "trade",
+        "book": {"bids": [[100.0, 10], [99.99, 10]], "asks": [[100.01, 10]]},
+        "events": [{"t": "10ms", "kind": "depth", "side": "buy", "price": 100.0, "qty": 0},
+                   {"t": "20ms", "kind": "trade", "aggressor": "sell", "price": 99.99, "qty": 1},
+                   {"t": "30ms", "kind": "depth", "side": "buy", "price": 99.99, "qty": 0},
+                   {"t": "30ms", "kind": "depth", "side": "buy", "price": 99.97, "qty": 5}],
+        "actions": [{"t": "1ms", "op": "submit", "id": "M", "side": "sell", "type": "stop", "stop": 99.99, "qty": 1,
+                     "trigger": "mid"},
+                    {"t": "1ms", "op": "submit", "id": "T", "side": "sell", "type": "stop", "stop": 99.99,
+                     "qty": 1}],
+    })
+    assert compact(run_scenario(sc)) == [
+        (1.0, "M", "held", None, 9999, None), (1.0, "T", "held", None, 9999, None),
+        (20.1, "T", "working", "T#1", 9999, None),
+        (22.1, "T#1", "NEW", None, None, 1, None, None), (22.1, "T#1", "FILLED", 9999, 1, 0, "taker", 0),
+        (22.1, "T", "filled", None, 9999, None),
+        (30.1, "M", "working", "M#1", 9999, None),
+        (32.1, "M#1", "NEW", None, None, 1, None, None), (32.1, "M#1", "FILLED", 9997, 1, 0, "taker", 0),
+        (32.1, "M", "filled", None, 9999, None)]
