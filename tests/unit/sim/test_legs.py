@@ -382,7 +382,7 @@ def test_in_kernel_order_path_over_legs_same_as_reference(name, params):
 
 def test_runs_of_one_and_of_two_legs_in_turns_keep_their_event_matrices():
     """Single-instrument and two-leg runs in turns (a benchmark's order): each takes its own spare event matrix
-    (`buffers.Spares`: "evm" and "evm_legs", no fresh 11-row matrix per run) and replays the same runs as before;
+    (`buffers.Spares`: "evm" and "evm_legs", no fresh 12-row matrix per run) and replays the same runs as before;
     runs given no `Spares` neither take nor leave any."""
     from hft.sim.engine_nb import buffers
 
