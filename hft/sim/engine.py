@@ -33,8 +33,10 @@ row before its message; tie order and callbacks are unchanged.
 
 Several instruments (`Engine.of_legs`, `hft.sim.legs`): each instrument is a *leg* — its venue, the strategy's
 local view of it, its position / cash / fees in its own money units — and the legs' events are merged on the one
-clock (`hft.sim.legs.merge_streams`: each leg's own order kept, ties by leg index). Every stream above routes by
-leg: a local event updates its leg's view and top (the gateway marks that leg's symbol), an exchange event goes
+clock (`hft.sim.legs.merge_streams`: each leg's own order kept, ties by leg index); each leg's local times are
+its own feed's, and the local market data stream is the legs' events in local-time order
+(`hft.sim.legs.local_stream`: it may differ from the exchange order). Every stream above routes by leg: a local
+event updates its leg's view and top (the gateway marks that leg's symbol), an exchange event goes
 to its leg's venue, a command to the venue of its order's leg, a report to its order's leg's accounting. One
 gateway holds every leg's symbol. The strategy's `Context` refers to the leg of the callback (the event's, the
 report's order's; leg 0 for timers and wakes), and `Context.leg(k)` to any leg. A single-instrument run is a
@@ -98,8 +100,8 @@ from hft.core.orders import (
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
 from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal, legs_final
-from hft.sim.latency import LatencyModel, constant, feed_local_times, latency_of, venue_times
-from hft.sim.legs import Leg, LegInput, merge_streams
+from hft.sim.latency import LatencyModel, constant, latency_of, venue_times
+from hft.sim.legs import Leg, LegInput, local_stream, merge_streams
 from hft.sim.run_records import ACK_LOG as ACK_LOG
 from hft.sim.run_records import ACK_LOG_DTYPE as ACK_LOG_DTYPE
 from hft.sim.run_records import DECISION_LOG as DECISION_LOG
@@ -534,7 +536,10 @@ class Engine:
         ev = self.events
         n = len(ev)
         exch_arr = np.ascontiguousarray(ev["exch_ts"])
-        local = feed_local_times(exch_arr, np.ascontiguousarray(ev["local_ts"]), self.cfg.feed).tolist()
+        # the strategy's stream: its local times, and the merged index of each local event (several legs)
+        ls = local_stream(ev, self._leg_ix, len(self.legs), self.cfg.feed)
+        local = ls.times.tolist()
+        at = ls.order.tolist() if ls.order is not None else None
         # the venue's clock at each exchange event (`venue_times`: exchange times may step back), as Python ints
         exch = venue_times(exch_arr).tolist()
         self._kind, self._side, self._price, self._qty, self._oid, self._flags = (
@@ -562,7 +567,7 @@ class Engine:
             t = best[0]
             self.clock.set(max(t, self.clock.now_ns()))
             if src == 1:
-                self._apply_local(i_loc)
+                self._apply_local(i_loc if at is None else at[i_loc])
                 i_loc += 1
                 if progress is not None and i_loc % step == 0:
                     progress(i_loc, n)

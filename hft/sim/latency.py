@@ -134,26 +134,38 @@ def _latency_drawn(model: LatencyModel, t_ns: int, draw: int) -> int:
     return vals[lo] + np.int64(round((vals[hi] - vals[lo]) * frac))  # |.| <= MAX_LATENCY_NS: no overflow
 
 
-def feed_local_times(exch_ts: np.ndarray, local_ts: np.ndarray | None, model: LatencyModel | None) -> np.ndarray:
-    """Local (arrival) times of market data: from a `model` (exch_ts + latency) or from the data's own local
-    timestamps. Data local times earlier than exchange time (a recorder clock behind the venue, as in the
-    Binance captures) are shifted by the smallest constant that makes every local time >= its exchange time,
-    so causality holds while the recorded jitter is kept. The result is non-decreasing.
+def feed_local_times(exch_ts: np.ndarray, local_ts: np.ndarray | None, model: LatencyModel | None,
+                     starts: np.ndarray | None = None) -> np.ndarray:
+    """Local (arrival) times of market data: from a `model` (exch_ts + latency, draw i for event i) or from the
+    data's own local timestamps. Data local times earlier than exchange time (a recorder clock behind the venue, as
+    in the Binance captures) are shifted by the smallest constant that makes every local time >= its exchange time,
+    so causality holds while the recorded jitter is kept. Then the running maximum: the result is non-decreasing.
+
+    `starts`: several legs' events, each leg's in its own order, concatenated (leg k's are
+    ``[starts[k]:starts[k + 1]]``; docs/sim.md, "Several instruments"). Each leg's local times are then its own
+    feed's, exactly as the leg alone would have them: draw i for the leg's own event i, the running maximum within
+    the leg. The data's local timestamps are one machine's clock: one shift for all the legs.
     """
+    n = len(exch_ts)
+    bounds = starts if starts is not None else np.array([0, n], np.int64)
     if model is not None:
         out = np.empty_like(exch_ts)
-        _model_feed_times(model, exch_ts, out)
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            _model_feed_times(model, exch_ts[a:b], out[a:b])
     else:
         if local_ts is None:
             raise ConfigError("feed latency 'data': expected local timestamps in the data")
         # (times within ±MAX_TIME_NS: their difference fits int64; the shift is bounded as a latency, so the
         # shifted times fit too)
-        shift = int(max(0, np.max(exch_ts - local_ts))) if len(exch_ts) else 0
+        shift = int(max(0, np.max(exch_ts - local_ts))) if n else 0
         if shift > MAX_LATENCY_NS:
             raise ConfigError(f"feed latency 'data': the local timestamps are {shift} ns behind the exchange's; "
                               f"expected at most {MAX_LATENCY_NS} ns (2**60)", key="latency.feed")
         out = local_ts + shift
-    return np.maximum.accumulate(out) if len(out) else out
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if b > a:
+            np.maximum.accumulate(out[a:b], out=out[a:b])
+    return out
 
 
 def venue_times(exch_ts: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -8,9 +8,18 @@ with exactly the arrays, order and run hash it always had.
 The merged stream (`merge_streams`) is a merge, never a re-sort: each leg's events keep their own order (their
 exchange times need not be sorted: Binance's are not), and the merge key of a leg's event i is the leg's venue
 clock at it, ``max(exch_ts[:i+1])`` (`hft.sim.latency.venue_times`). The running maximum of the merged stream's
-exchange times is then its keys in order, so the engines' venue clock over the merged stream is each leg's own. Ties at one key go to the leg given
-first (leg index), then to each leg's own order, so the merge is a pure function of the legs' arrays and their
-order on the command line; a LOBSTER message's events (one timestamp) stay together.
+exchange times is then its keys in order, so the engines' venue clock over the merged stream is each leg's own.
+Ties at one key go to the leg given first (leg index), then to each leg's own order, so the merge is a pure
+function of the legs' arrays and their order on the command line; a LOBSTER message's events (one timestamp) stay
+together.
+
+Local (arrival) times are per leg (`local_stream`): each leg's are computed over its own events exactly as a run of
+that leg alone computes them (the feed model's draw i for the leg's own event i, then the running maximum within
+the leg), so a slow feed event of one leg delays none of another leg's. The data's own local timestamps are one
+machine's clock: one shift for the whole run (the smallest putting no local time of any leg before its exchange
+time). The strategy's stream is then the legs' local events merged by local time (ties to the lower leg, then the
+leg's own order): its order may differ from the exchange stream's, so the engines walk it through ``order`` (the
+merged index of each local event). For one leg both orders are the events' own.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import numpy as np
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.core.jit import njit
-from hft.sim.latency import venue_times
+from hft.sim.latency import LatencyModel, feed_local_times, venue_times
 
 if TYPE_CHECKING:
     from hft.sim.engine_nb.buffers import Spares
@@ -65,6 +74,15 @@ class Leg:
     fees: int = 0
     fee_frac: int = 0  # the fees' millionths beyond `fees` (`hft.sim.fees`: exact fees, rounded where reported)
     equity_rows: list[tuple] = field(default_factory=list)
+
+
+class LocalStream(NamedTuple):
+    """The strategy's market data stream (`local_stream`): ``times[j]``, the local time of the j-th local event
+    (non-decreasing), and ``order[j]``, its index in the merged (exchange) stream; None for one leg, whose local
+    event j is event j."""
+
+    times: np.ndarray
+    order: np.ndarray | None
 
 
 class MergedStream(NamedTuple):
@@ -133,3 +151,29 @@ def merge_streams(streams: Sequence[np.ndarray], spares: Spares | None = None) -
     if spares is not None:
         spares.merged = ([weakref.ref(ev) for ev in streams], merged) if frozen else None
     return merged
+
+
+def local_stream(events: np.ndarray, leg: np.ndarray | None, n_legs: int, feed: LatencyModel | None
+                 ) -> LocalStream:
+    """The local stream of a run's (merged) `events` (module docstring): each leg's local times are its own
+    feed's (`feed_local_times` over the leg's own events: the leg's draws, the leg's running maximum; the data's
+    local timestamps one shift for all), then the legs' local events merged by local time, ties to the lower leg,
+    then the leg's own order (`_merge_order`). `leg`: the leg of each merged event (None: one leg, the identity
+    order)."""
+    exch = np.ascontiguousarray(events["exch_ts"])
+    local = np.ascontiguousarray(events["local_ts"])
+    if leg is None:
+        return LocalStream(feed_local_times(exch, local, feed), None)
+    n = len(events)
+    # each leg's events in its own order, leg after leg (the merge kept each leg's order)
+    idx = np.argsort(leg, kind="stable").astype(np.int64)
+    starts = np.zeros(n_legs + 1, np.int64)
+    starts[1:] = np.cumsum(np.bincount(leg, minlength=n_legs))
+    t = feed_local_times(exch[idx], local[idx], feed, starts)
+    at = np.empty(n, np.int64)
+    _merge_order(t, starts, at, np.empty(n, np.int64), np.empty(n, np.int64))
+    times = np.empty(n, np.int64)
+    order = np.empty(n, np.int64)
+    times[at] = t
+    order[at] = idx
+    return LocalStream(times, order)

@@ -98,8 +98,10 @@ call put Python's decisions back in their place. The tests run every engine pair
 (``tests/unit/sim/test_engine_nb.py``: reference, numba with and without the in-kernel path, and with buffers
 that run out of room mid-call).
 
-Several legs (`Engine.of_legs`, docs/sim.md "Several instruments"): the event matrix gains two rows, the leg of
-each merged event (`EVM_LEG`) and its index in that leg's own stream (`EVM_OWN`: its reference row); the
+Several legs (`Engine.of_legs`, docs/sim.md "Several instruments"): the event matrix gains three rows, the leg of
+each merged event (`EVM_LEG`), its index in that leg's own stream (`EVM_OWN`: its reference row), and the merged
+index of each local event (`EVM_AT`: row 0 holds the local stream's times, whose order, each leg's own feed's, may
+differ from the exchange order; the local stream reads an event's columns there, and a wake names that index); the
 per-leg state is passed as tuples with one item per leg (the local views, the venues' books and arrays,
 reference rows: a numba UniTuple the loop indexes by leg), rows of ``tops`` ``[legs, 8]`` and of the leg matrix
 ``lm`` ``[legs, LM_COLS_LEGS]`` (position, cash, fees, money factor, symbol index, the L2 live-slot bound, the

@@ -55,6 +55,7 @@ from hft.sim.engine_nb.state import (
     D_COLS,
     D_LEG,
     EQ_COLS,
+    EVM_AT,
     EVM_LEG,
     EVM_OWN,
     EVM_ROWS,
@@ -159,7 +160,8 @@ from hft.sim.engine_nb.strategy_kernels import (
 from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
 from hft.sim.fees import fill_refusal
-from hft.sim.latency import feed_local_times, latency_of, venue_times
+from hft.sim.latency import latency_of, venue_times
+from hft.sim.legs import local_stream
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
 
@@ -499,7 +501,7 @@ class NbEngine(Engine):
             self.strategy.on_book(self.ctx)
 
     def _apply_local_py(self, i: int) -> None:
-        """The reference `_apply_local` for event `i` (used when the kernel needs the local book to grow)."""
+        """The reference `_apply_local` for merged event `i` (used when the kernel needs the local book to grow)."""
         kind, side, price, qty, flags = (int(self._kind[i]), int(self._side[i]), int(self._price[i]),
                                          int(self._qty[i]), int(self._flags[i]))
         k = self.cur = self._leg_at(i)
@@ -554,20 +556,24 @@ class NbEngine(Engine):
         # exchange stream runs on; several legs: + leg, own index
         evm_name = "evm_legs" if multi else "evm"
         # (the same read-only events with the data's own local times: the last run's matrix is this one, as it was;
-        # several legs: the same merged stream, `legs.merge_streams`, whose leg and own rows are its own too)
+        # several legs: the same merged stream, `legs.merge_streams`, whose leg, own and local-order rows are its
+        # own too)
         evm_source = ev if self.cfg.feed is None else None
         spares = self.spares if self.spares is not None else buffers.Spares()  # (None: this run's own, dropped after)
         evm, filled = spares.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
         if not filled:
             _fill_evm(ev, evm)  # (the events are within the value domain: `Engine._setup`, `check_events`)
             venue_times(evm[1], out=evm[2])
-            evm[0] = feed_local_times(evm[1], np.ascontiguousarray(ev["local_ts"]), self.cfg.feed)
+            ls = local_stream(ev, self._leg_ix, nl, self.cfg.feed)
+            evm[0] = ls.times
             if multi:
                 evm[EVM_LEG] = self._leg_ix
                 evm[EVM_OWN] = self._own
+                evm[EVM_AT] = ls.order
         self._evm = evm
         exch = evm[2]  # the venue's clock (the Python paths time exchange events as the kernel does)
         self._loc, self._exch = evm[0], evm[2]
+        self._at = evm[EVM_AT] if multi else None  # the merged index of each local event (several legs)
         self._kind, self._side, self._price, self._qty, self._oid, self._flags = evm[3], evm[4], evm[5], evm[6], \
             evm[7], evm[8]
         self._arg_key = None
@@ -761,7 +767,7 @@ class NbEngine(Engine):
             elif code == W_LOCAL_FALLBACK:
                 i = int(st[S_ILOC])
                 clock.set(max(int(self._loc[i]), clock.now_ns()))
-                self._apply_local_py(i)
+                self._apply_local_py(i if self._at is None else int(self._at[i]))
                 st[S_ILOC] = i + 1
                 st[S_NOW] = clock.now_ns()
             elif code == W_EXCH_FALLBACK:
@@ -806,7 +812,7 @@ class NbEngine(Engine):
         wall = time.perf_counter() - t0
         if progress is not None:
             progress(n, n)
-        self._evm = self._loc = self._exch = None  # the matrix (and its row views) go back to the spare slot
+        self._evm = self._loc = self._exch = self._at = None  # the matrix (and its row views) go back to the spare slot
         self._kind = self._side = self._price = self._qty = self._oid = self._flags = None
         self._arg_key = self._arg_cache = None
         spares.give(evm_name, evm, evm_source)  # (no kernel writes it)

@@ -31,6 +31,7 @@ from hft.sim.engine_nb.order_path import (
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     _NO_ROWS,
+    EVM_AT,
     EVM_LEG,
     EVM_OWN,
     H_P,
@@ -101,11 +102,14 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     # (row 1, the data's exchange times, is not read here: the exchange stream runs on the venue's clock, row 2)
     loc_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    # the leg of each event and its index in its leg's stream (several legs; no negative-index wrap, as in `run_l3`).
-    # Pointer reads, unchecked even under NUMBA_BOUNDSCHECK: read only at i_loc (src 1) and i_ex (src 3), which
-    # `_pick` returns only below n, the row length (evm is C-contiguous: `buffers.take`)
+    # the leg of each event and its index in its leg's stream, and the merged index of each local event (several
+    # legs; no negative-index wrap, as in `run_l3`). Pointer reads, unchecked even under NUMBA_BOUNDSCHECK: `at` read
+    # only at i_loc (src 1), `lg` and `own` at at[i_loc] and i_ex (src 3); `_pick` returns those sources only below
+    # n, the row length, and `at` is a permutation of 0..n-1 (`legs.local_stream`; evm is C-contiguous:
+    # `buffers.take`)
     lg = ptr(evm[EVM_LEG] if multi else evm[0])
     own = ptr(evm[EVM_OWN] if multi else evm[0])
+    at = ptr(evm[EVM_AT] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(0, lbooks, tops, lm)
     vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
@@ -184,14 +188,15 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if i_loc >= stop:
                 code = W_CHUNK
                 break
-            if multi:
-                _prefetch_rows(evm, i_loc, 0, 3, 4, 5, 6, 8, EVM_LEG, EVM_OWN)
-            if multi and lg[i_loc] != kl:
+            m = at[i_loc] if multi else i_loc  # the local event's merged index
+            if multi:  # (rows 3.. ahead of i_loc: the local order is close to the merged one)
+                _prefetch_rows(evm, i_loc, 0, EVM_AT, 3, 4, 5, 6, 8, EVM_LEG)
+            if multi and lg[m] != kl:
                 _top_now(lbq, laq, lst, top)
-                kl = lg[i_loc]
+                kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
-            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
+            w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -203,7 +208,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 if w == W_GROW:
                     w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:
-                st[S_EV] = i_loc - 1
+                st[S_EV] = m  # a merged index (the driver reads the event's columns and leg at it)
                 st[S_T] = ct
                 code = w
                 break
@@ -262,10 +267,11 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
     loc_t, ex_pm, kind, side, price, qty, oid, flags = (evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[7],
                                                          evm[8])
     multi = len(lbooks) > 1  # a constant of the layout (tuple length): one leg's code has no several-legs branch
-    # the leg of each event and its index in its leg's stream (several legs), read without numba's negative-index
-    # wrap (the loop's indices are never negative)
+    # the leg of each event and its index in its leg's stream, and the merged index of each local event (several
+    # legs), read without numba's negative-index wrap (the loop's indices are never negative; as in `run_l2`)
     lg = ptr(evm[EVM_LEG] if multi else evm[0])
     own = ptr(evm[EVM_OWN] if multi else evm[0])
+    at = ptr(evm[EVM_AT] if multi else evm[0])
     kl = kv = 0  # the legs of the local stream and of the exchange stream
     # the venues' books are replaced (grown) only between calls
     vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(0, vbooks, vorders_l, vcons_l, vparams_l, vouts, vrefs)
@@ -323,13 +329,14 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if i_loc >= stop:
                 code = W_CHUNK
                 break
-            if multi and lg[i_loc] != kl:
+            m = at[i_loc] if multi else i_loc  # the local event's merged index
+            if multi and lg[m] != kl:
                 _top_now(lbq, laq, lst, top)
-                kl = lg[i_loc]
+                kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
-            w = _local(st, i_loc, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[i_loc] if multi else i_loc, kl, tops, lm)
+            w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -341,7 +348,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 if w == W_GROW:
                     w = W_INTENTS  # no room: Python sends them (and grows the buffers before the next call)
             if w >= 0:
-                st[S_EV] = i_loc - 1
+                st[S_EV] = m  # a merged index (the driver reads the event's columns and leg at it)
                 st[S_T] = ct
                 code = w
                 break

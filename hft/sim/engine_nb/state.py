@@ -49,7 +49,7 @@ S_STOP = 9  # return W_CHUNK before processing local event S_STOP (progress)
 S_POS = 10  # position / cash / fees for equity rows
 S_CASH = 11
 S_FEES = 12
-S_EV = 13  # the event index a wake refers to
+S_EV = 13  # the (merged) event index a wake refers to
 S_T = 14  # its time
 S_FLAGS = 15  # mark flags (W_FLAGS) / venue status (W_ERROR) / what did not fit (W_MONEY)
 S_Y = 16  # the gateway's symbol index
@@ -96,12 +96,14 @@ LM_MULT = 3  # several legs only: the leg's money factor of fills (one leg: st[S
 LM_COLS = 9
 LM_MMB, LM_MMA, LM_MMP = 9, 10, 11  # several legs only: leg k's `mm` memo (S_MMQ bit k); one leg: S_MMB..S_MMP
 LM_COLS_LEGS = 12  # the leg matrix's columns on several legs
-# the event matrix's rows: 0 local time, 1 exch_ts, 2 the venue's clock (its running maximum, `venue_times`), 3..
-# kind, side, price, qty, order_id, flags; several legs add the leg of each event and its index in that leg's own
-# stream (its reference row)
+# the event matrix's rows: 0 the local time of the j-th local event (the strategy's stream, `legs.local_stream`),
+# 1 exch_ts, 2 the venue's clock (its running maximum, `venue_times`), 3.. kind, side, price, qty, order_id, flags;
+# several legs add the leg of each event and its index in that leg's own stream (its reference row), and the
+# merged index of the j-th local event (`EVM_AT`: the local stream's order differs from the exchange stream's; one
+# leg's local event j is event j)
 EVM_ROWS = 9
-EVM_LEG, EVM_OWN = 9, 10
-EVM_ROWS_LEGS = 11
+EVM_LEG, EVM_OWN, EVM_AT = 9, 10, 11
+EVM_ROWS_LEGS = 12
 
 # --- strategy kernels ---------------------------------------------------------------------------------------
 SK_NONE = 0

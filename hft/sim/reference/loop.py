@@ -24,9 +24,10 @@ latency (one draw per report, in the venue's order), commands with an entry late
 When the data is over, samples and timers stop; reports, arrivals and wake-ups still run; a last equity sample
 is taken at the end.
 
-Several instruments (legs) run on this one clock: their events are merged into one stream, each event keyed by its
-leg's venue clock (ties: the lower leg, then the leg's own order), and the merged stream is the run's stream (its
-local times, its venue clock). Each leg has its own venue, local book, top, accounting, orders and trades; a
+Several instruments (legs) run on this one clock: their events are merged into one exchange stream, each event
+keyed by its leg's venue clock (ties: the lower leg, then the leg's own order). Each leg's local times are its own
+feed's, computed over its own events as if it ran alone (the data's local times: one shift for the whole run), and
+the local market data stream is the legs' events merged by (local time, leg, the leg's own order). Each leg has its own venue, local book, top, accounting, orders and trades; a
 command goes to its order's leg and its reports come back to it; every leg is sampled at each sample time. Several
 days run as sessions: one engine per day on the one gateway, each after `continue_from` the previous day's engine,
 closed by `end_session`.
@@ -234,6 +235,7 @@ class ReferenceEngine:
         cols = {leg.k: list(zip(*(leg.events[f].tolist() for f in ("kind", "side", "price", "qty", "flags",
                                                                       "order_id", "exch_ts", "local_ts")),
                                 strict=True)) for leg in self.legs}
+        self.own_ev = cols  # each leg's events in its own order
         self.ev = [cols[k][i] for k, i in self.at]
         self.exch_ts = [e[6] for e in self.ev]
 
@@ -335,7 +337,11 @@ class ReferenceEngine:
     def run(self) -> ReferenceOutput:
         """Replay every event; returns the `ReferenceOutput`."""
         n = len(self.ev)
-        local = local_times(self.exch_ts, [e[7] for e in self.ev], self.cfg.feed)
+        # the strategy's stream: each leg's local times over its own events, merged by (local time, leg, own order)
+        per_leg = local_times([([e[6] for e in self.own_ev[leg.k]], [e[7] for e in self.own_ev[leg.k]])
+                               for leg in self.legs], self.cfg.feed)
+        local_keyed = sorted((t, k, i) for k, times in enumerate(per_leg) for i, t in enumerate(times))
+        local = [t for t, _, _ in local_keyed]
         venue_clock = running_max(self.exch_ts)
         self.strategy.on_start(self.ctx)
         if n:
@@ -356,8 +362,8 @@ class ReferenceEngine:
             (t, _), which = min(choices, key=lambda c: c[0])
             self.clock.set(max(t, self.clock.now_ns()))
             if which == "local":
-                k, own = self.at[i_local]
-                self._local_event(self.legs[k], own, *self.ev[i_local][:5])
+                _, k, own = local_keyed[i_local]
+                self._local_event(self.legs[k], own, *self.own_ev[k][own][:5])
                 i_local += 1
             elif which == "exchange":
                 k, _ = self.at[i_exch]

@@ -5,8 +5,9 @@ from docs/sim.md ("One clock, four streams", "Set latencies", "Latency draws"). 
   ``jitter``, held at ``cap``) or ``empirical`` (a recorded series, linear in time, flat beyond its ends).
 * The n-th draw of a random latency uses ``u = uniform01(seed, n)``: SplitMix64 at ``seed + (n + 1) * golden``,
   its top 53 bits over 2**53 (`splitmix64` below, as docs/sim.md "Determinism" names it).
-* Local times: the data's ``local_ts`` shifted by the smallest constant that puts none before its ``exch_ts``, or
-  ``exch_ts + feed latency`` (draw n for event n); then their running maximum.
+* Local times, each leg's over its own events: the data's ``local_ts`` shifted by the smallest constant that puts
+  none of any leg before its ``exch_ts``, or ``exch_ts + feed latency`` (draw n for the leg's event n); then their
+  running maximum within the leg.
 * The venue's clock at event i is ``max(exch_ts[:i+1])``.
 """
 
@@ -90,14 +91,14 @@ class Latency:
         return values[lo] + round((values[hi] - values[lo]) * frac)  # half to even
 
 
-def local_times(exch_ts: Sequence[int], local_ts: Sequence[int], feed: Latency | None) -> list[int]:
-    """The strategy's arrival time of each event (module docstring)."""
+def local_times(legs: Sequence[tuple[Sequence[int], Sequence[int]]], feed: Latency | None) -> list[list[int]]:
+    """The strategy's arrival time of each event of each leg, given as (exch_ts, local_ts) in the leg's own order
+    (module docstring): a leg's times are its own feed's, as if it ran alone; the data's local times take one shift
+    for all the legs (one recording machine's clock)."""
     if feed is not None:
-        raw = [t + feed.draw(t, i) for i, t in enumerate(exch_ts)]
-    else:
-        shift = max([0] + [e - loc for e, loc in zip(exch_ts, local_ts, strict=True)])
-        raw = [loc + shift for loc in local_ts]
-    return running_max(raw)
+        return [running_max([t + feed.draw(t, i) for i, t in enumerate(exch)]) for exch, _ in legs]
+    shift = max([0] + [e - loc for exch, local in legs for e, loc in zip(exch, local, strict=True)])
+    return [running_max([loc + shift for loc in local]) for _, local in legs]
 
 
 def running_max(times: Sequence[int]) -> list[int]:

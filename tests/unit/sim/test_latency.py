@@ -93,6 +93,25 @@ def test_feed_times_causal_and_monotone(exch, lag):
     assert np.all(out2 >= exch_ts + 1000) and np.all(np.diff(out2) >= 0)
 
 
+@given(st.lists(st.lists(st.integers(0, 10**9), max_size=20), min_size=1, max_size=4),
+       st.integers(0, 10**6), st.integers(0, 2**32), st.booleans())
+def test_feed_times_of_legs_are_each_legs_own(legs, lag, seed, model):
+    """Several legs' events concatenated (`starts`): a feed model's times are each leg's alone (its own draws from
+    0, its own running maximum); the data's local times take one shift for all the legs (the largest lag of any)."""
+    exch = [np.array(t, dtype=np.int64) for t in legs]
+    rng = np.random.default_rng(seed)
+    local = [t + rng.integers(-lag, 1_000_000, len(t)) for t in exch]  # some before their exchange time
+    starts = np.concatenate([[0], np.cumsum([len(t) for t in exch])]).astype(np.int64)
+    feed = L.random(1000, 50_000, seed=seed) if model else None
+    out = L.feed_local_times(np.concatenate(exch), np.concatenate(local), feed, starts)
+    shift = max([0] + [int(np.max(e - loc)) for e, loc in zip(exch, local, strict=True) if len(e)])
+    for k, (e, loc) in enumerate(zip(exch, local, strict=True)):
+        own = out[starts[k]:starts[k + 1]]
+        alone = L.feed_local_times(e, loc + shift, None) if feed is None else L.feed_local_times(e, None, feed)
+        assert np.array_equal(own, alone), k
+        assert np.all(own >= e) and np.all(np.diff(own) >= 0)
+
+
 def test_every_model_has_one_numba_type():
     """A recorded series read from a file is often read-only; the model still has the type of every other model,
     so a kernel taking a model compiles once (`hft warmup` covers it) and not again for such a series."""

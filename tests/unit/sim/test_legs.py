@@ -18,7 +18,7 @@ from hft.sim.engine_nb import SK_NONE, NbEngine
 from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
 from hft.sim.fees import FeeSchedule, cash_flow
 from hft.sim.gateway_setup import sim_gateway_config
-from hft.sim.legs import LegInput, merge_streams
+from hft.sim.legs import LegInput, local_stream, merge_streams
 from hft.sim.queue_models import parse_queue_model
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
@@ -63,6 +63,28 @@ def test_merge_is_the_sort_by_clock_then_leg_then_own_order(times):
     assert list(zip(m.leg.tolist(), m.own.tolist(), strict=True)) == [(k, i) for _, k, i in keyed]
     assert np.array_equal(m.events, np.array([streams[k][i] for _, k, i in keyed], dtype=m.events.dtype)
                           if keyed else m.events)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hs.lists(hs.lists(hs.tuples(hs.integers(0, 20), hs.integers(0, 30)), max_size=30), min_size=2, max_size=4))
+def test_local_stream_is_the_sort_by_each_legs_local_time_then_leg_then_own_order(legs):
+    """The local stream against its definition: each leg's local times (its data's, here never before its exchange
+    times: no shift) as the running maximum within the leg, then a stable sort of every event by (local time, leg,
+    own index); ``order`` names each local event's merged index."""
+    streams = []
+    for pairs in legs:
+        ev = _events([t for t, _ in pairs])
+        ev["local_ts"] = [t + d for t, d in pairs]
+        streams.append(ev)
+    m = merge_streams(streams)
+    ls = local_stream(m.events, m.leg, len(streams), None)
+    keyed = sorted((max(t + d for t, d in pairs[:i + 1]), k, i) for k, pairs in enumerate(legs)
+                   for i in range(len(pairs)))
+    assert ls.times.tolist() == [t for t, _, _ in keyed]
+    merged_at = {(k, i): j for j, (k, i) in enumerate(zip(m.leg.tolist(), m.own.tolist(), strict=True))}
+    assert ls.order.tolist() == [merged_at[(k, i)] for _, k, i in keyed]
+    one = local_stream(streams[0], None, 1, None)
+    assert one.order is None and one.times.tolist() == [t for t, k, _ in keyed if k == 0]
 
 
 def test_merge_of_the_same_read_only_streams_is_reused_and_of_writable_ones_never():
@@ -360,7 +382,7 @@ def test_in_kernel_order_path_over_legs_same_as_reference(name, params):
 
 def test_runs_of_one_and_of_two_legs_in_turns_keep_their_event_matrices():
     """Single-instrument and two-leg runs in turns (a benchmark's order): each takes its own spare event matrix
-    (`buffers.Spares`: "evm" and "evm_legs", no fresh 11-row matrix per run) and replays the same runs as before;
+    (`buffers.Spares`: "evm" and "evm_legs", no fresh 12-row matrix per run) and replays the same runs as before;
     runs given no `Spares` neither take nor leave any."""
     from hft.sim.engine_nb import buffers
 
