@@ -259,12 +259,11 @@ def _limit_value(sec: Section, lim: Limit, units: SymbolUnits | str | None = Non
         n = limit_in_units(sec, lim, v, units)
         if n is None:
             return None
-    elif isinstance(v, bool) or not isinstance(v, int):
-        sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')}{_FORMS.get(lim.unit, '')} or null "
-                 f"(unlimited)", v)
-    else:
+    elif not isinstance(v, bool) and isinstance(v, int):
         n = v
-    if n < least:
+    else:
+        n = None
+    if n is None or n < least:
         sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')}{_FORMS.get(lim.unit, '')} or null "
                  f"(unlimited)", v)
     return n
