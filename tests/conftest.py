@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, settings
 # any deadline flaky). Tests that need more examples set them locally.
 settings.register_profile("hft", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("hft")
+# the agreement tests' comparisons (`same`, `agree`) are plain asserts in a helper module: rewritten like a test's,
+# so a failure shows the values compared
+pytest.register_assert_rewrite("tests.unit.sim.agreement")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # recorded quotes kept beside the project, never in it

@@ -226,7 +226,7 @@ def _render(s: dict) -> None:
     t.add_column("value")
     speed = f"{s['events_per_s']:,}/s" if s.get("events_per_s") else "n/a"
     unit = s["money_unit"]
-    held = "contracts" if s.get("instrument_kind") == "inverse" else "units"  # a coin-margined position: contracts
+    held = s.get("quantity_unit", "units")  # BTC, shares, contracts (a summary written before it: units)
     rows = [("events", f"{s['events']:,} in {s['wall_s']} s ({speed}"
                        + (f"; kernels compiled first in {s['compile_s']} s, not counted)" if s.get("compile_s")
                           else ")")),

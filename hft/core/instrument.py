@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -90,8 +91,14 @@ class Instrument:
             return self.settle_currency
         if not self.inverse:
             return self.currency
-        base = self.symbol.split("_")[0].upper()
-        return base[: -len(self.currency)] if base.endswith(self.currency.upper()) and base != self.currency else base
+        return base_asset(self.symbol, self.currency) or self.symbol.split("_")[0].upper()
+
+    @property
+    def unit(self) -> str:
+        """What a quantity counts, the word a lot is said in (`base_unit`): ``"contracts"`` (inverse, or a
+        contract multiplier), the base asset of a crypto pair (``"BTC"``), else ``"shares"``."""
+        return base_unit(self.symbol, self.currency,
+                         contracts=self.inverse or Decimal(self.contract_size) != 1)
 
     @property
     def tick(self) -> float:
@@ -141,6 +148,25 @@ class Instrument:
     @classmethod
     def from_json(cls, text: str) -> Instrument:
         return cls.from_dict(json.loads(text))
+
+
+def base_asset(symbol: str, quote: str) -> str | None:
+    """The asset a pair quoted in `quote` trades (``BTCUSDT``, ``BTC-USDT``, ``btc_usdt``, ``BTCUSD_PERP`` with
+    quote ``USD`` → ``BTC``), None when the symbol does not name its quote currency (an equity's ``GOOG``)."""
+    parts = re.split(r"[-_/:]", symbol.upper())
+    q = quote.upper()
+    if len(parts) > 1 and parts[1] == q and parts[0]:
+        return parts[0]
+    return parts[0][: -len(q)] if q and parts[0].endswith(q) and len(parts[0]) > len(q) else None
+
+
+def base_unit(symbol: str, quote: str, *, contracts: bool = False) -> str:
+    """The unit a quantity of `symbol` (quoted in `quote`) counts: ``"contracts"`` when `contracts`, else its
+    base asset (`base_asset`: ``"BTC"`` for ``BTCUSDT``), else ``"shares"`` (a symbol that names no currency: an
+    equity). A config writes quantities in it (``"0.5 BTC"``, ``"100 shares"``: `hft.core.units.quantity_in_lots`)."""
+    if contracts:
+        return "contracts"
+    return base_asset(symbol, quote) or "shares"
 
 
 def _decimal_ok(value: object, *, positive: bool) -> bool:

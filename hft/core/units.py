@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from typing import NamedTuple
 
 from hft.core.errors import ConfigError
 
@@ -66,19 +67,31 @@ def parse_size_bytes(value: str | int, *, key: str = "size") -> int:
 
 _LOTS = re.compile(r"^\s*(\d+)\s*lots?\s*$")
 _DECIMAL = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*$")
+_WITH_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z][A-Za-z0-9]*)\s*$")
 _AMOUNT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Za-z][A-Za-z0-9]*)\s*$")
+#: the unit words a quantity may be written in besides the instrument's own (`hft.core.instrument.base_unit`)
+_PLURALS = {"shares": "share", "contracts": "contract"}
 
 
-def parse_quantity(value: object, *, key: str = "quantity") -> int | Decimal:
+class Quantity(NamedTuple):
+    """A quantity written with its unit word (``"0.5 BTC"``, ``"100 shares"``): `amount` in `unit` (as written),
+    checked against the instrument's unit when the instrument is known (`quantity_in_lots`)."""
+
+    amount: Decimal
+    unit: str
+
+
+def parse_quantity(value: object, *, key: str = "quantity") -> int | Decimal | Quantity:
     """An order quantity as a config gives it: an integer is lots (``size: 1``, one lot, as it always was), and so
-    is ``"3 lots"``; a decimal string is instrument units (``"0.001"``: 0.001 BTC, 100 shares as ``"100"``), turned
-    into lots by `hft.core.instrument.Instrument.qty_to_lots` once the instrument is known.
+    is ``"3 lots"``; a decimal string is instrument units (``"0.001"``: 0.001 BTC, 100 shares as ``"100"``), and so
+    is a decimal with the instrument's unit word (``"0.001 BTC"``, ``"100 shares"``), turned into lots by
+    `quantity_in_lots` once the instrument is known.
 
     Returns:
-        int lots, or the `Decimal` quantity in instrument units.
+        int lots, the `Decimal` quantity in instrument units, or the `Quantity` with its unit word.
 
     Raises:
-        ConfigError: naming `key` when the value is neither (a float, a negative number, a unit other than lots).
+        ConfigError: naming `key` when the value is none of these (a float, a negative number, no number).
     """
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -87,26 +100,46 @@ def parse_quantity(value: object, *, key: str = "quantity") -> int | Decimal:
             return int(m.group(1))
         if _DECIMAL.match(value):
             return Decimal(value.strip())
+        if m := _WITH_UNIT.match(value):
+            return Quantity(Decimal(m.group(1)), m.group(2))
     raise ConfigError(f"{key}: expected lots (an integer, or a string like '3 lots') or a quantity in instrument "
-                      f"units as a decimal string (like '0.001'), was {value!r}", key=key)
+                      f"units as a decimal string (like '0.001' or '0.001 BTC'), was {value!r}", key=key)
 
 
-def quantity_in_lots(value: object, lot_size: str | Decimal, *, key: str = "quantity", symbol: str = "") -> int:
+def lot_in_units(lot_size: str | Decimal, unit: str = "") -> str:
+    """One lot as a quantity in instrument units: ``0.00001 BTC``, ``1 share``, ``100 shares``; the bare decimal
+    when `unit` is not known (empty)."""
+    lot = Decimal(lot_size).normalize()
+    word = _PLURALS.get(unit, unit) if lot == 1 else unit
+    return f"{lot:f} {word}".rstrip()
+
+
+def quantity_in_lots(value: object, lot_size: str | Decimal, *, key: str = "quantity", symbol: str = "",
+                     unit: str = "") -> int:
     """An order quantity as a config gives it (`parse_quantity`) in whole lots of `lot_size` (instrument units
-    per lot; `symbol` names the instrument in errors): an integer or ``"3 lots"`` as is, ``"0.001"`` exactly.
+    per lot; `symbol` and `unit`, the instrument's unit word as `hft.core.instrument.Instrument.unit` says it,
+    name the lot in errors): an integer or ``"3 lots"`` as is, ``"0.001"`` and ``"0.001 BTC"`` exactly. A unit
+    word is case-insensitive, ``share`` / ``contract`` as good as the plural; with `unit` empty (not known) none
+    is accepted.
 
     Raises:
-        ConfigError: naming `key`, the value and the lot when the value is not a quantity or not a whole number
-            of lots.
+        ConfigError: naming `key`, the value and the lot when the value is not a quantity, names another unit or
+            is not a whole number of lots.
     """
     qty = parse_quantity(value, key=key)
     if isinstance(qty, int):
         return qty
     lot = Decimal(lot_size).normalize()
+    said = f"{lot_in_units(lot, unit)}{f' ({symbol})' if symbol else ''}"
+    if isinstance(qty, Quantity):
+        if not unit or qty.unit.lower() not in {unit.lower(), _PLURALS.get(unit, unit).lower()}:
+            want = (f"a quantity in {unit}, lots or a plain decimal (one lot is {said})" if unit else
+                    f"lots or a plain decimal, no unit word (none applies here; one lot is {said})")
+            raise ConfigError(f"{key}: expected {want}, was {value!r}", key=key)
+        qty = qty.amount
     lots, rem = divmod(qty, lot)
     if rem != 0:
-        raise ConfigError(f"{key}: expected a whole number of lots of {lot:f}{f' ({symbol})' if symbol else ''}, "
-                          f"was {value!r}", key=key)
+        raise ConfigError(f"{key}: expected a whole number of lots of {said}, was {value!r}", key=key)
     return int(lots)
 
 

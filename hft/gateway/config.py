@@ -32,8 +32,9 @@ from typing import Any
 from hft.config.signals import SignalsConfig, parse_signals
 from hft.config.strict import Section, load_yaml
 from hft.core.errors import ConfigError
+from hft.core.instrument import base_unit
 from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
-from hft.core.units import amount_in_units, parse_amount, parse_quantity, quantity_in_lots
+from hft.core.units import amount_in_units, lot_in_units, parse_amount, parse_quantity, quantity_in_lots
 from hft.gateway.limits import LIMITS, Limit, names_in_scope
 
 UNLIMITED = (1 << 63) - 1
@@ -98,11 +99,14 @@ class SymbolUnits:
     lot_size: Decimal
     money_unit: Decimal
     currency: str
+    #: what a quantity counts (`hft.core.instrument.base_unit`: ``"BTC"``, ``"shares"``, ``"contracts"``);
+    #: empty where symbols sharing a lot count different things (`common_units`)
+    unit: str = ""
 
     def describe(self, n: int, unit: str) -> str:
-        """``100 lots (0.0001 BTCUSDT)`` / ``500 money units (5 USD)``: `n` with what it is worth."""
+        """``100 lots (0.0001 BTC)`` / ``500 money units (5 USD)``: `n` with what it is worth."""
         if unit == "lots":
-            return f"{n} lots ({(n * self.lot_size).normalize():f} {self.symbol})"
+            return f"{n} lots ({(n * self.lot_size).normalize():f} {self.unit or self.symbol})"
         return f"{n} money units ({(n * self.money_unit).normalize():f} {self.currency})"
 
 
@@ -259,19 +263,20 @@ def _limit_value(sec: Section, lim: Limit, units: SymbolUnits | str | None = Non
         n = limit_in_units(sec, lim, v, units)
         if n is None:
             return None
-    elif isinstance(v, bool) or not isinstance(v, int):
-        sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')}{_FORMS.get(lim.unit, '')} or null "
-                 f"(unlimited)", v)
-    else:
+    elif not isinstance(v, bool) and isinstance(v, int):
         n = v
-    if n < least:
+    else:
+        n = None
+    if n is None or n < least:
+        lot = (f"; one lot is {lot_in_units(units.lot_size, units.unit)} ({units.symbol})"
+               if lim.unit == "lots" and isinstance(units, SymbolUnits) else "")
         sec.fail(sec.key(key), f"{_LEAST.get(least, f'an integer >= {least}')}{_FORMS.get(lim.unit, '')} or null "
-                 f"(unlimited)", v)
+                 f"(unlimited){lot}", v)
     return n
 
 
 #: the other forms a lots / money limit takes (`limit_in_units`), for its error message
-_FORMS = {"lots": " (lots), a quantity like '3 lots' or '0.5' (instrument units)",
+_FORMS = {"lots": " (lots), a quantity like '3 lots', '0.5' or '0.5 BTC' (instrument units)",
           "money": " (money units), a currency amount like '500 USD'"}
 
 
@@ -302,7 +307,7 @@ def limit_in_units(sec: Section, lim: Limit, value: str, units: SymbolUnits | st
                      f"the symbols' {need}, one for every symbol this level covers (symbols.<name>.{need}; no "
                      f"allow_unlisted_symbols)", value)
         if lim.unit == "lots":
-            return quantity_in_lots(value, units.lot_size, key=key, symbol=units.symbol)
+            return quantity_in_lots(value, units.lot_size, key=key, symbol=units.symbol, unit=units.unit)
         return amount_in_units(value, units.money_unit, units.currency, key=key)
     except ConfigError as exc:
         if exc.message.startswith(f"{sec.file}: "):
@@ -384,7 +389,7 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
         sec.fail("inverse_factor", "either multiplier (linear) or inverse_factor (inverse), not both", inverse)
     if inverse:
         mult = -inverse  # the money factor of an inverse symbol (hft.gateway.kernels.money)
-    units = _symbol_units(sec, name)
+    units = _symbol_units(sec, name, contracts=bool(inverse))
     lim = _limits(sec, SYMBOL_SCOPES, units)
     # the exchange's minimum order value: money units, or a currency amount like a money limit
     min_notional = (_limit_value(sec, _MIN_NOTIONAL, units) if isinstance(sec.raw("min_notional", 0), str)
@@ -396,9 +401,10 @@ def _symbol(name: str, data: Any, file: str, path: str) -> SymbolSpec:
 _MIN_NOTIONAL = Limit("min_notional", "min_notional", "int", "order", (), "min notional", unit="money")
 
 
-def _symbol_units(sec: Section, name: str) -> SymbolUnits | None:
+def _symbol_units(sec: Section, name: str, *, contracts: bool = False) -> SymbolUnits | None:
     """A symbol's ``lot_size`` (instrument units per lot, a decimal string) and ``money_unit`` (one money unit as
-    a currency amount, ``"0.0001 USD"``): both or neither."""
+    a currency amount, ``"0.0001 USD"``): both or neither. Its quantities count `base_unit` of the name and the
+    money unit's currency (contracts for an inverse symbol, `contracts`)."""
     lot, money = sec.raw("lot_size", None), sec.raw("money_unit", None)
     if lot is None and money is None:
         return None
@@ -414,16 +420,17 @@ def _symbol_units(sec: Section, name: str) -> SymbolUnits | None:
         amount, ccy = Decimal(0), ""
     if amount <= 0:
         sec.fail(sec.key("money_unit"), "one money unit as a currency amount like '0.0001 USD'", money)
-    return SymbolUnits(name, q, amount, ccy)
+    return SymbolUnits(name, q, amount, ccy, base_unit(name, ccy, contracts=contracts))
 
 
 def common_units(units: list[SymbolUnits | None]) -> SymbolUnits | None:
-    """The units every one of `units` shares (the symbol named is the first's), else None."""
+    """The units every one of `units` shares (the symbol named is the first's), else None; their `unit` empty
+    when they count different things (BTCUSDT and ETHUSDT: one lot and money unit, no one unit word)."""
     first = units[0] if units else None
     if first is None or any(u is None or (u.lot_size, u.money_unit, u.currency) !=
                             (first.lot_size, first.money_unit, first.currency) for u in units):
         return None
-    return first
+    return first if all(u is not None and u.unit == first.unit for u in units) else replace(first, unit="")
 
 
 def _names(sec: Section, key: str) -> tuple[str, ...]:

@@ -81,7 +81,7 @@ def gateway_units(instruments: Sequence[Instrument], multipliers: Sequence[int])
     from hft.sim.fees import money_unit_exact  # lazy: numba (the replay config is parsed without it)
 
     return common_units([SymbolUnits(i.symbol, Decimal(i.lot_size).normalize(),
-                                     money_unit_exact(i, m).normalize(), i.settlement)
+                                     money_unit_exact(i, m).normalize(), i.settlement, i.unit)
                          for i, m in zip(instruments, multipliers, strict=True)])
 
 

@@ -728,7 +728,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "config_sources": list(config.sources),
         "data_hash": data_hash(md),
         "pnl_money_units": pnl_mu, "currency": inst.settlement, "quote_currency": inst.currency,
-        "instrument_kind": inst.kind, "contract_size": inst.contract, "money_unit": money,
+        "instrument_kind": inst.kind, "contract_size": inst.contract, "quantity_unit": inst.unit, "money_unit": money,
         "money_factor": money_factor(inst, mult),
         "multiplier": mult, "pnl": _ccy(pnl_mu * money), "pnl_gross": _ccy((pnl_mu + fees_exact) * money),
         "fees": _ccy(fees_exact * money), "max_drawdown": _ccy(dd_mu * money),

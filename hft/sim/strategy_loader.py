@@ -38,7 +38,7 @@ import hft
 from hft.core import plugins
 from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.instrument import Instrument
-from hft.core.units import INT64_MAX, parse_quantity, quantity_in_lots
+from hft.core.units import INT64_MAX, lot_in_units, parse_quantity, quantity_in_lots
 from hft.sim.engine_nb.strategy_kernels import STRATEGY_KERNELS, resolve_kernel
 from hft.sim.kernel_api import KernelStrategy
 from hft.sim.kernel_check import (
@@ -177,7 +177,9 @@ def instantiate(rs: StrategySpec, params: dict[str, Any] | None,
         _check_type(rs.key, k, declared[k], v)
         low = (bounds or {}).get(k)
         if low is not None and v < low:
-            lots = " (lots)" if k in getattr(rs.cls, "QUANTITIES", ()) else ""
+            lots = ""
+            if k in getattr(rs.cls, "QUANTITIES", ()):
+                lots = f" (lots; {_lot_said(instruments)})" if instruments else " (lots)"
             raise param_error(rs.key, k, f"a value >= {low}", v, lots)
     try:
         return rs.cls(**merged)
@@ -207,7 +209,8 @@ def in_lots(rs: StrategySpec, params: dict[str, Any], instruments: Sequence[Inst
             qty = parse_quantity(v, key=key)
         except ConfigError:
             raise ConfigError(f"{head}: expected an integer (lots), a string like '3 lots' or a quantity in "
-                              f"instrument units as a decimal string like '0.001', was {v!r}", key=key) from None
+                              f"instrument units as a decimal string like '0.001' or '0.001 BTC'"
+                              f"{f' ({_lot_said(instruments)})' if instruments else ''}, was {v!r}", key=key) from None
         if isinstance(qty, int):
             out[k] = qty
         elif not instruments:
@@ -224,11 +227,16 @@ def _lots(head: str, key: str, value: str, instruments: Sequence[Instrument]) ->
         each = ", ".join(f"{i.symbol} {i.lot_size}" for i in instruments)
         raise ConfigError(f"{head}: expected an integer (lots) when the instruments' lots differ ({each}), was "
                           f"{value!r} in instrument units", key=key)
-    inst = instruments[0]
-    try:
-        return quantity_in_lots(value, inst.lot_size, key=key, symbol=inst.symbol)
+    try:  # each instrument's unit word, when the value names one: "0.5 BTC" is no size on ETHUSDT
+        each = [quantity_in_lots(value, i.lot_size, key=key, symbol=i.symbol, unit=i.unit) for i in instruments]
     except ConfigError as exc:
         raise ConfigError(f"{head}: {exc.message.removeprefix(f'{key}: ')}", key=key) from None
+    return each[0]
+
+
+def _lot_said(instruments: Sequence[Instrument]) -> str:
+    """``one lot is 0.00001 BTC (BTCUSDT)``: the instruments' lots in instrument units, for an error message."""
+    return f"one lot is {', '.join(f'{lot_in_units(i.lot_size, i.unit)} ({i.symbol})' for i in instruments)}"
 
 
 def with_instruments(strategy: Strategy, spec: StrategySpec, params: dict[str, Any] | None,

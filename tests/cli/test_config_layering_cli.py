@@ -41,8 +41,9 @@ def test_replay_partial_config_and_set_are_recorded_in_the_run_folder(day, tmp_p
                                       ("limits.max_position=-1", "'limits.max_position'"),
                                       ("limits.max_positon=3", "'limits.max_positon'"),
                                       ("limits.max_order_qty=0", "key 'limits.max_order_qty': expected a positive "
-                                                                 "integer (lots), a quantity like '3 lots' or '0.5' "
-                                                                 "(instrument units) or null (unlimited), was 0")])
+                                                                 "integer (lots), a quantity like '3 lots', '0.5' or "
+                                                                 "'0.5 BTC' (instrument units) or null (unlimited), "
+                                                                 "was 0")])
 def test_replay_bad_set_is_a_config_error(day, tmp_path, bad, key):
     """The error names the key as the user wrote it (a gateway limit was named by the simulated gateway's own
     config, ``<sim gateway config>: key 'limits.defaults.max_position'``)."""

@@ -69,7 +69,7 @@ def test_the_store_row_counts_orders_as_the_summary_and_names_symbols_and_wall_t
     import textwrap
     import time
 
-    from tests.unit.sim.test_order_counts import REPLACE_QUOTER
+    from tests.strategy_sources import REPLACE_QUOTER
 
     strat = tmp_path / "replace_quoter.py"
     strat.write_text(textwrap.dedent(REPLACE_QUOTER))

@@ -39,22 +39,26 @@ def _replay(hft, day: Path, tmp_path: Path, mm: str) -> object:
 def test_a_size_in_instrument_units_is_the_same_run_as_in_lots(hft, spot_prefix, tmp_path) -> None:
     lots = _replay(hft, spot_prefix, tmp_path, "{size: 100000, max_position: 1000000}")
     units = _replay(hft, spot_prefix, tmp_path, "{size: '0.001', max_position: '0.01'}")
-    assert lots.code == 0 and units.code == 0, lots.err + units.err
-    a, b = lots.json(), units.json()
-    assert a["fills"] > 0
-    assert b["params"]["size"] == 100_000 and b["params"]["max_position"] == 1_000_000  # the run says lots
-    assert a["run_hash"] == b["run_hash"]
+    words = _replay(hft, spot_prefix, tmp_path, "{size: '0.001 ETH', max_position: '0.01 eth'}")
+    assert lots.code == 0 and units.code == 0 and words.code == 0, lots.err + units.err + words.err
+    a, b, c = lots.json(), units.json(), words.json()
+    assert a["fills"] > 0 and c["quantity_unit"] == "ETH"
+    assert b["params"]["size"] == c["params"]["size"] == 100_000  # the run says lots
+    assert b["params"]["max_position"] == c["params"]["max_position"] == 1_000_000
+    assert a["run_hash"] == b["run_hash"] == c["run_hash"]
 
 
 @needs_spot
 @pytest.mark.shared_data
 @pytest.mark.parametrize(("mm", "text"), [
     ("{size: '0.000000005'}",  # half a lot
-     "strategy mm: parameter 'size': expected a whole number of lots of 0.00000001 (ETHUSDT), was '0.000000005'"),
+     "strategy mm: parameter 'size': expected a whole number of lots of 0.00000001 ETH (ETHUSDT), was '0.000000005'"),
     ("{size: 0.001}",  # a YAML float: inexact, and not lots
      "key 'strategies.mm': strategy mm: parameter 'size': expected an integer (lots), a string like '3 lots' or a "
-     "quantity in instrument units as a decimal string like '0.001', was 0.001"),
-    ("{size: '1 ETH'}", "parameter 'size': expected an integer (lots)"),
+     "quantity in instrument units as a decimal string like '0.001' or '0.001 BTC', was 0.001"),
+    ("{size: '1 BTC'}",  # not the instrument's unit
+     "strategy mm: parameter 'size': expected a quantity in ETH, lots or a plain decimal (one lot is 0.00000001 ETH "
+     "(ETHUSDT)), was '1 BTC'"),
 ])
 def test_a_quantity_that_is_no_whole_number_of_lots_is_one_line(hft, spot_prefix, tmp_path, mm, text) -> None:
     r = _replay(hft, spot_prefix, tmp_path, mm)

@@ -109,10 +109,38 @@ def lots_reached(front: float) -> int:
 
 class TakerMatching:
     """What both reference venues share: how a marketable new order takes liquidity in each exchange mode
-    (docs/sim.md, "The L2 venue", "The L3 venue"). A venue gives ``mode``, ``available``, ``levels``, ``within``,
-    ``_consume`` and ``_fill``."""
+    (docs/sim.md, "The L2 venue", "The L3 venue"), and cancel and replace. A venue gives ``mode``,
+    ``available``, ``levels``, ``effective_best``, ``within``, ``_consume`` and ``_fill``, and how it keeps our
+    orders: ``_find`` (our working order by id, or None), ``_leave`` (it leaves the venue), ``_move`` (it rests
+    a new size at a new place in the queue) and, where a level's total is bounded, ``_room``."""
 
     mode: str
+
+    def cancel(self, now: int, oid: int) -> list[VenueReport]:
+        o = self._find(oid)
+        if o is None:
+            return [VenueReport(now, oid, 0, 0, 0, 0, 0, REPORT_CANCEL_REJECTED, LIQ_NONE)]
+        self._leave(o)
+        return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
+
+    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
+        """`qty` is the new open size. A replace never takes liquidity; at its price with no more lots it keeps
+        the order's queue place, else the order takes a fresh one (`_move`)."""
+        o = self._find(oid)
+        if o is None or qty <= 0 or qty > QTY_MAX - o.filled:
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        best = self.effective_best(-o.side)
+        if not self._room(o, price, qty) or (best is not None and self.within(o.side, price, best, False)):
+            return [VenueReport(now, oid, price, 0, o.leaves, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        if price == o.price and qty <= o.leaves:
+            o.leaves = qty  # shrinks in place: its queue place is kept
+        else:
+            self._move(o, price, qty)
+        return [VenueReport(now, oid, price, qty, qty, 0, 0, REPORT_REPLACED, LIQ_NONE)]
+
+    def _room(self, o: Any, price: int, qty: int) -> bool:
+        """Whether `o` may rest `qty` lots at `price` (the L3 venue checks its level total stays in range)."""
+        return True
 
     def _take_liquidity(self, now: int, o: Any, best: int, tif: int, market: bool, out: list[VenueReport]) -> bool:
         """A marketable new order `o` (its whole size open) takes the opposite side's lots from `best` on, its
@@ -282,33 +310,12 @@ class L2ReferenceVenue(TakerMatching):
             expire |= self._take_liquidity(now, o, best, tif, market, out)
         if o.leaves > 0:
             if expire:
-                self._free(o)
+                self._leave(o)
                 out.append(VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
             else:
                 o.front = float(self.displayed(side, price))
                 out[0] = out[0]._replace(queue=self.displayed(side, price))
         return out
-
-    def cancel(self, now: int, oid: int) -> list[VenueReport]:
-        o = self._find(oid)
-        if o is None:
-            return [VenueReport(now, oid, 0, 0, 0, 0, 0, REPORT_CANCEL_REJECTED, LIQ_NONE)]
-        self._free(o)
-        return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
-
-    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
-        """`qty` is the new open size."""
-        o = self._find(oid)
-        if o is None or qty <= 0 or qty > QTY_MAX - o.filled:
-            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
-        best = self.effective_best(-o.side)
-        if best is not None and self.within(o.side, price, best, False):  # a replace never takes liquidity
-            return [VenueReport(now, oid, price, 0, o.leaves, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
-        keep = price == o.price and qty <= o.leaves
-        o.price, o.leaves = price, qty
-        if not keep:  # a fresh queue place
-            o.front, o.traded, o.queue_filled = float(self.displayed(o.side, price)), 0.0, 0
-        return [VenueReport(now, oid, price, qty, qty, 0, 0, REPORT_REPLACED, LIQ_NONE)]
 
     def queue_ahead(self, oid: int) -> float:
         """The estimate of the lots ahead of our resting order (at least 0); -1 when it does not rest here."""
@@ -323,8 +330,13 @@ class L2ReferenceVenue(TakerMatching):
     def _find(self, oid: int) -> Resting | None:
         return next((o for o in self.slots if o is not None and o.order_id == oid), None)
 
-    def _free(self, o: Resting) -> None:
+    def _leave(self, o: Resting) -> None:
         self.slots[next(j for j, s in enumerate(self.slots) if s is o)] = None
+
+    def _move(self, o: Resting, price: int, qty: int) -> None:
+        """A fresh queue place: behind all displayed at `price`."""
+        o.price, o.leaves = price, qty
+        o.front, o.traded, o.queue_filled = float(self.displayed(o.side, price)), 0.0, 0
 
     def _consume(self, side: int, price: int, qty: int) -> None:
         self.consumed[(side, price)] = self.consumed.get((side, price), 0) + qty
@@ -335,6 +347,6 @@ class L2ReferenceVenue(TakerMatching):
         o.leaves -= qty
         o.filled += qty
         if o.leaves == 0:
-            self._free(o)
+            self._leave(o)
         kind = REPORT_FILL if o.leaves == 0 else REPORT_PARTIAL_FILL
         return VenueReport(now, o.order_id, price, qty, o.leaves, fee, frac, kind, liquidity)

@@ -33,14 +33,10 @@ from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
     REPORT_ACK,
-    REPORT_CANCEL_REJECTED,
-    REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
-    REPORT_REPLACE_REJECTED,
-    REPORT_REPLACED,
     TIF_FOK,
     TIF_IOC,
 )
@@ -213,7 +209,7 @@ class L3ReferenceVenue(TakerMatching):
         self._level(side, price).queue.append(Theirs(oid, qty))
         self.where[oid] = (side, price)
 
-    def _find(self, oid: int) -> tuple[int, int, Theirs] | None:
+    def _theirs(self, oid: int) -> tuple[int, int, Theirs] | None:
         if oid not in self.where:
             return None
         side, price = self.where[oid]
@@ -222,7 +218,7 @@ class L3ReferenceVenue(TakerMatching):
         return side, price, entry
 
     def _exec(self, out: list[VenueReport], now: int, oid: int, side: int, price: int, qty: int) -> None:
-        found = self._find(oid)
+        found = self._theirs(oid)
         if found is not None:
             side, price, x = found
         if self.ours and qty > 0 and side in (BUY, SELL):
@@ -255,7 +251,7 @@ class L3ReferenceVenue(TakerMatching):
 
     def _remove(self, kind: int, oid: int, side: int, price: int, qty: int) -> None:
         """A market cancel (partial), delete or execution, as the data says."""
-        found = self._find(oid)
+        found = self._theirs(oid)
         if found is None:
             self.data["unknown_refs"] += 1
             if side not in (BUY, SELL):
@@ -432,34 +428,20 @@ class L3ReferenceVenue(TakerMatching):
                 out[0] = out[0]._replace(queue=self.queue_ahead(oid))
         return out
 
-    def cancel(self, now: int, oid: int) -> list[VenueReport]:
-        o = self._ours(oid)
-        if o is None:
-            return [VenueReport(now, oid, 0, 0, 0, 0, 0, REPORT_CANCEL_REJECTED, LIQ_NONE)]
-        self._leave(o)
-        return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
+    def _room(self, o: Ours, price: int, qty: int) -> bool:
+        """The level at `price` holds `qty` more lots of ours (besides what `o` holds there now)."""
+        return qty <= QTY_MAX - (self.total(o.side, price) - (o.leaves if price == o.price else 0))
 
-    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
-        """`qty` is the new open size."""
-        o = self._ours(oid)
-        if o is None or qty <= 0 or qty > QTY_MAX - o.filled:
-            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
-        there = self.total(o.side, price) - (o.leaves if price == o.price else 0)
-        best = self.effective_best(-o.side)
-        if qty > QTY_MAX - there or (best is not None and self.within(o.side, price, best, False)):
-            return [VenueReport(now, oid, price, 0, o.leaves, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
-        if price == o.price and qty <= o.leaves:
-            o.leaves = qty  # shrinks in place: its queue place is kept
-        else:
-            self._leave(o)
-            o.price, o.leaves = price, qty
-            self._enter(o)
-        return [VenueReport(now, oid, price, qty, qty, 0, 0, REPORT_REPLACED, LIQ_NONE)]
+    def _move(self, o: Ours, price: int, qty: int) -> None:
+        """To the back of the queue at `price`."""
+        self._leave(o)
+        o.price, o.leaves = price, qty
+        self._enter(o)
 
     def queue_ahead(self, oid: int) -> int:
         """The lots ahead of our resting order in its queue (anonymous, market and our earlier orders); -1 when it
         does not rest here."""
-        o = self._ours(oid)
+        o = self._find(oid)
         if o is None:
             return -1
         lv = self.book[o.side][o.price]
@@ -471,7 +453,7 @@ class L3ReferenceVenue(TakerMatching):
         raise AssertionError("our order is not in its level")
 
     # --- helpers -------------------------------------------------------------------------------------------
-    def _ours(self, oid: int) -> Ours | None:
+    def _find(self, oid: int) -> Ours | None:
         return next((o for o in self.ours if o.order_id == oid), None)
 
     def _consume(self, side: int, price: int, qty: int) -> None:

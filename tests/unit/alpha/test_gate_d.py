@@ -257,7 +257,7 @@ def test_gate_d_amount_in_another_currency_names_the_key(env, tmp_path):
     with pytest.raises(GovernanceError) as e:
         run_gate_d("toy_obi", [env.day], code_hash="h", source=FILES, root=root, write_folder=False)
     assert str(e.value).endswith("config.yaml: key 'validation.gate_d.limits.max_position': expected a whole number "
-                                 "of lots of 1 (SYNTH), was '0.5'")
+                                 "of lots of 1 share (SYNTH), was '0.5'")
     with pytest.raises(ConfigError, match=r"key 'validation\.gate_d\.max_drawdown': expected an amount >= 0"):
         _gate_d_root(tmp_path, "d", "{max_position: 10}", 0, "-5 USD")
         from hft.alpha.api.registry import load_config

@@ -13,7 +13,7 @@ from hft.core.errors import ConfigError, DataError, DataValidationError, HftErro
 from hft.core.fileio import atomic_path, atomic_write_text
 from hft.core.ids import stable_id
 from hft.core.instrument import Instrument
-from hft.core.units import parse_duration_ns, parse_quantity, parse_size_bytes, quantity_in_lots
+from hft.core.units import Quantity, parse_duration_ns, parse_quantity, parse_size_bytes, quantity_in_lots
 
 
 def test_event_dtype_is_aligned_and_integer_only():
@@ -218,13 +218,14 @@ def test_run_hash_schemes():
 
 
 @pytest.mark.parametrize(("value", "parsed"), [(3, 3), ("3 lots", 3), ("1 lot", 1), ("0.001", Decimal("0.001")),
-                                               ("100", Decimal("100"))])
+                                               ("100", Decimal("100")), ("0.5 BTC", Quantity(Decimal("0.5"), "BTC")),
+                                               ("100shares", Quantity(Decimal(100), "shares"))])
 def test_parse_quantity_lots_or_instrument_units(value, parsed):
     got = parse_quantity(value, key="k")
     assert got == parsed and type(got) is type(parsed)
 
 
-@pytest.mark.parametrize("bad", [0.5, True, "-1", "1 BTC", "", "1e-3", None])
+@pytest.mark.parametrize("bad", [0.5, True, "-1", "-1 BTC", "BTC", "", "1e-3", "0.5 B-TC", None])
 def test_parse_quantity_refuses_naming_the_key(bad):
     with pytest.raises(ConfigError, match=r"^strategies.mm.size: expected lots"):
         parse_quantity(bad, key="strategies.mm.size")
@@ -238,9 +239,42 @@ def test_quantity_in_lots_is_exact(value, lots):
 
 def test_quantity_in_lots_refuses_a_fraction_of_a_lot_naming_key_and_lot():
     with pytest.raises(ConfigError) as e:
-        quantity_in_lots("0.000000015", "0.00000001", key="limits.max_position", symbol="ETHUSDT")
-    assert str(e.value) == ("limits.max_position: expected a whole number of lots of 0.00000001 (ETHUSDT), was "
-                            "'0.000000015'")
+        quantity_in_lots("0.000000015", "0.00000001", key="limits.max_position", symbol="ETHUSDT", unit="ETH")
+    assert str(e.value) == ("limits.max_position: expected a whole number of lots of 0.00000001 ETH (ETHUSDT), "
+                            "was '0.000000015'")
+
+
+@pytest.mark.parametrize(("value", "lot", "unit", "lots"), [
+    ("0.5 BTC", "0.00001", "BTC", 50_000), ("0.5 btc", "0.00001", "BTC", 50_000), ("100 shares", "1", "shares", 100),
+    ("1 share", "1", "shares", 1), ("300 Shares", "100", "shares", 3), ("2 contracts", "1", "contracts", 2),
+    ("1 contract", "1", "contracts", 1)])
+def test_quantity_in_lots_takes_the_instruments_unit_word(value, lot, unit, lots):
+    assert quantity_in_lots(value, lot, key="k", unit=unit) == lots
+
+
+@pytest.mark.parametrize(("value", "lot", "unit", "message"), [
+    ("0.000001 BTC", "0.00001", "BTC", "k: expected a whole number of lots of 0.00001 BTC (X), was '0.000001 BTC'"),
+    ("0.5 ETH", "0.00001", "BTC", "k: expected a quantity in BTC, lots or a plain decimal (one lot is 0.00001 BTC "
+                                  "(X)), was '0.5 ETH'"),
+    ("5 shares", "0.001", "BTC", "k: expected a quantity in BTC, lots or a plain decimal (one lot is 0.001 BTC (X)), "
+                                 "was '5 shares'"),
+    ("0.5 share", "1", "shares", "k: expected a whole number of lots of 1 share (X), was '0.5 share'"),
+    ("0.5 BTC", "0.00001", "", "k: expected lots or a plain decimal, no unit word (none applies here; one lot is "
+                               "0.00001 (X)), was '0.5 BTC'"),
+])
+def test_quantity_in_lots_refuses_another_unit_or_a_fraction_saying_the_lot(value, lot, unit, message):
+    with pytest.raises(ConfigError) as e:
+        quantity_in_lots(value, lot, key="k", symbol="X", unit=unit)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize(("symbol", "currency", "kind", "contract", "unit"), [
+    ("BTCUSDT", "USDT", "linear", "1", "BTC"), ("BTC-USDT", "USDT", "linear", "1", "BTC"),
+    ("ETHBTC", "BTC", "linear", "1", "ETH"), ("GOOG", "USD", "linear", "1", "shares"),
+    ("BTCUSD_PERP", "USD", "inverse", "100", "contracts"), ("ESZ4", "USD", "linear", "50", "contracts")])
+def test_an_instrument_says_what_its_quantities_count(symbol, currency, kind, contract, unit):
+    inst = Instrument(symbol, "V", "0.01", "1", currency=currency, kind=kind, contract_size=contract)
+    assert inst.unit == unit
 
 
 def test_instrument_quantity_to_lots_is_exact():

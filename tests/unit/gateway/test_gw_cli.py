@@ -73,4 +73,5 @@ def test_check_config_refuses_max_order_qty_zero(tmp_path):
     r = run_hft("gateway", "check-config", str(p))
     assert r.code == 11, r.err
     assert r.err.strip() == (f"error: {p}: key 'limits.defaults.max_order_qty': expected a positive integer (lots), "
-                             "a quantity like '3 lots' or '0.5' (instrument units) or null (unlimited), was 0"), r.err
+                             "a quantity like '3 lots', '0.5' or '0.5 BTC' (instrument units) or null "
+                             "(unlimited), was 0"), r.err

@@ -186,7 +186,7 @@ def test_max_order_qty_zero_or_negative_is_refused(doc, key, was):
     with pytest.raises(ConfigError) as ei:
         parse_config(doc, "gw.yaml")
     assert ei.value.fields["key"] == key
-    forms = ("(lots), a quantity like '3 lots' or '0.5' (instrument units)" if key.endswith("qty") else
+    forms = ("(lots), a quantity like '3 lots', '0.5' or '0.5 BTC' (instrument units)" if key.endswith("qty") else
              "(money units), a currency amount like '500 USD'")
     assert ei.value.message == f"gw.yaml: key '{key}': expected a positive integer {forms} or null (unlimited), was {was}"
 
@@ -220,11 +220,30 @@ def test_limits_in_instrument_units_and_currency_convert_by_the_symbols_units():
     assert (sym.limits.max_order_qty, sym.min_notional) == (50_000, 50_000_000)
     assert (cfg.defaults.max_position, cfg.defaults.max_notional, cfg.defaults.min_qty) == (200_000, 10**10, 3)
     assert cfg.accounts["A"].daily_loss == 5_005_000_000 and cfg.strategies["s"].max_order_qty == 7
+    assert sym.units.describe(50_000, "lots") == "50000 lots (0.5 BTC)"
+
+
+@pytest.mark.parametrize(("symbols", "limits", "lots"), [
+    ({"BTCUSDT": BTC}, {"max_position": "0.5 BTC", "max_order_qty": "0.01 btc"}, (50_000, 1_000)),
+    ({"BTC-USDT": BTC}, {"max_position": "0.5 BTC", "max_order_qty": "1000 lots"}, (50_000, 1_000)),
+    ({"GOOG": {"lot_size": "1", "money_unit": "0.01 USD"}}, {"max_position": "100 shares", "max_order_qty": "1 share"},
+     (100, 1)),
+    ({"BTCUSD_PERP": {"lot_size": "1", "money_unit": "0.000000001 BTC", "inverse_factor": 10**11}},
+     {"max_position": "3 contracts", "max_order_qty": "1 contract"}, (3, 1)),
+])
+def test_a_limit_in_the_symbols_unit_word_is_the_same_lots(symbols, limits, lots):
+    cfg = parse_config({"symbols": symbols, "limits": {"defaults": limits}})
+    assert (cfg.defaults.max_position, cfg.defaults.max_order_qty) == lots
 
 
 @pytest.mark.parametrize("doc, key, expected", [
     ({"symbols": {"BTCUSDT": {**BTC, "max_position": "0.000001"}}}, "symbols.BTCUSDT.max_position",
-     "expected a whole number of lots of 0.00001 (BTCUSDT), was '0.000001'"),
+     "expected a whole number of lots of 0.00001 BTC (BTCUSDT), was '0.000001'"),
+    ({"symbols": {"BTCUSDT": {**BTC, "max_position": "0.5 ETH"}}}, "symbols.BTCUSDT.max_position",
+     "expected a quantity in BTC, lots or a plain decimal (one lot is 0.00001 BTC (BTCUSDT)), was '0.5 ETH'"),
+    ({"symbols": {"BTCUSDT": BTC, "ETHUSDT": BTC}, "limits": {"defaults": {"max_position": "0.5 BTC"}}},
+     "limits.defaults.max_position", "expected lots or a plain decimal, no unit word (none applies here; one lot "
+                                     "is 0.00001 (BTCUSDT)), was '0.5 BTC'"),
     ({"symbols": {"BTCUSDT": BTC}, "accounts": {"A": {"daily_loss": "5 USD"}}}, "accounts.A.daily_loss",
      "expected an amount in USDT (the money unit is 0.0000001 USDT), was '5 USD'"),
     ({"symbols": {"BTCUSDT": BTC, "AAPL": {"lot_size": "1", "money_unit": "0.01 USD"}},

@@ -27,8 +27,7 @@ from hft.sim.engine_nb import NbEngine
 from hft.sim.gateway_setup import sim_gateway_config
 from hft.sim.latency import constant
 from hft.sim.reference import Fees, L2ReferenceVenue, Latency, ReferenceConfig, ReferenceEngine
-from tests.unit.sim.test_engine_nb import _same
-from tests.unit.sim.test_reference_engine import _agree
+from tests.unit.sim.agreement import agree, same
 
 MS = 1_000_000
 BOOK = {"bids": [[99.99, 10], [99.97, 10]], "asks": [[100.01, 10], [100.02, 10]]}
@@ -114,8 +113,8 @@ def run(events: list[dict], setup: Callable, trigger: str = "trade", limits: dic
         strategies.append(Script(setup, trigger))
         outs.append(run_on(cls, sc, strategies[-1], limits))
     nb, py, ref = outs
-    _same(nb, py)
-    _agree(ref, nb)
+    same(nb, py)
+    agree(ref, nb)
     assert strategies[0].log == strategies[1].log == strategies[2].log
     cmds = [(int(o["ts"]) / MS, ACTIONS[int(o["action"])], int(o["side"]), int(o["price"]), int(o["qty"]),
              int(o["order_type"]) == ORDER_MARKET) for o in nb.orders]
@@ -283,7 +282,7 @@ def test_on_two_instruments_a_stop_watches_its_own():
     # 99.96 (5 ms) is not its price; leg 1's 109.98 (3 ms) is above the stop, its 109.96 (10 ms) at or below: seen
     # at 10.3 ms (feed 0.3 ms), a market sell on leg 1 at 10.3 ms, filled at its 109.99 bid (report 12.0 ms)
     from hft.sim.legs import LegInput
-    from tests.unit.sim.test_legs import ECFG, _factory, _venue
+    from tests.unit.sim.agreement import ECFG, l2_venue, legs_gateway
 
     up = {"bids": [[109.99, 10], [109.97, 10]], "asks": [[110.01, 10], [110.02, 10]]}
     leg0 = S.scenario_events(scenario([trade(5, "sell", 99.96, 1)]))
@@ -293,10 +292,10 @@ def test_on_two_instruments_a_stop_watches_its_own():
     outs = []
     for cls in (NbEngine, Engine):
         s = Script(lambda ctx, c: c.stop(ctx.leg(1), SELL, 10997, 2))
-        legs = [LegInput(leg0, _venue(), "S0"), LegInput(leg1, _venue(), "S1")]
-        outs.append(cls.of_legs(legs, _factory(["S0", "S1"]), s, ECFG).run())
+        legs = [LegInput(leg0, l2_venue(), "S0"), LegInput(leg1, l2_venue(), "S1")]
+        outs.append(cls.of_legs(legs, legs_gateway(["S0", "S1"]), s, ECFG).run())
         assert s.log == [(10.3, 1, "stop", "working", None), (12.0, 1, "stop", "filled", None)]
-    _same(*outs)
+    same(*outs)
     out = outs[0]
     assert [(int(o["ts"]), int(o["side"]), int(o["qty"])) for o in out.orders] == [(10_300_000, SELL, 2)]
     assert list(out.legs[1].order_ids) == [int(out.orders["order_id"][0])] and not len(out.legs[0].order_ids)
@@ -332,8 +331,8 @@ def test_the_docs_example():
     sc = scenario([trade(5, "sell", 99.99, 12), trade(20, "sell", 99.94, 1), depth(30, "buy", 99.99, 5),
                    depth(2000, "buy", 99.99, 6)])
     outs = [run_on(cls, sc, ns["DipBuyer"]()) for cls in (NbEngine, Engine, ReferenceEngine)]
-    _same(outs[0], outs[1])
-    _agree(outs[2], outs[0])
+    same(outs[0], outs[1])
+    agree(outs[2], outs[0])
     cmds = [(int(o["ts"]) / MS, ACTIONS[int(o["action"])], int(o["side"]), int(o["price"]), int(o["qty"]))
             for o in outs[0].orders]
     assert cmds == [(0.0, "new", BUY, 9999, 2), (6.0, "new", SELL, 10009, 2), (20.0, "new", SELL, 0, 2),

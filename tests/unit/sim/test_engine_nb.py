@@ -16,17 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hft.core.dtypes import (
-    BUY,
-    EV_CLEAR,
-    EV_LEVEL_SET,
-    EV_SNAPSHOT_LEVEL,
-    EV_TRADE,
-    FLAG_EOM,
-    SELL,
-    empty_events,
-)
-from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, TIF_FOK, TIF_GTC, TIF_IOC
 from hft.data.sources import FILES
 from hft.sim import latency as L
 from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
@@ -38,63 +27,9 @@ from hft.sim.queue_models import parse_queue_model
 from hft.sim.replay import ReplayConfig, build_engine, run_replay
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-
+from tests.unit.sim.agreement import LATENCIES, Chaos, NoFast, Tight, l2_pair, l2_stream, same
 
 # --- streams ----------------------------------------------------------------------------------------------------
-def l2_stream(seed: int, n_msgs: int = 400, gap_ns: int = 700_000) -> np.ndarray:
-    """A seeded L2 stream: snapshot, level updates around a wandering mid (sometimes crossing our quotes),
-    trades at and through the touch, occasional clears followed by a snapshot; several events per message."""
-    rng = np.random.default_rng(seed)
-    rows: list[tuple[int, int, int, int, int, int]] = []  # t, kind, side, price, qty, eom
-    mid = 1000
-    t = 1_000_000_000
-
-    def snapshot(t: int, kind: int) -> None:
-        for k in range(1, 6):
-            rows.append((t, kind, BUY, mid - k, int(rng.integers(1, 30)), 0))
-            rows.append((t, kind, SELL, mid + k, int(rng.integers(1, 30)), 0))
-        rows[-1] = (*rows[-1][:5], 1)
-
-    snapshot(t, EV_SNAPSHOT_LEVEL)
-    for _ in range(n_msgs):
-        t += int(rng.integers(0, gap_ns))
-        r = rng.random()
-        if r < 0.25:
-            side = BUY if rng.random() < 0.5 else SELL
-            px = mid - 1 if side == SELL else mid + 1
-            px += int(rng.integers(-1, 2)) * (1 if side == BUY else -1)
-            rows.append((t, EV_TRADE, side, px, int(rng.integers(1, 20)), int(rng.random() < 0.5)))
-        elif r < 0.9:
-            for _ in range(int(rng.integers(1, 4))):
-                side = BUY if rng.random() < 0.5 else SELL
-                off = int(rng.integers(1, 7))
-                px = mid - off if side == BUY else mid + off
-                qty = 0 if rng.random() < 0.2 else int(rng.integers(1, 40))
-                rows.append((t, EV_LEVEL_SET, side, px, qty, 0))
-            rows[-1] = (*rows[-1][:5], 1)
-        elif r < 0.98:
-            step = int(rng.choice([-2, -1, 1, 2]))
-            old = mid
-            mid += step
-            for p in range(min(old, mid) - 6, max(old, mid) + 7):  # re-draw the touch around the new mid
-                if p <= mid - 1 and p >= mid - 6:
-                    rows.append((t, EV_LEVEL_SET, BUY, p, int(rng.integers(1, 30)), 0))
-                    rows.append((t, EV_LEVEL_SET, SELL, p, 0, 0))
-                elif p >= mid + 1 and p <= mid + 6:
-                    rows.append((t, EV_LEVEL_SET, SELL, p, int(rng.integers(1, 30)), 0))
-                    rows.append((t, EV_LEVEL_SET, BUY, p, 0, 0))
-                else:
-                    rows.append((t, EV_LEVEL_SET, BUY, p, 0, 0))
-                    rows.append((t, EV_LEVEL_SET, SELL, p, 0, 0))
-            rows[-1] = (*rows[-1][:5], 1)
-        else:
-            rows.append((t, EV_CLEAR, int(rng.choice([0, BUY, SELL])), 0, 0, 0))
-            snapshot(t, EV_SNAPSHOT_LEVEL)
-    ev = empty_events(len(rows))
-    local_jitter = rng.integers(0, 400_000, len(rows))
-    for i, (t, k, s, p, q, eom) in enumerate(rows):
-        ev[i] = (t, t + int(local_jitter[i]), p, q, 0, i, k, s, FLAG_EOM if eom else 0)
-    return ev
 
 
 @pytest.fixture(scope="module")
@@ -107,56 +42,6 @@ def day(tmp_path_factory) -> Path:
 
 
 # --- strategies -------------------------------------------------------------------------------------------------
-class Chaos(Strategy):
-    """Seeded random actions on every callback: every order type, cancels, replaces, crossing orders."""
-
-    name = "chaos"
-
-    def __init__(self, seed: int = 1, timer_ns: int = 0, every: int = 3) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.timer_ns = timer_ns
-        self.every = every
-        self.n = 0
-
-    def _act(self, ctx) -> None:
-        self.n += 1
-        if self.n % self.every or ctx.best_bid is None or ctx.best_ask is None:
-            return
-        r = self.rng.random()
-        side = BUY if self.rng.random() < 0.5 else SELL
-        touch = ctx.best_bid if side == BUY else ctx.best_ask
-        opp = ctx.best_ask if side == BUY else ctx.best_bid
-        qty = int(self.rng.integers(1, 12))
-        live = sorted(ctx.orders)
-        if r < 0.35:
-            ctx.submit(side, touch - side * int(self.rng.integers(0, 3)), qty)
-        elif r < 0.45:
-            ctx.submit(side, opp, qty, ORDER_LIMIT, TIF_IOC)
-        elif r < 0.5:
-            ctx.submit(side, opp + side, qty, ORDER_LIMIT, TIF_FOK)
-        elif r < 0.55:
-            ctx.submit(side, opp, qty, ORDER_POST_ONLY, TIF_GTC)
-        elif r < 0.6:
-            ctx.submit(side, opp, qty, ORDER_MARKET, TIF_IOC)
-        elif r < 0.8 and live:
-            ctx.cancel(live[int(self.rng.integers(0, len(live)))])
-        elif live:
-            o = ctx.orders[live[-1]]
-            ctx.replace(o.order_id, o.price + int(self.rng.integers(-1, 2)), max(1, o.leaves - 1))
-
-    def on_book(self, ctx) -> None:
-        self._act(ctx)
-
-    def on_trade(self, ctx, side, price, qty) -> None:
-        if self.rng.random() < 0.2:
-            self._act(ctx)
-
-    def on_order_update(self, ctx, update) -> None:
-        if self.rng.random() < 0.1:
-            self._act(ctx)
-
-    def on_timer(self, ctx) -> None:
-        self._act(ctx)
 
 
 class TimerOnly(Chaos):
@@ -177,64 +62,22 @@ class TimerOnly(Chaos):
 
 
 # --- harness ----------------------------------------------------------------------------------------------------
-def _l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,
-             limits=None, sample_ns=50_000_000, fees=None, classes=(Engine, NbEngine), engines=None):
-    outs = []
-    for cls in classes:
-        venue = L2MarketVenue(L2Venue(None, parse_queue_model(qm), mode, fees or FeeSchedule(-20, 150, 1), 1,
-                                      capacity=64))
-        cfg = sim_gateway_config("X", "chaos", limits=limits)
-
-        def factory(clock, dispatcher, sink, cfg=cfg):
-            from hft.gateway import GatewayService
-
-            return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
-
-        ecfg = EngineConfig(entry=entry or L.constant(1_000_000), response=resp or L.constant(1_000_000),
-                            feed=feed, sample_ns=sample_ns, strategy="chaos")
-        eng = cls(ev, venue, factory, make_strategy_(), "X", ecfg)
-        outs.append(eng.run())
-        if engines is not None:
-            engines.append(eng)
-    return outs
-
-
-def _same(a, b) -> None:
-    assert a.run_hash == b.run_hash
-    assert np.array_equal(a.decisions, b.decisions)
-    assert np.array_equal(a.orders, b.orders)
-    assert np.array_equal(a.fills, b.fills)
-    assert np.array_equal(a.equity, b.equity)
-    assert np.array_equal(a.acks, b.acks)  # ACK arrival times and queue ahead at entry (not in the run hash)
-    assert a.final == b.final and a.rejects == b.rejects and a.events == b.events
-    assert a.transition_records == b.transition_records
-    assert list(a.decision_records) == list(b.decision_records)  # the gateway's records, field by field
-
-
-LATENCIES = {
-    "constant": dict(entry=L.constant(1_000_000), resp=L.constant(1_000_000)),
-    "zero": dict(entry=L.constant(0), resp=L.constant(0), feed=L.constant(0)),
-    "random": dict(entry=L.random(300_000, 400_000, seed=3), resp=L.random(200_000, 500_000, seed=4),
-                   feed=L.random(100_000, 200_000, seed=5)),
-    "empirical": dict(entry=L.empirical(np.array([0, 2_000_000_000], np.int64), np.array([100_000, 3_000_000])),
-                      resp=L.empirical(np.array([0, 3_000_000_000], np.int64), np.array([2_000_000, 50_000]))),
-}
 
 
 @pytest.mark.parametrize("lat", sorted(LATENCIES))
 @pytest.mark.parametrize("qm", ["risk_averse", "power_prob_2", "log_prob"])
 def test_l2_chaos_same_as_reference(lat, qm):
     ev = l2_stream(7)
-    a, b = _l2_pair(ev, lambda: Chaos(seed=2, timer_ns=30_000_000), qm=qm, **LATENCIES[lat])
-    _same(a, b)
+    a, b = l2_pair(ev, lambda: Chaos(seed=2, timer_ns=30_000_000), qm=qm, **LATENCIES[lat])
+    same(a, b)
     assert len(a.fills) > 10 and len(a.orders) > 50
 
 
 def test_l2_no_partial_fill_and_limits_same_as_reference():
     ev = l2_stream(8)
-    a, b = _l2_pair(ev, lambda: Chaos(seed=5, every=2), mode=MODE_NO_PARTIAL_FILL,
+    a, b = l2_pair(ev, lambda: Chaos(seed=5, every=2), mode=MODE_NO_PARTIAL_FILL,
                     limits={"max_position": 15, "max_order_qty": 9})
-    _same(a, b)
+    same(a, b)
     assert a.rejects  # the gateway refused some intents
 
 
@@ -251,8 +94,8 @@ def test_l2_builtins_same_as_reference(name):
                   "imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}.get(name, {})
         return make_strategy(name, params)
 
-    a, b = _l2_pair(ev, make)
-    _same(a, b)
+    a, b = l2_pair(ev, make)
+    same(a, b)
 
 
 @given(seed=st.integers(0, 10_000), entry=st.integers(0, 3_000_000), resp=st.integers(0, 3_000_000),
@@ -265,8 +108,8 @@ def test_property_same_as_reference(seed, entry, resp, jitter, feed, qm, mode):
     lat = dict(entry=L.random(entry, jitter, seed=seed) if jitter else L.constant(entry),
                resp=L.random(resp, jitter, seed=seed + 1) if jitter else L.constant(resp),
                feed=None if feed is None else L.constant(feed))
-    a, b = _l2_pair(ev, lambda: Chaos(seed=seed, timer_ns=10_000_000, every=2), qm=qm, mode=mode, **lat)
-    _same(a, b)
+    a, b = l2_pair(ev, lambda: Chaos(seed=seed, timer_ns=10_000_000, every=2), qm=qm, mode=mode, **lat)
+    same(a, b)
 
 
 # --- L3 (generated days, the replay path) ------------------------------------------------------------------------
@@ -293,13 +136,13 @@ def _replay_pair(day, strategy, cfg_kwargs):
 ])
 def test_l3_replay_same_as_reference(day, strategy, cfg):
     a, b = _replay_pair(day, strategy, cfg)
-    _same(a, b)
+    same(a, b)
 
 
 def test_l3_chaos_same_as_reference(day):
     a, b = _replay_pair(day, lambda: Chaos(seed=4, timer_ns=2_000_000_000, every=5),
                         {"maker_bps": -0.5, "taker_bps": 3.0, "limits": {"max_position": 30}})
-    _same(a, b)
+    same(a, b)
     assert len(a.fills) > 10
 
 
@@ -318,8 +161,8 @@ def test_timer_only_strategy_is_not_woken_by_market_data():
         strategies.append(TimerOnly(seed=3, timer_ns=3_000_000, every=1))
         return strategies[-1]
 
-    a, b = _l2_pair(ev, make)
-    _same(a, b)
+    a, b = l2_pair(ev, make)
+    same(a, b)
     assert strategies[0].market_calls > 100 and strategies[1].market_calls == 0
     assert len(a.orders) > 5
 
@@ -357,8 +200,8 @@ class _PyOnly(NbEngine):
 @pytest.mark.parametrize("mode", [MODE_PARTIAL_FILL, MODE_NO_PARTIAL_FILL])
 def test_njit_mm_same_as_python_mm(params, mode):
     ev = l2_stream(21, n_msgs=800)
-    ref, nb = _l2_pair(ev, lambda: make_strategy("mm", params), mode=mode, **LATENCIES["random"])
-    _same(ref, nb)
+    ref, nb = l2_pair(ev, lambda: make_strategy("mm", params), mode=mode, **LATENCIES["random"])
+    same(ref, nb)
     assert len(ref.orders) > 20
     venue = L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), mode, FeeSchedule(-20, 150, 1), 1, capacity=64))
     cfg = sim_gateway_config("X", "chaos")
@@ -371,13 +214,13 @@ def test_njit_mm_same_as_python_mm(params, mode):
     ecfg = EngineConfig(entry=LATENCIES["random"]["entry"], response=LATENCIES["random"]["resp"],
                         feed=LATENCIES["random"]["feed"], sample_ns=50_000_000, strategy="chaos")
     py = _PyOnly(ev, venue, factory, make_strategy("mm", params), "X", ecfg)
-    _same(ref, py.run())
+    same(ref, py.run())
     assert py._skid == 0
 
 
 def test_njit_mm_is_used_and_same_on_l3(day):
     a, b = _replay_pair(day, "mm", {"strategies": {"mm": {"size": 2, "max_position": 8, "skew_ticks_per_lot": 1}}})
-    _same(a, b)
+    same(a, b)
     from hft.data.sources import open_market_data
     from hft.sim.engine_nb import SK_MM
 
@@ -387,16 +230,6 @@ def test_njit_mm_is_used_and_same_on_l3(day):
 
 
 # --- the in-kernel order path: intents, commands and reports of a strategy kernel inside the loop ---------------
-class _Tight(NbEngine):
-    """Buffers grown only when full: the kernel runs out of room mid-call (intents fall back to Python, the heap,
-    rows and side map grow between calls)."""
-
-    _rows0 = 2
-    _tight = True
-
-
-class _NoFast(NbEngine):
-    in_kernel_orders = False  # commands and reports through Python (the path before the in-kernel one)
 
 
 MM_BUSY = {"size": 4, "max_position": 12, "skew_ticks_per_lot": 1}
@@ -407,11 +240,11 @@ MM_BUSY = {"size": 4, "max_position": 12, "skew_ticks_per_lot": 1}
 def test_in_kernel_order_path_same_as_reference(lat, mode):
     ev = l2_stream(31, n_msgs=900)
     engines: list = []
-    outs = _l2_pair(ev, lambda: make_strategy("mm", MM_BUSY), mode=mode, classes=(Engine, NbEngine, _Tight, _NoFast),
+    outs = l2_pair(ev, lambda: make_strategy("mm", MM_BUSY), mode=mode, classes=(Engine, NbEngine, Tight, NoFast),
                     engines=engines, **LATENCIES[lat])
     for out in outs[1:]:
-        _same(outs[0], out)
-    assert [type(e).__name__ for e in engines if getattr(e, "used_in_kernel_orders", False)] == ["NbEngine", "_Tight"]
+        same(outs[0], out)
+    assert [type(e).__name__ for e in engines if getattr(e, "used_in_kernel_orders", False)] == ["NbEngine", "Tight"]
     assert len(outs[0].fills) > 10 and len(outs[0].orders) > 100
 
 
@@ -421,10 +254,10 @@ def test_in_kernel_order_path_rejects_and_storm_same_as_reference():
     ev = l2_stream(32, n_msgs=900)
     engines: list = []
     limits = {"max_position": 6, "max_order_qty": 5, "daily_loss": 40}
-    outs = _l2_pair(ev, lambda: make_strategy("mm", MM_BUSY), limits=limits, fees=FeeSchedule(300, 300, 2),
-                    classes=(Engine, NbEngine, _Tight), engines=engines)
+    outs = l2_pair(ev, lambda: make_strategy("mm", MM_BUSY), limits=limits, fees=FeeSchedule(300, 300, 2),
+                    classes=(Engine, NbEngine, Tight), engines=engines)
     for out in outs[1:]:
-        _same(outs[0], out)
+        same(outs[0], out)
     assert engines[1].used_in_kernel_orders
     assert outs[0].rejects and outs[0].transition_records  # rejects, and the StormGuard tripped
 
@@ -432,8 +265,8 @@ def test_in_kernel_order_path_rejects_and_storm_same_as_reference():
 def test_in_kernel_order_path_needs_a_kernel_only_strategy():
     ev = l2_stream(33, n_msgs=200)
     engines: list = []
-    _l2_pair(ev, lambda: Chaos(seed=1), classes=(NbEngine,), engines=engines)
-    _l2_pair(ev, lambda: make_strategy("mm"), classes=(_PyOnly,), engines=engines)
+    l2_pair(ev, lambda: Chaos(seed=1), classes=(NbEngine,), engines=engines)
+    l2_pair(ev, lambda: make_strategy("mm"), classes=(_PyOnly,), engines=engines)
     assert not any(e.used_in_kernel_orders for e in engines)
 
 
@@ -455,10 +288,10 @@ def test_python_callbacks_while_buffers_grow_same_as_reference(lat, every):
     and the kernel never runs on an array Python has replaced."""
     ev = l2_stream(35, n_msgs=900)
     ev["price"] += np.arange(len(ev)) * 60 // len(ev)  # a drift: late in the run, beyond the books' first range
-    outs = _l2_pair(ev, lambda: Chaos(seed=5, timer_ns=3_000_000, every=every),
-                    classes=(Engine, NbEngine, _Tight, _SmallVenue), **LATENCIES[lat])
+    outs = l2_pair(ev, lambda: Chaos(seed=5, timer_ns=3_000_000, every=every),
+                    classes=(Engine, NbEngine, Tight, _SmallVenue), **LATENCIES[lat])
     for out in outs[1:]:
-        _same(outs[0], out)
+        same(outs[0], out)
     assert len(outs[0].orders) > 100 and len(outs[0].fills) > 10
 
 
@@ -486,7 +319,7 @@ def _l3_runs(data, strategy_params, cfg_kwargs, *, capacity=None):
         engines.append(eng)
     assert [bool(e.used_in_kernel_orders) for e in engines[1:]] == [True, True, False]
     for out in outs[1:]:
-        _same(outs[0], out)
+        same(outs[0], out)
     return outs
 
 
@@ -518,7 +351,7 @@ def test_l3_python_callbacks_while_the_order_table_grows(day, every):
             eng.venue.orders = np.zeros((capacity, eng.venue.orders.shape[1]), dtype=np.int64)
         outs.append(eng.run(multiplier=mult))
     for out in outs[1:]:
-        _same(outs[0], out)
+        same(outs[0], out)
     assert len(outs[0].fills) > 10 and len(outs[0].orders) > 100
 
 
@@ -563,10 +396,10 @@ def test_reused_buffers_leave_earlier_runs_intact(day):
     assert other.run_hash != first.run_hash
     for a, b in zip(kept, (first.decisions, first.orders, first.fills, first.acks, first.equity), strict=True):
         assert np.array_equal(a, b)
-    _same(ref, first)  # the lazy records, built only now, read the first run's rows
+    same(ref, first)  # the lazy records, built only now, read the first run's rows
     assert dict(eng._side_of) == dict(ref_eng._side_of) and len(ref_eng._side_of) > 100
     _, again = run("numba", MM_BUSY)
-    _same(ref, again)
+    same(ref, again)
 
 
 def test_concat_records_joins_logs_as_numpy_does():

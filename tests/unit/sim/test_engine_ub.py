@@ -379,7 +379,7 @@ def _poisoning(monkeypatch, byte: int, n_events: int) -> B.Spares:
 def test_poisoned_allocations_give_the_same_run(monkeypatch, case):
     """No cell of an ``np.empty`` allocation or of a reused buffer is read before it is written: runs whose
     allocations hold 0x00, 0xA5 or 0xFF bytes are the same run (run hash, logs, equity)."""
-    from tests.unit.sim.test_engine_nb import Chaos, l2_stream
+    from tests.unit.sim.agreement import Chaos, l2_stream
 
     ev = l2_stream(41, n_msgs=500)
     ev.flags.writeable = False

@@ -279,11 +279,10 @@ def test_vwap_participation_cap_on_lobster(goog):
 ])
 def test_on_two_instruments_the_first_is_worked_on_its_own_prints(spec, params):
     from hft.sim.engine_nb import NbEngine
-    from tests.unit.sim.test_engine_nb import l2_stream
-    from tests.unit.sim.test_legs import _run_legs, _shifted
+    from tests.unit.sim.agreement import l2_stream, run_legs, shifted
 
-    x, y = l2_stream(7), _shifted(l2_stream(9), 250_000, 5000)
-    _, two = _run_legs([x, y], make_strategy(spec, params), NbEngine)
-    _, one = _run_legs([x], make_strategy(spec, params), NbEngine)
+    x, y = l2_stream(7), shifted(l2_stream(9), 250_000, 5000)
+    _, two = run_legs([x, y], make_strategy(spec, params), NbEngine)
+    _, one = run_legs([x], make_strategy(spec, params), NbEngine)
     assert len(two.legs[1].order_ids) == 0 and len(one.orders) > 2
     assert two.orders[["ts", "price", "qty"]].tolist() == one.orders[["ts", "price", "qty"]].tolist()

@@ -463,7 +463,7 @@ def day(tmp_path_factory):
 def _mm_engines(level, day):
     """(the reference engine, the numba engine) running `mm` (size 2) with a per-lot fee of 2**62."""
     from hft.sim.strategies import make_strategy
-    from tests.unit.sim.test_engine_nb import l2_stream
+    from tests.unit.sim.agreement import l2_stream
 
     if level == "L3":  # a LOBSTER-format day through the replay's set-up (reference rows, the L3 venue)
         from hft.data.sources import open_market_data

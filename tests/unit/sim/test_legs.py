@@ -12,17 +12,27 @@ from hypothesis import strategies as hs
 from hft.core.dtypes import BUY, EV_LEVEL_SET, FLAG_EOM, SELL, empty_events
 from hft.core.errors import SimError
 from hft.core.orders import INTENT_NEW, ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
-from hft.sim import latency as L
-from hft.sim.engine import Engine, EngineConfig, L2MarketVenue, legs_run_hash
+from hft.sim.engine import Engine, EngineConfig, legs_run_hash
 from hft.sim.engine_nb import SK_NONE, NbEngine
-from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
 from hft.sim.fees import FeeSchedule, cash_flow
-from hft.sim.gateway_setup import sim_gateway_config
 from hft.sim.legs import LegInput, local_stream, merge_streams
-from hft.sim.queue_models import parse_queue_model
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.test_engine_nb import Chaos, _same, _Tight, l2_stream
+from tests.unit.sim.agreement import (
+    ECFG,
+    LATENCIES,
+    Chaos,
+    OnlyLeg0,
+    ThreeLegChaos,
+    Tight,
+    TwoLegChaos,
+    l2_stream,
+    l2_venue,
+    legs_gateway,
+    run_legs,
+    same,
+    shifted,
+)
 
 
 def _events(times: list[int]) -> np.ndarray:
@@ -109,59 +119,13 @@ def test_merge_of_the_same_read_only_streams_is_reused_and_of_writable_ones_neve
 
 
 # --- engines ----------------------------------------------------------------------------------------------------
-def _venue(fees: FeeSchedule | None = None) -> L2MarketVenue:
-    return L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), MODE_PARTIAL_FILL,
-                                 fees or FeeSchedule(-20, 150, 1), 1, capacity=64))
-
-
-def _factory(symbols: list[str], **kwargs):
-    cfg = sim_gateway_config(symbols[0], "chaos", more_symbols={s: {"multiplier": 1} for s in symbols[1:]}, **kwargs)
-
-    def factory(clock, dispatcher, sink):
-        from hft.gateway import GatewayService
-
-        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
-
-    return factory
-
-
-ECFG = EngineConfig(entry=L.constant(1_000_000), response=L.constant(700_000), feed=L.constant(300_000),
-                    sample_ns=20_000_000, strategy="chaos")
-
-
-def _run_legs(streams: list[np.ndarray], strategy: Strategy, cls: type[Engine] = Engine, ecfg: EngineConfig = ECFG,
-              spares=None):
-    symbols = [f"S{k}" for k in range(len(streams))]
-    legs = [LegInput(ev, _venue(), s) for ev, s in zip(streams, symbols, strict=True)]
-    eng = cls.of_legs(legs, _factory(symbols), strategy, ecfg, spares=spares)
-    return eng, eng.run()
-
-
-def _shifted(ev: np.ndarray, dt: int, dpx: int) -> np.ndarray:
-    out = ev.copy()
-    out["exch_ts"] += dt
-    out["local_ts"] += dt
-    out["price"] += dpx
-    return out
-
-
-class OnlyLeg0(Chaos):
-    """`Chaos` that acts on leg 0's market data only (and on its own reports and timer)."""
-
-    def on_book(self, ctx):
-        if ctx.leg_index == 0:
-            super().on_book(ctx)
-
-    def on_trade(self, ctx, side, price, qty):
-        if ctx.leg_index == 0:
-            super().on_trade(ctx, side, price, qty)
 
 
 def test_a_leg_trading_alone_is_the_single_instrument_run():
     x = l2_stream(7)
-    y = _shifted(l2_stream(8, n_msgs=150), 1_000_000, 5000)  # inside x's time range, other prices
-    single = Engine(x, _venue(), _factory(["S0"]), OnlyLeg0(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
-    _, multi = _run_legs([x, y], OnlyLeg0(seed=2, timer_ns=30_000_000))
+    y = shifted(l2_stream(8, n_msgs=150), 1_000_000, 5000)  # inside x's time range, other prices
+    single = Engine(x, l2_venue(), legs_gateway(["S0"]), OnlyLeg0(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
+    _, multi = run_legs([x, y], OnlyLeg0(seed=2, timer_ns=30_000_000))
     assert len(single.fills) > 10 and len(single.orders) > 50
     for f in ("decisions", "orders", "fills", "acks"):
         assert np.array_equal(getattr(single, f), getattr(multi, f)), f
@@ -176,32 +140,11 @@ def test_a_leg_trading_alone_is_the_single_instrument_run():
                            "fee_frac": single.final["fee_frac"]}
 
 
-class TwoLegChaos(Chaos):
-    """`Chaos` on a leg drawn at each callback (`ctx.leg`): orders, cancels and replaces on both instruments."""
-
-    def _ctx(self, ctx):
-        return ctx.leg(int(self.rng.integers(0, 2)))
-
-    def on_book(self, ctx):
-        super().on_book(self._ctx(ctx))
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.report_legs: dict[int, set[int]] = {}  # order id -> the legs its reports' context referred to
-
-    def on_order_update(self, ctx, u):
-        self.report_legs.setdefault(u.order_id, set()).add(ctx.leg_index)
-        super().on_order_update(self._ctx(ctx), u)
-
-    def on_timer(self, ctx):
-        super().on_timer(self._ctx(ctx))
-
-
 def test_two_legs_route_orders_and_account_per_leg():
     x = l2_stream(7)
-    y = _shifted(l2_stream(9), 250_000, 5000)  # leg 1 trades around 6000: a fill's price says its venue
+    y = shifted(l2_stream(9), 250_000, 5000)  # leg 1 trades around 6000: a fill's price says its venue
     strat = TwoLegChaos(seed=4, timer_ns=20_000_000)
-    eng, out = _run_legs([x, y], strat)
+    eng, out = run_legs([x, y], strat)
     leg_of = {int(o): k for k, leg in enumerate(out.legs) for o in leg.order_ids}
     assert set(leg_of.values()) == {0, 1}
     assert strat.report_legs and all(ks == {leg_of[o]} for o, ks in strat.report_legs.items())
@@ -233,16 +176,9 @@ def test_two_legs_route_orders_and_account_per_leg():
     carry, frac = divmod(sum(leg.final["fee_frac"] for leg in out.legs), 1_000_000)  # millionths carry exactly
     assert out.final == {"cash": sum(leg.final["cash"] for leg in out.legs) - carry,
                          "fees": sum(leg.final["fees"] for leg in out.legs) + carry, "fee_frac": frac}
-    _, again = _run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
-    _same(out, again)
+    _, again = run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
+    same(out, again)
     assert [a.final for a in out.legs] == [b.final for b in again.legs]
-
-
-class ThreeLegChaos(TwoLegChaos):
-    """`TwoLegChaos` over three legs."""
-
-    def _ctx(self, ctx):
-        return ctx.leg(int(self.rng.integers(0, 3)))
 
 
 class Hedger(Strategy):
@@ -270,9 +206,9 @@ class Hedger(Strategy):
 
 def test_context_per_leg_and_a_hedge():
     x = l2_stream(7, n_msgs=60)
-    y = _shifted(l2_stream(9, n_msgs=60), 250_000, 5000)
+    y = shifted(l2_stream(9, n_msgs=60), 250_000, 5000)
     h = Hedger()
-    eng, out = _run_legs([x, y], h)
+    eng, out = run_legs([x, y], h)
     assert {s for s, _, _ in h.seen} == {"S0", "S1"}
     assert all((k == 0) == (s == "S0") and (b is None or (b > 5000) == (k == 1)) for s, k, b in h.seen)
     assert [leg.final["position"] for leg in out.legs] == [1, -1]  # bought leg 0, hedged on leg 1
@@ -286,9 +222,9 @@ def test_context_per_leg_and_a_hedge():
 
 def test_one_leg_of_legs_is_the_engine():
     x = l2_stream(7)
-    a = Engine(x, _venue(), _factory(["S0"]), Chaos(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
-    _, b = _run_legs([x], Chaos(seed=2, timer_ns=30_000_000))
-    _same(a, b)
+    a = Engine(x, l2_venue(), legs_gateway(["S0"]), Chaos(seed=2, timer_ns=30_000_000), "S0", ECFG).run()
+    _, b = run_legs([x], Chaos(seed=2, timer_ns=30_000_000))
+    same(a, b)
     assert b.legs == []
 
 
@@ -321,7 +257,7 @@ class LegWatch(Strategy):
 @pytest.mark.parametrize("cls", [Engine, NbEngine])
 def test_trades_depth_and_top_are_the_callbacks_leg(cls):
     w = LegWatch()
-    _run_legs([l2_stream(7, n_msgs=200), _shifted(l2_stream(9, n_msgs=200), 250_000, 5000)], w, cls)
+    run_legs([l2_stream(7, n_msgs=200), shifted(l2_stream(9, n_msgs=200), 250_000, 5000)], w, cls)
     assert w.trades > 20 and w.books > 100 and w.wrong == 0
 
 
@@ -329,7 +265,7 @@ def test_trades_depth_and_top_are_the_callbacks_leg(cls):
 def _same_legs(a, b) -> None:
     """Two runs over several legs are the same run: the run's arrays and each leg's results; each one's run hash is
     the several-legs rule over its legs' results (`legs_run_hash`, which a run over several days applies too)."""
-    _same(a, b)
+    same(a, b)
     assert len(a.legs) == len(b.legs) > 1
     for o in (a, b):
         assert legs_run_hash(o.decisions, o.orders, o.fills, o.legs) == o.run_hash
@@ -342,10 +278,10 @@ def _same_legs(a, b) -> None:
 def _both_engines(streams, make, ecfg: EngineConfig = ECFG, classes=(NbEngine,), engines=None):
     """The reference and the numba engine (`classes`) on the same legs; asserts they give the same run, returns the
     reference's run and the first numba engine's."""
-    _, a = _run_legs(streams, make(), Engine, ecfg)
+    _, a = run_legs(streams, make(), Engine, ecfg)
     outs = []
     for cls in classes:
-        eng, b = _run_legs(streams, make(), cls, ecfg)
+        eng, b = run_legs(streams, make(), cls, ecfg)
         assert type(eng) is cls
         _same_legs(a, b)
         outs.append(b)
@@ -361,7 +297,7 @@ def _both_engines(streams, make, ecfg: EngineConfig = ECFG, classes=(NbEngine,),
                          ids=["two_leg_chaos", "only_leg0", "hedger", "leg_watch", "idle", "mm_both_legs"])
 def test_numba_engine_runs_several_legs_as_the_reference(make):
     x = l2_stream(7)
-    y = _shifted(l2_stream(9), 250_000, 5000)
+    y = shifted(l2_stream(9), 250_000, 5000)
     a, _ = _both_engines([x, y], make)
     assert len(a.orders) > 0 or make in (LegWatch, Strategy)  # those two only watch
 
@@ -373,9 +309,9 @@ def test_in_kernel_order_path_over_legs_same_as_reference(name, params):
     """The built-in kernels' intents, commands (to the venue of the order's leg), reports (to its leg's accounting)
     and `hedged_mm`'s hedge on fills run in the loop on several legs; with buffers grown only when full too."""
     x = l2_stream(7, n_msgs=900)
-    y = _shifted(l2_stream(9, n_msgs=900), 250_000, 5000)
+    y = shifted(l2_stream(9, n_msgs=900), 250_000, 5000)
     engines: list = []
-    a, _ = _both_engines([x, y], lambda: make_strategy(name, params), classes=(NbEngine, _Tight), engines=engines)
+    a, _ = _both_engines([x, y], lambda: make_strategy(name, params), classes=(NbEngine, Tight), engines=engines)
     assert all(e.used_in_kernel_orders for e in engines)
     assert len(a.fills) > 10 and all(len(leg.order_ids) > 0 for leg in a.legs)
 
@@ -389,13 +325,13 @@ def test_runs_of_one_and_of_two_legs_in_turns_keep_their_event_matrices():
     spares = buffers.Spares()
 
     x = l2_stream(7, n_msgs=400)
-    y = _shifted(l2_stream(9, n_msgs=400), 250_000, 5000)
+    y = shifted(l2_stream(9, n_msgs=400), 250_000, 5000)
 
     def single(sp=spares):
-        return NbEngine(x, _venue(), _factory(["S0"]), make_strategy("mm", {"size": 2}), "S0", ECFG, spares=sp).run()
+        return NbEngine(x, l2_venue(), legs_gateway(["S0"]), make_strategy("mm", {"size": 2}), "S0", ECFG, spares=sp).run()
 
     def two(sp=spares):
-        return _run_legs([x, y], make_strategy("mm", {"size": 2}), NbEngine, spares=sp)[1]
+        return run_legs([x, y], make_strategy("mm", {"size": 2}), NbEngine, spares=sp)[1]
 
     first = (single(), two())
     mats = (spares.spare("evm"), spares.spare("evm_legs"))
@@ -404,11 +340,11 @@ def test_runs_of_one_and_of_two_legs_in_turns_keep_their_event_matrices():
         again = (single(), two())
         assert spares.spare("evm") is mats[0] and spares.spare("evm_legs") is mats[1]
         for a, b in zip(first, again, strict=True):
-            _same(a, b)
+            same(a, b)
     alone = (single(None), two(None))  # no Spares: fresh buffers, and the shared ones untouched
     assert spares.spare("evm") is mats[0] and spares.spare("evm_legs") is mats[1]
     for a, b in zip(first, alone, strict=True):
-        _same(a, b)
+        same(a, b)
     assert len(first[1].fills) > 0 and first[0].run_hash != first[1].run_hash
 
 
@@ -416,11 +352,11 @@ def test_in_kernel_order_path_over_legs_storm_same_as_reference():
     """A daily-loss breach reported by a fill on several legs: the kernel hands the flags to the StormGuard
     (Python), then `hedged_mm`'s hedge rule of that report runs."""
     x = l2_stream(32, n_msgs=900)
-    y = _shifted(l2_stream(33, n_msgs=900), 250_000, 5000)
-    factory = _factory(["S0", "S1"], limits={"daily_loss": 40})
+    y = shifted(l2_stream(33, n_msgs=900), 250_000, 5000)
+    factory = legs_gateway(["S0", "S1"], limits={"daily_loss": 40})
     outs, engines = [], []
-    for cls in (Engine, NbEngine, _Tight):
-        legs = [LegInput(ev, _venue(FeeSchedule(300, 300, 2)), s) for ev, s in ((x, "S0"), (y, "S1"))]
+    for cls in (Engine, NbEngine, Tight):
+        legs = [LegInput(ev, l2_venue(FeeSchedule(300, 300, 2)), s) for ev, s in ((x, "S0"), (y, "S1"))]
         eng = cls.of_legs(legs, factory, make_strategy("hedged_mm", {"size": 3}), ECFG)
         outs.append(eng.run())
         engines.append(eng)
@@ -431,13 +367,11 @@ def test_in_kernel_order_path_over_legs_storm_same_as_reference():
 
 @pytest.mark.parametrize("lat", ["random", "zero"])
 def test_numba_engine_several_legs_latencies_and_three_legs(lat):
-    from tests.unit.sim.test_engine_nb import LATENCIES
-
     la = LATENCIES[lat]
     ecfg = EngineConfig(entry=la["entry"], response=la["resp"], feed=la.get("feed"), sample_ns=15_000_000,
                         strategy="chaos")
-    streams = [l2_stream(7, n_msgs=250), _shifted(l2_stream(9, n_msgs=250), 250_000, 5000),
-               _shifted(l2_stream(11, n_msgs=250), 0, 9000)]  # three legs, ties at equal exchange times
+    streams = [l2_stream(7, n_msgs=250), shifted(l2_stream(9, n_msgs=250), 250_000, 5000),
+               shifted(l2_stream(11, n_msgs=250), 0, 9000)]  # three legs, ties at equal exchange times
     a, _ = _both_engines(streams, lambda: ThreeLegChaos(seed=6, timer_ns=10_000_000), ecfg)
     assert len(a.fills) > 10 and all(len(leg.order_ids) > 0 for leg in a.legs)
 

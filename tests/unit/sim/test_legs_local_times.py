@@ -16,9 +16,7 @@ from hft.sim.engine import Engine, EngineConfig
 from hft.sim.engine_nb import NbEngine
 from hft.sim.reference import Fees, L2ReferenceVenue, ReferenceConfig, ReferenceEngine, ReferenceLeg
 from hft.sim.strategy import Strategy
-from tests.unit.sim.test_engine_nb import l2_stream
-from tests.unit.sim.test_legs import _factory, _run_legs, _shifted
-from tests.unit.sim.test_reference_engine import _latency
+from tests.unit.sim.agreement import l2_stream, legs_gateway, reference_latency, run_legs, shifted
 
 ENGINES = ["numba", "python", "reference"]
 
@@ -43,12 +41,12 @@ def _seen(engine: str, streams: list[np.ndarray], feed: L.LatencyModel | None) -
         symbols = [f"S{k}" for k in range(len(streams))]
         legs = [ReferenceLeg(ev, L2ReferenceVenue("risk_averse", "partial_fill", Fees(-20, 150, 1), 1, capacity=64),
                              sym) for ev, sym in zip(streams, symbols, strict=True)]
-        cfg = ReferenceConfig(entry=_latency(L.constant(0)), response=_latency(L.constant(0)), feed=_latency(feed),
+        cfg = ReferenceConfig(entry=reference_latency(L.constant(0)), response=reference_latency(L.constant(0)), feed=reference_latency(feed),
                               sample_ns=10**9, strategy="chaos")
-        ReferenceEngine.of_legs(legs, _factory(symbols), s, cfg).run()
+        ReferenceEngine.of_legs(legs, legs_gateway(symbols), s, cfg).run()
     else:
         ecfg = EngineConfig(entry=L.constant(0), response=L.constant(0), feed=feed, sample_ns=10**9, strategy="chaos")
-        _run_legs(streams, s, NbEngine if engine == "numba" else Engine, ecfg)
+        run_legs(streams, s, NbEngine if engine == "numba" else Engine, ecfg)
     return s.seen
 
 
@@ -95,7 +93,7 @@ def test_each_legs_local_times_are_those_of_its_run_alone(engine, seeds, offsets
     rng = np.random.default_rng(feed_seed)
     streams = []
     for k, seed in enumerate(seeds):
-        ev = _shifted(l2_stream(seed, n_msgs=40), offsets[k], 1000 * k)
+        ev = shifted(l2_stream(seed, n_msgs=40), offsets[k], 1000 * k)
         if data:
             ev["local_ts"] = ev["exch_ts"] + rng.integers(0, jitter, len(ev))
         streams.append(ev)

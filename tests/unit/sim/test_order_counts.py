@@ -24,27 +24,7 @@ from hft.core.orders import (
 from hft.data.importing import generate_day
 from hft.data.sources import FILES
 from hft.sim.replay import parse_replay_config, replay_result
-
-REPLACE_QUOTER = '''
-from hft.core.dtypes import BUY
-from hft.sim.strategy import Strategy
-
-
-class ReplaceQuoter(Strategy):
-    """One bid, kept at the best bid by replacing it (never cancelled)."""
-
-    name = "replace_quoter"
-
-    def on_book(self, ctx):
-        if ctx.best_bid is None or ctx.position >= 20:
-            return
-        if not ctx.orders:
-            ctx.submit(BUY, ctx.best_bid - 1, 2)
-            return
-        o = next(iter(ctx.orders.values()))
-        if o.status == "working" and o.price != ctx.best_bid:
-            ctx.replace(o.order_id, ctx.best_bid, 2)
-'''
+from tests.strategy_sources import REPLACE_QUOTER
 
 
 def test_order_counts_of_a_log():

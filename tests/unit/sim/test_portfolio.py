@@ -16,7 +16,7 @@ from hft.core.instrument import Instrument
 from hft.sim.fees import money_unit
 from hft.sim.portfolio import are_instruments, check_legs, leg_configs, leg_output
 from hft.sim.replay import ReplayConfig
-from tests.unit.sim.test_legs import TwoLegChaos, _run_legs, _shifted, l2_stream
+from tests.unit.sim.agreement import TwoLegChaos, l2_stream, run_legs, shifted
 
 USD = Instrument("AAA", "X", "0.01", "1")
 
@@ -63,8 +63,8 @@ def test_legs_of_one_currency_count_money_in_the_finest_common_unit(multiplier):
 
 def test_each_leg_reads_as_a_single_instrument_run():
     x = l2_stream(7)
-    y = _shifted(l2_stream(9), 250_000, 5000)
-    _, out = _run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
+    y = shifted(l2_stream(9), 250_000, 5000)
+    _, out = run_legs([x, y], TwoLegChaos(seed=4, timer_ns=20_000_000))
     legs = [leg_output(out, k, n) for k, n in enumerate((len(x), len(y)))]
     assert sum(len(o.orders) for o in legs) == len(out.orders)
     assert sum(len(o.fills) for o in legs) == len(out.fills)

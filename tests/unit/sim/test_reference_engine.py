@@ -17,8 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hft.core.dtypes import BUY, SELL
-from hft.core.orders import ORDER_LIMIT, ORDER_POST_ONLY, REPORT_ACK, TIF_GTC, TIF_IOC
 from hft.sim import latency as L
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l2 import EXCHANGE_MODES
@@ -34,8 +32,16 @@ from hft.sim.reference import (
 )
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.test_engine_nb import LATENCIES, Chaos, _l2_pair, l2_stream
-from tests.unit.sim.test_venue_clock import stepped_back
+from tests.unit.sim.agreement import (
+    LATENCIES,
+    Chaos,
+    Reader,
+    agree,
+    l2_pair,
+    l2_stream,
+    reference_latency,
+    stepped_back,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "binance_spot_eth_mm.json"
@@ -45,64 +51,9 @@ FEES = (-20, 150, 1)
 
 
 # --- a strategy that reads the whole context ---------------------------------------------------------------------
-class Reader(Strategy):
-    """Decides from every read of the context: depth, trade history, queue ahead, fills, cash, fees, pnl; wakes
-    itself with ``ctx.at`` to cancel; replaces on reports; sends post-only and IOC orders."""
-
-    name = "reader"
-    trade_history = 4
-    depth_levels = 3
-
-    def __init__(self, timer_ns: int = 7_000_000) -> None:
-        self.timer_ns = timer_ns
-        self.log: list[tuple] = []
-
-    def on_book(self, ctx) -> None:
-        bids, asks = ctx.depth()
-        if not len(bids) or not len(asks):
-            return
-        queue = sum(ctx.queue_ahead(o) for o in ctx.orders)
-        flow = sum(t.side * t.qty for t in ctx.trades)
-        self.log.append((ctx.now, bids.tobytes(), asks.tobytes(), queue, flow, ctx.cash, ctx.fees, ctx.pnl,
-                         len(ctx.fills), ctx.mid2))
-        if len(ctx.orders) < 3 and abs(ctx.position) < 40:
-            side = BUY if (flow + len(ctx.fills)) % 2 == 0 else SELL
-            level = bids if side == BUY else asks
-            price = int(level[min(len(level) - 1, int(queue) % 3), 0])
-            d = ctx.submit(side, price, 1 + int(bids[0, 1] + asks[0, 1]) % 5, ORDER_POST_ONLY, TIF_GTC)
-            if d.accepted:
-                ctx.at(ctx.now + 4_000_000, d.order_id)
-
-    def on_trade(self, ctx, side, price, qty) -> None:
-        if qty > 15 and ctx.best_bid is not None and ctx.best_ask is not None:
-            ctx.submit(-side, ctx.best_ask if side == SELL else ctx.best_bid, 2, ORDER_LIMIT, TIF_IOC)
-
-    def on_order_update(self, ctx, update) -> None:
-        o = ctx.orders.get(update.order_id)
-        if update.kind == REPORT_ACK and o is not None and o.status == "working":  # once per order: no endless chain
-            ctx.replace(o.order_id, o.price - o.side, o.leaves)
-
-    def on_wake(self, ctx, payload) -> None:
-        if payload in ctx.orders:
-            ctx.cancel(payload)
-
-    def on_timer(self, ctx) -> None:
-        if ctx.position and ctx.best_bid is not None and ctx.best_ask is not None:
-            side = -1 if ctx.position > 0 else 1
-            ctx.submit(side, ctx.best_bid if side == SELL else ctx.best_ask, 1, ORDER_LIMIT, TIF_IOC)
 
 
 # --- harness -----------------------------------------------------------------------------------------------------
-def _latency(model: L.LatencyModel | None) -> Latency | None:
-    """The reference's description of an engine latency model (the same series)."""
-    if model is None:
-        return None
-    kind, base, jitter, cap, seed = (int(x) for x in model.params)
-    if kind == L.LAT_CONSTANT:
-        return Latency.constant(base)
-    if kind == L.LAT_RANDOM:
-        return Latency.random(base, jitter, seed, cap)
-    return Latency.empirical(model.times.tolist(), model.values.tolist())
 
 
 def _gateway(limits: dict | None):
@@ -120,27 +71,13 @@ def _pair(ev, make, *, qm="risk_averse", mode="partial_fill", entry=None, resp=N
           sample_ns=50_000_000):
     """(reference output, numba output) of one seeded L2 run."""
     entry, resp = entry or L.constant(1_000_000), resp or L.constant(1_000_000)
-    (nb,) = _l2_pair(ev, make, qm=qm, mode=EXCHANGE_MODES[mode], entry=entry, resp=resp, feed=feed, limits=limits,
+    (nb,) = l2_pair(ev, make, qm=qm, mode=EXCHANGE_MODES[mode], entry=entry, resp=resp, feed=feed, limits=limits,
                      sample_ns=sample_ns, fees=FeeSchedule(*FEES), classes=(NbEngine,))
     venue = L2ReferenceVenue(qm, mode, Fees(*FEES), 1, capacity=64)
-    cfg = ReferenceConfig(entry=_latency(entry), response=_latency(resp), feed=_latency(feed), sample_ns=sample_ns,
+    cfg = ReferenceConfig(entry=reference_latency(entry), response=reference_latency(resp), feed=reference_latency(feed), sample_ns=sample_ns,
                           strategy="chaos")
     ref = ReferenceEngine(ev, venue, _gateway(limits), make(), "X", cfg).run()
     return ref, nb
-
-
-def _agree(ref, nb) -> None:
-    for name in ("decisions", "orders", "fills", "equity", "acks"):
-        a, b = getattr(ref, name), getattr(nb, name)
-        assert a.dtype == b.dtype, name
-        if not np.array_equal(a, b):
-            n = min(len(a), len(b))
-            first = next((i for i in range(n) if a[i] != b[i]), n)
-            pytest.fail(f"{name}: {len(a)} rows (reference) vs {len(b)} (numba); first difference at row {first}: "
-                        f"{a[first] if first < len(a) else None} vs {b[first] if first < len(b) else None}")
-    assert ref.final == nb.final
-    assert ref.run_hash == nb.run_hash
-    assert ref.decision_records == list(nb.decision_records)
 
 
 # --- seeded L2 streams -------------------------------------------------------------------------------------------
@@ -148,7 +85,7 @@ def _agree(ref, nb) -> None:
 @pytest.mark.parametrize("qm", QUEUE_MODELS)
 def test_chaos_agrees(qm, mode):
     ref, nb = _pair(l2_stream(7), lambda: Chaos(seed=2, timer_ns=30_000_000), qm=qm, mode=mode)
-    _agree(ref, nb)
+    agree(ref, nb)
     assert len(ref.fills) > 10 and len(ref.orders) > 50
 
 
@@ -156,7 +93,7 @@ def test_chaos_agrees(qm, mode):
 def test_latencies_agree(lat):
     ref, nb = _pair(l2_stream(11), lambda: Chaos(seed=3, timer_ns=20_000_000, every=2), qm="power_prob_2",
                     **LATENCIES[lat])
-    _agree(ref, nb)
+    agree(ref, nb)
     assert len(ref.fills) > 10
 
 
@@ -164,7 +101,7 @@ def test_latencies_agree(lat):
 def test_reader_agrees(mode):
     """Every context read feeds a decision: a disagreement in what the context shows changes the orders."""
     ref, nb = _pair(l2_stream(12, n_msgs=600), Reader, mode=mode, **LATENCIES["random"])
-    _agree(ref, nb)
+    agree(ref, nb)
     assert len(ref.fills) > 5 and len(ref.orders) > 30
 
 
@@ -177,7 +114,7 @@ def test_builtins_agree(name):
               "imbalance_taker": {"threshold": 0.3, "cooldown_ns": 5_000_000}}.get(name, {})
     ref, nb = _pair(l2_stream(9, n_msgs=600), lambda: Strategy() if name == "idle" else make_strategy(name, params),
                     limits={"max_position": 25})
-    _agree(ref, nb)
+    agree(ref, nb)
     assert name == "idle" or len(ref.orders) > 5
 
 
@@ -185,7 +122,7 @@ def test_builtins_agree(name):
 def test_exchange_times_stepping_back_agree(how):
     ev = stepped_back(l2_stream(13), 13, how, 3_000_000)
     ref, nb = _pair(ev, lambda: Chaos(seed=6, timer_ns=15_000_000, every=2), entry=L.constant(200_000))
-    _agree(ref, nb)
+    agree(ref, nb)
 
 
 def _on_grid(ev: np.ndarray, grid: int) -> np.ndarray:
@@ -206,14 +143,14 @@ def test_equal_times_agree(make, feed):
     ms = 1_000_000
     ref, nb = _pair(_on_grid(l2_stream(14, n_msgs=500), ms), make, entry=L.constant(ms), resp=L.constant(ms),
                     feed=None if feed is None else L.constant(feed), sample_ns=ms)
-    _agree(ref, nb)
+    agree(ref, nb)
     assert len(ref.fills) > 5
 
 
 def test_gateway_limits_agree():
     ref, nb = _pair(l2_stream(8), lambda: Chaos(seed=5, every=2), mode="no_partial_fill",
                     limits={"max_position": 15, "max_order_qty": 9})
-    _agree(ref, nb)
+    agree(ref, nb)
     assert (ref.decisions["accepted"] == 0).any()  # the gateway refused some intents
 
 
@@ -227,7 +164,7 @@ def test_property_agrees(seed, entry, resp, jitter, feed, qm, mode):
                feed=None if feed is None else L.constant(feed))
     ref, nb = _pair(l2_stream(seed, n_msgs=150), lambda: Chaos(seed=seed, timer_ns=10_000_000, every=2), qm=qm,
                     mode=mode, **lat)
-    _agree(ref, nb)
+    agree(ref, nb)
 
 
 # --- the scripted scenarios (hand-derived traces: tests/unit/sim/test_scenario.py) ----------------------------------
@@ -253,7 +190,7 @@ def test_scenarios_agree(path):
     rcfg = ReferenceConfig(entry=Latency.constant(sc.entry_ns), response=Latency.constant(sc.response_ns),
                            account=S.ACCOUNT, strategy=S.STRATEGY)
     ref = ReferenceEngine(S.scenario_events(sc), venue, gateway, ref_script, sc.symbol, rcfg).run()
-    _agree(ref, nb)
+    agree(ref, nb)
     assert ref_script.trace == nb_script.trace and ref_script.trace
 
 
@@ -282,7 +219,7 @@ def test_selftest_stream_agrees():
 
     md = _Stream(l2_stream(), Instrument("CHECK", "SYNTH", "0.01", "1", currency="USD", book_level="L2"))
     ref, nb = _replay_pair(md, "mm", parse_replay_config(_CONFIG))
-    _agree(ref, nb)
+    agree(ref, nb)
     assert len(ref.fills) > 100
 
 
@@ -307,7 +244,7 @@ def test_binance_golden_agrees():
     md = open_market_data(paths)  # chained captures of one symbol: one stream
     md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
     ref, nb = _replay_pair(md, doc["strategy"], config)
-    _agree(ref, nb)
+    agree(ref, nb)
     assert ref.run_hash == doc["expect"]["run_hash"]
     assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
 

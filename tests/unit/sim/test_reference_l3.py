@@ -45,7 +45,7 @@ from hft.core.orders import (
 from hft.sim.reference import L3ReferenceVenue, from_market_data
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.test_reference_engine import _agree
+from tests.unit.sim.agreement import agree
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
@@ -132,7 +132,7 @@ def _pair(md, make, name: str = "chaos", **cfg):
     ref_engine = from_market_data(md, make(), name, config, gateway_factory([md.instrument], name, config), money)
     assert isinstance(ref_engine.venue, L3ReferenceVenue)
     ref = ref_engine.run()
-    _agree(ref, nb)
+    agree(ref, nb)
     if nb.resync is not None:
         assert ref_engine.venue.resync_counters() == nb.resync
     return ref_engine, ref, nb

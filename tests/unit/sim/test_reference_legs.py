@@ -25,9 +25,20 @@ from hft.sim.reference import (
     from_market_data,
 )
 from hft.sim.strategies import make_strategy
-from tests.unit.sim.test_engine_nb import LATENCIES, l2_stream
-from tests.unit.sim.test_legs import ECFG, OnlyLeg0, ThreeLegChaos, TwoLegChaos, _factory, _run_legs, _shifted
-from tests.unit.sim.test_reference_engine import Reader, _agree, _latency
+from tests.unit.sim.agreement import (
+    ECFG,
+    LATENCIES,
+    OnlyLeg0,
+    Reader,
+    ThreeLegChaos,
+    TwoLegChaos,
+    agree,
+    l2_stream,
+    legs_gateway,
+    reference_latency,
+    run_legs,
+    shifted,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_amzn_hedged.json"
@@ -35,7 +46,7 @@ GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_amzn_hedged.json"
 
 def _agree_legs(ref, nb) -> None:
     """Every array, each leg's results, the final accounting and the run hash."""
-    _agree(ref, nb)
+    agree(ref, nb)
     assert len(ref.legs) == len(nb.legs) > 1
     for a, b in zip(ref.legs, nb.legs, strict=True):
         assert a.symbol == b.symbol
@@ -51,13 +62,13 @@ def _l2_legs(streams, make, entry, resp, feed, sample_ns):
     from hft.sim.engine import EngineConfig
 
     ecfg = EngineConfig(entry=entry, response=resp, feed=feed, sample_ns=sample_ns, strategy="chaos")
-    _, nb = _run_legs(streams, make(), NbEngine, ecfg)
+    _, nb = run_legs(streams, make(), NbEngine, ecfg)
     symbols = [f"S{k}" for k in range(len(streams))]
     legs = [ReferenceLeg(ev, L2ReferenceVenue("risk_averse", "partial_fill", Fees(-20, 150, 1), 1, capacity=64), s)
             for ev, s in zip(streams, symbols, strict=True)]
-    cfg = ReferenceConfig(entry=_latency(entry), response=_latency(resp), feed=_latency(feed), sample_ns=sample_ns,
+    cfg = ReferenceConfig(entry=reference_latency(entry), response=reference_latency(resp), feed=reference_latency(feed), sample_ns=sample_ns,
                           strategy="chaos")
-    ref = ReferenceEngine.of_legs(legs, _factory(symbols), make(), cfg).run()
+    ref = ReferenceEngine.of_legs(legs, legs_gateway(symbols), make(), cfg).run()
     return ref, nb
 
 
@@ -68,7 +79,7 @@ def _l2_legs(streams, make, entry, resp, feed, sample_ns):
                          ids=["two_leg_chaos", "only_leg0", "mm_both_legs", "hedged_mm"])
 def test_two_l2_legs_agree(make, both):
     x = l2_stream(7)
-    y = _shifted(l2_stream(9), 250_000, 5000)  # leg 1 trades around 6000
+    y = shifted(l2_stream(9), 250_000, 5000)  # leg 1 trades around 6000
     ref, nb = _l2_legs([x, y], make, ECFG.entry, ECFG.response, ECFG.feed, ECFG.sample_ns)
     _agree_legs(ref, nb)
     assert len(ref.fills) > 5 and len(ref.legs[0].order_ids) and bool(len(ref.legs[1].order_ids)) == both
@@ -79,8 +90,8 @@ def test_three_l2_legs_agree(lat):
     """Three legs, ties at equal exchange times between legs 0 and 2; random latencies (entry, response, feed) or
     none at all (every tie rule at work)."""
     la = LATENCIES[lat]
-    streams = [l2_stream(7, n_msgs=250), _shifted(l2_stream(9, n_msgs=250), 250_000, 5000),
-               _shifted(l2_stream(11, n_msgs=250), 0, 9000)]
+    streams = [l2_stream(7, n_msgs=250), shifted(l2_stream(9, n_msgs=250), 250_000, 5000),
+               shifted(l2_stream(11, n_msgs=250), 0, 9000)]
     ref, nb = _l2_legs(streams, lambda: ThreeLegChaos(seed=6, timer_ns=10_000_000), la["entry"], la["resp"],
                        la.get("feed"), 15_000_000)
     _agree_legs(ref, nb)
@@ -205,7 +216,7 @@ def test_two_days_as_sessions_agree(two_days, name, cfg):
     sessions, _ = replay_sessions([[p] for p in two_days], make(), name, config, source=FILES)
     refs, expired = _reference_days(two_days, name, config, make)
     for ref, s, n in zip(refs, sessions, expired, strict=True):
-        _agree(ref, s.out)
+        agree(ref, s.out)
         assert n == s.expired
     total = concat_outputs([s.out for s in sessions])
     from hft.core.ids import run_hash

@@ -108,7 +108,7 @@ def test_l2_depth_queue_estimate_trades_fills_pnl(cls):
 
 
 def test_l2_context_same_on_both_engines():
-    from tests.unit.sim.test_engine_nb import l2_stream
+    from tests.unit.sim.agreement import l2_stream
 
     ev = l2_stream(11, n_msgs=300)
     runs = []

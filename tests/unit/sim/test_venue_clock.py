@@ -25,29 +25,9 @@ from hft.sim.engine_nb import NbEngine
 from hft.sim.latency import venue_times
 from hft.sim.replay import ReplayConfig, build_engine, load_replay_config
 from hft.sim.strategies import make_strategy
-from tests.unit.sim.test_engine_nb import Chaos, _l2_pair, _NoFast, _same, l2_stream
+from tests.unit.sim.agreement import Chaos, NoFast, l2_pair, l2_stream, same, stepped_back
 
 MS = 1_000_000
-
-
-def stepped_back(events: np.ndarray, seed: int, how: str, back_ns: int) -> np.ndarray:
-    """`events` (a read-only copy) whose exchange times step back: ``shuffle`` permutes them within runs of up to
-    40 consecutive events; ``step`` moves a third of the events (``trades``: every trade) up to `back_ns` earlier.
-    Local times are the data's (the feed's clock shift keeps them at or after every exchange time)."""
-    rng = np.random.default_rng(seed)
-    ev = events.copy()
-    t = ev["exch_ts"]
-    if how == "shuffle":
-        i = 0
-        while i < len(t):
-            j = min(len(t), i + int(rng.integers(2, 41)))
-            t[i:j] = rng.permutation(t[i:j])
-            i = j
-    else:
-        hit = ev["kind"] == EV_TRADE if how == "trades" else rng.random(len(t)) < 1 / 3
-        t[hit] -= rng.integers(0, back_ns + 1, int(hit.sum()))
-    ev.flags.writeable = False
-    return ev
 
 
 class AckRecorder(Chaos):
@@ -99,10 +79,10 @@ def test_l2_no_fill_before_its_order(seed, how, back_ms, entry, resp, feed, mm):
                           AckRecorder(seed=seed, timer_ns=10_000_000, every=2))
         return strategies[-1]
 
-    outs = _l2_pair(ev, make, entry=L.constant(entry), resp=L.constant(resp),
-                    feed=None if feed is None else L.constant(feed), classes=(Engine, NbEngine, _NoFast))
+    outs = l2_pair(ev, make, entry=L.constant(entry), resp=L.constant(resp),
+                    feed=None if feed is None else L.constant(feed), classes=(Engine, NbEngine, NoFast))
     for out in outs[1:]:
-        _same(outs[0], out)
+        same(outs[0], out)
     for out, strategy in zip(outs, strategies, strict=True):
         check_fills_after_orders(out, entry, None if mm else strategy.acked)
 
@@ -131,7 +111,7 @@ def test_l3_no_fill_before_its_order(l3_day, seed, how, back_ms, entry, mm):
         eng, mult = build_engine(md, strategy, "mm" if mm else "chaos", cfg)
         outs.append(eng.run(multiplier=mult))
         strategies.append(strategy)
-    _same(*outs)
+    same(*outs)
     for out, strategy in zip(outs, strategies, strict=True):
         check_fills_after_orders(out, entry, None if mm else strategy.acked)
 

@@ -1,0 +1,384 @@
+"""What the engine agreement tests share: seeded L2 streams, strategies that exercise every order path, the
+harnesses that run one stream through several engines, and the comparisons that say two runs are the same.
+
+The Python engine, the numba engine and the reference replay (`hft.sim.reference`) must produce the same run for
+the same inputs: `same` compares two engine runs array by array, `agree` a reference run with a numba run (saying
+the first row that differs); `l2_pair` runs one stream through several engine classes and `run_legs` several
+streams as legs of one run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hft.core.dtypes import (
+    BUY,
+    EV_CLEAR,
+    EV_LEVEL_SET,
+    EV_SNAPSHOT_LEVEL,
+    EV_TRADE,
+    FLAG_EOM,
+    SELL,
+    empty_events,
+)
+from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, REPORT_ACK, TIF_FOK, TIF_GTC, TIF_IOC
+from hft.sim import latency as L
+from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
+from hft.sim.engine_nb import NbEngine
+from hft.sim.exchange_l2 import MODE_PARTIAL_FILL, L2Venue
+from hft.sim.fees import FeeSchedule
+from hft.sim.gateway_setup import sim_gateway_config
+from hft.sim.legs import LegInput
+from hft.sim.queue_models import parse_queue_model
+from hft.sim.reference import Latency
+from hft.sim.strategy import Strategy
+
+
+# --- streams ----------------------------------------------------------------------------------------------------
+def l2_stream(seed: int, n_msgs: int = 400, gap_ns: int = 700_000) -> np.ndarray:
+    """A seeded L2 stream: snapshot, level updates around a wandering mid (sometimes crossing our quotes),
+    trades at and through the touch, occasional clears followed by a snapshot; several events per message."""
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[int, int, int, int, int, int]] = []  # t, kind, side, price, qty, eom
+    mid = 1000
+    t = 1_000_000_000
+
+    def snapshot(t: int, kind: int) -> None:
+        for k in range(1, 6):
+            rows.append((t, kind, BUY, mid - k, int(rng.integers(1, 30)), 0))
+            rows.append((t, kind, SELL, mid + k, int(rng.integers(1, 30)), 0))
+        rows[-1] = (*rows[-1][:5], 1)
+
+    snapshot(t, EV_SNAPSHOT_LEVEL)
+    for _ in range(n_msgs):
+        t += int(rng.integers(0, gap_ns))
+        r = rng.random()
+        if r < 0.25:
+            side = BUY if rng.random() < 0.5 else SELL
+            px = mid - 1 if side == SELL else mid + 1
+            px += int(rng.integers(-1, 2)) * (1 if side == BUY else -1)
+            rows.append((t, EV_TRADE, side, px, int(rng.integers(1, 20)), int(rng.random() < 0.5)))
+        elif r < 0.9:
+            for _ in range(int(rng.integers(1, 4))):
+                side = BUY if rng.random() < 0.5 else SELL
+                off = int(rng.integers(1, 7))
+                px = mid - off if side == BUY else mid + off
+                qty = 0 if rng.random() < 0.2 else int(rng.integers(1, 40))
+                rows.append((t, EV_LEVEL_SET, side, px, qty, 0))
+            rows[-1] = (*rows[-1][:5], 1)
+        elif r < 0.98:
+            step = int(rng.choice([-2, -1, 1, 2]))
+            old = mid
+            mid += step
+            for p in range(min(old, mid) - 6, max(old, mid) + 7):  # re-draw the touch around the new mid
+                if p <= mid - 1 and p >= mid - 6:
+                    rows.append((t, EV_LEVEL_SET, BUY, p, int(rng.integers(1, 30)), 0))
+                    rows.append((t, EV_LEVEL_SET, SELL, p, 0, 0))
+                elif p >= mid + 1 and p <= mid + 6:
+                    rows.append((t, EV_LEVEL_SET, SELL, p, int(rng.integers(1, 30)), 0))
+                    rows.append((t, EV_LEVEL_SET, BUY, p, 0, 0))
+                else:
+                    rows.append((t, EV_LEVEL_SET, BUY, p, 0, 0))
+                    rows.append((t, EV_LEVEL_SET, SELL, p, 0, 0))
+            rows[-1] = (*rows[-1][:5], 1)
+        else:
+            rows.append((t, EV_CLEAR, int(rng.choice([0, BUY, SELL])), 0, 0, 0))
+            snapshot(t, EV_SNAPSHOT_LEVEL)
+    ev = empty_events(len(rows))
+    local_jitter = rng.integers(0, 400_000, len(rows))
+    for i, (t, k, s, p, q, eom) in enumerate(rows):
+        ev[i] = (t, t + int(local_jitter[i]), p, q, 0, i, k, s, FLAG_EOM if eom else 0)
+    return ev
+
+
+# --- strategies -------------------------------------------------------------------------------------------------
+class Chaos(Strategy):
+    """Seeded random actions on every callback: every order type, cancels, replaces, crossing orders."""
+
+    name = "chaos"
+
+    def __init__(self, seed: int = 1, timer_ns: int = 0, every: int = 3) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.timer_ns = timer_ns
+        self.every = every
+        self.n = 0
+
+    def _act(self, ctx) -> None:
+        self.n += 1
+        if self.n % self.every or ctx.best_bid is None or ctx.best_ask is None:
+            return
+        r = self.rng.random()
+        side = BUY if self.rng.random() < 0.5 else SELL
+        touch = ctx.best_bid if side == BUY else ctx.best_ask
+        opp = ctx.best_ask if side == BUY else ctx.best_bid
+        qty = int(self.rng.integers(1, 12))
+        live = sorted(ctx.orders)
+        if r < 0.35:
+            ctx.submit(side, touch - side * int(self.rng.integers(0, 3)), qty)
+        elif r < 0.45:
+            ctx.submit(side, opp, qty, ORDER_LIMIT, TIF_IOC)
+        elif r < 0.5:
+            ctx.submit(side, opp + side, qty, ORDER_LIMIT, TIF_FOK)
+        elif r < 0.55:
+            ctx.submit(side, opp, qty, ORDER_POST_ONLY, TIF_GTC)
+        elif r < 0.6:
+            ctx.submit(side, opp, qty, ORDER_MARKET, TIF_IOC)
+        elif r < 0.8 and live:
+            ctx.cancel(live[int(self.rng.integers(0, len(live)))])
+        elif live:
+            o = ctx.orders[live[-1]]
+            ctx.replace(o.order_id, o.price + int(self.rng.integers(-1, 2)), max(1, o.leaves - 1))
+
+    def on_book(self, ctx) -> None:
+        self._act(ctx)
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        if self.rng.random() < 0.2:
+            self._act(ctx)
+
+    def on_order_update(self, ctx, update) -> None:
+        if self.rng.random() < 0.1:
+            self._act(ctx)
+
+    def on_timer(self, ctx) -> None:
+        self._act(ctx)
+
+
+# --- harness and comparisons ------------------------------------------------------------------------------------
+def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,
+             limits=None, sample_ns=50_000_000, fees=None, classes=(Engine, NbEngine), engines=None):
+    """The outputs of one L2 stream `ev` run by each engine class of `classes` (a fresh strategy from
+    `make_strategy_` and a fresh venue and gateway each); the engines appended to `engines` when given."""
+    outs = []
+    for cls in classes:
+        venue = L2MarketVenue(L2Venue(None, parse_queue_model(qm), mode, fees or FeeSchedule(-20, 150, 1), 1,
+                                      capacity=64))
+        cfg = sim_gateway_config("X", "chaos", limits=limits)
+
+        def factory(clock, dispatcher, sink, cfg=cfg):
+            from hft.gateway import GatewayService
+
+            return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+
+        ecfg = EngineConfig(entry=entry or L.constant(1_000_000), response=resp or L.constant(1_000_000),
+                            feed=feed, sample_ns=sample_ns, strategy="chaos")
+        eng = cls(ev, venue, factory, make_strategy_(), "X", ecfg)
+        outs.append(eng.run())
+        if engines is not None:
+            engines.append(eng)
+    return outs
+
+
+def same(a, b) -> None:
+    """Two engine runs are the same: run hash, every array, final state, rejects and the gateway's records."""
+    assert a.run_hash == b.run_hash
+    assert np.array_equal(a.decisions, b.decisions)
+    assert np.array_equal(a.orders, b.orders)
+    assert np.array_equal(a.fills, b.fills)
+    assert np.array_equal(a.equity, b.equity)
+    assert np.array_equal(a.acks, b.acks)  # ACK arrival times and queue ahead at entry (not in the run hash)
+    assert a.final == b.final and a.rejects == b.rejects and a.events == b.events
+    assert a.transition_records == b.transition_records
+    assert list(a.decision_records) == list(b.decision_records)  # the gateway's records, field by field
+
+
+#: latency models the agreement tests run under (keyword arguments of `l2_pair`)
+LATENCIES = {
+    "constant": dict(entry=L.constant(1_000_000), resp=L.constant(1_000_000)),
+    "zero": dict(entry=L.constant(0), resp=L.constant(0), feed=L.constant(0)),
+    "random": dict(entry=L.random(300_000, 400_000, seed=3), resp=L.random(200_000, 500_000, seed=4),
+                   feed=L.random(100_000, 200_000, seed=5)),
+    "empirical": dict(entry=L.empirical(np.array([0, 2_000_000_000], np.int64), np.array([100_000, 3_000_000])),
+                      resp=L.empirical(np.array([0, 3_000_000_000], np.int64), np.array([2_000_000, 50_000]))),
+}
+
+
+class Tight(NbEngine):
+    """Buffers grown only when full: the kernel runs out of room mid-call (intents fall back to Python, the heap,
+    rows and side map grow between calls)."""
+
+    _rows0 = 2
+    _tight = True
+
+
+class NoFast(NbEngine):
+    """The numba engine with the in-kernel order path off."""
+
+    in_kernel_orders = False  # commands and reports through Python (the path before the in-kernel one)
+
+
+class Reader(Strategy):
+    """Decides from every read of the context: depth, trade history, queue ahead, fills, cash, fees, pnl; wakes
+    itself with ``ctx.at`` to cancel; replaces on reports; sends post-only and IOC orders."""
+
+    name = "reader"
+    trade_history = 4
+    depth_levels = 3
+
+    def __init__(self, timer_ns: int = 7_000_000) -> None:
+        self.timer_ns = timer_ns
+        self.log: list[tuple] = []
+
+    def on_book(self, ctx) -> None:
+        bids, asks = ctx.depth()
+        if not len(bids) or not len(asks):
+            return
+        queue = sum(ctx.queue_ahead(o) for o in ctx.orders)
+        flow = sum(t.side * t.qty for t in ctx.trades)
+        self.log.append((ctx.now, bids.tobytes(), asks.tobytes(), queue, flow, ctx.cash, ctx.fees, ctx.pnl,
+                         len(ctx.fills), ctx.mid2))
+        if len(ctx.orders) < 3 and abs(ctx.position) < 40:
+            side = BUY if (flow + len(ctx.fills)) % 2 == 0 else SELL
+            level = bids if side == BUY else asks
+            price = int(level[min(len(level) - 1, int(queue) % 3), 0])
+            d = ctx.submit(side, price, 1 + int(bids[0, 1] + asks[0, 1]) % 5, ORDER_POST_ONLY, TIF_GTC)
+            if d.accepted:
+                ctx.at(ctx.now + 4_000_000, d.order_id)
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        if qty > 15 and ctx.best_bid is not None and ctx.best_ask is not None:
+            ctx.submit(-side, ctx.best_ask if side == SELL else ctx.best_bid, 2, ORDER_LIMIT, TIF_IOC)
+
+    def on_order_update(self, ctx, update) -> None:
+        o = ctx.orders.get(update.order_id)
+        if update.kind == REPORT_ACK and o is not None and o.status == "working":  # once per order: no endless chain
+            ctx.replace(o.order_id, o.price - o.side, o.leaves)
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            ctx.cancel(payload)
+
+    def on_timer(self, ctx) -> None:
+        if ctx.position and ctx.best_bid is not None and ctx.best_ask is not None:
+            side = -1 if ctx.position > 0 else 1
+            ctx.submit(side, ctx.best_bid if side == SELL else ctx.best_ask, 1, ORDER_LIMIT, TIF_IOC)
+
+
+def reference_latency(model: L.LatencyModel | None) -> Latency | None:
+    """The reference's description of an engine latency model (the same series)."""
+    if model is None:
+        return None
+    kind, base, jitter, cap, seed = (int(x) for x in model.params)
+    if kind == L.LAT_CONSTANT:
+        return Latency.constant(base)
+    if kind == L.LAT_RANDOM:
+        return Latency.random(base, jitter, seed, cap)
+    return Latency.empirical(model.times.tolist(), model.values.tolist())
+
+
+def agree(ref, nb) -> None:
+    """A reference run `ref` and a numba run `nb` are the same, array by array (failing with the first row that
+    differs), then final state, run hash and the gateway's records."""
+    for name in ("decisions", "orders", "fills", "equity", "acks"):
+        a, b = getattr(ref, name), getattr(nb, name)
+        assert a.dtype == b.dtype, name
+        if not np.array_equal(a, b):
+            n = min(len(a), len(b))
+            first = next((i for i in range(n) if a[i] != b[i]), n)
+            pytest.fail(f"{name}: {len(a)} rows (reference) vs {len(b)} (numba); first difference at row {first}: "
+                        f"{a[first] if first < len(a) else None} vs {b[first] if first < len(b) else None}")
+    assert ref.final == nb.final
+    assert ref.run_hash == nb.run_hash
+    assert ref.decision_records == list(nb.decision_records)
+
+
+# --- legs ---------------------------------------------------------------------------------------------------------
+def l2_venue(fees: FeeSchedule | None = None) -> L2MarketVenue:
+    """An L2 venue (risk-averse queue, partial fills) for one leg."""
+    return L2MarketVenue(L2Venue(None, parse_queue_model("risk_averse"), MODE_PARTIAL_FILL,
+                                 fees or FeeSchedule(-20, 150, 1), 1, capacity=64))
+
+
+def legs_gateway(symbols: list[str], **kwargs):
+    """A gateway factory for the engines over `symbols` (the simulator's gateway config, `kwargs` to it)."""
+    cfg = sim_gateway_config(symbols[0], "chaos", more_symbols={s: {"multiplier": 1} for s in symbols[1:]}, **kwargs)
+
+    def factory(clock, dispatcher, sink):
+        from hft.gateway import GatewayService
+
+        return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink)
+
+    return factory
+
+
+#: the engine config of the legs tests
+ECFG = EngineConfig(entry=L.constant(1_000_000), response=L.constant(700_000), feed=L.constant(300_000),
+                    sample_ns=20_000_000, strategy="chaos")
+
+
+def run_legs(streams: list[np.ndarray], strategy: Strategy, cls: type[Engine] = Engine, ecfg: EngineConfig = ECFG,
+              spares=None):
+    """(engine, output) of `streams` run as legs ``S0``, ``S1``, … of one `cls` engine."""
+    symbols = [f"S{k}" for k in range(len(streams))]
+    legs = [LegInput(ev, l2_venue(), s) for ev, s in zip(streams, symbols, strict=True)]
+    eng = cls.of_legs(legs, legs_gateway(symbols), strategy, ecfg, spares=spares)
+    return eng, eng.run()
+
+
+def shifted(ev: np.ndarray, dt: int, dpx: int) -> np.ndarray:
+    """A copy of `ev` with times `dt` ns later and prices `dpx` ticks higher (another leg's stream)."""
+    out = ev.copy()
+    out["exch_ts"] += dt
+    out["local_ts"] += dt
+    out["price"] += dpx
+    return out
+
+
+class OnlyLeg0(Chaos):
+    """`Chaos` that acts on leg 0's market data only (and on its own reports and timer)."""
+
+    def on_book(self, ctx):
+        if ctx.leg_index == 0:
+            super().on_book(ctx)
+
+    def on_trade(self, ctx, side, price, qty):
+        if ctx.leg_index == 0:
+            super().on_trade(ctx, side, price, qty)
+
+
+class TwoLegChaos(Chaos):
+    """`Chaos` on a leg drawn at each callback (`ctx.leg`): orders, cancels and replaces on both instruments."""
+
+    def _ctx(self, ctx):
+        return ctx.leg(int(self.rng.integers(0, 2)))
+
+    def on_book(self, ctx):
+        super().on_book(self._ctx(ctx))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.report_legs: dict[int, set[int]] = {}  # order id -> the legs its reports' context referred to
+
+    def on_order_update(self, ctx, u):
+        self.report_legs.setdefault(u.order_id, set()).add(ctx.leg_index)
+        super().on_order_update(self._ctx(ctx), u)
+
+    def on_timer(self, ctx):
+        super().on_timer(self._ctx(ctx))
+
+
+class ThreeLegChaos(TwoLegChaos):
+    """`TwoLegChaos` over three legs."""
+
+    def _ctx(self, ctx):
+        return ctx.leg(int(self.rng.integers(0, 3)))
+
+
+def stepped_back(events: np.ndarray, seed: int, how: str, back_ns: int) -> np.ndarray:
+    """`events` (a read-only copy) whose exchange times step back: ``shuffle`` permutes them within runs of up to
+    40 consecutive events; ``step`` moves a third of the events (``trades``: every trade) up to `back_ns` earlier.
+    Local times are the data's (the feed's clock shift keeps them at or after every exchange time)."""
+    rng = np.random.default_rng(seed)
+    ev = events.copy()
+    t = ev["exch_ts"]
+    if how == "shuffle":
+        i = 0
+        while i < len(t):
+            j = min(len(t), i + int(rng.integers(2, 41)))
+            t[i:j] = rng.permutation(t[i:j])
+            i = j
+    else:
+        hit = ev["kind"] == EV_TRADE if how == "trades" else rng.random(len(t)) < 1 / 3
+        t[hit] -= rng.integers(0, back_ns + 1, int(hit.sum()))
+    ev.flags.writeable = False
+    return ev
