@@ -248,6 +248,30 @@ def test_lobster_golden_agrees():
     assert eng.venue.resync_counters()["levels"] > 0
 
 
+@pytest.mark.slow  # ~7 s each on a busy machine: ~40k generated messages through the plain-Python reference
+@pytest.mark.parametrize("name", ["generated_mm", "generated_imbalance"])
+def test_generated_golden_agrees(tmp_path, name):
+    """The goldens of generated days (`mm` quoting at the touch; `imbalance_taker` with seeded random latencies):
+    the day generated as `hft replay --check` generates it, the numba engine's every array, and the golden's run
+    hash from the independent reference."""
+    from hft.data.sources import FILES, open_market_data
+    from hft.sim.replay import overlay_replay_config
+    from hft.sim.strategy_loader import make
+
+    path = ROOT / "tests" / "golden" / f"{name}.json"
+    doc = json.loads(path.read_text())
+    g = doc["generate"]
+    config = overlay_replay_config(doc["config"], base_dir=path.parent)  # as `hft replay --check` layers it
+    day = FILES.generate_day(tmp_path, seed=int(g.get("seed", 7)), symbol=g.get("symbol", "SYNTH"),
+                             date=g.get("date", "2024-01-02"), messages=int(g.get("messages", 30_000)),
+                             levels=int(g.get("levels", 5)))
+    md = open_market_data([day])
+    spec, _ = make(doc["strategy"], config.strategies)
+    _, ref, _ = _pair(md, lambda: make(doc["strategy"], config.strategies)[1], spec.key, config=config)
+    assert ref.run_hash == doc["expect"]["run_hash"]
+    assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
+
+
 # --- the venue alone: seeded operation sequences against the engine's L3 venue --------------------------------------
 def _random_rows(rng, n: int, levels: int = 2) -> np.ndarray:
     """`n` uncrossed reference rows of `levels` levels on prices 95..105 (some sides shorter than `levels`)."""
