@@ -10,8 +10,6 @@ was sent and its report the strategy 1 ms later. The L2 venue's taker fills cons
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
 from hft.core.errors import ConfigError
@@ -151,18 +149,15 @@ def test_pov_finishes_a_remainder_below_the_minimum_child():
     assert out.final["position"] == 5
 
 
-def test_every_child_goes_through_the_gateway(monkeypatch):
+def test_every_child_goes_through_the_gateway():
     # with the gateway's max_order_qty at 5, the 6-lot child due at 30 ms is rejected there, and again at every
     # bucket after it; max_child 5 sends what the limits allow and catches up the rest
-    import hft.sim.scenario as scenario
-
-    monkeypatch.setattr(scenario, "sim_gateway_config",
-                        functools.partial(scenario.sim_gateway_config, limits={"max_order_qty": 5}))
+    market = {**VWAP_MARKET, "limits": {"max_order_qty": 5}}
     vwap = {"qty": 12, "duration_ns": 30 * MS, "profile": [1, 2, 3]}
-    children, _, out = run(VWAP_MARKET, "vwap", vwap)
+    children, _, out = run(market, "vwap", vwap)
     assert children == [(10.0, ASK, 2), (20.0, ASK, 4)] and out.final["position"] == 6
     assert out.rejects == {"MAX_ORDER_QTY": 8}  # at 30, 40, ..., 100 ms
-    children, _, out = run(VWAP_MARKET, "vwap", {**vwap, "max_child": 5})
+    children, _, out = run(market, "vwap", {**vwap, "max_child": 5})
     assert children == [(10.0, ASK, 2), (20.0, ASK, 4), (30.0, ASK, 5), (40.0, ASK, 1)] and not out.rejects
 
 
