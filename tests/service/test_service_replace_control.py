@@ -198,3 +198,36 @@ def test_admin_controls_need_an_admin_token_and_a_good_body(srv):
     assert code == 404 and d["field"] == "strategy", d
     _, h = srv.request("GET", "/health")
     assert h["strategy_modes"] == {}
+
+
+def test_tcp_replace_frame_round_trip(server_factory):
+    import re
+
+    from hft.live.client import TcpOrderClient
+
+    srv = server_factory("--loopback", "rest", "--tcp-port", "0").start()
+    port = int(re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line).group(1))
+    tok = token()
+    with TcpOrderClient("127.0.0.1", port, tok) as c:
+        d = c.order("t-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)
+        assert d["status"] == 201, d
+        oid = d["order_id"]
+        _view(srv, oid, lambda v: v["status"] == "working", tok)
+        r = c.replace(oid, 10020, 3, "t-1-r")
+        assert r["type"] == "decision" and r["status"] == 201 and r["accepted"] and r["kind"] == 3, r
+        assert r["order_id"] == oid
+        v = _view(srv, oid, lambda v: v["price"] == 10020, tok)
+        assert (v["price"], v["qty"]) == (10020, 3), v
+        again = c.replace(oid, 10020, 3, "t-1-r")  # its key: order id + client order id
+        assert again["status"] == 200 and again["duplicate"], again
+        off = c.replace(oid, 10021, 3, "t-1-off")
+        assert off["status"] == 422 and off["reason_name"] == "OFF_TICK", off
+        bad = c.replace(oid, 10020, 0, "t-1-bad")
+        assert bad["type"] == "error" and bad["status"] == 400 and bad["field"] == "qty", bad
+        gone = c.replace(oid + 1000, 10020, 1, "t-1-x")
+        assert gone["type"] == "error" and gone["status"] == 404 and gone["field"] == "order_id", gone
+        # pipelined with a NEW: answers matched by corr
+        corr = [c.send_new("t-2", "ACC1", "mm1", "AAPL", "sell", 1, 10100), c.send_replace(oid, 10030, 3, "t-1-r2")]
+        answers = {a["corr"]: a for a in c.recv_many(2)}
+        assert answers[corr[0]]["status"] == 201 and answers[corr[1]]["status"] == 201, answers
+    assert _view(srv, oid, lambda v: v["price"] == 10030, tok)["price"] == 10030
