@@ -31,6 +31,8 @@ from hft.core.orders import (
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
     R_OK,
+    R_POLICY_CANCEL_ONLY,
+    R_POLICY_REJECT_ALL,
     R_STRATEGY_CANCEL_ONLY,
     R_STRATEGY_DISABLED,
     STORM_HALT,
@@ -531,6 +533,10 @@ class GatewayService(OneIntentPaths):
         elif out.dtype != np.int64 or out.shape != (n,) or not out.flags.c_contiguous:
             raise GatewayError(f"check_batch: expected `out` as a contiguous int64 array of {n} rows")
         K.check_batch(self.arena, np.ascontiguousarray(intents), out, self.clock.now_ns(), self._mode)
+        pre = self._batch_pre(intents) if self._restricted else None
+        if pre is not None:  # a strategy's mode, after the global policy (as `process` decides)
+            sel = (pre != 0) & ~np.isin(out, (R_POLICY_CANCEL_ONLY, R_POLICY_REJECT_ALL))
+            out[sel] = pre[sel]
         return out
 
     def _dispatch_batch(self, out: np.ndarray, cmds: np.ndarray, now: int) -> None:

@@ -13,6 +13,8 @@ from svckit import order, token
 
 from hft.recorder.reader import iter_records
 
+pytestmark = pytest.mark.slow  # starts the service as processes: outside the README's test command
+
 ADMIN = token(accounts=("*",), strategies=("*",), admin=True)
 ANY = token(accounts=("*",), strategies=("*",))
 

@@ -72,3 +72,24 @@ def test_an_unknown_mode_or_strategy_is_refused():
         g.svc.set_strategy_mode("s1", "paused")
     with pytest.raises(GatewayError):
         g.svc.set_strategy_mode("nope", "disabled")
+
+
+def test_check_batch_sees_the_mode_after_the_global_policy():
+    from hft.core.orders import MODE_REJECT_ALL, R_POLICY_REJECT_ALL
+
+    g = Gw()
+    svc = g.svc
+    svc.set_strategy_mode("s1", "disabled")
+    it = np.zeros(2, dtype=INTENT_DTYPE)
+    it["kind"] = INTENT_NEW
+    it["account"] = svc.account_id("A1")
+    it["strategy"] = [svc.strategy_id("s1"), svc.strategy_id("s2")]
+    it["symbol"] = svc.symbol_id("AAA")
+    it["side"] = BUY
+    it["price"] = 1000
+    it["qty"] = 1
+    it["order_type"] = 1
+    it["tif"] = 1
+    assert svc.check_batch(it).tolist() == [R_STRATEGY_DISABLED, R_OK]
+    svc.set_mode(MODE_REJECT_ALL)
+    assert svc.check_batch(it).tolist() == [R_POLICY_REJECT_ALL] * 2
