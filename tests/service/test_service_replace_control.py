@@ -233,3 +233,25 @@ def test_tcp_replace_frame_round_trip(server_factory):
         answers = {a["corr"]: a for a in c.recv_many(2)}
         assert answers[corr[0]]["status"] == 201 and answers[corr[1]]["status"] == 201, answers
     assert _view(srv, oid, lambda v: v["price"] == 10030, tok)["price"] == 10030
+
+
+@pytest.mark.shared_data
+def test_paper_venue_acks_a_replace(shared_data, server_factory):
+    day = shared_data / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
+    if not day.exists():
+        pytest.skip(f"{day} not present")
+    srv = server_factory("--paper", str(day), "--speed", "20").start(timeout=300)
+    end = time.time() + 60
+    while time.time() < end:
+        _, h = srv.request("GET", "/health")
+        if h["venue"]["last_trade"] > 0:
+            break
+        time.sleep(0.2)
+    px = h["venue"]["last_trade"] - 10_000  # far below the market: it rests
+    tok = token()
+    oid = _new(srv, "p-1", tok=tok, symbol="GOOG", price=px, qty=2)
+    assert _view(srv, oid, lambda v: v["status"] == "working", tok)["status"] == "working"
+    code, d = _replace(srv, oid, {"price": px + 100, "qty": 1, "client_order_id": "p-1-r"}, tok)
+    assert code == 201 and d["accepted"], d
+    v = _view(srv, oid, lambda v: v["price"] == px + 100, tok)
+    assert (v["price"], v["qty"], v["status"]) == (px + 100, 1, "working"), v
