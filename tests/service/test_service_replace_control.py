@@ -158,6 +158,8 @@ def test_strategy_modes_refuse_cancel_survive_a_restart_and_are_audited(srv, ser
     srv2 = server_factory("--loopback", "rest", home=srv.home).start()
     _, h = srv2.request("GET", "/health")
     assert h["strategy_modes"] == {"mm1": "cancel_only"}
+    m = srv2.metrics()
+    assert (m['gateway_strategy_mode{strategy="mm1"}'], m['gateway_strategy_mode{strategy="mm2"}']) == (1, 0)
     code, d = srv2.request("POST", "/orders", order("m5", strategy="mm1"), ANY, {"Idempotency-Key": "m5"})
     assert code == 503 and d["reason"] == "STRATEGY_CANCEL_ONLY", d
 
