@@ -180,7 +180,7 @@ def token(
     strategy: list[str] = typer.Option(..., "--strategy", help="a strategy it may trade as ('*' = any); repeat"),
     config: Path = typer.Option(None, "--config", help="gateway YAML holding server.jwt_secret"),
     ttl: float = typer.Option(86400.0, "--ttl", help="lifetime in seconds (finite, >= 1)"),
-    admin: bool = typer.Option(False, "--admin", help="may use /admin/kill and /admin/reset"),
+    admin: bool = typer.Option(False, "--admin", help="may use the /admin routes (kill, reset, cancel, strategy modes)"),
     json_out: bool = typer.Option(False, "--json", help="Print the token and its claims as JSON."),
 ) -> None:
     """Print a signed JWT (HS256, the server's secret: server.jwt_secret or HFT_JWT_SECRET)."""

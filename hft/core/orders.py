@@ -130,6 +130,8 @@ R_OK = 0
 R_POLICY_CANCEL_ONLY = 1
 R_POLICY_REJECT_ALL = 2
 R_GATEWAY_DISABLED = 3
+R_STRATEGY_CANCEL_ONLY = 4  # the strategy's own mode (an operator's): new orders and replaces refused, cancels pass
+R_STRATEGY_DISABLED = 5  # likewise, the strategy disabled (its working orders were cancelled when it was)
 # input decoding / static validity
 R_UNKNOWN_ACCOUNT = 10
 R_UNKNOWN_STRATEGY = 11
@@ -178,6 +180,8 @@ REASON_NAMES: dict[int, str] = {
     R_POLICY_CANCEL_ONLY: "POLICY_CANCEL_ONLY",
     R_POLICY_REJECT_ALL: "POLICY_REJECT_ALL",
     R_GATEWAY_DISABLED: "GATEWAY_DISABLED",
+    R_STRATEGY_CANCEL_ONLY: "STRATEGY_CANCEL_ONLY",
+    R_STRATEGY_DISABLED: "STRATEGY_DISABLED",
     R_UNKNOWN_ACCOUNT: "UNKNOWN_ACCOUNT",
     R_UNKNOWN_STRATEGY: "UNKNOWN_STRATEGY",
     R_UNKNOWN_SYMBOL: "UNKNOWN_SYMBOL",

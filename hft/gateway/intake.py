@@ -15,6 +15,7 @@ from numba import types
 
 from hft.core.orders import (
     CMD_NEW,
+    INTENT_CANCEL,
     NO_KEY,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
@@ -148,15 +149,17 @@ class OneIntentPaths:
     def _core_py(self, now: int, f: tuple) -> tuple[int, int, int]:
         """Steps 1-4 and 6 for prepared fields: (code, order id, seq)."""
         _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y = f
+        # a strategy's own mode (`set_strategy_mode`): its refusal is a reason decided before the core's checks
+        ctl = self._strat_pre[t] if self._restricted and t >= 0 and kind != INTENT_CANCEL else 0
         if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
                 is type(now) is int):
             try:  # the compiled entry point (no dispatcher type resolution)
                 return self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                  target, 0)
+                                  target, ctl)
             except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
                 return _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                    target, 0)
-        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target)
+                                    target, ctl)
+        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
 
     def _dispatch_py(self, now: int, f: tuple, code: int, oid: int) -> tuple[int, OrderCommand | None]:
         """Steps 5 and 7 for an accepted intent: (code, the dispatched command); a refused dispatch is rolled
@@ -229,14 +232,14 @@ class OneIntentPaths:
         return k if k != _NO_KEY else None
 
     def _slow_core(self, now: int, k: int, kind: Any, a: int, t: int, y: int, side: Any, price: Any, qty: Any,
-                   otype: Any, tif: Any, target: Any) -> tuple[int, int, int]:
+                   otype: Any, tif: Any, target: Any, ctl: int = 0) -> tuple[int, int, int]:
         vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target)]
         if any(v is None for v in vals):
             # dedup + policy still apply (a duplicate returns the original, REJECT_ALL wins), then BAD_INPUT
             kind_i = vals[0] if vals[0] is not None else 0
             return _process_one(self.arena, now, self._mode, k, kind_i, a, t, y, 0, 0, 0, 0, 0, 0,
                                  R_BAD_INPUT)
-        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:], 0)
+        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:], ctl)
 
     def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
         """A rejection decided outside the core (no usable key, disabled gateway, malformed, internal error,

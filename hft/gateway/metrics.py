@@ -21,6 +21,7 @@ Exported:
   gateway_intent_channel_depth         gauge (the attached LocalIntentChannel)
   gateway_internal_errors_total, gateway_working_orders, gateway_exposure_slots, gateway_policy_mode,
   gateway_storm_level, gateway_reports_total, gateway_unknown_reports_total
+  gateway_strategy_mode{strategy}      each strategy's own mode: 0 enabled, 1 cancel_only, 2 disabled
   gateway_position{account,strategy,symbol}        net position in lots (signed) of each exposure entry in use
   gateway_realised_pnl{account,strategy,symbol}    its realised PnL of the day, money units
   gateway_strategy_pnl{strategy,kind}, gateway_account_pnl{account,kind}   `pnl()`: realised / unrealised
@@ -220,9 +221,15 @@ class _Collector:
                                 value=int(st.ctr[K.K_SLOT_COUNT]))
         yield GaugeMetricFamily("gateway_policy_mode", "0 ALLOW_ALL, 1 CANCEL_ONLY, 2 REJECT_ALL", value=svc.mode)
         yield GaugeMetricFamily("gateway_storm_level", "0 NORMAL, 1 DEGRADED, 2 HALT", value=svc.storm_level)
+        modes = GaugeMetricFamily("gateway_strategy_mode", "a strategy's own mode: 0 enabled, 1 cancel_only, "
+                                  "2 disabled", labels=["strategy"])
+        for name in svc.names("strategy"):
+            modes.add_metric([name], _MODE_VALUE[svc.strategy_mode(name)])
+        yield modes
         yield from _book(svc)
 
 
+_MODE_VALUE = {"enabled": 0, "cancel_only": 1, "disabled": 2}  # gateway_strategy_mode's values
 _TRIPLE = ["account", "strategy", "symbol"]
 _MONEY = ("integer money units, a linear fill worth price ticks x qty lots x the symbol's multiplier; fees "
           "included, rounded once half to even")

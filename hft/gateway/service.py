@@ -31,6 +31,10 @@ from hft.core.orders import (
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
     R_OK,
+    R_POLICY_CANCEL_ONLY,
+    R_POLICY_REJECT_ALL,
+    R_STRATEGY_CANCEL_ONLY,
+    R_STRATEGY_DISABLED,
     STORM_HALT,
     STORM_NAMES,
     STORM_NORMAL,
@@ -53,6 +57,11 @@ from hft.gateway.policy import LEVELS, GatewayPolicy, PolicyTransition, StormGua
 from hft.gateway.risk import RiskEngine
 
 log = logging.getLogger("hft.gateway")
+
+STRATEGY_MODES: dict[str, int] = {"enabled": R_OK, "cancel_only": R_STRATEGY_CANCEL_ONLY,
+                                  "disabled": R_STRATEGY_DISABLED}
+"""A strategy's own mode (`GatewayService.set_strategy_mode`) → the reason its new orders and replaces are refused
+with (none when enabled); cancels pass in every mode."""
 
 class ListDispatcher:
     """A trivial dispatcher keeping commands in a list (tests, benches, offline runs)."""
@@ -176,6 +185,11 @@ class GatewayService(OneIntentPaths):
         self._put = self._dispatcher.put_nowait
         self._mode = self.policy.mode
         self._core = _core_entry()
+        # each strategy's own mode, as the reason its new orders and replaces are refused with (0: enabled):
+        # decided in the core as a reason before its checks (dedup and the global policy first), so a duplicate
+        # still answers its original decision and a WAL replay decides the same
+        self._strat_pre: list[int] = [R_OK] * config.max_strategies
+        self._restricted = False  # any strategy not enabled (the hot paths look no further when not)
 
     @property
     def enabled(self) -> bool:
@@ -273,6 +287,29 @@ class GatewayService(OneIntentPaths):
         self.risk.set_symbol_limits(y, limits)
         return y
 
+    def set_strategy_mode(self, strategy: str, mode: str) -> str:
+        """A strategy's own mode (`STRATEGY_MODES`): ``cancel_only`` and ``disabled`` refuse its new orders and
+        all its replaces (``STRATEGY_CANCEL_ONLY`` / ``STRATEGY_DISABLED``; a replace is refused whether it adds
+        exposure or not) and let its cancels pass; ``enabled`` lifts that. The global policy applies on top
+        (REJECT_ALL refuses them first). Disabling does not cancel: the caller does (`cancel_all` with a
+        select). Returns the mode before."""
+        if mode not in STRATEGY_MODES:
+            raise GatewayError(f"strategy mode: expected one of {sorted(STRATEGY_MODES)}, was {mode!r}")
+        t = self._index("strategy", strategy)
+        before = self.strategy_mode(strategy)
+        self._strat_pre[t] = STRATEGY_MODES[mode]
+        self._restricted = any(self._strat_pre)
+        return before
+
+    def strategy_mode(self, strategy: str) -> str:
+        """The strategy's own mode (`set_strategy_mode`)."""
+        pre = self._strat_pre[self._index("strategy", strategy)]
+        return next(name for name, r in STRATEGY_MODES.items() if r == pre)
+
+    def strategy_modes(self) -> dict[str, str]:
+        """The strategies whose mode is not ``enabled``, with their mode."""
+        return {name: self.strategy_mode(name) for name, t in self._strat.items() if self._strat_pre[t]}
+
     def snapshot_state(self) -> dict[str, Any]:
         """What a snapshot of this gateway keeps (`hft.live.snapshot`): its arena (not copied: write it out before
         the next decision), the registries' names, the StormGuard's and the policy's state. `restore_state` takes
@@ -283,7 +320,7 @@ class GatewayService(OneIntentPaths):
         storm = self.storm
         return {"arena": self.arena, "names": (list(self._acct_names), list(self._strat_names), list(self._sym_names)),
                 "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
-                "policy": (self.policy.manual_mode, self.policy.mode)}
+                "policy": (self.policy.manual_mode, self.policy.mode), "strategy_modes": self.strategy_modes()}
 
     def restore_state(self, state: Mapping[str, Any]) -> str | None:
         """Take back a `snapshot_state` (of a process with this config): the arena, the names registered after
@@ -303,6 +340,10 @@ class GatewayService(OneIntentPaths):
         st = self.storm
         st.level, st.latched, st.recover_at, st.last_cause = state["storm"]
         self.policy.manual_mode, self.policy.mode = state["policy"]
+        self._strat_pre = [R_OK] * len(self._strat_pre)
+        for name, mode in state.get("strategy_modes", {}).items():  # a snapshot before them: all enabled
+            self._strat_pre[self._strat[name]] = STRATEGY_MODES[mode]
+        self._restricted = any(self._strat_pre)
         self._mode = self.policy.mode
         self._storm_next = st.next_check_ns
         return None
@@ -415,10 +456,14 @@ class GatewayService(OneIntentPaths):
             out["recv_ts"] = intents["ts"]
             out["target_id"] = intents["order_id"]
         else:
-            cmds = np.empty(n, dtype=COMMAND_DTYPE)
-            n_cmd = K.process_batch(self.arena, intents, out, cmds, now, self._mode)
-            if n_cmd:
-                self._dispatch_batch(out, cmds[:n_cmd], now)
+            pre = self._batch_pre(intents) if self._restricted else None
+            if pre is None:
+                cmds = np.empty(n, dtype=COMMAND_DTYPE)
+                n_cmd = K.process_batch(self.arena, intents, out, cmds, now, self._mode)
+                if n_cmd:
+                    self._dispatch_batch(out, cmds[:n_cmd], now)
+            else:
+                self._process_restricted(intents, out, now, pre)
         if self.batch_sink is not None:
             try:
                 self.batch_sink(out)
@@ -431,6 +476,47 @@ class GatewayService(OneIntentPaths):
         if t0:
             self.metrics.batch.observe(self.timer() - t0)
         return out
+
+    def _batch_pre(self, intents: np.ndarray) -> np.ndarray | None:
+        """The reason each row's strategy mode refuses it with (0: none), None when no row is refused so."""
+        t = intents["strategy"]
+        pre_t = np.asarray(self._strat_pre, np.int64)
+        ok = (t >= 0) & (t < len(pre_t)) & (intents["kind"] != INTENT_CANCEL)
+        pre = np.where(ok, pre_t[np.where(ok, t, 0)], 0)
+        return pre if pre.any() else None
+
+    def _process_restricted(self, intents: np.ndarray, out: np.ndarray, now: int, pre: np.ndarray) -> None:
+        """`process_batch` of rows some of which a strategy mode refuses: those one by one through the core with
+        their reason (`_core_py`'s), the runs between them as batches, in order (the same decisions)."""
+        n = len(intents)
+        i = 0
+        while i < n:
+            if pre[i]:
+                it = intents[i]
+                code, oid, seq = _process_one(self.arena, now, self._mode, int(it["key"]), int(it["kind"]),
+                                              int(it["account"]), int(it["strategy"]), int(it["symbol"]),
+                                              int(it["side"]), int(it["price"]), int(it["qty"]),
+                                              int(it["order_type"]), int(it["tif"]), int(it["order_id"]),
+                                              int(pre[i]))
+                d = out[i]
+                for f in ("key", "price", "qty", "account", "strategy", "symbol", "kind", "side", "order_type",
+                          "tif"):
+                    d[f] = it[f]
+                reason = int(code) & 0xFFFF
+                d["seq"], d["ts"], d["recv_ts"], d["order_id"], d["target_id"] = seq, now, it["ts"], oid, it["order_id"]
+                d["reason"] = reason
+                d["accepted"] = int(reason == R_OK)  # only a duplicate of an earlier acceptance: no command
+                d["duplicate"] = int(bool(int(code) & K.DUP_FLAG))
+                i += 1
+                continue
+            j = i + 1
+            while j < n and not pre[j]:
+                j += 1
+            cmds = np.empty(j - i, dtype=COMMAND_DTYPE)
+            n_cmd = K.process_batch(self.arena, intents[i:j], out[i:j], cmds, now, self._mode)
+            if n_cmd:
+                self._dispatch_batch(out[i:j], cmds[:n_cmd], now)
+            i = j
 
     def check_batch(self, intents: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Read-only pre-trade check of an INTENT_DTYPE array at ``clock.now_ns()`` (one numba call): the
@@ -447,6 +533,10 @@ class GatewayService(OneIntentPaths):
         elif out.dtype != np.int64 or out.shape != (n,) or not out.flags.c_contiguous:
             raise GatewayError(f"check_batch: expected `out` as a contiguous int64 array of {n} rows")
         K.check_batch(self.arena, np.ascontiguousarray(intents), out, self.clock.now_ns(), self._mode)
+        pre = self._batch_pre(intents) if self._restricted else None
+        if pre is not None:  # a strategy's mode, after the global policy (as `process` decides)
+            sel = (pre != 0) & ~np.isin(out, (R_POLICY_CANCEL_ONLY, R_POLICY_REJECT_ALL))
+            out[sel] = pre[sel]
         return out
 
     def _dispatch_batch(self, out: np.ndarray, cmds: np.ndarray, now: int) -> None:

@@ -7,8 +7,11 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   GET  /orders/{order_id}         an order the token's accounts own
   GET  /orders/client/{client_id} the same, by client order id
   POST /orders/{order_id}/cancel  durable cancel (Idempotency-Key optional)
+  POST /orders/{order_id}/replace durable replace: {"price", "qty", "client_order_id"} (Idempotency-Key optional)
   GET  /positions                 non-flat exposures of the token's accounts
   POST /admin/kill, /admin/reset  kill switch (admin tokens; optional body {"reason": "..."})
+  POST /admin/cancel              mass cancel: {"account"?, "strategy"?, "symbol"?, "reason"} (admin tokens)
+  POST /admin/strategy/{name}/mode  {"mode": "enabled" | "cancel_only" | "disabled", "reason"} (admin tokens)
   GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token)
 
 Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``), 409 an
@@ -197,6 +200,9 @@ class OrderApp:
             if rest.endswith("/cancel"):
                 _only(method, "POST")
                 return await self._cancel(scope, receive, _order_id(rest[:-len("/cancel")]), t0)
+            if rest.endswith("/replace"):
+                _only(method, "POST")
+                return await self._replace(scope, receive, _order_id(rest[:-len("/replace")]), t0)
             _only(method, "GET")
             return self._get(scope, _order_id(rest))
         if path == "/positions":
@@ -206,6 +212,12 @@ class OrderApp:
         if path in ("/admin/kill", "/admin/reset"):
             _only(method, "POST")
             return await self._admin(scope, receive, path.rsplit("/", 1)[1])
+        if path == "/admin/cancel":
+            _only(method, "POST")
+            return await self._admin_cancel(scope, receive)
+        if path.startswith("/admin/strategy/") and path.endswith("/mode"):
+            _only(method, "POST")
+            return await self._admin_mode(scope, receive, path[len("/admin/strategy/"):-len("/mode")])
         raise HttpError(404, {"error": "NOT_FOUND", "reason": f"no route {path}"})
 
     # ------------------------------------------------------------------ helpers
@@ -315,6 +327,23 @@ class OrderApp:
         return self._decided(await fut, c.client_order_id, ("Idempotency-Key", idem) if idem else (
             "client_order_id", c.client_order_id))
 
+    async def _replace(self, scope: dict, receive: Any, oid: int, t0: int) -> tuple[int, bytes, list]:
+        """A durable replace of an order the token owns (404 otherwise, as a cancel): the gateway decides it (its
+        limits, band and rates on the new price and size), the venue answers REPLACED or REPLACE_REJECTED."""
+        body = await self._body(scope, receive)
+        g = self._grant(scope)
+        r = O.decode_replace(body)
+        v = self.live.orders.get(oid)
+        if v is None or not g.allows(v.account, v.strategy):
+            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+        idem = _header(scope["headers"], b"idempotency-key")
+        O.check_idempotency_key(idem, False)
+        key = O.replace_key(v.account, idem, oid, r.client_order_id)
+        fut = self._queue(O.replace_intent(v.account, v.strategy, v.symbol, oid, r.price, r.qty, key, time.time_ns()),
+                          True, r.client_order_id, t0)
+        return self._decided(await fut, r.client_order_id, ("Idempotency-Key", idem) if idem else (
+            "client_order_id", r.client_order_id))
+
     def _get(self, scope: dict, oid: int) -> tuple[int, bytes, list]:
         g = self._grant(scope)
         views = self.live.orders
@@ -358,6 +387,47 @@ class OrderApp:
         self.live.control("reset", cause)
         return 200, O.encode({"killed": False, "mode": self.gw.mode_name, "cause": cause}), _JSON
 
+    async def _admin_grant(self, scope: dict, receive: Any) -> tuple[Grant, bytes]:
+        """An admin route's token (403 unless an admin's) and body (read first, decoded after the token)."""
+        body = await self._body(scope, receive)
+        g = self._grant(scope)
+        if not g.admin:
+            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        return g, body
+
+    async def _admin_cancel(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
+        """Cancel the working orders matching every filter given (account, strategy, symbol): a journaled control
+        (``cancel``), audited with the operator, the reason and the orders cancelled."""
+        g, body = await self._admin_grant(scope, receive)
+        a = O.decode_admin_cancel(body)
+        flt = {k: v for k, v in (("account", a.account), ("strategy", a.strategy), ("symbol", a.symbol))
+               if v is not None}
+        for kind, name in flt.items():
+            if not self.gw.registered(kind, name):
+                raise O.BadInput(kind, f"unknown {kind} {name!r}")
+        who = f"{g.subject}: {a.reason}" if a.reason else g.subject
+        cause = f"admin_cancel:{who}"
+        out = self.live.control("cancel", cause, O.encode({**flt, "by": g.subject}).decode())
+        ids = [int(d.target_id) for d in out if d.accepted]
+        return 200, O.encode({"cancels": len(ids), "order_ids": ids, "filter": flt, "cause": cause}), _JSON
+
+    async def _admin_mode(self, scope: dict, receive: Any, name: str) -> tuple[int, bytes, list]:
+        """A strategy's own mode (``enabled`` / ``cancel_only`` / ``disabled``): a journaled control
+        (``strategy_mode``, so a restart restores it), audited with the operator, the reason and the mode before
+        and after; ``disabled`` cancels the strategy's working orders too."""
+        g, body = await self._admin_grant(scope, receive)
+        m = O.decode_strategy_mode(body)
+        if not self.gw.registered("strategy", name):
+            raise HttpError(404, {"error": "NOT_FOUND", "field": "strategy", "reason": f"no strategy {name!r}"})
+        who = f"{g.subject}: {m.reason}" if m.reason else g.subject
+        cause = f"strategy_mode:{who}"
+        before = self.gw.strategy_mode(name)
+        out = self.live.control("strategy_mode", cause,
+                                O.encode({"strategy": name, "mode": m.mode, "by": g.subject}).decode())
+        ids = [int(d.target_id) for d in out if d.accepted]
+        return 200, O.encode({"strategy": name, "before": before, "mode": m.mode, "cancels": len(ids),
+                              "order_ids": ids, "cause": cause}), _JSON
+
     def _health(self) -> tuple[int, bytes, list]:
         live = self.live
         wal = live.wal.metrics() if live.wal is not None else {}
@@ -365,6 +435,7 @@ class OrderApp:
         status = ("ok" if live.running else "writer_stopped") if self.ready else "starting"
         body = {"status": status, "ready": self.ready and live.running,
                 "mode": self.gw.mode_name, "storm": self.gw.storm_level_name,
+                "strategy_modes": self.gw.strategy_modes(),  # the strategies not enabled (/admin/strategy/...)
                 "ingress": {"killed": p.killed, "cause": p.kill_cause, "depth": live.channel.qsize(),
                             "capacity": p.capacity, "utilisation_pct": p.utilisation(live.channel.qsize())},
                 "wal": {k: wal.get(k) for k in ("wal_dir", "segment", "records_written", "fsyncs",

@@ -32,7 +32,7 @@ class Grant:
     subject: str
     accounts: frozenset[str]
     strategies: frozenset[str]
-    admin: bool = False  # may use /admin/kill and /admin/reset
+    admin: bool = False  # may use the /admin routes (kill, reset, cancel, strategy modes)
 
     def allows(self, account: str, strategy: str | None = None) -> bool:
         ok_a = "*" in self.accounts or account in self.accounts

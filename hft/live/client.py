@@ -112,6 +112,25 @@ class TcpOrderClient:
                                     + T.pack_strings(client_order_id, idempotency_key)))
         return c
 
+    def send_replace(self, order_id: int, price: int, qty: int, client_order_id: str, idempotency_key: str = "",
+                     corr: int | None = None) -> int:
+        """Queue a REPLACE frame (always durable): the order's new price (ticks) and open size (lots); returns
+        its corr id."""
+        frame = T.frame(T.REPLACE, T.REPLACE_FIXED.pack(self.corr + 1 if corr is None else corr, 0, order_id, price,
+                                                          qty) + T.pack_strings(client_order_id, idempotency_key))
+        c = self._corr(corr)  # counted once packed: a refused string takes no corr id
+        self.pending.append(frame)
+        return c
+
+    def replace(self, order_id: int, price: int, qty: int, client_order_id: str, idempotency_key: str = "") -> dict[
+            str, Any]:
+        """`send_replace` and wait for its answer (a DECISION, or an ERROR refused before the gateway)."""
+        c = self.send_replace(order_id, price, qty, client_order_id, idempotency_key)
+        ans = self.recv()
+        if ans["corr"] != c:
+            raise TcpIntakeError(f"answer for corr {ans['corr']}, expected {c} (pipelined frames pending?)")
+        return ans
+
     def send_raw(self, data: bytes) -> None:
         """Queue raw bytes (tests of malformed frames)."""
         self.pending.append(data)

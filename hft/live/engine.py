@@ -52,7 +52,7 @@ from hft.live.calendar import CLOSE, ROLL, TradingCalendar
 from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.views import OrderViews
-from hft.recorder.gateway_sink import GatewayAuditSink
+from hft.recorder.gateway_sink import AdminAction, GatewayAuditSink
 from hft.recorder.row_join import Packed
 from hft.recorder.wal_first import WALFirstWriter
 
@@ -174,7 +174,7 @@ class LiveGateway:
         self.outbox: list[OrderCommand | np.ndarray] = []  # commands, and COMMAND_DTYPE arrays of process_batch
         self._decisions: list[Decision] = []
         self._details: list[str] = []
-        self._transitions: list[PolicyTransition] = []
+        self._transitions: list[PolicyTransition | AdminAction] = []
         self._journal: list[dict[str, Any]] = []
         self._fills: list[np.ndarray] = []  # views.FILL_DTYPE arrays
         self._inbox: list[ExecutionReport] = []
@@ -863,15 +863,22 @@ class LiveGateway:
         day.intersection_update(working)
         return out
 
-    def control(self, op: str, cause: str) -> list[Decision]:
+    def control(self, op: str, cause: str, arg: str = "") -> list[Decision]:
         """Operator / automatic controls: ``kill`` (REJECT_ALL latched + cancel all), ``reset``,
         ``halt`` (manual REJECT_ALL, cancels all), ``resume`` (manual ALLOW_ALL), ``cooldown`` (the StormGuard
         steps down if its cooldown has passed: `on_timer`), ``close`` / ``roll`` (sessions: `on_timer`),
-        ``cancel_all`` (every working order, the mode unchanged: ``server.cancel_on_shutdown``). Journaled for
-        recovery."""
+        ``cancel_all`` (every working order, the mode unchanged: ``server.cancel_on_shutdown``); an admin's
+        ``cancel`` (the working orders matching `arg`'s filter, a JSON document of ``account`` / ``strategy`` /
+        ``symbol``) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
+        ``disabled`` cancels the strategy's working orders), each audited as an `AdminAction` (`arg`'s ``by``:
+        the operator). Journaled for recovery (source ``control:<op>``, then ``:<arg>`` when there is one)."""
         now = self._tick()
         out: list[Decision] = []
-        if op == "cooldown":
+        if op == "cancel":
+            out = self._admin_cancel(now, cause, arg)
+        elif op == "strategy_mode":
+            out = self._strategy_mode(now, cause, arg)
+        elif op == "cooldown":
             self.gw.tick()
         elif op == "cancel_all":  # server.cancel_on_shutdown (cause "shutdown")
             out = self.gw.cancel_all(cause)
@@ -891,15 +898,49 @@ class LiveGateway:
         elif op == "resume":
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
-            raise ValueError(f"control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all, was {op!r}")
+            raise ValueError("control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all|cancel|"
+                             f"strategy_mode, was {op!r}")
         if op in (CLOSE, ROLL):
             self.session_mark = now
         if op == "halt":
             self.halt_cause = cause
         elif op in ("resume", "reset"):
             self.halt_cause = ""
-        self._journal.append({"ts": now, "run_id": RUN_ID, "source": f"control:{op}", "symbol_name": cause})
+        self._journal.append({"ts": now, "run_id": RUN_ID, "source": f"control:{op}:{arg}" if arg else f"control:{op}",
+                              "symbol_name": cause})
         self.commit()
+        return out
+
+    def _cancel_where(self, cause: str, account: str | None = None, strategy: str | None = None,
+                      symbol: str | None = None) -> list[Decision]:
+        """Internal cancels of the working orders matching every filter given (`GatewayService.cancel_all`)."""
+        ids = {o["order_id"] for o in self.gw.working_orders()
+               if account in (None, o["account"]) and strategy in (None, o["strategy"])
+               and symbol in (None, o["symbol"])}
+        return self.gw.cancel_all(cause, select=lambda oid, _y: oid in ids) if ids else []
+
+    def _admin_cancel(self, now: int, cause: str, arg: str) -> list[Decision]:
+        f = msgspec.json.decode(arg)
+        flt = {k: f[k] for k in ("account", "strategy", "symbol") if f.get(k) is not None}
+        out = self._cancel_where(cause, **flt)
+        ids = [int(d.target_id) for d in out if d.accepted]
+        self._transitions.append(AdminAction(now, "orders", _encode_json(flt).decode(), f"working:{len(out)}",
+                                             f"cancelled:{len(ids)}", cause, f.get("by", ""),
+                                             _encode_json({"cancelled": ids}).decode()))
+        if not self.replaying:
+            log.warning("admin cancel %s by %s: %d orders cancelled", flt, cause, len(ids))
+        return out
+
+    def _strategy_mode(self, now: int, cause: str, arg: str) -> list[Decision]:
+        f = msgspec.json.decode(arg)
+        name, mode = f["strategy"], f["mode"]
+        before = self.gw.set_strategy_mode(name, mode)
+        out = self._cancel_where(cause, strategy=name) if mode == "disabled" else []
+        ids = [int(d.target_id) for d in out if d.accepted]
+        self._transitions.append(AdminAction(now, "strategy", name, before, mode, cause, f.get("by", ""),
+                                             _encode_json({"cancelled": ids}).decode()))
+        if not self.replaying:
+            log.warning("strategy %s: mode %s -> %s by %s (%d orders cancelled)", name, before, mode, cause, len(ids))
         return out
 
     def restore_pressure(self) -> None:

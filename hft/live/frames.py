@@ -8,7 +8,7 @@ import struct
 
 import numpy as np
 
-HELLO, NEW, CANCEL = 0x01, 0x02, 0x03
+HELLO, NEW, CANCEL, REPLACE = 0x01, 0x02, 0x03, 0x04
 READY, DECISION, ERROR = 0x81, 0x82, 0xEE
 MAX_FRAME = 4096
 FLAG_DURABLE = 1
@@ -16,6 +16,7 @@ FLAG_DURABLE = 1
 HEAD = struct.Struct("<IB")
 NEW_FIXED = struct.Struct("<QBbBBqq")
 CANCEL_FIXED = struct.Struct("<QBq")
+REPLACE_FIXED = struct.Struct("<QBqqq")  # corr, flags, order_id, price, qty
 DECISION_BODY = struct.Struct("<QHBBBhqQq")
 ERROR_FIXED = struct.Struct("<QH")
 DECISION_ANSWER = np.dtype([("corr", "<u8"), ("status", "<u2"), ("accepted", "u1"), ("duplicate", "u1"),

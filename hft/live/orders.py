@@ -19,11 +19,14 @@ from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_KIND_NAMES,
     INTENT_NEW,
+    INTENT_REPLACE,
     ORDER_TYPE_NAMES,
     R_GATEWAY_DISABLED,
     R_KEY_REUSED,
     R_POLICY_CANCEL_ONLY,
     R_POLICY_REJECT_ALL,
+    R_STRATEGY_CANCEL_ONLY,
+    R_STRATEGY_DISABLED,
     REASON_NAMES,
     TIF_NAMES,
 )
@@ -62,6 +65,17 @@ class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
     client_order_id: str = ""
 
 
+class ReplaceOrder(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /orders/{order_id}/replace`` body: the order's new limit price (ticks) and new open size (lots: what
+    stays working once the venue has replaced it, whatever filled before), and the replace's own client order id
+    (its idempotency key with the order id when no Idempotency-Key header is given). Side, type and time in force
+    stay the order's."""
+
+    price: int
+    qty: int
+    client_order_id: str
+
+
 class AdminControl(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /admin/kill`` and ``POST /admin/reset`` body (optional: an empty body is no fields). `reason`: why,
     recorded with the operator in the control's cause (the WAL's control record, the policy transition in
@@ -71,18 +85,39 @@ class AdminControl(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = ""
 
 
+class AdminCancel(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /admin/cancel`` body: the working orders to cancel, those matching every filter given (at least one
+    of `account`, `strategy`, `symbol`), and why."""
+
+    account: str | None = None
+    strategy: str | None = None
+    symbol: str | None = None
+    reason: str = ""
+
+
+class StrategyMode(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /admin/strategy/{name}/mode`` body: the strategy's new mode and why."""
+
+    mode: Literal["enabled", "cancel_only", "disabled"]
+    reason: str = ""
+
+
 MAX_REASON = 200  # characters of an admin control's reason
 
 _new_dec = msgspec.json.Decoder(NewOrder)
 _cancel_dec = msgspec.json.Decoder(CancelOrder)
 _admin_dec = msgspec.json.Decoder(AdminControl)
+_replace_dec = msgspec.json.Decoder(ReplaceOrder)
+_admin_cancel_dec = msgspec.json.Decoder(AdminCancel)
+_strategy_mode_dec = msgspec.json.Decoder(StrategyMode)
 encode = msgspec.json.Encoder().encode
 _NEW_REQUIRED = 6  # the fields of NewOrder without a default
 _NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
 
 
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
-                               *AdminControl.__struct_fields__, "$body", "order_id", "Idempotency-Key"))
+                               *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
+                               "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
 
@@ -170,12 +205,47 @@ def decode_cancel(body: bytes) -> CancelOrder:
     return decode_body(_cancel_dec, body)
 
 
+def decode_replace(body: bytes) -> ReplaceOrder:
+    """A replace's body, or `BadInput` naming the field: the decoding rule, then the checks every intake applies
+    (`check_replace`)."""
+    return check_replace(decode_body(_replace_dec, body))
+
+
+def check_replace(r: ReplaceOrder) -> ReplaceOrder:
+    """The value checks of a replace every intake applies (HTTP, TCP): `BadInput` naming the field. Limits,
+    band and rates on the new price and size are the gateway's."""
+    if not 0 < len(r.client_order_id) <= 64:
+        raise BadInput("client_order_id", "expected 1 to 64 characters")
+    if not 0 < r.qty <= I64_MAX:
+        raise BadInput("qty", f"expected a positive number of lots up to {I64_MAX} (int64), was {r.qty}")
+    if not 0 < r.price <= I64_MAX:
+        raise BadInput("price", f"expected a positive price in ticks up to {I64_MAX} (int64), was {r.price}")
+    return r
+
+
 def decode_admin(body: bytes) -> AdminControl:
     """An admin control's body (optional: an empty body is no fields), or `BadInput` naming the field: the order
     API's decoding rule, and a `reason` of at most `MAX_REASON` printable characters (it goes into log lines)."""
     if not body.strip():
         return AdminControl()
-    a: AdminControl = decode_body(_admin_dec, body)
+    return _check_reason(decode_body(_admin_dec, body))
+
+
+def decode_admin_cancel(body: bytes) -> AdminCancel:
+    """``POST /admin/cancel``'s body (`AdminCancel`: at least one filter), or `BadInput` naming the field."""
+    a: AdminCancel = _check_reason(decode_body(_admin_cancel_dec, body or b"{}"))
+    if a.account is None and a.strategy is None and a.symbol is None:
+        raise BadInput("$body", "expected at least one of account, strategy, symbol (the orders to cancel)")
+    return a
+
+
+def decode_strategy_mode(body: bytes) -> StrategyMode:
+    """``POST /admin/strategy/{name}/mode``'s body, or `BadInput` naming the field."""
+    return _check_reason(decode_body(_strategy_mode_dec, body or b"{}"))
+
+
+def _check_reason(a: Any) -> Any:
+    """An admin body's `reason`: at most `MAX_REASON` printable characters (it goes into log lines)."""
     if len(a.reason) > MAX_REASON:
         raise BadInput("reason", f"expected at most {MAX_REASON} characters, was {len(a.reason)}")
     if not a.reason.isprintable():
@@ -206,12 +276,15 @@ def check_idempotency_key(idem: str | None, durable: bool) -> None:
 def intent_key(account: str, key: str, kind: int = INTENT_NEW) -> int:
     """The gateway's int64 dedup key of an API idempotency key, scoped by account and by the request's kind: a
     cancel's keys live apart from new orders' (``cancel\x1f`` before the key), so a cancel given a new order's
-    key, or a new order given the key a cancel derives, is a request of its own. (A new order's form is the one
+    key, or a new order given the key a cancel derives, is a request of its own (a replace's, ``replace\x1f``,
+likewise). (A new order's form is the one
     from before the split: keys decided before an upgrade still find their decisions.) The gateway binds each
     key to its request's fingerprint (kind, target, names, side, price, qty, type, tif): the same key with
     another request is decided ``KEY_REUSED`` (`decision_status`: 409)."""
     if kind == INTENT_CANCEL:
         return dedup_key(f"{account}\x1fcancel\x1f{key}")
+    if kind == INTENT_REPLACE:
+        return dedup_key(f"{account}\x1freplace\x1f{key}")
     return dedup_key(f"{account}\x1f{key}")
 
 
@@ -219,6 +292,12 @@ def cancel_key(account: str, idem: str | None, order_id: int, client_order_id: s
     """The dedup key of a cancel: its Idempotency-Key, else one derived from the order id and the cancel's
     client order id (a retry of the same cancel repeats both)."""
     return intent_key(account, idem or f"cancel:{order_id}:{client_order_id}", INTENT_CANCEL)
+
+
+def replace_key(account: str, idem: str | None, order_id: int, client_order_id: str) -> int:
+    """The dedup key of a replace: its Idempotency-Key, else one derived from the order id and the replace's
+    client order id (a retry of the same replace repeats both)."""
+    return intent_key(account, idem or f"replace:{order_id}:{client_order_id}", INTENT_REPLACE)
 
 
 def new_intent(o: NewOrder, key: int, now: int) -> tuple:
@@ -231,6 +310,12 @@ def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: 
     return typed_intent_v1(INTENT_CANCEL, key, account, strategy, symbol, 0, 0, 0, 1, 1, now, order_id)
 
 
+def replace_intent(account: str, strategy: str, symbol: str, order_id: int, price: int, qty: int, key: int,
+                   now: int) -> tuple:
+    """The ``typed_intent_v1`` tuple of a replace (side 0: the order's; type and tif stay the order's)."""
+    return typed_intent_v1(INTENT_REPLACE, key, account, strategy, symbol, 0, price, qty, 1, 1, now, order_id)
+
+
 # the field a gateway denial concerns (for the 422 body)
 _REASON_FIELD = {
     "OFF_TICK": "price", "BAD_PRICE": "price", "PRICE_BAND": "price", "NO_REFERENCE_PRICE": "price",
@@ -240,10 +325,11 @@ _REASON_FIELD = {
     "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
     "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "UNSUPPORTED_TIF": "tif",
     "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
+    "STRATEGY_CANCEL_ONLY": "strategy", "STRATEGY_DISABLED": "strategy",  # the strategy's mode (an admin's)
 }
 
 
-_POLICY = (R_POLICY_REJECT_ALL, R_POLICY_CANCEL_ONLY, R_GATEWAY_DISABLED)
+_POLICY = (R_POLICY_REJECT_ALL, R_POLICY_CANCEL_ONLY, R_GATEWAY_DISABLED, R_STRATEGY_CANCEL_ONLY, R_STRATEGY_DISABLED)
 _IS_POLICY = np.zeros(1 << 16, np.bool_)  # by the int16 reason's bits (decision_statuses: no isin per batch)
 _IS_POLICY[np.array(_POLICY, np.int16).view(np.uint16)] = True
 
@@ -251,7 +337,7 @@ _IS_POLICY[np.array(_POLICY, np.int16).view(np.uint16)] = True
 def decision_status(d: Any) -> int:
     """The status a decision is answered with (HTTP, and the TCP intake's frames): 201 accepted, 200 a
     duplicate, 409 its key already decided for another request (``KEY_REUSED``), 503 refused by the policy
-    (kill switch, REJECT_ALL, disabled), 422 any other denial."""
+    (kill switch, REJECT_ALL, disabled; a strategy's cancel_only or disabled mode), 422 any other denial."""
     if d.accepted:
         return 200 if d.duplicate else 201
     if d.reason == R_KEY_REUSED:

@@ -88,7 +88,8 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
                     live.on_mark(r["symbol_name"], r["price"])
                     counts["marks"] += 1
                 elif src.startswith("control:"):
-                    live.control(src.split(":", 1)[1], r["symbol_name"])
+                    op, _, arg = src[len("control:"):].partition(":")  # an admin control's argument after its op
+                    live.control(op, r["symbol_name"], arg)
                     counts["controls"] += 1
             live.commit()  # replaying: drops the records, keeps the commands aside, dispatches nothing
     finally:

@@ -15,6 +15,9 @@ Client → server:
   price i64 (ticks), qty i64 (lots)``, then the strings ``client_order_id, account, strategy, symbol,
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
+- ``REPLACE`` (0x04): ``corr u64, flags u8, order_id i64, price i64 (ticks), qty i64 (lots: the new open size)``,
+  then ``client_order_id, idempotency_key`` (an empty key: one derived from the order id and the client order
+  id, as on ``POST /orders/{id}/replace``). Always durable, like CANCEL; answered with a DECISION like it.
 
 Server → client:
 
@@ -64,6 +67,8 @@ from hft.live.frames import (
     NEW,
     NEW_FIXED,
     READY,
+    REPLACE,
+    REPLACE_FIXED,
     FrameError,
     frame,
     strings,
@@ -275,8 +280,14 @@ class IntakeProtocol(asyncio.Protocol):
             corr, flags, oid = CANCEL_FIXED.unpack_from(body)
             coid, idem = strings(body, CANCEL_FIXED.size, 2)
             self.cancel(corr, oid, coid, idem, t0)
+        elif kind == REPLACE:
+            if len(body) < REPLACE_FIXED.size:
+                raise FrameError("short REPLACE frame")
+            corr, flags, oid, price, qty = REPLACE_FIXED.unpack_from(body)
+            coid, idem = strings(body, REPLACE_FIXED.size, 2)
+            self.replace(corr, oid, price, qty, coid, idem, t0)
         else:
-            raise FrameError(f"frame type: expected NEW (2) or CANCEL (3), was {kind}")
+            raise FrameError(f"frame type: expected NEW (2), CANCEL (3) or REPLACE (4), was {kind}")
 
     def new_frames(self, pos: int) -> int:
         """Take the run of complete, well-formed NEW frames at `pos` column-wise (`hft.live.tcp_scan`): rows
@@ -429,6 +440,23 @@ class IntakeProtocol(asyncio.Protocol):
         key = O.cancel_key(v.account, idem or None, oid, coid)
         self.submit(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), corr, True, coid,
                     t0)
+
+    def replace(self, corr: int, oid: int, price: int, qty: int, coid: str, idem: str, t0: int) -> None:
+        """A REPLACE frame: the checks and key of ``POST /orders/{id}/replace``, always durable."""
+        try:
+            O.check_replace(O.ReplaceOrder(price, qty, coid))
+            O.check_idempotency_key(idem or None, False)
+        except O.BadInput as e:
+            self.bad_input[O.field_label(e.field)] += 1
+            self.refuse(corr, e.status, e.body())
+            return
+        v = self.live.orders.get(oid)
+        if v is None or not self.grant.allows(v.account, v.strategy):
+            self.refuse(corr, 404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+            return
+        key = O.replace_key(v.account, idem or None, oid, coid)
+        self.submit(O.replace_intent(v.account, v.strategy, v.symbol, oid, price, qty, key, time.time_ns()), corr,
+                    True, coid, t0)
 
     def submit(self, payload: tuple, corr: int, durable: bool, coid: str, t0: int) -> None:
         live = self.live

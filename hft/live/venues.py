@@ -8,7 +8,8 @@ writer step at once; the reports it caused at once are returned, later ones come
 
 - `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
   its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
-  cancelled (across a restart of the service too: its journal says which still rest). It has no book: its reference price of a symbol is the price of its last fill there, and a market
+  cancelled (across a restart of the service too: its journal says which still rest); a replace of a resting
+  order takes its new price and open size (REPLACED), of any other is refused (REPLACE_REJECTED). It has no book: its reference price of a symbol is the price of its last fill there, and a market
   order fills at it (a symbol it never filled has none: the market order is rejected, the journal saying why).
   It keeps its own journal
   (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's crash as an
@@ -34,6 +35,7 @@ from hft.core.jit import njit
 from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
+    CMD_REPLACE,
     EXEC_REPORT_DTYPE,
     ORDER_MARKET,
     REPORT_ACK,
@@ -42,6 +44,8 @@ from hft.core.orders import (
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
     TIF_FOK,
     TIF_IOC,
 )
@@ -260,6 +264,8 @@ class LoopbackVenue:
                     o = self._orders.get(ev["order_id"])
                     if ev["kind"] == REPORT_FILL and o is not None and ev["price"] > 0:
                         self._ref[o[_Y]] = ev["price"]
+                    elif ev["kind"] == REPORT_REPLACED and o is not None:  # its book entry as replaced
+                        self._orders[ev["order_id"]] = (*o[:_PX], ev["price"], ev["leaves"], o[_OPEN])
                 elif ev["ev"] == "dup":
                     self.duplicates += 1
         if reps:
@@ -418,6 +424,13 @@ class LoopbackVenue:
                 self._report(oid, REPORT_CANCELED, 0, 0, 0)
             else:
                 self._report(oid, REPORT_CANCEL_REJECTED, 0, 0, 0)
+        elif action == CMD_REPLACE:  # a resting order takes the new price and open size; anything else: refused
+            o = self._orders.get(oid)
+            if o is not None and o[_OPEN]:
+                self._orders[oid] = (*o[:_PX], int(cmd.price), int(cmd.qty), True)
+                self._report(oid, REPORT_REPLACED, int(cmd.price), 0, int(cmd.qty))
+            else:
+                self._report(oid, REPORT_REPLACE_REJECTED, 0, 0, 0)
         else:
             self._report(oid, REPORT_REJECTED, 0, 0, 0)
 

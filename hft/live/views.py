@@ -36,6 +36,7 @@ from hft.core.orders import (
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
+    REPORT_REPLACED,
 )
 from hft.gateway.kernels.exact import sat_add
 from hft.live.client_index import ClientIndex, KeyTable, find
@@ -164,6 +165,13 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
             r[_STATUS] = REJECTED
         elif k == REPORT_EXPIRED:
             r[_STATUS] = EXPIRED
+        elif k == REPORT_REPLACED:  # the new price, and the size: what filled plus the new open quantity
+            if price[i] > 0:
+                r[_PRICE] = price[i]
+            if leaves[i] >= 0:
+                r[_QTY] = sat_add(r[_FILLED], leaves[i])
+            if r[_STATUS] == ACCEPTED:
+                r[_STATUS] = WORKING
         elif r[_STATUS] == ACCEPTED:
             r[_STATUS] = WORKING
         if aside and was_live and not _LIVE[r[_STATUS]]:

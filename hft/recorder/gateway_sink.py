@@ -4,6 +4,8 @@
 
 * ``sink(record)`` receives each per-intent `Decision` and each `PolicyTransition`; they are appended to the WAL
   (``audit.gateway_decisions`` / ``audit.policy_transitions``) before the call returns.
+* an `AdminAction` (an operator's mass cancel or strategy mode, `hft.live.engine.LiveGateway.control`) is a row of
+  ``audit.policy_transitions`` too: its scope and key, the state before and after, why, who and the details.
 * ``batch(decisions)`` receives a DECISION_DTYPE array from the batch path and appends it as one frame.
 
 Record ids are stable: ``stable_id(run_id, "decision", seq)`` for decisions (the gateway's decision sequence)
@@ -14,7 +16,7 @@ never shows a row twice. A live process passes ``run_id=""`` and a unique writer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +28,19 @@ from hft.recorder.wal_first import WALFirstWriter
 
 DECISIONS = "audit.gateway_decisions"
 TRANSITIONS = "audit.policy_transitions"
+
+
+class AdminAction(NamedTuple):
+    """An operator's action beyond the policy's own transitions, audited in ``audit.policy_transitions``."""
+
+    ts: int
+    scope: str  # "strategy" (a strategy's mode) | "orders" (a mass cancel)
+    key: str  # what it applies to: the strategy's name, the cancel's filter
+    from_state: str
+    to_state: str
+    reason: str  # the control's cause: the operator and why
+    actor: str  # the token's subject
+    details: str  # JSON document (the orders cancelled)
 
 
 class GatewayAuditSink:
@@ -48,6 +63,8 @@ class GatewayAuditSink:
 
         if isinstance(record, PolicyTransition):
             ok = self.writer.write(TRANSITIONS, self._transition_row(record))
+        elif isinstance(record, AdminAction):
+            ok = self.writer.write(TRANSITIONS, self._admin_row(record))
         else:
             ok = self.writer.write(DECISIONS, self._decision_row(record))
         if not ok:
@@ -141,6 +158,12 @@ class GatewayAuditSink:
             "to_state": f"{STORM_NAMES[t.new_level]}/{MODE_NAMES[t.new_mode]}",
             "reason": t.cause, "actor": t.source, "details": "{}",
         }
+
+
+    def _admin_row(self, a: AdminAction) -> dict[str, Any]:
+        self.n_transitions += 1
+        return {"record_id": stable_id(self.run_id, "transition", self.n_transitions), "run_id": self.run_id,
+                **a._asdict()}
 
 
 def _int(v: Any, bits: int = 64) -> int:

@@ -132,3 +132,32 @@ def test_a_market_order_fills_at_the_last_fill_price_of_its_symbol(tmp_path: Pat
         again.send(cmd)  # one by one, after a restart: the journal's last fill of Zürich
     fill = again.reports()[6][-1]
     assert (fill.kind, fill.price, fill.qty) == (REPORT_FILL, 200, qty)
+
+
+def test_a_resting_order_is_replaced_and_anything_else_refused(tmp_path: Path) -> None:
+    """``rest`` mode: a replace of a resting order takes its new price and open size (REPLACED, also in the book a
+    restarted venue reads back), of an order that is not resting is refused (REPLACE_REJECTED)."""
+    from hft.core.orders import CMD_REPLACE, REPORT_CANCELED, REPORT_REPLACE_REJECTED, REPORT_REPLACED
+
+    venue = LoopbackVenue(tmp_path / "v.jsonl", mode="rest")
+    new = _commands(1, 1)
+    new["price"], new["qty"] = 1000, 5
+    venue.send_array(new, *NAMES)
+    rep = new.copy()
+    rep["action"], rep["price"], rep["qty"] = CMD_REPLACE, 1010, 3
+    for cmd in records.commands_from_array(rep, *NAMES):
+        venue.send(cmd)
+    assert [(r.kind, r.price, r.leaves) for r in venue.reports()[1]][-1] == (REPORT_REPLACED, 1010, 3)
+    venue.close()
+    again = LoopbackVenue(tmp_path / "v.jsonl", mode="rest")
+    assert again._book()[1][4:] == (1010, 3, True)  # price, qty, still resting
+    cx = new.copy()
+    cx["action"] = CMD_CANCEL
+    rep["order_id"] = 99  # never sent
+    for cmd in [*records.commands_from_array(cx, *NAMES), *records.commands_from_array(rep, *NAMES)]:
+        again.send(cmd)
+    rep["order_id"] = 1  # cancelled now: no longer resting
+    for cmd in records.commands_from_array(rep, *NAMES):
+        again.send(cmd)
+    assert [r.kind for r in again.reports()[1]][-2:] == [REPORT_CANCELED, REPORT_REPLACE_REJECTED]
+    assert [r.kind for r in again.reports()[99]] == [REPORT_REPLACE_REJECTED]

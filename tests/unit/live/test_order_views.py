@@ -466,3 +466,17 @@ def test_filled_and_leaves_at_int64s_end_never_wrap() -> None:
     one = v.get(1)
     assert one.filled == i64_max and one.status == "partially_filled"  # clamped, not wrapped negative
     assert one.body()["leaves"] == i64_max - 1  # the column holds leaves + 1: I64_MAX reads back one less
+
+
+def test_a_replace_shows_once_the_venue_has_replaced_and_not_when_it_refused() -> None:
+    from hft.core.orders import REPORT_REPLACE_REJECTED, REPORT_REPLACED
+
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1]), ["a"])  # price 9990, qty 10
+    v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 6), (1, REPORT_PARTIAL_FILL, 9990, 4, 6, 7)))
+    v.apply_reports(_reports((1, REPORT_REPLACED, 9995, 0, 3, 8)))  # the new open size: 3, after 4 filled
+    b = v.get(1).body()
+    assert (b["price"], b["qty"], b["filled"], b["leaves"], b["status"]) == (9995, 7, 4, 3, "partially_filled")
+    v.apply_reports(_reports((1, REPORT_REPLACE_REJECTED, 0, 0, 0, 9)))  # a later replace refused: as it was
+    b = v.get(1).body()
+    assert (b["price"], b["qty"], b["leaves"], b["status"]) == (9995, 7, 3, "partially_filled")
