@@ -25,6 +25,9 @@ Exported:
   gateway_position{account,strategy,symbol}        net position in lots (signed) of each exposure entry in use
   gateway_realised_pnl{account,strategy,symbol}    its realised PnL of the day, money units
   gateway_strategy_pnl{strategy,kind}, gateway_account_pnl{account,kind}   `pnl()`: realised / unrealised
+  gateway_strategy_daily_loss_limit{strategy}, gateway_account_daily_loss_limit{account}   the daily loss limit
+                                       the risk core applies (read from the arena), money units; a strategy or
+                                       account without one (unlimited) has no series
 Money is integer money units (`hft.core.money`), rounded once half to even where fees left millionths; the label
 values are names of the configured registries (bounded by capacity.max_*), read at scrape time.
 Latency histograms depend on the machine; they are not part of a deterministic run hash.
@@ -258,4 +261,16 @@ def _book(svc: GatewayService) -> Iterator[Any]:
             p = svc.pnl(**{what: name})
             fam.add_metric([name, "realised"], p["realised"])
             fam.add_metric([name, "unrealised"], p["unrealised"])
+        yield fam
+    st = K.views(svc.arena)
+    for what, names, rows in (("strategy", strats, st.lim_strat), ("account", accts, st.lim_acct)):
+        fam = GaugeMetricFamily(f"gateway_{what}_daily_loss_limit", f"the daily loss limit per {what}: trading "
+                                f"stops when its PnL of the day (realised + unrealised) falls below minus this "
+                                f"({_MONEY})", labels=[what])
+        for i, name in enumerate(names):
+            v = int(rows[i, K.L_DAILY_LOSS])
+            if what == "strategy" and v < 0:  # unset: a strategy inherits the default; an account does not
+                v = int(st.lim_def[K.L_DAILY_LOSS])  # (the risk kernel's `_loss_breached`)
+            if 0 <= v < K.UNLIMITED:
+                fam.add_metric([name], v)
         yield fam

@@ -11,6 +11,7 @@ import asyncio
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,23 @@ from typing import Any
 HFT = Path(sys.executable).with_name("hft")
 CONFIG = Path(__file__).with_name("gateway_service.yaml")
 SECRET = "test-secret-0123456789abcdef-0123456789"
+
+
+_PROMQL_WORDS = {"and", "or", "unless", "bool", "offset", "group_left", "group_right", "inf", "nan"}
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects: what is left once strings, label matchers, range selectors and
+    the label lists of ``by``/``without``/``on``/``ignoring``/``group_*`` are taken out, minus the functions
+    (a name followed by ``(``) and the keywords."""
+    e = re.sub(r'"(?:\\.|[^"\\])*"', " ", expr)
+    e = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
+    e = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", e)
+    names = set()
+    for tok in re.finditer(r"(?<![0-9.])[A-Za-z_:][A-Za-z0-9_:]*", e):
+        if tok.group().lower() not in _PROMQL_WORDS and not e[tok.end():].lstrip().startswith("("):
+            names.add(tok.group())
+    return names
 
 
 def free_port() -> int:

@@ -5,7 +5,8 @@ driven through everything the panels watch: orders and their fills, a retried id
 input, a signed webhook and a forged one. Then each target's expression is checked against one scrape of
 `/metrics`, as Prometheus would evaluate it: every metric it names has samples, a histogram under
 `histogram_quantile` has observations (a non-zero ``_count``), and every label of its ``by (...)`` is on the
-samples. The dashboard's expressions use only ``rate``, ``increase``, ``sum by`` and ``histogram_quantile``;
+samples. The same scrape holds a sample of every metric the alerting rules (deploy/prometheus/gateway-alerts.yml)
+name. The dashboard's expressions use only ``rate``, ``increase``, ``sum by`` and ``histogram_quantile``;
 anything else fails the test until this checker learns it.
 """
 
@@ -19,14 +20,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sigkit import KEYS, EmbeddedNats, post, wait_for
 from svckit import Server, order, token
+from test_service_alerts import rule_metric_names
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "gateway.json"
 CONFIG = Path(__file__).with_name("gateway_dashboard.yaml")
 FUNCTIONS = {"rate", "increase", "sum", "histogram_quantile"}
-# the families the dashboard must chart (issue 52: dedup, webhooks, NATS, leadership, P&L, positions)
+# the families the dashboard must chart: dedup, webhooks, NATS, leadership, P&L, positions, limit use, WAL disk
 REQUIRED = {"gateway_dedup_hits_total", "gateway_webhooks_received_total", "gateway_nats_publish_total",
             "gateway_nats_connected", "gateway_leader", "gateway_leadership_changes_total", "gateway_realised_pnl",
-            "gateway_strategy_pnl", "gateway_position"}
+            "gateway_strategy_pnl", "gateway_position", "gateway_strategy_daily_loss_limit",
+            "gateway_account_daily_loss_limit", "gateway_wal_disk_level"}
 
 
 def parse_expr(expr: str) -> tuple[set[str], set[str]]:
@@ -149,9 +152,13 @@ def test_every_panel_query_returns_samples_from_a_running_server(served):
     _, text = srv.request("GET", "/metrics")
     found = problems(dash, text)
     assert found == [], "dashboard queries that would return nothing:\n" + "\n".join(found)
+    sampled = {s.name for fam in text_string_to_metric_families(text) for s in fam.samples}
+    assert rule_metric_names() - sampled == set(), "metrics the alerting rules name that the server does not export"
     # AAPL: 3 + 1 lots bought at 10000, 1 sold at 10005 (multiplier 1, no fees): long 3, 5 money units realised
     assert _value(text, "gateway_position", account="ACC1", strategy="mm1", symbol="AAPL") == 3
     assert _value(text, "gateway_realised_pnl", account="ACC1", strategy="mm1", symbol="AAPL") == 5
     assert _value(text, "gateway_strategy_pnl", strategy="mm1", kind="realised") == 5
     assert _value(text, "gateway_position", account="ACC1", strategy="sig1", symbol="MSFT") > 0
     assert _value(text, "gateway_leader") == 1
+    assert _value(text, "gateway_strategy_daily_loss_limit", strategy="mm1") == 100000000  # the default
+    assert _value(text, "gateway_account_daily_loss_limit", account="ACC1") == 500000000

@@ -90,6 +90,27 @@ def test_positions_and_pnl_are_exported_in_exact_integer_units():
     assert {dict(k)["account"] for k in series("gateway_account_pnl")} == {"A1", "A2"}
 
 
+
+def test_daily_loss_limits_are_exported_as_the_risk_core_applies_them():
+    """gateway_strategy_daily_loss_limit: the strategy's own limit, else the default; an explicitly unlimited one
+    has no series. gateway_account_daily_loss_limit: the account's own limit only (no default for accounts)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from hft.gateway.config import UNLIMITED, LimitSet
+
+    cfg = config(defaults=LimitSet(max_order_qty=100, max_position=50, daily_loss=700),
+                 strategies={"s1": LimitSet(daily_loss=300), "s2": LimitSet(daily_loss=UNLIMITED),
+                             "s3": LimitSet()},
+                 accounts={"A1": LimitSet(daily_loss=5000), "A2": LimitSet()})
+    svc = Gw(cfg).svc
+    fams = {f.name: f for f in text_string_to_metric_families(svc.metrics_text())}
+
+    def series(name: str) -> dict[str, float]:
+        return {next(iter(s.labels.values())): s.value for s in fams[name].samples}
+
+    assert series("gateway_strategy_daily_loss_limit") == {"s1": 300, "s3": 700}
+    assert series("gateway_account_daily_loss_limit") == {"A1": 5000}
+
 def test_unknown_names_are_gateway_errors_naming_the_known_ones():
     """A name the gateway does not know (a lookup from a notebook, a batch built by hand) is a GatewayError listing
     the registered names, not a bare KeyError from its dictionaries."""
