@@ -925,6 +925,9 @@ def parse_limit_update(cfg: GatewayConfig, level: str, name: str, data: Any,
         sec.fail(sec.path, "at least one limit to set", data)
     given = _limits(sec, _LEVEL_SCOPES[level], units)
     sec.done()
+    old = sets[level][name]
+    _min_within_max(sec, old.min_qty if given.min_qty is None else given.min_qty,
+                    old.max_order_qty if given.max_order_qty is None else given.max_order_qty)
     changes = [{"level": level, "name": name, "key": lim.name, "after": v}
                for lim in LIMITS if (v := getattr(given, lim.name)) is not None]
     # the parsed values as `limit_tables` values (None: unlimited), applied like any change

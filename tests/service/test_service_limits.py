@@ -87,7 +87,8 @@ def test_admin_change_is_effective_journaled_and_audited(server_factory):
     ({"scope": {"symbol": "AAPL"}, "limits": {"tick_multiple": 1}}, "limits.tick_multiple"),
     ({"scope": {"account": "NOPE"}, "limits": {"max_order_qty": 3}}, "scope"),
     ({"scope": "everything", "limits": {"max_order_qty": 3}}, "scope"),
-    ({"scope": "defaults", "limits": {"min_qty": 5000}}, "min_qty"),
+    ({"scope": "defaults", "limits": {"min_qty": 5000}}, "limits.min_qty"),
+    ({"scope": {"account": "ACC1"}, "limits": {"min_qty": 2000}}, "min_qty"),  # above the default maximum
     ({"scope": "defaults", "limits": {}}, "limits"),
     ({"scope": "defaults", "limits": {"max_order_qty": 3}, "dryrun": True}, "dryrun"),
 ])
