@@ -43,7 +43,7 @@ from hft.core.orders import (
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
-from hft.gateway.config import apply_limit_changes
+from hft.gateway.config import apply_limit_changes, describe_change
 from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
@@ -966,7 +966,7 @@ class LiveGateway:
             self._transitions.append(AdminAction(now, "limits", c["path"], before, after, cause, by,
                                                  _encode_json(c).decode()))
             if not self.replaying:
-                log.warning("limit %s: %s -> %s by %s", c["path"], before, after, cause)
+                log.warning("limit %s by %s", describe_change(c), cause)
 
     def restore_pressure(self) -> None:
         """After recovery: the ingress kill the WAL (or snapshot) left in force is the pressure control's again, so

@@ -20,7 +20,6 @@ from hft.core.errors import ConfigError
 from hft.gateway.config import (
     GatewayConfig,
     apply_limit_changes,
-    describe_change,
     diff_limits,
     levels_added_removed,
     limit_tables,
@@ -82,8 +81,8 @@ def restart_only(old: GatewayConfig, new: GatewayConfig) -> list[str]:
 
 
 def reload(live: Any, path: str | Path) -> dict[str, Any]:
-    """SIGHUP: read `path` again (with the environment's overrides, as at the start); log each limit that changes
-    (``key: before -> after``) and apply them (who: ``SIGHUP``); log the other parts that changed as needing a
+    """SIGHUP: read `path` again (with the environment's overrides, as at the start) and apply the limits that
+    changed (who: ``SIGHUP``; the control logs each, ``limit KEY: BEFORE -> AFTER by SIGHUP``); log the other parts that changed as needing a
     restart. A file the parser refuses changes nothing (one line in the log). Returns what was done."""
     try:
         new = load_config(path)
@@ -95,10 +94,7 @@ def reload(live: Any, path: str | Path) -> dict[str, Any]:
     restart = restart_only(old, new)
     if restart:
         log.warning("SIGHUP: %s: changes that need a restart, not applied: %s", path, ", ".join(restart))
-    for c in changes:
-        log.warning("SIGHUP: %s", describe_change(c))
-    if not changes:
-        log.warning("SIGHUP: %s: no limit changed", path)
+    log.warning("SIGHUP: %s read: %d limits change", path, len(changes))  # each logged as it is applied
     try:  # checked as a whole with the levels the file dropped (they keep their limits until a restart)
         apply_limit_changes(old, changes)
     except ConfigError as exc:

@@ -95,6 +95,7 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
         live = LiveGateway(gw, wal, venue)
         live.fence, live.on_fenced = fence, on_fenced
         summary = recover(live, wal_dir)
+        _warn_limits_differ(cfg, gw.config)
         live.snapshot_every = cfg.server.snapshot_every
         live.snapshot()  # the next start replays only what follows
     except BaseException:
@@ -107,6 +108,18 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
                    health_extra=lambda: {"recovery": summary})
     gw.registry.register(LiveCollector(app))
     return live, app, summary
+
+
+def _warn_limits_differ(file_cfg: GatewayConfig, now: GatewayConfig) -> None:
+    """After recovery the limits in force are those the snapshot and the WAL hold (changes made at runtime kept):
+    a limit the config file sets otherwise is logged, with how to apply the file."""
+    from hft.gateway.config import diff_limits, limit_tables
+
+    changes = diff_limits(limit_tables(now), limit_tables(file_cfg))
+    if changes:
+        log.warning("%d limits in force (kept by the WAL and snapshot) differ from %s, e.g. %s; `hft gateway "
+                    "limits-diff` lists them, SIGHUP applies the file", len(changes), file_cfg.source,
+                    changes[0]["path"])
 
 
 def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Any:

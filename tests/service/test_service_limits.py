@@ -62,6 +62,7 @@ def test_admin_change_is_effective_journaled_and_audited(server_factory):
     srv.stop()  # a clean restart (from the stop's snapshot): the change stays
     srv2 = server_factory(home=srv.home).start()
     assert _acc1_qty(srv2) == 5 and _post(srv2, "a5", 8)[0] == 422
+    assert "1 limits in force (kept by the WAL and snapshot) differ from" in srv2.log.read_text()
     code, d = srv2.request("POST", "/admin/limits", {"scope": "defaults", "limits": {"max_order_qty": 7}}, ADMIN)
     assert code == 200 and d["changes"][0]["before"] == 1000, d
     srv2.kill9()  # no snapshot at the stop: the WAL's control after the start's snapshot is replayed
@@ -127,7 +128,7 @@ def test_sighup_reload_applies_the_diff_and_refuses_an_invalid_file(server_facto
     assert _acc1_qty(srv) == "inherit"
 
     srv.proc.send_signal(signal.SIGHUP)
-    log = _wait_log(srv, "SIGHUP: accounts.ACC1.max_order_qty: inherit -> 5")
+    log = _wait_log(srv, "limit accounts.ACC1.max_order_qty: inherit -> 5 by SIGHUP")
     assert "need a restart, not applied: server" in log
     end = time.time() + 10
     while _acc1_qty(srv) != 5 and time.time() < end:
