@@ -32,6 +32,7 @@ from hft.core.orders import (
 )
 from hft.gateway.dedup import dedup_key
 from hft.gateway.intents import typed_intent_v1
+from hft.gateway.limits import LIMITS
 from hft.live import jsonbody as J
 
 _OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
@@ -130,7 +131,7 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
-                               *LimitsUpdate.__struct_fields__,
+                               *LimitsUpdate.__struct_fields__, *(f"limits.{lim.key}" for lim in LIMITS),
                                "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
