@@ -874,7 +874,8 @@ class LiveGateway:
         ``symbol``) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
         ``disabled`` cancels the strategy's working orders) and ``limits`` (`arg`: ``{"changes", "by"}``, the
         changes of `hft.gateway.config.diff_limits`, applied at once: `hft.live.limits_admin`), each audited as an
-        `AdminAction` (`arg`'s ``by``: the operator). Journaled for recovery (source ``control:<op>``, then ``:<arg>`` when there is one)."""
+        `AdminAction` (`arg`'s ``by``: the operator). Journaled for recovery (source ``control:<op>``, then
+        ``:<arg>`` when there is one)."""
         now = self._tick()
         out: list[Decision] = []
         if op == "cancel":

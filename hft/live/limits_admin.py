@@ -82,8 +82,9 @@ def restart_only(old: GatewayConfig, new: GatewayConfig) -> list[str]:
 
 def reload(live: Any, path: str | Path) -> dict[str, Any]:
     """SIGHUP: read `path` again (with the environment's overrides, as at the start) and apply the limits that
-    changed (who: ``SIGHUP``; the control logs each, ``limit KEY: BEFORE -> AFTER by SIGHUP``); log the other parts that changed as needing a
-    restart. A file the parser refuses changes nothing (one line in the log). Returns what was done."""
+    changed (who: ``SIGHUP``; the control logs each, ``limit KEY: BEFORE -> AFTER by SIGHUP``); log the other
+    parts that changed as needing a restart. A file the parser refuses changes nothing (one line in the log).
+    Returns what was done."""
     try:
         new = load_config(path)
     except ConfigError as exc:

@@ -4,7 +4,8 @@ ASGI app under the service's HTTP front `hft.live.http` (one process, one event 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
 is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, the order path is compiled
 through a throwaway copy of the service (`hft.live.warm`), then the port opens.
-SIGHUP: read the config file again and apply its limits (`hft.live.limits_admin`). SIGTERM / SIGINT: stop accepting, drain the intake channel, cancel the working orders (``server.cancel_on_shutdown``),
+SIGHUP: read the config file again and apply its limits (`hft.live.limits_admin`).
+SIGTERM / SIGINT: stop accepting, drain the intake channel, cancel the working orders (``server.cancel_on_shutdown``),
 sync and close the WAL.
 """
 
@@ -142,6 +143,9 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
 
         return await serve_ha(cfg, opts, host, port, announce)
     signals = _signal_service(cfg, opts)  # validated before anything opens
+    # until the service serves, a SIGHUP (its default: the end of the process) is logged and ignored
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: the service is "
+                                                  "starting (send it again once it listens)")
     live, app, summary = build(cfg, opts)
     try:
         sock = listen(host, port, now=False)  # a port in use is reported now, not after the warm-up
@@ -159,7 +163,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     health = app.health_extra
     app.health_extra = lambda: {**health(), "connections": cap.health()}
     server = http_server(front, cfg, cap)
-    reloads = _reload_on_sighup(live, cfg)
+    _reload_on_sighup(live, cfg)
     tcp = await _start_tcp(live, app, host, opts.tcp_port, cfg, cap) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
@@ -171,8 +175,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         await serve_announced(server, sock, line, announce)
     finally:
         app.ready = False
-        if reloads:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if tcp is not None:
             tcp.close()
         if signals is not None:
@@ -333,11 +336,13 @@ async def cancel_working(live: Any, wait_s: float = SHUTDOWN_CANCEL_WAIT_S) -> i
     return n
 
 
-def _reload_on_sighup(live: Any, cfg: GatewayConfig) -> bool:
-    """SIGHUP reads the config file again and applies its limits (`hft.live.limits_admin.reload`); whether the
-    handler is in place (a service on the built-in defaults has no file to read)."""
+def _reload_on_sighup(live: Any, cfg: GatewayConfig) -> None:
+    """SIGHUP reads the config file again and applies its limits (`hft.live.limits_admin.reload`); a service on
+    the built-in defaults has no file to read (SIGHUP logged and ignored)."""
+    loop = asyncio.get_running_loop()
     if cfg.source == "<defaults>":
-        return False
+        loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: no config file to read (--config)")
+        return
     from hft.live import limits_admin  # lazy: the config parser's reload path
 
     def on_hup() -> None:
@@ -346,8 +351,7 @@ def _reload_on_sighup(live: Any, cfg: GatewayConfig) -> bool:
         except Exception as exc:  # logged; the service goes on with the limits it had
             log.error("SIGHUP: reload failed: %s: %s", type(exc).__name__, exc)
 
-    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hup)
-    return True
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
 
 
 def _signal_service(cfg: GatewayConfig, opts: ServeOptions) -> Any:
