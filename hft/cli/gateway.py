@@ -173,6 +173,62 @@ def serve(
     run(cfg, opts, host or cfg.server.host, cfg.server.port if port is None else port)
 
 
+@app.command("limits-diff")
+def limits_diff(
+    file: Path = typer.Argument(..., help="gateway YAML whose limits to compare, e.g. config/gateway.yaml"),
+    url: str = typer.Option(None, "--url", help="the running service (default http://server.host:server.port of "
+                                                "FILE, with the HFT_GATEWAY_* overrides)"),
+    token: str = typer.Option(..., "--token", envvar="HFT_ADMIN_TOKEN", help="an admin token (hft gateway token "
+                                                                             "--admin; or $HFT_ADMIN_TOKEN)"),
+    json_out: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """Dry run of a reload: the limits a SIGHUP would change on the running service (GET /admin/limits against
+    FILE), one line each (key: in force -> in FILE), and the other changes that need a restart. Applies nothing."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    from hft.core.errors import HftError
+    from hft.gateway.config import (
+        describe_change,
+        diff_limits,
+        levels_added_removed,
+        limit_tables,
+        load_config,
+    )
+
+    cfg = load_config(file)
+    target = urlsplit(url or f"http://{cfg.server.host}:{cfg.server.port}")
+    if target.scheme != "http" or not target.hostname:
+        raise typer.BadParameter(f"expected http://HOST:PORT, was {url!r}", param_hint="--url")
+    try:
+        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+        conn.request("GET", "/admin/limits", headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+    except OSError as exc:
+        raise HftError(f"{target.geturl()}: expected a running gateway, was unreachable ({exc})") from None
+    if r.status != 200:
+        raise HftError(f"{target.geturl()}/admin/limits: expected 200, was {r.status} "
+                       f"{body[:200].decode(errors='replace')}", hint="an admin token: hft gateway token --admin")
+    running = json.loads(body)
+    file_limits = limit_tables(cfg)
+    changes = diff_limits(running, file_limits)
+    levels = levels_added_removed(running, file_limits)
+    result = {"file": str(file), "url": target.geturl(), "changes": changes, "levels_need_restart": levels}
+
+    def render() -> None:
+        for c in changes:
+            print(describe_change(c))
+        for lv in levels:
+            print(f"{lv}: added or removed (needs a restart)")
+        if not changes and not levels:
+            print(f"no limit differs between {target.geturl()} and {file}")
+
+    emit(result, json_out, render)
+
+
 @app.command("token")
 def token(
     subject: str = typer.Argument(..., help="who the token is for"),

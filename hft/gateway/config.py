@@ -814,3 +814,138 @@ def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | No
     out["max_repeats"] = None if mr is None or mr == UNLIMITED else mr
     out["repeat_window_ns"] = pick("repeat_window_ns")
     return out
+
+
+# ---------------------------------------------------------------- limits changed at runtime (hft.live.limits_admin)
+#: the levels of the limit tables, as the config file names them (``limits.defaults`` is the one "defaults" level)
+LEVELS = ("defaults", "accounts", "strategies", "symbols")
+#: a limit not set at a level (it inherits), in `limit_tables` / `diff_limits` (None there is "unlimited")
+INHERIT = "inherit"
+_LEVEL_SCOPES = {"defaults": STRATEGY_SCOPES, "accounts": ACCOUNT_SCOPES, "strategies": STRATEGY_SCOPES,
+                 "symbols": SYMBOL_SCOPES}
+
+
+def _level_sets(cfg: GatewayConfig) -> dict[str, dict[str, LimitSet]]:
+    """The `LimitSet` of every level of `cfg`: ``{"defaults": {"": ...}, "accounts": {name: ...}, ...}``."""
+    return {"defaults": {"": cfg.defaults}, "accounts": dict(cfg.accounts), "strategies": dict(cfg.strategies),
+            "symbols": {k: v.limits for k, v in cfg.symbols.items()}}
+
+
+def limit_tables(cfg: GatewayConfig) -> dict[str, Any]:
+    """The limits `cfg` sets, laid out as the config file is (``defaults``, ``accounts.<name>``,
+    ``strategies.<name>``, ``symbols.<name>``), each level's `LimitSet.as_dict` (integer lots / money units /
+    ns; None = unlimited; a limit absent inherits). JSON-ready: ``GET /admin/limits`` answers it."""
+    sets = _level_sets(cfg)
+    return {"defaults": cfg.defaults.as_dict(),
+            **{lvl: {k: v.as_dict() for k, v in sets[lvl].items()} for lvl in LEVELS[1:]}}
+
+
+def _levels_of(tables: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    return {("defaults", ""): tables.get("defaults", {}),
+            **{(lvl, name): lim for lvl in LEVELS[1:] for name, lim in tables.get(lvl, {}).items()}}
+
+
+def limit_path(level: str, name: str, key: str) -> str:
+    """A limit's key path in the config file: ``limits.defaults.max_order_qty``, ``accounts.ACC1.daily_loss``."""
+    return f"limits.defaults.{key}" if level == "defaults" else f"{level}.{name}.{key}"
+
+
+def diff_limits(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The limits that differ between two `limit_tables`, in the file's order (levels, then the limit table's):
+    ``{"level", "name", "key", "path", "before", "after"}`` each, a value `INHERIT` when not set at the level.
+    Only levels present in both are compared (a level added or removed is no limit change: `levels_added_removed`)."""
+    a, b = _levels_of(before), _levels_of(after)
+    out: list[dict[str, Any]] = []
+    for (lvl, name), old in a.items():
+        new = b.get((lvl, name))
+        if new is None:
+            continue
+        for lim in LIMITS:
+            x, y = old.get(lim.name, INHERIT), new.get(lim.name, INHERIT)
+            if x != y:
+                out.append({"level": lvl, "name": name, "key": lim.name, "path": limit_path(lvl, name, lim.key),
+                            "before": x, "after": y})
+    return out
+
+
+def levels_added_removed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The accounts, strategies and symbols one `limit_tables` has and the other has not (``accounts.ACC3``)."""
+    a, b = set(_levels_of(before)), set(_levels_of(after))
+    return [f"{lvl}.{name}" for lvl, name in sorted(a ^ b)]
+
+
+def _field_value(lim: Limit, v: Any) -> Any:
+    """A `limit_tables` value back to its `LimitSet` field (`INHERIT` → None, None → unlimited)."""
+    if v == INHERIT:
+        return None
+    if lim.kind == "rate":
+        return Rate(UNLIMITED, 1) if v is None else Rate(int(v["count"]), int(v["window_ns"]))
+    return UNLIMITED if v is None else int(v)
+
+
+def apply_limit_changes(cfg: GatewayConfig, changes: list[Mapping[str, Any]]) -> GatewayConfig:
+    """`cfg` with `diff_limits`' changes applied (their ``after`` values), checked as a loaded file is (a minimum
+    above a maximum anywhere is refused). Raises `ConfigError` naming the key of a level `cfg` lacks."""
+    by_name = {lim.name: lim for lim in LIMITS}
+    sets = _level_sets(cfg)
+    for c in changes:
+        lvl, name, key = c["level"], c["name"], c["key"]
+        lim = by_name.get(key)
+        if lvl not in sets or name not in sets[lvl] or lim is None or lim.scope not in _LEVEL_SCOPES[lvl]:
+            raise ConfigError(f"{cfg.source}: key '{limit_path(lvl, name, key)}': expected a limit of a level the "
+                              "config has", file=cfg.source, key=limit_path(lvl, name, key))
+        sets[lvl][name] = replace(sets[lvl][name], **{key: _field_value(lim, c["after"])})
+    out = replace(cfg, defaults=sets["defaults"][""], accounts=sets["accounts"], strategies=sets["strategies"],
+                  symbols={k: replace(v, limits=sets["symbols"][k]) for k, v in cfg.symbols.items()})
+    _check_min_below_max(out)
+    return out
+
+
+def parse_limit_update(cfg: GatewayConfig, level: str, name: str, data: Any,
+                       file: str = "<request>") -> GatewayConfig:
+    """`cfg` with one level's limits set from `data` (the keys and units of that level in the config file: a key
+    absent is left as it is, ``null`` is unlimited), by the parser that reads the file (`_limits`). `level` is one
+    of `LEVELS` (`name` "" for ``defaults``).
+
+    Raises:
+        ConfigError: one line naming the key path (``accounts.ACC1.max_order_qty``): an unknown level or name,
+            an unknown key or one of another scope, a bad value, a minimum above a maximum.
+    """
+    if level not in LEVELS:
+        raise ConfigError(f"{file}: key 'scope': expected one of {list(LEVELS)}, was {level!r}", file=file,
+                          key="scope")
+    sets = _level_sets(cfg)
+    if name not in sets[level]:
+        raise ConfigError(f"{file}: key 'scope': expected one of the config's {level} {sorted(sets[level])[:20]}, "
+                          f"was {name!r}", file=file, key="scope")
+    shared = None if cfg.allow_unlisted_symbols else common_units([s.units for s in cfg.symbols.values()])
+    units = cfg.symbols[name].units if level == "symbols" else shared
+    sec = Section(data, file, "limits.defaults" if level == "defaults" else f"{level}.{name}")
+    if not sec.data:
+        sec.fail(sec.path, "at least one limit to set", data)
+    given = _limits(sec, _LEVEL_SCOPES[level], units)
+    sec.done()
+    old = sets[level][name]
+    _min_within_max(sec, old.min_qty if given.min_qty is None else given.min_qty,
+                    old.max_order_qty if given.max_order_qty is None else given.max_order_qty)
+    changes = [{"level": level, "name": name, "key": lim.name, "after": v}
+               for lim in LIMITS if (v := getattr(given, lim.name)) is not None]
+    # the parsed values as `limit_tables` values (None: unlimited), applied like any change
+    for c in changes:
+        v = c["after"]
+        c["after"] = (None if v.count == UNLIMITED else {"count": v.count, "window_ns": v.window_ns}) \
+            if isinstance(v, Rate) else (None if v == UNLIMITED else v)
+    return replace(apply_limit_changes(replace(cfg, source=file), changes), source=cfg.source)
+
+
+def describe_change(c: Mapping[str, Any]) -> str:
+    """One line of a `diff_limits` change: ``accounts.ACC1.max_order_qty: 1000 -> 3`` (``unlimited``, ``inherit``,
+    a rate as ``COUNT/SECONDSs``)."""
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "unlimited"
+        if isinstance(v, Mapping):
+            return f"{v['count']}/{v['window_ns'] / 1e9:g}s"
+        return str(v)
+
+    return f"{c['path']}: {fmt(c['before'])} -> {fmt(c['after'])}"

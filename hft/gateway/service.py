@@ -42,7 +42,14 @@ from hft.core.orders import (
 from hft.gateway import kernels as K
 from hft.gateway import records, risk_checks
 from hft.gateway.channel import LocalIntentChannel
-from hft.gateway.config import GatewayConfig, LimitSet, load_config
+from hft.gateway.config import (
+    GatewayConfig,
+    LimitSet,
+    apply_limit_changes,
+    diff_limits,
+    limit_tables,
+    load_config,
+)
 from hft.gateway.dedup import DedupStore
 from hft.gateway.exposure import Exposure, ExposureStore
 from hft.gateway.flatten import flatten_positions
@@ -287,6 +294,20 @@ class GatewayService(OneIntentPaths):
         self.risk.set_symbol_limits(y, limits)
         return y
 
+    def set_limits(self, config: GatewayConfig) -> None:
+        """Take the limits of `config` (this gateway's config with other limits: `hft.gateway.config.
+        apply_limit_changes`) into the arena's limit tables and `config`: every level the config names (its
+        accounts, strategies and symbols are this gateway's registered names). A runtime change of limits."""
+        risk = self.risk
+        risk.set_default_limits(config.defaults)
+        for name, lim in config.accounts.items():
+            risk.set_account_limits(self._acct[name], lim)
+        for name, lim in config.strategies.items():
+            risk.set_strategy_limits(self._strat[name], lim)
+        for name, spec in config.symbols.items():
+            risk.set_symbol_limits(self._sym[name], spec.limits)
+        self.config = config
+
     def set_strategy_mode(self, strategy: str, mode: str) -> str:
         """A strategy's own mode (`STRATEGY_MODES`): ``cancel_only`` and ``disabled`` refuse its new orders and
         all its replaces (``STRATEGY_CANCEL_ONLY`` / ``STRATEGY_DISABLED``; a replace is refused whether it adds
@@ -320,7 +341,8 @@ class GatewayService(OneIntentPaths):
         storm = self.storm
         return {"arena": self.arena, "names": (list(self._acct_names), list(self._strat_names), list(self._sym_names)),
                 "storm": (storm.level, storm.latched, storm.recover_at, storm.last_cause),
-                "policy": (self.policy.manual_mode, self.policy.mode), "strategy_modes": self.strategy_modes()}
+                "policy": (self.policy.manual_mode, self.policy.mode), "strategy_modes": self.strategy_modes(),
+                "limits": limit_tables(self.config)}  # the limits in force (the arena's rows, as the config says)
 
     def restore_state(self, state: Mapping[str, Any]) -> str | None:
         """Take back a `snapshot_state` (of a process with this config): the arena, the names registered after
@@ -346,6 +368,8 @@ class GatewayService(OneIntentPaths):
         self._restricted = any(self._strat_pre)
         self._mode = self.policy.mode
         self._storm_next = st.next_check_ns
+        if "limits" in state:  # those changed at runtime (a snapshot before them: the config's, in the arena too)
+            self.config = apply_limit_changes(self.config, diff_limits(limit_tables(self.config), state["limits"]))
         return None
 
     def arena_fits(self, arena: Any) -> bool:

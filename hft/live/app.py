@@ -12,6 +12,9 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   POST /admin/kill, /admin/reset  kill switch (admin tokens; optional body {"reason": "..."})
   POST /admin/cancel              mass cancel: {"account"?, "strategy"?, "symbol"?, "reason"} (admin tokens)
   POST /admin/strategy/{name}/mode  {"mode": "enabled" | "cancel_only" | "disabled", "reason"} (admin tokens)
+  GET  /admin/limits              the limits in force, laid out as the config file (admin tokens)
+  POST /admin/limits              {"scope", "limits", "reason", "dry_run"}: change limits (admin tokens;
+                                  hft.live.limits_admin)
   GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token)
 
 Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``), 409 an
@@ -29,8 +32,10 @@ from collections import Counter
 from typing import Any
 
 from hft.core.orders import INTENT_KIND_NAMES, INTENT_NEW, R_KEY_REUSED
+from hft.gateway.config import limit_tables
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.gateway.metrics import Log2Histogram
+from hft.live import limits_admin
 from hft.live import orders as O
 from hft.live.auth import AuthError, Grant, Verifier
 from hft.live.engine import LiveGateway, Pending
@@ -215,6 +220,11 @@ class OrderApp:
         if path == "/admin/cancel":
             _only(method, "POST")
             return await self._admin_cancel(scope, receive)
+        if path == "/admin/limits":
+            if method == "GET":
+                return self._admin_limits_get(scope)
+            _only(method, "POST")
+            return await self._admin_limits(scope, receive)
         if path.startswith("/admin/strategy/") and path.endswith("/mode"):
             _only(method, "POST")
             return await self._admin_mode(scope, receive, path[len("/admin/strategy/"):-len("/mode")])
@@ -427,6 +437,27 @@ class OrderApp:
         ids = [int(d.target_id) for d in out if d.accepted]
         return 200, O.encode({"strategy": name, "before": before, "mode": m.mode, "cancels": len(ids),
                               "order_ids": ids, "cause": cause}), _JSON
+
+    def _admin_limits_get(self, scope: dict) -> tuple[int, bytes, list]:
+        """The limits in force (`hft.gateway.config.limit_tables`: the config file's layout, integer units)."""
+        g = self._grant(scope)
+        if not g.admin:
+            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        return 200, O.encode(limit_tables(self.gw.config)), _JSON
+
+    async def _admin_limits(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
+        """Change one level's limits: read by the config's parser (a bad key or value: 400 naming it, nothing
+        changed), answered with each limit's before and after; applied at once as a journaled, audited control
+        (``limits``) unless ``dry_run``."""
+        g, body = await self._admin_grant(scope, receive)
+        u = O.decode_limits_update(body)
+        changes = limits_admin.plan_update(self.gw.config, u)
+        who = f"{g.subject}: {u.reason}" if u.reason else g.subject
+        cause = f"limits:{who}"
+        if not u.dry_run:
+            limits_admin.apply(self.live, changes, cause, g.subject)
+        return 200, O.encode({"dry_run": u.dry_run, "applied": bool(changes) and not u.dry_run, "changes": changes,
+                              "cause": cause}), _JSON
 
     def _health(self) -> tuple[int, bytes, list]:
         live = self.live

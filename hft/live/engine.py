@@ -29,6 +29,7 @@ import msgspec
 import numpy as np
 
 from hft.core.clock import ManualClock
+from hft.core.errors import ConfigError
 from hft.core.orders import (
     EXEC_REPORT_DTYPE,
     INTENT_CANCEL,
@@ -42,6 +43,7 @@ from hft.core.orders import (
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
+from hft.gateway.config import apply_limit_changes, describe_change
 from hft.gateway.intents import Decision, ExecutionReport, OrderCommand, TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
@@ -870,14 +872,18 @@ class LiveGateway:
         ``cancel_all`` (every working order, the mode unchanged: ``server.cancel_on_shutdown``); an admin's
         ``cancel`` (the working orders matching `arg`'s filter, a JSON document of ``account`` / ``strategy`` /
         ``symbol``) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
-        ``disabled`` cancels the strategy's working orders), each audited as an `AdminAction` (`arg`'s ``by``:
-        the operator). Journaled for recovery (source ``control:<op>``, then ``:<arg>`` when there is one)."""
+        ``disabled`` cancels the strategy's working orders) and ``limits`` (`arg`: ``{"changes", "by"}``, the
+        changes of `hft.gateway.config.diff_limits`, applied at once: `hft.live.limits_admin`), each audited as an
+        `AdminAction` (`arg`'s ``by``: the operator). Journaled for recovery (source ``control:<op>``, then
+        ``:<arg>`` when there is one)."""
         now = self._tick()
         out: list[Decision] = []
         if op == "cancel":
             out = self._admin_cancel(now, cause, arg)
         elif op == "strategy_mode":
             out = self._strategy_mode(now, cause, arg)
+        elif op == "limits":
+            self._limits(now, cause, arg)
         elif op == "cooldown":
             self.gw.tick()
         elif op == "cancel_all":  # server.cancel_on_shutdown (cause "shutdown")
@@ -899,7 +905,7 @@ class LiveGateway:
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
             raise ValueError("control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all|cancel|"
-                             f"strategy_mode, was {op!r}")
+                             f"strategy_mode|limits, was {op!r}")
         if op in (CLOSE, ROLL):
             self.session_mark = now
         if op == "halt":
@@ -942,6 +948,26 @@ class LiveGateway:
         if not self.replaying:
             log.warning("strategy %s: mode %s -> %s by %s (%d orders cancelled)", name, before, mode, cause, len(ids))
         return out
+
+    def _limits(self, now: int, cause: str, arg: str) -> None:
+        """Apply limit changes together (checked by the caller; a WAL replayed under a config that lacks a level
+        they name skips them, logged), one `AdminAction` per limit: its key path, before and after."""
+        f = msgspec.json.decode(arg)
+        changes = f["changes"]
+        gw = self.gw
+        try:
+            cfg = apply_limit_changes(gw.config, changes)
+        except ConfigError as exc:
+            log.error("limit changes of %s not applied: %s", cause, exc.message)
+            return
+        gw.set_limits(cfg)
+        by = f.get("by", "")
+        for c in changes:
+            before, after = _encode_json(c["before"]).decode(), _encode_json(c["after"]).decode()
+            self._transitions.append(AdminAction(now, "limits", c["path"], before, after, cause, by,
+                                                 _encode_json(c).decode()))
+            if not self.replaying:
+                log.warning("limit %s by %s", describe_change(c), cause)
 
     def restore_pressure(self) -> None:
         """After recovery: the ingress kill the WAL (or snapshot) left in force is the pressure control's again, so

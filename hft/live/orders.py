@@ -32,6 +32,7 @@ from hft.core.orders import (
 )
 from hft.gateway.dedup import dedup_key
 from hft.gateway.intents import typed_intent_v1
+from hft.gateway.limits import LIMITS
 from hft.live import jsonbody as J
 
 _OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
@@ -102,6 +103,18 @@ class StrategyMode(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = ""
 
 
+class LimitsUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /admin/limits`` body: the level whose limits change (``"defaults"``, ``{"account": A}``,
+    ``{"strategy": S}`` or ``{"symbol": Y}``), its limits in the config file's keys and units (`hft.gateway.
+    config`: ``"3 lots"``, ``"500 USD"``, ``{"count", "per"}``, ``null`` = unlimited; a key absent is left as it
+    is), why, and whether only to answer the changes (`dry_run`)."""
+
+    scope: str | dict[str, str]
+    limits: dict[str, Any]
+    reason: str = ""
+    dry_run: bool = False
+
+
 MAX_REASON = 200  # characters of an admin control's reason
 
 _new_dec = msgspec.json.Decoder(NewOrder)
@@ -110,6 +123,7 @@ _admin_dec = msgspec.json.Decoder(AdminControl)
 _replace_dec = msgspec.json.Decoder(ReplaceOrder)
 _admin_cancel_dec = msgspec.json.Decoder(AdminCancel)
 _strategy_mode_dec = msgspec.json.Decoder(StrategyMode)
+_limits_dec = msgspec.json.Decoder(LimitsUpdate)
 encode = msgspec.json.Encoder().encode
 _NEW_REQUIRED = 6  # the fields of NewOrder without a default
 _NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
@@ -117,6 +131,7 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
+                               *LimitsUpdate.__struct_fields__, *(f"limits.{lim.key}" for lim in LIMITS),
                                "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
@@ -242,6 +257,12 @@ def decode_admin_cancel(body: bytes) -> AdminCancel:
 def decode_strategy_mode(body: bytes) -> StrategyMode:
     """``POST /admin/strategy/{name}/mode``'s body, or `BadInput` naming the field."""
     return _check_reason(decode_body(_strategy_mode_dec, body or b"{}"))
+
+
+def decode_limits_update(body: bytes) -> LimitsUpdate:
+    """``POST /admin/limits``' body (`LimitsUpdate`), or `BadInput` naming the field (the limits themselves are
+    checked by the config's parser: `hft.live.limits_admin`)."""
+    return _check_reason(decode_body(_limits_dec, body or b"{}"))
 
 
 def _check_reason(a: Any) -> Any:

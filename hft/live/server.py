@@ -4,6 +4,7 @@ ASGI app under the service's HTTP front `hft.live.http` (one process, one event 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
 is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, the order path is compiled
 through a throwaway copy of the service (`hft.live.warm`), then the port opens.
+SIGHUP: read the config file again and apply its limits (`hft.live.limits_admin`).
 SIGTERM / SIGINT: stop accepting, drain the intake channel, cancel the working orders (``server.cancel_on_shutdown``),
 sync and close the WAL.
 """
@@ -15,6 +16,7 @@ import contextlib
 import gc
 import logging
 import resource
+import signal
 import socket
 import sys
 import threading
@@ -94,6 +96,7 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
         live = LiveGateway(gw, wal, venue)
         live.fence, live.on_fenced = fence, on_fenced
         summary = recover(live, wal_dir)
+        _warn_limits_differ(cfg, gw.config)
         live.snapshot_every = cfg.server.snapshot_every
         live.snapshot()  # the next start replays only what follows
     except BaseException:
@@ -106,6 +109,18 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
                    health_extra=lambda: {"recovery": summary})
     gw.registry.register(LiveCollector(app))
     return live, app, summary
+
+
+def _warn_limits_differ(file_cfg: GatewayConfig, now: GatewayConfig) -> None:
+    """After recovery the limits in force are those the snapshot and the WAL hold (changes made at runtime kept):
+    a limit the config file sets otherwise is logged, with how to apply the file."""
+    from hft.gateway.config import diff_limits, limit_tables
+
+    changes = diff_limits(limit_tables(now), limit_tables(file_cfg))
+    if changes:
+        log.warning("%d limits in force (kept by the WAL and snapshot) differ from %s, e.g. %s; `hft gateway "
+                    "limits-diff` lists them, SIGHUP applies the file", len(changes), file_cfg.source,
+                    changes[0]["path"])
 
 
 def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Any:
@@ -128,6 +143,9 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
 
         return await serve_ha(cfg, opts, host, port, announce)
     signals = _signal_service(cfg, opts)  # validated before anything opens
+    # until the service serves, a SIGHUP (its default: the end of the process) is logged and ignored
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: the service is "
+                                                  "starting (send it again once it listens)")
     live, app, summary = build(cfg, opts)
     try:
         sock = listen(host, port, now=False)  # a port in use is reported now, not after the warm-up
@@ -145,6 +163,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     health = app.health_extra
     app.health_extra = lambda: {**health(), "connections": cap.health()}
     server = http_server(front, cfg, cap)
+    _reload_on_sighup(live, cfg)
     tcp = await _start_tcp(live, app, host, opts.tcp_port, cfg, cap) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
@@ -156,6 +175,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
         await serve_announced(server, sock, line, announce)
     finally:
         app.ready = False
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if tcp is not None:
             tcp.close()
         if signals is not None:
@@ -314,6 +334,24 @@ async def cancel_working(live: Any, wait_s: float = SHUTDOWN_CANCEL_WAIT_S) -> i
     else:
         log.warning("shutdown: %d working orders cancelled (server.cancel_on_shutdown)", n)
     return n
+
+
+def _reload_on_sighup(live: Any, cfg: GatewayConfig) -> None:
+    """SIGHUP reads the config file again and applies its limits (`hft.live.limits_admin.reload`); a service on
+    the built-in defaults has no file to read (SIGHUP logged and ignored)."""
+    loop = asyncio.get_running_loop()
+    if cfg.source == "<defaults>":
+        loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: no config file to read (--config)")
+        return
+    from hft.live import limits_admin  # lazy: the config parser's reload path
+
+    def on_hup() -> None:
+        try:
+            limits_admin.reload(live, cfg.source)
+        except Exception as exc:  # logged; the service goes on with the limits it had
+            log.error("SIGHUP: reload failed: %s: %s", type(exc).__name__, exc)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
 
 
 def _signal_service(cfg: GatewayConfig, opts: ServeOptions) -> Any:

@@ -40,7 +40,8 @@ VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a h
 # (rows in order id order from `base`, leaves + 1, fill links from 1, client-id keys, the aside views' own log);
 # since issue 52 also the ingress kill's cause (`halt_cause`, "" when a snapshot lacks it: not a new version, so
 # an upgrade does not replay the whole WAL, whose closed segments the loader may have deleted); likewise the
-# sessions' DAY order ids and the time of the last session control (`day_orders`, `session_mark`)
+# sessions' DAY order ids and the time of the last session control (`day_orders`, `session_mark`), and since issue
+# 55 the limits in force (`limits` of `GatewayService.snapshot_state`: a snapshot without them keeps the config's)
 _MAX_FD = 1 << 16
 _SYNC_EVERY = 2 << 20  # a forked snapshot's bytes between fdatasyncs: small, so the device queue never holds a long
 # burst of them ahead of the WAL's I/O (at 32 MiB the writer lost ~6 % of its core while a child wrote, /v3 p99 5-6 ms)

@@ -34,7 +34,7 @@ class AdminAction(NamedTuple):
     """An operator's action beyond the policy's own transitions, audited in ``audit.policy_transitions``."""
 
     ts: int
-    scope: str  # "strategy" (a strategy's mode) | "orders" (a mass cancel)
+    scope: str  # "strategy" (a strategy's mode) | "orders" (a mass cancel) | "limits" (a limit: key is its path)
     key: str  # what it applies to: the strategy's name, the cancel's filter
     from_state: str
     to_state: str

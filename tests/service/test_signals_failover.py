@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import threading
 import time
 from pathlib import Path
@@ -74,6 +75,11 @@ def test_failover_kill_leader_mid_flow(pair):
     _, hb = b.request("GET", "/health")
     assert hb["role"] == "standby" and hb["holder"] == "node-a"
     assert {thp_enabled(s.proc.pid) for s in (a, b)} <= {"0", None}  # as a single service: no huge pages
+    for s in (a, b):  # SIGHUP: the leader reads its file again (no limit changed), the standby ignores it
+        s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "SIGHUP ignored: a standby" in b.log.read_text()
+                    and "read: 0 limits change" in a.log.read_text()), a.log.read_text()[-2000:]
+    assert _role(a) == "leader" and _role(b) == "standby"
 
     acked: dict[str, int] = {}
     sent: list[str] = []

@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -151,6 +152,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
             return
         S._tune_gc()  # the leader's state built: frozen out of the collector, as a single service's
         state.update(live=live, summary=summary, tasks=S.start_engine(live))
+        S._reload_on_sighup(live, cfg)  # the leader reloads its limits on SIGHUP, as a single service
         live.gw.registry.register(LeadershipCollector(lease))
         live.gw.registry.register(ConnectionCollector(cap))
         await svc.start(live, live.gw.registry)
@@ -174,9 +176,13 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
     line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
             f"it holds the lease)")
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: a standby has no limits in force (it "
+                            "reads the file when it leads)")
     try:
         await S.serve_announced(server, sock, line, announce)
     finally:
+        loop.remove_signal_handler(signal.SIGHUP)
         follower.cancel()
         await cancel_and_wait(warm)
         await lease.stop()

@@ -261,3 +261,39 @@ def test_a_limit_the_symbols_units_cannot_hold_is_one_line_naming_the_key(doc, k
         parse_config(doc, "gw.yaml")
     assert ei.value.fields["key"] == key and expected in ei.value.message and "\n" not in ei.value.message
     assert ei.value.message.startswith(f"gw.yaml: key '{key}': ")
+
+
+def test_a_runtime_limit_update_is_read_by_the_files_parser_and_diffed():
+    """`parse_limit_update` takes a level's limits in the file's keys and units (a symbol's lots and currency),
+    `diff_limits` names each change by its key path, `apply_limit_changes` replays them to the same limits."""
+    from hft.gateway.config import apply_limit_changes, diff_limits, limit_tables, parse_limit_update
+
+    cfg = parse_config({"symbols": {"BTCUSDT": BTC}, "accounts": {"ACC1": {"max_position": 10}},
+                        "strategies": {"mm": None}}, "gw.yaml")
+    new = parse_limit_update(cfg, "symbols", "BTCUSDT", {"max_order_qty": "0.5", "max_order_notional": "500 USDT"})
+    new = parse_limit_update(new, "accounts", "ACC1", {"max_position": None})
+    new = parse_limit_update(new, "strategies", "mm", {"submit_rate": {"count": 5, "per": "1s"}})
+    changes = diff_limits(limit_tables(cfg), limit_tables(new))
+    assert [(c["path"], c["before"], c["after"]) for c in changes] == [
+        ("accounts.ACC1.max_position", 10, None),
+        ("strategies.mm.submit_rate", "inherit", {"count": 5, "window_ns": 1_000_000_000}),
+        ("symbols.BTCUSDT.max_order_qty", "inherit", 50_000),
+        ("symbols.BTCUSDT.max_order_notional", "inherit", 5_000_000_000)]
+    assert limit_tables(apply_limit_changes(cfg, changes)) == limit_tables(new)
+    assert new.source == cfg.source and new.symbols["BTCUSDT"].units == cfg.symbols["BTCUSDT"].units
+
+
+@pytest.mark.parametrize(("level", "name", "data", "key"), [
+    ("accounts", "ACC1", {"max_order_qty": 0}, "accounts.ACC1.max_order_qty"),
+    ("accounts", "ACC1", {"submit_rate": None}, "accounts.ACC1.submit_rate"),  # a strategy-scope limit
+    ("symbols", "BTCUSDT", {"max_order_qty": "0.000001"}, "symbols.BTCUSDT.max_order_qty"),  # not a whole lot
+    ("accounts", "ACC9", {"max_order_qty": 1}, "scope"),
+    ("defaults", "", {"min_qty": 5, "max_order_qty": 4}, "limits.defaults.min_qty"),
+])
+def test_a_bad_runtime_limit_update_names_the_key(level, name, data, key):
+    from hft.gateway.config import parse_limit_update
+
+    cfg = parse_config({"symbols": {"BTCUSDT": BTC}, "accounts": {"ACC1": None}}, "gw.yaml")
+    with pytest.raises(ConfigError) as e:
+        parse_limit_update(cfg, level, name, data)
+    assert e.value.fields["key"] == key, e.value.message

@@ -355,3 +355,20 @@ def test_a_snapshot_state_restores_into_a_fresh_gateway_or_changes_nothing():
     assert "registries differ" in other.restore_state(state)
     assert other.names("symbol") == ["ZZZ"] and other.indices("symbol").get("DDD", -1) == -1
     assert other.names("account") == list(ACCTS)  # its accounts matched, but the snapshot's A3 was not taken
+
+
+def test_limits_changed_at_runtime_decide_and_survive_a_snapshot_restore():
+    """`set_limits` (a config with other limits, `parse_limit_update`) is what the next decision checks; a snapshot
+    restores the limits in force into a gateway built from the original config (arena and config alike)."""
+    from hft.core.orders import R_MAX_ORDER_QTY, R_OK
+    from hft.gateway.config import limit_tables, parse_limit_update
+
+    g = Gw()
+    assert g.new(qty=8).reason == R_OK
+    g.svc.set_limits(parse_limit_update(g.svc.config, "accounts", "A1", {"max_order_qty": 5}))
+    assert g.new(qty=8).reason == R_MAX_ORDER_QTY and g.new(qty=5).reason == R_OK
+    assert g.new(qty=8, acct="A2").reason == R_OK  # another account keeps the default
+    fresh = Gw(mark=None).svc
+    assert fresh.restore_state(g.svc.snapshot_state()) is None
+    assert limit_tables(fresh.config) == limit_tables(g.svc.config)
+    assert limit_tables(fresh.config)["accounts"]["A1"] == {"max_order_qty": 5}
