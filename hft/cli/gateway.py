@@ -57,12 +57,6 @@ def _summary(cfg: Any) -> dict[str, Any]:
     }
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "∞"
-    if isinstance(v, dict):
-        return f"{v['count']}/{v['window_ns'] / 1e9:g}s"
-    return str(v)
 
 
 def _build(cfg: object, file: Path) -> None:
@@ -91,7 +85,7 @@ def check_config(
     max_rows: int = typer.Option(50, "--max-rows", min=1, help="Effective-limit rows shown in the table."),
 ) -> None:
     """Validate FILE (with HFT_* env overrides) and print the effective limits."""
-    from hft.gateway.config import load_config
+    from hft.gateway.config import limit_text, load_config
 
     cfg = load_config(file)
     _build(cfg, file)
@@ -121,7 +115,7 @@ def check_config(
             sym = cfg.symbols.get(row["symbol"]) if row["symbol"] is not None else None
             if sym is not None and sym.units is not None and unit.get(c) and isinstance(row[c], int):
                 return sym.units.describe(row[c], unit[c])
-            return _fmt(row[c])
+            return limit_text(row[c], "∞")
 
         render_rows([*keys, *heads], [[str(row[c]) if c in keys else cell(row, c) for c in (*keys, *cols)]
                                       for row in result["effective"][:max_rows]],

@@ -938,14 +938,16 @@ def parse_limit_update(cfg: GatewayConfig, level: str, name: str, data: Any,
     return replace(apply_limit_changes(replace(cfg, source=file), changes), source=cfg.source)
 
 
+def limit_text(v: Any, unlimited: str = "unlimited") -> str:
+    """A limit's value as text: `unlimited` for None (no limit), a rate as ``COUNT/SECONDSs``, else the value."""
+    if v is None:
+        return unlimited
+    if isinstance(v, Mapping):
+        return f"{v['count']}/{v['window_ns'] / 1e9:g}s"
+    return str(v)
+
+
 def describe_change(c: Mapping[str, Any]) -> str:
     """One line of a `diff_limits` change: ``accounts.ACC1.max_order_qty: 1000 -> 3`` (``unlimited``, ``inherit``,
     a rate as ``COUNT/SECONDSs``)."""
-    def fmt(v: Any) -> str:
-        if v is None:
-            return "unlimited"
-        if isinstance(v, Mapping):
-            return f"{v['count']}/{v['window_ns'] / 1e9:g}s"
-        return str(v)
-
-    return f"{c['path']}: {fmt(c['before'])} -> {fmt(c['after'])}"
+    return f"{c['path']}: {limit_text(c['before'])} -> {limit_text(c['after'])}"

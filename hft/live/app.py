@@ -323,13 +323,19 @@ class OrderApp:
                 o.client_order_id, ("Idempotency-Key", idem) if idem is not None else ("client_order_id",
                                                                                         o.client_order_id))
 
+    def _owned(self, g: Grant, oid: int) -> Any:
+        """The view of order `oid` if the token may trade as its account and strategy, else a 404 (an order of
+        another token's is not there for it)."""
+        v = self.live.orders.get(oid)
+        if v is None or not g.allows(v.account, v.strategy):
+            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+        return v
+
     async def _cancel(self, scope: dict, receive: Any, oid: int, t0: int) -> tuple[int, bytes, list]:
         body = await self._body(scope, receive)
         g = self._grant(scope)
         c = O.decode_cancel(body)
-        v = self.live.orders.get(oid)
-        if v is None or not g.allows(v.account, v.strategy):
-            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+        v = self._owned(g, oid)
         idem = _header(scope["headers"], b"idempotency-key")
         key = O.cancel_key(v.account, idem, oid, c.client_order_id)
         fut = self._queue(O.cancel_intent(v.account, v.strategy, v.symbol, oid, key, time.time_ns()), True,
@@ -343,9 +349,7 @@ class OrderApp:
         body = await self._body(scope, receive)
         g = self._grant(scope)
         r = O.decode_replace(body)
-        v = self.live.orders.get(oid)
-        if v is None or not g.allows(v.account, v.strategy):
-            raise HttpError(404, {"error": "NOT_FOUND", "field": "order_id", "reason": f"no order {oid}"})
+        v = self._owned(g, oid)
         idem = _header(scope["headers"], b"idempotency-key")
         O.check_idempotency_key(idem, False)
         key = O.replace_key(v.account, idem, oid, r.client_order_id)
