@@ -31,7 +31,7 @@ from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
 from hft.core.memory import no_transparent_huge_pages
 from hft.core.paths import wal_root
-from hft.gateway.config import GatewayConfig
+from hft.gateway.config import GatewayConfig, diff_limits, limit_tables
 from hft.live import logs
 from hft.live.auth import Verifier
 from hft.live.connections import ConnectionCap, ConnectionCollector
@@ -114,8 +114,6 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
 def _warn_limits_differ(file_cfg: GatewayConfig, now: GatewayConfig) -> None:
     """After recovery the limits in force are those the snapshot and the WAL hold (changes made at runtime kept):
     a limit the config file sets otherwise is logged, with how to apply the file."""
-    from hft.gateway.config import diff_limits, limit_tables
-
     changes = diff_limits(limit_tables(now), limit_tables(file_cfg))
     if changes:
         log.warning("%d limits in force (kept by the WAL and snapshot) differ from %s, e.g. %s; `hft gateway "
