@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from hft.core.money import round_owed
 from hft.core.orders import N_REASONS, R_OK, REASON_NAMES
 from hft.gateway import kernels as K
+from hft.gateway.config import effective_limits
 
 if TYPE_CHECKING:
     from hft.gateway.service import GatewayService
@@ -262,15 +263,13 @@ def _book(svc: GatewayService) -> Iterator[Any]:
             fam.add_metric([name, "realised"], p["realised"])
             fam.add_metric([name, "unrealised"], p["unrealised"])
         yield fam
-    st = K.views(svc.arena)
-    for what, names, rows in (("strategy", strats, st.lim_strat), ("account", accts, st.lim_acct)):
+    for what, names in (("strategy", strats), ("account", accts)):
         fam = GaugeMetricFamily(f"gateway_{what}_daily_loss_limit", f"the daily loss limit per {what}: trading "
                                 f"stops when its PnL of the day (realised + unrealised) falls below minus this "
                                 f"({_MONEY})", labels=[what])
-        for i, name in enumerate(names):
-            v = int(rows[i, K.L_DAILY_LOSS])
-            if what == "strategy" and v < 0:  # unset: a strategy inherits the default; an account does not
-                v = int(st.lim_def[K.L_DAILY_LOSS])  # (the risk kernel's `_loss_breached`)
-            if 0 <= v < K.UNLIMITED:
+        for name in names:
+            scope = {"account": name, "strategy": None} if what == "account" else {"account": None, "strategy": name}
+            v = effective_limits(svc.config, symbol=None, **scope)[f"daily_loss_{what}"]
+            if v is not None:
                 fam.add_metric([name], v)
         yield fam

@@ -126,6 +126,17 @@ class Server:
         ctype = r.getheader("content-type", "")
         return r.status, (json.loads(payload) if "json" in ctype else payload.decode())
 
+    def health_after_first_trade(self, timeout: float = 60.0) -> dict[str, Any]:
+        """`/health` once the paper venue has replayed a trade (``venue.last_trade > 0``); fails after ``timeout``."""
+        end = time.time() + timeout
+        while True:
+            _, h = self.request("GET", "/health")
+            if h["venue"]["last_trade"] > 0:
+                return h
+            if time.time() > end:
+                raise AssertionError(f"no trade replayed in {timeout:.0f} s: {h['venue']}")
+            time.sleep(0.2)
+
     def metrics(self) -> dict[str, float]:
         _, text = self.request("GET", "/metrics")
         out = {}

@@ -43,12 +43,7 @@ def test_canary_live_reads_the_paper_observations_from_the_audit_store(tmp_path)
     srv = Server(home, "--paper", str(newer), "--speed", "30", config=cfg).start(timeout=300)
     tok = token(strategies=("toy_obi",))
     try:
-        end = time.time() + 60
-        while time.time() < end:
-            _, h = srv.request("GET", "/health")
-            if h["venue"]["last_trade"] > 0:
-                break
-            time.sleep(0.2)
+        h = srv.health_after_first_trade()
         sym = h["venue"]["symbol"]
         filled = 0
         for i in range(6):

@@ -20,12 +20,7 @@ def test_paper_order_fills_from_the_recorded_day(shared_data, tmp_path):
     home = tmp_path / "home"
     srv = Server(home, "--paper", str(day), "--speed", "20").start(timeout=300)
     try:
-        end = time.time() + 60
-        while time.time() < end:
-            _, h = srv.request("GET", "/health")
-            if h["venue"]["last_trade"] > 0:
-                break
-            time.sleep(0.2)
+        h = srv.health_after_first_trade()
         v0 = h["venue"]
         assert v0["kind"] == "paper" and v0["symbol"] == "GOOG" and v0["events_applied"] > 0
         tok = token()

@@ -243,12 +243,7 @@ def test_paper_venue_acks_a_replace(shared_data, server_factory):
     if not day.exists():
         pytest.skip(f"{day} not present")
     srv = server_factory("--paper", str(day), "--speed", "20").start(timeout=300)
-    end = time.time() + 60
-    while time.time() < end:
-        _, h = srv.request("GET", "/health")
-        if h["venue"]["last_trade"] > 0:
-            break
-        time.sleep(0.2)
+    h = srv.health_after_first_trade()
     px = h["venue"]["last_trade"] - 10_000  # far below the market: it rests
     tok = token()
     oid = _new(srv, "p-1", tok=tok, symbol="GOOG", price=px, qty=2)

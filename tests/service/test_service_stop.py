@@ -245,12 +245,7 @@ def test_kill_with_flatten_cancels_the_working_orders_once_and_not_its_closing_o
     home = tmp_path / "flatten"
     srv = Server(home, "--paper", str(day), "--speed", "20", config=cfg).start(timeout=300)
     try:
-        end = time.time() + 60
-        while time.time() < end:
-            _, h = srv.request("GET", "/health")
-            if h["venue"]["last_trade"] > 0:
-                break
-            time.sleep(0.2)
+        h = srv.health_after_first_trade()
         last = h["venue"]["last_trade"]
         assert last > 0, h["venue"]
         tok, admin = token(), token(accounts=("*",), strategies=("*",), admin=True)

@@ -42,21 +42,27 @@ def test_a_duplicate_of_an_accepted_order_still_answers_the_original():
     assert again.accepted and again.duplicate and again.order_id == d.order_id
 
 
-def test_the_batch_path_decides_as_the_per_intent_path():
-    g = Gw()
-    svc = g.svc
-    svc.set_strategy_mode("s2", "cancel_only")
-    it = np.zeros(5, dtype=INTENT_DTYPE)
-    it["kind"] = [INTENT_NEW, INTENT_NEW, INTENT_NEW, INTENT_CANCEL, INTENT_NEW]
-    it["key"] = [1, 2, 3, 4, 5]
+def _intents(svc, strategies: tuple[str, ...], kinds: list[int] | None = None) -> np.ndarray:
+    """Limit buys of one lot at 1000 on A1 / AAA, one per strategy named (new orders unless ``kinds`` says)."""
+    it = np.zeros(len(strategies), dtype=INTENT_DTYPE)
+    it["kind"] = kinds if kinds is not None else INTENT_NEW
     it["account"] = svc.account_id("A1")
-    it["strategy"] = [svc.strategy_id(s) for s in ("s1", "s2", "s1", "s2", "s1")]
+    it["strategy"] = [svc.strategy_id(s) for s in strategies]
     it["symbol"] = svc.symbol_id("AAA")
     it["side"] = BUY
     it["price"] = 1000
     it["qty"] = 1
     it["order_type"] = 1
     it["tif"] = 1
+    return it
+
+
+def test_the_batch_path_decides_as_the_per_intent_path():
+    g = Gw()
+    svc = g.svc
+    svc.set_strategy_mode("s2", "cancel_only")
+    it = _intents(svc, ("s1", "s2", "s1", "s2", "s1"), kinds=[INTENT_NEW] * 3 + [INTENT_CANCEL, INTENT_NEW])
+    it["key"] = [1, 2, 3, 4, 5]
     it["order_id"] = [0, 0, 0, 99, 0]
     out = svc.process_batch(it)
     assert out["reason"].tolist()[:3] == [R_OK, R_STRATEGY_CANCEL_ONLY, R_OK] and out["reason"][4] == R_OK
@@ -80,16 +86,7 @@ def test_check_batch_sees_the_mode_after_the_global_policy():
     g = Gw()
     svc = g.svc
     svc.set_strategy_mode("s1", "disabled")
-    it = np.zeros(2, dtype=INTENT_DTYPE)
-    it["kind"] = INTENT_NEW
-    it["account"] = svc.account_id("A1")
-    it["strategy"] = [svc.strategy_id("s1"), svc.strategy_id("s2")]
-    it["symbol"] = svc.symbol_id("AAA")
-    it["side"] = BUY
-    it["price"] = 1000
-    it["qty"] = 1
-    it["order_type"] = 1
-    it["tif"] = 1
+    it = _intents(svc, ("s1", "s2"))
     assert svc.check_batch(it).tolist() == [R_STRATEGY_DISABLED, R_OK]
     svc.set_mode(MODE_REJECT_ALL)
     assert svc.check_batch(it).tolist() == [R_POLICY_REJECT_ALL] * 2
