@@ -20,7 +20,7 @@ Exported:
   gateway_dedup_hits_total
   gateway_intent_channel_depth         gauge (the attached LocalIntentChannel)
   gateway_internal_errors_total, gateway_working_orders, gateway_exposure_slots, gateway_policy_mode,
-  gateway_storm_level, gateway_reports_total, gateway_unknown_reports_total
+  gateway_storm_level, gateway_storm_trips_total{level} (breaker trips), gateway_reports_total, gateway_unknown_reports_total
   gateway_strategy_mode{strategy}      each strategy's own mode: 0 enabled, 1 cancel_only, 2 disabled
   gateway_position{account,strategy,symbol}        net position in lots (signed) of each exposure entry in use
   gateway_realised_pnl{account,strategy,symbol}    its realised PnL of the day, money units
@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from hft.core.money import round_owed
-from hft.core.orders import N_REASONS, R_OK, REASON_NAMES
+from hft.core.orders import N_REASONS, R_OK, REASON_NAMES, STORM_DEGRADED, STORM_HALT, STORM_NAMES
 from hft.gateway import kernels as K
 from hft.gateway.config import effective_limits
 
@@ -225,6 +225,11 @@ class _Collector:
                                 value=int(st.ctr[K.K_SLOT_COUNT]))
         yield GaugeMetricFamily("gateway_policy_mode", "0 ALLOW_ALL, 1 CANCEL_ONLY, 2 REJECT_ALL", value=svc.mode)
         yield GaugeMetricFamily("gateway_storm_level", "0 NORMAL, 1 DEGRADED, 2 HALT", value=svc.storm_level)
+        trips = CounterMetricFamily("gateway_storm_trips", "circuit breaker trips that raised the storm level, by "
+                                    "the level raised to", labels=["level"])
+        for lvl in (STORM_DEGRADED, STORM_HALT):
+            trips.add_metric([STORM_NAMES[lvl]], svc.storm.trips[lvl])
+        yield trips
         modes = GaugeMetricFamily("gateway_strategy_mode", "a strategy's own mode: 0 enabled, 1 cancel_only, "
                                   "2 disabled", labels=["strategy"])
         for name in svc.names("strategy"):

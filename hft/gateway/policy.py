@@ -66,6 +66,7 @@ class StormGuard:
         self.latched = False
         self.recover_at = _NEVER
         self.last_cause = ""
+        self.trips = [0] * (STORM_HALT + 1)  # trips that raised the level, by the level raised to (a counter)
 
     def trip(self, level: int, cause: str, now: int) -> bool:
         """Raise to `level` (no-op if already higher). Returns True when the level changed."""
@@ -75,6 +76,7 @@ class StormGuard:
         self.recover_at = now + self.cooldown_ns
         if level > self.level:
             self.level = level
+            self.trips[level] += 1
             return True
         return False
 

@@ -11,11 +11,21 @@
   gateway_http_responses_total{status}, gateway_bad_input_total{field}, gateway_wal_failures_total,
   gateway_snapshots_total, gateway_snapshot_failures_total  (a failed snapshot: counted, retried; trading goes on)
   gateway_wal_disk_level                  the WAL disk monitor's level: 0 NORMAL .. 3 HALT
+  gateway_wal_backlog_records, _bytes     the service's WAL not yet loaded into the store (`hft audit load`)
+  gateway_wal_replay_lag_seconds          age of the oldest frame not yet loaded (0 when none)
+  gateway_wal_load_rows_per_second        the last load's throughput; gateway_wal_drain_eta_seconds: backlog / it
+                                          (absent while records wait and no load has run)
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from hft.recorder.loader import WalBacklog, backlog_totals
+
+#: the WAL backlog is walked at most this often (scrapes in between answer the last walk)
+BACKLOG_EVERY_S = 1.0
 
 
 class LiveCollector:
@@ -23,6 +33,17 @@ class LiveCollector:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self._backlog = WalBacklog(app.live.wal.wal_dir)
+        self._backlog_at = -BACKLOG_EVERY_S
+        self._backlog_last: dict[str, Any] = {}
+
+    def backlog(self) -> dict[str, Any]:
+        """The WAL's backlog (`hft.recorder.loader.backlog_totals`), walked at most every `BACKLOG_EVERY_S`."""
+        now = time.monotonic()
+        if now - self._backlog_at >= BACKLOG_EVERY_S:
+            self._backlog_last = backlog_totals([(self._backlog.wal_dir, self._backlog.refresh())])
+            self._backlog_at = now
+        return self._backlog_last
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -52,6 +73,19 @@ class LiveCollector:
             yield GaugeMetricFamily("gateway_wal_disk_level", "the WAL disk's pressure level (0 normal, 1 warning, "
                                     "2 critical, 3 halt; thresholds $HFT_DISK_THRESHOLDS)",
                                     value=int(live.monitor.level))
+        bl = self.backlog()
+        yield GaugeMetricFamily("gateway_wal_backlog_records", "WAL records not yet loaded into the store",
+                                value=bl["records"])
+        yield GaugeMetricFamily("gateway_wal_backlog_bytes", "WAL bytes not yet loaded into the store",
+                                value=bl["bytes"])
+        yield GaugeMetricFamily("gateway_wal_replay_lag_seconds", "age of the oldest WAL frame not yet loaded "
+                                "(0 when none)", value=bl["lag_s"])
+        if bl["last_rows_per_s"] is not None:
+            yield GaugeMetricFamily("gateway_wal_load_rows_per_second", "the last load's throughput (rows/s)",
+                                    value=bl["last_rows_per_s"])
+        if bl["eta_s"] is not None:
+            yield GaugeMetricFamily("gateway_wal_drain_eta_seconds", "the backlog over the last load's throughput",
+                                    value=bl["eta_s"])
 
         def hist(fam: HistogramMetricFamily, label: str, h: Any) -> None:
             fam.add_metric([label], h.cumulative(), float(h.total))

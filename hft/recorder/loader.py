@@ -371,52 +371,83 @@ class WALLoader:
         return done, pending
 
 
-def backlog(dirs: list[Path] | None = None, *, home: Path | None = None) -> dict[str, Any]:
-    """Backlog metrics of the WAL directories (no store needed; walks frame headers, no CRC check).
+class WalBacklog:
+    """The unloaded part of one WAL directory, walked incrementally: a `refresh` re-reads only what the previous
+    one did not see (the segments' new bytes) and re-walks a segment only when the loader moved inside it or the
+    file shrank (a torn tail truncated). The live service keeps one for its `/metrics`; `backlog` walks afresh."""
 
-    Returns: records, bytes, frames, lag_s (age of the oldest unloaded frame), last_rows_per_s, eta_s,
-    tail_pending_bytes, torn_tails (count), per-directory details.
-    """
-    dirs = [Path(d) for d in dirs] if dirs is not None else wal_dirs(home)
-    now = time.time_ns()
-    tot = {"records": 0, "bytes": 0, "frames": 0, "tail_pending_bytes": 0, "torn_tails": 0}
-    oldest: int | None = None
-    rps_values = []
-    per_dir = []
-    for d in dirs:
-        m = read_manifest(d)
+    def __init__(self, wal_dir: Path) -> None:
+        self.wal_dir = Path(wal_dir)
+        self._walks: dict[tuple[int, int], wf.HeaderWalk] = {}  # (segment no, inode) -> its walk
+
+    def refresh(self) -> dict[str, Any]:
+        """records, bytes, frames, tail_pending_bytes, torn_tails, oldest_written_ns, loaded_records, pending,
+        last_rows_per_s (the manifest's last load) of the directory now."""
+        m = read_manifest(self.wal_dir)
         loaded = m.get("loaded") or {}
         lseg, loff = int(loaded.get("segment", 0)), int(loaded.get("offset", 0))
-        rec = nbytes = frames = tail = 0
-        for no, path in wf.list_segments(d):
+        walks: dict[tuple[int, int], wf.HeaderWalk] = {}
+        for no, path in wf.list_segments(self.wal_dir):
             if no < lseg:
                 continue
             try:
-                hw = wf.walk_headers(path, loff if no == lseg else 0)
+                st = path.stat()
+                key = (no, st.st_ino)
+                hw = self._walk(path, self._walks.get(key), loff if no == lseg else 0, st.st_size)
             except OSError:
                 continue
-            rec += hw.records
-            frames += hw.frames
-            if hw.oldest_written_ns is not None and (oldest is None or hw.oldest_written_ns < oldest):
-                oldest = hw.oldest_written_ns
-            nbytes += hw.good_end - hw.start
-            tail += max(hw.size - hw.good_end, 0)
+            walks[key] = hw
+        self._walks = walks
+        ws = walks.values()
+        olds = [w.oldest_written_ns for w in ws if w.oldest_written_ns is not None]
         last = m.get("last_load") or {}
-        if last.get("rows_per_s"):
-            rps_values.append(float(last["rows_per_s"]))
-        torn = len(m.get("torn_tails") or [])
-        per_dir.append({"wal_dir": str(d), "records": rec, "bytes": nbytes, "frames": frames,
-                        "loaded_records": int(loaded.get("records", 0)), "pending": m.get("pending"),
-                        "torn_tails": torn, "tail_pending_bytes": tail})
-        tot["records"] += rec
-        tot["bytes"] += nbytes
-        tot["frames"] += frames
-        tot["tail_pending_bytes"] += tail
-        tot["torn_tails"] += torn
-    rps = min(rps_values) if rps_values else None
+        return {"records": sum(w.records for w in ws), "bytes": sum(w.good_end - w.start for w in ws),
+                "frames": sum(w.frames for w in ws), "tail_pending_bytes": sum(max(w.size - w.good_end, 0) for w in ws),
+                "torn_tails": len(m.get("torn_tails") or []), "oldest_written_ns": min(olds) if olds else None,
+                "loaded_records": int(loaded.get("records", 0)), "pending": m.get("pending"),
+                "last_rows_per_s": float(last["rows_per_s"]) if last.get("rows_per_s") else None}
+
+    @staticmethod
+    def _walk(path: Path, old: wf.HeaderWalk | None, start: int, size: int) -> wf.HeaderWalk:
+        if old is None or old.start != max(start, wf.SEGMENT_HEADER_SIZE) or size < old.size:
+            return wf.walk_headers(path, start)
+        if size == old.size:
+            return old
+        more = wf.walk_headers(path, old.good_end)
+        olds = [t for t in (old.oldest_written_ns, more.oldest_written_ns) if t is not None]
+        return wf.HeaderWalk(old.frames + more.frames, old.records + more.records, old.start, more.good_end,
+                             more.size, min(olds) if olds else None)
+
+
+def backlog_totals(parts: Iterable[tuple[Path, dict[str, Any]]], now_ns: int | None = None) -> dict[str, Any]:
+    """Sum `WalBacklog.refresh` results of several directories: records, bytes, frames, lag_s (age of the oldest
+    unloaded frame), last_rows_per_s (the slowest directory's last load), eta_s (records / that rate; None when
+    records wait and no load has run), tail_pending_bytes, torn_tails, and the per-directory details."""
+    now = time.time_ns() if now_ns is None else now_ns
+    tot = {"records": 0, "bytes": 0, "frames": 0, "tail_pending_bytes": 0, "torn_tails": 0}
+    oldest: int | None = None
+    rates: list[float] = []
+    per_dir = []
+    for d, b in parts:
+        for k in tot:
+            tot[k] += b[k]
+        if b["oldest_written_ns"] is not None and (oldest is None or b["oldest_written_ns"] < oldest):
+            oldest = b["oldest_written_ns"]
+        if b["last_rows_per_s"]:
+            rates.append(b["last_rows_per_s"])
+        per_dir.append({"wal_dir": str(d), **{k: b[k] for k in ("records", "bytes", "frames", "loaded_records",
+                                                                 "pending", "torn_tails", "tail_pending_bytes")}})
+    rps = min(rates) if rates else None
     return {**tot, "lag_s": (now - oldest) / 1e9 if oldest is not None else 0.0,
             "last_rows_per_s": rps, "eta_s": (tot["records"] / rps) if rps else (0.0 if not tot["records"] else None),
             "wal_dirs": per_dir}
+
+
+def backlog(dirs: list[Path] | None = None, *, home: Path | None = None) -> dict[str, Any]:
+    """Backlog metrics of the WAL directories (no store needed; walks frame headers, no CRC check): see
+    `backlog_totals`."""
+    dirs = [Path(d) for d in dirs] if dirs is not None else wal_dirs(home)
+    return backlog_totals((d, WalBacklog(d).refresh()) for d in dirs)
 
 
 def load(store: Any, *, home: Path | None = None, **kw: Any) -> LoadReport:

@@ -172,6 +172,14 @@ def test_repeat_throttle():
     assert g.new().accepted
 
 
+def _breaker_trips(g: Gw) -> dict[str, float]:
+    """gateway_storm_trips_total by level, as /metrics exposes it."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    fam = next(f for f in text_string_to_metric_families(g.svc.metrics_text()) if f.name == "gateway_storm_trips")
+    return {s.labels["level"]: s.value for s in fam.samples if s.name == "gateway_storm_trips_total"}
+
+
 def test_daily_loss_realised_plus_unrealised_trips_storm():
     cfg = config(strategies={"s1": LimitSet(daily_loss=500), "s2": LimitSet()})
     g = Gw(cfg)
@@ -185,8 +193,11 @@ def test_daily_loss_realised_plus_unrealised_trips_storm():
     assert g.svc.pnl(strategy="s1") == {"realised": -420, "unrealised": 0, "total": -420}
     b2 = g.new(qty=10, price=960)
     rep(g, b2.order_id, REPORT_FILL, 960, 10)
+    assert _breaker_trips(g) == {"DEGRADED": 0, "HALT": 0}
     g.svc.mark("AAA", 950)  # total -520 < -500
     assert g.svc.storm_level == STORM_HALT
+    g.svc.mark("AAA", 940)  # still past it: the level holds, no second trip
+    assert _breaker_trips(g) == {"DEGRADED": 0, "HALT": 1}
     g.svc.reset()
     assert g.new(price=950).reason == R_DAILY_LOSS  # the risk check itself still refuses
     g.svc.new_day()

@@ -234,3 +234,35 @@ def test_a_missing_segment_is_an_error_not_a_silent_gap(store, tmp_path):
     with pytest.raises(StoreError, match=rf"{segs[1][1].name}: expected WAL segment 2 \(not loaded yet\), it is missing"):
         WALLoader(store, [d]).load()
     assert raw_count(store, "sim.fills") == 0
+
+
+def test_a_kept_backlog_walk_agrees_with_a_fresh_one_as_the_wal_grows_loads_and_tears(store, tmp_path):
+    """`WalBacklog.refresh` re-reads only new bytes; after writes, a partial and a full load, a torn tail and its
+    truncation by the next writer, it says what a fresh walk (`backlog`) says."""
+    from hft.recorder.loader import WalBacklog
+
+    d = tmp_path / "w"
+    kept = WalBacklog(d)
+    keys = ("records", "bytes", "frames", "tail_pending_bytes", "torn_tails")
+
+    def agree() -> dict:
+        a, b = kept.refresh(), backlog([d])
+        assert {k: a[k] for k in keys} == {k: b[k] for k in keys}
+        return a
+
+    n = write_mixed(d, n_batches=6)
+    assert agree()["records"] == 2 * n
+    with WALFirstWriter(d, WALConfig(fsync="never", segment_bytes=64 * 1024)) as w:
+        w.write_many("sim.fills", [fill(20_000 + i) for i in range(30)])
+        assert agree()["records"] == 2 * n + 30  # the open segment's new frames only
+    WALLoader(store, [d], batch_rows=120, prune=False).load()
+    assert agree()["records"] == 0
+    with WALFirstWriter(d, WALConfig(fsync="never")) as w:
+        w.write_many("sim.fills", [fill(30_000 + i) for i in range(5)])
+    last = wf.list_segments(d)[-1][1]
+    with open(last, "ab") as f:
+        f.write(b"\x00" * 40)  # a torn tail
+    assert agree()["tail_pending_bytes"] == 40
+    with WALFirstWriter(d, WALConfig(fsync="never")) as w:  # the next writer truncates it
+        w.write_many("sim.fills", [fill(40_000 + i) for i in range(2)])
+    assert agree()["records"] == 7
