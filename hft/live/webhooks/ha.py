@@ -121,6 +121,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
 
 
     wal_dir = S.wal_dir_of(cfg)
+    tls = S.server_context(cfg.server, cfg.source)  # a missing or bad certificate: one line, before anything opens
     svc = SignalService(cfg, wal_dir.parent / "signals", embedded=opts.nats_embedded)
     standby_registry = CollectorRegistry()
     state: dict[str, Any] = {"live": None, "tasks": None, "summary": {}}
@@ -172,9 +173,9 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     sock = S.listen(host, port)
     svc.start_bus()
     warm = asyncio.create_task(_warm_then_lead(cfg, opts, lease), name="hft-warm-then-lead")
-    server = S.http_server(front, cfg, cap)
+    server = S.http_server(front, cfg, cap, tls)
     follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
-    line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
+    line = (f"hft gateway: listening on {server.scheme}://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
             f"it holds the lease)")
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: a standby has no limits in force (it "
