@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 from svckit import CONFIG, SECRET, Server, order, token
-from tlskit import Pki, make_pki
 
 from hft.live.auth import mint
 from hft.live.client import TcpIntakeError, TcpOrderClient
 from hft.live.tls import client_context
+from tests.tlskit import Pki, make_pki
 
 pytestmark = pytest.mark.slow  # starts the service as a process
 
