@@ -22,6 +22,7 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,12 +108,17 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
             monitor.stop()
         raise
     live.monitor = monitor
-    life = cfg.server.jwt_max_lifetime_ns
-    verifier = Verifier(cfg.server.jwt_secret, cfg.server.jwt_leeway_s,
-                        max_lifetime_s=life / 1e9 if life is not None else None, revoked=live.revoked)
-    app = OrderApp(live, verifier, health_extra=lambda: {"recovery": summary}, metrics_auth=cfg.server.metrics_auth)
+    app = OrderApp(live, verifier(cfg, live.revoked), health_extra=lambda: {"recovery": summary},
+                   metrics_auth=cfg.server.metrics_auth)
     gw.registry.register(LiveCollector(app))
     return live, app, summary
+
+
+def verifier(cfg: GatewayConfig, revoked: Container[str]) -> Verifier:
+    """The service's token verifier (``server.jwt_*``), reading the deny-list `revoked` live."""
+    life = cfg.server.jwt_max_lifetime_ns
+    return Verifier(cfg.server.jwt_secret, cfg.server.jwt_leeway_s,
+                    max_lifetime_s=life / 1e9 if life is not None else None, revoked=revoked)
 
 
 def _warn_limits_differ(file_cfg: GatewayConfig, now: GatewayConfig) -> None:

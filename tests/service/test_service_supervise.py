@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 
 import pytest
+import yaml
 from sigkit import EmbeddedNats, wait_for
 from svckit import Server, order, token
 
@@ -64,16 +65,23 @@ def test_a_killed_child_is_started_again_and_sigterm_stops_it(tmp_path):
 
 
 def test_a_leader_that_lost_its_lease_comes_back_as_a_standby(tmp_path):
+    cfg = yaml.safe_load(HA_CONFIG.read_text())
+    cfg["server"]["metrics_auth"] = True  # the standby guards /metrics and /health's detail too
+    config = tmp_path / "gateway_ha.yaml"
+    config.write_text(yaml.safe_dump(cfg))
     nats = EmbeddedNats(tmp_path / "nats").start()
-    srv = Server(tmp_path / "home", "--supervise", "--loopback", "fill", config=HA_CONFIG,
+    srv = Server(tmp_path / "home", "--supervise", "--loopback", "fill", config=config,
                  env={"HFT_NATS_URL": nats.url, "HFT_NODE_ID": "node-a"})
+    tok = token()
     try:
         srv.start()
         assert "standby until it holds the lease" in srv.ready_line
+        assert srv.request("GET", "/metrics")[0] == 401
+        assert srv.request("GET", "/health")[1]["ready"] is False  # liveness, the status alone
 
         def role() -> str:
             try:
-                code, h = srv.request("GET", "/health")
+                code, h = srv.request("GET", "/health", token=tok)
             except OSError:
                 return "down"
             return h["signals"]["ha"]["role"] if code == 200 else h.get("status", "?")
@@ -86,6 +94,7 @@ def test_a_leader_that_lost_its_lease_comes_back_as_a_standby(tmp_path):
         line = _next_ready_line(srv)
         assert "standby until it holds the lease" in line and not _alive(first)
         assert len(_children(srv)) == 2
+        assert srv.request("GET", "/metrics")[0] == 401 and srv.request("GET", "/metrics", token=tok)[0] == 200
         assert wait_for(lambda: role() == "leader", timeout=120)  # and leads again
     finally:
         assert srv.stop() == 0
