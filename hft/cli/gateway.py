@@ -187,6 +187,8 @@ def limits_diff(
                                                 "FILE, with the HFT_GATEWAY_* overrides)"),
     token: str = typer.Option(..., "--token", envvar="HFT_ADMIN_TOKEN", help="an admin token (hft gateway token "
                                                                              "--admin; or $HFT_ADMIN_TOKEN)"),
+    ca: Path = typer.Option(None, "--ca", help="a service on TLS (https URL): the PEM CA its certificate is checked "
+                                               "against (default: the system's trust store)"),
     json_out: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
 ) -> None:
     """Dry run of a reload: the limits a SIGHUP would change on the running service (GET /admin/limits against
@@ -205,11 +207,18 @@ def limits_diff(
     )
 
     cfg = load_config(file)
-    target = urlsplit(url or f"http://{cfg.server.host}:{cfg.server.port}")
-    if target.scheme != "http" or not target.hostname:
-        raise typer.BadParameter(f"expected http://HOST:PORT, was {url!r}", param_hint="--url")
+    scheme = "https" if cfg.server.tls_cert else "http"
+    target = urlsplit(url or f"{scheme}://{cfg.server.host}:{cfg.server.port}")
+    if target.scheme not in ("http", "https") or not target.hostname:
+        raise typer.BadParameter(f"expected http[s]://HOST:PORT, was {url!r}", param_hint="--url")
     try:
-        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+        if target.scheme == "https":
+            from hft.live.tls import client_context
+
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                target.hostname, target.port or 443, timeout=30, context=client_context(str(ca) if ca else None))
+        else:
+            conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
         conn.request("GET", "/admin/limits", headers={"Authorization": f"Bearer {token}"})
         r = conn.getresponse()
         body = r.read()

@@ -8,12 +8,13 @@ import http.client
 import json
 import re
 import ssl
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from svckit import CONFIG, SECRET, Server, order, token
+from svckit import CONFIG, HFT, SECRET, Server, order, token
 
 from hft.live.auth import mint
 from hft.live.client import TcpIntakeError, TcpOrderClient
@@ -74,6 +75,12 @@ def test_tls_on_http_and_tcp(tmp_path, pki, server_factory):
         TcpOrderClient("127.0.0.1", port, tok, timeout=5)
     with pytest.raises(ssl.SSLCertVerificationError):
         TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.other_ca))
+
+    # the CLI's client of the admin routes over TLS
+    out = subprocess.run([str(HFT), "gateway", "limits-diff", str(cfg), "--url", f"https://127.0.0.1:{srv.port}",
+                          "--ca", str(pki.ca), "--token", token(admin=True)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "no limit differs" in out.stdout, out
 
 
 def test_mutual_tls_refuses_a_client_without_a_certificate(tmp_path, pki, server_factory):
