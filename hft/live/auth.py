@@ -87,8 +87,10 @@ class Verifier:
             raise AuthError(401, "expected 'Authorization: Bearer <jwt>'")
         hit = self._cache.get(token)
         if hit is not None and hit[1] > time.time():
-            self.check_revoked(hit[0])
-            return hit[0]
+            g = hit[0]
+            if g.jti in self.revoked:  # inline `check_revoked` (every request of a cached token passes here)
+                self.check_revoked(g)
+            return g
         try:
             claims: dict[str, Any] = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=self._leeway,
                                                 options={"require": ["exp", "sub"]})
