@@ -406,8 +406,7 @@ class OrderApp:
         rule before anything acts: a bad one is a 400 naming the field, and the switch is left as it was."""
         body = await self._body(scope, receive)
         g = self._grant(scope)
-        if not g.admin:
-            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        self._admin_only(g)
         a = O.decode_admin(body)
         who = f"{g.subject}: {a.reason}" if a.reason else g.subject
         if op == "kill":
@@ -424,8 +423,7 @@ class OrderApp:
         """An admin route's token (403 unless an admin's) and body (read first, decoded after the token)."""
         body = await self._body(scope, receive)
         g = self._grant(scope)
-        if not g.admin:
-            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        self._admin_only(g)
         return g, body
 
     async def _admin_cancel(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
@@ -463,6 +461,7 @@ class OrderApp:
 
     @staticmethod
     def _admin_only(g: Grant) -> None:
+        """403 unless `g` is an admin token's."""
         if not g.admin:
             raise AuthError(403, f"token {g.subject!r} is not an admin token")
 
@@ -482,8 +481,7 @@ class OrderApp:
     def _admin_limits_get(self, scope: dict) -> tuple[int, bytes, list]:
         """The limits in force (`hft.gateway.config.limit_tables`: the config file's layout, integer units)."""
         g = self._grant(scope)
-        if not g.admin:
-            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        self._admin_only(g)
         return 200, O.encode(limit_tables(self.gw.config)), _JSON
 
     async def _admin_limits(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
