@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,9 @@ def serve(
                                        help="start a local nats-server (JetStream) at signals.bus.url"),
     tcp_port: int = typer.Option(None, "--tcp-port", help="also take binary intent frames on this TCP port "
                                                           "(0 = any; docs/live.md 'TCP intake')"),
+    supervise: bool = typer.Option(False, "--supervise", help="run the service as a child and restart it (as a "
+                                                              "standby under signals.ha) when it exits 75 or "
+                                                              "crashes, with back-off; SIGTERM stops it cleanly"),
 ) -> None:
     """Run the order API (durable /orders, volatile /v3/orders, /health, /metrics) until SIGTERM / Ctrl-C."""
     from hft.gateway.config import load_config
@@ -159,6 +163,15 @@ def serve(
     if tcp_port is not None and not 0 <= tcp_port <= 65535:
         raise typer.BadParameter(f"expected a port 0..65535, was {tcp_port}", param_hint="--tcp-port")
     cfg = load_config(config)
+    if supervise:  # the flags and the config checked above; the child reads them again
+        import sys
+
+        from hft.live.supervise import child_command
+        from hft.live.supervise import supervise as run_supervised
+        from hft.live.tls import server_context
+
+        server_context(cfg.server, cfg.source)  # a missing certificate: one line now, not a child per back-off
+        raise typer.Exit(run_supervised(child_command(sys.argv[1:])))
     opts = ServeOptions(venue="paper" if paper else "loopback", loopback_mode=loopback,
                         disk_thresholds=env_thresholds(),  # a bad $HFT_DISK_THRESHOLDS: one line, before anything starts
                         venue_journal=str(venue_journal) if venue_journal else None,
@@ -174,6 +187,8 @@ def limits_diff(
                                                 "FILE, with the HFT_GATEWAY_* overrides)"),
     token: str = typer.Option(..., "--token", envvar="HFT_ADMIN_TOKEN", help="an admin token (hft gateway token "
                                                                              "--admin; or $HFT_ADMIN_TOKEN)"),
+    ca: Path = typer.Option(None, "--ca", help="a service on TLS (https URL): the PEM CA its certificate is checked "
+                                               "against (default: the system's trust store)"),
     json_out: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
 ) -> None:
     """Dry run of a reload: the limits a SIGHUP would change on the running service (GET /admin/limits against
@@ -192,11 +207,18 @@ def limits_diff(
     )
 
     cfg = load_config(file)
-    target = urlsplit(url or f"http://{cfg.server.host}:{cfg.server.port}")
-    if target.scheme != "http" or not target.hostname:
-        raise typer.BadParameter(f"expected http://HOST:PORT, was {url!r}", param_hint="--url")
+    scheme = "https" if cfg.server.tls_cert else "http"
+    target = urlsplit(url or f"{scheme}://{cfg.server.host}:{cfg.server.port}")
+    if target.scheme not in ("http", "https") or not target.hostname:
+        raise typer.BadParameter(f"expected http[s]://HOST:PORT, was {url!r}", param_hint="--url")
     try:
-        conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+        if target.scheme == "https":
+            from hft.live.tls import client_context
+
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                target.hostname, target.port or 443, timeout=30, context=client_context(str(ca) if ca else None))
+        else:
+            conn = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
         conn.request("GET", "/admin/limits", headers={"Authorization": f"Bearer {token}"})
         r = conn.getresponse()
         body = r.read()
@@ -248,8 +270,9 @@ def token(
     if not cfg.server.jwt_secret:
         raise ConfigError("server.jwt_secret: expected a secret (config or HFT_JWT_SECRET), was null",
                           key="server.jwt_secret")
-    tok = mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin)
-    emit({"token": tok, "subject": subject, "accounts": list(account), "strategies": list(strategy),
+    jti = secrets.token_hex(8)
+    tok = mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin, jti)
+    emit({"token": tok, "jti": jti, "subject": subject, "accounts": list(account), "strategies": list(strategy),
           "ttl_s": ttl, "admin": admin}, json_out, lambda: print(tok))
 
 

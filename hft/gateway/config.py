@@ -188,6 +188,13 @@ class ServerConfig:
     # a clean stop (SIGTERM / Ctrl-C) cancels the working orders at the venue (control:cancel_all, cause
     # "shutdown"): no risk check, kill switch or session close watches them while the service is down
     cancel_on_shutdown: bool = True
+    # TLS on the HTTP and TCP listeners (`hft.live.tls`): PEM certificate chain and key; with a client CA, mutual
+    # TLS (a client without a certificate it signed is refused in the handshake). None: plain TCP
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    jwt_max_lifetime_ns: int | None = None  # a token whose exp - iat is longer is refused (401); None: no cap
+    metrics_auth: bool = False  # /metrics and /health's detail need a token (a bare liveness answer stays open)
 
 
 @dataclass(frozen=True)
@@ -710,7 +717,19 @@ def _server(s: Section) -> ServerConfig:
                        header_timeout_ns=s.duration_ns("header_timeout", d.header_timeout_ns),
                        body_timeout_ns=s.duration_ns("body_timeout", d.body_timeout_ns),
                        keep_alive_timeout_ns=s.duration_ns("keep_alive_timeout", d.keep_alive_timeout_ns),
-                       cancel_on_shutdown=s.bool("cancel_on_shutdown", d.cancel_on_shutdown))
+                       cancel_on_shutdown=s.bool("cancel_on_shutdown", d.cancel_on_shutdown),
+                       tls_cert=_opt_path(s, "tls_cert"), tls_key=_opt_path(s, "tls_key"),
+                       tls_client_ca=_opt_path(s, "tls_client_ca"),
+                       jwt_max_lifetime_ns=None if s.raw("jwt_max_lifetime", None) is None
+                       else s.duration_ns("jwt_max_lifetime"),
+                       metrics_auth=s.bool("metrics_auth", d.metrics_auth))
+    if (out.tls_cert is None) != (out.tls_key is None):
+        k = "tls_key" if out.tls_key is None else "tls_cert"
+        s.fail(s.key(k), "a PEM file path beside " + ("tls_cert" if k == "tls_key" else "tls_key"), None)
+    if out.tls_client_ca is not None and out.tls_cert is None:
+        s.fail(s.key("tls_cert"), "a PEM file path (tls_client_ca asks for mutual TLS)", None)
+    if out.jwt_max_lifetime_ns is not None and out.jwt_max_lifetime_ns <= 0:
+        s.fail(s.key("jwt_max_lifetime"), "a duration above 0 (e.g. 15m), or null", s.raw("jwt_max_lifetime"))
     if out.port > 65535:
         s.fail(s.key("port"), "a TCP port 0-65535", out.port)
     for key in ("auth_timeout", "header_timeout", "body_timeout", "keep_alive_timeout"):
@@ -718,6 +737,14 @@ def _server(s: Section) -> ServerConfig:
             s.fail(s.key(key), "a duration above 0 (e.g. 10s)", s.raw(key))
     s.done()
     return out
+
+
+def _opt_path(s: Section, key: str) -> str | None:
+    """A file path or null (its file is read when the service starts: `hft.live.tls`)."""
+    v = s.raw(key, None)
+    if v is not None and (not isinstance(v, str) or not v):
+        s.fail(s.key(key), "a file path string or null", v)
+    return v
 
 
 def apply_env(cfg: GatewayConfig, env: Mapping[str, str] | None = None) -> GatewayConfig:

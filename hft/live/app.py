@@ -15,7 +15,11 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   GET  /admin/limits              the limits in force, laid out as the config file (admin tokens)
   POST /admin/limits              {"scope", "limits", "reason", "dry_run"}: change limits (admin tokens;
                                   hft.live.limits_admin)
-  GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token)
+  POST /admin/tokens/revoke       {"jti", "reason", "revoked"?}: a token id onto the deny-list (false: off it)
+  GET  /admin/tokens/revoked      the deny-list (admin tokens)
+  GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token; with
+                                  ``server.metrics_auth`` a token for /metrics and for /health beyond
+                                  ``{"status", "ready"}``)
 
 Statuses: 201 accepted, 200 a duplicate (the original decision), 400 bad input (``field`` and ``reason``), 409 an
 idempotency key already used for a different request (``KEY_REUSED``),
@@ -108,8 +112,10 @@ class HttpError(Exception):
 class OrderApp:
     """ASGI app over a `LiveGateway`. `health_extra()` adds the server's own state to /health."""
 
-    def __init__(self, live: LiveGateway, verifier: Verifier, health_extra: Any = None) -> None:
+    def __init__(self, live: LiveGateway, verifier: Verifier, health_extra: Any = None,
+                 metrics_auth: bool = False) -> None:
         self.live = live
+        self.metrics_auth = metrics_auth  # /metrics and /health's detail need a (valid, unrevoked) token
         self.gw = live.gw
         self.verifier = verifier
         self.max_body = live.gw.config.ingress.max_body_bytes
@@ -193,9 +199,15 @@ class OrderApp:
             return await self._new(scope, receive, t0, durable=path == "/orders")
         if path == "/health":
             _only(method, "GET")
+            if self.metrics_auth and _header(scope["headers"], b"authorization") is None:
+                return self._health(detail=False)  # liveness stays open: the status alone
+            if self.metrics_auth:
+                self._grant(scope)
             return self._health()
         if path == "/metrics":
             _only(method, "GET")
+            if self.metrics_auth:
+                self._grant(scope)
             return 200, self.gw.metrics_text().encode(), _TEXT
         if path.startswith("/orders/"):
             rest = path[len("/orders/"):]
@@ -225,6 +237,13 @@ class OrderApp:
                 return self._admin_limits_get(scope)
             _only(method, "POST")
             return await self._admin_limits(scope, receive)
+        if path == "/admin/tokens/revoke":
+            _only(method, "POST")
+            return await self._admin_revoke(scope, receive)
+        if path == "/admin/tokens/revoked":
+            _only(method, "GET")
+            self._admin_only(self._grant(scope))
+            return 200, O.encode(self.live.revoked), _JSON
         if path.startswith("/admin/strategy/") and path.endswith("/mode"):
             _only(method, "POST")
             return await self._admin_mode(scope, receive, path[len("/admin/strategy/"):-len("/mode")])
@@ -387,8 +406,7 @@ class OrderApp:
         rule before anything acts: a bad one is a 400 naming the field, and the switch is left as it was."""
         body = await self._body(scope, receive)
         g = self._grant(scope)
-        if not g.admin:
-            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        self._admin_only(g)
         a = O.decode_admin(body)
         who = f"{g.subject}: {a.reason}" if a.reason else g.subject
         if op == "kill":
@@ -405,8 +423,7 @@ class OrderApp:
         """An admin route's token (403 unless an admin's) and body (read first, decoded after the token)."""
         body = await self._body(scope, receive)
         g = self._grant(scope)
-        if not g.admin:
-            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        self._admin_only(g)
         return g, body
 
     async def _admin_cancel(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
@@ -442,11 +459,29 @@ class OrderApp:
         return 200, O.encode({"strategy": name, "before": before, "mode": m.mode, "cancels": len(ids),
                               "order_ids": ids, "cause": cause}), _JSON
 
+    @staticmethod
+    def _admin_only(g: Grant) -> None:
+        """403 unless `g` is an admin token's."""
+        if not g.admin:
+            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+
+    async def _admin_revoke(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
+        """A token id onto the deny-list (or off it, ``revoked`` false): a journaled control (``revoke``, so a
+        restart keeps it), audited with the operator, the reason and the state before and after. The token is
+        refused (401) from the next request on, and on a TCP connection already open from its next frame."""
+        g, body = await self._admin_grant(scope, receive)
+        r = O.decode_token_revoke(body)
+        who = f"{g.subject}: {r.reason}" if r.reason else g.subject
+        cause = f"revoke:{who}"
+        before = r.jti in self.live.revoked
+        self.live.control("revoke", cause, O.encode({"jti": r.jti, "revoked": r.revoked, "by": g.subject}).decode())
+        return 200, O.encode({"jti": r.jti, "before": "revoked" if before else "active",
+                              "after": "revoked" if r.revoked else "active", "cause": cause}), _JSON
+
     def _admin_limits_get(self, scope: dict) -> tuple[int, bytes, list]:
         """The limits in force (`hft.gateway.config.limit_tables`: the config file's layout, integer units)."""
         g = self._grant(scope)
-        if not g.admin:
-            raise AuthError(403, f"token {g.subject!r} is not an admin token")
+        self._admin_only(g)
         return 200, O.encode(limit_tables(self.gw.config)), _JSON
 
     async def _admin_limits(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
@@ -463,12 +498,16 @@ class OrderApp:
         return 200, O.encode({"dry_run": u.dry_run, "applied": bool(changes) and not u.dry_run, "changes": changes,
                               "cause": cause}), _JSON
 
-    def _health(self) -> tuple[int, bytes, list]:
+    def _health(self, detail: bool = True) -> tuple[int, bytes, list]:
+        """/health: 200 when ready, else 503; without `detail` only ``{"status", "ready"}``."""
         live = self.live
+        status = ("ok" if live.running else "writer_stopped") if self.ready else "starting"
+        ready = self.ready and live.running
+        if not detail:
+            return (200 if ready else 503), O.encode({"status": status, "ready": ready}), _JSON
         wal = live.wal.metrics() if live.wal is not None else {}
         p = live.pressure
-        status = ("ok" if live.running else "writer_stopped") if self.ready else "starting"
-        body = {"status": status, "ready": self.ready and live.running,
+        body = {"status": status, "ready": ready,
                 "mode": self.gw.mode_name, "storm": self.gw.storm_level_name,
                 "strategy_modes": self.gw.strategy_modes(),  # the strategies not enabled (/admin/strategy/...)
                 "ingress": {"killed": p.killed, "cause": p.kill_cause, "depth": live.channel.qsize(),

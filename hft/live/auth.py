@@ -1,13 +1,18 @@
 """JWT HS256 bearer tokens for the order API.
 
 A token names what it may trade as: ``accounts`` and ``strategies`` (lists of names; ``"*"`` = any), plus
-``sub`` (who) and ``exp``. A request for an account / strategy the token does not list is 403; a missing,
-malformed, expired or badly signed token is 401.
+``sub`` (who), ``iat``, ``exp`` and ``jti`` (the token's id: `mint` gives each a random one). A request for an
+account / strategy the token does not list is 403; a missing, malformed, expired or badly signed token is 401,
+and so is one whose ``jti`` is on the deny-list (``POST /admin/tokens/revoke``, kept by the WAL: `revoked`) or,
+with ``server.jwt_max_lifetime``, one without ``iat`` or whose ``exp - iat`` is longer. ``exp``, ``iat`` and
+``nbf`` are checked with ``server.jwt_leeway`` seconds of clock skew either way; the lifetime cap has none.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +38,7 @@ class Grant:
     accounts: frozenset[str]
     strategies: frozenset[str]
     admin: bool = False  # may use the /admin routes (kill, reset, cancel, strategy modes)
+    jti: str | None = None  # the token's id: what a revocation names
 
     def allows(self, account: str, strategy: str | None = None) -> bool:
         ok_a = "*" in self.accounts or account in self.accounts
@@ -40,11 +46,12 @@ class Grant:
 
 
 def mint(secret: str, subject: str, accounts: list[str], strategies: list[str], ttl_s: float = 86400.0,
-         admin: bool = False) -> str:
-    """A signed token for `subject` trading as `accounts` x `strategies` for `ttl_s` seconds."""
+         admin: bool = False, jti: str | None = None) -> str:
+    """A signed token for `subject` trading as `accounts` x `strategies` for `ttl_s` seconds; `jti`: its id (a
+    random one by default)."""
     now = int(time.time())
     claims: dict[str, Any] = {"sub": subject, "accounts": list(accounts), "strategies": list(strategies),
-                              "iat": now, "exp": now + int(ttl_s)}
+                              "iat": now, "exp": now + int(ttl_s), "jti": jti or secrets.token_hex(8)}
     if admin:
         claims["admin"] = True
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
@@ -54,13 +61,23 @@ _NUMERIC_DATES = ("exp", "iat", "nbf")  # RFC 7519's NumericDate claims: JSON nu
 
 
 class Verifier:
-    """Verifies bearer tokens; caches verified tokens until they expire (a token is checked once)."""
+    """Verifies bearer tokens; caches verified tokens until they expire (a token's signature is checked once; its
+    ``jti`` against `revoked` on every use). `revoked`: the deny-list of token ids, read live (the service's
+    `LiveGateway.revoked`); `max_lifetime_s`: the longest ``exp - iat`` accepted (None: any)."""
 
-    def __init__(self, secret: str, leeway_s: float = 5.0, cache_size: int = 4096) -> None:
+    def __init__(self, secret: str, leeway_s: float = 5.0, cache_size: int = 4096,
+                 max_lifetime_s: float | None = None, revoked: Container[str] = frozenset()) -> None:
         self._secret = secret
         self._leeway = leeway_s
         self._cache: dict[str, tuple[Grant, float]] = {}
         self._cache_size = cache_size
+        self.max_lifetime_s = max_lifetime_s
+        self.revoked = revoked
+
+    def check_revoked(self, grant: Grant) -> None:
+        """`AuthError` 401 when `grant`'s token was revoked (also for a connection that verified it before)."""
+        if grant.jti is not None and grant.jti in self.revoked:
+            raise AuthError(401, f"token revoked (jti {grant.jti!r})")
 
     def verify(self, authorization: str | None) -> Grant:
         if not authorization:
@@ -70,7 +87,10 @@ class Verifier:
             raise AuthError(401, "expected 'Authorization: Bearer <jwt>'")
         hit = self._cache.get(token)
         if hit is not None and hit[1] > time.time():
-            return hit[0]
+            g = hit[0]
+            if g.jti in self.revoked:  # inline `check_revoked` (every request of a cached token passes here)
+                self.check_revoked(g)
+            return g
         try:
             claims: dict[str, Any] = jwt.decode(token, self._secret, algorithms=[ALGORITHM], leeway=self._leeway,
                                                 options={"require": ["exp", "sub"]})
@@ -85,7 +105,18 @@ class Verifier:
         acc, strat = claims.get("accounts"), claims.get("strategies")
         if not (isinstance(acc, list) and isinstance(strat, list) and all(isinstance(x, str) for x in acc + strat)):
             raise AuthError(401, "invalid token: expected 'accounts' and 'strategies' lists of names")
-        grant = Grant(str(claims["sub"]), frozenset(acc), frozenset(strat), claims.get("admin") is True)
+        jti = claims.get("jti")
+        if jti is not None and not isinstance(jti, str):
+            raise AuthError(401, f"invalid token: expected a string for 'jti', was {type(jti).__name__}")
+        if self.max_lifetime_s is not None:
+            if "iat" not in claims:
+                raise AuthError(401, "invalid token: expected 'iat' (the server caps a token's lifetime)")
+            life = claims["exp"] - claims["iat"]
+            if life > self.max_lifetime_s:
+                raise AuthError(401, f"token lifetime (exp - iat) of {life:g} s is above the server's "
+                                     f"{self.max_lifetime_s:g} s (server.jwt_max_lifetime): ask for a shorter one")
+        grant = Grant(str(claims["sub"]), frozenset(acc), frozenset(strat), claims.get("admin") is True, jti)
+        self.check_revoked(grant)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
         self._cache[token] = (grant, float(claims["exp"]))

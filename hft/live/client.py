@@ -5,6 +5,8 @@
         corr = [c.send_new(f"c-{i}", "ACC1", "mm1", "AAPL", "sell", 1, 10010) for i in range(100)]  # pipelined
         answers = c.recv_many(100)
 
+TLS: ``TcpOrderClient(host, port, token, ca="ca.pem")`` (and ``cert=``, ``key=`` for mutual TLS).
+
 Answers are dicts: a decision ``{"type": "decision", "corr", "status", "accepted", "duplicate", "kind",
 "reason", "reason_name", "order_id", "seq", "ts"}`` or an error ``{"type": "error", "corr", "status",
 "error", "reason", "field"?}``. Blocking sockets, no threads; one client per thread.
@@ -22,6 +24,7 @@ import numpy as np
 
 from hft.core.orders import ORDER_TYPE_NAMES, REASON_NAMES, TIF_NAMES
 from hft.live import frames as T
+from hft.live.tls import client_context
 
 _SIDES = {"buy": 1, "sell": -1}
 _NEW_HEAD = struct.Struct("<IB" + T.NEW_FIXED.format[1:])  # frame head + NEW's fixed part in one pack
@@ -53,9 +56,20 @@ def _new_frame(corr: int, flags: int, side: int, otype: int, tif: int, price: in
 class TcpOrderClient:
     """One authenticated connection. `send_*` queue frames (sent by `flush` / any `recv`); `recv*` read answers."""
 
-    def __init__(self, host: str, port: int, token: str, timeout: float = 30.0) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, host: str, port: int, token: str, timeout: float = 30.0, *, tls: bool = False,
+                 ca: str | None = None, cert: str | None = None, key: str | None = None) -> None:
+        """Connect and authenticate. TLS (a service with ``server.tls_cert``) when `tls` or `ca` is given: the
+        server's certificate is verified against `ca` (a PEM file; None: the system's trust store) for the name
+        `host`; `cert` / `key`: this client's certificate, for a service that asks for one (mutual TLS)."""
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls or ca is not None or cert is not None:
+            try:
+                sock = client_context(ca, cert, key).wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
         self.buf = bytearray()
         self.pending: list[bytes] = []
         self.corr = 0

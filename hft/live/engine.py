@@ -193,6 +193,9 @@ class LiveGateway:
         # the cause of the manual REJECT_ALL a `halt` control set ("" once resumed or reset): kept by the WAL's
         # controls and the snapshot, so a restart during an ingress kill restores the kill (`restore_pressure`)
         self.halt_cause = ""
+        # the token deny-list (`hft.live.auth.Verifier.revoked`): jti -> who revoked it, why, when (ns); changed
+        # by the journaled ``revoke`` control, kept by the snapshot
+        self.revoked: dict[str, dict[str, Any]] = {}
         self.orders = OrderViews(gw.name_tables(),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
         self.ack_volatile = Log2Histogram()
@@ -873,7 +876,8 @@ class LiveGateway:
         ``cancel`` (the working orders matching `arg`'s filter, a JSON document of ``account`` / ``strategy`` /
         ``symbol``) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
         ``disabled`` cancels the strategy's working orders) and ``limits`` (`arg`: ``{"changes", "by"}``, the
-        changes of `hft.gateway.config.diff_limits`, applied at once: `hft.live.limits_admin`), each audited as an
+        changes of `hft.gateway.config.diff_limits`, applied at once: `hft.live.limits_admin`) and ``revoke`` (`arg`:
+        ``{"jti", "revoked", "by"}``: a token id onto the deny-list, or off it), each audited as an
         `AdminAction` (`arg`'s ``by``: the operator). Journaled for recovery (source ``control:<op>``, then
         ``:<arg>`` when there is one)."""
         now = self._tick()
@@ -884,6 +888,8 @@ class LiveGateway:
             out = self._strategy_mode(now, cause, arg)
         elif op == "limits":
             self._limits(now, cause, arg)
+        elif op == "revoke":
+            self._revoke(now, cause, arg)
         elif op == "cooldown":
             self.gw.tick()
         elif op == "cancel_all":  # server.cancel_on_shutdown (cause "shutdown")
@@ -905,7 +911,7 @@ class LiveGateway:
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
             raise ValueError("control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all|cancel|"
-                             f"strategy_mode|limits, was {op!r}")
+                             f"strategy_mode|limits|revoke, was {op!r}")
         if op in (CLOSE, ROLL):
             self.session_mark = now
         if op == "halt":
@@ -968,6 +974,20 @@ class LiveGateway:
                                                  _encode_json(c).decode()))
             if not self.replaying:
                 log.warning("limit %s by %s", describe_change(c), cause)
+
+    def _revoke(self, now: int, cause: str, arg: str) -> None:
+        """A token id onto the deny-list (``revoked`` true) or off it, audited (scope ``token``)."""
+        f = msgspec.json.decode(arg)
+        jti, on, by = f["jti"], f["revoked"], f.get("by", "")
+        before = "revoked" if jti in self.revoked else "active"
+        if on:
+            self.revoked[jti] = {"by": by, "cause": cause, "ts": now}
+        else:
+            self.revoked.pop(jti, None)
+        after = "revoked" if on else "active"
+        self._transitions.append(AdminAction(now, "token", jti, before, after, cause, by, "{}"))
+        if not self.replaying:
+            log.warning("token %s: %s -> %s by %s", jti, before, after, cause)
 
     def restore_pressure(self) -> None:
         """After recovery: the ingress kill the WAL (or snapshot) left in force is the pressure control's again, so

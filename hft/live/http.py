@@ -18,6 +18,7 @@ its request bodies are bounded, so this front keeps only what the service needs:
   ``body_timeout_s`` after its headers; past either the client gets 408 and the connection closes (a whole-head
   deadline: a client trickling a byte at a time is cut all the same). A connection with no request running or
   begun closes after ``keep_alive_s`` (idle keep-alive);
+- ``ssl``: HTTPS (`hft.live.tls`); the handshake must end within ``header_timeout_s`` of the connect;
 - ``cap`` (`hft.live.connections.ConnectionCap`, shared with the TCP intake): a connection accepted past it is
   answered 503 ``TOO_MANY_CONNECTIONS`` and closed;
 - SIGINT / SIGTERM: stop accepting, let in-flight requests finish (``grace_s``), close the connections and
@@ -83,8 +84,10 @@ class HttpServer:
 
     def __init__(self, app: Any, *, max_body_bytes: int = 8 * 1024 * 1024, keep_alive_s: float = 30.0,
                  header_timeout_s: float = 10.0, body_timeout_s: float = 30.0, cap: ConnectionCap | None = None,
-                 grace_s: float = 5.0, handle_signals: bool = True) -> None:
+                 grace_s: float = 5.0, handle_signals: bool = True, ssl: Any = None) -> None:
         self.app = app
+        self.ssl = ssl  # an `ssl.SSLContext` (`hft.live.tls`): HTTPS, its handshake within `header_timeout_s`
+        self.scheme = "https" if ssl is not None else "http"
         self.max_body_bytes = max_body_bytes
         self.keep_alive_s = keep_alive_s
         self.header_timeout_s = header_timeout_s
@@ -118,7 +121,8 @@ class HttpServer:
     async def serve(self, sockets: list[socket.socket]) -> None:
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        servers = [await loop.create_server(lambda: _Connection(self), sock=s, backlog=2048) for s in sockets]
+        tls = {"ssl": self.ssl, "ssl_handshake_timeout": self.header_timeout_s} if self.ssl is not None else {}
+        servers = [await loop.create_server(lambda: _Connection(self), sock=s, backlog=2048, **tls) for s in sockets]
         installed: dict[int, Any] = {}  # signal -> the Python handler before ours
         if self.handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -358,7 +362,7 @@ class _Connection(asyncio.Protocol):
             self._direct(method, path, headers, body, keep_alive)
             return
         scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": version,
-                 "method": method, "scheme": "http", "path": path, "raw_path": raw_path,
+                 "method": method, "scheme": self.server.scheme, "path": path, "raw_path": raw_path,
                  "query_string": parsed.query or b"", "root_path": "", "headers": headers,
                  "client": self.client, "server": self.local}
         cycle = self.cycle = _Cycle(self, body, keep_alive)

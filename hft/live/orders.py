@@ -103,6 +103,15 @@ class StrategyMode(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = ""
 
 
+class TokenRevoke(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /admin/tokens/revoke`` body: the token's id (its ``jti`` claim), why, and ``revoked`` false to lift
+    an earlier revocation."""
+
+    jti: str
+    reason: str = ""
+    revoked: bool = True
+
+
 class LimitsUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /admin/limits`` body: the level whose limits change (``"defaults"``, ``{"account": A}``,
     ``{"strategy": S}`` or ``{"symbol": Y}``), its limits in the config file's keys and units (`hft.gateway.
@@ -124,6 +133,7 @@ _replace_dec = msgspec.json.Decoder(ReplaceOrder)
 _admin_cancel_dec = msgspec.json.Decoder(AdminCancel)
 _strategy_mode_dec = msgspec.json.Decoder(StrategyMode)
 _limits_dec = msgspec.json.Decoder(LimitsUpdate)
+_revoke_dec = msgspec.json.Decoder(TokenRevoke)
 encode = msgspec.json.Encoder().encode
 _NEW_REQUIRED = 6  # the fields of NewOrder without a default
 _NEW_STRINGS = 5  # of them, those with a string value (client order id, account, strategy, symbol, side)
@@ -131,7 +141,7 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
-                               *LimitsUpdate.__struct_fields__, *(f"limits.{lim.key}" for lim in LIMITS),
+                               *LimitsUpdate.__struct_fields__, "jti", "revoked", *(f"limits.{lim.key}" for lim in LIMITS),
                                "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
@@ -263,6 +273,15 @@ def decode_limits_update(body: bytes) -> LimitsUpdate:
     """``POST /admin/limits``' body (`LimitsUpdate`), or `BadInput` naming the field (the limits themselves are
     checked by the config's parser: `hft.live.limits_admin`)."""
     return _check_reason(decode_body(_limits_dec, body or b"{}"))
+
+
+def decode_token_revoke(body: bytes) -> TokenRevoke:
+    """``POST /admin/tokens/revoke``'s body, or `BadInput` naming the field (a ``jti`` of 1 to 200 printable
+    characters)."""
+    r: TokenRevoke = _check_reason(decode_body(_revoke_dec, body or b"{}"))
+    if not 0 < len(r.jti) <= 200 or not r.jti.isprintable():
+        raise BadInput("jti", "expected a token id (its jti claim) of 1 to 200 printable characters")
+    return r
 
 
 def _check_reason(a: Any) -> Any:

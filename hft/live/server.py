@@ -18,9 +18,11 @@ import logging
 import resource
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from hft.live.connections import ConnectionCap, ConnectionCollector
 from hft.live.http import HttpServer
 from hft.live.metrics import LiveCollector
 from hft.live.paper import PaperVenue
+from hft.live.tls import server_context
 from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds, env_thresholds
 
 log = logging.getLogger("hft.live")
@@ -105,10 +108,17 @@ def build(cfg: GatewayConfig, opts: ServeOptions, fence: Any = None,
             monitor.stop()
         raise
     live.monitor = monitor
-    app = OrderApp(live, Verifier(cfg.server.jwt_secret, cfg.server.jwt_leeway_s),
-                   health_extra=lambda: {"recovery": summary})
+    app = OrderApp(live, verifier(cfg, live.revoked), health_extra=lambda: {"recovery": summary},
+                   metrics_auth=cfg.server.metrics_auth)
     gw.registry.register(LiveCollector(app))
     return live, app, summary
+
+
+def verifier(cfg: GatewayConfig, revoked: Container[str]) -> Verifier:
+    """The service's token verifier (``server.jwt_*``), reading the deny-list `revoked` live."""
+    life = cfg.server.jwt_max_lifetime_ns
+    return Verifier(cfg.server.jwt_secret, cfg.server.jwt_leeway_s,
+                    max_lifetime_s=life / 1e9 if life is not None else None, revoked=revoked)
 
 
 def _warn_limits_differ(file_cfg: GatewayConfig, now: GatewayConfig) -> None:
@@ -141,6 +151,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
 
         return await serve_ha(cfg, opts, host, port, announce)
     signals = _signal_service(cfg, opts)  # validated before anything opens
+    tls = server_context(cfg.server, cfg.source)  # a missing or bad certificate: one line, before the WAL opens
     # until the service serves, a SIGHUP (its default: the end of the process) is logged and ignored
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: the service is "
                                                   "starting (send it again once it listens)")
@@ -160,13 +171,13 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     cap = connection_cap(cfg, live.gw.registry)
     health = app.health_extra
     app.health_extra = lambda: {**health(), "connections": cap.health()}
-    server = http_server(front, cfg, cap)
+    server = http_server(front, cfg, cap, tls)
     _reload_on_sighup(live, cfg)
-    tcp = await _start_tcp(live, app, host, opts.tcp_port, cfg, cap) if opts.tcp_port is not None else None
+    tcp = await _start_tcp(live, app, host, opts.tcp_port, cfg, cap, tls) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
-    tcp_at = f" and tcp://{host}:{tcp.sockets[0].getsockname()[1]}" if tcp is not None else ""
-    line = (f"hft gateway: listening on http://{host}:{bound}{tcp_at} (wal {live.wal.wal_dir}; recovered "
+    tcp_at = f" and {'tls' if tls else 'tcp'}://{host}:{tcp.sockets[0].getsockname()[1]}" if tcp is not None else ""
+    line = (f"hft gateway: listening on {server.scheme}://{host}:{bound}{tcp_at} (wal {live.wal.wal_dir}; recovered "
             f"{summary['decisions']} decisions, {summary['reports']} reports; resent {summary['commands_resent']}; "
             f"order path warmed in {warmed_s:.2f} s)")
     try:
@@ -243,16 +254,18 @@ def _raise_nofile(want: int) -> None:
                         _FD_HEADROOM)
 
 
-def http_server(app: Any, cfg: GatewayConfig | None = None, cap: ConnectionCap | None = None) -> HttpServer:
+def http_server(app: Any, cfg: GatewayConfig | None = None, cap: ConnectionCap | None = None,
+                tls: ssl.SSLContext | None = None) -> HttpServer:
     """The HTTP front on `app` (`hft.live.http`: measured against uvicorn and granian in
-    bench/bench_http_stack.py), with the deadlines of ``cfg.server`` and the connection `cap`. It handles
+    bench/bench_http_stack.py), with the deadlines of ``cfg.server``, the connection `cap` and TLS (`tls`, of
+    `hft.live.tls.server_context`; None: plain HTTP). It handles
     SIGINT / SIGTERM once serving: stop accepting, finish in-flight requests, return; the process then finishes
     its own shutdown (drain, WAL close) and exits 0."""
     if cfg is None:
-        return HttpServer(app, cap=cap)
+        return HttpServer(app, cap=cap, ssl=tls)
     srv = cfg.server
     return HttpServer(app, keep_alive_s=srv.keep_alive_timeout_ns / 1e9, header_timeout_s=srv.header_timeout_ns / 1e9,
-                      body_timeout_s=srv.body_timeout_ns / 1e9, cap=cap)
+                      body_timeout_s=srv.body_timeout_ns / 1e9, cap=cap, ssl=tls)
 
 
 async def serve_announced(server: HttpServer, sock: socket.socket, line: str, announce: Any) -> None:
@@ -371,14 +384,15 @@ async def _start_signals(svc: Any, live: Any, app: Any) -> Any:
     return svc.front(app)
 
 
-async def _start_tcp(live: Any, app: Any, host: str, port: int, cfg: GatewayConfig, cap: ConnectionCap) -> Any:
-    """The binary TCP intake beside HTTP (same writer, ladder, tokens, connection cap); its counters join
+async def _start_tcp(live: Any, app: Any, host: str, port: int, cfg: GatewayConfig, cap: ConnectionCap,
+                     tls: ssl.SSLContext | None = None) -> Any:
+    """The binary TCP intake beside HTTP (same writer, ladder, tokens, connection cap, TLS); its counters join
     /health."""
     from hft.live.tcp import start_tcp  # lazy: numba
 
     try:
         server, stats = await start_tcp(live, app.verifier, app.bad_input, host, port, cap,
-                                        cfg.server.auth_timeout_ns / 1e9)
+                                        cfg.server.auth_timeout_ns / 1e9, tls)
     except OSError as exc:
         raise ConfigError(f"server: cannot listen on {host}:{port} (--tcp-port): {exc.strerror}",
                           key="server.tcp_port") from None

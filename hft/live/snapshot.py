@@ -42,6 +42,7 @@ VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a h
 # an upgrade does not replay the whole WAL, whose closed segments the loader may have deleted); likewise the
 # sessions' DAY order ids and the time of the last session control (`day_orders`, `session_mark`), and since issue
 # 55 the limits in force (`limits` of `GatewayService.snapshot_state`: a snapshot without them keeps the config's)
+# and the token deny-list (`revoked`: none when a snapshot lacks it)
 _MAX_FD = 1 << 16
 _SYNC_EVERY = 2 << 20  # a forked snapshot's bytes between fdatasyncs: small, so the device queue never holds a long
 # burst of them ahead of the WAL's I/O (at 32 MiB the writer lost ~6 % of its core while a child wrote, /v3 p99 5-6 ms)
@@ -57,6 +58,7 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
     return {
         **live.gw.snapshot_state(),  # arena, names, storm, policy (a private arena refused)
         "wal": (seg, off), "records": records, "clock": live.clock.now_ns(), "halt_cause": live.halt_cause,
+        "revoked": live.revoked,  # the token deny-list (hft.live.auth)
         "orders": live.orders,  # with its client-id index (rebuilt from the views on restore)
         "ids_reserved": live.ids_reserved,  # hft.live.order_ids: WAL records before the snapshot's position
         "day_orders": sorted(live.day_orders), "session_mark": live.session_mark,  # sessions (hft.live.calendar)
@@ -239,6 +241,8 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
         log.warning("snapshot %s: %s: replaying the whole WAL", path, why)
         return None
     live.halt_cause = state.get("halt_cause", "")
+    live.revoked.clear()  # in place: the service's Verifier reads this dict
+    live.revoked.update(state.get("revoked", {}))  # a snapshot before revocation: none revoked
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
     live.orders.restore(state["orders"])
     live.n_fills = state["n_fills"]

@@ -10,7 +10,9 @@ Client → server:
   answers ``READY`` or an ``ERROR`` 401 and closes. A connection whose HELLO is not in and verified
   ``server.auth_timeout`` after the connect gets an ``ERROR`` 408 ``AUTH_TIMEOUT`` and is closed; one accepted past
   ``server.max_connections`` (`hft.live.connections`, shared with HTTP) an ``ERROR`` 503 ``TOO_MANY_CONNECTIONS``.
-  An authenticated connection may stay silent as long as it likes.
+  An authenticated connection may stay silent as long as it likes. A token revoked while its connection is open
+  (``POST /admin/tokens/revoke``) gets an ``ERROR`` 401 ``UNAUTHORIZED`` (corr 0) at its next frame, and the
+  connection is closed; what that read held is not queued.
 - ``NEW`` (0x02): ``corr u64, flags u8 (bit 0: durable), side i8 (1 buy, -1 sell), order_type u8, tif u8,
   price i64 (ticks), qty i64 (lots)``, then the strings ``client_order_id, account, strategy, symbol,
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one).
@@ -224,6 +226,10 @@ class IntakeProtocol(asyncio.Protocol):
     # ------------------------------------------------------------------ frames
     def data_received(self, data: bytes) -> None:
         if self.closed:  # refused at the cap, or failed: what still comes is dropped
+            return
+        if self.grant is not None and self.grant.jti in self.verifier.revoked:  # revoked since its HELLO
+            self.stats["auth_failures"] += 1
+            self.fail(0, 401, {"error": "UNAUTHORIZED", "reason": f"token revoked (jti {self.grant.jti!r})"})
             return
         buf = self.buf
         buf += data
@@ -473,12 +479,14 @@ class IntakeProtocol(asyncio.Protocol):
 
 async def start_tcp(live: LiveGateway, verifier: Verifier, bad_input: Counter, host: str, port: int,
                     cap: ConnectionCap | None = None,
-                    auth_timeout_s: float = 10.0) -> tuple[asyncio.Server, dict[str, int]]:
+                    auth_timeout_s: float = 10.0, tls: Any = None) -> tuple[asyncio.Server, dict[str, int]]:
     """Listen for TCP intake connections; returns the server and its counters (shown by /health). Bad input
     is counted in `bad_input` (the HTTP app's counter: ``gateway_bad_input_total{field}``); connections count
-    against `cap` (shared with HTTP) and must authenticate within `auth_timeout_s`."""
+    against `cap` (shared with HTTP) and must authenticate within `auth_timeout_s`. `tls`: an `ssl.SSLContext`
+    (`hft.live.tls`; its handshake within `auth_timeout_s` too), None: plain TCP."""
     stats = {"connections": 0, "intents": 0, "refused": 0, "bad_frames": 0, "auth_failures": 0, "auth_timeouts": 0}
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: IntakeProtocol(live, verifier, stats, bad_input, cap, auth_timeout_s),
-                                      host, port, backlog=512)
+                                      host, port, backlog=512, ssl=tls,
+                                      ssl_handshake_timeout=auth_timeout_s if tls is not None else None)
     return server, stats

@@ -35,6 +35,7 @@ class AdminAction(NamedTuple):
 
     ts: int
     scope: str  # "strategy" (a strategy's mode) | "orders" (a mass cancel) | "limits" (a limit: key is its path)
+    # | "token" (a token id onto or off the deny-list)
     key: str  # what it applies to: the strategy's name, the cancel's filter
     from_state: str
     to_state: str

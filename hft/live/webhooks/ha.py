@@ -39,6 +39,7 @@ from hft.core.tasks import cancel_and_wait
 from hft.gateway.config import GatewayConfig
 from hft.gateway.service import GatewayService
 from hft.live import server as S
+from hft.live.auth import AuthError, Verifier
 from hft.live.connections import ConnectionCollector
 from hft.live.engine import LiveGateway
 from hft.live.recovery import replay_wal
@@ -65,9 +66,10 @@ class LeadershipCollector:
 class HAFront:
     """The ASGI app of an HA process: the leader's app once it leads, standby answers before."""
 
-    def __init__(self, lease: Any, registry: Any) -> None:
+    def __init__(self, lease: Any, registry: Any, verifier: Verifier | None = None) -> None:
         self.lease = lease
         self.registry = registry
+        self.verifier = verifier  # ``server.metrics_auth``: /metrics and /health's detail need a token
         self.target: Any = None
         self.following: dict[str, Any] = {}
 
@@ -78,6 +80,17 @@ class HAFront:
         if scope["type"] != "http":
             return
         path = scope["path"]
+        if self.verifier is not None and path in ("/metrics", "/health"):
+            auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            if auth is None and path == "/health":  # liveness stays open: the status alone
+                body = {"status": "taking_over" if self.lease.leader else "standby", "ready": False}
+                await _send(send, 503, json.dumps(body).encode(), _JSON)
+                return
+            try:
+                self.verifier.verify(auth)
+            except AuthError as e:
+                await _send(send, e.status, json.dumps({"error": "UNAUTHORIZED", "reason": e.reason}).encode(), _JSON)
+                return
         if path == "/metrics":
             from prometheus_client import generate_latest
 
@@ -105,7 +118,8 @@ def follow_state(cfg: GatewayConfig, wal_dir: Path) -> dict[str, Any]:
     live = LiveGateway(GatewayService(cfg, clock=ManualClock(0)), None, None)
     rep = replay_wal(live, wal_dir)
     return {"decisions": rep["decisions"], "reports": rep["reports"], "mismatches": rep["mismatches"],
-            "orders": len(live.orders), "positions": live.positions(), "at": time.time()}
+            "orders": len(live.orders), "positions": live.positions(), "at": time.time(),
+            "revoked": sorted(live.revoked)}
 
 
 def _wal_size(wal_dir: Path) -> int:
@@ -121,6 +135,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
 
 
     wal_dir = S.wal_dir_of(cfg)
+    tls = S.server_context(cfg.server, cfg.source)  # a missing or bad certificate: one line, before anything opens
     svc = SignalService(cfg, wal_dir.parent / "signals", embedded=opts.nats_embedded)
     standby_registry = CollectorRegistry()
     state: dict[str, Any] = {"live": None, "tasks": None, "summary": {}}
@@ -167,14 +182,15 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
     lease = LeaderLease(cfg.signals.ha, svc.bus, acquired, lost)
     svc.lease = lease
     standby_registry.register(LeadershipCollector(lease))
-    front = HAFront(lease, standby_registry)
+    revoked: set[str] = set()  # the leader's token deny-list, as the standby follows its WAL
+    front = HAFront(lease, standby_registry, S.verifier(cfg, revoked) if cfg.server.metrics_auth else None)
     cap = S.connection_cap(cfg, standby_registry)
     sock = S.listen(host, port)
     svc.start_bus()
     warm = asyncio.create_task(_warm_then_lead(cfg, opts, lease), name="hft-warm-then-lead")
-    server = S.http_server(front, cfg, cap)
-    follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease), name="hft-standby-follow")
-    line = (f"hft gateway: listening on http://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
+    server = S.http_server(front, cfg, cap, tls)
+    follower = asyncio.create_task(_follow(cfg, wal_dir, front, lease, revoked), name="hft-standby-follow")
+    line = (f"hft gateway: listening on {server.scheme}://{host}:{sock.getsockname()[1]} (node {lease.node}, standby until "
             f"it holds the lease)")
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: a standby has no limits in force (it "
@@ -201,14 +217,19 @@ async def _warm_then_lead(cfg: GatewayConfig, opts: Any, lease: LeaderLease) -> 
     lease.start()
 
 
-async def _follow(cfg: GatewayConfig, wal_dir: Path, front: HAFront, lease: Any, period_s: float = 1.0) -> None:
-    """While standby: rebuild the WAL-derived state read-only whenever the WAL grew."""
+async def _follow(cfg: GatewayConfig, wal_dir: Path, front: HAFront, lease: Any, revoked: set[str],
+                  period_s: float = 1.0) -> None:
+    """While standby: rebuild the WAL-derived state read-only whenever the WAL grew (its token deny-list into
+    `revoked`)."""
     seen = -2
     while front.target is None:
         size = _wal_size(wal_dir)
         if size != seen and size >= 0 and not lease.leader:
             try:
-                front.following = await asyncio.to_thread(follow_state, cfg, wal_dir)
+                state = await asyncio.to_thread(follow_state, cfg, wal_dir)
+                revoked.clear()
+                revoked.update(state.pop("revoked"))
+                front.following = state
                 seen = size
             except Exception as exc:
                 front.following = {"error": f"{exc.__class__.__name__}: {exc}"}

@@ -1,0 +1,159 @@
+"""Security of the real `hft gateway serve` on a loopback port: TLS on HTTP and the TCP intake (real handshakes,
+certificates made by ``openssl``), mutual TLS, token revocation (over the admin route, kept across a SIGKILL),
+short-lived tokens, and /metrics and /health behind a token."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from svckit import CONFIG, HFT, SECRET, Server, order, token
+
+from hft.live.auth import mint
+from hft.live.client import TcpIntakeError, TcpOrderClient
+from hft.live.tls import client_context
+from tests.tlskit import Pki, make_pki
+
+pytestmark = pytest.mark.slow  # starts the service as a process
+
+
+def _config(tmp: Path, **server: Any) -> Path:
+    cfg = yaml.safe_load(CONFIG.read_text())
+    cfg["server"].update(server)
+    out = tmp / "gateway.yaml"
+    out.write_text(yaml.safe_dump(cfg))
+    return out
+
+
+def _tcp_port(srv: Server) -> int:
+    return int(re.search(r"(?:tls|tcp)://[\d.]+:(\d+)", srv.ready_line).group(1))
+
+
+def _https(port: int, method: str, path: str, ctx: ssl.SSLContext | None, tok: str | None = None,
+           body: Any = None) -> tuple[int, Any]:
+    conn = (http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx) if ctx is not None
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=10))
+    try:
+        h = {"Authorization": f"Bearer {tok}"} if tok else {}
+        conn.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
+        r = conn.getresponse()
+        raw = r.read()
+        return r.status, json.loads(raw) if "json" in r.getheader("content-type", "") else raw.decode()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def test_tls_on_http_and_tcp(tmp_path, pki, server_factory):
+    cfg = _config(tmp_path, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key))
+    srv = server_factory("--tcp-port", "0", config=cfg).start()
+    assert f"https://127.0.0.1:{srv.port}" in srv.ready_line and "tls://" in srv.ready_line
+    tok = token()
+    good = client_context(str(pki.ca))
+    code, body = _https(srv.port, "POST", "/v3/orders", good, tok, order("tls-1"))
+    assert code == 201 and body["accepted"] is True
+    with pytest.raises((http.client.HTTPException, OSError)):  # plain HTTP to a TLS port: no answer
+        _https(srv.port, "GET", "/health", None)
+    with pytest.raises(ssl.SSLCertVerificationError):  # a CA that did not sign the server's certificate
+        _https(srv.port, "GET", "/health", client_context(str(pki.other_ca)))
+
+    port = _tcp_port(srv)
+    with TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.ca)) as c:
+        assert c.order("tls-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
+    with pytest.raises((TcpIntakeError, OSError)):  # a plain HELLO is no ClientHello
+        TcpOrderClient("127.0.0.1", port, tok, timeout=5)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.other_ca))
+
+    # the CLI's client of the admin routes over TLS
+    out = subprocess.run([str(HFT), "gateway", "limits-diff", str(cfg), "--url", f"https://127.0.0.1:{srv.port}",
+                          "--ca", str(pki.ca), "--token", token(admin=True)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and "no limit differs" in out.stdout, out
+
+
+def test_mutual_tls_refuses_a_client_without_a_certificate(tmp_path, pki, server_factory):
+    cfg = _config(tmp_path, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key),
+                  tls_client_ca=str(pki.ca))
+    srv = server_factory("--tcp-port", "0", config=cfg).start()
+    tok = token()
+    with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):  # TLS 1.3: refused at the first read
+        _https(srv.port, "GET", "/positions", client_context(str(pki.ca)), tok)
+    with_cert = client_context(str(pki.ca), str(pki.client_cert), str(pki.client_key))
+    assert _https(srv.port, "GET", "/positions", with_cert, tok)[0] == 200
+
+    port = _tcp_port(srv)
+    with pytest.raises((TcpIntakeError, ssl.SSLError, OSError)):
+        TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.ca), timeout=5)
+    with TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.ca), cert=str(pki.client_cert),
+                        key=str(pki.client_key)) as c:
+        assert c.grant["subject"] == "tester"
+
+
+def test_a_missing_certificate_is_one_line_naming_its_key(tmp_path, pki):
+    cfg = _config(tmp_path, tls_cert=str(tmp_path / "nope.pem"), tls_key=str(pki.server_key))
+    srv = Server(tmp_path / "home", config=cfg)
+    with pytest.raises(RuntimeError):
+        srv.start(timeout=60)
+    err = srv.log.read_text()
+    assert "key 'server.tls_cert': expected a readable PEM file" in err and "nope.pem" in err
+    assert srv.proc.returncode == 11
+
+
+def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_after_a_restart(tmp_path,
+                                                                                            server_factory):
+    cfg = _config(tmp_path, jwt_max_lifetime="2h", metrics_auth=True)
+    srv = server_factory("--tcp-port", "0", config=cfg).start()
+    admin = token(admin=True)
+    tok = mint(SECRET, "trader", ["ACC1"], ["mm1"], 3600, jti="trader-1")
+    assert srv.request("GET", "/positions", token=tok)[0] == 200
+    tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), tok)
+    assert tcp.order("rv-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
+
+    assert srv.request("POST", "/admin/tokens/revoke", {"jti": "trader-1"}, token=tok)[0] == 403
+    code, body = srv.request("POST", "/admin/tokens/revoke", {"jti": "trader-1", "reason": "leaked"}, token=admin)
+    assert code == 200 and body["before"] == "active" and body["after"] == "revoked"
+    code, body = srv.request("GET", "/positions", token=tok)
+    assert code == 401 and body["error"] == "UNAUTHORIZED" and "revoked" in body["reason"]
+    tcp.send_new("rv-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)
+    ans = tcp.recv()
+    assert ans["type"] == "error" and ans["status"] == 401 and "revoked" in ans["reason"]
+    with pytest.raises((TcpIntakeError, OSError)):
+        tcp.recv()
+    tcp.close()
+    with pytest.raises(TcpIntakeError, match="401"):
+        TcpOrderClient("127.0.0.1", _tcp_port(srv), tok)
+    assert "trader-1" in srv.request("GET", "/admin/tokens/revoked", token=admin)[1]
+
+    srv.kill9()  # the revocation is in the WAL
+    srv.start()
+    assert srv.request("GET", "/positions", token=tok)[0] == 401
+    assert srv.request("GET", "/positions", token=token())[0] == 200  # another token is not affected
+    code, body = srv.request("POST", "/admin/tokens/revoke", {"jti": "trader-1", "revoked": False}, token=admin)
+    assert code == 200 and body["after"] == "active"
+    assert srv.request("GET", "/positions", token=tok)[0] == 200
+    assert srv.request("POST", "/admin/tokens/revoke", {"jti": ""}, token=admin)[1]["field"] == "jti"
+
+    # short-lived tokens: a lifetime (exp - iat) above server.jwt_max_lifetime is refused
+    code, body = srv.request("GET", "/positions", token=token(ttl=3 * 3600))
+    assert code == 401 and "jwt_max_lifetime" in body["reason"]
+
+    # metrics_auth: /metrics needs a token; /health answers its status alone without one
+    assert srv.request("GET", "/metrics")[0] == 401
+    assert srv.request("GET", "/metrics", token=tok)[0] == 200
+    code, body = srv.request("GET", "/health")
+    assert code == 200 and body == {"status": "ok", "ready": True}
+    code, body = srv.request("GET", "/health", token=tok)
+    assert code == 200 and "wal" in body
+    assert srv.request("GET", "/health", token="not-a-jwt")[0] == 401
