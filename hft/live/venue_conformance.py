@@ -25,8 +25,9 @@ naming the clause and what differed. The clauses:
 - ``crash_reconcile``: orders sent, then the service SIGKILLed and started again on the same WAL: every order the
   gateway answered is still there, none filled twice, the positions equal the sum of the fills, no repeated
   id reached the venue; a `Reconciling` venue's orders all end filled (its record gives back what the WAL
-  lacked), a resting order is still working and is cancelled after the restart; an adapter whose start is a
-  new session (``session_restarts``) has its working orders expired.
+  lacked), a resting order is still working and is cancelled after the restart, and the venue's positions
+  (``positions()``, when offered) equal the gateway's; an adapter whose start is a new session
+  (``session_restarts``) has its working orders expired.
 
 The report order is read back from the service's own WAL once it has stopped. An adapter that never rests an
 order (``Profile.rest`` None) skips ``cancel`` and ``replace``.
@@ -297,8 +298,9 @@ def _replace(svc: _Service, p: Profile, expect: dict) -> None:
 
 def _repeated_id(svc: _Service, p: Profile, expect: dict) -> None:
     # the gateway: the same request twice is one order, filled once
-    a = svc.new("conf-repeat", p.fill(svc.health()), key="conf-repeat")
-    b = svc.new("conf-repeat", p.fill(svc.health()), key="conf-repeat")
+    order = p.fill(svc.health())  # once: a retry repeats its request exactly
+    a = svc.new("conf-repeat", order, key="conf-repeat")
+    b = svc.new("conf-repeat", order, key="conf-repeat")
     if a["order_id"] != b["order_id"]:
         raise ConformanceError(f"repeated_id: the same request twice: expected one order, were {a} and {b}")
     v = svc.wait_status("repeated_id", a["order_id"], ("filled",))
@@ -343,13 +345,17 @@ def _crash_reconcile(svc: _Service, p: Profile, expect: dict) -> str:
     svc.kill()
     svc.start()
     health = svc.health()
-    session = "orders_expired" in svc.request("GET", "/health")[1].get("recovery", {})
+    recovery = svc.request("GET", "/health")[1].get("recovery", {})
+    session = "orders_expired" in recovery
     ends = ("filled", "expired") if session else ("filled",)
     views = [svc.wait_status("crash_reconcile", oid, ends) for oid in fills]
     for v in views:
         if v["filled"] > 1 or sum(f["qty"] for f in v["fills"]) != v["filled"]:
             raise ConformanceError(f"crash_reconcile: order {v['order_id']}: expected at most its 1 lot filled, "
                                    f"once, was {v}")
+    if recovery.get("positions_differ", 0):
+        raise ConformanceError(f"crash_reconcile: expected the venue's positions to equal the gateway's after the "
+                               f"restart, {recovery['positions_differ']} differ ({recovery})")
     if health.get("duplicates", 0):
         raise ConformanceError(f"crash_reconcile: expected no repeated order id at the venue, was {health}")
     _, pos = svc.request("GET", "/positions")

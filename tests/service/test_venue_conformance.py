@@ -1,5 +1,6 @@
 """The venue adapter conformance suite (`hft.live.venue_conformance`) against the built-in adapters: loopback (its
-rest mode: IOC orders fill, GTC orders rest) and paper (a recorded LOBSTER day)."""
+rest mode: IOC orders fill, GTC orders rest) and paper (a recorded LOBSTER day). The crash clause (a SIGKILL and a
+restart) and paper (a day to load) are the slow parts."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import pytest
 
 from hft.live import venue_conformance as vc
 
-pytestmark = pytest.mark.slow
-
 
 def test_loopback_conforms(tmp_path):
-    out = vc.run(vc.Profile("loopback", {"mode": "rest"}), tmp_path)
-    assert out == dict.fromkeys(vc.CLAUSES, "ok")
+    clauses = [c for c in vc.CLAUSES if c != "crash_reconcile"]
+    assert vc.run(vc.Profile("loopback", {"mode": "rest"}), tmp_path, clauses) == dict.fromkeys(clauses, "ok")
+
+
+@pytest.mark.slow
+def test_loopback_conforms_across_a_crash(tmp_path):
+    out = vc.run(vc.Profile("loopback", {"mode": "rest"}), tmp_path, ["crash_reconcile"])
+    assert out == {"crash_reconcile": "ok"}
 
 
 def test_an_unknown_clause_is_refused(tmp_path):
@@ -20,6 +25,7 @@ def test_an_unknown_clause_is_refused(tmp_path):
         vc.run(vc.Profile(), tmp_path, ["nope"])
 
 
+@pytest.mark.slow
 def test_an_adapter_that_does_not_rest_fails_the_cancel_clause(tmp_path):
     # the profile says GTC orders rest; the loopback venue in fill mode fills them: the clause names the difference
     with pytest.raises(vc.ConformanceError, match=r"cancel: order \d+: expected status in \['working'\]"):
@@ -30,6 +36,7 @@ def _paper_rest(h):
     return {"side": "buy", "price": (h["last_trade"] or 58_000) - 500, "tif": "gtc"}  # $5 under the market (cents)
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_paper_conforms(shared_data, tmp_path):
     day = shared_data / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_1.zip"
