@@ -64,6 +64,11 @@ from hft.core.orders import (
     SELL,
     TIF_GTC,
 )
+from hft.gateway.intents import OrderCommand
+from hft.live.auth import mint
+from hft.live.engine import JOURNAL
+from hft.live.venue import VenueContext, build_venue
+from hft.recorder.reader import iter_records
 
 __all__ = ["CLAUSES", "ConformanceError", "Profile", "run"]
 
@@ -152,8 +157,6 @@ class _Service:
                 self.kill()
 
     def token(self) -> str:
-        from hft.live.auth import mint
-
         return mint(self.secret, "conformance", [ACCOUNT], [STRATEGY], 3600.0)
 
     def request(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> tuple:
@@ -210,9 +213,6 @@ def _config(profile: Profile, workdir: Path) -> Path:
 
 def _report_kinds(home: Path) -> dict[int, list[int]]:
     """Each order's report kinds in the order the service recorded them (its WAL, read once it stopped)."""
-    from hft.live.engine import JOURNAL
-    from hft.recorder.reader import iter_records
-
     out: dict[int, list[int]] = {}
     for _topic, r in iter_records(home / "wal" / "gateway-live", frozenset({JOURNAL})):
         if r["source"] == "report":
@@ -316,9 +316,6 @@ def _repeated_id(svc: _Service, p: Profile, expect: dict) -> None:
 async def _twice(p: Profile, svc: _Service) -> tuple[int, int]:
     """Build the adapter by its factory beside the service (its files under a folder of its own), send one new
     order twice, wait for its answers; (ACKs of that order, ``health()["duplicates"]``)."""
-    from hft.gateway.intents import OrderCommand
-    from hft.live.venue import VenueContext, build_venue
-
     wal = svc.home / "adapter-alone" / "wal"
     wal.mkdir(parents=True, exist_ok=True)
     v = build_venue(p.adapter, VenueContext(dict(p.options), wal))
