@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.fileio import remove_dead_temps, temp_prefix
-from hft.gateway.config import GatewayConfig
+from hft.gateway.config import GatewayConfig, VenueConfig
 from hft.live import server as S
 from hft.live.auth import mint
 
@@ -54,7 +54,7 @@ def warm_order_path(cfg: GatewayConfig, opts: S.ServeOptions, timeout_s: float =
         remove_dead_temps(tempfile.gettempdir())  # a killed process's warm-up directory (module docstring)
         with tempfile.TemporaryDirectory(prefix=temp_prefix("hft-warm-")) as tmp:
             secret = secrets.token_hex(24)
-            scratch = replace(cfg, dedup_persist_path=None,
+            scratch = replace(cfg, dedup_persist_path=None, venue=VenueConfig(),  # the loopback venue, below
                               server=replace(cfg.server, wal_dir=str(Path(tmp) / "wal"), jwt_secret=secret))
             name, options = S.venue_choice(cfg, opts)
             mode = options.get("mode", "fill") if name == "loopback" else "fill"
