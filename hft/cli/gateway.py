@@ -136,11 +136,13 @@ def serve(
     config: Path = typer.Option(None, "--config", help="gateway YAML (default: built-in defaults)"),
     host: str = typer.Option(None, "--host", help="listen address (server.host, HFT_GATEWAY_HOST; 127.0.0.1)"),
     port: int = typer.Option(None, "--port", help="listen port (server.port, HFT_GATEWAY_PORT; 8080; 0 = any)"),
+    venue: str = typer.Option(None, "--venue", help="venue adapter: loopback, paper, an installed one, "
+                                                    "module:factory (default: the config's venue.adapter, loopback)"),
     paper: Path = typer.Option(None, "--paper", help="paper venue: a recorded day (LOBSTER zip, event file) "
                                                       "replayed on the wall clock behind the dispatcher"),
-    speed: float = typer.Option(1.0, "--speed", help="paper venue: replay speed (1.0 = real time)"),
+    speed: float = typer.Option(None, "--speed", help="paper venue: replay speed (1.0 = real time)"),
     symbol: str = typer.Option(None, "--symbol", help="paper venue: the gateway symbol the data trades as"),
-    loopback: str = typer.Option("fill", "--loopback", help="loopback venue (no --paper): fill | rest"),
+    loopback: str = typer.Option(None, "--loopback", help="loopback venue: fill | rest (default fill)"),
     venue_journal: Path = typer.Option(None, "--venue-journal", help="loopback venue's journal file"),
     nats_embedded: bool = typer.Option(False, "--nats-embedded",
                                        help="start a local nats-server (JetStream) at signals.bus.url"),
@@ -156,9 +158,9 @@ def serve(
     from hft.live.server import serve as run
     from hft.recorder.disk_monitor import env_thresholds
 
-    if speed <= 0:
+    if speed is not None and speed <= 0:
         raise typer.BadParameter("expected a positive speed", param_hint="--speed")
-    if loopback not in ("fill", "rest"):
+    if loopback is not None and loopback not in ("fill", "rest"):
         raise typer.BadParameter(f"expected fill or rest, was {loopback!r}", param_hint="--loopback")
     if tcp_port is not None and not 0 <= tcp_port <= 65535:
         raise typer.BadParameter(f"expected a port 0..65535, was {tcp_port}", param_hint="--tcp-port")
@@ -172,7 +174,7 @@ def serve(
 
         server_context(cfg.server, cfg.source)  # a missing certificate: one line now, not a child per back-off
         raise typer.Exit(run_supervised(child_command(sys.argv[1:])))
-    opts = ServeOptions(venue="paper" if paper else "loopback", loopback_mode=loopback,
+    opts = ServeOptions(venue="paper" if paper else venue, loopback_mode=loopback,
                         disk_thresholds=env_thresholds(),  # a bad $HFT_DISK_THRESHOLDS: one line, before anything starts
                         venue_journal=str(venue_journal) if venue_journal else None,
                         paper_data=str(paper) if paper else None, paper_speed=speed, paper_symbol=symbol,

@@ -198,6 +198,16 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class VenueConfig:
+    """The venue adapter the live service sends its orders to (``venue:``; `hft.live.venue`): a registered name
+    (``loopback``, ``paper``, an installed package's), ``module:factory`` or ``FILE.py:factory``, and the options
+    its factory takes. ``venue: NAME`` is ``venue: {adapter: NAME}``."""
+
+    adapter: str = "loopback"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SessionSpec:
     """A daily trading session (``sessions.<name>``): `open_s` and `close_s` are seconds after local midnight in
     the IANA zone `time_zone` (a close before the open: the session spans midnight; equal: a 24-hour session,
@@ -238,6 +248,7 @@ class GatewayConfig:
     timing: str = "dispatch"  # off | dispatch | stages
     ingress: IngressConfig = field(default_factory=IngressConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    venue: VenueConfig = field(default_factory=VenueConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)  # webhooks, bus, HA (hft.config.signals)
     # trading sessions of the live service: "default" and symbol names (none: no day roll, no DAY expiry)
     sessions: Mapping[str, SessionSpec] = field(default_factory=dict)
@@ -515,6 +526,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
     storm_s.done()
     ingress = _ingress(_opt_section(root, "ingress"))
     server = _server(_opt_section(root, "server"))
+    venue = _venue(root)
     signals = parse_signals(_opt_section(root, "signals"))
 
     symbols: dict[str, SymbolSpec] = {}
@@ -569,8 +581,8 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
         require_reference_price=require_ref, self_match_prevention=smp, risk_checks=risk_checks,
         defaults=defaults, accounts=accounts,
         strategies=strategies, symbols=symbols, allow_unlisted_symbols=allow_unlisted, storm=storm,
-        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, signals=signals,
-        sessions=sessions, source=f,
+        channel_capacity=channel_capacity, timing=timing, ingress=ingress, server=server, venue=venue,
+        signals=signals, sessions=sessions, source=f,
     )
     _check_min_below_max(cfg)
     _check_follower_names(cfg)
@@ -693,6 +705,24 @@ def _ingress(s: Section) -> IngressConfig:
                         max_body_bytes=s.int("max_body_bytes", d.max_body_bytes, min_value=256))
     s.done()
     return out
+
+
+def _venue(root: Section) -> VenueConfig:
+    """``venue:``: a name, or ``{adapter: NAME, options: {...}}`` (the options are the adapter's to check)."""
+    v = root.raw("venue", None)
+    if v is None:
+        return VenueConfig()
+    if isinstance(v, str):
+        v = {"adapter": v}
+    s = Section(v, root.file, "venue")
+    adapter = s.str("adapter", VenueConfig.adapter)
+    if not adapter.strip():
+        s.fail(s.key("adapter"), "a venue adapter's name, module:factory or FILE.py:factory", adapter)
+    options = s.raw("options", None) or {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        s.fail(s.key("options"), "a mapping of the adapter's options", options)
+    s.done()
+    return VenueConfig(adapter.strip(), dict(options))
 
 
 def _server(s: Section) -> ServerConfig:

@@ -8,7 +8,10 @@ Modules (one job each; later layers - signed webhooks, NATS, active/standby - bu
 - `engine`   `LiveGateway`: the one writer. Decides intake batches through `GatewayService.process`, records
              every decision / report / control to the WAL (group commit), then dispatches to the venue.
 - `recovery` rebuilds the service's state on start by replaying its own WAL, then reconciles with the venue.
-- `venues`   the venues behind the dispatcher: `LoopbackVenue` (fills or rests, keeps its own journal) and
+- `venue`    the venue adapter contract (`Venue`, `Reconciling`) and the registry that builds one by name
+             (`build_venue`: built-ins, the entry-point group ``hft.venues``, ``module:factory``);
+             `venue_conformance` checks an adapter against it through the real service.
+- `venues`   the built-in adapters: `LoopbackVenue` (fills or rests, keeps its own journal); `paper`'s
              `PaperVenue` (the simulator's venue fed by a recorded day on the wall clock).
 - `app`      the ASGI application (routes, status codes, metrics of the HTTP layer).
 - `http`     the HTTP/1.1 front (httptools on the service's loop): one write per answer, keep-alive, limits.
@@ -16,3 +19,12 @@ Modules (one job each; later layers - signed webhooks, NATS, active/standby - bu
 
 See docs/live.md.
 """
+
+from hft.core.exports import lazy_exports
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    "Venue": "hft.live.venue",
+    "Reconciling": "hft.live.venue",
+    "VenueContext": "hft.live.venue",
+    "build_venue": "hft.live.venue",
+})

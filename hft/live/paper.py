@@ -31,6 +31,7 @@ from hft.core.errors import ConfigError
 from hft.core.orders import CMD_CANCEL, CMD_NEW, CMD_REPLACE, EXEC_REPORT_DTYPE, REPORT_EXPIRED
 from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand
+from hft.live.venue import VenueContext
 from hft.sim.replay import build_venue, load_replay_config
 
 
@@ -58,6 +59,7 @@ class PaperVenue:
         self.fills = 0
         self.last_trade = 0
         self.expired_unknown = 0  # cancels / replaces of orders sent before a restart, answered EXPIRED
+        self.duplicates = 0  # new orders with an id received already: refused, not executed again
         self._received: set[int] = set()  # ids of the new orders this venue received (since the process started)
         self._t0_wall = 0
         self._t0_exch = self.exch_now
@@ -65,7 +67,8 @@ class PaperVenue:
     @classmethod
     def from_data(cls, data: str | Path | None, *, speed: float = 1.0, symbol: str | None = None) -> PaperVenue:
         if data is None or not Path(data).exists():
-            raise ConfigError(f"--paper: expected a recorded data file, {data} does not exist", key="paper")
+            raise ConfigError(f"--paper (venue.options.data): expected a recorded data file, {data} does not "
+                              "exist", key="paper")
         md = open_market_data([Path(data)])
         cfg = load_replay_config(None)
         venue, _seed, _ref = build_venue(md, cfg)
@@ -79,7 +82,7 @@ class PaperVenue:
         warm.cancel(int(e["exch_ts"]), 1)
         return cls(venue, md.events, symbol or md.instrument.symbol, speed, source=str(data))
 
-    # ------------------------------------------------------------------ venue protocol
+    # ------------------------------------------------------------------ the venue adapter contract (hft.live.venue)
     def start(self, loop: asyncio.AbstractEventLoop, on_report: Callable[[ExecutionReport], None]) -> None:
         self.loop = loop
         self.on_report = on_report
@@ -93,6 +96,9 @@ class PaperVenue:
             rows[0]["ts"], rows[0]["order_id"], rows[0]["kind"] = now, oid, REPORT_EXPIRED
             self.expired_unknown += 1
         elif cmd.action == CMD_NEW:
+            if oid in self._received:  # a repeated id: never executed twice (the contract, `hft.live.venue`)
+                self.duplicates += 1
+                return
             self._received.add(oid)
             rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
                          int(cmd.tif))
@@ -145,7 +151,18 @@ class PaperVenue:
         return {"kind": "paper", "source": self.source, "symbol": self.symbol, "speed": self.speed,
                 "events_applied": self.i, "events": len(self.events), "exchange_ts": self.exch_now,
                 "orders_sent": self.sent, "reports": self.reports, "fills": self.fills,
-                "last_trade": self.last_trade, "expired_unknown": self.expired_unknown}
+                "last_trade": self.last_trade, "expired_unknown": self.expired_unknown,
+                "duplicates": self.duplicates}
 
     def close(self) -> None:
         pass
+
+
+def paper(ctx: VenueContext) -> PaperVenue:
+    """The ``paper`` adapter (`hft.live.venue`): options ``data`` (a recorded day, required), ``speed`` (default
+    1.0) and ``symbol`` (the gateway symbol the day trades as; default the data's instrument)."""
+    ctx.only("paper", "data", "speed", "symbol")
+    speed = ctx.options.get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float):
+        raise ConfigError(f"key 'venue.options.speed': expected a number > 0, was {speed!r}", key="venue.options.speed")
+    return PaperVenue.from_data(ctx.options.get("data"), speed=float(speed), symbol=ctx.options.get("symbol"))

@@ -16,6 +16,9 @@ the dispatch) are sent. The venue's own record of what it received makes this ex
 that keeps no record (`PaperVenue`, in-process) gets nothing re-sent, and when it starts a new session on every
 start (``session_restarts``: the paper venue replays its day from the beginning) the orders still working at the
 gateway ended with the session before: each gets an EXPIRED report, so none keeps its reservation.
+A venue that reports its positions (``positions()``, the contract of `hft.live.venue`) is then compared with the
+gateway: each (account, strategy, symbol) whose net position differs is counted (``positions_differ``) and the
+first logged as an error; nothing is changed to make them agree (which side is right is the operator's call).
 """
 
 from __future__ import annotations
@@ -125,6 +128,18 @@ def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
     return out
 
 
+def _positions_differ(live: LiveGateway, venue: dict[tuple[str, str, str], int]) -> int:
+    """How many (account, strategy, symbol) the venue's net position and the gateway's differ on (the first
+    logged)."""
+    gw = {(p["account"], p["strategy"], p["symbol"]): p["position"] for p in live.positions()}
+    differ = sorted(k for k in {*gw, *venue} if gw.get(k, 0) != venue.get(k, 0))
+    if differ:
+        k = differ[0]
+        log.error("reconciliation: %d positions differ between the venue and the gateway, e.g. %s: venue %d, "
+                  "gateway %d", len(differ), "/".join(k), venue.get(k, 0), gw.get(k, 0))
+    return len(differ)
+
+
 def _expire_working(live: LiveGateway) -> int:
     """End every order still working at the gateway with an EXPIRED report (journaled, so the next replay of the
     WAL ends them too); how many."""
@@ -151,6 +166,8 @@ def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
     rep["ids_skipped"] = live.start_ids()
     rep["next_order_id"] = live.gw.next_order_id
     rep.update(reconcile(live, commands))
+    if hasattr(live.venue, "positions"):
+        rep["positions_differ"] = _positions_differ(live, live.venue.positions())
     live.restore_pressure()
     live.start_sessions()  # the boundaries missed while down fire once the writer's timer runs
     log.info("recovered from %s: %s", wal_dir, rep)

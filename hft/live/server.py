@@ -39,8 +39,8 @@ from hft.live.auth import Verifier
 from hft.live.connections import ConnectionCap, ConnectionCollector
 from hft.live.http import HttpServer
 from hft.live.metrics import LiveCollector
-from hft.live.paper import PaperVenue
 from hft.live.tls import server_context
+from hft.live.venue import Venue, VenueContext, build_venue
 from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds, env_thresholds
 
 log = logging.getLogger("hft.live")
@@ -50,11 +50,13 @@ log = logging.getLogger("hft.live")
 class ServeOptions:
     """What the CLI passes besides the gateway config."""
 
-    venue: str = "loopback"  # loopback | paper
-    loopback_mode: str = "fill"  # fill | rest
+    # the venue adapter (`hft.live.venue`): None takes the config's ``venue.adapter``; the flags below, when set,
+    # go over its ``venue.options`` (loopback: mode, journal; paper: data, speed, symbol)
+    venue: str | None = None
+    loopback_mode: str | None = None  # fill | rest
     venue_journal: str | None = None
     paper_data: str | None = None
-    paper_speed: float = 1.0
+    paper_speed: float | None = None
     paper_symbol: str | None = None
     disk_monitor: bool = True
     nats_embedded: bool = False  # start a local nats-server for the signals bus (hft.bus.embedded)
@@ -131,13 +133,20 @@ def _warn_limits_differ(file_cfg: GatewayConfig, now: GatewayConfig) -> None:
                     changes[0]["path"])
 
 
-def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Any:
-    if opts.venue == "paper":
-        return PaperVenue.from_data(opts.paper_data, speed=opts.paper_speed, symbol=opts.paper_symbol)
-    from hft.live.venues import LoopbackVenue  # lazy: numba
+def venue_choice(cfg: GatewayConfig, opts: ServeOptions) -> tuple[str, dict[str, Any]]:
+    """The venue adapter's name and options: the config's ``venue``, the command line's over it."""
+    name = opts.venue or cfg.venue.adapter
+    flags = {"mode": opts.loopback_mode, "journal": opts.venue_journal} if name == "loopback" else {}
+    if name == "paper":
+        flags = {"data": opts.paper_data, "speed": opts.paper_speed, "symbol": opts.paper_symbol}
+    options = dict(cfg.venue.options) if name == cfg.venue.adapter else {}
+    options.update((k, v) for k, v in flags.items() if v is not None)
+    return name, options
 
-    journal = Path(opts.venue_journal) if opts.venue_journal else wal_dir.parent / f"{wal_dir.name}-venue.jsonl"
-    return LoopbackVenue(journal, opts.loopback_mode)
+
+def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Venue:
+    name, options = venue_choice(cfg, opts)
+    return build_venue(name, VenueContext(options, wal_dir, cfg))
 
 
 async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int,

@@ -1,21 +1,19 @@
-"""Venues behind the live service's dispatcher.
+"""The built-in venue adapters behind the live service's dispatcher (the contract: `hft.live.venue`).
 
-A venue has ``start(loop, on_report)``, ``send(cmd)`` (never blocks; reports come back later through
-``on_report(ExecutionReport)``, on the event loop), ``close()``, ``health() -> dict``, and optionally
-``send_array(cmds, accounts, strategies, symbols) -> EXEC_REPORT_DTYPE array`` (a COMMAND_DTYPE array of a
-writer step at once; the reports it caused at once are returned, later ones come through ``on_report``),
-``received()`` / ``reports()`` for reconciliation after a crash (`hft.live.recovery`).
+``send_array(cmds, accounts, strategies, symbols) -> EXEC_REPORT_DTYPE array``, the contract's optional path of
+a COMMAND_DTYPE array of a writer step at once, is offered by the loopback venue (the reports it caused at once
+are returned, later ones come through ``on_report``).
 
-- `LoopbackVenue`: an exchange stand-in on the same machine. ``fill`` mode fills every new order in full at
-  its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working until
-  cancelled (across a restart of the service too: its journal says which still rest); a replace of a resting
-  order takes its new price and open size (REPLACED), of any other is refused (REPLACE_REJECTED). It has no book: its reference price of a symbol is the price of its last fill there, and a market
-  order fills at it (a symbol it never filled has none: the market order is rejected, the journal saying why).
-  It keeps its own journal
-  (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's crash as an
-  exchange's books would), refuses a second new order with an id it already holds (counted and journaled as
-  ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
-- `PaperVenue` (`hft.live.paper`): the simulator's venue fed by a recorded day on the wall clock.
+- `LoopbackVenue` (adapter ``loopback``): an exchange stand-in on the same machine. ``fill`` mode fills every new
+  order in full at its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working
+  until cancelled (across a restart of the service too: its journal says which still rest); a replace of a
+  resting order takes its new price and open size (REPLACED), of any other is refused (REPLACE_REJECTED). It has
+  no book: its reference price of a symbol is the price of its last fill there, and a market order fills at it
+  (a symbol it never filled has none: the market order is rejected, the journal saying why). It keeps its own
+  journal (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's
+  crash as an exchange's books would), refuses a second new order with an id it already holds (counted and
+  journaled as ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
+- `PaperVenue` (adapter ``paper``, `hft.live.paper`): the simulator's venue fed by a recorded day on the wall clock.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from hft.core.errors import ConfigError
 from hft.core.jit import njit
 from hft.core.orders import (
     CMD_CANCEL,
@@ -51,6 +50,7 @@ from hft.core.orders import (
 )
 from hft.gateway import records
 from hft.gateway.intents import ExecutionReport, OrderCommand
+from hft.live.venue import VenueContext
 
 _encode = msgspec.json.Encoder().encode  # the journal's JSON lines (compact, as json.dumps with separators)
 
@@ -480,3 +480,13 @@ class LoopbackVenue:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def loopback(ctx: VenueContext) -> LoopbackVenue:
+    """The ``loopback`` adapter (`hft.live.venue`): options ``mode`` (fill | rest, default fill) and ``journal``
+    (default ``<wal dir>-venue.jsonl``)."""
+    ctx.only("loopback", "mode", "journal")
+    mode = ctx.options.get("mode", "fill")
+    if mode not in ("fill", "rest"):
+        raise ConfigError(f"key 'venue.options.mode': expected fill or rest, was {mode!r}", key="venue.options.mode")
+    return LoopbackVenue(Path(ctx.options.get("journal") or ctx.path("venue.jsonl")), mode)

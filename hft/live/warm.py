@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from hft.core.fileio import remove_dead_temps, temp_prefix
-from hft.gateway.config import GatewayConfig
+from hft.gateway.config import GatewayConfig, VenueConfig
 from hft.live import server as S
 from hft.live.auth import mint
 
@@ -54,9 +54,10 @@ def warm_order_path(cfg: GatewayConfig, opts: S.ServeOptions, timeout_s: float =
         remove_dead_temps(tempfile.gettempdir())  # a killed process's warm-up directory (module docstring)
         with tempfile.TemporaryDirectory(prefix=temp_prefix("hft-warm-")) as tmp:
             secret = secrets.token_hex(24)
-            scratch = replace(cfg, dedup_persist_path=None,
+            scratch = replace(cfg, dedup_persist_path=None, venue=VenueConfig(),  # the loopback venue, below
                               server=replace(cfg.server, wal_dir=str(Path(tmp) / "wal"), jwt_secret=secret))
-            mode = opts.loopback_mode if opts.venue == "loopback" else "fill"
+            name, options = S.venue_choice(cfg, opts)
+            mode = options.get("mode", "fill") if name == "loopback" else "fill"
             scratch_opts = S.ServeOptions(venue="loopback", loopback_mode=mode,
                                           venue_journal=str(Path(tmp) / "venue.jsonl"), disk_monitor=False)
             asyncio.run(_until_stopped(_orders(scratch, scratch_opts, secret), stop or threading.Event(), timeout_s))
@@ -96,7 +97,7 @@ async def _orders(cfg: GatewayConfig, opts: S.ServeOptions, secret: str) -> None
             iter(cfg.symbols.items()))
         tick, lot = spec.tick_multiple, spec.lot_multiple
         tok = mint(secret, "warm-up", [account], [strategy], 600.0)
-        fills_at_once = opts.loopback_mode == "fill"
+        fills_at_once = opts.loopback_mode in ("fill", None)
         for i, (path, key) in enumerate((("/orders", b"warm-0"), ("/v3/orders", None))):
             body = {"client_order_id": f"warm-{i}", "account": account, "strategy": strategy, "symbol": symbol,
                     "side": ("buy", "sell")[i], "price": (10_000, 20_000)[i] * tick, "qty": lot}  # never crossing

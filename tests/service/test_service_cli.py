@@ -27,6 +27,15 @@ def test_serve_without_secret_is_a_config_error(tmp_path):
     assert not (tmp_path / "wal").exists()  # nothing written
 
 
+def test_an_unknown_venue_adapter_is_one_line_listing_the_known_ones(tmp_path):
+    r = _run("gateway", "serve", "--config", str(CONFIG), "--port", "0", "--venue", "nope",
+             env={"HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET})
+    assert r.returncode == 11, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "error: key 'venue.adapter': expected a venue adapter, one of ['loopback', 'paper'] (built in or in the "
+        "entry-point group 'hft.venues'), module:factory or FILE.py:factory, was 'nope'"]
+
+
 def test_bad_env_port_and_short_secret(tmp_path):
     r = _run("gateway", "serve", "--config", str(CONFIG), env={"HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET,
                                                                "HFT_GATEWAY_PORT": "http"})
