@@ -100,11 +100,15 @@ class Aggregator:
         return toward(self.target(sig.instrument), position, self.cfg.max_qty)
 
     def state(self) -> dict[str, Any]:
-        """The views and targets, for ``/health`` and logs: {instrument: {target, views: {source: …}}}."""
-        return {inst: {"target": self.target(inst), "net": self.net(inst),
-                       "views": {n: {"corr_id": v.corr_id, "ts_event": v.ts_event, "value": self.value(v)}
-                                 for n, v in sorted(views.items())}}
-                for inst, views in sorted(self.views.items())}
+        """The views and targets, for ``/health`` and logs: {instrument: {target, net, views: {source: {corr_id,
+        ts_event, value, live}}}} (``live``: alive and confident, so counted)."""
+        out: dict[str, Any] = {}
+        for inst, views in sorted(self.views.items()):
+            live = self.live(inst)
+            out[inst] = {"target": self.target(inst), "net": self.net(inst),
+                         "views": {n: {"corr_id": v.corr_id, "ts_event": v.ts_event, "value": self.value(v),
+                                       "live": n in live} for n, v in sorted(views.items())}}
+        return out
 
 
 class SignalAggregate(SignalFollow):

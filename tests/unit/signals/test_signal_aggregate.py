@@ -84,7 +84,7 @@ def scenario(draw):
     min_net = draw(st.sampled_from([0.0, 0.1, 0.2, 0.5]))
     max_qty = draw(st.integers(1, 20))
     sigs: list[SignalRecord] = []
-    for i in range(draw(st.integers(1, 40))):
+    for i in range(draw(st.integers(1, 25))):
         if sigs and draw(st.integers(0, 9)) == 0:  # a redelivery of an earlier record
             sigs.append(sigs[draw(st.integers(0, len(sigs) - 1))])
             continue
@@ -104,7 +104,7 @@ def _section(sources, conflict, min_net):
             "conflict": conflict, "min_net": min_net}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scenario())
 def test_the_rule_matches_its_statement(case):
     sources, conflict, min_net, max_qty, sigs = case
@@ -120,7 +120,7 @@ def test_the_rule_matches_its_statement(case):
     assert got == oracle(sources, conflict, min_net, max_qty, sigs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(scenario(), st.randoms(use_true_random=False))
 def test_the_views_do_not_depend_on_the_folding_order(case, rnd):
     """What a restarted follower relies on: folding the stream's records again, in any order, any number of
