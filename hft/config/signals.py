@@ -72,6 +72,63 @@ class BusConfig:
     blip_ns: int = 2_000_000_000  # how long a webhook waits for a reconnect before 503
 
 
+CONFLICT_RULES = ("net", "flat")
+
+
+@dataclass(frozen=True)
+class AggregateSource:
+    """How one source counts in an aggregate (docs/signals.md, "Signal aggregation")."""
+
+    weight: float  # > 0
+    min_strength: float = 0.0  # a view whose strength is below this counts as none
+    ttl_ns: int | None = None  # the life of a view whose signal has no horizon; None: until replaced
+
+
+@dataclass(frozen=True)
+class AggregateConfig:
+    """Several sources combined into one target (`hft.sim.strategies.signal_aggregate.Aggregator`)."""
+
+    sources: Mapping[str, AggregateSource]
+    conflict: str = "net"  # net: opposite views offset each other; flat: any disagreement → target 0
+    min_net: float = 0.0  # |net view| below this → target 0
+    max_qty: int = 10  # lots at a net view of ±1, and at most this per signal
+
+
+def parse_aggregate(s: Section, max_qty: int) -> AggregateConfig:
+    """Validate an aggregation section (``sources``, ``conflict``, ``min_net``, ``ttl``): the live follower's
+    ``signals.follow.aggregate`` and the replay strategy ``signal_aggregate`` read theirs with this one function.
+    `max_qty` is the caller's (``follow.max_qty`` / the strategy's ``max_qty``)."""
+    ttl = None if s.raw("ttl", None) is None else s.duration_ns("ttl")
+    if ttl is not None and ttl <= 0:
+        s.fail(s.key("ttl"), "a positive duration or null", s.raw("ttl"))
+    src = s.raw("sources")
+    if not isinstance(src, Mapping) or not src:
+        s.fail(s.key("sources"), "a non-empty mapping of source name to {weight, min_strength, ttl}", src)
+    sources: dict[str, AggregateSource] = {}
+    for name, data in src.items():
+        path = s.key(f"sources.{name}")
+        if not isinstance(name, str) or not _SOURCE_NAME.match(name):
+            s.fail(path, "a source name of 1-64 letters, digits, '_' or '-'", name)
+        one = Section({} if data is None else data, s.file, path)
+        weight = one.float("weight", 1.0)
+        if weight <= 0:
+            one.fail(one.key("weight"), "a number > 0", weight)
+        low = one.float("min_strength", 0.0, min_value=0.0)
+        if low > 1:
+            one.fail(one.key("min_strength"), "a number within [0, 1]", low)
+        own = ttl if not one.has("ttl") or one.raw("ttl") is None else one.duration_ns("ttl")
+        if own is not None and own <= 0:
+            one.fail(one.key("ttl"), "a positive duration or null", one.raw("ttl"))
+        one.done()
+        sources[name] = AggregateSource(weight, low, own)
+    conflict = s.str("conflict", "net", choices=CONFLICT_RULES)
+    min_net = s.float("min_net", 0.0, min_value=0.0)
+    if min_net > 1:
+        s.fail(s.key("min_net"), "a number within [0, 1]", min_net)
+    s.done()
+    return AggregateConfig(sources, conflict, min_net, max_qty)
+
+
 @dataclass(frozen=True)
 class FollowConfig:
     """The signal-following strategy (durable consumer of ``signals.normalized`` → intents)."""
@@ -81,6 +138,7 @@ class FollowConfig:
     strategy: str = "signal1"
     max_qty: int = 10  # lots at strength 1.0
     consumer: str = "gateway-follower"  # durable consumer name
+    aggregate: AggregateConfig | None = None  # several sources combined (None: each signal on its own)
 
 
 @dataclass(frozen=True)
@@ -229,9 +287,13 @@ def parse_signals(s: Section, env: Mapping[str, str] | None = None) -> SignalsCo
     bus = _bus(Section(s.raw("bus", {}) or {}, s.file, s.key("bus")), env)
     f = Section(s.raw("follow", {}) or {}, s.file, s.key("follow"))
     fd = FollowConfig()
+    max_qty = f.int("max_qty", fd.max_qty, min_value=1)
+    agg = f.raw("aggregate", None)
     follow = FollowConfig(enabled=f.bool("enabled", fd.enabled), account=f.str("account", fd.account),
-                          strategy=f.str("strategy", fd.strategy), max_qty=f.int("max_qty", fd.max_qty, min_value=1),
-                          consumer=f.str("consumer", fd.consumer))
+                          strategy=f.str("strategy", fd.strategy), max_qty=max_qty,
+                          consumer=f.str("consumer", fd.consumer),
+                          aggregate=None if agg is None else parse_aggregate(Section(agg, s.file, f.key("aggregate")),
+                                                                             max_qty))
     f.done()
     h = Section(s.raw("ha", {}) or {}, s.file, s.key("ha"))
     hd = HAConfig()

@@ -14,16 +14,25 @@ intent carries the window ``[ts_received - clock_skew, expires_ns(max_signal_age
 the gateway's clock (`hft.live.engine.Pending.window`), and the config keeps ``max_signal_age + clock_skew`` below
 ``dedup.ttl`` (`hft.gateway.config.check_signal_age`). A stale signal is not traded: it is counted (``stale``),
 dead-lettered on ``signals.dead`` with the reason, and acked.
+
+With ``signals.follow.aggregate`` the rule is `hft.sim.strategies.signal_aggregate.Aggregator` (several sources
+combined into one target, the one the ``signal_aggregate`` replay uses): each record is folded into the views
+(stale or not: the views judge time by event times only), and a record that is its source's view trades toward
+the aggregate target. The views are rebuilt on start, before the first message is consumed, by folding every
+record of the subject still in the stream (`hft.bus.export.scan_subject`): folding is idempotent and
+order-free, so a restart (a SIGKILL too) has the views it had, plus those of records not yet acted on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from typing import Any
 
+from hft.bus.export import scan_subject
 from hft.bus.nats_bus import BusDown
 from hft.config.signals import FollowConfig
 from hft.core.signal import SignalRecord
@@ -31,7 +40,8 @@ from hft.core.tasks import cancel_and_wait
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
 from hft.live.engine import OUTSIDE_WINDOW, LiveGateway, Pending
-from hft.sim.strategies.signal_follow import order_for
+from hft.sim.strategies.signal_aggregate import Aggregator
+from hft.sim.strategies.signal_follow import order_for, toward
 
 log = logging.getLogger("hft.signals")
 
@@ -50,6 +60,28 @@ class SignalFollower:
         self.task: asyncio.Task | None = None
         self.counts = {"signals": 0, "orders": 0, "accepted": 0, "duplicates": 0, "denied": 0, "skipped": 0,
                        "invalid": 0, "retried": 0, "stale": 0}
+        self.agg = Aggregator(cfg.aggregate) if cfg.aggregate is not None else None
+        self.rebuilt: int | None = None  # records folded by the start's rebuild (None: not done yet)
+
+    def health(self) -> dict[str, Any]:
+        """The counts, and with an aggregate its views and targets (``/health`` ``signals.follower``)."""
+        out: dict[str, Any] = dict(self.counts)
+        if self.agg is not None:
+            out["aggregate"] = {"rebuilt": self.rebuilt, "instruments": self.agg.state()}
+        return out
+
+    async def _rebuild(self) -> None:
+        """Fold every record of the subject in the stream into the views (module docstring)."""
+        assert self.agg is not None
+        agg = self.agg
+
+        def fold(d: dict[str, Any]) -> None:
+            with contextlib.suppress(ValueError, TypeError):  # not a record: the consumer terminates it
+                agg.fold(SignalRecord.from_dict(d))
+
+        self.rebuilt = await scan_subject(self.bus.js, self.bus.cfg.stream, self.subject, fold)
+        log.info(json.dumps({"event": "signal_views_rebuilt", "records": self.rebuilt,
+                             "instruments": agg.state()}))
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="hft-signal-follower")
@@ -66,6 +98,8 @@ class SignalFollower:
                 sub = None
                 continue
             try:
+                if self.agg is not None and self.rebuilt is None:
+                    await self._rebuild()
                 if sub is None:
                     sub = await self.bus.js.pull_subscribe(
                         self.subject, durable=self.cfg.consumer, stream=self.bus.cfg.stream,
@@ -92,6 +126,10 @@ class SignalFollower:
             await msg.term()
             return
         self.counts["signals"] += 1
+        if self.agg is not None and not self.agg.fold(sig):  # superseded, or a source not aggregated
+            self.counts["skipped"] += 1
+            await msg.ack()
+            return
         window = (sig.ts_received - self.skew_ns, sig.expires_ns(self.max_age_ns))
         if not window[0] <= time.time_ns() <= window[1]:  # the writer checks again, on the gateway's clock
             await self._stale(msg, sig)
@@ -99,7 +137,8 @@ class SignalFollower:
         c = self.cfg
         pos = self.live.gw.position(c.account, c.strategy, sig.instrument).position \
             if self.live.gw.registered("symbol", sig.instrument) else 0
-        todo = order_for(sig, int(pos), c.max_qty)
+        todo = order_for(sig, int(pos), c.max_qty) if self.agg is None else \
+            toward(self.agg.target(sig.instrument), int(pos), c.max_qty)
         if todo is None:
             self.counts["skipped"] += 1
             await msg.ack()
@@ -126,8 +165,9 @@ class SignalFollower:
             return
         self.counts["orders"] += 1
         self.counts["duplicates" if d.duplicate else ("accepted" if d.accepted else "denied")] += 1
+        extra = {} if self.agg is None else {"target": self.agg.target(sig.instrument)}
         log.info(json.dumps({"event": "signal_decision", "corr_id": sig.corr_id, "source": sig.source,
-                             "instrument": sig.instrument, "accepted": bool(d.accepted),
+                             "instrument": sig.instrument, **extra, "accepted": bool(d.accepted),
                              "reason": O.decision_body(d, body.client_order_id).reason,
                              "order_id": int(d.order_id),
                              "latency_ms": round((time.time_ns() - sig.ts_received) / 1e6, 3)}))

@@ -88,7 +88,7 @@ class SignalService:
             out["webhooks"] = {"sources": sorted(self.sig.sources), "nonces": len(self.nonces.seen),
                                "nonces_loaded": self.nonces.loaded}
         if self.follower is not None:
-            out["follower"] = dict(self.follower.counts)
+            out["follower"] = self.follower.health()
         return out
 
     def front(self, orders: Any) -> SignalFront:

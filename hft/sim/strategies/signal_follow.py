@@ -25,13 +25,18 @@ from hft.core.signal import SignalRecord
 from hft.sim.strategy import Context, Strategy
 
 
+def toward(target: int, position: int, max_qty: int) -> tuple[int, int] | None:
+    """(side, lots) that trade `position` toward `target`, at most `max_qty` lots, or None when there."""
+    delta = target - position
+    if delta == 0:
+        return None
+    return (1 if delta > 0 else -1), min(abs(delta), max_qty)
+
+
 def order_for(sig: SignalRecord, position: int, max_qty: int) -> tuple[int, int] | None:
     """(side, lots) to trade for `sig` holding `position`, or None (module docstring)."""
     if sig.target is not None:
-        delta = sig.target - position
-        if delta == 0:
-            return None
-        return (1 if delta > 0 else -1), min(abs(delta), max_qty)
+        return toward(sig.target, position, max_qty)
     if sig.side == 0 or sig.strength <= 0:
         return None
     return sig.side, max(1, round(max_qty * sig.strength))
@@ -66,8 +71,8 @@ class SignalFollow(Strategy):
 
     def __init__(self, signals: str, max_qty: int, instrument: str) -> None:
         if not signals:
-            raise ConfigError("strategies.signal_follow.signals: expected a file of recorded signals (JSON lines)",
-                              key="strategies.signal_follow.signals")
+            key = f"strategies.{self.name}.signals"
+            raise ConfigError(f"{key}: expected a file of recorded signals (JSON lines)", key=key)
         self.path = signals
         self.max_qty = max_qty
         self.instrument = instrument
@@ -79,12 +84,16 @@ class SignalFollow(Strategy):
         return {"signals": Path(self.path).name, "max_qty": self.max_qty, "instrument": self.instrument,
                 "n_signals": len(self.queue)}
 
+    def decide(self, sig: SignalRecord, position: int) -> tuple[int, int] | None:
+        """(side, lots) to trade for `sig` holding `position`, or None: the rule of the strategy."""
+        return order_for(sig, position, self.max_qty)
+
     def on_book(self, ctx: Context) -> None:
         q = self.queue
         while self.next < len(q) and q[self.next].ts_event <= ctx.now:
             sig = q[self.next]
             self.next += 1
-            todo = order_for(sig, ctx.position, self.max_qty)
+            todo = self.decide(sig, ctx.position)
             if todo is None:
                 continue
             side, qty = todo
