@@ -7,7 +7,10 @@
 
 Answers are dicts: a decision ``{"type": "decision", "corr", "status", "accepted", "duplicate", "kind",
 "reason", "reason_name", "order_id", "seq", "ts"}`` or an error ``{"type": "error", "corr", "status",
-"error", "reason", "field"?}``. Blocking sockets, no threads; one client per thread.
+"error", "reason", "field"?}``. The execution reports of the orders this connection sent (REPORT frames) are kept
+apart as they are read, in order, and taken with `recv_report`: ``{"type": "report", "seq", "ts", "order_id",
+"price", "qty", "leaves", "filled", "account", "strategy", "kind", "kind_name", "status", "status_name"}``
+(account and strategy: the gateway's registry indices). Blocking sockets, no threads; one client per thread.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from hft.core.orders import ORDER_TYPE_NAMES, REASON_NAMES, TIF_NAMES
+from hft.core.orders import ORDER_TYPE_NAMES, ORDER_UPDATE, REASON_NAMES, TIF_NAMES
 from hft.live import frames as T
 
 _SIDES = {"buy": 1, "sell": -1}
@@ -58,6 +62,8 @@ class TcpOrderClient:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.pending: list[bytes] = []
+        self.reports: deque[dict[str, Any]] = deque()  # REPORT frames read, not taken yet (`recv_report`)
+        self.answers: deque[dict[str, Any]] = deque()  # answers read while waiting for a report
         self.corr = 0
         self.sock.sendall(T.frame(T.HELLO, token.encode()))
         ans = self.recv()
@@ -148,8 +154,36 @@ class TcpOrderClient:
 
     # ------------------------------------------------------------------ receiving
     def recv(self) -> dict[str, Any]:
-        """The next answer (flushes queued frames first)."""
+        """The next answer (flushes queued frames first); REPORT frames read meanwhile are kept for
+        `recv_report`."""
         self.flush()
+        if self.answers:
+            return self.answers.popleft()
+        while True:
+            ans = self._next_frame()
+            if ans["type"] != "report":
+                return ans
+            self.reports.append(ans)
+
+    def recv_report(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next execution report of an order this connection sent (flushes queued frames first); answers read
+        meanwhile are kept for `recv`. TimeoutError when none comes within `timeout` seconds (None: the
+        socket's timeout)."""
+        self.flush()
+        before = self.sock.gettimeout()
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            while not self.reports:
+                ans = self._next_frame()
+                (self.reports if ans["type"] == "report" else self.answers).append(ans)
+        except TimeoutError:
+            raise TimeoutError("no execution report came") from None
+        finally:
+            self.sock.settimeout(before)
+        return self.reports.popleft()
+
+    def _next_frame(self) -> dict[str, Any]:
         while True:
             if len(self.buf) >= 4:
                 (n,) = struct.unpack_from("<I", self.buf)
@@ -170,6 +204,9 @@ class TcpOrderClient:
         self.flush()
         while True:
             decs, other = self._take_complete()
+            if self.answers:
+                other = [*self.answers, *other]
+                self.answers.clear()
             if len(decs) or other:
                 return decs, other
             chunk = self.sock.recv(1 << 20)
@@ -195,7 +232,8 @@ class TcpOrderClient:
             (length,) = struct.unpack_from("<I", buf, pos)
             if n - pos < 4 + length:
                 break
-            other.append(_decode(buf[pos + 4], bytes(buf[pos + 5:pos + 4 + length])))
+            ans = _decode(buf[pos + 4], bytes(buf[pos + 5:pos + 4 + length]))
+            (self.reports if ans["type"] == "report" else other).append(ans)
             pos += 4 + length
         del self.buf[:pos]
         decs = np.concatenate(parts) if parts else np.empty(0, DECISION_ANSWER)
@@ -224,4 +262,9 @@ def _decode(kind: int, body: bytes) -> dict[str, Any]:
         return {"type": "error", "corr": corr, "status": status, **json.loads(body[T.ERROR_FIXED.size:])}
     if kind == T.READY:
         return {"type": "ready", **json.loads(body)}
+    if kind == T.REPORT:
+        u = np.frombuffer(body, T.REPORT_ANSWER, 1)
+        out: dict[str, Any] = {"type": "report", **{f: int(u[f][0]) for f in T.REPORT_ANSWER.names}}
+        out.update({k: v[0] for k, v in ORDER_UPDATE.readable({"kind": u["kind"], "status": u["status"]}).items()})
+        return out
     raise TcpIntakeError(f"unknown answer frame type {kind}")
