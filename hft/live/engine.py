@@ -806,9 +806,9 @@ class LiveGateway:
     def _view_reports(self, rep: np.ndarray, exch_ts: np.ndarray) -> None:
         """The order views follow the applied reports (`OrderViews.apply_reports`); the fills of viewed orders
         become the step's ``sim.fills`` rows, and every report applied to a view an update of the stream."""
-        sel, cols, upd = self.orders.apply_reports(rep)
+        sel, cols, upd = self.orders.apply_reports(rep, self.updates.n + 1)
         if len(upd):
-            self.updates.append(self.orders.updates(rep, upd, self.updates.n + 1))
+            self.updates.append(upd)
         if not len(sel):
             return
         arr = self.orders.fill_rows(rep, exch_ts, sel, cols, self.n_fills + 1)

@@ -40,7 +40,7 @@ class UpdateLog:
         return max(1, self.n - len(self.ring) + 1)
 
     def append(self, rows: np.ndarray) -> None:
-        """Rows numbered ``n + 1 ..`` (`hft.live.views.OrderViews.updates`), in order."""
+        """Rows numbered ``n + 1 ..`` (`hft.live.views.OrderViews.apply_reports`' third answer), in order."""
         if len(rows) > len(self.ring):
             rows = rows[-len(self.ring):]
         place(self.ring, int(rows["seq"][0]), rows)
@@ -60,6 +60,9 @@ class UpdateLog:
     def publish(self) -> None:
         """Tell the listeners of the updates appended since the last call (the writer's commit)."""
         if self.published == self.n:
+            return
+        if not self.listeners:
+            self.published = self.n
             return
         rows = self.since(max(self.published, self.lo - 1))
         self.published = self.n

@@ -106,15 +106,16 @@ class OrderView:
 def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
            price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, fills: np.ndarray,
            n_fill: int, old_fills: np.ndarray, n_old_fill: int, out_fill: np.ndarray, out_cols: np.ndarray,
-           out_far: np.ndarray, out_ended: np.ndarray, out_upd: np.ndarray) -> tuple[int, int, int, int, int, int, int]:
+           out_far: np.ndarray, out_ended: np.ndarray, out_upd: np.ndarray, first_seq: int
+           ) -> tuple[int, int, int, int, int, int, int]:
     """Apply reports in order to the view ring `rows` (order ids ``base .. base + len(rows) - 1``, each at slot
     ``id % len(rows)``) or, for an order id below `base`, to its row of `old_rows` (the open views kept aside by
     `OrderViews.prune`; the table `old_at` gives an order id's row there); a fill goes to the fill log `fills` (last
     fill number `n_fill`), or to `old_fills` (last `n_old_fill`) for a view aside. Writes the indices of the reports
     that are fills of a viewed order into `out_fill` (with their view's account, strategy, symbol, side into
     `out_cols`), of those whose order id has no row into `out_far`, the rows of the views aside that a report ended
-    into `out_ended`, and for each report applied to a view ``(index, status, filled, account, strategy)`` after it
-    into `out_upd` (the order-update stream's rows). Returns (fills reported, far reports, n_fill, n_old_fill,
+    into `out_ended`, and each report applied to a view as an ORDER_UPDATE_DTYPE row of `out_upd` (the order-update
+    stream's, numbered from `first_seq`: the view's status and filled after it). Returns (fills reported, far reports, n_fill, n_old_fill,
     highest order id counted in the ring, views aside ended, updates)."""
     cap = rows.shape[0]
     nf = 0
@@ -181,11 +182,17 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
             out_ended[ne] = j
             ne += 1
         u = out_upd[nu]
-        u[0] = i
-        u[1] = r[_STATUS]
-        u[2] = r[_FILLED]
-        u[3] = r[_ACCT]
-        u[4] = r[_STRAT]
+        u.seq = first_seq + nu
+        u.ts = ts[i]
+        u.order_id = oid[i]
+        u.price = price[i]
+        u.qty = qty[i]
+        u.leaves = leaves[i]
+        u.filled = r[_FILLED]
+        u.account = r[_ACCT]
+        u.strategy = r[_STRAT]
+        u.kind = k
+        u.status = r[_STATUS]
         nu += 1
     return nf, nx, n_fill, n_old_fill, hi, ne, nu
 
@@ -532,11 +539,11 @@ class OrderViews:
             if r[_HAS] and r[_STATUS] in _OPEN:
                 r[_STATUS] = CANCEL_PENDING
 
-    def apply_reports(self, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def apply_reports(self, rep: np.ndarray, first_seq: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Apply an EXEC_REPORT_DTYPE array in order (status, filled, leaves, fills, reports applied); returns the
         indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
-        (registry indices; an n x 4 array), and per report applied to a view its index, the view's status and
-        filled after it, its account and strategy (an n x 5 array: `updates` makes the stream's rows of it)."""
+        (registry indices; an n x 4 array), and the ORDER_UPDATE_DTYPE rows of the reports applied to a view
+        (numbered from `first_seq`: the order-update stream's, `hft.live.updates`)."""
         n = len(rep)
         oid = rep["order_id"]  # the array's own columns, strided: no copy (the kernel takes any layout)
         self._fit_fills(n)
@@ -544,11 +551,11 @@ class OrderViews:
         out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
         out_ended = np.empty(n if self.n_old else 0, np.int64)
-        out_upd = np.empty((n, 5), np.int64)
+        out_upd = np.empty(n, ORDER_UPDATE_DTYPE)
         nf, nx, self.n_fill, self.n_old_fill, hi, ne, nu = _apply(
             self.rows, self.old_at.tab, self.old_rows[:self.n_old], oid, rep["kind"], rep["price"],
             rep["qty"], rep["leaves"], rep["ts"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
-            out_fill, out_cols, out_far, out_ended, out_upd)
+            out_fill, out_cols, out_far, out_ended, out_upd, first_seq)
         self._hi_reported = max(self._hi_reported, hi)
         if ne:
             self._ended += out_ended[:ne].tolist()
@@ -557,21 +564,6 @@ class OrderViews:
             for x in oid[out_far[:nx]].tolist():
                 far[x] = far.get(x, 0) + 1
         return out_fill[:nf], out_cols[:nf], out_upd[:nu]
-
-    @staticmethod
-    def updates(rep: np.ndarray, upd: np.ndarray, first_seq: int) -> np.ndarray:
-        """The ORDER_UPDATE_DTYPE rows (numbers from `first_seq`) of the reports `apply_reports` applied to views
-        (its third answer)."""
-        out = np.empty(len(upd), ORDER_UPDATE_DTYPE)
-        i = upd[:, 0]
-        out["seq"] = np.arange(first_seq, first_seq + len(upd))
-        for f in ("ts", "order_id", "price", "qty", "leaves", "kind"):
-            out[f] = rep[f][i]
-        out["status"] = upd[:, 1]
-        out["filled"] = upd[:, 2]
-        out["account"] = upd[:, 3]
-        out["strategy"] = upd[:, 4]
-        return out
 
     @staticmethod
     def fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.ndarray,

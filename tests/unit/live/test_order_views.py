@@ -57,11 +57,10 @@ def test_views_follow_their_reports_in_order() -> None:
     rep = _reports((1, REPORT_ACK, 0, 0, 10, 7), (1, REPORT_PARTIAL_FILL, 9990, 4, 6, 8),
                    (2, REPORT_ACK, 0, 0, 10, 9), (1, REPORT_FILL, 9989, 6, 0, 10),
                    (99, REPORT_ACK, 0, 0, 1, 11), (3, REPORT_CANCELED, 0, 0, 0, 12))
-    fills, cols, upd = v.apply_reports(rep)
+    fills, cols, u = v.apply_reports(rep, 41)
     assert fills.tolist() == [1, 3]  # the rows of the array that filled a viewed order
     assert cols.tolist() == [[0, 0, 0, 1], [0, 0, 0, 1]]  # their views: account, strategy, symbol, side
     # the order-update stream's rows: each report applied to a view (99 has none), its status and filled after it
-    u = OrderViews.updates(rep, upd, 41)
     assert [(r.seq, r.order_id, r.ts, STATUS_NAMES[r.status], r.filled, r.qty, r.leaves)
             for r in ORDER_UPDATE.rows(u)] == [
         (41, 1, 7, "working", 0, 0, 10), (42, 1, 8, "partially_filled", 4, 4, 6), (43, 2, 9, "working", 0, 0, 10),
