@@ -201,3 +201,17 @@ def test_tcp_connection_gets_the_execution_reports_of_its_orders(srv):
             other.recv_report(0.5)
     _code, v = srv.request("GET", "/health")
     assert v["tcp"]["reports"] >= 4
+
+
+def test_a_stopping_service_ends_its_streams_without_cancelling(srv):
+    s = Stream(srv, query="?cancel_on_disconnect=1")
+    oid = _new(srv, "q-1")
+    assert s.events(1)[0]["order_id"] == oid
+    t0 = time.monotonic()
+    assert srv.stop() == 0
+    assert time.monotonic() - t0 < 5  # the open stream does not hold the graceful stop
+    assert s.r.read() == b""  # ended (the last chunk), not cut
+    s.close()
+    rows = [r for t, r in iter_records(srv.home / "wal" / "gateway-live")
+            if t == "audit.policy_transitions" and r["scope"] == "orders"]
+    assert rows == []
