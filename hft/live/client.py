@@ -57,7 +57,10 @@ def _new_frame(corr: int, flags: int, side: int, otype: int, tif: int, price: in
 class TcpOrderClient:
     """One authenticated connection. `send_*` queue frames (sent by `flush` / any `recv`); `recv*` read answers."""
 
-    def __init__(self, host: str, port: int, token: str, timeout: float = 30.0) -> None:
+    def __init__(self, host: str, port: int, token: str, timeout: float = 30.0, *,
+                 cancel_on_disconnect: bool = False) -> None:
+        """Connect and authenticate; `cancel_on_disconnect`: the server cancels the token's working orders when
+        this connection drops (HELLO's option)."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
@@ -65,7 +68,8 @@ class TcpOrderClient:
         self.reports: deque[dict[str, Any]] = deque()  # REPORT frames read, not taken yet (`recv_report`)
         self.answers: deque[dict[str, Any]] = deque()  # answers read while waiting for a report
         self.corr = 0
-        self.sock.sendall(T.frame(T.HELLO, token.encode()))
+        opts = b'\n{"cancel_on_disconnect":true}' if cancel_on_disconnect else b""
+        self.sock.sendall(T.frame(T.HELLO, token.encode() + opts))
         ans = self.recv()
         if ans["type"] != "ready":
             self.close()

@@ -922,6 +922,22 @@ class LiveGateway:
         self.commit()
         return out
 
+    def cancel_on_disconnect(self, subject: str, allows: Callable[[str, str], bool], via: str) -> list[Decision]:
+        """A client's connection with cancel-on-disconnect dropped: cancel the working orders whose account and
+        strategy `allows` (its token's), by id, through the admin cancel control (journaled, audited with
+        `subject` as the operator, cause ``cancel_on_disconnect:<subject>``). Nothing once the writer has stopped
+        (the service is stopping: ``server.cancel_on_shutdown`` decides)."""
+        if not self.running:
+            return []
+        ids = sorted(o["order_id"] for o in self.gw.working_orders() if allows(o["account"], o["strategy"]))
+        if not ids:
+            return []
+        out = self.control("cancel", f"cancel_on_disconnect:{subject}",
+                           _encode_json({"order_ids": ids, "by": subject}).decode())
+        log.warning("%s of %s dropped: cancel on disconnect of %d orders (%d cancels accepted)", via, subject,
+                    len(ids), sum(1 for d in out if d.accepted))
+        return out
+
     def _cancel_where(self, cause: str, account: str | None = None, strategy: str | None = None,
                       symbol: str | None = None, order_ids: list[int] | None = None) -> list[Decision]:
         """Internal cancels of the working orders matching every filter given (`GatewayService.cancel_all`)."""

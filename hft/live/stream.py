@@ -21,7 +21,6 @@ updates are no longer held (read the orders again), 401 / 403 the token.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import numpy as np
@@ -30,8 +29,6 @@ from hft.core.orders import ORDER_UPDATE
 from hft.live import orders as O
 from hft.live.auth import Grant
 from hft.live.engine import LiveGateway
-
-log = logging.getLogger("hft.live")
 
 HEARTBEAT_S = 15.0
 _HEAD = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
@@ -156,13 +153,5 @@ class OrderStream:
 
     def _dropped(self) -> None:
         """The client went: with cancel-on-disconnect, cancel the token's working orders (an admin cancel)."""
-        if not self.cancel_on_disconnect:
-            return
-        g = self.grant
-        ids = sorted(o["order_id"] for o in self.live.gw.working_orders() if g.allows(o["account"], o["strategy"]))
-        if not ids:
-            return
-        out = self.live.control("cancel", f"cancel_on_disconnect:{g.subject}",
-                                O.encode({"order_ids": ids, "by": g.subject}).decode())
-        log.warning("stream of %s dropped: cancel on disconnect of %d orders (%d cancels accepted)", g.subject,
-                    len(ids), sum(1 for d in out if d.accepted))
+        if self.cancel_on_disconnect:
+            self.live.cancel_on_disconnect(self.grant.subject, self.grant.allows, "order stream")

@@ -6,7 +6,9 @@ then the body. Strings are ``u8 length`` + UTF-8.
 
 Client → server:
 
-- ``HELLO`` (0x01): the bearer token (UTF-8, the rest of the frame). It must be the first frame; the server
+- ``HELLO`` (0x01): the bearer token (UTF-8, the rest of the frame), optionally followed by ``\n`` and a JSON
+  object of options: ``{"cancel_on_disconnect": true}`` (when this connection drops, the token's working orders are
+  cancelled, as an order stream's `hft.live.stream`). It must be the first frame; the server
   answers ``READY`` or an ``ERROR`` 401 and closes. A connection whose HELLO is not in and verified
   ``server.auth_timeout`` after the connect gets an ``ERROR`` 408 ``AUTH_TIMEOUT`` and is closed; one accepted past
   ``server.max_connections`` (`hft.live.connections`, shared with HTTP) an ``ERROR`` 503 ``TOO_MANY_CONNECTIONS``.
@@ -52,6 +54,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from hft.core.orders import (
@@ -101,6 +104,21 @@ _TIF_OK[sorted(TIF_NAMES)] = True
 _U64 = (1 << 64) - 1
 _SCAN_ROWS = 4096  # NEW frames taken column-wise per scan (a longer run: scanned again)
 _TERMINAL = np.array([VIEW_STATUS_NAMES.index(s) for s in ("filled", "canceled", "rejected", "expired")])
+
+def _hello_options(raw: bytes) -> bool:
+    """HELLO's options after the token (none: ``b""``): whether to cancel on disconnect (FrameError when they are
+    not a JSON object of known options)."""
+    if not raw:
+        return False
+    try:
+        opts = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise FrameError("HELLO options: expected a JSON object after the token") from None
+    if not isinstance(opts, dict) or set(opts) - {"cancel_on_disconnect"} or not isinstance(
+            opts.get("cancel_on_disconnect", False), bool):
+        raise FrameError('HELLO options: expected {"cancel_on_disconnect": true|false}')
+    return opts.get("cancel_on_disconnect", False)
+
 
 def error_frame(corr: int, status: int, body: dict[str, Any]) -> bytes:
     return frame(ERROR, ERROR_FIXED.pack(corr, status) + O.encode(body))
@@ -174,6 +192,7 @@ class IntakeProtocol(asyncio.Protocol):
         self.live = live
         self.owners = {} if owners is None else owners  # order id -> the connection its REPORT frames go to
         self.owned: set[int] = set()
+        self.cancel_on_disconnect = False  # HELLO's option
         self.cap = cap
         self.auth_timeout_s = auth_timeout_s
         self.admitted = False
@@ -206,6 +225,8 @@ class IntakeProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.cancel_on_disconnect and self.grant is not None:
+            self.live.cancel_on_disconnect(self.grant.subject, self.grant.allows, "TCP connection")
         owners = self.owners
         for oid in self.owned:
             if owners.get(oid) is self:
@@ -289,8 +310,10 @@ class IntakeProtocol(asyncio.Protocol):
         if self.grant is None:
             if kind != HELLO:
                 raise FrameError("expected HELLO (the token) as the first frame")
+            tok, _, opts = bytes(body).partition(b"\n")
+            self.cancel_on_disconnect = _hello_options(opts)
             try:
-                self.grant = self.verifier.verify("Bearer " + bytes(body).decode(errors="replace"))
+                self.grant = self.verifier.verify("Bearer " + tok.decode(errors="replace"))
             except AuthError as e:
                 self.stats["auth_failures"] += 1
                 self.fail(0, e.status, {"error": "UNAUTHORIZED", "reason": e.reason})

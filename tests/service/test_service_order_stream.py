@@ -8,12 +8,14 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import time
 
 import pytest
 from svckit import order, token
 
-from hft.live.client import TcpOrderClient
+from hft.live import frames as T
+from hft.live.client import TcpOrderClient, _decode
 from hft.recorder.reader import iter_records
 
 pytestmark = pytest.mark.slow  # starts the service as processes: outside the README's test command
@@ -215,3 +217,39 @@ def test_a_stopping_service_ends_its_streams_without_cancelling(srv):
     rows = [r for t, r in iter_records(srv.home / "wal" / "gateway-live")
             if t == "audit.policy_transitions" and r["scope"] == "orders"]
     assert rows == []
+
+
+def test_a_tcp_connection_asks_hello_to_cancel_its_tokens_orders_when_it_drops(srv):
+    port = int(re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line).group(1))
+    tok = token(accounts=("ACC1",), strategies=("*",))
+    with TcpOrderClient("127.0.0.1", port, tok) as plain:  # without the option: dropping it cancels nothing
+        kept = plain.order("h-0", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["order_id"]
+    c = TcpOrderClient("127.0.0.1", port, tok, cancel_on_disconnect=True)
+    oid = c.order("h-1", "ACC1", "mm2", "AAPL", "buy", 5, 10000)["order_id"]
+    other = _new(srv, "h-x", ACC2, account="ACC2")
+    for o in (kept, oid, other):
+        assert _status(srv, o, "working") == "working"
+    c.close()
+    assert (_status(srv, oid, "canceled"), _status(srv, kept, "canceled")) == ("canceled", "canceled")
+    assert _status(srv, other, "working") == "working"
+    srv.stop()
+    rows = [r for t, r in iter_records(srv.home / "wal" / "gateway-live")
+            if t == "audit.policy_transitions" and r["scope"] == "orders"]
+    assert [(r["reason"], sorted(json.loads(r["details"])["cancelled"])) for r in rows] == [
+        ("cancel_on_disconnect:tester", sorted([kept, oid]))]
+
+
+def test_bad_hello_options_are_a_clear_error_frame(srv):
+    port = int(re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line).group(1))
+    for opts in (b"\nnot json", b'\n{"cancel_on_disconnect": 1}', b'\n{"other": true}'):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(T.frame(T.HELLO, ANY.encode() + opts))
+        data = b""
+        while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "little"):
+            chunk = s.recv(4096)
+            assert chunk
+            data += chunk
+        ans = _decode(data[4], data[5:4 + int.from_bytes(data[:4], "little")])
+        assert (ans["type"], ans["status"], ans["error"]) == ("error", 400, "BAD_FRAME"), ans
+        assert "HELLO options" in ans["reason"]
+        s.close()
