@@ -327,6 +327,25 @@ FILL = Record("fill", (
     replace(EXEC_REPORT.field("fee_frac"), since=2),
 ), "a fill (the store's sim.fills)")
 
+# The statuses of the live service's order views (`hft.live.views`, ``GET /orders/{id}``'s ``status``), by code.
+VIEW_STATUS_NAMES = ("accepted", "working", "partially_filled", "filled", "canceled", "rejected", "expired",
+                     "cancel_pending")
+
+# An execution report applied to a viewed order of the live service, as its owner sees it: the order-update
+# stream's event (``GET /orders/stream``) and the TCP intake's REPORT frame (`hft.live.frames.REPORT_ANSWER`, its
+# packed layout) are this record.
+ORDER_UPDATE = Record("order_update", (
+    Field("seq", "i8", "count", "number in the service's order-update stream (from 1, in the order applied)"),
+    Field("ts", "time", "ns UTC", "when the service applied the report"),
+    _ORDER_ID,
+    EXEC_REPORT.field("price"), EXEC_REPORT.field("qty"), EXEC_REPORT.field("leaves"),
+    Field("filled", "i8", "lots", "the order's quantity filled so far, after the report"),
+    _ACCOUNT, _STRATEGY,
+    EXEC_REPORT.field("kind"),
+    Field("status", "i1", "code", "the order's status after the report", dict(enumerate(VIEW_STATUS_NAMES))),
+), "an execution report applied to a live order view (order-update stream, TCP REPORT frame)")
+ORDER_UPDATE_DTYPE = ORDER_UPDATE.dtype
+
 # No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
 NO_KEY = int(np.iinfo(np.int64).min)
 

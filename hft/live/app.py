@@ -4,6 +4,8 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
 
   POST /orders                    durable: answered once the decision is in the WAL (Idempotency-Key required)
   POST /v3/orders                 volatile: answered on the in-memory decision, the WAL written behind
+  GET  /orders/stream             server-sent events: the updates of the token's orders (``after=N``,
+                                  ``cancel_on_disconnect=1``; hft.live.stream)
   GET  /orders/{order_id}         an order the token's accounts own
   GET  /orders/client/{client_id} the same, by client order id
   POST /orders/{order_id}/cancel  durable cancel (Idempotency-Key optional)
@@ -43,6 +45,7 @@ from hft.live import limits_admin
 from hft.live import orders as O
 from hft.live.auth import AuthError, Grant, Verifier
 from hft.live.engine import LiveGateway, Pending
+from hft.live.stream import OrderStream, StreamRefused, parse_query
 
 log = logging.getLogger("hft.live")
 
@@ -125,6 +128,7 @@ class OrderApp:
         self.bad_input: Counter = Counter()
         self.stage = {s: Log2Histogram() for s in ("parse", "enqueue", "serialize")}
         self._perf = time.perf_counter_ns
+        self._streams_stop: asyncio.Event | None = None  # set when the server stops: the streams end
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -140,6 +144,9 @@ class OrderApp:
             return
         t0 = self._perf()
         method, path = scope["method"], scope["path"]
+        if path == "/orders/stream" and method == "GET":
+            await self._stream(scope, receive, send)
+            return
         try:
             status, body, headers = await self._route(method, path, scope, receive, t0)
         except (HttpError, AuthError, O.BadInput) as e:
@@ -148,6 +155,32 @@ class OrderApp:
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+    async def _stream(self, scope: dict, receive: Any, send: Any) -> None:
+        """``GET /orders/stream`` (`hft.live.stream`): refused with a JSON answer, or streamed until the client goes
+        or the server stops."""
+        try:
+            g = self._grant(scope)
+            after, cod = parse_query(scope["query_string"], _header(scope["headers"], b"last-event-id"),
+                                     self.live.updates.n)
+            stream = OrderStream(self.live, g, after, cod)
+        except (AuthError, O.BadInput, StreamRefused) as e:
+            status, body, headers = self._refused(HttpError(e.status, e.body) if isinstance(e, StreamRefused) else e)
+            self.status_counts[status] += 1
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.status_counts[200] += 1
+        if self._streams_stop is None:
+            self._streams_stop = asyncio.Event()
+        await stream.run(receive, send, self._streams_stop)
+
+    def stop_streams(self) -> None:
+        """The server's graceful stop began: the order streams end (their clients resume from another server)."""
+        if self._streams_stop is None:
+            self._streams_stop = asyncio.Event()
+        self._streams_stop.set()
 
     def _refused(self, e: HttpError | AuthError | O.BadInput) -> tuple[int, bytes, list]:
         """The answer of a request refused before (or by) the writer: its status and JSON body."""

@@ -9,7 +9,10 @@ TLS: ``TcpOrderClient(host, port, token, ca="ca.pem")`` (and ``cert=``, ``key=``
 
 Answers are dicts: a decision ``{"type": "decision", "corr", "status", "accepted", "duplicate", "kind",
 "reason", "reason_name", "order_id", "seq", "ts"}`` or an error ``{"type": "error", "corr", "status",
-"error", "reason", "field"?}``. Blocking sockets, no threads; one client per thread.
+"error", "reason", "field"?}``. The execution reports of the orders this connection sent (REPORT frames) are kept
+apart as they are read, in order, and taken with `recv_report`: ``{"type": "report", "seq", "ts", "order_id",
+"price", "qty", "leaves", "filled", "account", "strategy", "kind", "kind_name", "status", "status_name"}``
+(account and strategy: the gateway's registry indices). Blocking sockets, no threads; one client per thread.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from hft.core.orders import ORDER_TYPE_NAMES, REASON_NAMES, TIF_NAMES
+from hft.core.orders import ORDER_TYPE_NAMES, ORDER_UPDATE, REASON_NAMES, TIF_NAMES
 from hft.live import frames as T
 from hft.live.tls import client_context
 
@@ -57,10 +61,13 @@ class TcpOrderClient:
     """One authenticated connection. `send_*` queue frames (sent by `flush` / any `recv`); `recv*` read answers."""
 
     def __init__(self, host: str, port: int, token: str, timeout: float = 30.0, *, tls: bool = False,
-                 ca: str | None = None, cert: str | None = None, key: str | None = None) -> None:
+                 ca: str | None = None, cert: str | None = None, key: str | None = None,
+                 cancel_on_disconnect: bool = False) -> None:
         """Connect and authenticate. TLS (a service with ``server.tls_cert``) when `tls` or `ca` is given: the
         server's certificate is verified against `ca` (a PEM file; None: the system's trust store) for the name
-        `host`; `cert` / `key`: this client's certificate, for a service that asks for one (mutual TLS)."""
+        `host`; `cert` / `key`: this client's certificate, for a service that asks for one (mutual TLS).
+        `cancel_on_disconnect`: the server cancels the token's working orders when this connection drops (HELLO's
+        option)."""
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls or ca is not None or cert is not None:
@@ -72,8 +79,11 @@ class TcpOrderClient:
         self.sock = sock
         self.buf = bytearray()
         self.pending: list[bytes] = []
+        self.reports: deque[dict[str, Any]] = deque()  # REPORT frames read, not taken yet (`recv_report`)
+        self.answers: deque[dict[str, Any]] = deque()  # answers read while waiting for a report
         self.corr = 0
-        self.sock.sendall(T.frame(T.HELLO, token.encode()))
+        opts = b'\n{"cancel_on_disconnect":true}' if cancel_on_disconnect else b""
+        self.sock.sendall(T.frame(T.HELLO, token.encode() + opts))
         ans = self.recv()
         if ans["type"] != "ready":
             self.close()
@@ -162,8 +172,36 @@ class TcpOrderClient:
 
     # ------------------------------------------------------------------ receiving
     def recv(self) -> dict[str, Any]:
-        """The next answer (flushes queued frames first)."""
+        """The next answer (flushes queued frames first); REPORT frames read meanwhile are kept for
+        `recv_report`."""
         self.flush()
+        if self.answers:
+            return self.answers.popleft()
+        while True:
+            ans = self._next_frame()
+            if ans["type"] != "report":
+                return ans
+            self.reports.append(ans)
+
+    def recv_report(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next execution report of an order this connection sent (flushes queued frames first); answers read
+        meanwhile are kept for `recv`. TimeoutError when none comes within `timeout` seconds (None: the
+        socket's timeout)."""
+        self.flush()
+        before = self.sock.gettimeout()
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            while not self.reports:
+                ans = self._next_frame()
+                (self.reports if ans["type"] == "report" else self.answers).append(ans)
+        except TimeoutError:
+            raise TimeoutError("no execution report came") from None
+        finally:
+            self.sock.settimeout(before)
+        return self.reports.popleft()
+
+    def _next_frame(self) -> dict[str, Any]:
         while True:
             if len(self.buf) >= 4:
                 (n,) = struct.unpack_from("<I", self.buf)
@@ -184,6 +222,9 @@ class TcpOrderClient:
         self.flush()
         while True:
             decs, other = self._take_complete()
+            if self.answers:
+                other = [*self.answers, *other]
+                self.answers.clear()
             if len(decs) or other:
                 return decs, other
             chunk = self.sock.recv(1 << 20)
@@ -209,7 +250,8 @@ class TcpOrderClient:
             (length,) = struct.unpack_from("<I", buf, pos)
             if n - pos < 4 + length:
                 break
-            other.append(_decode(buf[pos + 4], bytes(buf[pos + 5:pos + 4 + length])))
+            ans = _decode(buf[pos + 4], bytes(buf[pos + 5:pos + 4 + length]))
+            (self.reports if ans["type"] == "report" else other).append(ans)
             pos += 4 + length
         del self.buf[:pos]
         decs = np.concatenate(parts) if parts else np.empty(0, DECISION_ANSWER)
@@ -238,4 +280,9 @@ def _decode(kind: int, body: bytes) -> dict[str, Any]:
         return {"type": "error", "corr": corr, "status": status, **json.loads(body[T.ERROR_FIXED.size:])}
     if kind == T.READY:
         return {"type": "ready", **json.loads(body)}
+    if kind == T.REPORT:
+        u = np.frombuffer(body, T.REPORT_ANSWER, 1)
+        out: dict[str, Any] = {"type": "report", **{f: int(u[f][0]) for f in T.REPORT_ANSWER.names}}
+        out.update({k: v[0] for k, v in ORDER_UPDATE.readable({"kind": u["kind"], "status": u["status"]}).items()})
+        return out
     raise TcpIntakeError(f"unknown answer frame type {kind}")

@@ -53,6 +53,7 @@ from hft.live import snapshot as S
 from hft.live.calendar import CLOSE, ROLL, TradingCalendar
 from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
+from hft.live.updates import UpdateLog
 from hft.live.views import OrderViews
 from hft.recorder.gateway_sink import AdminAction, GatewayAuditSink
 from hft.recorder.row_join import Packed
@@ -198,6 +199,7 @@ class LiveGateway:
         self.revoked: dict[str, dict[str, Any]] = {}
         self.orders = OrderViews(gw.name_tables(),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
+        self.updates = UpdateLog()  # the order-update stream (GET /orders/stream, TCP REPORT frames)
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
         self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
@@ -557,6 +559,7 @@ class LiveGateway:
             self._transitions.clear()
         t1 = time.perf_counter_ns()
         self.stage["wal"].observe(t1 - t0)
+        self.updates.publish()  # (the WAL holds their reports, or refused them: the views show them all the same)
         if not ok:
             self.wal_failures += 1
             log.error("WAL refused records: orders of this step are not dispatched; kill switch")
@@ -805,8 +808,10 @@ class LiveGateway:
 
     def _view_reports(self, rep: np.ndarray, exch_ts: np.ndarray) -> None:
         """The order views follow the applied reports (`OrderViews.apply_reports`); the fills of viewed orders
-        become the step's ``sim.fills`` rows."""
-        sel, cols = self.orders.apply_reports(rep)
+        become the step's ``sim.fills`` rows, and every report applied to a view an update of the stream."""
+        sel, cols, upd = self.orders.apply_reports(rep, self.updates.n + 1)
+        if len(upd):
+            self.updates.append(upd)
         if not len(sel):
             return
         arr = self.orders.fill_rows(rep, exch_ts, sel, cols, self.n_fills + 1)
@@ -874,7 +879,7 @@ class LiveGateway:
         steps down if its cooldown has passed: `on_timer`), ``close`` / ``roll`` (sessions: `on_timer`),
         ``cancel_all`` (every working order, the mode unchanged: ``server.cancel_on_shutdown``); an admin's
         ``cancel`` (the working orders matching `arg`'s filter, a JSON document of ``account`` / ``strategy`` /
-        ``symbol``) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
+        ``symbol`` / ``order_ids``: a stream's cancel-on-disconnect names the token's working orders) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
         ``disabled`` cancels the strategy's working orders) and ``limits`` (`arg`: ``{"changes", "by"}``, the
         changes of `hft.gateway.config.diff_limits`, applied at once: `hft.live.limits_admin`) and ``revoke`` (`arg`:
         ``{"jti", "revoked", "by"}``: a token id onto the deny-list, or off it), each audited as an
@@ -923,17 +928,34 @@ class LiveGateway:
         self.commit()
         return out
 
+    def cancel_on_disconnect(self, subject: str, allows: Callable[[str, str], bool], via: str) -> list[Decision]:
+        """A client's connection with cancel-on-disconnect dropped: cancel the working orders whose account and
+        strategy `allows` (its token's), by id, through the admin cancel control (journaled, audited with
+        `subject` as the operator, cause ``cancel_on_disconnect:<subject>``). Nothing once the writer has stopped
+        (the service is stopping: ``server.cancel_on_shutdown`` decides)."""
+        if not self.running:
+            return []
+        ids = sorted(o["order_id"] for o in self.gw.working_orders() if allows(o["account"], o["strategy"]))
+        if not ids:
+            return []
+        out = self.control("cancel", f"cancel_on_disconnect:{subject}",
+                           _encode_json({"order_ids": ids, "by": subject}).decode())
+        log.warning("%s of %s dropped: cancel on disconnect of %d orders (%d cancels accepted)", via, subject,
+                    len(ids), sum(1 for d in out if d.accepted))
+        return out
+
     def _cancel_where(self, cause: str, account: str | None = None, strategy: str | None = None,
-                      symbol: str | None = None) -> list[Decision]:
+                      symbol: str | None = None, order_ids: list[int] | None = None) -> list[Decision]:
         """Internal cancels of the working orders matching every filter given (`GatewayService.cancel_all`)."""
+        among = None if order_ids is None else set(order_ids)
         ids = {o["order_id"] for o in self.gw.working_orders()
                if account in (None, o["account"]) and strategy in (None, o["strategy"])
-               and symbol in (None, o["symbol"])}
+               and symbol in (None, o["symbol"]) and (among is None or o["order_id"] in among)}
         return self.gw.cancel_all(cause, select=lambda oid, _y: oid in ids) if ids else []
 
     def _admin_cancel(self, now: int, cause: str, arg: str) -> list[Decision]:
         f = msgspec.json.decode(arg)
-        flt = {k: f[k] for k in ("account", "strategy", "symbol") if f.get(k) is not None}
+        flt = {k: f[k] for k in ("account", "strategy", "symbol", "order_ids") if f.get(k) is not None}
         out = self._cancel_where(cause, **flt)
         ids = [int(d.target_id) for d in out if d.accepted]
         self._transitions.append(AdminAction(now, "orders", _encode_json(flt).decode(), f"working:{len(out)}",

@@ -8,8 +8,10 @@ import struct
 
 import numpy as np
 
+from hft.core.orders import ORDER_UPDATE
+
 HELLO, NEW, CANCEL, REPLACE = 0x01, 0x02, 0x03, 0x04
-READY, DECISION, ERROR = 0x81, 0x82, 0xEE
+READY, DECISION, REPORT, ERROR = 0x81, 0x82, 0x83, 0xEE
 MAX_FRAME = 4096
 FLAG_DURABLE = 1
 
@@ -64,3 +66,10 @@ def pack_strings(*values: str) -> bytes:
 
 def frame(kind: int, body: bytes) -> bytes:
     return HEAD.pack(len(body) + 1, kind) + body
+
+
+REPORT_ANSWER = np.dtype([(f.name, np.dtype(f.numpy_type).newbyteorder("<")) for f in ORDER_UPDATE.fields])
+"""A REPORT frame's body: the order-update record `hft.core.orders.ORDER_UPDATE` packed (its fields in order, no
+padding), one per execution report applied to an order the connection sent."""
+REPORT_FRAME = np.dtype([("len", "<u4"), ("type", "u1"), ("u", REPORT_ANSWER)])
+"""A whole REPORT frame: ``len`` is always ``REPORT_FRAME.itemsize - 4``."""

@@ -137,6 +137,9 @@ class HttpServer:
                     self._close_idle(time.monotonic())
             for srv in servers:
                 srv.close()
+            stop_streams = getattr(self.app, "stop_streams", None)  # an app's long answers (a stream) end now
+            if stop_streams is not None:
+                stop_streams()
             await self._finish_in_flight()
         finally:
             for sig, before in installed.items():

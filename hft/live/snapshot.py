@@ -42,7 +42,8 @@ VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a h
 # an upgrade does not replay the whole WAL, whose closed segments the loader may have deleted); likewise the
 # sessions' DAY order ids and the time of the last session control (`day_orders`, `session_mark`), and since issue
 # 55 the limits in force (`limits` of `GatewayService.snapshot_state`: a snapshot without them keeps the config's)
-# and the token deny-list (`revoked`: none when a snapshot lacks it)
+# and the token deny-list (`revoked`: none when a snapshot lacks it) and the order-update stream (`updates`,
+# hft.live.updates)
 _MAX_FD = 1 << 16
 _SYNC_EVERY = 2 << 20  # a forked snapshot's bytes between fdatasyncs: small, so the device queue never holds a long
 # burst of them ahead of the WAL's I/O (at 32 MiB the writer lost ~6 % of its core while a child wrote, /v3 p99 5-6 ms)
@@ -62,7 +63,8 @@ def _state(live: Any, seg: int, off: int, records: int) -> dict[str, Any]:
         "orders": live.orders,  # with its client-id index (rebuilt from the views on restore)
         "ids_reserved": live.ids_reserved,  # hft.live.order_ids: WAL records before the snapshot's position
         "day_orders": sorted(live.day_orders), "session_mark": live.session_mark,  # sessions (hft.live.calendar)
-        "n_fills": live.n_fills, "transitions": live.audit.n_transitions if live.audit is not None else 0,
+        "n_fills": live.n_fills, "updates": live.updates,  # the order-update stream's numbers and held rows
+        "transitions": live.audit.n_transitions if live.audit is not None else 0,
     }
 
 
@@ -246,6 +248,8 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
     live.orders.restore(state["orders"])
     live.n_fills = state["n_fills"]
+    if "updates" in state:  # a snapshot before the order-update stream: its numbers start after it
+        live.updates.restore(state["updates"])
     live.ids_reserved = state.get("ids_reserved", 0)  # a snapshot before order id blocks: its WAL reserved none
     live.day_orders = set(state.get("day_orders", ()))  # a snapshot before sessions: none tracked
     live.session_mark = state.get("session_mark", 0)

@@ -6,7 +6,9 @@ then the body. Strings are ``u8 length`` + UTF-8.
 
 Client → server:
 
-- ``HELLO`` (0x01): the bearer token (UTF-8, the rest of the frame). It must be the first frame; the server
+- ``HELLO`` (0x01): the bearer token (UTF-8, the rest of the frame), optionally followed by ``\n`` and a JSON
+  object of options: ``{"cancel_on_disconnect": true}`` (when this connection drops, the token's working orders are
+  cancelled, as an order stream's `hft.live.stream`). It must be the first frame; the server
   answers ``READY`` or an ``ERROR`` 401 and closes. A connection whose HELLO is not in and verified
   ``server.auth_timeout`` after the connect gets an ``ERROR`` 408 ``AUTH_TIMEOUT`` and is closed; one accepted past
   ``server.max_connections`` (`hft.live.connections`, shared with HTTP) an ``ERROR`` 503 ``TOO_MANY_CONNECTIONS``.
@@ -26,6 +28,14 @@ Server → client:
 - ``READY`` (0x81): JSON ``{"subject", "accounts", "strategies"}`` of the token.
 - ``DECISION`` (0x82): ``corr u64, status u16, accepted u8, duplicate u8, kind u8, reason i16, order_id i64,
   seq u64, ts i64`` (status as HTTP would answer: 201, 200 duplicate, 422 denied, 503 policy).
+- ``REPORT`` (0x83): an execution report applied to an order this connection sent (its NEW was accepted here;
+  the last connection to be answered for it owns it: a client that reconnects and sends the NEW again gets a
+  duplicate answer and the order's reports from then on): the order-update record
+  `hft.core.orders.ORDER_UPDATE` packed (`hft.live.frames.REPORT_ANSWER`): ``seq i64, ts i64, order_id i64,
+  price i64, qty i64, leaves i64, filled i64, account i32, strategy i32, kind i8, status i8`` (``kind``: the
+  report's, ``REPORT_*``: ack, partial fill, fill, canceled, rejected, expired, replaced, replace or cancel
+  rejected; ``status``: the order's after it, as ``GET /orders/{id}`` shows; ``seq``: its number in the stream of
+  ``GET /orders/stream``). Written once the WAL holds the report, after the order's DECISION.
 - ``ERROR`` (0xEE): ``corr u64, status u16``, then a JSON ``{"error", "reason", "field"?}`` (400 bad input,
   401 / 403 token, 404 unknown order, 429 SOFT_REJECT, 503 KILLED / WAL_REFUSED). Nothing was queued.
 
@@ -46,9 +56,17 @@ import time
 from collections import Counter
 from typing import Any
 
+import msgspec
 import numpy as np
 
-from hft.core.orders import INTENT_DTYPE, INTENT_NEW, ORDER_MARKET, ORDER_TYPE_NAMES, TIF_NAMES
+from hft.core.orders import (
+    INTENT_DTYPE,
+    INTENT_NEW,
+    ORDER_MARKET,
+    ORDER_TYPE_NAMES,
+    TIF_NAMES,
+    VIEW_STATUS_NAMES,
+)
 from hft.gateway.intents import TypedIntentEnvelope
 from hft.live import orders as O
 from hft.live import tcp_scan as S
@@ -71,6 +89,8 @@ from hft.live.frames import (
     READY,
     REPLACE,
     REPLACE_FIXED,
+    REPORT,
+    REPORT_FRAME,
     FrameError,
     frame,
     strings,
@@ -85,6 +105,22 @@ _TIF_OK = np.zeros(256, np.bool_)
 _TIF_OK[sorted(TIF_NAMES)] = True
 _U64 = (1 << 64) - 1
 _SCAN_ROWS = 4096  # NEW frames taken column-wise per scan (a longer run: scanned again)
+_TERMINAL = np.array([VIEW_STATUS_NAMES.index(s) for s in ("filled", "canceled", "rejected", "expired")])
+
+def _hello_options(raw: bytes) -> bool:
+    """HELLO's options after the token (none: ``b""``): whether to cancel on disconnect (FrameError when they are
+    not a JSON object of known options)."""
+    if not raw:
+        return False
+    try:
+        opts = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise FrameError("HELLO options: expected a JSON object after the token") from None
+    if not isinstance(opts, dict) or set(opts) - {"cancel_on_disconnect"} or not isinstance(
+            opts.get("cancel_on_disconnect", False), bool):
+        raise FrameError('HELLO options: expected {"cancel_on_disconnect": true|false}')
+    return opts.get("cancel_on_disconnect", False)
+
 
 def error_frame(corr: int, status: int, body: dict[str, Any]) -> bytes:
     return frame(ERROR, ERROR_FIXED.pack(corr, status) + O.encode(body))
@@ -110,6 +146,8 @@ class _Answer:
             return
         conn.write(frame(DECISION, DECISION_BODY.pack(self.corr, O.decision_status(d), d.accepted, d.duplicate,
                                                       d.kind, d.reason, d.order_id, d.seq, d.ts)))
+        if d.accepted and d.kind == INTENT_NEW:
+            conn.own([int(d.order_id)])
 
 
 class _BatchAnswer:
@@ -136,6 +174,7 @@ class _BatchAnswer:
         for f in ("accepted", "duplicate", "kind", "reason", "order_id", "seq", "ts"):
             a[f] = out[f]
         conn.write(fr.tobytes())
+        conn.own(out["order_id"][(out["accepted"] != 0) & (out["kind"] == INTENT_NEW)].tolist())
 
 
 def _decode(raw: bytes, r: list[int]) -> list[str]:
@@ -150,8 +189,12 @@ class IntakeProtocol(asyncio.Protocol):
     """One TCP connection: authenticate, parse frames, queue intents, write answers (see the module doc)."""
 
     def __init__(self, live: LiveGateway, verifier: Verifier, stats: dict[str, int], bad_input: Counter,
-                 cap: ConnectionCap | None = None, auth_timeout_s: float = 10.0) -> None:
+                 cap: ConnectionCap | None = None, auth_timeout_s: float = 10.0,
+                 owners: dict[int, IntakeProtocol] | None = None) -> None:
         self.live = live
+        self.owners = {} if owners is None else owners  # order id -> the connection its REPORT frames go to
+        self.owned: set[int] = set()
+        self.cancel_on_disconnect = False  # HELLO's option
         self.cap = cap
         self.auth_timeout_s = auth_timeout_s
         self.admitted = False
@@ -184,6 +227,13 @@ class IntakeProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.cancel_on_disconnect and self.grant is not None:
+            self.live.cancel_on_disconnect(self.grant.subject, self.grant.allows, "TCP connection")
+        owners = self.owners
+        for oid in self.owned:
+            if owners.get(oid) is self:
+                del owners[oid]
+        self.owned.clear()
         if self.auth_timer is not None:
             self.auth_timer.cancel()
             self.auth_timer = None
@@ -200,6 +250,12 @@ class IntakeProtocol(asyncio.Protocol):
                 self.cap.timed_out["tcp", "auth"] += 1
             self.fail(0, 408, {"error": "AUTH_TIMEOUT",
                                "reason": f"expected HELLO (the token) within {self.auth_timeout_s:g} s of connecting"})
+
+    def own(self, order_ids: list[int]) -> None:
+        """This connection was answered for the new orders `order_ids`: their REPORT frames come here."""
+        if order_ids and not self.closed:
+            self.owned.update(order_ids)
+            self.owners.update(dict.fromkeys(order_ids, self))
 
     def write(self, data: bytes) -> None:
         if self.closed:
@@ -260,8 +316,10 @@ class IntakeProtocol(asyncio.Protocol):
         if self.grant is None:
             if kind != HELLO:
                 raise FrameError("expected HELLO (the token) as the first frame")
+            tok, _, opts = bytes(body).partition(b"\n")
+            self.cancel_on_disconnect = _hello_options(opts)
             try:
-                self.grant = self.verifier.verify("Bearer " + bytes(body).decode(errors="replace"))
+                self.grant = self.verifier.verify("Bearer " + tok.decode(errors="replace"))
             except AuthError as e:
                 self.stats["auth_failures"] += 1
                 self.fail(0, e.status, {"error": "UNAUTHORIZED", "reason": e.reason})
@@ -484,9 +542,41 @@ async def start_tcp(live: LiveGateway, verifier: Verifier, bad_input: Counter, h
     is counted in `bad_input` (the HTTP app's counter: ``gateway_bad_input_total{field}``); connections count
     against `cap` (shared with HTTP) and must authenticate within `auth_timeout_s`. `tls`: an `ssl.SSLContext`
     (`hft.live.tls`; its handshake within `auth_timeout_s` too), None: plain TCP."""
-    stats = {"connections": 0, "intents": 0, "refused": 0, "bad_frames": 0, "auth_failures": 0, "auth_timeouts": 0}
+    stats = {"connections": 0, "intents": 0, "refused": 0, "bad_frames": 0, "auth_failures": 0, "auth_timeouts": 0,
+             "reports": 0}
+    owners: dict[int, IntakeProtocol] = {}
+    live.updates.listeners.append(lambda rows: send_reports(owners, rows, stats))
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: IntakeProtocol(live, verifier, stats, bad_input, cap, auth_timeout_s),
-                                      host, port, backlog=512, ssl=tls,
+    server = await loop.create_server(lambda: IntakeProtocol(live, verifier, stats, bad_input, cap, auth_timeout_s,
+                                                             owners), host, port, backlog=512, ssl=tls,
                                       ssl_handshake_timeout=auth_timeout_s if tls is not None else None)
     return server, stats
+
+
+def send_reports(owners: dict[int, IntakeProtocol], rows: np.ndarray, stats: dict[str, int]) -> None:
+    """The order-update listener of the TCP intake: each update's REPORT frame to the connection owning its order
+    (one write per connection); an order whose status is final is owned no more."""
+    if not owners:
+        return
+    oids = rows["order_id"].tolist()
+    conns = [owners.get(o) for o in oids]
+    if not any(conns):
+        return
+    fr = np.zeros(len(rows), REPORT_FRAME)
+    fr["len"] = REPORT_FRAME.itemsize - 4
+    fr["type"] = REPORT
+    u = fr["u"]
+    for f in rows.dtype.names:
+        u[f] = rows[f]
+    by_conn: dict[IntakeProtocol, list[int]] = {}
+    for i, c in enumerate(conns):
+        if c is not None:
+            by_conn.setdefault(c, []).append(i)
+    for c, idx in by_conn.items():
+        c.write(fr[idx].tobytes())
+        stats["reports"] += len(idx)
+    for i in np.flatnonzero(np.isin(rows["status"], _TERMINAL)).tolist():
+        c = conns[i]
+        if c is not None:
+            owners.pop(oids[i], None)
+            c.owned.discard(oids[i])

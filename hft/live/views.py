@@ -29,6 +29,7 @@ from hft.core.jit import njit
 from hft.core.orders import (
     FILL,
     INTENT_NEW,
+    ORDER_UPDATE_DTYPE,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
@@ -37,6 +38,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    VIEW_STATUS_NAMES,
 )
 from hft.gateway.kernels.exact import sat_add
 from hft.live.client_index import ClientIndex, KeyTable, find
@@ -57,8 +59,7 @@ from hft.live.ids import PackedIds
 from hft.live.orders import SIDE_NAMES
 
 ACCEPTED, WORKING, PARTIAL, FILLED, CANCELED, REJECTED, EXPIRED, CANCEL_PENDING = range(8)
-STATUS_NAMES = ("accepted", "working", "partially_filled", "filled", "canceled", "rejected", "expired",
-                "cancel_pending")
+STATUS_NAMES = VIEW_STATUS_NAMES  # declared with the order-update record (hft.core.orders.ORDER_UPDATE)
 _OPEN = (ACCEPTED, WORKING, PARTIAL)  # a cancel accepted for these makes the view cancel_pending
 _LIVE = np.zeros(len(STATUS_NAMES), np.bool_)  # by status: not terminal, kept by `OrderViews.prune` however old
 _LIVE[[*_OPEN, CANCEL_PENDING]] = True
@@ -105,20 +106,23 @@ class OrderView:
 def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
            price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, fills: np.ndarray,
            n_fill: int, old_fills: np.ndarray, n_old_fill: int, out_fill: np.ndarray, out_cols: np.ndarray,
-           out_far: np.ndarray, out_ended: np.ndarray) -> tuple[int, int, int, int, int, int]:
+           out_far: np.ndarray, out_ended: np.ndarray, out_upd: np.ndarray, first_seq: int
+           ) -> tuple[int, int, int, int, int, int, int]:
     """Apply reports in order to the view ring `rows` (order ids ``base .. base + len(rows) - 1``, each at slot
     ``id % len(rows)``) or, for an order id below `base`, to its row of `old_rows` (the open views kept aside by
     `OrderViews.prune`; the table `old_at` gives an order id's row there); a fill goes to the fill log `fills` (last
     fill number `n_fill`), or to `old_fills` (last `n_old_fill`) for a view aside. Writes the indices of the reports
     that are fills of a viewed order into `out_fill` (with their view's account, strategy, symbol, side into
     `out_cols`), of those whose order id has no row into `out_far`, the rows of the views aside that a report ended
-    into `out_ended`. Returns (fills reported, far reports, n_fill, n_old_fill, highest order id counted in the
-    ring, views aside ended)."""
+    into `out_ended`, and each report applied to a view as an ORDER_UPDATE_DTYPE row of `out_upd` (the order-update
+    stream's, numbered from `first_seq`: the view's status and filled after it). Returns (fills reported, far reports, n_fill, n_old_fill,
+    highest order id counted in the ring, views aside ended, updates)."""
     cap = rows.shape[0]
     nf = 0
     nx = 0
     hi = 0
     ne = 0
+    nu = 0
     for i in range(oid.shape[0]):
         below = oid[i] < base  # (a venue's order id may be any int64: no oid - base, which could overflow)
         aside = below or oid[i] - base >= cap
@@ -177,7 +181,20 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
         if aside and was_live and not _LIVE[r[_STATUS]]:
             out_ended[ne] = j
             ne += 1
-    return nf, nx, n_fill, n_old_fill, hi, ne
+        u = out_upd[nu]
+        u.seq = first_seq + nu
+        u.ts = ts[i]
+        u.order_id = oid[i]
+        u.price = price[i]
+        u.qty = qty[i]
+        u.leaves = leaves[i]
+        u.filled = r[_FILLED]
+        u.account = r[_ACCT]
+        u.strategy = r[_STRAT]
+        u.kind = k
+        u.status = r[_STATUS]
+        nu += 1
+    return nf, nx, n_fill, n_old_fill, hi, ne, nu
 
 
 # the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes): the store's
@@ -522,10 +539,11 @@ class OrderViews:
             if r[_HAS] and r[_STATUS] in _OPEN:
                 r[_STATUS] = CANCEL_PENDING
 
-    def apply_reports(self, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def apply_reports(self, rep: np.ndarray, first_seq: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Apply an EXEC_REPORT_DTYPE array in order (status, filled, leaves, fills, reports applied); returns the
         indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
-        (registry indices; an n x 4 array)."""
+        (registry indices; an n x 4 array), and the ORDER_UPDATE_DTYPE rows of the reports applied to a view
+        (numbered from `first_seq`: the order-update stream's, `hft.live.updates`)."""
         n = len(rep)
         oid = rep["order_id"]  # the array's own columns, strided: no copy (the kernel takes any layout)
         self._fit_fills(n)
@@ -533,10 +551,11 @@ class OrderViews:
         out_cols = np.empty((n, 4), np.int64)
         out_far = np.empty(n, np.int64)
         out_ended = np.empty(n if self.n_old else 0, np.int64)
-        nf, nx, self.n_fill, self.n_old_fill, hi, ne = _apply(
+        out_upd = np.empty(n, ORDER_UPDATE_DTYPE)
+        nf, nx, self.n_fill, self.n_old_fill, hi, ne, nu = _apply(
             self.rows, self.old_at.tab, self.old_rows[:self.n_old], oid, rep["kind"], rep["price"],
             rep["qty"], rep["leaves"], rep["ts"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
-            out_fill, out_cols, out_far, out_ended)
+            out_fill, out_cols, out_far, out_ended, out_upd, first_seq)
         self._hi_reported = max(self._hi_reported, hi)
         if ne:
             self._ended += out_ended[:ne].tolist()
@@ -544,7 +563,7 @@ class OrderViews:
             far = self.far
             for x in oid[out_far[:nx]].tolist():
                 far[x] = far.get(x, 0) + 1
-        return out_fill[:nf], out_cols[:nf]
+        return out_fill[:nf], out_cols[:nf], out_upd[:nu]
 
     @staticmethod
     def fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.ndarray,

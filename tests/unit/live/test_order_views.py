@@ -13,6 +13,7 @@ from hft.core.orders import (
     DECISION_DTYPE,
     EXEC_REPORT_DTYPE,
     INTENT_NEW,
+    ORDER_UPDATE,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -22,7 +23,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
 )
 from hft.live import views as V
-from hft.live.views import ALL_APPLIED, OrderViews
+from hft.live.views import ALL_APPLIED, STATUS_NAMES, OrderViews
 
 NAMES = (["ACC1", "ACC2"], ["mm1"], ["AAPL", "MSFT"])
 
@@ -53,11 +54,17 @@ def test_views_follow_their_reports_in_order() -> None:
     v.add_many(_accepted([1, 2, 3]), ["a", "b", "c"])
     v.add(4, "d", 1, 0, 1, -1, 10010, 7, 6)
     assert len(v) == 4
-    fills, cols = v.apply_reports(_reports((1, REPORT_ACK, 0, 0, 10, 7), (1, REPORT_PARTIAL_FILL, 9990, 4, 6, 8),
-                                     (2, REPORT_ACK, 0, 0, 10, 9), (1, REPORT_FILL, 9989, 6, 0, 10),
-                                     (99, REPORT_ACK, 0, 0, 1, 11), (3, REPORT_CANCELED, 0, 0, 0, 12)))
+    rep = _reports((1, REPORT_ACK, 0, 0, 10, 7), (1, REPORT_PARTIAL_FILL, 9990, 4, 6, 8),
+                   (2, REPORT_ACK, 0, 0, 10, 9), (1, REPORT_FILL, 9989, 6, 0, 10),
+                   (99, REPORT_ACK, 0, 0, 1, 11), (3, REPORT_CANCELED, 0, 0, 0, 12))
+    fills, cols, u = v.apply_reports(rep, 41)
     assert fills.tolist() == [1, 3]  # the rows of the array that filled a viewed order
     assert cols.tolist() == [[0, 0, 0, 1], [0, 0, 0, 1]]  # their views: account, strategy, symbol, side
+    # the order-update stream's rows: each report applied to a view (99 has none), its status and filled after it
+    assert [(r.seq, r.order_id, r.ts, STATUS_NAMES[r.status], r.filled, r.qty, r.leaves)
+            for r in ORDER_UPDATE.rows(u)] == [
+        (41, 1, 7, "working", 0, 0, 10), (42, 1, 8, "partially_filled", 4, 4, 6), (43, 2, 9, "working", 0, 0, 10),
+        (44, 1, 10, "filled", 10, 6, 0), (45, 3, 12, "canceled", 0, 0, 0)]
     one = v.get(1)
     assert (one.status, one.filled, one.leaves, one.client_order_id, one.account, one.symbol) == (
         "filled", 10, 0, "a", "ACC1", "AAPL")
@@ -115,7 +122,7 @@ def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
     two = v.get(2)  # open: kept aside, still followed by its reports
     assert (two.status, two.fills) == ("partially_filled", [{"price": 9991, "qty": 4, "ts": 20}])
     assert v.get(5).fills == [{"price": 9990, "qty": 10, "ts": 5}]  # the fills of the views kept survive
-    fills, cols = v.apply_reports(_reports((2, REPORT_FILL, 9992, 6, 0, 30), (7, REPORT_FILL, 9990, 10, 0, 31)))
+    fills, cols, _ = v.apply_reports(_reports((2, REPORT_FILL, 9992, 6, 0, 30), (7, REPORT_FILL, 9990, 10, 0, 31)))
     assert fills.tolist() == [0, 1] and cols[:, 3].tolist() == [1, 1]
     assert v.get(2).status == "filled" and [f["qty"] for f in v.get(2).fills] == [4, 6]
     assert v.applied(2) == 2
@@ -402,7 +409,7 @@ def test_views_match_a_model_through_adds_reports_prunes_and_snapshots(retention
                     m.add(i, coids[j], acct[j], 1 - 2 * acct[j], 9990 + i, 10)
             elif op[0] == "report":
                 rows = [(max(1, m.issued + d), kind, 9000 + q, q, leaves, ts) for d, kind, q, leaves in op[1]]
-                fills, cols = v.apply_reports(_reports(*rows))
+                fills, cols, _ = v.apply_reports(_reports(*rows))
                 want = [i for i, r in enumerate(rows) if m.report(*r)]
                 assert fills.tolist() == want
                 assert cols[:, 0].tolist() == [m.views[rows[i][0]]["acct"] for i in want]
@@ -450,7 +457,7 @@ def test_reports_for_order_ids_at_int64s_edges_touch_no_view() -> None:
     assert v.prune() == 1 and v.n_old == 3  # 1, 2, 3 open: aside (row 0 of the aside rows is one of them)
     before = (v.old_rows.copy(), v.rows.copy(), v.n_fill)
     odd = (0, -1, i64_min, i64_min + 1, i64_max, -7)
-    fills, _ = v.apply_reports(_reports(*[(o, REPORT_FILL, 9990, 10, 0, 2) for o in odd]))
+    fills, _, _ = v.apply_reports(_reports(*[(o, REPORT_FILL, 9990, 10, 0, 2) for o in odd]))
     assert len(fills) == 0
     assert np.array_equal(v.old_rows, before[0]) and np.array_equal(v.rows, before[1]) and v.n_fill == before[2]
     assert all(v.applied(o) == 1 for o in odd)  # each counted as a report without a row (`far`)

@@ -1,0 +1,157 @@
+"""``GET /orders/stream``: the order-update stream of a token as server-sent events (`hft.live.updates`).
+
+Server-sent events because the service's HTTP front (`hft.live.http`) streams a chunked answer already and serves
+no protocol upgrade: a stream needs nothing but a long answer, any HTTP client reads it, and resuming is the
+standard ``Last-Event-ID`` header. Each event is one update of an order the token may trade as (its account and
+strategy)::
+
+    id: 17
+    event: fill
+    data: {"seq": 17, "ts": ..., "order_id": 5, "client_order_id": "c-1", "account": "ACC1", "strategy": "mm1",
+           "kind": "fill", "status": "filled", "price": 10000, "qty": 2, "leaves": 0, "filled": 5}
+
+Query: ``after=N`` (or the ``Last-Event-ID`` header): the updates numbered after N first, then the new ones as they
+are committed (without either: only the new ones); ``cancel_on_disconnect=1``: when this connection drops, the
+token's working orders are cancelled (an admin cancel control, journaled and audited, cause
+``cancel_on_disconnect:<subject>``). A comment line every `HEARTBEAT_S` keeps the connection alive. Refusals
+before the stream starts are JSON: 400 a malformed or unknown sequence number (past the newest), 410 one whose
+updates are no longer held (read the orders again), 401 / 403 the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+
+from hft.core.orders import ORDER_UPDATE
+from hft.live import orders as O
+from hft.live.auth import Grant
+from hft.live.engine import LiveGateway
+
+HEARTBEAT_S = 15.0
+_HEAD = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
+_TRUE = ("1", "true", "yes")
+
+
+class StreamRefused(Exception):
+    """A stream refused before it starts: the status and JSON body of the answer."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+
+
+def parse_query(query: bytes, last_event_id: str | None, newest: int) -> tuple[int, bool]:
+    """The number to resume after (`newest` when neither ``after`` nor the header gives one) and the
+    cancel-on-disconnect flag of a stream's query string."""
+    args: dict[str, str] = {}
+    for part in query.decode("latin-1").split("&"):
+        if part:
+            k, _, v = part.partition("=")
+            if k not in ("after", "cancel_on_disconnect"):
+                raise O.BadInput(k, "unknown query parameter: expected after, cancel_on_disconnect")
+            args[k] = v
+    raw = args.get("after", last_event_id)
+    after = newest
+    if raw is not None:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+            raise O.BadInput("after", f"expected a sequence number (an integer >= 0), was {raw!r}")
+        after = int(raw)
+    return after, args.get("cancel_on_disconnect", "0").lower() in _TRUE
+
+
+class OrderStream:
+    """One client's stream: the updates after `after` that `grant` may see, then the new ones as committed."""
+
+    def __init__(self, live: LiveGateway, grant: Grant, after: int, cancel_on_disconnect: bool) -> None:
+        log_ = live.updates
+        try:
+            log_.since(after, after)  # checks the number only
+        except ValueError as e:
+            raise StreamRefused(400, {"error": "UNKNOWN_SEQUENCE", "field": "after", "reason": str(e)}) from None
+        except LookupError as e:
+            raise StreamRefused(410, {"error": "GONE", "field": "after", "reason": f"{e}: read the orders again "
+                                      "(GET /orders/{id}) and stream from the newest number"}) from None
+        self.live = live
+        self.grant = grant
+        self.after = after
+        self.cancel_on_disconnect = cancel_on_disconnect
+        self.wake = asyncio.Event()
+        self.allowed: dict[tuple[int, int], bool] = {}  # (account, strategy) registry indices -> the grant's word
+
+    def _visible(self, rows: np.ndarray) -> np.ndarray:
+        names = self.live.gw.name_tables()
+        pairs = list(zip(rows["account"].tolist(), rows["strategy"].tolist(), strict=True))
+        ok = self.allowed
+        for p in set(pairs) - ok.keys():
+            ok[p] = self.grant.allows(names[0][p[0]], names[1][p[1]])
+        return rows[np.array([ok[p] for p in pairs], np.bool_)] if pairs else rows
+
+    def events(self, rows: np.ndarray) -> bytes:
+        """The SSE text of the updates `rows` the grant may see."""
+        rows = self._visible(rows)
+        if not len(rows):
+            return b""
+        names = self.live.gw.name_tables()
+        views = self.live.orders
+        readable = ORDER_UPDATE.readable({"kind": rows["kind"], "status": rows["status"]})
+        out = []
+        for i, r in enumerate(ORDER_UPDATE.rows(rows)):
+            body = {"seq": r.seq, "ts": r.ts, "order_id": r.order_id,
+                    "client_order_id": views.client_order_id(r.order_id) or "", "account": names[0][r.account],
+                    "strategy": names[1][r.strategy], "kind": readable["kind_name"][i],
+                    "status": readable["status_name"][i], "price": r.price, "qty": r.qty, "leaves": r.leaves,
+                    "filled": r.filled}
+            out.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (r.seq, body["kind"].encode(), O.encode(body)))
+        return b"".join(out)
+
+    async def run(self, receive: Any, send: Any, stopping: asyncio.Event) -> None:
+        """Send the stream until the client goes (then cancel its orders if asked) or the server stops."""
+        updates = self.live.updates
+        listener = self._notified
+        await receive()  # the request's (empty) body; the next message is the disconnect
+        updates.listeners.append(listener)
+        gone = asyncio.ensure_future(receive())
+        stop = asyncio.ensure_future(stopping.wait())
+        await send({"type": "http.response.start", "status": 200, "headers": _HEAD})
+        await send({"type": "http.response.body", "body": b": stream\n\n", "more_body": True})
+        try:
+            while True:
+                if self.after < updates.published:
+                    if self.after + 1 < updates.lo:  # fell behind what the log holds
+                        await send({"type": "http.response.body", "more_body": False,
+                                    "body": b"event: gone\ndata: %s\n\n" % O.encode(
+                                        {"after": self.after, "oldest": updates.lo})})
+                        return
+                    rows = updates.since(self.after, updates.published)
+                    self.after = updates.published
+                    text = self.events(rows)
+                    if text:
+                        await send({"type": "http.response.body", "body": text, "more_body": True})
+                self.wake.clear()
+                woke = asyncio.ensure_future(self.wake.wait())
+                done, _ = await asyncio.wait({woke, gone, stop}, timeout=HEARTBEAT_S,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                woke.cancel()
+                if gone in done:
+                    self._dropped()
+                    return
+                if stop in done:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                if not done:
+                    await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+        finally:
+            updates.listeners.remove(listener)
+            gone.cancel()
+            stop.cancel()
+
+    def _notified(self, _rows: np.ndarray) -> None:
+        self.wake.set()
+
+    def _dropped(self) -> None:
+        """The client went: with cancel-on-disconnect, cancel the token's working orders (an admin cancel)."""
+        if self.cancel_on_disconnect:
+            self.live.cancel_on_disconnect(self.grant.subject, self.grant.allows, "order stream")
