@@ -62,6 +62,8 @@ class LimitSet:
     max_order_qty: int | None = None
     max_order_notional: int | None = None
     max_position: int | None = None
+    max_long: int | None = None
+    max_short: int | None = None
     max_notional: int | None = None
     min_qty: int | None = None
     price_band_bps: int | None = None

@@ -58,6 +58,8 @@ LIMITS: tuple[Limit, ...] = (
     Limit("max_order_qty", "max_order_qty", "int", "order", (0,), "order qty", least=1, unit="lots"),
     Limit("max_order_notional", "max_order_notional", "int", "order", (1,), "order notional", least=1, unit="money"),
     Limit("max_position", "max_position", "int", "order", (2,), "position", unit="lots"),
+    Limit("max_long", "max_long", "int", "order", (13,), "long", unit="lots"),
+    Limit("max_short", "max_short", "int", "order", (14,), "short", unit="lots"),
     Limit("max_notional", "max_notional", "int", "order", (3,), "notional", unit="money"),
     Limit("min_qty", "min_qty", "int", "order", (4,), "min qty", floor=True, unit="lots"),
     Limit("price_band_bps", "price_band_bps", "int", "order", (5,), "band bps"),

@@ -15,6 +15,7 @@ from hft.core.orders import (
     R_BAD_QTY,
     R_BAD_SIDE,
     R_DAILY_LOSS,
+    R_LONG_LIMIT,
     R_MAX_ORDER_NOTIONAL,
     R_MAX_ORDER_QTY,
     R_MIN_NOTIONAL,
@@ -29,6 +30,7 @@ from hft.core.orders import (
     R_REPEAT_THROTTLE,
     R_RISK_CHECK,
     R_SELF_MATCH,
+    R_SHORT_LIMIT,
     R_SUBMIT_RATE,
     R_UNKNOWN_ACCOUNT,
     R_UNKNOWN_STRATEGY,
@@ -55,11 +57,13 @@ from hft.gateway.kernels.layout import (
     I64_MIN,
     L_BAND_BPS,
     L_DAILY_LOSS,
+    L_MAX_LONG,
     L_MAX_NOTIONAL,
     L_MAX_ORDER_NOTIONAL,
     L_MAX_ORDER_QTY,
     L_MAX_POSITION,
     L_MAX_REPEATS,
+    L_MAX_SHORT,
     L_MIN_QTY,
     L_REPEAT_WINDOW,
     L_SUBMIT_COUNT,
@@ -300,10 +304,16 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
 
 
 @_kernel_inline
-def _exposure_worst(st, a, t, y, worst, valpx, ref, mult):
-    """Step 3 limits for `worst`, the side's net quantity including working orders and this order."""
+def _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult):
+    """Step 3 limits for `worst`, the net quantity on `side` (long for a buy, short for a sell) including working
+    orders and this order: the position limit (either side), then the side's own (max_long / max_short)."""
     if worst > _eff(st, L_MAX_POSITION, a, t, y):
         return R_POSITION_LIMIT
+    if side > 0:
+        if worst > _eff(st, L_MAX_LONG, a, t, y):
+            return R_LONG_LIMIT
+    elif worst > _eff(st, L_MAX_SHORT, a, t, y):
+        return R_SHORT_LIMIT
     mark = ref if ref > 0 else valpx
     if worst > 0 and _notional_gt(mark, worst, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
         return R_NOTIONAL_LIMIT
@@ -330,7 +340,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     worst, ok = _worst(b[s + Z_POS], b[s + Z_WBUY], b[s + Z_WSELL], side, add)
     if not ok:
         return R_POSITION_LIMIT
-    return _exposure_worst(st, a, t, y, worst, valpx, ref, mult)
+    return _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult)
 
 
 @_kernel_inline
