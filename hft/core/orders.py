@@ -170,6 +170,10 @@ R_SELF_MATCH = 51
 R_ORDER_TABLE_FULL = 52
 R_MIN_NOTIONAL = 53  # exchange filter: order value below the symbol's min_notional
 R_RISK_CHECK = 54  # a risk check of the house's own (`hft.gateway.risk_checks`) denied it
+# the submit rate's other windows (R_SUBMIT_RATE: the strategy's first, shortest window)
+R_SUBMIT_RATE_2 = 55  # the strategy's second window
+R_ACCOUNT_SUBMIT_RATE = 56  # the account's own first window
+R_ACCOUNT_SUBMIT_RATE_2 = 57  # the account's own second window
 # around the pipeline
 R_QUEUE_FULL = 60
 R_DISPATCH_FAILED = 61
@@ -219,6 +223,9 @@ REASON_NAMES: dict[int, str] = {
     R_ORDER_TABLE_FULL: "ORDER_TABLE_FULL",
     R_MIN_NOTIONAL: "MIN_NOTIONAL",
     R_RISK_CHECK: "RISK_CHECK",
+    R_SUBMIT_RATE_2: "SUBMIT_RATE_2",
+    R_ACCOUNT_SUBMIT_RATE: "ACCOUNT_SUBMIT_RATE",
+    R_ACCOUNT_SUBMIT_RATE_2: "ACCOUNT_SUBMIT_RATE_2",
     R_QUEUE_FULL: "QUEUE_FULL",
     R_DISPATCH_FAILED: "DISPATCH_FAILED",
     R_INTERNAL_ERROR: "INTERNAL_ERROR",

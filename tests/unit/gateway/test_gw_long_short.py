@@ -161,3 +161,14 @@ def test_long_short_and_position_decisions_equal_the_model(levels, ops):
                 g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, REPORT_CANCELED, 0, 0, 0, 0))
             book[k] = (pos, wb - qty, ws) if side == BUY else (pos, wb, ws - qty)
             g.svc.reset("test")  # a breach trip (not under test here) must not turn the next orders away
+
+
+def test_metrics_show_the_long_and_short_limits_of_each_entry_in_use():
+    g = Gw(config(accounts={"A1": LimitSet(max_long=7), "A2": LimitSet()},
+                  strategies={"s1": LimitSet(max_short=2), "s2": LimitSet()}))
+    g.new(side=BUY, qty=3, price=BUY_PX)
+    g.new(side=BUY, qty=3, price=BUY_PX, acct="A2", strat="s2")
+    text = g.svc.metrics_text()
+    assert 'gateway_long_limit{account="A1",strategy="s1",symbol="AAA"} 7.0' in text
+    assert 'gateway_short_limit{account="A1",strategy="s1",symbol="AAA"} 2.0' in text
+    assert 'gateway_long_limit{account="A2"' not in text  # unlimited: no series
