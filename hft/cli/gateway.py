@@ -105,6 +105,9 @@ def check_config(
             if lim.name == "daily_loss":
                 cols += ["daily_loss_strategy", "daily_loss_account"]
                 heads += ["loss/strat", "loss/acct"]
+            elif lim.name == "submit_rate":  # a budget per strategy and per account too
+                cols += ["submit_rate", "submit_rate_account"]
+                heads += [lim.title, f"{lim.title}/acct"]
             elif lim.scope == "order" or lim.kind == "rate":
                 cols.append(lim.name)
                 heads.append(lim.title)

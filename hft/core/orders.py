@@ -152,6 +152,8 @@ R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
 R_EXPOSURE_CARDINALITY = 32  # ExposureLimitError: no room for another (account, strategy, symbol) entry
 R_SYMBOL_CAPACITY = 33  # an unlisted symbol (allow_unlisted_symbols) with the registry full (capacity.max_symbols)
+R_LONG_LIMIT = 34  # a buy whose worst-case long (position + working buys + it) exceeds max_long
+R_SHORT_LIMIT = 35  # a sell whose worst-case short (working sells + it - position) exceeds max_short
 # risk (step 4)
 R_OFF_TICK = 40
 R_OFF_LOT = 41
@@ -168,6 +170,10 @@ R_SELF_MATCH = 51
 R_ORDER_TABLE_FULL = 52
 R_MIN_NOTIONAL = 53  # exchange filter: order value below the symbol's min_notional
 R_RISK_CHECK = 54  # a risk check of the house's own (`hft.gateway.risk_checks`) denied it
+# the submit rate's other windows (R_SUBMIT_RATE: the strategy's first, shortest window)
+R_SUBMIT_RATE_2 = 55  # the strategy's second window
+R_ACCOUNT_SUBMIT_RATE = 56  # the account's own first window
+R_ACCOUNT_SUBMIT_RATE_2 = 57  # the account's own second window
 # around the pipeline
 R_QUEUE_FULL = 60
 R_DISPATCH_FAILED = 61
@@ -200,6 +206,8 @@ REASON_NAMES: dict[int, str] = {
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
     R_SYMBOL_CAPACITY: "SYMBOL_CAPACITY",
+    R_LONG_LIMIT: "LONG_LIMIT",
+    R_SHORT_LIMIT: "SHORT_LIMIT",
     R_OFF_TICK: "OFF_TICK",
     R_OFF_LOT: "OFF_LOT",
     R_QTY_BELOW_MIN: "QTY_BELOW_MIN",
@@ -215,6 +223,9 @@ REASON_NAMES: dict[int, str] = {
     R_ORDER_TABLE_FULL: "ORDER_TABLE_FULL",
     R_MIN_NOTIONAL: "MIN_NOTIONAL",
     R_RISK_CHECK: "RISK_CHECK",
+    R_SUBMIT_RATE_2: "SUBMIT_RATE_2",
+    R_ACCOUNT_SUBMIT_RATE: "ACCOUNT_SUBMIT_RATE",
+    R_ACCOUNT_SUBMIT_RATE_2: "ACCOUNT_SUBMIT_RATE_2",
     R_QUEUE_FULL: "QUEUE_FULL",
     R_DISPATCH_FAILED: "DISPATCH_FAILED",
     R_INTERNAL_ERROR: "INTERNAL_ERROR",

@@ -42,8 +42,8 @@ UNLIMITED = (1 << 63) - 1
 # which limits each level takes: the scopes of the one limit table (hft/gateway/limits.py)
 ORDER_LIMITS = names_in_scope("order")
 _FLOORS = {lim.name: lim.floor for lim in LIMITS}  # a minimum's tightest is its largest value
-STRATEGY_SCOPES = ("order", "strategy", "loss")  # defaults and strategies
-ACCOUNT_SCOPES = ("order", "loss")
+STRATEGY_SCOPES = ("order", "strategy", "loss", "budget")  # defaults and strategies
+ACCOUNT_SCOPES = ("order", "loss", "budget")
 SYMBOL_SCOPES = ("order",)
 
 
@@ -55,6 +55,22 @@ class Rate:
     window_ns: int
 
 
+#: a rate limit: one window, or several enforced together (shortest first: ``(Rate(100, 1s), Rate(1000, 60s))``)
+Rates = Rate | tuple[Rate, ...]
+
+
+def rate_windows(v: Rates) -> tuple[Rate, ...]:
+    """The windows of a rate limit, shortest first (one `Rate` is one window)."""
+    return v if isinstance(v, tuple) else (v,)
+
+
+def rate_value(v: Rates) -> Any:
+    """A rate limit as `limit_tables` shows it: None (unlimited), ``{count, window_ns}`` for one window, a list of
+    them (shortest first) for several."""
+    ws = [{"count": r.count, "window_ns": r.window_ns} for r in rate_windows(v) if r.count != UNLIMITED]
+    return None if not ws else ws[0] if len(ws) == 1 else ws
+
+
 @dataclass(frozen=True)
 class LimitSet:
     """Limits at one level. None = not set here (inherit); UNLIMITED = explicitly unlimited."""
@@ -62,12 +78,14 @@ class LimitSet:
     max_order_qty: int | None = None
     max_order_notional: int | None = None
     max_position: int | None = None
+    max_long: int | None = None
+    max_short: int | None = None
     max_notional: int | None = None
     min_qty: int | None = None
     price_band_bps: int | None = None
     daily_loss: int | None = None
-    submit_rate: Rate | None = None
-    cancel_rate: Rate | None = None
+    submit_rate: Rates | None = None
+    cancel_rate: Rates | None = None
     max_repeats: int | None = None
     repeat_window_ns: int | None = None
 
@@ -78,7 +96,7 @@ class LimitSet:
             if v is None:
                 continue
             if lim.kind == "rate":
-                out[lim.name] = None if v.count == UNLIMITED else {"count": v.count, "window_ns": v.window_ns}
+                out[lim.name] = rate_value(v)
             else:
                 out[lim.name] = None if v == UNLIMITED else v
         return out
@@ -334,12 +352,28 @@ def limit_in_units(sec: Section, lim: Limit, value: str, units: SymbolUnits | st
                           key=key) from None
 
 
-def _rate(sec: Section, key: str) -> Rate | None:
-    if sec.raw(key, None) is None:  # read even when absent: a known key (for the unknown-key message)
+def _rate(sec: Section, lim: Limit) -> Rates | None:
+    """A rate limit: ``{count, per}``, or a list of up to ``lim.windows`` of them (windows of different lengths,
+    enforced together; kept shortest first), or ``null`` (unlimited)."""
+    key = lim.key
+    v = sec.raw(key, None)
+    if v is None:  # read even when absent: a known key (for the unknown-key message)
         if not sec.has(key):
             return None
         return Rate(UNLIMITED, 1)
-    r = sec.section(key)
+    if not isinstance(v, list):
+        return _one_rate(sec.section(key))
+    if not 1 <= len(v) <= lim.windows:
+        sec.fail(sec.key(key), f"{{count, per}} or a list of 1 to {lim.windows} of them (windows enforced "
+                 "together), or null (unlimited)", v)
+    rates = tuple(sorted((_one_rate(Section(x, sec.file, f"{sec.key(key)}[{i}]")) for i, x in enumerate(v)),
+                         key=lambda r: r.window_ns))
+    if len({r.window_ns for r in rates}) != len(rates):
+        sec.fail(sec.key(key), "windows of different lengths (per)", v)
+    return rates[0] if len(rates) == 1 else rates
+
+
+def _one_rate(r: Section) -> Rate:
     count = r.int("count", min_value=0)
     window = r.duration_ns("per")
     if window <= 0:
@@ -358,7 +392,7 @@ def _limits(sec: Section, scopes: tuple[str, ...], units: SymbolUnits | str | No
         if lim.scope not in scopes:
             continue
         if lim.kind == "rate":
-            kw[lim.name] = _rate(sec, lim.key)
+            kw[lim.name] = _rate(sec, lim)
         elif lim.kind == "duration":
             # absent: raw's None, the key read all the same (a known key for the unknown-key message)
             kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else sec.raw(lim.key, None)
@@ -866,7 +900,9 @@ def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | No
     out["daily_loss_account"] = None if adl is None or adl == UNLIMITED else adl
     for name in ("submit_rate", "cancel_rate"):
         r = pick(name)
-        out[name] = None if r is None or r.count == UNLIMITED else {"count": r.count, "window_ns": r.window_ns}
+        out[name] = None if r is None else rate_value(r)
+    ar = acc.submit_rate if acc is not None else None
+    out["submit_rate_account"] = None if ar is None else rate_value(ar)
     mr = pick("max_repeats")
     out["max_repeats"] = None if mr is None or mr == UNLIMITED else mr
     out["repeat_window_ns"] = pick("repeat_window_ns")
@@ -936,7 +972,10 @@ def _field_value(lim: Limit, v: Any) -> Any:
     if v == INHERIT:
         return None
     if lim.kind == "rate":
-        return Rate(UNLIMITED, 1) if v is None else Rate(int(v["count"]), int(v["window_ns"]))
+        if v is None:
+            return Rate(UNLIMITED, 1)
+        rates = tuple(Rate(int(w["count"]), int(w["window_ns"])) for w in (v if isinstance(v, list) else [v]))
+        return rates[0] if len(rates) == 1 else rates
     return UNLIMITED if v is None else int(v)
 
 
@@ -990,15 +1029,17 @@ def parse_limit_update(cfg: GatewayConfig, level: str, name: str, data: Any,
     # the parsed values as `limit_tables` values (None: unlimited), applied like any change
     for c in changes:
         v = c["after"]
-        c["after"] = (None if v.count == UNLIMITED else {"count": v.count, "window_ns": v.window_ns}) \
-            if isinstance(v, Rate) else (None if v == UNLIMITED else v)
+        c["after"] = rate_value(v) if isinstance(v, Rate | tuple) else (None if v == UNLIMITED else v)
     return replace(apply_limit_changes(replace(cfg, source=file), changes), source=cfg.source)
 
 
 def limit_text(v: Any, unlimited: str = "unlimited") -> str:
-    """A limit's value as text: `unlimited` for None (no limit), a rate as ``COUNT/SECONDSs``, else the value."""
+    """A limit's value as text: `unlimited` for None (no limit), a rate as ``COUNT/SECONDSs`` (several windows
+    joined by `` + ``), else the value."""
     if v is None:
         return unlimited
+    if isinstance(v, list):
+        return " + ".join(limit_text(w) for w in v)
     if isinstance(v, Mapping):
         return f"{v['count']}/{v['window_ns'] / 1e9:g}s"
     return str(v)

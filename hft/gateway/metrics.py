@@ -28,6 +28,12 @@ Exported:
   gateway_strategy_daily_loss_limit{strategy}, gateway_account_daily_loss_limit{account}   the daily loss limit
                                        the risk core applies (read from the arena), money units; a strategy or
                                        account without one (unlimited) has no series
+  gateway_long_limit{account,strategy,symbol}, gateway_short_limit{...}   the max_long / max_short (lots) the
+                                       exposure step applies to each entry in use (none: no series); its use is
+                                       gateway_position against them
+  gateway_submit_rate_limit{level,name,window}     each limited submit-rate window (level strategy or account):
+                                       submits per window; gateway_submit_rate_available{...}: the submits its
+                                       bucket would take now (refilled to the service clock)
 Money is integer money units (`hft.core.money`), rounded once half to even where fees left millionths; the label
 values are names of the configured registries (bounded by capacity.max_*), read at scrape time.
 Latency histograms depend on the machine; they are not part of a deterministic run hash.
@@ -278,3 +284,61 @@ def _book(svc: GatewayService) -> Iterator[Any]:
             if v is not None:
                 fam.add_metric([name], v)
         yield fam
+    st = K.views(svc.arena)
+    yield from _long_short(svc, st, accts, strats, syms)
+    yield from _submit_rates(svc, st, accts, strats)
+
+
+def _eff(st: Any, f: int, a: int, t: int, y: int) -> int:
+    """The risk core's `_eff`: the tightest limit field `f` set at the account, strategy or symbol, else the
+    default."""
+    vals = [int(v) for v in (st.lim_acct[a, f], st.lim_strat[t, f], st.lim_sym[y, f]) if v >= 0]
+    return min(vals) if vals else int(st.lim_def[f])
+
+
+def _long_short(svc: GatewayService, st: Any, accts: list, strats: list, syms: list) -> Iterator[Any]:
+    from prometheus_client.core import GaugeMetricFamily
+
+    for side, f in (("long", K.L_MAX_LONG), ("short", K.L_MAX_SHORT)):
+        fam = GaugeMetricFamily(f"gateway_{side}_limit", f"max_{side} (lots) of each (account, strategy, symbol) "
+                                "entry in use; an unlimited one has no series", labels=_TRIPLE)
+        for row in svc.exposure.used_slots():
+            a, t, y = int(row[K.Z_ACCT]), int(row[K.Z_STRAT]), int(row[K.Z_SYM])
+            v = _eff(st, f, a, t, y)
+            if v < K.UNLIMITED:
+                fam.add_metric([accts[a], strats[t], syms[y]], v)
+        yield fam
+
+
+def _submit_rates(svc: GatewayService, st: Any, accts: list, strats: list) -> Iterator[Any]:
+    """Each limited submit-rate bucket: its limit and the submits it would take at the service clock's now (the
+    risk core's `_bucket_ok` refill, read only)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    now = svc.clock.now_ns()
+    labels = ["level", "name", "window"]
+    lim = GaugeMetricFamily("gateway_submit_rate_limit", "submits allowed per window of each limited submit-rate "
+                            "bucket (a strategy's, else the default; an account's own)", labels=labels)
+    avail = GaugeMetricFamily("gateway_submit_rate_available", "submits each limited submit-rate bucket would "
+                              "take now", labels=labels)
+    windows = ((K.L_SUBMIT_COUNT, K.L_SUBMIT_WINDOW, K.S_SUB_TOK, K.S_SUB_TS, K.A_SUB_TOK, K.A_SUB_TS),
+               (K.L_SUBMIT2_COUNT, K.L_SUBMIT2_WINDOW, K.S_SUB2_TOK, K.S_SUB2_TS, K.A_SUB2_TOK, K.A_SUB2_TS))
+    for level, names, rows, state in (("strategy", strats, st.lim_strat, st.strat), ("account", accts, st.lim_acct,
+                                                                                     st.acct)):
+        for i, name in enumerate(names):
+            for fc, fw, stok, sts, atok, ats in windows:
+                count, window = int(rows[i, fc]), int(rows[i, fw])
+                if level == "strategy" and count < 0:  # a strategy inherits the default; an account does not
+                    count, window = int(st.lim_def[fc]), int(st.lim_def[fw])
+                if not (0 <= count < K.UNLIMITED and window > 0):
+                    continue
+                tok, ts = (stok, sts) if level == "strategy" else (atok, ats)
+                last, held = int(state[i, ts]), int(state[i, tok])
+                el = now - last
+                full = count * window
+                held = full if last == K.I64_MIN or el >= window else min(full, held + max(el, 0) * count)
+                lab = [level, name, f"{window / 1e9:g}s"]
+                lim.add_metric(lab, count)
+                avail.add_metric(lab, held // window)
+    yield lim
+    yield avail

@@ -299,6 +299,7 @@ class GatewayService(OneIntentPaths):
         apply_limit_changes`) into the arena's limit tables and `config`: every level the config names (its
         accounts, strategies and symbols are this gateway's registered names). A runtime change of limits."""
         risk = self.risk
+        buckets = risk.bucket_rates()
         risk.set_default_limits(config.defaults)
         for name, lim in config.accounts.items():
             risk.set_account_limits(self._acct[name], lim)
@@ -306,6 +307,7 @@ class GatewayService(OneIntentPaths):
             risk.set_strategy_limits(self._strat[name], lim)
         for name, spec in config.symbols.items():
             risk.set_symbol_limits(self._sym[name], spec.limits)
+        risk.keep_buckets(buckets)  # a changed rate keeps the tokens its buckets held
         self.config = config
 
     def set_strategy_mode(self, strategy: str, mode: str) -> str:

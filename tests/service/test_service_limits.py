@@ -84,7 +84,9 @@ def test_admin_change_is_effective_journaled_and_audited(server_factory):
 @pytest.mark.parametrize(("body", "field"), [
     ({"scope": {"account": "ACC1"}, "limits": {"max_order_qty": 0}}, "limits.max_order_qty"),
     ({"scope": {"account": "ACC1"}, "limits": {"max_order_qty": "3 apples"}}, "limits.max_order_qty"),
-    ({"scope": {"account": "ACC1"}, "limits": {"submit_rate": {"count": 5, "per": "1s"}}}, "limits.submit_rate"),
+    ({"scope": {"account": "ACC1"}, "limits": {"cancel_rate": {"count": 5, "per": "1s"}}}, "limits.cancel_rate"),
+    ({"scope": {"account": "ACC1"}, "limits": {"submit_rate": [{"count": 5, "per": "1s"}] * 3}},
+     "limits.submit_rate"),
     ({"scope": {"symbol": "AAPL"}, "limits": {"tick_multiple": 1}}, "limits.tick_multiple"),
     ({"scope": {"account": "NOPE"}, "limits": {"max_order_qty": 3}}, "scope"),
     ({"scope": "everything", "limits": {"max_order_qty": 3}}, "scope"),
@@ -103,6 +105,39 @@ def test_bad_body_is_400_naming_the_key_and_changes_nothing(server_factory, body
     code, d = srv.request("POST", "/admin/limits", {"scope": "defaults", "limits": {"max_order_qty": 3}}, ANY)
     assert code == 403 and d["error"] == "FORBIDDEN", d
     assert srv.request("GET", "/admin/limits", token=ANY)[0] == 403
+
+
+def test_rate_windows_and_long_short_refused_with_their_reasons_and_changed_by_admin(server_factory):
+    srv = server_factory().start()
+    hour = [{"count": 100, "per": "1s"}, {"count": 3, "per": "1h"}]  # the account's own budget: 3 an hour
+    code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {
+        "submit_rate": hour, "max_short": 0}}, ADMIN)
+    assert code == 200 and d["applied"], d
+    assert [(c["path"], c["after"]) for c in d["changes"]] == [
+        ("accounts.ACC1.max_short", 0),
+        ("accounts.ACC1.submit_rate", [{"count": 100, "window_ns": 10**9}, {"count": 3, "window_ns": 3600 * 10**9}])]
+    code, d = srv.request("POST", "/orders", order("s1", side="sell"), ANY, {"Idempotency-Key": "s1"})
+    assert code == 422 and d["reason"] == "SHORT_LIMIT" and d["field"] == "qty", d  # long only: flat, no sell
+    assert [_post(srv, f"r{i}", 1)[0] for i in range(3)] == [201, 201, 201]
+    code, d = _post(srv, "r3", 1)
+    assert code == 422 and d["reason"] == "ACCOUNT_SUBMIT_RATE_2", d
+    code, d = srv.request("POST", "/orders", order("o1", strategy="mm2"), ANY, {"Idempotency-Key": "o1"})
+    assert code == 422 and d["reason"] == "ACCOUNT_SUBMIT_RATE_2", d  # the account's, across its strategies
+    assert srv.request("POST", "/orders", order("o2", account="ACC2"), ANY, {"Idempotency-Key": "o2"})[0] == 201
+    m = srv.metrics()
+    assert m['gateway_submit_rate_available{level="account",name="ACC1",window="3600s"}'] == 0
+    assert m['gateway_short_limit{account="ACC1",strategy="mm1",symbol="AAPL"}'] == 0
+    # a longer window's count raised: the bucket keeps the 0 it held, the new count refills it
+    code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {
+        "submit_rate": [{"count": 100, "per": "1s"}, {"count": 100000, "per": "1h"}]}}, ADMIN)
+    assert code == 200 and d["changes"][0]["before"][1]["count"] == 3, d
+    time.sleep(0.1)  # 100,000 an hour: one back in 36 ms
+    assert _post(srv, "r4", 1)[0] == 201
+    code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {"submit_rate": None}},
+                          ADMIN)
+    assert code == 200 and d["changes"][0]["after"] is None, d
+    assert [_post(srv, f"u{i}", 1)[0] for i in range(5)] == [201] * 5
+    srv.stop()
 
 
 def _diff(srv, cfg, *wrap: str) -> subprocess.CompletedProcess:

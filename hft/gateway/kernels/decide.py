@@ -52,8 +52,6 @@ from hft.gateway.kernels.layout import (
     L_CANCEL_COUNT,
     L_CANCEL_WINDOW,
     L_REPEAT_WINDOW,
-    L_SUBMIT_COUNT,
-    L_SUBMIT_WINDOW,
     N_O,
     N_S,
     N_Y,
@@ -73,7 +71,6 @@ from hft.gateway.kernels.layout import (
     OS_PENDING_REPLACE,
     S_CAN_TOK,
     S_CAN_TS,
-    S_SUB_TOK,
     UNLIMITED,
     Y_MULT,
     Y_REF_PX,
@@ -96,6 +93,7 @@ from hft.gateway.kernels.risk import (
     _registered,
     _reserve,
     _risk,
+    _take_submit,
 )
 
 
@@ -124,12 +122,8 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
         _reserve(st, z, side, -qty)
         return r, 0
     # commit
-    ts = st.strat + t * N_S
     if not internal:
-        cnt = _strat_lim(st, L_SUBMIT_COUNT, t)
-        win = _strat_lim(st, L_SUBMIT_WINDOW, t)
-        if cnt < UNLIMITED and win > 0:
-            b[ts + S_SUB_TOK] -= win
+        _take_submit(st, a, t)
     s = st.slot + z * N_Z
     if (b[s + Z_REP_SIDE] == side and b[s + Z_REP_PX] == price and b[s + Z_REP_QTY] == qty
             and since(now, b[s + Z_REP_TS]) < _strat_lim(st, L_REPEAT_WINDOW, t)):
@@ -236,10 +230,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
         _reserve(st, z, side, -qty)
         return r, 0
     if not internal:
-        cnt = _strat_lim(st, L_SUBMIT_COUNT, t)
-        win = _strat_lim(st, L_SUBMIT_WINDOW, t)
-        if cnt < UNLIMITED and win > 0:
-            b[st.strat + t * N_S + S_SUB_TOK] -= win
+        _take_submit(st, a, t)
     b[r0 + O_REP_RES] = qty
     b[r0 + O_OPEN] += qty
     b[r0 + O_NEW_PX] = price

@@ -56,7 +56,7 @@ F_UNKNOWN_ORDER = RISK_FLAG_UNKNOWN_ORDER
 F_BAD_REPORT = RISK_FLAG_BAD_REPORT
 
 MAGIC = 0x4846544757  # "HFTGW"
-VERSION = 2  # 2: the risk-check table
+VERSION = 3  # 2: the risk-check table; 3: two submit-rate windows per strategy and per account
 
 # --- cfg (1-D) ---------------------------------------------------------------------------------------------
 C_TTL_NS = 0
@@ -103,12 +103,16 @@ N_CTR = 24
 L_MAX_ORDER_QTY = _LF["max_order_qty"]
 L_MAX_ORDER_NOTIONAL = _LF["max_order_notional"]
 L_MAX_POSITION = _LF["max_position"]
+L_MAX_LONG = _LF["max_long"]
+L_MAX_SHORT = _LF["max_short"]
 L_MAX_NOTIONAL = _LF["max_notional"]
 L_MIN_QTY = _LF["min_qty"]
 L_BAND_BPS = _LF["price_band_bps"]
 L_DAILY_LOSS = _LF["daily_loss"]
 L_SUBMIT_COUNT = _LF["submit_rate.count"]
 L_SUBMIT_WINDOW = _LF["submit_rate.window"]
+L_SUBMIT2_COUNT = _LF["submit_rate.count2"]  # the submit rate's second (longer) window
+L_SUBMIT2_WINDOW = _LF["submit_rate.window2"]
 L_CANCEL_COUNT = _LF["cancel_rate.count"]
 L_CANCEL_WINDOW = _LF["cancel_rate.window"]
 L_MAX_REPEATS = _LF["max_repeats"]
@@ -137,14 +141,20 @@ S_REAL = 4
 S_COST = 5
 S_MTM = 6
 S_FFRAC = 7  # fee millionths owed beyond S_REAL (0 <= . < 1e6): the exact realised PnL is S_REAL - S_FFRAC / 1e6
-N_S = 8
+S_SUB2_TOK = 8  # the submit rate's second window (its bucket; the first: S_SUB_TOK / S_SUB_TS)
+S_SUB2_TS = 9
+N_S = 12
 
 # --- account rows ------------------------------------------------------------------------------------------
 A_REAL = 0
 A_COST = 1
 A_MTM = 2
 A_FFRAC = 3  # as S_FFRAC, beyond A_REAL
-N_A = 4
+A_SUB_TOK = 4  # the account's own submit-rate buckets (its two windows), as the strategy's
+A_SUB_TS = 5
+A_SUB2_TOK = 6
+A_SUB2_TS = 7
+N_A = 8
 
 # --- exposure slot rows (hot fields first: line 0 = exposure + self-match walk, line 1 = order list + repeats)
 Z_ACCT = 0
@@ -221,7 +231,7 @@ N_OV = 16
 
 # --- header ------------------------------------------------------------------------------------------------
 H_MAGIC = 0
-H_VERSION = 2  # 2: the risk-check table
+H_VERSION = 2  # the header word holding VERSION
 H_BASE = 8
 T_CFG, T_CTR, T_REASONS, T_LIM_DEF, T_LIM_ACCT, T_LIM_STRAT, T_LIM_SYM = 0, 1, 2, 3, 4, 5, 6
 T_SYM, T_STRAT, T_ACCT, T_SLOT, T_SMAP, T_FREE, T_ORD, T_DDE, T_DDX = 7, 8, 9, 10, 11, 12, 13, 14, 15
@@ -438,6 +448,9 @@ def new_arena(*, max_accounts: int, max_strategies: int, max_symbols: int, expos
     st.lim_strat[:] = UNSET
     st.lim_sym[:] = UNSET
     st.strat[:, S_SUB_TS] = I64_MIN
+    st.strat[:, S_SUB2_TS] = I64_MIN
+    st.acct[:, A_SUB_TS] = I64_MIN
+    st.acct[:, A_SUB2_TS] = I64_MIN
     st.strat[:, S_CAN_TS] = I64_MIN
     st.sym[:, Y_HEAD] = -1
     st.sym[:, Y_MAX_BID] = NONE_BID

@@ -41,7 +41,9 @@ from hft.gateway.kernels.layout import (
     K_REPORTS,
     K_UNKNOWN_REPORTS,
     L_BAND_BPS,
+    L_MAX_LONG,
     L_MAX_POSITION,
+    L_MAX_SHORT,
     N_A,
     N_O,
     N_S,
@@ -276,7 +278,8 @@ def _fill_apply(st, z, npos, cost, dreal, frac, dcost, dmtm):
     b[ac + A_REAL], b[ac + A_FFRAC], _ok = _real_after(b[ac + A_REAL], b[ac + A_FFRAC], dreal, frac)
     b[ac + A_COST] += dcost
     b[ac + A_MTM] += dmtm
-    if abs(npos) > _eff(st, L_MAX_POSITION, a, t, y):
+    if abs(npos) > _eff(st, L_MAX_POSITION, a, t, y) or (
+            npos > _eff(st, L_MAX_LONG, a, t, y) if npos > 0 else -npos > _eff(st, L_MAX_SHORT, a, t, y)):
         flags |= F_POSITION_BREACH
     if _loss_breached(st, a, t):
         flags |= F_LOSS_BREACH

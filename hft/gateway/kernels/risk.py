@@ -11,10 +11,13 @@ from numba.extending import intrinsic
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    R_ACCOUNT_SUBMIT_RATE,
+    R_ACCOUNT_SUBMIT_RATE_2,
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
     R_DAILY_LOSS,
+    R_LONG_LIMIT,
     R_MAX_ORDER_NOTIONAL,
     R_MAX_ORDER_QTY,
     R_MIN_NOTIONAL,
@@ -29,7 +32,9 @@ from hft.core.orders import (
     R_REPEAT_THROTTLE,
     R_RISK_CHECK,
     R_SELF_MATCH,
+    R_SHORT_LIMIT,
     R_SUBMIT_RATE,
+    R_SUBMIT_RATE_2,
     R_UNKNOWN_ACCOUNT,
     R_UNKNOWN_STRATEGY,
     R_UNKNOWN_SYMBOL,
@@ -45,6 +50,10 @@ from hft.gateway.kernels.layout import (
     A_FFRAC,
     A_MTM,
     A_REAL,
+    A_SUB2_TOK,
+    A_SUB2_TS,
+    A_SUB_TOK,
+    A_SUB_TS,
     C_N_ACCT,
     C_N_STRAT,
     C_N_SYM,
@@ -55,13 +64,17 @@ from hft.gateway.kernels.layout import (
     I64_MIN,
     L_BAND_BPS,
     L_DAILY_LOSS,
+    L_MAX_LONG,
     L_MAX_NOTIONAL,
     L_MAX_ORDER_NOTIONAL,
     L_MAX_ORDER_QTY,
     L_MAX_POSITION,
     L_MAX_REPEATS,
+    L_MAX_SHORT,
     L_MIN_QTY,
     L_REPEAT_WINDOW,
+    L_SUBMIT2_COUNT,
+    L_SUBMIT2_WINDOW,
     L_SUBMIT_COUNT,
     L_SUBMIT_WINDOW,
     N_A,
@@ -94,6 +107,8 @@ from hft.gateway.kernels.layout import (
     S_FFRAC,
     S_MTM,
     S_REAL,
+    S_SUB2_TOK,
+    S_SUB2_TS,
     S_SUB_TOK,
     S_SUB_TS,
     UNLIMITED,
@@ -142,6 +157,48 @@ def _bucket_ok(b, tok, ts, count, window, now):
         b[tok] = min(full, b[tok] + el * count)
     b[ts] = now
     return b[tok] >= window
+
+
+@_kernel_inline
+def _submit_rate(st, a, t, now):
+    """The submit rate's buckets for a new order or a replace (refilled to `now`, none taken: `_take_submit`):
+    the strategy's two windows (its row, else the default), then the account's own two (its row only, as its
+    daily loss). R_OK, or the reason naming the window that refused."""
+    b = st.b
+    ts = st.strat + t * N_S
+    if not _bucket_ok(b, ts + S_SUB_TOK, ts + S_SUB_TS, _strat_lim(st, L_SUBMIT_COUNT, t),
+                      _strat_lim(st, L_SUBMIT_WINDOW, t), now):
+        return R_SUBMIT_RATE
+    if not _bucket_ok(b, ts + S_SUB2_TOK, ts + S_SUB2_TS, _strat_lim(st, L_SUBMIT2_COUNT, t),
+                      _strat_lim(st, L_SUBMIT2_WINDOW, t), now):
+        return R_SUBMIT_RATE_2
+    la = st.lim_acct + a * N_LIM  # UNSET (-1) there: window -1, the bucket passes untouched
+    ac = st.acct + a * N_A
+    if not _bucket_ok(b, ac + A_SUB_TOK, ac + A_SUB_TS, b[la + L_SUBMIT_COUNT], b[la + L_SUBMIT_WINDOW], now):
+        return R_ACCOUNT_SUBMIT_RATE
+    if not _bucket_ok(b, ac + A_SUB2_TOK, ac + A_SUB2_TS, b[la + L_SUBMIT2_COUNT], b[la + L_SUBMIT2_WINDOW], now):
+        return R_ACCOUNT_SUBMIT_RATE_2
+    return R_OK
+
+
+@_kernel_inline
+def _take(b, tok, count, window):
+    """One token out of a bucket `_bucket_ok` passed (a limited one: count below UNLIMITED, window > 0)."""
+    if count < UNLIMITED and window > 0:
+        b[tok] -= window
+
+
+@_kernel_inline
+def _take_submit(st, a, t):
+    """A decided submit takes one token of each limited bucket `_submit_rate` passed."""
+    b = st.b
+    ts = st.strat + t * N_S
+    _take(b, ts + S_SUB_TOK, _strat_lim(st, L_SUBMIT_COUNT, t), _strat_lim(st, L_SUBMIT_WINDOW, t))
+    _take(b, ts + S_SUB2_TOK, _strat_lim(st, L_SUBMIT2_COUNT, t), _strat_lim(st, L_SUBMIT2_WINDOW, t))
+    la = st.lim_acct + a * N_LIM
+    ac = st.acct + a * N_A
+    _take(b, ac + A_SUB_TOK, b[la + L_SUBMIT_COUNT], b[la + L_SUBMIT_WINDOW])
+    _take(b, ac + A_SUB2_TOK, b[la + L_SUBMIT2_COUNT], b[la + L_SUBMIT2_WINDOW])
 
 
 # ======================================================================= the house's own checks
@@ -264,10 +321,10 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
         return R_MAX_ORDER_NOTIONAL
     if not internal and _loss_breached(st, a, t):  # internal orders (flatten_on_halt) close what lost
         return R_DAILY_LOSS
-    ts = st.strat + t * N_S
-    if not internal and not _bucket_ok(b, ts + S_SUB_TOK, ts + S_SUB_TS, _strat_lim(st, L_SUBMIT_COUNT, t),
-                                       _strat_lim(st, L_SUBMIT_WINDOW, t), now):
-        return R_SUBMIT_RATE
+    if not internal:
+        r = _submit_rate(st, a, t, now)
+        if r != R_OK:
+            return r
     if check_repeat:
         s = st.slot + z * N_Z
         maxrep = _strat_lim(st, L_MAX_REPEATS, t)
@@ -300,10 +357,16 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
 
 
 @_kernel_inline
-def _exposure_worst(st, a, t, y, worst, valpx, ref, mult):
-    """Step 3 limits for `worst`, the side's net quantity including working orders and this order."""
+def _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult):
+    """Step 3 limits for `worst`, the net quantity on `side` (long for a buy, short for a sell) including working
+    orders and this order: the position limit (either side), then the side's own (max_long / max_short)."""
     if worst > _eff(st, L_MAX_POSITION, a, t, y):
         return R_POSITION_LIMIT
+    if side > 0:
+        if worst > _eff(st, L_MAX_LONG, a, t, y):
+            return R_LONG_LIMIT
+    elif worst > _eff(st, L_MAX_SHORT, a, t, y):
+        return R_SHORT_LIMIT
     mark = ref if ref > 0 else valpx
     if worst > 0 and _notional_gt(mark, worst, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
         return R_NOTIONAL_LIMIT
@@ -330,7 +393,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     worst, ok = _worst(b[s + Z_POS], b[s + Z_WBUY], b[s + Z_WSELL], side, add)
     if not ok:
         return R_POSITION_LIMIT
-    return _exposure_worst(st, a, t, y, worst, valpx, ref, mult)
+    return _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult)
 
 
 @_kernel_inline

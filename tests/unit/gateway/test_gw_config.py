@@ -42,7 +42,7 @@ def test_defaults_without_file():
     ({"limits": {"defaults": {"submit_rate": {"count": 5}}}}, "limits.defaults.submit_rate.per"),
     ({"symbols": {"X": {"tick_multiple": 0}}}, "symbols.X.tick_multiple"),
     ({"symbols": {"X": {"daily_loss": 5}}}, "symbols.X.daily_loss"),
-    ({"accounts": {"A": {"submit_rate": {"count": 1, "per": "1s"}}}}, "accounts.A.submit_rate"),
+    ({"accounts": {"A": {"cancel_rate": {"count": 1, "per": "1s"}}}}, "accounts.A.cancel_rate"),  # per strategy only
     ({"risk": {"tifs": ["gtc", "forever"]}}, "risk.tifs"),
     ({"storm": {"loss_level": "PANIC"}}, "storm.loss_level"),
     ({"metrics": {"timing": "always"}}, "metrics.timing"),
@@ -285,7 +285,7 @@ def test_a_runtime_limit_update_is_read_by_the_files_parser_and_diffed():
 
 @pytest.mark.parametrize(("level", "name", "data", "key"), [
     ("accounts", "ACC1", {"max_order_qty": 0}, "accounts.ACC1.max_order_qty"),
-    ("accounts", "ACC1", {"submit_rate": None}, "accounts.ACC1.submit_rate"),  # a strategy-scope limit
+    ("accounts", "ACC1", {"cancel_rate": None}, "accounts.ACC1.cancel_rate"),  # a strategy-scope limit
     ("symbols", "BTCUSDT", {"max_order_qty": "0.000001"}, "symbols.BTCUSDT.max_order_qty"),  # not a whole lot
     ("accounts", "ACC9", {"max_order_qty": 1}, "scope"),
     ("defaults", "", {"min_qty": 5, "max_order_qty": 4}, "limits.defaults.min_qty"),

@@ -220,6 +220,15 @@ EXPECTED = {
          (1.0, "K", "rejected", None, None, "MAX_ORDER_QTY"),
          (10.1, "R", "rejected", None, 10002, "MAX_ORDER_QTY")],
         (0, 0, 0, 0)),
+    # the gateway's reasons of its refusals: test_rate_windows_refuse_with_the_window_that_refused
+    "rate_windows.yaml": (
+        [(1.0, "C", "REJECTED", None, None, None, None, None),
+         (3.0, "A", "NEW", None, None, 1, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (22.0, "D", "NEW", None, None, 1, None, None),
+         (30.0, "E", "REJECTED", None, None, None, None, None),
+         (40.0, "F", "REJECTED", None, None, None, None, None)],
+        (0, 0, 0, 0)),
 }
 
 
@@ -274,6 +283,12 @@ actions:
 def test_deterministic():
     for name in ("marketable_and_market.yaml", "cancel_fill_race.yaml", "queue_models_log_prob.yaml"):
         assert run_file(SCEN / name) == run_file(SCEN / name)
+
+
+def test_rate_windows_refuse_with_the_window_that_refused():
+    rows = run_file(SCEN / "rate_windows.yaml")["trace"]
+    assert [(r["id"], r["reason"]) for r in rows if r["source"] == "gateway"] == [
+        ("C", "SUBMIT_RATE"), ("E", "SUBMIT_RATE_2"), ("F", "SHORT_LIMIT")]
 
 
 def test_gateway_rejection_is_in_the_trace():
