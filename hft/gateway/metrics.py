@@ -285,28 +285,22 @@ def _book(svc: GatewayService) -> Iterator[Any]:
                 fam.add_metric([name], v)
         yield fam
     st = K.views(svc.arena)
-    yield from _long_short(svc, st, accts, strats, syms)
+    yield from _long_short(svc, accts, strats, syms)
     yield from _submit_rates(svc, st, accts, strats)
 
 
-def _eff(st: Any, f: int, a: int, t: int, y: int) -> int:
-    """The risk core's `_eff`: the tightest limit field `f` set at the account, strategy or symbol, else the
-    default."""
-    vals = [int(v) for v in (st.lim_acct[a, f], st.lim_strat[t, f], st.lim_sym[y, f]) if v >= 0]
-    return min(vals) if vals else int(st.lim_def[f])
-
-
-def _long_short(svc: GatewayService, st: Any, accts: list, strats: list, syms: list) -> Iterator[Any]:
+def _long_short(svc: GatewayService, accts: list, strats: list, syms: list) -> Iterator[Any]:
     from prometheus_client.core import GaugeMetricFamily
 
-    for side, f in (("long", K.L_MAX_LONG), ("short", K.L_MAX_SHORT)):
+    entries = [(accts[int(r[K.Z_ACCT])], strats[int(r[K.Z_STRAT])], syms[int(r[K.Z_SYM])])
+               for r in svc.exposure.used_slots()]
+    limits = [effective_limits(svc.config, *e) for e in entries]  # the tightest level's, as the risk core's
+    for side in ("long", "short"):
         fam = GaugeMetricFamily(f"gateway_{side}_limit", f"max_{side} (lots) of each (account, strategy, symbol) "
                                 "entry in use; an unlimited one has no series", labels=_TRIPLE)
-        for row in svc.exposure.used_slots():
-            a, t, y = int(row[K.Z_ACCT]), int(row[K.Z_STRAT]), int(row[K.Z_SYM])
-            v = _eff(st, f, a, t, y)
-            if v < K.UNLIMITED:
-                fam.add_metric([accts[a], strats[t], syms[y]], v)
+        for e, lim in zip(entries, limits, strict=True):
+            if lim[f"max_{side}"] is not None:
+                fam.add_metric(list(e), lim[f"max_{side}"])
         yield fam
 
 
