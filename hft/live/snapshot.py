@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hft.core.errors import GatewayError
 from hft.core.fileio import atomic_path, replace_freeing_later, temp_prefix
+from hft.recorder import wal_format as wf
 
 log = logging.getLogger("hft.live.snapshot")
 VERSION = 5  # 2: order views as columns (hft.live.views); 3: the version is a header of its own; 4: no
@@ -227,6 +229,22 @@ def _read(path: Path) -> tuple[int | str, dict[str, Any]]:
             return f"unreadable ({type(exc).__name__}: {exc}; damaged)", {}
 
 
+def _replay_whole_wal(path: Path, wal_dir: str | Path, why: str) -> None:
+    """A snapshot that cannot be used: recovery replays the WAL from its first record, which rebuilds the state only
+    while the WAL still begins at segment 1. When the loader has deleted segments before it (it may, once a
+    snapshot covers them), the replay would start the service on a state missing those records: a `GatewayError`
+    instead, naming the snapshot, why it was refused and what to do."""
+    segs = wf.list_segments(Path(wal_dir))
+    if segs and segs[0][0] != 1:
+        raise GatewayError(f"{path}: the snapshot cannot be used ({why}) and the WAL {wal_dir} no longer holds its "
+                           f"segments before {segs[0][0]} (loaded into the store and deleted), so replaying it would "
+                           f"start from a partial state. Run the hft version and capacity settings that wrote the "
+                           f"snapshot, or restore the deleted segments; to start empty, move the WAL directory and its "
+                           f"snapshot aside", key="snapshot")
+    log.warning("snapshot %s: %s: replaying the whole WAL", path, why)
+    return None
+
+
 def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     """Restore the snapshot beside `wal_dir` into `live` (freshly built, nothing replayed yet). Returns the WAL
     position to replay from, or None when there is no usable snapshot (replay from the start)."""
@@ -235,13 +253,11 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
         return None
     version, state = _read(path)
     if version != VERSION:
-        log.warning("snapshot %s is %s, this hft reads version %d: replaying the whole WAL", path,
-                    f"version {version}" if isinstance(version, int) else version, VERSION)
-        return None
+        return _replay_whole_wal(path, wal_dir, f"it is {version if isinstance(version, str) else f'version {version}'}"
+                                 f", this hft reads version {VERSION}")
     why = live.gw.restore_state(state)
     if why is not None:
-        log.warning("snapshot %s: %s: replaying the whole WAL", path, why)
-        return None
+        return _replay_whole_wal(path, wal_dir, why)
     live.halt_cause = state.get("halt_cause", "")
     live.revoked.clear()  # in place: the service's Verifier reads this dict
     live.revoked.update(state.get("revoked", {}))  # a snapshot before revocation: none revoked

@@ -4,8 +4,8 @@ A child that exits 75 (`hft.live.webhooks.ha.EXIT_LEASE_LOST`: an active/standby
 crashes (killed by a signal, an internal error) or that exits otherwise non-zero is started again — as a standby
 when ``signals.ha`` is on (every HA process starts as one), else as a single service recovering from its WAL —
 after a back-off: `BACKOFF_FIRST_S`, doubled after each child that ran less than `STABLE_S`, at most
-`BACKOFF_MAX_S`. Not restarted (the same error would come back): exit 0, and the usage / error / config exit codes
-2, 10 and 11 (a bad flag, a port in use, a missing certificate); the supervisor then exits with the child's code.
+`BACKOFF_MAX_S`. Not restarted (the same error would come back): exit 0, and the usage / error / config / gateway
+exit codes 2, 10, 11 and 13 (a bad flag, a port in use, a missing certificate, a state that cannot be recovered); the supervisor then exits with the child's code.
 
 SIGTERM / SIGINT to the supervisor stop the child cleanly (the signal is passed on; the child drains, snapshots and
 closes its WAL) and the supervisor exits with the child's code, restarting nothing; SIGHUP is passed on (the
@@ -30,7 +30,8 @@ log = logging.getLogger("hft.live.supervise")
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_S = 60.0  # a child that ran this long resets the back-off
-NO_RESTART = frozenset((0, 2, 10, 11))  # ok, usage, HftError, ConfigError (hft.cli.app's exit codes)
+NO_RESTART = frozenset((0, 2, 10, 11, 13))  # ok, usage, HftError, ConfigError, GatewayError (an
+# unrecoverable gateway state: a snapshot the WAL cannot replace; hft.cli.app's exit codes)
 _PR_SET_PDEATHSIG = 1
 
 

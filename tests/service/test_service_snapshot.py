@@ -109,6 +109,41 @@ def test_a_snapshot_that_does_not_fit_the_config_means_a_full_replay(tmp_path):
         srv.stop()
 
 
+def test_a_snapshot_that_cannot_be_used_after_the_loader_deleted_segments_refuses_to_start(tmp_path):
+    """A snapshot the service cannot use (here: table sizes changed) means replaying the WAL from its first record;
+    once `hft audit load` has deleted the segments the snapshot covered, that replay would start from a partial
+    state (positions, order ids, the dedup window missing). The service refuses to start instead: exit 13, one line
+    naming the snapshot, why and what to do; the WAL and the snapshot stay as they were."""
+    home = tmp_path / "home"
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(_cfg(tmp_path, 100).read_text().replace("snapshot_every: 100", "snapshot_every: 100\n"
+                                                           "  wal_segment_bytes: 16KiB"))
+    wal_dir = home / "wal" / "gateway-live"
+    tok = token()
+    srv = Server(home, config=cfg).start()
+    try:
+        asyncio.run(_orders(srv.port, tok, [f"p-{i}" for i in range(300)]))
+    finally:
+        assert srv.stop() == 0
+    p = subprocess.run([str(HFT), "audit", "load", "--json"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "HFT_HOME": str(home)})
+    assert p.returncode == 0, p.stderr
+    segs = [no for no, _ in wf.list_segments(wal_dir)]
+    assert segs[0] > 1, segs  # the loader deleted the segments the snapshot covers
+    snap = home / "wal" / "gateway-live-snapshot.pkl"
+    before = snap.read_bytes()
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(cfg.read_text().replace("max_working_orders: 4096", "max_working_orders: 8192"))
+    srv = Server(home, config=bigger)
+    with pytest.raises(RuntimeError, match="server did not start"):
+        srv.start()
+    assert srv.proc.returncode == 13
+    err = [ln for ln in srv.log.read_text().splitlines() if "the snapshot cannot be used" in ln]
+    assert len(err) == 1 and "table sizes changed" in err[0] and f"segments before {segs[0]}" in err[0], err
+    assert "Traceback" not in srv.log.read_text()
+    assert snap.read_bytes() == before and [no for no, _ in wf.list_segments(wal_dir)] == segs
+
+
 def test_a_snapshot_of_another_version_or_damaged_is_named_in_the_log_and_the_whole_wal_replayed(tmp_path):
     home = tmp_path / "home"
     cfg = _cfg(tmp_path, 100)
