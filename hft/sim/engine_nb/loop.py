@@ -17,9 +17,6 @@ from hft.core.dtypes import (
     EV_TRADE,
     SELL,
 )
-from hft.sim.engine import (
-    PRI_EXCH_MD,
-)
 from hft.sim.engine_nb.order_path import (
     _fast_cmd_l2,
     _fast_cmd_l3,
@@ -87,6 +84,9 @@ from hft.sim.engine_nb.streams import (
     _top_now,
     _venue_l2_leg,
     _venue_l3_leg,
+)
+from hft.sim.run_events import (
+    PRI_EXCH_MD,
 )
 from hft.sim.venue_common import P_NCONS, P_NREP
 
