@@ -75,6 +75,7 @@ class RunEngine(Protocol):
     _n_entry: int
     _n_resp: int
     _extra_sink: Callable[[Any], None] | None
+    _back: EngineRef  # the gateway's weak way back to the engine (dispatcher, sink)
     _order_rows: list[tuple]
     _fill_rows: list[tuple]
     _equity_rows: Any
