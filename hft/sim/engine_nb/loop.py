@@ -395,7 +395,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
 @_kernel
 def _fill_evm(events, evm) -> None:
     """The event columns as int64 rows (1 exch_ts, 3.. kind, side, price, qty, order_id, flags) in one pass over the
-    record array (within the value domain, `hft.core.bounds`: `Engine._setup` checked them). Rows 0 (local times)
+    record array (within the value domain, `hft.core.bounds`: `run_setup.setup` checked them). Rows 0 (local times)
     and 2 (the venue's clock, `hft.sim.latency.venue_times`) are the driver's."""
     for i in range(events.shape[0]):
         e = events[i]

@@ -97,7 +97,7 @@ from hft.sim.run_events import (
 )
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-# Kernels inlined into the loop (`hft.core.jit.inline_copy`): the local view := reference row (`Engine._local_row`),
+# Kernels inlined into the loop (`hft.core.jit.inline_copy`): the local view := reference row (`run_events.local_row`),
 # the L3 venue's market event (`L3Venue.market`); the L2 level setter is the book's own `set_level_inline`
 _set_row_i = inline_copy(set_row_arrays)
 _market_step_i = inline_copy(market_step_v)
