@@ -1,9 +1,18 @@
 """The numba replay engine: the market streams of `hft.sim.engine` advanced in one kernel, Python only at wakes.
 
-`NbEngine` is a drop-in `Engine` (same constructor, same `run`, same `RunOutput`) that produces the *same*
-outputs — decisions, orders, fills, equity series, final position / cash / fees and therefore the same run
-hash — as the Python reference engine for the same inputs (``tests/unit/sim/test_engine_nb.py`` proves it on
-generated and scripted streams, both venues, every latency / queue model, and on the goldens).
+`NbEngine` is a drop-in for `hft.sim.engine.Engine` (same constructor, same `run`, same `RunOutput`) that
+produces the *same* outputs — decisions, orders, fills, equity series, final position / cash / fees and therefore
+the same run hash — as the Python engine for the same inputs (``tests/unit/sim/test_engine_nb.py`` proves it on
+generated and scripted streams, both venues, every latency / queue model, and on the goldens; both engines are
+held equal to the independent `hft.sim.reference` too).
+
+`NbEngine` does not inherit from `Engine`; neither has a base class. What both run is in modules of its own:
+`hft.sim.run_setup` (the constructor, the run state, sessions), `hft.sim.run_events` (the Python side of events:
+the heap, the gateway's dispatcher and sink, intents, reports, the local view, samples; what this engine runs at
+its wakes) and `hft.sim.run_output` (the `RunOutput`). `NbEngine` names each rule it takes from them as it is,
+and has its own `submit`, `cancel`, `replace`, `put_nowait`, `_intent`, `_push`, `_schedule_reports`, `_deliver`
+and `_refresh_top` (the in-kernel order path's heap, rows and side map, the kernel's copies of the order view,
+the accounting and the top), which call the shared rule where the kernel does not own the step.
 
 Modules: `state` (wake codes, the int64 state row ``S_*``, the order-view / intent / heap layouts, the jit
 decorators), `streams` (the market streams: local view, top and mark, samples, the venues' market events, the

@@ -1,4 +1,4 @@
-"""The numba engine's Python driver: `NbEngine` (the drop-in `Engine` whose market streams and, when eligible,
+"""The numba engine's Python driver: `NbEngine` (the drop-in for `Engine` whose market streams and, when eligible,
 order path run in the numba loop kernels of `hft.sim.engine_nb.loop`), and its helpers."""
 
 from __future__ import annotations
@@ -24,18 +24,8 @@ from hft.core.orders import (
 from hft.gateway import kernels as GK
 from hft.gateway import records
 from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
-from hft.sim.engine import (
-    ACK_LOG_DTYPE,
-    DECISION_LOG_DTYPE,
-    EQUITY_DTYPE,
-    ORDER_LEG_DTYPE,
-    PRI_EXCH_ARRIVAL,
-    PRI_LOCAL_RESP,
-    PRI_TIMER,
-    Engine,
-    RunOutput,
-    decision_log,
-)
+from hft.sim import run_events, run_output, run_setup
+from hft.sim.engine import Engine
 from hft.sim.engine_nb import buffers
 from hft.sim.engine_nb.logs import (
     LazyMap,
@@ -162,6 +152,9 @@ from hft.sim.exchange_l3 import L3Venue
 from hft.sim.fees import fill_refusal
 from hft.sim.latency import latency_of, venue_times
 from hft.sim.legs import local_stream
+from hft.sim.run_events import PRI_EXCH_ARRIVAL, PRI_LOCAL_RESP, PRI_TIMER
+from hft.sim.run_output import ORDER_LEG_DTYPE, RunOutput, decision_log
+from hft.sim.run_records import ACK_LOG_DTYPE, DECISION_LOG_DTYPE, EQUITY_DTYPE
 from hft.sim.strategy import OrderState, Strategy
 from hft.sim.venue_common import P_NREP
 
@@ -191,11 +184,33 @@ _VENUE_ARRAYS = attrgetter("book", "orders", "cons", "out")
 
 
 # ======================================================================= Python driver
-class NbEngine(Engine):
-    """`Engine` with the market streams in numba (module docstring). Same constructor and outputs.
+@run_setup.leg0_names  # the single-instrument names: leg 0's
+class NbEngine:
+    """The replay engine with the market streams in numba (module docstring): `hft.sim.engine.Engine`'s
+    constructor, `of_legs`, `run` and `RunOutput`, and the same run hashes.
 
     A strategy with an ``nb_kernel`` name (and ``nb_params()``) runs its book callback as that strategy kernel
-    inside the loop (``strategy_kernels = False`` on the engine forces the Python callbacks)."""
+    inside the loop (``strategy_kernels = False`` on the engine forces the Python callbacks).
+
+    It shares no base class with `Engine`: the rules both run are functions of `hft.sim.run_setup`,
+    `hft.sim.run_events` and `hft.sim.run_output`, taken below by name (as they are) or called from this class's
+    own versions of a step (the in-kernel order path's)."""
+
+    __init__ = run_setup.init
+    of_legs = classmethod(run_setup.of_legs)
+
+    # the shared rules taken as they are; `submit`, `cancel`, `replace`, `put_nowait`, `_intent`, `_push`,
+    # `_schedule_reports`, `_deliver` and `_refresh_top` are this class's own (below)
+    continue_from = run_setup.continue_from
+    end_session = run_setup.end_session
+    _set_multiplier = run_setup.set_multiplier
+    _sink = run_events.sink
+    wake_at = run_events.wake_at
+    _dispatch_item = run_events.dispatch_item
+    _leg_at = run_events.leg_at
+    _local_event = run_events.local_event
+    _sample = run_events.sample
+    _output = run_output.run_output
 
     strategy_kernels = True
     in_kernel_orders = True  # False: commands, reports and kernel intents always go through Python
@@ -211,7 +226,7 @@ class NbEngine(Engine):
     _tops: np.ndarray | None = None  # per leg: the per-event top (`Leg.top`, a view) and the strategy's snapshot
 
     def _refresh_top(self, k: int = 0) -> bool:
-        changed = super()._refresh_top(k)
+        changed = run_events.refresh_top(self, k)
         if self._tops is not None:
             self._tops[k, 4:] = self.legs[k].top
         return changed
@@ -225,7 +240,7 @@ class NbEngine(Engine):
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> object:
         self._orders_dirty = True
-        d = super().submit(side, price, qty, otype, tif, leg)
+        d = run_events.submit(self, side, price, qty, otype, tif, leg)
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._order_info[d.order_id, OI_SIDE] = side
@@ -242,17 +257,17 @@ class NbEngine(Engine):
         self._orders_dirty = True
         if self._fast:
             self._leg_of[order_id] = self._order_leg(order_id)  # the reference's cancel reads `_leg_of`
-        return super().cancel(order_id)
+        return run_events.cancel(self, order_id)
 
     def replace(self, order_id: int, price: int, qty: int) -> object:
         self._orders_dirty = True
         if self._fast:
             self._leg_of[order_id] = self._order_leg(order_id)
-        return super().replace(order_id, price, qty)
+        return run_events.replace(self, order_id, price, qty)
 
     def _deliver(self, rep: tuple) -> None:
         self._orders_dirty = True
-        super()._deliver(rep)
+        run_events.deliver(self, rep)
         if not self._fast:  # (in-kernel order path: the kernel books fills itself)
             self._mirror_accounting(self.cur)
 
@@ -288,7 +303,7 @@ class NbEngine(Engine):
     def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
                 leg: int = 0) -> object:
         if not self._fast:
-            return super()._intent(kind, side, price, qty, otype, tif, target, leg)
+            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg)
         st = self._st
         st[S_KEY] += 1
         now = self.clock.now_ns()
@@ -299,7 +314,7 @@ class NbEngine(Engine):
 
     def put_nowait(self, cmd: object) -> None:
         if not self._fast:
-            return super().put_nowait(cmd)
+            return run_events.put_nowait(self, cmd)
         st = self._st
         now = self.clock.now_ns()
         lat = latency_of(self.cfg.entry, now, int(st[S_NENTRY]))
@@ -315,7 +330,7 @@ class NbEngine(Engine):
 
     def _schedule_reports(self, now: int, reports: np.ndarray) -> None:
         if not self._fast:
-            return super()._schedule_reports(now, reports)
+            return run_events.schedule_reports(self, now, reports)
         st = self._st
         for r in reports.tolist():
             lat = latency_of(self.cfg.response, now, int(st[S_NRESP]))
@@ -324,7 +339,7 @@ class NbEngine(Engine):
 
     def _push(self, t: int, prio: int, item: tuple) -> None:
         if not self._fast:
-            return super()._push(t, prio, item)
+            return run_events.push(self, t, prio, item)
         heapq.heappush(self.heap, (t, prio, int(self._st[S_SEQ]), item))
         self._st[S_SEQ] += 1
 
@@ -460,7 +475,7 @@ class NbEngine(Engine):
         ours = np.flatnonzero(info[:, OI_SIDE] != 0)
         sides = info[ours, OI_SIDE]
         self._side_of = LazyMap(lambda: dict(zip(ours.tolist(), sides.tolist(), strict=True)))
-        if len(self.legs) > 1:  # each order's leg: the run hash's rows, and `Engine._leg_of` built on first use
+        if len(self.legs) > 1:  # each order's leg: the run hash's rows, and `_leg_of` built on first use
             legs_of = info[ours, OI_LEG]
             ol = self._order_legs = np.zeros(len(ours), ORDER_LEG_DTYPE)
             ol["order_id"], ol["leg"], prev = ours, legs_of, self._leg_of
@@ -562,7 +577,7 @@ class NbEngine(Engine):
         spares = self.spares if self.spares is not None else buffers.Spares()  # (None: this run's own, dropped after)
         evm, filled = spares.take_of(evm_name, (EVM_ROWS_LEGS if multi else EVM_ROWS, n), evm_source)
         if not filled:
-            _fill_evm(ev, evm)  # (the events are within the value domain: `Engine._setup`, `check_events`)
+            _fill_evm(ev, evm)  # (the events are within the value domain: `run_setup.setup`, `check_events`)
             venue_times(evm[1], out=evm[2])
             ls = local_stream(ev, self._leg_ix, nl, self.cfg.feed)
             evm[0] = ls.times
@@ -822,4 +837,5 @@ class NbEngine(Engine):
         return self._output(n, wall, arrays)
 
 
-ENGINES: dict[str, type[Engine]] = {"python": Engine, "numba": NbEngine}
+# the engines by their ``engine:`` name in a replay config
+ENGINES: dict[str, type[Engine] | type[NbEngine]] = {"python": Engine, "numba": NbEngine}

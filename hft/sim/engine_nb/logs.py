@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from hft.gateway import kernels as GK
-from hft.sim.engine import DECISION_LOG_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
 from hft.sim.engine_nb.state import (
     D_CODE,
     D_KIND,
@@ -29,6 +28,7 @@ from hft.sim.engine_nb.state import (
     D_TS,
     _kernel,
 )
+from hft.sim.run_records import DECISION_LOG_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
 
 
 def concat_records(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:

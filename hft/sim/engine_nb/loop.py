@@ -17,9 +17,6 @@ from hft.core.dtypes import (
     EV_TRADE,
     SELL,
 )
-from hft.sim.engine import (
-    PRI_EXCH_MD,
-)
 from hft.sim.engine_nb.order_path import (
     _fast_cmd_l2,
     _fast_cmd_l3,
@@ -87,6 +84,9 @@ from hft.sim.engine_nb.streams import (
     _top_now,
     _venue_l2_leg,
     _venue_l3_leg,
+)
+from hft.sim.run_events import (
+    PRI_EXCH_MD,
 )
 from hft.sim.venue_common import P_NCONS, P_NREP
 
@@ -395,7 +395,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
 @_kernel
 def _fill_evm(events, evm) -> None:
     """The event columns as int64 rows (1 exch_ts, 3.. kind, side, price, qty, order_id, flags) in one pass over the
-    record array (within the value domain, `hft.core.bounds`: `Engine._setup` checked them). Rows 0 (local times)
+    record array (within the value domain, `hft.core.bounds`: `run_setup.setup` checked them). Rows 0 (local times)
     and 2 (the venue's clock, `hft.sim.latency.venue_times`) are the driver's."""
     for i in range(events.shape[0]):
         e = events[i]

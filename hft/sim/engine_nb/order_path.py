@@ -29,10 +29,6 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.gateway import kernels as GK
-from hft.sim.engine import (
-    PRI_EXCH_ARRIVAL,
-    PRI_LOCAL_RESP,
-)
 from hft.sim.engine_nb.state import (
     D_CODE,
     D_KEY,
@@ -125,6 +121,10 @@ from hft.sim.exchange_l3 import (
 from hft.sim.exchange_l3.steps import order_step_v
 from hft.sim.fees import MONEY_GATEWAY, MONEY_OK, book_fill
 from hft.sim.latency import latency_ns
+from hft.sim.run_events import (
+    PRI_EXCH_ARRIVAL,
+    PRI_LOCAL_RESP,
+)
 from hft.sim.venue_common import P_NCONS, P_NREP
 
 # the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) inlined into the loop (`hft.core.jit.inline_copy`)

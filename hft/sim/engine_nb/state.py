@@ -10,7 +10,7 @@ from hft.core.jit import njit
 from hft.core.orders import DECISION
 from hft.core.records import Field
 from hft.gateway import kernels as GK
-from hft.sim.engine import EQUITY, FILL_LOG, ORDER_LOG
+from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
 
 # --- wake codes (kernel return values) ---------------------------------------------------------------------
 W_END = 0  # no market item and no heap item left

@@ -41,11 +41,6 @@ from hft.core.dtypes import (
 )
 from hft.core.jit import inline_copy
 from hft.gateway import kernels as GK
-from hft.sim.engine import (
-    PRI_EXCH_MD,
-    PRI_LOCAL_MD,
-    PRI_TIMER,
-)
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     _STORM,
@@ -95,9 +90,14 @@ from hft.sim.exchange_l3 import (
     out_need,
 )
 from hft.sim.exchange_l3.steps import market_step_v
+from hft.sim.run_events import (
+    PRI_EXCH_MD,
+    PRI_LOCAL_MD,
+    PRI_TIMER,
+)
 from hft.sim.venue_common import P_NCONS, P_NREP
 
-# Kernels inlined into the loop (`hft.core.jit.inline_copy`): the local view := reference row (`Engine._local_row`),
+# Kernels inlined into the loop (`hft.core.jit.inline_copy`): the local view := reference row (`run_events.local_row`),
 # the L3 venue's market event (`L3Venue.market`); the L2 level setter is the book's own `set_level_inline`
 _set_row_i = inline_copy(set_row_arrays)
 _market_step_i = inline_copy(market_step_v)

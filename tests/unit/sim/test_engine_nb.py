@@ -190,6 +190,17 @@ def test_engine_key_is_strict():
         parse_replay_config({"engine": "rust"})
 
 
+def test_engines_share_no_base_class_and_one_public_surface():
+    """Neither engine inherits from the other or from a base class holding behaviour: each names the shared rules
+    it takes (`hft.sim.run_setup`, `run_events`, `run_output`); the equality tests above compare them. The numba
+    engine is a drop-in: every public name of the Python engine is one of its names too."""
+    assert Engine.__mro__ == (Engine, object)
+    assert NbEngine.__mro__ == (NbEngine, object)
+    public = {n for n in dir(Engine) if not n.startswith("_")}
+    assert {"run", "of_legs", "submit", "cancel", "replace", "wake_at", "continue_from", "end_session"} <= public
+    assert public <= set(dir(NbEngine))
+
+
 # --- the strategy kernel API: the njit mm gives the Python mm's run ---------------------------------------------
 class _PyOnly(NbEngine):
     strategy_kernels = False  # the numba engine with the Python `on_book`
