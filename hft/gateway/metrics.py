@@ -44,6 +44,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hft.core.money import round_owed
 from hft.core.orders import N_REASONS, R_OK, REASON_NAMES, STORM_DEGRADED, STORM_HALT, STORM_NAMES
 from hft.gateway import kernels as K
@@ -284,9 +286,8 @@ def _book(svc: GatewayService) -> Iterator[Any]:
             if v is not None:
                 fam.add_metric([name], v)
         yield fam
-    st = K.views(svc.arena)
     yield from _long_short(svc, accts, strats, syms)
-    yield from _submit_rates(svc, st, accts, strats)
+    yield from _submit_rates(svc, accts, strats)
 
 
 def _long_short(svc: GatewayService, accts: list, strats: list, syms: list) -> Iterator[Any]:
@@ -304,35 +305,21 @@ def _long_short(svc: GatewayService, accts: list, strats: list, syms: list) -> I
         yield fam
 
 
-def _submit_rates(svc: GatewayService, st: Any, accts: list, strats: list) -> Iterator[Any]:
-    """Each limited submit-rate bucket: its limit and the submits it would take at the service clock's now (the
-    risk core's `_bucket_ok` refill, read only)."""
+def _submit_rates(svc: GatewayService, accts: list, strats: list) -> Iterator[Any]:
+    """Each limited submit-rate bucket: its limit and the submits it would take at the service clock's now, as
+    the risk core's rate check would see them (`kernels.submit_buckets`, read only)."""
     from prometheus_client.core import GaugeMetricFamily
 
-    now = svc.clock.now_ns()
+    out = np.zeros((2 * (len(accts) + len(strats)), 6), dtype=np.int64)
+    n = K.submit_buckets(svc.arena, svc.clock.now_ns(), out)
     labels = ["level", "name", "window"]
     lim = GaugeMetricFamily("gateway_submit_rate_limit", "submits allowed per window of each limited submit-rate "
                             "bucket (a strategy's, else the default; an account's own)", labels=labels)
     avail = GaugeMetricFamily("gateway_submit_rate_available", "submits each limited submit-rate bucket would "
                               "take now", labels=labels)
-    windows = ((K.L_SUBMIT_COUNT, K.L_SUBMIT_WINDOW, K.S_SUB_TOK, K.S_SUB_TS, K.A_SUB_TOK, K.A_SUB_TS),
-               (K.L_SUBMIT2_COUNT, K.L_SUBMIT2_WINDOW, K.S_SUB2_TOK, K.S_SUB2_TS, K.A_SUB2_TOK, K.A_SUB2_TS))
-    for level, names, rows, state in (("strategy", strats, st.lim_strat, st.strat), ("account", accts, st.lim_acct,
-                                                                                     st.acct)):
-        for i, name in enumerate(names):
-            for fc, fw, stok, sts, atok, ats in windows:
-                count, window = int(rows[i, fc]), int(rows[i, fw])
-                if level == "strategy" and count < 0:  # a strategy inherits the default; an account does not
-                    count, window = int(st.lim_def[fc]), int(st.lim_def[fw])
-                if not (0 <= count < K.UNLIMITED and window > 0):
-                    continue
-                tok, ts = (stok, sts) if level == "strategy" else (atok, ats)
-                last, held = int(state[i, ts]), int(state[i, tok])
-                el = now - last
-                full = count * window
-                held = full if last == K.I64_MIN or el >= window else min(full, held + max(el, 0) * count)
-                lab = [level, name, f"{window / 1e9:g}s"]
-                lim.add_metric(lab, count)
-                avail.add_metric(lab, held // window)
+    for level, i, _k, count, window, held in out[:n].tolist():
+        lab = ["strategy" if level == 0 else "account", (strats if level == 0 else accts)[i], f"{window / 1e9:g}s"]
+        lim.add_metric(lab, count)
+        avail.add_metric(lab, held)
     yield lim
     yield avail

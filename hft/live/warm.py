@@ -1,6 +1,6 @@
 """Compile the order path before a process serves orders: `warm_order_path`.
 
-The kernels an order reaches (the gateway's batch decision and reports, order views, the client-id index, the
+The kernels an order or a scrape of `/metrics` reaches (the gateway's batch decision and reports, order views, the client-id index, the
 WAL's row join, the loopback venue) are compiled on their first call, or loaded from numba's on-disk cache. On a
 cold cache (a fresh install before ``hft warmup``, or a change to kernel code) the first orders of a new process
 compile them on the event loop: measured 6.5 s and 2 s for the first two orders (11 s and 3.5 s with the CPUs
@@ -109,6 +109,7 @@ async def _orders(cfg: GatewayConfig, opts: S.ServeOptions, secret: str) -> None
                 if live.n_fills > fills:
                     break
                 await asyncio.sleep(0.005)
+        live.gw.metrics_text()  # the scrape's kernels (submit-rate buckets) too: a first /metrics would compile them
     finally:
         await S.stop_engine(live, tasks)
 

@@ -268,6 +268,7 @@ from hft.gateway.kernels.reports import (
     mark,
     roll_day,
 )
+from hft.gateway.kernels.risk import submit_buckets
 
 # --- the in-kernel API
 # Stable names for numba callers that drive the gateway from inside their own kernels (the simulator's engine

@@ -134,6 +134,7 @@ from hft.gateway.kernels.layout import (
     Z_WSELL,
     _kernel,
     _kernel_inline,
+    _kstate,
 )
 
 
@@ -148,15 +149,59 @@ def _bucket_ok(b, tok, ts, count, window, now):
     bucket holds ``0 <= tok <= full``: ``tok + el * count < 2 * full`` (``el < window``)."""
     if count >= UNLIMITED or window <= 0:
         return True
+    held = _bucket_held(b, tok, ts, count, window, now)
+    b[tok] = held
+    b[ts] = now
+    return held >= window
+
+
+@_kernel_inline
+def _bucket_held(b, tok, ts, count, window, now):
+    """What a limited bucket at b[tok] / b[ts] holds refilled to `now` (units of 1/window; read only): full when
+    never used or idle a whole window, else what it held plus `count` per ns elapsed, at most full."""
     full = count * window
     last = b[ts]
     el = since(now, last)
     if last == I64_MIN or el >= window:  # I64_MIN: never used
-        b[tok] = full
-    elif el > 0:
-        b[tok] = min(full, b[tok] + el * count)
-    b[ts] = now
-    return b[tok] >= window
+        return full
+    if el > 0:
+        return min(full, b[tok] + el * count)
+    return b[tok]
+
+
+@_kernel
+def submit_buckets(buf, now, out):
+    """Every limited submit-rate bucket as `_submit_rate` sees it at `now`, read only: rows of `out` ``(level,
+    index, window number, count, window ns, whole submits it would take)``, level 0 a strategy's (its row, else the
+    default) and 1 an account's own; returns the rows written (at most ``out.shape[0]``)."""
+    st = _kstate(buf)
+    b = st.b
+    n = 0
+    for t in range(buf[st.cfg + C_N_STRAT]):
+        s = st.strat + t * N_S
+        for k, fc, fw, tok, ts in ((0, L_SUBMIT_COUNT, L_SUBMIT_WINDOW, S_SUB_TOK, S_SUB_TS),
+                                   (1, L_SUBMIT2_COUNT, L_SUBMIT2_WINDOW, S_SUB2_TOK, S_SUB2_TS)):
+            n = _bucket_row(b, out, n, 0, t, k, _strat_lim(st, fc, t), _strat_lim(st, fw, t), s + tok, s + ts, now)
+    for a in range(buf[st.cfg + C_N_ACCT]):
+        la = st.lim_acct + a * N_LIM
+        ac = st.acct + a * N_A
+        for k, fc, fw, tok, ts in ((0, L_SUBMIT_COUNT, L_SUBMIT_WINDOW, A_SUB_TOK, A_SUB_TS),
+                                   (1, L_SUBMIT2_COUNT, L_SUBMIT2_WINDOW, A_SUB2_TOK, A_SUB2_TS)):
+            n = _bucket_row(b, out, n, 1, a, k, b[la + fc], b[la + fw], ac + tok, ac + ts, now)
+    return n
+
+
+@_kernel_inline
+def _bucket_row(b, out, n, level, i, k, count, window, tok, ts, now):
+    if count < 0 or count >= UNLIMITED or window <= 0 or n >= out.shape[0]:  # unset, unlimited, or no room
+        return n
+    out[n, 0] = level
+    out[n, 1] = i
+    out[n, 2] = k
+    out[n, 3] = count
+    out[n, 4] = window
+    out[n, 5] = _bucket_held(b, tok, ts, count, window, now) // window
+    return n + 1
 
 
 @_kernel_inline
