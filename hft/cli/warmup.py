@@ -74,10 +74,15 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     done = {name: done[name] for name, _, _ in STEPS}  # the steps' own order, whichever process ran them
     kernels = sum(s["kernels_compiled"] for s in done.values())
     compile_s = sum(s["compile_s"] for s in done.values())  # both processes' (a server child's is not timed)
+    from hft.compile_watch import cached_specialisations
     from hft.core.selftest import target
 
-    result = {"ok": True, "wall_s": round(time.perf_counter() - t_all, 3), "compile_s": round(compile_s, 3),
-              "kernels_compiled": kernels, "processes": 2 if two else 1, "cpu_target": target(), "steps": done}
+    wall = round(time.perf_counter() - t_all, 3)
+    held = cached_specialisations()
+    result = {"ok": True, "wall_s": wall, "compile_s": round(compile_s, 3), "kernels_compiled": kernels,
+              "specialisations": held["specialisations"], "functions": held["functions"],
+              "duplicates": held["duplicates"], "processes": 2 if two else 1, "cpu_target": target(),
+              "steps": done}
 
     def render() -> None:
         c = console()
@@ -87,7 +92,8 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
         c.print(f"[green]warm[/] in {result['wall_s']} s for CPU target {result['cpu_target']}: {kernels} kernels "
                 "compiled"
                 + (" (the cache was warm already)" if kernels == 0 else "; later runs start warm")
-                + (" (two processes)" if two and kernels else ""))
+                + (" (two processes)" if two and kernels else "")
+                + f"; the cache holds {held['specialisations']} specialisations of {held['functions']} kernels")
 
     emit(result, json_out, render)
 
