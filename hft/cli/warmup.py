@@ -10,7 +10,8 @@ several instruments (two LOBSTER legs, two and three L2 legs: each its own kerne
 Binance capture (in the recorded line format) through import, verify and replay; and `hft gateway serve` in a
 child process taking a batch of TCP intents and two HTTP orders — so every kernel they reach is compiled and
 cached. Last, every kernel family gives its known answers (`hft.core.selftest`): a wrong one stops the warm-up
-naming the family and the CPU target. A warm cache makes it take seconds. The README's install line runs it.
+naming the family and the CPU target. A warm cache makes it take seconds. The README's test command runs it
+before its workers start (`tests/conftest.py`).
 
 With two CPUs or more the steps run in two processes at once (`LANES`): compiling is single-threaded, and the
 two lanes share little but the gateway's kernels, so a cold warm-up takes about the longer lane instead of the
