@@ -68,3 +68,70 @@ class CompileWatch:
         if self._listener is not None:
             event.unregister(EVENT, self._listener)
             self._listener = None
+
+
+def cached_specialisations(cache_dir: str | None = None) -> dict[str, Any]:
+    """What numba's on-disk cache holds for this ``hft`` checkout: distinct compiled specialisations.
+
+    Reads the index of every ``hft`` kernel under `cache_dir` (default ``$NUMBA_CACHE_DIR``, which ``import hft``
+    sets) and counts its fresh entries (those whose stamp is the kernel's module's current one,
+    `hft._numba_locator`) for this process's CPU target, as distinct (function, signature) pairs. A compile event
+    (`CompileWatch`) is not one of these: several processes may compile the same specialisation, and a kernel's
+    compile announces the compiles of what it calls. ``duplicates`` lists the functions holding several
+    signatures that differ only by array layout or read-only flags, literal values or the width of a scalar
+    integer, with how many of them one signature would have served.
+
+    Returns ``{"specialisations", "functions", "duplicates": {function: extra signatures}}``.
+    """
+    import hashlib
+    import os
+    import pickle
+    import re
+
+    from numba.core import config, types
+    from numba.core.registry import cpu_target
+
+    from hft._numba_locator import ROOT, stamps
+
+    cache = cache_dir or config.CACHE_DIR or os.environ.get("NUMBA_CACHE_DIR")
+    out: dict[str, Any] = {"specialisations": 0, "functions": 0, "duplicates": {}}
+    if not cache or not os.path.isdir(cache):
+        return out
+    dirs = {}  # numba's folder of each package directory (`_UserProvidedCacheLocator`) -> its path under ROOT
+    for d, _, _ in os.walk(ROOT):
+        if "__pycache__" not in d:
+            dirs["_".join([os.path.basename(d), hashlib.sha1(os.path.abspath(d).encode()).hexdigest()])] = (
+                os.path.relpath(d, ROOT).replace(os.sep, "/"))
+    magic = cpu_target.target_context.codegen().magic_tuple()
+    src = stamps()
+    flags = re.compile(r"readonly |unaligned |, [CFA](?=\))|Literal\[(\w+)\]\([^()]*\)")
+    for sub, pkg in dirs.items():
+        folder = os.path.join(cache, sub)
+        if not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            if not name.endswith(".nbi") or "-src." not in name:
+                continue
+            module = name.split(".", 1)[0]
+            rel = f"{module}.py" if pkg == "." else f"{pkg}/{module}.py"
+            if not os.path.exists(os.path.join(ROOT, rel)):
+                continue
+            try:
+                with open(os.path.join(folder, name), "rb") as f:
+                    pickle.load(f)  # numba's version
+                    stamp, overloads = pickle.loads(f.read())
+            except Exception:  # an index another numba wrote, or being replaced: not this cache's to count
+                continue
+            if stamp != src.stamp(rel):
+                continue
+            sigs = {key[0] for key in overloads if key[1] == magic}
+            if not sigs:
+                continue
+            function = f"{pkg}/{name.split('-src.', 1)[0]}".lstrip("./")
+            out["functions"] += 1
+            out["specialisations"] += len(sigs)
+            loose = {tuple("int" if isinstance(t, types.Integer) else flags.sub(lambda m: m.group(1) or "", str(t))
+                           for t in s) for s in sigs}
+            if len(loose) < len(sigs):
+                out["duplicates"][function] = len(sigs) - len(loose)
+    return out

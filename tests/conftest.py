@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,6 +21,25 @@ pytest.register_assert_rewrite("tests.unit.sim.agreement")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # recorded quotes kept beside the project, never in it
+
+
+# --- compiled kernels: once, before the test workers start -------------------------------------------------
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """With ``-n``, compile the kernels on the xdist controller (`hft warmup`, its two processes) before the
+    workers start: on a cold cache each worker would otherwise compile the same kernels side by side (a warm cache
+    makes this take seconds). A failed warm-up is reported and the workers compile what they need."""
+    import hft
+
+    tree = str(Path(hft.__file__).resolve().parents[1])  # the tree the workers import
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (tree, os.environ.get("PYTHONPATH")) if p)}
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # its progress on the terminal, as `hft warmup` draws it
+        print("\nhft warmup: compiling the kernels before the test workers start (seconds when cached)", flush=True)
+        r = subprocess.run([sys.executable, "-m", "hft", "warmup"], env=env, cwd=tree, stdin=subprocess.DEVNULL)
+        if r.returncode:
+            print(f"hft warmup failed (exit {r.returncode}): the workers compile what they use", flush=True)
 
 
 # --- the embedded store: chDB admits ONE data path per process, so every in-process test shares one ---------

@@ -167,8 +167,9 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
             counters[R_STATUS] = NEED_LEVEL_RANGE
             counters[R_NEED_PRICE] = p
             return k
+        sd = np.int64(side[k])  # int64, as the venue passes a side: one specialisation of the book helpers
         if kd == EV_ADD:
-            st = add_v(v, oid[k], side[k], p, qty[k])
+            st = add_v(v, oid[k], sd, p, qty[k])
             if st == NEED_ORDER_CAPACITY:
                 counters[R_STATUS] = st
                 return k
@@ -176,14 +177,14 @@ def l3_replay_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.nd
             s = find_order(v, oid[k])
             if s < 0:
                 counters[R_UNKNOWN_REFS] += 1
-                row = _side_row(side[k])
+                row = _side_row(sd)
                 if row < 0:
                     st = ERR_BAD_SIDE
                 else:
                     take = min(qty[k], book.lv_anon[row, idx])
                     if take < qty[k]:
                         counters[R_CLIPPED] += 1
-                    st = remove_anon_v(v, side[k], p, take) if take > 0 else OK
+                    st = remove_anon_v(v, sd, p, take) if take > 0 else OK
             elif kd == EV_DELETE or qty[k] >= book.o_qty[s]:
                 st = delete_v(v, oid[k])
             else:

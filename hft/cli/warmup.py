@@ -10,7 +10,8 @@ several instruments (two LOBSTER legs, two and three L2 legs: each its own kerne
 Binance capture (in the recorded line format) through import, verify and replay; and `hft gateway serve` in a
 child process taking a batch of TCP intents and two HTTP orders — so every kernel they reach is compiled and
 cached. Last, every kernel family gives its known answers (`hft.core.selftest`): a wrong one stops the warm-up
-naming the family and the CPU target. A warm cache makes it take seconds. The README's install line runs it.
+naming the family and the CPU target. A warm cache makes it take seconds. The README's test command runs it
+before its workers start (`tests/conftest.py`).
 
 With two CPUs or more the steps run in two processes at once (`LANES`): compiling is single-threaded, and the
 two lanes share little but the gateway's kernels, so a cold warm-up takes about the longer lane instead of the
@@ -74,10 +75,15 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     done = {name: done[name] for name, _, _ in STEPS}  # the steps' own order, whichever process ran them
     kernels = sum(s["kernels_compiled"] for s in done.values())
     compile_s = sum(s["compile_s"] for s in done.values())  # both processes' (a server child's is not timed)
+    from hft.compile_watch import cached_specialisations
     from hft.core.selftest import target
 
-    result = {"ok": True, "wall_s": round(time.perf_counter() - t_all, 3), "compile_s": round(compile_s, 3),
-              "kernels_compiled": kernels, "processes": 2 if two else 1, "cpu_target": target(), "steps": done}
+    wall = round(time.perf_counter() - t_all, 3)
+    held = cached_specialisations()
+    result = {"ok": True, "wall_s": wall, "compile_s": round(compile_s, 3), "kernels_compiled": kernels,
+              "specialisations": held["specialisations"], "functions": held["functions"],
+              "duplicates": held["duplicates"], "processes": 2 if two else 1, "cpu_target": target(),
+              "steps": done}
 
     def render() -> None:
         c = console()
@@ -87,7 +93,8 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
         c.print(f"[green]warm[/] in {result['wall_s']} s for CPU target {result['cpu_target']}: {kernels} kernels "
                 "compiled"
                 + (" (the cache was warm already)" if kernels == 0 else "; later runs start warm")
-                + (" (two processes)" if two and kernels else ""))
+                + (" (two processes)" if two and kernels else "")
+                + f"; the cache holds {held['specialisations']} specialisations of {held['functions']} kernels")
 
     emit(result, json_out, render)
 

@@ -86,9 +86,26 @@ def _rotl(x: np.uint64, r: int) -> np.uint64:
     return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
 
 
-@njit(cache=True, nogil=True)
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view of `a`: a kernel below sees one array type whether its caller's array is writable or not
+    (numba compiles one specialisation per flag)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 def digest_words(words: np.ndarray, seed: np.uint64) -> np.uint64:
     """64-bit digest of a uint64 array, chained from `seed` (pass an np.uint64: a Python int types as int64)."""
+    return _digest_words(_frozen(words), seed)
+
+
+def digest_bytes(data: np.ndarray, seed: np.uint64) -> np.uint64:
+    """64-bit digest of a uint8 array (the one-byte columns), chained from `seed`."""
+    return _digest_bytes(_frozen(data), seed)
+
+
+@njit(cache=True, nogil=True)
+def _digest_words(words: np.ndarray, seed: np.uint64) -> np.uint64:
     seed = np.uint64(seed)
     a = seed + _P1
     b = seed + _P2
@@ -115,8 +132,7 @@ def digest_words(words: np.ndarray, seed: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, nogil=True)
-def digest_bytes(data: np.ndarray, seed: np.uint64) -> np.uint64:
-    """64-bit digest of a uint8 array (the one-byte columns), chained from `seed`."""
+def _digest_bytes(data: np.ndarray, seed: np.uint64) -> np.uint64:
     h = np.uint64(seed) + _P3 + np.uint64(data.shape[0])
     for i in range(data.shape[0]):
         h = _rotl(h ^ (np.uint64(data[i]) * _P1), 11) * _P2
@@ -137,8 +153,8 @@ def check_event_values(events: np.ndarray, source: str, *, unit: str = "row") ->
     Raises:
         DataValidationError: naming `source`, the row (event) and the field.
     """
-    code, row = check_events(events["kind"], events["side"], events["qty"], events["local_ts"], events["exch_ts"],
-                             events["price"], MAX_KIND)
+    code, row = check_events(*(_frozen(events[f]) for f in ("kind", "side", "qty", "local_ts", "exch_ts", "price")),
+                             MAX_KIND)
     if code == CHECK_OK:
         return
     name = CHECK_NAMES[int(code)]

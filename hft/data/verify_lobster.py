@@ -314,7 +314,8 @@ def _verify_run(book: L3Book, kind: np.ndarray, side: np.ndarray, price: np.ndar
         # 2. the message
         visible = price[k] >= prev_bid if side[k] == BUY else price[k] <= prev_ask
         conflicts = counters[C_SIZE_CONFLICTS]
-        short = _apply(book, kind[k], side[k], price[k], qty[k], oid[k], visible, counters)
+        # the side as int64, as the venue passes it: one specialisation of the book helpers for both
+        short = _apply(book, kind[k], np.int64(side[k]), price[k], qty[k], oid[k], visible, counters)
         if counters[C_SIZE_CONFLICTS] != conflicts and counters[C_FIRST_SIZE_CONFLICT] < 0:
             counters[C_FIRST_SIZE_CONFLICT] = k
         # 3. prices entering the visible region learn the reference quantity

@@ -139,6 +139,8 @@ def _replay(events: np.ndarray, level: str) -> str:
     config = parse_replay_config(_CONFIG)
     inst = Instrument("CHECK", "SYNTH", "0.01", "1", currency="USD", book_level=level)
     spec, strategy = make_strategy("mm", config.strategies)
+    events = events.view()
+    events.flags.writeable = False  # as an opened stream's (read-only): the kernels a real run uses, not a copy
     engine, money = build_engine(_Stream(events, inst), strategy, spec.key, config)
     # the answers were recorded under the run's own hash scheme: the same whichever scheme the caller checks a
     # golden under (`hft replay --check` of a golden recorded with BLAKE2b sets it around the first use of the cache)

@@ -1,4 +1,4 @@
-"""`hft warmup` as the README's install line runs it: every step runs (the replays, and `hft gateway serve` in a
+"""`hft warmup` as the README's test command runs it: every step runs (the replays, and `hft gateway serve` in a
 child process taking TCP and HTTP orders) and the JSON names each step with what it compiled, in the steps' own
 order whichever of its two processes ran them; on one CPU it runs every step itself. A failed second process
 fails the command in one line."""

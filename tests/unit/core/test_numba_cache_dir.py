@@ -249,3 +249,59 @@ def test_an_edit_recompiles_the_kernels_that_depend_on_it_and_only_those(tmp_pat
     edit("user.py", "* 2", "* 3")  # the dependent only: the kernel it calls stays cached
     assert run() == {"result": [84, 252], "loaded": [1, 0], "compiled": [0, 1]}
     assert run() == {"result": [84, 252], "loaded": [1, 1], "compiled": [0, 0]}
+
+
+def test_a_comment_or_docstring_edit_in_any_kernel_module_keeps_every_stamp(tmp_path):
+    """Every module the kernels' key holds (`key_modules`: those that compile code and what they import), edited
+    in a copy of the package with a comment and lines added at its top and its module docstring changed: no
+    module's stamp changes, so no kernel recompiles (the small package's test above shows a kept stamp loads the
+    cached kernel)."""
+    import ast
+    import shutil
+
+    from hft._numba_key import SourceStamps, key_modules
+
+    root = tmp_path / "hft"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    mods = key_modules(str(root))
+    assert len(mods) > 40
+    first = SourceStamps(str(root))
+    before = {rel: first.stamp(rel) for rel in mods}
+    for rel in mods:
+        p = root / rel
+        text = p.read_text()
+        doc = ast.get_docstring(ast.parse(text), clean=False)
+        if doc:  # the module docstring edited, lines added inside it
+            text = text.replace(doc, doc + "\n\nAn edited docstring.\n", 1)
+        p.write_text("# an edited comment\n\n" + text.replace("\n\n", "\n\n# another comment\n", 1))
+    after = SourceStamps(str(root))
+    assert {rel: after.stamp(rel) for rel in mods} == before
+    (root / mods[0]).write_text((root / mods[0]).read_text() + "\n_EDITED = 1\n")  # code: its stamp changes
+    assert SourceStamps(str(root)).stamp(mods[0]) != before[mods[0]]
+
+
+def test_the_cache_census_counts_distinct_specialisations_and_duplicates(tmp_path):
+    """`cached_specialisations` over the small package's cache: one entry per (kernel, signature), whichever
+    process compiled it; a kernel called with an int8 and an int64 holds a duplicate (so does the callee it
+    compiles in); an edited module's stale entries no longer count."""
+    import json
+    import shutil
+
+    root = Path(_package(tmp_path / "src", _KERNELS))
+    (root / "core").mkdir(exist_ok=True)
+    for name in ("__init__.py", "_numba_key.py", "_numba_locator.py", "compile_watch.py", "core/__init__.py",
+                 "core/exports.py"):
+        shutil.copy(ROOT / name, root / name)
+    env = {"PYTHONPATH": str(tmp_path / "src"), "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    census = "import json, hft; from hft.compile_watch import cached_specialisations as c; print(json.dumps(c()))"
+    calls = "import numpy as np\nfrom hft.kern import over\nfrom hft.user import twice\nover(1); twice(1)\n"
+    _run(calls, env, cwd=tmp_path)
+    _run(calls, env, cwd=tmp_path)  # a second process loads: nothing new
+    assert json.loads(_run(census, env, cwd=tmp_path)) == {"specialisations": 3, "functions": 3, "duplicates": {}}
+    _run(calls + "over(np.int8(1))\n", env, cwd=tmp_path)
+    assert json.loads(_run(census, env, cwd=tmp_path)) == {
+        "specialisations": 5, "functions": 3, "duplicates": {"callee.bump": 1, "kern.over": 1}}
+    p = root / "user.py"
+    p.write_text(p.read_text().replace("* 2", "* 3"))  # `twice`'s entry is stale until it recompiles
+    assert json.loads(_run(census, env, cwd=tmp_path))["functions"] == 2
