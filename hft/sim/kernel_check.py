@@ -70,9 +70,10 @@ def strategy_label(cls: type, spec: str | None = None) -> str:
     return f"strategy kernel {spec.strip()}"
 
 
+@lru_cache(maxsize=256)
 def kernel_arity(kernel: Any) -> int:
     """How many positional arguments a kernel (a dispatcher, or a bound method's) takes: 4, or `CONTEXT_ARITY`
-    for one with the full context; -1 with ``*args``."""
+    for one with the full context; -1 with ``*args``. Kept per kernel (asked at each Python call of it)."""
     kernel = getattr(kernel, "__func__", kernel)
     params = inspect.signature(getattr(kernel, "py_func", kernel)).parameters.values()
     if any(p.kind == p.VAR_POSITIONAL for p in params):
