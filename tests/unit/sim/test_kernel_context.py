@@ -98,6 +98,7 @@ def _lobster_run(md, strategy: Strategy, engine: str, **cfg):
     return eng, eng.run(multiplier=mult)
 
 
+@pytest.mark.slow  # the Python engine on 30k LOBSTER messages, twice
 @pytest.mark.shared_data
 def test_example_kernel_is_the_python_rule_on_lobster_goog_level_10(goog10):
     """L3 venue (exact queues, resync on): the kernel in the numba loop, the kernel from the Python engine's
@@ -117,6 +118,7 @@ def test_example_kernel_is_the_python_rule_on_lobster_goog_level_10(goog10):
     assert never.run_hash != k_nb.run_hash
 
 
+@pytest.mark.slow  # 12 streams, four runs each
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), k_pct=st.sampled_from([0, 30, 50, 100, 200]),
        qm=st.sampled_from(["risk_averse", "power_prob_2", "log_prob"]), max_position=st.integers(1, 6))
