@@ -146,3 +146,94 @@ def peer_python_loop(rows: np.ndarray) -> tuple[float, int]:
     dt = time.perf_counter() - t0
     hbt.close()
     return dt, wakes
+
+
+def peer_queue_quote_kernel() -> Any:
+    """``peer_queue_quote(hbt, lot, max_pos, k_pct, oid0) -> orders sent`` (njit, built lazily): the rule of our
+    example kernel with the full context (docs/examples/queue_quote.py) on the peer's API, no gateway. Rest one
+    buy at the best bid; step inside the spread (bid + 1) when more than k_pct % of the bid level is ahead of it; at
+    max_pos offer the position at the best ask (following it). The peer's strategy API shows no queue position on
+    its market-by-order backtest, so the queue ahead is the level's quantity when the order was placed (what a
+    strategy on it can know); it keeps no trade prints (``last_trades_capacity(0)``): the last-print test of ours
+    has no counterpart. The work per feed is the same: the depth at our level, our orders, the position."""
+    from numba import njit
+
+    @njit
+    def peer_queue_quote(hbt, lot, max_pos, k_pct, oid0):
+        oid = oid0
+        n_orders = 0
+        ahead = 0.0
+        while True:
+            r = hbt.wait_next_feed(True, 1 << 62)
+            if r == 1:
+                break
+            if r != 2 and r != 3:
+                continue
+            depth = hbt.depth(0)
+            bid = depth.best_bid
+            ask = depth.best_ask
+            if not (bid == bid and ask == ask) or bid >= ask:  # NaN: a side empty; the L3 book may cross
+                continue
+            hbt.clear_inactive_orders(0)
+            buy_id = 0
+            buy_px = 0.0
+            buy_ok = False
+            sell_id = 0
+            sell_px = 0.0
+            sell_ok = False
+            values = hbt.orders(0).values()
+            while True:
+                o = values.next()
+                if o is None:
+                    break
+                if o.side == 1:
+                    buy_id = o.order_id
+                    buy_px = o.price
+                    buy_ok = o.cancellable
+                else:
+                    sell_id = o.order_id
+                    sell_px = o.price
+                    sell_ok = o.cancellable
+            pos = hbt.position(0)
+            if pos >= max_pos * lot:
+                if buy_id != 0 and buy_ok:
+                    hbt.cancel(0, buy_id, False)
+                if sell_id == 0:
+                    oid += 1
+                    n_orders += 1
+                    hbt.submit_sell_order(0, oid, ask, pos, 0, 0, False)
+                elif sell_ok and sell_px != ask:
+                    hbt.cancel(0, sell_id, False)
+                continue
+            if buy_id == 0:
+                oid += 1
+                n_orders += 1
+                hbt.submit_buy_order(0, oid, bid, lot, 0, 0, False)
+                ahead = depth.bid_qty_at_tick(depth.best_bid_tick)
+                continue
+            if not buy_ok:
+                continue
+            if buy_px < bid or buy_px >= ask:
+                hbt.cancel(0, buy_id, False)
+                continue
+            if buy_px == bid and ask - bid > 1.0:
+                level = depth.bid_qty_at_tick(depth.best_bid_tick)
+                if ahead * 100.0 > k_pct * level:
+                    hbt.cancel(0, buy_id, False)
+                    oid += 1
+                    n_orders += 1
+                    hbt.submit_buy_order(0, oid, bid + 1.0, lot, 0, 0, False)
+                    ahead = 0.0
+        return n_orders
+
+    return peer_queue_quote
+
+
+def peer_queue_quote(rows: np.ndarray, kernel: Any, lot: int, max_position: int, k_pct: int) -> tuple[float, int]:
+    """(seconds incl. construction, orders sent) of one run of `peer_queue_quote_kernel`'s loop."""
+    t0 = time.perf_counter()
+    hbt = _backtest(rows)
+    n = kernel(hbt, float(lot), float(max_position), float(k_pct), PEER_OID_BASE)
+    dt = time.perf_counter() - t0
+    hbt.close()
+    return dt, int(n)

@@ -41,6 +41,11 @@ Binance usdm BTCUSDT 2024-08-08 (each tool converts the file itself; needs ../sh
   with the peer installed, its market-by-order backtest of both instruments in one backtest against each alone,
   pure replay and its quote-at-touch maker on each asset (``peer.ratio_two_assets_vs_single``: what one clock over
   two books costs the peer), and ours against it (``ratio_two_legs_ours_over_peer_end_to_end``);
+* a strategy kernel with the full context (``--only kernel_context``; needs ../shared/data): the example kernel of
+  docs/extending.md (docs/examples/queue_quote.py: depth, queue position, trade prints, account) on LOBSTER GOOG
+  2012-06-21 level 10 (147,916 messages), in the numba loop (goal: 1,000,000 messages/s over the loop) against the
+  peer's equivalent njit loop on its market-by-order backtest (`_peer_l3.peer_queue_quote_kernel`), set-up
+  included on both sides for the paired ratio;
 * start-up: a second `hft replay` process on a small generated day (numba cache warm): process wall time
   minus the replay loop time.
 
@@ -75,7 +80,7 @@ from hft.core.orders import INTENT_NEW
 from hft.data.sources import FILES
 
 SPARES: Any = None  # the runs' shared `hft.sim.engine_nb.buffers.Spares` (made in `main`)
-COMPARISONS = ("binance", "synthetic", "lobster_l3", "days", "instruments")  # what `--only` picks
+COMPARISONS = ("binance", "synthetic", "lobster_l3", "days", "instruments", "kernel_context")  # what `--only` picks
 PEER_MM_MAX_POSITION = 10  # lots, as our mm's max_position
 
 
@@ -269,6 +274,72 @@ def _compare_l3(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
     return out
 
 
+KERNEL_CONTEXT_FILE = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
+KERNEL_CONTEXT_EXAMPLE = "docs/examples/queue_quote.py:QueueQuoteNb"
+KERNEL_CONTEXT_SPEC = str(Path(__file__).resolve().parents[1] / KERNEL_CONTEXT_EXAMPLE)
+KERNEL_CONTEXT_PARAMS = {"size": 1, "max_position": PEER_MM_MAX_POSITION, "k_pct": 50}
+
+
+def _ours_spec(md: Any, spec: str, params: dict[str, Any], *, strategy_kernels: bool = True,
+               engine: str = "numba") -> tuple[float, str, float, int]:
+    """`_ours` for a strategy named by a spec (``FILE.py:Class``): (loop seconds, run hash, seconds incl. set-up,
+    orders sent)."""
+    from hft.sim.replay import ReplayConfig, build_engine
+    from hft.sim.strategies import make_strategy
+
+    cfg = ReplayConfig(exchange="no_partial_fill", engine=engine)
+    t0 = time.perf_counter()
+    strategy = make_strategy(spec, params)
+    eng, mult = build_engine(md, strategy, strategy.name, cfg, spares=SPARES)
+    eng.strategy_kernels = strategy_kernels
+    out = eng.run(multiplier=mult)
+    return out.wall_s, out.run_hash, time.perf_counter() - t0, int((out.orders["action"] == INTENT_NEW).sum())
+
+
+def _compare_kernel_context(md: Any, repeat: int, peer: bool) -> dict[str, Any]:
+    """A strategy kernel with the full context (depth, queue position, trade prints, account:
+    docs/examples/queue_quote.py) on LOBSTER GOOG level 10, in the numba loop (L3 venue, resync, in-kernel order
+    path), against the peer's equivalent loop (`_peer_l3.peer_queue_quote_kernel`) in the same run: medians of
+    `repeat` interleaved runs, messages per second; the same rule as a Python callback once, for its run hash."""
+    from _peer_l3 import peer_queue_quote, peer_queue_quote_kernel, peer_rows
+
+    n = len(md.events)
+    _ours_spec(md, KERNEL_CONTEXT_SPEC, KERNEL_CONTEXT_PARAMS)  # warm-up (the kernel's and the loop's caches)
+    rows = kernel = None
+    if peer:
+        with contextlib.redirect_stdout(sys.stderr):
+            rows = peer_rows(md.events)
+        kernel = peer_queue_quote_kernel()
+        peer_queue_quote(rows, kernel, 1, PEER_MM_MAX_POSITION, 50)  # compiles the peer strategy
+    loop, total, p_total, hashes, orders, p_orders = [], [], [], set(), set(), set()
+    for _ in range(repeat):  # interleaved, so that a noisy neighbour hits both tools alike
+        w, h, t, k = _ours_spec(md, KERNEL_CONTEXT_SPEC, KERNEL_CONTEXT_PARAMS)
+        loop.append(w)
+        total.append(t)
+        hashes.add(h)
+        orders.add(k)
+        if peer:
+            dt, k = peer_queue_quote(rows, kernel, 1, PEER_MM_MAX_POSITION, 50)
+            p_total.append(dt)
+            p_orders.add(k)
+    w, h, t, _ = _ours_spec(md, KERNEL_CONTEXT_SPEC, KERNEL_CONTEXT_PARAMS, strategy_kernels=False)
+    out: dict[str, Any] = {"file": KERNEL_CONTEXT_FILE, "messages": n, "strategy": KERNEL_CONTEXT_EXAMPLE,
+                           "params": KERNEL_CONTEXT_PARAMS, "goal_loop_per_s": 1_000_000, "ours": {
+        "engine": "numba", "exchange": "no_partial_fill", "l3_resync": True, "kernel_loop": summarise(loop, n),
+        "kernel_incl_setup": summarise(total, n), "orders": sorted(orders), "run_hashes": sorted(hashes),
+        "kernel_from_python_callback": {**summarise([t], n), "same_run_hash": h in hashes}}}
+    if not peer:
+        out["peer"] = {"skipped": "hftbacktest is not installed (pip install -e '.[bench]')"}
+        return out
+    out["peer"] = {"backtest": "HashMapMarketDepthBacktest, l3_fifo_queue_model, no_partial_fill_exchange",
+                   "rows": len(rows), "queue_quote_njit_no_gateway_incl_setup": summarise(p_total, n),
+                   "orders": sorted(p_orders),
+                   "note": "the peer's API shows no queue position on L3: its queue ahead is the level's quantity "
+                           "when the order was placed, and it keeps no trade prints"}
+    out["paired_ratio_incl_setup"] = paired_ratio(total, p_total)
+    return out
+
+
 def _compare_days(repeat: int, n_days: int, messages: int) -> dict[str, Any]:
     """Several days in one run (`hft.sim.sessions`: one session per day on one gateway) against the single-day
     path on the same days (each day replayed alone), `mm` on generated LOBSTER days, interleaved per repeat.
@@ -438,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
                               "goals": {"pure_replay_ratio": 1.5, "mm_ratio": 1.0, "startup_s": 1.0,
                                         "lobster_l3_mm_ratio": 1.5, "instruments_ratio": 1.0,
                                         "python_callback_noop_per_s": 200_000}}
-    only = set(args.only or ("binance", "synthetic", "lobster_l3", "days", "instruments"))
+    only = set(args.only or COMPARISONS)
     if "days" in only:
         result["days"] = _compare_days(args.repeat, args.days, args.day_messages)
     if "instruments" in only:
@@ -455,6 +526,14 @@ def main(argv: list[str] | None = None) -> int:
 
             result["lobster_l3"] = _compare_l3(open_market_data([data / LOBSTER_L3_FILE]), args.repeat,
                                                version is not None)
+    if "kernel_context" in only:
+        if data is None:
+            result["kernel_context"] = {"skipped": "../shared/data not present"}
+        else:
+            from hft.data.sources import open_market_data
+
+            result["kernel_context"] = _compare_kernel_context(open_market_data([data / KERNEL_CONTEXT_FILE]),
+                                                               args.repeat, version is not None)
     if "binance" not in only:
         pass
     elif data is None:

@@ -6,6 +6,7 @@ counted, and only inside the loop kernel calls (`NbEngine._entry`'s kernel, wrap
 ``CALLGRIND_START/STOP_INSTRUMENTATION`` from a small C shim built with ``gcc``)::
 
     python bench/callgrind_loop.py legs idle --out /tmp/cg      # then: single idle, legs mm, single mm
+    python bench/callgrind_loop.py single queue_quote           # a kernel with the full context (single only)
 
 writes ``cg_<mode>_<strategy>.out`` (callgrind, ``--dump-instr=yes``), ``ann_<mode>_<strategy>.txt`` (``run_l3``'s
 machine code with each instruction's count per event) and prints the instructions per event by function.
@@ -32,6 +33,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 EVENTS = 106_997  # GOOG + AMZN level 1 messages
+# ``queue_quote``: the example strategy kernel with the full context (docs/examples/queue_quote.py)
+QUEUE_QUOTE = str(HERE.parent / "docs" / "examples" / "queue_quote.py") + ":QueueQuoteNb"
+QUEUE_QUOTE_PARAMS = {"size": 1, "max_position": 10, "k_pct": 50}
 _SHIM = ("#include <valgrind/callgrind.h>\nvoid cg_start(void){ CALLGRIND_START_INSTRUMENTATION; }\n"
          "void cg_stop(void){ CALLGRIND_STOP_INSTRUMENTATION; }\n")
 
@@ -83,12 +87,13 @@ def _inner(mode: str, strategy: str, out: Path, shim: str) -> None:
 
     data = shared_data()
     mds = [open_market_data([data / "lobster" / f"LOBSTER_SampleFile_{s}_2012-06-21_1.zip"]) for s in ("GOOG", "AMZN")]
-    params = {"size": 1} if strategy == "mm" else {}
-    cfg = ReplayConfig(strategies={strategy: params} if strategy != "idle" else {}, exchange="no_partial_fill",
-                       queue_model="risk_averse", engine="numba")
+    params = {"size": 1} if strategy == "mm" else QUEUE_QUOTE_PARAMS if strategy == "queue_quote" else {}
+    cfg = ReplayConfig(strategies={strategy: params} if strategy not in ("idle", "queue_quote") else {},
+                       exchange="no_partial_fill", queue_model="risk_averse", engine="numba")
+    spec = QUEUE_QUOTE if strategy == "queue_quote" else strategy
 
     def run() -> list[str]:
-        new = (lambda: Strategy()) if strategy == "idle" else (lambda: make_strategy(strategy, params))
+        new = (lambda: Strategy()) if strategy == "idle" else (lambda: make_strategy(spec, params))
         if mode == "legs":
             return [replay_legs(mds, new(), strategy, cfg)[0].run_hash]
         hashes = []
@@ -170,7 +175,7 @@ def report(out: Path, mode: str, strategy: str, function: str = "hft.sim.engine_
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["legs", "single"])
-    ap.add_argument("strategy", choices=["idle", "mm"])
+    ap.add_argument("strategy", choices=["idle", "mm", "queue_quote"])
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "callgrind_loop")
     ap.add_argument("--features", default=None, help="NUMBA_CPU_FEATURES (default: the host's, valgrind-safe)")
     ap.add_argument("--inner", default=None, help=argparse.SUPPRESS)  # the shim's path: the run itself

@@ -455,22 +455,34 @@ def top_n(book: L2Book, bid_px: np.ndarray, bid_qty: np.ndarray, ask_px: np.ndar
     Same output layout as `hft.book.topn.topn_side` (which does the scan): empty slots get price `NO_PRICE`
     and quantity 0. Returns the number of levels filled on the fuller side.
     """
-    st = book.state
+    return top_n_arrays(book.bid_qty, book.ask_qty, book.state, bid_px, bid_qty, ask_px, ask_qty)
+
+
+@njit(cache=True, _nrt=False)
+def top_n_arrays(bq: np.ndarray, aq: np.ndarray, st: np.ndarray, bid_px: np.ndarray, bid_qty: np.ndarray,
+                 ask_px: np.ndarray, ask_qty: np.ndarray) -> int:
+    """`top_n` on a book's arrays (its bid and ask quantities and its state row), for kernels that hold them
+    unpacked (the numba engine's loop). Each side's scan stops at its last non-empty level (``BOOK_N_BID`` /
+    ``BOOK_N_ASK`` levels): asking for more levels than the book has does not walk its empty prices."""
     n = bid_px.shape[0]
     k_bid = 0
+    nb = min(n, st[BOOK_N_BID])
     if st[BOOK_BEST_BID] != NO_PRICE:
         lo = st[BOOK_BID_LO]  # nothing below the lowest written index: bound the scan there
         best_i = st[BOOK_BEST_BID] - st[BOOK_BID_BASE]
-        k_bid = topn_side(book.bid_qty[lo:best_i + 1], best_i - lo, -1, st[BOOK_BID_BASE] + lo, n, bid_px, bid_qty)
-    else:
-        topn_side(book.bid_qty[:0], -1, -1, 0, n, bid_px, bid_qty)
+        k_bid = topn_side(bq[lo:best_i + 1], best_i - lo, -1, st[BOOK_BID_BASE] + lo, nb, bid_px, bid_qty)
+    for j in range(k_bid, n):
+        bid_px[j] = NO_PRICE
+        bid_qty[j] = 0
     k_ask = 0
+    na = min(n, st[BOOK_N_ASK])
     if st[BOOK_BEST_ASK] != NO_PRICE:
         hi = st[BOOK_ASK_HI]
         best_i = st[BOOK_BEST_ASK] - st[BOOK_ASK_BASE]
-        k_ask = topn_side(book.ask_qty[:hi + 1], best_i, 1, st[BOOK_ASK_BASE], n, ask_px, ask_qty)
-    else:
-        topn_side(book.ask_qty[:0], -1, 1, 0, n, ask_px, ask_qty)
+        k_ask = topn_side(aq[:hi + 1], best_i, 1, st[BOOK_ASK_BASE], na, ask_px, ask_qty)
+    for j in range(k_ask, n):
+        ask_px[j] = NO_PRICE
+        ask_qty[j] = 0
     return max(k_bid, k_ask)
 
 

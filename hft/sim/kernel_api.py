@@ -17,6 +17,23 @@ that changes the local book (the book callback), on both engines and in the numb
   order type / TIF, are the built-in kernels'; leave them 0); the kernel returns how many rows it wrote. They go
   through the gateway in order, exactly as ``ctx.submit`` / ``ctx.cancel`` from a Python ``on_book`` would.
 
+A kernel with the full context is the second signature, told apart by its arity (seven arguments):
+``kernel(st, ltop, sord, intents, depth, trades, acct) -> int``. Its arrays are filled before each call (a
+four-argument kernel gets none of them and pays nothing for them), from the same state a Python strategy's
+`Context` reads, on both engines:
+
+* ``depth`` — int64 ``[depth_levels, DP_COLS]`` (the class's ``depth_levels``, as ``ctx.depth()``): row i is the
+  i-th level of each side of the local book, best first, columns ``DP_BID``, ``DP_BID_QTY``, ``DP_ASK``,
+  ``DP_ASK_QTY`` (`NO_PRICE` and 0 past the book's levels);
+* ``trades`` — int64 ``[trade_history, TR_COLS]``: the last ``trade_history`` prints (``ctx.trades``), oldest
+  first, columns ``TR_TS`` (local time), ``TR_SIDE`` (aggressor; 0 unknown), ``TR_PRICE``, ``TR_QTY``; the first
+  ``acct[AC_NTRADES]`` rows hold one;
+* ``sord[j, SO_QUEUE]`` — the lots ahead of our order j in its venue queue (``int(ctx.queue_ahead(id))``: exact
+  on the L3 venue, the queue model's estimate on the L2 venue, floored to whole lots; -1 when it does not rest);
+* ``acct`` — int64 ``[AC_COLS]``: ``AC_POS`` (lots), ``AC_CASH`` and ``AC_FEES`` (money units, ``ctx.cash`` /
+  ``ctx.fees``), ``AC_MID2`` (twice the local mid, `NO_PRICE` when a side is empty), ``AC_NTRADES``, ``AC_NOW``
+  (local time, ns).
+
 A run of several instruments runs such a kernel from its Python callback (`KernelStrategy.on_book`), on the
 callback's instrument; the numba loop runs only the built-in kernels, which know legs, on several legs.
 
@@ -31,6 +48,18 @@ from typing import Any, ClassVar
 
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.sim.engine_nb.state import (
+    AC_CASH,
+    AC_COLS,
+    AC_FEES,
+    AC_MID2,
+    AC_NOW,
+    AC_NTRADES,
+    AC_POS,
+    DP_ASK,
+    DP_ASK_QTY,
+    DP_BID,
+    DP_BID_QTY,
+    DP_COLS,
     IN_CANCEL,
     IN_SUBMIT,
     MAX_INTENTS,
@@ -42,8 +71,14 @@ from hft.sim.engine_nb.state import (
     SO_LEAVES,
     SO_PRICE,
     SO_QTY,
+    SO_QUEUE,
     SO_SIDE,
     SO_STATUS,
+    TR_COLS,
+    TR_PRICE,
+    TR_QTY,
+    TR_SIDE,
+    TR_TS,
 )
 from hft.sim.engine_nb.state import S_SPARAMS as S_PARAMS
 from hft.sim.engine_nb.strategy_kernels import run_book_kernel
@@ -54,10 +89,12 @@ SO_PENDING_NEW, SO_WORKING, SO_PENDING_CANCEL, SO_PENDING_REPLACE = 0, 1, 2, 3
 LTOP_BID, LTOP_BID_QTY, LTOP_ASK, LTOP_ASK_QTY = 0, 1, 2, 3
 MAX_PARAMS = S_FAST - S_PARAMS
 
-__all__ = ["BUY", "IN_CANCEL", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY", "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS",
-           "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID", "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW",
-           "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS",
-           "S_POS", "KernelStrategy"]
+__all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_POS", "BUY", "DP_ASK",
+           "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY",
+           "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",
+           "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY",
+           "SO_QUEUE", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS", "S_POS", "TR_COLS", "TR_PRICE",
+           "TR_QTY", "TR_SIDE", "TR_TS", "KernelStrategy"]
 
 
 class KernelStrategy(Strategy):
@@ -85,4 +122,5 @@ class KernelStrategy(Strategy):
         return [int(self._params[k]) for k in self.DEFAULTS]
 
     def on_book(self, ctx: Any) -> None:
-        run_book_kernel(self.nb_kernel, self.nb_params(), ctx, strategy_label(type(self)))
+        run_book_kernel(self.nb_kernel, self.nb_params(), ctx, strategy_label(type(self)), self.depth_levels,
+                        self.trade_history)

@@ -3,7 +3,8 @@ it, and on what it returns. Each failure is one `SimError` line naming the strat
 wrote it), the kernel, the documented signature `SIGNATURE` and what was wrong — never numba's dump.
 
 Before a run (`check_kernel`): the kernel is a numba dispatcher (an ``@njit`` function), takes four positional
-arguments, compiles for the four int64 arrays the engine passes (a typing or lowering failure names numba's first
+arguments (or seven: a kernel with the full context, `CONTEXT_SIGNATURE`), compiles for the int64 arrays the engine
+passes (a typing or lowering failure names numba's first
 meaningful line and the kernel's line), and returns an integer (a float return would be truncated silently by the
 C entry). A kernel with no `KernelStrategy` class around it (``-s file.py:func``) has no parameters, so one that
 reads ``st[S_PARAMS + i]`` is refused (`check_bare_kernel`): it would read zeros.
@@ -26,8 +27,13 @@ from numba.core.errors import NumbaError
 from hft.core.errors import SimError
 
 SIGNATURE = "kernel(st, ltop, sord, intents) -> int"
+CONTEXT_SIGNATURE = "kernel(st, ltop, sord, intents, depth, trades, acct) -> int"
 ARG_TYPES = (types.Array(types.int64, 1, "C"), types.Array(types.int64, 1, "C"),
              types.Array(types.int64, 2, "C"), types.Array(types.int64, 2, "C"))
+# a kernel with the full context (`hft.sim.kernel_api`): seven arguments, the last three the context's arrays
+CONTEXT_ARITY = 7
+CONTEXT_ARG_TYPES = (*ARG_TYPES, types.Array(types.int64, 2, "C"), types.Array(types.int64, 2, "C"),
+                     types.Array(types.int64, 1, "C"))
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PLACE = re.compile(r'^File "([^"]+)", line (\d+)')
 _HINT = "see docs/extending.md, \"Numba strategy kernels\""
@@ -64,6 +70,17 @@ def strategy_label(cls: type, spec: str | None = None) -> str:
     return f"strategy kernel {spec.strip()}"
 
 
+@lru_cache(maxsize=256)
+def kernel_arity(kernel: Any) -> int:
+    """How many positional arguments a kernel (a dispatcher, or a bound method's) takes: 4, or `CONTEXT_ARITY`
+    for one with the full context; -1 with ``*args``. Kept per kernel (asked at each Python call of it)."""
+    kernel = getattr(kernel, "__func__", kernel)
+    params = inspect.signature(getattr(kernel, "py_func", kernel)).parameters.values()
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return -1
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
 def check_kernel(kernel: Any, who: str) -> Any:
     """`kernel` when it is an ``@njit`` function of the documented signature that compiles for the engine's arrays
     and returns an integer; else a one-line `SimError` starting with `who` (module docstring)."""
@@ -75,18 +92,19 @@ def check_kernel(kernel: Any, who: str) -> Any:
         raise SimError(f"{who}: kernel {name}: expected a numba @njit function {SIGNATURE}, was {was}",
                        key="strategy", hint=f"decorate it with @numba.njit ({_HINT})")
     params = inspect.signature(kernel.py_func).parameters.values()
-    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) != 4 or any(p.kind == p.VAR_POSITIONAL for p in params):
-        raise SimError(f"{who}: kernel {name}: expected {SIGNATURE} (4 arguments), was {name}"
-                       f"({', '.join(str(p) for p in params)})", key="strategy", hint=_HINT)
+    arity = kernel_arity(kernel)
+    if arity not in (4, CONTEXT_ARITY):
+        raise SimError(f"{who}: kernel {name}: expected {CONTEXT_SIGNATURE} (7 arguments) or {SIGNATURE} (4 "
+                       f"arguments), was {name}({', '.join(str(p) for p in params)})", key="strategy", hint=_HINT)
+    sig, arg_types = (SIGNATURE, ARG_TYPES) if arity == 4 else (CONTEXT_SIGNATURE, CONTEXT_ARG_TYPES)
     try:
-        kernel.compile(ARG_TYPES)
+        kernel.compile(arg_types)
     except NumbaError as exc:
-        raise SimError(f"{who}: kernel {name}: expected {SIGNATURE} that numba compiles, was refused by numba: "
+        raise SimError(f"{who}: kernel {name}: expected {sig} that numba compiles, was refused by numba: "
                        f"{numba_reason(exc)}", key="strategy", hint=_HINT) from None
-    ret = kernel.overloads[ARG_TYPES].signature.return_type
+    ret = kernel.overloads[arg_types].signature.return_type
     if not isinstance(ret, types.Integer):
-        raise SimError(f"{who}: kernel {name}: expected {SIGNATURE} returning an integer (the number of intents "
+        raise SimError(f"{who}: kernel {name}: expected {sig} returning an integer (the number of intents "
                        f"written), was one returning {ret}", key="strategy", hint=_HINT)
     return kernel
 

@@ -203,7 +203,8 @@ def test_a_bad_kernel_is_one_strategy_line_on_either_engine(hft, day, tmp_path: 
     (tmp_path / "bad.py").write_text(BAD)
     sig = "kernel(st, ltop, sord, intents) -> int"
     want = {
-        "Three": f"bad.py:Three: kernel three: expected {sig} (4 arguments), was three(st, ltop, sord)",
+        "Three": "bad.py:Three: kernel three: expected kernel(st, ltop, sord, intents, depth, trades, acct) -> int "
+                 f"(7 arguments) or {sig} (4 arguments), was three(st, ltop, sord)",
         "PyObj": f"bad.py:PyObj: kernel pyobj: expected {sig} that numba compiles, was refused by numba: "
                  "Untyped global name 'object'",
         "Plain": f"bad.py:Plain: kernel plain: expected a numba @njit function {sig}, was a plain Python function",

@@ -41,7 +41,11 @@ PUBLIC: dict[str, tuple[str, ...]] = {
     "hft.sim.kernel_api": ("KernelStrategy", "BUY", "SELL", "IN_CANCEL", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY",
                            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SO_COLS", "SO_ID",
                            "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE",
-                           "SO_QTY", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS", "S_POS"),
+                           "SO_QTY", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS", "S_POS",
+                           # the full context of a seven-argument kernel
+                           "SO_QUEUE", "DP_BID", "DP_BID_QTY", "DP_ASK", "DP_ASK_QTY", "DP_COLS", "TR_TS", "TR_SIDE",
+                           "TR_PRICE", "TR_QTY", "TR_COLS", "AC_POS", "AC_CASH", "AC_FEES", "AC_MID2", "AC_NTRADES",
+                           "AC_NOW", "AC_COLS"),
     "hft.data.formats": ("DataFormat", "OpenOptions", "register"),
     "hft.live": ("Venue", "Reconciling", "VenueContext", "build_venue"),
     "hft.live.venue": ("Venue", "Reconciling", "VenueContext", "build_venue", "register", "adapters",

@@ -112,12 +112,14 @@ from hft.sim.engine_nb.state import (
     S_STRAT,
     S_T,
     S_WAKE,
+    SK_CONTEXT,
     SK_NONE,
     SO_COLS,
     SO_ID,
     SO_LEAVES,
     SO_PRICE,
     SO_QTY,
+    SO_QUEUE,
     SO_SIDE,
     SO_STATUS,
     SO_STATUS_CODES,
@@ -143,10 +145,14 @@ from hft.sim.engine_nb.state import (
 from hft.sim.engine_nb.strategy_kernels import (
     ORDER_RULE_KERNELS,
     STRATEGY_KERNELS,
+    call_context_kernel,
     check_intents,
+    context_arrays,
+    fill_context,
     kernel_code,
     strategy_on_book,
 )
+from hft.sim.engine_nb.streams import trade_push
 from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
 from hft.sim.fees import fill_refusal
@@ -283,8 +289,8 @@ class NbEngine:
             self._sord = np.zeros((2 * (len(orders) + MAX_INTENTS), SO_COLS), dtype=np.int64)
         leg_of = self._order_leg
         for j, o in enumerate(orders.values()):
-            self._sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty,
-                             leg_of(o.order_id))
+            self._sord[j, :SO_QUEUE] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty,
+                                        leg_of(o.order_id))
         self._st[S_NORD] = len(orders)
         self._orders_dirty = False
 
@@ -510,8 +516,13 @@ class NbEngine:
             k = self.cur
             self._st[S_LEG] = k
             self._st[S_POS] = self.legs[k].position  # several legs: the leg matrix holds them all (set per call)
-            self._exec_intents(int(strategy_on_book(self._st, self._tops[k, 4:], self._sord, self._intents,
-                                                    self._tops, self._lm)))
+            if self._skid == SK_CONTEXT:  # its context from Python's view, the prints from the loop's own rows
+                depth, trades, acct = self._kc
+                fill_context(self.ctx, self._sord, int(self._st[S_NORD]), depth, None, acct)
+                n = call_context_kernel(self._st, self._tops[k, 4:], self._sord, self._intents, depth, trades, acct)
+            else:
+                n = strategy_on_book(self._st, self._tops[k, 4:], self._sord, self._intents, self._tops, self._lm)
+            self._exec_intents(int(n))
         elif self._mask & WAKE_BOOK:
             self.strategy.on_book(self.ctx)
 
@@ -523,6 +534,8 @@ class NbEngine:
         self._local_event(i, kind, side, price, qty)
         if (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._mask & WAKE_TRADE:
             self.ctx.deliver_trade(side if kind == EV_TRADE else -side, price, qty)
+        elif (kind == EV_TRADE or kind == EV_EXEC or kind == EV_HIDDEN_EXEC) and self._skid == SK_CONTEXT:
+            trade_push(self._kc[1], self._kc[2], self.clock.now_ns(), side if kind == EV_TRADE else -side, price, qty)
         if flags & FLAG_EOM:
             self._refresh_top(k)
             self._on_book()
@@ -546,10 +559,10 @@ class NbEngine:
                       self.gw.arena, self._eq, self._sord, self._intents, per_leg("book"), per_leg("orders"))
             args = ((*common, per_leg("cons"), per_leg("params"), per_leg("out"), per_leg("ref"), self._lrefs,
                      self._h, self._drows, self._orows, self._frows, self._order_info, self.cfg.entry,
-                     self.cfg.response) if self._l3_venue else
+                     self.cfg.response, self._kc) if self._l3_venue else
                     (*common, per_leg("fq"), per_leg("cons"), per_leg("qm"), per_leg("params"), per_leg("out"),
                      self._h, self._drows, self._orows, self._frows, self._order_info, self.cfg.entry,
-                     self.cfg.response))
+                     self.cfg.response, self._kc))
             kernel = run_l3 if self._l3_venue else run_l2
             entry = entry_point(kernel, (self._st, *args))  # `hft.sim.entry_points`
             self._arg_cache = (entry, args)
@@ -627,6 +640,7 @@ class NbEngine:
             np.zeros((nl, LM_COLS_LEGS), dtype=np.int64)
         self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
         self._intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
+        self._kc = context_arrays(0, 0)  # a context kernel's arrays (none asked: empty, one loop signature)
         kname = getattr(self.strategy, "nb_kernel", None) if self.strategy_kernels else None
         if multi and not (isinstance(kname, str) and kname in STRATEGY_KERNELS):
             kname = None  # several legs: the built-in kernels know legs; others get one instrument's rows
@@ -643,6 +657,12 @@ class NbEngine:
                                f"{len(params)}")
             st[S_SPARAMS: S_SPARAMS + len(params)] = params
             self._mask &= ~WAKE_BOOK  # the kernel runs the book callback in the loop
+            if self._skid == SK_CONTEXT:
+                self._kc = context_arrays(int(getattr(self.strategy, "depth_levels", 0)),
+                                          int(getattr(self.strategy, "trade_history", 0)))
+                if type(self.strategy).on_trade is Strategy.on_trade:  # the prints it keeps: the loop's own rows
+                    self._mask &= ~WAKE_TRADE
+                    wakes = wakes - {"trade"}
         st[S_SKID] = self._skid
         self._orders_dirty = True
         # the in-kernel order path (class docstring): its heap, rows and side map exist (empty) in every run, so
@@ -766,6 +786,9 @@ class NbEngine:
                 i = int(st[S_EV])
                 k = self.cur = self._leg_at(i)
                 kind, side = int(self._kind[i]), int(self._side[i])
+                if self._skid == SK_CONTEXT:  # (a context kernel that also has an `on_trade`)
+                    trade_push(self._kc[1], self._kc[2], clock.now_ns(), side if kind == EV_TRADE else -side,
+                               int(self._price[i]), int(self._qty[i]))
                 ctx.deliver_trade(side if kind == EV_TRADE else -side, int(self._price[i]), int(self._qty[i]))
                 if int(self._flags[i]) & FLAG_EOM:
                     self._refresh_top(k)

@@ -93,11 +93,12 @@ from hft.sim.venue_common import P_NCONS, P_NREP
 
 @_kernel
 def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vfqs, vcons_l, qms,
-           vparams_l, vouts, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
+           vparams_l, vouts, h, drows, orows, frows, order_info, lat_e, lat_r, kc) -> int:
     """Advance the market streams (L2 venue) until a wake; see the module docstring. With ``st[S_FAST]`` the
     kernel heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path").
     Per-leg state comes as tuples with one item per leg (`lbooks`, `vbooks` ...), rows of `tops` and of the leg
-    matrix `lm` ("Several legs" in `hft.sim.engine_nb`)."""
+    matrix `lm` ("Several legs" in `hft.sim.engine_nb`). `kc`: a context kernel's arrays (depth, trades, acct;
+    `hft.sim.kernel_api`), filled only for one."""
     lref = _NO_ROWS  # reference rows are L3 (LOBSTER) data only
     # (row 1, the data's exchange times, is not read here: the exchange stream runs on the venue's clock, row 2)
     loc_t, ex_pm, kind, side, price, qty, flags = evm[0], evm[2], evm[3], evm[4], evm[5], evm[6], evm[8]
@@ -196,7 +197,8 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 kl = lg[m]
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm)
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
+                       (vorders, vfq, hi))
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -259,7 +261,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
 
 @_kernel
 def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, vorders_l, vcons_l, vparams_l,
-           vouts, vrefs, lrefs, h, drows, orows, frows, order_info, lat_e, lat_r) -> int:
+           vouts, vrefs, lrefs, h, drows, orows, frows, order_info, lat_e, lat_r, kc) -> int:
     """Advance the market streams (L3 venue) until a wake; see the module docstring. `lrefs`: each leg's local
     view's reference rows (``[0, 4]``: none, the view is built from the events). With ``st[S_FAST]`` the kernel
     heap `h` (commands and reports in flight) runs here too (`NbEngine`, "In-kernel order path"). Per-leg state as
@@ -336,7 +338,8 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
                 lref = lrefs[kl]
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
-                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm)
+                       wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
+                       (vv, vorders, vparams))
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w

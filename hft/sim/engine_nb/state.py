@@ -110,9 +110,22 @@ SK_NONE = 0
 SK_MM = 1  # hft.sim.strategies.mm.MarketMaker
 SK_EXTERNAL = 2  # a kernel from outside the package, called through its C entry at st[S_SKPTR]
 SK_HEDGED_MM = 3  # hft.sim.strategies.hedged_mm.HedgedMarketMaker (several legs)
-# the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order, with its leg
-SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY, SO_LEG = range(7)
-SO_COLS = 7
+SK_CONTEXT = 4  # an external kernel with the full context (seven arguments), through its C entry at st[S_SKPTR]
+# the strategy's view of its orders (`Engine.live_orders`, insertion order): one row per order, with its leg and,
+# for a kernel with the full context only, the lots ahead of it in its venue queue (filled before each call)
+SO_ID, SO_SIDE, SO_PRICE, SO_LEAVES, SO_STATUS, SO_QTY, SO_LEG, SO_QUEUE = range(8)
+SO_COLS = 8
+# --- the full context of a strategy kernel (`hft.sim.kernel_api`), filled only for a kernel that takes it ----------
+# depth: int64 [depth_levels, DP_COLS], level i of each side in row i (best first; NO_PRICE and 0 past the book)
+DP_BID, DP_BID_QTY, DP_ASK, DP_ASK_QTY = range(4)
+DP_COLS = 4
+# trades: int64 [trade_history, TR_COLS], the last prints oldest first (acct[AC_NTRADES] rows hold one)
+TR_TS, TR_SIDE, TR_PRICE, TR_QTY = range(4)
+TR_COLS = 4
+# acct: int64 [AC_COLS]: position (lots), cash and fees (money units, rounded once as `Context.cash` / `.fees`),
+# twice the local mid (NO_PRICE when a side is empty), the rows of `trades` in use, the local time (ns)
+AC_POS, AC_CASH, AC_FEES, AC_MID2, AC_NTRADES, AC_NOW = range(6)
+AC_COLS = 8
 SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
 SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}
 # intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver): kind,

@@ -29,6 +29,18 @@ from hft.core.errors import SimError
 from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
 from hft.core.plugins import resolve
 from hft.sim.engine_nb.state import (
+    AC_CASH,
+    AC_COLS,
+    AC_FEES,
+    AC_MID2,
+    AC_NOW,
+    AC_NTRADES,
+    AC_POS,
+    DP_ASK,
+    DP_ASK_QTY,
+    DP_BID,
+    DP_BID_QTY,
+    DP_COLS,
     IN_CANCEL,
     IN_COLS,
     IN_SUBMIT,
@@ -42,6 +54,7 @@ from hft.sim.engine_nb.state import (
     S_SKID,
     S_SKPTR,
     S_SPARAMS,
+    SK_CONTEXT,
     SK_EXTERNAL,
     SK_HEDGED_MM,
     SK_MM,
@@ -49,9 +62,11 @@ from hft.sim.engine_nb.state import (
     SO_ID,
     SO_LEG,
     SO_PRICE,
+    SO_QUEUE,
     SO_SIDE,
     SO_STATUS,
     SO_STATUS_CODES,
+    TR_COLS,
     _inline,
     _kernel,
 )
@@ -151,6 +166,32 @@ def _call_c_entry(typingctx, addr, st, ltop, sord, intents):
         return builder.call(fn, [arrs[0].data, arrs[1].data, arrs[2].data, rows, arrs[3].data])
 
     return types.int64(addr, st, ltop, sord, intents), codegen
+
+
+@intrinsic
+def _call_c_entry_ctx(typingctx, addr, st, ltop, sord, intents, depth, trades, acct):
+    """``_call_c_entry_ctx(addr, st, ltop, sord, intents, depth, trades, acct)``: `_call_c_entry` for a kernel with
+    the full context (`c_entry` of a seven-argument kernel), passing also the data pointers of the context arrays
+    and the row counts of `depth` and `trades`. Preconditions as `_call_c_entry`'s, and: `depth` is C-contiguous
+    ``[rows, DP_COLS]``, `trades` ``[rows, TR_COLS]`` and `acct` ``[AC_COLS]`` (the driver's, or `run_book_kernel`'s,
+    allocated with these shapes); the rows passed are theirs."""
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        p64 = i64.as_pointer()
+        fnty = ir.FunctionType(i64, [p64, p64, p64, i64, p64, p64, i64, p64, i64, p64])
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        a = [context.make_array(signature.args[k])(context, builder, args[k]) for k in range(1, 8)]
+        rows = [builder.extract_value(a[k].shape, 0) for k in (2, 4, 5)]
+        return builder.call(fn, [a[0].data, a[1].data, a[2].data, rows[0], a[3].data, a[4].data, rows[1], a[5].data,
+                                 rows[2], a[6].data])
+
+    return types.int64(addr, st, ltop, sord, intents, depth, trades, acct), codegen
+
+
+@_kernel
+def call_context_kernel(st, ltop, sord, intents, depth, trades, acct) -> int:
+    """A kernel with the full context through its C entry at ``st[S_SKPTR]`` (from Python: `run_book_kernel`)."""
+    return _call_c_entry_ctx(st[S_SKPTR], st, ltop, sord, intents, depth, trades, acct)
 
 
 _HEDGE_MAX_I = 1 << 61  # lots: a hedge target or leg-1 position beyond it places no hedge (`hedge_on_book`)
@@ -278,25 +319,36 @@ def c_entry(kernel: Any, who: str | None = None) -> Any:
     if hit is not None and hit[0] is kernel:
         return hit[1]
     # lazy: cycle (hft.sim.kernel_check imports hft.sim.engine_nb.state, whose package imports this module)
-    from hft.sim.kernel_check import check_kernel, kernel_name
+    from hft.sim.kernel_check import CONTEXT_ARITY, check_kernel, kernel_arity, kernel_name
 
     kernel = check_kernel(kernel, who or f"strategy kernel {kernel_name(kernel)}")
     hit = _C_ENTRIES.get(id(kernel))
     if hit is not None and hit[0] is kernel:
         return hit[1]
 
-    sig = types.int64(types.CPointer(types.int64), types.CPointer(types.int64), types.CPointer(types.int64),
-                      types.int64, types.CPointer(types.int64))
-
-    @cfunc(sig)
-    def entry(st_p, ltop_p, sord_p, rows, intents_p):  # pragma: no cover - compiled
-        intents = carray(intents_p, (MAX_INTENTS, IN_COLS))
-        n = kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)), intents)
-        if n < 0 or n > MAX_INTENTS:
-            intents[0, 0] = IN_BAD_COUNT
-            intents[0, 4] = n
-            return 1
-        return n
+    p64 = types.CPointer(types.int64)
+    if kernel_arity(kernel) == CONTEXT_ARITY:
+        @cfunc(types.int64(p64, p64, p64, types.int64, p64, p64, types.int64, p64, types.int64, p64))
+        def entry(st_p, ltop_p, sord_p, rows, intents_p, depth_p, drows, trades_p, trows, acct_p):  # pragma: no cover
+            intents = carray(intents_p, (MAX_INTENTS, IN_COLS))
+            n = kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)), intents,
+                       carray(depth_p, (drows, DP_COLS)), carray(trades_p, (trows, TR_COLS)),
+                       carray(acct_p, (AC_COLS,)))
+            if n < 0 or n > MAX_INTENTS:
+                intents[0, 0] = IN_BAD_COUNT
+                intents[0, 4] = n
+                return 1
+            return n
+    else:
+        @cfunc(types.int64(p64, p64, p64, types.int64, p64))
+        def entry(st_p, ltop_p, sord_p, rows, intents_p):  # pragma: no cover - compiled
+            intents = carray(intents_p, (MAX_INTENTS, IN_COLS))
+            n = kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)), intents)
+            if n < 0 or n > MAX_INTENTS:
+                intents[0, 0] = IN_BAD_COUNT
+                intents[0, 4] = n
+                return 1
+            return n
 
     _C_ENTRIES[id(kernel)] = (kernel, entry)
     return entry
@@ -304,19 +356,57 @@ def c_entry(kernel: Any, who: str | None = None) -> Any:
 
 def kernel_code(spec: Any, who: str | None = None) -> tuple[int, int, Any]:
     """``(SK_* code, C entry address or 0, what must stay alive)`` of a strategy's ``nb_kernel`` (`who` names it
-    in an error: `c_entry`)."""
+    in an error: `c_entry`): ``SK_CONTEXT`` for a kernel with the full context (seven arguments)."""
     if isinstance(spec, str) and spec in STRATEGY_KERNELS:
         return STRATEGY_KERNELS[spec], 0, None
-    entry = c_entry(resolve_kernel(spec), who)
-    return SK_EXTERNAL, entry.address, entry
+    from hft.sim.kernel_check import CONTEXT_ARITY, kernel_arity  # lazy: cycle (as in `c_entry`)
+
+    kernel = resolve_kernel(spec)
+    entry = c_entry(kernel, who)
+    return (SK_CONTEXT if kernel_arity(kernel) == CONTEXT_ARITY else SK_EXTERNAL), entry.address, entry
 
 
-def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "strategy kernel") -> None:
+def context_arrays(depth_levels: int, trade_history: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A context kernel's ``(depth, trades, acct)`` (`hft.sim.kernel_api`): `depth_levels` and `trade_history`
+    rows (at least one each: the C entry passes valid pointers; a kernel reads ``depth.shape[0]`` levels and
+    ``acct[AC_NTRADES]`` trades)."""
+    return (np.zeros((max(1, int(depth_levels)), DP_COLS), dtype=np.int64),
+            np.zeros((max(1, int(trade_history)), TR_COLS), dtype=np.int64), np.zeros(AC_COLS, dtype=np.int64))
+
+
+def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, trades: np.ndarray | None,
+                 acct: np.ndarray) -> None:
+    """The context of a kernel from a Python `Context` (`hft.sim.strategy`, or the reference engine's): its depth
+    (``ctx.depth``), the queue ahead of each of the `n_orders` orders of `sord` (``int(ctx.queue_ahead)``: the venue's figure,
+    floored to whole lots; -1 when it does not rest), its account row, and (unless `trades` is None: the numba
+    engine keeps its own) the last ``trade_history`` prints (``ctx.trades``). The numba loop fills the same arrays
+    from its own state (`hft.sim.engine_nb.streams._context_fill`)."""
+    n = depth.shape[0]
+    depth[:, DP_BID] = depth[:, DP_ASK] = NO_PRICE
+    depth[:, DP_BID_QTY] = depth[:, DP_ASK_QTY] = 0
+    bids, asks = ctx.depth(n)
+    depth[: len(bids), DP_BID], depth[: len(bids), DP_BID_QTY] = bids[:, 0], bids[:, 1]
+    depth[: len(asks), DP_ASK], depth[: len(asks), DP_ASK_QTY] = asks[:, 0], asks[:, 1]
+    for j in range(n_orders):
+        sord[j, SO_QUEUE] = int(ctx.queue_ahead(int(sord[j, SO_ID])))
+    if trades is not None:
+        last = ctx.trades[-trades.shape[0]:] if trades.shape[0] else []
+        for j, t in enumerate(last):
+            trades[j] = (t.ts, t.side, t.price, t.qty)
+        acct[AC_NTRADES] = len(last)
+    mid2 = ctx.mid2
+    acct[AC_POS], acct[AC_CASH], acct[AC_FEES] = ctx.position, ctx.cash, ctx.fees
+    acct[AC_MID2], acct[AC_NOW] = NO_PRICE if mid2 is None else mid2, ctx.now
+
+
+def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "strategy kernel", depth_levels: int = 0,
+                    trade_history: int = 0) -> None:
     """Run the strategy kernel `name` with `params` from a Python callback on context `ctx` (the reference
     engine, or the numba engine with ``strategy_kernels = False``): the kernel's inputs from the context (its
     leg, every leg's top and position, the leg's live orders in insertion order), then its intents sent in order
     through ``submit`` / ``cancel`` of their leg's context — the calls the numba engine makes for them. An invalid
-    count or intent row is a `SimError` starting with `who` (`check_intents`)."""
+    count or intent row is a `SimError` starting with `who` (`check_intents`). A kernel with the full context
+    gets its arrays from the context (`fill_context`: `depth_levels` levels, `trade_history` prints)."""
     st = np.zeros(N_STATE, dtype=np.int64)
     code, addr, _entry = kernel_code(name)  # the C entry stays alive in `_C_ENTRIES`
     st[S_SKID] = code
@@ -327,7 +417,7 @@ def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "stra
     orders = list(ctx.orders.values())
     sord = np.zeros((max(1, len(orders)), SO_COLS), dtype=np.int64)
     for j, o in enumerate(orders):
-        sord[j] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
+        sord[j, :SO_QUEUE] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
     st[S_NORD] = len(orders)
     legs = [ctx.leg(j) for j in range(len(ctx.symbols))]
     tops = np.zeros((len(legs), 8), dtype=np.int64)
@@ -338,7 +428,13 @@ def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "stra
         lm[j, LM_POS] = c.position
     intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
     intents[:, 5] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
-    n = check_intents(int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm)), intents, who)
+    if code == SK_CONTEXT:
+        depth, trades, acct = context_arrays(depth_levels, trade_history)
+        fill_context(ctx, sord, len(orders), depth, trades, acct)
+        n = int(call_context_kernel(st, tops[k, 4:], sord, intents, depth, trades, acct))
+    else:
+        n = int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm))
+    n = check_intents(n, intents, who)
     for kind, side, price, qty, oid, leg, otype, tif in intents[:n].tolist():
         if kind == IN_SUBMIT:
             legs[leg].submit(side, price, qty, otype or None, tif or None)

@@ -4,10 +4,11 @@ item (`hft.sim.engine_nb`)."""
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -20,9 +21,10 @@ from hft.book.l2 import (
     L2_OK,
     clear_arrays,
     set_level_inline,
+    top_n_arrays,
 )
 from hft.book.l2_view import level_after, set_row_arrays
-from hft.book.l3 import l3_view
+from hft.book.l3 import l3_view, queue_ahead_v
 from hft.book.topn import level_index
 from hft.core.dtypes import (
     BUY,
@@ -40,25 +42,47 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.jit import inline_copy
+from hft.core.money import FEE_FRAC_UNITS, round_money
 from hft.gateway import kernels as GK
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     _STORM,
+    AC_CASH,
+    AC_FEES,
+    AC_MID2,
+    AC_NOW,
+    AC_NTRADES,
+    AC_POS,
+    DP_ASK,
+    DP_ASK_QTY,
+    DP_BID,
+    DP_BID_QTY,
     LM_CASH,
     LM_FEES,
     LM_FFRAC,
     LM_MMB,
     LM_POS,
     LM_Y,
+    S_CASH,
+    S_FEES,
+    S_FFRAC,
     S_FLAGS,
     S_LEG,
     S_MMB,
     S_MMQ,
     S_NINT,
+    S_NORD,
     S_POS,
     S_SKID,
+    SK_CONTEXT,
     SK_MM,
     SK_NONE,
+    SO_ID,
+    SO_QUEUE,
+    TR_PRICE,
+    TR_QTY,
+    TR_SIDE,
+    TR_TS,
     W_BOOK,
     W_ERROR,
     W_EXCH_FALLBACK,
@@ -72,8 +96,10 @@ from hft.sim.engine_nb.state import (
     _inline,
     _kernel,
 )
-from hft.sim.engine_nb.strategy_kernels import strategy_on_book
+from hft.sim.engine_nb.strategy_kernels import call_context_kernel, strategy_on_book
 from hft.sim.exchange_l2 import (
+    F_FRONT,
+    O_ID,
     O_LIVE,
     O_PRICE,
     O_SIDE,
@@ -89,6 +115,8 @@ from hft.sim.exchange_l3 import (
     V_NEED_ORDERS,
     out_need,
 )
+from hft.sim.exchange_l3.book_ops import _own_row_by_id
+from hft.sim.exchange_l3.layout import O_INBOOK, O_KEY
 from hft.sim.exchange_l3.steps import market_step_v
 from hft.sim.run_events import (
     PRI_EXCH_MD,
@@ -193,12 +221,92 @@ def _local_leg(k, lbooks, tops, lm):
     return b.bid_qty, b.ask_qty, b.bid_blk, b.ask_blk, b.state, tops[k, 0:4], tops[k, 4:8], lm[k, LM_Y]
 
 
+# --- the full context of a kernel that takes it (``SK_CONTEXT``; `hft.sim.kernel_api`) ------------------------------
+_round_money = _kernel(round_money)  # `Context.cash` / `.fees`' one rounding (`hft.core.money`), in the loop
+_QUEUE_MAX = 2.0 ** 62  # an L2 queue estimate at or past it is written as 2**62 lots (a float's conversion to int64
+# is defined only in range); quantities are within the value domain (`hft.core.bounds`), far below it
+
+
+def queue_fill(sord, n, vq) -> None:
+    """``sord[j, SO_QUEUE]`` for the first `n` orders: the lots ahead of each in its venue queue, as the venue's
+    ``queue_ahead`` states them (`Context.queue_ahead`, floored to whole lots; -1 when it does not rest). `vq`: the
+    L2 venue's ``(orders, fq, hi)`` (the queue model's ``front``) or the L3 venue's ``(view, orders, params)`` (exact,
+    `hft.book.l3.queue_ahead_v`). Numba only (`_queue_fill_impl` by the venue's kind)."""
+    raise NotImplementedError("numba only")
+
+
+@overload(queue_fill, jit_options={"_nrt": False})
+def _queue_fill_impl(sord, n, vq):
+    if isinstance(vq.types[0], types.Array):  # the L2 venue's order table (the L3 venue's: its book's view)
+        def l2(sord, n, vq):
+            orders, fq, hi = vq
+            for j in range(n):
+                oid = sord[j, SO_ID]
+                q = -1
+                for i in range(min(hi, orders.shape[0])):
+                    if orders[i, O_LIVE] == 1 and orders[i, O_ID] == oid:
+                        f = fq[i, F_FRONT]
+                        q = 0 if not f > 0.0 else (np.int64(f) if f < _QUEUE_MAX else np.int64(1) << 62)
+                        break
+                sord[j, SO_QUEUE] = q
+        return l2
+
+    def l3(sord, n, vq):
+        vv, orders, params = vq
+        for j in range(n):
+            r = _own_row_by_id(orders, params, sord[j, SO_ID])
+            sord[j, SO_QUEUE] = -1 if r < 0 or orders[r, O_INBOOK] != 1 else queue_ahead_v(vv, orders[r, O_KEY])
+    return l3
+
+
 @_inline
-def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
+def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now) -> None:
+    """A context kernel's depth, queue column and account row (`kc`: depth, trades, acct), from the local view's
+    arrays, the venue (`vq`: `queue_fill`) and the state row (one leg: its accounting); the same figures as
+    `strategy_kernels.fill_context` reads from a `Context`."""
+    depth = kc[0]
+    acct = kc[2]
+    top_n_arrays(lbq, laq, lst, depth[:, DP_BID], depth[:, DP_BID_QTY], depth[:, DP_ASK], depth[:, DP_ASK_QTY])
+    queue_fill(sord, st[S_NORD], vq)
+    acct[AC_POS] = st[S_POS]
+    ff = st[S_FFRAC]  # the fees' millionths: owed beyond the cash (`hft.core.money.round_owed`)
+    acct[AC_CASH] = _round_money(st[S_CASH] - 1, FEE_FRAC_UNITS - ff) if ff != 0 else st[S_CASH]
+    acct[AC_FEES] = _round_money(st[S_FEES], ff)
+    b = ltop[0]
+    a = ltop[2]
+    acct[AC_MID2] = b + a if (b != NO_PRICE and a != NO_PRICE) else NO_PRICE
+    acct[AC_NOW] = now
+
+
+@_inline
+def trade_push(trades, acct, t, side, price, qty) -> None:
+    """Keep a trade print in a context kernel's `trades` (the last ``trades.shape[0]`` prints, oldest first, in
+    ``acct[AC_NTRADES]`` rows; `Context.trades`)."""
+    rows = trades.shape[0]
+    if rows == 0:
+        return
+    k = acct[AC_NTRADES]
+    if k >= rows:
+        for j in range(rows - 1):
+            trades[j, TR_TS] = trades[j + 1, TR_TS]
+            trades[j, TR_SIDE] = trades[j + 1, TR_SIDE]
+            trades[j, TR_PRICE] = trades[j + 1, TR_PRICE]
+            trades[j, TR_QTY] = trades[j + 1, TR_QTY]
+        k = rows - 1
+    trades[k, TR_TS] = t
+    trades[k, TR_SIDE] = side
+    trades[k, TR_PRICE] = price
+    trades[k, TR_QTY] = qty
+    acct[AC_NTRADES] = k + 1
+
+
+@_inline
+def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now) -> int:
     """`strategy_on_book` at an end of message of leg `kl`. `mm` reads only the leg's bid, ask and position and the
     order view, and writes nothing when it returns 0: after a call of a leg that wrote no intent, that leg's call is
     skipped until one of them changes (``S_MMQ`` bit `kl`; a change of leg `kl`'s orders in the view clears it,
-    `order_path._memo_clear`, and each kernel entry clears every leg's). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`."""
+    `order_path._memo_clear`, and each kernel entry clears every leg's). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`.
+    A kernel with the full context (``SK_CONTEXT``, one leg) gets it filled first (`_context_fill`)."""
     memo = st[S_SKID] == SK_MM and kl < 63  # a bit of S_MMQ per leg
     bit = (1 << kl) if memo else 0  # (a shift by 64 or more is poison to LLVM: never formed)
     one = lm.shape[0] == 1
@@ -207,6 +315,9 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
     if memo and (st[S_MMQ] & bit) != 0 and ltop[0] == mrow[mb] and ltop[2] == mrow[mb + 1] \
             and st[S_POS] == mrow[mb + 2]:
         return 0
+    if st[S_SKID] == SK_CONTEXT:
+        _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now)
+        return call_context_kernel(st, ltop, sord, intents, kc[0], kc[1], kc[2])
     ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
     if memo and ni == 0:
         st[S_MMQ] |= bit
@@ -218,18 +329,22 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl) -> int:
 
 @_inline
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
-           now, sord, intents, lref, ri, kl, tops, lm) -> int:
+           now, sord, intents, lref, ri, kl, tops, lm, kc, vq) -> int:
     """One local market event (`Engine._apply_local`) of leg `kl`; -1 when done without a wake, else the wake
     code (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `ri` (the
-    event's index in its leg's own stream: `i` for one leg)."""
+    event's index in its leg's own stream: `i` for one leg). `kc`: a context kernel's arrays (depth, trades, acct),
+    `vq` the venue's for its queue column (`queue_fill`)."""
     k = kind[i]
     if lref.shape[0] > 0:
         if _set_row_i(lbq, laq, lbb, lab, lst, lref, ri, ri > 0) != L2_OK:
             return W_LOCAL_FALLBACK  # a row price outside the view's range: Python grows it (nothing applied)
     elif _local_apply(lbq, laq, lbb, lab, lst, k, side[i], price[i], qty[i], is_l3, top) != L2_OK:
         return W_LOCAL_FALLBACK
-    if (k == EV_TRADE or k == EV_EXEC or k == EV_HIDDEN_EXEC) and (wake & WAKE_TRADE) != 0:
-        return W_TRADE  # the loop refreshes `top` on return
+    if k == EV_TRADE or k == EV_EXEC or k == EV_HIDDEN_EXEC:
+        if (wake & WAKE_TRADE) != 0:
+            return W_TRADE  # the loop refreshes `top` on return
+        if st[S_SKID] == SK_CONTEXT:  # an L3 execution's side is the resting order's (`Engine._apply_local`)
+            trade_push(kc[1], kc[2], now, side[i] if k == EV_TRADE else -side[i], price[i], qty[i])
     if flags[i] & FLAG_EOM:
         _top_now(lbq, laq, lst, top)
         fl = _refresh(top, ltop, arena, y, now)
@@ -240,7 +355,7 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
             if tops.shape[0] > 1:  # several legs: the kernel's callback is leg kl's (one leg: st is its row)
                 st[S_LEG] = kl
                 st[S_POS] = lm[kl, LM_POS]
-            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl)
+            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now)
             if ni > 0:
                 st[S_NINT] = ni
                 return W_INTENTS
