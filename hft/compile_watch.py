@@ -9,6 +9,10 @@ its events per second, and lets the CLI say "compiling kernels (first run only)"
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,15 +87,10 @@ def cached_specialisations(cache_dir: str | None = None) -> dict[str, Any]:
 
     Returns ``{"specialisations", "functions", "duplicates": {function: extra signatures}}``.
     """
-    import hashlib
-    import os
-    import pickle
-    import re
+    from numba.core import config, types  # lazy: numba, for `hft warmup --json` only
+    from numba.core.registry import cpu_target  # lazy: as above
 
-    from numba.core import config, types
-    from numba.core.registry import cpu_target
-
-    from hft._numba_locator import ROOT, stamps
+    from hft._numba_locator import ROOT, stamps  # lazy: imports numba's caching
 
     cache = cache_dir or config.CACHE_DIR or os.environ.get("NUMBA_CACHE_DIR")
     out: dict[str, Any] = {"specialisations": 0, "functions": 0, "duplicates": {}}

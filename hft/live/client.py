@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from hft.core.orders import ORDER_TYPE_NAMES, ORDER_UPDATE, REASON_NAMES, TIF_NAMES
@@ -62,12 +63,12 @@ class TcpOrderClient:
 
     def __init__(self, host: str, port: int, token: str, timeout: float = 30.0, *, tls: bool = False,
                  ca: str | None = None, cert: str | None = None, key: str | None = None,
-                 cancel_on_disconnect: bool = False) -> None:
+                 cancel_on_disconnect: bool = False, reports: bool = True) -> None:
         """Connect and authenticate. TLS (a service with ``server.tls_cert``) when `tls` or `ca` is given: the
         server's certificate is verified against `ca` (a PEM file; None: the system's trust store) for the name
         `host`; `cert` / `key`: this client's certificate, for a service that asks for one (mutual TLS).
-        `cancel_on_disconnect`: the server cancels the token's working orders when this connection drops (HELLO's
-        option)."""
+        HELLO's options: `cancel_on_disconnect` (the server cancels the token's working orders when this connection
+        drops) and `reports` (the REPORT frames of the orders this connection sends, taken with `recv_report`)."""
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls or ca is not None or cert is not None:
@@ -82,8 +83,8 @@ class TcpOrderClient:
         self.reports: deque[dict[str, Any]] = deque()  # REPORT frames read, not taken yet (`recv_report`)
         self.answers: deque[dict[str, Any]] = deque()  # answers read while waiting for a report
         self.corr = 0
-        opts = b'\n{"cancel_on_disconnect":true}' if cancel_on_disconnect else b""
-        self.sock.sendall(T.frame(T.HELLO, token.encode() + opts))
+        opts = msgspec.json.encode({"cancel_on_disconnect": cancel_on_disconnect, "reports": reports})
+        self.sock.sendall(T.frame(T.HELLO, token.encode() + b"\n" + opts))
         ans = self.recv()
         if ans["type"] != "ready":
             self.close()

@@ -7,8 +7,9 @@ then the body. Strings are ``u8 length`` + UTF-8.
 Client → server:
 
 - ``HELLO`` (0x01): the bearer token (UTF-8, the rest of the frame), optionally followed by ``\n`` and a JSON
-  object of options: ``{"cancel_on_disconnect": true}`` (when this connection drops, the token's working orders are
-  cancelled, as an order stream's `hft.live.stream`). It must be the first frame; the server
+  object of options, each a boolean, false when absent: ``cancel_on_disconnect`` (when this connection drops, the
+  token's working orders are cancelled, as an order stream's `hft.live.stream`) and ``reports`` (REPORT frames of
+  the orders this connection sends; without it the connection gets answers only). It must be the first frame; the server
   answers ``READY`` or an ``ERROR`` 401 and closes. A connection whose HELLO is not in and verified
   ``server.auth_timeout`` after the connect gets an ``ERROR`` 408 ``AUTH_TIMEOUT`` and is closed; one accepted past
   ``server.max_connections`` (`hft.live.connections`, shared with HTTP) an ``ERROR`` 503 ``TOO_MANY_CONNECTIONS``.
@@ -28,7 +29,7 @@ Server → client:
 - ``READY`` (0x81): JSON ``{"subject", "accounts", "strategies"}`` of the token.
 - ``DECISION`` (0x82): ``corr u64, status u16, accepted u8, duplicate u8, kind u8, reason i16, order_id i64,
   seq u64, ts i64`` (status as HTTP would answer: 201, 200 duplicate, 422 denied, 503 policy).
-- ``REPORT`` (0x83): an execution report applied to an order this connection sent (its NEW was accepted here;
+- ``REPORT`` (0x83), with HELLO's ``reports``: an execution report applied to an order this connection sent (its NEW was accepted here;
   the last connection to be answered for it owns it: a client that reconnects and sends the NEW again gets a
   duplicate answer and the order's reports from then on): the order-update record
   `hft.core.orders.ORDER_UPDATE` packed (`hft.live.frames.REPORT_ANSWER`): ``seq i64, ts i64, order_id i64,
@@ -107,19 +108,22 @@ _U64 = (1 << 64) - 1
 _SCAN_ROWS = 4096  # NEW frames taken column-wise per scan (a longer run: scanned again)
 _TERMINAL = np.array([VIEW_STATUS_NAMES.index(s) for s in ("filled", "canceled", "rejected", "expired")])
 
-def _hello_options(raw: bytes) -> bool:
-    """HELLO's options after the token (none: ``b""``): whether to cancel on disconnect (FrameError when they are
-    not a JSON object of known options)."""
-    if not raw:
-        return False
-    try:
-        opts = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        raise FrameError("HELLO options: expected a JSON object after the token") from None
-    if not isinstance(opts, dict) or set(opts) - {"cancel_on_disconnect"} or not isinstance(
-            opts.get("cancel_on_disconnect", False), bool):
-        raise FrameError('HELLO options: expected {"cancel_on_disconnect": true|false}')
-    return opts.get("cancel_on_disconnect", False)
+HELLO_OPTIONS = ("cancel_on_disconnect", "reports")  # HELLO's options, each a boolean, false when absent
+
+
+def _hello_options(raw: bytes) -> dict[str, bool]:
+    """HELLO's options after the token (none: ``b""``), each of `HELLO_OPTIONS` (FrameError when they are not a JSON
+    object of known boolean options)."""
+    opts: Any = {}
+    if raw:
+        try:
+            opts = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            raise FrameError("HELLO options: expected a JSON object after the token") from None
+    if not isinstance(opts, dict) or set(opts) - set(HELLO_OPTIONS) or not all(
+            isinstance(v, bool) for v in opts.values()):
+        raise FrameError('HELLO options: expected {"cancel_on_disconnect": true|false, "reports": true|false}')
+    return {k: opts.get(k, False) for k in HELLO_OPTIONS}
 
 
 def error_frame(corr: int, status: int, body: dict[str, Any]) -> bytes:
@@ -194,7 +198,8 @@ class IntakeProtocol(asyncio.Protocol):
         self.live = live
         self.owners = {} if owners is None else owners  # order id -> the connection its REPORT frames go to
         self.owned: set[int] = set()
-        self.cancel_on_disconnect = False  # HELLO's option
+        self.cancel_on_disconnect = False  # HELLO's options
+        self.reports = False  # REPORT frames of the orders this connection sent, when asked for
         self.cap = cap
         self.auth_timeout_s = auth_timeout_s
         self.admitted = False
@@ -253,7 +258,7 @@ class IntakeProtocol(asyncio.Protocol):
 
     def own(self, order_ids: list[int]) -> None:
         """This connection was answered for the new orders `order_ids`: their REPORT frames come here."""
-        if order_ids and not self.closed:
+        if order_ids and self.reports and not self.closed:
             self.owned.update(order_ids)
             self.owners.update(dict.fromkeys(order_ids, self))
 
@@ -317,7 +322,8 @@ class IntakeProtocol(asyncio.Protocol):
             if kind != HELLO:
                 raise FrameError("expected HELLO (the token) as the first frame")
             tok, _, opts = bytes(body).partition(b"\n")
-            self.cancel_on_disconnect = _hello_options(opts)
+            hello = _hello_options(opts)
+            self.cancel_on_disconnect, self.reports = hello["cancel_on_disconnect"], hello["reports"]
             try:
                 self.grant = self.verifier.verify("Bearer " + tok.decode(errors="replace"))
             except AuthError as e:
