@@ -9,7 +9,7 @@ Modules (one job each; later layers - signed webhooks, NATS, active/standby - bu
              every decision / report / control to the WAL (group commit), then dispatches to the venue.
 - `recovery` rebuilds the service's state on start by replaying its own WAL, then reconciles with the venue.
 - `venue`    the venue adapter contract (`Venue`, `Reconciling`) and the registry that builds one by name
-             (`build_venue`: built-ins, the entry-point group ``hft.venues``, ``module:factory``);
+             (`venue_adapter`: built-ins, the entry-point group ``hft.venues``, ``module:factory``);
              `venue_conformance` checks an adapter against it through the real service.
 - `venues`   the built-in adapters: `LoopbackVenue` (fills or rests, keeps its own journal); `paper`'s
              `PaperVenue` (the simulator's venue fed by a recorded day on the wall clock).
@@ -26,5 +26,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "Venue": "hft.live.venue",
     "Reconciling": "hft.live.venue",
     "VenueContext": "hft.live.venue",
-    "build_venue": "hft.live.venue",
+    "venue_adapter": "hft.live.venue",
 })

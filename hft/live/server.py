@@ -40,7 +40,7 @@ from hft.live.connections import ConnectionCap, ConnectionCollector
 from hft.live.http import HttpServer
 from hft.live.metrics import LiveCollector
 from hft.live.tls import server_context
-from hft.live.venue import Venue, VenueContext, build_venue
+from hft.live.venue import Venue, VenueContext, venue_adapter
 from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds, env_thresholds
 
 log = logging.getLogger("hft.live")
@@ -146,7 +146,7 @@ def venue_choice(cfg: GatewayConfig, opts: ServeOptions) -> tuple[str, dict[str,
 
 def _venue(cfg: GatewayConfig, opts: ServeOptions, wal_dir: Path) -> Venue:
     name, options = venue_choice(cfg, opts)
-    return build_venue(name, VenueContext(options, wal_dir, cfg))
+    return venue_adapter(name, VenueContext(options, wal_dir, cfg))
 
 
 async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: int,

@@ -32,7 +32,7 @@ Optional too: ``send_array(cmds, accounts, strategies, symbols)`` (a COMMAND_DTY
 caused at once returned as EXEC_REPORT_DTYPE), ``run_feed(live)`` (a coroutine the service runs: a venue's
 market data, calling ``live.on_mark(symbol, price)``), ``symbol`` (a symbol the gateway registers at start).
 
-Adapters are found by name (`build_venue`): the built-ins ``loopback`` (`hft.live.venues.LoopbackVenue`) and
+Adapters are found by name (`venue_adapter`): the built-ins ``loopback`` (`hft.live.venues.LoopbackVenue`) and
 ``paper`` (`hft.live.paper.PaperVenue`), those an installed package registers in the entry-point group
 ``hft.venues``, or ``module:factory`` / ``FILE.py:factory`` (the one plugin loader, `hft.core.plugins`). A
 factory takes a `VenueContext` and returns the adapter. The service config names it (``venue.adapter``);
@@ -51,8 +51,8 @@ from hft.core.errors import ConfigError
 from hft.core.plugins import entry_point_map, load_entry_point, load_object
 from hft.gateway.intents import ExecutionReport, OrderCommand
 
-__all__ = ["ENTRY_POINT_GROUP", "Reconciling", "Venue", "VenueContext", "VenueFactory", "adapters", "build_venue",
-           "register"]
+__all__ = ["ENTRY_POINT_GROUP", "Reconciling", "Venue", "VenueContext", "VenueFactory", "adapters", "register",
+           "venue_adapter"]
 
 ENTRY_POINT_GROUP = "hft.venues"
 
@@ -140,7 +140,7 @@ def _factory(name: str) -> VenueFactory:
                       f"{ENTRY_POINT_GROUP!r}), module:factory or FILE.py:factory, was {name!r}", key="venue.adapter")
 
 
-def build_venue(name: str, ctx: VenueContext) -> Venue:
+def venue_adapter(name: str, ctx: VenueContext) -> Venue:
     """The adapter `name` names (module docstring), built by its factory from `ctx`. Raises a one-line
     `ConfigError` for an unknown name, a factory that fails to load, or an object that is no `Venue`."""
     obj = _factory(name)(ctx)

@@ -67,7 +67,7 @@ from hft.core.orders import (
 from hft.gateway.intents import OrderCommand
 from hft.live.auth import mint
 from hft.live.engine import JOURNAL
-from hft.live.venue import VenueContext, build_venue
+from hft.live.venue import VenueContext, venue_adapter
 from hft.recorder.reader import iter_records
 
 __all__ = ["CLAUSES", "ConformanceError", "Profile", "run"]
@@ -318,7 +318,7 @@ async def _twice(p: Profile, svc: _Service) -> tuple[int, int]:
     order twice, wait for its answers; (ACKs of that order, ``health()["duplicates"]``)."""
     wal = svc.home / "adapter-alone" / "wal"
     wal.mkdir(parents=True, exist_ok=True)
-    v = build_venue(p.adapter, VenueContext(dict(p.options), wal))
+    v = venue_adapter(p.adapter, VenueContext(dict(p.options), wal))
     reps: list[Any] = []
     v.start(asyncio.get_running_loop(), reps.append)
     try:

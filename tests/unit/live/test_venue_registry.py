@@ -11,7 +11,7 @@ import pytest
 from hft.core.errors import ConfigError
 from hft.gateway.config import parse_config
 from hft.live.server import ServeOptions, venue_choice
-from hft.live.venue import Venue, VenueContext, adapters, build_venue
+from hft.live.venue import Venue, VenueContext, adapters, venue_adapter
 
 
 def test_the_config_names_the_adapter_and_its_options():
@@ -34,21 +34,21 @@ def test_command_line_flags_go_over_the_config_options():
 def test_builtins_are_registered_and_an_unknown_name_lists_them(tmp_path):
     assert {"loopback", "paper"} <= set(adapters())
     with pytest.raises(ConfigError) as e:
-        build_venue("nope", VenueContext({}, tmp_path / "wal"))
+        venue_adapter("nope", VenueContext({}, tmp_path / "wal"))
     msg = str(e.value)
     assert "\n" not in msg and "'loopback'" in msg and "'paper'" in msg and "'nope'" in msg
 
 
 def test_loopback_adapter_takes_its_options(tmp_path):
-    v = build_venue("loopback", VenueContext({"mode": "rest"}, tmp_path / "wal"))
+    v = venue_adapter("loopback", VenueContext({"mode": "rest"}, tmp_path / "wal"))
     try:
         assert isinstance(v, Venue) and v.mode == "rest" and v.path == tmp_path / "wal-venue.jsonl"
     finally:
         v.close()
     with pytest.raises(ConfigError, match=r"venue.options.speed.*\['mode', 'journal'\]"):
-        build_venue("loopback", VenueContext({"speed": 2}, tmp_path / "wal"))
+        venue_adapter("loopback", VenueContext({"speed": 2}, tmp_path / "wal"))
     with pytest.raises(ConfigError, match=r"fill or rest"):
-        build_venue("loopback", VenueContext({"mode": "later"}, tmp_path / "wal"))
+        venue_adapter("loopback", VenueContext({"mode": "later"}, tmp_path / "wal"))
 
 
 def test_a_module_factory_is_built_and_a_non_venue_refused(tmp_path, monkeypatch):
@@ -62,8 +62,8 @@ def test_a_module_factory_is_built_and_a_non_venue_refused(tmp_path, monkeypatch
         "def bad(ctx): return object()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
-        assert build_venue("my_venues:good", VenueContext()).health() == {"kind": "mine"}
+        assert venue_adapter("my_venues:good", VenueContext()).health() == {"kind": "mine"}
         with pytest.raises(ConfigError, match=r"expected a hft.live.venue.Venue, was object \(no start, send"):
-            build_venue("my_venues:bad", VenueContext())
+            venue_adapter("my_venues:bad", VenueContext())
     finally:
         sys.modules.pop("my_venues", None)
