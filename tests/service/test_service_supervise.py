@@ -49,14 +49,15 @@ def test_a_killed_child_is_started_again_and_sigterm_stops_it(tmp_path):
     srv = Server(tmp_path / "home", "--supervise", "--loopback", "fill").start()
     try:
         tok = token()
-        assert srv.request("POST", "/v3/orders", order("sv-1"), token=tok)[0] == 201
+        key = {"Idempotency-Key": "sv-1"}  # a durable order: answered once in the WAL, so the SIGKILL cannot lose it
+        assert srv.request("POST", "/orders", order("sv-1"), token=tok, headers=key)[0] == 201
         (first,) = _children(srv)
         os.kill(first, signal.SIGKILL)
         _next_ready_line(srv)
         second = _children(srv)[-1]
         assert second != first and not _alive(first)
         assert f"child {first} was killed by SIGKILL" in srv.log.read_text()
-        code, body = srv.request("POST", "/v3/orders", order("sv-1"), token=tok)  # recovered from the WAL
+        code, body = srv.request("POST", "/orders", order("sv-1"), token=tok, headers=key)  # recovered from the WAL
         assert code == 200 and body["duplicate"] is True
     finally:
         assert srv.stop() == 0
