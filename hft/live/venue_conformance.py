@@ -36,14 +36,7 @@ order (``Profile.rest`` None) skips ``cancel`` and ``replace``.
 from __future__ import annotations
 
 import asyncio
-import http.client
-import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +60,7 @@ from hft.core.orders import (
 from hft.gateway.intents import OrderCommand
 from hft.live.auth import mint
 from hft.live.engine import JOURNAL
+from hft.live.service_process import ServiceProcess
 from hft.live.venue import VenueContext, venue_adapter
 from hft.recorder.reader import iter_records
 
@@ -112,61 +106,27 @@ class Profile:
     wait_s: float = 30.0
 
 
-class _Service:
+class _Service(ServiceProcess):
     """`hft gateway serve` in a subprocess, on its own HFT_HOME under `home` (restarted on the same WAL)."""
 
     def __init__(self, home: Path, config: Path, profile: Profile) -> None:
-        self.home, self.config, self.profile = home, config, profile
-        self.secret = secrets.token_hex(24)
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
+        super().__init__(home, config, secret=secrets.token_hex(24), env=profile.env)
+        self.profile = profile
         self.orders: list[int] = []  # the ids of the orders the suite sent
 
-    def start(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        env = {**os.environ, "HFT_HOME": str(self.home), "HFT_JWT_SECRET": self.secret,
-               "HFT_GATEWAY_PORT": str(self.port), **self.profile.env}
-        log = open(self.home / "server.log", "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen([sys.executable, "-m", "hft", "gateway", "serve", "--config", str(self.config)],
-                                     stdout=subprocess.PIPE, stderr=log, env=env)
-        log.close()
-        end = time.monotonic() + self.profile.start_timeout_s
-        line = b""
-        while time.monotonic() < end:
-            line = self.proc.stdout.readline()  # type: ignore[union-attr]
-            if b"listening on" in line or not line:
-                break
-        if b"listening on" not in line:
-            self.kill()
-            tail = (self.home / "server.log").read_text(errors="replace")[-2000:]
-            raise ConformanceError(f"start: the service did not start with venue {self.profile.adapter!r}:\n{tail}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def start(self, timeout: float | None = None) -> _Service:
+        try:
+            return super().start(self.profile.start_timeout_s if timeout is None else timeout)
+        except RuntimeError as exc:
+            raise ConformanceError(f"start: the service did not start with venue {self.profile.adapter!r}: "
+                                   f"{exc}") from None
 
     def token(self) -> str:
         return mint(self.secret, "conformance", [ACCOUNT], [STRATEGY], 3600.0)
 
-    def request(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> tuple:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        h = {"Authorization": f"Bearer {self.token()}", **(headers or {})}
-        conn.request(method, path, body=None if body is None else json.dumps(body).encode(), headers=h)
-        r = conn.getresponse()
-        payload = r.read()
-        conn.close()
-        return r.status, json.loads(payload) if "json" in r.getheader("content-type", "") else payload.decode()
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
+                headers: Mapping[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+        return super().request(method, path, body, token or self.token(), headers, raw)
 
     def health(self) -> dict[str, Any]:
         return self.request("GET", "/health")[1]["venue"]
@@ -174,7 +134,7 @@ class _Service:
     def new(self, coid: str, order: Mapping[str, Any], qty: int = 1, key: str | None = None) -> dict[str, Any]:
         body = {"client_order_id": coid, "account": ACCOUNT, "strategy": STRATEGY, "symbol": self.profile.symbol,
                 "qty": qty, **order}
-        code, out = self.request("POST", "/orders", body, {"Idempotency-Key": key or coid})
+        code, out = self.request("POST", "/orders", body, headers={"Idempotency-Key": key or coid})
         if code not in (200, 201) or not out.get("accepted"):
             raise ConformanceError(f"order {coid}: expected the gateway to accept it, was {code} {out}")
         if out["order_id"] not in self.orders:
@@ -247,7 +207,7 @@ def run(profile: Profile, workdir: str | Path, clauses: Iterable[str] = CLAUSES)
                 continue
             out[clause] = _CHECKS[clause](svc, profile, expect) or "ok"
     finally:
-        svc.stop()
+        svc.stop(30.0)
     kinds = _report_kinds(home)
     for oid, (clause, first) in sorted(expect.items()):
         got = tuple(kinds.get(oid, ())[:len(first)])
@@ -339,7 +299,7 @@ def _crash_reconcile(svc: _Service, p: Profile, expect: dict) -> str:
     rest = svc.new("conf-crash-rest", p.rest(svc.health()))["order_id"] if p.rest is not None else None
     if rest is not None:
         svc.wait_status("crash_reconcile", rest, ("working",))
-    svc.kill()
+    svc.kill9()
     svc.start()
     health = svc.health()
     recovery = svc.request("GET", "/health")[1].get("recovery", {})

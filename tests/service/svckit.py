@@ -8,17 +8,14 @@ on the same directory is how the crash tests exercise recovery.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from hft.live.service_process import ServiceProcess, free_port  # noqa: F401 - the tests take free_port from here
 
 HFT = Path(sys.executable).with_name("hft")
 CONFIG = Path(__file__).with_name("gateway_service.yaml")
@@ -42,12 +39,6 @@ def promql_metric_names(expr: str) -> set[str]:
     return names
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def token(accounts=("ACC1",), strategies=("mm1",), admin=False, secret=SECRET, ttl=3600.0) -> str:
     from hft.live.auth import mint
 
@@ -63,68 +54,13 @@ def thp_enabled(pid: int) -> str | None:
     return next((ln.split()[1] for ln in status.read_text().splitlines() if ln.startswith("THP_enabled:")), None)
 
 
-class Server:
+class Server(ServiceProcess):
+    """The service under test: `hft.live.service_process.ServiceProcess` run by the venv's ``hft`` script with the
+    tests' config and JWT secret."""
+
     def __init__(self, home: Path, *args: str, config: Path = CONFIG, env: dict[str, str] | None = None,
                  wrap: tuple[str, ...] = ()) -> None:
-        self.home = home
-        self.args = args
-        self.wrap = wrap  # a command the server runs under, ending in one that execs its arguments (`unshare ...`)
-        self.config = config
-        self.env = env or {}
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.log = home / "server.log"
-
-    def start(self, timeout: float = 120.0) -> Server:
-        env = {**os.environ, "HFT_HOME": str(self.home), "HFT_JWT_SECRET": SECRET, "HFT_GATEWAY_PORT": str(self.port),
-               **self.env}
-        env.pop("HFT_DEBUG", None)
-        self.home.mkdir(parents=True, exist_ok=True)
-        out = open(self.log, "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen([*self.wrap, str(HFT), "gateway", "serve", "--config", str(self.config), *self.args],
-                                     stdout=subprocess.PIPE, stderr=out, env=env)
-        line = b""
-        end = time.time() + timeout
-        while time.time() < end:
-            line = self.proc.stdout.readline()
-            if b"listening on" in line or not line:
-                break
-        if b"listening on" not in line:
-            self.stop()
-            raise RuntimeError(f"server did not start: {line!r}\n{self.log.read_text()[-3000:]}")
-        self.ready_line = line.decode()
-        return self
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
-
-    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
-                headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        h = dict(headers or {})
-        if token is not None:
-            h["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        payload = r.read()
-        conn.close()
-        ctype = r.getheader("content-type", "")
-        return r.status, (json.loads(payload) if "json" in ctype else payload.decode())
+        super().__init__(home, config, *args, secret=SECRET, env=env, command=[str(HFT)], wrap=wrap)
 
     def health_after_first_trade(self, timeout: float = 60.0) -> dict[str, Any]:
         """`/health` once the paper venue has replayed a trade (``venue.last_trade > 0``); fails after ``timeout``."""
