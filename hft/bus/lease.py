@@ -1,4 +1,5 @@
-"""`LeaderLease`: who leads among `hft gateway serve` processes, as a NATS KV entry with a TTL.
+"""Leases as NATS KV entries with a TTL: `KVLease` (one key), `LeaderLease` (who leads among `hft gateway serve`
+processes) and `ShardLeases` (which WAL loader loads which WAL directory, `hft audit load --workers-bus`).
 
 The bucket (``signals.ha.bucket``) keeps one revision per key and ages entries out after ``lease_ttl``. A node
 becomes leader by *creating* the key ``leader`` (refused while another node's entry lives), and stays leader by
@@ -248,8 +249,8 @@ class ShardLeases:
             self._stop_loop()
             from hft.core.errors import StoreError
 
-            raise StoreError(f"{url}: cannot open the loaders' lease bucket {bucket!r} on NATS "
-                             f"({exc.__class__.__name__}: {exc})",
+            why = f"{exc.__class__.__name__}: {exc}" if str(exc) else f"no answer within {connect_timeout_s + 5:g} s"
+            raise StoreError(f"{url}: cannot open the loaders' lease bucket {bucket!r} on NATS ({why})",
                              hint="start nats-server with JetStream (-js), or drop --workers-bus to load alone",
                              url=url) from None
         self._renewer = self._call(self._start_renewer(), 5.0)

@@ -17,6 +17,10 @@ tables are also ReplacingMergeTree on ``record_id`` read with FINAL, so even a l
 duplicate. Fully loaded sealed segments are deleted (``prune=True``), except those a live service's newest
 state snapshot still needs (``needed_from`` in the manifest): they go at a later run.
 
+Several loaders (``leases``, `hft audit load --workers-bus`) share the WAL directories: each is loaded under a
+lease (`ShardClaims`; `hft.bus.lease.ShardLeases` on NATS KV), one loader per directory at a time, fenced before
+each batch, insert and manifest update. Inserts the store does not answer are retried with the same token.
+
 Metrics (:func:`backlog`): backlog records and bytes, replay lag (age of the oldest unloaded frame), the last
 run's throughput and the drain ETA.
 """
