@@ -461,6 +461,7 @@ def test_several_loaders_share_wal_dirs_by_lease_one_sigkilled_mid_batch_every_r
     takeover = [c for c in claims if c["key"] == victim_key and c["records"]]
     assert len(takeover) == 1 and takeover[0]["claimed_at"] > events[-1]["t"]
     assert takeover[0]["claimed_at"] >= killed_at - 0.5  # not before the victim died (its lease was alive)
+    assert takeover[0]["claimed_at"] < killed_at + 3.0 + 5.0  # once its entry aged out (--lease-ttl 3), not later
     assert sum(r["redone_pending_batches"] for r in reports) == 1
     # no directory held by two loaders at once: the victim's inserts, then each survivor's claim, apart in time
     for key in keys:
