@@ -22,22 +22,42 @@ WAIT_OPT = typer.Option(10.0, "--wait", help="Seconds to wait for another proces
 def load_cmd(
     batch_rows: int = typer.Option(1_000_000, "--batch-rows", min=1, help="Rows per insert batch."),
     keep_segments: bool = typer.Option(False, "--keep-segments", help="Keep WAL segments once loaded."),
+    workers_bus: str = typer.Option(
+        None, "--workers-bus", metavar="NATS_URL",
+        help="Share the WAL directories with other loaders (other machines too) through leases in a NATS KV "
+             "bucket: each directory is loaded by one loader at a time; one held elsewhere is waited for (taken "
+             "over if its holder dies). Without it, a local lock per directory."),
+    lease_ttl: float = typer.Option(10.0, "--lease-ttl", min=0.5,
+                                    help="--workers-bus: seconds a dead loader's lease takes to age out "
+                                         "(renewed every fifth of it)."),
+    store_timeout: float = typer.Option(300.0, "--store-timeout", min=0.1,
+                                        help="Seconds a ClickHouse server's answer to a request is waited for."),
+    retry_for: float = typer.Option(600.0, "--retry-for", min=0,
+                                    help="Seconds an unanswered insert is retried (backing off 0.5 s to 30 s) "
+                                         "before the load fails."),
     wait: float = WAIT_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
     """Drain every WAL under $HFT_HOME/wal into the store now (idempotent; safe to rerun after a kill)."""
+    import contextlib
+
     from hft.recorder.loader import WALLoader, backlog
     from hft.store.store import open_store
 
-    store = open_store(wait_s=wait)
-    try:
-        loader = WALLoader(store, prune=not keep_segments, batch_rows=batch_rows)
+    with contextlib.ExitStack() as stack:
+        leases = None
+        if workers_bus:
+            from hft.bus.lease import ShardLeases
+
+            leases = stack.enter_context(ShardLeases(workers_bus, ttl_s=lease_ttl, renew_s=lease_ttl / 5))
+        store = open_store(wait_s=wait, timeout_s=store_timeout)
+        stack.callback(store.close)
+        loader = WALLoader(store, prune=not keep_segments, batch_rows=batch_rows, leases=leases,
+                           retry_for_s=retry_for)
         with progress_bar("loading WAL", "records", enabled=not json_out) as update:
             loader.progress = update
             rep = loader.load()
         result = {"ok": True, "backend": store.describe(), **rep.to_dict()}
-    finally:
-        store.close()
     for q in rep.quarantined:  # said on stderr in every mode: records were set aside, not loaded
         sys.stderr.write(f"warning: {q['segment']}: {q['bytes']} bad bytes at offset {q['offset']} ({q['reason']}) "
                          f"quarantined to {q['file']}; the rest loaded\n")

@@ -17,6 +17,10 @@ tables are also ReplacingMergeTree on ``record_id`` read with FINAL, so even a l
 duplicate. Fully loaded sealed segments are deleted (``prune=True``), except those a live service's newest
 state snapshot still needs (``needed_from`` in the manifest): they go at a later run.
 
+Several loaders (``leases``, `hft audit load --workers-bus`) share the WAL directories: each is loaded under a
+lease (`ShardClaims`; `hft.bus.lease.ShardLeases` on NATS KV), one loader per directory at a time, fenced before
+each batch, insert and manifest update. Inserts the store does not answer are retried with the same token.
+
 Metrics (:func:`backlog`): backlog records and bytes, replay lag (age of the oldest unloaded frame), the last
 run's throughput and the drain ETA.
 """
@@ -28,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from hft.core.errors import StoreError
 from hft.core.fileio import atomic_write_bytes
@@ -42,6 +46,31 @@ log = logging.getLogger("hft.recorder.loader")
 
 DEFAULT_BATCH_ROWS = 1_000_000
 DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
+DEFAULT_RETRY_FOR_S = 600.0  # how long an insert the store does not answer (no error code) is retried
+RETRY_BACKOFF_S = (0.5, 30.0)  # first and longest pause between retries (doubling)
+
+
+class ShardClaims(Protocol):
+    """Leases on WAL directories shared by several loaders (`hft.bus.lease.ShardLeases` on NATS KV)."""
+
+    def claim(self, key: str) -> bool: ...
+    def valid(self, key: str) -> bool: ...
+    def release(self, key: str) -> None: ...
+    def holder_of(self, key: str) -> str | None: ...
+
+
+class LeaseLost(StoreError):
+    """The loader's lease on a WAL directory lapsed mid-load (not renewed in time): it stopped before the next
+    insert or manifest update, and leaves the directory to whoever claims it next."""
+
+
+def shard_key(wal_dir: Path) -> str:
+    """The lease key of a WAL directory: ``wal.<wal_uid>`` (the log's id in its manifest, the same on every machine
+    that mounts it), else ``wal.dir.<name>`` for a directory with no manifest yet."""
+    m = wal_dir / "manifest.json"
+    if m.exists():
+        return f"wal.{read_manifest(wal_dir)['wal_uid']}"
+    return "wal.dir." + "".join(c if c.isalnum() or c in "-_" else "_" for c in wal_dir.name)
 
 
 def wal_dirs(home: Path | None = None) -> list[Path]:
@@ -78,6 +107,8 @@ class LoadReport:
     seconds: float = 0.0
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # bad bytes set aside (segment, offset, ...)
     failed_dirs: list[dict[str, Any]] = field(default_factory=list)  # WAL dirs not loaded: {wal_dir, error}
+    retries: int = 0  # inserts retried after the store did not answer (timeout, connection refused)
+    claims: list[dict[str, Any]] = field(default_factory=list)  # shared loading: {wal_dir, key, holder, records, ...}
 
     @property
     def rows_per_s(self) -> float:
@@ -228,12 +259,20 @@ class WALLoader:
         batch_rows / batch_bytes: batch size limits.
         prune: delete sealed segments once fully loaded.
         progress: ``callback(records_done, records_total)``.
+        leases: shared loading (`hft audit load --workers-bus`): a directory is loaded only under its lease
+            (`shard_key`), checked before each batch, insert and manifest update; directories another loader
+            holds are retried every `claim_poll_s` until this loader has claimed and loaded each one (a holder
+            that finishes releases its lease; one that died stops renewing and its entry ages out).
+        retry_for_s: an insert the store does not answer (a timeout, a refused connection: no ClickHouse error
+            code) is retried with the same deduplication token, pausing 0.5 s doubling to 30 s, for up to this
+            long; then the StoreError stands. Errors with a ClickHouse code are not retried.
     """
 
     def __init__(self, store: Any, dirs: list[Path] | None = None, *, home: Path | None = None,
                  batch_rows: int = DEFAULT_BATCH_ROWS, batch_bytes: int = DEFAULT_BATCH_BYTES,
                  prune: bool = True, progress: Callable[[int, int], None] | None = None,
-                 lock_wait_s: float = 30.0) -> None:
+                 lock_wait_s: float = 30.0, leases: ShardClaims | None = None,
+                 retry_for_s: float = DEFAULT_RETRY_FOR_S, claim_poll_s: float = 0.5) -> None:
         self.store = store
         self.dirs = [Path(d) for d in dirs] if dirs is not None else wal_dirs(home)
         self.batch_rows = batch_rows
@@ -241,6 +280,10 @@ class WALLoader:
         self.prune = prune
         self.progress = progress
         self.lock_wait_s = lock_wait_s
+        self.leases = leases
+        self.retry_for_s = retry_for_s
+        self.claim_poll_s = claim_poll_s
+        self._key: str | None = None  # the lease the running load holds (shared loading)
         self._after_insert_hook: Callable[[str], None] | None = None  # tests: kill points
 
     def load(self) -> LoadReport:
@@ -252,9 +295,87 @@ class WALLoader:
         """
         rep = LoadReport(wal_dirs=[str(d) for d in self.dirs])
         t0 = time.perf_counter()
+        if self.leases is None:
+            loaded, first_error = self._load_dirs(self.dirs, rep)
+        else:
+            loaded, first_error = self._load_shared(rep)
+        rep.seconds = time.perf_counter() - t0
+        for d in loaded:
+            if rep.records_loaded:
+                stats = {"records": rep.records_loaded, "seconds": rep.seconds, "rows_per_s": rep.rows_per_s,
+                         "at": time.time()}
+                update_manifest(d, lambda mm, s=stats: mm.__setitem__("last_load", s), durable=False)
+        if first_error is not None:
+            n = len(rep.failed_dirs)
+            raise StoreError(f"{first_error.message}" + (f" ({n} WAL directories not loaded)" if n > 1 else "")
+                             + f"; the other WAL directories loaded ({rep.records_loaded:,} records)",
+                             hint=first_error.hint, report=rep.to_dict(), **first_error.fields)
+        return rep
+
+    def _load_shared(self, rep: LoadReport) -> tuple[list[Path], StoreError | None]:
+        """Each directory under its lease, one at a time; those held elsewhere are retried until claimed."""
+        assert self.leases is not None
+        todo = list(self.dirs)
+        loaded: list[Path] = []
+        first_error: StoreError | None = None
+        while todo:
+            for d in list(todo):
+                key = shard_key(d)
+                if not self.leases.claim(key):
+                    continue
+                claim = {"wal_dir": str(d), "key": key, "holder": getattr(self.leases, "holder", None),
+                         "claimed_at": time.time(), "records": 0}
+                rep.claims.append(claim)
+                before = rep.records_loaded
+                self._key = key
+                try:
+                    done, err = self._load_dirs([d], rep)
+                except LeaseLost as exc:  # someone else continues it; claim it again later (maybe done by then)
+                    claim["lost"] = exc.message
+                    log.warning("%s", exc.message)
+                    continue
+                finally:
+                    self._key = None
+                    claim["records"] = rep.records_loaded - before
+                    claim["released_at"] = time.time()
+                    self.leases.release(key)
+                loaded += done
+                first_error = first_error or err
+                todo.remove(d)
+            if todo:
+                time.sleep(self.claim_poll_s)
+        return loaded, first_error
+
+    def _fence(self) -> None:
+        """Shared loading: stop unless this loader still holds the lease of the directory it loads."""
+        if self._key is not None and self.leases is not None and not self.leases.valid(self._key):
+            raise LeaseLost(f"WAL loader: the lease {self._key} lapsed before it was renewed (the bus or this "
+                            "process held up); stopped loading it, the next claimant continues from the manifest",
+                            key=self._key)
+
+    def _insert(self, table: str, cols: list[str], payload: bytes, token: str, rep: LoadReport) -> None:
+        """One insert; retried with the same token while the store does not answer (see `retry_for_s`)."""
+        pause, longest = RETRY_BACKOFF_S
+        give_up = time.monotonic() + self.retry_for_s
+        while True:
+            self._fence()
+            try:
+                self.store.insert_rowbinary(table, cols, payload, token)
+                return
+            except StoreError as exc:
+                if exc.fields.get("code") is not None or time.monotonic() + pause > give_up:
+                    raise
+                rep.retries += 1
+                log.warning("insert into %s: %s; retrying in %.1f s (same deduplication token)", table,
+                            exc.message, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, longest)
+
+    def _load_dirs(self, dirs: list[Path], rep: LoadReport) -> tuple[list[Path], StoreError | None]:
+        """Lock, verify, then load `dirs`; the directories loaded and the first failure of the others."""
         plans = []
         first_error: StoreError | None = None
-        for d in self.dirs:
+        for d in dirs:
             lock = ProcessLock(d / "loader.lock", f"the loader of WAL {d}")
             try:
                 lock.acquire(self.lock_wait_s)
@@ -284,18 +405,7 @@ class WALLoader:
         finally:
             for _, _, _, lk in plans:
                 lk.release()
-        rep.seconds = time.perf_counter() - t0
-        for d, *_ in plans:
-            if rep.records_loaded:
-                stats = {"records": rep.records_loaded, "seconds": rep.seconds, "rows_per_s": rep.rows_per_s,
-                         "at": time.time()}
-                update_manifest(d, lambda mm, s=stats: mm.__setitem__("last_load", s), durable=False)
-        if first_error is not None:
-            n = len(rep.failed_dirs)
-            raise StoreError(f"{first_error.message}" + (f" ({n} WAL directories not loaded)" if n > 1 else "")
-                             + f"; the other WAL directories loaded ({rep.records_loaded:,} records)",
-                             hint=first_error.hint, report=rep.to_dict(), **first_error.fields)
-        return rep
+        return [d for d, *_ in plans], first_error
 
     def _load_dir(self, d: Path, m: dict[str, Any], segs: list[_Seg], rep: LoadReport, done: int,
                   total: int) -> int:
@@ -324,6 +434,7 @@ class WALLoader:
                     ent = mm.setdefault("segments", {}).setdefault(str(old), {})
                     ent["sealed"] = True
                     ent["loaded"] = True
+                self._fence()
                 update_manifest(d, next_seg)
                 if self.prune and seg.no < keep:
                     seg.path.unlink(missing_ok=True)
@@ -336,6 +447,7 @@ class WALLoader:
             for start, end, frames in _batches(seg, pending, self.batch_rows, self.batch_bytes):
                 redo = bool(pending and int(pending["segment"]) == seg.no and int(pending["start"]) == start)
                 n = sum(f.n_records for f in frames)
+                self._fence()
                 update_manifest(d, lambda mm, s=seg.no, a=start, b=end, k=n: mm.__setitem__(
                     "pending", {"segment": s, "start": a, "end": b, "records": k}))
                 by_topic: dict[tuple[int, int], list[wf.FrameInfo]] = {}
@@ -347,7 +459,7 @@ class WALLoader:
                     # frames of an older topic version: insert its leading columns, the store fills the rest
                     cols = t.column_names_of_version(ver) or t.column_names
                     token = f"{uid}:{seg.no}:{start}:{end}:{tid}" + ("" if ver == t.version else f":v{ver}")
-                    self.store.insert_rowbinary(t.name, cols, payload, token)
+                    self._insert(t.name, list(cols), payload, token, rep)
                     rep.tables[t.name] = rep.tables.get(t.name, 0) + sum(f.n_records for f in frs)
                     if self._after_insert_hook is not None:
                         self._after_insert_hook(t.name)
@@ -359,6 +471,7 @@ class WALLoader:
                     lo["records"] = int(lo.get("records", 0)) + k
                     lo["bytes"] = int(lo.get("bytes", 0)) + nb
                     mm["pending"] = None
+                self._fence()
                 update_manifest(d, advance)
                 pending = None
                 rep.batches += 1

@@ -173,11 +173,18 @@ class ChdbBackend:
                 self._lock.release()
 
 
+DEFAULT_TIMEOUT_S = 300.0  # ServerBackend: how long a request waits for the server's answer
+
+
 class ServerBackend:
-    """A ClickHouse server through clickhouse-connect (HTTP). `url` like ``http://user:pw@host:8123/``."""
+    """A ClickHouse server through clickhouse-connect (HTTP). `url` like ``http://user:pw@host:8123/``.
+
+    `connect_timeout_s` bounds the TCP connect; `timeout_s` each request's wait for the server's answer
+    (clickhouse-connect's ``send_receive_timeout``): a server that stopped answering fails the request then, a
+    StoreError without a ClickHouse code (what `WALLoader` retries)."""
     name = "server"
 
-    def __init__(self, url: str, *, connect_timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, *, connect_timeout_s: float = 5.0, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
 
         self.url = url
         self._read_settings: dict[str, Any] = dict(READ_SETTINGS)
@@ -193,7 +200,7 @@ class ServerBackend:
             self._client = clickhouse_connect.get_client(
                 host=u.hostname, port=u.port or (8443 if u.scheme == "https" else 8123),
                 username=u.username or "default", password=u.password or "", secure=u.scheme == "https",
-                connect_timeout=connect_timeout_s, send_receive_timeout=300,
+                connect_timeout=connect_timeout_s, send_receive_timeout=timeout_s,
                 settings=dict(READ_SETTINGS), autogenerate_session_id=False)
         except Exception as exc:
             msg, _ = clean_error(exc)

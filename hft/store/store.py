@@ -115,8 +115,9 @@ def store_url(url: str | None = None) -> str | None:
 
 
 def open_store(*, home: Path | None = None, url: str | None = None, wait_s: float = 0.0,
-               migrate: bool = True) -> Store:
-    """Open the configured store (see module doc).
+               migrate: bool = True, timeout_s: float | None = None) -> Store:
+    """Open the configured store (see module doc). `timeout_s`: a server's answer to each request is waited
+    for that long (`ServerBackend`; default 300 s); the embedded store ignores it.
 
     Raises:
         StoreError: the data directory is held by another process (named), the server is unreachable, or a
@@ -126,7 +127,7 @@ def open_store(*, home: Path | None = None, url: str | None = None, wait_s: floa
     backend: StoreBackend
     if url:
 
-        backend = ServerBackend(url)
+        backend = ServerBackend(url) if timeout_s is None else ServerBackend(url, timeout_s=timeout_s)
     else:
 
         backend = ChdbBackend(clickhouse_dir(home), wait_s=wait_s)

@@ -6,6 +6,7 @@ entry point where the issue names a command.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import pytest
 
 from hft.recorder import wal_format as wf
 from hft.recorder.disk_monitor import DiskLevel, DiskPressureMonitor, DiskThresholds, disk_usage
-from hft.recorder.loader import backlog
+from hft.recorder.loader import backlog, wal_dirs
 from hft.recorder.manifest import read_manifest
 from hft.recorder.wal_first import WALConfig, WALFirstWriter, open_writer
 
@@ -47,10 +48,11 @@ def hft(home: Path, *args: str, url: str | None = None, timeout: int = 180) -> s
                           env=env_for(home, url), timeout=timeout, cwd=home)
 
 
-def ids_and_counts(home: Path, tables: list[str], *, load_first: bool = False) -> dict:
+def ids_and_counts(home: Path, tables: list[str], *, load_first: bool = False, url: str | None = None) -> dict:
     """Per table: rows visible to queries, raw rows (no FINAL), distinct ids, and the sorted id list.
 
-    With `load_first`, the same process drains the WAL before (one chDB start-up instead of two).
+    With `load_first`, the same process drains the WAL before (one chDB start-up instead of two); with `url`, of
+    the store at that server.
     """
     code = textwrap.dedent("""
         import json, sys
@@ -71,7 +73,7 @@ def ids_and_counts(home: Path, tables: list[str], *, load_first: bool = False) -
         print(json.dumps(out))
     """)
     p = subprocess.run([sys.executable, "-c", code, str(int(load_first)), *tables], capture_output=True, text=True,
-                       env=env_for(home), timeout=180)
+                       env=env_for(home, url), timeout=180)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
 
@@ -351,3 +353,222 @@ def test_load_while_the_writer_appends_then_drain_loses_nothing(tmp_path):
         t.join()
     got = ids_and_counts(home, ["sim.fills"], load_first=True)["sim.fills"]
     assert got["count"] == got["raw"] == got["uniq"] == written[0]
+
+
+# --- several loaders sharing WAL directories through NATS KV leases; one SIGKILLed mid-batch ---------------
+SHIM = ROOT / "tests" / "unit" / "store" / "_chdb_http_shim.py"
+
+
+class Shim:
+    """The ClickHouse HTTP protocol in front of chDB (`_chdb_http_shim.py`) as a process: several loader processes
+    write one store through it, and it can be stopped (SIGSTOP) like a server that stops answering."""
+
+    def __init__(self, data_dir: Path, delay_file: Path | None = None) -> None:
+        port = closed_port()
+        self.proc = subprocess.Popen([sys.executable, str(SHIM), str(data_dir), str(port),
+                                      *([str(delay_file)] if delay_file else [])], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        self.url = f"http://default:@127.0.0.1:{port}"
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.kill()
+        self.proc.wait()
+
+
+SHARED_LOADER = textwrap.dedent("""
+    import json, sys, time
+    from hft.bus.lease import ShardLeases
+    from hft.recorder.loader import WALLoader
+    from hft.store.store import open_store
+    bus, holder, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    n = 0
+    def hook(table):
+        global n
+        n += 1
+        print(json.dumps({"n": n, "key": loader._key, "t": time.time()}), flush=True)
+        time.sleep(delay)
+    with ShardLeases(bus, holder=holder, ttl_s=3.0, renew_s=0.6) as leases, open_store(timeout_s=30) as s:
+        loader = WALLoader(s, batch_rows=2000, leases=leases, claim_poll_s=0.2)
+        loader._after_insert_hook = hook
+        loader.load()
+""")
+
+
+def _write_shards(home: Path, names: list[str], per_topic: int) -> None:
+    for name in names:
+        with open_writer(name, home=home, config=WALConfig(fsync="never", segment_bytes=256 * 1024),
+                         id_namespace=f"drill-{name}") as w:
+            for k in range(0, per_topic, 500):
+                w.write_many("sim.fills", [fill(k + i) for i in range(500)])
+                w.write_many("audit.gateway_decisions", [decision(k + i) for i in range(500)])
+
+
+def _disjoint(intervals: list[tuple[float, float, str]]) -> bool:
+    s = sorted(intervals)
+    return all(a[1] <= b[0] for a, b in itertools.pairwise(s))
+
+
+def test_several_loaders_share_wal_dirs_by_lease_one_sigkilled_mid_batch_every_record_once(tmp_path):
+    from hft.bus.embedded import EmbeddedNats
+    from hft.recorder.loader import shard_key
+
+    home, ref = tmp_path / "home", tmp_path / "ref"
+    names, per_topic = ["a", "b", "c", "d"], 12_000
+    _write_shards(home, names, per_topic)
+    shutil.copytree(home, ref)
+    keys = {shard_key(home / "wal" / n): n for n in names}
+    tables = ["sim.fills", "audit.gateway_decisions"]
+    nats = EmbeddedNats(tmp_path / "nats").start()
+    shim = Shim(tmp_path / "shim-db")
+    env = env_for(home, shim.url)
+    try:
+        victim = subprocess.Popen([sys.executable, "-c", SHARED_LOADER, nats.url, "victim", "0.25"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = json.loads(victim.stdout.readline())  # it holds a directory and inserted into it
+        survivors = [subprocess.Popen([str(HFT), "audit", "load", "--workers-bus", nats.url, "--lease-ttl", "3",
+                                       "--batch-rows", "2000", "--store-timeout", "30", "--json"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=home)
+                     for _ in range(2)]
+        launched = time.time()
+        events = [first]
+        for line in victim.stdout:  # killed after the first table of a batch went in: mid-batch
+            events.append(json.loads(line))
+            # once the survivors had time to start and claim the other directories
+            if events[-1]["t"] > launched + 1.5 and events[-1]["n"] % 2 == 1:
+                victim.send_signal(signal.SIGKILL)
+                break
+        victim.wait()
+        assert victim.returncode == -signal.SIGKILL
+        killed_at = time.time()
+        victim_key = events[0]["key"]
+        assert {e["key"] for e in events} == {victim_key}
+        pending = read_manifest(home / "wal" / keys[victim_key]).get("pending")
+        assert pending is not None, "killed between batches, not mid-batch"
+        reports = []
+        for p in survivors:
+            out, err = p.communicate(timeout=240)
+            assert p.returncode == 0, err
+            reports.append(json.loads(out))
+        got = ids_and_counts(home, tables, url=shim.url)
+    finally:
+        shim.close()
+        nats.stop()
+    # every directory loaded; the victim's taken over after its lease aged out, from its pending batch
+    claims = [c for r in reports for c in r["claims"]]
+    assert {c["key"] for c in claims if c["records"]} | {victim_key} == set(keys)
+    takeover = [c for c in claims if c["key"] == victim_key and c["records"]]
+    assert len(takeover) == 1 and takeover[0]["claimed_at"] > events[-1]["t"]
+    assert takeover[0]["claimed_at"] >= killed_at - 0.5  # not before the victim died (its lease was alive)
+    assert takeover[0]["claimed_at"] < killed_at + 3.0 + 5.0  # once its entry aged out (--lease-ttl 3), not later
+    assert sum(r["redone_pending_batches"] for r in reports) == 1
+    # no directory held by two loaders at once: the victim's inserts, then each survivor's claim, apart in time
+    for key in keys:
+        spans = [(c["claimed_at"], c["released_at"], c["holder"]) for c in claims if c["key"] == key]
+        if key == victim_key:
+            spans.append((events[0]["t"], events[-1]["t"], "victim"))
+        assert _disjoint(spans), (key, spans)
+    # exactly once, record by record: the ids of a clean single load of the same WAL
+    clean = ids_and_counts(ref, tables, load_first=True)
+    for t in tables:
+        assert got[t]["count"] == got[t]["uniq"] == len(names) * per_topic
+        assert got[t]["raw"] == got[t]["count"], "a re-inserted block was not dropped by insert deduplication"
+        assert got[t]["ids"] == clean[t]["ids"]
+    assert backlog(home=home)["records"] == 0
+
+
+# --- the store slow: a server that stops answering (SIGSTOP), or answers past the timeout ----------------------
+SERVICE_CONFIG = ROOT / "tests" / "service" / "gateway_service.yaml"
+SERVICE_SECRET = "test-secret-0123456789abcdef-0123456789"
+
+
+def _metrics(srv) -> dict[str, float]:
+    _, text = srv.request("GET", "/metrics")
+    return {k: float(v) for k, _, v in (ln.rpartition(" ") for ln in text.splitlines() if ln and ln[0] != "#")}
+
+
+@pytest.mark.parametrize("how", ["stopped", "answers_past_the_timeout"])
+def test_store_slow_loader_times_out_retries_writer_never_waits_then_every_record_once(tmp_path, how):
+    from hft.live.auth import mint
+    from hft.live.service_process import ServiceProcess
+    from hft.recorder.topics import TOPICS_BY_ID
+
+    home, ref = tmp_path / "home", tmp_path / "ref"
+    _write_shards(home, ["bulk"], 16_000)  # a backlog the load is in the middle of when the store goes slow
+    delay = tmp_path / "shim-delay"
+    delay.write_text("0")
+    shim = Shim(tmp_path / "shim-db", delay)
+    srv = ServiceProcess(home, SERVICE_CONFIG, secret=SERVICE_SECRET, command=[str(HFT)],
+                         env={"HFT_CLICKHOUSE_URL": shim.url}).start()
+    tok = mint(SERVICE_SECRET, "tester", ["ACC1"], ["mm1"], 3600.0)
+
+    def orders(first: int, n: int) -> float:
+        """POST n durable orders; the slowest answer's seconds."""
+        worst = 0.0
+        for i in range(first, first + n):
+            t0 = time.perf_counter()
+            code, _ = srv.request("POST", "/orders", {"client_order_id": f"o-{i}", "account": "ACC1",
+                                                      "strategy": "mm1", "symbol": "AAPL", "side": "buy",
+                                                      "price": 10000, "qty": 1}, tok, {"Idempotency-Key": f"o-{i}"})
+            assert code == 201
+            worst = max(worst, time.perf_counter() - t0)
+        return worst
+
+    try:
+        orders(0, 10)
+        loader = subprocess.Popen([str(HFT), "audit", "load", "--batch-rows", "2000", "--store-timeout", "1",
+                                   "--retry-for", "120", "--keep-segments", "--json"], env=env_for(home, shim.url), cwd=home,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while read_manifest(home / "wal" / "bulk")["loaded"]["records"] < 4000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if how == "stopped":
+            shim.proc.send_signal(signal.SIGSTOP)  # a server that stops answering, its socket still open
+        else:
+            delay.write_text("3")  # each answer 3 s late, past --store-timeout 1
+        stalled_at = read_manifest(home / "wal" / "bulk")["loaded"]["records"]
+        time.sleep(1.1)  # the service walks its backlog at most once a second
+        m0 = _metrics(srv)
+        worst = orders(10, 40)  # the writer goes on meanwhile
+        time.sleep(1.1)
+        m1 = _metrics(srv)
+        assert worst < 2.0, f"an order waited {worst:.2f} s: the writer waits on the store"
+        assert m1["gateway_wal_backlog_records"] > m0["gateway_wal_backlog_records"] > 0
+        assert m1["gateway_wal_replay_lag_seconds"] > 0
+        time.sleep(3)
+        assert loader.poll() is None, loader.stderr.read()  # still retrying, not failed
+        assert read_manifest(home / "wal" / "bulk")["loaded"]["records"] <= stalled_at + 2000  # no progress
+        if how == "stopped":
+            shim.proc.send_signal(signal.SIGCONT)
+        else:
+            delay.write_text("0.05")  # slow, but within the timeout
+        out, err = loader.communicate(timeout=180)
+        assert loader.returncode == 0, err
+        first = json.loads(out)
+        assert first["retries"] >= 2 and "retrying in" in err
+        # what the service wrote during and after the first load's scan: a second load drains it
+        p = hft(home, "audit", "load", "--keep-segments", "--json", url=shim.url)
+        assert p.returncode == 0, p.stderr
+        time.sleep(1.1)
+        m2 = _metrics(srv)
+        assert m2["gateway_wal_backlog_records"] == 0 and m2["gateway_wal_load_rows_per_second"] > 0
+    finally:
+        srv.stop()
+        shim.proc.send_signal(signal.SIGCONT)
+    tables = [t.name for t in TOPICS_BY_ID.values()]
+    try:
+        p = hft(home, "audit", "load", "--keep-segments", "--json", url=shim.url)  # the clean stop's last records
+        assert p.returncode == 0, p.stderr
+        got = ids_and_counts(home, tables, url=shim.url)
+    finally:
+        shim.close()
+    assert backlog(home=home)["records"] == 0
+    # the oracle: every segment kept, loaded afresh (no manifest: from the start) into an embedded store
+    shutil.copytree(home / "wal", ref / "wal", ignore=shutil.ignore_patterns("manifest.json", "*.lock"))
+    clean = ids_and_counts(ref, tables, load_first=True)
+    written = sum(read_manifest(d)["loaded"]["records"] for d in wal_dirs(home))
+    assert sum(got[t]["count"] for t in tables) == written > 16_000 * 2
+    for t in tables:
+        assert got[t]["raw"] == got[t]["uniq"] == got[t]["count"], t  # nothing twice, not even in raw rows
+        assert got[t]["ids"] == clean[t]["ids"], t

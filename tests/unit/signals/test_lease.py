@@ -95,3 +95,32 @@ def test_a_leader_that_renews_stays_leader():
     kv = _KV(delay_s=0.01)
     at, _ = _run(kv, limit_s=2.0)
     assert at is None and kv.writes >= 2.0 / RENEW_S - 3
+
+
+def test_shard_leases_on_a_real_nats_server(tmp_path):
+    """`ShardLeases` (the WAL loaders' leases) on a real nats-server: exclusive, kept by renewing past the
+    bucket's max-age, handed over at once on release, taken over once a dead holder's entry aged out."""
+    from hft.bus.embedded import EmbeddedNats
+    from hft.bus.lease import ShardLeases
+
+    srv = EmbeddedNats(tmp_path / "nats").start()
+    try:
+        with ShardLeases(srv.url, holder="A", ttl_s=1.5, renew_s=0.3) as a, \
+                ShardLeases(srv.url, holder="B", ttl_s=1.5, renew_s=0.3) as b:
+            assert a.claim("wal.x") and not b.claim("wal.x") and b.holder_of("wal.x") == "A"
+            assert b.claim("wal.y")  # another shard
+            time.sleep(2.0)  # past the max-age: renewed
+            assert a.valid("wal.x") and not b.claim("wal.x")
+            a.release("wal.x")
+            assert b.claim("wal.x") and not a.valid("wal.x")
+            # B stops renewing (as a SIGKILLed loader does): its entries age out, A takes over
+            b._loop.call_soon_threadsafe(b._renewer.cancel)
+            t0 = time.monotonic()
+            assert not a.claim("wal.x")
+            while not a.claim("wal.x"):
+                assert time.monotonic() - t0 < 5.0, "a dead holder's lease did not age out"
+                time.sleep(0.05)
+            assert not b.valid("wal.x")  # B's own deadline passed before A could take it
+            assert a.holder_of("wal.x") == "A"
+    finally:
+        srv.stop()

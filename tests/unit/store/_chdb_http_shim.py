@@ -4,7 +4,9 @@ It lets the clickhouse-connect backend run its real HTTP protocol (handshake, se
 ``INSERT … FORMAT RowBinary`` bodies, ``FORMAT`` clauses, exception headers) against the real ClickHouse engine
 when no ClickHouse server is available. Not a server: one chDB session, settings applied with ``SET``.
 
-Usage: ``python _chdb_http_shim.py DATA_DIR PORT`` (prints ``ready`` when listening).
+Usage: ``python _chdb_http_shim.py DATA_DIR PORT [DELAY_FILE]`` (prints ``ready`` when listening). With
+DELAY_FILE, each request first sleeps the seconds that file holds when the request comes (a slow server, in the
+outage drills; write 0 to make it fast again).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlparse
 
@@ -29,6 +32,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     session = None
     lock = threading.Lock()
+    delay_file: str | None = None
 
     def log_message(self, *args):
         pass
@@ -42,6 +46,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _handle(self) -> None:
+        if self.delay_file:
+            with open(self.delay_file) as f:
+                time.sleep(float(f.read().strip() or 0))
         params = dict(parse_qsl(urlparse(self.path).query, keep_blank_values=True))
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
@@ -94,6 +101,7 @@ def main() -> None:
     from chdb import session
 
     Handler.session = session.Session(sys.argv[1])
+    Handler.delay_file = sys.argv[3] if len(sys.argv) > 3 else None
     srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler)
     print("ready", flush=True)
     srv.serve_forever()

@@ -266,3 +266,107 @@ def test_a_kept_backlog_walk_agrees_with_a_fresh_one_as_the_wal_grows_loads_and_
     with WALFirstWriter(d, WALConfig(fsync="never")) as w:  # the next writer truncates it
         w.write_many("sim.fills", [fill(40_000 + i) for i in range(2)])
     assert agree()["records"] == 7
+
+
+class _Claims:
+    """Leases on a dict (what `hft.bus.lease.ShardLeases` keeps in NATS KV): `lapse(key)` makes the holder's lease
+    lapse (as if not renewed in time), and the next `claim` grants it again."""
+
+    holder = "me"
+
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+        self.others: dict[str, str] = {}
+        self.claims: list[str] = []
+
+    def claim(self, key: str) -> bool:
+        if key in self.others:
+            return False
+        self.claims.append(key)
+        self.held.add(key)
+        return True
+
+    def valid(self, key: str) -> bool:
+        return key in self.held
+
+    def release(self, key: str) -> None:
+        self.held.discard(key)
+
+    def holder_of(self, key: str) -> str | None:
+        return self.others.get(key, self.holder if key in self.held else None)
+
+    def lapse(self, key: str) -> None:
+        self.held.discard(key)
+
+
+def test_shared_loading_a_lapsed_lease_stops_the_directory_then_it_continues_from_the_manifest(store, tmp_path):
+    from hft.recorder.loader import shard_key
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    n = write_mixed(a, ns="la") + write_mixed(b, ns="lb")
+    claims = _Claims()
+    loader = WALLoader(store, [a, b], batch_rows=100, leases=claims, claim_poll_s=0.01)
+    inserts = []
+
+    def hook(table):
+        inserts.append(loader._key)
+        if len(inserts) == 3:  # after the first table of the second batch: mid-batch
+            claims.lapse(shard_key(a))
+
+    loader._after_insert_hook = hook
+    rep = loader.load()
+    assert rep.records_loaded == 2 * n and rep.redone_pending_batches == 1
+    ka, kb = shard_key(a), shard_key(b)
+    assert claims.claims == [ka, kb, ka]  # a lost, b loaded, a claimed again and finished
+    lost, *rest = [c for c in rep.claims if c["key"] == ka]
+    assert "lapsed" in lost["lost"] and lost["records"] == 100 and rest[0]["records"] == n - 100
+    assert read_manifest(a)["pending"] is None
+    for t in ("sim.fills", "audit.gateway_decisions"):
+        assert store.count(t) == raw_count(store, t) == n
+
+
+def test_shared_loading_waits_for_a_directory_another_loader_holds(store, tmp_path):
+    import threading
+
+    from hft.recorder.loader import shard_key
+
+    d = tmp_path / "w"
+    n = write_mixed(d, n_batches=2, ns="held")
+    claims = _Claims()
+    claims.others[shard_key(d)] = "another-loader"
+    threading.Timer(0.3, lambda: claims.others.clear()).start()  # the other loader releases it
+    rep = WALLoader(store, [d], leases=claims, claim_poll_s=0.05).load()
+    assert rep.records_loaded == 2 * n and rep.seconds >= 0.3 and len(rep.claims) == 1
+
+
+class _StoreNotAnswering:
+    """The store, whose first `fails` inserts fail as a server that does not answer does (no ClickHouse code), or
+    with `code`."""
+
+    def __init__(self, store, fails: int, code: int | None = None) -> None:
+        self.store, self.fails, self.code, self.calls = store, fails, code, 0
+
+    def insert_rowbinary(self, *args):
+        self.calls += 1
+        if self.calls <= self.fails:
+            raise StoreError("insert into sim.fills failed: Read timed out", code=self.code)
+        self.store.insert_rowbinary(*args)
+
+
+def test_an_insert_the_store_does_not_answer_is_retried_with_the_same_token(store, tmp_path, monkeypatch):
+    import hft.recorder.loader as L
+
+    monkeypatch.setattr(L, "RETRY_BACKOFF_S", (0.01, 0.02))
+    d = tmp_path / "w"
+    n = write_mixed(d, n_batches=2, ns="retry")
+    rep = WALLoader(_StoreNotAnswering(store, 3), [d]).load()
+    assert rep.retries == 3 and rep.records_loaded == 2 * n
+    assert store.count("sim.fills") == raw_count(store, "sim.fills") == n
+    # an error the server answered (a ClickHouse code) is not retried; nor past retry_for_s
+    e = tmp_path / "e"
+    write_mixed(e, n_batches=1, ns="retry-e")
+    with pytest.raises(StoreError, match="Read timed out"):
+        WALLoader(_StoreNotAnswering(store, 1, code=241), [e]).load()
+    with pytest.raises(StoreError, match="Read timed out"):
+        WALLoader(_StoreNotAnswering(store, 100), [e], retry_for_s=0.05).load()
+    assert WALLoader(store, [e]).load().records_loaded == 100
