@@ -21,11 +21,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hft.config.signals import HAConfig
+from hft.core.errors import StoreError
 from hft.core.tasks import bounded, cancel_and_wait
 
 log = logging.getLogger("hft.bus.lease")
@@ -229,9 +232,6 @@ class ShardLeases:
 
     def __init__(self, url: str, *, bucket: str = "hft_wal_loaders", holder: str | None = None,
                  ttl_s: float = 10.0, renew_s: float = 2.0, connect_timeout_s: float = 5.0) -> None:
-        import socket
-        import threading
-
         if not 0 < renew_s < ttl_s:
             raise ValueError(f"expected 0 < renew_s < ttl_s, were {renew_s} and {ttl_s}")
         self.url = url
@@ -247,8 +247,6 @@ class ShardLeases:
             self._nc, self._kv = self._call(self._connect(), connect_timeout_s + 5.0)
         except BaseException as exc:
             self._stop_loop()
-            from hft.core.errors import StoreError
-
             why = f"{exc.__class__.__name__}: {exc}" if str(exc) else f"no answer within {connect_timeout_s + 5:g} s"
             raise StoreError(f"{url}: cannot open the loaders' lease bucket {bucket!r} on NATS ({why})",
                              hint="start nats-server with JetStream (-js), or drop --workers-bus to load alone",
