@@ -20,7 +20,7 @@ from hft.live.auth import mint
 from hft.live.warm import _post
 
 SECRET = "s" * 40
-TTL_S, RENEW_S = 1.2, 0.3  # the lease's grace: 0.9 s
+TTL_S, RENEW_S = 3.0, 0.3  # the lease's grace: 2.7 s (a first order under load must not outlive it; the test waits it out)
 CONFIG = """\
 accounts: {ACC1: {}}
 strategies: {mm1: {}}
