@@ -1,6 +1,7 @@
 """Security of the real `hft gateway serve` on a loopback port: TLS on HTTP and the TCP intake (real handshakes,
-certificates made by ``openssl``), mutual TLS, token revocation (over the admin route, kept across a SIGKILL),
-short-lived tokens, and /metrics and /health behind a token."""
+certificates made by ``openssl``), mutual TLS, token revocation (over the admin
+route, kept across a SIGKILL; the deny-list pruned once its tokens expired), short-lived tokens, and /metrics and
+/health behind a token."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import json
 import re
 import ssl
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import yaml
 from svckit import CONFIG, HFT, SECRET, Server, order, token
@@ -19,6 +22,7 @@ from svckit import CONFIG, HFT, SECRET, Server, order, token
 from hft.live.auth import mint
 from hft.live.client import TcpIntakeError, TcpOrderClient
 from hft.live.tls import client_context
+from hft.recorder.reader import iter_records
 from tests.tlskit import Pki, make_pki
 
 pytestmark = pytest.mark.slow  # starts the service as a process
@@ -126,9 +130,8 @@ def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_afte
     assert code == 200 and body["before"] == "active" and body["after"] == "revoked"
     code, body = srv.request("GET", "/positions", token=tok)
     assert code == 401 and body["error"] == "UNAUTHORIZED" and "revoked" in body["reason"]
-    tcp.send_new("rv-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)
-    ans = tcp.recv()
-    assert ans["type"] == "error" and ans["status"] == 401 and "revoked" in ans["reason"]
+    ans = tcp.recv()  # at once, not at its next frame
+    assert ans["type"] == "error" and ans["status"] == 401 and ans["error"] == "TOKEN_REVOKED"
     with pytest.raises((TcpIntakeError, OSError)):
         tcp.recv()
     tcp.close()
@@ -157,3 +160,46 @@ def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_afte
     code, body = srv.request("GET", "/health", token=tok)
     assert code == 200 and "wal" in body
     assert srv.request("GET", "/health", token="not-a-jwt")[0] == 401
+
+
+def _deny_list(srv: Server) -> dict[str, Any]:
+    code, body = srv.request("GET", "/admin/tokens/revoked", token=token(admin=True))
+    assert code == 200, body
+    return body
+
+
+def test_the_deny_list_drops_an_entry_once_its_token_expired_and_a_restart_gives_the_same_list(tmp_path,
+                                                                                                server_factory):
+    srv = server_factory(config=_config(tmp_path, jwt_leeway=1)).start()
+    admin = token(admin=True)
+    seen = mint(SECRET, "trader", ["ACC1"], ["mm1"], 3600, jti="seen-1")
+    assert srv.request("GET", "/positions", token=seen)[0] == 200  # the service knows its exp from here on
+    exp_seen = int(jwt.decode(seen, options={"verify_signature": False})["exp"])
+    short_exp = int(time.time()) + 2
+    answers = [srv.request("POST", "/admin/tokens/revoke", body, token=admin)[1] for body in (
+        {"jti": "seen-1"},  # exp: the verified token's
+        {"jti": "short-1", "exp": short_exp},  # exp: the body's
+        {"jti": "unknown-1"})]  # no exp known: kept until lifted
+    assert [a["exp"] for a in answers] == [exp_seen, short_exp, None]
+    assert srv.request("POST", "/admin/tokens/revoke", {"jti": "x", "exp": -5}, token=admin)[1]["field"] == "exp"
+    assert sorted(_deny_list(srv)) == ["seen-1", "short-1", "unknown-1"]
+    assert srv.metrics()["gateway_revoked_tokens"] == 3
+
+    end = time.time() + 15  # short-1 goes at its exp + server.jwt_leeway (1 s)
+    while "short-1" in _deny_list(srv):
+        assert time.time() < end, _deny_list(srv)
+        time.sleep(0.2)
+    assert time.time() >= short_exp + 1
+    kept = _deny_list(srv)
+    assert sorted(kept) == ["seen-1", "unknown-1"] and kept["seen-1"]["exp"] == exp_seen
+    assert srv.metrics()["gateway_revoked_tokens"] == 2
+    assert srv.request("GET", "/positions", token=seen)[0] == 401  # still refused
+
+    srv.kill9()  # the snapshot taken at the start + the WAL's revoke and revoke_prune controls
+    srv.start()
+    assert _deny_list(srv) == kept
+    srv.stop()
+    rows = [(r["key"], r["from_state"], r["to_state"], r["reason"]) for t, r in iter_records(srv.home / "wal" / "gateway-live")
+            if t == "audit.policy_transitions" and r["scope"] == "token"]
+    assert rows[-1] == ("short-1", "revoked", "expired", "token_expired") and len(rows) == 4, rows
+
