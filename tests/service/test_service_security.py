@@ -1,13 +1,17 @@
 """Security of the real `hft gateway serve` on a loopback port: TLS on HTTP and the TCP intake (real handshakes,
-certificates made by ``openssl``), mutual TLS, token revocation (over the admin
+certificates made by ``openssl``), certificates reloaded on SIGHUP, mutual TLS, token revocation (over the admin
 route, kept across a SIGKILL; the deny-list pruned once its tokens expired), short-lived tokens, and /metrics and
 /health behind a token."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import re
+import shutil
+import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -21,7 +25,7 @@ from svckit import CONFIG, HFT, SECRET, Server, order, token
 
 from hft.live.auth import mint
 from hft.live.client import TcpIntakeError, TcpOrderClient
-from hft.live.tls import client_context
+from hft.live.tls import cert_fingerprint, client_context
 from hft.recorder.reader import iter_records
 from tests.tlskit import Pki, make_pki
 
@@ -34,6 +38,16 @@ def _config(tmp: Path, **server: Any) -> Path:
     out = tmp / "gateway.yaml"
     out.write_text(yaml.safe_dump(cfg))
     return out
+
+
+def _wait_log(srv: Server, text: str, timeout: float = 10.0) -> str:
+    end = time.time() + timeout
+    while time.time() < end:
+        log = srv.log.read_text()
+        if text in log:
+            return log
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not in the log:\n{srv.log.read_text()[-2000:]}")
 
 
 def _tcp_port(srv: Server) -> int:
@@ -203,3 +217,56 @@ def test_the_deny_list_drops_an_entry_once_its_token_expired_and_a_restart_gives
             if t == "audit.policy_transitions" and r["scope"] == "token"]
     assert rows[-1] == ("short-1", "revoked", "expired", "token_expired") and len(rows) == 4, rows
 
+
+def _served(port: int, ca: Path) -> str:
+    """The SHA-256 fingerprint of the certificate a new TLS client is shown on `port`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            client_context(str(ca)).wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        return "sha256:" + hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+
+def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_on_a_bad_file(tmp_path, pki,
+                                                                                               server_factory):
+    new = make_pki(tmp_path / "new-pki")  # another CA: a client trusting only it proves which certificate it got
+    live = tmp_path / "tls"
+    live.mkdir()
+    cert, key = live / "server.pem", live / "server.key"
+    shutil.copy(pki.server_cert, cert)
+    shutil.copy(pki.server_key, key)
+    cfg = _config(tmp_path, tls_cert=str(cert), tls_key=str(key))
+    srv = server_factory("--tcp-port", "0", config=cfg).start()
+    old_fp, new_fp = cert_fingerprint(str(pki.server_cert)), cert_fingerprint(str(new.server_cert))
+    assert _served(srv.port, pki.ca) == old_fp
+    tok, admin = token(), token(admin=True)
+    opened = TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, ca=str(pki.ca))
+
+    shutil.copy(new.server_cert, cert)  # rotated in place
+    shutil.copy(new.server_key, key)
+    diff = [str(HFT), "gateway", "limits-diff", str(cfg), "--url", f"https://127.0.0.1:{srv.port}", "--ca",
+            str(pki.ca), "--token", admin]
+    out = subprocess.run(diff, capture_output=True, text=True, timeout=60)  # the dry run shows it, applies nothing
+    assert out.returncode == 0 and f"server.tls_cert: {old_fp} -> {new_fp} (a SIGHUP loads it)" in out.stdout, out
+    assert _served(srv.port, pki.ca) == old_fp
+
+    srv.proc.send_signal(signal.SIGHUP)
+    _wait_log(srv, f"TLS certificate {cert} reloaded ({new_fp})")
+    assert _served(srv.port, new.ca) == new_fp  # a new connection: the new certificate
+    for port in (srv.port, _tcp_port(srv)):
+        with pytest.raises(ssl.SSLCertVerificationError):
+            _served(port, pki.ca)
+    assert opened.order("rot-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201  # an open one keeps its
+    opened.close()
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, ca=str(new.ca)) as c:
+        assert c.order("rot-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
+
+    shutil.copy(pki.server_key, key)  # a key that is not the certificate's: refused, the one in use kept
+    out = subprocess.run([*diff[:-4], "--ca", str(new.ca), "--token", admin], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and f"server.tls_cert: a SIGHUP keeps {new_fp}:" in out.stdout, out
+    srv.proc.send_signal(signal.SIGHUP)
+    log = _wait_log(srv, "TLS certificate in use kept")
+    (line,) = [ln for ln in log.splitlines() if "TLS certificate in use kept" in ln]
+    assert "key 'server.tls_key'" in line and "KEY_VALUES_MISMATCH" in line, line
+    assert _served(srv.port, new.ca) == new_fp
+    code, body = _https(srv.port, "POST", "/v3/orders", client_context(str(new.ca)), tok, order("rot-3"))
+    assert code == 201 and body["accepted"] is True
