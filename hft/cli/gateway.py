@@ -306,8 +306,11 @@ def token(
                           key="server.jwt_secret")
     jti = secrets.token_hex(8)
     tok = mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin, jti)
-    emit({"token": tok, "jti": jti, "subject": subject, "accounts": list(account), "strategies": list(strategy),
-          "ttl_s": ttl, "admin": admin}, json_out, lambda: print(tok))
+    import jwt
+
+    exp = jwt.decode(tok, options={"verify_signature": False})["exp"]  # what a revocation may name (its "exp")
+    emit({"token": tok, "jti": jti, "exp": exp, "subject": subject, "accounts": list(account),
+          "strategies": list(strategy), "ttl_s": ttl, "admin": admin}, json_out, lambda: print(tok))
 
 
 @app.command("signals-export")
