@@ -270,3 +270,24 @@ def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_o
     assert _served(srv.port, new.ca) == new_fp
     code, body = _https(srv.port, "POST", "/v3/orders", client_context(str(new.ca)), tok, order("rot-3"))
     assert code == 201 and body["accepted"] is True
+
+
+def test_sighup_reloads_the_client_ca_of_mutual_tls(tmp_path, pki, server_factory):
+    new = make_pki(tmp_path / "new-pki")
+    client_ca = tmp_path / "clients-ca.pem"
+    shutil.copy(pki.ca, client_ca)
+    cfg = _config(tmp_path, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key), tls_client_ca=str(client_ca))
+    srv = server_factory(config=cfg).start()
+    tok = token()
+    old_client = client_context(str(pki.ca), str(pki.client_cert), str(pki.client_key))
+    new_client = client_context(str(pki.ca), str(new.client_cert), str(new.client_key))
+    assert _https(srv.port, "GET", "/positions", old_client, tok)[0] == 200
+    with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):
+        _https(srv.port, "GET", "/positions", new_client, tok)
+
+    shutil.copy(new.ca, client_ca)  # the clients' CA rotated
+    srv.proc.send_signal(signal.SIGHUP)
+    _wait_log(srv, "TLS certificate")
+    assert _https(srv.port, "GET", "/positions", new_client, tok)[0] == 200
+    with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):  # the old CA is trusted no more
+        _https(srv.port, "GET", "/positions", old_client, tok)
