@@ -118,14 +118,23 @@ class OrderStream:
         return b"".join(out)
 
     async def run(self, receive: Any, send: Any, stopping: asyncio.Event) -> None:
-        """Send the stream until the client goes (then cancel its orders if asked) or the server stops."""
+        """Send the stream until the client goes (then cancel its orders if asked), the server stops or the token
+        is revoked or expires."""
+        # held before the first await: a revocation from the token's check on ends this stream
+        forget = self.connections.open(self.grant, self._end) if self.connections is not None else None
+        try:
+            await self._run(receive, send, stopping)
+        finally:
+            if forget is not None:
+                forget()
+
+    async def _run(self, receive: Any, send: Any, stopping: asyncio.Event) -> None:
         updates = self.live.updates
         listener = self._notified
         await receive()  # the request's (empty) body; the next message is the disconnect
         updates.listeners.append(listener)
         gone = asyncio.ensure_future(receive())
         stop = asyncio.ensure_future(stopping.wait())
-        forget = self.connections.open(self.grant, self._end) if self.connections is not None else None
         await send({"type": "http.response.start", "status": 200, "headers": _HEAD})
         await send({"type": "http.response.body", "body": b": stream\n\n", "more_body": True})
         try:
@@ -161,8 +170,6 @@ class OrderStream:
                 if not done:
                     await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
         finally:
-            if forget is not None:
-                forget()
             updates.listeners.remove(listener)
             gone.cancel()
             stop.cancel()
