@@ -197,7 +197,9 @@ def limits_diff(
     json_out: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
 ) -> None:
     """Dry run of a reload: the limits a SIGHUP would change on the running service (GET /admin/limits against
-    FILE), one line each (key: in force -> in FILE), and the other changes that need a restart. Applies nothing."""
+    FILE), one line each (key: in force -> in FILE), and the other changes that need a restart; on an https URL
+    also the certificate a SIGHUP would load (the one served against FILE's server.tls_cert, by SHA-256
+    fingerprint; or why the files would be refused). Applies nothing."""
     import http.client
     import json
     from urllib.parse import urlsplit
@@ -227,6 +229,7 @@ def limits_diff(
         conn.request("GET", "/admin/limits", headers={"Authorization": f"Bearer {token}"})
         r = conn.getresponse()
         body = r.read()
+        served = conn.sock.getpeercert(binary_form=True) if target.scheme == "https" and conn.sock else None
         conn.close()
     except OSError as exc:
         raise HftError(f"{target.geturl()}: expected a running gateway, was unreachable ({exc})") from None
@@ -238,6 +241,9 @@ def limits_diff(
     changes = diff_limits(running, file_limits)
     levels = levels_added_removed(running, file_limits)
     result = {"file": str(file), "url": target.geturl(), "changes": changes, "levels_need_restart": levels}
+    tls = _tls_dry_run(cfg, served) if served is not None else None
+    if tls is not None:
+        result["tls"] = tls
 
     def render() -> None:
         for c in changes:
@@ -246,8 +252,31 @@ def limits_diff(
             print(f"{lv}: added or removed (needs a restart)")
         if not changes and not levels:
             print(f"no limit differs between {target.geturl()} and {file}")
+        if tls is not None and tls["error"] is not None:
+            print(f"server.tls_cert: a SIGHUP keeps {tls['in_force']}: {tls['error']}")
+        elif tls is not None and tls["changes"]:
+            print(f"server.tls_cert: {tls['in_force']} -> {tls['file']} (a SIGHUP loads it)")
 
     emit(result, json_out, render)
+
+
+def _tls_dry_run(cfg: Any, served: bytes) -> dict[str, Any]:
+    """What a SIGHUP would do to the certificate `served` (DER) given `cfg`'s ``server.tls_*`` files: ``in_force``
+    and ``file`` fingerprints, ``changes``, ``error`` (why the files would be refused; None: they load)."""
+    import hashlib
+
+    from hft.core.errors import ConfigError
+    from hft.live.tls import cert_fingerprint, server_context
+
+    in_force = "sha256:" + hashlib.sha256(served).hexdigest()
+    if cfg.server.tls_cert is None:
+        return {"in_force": in_force, "file": None, "changes": False, "error": "TLS off needs a restart"}
+    try:
+        server_context(cfg.server, str(cfg.source))  # the same checks as the reload's
+        new = cert_fingerprint(cfg.server.tls_cert)
+    except (ConfigError, ValueError) as exc:
+        return {"in_force": in_force, "file": None, "changes": False, "error": getattr(exc, "message", str(exc))}
+    return {"in_force": in_force, "file": new, "changes": new != in_force, "error": None}
 
 
 @app.command("token")
@@ -277,8 +306,11 @@ def token(
                           key="server.jwt_secret")
     jti = secrets.token_hex(8)
     tok = mint(cfg.server.jwt_secret, subject, account, strategy, ttl, admin, jti)
-    emit({"token": tok, "jti": jti, "subject": subject, "accounts": list(account), "strategies": list(strategy),
-          "ttl_s": ttl, "admin": admin}, json_out, lambda: print(tok))
+    import jwt
+
+    exp = jwt.decode(tok, options={"verify_signature": False})["exp"]  # what a revocation may name (its "exp")
+    emit({"token": tok, "jti": jti, "exp": exp, "subject": subject, "accounts": list(account),
+          "strategies": list(strategy), "ttl_s": ttl, "admin": admin}, json_out, lambda: print(tok))
 
 
 @app.command("signals-export")

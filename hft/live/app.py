@@ -17,7 +17,8 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   GET  /admin/limits              the limits in force, laid out as the config file (admin tokens)
   POST /admin/limits              {"scope", "limits", "reason", "dry_run"}: change limits (admin tokens;
                                   hft.live.limits_admin)
-  POST /admin/tokens/revoke       {"jti", "reason", "revoked"?}: a token id onto the deny-list (false: off it)
+  POST /admin/tokens/revoke       {"jti", "reason", "revoked"?, "exp"?}: a token id onto the deny-list (false: off
+                                  it); its open streams and TCP connections end at once
   GET  /admin/tokens/revoked      the deny-list (admin tokens)
   GET  /health, GET /metrics      liveness / readiness; Prometheus exposition (no token; with
                                   ``server.metrics_auth`` a token for /metrics and for /health beyond
@@ -163,7 +164,7 @@ class OrderApp:
             g = self._grant(scope)
             after, cod = parse_query(scope["query_string"], _header(scope["headers"], b"last-event-id"),
                                      self.live.updates.n)
-            stream = OrderStream(self.live, g, after, cod)
+            stream = OrderStream(self.live, g, after, cod, self.verifier.connections)
         except (AuthError, O.BadInput, StreamRefused) as e:
             status, body, headers = self._refused(HttpError(e.status, e.body) if isinstance(e, StreamRefused) else e)
             self.status_counts[status] += 1
@@ -501,15 +502,22 @@ class OrderApp:
     async def _admin_revoke(self, scope: dict, receive: Any) -> tuple[int, bytes, list]:
         """A token id onto the deny-list (or off it, ``revoked`` false): a journaled control (``revoke``, so a
         restart keeps it), audited with the operator, the reason and the state before and after. The token is
-        refused (401) from the next request on, and on a TCP connection already open from its next frame."""
+        refused (401) from the next request on, and its open order streams and TCP connections are ended at once
+        (`hft.live.auth.OpenConnections`). The entry's ``exp``: the body's, or that of a token of this id the
+        service verified, whichever is later (None: neither; kept until lifted)."""
         g, body = await self._admin_grant(scope, receive)
         r = O.decode_token_revoke(body)
         who = f"{g.subject}: {r.reason}" if r.reason else g.subject
         cause = f"revoke:{who}"
         before = r.jti in self.live.revoked
-        self.live.control("revoke", cause, O.encode({"jti": r.jti, "revoked": r.revoked, "by": g.subject}).decode())
+        seen = self.verifier.exp_of(r.jti)
+        exp = max((int(e) for e in (r.exp, seen) if e is not None), default=None) if r.revoked else None
+        self.live.control("revoke", cause, O.encode({"jti": r.jti, "revoked": r.revoked, "by": g.subject,
+                                                     "exp": exp}).decode())
+        closed = self.verifier.connections.end(r.jti) if r.revoked else 0
         return 200, O.encode({"jti": r.jti, "before": "revoked" if before else "active",
-                              "after": "revoked" if r.revoked else "active", "cause": cause}), _JSON
+                              "after": "revoked" if r.revoked else "active", "exp": exp,
+                              "connections_closed": closed, "cause": cause}), _JSON
 
     def _admin_limits_get(self, scope: dict) -> tuple[int, bytes, list]:
         """The limits in force (`hft.gateway.config.limit_tables`: the config file's layout, integer units)."""

@@ -6,13 +6,18 @@ account / strategy the token does not list is 403; a missing, malformed, expired
 and so is one whose ``jti`` is on the deny-list (``POST /admin/tokens/revoke``, kept by the WAL: `revoked`) or,
 with ``server.jwt_max_lifetime``, one without ``iat`` or whose ``exp - iat`` is longer. ``exp``, ``iat`` and
 ``nbf`` are checked with ``server.jwt_leeway`` seconds of clock skew either way; the lifetime cap has none.
+
+The connections that outlive a request (order streams, TCP intake connections) are held by `OpenConnections`
+(``Verifier.connections``): a revocation ends those of its ``jti`` at once, and each ends by itself when its
+token expires (``exp`` + ``server.jwt_leeway``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +44,7 @@ class Grant:
     strategies: frozenset[str]
     admin: bool = False  # may use the /admin routes (kill, reset, cancel, strategy modes)
     jti: str | None = None  # the token's id: what a revocation names
+    exp: float | None = None  # the token's ``exp`` (seconds since the epoch)
 
     def allows(self, account: str, strategy: str | None = None) -> bool:
         ok_a = "*" in self.accounts or account in self.accounts
@@ -57,13 +63,62 @@ def mint(secret: str, subject: str, accounts: list[str], strategies: list[str], 
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+#: what ends a connection before its client does: the token was revoked, or its ``exp`` (+ leeway) has passed
+TOKEN_REVOKED, TOKEN_EXPIRED = "TOKEN_REVOKED", "TOKEN_EXPIRED"
+
+
+class OpenConnections:
+    """The connections open under each token that outlive a request (order streams, TCP intake): `end` ends those
+    of a revoked token at once, and each ends by itself ``leeway_s`` after its token's ``exp``. A connection's
+    ``end(error, reason)`` callback (`TOKEN_REVOKED` / `TOKEN_EXPIRED`, a sentence) says why; it is called on the
+    event loop, at most once."""
+
+    def __init__(self, leeway_s: float = 5.0) -> None:
+        self.leeway_s = leeway_s
+        self._by_jti: dict[str, set[Callable[[str, str], None]]] = {}
+
+    def open(self, grant: Grant, end: Callable[[str, str], None]) -> Callable[[], None]:
+        """Hold a connection of `grant` (on the event loop); returns what to call once it is closed."""
+        timer = None
+        if grant.exp is not None:
+            at = grant.exp + self.leeway_s
+            timer = asyncio.get_running_loop().call_later(
+                max(0.0, at - time.time()), end, TOKEN_EXPIRED,
+                f"token expired (exp {grant.exp:.0f} + server.jwt_leeway {self.leeway_s:g} s)")
+        held = self._by_jti.setdefault(grant.jti, set()) if grant.jti is not None else None
+        if held is not None:
+            held.add(end)
+
+        def closed() -> None:
+            if timer is not None:
+                timer.cancel()
+            if held is not None:
+                held.discard(end)
+                if not held and self._by_jti.get(grant.jti) is held:  # type: ignore[arg-type]
+                    del self._by_jti[grant.jti]  # type: ignore[arg-type]
+
+        return closed
+
+    def end(self, jti: str) -> int:
+        """End every connection open under token `jti` (revoked); how many there were."""
+        held = self._by_jti.pop(jti, set())
+        for end in list(held):
+            end(TOKEN_REVOKED, f"token revoked (jti {jti!r})")
+        return len(held)
+
+    def count(self) -> int:
+        """Connections held (those of tokens with a ``jti``)."""
+        return sum(len(s) for s in self._by_jti.values())
+
+
 _NUMERIC_DATES = ("exp", "iat", "nbf")  # RFC 7519's NumericDate claims: JSON numbers
 
 
 class Verifier:
     """Verifies bearer tokens; caches verified tokens until they expire (a token's signature is checked once; its
     ``jti`` against `revoked` on every use). `revoked`: the deny-list of token ids, read live (the service's
-    `LiveGateway.revoked`); `max_lifetime_s`: the longest ``exp - iat`` accepted (None: any)."""
+    `LiveGateway.revoked`); `max_lifetime_s`: the longest ``exp - iat`` accepted (None: any); `connections`: the
+    long-lived connections of the tokens it verified (`OpenConnections`)."""
 
     def __init__(self, secret: str, leeway_s: float = 5.0, cache_size: int = 4096,
                  max_lifetime_s: float | None = None, revoked: Container[str] = frozenset()) -> None:
@@ -73,11 +128,16 @@ class Verifier:
         self._cache_size = cache_size
         self.max_lifetime_s = max_lifetime_s
         self.revoked = revoked
+        self.connections = OpenConnections(leeway_s)
 
     def check_revoked(self, grant: Grant) -> None:
         """`AuthError` 401 when `grant`'s token was revoked (also for a connection that verified it before)."""
         if grant.jti is not None and grant.jti in self.revoked:
             raise AuthError(401, f"token revoked (jti {grant.jti!r})")
+
+    def exp_of(self, jti: str) -> float | None:
+        """The ``exp`` of a token with id `jti` this verifier has verified and still caches (None: none seen)."""
+        return max((g.exp for g, _ in self._cache.values() if g.jti == jti and g.exp is not None), default=None)
 
     def verify(self, authorization: str | None) -> Grant:
         if not authorization:
@@ -115,7 +175,8 @@ class Verifier:
             if life > self.max_lifetime_s:
                 raise AuthError(401, f"token lifetime (exp - iat) of {life:g} s is above the server's "
                                      f"{self.max_lifetime_s:g} s (server.jwt_max_lifetime): ask for a shorter one")
-        grant = Grant(str(claims["sub"]), frozenset(acc), frozenset(strat), claims.get("admin") is True, jti)
+        grant = Grant(str(claims["sub"]), frozenset(acc), frozenset(strat), claims.get("admin") is True, jti,
+                      float(claims["exp"]))
         self.check_revoked(grant)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()

@@ -194,9 +194,13 @@ class LiveGateway:
         # the cause of the manual REJECT_ALL a `halt` control set ("" once resumed or reset): kept by the WAL's
         # controls and the snapshot, so a restart during an ingress kill restores the kill (`restore_pressure`)
         self.halt_cause = ""
-        # the token deny-list (`hft.live.auth.Verifier.revoked`): jti -> who revoked it, why, when (ns); changed
-        # by the journaled ``revoke`` control, kept by the snapshot
+        # the token deny-list (`hft.live.auth.Verifier.revoked`): jti -> who revoked it, why, when (ns) and the
+        # token's ``exp`` (s; None: unknown, kept until lifted); changed by the journaled ``revoke`` control, an
+        # entry dropped by the journaled ``revoke_prune`` control once ``exp + server.jwt_leeway`` has passed (the
+        # token is refused as expired then); kept by the snapshot
         self.revoked: dict[str, dict[str, Any]] = {}
+        self.revoke_leeway_ns = int(cfg.server.jwt_leeway_s * 1e9)
+        self._prune_at: int | None = None  # `revoked_due`'s answer (-1: none due), None: to compute
         self.orders = OrderViews(gw.name_tables(),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
         self.updates = UpdateLog()  # the order-update stream (GET /orders/stream, TCP REPORT frames)
@@ -834,6 +838,9 @@ class LiveGateway:
         now = self.wall()
         if now >= self.gw.storm.next_check_ns:
             self.control("cooldown", "cooldown_recovery")
+        due = self.revoked_due()
+        if due is not None and now >= due:
+            self.control("revoke_prune", "token_expired", _encode_json({"jtis": self.revoked_expired(now)}).decode())
         if self.calendar is None:
             return
         if self.session_next is None:
@@ -842,6 +849,26 @@ class LiveGateway:
             at, op, name = self.session_next
             self.control(op, name)
             self.session_next = self._next_boundary(at, now, (op, name))
+
+    def _drop_ns(self, entry: dict[str, Any]) -> int | None:
+        exp = entry.get("exp")
+        return None if exp is None else int(exp * 1e9) + self.revoke_leeway_ns
+
+    def revoked_due(self) -> int | None:
+        """When (service-clock ns) the deny-list's first entry may be dropped: its token's ``exp`` +
+        ``server.jwt_leeway``; None when no entry has an ``exp``."""
+        if self._prune_at is None:
+            self._prune_at = min((t for e in self.revoked.values() if (t := self._drop_ns(e)) is not None),
+                                 default=-1)
+        return None if self._prune_at < 0 else self._prune_at
+
+    def revoked_expired(self, now: int) -> list[str]:
+        """The deny-list's token ids whose token is refused as expired at `now` (ns), sorted."""
+        return sorted(j for j, e in self.revoked.items() if (t := self._drop_ns(e)) is not None and t <= now)
+
+    def revoked_changed(self) -> None:
+        """The deny-list was changed outside the controls (a snapshot restored): `revoked_due` computes again."""
+        self._prune_at = None
 
     def start_sessions(self) -> None:
         """After recovery: the first boundary due, counted from the last session control, else from the WAL's last
@@ -882,7 +909,8 @@ class LiveGateway:
         ``symbol`` / ``order_ids``: a stream's cancel-on-disconnect names the token's working orders) and ``strategy_mode`` (`arg`: ``{"strategy", "mode"}``, `GatewayService.set_strategy_mode`;
         ``disabled`` cancels the strategy's working orders) and ``limits`` (`arg`: ``{"changes", "by"}``, the
         changes of `hft.gateway.config.diff_limits`, applied at once: `hft.live.limits_admin`) and ``revoke`` (`arg`:
-        ``{"jti", "revoked", "by"}``: a token id onto the deny-list, or off it), each audited as an
+        ``{"jti", "revoked", "by", "exp"}``: a token id onto the deny-list, or off it) and ``revoke_prune`` (`arg`:
+        ``{"jtis"}``, `on_timer`: the entries whose token has expired, dropped), each audited as an
         `AdminAction` (`arg`'s ``by``: the operator). Journaled for recovery (source ``control:<op>``, then
         ``:<arg>`` when there is one)."""
         now = self._tick()
@@ -895,6 +923,8 @@ class LiveGateway:
             self._limits(now, cause, arg)
         elif op == "revoke":
             self._revoke(now, cause, arg)
+        elif op == "revoke_prune":
+            self._revoke_prune(now, cause, arg)
         elif op == "cooldown":
             self.gw.tick()
         elif op == "cancel_all":  # server.cancel_on_shutdown (cause "shutdown")
@@ -916,7 +946,7 @@ class LiveGateway:
             self.gw.set_mode(MODE_ALLOW_ALL, cause)
         else:
             raise ValueError("control: expected kill|reset|halt|resume|cooldown|close|roll|cancel_all|cancel|"
-                             f"strategy_mode|limits|revoke, was {op!r}")
+                             f"strategy_mode|limits|revoke|revoke_prune, was {op!r}")
         if op in (CLOSE, ROLL):
             self.session_mark = now
         if op == "halt":
@@ -998,18 +1028,30 @@ class LiveGateway:
                 log.warning("limit %s by %s", describe_change(c), cause)
 
     def _revoke(self, now: int, cause: str, arg: str) -> None:
-        """A token id onto the deny-list (``revoked`` true) or off it, audited (scope ``token``)."""
+        """A token id onto the deny-list (``revoked`` true; with its token's ``exp`` when known) or off it, audited
+        (scope ``token``)."""
         f = msgspec.json.decode(arg)
         jti, on, by = f["jti"], f["revoked"], f.get("by", "")
         before = "revoked" if jti in self.revoked else "active"
         if on:
-            self.revoked[jti] = {"by": by, "cause": cause, "ts": now}
+            self.revoked[jti] = {"by": by, "cause": cause, "ts": now, "exp": f.get("exp")}
         else:
             self.revoked.pop(jti, None)
+        self._prune_at = None
         after = "revoked" if on else "active"
         self._transitions.append(AdminAction(now, "token", jti, before, after, cause, by, "{}"))
         if not self.replaying:
             log.warning("token %s: %s -> %s by %s", jti, before, after, cause)
+
+    def _revoke_prune(self, now: int, cause: str, arg: str) -> None:
+        """Drop the deny-list's entries `arg` names (``jtis``: their tokens expired), one audit row each."""
+        jtis = [j for j in msgspec.json.decode(arg)["jtis"] if j in self.revoked]
+        for jti in jtis:
+            del self.revoked[jti]
+            self._transitions.append(AdminAction(now, "token", jti, "revoked", "expired", cause, "", "{}"))
+        self._prune_at = None
+        if jtis and not self.replaying:
+            log.info("token deny-list: %d expired token ids dropped (%s)", len(jtis), ", ".join(jtis[:5]))
 
     def restore_pressure(self) -> None:
         """After recovery: the ingress kill the WAL (or snapshot) left in force is the pressure control's again, so

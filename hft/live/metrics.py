@@ -62,6 +62,8 @@ class LiveCollector:
         yield GaugeMetricFamily("gateway_ingress_utilisation_pct", "intake channel utilisation (%)",
                                 value=p.utilisation(depth))
         yield GaugeMetricFamily("gateway_kill_switch", "1 while the kill switch holds", value=int(p.killed))
+        yield GaugeMetricFamily("gateway_revoked_tokens", "token ids on the deny-list (POST /admin/tokens/revoke; "
+                                "dropped once their token expired)", value=len(live.revoked))
         yield CounterMetricFamily("gateway_kill_switch_trips", "kill switch trips", value=p.kills)
         yield CounterMetricFamily("gateway_kill_switch_recoveries", "kill switch recoveries", value=p.recoveries)
         yield CounterMetricFamily("gateway_wal_failures", "steps whose records the WAL refused",

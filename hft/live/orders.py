@@ -104,12 +104,14 @@ class StrategyMode(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TokenRevoke(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /admin/tokens/revoke`` body: the token's id (its ``jti`` claim), why, and ``revoked`` false to lift
-    an earlier revocation."""
+    """``POST /admin/tokens/revoke`` body: the token's id (its ``jti`` claim), why, ``revoked`` false to lift
+    an earlier revocation, and the token's ``exp`` claim (seconds since the epoch; optional: the entry is dropped
+    from the deny-list once it and ``server.jwt_leeway`` have passed)."""
 
     jti: str
     reason: str = ""
     revoked: bool = True
+    exp: int | None = None
 
 
 class LimitsUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -141,7 +143,7 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
-                               *LimitsUpdate.__struct_fields__, "jti", "revoked", *(f"limits.{lim.key}" for lim in LIMITS),
+                               *LimitsUpdate.__struct_fields__, "jti", "revoked", "exp", *(f"limits.{lim.key}" for lim in LIMITS),
                                "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
@@ -281,6 +283,8 @@ def decode_token_revoke(body: bytes) -> TokenRevoke:
     r: TokenRevoke = _check_reason(decode_body(_revoke_dec, body or b"{}"))
     if not 0 < len(r.jti) <= 200 or not r.jti.isprintable():
         raise BadInput("jti", "expected a token id (its jti claim) of 1 to 200 printable characters")
+    if r.exp is not None and not 0 <= r.exp < 1 << 40:
+        raise BadInput("exp", f"expected the token's exp claim (seconds since the epoch), was {r.exp}")
     return r
 
 

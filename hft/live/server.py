@@ -4,7 +4,8 @@ ASGI app under the service's HTTP front `hft.live.http` (one process, one event 
 Start-up order: the WAL writer opens its directory (an ``flock`` names the one writer; a torn tail from a crash
 is cut off), the service's state is rebuilt from the WAL and reconciled with the venue, the order path is compiled
 through a throwaway copy of the service (`hft.live.warm`), then the port opens.
-SIGHUP: read the config file again and apply its limits (`hft.live.limits_admin`).
+SIGHUP: read the config file again, apply its limits (`hft.live.limits_admin`) and read its TLS certificate files
+again (`hft.live.tls.ServerContext.reload`).
 SIGTERM / SIGINT: stop accepting, drain the intake channel, cancel the working orders (``server.cancel_on_shutdown``),
 sync and close the WAL.
 """
@@ -39,7 +40,7 @@ from hft.live.auth import Verifier
 from hft.live.connections import ConnectionCap, ConnectionCollector
 from hft.live.http import HttpServer
 from hft.live.metrics import LiveCollector
-from hft.live.tls import server_context
+from hft.live.tls import ServerContext, server_context
 from hft.live.venue import Venue, VenueContext, venue_adapter
 from hft.recorder.disk_monitor import DiskPressureMonitor, DiskThresholds, env_thresholds
 
@@ -181,7 +182,7 @@ async def serve_async(cfg: GatewayConfig, opts: ServeOptions, host: str, port: i
     health = app.health_extra
     app.health_extra = lambda: {**health(), "connections": cap.health()}
     server = http_server(front, cfg, cap, tls)
-    _reload_on_sighup(live, cfg)
+    _reload_on_sighup(live, cfg, tls)
     tcp = await _start_tcp(live, app, host, opts.tcp_port, cfg, cap, tls) if opts.tcp_port is not None else None
     app.ready = True
     bound = sock.getsockname()[1]
@@ -356,9 +357,10 @@ async def cancel_working(live: Any, wait_s: float = SHUTDOWN_CANCEL_WAIT_S) -> i
     return n
 
 
-def _reload_on_sighup(live: Any, cfg: GatewayConfig) -> None:
-    """SIGHUP reads the config file again and applies its limits (`hft.live.limits_admin.reload`); a service on
-    the built-in defaults has no file to read (SIGHUP logged and ignored)."""
+def _reload_on_sighup(live: Any, cfg: GatewayConfig, tls: ServerContext | None = None) -> None:
+    """SIGHUP reads the config file again, applies its limits and reloads the listeners' certificates `tls`
+    (`hft.live.limits_admin.reload`); a service on the built-in defaults has no file to read (SIGHUP logged and
+    ignored)."""
     loop = asyncio.get_running_loop()
     if cfg.source == "<defaults>":
         loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP ignored: no config file to read (--config)")
@@ -367,7 +369,7 @@ def _reload_on_sighup(live: Any, cfg: GatewayConfig) -> None:
 
     def on_hup() -> None:
         try:
-            limits_admin.reload(live, cfg.source)
+            limits_admin.reload(live, cfg.source, tls)
         except Exception as exc:  # logged; the service goes on with the limits it had
             log.error("SIGHUP: reload failed: %s: %s", type(exc).__name__, exc)
 

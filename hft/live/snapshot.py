@@ -261,6 +261,7 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     live.halt_cause = state.get("halt_cause", "")
     live.revoked.clear()  # in place: the service's Verifier reads this dict
     live.revoked.update(state.get("revoked", {}))  # a snapshot before revocation: none revoked
+    live.revoked_changed()
     live.clock.set(max(live.clock.now_ns(), state["clock"]))
     live.orders.restore(state["orders"])
     live.n_fills = state["n_fills"]

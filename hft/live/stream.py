@@ -13,7 +13,14 @@ strategy)::
 Query: ``after=N`` (or the ``Last-Event-ID`` header): the updates numbered after N first, then the new ones as they
 are committed (without either: only the new ones); ``cancel_on_disconnect=1``: when this connection drops, the
 token's working orders are cancelled (an admin cancel control, journaled and audited, cause
-``cancel_on_disconnect:<subject>``). A comment line every `HEARTBEAT_S` keeps the connection alive. Refusals
+``cancel_on_disconnect:<subject>``). A comment line every `HEARTBEAT_S` keeps the connection alive. A stream
+does not outlive its token: when the token is revoked (``POST /admin/tokens/revoke``) or its ``exp`` +
+``server.jwt_leeway`` passes, the stream ends at once with a last event saying why, then the end of the body::
+
+    event: error
+    data: {"error": "TOKEN_REVOKED", "reason": "token revoked (jti 'trader-1')"}
+
+(``TOKEN_EXPIRED`` for an expired token), and cancel-on-disconnect applies as on any disconnect. Refusals
 before the stream starts are JSON: 400 a malformed or unknown sequence number (past the newest), 410 one whose
 updates are no longer held (read the orders again), 401 / 403 the token.
 """
@@ -27,7 +34,7 @@ import numpy as np
 
 from hft.core.orders import ORDER_UPDATE
 from hft.live import orders as O
-from hft.live.auth import Grant
+from hft.live.auth import Grant, OpenConnections
 from hft.live.engine import LiveGateway
 
 HEARTBEAT_S = 15.0
@@ -65,7 +72,8 @@ def parse_query(query: bytes, last_event_id: str | None, newest: int) -> tuple[i
 class OrderStream:
     """One client's stream: the updates after `after` that `grant` may see, then the new ones as committed."""
 
-    def __init__(self, live: LiveGateway, grant: Grant, after: int, cancel_on_disconnect: bool) -> None:
+    def __init__(self, live: LiveGateway, grant: Grant, after: int, cancel_on_disconnect: bool,
+                 connections: OpenConnections | None = None) -> None:
         log_ = live.updates
         try:
             log_.since(after, after)  # checks the number only
@@ -79,6 +87,8 @@ class OrderStream:
         self.after = after
         self.cancel_on_disconnect = cancel_on_disconnect
         self.wake = asyncio.Event()
+        self.connections = connections  # ends this stream when its token is revoked or expires
+        self.ended: tuple[str, str] | None = None  # (error, reason) once it did
         self.allowed: dict[tuple[int, int], bool] = {}  # (account, strategy) registry indices -> the grant's word
 
     def _visible(self, rows: np.ndarray) -> np.ndarray:
@@ -108,7 +118,17 @@ class OrderStream:
         return b"".join(out)
 
     async def run(self, receive: Any, send: Any, stopping: asyncio.Event) -> None:
-        """Send the stream until the client goes (then cancel its orders if asked) or the server stops."""
+        """Send the stream until the client goes (then cancel its orders if asked), the server stops or the token
+        is revoked or expires."""
+        # held before the first await: a revocation from the token's check on ends this stream
+        forget = self.connections.open(self.grant, self._end) if self.connections is not None else None
+        try:
+            await self._run(receive, send, stopping)
+        finally:
+            if forget is not None:
+                forget()
+
+    async def _run(self, receive: Any, send: Any, stopping: asyncio.Event) -> None:
         updates = self.live.updates
         listener = self._notified
         await receive()  # the request's (empty) body; the next message is the disconnect
@@ -119,6 +139,12 @@ class OrderStream:
         await send({"type": "http.response.body", "body": b": stream\n\n", "more_body": True})
         try:
             while True:
+                if self.ended is not None:  # the token was revoked or expired: a last event, then the end
+                    error, reason = self.ended
+                    await send({"type": "http.response.body", "more_body": False,
+                                "body": b"event: error\ndata: %s\n\n" % O.encode({"error": error, "reason": reason})})
+                    self._dropped()
+                    return
                 if self.after < updates.published:
                     if self.after + 1 < updates.lo:  # fell behind what the log holds
                         await send({"type": "http.response.body", "more_body": False,
@@ -150,6 +176,12 @@ class OrderStream:
 
     def _notified(self, _rows: np.ndarray) -> None:
         self.wake.set()
+
+    def _end(self, error: str, reason: str) -> None:
+        """`OpenConnections`' callback: the token was revoked or expired."""
+        if self.ended is None:
+            self.ended = (error, reason)
+            self.wake.set()
 
     def _dropped(self) -> None:
         """The client went: with cancel-on-disconnect, cancel the token's working orders (an admin cancel)."""

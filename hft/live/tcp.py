@@ -13,9 +13,10 @@ Client → server:
   answers ``READY`` or an ``ERROR`` 401 and closes. A connection whose HELLO is not in and verified
   ``server.auth_timeout`` after the connect gets an ``ERROR`` 408 ``AUTH_TIMEOUT`` and is closed; one accepted past
   ``server.max_connections`` (`hft.live.connections`, shared with HTTP) an ``ERROR`` 503 ``TOO_MANY_CONNECTIONS``.
-  An authenticated connection may stay silent as long as it likes. A token revoked while its connection is open
-  (``POST /admin/tokens/revoke``) gets an ``ERROR`` 401 ``UNAUTHORIZED`` (corr 0) at its next frame, and the
-  connection is closed; what that read held is not queued.
+  An authenticated connection may stay silent as long as it likes, but not outlive its token: when the token is
+  revoked (``POST /admin/tokens/revoke``) or its ``exp`` + ``server.jwt_leeway`` passes, the connection gets an
+  ``ERROR`` 401 ``TOKEN_REVOKED`` / ``TOKEN_EXPIRED`` (corr 0) at once and is closed (cancel-on-disconnect
+  applies as on any disconnect).
 - ``NEW`` (0x02): ``corr u64, flags u8 (bit 0: durable), side i8 (1 buy, -1 sell), order_type u8, tif u8,
   price i64 (ticks), qty i64 (lots)``, then the strings ``client_order_id, account, strategy, symbol,
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one).
@@ -214,6 +215,7 @@ class IntakeProtocol(asyncio.Protocol):
         self.out: list[bytes] = []
         self.flush_scheduled = False
         self.closed = False
+        self.forget: Any = None  # ends this connection's hold in `verifier.connections` (after HELLO)
         self.table = np.empty((_SCAN_ROWS, S.N_COLS), np.int64)  # `scan_new_frames` output, reused
 
     # ------------------------------------------------------------------ transport
@@ -232,6 +234,9 @@ class IntakeProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.forget is not None:
+            self.forget()
+            self.forget = None
         if self.cancel_on_disconnect and self.grant is not None:
             self.live.cancel_on_disconnect(self.grant.subject, self.grant.allows, "TCP connection")
         owners = self.owners
@@ -255,6 +260,12 @@ class IntakeProtocol(asyncio.Protocol):
                 self.cap.timed_out["tcp", "auth"] += 1
             self.fail(0, 408, {"error": "AUTH_TIMEOUT",
                                "reason": f"expected HELLO (the token) within {self.auth_timeout_s:g} s of connecting"})
+
+    def token_ended(self, error: str, reason: str) -> None:
+        """`hft.live.auth.OpenConnections`' callback: the token was revoked or expired; ERROR 401, closed."""
+        if not self.closed:
+            self.stats["auth_failures"] += 1
+            self.fail(0, 401, {"error": error, "reason": reason})
 
     def own(self, order_ids: list[int]) -> None:
         """This connection was answered for the new orders `order_ids`: their REPORT frames come here."""
@@ -286,11 +297,7 @@ class IntakeProtocol(asyncio.Protocol):
 
     # ------------------------------------------------------------------ frames
     def data_received(self, data: bytes) -> None:
-        if self.closed:  # refused at the cap, or failed: what still comes is dropped
-            return
-        if self.grant is not None and self.grant.jti in self.verifier.revoked:  # revoked since its HELLO
-            self.stats["auth_failures"] += 1
-            self.fail(0, 401, {"error": "UNAUTHORIZED", "reason": f"token revoked (jti {self.grant.jti!r})"})
+        if self.closed:  # refused at the cap, failed or ended: what still comes is dropped
             return
         buf = self.buf
         buf += data
@@ -334,6 +341,7 @@ class IntakeProtocol(asyncio.Protocol):
                 self.auth_timer.cancel()
                 self.auth_timer = None
             g = self.grant
+            self.forget = self.verifier.connections.open(g, self.token_ended)
             self.write(frame(READY, O.encode({"subject": g.subject, "accounts": sorted(g.accounts),
                                               "strategies": sorted(g.strategies)})))
             return

@@ -7,14 +7,25 @@ them the listeners are plain TCP (the loopback default). TLS 1.2 at least; Pytho
 
 A missing or unreadable file, or a key that does not match its certificate, is the one-line `ConfigError` of the
 key that names it, raised when the service starts (before the WAL or the port is opened).
+
+The files are read again on SIGHUP (`ServerContext.reload`): each handshake from then on uses the new certificate,
+key and client CA (the listeners' context hands every new connection the context read last, in its SNI callback,
+which OpenSSL calls for every ClientHello, with or without a server name); connections already open keep theirs.
+A file missing or refused then leaves the certificate in use (one line in the log naming the key). Turning TLS or
+mutual TLS on or off needs a restart.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
 import ssl
 from typing import Any
 
 from hft.core.errors import ConfigError
+
+log = logging.getLogger("hft.live")
 
 
 def _check_file(source: str, key: str, path: str) -> None:
@@ -26,14 +37,63 @@ def _check_file(source: str, key: str, path: str) -> None:
                           f"({exc.strerror})", key=f"server.{key}") from None
 
 
-def server_context(srv: Any, source: str = "<config>") -> ssl.SSLContext | None:
-    """The listeners' context of a `ServerConfig` (None: plain TCP). `source`: the config file, for the error."""
+class ServerContext(ssl.SSLContext):
+    """The listeners' context (`server_context`): a new connection's handshake takes `current`, the context of the
+    certificate files read last (`reload`)."""
+
+    current: ssl.SSLContext
+
+    def _pick(self, conn: Any, _server_name: str | None, _ctx: ssl.SSLContext) -> None:
+        if self.current is not self:
+            conn.context = self.current
+
+    def reload(self, srv: Any, source: str = "<config>") -> bool:
+        """Read `srv`'s ``tls_cert`` / ``tls_key`` / ``tls_client_ca`` again (SIGHUP): the next handshakes use
+        them. A file missing or refused, or a change that needs a restart (TLS off, mutual TLS on or off), keeps the
+        certificate in use and logs one line naming the key; False then."""
+        mutual = self.verify_mode == ssl.CERT_REQUIRED
+        try:
+            if srv.tls_cert is None:
+                raise ConfigError(f"{source}: key 'server.tls_cert': TLS off needs a restart", key="server.tls_cert")
+            if (srv.tls_client_ca is not None) != mutual:
+                raise ConfigError(f"{source}: key 'server.tls_client_ca': mutual TLS {'off' if mutual else 'on'} "
+                                  "needs a restart", key="server.tls_client_ca")
+            new = _context(srv, source)
+        except ConfigError as exc:
+            log.error("SIGHUP: TLS certificate in use kept: %s", exc.message)
+            return False
+        self.current = new
+        log.warning("SIGHUP: TLS certificate %s reloaded (%s)", srv.tls_cert, cert_fingerprint(srv.tls_cert))
+        return True
+
+
+def cert_fingerprint(path: str) -> str:
+    """``sha256:<hex>`` of the first certificate of PEM file `path` (its DER bytes, as ``openssl x509
+    -fingerprint -sha256`` hashes it)."""
+    with open(path) as f:
+        m = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", f.read(), re.S)
+    if m is None:
+        raise ValueError(f"{path}: expected a PEM certificate")
+    return "sha256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(m.group())).hexdigest()
+
+
+def server_context(srv: Any, source: str = "<config>") -> ServerContext | None:
+    """The listeners' context of a `ServerConfig` (None: plain TCP), its files read again by
+    `ServerContext.reload`. `source`: the config file, for the error."""
     if srv.tls_cert is None:
         return None
+    ctx = _context(srv, source, ServerContext)
+    ctx.current = ctx
+    ctx.sni_callback = ctx._pick
+    return ctx
+
+
+def _context(srv: Any, source: str, cls: type[ssl.SSLContext] = ssl.SSLContext) -> Any:
+    """A server context of `srv`'s certificate files, or the one-line `ConfigError` of the key naming the file."""
     for key in ("tls_cert", "tls_key", "tls_client_ca"):
         if getattr(srv, key) is not None:
             _check_file(source, key, getattr(srv, key))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx = cls(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         ctx.load_cert_chain(srv.tls_cert, srv.tls_key)

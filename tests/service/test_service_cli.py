@@ -62,6 +62,8 @@ def test_token_plain_and_json_carry_the_same_claims():
     for tok in (plain.stdout.strip(), doc["token"]):
         claims = jwt.decode(tok, SECRET, algorithms=["HS256"])
         assert claims["sub"] == "me" and claims["accounts"] == ["ACC1"] and claims["strategies"] == ["mm1"]
+    claims = jwt.decode(doc["token"], SECRET, algorithms=["HS256"])
+    assert (doc["jti"], doc["exp"]) == (claims["jti"], claims["exp"])  # what a revocation names and may give
 
 
 @pytest.mark.parametrize(("args", "option", "was"), [

@@ -12,10 +12,12 @@ import socket
 import time
 
 import pytest
-from svckit import order, token
+import yaml
+from svckit import CONFIG, SECRET, order, token
 
 from hft.live import frames as T
-from hft.live.client import TcpOrderClient, _decode
+from hft.live.auth import mint
+from hft.live.client import TcpIntakeError, TcpOrderClient, _decode
 from hft.recorder.reader import iter_records
 
 pytestmark = pytest.mark.slow  # starts the service as processes: outside the README's test command
@@ -47,7 +49,8 @@ class Stream:
             line = line.rstrip("\n")
             if not line:
                 if "data" in ev:
-                    out.append({"id": int(ev["id"]), "event": ev["event"], **json.loads(ev["data"])})
+                    out.append({"id": int(ev["id"]) if "id" in ev else None, "event": ev["event"],
+                                **json.loads(ev["data"])})
                 ev = {}
             elif not line.startswith(":"):
                 k, _, v = line.partition(": ")
@@ -57,6 +60,16 @@ class Stream:
     def close(self) -> None:
         self.conn.sock.close()
         self.conn.close()
+
+
+    def until_end(self) -> list[dict]:
+        """The events left until the body ends (the server ended the stream)."""
+        out: list[dict] = []
+        while True:
+            try:
+                out += self.events(1)
+            except AssertionError:  # the body ended
+                return out
 
 
 def _new(srv, coid: str, tok: str = ANY, **kw) -> int:
@@ -253,3 +266,73 @@ def test_bad_hello_options_are_a_clear_error_frame(srv):
         assert (ans["type"], ans["status"], ans["error"]) == ("error", 400, "BAD_FRAME"), ans
         assert "HELLO options" in ans["reason"]
         s.close()
+
+
+def _tcp_port(srv) -> int:
+    return int(re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line).group(1))
+
+
+def _audit(srv, scope: str) -> list[dict]:
+    return [r for t, r in iter_records(srv.home / "wal" / "gateway-live")
+            if t == "audit.policy_transitions" and r["scope"] == scope]
+
+
+def test_a_revoked_token_s_open_stream_and_tcp_connection_end_at_once_and_cancel_on_disconnect(srv):
+    trader = mint(SECRET, "trader", ["ACC1"], ["*"], 3600, jti="trader-1")
+    other = mint(SECRET, "other", ["ACC2"], ["*"], 3600, jti="other-1")
+    s = Stream(srv, trader, "?cancel_on_disconnect=1")
+    keep = Stream(srv, other)
+    tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), trader)  # reports on, no cancel-on-disconnect of its own
+    mine = tcp.order("rv-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["order_id"]
+    assert tcp.recv_report(10)["status_name"] == "working"
+    theirs = _new(srv, "rv-x", other, account="ACC2")
+    assert s.events(1)[0]["order_id"] == mine and keep.events(1)[0]["order_id"] == theirs
+
+    code, body = srv.request("POST", "/admin/tokens/revoke", {"jti": "trader-1", "reason": "leaked"},
+                             token=token(admin=True))
+    assert code == 200 and body["connections_closed"] == 2, body
+    # the stream: a last event saying why, then the end of the body (not a cut connection)
+    assert s.until_end() == [{"id": None, "event": "error", "error": "TOKEN_REVOKED",
+                              "reason": "token revoked (jti 'trader-1')"}]
+    s.close()
+    # the TCP connection: an ERROR frame naming the reason without sending anything, then closed
+    ans = tcp.recv()
+    assert (ans["type"], ans["corr"], ans["status"], ans["error"]) == ("error", 0, 401, "TOKEN_REVOKED"), ans
+    with pytest.raises((TcpIntakeError, OSError)):
+        tcp.recv()
+    tcp.close()
+    # the stream asked for cancel-on-disconnect: the token's working orders cancelled, audited
+    assert _status(srv, mine, "canceled") == "canceled"
+    assert _status(srv, theirs, "working") == "working"
+    # another token's stream goes on
+    later = _new(srv, "rv-y", other, account="ACC2")
+    assert keep.events(1)[0]["order_id"] == later
+    keep.close()
+    srv.stop()
+    assert [(r["actor"], r["reason"], json.loads(r["details"])["cancelled"]) for r in _audit(srv, "orders")] == [
+        ("trader", "cancel_on_disconnect:trader", [mine])]
+
+
+def test_a_stream_and_a_tcp_connection_end_when_their_token_expires(server_factory, tmp_path):
+    cfg = yaml.safe_load(CONFIG.read_text())
+    cfg["server"]["jwt_leeway"] = 0
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    srv = server_factory("--loopback", "rest", "--tcp-port", "0", config=path).start()
+    short = mint(SECRET, "brief", ["ACC1"], ["*"], 3, jti="brief-1")
+    t0 = time.time()
+    s = Stream(srv, short)
+    tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), short, cancel_on_disconnect=True)
+    oid = tcp.order("ex-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["order_id"]
+    assert s.events(1)[0]["order_id"] == oid
+    exp = int(t0) + 3  # mint's exp: whole seconds
+    (end,) = s.until_end()
+    assert (end["event"], end["error"]) == ("error", "TOKEN_EXPIRED") and "exp" in end["reason"], end
+    assert exp - 0.1 <= time.time() < exp + 3  # at exp (+ a leeway of 0), not at a reconnect
+    s.close()
+    tcp.sock.settimeout(5)
+    while (ans := tcp.recv())["type"] != "error":  # the REPORT of its order may come first
+        pass
+    assert (ans["status"], ans["error"]) == (401, "TOKEN_EXPIRED")
+    tcp.close()
+    assert _status(srv, oid, "canceled") == "canceled"  # the connection's cancel-on-disconnect

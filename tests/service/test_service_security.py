@@ -1,24 +1,32 @@
 """Security of the real `hft gateway serve` on a loopback port: TLS on HTTP and the TCP intake (real handshakes,
-certificates made by ``openssl``), mutual TLS, token revocation (over the admin route, kept across a SIGKILL),
-short-lived tokens, and /metrics and /health behind a token."""
+certificates made by ``openssl``), certificates reloaded on SIGHUP, mutual TLS, token revocation (over the admin
+route, kept across a SIGKILL; the deny-list pruned once its tokens expired), short-lived tokens, and /metrics and
+/health behind a token."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import re
+import shutil
+import signal
+import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import yaml
 from svckit import CONFIG, HFT, SECRET, Server, order, token
 
 from hft.live.auth import mint
 from hft.live.client import TcpIntakeError, TcpOrderClient
-from hft.live.tls import client_context
+from hft.live.tls import cert_fingerprint, client_context
+from hft.recorder.reader import iter_records
 from tests.tlskit import Pki, make_pki
 
 pytestmark = pytest.mark.slow  # starts the service as a process
@@ -30,6 +38,16 @@ def _config(tmp: Path, **server: Any) -> Path:
     out = tmp / "gateway.yaml"
     out.write_text(yaml.safe_dump(cfg))
     return out
+
+
+def _wait_log(srv: Server, text: str, timeout: float = 10.0) -> str:
+    end = time.time() + timeout
+    while time.time() < end:
+        log = srv.log.read_text()
+        if text in log:
+            return log
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not in the log:\n{srv.log.read_text()[-2000:]}")
 
 
 def _tcp_port(srv: Server) -> int:
@@ -126,9 +144,8 @@ def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_afte
     assert code == 200 and body["before"] == "active" and body["after"] == "revoked"
     code, body = srv.request("GET", "/positions", token=tok)
     assert code == 401 and body["error"] == "UNAUTHORIZED" and "revoked" in body["reason"]
-    tcp.send_new("rv-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)
-    ans = tcp.recv()
-    assert ans["type"] == "error" and ans["status"] == 401 and "revoked" in ans["reason"]
+    ans = tcp.recv()  # at once, not at its next frame
+    assert ans["type"] == "error" and ans["status"] == 401 and ans["error"] == "TOKEN_REVOKED"
     with pytest.raises((TcpIntakeError, OSError)):
         tcp.recv()
     tcp.close()
@@ -157,3 +174,120 @@ def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_afte
     code, body = srv.request("GET", "/health", token=tok)
     assert code == 200 and "wal" in body
     assert srv.request("GET", "/health", token="not-a-jwt")[0] == 401
+
+
+def _deny_list(srv: Server) -> dict[str, Any]:
+    code, body = srv.request("GET", "/admin/tokens/revoked", token=token(admin=True))
+    assert code == 200, body
+    return body
+
+
+def test_the_deny_list_drops_an_entry_once_its_token_expired_and_a_restart_gives_the_same_list(tmp_path,
+                                                                                                server_factory):
+    srv = server_factory(config=_config(tmp_path, jwt_leeway=1)).start()
+    admin = token(admin=True)
+    seen = mint(SECRET, "trader", ["ACC1"], ["mm1"], 3600, jti="seen-1")
+    assert srv.request("GET", "/positions", token=seen)[0] == 200  # the service knows its exp from here on
+    exp_seen = int(jwt.decode(seen, options={"verify_signature": False})["exp"])
+    short_exp = int(time.time()) + 2
+    answers = [srv.request("POST", "/admin/tokens/revoke", body, token=admin)[1] for body in (
+        {"jti": "seen-1"},  # exp: the verified token's
+        {"jti": "short-1", "exp": short_exp},  # exp: the body's
+        {"jti": "unknown-1"})]  # no exp known: kept until lifted
+    assert [a["exp"] for a in answers] == [exp_seen, short_exp, None]
+    assert srv.request("POST", "/admin/tokens/revoke", {"jti": "x", "exp": -5}, token=admin)[1]["field"] == "exp"
+    assert sorted(_deny_list(srv)) == ["seen-1", "short-1", "unknown-1"]
+    assert srv.metrics()["gateway_revoked_tokens"] == 3
+
+    end = time.time() + 15  # short-1 goes at its exp + server.jwt_leeway (1 s)
+    while "short-1" in _deny_list(srv):
+        assert time.time() < end, _deny_list(srv)
+        time.sleep(0.2)
+    assert time.time() >= short_exp + 1
+    kept = _deny_list(srv)
+    assert sorted(kept) == ["seen-1", "unknown-1"] and kept["seen-1"]["exp"] == exp_seen
+    assert srv.metrics()["gateway_revoked_tokens"] == 2
+    assert srv.request("GET", "/positions", token=seen)[0] == 401  # still refused
+
+    srv.kill9()  # the snapshot taken at the start + the WAL's revoke and revoke_prune controls
+    srv.start()
+    assert _deny_list(srv) == kept
+    srv.stop()
+    rows = [(r["key"], r["from_state"], r["to_state"], r["reason"]) for t, r in iter_records(srv.home / "wal" / "gateway-live")
+            if t == "audit.policy_transitions" and r["scope"] == "token"]
+    assert rows[-1] == ("short-1", "revoked", "expired", "token_expired") and len(rows) == 4, rows
+
+
+def _served(port: int, ca: Path) -> str:
+    """The SHA-256 fingerprint of the certificate a new TLS client is shown on `port`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            client_context(str(ca)).wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        return "sha256:" + hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+
+def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_on_a_bad_file(tmp_path, pki,
+                                                                                               server_factory):
+    new = make_pki(tmp_path / "new-pki")  # another CA: a client trusting only it proves which certificate it got
+    live = tmp_path / "tls"
+    live.mkdir()
+    cert, key = live / "server.pem", live / "server.key"
+    shutil.copy(pki.server_cert, cert)
+    shutil.copy(pki.server_key, key)
+    cfg = _config(tmp_path, tls_cert=str(cert), tls_key=str(key))
+    srv = server_factory("--tcp-port", "0", config=cfg).start()
+    old_fp, new_fp = cert_fingerprint(str(pki.server_cert)), cert_fingerprint(str(new.server_cert))
+    assert _served(srv.port, pki.ca) == old_fp
+    tok, admin = token(), token(admin=True)
+    opened = TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, ca=str(pki.ca))
+
+    shutil.copy(new.server_cert, cert)  # rotated in place
+    shutil.copy(new.server_key, key)
+    diff = [str(HFT), "gateway", "limits-diff", str(cfg), "--url", f"https://127.0.0.1:{srv.port}", "--ca",
+            str(pki.ca), "--token", admin]
+    out = subprocess.run(diff, capture_output=True, text=True, timeout=60)  # the dry run shows it, applies nothing
+    assert out.returncode == 0 and f"server.tls_cert: {old_fp} -> {new_fp} (a SIGHUP loads it)" in out.stdout, out
+    assert _served(srv.port, pki.ca) == old_fp
+
+    srv.proc.send_signal(signal.SIGHUP)
+    _wait_log(srv, f"TLS certificate {cert} reloaded ({new_fp})")
+    assert _served(srv.port, new.ca) == new_fp  # a new connection: the new certificate
+    for port in (srv.port, _tcp_port(srv)):
+        with pytest.raises(ssl.SSLCertVerificationError):
+            _served(port, pki.ca)
+    assert opened.order("rot-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201  # an open one keeps its
+    opened.close()
+    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, ca=str(new.ca)) as c:
+        assert c.order("rot-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
+
+    shutil.copy(pki.server_key, key)  # a key that is not the certificate's: refused, the one in use kept
+    out = subprocess.run([*diff[:-4], "--ca", str(new.ca), "--token", admin], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and f"server.tls_cert: a SIGHUP keeps {new_fp}:" in out.stdout, out
+    srv.proc.send_signal(signal.SIGHUP)
+    log = _wait_log(srv, "TLS certificate in use kept")
+    (line,) = [ln for ln in log.splitlines() if "TLS certificate in use kept" in ln]
+    assert "key 'server.tls_key'" in line and "KEY_VALUES_MISMATCH" in line, line
+    assert _served(srv.port, new.ca) == new_fp
+    code, body = _https(srv.port, "POST", "/v3/orders", client_context(str(new.ca)), tok, order("rot-3"))
+    assert code == 201 and body["accepted"] is True
+
+
+def test_sighup_reloads_the_client_ca_of_mutual_tls(tmp_path, pki, server_factory):
+    new = make_pki(tmp_path / "new-pki")
+    client_ca = tmp_path / "clients-ca.pem"
+    shutil.copy(pki.ca, client_ca)
+    cfg = _config(tmp_path, tls_cert=str(pki.server_cert), tls_key=str(pki.server_key), tls_client_ca=str(client_ca))
+    srv = server_factory(config=cfg).start()
+    tok = token()
+    old_client = client_context(str(pki.ca), str(pki.client_cert), str(pki.client_key))
+    new_client = client_context(str(pki.ca), str(new.client_cert), str(new.client_key))
+    assert _https(srv.port, "GET", "/positions", old_client, tok)[0] == 200
+    with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):
+        _https(srv.port, "GET", "/positions", new_client, tok)
+
+    shutil.copy(new.ca, client_ca)  # the clients' CA rotated
+    srv.proc.send_signal(signal.SIGHUP)
+    _wait_log(srv, "TLS certificate")
+    assert _https(srv.port, "GET", "/positions", new_client, tok)[0] == 200
+    with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):  # the old CA is trusted no more
+        _https(srv.port, "GET", "/positions", old_client, tok)

@@ -167,7 +167,7 @@ async def serve_ha(cfg: GatewayConfig, opts: Any, host: str, port: int, announce
             return
         S._tune_gc()  # the leader's state built: frozen out of the collector, as a single service's
         state.update(live=live, summary=summary, tasks=S.start_engine(live))
-        S._reload_on_sighup(live, cfg)  # the leader reloads its limits on SIGHUP, as a single service
+        S._reload_on_sighup(live, cfg, tls)  # the leader reloads its limits and certificates on SIGHUP, as a single service
         live.gw.registry.register(LeadershipCollector(lease))
         live.gw.registry.register(ConnectionCollector(cap))
         await svc.start(live, live.gw.registry)
