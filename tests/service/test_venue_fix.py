@@ -1,0 +1,152 @@
+"""The ``fix`` venue adapter (`hft.live.fix`, a QuickFIX initiator) against the FIX 4.4 exchange of
+`hft.live.fix_exchange` (a QuickFIX acceptor) run as its own process on a free loopback port: the adapter alone
+(fills, partial fills, replace, cancel, the venue's refusal of a repeated ClOrdID, the exchange's restart), the
+conformance suite through the real service (a SIGKILL of the service included), and a SIGKILL of the exchange
+with an order in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+pytest.importorskip("quickfix", reason="the fix venue adapter needs the package quickfix-ssl (pip install "
+                    "'hft[fix]'; wheels for CPython 3.11 on Linux)")
+
+from hft.core.errors import ConfigError
+from hft.core.orders import (
+    CMD_CANCEL,
+    CMD_NEW,
+    CMD_REPLACE,
+    ORDER_LIMIT,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REPLACED,
+    TIF_GTC,
+    TIF_IOC,
+)
+from hft.gateway.intents import OrderCommand
+from hft.live import venue_conformance as vc
+from hft.live.fix import FixVenue
+from hft.live.fix_exchange import ExchangeProcess
+from hft.live.venue import VenueContext, venue_adapter
+
+pytestmark = pytest.mark.slow
+
+REF = 10_000  # the exchange's reference price of AAPL: a buy at or above it fills, below it rests
+
+
+@pytest.fixture
+def exchange(tmp_path):
+    ex = ExchangeProcess(tmp_path / "exchange", {"AAPL": REF}, max_fill=2, clients=("HFT", "HFT-ALONE")).start()
+    yield ex
+    ex.stop()
+
+
+def _cmd(action: int, oid: int, price: int = 0, qty: int = 0, tif: int = TIF_GTC) -> OrderCommand:
+    return OrderCommand(action, oid, None, "ACC1", "s1", "AAPL", 1, price, qty, ORDER_LIMIT, tif, 0)
+
+
+async def _until(reps: list, n: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while len(reps) < n and time.monotonic() < end:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # and nothing more
+
+
+def _kinds(reps: list, oid: int) -> list[tuple[int, int, int, int]]:
+    return [(r.kind, r.price, r.qty, r.leaves) for r in reps if r.order_id == oid]
+
+
+def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_path):
+    async def go() -> tuple[list, FixVenue]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 1, REF, 3, TIF_IOC))  # marketable: fills of at most 2 lots (the exchange's max fill)
+        v.send(_cmd(CMD_NEW, 2, REF - 500, 2))  # rests
+        v.send(_cmd(CMD_NEW, 3, REF - 500, 1, TIF_IOC))  # not marketable, IOC: expires
+        await _until(reps, 6)
+        v.send(_cmd(CMD_REPLACE, 2, REF - 600, 4))  # new open size 4
+        await _until(reps, 7)
+        v.send(_cmd(CMD_CANCEL, 2))
+        await _until(reps, 8)
+        v.send(_cmd(CMD_CANCEL, 2))  # not open any more
+        await _until(reps, 9)
+        v.close()
+        return reps, v
+
+    reps, v = asyncio.run(go())
+    assert _kinds(reps, 1) == [(REPORT_ACK, 0, 0, 3), (REPORT_PARTIAL_FILL, REF, 2, 1), (REPORT_FILL, REF, 1, 0)]
+    assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 2), (REPORT_REPLACED, REF - 600, 0, 4), (REPORT_CANCELED, 0, 0, 0),
+                               (REPORT_CANCEL_REJECTED, 0, 0, -1)]
+    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]
+    assert v.positions() == {("ACC1", "s1", "AAPL"): 3}
+    assert v.received() == {(CMD_NEW, 1), (CMD_NEW, 2), (CMD_NEW, 3), (CMD_REPLACE, 2), (CMD_CANCEL, 2)}
+
+
+def test_a_repeated_order_id_is_never_executed_twice(exchange, tmp_path):
+    async def once() -> tuple[list, int]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 1, REF, 1))
+        end = time.monotonic() + 10
+        while not reps and not v.duplicates and time.monotonic() < end:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        v.close()
+        return reps, v.duplicates
+
+    first, dups = asyncio.run(once())
+    assert [r.kind for r in first] == [REPORT_ACK, REPORT_FILL] and dups == 0
+    assert asyncio.run(once()) == ([], 1)  # the adapter's journal knows it sent order 1: refused, not sent
+    (tmp_path / "adapter" / "journal.jsonl").unlink()  # the journal lost, QuickFIX's store kept (one session)
+    assert asyncio.run(once()) == ([], 1)  # the exchange refuses the ClOrdID it has (OrdRejReason 6): no report
+
+
+def test_the_exchange_keeps_its_orders_across_its_restart(exchange, tmp_path):
+    async def go() -> list:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 5, REF - 100, 2))
+        await _until(reps, 1)
+        exchange.kill9()
+        exchange.start()
+        end = time.monotonic() + 20
+        while v.logons < 2 and time.monotonic() < end:
+            await asyncio.sleep(0.05)
+        v.send(_cmd(CMD_CANCEL, 5))
+        await _until(reps, 2)
+        v.close()
+        return reps
+
+    reps = asyncio.run(go())
+    assert [r.kind for r in reps] == [REPORT_ACK, REPORT_CANCELED]
+
+
+def test_bad_options_are_refused_in_one_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"venue.options.bogus.*one of \['host', 'port'"):
+        venue_adapter("fix", VenueContext({"port": 1, "bogus": 1}, tmp_path / "wal"))
+    with pytest.raises(ConfigError, match=r"venue.options.port.*was missing"):
+        venue_adapter("fix", VenueContext({}, tmp_path / "wal"))
+    with pytest.raises(ConfigError, match=r"venue.options.heartbeat.*integer"):
+        venue_adapter("fix", VenueContext({"port": 1, "heartbeat": "30s"}, tmp_path / "wal"))
+
+
+def _profile(ex: ExchangeProcess, **kw) -> vc.Profile:
+    return vc.Profile("fix", {"port": ex.port, "logon_timeout": 20},
+                      alone_options={"port": ex.port, "sender_comp_id": "HFT-ALONE", "logon_timeout": 20},
+                      fill=lambda h: {"side": "buy", "price": REF, "tif": "ioc"},
+                      rest=lambda h: {"side": "buy", "price": REF - 1_000, "tif": "gtc"}, **kw)
+
+
+def test_the_fix_adapter_conforms(exchange, tmp_path):
+    out = vc.run(_profile(exchange), tmp_path / "run")
+    assert out == dict.fromkeys(vc.CLAUSES, "ok")
