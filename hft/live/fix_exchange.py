@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     acceptor.start()
     print(f"listening on 127.0.0.1:{a.port}", flush=True)
-    stop.wait()
+    while not stop.wait(0.2):  # polled: a signal may land on one of QuickFIX's threads, not waking this one
+        pass
     acceptor.stop()
     del acceptor  # destroyed before its application (the other order crashes QuickFIX)
     return 0

@@ -10,9 +10,12 @@ import asyncio
 import time
 
 import pytest
+import yaml
 
 pytest.importorskip("quickfix", reason="the fix venue adapter needs the package quickfix-ssl (pip install "
                     "'hft[fix]'; wheels for CPython 3.11 on Linux)")
+
+from svckit import Server, token
 
 from hft.core.errors import ConfigError
 from hft.core.orders import (
@@ -150,3 +153,53 @@ def _profile(ex: ExchangeProcess, **kw) -> vc.Profile:
 def test_the_fix_adapter_conforms(exchange, tmp_path):
     out = vc.run(_profile(exchange), tmp_path / "run")
     assert out == dict.fromkeys(vc.CLAUSES, "ok")
+
+
+def test_the_gateway_reconnects_and_reconciles_after_the_exchange_is_killed_with_an_order_in_flight(exchange,
+                                                                                                   tmp_path):
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "accounts": {"ACC1": {}}, "strategies": {"mm1": {}}, "symbols": {"AAPL": {}},
+        "limits": {"defaults": {"max_order_qty": 100, "max_position": 1000, "price_band_bps": None}},
+        "server": {"fsync": "batch", "cancel_on_shutdown": False},
+        "venue": {"adapter": "fix", "options": {"port": exchange.port, "logon_timeout": 20}}}))
+    srv = Server(tmp_path / "home", config=cfg).start(300)
+    tok = token()
+
+    def order(coid: str, price: int, tif: str) -> int:
+        code, d = srv.request("POST", "/orders", {"client_order_id": coid, "account": "ACC1", "strategy": "mm1",
+                                                  "symbol": "AAPL", "side": "buy", "qty": 1, "price": price,
+                                                  "tif": tif}, tok, {"Idempotency-Key": coid})
+        assert code in (200, 201) and d["accepted"], d
+        return d["order_id"]
+
+    def status(oid: int, want: str, timeout: float = 30.0) -> dict:
+        end = time.monotonic() + timeout
+        while (v := srv.request("GET", f"/orders/{oid}", token=tok)[1])["status"] != want:
+            assert time.monotonic() < end, v
+            time.sleep(0.05)
+        return v
+
+    try:
+        resting = order("rest-1", REF - 1_000, "gtc")
+        status(resting, "working")
+        exchange.kill9()
+        end = time.monotonic() + 20
+        while srv.request("GET", "/health")[1]["venue"]["logged_on"]:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        flight = order("flight-1", REF, "ioc")  # sent while the exchange is down: QuickFIX keeps it in its store
+        time.sleep(0.5)
+        assert srv.request("GET", f"/orders/{flight}", token=tok)[1]["status"] == "accepted"
+        exchange.start()  # its orders and sequence numbers kept: it asks for what it missed, QuickFIX resends it
+        v = status(flight, "filled")
+        assert v["filled"] == 1 and [f["qty"] for f in v["fills"]] == [1]
+        status(resting, "working")  # the exchange kept it across its restart
+        code, _ = srv.request("POST", f"/orders/{resting}/cancel", {}, tok)
+        assert code in (200, 201, 202)
+        status(resting, "canceled")
+        venue = srv.request("GET", "/health")[1]["venue"]
+        assert venue["logged_on"] and venue["logons"] == 2 and venue["duplicates"] == 0
+        assert [p["position"] for p in srv.request("GET", "/positions", token=tok)[1]] == [1]
+    finally:
+        srv.stop()
