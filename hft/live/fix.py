@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -220,12 +221,10 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         elif oid in self.orders:
             self.orders[oid]["n"] += 1
 
-    def _take_report(self, ev: dict[str, Any]) -> ExecutionReport | None:
+    def _take_report(self, ev: dict[str, Any]) -> ExecutionReport:
         if ev["exec_id"]:
             self.exec_ids.add(ev["exec_id"])
         self.answered.add(ev["clordid"])
-        if ev["kind"] == 0:  # a status answer: no report
-            return None
         rep = ExecutionReport(ev["ts"], ev["order_id"], ev["kind"], ev["price"], ev["qty"], ev["leaves"])
         self.log.setdefault(rep.order_id, []).append(rep)
         o = self.orders.get(rep.order_id)
@@ -253,7 +252,12 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         pass
 
     def fromAdmin(self, message: Any, sessionID: Any) -> None:
-        pass
+        if field_str(message.getHeader(), quickfix.MsgType()) == "0":  # a heartbeat: the answer to `sync`'s test?
+            req = field_str(message, quickfix.TestReqID(), "")
+            with self.lock:
+                if req in self._waiting:
+                    self._waiting.discard(req)
+                    self._answers.notify_all()
 
     def toApp(self, message: Any, sessionID: Any) -> None:
         pass
@@ -330,8 +334,6 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         """A report journaled, then delivered (on the service's loop once started, else at `start`)."""
         self._write(ev)
         rep = self._take_report(ev)
-        if rep is None:
-            return
         self.arrived.append(rep)
         if self.loop is not None and self.on_report is not None:
             self.handed = len(self.arrived)
@@ -339,12 +341,14 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
 
     # ---------------------------------------------------------------- reconciliation
     def sync(self, timeout: float) -> int:
-        """An OrderStatusRequest for each journaled command the venue has not answered, and wait (up to
-        `timeout` s) for the answers; how many were asked. Their answers come after every message the venue sent
-        before them (QuickFIX delivers a session's messages in sequence), so the journal is then complete."""
+        """An OrderStatusRequest for each journaled command the venue has not answered, then a TestRequest, and
+        wait (up to `timeout` s) for their answers; how many status requests. The answers come after every message
+        the venue sent before them, the ones it sends again for the resend QuickFIX asked at logon included (a
+        session's messages are delivered in sequence), so the journal is then complete."""
+        barrier = f"sync-{time.time_ns()}"
         with self.lock:
             ask = [c for c in self.cmds if c not in self.answered and c not in self.unknown]
-            self._waiting.update(ask)
+            self._waiting.update([*ask, barrier])
         for clordid in ask:
             oid = self.cmds[clordid][1]
             o = self.orders.get(oid, {})
@@ -352,10 +356,12 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                                55: o.get("symbol", "?")})
             self._send(m)
             self.status_sent += 1
+        self._send(_message("1", {112: barrier}))
+        wanted = {*ask, barrier}
         with self._answers:
-            if not self._answers.wait_for(lambda: not (self._waiting & set(ask)), timeout):
-                log.warning("fix venue: %d status requests unanswered in %g s", len(self._waiting & set(ask)),
-                            timeout)
+            if not self._answers.wait_for(lambda: not (self._waiting & wanted), timeout):
+                log.warning("fix venue: %d status requests (and the test request) unanswered in %g s",
+                            len(self._waiting & wanted), timeout)
         return len(ask)
 
     def received(self) -> set[tuple[int, int]]:
@@ -435,9 +441,11 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
 
     def health(self) -> dict[str, Any]:
         session = quickfix.Session.lookupSession(self.session_id) if self.session_id is not None else None
+        with self.lock:
+            reports = sum(map(len, self.log.values()))
         return {"kind": "fix", "venue": f"{self.target}@{self.host}:{self.port}", "sender_comp_id": self.sender,
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
-                "sent": self.sent, "reports": sum(map(len, self.log.values())), "status_requests": self.status_sent,
+                "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
                 "status_unknown": len(self.unknown), "duplicates": self.duplicates, "store": str(self.store)}
 
     def close(self) -> None:
@@ -455,7 +463,7 @@ def _message(kind: str, fields: Mapping[int, Any]) -> Any:
     m.getHeader().setField(quickfix.MsgType(kind))
     for tag, v in fields.items():
         m.setField(tag, str(v))
-    if kind != "H":  # an OrderStatusRequest has none
+    if kind in ("D", "F", "G"):
         m.setField(60, transact_time())
     return m
 

@@ -6,7 +6,9 @@ Its rule: each symbol has a reference price (``--ref SYMBOL=PRICE``, prices and 
 them on the wire: the gateway's ticks and lots). A market order, a limit buy at or above the reference or a limit
 sell at or below it fills at once at the reference price (in fills of at most ``--max-fill`` lots, so a larger
 order sees partial fills); any other order rests (GTC / DAY) or expires (IOC / FOK) until a cancel (F) or a
-replace (G) that makes it marketable. A market order on a symbol without a reference price is rejected.
+replace (G) that makes it marketable. A market order on a symbol without a reference price is rejected. Started
+again with other reference prices, it fills the resting orders that have become marketable at once: the venue
+acting while a client is away (their reports wait in QuickFIX's store until the client logs on and asks for them).
 
 Messages answered (every answer an ExecutionReport (8) unless said):
 
@@ -146,7 +148,8 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
                      "103": 6, "55": field_str(m, quickfix.Symbol()), "54": field_str(m, quickfix.Side()),
                      "151": 0, "14": 0, "6": 0, "58": "duplicate ClOrdID"}]
         ord_type = field_str(m, quickfix.OrdType())
-        o = {"key": f"{sender} {clordid}", "sender": sender, "clordids": [clordid], "order_id": "",
+        o = {"key": f"{sender} {clordid}", "sender": sender, "clordids": [clordid], "current": clordid,
+             "order_id": "",
              "symbol": field_str(m, quickfix.Symbol()), "side": field_str(m, quickfix.Side()),
              "qty": int(float(field_str(m, quickfix.OrderQty()))), "ord_type": ord_type,
              "price": float(field_str(m, quickfix.Price())) if ord_type != "1" else None,
@@ -228,10 +231,23 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             return self._reject(m, sender, "2", f"OrderQty {qty} not above CumQty {o['cum']}", o)
         clordid = field_str(m, quickfix.ClOrdID())
         o["qty"] = qty
+        o["current"] = clordid  # the order's ClOrdID from now on
         if o["ord_type"] != "1":
             o["price"] = float(field_str(m, quickfix.Price()))
         out = [self._er(o, "5", clordid, **{"41": field_str(m, quickfix.OrigClOrdID())}), *self._match(o, clordid)]
         return self._commit(o, out)
+
+    def rematch(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each open order matched against the reference prices now (started again with others, a resting order
+        may have become marketable): (its session's SenderCompID, a report) of each fill, saved."""
+        out = []
+        with self.lock:
+            for o in list(self.orders.values()):
+                if o["status"] in _OPEN:
+                    fills = self._match(o, o["current"])
+                    if fills:
+                        out += [(o["sender"], r) for r in self._commit(o, fills)]
+        return out
 
     def _status(self, m: Any, sender: str) -> list[dict[str, Any]]:
         clordid = field_str(m, quickfix.ClOrdID())
@@ -301,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     acceptor.start()
+    for client, r in app.rematch():  # sent now, or kept in QuickFIX's store until the client logs on and asks
+        quickfix.Session.sendToTarget(_message(r), quickfix.SessionID("FIX.4.4", a.sender, client))
     print(f"listening on 127.0.0.1:{a.port}", flush=True)
     while not stop.wait(0.2):  # polled: a signal may land on one of QuickFIX's threads, not waking this one
         pass

@@ -134,6 +134,28 @@ def test_the_exchange_keeps_its_orders_across_its_restart(exchange, tmp_path):
     assert [r.kind for r in reps] == [REPORT_ACK, REPORT_CANCELED]
 
 
+def test_a_command_journaled_but_never_sent_is_not_received_and_goes_out_again(exchange, tmp_path):
+    # a crash between the adapter's journal and the wire: the venue's status answer does not know the ClOrdID
+    store = tmp_path / "adapter"
+    store.mkdir()
+    (store / "journal.jsonl").write_text('{"ev":"cmd","action":1,"order_id":9,"clordid":"9","account":"ACC1",'
+                                         '"strategy":"s1","symbol":"AAPL","side":1}\n')
+
+    async def go() -> tuple[set, dict, list]:
+        v = FixVenue(store, exchange.port, logon_timeout=10)
+        received, health = v.received(), v.health()
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 9, REF, 1))  # the gateway sends it again: not refused as a repeat
+        await _until(reps, 2)
+        v.close()
+        return received, health, reps
+
+    received, health, reps = asyncio.run(go())
+    assert received == set() and health["status_requests"] == 1 and health["status_unknown"] == 1
+    assert [r.kind for r in reps] == [REPORT_ACK, REPORT_FILL]
+
+
 def test_bad_options_are_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"venue.options.bogus.*one of \['host', 'port'"):
         venue_adapter("fix", VenueContext({"port": 1, "bogus": 1}, tmp_path / "wal"))
@@ -155,51 +177,80 @@ def test_the_fix_adapter_conforms(exchange, tmp_path):
     assert out == dict.fromkeys(vc.CLAUSES, "ok")
 
 
-def test_the_gateway_reconnects_and_reconciles_after_the_exchange_is_killed_with_an_order_in_flight(exchange,
-                                                                                                   tmp_path):
+def _config(tmp_path, port: int):
     cfg = tmp_path / "gateway.yaml"
     cfg.write_text(yaml.safe_dump({
         "accounts": {"ACC1": {}}, "strategies": {"mm1": {}}, "symbols": {"AAPL": {}},
         "limits": {"defaults": {"max_order_qty": 100, "max_position": 1000, "price_band_bps": None}},
         "server": {"fsync": "batch", "cancel_on_shutdown": False},
-        "venue": {"adapter": "fix", "options": {"port": exchange.port, "logon_timeout": 20}}}))
+        "venue": {"adapter": "fix", "options": {"port": port, "logon_timeout": 20}}}))
+    return cfg
+
+
+def _order(srv: Server, tok: str, coid: str, price: int, tif: str) -> int:
+    code, d = srv.request("POST", "/orders", {"client_order_id": coid, "account": "ACC1", "strategy": "mm1",
+                                              "symbol": "AAPL", "side": "buy", "qty": 1, "price": price,
+                                              "tif": tif}, tok, {"Idempotency-Key": coid})
+    assert code in (200, 201) and d["accepted"], d
+    return d["order_id"]
+
+
+def _status(srv: Server, tok: str, oid: int, want: str, timeout: float = 30.0) -> dict:
+    end = time.monotonic() + timeout
+    while (v := srv.request("GET", f"/orders/{oid}", token=tok)[1])["status"] != want:
+        assert time.monotonic() < end, v
+        time.sleep(0.05)
+    return v
+
+
+def test_the_gateway_reconnects_and_reconciles_after_the_exchange_is_killed_with_an_order_in_flight(exchange,
+                                                                                                   tmp_path):
+    cfg = _config(tmp_path, exchange.port)
     srv = Server(tmp_path / "home", config=cfg).start(300)
     tok = token()
-
-    def order(coid: str, price: int, tif: str) -> int:
-        code, d = srv.request("POST", "/orders", {"client_order_id": coid, "account": "ACC1", "strategy": "mm1",
-                                                  "symbol": "AAPL", "side": "buy", "qty": 1, "price": price,
-                                                  "tif": tif}, tok, {"Idempotency-Key": coid})
-        assert code in (200, 201) and d["accepted"], d
-        return d["order_id"]
-
-    def status(oid: int, want: str, timeout: float = 30.0) -> dict:
-        end = time.monotonic() + timeout
-        while (v := srv.request("GET", f"/orders/{oid}", token=tok)[1])["status"] != want:
-            assert time.monotonic() < end, v
-            time.sleep(0.05)
-        return v
-
     try:
-        resting = order("rest-1", REF - 1_000, "gtc")
-        status(resting, "working")
+        resting = _order(srv, tok, "rest-1", REF - 1_000, "gtc")
+        _status(srv, tok, resting, "working")
         exchange.kill9()
         end = time.monotonic() + 20
         while srv.request("GET", "/health")[1]["venue"]["logged_on"]:
             assert time.monotonic() < end
             time.sleep(0.05)
-        flight = order("flight-1", REF, "ioc")  # sent while the exchange is down: QuickFIX keeps it in its store
+        flight = _order(srv, tok, "flight-1", REF, "ioc")  # the exchange is down: QuickFIX keeps it in its store
         time.sleep(0.5)
         assert srv.request("GET", f"/orders/{flight}", token=tok)[1]["status"] == "accepted"
         exchange.start()  # its orders and sequence numbers kept: it asks for what it missed, QuickFIX resends it
-        v = status(flight, "filled")
+        v = _status(srv, tok, flight, "filled")
         assert v["filled"] == 1 and [f["qty"] for f in v["fills"]] == [1]
-        status(resting, "working")  # the exchange kept it across its restart
+        _status(srv, tok, resting, "working")  # the exchange kept it across its restart
         code, _ = srv.request("POST", f"/orders/{resting}/cancel", {}, tok)
         assert code in (200, 201, 202)
-        status(resting, "canceled")
+        _status(srv, tok, resting, "canceled")
         venue = srv.request("GET", "/health")[1]["venue"]
         assert venue["logged_on"] and venue["logons"] == 2 and venue["duplicates"] == 0
         assert [p["position"] for p in srv.request("GET", "/positions", token=tok)[1]] == [1]
+    finally:
+        srv.stop()
+
+
+def test_what_the_venue_did_while_the_service_was_down_is_applied_at_its_restart(exchange, tmp_path):
+    # a resting order; the service SIGKILLed; the exchange, restarted with a lower reference price, fills it (its
+    # report waits in QuickFIX's store); the service's restart logs on, gets it by a resend and applies it
+    cfg = _config(tmp_path, exchange.port)
+    srv = Server(tmp_path / "home", config=cfg).start(300)
+    tok = token()
+    try:
+        resting = _order(srv, tok, "rest-1", REF - 500, "gtc")
+        _status(srv, tok, resting, "working")
+        srv.kill9()
+        exchange.kill9()
+        exchange.refs["AAPL"] = REF - 1_000
+        exchange.start()
+        srv.start(300)
+        v = _status(srv, tok, resting, "filled")
+        assert [(f["price"], f["qty"]) for f in v["fills"]] == [(REF - 1_000, 1)]
+        health = srv.request("GET", "/health")[1]
+        assert health["recovery"]["reports_applied"] == 1 and health["recovery"]["positions_differ"] == 0
+        assert health["venue"]["duplicates"] == 0
     finally:
         srv.stop()
