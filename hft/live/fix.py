@@ -106,7 +106,7 @@ def session_settings(default: Mapping[str, Any], *sessions: Mapping[str, Any]) -
     `data_dictionary`; `default` adds to the [DEFAULT] section, each of `sessions` is a [SESSION]."""
     base = {"StartTime": "00:00:00", "EndTime": "00:00:00", "NonStopSession": "Y", "UseDataDictionary": "Y",
             "DataDictionary": data_dictionary(), "ValidateUserDefinedFields": "N", "ReconnectInterval": 1,
-            "PersistMessages": "Y", **default}
+            "PersistMessages": "Y", "SocketNodelay": "Y", **default}
     lines = ["[DEFAULT]", *(f"{k}={v}" for k, v in base.items()), ""]
     for session in sessions:
         lines += ["[SESSION]", "BeginString=FIX.4.4", *(f"{k}={v}" for k, v in session.items()), ""]
