@@ -163,7 +163,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.unknown: set[str] = set()  # ClOrdIDs the venue's status answer does not know
         self.exec_ids: set[str] = set()
         self.log: dict[int, list[ExecutionReport]] = {}  # every report, per order, in order
-        self.arrived: list[ExecutionReport] = []  # reports of this process's life, in order
+        self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = 0
         self.logged_on = threading.Event()
@@ -334,10 +334,10 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         """A report journaled, then delivered (on the service's loop once started, else at `start`)."""
         self._write(ev)
         rep = self._take_report(ev)
-        self.arrived.append(rep)
         if self.loop is not None and self.on_report is not None:
-            self.handed = len(self.arrived)
             self.loop.call_soon_threadsafe(self.on_report, rep)
+        else:
+            self.arrived.append(rep)
 
     # ---------------------------------------------------------------- reconciliation
     def sync(self, timeout: float) -> int:
@@ -393,7 +393,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.on_report = on_report
             for rep in self.arrived[self.handed:]:  # arrived after the recovery read `reports()`
                 loop.call_soon_threadsafe(on_report, rep)
-            self.handed = len(self.arrived)
+            self.arrived.clear()
 
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
