@@ -30,7 +30,8 @@ requests go out on every later logon (the venue restarted: what it did meanwhile
 Options (``venue.options``, `fix`): ``port`` (required), ``host`` (default 127.0.0.1), ``sender_comp_id``
 (default HFT), ``target_comp_id`` (default EXCH), ``store`` (QuickFIX's file store, its log and the journal;
 default ``<wal dir>-fix``), ``heartbeat`` (seconds, default 30), ``logon_timeout`` (seconds to wait for the logon
-and the status answers at start, default 30). `hft.live.fix_exchange` is a small acceptor to run it against.
+and the status answers at start, default 30), ``quickfix`` (QuickFIX settings over the adapter's, e.g. its SSL
+keys). `hft.live.fix_exchange` is a small acceptor to run it against.
 """
 
 from __future__ import annotations
@@ -145,10 +146,12 @@ def _num(s: str) -> int:
 
 class FixVenue(quickfix.Application if quickfix is not None else object):  # type: ignore[misc]
     """See the module docstring. Build with `fix` (the factory) or directly; the constructor logs on and
-    reconciles (it blocks up to `logon_timeout` seconds and raises `GatewayError` when the venue does not answer)."""
+    reconciles (it blocks up to `logon_timeout` seconds and raises `GatewayError` when the venue does not answer).
+    `settings` are QuickFIX settings over the adapter's own (its [DEFAULT] section: SSL keys, say)."""
 
     def __init__(self, store: str | Path, port: int, host: str = "127.0.0.1", sender: str = "HFT",
-                 target: str = "EXCH", heartbeat: int = 30, logon_timeout: float = 30.0) -> None:
+                 target: str = "EXCH", heartbeat: int = 30, logon_timeout: float = 30.0,
+                 settings: Mapping[str, Any] | None = None) -> None:
         if quickfix is None:
             raise ConfigError(FIX_MISSING, key="venue.adapter")
         super().__init__()
@@ -177,7 +180,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         cfg = self.store / "initiator.cfg"
         cfg.write_text(session_settings(
             {"ConnectionType": "initiator", "SocketConnectHost": host, "SocketConnectPort": self.port,
-             "FileStorePath": self.store / "store", "FileLogPath": self.store / "log", "HeartBtInt": heartbeat},
+             "FileStorePath": self.store / "store", "FileLogPath": self.store / "log", "HeartBtInt": heartbeat,
+             **(settings or {})},
             {"SenderCompID": sender, "TargetCompID": target}))
         settings = quickfix.SessionSettings(str(cfg))
         self.initiator: Any = quickfix.SocketInitiator(self, quickfix.FileStoreFactory(settings), settings,
@@ -486,8 +490,9 @@ def _str_option(ctx: VenueContext, key: str, default: str) -> str:
 
 def fix(ctx: VenueContext) -> FixVenue:
     """The ``fix`` adapter (`hft.live.venue`): options ``port`` (required), ``host``, ``sender_comp_id``,
-    ``target_comp_id``, ``store``, ``heartbeat``, ``logon_timeout`` (module docstring)."""
-    ctx.only("fix", "host", "port", "sender_comp_id", "target_comp_id", "store", "heartbeat", "logon_timeout")
+    ``target_comp_id``, ``store``, ``heartbeat``, ``logon_timeout``, ``quickfix`` (module docstring)."""
+    ctx.only("fix", "host", "port", "sender_comp_id", "target_comp_id", "store", "heartbeat", "logon_timeout",
+             "quickfix")
     if quickfix is None:
         raise ConfigError(FIX_MISSING, key="venue.adapter")
     if "port" not in ctx.options:
@@ -497,7 +502,12 @@ def fix(ctx: VenueContext) -> FixVenue:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"key 'venue.options.logon_timeout': expected seconds > 0, was {timeout!r}",
                           key="venue.options.logon_timeout")
+    extra = ctx.options.get("quickfix", {})
+    if not isinstance(extra, Mapping) or not all(isinstance(k, str) and isinstance(v, str | int | float)
+                                                 and not isinstance(v, bool) for k, v in extra.items()):
+        raise ConfigError(f"key 'venue.options.quickfix': expected a mapping of QuickFIX setting names to values "
+                          f"(strings or numbers), was {extra!r}", key="venue.options.quickfix")
     store = ctx.options.get("store") or ctx.path("fix")
     return FixVenue(Path(store), _int_option(ctx, "port", None, 1, 65535), _str_option(ctx, "host", "127.0.0.1"),
                     _str_option(ctx, "sender_comp_id", "HFT"), _str_option(ctx, "target_comp_id", "EXCH"),
-                    _int_option(ctx, "heartbeat", 30, 1, 3600), float(timeout))
+                    _int_option(ctx, "heartbeat", 30, 1, 3600), float(timeout), dict(extra))

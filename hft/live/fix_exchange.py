@@ -285,13 +285,13 @@ def _wire(v: Any) -> str:
 
 
 def settings_text(port: int, directory: Path, clients: Sequence[str], sender: str = "EXCH",
-                  heartbeat_s: int = 30, fsync: bool = False) -> str:
+                  heartbeat_s: int = 30, fsync: bool = False, extra: Mapping[str, str] | None = None) -> str:
     """The acceptor's QuickFIX settings: a session for each of `clients` (the initiators' SenderCompIDs); `fsync`:
-    QuickFIX's store synced to the disk at each message."""
+    QuickFIX's store synced to the disk at each message; `extra` over the rest."""
     return session_settings(
         {"ConnectionType": "acceptor", "SocketAcceptPort": port, "SocketReuseAddress": "Y",
          "FileStorePath": directory / "store", "FileLogPath": directory / "log", "HeartBtInt": heartbeat_s,
-         "FileStoreSync": "Y" if fsync else "N"},
+         "FileStoreSync": "Y" if fsync else "N", **(extra or {})},
         *({"SenderCompID": sender, "TargetCompID": c} for c in clients))
 
 
@@ -304,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-fill", type=int, default=1_000_000, help="the most lots one fill takes")
     ap.add_argument("--fsync", action="store_true",
                     help="sync its state and QuickFIX's store to the disk at each message (survives a machine crash)")
+    ap.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                    help="a QuickFIX setting over its own (repeatable)")
     ap.add_argument("--sender", default="EXCH", help="its SenderCompID (the adapter's TargetCompID)")
     ap.add_argument("--client", action="append", default=[], metavar="COMPID",
                     help="a SenderCompID it accepts a session from (repeatable; default HFT)")
@@ -317,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         refs[sym] = float(px)
     a.dir.mkdir(parents=True, exist_ok=True)
     cfg = a.dir / "acceptor.cfg"
-    cfg.write_text(settings_text(a.port, a.dir, a.client or ["HFT"], a.sender, fsync=a.fsync))
+    extra = dict(x.partition("=")[::2] for x in a.setting)
+    cfg.write_text(settings_text(a.port, a.dir, a.client or ["HFT"], a.sender, fsync=a.fsync, extra=extra))
     app = Exchange(a.dir / "orders.jsonl", refs, a.max_fill, a.fsync)
     settings = quickfix.SessionSettings(str(cfg))
     acceptor = quickfix.SocketAcceptor(app, quickfix.FileStoreFactory(settings), settings,
@@ -339,12 +342,15 @@ def main(argv: list[str] | None = None) -> int:
 class ExchangeProcess:
     """The exchange as a child process (``python -m hft.live.fix_exchange``) on a free loopback port, its state
     under `directory`: `start` (waits for its ready line), `kill9`, `stop`; started again on the same directory
-    it keeps its orders and sequence numbers."""
+    it keeps its orders and sequence numbers. `refs`, `max_fill`, `clients` and `settings` are its ``--ref``,
+    ``--max-fill``, ``--client`` and ``--setting`` flags."""
 
     def __init__(self, directory: str | Path, refs: Mapping[str, float], max_fill: int | None = None,
-                 port: int | None = None, clients: Sequence[str] = ("HFT",)) -> None:
+                 port: int | None = None, clients: Sequence[str] = ("HFT",),
+                 settings: Mapping[str, str] | None = None) -> None:
         self.dir = Path(directory)
         self.clients = tuple(clients)
+        self.settings = dict(settings or {})
         self.refs = dict(refs)
         self.max_fill = max_fill
         self.port = port or free_port()
@@ -355,6 +361,7 @@ class ExchangeProcess:
         cmd = [sys.executable, "-m", "hft.live.fix_exchange", "--port", str(self.port), "--dir", str(self.dir)]
         cmd += [x for s, p in self.refs.items() for x in ("--ref", f"{s}={p}")]
         cmd += [x for c in self.clients for x in ("--client", c)]
+        cmd += [x for k, v in self.settings.items() for x in ("--setting", f"{k}={v}")]
         if self.max_fill is not None:
             cmd += ["--max-fill", str(self.max_fill)]
         with open(self.dir / "exchange.err", "ab") as err:

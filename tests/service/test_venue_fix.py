@@ -163,6 +163,8 @@ def test_bad_options_are_refused_in_one_line(tmp_path):
         venue_adapter("fix", VenueContext({}, tmp_path / "wal"))
     with pytest.raises(ConfigError, match=r"venue.options.heartbeat.*integer"):
         venue_adapter("fix", VenueContext({"port": 1, "heartbeat": "30s"}, tmp_path / "wal"))
+    with pytest.raises(ConfigError, match=r"venue.options.quickfix.*mapping of QuickFIX setting"):
+        venue_adapter("fix", VenueContext({"port": 1, "quickfix": ["SocketNodelay=N"]}, tmp_path / "wal"))
 
 
 def _profile(ex: ExchangeProcess, **kw) -> vc.Profile:
