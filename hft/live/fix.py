@@ -7,7 +7,8 @@ with it (every message checked against it). This module maps the gateway's comma
 - CMD_NEW → NewOrderSingle (D), ClOrdID the gateway's order id; CMD_CANCEL → OrderCancelRequest (F) and
   CMD_REPLACE → OrderCancelReplaceRequest (G), ClOrdID ``<order id>.<n>`` (the order's n-th request), OrigClOrdID
   the order's current ClOrdID (its last replace accepted, else its own); a replace's OrderQty is the total (filled
-  + the gateway's new open size). Prices and quantities go on the wire as the gateway's ticks and lots.
+  + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
+  initiate). Prices and quantities go on the wire as the gateway's ticks and lots.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty); Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
   OrdRejReason 6 (duplicate order): the venue refused a repeated ClOrdID, counted in ``duplicates`` and no report;
@@ -55,6 +56,7 @@ from hft.core.orders import (
     CMD_NEW,
     CMD_REPLACE,
     ORDER_MARKET,
+    ORDER_POST_ONLY,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -183,13 +185,15 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
              "FileStorePath": self.store / "store", "FileLogPath": self.store / "log", "HeartBtInt": heartbeat,
              **(settings or {})},
             {"SenderCompID": sender, "TargetCompID": target}))
-        settings = quickfix.SessionSettings(str(cfg))
-        self.initiator: Any = quickfix.SocketInitiator(self, quickfix.FileStoreFactory(settings), settings,
-                                                  quickfix.FileLogFactory(settings))
+        qf = quickfix.SessionSettings(str(cfg))
+        self.initiator: Any = quickfix.SocketInitiator(self, quickfix.FileStoreFactory(qf), qf,
+                                                       quickfix.FileLogFactory(qf))
         self.initiator.start()
         if not self.logged_on.wait(logon_timeout):
             self.initiator.stop(True)
+            self.initiator = None  # destroyed before this application (see `close`)
             os.close(self._fd)
+            self._fd = -1
             raise GatewayError(f"fix venue: no logon from {target} at {host}:{port} in {logon_timeout:g} s "
                                f"(QuickFIX log: {self.store / 'log'})")
         self.sync(logon_timeout)
@@ -416,6 +420,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                     fields[40] = "1"
                 else:
                     fields[40], fields[44] = "2", int(cmd.price)
+                    if int(cmd.order_type) == ORDER_POST_ONLY:
+                        fields[18] = "6"  # ExecInst: participate, don't initiate
                 msg = "D"
                 ev = {"account": cmd.account, "strategy": cmd.strategy, "symbol": cmd.symbol, "side": int(cmd.side)}
             elif action in (CMD_CANCEL, CMD_REPLACE) and oid in self.orders:

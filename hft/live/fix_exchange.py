@@ -5,7 +5,7 @@ own process on a loopback port. It stands in for a real venue in the tests and t
 Its rule: each symbol has a reference price (``--ref SYMBOL=PRICE``, prices and quantities as the adapter puts
 them on the wire: the gateway's ticks and lots). A market order, a limit buy at or above the reference or a limit
 sell at or below it fills at once at the reference price (in fills of at most ``--max-fill`` lots, so a larger
-order sees partial fills); any other order rests (GTC / DAY) or expires (IOC / FOK) until a cancel (F) or a
+order sees partial fills), except a post-only one (ExecInst 6), which is rejected; any other order rests (GTC / DAY) or expires (IOC / FOK) until a cancel (F) or a
 replace (G) that makes it marketable. A market order on a symbol without a reference price is rejected. Started
 again with other reference prices, it fills the resting orders that have become marketable at once: the venue
 acting while a client is away (their reports wait in QuickFIX's store until the client logs on and asks for them).
@@ -159,11 +159,15 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
              "qty": int(float(field_str(m, quickfix.OrderQty()))), "ord_type": ord_type,
              "price": float(field_str(m, quickfix.Price())) if ord_type != "1" else None,
              "tif": field_str(m, quickfix.TimeInForce(), "0"), "account": field_str(m, quickfix.Account(), ""),
+             "post_only": "6" in field_str(m, quickfix.ExecInst(), "").split(),
              "cum": 0, "px_sum": 0.0, "status": "0", "sent": [], "seq": 0}
         o["order_id"] = "X" + self._next()
         if ord_type == "1" and o["symbol"] not in self.refs:
             o["status"] = "8"
             out = [self._er(o, "8", clordid, **{"103": 99, "58": f"no reference price for {o['symbol']}"})]
+        elif o.get("post_only") and self._marketable(o):
+            o["status"] = "8"
+            out = [self._er(o, "8", clordid, **{"103": 99, "58": "post-only (ExecInst 6) order would take"})]
         else:
             out = [self._er(o, "0", clordid), *self._match(o, clordid)]
         return self._commit(o, out)
@@ -172,8 +176,7 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
         """Fills while the order is marketable (module docstring); an IOC / FOK remainder expires."""
         ref = self.refs.get(o["symbol"])
         out: list[dict[str, Any]] = []
-        marketable = ref is not None and (o["price"] is None or (o["side"] == "1" and o["price"] >= ref)
-                                          or (o["side"] == "2" and o["price"] <= ref))
+        marketable = self._marketable(o)
         while marketable and o["cum"] < o["qty"]:
             q = min(self.max_fill, o["qty"] - o["cum"])
             o["cum"] += q
@@ -184,6 +187,11 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             o["status"] = "C"
             out.append(self._er(o, "C", clordid))
         return out
+
+    def _marketable(self, o: dict[str, Any]) -> bool:
+        ref = self.refs.get(o["symbol"])
+        return ref is not None and (o["price"] is None or (o["side"] == "1" and o["price"] >= ref)
+                                    or (o["side"] == "2" and o["price"] <= ref))
 
     def _commit(self, o: dict[str, Any], out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The order and the reports it caused saved before they are sent."""

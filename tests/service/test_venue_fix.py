@@ -23,12 +23,14 @@ from hft.core.orders import (
     CMD_NEW,
     CMD_REPLACE,
     ORDER_LIMIT,
+    ORDER_POST_ONLY,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
     REPORT_REPLACED,
     TIF_GTC,
     TIF_IOC,
@@ -51,8 +53,9 @@ def exchange(tmp_path):
     ex.stop()
 
 
-def _cmd(action: int, oid: int, price: int = 0, qty: int = 0, tif: int = TIF_GTC) -> OrderCommand:
-    return OrderCommand(action, oid, None, "ACC1", "s1", "AAPL", 1, price, qty, ORDER_LIMIT, tif, 0)
+def _cmd(action: int, oid: int, price: int = 0, qty: int = 0, tif: int = TIF_GTC,
+         order_type: int = ORDER_LIMIT) -> OrderCommand:
+    return OrderCommand(action, oid, None, "ACC1", "s1", "AAPL", 1, price, qty, order_type, tif, 0)
 
 
 async def _until(reps: list, n: int, timeout: float = 10.0) -> None:
@@ -74,13 +77,14 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
         v.send(_cmd(CMD_NEW, 1, REF, 3, TIF_IOC))  # marketable: fills of at most 2 lots (the exchange's max fill)
         v.send(_cmd(CMD_NEW, 2, REF - 500, 2))  # rests
         v.send(_cmd(CMD_NEW, 3, REF - 500, 1, TIF_IOC))  # not marketable, IOC: expires
-        await _until(reps, 6)
-        v.send(_cmd(CMD_REPLACE, 2, REF - 600, 4))  # new open size 4
+        v.send(_cmd(CMD_NEW, 4, REF, 1, TIF_GTC, ORDER_POST_ONLY))  # post-only (ExecInst 6) that would take
         await _until(reps, 7)
-        v.send(_cmd(CMD_CANCEL, 2))
+        v.send(_cmd(CMD_REPLACE, 2, REF - 600, 4))  # new open size 4
         await _until(reps, 8)
-        v.send(_cmd(CMD_CANCEL, 2))  # not open any more
+        v.send(_cmd(CMD_CANCEL, 2))
         await _until(reps, 9)
+        v.send(_cmd(CMD_CANCEL, 2))  # not open any more
+        await _until(reps, 10)
         v.close()
         return reps, v
 
@@ -89,8 +93,10 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
     assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 2), (REPORT_REPLACED, REF - 600, 0, 4), (REPORT_CANCELED, 0, 0, 0),
                                (REPORT_CANCEL_REJECTED, 0, 0, -1)]
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]
+    assert _kinds(reps, 4) == [(REPORT_REJECTED, 0, 0, 0)]
     assert v.positions() == {("ACC1", "s1", "AAPL"): 3}
-    assert v.received() == {(CMD_NEW, 1), (CMD_NEW, 2), (CMD_NEW, 3), (CMD_REPLACE, 2), (CMD_CANCEL, 2)}
+    assert v.received() == {(CMD_NEW, 1), (CMD_NEW, 2), (CMD_NEW, 3), (CMD_NEW, 4), (CMD_REPLACE, 2),
+                            (CMD_CANCEL, 2)}
 
 
 def test_a_repeated_order_id_is_never_executed_twice(exchange, tmp_path):
