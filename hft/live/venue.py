@@ -109,6 +109,7 @@ VenueFactory = Callable[[VenueContext], Venue]
 _REGISTRY: dict[str, VenueFactory | str] = {
     "loopback": "hft.live.venues:loopback",
     "paper": "hft.live.paper:paper",
+    "fix": "hft.live.fix:fix",
 }
 
 

@@ -92,6 +92,8 @@ class Profile:
     keeps working, from the venue's ``health()`` (``rest`` None: it never rests one); `ready(health)` says the
     venue can take them (a market fed by data may need a moment); `replace_by` is the price change of the
     replace clause. `env` is added to the service's environment (a ``PYTHONPATH`` to a package not installed).
+    `alone_options` are the options of the adapter the ``repeated_id`` clause builds beside the service (default
+    `options`): a venue that admits one connection per session identity (FIX: a SenderCompID) needs another.
     """
 
     adapter: str = "loopback"
@@ -102,6 +104,7 @@ class Profile:
     ready: Callable[[Mapping[str, Any]], bool] = lambda h: True
     replace_by: int = -100
     env: Mapping[str, str] = field(default_factory=dict)
+    alone_options: Mapping[str, Any] | None = None
     start_timeout_s: float = 300.0
     wait_s: float = 30.0
 
@@ -275,10 +278,13 @@ def _repeated_id(svc: _Service, p: Profile, expect: dict) -> None:
 
 async def _twice(p: Profile, svc: _Service) -> tuple[int, int]:
     """Build the adapter by its factory beside the service (its files under a folder of its own), send one new
-    order twice, wait for its answers; (ACKs of that order, ``health()["duplicates"]``)."""
+    order twice, wait for its answers; (ACKs of that order, ``health()["duplicates"]``). A venue may answer
+    later than `send` returns (an exchange over a network does): the wait is for the ACK and the refusal, up to
+    `Profile.wait_s`, then a moment more for a second ACK that must not come."""
     wal = svc.home / "adapter-alone" / "wal"
     wal.mkdir(parents=True, exist_ok=True)
-    v = venue_adapter(p.adapter, VenueContext(dict(p.options), wal))
+    options = p.options if p.alone_options is None else p.alone_options
+    v = venue_adapter(p.adapter, VenueContext(dict(options), wal))
     reps: list[Any] = []
     v.start(asyncio.get_running_loop(), reps.append)
     try:
@@ -288,8 +294,15 @@ async def _twice(p: Profile, svc: _Service) -> tuple[int, int]:
                            TIF_GTC, 0)
         v.send(cmd)
         v.send(cmd)
+
+        def acks() -> int:
+            return sum(r.order_id == 1 and r.kind == REPORT_ACK for r in reps)
+
+        end = time.monotonic() + p.wait_s
+        while (acks() < 1 or int(v.health().get("duplicates", -1)) < 1) and time.monotonic() < end:
+            await asyncio.sleep(0.02)
         await asyncio.sleep(0.5)
-        return sum(r.order_id == 1 and r.kind == REPORT_ACK for r in reps), int(v.health().get("duplicates", -1))
+        return acks(), int(v.health().get("duplicates", -1))
     finally:
         v.close()
 

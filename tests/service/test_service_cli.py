@@ -32,7 +32,7 @@ def test_an_unknown_venue_adapter_is_one_line_listing_the_known_ones(tmp_path):
              env={"HFT_HOME": str(tmp_path), "HFT_JWT_SECRET": SECRET})
     assert r.returncode == 11, r.stderr
     assert r.stderr.strip().splitlines() == [
-        "error: key 'venue.adapter': expected a venue adapter, one of ['loopback', 'paper'] (built in or in the "
+        "error: key 'venue.adapter': expected a venue adapter, one of ['loopback', 'paper', 'fix'] (built in or in the "
         "entry-point group 'hft.venues'), module:factory or FILE.py:factory, was 'nope'"]
 
 

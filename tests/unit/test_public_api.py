@@ -51,6 +51,8 @@ PUBLIC: dict[str, tuple[str, ...]] = {
     "hft.live.venue": ("Venue", "Reconciling", "VenueContext", "venue_adapter", "register", "adapters",
                        "ENTRY_POINT_GROUP"),
     "hft.live.venue_conformance": ("run", "Profile", "CLAUSES", "ConformanceError"),
+    "hft.live.fix": ("FixVenue", "fix", "data_dictionary"),
+    "hft.live.fix_exchange": ("Exchange", "ExchangeProcess", "main"),
     "hft.gateway.risk_checks": ("RiskCheck", "OV_ACCOUNT", "OV_MULT", "OV_ORDER_TYPE", "OV_POSITION", "OV_PRICE",
                                 "OV_QTY", "OV_REF_PX", "OV_SIDE", "OV_STRATEGY", "OV_SYMBOL", "OV_TS",
                                 "OV_WORKING_BUY", "OV_WORKING_SELL"),

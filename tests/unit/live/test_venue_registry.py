@@ -32,7 +32,7 @@ def test_command_line_flags_go_over_the_config_options():
 
 
 def test_builtins_are_registered_and_an_unknown_name_lists_them(tmp_path):
-    assert {"loopback", "paper"} <= set(adapters())
+    assert {"loopback", "paper", "fix"} <= set(adapters())
     with pytest.raises(ConfigError) as e:
         venue_adapter("nope", VenueContext({}, tmp_path / "wal"))
     msg = str(e.value)

@@ -1,0 +1,264 @@
+"""The ``fix`` venue adapter (`hft.live.fix`, a QuickFIX initiator) against the FIX 4.4 exchange of
+`hft.live.fix_exchange` (a QuickFIX acceptor) run as its own process on a free loopback port: the adapter alone
+(fills, partial fills, replace, cancel, the venue's refusal of a repeated ClOrdID, the exchange's restart), the
+conformance suite through the real service (a SIGKILL of the service included), and a SIGKILL of the exchange
+with an order in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import yaml
+
+pytest.importorskip("quickfix", reason="the fix venue adapter needs the package quickfix-ssl (pip install "
+                    "'hft[fix]'; wheels for CPython 3.11 on Linux)")
+
+from svckit import Server, token
+
+from hft.core.errors import ConfigError
+from hft.core.orders import (
+    CMD_CANCEL,
+    CMD_NEW,
+    CMD_REPLACE,
+    ORDER_LIMIT,
+    ORDER_POST_ONLY,
+    REPORT_ACK,
+    REPORT_CANCEL_REJECTED,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACED,
+    TIF_GTC,
+    TIF_IOC,
+)
+from hft.gateway.intents import OrderCommand
+from hft.live import venue_conformance as vc
+from hft.live.fix import FixVenue
+from hft.live.fix_exchange import ExchangeProcess
+from hft.live.venue import VenueContext, venue_adapter
+
+pytestmark = pytest.mark.slow
+
+REF = 10_000  # the exchange's reference price of AAPL: a buy at or above it fills, below it rests
+
+
+@pytest.fixture
+def exchange(tmp_path):
+    ex = ExchangeProcess(tmp_path / "exchange", {"AAPL": REF}, max_fill=2, clients=("HFT", "HFT-ALONE")).start()
+    yield ex
+    ex.stop()
+
+
+def _cmd(action: int, oid: int, price: int = 0, qty: int = 0, tif: int = TIF_GTC,
+         order_type: int = ORDER_LIMIT) -> OrderCommand:
+    return OrderCommand(action, oid, None, "ACC1", "s1", "AAPL", 1, price, qty, order_type, tif, 0)
+
+
+async def _until(reps: list, n: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while len(reps) < n and time.monotonic() < end:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # and nothing more
+
+
+def _kinds(reps: list, oid: int) -> list[tuple[int, int, int, int]]:
+    return [(r.kind, r.price, r.qty, r.leaves) for r in reps if r.order_id == oid]
+
+
+def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_path):
+    async def go() -> tuple[list, FixVenue]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 1, REF, 3, TIF_IOC))  # marketable: fills of at most 2 lots (the exchange's max fill)
+        v.send(_cmd(CMD_NEW, 2, REF - 500, 2))  # rests
+        v.send(_cmd(CMD_NEW, 3, REF - 500, 1, TIF_IOC))  # not marketable, IOC: expires
+        v.send(_cmd(CMD_NEW, 4, REF, 1, TIF_GTC, ORDER_POST_ONLY))  # post-only (ExecInst 6) that would take
+        await _until(reps, 7)
+        v.send(_cmd(CMD_REPLACE, 2, REF - 600, 4))  # new open size 4
+        await _until(reps, 8)
+        v.send(_cmd(CMD_CANCEL, 2))
+        await _until(reps, 9)
+        v.send(_cmd(CMD_CANCEL, 2))  # not open any more
+        await _until(reps, 10)
+        v.close()
+        return reps, v
+
+    reps, v = asyncio.run(go())
+    assert _kinds(reps, 1) == [(REPORT_ACK, 0, 0, 3), (REPORT_PARTIAL_FILL, REF, 2, 1), (REPORT_FILL, REF, 1, 0)]
+    assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 2), (REPORT_REPLACED, REF - 600, 0, 4), (REPORT_CANCELED, 0, 0, 0),
+                               (REPORT_CANCEL_REJECTED, 0, 0, -1)]
+    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]
+    assert _kinds(reps, 4) == [(REPORT_REJECTED, 0, 0, 0)]
+    assert v.positions() == {("ACC1", "s1", "AAPL"): 3}
+    assert v.received() == {(CMD_NEW, 1), (CMD_NEW, 2), (CMD_NEW, 3), (CMD_NEW, 4), (CMD_REPLACE, 2),
+                            (CMD_CANCEL, 2)}
+
+
+def test_a_repeated_order_id_is_never_executed_twice(exchange, tmp_path):
+    async def once() -> tuple[list, int]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 1, REF, 1))
+        end = time.monotonic() + 10
+        while not reps and not v.duplicates and time.monotonic() < end:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        v.close()
+        return reps, v.duplicates
+
+    first, dups = asyncio.run(once())
+    assert [r.kind for r in first] == [REPORT_ACK, REPORT_FILL] and dups == 0
+    assert asyncio.run(once()) == ([], 1)  # the adapter's journal knows it sent order 1: refused, not sent
+    (tmp_path / "adapter" / "journal.jsonl").unlink()  # the journal lost, QuickFIX's store kept (one session)
+    assert asyncio.run(once()) == ([], 1)  # the exchange refuses the ClOrdID it has (OrdRejReason 6): no report
+
+
+def test_the_exchange_keeps_its_orders_across_its_restart(exchange, tmp_path):
+    async def go() -> list:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 5, REF - 100, 2))
+        await _until(reps, 1)
+        exchange.kill9()
+        exchange.start()
+        end = time.monotonic() + 20
+        while v.logons < 2 and time.monotonic() < end:
+            await asyncio.sleep(0.05)
+        v.send(_cmd(CMD_CANCEL, 5))
+        await _until(reps, 2)
+        v.close()
+        return reps
+
+    reps = asyncio.run(go())
+    assert [r.kind for r in reps] == [REPORT_ACK, REPORT_CANCELED]
+
+
+def test_a_command_journaled_but_never_sent_is_not_received_and_goes_out_again(exchange, tmp_path):
+    # a crash between the adapter's journal and the wire: the venue's status answer does not know the ClOrdID
+    store = tmp_path / "adapter"
+    store.mkdir()
+    (store / "journal.jsonl").write_text('{"ev":"cmd","action":1,"order_id":9,"clordid":"9","account":"ACC1",'
+                                         '"strategy":"s1","symbol":"AAPL","side":1}\n')
+
+    async def go() -> tuple[set, dict, list]:
+        v = FixVenue(store, exchange.port, logon_timeout=10)
+        received, health = v.received(), v.health()
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_cmd(CMD_NEW, 9, REF, 1))  # the gateway sends it again: not refused as a repeat
+        await _until(reps, 2)
+        v.close()
+        return received, health, reps
+
+    received, health, reps = asyncio.run(go())
+    assert received == set() and health["status_requests"] == 1 and health["status_unknown"] == 1
+    assert [r.kind for r in reps] == [REPORT_ACK, REPORT_FILL]
+
+
+def test_bad_options_are_refused_in_one_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"venue.options.bogus.*one of \['host', 'port'"):
+        venue_adapter("fix", VenueContext({"port": 1, "bogus": 1}, tmp_path / "wal"))
+    with pytest.raises(ConfigError, match=r"venue.options.port.*was missing"):
+        venue_adapter("fix", VenueContext({}, tmp_path / "wal"))
+    with pytest.raises(ConfigError, match=r"venue.options.heartbeat.*integer"):
+        venue_adapter("fix", VenueContext({"port": 1, "heartbeat": "30s"}, tmp_path / "wal"))
+    with pytest.raises(ConfigError, match=r"venue.options.quickfix.*mapping of QuickFIX setting"):
+        venue_adapter("fix", VenueContext({"port": 1, "quickfix": ["SocketNodelay=N"]}, tmp_path / "wal"))
+
+
+def _profile(ex: ExchangeProcess, **kw) -> vc.Profile:
+    return vc.Profile("fix", {"port": ex.port, "logon_timeout": 20},
+                      alone_options={"port": ex.port, "sender_comp_id": "HFT-ALONE", "logon_timeout": 20},
+                      fill=lambda h: {"side": "buy", "price": REF, "tif": "ioc"},
+                      rest=lambda h: {"side": "buy", "price": REF - 1_000, "tif": "gtc"}, **kw)
+
+
+def test_the_fix_adapter_conforms(exchange, tmp_path):
+    out = vc.run(_profile(exchange), tmp_path / "run")
+    assert out == dict.fromkeys(vc.CLAUSES, "ok")
+
+
+def _config(tmp_path, port: int):
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "accounts": {"ACC1": {}}, "strategies": {"mm1": {}}, "symbols": {"AAPL": {}},
+        "limits": {"defaults": {"max_order_qty": 100, "max_position": 1000, "price_band_bps": None}},
+        "server": {"fsync": "batch", "cancel_on_shutdown": False},
+        "venue": {"adapter": "fix", "options": {"port": port, "logon_timeout": 20}}}))
+    return cfg
+
+
+def _order(srv: Server, tok: str, coid: str, price: int, tif: str) -> int:
+    code, d = srv.request("POST", "/orders", {"client_order_id": coid, "account": "ACC1", "strategy": "mm1",
+                                              "symbol": "AAPL", "side": "buy", "qty": 1, "price": price,
+                                              "tif": tif}, tok, {"Idempotency-Key": coid})
+    assert code in (200, 201) and d["accepted"], d
+    return d["order_id"]
+
+
+def _status(srv: Server, tok: str, oid: int, want: str, timeout: float = 30.0) -> dict:
+    end = time.monotonic() + timeout
+    while (v := srv.request("GET", f"/orders/{oid}", token=tok)[1])["status"] != want:
+        assert time.monotonic() < end, v
+        time.sleep(0.05)
+    return v
+
+
+def test_the_gateway_reconnects_and_reconciles_after_the_exchange_is_killed_with_an_order_in_flight(exchange,
+                                                                                                   tmp_path):
+    cfg = _config(tmp_path, exchange.port)
+    srv = Server(tmp_path / "home", config=cfg).start(300)
+    tok = token()
+    try:
+        resting = _order(srv, tok, "rest-1", REF - 1_000, "gtc")
+        _status(srv, tok, resting, "working")
+        exchange.kill9()
+        end = time.monotonic() + 20
+        while srv.request("GET", "/health")[1]["venue"]["logged_on"]:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        flight = _order(srv, tok, "flight-1", REF, "ioc")  # the exchange is down: QuickFIX keeps it in its store
+        time.sleep(0.5)
+        assert srv.request("GET", f"/orders/{flight}", token=tok)[1]["status"] == "accepted"
+        exchange.start()  # its orders and sequence numbers kept: it asks for what it missed, QuickFIX resends it
+        v = _status(srv, tok, flight, "filled")
+        assert v["filled"] == 1 and [f["qty"] for f in v["fills"]] == [1]
+        _status(srv, tok, resting, "working")  # the exchange kept it across its restart
+        code, _ = srv.request("POST", f"/orders/{resting}/cancel", {}, tok)
+        assert code in (200, 201, 202)
+        _status(srv, tok, resting, "canceled")
+        venue = srv.request("GET", "/health")[1]["venue"]
+        assert venue["logged_on"] and venue["logons"] == 2 and venue["duplicates"] == 0
+        assert [p["position"] for p in srv.request("GET", "/positions", token=tok)[1]] == [1]
+    finally:
+        srv.stop()
+
+
+def test_what_the_venue_did_while_the_service_was_down_is_applied_at_its_restart(exchange, tmp_path):
+    # a resting order; the service SIGKILLed; the exchange, restarted with a lower reference price, fills it (its
+    # report waits in QuickFIX's store); the service's restart logs on, gets it by a resend and applies it
+    cfg = _config(tmp_path, exchange.port)
+    srv = Server(tmp_path / "home", config=cfg).start(300)
+    tok = token()
+    try:
+        resting = _order(srv, tok, "rest-1", REF - 500, "gtc")
+        _status(srv, tok, resting, "working")
+        srv.kill9()
+        exchange.kill9()
+        exchange.refs["AAPL"] = REF - 1_000
+        exchange.start()
+        srv.start(300)
+        v = _status(srv, tok, resting, "filled")
+        assert [(f["price"], f["qty"]) for f in v["fills"]] == [(REF - 1_000, 1)]
+        health = srv.request("GET", "/health")[1]
+        assert health["recovery"]["reports_applied"] == 1 and health["recovery"]["positions_differ"] == 0
+        assert health["venue"]["duplicates"] == 0
+    finally:
+        srv.stop()
