@@ -357,6 +357,29 @@ ORDER_UPDATE = Record("order_update", (
 ), "an execution report applied to a live order view (order-update stream, TCP REPORT frame)")
 ORDER_UPDATE_DTYPE = ORDER_UPDATE.dtype
 
+# What the live service's venue sees of the market, as its clients see it: the market stream's event
+# (``GET /market/stream``, `hft.live.stream`). A ``book`` row: the top of the book changed; a ``trade`` row: a print
+# (its aggressor side, price and size). Every row carries the top of the book after it (an empty side: price
+# `hft.core.dtypes.NO_PRICE`, size 0).
+MARKET_BOOK = 1
+MARKET_TRADE = 2
+MARKET_KIND_NAMES: dict[int, str] = {MARKET_BOOK: "book", MARKET_TRADE: "trade"}
+MARKET_UPDATE = Record("market_update", (
+    Field("seq", "i8", "count", "number in the service's market stream (from 1 in each process, in the order seen)"),
+    Field("ts", "time", "ns UTC", "when the service published it"),
+    Field("exch_ts", "time", "ns UTC", "the venue's time of the event"),
+    _SYMBOL,
+    Field("kind", "i1", "code", "book (the top changed) or trade (a print)", MARKET_KIND_NAMES),
+    replace(_SIDE, doc="a trade's aggressor: 1 buy, -1 sell, 0 unknown; 0 on a book row"),
+    replace(_PRICE, doc="a trade's price (ticks); 0 on a book row"),
+    replace(_QTY, doc="a trade's size (lots); 0 on a book row"),
+    Field("bid", "i8", "ticks", "best bid after the event (NO_PRICE: none)"),
+    Field("bid_qty", "i8", "lots", "size at the best bid"),
+    Field("ask", "i8", "ticks", "best ask after the event (NO_PRICE: none)"),
+    Field("ask_qty", "i8", "lots", "size at the best ask"),
+), "the market as the live service's venue sees it (market stream)")
+MARKET_UPDATE_DTYPE = MARKET_UPDATE.dtype
+
 # No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
 NO_KEY = int(np.iinfo(np.int64).min)
 
