@@ -14,7 +14,9 @@ The strategy is the replay's own class (`hft.sim.strategy_loader`: a registered 
   order-update stream (``GET /orders/stream``) and reach ``on_order_update`` as `OrderUpdate`; fills update
   ``ctx.position``, ``ctx.cash`` (without fees: the stream does not carry them) and ``ctx.fills``.
 * **time**: ``ctx.now`` is the wall clock (ns UTC); ``on_timer`` ticks every ``timer_ns`` from the first book the
-  stream delivers (the replay's "first event"), ``ctx.at`` wakes at a wall time.
+  stream delivers (the replay's "first event"), ``ctx.at`` wakes at a wall time. In ``on_timer`` and ``on_wake``
+  ``ctx.now`` is the time of the tick or wake-up (the callback runs at it or just after it): ticks missed while
+  the loop was busy are one tick, the latest.
 
 Client order ids are ``<strategy key>-<run id>-<n>`` (n = 1, 2, … in the order sent; the run id defaults to the
 start time to the millisecond, ``20261129T045001123``). A runner started again with
@@ -193,8 +195,14 @@ class ServiceClient:
 
 
 class _Clock:
+    """The wall clock (ns UTC), or the time of the tick or wake-up whose callback runs (`pinned`): a timer then
+    sees its own tick's time, as in a replay, however late the loop reached it, so a schedule's buckets
+    (`hft.sim.strategies.execution`) never see a tick before its time."""
+
+    pinned: int | None = None
+
     def now_ns(self) -> int:
-        return time.time_ns()
+        return time.time_ns() if self.pinned is None else self.pinned
 
 
 class _NoVenue:
@@ -440,10 +448,14 @@ def run_live(cfg: AlgoConfig, service: str, token: str, *, run_id: str | None = 
                     eng.on_report(data)
                 now = time.time_ns()
                 while eng.wakes and eng.wakes[0][0] <= now:
-                    strategy.on_wake(eng.ctx, heapq.heappop(eng.wakes)[2])
+                    eng.clock.pinned, _, payload = heapq.heappop(eng.wakes)
+                    strategy.on_wake(eng.ctx, payload)
+                    eng.clock.pinned = None
                 if next_timer is not None and now >= next_timer:
-                    next_timer += timer_ns * max(1, (now - next_timer) // timer_ns + 1)
+                    eng.clock.pinned = next_timer + timer_ns * ((now - next_timer) // timer_ns)  # the latest tick due
+                    next_timer = eng.clock.pinned + timer_ns
                     strategy.on_timer(eng.ctx)
+                    eng.clock.pinned = None
             cancelled = _cancel_working(eng, inbox, prefix)
     finally:
         halt.set()
