@@ -235,6 +235,7 @@ class LiveEngine:
     refused: int = 0
     wakes: list[tuple[int, int, Any]] = field(default_factory=list)
     own: dict[int, int] = field(default_factory=dict)  # order id -> side, of every order of this run
+    read_back: dict[int, int] = field(default_factory=dict)  # order id -> lots filled when `resume` read it
 
     def __post_init__(self) -> None:
         from hft.book.l2 import new_book  # lazy: numba
@@ -326,7 +327,12 @@ class LiveEngine:
         price, qty, leaves = int(u["price"]), int(u["qty"]), int(u["leaves"])
         side = self.own.get(oid, 0)
         now = self.clock.now_ns()
-        if kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
+        fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
+        if fill and "filled" in u and int(u["filled"]) <= self.read_back.get(oid, -1):
+            # a fill `resume` read back and delivered already (the stream opened before the orders were read)
+            order_state(self.live_orders, oid, kind, price, leaves)
+            return
+        if fill:
             leg = self.legs[0]
             leg.position += side * qty
             leg.cash -= side * price * qty * leg.mult
@@ -351,6 +357,7 @@ class LiveEngine:
             n, found = k, found + 1
             oid, side = int(v["order_id"]), 1 if v["side"] == "buy" else -1
             self.own[oid] = side
+            self.read_back[oid] = int(v["filled"])
             if v["status"] in ("accepted", "working", "partially_filled", "cancel_pending"):
                 self.live_orders[oid] = OrderState(oid, side, int(v["price"]), int(v["qty"]),
                                                    int(v.get("leaves", v["qty"])), "working")
