@@ -358,25 +358,28 @@ ORDER_UPDATE = Record("order_update", (
 ORDER_UPDATE_DTYPE = ORDER_UPDATE.dtype
 
 # What the live service's venue sees of the market, as its clients see it: the market stream's event
-# (``GET /market/stream``, `hft.live.stream`). A ``book`` row: the top of the book changed; a ``trade`` row: a print
-# (its aggressor side, price and size). Every row carries the top of the book after it (an empty side: price
+# (``GET /market/stream``, `hft.live.stream`). A ``book`` row: the book's top `MARKET_DEPTH` levels changed; a
+# ``trade`` row: a print (its aggressor side, price and size). Every row carries the book's top `MARKET_DEPTH` levels
+# a side after it, best first (``bid_1`` … ``bid_5``, ``ask_1`` …; a missing level: price
 # `hft.core.dtypes.NO_PRICE`, size 0).
 MARKET_BOOK = 1
 MARKET_TRADE = 2
 MARKET_KIND_NAMES: dict[int, str] = {MARKET_BOOK: "book", MARKET_TRADE: "trade"}
+MARKET_DEPTH = 5
 MARKET_UPDATE = Record("market_update", (
     Field("seq", "i8", "count", "number in the service's market stream (from 1 in each process, in the order seen)"),
     Field("ts", "time", "ns UTC", "when the service published it"),
     Field("exch_ts", "time", "ns UTC", "the venue's time of the event"),
     _SYMBOL,
-    Field("kind", "i1", "code", "book (the top changed) or trade (a print)", MARKET_KIND_NAMES),
+    Field("kind", "i1", "code", "book (the top levels changed) or trade (a print)", MARKET_KIND_NAMES),
     replace(_SIDE, doc="a trade's aggressor: 1 buy, -1 sell, 0 unknown; 0 on a book row"),
     replace(_PRICE, doc="a trade's price (ticks); 0 on a book row"),
     replace(_QTY, doc="a trade's size (lots); 0 on a book row"),
-    Field("bid", "i8", "ticks", "best bid after the event (NO_PRICE: none)"),
-    Field("bid_qty", "i8", "lots", "size at the best bid"),
-    Field("ask", "i8", "ticks", "best ask after the event (NO_PRICE: none)"),
-    Field("ask_qty", "i8", "lots", "size at the best ask"),
+    *(f for k in range(1, MARKET_DEPTH + 1) for f in (
+        Field(f"bid_{k}", "i8", "ticks", f"bid level {k} after the event, best first (NO_PRICE: none)"),
+        Field(f"bid_qty_{k}", "i8", "lots", f"size at bid level {k}"),
+        Field(f"ask_{k}", "i8", "ticks", f"ask level {k} after the event, best first (NO_PRICE: none)"),
+        Field(f"ask_qty_{k}", "i8", "lots", f"size at ask level {k}"))),
 ), "the market as the live service's venue sees it (market stream)")
 MARKET_UPDATE_DTYPE = MARKET_UPDATE.dtype
 

@@ -5,8 +5,9 @@ The strategy is the replay's own class (`hft.sim.strategy_loader`: a registered 
 `hft.sim.strategy.Context`; only what is behind the context differs (`LiveEngine`):
 
 * **market data**: the service's market stream (``GET /market/stream?symbol=Y``, `hft.live.stream.MarketStream`):
-  ``on_trade`` for each print, ``on_book`` when the top of the book changed. The local book holds the top level
-  only (``ctx.depth(n)`` gives one level a side); ``ctx.queue_ahead`` is -1 (a live strategy has no venue state).
+  ``on_trade`` for each print, ``on_book`` when the book changed. The local book holds the levels the stream
+  carries (`hft.core.orders.MARKET_DEPTH` a side: ``ctx.depth(n)`` gives at most that many); ``ctx.queue_ahead`` is
+  -1 (a live strategy has no venue state).
 * **its orders**: ``ctx.submit / cancel / replace`` are ``POST /orders`` (durable; the child's client order id is
   its idempotency key), ``POST /orders/{id}/cancel`` and ``/replace``, and return the gateway's decision
   (`LiveDecision`: ``accepted``, ``reason``, ``order_id``): a child refused by the gateway's limits, band or rates
@@ -236,6 +237,7 @@ class LiveEngine:
     wakes: list[tuple[int, int, Any]] = field(default_factory=list)
     own: dict[int, int] = field(default_factory=dict)  # order id -> side, of every order of this run
     read_back: dict[int, int] = field(default_factory=dict)  # order id -> lots filled when `resume` read it
+    levels: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])  # the book's levels the stream gave
 
     def __post_init__(self) -> None:
         from hft.book.l2 import new_book  # lazy: numba
@@ -298,24 +300,26 @@ class LiveEngine:
 
     # --- what the streams bring
     def on_market(self, m: dict[str, Any]) -> bool:
-        """A market-stream event: ``on_trade`` for a print; the top into the local book. Whether the top
+        """A market-stream event: ``on_trade`` for a print; its levels into the local book. Whether the book
         changed (then ``on_book`` is due)."""
         if m["kind"] == "trade":
             self.ctx.deliver_trade(int(m["side"]), int(m["price"]), int(m["qty"]))
-        top = (m["bid"], int(m["bid_qty"]), m["ask"], int(m["ask_qty"]))
-        leg = self.legs[0]
-        old = leg.local_top
-        if top == old:
+        levels = ([(int(p), int(q)) for p, q in m["bids"]], [(int(p), int(q)) for p, q in m["asks"]])
+        if levels == self.levels:
             return False
         from hft.sim.run_events import local  # lazy: numba
 
-        for side, p, q, p0 in ((BUY, top[0], top[1], old[0]), (SELL, top[2], top[3], old[2])):
-            if p0 is not None and p0 != p:
-                local(leg, EV_LEVEL_SET, side, p0, 0)
-            if p is not None:
+        leg = self.legs[0]
+        for side, new, old in ((BUY, levels[0], self.levels[0]), (SELL, levels[1], self.levels[1])):
+            gone = {p for p, _ in old} - {p for p, _ in new}
+            for p in gone:
+                local(leg, EV_LEVEL_SET, side, p, 0)
+            for p, q in new:
                 local(leg, EV_LEVEL_SET, side, p, q)
-        leg.local_top = top
-        leg.top[:] = (NO_PRICE if top[0] is None else top[0], top[1], NO_PRICE if top[2] is None else top[2], top[3])
+        self.levels = levels
+        (b, bq), (a, aq) = (levels[0][0] if levels[0] else (None, 0)), (levels[1][0] if levels[1] else (None, 0))
+        leg.local_top = (b, bq, a, aq)
+        leg.top[:] = (NO_PRICE if b is None else b, bq, NO_PRICE if a is None else a, aq)
         return True
 
     def on_report(self, u: dict[str, Any], deliver: bool = True) -> None:

@@ -6,8 +6,8 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   POST /v3/orders                 volatile: answered on the in-memory decision, the WAL written behind
   GET  /orders/stream             server-sent events: the updates of the token's orders (``after=N``,
                                   ``cancel_on_disconnect=1``; hft.live.stream)
-  GET  /market/stream?symbol=Y    server-sent events: the market of Y as the venue sees it (trade prints, top of
-                                  the book; ``after=N``; hft.live.stream.MarketStream)
+  GET  /market/stream?symbol=Y    server-sent events: the market of Y as the venue sees it (trade prints, the
+                                  book's top levels; ``after=N``; hft.live.stream.MarketStream)
   GET  /orders/{order_id}         an order the token's accounts own
   GET  /orders/client/{client_id} the same, by client order id
   POST /orders/{order_id}/cancel  durable cancel (Idempotency-Key optional)

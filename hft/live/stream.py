@@ -24,10 +24,10 @@ or ``trade``::
 
     id: 42
     event: trade
-    data: {"seq": 42, "ts": ..., "exch_ts": ..., "symbol": "GOOG", "kind": "trade", "side": 1, "price": 5800000,
-           "qty": 100, "bid": 5799800, "bid_qty": 200, "ask": 5800000, "ask_qty": 300}
+    data: {"seq": 42, "ts": ..., "exch_ts": ..., "symbol": "GOOG", "kind": "trade", "side": 1, "price": 58000,
+           "qty": 100, "bids": [[57998, 200], [57990, 100]], "asks": [[58000, 300], [58005, 400]]}
 
-An empty side's price is null. ``after=N`` resumes as above, within one run of the service (market data is not
+``bids`` / ``asks``: the book's top `MARKET_DEPTH` levels a side after the event, best first, as (price, size). ``after=N`` resumes as above, within one run of the service (market data is not
 journaled: the numbers start at 1 in each process). 400 a symbol the gateway does not know.
 """
 
@@ -40,7 +40,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from hft.core.dtypes import NO_PRICE
-from hft.core.orders import MARKET_UPDATE, ORDER_UPDATE
+from hft.core.orders import MARKET_DEPTH, MARKET_UPDATE, ORDER_UPDATE
 from hft.live import orders as O
 from hft.live.auth import Grant
 from hft.live.engine import LiveGateway
@@ -212,7 +212,10 @@ class MarketStream(OrderStream):
         kinds = MARKET_UPDATE.decode("kind", rows["kind"])
         out = []
         for kind, r in zip(kinds, MARKET_UPDATE.rows(rows), strict=True):
-            body = {**r._asdict(), "symbol": self.symbol, "kind": kind,
-                    "bid": None if r.bid == NO_PRICE else r.bid, "ask": None if r.ask == NO_PRICE else r.ask}
+            f = r._asdict()
+            levels = {side: [[f[f"{side}_{k}"], f[f"{side}_qty_{k}"]] for k in range(1, MARKET_DEPTH + 1)
+                             if f[f"{side}_{k}"] != NO_PRICE] for side in ("bid", "ask")}
+            body = {"seq": r.seq, "ts": r.ts, "exch_ts": r.exch_ts, "symbol": self.symbol, "kind": kind,
+                    "side": r.side, "price": r.price, "qty": r.qty, "bids": levels["bid"], "asks": levels["ask"]}
             out.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (r.seq, kind.encode(), O.encode(body)))
         return b"".join(out)

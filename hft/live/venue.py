@@ -32,7 +32,7 @@ Optional too: ``send_array(cmds, accounts, strategies, symbols)`` (a COMMAND_DTY
 caused at once returned as EXEC_REPORT_DTYPE), ``run_feed(live)`` (a coroutine the service runs: a venue's
 market data, calling ``live.on_mark(symbol, price)``, and, to give clients the market as the venue sees it,
 ``live.on_market(symbol, rows)`` with `hft.core.orders.MARKET_UPDATE` rows, the market stream ``GET
-/market/stream`` that ``hft strategy live`` reads: each trade print, and the top of the book when it changed; the
+/market/stream`` that ``hft strategy live`` reads: each trade print, and the book's top levels when they changed; the
 paper venue feeds it from its recorded day, an exchange's adapter from the exchange's market data), ``symbol`` (a
 symbol the gateway registers at start).
 

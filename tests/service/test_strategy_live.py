@@ -160,3 +160,38 @@ def test_sigterm_cancels_the_working_orders(srv, tmp_path):
             break
         assert v["strategy"] == "mm1" and v["status"] not in ("accepted", "working", "partially_filled"), v
     assert n > 2
+
+
+def test_the_market_stream_carries_the_paper_days_prints_and_book(srv):
+    """The events of ``GET /market/stream?symbol=GOOG``: trade prints and books of up to five levels a side, bids
+    below asks, each side best first, numbered in order."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    conn.request("GET", "/market/stream?symbol=GOOG", headers={"Authorization": f"Bearer {TOKEN}"})
+    r = conn.getresponse()
+    assert r.status == 200
+    events, ev = [], {}
+    try:
+        while len(events) < 40 or not {"trade", "book"} <= {e["kind"] for e in events}:
+            line = r.readline().decode().rstrip("\n")
+            if not line:
+                if "data" in ev:
+                    events.append({"id": int(ev["id"]), "event": ev["event"], **json.loads(ev["data"])})
+                ev = {}
+            elif not line.startswith(":"):
+                k, _, v = line.partition(": ")
+                ev[k] = v
+    finally:
+        conn.sock.close()
+        conn.close()
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) and all(e["event"] == e["kind"] for e in events)
+    for e in events:
+        bids, asks = e["bids"], e["asks"]
+        assert e["symbol"] == "GOOG" and 1 <= len(bids) <= 5 and 1 <= len(asks) <= 5, e
+        assert [p for p, _ in bids] == sorted((p for p, _ in bids), reverse=True), e
+        assert [p for p, _ in asks] == sorted(p for p, _ in asks) and bids[0][0] < asks[0][0], e
+        assert all(q > 0 for _, q in bids + asks), e
+        if e["kind"] == "trade":
+            assert e["side"] in (1, -1) and e["price"] > 0 and e["qty"] > 0, e

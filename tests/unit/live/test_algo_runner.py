@@ -32,8 +32,9 @@ def _engine(client: FakeClient) -> LiveEngine:
 
 
 def _book(bid: int | None, ask: int | None, kind: str = "book", **kw: int) -> dict:
+    """An event of the market stream: a book of `bid` and `ask` (sizes 5 and 7) and a level behind each."""
     return {"kind": kind, "side": kw.get("side", 0), "price": kw.get("price", 0), "qty": kw.get("qty", 0),
-            "bid": bid, "bid_qty": 5 if bid else 0, "ask": ask, "ask_qty": 7 if ask else 0}
+            "bids": [[bid, 5], [bid - 2, 3]] if bid else [], "asks": [[ask, 7], [ask + 1, 9]] if ask else []}
 
 
 def test_prints_drive_the_strategy_and_a_refused_child_is_no_order() -> None:
@@ -44,9 +45,9 @@ def test_prints_drive_the_strategy_and_a_refused_child_is_no_order() -> None:
     assert e.on_market(_book(100, 102)) and (ctx.best_bid, ctx.best_ask, ctx.ask_qty) == (100, 102, 7)
     assert not e.on_market(_book(100, 102))  # the same top: no on_book due
     bids, asks = ctx.depth(3)
-    assert bids.tolist() == [[100, 5]] and asks.tolist() == [[102, 7]]  # the top only
+    assert bids.tolist() == [[100, 5], [98, 3]] and asks.tolist() == [[102, 7], [103, 9]]
     e.on_market(_book(100, 101))
-    assert ctx.depth(3)[1].tolist() == [[101, 7]]  # the old ask level is gone
+    assert ctx.depth(3)[1].tolist() == [[101, 7], [102, 9]]  # 103 is gone, 102 is the second level now
     e.on_market(_book(100, 101, "trade", side=1, price=101, qty=4))  # pov: 50% of 4 lots -> a child of 2
     assert e.refused == 1 and ctx.orders == {}  # refused by the rate: nothing in flight
     _, path, body, headers = client.requests[0]
