@@ -28,11 +28,13 @@ whose answer was lost) is the service's duplicate, answered with the original de
 
 The run ends when the strategy says it is ``done`` (an execution algorithm: its parent is filled) and none of its
 orders works, after ``--max-seconds``, or on SIGINT / SIGTERM: then its working orders are cancelled (and their
-answers awaited) before it exits 0.
+answers awaited) before it exits 0. An error (of the strategy, or the service gone) cancels them too, then is
+raised.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import http.client
 import json
@@ -396,7 +398,6 @@ def run_live(cfg: AlgoConfig, service: str, token: str, *, run_id: str | None = 
         stopped.append(sig)
         stop.set()
 
-    before = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     prefix = eng.coid(0)[:-1]  # "<key>-<run id>-": this run's client order ids
 
     def read(name: str, path: str, connected: threading.Event) -> None:
@@ -409,64 +410,71 @@ def run_live(cfg: AlgoConfig, service: str, token: str, *, run_id: str | None = 
     status, _ = client.request("GET", "/health")
     if status != 200:
         raise ServiceError(f"service {service}: /health answered {status}")
-    ready = [threading.Event(), threading.Event()]
-    threads = [threading.Thread(target=read, args=("orders", "/orders/stream", ready[0]), daemon=True),
-               threading.Thread(target=read, args=("market", f"/market/stream?symbol={quote(cfg.symbol)}", ready[1]),
-                                daemon=True)]
-    for t in threads:
-        t.start()
-    # its order updates are read from before the first order (the stream gives those published after it opens)
-    end = time.monotonic() + client.timeout
-    while not ready[0].is_set() and time.monotonic() < end and not stop.is_set():
-        if not inbox.empty() and inbox.queue[0][0] == "error":
-            raise ServiceError(inbox.queue[0][3]["message"])
-        ready[0].wait(0.1)
-    t_start = time.monotonic()
-    out(f"hft strategy live: {spec.key} on {cfg.symbol} as {cfg.account}/{cfg.strategy_id}, run {rid}, "
-        f"service {client.host}:{client.port}")
+    before: dict[int, Any] = {}
     reason = "done"
     try:
+        ready = [threading.Event(), threading.Event()]
+        for args in (("orders", "/orders/stream", ready[0]),
+                     ("market", f"/market/stream?symbol={quote(cfg.symbol)}", ready[1])):
+            threading.Thread(target=read, args=args, daemon=True).start()
+        # its order updates are read from before the first order (the stream gives those published after it opens)
+        end = time.monotonic() + client.timeout
+        while not ready[0].wait(0.1):
+            if not inbox.empty() and inbox.queue[0][0] == "error":
+                raise ServiceError(inbox.queue[0][3]["message"])
+            if time.monotonic() > end:
+                raise ServiceError(f"service {service}: GET /orders/stream did not open in {client.timeout:g} s")
+        if threading.current_thread() is threading.main_thread():  # (signal handlers are the main thread's)
+            before = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        t_start = time.monotonic()
+        out(f"hft strategy live: {spec.key} on {cfg.symbol} as {cfg.account}/{cfg.strategy_id}, run {rid}, "
+            f"service {client.host}:{client.port}")
         with user_errors(cfg.strategy, strategy):
-            if run_id is not None and (found := eng.resume()):
-                out(f"resumed run {rid}: {found} children sent before, {eng.filled} lots filled")
-            strategy.on_start(eng.ctx)
-            timer_ns = int(getattr(strategy, "timer_ns", 0) or 0)
-            next_timer: int | None = None
-            while True:
-                if stop.is_set():
-                    reason = f"stopped by {signal.Signals(stopped[0]).name}" if stopped else "stopped"
-                    break
-                if getattr(strategy, "done", False) and not eng.live_orders:
-                    break
-                if max_seconds and time.monotonic() - t_start >= max_seconds:
-                    reason = f"--max-seconds {max_seconds:g} passed"
-                    break
-                now = time.time_ns()
-                due = min([t for t in (next_timer, eng.wakes[0][0] if eng.wakes else None) if t is not None],
-                          default=now + 200_000_000)
-                try:
-                    name, _eid, _event, data = inbox.get(timeout=max(0.0, min(due - now, 200_000_000)) / 1e9)
-                except queue.Empty:
-                    name = ""
-                if name == "error":
-                    raise ServiceError(data["message"])
-                if name == "market":
-                    if eng.on_market(data):
-                        if next_timer is None and timer_ns > 0:
-                            next_timer = time.time_ns() + timer_ns
-                        strategy.on_book(eng.ctx)
-                elif name == "orders" and str(data.get("client_order_id", "")).startswith(prefix):
-                    eng.on_report(data)
-                now = time.time_ns()
-                while eng.wakes and eng.wakes[0][0] <= now:
-                    eng.clock.pinned, _, payload = heapq.heappop(eng.wakes)
-                    strategy.on_wake(eng.ctx, payload)
-                    eng.clock.pinned = None
-                if next_timer is not None and now >= next_timer:
-                    eng.clock.pinned = next_timer + timer_ns * ((now - next_timer) // timer_ns)  # the latest tick due
-                    next_timer = eng.clock.pinned + timer_ns
-                    strategy.on_timer(eng.ctx)
-                    eng.clock.pinned = None
+            try:
+                if run_id is not None and (found := eng.resume()):
+                    out(f"resumed run {rid}: {found} children sent before, {eng.filled} lots filled")
+                strategy.on_start(eng.ctx)
+                timer_ns = int(getattr(strategy, "timer_ns", 0) or 0)
+                next_timer: int | None = None
+                while True:
+                    if stop.is_set():
+                        reason = f"stopped by {signal.Signals(stopped[0]).name}" if stopped else "stopped"
+                        break
+                    if getattr(strategy, "done", False) and not eng.live_orders:
+                        break
+                    if max_seconds and time.monotonic() - t_start >= max_seconds:
+                        reason = f"--max-seconds {max_seconds:g} passed"
+                        break
+                    now = time.time_ns()
+                    due = min([t for t in (next_timer, eng.wakes[0][0] if eng.wakes else None) if t is not None],
+                              default=now + 200_000_000)
+                    try:
+                        name, _eid, _event, data = inbox.get(timeout=max(0.0, min(due - now, 200_000_000)) / 1e9)
+                    except queue.Empty:
+                        name = ""
+                    if name == "error":
+                        raise ServiceError(data["message"])
+                    if name == "market":
+                        if eng.on_market(data):
+                            if next_timer is None and timer_ns > 0:
+                                next_timer = time.time_ns() + timer_ns
+                            strategy.on_book(eng.ctx)
+                    elif name == "orders" and str(data.get("client_order_id", "")).startswith(prefix):
+                        eng.on_report(data)
+                    now = time.time_ns()
+                    while eng.wakes and eng.wakes[0][0] <= now:
+                        eng.clock.pinned, _, payload = heapq.heappop(eng.wakes)
+                        strategy.on_wake(eng.ctx, payload)
+                        eng.clock.pinned = None
+                    if next_timer is not None and now >= next_timer:
+                        eng.clock.pinned = next_timer + timer_ns * ((now - next_timer) // timer_ns)  # the latest tick due
+                        next_timer = eng.clock.pinned + timer_ns
+                        strategy.on_timer(eng.ctx)
+                        eng.clock.pinned = None
+            except BaseException:  # an error of the strategy or the service: its working orders go first
+                with contextlib.suppress(Exception):
+                    _cancel_working(eng, inbox, prefix, wait_s=2.0)
+                raise
             cancelled = _cancel_working(eng, inbox, prefix)
     finally:
         halt.set()
