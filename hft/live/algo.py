@@ -395,8 +395,16 @@ def run_live(cfg: AlgoConfig, service: str, token: str, *, run_id: str | None = 
     stopped: list[int] = []
 
     def on_signal(sig: int, _frame: Any) -> None:
+        """The first SIGINT / SIGTERM stops the run gracefully (its working orders cancelled); the command's own
+        handler takes the signals back, as `hft gateway serve` hands them back (architecture.md, rule 12): a
+        repeat within its window is left alone, a later one exits at once."""
         stopped.append(sig)
         stop.set()
+        for s, h in before.items():
+            signal.signal(s, h)
+        graceful = getattr(before.get(sig), "graceful", None)  # `hft.core.interrupts.Interrupts`
+        if graceful is not None:
+            graceful(sig, time.monotonic())
 
     prefix = eng.coid(0)[:-1]  # "<key>-<run id>-": this run's client order ids
 
