@@ -19,11 +19,11 @@ The strategy is the replay's own class (`hft.sim.strategy_loader`: a registered 
   ``ctx.now`` is the time of the tick or wake-up (the callback runs at it or just after it): ticks missed while
   the loop was busy are one tick, the latest.
 
-Client order ids are ``<strategy key>-<run id>-<n>`` (n = 1, 2, … in the order sent; the run id defaults to the
-start time to the millisecond, ``20261129T045001123``). A runner started again with
-the same ``--run-id`` first reads back the children of that run (``GET /orders/client/{id}``, n = 1, 2, … until
-one is unknown): their fills count, the working ones are its orders again, and numbering goes on after them, so
-a restart never sends a child twice and the parent is not executed twice. A repeated request (a retry of a POST
+Client order ids are ``<strategy key>-<run id>-<n>`` (n = 1, 2, … in the order sent, replaces included; the run
+id defaults to the start time to the millisecond, ``20261129T045001123``). A runner started again with the same
+``--run-id`` first reads back the children of that run (``GET /orders/client/{id}``, n = 1, 2, … until 64 in a row
+are unknown: a child the gateway refused has no order): their fills count, the working ones are its orders again,
+and numbering goes on after them, so a restart never sends a child twice and the parent is not executed twice. A repeated request (a retry of a POST
 whose answer was lost) is the service's duplicate, answered with the original decision.
 
 The run ends when the strategy says it is ``done`` (an execution algorithm: its parent is filled) and none of its
