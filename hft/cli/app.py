@@ -37,6 +37,7 @@ from hft.cli import gateway as gateway_cmds
 from hft.cli import replay as replay_cmds
 from hft.cli import sim as sim_cmds
 from hft.cli import store as store_cmds
+from hft.cli import strategy as strategy_cmds
 from hft.cli import warmup as warmup_cmds
 from hft.core.errors import HftError
 from hft.core.interrupts import Interrupts, catch_interrupts, release
@@ -69,6 +70,7 @@ app.add_typer(data_cmds.app, name="data")
 app.add_typer(gateway_cmds.app, name="gateway")
 app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(replay_cmds.app, name="replay")
+app.add_typer(strategy_cmds.app, name="strategy")
 alpha_lifecycle_cmds.register(alpha_cmds.app)
 alpha_search_cmds.register(alpha_cmds.app)
 alpha_cmds.app.add_typer(alpha_experiments_cmds.app, name="experiments")

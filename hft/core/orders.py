@@ -357,6 +357,32 @@ ORDER_UPDATE = Record("order_update", (
 ), "an execution report applied to a live order view (order-update stream, TCP REPORT frame)")
 ORDER_UPDATE_DTYPE = ORDER_UPDATE.dtype
 
+# What the live service's venue sees of the market, as its clients see it: the market stream's event
+# (``GET /market/stream``, `hft.live.stream`). A ``book`` row: the book's top `MARKET_DEPTH` levels changed; a
+# ``trade`` row: a print (its aggressor side, price and size). Every row carries the book's top `MARKET_DEPTH` levels
+# a side after it, best first (``bid_1`` … ``bid_5``, ``ask_1`` …; a missing level: price
+# `hft.core.dtypes.NO_PRICE`, size 0).
+MARKET_BOOK = 1
+MARKET_TRADE = 2
+MARKET_KIND_NAMES: dict[int, str] = {MARKET_BOOK: "book", MARKET_TRADE: "trade"}
+MARKET_DEPTH = 5
+MARKET_UPDATE = Record("market_update", (
+    Field("seq", "i8", "count", "number in the service's market stream (from 1 in each process, in the order seen)"),
+    Field("ts", "time", "ns UTC", "when the service published it"),
+    Field("exch_ts", "time", "ns UTC", "the venue's time of the event"),
+    _SYMBOL,
+    Field("kind", "i1", "code", "book (the top levels changed) or trade (a print)", MARKET_KIND_NAMES),
+    replace(_SIDE, doc="a trade's aggressor: 1 buy, -1 sell, 0 unknown; 0 on a book row"),
+    replace(_PRICE, doc="a trade's price (ticks); 0 on a book row"),
+    replace(_QTY, doc="a trade's size (lots); 0 on a book row"),
+    *(f for k in range(1, MARKET_DEPTH + 1) for f in (
+        Field(f"bid_{k}", "i8", "ticks", f"bid level {k} after the event, best first (NO_PRICE: none)"),
+        Field(f"bid_qty_{k}", "i8", "lots", f"size at bid level {k}"),
+        Field(f"ask_{k}", "i8", "ticks", f"ask level {k} after the event, best first (NO_PRICE: none)"),
+        Field(f"ask_qty_{k}", "i8", "lots", f"size at ask level {k}"))),
+), "the market as the live service's venue sees it (market stream)")
+MARKET_UPDATE_DTYPE = MARKET_UPDATE.dtype
+
 # No idempotency key (internal commands such as the kill switch's cancels): never deduplicated.
 NO_KEY = int(np.iinfo(np.int64).min)
 

@@ -6,6 +6,8 @@ Routes (JSON bodies; prices in ticks, quantities in lots; ``Authorization: Beare
   POST /v3/orders                 volatile: answered on the in-memory decision, the WAL written behind
   GET  /orders/stream             server-sent events: the updates of the token's orders (``after=N``,
                                   ``cancel_on_disconnect=1``; hft.live.stream)
+  GET  /market/stream?symbol=Y    server-sent events: the market of Y as the venue sees it (trade prints, the
+                                  book's top levels; ``after=N``; hft.live.stream.MarketStream)
   GET  /orders/{order_id}         an order the token's accounts own
   GET  /orders/client/{client_id} the same, by client order id
   POST /orders/{order_id}/cancel  durable cancel (Idempotency-Key optional)
@@ -46,7 +48,7 @@ from hft.live import limits_admin
 from hft.live import orders as O
 from hft.live.auth import AuthError, Grant, Verifier
 from hft.live.engine import LiveGateway, Pending
-from hft.live.stream import OrderStream, StreamRefused, parse_query
+from hft.live.stream import MarketStream, OrderStream, StreamRefused, parse_market_query, parse_query
 
 log = logging.getLogger("hft.live")
 
@@ -145,7 +147,7 @@ class OrderApp:
             return
         t0 = self._perf()
         method, path = scope["method"], scope["path"]
-        if path == "/orders/stream" and method == "GET":
+        if path in ("/orders/stream", "/market/stream") and method == "GET":
             await self._stream(scope, receive, send)
             return
         try:
@@ -158,13 +160,18 @@ class OrderApp:
         await send({"type": "http.response.body", "body": body})
 
     async def _stream(self, scope: dict, receive: Any, send: Any) -> None:
-        """``GET /orders/stream`` (`hft.live.stream`): refused with a JSON answer, or streamed until the client goes
-        or the server stops."""
+        """``GET /orders/stream`` and ``GET /market/stream`` (`hft.live.stream`): refused with a JSON answer, or
+        streamed until the client goes or the server stops."""
         try:
             g = self._grant(scope)
-            after, cod = parse_query(scope["query_string"], _header(scope["headers"], b"last-event-id"),
-                                     self.live.updates.n)
-            stream = OrderStream(self.live, g, after, cod, self.verifier.connections)
+            last = _header(scope["headers"], b"last-event-id")
+            stream: OrderStream
+            if scope["path"] == "/market/stream":
+                after, symbol = parse_market_query(scope["query_string"], last, self.live.market.n)
+                stream = MarketStream(self.live, g, after, symbol, self.verifier.connections)
+            else:
+                after, cod = parse_query(scope["query_string"], last, self.live.updates.n)
+                stream = OrderStream(self.live, g, after, cod, self.verifier.connections)
         except (AuthError, O.BadInput, StreamRefused) as e:
             status, body, headers = self._refused(HttpError(e.status, e.body) if isinstance(e, StreamRefused) else e)
             self.status_counts[status] += 1

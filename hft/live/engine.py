@@ -35,6 +35,7 @@ from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
+    MARKET_UPDATE_DTYPE,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
     RISK_FLAG_BAD_REPORT,
@@ -204,6 +205,7 @@ class LiveGateway:
         self.orders = OrderViews(gw.name_tables(),  # GET /orders/{id}
                                  retention=cfg.server.order_view_retention)
         self.updates = UpdateLog()  # the order-update stream (GET /orders/stream, TCP REPORT frames)
+        self.market = UpdateLog(dtype=MARKET_UPDATE_DTYPE)  # the market stream (GET /market/stream): `on_market`
         self.ack_volatile = Log2Histogram()
         self.ack_durable = Log2Histogram()
         self.stage = {s: Log2Histogram() for s in ("decide", "wal", "dispatch")}
@@ -829,6 +831,21 @@ class LiveGateway:
         self._journal.append({"ts": now, "run_id": RUN_ID, "source": "mark", "symbol_name": symbol,
                               "price": int(price)})
         self.commit()
+
+    def on_market(self, symbol: str, rows: np.ndarray) -> None:
+        """The venue's view of the market of `symbol` (MARKET_UPDATE_DTYPE rows, `hft.core.orders.MARKET_UPDATE`;
+        their ``seq``, ``ts`` and ``symbol`` are set here): numbered and told to the market stream's clients
+        (``GET /market/stream``). Market data is not the gateway's state: not journaled, not in the snapshot; the
+        numbers start at 1 in each process."""
+        if not len(rows):
+            return
+        log_ = self.market
+        rows = rows.copy()
+        rows["seq"] = np.arange(log_.n + 1, log_.n + 1 + len(rows))
+        rows["ts"] = self.wall()
+        rows["symbol"] = self.gw.symbol_id(symbol)
+        log_.append(rows)
+        log_.publish()
 
     def on_timer(self) -> None:
         """The writer's timer (the server's ticker, every 50 ms): what falls due without an intent arriving fires

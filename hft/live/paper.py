@@ -6,7 +6,10 @@ events are applied in order as the wall clock reaches their (scaled) exchange ti
 ``start_wall + (exch_ts[i] - exch_ts[0]) / speed``. Our orders meet the book as it stands at that moment (no
 latency model: the live path has its own). Reports (ours only: the replay is exogenous) go back through the
 service's ``on_report``; trade prices mark the symbol (at most every `mark_every_ns` of wall time), which
-drives the gateway's price band, unrealised PnL and market-move trigger.
+drives the gateway's price band, unrealised PnL and market-move trigger. What the venue sees of the market goes to
+the service's market stream (``GET /market/stream``, `hft.live.engine.LiveGateway.on_market`): every trade print
+(its aggressor side, price and size) and, once per turn of the feed, the book's top `MARKET_DEPTH` levels when
+they changed (the market's book: our own orders are not in it).
 
 Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
 its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered, and
@@ -26,9 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from hft.core.dtypes import EV_EXEC, EV_TRADE
+from hft.core.dtypes import EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE, NO_PRICE
 from hft.core.errors import ConfigError
-from hft.core.orders import CMD_CANCEL, CMD_NEW, CMD_REPLACE, EXEC_REPORT_DTYPE, REPORT_EXPIRED
+from hft.core.orders import (
+    CMD_CANCEL,
+    CMD_NEW,
+    CMD_REPLACE,
+    EXEC_REPORT_DTYPE,
+    MARKET_BOOK,
+    MARKET_DEPTH,
+    MARKET_TRADE,
+    MARKET_UPDATE_DTYPE,
+    REPORT_EXPIRED,
+)
 from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand
 from hft.live.venue import VenueContext
@@ -120,26 +133,60 @@ class PaperVenue:
             self.fills += rep.kind in (2, 3)
             self.on_report(rep)
 
+    def book(self, n: int = MARKET_DEPTH) -> tuple[int, ...]:
+        """The market's book now, its best `n` levels a side: ``(bid_1, bid_qty_1, ask_1, ask_qty_1, bid_2, …)``
+        (`hft.core.orders.MARKET_UPDATE`'s layout); a missing level's price is `NO_PRICE`, its size 0."""
+        v = self.venue
+        bp, bq, ap, aq = (np.full(n, NO_PRICE, np.int64), np.zeros(n, np.int64), np.full(n, NO_PRICE, np.int64),
+                          np.zeros(n, np.int64))
+        if hasattr(v, "market_top"):  # L3: the market's book, our orders left out (LOBSTER layout: ask, size, bid, size)
+            row = v.market_top(n).reshape(n, 4)
+            ap[:], aq[:], bp[:], bq[:] = row[:, 0], row[:, 1], row[:, 2], row[:, 3]
+        else:  # L2 (`hft.sim.engine.L2MarketVenue`): its displayed book
+            from hft.book.l2 import top_n  # lazy: numba
+
+            top_n(v.v.book, bp, bq, ap, aq)
+        bp[bq <= 0], ap[aq <= 0] = NO_PRICE, NO_PRICE
+        bq[bq < 0], aq[aq < 0] = 0, 0
+        return tuple(np.stack([bp, bq, ap, aq], axis=1).ravel().tolist())
+
     async def run_feed(self, live: Any, tick_s: float = 0.001, max_batch: int = 2000) -> None:
-        """Apply the recorded events as the wall clock reaches them; mark the symbol with trade prices."""
+        """Apply the recorded events as the wall clock reaches them; mark the symbol with trade prices; publish
+        the prints and the book's top levels (`live.on_market`, when the service offers it)."""
         ev = self.events
         ts, kind, side, price, qty, oid = (ev["exch_ts"], ev["kind"], ev["side"], ev["price"], ev["qty"],
                                           ev["order_id"])
         n = len(ev)
         next_mark = marked = 0
         market = self.venue.market
+        publish = getattr(live, "on_market", None)
+        shown: tuple[int, ...] = ()  # the book last published
         while self.i < n:
             due = self._t0_exch + int((time.time_ns() - self._t0_wall) * self.speed)
             i = self.i
             stop = min(n, i + max_batch)  # bounded work per turn: the loop keeps serving requests
+            prints: list[tuple[int, int, int, int, tuple[int, ...]]] = []
             while i < stop and ts[i] <= due:
                 k = int(kind[i])
                 self.exch_now = int(ts[i])
                 self._deliver(market(self.exch_now, k, int(side[i]), int(price[i]), int(qty[i]), int(oid[i])))
                 if k == EV_EXEC or k == EV_TRADE:
                     self.last_trade = int(price[i])
+                if publish is not None and (k == EV_EXEC or k == EV_TRADE or k == EV_HIDDEN_EXEC):
+                    aggressor = int(side[i]) if k == EV_TRADE else -int(side[i])  # an L3 execution's side rests
+                    prints.append((self.exch_now, aggressor, int(price[i]), int(qty[i]), self.book()))
                 i += 1
+            applied = i > self.i
             self.i = i
+            if publish is not None and applied:
+                top = self.book()
+                rows = np.zeros(len(prints) + (top != shown), MARKET_UPDATE_DTYPE)
+                for j, (t, a, p, q, tp) in enumerate(prints):
+                    rows[j] = (0, 0, t, 0, MARKET_TRADE, a, p, q, *tp)
+                if top != shown:
+                    rows[-1] = (0, 0, self.exch_now, 0, MARKET_BOOK, 0, 0, 0, *top)
+                    shown = top
+                publish(self.symbol, rows)
             wall = time.time_ns()
             if self.last_trade != marked and wall >= next_mark:
                 live.on_mark(self.symbol, self.last_trade)

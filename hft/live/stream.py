@@ -1,4 +1,5 @@
-"""``GET /orders/stream``: the order-update stream of a token as server-sent events (`hft.live.updates`).
+"""``GET /orders/stream``: the order-update stream of a token as server-sent events (`hft.live.updates`); ``GET
+/market/stream``: the market as the service's venue sees it, the same way (`MarketStream`, below).
 
 Server-sent events because the service's HTTP front (`hft.live.http`) streams a chunked answer already and serves
 no protocol upgrade: a stream needs nothing but a long answer, any HTTP client reads it, and resuming is the
@@ -23,19 +24,34 @@ does not outlive its token: when the token is revoked (``POST /admin/tokens/revo
 (``TOKEN_EXPIRED`` for an expired token), and cancel-on-disconnect applies as on any disconnect. Refusals
 before the stream starts are JSON: 400 a malformed or unknown sequence number (past the newest), 410 one whose
 updates are no longer held (read the orders again), 401 / 403 the token.
+
+``GET /market/stream?symbol=Y`` (any valid token): the `hft.core.orders.MARKET_UPDATE` rows of symbol Y the venue's
+feed publishes (`hft.live.engine.LiveGateway.on_market`: trade prints, top-of-book changes), each an event ``book``
+or ``trade``::
+
+    id: 42
+    event: trade
+    data: {"seq": 42, "ts": ..., "exch_ts": ..., "symbol": "GOOG", "kind": "trade", "side": 1, "price": 58000,
+           "qty": 100, "bids": [[57998, 200], [57990, 100]], "asks": [[58000, 300], [58005, 400]]}
+
+``bids`` / ``asks``: the book's top `MARKET_DEPTH` levels a side after the event, best first, as (price, size). ``after=N`` resumes as above, within one run of the service (market data is not
+journaled: the numbers start at 1 in each process). 400 a symbol the gateway does not know.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 
-from hft.core.orders import ORDER_UPDATE
+from hft.core.dtypes import NO_PRICE
+from hft.core.orders import MARKET_DEPTH, MARKET_UPDATE, ORDER_UPDATE
 from hft.live import orders as O
 from hft.live.auth import Grant, OpenConnections
 from hft.live.engine import LiveGateway
+from hft.live.updates import UpdateLog
 
 HEARTBEAT_S = 15.0
 _HEAD = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
@@ -53,28 +69,45 @@ class StreamRefused(Exception):
 def parse_query(query: bytes, last_event_id: str | None, newest: int) -> tuple[int, bool]:
     """The number to resume after (`newest` when neither ``after`` nor the header gives one) and the
     cancel-on-disconnect flag of a stream's query string."""
+    args = _query(query, ("after", "cancel_on_disconnect"))
+    return _after(args, last_event_id, newest), args.get("cancel_on_disconnect", "0").lower() in _TRUE
+
+
+def parse_market_query(query: bytes, last_event_id: str | None, newest: int) -> tuple[int, str]:
+    """The number to resume after and the symbol of a market stream's query string (``symbol`` required)."""
+    args = _query(query, ("after", "symbol"))
+    if not args.get("symbol"):
+        raise O.BadInput("symbol", "expected the symbol of the market to stream (?symbol=...)")
+    return _after(args, last_event_id, newest), unquote(args["symbol"])
+
+
+def _query(query: bytes, known: tuple[str, ...]) -> dict[str, str]:
     args: dict[str, str] = {}
     for part in query.decode("latin-1").split("&"):
         if part:
             k, _, v = part.partition("=")
-            if k not in ("after", "cancel_on_disconnect"):
-                raise O.BadInput(k, "unknown query parameter: expected after, cancel_on_disconnect")
+            if k not in known:
+                raise O.BadInput(k, f"unknown query parameter: expected {', '.join(known)}")
             args[k] = v
+    return args
+
+
+def _after(args: dict[str, str], last_event_id: str | None, newest: int) -> int:
     raw = args.get("after", last_event_id)
     after = newest
     if raw is not None:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise O.BadInput("after", f"expected a sequence number (an integer >= 0), was {raw!r}")
         after = int(raw)
-    return after, args.get("cancel_on_disconnect", "0").lower() in _TRUE
+    return after
 
 
 class OrderStream:
     """One client's stream: the updates after `after` that `grant` may see, then the new ones as committed."""
 
     def __init__(self, live: LiveGateway, grant: Grant, after: int, cancel_on_disconnect: bool,
-                 connections: OpenConnections | None = None) -> None:
-        log_ = live.updates
+                 connections: OpenConnections | None = None, log_: UpdateLog | None = None) -> None:
+        log_ = live.updates if log_ is None else log_
         try:
             log_.since(after, after)  # checks the number only
         except ValueError as e:
@@ -83,6 +116,7 @@ class OrderStream:
             raise StreamRefused(410, {"error": "GONE", "field": "after", "reason": f"{e}: read the orders again "
                                       "(GET /orders/{id}) and stream from the newest number"}) from None
         self.live = live
+        self.log = log_
         self.grant = grant
         self.after = after
         self.cancel_on_disconnect = cancel_on_disconnect
@@ -129,7 +163,7 @@ class OrderStream:
                 forget()
 
     async def _run(self, receive: Any, send: Any, stopping: asyncio.Event) -> None:
-        updates = self.live.updates
+        updates = self.log
         listener = self._notified
         await receive()  # the request's (empty) body; the next message is the disconnect
         updates.listeners.append(listener)
@@ -187,3 +221,33 @@ class OrderStream:
         """The client went: with cancel-on-disconnect, cancel the token's working orders (an admin cancel)."""
         if self.cancel_on_disconnect:
             self.live.cancel_on_disconnect(self.grant.subject, self.grant.allows, "order stream")
+
+
+class MarketStream(OrderStream):
+    """One client's market stream (module docstring): the market rows of one symbol after `after`, then the new
+    ones as the venue's feed publishes them."""
+
+    def __init__(self, live: LiveGateway, grant: Grant, after: int, symbol: str,
+                 connections: OpenConnections | None = None) -> None:
+        sym = live.gw.indices("symbol").get(symbol, -1)
+        if sym < 0:
+            raise O.BadInput("symbol", f"expected a symbol of the gateway ({sorted(live.gw.indices('symbol'))}), "
+                                       f"was {symbol!r}")
+        super().__init__(live, grant, after, False, connections, live.market)
+        self.symbol, self.sym = symbol, sym
+
+    def events(self, rows: np.ndarray) -> bytes:
+        """The SSE text of the market rows `rows` of this stream's symbol."""
+        rows = rows[rows["symbol"] == self.sym]
+        if not len(rows):
+            return b""
+        kinds = MARKET_UPDATE.decode("kind", rows["kind"])
+        out = []
+        for kind, r in zip(kinds, MARKET_UPDATE.rows(rows), strict=True):
+            f = r._asdict()
+            levels = {side: [[f[f"{side}_{k}"], f[f"{side}_qty_{k}"]] for k in range(1, MARKET_DEPTH + 1)
+                             if f[f"{side}_{k}"] != NO_PRICE] for side in ("bid", "ask")}
+            body = {"seq": r.seq, "ts": r.ts, "exch_ts": r.exch_ts, "symbol": self.symbol, "kind": kind,
+                    "side": r.side, "price": r.price, "qty": r.qty, "bids": levels["bid"], "asks": levels["ask"]}
+            out.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (r.seq, kind.encode(), O.encode(body)))
+        return b"".join(out)

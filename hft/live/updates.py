@@ -26,10 +26,12 @@ CAPACITY = 1 << 16  # updates held for resuming clients (80 bytes each)
 
 class UpdateLog:
     """The numbered updates ``lo .. n`` (`n`: the last number given, 0 before any) and the listeners told of new
-    ones: ``listener(rows)`` with an ORDER_UPDATE_DTYPE array, called on the event loop after each commit."""
+    ones: ``listener(rows)`` with an array of `dtype` (ORDER_UPDATE_DTYPE; the market stream's log holds
+    MARKET_UPDATE_DTYPE rows, `hft.live.engine.LiveGateway.on_market`), called on the event loop after each
+    commit."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self.ring = np.zeros(capacity, ORDER_UPDATE_DTYPE)
+    def __init__(self, capacity: int = CAPACITY, dtype: np.dtype = ORDER_UPDATE_DTYPE) -> None:
+        self.ring = np.zeros(capacity, dtype)
         self.n = 0
         self.published = 0  # the last number given to the listeners
         self.listeners: list[Callable[[np.ndarray], None]] = []
@@ -73,7 +75,7 @@ class UpdateLog:
         return {"n": self.n, "capacity": len(self.ring), "rows": self.since(self.lo - 1)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["capacity"])  # type: ignore[misc]
+        self.__init__(state["capacity"], state["rows"].dtype)  # type: ignore[misc]
         if len(state["rows"]):
             self.append(state["rows"])
         self.n = self.published = state["n"]

@@ -30,7 +30,11 @@ compared with the gateway's after reconciliation: a difference is logged and cou
 
 Optional too: ``send_array(cmds, accounts, strategies, symbols)`` (a COMMAND_DTYPE array at once, the reports it
 caused at once returned as EXEC_REPORT_DTYPE), ``run_feed(live)`` (a coroutine the service runs: a venue's
-market data, calling ``live.on_mark(symbol, price)``), ``symbol`` (a symbol the gateway registers at start).
+market data, calling ``live.on_mark(symbol, price)``, and, to give clients the market as the venue sees it,
+``live.on_market(symbol, rows)`` with `hft.core.orders.MARKET_UPDATE` rows, the market stream ``GET
+/market/stream`` that ``hft strategy live`` reads: each trade print, and the book's top levels when they changed; the
+paper venue feeds it from its recorded day, an exchange's adapter from the exchange's market data), ``symbol`` (a
+symbol the gateway registers at start).
 
 Adapters are found by name (`venue_adapter`): the built-ins ``loopback`` (`hft.live.venues.LoopbackVenue`) and
 ``paper`` (`hft.live.paper.PaperVenue`), those an installed package registers in the entry-point group

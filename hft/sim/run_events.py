@@ -163,6 +163,23 @@ def schedule_reports(eng: RunEngine, now: int, reports: np.ndarray) -> None:
         eng._push(now + lat, PRI_LOCAL_RESP, ("rep", r))
 
 
+def order_state(orders: dict[int, OrderState], oid: int, kind: int, price: int, leaves: int) -> None:
+    """A report of order `oid` applied to the strategy's view of its orders (`Context.orders`): a finished order
+    leaves it, a working one takes its new status, price and leaves. The live runner (`hft.live.algo`) applies the
+    service's reports by this rule too."""
+    st = orders.get(oid)
+    if st is None:
+        return
+    if kind in (REPORT_FILL, REPORT_CANCELED, REPORT_EXPIRED, REPORT_REJECTED):
+        del orders[oid]
+    elif kind == REPORT_REPLACED:
+        st.price, st.leaves, st.status = price, leaves, "working"
+    elif kind in (REPORT_ACK, REPORT_CANCEL_REJECTED, REPORT_REPLACE_REJECTED):
+        st.status = "working"
+    elif kind == REPORT_PARTIAL_FILL:
+        st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
+
+
 def deliver(eng: RunEngine, rep: tuple) -> None:
     """A venue report reaches the gateway (exposure, PnL), the leg's accounting (a fill), the strategy's order
     view and its ``on_order_update``."""
@@ -186,16 +203,7 @@ def deliver(eng: RunEngine, rep: tuple) -> None:
                                leg.fees)
         leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
         eng._fill_rows.append((ts, eng.clock.now_ns(), oid, price, qty, leaves, fee, frac, side, kind, liq))
-    st = eng.live_orders.get(oid)
-    if st is not None:
-        if kind in (REPORT_FILL, REPORT_CANCELED, REPORT_EXPIRED, REPORT_REJECTED):
-            del eng.live_orders[oid]
-        elif kind == REPORT_REPLACED:
-            st.price, st.leaves, st.status = price, leaves, "working"
-        elif kind in (REPORT_ACK, REPORT_CANCEL_REJECTED, REPORT_REPLACE_REJECTED):
-            st.status = "working"
-        elif kind == REPORT_PARTIAL_FILL:
-            st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
+    order_state(eng.live_orders, oid, kind, price, leaves)
     eng.strategy.on_order_update(eng.ctx, OrderUpdate(eng.clock.now_ns(), oid, kind, price, qty, leaves, fee,
                                                       liq == 1, ts, frac))
 

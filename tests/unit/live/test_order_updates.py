@@ -3,6 +3,7 @@ refused, published after each commit, kept whole by a snapshot's pickle; the TCP
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -71,3 +72,44 @@ def test_a_report_frame_is_the_order_update_record_packed() -> None:
     got = _decode(raw[4], raw[5:])
     assert (got["type"], got["seq"], got["order_id"], got["filled"], got["kind_name"], got["status_name"]) == (
         "report", 7, 70, 5, "fill", "filled")
+
+
+def test_the_market_stream_shows_its_symbols_rows_and_the_levels_each_side_has() -> None:
+    from types import SimpleNamespace
+
+    from hft.core.dtypes import NO_PRICE
+    from hft.core.orders import MARKET_BOOK, MARKET_TRADE, MARKET_UPDATE, MARKET_UPDATE_DTYPE
+    from hft.live import orders as O
+    from hft.live.stream import MarketStream, parse_market_query
+
+    market = UpdateLog(capacity=8, dtype=MARKET_UPDATE_DTYPE)
+    live = SimpleNamespace(market=market, gw=SimpleNamespace(indices=lambda kind: {"AAPL": 0, "GOOG": 1}))
+    rows = np.zeros(3, MARKET_UPDATE_DTYPE)
+    for f in MARKET_UPDATE.names:
+        if f.startswith(("bid_", "ask_")) and "_qty_" not in f:
+            rows[f] = NO_PRICE
+    for r, (seq, ts, sym, kind, side, price, qty) in enumerate(
+            [(1, 5, 1, MARKET_TRADE, -1, 57940, 300), (2, 5, 0, MARKET_TRADE, 1, 10000, 1), (3, 6, 1, MARKET_BOOK, 0, 0, 0)]):
+        for f, v in zip(("seq", "ts", "exch_ts", "symbol", "kind", "side", "price", "qty"),
+                        (seq, ts, ts - 1, sym, kind, side, price, qty), strict=True):
+            rows[r][f] = v
+    rows[0]["bid_1"], rows[0]["bid_qty_1"], rows[0]["ask_1"], rows[0]["ask_qty_1"] = 57940, 196, 58023, 100
+    rows[2]["bid_1"], rows[2]["bid_qty_1"], rows[2]["bid_2"], rows[2]["bid_qty_2"] = 57940, 196, 57930, 50
+    market.append(rows)  # row 1 is another symbol's; row 2 has no ask
+    s = MarketStream(live, None, 0, "GOOG")  # type: ignore[arg-type]
+    text = s.events(market.since(0)).decode()
+    events = [e for e in text.split("\n\n") if e]
+    assert [e.splitlines()[:2] for e in events] == [["id: 1", "event: trade"], ["id: 3", "event: book"]]
+    last = json.loads(events[1].splitlines()[2].removeprefix("data: "))
+    assert last == {"seq": 3, "ts": 6, "exch_ts": 5, "symbol": "GOOG", "kind": "book", "side": 0, "price": 0, "qty": 0,
+                    "bids": [[57940, 196], [57930, 50]], "asks": []}
+    first = json.loads(events[0].splitlines()[2].removeprefix("data: "))
+    assert (first["side"], first["price"], first["qty"], first["bids"], first["asks"]) == (
+        -1, 57940, 300, [[57940, 196]], [[58023, 100]])
+    assert parse_market_query(b"symbol=GOOG&after=2", None, 3) == (2, "GOOG")
+    assert parse_market_query(b"symbol=GOOG", "1", 3) == (1, "GOOG")
+    for query in (b"after=1", b"symbol=GOOG&depth=5"):
+        with pytest.raises(O.BadInput):
+            parse_market_query(query, None, 3)
+    with pytest.raises(O.BadInput, match="expected a symbol of the gateway"):
+        MarketStream(live, None, 0, "MSFT")  # type: ignore[arg-type]

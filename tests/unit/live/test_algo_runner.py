@@ -1,0 +1,83 @@
+"""The live runner's engine (`hft.live.algo.LiveEngine`) without a service: the market stream's events become the
+context's book and trade prints, the order API's answers its decisions (a refusal is no order, as in a replay), the
+order stream's reports its fills and orders, and a fill read back by a resumed run is not counted twice. The runs
+against a real service: tests/service/test_strategy_live.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hft.core.orders import R_BAD_INPUT, REASON_NAMES
+from hft.live.algo import LiveEngine
+from hft.sim.strategies.pov import Pov
+
+RATE = next(k for k, v in REASON_NAMES.items() if v == "SUBMIT_RATE")
+
+
+class FakeClient:
+    """The order API's answers, in order; the requests it got."""
+
+    def __init__(self, *answers: tuple[int, dict]) -> None:
+        self.answers = list(answers)
+        self.requests: list[tuple[str, str, Any, Any]] = []
+
+    def request(self, method: str, path: str, body: Any = None, headers: Any = None) -> tuple[int, dict]:
+        self.requests.append((method, path, body, headers))
+        return self.answers.pop(0)
+
+
+def _engine(client: FakeClient) -> LiveEngine:
+    pov = Pov(side=1, qty=10, rate=0.5, min_child=1, limit_price=None, max_child=4)
+    return LiveEngine(pov, "pov", "r1", client, "ACC1", "algo1", "GOOG", out=lambda _line: None)  # type: ignore[arg-type]
+
+
+def _book(bid: int | None, ask: int | None, kind: str = "book", **kw: int) -> dict:
+    """An event of the market stream: a book of `bid` and `ask` (sizes 5 and 7) and a level behind each."""
+    return {"kind": kind, "side": kw.get("side", 0), "price": kw.get("price", 0), "qty": kw.get("qty", 0),
+            "bids": [[bid, 5], [bid - 2, 3]] if bid else [], "asks": [[ask, 7], [ask + 1, 9]] if ask else []}
+
+
+def test_prints_drive_the_strategy_and_a_refused_child_is_no_order() -> None:
+    client = FakeClient((422, {"accepted": False, "reason": "SUBMIT_RATE", "order_id": 0}),
+                        (201, {"accepted": True, "reason": "OK", "order_id": 9, "duplicate": False}))
+    e = _engine(client)
+    ctx = e.ctx
+    assert e.on_market(_book(100, 102)) and (ctx.best_bid, ctx.best_ask, ctx.ask_qty) == (100, 102, 7)
+    assert not e.on_market(_book(100, 102))  # the same top: no on_book due
+    bids, asks = ctx.depth(3)
+    assert bids.tolist() == [[100, 5], [98, 3]] and asks.tolist() == [[102, 7], [103, 9]]
+    e.on_market(_book(100, 101))
+    assert ctx.depth(3)[1].tolist() == [[101, 7], [102, 9]]  # 103 is gone, 102 is the second level now
+    e.on_market(_book(100, 101, "trade", side=1, price=101, qty=4))  # pov: 50% of 4 lots -> a child of 2
+    assert e.refused == 1 and ctx.orders == {}  # refused by the rate: nothing in flight
+    _, path, body, headers = client.requests[0]
+    assert (path, body["client_order_id"], headers["Idempotency-Key"]) == ("/orders", "pov-r1-1", "pov-r1-1")
+    assert (body["side"], body["price"], body["qty"], body["tif"]) == ("buy", 101, 2, "ioc")
+    e.on_market(_book(100, 101, "trade", side=1, price=101, qty=2))  # 50% of 6 = 3: the refused 2 caught up
+    assert client.requests[1][2]["qty"] == 3 and client.requests[1][2]["client_order_id"] == "pov-r1-2"
+    assert list(ctx.orders) == [9] and ctx.orders[9].status == "pending_new"
+    e.on_report({"order_id": 9, "kind": "partial_fill", "price": 101, "qty": 1, "leaves": 2, "filled": 1, "ts": 5})
+    e.on_report({"order_id": 9, "kind": "expired", "price": 0, "qty": 0, "leaves": 0, "filled": 1, "ts": 6})
+    assert ctx.orders == {} and ctx.position == 1 and ctx.cash == -101 and e.strategy.filled == 1
+    assert [(f.order_id, f.price, f.qty, f.side) for f in ctx.fills] == [(9, 101, 1, 1)]
+    d = e._decision(400, {"error": "BAD_INPUT", "field": "qty"}, "c")
+    assert (d.accepted, d.reason) == (False, R_BAD_INPUT)
+    assert e._decision(422, {"accepted": False, "reason": "SUBMIT_RATE", "order_id": 0}, "c").reason == RATE
+
+
+def test_a_fill_read_back_by_a_resumed_run_counts_once() -> None:
+    views = {"pov-r1-1": {"order_id": 4, "side": "buy", "status": "partially_filled", "price": 101, "qty": 4,
+                          "leaves": 1, "filled": 3, "fills": [{"price": 101, "qty": 3, "ts": 1}]}}
+
+    class Views(FakeClient):
+        def request(self, method: str, path: str, body: Any = None, headers: Any = None) -> tuple[int, dict]:
+            v = views.get(path.rsplit("/", 1)[1])
+            return (200, v) if v else (404, {})
+
+    e = _engine(Views())
+    assert e.resume(misses=3) == 1 and e.sent == 1 and e.strategy.filled == 3 and list(e.ctx.orders) == [4]
+    # the stream opened before the orders were read: the same fill again, then a new one, then the end
+    e.on_report({"order_id": 4, "kind": "partial_fill", "price": 101, "qty": 3, "leaves": 1, "filled": 3, "ts": 1})
+    assert e.strategy.filled == 3 and e.ctx.position == 3
+    e.on_report({"order_id": 4, "kind": "fill", "price": 101, "qty": 1, "leaves": 0, "filled": 4, "ts": 2})
+    assert e.strategy.filled == 4 and e.ctx.position == 4 and e.ctx.orders == {}
