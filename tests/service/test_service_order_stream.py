@@ -32,12 +32,12 @@ def srv(server_factory):
 
 
 class Stream:
-    """An SSE client of ``GET /orders/stream`` (http.client decodes the chunks)."""
+    """An SSE client of ``GET /orders/stream`` (or of `path`: ``/market/stream``; http.client decodes the chunks)."""
 
-    def __init__(self, srv, tok: str = ANY, query: str = "", headers: dict[str, str] | None = None) -> None:
+    def __init__(self, srv, tok: str = ANY, query: str = "", headers: dict[str, str] | None = None,
+                 path: str = "/orders/stream") -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-        self.conn.request("GET", "/orders/stream" + query, headers={"Authorization": f"Bearer {tok}",
-                                                                    **(headers or {})})
+        self.conn.request("GET", path + query, headers={"Authorization": f"Bearer {tok}", **(headers or {})})
         self.r = self.conn.getresponse()
 
     def events(self, n: int) -> list[dict]:
@@ -281,6 +281,7 @@ def test_a_revoked_token_s_open_stream_and_tcp_connection_end_at_once_and_cancel
     trader = mint(SECRET, "trader", ["ACC1"], ["*"], 3600, jti="trader-1")
     other = mint(SECRET, "other", ["ACC2"], ["*"], 3600, jti="other-1")
     s = Stream(srv, trader, "?cancel_on_disconnect=1")
+    market = Stream(srv, trader, "?symbol=AAPL", path="/market/stream")
     keep = Stream(srv, other)
     tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), trader)  # reports on, no cancel-on-disconnect of its own
     mine = tcp.order("rv-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["order_id"]
@@ -290,11 +291,12 @@ def test_a_revoked_token_s_open_stream_and_tcp_connection_end_at_once_and_cancel
 
     code, body = srv.request("POST", "/admin/tokens/revoke", {"jti": "trader-1", "reason": "leaked"},
                              token=token(admin=True))
-    assert code == 200 and body["connections_closed"] == 2, body
-    # the stream: a last event saying why, then the end of the body (not a cut connection)
-    assert s.until_end() == [{"id": None, "event": "error", "error": "TOKEN_REVOKED",
-                              "reason": "token revoked (jti 'trader-1')"}]
-    s.close()
+    assert code == 200 and body["connections_closed"] == 3, body
+    # each stream (orders, market): a last event saying why, then the end of the body (not a cut connection)
+    for st in (s, market):
+        assert st.until_end() == [{"id": None, "event": "error", "error": "TOKEN_REVOKED",
+                                   "reason": "token revoked (jti 'trader-1')"}]
+        st.close()
     # the TCP connection: an ERROR frame naming the reason without sending anything, then closed
     ans = tcp.recv()
     assert (ans["type"], ans["corr"], ans["status"], ans["error"]) == ("error", 0, 401, "TOKEN_REVOKED"), ans
