@@ -144,7 +144,9 @@ from hft.gateway.kernels.layout import (
     L_BAND_BPS,
     L_CANCEL_COUNT,
     L_CANCEL_WINDOW,
+    L_CASH,
     L_DAILY_LOSS,
+    L_MARGIN_RATE,
     L_MAX_LONG,
     L_MAX_NOTIONAL,
     L_MAX_ORDER_NOTIONAL,
@@ -268,7 +270,7 @@ from hft.gateway.kernels.reports import (
     mark,
     roll_day,
 )
-from hft.gateway.kernels.risk import submit_buckets
+from hft.gateway.kernels.risk import margin_state, submit_buckets
 
 # --- the in-kernel API
 # Stable names for numba callers that drive the gateway from inside their own kernels (the simulator's engine
