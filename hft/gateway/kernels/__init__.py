@@ -46,7 +46,8 @@ Pipeline inside `process_one` / `process_batch` (one intent):
   2. policy: the mode is an argument; cancels always pass; CANCEL_ONLY / REJECT_ALL refuse the rest.
   2b. decoding: registry indices, kind, side, qty / price sign, order type and TIF support.
   3. exposure: find or create the (account, strategy, symbol) slot (evict zero-balance slots at capacity,
-     else EXPOSURE_CARDINALITY), check net position / notional *including working orders*, reserve.
+     else EXPOSURE_CARDINALITY), check net position / long / short / notional *including working orders* and the
+     account's buying power (`risk._buying_power`: only with cash set), reserve.
   4. risk: tick / lot multiples, min / max qty, price band, order notional, daily loss, rate limits,
      repeated-order throttle, self-match. A rejection here releases the step-3 reservation explicitly.
   5. order table entry (the command itself is materialised by the service / batch kernel).
