@@ -30,7 +30,13 @@ from hft.gateway.kernels.layout import (
     N_TABLES,
     S_SUB2_TS,
     T_ACCT,
+    T_LIM_ACCT,
+    T_LIM_DEF,
+    T_LIM_STRAT,
+    T_LIM_SYM,
     T_STRAT,
+    UNLIMITED,
+    UNSET,
     VERSION,
 )
 
@@ -61,15 +67,16 @@ def _shapes(arena: np.ndarray) -> list[tuple[int, int, int]] | None:
     return out
 
 
-def _widen(old: np.ndarray, version: int, columns: Mapping[int, int],
+def _widen(old: np.ndarray, version: int, columns: Mapping[int, tuple[int, int]],
            defaults: Mapping[int, Mapping[int, int]]) -> np.ndarray | None:
-    """A `version` arena of `old`: table ``t`` of `columns` widened to ``columns[t]`` columns (its old columns
-    first, the new ones 0 unless `defaults` give ``{t: {column: value}}``), every other table copied whole; tables
-    laid out as `hft.gateway.kernels.layout.new_arena` lays them (64-byte aligned, in table order)."""
+    """A `version` arena of `old`: table ``t`` of `columns` widened to ``columns[t] = (width, fill)`` (its old
+    columns first, the new ones `fill`, then the single columns `defaults` give as ``{t: {column: value}}``),
+    every other table copied whole; tables laid out as `hft.gateway.kernels.layout.new_arena` lays them (64-byte
+    aligned, in table order)."""
     shapes = _shapes(old)
     if shapes is None:
         return None
-    new_shapes = [(r, max(c, columns.get(t, c))) for t, (_, r, c) in enumerate(shapes)]
+    new_shapes = [(r, max(c, columns.get(t, (c, 0))[0])) for t, (_, r, c) in enumerate(shapes)]
     total = HEADER
     offs = []
     for r, c in new_shapes:
@@ -83,6 +90,7 @@ def _widen(old: np.ndarray, version: int, columns: Mapping[int, int],
         new[H_BASE + 3 * t: H_BASE + 3 * t + 3] = (o2, r, c2)
         dst = new[o2:o2 + r * c2].reshape((r, c2))
         dst[:, :c] = old[o:o + r * c].reshape((r, c))
+        dst[:, c:] = columns.get(t, (c2, 0))[1]
         for col, v in defaults.get(t, {}).items():
             dst[:, col] = v
     return new
@@ -91,11 +99,13 @@ def _widen(old: np.ndarray, version: int, columns: Mapping[int, int],
 @_step(2)
 def _v2_to_v3(old: np.ndarray) -> np.ndarray | None:
     """Version 3 holds the submit rate's second window: strategy rows 8 -> 12 columns (the second bucket,
-    S_SUB2_TOK / S_SUB2_TS) and account rows 4 -> 8 (the account's own two buckets, A_SUB_* / A_SUB2_*). The new
-    buckets were never used (their time I64_MIN: full at their first use, as in a new arena). The limit rows keep
-    their width; their second-window fields read as before: unset at a level (-1: inherit), unlimited in the
-    defaults (no second window), so a v2 state limits exactly as it did."""
-    return _widen(old, 3, {T_STRAT: 12, T_ACCT: 8},
+    S_SUB2_TOK / S_SUB2_TS), account rows 4 -> 8 (the account's own two buckets, A_SUB_* / A_SUB2_*), limit rows
+    16 -> 24 fields (the second window's count and length among them). The new buckets were never used (their
+    time I64_MIN: full at their first use, as in a new arena); the new limit fields are unset at every level (-1:
+    inherit) and unlimited in the defaults, as `new_arena` leaves them: no second window, no limit the v2 state did
+    not have (a cash of UNLIMITED: no buying-power check; a margin rate of UNLIMITED reads as 1.0)."""
+    return _widen(old, 3, {T_STRAT: (12, 0), T_ACCT: (8, 0), T_LIM_DEF: (24, UNLIMITED), T_LIM_ACCT: (24, UNSET),
+                           T_LIM_STRAT: (24, UNSET), T_LIM_SYM: (24, UNSET)},
                   {T_STRAT: {S_SUB2_TS: I64_MIN}, T_ACCT: {A_SUB_TS: I64_MIN, A_SUB2_TS: I64_MIN}})
 
 

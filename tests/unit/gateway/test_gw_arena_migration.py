@@ -17,27 +17,34 @@ CAPS = {"max_accounts": 3, "max_strategies": 5, "max_symbols": 4, "exposure_slot
         "dedup_capacity": 64}
 
 
-def _old_layout(tmp_path: Path, rev: str):
-    """`hft.gateway.kernels.layout` as commit `rev` had it (``git show``), imported under another name."""
+def _module(tmp_path: Path, rev: str, path: str, name: str, src_edit=lambda s: s):
+    """File `path` as commit `rev` had it (``git show``), imported as module `name`."""
     root = Path(__file__).resolve().parents[3]
     try:
-        src = subprocess.run(["git", "-C", str(root), "show", f"{rev}:hft/gateway/kernels/layout.py"],
-                             capture_output=True, check=True, text=True).stdout
+        src = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{path}"], capture_output=True, check=True,
+                             text=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"commit {rev} not available: {exc}")
-    p = tmp_path / f"layout_{rev}.py"
-    p.write_text(src)
-    spec = importlib.util.spec_from_file_location(f"_layout_{rev}", p)
+    p = tmp_path / f"{name}.py"
+    p.write_text(src_edit(src))
+    spec = importlib.util.spec_from_file_location(name, p)
     mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def _old_layout(tmp_path: Path, rev: str):
+    """`hft.gateway.kernels.layout` as commit `rev` had it, with that commit's limit table (its row width)."""
+    lim = _module(tmp_path, rev, "hft/gateway/limits.py", f"_limits_{rev}")
+    return _module(tmp_path, rev, "hft/gateway/kernels/layout.py", f"_layout_{rev}",
+                   lambda s: s.replace("from hft.gateway.limits import", f"from {lim.__name__} import"))
 
 
 def test_a_v2_arena_made_by_the_old_code_becomes_a_current_one_with_every_word_kept(tmp_path):
     """A version 2 arena from the old `new_arena`, with values in every table the migration touches or copies."""
     old = _old_layout(tmp_path, ARENA_V2_REV)
-    assert old.VERSION == 2 and old.N_S == 8 and old.N_A == 4
+    assert old.VERSION == 2 and old.N_S == 8 and old.N_A == 4 and old.N_LIM == 16
     buf = old.new_arena(**CAPS)
     v = old.views(buf)
     rng = np.random.default_rng(7)
@@ -48,10 +55,12 @@ def test_a_v2_arena_made_by_the_old_code_becomes_a_current_one_with_every_word_k
     assert new is not None and K.same_layout(new, K.new_arena(**CAPS))
     n = K.views(new)
     assert int(new[K.H_VERSION]) == K.VERSION and n.ctr[K.K_NEXT_OID] == 4242
-    for name in ("cfg", "ctr", "reasons", "lim_def", "lim_acct", "lim_strat", "lim_sym", "sym", "slot", "smap",
-                 "free", "ord", "dde", "ddx", "rc"):
+    for name in ("cfg", "ctr", "reasons", "sym", "slot", "smap", "free", "ord", "dde", "ddx", "rc"):
         assert np.array_equal(getattr(n, name), getattr(v, name)), name
     assert np.array_equal(n.strat[:, :8], v.strat) and np.array_equal(n.acct[:, :4], v.acct)
+    assert np.array_equal(n.lim_def[:16], v.lim_def) and (n.lim_def[16:] == K.UNLIMITED).all()
+    for name in ("lim_acct", "lim_strat", "lim_sym"):  # the new limit fields unset (inherit) at every level
+        assert np.array_equal(getattr(n, name)[:, :16], getattr(v, name)) and (getattr(n, name)[:, 16:] == -1).all()
     # the new buckets: never used (full at their first use), as a new arena's
     assert (n.strat[:, K.S_SUB2_TS] == K.I64_MIN).all() and (n.strat[:, K.S_SUB2_TOK] == 0).all()
     assert (n.acct[:, K.A_SUB_TS] == K.I64_MIN).all() and (n.acct[:, K.A_SUB2_TS] == K.I64_MIN).all()
