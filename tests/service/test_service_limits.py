@@ -197,10 +197,14 @@ def _ioc(srv, coid: str, side: str, qty: int) -> None:
     raise AssertionError(f"{coid} not filled: {v}")
 
 
-def test_buying_power_refuses_with_its_reason_until_a_fill_or_an_admin_raise_of_cash(server_factory):
+def test_buying_power_refuses_with_its_reason_until_a_fill_or_an_admin_raise_of_cash(server_factory, tmp_path):
     """ACC1 gets 100,000 money units of cash (margin rate 1.0, the default) over the admin route; every price here
-    is 10,000, so whatever the mark, a lot needs 10,000 (docs/gateway.md, "Buying power")."""
-    srv = server_factory().start()
+    is 10,000, so whatever the mark, a lot needs 10,000 (docs/gateway.md, "Buying power"). Then a SIGHUP reload
+    of the file sets a symbol's margin rate and the account's cash."""
+    cfg = tmp_path / "gateway.yaml"
+    text = CONFIG.read_text()
+    cfg.write_text(text)
+    srv = server_factory(config=cfg).start()
     code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {"cash": 100_000}},
                           ADMIN)
     assert code == 200 and [(c["path"], c["after"]) for c in d["changes"]] == [("accounts.ACC1.cash", 100_000)], d
@@ -222,4 +226,13 @@ def test_buying_power_refuses_with_its_reason_until_a_fill_or_an_admin_raise_of_
     assert code == 200 and d["changes"][0]["before"] == 100_000, d
     assert _post(srv, "g4b", 5)[0] == 201
     assert srv.metrics()['gateway_margin_required{account="ACC1"}'] == 110_000
+    # the file: AAPL at a 50 % margin rate, ACC1 with 60,000 of cash: 11 lots need 55,000, one more 60,000
+    cfg.write_text(text.replace("  ACC1: {}", "  ACC1: {cash: 60000}").replace(
+        "AAPL: {tick_multiple: 5}", "AAPL: {tick_multiple: 5, margin_rate: '50%'}"))
+    srv.proc.send_signal(signal.SIGHUP)
+    _wait_log(srv, "limit symbols.AAPL.margin_rate: inherit -> 0.5 by SIGHUP")
+    _wait_log(srv, "limit accounts.ACC1.cash: 200000 -> 60000 by SIGHUP")
+    assert _post(srv, "g5", 1)[0] == 201
+    code, d = _post(srv, "g6", 1)
+    assert code == 422 and d["reason"] == "BUYING_POWER", d  # 13 lots x 5,000 = 65,000 > 60,000
     srv.stop()
