@@ -108,7 +108,7 @@ def check_config(
             elif lim.name == "submit_rate":  # a budget per strategy and per account too
                 cols += ["submit_rate", "submit_rate_account"]
                 heads += [lim.title, f"{lim.title}/acct"]
-            elif lim.scope == "order" or lim.kind == "rate":
+            elif lim.scope in ("order", "account", "margin") or lim.kind == "rate":  # cash, margin rate too
                 cols.append(lim.name)
                 heads.append(lim.title)
         keys = ("account", "strategy", "symbol")

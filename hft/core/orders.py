@@ -154,6 +154,7 @@ R_EXPOSURE_CARDINALITY = 32  # ExposureLimitError: no room for another (account,
 R_SYMBOL_CAPACITY = 33  # an unlisted symbol (allow_unlisted_symbols) with the registry full (capacity.max_symbols)
 R_LONG_LIMIT = 34  # a buy whose worst-case long (position + working buys + it) exceeds max_long
 R_SHORT_LIMIT = 35  # a sell whose worst-case short (working sells + it - position) exceeds max_short
+R_BUYING_POWER = 36  # the account's required margin with the order would exceed its cash + realised PnL
 # risk (step 4)
 R_OFF_TICK = 40
 R_OFF_LOT = 41
@@ -208,6 +209,7 @@ REASON_NAMES: dict[int, str] = {
     R_SYMBOL_CAPACITY: "SYMBOL_CAPACITY",
     R_LONG_LIMIT: "LONG_LIMIT",
     R_SHORT_LIMIT: "SHORT_LIMIT",
+    R_BUYING_POWER: "BUYING_POWER",
     R_OFF_TICK: "OFF_TICK",
     R_OFF_LOT: "OFF_LOT",
     R_QTY_BELOW_MIN: "QTY_BELOW_MIN",

@@ -35,16 +35,17 @@ from hft.core.errors import ConfigError
 from hft.core.instrument import base_unit
 from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
 from hft.core.units import amount_in_units, lot_in_units, parse_amount, parse_quantity, quantity_in_lots
-from hft.gateway.limits import LIMITS, Limit, names_in_scope
+from hft.gateway.limits import LIMITS, PPM, Limit, names_in_scope
 
 UNLIMITED = (1 << 63) - 1
 
 # which limits each level takes: the scopes of the one limit table (hft/gateway/limits.py)
 ORDER_LIMITS = names_in_scope("order")
 _FLOORS = {lim.name: lim.floor for lim in LIMITS}  # a minimum's tightest is its largest value
-STRATEGY_SCOPES = ("order", "strategy", "loss", "budget")  # defaults and strategies
-ACCOUNT_SCOPES = ("order", "loss", "budget")
-SYMBOL_SCOPES = ("order",)
+STRATEGY_SCOPES = ("order", "strategy", "loss", "budget")  # strategies
+DEFAULT_SCOPES = (*STRATEGY_SCOPES, "account", "margin")  # limits.defaults: every level's, cash and margin rate too
+ACCOUNT_SCOPES = ("order", "loss", "budget", "account")
+SYMBOL_SCOPES = ("order", "margin")
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,21 @@ class LimitSet:
     cancel_rate: Rates | None = None
     max_repeats: int | None = None
     repeat_window_ns: int | None = None
+    cash: int | None = None  # money units an account may commit (buying power; None: no margin check)
+    margin_rate: int | None = None  # millionths (PPM) of a position's value held as margin; default 1.0
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for lim in LIMITS:
-            v = getattr(self, lim.name)
-            if v is None:
-                continue
-            if lim.kind == "rate":
-                out[lim.name] = rate_value(v)
-            else:
-                out[lim.name] = None if v == UNLIMITED else v
-        return out
+        return {lim.name: table_value(lim, v) for lim in LIMITS if (v := getattr(self, lim.name)) is not None}
+
+
+def table_value(lim: Limit, v: Any) -> Any:
+    """A `LimitSet` field's value as `limit_tables` shows it: None for unlimited, a rate's `rate_value`, a
+    fraction as a float (whose shortest repr is its exact millionths: 0.2, 0.125)."""
+    if lim.kind == "rate":
+        return rate_value(v)
+    if lim.kind == "fraction":
+        return v / PPM
+    return None if v == UNLIMITED else v
 
 
 # the table and the dataclass name the same limits (a limit added to one only fails here, at import)
@@ -384,6 +388,34 @@ def _one_rate(r: Section) -> Rate:
     return Rate(count, window)
 
 
+def fraction_ppm(v: Any) -> int | None:
+    """A fraction from 0 to 1 (``0.2``, ``"0.2"``, ``"20%"``) in exact millionths (`PPM`), else None (another
+    type, out of range, or finer than a millionth)."""
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        return None
+    text = str(v).strip()
+    pct = text.endswith("%")
+    try:
+        d = Decimal(text.removesuffix("%").strip()) / (100 if pct else 1) * PPM
+    except ArithmeticError:
+        return None
+    if not d.is_finite() or d != d.to_integral_value() or not 0 <= d <= PPM:
+        return None
+    return int(d)
+
+
+def _fraction(sec: Section, lim: Limit) -> int | None:
+    """A ``fraction`` limit: None when absent (inherit), else exact millionths (`fraction_ppm`); ``null`` or
+    anything else is a one-line `ConfigError` naming the key."""
+    v = sec.raw(lim.key, None)  # read even when absent: a known key (for the unknown-key message)
+    if not sec.has(lim.key):
+        return None
+    n = fraction_ppm(v)
+    if n is None:
+        sec.fail(sec.key(lim.key), "a fraction from 0 to 1 in whole millionths, like 0.2 or '20%'", v)
+    return n
+
+
 def _limits(sec: Section, scopes: tuple[str, ...], units: SymbolUnits | str | None = None) -> LimitSet:
     """The limits of `scopes` a level sets (the table's parsers by kind); a key of another scope is unknown.
     `units`: the level's symbol units (`_limit_value`)."""
@@ -393,6 +425,8 @@ def _limits(sec: Section, scopes: tuple[str, ...], units: SymbolUnits | str | No
             continue
         if lim.kind == "rate":
             kw[lim.name] = _rate(sec, lim)
+        elif lim.kind == "fraction":
+            kw[lim.name] = _fraction(sec, lim)
         elif lim.kind == "duration":
             # absent: raw's None, the key read all the same (a known key for the unknown-key message)
             kw[lim.name] = sec.duration_ns(lim.key) if sec.has(lim.key) else sec.raw(lim.key, None)
@@ -405,7 +439,7 @@ def check_limit_defaults(sec: Section) -> LimitSet:
     """`sec` read as a ``limits.defaults`` level, strictly (a simulator's ``limits:`` section is one): errors
     name `sec`'s own file and key path. A limit in instrument units or currency is checked for its form (and left
     unset in the result): the instrument converts it when it is known (`limits_in_units`)."""
-    out = _limits(sec, STRATEGY_SCOPES, FORM_ONLY)
+    out = _limits(sec, DEFAULT_SCOPES, FORM_ONLY)
     sec.done()
     _min_within_max(sec, out.min_qty, out.max_order_qty)
     return out
@@ -574,7 +608,7 @@ def parse_config(data: Mapping[str, Any], file: str | Path | None = None) -> Gat
 
     lim = _opt_section(root, "limits")
     defaults_s = _opt_section(lim, "defaults")
-    defaults = _limits(defaults_s, STRATEGY_SCOPES, shared)
+    defaults = _limits(defaults_s, DEFAULT_SCOPES, shared)
     defaults_s.done()
     if defaults.min_qty is None:
         defaults = replace(defaults, min_qty=1)
@@ -903,6 +937,11 @@ def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | No
         out[name] = None if r is None else rate_value(r)
     ar = acc.submit_rate if acc is not None else None
     out["submit_rate_account"] = None if ar is None else rate_value(ar)
+    cash = acc.cash if acc is not None and acc.cash is not None else cfg.defaults.cash
+    out["cash"] = None if cash is None or cash == UNLIMITED else cash  # None: no buying-power check
+    sym = cfg.symbols.get(symbol) if symbol else None
+    rate = sym.limits.margin_rate if sym is not None and sym.limits.margin_rate is not None else cfg.defaults.margin_rate
+    out["margin_rate"] = (PPM if rate is None else rate) / PPM  # a symbol's, else the default's, else 1.0
     mr = pick("max_repeats")
     out["max_repeats"] = None if mr is None or mr == UNLIMITED else mr
     out["repeat_window_ns"] = pick("repeat_window_ns")
@@ -914,7 +953,7 @@ def effective_limits(cfg: GatewayConfig, account: str | None, strategy: str | No
 LEVELS = ("defaults", "accounts", "strategies", "symbols")
 #: a limit not set at a level (it inherits), in `limit_tables` / `diff_limits` (None there is "unlimited")
 INHERIT = "inherit"
-_LEVEL_SCOPES = {"defaults": STRATEGY_SCOPES, "accounts": ACCOUNT_SCOPES, "strategies": STRATEGY_SCOPES,
+_LEVEL_SCOPES = {"defaults": DEFAULT_SCOPES, "accounts": ACCOUNT_SCOPES, "strategies": STRATEGY_SCOPES,
                  "symbols": SYMBOL_SCOPES}
 
 
@@ -971,6 +1010,11 @@ def _field_value(lim: Limit, v: Any) -> Any:
     """A `limit_tables` value back to its `LimitSet` field (`INHERIT` → None, None → unlimited)."""
     if v == INHERIT:
         return None
+    if lim.kind == "fraction":
+        n = fraction_ppm(v)
+        if n is None:
+            raise ConfigError(f"key '{lim.key}': expected a fraction from 0 to 1, was {v!r}", key=lim.key)
+        return n
     if lim.kind == "rate":
         if v is None:
             return Rate(UNLIMITED, 1)
@@ -1024,12 +1068,9 @@ def parse_limit_update(cfg: GatewayConfig, level: str, name: str, data: Any,
     old = sets[level][name]
     _min_within_max(sec, old.min_qty if given.min_qty is None else given.min_qty,
                     old.max_order_qty if given.max_order_qty is None else given.max_order_qty)
-    changes = [{"level": level, "name": name, "key": lim.name, "after": v}
-               for lim in LIMITS if (v := getattr(given, lim.name)) is not None]
     # the parsed values as `limit_tables` values (None: unlimited), applied like any change
-    for c in changes:
-        v = c["after"]
-        c["after"] = rate_value(v) if isinstance(v, Rate | tuple) else (None if v == UNLIMITED else v)
+    changes = [{"level": level, "name": name, "key": lim.name, "after": table_value(lim, v)}
+               for lim in LIMITS if (v := getattr(given, lim.name)) is not None]
     return replace(apply_limit_changes(replace(cfg, source=file), changes), source=cfg.source)
 
 

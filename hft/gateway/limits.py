@@ -11,14 +11,15 @@ and its check in the risk kernel (`hft.gateway.kernels.risk`) with its own reaso
 Scopes: ``order`` limits may be set at every level (defaults, accounts, strategies, symbols; the tightest
 applies), ``strategy`` ones in the defaults and per strategy, ``loss`` (the daily loss) and ``budget`` (the
 submit rate) in the defaults, per strategy and per account (each level is its own budget: a strategy's, else the
-default, and the account's own, both apply).
+default, and the account's own, both apply), ``account`` (``cash``: the buying power) per account only, and
+``margin`` (``margin_rate``) in the defaults and per symbol (a symbol's, else the default).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FIELD", "LIMITS", "N_LIMIT_FIELDS", "Limit", "names_in_scope"]
+__all__ = ["FIELD", "LIMITS", "N_LIMIT_FIELDS", "PPM", "Limit", "names_in_scope"]
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,11 @@ class Limit:
     Attributes:
         name: the `LimitSet` field (and the key in ``effective_limits``).
         key: the config key (``repeat_window`` is given as a duration, stored as ``repeat_window_ns``).
-        kind: ``int`` (a non-negative integer, ``null`` = unlimited), ``rate`` (``{count, per}``, or a list of
+        kind: ``int`` (a non-negative integer, ``null`` = unlimited), ``fraction`` (a number from 0 to 1 such as
+            ``0.2`` or ``"20%"``, stored exactly in millionths: `PPM`; no ``null``), ``rate`` (``{count, per}``, or a list of
             up to `windows` of them enforced together, ``null`` = unlimited) or ``duration`` (a duration string,
             stored in ns).
-        scope: ``order``, ``strategy``, ``loss`` or ``budget`` (module docstring).
+        scope: ``order``, ``strategy``, ``loss``, ``budget``, ``account`` or ``margin`` (module docstring).
         fields: the arena limit-row fields it fills (a rate: count, window of each of its windows).
         title: its column title in ``hft gateway check-config``.
         floor: a minimum (``min_qty``): of the values set at several levels the largest is the tightest
@@ -75,7 +77,12 @@ LIMITS: tuple[Limit, ...] = (
     Limit("cancel_rate", "cancel_rate", "rate", "strategy", (9, 10), "cancels"),
     Limit("max_repeats", "max_repeats", "int", "strategy", (11,), "repeats"),
     Limit("repeat_window_ns", "repeat_window", "duration", "strategy", (12,), "repeat window"),
+    Limit("cash", "cash", "int", "account", (17,), "cash", unit="money"),
+    Limit("margin_rate", "margin_rate", "fraction", "margin", (18,), "margin rate"),
 )
+
+#: a ``fraction`` limit's unit: millionths (``margin_rate: 0.2`` is 200,000 in the arena; 1.0 is PPM)
+PPM = 1_000_000
 
 #: limit name (a rate: ``<name>.count`` / ``<name>.window``, its second window ``<name>.count2`` /
 #: ``<name>.window2``) → its field in an arena limit row

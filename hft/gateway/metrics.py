@@ -287,6 +287,7 @@ def _book(svc: GatewayService) -> Iterator[Any]:
                 fam.add_metric([name], v)
         yield fam
     yield from _long_short(svc, accts, strats, syms)
+    yield from _buying_power(svc, accts)
     yield from _submit_rates(svc, accts, strats)
 
 
@@ -303,6 +304,28 @@ def _long_short(svc: GatewayService, accts: list, strats: list, syms: list) -> I
             if lim[f"max_{side}"] is not None:
                 fam.add_metric(list(e), lim[f"max_{side}"])
         yield fam
+
+
+def _buying_power(svc: GatewayService, accts: list) -> Iterator[Any]:
+    """Each account with cash set: its cash and the margin its positions and working orders need, as the risk
+    core's buying-power check computes it (`kernels.margin_state`, read only; no series while it cannot be
+    computed: a symbol with exposure and no mark)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    out = np.zeros((max(len(accts), 1), 3), dtype=np.int64)
+    n = K.margin_state(svc.arena, out)
+    cash = GaugeMetricFamily("gateway_cash_limit", f"cash per account: its buying power before realised PnL "
+                             f"({_MONEY})", labels=["account"])
+    need = GaugeMetricFamily("gateway_margin_required", "margin per account its positions and working orders "
+                             "need (margin_rate x value of the worse side per symbol, at the mark, rounded up), "
+                             "checked against cash + realised PnL", labels=["account"])
+    for a, (c, required, ok) in enumerate(out[:n].tolist()):
+        if c >= 0:
+            cash.add_metric([accts[a]], c)
+            if ok:
+                need.add_metric([accts[a]], required)
+    yield cash
+    yield need
 
 
 def _submit_rates(svc: GatewayService, accts: list, strats: list) -> Iterator[Any]:

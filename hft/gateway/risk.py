@@ -24,7 +24,7 @@ from hft.core.errors import GatewayError
 from hft.core.orders import ORDER_LIMIT, R_BAD_INPUT, REASON_NAMES, TIF_GTC
 from hft.gateway import kernels as K
 from hft.gateway.config import UNLIMITED, LimitSet, Rate, rate_windows
-from hft.gateway.limits import LIMITS
+from hft.gateway.limits import LIMITS, PPM
 
 
 def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = False) -> None:
@@ -50,8 +50,12 @@ def write_limits(row: np.ndarray, lim: LimitSet | None, *, default_row: bool = F
                                        f"2**62 (or an unlimited rate), was count {r.count}, window {r.window_ns} ns")
                 row[spec.fields[2 * i]], row[spec.fields[2 * i + 1]] = r.count, r.window_ns
         else:
+            if spec.kind == "fraction" and not 0 <= v <= PPM:  # the margin rule's exact product needs it
+                raise GatewayError(f"{spec.key}: expected millionths from 0 to {PPM}, was {v}")
             row[spec.fields[0]] = v
     if default_row:
+        if row[K.L_MARGIN_RATE] == UNLIMITED:  # no margin rate set anywhere: 1.0 (a cash account)
+            row[K.L_MARGIN_RATE] = PPM
         if row[K.L_MIN_QTY] == UNLIMITED:
             row[K.L_MIN_QTY] = 1
         if row[K.L_REPEAT_WINDOW] == UNLIMITED:

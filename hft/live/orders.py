@@ -365,7 +365,7 @@ _REASON_FIELD = {
     "OFF_TICK": "price", "BAD_PRICE": "price", "PRICE_BAND": "price", "NO_REFERENCE_PRICE": "price",
     "OFF_LOT": "qty", "BAD_QTY": "qty", "QTY_BELOW_MIN": "qty", "MAX_ORDER_QTY": "qty", "MAX_ORDER_NOTIONAL": "qty", "MIN_NOTIONAL": "qty",
     "POSITION_LIMIT": "qty", "NOTIONAL_LIMIT": "qty",  # the order's size with the position and working orders
-    "LONG_LIMIT": "qty", "SHORT_LIMIT": "qty",
+    "LONG_LIMIT": "qty", "SHORT_LIMIT": "qty", "BUYING_POWER": "qty",
     "SELF_MATCH": "price",  # the price would cross one of the strategy's own resting orders
     "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
     "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "UNSUPPORTED_TIF": "tif",

@@ -32,8 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hft.core.errors import GatewayError
 from hft.core.fileio import atomic_path, replace_freeing_later, temp_prefix
+from hft.gateway.arena_migration import migrate
+from hft.gateway.kernels.layout import H_VERSION
+from hft.gateway.kernels.layout import VERSION as ARENA_VERSION
 from hft.recorder import wal_format as wf
 
 log = logging.getLogger("hft.live.snapshot")
@@ -245,6 +250,32 @@ def _replay_whole_wal(path: Path, wal_dir: str | Path, why: str) -> None:
     return None
 
 
+def _migrated(live: Any, state: dict[str, Any]) -> int | None:
+    """A snapshot whose arena is of an older layout (`hft.gateway.arena_migration`): its arena migrated to this
+    one and restored into `live`; returns the old layout version. None (nothing changed) when the arena is of this
+    layout or no migration reads it, or the migrated state does not fit this gateway either."""
+    arena = state.get("arena")
+    old = int(arena[H_VERSION]) if isinstance(arena, np.ndarray) and arena.ndim == 1 and len(arena) > H_VERSION else None
+    if old is None or old == ARENA_VERSION:
+        return None
+    new = migrate(arena)
+    if new is None or live.gw.restore_state({**state, "arena": new}) is not None:
+        return None
+    return old
+
+
+def _rewrite_migrated(live: Any, path: Path, state: dict[str, Any], old: int) -> None:
+    """The old snapshot kept aside as ``<snapshot>.arena-v<old>`` (a copy, written whole first), then the snapshot
+    rewritten (temp file + rename) from `live` as restored: the same state, in this layout."""
+    aside = path.with_name(f"{path.name}.arena-v{old}")
+    with atomic_path(aside) as tmp:
+        Path(tmp).write_bytes(path.read_bytes())
+    with atomic_path(path) as tmp:
+        _write(tmp, _state(live, *state["wal"], state["records"]))
+    log.warning("snapshot %s: its arena (layout version %d) migrated to version %d; the old file kept as %s",
+                path, old, ARENA_VERSION, aside)
+
+
 def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     """Restore the snapshot beside `wal_dir` into `live` (freshly built, nothing replayed yet). Returns the WAL
     position to replay from, or None when there is no usable snapshot (replay from the start)."""
@@ -256,7 +287,8 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
         return _replay_whole_wal(path, wal_dir, f"it is {version if isinstance(version, str) else f'version {version}'}"
                                  f", this hft reads version {VERSION}")
     why = live.gw.restore_state(state)
-    if why is not None:
+    migrated = _migrated(live, state) if why is not None else None
+    if why is not None and migrated is None:
         return _replay_whole_wal(path, wal_dir, why)
     live.halt_cause = state.get("halt_cause", "")
     live.revoked.clear()  # in place: the service's Verifier reads this dict
@@ -273,4 +305,6 @@ def load(live: Any, wal_dir: str | Path) -> tuple[int, int] | None:
     if live.audit is not None:
         live.audit.n_transitions = state["transitions"]
     live.last_snapshot = {"segment": state["wal"][0], "offset": state["wal"][1], "loaded": True}
+    if migrated is not None:
+        _rewrite_migrated(live, path, state, migrated)
     return state["wal"]

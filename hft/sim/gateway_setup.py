@@ -16,8 +16,8 @@ from hft.gateway.limits import LIMITS
 SIM_ACCOUNT = "SIM"
 
 #: the strategy's limits in a simulation without a gateway config: every limit of the strategy's scopes
-#: unlimited (`hft.gateway.limits`), except the minimum order size of one lot
-UNLIMITED: dict[str, Any] = {**{lim.key: None for lim in LIMITS if lim.kind != "duration"}, "min_qty": 1}
+#: unlimited (`hft.gateway.limits`; no cash: no buying-power check), except the minimum order size of one lot
+UNLIMITED: dict[str, Any] = {**{lim.key: None for lim in LIMITS if lim.kind in ("int", "rate")}, "min_qty": 1}
 
 
 def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limits: dict[str, Any] | None = None,

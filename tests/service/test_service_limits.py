@@ -182,3 +182,57 @@ def test_sighup_reload_applies_the_diff_and_refuses_an_invalid_file(server_facto
     rows = [(r["key"], r["actor"], r["reason"]) for t, r in iter_records(srv.home / "wal" / "gateway-live")
             if t == "audit.policy_transitions" and r["scope"] == "limits"]
     assert rows == [("accounts.ACC1.max_order_qty", "SIGHUP", "SIGHUP")]
+
+
+def _ioc(srv, coid: str, side: str, qty: int) -> None:
+    """An IOC order the loopback venue fills at its price, and the wait until the gateway counted the fill."""
+    code, d = srv.request("POST", "/orders", order(coid, side=side, qty=qty, tif="ioc"), ANY, {"Idempotency-Key": coid})
+    assert code == 201, d
+    end = time.time() + 10
+    while time.time() < end:
+        _, v = srv.request("GET", f"/orders/{d['order_id']}", token=ANY)
+        if v["status"] == "filled":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{coid} not filled: {v}")
+
+
+def test_buying_power_refuses_with_its_reason_until_a_fill_or_an_admin_raise_of_cash(server_factory, tmp_path):
+    """ACC1 gets 100,000 money units of cash (margin rate 1.0, the default) over the admin route; every price here
+    is 10,000, so whatever the mark, a lot needs 10,000 (docs/gateway.md, "Buying power"). Then a SIGHUP reload
+    of the file sets a symbol's margin rate and the account's cash."""
+    cfg = tmp_path / "gateway.yaml"
+    text = CONFIG.read_text()
+    cfg.write_text(text)
+    srv = server_factory(config=cfg).start()
+    code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {"cash": 100_000}},
+                          ADMIN)
+    assert code == 200 and [(c["path"], c["after"]) for c in d["changes"]] == [("accounts.ACC1.cash", 100_000)], d
+    _ioc(srv, "f1", "buy", 8)  # long 8: 80,000
+    code, d = srv.request("POST", "/orders", order("g1", qty=3), ANY, {"Idempotency-Key": "g1"})
+    assert code == 422 and d["reason"] == "BUYING_POWER" and d["field"] == "qty", d  # 110,000
+    assert srv.request("POST", "/orders", order("g2", qty=3, account="ACC2"), ANY,
+                       {"Idempotency-Key": "g2"})[0] == 201  # ACC2 has no cash: no check
+    _ioc(srv, "f2", "sell", 5)  # a sell that reduces exposure passes; long 3 after its fill
+    assert _post(srv, "g3", 3)[0] == 201  # 3 held + 3 working: 60,000
+    code, d = _post(srv, "g4", 5)
+    assert code == 422 and d["reason"] == "BUYING_POWER", d  # 110,000
+    m = srv.metrics()
+    assert m['gateway_cash_limit{account="ACC1"}'] == 100_000 and m['gateway_margin_required{account="ACC1"}'] == 60_000
+    code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {"cash": "200000"}},
+                          ADMIN)
+    assert code == 400 and d["field"] == "limits.cash", d  # a string is a currency amount: none declared here
+    code, d = srv.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {"cash": 200_000}}, ADMIN)
+    assert code == 200 and d["changes"][0]["before"] == 100_000, d
+    assert _post(srv, "g4b", 5)[0] == 201
+    assert srv.metrics()['gateway_margin_required{account="ACC1"}'] == 110_000
+    # the file: AAPL at a 50 % margin rate, ACC1 with 60,000 of cash: 11 lots need 55,000, one more 60,000
+    cfg.write_text(text.replace("  ACC1: {}", "  ACC1: {cash: 60000}").replace(
+        "AAPL: {tick_multiple: 5}", "AAPL: {tick_multiple: 5, margin_rate: '50%'}"))
+    srv.proc.send_signal(signal.SIGHUP)
+    _wait_log(srv, "limit symbols.AAPL.margin_rate: inherit -> 0.5 by SIGHUP")
+    _wait_log(srv, "limit accounts.ACC1.cash: 200000 -> 60000 by SIGHUP")
+    assert _post(srv, "g5", 1)[0] == 201
+    code, d = _post(srv, "g6", 1)
+    assert code == 422 and d["reason"] == "BUYING_POWER", d  # 13 lots x 5,000 = 65,000 > 60,000
+    srv.stop()

@@ -8,12 +8,14 @@ import json
 import os
 import pickle
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from svckit import HFT, AsyncClient, Server, order, token
 
+from hft.gateway import kernels as K
 from hft.live import snapshot
 from hft.recorder import wal_format as wf
 from hft.recorder.manifest import read_manifest
@@ -142,6 +144,89 @@ def test_a_snapshot_that_cannot_be_used_after_the_loader_deleted_segments_refuse
     assert len(err) == 1 and "table sizes changed" in err[0] and f"segments before {segs[0]}" in err[0], err
     assert "Traceback" not in srv.log.read_text()
     assert snap.read_bytes() == before and [no for no, _ in wf.list_segments(wal_dir)] == segs
+
+
+#: the last commit whose gateway arena is of layout version 2 (the next, 56b679f, made it 3)
+ARENA_V2_REV = "797d705"
+
+
+def _exported(rev: str) -> Path:
+    """The ``hft`` package of commit `rev`, exported with ``git archive`` (no worktree) to a directory kept across
+    runs (so its kernels' numba cache is reused); skips when this checkout lacks git or the commit."""
+    root = Path(__file__).resolve().parents[2]
+    out = Path(tempfile.gettempdir()) / f"hft-export-{rev}"
+    if (out / "hft" / "__init__.py").exists():
+        return out
+    try:
+        tar = subprocess.run(["git", "-C", str(root), "archive", rev, "hft"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"commit {rev} not available: {exc}")
+    tmp = Path(tempfile.mkdtemp(prefix=f"hft-export-{rev}.", dir=out.parent))
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=tar, check=True)
+    if not out.exists():  # (another run may have exported it meanwhile)
+        os.replace(tmp, out)
+    return out
+
+
+def test_a_snapshot_of_an_older_arena_layout_is_migrated_in_place_over_a_pruned_wal(tmp_path):
+    """A real arena layout 2 snapshot: written by hft at commit `ARENA_V2_REV` (its ``hft`` package exported with
+    ``git archive``, run as ``hft gateway serve`` with PYTHONPATH on it: orders, fills, an admin limit change, a
+    clean stop). `hft audit load` then deletes the WAL segments the snapshot covers, so only the snapshot holds
+    that state. This hft migrates the arena (`hft.gateway.arena_migration`) instead of refusing to start (exit 13):
+    positions, order ids, the dedup window and the limits come back; the old file is kept aside."""
+    home = tmp_path / "home"
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(_cfg(tmp_path, 100).read_text().replace("snapshot_every: 100", "snapshot_every: 100\n"
+                                                           "  wal_segment_bytes: 16KiB"))
+    wal_dir = home / "wal" / "gateway-live"
+    admin = token(accounts=("*",), strategies=("*",), admin=True)
+    tok = token()
+    old = Server(home, config=cfg, env={"PYTHONPATH": str(_exported(ARENA_V2_REV))})
+    old.start(timeout=900)  # a first run compiles the old kernels
+    try:
+        sent = asyncio.run(_orders(old.port, tok, [f"m-{i}" for i in range(300)]))
+        code, d = old.request("POST", "/admin/limits", {"scope": {"account": "ACC1"}, "limits": {
+            "max_order_qty": 7}}, admin)
+        assert code == 200 and d["applied"], d
+        _, pos_before = old.request("GET", "/positions", token=tok)
+    finally:
+        assert old.stop() == 0
+    snap = home / "wal" / "gateway-live-snapshot.pkl"
+    _, state = snapshot._read(snap)
+    assert int(state["arena"][K.H_VERSION]) == 2  # what the old hft wrote
+    written = snap.read_bytes()
+    p = subprocess.run([str(HFT), "audit", "load", "--json"], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "HFT_HOME": str(home)})
+    assert p.returncode == 0, p.stderr
+    segs = [no for no, _ in wf.list_segments(wal_dir)]
+    assert segs[0] > 1, segs  # only the snapshot holds the state before them
+
+    srv = Server(home, config=cfg).start()
+    try:
+        log = srv.log.read_text()
+        assert "migrated to version 3" in log and "the snapshot cannot be used" not in log, log[-2000:]
+        assert snap.with_name(snap.name + ".arena-v2").read_bytes() == written  # the old file, kept aside
+        _, h = srv.request("GET", "/health")
+        assert h["recovery"]["snapshot"] is not None and h["recovery"]["mismatches"] == 0, h["recovery"]
+        _, pos = srv.request("GET", "/positions", token=tok)
+        assert pos == pos_before
+        for k in ("m-0", "m-150", "m-299"):
+            code, v = srv.request("GET", f"/orders/client/{k}", token=tok)
+            assert code == 200 and v["order_id"] == sent[k]["order_id"], v
+        # the dedup window came back: a retry of an early key is a duplicate of the original
+        code, d = srv.request("POST", "/orders", order("m-3", side="buy", price=9990, qty=1), tok,
+                              {"Idempotency-Key": "m-3"})
+        assert code == 200 and d["duplicate"] and d["order_id"] == sent["m-3"]["order_id"], d
+        _, lim = srv.request("GET", "/admin/limits", token=admin)
+        assert lim["accounts"]["ACC1"]["max_order_qty"] == 7, lim
+        code, d = srv.request("POST", "/orders", order("n-1", qty=8), tok, {"Idempotency-Key": "n-1"})
+        assert code == 422 and d["reason"] == "MAX_ORDER_QTY", d
+        code, d = srv.request("POST", "/orders", order("n-2", qty=1), tok, {"Idempotency-Key": "n-2"})
+        assert code == 201 and d["order_id"] > max(v["order_id"] for v in sent.values()), d  # ids go on
+    finally:
+        assert srv.stop() == 0
+    _, state = snapshot._read(snap)
+    assert int(state["arena"][K.H_VERSION]) == K.VERSION
 
 
 def test_a_snapshot_of_another_version_or_damaged_is_named_in_the_log_and_the_whole_wal_replayed(tmp_path):

@@ -46,7 +46,8 @@ Pipeline inside `process_one` / `process_batch` (one intent):
   2. policy: the mode is an argument; cancels always pass; CANCEL_ONLY / REJECT_ALL refuse the rest.
   2b. decoding: registry indices, kind, side, qty / price sign, order type and TIF support.
   3. exposure: find or create the (account, strategy, symbol) slot (evict zero-balance slots at capacity,
-     else EXPOSURE_CARDINALITY), check net position / notional *including working orders*, reserve.
+     else EXPOSURE_CARDINALITY), check net position / long / short / notional *including working orders* and the
+     account's buying power (`risk._buying_power`: only with cash set), reserve.
   4. risk: tick / lot multiples, min / max qty, price band, order notional, daily loss, rate limits,
      repeated-order throttle, self-match. A rejection here releases the step-3 reservation explicitly.
   5. order table entry (the command itself is materialised by the service / batch kernel).
@@ -144,7 +145,9 @@ from hft.gateway.kernels.layout import (
     L_BAND_BPS,
     L_CANCEL_COUNT,
     L_CANCEL_WINDOW,
+    L_CASH,
     L_DAILY_LOSS,
+    L_MARGIN_RATE,
     L_MAX_LONG,
     L_MAX_NOTIONAL,
     L_MAX_ORDER_NOTIONAL,
@@ -268,7 +271,7 @@ from hft.gateway.kernels.reports import (
     mark,
     roll_day,
 )
-from hft.gateway.kernels.risk import submit_buckets
+from hft.gateway.kernels.risk import margin_state, submit_buckets
 
 # --- the in-kernel API
 # Stable names for numba callers that drive the gateway from inside their own kernels (the simulator's engine

@@ -119,7 +119,7 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif):
         if b[st.ctr + K_FREE_TOP] == 0 and not _any_evictable(st):
             return R_EXPOSURE_CARDINALITY
         worst = qty
-    r = _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult)
+    r = _exposure_worst(st, a, t, y, side, worst, qty, valpx, ref, mult)
     if r != R_OK:
         return r
     r = _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, True, z >= 0)

@@ -117,6 +117,8 @@ L_CANCEL_COUNT = _LF["cancel_rate.count"]
 L_CANCEL_WINDOW = _LF["cancel_rate.window"]
 L_MAX_REPEATS = _LF["max_repeats"]
 L_REPEAT_WINDOW = _LF["repeat_window_ns"]
+L_CASH = _LF["cash"]  # an account's buying power (its row, else the default; UNSET / UNLIMITED: no check)
+L_MARGIN_RATE = _LF["margin_rate"]  # millionths (a symbol's row, else the default)
 N_LIM = N_LIMIT_FIELDS
 
 # --- symbol rows -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from hft.core.orders import (
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
+    R_BUYING_POWER,
     R_DAILY_LOSS,
     R_LONG_LIMIT,
     R_MAX_ORDER_NOTIONAL,
@@ -43,7 +44,7 @@ from hft.core.orders import (
     TIF_FOK,
     TIF_IOC,
 )
-from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, since, sub_ok, sum3_lt
+from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, mul_div_trunc, since, sub_ok, sum3_lt
 from hft.gateway.kernels.exposure import _cross_px, _eff, _eff_floor, _notional_gt, _strat_lim
 from hft.gateway.kernels.layout import (
     A_COST,
@@ -63,7 +64,9 @@ from hft.gateway.kernels.layout import (
     C_TIF_MASK,
     I64_MIN,
     L_BAND_BPS,
+    L_CASH,
     L_DAILY_LOSS,
+    L_MARGIN_RATE,
     L_MAX_LONG,
     L_MAX_NOTIONAL,
     L_MAX_ORDER_NOTIONAL,
@@ -136,6 +139,8 @@ from hft.gateway.kernels.layout import (
     _kernel_inline,
     _kstate,
 )
+from hft.gateway.kernels.money import fill_value_ok
+from hft.gateway.limits import PPM
 
 
 # ======================================================================= rate limits
@@ -402,9 +407,10 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
 
 
 @_kernel_inline
-def _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult):
+def _exposure_worst(st, a, t, y, side, worst, add, valpx, ref, mult):
     """Step 3 limits for `worst`, the net quantity on `side` (long for a buy, short for a sell) including working
-    orders and this order: the position limit (either side), then the side's own (max_long / max_short)."""
+    orders and this order (`add` lots at `valpx`): the position limit (either side), then the side's own
+    (max_long / max_short), the notional, the account's buying power."""
     if worst > _eff(st, L_MAX_POSITION, a, t, y):
         return R_POSITION_LIMIT
     if side > 0:
@@ -415,7 +421,146 @@ def _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult):
     mark = ref if ref > 0 else valpx
     if worst > 0 and _notional_gt(mark, worst, mult, _eff(st, L_MAX_NOTIONAL, a, t, y)):
         return R_NOTIONAL_LIMIT
+    cash = _acct_cash(st, a)
+    if cash >= 0 and cash < UNLIMITED:  # (no cash configured: one load and a branch)
+        return _buying_power(st, a, y, side, add, valpx, cash)
     return R_OK
+
+
+# ======================================================================= buying power (step 3, last)
+# The rule. An account with `cash` set has a *required margin*: the sum over the symbols it trades of
+#   ceil(margin_rate(symbol) x value(E(symbol), mark(symbol)))
+# where E is the account's worst-side quantity in the symbol, over all its strategies: max(pos + working buys,
+# working sells - pos), the net quantity it would hold if every working order of one side filled, the worse side
+# (>= |pos|); value is the one value rule (`kernels.money`: price x qty x multiplier, inverse qty x K / price) at
+# the symbol's mark (its reference price); margin_rate is the symbol's, else the default's, else 1.0. The order
+# being checked adds `add` lots on its side of its symbol: the part by which it raises E is valued at the order's
+# own price (its limit price; a market order's reference price), the rest at the mark (the order's price when
+# the symbol has no mark). An order that does not raise E (it reduces or keeps the worse side) passes; one that
+# does is refused with BUYING_POWER when the required margin with it would exceed
+#   cash + the account's realised PnL of the trading day (fills, fees included, exact: millionths owed count)
+# or when it cannot be computed (another symbol with exposure and no mark, or a sum past int64). Unrealised PnL
+# does not count. A cancel is never checked. Every step is exact in integers.
+@_kernel_inline
+def _acct_cash(st, a):
+    """The account's cash (its row, else the default); negative or UNLIMITED: no buying-power check."""
+    c = st.b[st.lim_acct + a * N_LIM + L_CASH]
+    return c if c >= 0 else st.b[st.lim_def + L_CASH]
+
+
+@_kernel_inline
+def _margin_rate(st, y):
+    """Symbol `y`'s margin rate in millionths: its row, else the default's; 1.0 outside 0..PPM (a default row
+    written before margin rates existed holds UNLIMITED there)."""
+    r = st.b[st.lim_sym + y * N_LIM + L_MARGIN_RATE]
+    if r < 0:
+        r = st.b[st.lim_def + L_MARGIN_RATE]
+    return r if 0 <= r <= PPM else PPM
+
+
+@_kernel_inline
+def _margin_of(value, rate):
+    """``ceil(value * rate / PPM)`` exactly, for ``value >= 0`` and ``0 <= rate <= PPM`` (so it is <= value)."""
+    q = mul_div_trunc(value, rate, PPM)
+    return q + 1 if mul_cmp_gt(value, rate, q, PPM) else q
+
+
+@_kernel_inline
+def _worse_side(pos, wbuy, wsell):
+    """``(E, ok)``: ``max(pos + wbuy, wsell - pos)`` exactly (ok False when it does not fit int64)."""
+    lo, ok1 = add_ok(pos, wbuy)
+    sh, ok2 = sub_ok(wsell, pos)
+    return max(lo, sh), ok1 and ok2
+
+
+@_kernel
+def _margin_required(st, a, y, side, add, px):
+    """``(required, raises, ok)``: account `a`'s required margin (the rule above) with `add` lots more on `side`
+    of symbol `y` at `px` (``y = -1``: as it is), whether that order raises E of its symbol, and whether the sum
+    could be computed. Walks every symbol's exposure list (its slots of every account)."""
+    b = st.b
+    total = 0
+    raises = False
+    good = True
+    for yy in range(b[st.cfg + C_N_SYM]):
+        ys = st.sym + yy * N_Y
+        pos = 0
+        wb = 0
+        ws = 0
+        seen = False
+        w = b[ys + Y_HEAD]
+        while w >= 0:
+            s = st.slot + w * N_Z
+            if b[s + Z_ACCT] == a:
+                seen = True
+                pos, ok1 = add_ok(pos, b[s + Z_POS])
+                wb, ok2 = add_ok(wb, b[s + Z_WBUY])
+                ws, ok3 = add_ok(ws, b[s + Z_WSELL])
+                good = good and ok1 and ok2 and ok3
+            w = b[s + Z_SNEXT]
+        if not seen and yy != y:
+            continue
+        e, ok = _worse_side(pos, wb, ws)
+        good = good and ok
+        mark = b[ys + Y_REF_PX]
+        mult = b[ys + Y_MULT]
+        if yy == y:
+            if side > 0:
+                wb, ok1 = add_ok(wb, add)
+            else:
+                ws, ok1 = add_ok(ws, add)
+            e2, ok2 = _worse_side(pos, wb, ws)
+            if not (ok1 and ok2):
+                return 0, True, False
+            raises = e2 > e
+            v1, ok1 = fill_value_ok(mark if mark > 0 else px, e, mult)
+            v2, ok2 = fill_value_ok(px, e2 - e, mult)
+            v, ok3 = add_ok(v1, v2)
+            good = good and ok1 and ok2 and ok3
+        elif e == 0:
+            continue
+        elif mark <= 0:  # exposure that cannot be valued
+            good = False
+            continue
+        else:
+            v, ok = fill_value_ok(mark, e, mult)
+            good = good and ok
+        if good:
+            total, ok = add_ok(total, _margin_of(v, _margin_rate(st, yy)))
+            good = ok
+    return total, raises, good
+
+
+@_kernel
+def _buying_power(st, a, y, side, add, px, cash):
+    """R_BUYING_POWER when the order (`add` lots on `side` of `y` at `px`) raises its symbol's exposure and the
+    account's required margin with it exceeds `cash` + realised PnL (the rule above), else R_OK."""
+    need, raises, ok = _margin_required(st, a, y, side, add, px)
+    if not raises:
+        return R_OK
+    if not ok:
+        return R_BUYING_POWER
+    ac = st.acct + a * N_A
+    # cash + real - owed / 1e6 - need < 0, exactly: an integer x less millionths owed is below 0 iff x < (owed > 0)
+    if sum3_lt(cash, st.b[ac + A_REAL], need, 1 if st.b[ac + A_FFRAC] > 0 else 0):
+        return R_BUYING_POWER
+    return R_OK
+
+
+@_kernel
+def margin_state(buf, out):
+    """Each registered account's buying power as the risk core sees it, read only: rows of `out` ``(cash,
+    required margin, computable)`` (cash -1: none set, no check; required as `_margin_required` without an order;
+    computable 0 when a symbol with exposure has no mark or the sum passes int64). Returns the rows written."""
+    st = _kstate(buf)
+    n = min(buf[st.cfg + C_N_ACCT], out.shape[0])
+    for a in range(n):
+        cash = _acct_cash(st, a)
+        out[a, 0] = cash if cash >= 0 and cash < UNLIMITED else -1
+        need, _raises, ok = _margin_required(st, a, -1, 1, 0, 0)
+        out[a, 1] = need
+        out[a, 2] = 1 if ok else 0
+    return n
 
 
 @_kernel_inline
@@ -438,7 +583,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     worst, ok = _worst(b[s + Z_POS], b[s + Z_WBUY], b[s + Z_WSELL], side, add)
     if not ok:
         return R_POSITION_LIMIT
-    return _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult)
+    return _exposure_worst(st, a, t, y, side, worst, add, valpx, ref, mult)
 
 
 @_kernel_inline

@@ -229,6 +229,16 @@ EXPECTED = {
          (30.0, "E", "REJECTED", None, None, None, None, None),
          (40.0, "F", "REJECTED", None, None, None, None, None)],
         (0, 0, 0, 0)),
+    # the buying-power check: test_buying_power_refuses_what_the_cash_does_not_cover (derived in the file)
+    "buying_power.yaml": (
+        [(2.0, "B", "REJECTED", None, None, None, None, None),
+         (3.0, "A", "NEW", None, None, 6, None, None),
+         (5.0, "C", "NEW", None, None, 3, None, None),
+         (5.0, "E", "REJECTED", None, None, None, None, None),
+         (6.0, "D", "NEW", None, None, 9, None, None),
+         (8.0, "A", "CANCELED", None, None, 0, None, None),
+         (12.0, "G", "NEW", None, None, 6, None, None)],
+        (0, 0, 0, 0)),
 }
 
 
@@ -289,6 +299,12 @@ def test_rate_windows_refuse_with_the_window_that_refused():
     rows = run_file(SCEN / "rate_windows.yaml")["trace"]
     assert [(r["id"], r["reason"]) for r in rows if r["source"] == "gateway"] == [
         ("C", "SUBMIT_RATE"), ("E", "SUBMIT_RATE_2"), ("F", "SHORT_LIMIT")]
+
+
+def test_buying_power_refuses_what_the_cash_does_not_cover():
+    rows = run_file(SCEN / "buying_power.yaml")["trace"]
+    assert [(r["id"], r["reason"]) for r in rows if r["source"] == "gateway"] == [
+        ("B", "BUYING_POWER"), ("E", "BUYING_POWER")]
 
 
 def test_gateway_rejection_is_in_the_trace():
