@@ -29,7 +29,8 @@ FUNCTIONS = {"rate", "increase", "sum", "histogram_quantile"}
 REQUIRED = {"gateway_dedup_hits_total", "gateway_webhooks_received_total", "gateway_nats_publish_total",
             "gateway_nats_connected", "gateway_leader", "gateway_leadership_changes_total", "gateway_realised_pnl",
             "gateway_strategy_pnl", "gateway_position", "gateway_strategy_daily_loss_limit",
-            "gateway_account_daily_loss_limit", "gateway_wal_disk_level"}
+            "gateway_account_daily_loss_limit", "gateway_wal_disk_level", "gateway_cash_limit",
+            "gateway_margin_required", "gateway_submit_rate_limit", "gateway_submit_rate_available"}
 
 
 def parse_expr(expr: str) -> tuple[set[str], set[str]]:
