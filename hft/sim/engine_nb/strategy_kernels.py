@@ -374,6 +374,30 @@ def context_arrays(depth_levels: int, trade_history: int) -> tuple[np.ndarray, n
             np.zeros((max(1, int(trade_history)), TR_COLS), dtype=np.int64), np.zeros(AC_COLS, dtype=np.int64))
 
 
+@_kernel
+def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now) -> None:
+    """`fill_context`'s writes in one call: the levels `bids` / `asks` (``[k, 2]`` of price, qty: ``ctx.depth``)
+    into `depth` (`NO_PRICE` and 0 past them) and the account row."""
+    for i in range(depth.shape[0]):
+        if i < bids.shape[0]:
+            depth[i, DP_BID] = bids[i, 0]
+            depth[i, DP_BID_QTY] = bids[i, 1]
+        else:
+            depth[i, DP_BID] = NO_PRICE
+            depth[i, DP_BID_QTY] = 0
+        if i < asks.shape[0]:
+            depth[i, DP_ASK] = asks[i, 0]
+            depth[i, DP_ASK_QTY] = asks[i, 1]
+        else:
+            depth[i, DP_ASK] = NO_PRICE
+            depth[i, DP_ASK_QTY] = 0
+    acct[AC_POS] = pos
+    acct[AC_CASH] = cash
+    acct[AC_FEES] = fees
+    acct[AC_MID2] = mid2
+    acct[AC_NOW] = now
+
+
 def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, trades: np.ndarray | None,
                  acct: np.ndarray, memo: list[Any] | None = None) -> None:
     """The context of a kernel from a Python `Context` (`hft.sim.strategy`, or the reference engine's), in place:
@@ -383,18 +407,7 @@ def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, t
     print copied, prints copied]``, kept with `trades` between calls: `BookKernel`) skips the copy while no print
     arrived (a print is a new `Trade` object). The numba loop fills the same arrays from its own state
     (`hft.sim.engine_nb.streams._context_fill`)."""
-    n = depth.shape[0]
-    bids, asks = ctx.depth(n)
-    kb, ka = len(bids), len(asks)
-    # (price, qty) pairs land in adjacent columns: DP_BID, DP_BID_QTY and DP_ASK, DP_ASK_QTY (`state`)
-    depth[:kb, DP_BID: DP_BID_QTY + 1] = bids
-    depth[:ka, DP_ASK: DP_ASK_QTY + 1] = asks
-    if kb < n:
-        depth[kb:, DP_BID] = NO_PRICE
-        depth[kb:, DP_BID_QTY] = 0
-    if ka < n:
-        depth[ka:, DP_ASK] = NO_PRICE
-        depth[ka:, DP_ASK_QTY] = 0
+    bids, asks = ctx.depth(depth.shape[0])
     for j in range(n_orders):
         sord[j, SO_QUEUE] = int(ctx.queue_ahead(int(sord[j, SO_ID])))
     if trades is not None:
@@ -406,8 +419,8 @@ def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, t
             if memo is not None:
                 memo[0], memo[1] = (last[-1] if last else None), len(last)
     mid2 = ctx.mid2
-    acct[AC_POS], acct[AC_CASH], acct[AC_FEES] = ctx.position, ctx.cash, ctx.fees
-    acct[AC_MID2], acct[AC_NOW] = NO_PRICE if mid2 is None else mid2, ctx.now
+    _put_context(depth, bids, asks, acct, ctx.position, ctx.cash, ctx.fees, NO_PRICE if mid2 is None else mid2,
+                 ctx.now)
 
 
 class BookKernel:
