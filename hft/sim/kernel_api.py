@@ -81,7 +81,7 @@ from hft.sim.engine_nb.state import (
     TR_TS,
 )
 from hft.sim.engine_nb.state import S_SPARAMS as S_PARAMS
-from hft.sim.engine_nb.strategy_kernels import run_book_kernel
+from hft.sim.engine_nb.strategy_kernels import book_kernel
 from hft.sim.kernel_check import strategy_label
 from hft.sim.strategy import Strategy
 
@@ -122,5 +122,4 @@ class KernelStrategy(Strategy):
         return [int(self._params[k]) for k in self.DEFAULTS]
 
     def on_book(self, ctx: Any) -> None:
-        run_book_kernel(self.nb_kernel, self.nb_params(), ctx, strategy_label(type(self)), self.depth_levels,
-                        self.trade_history)
+        book_kernel(self, self.nb_kernel, strategy_label(type(self)), self.depth_levels, self.trade_history).run(ctx)

@@ -249,10 +249,10 @@ class Context:
         n = self._depth_n if n is None else int(n)
         if n <= 0:
             return np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64)
-        bp, bq, ap, aq = (np.empty(n, np.int64) for _ in range(4))
-        top_n(self._leg.local, bp, bq, ap, aq)
-        kb, ka = int((bq > 0).sum()), int((aq > 0).sum())  # filled slots come first; empty ones hold qty 0
-        return np.stack([bp[:kb], bq[:kb]], axis=1), np.stack([ap[:ka], aq[:ka]], axis=1)
+        bids, asks = np.empty((n, 2), np.int64), np.empty((n, 2), np.int64)
+        top_n(self._leg.local, bids[:, 0], bids[:, 1], asks[:, 0], asks[:, 1])  # written in place
+        # filled slots come first; empty ones hold qty 0
+        return bids[: np.count_nonzero(bids[:, 1])], asks[: np.count_nonzero(asks[:, 1])]
 
     @property
     def trades(self) -> list[Trade]:

@@ -1,8 +1,8 @@
 """Strategy kernels: a strategy's book callback as a numba kernel inside the loop (`hft.sim.engine_nb`,
 "Strategy kernels"). The registry `STRATEGY_KERNELS` maps a built-in strategy's ``nb_kernel`` name to its ``SK_*``
 code in `strategy_on_book`. A kernel is the strategy's only implementation of its rule: its Python ``on_book``
-calls `run_book_kernel`, which runs the same kernel on the context and sends the intents through it (`mm_on_book`
-is `hft.sim.strategies.mm.MarketMaker`'s rule in every engine).
+runs the same kernel on the context through its `BookKernel` (arrays kept, filled in place) and sends the intents
+through it (`mm_on_book` is `hft.sim.strategies.mm.MarketMaker`'s rule in every engine).
 
 Kernels from outside the package (docs/extending.md, "Numba strategy kernels"): ``nb_kernel`` may also be an
 njit function, ``path/to/file.py:func``, ``package.module:func`` or a name in the entry-point group
@@ -173,7 +173,7 @@ def _call_c_entry_ctx(typingctx, addr, st, ltop, sord, intents, depth, trades, a
     """``_call_c_entry_ctx(addr, st, ltop, sord, intents, depth, trades, acct)``: `_call_c_entry` for a kernel with
     the full context (`c_entry` of a seven-argument kernel), passing also the data pointers of the context arrays
     and the row counts of `depth` and `trades`. Preconditions as `_call_c_entry`'s, and: `depth` is C-contiguous
-    ``[rows, DP_COLS]``, `trades` ``[rows, TR_COLS]`` and `acct` ``[AC_COLS]`` (the driver's, or `run_book_kernel`'s,
+    ``[rows, DP_COLS]``, `trades` ``[rows, TR_COLS]`` and `acct` ``[AC_COLS]`` (the driver's, or `BookKernel`'s,
     allocated with these shapes); the rows passed are theirs."""
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
@@ -190,7 +190,7 @@ def _call_c_entry_ctx(typingctx, addr, st, ltop, sord, intents, depth, trades, a
 
 @_kernel
 def call_context_kernel(st, ltop, sord, intents, depth, trades, acct) -> int:
-    """A kernel with the full context through its C entry at ``st[S_SKPTR]`` (from Python: `run_book_kernel`)."""
+    """A kernel with the full context through its C entry at ``st[S_SKPTR]`` (from Python: `BookKernel.run`)."""
     return _call_c_entry_ctx(st[S_SKPTR], st, ltop, sord, intents, depth, trades, acct)
 
 
@@ -374,72 +374,146 @@ def context_arrays(depth_levels: int, trade_history: int) -> tuple[np.ndarray, n
             np.zeros((max(1, int(trade_history)), TR_COLS), dtype=np.int64), np.zeros(AC_COLS, dtype=np.int64))
 
 
+@_kernel
+def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now) -> None:
+    """`fill_context`'s writes in one call: the levels `bids` / `asks` (``[k, 2]`` of price, qty: ``ctx.depth``)
+    into `depth` (`NO_PRICE` and 0 past them) and the account row."""
+    for i in range(depth.shape[0]):
+        if i < bids.shape[0]:
+            depth[i, DP_BID] = bids[i, 0]
+            depth[i, DP_BID_QTY] = bids[i, 1]
+        else:
+            depth[i, DP_BID] = NO_PRICE
+            depth[i, DP_BID_QTY] = 0
+        if i < asks.shape[0]:
+            depth[i, DP_ASK] = asks[i, 0]
+            depth[i, DP_ASK_QTY] = asks[i, 1]
+        else:
+            depth[i, DP_ASK] = NO_PRICE
+            depth[i, DP_ASK_QTY] = 0
+    acct[AC_POS] = pos
+    acct[AC_CASH] = cash
+    acct[AC_FEES] = fees
+    acct[AC_MID2] = mid2
+    acct[AC_NOW] = now
+
+
 def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, trades: np.ndarray | None,
-                 acct: np.ndarray) -> None:
-    """The context of a kernel from a Python `Context` (`hft.sim.strategy`, or the reference engine's): its depth
-    (``ctx.depth``), the queue ahead of each of the `n_orders` orders of `sord` (``int(ctx.queue_ahead)``: the venue's figure,
-    floored to whole lots; -1 when it does not rest), its account row, and (unless `trades` is None: the numba
-    engine keeps its own) the last ``trade_history`` prints (``ctx.trades``). The numba loop fills the same arrays
-    from its own state (`hft.sim.engine_nb.streams._context_fill`)."""
-    n = depth.shape[0]
-    depth[:, DP_BID] = depth[:, DP_ASK] = NO_PRICE
-    depth[:, DP_BID_QTY] = depth[:, DP_ASK_QTY] = 0
-    bids, asks = ctx.depth(n)
-    depth[: len(bids), DP_BID], depth[: len(bids), DP_BID_QTY] = bids[:, 0], bids[:, 1]
-    depth[: len(asks), DP_ASK], depth[: len(asks), DP_ASK_QTY] = asks[:, 0], asks[:, 1]
+                 acct: np.ndarray, memo: list[Any] | None = None) -> None:
+    """The context of a kernel from a Python `Context` (`hft.sim.strategy`, or the reference engine's), in place:
+    its depth (``ctx.depth``), the queue ahead of each of the `n_orders` orders of `sord` (``int(ctx.queue_ahead)``:
+    the venue's figure, floored to whole lots; -1 when it does not rest), its account row, and (unless `trades` is
+    None: the numba engine keeps its own) the last ``trade_history`` prints (``ctx.trades``). `memo` (``[newest
+    print copied, prints copied]``, kept with `trades` between calls: `BookKernel`) skips the copy while no print
+    arrived (a print is a new `Trade` object). The numba loop fills the same arrays from its own state
+    (`hft.sim.engine_nb.streams._context_fill`)."""
+    bids, asks = ctx.depth(depth.shape[0])
     for j in range(n_orders):
         sord[j, SO_QUEUE] = int(ctx.queue_ahead(int(sord[j, SO_ID])))
     if trades is not None:
         last = ctx.trades[-trades.shape[0]:] if trades.shape[0] else []
-        for j, t in enumerate(last):
-            trades[j] = (t.ts, t.side, t.price, t.qty)
-        acct[AC_NTRADES] = len(last)
+        if memo is None or not last or last[-1] is not memo[0] or len(last) != memo[1]:
+            for j, t in enumerate(last):
+                trades[j] = t  # a `Trade`: ts, side, price, qty (`TR_*` order)
+            acct[AC_NTRADES] = len(last)
+            if memo is not None:
+                memo[0], memo[1] = (last[-1] if last else None), len(last)
     mid2 = ctx.mid2
-    acct[AC_POS], acct[AC_CASH], acct[AC_FEES] = ctx.position, ctx.cash, ctx.fees
-    acct[AC_MID2], acct[AC_NOW] = NO_PRICE if mid2 is None else mid2, ctx.now
+    _put_context(depth, bids, asks, acct, ctx.position, ctx.cash, ctx.fees, NO_PRICE if mid2 is None else mid2,
+                 ctx.now)
+
+
+class BookKernel:
+    """A strategy kernel run from Python callbacks on a context (`run`): the reference engine, the numba engine with
+    ``strategy_kernels = False``, a run of several legs with an external kernel. Its code and C entry are resolved
+    once and its arrays kept (the state row with the parameters, the order view, grown when the orders exceed it,
+    the intents, every leg's top and position, a context kernel's depth / trades / account: `context_arrays`);
+    each call fills them in place from the context and sends the intents through it. A strategy keeps one for its
+    life (`book_kernel`: `hft.sim.kernel_api.KernelStrategy`, `mm`, `hedged_mm`)."""
+
+    def __init__(self, name: Any, params: Sequence[int], who: str = "strategy kernel", depth_levels: int = 0,
+                 trade_history: int = 0) -> None:
+        self.who = who
+        code, addr, self._entry = kernel_code(name, who)  # the entry stays alive here (and in `_C_ENTRIES`)
+        self._context = code == SK_CONTEXT
+        st = self._st = np.zeros(N_STATE, dtype=np.int64)
+        st[S_SKID], st[S_SKPTR] = code, addr
+        st[S_SPARAMS: S_SPARAMS + len(params)] = params
+        self._sord = np.zeros((16, SO_COLS), dtype=np.int64)
+        self._intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
+        self._tops = np.zeros((1, 8), dtype=np.int64)
+        self._lm = np.zeros((1, LM_COLS), dtype=np.int64)
+        self._kc = context_arrays(depth_levels, trade_history) if self._context else None
+        self._memo: list[Any] = [None, 0]  # `fill_context`'s: the newest print copied and how many
+
+    def run(self, ctx: Any) -> None:
+        """The kernel on context `ctx`: its inputs from the context (its leg, every leg's top and position, the
+        leg's live orders in insertion order; a context kernel's depth, queues, prints and account, `fill_context`),
+        then its intents sent in order through ``submit`` / ``cancel`` of their leg's context — the calls the numba
+        engine makes for them. An invalid count or intent row is a `SimError` starting with ``who``
+        (`check_intents`)."""
+        st, intents = self._st, self._intents
+        k = ctx.leg_index
+        st[S_LEG] = k
+        st[S_POS] = ctx.position
+        orders = ctx.orders
+        sord = self._sord
+        if len(orders) > sord.shape[0]:
+            sord = self._sord = np.zeros((2 * len(orders), SO_COLS), dtype=np.int64)
+        for j, o in enumerate(orders.values()):
+            sord[j, :SO_QUEUE] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
+        st[S_NORD] = len(orders)
+        intents.fill(0)
+        intents[:, 5] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
+        if self._context:  # one leg's top (`ltop`) and the context arrays
+            ltop = self._tops[0, 4:]
+            bid, ask = ctx.best_bid, ctx.best_ask
+            ltop[0] = NO_PRICE if bid is None else bid
+            ltop[1] = ctx.bid_qty
+            ltop[2] = NO_PRICE if ask is None else ask
+            ltop[3] = ctx.ask_qty
+            depth, trades, acct = self._kc
+            fill_context(ctx, sord, len(orders), depth, trades, acct, self._memo)
+            n = int(call_context_kernel(st, ltop, sord, intents, depth, trades, acct))
+        else:  # the built-in kernels read every leg's top and position
+            legs = [ctx.leg(j) for j in range(len(ctx.symbols))]
+            if self._tops.shape[0] != len(legs):
+                self._tops = np.zeros((len(legs), 8), dtype=np.int64)
+                self._lm = np.zeros((len(legs), LM_COLS), dtype=np.int64)
+            tops, lm = self._tops, self._lm
+            for j, c in enumerate(legs):
+                bid, ask = c.best_bid, c.best_ask
+                tops[j, 4:] = (NO_PRICE if bid is None else bid, c.bid_qty, NO_PRICE if ask is None else ask,
+                               c.ask_qty)
+                lm[j, LM_POS] = c.position
+            n = int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm))
+        if n == 0:
+            return
+        n = check_intents(n, intents, self.who)
+        for kind, side, price, qty, oid, leg, otype, tif in intents[:n].tolist():
+            if kind == IN_SUBMIT:
+                ctx.leg(leg).submit(side, price, qty, otype or None, tif or None)
+            else:
+                ctx.cancel(oid)
+
+
+def book_kernel(strategy: Any, name: Any, who: str = "strategy kernel", depth_levels: int = 0,
+                trade_history: int = 0) -> BookKernel:
+    """The `BookKernel` of `strategy` for its kernel `name`, made at its first call with the strategy's
+    ``nb_params()`` then and kept on the strategy (its parameters are fixed for its life)."""
+    bk = strategy.__dict__.get("_book_kernel")
+    if bk is None:
+        bk = strategy._book_kernel = BookKernel(name, strategy.nb_params(), who, depth_levels, trade_history)
+    return bk
 
 
 def run_book_kernel(name: Any, params: Sequence[int], ctx: Any, who: str = "strategy kernel", depth_levels: int = 0,
                     trade_history: int = 0) -> None:
-    """Run the strategy kernel `name` with `params` from a Python callback on context `ctx` (the reference
-    engine, or the numba engine with ``strategy_kernels = False``): the kernel's inputs from the context (its
-    leg, every leg's top and position, the leg's live orders in insertion order), then its intents sent in order
-    through ``submit`` / ``cancel`` of their leg's context — the calls the numba engine makes for them. An invalid
-    count or intent row is a `SimError` starting with `who` (`check_intents`). A kernel with the full context
-    gets its arrays from the context (`fill_context`: `depth_levels` levels, `trade_history` prints)."""
-    st = np.zeros(N_STATE, dtype=np.int64)
-    code, addr, _entry = kernel_code(name)  # the C entry stays alive in `_C_ENTRIES`
-    st[S_SKID] = code
-    st[S_SKPTR] = addr
-    k = st[S_LEG] = ctx.leg_index
-    st[S_POS] = ctx.position
-    st[S_SPARAMS: S_SPARAMS + len(params)] = params
-    orders = list(ctx.orders.values())
-    sord = np.zeros((max(1, len(orders)), SO_COLS), dtype=np.int64)
-    for j, o in enumerate(orders):
-        sord[j, :SO_QUEUE] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
-    st[S_NORD] = len(orders)
-    legs = [ctx.leg(j) for j in range(len(ctx.symbols))]
-    tops = np.zeros((len(legs), 8), dtype=np.int64)
-    lm = np.zeros((len(legs), LM_COLS), dtype=np.int64)
-    for j, c in enumerate(legs):
-        bid, ask = c.best_bid, c.best_ask
-        tops[j, 4:] = (NO_PRICE if bid is None else bid, c.bid_qty, NO_PRICE if ask is None else ask, c.ask_qty)
-        lm[j, LM_POS] = c.position
-    intents = np.zeros((MAX_INTENTS, IN_COLS), dtype=np.int64)
-    intents[:, 5] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
-    if code == SK_CONTEXT:
-        depth, trades, acct = context_arrays(depth_levels, trade_history)
-        fill_context(ctx, sord, len(orders), depth, trades, acct)
-        n = int(call_context_kernel(st, tops[k, 4:], sord, intents, depth, trades, acct))
-    else:
-        n = int(strategy_on_book(st, tops[k, 4:], sord, intents, tops, lm))
-    n = check_intents(n, intents, who)
-    for kind, side, price, qty, oid, leg, otype, tif in intents[:n].tolist():
-        if kind == IN_SUBMIT:
-            legs[leg].submit(side, price, qty, otype or None, tif or None)
-        else:
-            ctx.cancel(oid)
+    """Run the strategy kernel `name` with `params` once from a Python callback on context `ctx` (`BookKernel.run`,
+    with arrays made for this call: a strategy calling it at every callback keeps a `BookKernel` instead). A kernel
+    with the full context gets its arrays from the context (`fill_context`: `depth_levels` levels,
+    `trade_history` prints)."""
+    BookKernel(name, params, who, depth_levels, trade_history).run(ctx)
 
 
 def float_param(x: float) -> int:

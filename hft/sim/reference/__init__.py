@@ -17,10 +17,12 @@ or several as sessions (one engine per day on the one gateway: `continue_from` t
 (market-by-order: adds, partial cancels, deletes, visible and hidden executions, trades, halts, clears) with our
 orders in the FIFO queues, the LOBSTER pre-open book and the reference resync of the venue and of the local view;
 every exchange mode; constant / random / empirical latencies; feed from the data or a latency. Not covered:
-strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs here, `hedged_mm`'s included).
+strategy kernels in the loop (a kernel strategy's Python ``on_book`` runs here, `hedged_mm`'s included; a kernel
+with the full context reads this engine's own state through `ReferenceContext`: depth from its local book, queue
+ahead from its venue, prints and account its own).
 
 ``tests/unit/sim/test_reference_engine.py``, ``test_reference_l3.py`` and ``test_reference_legs.py`` run it
-against the numba engine.
+against the numba engine, ``test_kernel_context.py`` with kernels (the full context's and `mm`'s) on LOBSTER.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ instruments"). Rules:
   ``max_position``, ``edge_ticks``, ``skew_ticks_per_lot``), on the leg-0 context;
 * both rules are numba kernels (`hft.sim.engine_nb.strategy_kernels`: `mm_on_book`, `hedge_on_book`, under the
   kernel name ``hedged_mm``): the numba engine runs them in its loop on book updates, the Python callbacks run
-  the same kernels (`run_book_kernel`), so there is one implementation of each rule;
+  the same kernels (`BookKernel`), so there is one implementation of each rule;
 * hedging (leg 1, on each leg-1 book update and on each fill of a leg-0 quote): the hedge target is
   ``-round(ratio × position of leg 0)`` lots of leg 1, with ``ratio = hedge_ratio`` or, when ``hedge_ratio`` is
   0, the ratio of the legs' local mids (value-neutral when both legs have the same money unit, as two LOBSTER
@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from hft.core.errors import SimError
 from hft.sim.engine_nb.state import SK_HEDGED_MM
-from hft.sim.engine_nb.strategy_kernels import MM_MAX_QTY, check_mm_params, report_rule_leg, run_book_kernel
+from hft.sim.engine_nb.strategy_kernels import MM_MAX_QTY, book_kernel, check_mm_params, report_rule_leg
 from hft.sim.strategy import Context, OrderUpdate, Strategy
 
 
@@ -68,11 +68,9 @@ class HedgedMarketMaker(Strategy):
                 self.slip]
 
     def on_book(self, ctx: Context) -> None:
-        from hft.sim.engine_nb.strategy_kernels import run_book_kernel  # lazy: numba (as `mm`)
-
-        run_book_kernel("hedged_mm", self.nb_params(), ctx)  # leg 0: quotes; leg 1: hedges
+        book_kernel(self, "hedged_mm").run(ctx)  # leg 0: quotes; leg 1: hedges
 
     def on_order_update(self, ctx: Context, update: OrderUpdate) -> None:
         k = report_rule_leg(SK_HEDGED_MM, ctx.leg_index, update.kind)  # the hedge rule (leg 1) on a fill of a quote
         if k >= 0:
-            run_book_kernel("hedged_mm", self.nb_params(), ctx.leg(k))
+            book_kernel(self, "hedged_mm").run(ctx.leg(k))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hft.sim.engine_nb.strategy_kernels import check_mm_params, run_book_kernel
+from hft.sim.engine_nb.strategy_kernels import book_kernel, check_mm_params
 from hft.sim.strategy import Context, Strategy
 
 
@@ -41,7 +41,6 @@ class MarketMaker(Strategy):
 
     def on_book(self, ctx: Context) -> None:
         # the rule lives in one place, the strategy kernel (`hft.sim.engine_nb.strategy_kernels.mm_on_book`): the
-        # numba engine runs it inside its loop, every other caller through `run_book_kernel` (same intents, same
+        # numba engine runs it inside its loop, every other caller through its `BookKernel` (same intents, same
         # order: BUY side first, then SELL)
-
-        run_book_kernel("mm", self.nb_params(), ctx)
+        book_kernel(self, "mm").run(ctx)

@@ -12,16 +12,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from hft.core.dtypes import BUY, SELL
+from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
-from hft.core.orders import INTENT_NEW
+from hft.core.orders import INTENT_CANCEL, INTENT_NEW
 from hft.sim.engine import Engine
 from hft.sim.engine_nb import NbEngine
-from hft.sim.engine_nb.state import SK_CONTEXT, SK_EXTERNAL
-from hft.sim.kernel_api import KernelStrategy
+from hft.sim.engine_nb.state import SK_CONTEXT, SK_EXTERNAL, SK_MM
+from hft.sim.kernel_api import (
+    AC_NOW,
+    AC_NTRADES,
+    DP_BID_QTY,
+    IN_CANCEL,
+    IN_SUBMIT,
+    S_NORD,
+    SO_ID,
+    SO_PRICE,
+    SO_QUEUE,
+    SO_STATUS,
+    SO_WORKING,
+    KernelStrategy,
+)
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import l2_pair, l2_stream, same
+from tests.unit.sim.agreement import agree, l2_pair, l2_stream, same
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = f"{ROOT / 'docs' / 'examples' / 'queue_quote.py'}:QueueQuoteNb"
@@ -118,6 +131,33 @@ def test_example_kernel_is_the_python_rule_on_lobster_goog_level_10(goog10):
     assert never.run_hash != k_nb.run_hash
 
 
+@pytest.mark.slow  # the plain-Python reference engine on 30k LOBSTER messages
+@pytest.mark.shared_data
+@pytest.mark.parametrize("which", ["queue_quote", "mm"])
+def test_reference_engine_runs_the_kernel_as_the_numba_loop_does(goog10, which):
+    """The independent reference engine (`hft.sim.reference`: its own venue, local book, trade prints and
+    accounting behind its `ReferenceContext`) runs the kernel from its Python callback, the context filled from
+    its own state; the numba engine runs it in its loop (in-kernel order path). Every decision, order, fill,
+    equity row and ACK agrees, and the run hash: the context kernel of docs/examples/queue_quote.py (depth, queue
+    position, prints, account) and `mm` (a built-in kernel)."""
+    from hft.sim.reference import L3ReferenceVenue, from_market_data
+    from hft.sim.replay import ReplayConfig, build_engine, gateway_factory
+
+    make = (lambda: _kernel_strategy(max_position=4)) if which == "queue_quote" else \
+        (lambda: make_strategy("mm", {"size": 2, "max_position": 6, "skew_ticks_per_lot": 1}))
+    config = ReplayConfig(engine="numba", exchange="no_partial_fill")
+    eng, money = build_engine(goog10, make(), which, config)
+    nb = eng.run(multiplier=money)
+    assert eng._skid == (SK_CONTEXT if which == "queue_quote" else SK_MM) and eng.used_in_kernel_orders
+    ref_engine = from_market_data(goog10, make(), which, config,
+                                  gateway_factory([goog10.instrument], which, config), money)
+    assert isinstance(ref_engine.venue, L3ReferenceVenue)
+    ref = ref_engine.run()
+    agree(ref, nb)
+    news = ref.orders[ref.orders["action"] == INTENT_NEW]
+    assert len(ref.fills) > 10 and (news["side"] == SELL).any() and (news["side"] == BUY).any()
+
+
 @pytest.mark.slow  # 12 streams, four runs each
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), k_pct=st.sampled_from([0, 30, 50, 100, 200]),
@@ -133,6 +173,44 @@ def test_example_kernel_is_the_python_rule_on_the_l2_venue(seed, k_pct, qm, max_
     same(k_nb, r_py)
     same(k_py, r_py)
     same(r_nb, r_py)
+
+
+@njit
+def _ladder(st, ltop, sord, intents, depth, trades, acct):
+    """Up to 24 resting buys, one tick apart below the bid (past the 16 rows the order view starts with), each
+    sized by the prints seen and the level's depth; then the order with the most lots ahead is cancelled, once
+    per callback."""
+    bid = ltop[0]
+    if bid == NO_PRICE or (st[S_NORD] >= 24 and acct[AC_NOW] % 3 != 0):
+        return 0
+    if st[S_NORD] < 24:
+        low = bid
+        for j in range(st[S_NORD]):
+            low = min(low, sord[j, SO_PRICE])
+        intents[0, 0], intents[0, 1], intents[0, 2] = IN_SUBMIT, BUY, low - 1
+        intents[0, 3] = 1 + (acct[AC_NTRADES] + depth[0, DP_BID_QTY]) % 3
+        return 1
+    worst = 0
+    for j in range(st[S_NORD]):
+        if sord[j, SO_QUEUE] > sord[worst, SO_QUEUE]:
+            worst = j
+    if sord[worst, SO_STATUS] != SO_WORKING:
+        return 0
+    intents[0, 0], intents[0, 4] = IN_CANCEL, sord[worst, SO_ID]
+    return 1
+
+
+def test_an_order_view_past_its_first_rows_is_the_same_from_python():
+    """The order view of a kernel run from Python callbacks (`BookKernel`: its arrays kept between calls) grows
+    when the orders exceed it; the Python engine's callback and the numba loop run one run."""
+    engines: list = []
+    ladder = type("Ladder", (KernelStrategy,), {"nb_kernel": _ladder, "depth_levels": 3, "trade_history": 2})
+    a, b = l2_pair(l2_stream(5, n_msgs=400), ladder, classes=(Engine, NbEngine), engines=engines)
+    assert engines[1]._skid == SK_CONTEXT
+    same(a, b)
+    news = a.orders[a.orders["action"] == INTENT_NEW]
+    assert len(news) > 24 and (a.orders["action"] == INTENT_CANCEL).sum() > 5
+    assert engines[0].strategy._book_kernel._sord.shape[0] > 16  # it grew
 
 
 @njit
