@@ -155,7 +155,8 @@ def _call_c_entry(typingctx, addr, st, ltop, sord, intents):
     (its row count is passed), `intents` of ``[MAX_INTENTS, IN_COLS]`` (the driver's own arrays, allocated with these
     shapes and never resized but `sord`, whose new row count is passed at each call). The kernel's count is checked
     in the entry (`IN_BAD_COUNT`), so the loop never reads past the intent rows. Tested by the external-kernel tests
-    (``tests/unit/sim/test_kernel_api.py``), run with ``NUMBA_BOUNDSCHECK=1`` too."""
+    (``tests/unit/sim/test_engine_ub.py``, which ``.ci/targets`` runs with ``NUMBA_BOUNDSCHECK=1`` too, and
+    ``tests/cli/test_own_kernel_cli.py``)."""
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
         p64 = i64.as_pointer()
