@@ -64,12 +64,16 @@ class KVLease:
         self.seen_holder: str | None = None  # who holds the key as last seen
 
     async def acquire(self) -> bool:
-        """Create the key; False (and `seen_holder` set) while another holder's entry lives."""
-        from nats.js.errors import KeyWrongLastSequenceError
+        """Create the key; False (and `seen_holder` set) while another holder's entry lives, or when it aged out
+        in the middle of the create (nats-py's `create` then raises KeyNotFoundError: the next try takes it)."""
+        from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
         sent = time.monotonic()
         try:
             self.revision = await self.kv.create(self.key, self.holder.encode())
+        except KeyNotFoundError:  # refused as existing, then gone when the client looked: free at the next try
+            self.seen_holder = None
+            return False
         except KeyWrongLastSequenceError:
             with contextlib.suppress(Exception):
                 e = await self.kv.get(self.key)

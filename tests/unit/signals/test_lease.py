@@ -124,3 +124,25 @@ def test_shard_leases_on_a_real_nats_server(tmp_path):
             assert a.holder_of("wal.x") == "A"
     finally:
         srv.stop()
+
+
+def test_a_key_that_ages_out_during_the_create_is_free_at_the_next_try():
+    """nats-py's `create` writes with last sequence 0; refused (the key exists), it reads the key to tell a
+    tombstone from a live entry, and raises KeyNotFoundError when the entry aged out in between (seen on a loaded
+    machine). That is not an error of the lease: not held now, taken at the next try."""
+    from nats.js.errors import KeyNotFoundError
+
+    from hft.bus.lease import KVLease
+
+    class _Racing(_KV):
+        raced = False
+
+        async def create(self, key: str, value: bytes) -> int:
+            if not self.raced:
+                self.raced = True
+                raise KeyNotFoundError
+            return await self._write()
+
+    lease = KVLease(_Racing(), "wal.x", "A", 0.9)
+    assert asyncio.run(lease.acquire()) is False and not lease.held
+    assert asyncio.run(lease.acquire()) is True and lease.held and lease.seen_holder == "A"
