@@ -360,6 +360,8 @@ class Strategy:
     #: The parameters that are order quantities in lots: a config may give them in instrument units too, as a
     #: decimal string (``size: "0.001"``: 0.001 BTC), turned into lots through the instrument's lot (docs/sim.md).
     QUANTITIES: tuple[str, ...] = ()
+    # a kernel strategy's arrays, made at its first callback (`hft.sim.engine_nb.strategy_kernels.book_kernel`)
+    _book_kernel: Any = None
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event."""

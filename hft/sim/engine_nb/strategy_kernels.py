@@ -502,7 +502,7 @@ def book_kernel(strategy: Any, name: Any, who: str = "strategy kernel", depth_le
                 trade_history: int = 0) -> BookKernel:
     """The `BookKernel` of `strategy` for its kernel `name`, made at its first call with the strategy's
     ``nb_params()`` then and kept on the strategy (its parameters are fixed for its life)."""
-    bk = strategy.__dict__.get("_book_kernel")
+    bk = strategy._book_kernel  # declared on `hft.sim.strategy.Strategy` (None until the first call)
     if bk is None:
         bk = strategy._book_kernel = BookKernel(name, strategy.nb_params(), who, depth_levels, trade_history)
     return bk
