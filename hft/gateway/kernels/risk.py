@@ -8,6 +8,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from hft.core.jit import helper
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -133,13 +134,12 @@ from hft.gateway.kernels.layout import (
     Z_WBUY,
     Z_WSELL,
     _kernel,
-    _kernel_inline,
     _kstate,
 )
 
 
 # ======================================================================= rate limits
-@_kernel_inline  # at its two callers (a submit's and a cancel's rate check)
+@helper  # at its two callers (a submit's and a cancel's rate check)
 def _bucket_ok(b, tok, ts, count, window, now):
     """Refill a token bucket at b[tok] / b[ts] (`count` per `window` ns, in units of 1/window) and test
     for one token.
@@ -155,7 +155,7 @@ def _bucket_ok(b, tok, ts, count, window, now):
     return held >= window
 
 
-@_kernel_inline
+@helper
 def _bucket_held(b, tok, ts, count, window, now):
     """What a limited bucket at b[tok] / b[ts] holds refilled to `now` (units of 1/window; read only): full when
     never used or idle a whole window, else what it held plus `count` per ns elapsed, at most full."""
@@ -191,7 +191,7 @@ def submit_buckets(buf, now, out):
     return n
 
 
-@_kernel_inline
+@helper
 def _bucket_row(b, out, n, level, i, k, count, window, tok, ts, now):
     if count < 0 or count >= UNLIMITED or window <= 0 or n >= out.shape[0]:  # unset, unlimited, or no room
         return n
@@ -204,7 +204,7 @@ def _bucket_row(b, out, n, level, i, k, count, window, tok, ts, now):
     return n + 1
 
 
-@_kernel_inline
+@helper
 def _submit_rate(st, a, t, now):
     """The submit rate's buckets for a new order or a replace (refilled to `now`, none taken: `_take_submit`):
     the strategy's two windows (its row, else the default), then the account's own two (its row only, as its
@@ -226,14 +226,14 @@ def _submit_rate(st, a, t, now):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _take(b, tok, count, window):
     """One token out of a bucket `_bucket_ok` passed (a limited one: count below UNLIMITED, window > 0)."""
     if count < UNLIMITED and window > 0:
         b[tok] -= window
 
 
-@_kernel_inline
+@helper
 def _take_submit(st, a, t):
     """A decided submit takes one token of each limited bucket `_submit_rate` passed."""
     b = st.b
@@ -270,7 +270,7 @@ def _call_risk_check(typingctx, addr, b, view_off, params_off):
     return types.int64(addr, b, view_off, params_off), codegen
 
 
-@_kernel_inline
+@helper
 def _house(st, internal, now, a, t, y, z, side, price, qty, otype, ref, mult, pending):
     """The house's checks after the built-in ones (none installed: one load and a branch). Internal orders
     (the emergency stop's, flatten_on_halt's closes) skip them, as they skip the daily loss. `pending`: this
@@ -316,7 +316,7 @@ def _house_checks(st, n, now, a, t, y, z, side, price, qty, otype, ref, mult, pe
 
 
 # ======================================================================= risk (step 4)
-@_kernel_inline
+@helper
 def _strat_loss_below(st, t, floor):
     """The strategy's daily PnL (realised + marked - cost, less the fee millionths owed) below `floor` (<= 0),
     exactly (the sum of three held values may not fit int64: `exact.sum3_lt`): ``x - owed / 1e6 < floor`` for an
@@ -325,13 +325,13 @@ def _strat_loss_below(st, t, floor):
     return sum3_lt(st.b[r + S_REAL], st.b[r + S_MTM], st.b[r + S_COST], floor + (st.b[r + S_FFRAC] > 0))
 
 
-@_kernel_inline
+@helper
 def _acct_loss_below(st, a, floor):
     r = st.acct + a * N_A  # as `_strat_loss_below`
     return sum3_lt(st.b[r + A_REAL], st.b[r + A_MTM], st.b[r + A_COST], floor + (st.b[r + A_FFRAC] > 0))
 
 
-@_kernel_inline  # at its callers (the risk step, the marks)
+@helper  # at its callers (the risk step, the marks)
 def _loss_breached(st, a, t):
     lim = _strat_lim(st, L_DAILY_LOSS, t)
     if lim < UNLIMITED and _strat_loss_below(st, t, -lim):  # a set limit is >= 0: -lim fits
@@ -401,7 +401,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult):
     """Step 3 limits for `worst`, the net quantity on `side` (long for a buy, short for a sell) including working
     orders and this order: the position limit (either side), then the side's own (max_long / max_short)."""
@@ -418,7 +418,7 @@ def _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _worst(pos, wbuy, wsell, side, add):
     """``(worst, ok)``: the net quantity on `side` if every working order of that side and `add` more filled
     (buy: ``pos + wbuy + add``, sell: ``wsell + add - pos``), and whether it and the side's working quantity
@@ -441,7 +441,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     return _exposure_worst(st, a, t, y, side, worst, valpx, ref, mult)
 
 
-@_kernel_inline
+@helper
 def _reserve(st, z, side, qty):
     if side > 0:
         st.b[st.slot + z * N_Z + Z_WBUY] += qty
@@ -449,7 +449,7 @@ def _reserve(st, z, side, qty):
         st.b[st.slot + z * N_Z + Z_WSELL] += qty
 
 
-@_kernel_inline
+@helper
 def _check_tif(st, otype, tif):
     b = st.b
     if otype < 1 or otype > 3 or ((b[st.cfg + C_OTYPE_MASK] >> otype) & 1) == 0:
@@ -463,7 +463,7 @@ def _check_tif(st, otype, tif):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _registered(st, a, t, y):
     """R_OK when account `a`, strategy `t` and symbol `y` are registry indices, else the first unknown one."""
     b = st.b
@@ -476,7 +476,7 @@ def _registered(st, a, t, y):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _new_static(st, y, side, price, qty, otype, tif):
     """A new order's checks that need no exposure state: side, type / TIF, quantity, price, reference price.
     Returns (reason, reference price, multiplier, valuation price)."""
