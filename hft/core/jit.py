@@ -70,14 +70,14 @@ class Helper:
     twin kernel (``njit(cache=True, _nrt=False)`` of the same source, compiled at the first such call), as the
     ``njit`` helper it replaces did; ``py_func`` is the Python function."""
 
-    def __init__(self, fn: Callable[..., Any], options: dict[str, Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], options: dict[str, Any], twin: Dispatcher | None = None) -> None:
         functools.update_wrapper(self, fn)
         self.py_func = fn
         self._options = options
         self._flags = _subroutine_flags(options)
         self._pysig = utils.pysignature(fn)
         self._compiled: dict[tuple, Any] = {}  # plain argument types -> compile result
-        self._twin: Dispatcher | None = None
+        self._twin = twin
         this = self
 
         class _Template(AbstractTemplate):
@@ -135,5 +135,6 @@ def helper(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
 def inline_copy(kernel: Any) -> Any:
     """A `helper` made from the source of `kernel` (a `njit` dispatcher of this package that does not count
     references): the same function inlined at each call site, for a hot caller where a call would pass every array as
-    ~7 machine words; the kernel itself stays callable as before."""
-    return helper(kernel.py_func)
+    ~7 machine words; the kernel itself stays callable as before, and is what a call from Python runs (a twin of
+    its own would share the kernel's cache file: numba keys a file's entries by signature, not by options)."""
+    return Helper(kernel.py_func, {}, twin=kernel)
