@@ -6,12 +6,14 @@ wall seconds, CPU seconds (the process and the children it waited for: the warm-
 service), numba's compile events (`hft.compile_watch.CompileWatch`, in the demo's process; the warm-up's own
 ``kernels_compiled``) and what the cache holds afterwards (`hft.compile_watch.cached_specialisations`: distinct
 (kernel, signature) pairs, and the kernels holding signatures that differ only by flags). ``--base DIR`` runs the
-same on another tree (``git archive <commit> hft config | tar -x -C DIR``) in the same rounds, interleaved.
+same on another tree (``git archive <commit> hft config research | tar -x -C DIR``: the demo reads
+research/alphas) in the same rounds, interleaved.
 ``--install`` also times the README's install step (a fresh venv, ``pip install -e '.[dev]'``) in a clone, with
 pip's cache as on this machine, and with ``--no-cache-dir`` as on a new one.
 
-Run: ``.venv/bin/python bench/bench_compile.py [--repeat N] [--base DIR] [--install] [--demo-only]``; writes
-``bench/results/bench_compile.json`` (section ``--label``). Minutes per round: every run compiles from nothing.
+Run: ``.venv/bin/python bench/bench_compile.py [--repeat N] [--base DIR] [--install] [--demo-only |
+--warmup-only]``; writes ``bench/results/bench_compile.json`` (section ``--label``). Minutes per round: every
+run compiles from nothing.
 """
 
 from __future__ import annotations
@@ -87,15 +89,20 @@ def _warmup(tree: Path, cache: Path, home: Path) -> dict:
             "lanes": {k: v["kernels_compiled"] for k, v in out["steps"].items()}}
 
 
-def _round(tree: Path, tmp: Path, demo_only: bool) -> dict:
+def _round(tree: Path, tmp: Path, demo_only: bool, warmup_only: bool = False) -> dict:
     """Cold demo; cold warm-up, then the demo on its cache (as README line 1 ran both)."""
     out = {}
-    cache, home = tmp / "c1", tmp / "h1"
-    out["demo_cold"] = {**_demo(tree, cache, home), "cache": _census(tree, cache, home)}
+    if not warmup_only:
+        cache, home = tmp / "c1", tmp / "h1"
+        out["demo_cold"] = {**_demo(tree, cache, home), "cache": _census(tree, cache, home)}
     if demo_only:
         return out
     cache, home = tmp / "c2", tmp / "h2"
     out["warmup_cold"] = {**_warmup(tree, cache, home), "cache": _census(tree, cache, home)}
+    if warmup_only:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        return out
     out["demo_after_warmup"] = _demo(tree, cache, home)
     out["warmup_then_demo_wall_s"] = round(out["warmup_cold"]["wall_s"] + out["demo_after_warmup"]["wall_s"], 1)
     for d in ("c1", "c2", "h1", "h2"):
@@ -132,6 +139,7 @@ def main() -> None:
     ap.add_argument("--base", default=None, help="a baseline tree (its hft/ and config/), measured interleaved")
     ap.add_argument("--install", action="store_true", help="also time README line 1's install step")
     ap.add_argument("--demo-only", action="store_true", help="only the cold demo (minutes less)")
+    ap.add_argument("--warmup-only", action="store_true", help="only the cold warm-up and its cache's census")
     ap.add_argument("--label", default="this_tree")
     args = ap.parse_args()
     trees = {"tree": HERE.parent, **({"base": Path(args.base).resolve()} if args.base else {})}
@@ -139,16 +147,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hft-bench-compile-") as tmp:
         for i in range(args.repeat):
             for name, tree in trees.items():
-                r = _round(tree, Path(tmp), args.demo_only)
+                r = _round(tree, Path(tmp), args.demo_only, args.warmup_only)
                 r["loadavg"] = [round(x, 2) for x in os.getloadavg()]
                 result["rounds"][name].append(r)
                 print(json.dumps({name: r, "round": i}), flush=True)
         if args.install:
             result["install"] = [_install(HERE.parent, Path(tmp), no_cache) for no_cache in (False, True)]
             print(json.dumps({"install": result["install"]}), flush=True)
-    fields = ("demo_cold.wall_s", "demo_cold.cpu_s", "demo_cold.compile_events") + (() if args.demo_only else (
-        "warmup_cold.wall_s", "warmup_cold.cpu_s", "warmup_cold.compile_events", "demo_after_warmup.wall_s",
-        "warmup_then_demo_wall_s"))
+    demo = ("demo_cold.wall_s", "demo_cold.cpu_s", "demo_cold.compile_events")
+    warmup = ("warmup_cold.wall_s", "warmup_cold.cpu_s", "warmup_cold.compile_events",
+              "warmup_cold.cache.specialisations")
+    fields = demo if args.demo_only else warmup if args.warmup_only else (
+        *demo, *warmup, "demo_after_warmup.wall_s", "warmup_then_demo_wall_s")
     result["medians"] = {name: {f: _median(rs, *f.split(".")) for f in fields}
                          for name, rs in result["rounds"].items() if rs}
     print(add_section("bench_compile", args.label, result))

@@ -13,10 +13,11 @@ imports the edited one, and a docstring or comment edit none.
 `key_modules` / `key_digest` name the whole set at once (the modules numba compiles and every ``hft`` module they
 import), for what is recorded per version of all kernels: the self-test's passes (`hft.core.selftest`). Read from
 the sources' text with regular expressions (a few milliseconds): a module compiles code when it applies one of
-numba's decorators or calls ``njit`` / ``jit``, or applies a decorator that another module defines as
-``name = njit(...)`` (the packages' ``_kernel`` / ``_inline``). ``tests/unit/core/test_numba_cache_dir.py``
-checks both against the truth: every module holding a numba dispatcher or intrinsic after importing all of
-``hft``, and the import closure of those read by Python's parser.
+numba's decorators or calls ``njit`` / ``jit``, applies a decorator that another module defines as
+``name = njit(...)`` (the packages' ``_kernel``), or defines a subroutine (``@helper`` / ``inline_copy(``:
+`hft.core.jit`). ``tests/unit/core/test_numba_cache_dir.py`` checks both against the truth: every module holding
+a numba dispatcher, intrinsic or `hft.core.jit.Helper` after importing all of ``hft``, and the import closure of
+those read by Python's parser.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import os
 import re
 
 _NUMBA_DECORATORS = ("njit", "jit", "intrinsic", "overload", "overload_method", "overload_attribute",
-                     "register_jitable", "cfunc", "vectorize", "guvectorize", "jitclass", "generated_jit")
+                     "register_jitable", "cfunc", "vectorize", "guvectorize", "jitclass", "generated_jit",
+                     "helper")  # (the last: `hft.core.jit`'s subroutines)
 # Each pattern starts with a literal, which Python's `re` finds fast; prose that matches only adds a module.
 _JIT = re.compile(rb"jit\b")
 _WRAPPER = re.compile(rb"(\w+)[ \t]*=[ \t]*(?:numba\.)?n?")  # the line before `jit`: `_kernel = njit(cache=True)`
@@ -130,7 +132,7 @@ def key_modules(root: str, modules: dict[str, str] | None = None, texts: dict[st
                 wrappers.add(w.group(1).decode())
     decorated = re.compile(rb"\n[ \t]*@[ \t]*(?:numba\.)?(?:" + b"|".join(  # a decorator line, not prose
         re.escape(n.encode()) for n in sorted({*_NUMBA_DECORATORS, *wrappers})) + rb")\b")
-    todo = [by_rel[rel] for rel, t in texts.items() if b"jit(" in t or decorated.search(t)]
+    todo = [by_rel[rel] for rel, t in texts.items() if b"jit(" in t or b"inline_copy(" in t or decorated.search(t)]
     seen = set(todo)
     while todo:
         for dep in _imports(texts[modules[todo.pop()]], modules):

@@ -36,13 +36,13 @@ from hft.book.l2 import (
 )
 from hft.book.topn import COL_ASK_PX, COL_BID_PX, ROW_STRIDE, level_index
 from hft.core.dtypes import BUY, EV_ADD, EV_CANCEL, EV_DELETE, EV_EXEC, NO_PRICE, SELL
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 
 _I64_MAX = np.iinfo(np.int64).max
 
 
 
-@njit(cache=True, _nrt=False, forceinline=True)
+@helper
 def level_after(cur: int, kind: int, qty: int) -> int:
     """A level's total after an L3 order event of `qty` lots (`kind` EV_ADD adds, any other subtracts), floored at 0
     and, for an add, held at int64's maximum instead of overflowing (`cur` >= 0: a level's total; `qty` >= 0, as

@@ -63,7 +63,7 @@ from numba.extending import intrinsic
 from hft.book.topn import PRICE_LIMIT, QTY_MAX, in_price_domain, level_index, snapshot_row
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import DataValidationError
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 
 __all__ = [
     "ASK",
@@ -153,7 +153,6 @@ MAX_LEVEL_SPAN = 1 << 21  # ticks per side a book may span (2M levels ≈ 80 MB 
 # the 14-array `L3Book` otherwise increfs and decrefs every member on each call (~28 atomic calls, measured
 # ~0.3 µs per operation). Only the growth functions and drivers that grow the book allocate.
 _kernel = njit(cache=True, _nrt=False)
-_inline = njit(cache=True, _nrt=False, forceinline=True)  # `l3_view`: returns pointers, inlined at each caller
 
 # meta slots
 M_BASE = 0
@@ -302,7 +301,7 @@ def ptr(typingctx, arr):
     return types.CPointer(types.int64)(arr), codegen
 
 
-@_inline
+@helper
 def l3_view(book: L3Book) -> L3View:
     """The kernels' view of `book` (`L3View`)."""
     return L3View(ptr(book.meta), ptr(book.ht), ptr(book.o), ptr(book.lv_qty), ptr(book.lv_anon),
@@ -393,7 +392,7 @@ def _level_added(v: L3View, row: int, idx: int) -> None:
         meta[M_BEST_ASK] = idx
 
 
-@_inline  # at its callers (each op that can empty a level): a call per removal less
+@helper  # at its callers (each op that can empty a level): a call per removal less
 def _level_reduced(v: L3View, row: int, idx: int) -> None:
     """Quantity left (row, idx): if the best level emptied, scan to the next occupied one."""
     meta = v.meta

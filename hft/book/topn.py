@@ -32,7 +32,7 @@ import numpy as np
 
 from hft.core.bounds import MAX_ABS_PRICE
 from hft.core.dtypes import NO_PRICE
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 
 __all__ = ["COL_ASK_PX", "COL_ASK_QTY", "COL_BID_PX", "COL_BID_QTY", "NO_PRICE", "PRICE_LIMIT", "QTY_MAX",
            "ROW_STRIDE", "in_price_domain", "level_index", "snapshot_row", "topn_side"]
@@ -52,7 +52,7 @@ def in_price_domain(price: int) -> bool:
     return -PRICE_LIMIT <= price <= PRICE_LIMIT
 
 
-@njit(cache=True, _nrt=False, forceinline=True)
+@helper
 def level_index(price: int, base: int, n: int) -> int:
     """Index ``price - base`` of `price` in the level range ``[base, base + n)``, -1 when outside it, for ANY int64
     `price`. Computed modulo 2**64 (uint64: defined wrap-around, no signed overflow), which is exact when the

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 
 MAX_ABS_PRICE = 1 << 60  # ticks
 MAX_ABS_TIME = (1 << 62) - 1  # ns since 1970, either way
@@ -46,7 +46,7 @@ def expected(what: str) -> str:
     return _EXPECTED[what]
 
 
-@njit(cache=True, _nrt=False, forceinline=True)
+@helper
 def value_fault(exch_ts: int, local_ts: int, price: int) -> int:
     """`FAULT_NONE`, or the first of an event's exch_ts, local_ts and price outside the domain (``FAULT_*``)."""
     if exch_ts < -MAX_ABS_TIME or exch_ts > MAX_ABS_TIME:

@@ -11,18 +11,25 @@ inlines such small helpers and folds the constants anyway, so the copies buy not
 replaced by its plain type (``numba.core.types.unliteral``): one specialisation per tuple of plain types, as a
 call from Python gives. No kernel of the package dispatches on a literal value (none uses ``numba.literally``);
 a kernel that needs a compile-time constant reads a module global.
+
+`helper` compiles a small hot function as a subroutine of each kernel that calls it: no dispatcher, wrappers,
+machine code or cache entry of its own, inlined by LLVM at each call site.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from numba import njit as _numba_njit
-from numba.core import types
+from numba.core import compiler, types, utils
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
+from numba.core.registry import cpu_target
+from numba.core.typing.templates import AbstractTemplate, Signature, fold_arguments
 
-__all__ = ["inline_copy", "njit"]
+__all__ = ["Helper", "helper", "inline_copy", "njit"]
 
 
 def _plain_dispatch(dispatcher: Dispatcher) -> Dispatcher:
@@ -49,9 +56,85 @@ def njit(*args: Any, **options: Any) -> Any:
     return wrap
 
 
+def _subroutine_flags(options: dict[str, Any]) -> compiler.Flags:
+    flags = compiler.Flags()
+    cpu_target.options.parse_as_flags(flags, {"nopython": True, "_nrt": False, "forceinline": True, **options})
+    flags.no_compile = True  # no machine code of its own: the caller's library links the optimised IR
+    flags.no_cpython_wrapper = True
+    flags.no_cfunc_wrapper = True
+    return flags
+
+
+class Helper:
+    """A function compiled as a subroutine of the kernels that call it (`helper`). Called from Python, it runs a
+    twin kernel (``njit(cache=True, _nrt=False)`` of the same source, compiled at the first such call), as the
+    ``njit`` helper it replaces did; ``py_func`` is the Python function."""
+
+    def __init__(self, fn: Callable[..., Any], options: dict[str, Any], twin: Dispatcher | None = None) -> None:
+        functools.update_wrapper(self, fn)
+        self.py_func = fn
+        self._options = options
+        self._flags = _subroutine_flags(options)
+        self._pysig = utils.pysignature(fn)
+        self._compiled: dict[tuple, Any] = {}  # plain argument types -> compile result
+        self._twin = twin
+        this = self
+
+        class _Template(AbstractTemplate):
+            key = self
+
+            def generic(self, args: tuple, kws: dict) -> Signature:
+                return this._signature(args, kws)
+
+            def get_impl_key(self, sig: Signature) -> Any:
+                return (this, tuple(sig.args))
+
+        self._numba_type_ = types.Function(_Template)  # what numba's `typeof` answers for this object
+
+    def _signature(self, args: tuple, kws: dict) -> Signature:
+        """The call's signature for its plain argument types (keywords and defaults folded as numba's dispatchers
+        fold them), compiling the subroutine for them the first time."""
+        folded = tuple(fold_arguments(self._pysig, tuple(types.unliteral(a) for a in args),
+                                      {k: types.unliteral(v) for k, v in kws.items()},
+                                      lambda i, p, v: v, lambda i, p, d: types.Omitted(d),
+                                      lambda i, p, vs: types.StarArgTuple(vs)))
+        cres = self._compiled.get(folded)
+        if cres is None:
+            ctx = cpu_target.target_context
+            with global_compiler_lock:
+                library = ctx.codegen().create_library(self.py_func.__qualname__)
+                cres = compiler.compile_extra(cpu_target.typing_context, ctx, self.py_func, folded, None,
+                                              self._flags.copy(), {}, library=library)
+                # lowered as a call of a compiled function, as for a dispatcher; the caller's library links this one
+                ctx.insert_user_function((self, folded), cres.fndesc, [cres.library])
+            self._compiled[folded] = cres
+        return Signature(cres.signature.return_type, folded, None, self._pysig)
+
+    def __call__(self, *args: Any, **kws: Any) -> Any:
+        if self._twin is None:
+            self._twin = njit(cache=True, _nrt=False, **self._options)(self.py_func)
+        return self._twin(*args, **kws)
+
+
+def helper(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Compile `fn`, a small function kernels call, as a subroutine of each kernel that calls it, inlined there by
+    LLVM (``alwaysinline``), without reference counting; ``@helper`` or ``helper(**numba options)(fn)``. Returns a
+    `Helper`.
+
+    A ``njit(forceinline=True)`` helper is a kernel of its own: a dispatcher whose compile optimises its code, emits
+    it as machine code with a CPython and a C wrapper, and writes a cache entry, before LLVM inlines its IR again
+    into each caller. A `helper` is typed and lowered once per tuple of plain argument types per process (as
+    `njit`'s calls between kernels: a literal argument makes no specialisation of its own) and its IR is linked into
+    the library of each kernel compiled with it: it has no cache entry of its own, its callers' entries hold it, and
+    it is recompiled with them (a caller's cache key covers the modules it imports, the helper's among them)."""
+    if fn is None:
+        return lambda f: Helper(f, options)
+    return Helper(fn, options)
+
+
 def inline_copy(kernel: Any) -> Any:
-    """A copy of the compiled `kernel` (a `njit` dispatcher of this package, compiled without reference counting)
-    that LLVM inlines at each call site (numba's ``forceinline``), for a hot caller where a call would pass every
-    array as ~7 machine words. Not cached: numba keys a cache file's entries by signature, not by options, so the
-    copy would share its kernel's file; it compiles only inside its callers' compiles, whose cache entries hold it."""
-    return njit(_nrt=False, forceinline=True)(kernel.py_func)
+    """A `helper` made from the source of `kernel` (a `njit` dispatcher of this package that does not count
+    references): the same function inlined at each call site, for a hot caller where a call would pass every array as
+    ~7 machine words; the kernel itself stays callable as before, and is what a call from Python runs (a twin of
+    its own would share the kernel's cache file: numba keys a file's entries by signature, not by options)."""
+    return Helper(kernel.py_func, {}, twin=kernel)

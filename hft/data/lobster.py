@@ -84,7 +84,7 @@ from hft.core.dtypes import (
 from hft.core.errors import DataError, DataValidationError
 from hft.core.fileio import MAX_DECOMPRESSION_RATIO, atomic_path, decompressed_limit
 from hft.core.instrument import Instrument
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 from hft.data._convert import row_error, row_place
 from hft.data.formats import archive_damage
 
@@ -309,7 +309,7 @@ def _read_csv(member: _Member, schema: dict[str, Any]) -> pl.DataFrame:
     return df
 
 
-@njit(cache=True, _nrt=False, forceinline=True)
+@helper
 def _natural(buf: np.ndarray, i: int, size: int, max_digits: int) -> tuple[int, int]:
     """The decimal digits at ``buf[i:]``: (value, index after them); value -1 when there are none, more than
     `max_digits` (at most 18: the value fits int64), or a leading zero (``0`` alone is fine). The digits are

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 from hft.core.orders import NO_KEY
 from hft.live.frames import MAX_FRAME, NEW, NEW_FIXED
 from hft.live.ids import PackedIds
@@ -29,7 +29,6 @@ from hft.live.ids import PackedIds
 # counting: an atomic increment and decrement on every view and every array handed to a helper (`_g` takes the
 # state 96 times a compression), ~a fifth of a frame's scan.
 _kernel = njit(cache=True, nogil=True, _nrt=False)
-_inline = njit(cache=True, nogil=True, _nrt=False, forceinline=True)
 
 CORR, FLAGS, SIDE, OTYPE, TIF, PRICE, QTY = range(7)
 COID, ACCOUNT, STRATEGY, SYMBOL, IDEM = 7, 9, 11, 13, 15  # offset column; the length is the next one
@@ -49,12 +48,12 @@ _SIGMA = np.array([
 ], np.int64)
 
 
-@_inline
+@helper
 def _rotr(x: np.uint64, n: int) -> np.uint64:
     return (x >> np.uint64(n)) | (x << np.uint64(64 - n))
 
 
-@_inline
+@helper
 def _g(v: np.ndarray, a: int, b: int, c: int, d: int, x: np.uint64, y: np.uint64) -> None:
     v[a] = v[a] + v[b] + x
     v[d] = _rotr(v[d] ^ v[a], 32)

@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import ConfigError, SimError
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 from hft.core.money import FEE_FRAC_UNITS, exact_money, round_money, round_owed  # noqa: F401 - re-exported
 from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_ok, sub_ok
 from hft.gateway.kernels.money import div_round_half_even, fill_value, fill_value_ok  # noqa: F401 - the one rule, shared with the gateway
@@ -84,7 +84,6 @@ FEE_REFUSED = I64_MIN  # `fee_money`'s whole part when a fill's value or fee doe
 # `book_fill`'s first result: 0, the fill is booked; else what would not fit int64 (`fill_refusal` names it)
 MONEY_OK, MONEY_VALUE, MONEY_FEE, MONEY_POSITION, MONEY_CASH, MONEY_FEES, MONEY_GATEWAY = range(7)
 
-_inline = njit(cache=True, _nrt=False, forceinline=True)
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,7 @@ def bps_to_hundredths(value: Any, *, key: str = "bps", file: str | None = None) 
     return n
 
 
-@_inline
+@helper
 def _value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     """`fill_value_ok` for any int64 operands (an inverse factor of int64's minimum, whose negation does not fit,
     is a value that does not fit)."""
@@ -171,7 +170,7 @@ def fee_money(price: int, qty: int, money: int, bps_h: int, per_lot: int) -> tup
     return fee, r
 
 
-@_inline
+@helper
 def _cash_after(cash: int, flow: int, fee: int) -> tuple[int, bool]:
     """``(cash + flow - fee, True)`` when it lies within ``±I64_MAX``, else ``(0, False)`` — exactly, whichever
     partial sum would leave int64 (operands within ``±I64_MAX``: when both orders of summing fail, they fail on
@@ -187,7 +186,7 @@ def _cash_after(cash: int, flow: int, fee: int) -> tuple[int, bool]:
     return np.int64(0), False
 
 
-@_inline  # per fill, at the numba engine's report path (and from Python for the reference engine)
+@helper  # per fill, at the numba engine's report path (and from Python for the reference engine)
 def book_fill(side: int, price: int, qty: int, money: int, fee: int, frac: int, pos: int, cash: int, fees: int,
               fees_frac: int) -> tuple:
     """The one accounting rule of a fill (module docstring, "Range"): ``(MONEY_OK, position, cash, fees,

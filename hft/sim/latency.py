@@ -29,7 +29,7 @@ import numpy as np
 
 from hft.core.bounds import MAX_ABS_TIME, MAX_LATENCY_NS
 from hft.core.errors import ConfigError
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 from hft.core.rng import uniform01
 
 LAT_CONSTANT = 0
@@ -86,7 +86,7 @@ def empirical(times_ns: np.ndarray, latencies_ns: np.ndarray) -> LatencyModel:
     return LatencyModel(np.array([LAT_EMPIRICAL, 0, 0, 0, 0], np.int64), t, v)
 
 
-@njit(cache=True, _nrt=False, forceinline=True)
+@helper
 def latency_ns(model: LatencyModel, t_ns: int, draw: int) -> int:
     """Latency at time `t_ns` for the `draw`-th use of this model (the draw index seeds `random`). Inlined into
     numba callers: the constant model is answered there, without a call that passes the model's three arrays
@@ -97,7 +97,7 @@ def latency_ns(model: LatencyModel, t_ns: int, draw: int) -> int:
 
 
 def latency_of(model: LatencyModel, t_ns: int, draw: int) -> int:
-    """`latency_ns` for a caller in Python: the kernel's own source run by the interpreter (``py_func``), so the
+    """`latency_ns` for a caller in Python: the helper's own source run by the interpreter (``py_func``), so the
     constant model is answered without a numba call (~2 µs of dispatch and argument unboxing a command or
     report); the others call the compiled `_latency_drawn`, as the kernel does."""
     return int(latency_ns.py_func(model, t_ns, draw))

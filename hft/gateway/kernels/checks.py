@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hft.core.jit import helper
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -51,7 +52,6 @@ from hft.gateway.kernels.layout import (
     Z_WBUY,
     Z_WSELL,
     _kernel,
-    _kernel_inline,
     _kstate,
 )
 from hft.gateway.kernels.prefetch import _prefetch
@@ -144,7 +144,7 @@ def _check_cancel(st, a, t, y, target):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _touch_check(st, it, near):
     """Prefetches of `check_batch`: hash bucket, symbol rows, target order (far), exposure slot (near)."""
     b = st.b

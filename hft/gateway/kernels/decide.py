@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hft.core.jit import helper
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -83,7 +84,6 @@ from hft.gateway.kernels.layout import (
     Z_STRAT,
     Z_SYM,
     _kernel,
-    _kernel_inline,
 )
 from hft.gateway.kernels.risk import (
     _bucket_ok,
@@ -139,19 +139,19 @@ def _new(st, now, a, t, y, side, price, qty, otype, tif, internal):
     return R_OK, oid
 
 
-@_kernel_inline
+@helper
 def _owned(st, o, a, t, y):
     s = st.slot + st.b[st.ord + o * N_O + O_SLOT] * N_Z
     b = st.b
     return b[s + Z_ACCT] == a and b[s + Z_STRAT] == t and b[s + Z_SYM] == y
 
 
-@_kernel_inline
+@helper
 def _cancel_pending(status):
     return status == OS_PENDING_CANCEL or status == OS_PENDING_CANCEL_REPLACE
 
 
-@_kernel_inline
+@helper
 def _replace_pending(status):
     return status == OS_PENDING_REPLACE or status == OS_PENDING_CANCEL_REPLACE
 
@@ -239,7 +239,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
     return R_OK, target
 
 
-@_kernel_inline  # inlined into `_process`, its only caller
+@helper  # inlined into `_process`, its only caller
 def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode):
     """Steps 2-5 for one intent: (reason, order_id)."""
     if kind != INTENT_CANCEL:
@@ -263,12 +263,12 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
 
 
-@_kernel_inline
+@helper
 def _fp_step(h, v):
     return (h ^ np.uint64(v)) * np.uint64(0x100000001B3)  # FNV-1a over whole int64 words (mod 2**64)
 
 
-@_kernel_inline
+@helper
 def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target):
     """The request an idempotency key is bound to: a 64-bit hash (never 0) of the intent's kind, target, names
     and order fields, which the WAL's decision record holds too (a replay stores the same)."""

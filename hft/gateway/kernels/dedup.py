@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hft.core.jit import helper
 from hft.gateway.kernels.layout import (
     C_DD_BITS,
     C_DD_CAP,
@@ -24,14 +25,13 @@ from hft.gateway.kernels.layout import (
     K_DD_HEAD,
     N_D,
     _kernel,
-    _kernel_inline,
     _kstate,
 )
 
 
 # ======================================================================= hash tables (linear probing)
 # A table is 2 int64 columns (key, value) at offset `off` of `b`, 2**bits rows.
-@_kernel_inline
+@helper
 def _home(key, bits):
     """Home bucket of `key` in a table of 2**(bits & 0xFF) rows (Fibonacci hashing).
 
@@ -124,7 +124,7 @@ def _dd_purge(st, now):
         b[c + K_DD_COUNT] -= 1
 
 
-@_kernel_inline  # inlined into `_process` (one call less per intent)
+@helper  # inlined into `_process` (one call less per intent)
 def _dd_find(st, key, now):
     """Row offset of a live entry for `key`, or -1."""
     b = st.b
@@ -144,7 +144,7 @@ def _dd_find(st, key, now):
     return r
 
 
-@_kernel_inline  # inlined into `_process` (one call less per intent)
+@helper  # inlined into `_process` (one call less per intent)
 def _dd_insert(st, key, now, expiry, reason, oid, seq, fp, absent):
     """Enter `key`'s decision (evicting the oldest entry when full), `fp` its request's fingerprint (0: not
     known). `absent`: the caller knows `key` has no

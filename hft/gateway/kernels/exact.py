@@ -30,9 +30,8 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 
-_inline = njit(cache=True, _nrt=False, forceinline=True)
 _kernel = njit(cache=True, _nrt=False)
 
 I64_MAX = np.iinfo(np.int64).max
@@ -70,7 +69,7 @@ _ssub = _overflow_op("ssub")
 _smul = _overflow_op("smul")
 
 
-@_inline
+@helper
 def add_ok(a, b):
     """``(a + b, True)`` when the sum lies within ``[-I64_MAX, I64_MAX]``, else ``(0, False)``."""
     s, o = _sadd(np.int64(a), np.int64(b))
@@ -79,7 +78,7 @@ def add_ok(a, b):
     return s, True
 
 
-@_inline
+@helper
 def sub_ok(a, b):
     """``(a - b, True)`` when the difference lies within ``[-I64_MAX, I64_MAX]``, else ``(0, False)``."""
     d, o = _ssub(np.int64(a), np.int64(b))
@@ -88,13 +87,13 @@ def sub_ok(a, b):
     return d, True
 
 
-@_inline
+@helper
 def _mag(a):
     """``|a|`` as uint64 (exact for every int64, ``I64_MIN`` included: 2**63)."""
     return np.uint64(a) if a >= 0 else _ZERO - np.uint64(a)
 
 
-@_inline
+@helper
 def umul128(a, b):
     """The 128-bit product of uint64 `a` and `b` as ``(high, low)`` uint64 words (schoolbook on 32-bit halves)."""
     a0 = a & _M32
@@ -126,7 +125,7 @@ def udiv128(hi, lo, d):
     return q
 
 
-@_inline
+@helper
 def mul_ok(a, b):
     """``(a * b, True)`` when the product lies within ``[-I64_MAX, I64_MAX]``, else ``(0, False)``."""
     p, o = _smul(np.int64(a), np.int64(b))
@@ -135,7 +134,7 @@ def mul_ok(a, b):
     return p, True
 
 
-@_inline
+@helper
 def sat_add(a, b):
     """``a + b`` clamped to ``[-I64_MAX, I64_MAX]``."""
     s, ok = add_ok(a, b)
@@ -144,7 +143,7 @@ def sat_add(a, b):
     return I64_MAX if b > 0 else -I64_MAX
 
 
-@_inline
+@helper
 def since(now, then):
     """``now - then`` clamped to ``[-I64_MAX, I64_MAX]`` (time elapsed; a sentinel such as ``I64_MIN`` for "never"
     reads as the longest time ago)."""
@@ -154,7 +153,7 @@ def since(now, then):
     return I64_MAX if now > then else -I64_MAX
 
 
-@_inline
+@helper
 def mul_cmp_gt(a, b, c, d):
     """``a * b > c * d`` exactly, for ``a, b, c, d >= 0``."""
     if a <= _SMALL and b <= _SMALL and c <= _SMALL and d <= _SMALL:
@@ -164,7 +163,7 @@ def mul_cmp_gt(a, b, c, d):
     return h1 > h2 or (h1 == h2 and l1 > l2)
 
 
-@_inline
+@helper
 def mul_div_trunc(a, b, d):
     """``trunc(a * b / d)`` exactly (rounded toward zero), for ``|a| <= I64_MAX``, ``0 <= b <= d`` and ``d > 0``: the
     share `b` / `d` of `a` (a cost basis for a part of a position). Its magnitude is at most ``|a|``."""
@@ -175,13 +174,13 @@ def mul_div_trunc(a, b, d):
     return v if a >= 0 else -v
 
 
-@_inline
+@helper
 def _wide(x):
     """`x` as a 128-bit two's complement pair (high: 0 or -1, low: uint64)."""
     return np.int64(-1 if x < 0 else 0), np.uint64(x)
 
 
-@_inline
+@helper
 def sum3_lt(a, b, c, t):
     """``a + b - c < t`` exactly, for any int64 operands (the daily PnL ``realised + marked - cost`` against a loss
     limit, whatever the books hold)."""

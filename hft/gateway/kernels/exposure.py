@@ -4,6 +4,7 @@ Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kern
 
 from __future__ import annotations
 
+from hft.core.jit import helper
 from hft.core.orders import (
     ORDER_MARKET,
 )
@@ -61,14 +62,13 @@ from hft.gateway.kernels.layout import (
     Z_WBUY,
     Z_WSELL,
     _kernel,
-    _kernel_inline,
     _kstate,
 )
 from hft.gateway.kernels.money import fill_value
 
 
 # ======================================================================= limits
-@_kernel_inline
+@helper
 def _eff(st, f, a, t, y):
     """Tightest limit set at account, strategy or symbol level; the default when none is set."""
     b = st.b
@@ -84,7 +84,7 @@ def _eff(st, f, a, t, y):
     return v
 
 
-@_kernel_inline
+@helper
 def _eff_floor(st, f, a, t, y):
     """`_eff` of a minimum (``Limit.floor``: min_qty): the tightest is the largest set at account, strategy or
     symbol level; the default when none is set."""
@@ -101,13 +101,13 @@ def _eff_floor(st, f, a, t, y):
     return v
 
 
-@_kernel_inline
+@helper
 def _strat_lim(st, f, t):
     v = st.b[st.lim_strat + t * N_LIM + f]
     return v if v >= 0 else st.b[st.lim_def + f]
 
 
-@_kernel_inline
+@helper
 def _mul_gt(a, b, c):
     """a * b > c for a, b >= 0 and any c, without overflow (no division when both factors are below 2**31).
     Its callers' factors are prices (>= 0: `_new_static`, `_replace`), quantities (> 0), a linear multiplier
@@ -119,7 +119,7 @@ def _mul_gt(a, b, c):
     return a > c // b
 
 
-@_kernel_inline
+@helper
 def _mul3_gt(a, b, m, c):
     if a == 0 or b == 0 or m == 0:
         return c < 0
@@ -128,7 +128,7 @@ def _mul3_gt(a, b, m, c):
     return _mul_gt(a * b, m, c)
 
 
-@_kernel_inline
+@helper
 def _notional_gt(px, qty, m, c):
     """Whether the value of `qty` (>= 0) at `px` in money units (`hft.gateway.kernels.money.fill_value`: linear
     ``px × qty × m``, inverse ``qty × K / px`` coin units, ``m = -K``) exceeds `c`, without overflowing."""
@@ -228,7 +228,7 @@ def evict_zero(buf):
 
 
 # ======================================================================= order table
-@_kernel_inline
+@helper
 def _cross_px(side, otype, px):
     if otype == ORDER_MARKET:
         return I64_MAX - 1 if side > 0 else I64_MIN + 1
@@ -362,7 +362,7 @@ def _ord_remove(st, o):
             _recompute_best(st, z)
 
 
-@_kernel_inline
+@helper
 def _find_order(st, oid):
     """Order-table index of a live order `oid`, or -1."""
     if oid <= 0:

@@ -35,7 +35,6 @@ from hft.gateway.limits import N_LIMIT_FIELDS
 # numba increfs / decrefs the arena (an atomic read-modify-write on its MemInfo) at every nested call that
 # passes `b`. None of them allocates.
 _kernel = njit(cache=True, _nrt=False)
-_kernel_inline = njit(cache=True, _nrt=False, forceinline=True)
 
 
 I64_MAX = np.iinfo(np.int64).max

@@ -21,7 +21,7 @@ is reported (`hft.core.money`).
 
 from __future__ import annotations
 
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 from hft.core.money import FEE_FRAC_UNITS, round_money, round_owed
 from hft.gateway.kernels.exact import mul_ok
 
@@ -63,7 +63,7 @@ def position_value(price: int, qty: int, money: int) -> int:
     return -fill_value(price, qty, money)
 
 
-@njit(cache=True, _nrt=False, forceinline=True)  # (at its callers: the marks run it per position at every mark)
+@helper  # (at its callers: the marks run it per position at every mark)
 def fill_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     """``(fill_value(price, qty, money), True)`` when every product fits int64, else ``(0, False)``; for ``qty >= 0``
     and ``money != I64_MIN``."""
@@ -80,7 +80,7 @@ def fill_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     return div_round_half_even(num, price), True
 
 
-@njit(cache=True, _nrt=False, forceinline=True)
+@helper
 def position_value_ok(price: int, qty: int, money: int) -> tuple[int, bool]:
     """``(position_value(price, qty, money), True)`` when every product fits int64, else ``(0, False)``; for ``qty``
     and ``money`` other than ``I64_MIN`` (held values never are: `hft.gateway.kernels.exact`)."""

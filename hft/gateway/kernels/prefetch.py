@@ -10,6 +10,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from hft.core.jit import helper
 from hft.core.orders import (
     INTENT_NEW,
 )
@@ -34,11 +35,10 @@ from hft.gateway.kernels.layout import (
     O_ID,
     O_SLOT,
     Z_OHEAD,
-    _kernel_inline,
 )
 
 
-@_kernel_inline
+@helper
 def _touch_first(st, key, kind, a, t, y, target):
     _touch_intent(st, key, a, t, y, target)
     if kind == INTENT_NEW:  # the order row a new order will take (ids are sequential)
@@ -47,7 +47,7 @@ def _touch_first(st, key, kind, a, t, y, target):
         prefetchw(st.b, o + N_O - 1)
 
 
-@_kernel_inline
+@helper
 def _touch_chain(st, kind, a, t, y, target):
     """Per-intent counterpart of `_touch_near` + `_touch_head`: follow the slot-map bucket (or the target
     order) to the exposure slot, prefetch its row and, for a new order, the slot's head order row (which
@@ -62,7 +62,7 @@ def _touch_chain(st, kind, a, t, y, target):
             prefetchw(b, st.ord + h * N_O)
 
 
-@_kernel_inline
+@helper
 def _touch_slot(st, a, t, y, target):
     """Find the exposure slot an intent will use without changing anything (through the target order, or the
     slot-map bucket of (account, strategy, symbol)) and prefetch its row; its arena offset, -1 when none.
@@ -134,7 +134,7 @@ def prefetchw(typingctx, arr, idx):
     return types.void(arr, types.int64), _prefetch_codegen(1)
 
 
-@_kernel_inline
+@helper
 def _touch_intent(st, key, a, t, y, target):
     """Prefetch the lines an intent will need that are addressable from its fields alone: dedup bucket,
     slot-map bucket, symbol and symbol-limit rows, target order row. No effect on decisions."""
@@ -150,20 +150,20 @@ def _touch_intent(st, key, a, t, y, target):
         _prefetch(b, st.ord + (target & (b[st.cfg + C_ORD_CAP] - 1)) * N_O)
 
 
-@_kernel_inline
+@helper
 def _touch_far(st, it):
     """`_touch_intent` for an INTENT_DTYPE row (the batch kernels' read-ahead)."""
     _touch_intent(st, it.key, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol), it.order_id)
 
 
-@_kernel_inline
+@helper
 def _touch_near(st, it):
     """Prefetch the rows found through what `_touch_far` fetched a few intents earlier: the exposure slot
     (through the slot-map bucket, or through the target order's slot). Reads only; no effect on decisions."""
     _touch_slot(st, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol), it.order_id)
 
 
-@_kernel_inline
+@helper
 def _touch_head(st, it):
     """A new order is linked in front of its slot's order list, which writes the current head order's row
     (a row last touched when that order was added, long out of cache): prefetch it for writing."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hft.core.jit import helper
 from hft.core.orders import (
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
@@ -86,7 +87,6 @@ from hft.gateway.kernels.layout import (
     Z_WBUY,
     Z_WSELL,
     _kernel,
-    _kernel_inline,
     _kstate,
 )
 from hft.gateway.kernels.money import FEE_FRAC_UNITS, position_value_ok
@@ -98,7 +98,7 @@ from hft.gateway.kernels.risk import _loss_breached, _reserve
 # int64 (prices, quantities or fees from outside at the edge of the range) refuses the report or the mark, with
 # F_BAD_REPORT and nothing applied, instead of wrapping a position or a PnL. Held values stay within
 # [-I64_MAX, I64_MAX] (no I64_MIN: their negation and abs are defined).
-@_kernel_inline
+@helper
 def _mtm_ok(st, t, a, dm):
     """Add `dm` to the marked value of strategy `t` and account `a` when both sums fit int64 (else nothing is
     added); whether it was added."""
@@ -114,7 +114,7 @@ def _mtm_ok(st, t, a, dm):
     return True
 
 
-@_kernel_inline
+@helper
 def _mark_delta(px, old, pos, mult):
     """``(position_value(px) - position_value(old), ok)`` of `pos` (linear: ``pos × (px - old) × mult``)."""
     v1, ok1 = position_value_ok(px, pos, mult)
@@ -179,7 +179,7 @@ def mark(buf, y, px, now):
     return _set_mark(st, y, px, now)
 
 
-@_kernel_inline
+@helper
 def _add3(x, y, z):
     """``(x + y + z, ok)`` exactly."""
     v, ok1 = add_ok(x, y)
@@ -187,7 +187,7 @@ def _add3(x, y, z):
     return v, ok1 and ok2
 
 
-@_kernel_inline
+@helper
 def _real_after(real, owed, dreal, frac):
     """A realised PnL `real` with fee millionths `owed` (`S_FFRAC`: exactly ``real - owed / 1e6``) after adding
     `dreal` and a fee's millionths `frac`: ``(real', owed', ok)``, the millionths carried into a whole unit when

@@ -8,6 +8,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from hft.core.jit import helper
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -136,7 +137,6 @@ from hft.gateway.kernels.layout import (
     Z_WBUY,
     Z_WSELL,
     _kernel,
-    _kernel_inline,
     _kstate,
 )
 from hft.gateway.kernels.money import fill_value_ok
@@ -144,7 +144,7 @@ from hft.gateway.limits import PPM
 
 
 # ======================================================================= rate limits
-@_kernel_inline  # at its two callers (a submit's and a cancel's rate check)
+@helper  # at its two callers (a submit's and a cancel's rate check)
 def _bucket_ok(b, tok, ts, count, window, now):
     """Refill a token bucket at b[tok] / b[ts] (`count` per `window` ns, in units of 1/window) and test
     for one token.
@@ -160,7 +160,7 @@ def _bucket_ok(b, tok, ts, count, window, now):
     return held >= window
 
 
-@_kernel_inline
+@helper
 def _bucket_held(b, tok, ts, count, window, now):
     """What a limited bucket at b[tok] / b[ts] holds refilled to `now` (units of 1/window; read only): full when
     never used or idle a whole window, else what it held plus `count` per ns elapsed, at most full."""
@@ -196,7 +196,7 @@ def submit_buckets(buf, now, out):
     return n
 
 
-@_kernel_inline
+@helper
 def _bucket_row(b, out, n, level, i, k, count, window, tok, ts, now):
     if count < 0 or count >= UNLIMITED or window <= 0 or n >= out.shape[0]:  # unset, unlimited, or no room
         return n
@@ -209,7 +209,7 @@ def _bucket_row(b, out, n, level, i, k, count, window, tok, ts, now):
     return n + 1
 
 
-@_kernel_inline
+@helper
 def _submit_rate(st, a, t, now):
     """The submit rate's buckets for a new order or a replace (refilled to `now`, none taken: `_take_submit`):
     the strategy's two windows (its row, else the default), then the account's own two (its row only, as its
@@ -231,14 +231,14 @@ def _submit_rate(st, a, t, now):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _take(b, tok, count, window):
     """One token out of a bucket `_bucket_ok` passed (a limited one: count below UNLIMITED, window > 0)."""
     if count < UNLIMITED and window > 0:
         b[tok] -= window
 
 
-@_kernel_inline
+@helper
 def _take_submit(st, a, t):
     """A decided submit takes one token of each limited bucket `_submit_rate` passed."""
     b = st.b
@@ -275,7 +275,7 @@ def _call_risk_check(typingctx, addr, b, view_off, params_off):
     return types.int64(addr, b, view_off, params_off), codegen
 
 
-@_kernel_inline
+@helper
 def _house(st, internal, now, a, t, y, z, side, price, qty, otype, ref, mult, pending):
     """The house's checks after the built-in ones (none installed: one load and a branch). Internal orders
     (the emergency stop's, flatten_on_halt's closes) skip them, as they skip the daily loss. `pending`: this
@@ -321,7 +321,7 @@ def _house_checks(st, n, now, a, t, y, z, side, price, qty, otype, ref, mult, pe
 
 
 # ======================================================================= risk (step 4)
-@_kernel_inline
+@helper
 def _strat_loss_below(st, t, floor):
     """The strategy's daily PnL (realised + marked - cost, less the fee millionths owed) below `floor` (<= 0),
     exactly (the sum of three held values may not fit int64: `exact.sum3_lt`): ``x - owed / 1e6 < floor`` for an
@@ -330,13 +330,13 @@ def _strat_loss_below(st, t, floor):
     return sum3_lt(st.b[r + S_REAL], st.b[r + S_MTM], st.b[r + S_COST], floor + (st.b[r + S_FFRAC] > 0))
 
 
-@_kernel_inline
+@helper
 def _acct_loss_below(st, a, floor):
     r = st.acct + a * N_A  # as `_strat_loss_below`
     return sum3_lt(st.b[r + A_REAL], st.b[r + A_MTM], st.b[r + A_COST], floor + (st.b[r + A_FFRAC] > 0))
 
 
-@_kernel_inline  # at its callers (the risk step, the marks)
+@helper  # at its callers (the risk step, the marks)
 def _loss_breached(st, a, t):
     lim = _strat_lim(st, L_DAILY_LOSS, t)
     if lim < UNLIMITED and _strat_loss_below(st, t, -lim):  # a set limit is >= 0: -lim fits
@@ -406,7 +406,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _exposure_worst(st, a, t, y, side, worst, add, valpx, ref, mult):
     """Step 3 limits for `worst`, the net quantity on `side` (long for a buy, short for a sell) including working
     orders and this order (`add` lots at `valpx`): the position limit (either side), then the side's own
@@ -441,14 +441,14 @@ def _exposure_worst(st, a, t, y, side, worst, add, valpx, ref, mult):
 #   cash + the account's realised PnL of the trading day (fills, fees included, exact: millionths owed count)
 # or when it cannot be computed (another symbol with exposure and no mark, or a sum past int64). Unrealised PnL
 # does not count. A cancel is never checked. Every step is exact in integers.
-@_kernel_inline
+@helper
 def _acct_cash(st, a):
     """The account's cash (its row, else the default); negative or UNLIMITED: no buying-power check."""
     c = st.b[st.lim_acct + a * N_LIM + L_CASH]
     return c if c >= 0 else st.b[st.lim_def + L_CASH]
 
 
-@_kernel_inline
+@helper
 def _margin_rate(st, y):
     """Symbol `y`'s margin rate in millionths: its row, else the default's; 1.0 outside 0..PPM (a default row
     written before margin rates existed holds UNLIMITED there)."""
@@ -458,14 +458,14 @@ def _margin_rate(st, y):
     return r if 0 <= r <= PPM else PPM
 
 
-@_kernel_inline
+@helper
 def _margin_of(value, rate):
     """``ceil(value * rate / PPM)`` exactly, for ``value >= 0`` and ``0 <= rate <= PPM`` (so it is <= value)."""
     q = mul_div_trunc(value, rate, PPM)
     return q + 1 if mul_cmp_gt(value, rate, q, PPM) else q
 
 
-@_kernel_inline
+@helper
 def _worse_side(pos, wbuy, wsell):
     """``(E, ok)``: ``max(pos + wbuy, wsell - pos)`` exactly (ok False when it does not fit int64)."""
     lo, ok1 = add_ok(pos, wbuy)
@@ -563,7 +563,7 @@ def margin_state(buf, out):
     return n
 
 
-@_kernel_inline
+@helper
 def _worst(pos, wbuy, wsell, side, add):
     """``(worst, ok)``: the net quantity on `side` if every working order of that side and `add` more filled
     (buy: ``pos + wbuy + add``, sell: ``wsell + add - pos``), and whether it and the side's working quantity
@@ -586,7 +586,7 @@ def _exposure_check(st, a, t, y, z, side, add, valpx, ref, mult):
     return _exposure_worst(st, a, t, y, side, worst, add, valpx, ref, mult)
 
 
-@_kernel_inline
+@helper
 def _reserve(st, z, side, qty):
     if side > 0:
         st.b[st.slot + z * N_Z + Z_WBUY] += qty
@@ -594,7 +594,7 @@ def _reserve(st, z, side, qty):
         st.b[st.slot + z * N_Z + Z_WSELL] += qty
 
 
-@_kernel_inline
+@helper
 def _check_tif(st, otype, tif):
     b = st.b
     if otype < 1 or otype > 3 or ((b[st.cfg + C_OTYPE_MASK] >> otype) & 1) == 0:
@@ -608,7 +608,7 @@ def _check_tif(st, otype, tif):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _registered(st, a, t, y):
     """R_OK when account `a`, strategy `t` and symbol `y` are registry indices, else the first unknown one."""
     b = st.b
@@ -621,7 +621,7 @@ def _registered(st, a, t, y):
     return R_OK
 
 
-@_kernel_inline
+@helper
 def _new_static(st, y, side, price, qty, otype, tif):
     """A new order's checks that need no exposure state: side, type / TIF, quantity, price, reference price.
     Returns (reason, reference price, multiplier, valuation price)."""

@@ -11,7 +11,7 @@ from hft.book.l2 import (
     BOOK_N_ASK,
     BOOK_N_BID,
 )
-from hft.core.jit import inline_copy
+from hft.core.jit import helper, inline_copy
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -98,7 +98,6 @@ from hft.sim.engine_nb.state import (
     W_INTENTS,
     W_MONEY,
     W_RFLAGS,
-    _inline,
 )
 from hft.sim.engine_nb.strategy_kernels import report_rule_leg, strategy_on_book
 from hft.sim.exchange_l2 import (
@@ -131,7 +130,7 @@ from hft.sim.venue_common import P_NCONS, P_NREP
 _order_step_i = inline_copy(order_step_v)
 
 
-@_inline
+@helper
 def _h_before(h, i, j) -> bool:
     """Kernel heap row i before row j in (time, priority, sequence) order (the Python heap's tuple order)."""
     if h[i, H_T] != h[j, H_T]:
@@ -141,7 +140,7 @@ def _h_before(h, i, j) -> bool:
     return h[i, H_SEQ] < h[j, H_SEQ]
 
 
-@_inline
+@helper
 def _h_swap(h, i, j) -> None:
     for c in range(H_COLS):
         x = h[i, c]
@@ -149,7 +148,7 @@ def _h_swap(h, i, j) -> None:
         h[j, c] = x
 
 
-@_inline  # per intent and per report: inlined at its call sites (the driver calls it from Python too)
+@helper  # per intent and per report: inlined at its call sites (the driver calls it from Python too)
 def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9) -> bool:
     """Push an item on the kernel heap, numbered from the shared sequence counter; False when it is full."""
     n = st[S_NH]
@@ -181,7 +180,7 @@ def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9) -> bo
     return True
 
 
-@_inline
+@helper
 def _h_drop_top(h, st) -> None:
     n = st[S_NH] - 1
     st[S_NH] = n
@@ -202,7 +201,7 @@ def _h_drop_top(h, st) -> None:
         i = m
 
 
-@_inline
+@helper
 def _memo_clear(st, leg) -> None:
     """Leg `leg`'s orders in the strategy's view changed: its `mm` memo no longer holds (`streams._book_rule`;
     `mm` reads only the callback leg's orders, so the other legs' memos stay)."""
@@ -210,7 +209,7 @@ def _memo_clear(st, leg) -> None:
         st[S_MMQ] &= ~(1 << leg)
 
 
-@_inline
+@helper
 def _sord_find(sord, n, oid) -> int:
     for j in range(n):
         if sord[j, SO_ID] == oid:
@@ -218,7 +217,7 @@ def _sord_find(sord, n, oid) -> int:
     return -1
 
 
-@_inline
+@helper
 def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_info, lat_e) -> int:
     """The strategy kernel's intents, in order, as `NbEngine._exec_intents` sends them: `Engine.submit` /
     `Engine.cancel` → the gateway's `process` (its numba core, `kernels.process_touched`) → its dispatcher
@@ -314,7 +313,7 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
     return -1
 
 
-@_inline
+@helper
 def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
     """The venue's reports at exchange time `t` travel back (`Engine._schedule_reports`)."""
     for r in range(nrep):
@@ -325,7 +324,7 @@ def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
                   v.fee_frac, np.int64(v.kind), np.int64(v.liquidity), v.queue)
 
 
-@_inline
+@helper
 def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi) -> tuple:
     """The kernel heap's first item, a command, arrives at the L2 venue (`Engine._dispatch_item`): the venue's
     `step`, its reports scheduled back. (wake code or -1, new `hi`); W_GROW leaves the item on the heap."""
@@ -365,7 +364,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     return -1, hi
 
 
-@_inline
+@helper
 def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     """The kernel heap's first item, a command, arrives at the L3 venue (`Engine._dispatch_item` →
     `L3Venue.new / cancel / replace`): `order_step`, its reports scheduled back. W_GROW leaves the item on the heap
@@ -406,7 +405,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     return -1
 
 
-@_inline
+@helper
 def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, drows, orows, lat_e) -> int:
     """Pop and run the kernel heap's first item, a report arriving locally at clock `now` (`Engine._deliver`: the
     gateway's `on_execution_report`, its order's leg's position, cash, fees, the fill row, the strategy's order
@@ -502,7 +501,7 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     return -1
 
 
-@_inline
+@helper
 def _kfirst(st, h, bt, bp, bs) -> bool:
     """Is the kernel heap's first item before the Python heap's (bound ``(bt, bp, bs)``)? (the reference's
     ``(t, prio, seq)`` order)"""

@@ -169,12 +169,11 @@ _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE
 # touch is owned by the Python driver for the whole call. With it, the merged loop spent over half its time in
 # NRT_incref / NRT_decref (atomic) on the arrays its helpers pass around (perf, Binance day: 111 -> 51 ms).
 _kernel = njit(cache=True, _nrt=False)
-# The loop kernels' helpers: each compiled once on its own and inlined by LLVM at every call site (``forceinline``,
-# LLVM's ``alwaysinline``), so the hot loop works on plain arrays with no call in between (a call passes every array
-# as ~7 machine words: ~100 words for the order path's steps). Numba's own inlining (``inline="always"``) would
-# type a copy of the helper, and of all it inlines, at every call site of every loop specialisation: most of a cold
-# compile. No reference counting either (`_kernel`): a helper compiled with it would count references its caller
-# never releases; for the same reason a helper that returns arrays (`_local_leg`, `_venue_l2_leg`) is called from
-# kernels without reference counting only.
-_inline = njit(cache=True, _nrt=False, forceinline=True)
+# The loop kernels' helpers (`hft.core.jit.helper`): each compiled as a subroutine of its callers and inlined by LLVM
+# at every call site (LLVM's ``alwaysinline``), so the hot loop works on plain arrays with no call in between (a call
+# passes every array as ~7 machine words: ~100 words for the order path's steps). Numba's own inlining
+# (``inline="always"``) would type a copy of the helper, and of all it inlines, at every call site of every loop
+# specialisation: most of a cold compile. No reference counting either: a helper compiled with it would count
+# references its caller never releases; for the same reason a helper that returns arrays (`_local_leg`,
+# `_venue_l2_leg`) is called from kernels without reference counting only.
 

@@ -26,6 +26,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.errors import SimError
+from hft.core.jit import helper
 from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
 from hft.core.plugins import resolve
 from hft.sim.engine_nb.state import (
@@ -67,7 +68,6 @@ from hft.sim.engine_nb.state import (
     SO_STATUS,
     SO_STATUS_CODES,
     TR_COLS,
-    _inline,
     _kernel,
 )
 
@@ -115,7 +115,7 @@ def check_mm_params(size: int, max_position: int, edge_ticks: int, skew_ticks_pe
             raise ValueError(f"parameter '{name}': expected within ±{lim} (2**{lim.bit_length() - 1}), was {v}")
 
 
-@_inline  # inlined into `strategy_on_book` (it runs at most ends of message)
+@helper  # inlined into `strategy_on_book` (it runs at most ends of message)
 def mm_on_book(st, ltop, sord, intents) -> int:
     """The `mm` rule (`hft.sim.strategies.mm`, module docstring; its ``on_book`` runs this kernel): intents for the
     BUY side, then the SELL side; parameters in ``st[S_SPARAMS:]``: size, max_position, edge_ticks,
@@ -235,7 +235,7 @@ def hedge_on_book(st, sord, intents, tops, lm) -> int:
     return 0
 
 
-@_inline  # at the loop kernels' ends of message (`state._inline`: inlined by LLVM)
+@helper  # at the loop kernels' ends of message (inlined by LLVM)
 def strategy_on_book(st, ltop, sord, intents, tops, lm) -> int:
     """The strategy kernel registered under ``st[S_SKID]``: writes intents, returns their count. The callback's
     leg is ``st[S_LEG]``, `ltop` its snapshot; `tops` / `lm` hold every leg's (several legs: built-in kernels)."""

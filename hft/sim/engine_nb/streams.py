@@ -41,7 +41,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
-from hft.core.jit import inline_copy
+from hft.core.jit import helper, inline_copy
 from hft.core.money import FEE_FRAC_UNITS, round_money
 from hft.gateway import kernels as GK
 from hft.sim.engine_nb.state import (
@@ -93,7 +93,6 @@ from hft.sim.engine_nb.state import (
     W_TRADE,
     WAKE_BOOK,
     WAKE_TRADE,
-    _inline,
     _kernel,
 )
 from hft.sim.engine_nb.strategy_kernels import call_context_kernel, strategy_on_book
@@ -131,12 +130,12 @@ _set_row_i = inline_copy(set_row_arrays)
 _market_step_i = inline_copy(market_step_v)
 
 
-@_inline
+@helper
 def _before(t1, p1, t2, p2) -> bool:
     return t1 < t2 or (t1 == t2 and p1 < p2)
 
 
-@_inline
+@helper
 def _qty_at(bq, aq, st, side, price) -> int:
     """`hft.book.l2.level_qty` on the unpacked arrays (BUY: bids, anything else: asks; 0 outside the range; any
     int64 price: `level_index`, no ``price - base`` overflow)."""
@@ -147,7 +146,7 @@ def _qty_at(bq, aq, st, side, price) -> int:
     return aq[i] if i >= 0 else 0
 
 
-@_inline
+@helper
 def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
     """`hft.book.l2_view.local_apply` on the unpacked arrays (same kernels, same statuses), without the top
     refresh (`_top_now`)."""
@@ -162,7 +161,7 @@ def _local_apply(bq, aq, bb, ab, st, kind, side, price, qty, is_l3, top) -> int:
     return status
 
 
-@_inline
+@helper
 def _top_now(bq, aq, st, top) -> None:
     """``top`` = [best bid, qty, best ask, qty] of the local view, as `local_apply` leaves it after each event.
     The loop computes it only where it is read: at an end of message, before a trade wake, and on return."""
@@ -174,7 +173,7 @@ def _top_now(bq, aq, st, top) -> None:
     top[3] = _qty_at(bq, aq, st, SELL, a) if a != NO_PRICE else 0
 
 
-@_inline
+@helper
 def _refresh(top, ltop, arena, y, now) -> int:
     """The strategy's top snapshot at end of message; marks the gateway on a touch change (`Engine._refresh_top`)."""
     b = top[0]
@@ -191,7 +190,7 @@ def _refresh(top, ltop, arena, y, now) -> int:
     return flags
 
 
-@_inline
+@helper
 def _sample(tops, lm, eq, ne, now) -> bool:
     """Equity sample `ne` at `now` (`Engine._sample`): one row per leg (rows ``ne * legs + k``, leg k's top
     snapshot ``tops[k, 4:8]`` and accounting ``lm[k]``); False when `eq` is full."""
@@ -213,7 +212,7 @@ def _sample(tops, lm, eq, ne, now) -> bool:
     return True
 
 
-@_inline
+@helper
 def _local_leg(k, lbooks, tops, lm):
     """Leg `k`'s local side for the loop: its view's arrays, its per-event top and snapshot (rows of `tops`) and
     the gateway's symbol index (several legs: taken when the local stream changes leg)."""
@@ -259,7 +258,7 @@ def _queue_fill_impl(sord, n, vq):
     return l3
 
 
-@_inline
+@helper
 def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now) -> None:
     """A context kernel's depth, queue column and account row (`kc`: depth, trades, acct), from the local view's
     arrays, the venue (`vq`: `queue_fill`) and the state row (one leg: its accounting); the same figures as
@@ -278,7 +277,7 @@ def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now) -> None:
     acct[AC_NOW] = now
 
 
-@_inline
+@helper
 def trade_push(trades, acct, t, side, price, qty) -> None:
     """Keep a trade print in a context kernel's `trades` (the last ``trades.shape[0]`` prints, oldest first, in
     ``acct[AC_NTRADES]`` rows; `Context.trades`)."""
@@ -300,7 +299,7 @@ def trade_push(trades, acct, t, side, price, qty) -> None:
     acct[AC_NTRADES] = k + 1
 
 
-@_inline
+@helper
 def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now) -> int:
     """`strategy_on_book` at an end of message of leg `kl`. `mm` reads only the leg's bid, ask and position and the
     order view, and writes nothing when it returns 0: after a call of a leg that wrote no intent, that leg's call is
@@ -327,7 +326,7 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now
     return ni
 
 
-@_inline
+@helper
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
            now, sord, intents, lref, ri, kl, tops, lm, kc, vq) -> int:
     """One local market event (`Engine._apply_local`) of leg `kl`; -1 when done without a wake, else the wake
@@ -374,7 +373,7 @@ def _live_hi(orders, bound) -> int:
     return j + 1
 
 
-@_inline
+@helper
 def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
     """With nothing consumed: does `step(OP_DEPTH)` at (s, p) change nothing? (no order of ours at that level,
     none crossed by the best prices, which are the effective best prices when nothing is consumed)"""
@@ -395,7 +394,7 @@ def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
     return True
 
 
-@_inline
+@helper
 def _trade_is_noop(vorders, hi, aggressor, p) -> bool:
     """Does `step(OP_TRADE)` change nothing? (no order of ours on the passive side at or through `p`)"""
     passive = -aggressor
@@ -408,7 +407,7 @@ def _trade_is_noop(vorders, hi, aggressor, p) -> bool:
     return True
 
 
-@_inline
+@helper
 def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams,
              vout, hi) -> int:
     """One exchange market event on the L2 venue (`hft.sim.engine.L2MarketVenue.market`); -1 / wake code."""
@@ -462,7 +461,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
     return -1
 
 
-@_inline
+@helper
 def _exch_l3(st, i, t, kind, side, price, qty, oid, vv, vorders, vcons, vparams, vout, vref) -> int:
     """One exchange market event on the L3 venue (`hft.sim.exchange_l3.L3Venue.market`, with its reference resync
     when `vref` has rows; `vv`: the view of its book); -1 / wake code."""
@@ -481,14 +480,14 @@ def _exch_l3(st, i, t, kind, side, price, qty, oid, vv, vorders, vcons, vparams,
     return -1
 
 
-@_inline
+@helper
 def _venue_l3_leg(k, vbooks, vorders, vcons, vparams, vouts, vrefs):
     """Leg `k`'s L3 venue for the loop: the view of its book and its arrays (taken when the exchange stream changes
     leg)."""
     return l3_view(vbooks[k]), vorders[k], vcons[k], vparams[k], vouts[k], vrefs[k]
 
 
-@_inline
+@helper
 def _venue_l2_leg(k, vbooks, vorders, vfqs, vcons, qms, vparams, vouts):
     """Leg `k`'s L2 venue for the loop: its book (and the book's arrays) and its arrays."""
     b = vbooks[k]
@@ -524,7 +523,7 @@ def _prefetch(typingctx, arr, idx):
 PREFETCH_AHEAD = 16
 
 
-@_inline
+@helper
 def _prefetch_rows(evm, i, r0, r1, r2, r3, r4, r5, r6, r7) -> None:
     """Once per cache line of a stream (every 8th event `i`): prefetch rows r0..r7 of the event matrix
     `PREFETCH_AHEAD` events ahead (several legs; a row given twice costs one hint more)."""
@@ -541,7 +540,7 @@ def _prefetch_rows(evm, i, r0, r1, r2, r3, r4, r5, r6, r7) -> None:
             _prefetch(evm[r7], j)
 
 
-@_inline
+@helper
 def _pick(i_loc, i_ex, n, loc_t, ex_t, ex_last, ns, sample_ns):
     """The next market item in (time, priority) order: (source, time, priority); source 0 = none,
     1 local data, 2 equity sample, 3 exchange data. `ex_t`: the venue's clock at each exchange event (the event

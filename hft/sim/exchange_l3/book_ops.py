@@ -37,7 +37,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
-from hft.core.jit import inline_copy
+from hft.core.jit import helper, inline_copy
 from hft.core.orders import (
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
@@ -73,7 +73,6 @@ from hft.sim.exchange_l3.layout import (
     V_NEED_ORDERS,
     V_OK,
     V_REPORTS_FULL,
-    _inline,
     _kernel,
 )
 from hft.sim.fees import fee_money
@@ -123,7 +122,7 @@ def _own_row_by_id(orders, params, oid) -> int:
     return -1
 
 
-@_inline  # inlined at its callers: the resync asks it once or twice per market event while we have orders
+@helper  # inlined at its callers: the resync asks it once or twice per market event while we have orders
 def _own_qty_at(orders, params, side, price) -> int:
     q = 0
     for r in range(params[P_NORD]):
@@ -150,7 +149,7 @@ def _level_qty(v, side, price) -> int:
     return v.lv_qty[(_row_of(side)) * v.n + idx]
 
 
-@_inline
+@helper
 def _acc(params, k, x) -> None:
     """``params[k] += x`` modulo 2**64 (uint64: defined wrap-around) for the unbounded sums: the position and the
     resync's lot counters, sums of lots over a whole run that no boundary bounds (each term is below 2**62)."""
@@ -226,7 +225,7 @@ def _maker_take(v, orders, params, out, now, r, rem) -> tuple:
     return ok, use
 
 
-@_inline
+@helper
 def _any_through(orders, params, side, price, inclusive) -> bool:
     """Has `_fill_through` (same arguments) an order to fill? Checked inline before its call, which passes the
     book's view and four arrays: most market adds cross none of ours."""
@@ -312,7 +311,7 @@ def _take_resync(v, cons, params, side, price, qty) -> int:
     return qty
 
 
-@_inline  # once per market cancel / delete / execution: inlined at its callers
+@helper  # once per market cancel / delete / execution: inlined at its callers
 def _remove(v, cons, params, kind, side, price, qty, oid) -> None:
     """Apply a market cancel / delete / execution as `l3_replay` does (plus the consumed bookkeeping)."""
     s = _l3_find(v, oid)
@@ -403,7 +402,7 @@ def _take_own_ahead(v, orders, params, out, now, j, stop, rem) -> tuple:
     return ok, rem
 
 
-@_inline  # once per market add: inlined into `market_step_v`
+@helper  # once per market add: inlined into `market_step_v`
 def _add(v, orders, params, out, now, side, price, qty, oid) -> int:
     """A market add at a price with a level (`market_step_v` checked): refused (``P_REJECTED``, nothing changes)
     when `add_v` would refuse it — bad side or qty, a duplicate id, a level that would pass `QTY_MAX` — checked

@@ -71,4 +71,3 @@ N_PARAMS = 24
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the
 # 14-array `L3Book` otherwise increfs / decrefs every member).
 _kernel = njit(cache=True, _nrt=False)
-_inline = njit(cache=True, _nrt=False, forceinline=True)  # small checks inlined at each call site

@@ -21,6 +21,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import helper
 from hft.sim.exchange_l3.book_ops import (
     _acc,
     _fill_through,
@@ -43,7 +44,6 @@ from hft.sim.exchange_l3.layout import (
     V_NEED_LEVELS,
     V_NEED_ORDERS,
     V_OK,
-    _inline,
     _kernel,
 )
 from hft.sim.venue_common import P_NCONS
@@ -78,7 +78,7 @@ def _rs_room(v, ref, params) -> int:
     return V_OK
 
 
-@_inline
+@helper
 def _rs_market(v, orders, params, side, price) -> int:
     """The MARKET quantity (level minus our own) at (side, price), a price with a level."""
     q = v.lv_qty[_row_of(side) * v.n + price - v.meta[M_BASE]]
@@ -87,7 +87,7 @@ def _rs_market(v, orders, params, side, price) -> int:
     return q
 
 
-@_inline
+@helper
 def _rs_set(v, orders, cons, params, out, now, side, price, target) -> bool:
     """Make the MARKET quantity at (side, price) equal `target` (resync); the check is inlined at each call,
     `_rs_apply` (a call) runs only when they differ."""
@@ -139,7 +139,7 @@ def _rs_apply(v, orders, cons, params, out, now, side, price, target, m) -> bool
     return True
 
 
-@_inline  # once per market event: inlined into `market_step_v` (a call passes ~60 machine words)
+@helper  # once per market event: inlined into `market_step_v` (a call passes ~60 machine words)
 def _resync(v, orders, cons, params, out, ref, now) -> bool:
     """Reference resync after a market event (module docstring): the market's visible top-L equals reference row
     ``params[P_REF_ROW]`` (then advanced). Returns False when the report buffer overflowed."""

@@ -71,7 +71,7 @@ def test_caches_used_this_week_are_kept(tmp_path):
 
 ROOT = Path(__file__).resolve().parents[3] / "hft"
 
-# The truth, from importing every hft module: the modules that hold a numba dispatcher or intrinsic (by the
+# The truth, from importing every hft module: the modules that hold a numba dispatcher, intrinsic or helper (by the
 # module of the Python function it compiles), and the hft modules each module imports at its top level
 # (Python's parser; imports under `if TYPE_CHECKING:` do not run).
 _TRUTH = r"""
@@ -79,6 +79,7 @@ import ast, importlib, json, pkgutil, sys
 import hft
 from numba.core.dispatcher import Dispatcher
 from numba.core.extending import _Intrinsic
+from hft.core.jit import Helper
 names = [m.name for m in pkgutil.walk_packages(hft.__path__, "hft.")]
 for name in names:
     importlib.import_module(name)
@@ -89,6 +90,8 @@ for name in names:
             compiled.add(v.py_func.__module__)
         elif isinstance(v, _Intrinsic):
             compiled.add(v._defn.__module__)
+        elif isinstance(v, Helper):
+            compiled.add(v.py_func.__module__)
 imports = {}
 for name in ["hft", *names]:
     mod = sys.modules[name]
@@ -194,13 +197,16 @@ def test_the_digest_follows_the_key_and_its_memo_follows_the_sources(tmp_path):
 
 
 # A package named `hft` with the real cache machinery (its `__init__`, `_numba_key`, `_numba_locator`) and a few
-# small modules: `kern` compiles in a constant of `consts` and a kernel of `callee`; `user` calls `kern`'s kernel;
+# small modules: `kern` compiles in a constant of `consts`, a kernel of `callee` and a subroutine of `sub`
+# (`hft.core.jit.helper`: no cache entry of its own); `user` calls `kern`'s kernel;
 # `other` is imported by no kernel.
 _KERNELS = {
     "consts.py": "LIMIT = 3\n",
     "callee.py": "from numba import njit\n\n\n@njit(cache=True)\ndef bump(x):\n    return x + 10\n",
+    "sub.py": "from hft.core.jit import helper\n\n\n@helper\ndef plus(x):\n    return x\n",
     "kern.py": ('"""Kernels."""\n\nfrom numba import njit\n\nfrom hft.callee import bump\nfrom hft.consts import LIMIT\n'
-                '\n\n@njit(cache=True)\ndef over(x):\n    """Scaled."""\n    return bump(x) * LIMIT\n'),
+                'from hft.sub import plus\n'
+                '\n\n@njit(cache=True)\ndef over(x):\n    """Scaled."""\n    return bump(plus(x)) * LIMIT\n'),
     "user.py": ("from numba import njit\n\nfrom hft.kern import over\n\n\n@njit(cache=True)\ndef twice(x):\n"
                 "    return over(x) * 2\n"),
     "other.py": "TEXT = 'other'\n",
@@ -220,8 +226,9 @@ def test_an_edit_recompiles_the_kernels_that_depend_on_it_and_only_those(tmp_pat
 
     root = Path(_package(tmp_path / "src", _KERNELS))
     (root / "core").mkdir(exist_ok=True)
-    for name in ("__init__.py", "_numba_key.py", "_numba_locator.py", "core/__init__.py", "core/exports.py"):
-        shutil.copy(ROOT / name, root / name)  # what `import hft` runs
+    for name in ("__init__.py", "_numba_key.py", "_numba_locator.py", "core/__init__.py", "core/exports.py",
+                 "core/jit.py"):
+        shutil.copy(ROOT / name, root / name)  # what `import hft` runs, and the subroutines' decorator
     env = {"PYTHONPATH": str(tmp_path / "src"), "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
            "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -249,6 +256,10 @@ def test_an_edit_recompiles_the_kernels_that_depend_on_it_and_only_those(tmp_pat
     edit("user.py", "* 2", "* 3")  # the dependent only: the kernel it calls stays cached
     assert run() == {"result": [84, 252], "loaded": [1, 0], "compiled": [0, 1]}
     assert run() == {"result": [84, 252], "loaded": [1, 1], "compiled": [0, 0]}
+    edit("sub.py", "\n\n@helper", "\n# a comment\n\n@helper")
+    assert run() == {"result": [84, 252], "loaded": [1, 1], "compiled": [0, 0]}
+    edit("sub.py", "return x", "return x + 1")  # a subroutine: cached in its callers' entries, recompiled with them
+    assert run() == {"result": [88, 264], "loaded": [0, 0], "compiled": [1, 1]}
 
 
 def test_a_comment_or_docstring_edit_in_any_kernel_module_keeps_every_stamp(tmp_path):
@@ -283,14 +294,14 @@ def test_a_comment_or_docstring_edit_in_any_kernel_module_keeps_every_stamp(tmp_
 def test_the_cache_census_counts_distinct_specialisations_and_duplicates(tmp_path):
     """`cached_specialisations` over the small package's cache: one entry per (kernel, signature), whichever
     process compiled it; a kernel called with an int8 and an int64 holds a duplicate (so does the callee it
-    compiles in); an edited module's stale entries no longer count."""
+    compiles in); a subroutine (`sub.plus`) has no entry; an edited module's stale entries no longer count."""
     import json
     import shutil
 
     root = Path(_package(tmp_path / "src", _KERNELS))
     (root / "core").mkdir(exist_ok=True)
     for name in ("__init__.py", "_numba_key.py", "_numba_locator.py", "compile_watch.py", "core/__init__.py",
-                 "core/exports.py"):
+                 "core/exports.py", "core/jit.py"):
         shutil.copy(ROOT / name, root / name)
     env = {"PYTHONPATH": str(tmp_path / "src"), "NUMBA_CACHE_DIR": str(tmp_path / "cache"),
            "PYTHONDONTWRITEBYTECODE": "1"}
