@@ -82,6 +82,16 @@ class Server(ServiceProcess):
                 out[k] = float(v)
         return out
 
+    def wait_log(self, text: str, timeout: float = 10.0) -> str:
+        """The service's log once it holds `text`; fails after ``timeout`` with the log's tail."""
+        end = time.time() + timeout
+        while time.time() < end:
+            log = self.log.read_text()
+            if text in log:
+                return log
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not in the log:\n{self.log.read_text()[-2000:]}")
+
     def journal(self) -> list[dict]:
         p = self.home / "wal" / "gateway-live-venue.jsonl"
         return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []

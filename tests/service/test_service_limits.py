@@ -31,15 +31,6 @@ def _acc1_qty(srv) -> object:
     return d["accounts"]["ACC1"].get("max_order_qty", "inherit")
 
 
-def _wait_log(srv, text: str, timeout: float = 10.0) -> str:
-    end = time.time() + timeout
-    while time.time() < end:
-        log = srv.log.read_text()
-        if text in log:
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in the log:\n{srv.log.read_text()[-2000:]}")
-
 
 def test_admin_change_is_effective_journaled_and_audited(server_factory):
     srv = server_factory().start()
@@ -163,7 +154,7 @@ def test_sighup_reload_applies_the_diff_and_refuses_an_invalid_file(server_facto
     assert _acc1_qty(srv) == "inherit"
 
     srv.proc.send_signal(signal.SIGHUP)
-    log = _wait_log(srv, "limit accounts.ACC1.max_order_qty: inherit -> 5 by SIGHUP")
+    log = srv.wait_log("limit accounts.ACC1.max_order_qty: inherit -> 5 by SIGHUP")
     assert "need a restart, not applied: server" in log
     end = time.time() + 10
     while _acc1_qty(srv) != 5 and time.time() < end:
@@ -174,7 +165,7 @@ def test_sighup_reload_applies_the_diff_and_refuses_an_invalid_file(server_facto
 
     cfg.write_text(edited.replace("ACC1: {max_order_qty: 5}", "ACC1: {max_order_qty: -2}"))
     srv.proc.send_signal(signal.SIGHUP)
-    log = _wait_log(srv, "refused, limits unchanged")
+    log = srv.wait_log("refused, limits unchanged")
     line = next(ln for ln in log.splitlines() if "refused, limits unchanged" in ln)
     assert "accounts.ACC1.max_order_qty" in line
     assert _acc1_qty(srv) == 5 and srv.proc.poll() is None
@@ -230,8 +221,8 @@ def test_buying_power_refuses_with_its_reason_until_a_fill_or_an_admin_raise_of_
     cfg.write_text(text.replace("  ACC1: {}", "  ACC1: {cash: 60000}").replace(
         "AAPL: {tick_multiple: 5}", "AAPL: {tick_multiple: 5, margin_rate: '50%'}"))
     srv.proc.send_signal(signal.SIGHUP)
-    _wait_log(srv, "limit symbols.AAPL.margin_rate: inherit -> 0.5 by SIGHUP")
-    _wait_log(srv, "limit accounts.ACC1.cash: 200000 -> 60000 by SIGHUP")
+    srv.wait_log("limit symbols.AAPL.margin_rate: inherit -> 0.5 by SIGHUP")
+    srv.wait_log("limit accounts.ACC1.cash: 200000 -> 60000 by SIGHUP")
     assert _post(srv, "g5", 1)[0] == 201
     code, d = _post(srv, "g6", 1)
     assert code == 422 and d["reason"] == "BUYING_POWER", d  # 13 lots x 5,000 = 65,000 > 60,000

@@ -40,15 +40,6 @@ def _config(tmp: Path, **server: Any) -> Path:
     return out
 
 
-def _wait_log(srv: Server, text: str, timeout: float = 10.0) -> str:
-    end = time.time() + timeout
-    while time.time() < end:
-        log = srv.log.read_text()
-        if text in log:
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in the log:\n{srv.log.read_text()[-2000:]}")
-
 
 def _tcp_port(srv: Server) -> int:
     return int(re.search(r"(?:tls|tcp)://[\d.]+:(\d+)", srv.ready_line).group(1))
@@ -249,7 +240,7 @@ def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_o
     assert _served(srv.port, pki.ca) == old_fp
 
     srv.proc.send_signal(signal.SIGHUP)
-    _wait_log(srv, f"TLS certificate {cert} reloaded ({new_fp})")
+    srv.wait_log(f"TLS certificate {cert} reloaded ({new_fp})")
     assert _served(srv.port, new.ca) == new_fp  # a new connection: the new certificate
     for port in (srv.port, _tcp_port(srv)):
         with pytest.raises(ssl.SSLCertVerificationError):
@@ -264,7 +255,7 @@ def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_o
                          timeout=60)
     assert out.returncode == 0 and f"server.tls_cert: a SIGHUP keeps {new_fp}:" in out.stdout, out
     srv.proc.send_signal(signal.SIGHUP)
-    log = _wait_log(srv, "TLS certificate in use kept")
+    log = srv.wait_log("TLS certificate in use kept")
     (line,) = [ln for ln in log.splitlines() if "TLS certificate in use kept" in ln]
     assert "key 'server.tls_key'" in line and "KEY_VALUES_MISMATCH" in line, line
     assert _served(srv.port, new.ca) == new_fp
@@ -287,7 +278,7 @@ def test_sighup_reloads_the_client_ca_of_mutual_tls(tmp_path, pki, server_factor
 
     shutil.copy(new.ca, client_ca)  # the clients' CA rotated
     srv.proc.send_signal(signal.SIGHUP)
-    _wait_log(srv, "TLS certificate")
+    srv.wait_log("TLS certificate")
     assert _https(srv.port, "GET", "/positions", new_client, tok)[0] == 200
     with pytest.raises((ssl.SSLError, OSError, http.client.HTTPException)):  # the old CA is trusted no more
         _https(srv.port, "GET", "/positions", old_client, tok)
