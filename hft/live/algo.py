@@ -338,10 +338,16 @@ class LiveEngine:
             # a fill `resume` read back and delivered already (the stream opened before the orders were read)
             order_state(self.live_orders, oid, kind, price, leaves)
             return
-        if fill:
+        if fill:  # the one accounting rule of a fill (`hft.sim.fees.book_fill`), no fee (the stream carries none)
+            from hft.sim.fees import book_fill, fill_refusal  # lazy: numba
+
             leg = self.legs[0]
-            leg.position += side * qty
-            leg.cash -= side * price * qty * leg.mult
+            what, pos, cash, fees, fees_frac = book_fill(side, price, qty, leg.mult, 0, 0, leg.position, leg.cash,
+                                                         leg.fees, leg.fee_frac)
+            if what:
+                raise fill_refusal(what, int(u["ts"]), oid, side, price, qty, 0, leg.mult, leg.position, leg.cash,
+                                   leg.fees)
+            leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
             self._fill_rows.append((int(u["ts"]), now, oid, price, qty, leaves, 0, 0, side, kind, 0))
         order_state(self.live_orders, oid, kind, price, leaves)
         if deliver:
