@@ -182,9 +182,9 @@ class PaperVenue:
                 top = self.book()
                 rows = np.zeros(len(prints) + (top != shown), MARKET_UPDATE_DTYPE)
                 for j, (t, a, p, q, tp) in enumerate(prints):
-                    rows[j] = (0, 0, t, 0, MARKET_TRADE, a, p, q, *tp)
+                    _market_row(rows[j], t, MARKET_TRADE, tp, a, p, q)
                 if top != shown:
-                    rows[-1] = (0, 0, self.exch_now, 0, MARKET_BOOK, 0, 0, 0, *top)
+                    _market_row(rows[-1], self.exch_now, MARKET_BOOK, top)
                     shown = top
                 publish(self.symbol, rows)
             wall = time.time_ns()
@@ -213,3 +213,15 @@ def paper(ctx: VenueContext) -> PaperVenue:
     if isinstance(speed, bool) or not isinstance(speed, int | float):
         raise ConfigError(f"key 'venue.options.speed': expected a number > 0, was {speed!r}", key="venue.options.speed")
     return PaperVenue.from_data(ctx.options.get("data"), speed=float(speed), symbol=ctx.options.get("symbol"))
+
+
+_LEVELS = [f"{side}_{k}" for k in range(1, MARKET_DEPTH + 1) for side in ("bid", "bid_qty", "ask", "ask_qty")]
+
+
+def _market_row(row: np.void, exch_ts: int, kind: int, levels: tuple[int, ...], side: int = 0, price: int = 0,
+                qty: int = 0) -> None:
+    """One `MARKET_UPDATE` row by field name (`seq`, `ts` and `symbol` are set by `LiveGateway.on_market`);
+    `levels` in `PaperVenue.book`'s order."""
+    row["exch_ts"], row["kind"], row["side"], row["price"], row["qty"] = exch_ts, kind, side, price, qty
+    for name, v in zip(_LEVELS, levels, strict=True):
+        row[name] = v
