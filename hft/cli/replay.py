@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -28,7 +28,7 @@ class _ReplayGroup(TyperGroup):
     """`hft replay`'s command group: its help names the registered strategies, read when it is shown (reading the
     registry scans the installed packages: not at every start of `hft`)."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         for p in self.params:
             if p.name == "strategy":
                 p.help = strategy_help()

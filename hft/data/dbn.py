@@ -99,26 +99,26 @@ def _layout(path: Path, raw: bytes | memoryview) -> tuple[Any, str, np.dtype, in
     return meta, schema, np.dtype(fields), 8 + mlen
 
 
-def _zstd(path: Path, raw: bytes) -> bool:
-    """Whether `raw` is zstd-compressed; refused when the ``zstandard`` module is missing."""
+def _zstd(path: Path, raw: bytes) -> Any | None:
+    """The ``zstandard`` module when `raw` is zstd-compressed (None when it is not); refused when it is compressed
+    and the module is missing."""
     if raw[:4] != b"\x28\xb5\x2f\xfd":
-        return False
+        return None
     try:
-        import zstandard  # noqa: F401
+        import zstandard  # lazy: optional, only for compressed files
     except ImportError:
         raise DataValidationError(f"{path}: expected an uncompressed DBN file, was zstd-compressed",
                                   file=str(path), hint="decompress it first: zstd -d FILE.dbn.zst") from None
-    return True
+    return zstandard
 
 
 def read_dbn(path: Path) -> tuple[Any, str, np.ndarray, int]:
     """(metadata, schema name, records as a structured array, the byte offset of the first record in the
     decompressed stream) of a DBN file."""
     raw = path.read_bytes()
-    if _zstd(path, raw):
-        import zstandard
-
-        raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+    zstd = _zstd(path, raw)
+    if zstd is not None:
+        raw = zstd.ZstdDecompressor().decompressobj().decompress(raw)
     meta, schema, dt, start = _layout(path, raw)
     body = memoryview(raw)[start:]
     if len(body) % dt.itemsize:
@@ -141,7 +141,7 @@ def dbn_span(path: Path) -> tuple[str, int, int] | None:
     only; None when it holds no whole record (opening it names what is wrong)."""
     with Path(path).open("rb") as f:  # (this module's `open` is the format's opener)
         head = f.read(8)
-        if _zstd(path, head):
+        if _zstd(path, head) is not None:
             meta, _, rec, _ = read_dbn(path)
         else:
             meta, _, dt, start = _layout(path, head + f.read(int.from_bytes(head[4:8], "little")))
