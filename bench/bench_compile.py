@@ -8,7 +8,7 @@ service), numba's compile events (`hft.compile_watch.CompileWatch`, in the demo'
 (kernel, signature) pairs, and the kernels holding signatures that differ only by flags). ``--base DIR`` runs the
 same on another tree (``git archive <commit> hft config research | tar -x -C DIR``: the demo reads
 research/alphas) in the same rounds, interleaved.
-``--install`` also times the README's install step (a fresh venv, ``pip install -e '.[dev]'``) in a clone, with
+``--install`` also times the README's install step (line 1 before ``hft demo``: a fresh venv, ``pip install -e .``) in a clone, with
 pip's cache as on this machine, and with ``--no-cache-dir`` as on a new one.
 
 Run: ``.venv/bin/python bench/bench_compile.py [--repeat N] [--base DIR] [--install] [--demo-only |
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -115,9 +116,12 @@ def _install(tree: Path, tmp: Path, no_cache: bool) -> dict:
     clone = tmp / ("clone-nocache" if no_cache else "clone")
     subprocess.run(["git", "clone", "-q", str(tree), str(clone)], check=True)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "venv", ".venv"], cwd=clone, check=True)
-    cmd = [".venv/bin/pip", "install", "-q", "-e", ".[dev]"] + (["--no-cache-dir"] if no_cache else [])
-    subprocess.run(cmd, cwd=clone, check=True)
+    # README line 1 up to the demo (`python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/hft demo`)
+    line1 = re.search(r"```bash\n(.*?)\n", (tree / "README.md").read_text()).group(1)
+    install = line1.split("&& .venv/bin/hft demo")[0].strip().removesuffix("&&").strip()
+    install = install.replace("pip install", "pip install -q" + (" --no-cache-dir" if no_cache else ""))
+    subprocess.run(["bash", "-c", install.replace("python3 -m venv", f"{sys.executable} -m venv", 1)], cwd=clone,
+                   check=True)
     wall = round(time.perf_counter() - t0, 1)
     shutil.rmtree(clone, ignore_errors=True)
     return {"wall_s": wall, "pip_cache": "none (--no-cache-dir, a new machine)" if no_cache else "this machine's"}
