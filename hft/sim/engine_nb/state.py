@@ -186,6 +186,9 @@ OI_SIDE, OI_ACK_TS, OI_QUEUE, OI_LEG = 0, 1, 2, 3
 OI_COLS = 4
 
 EQ_COLS = len(EQUITY.fields)  # the equity log as int64 columns (`hft.sim.engine.EQUITY`: its fields are int64)
+_E = EQUITY.index
+EQ_TS, EQ_MID2, EQ_POSITION, EQ_CASH = _E["ts"], _E["mid2"], _E["position"], _E["cash"]
+EQ_FEES, EQ_FEE_FRAC, EQ_BID, EQ_ASK = _E["fees"], _E["fee_frac"], _E["bid"], _E["ask"]
 _I64_MAX = np.iinfo(np.int64).max
 _NO_ROWS = np.zeros((0, 4), dtype=np.int64)  # no reference rows (a global: a constant array inside the kernels)
 _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE

@@ -14,7 +14,7 @@ from hft.core.records import Field
 from hft.sim.engine_nb import logs
 from hft.sim.engine_nb import order_path as P
 from hft.sim.engine_nb import state as S
-from hft.sim.run_records import FILL_LOG, FILL_LOG_DTYPE, ORDER_LOG, ORDER_LOG_DTYPE
+from hft.sim.run_records import EQUITY, FILL_LOG, FILL_LOG_DTYPE, ORDER_LOG, ORDER_LOG_DTYPE
 
 
 def _payload(push) -> tuple[str, ...]:
@@ -69,6 +69,8 @@ def test_the_order_and_fill_rows_are_their_logs() -> None:
     short = {"order_id": "OID", "liquidity": "LIQ"}
     cols = {n: getattr(S, "FR_" + short.get(n, n.upper())) for n in FILL_LOG.names}
     assert list(cols.values()) == list(range(S.F_COLS))
+    cols = {n: getattr(S, "EQ_" + n.upper()) for n in EQUITY.names}
+    assert list(cols.values()) == list(range(S.EQ_COLS))
 
 
 def test_the_word_layouts_are_derived_from_the_dtypes() -> None:
