@@ -340,6 +340,30 @@ FILL = Record("fill", (
     replace(EXEC_REPORT.field("fee_frac"), since=2),
 ), "a fill (the store's sim.fills)")
 
+# A simulator run's audit row (``sim.runs``; `hft.recorder.sim_runs.run_row` builds it through `SIM_RUN.row`, so a
+# field it does not give is an error there): a store row only, never an array.
+SIM_RUN = Record("sim_run", (
+    _EVENT_TS,
+    Field("run_id", "str", "id", default=...),
+    Field("scenario", "str", default=""),
+    Field("strategy", "str", default="", store="LowCardinality(String)"),
+    Field("seed", "u8", default=0),
+    Field("config_hash", "str", default=""),
+    Field("data_hash", "str", default=""),
+    Field("run_hash", "str", default=""),
+    Field("status", "str", "", "ok | failed", default="", store="LowCardinality(String)"),
+    Field("start_ts", "time", "ns UTC"),
+    Field("end_ts", "time", "ns UTC"),
+    Field("n_events", "u8", "count"),
+    Field("n_orders", "u8", "count"),
+    Field("n_fills", "u8", "count"),
+    Field("summary", "json", "", "JSON document (pnl, metrics)", default="{}"),
+    # version 2 (004_sim_runs_symbols_wall_time.sql): the run's instruments and when it ran
+    Field("symbols", "json", "", "JSON list of the run's symbols (leg order)", default="[]", since=2),
+    Field("wall_ts", "time", "ns UTC", "wall-clock time the run was recorded, at its end (int ns UTC)", since=2),
+    Field("wall_s", "f8", "s", "wall-clock seconds the replay took", default=0.0, since=2),
+), "one row per simulator run")
+
 # The statuses of the live service's order views (`hft.live.views`, ``GET /orders/{id}``'s ``status``), by code.
 VIEW_STATUS_NAMES = ("accepted", "working", "partially_filled", "filled", "canceled", "rejected", "expired",
                      "cancel_pending")

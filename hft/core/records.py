@@ -20,7 +20,8 @@ an order of its own plus its own (a kernel's row, the fill log).
 
 Field types (`TYPES`): ``i1 i2 i4 i8 u1 u2 u4 u8`` (the numpy integer of that width and signedness, the
 ClickHouse ``IntN`` / ``UIntN``), ``bool`` (one byte, ClickHouse ``Bool``) and ``time`` (int64 ns UTC,
-ClickHouse ``DateTime64(9, 'UTC')``). `Field.store` names a different ClickHouse type where the store's differs
+ClickHouse ``DateTime64(9, 'UTC')``). A record only ever held as a store row (a run's audit row) may also have
+`ROW_TYPES` fields: ``str``, ``json`` (a dict or list, stored as its JSON text) and ``f8``; it has no `dtype`. `Field.store` names a different ClickHouse type where the store's differs
 (a sequence number held as int64 by the kernels and stored as ``UInt64``).
 
 Schema evolution: a field is only ever *appended*, with ``since`` = the next version of the record (and a
@@ -39,7 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["TYPES", "Field", "Record"]
+__all__ = ["ROW_TYPES", "TYPES", "Field", "Record"]
 
 # field type: (numpy dtype, ClickHouse type)
 TYPES: dict[str, tuple[str, str]] = {
@@ -48,6 +49,9 @@ TYPES: dict[str, tuple[str, str]] = {
     "bool": ("u1", "Bool"),
     "time": ("<i8", "DateTime64(9, 'UTC')"),
 }
+# field types of a record only ever held as a store row or a Python row, never as an array (no `dtype`): text, a
+# JSON document (a dict or list, the topic serialises it) and a float. field type: (Python type, ClickHouse type)
+ROW_TYPES: dict[str, tuple[type, str]] = {"str": (str, "String"), "json": (object, "String"), "f8": (float, "Float64")}
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,8 @@ class Field:
     since: int = 1
 
     def __post_init__(self) -> None:
-        if self.type not in TYPES:
-            raise ValueError(f"field {self.name}: type: expected one of {list(TYPES)}, was {self.type!r}")
+        if self.type not in TYPES and self.type not in ROW_TYPES:
+            raise ValueError(f"field {self.name}: type: expected one of {[*TYPES, *ROW_TYPES]}, was {self.type!r}")
         if not self.name.isidentifier():
             raise ValueError(f"field {self.name!r}: expected an identifier")
         if self.since < 1:
@@ -84,11 +88,13 @@ class Field:
 
     @property
     def numpy_type(self) -> str:
+        if self.type in ROW_TYPES:
+            raise ValueError(f"field {self.name}: a {self.type} field has no array layout (a row's only)")
         return TYPES[self.type][0]
 
     @property
     def store_type(self) -> str:
-        return self.store or TYPES[self.type][1]
+        return self.store or (TYPES[self.type][1] if self.type in TYPES else ROW_TYPES[self.type][1])
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ class Record:
     @cached_property
     def row(self) -> type:
         """A NamedTuple of the fields in order (``Record.row(*values)``, ``rows``)."""
-        py = {"bool": bool}
+        py = {"bool": bool, **{t: p for t, (p, _) in ROW_TYPES.items()}}
         return NamedTuple(_camel(self.name) + "Row", [(f.name, py.get(f.type, int)) for f in self.fields])  # type: ignore[misc]
 
     def rows(self, arr: np.ndarray) -> list[Any]:

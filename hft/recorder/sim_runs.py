@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hft.core.ids import stable_id
+from hft.core.orders import SIM_RUN
 from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.loader import load
 from hft.recorder.wal_first import open_checked_writer
@@ -62,15 +63,17 @@ def run_row(summary: dict[str, Any], record_id: str, *, wall_ts: int | None = No
     which the run itself never reads) and ``wall_s`` how long its replay took."""
     run_id = summary["run_hash"]
     symbols = summary.get("symbols") or ([summary["symbol"]] if summary.get("symbol") else [])
-    return {"record_id": record_id, "ts": int(summary.get("end_ts", 0)), "run_id": run_id,
-            "strategy": summary["strategy"], "seed": int(summary.get("seed", 0)),
-            "config_hash": summary.get("config_hash", ""), "data_hash": summary.get("data_hash", ""),
-            "run_hash": run_id, "status": summary.get("status", "ok"), "start_ts": int(summary.get("start_ts", 0)),
-            "end_ts": int(summary.get("end_ts", 0)), "n_events": int(summary.get("events", 0)),
-            "n_orders": int(summary.get("orders", 0)),
-            "n_fills": int(summary.get("fills", 0)), "summary": {k: v for k, v in summary.items() if k != "store"},
-            "symbols": [str(x) for x in symbols], "wall_ts": time.time_ns() if wall_ts is None else int(wall_ts),
-            "wall_s": float(summary.get("wall_s") or 0.0)}
+    # every field of the declaration by name (`SIM_RUN.row`): one it lacks or misspells is a TypeError here
+    row = SIM_RUN.row(
+        ts=int(summary.get("end_ts", 0)), run_id=run_id, scenario="", strategy=summary["strategy"],
+        seed=int(summary.get("seed", 0)), config_hash=summary.get("config_hash", ""),
+        data_hash=summary.get("data_hash", ""), run_hash=run_id, status=summary.get("status", "ok"),
+        start_ts=int(summary.get("start_ts", 0)), end_ts=int(summary.get("end_ts", 0)),
+        n_events=int(summary.get("events", 0)), n_orders=int(summary.get("orders", 0)),
+        n_fills=int(summary.get("fills", 0)), summary={k: v for k, v in summary.items() if k != "store"},
+        symbols=[str(x) for x in symbols], wall_ts=time.time_ns() if wall_ts is None else int(wall_ts),
+        wall_s=float(summary.get("wall_s") or 0.0))
+    return {"record_id": record_id, **row._asdict()}
 
 
 def record_summaries(summaries: list[dict[str, Any]], *, writer: str) -> dict[str, Any]:

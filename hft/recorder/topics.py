@@ -41,7 +41,7 @@ import numpy as np
 
 from hft.core.errors import StoreError
 from hft.core.jsonable import json_default
-from hft.core.orders import DECISION, FILL, ORDER_EVENT
+from hft.core.orders import DECISION, FILL, ORDER_EVENT, SIM_RUN
 from hft.core.records import TYPES, Record
 
 __all__ = [
@@ -711,27 +711,9 @@ TOPICS: dict[str, Topic] = {t.name: t for t in (
         _c("started_ts", "DateTime64(9, 'UTC')", 0, "trial start, int ns UTC"),
         _c("finished_ts", "DateTime64(9, 'UTC')", 0, "trial end, int ns UTC"),
     ), "the experiments registry: every trial", "write", legacy=((1, 11),)),
-    Topic("sim.runs", 7, 2, (
-        _TS,
-        _c("run_id", "String"),
-        _c("scenario", "String", ""),
-        _c("strategy", _LC, ""),
-        _c("seed", "UInt64", 0),
-        _c("config_hash", "String", ""),
-        _c("data_hash", "String", ""),
-        _c("run_hash", "String", ""),
-        _c("status", _LC, "", "ok | failed"),
-        _c("start_ts", "DateTime64(9, 'UTC')", 0),
-        _c("end_ts", "DateTime64(9, 'UTC')", 0),
-        _c("n_events", "UInt64", 0),
-        _c("n_orders", "UInt64", 0),
-        _c("n_fills", "UInt64", 0),
-        _c("summary", "String", "{}", "JSON document (pnl, metrics)"),
-        # version 2 (004_sim_runs_symbols_wall_time.sql): the run's instruments and when it ran
-        _c("symbols", "String", "[]", "JSON list of the run's symbols (leg order)"),
-        _c("wall_ts", "DateTime64(9, 'UTC')", 0, "wall-clock time the run was recorded, at its end (int ns UTC)"),
-        _c("wall_s", "Float64", 0.0, "wall-clock seconds the replay took"),
-    ), "one row per simulator run", "write", legacy=((1, 15),)),
+    # the columns are hft.core.orders.SIM_RUN's fields (symbols, wall_ts, wall_s: version 2,
+    # 004_sim_runs_symbols_wall_time.sql)
+    Topic.from_record("sim.runs", 7, SIM_RUN, doc="one row per simulator run"),
     # order events of a run: commands sent (hft.core.orders.COMMAND_DTYPE, source='command') and execution
     # reports received (EXEC_REPORT_DTYPE, source='report'); both arrays are written as they are. The numeric
     # columns are hft.core.orders.ORDER_EVENT's fields (fee_frac: version 2, 005_exact_fees.sql).

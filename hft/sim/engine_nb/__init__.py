@@ -87,8 +87,8 @@ rebuilt only when an array is replaced (growth): the dispatcher's type resolutio
 In-kernel order path (``NbEngine.in_kernel_orders``, on when eligible): with a strategy kernel that is the
 strategy's only callback (wakes exactly ``{"book"}``; ``{"book", "order"}`` for a kernel with an order rule,
 `strategy_kernels.ORDER_RULE_KERNELS`), the gateway's metrics timing off and no extra record sink,
-the order side runs in the loop too, on either venue (`run_l2`, `run_l3`). A second heap in numba (`heap_push`, rows of
-time / priority / sequence / item) holds commands and reports in flight; its sequence counter is shared with the
+the order side runs in the loop too, on either venue (`run_l2`, `run_l3`). A second heap in numba (`heap_push_cmd` / `heap_push_rep`,
+rows of time / priority / sequence / item type and a command's or a venue report's fields: `state.HEAP_*`) holds commands and reports in flight; its sequence counter is shared with the
 Python heap (``st[S_SEQ]``), so items from either heap come out in the reference's ``(t, prio, seq)`` order. At
 an end of message the strategy kernel's intents go through the gateway's numba core (`kernels.process_touched`:
 the decision `GatewayService.process` calls, without its read-ahead) with the engine's idempotency keys, the entry

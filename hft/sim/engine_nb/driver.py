@@ -37,9 +37,7 @@ from hft.sim.engine_nb.logs import (
     order_log_of,
 )
 from hft.sim.engine_nb.loop import _fill_evm, run_l2, run_l3
-from hft.sim.engine_nb.order_path import (
-    heap_push,
-)
+from hft.sim.engine_nb.order_path import heap_push_cmd, heap_push_rep
 from hft.sim.engine_nb.state import (
     _I64_MAX,
     D_COLS,
@@ -52,11 +50,13 @@ from hft.sim.engine_nb.state import (
     EVM_ROWS_LEGS,
     F_COLS,
     H_COLS,
-    H_PAY,
+    HR_FEE,
+    HR_OID,
+    HR_PRICE,
+    HR_QTY,
+    HR_TS,
     IN_COLS,
     IN_SUBMIT,
-    IT_CMD,
-    IT_REP,
     LM_CASH,
     LM_COLS,
     LM_COLS_LEGS,
@@ -74,6 +74,14 @@ from hft.sim.engine_nb.state import (
     OI_LEG,
     OI_QUEUE,
     OI_SIDE,
+    OR_ACTION,
+    OR_OID,
+    OR_ORDER_TYPE,
+    OR_PRICE,
+    OR_QTY,
+    OR_SIDE,
+    OR_TIF,
+    OR_TS,
     S_ACCT,
     S_BP,
     S_BS,
@@ -325,13 +333,15 @@ class NbEngine:
         now = self.clock.now_ns()
         lat = latency_of(self.cfg.entry, now, int(st[S_NENTRY]))
         st[S_NENTRY] += 1
-        self._heap_push(now + lat, PRI_EXCH_ARRIVAL, IT_CMD, cmd.action, cmd.order_id, cmd.side, cmd.price, cmd.qty,
-                        cmd.order_type, cmd.tif, 0, 0, 0)
+        self._heap_room()
+        heap_push_cmd(self._h, st, now + lat, PRI_EXCH_ARRIVAL, action=cmd.action, order_id=cmd.order_id,
+                      side=cmd.side, price=cmd.price, qty=cmd.qty, order_type=cmd.order_type, tif=cmd.tif)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = buffers.grown(self._orows, 1)
             self._arg_key = None
-        self._orows[int(st[S_NO])] = (now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
-                                      cmd.tif)
+        row = self._orows[int(st[S_NO])]
+        row[OR_TS], row[OR_OID], row[OR_PRICE], row[OR_QTY] = now, cmd.order_id, cmd.price, cmd.qty
+        row[OR_ACTION], row[OR_SIDE], row[OR_ORDER_TYPE], row[OR_TIF] = cmd.action, cmd.side, cmd.order_type, cmd.tif
         st[S_NO] += 1
 
     def _schedule_reports(self, now: int, reports: np.ndarray) -> None:
@@ -341,7 +351,8 @@ class NbEngine:
         for r in reports.tolist():
             lat = latency_of(self.cfg.response, now, int(st[S_NRESP]))
             st[S_NRESP] += 1
-            self._heap_push(now + lat, PRI_LOCAL_RESP, IT_REP, *r)  # `VENUE_REPORT_DTYPE` = the heap's payload
+            self._heap_room()
+            heap_push_rep(self._h, st, now + lat, PRI_LOCAL_RESP, *r)  # its parameters: `VENUE_REPORT`'s fields
 
     def _push(self, t: int, prio: int, item: tuple) -> None:
         if not self._fast:
@@ -349,11 +360,11 @@ class NbEngine:
         heapq.heappush(self.heap, (t, prio, int(self._st[S_SEQ]), item))
         self._st[S_SEQ] += 1
 
-    def _heap_push(self, t: int, prio: int, typ: int, *payload: int) -> None:
+    def _heap_room(self) -> None:
+        """Room for one more item on the kernel heap."""
         if self._st[S_NH] >= self._h.shape[0]:
             self._h = buffers.grown(self._h, 1)
             self._arg_key = None
-        heap_push(self._h, self._st, t, prio, typ, *payload)
 
     def _room_side(self, oid: int) -> None:
         need = oid + 2 if self._tight else 2 * (oid + 2 * MAX_INTENTS + 2)  # half free: few regrowths
@@ -389,7 +400,7 @@ class NbEngine:
     def _money_refusal(self, what: int) -> SimError:
         """The `SimError` of a W_MONEY wake: the kernel heap's first item is the fill whose money did not fit (what:
         a `hft.sim.fees.MONEY_*` code), nothing of it applied; named as the reference engine names it."""
-        ts, oid, price, qty, _leaves, fee = (int(x) for x in self._h[0, H_PAY: H_PAY + 6])
+        ts, oid, price, qty, fee = (int(self._h[0, c]) for c in (HR_TS, HR_OID, HR_PRICE, HR_QTY, HR_FEE))
         info = self._order_info
         side, k = (int(info[oid, OI_SIDE]), int(info[oid, OI_LEG])) if 0 <= oid < info.shape[0] else (0, 0)
         lm = self._lm

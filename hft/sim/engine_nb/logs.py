@@ -19,13 +19,8 @@ from hft.gateway import kernels as GK
 from hft.sim.engine_nb.state import (
     D_CODE,
     D_KIND,
-    D_OID,
-    D_PRICE,
-    D_QTY,
-    D_SEQ,
     D_SIDE,
-    D_TARGET,
-    D_TS,
+    DECISION_ROW,
     _kernel,
 )
 from hft.sim.run_records import DECISION_LOG_DTYPE, FILL_LOG_DTYPE, ORDER_LOG_DTYPE
@@ -45,29 +40,46 @@ def concat_records(parts: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
 # The logs are written as whole int64 words of their records (every byte, padding included, so that an array the
 # allocator did not zero holds no stale bytes), on a little-endian host: the int64 fields, then one word holding the
 # narrow fields at their byte offsets (each narrowed as numpy's assignment narrows: its low bytes) and zero padding.
-_WORD_LAYOUTS = {DECISION_LOG_DTYPE: (6, ("reason", "kind", "side", "accepted", "duplicate")),
-                 ORDER_LOG_DTYPE: (4, ("action", "side", "order_type", "tif")),
-                 FILL_LOG_DTYPE: (8, ("side", "kind", "liquidity"))}
+# Each log's word layout is derived from its dtype (`_word_layout`); a dtype that is not so laid out fails the import,
+# naming the dtype and its field.
 
 
-def _check_word_layouts() -> None:
-    """The records are as the word kernels write them (else the import fails, naming the dtype)."""
+def _word_layout(dt: np.dtype) -> tuple[int, tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """(n64: the leading int64 fields, the narrow fields after them, each one's shift in the last word, its mask)
+    of a log's dtype; ImportError when the dtype is not whole int64 words so laid out."""
     if sys.byteorder != "little":
         raise ImportError("hft.sim.engine_nb.logs: expected a little-endian host")
-    for dt, (n64, narrow) in _WORD_LAYOUTS.items():
-        names = dt.names
-        ok = dt.itemsize == 8 * (n64 + 1) and names[n64:] == narrow
-        ok = ok and all(dt.fields[f][0] == np.dtype("<i8") and dt.fields[f][1] == 8 * k
-                        for k, f in enumerate(names[:n64]))
-        off = 8 * n64
-        for f in narrow:
-            ok = ok and dt.fields[f][1] == off and dt.fields[f][0].kind in "iub"
-            off += dt.fields[f][0].itemsize
-        if not ok:
-            raise ImportError(f"hft.sim.engine_nb.logs: expected the word layout of {dt}")
+    names = dt.names
+    n64 = 0
+    while n64 < len(names) and dt.fields[names[n64]][0] == np.dtype("<i8") and dt.fields[names[n64]][1] == 8 * n64:
+        n64 += 1
+    narrow = names[n64:]
+    shifts, masks = [], []
+    for f in narrow:
+        t, off = dt.fields[f][0], dt.fields[f][1]
+        if t.kind not in "iub" or t.itemsize >= 8 or not 8 * n64 <= off <= 8 * n64 + 8 - t.itemsize:
+            raise ImportError(f"hft.sim.engine_nb.logs: {dt}: field {f}: expected a narrow integer in word {n64}")
+        shifts.append(8 * (off - 8 * n64))
+        masks.append((1 << 8 * t.itemsize) - 1)
+    if dt.itemsize != 8 * (n64 + 1) or not narrow:
+        raise ImportError(f"hft.sim.engine_nb.logs: {dt}: expected int64 fields then one word of narrow fields")
+    return n64, narrow, tuple(shifts), tuple(masks)
 
 
-_check_word_layouts()
+# the order and fill rows are their logs' fields in order (`state.OR_*` / `FR_*`): each word kernel copies the int64
+# fields and packs the narrow ones by the derived layout
+_O64, _, _O_SHIFT, _O_MASK = _word_layout(ORDER_LOG_DTYPE)
+_F64, _, _F_SHIFT, _F_MASK = _word_layout(FILL_LOG_DTYPE)
+# the decision rows are `state.DECISION_ROW`'s layout: each int64 field of the log is read from its row column; the
+# narrow ones are what `_decision_words` computes (the reason, accepted and duplicate from the core's answer code)
+_D64, _D_NARROW, _D_SHIFT, _D_MASK = _word_layout(DECISION_LOG_DTYPE)
+_D_SRC = tuple(DECISION_ROW.index[n] for n in DECISION_LOG_DTYPE.names[:_D64])
+if set(_D_NARROW) != {"reason", "kind", "side", "accepted", "duplicate"}:
+    raise ImportError(f"hft.sim.engine_nb.logs: the decision log's narrow fields are {_D_NARROW}: expected "
+                      "reason, kind, side, accepted, duplicate (`_decision_words` writes these)")
+_DN = {n: (sh, m) for n, sh, m in zip(_D_NARROW, _D_SHIFT, _D_MASK, strict=True)}
+(_DS_REASON, _DM_REASON), (_DS_KIND, _DM_KIND), (_DS_SIDE, _DM_SIDE) = _DN["reason"], _DN["kind"], _DN["side"]
+(_DS_ACC, _DM_ACC), (_DS_DUP, _DM_DUP) = _DN["accepted"], _DN["duplicate"]
 
 
 def _words(rows: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -102,31 +114,33 @@ def _decision_words(rows, w) -> None:
     for i in range(rows.shape[0]):
         code = rows[i, D_CODE]
         reason = code & 0xFFFF
-        w[i, 0] = rows[i, D_SEQ]  # seq
-        w[i, 1] = rows[i, D_TS]  # ts
-        w[i, 2] = rows[i, D_OID]  # order_id
-        w[i, 3] = rows[i, D_TARGET]  # target_id
-        w[i, 4] = rows[i, D_PRICE]  # price
-        w[i, 5] = rows[i, D_QTY]  # qty
-        w[i, 6] = (reason | ((rows[i, D_KIND] & 0xFF) << 16) | ((rows[i, D_SIDE] & 0xFF) << 24)  # reason, kind, side
-                   | (np.int64(reason == 0) << 32) | (np.int64(code >= GK.DUP_FLAG) << 40))  # accepted, duplicate
+        for k in range(_D64):
+            w[i, k] = rows[i, _D_SRC[k]]
+        w[i, _D64] = (((reason & _DM_REASON) << _DS_REASON) | ((rows[i, D_KIND] & _DM_KIND) << _DS_KIND)
+                      | ((rows[i, D_SIDE] & _DM_SIDE) << _DS_SIDE) | ((np.int64(reason == 0) & _DM_ACC) << _DS_ACC)
+                      | ((np.int64(code >= GK.DUP_FLAG) & _DM_DUP) << _DS_DUP))
 
 
 @_kernel
 def _order_words(rows, w) -> None:
     for i in range(rows.shape[0]):
-        for c in range(4):  # ts, order_id, price, qty
+        for c in range(_O64):
             w[i, c] = rows[i, c]
-        w[i, 4] = ((rows[i, 4] & 0xFF) | ((rows[i, 5] & 0xFF) << 8)  # action, side
-                   | ((rows[i, 6] & 0xFF) << 16) | ((rows[i, 7] & 0xFF) << 24))  # order_type, tif
+        x = np.int64(0)
+        for k in range(len(_O_SHIFT)):
+            x |= (rows[i, _O64 + k] & _O_MASK[k]) << _O_SHIFT[k]
+        w[i, _O64] = x
 
 
 @_kernel
 def _fill_words(rows, w) -> None:
     for i in range(rows.shape[0]):
-        for c in range(8):  # ts, local_ts, order_id, price, qty, leaves, fee, fee_frac
+        for c in range(_F64):
             w[i, c] = rows[i, c]
-        w[i, 8] = (rows[i, 8] & 0xFF) | ((rows[i, 9] & 0xFF) << 8) | ((rows[i, 10] & 0xFF) << 16)  # side, kind, liq
+        x = np.int64(0)
+        for k in range(len(_F_SHIFT)):
+            x |= (rows[i, _F64 + k] & _F_MASK[k]) << _F_SHIFT[k]
+        w[i, _F64] = x
 
 
 @_kernel

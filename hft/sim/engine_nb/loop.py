@@ -32,9 +32,9 @@ from hft.sim.engine_nb.state import (
     EVM_LEG,
     EVM_OWN,
     H_P,
-    H_PAY,
     H_T,
     H_TYPE,
+    HC_OID,
     IT_CMD,
     LM_HI,
     OI_LEG,
@@ -161,9 +161,9 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if kfirst:
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
-                    if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
+                    if multi and order_info[h[0, HC_OID], OI_LEG] != kv:  # to the venue of its order's leg
                         lm[kv, LM_HI] = hi
-                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                        kv = order_info[h[0, HC_OID], OI_LEG]
                         vbook, vbq, vaq, vbb, vab, vst, vorders, vfq, vcons, qm, vparams, vout = _venue_l2_leg(
                             kv, vbooks, vorders_l, vfqs, vcons_l, qms, vparams_l, vouts)
                         hi = _live_hi(vorders, lm[kv, LM_HI])
@@ -305,8 +305,8 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
             if kfirst:
                 t_now = ht if ht > now else now
                 if h[0, H_TYPE] == IT_CMD:
-                    if multi and order_info[h[0, H_PAY + 1], OI_LEG] != kv:  # to the venue of its order's leg
-                        kv = order_info[h[0, H_PAY + 1], OI_LEG]
+                    if multi and order_info[h[0, HC_OID], OI_LEG] != kv:  # to the venue of its order's leg
+                        kv = order_info[h[0, HC_OID], OI_LEG]
                         vv, vorders, vcons, vparams, vout, vref = _venue_l3_leg(kv, vbooks, vorders_l, vcons_l,
                                                                                 vparams_l, vouts, vrefs)
                     w = _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r)

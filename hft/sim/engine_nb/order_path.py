@@ -43,12 +43,39 @@ from hft.sim.engine_nb.state import (
     D_TARGET,
     D_TIF,
     D_TS,
+    FR_FEE,
+    FR_FEE_FRAC,
+    FR_KIND,
+    FR_LEAVES,
+    FR_LIQ,
+    FR_LOCAL_TS,
+    FR_OID,
+    FR_PRICE,
+    FR_QTY,
+    FR_SIDE,
+    FR_TS,
     H_COLS,
     H_P,
-    H_PAY,
     H_SEQ,
     H_T,
     H_TYPE,
+    HC_ACTION,
+    HC_OID,
+    HC_ORDER_TYPE,
+    HC_PRICE,
+    HC_QTY,
+    HC_SIDE,
+    HC_TIF,
+    HR_FEE,
+    HR_FEE_FRAC,
+    HR_KIND,
+    HR_LEAVES,
+    HR_LIQ,
+    HR_OID,
+    HR_PRICE,
+    HR_QTY,
+    HR_QUEUE,
+    HR_TS,
     IN_CANCEL,
     IN_SUBMIT,
     IT_CMD,
@@ -63,6 +90,14 @@ from hft.sim.engine_nb.state import (
     OI_LEG,
     OI_QUEUE,
     OI_SIDE,
+    OR_ACTION,
+    OR_OID,
+    OR_ORDER_TYPE,
+    OR_PRICE,
+    OR_QTY,
+    OR_SIDE,
+    OR_TIF,
+    OR_TS,
     S_ACCT,
     S_FLAGS,
     S_KEY,
@@ -148,26 +183,10 @@ def _h_swap(h, i, j) -> None:
         h[j, c] = x
 
 
-@helper  # per intent and per report: inlined at its call sites (the driver calls it from Python too)
-def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9) -> bool:
-    """Push an item on the kernel heap, numbered from the shared sequence counter; False when it is full."""
-    n = st[S_NH]
-    if n >= h.shape[0]:
-        return False
-    h[n, H_T] = t
-    h[n, H_P] = prio
+@helper
+def _h_sift_up(h, st, n) -> None:
+    """Row `n`, just written, takes its place in the kernel heap (numbered from the shared sequence counter)."""
     h[n, H_SEQ] = st[S_SEQ]
-    h[n, H_TYPE] = typ
-    h[n, H_PAY] = p0
-    h[n, H_PAY + 1] = p1
-    h[n, H_PAY + 2] = p2
-    h[n, H_PAY + 3] = p3
-    h[n, H_PAY + 4] = p4
-    h[n, H_PAY + 5] = p5
-    h[n, H_PAY + 6] = p6
-    h[n, H_PAY + 7] = p7
-    h[n, H_PAY + 8] = p8
-    h[n, H_PAY + 9] = p9
     st[S_SEQ] += 1
     st[S_NH] = n + 1
     i = n
@@ -177,6 +196,50 @@ def heap_push(h, st, t, prio, typ, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9) -> bo
             break
         _h_swap(h, i, parent)
         i = parent
+
+
+# The two pushes take their item's fields by name, in the order of its declaration (`state.HEAP_CMD` / `HEAP_REP`:
+# a test compares their parameters with it) and write each at its declared column.
+@helper  # per intent: inlined at its call sites (the driver calls it from Python too)
+def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif) -> bool:
+    """Push a command (due at the venue at `t`) on the kernel heap; False when it is full."""
+    n = st[S_NH]
+    if n >= h.shape[0]:
+        return False
+    h[n, H_T] = t
+    h[n, H_P] = prio
+    h[n, H_TYPE] = IT_CMD
+    h[n, HC_ACTION] = action
+    h[n, HC_OID] = order_id
+    h[n, HC_SIDE] = side
+    h[n, HC_PRICE] = price
+    h[n, HC_QTY] = qty
+    h[n, HC_ORDER_TYPE] = order_type
+    h[n, HC_TIF] = tif
+    _h_sift_up(h, st, n)
+    return True
+
+
+@helper  # per report: inlined at its call sites (the driver calls it from Python too)
+def heap_push_rep(h, st, t, prio, ts, order_id, price, qty, leaves, fee, fee_frac, kind, liquidity, queue) -> bool:
+    """Push a venue report (due locally at `t`) on the kernel heap; False when it is full."""
+    n = st[S_NH]
+    if n >= h.shape[0]:
+        return False
+    h[n, H_T] = t
+    h[n, H_P] = prio
+    h[n, H_TYPE] = IT_REP
+    h[n, HR_TS] = ts
+    h[n, HR_OID] = order_id
+    h[n, HR_PRICE] = price
+    h[n, HR_QTY] = qty
+    h[n, HR_LEAVES] = leaves
+    h[n, HR_FEE] = fee
+    h[n, HR_FEE_FRAC] = fee_frac
+    h[n, HR_KIND] = kind
+    h[n, HR_LIQ] = liquidity
+    h[n, HR_QUEUE] = queue
+    _h_sift_up(h, st, n)
     return True
 
 
@@ -261,17 +324,17 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
-            heap_push(h, st, now + lat, PRI_EXCH_ARRIVAL, IT_CMD, kind, cmd_oid, side, price, qty, otype, tif, 0, 0,
-                      0)
+            heap_push_cmd(h, st, now + lat, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
+                          qty=qty, order_type=otype, tif=tif)
             r = st[S_NO]
-            orows[r, 0] = now
-            orows[r, 1] = cmd_oid
-            orows[r, 2] = price
-            orows[r, 3] = qty
-            orows[r, 4] = kind
-            orows[r, 5] = side
-            orows[r, 6] = otype
-            orows[r, 7] = tif
+            orows[r, OR_TS] = now
+            orows[r, OR_OID] = cmd_oid
+            orows[r, OR_PRICE] = price
+            orows[r, OR_QTY] = qty
+            orows[r, OR_ACTION] = kind
+            orows[r, OR_SIDE] = side
+            orows[r, OR_ORDER_TYPE] = otype
+            orows[r, OR_TIF] = tif
             st[S_NO] = r + 1
         r = st[S_ND]
         drows[r, D_SEQ] = seq
@@ -320,8 +383,9 @@ def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
         lat = latency_ns(lat_r, t, st[S_NRESP])
         st[S_NRESP] += 1
         v = vout[r]
-        heap_push(h, st, t + lat, PRI_LOCAL_RESP, IT_REP, v.ts, v.order_id, v.price, v.qty, v.leaves, v.fee,
-                  v.fee_frac, np.int64(v.kind), np.int64(v.liquidity), v.queue)
+        heap_push_rep(h, st, t + lat, PRI_LOCAL_RESP, ts=v.ts, order_id=v.order_id, price=v.price, qty=v.qty,
+                      leaves=v.leaves, fee=v.fee, fee_frac=v.fee_frac, kind=np.int64(v.kind),
+                      liquidity=np.int64(v.liquidity), queue=v.queue)
 
 
 @helper
@@ -333,13 +397,13 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     if (vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1
             or h.shape[0] - st[S_NH] < vout.shape[0]):
         return W_GROW, hi
-    action = h[0, H_PAY]
-    oid = h[0, H_PAY + 1]
-    side = h[0, H_PAY + 2]
-    price = h[0, H_PAY + 3]
-    qty = h[0, H_PAY + 4]
-    otype = h[0, H_PAY + 5]
-    tif = h[0, H_PAY + 6]
+    action = h[0, HC_ACTION]
+    oid = h[0, HC_OID]
+    side = h[0, HC_SIDE]
+    price = h[0, HC_PRICE]
+    qty = h[0, HC_QTY]
+    otype = h[0, HC_ORDER_TYPE]
+    tif = h[0, HC_TIF]
     _h_drop_top(h, st)
     vparams[P_NREP] = 0
     if action == INTENT_NEW:
@@ -376,23 +440,23 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         st[S_FLAGS] = 0
         return W_GROW
     t = h[0, H_T]
-    action = h[0, H_PAY]
-    oid = h[0, H_PAY + 1]
+    action = h[0, HC_ACTION]
+    oid = h[0, HC_OID]
     vparams[P_NREP] = 0
     side = price = qty = otype = tif = 0
     if action == INTENT_NEW:
         op = L3_OP_NEW
-        side = h[0, H_PAY + 2]
-        price = h[0, H_PAY + 3]
-        qty = h[0, H_PAY + 4]
-        otype = h[0, H_PAY + 5]
-        tif = h[0, H_PAY + 6]
+        side = h[0, HC_SIDE]
+        price = h[0, HC_PRICE]
+        qty = h[0, HC_QTY]
+        otype = h[0, HC_ORDER_TYPE]
+        tif = h[0, HC_TIF]
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL
     else:
         op = L3_OP_REPLACE
-        price = h[0, H_PAY + 3]
-        qty = h[0, H_PAY + 4]
+        price = h[0, HC_PRICE]
+        qty = h[0, HC_QTY]
     status = _order_step_i(vv, vorders, vcons, vparams, vout, op, t, oid, side, price, qty, otype, tif)
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_TABLE_FULL:
         st[S_FLAGS] = status  # nothing changed: Python grows the venue, the item is retried
@@ -414,16 +478,16 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
     (what, in ``st[S_FLAGS]``: a ``MONEY_*`` code), nothing of it applied."""
     if frows.shape[0] - st[S_NF] < 1:
         return W_GROW
-    ts = h[0, H_PAY]
-    oid = h[0, H_PAY + 1]
-    price = h[0, H_PAY + 2]
-    qty = h[0, H_PAY + 3]
-    leaves = h[0, H_PAY + 4]
-    fee = h[0, H_PAY + 5]
-    frac = h[0, H_PAY + 6]
-    kind = h[0, H_PAY + 7]
-    liq = h[0, H_PAY + 8]
-    queue = h[0, H_PAY + 9]
+    ts = h[0, HR_TS]
+    oid = h[0, HR_OID]
+    price = h[0, HR_PRICE]
+    qty = h[0, HR_QTY]
+    leaves = h[0, HR_LEAVES]
+    fee = h[0, HR_FEE]
+    frac = h[0, HR_FEE_FRAC]
+    kind = h[0, HR_KIND]
+    liq = h[0, HR_LIQ]
+    queue = h[0, HR_QUEUE]
     ours = 0 <= oid < order_info.shape[0]
     side = order_info[oid, OI_SIDE] if ours else 0
     leg = order_info[oid, OI_LEG] if ours else 0
@@ -452,17 +516,17 @@ def _fast_report(st, now, h, arena, frows, sord, order_info, lm, tops, intents, 
         lm[leg, LM_FEES] = nfees
         lm[leg, LM_FFRAC] = nfrac
         r = st[S_NF]
-        frows[r, 0] = ts
-        frows[r, 1] = now
-        frows[r, 2] = oid
-        frows[r, 3] = price
-        frows[r, 4] = qty
-        frows[r, 5] = leaves
-        frows[r, 6] = fee
-        frows[r, 7] = frac
-        frows[r, 8] = side
-        frows[r, 9] = kind
-        frows[r, 10] = liq
+        frows[r, FR_TS] = ts
+        frows[r, FR_LOCAL_TS] = now
+        frows[r, FR_OID] = oid
+        frows[r, FR_PRICE] = price
+        frows[r, FR_QTY] = qty
+        frows[r, FR_LEAVES] = leaves
+        frows[r, FR_FEE] = fee
+        frows[r, FR_FEE_FRAC] = frac
+        frows[r, FR_SIDE] = side
+        frows[r, FR_KIND] = kind
+        frows[r, FR_LIQ] = liq
         st[S_NF] = r + 1
     n = st[S_NORD]
     k = _sord_find(sord, n, oid)

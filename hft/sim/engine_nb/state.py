@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from hft.core.jit import njit
-from hft.core.orders import DECISION
-from hft.core.records import Field
+from hft.core.orders import COMMAND, DECISION, VENUE_REPORT
+from hft.core.records import Field, Record
 from hft.gateway import kernels as GK
 from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
 
@@ -133,11 +133,31 @@ SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending
 IN_SUBMIT, IN_CANCEL = 1, 2
 MAX_INTENTS = 8
 IN_COLS = 8
-# kernel heap rows: time, priority, sequence, item type, payload (IT_CMD: action, order id, side, price, qty,
-# order type, TIF; IT_REP: the venue report's ts, order id, price, qty, leaves, fee, fee_frac, kind, liquidity,
-# queue: `VENUE_REPORT_DTYPE`'s fields in order)
-H_T, H_P, H_SEQ, H_TYPE, H_PAY = 0, 1, 2, 3, 4
-H_COLS = 14
+# kernel heap rows: a head (time, priority, sequence, item type), then the item's payload: a command on its way to
+# the venue (IT_CMD: `HEAP_CMD`, fields of the command record) or a venue report on its way back (IT_REP:
+# `HEAP_REP`, every field of the venue report record in order). The columns are derived from these declarations;
+# `order_path.heap_push_cmd` / `heap_push_rep` take the payload's fields by their names (a test checks their
+# parameters against the declarations), so a field added to the venue report widens the heap by itself.
+HEAP_HEAD = Record("heap_head", (
+    Field("t", "time", "ns", "when the item is due (venue time of a command's arrival, local time of a report's)"),
+    Field("prio", "i8", "code", "the tie-break of items due at one time (`hft.sim.run_events.PRI_*`)"),
+    Field("seq", "i8", "count", "the shared heap sequence number (st[S_SEQ])"),
+    Field("type", "i8", "code", "IT_CMD or IT_REP"),
+), "the head of a kernel heap row")
+HEAP_CMD = COMMAND.layout("heap_cmd", ("action", "order_id", "side", "price", "qty", "order_type", "tif"),
+                          doc="a command in the kernel heap (the payload of an IT_CMD row)")
+HEAP_REP = VENUE_REPORT.layout("heap_rep", VENUE_REPORT.names, doc="a venue report in the kernel heap (IT_REP)")
+_HH = HEAP_HEAD.index
+H_T, H_P, H_SEQ, H_TYPE = _HH["t"], _HH["prio"], _HH["seq"], _HH["type"]
+H_PAY = len(HEAP_HEAD.fields)  # the payload's first column
+H_COLS = H_PAY + max(len(HEAP_CMD.fields), len(HEAP_REP.fields))
+_HC = {n: H_PAY + i for n, i in HEAP_CMD.index.items()}
+HC_ACTION, HC_OID, HC_SIDE, HC_PRICE = _HC["action"], _HC["order_id"], _HC["side"], _HC["price"]
+HC_QTY, HC_ORDER_TYPE, HC_TIF = _HC["qty"], _HC["order_type"], _HC["tif"]
+_HR = {n: H_PAY + i for n, i in HEAP_REP.index.items()}
+HR_TS, HR_OID, HR_PRICE, HR_QTY, HR_LEAVES = _HR["ts"], _HR["order_id"], _HR["price"], _HR["qty"], _HR["leaves"]
+HR_FEE, HR_FEE_FRAC, HR_KIND, HR_LIQ, HR_QUEUE = (_HR["fee"], _HR["fee_frac"], _HR["kind"], _HR["liquidity"],
+                                                  _HR["queue"])
 IT_CMD, IT_REP = 1, 2
 # rows the kernel writes: decisions (`DECISION_ROW`: fields of the decision record, the gateway core's answer code
 # and the leg of its symbol), orders and fills (the fields of `hft.sim.engine.ORDER_LOG` / `FILL_LOG` in order, as
@@ -152,6 +172,13 @@ D_PRICE, D_QTY, D_ORDER_TYPE, D_TIF = _D["price"], _D["qty"], _D["order_type"], 
 D_TARGET, D_CODE, D_OID, D_LEG = _D["target_id"], _D["code"], _D["order_id"], _D["leg"]
 D_COLS = len(DECISION_ROW.fields)
 O_COLS, F_COLS = len(ORDER_LOG.fields), len(FILL_LOG.fields)
+# the order and fill rows' columns (their logs' fields, in order; `OR_` / `FR_`: the L2 venue's order table has `O_`)
+_O, _F = ORDER_LOG.index, FILL_LOG.index
+OR_TS, OR_OID, OR_PRICE, OR_QTY = _O["ts"], _O["order_id"], _O["price"], _O["qty"]
+OR_ACTION, OR_SIDE, OR_ORDER_TYPE, OR_TIF = _O["action"], _O["side"], _O["order_type"], _O["tif"]
+FR_TS, FR_LOCAL_TS, FR_OID, FR_PRICE, FR_QTY = _F["ts"], _F["local_ts"], _F["order_id"], _F["price"], _F["qty"]
+FR_LEAVES, FR_FEE, FR_FEE_FRAC, FR_SIDE, FR_KIND, FR_LIQ = (_F["leaves"], _F["fee"], _F["fee_frac"], _F["side"],
+                                                            _F["kind"], _F["liquidity"])
 
 # per order id (`order_info`, rows indexed by order id): side (0: not ours), the local time its ACK arrived, its
 # queue ahead at entry (lots; -1: never rested), its leg: `Engine._side_of`, `Engine._acks`, `Engine._leg_of`
@@ -159,6 +186,9 @@ OI_SIDE, OI_ACK_TS, OI_QUEUE, OI_LEG = 0, 1, 2, 3
 OI_COLS = 4
 
 EQ_COLS = len(EQUITY.fields)  # the equity log as int64 columns (`hft.sim.engine.EQUITY`: its fields are int64)
+_E = EQUITY.index
+EQ_TS, EQ_MID2, EQ_POSITION, EQ_CASH = _E["ts"], _E["mid2"], _E["position"], _E["cash"]
+EQ_FEES, EQ_FEE_FRAC, EQ_BID, EQ_ASK = _E["fees"], _E["fee_frac"], _E["bid"], _E["ask"]
 _I64_MAX = np.iinfo(np.int64).max
 _NO_ROWS = np.zeros((0, 4), dtype=np.int64)  # no reference rows (a global: a constant array inside the kernels)
 _STORM = GK.F_LOSS_BREACH | GK.F_MARKET_MOVE

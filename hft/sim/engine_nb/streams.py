@@ -57,6 +57,14 @@ from hft.sim.engine_nb.state import (
     DP_ASK_QTY,
     DP_BID,
     DP_BID_QTY,
+    EQ_ASK,
+    EQ_BID,
+    EQ_CASH,
+    EQ_FEE_FRAC,
+    EQ_FEES,
+    EQ_MID2,
+    EQ_POSITION,
+    EQ_TS,
     LM_CASH,
     LM_FEES,
     LM_FFRAC,
@@ -201,14 +209,14 @@ def _sample(tops, lm, eq, ne, now) -> bool:
         r = ne * nl + k
         b = tops[k, 4]
         a = tops[k, 6]
-        eq[r, 0] = now
-        eq[r, 1] = b + a if (b != NO_PRICE and a != NO_PRICE) else 0
-        eq[r, 2] = lm[k, LM_POS]
-        eq[r, 3] = lm[k, LM_CASH]
-        eq[r, 4] = lm[k, LM_FEES]
-        eq[r, 5] = lm[k, LM_FFRAC]
-        eq[r, 6] = b if b != NO_PRICE else 0
-        eq[r, 7] = a if a != NO_PRICE else 0
+        eq[r, EQ_TS] = now
+        eq[r, EQ_MID2] = b + a if (b != NO_PRICE and a != NO_PRICE) else 0
+        eq[r, EQ_POSITION] = lm[k, LM_POS]
+        eq[r, EQ_CASH] = lm[k, LM_CASH]
+        eq[r, EQ_FEES] = lm[k, LM_FEES]
+        eq[r, EQ_FEE_FRAC] = lm[k, LM_FFRAC]
+        eq[r, EQ_BID] = b if b != NO_PRICE else 0
+        eq[r, EQ_ASK] = a if a != NO_PRICE else 0
     return True
 
 

@@ -90,7 +90,9 @@ def test_a_kernel_layout_mixes_record_fields_and_its_own():
 
 def test_a_declaration_refuses_what_it_cannot_lay_out():
     with pytest.raises(ValueError, match="type: expected one of"):
-        Field("x", "f8")
+        Field("x", "f4")
+    with pytest.raises(ValueError, match="field x: a str field has no array layout"):
+        _ = Record("r", (Field("a", "i8"), Field("x", "str"))).dtype  # a row-only field (`ROW_TYPES`)
     with pytest.raises(ValueError, match="field a declared twice"):
         Record("r", (Field("a", "i8"), Field("a", "i4")))
     with pytest.raises(ValueError, match="field b: fields are appended"):

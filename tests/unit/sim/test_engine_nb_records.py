@@ -1,0 +1,88 @@
+"""The numba engine's rows are laid out from the record declarations (issue 53): the kernel heap's payloads (a
+command, a venue report), the order and fill rows and the logs' int64 words. A field added to a declaration moves
+the columns by itself; a push or a word kernel that disagrees with its declaration fails here."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from hft.core import orders as O
+from hft.core.records import Field
+from hft.sim.engine_nb import logs
+from hft.sim.engine_nb import order_path as P
+from hft.sim.engine_nb import state as S
+from hft.sim.run_records import EQUITY, FILL_LOG, FILL_LOG_DTYPE, ORDER_LOG, ORDER_LOG_DTYPE
+
+
+def _payload(push) -> tuple[str, ...]:
+    params = tuple(inspect.signature(push.py_func).parameters)
+    assert params[:4] == ("h", "st", "t", "prio")
+    return params[4:]
+
+
+def test_the_pushes_take_their_records_fields_in_declared_order() -> None:
+    # the report's payload is every field of the venue report, in order: a field added there must be a parameter
+    assert _payload(P.heap_push_rep) == S.HEAP_REP.names == O.VENUE_REPORT.names
+    assert _payload(P.heap_push_cmd) == S.HEAP_CMD.names
+    assert all(f is O.COMMAND.field(f.name) for f in S.HEAP_CMD.fields)
+
+
+def test_the_heap_columns_are_the_declarations() -> None:
+    head = ("t", "prio", "seq", "type")
+    assert S.HEAP_HEAD.names == head and (S.H_T, S.H_P, S.H_SEQ, S.H_TYPE) == (0, 1, 2, 3) and S.H_PAY == 4
+    assert S.H_COLS == 4 + max(len(O.VENUE_REPORT.fields), len(S.HEAP_CMD.fields)) == 14
+    cmd = {"action": S.HC_ACTION, "order_id": S.HC_OID, "side": S.HC_SIDE, "price": S.HC_PRICE, "qty": S.HC_QTY,
+           "order_type": S.HC_ORDER_TYPE, "tif": S.HC_TIF}
+    assert [cmd[n] - S.H_PAY for n in S.HEAP_CMD.names] == list(range(len(cmd)))
+    rep = {"ts": S.HR_TS, "order_id": S.HR_OID, "price": S.HR_PRICE, "qty": S.HR_QTY, "leaves": S.HR_LEAVES,
+           "fee": S.HR_FEE, "fee_frac": S.HR_FEE_FRAC, "kind": S.HR_KIND, "liquidity": S.HR_LIQ, "queue": S.HR_QUEUE}
+    assert [rep[n] - S.H_PAY for n in O.VENUE_REPORT.names] == list(range(len(rep)))
+
+
+def test_a_pushed_item_is_its_record_in_declared_order() -> None:
+    """Through the pushes themselves: a venue report row pushed by position (as the driver pushes one) is the
+    heap row's payload in the record's order; a command pushed by name lands in `HEAP_CMD`'s order."""
+    h = np.full((4, S.H_COLS), -7, dtype=np.int64)
+    st = np.zeros(S.N_STATE, dtype=np.int64)
+    rep = np.zeros(1, O.VENUE_REPORT_DTYPE)
+    for k, n in enumerate(O.VENUE_REPORT.names):
+        rep[n] = 11 + k
+    assert P.heap_push_rep(h, st, 50, 2, *rep[0].tolist())
+    assert h[0, :S.H_PAY].tolist() == [50, 2, 0, S.IT_REP]
+    assert h[0, S.H_PAY:S.H_PAY + len(O.VENUE_REPORT.fields)].tolist() == list(rep[0].item())
+    cmd = {"action": O.CMD_REPLACE, "order_id": 901, "side": -1, "price": 1234, "qty": 5,
+           "order_type": O.ORDER_LIMIT, "tif": O.TIF_IOC}
+    assert P.heap_push_cmd(h, st, 40, 1, **cmd)  # earlier: it becomes the heap's first item
+    assert h[0, :S.H_PAY].tolist() == [40, 1, 1, S.IT_CMD] and st[S.S_NH] == 2 and st[S.S_SEQ] == 2
+    assert h[0, S.H_PAY:S.H_PAY + len(cmd)].tolist() == [cmd[n] for n in S.HEAP_CMD.names]
+    full = np.zeros((1, S.H_COLS), dtype=np.int64)
+    st[S.S_NH] = 1
+    assert not P.heap_push_cmd(full, st, 1, 1, **cmd) and st[S.S_NH] == 1
+
+
+def test_the_order_and_fill_rows_are_their_logs() -> None:
+    cols = {n: getattr(S, "OR_" + {"order_id": "OID"}.get(n, n.upper())) for n in ORDER_LOG.names}
+    assert list(cols.values()) == list(range(S.O_COLS))
+    short = {"order_id": "OID", "liquidity": "LIQ"}
+    cols = {n: getattr(S, "FR_" + short.get(n, n.upper())) for n in FILL_LOG.names}
+    assert list(cols.values()) == list(range(S.F_COLS))
+    cols = {n: getattr(S, "EQ_" + n.upper()) for n in EQUITY.names}
+    assert list(cols.values()) == list(range(S.EQ_COLS))
+
+
+def test_the_word_layouts_are_derived_from_the_dtypes() -> None:
+    assert logs._word_layout(ORDER_LOG_DTYPE) == (4, ("action", "side", "order_type", "tif"), (0, 8, 16, 24),
+                                                  (255,) * 4)
+    assert logs._word_layout(FILL_LOG_DTYPE) == (8, ("side", "kind", "liquidity"), (0, 8, 16), (255,) * 3)
+    # a narrow field added to the fill log: its bytes in the last word (an int16: at its aligned offset, byte 4)
+    venue = Field("venue", "i2", "code", "the venue", since=2)
+    grown = FILL_LOG.layout("fill_log", (*FILL_LOG.names, "venue"), (venue,))
+    n64, narrow, shifts, masks = logs._word_layout(grown.dtype)
+    assert (n64, narrow[-1], shifts[-1], masks[-1]) == (8, "venue", 32, 0xFFFF)
+    # an int64 field after the narrow ones is not the word layout: the import would fail, naming it
+    bad = np.dtype([("ts", "<i8"), ("kind", "i1"), ("qty", "<i8")], align=True)
+    with pytest.raises(ImportError, match="field qty"):
+        logs._word_layout(bad)
