@@ -306,7 +306,9 @@ def _cmp_frac(r: int, a: int, d: int, b: int) -> int:
     return -1 if mul_cmp_gt(d, b, r, a) else 0
 
 
-@helper  # per call of a kernel with the full context (`hft.sim.engine_nb.streams._context_fill`), and from Python
+# per call of a kernel with the full context (`hft.sim.engine_nb.streams._context_fill`), and from Python: a call,
+# not inlined, so that the loop kernel's code for every other strategy stays as it was (callgrind, `single mm`)
+@njit(cache=True, forceinline=False)
 def mark_pnl(pos: int, cash: int, fees_frac: int, mid2: int, money: int) -> int:
     """``ctx.pnl`` as whole money units, exact and rounded once (half to even): the exact cash ``cash - fees_frac /
     1e6`` (`book_fill`'s leg: ``0 <= fees_frac < FEE_FRAC_UNITS``) plus the position marked at the mid given in half
