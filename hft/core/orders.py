@@ -380,6 +380,9 @@ ORDER_UPDATE = Record("order_update", (
     _ACCOUNT, _STRATEGY,
     EXEC_REPORT.field("kind"),
     Field("status", "i1", "code", "the order's status after the report", dict(enumerate(VIEW_STATUS_NAMES))),
+    # the report's exact fee (a fill's; 0 on other reports): what `hft strategy live` books (`hft.sim.fees.book_fill`)
+    replace(EXEC_REPORT.field("fee"), since=2),
+    replace(EXEC_REPORT.field("fee_frac"), since=2),
 ), "an execution report applied to a live order view (order-update stream, TCP REPORT frame)")
 ORDER_UPDATE_DTYPE = ORDER_UPDATE.dtype
 

@@ -35,6 +35,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "gateway": ("hft.gateway.selftest:decisions", "the gateway's decision core"),
     "replay-l2": ("hft.sim.selftest:replay_l2", "the L2 venue and the replay loop"),
     "replay-l3": ("hft.sim.selftest:replay_l3", "the L3 venue and the replay loop"),
+    "pnl": ("hft.sim.selftest:pnl", "a strategy kernel's PnL (hft.sim.fees.mark_pnl: exact, rounded once)"),
 }
 FALLBACK_TARGET = "x86-64-v2"  # portable code, what the hint offers
 

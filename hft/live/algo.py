@@ -12,8 +12,12 @@ The strategy is the replay's own class (`hft.sim.strategy_loader`: a registered 
   its idempotency key), ``POST /orders/{id}/cancel`` and ``/replace``, and return the gateway's decision
   (`LiveDecision`: ``accepted``, ``reason``, ``order_id``): a child refused by the gateway's limits, band or rates
   is not in ``ctx.orders``, exactly as in a replay, so the algorithm's rule catches it up. Reports come from the
-  order-update stream (``GET /orders/stream``) and reach ``on_order_update`` as `OrderUpdate`; fills update
-  ``ctx.position``, ``ctx.cash`` (without fees: the stream does not carry them) and ``ctx.fills``.
+  order-update stream (``GET /orders/stream``) and reach ``on_order_update`` as `OrderUpdate`; each fill is booked
+  by the replay's one accounting rule (`hft.sim.fees.book_fill`) with the fee the venue reported (the update's
+  ``fee`` / ``fee_frac``, exact to a millionth of a money unit): ``ctx.position``, ``ctx.cash`` (fees paid
+  included), ``ctx.fees``, ``ctx.pnl`` and ``ctx.fills`` are what a replay shows for the same fills. A restarted
+  run's fills read back (below) carry no fee (an order's view keeps each fill's price, size and time only): they
+  are booked fee-less, so ``ctx.fees`` then counts the fills streamed since the restart.
 * **time**: ``ctx.now`` is the wall clock (ns UTC); ``on_timer`` ticks every ``timer_ns`` from the first book the
   stream delivers (the replay's "first event"), ``ctx.at`` wakes at a wall time. In ``on_timer`` and ``on_wake``
   ``ctx.now`` is the time of the tick or wake-up (the callback runs at it or just after it): ticks missed while
@@ -331,6 +335,7 @@ class LiveEngine:
 
         oid, kind = int(u["order_id"]), _KINDS.get(u["kind"], 0)
         price, qty, leaves = int(u["price"]), int(u["qty"]), int(u["leaves"])
+        fee, frac = int(u.get("fee", 0)), int(u.get("fee_frac", 0))  # the venue's exact fee (a read-back fill: 0)
         side = self.own.get(oid, 0)
         now = self.clock.now_ns()
         fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
@@ -338,21 +343,24 @@ class LiveEngine:
             # a fill `resume` read back and delivered already (the stream opened before the orders were read)
             order_state(self.live_orders, oid, kind, price, leaves)
             return
-        if fill:  # the one accounting rule of a fill (`hft.sim.fees.book_fill`), no fee (the stream carries none)
-            from hft.sim.fees import book_fill, fill_refusal  # lazy: numba
+        if fill:  # the one accounting rule of a fill (`hft.sim.fees.book_fill`), with the venue's fee
+            from hft.sim.fees import FEE_FRAC_UNITS, book_fill, fill_refusal  # lazy: numba
 
+            if not 0 <= frac < FEE_FRAC_UNITS:
+                raise ServiceError(f"order update {u.get('seq', '?')}: fee_frac {frac}: expected 0 <= fee_frac < "
+                                   f"{FEE_FRAC_UNITS} (millionths of a money unit)", key="fee_frac")
             leg = self.legs[0]
-            what, pos, cash, fees, fees_frac = book_fill(side, price, qty, leg.mult, 0, 0, leg.position, leg.cash,
-                                                         leg.fees, leg.fee_frac)
+            what, pos, cash, fees, fees_frac = book_fill(side, price, qty, leg.mult, fee, frac, leg.position,
+                                                         leg.cash, leg.fees, leg.fee_frac)
             if what:
-                raise fill_refusal(what, int(u["ts"]), oid, side, price, qty, 0, leg.mult, leg.position, leg.cash,
+                raise fill_refusal(what, int(u["ts"]), oid, side, price, qty, fee, leg.mult, leg.position, leg.cash,
                                    leg.fees)
             leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
-            self._fill_rows.append((int(u["ts"]), now, oid, price, qty, leaves, 0, 0, side, kind, 0))
+            self._fill_rows.append((int(u["ts"]), now, oid, price, qty, leaves, fee, frac, side, kind, 0))
         order_state(self.live_orders, oid, kind, price, leaves)
         if deliver:
-            self.strategy.on_order_update(self.ctx, OrderUpdate(now, oid, kind, price, qty, leaves, 0, False,
-                                                                int(u["ts"])))
+            self.strategy.on_order_update(self.ctx, OrderUpdate(now, oid, kind, price, qty, leaves, fee, False,
+                                                                int(u["ts"]), frac))
 
     def resume(self, misses: int = 64) -> int:
         """The children of this run already sent (a runner started again with its run id): each read back by its
@@ -496,6 +504,7 @@ def run_live(cfg: AlgoConfig, service: str, token: str, *, run_id: str | None = 
             signal.signal(s, hnd)
     summary = {"strategy": spec.key, "run_id": rid, "symbol": cfg.symbol, "reason": reason, "children": eng.sent,
                "refused": eng.refused, "filled": eng.filled, "position": eng.legs[0].position,
+               "cash": eng.ctx.cash, "fees": eng.ctx.fees,  # money units (ctx.cash / ctx.fees: fees booked)
                "cancelled": cancelled, "working": len(eng.live_orders)}
     qty = getattr(strategy, "qty", None)
     out(f"{reason}: filled {eng.filled}" + (f"/{qty}" if qty is not None else "") + f" lots in {eng.sent} children "

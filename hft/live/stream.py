@@ -147,7 +147,7 @@ class OrderStream:
                     "client_order_id": views.client_order_id(r.order_id) or "", "account": names[0][r.account],
                     "strategy": names[1][r.strategy], "kind": readable["kind_name"][i],
                     "status": readable["status_name"][i], "price": r.price, "qty": r.qty, "leaves": r.leaves,
-                    "filled": r.filled}
+                    "filled": r.filled, "fee": r.fee, "fee_frac": r.fee_frac}
             out.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (r.seq, body["kind"].encode(), O.encode(body)))
         return b"".join(out)
 

@@ -21,7 +21,21 @@ import numpy as np
 from hft.core.orders import ORDER_UPDATE_DTYPE
 from hft.live.fill_log import in_order, place
 
-CAPACITY = 1 << 16  # updates held for resuming clients (80 bytes each)
+CAPACITY = 1 << 16  # updates held for resuming clients (88 bytes each)
+
+
+def _current(rows: np.ndarray) -> np.ndarray:
+    """A snapshot's order-update rows in the record's current layout: rows written by an earlier version of
+    `hft.core.orders.ORDER_UPDATE` (its fields a prefix of the current ones: fields are only appended) gain the later
+    fields as 0 (a fill's ``fee`` / ``fee_frac``: unknown then, booked as none); any other dtype (the market log's)
+    as it is."""
+    names, now = rows.dtype.names or (), ORDER_UPDATE_DTYPE.names
+    if names == now or names != now[:len(names)]:
+        return rows
+    out = np.zeros(len(rows), ORDER_UPDATE_DTYPE)
+    for f in names:
+        out[f] = rows[f]
+    return out
 
 
 class UpdateLog:
@@ -75,9 +89,10 @@ class UpdateLog:
         return {"n": self.n, "capacity": len(self.ring), "rows": self.since(self.lo - 1)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["capacity"], state["rows"].dtype)  # type: ignore[misc]
-        if len(state["rows"]):
-            self.append(state["rows"])
+        rows = _current(state["rows"])
+        self.__init__(state["capacity"], rows.dtype)  # type: ignore[misc]
+        if len(rows):
+            self.append(rows)
         self.n = self.published = state["n"]
 
     def restore(self, other: UpdateLog) -> None:

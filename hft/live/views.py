@@ -104,10 +104,10 @@ class OrderView:
 
 @njit(cache=True, nogil=True)
 def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
-           price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, base: int, fills: np.ndarray,
-           n_fill: int, old_fills: np.ndarray, n_old_fill: int, out_fill: np.ndarray, out_cols: np.ndarray,
-           out_far: np.ndarray, out_ended: np.ndarray, out_upd: np.ndarray, first_seq: int
-           ) -> tuple[int, int, int, int, int, int, int]:
+           price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, fee: np.ndarray,
+           fee_frac: np.ndarray, base: int, fills: np.ndarray, n_fill: int, old_fills: np.ndarray, n_old_fill: int,
+           out_fill: np.ndarray, out_cols: np.ndarray, out_far: np.ndarray, out_ended: np.ndarray,
+           out_upd: np.ndarray, first_seq: int) -> tuple[int, int, int, int, int, int, int]:
     """Apply reports in order to the view ring `rows` (order ids ``base .. base + len(rows) - 1``, each at slot
     ``id % len(rows)``) or, for an order id below `base`, to its row of `old_rows` (the open views kept aside by
     `OrderViews.prune`; the table `old_at` gives an order id's row there); a fill goes to the fill log `fills` (last
@@ -115,7 +115,7 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
     that are fills of a viewed order into `out_fill` (with their view's account, strategy, symbol, side into
     `out_cols`), of those whose order id has no row into `out_far`, the rows of the views aside that a report ended
     into `out_ended`, and each report applied to a view as an ORDER_UPDATE_DTYPE row of `out_upd` (the order-update
-    stream's, numbered from `first_seq`: the view's status and filled after it). Returns (fills reported, far reports, n_fill, n_old_fill,
+    stream's, numbered from `first_seq`: the view's status and filled after it, the report's fee). Returns (fills reported, far reports, n_fill, n_old_fill,
     highest order id counted in the ring, views aside ended, updates)."""
     cap = rows.shape[0]
     nf = 0
@@ -193,6 +193,8 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
         u.strategy = r[_STRAT]
         u.kind = k
         u.status = r[_STATUS]
+        u.fee = fee[i]
+        u.fee_frac = fee_frac[i]
         nu += 1
     return nf, nx, n_fill, n_old_fill, hi, ne, nu
 
@@ -554,7 +556,7 @@ class OrderViews:
         out_upd = np.empty(n, ORDER_UPDATE_DTYPE)
         nf, nx, self.n_fill, self.n_old_fill, hi, ne, nu = _apply(
             self.rows, self.old_at.tab, self.old_rows[:self.n_old], oid, rep["kind"], rep["price"],
-            rep["qty"], rep["leaves"], rep["ts"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
+            rep["qty"], rep["leaves"], rep["ts"], rep["fee"], rep["fee_frac"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
             out_fill, out_cols, out_far, out_ended, out_upd, first_seq)
         self._hi_reported = max(self._hi_reported, hi)
         if ne:

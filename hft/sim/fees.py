@@ -56,6 +56,10 @@ the fee the venue computed (`fee_money`, the one call of both venues, L2 and L3)
   quantity <= 0; the gateway then applies nothing) stops the run the same way, as the gateway's books and the
   engine's would otherwise part.
 
+The PnL a strategy reads (``ctx.pnl``, float) is the exact cash plus `mark_value`; `mark_pnl` is the same amount
+as whole money units, exact and rounded once (half to even), for a kernel's ``acct[AC_PNL]`` and
+``ctx.pnl_rounded``.
+
 Why the venues cannot prove the value fits: the gateway accepts an order only when its value at its own limit
 price fits (`hft.gateway.kernels.exposure._notional_gt`), which bounds a passive fill and a buy; a sell that
 takes bids above its limit, and the sums over a whole run, are bounded by nothing but this rule.
@@ -70,10 +74,11 @@ from typing import Any
 
 import numpy as np
 
+from hft.core.dtypes import NO_PRICE
 from hft.core.errors import ConfigError, SimError
 from hft.core.jit import helper, njit
 from hft.core.money import FEE_FRAC_UNITS, exact_money, round_money, round_owed  # noqa: F401 - re-exported
-from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_ok, sub_ok
+from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_cmp_gt, mul_ok, sub_ok
 from hft.gateway.kernels.money import div_round_half_even, fill_value, fill_value_ok  # noqa: F401 - the one rule, shared with the gateway
 
 INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
@@ -288,6 +293,61 @@ def mark_value(position: Any, mid2: Any, money: int) -> Any:
         return position * mid2 * money / 2.0
     with np.errstate(divide="ignore", invalid="ignore"):
         return -position * (-money) * 2.0 / np.asarray(mid2, dtype=np.float64)
+
+
+@helper
+def _cmp_frac(r: int, a: int, d: int, b: int) -> int:
+    """The sign of ``r * a - d * b`` (-1, 0, 1), exactly, for ``r, a >= 0``, ``d > 0`` and any `b` (no product is
+    formed that could leave int64: `mul_cmp_gt`)."""
+    if b < 0:
+        return 1  # d * b < 0 <= r * a
+    if mul_cmp_gt(r, a, d, b):
+        return 1
+    return -1 if mul_cmp_gt(d, b, r, a) else 0
+
+
+# per call of a kernel with the full context (`hft.sim.engine_nb.streams._context_fill`), and from Python: a call,
+# not inlined, so that the loop kernel's code for every other strategy stays as it was (callgrind, `single mm`)
+@njit(cache=True, forceinline=False)
+def mark_pnl(pos: int, cash: int, fees_frac: int, mid2: int, money: int) -> int:
+    """``ctx.pnl`` as whole money units, exact and rounded once (half to even): the exact cash ``cash - fees_frac /
+    1e6`` (`book_fill`'s leg: ``0 <= fees_frac < FEE_FRAC_UNITS``) plus the position marked at the mid given in half
+    ticks (`mark_value`: linear ``pos * mid2 * m / 2``, inverse ``-pos * K * 2 / mid2`` with ``m = -K``), every
+    quotient kept exact until the one rounding. Without a mark — `mid2` is `NO_PRICE` (a side of the book is
+    empty), or an inverse instrument's ``mid2 <= 0`` — the cash alone, rounded as ``ctx.cash``. `NO_PRICE` (never
+    a PnL: every value is within ``±I64_MAX``) when the mark or the sum does not fit int64. Needs `pos`, `cash`
+    within ``±I64_MAX`` and `money` other than ``I64_MIN`` (what `book_fill` and `money_factor` give)."""
+    # the mark as q + r / d, 0 <= r < d (floor): linear d = 2, inverse d = mid2
+    q = np.int64(0)
+    r = np.int64(0)
+    d = np.int64(1)
+    if mid2 != NO_PRICE and (money > 0 or mid2 > 0):
+        if money > 0:
+            x, ok = mul_ok(pos, mid2)
+            x, ok2 = mul_ok(x, money)
+            d = np.int64(2)
+        else:
+            x, ok = mul_ok(pos, -money)
+            x, ok2 = mul_ok(x, -2)
+            d = mid2
+        if not (ok and ok2):
+            return NO_PRICE
+        q = x // d  # (floor: Python's semantics; x within ±I64_MAX, d > 0)
+        r = x - q * d
+    w, ok = add_ok(cash, q)
+    if not ok:
+        return NO_PRICE
+    # the exact PnL is w + g, g = r / d - fees_frac / 1e6 in (-1, 1): its floor, then the rest h in [0, 1) against 1/2
+    if _cmp_frac(r, FEE_FRAC_UNITS, d, fees_frac) >= 0:  # g >= 0: h = g; h vs 1/2 is 2e6 r vs d (1e6 + 2 ff)
+        half = _cmp_frac(r, 2 * FEE_FRAC_UNITS, d, FEE_FRAC_UNITS + 2 * fees_frac)
+    else:  # g < 0: the floor is w - 1, h = 1 + g; h vs 1/2 is 2e6 r vs d (2 ff - 1e6)
+        w -= 1  # (w >= -I64_MAX: at worst int64's minimum, which no PnL is: refused below unless rounded up)
+        half = _cmp_frac(r, 2 * FEE_FRAC_UNITS, d, 2 * fees_frac - FEE_FRAC_UNITS)
+    if half > 0 or (half == 0 and w % 2 != 0):
+        w, ok = add_ok(w, 1)
+        if not ok:
+            return NO_PRICE
+    return w if w != I64_MIN else NO_PRICE
 
 
 def money_factor(instrument: Any, multiplier: int = 1) -> int:

@@ -32,7 +32,10 @@ four-argument kernel gets none of them and pays nothing for them), from the same
   on the L3 venue, the queue model's estimate on the L2 venue, floored to whole lots; -1 when it does not rest);
 * ``acct`` — int64 ``[AC_COLS]``: ``AC_POS`` (lots), ``AC_CASH`` and ``AC_FEES`` (money units, ``ctx.cash`` /
   ``ctx.fees``), ``AC_MID2`` (twice the local mid, `NO_PRICE` when a side is empty), ``AC_NTRADES``, ``AC_NOW``
-  (local time, ns).
+  (local time, ns), ``AC_PNL`` (money units: ``ctx.pnl`` — the cash plus the position marked at the local mid,
+  linear ``position × mid × m``, inverse ``-position × K / mid`` — computed exactly and rounded once, half to
+  even: ``ctx.pnl_rounded``; while a side is empty the cash alone, ``acct[AC_CASH]``; `NO_PRICE` when it does
+  not fit int64).
 
 A run of several instruments runs such a kernel from its Python callback (`KernelStrategy.on_book`), on the
 callback's instrument; the numba loop runs only the built-in kernels, which know legs, on several legs.
@@ -54,6 +57,7 @@ from hft.sim.engine_nb.state import (
     AC_MID2,
     AC_NOW,
     AC_NTRADES,
+    AC_PNL,
     AC_POS,
     DP_ASK,
     DP_ASK_QTY,
@@ -89,7 +93,7 @@ SO_PENDING_NEW, SO_WORKING, SO_PENDING_CANCEL, SO_PENDING_REPLACE = 0, 1, 2, 3
 LTOP_BID, LTOP_BID_QTY, LTOP_ASK, LTOP_ASK_QTY = 0, 1, 2, 3
 MAX_PARAMS = S_FAST - S_PARAMS
 
-__all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_POS", "BUY", "DP_ASK",
+__all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "BUY", "DP_ASK",
            "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY",
            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",
            "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY",

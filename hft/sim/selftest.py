@@ -22,6 +22,7 @@ from hft.core.dtypes import (
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
     FLAG_EOM,
+    NO_PRICE,
     SELL,
     empty_events,
 )
@@ -149,6 +150,22 @@ def _replay(events: np.ndarray, level: str) -> str:
     f = out.final
     return (f"{out.run_hash} fills={len(out.fills)} cash={int(f['cash'])} fees={int(f['fees'])} "
             f"fee_frac={int(f['fee_frac'])} position={int(f['position'])}")
+
+
+# `hft.sim.fees.mark_pnl` (position, cash, fee millionths, mid2, money factor): ties to even, linear and inverse
+# marks, the cash alone without a mid, NO_PRICE past int64 (values checked by hand and against fractions:
+# tests/unit/sim/test_mark_pnl.py)
+_PNL_CASES = ((0, 8, 500_000, NO_PRICE, 1), (1, 0, 0, 5, 1), (-1, 0, 0, 7, 1), (1, 0, 999_999, 3, 1),
+              (3, -10, 250_000, 200_001, 7), (-3, 5, 333_333, 7, -5), (2, 0, 0, 1_000_000, -10**12),
+              (1, 2**63 - 1, 0, 2, 1), (0, -(2**63 - 1), 500_000, NO_PRICE, 1), (2**40, 0, 0, 2**30, 2**10))
+_PNL_KNOWN = ("8 2 -4 1 2100000 9 -4000000 -9223372036854775808 -9223372036854775808 -9223372036854775808")
+
+
+def pnl() -> list[Answer]:
+    """`hft.sim.fees.mark_pnl` on `_PNL_CASES`."""
+    from hft.sim.fees import mark_pnl  # lazy: numba (hft.sim.replay, imported above, keeps it lazy too)
+
+    return [Answer("strategy PnL (mark_pnl)", _PNL_KNOWN, " ".join(str(int(mark_pnl(*c))) for c in _PNL_CASES))]
 
 
 def replay_l2() -> list[Answer]:

@@ -36,7 +36,8 @@ Beyond the top of book the context offers (all local: what the strategy could kn
 * ``ctx.fills`` — every fill of ours so far as `Fill` records (the run's fill log, in order).
 * ``ctx.cash`` / ``ctx.fees`` (money units, `hft.sim.fees`: ticks x lots x multiplier for a linear instrument,
   1e-9 coin for an inverse one) and ``ctx.pnl``: cash plus the position marked at the local mid (float; the
-  cash alone while a side of the book is empty).
+  cash alone while a side of the book is empty); ``ctx.pnl_rounded`` is that PnL exact, rounded once to whole
+  money units (half to even, as ``ctx.cash``): what a numba kernel reads as ``acct[AC_PNL]``.
 * ``ctx.queue_ahead(order_id)`` — the lots ahead of a resting order of ours in its price queue: exact on the
   L3 venue (the FIFO holds our order), the queue model's estimate (``queue_model``) on the L2 venue; -1 when the
   order does not rest (not arrived yet, filled or cancelled). This is the *venue's* state at ``ctx.now``, not a
@@ -72,6 +73,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from hft.book.l2 import top_n
+from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
 from hft.core.orders import R_BAD_INPUT
@@ -287,6 +289,16 @@ class Context:
         from hft.sim.fees import mark_value  # lazy: numba; a strategy module imports this one
 
         return float(cash + mark_value(leg.position, mid2, leg.mult))
+
+    @property
+    def pnl_rounded(self) -> int:
+        """``pnl`` exactly, rounded once to whole money units (half to even), as a kernel's ``acct[AC_PNL]``
+        (`hft.sim.fees.mark_pnl`): the cash alone without a mid; `NO_PRICE` when it does not fit int64."""
+        from hft.sim.fees import mark_pnl  # lazy: numba; a strategy module imports this one
+
+        mid2 = self.mid2
+        leg = self._leg
+        return int(mark_pnl(leg.position, leg.cash, leg.fee_frac, NO_PRICE if mid2 is None else mid2, leg.mult))
 
     def queue_ahead(self, order_id: int) -> float:
         """Lots ahead of our resting order in its price queue (exact on L3, the queue model's estimate on L2);

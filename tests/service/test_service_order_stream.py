@@ -114,6 +114,8 @@ def test_the_stream_sends_each_order_update_in_order_and_resumes_after_a_sequenc
     assert [(f["qty"], f["filled"], f["leaves"], f["status"], f["client_order_id"]) for f in fills] == [
         (5, 5, 0, "filled", "s-b")]
     assert fills[0]["price"] == v["fills"][0]["price"] and got[0]["account"] == "ACC1"
+    assert all((e["fee"], e["fee_frac"]) == (0, 0) for e in got)  # the loopback venue reports no fee (the paper
+    # venue's fees on the stream: tests/service/test_strategy_live.py)
     live.close()
     # resumed after each number: the rest exactly, by the query or by the Last-Event-ID header
     for k in range(len(got)):

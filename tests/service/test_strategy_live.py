@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from svckit import HFT, Server, token
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 CONFIG = Path(__file__).with_name("gateway_algo.yaml")
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = token(accounts=("ACC1",), strategies=("algo1", "algo2", "mm1"))
 CHILD = re.compile(r"child (\S+): buy (\d+) @ (\d+) (-> order (\d+)|refused: (\w+))")
 
@@ -104,8 +106,18 @@ def test_twap_under_a_terminal_completes_through_the_gateway(srv, tmp_path):
     assert filled == 20
 
 
+def _taker_bps() -> Fraction:
+    """The paper venue's taker rate: the shipped replay config's (`hft gateway serve --paper` builds its venue with
+    it), read here as YAML text, not through hft."""
+    text = (ROOT / "config" / "sim" / "replay.yaml").read_text()
+    fees = text[text.index("\nfees:"):]
+    return Fraction(re.search(r"\n  taker_bps: *([-0-9.]+)", fees)[1])
+
+
 def test_pov_follows_the_prints_to_the_parent(srv, tmp_path):
-    """pov 10 lots at 5% of the printed volume, children of at most 3 lots (algo1): the summary as JSON."""
+    """pov 10 lots at 5% of the printed volume, children of at most 3 lots (algo1): the summary as JSON. Its IOC
+    children take liquidity: the runner's fees are the venue's taker rate on the fills the service recorded
+    (GOOG: one money unit a tick x share, multiplier 1), its cash their cost plus those fees, each rounded once."""
     cfg = _config(tmp_path, "pov", {"side": 1, "qty": 10, "rate": 0.05, "min_child": 1, "max_child": 3}, "algo1")
     r = subprocess.run(_args(srv, cfg, "--json", "--max-seconds", "90", "--run-id", "pov-t"), capture_output=True,
                        text=True, timeout=180)
@@ -113,12 +125,16 @@ def test_pov_follows_the_prints_to_the_parent(srv, tmp_path):
     s = json.loads(r.stdout)
     assert (s["strategy"], s["reason"], s["filled"], s["position"], s["working"]) == ("pov", "done", 10, 10, 0), s
     total = 0
+    notional = 0
     for n in range(1, s["children"] + 1):
         code, v = _order(srv, f"pov-pov-t-{n}")
         assert code == 200, v
         assert (v["strategy"], v["symbol"]) == ("algo1", "GOOG") and 1 <= v["qty"] <= 3, v
         total += v["filled"]
+        notional += sum(f["price"] * f["qty"] for f in v["fills"])
     assert total == 10
+    fees = notional * _taker_bps() / 10_000
+    assert fees > 1 and (s["fees"], s["cash"]) == (round(fees), round(-notional - fees)), (s, notional, fees)
     # started again with its run id, the runner reads its children back: the parent is done, nothing is sent
     r2 = subprocess.run(_args(srv, cfg, "--json", "--max-seconds", "30", "--run-id", "pov-t"), capture_output=True,
                         text=True, timeout=120)

@@ -123,8 +123,9 @@ DP_COLS = 4
 TR_TS, TR_SIDE, TR_PRICE, TR_QTY = range(4)
 TR_COLS = 4
 # acct: int64 [AC_COLS]: position (lots), cash and fees (money units, rounded once as `Context.cash` / `.fees`),
-# twice the local mid (NO_PRICE when a side is empty), the rows of `trades` in use, the local time (ns)
-AC_POS, AC_CASH, AC_FEES, AC_MID2, AC_NTRADES, AC_NOW = range(6)
+# twice the local mid (NO_PRICE when a side is empty), the rows of `trades` in use, the local time (ns), the PnL
+# (money units: `Context.pnl` exact, rounded once, `hft.sim.fees.mark_pnl`; the cash alone without a mid)
+AC_POS, AC_CASH, AC_FEES, AC_MID2, AC_NTRADES, AC_NOW, AC_PNL = range(7)
 AC_COLS = 8
 SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
 SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}

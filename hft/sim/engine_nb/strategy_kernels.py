@@ -36,6 +36,7 @@ from hft.sim.engine_nb.state import (
     AC_MID2,
     AC_NOW,
     AC_NTRADES,
+    AC_PNL,
     AC_POS,
     DP_ASK,
     DP_ASK_QTY,
@@ -376,7 +377,7 @@ def context_arrays(depth_levels: int, trade_history: int) -> tuple[np.ndarray, n
 
 
 @_kernel
-def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now) -> None:
+def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now, pnl) -> None:
     """`fill_context`'s writes in one call: the levels `bids` / `asks` (``[k, 2]`` of price, qty: ``ctx.depth``)
     into `depth` (`NO_PRICE` and 0 past them) and the account row."""
     for i in range(depth.shape[0]):
@@ -397,13 +398,15 @@ def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now) -> None:
     acct[AC_FEES] = fees
     acct[AC_MID2] = mid2
     acct[AC_NOW] = now
+    acct[AC_PNL] = pnl
 
 
 def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, trades: np.ndarray | None,
                  acct: np.ndarray, memo: list[Any] | None = None) -> None:
     """The context of a kernel from a Python `Context` (`hft.sim.strategy`, or the reference engine's), in place:
     its depth (``ctx.depth``), the queue ahead of each of the `n_orders` orders of `sord` (``int(ctx.queue_ahead)``:
-    the venue's figure, floored to whole lots; -1 when it does not rest), its account row, and (unless `trades` is
+    the venue's figure, floored to whole lots; -1 when it does not rest), its account row (``ctx.pnl_rounded`` its
+    PnL), and (unless `trades` is
     None: the numba engine keeps its own) the last ``trade_history`` prints (``ctx.trades``). `memo` (``[newest
     print copied, prints copied]``, kept with `trades` between calls: `BookKernel`) skips the copy while no print
     arrived (a print is a new `Trade` object). The numba loop fills the same arrays from its own state
@@ -421,7 +424,7 @@ def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, t
                 memo[0], memo[1] = (last[-1] if last else None), len(last)
     mid2 = ctx.mid2
     _put_context(depth, bids, asks, acct, ctx.position, ctx.cash, ctx.fees, NO_PRICE if mid2 is None else mid2,
-                 ctx.now)
+                 ctx.now, ctx.pnl_rounded)
 
 
 class BookKernel:

@@ -52,6 +52,7 @@ from hft.sim.engine_nb.state import (
     AC_MID2,
     AC_NOW,
     AC_NTRADES,
+    AC_PNL,
     AC_POS,
     DP_ASK,
     DP_ASK_QTY,
@@ -78,6 +79,7 @@ from hft.sim.engine_nb.state import (
     S_LEG,
     S_MMB,
     S_MMQ,
+    S_MULT,
     S_NINT,
     S_NORD,
     S_POS,
@@ -125,6 +127,7 @@ from hft.sim.exchange_l3 import (
 from hft.sim.exchange_l3.book_ops import _own_row_by_id
 from hft.sim.exchange_l3.layout import O_INBOOK, O_KEY
 from hft.sim.exchange_l3.steps import market_step_v
+from hft.sim.fees import mark_pnl
 from hft.sim.run_events import (
     PRI_EXCH_MD,
     PRI_LOCAL_MD,
@@ -281,8 +284,10 @@ def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now) -> None:
     acct[AC_FEES] = _round_money(st[S_FEES], ff)
     b = ltop[0]
     a = ltop[2]
-    acct[AC_MID2] = b + a if (b != NO_PRICE and a != NO_PRICE) else NO_PRICE
+    mid2 = b + a if (b != NO_PRICE and a != NO_PRICE) else NO_PRICE
+    acct[AC_MID2] = mid2
     acct[AC_NOW] = now
+    acct[AC_PNL] = mark_pnl(st[S_POS], st[S_CASH], ff, mid2, st[S_MULT])
 
 
 @helper

@@ -10,14 +10,17 @@ replace goes to the order's own leg.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
 from hft.core.orders import R_BAD_INPUT
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
+from hft.sim.reference.accounting import FRAC_UNITS, I64_MAX
 from hft.sim.strategy import MAX_ACTIONS_AT_ONE_TIME, Fill, OrderState, Trade
 
 if TYPE_CHECKING:
@@ -127,6 +130,27 @@ class ReferenceContext:
         if acc.money > 0:
             return float(cash + acc.position * mid2 * acc.money / 2.0)
         return float(cash + -acc.position * (-acc.money) * 2.0 / np.float64(mid2))
+
+    @property
+    def pnl_rounded(self) -> int:
+        """`pnl` exactly (Python fractions), rounded once to whole money units, half to even; the cash alone without
+        a mid (an inverse instrument's mid must be positive); `NO_PRICE` when the position's mark, the cash plus
+        the mark's whole units, or the result leave int64 (docs/extending.md, ``AC_PNL``)."""
+        acc = self._leg.account
+        exact = Fraction(acc.cash) - Fraction(acc.fee_frac, FRAC_UNITS)
+        mid2 = self.mid2
+        if mid2 is not None and (acc.money > 0 or mid2 > 0):
+            if acc.money > 0:
+                products = (acc.position * mid2, acc.position * mid2 * acc.money)
+                mark = Fraction(products[1], 2)
+            else:
+                products = (acc.position * -acc.money, acc.position * -acc.money * 2)
+                mark = Fraction(-products[1], mid2)
+            if any(abs(p) > I64_MAX for p in products) or abs(acc.cash + mark.numerator // mark.denominator) > I64_MAX:
+                return NO_PRICE
+            exact += mark
+        v = round(exact)  # a Fraction rounds half to even
+        return v if abs(v) <= I64_MAX else NO_PRICE
 
     def queue_ahead(self, order_id: int) -> float:
         return self._e.legs[self._e.leg_of.get(order_id, self._k)].venue.queue_ahead(order_id)

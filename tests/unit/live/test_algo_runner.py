@@ -81,3 +81,47 @@ def test_a_fill_read_back_by_a_resumed_run_counts_once() -> None:
     assert e.strategy.filled == 3 and e.ctx.position == 3
     e.on_report({"order_id": 4, "kind": "fill", "price": 101, "qty": 1, "leaves": 0, "filled": 4, "ts": 2})
     assert e.strategy.filled == 4 and e.ctx.position == 4 and e.ctx.orders == {}
+
+
+def test_fills_are_booked_with_the_fee_the_venue_reported() -> None:
+    """Maker rebates of a fraction of a unit and taker fees, as the order-update stream carries them (``fee`` /
+    ``fee_frac``): the runner's ``ctx.cash``, ``ctx.fees``, ``ctx.pnl`` and ``ctx.fills`` are what the reference
+    engine's account (`hft.sim.reference.accounting`, sharing no code with `hft.sim.fees`) books for the same fills
+    at the default replay fees (maker -0.2 bp, taker 2 bp)."""
+    from fractions import Fraction
+
+    from hft.sim.reference.accounting import Account, fee_of
+
+    e = _engine(FakeClient())
+    e.on_market(_book(58_000, 58_002))
+    e.own.update({7: 1, 8: -1})  # this run's orders and their sides (as `submit` records them)
+    ref = Account(money=1)
+    fills = [(7, 58_001, 3, -20), (7, 58_002, 20, 200), (8, 58_003, 4, -20), (7, 57_999, 1, 200), (8, 58_000, 23, -20)]
+    for n, (oid, price, qty, bps_h) in enumerate(fills, 1):
+        fee, frac = fee_of(price, qty, 1, bps_h, 0)
+        e.on_report({"seq": n, "order_id": oid, "kind": "partial_fill", "price": price, "qty": qty, "leaves": 9,
+                     "filled": n, "ts": n, "fee": fee, "fee_frac": frac})
+        ref.book(e.own[oid], price, qty, fee, frac)
+    ctx = e.ctx
+    exact_fees = Fraction(ref.fees) + Fraction(ref.fee_frac, 1_000_000)
+    exact_cash = Fraction(ref.cash) - Fraction(ref.fee_frac, 1_000_000)
+    assert exact_fees == sum(Fraction(p * q * b, 1_000_000) for _, p, q, b in fills)  # the rates, independently
+    assert ctx.position == ref.position == -3
+    assert (ctx.cash, ctx.fees) == (round(exact_cash), round(exact_fees)) and ctx.fees != 0
+    assert abs(ctx.pnl - float(exact_cash + ctx.position * 58_001)) < 1e-6  # the mid of 58,000 / 58,002 (float)
+    assert ctx.pnl_rounded == round(exact_cash + ctx.position * 58_001)
+    assert [(f.fee, f.fee_frac) for f in ctx.fills] == [fee_of(p, q, 1, b, 0) for _, p, q, b in fills]
+
+
+def test_a_fee_fraction_out_of_range_is_a_one_line_error() -> None:
+    import pytest
+
+    from hft.live.algo import ServiceError
+
+    e = _engine(FakeClient())
+    e.own[7] = 1
+    with pytest.raises(ServiceError, match=r"^order update 3: fee_frac 1000000: expected 0 <= fee_frac < 1000000 "
+                                           r"\(millionths of a money unit\)$"):
+        e.on_report({"seq": 3, "order_id": 7, "kind": "fill", "price": 101, "qty": 1, "leaves": 0, "filled": 1,
+                     "ts": 1, "fee": 0, "fee_frac": 1_000_000})
+    assert e.ctx.position == 0 and e.ctx.fills == []  # nothing booked

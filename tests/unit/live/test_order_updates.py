@@ -113,3 +113,35 @@ def test_the_market_stream_shows_its_symbols_rows_and_the_levels_each_side_has()
             parse_market_query(query, None, 3)
     with pytest.raises(O.BadInput, match="expected a symbol of the gateway"):
         MarketStream(live, None, 0, "MSFT")  # type: ignore[arg-type]
+
+
+def test_a_snapshot_of_the_first_version_of_the_record_loads_with_fees_zero() -> None:
+    """A snapshot written before ``fee`` / ``fee_frac`` were appended (record version 1) restores into the current
+    layout: its rows keep every field, the fee fields are 0, and new rows append after them."""
+    v1 = np.dtype([(f.name, np.dtype(f.numpy_type)) for f in ORDER_UPDATE.fields if f.since == 1], align=True)
+    assert ORDER_UPDATE.version == 2 and v1.names == ORDER_UPDATE_DTYPE.names[:-2]
+    old = np.zeros(3, v1)
+    old["seq"] = [1, 2, 3]
+    old["filled"] = [0, 4, 9]
+    log = UpdateLog(capacity=8)
+    log.__setstate__({"n": 3, "capacity": 8, "rows": old})
+    assert log.ring.dtype == ORDER_UPDATE_DTYPE
+    got = log.since(0)
+    assert got["filled"].tolist() == [0, 4, 9] and got["fee"].tolist() == [0, 0, 0]
+    new = _rows(4, 1)
+    new["fee"], new["fee_frac"] = -3, 500_000
+    log.append(new)
+    assert log.since(3)[["fee", "fee_frac"]].tolist() == [(-3, 500_000)]
+
+
+def test_a_report_frame_carries_the_fee() -> None:
+    u = _rows(9, 1)
+    u["kind"], u["fee"], u["fee_frac"] = REPORT_FILL, 12, 345_678
+    fr = np.zeros(1, T.REPORT_FRAME)
+    fr["len"], fr["type"] = T.REPORT_FRAME.itemsize - 4, T.REPORT
+    for f in ORDER_UPDATE.names:
+        fr["u"][f] = u[f]
+    raw = fr.tobytes()
+    got = _decode(raw[4], raw[5:])
+    assert (got["fee"], got["fee_frac"]) == (12, 345_678)
+    assert len(raw) - 5 == 66 + 16  # version 1's 66 bytes, then fee i64, fee_frac i64
