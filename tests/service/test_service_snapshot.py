@@ -181,7 +181,10 @@ def test_a_snapshot_of_an_older_arena_layout_is_migrated_in_place_over_a_pruned_
     wal_dir = home / "wal" / "gateway-live"
     admin = token(accounts=("*",), strategies=("*",), admin=True)
     tok = token()
-    old = Server(home, config=cfg, env={"PYTHONPATH": str(_exported(ARENA_V2_REV))})
+    exported = _exported(ARENA_V2_REV)
+    # the old kernels' numba cache beside the export, kept with it: CI's NUMBA_CACHE_DIR (a cold cache for this
+    # tree's kernels) would otherwise compile the fixed old commit's kernels again on every run (~24 CPU s)
+    old = Server(home, config=cfg, env={"PYTHONPATH": str(exported), "NUMBA_CACHE_DIR": str(exported / "numba")})
     old.start(timeout=900)  # a first run compiles the old kernels
     try:
         sent = asyncio.run(_orders(old.port, tok, [f"m-{i}" for i in range(300)]))
