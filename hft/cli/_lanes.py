@@ -3,8 +3,10 @@ with two CPUs hands part of its compiling to a second `hft` process while it wor
 lane of steps; `hft demo`: its replay's kernels while it generates its day).
 
 The child runs ``hft ARGS`` with its output in files (no pipe to fill while the caller works), sees no stdin, and
-dies with its caller on Linux (`hft.core.pool.die_with_parent`: SIGKILL, the OOM killer, a second Ctrl-C); a caller
-that unwinds stops it (`stop_lane`). numba's cache takes concurrent writers (each entry and index is written to a
+runs in a session of its own: a terminal's Ctrl-C reaches the caller alone, which stops it as it unwinds
+(`stop_lane`), and where the kernel groups processes by session for fair CPU shares (Linux's autogroup, the default
+of most desktop distributions) a loaded machine gives it its own share instead of splitting the caller's. It dies
+with its caller on Linux (`hft.core.pool.die_with_parent`: SIGKILL, the OOM killer, a second Ctrl-C). numba's cache takes concurrent writers (each entry and index is written to a
 temporary file and renamed), so both processes may compile into it at once. The child's last stdout line is its
 JSON answer (`finish_lane`).
 """
@@ -43,7 +45,7 @@ def start_lane(tmp: Path, args: list[str], name: str, env: dict[str, str] | None
     cmd = [sys.executable, "-c", "from hft.cli.app import main; main()", *args]
     with open(out, "w") as fo, open(err, "w") as fe:
         proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **env} if env else None,
+                                env={**os.environ, **env} if env else None, start_new_session=True,
                                 preexec_fn=functools.partial(die_with_parent, os.getpid()))
     return Lane(proc, out, err, what or "hft " + " ".join(args))
 
