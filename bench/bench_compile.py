@@ -2,8 +2,8 @@
 
 Each cold run gets its own empty ``NUMBA_CACHE_DIR`` and ``HFT_HOME``; the runs of one round follow each other and
 rounds repeat (``--repeat``), so the figures compared were taken in the same spell of a shared machine. For each:
-wall seconds, CPU seconds (the process and the children it waited for: the warm-up's second process and the live
-service), numba's compile events (`hft.compile_watch.CompileWatch`, in the demo's process; the warm-up's own
+wall seconds, CPU seconds (the process and the children it waited for: the warm-up's and the demo's second process
+and the live service), numba's compile events (`hft.compile_watch.CompileWatch`, in the demo's process; the warm-up's own
 ``kernels_compiled``) and what the cache holds afterwards (`hft.compile_watch.cached_specialisations`: distinct
 (kernel, signature) pairs, and the kernels holding signatures that differ only by flags). ``--base DIR`` runs the
 same on another tree (``git archive <commit> hft config research | tar -x -C DIR``: the demo reads
@@ -80,7 +80,13 @@ def _census(tree: Path, cache: Path, home: Path) -> dict:
 def _demo(tree: Path, cache: Path, home: Path) -> dict:
     p, wall, cpu = _timed([sys.executable, "-c", _WATCHED, "demo", "--json"], _env(tree, cache, home), tree)
     watch = json.loads(p.stderr.rsplit("WATCH ", 1)[1])
-    return {"wall_s": wall, "cpu_s": cpu, "compile_events": watch["events"], "compile_s": watch["compile_s"]}
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    steps = out["steps"]
+    return {"wall_s": wall, "cpu_s": cpu, "compile_events": watch["events"], "compile_s": watch["compile_s"],
+            # a tree whose demo reports them: its second process, and each step's compile events in its own
+            "compile_ahead": out.get("compile_ahead"),
+            "step_s": {k: v["step_s"] for k, v in steps.items()},
+            "step_kernels": {k: v["kernels_compiled"] for k, v in steps.items() if "kernels_compiled" in v}}
 
 
 def _warmup(tree: Path, cache: Path, home: Path) -> dict:
@@ -96,6 +102,8 @@ def _round(tree: Path, tmp: Path, demo_only: bool, warmup_only: bool = False) ->
     if not warmup_only:
         cache, home = tmp / "c1", tmp / "h1"
         out["demo_cold"] = {**_demo(tree, cache, home), "cache": _census(tree, cache, home)}
+        shutil.rmtree(cache, ignore_errors=True)  # the next round's demo starts cold too
+        shutil.rmtree(home, ignore_errors=True)
     if demo_only:
         return out
     cache, home = tmp / "c2", tmp / "h2"

@@ -11,17 +11,34 @@ The verdicts are honest: on generated data with taker costs ``obi_l1`` fails gat
 promotion is refused, then forced with an audited reason to walk the rest of the lifecycle. Promotion files go
 to ``<workdir>/strategy_promotions`` (never into the repository's ``config/strategy_promotions``), reset on
 every run. Each capability that lands extends this.
+
+On a cold kernel cache (a fresh install: no pass of the L3 replay's self-test recorded, `hft.core.selftest.passed`)
+with two CPUs, a second process (`hft.cli._lanes`) compiles the replay's kernels while this one generates, imports,
+verifies and inspects its day: it replays a small LOBSTER import made without the generator (whose kernels this
+process compiles meanwhile) exactly as the demo replays its day (`_replay_mm`), and the replay step waits for it.
+If it fails or is killed, the demo compiles what it needs itself; on one CPU nothing changes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from hft.cli._lanes import Lane, finish_lane, start_lane, stop_lane
 from hft.cli._output import console, emit, progress_bar
+from hft.cli._progress import COMPILING
+from hft.core.cpus import usable_cpus
+from hft.core.errors import HftError
+from hft.core.fileio import remove_dead_temps, temp_prefix
+
+LEVELS = 10  # book levels of the generated days (and of the second process's small day)
 
 
 def demo(
@@ -32,12 +49,19 @@ def demo(
     lifecycle: bool = typer.Option(True, "--lifecycle/--no-lifecycle",
                                    help="Also run the alpha lifecycle (validate, search, pool, promote, canary)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
+    compile_ahead: bool = typer.Option(False, "--compile-ahead", hidden=True,
+                                       help="the second process of a cold demo: compile the replay's kernels on a "
+                                            "small day in --out, answer JSON"),
 ) -> None:
     """Run the main job on a generated day: generate, import, verify, inspect, replay, store, alpha lifecycle."""
+    from hft.compile_watch import CompileWatch
     from hft.core.errors import DataValidationError
 
     work = out or Path(os.environ.get("HFT_HOME", ".hft")) / "demo"
     work.mkdir(parents=True, exist_ok=True)
+    if compile_ahead:
+        sys.stdout.write(json.dumps(_compile_ahead(work)) + "\n")
+        return
     con = console(stderr=True)
     quiet = json_out
     steps: dict[str, dict] = {}
@@ -50,42 +74,148 @@ def demo(
             con.print(f"[bold cyan]»[/] {name} …")
             bar.describe(name)
         t0 = time.perf_counter()
-        res = fn()
+        with CompileWatch() as w:
+            res = fn()
         res["step_s"] = round(time.perf_counter() - t0, 3)
+        res["kernels_compiled"] = w.kernels  # in this process
         steps[name] = res
         return res
 
-    with bar:
-        ver, ins = _main_job(work, seed, messages, lifecycle, step)
+    with _Ahead(bar, None if quiet else con) as ahead, bar:
+        ver, ins = _main_job(work, seed, messages, lifecycle, step, ahead)
     result = {"ok": bool(ver["ok"]), "workdir": str(work), "wall_s": round(time.perf_counter() - t_all, 3),
-              "steps": steps}
+              "compile_ahead": ahead.result, "steps": steps}
     emit(result, json_out, lambda: _render(result, ins))
     if not ver["ok"]:
         raise DataValidationError(f"demo: book verification failed: {ver['problem']}")
 
 
-def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step) -> tuple[dict, dict]:
-    """generate → import → verify → inspect → replay → store (→ the lifecycle); returns verify and inspect."""
+def _main_job(work: Path, seed: int, messages: int, lifecycle: bool, step, ahead: _Ahead) -> tuple[dict, dict]:
+    """generate → import → verify → inspect → replay (after `ahead`'s compile) → store (→ the lifecycle); returns
+    verify and inspect."""
     from hft.data.importing import generate_day, import_to_file, verify_files
     from hft.data.inspect import inspect_files
-    from hft.data.sources import FILES
-    from hft.sim.replay import load_replay_config, run_replay
 
     gen = step("generate", lambda: generate_day(work, seed=seed, symbol="SYNTH", date="2024-01-02",
-                                                 messages=messages, levels=10, zip_output=True))
+                                                 messages=messages, levels=LEVELS, zip_output=True))
     src = Path(gen["zip_path"])
-    from hft.recorder import sim_runs
 
     parquet = work / "SYNTH_2024-01-02.parquet"
     step("import", lambda: import_to_file([src], parquet, force=True))
     ver = step("verify", lambda: verify_files([parquet]))
     ins = step("inspect", lambda: inspect_files([parquet]))
-    rep = step("replay", lambda: run_replay([parquet], "mm", load_replay_config(), out_dir=work / "run-mm",
-                                            force=True, recorder=sim_runs, source=FILES))
+
+    def replay() -> dict:
+        ahead.wait()
+        return _replay_mm(parquet, work)
+
+    rep = step("replay", replay)
     step("store", lambda: _query_store(rep["run_hash"]))
     if lifecycle:
         _lifecycle(work, parquet, seed, messages, step)
     return ver, ins
+
+
+def _replay_mm(day: Path, work: Path) -> dict:
+    """The demo's replay: `day` with ``mm`` and the shipped config, its run folder in `work`, recorded in the store
+    (the demo's own day, and the second process's small one: the same call, so the same compiled kernels)."""
+    from hft.data.sources import FILES
+    from hft.recorder import sim_runs
+    from hft.sim.replay import load_replay_config, run_replay
+
+    return run_replay([day], "mm", load_replay_config(), out_dir=work / "run-mm", force=True, recorder=sim_runs,
+                      source=FILES)
+
+
+class _Ahead:
+    """The demo's second process (module docstring): started on entering when the cache is cold and two CPUs are
+    usable, waited for by the replay (`wait`), stopped on leaving whatever happened (Ctrl-C, an error). `result`:
+    what the JSON reports (``processes``; with two: ``ok``, ``waited_s``, its ``kernels_compiled`` and
+    ``compile_s``, or the ``error`` it failed with)."""
+
+    def __init__(self, bar: Any, con: Any) -> None:
+        self.bar, self.con = bar, con
+        self.lane: Lane | None = None
+        self.result: dict[str, Any] = {"processes": 1}
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> _Ahead:
+        from hft.core.selftest import passed
+
+        if usable_cpus() > 1 and not passed("replay-l3"):
+            remove_dead_temps(tempfile.gettempdir())  # what a killed demo's second process left
+            self._tmp = tempfile.TemporaryDirectory(prefix=temp_prefix("hft-demo-"))
+            tmp = Path(self._tmp.name)
+            # its own store and run folder: nothing of it reaches the demo's
+            self.lane = start_lane(tmp, ["demo", "--compile-ahead", "--out", str(tmp / "work"), "--json"],
+                                   "compile-ahead", env={"HFT_HOME": str(tmp / "home")},
+                                   what="hft demo --compile-ahead")
+            self.result = {"processes": 2}
+        return self
+
+    def wait(self) -> None:
+        """Until the second process has compiled the replay's kernels (at once if it already has, or none runs);
+        its failure is noted and the replay compiles what it needs here."""
+        if self.lane is None or "waited_s" in self.result:
+            return
+        t0 = time.perf_counter()
+        if self.lane.proc.poll() is None:
+            self.bar.describe(f"replay: {COMPILING} in a second process")
+            if self.con is not None:
+                self.con.print(f"  {COMPILING} in a second process …")
+        try:
+            got = finish_lane(self.lane)
+            self.result.update(ok=True, kernels_compiled=got["kernels_compiled"], compile_s=got["compile_s"])
+        except HftError as exc:
+            self.result.update(ok=False, error=str(exc))
+            if self.con is not None:
+                self.con.print(f"  note: {exc}; compiling here")
+        self.result["waited_s"] = round(time.perf_counter() - t0, 3)
+        self.bar.describe("replay")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.lane is not None:
+            stop_lane(self.lane)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _compile_ahead(work: Path) -> dict[str, Any]:
+    """The second process's work: `_small_day` replayed by `_replay_mm` in `work`; its compiles counted."""
+    from hft.compile_watch import CompileWatch
+
+    t0 = time.perf_counter()
+    with CompileWatch() as w:
+        _replay_mm(_small_day(work), work)
+    return {"ok": True, "kernels_compiled": w.kernels, "compile_s": round(w.seconds, 3),
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _small_day(work: Path) -> Path:
+    """A small LOBSTER import (`hft.sim.selftest.l3_stream`'s consistent L3 messages; the reference book after each
+    message from the reference engine's book, `LEVELS` levels; a level resting before the first message, as a
+    generated day's opening book) written without the generator and its self-test, whose kernels the demo's own
+    process compiles at the same time."""
+    import numpy as np
+
+    from hft.core.dtypes import BUY, EV_ADD, NO_PRICE
+    from hft.data.lobster import LobsterData, lobster_instrument, write_lobster_import
+    from hft.sim.reference.book import LocalBook
+    from hft.sim.selftest import l3_stream
+
+    events = l3_stream()
+    book = LocalBook()
+    book.apply(EV_ADD, BUY, int(events["price"].min()) - 10, 5, l3=True)
+    ref = np.empty((len(events), 4 * LEVELS), np.int64)
+    for i, e in enumerate(events):
+        book.apply(int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]), l3=True)
+        bids, asks = book.best_levels(LEVELS)
+        for j in range(LEVELS):  # LOBSTER's columns: ask price, ask size, bid price, bid size per level
+            ref[i, 4 * j: 4 * j + 2] = asks[j] if j < len(asks) else (NO_PRICE, 0)
+            ref[i, 4 * j + 2: 4 * j + 4] = bids[j] if j < len(bids) else (NO_PRICE, 0)
+    path = work / "small.parquet"
+    write_lobster_import(LobsterData(events, lobster_instrument("SYNTH"), ref, LEVELS, {}), path)
+    return path
 
 
 ALPHA = "obi_l1"
@@ -117,7 +247,7 @@ def _lifecycle(work: Path, day: Path, seed: int, messages: int, step) -> None:
     def held_out(name: str, offset: int) -> Path:
         folder = work / name
         return Path(generate_day(folder, seed=seed + offset, symbol="SYNTH", date=f"2024-01-0{2 + offset}",
-                                 messages=messages // 2, levels=10, zip_output=True)["zip_path"])
+                                 messages=messages // 2, levels=LEVELS, zip_output=True)["zip_path"])
 
     def validated() -> dict:
         with held(wait_s=30.0) as sink:  # one store for the run, as `hft alpha validate` holds it

@@ -13,10 +13,10 @@ cached. Last, every kernel family gives its known answers (`hft.core.selftest`):
 naming the family and the CPU target. A warm cache makes it take seconds. The README's test command runs it
 before its workers start (`tests/conftest.py`).
 
-With two CPUs or more the steps run in two processes at once (`LANES`): compiling is single-threaded, and the
-two lanes share little but the gateway's kernels, so a cold warm-up takes about the longer lane instead of the
-sum. numba's cache takes concurrent writers (each entry and index is written to a temporary file and renamed),
-as the test suite's parallel workers already rely on.
+With two CPUs or more the steps run in two processes at once (each step's lane in `STEPS`; the second process:
+`hft.cli._lanes`): compiling is single-threaded, and the two lanes share little but the gateway's kernels, so a
+cold warm-up takes about the longer lane instead of the sum. numba's cache takes concurrent writers (each entry
+and index is written to a temporary file and renamed), as the test suite's parallel workers already rely on.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any
 
 import typer
 
+from hft.cli._lanes import finish_lane, start_lane, stop_lane
 from hft.cli._output import console, emit
 from hft.core.cpus import usable_cpus
-from hft.core.errors import HftError
 from hft.core.fileio import remove_dead_temps, temp_prefix
 
 
@@ -61,17 +61,16 @@ def warmup(json_out: bool = typer.Option(False, "--json", help="Machine-readable
     mine = [s for s in STEPS if not two or s[2] == 1]
     bar = progress_bar("warmup", "steps", enabled=not json_out)
     with _scratch() as tmp:
-        other = _start_lane(Path(tmp), 2) if two else None
+        other = start_lane(Path(tmp), ["warmup", "--lane", "2", "--json"], "lane2") if two else None
         try:
             with bar as update:
                 done = _run(mine, (bar, update))
                 if other is not None:
                     bar.describe("waiting for the second process's steps")
-                    done.update(_finish_lane(*other))
+                    done.update(finish_lane(other)["steps"])
         finally:
-            if other is not None and other[0].poll() is None:
-                other[0].kill()
-                other[0].wait()
+            if other is not None:
+                stop_lane(other)
     done = {name: done[name] for name, _, _ in STEPS}  # the steps' own order, whichever process ran them
     kernels = sum(s["kernels_compiled"] for s in done.values())
     compile_s = sum(s["compile_s"] for s in done.values())  # both processes' (a server child's is not timed)
@@ -120,26 +119,6 @@ def _run(steps: list[tuple[str, Callable[[dict[str, Any]], int | None], int]],
         if bar is not None:
             bar[1](len(steps), len(steps))
     return done
-
-
-def _start_lane(tmp: Path, lane: int) -> tuple[subprocess.Popen, Path, Path]:
-    """``hft warmup --lane N --json`` in a child process, its output to files (no pipe to fill while this
-    process runs its own lane)."""
-    out, err = tmp / f"lane{lane}.json", tmp / f"lane{lane}.err"
-    cmd = [sys.executable, "-c", "from hft.cli.app import main; main()", "warmup", "--lane", str(lane), "--json"]
-    with open(out, "w") as fo, open(err, "w") as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
-    return proc, out, err
-
-
-def _finish_lane(proc: subprocess.Popen, out: Path, err: Path) -> dict[str, dict[str, float]]:
-    """The child lane's steps once it ends; its failure is this command's, in one line."""
-    code = proc.wait()
-    text = out.read_text()
-    if code != 0 or not text.strip():
-        last = next((ln for ln in reversed(err.read_text().splitlines()) if ln.strip()), "no output")
-        raise HftError(f"warmup: the second process (hft warmup --lane 2) failed with exit code {code}: {last}")
-    return json.loads(text.strip().splitlines()[-1])["steps"]
 
 
 def _l3_data(ctx: dict[str, Any]) -> None:

@@ -146,6 +146,16 @@ def ensure(family: str) -> None:
     _record(family, marker)
 
 
+def passed(family: str) -> bool:
+    """Whether a pass of `family` is recorded for this cache, these kernel sources and this CPU target: its
+    kernels were compiled into this cache (a command that would compile them can tell a cold cache from a warm
+    one without compiling anything)."""
+    if family in _passed:
+        return True
+    marker = _marker(family)
+    return marker is not None and marker.exists()
+
+
 def run_all() -> dict[str, int]:
     """Run every family's check now (`hft warmup`); returns the number of answers each compared.
 

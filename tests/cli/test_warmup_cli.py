@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hft.cli.warmup import _finish_lane
+from hft.cli._lanes import Lane, finish_lane
 from hft.core.errors import HftError
 from tests.cli.conftest import HFT, Run, run_hft
 
@@ -57,6 +57,6 @@ def test_a_failed_second_process_is_one_line(tmp_path: Path):
                                  "sys.stderr.write('Traceback ...\\nRuntimeError: boom\\n\\n'); sys.exit(3)"],
                                 stdout=fo, stderr=fe)
     with pytest.raises(HftError) as e:
-        _finish_lane(proc, out, err)
-    assert str(e.value) == ("warmup: the second process (hft warmup --lane 2) failed with exit code 3: "
+        finish_lane(Lane(proc, out, err, "hft warmup --lane 2 --json"))
+    assert str(e.value) == ("the second process (hft warmup --lane 2 --json) failed with exit code 3: "
                             "RuntimeError: boom")
