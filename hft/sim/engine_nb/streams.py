@@ -327,7 +327,7 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now
     if memo and (st[S_MMQ] & bit) != 0 and ltop[0] == mrow[mb] and ltop[2] == mrow[mb + 1] \
             and st[S_POS] == mrow[mb + 2]:
         return 0
-    if st[S_SKID] == SK_CONTEXT:
+    if kc is not None and st[S_SKID] == SK_CONTEXT:  # (kc None: numba prunes the branch by type)
         _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now)
         return call_context_kernel(st, ltop, sord, intents, kc[0], kc[1], kc[2])
     ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
@@ -355,7 +355,7 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
     if k == EV_TRADE or k == EV_EXEC or k == EV_HIDDEN_EXEC:
         if (wake & WAKE_TRADE) != 0:
             return W_TRADE  # the loop refreshes `top` on return
-        if st[S_SKID] == SK_CONTEXT:  # an L3 execution's side is the resting order's (`Engine._apply_local`)
+        if kc is not None and st[S_SKID] == SK_CONTEXT:  # an L3 execution's side is the resting order's
             trade_push(kc[1], kc[2], now, side[i] if k == EV_TRADE else -side[i], price[i], qty[i])
     if flags[i] & FLAG_EOM:
         _top_now(lbq, laq, lst, top)
