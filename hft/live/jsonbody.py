@@ -44,9 +44,9 @@ class BodyError(Exception):
 
 def error_of(exc: msgspec.ValidationError | msgspec.DecodeError | UnicodeDecodeError, body: bytes = b"") -> BodyError:
     """The `BodyError` of a msgspec decoding error: the field its message names, msgspec's message as reason.
-    A `UnicodeDecodeError` (msgspec's for invalid UTF-8 inside a JSON string) names the key of the string in
-    `body` (`utf8_error`)."""
-    if isinstance(exc, UnicodeDecodeError):
+    Invalid UTF-8 inside a JSON string (msgspec < 0.23 raises `UnicodeDecodeError`, 0.23 a `DecodeError`) names the
+    key of the string in `body` (`utf8_error`)."""
+    if isinstance(exc, UnicodeDecodeError) or (not isinstance(exc, msgspec.ValidationError) and not is_utf8(body)):
         return utf8_error(body)
     msg = str(exc)
     if isinstance(exc, msgspec.ValidationError):
@@ -70,6 +70,15 @@ def decode(decoder: msgspec.json.Decoder, body: bytes, known: Callable[[Any], in
         raise error_of(exc, body) from None
     unique_keys(body, known(obj) if known is not None else 0)
     return obj
+
+
+def is_utf8(data: bytes) -> bool:
+    """Whether `data` is valid UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def utf8_error(body: bytes) -> BodyError:

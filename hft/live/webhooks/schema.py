@@ -90,7 +90,7 @@ def _decimal(raw: msgspec.Raw, field: str) -> Decimal | None:
     if b[0] == 0x22:  # '"': a string holding the number
         try:
             text = _str_dec.decode(b).strip()
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, msgspec.DecodeError):  # invalid UTF-8: msgspec < 0.23 / 0.23's error
             raise SchemaError(field, "expected UTF-8 text", "type") from None
         if not text:
             return None
