@@ -707,10 +707,9 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     equity = net_equity(eq, money_factor(inst, mult))
     sharpe, max_dd = equity_stats(equity)
     final = out.final
-    cash = exact_money(final["cash"], -final.get("fee_frac", 0))
-    final_pnl = float(equity[-1]) if len(equity) and not math.isnan(equity[-1]) else float(cash)
     fees_micro = micro_units(final["fees"], final.get("fee_frac", 0))  # exact (`hft.core.money`)
-    pnl_mu, dd_mu, fees_mu = money_units(final_pnl), money_units(max_dd), round_micro(fees_micro)
+    pnl_mu = final_pnl_money_units(eq, final, money_factor(inst, mult))
+    dd_mu, fees_mu = money_units(max_dd), round_micro(fees_micro)
     fees_exact = fees_micro / FEE_FRAC_UNITS
     fills = out.fills
     counts = order_counts(out.orders)
@@ -780,6 +779,25 @@ def _quote_equivalent(inst: Any, eq: np.ndarray, pnl: float, fees: float) -> dic
         return {}
     px = float(mids[-1]) / 2.0 * float(inst.tick_size)
     return {"quote_equivalent": {"at_mid": _ccy(px), "pnl": _ccy(pnl * px), "fees": _ccy(fees * px)}}
+
+
+def final_pnl_money_units(eq: np.ndarray, final: dict[str, Any], money: int) -> int:
+    """A run's final PnL in whole money units (the summary's ``pnl_money_units``), exact and rounded once, half to
+    even, by the one rule of a marked PnL (`hft.sim.fees.mark_pnl`): the last equity sample with a mid, marked there
+    (what the net equity series carries to its end); without one, the final cash. Only a PnL past int64 money units
+    (`mark_pnl` says `NO_PRICE`) falls back to the float net equity, rounded."""
+    from hft.sim.fees import mark_pnl, mark_value  # lazy: numba
+
+    marked = np.flatnonzero(eq["mid2"] > 0) if len(eq) else np.zeros(0, np.int64)
+    if len(marked):
+        row = eq[marked[-1]]
+        pos, cash, frac, mid2 = int(row["position"]), int(row["cash"]), int(row["fee_frac"]), int(row["mid2"])
+    else:
+        pos, cash, frac, mid2 = 0, int(final["cash"]), int(final.get("fee_frac", 0)), NO_PRICE
+    pnl = int(mark_pnl(pos, cash, frac, mid2, money))
+    if pnl != NO_PRICE:
+        return pnl
+    return money_units(exact_money(cash, -frac) + (mark_value(pos, mid2, money) if mid2 != NO_PRICE else 0))
 
 
 def money_units(x: float) -> int:
