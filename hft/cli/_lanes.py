@@ -13,11 +13,13 @@ JSON answer (`finish_lane`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,13 +52,28 @@ def start_lane(tmp: Path, args: list[str], name: str, env: dict[str, str] | None
     return Lane(proc, out, err, what or "hft " + " ".join(args))
 
 
-def finish_lane(lane: Lane, timeout: float | None = None) -> dict[str, Any]:
-    """The child's JSON answer once it ends; its failure (an exit code, no answer, `timeout` seconds passed) is an
-    `HftError` in one line naming it and the last line it wrote on stderr."""
-    try:
-        code = lane.proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        raise HftError(f"the second process ({lane.what}) did not end within {timeout:g} s") from None
+# A child that used no CPU for this long is stopped or hung (compiling is CPU work; a loaded machine still gives it
+# some every second): `finish_lane` gives up on it, and its caller does the work itself.
+STALL_S = 30.0
+
+
+def finish_lane(lane: Lane, timeout: float | None = None, stall_s: float = STALL_S) -> dict[str, Any]:
+    """The child's JSON answer once it ends; its failure (an exit code, no answer, `timeout` seconds passed, or no
+    CPU time used for `stall_s` seconds: stopped or hung, where /proc tells) is an `HftError` in one line naming it
+    and the last line it wrote on stderr."""
+    t_end = None if timeout is None else time.monotonic() + timeout
+    cpu, since = _cpu_ticks(lane.proc.pid), time.monotonic()
+    while (code := lane.proc.poll()) is None:
+        now = time.monotonic()
+        if t_end is not None and now >= t_end:
+            raise HftError(f"the second process ({lane.what}) did not end within {timeout:g} s")
+        used = _cpu_ticks(lane.proc.pid)
+        if used is None or used != cpu:
+            cpu, since = used, now
+        elif now - since >= stall_s:
+            raise HftError(f"the second process ({lane.what}) used no CPU for {stall_s:g} s (stopped or hung)")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            lane.proc.wait(min(0.5, t_end - now) if t_end is not None else 0.5)
     text = lane.out.read_text()
     if code != 0 or not text.strip():
         last = next((ln for ln in reversed(lane.err.read_text().splitlines()) if ln.strip()), "no output")
@@ -65,6 +82,16 @@ def finish_lane(lane: Lane, timeout: float | None = None) -> dict[str, Any]:
         return json.loads(text.strip().splitlines()[-1])
     except ValueError:
         raise HftError(f"the second process ({lane.what}) answered no JSON: {text.strip()[-200:]}") from None
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """CPU time process `pid` and its reaped children used so far, in clock ticks (Linux's /proc; None elsewhere
+    or when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime (fields 14-17)
 
 
 def stop_lane(lane: Lane) -> None:

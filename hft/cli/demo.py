@@ -16,7 +16,8 @@ On a cold kernel cache (a fresh install: no pass of the L3 replay's self-test re
 with two CPUs, a second process (`hft.cli._lanes`) compiles the replay's kernels while this one generates, imports,
 verifies and inspects its day: it replays a small LOBSTER import made without the generator (whose kernels this
 process compiles meanwhile) exactly as the demo replays its day (`_replay_mm`), and the replay step waits for it.
-If it fails or is killed, the demo compiles what it needs itself; on one CPU nothing changes.
+If it fails, is killed, or uses no CPU for `hft.cli._lanes.STALL_S` seconds (stopped or hung: it is then killed),
+the demo compiles what it needs itself; on one CPU nothing changes.
 """
 
 from __future__ import annotations

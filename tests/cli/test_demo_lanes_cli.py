@@ -1,6 +1,7 @@
 """`hft demo` on a cold cache with two CPUs: a second process compiles the replay's kernels while the demo generates
 its day, and the demo's own replay then compiles none of them. Killed, that process costs the demo nothing but the
-time (it compiles what it needs itself: `demo ok`, the same run hash); Ctrl-C of the demo leaves it not running; on
+time (it compiles what it needs itself: `demo ok`, the same run hash), and so does a stopped one (given up after
+`hft.cli._lanes.STALL_S` seconds without CPU, and killed); Ctrl-C of the demo leaves it not running; on
 one CPU, or with the cache warm, no second process starts.
 
 "Cold" is what the demo reads: no pass of the L3 replay's self-test recorded in the kernel cache
@@ -142,6 +143,21 @@ def test_a_killed_second_process_costs_the_demo_nothing_but_time(tmp_path):
     assert "note: the second process (hft demo --compile-ahead) failed" in err and "exit code -9" in err, err
     assert "Traceback" not in err
     assert _run_hash(tmp_path) == expected
+    assert not _our_temps(demo.pid)
+
+
+@TWO_CPUS
+def test_a_stopped_second_process_is_given_up_and_killed(tmp_path):
+    """SIGSTOP (a hung child): the demo waits while it uses no CPU for `STALL_S` only, kills it, compiles itself."""
+    demo = _start(tmp_path, _cold_copy(tmp_path))
+    child = _second_process(demo)
+    os.kill(child, signal.SIGSTOP)
+    out, err = demo.communicate(timeout=900)
+    assert demo.returncode == 0, err[-2000:]
+    assert "demo ok" in out
+    assert "note: the second process (hft demo --compile-ahead) used no CPU for 30 s (stopped or hung)" in err, err
+    assert "Traceback" not in err
+    assert _gone(child), f"the stopped second process {child} outlived the demo"
     assert not _our_temps(demo.pid)
 
 
