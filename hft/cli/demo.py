@@ -182,41 +182,15 @@ class _Ahead:
 
 
 def _compile_ahead(work: Path) -> dict[str, Any]:
-    """The second process's work: `_small_day` replayed by `_replay_mm` in `work`; its compiles counted."""
+    """The second process's work: a small LOBSTER import (`hft.sim.selftest.lobster_day`) replayed by `_replay_mm` in `work`; its compiles counted."""
     from hft.compile_watch import CompileWatch
+    from hft.sim.selftest import lobster_day
 
     t0 = time.perf_counter()
     with CompileWatch() as w:
-        _replay_mm(_small_day(work), work)
+        _replay_mm(lobster_day(work / "small.parquet", LEVELS), work)
     return {"ok": True, "kernels_compiled": w.kernels, "compile_s": round(w.seconds, 3),
             "seconds": round(time.perf_counter() - t0, 3)}
-
-
-def _small_day(work: Path) -> Path:
-    """A small LOBSTER import (`hft.sim.selftest.l3_stream`'s consistent L3 messages; the reference book after each
-    message from the reference engine's book, `LEVELS` levels; a level resting before the first message, as a
-    generated day's opening book) written without the generator and its self-test, whose kernels the demo's own
-    process compiles at the same time."""
-    import numpy as np
-
-    from hft.core.dtypes import BUY, EV_ADD, NO_PRICE
-    from hft.data.lobster import LobsterData, lobster_instrument, write_lobster_import
-    from hft.sim.reference.book import LocalBook
-    from hft.sim.selftest import l3_stream
-
-    events = l3_stream()
-    book = LocalBook()
-    book.apply(EV_ADD, BUY, int(events["price"].min()) - 10, 5, l3=True)
-    ref = np.empty((len(events), 4 * LEVELS), np.int64)
-    for i, e in enumerate(events):
-        book.apply(int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]), l3=True)
-        bids, asks = book.best_levels(LEVELS)
-        for j in range(LEVELS):  # LOBSTER's columns: ask price, ask size, bid price, bid size per level
-            ref[i, 4 * j: 4 * j + 2] = asks[j] if j < len(asks) else (NO_PRICE, 0)
-            ref[i, 4 * j + 2: 4 * j + 4] = bids[j] if j < len(bids) else (NO_PRICE, 0)
-    path = work / "small.parquet"
-    write_lobster_import(LobsterData(events, lobster_instrument("SYNTH"), ref, LEVELS, {}), path)
-    return path
 
 
 ALPHA = "obi_l1"

@@ -172,6 +172,24 @@ def _l2_replay(ctx: dict[str, Any]) -> None:
     run_replay([path], "mm", cfg, source=FILES)
 
 
+def _context_kernel(ctx: dict[str, Any]) -> None:
+    """A strategy kernel with the full context (seven arguments, `hft.sim.selftest.IdleContextKernel`) on an L2
+    stream and a LOBSTER import: the replay loop's own variant for such kernels, one per venue kind, which then
+    serves any user's kernel (the loop calls it through its address)."""
+    from hft.core.instrument import Instrument
+    from hft.data.events_io import write_events
+    from hft.data.sources import FILES
+    from hft.sim.replay import load_replay_config, run_replay
+    from hft.sim.selftest import l2_stream, lobster_day
+
+    l2 = ctx["dir"] / "warm_ctx_l2.parquet"
+    write_events(l2, l2_stream(300), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
+                                                book_level="L2"))
+    cfg = load_replay_config()
+    for day in (l2, lobster_day(ctx["dir"] / "warm_ctx_l3.parquet")):
+        run_replay([day], "hft.sim.selftest:IdleContextKernel", cfg, source=FILES)
+
+
 def _legs_l3(ctx: dict[str, Any]) -> None:
     """Runs over several instruments (`hft.sim.portfolio.replay_legs`, as ``hft replay -d A -d B``): the numba
     loop kernels take per-leg state as tuples of one item per leg, so each venue kind and number of legs is its own
@@ -321,6 +339,7 @@ STEPS: tuple[tuple[str, Callable[[dict[str, Any]], int | None], int], ...] = (
     ("L3 replays (mm; a Python strategy, recorded latencies)", _l3_replay, 1),
     ("book features", _features, 1),
     ("L2 replay (mm)", _l2_replay, 2),
+    ("a strategy kernel with the full context (L2, L3)", _context_kernel, 2),
     ("several instruments: two L3 legs (hedged_mm)", _legs_l3, 1),
     ("several instruments: two and three L2 legs (hedged_mm, mm)", _legs_l2, 2),
     ("Binance capture: import, verify, replay", _binance, 1),

@@ -19,7 +19,8 @@ from tests.cli.conftest import HFT, Run, run_hft
 pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 STEPS = ("generated L3 day: import, verify, inspect; DBN MBO, vendor events",
-         "L3 replays (mm; a Python strategy, recorded latencies)", "book features", "L2 replay (mm)", "several instruments: two L3 legs (hedged_mm)",
+         "L3 replays (mm; a Python strategy, recorded latencies)", "book features", "L2 replay (mm)",
+         "a strategy kernel with the full context (L2, L3)", "several instruments: two L3 legs (hedged_mm)",
          "several instruments: two and three L2 legs (hedged_mm, mm)", "Binance capture: import, verify, replay",
          "live service: TCP and HTTP orders", "known-answer self-test of every kernel family")
 
