@@ -182,9 +182,10 @@ class _Ahead:
 
 
 def _compile_ahead(work: Path) -> dict[str, Any]:
-    """The second process's work: a small LOBSTER import (`hft.sim.selftest.lobster_day`) replayed by `_replay_mm` in `work`; its compiles counted."""
+    """The second process's work: a small LOBSTER import (`hft.cli._samples.lobster_day`) replayed by `_replay_mm`
+    in `work`; its compiles counted."""
+    from hft.cli._samples import lobster_day
     from hft.compile_watch import CompileWatch
-    from hft.sim.selftest import lobster_day
 
     t0 = time.perf_counter()
     with CompileWatch() as w:

@@ -176,11 +176,12 @@ def _context_kernel(ctx: dict[str, Any]) -> None:
     """A strategy kernel with the full context (seven arguments, `hft.sim.selftest.IdleContextKernel`) on an L2
     stream and a LOBSTER import: the replay loop's own variant for such kernels, one per venue kind, which then
     serves any user's kernel (the loop calls it through its address)."""
+    from hft.cli._samples import lobster_day
     from hft.core.instrument import Instrument
     from hft.data.events_io import write_events
     from hft.data.sources import FILES
     from hft.sim.replay import load_replay_config, run_replay
-    from hft.sim.selftest import l2_stream, lobster_day
+    from hft.sim.selftest import l2_stream
 
     l2 = ctx["dir"] / "warm_ctx_l2.parquet"
     write_events(l2, l2_stream(300), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",

@@ -8,7 +8,6 @@ values)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,28 +125,6 @@ def l3_stream(n_msgs: int = 1500, seed: int = 3) -> np.ndarray:
     for i, (ts, kind, side, px, qty, oid) in enumerate(rows):
         ev[i] = (ts, ts + 150_000, px, qty, oid, i, kind, side, FLAG_EOM)
     return ev
-
-
-def lobster_day(path: Path, levels: int = 5) -> Path:
-    """A small LOBSTER import at `path` made without the generator and its self-test: `l3_stream`'s consistent L3
-    messages, a bid level resting before the first message (as a generated day's opening book), and the reference
-    book after each message from the reference engine's book, `levels` levels (what the demo's second process and
-    the warm-up replay: the kernels of a LOBSTER replay with its reference rows)."""
-    from hft.data.lobster import LobsterData, lobster_instrument, write_lobster_import  # lazy: the data layer
-    from hft.sim.reference.book import LocalBook
-
-    events = l3_stream()
-    book = LocalBook()
-    book.apply(EV_ADD, BUY, int(events["price"].min()) - 10, 5, l3=True)
-    ref = np.empty((len(events), 4 * levels), np.int64)
-    for i, e in enumerate(events):
-        book.apply(int(e["kind"]), int(e["side"]), int(e["price"]), int(e["qty"]), l3=True)
-        bids, asks = book.best_levels(levels)
-        for j in range(levels):  # LOBSTER's columns: ask price, ask size, bid price, bid size per level
-            ref[i, 4 * j: 4 * j + 2] = asks[j] if j < len(asks) else (NO_PRICE, 0)
-            ref[i, 4 * j + 2: 4 * j + 4] = bids[j] if j < len(bids) else (NO_PRICE, 0)
-    write_lobster_import(LobsterData(events, lobster_instrument("SYNTH"), ref, levels, {}), path)
-    return path
 
 
 @njit(cache=True)
