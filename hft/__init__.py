@@ -27,6 +27,7 @@ def _configure_numba_cache() -> None:
     import os  # lazy: the package namespace stays `__version__` only
     import sys  # lazy: the package namespace stays `__version__` only
 
+    _default_target(os, sys)
     _target_features(os, sys)
     _after_numba(sys)
     if os.environ.get("NUMBA_CACHE_DIR"):
@@ -84,6 +85,48 @@ def _after_numba(sys) -> None:
 
     if not any(type(f).__name__ == "_Hook" and type(f).__module__ == __name__ for f in sys.meta_path):
         sys.meta_path.insert(0, _Hook())
+
+
+# The x86-64 feature levels a default target is chosen from (the psABI's levels, LLVM's CPU names), lowest first,
+# each with the /proc/cpuinfo flags it adds to the level below.
+_X86_LEVELS = (
+    ("x86-64-v2", frozenset(["cx16", "lahf_lm", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"])),
+    ("x86-64-v3", frozenset(["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"])),
+)
+
+
+def _x86_level(flags: set[str] | frozenset[str]) -> str:
+    """The highest level of `_X86_LEVELS` a CPU with these /proc/cpuinfo `flags` executes (``x86-64`` below v2)."""
+    level = "x86-64"
+    for name, adds in _X86_LEVELS:
+        if not adds <= flags:
+            break
+        level = name
+    return level
+
+
+def _default_target(os, sys) -> None:
+    """Without ``NUMBA_CPU_NAME``, on x86-64 Linux, kernels compile for an x86-64 feature level — x86-64-v3 where
+    the CPU has AVX2 (`_x86_level`), else v2 — not for this CPU's model (numba's default).
+
+    So every user's kernels are code that CI compiles and tests (`.ci/targets` runs v2, v3 and v4: the same
+    answers on every CPU), not a model-tuned variant no one tested; and on the replay loop x86-64-v3 measured faster
+    than both the model's own name (znver4) and x86-64-v4 (AVX-512) on an AMD EPYC (bench/JOURNAL.md). An
+    explicit ``NUMBA_CPU_NAME`` is respected (``x86-64-v4``, or a model such as ``znver4`` or
+    ``sapphirerapids``); other systems and architectures keep numba's default.
+    """
+    if os.environ.get("NUMBA_CPU_NAME") or not sys.platform.startswith("linux") or os.uname().machine != "x86_64":
+        return
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return
+    if flags is None:
+        return
+    os.environ["NUMBA_CPU_NAME"] = _x86_level(set(flags))
+    if "numba" in sys.modules:  # imported before hft: its config was read already
+        sys.modules["numba"].config.CPU_NAME = os.environ["NUMBA_CPU_NAME"]
 
 
 def _target_features(os, sys) -> None:

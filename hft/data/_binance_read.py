@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
-from llvmlite import binding as llvm
 
 from hft.core.dtypes import BUY
 from hft.core.errors import DataError, DataValidationError
+from hft.core.selftest import target
 from hft.data._binance_json import Reading, Refusal, SymbolMismatch, read_line, short
 from hft.data._binance_scan import (
     _ABSENT,
@@ -68,9 +67,8 @@ class ScannerDisagreement(DataError):
 
 
 def cpu_target() -> str:
-    """The CPU numba compiles for: ``NUMBA_CPU_NAME`` when set, else the host's (llvmlite's name for it)."""
-    name = numba.config.CPU_NAME
-    return str(name) if name else f"host ({llvm.get_host_cpu_name()})"
+    """The CPU target numba compiles for (`hft.core.selftest.target`)."""
+    return target()
 
 
 def _disagree(path: Path, line_no: int, json_reads: str, scanner: str) -> ScannerDisagreement:
