@@ -20,6 +20,7 @@ from numba.extending import (
 from hft.core.errors import ConfigError
 from hft.core.jit import njit
 from hft.core.orders import (
+    DECISION,
     N_REASONS,
     NO_KEY,
     RISK_FLAG_BAD_REPORT,
@@ -28,6 +29,7 @@ from hft.core.orders import (
     RISK_FLAG_POSITION_BREACH,
     RISK_FLAG_UNKNOWN_ORDER,
 )
+from hft.core.records import Field, Record
 from hft.gateway.limits import FIELD as _LF
 from hft.gateway.limits import N_LIMIT_FIELDS
 
@@ -204,6 +206,18 @@ OS_LIVE = 1
 OS_PENDING_CANCEL = 2
 OS_PENDING_REPLACE = 3
 OS_PENDING_CANCEL_REPLACE = 4  # a cancel accepted while a replace is pending: both still to be answered
+OS_NAMES = {OS_LIVE: "live", OS_PENDING_CANCEL: "pending_cancel", OS_PENDING_REPLACE: "pending_replace",
+            OS_PENDING_CANCEL_REPLACE: "pending_cancel_replace"}
+
+# --- the listing of working orders (`reports.live_orders`): one int64 row per order, by these columns
+WORKING_ORDER = Record("working_order", (
+    DECISION.field("order_id"), DECISION.field("account"), DECISION.field("strategy"), DECISION.field("symbol"),
+    Field("status", "i8", "code", "the order's status in the gateway's order table (OS_*)", OS_NAMES),
+), "a working order of the gateway (`live_orders`' rows)")
+_WO = WORKING_ORDER.index
+WO_ORDER_ID, WO_ACCOUNT, WO_STRATEGY, WO_SYMBOL, WO_STATUS = (_WO["order_id"], _WO["account"], _WO["strategy"],
+                                                             _WO["symbol"], _WO["status"])
+WO_COLS = len(WORKING_ORDER.fields)
 
 # --- dedup entries (FIFO ring) -----------------------------------------------------------------------------
 D_KEY = 0
