@@ -219,6 +219,29 @@ WO_ORDER_ID, WO_ACCOUNT, WO_STRATEGY, WO_SYMBOL, WO_STATUS = (_WO["order_id"], _
                                                              _WO["symbol"], _WO["status"])
 WO_COLS = len(WORKING_ORDER.fields)
 
+# --- read-outs of the risk core for the metrics (`risk.submit_buckets`, `risk.margin_state`): int64 rows by these
+SUBMIT_BUCKET = Record("submit_bucket", (
+    Field("level", "i8", "code", "whose bucket: a strategy's (its row, else the default) or an account's own",
+          {0: "strategy", 1: "account"}),
+    Field("index", "i8", "index", "the strategy's or the account's registry index"),
+    Field("bucket", "i8", "index", "which of its two submit-rate windows (0: submit_rate, 1: submit_rate_2)"),
+    Field("count", "i8", "count", "submits allowed per window"),
+    Field("window", "i8", "ns", "the window"),
+    Field("available", "i8", "count", "whole submits the bucket would take now"),
+), "a limited submit-rate bucket as the rate check sees it")
+_SB = SUBMIT_BUCKET.index
+SB_LEVEL, SB_INDEX, SB_BUCKET, SB_COUNT = _SB["level"], _SB["index"], _SB["bucket"], _SB["count"]
+SB_WINDOW, SB_AVAILABLE = _SB["window"], _SB["available"]
+SB_COLS = len(SUBMIT_BUCKET.fields)
+MARGIN_STATE = Record("margin_state", (
+    Field("cash", "i8", "money units", "the account's cash (-1: none set, no buying-power check)"),
+    Field("required", "i8", "money units", "the margin its positions and working orders need"),
+    Field("computable", "i8", "", "1, or 0 when a symbol with exposure has no mark or the sum passes int64"),
+), "an account's buying power as the risk core sees it")
+_MS = MARGIN_STATE.index
+MS_CASH, MS_REQUIRED, MS_COMPUTABLE = _MS["cash"], _MS["required"], _MS["computable"]
+MS_COLS = len(MARGIN_STATE.fields)
+
 # --- dedup entries (FIFO ring) -----------------------------------------------------------------------------
 D_KEY = 0
 D_EXPIRY = 1

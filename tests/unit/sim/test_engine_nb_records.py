@@ -120,3 +120,16 @@ def test_the_gateway_working_order_rows_are_their_declaration() -> None:
             "symbol": GK.WO_SYMBOL, "status": GK.WO_STATUS}
     assert [cols[n] for n in GK.WORKING_ORDER.names] == list(range(GK.WO_COLS))
     assert all(GK.WORKING_ORDER.field(n) is O.DECISION.field(n) for n in ("order_id", "account", "strategy", "symbol"))
+
+
+def test_the_risk_read_out_rows_are_their_declarations() -> None:
+    """`kernels.submit_buckets` / `margin_state` write the rows the metrics read, by `SUBMIT_BUCKET` /
+    `MARGIN_STATE`'s columns (tests/unit/gateway/test_gw_rate_windows.py and test_gw_buying_power.py read the
+    series they make)."""
+    from hft.gateway import kernels as GK
+
+    sb = {"level": GK.SB_LEVEL, "index": GK.SB_INDEX, "bucket": GK.SB_BUCKET, "count": GK.SB_COUNT,
+          "window": GK.SB_WINDOW, "available": GK.SB_AVAILABLE}
+    assert [sb[n] for n in GK.SUBMIT_BUCKET.names] == list(range(GK.SB_COLS)) == list(range(6))
+    ms = {"cash": GK.MS_CASH, "required": GK.MS_REQUIRED, "computable": GK.MS_COMPUTABLE}
+    assert [ms[n] for n in GK.MARGIN_STATE.names] == list(range(GK.MS_COLS)) == list(range(3))
