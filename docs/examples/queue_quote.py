@@ -15,6 +15,11 @@ from hft.sim.kernel_api import (
     DP_BID,
     DP_BID_QTY,
     IN_CANCEL,
+    IN_KIND,
+    IN_ORDER_ID,
+    IN_PRICE,
+    IN_QTY,
+    IN_SIDE,
     IN_SUBMIT,
     LTOP_ASK,
     LTOP_BID,
@@ -35,7 +40,8 @@ from hft.sim.kernel_api import (
 
 @njit(cache=True)
 def _put(intents, n, kind, side, price, qty, order_id):
-    intents[n, 0], intents[n, 1], intents[n, 2], intents[n, 3], intents[n, 4] = kind, side, price, qty, order_id
+    intents[n, IN_KIND], intents[n, IN_SIDE], intents[n, IN_PRICE] = kind, side, price
+    intents[n, IN_QTY], intents[n, IN_ORDER_ID] = qty, order_id
     return n + 1
 
 

@@ -10,7 +10,10 @@ and the default a store row takes when a writer leaves the field out. From it:
 * `Record.store_columns` - ``(name, ClickHouse type, default, doc)`` per field, which the recorder turns into its
   topic columns (`hft.recorder.topics.Topic.from_record`) and the store's migrations must create;
 * `Record.decode` / `Record.readable` - the names of enum codes, for readable (Parquet / polars) columns;
-* `Record.row` - a NamedTuple of the fields in declaration order (a Python view of one row).
+* `Record.row` - a NamedTuple of the fields in declaration order (a Python view of one row);
+* `Record.pack` - a row as a plain tuple, every field given by name (``ORDER_LOG.pack(ts=…, order_id=…, …)``): what
+  a Python writer appends and ``np.array(rows, dtype)`` or ``Record.row._make`` read, the field order being the
+  declaration's only.
 
 `Record.project` declares a subset of a record's fields (in the record's order, with the record's types unless it
 re-types one by name): a log that keeps some of a record's fields is such a projection, so a field is declared in
@@ -32,6 +35,7 @@ This module is the lowest layer (`hft.core`): it imports only numpy.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -81,8 +85,8 @@ class Field:
     def __post_init__(self) -> None:
         if self.type not in TYPES and self.type not in ROW_TYPES:
             raise ValueError(f"field {self.name}: type: expected one of {[*TYPES, *ROW_TYPES]}, was {self.type!r}")
-        if not self.name.isidentifier():
-            raise ValueError(f"field {self.name!r}: expected an identifier")
+        if not self.name.isidentifier() or keyword.iskeyword(self.name):
+            raise ValueError(f"field {self.name!r}: expected an identifier (not a Python keyword)")
         if self.since < 1:
             raise ValueError(f"field {self.name}: since: expected >= 1, was {self.since}")
 
@@ -221,6 +225,24 @@ class Record:
         """A NamedTuple of the fields in order (``Record.row(*values)``, ``rows``)."""
         py = {"bool": bool, **{t: p for t, (p, _) in ROW_TYPES.items()}}
         return NamedTuple(_camel(self.name) + "Row", [(f.name, py.get(f.type, int)) for f in self.fields])  # type: ignore[misc]
+
+    @cached_property
+    def pack(self) -> Callable[..., tuple]:
+        """``pack(**fields)``: a row as a plain tuple of the fields in order, each given by its name (keyword only:
+        one left out or not of the record is a `TypeError` naming it). The writer of a log appends these (a tuple
+        costs a tenth of a `row`), and ``np.array(rows, dtype)`` / ``row._make`` read them."""
+        names = self.names
+        if not names:
+            return lambda: ()
+        # a function generated once per record, as `collections.namedtuple` does: keyword-only parameters, one
+        # tuple display (the names are identifiers and no Python keyword: `Field` checks)
+        src = f"def pack(*, {', '.join(names)}):\n    return ({', '.join(names)},)\n"
+        scope: dict[str, Any] = {}
+        exec(compile(src, f"<{self.name}.pack>", "exec"), scope)  # the record's own field names only
+        fn = scope["pack"]
+        fn.__qualname__ = f"{_camel(self.name)}.pack"
+        fn.__doc__ = f"A {self.name} row as a tuple: {', '.join(names)} (each by name)."
+        return fn
 
     def rows(self, arr: np.ndarray) -> list[Any]:
         """Every row of a `dtype` array as a `row`."""

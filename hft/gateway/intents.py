@@ -17,12 +17,15 @@ registry indices (``GatewayService.account_id(name)`` …) and whose key is an i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from hft.core.orders import (
+    EXEC_REPORT,
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
@@ -213,6 +216,18 @@ class ExecutionReport(NamedTuple):
     leaves: int = -1
     fee: int = 0
     fee_frac: int = 0
+
+
+# `ExecutionReport`'s fields where a row of the execution report record holds them (`EXEC_REPORT`, or a record that
+# extends it: `VENUE_REPORT`), found by name once: the gateway's report of a record's row (`report_from_row`; a
+# test fails when `ExecutionReport` lacks a field of the record)
+_REPORT_AT = itemgetter(*(EXEC_REPORT.index[n] for n in ExecutionReport._fields))
+
+
+def report_from_row(row: Sequence[int]) -> ExecutionReport:
+    """The `ExecutionReport` of a row of the execution report record (a tuple of its fields in the record's order:
+    `EXEC_REPORT.pack`, a ``tolist()`` row of an `EXEC_REPORT_DTYPE` or `VENUE_REPORT_DTYPE` array), field by name."""
+    return ExecutionReport._make(_REPORT_AT(row))
 
 
 def empty_intents(n: int) -> np.ndarray:

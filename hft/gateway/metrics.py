@@ -312,18 +312,18 @@ def _buying_power(svc: GatewayService, accts: list) -> Iterator[Any]:
     computed: a symbol with exposure and no mark)."""
     from prometheus_client.core import GaugeMetricFamily
 
-    out = np.zeros((max(len(accts), 1), 3), dtype=np.int64)
+    out = np.zeros((max(len(accts), 1), K.MS_COLS), dtype=np.int64)
     n = K.margin_state(svc.arena, out)
     cash = GaugeMetricFamily("gateway_cash_limit", f"cash per account: its buying power before realised PnL "
                              f"({_MONEY})", labels=["account"])
     need = GaugeMetricFamily("gateway_margin_required", "margin per account its positions and working orders "
                              "need (margin_rate x value of the worse side per symbol, at the mark, rounded up), "
                              "checked against cash + realised PnL", labels=["account"])
-    for a, (c, required, ok) in enumerate(out[:n].tolist()):
-        if c >= 0:
-            cash.add_metric([accts[a]], c)
-            if ok:
-                need.add_metric([accts[a]], required)
+    for a, r in enumerate(out[:n].tolist()):  # `K.MARGIN_STATE` rows, by its columns
+        if r[K.MS_CASH] >= 0:
+            cash.add_metric([accts[a]], r[K.MS_CASH])
+            if r[K.MS_COMPUTABLE]:
+                need.add_metric([accts[a]], r[K.MS_REQUIRED])
     yield cash
     yield need
 
@@ -333,16 +333,18 @@ def _submit_rates(svc: GatewayService, accts: list, strats: list) -> Iterator[An
     the risk core's rate check would see them (`kernels.submit_buckets`, read only)."""
     from prometheus_client.core import GaugeMetricFamily
 
-    out = np.zeros((2 * (len(accts) + len(strats)), 6), dtype=np.int64)
+    out = np.zeros((2 * (len(accts) + len(strats)), K.SB_COLS), dtype=np.int64)
     n = K.submit_buckets(svc.arena, svc.clock.now_ns(), out)
     labels = ["level", "name", "window"]
     lim = GaugeMetricFamily("gateway_submit_rate_limit", "submits allowed per window of each limited submit-rate "
                             "bucket (a strategy's, else the default; an account's own)", labels=labels)
     avail = GaugeMetricFamily("gateway_submit_rate_available", "submits each limited submit-rate bucket would "
                               "take now", labels=labels)
-    for level, i, _k, count, window, held in out[:n].tolist():
-        lab = ["strategy" if level == 0 else "account", (strats if level == 0 else accts)[i], f"{window / 1e9:g}s"]
-        lim.add_metric(lab, count)
-        avail.add_metric(lab, held)
+    for r in out[:n].tolist():  # `K.SUBMIT_BUCKET` rows, by its columns
+        level, window = r[K.SB_LEVEL], r[K.SB_WINDOW]
+        lab = ["strategy" if level == 0 else "account", (strats if level == 0 else accts)[r[K.SB_INDEX]],
+               f"{window / 1e9:g}s"]
+        lim.add_metric(lab, r[K.SB_COUNT])
+        avail.add_metric(lab, r[K.SB_AVAILABLE])
     yield lim
     yield avail

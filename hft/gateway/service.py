@@ -709,15 +709,14 @@ class GatewayService(OneIntentPaths):
         move, a manual or queue-pressure REJECT_ALL). `select(order_id, symbol index)`: only the orders it
         says (the live service's session close: its DAY orders). Returns the cancel decisions."""
         now = self.clock.now_ns()
-        out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
-        n = K.live_orders(self.arena, out)
         decisions = []
-        for oid, a, t, y, status in out[:n].tolist():
-            if status == K.OS_PENDING_CANCEL:  # a cancel is already in flight for it
+        for o in self._working_rows():
+            oid, y = o[K.WO_ORDER_ID], o[K.WO_SYMBOL]
+            if o[K.WO_STATUS] == K.OS_PENDING_CANCEL:  # a cancel is already in flight for it
                 continue
             if select is not None and not select(oid, y):
                 continue
-            decisions.append(self.internal_intent(INTENT_CANCEL, int(a), int(t), int(y), target=int(oid),
+            decisions.append(self.internal_intent(INTENT_CANCEL, o[K.WO_ACCOUNT], o[K.WO_STRATEGY], y, target=oid,
                                                   mode=self._mode, now=now))
         if decisions:
             log.warning("%s: %d working orders cancelled", cause, len(decisions))
@@ -805,12 +804,17 @@ class GatewayService(OneIntentPaths):
         ORDER_TABLE_FULL. Ids given in sequence reuse rows oldest first."""
         return int(self._st.cfg[K.C_ORD_CAP])
 
+    def _working_rows(self) -> list[list[int]]:
+        """Every working order as a row of `K.WORKING_ORDER`'s fields (Python ints; columns `K.WO_*`)."""
+        out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), K.WO_COLS), dtype=np.int64)
+        n = K.live_orders(self.arena, out)
+        return out[:n].tolist()
+
     def working_orders(self) -> list[dict[str, Any]]:
         """Every working order: its id, account, strategy, symbol and status code."""
-        out = np.zeros((max(int(self._st.ctr[K.K_LIVE]), 1), 5), dtype=np.int64)
-        n = K.live_orders(self.arena, out)
-        return [{"order_id": int(o), "account": self._acct_names[a], "strategy": self._strat_names[t],
-                 "symbol": self._sym_names[y], "status": int(s)} for o, a, t, y, s in out[:n]]
+        return [{"order_id": o[K.WO_ORDER_ID], "account": self._acct_names[o[K.WO_ACCOUNT]],
+                 "strategy": self._strat_names[o[K.WO_STRATEGY]], "symbol": self._sym_names[o[K.WO_SYMBOL]],
+                 "status": o[K.WO_STATUS]} for o in self._working_rows()]
 
     def __repr__(self) -> str:
         """One line: policy mode, storm level, the registries' sizes and the decision counters."""

@@ -64,6 +64,7 @@ from hft.core.orders import (
     REPORT_PARTIAL_FILL,
     TIF_NAMES,
 )
+from hft.sim.run_records import FILL_LOG
 from hft.sim.strategy import Context, OrderState, OrderUpdate, Strategy
 
 __all__ = ["AlgoConfig", "LiveDecision", "LiveEngine", "ServiceClient", "load_algo_config", "run_live"]
@@ -356,7 +357,9 @@ class LiveEngine:
                 raise fill_refusal(what, int(u["ts"]), oid, side, price, qty, fee, leg.mult, leg.position, leg.cash,
                                    leg.fees)
             leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
-            self._fill_rows.append((int(u["ts"]), now, oid, price, qty, leaves, fee, frac, side, kind, 0))
+            self._fill_rows.append(FILL_LOG.pack(ts=int(u["ts"]), local_ts=now, order_id=oid, price=price, qty=qty,
+                                                 leaves=leaves, fee=fee, fee_frac=frac, side=side, kind=kind,
+                                                 liquidity=0))  # (the service does not say maker / taker)
         order_state(self.live_orders, oid, kind, price, leaves)
         if deliver:
             self.strategy.on_order_update(self.ctx, OrderUpdate(now, oid, kind, price, qty, leaves, fee, False,
@@ -389,7 +392,8 @@ class LiveEngine:
 
     @property
     def filled(self) -> int:
-        return sum(r[4] for r in self._fill_rows)
+        qty = FILL_LOG.index["qty"]
+        return sum(r[qty] for r in self._fill_rows)
 
 
 def run_live(cfg: AlgoConfig, service: str, token: str, *, run_id: str | None = None, max_seconds: float = 0.0,

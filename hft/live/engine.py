@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -31,7 +32,9 @@ import numpy as np
 from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
 from hft.core.orders import (
+    EXEC_REPORT,
     EXEC_REPORT_DTYPE,
+    INTENT,
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
@@ -67,6 +70,7 @@ FILLS = "sim.fills"
 RUN_ID = "live"
 _encode_json = msgspec.json.Encoder().encode
 _REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
+_REPORT_ROW = attrgetter(*EXEC_REPORT.names)  # an `ExecutionReport`'s fields in `EXEC_REPORT`'s order, by name
 _REFUSED = RISK_FLAG_BAD_REPORT | RISK_FLAG_UNKNOWN_ORDER  # a report the gateway did not apply
 _I64 = 1 << 63
 
@@ -324,8 +328,9 @@ class LiveGateway:
         price, qty, target = payload[7], payload[8], payload[12]
         if a < 0 or t < 0 or y < 0 or not (-_I64 <= price < _I64 and -_I64 <= qty < _I64 and 0 <= target < _I64):
             return None
-        return (payload[11], payload[2], price, qty, target, a, t, y, payload[1], payload[6], payload[9],
-                payload[10])
+        return INTENT.pack(ts=payload[11], key=payload[2], price=price, qty=qty, order_id=target, account=a,
+                           strategy=t, symbol=y, kind=payload[1], side=payload[6], order_type=payload[9],
+                           tif=payload[10])
 
     async def run(self) -> None:
         """Consume the intake channel until it is closed and drained (the writer task)."""
@@ -785,14 +790,11 @@ class LiveGateway:
 
     def _apply_report_objects(self, reps: list[ExecutionReport]) -> None:
         try:
-            arr = np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, r.kind) for r in reps],
-                           dtype=EXEC_REPORT_DTYPE)
+            arr = np.array([_REPORT_ROW(r) for r in reps], dtype=EXEC_REPORT_DTYPE)
         except (TypeError, ValueError, AttributeError, OverflowError):
             for r in reps:  # a malformed one among them: the good ones still count
                 try:
-                    self.apply_reports(np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac,
-                                                  r.kind)],
-                                                dtype=EXEC_REPORT_DTYPE))
+                    self.apply_reports(np.array([_REPORT_ROW(r)], dtype=EXEC_REPORT_DTYPE))
                 except (TypeError, ValueError, AttributeError, OverflowError) as exc:
                     log.warning("bad execution report ignored: %s", exc)
             return

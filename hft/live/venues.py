@@ -35,6 +35,7 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
+    EXEC_REPORT,
     EXEC_REPORT_DTYPE,
     ORDER_MARKET,
     REPORT_ACK,
@@ -49,7 +50,7 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.gateway import records
-from hft.gateway.intents import ExecutionReport, OrderCommand
+from hft.gateway.intents import ExecutionReport, OrderCommand, report_from_row
 from hft.live.venue import VenueContext
 
 _encode = msgspec.json.Encoder().encode  # the journal's JSON lines (compact, as json.dumps with separators)
@@ -259,7 +260,9 @@ class LoopbackVenue:
                     else:
                         self._received.add((ev["action"], ev["order_id"]))
                 elif ev["ev"] == "report":
-                    reps.append((ev["ts"], ev["order_id"], ev["price"], ev["qty"], ev["leaves"], 0, 0, ev["kind"]))
+                    reps.append(EXEC_REPORT.pack(ts=ev["ts"], order_id=ev["order_id"], price=ev["price"],
+                                                 qty=ev["qty"], leaves=ev["leaves"], fee=0, fee_frac=0,
+                                                 kind=ev["kind"]))
                     last[ev["order_id"]] = (ev["kind"], ev["leaves"])
                     o = self._orders.get(ev["order_id"])
                     if ev["kind"] == REPORT_FILL and o is not None and ev["price"] > 0:
@@ -285,12 +288,12 @@ class LoopbackVenue:
     def send(self, cmd: OrderCommand) -> None:
         """Act on one command; its journal lines go out in one ``write(2)`` (all or nothing on a crash)."""
         self._lines: list[bytes] = []
-        self._due: list[tuple] = []  # EXEC_REPORT_DTYPE rows
+        self._due: list[tuple] = []  # `EXEC_REPORT.pack` rows
         self._act(cmd)
         self._flush()
         if self.loop is not None and self.on_report is not None:
-            for ts, oid, price, qty, leaves, fee, frac, kind in self._due:
-                self.on_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee, frac))
+            for r in self._due:
+                self.on_report(report_from_row(r))
 
     def send_array(self, cmds: np.ndarray, accounts: Sequence[str], strategies: Sequence[str],
                    symbols: Sequence[str]) -> np.ndarray:
@@ -439,7 +442,8 @@ class LoopbackVenue:
         if why:
             ev["reason"] = why
         self._write(ev)
-        self._due.append((0, oid, price, qty, leaves, 0, 0, kind))
+        self._due.append(EXEC_REPORT.pack(ts=0, order_id=oid, price=price, qty=qty, leaves=leaves, fee=0, fee_frac=0,
+                                          kind=kind))
 
     def received(self) -> set[tuple[int, int]]:
         """(action, order id) of every command the venue received."""
@@ -453,8 +457,9 @@ class LoopbackVenue:
     def reports(self) -> dict[int, list[ExecutionReport]]:
         """Every report sent, per order id, in order."""
         out: dict[int, list[ExecutionReport]] = {}
-        for ts, oid, price, qty, leaves, fee, frac, kind in self._all_reports().tolist():
-            out.setdefault(oid, []).append(ExecutionReport(ts, oid, kind, price, qty, leaves, fee, frac))
+        for r in self._all_reports().tolist():
+            rep = report_from_row(r)
+            out.setdefault(rep.order_id, []).append(rep)
         return out
 
     def positions(self) -> dict[tuple[str, str, str], int]:

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hft.core.ids import stable_id
-from hft.core.orders import SIM_RUN
+from hft.core.orders import FILL, ORDER_EVENT, SIM_RUN, VENUE_REPORT
+from hft.core.records import Record
 from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.loader import load
 from hft.recorder.wal_first import open_checked_writer
@@ -38,22 +39,47 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
         for transition in out.transition_records:
             sink(transition)
         w.write_many("sim.orders", [
-            {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
-             "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "action": int(r["action"]),
-             "side": int(r["side"]), "order_type": int(r["order_type"]), "tif": int(r["tif"]),
-             "price": int(r["price"]), "qty": int(r["qty"])} for i, r in enumerate(out.orders)])
+            {"record_id": stable_id(run_id, "order", i), "run_id": run_id, "source": "command",
+             "symbol_name": symbol_of(r["order_id"]), **r} for i, r in enumerate(log_rows(out.orders, ORDER_EVENT))])
         w.write_many("sim.fills", [
-            {"record_id": stable_id(run_id, "fill", i), "ts": int(r["local_ts"]), "run_id": run_id, "fill_id": i,
-             "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "kind": int(r["kind"]), "side": int(r["side"]),
-             "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
-             "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
-             "fee": int(r["fee"]), "fee_frac": int(r["fee_frac"]), "exch_ts": int(r["ts"])}
-            for i, r in enumerate(out.fills)])
+            {"record_id": stable_id(run_id, "fill", i), "run_id": run_id, "fill_id": i,
+             "symbol_name": symbol_of(r["order_id"]), **r}
+            for i, r in enumerate(log_rows(out.fills, FILL, FILL_LOG_NAMES, {"liquidity": _LIQUIDITY}))])
         w.write("sim.runs", run_row(summary, stable_id(run_id, "run")))
     with open_store(wait_s=30) as store:
         rep = load(store)
         counts = store.query(f"SELECT count() AS n FROM sim.fills WHERE run_id = '{run_id}'").dicts()
     return {"run_id": run_id, "loaded_records": rep.records_loaded, "fills_in_store": int(counts[0]["n"])}
+
+
+# The fill log's fields (`hft.sim.run_records.FILL_LOG`) as the store's fill (`FILL`) names them: the log's ``ts``
+# is the venue's time, the store's ``exch_ts``; the store's ``ts`` is when the fill reached the strategy. The order
+# log's fields (`ORDER_LOG`, a projection of the command) are the store's order event's under their own names.
+FILL_LOG_NAMES = {"ts": "exch_ts", "local_ts": "ts"}
+# a venue report's liquidity code (`LIQ_*`) as the store's, by the codes' names (maker, taker; any other: 0)
+_STORE_LIQUIDITY = {name: code for code, name in FILL.field("liquidity").enum.items()}  # type: ignore[union-attr]
+_LIQUIDITY = {code: _STORE_LIQUIDITY.get(name, 0)
+              for code, name in VENUE_REPORT.field("liquidity").enum.items()}  # type: ignore[union-attr]
+
+
+def log_rows(log: Any, record: Record, names: Mapping[str, str] | None = None,
+             codes: Mapping[str, Mapping[int, int]] | None = None) -> list[dict[str, int]]:
+    """The rows of a run's log array (a structured array: `hft.sim.run_records`' dtypes) as `record`'s fields (a
+    store row), each by name: a log field under its own name or the one `names` gives it, as a Python int, its code
+    mapped by ``codes[field]`` (a code it lacks: 0). A log field that `record` does not hold is a `KeyError`
+    naming it (a field added to a log reaches the store, or is declared not to)."""
+    names = dict(names or {})
+    codes = dict(codes or {})
+    cols: dict[str, list[int]] = {}
+    for name in log.dtype.names:
+        field = names.get(name, name)
+        record.field(field)  # KeyError: "record fill: no field 'x': expected one of [...]"
+        vals = log[name].tolist()
+        if name in codes:
+            vals = [codes[name].get(v, 0) for v in vals]
+        cols[field] = vals
+    keys = tuple(cols)
+    return [dict(zip(keys, row, strict=True)) for row in zip(*cols.values(), strict=True)]
 
 
 def run_row(summary: dict[str, Any], record_id: str, *, wall_ts: int | None = None) -> dict[str, Any]:

@@ -13,9 +13,10 @@ that changes the local book (the book callback), on both engines and in the numb
   ``SO_PENDING_REPLACE``), ``SO_QTY`` (and the order's leg, 0 on one instrument); only the first ``st[S_NORD]``
   rows are meaningful;
 * ``intents`` — int64 ``[MAX_INTENTS, IN_COLS]``, written by the kernel: one row per intent, ``(IN_SUBMIT,
-  side, price, qty, 0)`` or ``(IN_CANCEL, 0, 0, 0, order_id)`` in its first five columns (the others, leg /
-  order type / TIF, are the built-in kernels'; leave them 0); the kernel returns how many rows it wrote. They go
-  through the gateway in order, exactly as ``ctx.submit`` / ``ctx.cancel`` from a Python ``on_book`` would.
+  side, price, qty, 0)`` or ``(IN_CANCEL, 0, 0, 0, order_id)`` in its first five columns, ``IN_KIND``,
+  ``IN_SIDE``, ``IN_PRICE``, ``IN_QTY``, ``IN_ORDER_ID`` (0 to 4: the numbers stay; the others, leg / order type
+  / TIF, are the built-in kernels'; leave them 0); the kernel returns how many rows it wrote. They go through
+  the gateway in order, exactly as ``ctx.submit`` / ``ctx.cancel`` from a Python ``on_book`` would.
 
 A kernel with the full context is the second signature, told apart by its arity (seven arguments):
 ``kernel(st, ltop, sord, intents, depth, trades, acct) -> int``. Its arrays are filled before each call (a
@@ -65,6 +66,12 @@ from hft.sim.engine_nb.state import (
     DP_BID_QTY,
     DP_COLS,
     IN_CANCEL,
+    IN_COLS,
+    IN_KIND,
+    IN_ORDER_ID,
+    IN_PRICE,
+    IN_QTY,
+    IN_SIDE,
     IN_SUBMIT,
     MAX_INTENTS,
     S_FAST,
@@ -94,7 +101,8 @@ LTOP_BID, LTOP_BID_QTY, LTOP_ASK, LTOP_ASK_QTY = 0, 1, 2, 3
 MAX_PARAMS = S_FAST - S_PARAMS
 
 __all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "BUY", "DP_ASK",
-           "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY",
+           "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_COLS", "IN_KIND", "IN_ORDER_ID",
+           "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY",
            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",
            "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY",
            "SO_QUEUE", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS", "S_POS", "TR_COLS", "TR_PRICE",

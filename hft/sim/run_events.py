@@ -38,10 +38,12 @@ from hft.core.orders import (
     REPORT_REPLACED,
     RISK_FLAG_BAD_REPORT,
     TIF_GTC,
+    VENUE_REPORT,
 )
-from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1  # not the lazy package
+from hft.gateway.intents import TypedIntentEnvelope, report_from_row, typed_intent_v1  # not the lazy package
 from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal
 from hft.sim.latency import latency_of
+from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
 from hft.sim.strategy import OrderState, OrderUpdate
 
 if TYPE_CHECKING:
@@ -113,7 +115,8 @@ def put_nowait(eng: RunEngine, cmd: Any) -> None:
     arrival = now + latency_of(eng.cfg.entry, now, eng._n_entry)
     eng._n_entry += 1
     eng._push(arrival, PRI_EXCH_ARRIVAL, ("cmd", cmd))
-    eng._order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type, cmd.tif))
+    eng._order_rows.append(ORDER_LOG.pack(ts=now, order_id=cmd.order_id, price=cmd.price, qty=cmd.qty,
+                                          action=cmd.action, side=cmd.side, order_type=cmd.order_type, tif=cmd.tif))
 
 
 def intent(eng: RunEngine, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
@@ -157,7 +160,9 @@ def replace(eng: RunEngine, order_id: int, price: int, qty: int) -> Any:
 # --- venue reports -----------------------------------------------------------------------------------------------
 def schedule_reports(eng: RunEngine, now: int, reports: np.ndarray) -> None:
     """A venue's reports at `now` travel back (response latency, drawn per report)."""
-    for r in reports.tolist():  # each row a tuple of Python ints (`VENUE_REPORT_DTYPE`: integer fields)
+    # each row a `VENUE_REPORT.row` of Python ints (the array's dtype is the record's: `tolist` gives its fields in
+    # the declaration's order), read by field name from here on; a few rows a call: cheaper than `rows`'s columns
+    for r in map(VENUE_REPORT.row._make, reports.tolist()):
         lat = latency_of(eng.cfg.response, now, eng._n_resp)
         eng._n_resp += 1
         eng._push(now + lat, PRI_LOCAL_RESP, ("rep", r))
@@ -180,10 +185,11 @@ def order_state(orders: dict[int, OrderState], oid: int, kind: int, price: int, 
         st.leaves, st.status = leaves, "working" if st.status == "pending_new" else st.status
 
 
-def deliver(eng: RunEngine, rep: tuple) -> None:
-    """A venue report reaches the gateway (exposure, PnL), the leg's accounting (a fill), the strategy's order
-    view and its ``on_order_update``."""
-    ts, oid, price, qty, leaves, fee, frac, kind, liq, queue = rep
+def deliver(eng: RunEngine, rep: Any) -> None:
+    """A venue report (a `VENUE_REPORT.row`) reaches the gateway (exposure, PnL), the leg's accounting (a fill),
+    the strategy's order view and its ``on_order_update``."""
+    ts, oid, price, qty, leaves = rep.ts, rep.order_id, rep.price, rep.qty, rep.leaves
+    fee, frac, kind, liq, queue = rep.fee, rep.fee_frac, rep.kind, rep.liquidity, rep.queue
     side = eng._side_of.get(oid, 0)
     k = eng._leg_of.get(oid, 0)
     leg = eng.legs[k]
@@ -193,7 +199,7 @@ def deliver(eng: RunEngine, rep: tuple) -> None:
                                                      leg.cash, leg.fees, leg.fee_frac)
         if what:
             raise fill_refusal(what, ts, oid, side, price, qty, fee, leg.mult, leg.position, leg.cash, leg.fees)
-    flags = eng.gw.on_execution_report(ExecutionReport(ts, oid, kind, price, qty, leaves, fee, frac))
+    flags = eng.gw.on_execution_report(report_from_row(rep))
     eng.cur = k
     if kind == REPORT_ACK:
         eng._acks[oid] = (eng.clock.now_ns(), queue)
@@ -202,7 +208,9 @@ def deliver(eng: RunEngine, rep: tuple) -> None:
             raise fill_refusal(MONEY_GATEWAY, ts, oid, side, price, qty, fee, leg.mult, leg.position, leg.cash,
                                leg.fees)
         leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
-        eng._fill_rows.append((ts, eng.clock.now_ns(), oid, price, qty, leaves, fee, frac, side, kind, liq))
+        eng._fill_rows.append(FILL_LOG.pack(ts=ts, local_ts=eng.clock.now_ns(), order_id=oid, price=price, qty=qty,
+                                            leaves=leaves, fee=fee, fee_frac=frac, side=side, kind=kind,
+                                            liquidity=liq))
     order_state(eng.live_orders, oid, kind, price, leaves)
     eng.strategy.on_order_update(eng.ctx, OrderUpdate(eng.clock.now_ns(), oid, kind, price, qty, leaves, fee,
                                                       liq == 1, ts, frac))
@@ -264,6 +272,6 @@ def sample(eng: RunEngine) -> None:
     for leg in eng.legs:
         b, _, a, _ = leg.local_top
         mid2 = (b + a) if b is not None and a is not None else 0
-        (eng._equity_rows if len(eng.legs) == 1 else leg.equity_rows).append(
-            (now, mid2, leg.position, leg.cash, leg.fees, leg.fee_frac, b if b is not None else 0,
-             a if a is not None else 0))
+        (eng._equity_rows if len(eng.legs) == 1 else leg.equity_rows).append(EQUITY.pack(
+            ts=now, mid2=mid2, position=leg.position, cash=leg.cash, fees=leg.fees, fee_frac=leg.fee_frac,
+            bid=b if b is not None else 0, ask=a if a is not None else 0))

@@ -19,6 +19,7 @@ from hft.core.orders import REASON_NAMES
 from hft.sim.fees import legs_final
 from hft.sim.run_records import (
     ACK_LOG_DTYPE,
+    DECISION_LOG,
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
     FILL_LOG_DTYPE,
@@ -163,9 +164,9 @@ def ack_log(acks: dict[int, tuple[int, int]]) -> np.ndarray:
 def decision_log(decisions: Any) -> np.ndarray:
     """`DECISION_LOG_DTYPE` rows of gateway `Decision` records (what the run hash covers)."""
     dec = np.zeros(len(decisions), DECISION_LOG_DTYPE)
-    for j, d in enumerate(decisions):
-        dec[j] = (d.seq, d.ts, d.order_id, _int(d.target_id), _int(d.price), _int(d.qty), d.reason, _int(d.kind),
-                  _int(d.side), d.accepted, d.duplicate)
+    if len(decisions):
+        for name in DECISION_LOG.names:  # each field from the `Decision`'s attribute of that name, column by column
+            dec[name] = [_int(getattr(d, name)) for d in decisions]
     return dec
 
 

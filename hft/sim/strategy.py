@@ -78,6 +78,7 @@ from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
 from hft.core.orders import R_BAD_INPUT
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
+from hft.sim.run_records import FILL_LOG
 
 if TYPE_CHECKING:
     from hft.sim.engine import Engine
@@ -121,20 +122,13 @@ class Trade(NamedTuple):
     qty: int
 
 
-class Fill(NamedTuple):
-    """One fill of ours (a row of the run's fill log, `hft.sim.engine.FILL_LOG_DTYPE`)."""
+class Fill(FILL_LOG.row):  # type: ignore[misc]  # the record's row view: its fields, in its order
+    """One fill of ours: a row of the run's fill log, its fields those of `hft.sim.run_records.FILL_LOG` in that
+    record's order (``ts``: exchange time; ``local_ts``: when the report reached the strategy; ``order_id``,
+    ``price``, ``qty``, ``leaves``; ``fee`` and ``fee_frac``: the exact fee is ``fee + fee_frac / 1e6`` money units,
+    `hft.sim.fees`; ``side``; ``kind``: REPORT_FILL or REPORT_PARTIAL_FILL; ``liquidity``: 1 maker, 2 taker)."""
 
-    ts: int  # exchange time
-    local_ts: int  # when the report reached the strategy
-    order_id: int
-    price: int
-    qty: int
-    leaves: int
-    fee: int  # the exact fee is ``fee + fee_frac / 1e6`` money units (`hft.sim.fees`)
-    fee_frac: int
-    side: int
-    kind: int  # REPORT_FILL | REPORT_PARTIAL_FILL
-    liquidity: int  # 1 maker, 2 taker
+    __slots__ = ()
 
 
 #: The most orders (submit, cancel, replace) and wake-ups at the current time (``ctx.at(now)``) a strategy may ask
@@ -264,7 +258,7 @@ class Context:
     @property
     def fills(self) -> list[Fill]:
         """Our fills so far, in order (every instrument's)."""
-        return [Fill(*r) for r in self._e._fill_rows]
+        return [Fill._make(r) for r in self._e._fill_rows]  # rows `FILL_LOG.pack` wrote
 
     @property
     def cash(self) -> int:

@@ -20,6 +20,7 @@ from numba.extending import (
 from hft.core.errors import ConfigError
 from hft.core.jit import njit
 from hft.core.orders import (
+    DECISION,
     N_REASONS,
     NO_KEY,
     RISK_FLAG_BAD_REPORT,
@@ -28,6 +29,7 @@ from hft.core.orders import (
     RISK_FLAG_POSITION_BREACH,
     RISK_FLAG_UNKNOWN_ORDER,
 )
+from hft.core.records import Field, Record
 from hft.gateway.limits import FIELD as _LF
 from hft.gateway.limits import N_LIMIT_FIELDS
 
@@ -204,6 +206,41 @@ OS_LIVE = 1
 OS_PENDING_CANCEL = 2
 OS_PENDING_REPLACE = 3
 OS_PENDING_CANCEL_REPLACE = 4  # a cancel accepted while a replace is pending: both still to be answered
+OS_NAMES = {OS_LIVE: "live", OS_PENDING_CANCEL: "pending_cancel", OS_PENDING_REPLACE: "pending_replace",
+            OS_PENDING_CANCEL_REPLACE: "pending_cancel_replace"}
+
+# --- the listing of working orders (`reports.live_orders`): one int64 row per order, by these columns
+WORKING_ORDER = Record("working_order", (
+    DECISION.field("order_id"), DECISION.field("account"), DECISION.field("strategy"), DECISION.field("symbol"),
+    Field("status", "i8", "code", "the order's status in the gateway's order table (OS_*)", OS_NAMES),
+), "a working order of the gateway (`live_orders`' rows)")
+_WO = WORKING_ORDER.index
+WO_ORDER_ID, WO_ACCOUNT, WO_STRATEGY, WO_SYMBOL, WO_STATUS = (_WO["order_id"], _WO["account"], _WO["strategy"],
+                                                             _WO["symbol"], _WO["status"])
+WO_COLS = len(WORKING_ORDER.fields)
+
+# --- read-outs of the risk core for the metrics (`risk.submit_buckets`, `risk.margin_state`): int64 rows by these
+SUBMIT_BUCKET = Record("submit_bucket", (
+    Field("level", "i8", "code", "whose bucket: a strategy's (its row, else the default) or an account's own",
+          {0: "strategy", 1: "account"}),
+    Field("index", "i8", "index", "the strategy's or the account's registry index"),
+    Field("bucket", "i8", "index", "which of its two submit-rate windows (0: submit_rate, 1: submit_rate_2)"),
+    Field("count", "i8", "count", "submits allowed per window"),
+    Field("window", "i8", "ns", "the window"),
+    Field("available", "i8", "count", "whole submits the bucket would take now"),
+), "a limited submit-rate bucket as the rate check sees it")
+_SB = SUBMIT_BUCKET.index
+SB_LEVEL, SB_INDEX, SB_BUCKET, SB_COUNT = _SB["level"], _SB["index"], _SB["bucket"], _SB["count"]
+SB_WINDOW, SB_AVAILABLE = _SB["window"], _SB["available"]
+SB_COLS = len(SUBMIT_BUCKET.fields)
+MARGIN_STATE = Record("margin_state", (
+    Field("cash", "i8", "money units", "the account's cash (-1: none set, no buying-power check)"),
+    Field("required", "i8", "money units", "the margin its positions and working orders need"),
+    Field("computable", "i8", "", "1, or 0 when a symbol with exposure has no mark or the sum passes int64"),
+), "an account's buying power as the risk core sees it")
+_MS = MARGIN_STATE.index
+MS_CASH, MS_REQUIRED, MS_COMPUTABLE = _MS["cash"], _MS["required"], _MS["computable"]
+MS_COLS = len(MARGIN_STATE.fields)
 
 # --- dedup entries (FIFO ring) -----------------------------------------------------------------------------
 D_KEY = 0

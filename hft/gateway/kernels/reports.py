@@ -69,6 +69,11 @@ from hft.gateway.kernels.layout import (
     S_MTM,
     S_REAL,
     UNLIMITED,
+    WO_ACCOUNT,
+    WO_ORDER_ID,
+    WO_STATUS,
+    WO_STRATEGY,
+    WO_SYMBOL,
     Y_HEAD,
     Y_MULT,
     Y_REF_PX,
@@ -393,7 +398,8 @@ def apply_reports_until(buf, now, reports, start, stop_mask, flags):
 
 @_kernel
 def live_orders(buf, out):
-    """Write (order_id, account, strategy, symbol, status) of every working order into `out`; return n."""
+    """Write every working order into a row of `out` (int64 ``[rows, WO_COLS]``: `layout.WORKING_ORDER`'s fields,
+    its id, account, strategy and symbol indices, status) while rows last; return how many there are."""
     st = _kstate(buf)
     n = 0
     for o in range(buf[st.cfg + C_ORD_CAP]):
@@ -401,11 +407,11 @@ def live_orders(buf, out):
         if buf[r + O_STATUS] != OS_FREE:
             if n < out.shape[0]:
                 s = st.slot + buf[r + O_SLOT] * N_Z
-                out[n, 0] = buf[r + O_ID]
-                out[n, 1] = buf[s + Z_ACCT]
-                out[n, 2] = buf[s + Z_STRAT]
-                out[n, 3] = buf[s + Z_SYM]
-                out[n, 4] = buf[r + O_STATUS]
+                out[n, WO_ORDER_ID] = buf[r + O_ID]
+                out[n, WO_ACCOUNT] = buf[s + Z_ACCT]
+                out[n, WO_STRATEGY] = buf[s + Z_STRAT]
+                out[n, WO_SYMBOL] = buf[s + Z_SYM]
+                out[n, WO_STATUS] = buf[r + O_STATUS]
             n += 1
     return n
 

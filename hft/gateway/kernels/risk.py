@@ -81,6 +81,9 @@ from hft.gateway.kernels.layout import (
     L_SUBMIT2_WINDOW,
     L_SUBMIT_COUNT,
     L_SUBMIT_WINDOW,
+    MS_CASH,
+    MS_COMPUTABLE,
+    MS_REQUIRED,
     N_A,
     N_LIM,
     N_RC,
@@ -115,6 +118,12 @@ from hft.gateway.kernels.layout import (
     S_SUB2_TS,
     S_SUB_TOK,
     S_SUB_TS,
+    SB_AVAILABLE,
+    SB_BUCKET,
+    SB_COUNT,
+    SB_INDEX,
+    SB_LEVEL,
+    SB_WINDOW,
     UNLIMITED,
     Y_HEAD,
     Y_LOT,
@@ -176,9 +185,9 @@ def _bucket_held(b, tok, ts, count, window, now):
 
 @_kernel
 def submit_buckets(buf, now, out):
-    """Every limited submit-rate bucket as `_submit_rate` sees it at `now`, read only: rows of `out` ``(level,
-    index, window number, count, window ns, whole submits it would take)``, level 0 a strategy's (its row, else the
-    default) and 1 an account's own; returns the rows written (at most ``out.shape[0]``)."""
+    """Every limited submit-rate bucket as `_submit_rate` sees it at `now`, read only: rows of `out` (int64
+    ``[rows, SB_COLS]``: `layout.SUBMIT_BUCKET`'s fields, level 0 a strategy's bucket, its row's else the
+    default's, and 1 an account's own); returns the rows written (at most ``out.shape[0]``)."""
     st = _kstate(buf)
     b = st.b
     n = 0
@@ -200,12 +209,12 @@ def submit_buckets(buf, now, out):
 def _bucket_row(b, out, n, level, i, k, count, window, tok, ts, now):
     if count < 0 or count >= UNLIMITED or window <= 0 or n >= out.shape[0]:  # unset, unlimited, or no room
         return n
-    out[n, 0] = level
-    out[n, 1] = i
-    out[n, 2] = k
-    out[n, 3] = count
-    out[n, 4] = window
-    out[n, 5] = _bucket_held(b, tok, ts, count, window, now) // window
+    out[n, SB_LEVEL] = level
+    out[n, SB_INDEX] = i
+    out[n, SB_BUCKET] = k
+    out[n, SB_COUNT] = count
+    out[n, SB_WINDOW] = window
+    out[n, SB_AVAILABLE] = _bucket_held(b, tok, ts, count, window, now) // window
     return n + 1
 
 
@@ -549,17 +558,17 @@ def _buying_power(st, a, y, side, add, px, cash):
 
 @_kernel
 def margin_state(buf, out):
-    """Each registered account's buying power as the risk core sees it, read only: rows of `out` ``(cash,
-    required margin, computable)`` (cash -1: none set, no check; required as `_margin_required` without an order;
-    computable 0 when a symbol with exposure has no mark or the sum passes int64). Returns the rows written."""
+    """Each registered account's buying power as the risk core sees it, read only: rows of `out` (int64
+    ``[rows, MS_COLS]``: `layout.MARGIN_STATE`'s fields; required as `_margin_required` without an order).
+    Returns the rows written."""
     st = _kstate(buf)
     n = min(buf[st.cfg + C_N_ACCT], out.shape[0])
     for a in range(n):
         cash = _acct_cash(st, a)
-        out[a, 0] = cash if cash >= 0 and cash < UNLIMITED else -1
+        out[a, MS_CASH] = cash if cash >= 0 and cash < UNLIMITED else -1
         need, _raises, ok = _margin_required(st, a, -1, 1, 0, 0)
-        out[a, 1] = need
-        out[a, 2] = 1 if ok else 0
+        out[a, MS_REQUIRED] = need
+        out[a, MS_COMPUTABLE] = 1 if ok else 0
     return n
 
 

@@ -57,6 +57,7 @@ from hft.sim.engine_nb.state import (
     HR_TS,
     IN_COLS,
     IN_SUBMIT,
+    KERNEL_INTENT,
     LM_CASH,
     LM_COLS,
     LM_COLS_LEGS,
@@ -279,7 +280,7 @@ class NbEngine:
             self._leg_of[order_id] = self._order_leg(order_id)
         return run_events.replace(self, order_id, price, qty)
 
-    def _deliver(self, rep: tuple) -> None:
+    def _deliver(self, rep: object) -> None:
         self._orders_dirty = True
         run_events.deliver(self, rep)
         if not self._fast:  # (in-kernel order path: the kernel books fills itself)
@@ -513,11 +514,11 @@ class NbEngine:
     def _exec_intents(self, n: int) -> None:
         """Send the strategy kernel's intents, in order, through the gateway (as its Python callback would)."""
         n = check_intents(n, self._intents, self._kwho)
-        for kind, side, price, qty, oid, leg, otype, tif in self._intents[:n].tolist():
-            if kind == IN_SUBMIT:
-                self.submit(side, price, qty, otype or None, tif or None, leg)
+        for r in map(KERNEL_INTENT.row._make, self._intents[:n].tolist()):  # each row by its fields' names
+            if r.kind == IN_SUBMIT:
+                self.submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.leg)
             else:
-                self.cancel(oid)
+                self.cancel(r.order_id)
 
     def _on_book(self) -> None:
         """The strategy's book callback from Python: its kernel, or its Python `on_book`."""

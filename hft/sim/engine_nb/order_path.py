@@ -77,7 +77,15 @@ from hft.sim.engine_nb.state import (
     HR_QUEUE,
     HR_TS,
     IN_CANCEL,
+    IN_KIND,
+    IN_LEG,
+    IN_ORDER_ID,
+    IN_ORDER_TYPE,
+    IN_PRICE,
+    IN_QTY,
+    IN_SIDE,
     IN_SUBMIT,
+    IN_TIF,
     IT_CMD,
     IT_REP,
     LM_CASH,
@@ -290,30 +298,30 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             or sord.shape[0] - st[S_NORD] < ni or order_info.shape[0] <= GK.next_order_id(arena) + ni):
         return W_GROW
     for j in range(ni):
-        otype = intents[j, 6]
-        tif = intents[j, 7]
-        if (intents[j, 0] != IN_SUBMIT and intents[j, 0] != IN_CANCEL) or intents[j, 5] < 0 \
-                or intents[j, 5] >= lm.shape[0] or (otype != 0 and otype != ORDER_LIMIT) \
+        otype = intents[j, IN_ORDER_TYPE]
+        tif = intents[j, IN_TIF]
+        if (intents[j, IN_KIND] != IN_SUBMIT and intents[j, IN_KIND] != IN_CANCEL) or intents[j, IN_LEG] < 0 \
+                or intents[j, IN_LEG] >= lm.shape[0] or (otype != 0 and otype != ORDER_LIMIT) \
                 or (tif != 0 and tif != TIF_GTC and tif != TIF_IOC):
             return W_INTENTS  # Python raises on it, or sends an order type / TIF the kernel does not route
     for j in range(ni):
         otype = ORDER_LIMIT
         tif = TIF_GTC
-        if intents[j, 0] == IN_SUBMIT:
+        if intents[j, IN_KIND] == IN_SUBMIT:
             kind = INTENT_NEW
-            side = intents[j, 1]
-            price = intents[j, 2]
-            qty = intents[j, 3]
+            side = intents[j, IN_SIDE]
+            price = intents[j, IN_PRICE]
+            qty = intents[j, IN_QTY]
             target = 0
-            leg = intents[j, 5]
-            if intents[j, 7] != 0:
-                tif = intents[j, 7]
+            leg = intents[j, IN_LEG]
+            if intents[j, IN_TIF] != 0:
+                tif = intents[j, IN_TIF]
         else:
             kind = INTENT_CANCEL
             side = 0
             price = 0
             qty = 0
-            target = intents[j, 4]
+            target = intents[j, IN_ORDER_ID]
             leg = order_info[target, OI_LEG] if 0 <= target < order_info.shape[0] else 0
         key = st[S_KEY] + 1
         st[S_KEY] = key

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from hft.core.jit import njit
-from hft.core.orders import COMMAND, DECISION, VENUE_REPORT
+from hft.core.orders import COMMAND, DECISION, INTENT, INTENT_CANCEL, INTENT_NEW, VENUE_REPORT
 from hft.core.records import Field, Record
 from hft.gateway import kernels as GK
 from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
@@ -129,11 +129,22 @@ AC_POS, AC_CASH, AC_FEES, AC_MID2, AC_NTRADES, AC_NOW, AC_PNL = range(7)
 AC_COLS = 8
 SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
 SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}
-# intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver): kind,
-# side, price, qty, target order id, leg, order type, TIF (0: the defaults, a GTC limit order)
-IN_SUBMIT, IN_CANCEL = 1, 2
+# intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver): int64 rows
+# ``[MAX_INTENTS, IN_COLS]``, one per intent, of the intent record's fields (`INTENT`: its kind, IN_SUBMIT a new
+# order, IN_CANCEL a cancel; side, price, qty; the order a cancel targets) and the leg, then the order type and
+# TIF (0: the defaults, a GTC limit order). The columns `IN_*` are derived from `KERNEL_INTENT`; users' kernels
+# write the first five by number (docs/extending.md, `hft.sim.kernel_api`): their order is an API, a field is only
+# appended. The kinds are the intent record's codes (1, 2: users' kernels may have them as numbers too).
+IN_SUBMIT, IN_CANCEL = INTENT_NEW, INTENT_CANCEL
 MAX_INTENTS = 8
-IN_COLS = 8
+_LEG = Field("leg", "i8", "index", "the leg of the intent's symbol")
+KERNEL_INTENT = INTENT.layout("kernel_intent", (
+    "kind", "side", "price", "qty", "order_id", "leg", "order_type", "tif"), (_LEG,),
+    "an intent row of a strategy kernel (order_type / tif 0: the defaults, a GTC limit order)")
+_IN = KERNEL_INTENT.index
+IN_KIND, IN_SIDE, IN_PRICE, IN_QTY, IN_ORDER_ID = _IN["kind"], _IN["side"], _IN["price"], _IN["qty"], _IN["order_id"]
+IN_LEG, IN_ORDER_TYPE, IN_TIF = _IN["leg"], _IN["order_type"], _IN["tif"]
+IN_COLS = len(KERNEL_INTENT.fields)
 # kernel heap rows: a head (time, priority, sequence, item type), then the item's payload: a command on its way to
 # the venue (IT_CMD: `HEAP_CMD`, fields of the command record) or a venue report on its way back (IT_REP:
 # `HEAP_REP`, every field of the venue report record in order). The columns are derived from these declarations;
@@ -165,8 +176,8 @@ IT_CMD, IT_REP = 1, 2
 # int64 columns: `Engine._order_rows` / `Engine._fill_rows`)
 DECISION_ROW = DECISION.layout("decision_row", (
     "seq", "ts", "key", "kind", "side", "price", "qty", "order_type", "tif", "target_id", "code", "order_id", "leg"),
-    (Field("code", "i8", "code", "the core's answer: reason | DUP_FLAG (accepted: reason 0)"),
-     Field("leg", "i8", "index", "the leg of the intent's symbol")), "a decision row of the numba engine")
+    (Field("code", "i8", "code", "the core's answer: reason | DUP_FLAG (accepted: reason 0)"), _LEG),
+    "a decision row of the numba engine")
 _D = DECISION_ROW.index
 D_SEQ, D_TS, D_KEY, D_KIND, D_SIDE = _D["seq"], _D["ts"], _D["key"], _D["kind"], _D["side"]
 D_PRICE, D_QTY, D_ORDER_TYPE, D_TIF = _D["price"], _D["qty"], _D["order_type"], _D["tif"]

@@ -45,7 +45,16 @@ from hft.sim.engine_nb.state import (
     DP_COLS,
     IN_CANCEL,
     IN_COLS,
+    IN_KIND,
+    IN_LEG,
+    IN_ORDER_ID,
+    IN_ORDER_TYPE,
+    IN_PRICE,
+    IN_QTY,
+    IN_SIDE,
     IN_SUBMIT,
+    IN_TIF,
+    KERNEL_INTENT,
     LM_COLS,
     LM_POS,
     MAX_INTENTS,
@@ -74,16 +83,17 @@ from hft.sim.engine_nb.state import (
 
 
 @_kernel
-def put_intent(intents, n, kind, side, price, qty, target, leg, otype, tif) -> int:
-    """Write intent row `n` (every column: `IN_COLS`); returns n + 1."""
-    intents[n, 0] = kind
-    intents[n, 1] = side
-    intents[n, 2] = price
-    intents[n, 3] = qty
-    intents[n, 4] = target
-    intents[n, 5] = leg
-    intents[n, 6] = otype
-    intents[n, 7] = tif
+def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif) -> int:
+    """Write intent row `n`, each column of `KERNEL_INTENT` by name (its fields: this kernel's parameters after
+    `n`, a test compares them); returns n + 1."""
+    intents[n, IN_KIND] = kind
+    intents[n, IN_SIDE] = side
+    intents[n, IN_PRICE] = price
+    intents[n, IN_QTY] = qty
+    intents[n, IN_ORDER_ID] = order_id
+    intents[n, IN_LEG] = leg
+    intents[n, IN_ORDER_TYPE] = order_type
+    intents[n, IN_TIF] = tif
     return n + 1
 
 
@@ -289,6 +299,7 @@ def resolve_kernel(spec: Any) -> Any:
 
 
 IN_BAD_COUNT = -1  # intent kind the C entry writes in row 0 when the kernel returned a count outside 0..MAX_INTENTS
+IN_BAD_N = IN_ORDER_ID  # ... and the column it writes that count in
 _KERNEL_DOCS = "see docs/extending.md, \"Numba strategy kernels\""
 
 
@@ -296,16 +307,17 @@ def check_intents(n: int, intents: np.ndarray, who: str) -> int:
     """`n` when a strategy kernel's count is within ``0..MAX_INTENTS`` (the C entry marks one outside it as a row of
     kind `IN_BAD_COUNT`) and each of its first `n` intent rows is an ``IN_SUBMIT`` or ``IN_CANCEL``; else a one-line
     `SimError` starting with `who` (`hft.sim.kernel_check.strategy_label`)."""
-    if n >= 1 and intents[0, 0] == IN_BAD_COUNT:
-        raise SimError(f"{who}: returned {int(intents[0, 4])} intents: expected 0 to {MAX_INTENTS} "
+    if n >= 1 and intents[0, IN_KIND] == IN_BAD_COUNT:
+        raise SimError(f"{who}: returned {int(intents[0, IN_BAD_N])} intents: expected 0 to {MAX_INTENTS} "
                        "(MAX_INTENTS), the number of intent rows it wrote", key="strategy", hint=_KERNEL_DOCS)
     if not 0 <= n <= MAX_INTENTS:
         raise SimError(f"{who}: returned {n} intents: expected 0 to {MAX_INTENTS} (MAX_INTENTS), the number of "
                        "intent rows it wrote", key="strategy", hint=_KERNEL_DOCS)
     for j in range(n):
-        kind = int(intents[j, 0])
+        kind = int(intents[j, IN_KIND])
         if kind not in (IN_SUBMIT, IN_CANCEL):
-            state = "is empty (action 0)" if not intents[j, :5].any() else f"has action {kind}"
+            # (empty: nothing in the columns before the leg, the ones every kernel writes)
+            state = "is empty (action 0)" if not intents[j, :IN_LEG].any() else f"has action {kind}"
             raise SimError(f"{who}: returned {n} intents, but intent row {j} {state}: expected {IN_SUBMIT} "
                            f"(IN_SUBMIT) or {IN_CANCEL} (IN_CANCEL)", key="strategy", hint=_KERNEL_DOCS)
     return n
@@ -337,8 +349,8 @@ def c_entry(kernel: Any, who: str | None = None) -> Any:
                        carray(depth_p, (drows, DP_COLS)), carray(trades_p, (trows, TR_COLS)),
                        carray(acct_p, (AC_COLS,)))
             if n < 0 or n > MAX_INTENTS:
-                intents[0, 0] = IN_BAD_COUNT
-                intents[0, 4] = n
+                intents[0, IN_KIND] = IN_BAD_COUNT
+                intents[0, IN_BAD_N] = n
                 return 1
             return n
     else:
@@ -347,8 +359,8 @@ def c_entry(kernel: Any, who: str | None = None) -> Any:
             intents = carray(intents_p, (MAX_INTENTS, IN_COLS))
             n = kernel(carray(st_p, (N_STATE,)), carray(ltop_p, (4,)), carray(sord_p, (rows, SO_COLS)), intents)
             if n < 0 or n > MAX_INTENTS:
-                intents[0, 0] = IN_BAD_COUNT
-                intents[0, 4] = n
+                intents[0, IN_KIND] = IN_BAD_COUNT
+                intents[0, IN_BAD_N] = n
                 return 1
             return n
 
@@ -468,7 +480,7 @@ class BookKernel:
             sord[j, :SO_QUEUE] = (o.order_id, o.side, o.price, o.leaves, SO_STATUS_CODES[o.status], o.qty, k)
         st[S_NORD] = len(orders)
         intents.fill(0)
-        intents[:, 5] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
+        intents[:, IN_LEG] = k  # a kernel that writes no leg (an external one: five columns) trades the callback's leg
         if self._context:  # one leg's top (`ltop`) and the context arrays
             ltop = self._tops[0, 4:]
             bid, ask = ctx.best_bid, ctx.best_ask
@@ -494,11 +506,11 @@ class BookKernel:
         if n == 0:
             return
         n = check_intents(n, intents, self.who)
-        for kind, side, price, qty, oid, leg, otype, tif in intents[:n].tolist():
-            if kind == IN_SUBMIT:
-                ctx.leg(leg).submit(side, price, qty, otype or None, tif or None)
+        for r in map(KERNEL_INTENT.row._make, intents[:n].tolist()):  # each row by its fields' names
+            if r.kind == IN_SUBMIT:
+                ctx.leg(r.leg).submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None)
             else:
-                ctx.cancel(oid)
+                ctx.cancel(r.order_id)
 
 
 def book_kernel(strategy: Any, name: Any, who: str = "strategy kernel", depth_levels: int = 0,

@@ -108,7 +108,7 @@ class ReferenceContext:
 
     @property
     def fills(self) -> list[Fill]:
-        return [Fill(*r) for r in self._leg.fill_rows]
+        return [Fill._make(r) for r in self._leg.fill_rows]  # rows `FILL_LOG.pack` wrote
 
     @property
     def cash(self) -> int:

@@ -72,10 +72,15 @@ from hft.sim.reference.timing import Latency, local_times, running_max
 from hft.sim.reference.venue import L2ReferenceVenue, VenueReport
 from hft.sim.reference.venue_l3 import L3ReferenceVenue
 from hft.sim.run_records import (
+    ACK_LOG,
     ACK_LOG_DTYPE,
+    DECISION_LOG,
     DECISION_LOG_DTYPE,
+    EQUITY,
     EQUITY_DTYPE,
+    FILL_LOG,
     FILL_LOG_DTYPE,
+    ORDER_LOG,
     ORDER_LOG_DTYPE,
 )
 from hft.sim.strategy import OrderState, OrderUpdate, Strategy, Trade
@@ -290,8 +295,9 @@ class ReferenceEngine:
         arrival = now + self.cfg.entry.draw(now, self.entry_draws)
         self.entry_draws += 1
         self._schedule(arrival, ARRIVAL, ("command", cmd))
-        self.order_rows.append((now, cmd.order_id, cmd.price, cmd.qty, cmd.action, cmd.side, cmd.order_type,
-                                cmd.tif))
+        self.order_rows.append(ORDER_LOG.pack(ts=now, order_id=cmd.order_id, price=cmd.price, qty=cmd.qty,
+                                              action=cmd.action, side=cmd.side, order_type=cmd.order_type,
+                                              tif=cmd.tif))
 
     def _intent(self, k: int, kind: int, side: int, price: int, qty: int, otype: int, tif: int,
                 target: int) -> Any:
@@ -450,7 +456,9 @@ class ReferenceEngine:
             if flags & RISK_FLAG_BAD_REPORT:
                 raise SimError(f"fill of order {r.order_id} at {r.ts} ns: the gateway could not book it")
             leg.account.book(side, r.price, r.qty, r.fee, r.fee_frac)
-            row = (r.ts, now, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, side, r.kind, r.liquidity)
+            row = FILL_LOG.pack(ts=r.ts, local_ts=now, order_id=r.order_id, price=r.price, qty=r.qty,
+                                leaves=r.leaves, fee=r.fee, fee_frac=r.fee_frac, side=side, kind=r.kind,
+                                liquidity=r.liquidity)
             self.fill_rows.append(row)
             leg.fill_rows.append(row)
         o = leg.live_orders.get(r.order_id)
@@ -474,18 +482,21 @@ class ReferenceEngine:
         for leg in self.legs:
             b, _, a, _ = leg.top
             acc = leg.account
-            leg.equity_rows.append((self.clock.now_ns(), b + a if b is not None and a is not None else 0,
-                                    acc.position, acc.cash, acc.fees, acc.fee_frac, b if b is not None else 0,
-                                    a if a is not None else 0))
+            leg.equity_rows.append(EQUITY.pack(
+                ts=self.clock.now_ns(), mid2=b + a if b is not None and a is not None else 0, position=acc.position,
+                cash=acc.cash, fees=acc.fees, fee_frac=acc.fee_frac, bid=b if b is not None else 0,
+                ask=a if a is not None else 0))
 
     def _output(self) -> ReferenceOutput:
         dec = np.zeros(len(self.decisions), DECISION_LOG_DTYPE)
         for j, d in enumerate(self.decisions):
-            dec[j] = (d.seq, d.ts, d.order_id, _int(d.target_id), _int(d.price), _int(d.qty), d.reason, _int(d.kind),
-                      _int(d.side), d.accepted, d.duplicate)
+            dec[j] = DECISION_LOG.pack(seq=d.seq, ts=d.ts, order_id=d.order_id, target_id=_int(d.target_id),
+                                       price=_int(d.price), qty=_int(d.qty), reason=d.reason, kind=_int(d.kind),
+                                       side=_int(d.side), accepted=d.accepted, duplicate=d.duplicate)
         orders = np.array(self.order_rows, dtype=ORDER_LOG_DTYPE) if self.order_rows else np.zeros(0, ORDER_LOG_DTYPE)
         fills = np.array(self.fill_rows, dtype=FILL_LOG_DTYPE) if self.fill_rows else np.zeros(0, FILL_LOG_DTYPE)
-        acks = np.array([(o, *self.acks[o]) for o in sorted(self.acks)], dtype=ACK_LOG_DTYPE) if self.acks else \
+        acks = np.array([ACK_LOG.pack(order_id=o, ack_ts=self.acks[o][0], queue=self.acks[o][1])
+                         for o in sorted(self.acks)], dtype=ACK_LOG_DTYPE) if self.acks else \
             np.zeros(0, ACK_LOG_DTYPE)
         if len(self.legs) == 1:
             acc = self.legs[0].account

@@ -214,3 +214,22 @@ def test_a_column_placed_after_a_field_must_follow_a_first_version_field() -> No
 
     with pytest.raises(StoreError, match="after: expected first-version fields of record fill but ts, was 'fee_frac'"):
         Topic.from_record("sim.x", 99, O.FILL, after={"fee_frac": (Column("s", "String", ""),)})
+
+
+def test_the_gateway_report_and_the_strategy_fill_are_their_records_by_name() -> None:
+    """`hft.gateway.intents.ExecutionReport` (the gateway's view, its own field order) has every field of
+    `EXEC_REPORT` and is made from a record's row by name (`report_from_row`: an `EXEC_REPORT` or `VENUE_REPORT`
+    row); `hft.sim.strategy.Fill` is the fill log's row view (its fields, in its order)."""
+    from hft.gateway.intents import ExecutionReport, report_from_row
+    from hft.sim.strategy import Fill
+
+    assert sorted(ExecutionReport._fields) == sorted(O.EXEC_REPORT.names)
+    vals = {n: 20 + k for k, n in enumerate(O.VENUE_REPORT.names)}
+    want = ExecutionReport(**{n: vals[n] for n in ExecutionReport._fields})
+    assert report_from_row(O.VENUE_REPORT.pack(**vals)) == want
+    assert report_from_row(O.EXEC_REPORT.pack(**{n: vals[n] for n in O.EXEC_REPORT.names})) == want
+    rep = np.array([O.VENUE_REPORT.pack(**vals)], dtype=O.VENUE_REPORT_DTYPE)
+    assert report_from_row(rep.tolist()[0]) == want
+    assert Fill._fields == E.FILL_LOG.names
+    f = Fill._make(E.FILL_LOG.pack(**{n: k for k, n in enumerate(E.FILL_LOG.names)}))
+    assert f.local_ts == E.FILL_LOG.index["local_ts"] and f.liquidity == E.FILL_LOG.index["liquidity"]

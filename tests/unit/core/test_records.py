@@ -77,6 +77,27 @@ def test_the_gateway_decision_carries_every_field_of_the_record():
     assert not missing, f"hft.gateway.intents.Decision lacks the decision record's fields {missing}"
 
 
+def test_a_row_packed_by_name_is_the_records_row_in_its_order():
+    """`Record.pack`: every field by name, in any order of the call; the tuple is the record's order, so the array
+    of its dtype and the row view read it back field by field."""
+    vals = {n: 10 + k for k, n in enumerate(DECISION_LOG.names)}
+    vals["accepted"], vals["duplicate"] = 1, 0
+    row = DECISION_LOG.pack(**dict(reversed(vals.items())))  # the call's order does not matter
+    assert type(row) is tuple and row == tuple(vals[n] for n in DECISION_LOG.names)
+    arr = np.array([row, row], dtype=DECISION_LOG_DTYPE)
+    assert all(arr[n][1] == vals[n] for n in DECISION_LOG.names)
+    assert DECISION_LOG.row._make(row)._asdict() == vals
+    missing = {n: v for n, v in vals.items() if n != "target_id"}
+    with pytest.raises(TypeError, match="target_id"):
+        DECISION_LOG.pack(**missing)
+    with pytest.raises(TypeError, match="'venue'"):
+        DECISION_LOG.pack(**vals, venue=1)
+    with pytest.raises(TypeError):
+        DECISION_LOG.pack(*row)  # keyword only: a positional row is what it replaces
+    grown = Record(DECISION_LOG.name, (*DECISION_LOG.fields, Field("venue", "i2", since=2)))
+    assert grown.pack(**vals, venue=3) == (*row, 3)  # a field added to the declaration: the writer must give it
+
+
 def test_a_kernel_layout_mixes_record_fields_and_its_own():
     row = DECISION.layout("row", ("ts", "code", "seq"), (Field("code", "i8"),))
     assert row.index == {"ts": 0, "code": 1, "seq": 2} and row.field("ts") is DECISION.field("ts")
@@ -91,6 +112,8 @@ def test_a_kernel_layout_mixes_record_fields_and_its_own():
 def test_a_declaration_refuses_what_it_cannot_lay_out():
     with pytest.raises(ValueError, match="type: expected one of"):
         Field("x", "f4")
+    with pytest.raises(ValueError, match="not a Python keyword"):
+        Field("from", "i8")  # no row view, no `pack` parameter could carry it
     with pytest.raises(ValueError, match="field x: a str field has no array layout"):
         _ = Record("r", (Field("a", "i8"), Field("x", "str"))).dtype  # a row-only field (`ROW_TYPES`)
     with pytest.raises(ValueError, match="field a declared twice"):

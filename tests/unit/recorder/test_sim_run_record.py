@@ -66,3 +66,33 @@ def test_a_row_only_field_has_no_array_layout() -> None:
         replace(SIM_RUN.field("wall_s"), type="f4")
     types = SIM_RUN.row.__annotations__
     assert types["wall_s"] is float and types["summary"] is object and types["run_id"] is str
+
+
+def test_the_order_and_fill_logs_reach_the_store_rows_field_by_name() -> None:
+    """`record_run`'s rows of a run's logs (`log_rows`): each log field under its name, or the store's name for it
+    (the fill log's venue ``ts`` is the store's ``exch_ts``, its ``local_ts`` the store's ``ts``), the venue's
+    liquidity codes as the store's by their names; a log field the store row lacks is refused, naming it."""
+    import numpy as np
+
+    from hft.core.orders import FILL, LIQ_MAKER, LIQ_NONE, LIQ_TAKER, ORDER_EVENT
+    from hft.recorder import sim_runs
+    from hft.recorder.sim_runs import FILL_LOG_NAMES, log_rows
+    from hft.sim.run_records import FILL_LOG, FILL_LOG_DTYPE, ORDER_LOG, ORDER_LOG_DTYPE
+
+    orders = np.array([ORDER_LOG.pack(ts=5, order_id=7, price=100, qty=2, action=1, side=-1, order_type=1, tif=2)],
+                      dtype=ORDER_LOG_DTYPE)
+    assert log_rows(orders, ORDER_EVENT) == [{"ts": 5, "order_id": 7, "price": 100, "qty": 2, "action": 1,
+                                              "side": -1, "order_type": 1, "tif": 2}]
+    fill = dict(ts=11, local_ts=13, order_id=7, price=100, qty=2, leaves=0, fee=3, fee_frac=4, side=-1, kind=3)
+    fills = np.array([FILL_LOG.pack(**fill, liquidity=liq) for liq in (LIQ_MAKER, LIQ_TAKER, LIQ_NONE)],
+                     dtype=FILL_LOG_DTYPE)
+    rows = log_rows(fills, FILL, FILL_LOG_NAMES, {"liquidity": sim_runs._LIQUIDITY})
+    assert [r["liquidity"] for r in rows] == [1, -1, 0]  # FILL's codes: 1 maker, -1 taker, 0 unknown
+    assert rows[0]["exch_ts"] == 11 and rows[0]["ts"] == 13 and rows[0]["fee_frac"] == 4 and rows[0]["qty"] == 2
+    assert set(rows[0]) == set(FILL_LOG.names) - {"local_ts"} | {"exch_ts"}
+    row = {"record_id": "0" * 32, "run_id": "r", "fill_id": 0, "symbol_name": "X", **rows[0]}
+    TOPICS["sim.fills"].check_record(row)
+    TOPICS["sim.fills"].encode_records([row], [1])
+    grown = FILL_LOG.layout("fill_log", (*FILL_LOG.names, "venue"), (Field("venue", "i2"),))
+    with pytest.raises(KeyError, match="no field 'venue'"):  # a log field the store does not hold: said, not lost
+        log_rows(np.zeros(1, grown.dtype), FILL, FILL_LOG_NAMES)

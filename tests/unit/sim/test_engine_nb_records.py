@@ -86,3 +86,50 @@ def test_the_word_layouts_are_derived_from_the_dtypes() -> None:
     bad = np.dtype([("ts", "<i8"), ("kind", "i1"), ("qty", "<i8")], align=True)
     with pytest.raises(ImportError, match="field qty"):
         logs._word_layout(bad)
+
+
+def test_the_kernel_intent_columns_are_the_declaration() -> None:
+    """The intent rows strategy kernels write: `KERNEL_INTENT`'s fields are `put_intent`'s parameters and the `IN_*`
+    columns every reader uses; the five a user's kernel writes keep their documented numbers (docs/extending.md,
+    `hft.sim.kernel_api`: kernels may have them as 0 to 4), the kinds their codes, the width its eight columns."""
+    from hft.sim import kernel_api
+    from hft.sim.engine_nb import strategy_kernels as K
+
+    params = tuple(inspect.signature(K.put_intent.py_func).parameters)
+    assert params[:2] == ("intents", "n") and params[2:] == S.KERNEL_INTENT.names
+    cols = {n: getattr(S, "IN_" + n.upper()) for n in S.KERNEL_INTENT.names}
+    assert list(cols.values()) == list(range(S.IN_COLS)) == list(range(8))
+    assert (S.IN_KIND, S.IN_SIDE, S.IN_PRICE, S.IN_QTY, S.IN_ORDER_ID) == (0, 1, 2, 3, 4)
+    assert (S.IN_SUBMIT, S.IN_CANCEL) == (O.INTENT_NEW, O.INTENT_CANCEL) == (1, 2)
+    for n in ("kind", "side", "price", "qty", "order_id", "order_type", "tif"):  # the intent record's own fields
+        assert S.KERNEL_INTENT.field(n) is O.INTENT.field(n)
+    assert S.KERNEL_INTENT.field("leg") is S.DECISION_ROW.field("leg")
+    assert all(getattr(kernel_api, f"IN_{n.upper()}") == cols[n] for n in ("kind", "side", "price", "qty", "order_id"))
+    # through the kernel itself: each value lands in its field's column
+    intents = np.zeros((S.MAX_INTENTS, S.IN_COLS), dtype=np.int64)
+    vals = {n: 100 + k for k, n in enumerate(S.KERNEL_INTENT.names)}
+    assert K.put_intent(intents, 3, **vals) == 4
+    assert {n: int(intents[3, c]) for n, c in cols.items()} == vals and not intents[[0, 1, 2, 4]].any()
+
+
+def test_the_gateway_working_order_rows_are_their_declaration() -> None:
+    from hft.gateway import kernels as GK
+
+    assert GK.WORKING_ORDER.names == ("order_id", "account", "strategy", "symbol", "status")
+    cols = {"order_id": GK.WO_ORDER_ID, "account": GK.WO_ACCOUNT, "strategy": GK.WO_STRATEGY,
+            "symbol": GK.WO_SYMBOL, "status": GK.WO_STATUS}
+    assert [cols[n] for n in GK.WORKING_ORDER.names] == list(range(GK.WO_COLS))
+    assert all(GK.WORKING_ORDER.field(n) is O.DECISION.field(n) for n in ("order_id", "account", "strategy", "symbol"))
+
+
+def test_the_risk_read_out_rows_are_their_declarations() -> None:
+    """`kernels.submit_buckets` / `margin_state` write the rows the metrics read, by `SUBMIT_BUCKET` /
+    `MARGIN_STATE`'s columns (tests/unit/gateway/test_gw_rate_windows.py and test_gw_buying_power.py read the
+    series they make)."""
+    from hft.gateway import kernels as GK
+
+    sb = {"level": GK.SB_LEVEL, "index": GK.SB_INDEX, "bucket": GK.SB_BUCKET, "count": GK.SB_COUNT,
+          "window": GK.SB_WINDOW, "available": GK.SB_AVAILABLE}
+    assert [sb[n] for n in GK.SUBMIT_BUCKET.names] == list(range(GK.SB_COLS)) == list(range(6))
+    ms = {"cash": GK.MS_CASH, "required": GK.MS_REQUIRED, "computable": GK.MS_COMPUTABLE}
+    assert [ms[n] for n in GK.MARGIN_STATE.names] == list(range(GK.MS_COLS)) == list(range(3))
