@@ -203,7 +203,10 @@ class ExecutionReport(NamedTuple):
     """A report from the venue. `qty`: filled now (fills); `leaves`: remaining after the report (-1 unknown);
     for REPLACED, `price` / `leaves` are the order's new price / open size. The fee is exact: ``fee +
     fee_frac / 1e6`` money units, `fee` the whole units (the floor), ``0 <= fee_frac < 1_000_000`` the millionths
-    beyond them (`hft.sim.fees`); positive = paid."""
+    beyond them (`hft.sim.fees`); positive = paid. What a venue may say beyond that (the venue report's,
+    `hft.core.orders.VENUE_REPORT`): `liquidity`, a fill's maker / taker flag (``LIQ_MAKER`` / ``LIQ_TAKER``; 0: not
+    said), and `queue`, an ACK's queue ahead at entry in lots (-1: not said). The gateway's accounting reads neither;
+    the live service carries both to the order views and the order-update stream (docs/live.md)."""
 
     ts: int
     order_id: int
@@ -213,6 +216,8 @@ class ExecutionReport(NamedTuple):
     leaves: int = -1
     fee: int = 0
     fee_frac: int = 0
+    liquidity: int = 0
+    queue: int = -1
 
 
 def empty_intents(n: int) -> np.ndarray:

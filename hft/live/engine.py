@@ -31,16 +31,18 @@ import numpy as np
 from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
 from hft.core.orders import (
-    EXEC_REPORT_DTYPE,
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
+    LIQ_NONE,
     MARKET_UPDATE_DTYPE,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
     RISK_FLAG_BAD_REPORT,
     RISK_FLAG_UNKNOWN_ORDER,
     TIF_DAY,
+    VENUE_REPORT,
+    VENUE_REPORT_DTYPE,
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
@@ -61,6 +63,20 @@ from hft.recorder.row_join import Packed
 from hft.recorder.wal_first import WALFirstWriter
 
 log = logging.getLogger("hft.live")
+
+
+def venue_reports(reports: np.ndarray) -> np.ndarray:
+    """A copy of an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array as VENUE_REPORT_DTYPE: an execution report's
+    liquidity and queue are their declared defaults, what a venue that says nothing more reports (0 and -1: not
+    said)."""
+    return reports.copy() if reports.dtype == VENUE_REPORT_DTYPE else VENUE_REPORT.widen(reports)
+
+
+def _report_row(r: ExecutionReport) -> tuple:
+    """A `VENUE_REPORT_DTYPE` row of a venue's report object (an adapter's own object without `liquidity` /
+    `queue`: not said)."""
+    return (r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, r.kind, getattr(r, "liquidity", LIQ_NONE),
+            getattr(r, "queue", -1))
 
 JOURNAL = "sim.orders"  # reports, marks and controls of the live service (source column says which)
 FILLS = "sim.fills"
@@ -785,26 +801,24 @@ class LiveGateway:
 
     def _apply_report_objects(self, reps: list[ExecutionReport]) -> None:
         try:
-            arr = np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac, r.kind) for r in reps],
-                           dtype=EXEC_REPORT_DTYPE)
+            arr = np.array([_report_row(r) for r in reps], dtype=VENUE_REPORT_DTYPE)
         except (TypeError, ValueError, AttributeError, OverflowError):
             for r in reps:  # a malformed one among them: the good ones still count
                 try:
-                    self.apply_reports(np.array([(r.ts, r.order_id, r.price, r.qty, r.leaves, r.fee, r.fee_frac,
-                                                  r.kind)],
-                                                dtype=EXEC_REPORT_DTYPE))
+                    self.apply_reports(np.array([_report_row(r)], dtype=VENUE_REPORT_DTYPE))
                 except (TypeError, ValueError, AttributeError, OverflowError) as exc:
                     log.warning("bad execution report ignored: %s", exc)
             return
         self.apply_reports(arr)
 
     def apply_reports(self, reports: np.ndarray) -> None:
-        """Apply an EXEC_REPORT_DTYPE array in order at the writer's now (as one report at a time would: a
-        breach trips the emergency stop right after its report) and journal it as one block; the order views
-        and fills follow (committed by the caller)."""
+        """Apply an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array (a venue's reports with what it says beyond them:
+        a fill's liquidity, an ACK's queue; an execution report says neither) in order at the writer's now (as one
+        report at a time would: a breach trips the emergency stop right after its report) and journal it as one
+        block; the order views and fills follow (committed by the caller)."""
         now = self._tick()
         exch_ts = reports["ts"].copy()
-        rep = reports.copy()
+        rep = venue_reports(reports)
         rep["ts"] = now  # the journal's time, the one a WAL replay applies it at
         refused = (self.gw.on_execution_report_array(rep) & _REFUSED) != 0
         self._journal.append(rep)  # as received: a WAL replay refuses the same ones again

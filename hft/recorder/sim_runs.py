@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hft.core.ids import stable_id
-from hft.core.orders import SIM_RUN
+from hft.core.orders import FILL_LIQUIDITY, SIM_RUN
 from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.loader import load
 from hft.recorder.wal_first import open_checked_writer
@@ -46,7 +46,7 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
             {"record_id": stable_id(run_id, "fill", i), "ts": int(r["local_ts"]), "run_id": run_id, "fill_id": i,
              "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "kind": int(r["kind"]), "side": int(r["side"]),
              "price": int(r["price"]), "qty": int(r["qty"]), "leaves": int(r["leaves"]),
-             "liquidity": 1 if r["liquidity"] == 1 else (-1 if r["liquidity"] == 2 else 0),
+             "liquidity": int(FILL_LIQUIDITY[r["liquidity"]]),  # (a LIQ_* code: 0 .. 2)
              "fee": int(r["fee"]), "fee_frac": int(r["fee_frac"]), "exch_ts": int(r["ts"])}
             for i, r in enumerate(out.fills)])
         w.write("sim.runs", run_row(summary, stable_id(run_id, "run")))
