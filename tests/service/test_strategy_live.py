@@ -282,10 +282,13 @@ def test_a_runner_killed_mid_run_resumes_with_its_fills_fees(srv, tmp_path):
     assert journal == sorted((oid, f["qty"], f["fee"], f["fee_frac"], -1) for oid, f in fills)
 
 
-def _sse(r, until) -> dict:
-    """The first event of the SSE answer `r` whose data `until` accepts."""
+def _sse(r, until, timeout: float = 90.0) -> dict:
+    """The first event of the SSE answer `r` whose data `until` accepts (fails after `timeout` s: the stream's
+    keep-alive comments come every 15 s)."""
     ev: dict = {}
+    end = time.time() + timeout
     while True:
+        assert time.time() < end, f"no such event in {timeout:g} s"
         line = r.readline().decode().rstrip("\n")
         if not line:
             if "data" in ev:
