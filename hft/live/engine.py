@@ -41,7 +41,6 @@ from hft.core.orders import (
     RISK_FLAG_BAD_REPORT,
     RISK_FLAG_UNKNOWN_ORDER,
     TIF_DAY,
-    VENUE_REPORT,
     VENUE_REPORT_DTYPE,
 )
 from hft.gateway import records
@@ -57,19 +56,13 @@ from hft.live.calendar import CLOSE, ROLL, TradingCalendar
 from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.updates import UpdateLog
-from hft.live.views import OrderViews
+from hft.live.views import OrderViews, venue_reports
 from hft.recorder.gateway_sink import AdminAction, GatewayAuditSink
 from hft.recorder.row_join import Packed
 from hft.recorder.wal_first import WALFirstWriter
 
 log = logging.getLogger("hft.live")
 
-
-def venue_reports(reports: np.ndarray) -> np.ndarray:
-    """A copy of an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array as VENUE_REPORT_DTYPE: an execution report's
-    liquidity and queue are their declared defaults, what a venue that says nothing more reports (0 and -1: not
-    said)."""
-    return reports.copy() if reports.dtype == VENUE_REPORT_DTYPE else VENUE_REPORT.widen(reports)
 
 
 def _report_row(r: ExecutionReport) -> tuple:

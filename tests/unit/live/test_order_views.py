@@ -553,3 +553,20 @@ def test_a_replace_shows_once_the_venue_has_replaced_and_not_when_it_refused() -
     v.apply_reports(_reports((1, REPORT_REPLACE_REJECTED, 0, 0, 0, 9)))  # a later replace refused: as it was
     b = v.get(1).body()
     assert (b["price"], b["qty"], b["leaves"], b["status"]) == (9995, 7, 3, "partially_filled")
+
+
+@given(rows=st.lists(st.tuples(*(st.integers(-2**63, 2**63 - 1) for _ in range(7)), st.integers(-128, 127)),
+                     max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_venue_reports_widen_an_execution_report_array_as_the_record_declares(rows: list) -> None:
+    """`venue_reports` (one numba call) gives what `Record.widen` gives an EXEC_REPORT_DTYPE array (the record's
+    declared defaults: liquidity 0, queue -1), and a copy of a VENUE_REPORT_DTYPE array."""
+    from hft.core.orders import VENUE_REPORT
+
+    arr = np.array(rows, EXEC_REPORT_DTYPE) if rows else np.zeros(0, EXEC_REPORT_DTYPE)
+    got = V.venue_reports(arr[::2] if len(arr) > 3 else arr)  # a strided view too
+    want = VENUE_REPORT.widen(arr[::2] if len(arr) > 3 else arr)
+    assert got.dtype == VENUE_REPORT_DTYPE and got.tolist() == want.tolist()  # (padding bytes aside)
+    assert all(r[-2:] == (0, -1) for r in got.tolist())
+    again = V.venue_reports(got)
+    assert again.tolist() == got.tolist() and not np.shares_memory(again, got)
