@@ -230,7 +230,7 @@ class _ReportedQueue:
     """The live leg's venue as the runner knows it: the queue ahead the venue reported for each resting order
     (module docstring); the engine keeps it (`LiveEngine.on_report`)."""
 
-    engine: Any = None
+    engine: Any = field(default=None, repr=False)  # the `LiveEngine` (its working orders)
     queue: dict[int, int] = field(default_factory=dict)  # order id -> lots ahead, as the venue last said
 
     def queue_ahead(self, order_id: int) -> float:
