@@ -239,6 +239,7 @@ LIQ_NONE = 0
 LIQ_MAKER = 1
 LIQ_TAKER = 2
 LIQUIDITY_NAMES = {LIQ_NONE: "", LIQ_MAKER: "maker", LIQ_TAKER: "taker"}
+LIQUIDITY_CODES = {v: k for k, v in LIQUIDITY_NAMES.items()}
 
 # --- the records (`hft.core.records`): each declared once, its dtype generated ---------------------------------
 # Adding a field: docs/architecture.md, "Adding a record field". Fields of the same meaning in several records are
@@ -314,7 +315,7 @@ VENUE_REPORT = EXEC_REPORT.extend("venue_report", (
     Field("liquidity", "i1", "code", "of a fill: maker or taker (hft.core.orders.LIQ_*)",
           {LIQ_MAKER: "maker", LIQ_TAKER: "taker"}),
     Field("queue", "i8", "lots", "an ACK's queue ahead at entry once the order rests (exact on L3, the displayed "
-          "level on L2); -1 on every other report and when the order never rested"),
+          "level on L2); -1 on every other report and when the order never rested", default=-1),
 ), "a simulated venue's execution report")
 VENUE_REPORT_DTYPE = VENUE_REPORT.dtype
 
@@ -324,6 +325,10 @@ ORDER_EVENT = Record("order_event", (
     _EVENT_TS, _ORDER_ID, _KEY, _ACCOUNT, _STRATEGY, _SYMBOL, COMMAND.field("action"), EXEC_REPORT.field("kind"),
     _SIDE, _ORDER_TYPE, _TIF, _PRICE, _QTY, EXEC_REPORT.field("leaves"), EXEC_REPORT.field("fee"),
     replace(EXEC_REPORT.field("fee_frac"), since=2),
+    # version 3 (006_live_liquidity_queue.sql): what a venue report adds, kept by the live service's journal of
+    # reports (`hft.live.engine`) so that a restart shows a fill's liquidity and an ACK's queue as they came
+    replace(VENUE_REPORT.field("liquidity"), since=3),
+    replace(VENUE_REPORT.field("queue"), since=3),
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (
@@ -339,6 +344,12 @@ FILL = Record("fill", (
     Field("exch_ts", "time", "ns UTC", "exchange time of the fill"),
     replace(EXEC_REPORT.field("fee_frac"), since=2),
 ), "a fill (the store's sim.fills)")
+
+# a fill's liquidity in the store's ``sim.fills`` (`FILL`: 1 maker, -1 taker, 0 unknown), by `LIQ_*` code, matched by
+# the codes' names: the one mapping every writer of fill rows uses (`hft.recorder.sim_runs`, `hft.live.views`)
+_FILL_LIQUIDITY_CODE = {name: code for code, name in FILL.field("liquidity").enum.items()}  # type: ignore[union-attr]
+FILL_LIQUIDITY = np.array([_FILL_LIQUIDITY_CODE.get(LIQUIDITY_NAMES.get(c, ""), 0)
+                           for c in range(max(LIQUIDITY_NAMES) + 1)], np.int8)
 
 # A simulator run's audit row (``sim.runs``; `hft.recorder.sim_runs.run_row` builds it through `SIM_RUN.row`, so a
 # field it does not give is an error there): a store row only, never an array.
@@ -383,6 +394,12 @@ ORDER_UPDATE = Record("order_update", (
     # the report's exact fee (a fill's; 0 on other reports): what `hft strategy live` books (`hft.sim.fees.book_fill`)
     replace(EXEC_REPORT.field("fee"), since=2),
     replace(EXEC_REPORT.field("fee_frac"), since=2),
+    # what the venue said beyond the execution report (a venue report's, `VENUE_REPORT`): a fill's maker / taker
+    # flag (0: the venue did not say) and an ACK's queue ahead at entry (-1: the venue did not say; docs/live.md)
+    replace(VENUE_REPORT.field("liquidity"), since=3),
+    replace(VENUE_REPORT.field("queue"), since=3,
+            doc="an ACK's queue ahead at entry as the venue reported it (lots); -1 on other reports and from a "
+                "venue that does not report it"),
 ), "an execution report applied to a live order view (order-update stream, TCP REPORT frame)")
 ORDER_UPDATE_DTYPE = ORDER_UPDATE.dtype
 

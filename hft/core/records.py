@@ -13,7 +13,8 @@ and the default a store row takes when a writer leaves the field out. From it:
 * `Record.row` - a NamedTuple of the fields in declaration order (a Python view of one row);
 * `Record.pack` - a row as a plain tuple, every field given by name (``ORDER_LOG.pack(ts=…, order_id=…, …)``): what
   a Python writer appends and ``np.array(rows, dtype)`` or ``Record.row._make`` read, the field order being the
-  declaration's only.
+  declaration's only;
+* `Record.widen` - an array of an earlier version of the record (or of the record it extends) in its layout.
 
 `Record.project` declares a subset of a record's fields (in the record's order, with the record's types unless it
 re-types one by name): a log that keeps some of a record's fields is such a projection, so a field is declared in
@@ -197,6 +198,24 @@ class Record:
         """Every field of this record, in order, then `extra` (what only the extended record holds): a field
         added to this record reaches it, before `extra`."""
         return self.layout(name, (*self.names, *(f.name for f in extra)), extra, doc)
+
+    def widen(self, arr: np.ndarray) -> np.ndarray:
+        """A new array of this record's `dtype` holding `arr`, whose fields are this record's first ones in order
+        (an earlier version's rows: fields are only appended; or the record this one extends), the fields it
+        lacks at their declared defaults."""
+        names = arr.dtype.names or ()
+        if names != self.names[:len(names)]:
+            raise ValueError(f"record {self.name}: expected an array of its first fields in order "
+                             f"({', '.join(self.names)}), was {', '.join(names) or arr.dtype}")
+        later = self.fields[len(names):]
+        for f in later:
+            if f.default is ...:
+                raise ValueError(f"record {self.name}: field {f.name} has no default to widen an array with")
+        out = np.empty(len(arr), self.dtype)
+        out[list(names)] = arr[list(names)]  # (by position: the same fields, each as declared)
+        for f in later:
+            out[f.name] = f.default
+        return out
 
     # --- the store -----------------------------------------------------------------------------------------
     def store_columns(self) -> tuple[tuple[str, str, Any, str], ...]:

@@ -33,6 +33,7 @@ from hft.core.orders import (
     ORDER_LIMIT,
     REASON_NAMES,
     TIF_GTC,
+    VENUE_REPORT,
 )
 
 TYPED_INTENT_V1 = "typed_intent_v1"
@@ -206,7 +207,10 @@ class ExecutionReport(NamedTuple):
     """A report from the venue. `qty`: filled now (fills); `leaves`: remaining after the report (-1 unknown);
     for REPLACED, `price` / `leaves` are the order's new price / open size. The fee is exact: ``fee +
     fee_frac / 1e6`` money units, `fee` the whole units (the floor), ``0 <= fee_frac < 1_000_000`` the millionths
-    beyond them (`hft.sim.fees`); positive = paid."""
+    beyond them (`hft.sim.fees`); positive = paid. What a venue may say beyond that (the venue report's,
+    `hft.core.orders.VENUE_REPORT`): `liquidity`, a fill's maker / taker flag (``LIQ_MAKER`` / ``LIQ_TAKER``; 0: not
+    said), and `queue`, an ACK's queue ahead at entry in lots (-1: not said). The gateway's accounting reads neither;
+    the live service carries both to the order views and the order-update stream (docs/live.md)."""
 
     ts: int
     order_id: int
@@ -216,18 +220,22 @@ class ExecutionReport(NamedTuple):
     leaves: int = -1
     fee: int = 0
     fee_frac: int = 0
+    liquidity: int = 0
+    queue: int = -1
 
 
-# `ExecutionReport`'s fields where a row of the execution report record holds them (`EXEC_REPORT`, or a record that
-# extends it: `VENUE_REPORT`), found by name once: the gateway's report of a record's row (`report_from_row`; a
-# test fails when `ExecutionReport` lacks a field of the record)
-_REPORT_AT = itemgetter(*(EXEC_REPORT.index[n] for n in ExecutionReport._fields))
+# `ExecutionReport`'s fields where a row of the execution report record holds them, found by name once, by the
+# row's length: an `EXEC_REPORT` row, or a `VENUE_REPORT` one (it extends it with what a venue says beyond:
+# liquidity, queue). A field the row's record lacks is left out, and `ExecutionReport` gives it its default (those are
+# its last fields: a test compares them with the records).
+_REPORT_AT = {len(r.names): itemgetter(*(r.index[n] for n in ExecutionReport._fields if n in r.index))
+              for r in (EXEC_REPORT, VENUE_REPORT)}
 
 
 def report_from_row(row: Sequence[int]) -> ExecutionReport:
     """The `ExecutionReport` of a row of the execution report record (a tuple of its fields in the record's order:
     `EXEC_REPORT.pack`, a ``tolist()`` row of an `EXEC_REPORT_DTYPE` or `VENUE_REPORT_DTYPE` array), field by name."""
-    return ExecutionReport._make(_REPORT_AT(row))
+    return ExecutionReport(*_REPORT_AT[len(row)](row))
 
 
 def empty_intents(n: int) -> np.ndarray:

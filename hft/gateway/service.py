@@ -38,6 +38,7 @@ from hft.core.orders import (
     STORM_HALT,
     STORM_NAMES,
     STORM_NORMAL,
+    VENUE_REPORT_DTYPE,
 )
 from hft.gateway import kernels as K
 from hft.gateway import records, risk_checks
@@ -616,12 +617,13 @@ class GatewayService(OneIntentPaths):
         return flags
 
     def on_execution_report_array(self, reports: np.ndarray) -> np.ndarray:
-        """Apply an EXEC_REPORT_DTYPE array at the clock's now, exactly as `on_execution_report` one report at a
-        time would (the reports' own ``ts`` is not used): a loss or position breach trips the StormGuard right
-        after the report that caused it, before the next one is applied. One numba call per breach (+1).
-        Returns each report's flags (int64; ``K.F_BAD_REPORT`` / ``K.F_UNKNOWN_ORDER``: refused, not applied)."""
-        if not isinstance(reports, np.ndarray) or reports.dtype != EXEC_REPORT_DTYPE:
-            raise GatewayError("on_execution_report_array: expected an EXEC_REPORT_DTYPE array")
+        """Apply an EXEC_REPORT_DTYPE array (or a VENUE_REPORT_DTYPE one: its extra fields are not the gateway's)
+        at the clock's now, exactly as `on_execution_report` one report at a time would (the reports' own ``ts``
+        is not used): a loss or position breach trips the StormGuard right after the report that caused it, before
+        the next one is applied. One numba call per breach (+1). Returns each report's flags (int64;
+        ``K.F_BAD_REPORT`` / ``K.F_UNKNOWN_ORDER``: refused, not applied)."""
+        if not isinstance(reports, np.ndarray) or reports.dtype not in (EXEC_REPORT_DTYPE, VENUE_REPORT_DTYPE):
+            raise GatewayError("on_execution_report_array: expected an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array")
         now = self.clock.now_ns()
         arr = np.ascontiguousarray(reports)
         stop = K.F_LOSS_BREACH | K.F_POSITION_BREACH

@@ -6,8 +6,11 @@ The strategy is the replay's own class (`hft.sim.strategy_loader`: a registered 
 
 * **market data**: the service's market stream (``GET /market/stream?symbol=Y``, `hft.live.stream.MarketStream`):
   ``on_trade`` for each print, ``on_book`` when the book changed. The local book holds the levels the stream
-  carries (`hft.core.orders.MARKET_DEPTH` a side: ``ctx.depth(n)`` gives at most that many); ``ctx.queue_ahead`` is
-  -1 (a live strategy has no venue state).
+  carries (`hft.core.orders.MARKET_DEPTH` a side: ``ctx.depth(n)`` gives at most that many). ``ctx.queue_ahead``
+  is what the venue said: a resting order's queue ahead at entry as its ACK reported it (the paper venue reports
+  the simulator venue's; 0 once the order is filled in part as a maker: nothing is ahead of it), -1 when the venue
+  did not say (a FIX venue, the loopback venue), after a replace and once the order no longer works. The runner
+  has no venue state: unlike a replay's, the number is not followed as the queue moves.
 * **its orders**: ``ctx.submit / cancel / replace`` are ``POST /orders`` (durable; the child's client order id is
   its idempotency key), ``POST /orders/{id}/cancel`` and ``/replace``, and return the gateway's decision
   (`LiveDecision`: ``accepted``, ``reason``, ``order_id``): a child refused by the gateway's limits, band or rates
@@ -15,9 +18,10 @@ The strategy is the replay's own class (`hft.sim.strategy_loader`: a registered 
   order-update stream (``GET /orders/stream``) and reach ``on_order_update`` as `OrderUpdate`; each fill is booked
   by the replay's one accounting rule (`hft.sim.fees.book_fill`) with the fee the venue reported (the update's
   ``fee`` / ``fee_frac``, exact to a millionth of a money unit): ``ctx.position``, ``ctx.cash`` (fees paid
-  included), ``ctx.fees``, ``ctx.pnl`` and ``ctx.fills`` are what a replay shows for the same fills. A restarted
-  run's fills read back (below) carry no fee (an order's view keeps each fill's price, size and time only): they
-  are booked fee-less, so ``ctx.fees`` then counts the fills streamed since the restart.
+  included), ``ctx.fees``, ``ctx.pnl`` and ``ctx.fills`` are what a replay shows for the same fills, and a fill's
+  maker / taker flag is the venue's (``OrderUpdate.maker``, ``Fill.liquidity``; 0 in ``ctx.fills`` when the venue
+  did not say). A restarted run's fills read back (below) carry their exact fee and liquidity (an order's view
+  keeps them), so a resumed run's cash and fees are an uninterrupted run's.
 * **time**: ``ctx.now`` is the wall clock (ns UTC); ``on_timer`` ticks every ``timer_ns`` from the first book the
   stream delivers (the replay's "first event"), ``ctx.at`` wakes at a wall time. In ``on_timer`` and ``on_wake``
   ``ctx.now`` is the time of the tick or wake-up (the callback runs at it or just after it): ticks missed while
@@ -56,12 +60,20 @@ from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import BUY, EV_LEVEL_SET, NO_PRICE, SELL
 from hft.core.errors import ConfigError, HftError
 from hft.core.orders import (
+    LIQ_MAKER,
+    LIQ_NONE,
+    LIQUIDITY_CODES,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
     REASON_NAMES,
+    REPORT_ACK,
+    REPORT_CANCELED,
+    REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_KIND_NAMES,
     REPORT_PARTIAL_FILL,
+    REPORT_REJECTED,
+    REPORT_REPLACED,
     TIF_NAMES,
 )
 from hft.sim.run_records import FILL_LOG
@@ -72,6 +84,7 @@ __all__ = ["AlgoConfig", "LiveDecision", "LiveEngine", "ServiceClient", "load_al
 _REASONS = {v: k for k, v in REASON_NAMES.items()}
 _KINDS = {v: k for k, v in REPORT_KIND_NAMES.items()}
 _SIDE_NAMES = {BUY: "buy", SELL: "sell"}
+_ENDS = (REPORT_FILL, REPORT_CANCELED, REPORT_REJECTED, REPORT_EXPIRED)  # an order's last report
 
 
 class ServiceError(HftError):
@@ -213,11 +226,18 @@ class _Clock:
         return time.time_ns() if self.pinned is None else self.pinned
 
 
-class _NoVenue:
-    """The live leg's venue: the runner has no venue state (``ctx.queue_ahead`` is -1, module docstring)."""
+@dataclass
+class _ReportedQueue:
+    """The live leg's venue as the runner knows it: the queue ahead the venue reported for each resting order
+    (module docstring); the engine keeps it (`LiveEngine.on_report`)."""
+
+    engine: Any = field(default=None, repr=False)  # the `LiveEngine` (its working orders)
+    queue: dict[int, int] = field(default_factory=dict)  # order id -> lots ahead, as the venue last said
 
     def queue_ahead(self, order_id: int) -> float:
-        return -1.0
+        if order_id not in self.engine.live_orders:
+            return -1.0
+        return float(self.queue.get(order_id, -1))
 
 
 @dataclass
@@ -250,7 +270,8 @@ class LiveEngine:
         from hft.book.l2 import new_book  # lazy: numba
         from hft.sim.legs import Leg
 
-        self.legs = [Leg(0, self.symbol, _NoVenue(), False, None, new_book(0, 1023, 0, 1023))]
+        self.venue = _ReportedQueue(self)
+        self.legs = [Leg(0, self.symbol, self.venue, False, None, new_book(0, 1023, 0, 1023))]
         self.ctx = Context(self)  # type: ignore[arg-type]  # the engine the context drives: this one, live
 
     # --- the context's calls
@@ -336,7 +357,8 @@ class LiveEngine:
 
         oid, kind = int(u["order_id"]), _KINDS.get(u["kind"], 0)
         price, qty, leaves = int(u["price"]), int(u["qty"]), int(u["leaves"])
-        fee, frac = int(u.get("fee", 0)), int(u.get("fee_frac", 0))  # the venue's exact fee (a read-back fill: 0)
+        fee, frac = int(u.get("fee", 0)), int(u.get("fee_frac", 0))  # the venue's exact fee
+        liq = LIQUIDITY_CODES.get(u.get("liquidity", ""), LIQ_NONE)  # its maker / taker flag ("": not said)
         side = self.own.get(oid, 0)
         now = self.clock.now_ns()
         fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
@@ -359,11 +381,25 @@ class LiveEngine:
             leg.position, leg.cash, leg.fees, leg.fee_frac = int(pos), int(cash), int(fees), int(fees_frac)
             self._fill_rows.append(FILL_LOG.pack(ts=int(u["ts"]), local_ts=now, order_id=oid, price=price, qty=qty,
                                                  leaves=leaves, fee=fee, fee_frac=frac, side=side, kind=kind,
-                                                 liquidity=0))  # (the service does not say maker / taker)
+                                                 liquidity=liq))
+        self._queue_of(oid, kind, liq, int(u.get("queue", -1)))
         order_state(self.live_orders, oid, kind, price, leaves)
         if deliver:
-            self.strategy.on_order_update(self.ctx, OrderUpdate(now, oid, kind, price, qty, leaves, fee, False,
-                                                                int(u["ts"]), frac))
+            self.strategy.on_order_update(self.ctx, OrderUpdate(now, oid, kind, price, qty, leaves, fee,
+                                                                liq == LIQ_MAKER, int(u["ts"]), frac))
+
+    def _queue_of(self, oid: int, kind: int, liq: int, queue: int) -> None:
+        """What the report says of the order's queue ahead (`_ReportedQueue`): an ACK's as the venue said it; 0
+        after a maker fill (the order was at the front); unknown after a replace; gone once it ended."""
+        q = self.venue.queue
+        if kind == REPORT_ACK:
+            q[oid] = queue
+        elif kind == REPORT_PARTIAL_FILL and liq == LIQ_MAKER:
+            q[oid] = 0
+        elif kind == REPORT_REPLACED:
+            q[oid] = queue
+        elif kind in _ENDS:
+            q.pop(oid, None)
 
     def resume(self, misses: int = 64) -> int:
         """The children of this run already sent (a runner started again with its run id): each read back by its
@@ -384,9 +420,10 @@ class LiveEngine:
             if v["status"] in ("accepted", "working", "partially_filled", "cancel_pending"):
                 self.live_orders[oid] = OrderState(oid, side, int(v["price"]), int(v["qty"]),
                                                    int(v.get("leaves", v["qty"])), "working")
-            for f in v.get("fills", []):
+            for f in v.get("fills", []):  # each with its exact fee and liquidity (none from an older service)
                 self.on_report({"order_id": oid, "kind": "partial_fill", "price": f["price"], "qty": f["qty"],
-                                "leaves": -1, "ts": f.get("ts", 0)})
+                                "leaves": -1, "ts": f.get("ts", 0), "fee": f.get("fee", 0),
+                                "fee_frac": f.get("fee_frac", 0), "liquidity": f.get("liquidity", "")})
         self.sent = n
         return found
 

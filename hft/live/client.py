@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from hft.core.orders import ORDER_TYPE_NAMES, ORDER_UPDATE, REASON_NAMES, TIF_NAMES
+from hft.core.orders import LIQUIDITY_NAMES, ORDER_TYPE_NAMES, ORDER_UPDATE, REASON_NAMES, TIF_NAMES
 from hft.live import frames as T
 from hft.live.tls import client_context
 
@@ -285,5 +285,6 @@ def _decode(kind: int, body: bytes) -> dict[str, Any]:
         u = np.frombuffer(body, T.REPORT_ANSWER, 1)
         out: dict[str, Any] = {"type": "report", **{f: int(u[f][0]) for f in T.REPORT_ANSWER.names}}
         out.update({k: v[0] for k, v in ORDER_UPDATE.readable({"kind": u["kind"], "status": u["status"]}).items()})
+        out["liquidity_name"] = LIQUIDITY_NAMES.get(out["liquidity"], "")
         return out
     raise TcpIntakeError(f"unknown answer frame type {kind}")

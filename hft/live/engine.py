@@ -33,17 +33,19 @@ from hft.core.clock import ManualClock
 from hft.core.errors import ConfigError
 from hft.core.orders import (
     EXEC_REPORT,
-    EXEC_REPORT_DTYPE,
     INTENT,
     INTENT_CANCEL,
     INTENT_DTYPE,
     INTENT_NEW,
+    LIQ_NONE,
     MARKET_UPDATE_DTYPE,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
     RISK_FLAG_BAD_REPORT,
     RISK_FLAG_UNKNOWN_ORDER,
     TIF_DAY,
+    VENUE_REPORT,
+    VENUE_REPORT_DTYPE,
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
@@ -58,19 +60,33 @@ from hft.live.calendar import CLOSE, ROLL, TradingCalendar
 from hft.live.ids import PackedIds
 from hft.live.ingress import KILLED, SOFT_REJECT, PressureControl
 from hft.live.updates import UpdateLog
-from hft.live.views import OrderViews
+from hft.live.views import OrderViews, venue_reports
 from hft.recorder.gateway_sink import AdminAction, GatewayAuditSink
 from hft.recorder.row_join import Packed
 from hft.recorder.wal_first import WALFirstWriter
 
 log = logging.getLogger("hft.live")
 
+
+
+
+# A venue's report object as a `VENUE_REPORT_DTYPE` row, every field by name: the `EXEC_REPORT` fields, then what a
+# venue says beyond them (`VENUE_REPORT` extends it), an adapter's own object without those: not said.
+_EXEC_FIELDS = attrgetter(*EXEC_REPORT.names)
+_VENUE_EXTRA = VENUE_REPORT.names[len(EXEC_REPORT.names):]
+_NOT_SAID = {"liquidity": LIQ_NONE, "queue": -1}
+
+
+def _report_row(r: ExecutionReport) -> tuple:
+    """A `VENUE_REPORT_DTYPE` row of a venue's report object (above)."""
+    return (*_EXEC_FIELDS(r), *(getattr(r, n, _NOT_SAID[n]) for n in _VENUE_EXTRA))
+
+
 JOURNAL = "sim.orders"  # reports, marks and controls of the live service (source column says which)
 FILLS = "sim.fills"
 RUN_ID = "live"
 _encode_json = msgspec.json.Encoder().encode
 _REPORT_CONST = {"run_id": RUN_ID, "source": "report"}
-_REPORT_ROW = attrgetter(*EXEC_REPORT.names)  # an `ExecutionReport`'s fields in `EXEC_REPORT`'s order, by name
 _REFUSED = RISK_FLAG_BAD_REPORT | RISK_FLAG_UNKNOWN_ORDER  # a report the gateway did not apply
 _I64 = 1 << 63
 
@@ -790,23 +806,24 @@ class LiveGateway:
 
     def _apply_report_objects(self, reps: list[ExecutionReport]) -> None:
         try:
-            arr = np.array([_REPORT_ROW(r) for r in reps], dtype=EXEC_REPORT_DTYPE)
+            arr = np.array([_report_row(r) for r in reps], dtype=VENUE_REPORT_DTYPE)
         except (TypeError, ValueError, AttributeError, OverflowError):
             for r in reps:  # a malformed one among them: the good ones still count
                 try:
-                    self.apply_reports(np.array([_REPORT_ROW(r)], dtype=EXEC_REPORT_DTYPE))
+                    self.apply_reports(np.array([_report_row(r)], dtype=VENUE_REPORT_DTYPE))
                 except (TypeError, ValueError, AttributeError, OverflowError) as exc:
                     log.warning("bad execution report ignored: %s", exc)
             return
         self.apply_reports(arr)
 
     def apply_reports(self, reports: np.ndarray) -> None:
-        """Apply an EXEC_REPORT_DTYPE array in order at the writer's now (as one report at a time would: a
-        breach trips the emergency stop right after its report) and journal it as one block; the order views
-        and fills follow (committed by the caller)."""
+        """Apply an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array (a venue's reports with what it says beyond them:
+        a fill's liquidity, an ACK's queue; an execution report says neither) in order at the writer's now (as one
+        report at a time would: a breach trips the emergency stop right after its report) and journal it as one
+        block; the order views and fills follow (committed by the caller)."""
         now = self._tick()
         exch_ts = reports["ts"].copy()
-        rep = reports.copy()
+        rep = venue_reports(reports)
         rep["ts"] = now  # the journal's time, the one a WAL replay applies it at
         refused = (self.gw.on_execution_report_array(rep) & _REFUSED) != 0
         self._journal.append(rep)  # as received: a WAL replay refuses the same ones again

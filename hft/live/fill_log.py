@@ -4,7 +4,8 @@ A ring holds rows numbered by an ever-growing number (an order id, a fill number
 the numbers ``lo .. lo + capacity - 1`` fit, and when the oldest go their slots serve the next ones without moving
 anything (`spans`, `in_order`, `place`; `relaid` lays a ring out anew in a larger one: the one copy, rare).
 
-A fill (price, qty, time, next, owner) gets the next number n = 1, 2, 3 … and the slot ``n % capacity`` of the
+A fill (price, qty, time, next, owner; then its exact fee, ``fee`` whole money units and ``fee_frac`` millionths,
+and its liquidity, `hft.core.orders.LIQ_*`: what a restarted client reads back) gets the next number n = 1, 2, 3 … and the slot ``n % capacity`` of the
 log. The row of its order's view links its first and last fill (columns `HEAD`, `TAIL` of the view's row; 0:
 none), each fill the next one of that order (0: the last). Numbers are never reused nor renumbered, so nothing is
 relinked when old fills go: the log keeps the numbers ``gone + 1 .. n``, and `advance` moves `gone` past the fills
@@ -22,8 +23,10 @@ import numpy as np
 from hft.core.jit import njit
 
 HEAD, TAIL = 0, 1  # the columns of an owner's row (a view's) holding its first and last fill number
-F_PRICE, F_QTY, F_TS, F_NEXT, F_OWNER = range(5)  # columns of a fill
-N_FCOLS = 5
+F_PRICE, F_QTY, F_TS, F_NEXT, F_OWNER, F_FEE, F_FEE_FRAC, F_LIQ = range(8)  # columns of a fill
+N_FCOLS = 8
+N_FCOLS_V1 = 5  # a fill's columns before its fee and liquidity were kept (a snapshot's fill log may have these:
+# `widened`)
 
 
 def spans(lo: int, hi: int, cap: int) -> list[tuple[int, int]]:
@@ -61,8 +64,19 @@ def relaid(ring: np.ndarray, lo: int, hi: int, cap: int) -> np.ndarray:
     return out
 
 
+def widened(fills: np.ndarray) -> np.ndarray:
+    """A fill log's rows with every column of this version: a snapshot's rows of `N_FCOLS_V1` columns gain a fee
+    and liquidity of 0 (not kept then: unknown)."""
+    if fills.shape[1] == N_FCOLS:
+        return fills
+    out = np.zeros((fills.shape[0], N_FCOLS), np.int64)
+    out[:, :fills.shape[1]] = fills
+    return out
+
+
 @njit(cache=True, nogil=True, inline="always")
-def log_fill(log: np.ndarray, n: int, r: np.ndarray, price: int, qty: int, ts: int, owner: int) -> int:
+def log_fill(log: np.ndarray, n: int, r: np.ndarray, price: int, qty: int, ts: int, owner: int, fee: int,
+             fee_frac: int, liq: int) -> int:
     """Log fill number ``n + 1`` of the view whose row is `r` (order id `owner`) at the end of its list; returns
     ``n + 1``."""
     n += 1
@@ -73,6 +87,9 @@ def log_fill(log: np.ndarray, n: int, r: np.ndarray, price: int, qty: int, ts: i
     f[F_TS] = ts
     f[F_NEXT] = 0
     f[F_OWNER] = owner
+    f[F_FEE] = fee
+    f[F_FEE_FRAC] = fee_frac
+    f[F_LIQ] = liq
     if r[TAIL]:
         log[r[TAIL] % m, F_NEXT] = n
     else:
@@ -108,7 +125,7 @@ def copy_fills(rows: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int) -> in
         while f:
             s = src[f % m]
             f = s[F_NEXT]
-            n = log_fill(dst, n, r, s[F_PRICE], s[F_QTY], s[F_TS], s[F_OWNER])
+            n = log_fill(dst, n, r, s[F_PRICE], s[F_QTY], s[F_TS], s[F_OWNER], s[F_FEE], s[F_FEE_FRAC], s[F_LIQ])
     return n
 
 

@@ -10,7 +10,8 @@ with it (every message checked against it). This module maps the gateway's comma
   + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
   initiate). Prices and quantities go on the wire as the gateway's ticks and lots.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
-  LeavesQty); Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
+  LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
+  said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
   OrdRejReason 6 (duplicate order): the venue refused a repeated ClOrdID, counted in ``duplicates`` and no report;
   Expired → EXPIRED; OrderStatus (I) answers a status request (below), no report. OrderCancelReject (9) →
   CANCEL_REJECTED or REPLACE_REJECTED (CxlRejResponseTo).
@@ -55,6 +56,9 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
+    LIQ_MAKER,
+    LIQ_NONE,
+    LIQ_TAKER,
     ORDER_MARKET,
     ORDER_POST_ONLY,
     REPORT_ACK,
@@ -89,6 +93,7 @@ _TIF = {TIF_DAY: "0", TIF_IOC: "3", TIF_FOK: "4"}  # FIX TimeInForce; anything e
 _EXEC_KIND = {"0": REPORT_ACK, "4": REPORT_CANCELED, "5": REPORT_REPLACED, "8": REPORT_REJECTED,
               "C": REPORT_EXPIRED}  # ExecType → report kind (Trade "F" by OrdStatus; OrderStatus "I": none)
 _DUPLICATE_ORDER = "6"  # OrdRejReason
+_LIQUIDITY = {"1": LIQ_MAKER, "2": LIQ_TAKER}  # LastLiquidityInd (851): added / removed liquidity
 _UNKNOWN_ORDER = "5"
 
 
@@ -233,7 +238,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         if ev["exec_id"]:
             self.exec_ids.add(ev["exec_id"])
         self.answered.add(ev["clordid"])
-        rep = ExecutionReport(ev["ts"], ev["order_id"], ev["kind"], ev["price"], ev["qty"], ev["leaves"])
+        rep = ExecutionReport(ev["ts"], ev["order_id"], ev["kind"], ev["price"], ev["qty"], ev["leaves"],
+                              liquidity=ev.get("liquidity", LIQ_NONE))  # (a journal line of an older hft: none)
         self.log.setdefault(rep.order_id, []).append(rep)
         o = self.orders.get(rep.order_id)
         if o is not None:
@@ -311,10 +317,11 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 self._write({"ev": "dup", "order_id": oid, "exec_id": exec_id, "clordid": clordid})
                 return
             leaves = _num(field_str(m, quickfix.LeavesQty(), "0"))
-            price = qty = 0
+            price = qty = liquidity = 0
             if exec_type == "F":
                 kind = REPORT_FILL if status == "2" or leaves == 0 else REPORT_PARTIAL_FILL
                 price, qty = _num(field_str(m, quickfix.LastPx())), _num(field_str(m, quickfix.LastQty()))
+                liquidity = _LIQUIDITY.get(field_str(m, quickfix.LastLiquidityInd(), ""), LIQ_NONE)
             elif exec_type in _EXEC_KIND:
                 kind = _EXEC_KIND[exec_type]
                 if kind == REPORT_REPLACED:
@@ -324,7 +331,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 return
             self._arrive({"ev": "report", "exec_id": exec_id, "clordid": clordid, "order_id": oid, "kind": kind,
                           "price": price, "qty": qty, "leaves": leaves,
-                          "ts": _ts_ns(field_str(m, quickfix.TransactTime(), ""))})
+                          "ts": _ts_ns(field_str(m, quickfix.TransactTime(), "")), "liquidity": liquidity})
 
     def _cancel_reject(self, m: Any) -> None:
         clordid = field_str(m, quickfix.ClOrdID(), "")

@@ -12,7 +12,8 @@ acting while a client is away (their reports wait in QuickFIX's store until the 
 
 Messages answered (every answer an ExecutionReport (8) unless said):
 
-- NewOrderSingle (D): New (ExecType 0), then Trade (F) fills, or Expired (C); Rejected (8) with OrdRejReason 6
+- NewOrderSingle (D): New (ExecType 0), then Trade (F) fills (LastLiquidityInd 851: 2, removed liquidity; a resting
+  order filled when the exchange starts again with other prices: 1, added), or Expired (C); Rejected (8) with OrdRejReason 6
   for a ClOrdID the session used before. The same D again with PossDupFlag (a resend after a crash) gets the
   reports it caused again, with their ExecIDs, and is not executed twice.
 - OrderCancelRequest (F): Canceled (4), or an OrderCancelReject (9) when the order is unknown or not open.
@@ -172,8 +173,10 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             out = [self._er(o, "0", clordid), *self._match(o, clordid)]
         return self._commit(o, out)
 
-    def _match(self, o: dict[str, Any], clordid: str) -> list[dict[str, Any]]:
-        """Fills while the order is marketable (module docstring); an IOC / FOK remainder expires."""
+    def _match(self, o: dict[str, Any], clordid: str, liquidity: int = 2) -> list[dict[str, Any]]:
+        """Fills while the order is marketable (module docstring), each with its LastLiquidityInd (851: 2 removed
+        liquidity, an order marketable as it came; 1 added, one that rested first); an IOC / FOK remainder
+        expires."""
         ref = self.refs.get(o["symbol"])
         out: list[dict[str, Any]] = []
         marketable = self._marketable(o)
@@ -182,7 +185,7 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             o["cum"] += q
             o["px_sum"] += q * ref
             o["status"] = "2" if o["cum"] == o["qty"] else "1"
-            out.append(self._er(o, "F", clordid, **{"32": q, "31": ref}))
+            out.append(self._er(o, "F", clordid, **{"32": q, "31": ref, "851": liquidity}))
         if o["status"] in _OPEN and o["tif"] in ("3", "4"):  # IOC, FOK
             o["status"] = "C"
             out.append(self._er(o, "C", clordid))
@@ -257,7 +260,7 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
         with self.lock:
             for o in list(self.orders.values()):
                 if o["status"] in _OPEN:
-                    fills = self._match(o, o["current"])
+                    fills = self._match(o, o["current"], 1)  # it rested: its fills added liquidity
                     if fills:
                         out += [(o["sender"], r) for r in self._commit(o, fills)]
         return out

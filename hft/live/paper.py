@@ -5,7 +5,10 @@ reference resync, or L2 with the configured queue model), with the replay config
 events are applied in order as the wall clock reaches their (scaled) exchange time: event i is due at
 ``start_wall + (exch_ts[i] - exch_ts[0]) / speed``. Our orders meet the book as it stands at that moment (no
 latency model: the live path has its own). Reports (ours only: the replay is exogenous) go back through the
-service's ``on_report``; trade prices mark the symbol (at most every `mark_every_ns` of wall time), which
+service's ``on_report``, each with what the venue knows beyond the execution report (the replay's venue report,
+`hft.core.orders.VENUE_REPORT`): a fill's liquidity (maker: it rested; taker: it crossed) and an ACK's queue ahead
+at entry (the lots before ours at its price: exact on L3, the displayed level on L2; -1 when it did not rest);
+trade prices mark the symbol (at most every `mark_every_ns` of wall time), which
 drives the gateway's price band, unrealised PnL and market-move trigger. What the venue sees of the market goes to
 the service's market stream (``GET /market/stream``, `hft.live.engine.LiveGateway.on_market`): every trade print
 (its aggressor side, price and size) and, once per turn of the feed, the book's top `MARKET_DEPTH` levels when
@@ -35,12 +38,12 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
-    EXEC_REPORT_DTYPE,
     MARKET_BOOK,
     MARKET_DEPTH,
     MARKET_TRADE,
     MARKET_UPDATE_DTYPE,
     REPORT_EXPIRED,
+    VENUE_REPORT_DTYPE,
 )
 from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand
@@ -105,8 +108,8 @@ class PaperVenue:
         self.sent += 1
         v, now, oid = self.venue, self.exch_now, int(cmd.order_id)
         if cmd.action in (CMD_CANCEL, CMD_REPLACE) and oid not in self._received:
-            rows = np.zeros(1, EXEC_REPORT_DTYPE)  # sent before the restart: gone with that session
-            rows[0]["ts"], rows[0]["order_id"], rows[0]["kind"] = now, oid, REPORT_EXPIRED
+            rows = np.zeros(1, VENUE_REPORT_DTYPE)  # sent before the restart: gone with that session
+            rows[0]["ts"], rows[0]["order_id"], rows[0]["kind"], rows[0]["queue"] = now, oid, REPORT_EXPIRED, -1
             self.expired_unknown += 1
         elif cmd.action == CMD_NEW:
             if oid in self._received:  # a repeated id: never executed twice (the contract, `hft.live.venue`)
@@ -128,7 +131,8 @@ class PaperVenue:
             return
         for r in rows:
             rep = ExecutionReport(int(r["ts"]), int(r["order_id"]), int(r["kind"]), int(r["price"]), int(r["qty"]),
-                                  int(r["leaves"]), int(r["fee"]), int(r["fee_frac"]))
+                                  int(r["leaves"]), int(r["fee"]), int(r["fee_frac"]), int(r["liquidity"]),
+                                  int(r["queue"]))
             self.reports += 1
             self.fills += rep.kind in (2, 3)
             self.on_report(rep)

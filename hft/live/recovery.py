@@ -85,7 +85,8 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
                 src = r["source"]
                 if src == "report":
                     live.apply_report(ExecutionReport(r["ts"], r["order_id"], r["kind"], r["price"], r["qty"],
-                                                      r["leaves"], r["fee"], r.get("fee_frac", 0)))
+                                                      r["leaves"], r["fee"], r.get("fee_frac", 0),
+                                                      r.get("liquidity", 0), r.get("queue", -1)))
                     counts["reports"] += 1
                 elif src == "mark":
                     live.on_mark(r["symbol_name"], r["price"])

@@ -9,7 +9,11 @@ strategy)::
     id: 17
     event: fill
     data: {"seq": 17, "ts": ..., "order_id": 5, "client_order_id": "c-1", "account": "ACC1", "strategy": "mm1",
-           "kind": "fill", "status": "filled", "price": 10000, "qty": 2, "leaves": 0, "filled": 5}
+           "kind": "fill", "status": "filled", "price": 10000, "qty": 2, "leaves": 0, "filled": 5, "fee": 0,
+           "fee_frac": 400000, "liquidity": "taker", "queue": -1}
+
+``liquidity``: a fill's ``maker`` / ``taker`` as the venue said (``""``: it did not); ``queue``: an ACK's queue
+ahead at entry in lots as the venue said (-1: it did not, and on every other report); docs/live.md.
 
 Query: ``after=N`` (or the ``Last-Event-ID`` header): the updates numbered after N first, then the new ones as they
 are committed (without either: only the new ones); ``cancel_on_disconnect=1``: when this connection drops, the
@@ -141,13 +145,15 @@ class OrderStream:
         names = self.live.gw.name_tables()
         views = self.live.orders
         readable = ORDER_UPDATE.readable({"kind": rows["kind"], "status": rows["status"]})
+        liquidity = ORDER_UPDATE.decode("liquidity", rows["liquidity"], lambda _: "")  # "": the venue did not say
         out = []
         for i, r in enumerate(ORDER_UPDATE.rows(rows)):
             body = {"seq": r.seq, "ts": r.ts, "order_id": r.order_id,
                     "client_order_id": views.client_order_id(r.order_id) or "", "account": names[0][r.account],
                     "strategy": names[1][r.strategy], "kind": readable["kind_name"][i],
                     "status": readable["status_name"][i], "price": r.price, "qty": r.qty, "leaves": r.leaves,
-                    "filled": r.filled, "fee": r.fee, "fee_frac": r.fee_frac}
+                    "filled": r.filled, "fee": r.fee, "fee_frac": r.fee_frac, "liquidity": liquidity[i],
+                    "queue": r.queue}
             out.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (r.seq, body["kind"].encode(), O.encode(body)))
         return b"".join(out)
 

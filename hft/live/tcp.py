@@ -35,7 +35,9 @@ Server → client:
   duplicate answer and the order's reports from then on): the order-update record
   `hft.core.orders.ORDER_UPDATE` packed (`hft.live.frames.REPORT_ANSWER`): ``seq i64, ts i64, order_id i64,
   price i64, qty i64, leaves i64, filled i64, account i32, strategy i32, kind i8, status i8, fee i64, fee_frac
-  i64`` (``fee`` / ``fee_frac``: a fill's exact fee, 0 otherwise; ``kind``: the
+  i64, liquidity i8, queue i64`` (``fee`` / ``fee_frac``: a fill's exact fee, 0 otherwise; ``liquidity``: a fill's
+  maker (1) or taker (2) as the venue said, 0 not said; ``queue``: an ACK's queue ahead at entry as the venue said,
+  -1 not said; fields are only appended: a reader of an earlier layout reads its prefix; ``kind``: the
   report's, ``REPORT_*``: ack, partial fill, fill, canceled, rejected, expired, replaced, replace or cancel
   rejected; ``status``: the order's after it, as ``GET /orders/{id}`` shows; ``seq``: its number in the stream of
   ``GET /orders/stream``). Written once the WAL holds the report, after the order's DECISION.

@@ -18,24 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from hft.core.orders import ORDER_UPDATE_DTYPE
+from hft.core.orders import ORDER_UPDATE, ORDER_UPDATE_DTYPE
 from hft.live.fill_log import in_order, place
 
-CAPACITY = 1 << 16  # updates held for resuming clients (88 bytes each)
+CAPACITY = 1 << 16  # updates held for resuming clients (104 bytes each)
 
 
 def _current(rows: np.ndarray) -> np.ndarray:
     """A snapshot's order-update rows in the record's current layout: rows written by an earlier version of
     `hft.core.orders.ORDER_UPDATE` (its fields a prefix of the current ones: fields are only appended) gain the later
-    fields as 0 (a fill's ``fee`` / ``fee_frac``: unknown then, booked as none); any other dtype (the market log's)
-    as it is."""
+    fields at their declared defaults, what was not kept then (a fill's ``fee`` / ``fee_frac`` 0: booked as none;
+    ``liquidity`` 0 and ``queue`` -1: not said); any other dtype (the market log's) as it is."""
     names, now = rows.dtype.names or (), ORDER_UPDATE_DTYPE.names
     if names == now or names != now[:len(names)]:
         return rows
-    out = np.zeros(len(rows), ORDER_UPDATE_DTYPE)
-    for f in names:
-        out[f] = rows[f]
-    return out
+    return ORDER_UPDATE.widen(rows)
 
 
 class UpdateLog:

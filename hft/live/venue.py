@@ -10,7 +10,10 @@ The service (`hft.live.engine.LiveGateway`, the one writer) holds it; an adapter
 - ``send(cmd: OrderCommand)``: one command (``action`` CMD_NEW / CMD_CANCEL / CMD_REPLACE); never blocks (its
   answer comes later through ``on_report``). The gateway has written the command to its WAL before. A new order
   answers ACK then FILL / PARTIAL_FILL (or REJECTED); a cancel CANCELED or CANCEL_REJECTED; a replace REPLACED
-  (its new price and leaves) or REPLACE_REJECTED.
+  (its new price and leaves) or REPLACE_REJECTED. A report may also say what only the venue knows (the last
+  fields of `ExecutionReport`): a fill's ``liquidity`` (maker / taker) and an ACK's ``queue`` ahead in lots, left at
+  their defaults (0, -1: not said) by a venue that does not know them; never made up (docs/live.md, "What a venue
+  says beyond the report").
 - A repeated order id: a CMD_NEW whose ``order_id`` the venue already received is refused and never executed
   twice: no report, counted in ``health()["duplicates"]`` (the gateway never sends one itself; a re-send after a
   crash is the case this guards).

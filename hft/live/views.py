@@ -4,7 +4,7 @@ The gateway numbers accepted orders densely (1, 2, 3 …), so a view is a row of
 ``order_id % capacity`` of a ring (`OrderViews.rows`, holding the order ids ``base .. base + capacity - 1``):
 registry indices of its account / strategy / symbol, side, price, qty, time, status, filled, leaves, the number of
 the venue's reports applied to that order id (reconciliation reads it) and its client-id key. Its fills are a
-linked list in a fill log (price, qty, time), itself a ring numbered by fill (`hft.live.fill_log`). A zeroed row
+linked list in a fill log (price, qty, time, the exact fee, liquidity), itself a ring numbered by fill (`hft.live.fill_log`). A zeroed row
 is no view, so a dropped order's row is simply zeroed and the ring's pages are mapped as they are first written.
 Accepted new orders are added column-wise, one numba call for a batch (`OrderViews.add_many`, or
 `OrderViews.add_accepted` picking them among any decisions), a report array is applied in one numba call
@@ -27,8 +27,11 @@ import numpy as np
 
 from hft.core.jit import njit
 from hft.core.orders import (
+    EXEC_REPORT_DTYPE,
     FILL,
+    FILL_LIQUIDITY,
     INTENT_NEW,
+    LIQUIDITY_NAMES,
     ORDER_UPDATE_DTYPE,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -38,6 +41,8 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    VENUE_REPORT,
+    VENUE_REPORT_DTYPE,
     VIEW_STATUS_NAMES,
 )
 from hft.gateway.kernels.exact import sat_add
@@ -54,6 +59,7 @@ from hft.live.fill_log import (
     place,
     relaid,
     spans,
+    widened,
 )
 from hft.live.ids import PackedIds
 from hft.live.orders import SIDE_NAMES
@@ -93,7 +99,7 @@ class OrderView:
     status: str = "accepted"
     filled: int = 0
     leaves: int = -1
-    fills: list[dict[str, int]] = field(default_factory=list)
+    fills: list[dict[str, Any]] = field(default_factory=list)
 
     def body(self) -> dict[str, Any]:
         return {"order_id": self.order_id, "client_order_id": self.client_order_id, "account": self.account,
@@ -105,7 +111,7 @@ class OrderView:
 @njit(cache=True, nogil=True)
 def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.ndarray, kind: np.ndarray,
            price: np.ndarray, qty: np.ndarray, leaves: np.ndarray, ts: np.ndarray, fee: np.ndarray,
-           fee_frac: np.ndarray, base: int, fills: np.ndarray, n_fill: int, old_fills: np.ndarray, n_old_fill: int,
+           fee_frac: np.ndarray, liq: np.ndarray, queue: np.ndarray, base: int, fills: np.ndarray, n_fill: int, old_fills: np.ndarray, n_old_fill: int,
            out_fill: np.ndarray, out_cols: np.ndarray, out_far: np.ndarray, out_ended: np.ndarray,
            out_upd: np.ndarray, first_seq: int) -> tuple[int, int, int, int, int, int, int]:
     """Apply reports in order to the view ring `rows` (order ids ``base .. base + len(rows) - 1``, each at slot
@@ -115,7 +121,8 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
     that are fills of a viewed order into `out_fill` (with their view's account, strategy, symbol, side into
     `out_cols`), of those whose order id has no row into `out_far`, the rows of the views aside that a report ended
     into `out_ended`, and each report applied to a view as an ORDER_UPDATE_DTYPE row of `out_upd` (the order-update
-    stream's, numbered from `first_seq`: the view's status and filled after it, the report's fee). Returns (fills reported, far reports, n_fill, n_old_fill,
+    stream's, numbered from `first_seq`: the view's status and filled after it, the report's fee, liquidity and
+    queue). Returns (fills reported, far reports, n_fill, n_old_fill,
     highest order id counted in the ring, views aside ended, updates)."""
     cap = rows.shape[0]
     nf = 0
@@ -150,9 +157,10 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
             nf += 1
             r[_FILLED] = sat_add(r[_FILLED], qty[i])  # (quantities from the venue: never wrapped)
             if aside:
-                n_old_fill = log_fill(old_fills, n_old_fill, r, price[i], qty[i], ts[i], oid[i])
+                n_old_fill = log_fill(old_fills, n_old_fill, r, price[i], qty[i], ts[i], oid[i], fee[i],
+                                      fee_frac[i], liq[i])
             else:
-                n_fill = log_fill(fills, n_fill, r, price[i], qty[i], ts[i], oid[i])
+                n_fill = log_fill(fills, n_fill, r, price[i], qty[i], ts[i], oid[i], fee[i], fee_frac[i], liq[i])
         refused = k == REPORT_CANCEL_REJECTED or k == REPORT_REPLACE_REJECTED  # the order as it was
         if leaves[i] >= 0 and not refused:  # (a refusal's leaves may be a venue's placeholder)
             r[_LEAVES] = sat_add(leaves[i], 1)  # (I64_MAX leaves read back one less, never wrapped)
@@ -195,14 +203,48 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
         u.status = r[_STATUS]
         u.fee = fee[i]
         u.fee_frac = fee_frac[i]
+        u.liquidity = liq[i]
+        u.queue = queue[i]
         nu += 1
     return nf, nx, n_fill, n_old_fill, hi, ne, nu
 
 
+@njit(cache=True, nogil=True)
+def _venue_rows(src: np.ndarray, dst: np.ndarray) -> None:
+    """``dst[i]``: EXEC_REPORT_DTYPE row ``src[i]`` as a VENUE_REPORT_DTYPE row, its liquidity and queue not said
+    (0, -1: the fields' declared defaults, `hft.core.orders.VENUE_REPORT`)."""
+    for i in range(src.shape[0]):
+        a = src[i]
+        b = dst[i]
+        b.ts = a.ts
+        b.order_id = a.order_id
+        b.price = a.price
+        b.qty = a.qty
+        b.leaves = a.leaves
+        b.fee = a.fee
+        b.fee_frac = a.fee_frac
+        b.kind = a.kind
+        b.liquidity = 0
+        b.queue = -1
+
+
+def venue_reports(reports: np.ndarray) -> np.ndarray:
+    """A copy of an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array as VENUE_REPORT_DTYPE: an execution report's
+    liquidity and queue are not said (0, -1). One numba call for an execution report array (numpy's copy of a
+    structured array costs more: ~20 µs for 1,024 rows against ~3 µs); `Record.widen` for an array of any other
+    prefix of the record."""
+    if reports.dtype == VENUE_REPORT_DTYPE:
+        return reports.copy()
+    if reports.dtype == EXEC_REPORT_DTYPE:
+        out = np.empty(len(reports), VENUE_REPORT_DTYPE)
+        _venue_rows(np.ascontiguousarray(reports), out)
+        return out
+    return VENUE_REPORT.widen(reports)
+
+
 # the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes): the store's
-# fill record (`hft.core.orders.FILL`) but its liquidity, which the live venue does not report (the column's 0)
-FILL_DTYPE = FILL.project("live_fill", (n for n in FILL.names if n != "liquidity"),
-                          "a fill of a viewed order, as the live writer journals it").dtype
+# fill record (`hft.core.orders.FILL`; its liquidity 0 when the venue did not say)
+FILL_DTYPE = FILL.dtype
 
 
 @njit(cache=True, nogil=True)
@@ -225,6 +267,7 @@ def _fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.n
         f.qty = r.qty
         f.leaves = r.leaves
         f.fee = r.fee
+        f.liquidity = FILL_LIQUIDITY[r.liquidity] if 0 <= r.liquidity < FILL_LIQUIDITY.shape[0] else 0
         f.exch_ts = exch_ts[sel[j]]
         f.fee_frac = r.fee_frac
 
@@ -394,11 +437,11 @@ class OrderViews:
         place(self.rows, self.base, rows)
         self.coids = [None] * len(self.rows)
         place(self.coids, self.base, other.coids)
-        fills = np.concatenate([np.empty((0, N_FCOLS), np.int64), *other.fills])
+        fills = np.concatenate([np.empty((0, N_FCOLS), np.int64), *map(widened, other.fills)])
         self.fills = np.zeros((max(self._reserve, len(fills) + _STEP), N_FCOLS), np.int64)
         place(self.fills, self.fill_gone + 1, fills)
         self.old_fills = np.zeros((max(_OLD_FILLS, 2 * len(other.old_fills)), N_FCOLS), np.int64)
-        self.old_fills[:len(other.old_fills)] = other.old_fills
+        self.old_fills[:len(other.old_fills)] = widened(other.old_fills)
         self._reindex()
 
     def _reindex(self) -> None:
@@ -542,10 +585,12 @@ class OrderViews:
                 r[_STATUS] = CANCEL_PENDING
 
     def apply_reports(self, rep: np.ndarray, first_seq: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Apply an EXEC_REPORT_DTYPE array in order (status, filled, leaves, fills, reports applied); returns the
+        """Apply a VENUE_REPORT_DTYPE array (an EXEC_REPORT_DTYPE one: its liquidity and queue not said) in order (status, filled, leaves, fills, reports applied); returns the
         indices of its rows that are fills of a viewed order, and their views' account, strategy, symbol and side
         (registry indices; an n x 4 array), and the ORDER_UPDATE_DTYPE rows of the reports applied to a view
         (numbered from `first_seq`: the order-update stream's, `hft.live.updates`)."""
+        if rep.dtype != VENUE_REPORT_DTYPE:
+            rep = venue_reports(rep)
         n = len(rep)
         oid = rep["order_id"]  # the array's own columns, strided: no copy (the kernel takes any layout)
         self._fit_fills(n)
@@ -556,7 +601,7 @@ class OrderViews:
         out_upd = np.empty(n, ORDER_UPDATE_DTYPE)
         nf, nx, self.n_fill, self.n_old_fill, hi, ne, nu = _apply(
             self.rows, self.old_at.tab, self.old_rows[:self.n_old], oid, rep["kind"], rep["price"],
-            rep["qty"], rep["leaves"], rep["ts"], rep["fee"], rep["fee_frac"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
+            rep["qty"], rep["leaves"], rep["ts"], rep["fee"], rep["fee_frac"], rep["liquidity"], rep["queue"], self.base, self.fills, self.n_fill, self.old_fills, self.n_old_fill,
             out_fill, out_cols, out_far, out_ended, out_upd, first_seq)
         self._hi_reported = max(self._hi_reported, hi)
         if ne:
@@ -571,8 +616,11 @@ class OrderViews:
     def fill_rows(rep: np.ndarray, exch_ts: np.ndarray, sel: np.ndarray, cols: np.ndarray,
                   first_id: int) -> np.ndarray:
         """The FILL_DTYPE rows (fill ids from `first_id`) of the reports `apply_reports` said were fills of viewed
-        orders (its `sel` and `cols`); `exch_ts`: each report's venue time."""
+        orders (its `sel` and `cols`; a fill's liquidity in the store's code, `FILL_LIQUIDITY`); `exch_ts`: each
+        report's venue time."""
         out = np.empty(len(sel), FILL_DTYPE)
+        if rep.dtype != VENUE_REPORT_DTYPE:
+            rep = venue_reports(rep)
         _fill_rows(np.ascontiguousarray(rep), np.ascontiguousarray(exch_ts, np.int64),
                    np.ascontiguousarray(sel, np.int64), cols, first_id, out)
         return out
@@ -717,8 +765,9 @@ class OrderViews:
         fills = []
         f = head
         while f:
-            p, q, fts, f, _owner = log[f % len(log)].tolist()
-            fills.append({"price": p, "qty": q, "ts": fts})
+            p, q, fts, f, _owner, fee, frac, liq = log[f % len(log)].tolist()
+            fills.append({"price": p, "qty": q, "ts": fts, "fee": fee, "fee_frac": frac,
+                          "liquidity": LIQUIDITY_NAMES.get(liq, "")})
         names = self.names
         return OrderView(oid, coids[o] or "", names[0][a], names[1][t], names[2][y], side, price, qty, ts,
                          STATUS_NAMES[status], filled, leaves - 1, fills)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hft.core.ids import stable_id
-from hft.core.orders import FILL, ORDER_EVENT, SIM_RUN, VENUE_REPORT
+from hft.core.orders import FILL, FILL_LIQUIDITY, ORDER_EVENT, SIM_RUN
 from hft.core.records import Record
 from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.loader import load
@@ -56,10 +56,8 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
 # is the venue's time, the store's ``exch_ts``; the store's ``ts`` is when the fill reached the strategy. The order
 # log's fields (`ORDER_LOG`, a projection of the command) are the store's order event's under their own names.
 FILL_LOG_NAMES = {"ts": "exch_ts", "local_ts": "ts"}
-# a venue report's liquidity code (`LIQ_*`) as the store's, by the codes' names (maker, taker; any other: 0)
-_STORE_LIQUIDITY = {name: code for code, name in FILL.field("liquidity").enum.items()}  # type: ignore[union-attr]
-_LIQUIDITY = {code: _STORE_LIQUIDITY.get(name, 0)
-              for code, name in VENUE_REPORT.field("liquidity").enum.items()}  # type: ignore[union-attr]
+# a venue report's liquidity code (`LIQ_*`) as the store's (`hft.core.orders.FILL_LIQUIDITY`)
+_LIQUIDITY = dict(enumerate(FILL_LIQUIDITY.tolist()))
 
 
 def log_rows(log: Any, record: Record, names: Mapping[str, str] | None = None,

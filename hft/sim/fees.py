@@ -79,7 +79,13 @@ from hft.core.errors import ConfigError, SimError
 from hft.core.jit import helper, njit
 from hft.core.money import FEE_FRAC_UNITS, exact_money, round_money, round_owed  # noqa: F401 - re-exported
 from hft.gateway.kernels.exact import I64_MAX, I64_MIN, add_ok, mul_cmp_gt, mul_ok, sub_ok
-from hft.gateway.kernels.money import div_round_half_even, fill_value, fill_value_ok  # noqa: F401 - the one rule, shared with the gateway
+from hft.gateway.kernels.money import (  # noqa: F401 - the one rule, shared with the gateway
+    average_cost_fill,
+    div_round_half_even,
+    fill_value,
+    fill_value_ok,
+)
+from hft.sim.strategy import Fill
 
 INVERSE_UNITS = 10**9  # money units per coin of an inverse contract (times the multiplier): 1e-9 BTC per unit
 BPS_SCALE = 100  # bps are stored in hundredths of a basis point
@@ -393,3 +399,29 @@ def fee_py(price: int, qty: int, multiplier: int, bps_h: int, per_lot: int) -> F
 def fee_params(fees: FeeSchedule) -> np.ndarray:
     """[maker_bps_h, taker_bps_h, per_lot] as int64 (the venue's parameter layout)."""
     return np.array([fees.maker_bps_h, fees.taker_bps_h, fees.per_lot], dtype=np.int64)
+
+
+def realized_after(fills: Any, state: list[int], leg: int, leg_of: Any, money: int) -> int:
+    """Realised PnL at average cost, net of fees, of one leg's fills (`hft.sim.strategy.Context.realized_pnl`): the
+    gateway's rule (`average_cost_fill`), folded over the fills of `fills` (`hft.sim.strategy.Fill` rows of the run,
+    in order) past ``state[0]`` whose order is of leg `leg` (`leg_of`: order id -> leg, 0 when absent), each fill's
+    exact fee subtracted. `state` (``[fills folded, position, cost basis, realised, fee millionths owed]``, from
+    ``[0, 0, 0, 0, 0]``) is updated in place; returns the realised PnL rounded once, half to even
+    (`round_owed`). A value past int64 is a `SimError` naming the fill."""
+    n, pos, cost, real, owed = state
+    for row in fills[n:]:
+        f = Fill(*row)
+        if leg_of.get(f.order_id, 0) != leg:
+            continue
+        ok, npos, ncost, gain = average_cost_fill(pos, cost, f.side, f.price, f.qty, money)
+        if not ok:
+            raise SimError(f"realised PnL: the fill of order {f.order_id} ({f.side:+d} {f.qty} @ {f.price}) on a "
+                           f"position of {pos} lots with a cost basis of {cost}: expected values within int64")
+        pos, cost = int(npos), int(ncost)
+        real += int(gain) - f.fee
+        owed += f.fee_frac
+        if owed >= FEE_FRAC_UNITS:  # the millionths make a whole unit: taken now (as `book_fill` carries them)
+            owed -= FEE_FRAC_UNITS
+            real -= 1
+    state[:] = [len(fills), pos, cost, real, owed]
+    return round_owed(real, owed)

@@ -37,7 +37,8 @@ Beyond the top of book the context offers (all local: what the strategy could kn
 * ``ctx.cash`` / ``ctx.fees`` (money units, `hft.sim.fees`: ticks x lots x multiplier for a linear instrument,
   1e-9 coin for an inverse one) and ``ctx.pnl``: cash plus the position marked at the local mid (float; the
   cash alone while a side of the book is empty); ``ctx.pnl_rounded`` is that PnL exact, rounded once to whole
-  money units (half to even, as ``ctx.cash``): what a numba kernel reads as ``acct[AC_PNL]``.
+  money units (half to even, as ``ctx.cash``): what a numba kernel reads as ``acct[AC_PNL]``;
+  ``ctx.realized_pnl`` is the realised PnL at average cost, net of fees (the gateway's rule).
 * ``ctx.queue_ahead(order_id)`` — the lots ahead of a resting order of ours in its price queue: exact on the
   L3 venue (the FIFO holds our order), the queue model's estimate (``queue_model``) on the L2 venue; -1 when the
   order does not rest (not arrived yet, filled or cancelled). This is the *venue's* state at ``ctx.now``, not a
@@ -146,8 +147,9 @@ class Context:
         self._k = leg
         if shared is not None:  # a view fixed on one leg shares the run's context state
             self._trades, self._depth_n, self._views = shared._trades, shared._depth_n, shared._views
-            self._instant = shared._instant
+            self._instant, self._realized = shared._instant, shared._realized
             return
+        self._realized: dict[int, list[int]] = {}  # leg -> `hft.sim.fees.realized_after`'s state
         self._instant = [-1, 0]  # [local time, actions at it]: `_act`
         keep = int(getattr(engine.strategy, "trade_history", 0) or 0)
         legs = len(engine.legs)
@@ -293,6 +295,20 @@ class Context:
         mid2 = self.mid2
         leg = self._leg
         return int(mark_pnl(leg.position, leg.cash, leg.fee_frac, NO_PRICE if mid2 is None else mid2, leg.mult))
+
+    @property
+    def realized_pnl(self) -> int:
+        """Realised PnL of this instrument in money units: at average cost (the gateway's rule,
+        `hft.gateway.kernels.money.average_cost_fill`: a fill that reduces the position realises the closed lots'
+        value less their share of the cost basis), net of the fills' exact fees, rounded once (half to even). It
+        equals ``ctx.cash`` whenever the position is flat; the gateway's ``pnl(strategy)["realised"]`` for the
+        same fills of one strategy on one instrument in one trading day."""
+        from hft.sim.fees import realized_after  # lazy: numba; a strategy module imports this one
+
+        leg = self._leg
+        e = self._e
+        state = self._realized.setdefault(leg.index, [0, 0, 0, 0, 0])
+        return realized_after(e._fill_rows, state, leg.index, e._leg_of, leg.mult)
 
     def queue_ahead(self, order_id: int) -> float:
         """Lots ahead of our resting order in its price queue (exact on L3, the queue model's estimate on L2);

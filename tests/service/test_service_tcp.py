@@ -284,7 +284,7 @@ def test_prices_and_quantities_at_int64s_edges_over_http_and_tcp(server_factory)
                 break
             time.sleep(0.05)
         assert v["status"] == "filled" and v["filled"] == 1000 and v["fills"] == [
-            {"price": price, "qty": 1000, "ts": v["fills"][0]["ts"]}]
+            {"price": price, "qty": 1000, "ts": v["fills"][0]["ts"], "fee": 0, "fee_frac": 0, "liquidity": ""}]
         t = c.order("t-inside", "ACC1", "mm1", "MSFT", "buy", 1000, price)
         assert t["status"] == 422 and t["reason_name"] == "NOTIONAL_LIMIT"  # 2000 of it at the mark: past int64
         code, h = srv.request("POST", "/orders", order("h-outside", price=price, qty=1, symbol="MSFT"), tok,

@@ -106,12 +106,20 @@ def test_twap_under_a_terminal_completes_through_the_gateway(srv, tmp_path):
     assert filled == 20
 
 
-def _taker_bps() -> Fraction:
-    """The paper venue's taker rate: the shipped replay config's (`hft gateway serve --paper` builds its venue with
-    it), read here as YAML text, not through hft."""
+def _rate_bps(which: str) -> Fraction:
+    """The paper venue's taker or maker rate: the shipped replay config's (`hft gateway serve --paper` builds its
+    venue with it), read here as YAML text, not through hft."""
     text = (ROOT / "config" / "sim" / "replay.yaml").read_text()
     fees = text[text.index("\nfees:"):]
-    return Fraction(re.search(r"\n  taker_bps: *([-0-9.]+)", fees)[1])
+    return Fraction(re.search(rf"\n  {which}_bps: *([-0-9.]+)", fees)[1])
+
+
+def _taker_bps() -> Fraction:
+    return _rate_bps("taker")
+
+
+def _maker_bps() -> Fraction:
+    return _rate_bps("maker")
 
 
 def test_pov_follows_the_prints_to_the_parent(srv, tmp_path):
@@ -211,3 +219,131 @@ def test_the_market_stream_carries_the_paper_days_prints_and_book(srv):
         assert all(q > 0 for _, q in bids + asks), e
         if e["kind"] == "trade":
             assert e["side"] in (1, -1) and e["price"] > 0 and e["qty"] > 0, e
+
+
+def _children(srv, prefix: str) -> list[dict]:
+    """The views of a run's children (``<prefix>1``, ``<prefix>2`` … until 8 in a row are unknown: refused ones)."""
+    out, n, misses = [], 0, 0
+    while misses < 8:
+        n += 1
+        code, v = _order(srv, f"{prefix}{n}")
+        if code == 200:
+            out.append(v)
+            misses = 0
+        else:
+            misses += 1
+    return out
+
+
+def _algo1_position(srv) -> int:
+    _, pos = srv.request("GET", "/positions", token=TOKEN)
+    return sum(p["position"] for p in pos if (p["strategy"], p["symbol"]) == ("algo1", "GOOG"))
+
+
+def test_a_runner_killed_mid_run_resumes_with_its_fills_fees(srv, tmp_path):
+    """pov 30 lots (algo1) SIGKILLed once some of its children filled, then started again with its run id: the
+    resumed run reads its fills back with their exact fees, so its cash and fees are those of the service's record
+    of the run's fills (GET /orders, and the sim.fills rows its WAL journaled), which are the venue's taker rate
+    on their notional (computed here from prices and sizes alone, as fractions); every fill is a taker's (IOC
+    children cross)."""
+    from hft.recorder.reader import iter_records
+
+    cfg = _config(tmp_path, "pov", {"side": 1, "qty": 30, "rate": 0.05, "min_child": 1, "max_child": 3}, "algo1")
+    start = _algo1_position(srv)
+    p = subprocess.Popen(_args(srv, cfg, "--run-id", "kill-t"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        end, before = time.time() + 150, 0
+        while time.time() < end and before < 2:
+            time.sleep(0.05)
+            before = _algo1_position(srv) - start
+        p.kill()  # SIGKILL: nothing of the runner's own shutdown runs
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    before = sum(v["filled"] for v in _children(srv, "pov-kill-t-"))
+    assert 2 <= before < 30, before
+    r = subprocess.run(_args(srv, cfg, "--json", "--max-seconds", "200", "--run-id", "kill-t"), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads(r.stdout)
+    assert (s["reason"], s["filled"], s["position"], s["working"]) == ("done", 30, 30, 0), s
+    views = _children(srv, "pov-kill-t-")
+    fills = [(v["order_id"], f) for v in views for f in v["fills"]]
+    assert sum(f["qty"] for _, f in fills) == 30 and {f["liquidity"] for _, f in fills} == {"taker"}, fills
+    fees = sum(Fraction(f["fee"]) + Fraction(f["fee_frac"], 1_000_000) for _, f in fills)
+    notional = sum(f["price"] * f["qty"] for _, f in fills)
+    assert fees == notional * _taker_bps() / 10_000 and fees > 1  # the venue's rate, from the fee fields exactly
+    assert (s["fees"], s["cash"]) == (round(fees), round(-notional - fees)), (s, notional, fees)
+    # the service's journal of the same fills: the same fee, and the store's taker code (-1)
+    journal = sorted((r["order_id"], r["qty"], r["fee"], r["fee_frac"], r["liquidity"])
+                     for t, r in iter_records(srv.home / "wal" / "gateway-live", frozenset({"sim.fills"}))
+                     if r["order_id"] in {v["order_id"] for v in views})
+    assert journal == sorted((oid, f["qty"], f["fee"], f["fee_frac"], -1) for oid, f in fills)
+
+
+def _sse(r, until, timeout: float = 90.0) -> dict:
+    """The first event of the SSE answer `r` whose data `until` accepts (fails after `timeout` s: the stream's
+    keep-alive comments come every 15 s)."""
+    ev: dict = {}
+    end = time.time() + timeout
+    while True:
+        assert time.time() < end, f"no such event in {timeout:g} s"
+        line = r.readline().decode().rstrip("\n")
+        if not line:
+            if "data" in ev:
+                e = json.loads(ev["data"])
+                if until(e):
+                    return e
+            ev = {}
+        elif not line.startswith(":"):
+            k, _, v = line.partition(": ")
+            ev[k] = v
+
+
+def _open(srv, path: str):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+    return conn, conn.getresponse()
+
+
+def test_an_order_inside_the_spread_is_acked_with_no_queue_ahead_and_fills_as_a_maker(srv):
+    """A buy one tick below the best ask of a book with a spread rests alone at the best bid: the paper venue's ACK
+    says 0 lots ahead (``queue``), no bid can come in ahead of it, and the next sell reaches it first: a maker's
+    fill, its fee the venue's maker rate (a rebate, exactly), on ``GET /orders/{id}`` and the order stream alike.
+    Tried again when the ask came down to it before it rested (then it took: a taker's fill, not this case)."""
+    orders, o_r = _open(srv, "/orders/stream")
+    try:
+        for attempt in range(5):
+            market, mr = _open(srv, "/market/stream?symbol=GOOG")  # the book now (a fresh stream's first rows)
+            try:
+                book = _sse(mr, lambda e: e["bids"] and e["asks"] and e["asks"][0][0] - e["bids"][0][0] >= 2)
+            finally:
+                market.sock.close()
+                market.close()
+            px = book["asks"][0][0] - 1
+            coid = f"inside-{attempt}"
+            code, d = srv.request("POST", "/orders", {"client_order_id": coid, "account": "ACC1", "strategy": "mm1",
+                                                      "symbol": "GOOG", "side": "buy", "price": px, "qty": 1},
+                                  token=TOKEN, headers={"Idempotency-Key": coid})
+            assert code == 201 and d["accepted"], d
+            oid = d["order_id"]
+            ack = _sse(o_r, lambda e, oid=oid: e["order_id"] == oid)
+            assert ack["kind"] == "ack" and ack["liquidity"] == "", ack
+            if ack["queue"] == -1:  # it never rested: the ask came down to it meanwhile
+                continue
+            assert ack["queue"] == 0, ack
+            upd = _sse(o_r, lambda e, oid=oid: e["order_id"] == oid and e["kind"] != "ack")
+            assert upd["kind"] == "fill" and (upd["liquidity"], upd["price"], upd["queue"]) == ("maker", px, -1), upd
+            v = srv.request("GET", f"/orders/{oid}", token=TOKEN)[1]
+            (f,) = v["fills"]
+            assert (f["liquidity"], f["fee"], f["fee_frac"]) == ("maker", upd["fee"], upd["fee_frac"]), v
+            fee = Fraction(f["fee"]) + Fraction(f["fee_frac"], 1_000_000)
+            assert fee == px * 1 * _maker_bps() / 10_000 and fee < 0, (v, fee)
+            return
+        pytest.fail("every order the test sent crossed the ask before it rested")
+    finally:
+        orders.sock.close()
+        orders.close()

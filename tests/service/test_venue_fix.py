@@ -22,6 +22,8 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
+    LIQ_NONE,
+    LIQ_TAKER,
     ORDER_LIMIT,
     ORDER_POST_ONLY,
     REPORT_ACK,
@@ -90,6 +92,9 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
 
     reps, v = asyncio.run(go())
     assert _kinds(reps, 1) == [(REPORT_ACK, 0, 0, 3), (REPORT_PARTIAL_FILL, REF, 2, 1), (REPORT_FILL, REF, 1, 0)]
+    # LastLiquidityInd 2 (removed liquidity): a taker's fills; FIX 4.4 has no queue position: never said
+    assert [r.liquidity for r in reps if r.order_id == 1] == [LIQ_NONE, LIQ_TAKER, LIQ_TAKER]
+    assert {r.queue for r in reps} == {-1}
     assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 2), (REPORT_REPLACED, REF - 600, 0, 4), (REPORT_CANCELED, 0, 0, 0),
                                (REPORT_CANCEL_REJECTED, 0, 0, -1)]
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]
@@ -229,7 +234,7 @@ def test_the_gateway_reconnects_and_reconciles_after_the_exchange_is_killed_with
         assert srv.request("GET", f"/orders/{flight}", token=tok)[1]["status"] == "accepted"
         exchange.start()  # its orders and sequence numbers kept: it asks for what it missed, QuickFIX resends it
         v = _status(srv, tok, flight, "filled")
-        assert v["filled"] == 1 and [f["qty"] for f in v["fills"]] == [1]
+        assert v["filled"] == 1 and [(f["qty"], f["liquidity"]) for f in v["fills"]] == [(1, "taker")]
         _status(srv, tok, resting, "working")  # the exchange kept it across its restart
         code, _ = srv.request("POST", f"/orders/{resting}/cancel", {}, tok)
         assert code in (200, 201, 202)
@@ -256,7 +261,7 @@ def test_what_the_venue_did_while_the_service_was_down_is_applied_at_its_restart
         exchange.start()
         srv.start(300)
         v = _status(srv, tok, resting, "filled")
-        assert [(f["price"], f["qty"]) for f in v["fills"]] == [(REF - 1_000, 1)]
+        assert [(f["price"], f["qty"], f["liquidity"]) for f in v["fills"]] == [(REF - 1_000, 1, "maker")]  # it rested
         health = srv.request("GET", "/health")[1]
         assert health["recovery"]["reports_applied"] == 1 and health["recovery"]["positions_differ"] == 0
         assert health["venue"]["duplicates"] == 0

@@ -19,7 +19,7 @@ from hft.core.orders import (
     REPORT_REPLACED,
 )
 from hft.gateway.kernels.decide import _replace_pending, _replace_settled
-from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, mul_div_trunc, sat_add, since, sub_ok
+from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, sat_add, since, sub_ok
 from hft.gateway.kernels.exposure import _eff, _find_order, _mul_gt, _ord_remove, _recompute_best, _release
 from hft.gateway.kernels.layout import (
     A_COST,
@@ -94,7 +94,7 @@ from hft.gateway.kernels.layout import (
     _kernel,
     _kstate,
 )
-from hft.gateway.kernels.money import FEE_FRAC_UNITS, position_value_ok
+from hft.gateway.kernels.money import FEE_FRAC_UNITS, average_cost_fill, position_value_ok
 from hft.gateway.kernels.risk import _loss_breached, _reserve
 
 
@@ -220,28 +220,9 @@ def _fill_plan(st, z, side, px, q, fee, frac, mk):
     cost0 = b[s + Z_COST]
     dreal, ok = sub_ok(0, fee)
     sq = side * q  # side is +-1, 0 < q <= I64_MAX: fits
-    if pos == 0 or (pos > 0) == (side > 0):
-        v, ok1 = position_value_ok(px, sq, m)
-        cost, ok2 = add_ok(cost0, v)
-        npos, ok3 = add_ok(pos, sq)
-        ok = ok and ok1 and ok2 and ok3
-    else:
-        ap = abs(pos)  # held: pos != I64_MIN
-        closing = min(q, ap)
-        removed = mul_div_trunc(cost0, closing, ap)  # the closed share of the cost basis, exactly (|.| <= |cost0|)
-        sgn = 1 if pos > 0 else -1
-        v, ok1 = position_value_ok(px, sgn * closing, m)
-        g, ok2 = sub_ok(v, removed)
-        dreal, ok3 = add_ok(dreal, g)
-        cost = cost0 - removed  # between 0 and cost0: fits
-        npos = pos + side * closing  # toward 0: fits
-        ok = ok and ok1 and ok2 and ok3
-        rest = q - closing
-        if rest > 0:  # the position reverses (npos is 0 here)
-            v, ok4 = position_value_ok(px, side * rest, m)
-            cost, ok5 = add_ok(cost, v)
-            npos = side * rest
-            ok = ok and ok4 and ok5
+    ok0, npos, cost, g = average_cost_fill(pos, cost0, side, px, q, m)  # the one rule (held: pos, cost0 != I64_MIN)
+    dreal, ok3 = add_ok(dreal, g)
+    ok = ok and ok0 and ok3
     dcost, ok6 = sub_ok(cost, cost0)
     dmtm, ok7 = position_value_ok(mk, sq, m)  # npos - pos == side * q
     _v, ok8 = position_value_ok(mk, npos, m)  # every held position has a value at its mark (marks, `roll_day`)

@@ -9,6 +9,12 @@ filters"; "Orders and the fill ratio"), in Python integers (unbounded, then chec
   ``+side × value`` (inverse: a buy receives), minus the whole fee; fees ``+=`` the whole fee; the millionths
   add up in ``fee_frac`` and carry one whole unit into fees (and out of cash) when they reach 1e6. So the exact
   fees are ``fees + fee_frac / 1e6`` and the exact cash ``cash - fee_frac / 1e6``.
+* Realised PnL at average cost (docs/sim.md, the context's ``realized_pnl``): the open position carries a cost
+  basis, the signed value of what opened it (linear ``price × lots × m``; inverse ``-round(lots × K / price)`` for a
+  long, ``+`` for a short); a fill on the position's side (or opening one) adds its value; one against it closes
+  ``c = min(qty, |position|)`` lots, removing ``trunc(basis × c / |position|)`` (toward zero) from the basis and
+  realising the closed lots' value at the fill's price less that; the rest of a larger fill opens at its price. The
+  whole fees are taken from the realised PnL as from the cash, so its exact value is ``realised - fee_frac / 1e6``.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class Account:
     cash: int = 0
     fees: int = 0
     fee_frac: int = 0
+    basis: int = 0  # the open position's cost basis (module docstring)
+    realised: int = 0  # realised PnL, whole fees taken (exactly ``realised - fee_frac / 1e6``)
 
     def book(self, side: int, price: int, qty: int, fee: int, frac: int) -> None:
         """Book one fill of ours (`side` +1 buy, -1 sell) with its exact fee ``fee + frac / 1e6``.
@@ -75,4 +83,28 @@ class Account:
             if abs(v) > I64_MAX:
                 raise SimError(f"fill of {side * qty} lots at {price} ticks: its {what} {v}: expected within "
                                f"±{I64_MAX} (int64)")
+        basis, gain = self._average_cost(side, price, qty)
         self.position, self.cash, self.fees, self.fee_frac = position, cash, fees, frac_sum % FRAC_UNITS
+        self.basis, self.realised = basis, self.realised + gain - whole
+
+    def _signed_value(self, price: int, lots: int) -> int:
+        """The signed value of `lots` (signed) at `price`: linear ``+``, inverse ``-`` for a long (module
+        docstring)."""
+        if self.money > 0:
+            return price * lots * self.money
+        v = fill_value(price, abs(lots), self.money)
+        return -v if lots > 0 else v
+
+    def _average_cost(self, side: int, price: int, qty: int) -> tuple[int, int]:
+        """(the cost basis after a fill, the PnL it realises before fees), from the position before it."""
+        pos, basis = self.position, self.basis
+        if pos == 0 or (pos > 0) == (side > 0):
+            return basis + self._signed_value(price, side * qty), 0
+        closing = min(qty, abs(pos))
+        share = abs(basis) * closing // abs(pos)  # toward zero, whatever the basis' sign
+        removed = share if basis >= 0 else -share
+        gain = self._signed_value(price, (1 if pos > 0 else -1) * closing) - removed
+        basis -= removed
+        if qty > closing:  # the position reverses: the rest opens at the fill's price
+            basis += self._signed_value(price, side * (qty - closing))
+        return basis, gain

@@ -119,6 +119,12 @@ class ReferenceContext:
         return round_money(self._leg.account.fees, self._leg.account.fee_frac)
 
     @property
+    def realized_pnl(self) -> int:
+        """Realised PnL at average cost, net of fees, rounded once, half to even (`Account`: its own rule)."""
+        acc = self._leg.account
+        return round_owed(acc.realised, acc.fee_frac)
+
+    @property
     def pnl(self) -> float:
         """Cash plus the position marked at the local mid (linear ``position × mid × m``, inverse ``-position ×
         K / mid``), money units; the cash alone without a mid."""

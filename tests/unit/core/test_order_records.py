@@ -165,11 +165,13 @@ def _topic_of(record: Record, name: str):
     return base, Topic.from_record(base.name, base.topic_id, record, lead, (), base.doc, base.critical_policy, after)
 
 
-@pytest.mark.parametrize("record,name,first", [(O.ORDER_EVENT, "sim.orders", 18), (O.FILL, "sim.fills", 16)])
-def test_the_order_and_fill_topics_are_their_records(record: Record, name: str, first: int) -> None:
+# fee_frac: version 2 (005_exact_fees.sql); sim.orders' liquidity and queue: version 3 (006_live_liquidity_queue.sql)
+@pytest.mark.parametrize("record,name,legacy", [(O.ORDER_EVENT, "sim.orders", ((1, 18), (2, 19))),
+                                                (O.FILL, "sim.fills", ((1, 16),))])
+def test_the_order_and_fill_topics_are_their_records(record: Record, name: str, legacy: tuple) -> None:
     base, rebuilt = _topic_of(record, name)
     assert base.record is record and rebuilt.columns == base.columns
-    assert base.version == 2 and base.legacy == ((1, first),)  # fee_frac: version 2 (005_exact_fees.sql)
+    assert base.version == len(legacy) + 1 and base.legacy == legacy
     names = [c.name for c in base.columns]
     assert names[names.index("symbol") + 1] == "symbol_name"
     assert [c.name for c in base.columns if not c.is_string] == ["ts", *(n for n in record.names if n != "ts")]
@@ -179,7 +181,7 @@ def test_command_and_report_arrays_are_written_to_sim_orders_as_they_are() -> No
     from hft.recorder.topics import TOPICS
 
     topic = TOPICS["sim.orders"]
-    for rec in (O.COMMAND, O.EXEC_REPORT):
+    for rec in (O.COMMAND, O.EXEC_REPORT, O.VENUE_REPORT):
         for f in rec.fields:
             assert O.ORDER_EVENT.field(f.name).numpy_type == f.numpy_type, (rec.name, f.name)
     cmd = np.zeros(1, O.COMMAND_DTYPE)
@@ -188,22 +190,29 @@ def test_command_and_report_arrays_are_written_to_sim_orders_as_they_are() -> No
     assert topic.encode_array(cmd, np.zeros(1, np.uint64), 0, const={"run_id": "r", "source": "command",
                                                                      "symbol_name": "X"}) == \
         topic.encode_records([row], [0])
+    # the live service's journal of reports: a venue report (its liquidity and queue too) as it is
+    rep = np.zeros(1, O.VENUE_REPORT_DTYPE)
+    rep[0] = (5, 7, 100, 2, 0, 1, 250_000, O.REPORT_FILL, O.LIQ_TAKER, -1)
+    row = {n: int(rep[n][0]) for n in O.VENUE_REPORT.names} | {"run_id": "r", "source": "report"}
+    assert row["liquidity"] == 2 and row["queue"] == -1
+    assert topic.encode_array(rep, np.zeros(1, np.uint64), 0, const={"run_id": "r", "source": "report"}) == \
+        topic.encode_records([row], [0])
 
 
-def test_the_live_fill_rows_are_the_fill_record_but_liquidity() -> None:
+def test_the_live_fill_rows_are_the_fill_record() -> None:
     from hft.live.views import FILL_DTYPE
 
-    assert FILL_DTYPE.names == tuple(n for n in O.FILL.names if n != "liquidity")
-    assert O.FILL.project("x", FILL_DTYPE.names).dtype == FILL_DTYPE
+    assert O.FILL.dtype == FILL_DTYPE  # its liquidity too (the venue's, 0 when it did not say)
 
 
 @pytest.mark.parametrize("record,name", [(O.ORDER_EVENT, "sim.orders"), (O.FILL, "sim.fills")])
 def test_an_added_field_reaches_the_store_topic(record: Record, name: str) -> None:
-    added = Field("venue", "i2", "code", "the venue that answered", VENUE, since=3)
+    v = record.version
+    added = Field("venue", "i2", "code", "the venue that answered", VENUE, since=v + 1)
     base, topic = _topic_of(Record(record.name, (*record.fields, added), record.doc), name)
     assert topic.columns[:-1] == base.columns and topic.columns[-1].name == "venue"
-    assert topic.version == 3 and topic.legacy == (*base.legacy, (2, len(base.columns)))
-    assert topic.column_names_of_version(2) == base.column_names
+    assert topic.version == v + 1 and topic.legacy == (*base.legacy, (v, len(base.columns)))
+    assert topic.column_names_of_version(v) == base.column_names
     assert topic.add_column_sql("venue") == (f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS venue Int16 DEFAULT 0 "
                                              "COMMENT 'the venue that answered'")
 
@@ -218,16 +227,20 @@ def test_a_column_placed_after_a_field_must_follow_a_first_version_field() -> No
 
 def test_the_gateway_report_and_the_strategy_fill_are_their_records_by_name() -> None:
     """`hft.gateway.intents.ExecutionReport` (the gateway's view, its own field order) has every field of
-    `EXEC_REPORT` and is made from a record's row by name (`report_from_row`: an `EXEC_REPORT` or `VENUE_REPORT`
-    row); `hft.sim.strategy.Fill` is the fill log's row view (its fields, in its order)."""
+    `VENUE_REPORT` (`EXEC_REPORT`'s, then what a venue says beyond: its last fields, with defaults) and is made from
+    a record's row by name (`report_from_row`: an `EXEC_REPORT` row gives those their defaults, a `VENUE_REPORT`
+    row its own); `hft.sim.strategy.Fill` is the fill log's row view (its fields, in its order)."""
     from hft.gateway.intents import ExecutionReport, report_from_row
     from hft.sim.strategy import Fill
 
-    assert sorted(ExecutionReport._fields) == sorted(O.EXEC_REPORT.names)
+    assert sorted(ExecutionReport._fields) == sorted(O.VENUE_REPORT.names)
+    extra = [n for n in O.VENUE_REPORT.names if n not in O.EXEC_REPORT.names]
+    assert list(ExecutionReport._fields[-len(extra):]) == extra and set(extra) <= set(ExecutionReport._field_defaults)
     vals = {n: 20 + k for k, n in enumerate(O.VENUE_REPORT.names)}
     want = ExecutionReport(**{n: vals[n] for n in ExecutionReport._fields})
     assert report_from_row(O.VENUE_REPORT.pack(**vals)) == want
-    assert report_from_row(O.EXEC_REPORT.pack(**{n: vals[n] for n in O.EXEC_REPORT.names})) == want
+    assert report_from_row(O.EXEC_REPORT.pack(**{n: vals[n] for n in O.EXEC_REPORT.names})) == want._replace(
+        **{n: ExecutionReport._field_defaults[n] for n in extra})
     rep = np.array([O.VENUE_REPORT.pack(**vals)], dtype=O.VENUE_REPORT_DTYPE)
     assert report_from_row(rep.tolist()[0]) == want
     assert Fill._fields == E.FILL_LOG.names

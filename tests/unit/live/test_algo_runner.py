@@ -125,3 +125,64 @@ def test_a_fee_fraction_out_of_range_is_a_one_line_error() -> None:
         e.on_report({"seq": 3, "order_id": 7, "kind": "fill", "price": 101, "qty": 1, "leaves": 0, "filled": 1,
                      "ts": 1, "fee": 0, "fee_frac": 1_000_000})
     assert e.ctx.position == 0 and e.ctx.fills == []  # nothing booked
+
+
+def test_a_resumed_run_books_the_fills_read_back_with_their_fee_and_liquidity() -> None:
+    """The fills an order view keeps carry the venue's exact fee and liquidity: a resumed run books them as the
+    stream did (cash and fees those of the run that was not interrupted), an older service's fills (neither) as
+    fee-less and not said."""
+    views = {"pov-r1-1": {"order_id": 4, "side": "buy", "status": "filled", "price": 101, "qty": 4, "leaves": 0,
+                          "filled": 4, "fills": [{"price": 101, "qty": 3, "ts": 1, "fee": 0, "fee_frac": 60_600,
+                                                  "liquidity": "taker"},
+                                                 {"price": 100, "qty": 1, "ts": 2, "fee": -1, "fee_frac": 998_000,
+                                                  "liquidity": "maker"}]},
+             "pov-r1-2": {"order_id": 5, "side": "buy", "status": "filled", "price": 101, "qty": 2, "leaves": 0,
+                          "filled": 2, "fills": [{"price": 102, "qty": 2, "ts": 3}]}}
+
+    class Views(FakeClient):
+        def request(self, method: str, path: str, body: Any = None, headers: Any = None) -> tuple[int, dict]:
+            v = views.get(path.rsplit("/", 1)[1])
+            return (200, v) if v else (404, {})
+
+    e = _engine(Views())
+    assert e.resume(misses=3) == 2 and e.strategy.filled == 6
+    # fees: 0.0606 - 0.002 (exact millionths) = 0.0586 -> 0; cash: -(303 + 100 + 204) - 0.0586 -> -607
+    from fractions import Fraction
+
+    leg = e.legs[0]
+    assert leg.fees + Fraction(leg.fee_frac, 1_000_000) == Fraction(586, 10_000) and (e.ctx.fees, e.ctx.cash) == (0, -607)
+    assert [(f.fee, f.fee_frac, f.liquidity) for f in e.ctx.fills] == [(0, 60_600, 2), (-1, 998_000, 1), (0, 0, 0)]
+
+
+def test_the_venues_liquidity_and_queue_reach_the_strategy() -> None:
+    """An update's ``liquidity`` is `OrderUpdate.maker` and `Fill.liquidity` (1 maker, 2 taker, 0 not said); an ACK's
+    ``queue`` is ``ctx.queue_ahead`` while the order works (0 after a maker fill: it was at the front; not said after
+    a replace; -1 once it ended or when the venue did not say)."""
+    from hft.sim.strategy import Strategy
+
+    seen = []
+
+    class Watch(Strategy):
+        def on_order_update(self, ctx, update):  # type: ignore[no-untyped-def]
+            seen.append((update.kind, update.maker, ctx.queue_ahead(update.order_id)))
+
+    e = LiveEngine(Watch(), "w", "r1", FakeClient(), "ACC1", "algo1", "GOOG", out=lambda _line: None)  # type: ignore[arg-type]
+    from hft.sim.strategy import OrderState
+
+    for oid in (7, 8, 9):
+        e.own[oid] = 1
+        e.live_orders[oid] = OrderState(oid, 1, 100, 5, 5, "pending_new")
+    e.on_report({"order_id": 7, "kind": "ack", "price": 0, "qty": 0, "leaves": 5, "ts": 1, "queue": 42})
+    e.on_report({"order_id": 8, "kind": "ack", "price": 0, "qty": 0, "leaves": 5, "ts": 1})  # a venue that does not say
+    assert (e.ctx.queue_ahead(7), e.ctx.queue_ahead(8), e.ctx.queue_ahead(99)) == (42, -1, -1)
+    e.on_report({"order_id": 7, "kind": "partial_fill", "price": 100, "qty": 2, "leaves": 3, "filled": 2, "ts": 2,
+                 "liquidity": "maker", "queue": -1})
+    e.on_report({"order_id": 9, "kind": "ack", "price": 0, "qty": 0, "leaves": 5, "ts": 2, "queue": 6})
+    e.on_report({"order_id": 9, "kind": "replaced", "price": 101, "qty": 0, "leaves": 5, "ts": 3, "queue": -1})
+    e.on_report({"order_id": 8, "kind": "fill", "price": 100, "qty": 5, "leaves": 0, "filled": 5, "ts": 3,
+                 "liquidity": "taker", "queue": -1})
+    e.on_report({"order_id": 7, "kind": "fill", "price": 100, "qty": 3, "leaves": 0, "filled": 5, "ts": 4,
+                 "liquidity": "maker", "queue": -1})
+    assert seen == [(1, False, 42), (1, False, -1), (2, True, 0), (1, False, 6), (7, False, -1), (3, False, -1),
+                    (3, True, -1)]
+    assert [(f.order_id, f.liquidity) for f in e.ctx.fills] == [(7, 1), (8, 2), (7, 1)]

@@ -115,33 +115,46 @@ def test_the_market_stream_shows_its_symbols_rows_and_the_levels_each_side_has()
         MarketStream(live, None, 0, "MSFT")  # type: ignore[arg-type]
 
 
-def test_a_snapshot_of_the_first_version_of_the_record_loads_with_fees_zero() -> None:
-    """A snapshot written before ``fee`` / ``fee_frac`` were appended (record version 1) restores into the current
-    layout: its rows keep every field, the fee fields are 0, and new rows append after them."""
-    v1 = np.dtype([(f.name, np.dtype(f.numpy_type)) for f in ORDER_UPDATE.fields if f.since == 1], align=True)
-    assert ORDER_UPDATE.version == 2 and v1.names == ORDER_UPDATE_DTYPE.names[:-2]
-    old = np.zeros(3, v1)
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_snapshot_of_an_earlier_version_of_the_record_loads_with_what_it_lacked_unknown(version: int) -> None:
+    """A snapshot written before later fields were appended (version 1: no ``fee`` / ``fee_frac``; version 2: no
+    ``liquidity`` / ``queue``) restores into the current layout: its rows keep every field, the fee fields are 0,
+    the liquidity 0 and the queue -1 (not said), and new rows append after them."""
+    old_dt = np.dtype([(f.name, np.dtype(f.numpy_type)) for f in ORDER_UPDATE.fields if f.since <= version],
+                      align=True)
+    assert ORDER_UPDATE.version == 3 and old_dt.names == ORDER_UPDATE_DTYPE.names[:len(old_dt.names)]
+    old = np.zeros(3, old_dt)
     old["seq"] = [1, 2, 3]
     old["filled"] = [0, 4, 9]
+    if version == 2:
+        old["fee"], old["fee_frac"] = [0, 1, 2], [0, 10, 20]
     log = UpdateLog(capacity=8)
     log.__setstate__({"n": 3, "capacity": 8, "rows": old})
     assert log.ring.dtype == ORDER_UPDATE_DTYPE
     got = log.since(0)
-    assert got["filled"].tolist() == [0, 4, 9] and got["fee"].tolist() == [0, 0, 0]
+    assert got["filled"].tolist() == [0, 4, 9]
+    assert got["fee"].tolist() == ([0, 0, 0] if version == 1 else [0, 1, 2])
+    assert got["fee_frac"].tolist() == ([0, 0, 0] if version == 1 else [0, 10, 20])
+    assert got["liquidity"].tolist() == [0, 0, 0] and got["queue"].tolist() == [-1, -1, -1]
     new = _rows(4, 1)
-    new["fee"], new["fee_frac"] = -3, 500_000
+    new["fee"], new["fee_frac"], new["liquidity"], new["queue"] = -3, 500_000, 1, 40
     log.append(new)
-    assert log.since(3)[["fee", "fee_frac"]].tolist() == [(-3, 500_000)]
+    assert log.since(3)[["fee", "fee_frac", "liquidity", "queue"]].tolist() == [(-3, 500_000, 1, 40)]
 
 
-def test_a_report_frame_carries_the_fee() -> None:
+def test_a_report_frame_carries_the_fee_liquidity_and_queue_at_its_end() -> None:
     u = _rows(9, 1)
-    u["kind"], u["fee"], u["fee_frac"] = REPORT_FILL, 12, 345_678
+    u["kind"], u["fee"], u["fee_frac"], u["liquidity"], u["queue"] = REPORT_FILL, 12, 345_678, 2, -1
     fr = np.zeros(1, T.REPORT_FRAME)
     fr["len"], fr["type"] = T.REPORT_FRAME.itemsize - 4, T.REPORT
     for f in ORDER_UPDATE.names:
         fr["u"][f] = u[f]
     raw = fr.tobytes()
     got = _decode(raw[4], raw[5:])
-    assert (got["fee"], got["fee_frac"]) == (12, 345_678)
-    assert len(raw) - 5 == 66 + 16  # version 1's 66 bytes, then fee i64, fee_frac i64
+    assert (got["fee"], got["fee_frac"], got["liquidity"], got["liquidity_name"], got["queue"]) == (
+        12, 345_678, 2, "taker", -1)
+    assert len(raw) - 5 == 66 + 16 + 9  # version 1's 66 bytes, then fee i64, fee_frac i64, then liquidity i8, queue i64
+    # a reader of version 2's layout (the frame grew only at its end) reads its prefix unchanged
+    v2 = np.dtype([(f.name, np.dtype(f.numpy_type).newbyteorder("<")) for f in ORDER_UPDATE.fields if f.since <= 2])
+    old = np.frombuffer(raw[5:], v2, 1)
+    assert [int(old[f][0]) for f in v2.names] == [int(u[f][0]) for f in v2.names]

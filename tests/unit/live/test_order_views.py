@@ -21,6 +21,7 @@ from hft.core.orders import (
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
+    VENUE_REPORT_DTYPE,
 )
 from hft.live import views as V
 from hft.live.views import ALL_APPLIED, STATUS_NAMES, OrderViews
@@ -28,12 +29,29 @@ from hft.live.views import ALL_APPLIED, STATUS_NAMES, OrderViews
 NAMES = (["ACC1", "ACC2"], ["mm1"], ["AAPL", "MSFT"])
 
 
-def _reports(*rows: tuple[int, int, int, int, int, int]) -> np.ndarray:
-    """(order_id, kind, price, qty, leaves, ts) rows as an EXEC_REPORT_DTYPE array."""
-    out = np.zeros(len(rows), EXEC_REPORT_DTYPE)
+def _extras(qty: int) -> tuple[int, int, int]:
+    """A report's fee, fee millionths and liquidity code, made up from its quantity (any sign of fee; every code)."""
+    return 3 * (qty % 1000) - 7, qty % 1000 * 123_457 % 1_000_000, qty % 3
+
+
+def _fill(price: int, qty: int, ts: int) -> dict:
+    """A fill as `OrderView.fills` shows it: with the exact fee and liquidity `_reports` gave its report."""
+    fee, frac, liq = _extras(qty)
+    return {"price": price, "qty": qty, "ts": ts, "fee": fee, "fee_frac": frac,
+            "liquidity": ("", "maker", "taker")[liq]}
+
+
+def _reports(*rows: tuple[int, int, int, int, int, int], plain: bool = False) -> np.ndarray:
+    """(order_id, kind, price, qty, leaves, ts) rows as a VENUE_REPORT_DTYPE array (fee, fee_frac, liquidity from
+    the qty, `_extras`; an ACK's queue 40 + leaves, -1 on the others), or `plain` an EXEC_REPORT_DTYPE one (no
+    liquidity nor queue, as a venue that says nothing more sends)."""
+    out = np.zeros(len(rows), EXEC_REPORT_DTYPE if plain else VENUE_REPORT_DTYPE)
     for i, (oid, kind, price, qty, leaves, ts) in enumerate(rows):
         out[i]["order_id"], out[i]["kind"], out[i]["price"], out[i]["qty"] = oid, kind, price, qty
         out[i]["leaves"], out[i]["ts"] = leaves, ts
+        if not plain:
+            out[i]["fee"], out[i]["fee_frac"], out[i]["liquidity"] = _extras(qty)
+            out[i]["queue"] = 40 + leaves if kind == REPORT_ACK else -1
     return out
 
 
@@ -65,10 +83,13 @@ def test_views_follow_their_reports_in_order() -> None:
             for r in ORDER_UPDATE.rows(u)] == [
         (41, 1, 7, "working", 0, 0, 10), (42, 1, 8, "partially_filled", 4, 4, 6), (43, 2, 9, "working", 0, 0, 10),
         (44, 1, 10, "filled", 10, 6, 0), (45, 3, 12, "canceled", 0, 0, 0)]
+    # and what the venue said: each report's exact fee and liquidity, an ACK's queue ahead (-1 on the others)
+    assert [(r.fee, r.fee_frac, r.liquidity, r.queue) for r in ORDER_UPDATE.rows(u)] == [
+        (*_extras(0), 50), (*_extras(4), -1), (*_extras(0), 50), (*_extras(6), -1), (*_extras(0), -1)]
     one = v.get(1)
     assert (one.status, one.filled, one.leaves, one.client_order_id, one.account, one.symbol) == (
         "filled", 10, 0, "a", "ACC1", "AAPL")
-    assert one.fills == [{"price": 9990, "qty": 4, "ts": 8}, {"price": 9989, "qty": 6, "ts": 10}]
+    assert one.fills == [_fill(9990, 4, 8), _fill(9989, 6, 10)]
     assert v.get(2).status == "working" and v.get(2).body()["leaves"] == 10
     assert v.get(3).status == "canceled"
     four = v.get(4)
@@ -107,6 +128,51 @@ def test_a_pickled_copy_restores_into_fresh_views() -> None:
     assert fresh.get(4).status == "filled" and fresh.get(2).fills == v.get(2).fills and fresh.applied(2) == 2
 
 
+def test_fill_rows_carry_the_venues_fee_and_liquidity_in_the_stores_code() -> None:
+    """The ``sim.fills`` rows of viewed orders' fills: the report's exact fee and its liquidity as the store codes it
+    (`FILL_LIQUIDITY`: maker 1, taker -1, not said 0); a venue that says nothing more (an EXEC_REPORT_DTYPE array)
+    gives liquidity 0 and queue -1."""
+    v = OrderViews(NAMES)
+    v.add_many(_accepted([1, 2, 3]), ["a", "b", "c"])
+    rep = _reports((1, REPORT_PARTIAL_FILL, 9990, 4, 6, 1), (2, REPORT_FILL, 9991, 5, 0, 2),
+                   (3, REPORT_FILL, 9992, 3, 0, 3))
+    sel, cols, _ = v.apply_reports(rep)
+    rows = OrderViews.fill_rows(rep, np.array([11, 12, 13]), sel, cols, 7)
+    assert rows.dtype == V.FILL_DTYPE
+    assert [(r["fill_id"], r["fee"], r["fee_frac"], r["liquidity"], r["exch_ts"]) for r in rows] == [
+        (7, *_extras(4)[:2], 1, 11), (8, *_extras(5)[:2], -1, 12), (9, *_extras(3)[:2], 0, 13)]
+    v.add_many(_accepted([4]), ["d"])
+    plain = _reports((4, REPORT_ACK, 0, 0, 10, 4), (4, REPORT_FILL, 9990, 10, 0, 5), plain=True)
+    sel, cols, u = v.apply_reports(plain)
+    assert u[["liquidity", "queue"]].tolist() == [(0, -1), (0, -1)]
+    assert OrderViews.fill_rows(plain, np.array([1, 2]), sel, cols, 1)["liquidity"].tolist() == [0]
+    assert v.get(4).fills == [{"price": 9990, "qty": 10, "ts": 5, "fee": 0, "fee_frac": 0, "liquidity": ""}]
+
+
+def test_a_snapshot_whose_fill_logs_lack_the_fee_and_liquidity_restores_them_as_unknown() -> None:
+    """A snapshot written before a fill kept its fee and liquidity (its fill logs' rows of 5 columns, `N_FCOLS_V1`)
+    restores with those fills' fee 0 and liquidity not said; new fills keep theirs."""
+    from hft.live.fill_log import N_FCOLS_V1
+
+    v = OrderViews(NAMES, retention=1)
+    v.add_many(_accepted([1, 2, 3, 4]), ["a", "b", "c", "d"])
+    v.apply_reports(_reports((1, REPORT_PARTIAL_FILL, 9990, 4, 6, 1), (4, REPORT_PARTIAL_FILL, 9991, 5, 5, 2)))
+    with mock.patch.object(V, "_STEP", 1):
+        assert v.prune() == 0 and v.n_old == 2  # 1 and 2 are open: aside (1 with its fill in the aside log)
+    state = v.__getstate__()
+    state["fills"] = [f[:, :N_FCOLS_V1] for f in state["fills"]]  # as an older hft pickled them
+    state["old_fills"] = state["old_fills"][:, :N_FCOLS_V1]
+    old = OrderViews.__new__(OrderViews)
+    old.__dict__.update(state)
+    fresh = OrderViews(NAMES, retention=1)
+    fresh.restore(old)
+    unknown = {"fee": 0, "fee_frac": 0, "liquidity": ""}
+    assert fresh.get(1).fills == [{"price": 9990, "qty": 4, "ts": 1, **unknown}]
+    assert fresh.get(4).fills == [{"price": 9991, "qty": 5, "ts": 2, **unknown}]
+    fresh.apply_reports(_reports((4, REPORT_FILL, 9992, 5, 0, 3), (1, REPORT_FILL, 9993, 6, 0, 4)))
+    assert fresh.get(4).fills[1:] == [_fill(9992, 5, 3)] and fresh.get(1).fills[1:] == [_fill(9993, 6, 4)]
+
+
 def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
     v = OrderViews(NAMES, capacity=4, retention=3)
     v.add_many(_accepted(list(range(1, 7))), [f"c{i}" for i in range(1, 7)])
@@ -120,8 +186,8 @@ def test_prune_drops_old_terminal_views_and_keeps_open_ones() -> None:
     assert v.get(1) is None and v.pruned(1) and v.applied(1) == ALL_APPLIED
     assert not v.pruned(2) and not v.pruned(6) and not v.pruned(99)
     two = v.get(2)  # open: kept aside, still followed by its reports
-    assert (two.status, two.fills) == ("partially_filled", [{"price": 9991, "qty": 4, "ts": 20}])
-    assert v.get(5).fills == [{"price": 9990, "qty": 10, "ts": 5}]  # the fills of the views kept survive
+    assert (two.status, two.fills) == ("partially_filled", [_fill(9991, 4, 20)])
+    assert v.get(5).fills == [_fill(9990, 10, 5)]  # the fills of the views kept survive
     fills, cols, _ = v.apply_reports(_reports((2, REPORT_FILL, 9992, 6, 0, 30), (7, REPORT_FILL, 9990, 10, 0, 31)))
     assert fills.tolist() == [0, 1] and cols[:, 3].tolist() == [1, 1]
     assert v.get(2).status == "filled" and [f["qty"] for f in v.get(2).fills] == [4, 6]
@@ -195,7 +261,7 @@ def test_views_grow_in_place_inside_their_reservation_and_beyond_it(monkeypatch)
         view = v.get(i)
         assert (view.client_order_id, view.account) == (f"k{i}", NAMES[0][account[i]])
         assert view.status == ("filled" if i % 3 == 0 else "accepted")
-        assert view.fills == ([{"price": 9990 - i % 7, "qty": 10, "ts": i}] if i % 3 == 0 else [])
+        assert view.fills == ([_fill(9990 - i % 7, 10, i)] if i % 3 == 0 else [])
         assert v.find_client(account[i], f"k{i}") == i and v.find_client(1 - account[i], f"k{i}") is None
 
 
@@ -254,7 +320,7 @@ def test_a_view_aside_is_dropped_once_ended_unless_a_later_report_reopened_it() 
     v.apply_reports(_reports(*[(i, REPORT_FILL, 9990, 10, 0, 5) for i in (5, 6, 7)]))
     assert v.prune() == 4  # ids 5..7 and 3 (aside, ended); 2 reopened: kept
     assert v.pruned(3) and v.get(3) is None and v.find_client(0, "x") == 1  # 1 has its client id again
-    assert v.get(2).status == "partially_filled" and v.get(2).fills == [{"price": 9990, "qty": 4, "ts": 4}]
+    assert v.get(2).status == "partially_filled" and v.get(2).fills == [_fill(9990, 4, 4)]
     v.apply_reports(_reports((2, REPORT_FILL, 9991, 6, 0, 6), (3, REPORT_ACK, 0, 0, 0, 7)))
     assert [f["qty"] for f in v.get(2).fills] == [4, 6] and v.applied(2) == 4 and v.applied(3) == ALL_APPLIED
 
@@ -300,7 +366,7 @@ class _Model:
         fill = kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
         if fill:
             w["filled"] += qty
-            w["fills"].append({"price": price, "qty": qty, "ts": ts})
+            w["fills"].append(_fill(price, qty, ts))
         if leaves >= 0:
             w["leaves"] = leaves
         if kind in _STATUS_OF:
@@ -487,3 +553,20 @@ def test_a_replace_shows_once_the_venue_has_replaced_and_not_when_it_refused() -
     v.apply_reports(_reports((1, REPORT_REPLACE_REJECTED, 0, 0, 0, 9)))  # a later replace refused: as it was
     b = v.get(1).body()
     assert (b["price"], b["qty"], b["leaves"], b["status"]) == (9995, 7, 3, "partially_filled")
+
+
+@given(rows=st.lists(st.tuples(*(st.integers(-2**63, 2**63 - 1) for _ in range(7)), st.integers(-128, 127)),
+                     max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_venue_reports_widen_an_execution_report_array_as_the_record_declares(rows: list) -> None:
+    """`venue_reports` (one numba call) gives what `Record.widen` gives an EXEC_REPORT_DTYPE array (the record's
+    declared defaults: liquidity 0, queue -1), and a copy of a VENUE_REPORT_DTYPE array."""
+    from hft.core.orders import VENUE_REPORT
+
+    arr = np.array(rows, EXEC_REPORT_DTYPE) if rows else np.zeros(0, EXEC_REPORT_DTYPE)
+    got = V.venue_reports(arr[::2] if len(arr) > 3 else arr)  # a strided view too
+    want = VENUE_REPORT.widen(arr[::2] if len(arr) > 3 else arr)
+    assert got.dtype == VENUE_REPORT_DTYPE and got.tolist() == want.tolist()  # (padding bytes aside)
+    assert all(r[-2:] == (0, -1) for r in got.tolist())
+    again = V.venue_reports(got)
+    assert again.tolist() == got.tolist() and not np.shares_memory(again, got)
