@@ -37,11 +37,15 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
         sink.write_decisions(out.decision_records)
         for transition in out.transition_records:
             sink(transition)
+        # a stop's trigger: its decision's (the order log keeps no trigger: a column there would move every run hash)
+        trigger = {int(d.order_id): int(d.trigger) for d in out.decision_records if d.trigger}
         w.write_many("sim.orders", [
             {"record_id": stable_id(run_id, "order", i), "ts": int(r["ts"]), "run_id": run_id, "source": "command",
              "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "action": int(r["action"]),
              "side": int(r["side"]), "order_type": int(r["order_type"]), "tif": int(r["tif"]),
-             "price": int(r["price"]), "qty": int(r["qty"])} for i, r in enumerate(out.orders)])
+             "price": int(r["price"]), "qty": int(r["qty"]),
+             "trigger": trigger.get(int(r["order_id"]), 0) if int(r["action"]) == 1 else 0}
+            for i, r in enumerate(out.orders)])
         w.write_many("sim.fills", [
             {"record_id": stable_id(run_id, "fill", i), "ts": int(r["local_ts"]), "run_id": run_id, "fill_id": i,
              "order_id": int(r["order_id"]), "symbol_name": symbol_of(int(r["order_id"])), "kind": int(r["kind"]), "side": int(r["side"]),
