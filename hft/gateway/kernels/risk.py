@@ -644,8 +644,8 @@ def _new_static(st, y, side, price, qty, otype, tif, trigger):
     if qty <= 0:
         return R_BAD_QTY, 0, 0, 0
     stop = otype == ORDER_STOP
-    if price < 0 or (price == 0 and otype != ORDER_MARKET and not stop):
-        return R_BAD_PRICE, 0, 0, 0
+    if price < 0 or (price == 0 and otype != ORDER_MARKET and not stop) or (stop and price != 0):
+        return R_BAD_PRICE, 0, 0, 0  # a stop has no price: it becomes a market order
     if (trigger <= 0) if (stop or otype == ORDER_STOP_LIMIT) else (trigger != 0):
         return R_BAD_TRIGGER, 0, 0, 0
     ys = st.sym + y * N_Y

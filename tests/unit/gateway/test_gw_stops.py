@@ -69,6 +69,7 @@ def test_trigger_rules():
     assert g.new(otype=ORDER_STOP, price=0, trigger=1012).reason == R_OFF_TICK
     assert g.new(otype=ORDER_STOP_LIMIT, price=1003, trigger=1010).reason == R_OFF_TICK
     assert g.new(otype=ORDER_STOP_LIMIT, price=0, trigger=1010).reason == R_BAD_PRICE  # a stop-limit needs its limit
+    assert g.new(otype=ORDER_STOP, price=1000, trigger=1010).reason == R_BAD_PRICE  # a stop has none
     assert g.new(otype=ORDER_STOP, price=0, trigger=1010, tif=TIF_IOC).reason == R_UNSUPPORTED_TIF
     assert g.new(otype=ORDER_STOP, price=0, trigger=1010, tif=TIF_FOK).reason == R_UNSUPPORTED_TIF
     assert g.new(otype=ORDER_STOP, price=0, trigger=1010, tif=TIF_DAY).accepted
