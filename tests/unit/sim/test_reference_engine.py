@@ -265,6 +265,31 @@ def test_one_trade_triggering_many_stops_fits_the_report_buffer():
     assert [int(o) for o in got[got["kind"] == REPORT_TRIGGERED]["order_id"]] == list(range(1, 13))
 
 
+def test_our_own_fills_and_earlier_prints_never_trigger():
+    """A held stop triggers on the data's prints after it arrived, never on a print before it (no last price is
+    kept) nor on our own taker fill at its trigger (our fills are not prints: the replay is exogenous); depth
+    updates never trigger. Both venues."""
+    from hft.core.orders import ORDER_MARKET, TIF_GTC, TIF_IOC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(*FEES), 1)
+    ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(*FEES), 1)
+
+    def both(name, *args):
+        got = [tuple(x) for x in getattr(nb, name)(*args).tolist()]
+        assert got == [tuple(x) for x in getattr(ref, name)(*args)], name
+        return [x[7] for x in got]
+
+    both("depth", 0, -1, 101, 5)
+    both("depth", 0, 1, 99, 5)
+    both("trade", 1, 1, 101, 2)  # a print at 101 before the stop: nothing to trigger
+    assert both("new", 2, 1, 1, 0, 3, ORDER_STOP, TIF_GTC, 101) == [1]  # ACK, held
+    assert REPORT_TRIGGERED not in both("new", 3, 2, 1, 0, 2, ORDER_MARKET, TIF_IOC, 0)  # we take 2 @ 101
+    assert REPORT_TRIGGERED not in both("depth", 4, -1, 101, 1)
+    assert both("trade", 5, 1, 101, 1)[0] == REPORT_TRIGGERED  # the data's print at 101
+
+
 # --- the scripted scenarios (hand-derived traces: tests/unit/sim/test_scenario.py) ----------------------------------
 @pytest.mark.parametrize("path", sorted((ROOT / "config" / "sim" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_scenarios_agree(path):
