@@ -125,3 +125,16 @@ def test_a_fee_fraction_out_of_range_is_a_one_line_error() -> None:
         e.on_report({"seq": 3, "order_id": 7, "kind": "fill", "price": 101, "qty": 1, "leaves": 0, "filled": 1,
                      "ts": 1, "fee": 0, "fee_frac": 1_000_000})
     assert e.ctx.position == 0 and e.ctx.fills == []  # nothing booked
+
+
+def test_a_stop_is_refused_by_the_runner_without_a_request() -> None:
+    """The live service's venues hold no stops and its order API carries no trigger: the runner refuses a stop
+    itself (UNSUPPORTED_ORDER_TYPE), sends nothing, and counts it refused."""
+    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+
+    client = FakeClient()
+    e = _engine(client)
+    for otype, price in ((ORDER_STOP, 0), (ORDER_STOP_LIMIT, 99)):
+        d = e.ctx.submit(1, price, 2, otype, TIF_GTC, trigger=101)
+        assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_ORDER_TYPE)
+    assert client.requests == [] and e.refused == 2 and e.ctx.orders == {}
