@@ -31,6 +31,7 @@ from hft.core.dtypes import (
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import helper
 from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
@@ -123,15 +124,31 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
     """Apply one market event (module docstring) at exchange time `now`, then, when `ref` has rows (reference
     resync on), reconcile the visible levels with row ``params[P_REF_ROW]``; our reports are appended to
     ``out[params[P_NREP]:]``. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` nothing changed."""
+    # a print (an execution, hidden or visible, or a cross trade) while stops are held: a call of its own, so the
+    # path of every other event stays as short as without stops
+    if params[P_NHELD] > 0 and (kind == EV_EXEC or kind == EV_HIDDEN_EXEC or kind == EV_TRADE):
+        return _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    return _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+
+
+@_kernel
+def _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
+    """`_event`, then the held stops the print triggers (`_trigger`); the room they need is checked first."""
+    room = _trigger_room(v, orders, params, price, (ref.shape[1] // 2 + 1) if ref.shape[0] > 0 else 1)
+    if room != V_OK:
+        return room
+    status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    if status == V_OK:
+        status = _trigger(v, orders, cons, params, out, now, price)
+    return status
+
+
+@helper
+def _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
+    """One market event, then the reference resync (`market_step_v`)."""
     rs = ref.shape[0] > 0
     if rs:
         room = _rs_room(v, ref, params)
-        if room != V_OK:
-            return room
-    # a print (an execution, hidden or visible, or a cross trade) may trigger held stops: their room first
-    trig = params[P_NHELD] > 0 and (kind == EV_EXEC or kind == EV_HIDDEN_EXEC or kind == EV_TRADE)
-    if trig:
-        room = _trigger_room(v, orders, params, price, (ref.shape[1] // 2 + 1) if rs else 1)
         if room != V_OK:
             return room
     status = V_OK
@@ -153,8 +170,6 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
         _clear(v, cons, params, side)
     if rs and not _resync(v, orders, cons, params, out, ref, now):
         status = V_REPORTS_FULL
-    if trig and status == V_OK:
-        status = _trigger(v, orders, cons, params, out, now, price)
     return status
 
 
