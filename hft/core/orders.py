@@ -47,7 +47,15 @@ SIDE_NAMES: dict[int, str] = {BUY: "buy", SELL: "sell"}
 ORDER_LIMIT = 1
 ORDER_MARKET = 2
 ORDER_POST_ONLY = 3
-ORDER_TYPE_NAMES: dict[int, str] = {ORDER_LIMIT: "limit", ORDER_MARKET: "market", ORDER_POST_ONLY: "post_only"}
+# venue-native stops (docs/sim.md, "Stop orders held by the venue"): the venue holds the order (not in the book)
+# until a print reaches its `trigger` price, then enters it as a market IOC order (stop) or a limit order at its
+# `price` with its TIF (stop-limit)
+ORDER_STOP = 4
+ORDER_STOP_LIMIT = 5
+ORDER_TYPE_NAMES: dict[int, str] = {ORDER_LIMIT: "limit", ORDER_MARKET: "market", ORDER_POST_ONLY: "post_only",
+                                    ORDER_STOP: "stop", ORDER_STOP_LIMIT: "stop_limit"}
+ORDER_TYPE_MAX = max(ORDER_TYPE_NAMES)  # the largest order-type code (kernels bound a code by it)
+STOP_TYPES: tuple[int, ...] = (ORDER_STOP, ORDER_STOP_LIMIT)  # the types that carry a trigger price
 
 # --- time in force -----------------------------------------------------------------------------------------
 TIF_GTC = 1
@@ -55,6 +63,7 @@ TIF_IOC = 2
 TIF_FOK = 3
 TIF_DAY = 4
 TIF_NAMES: dict[int, str] = {TIF_GTC: "gtc", TIF_IOC: "ioc", TIF_FOK: "fok", TIF_DAY: "day"}
+TIF_MAX = max(TIF_NAMES)
 
 # --- command actions (same numbers as intent kinds) --------------------------------------------------------
 CMD_NEW = INTENT_NEW
@@ -71,6 +80,8 @@ REPORT_EXPIRED = 6  # removed by TIF / session end (IOC remainder included)
 REPORT_REPLACED = 7  # replace applied: price / qty are the new values
 REPORT_REPLACE_REJECTED = 8  # replace refused; the order keeps its old price and size
 REPORT_CANCEL_REJECTED = 9  # cancel refused (e.g. too late); the order is still working
+REPORT_TRIGGERED = 10  # a held stop's trigger was reached: the venue entered it as a market / limit order (price:
+# the print that triggered it; leaves: the order's open size)
 REPORT_KIND_NAMES: dict[int, str] = {
     REPORT_ACK: "ack",
     REPORT_PARTIAL_FILL: "partial_fill",
@@ -81,6 +92,7 @@ REPORT_KIND_NAMES: dict[int, str] = {
     REPORT_REPLACED: "replaced",
     REPORT_REPLACE_REJECTED: "replace_rejected",
     REPORT_CANCEL_REJECTED: "cancel_rejected",
+    REPORT_TRIGGERED: "triggered",
 }
 
 # --- order statuses (as the venue / simulator reports them) ------------------------------------------------
@@ -147,6 +159,8 @@ R_UNSUPPORTED_ORDER_TYPE = 20
 R_UNSUPPORTED_TIF = 21
 R_ORDER_PENDING = 22  # cancel / replace of an order with a cancel or replace still in flight
 R_KEY_REUSED = 23  # an idempotency key already decided for a different request (a dedup hit, fingerprints differ)
+R_BAD_TRIGGER = 24  # a stop / stop-limit without a trigger price > 0, or a trigger on another order type
+R_UNSUPPORTED_REPLACE = 25  # a replace of a held stop / stop-limit (not supported: cancel and submit again)
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -203,6 +217,8 @@ REASON_NAMES: dict[int, str] = {
     R_UNSUPPORTED_TIF: "UNSUPPORTED_TIF",
     R_ORDER_PENDING: "ORDER_PENDING",
     R_KEY_REUSED: "KEY_REUSED",
+    R_BAD_TRIGGER: "BAD_TRIGGER",
+    R_UNSUPPORTED_REPLACE: "UNSUPPORTED_REPLACE",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
@@ -256,6 +272,9 @@ _SYMBOL = Field("symbol", "i4", "index", "gateway registry index of the symbol")
 _SIDE = Field("side", "i1", "code", "1 buy, -1 sell", SIDE_NAMES)
 _ORDER_TYPE = Field("order_type", "i1", "code", "", ORDER_TYPE_NAMES)
 _TIF = Field("tif", "i1", "code", "", TIF_NAMES)
+# a stop's trigger price (ORDER_STOP / ORDER_STOP_LIMIT; 0 on every other order and on cancels / replaces): one
+# field of every record that carries it, appended in each record's next version
+_TRIGGER = Field("trigger", "i8", "ticks", "a stop's trigger price, integer ticks (0: none)", default=0)
 
 # One typed order intent, the input of the gateway's batch path.
 INTENT = Record("intent", (
@@ -265,6 +284,7 @@ INTENT = Record("intent", (
     _ACCOUNT, _STRATEGY, _SYMBOL,
     Field("kind", "i1", "code", "intent kind: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
     _SIDE, _ORDER_TYPE, _TIF,
+    replace(_TRIGGER, since=2),
 ), "one typed order intent (the batch path's input)")
 INTENT_DTYPE = INTENT.dtype
 
@@ -283,6 +303,7 @@ DECISION = Record("decision", (
     _SIDE, _ORDER_TYPE, _TIF,
     Field("accepted", "bool", "", "true when the intent passed every stage", default=...),
     Field("duplicate", "bool", "", "a repeated idempotency key", default=False),
+    replace(_TRIGGER, since=2),  # 007_stop_trigger.sql
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
@@ -293,6 +314,7 @@ COMMAND = Record("command", (
     _KEY, _PRICE, _QTY, _ACCOUNT, _STRATEGY, _SYMBOL,
     Field("action", "i1", "code", "command action: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
     _SIDE, _ORDER_TYPE, _TIF,
+    replace(_TRIGGER, since=2),
 ), "one command to the venue")
 COMMAND_DTYPE = COMMAND.dtype
 
@@ -329,6 +351,7 @@ ORDER_EVENT = Record("order_event", (
     # reports (`hft.live.engine`) so that a restart shows a fill's liquidity and an ACK's queue as they came
     replace(VENUE_REPORT.field("liquidity"), since=3),
     replace(VENUE_REPORT.field("queue"), since=3),
+    replace(_TRIGGER, since=4),  # 007_stop_trigger.sql
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (

@@ -8,6 +8,9 @@ Typed fast path: a strategy may emit plain tuples tagged ``"typed_intent_v1"``::
 
     ("typed_intent_v1", kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id)
 
+or with a 14th field, a stop's trigger price (ticks; `hft.core.orders.ORDER_STOP` / ``ORDER_STOP_LIMIT``), which
+`typed_intent_v1` appends when it is not 0 (a 13-field tuple is an intent without a trigger: the live service's
+intakes build those),
 wrapped at receipt in a `TypedIntentEnvelope`. The gateway reads the fields by position and never builds an
 `OrderIntent` for it (``envelope.intent`` deserialises lazily, for logs and tests only).
 
@@ -70,11 +73,12 @@ class OrderIntent:
     tif: Any = TIF_GTC
     ts: Any = 0
     order_id: Any = 0
+    trigger: Any = 0  # a stop's trigger price (ticks); 0 on every other order
 
     @classmethod
     def new(cls, key: Any, account: Any, strategy: Any, symbol: Any, side: Any, price: Any, qty: Any,
-            order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0) -> OrderIntent:
-        return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0)
+            order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0, trigger: Any = 0) -> OrderIntent:
+        return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0, trigger)
 
     @classmethod
     def cancel(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, ts: Any = 0) -> OrderIntent:
@@ -89,21 +93,30 @@ class OrderIntent:
     def to_typed(self) -> tuple:
         """The ``typed_intent_v1`` tuple of this intent."""
         return typed_intent_v1(self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
-                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id)
+                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id, self.trigger)
 
 
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
                     qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
-                    order_id: int = 0) -> tuple:
-    """Build a ``typed_intent_v1`` payload tuple: the one place its 13-field layout is written (the gateway reads
-    it back in `from_typed`, the Python intake and the compiled driver)."""
-    return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id)
+                    order_id: int = 0, trigger: Any = 0) -> tuple:
+    """Build a ``typed_intent_v1`` payload tuple: the one place its layout is written (the gateway reads it back in
+    `from_typed`, the Python intake and the compiled driver): 13 fields, and a 14th, the trigger, when not 0."""
+    if type(trigger) is int and trigger == 0:
+        return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
+                order_id)
+    return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id,
+            trigger)
+
+
+def typed_trigger(payload: tuple) -> Any:
+    """The trigger of a ``typed_intent_v1`` tuple (0 when it has 13 fields)."""
+    return payload[13] if len(payload) > 13 else 0
 
 
 def from_typed(payload: tuple) -> OrderIntent:
     """Deserialise a ``typed_intent_v1`` tuple (raises ValueError when it is not one)."""
-    if not isinstance(payload, tuple) or len(payload) != 13 or payload[0] != TYPED_INTENT_V1:
-        raise ValueError(f"expected a 13-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
+    if not isinstance(payload, tuple) or len(payload) not in (13, 14) or payload[0] != TYPED_INTENT_V1:
+        raise ValueError(f"expected a 13- or 14-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
     return OrderIntent(*payload[1:])
 
 
@@ -162,6 +175,7 @@ class OrderCommand(NamedTuple):
     order_type: int
     tif: int
     ts: int
+    trigger: int = 0  # a stop's trigger price (ticks); 0 on every other command
 
 
 class Decision(NamedTuple):
@@ -190,6 +204,7 @@ class Decision(NamedTuple):
     order_id: int
     duplicate: bool
     command: OrderCommand | None
+    trigger: Any = 0  # a stop's trigger price (ticks), as the intent carried it; 0 on every other intent
 
     @property
     def reason_name(self) -> str:

@@ -65,6 +65,7 @@ from hft.core.orders import (
     LIQUIDITY_CODES,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
+    R_UNSUPPORTED_ORDER_TYPE,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -74,6 +75,7 @@ from hft.core.orders import (
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
     REPORT_REPLACED,
+    STOP_TYPES,
     TIF_NAMES,
 )
 from hft.sim.run_records import FILL_LOG
@@ -278,9 +280,15 @@ class LiveEngine:
     def coid(self, n: int) -> str:
         return f"{self.key}-{self.run_id}-{n}"
 
-    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> Any:
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
+               trigger: int = 0) -> Any:
         self.sent += 1
         coid = self.coid(self.sent)
+        if trigger or otype in STOP_TYPES:  # the service's venues hold no stops and its order API carries no trigger
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} stop refused: the live service holds no "
+                     "stops (emulate them: hft.sim.ConditionalStrategy)")
+            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hft.core.ids import stable_id
-from hft.core.orders import FILL, FILL_LIQUIDITY, ORDER_EVENT, SIM_RUN
+from hft.core.orders import CMD_NEW, FILL, FILL_LIQUIDITY, ORDER_EVENT, SIM_RUN
 from hft.core.records import Record
 from hft.recorder.gateway_sink import GatewayAuditSink
 from hft.recorder.loader import load
@@ -38,9 +38,13 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
         sink.write_decisions(out.decision_records)
         for transition in out.transition_records:
             sink(transition)
+        # a stop's trigger: its decision's (the order log keeps no trigger: a column there would move every run hash)
+        trigger = {int(d.order_id): int(d.trigger) for d in out.decision_records if d.trigger}
         w.write_many("sim.orders", [
             {"record_id": stable_id(run_id, "order", i), "run_id": run_id, "source": "command",
-             "symbol_name": symbol_of(r["order_id"]), **r} for i, r in enumerate(log_rows(out.orders, ORDER_EVENT))])
+             "symbol_name": symbol_of(r["order_id"]), **r,
+             "trigger": trigger.get(r["order_id"], 0) if r["action"] == CMD_NEW else 0}
+            for i, r in enumerate(log_rows(out.orders, ORDER_EVENT))])
         w.write_many("sim.fills", [
             {"record_id": stable_id(run_id, "fill", i), "run_id": run_id, "fill_id": i,
              "symbol_name": symbol_of(r["order_id"]), **r}

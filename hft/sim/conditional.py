@@ -42,7 +42,9 @@ reports reach ``on_order_update`` as any order's do (``order.children`` lists th
 Emulated, not native: the trigger is seen with the feed latency (the local view) and the released order pays the
 entry latency before it reaches the venue, so it may fill at a worse price than a venue-native stop would; the
 held order takes no queue place. On a run over several instruments an order belongs to the instrument of the
-context it was placed with (``ctx.leg(k)`` for another) and triggers on that instrument's prices only. Venue-native triggers (in the L2 / L3 venues and the gateway) are not built.
+context it was placed with (``ctx.leg(k)`` for another) and triggers on that instrument's prices only.
+Venue-native stops and stop-limits (``ORDER_STOP`` / ``ORDER_STOP_LIMIT``, held and triggered by the L2 / L3 venues
+themselves) are the alternative: docs/sim.md, "Stop orders held by the venue".
 """
 
 from __future__ import annotations

@@ -50,6 +50,16 @@ NEW (``oid, side, price, qty, otype, tif``):
   session end) rest at their price with ``front`` = the displayed quantity at that price on our side at arrival
   (our own orders are never in the displayed quantity), ``cum_trade`` = 0.
 
+Stops (``otype`` `ORDER_STOP` / `ORDER_STOP_LIMIT`, ``aux`` = the trigger price, docs/sim.md "Stop orders held by
+the venue"): NEW checks qty, side and the table as above and a trigger > 0 (else ``REJECTED``), then holds the
+order (``O_LIVE`` = 2: not in the book, no queue place, no fill) and reports ``ACK`` (leaves = qty, queue -1). A
+print (TRADE) at a price >= the trigger of a held buy stop, or <= the trigger of a held sell stop, triggers it, in
+slot order, after the print's fills of our resting orders: the venue reports ``TRIGGERED`` (price = the print's,
+leaves = qty) and enters the order at that time as a NEW without its ACK: a stop as a market IOC order, a stop-limit
+as a limit order at its price with its TIF (it takes what it can, then rests at the back of its level's queue). A
+print before the stop arrived never triggers it; our own fills are not prints (the replay is exogenous). DEPTH and
+CLEAR never trigger. CANCEL of a held stop → ``CANCELED``; REPLACE of one → ``REPLACE_REJECTED``.
+
 CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order the venue does not hold (never
 arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
 
@@ -116,7 +126,7 @@ from hft.book.l2 import (
 from hft.book.topn import QTY_MAX, level_index
 from hft.core.dtypes import BUY, NO_PRICE, SELL
 from hft.core.errors import SimError
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
 
 # re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
 from hft.core.orders import LIQ_MAKER as LIQ_MAKER
@@ -124,8 +134,11 @@ from hft.core.orders import LIQ_NONE as LIQ_NONE
 from hft.core.orders import LIQ_TAKER as LIQ_TAKER
 from hft.core.orders import LIQUIDITY_NAMES as LIQUIDITY_NAMES
 from hft.core.orders import (
+    ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -135,6 +148,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
     TIF_FOK,
     TIF_IOC,
 )
@@ -142,7 +156,17 @@ from hft.core.orders import VENUE_REPORT_DTYPE as VENUE_REPORT_DTYPE
 from hft.sim.entry_points import CallSite
 from hft.sim.fees import FeeSchedule, fee_money
 from hft.sim.queue_models import QueueModel, filled_lots, on_depth, on_trade
-from hft.sim.venue_common import P_NCONS, P_NREP, cons_drop, cons_find, consume, emit, emit_fill, within
+from hft.sim.venue_common import (
+    P_NCONS,
+    P_NREP,
+    cons_drop,
+    cons_find,
+    consume,
+    emit,
+    emit_fill,
+    triggers,
+    within,
+)
 
 # --- exchange modes ----------------------------------------------------------------------------------------
 MODE_PARTIAL_FILL = 0
@@ -176,10 +200,13 @@ O_LEAVES = 4  # open size
 O_EXEC = 5  # cumulative filled
 O_TYPE = 6
 O_TIF = 7
-O_LIVE = 8  # 1 working, 0 free slot
+O_LIVE = 8  # 1 working, 2 a held stop (not in the book), 0 free slot
 O_QFILL = 9  # lots filled from the current queue position
 O_ARRIVAL = 10  # exchange time the order (or its last repositioning) arrived
-N_OCOL = 11
+O_TRIGGER = 11  # a held stop's trigger price
+N_OCOL = 12
+LIVE_WORKING = 1
+LIVE_HELD = 2
 
 F_FRONT = 0
 F_CUM = 1
@@ -191,12 +218,22 @@ P_MAKER_BPS_H = 2
 P_TAKER_BPS_H = 3
 P_PER_LOT = 4
 # 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
+P_NHELD = 7  # held stops (O_LIVE 2) in the order table
 N_PARAMS = 8
 
 # ======================================================================= kernels
 # No reference counting (`_nrt=False`): the kernels allocate nothing and their arrays are owned by the caller; with
 # it, every call that passes the book (a NamedTuple of five arrays) paid atomic increments and decrements per member.
 _kernel = njit(cache=True, _nrt=False)
+
+
+@helper
+def out_rows(orders, params, levels) -> int:
+    """The report rows one `step` may write, `levels` the book's levels plus one: an ACK, a fill per order of ours
+    resting, one walk of the book (the new order's; the orders held stops become share it: each takes what is
+    available, so each leaves at most one level part-taken), and per held stop its TRIGGERED, that part-taken
+    level and its expiry; slack. `L2Venue` and the numba engine size ``out`` to it before each call."""
+    return 8 + orders.shape[0] + levels + 3 * params[P_NHELD]
 
 
 @_kernel
@@ -270,10 +307,12 @@ def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
 
 @_kernel
 def _find(orders, oid) -> int:
+    """The slot of our working or held order `oid` (-1: none)."""
     for j in range(orders.shape[0]):
-        if orders[j, O_LIVE] == 1 and orders[j, O_ID] == oid:
+        if orders[j, O_LIVE] != 0 and orders[j, O_ID] == oid:
             return j
     return -1
+
 
 
 @_kernel
@@ -294,14 +333,34 @@ def _cross_check(book, orders, cons, params, out, now) -> bool:
 
 
 @_kernel
-def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
+def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
+    """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
+    `first_px`. A stop type (`first_px`: its trigger) is held (module docstring)."""
     j = -1
     for s in range(orders.shape[0]):
         if orders[s, O_LIVE] == 0:
             j = s
             break
-    if j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL):
+    stop = otype == ORDER_STOP or otype == ORDER_STOP_LIMIT
+    if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
+            or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
+        return V_OK if ok else V_REPORTS_FULL
+    if stop:  # held: not in the book, no queue place
+        orders[j, O_ID] = oid
+        orders[j, O_SIDE] = side
+        orders[j, O_PRICE] = price
+        orders[j, O_QTY] = qty
+        orders[j, O_LEAVES] = qty
+        orders[j, O_EXEC] = 0
+        orders[j, O_TYPE] = otype
+        orders[j, O_TIF] = tif
+        orders[j, O_LIVE] = LIVE_HELD
+        orders[j, O_QFILL] = 0
+        orders[j, O_ARRIVAL] = now
+        orders[j, O_TRIGGER] = first_px
+        params[P_NHELD] += 1
+        ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     market = otype == ORDER_MARKET
     opp = -side
@@ -323,7 +382,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     orders[j, O_QFILL] = 0
     orders[j, O_ARRIVAL] = now
     ack = params[P_NREP]
-    ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
     expire = ioc_like
     if marketable:
@@ -377,7 +436,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
 @_kernel
 def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
     j = _find(orders, oid)
-    if j < 0 or qty <= 0 or qty > QTY_MAX - orders[j, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
+    if j < 0 or orders[j, O_LIVE] == LIVE_HELD or qty <= 0 or qty > QTY_MAX - orders[j, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[j, O_SIDE]
@@ -403,7 +462,7 @@ def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
     ok = True
     passive = -aggressor
     for j in range(orders.shape[0]):
-        if orders[j, O_LIVE] != 1 or orders[j, O_SIDE] != passive:
+        if orders[j, O_LIVE] != LIVE_WORKING or orders[j, O_SIDE] != passive:
             continue
         px = orders[j, O_PRICE]
         if (passive == BUY and price < px) or (passive == SELL and price > px):
@@ -425,18 +484,39 @@ def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
 
 
 @_kernel
+def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
+    """The held stops a print at `print_px` triggers, in slot order, each entered as a market IOC (stop) or a limit
+    order (stop-limit) with a TRIGGERED report (module docstring)."""
+    for j in range(orders.shape[0]):
+        if orders[j, O_LIVE] != LIVE_HELD or not triggers(orders[j, O_SIDE], orders[j, O_TRIGGER], print_px):
+            continue
+        orders[j, O_LIVE] = 0  # the slot is free: the order enters as a new one (it may take this slot again)
+        params[P_NHELD] -= 1
+        stop = orders[j, O_TYPE] == ORDER_STOP
+        status = _new(book, orders, fq, cons, params, out, now, orders[j, O_ID], orders[j, O_SIDE],
+                      0 if stop else orders[j, O_PRICE], orders[j, O_LEAVES], ORDER_MARKET if stop else ORDER_LIMIT,
+                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px)
+        if status != V_OK:
+            return status
+    return V_OK
+
+
+@_kernel
 def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm: QueueModel, params: np.ndarray,
          out: np.ndarray, op: int, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
          aux: int) -> int:
     """Apply one venue operation (``OP_*``; see the module docstring) at exchange time `now`; reports are
     appended to ``out[params[P_NREP]:]``. Returns a `V_*` status."""
     if op == OP_NEW:
-        return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif)
+        return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif,
+                    REPORT_ACK, aux if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else price)
     if op == OP_CANCEL:
         j = _find(orders, oid)
         if j < 0:
             ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
+            if orders[j, O_LIVE] == LIVE_HELD:
+                params[P_NHELD] -= 1
             orders[j, O_LIVE] = 0
             orders[j, O_LEAVES] = 0
             ok = emit(out, params, now, oid, REPORT_CANCELED, orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
@@ -458,7 +538,9 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_TRADE:
         ok = _trade(orders, fq, qm, params, out, now, side, price, qty)
-        return V_OK if ok else V_REPORTS_FULL
+        if not ok:
+            return V_REPORTS_FULL
+        return _trigger(book, orders, fq, cons, params, out, now, price)
     if op == OP_CLEAR:
         k = 0
         while k < params[P_NCONS]:
@@ -511,7 +593,7 @@ class L2Venue:
         # room for one more level than the book has (the numba engine checks before it applies a depth update,
         # which may add one): without it, a book at the edge bounced between the kernel and this fallback
         levels = self._levels() + 1
-        need = 8 + self.orders.shape[0] + levels
+        need = out_rows(self.orders, self.params, levels)
         if self.out.shape[0] < need:
             self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
         room = self.cons.shape[0] - int(self.params[P_NCONS])
@@ -531,8 +613,10 @@ class L2Venue:
         return self.out[: int(self.params[P_NREP])].copy()
 
     # --- orders
-    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> np.ndarray:
-        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif)
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
+            trigger: int = 0) -> np.ndarray:
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`)."""
+        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, trigger)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._run(OP_CANCEL, now, oid)

@@ -35,9 +35,21 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
          stop: 99.6}                                                   # optional stop_limit: 99.5
       - {t: 40ms, op: submit, id: g, side: buy, price: 99.7, qty: 1.0, expire: 50ms}   # a GTD limit
       - {t: 45ms, op: oco, ids: [g, s]}                               # the first fill of either cancels the other
+    # stops held by the venue (held_by: venue; docs/sim.md "Stop orders held by the venue"): the trigger is `stop`
+      - {t: 40ms, op: submit, id: vs, side: sell, type: stop, held_by: venue, stop: 99.5, qty: 1.0}
+      - {t: 40ms, op: submit, id: vl, side: sell, type: stop_limit, held_by: venue, stop: 99.5, price: 99.4, qty: 1.0}
     trigger: trade                                      # | mid: the stops' trigger price (default trade; a stop
                                                         # type or a bracket may name its own: trigger: mid)
     limits: {max_order_qty: 3000}                       # optional: the gateway's limits.defaults (lots, money units)
+    venue: l3                                           # optional (default l2): the L3 venue; `book` is then
+                                                        # anonymous quantity and the events order messages:
+      - {t: 20ms, kind: add, id: 7, side: sell, price: 100.1, qty: 2.0}   # add | cancel | delete | exec: an id
+      - {t: 21ms, kind: exec, id: 7, side: sell, price: 100.1, qty: 1.0}  # side: the resting order's
+      - {t: 22ms, kind: hidden_exec, side: buy, price: 100.0, qty: 1.0}   # | trade (aggressor) | clear
+
+A ``stop`` / ``stop_limit`` with ``held_by: venue`` is an order of that type (`ORDER_STOP` / `ORDER_STOP_LIMIT`)
+the venue holds until a print reaches its trigger (``stop``); a stop-limit takes its ``price`` and a ``tif``
+(default gtc), a stop a ``tif`` of gtc or day; no ``trigger`` (the venue's prints), ``offset`` or expiry.
 
 ``type``: limit | market | post_only (default limit), or an emulated type: stop | stop_limit | trailing_stop |
 iceberg | bracket; ``tif``: gtc | ioc | fok | day (default gtc; market orders default to ioc; none for emulated
@@ -96,7 +108,13 @@ from hft.book.l2 import new_book
 from hft.config.strict import Section, load_yaml
 from hft.core.dtypes import (
     BUY,
+    EV_ADD,
+    EV_CANCEL,
     EV_CLEAR,
+    EV_DELETE,
+    EV_EXEC,
+    EV_HALT,
+    EV_HIDDEN_EXEC,
     EV_LEVEL_SET,
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
@@ -110,6 +128,8 @@ from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -119,6 +139,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
     TIF_DAY,
     TIF_FOK,
     TIF_GTC,
@@ -130,6 +151,7 @@ from hft.sim.conditional import TRIGGERS, ConditionalOrders, EmulatedOrder
 from hft.sim.engine import EngineConfig, L2MarketVenue
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l2 import EXCHANGE_MODES, L2Venue
+from hft.sim.exchange_l3 import L3Venue
 from hft.sim.fees import INVERSE_UNITS, FeeSchedule, bps_to_hundredths, money_factor
 from hft.sim.gateway_setup import sim_gateway_config
 from hft.sim.latency import constant
@@ -149,10 +171,13 @@ STATUS_OF_REPORT = {
     REPORT_REPLACED: "REPLACED",
     REPORT_REPLACE_REJECTED: "REPLACE_REJECTED",
     REPORT_CANCEL_REJECTED: "CANCEL_REJECTED",
+    REPORT_TRIGGERED: "TRIGGERED",
 }
 
 _SIDES = {"buy": BUY, "sell": SELL}
 _TYPES = {"limit": ORDER_LIMIT, "market": ORDER_MARKET, "post_only": ORDER_POST_ONLY}
+_L3_EVENTS = ("add", "cancel", "delete", "exec", "hidden_exec", "trade", "clear")  # ``venue: l3``'s event kinds
+_NATIVE = {"stop": ORDER_STOP, "stop_limit": ORDER_STOP_LIMIT}  # the types a venue may hold (``held_by: venue``)
 _TIFS = {"gtc": TIF_GTC, "ioc": TIF_IOC, "fok": TIF_FOK, "day": TIF_DAY}
 #: the emulated types (`hft.sim.conditional`) and the keys each takes besides t, op, id, side, qty, expire(_at)
 _EMULATED = {"stop": ("stop", "trigger"), "stop_limit": ("stop", "price", "trigger"),
@@ -162,10 +187,11 @@ _EMULATED = {"stop": ("stop", "trigger"), "stop_limit": ("stop", "price", "trigg
 @dataclass(frozen=True)
 class MarketEvent:
     t: int
-    kind: str  # depth | trade | clear
-    side: int  # depth: level side; trade: aggressor; clear: side or 0
+    kind: str  # L2: depth | trade | clear; L3: add | cancel | delete | exec | hidden_exec | trade | clear
+    side: int  # depth: level side; trade: aggressor; L3 order events: the resting order's side; clear: side or 0
     price: int
     qty: int
+    oid: int = 0  # L3 order events: the market order's id
 
 
 @dataclass(frozen=True)
@@ -189,6 +215,7 @@ class Action:
     expire_at: int | None = None
     pair: tuple[Any, ...] = ()  # oco: the two ids
     trigger: str | None = None  # its stop's trigger price (None: the file's)
+    trigger_px: int = 0  # a stop held by the venue (``held_by: venue``): its trigger price, ticks
 
 
 @dataclass(frozen=True)
@@ -212,6 +239,7 @@ class Scenario:
     contract_size: Decimal = Decimal(1)
     trigger: str = "trade"  # the emulated orders' trigger price: trade | mid (hft.sim.conditional)
     limits: dict[str, Any] = field(default_factory=dict)  # the gateway's limits.defaults (lots, money units)
+    venue: str = "l2"  # l2: the L2 venue, level events; l3: the L3 venue, order events, the book as anonymous lots
 
     @property
     def money(self) -> int:
@@ -329,6 +357,7 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     if bids and asks and max(p for p, _ in bids) >= min(p for p, _ in asks):
         bk.fail(bk.key("bids"), "a best bid below the best ask", [_fmt(Decimal(max(p for p, _ in bids)) * tick)])
 
+    venue = root.str("venue", "l2", choices=("l2", "l3"))
     events: list[MarketEvent] = []
     raw_events = root.raw("events", [])
     if not isinstance(raw_events, list):
@@ -336,8 +365,15 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     for i, ev in enumerate(raw_events):
         s = Section(ev, file, f"events[{i}]")
         t = s.duration_ns("t")
-        kind = s.str("kind", choices=("depth", "trade", "clear"))
-        if kind == "depth":
+        kind = s.str("kind", choices=_L3_EVENTS if venue == "l3" else ("depth", "trade", "clear"))
+        oid = 0
+        if kind in _L3_EVENTS and kind not in ("trade", "clear"):  # an L3 order event: LOBSTER's fields
+            if kind != "hidden_exec":
+                oid = s.int("id", min_value=1)
+            side = _SIDES[s.str("side", choices=tuple(_SIDES))]
+            price = _to_units(s, "price", s.raw("price"), tick, "price")
+            qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
+        elif kind == "depth":
             side = _SIDES[s.str("side", choices=tuple(_SIDES))]
             price = _to_units(s, "price", s.raw("price"), tick, "price")
             qty = _to_units(s, "qty", s.raw("qty"), lot, "qty", allow_zero=True)
@@ -349,7 +385,7 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
             name = s.str("side", "both", choices=("buy", "sell", "both"))
             side, price, qty = _SIDES.get(name, 0), 0, 0
         s.done()
-        events.append(MarketEvent(t, kind, side, price, qty))
+        events.append(MarketEvent(t, kind, side, price, qty, oid))
 
     trigger = root.str("trigger", "trade", choices=TRIGGERS)
     lim = root.section("limits", {})
@@ -385,7 +421,10 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
             name = s.str("type", "limit", choices=(*_TYPES, *_EMULATED))
             qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
             gtd = s.has("expire") or s.has("expire_at")
-            if name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)):
+            held_by = s.str("held_by", "emulator", choices=("emulator", "venue"))
+            if held_by == "venue":
+                act = _native_stop(s, t, oid, side, name, qty, tick)
+            elif name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)):
                 act = _emulated(s, t, oid, side, name, qty, tick, lot)
                 emulated[oid] = name
             else:
@@ -417,12 +456,31 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     actions = [parsed[i] for i in range(len(raw_actions))]
     root.done()
     sc = Scenario(file, symbol, tick, lot, mult, entry, response, feed, fees, qm, mode, bids, asks,
-                  tuple(events), tuple(actions), inst_kind, contract, trigger, limits)
+                  tuple(events), tuple(actions), inst_kind, contract, trigger, limits, venue)
     try:
         sc.money  # noqa: B018 - an inexact inverse contract value fails here, naming the file
     except ConfigError as e:
         raise ConfigError(f"{file}: {e}", file=file, key="instrument.contract_size") from None
     return sc
+
+
+def _native_stop(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: Decimal) -> Action:
+    """A submit with ``held_by: venue``: a stop or stop-limit the venue holds (`ORDER_STOP` / `ORDER_STOP_LIMIT`),
+    its trigger the ``stop`` price; a stop-limit's ``price`` and ``tif`` (default gtc) are its limit order's."""
+    if name not in _NATIVE:
+        s.fail(s.key("held_by"), "held_by: venue only for type stop or stop_limit", "venue")
+    for k in ("offset", "display", "take_profit", "stop_limit", "trigger", "expire", "expire_at"):
+        if s.has(k):
+            s.fail(s.key(k), f"no {k} for a {name} held by the venue", s.raw(k))
+    stop = _to_units(s, "stop", s.raw("stop"), tick, "price")
+    if name == "stop":
+        if s.has("price"):
+            s.fail(s.key("price"), "no price for a stop (it becomes a market order)", s.raw("price"))
+        tif = _TIFS[s.str("tif", "gtc", choices=("gtc", "day"))]
+        return Action(t, "submit", oid, side, 0, qty, ORDER_STOP, tif, trigger_px=stop)
+    price = _to_units(s, "price", s.raw("price"), tick, "price")
+    tif = _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
+    return Action(t, "submit", oid, side, price, qty, ORDER_STOP_LIMIT, tif, trigger_px=stop)
 
 
 def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
@@ -491,17 +549,26 @@ def _peek_t(raw: Any, file: str, i: int) -> int:
 
 # ======================================================================= on the engine
 def scenario_events(sc: Scenario) -> np.ndarray:
-    """The scenario's market as canonical events: the initial book as snapshot levels at t = 0 (local 0), then
-    its timed events in time order (file order at equal times), each seen locally ``feed`` later."""
+    """The scenario's market as canonical events: on L2 the initial book as snapshot levels at t = 0 (local 0) (on
+    L3 it is the venue's anonymous quantity, `seed_levels`, and a resume marker stands at t = 0), then its timed events in time order (file order at
+    equal times), each seen locally ``feed`` later."""
 
-    kinds = {"depth": EV_LEVEL_SET, "trade": EV_TRADE, "clear": EV_CLEAR}
-    rows = [(0, 0, EV_SNAPSHOT_LEVEL, side, p, q) for side, lv in ((BUY, sc.bids), (SELL, sc.asks)) for p, q in lv]
-    rows += [(e.t, e.t + sc.feed_ns, kinds[e.kind], e.side, e.price, e.qty)
+    kinds = {"depth": EV_LEVEL_SET, "trade": EV_TRADE, "clear": EV_CLEAR, "add": EV_ADD, "cancel": EV_CANCEL,
+             "delete": EV_DELETE, "exec": EV_EXEC, "hidden_exec": EV_HIDDEN_EXEC}
+    # L3: a resume marker (EV_HALT, price 0: no effect on a book) at t = 0 starts the run's clock there
+    rows = [(0, 0, EV_HALT, 0, 0, 0, 0)] if sc.venue == "l3" else [
+        (0, 0, EV_SNAPSHOT_LEVEL, side, p, q, 0) for side, lv in ((BUY, sc.bids), (SELL, sc.asks)) for p, q in lv]
+    rows += [(e.t, e.t + sc.feed_ns, kinds[e.kind], e.side, e.price, e.qty, e.oid)
              for e in sorted(sc.events, key=lambda e: e.t)]
     ev = empty_events(len(rows))
-    for i, (t, local, kind, side, price, qty) in enumerate(rows):
-        ev[i] = (t, local, price, qty, 0, i, kind, side, FLAG_EOM)
+    for i, (t, local, kind, side, price, qty, oid) in enumerate(rows):
+        ev[i] = (t, local, price, qty, oid, i, kind, side, FLAG_EOM)
     return ev
+
+
+def seed_levels(sc: Scenario) -> list[tuple[int, int, int]]:
+    """An L3 scenario's initial book: (side, price, qty) of anonymous quantity resting before its first event."""
+    return [(side, p, q) for side, lv in ((BUY, sc.bids), (SELL, sc.asks)) for p, q in lv] if sc.venue == "l3" else []
 
 
 class ScriptedStrategy(Strategy):
@@ -545,7 +612,7 @@ class ScriptedStrategy(Strategy):
             self._emulated(ctx, act)
             return
         if act.op == "submit":
-            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif)
+            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px)
             if d.accepted:
                 self.gw_id[act.id] = int(d.order_id)
                 self.sc_id[int(d.order_id)] = act.id
@@ -584,9 +651,11 @@ class ScriptedStrategy(Strategy):
 
     def on_order_update(self, ctx: Context, u: OrderUpdate) -> None:
         fill = u.kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
-        shown = fill or u.kind == REPORT_REPLACED  # fills: exec price / qty; REPLACED: the new price / size
+        # fills: exec price / qty; REPLACED: the new price / size; TRIGGERED: the print's price
+        shown = fill or u.kind == REPORT_REPLACED or u.kind == REPORT_TRIGGERED
         self._row(u.ts, self.sc_id.get(u.order_id, u.order_id), STATUS_OF_REPORT.get(u.kind, str(u.kind)),
-                  source="venue", exch_ts=u.exch_ts, price=u.price if shown else None, qty=u.qty if shown else None,
+                  source="venue", exch_ts=u.exch_ts, price=u.price if shown else None,
+                  qty=u.qty if shown and u.kind != REPORT_TRIGGERED else None,
                   leaves=u.leaves, liquidity=("maker" if u.maker else "taker") if fill else None,
                   fee=_money(u.fee, u.fee_frac) if fill else None)
         self._parent = self._owner.get(u.order_id)
@@ -701,14 +770,21 @@ def build_engine(sc: Scenario, strategy: Strategy) -> Any:
              [p for a in sc.actions for p in (a.price, a.take_profit, a.stop_limit) if p]
     lo, hi = (min(prices), max(prices)) if prices else (0, 0)
     capacity, cfg = venue_capacity(sc), gateway_config(sc)
-    venue = L2Venue(new_book(lo - 64, hi + 64, lo - 64, hi + 64), parse_queue_model(sc.queue_model),
-                    EXCHANGE_MODES[sc.exchange], sc.fees, sc.money, capacity=capacity)
 
     def gateway(clock: Any, dispatcher: Any, sink: Any) -> Any:
         return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
 
     ecfg = EngineConfig(entry=constant(sc.entry_ns), response=constant(sc.response_ns), feed=None,
                         account=ACCOUNT, strategy=STRATEGY)
+    if sc.venue == "l3":
+        l3 = L3Venue(mode=EXCHANGE_MODES[sc.exchange], fees=sc.fees, multiplier=sc.money, capacity=capacity)
+        seeds = seed_levels(sc)
+        for side, p, q in seeds:
+            l3.seed_level(side, p, q)
+        return NbEngine(scenario_events(sc), l3, gateway, strategy, sc.symbol, ecfg, book_level="L3",
+                        seed_levels=seeds)
+    venue = L2Venue(new_book(lo - 64, hi + 64, lo - 64, hi + 64), parse_queue_model(sc.queue_model),
+                    EXCHANGE_MODES[sc.exchange], sc.fees, sc.money, capacity=capacity)
     return NbEngine(scenario_events(sc), L2MarketVenue(venue), gateway, strategy, sc.symbol, ecfg)
 
 
@@ -736,6 +812,7 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         "symbol": sc.symbol,
         "queue_model": sc.queue_model,
         "exchange": sc.exchange,
+        "venue": sc.venue,
         "latency_ns": {"entry": sc.entry_ns, "response": sc.response_ns, "feed": sc.feed_ns},
         "fees": sc.fees.as_dict(),
         "trace": rows,

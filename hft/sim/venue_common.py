@@ -56,6 +56,13 @@ def within(side, limit, level_px, market) -> bool:
 
 
 @_kernel
+def triggers(side, trigger, print_px) -> bool:
+    """Does a print at `print_px` trigger a held stop of `side` at `trigger`? (buy: at or above, sell: at or
+    below; docs/sim.md, "Stop orders held by the venue")"""
+    return print_px >= trigger if side == BUY else print_px <= trigger
+
+
+@_kernel
 def cons_find(cons, params, side, price) -> int:
     """Row of `cons` for (side, price), -1 when our taker fills consumed nothing there."""
     for k in range(params[P_NCONS]):

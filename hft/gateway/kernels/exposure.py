@@ -7,6 +7,8 @@ from __future__ import annotations
 from hft.core.jit import helper
 from hft.core.orders import (
     ORDER_MARKET,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
 )
 from hft.gateway.kernels.dedup import _tab_delete, _tab_find, _tab_insert
 from hft.gateway.kernels.layout import (
@@ -232,6 +234,8 @@ def evict_zero(buf):
 def _cross_px(side, otype, px):
     if otype == ORDER_MARKET:
         return I64_MAX - 1 if side > 0 else I64_MIN + 1
+    if otype == ORDER_STOP or otype == ORDER_STOP_LIMIT:  # held by the venue, not in its book: crosses nothing
+        return I64_MIN + 1 if side > 0 else I64_MAX - 1
     return px
 
 

@@ -8,6 +8,10 @@ import numpy as np
 
 from hft.core.jit import helper
 from hft.core.orders import (
+    ORDER_LIMIT,
+    ORDER_MARKET,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -17,6 +21,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
 )
 from hft.gateway.kernels.decide import _replace_pending, _replace_settled
 from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, sat_add, since, sub_ok
@@ -59,6 +64,7 @@ from hft.gateway.kernels.layout import (
     O_SIDE,
     O_SLOT,
     O_STATUS,
+    O_TYPE,
     OS_FREE,
     OS_LIVE,
     OS_PENDING_CANCEL,
@@ -75,12 +81,16 @@ from hft.gateway.kernels.layout import (
     WO_STRATEGY,
     WO_SYMBOL,
     Y_HEAD,
+    Y_MAX_BID,
+    Y_MIN_ASK,
     Y_MULT,
     Y_REF_PX,
     Y_TICK,
     Y_WIN_PX,
     Y_WIN_TS,
     Z_ACCT,
+    Z_ASK,
+    Z_BID,
     Z_COST,
     Z_FFRAC,
     Z_POS,
@@ -334,6 +344,19 @@ def _report(st, now, oid, kind, price, qty, leaves, fee, frac):
     if kind == REPORT_REPLACE_REJECTED:
         if _replace_pending(b[r + O_STATUS]):
             _replace_settled(st, o, True)
+        return 0
+    if kind == REPORT_TRIGGERED:  # a held stop entered the book: a market (stop) or limit (stop-limit) order now
+        otype = b[r + O_TYPE]
+        if otype != ORDER_STOP and otype != ORDER_STOP_LIMIT:
+            return F_BAD_REPORT
+        b[r + O_TYPE] = ORDER_MARKET if otype == ORDER_STOP else ORDER_LIMIT
+        z = b[r + O_SLOT]
+        _recompute_best(st, z)
+        # it crosses now: the symbol's self-match bounds (conservative: never tighter than the truth) take it in
+        s = st.slot + z * N_Z
+        ys = st.sym + b[s + Z_SYM] * N_Y
+        b[ys + Y_MAX_BID] = max(b[ys + Y_MAX_BID], b[s + Z_BID])
+        b[ys + Y_MIN_ASK] = min(b[ys + Y_MIN_ASK], b[s + Z_ASK])
         return 0
     if kind == REPORT_CANCEL_REJECTED:
         if b[r + O_STATUS] == OS_PENDING_CANCEL:

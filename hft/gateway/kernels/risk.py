@@ -12,11 +12,15 @@ from hft.core.jit import helper
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
+    ORDER_TYPE_MAX,
     R_ACCOUNT_SUBMIT_RATE,
     R_ACCOUNT_SUBMIT_RATE_2,
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
+    R_BAD_TRIGGER,
     R_BUYING_POWER,
     R_DAILY_LOSS,
     R_LONG_LIMIT,
@@ -42,8 +46,11 @@ from hft.core.orders import (
     R_UNKNOWN_SYMBOL,
     R_UNSUPPORTED_ORDER_TYPE,
     R_UNSUPPORTED_TIF,
+    TIF_DAY,
     TIF_FOK,
+    TIF_GTC,
     TIF_IOC,
+    TIF_MAX,
 )
 from hft.gateway.kernels.exact import add_ok, mul_cmp_gt, mul_div_trunc, since, sub_ok, sum3_lt
 from hft.gateway.kernels.exposure import _cross_px, _eff, _eff_floor, _notional_gt, _strat_lim
@@ -359,7 +366,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
     b = st.b
     ys = st.sym + y * N_Y
     tick = b[ys + Y_TICK]
-    if tick != 1 and otype != ORDER_MARKET and price % tick != 0:
+    if tick != 1 and otype != ORDER_MARKET and price % tick != 0:  # a stop's price is 0; its trigger: _new_static
         return R_OFF_TICK
     lot = b[ys + Y_LOT]
     if lot != 1 and qty % lot != 0:
@@ -371,7 +378,7 @@ def _risk(st, now, a, t, y, z, side, price, qty, otype, valpx, ref, mult, intern
         return R_MIN_NOTIONAL
     if qty > _eff(st, L_MAX_ORDER_QTY, a, t, y):
         return R_MAX_ORDER_QTY
-    if otype != ORDER_MARKET and ref > 0:
+    if otype != ORDER_MARKET and otype != ORDER_STOP and ref > 0:  # a stop becomes a market order: no limit price
         band = _eff(st, L_BAND_BPS, a, t, y)
         d = abs(price - ref)  # price >= 0, ref > 0: fits
         if band < UNLIMITED and mul_cmp_gt(d, 10000, band, ref):  # exact: a far price never wraps into the band
@@ -606,11 +613,13 @@ def _reserve(st, z, side, qty):
 @helper
 def _check_tif(st, otype, tif):
     b = st.b
-    if otype < 1 or otype > 3 or ((b[st.cfg + C_OTYPE_MASK] >> otype) & 1) == 0:
+    if otype < 1 or otype > ORDER_TYPE_MAX or ((b[st.cfg + C_OTYPE_MASK] >> otype) & 1) == 0:
         return R_UNSUPPORTED_ORDER_TYPE
-    if tif < 1 or tif > 4 or ((b[st.cfg + C_TIF_MASK] >> tif) & 1) == 0:
+    if tif < 1 or tif > TIF_MAX or ((b[st.cfg + C_TIF_MASK] >> tif) & 1) == 0:
         return R_UNSUPPORTED_TIF
     if otype == ORDER_MARKET and tif != TIF_IOC and tif != TIF_FOK:
+        return R_UNSUPPORTED_TIF
+    if otype == ORDER_STOP and tif != TIF_GTC and tif != TIF_DAY:  # held until it triggers: then a market IOC
         return R_UNSUPPORTED_TIF
     if otype == ORDER_POST_ONLY and (tif == TIF_IOC or tif == TIF_FOK):
         return R_UNSUPPORTED_TIF
@@ -631,9 +640,10 @@ def _registered(st, a, t, y):
 
 
 @helper
-def _new_static(st, y, side, price, qty, otype, tif):
-    """A new order's checks that need no exposure state: side, type / TIF, quantity, price, reference price.
-    Returns (reason, reference price, multiplier, valuation price)."""
+def _new_static(st, y, side, price, qty, otype, tif, trigger):
+    """A new order's checks that need no exposure state: side, type / TIF, quantity, price, trigger, reference
+    price. Returns (reason, reference price, multiplier, valuation price: a market order's reference price, a
+    stop's trigger, else its price)."""
     b = st.b
     if side != 1 and side != -1:
         return R_BAD_SIDE, 0, 0, 0
@@ -642,13 +652,19 @@ def _new_static(st, y, side, price, qty, otype, tif):
         return r, 0, 0, 0
     if qty <= 0:
         return R_BAD_QTY, 0, 0, 0
-    if price < 0 or (price == 0 and otype != ORDER_MARKET):
-        return R_BAD_PRICE, 0, 0, 0
+    stop = otype == ORDER_STOP
+    if price < 0 or (price == 0 and otype != ORDER_MARKET and not stop) or (stop and price != 0):
+        return R_BAD_PRICE, 0, 0, 0  # a stop has no price: it becomes a market order
+    if (trigger <= 0) if (stop or otype == ORDER_STOP_LIMIT) else (trigger != 0):
+        return R_BAD_TRIGGER, 0, 0, 0
     ys = st.sym + y * N_Y
+    tick = b[ys + Y_TICK]
+    if trigger > 0 and tick != 1 and trigger % tick != 0:
+        return R_OFF_TICK, 0, 0, 0
     ref = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]
     if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):
         return R_NO_REFERENCE_PRICE, 0, 0, 0
-    return R_OK, ref, mult, ref if otype == ORDER_MARKET else price
+    return R_OK, ref, mult, ref if otype == ORDER_MARKET else (trigger if stop else price)
 
 

@@ -253,9 +253,10 @@ class NbEngine:
             leg.local_top = (None if b == NO_PRICE else b, tv[o + 1], None if a == NO_PRICE else a, tv[o + 3])
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
-    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0) -> object:
+    def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
+               trigger: int = 0) -> object:
         self._orders_dirty = True
-        d = run_events.submit(self, side, price, qty, otype, tif, leg)
+        d = run_events.submit(self, side, price, qty, otype, tif, leg, trigger)
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._order_info[d.order_id, OI_SIDE] = side
@@ -316,14 +317,15 @@ class NbEngine:
     # fallback path, the gateway's StormGuard) pushes onto the same heap and writes the same rows, so the
     # order of everything is the reference engine's.
     def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
-                leg: int = 0) -> object:
+                leg: int = 0, trigger: int = 0) -> object:
         if not self._fast:
-            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg)
+            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg, trigger)
         st = self._st
         st[S_KEY] += 1
         now = self.clock.now_ns()
         env = TypedIntentEnvelope(typed_intent_v1(kind, int(st[S_KEY]), self.cfg.account, self.cfg.strategy,
-                                                  self.legs[leg].symbol, side, price, qty, otype, tif, now, target),
+                                                  self.legs[leg].symbol, side, price, qty, otype, tif, now, target,
+                                                  trigger),
                                   now)
         return self.gw.process(env)
 
@@ -336,7 +338,8 @@ class NbEngine:
         st[S_NENTRY] += 1
         self._heap_room()
         heap_push_cmd(self._h, st, now + lat, PRI_EXCH_ARRIVAL, action=cmd.action, order_id=cmd.order_id,
-                      side=cmd.side, price=cmd.price, qty=cmd.qty, order_type=cmd.order_type, tif=cmd.tif)
+                      side=cmd.side, price=cmd.price, qty=cmd.qty, order_type=cmd.order_type, tif=cmd.tif,
+                      trigger=cmd.trigger)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = buffers.grown(self._orows, 1)
             self._arg_key = None

@@ -66,6 +66,7 @@ from hft.sim.engine_nb.state import (
     HC_QTY,
     HC_SIDE,
     HC_TIF,
+    HC_TRIGGER,
     HR_FEE,
     HR_FEE_FRAC,
     HR_KIND,
@@ -149,6 +150,7 @@ from hft.sim.exchange_l2 import (
     OP_NEW,
     OP_REPLACE,
     V_OK,
+    out_rows,
     step,
 )
 from hft.sim.exchange_l3 import OP_CANCEL as L3_OP_CANCEL
@@ -209,7 +211,7 @@ def _h_sift_up(h, st, n) -> None:
 # The two pushes take their item's fields by name, in the order of its declaration (`state.HEAP_CMD` / `HEAP_REP`:
 # a test compares their parameters with it) and write each at its declared column.
 @helper  # per intent: inlined at its call sites (the driver calls it from Python too)
-def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif) -> bool:
+def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger) -> bool:
     """Push a command (due at the venue at `t`) on the kernel heap; False when it is full."""
     n = st[S_NH]
     if n >= h.shape[0]:
@@ -224,6 +226,7 @@ def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type
     h[n, HC_QTY] = qty
     h[n, HC_ORDER_TYPE] = order_type
     h[n, HC_TIF] = tif
+    h[n, HC_TRIGGER] = trigger
     _h_sift_up(h, st, n)
     return True
 
@@ -327,13 +330,13 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
         st[S_KEY] = key
         # without `process_one`'s read-ahead: the sim's arena rows are in cache, its prefetches were pure cost
         code, oid, seq = GK.process_touched(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT],
-                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0)
+                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0, 0)
         if code == 0:
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
             heap_push_cmd(h, st, now + lat, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
-                          qty=qty, order_type=otype, tif=tif)
+                          qty=qty, order_type=otype, tif=tif, trigger=0)
             r = st[S_NO]
             orows[r, OR_TS] = now
             orows[r, OR_OID] = cmd_oid
@@ -402,7 +405,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     `step`, its reports scheduled back. (wake code or -1, new `hi`); W_GROW leaves the item on the heap."""
     t = h[0, H_T]
     levels = vbook.state[BOOK_N_BID] + vbook.state[BOOK_N_ASK]
-    if (vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1
+    if (vout.shape[0] < out_rows(vorders, vparams, levels) or vcons.shape[0] - vparams[P_NCONS] < levels + 1
             or h.shape[0] - st[S_NH] < vout.shape[0]):
         return W_GROW, hi
     action = h[0, HC_ACTION]
@@ -412,6 +415,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     qty = h[0, HC_QTY]
     otype = h[0, HC_ORDER_TYPE]
     tif = h[0, HC_TIF]
+    trigger = h[0, HC_TRIGGER]
     _h_drop_top(h, st)
     vparams[P_NREP] = 0
     if action == INTENT_NEW:
@@ -423,7 +427,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
         if j < vorders.shape[0] and j + 1 > hi:
             hi = j + 1
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
-                      tif, 0)
+                      tif, trigger)
     elif action == INTENT_CANCEL:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL, t, oid, 0, 0, 0, 0, 0, 0)
     else:
@@ -451,7 +455,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     action = h[0, HC_ACTION]
     oid = h[0, HC_OID]
     vparams[P_NREP] = 0
-    side = price = qty = otype = tif = 0
+    side = price = qty = otype = tif = trigger = 0
     if action == INTENT_NEW:
         op = L3_OP_NEW
         side = h[0, HC_SIDE]
@@ -459,13 +463,14 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         qty = h[0, HC_QTY]
         otype = h[0, HC_ORDER_TYPE]
         tif = h[0, HC_TIF]
+        trigger = h[0, HC_TRIGGER]
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL
     else:
         op = L3_OP_REPLACE
         price = h[0, HC_PRICE]
         qty = h[0, HC_QTY]
-    status = _order_step_i(vv, vorders, vcons, vparams, vout, op, t, oid, side, price, qty, otype, tif)
+    status = _order_step_i(vv, vorders, vcons, vparams, vout, op, t, oid, side, price, qty, otype, tif, trigger)
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_TABLE_FULL:
         st[S_FLAGS] = status  # nothing changed: Python grows the venue, the item is retried
         return W_GROW

@@ -108,14 +108,17 @@ from hft.sim.engine_nb.state import (
 from hft.sim.engine_nb.strategy_kernels import call_context_kernel, strategy_on_book
 from hft.sim.exchange_l2 import (
     F_FRONT,
+    LIVE_HELD,
     O_ID,
     O_LIVE,
     O_PRICE,
     O_SIDE,
+    O_TRIGGER,
     OP_CLEAR,
     OP_DEPTH,
     OP_TRADE,
     V_OK,
+    out_rows,
     step,
 )
 from hft.sim.exchange_l3 import (
@@ -133,7 +136,7 @@ from hft.sim.run_events import (
     PRI_LOCAL_MD,
     PRI_TIMER,
 )
-from hft.sim.venue_common import P_NCONS, P_NREP
+from hft.sim.venue_common import P_NCONS, P_NREP, triggers
 
 # Kernels inlined into the loop (`hft.core.jit.inline_copy`): the local view := reference row (`run_events.local_row`),
 # the L3 venue's market event (`L3Venue.market`); the L2 level setter is the book's own `set_level_inline`
@@ -378,10 +381,11 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
 
 @_kernel
 def _live_hi(orders, bound) -> int:
-    """1 + the last live slot of the L2 venue's order table, searched below `bound` (the driver keeps it an
-    upper bound: a new order takes the lowest free slot, so each NEW can raise it by one at most)."""
+    """1 + the last live slot (working or a held stop) of the L2 venue's order table, searched below `bound` (the
+    driver keeps it an upper bound: a new order takes the lowest free slot, so each NEW can raise it by one at
+    most)."""
     j = min(bound, orders.shape[0]) - 1
-    while j >= 0 and orders[j, O_LIVE] != 1:
+    while j >= 0 and orders[j, O_LIVE] == 0:
         j -= 1
     return j + 1
 
@@ -409,10 +413,16 @@ def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
 
 @helper
 def _trade_is_noop(vorders, hi, aggressor, p) -> bool:
-    """Does `step(OP_TRADE)` change nothing? (no order of ours on the passive side at or through `p`)"""
+    """Does `step(OP_TRADE)` change nothing? (no order of ours on the passive side at or through `p`, no held stop
+    the print triggers)"""
     passive = -aggressor
     for j in range(hi):
-        if vorders[j, O_LIVE] != 1 or vorders[j, O_SIDE] != passive:
+        live = vorders[j, O_LIVE]
+        if live != 1:
+            if live == LIVE_HELD and triggers(vorders[j, O_SIDE], vorders[j, O_TRIGGER], p):
+                return False
+            continue
+        if vorders[j, O_SIDE] != passive:
             continue
         px = vorders[j, O_PRICE]
         if (passive == BUY and p <= px) or (passive == SELL and p >= px):
@@ -436,7 +446,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
             # no order of ours and nothing consumed: DEPTH changes nothing but the book (reports: none)
             return -1 if set_level_inline(vbq, vaq, vbb, vab, vst, s, p, q) == L2_OK else W_EXCH_FALLBACK
         levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
-        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+        if vout.shape[0] < out_rows(vorders, vparams, levels) or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK  # the Python venue sizes its buffers first
         if set_level_inline(vbq, vaq, vbb, vab, vst, s, p, q) != L2_OK:
             return W_EXCH_FALLBACK  # out of range: nothing changed, the Python venue grows the book
@@ -450,7 +460,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
         if hi == 0 or _trade_is_noop(vorders, hi, s, p):
             return -1  # TRADE only looks at our orders on the passive side at or through its price
         levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
-        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+        if vout.shape[0] < out_rows(vorders, vparams, levels) or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK
         vparams[P_NREP] = 0
         status = step(vbook, vorders[:hi], vfq[:hi], vcons, qm, vparams, vout, OP_TRADE, t, 0, s, p, q, 0, 0, 0)
@@ -459,7 +469,7 @@ def _exch_l2(st, i, t, kind, side, price, qty, vbook, vbq, vaq, vbb, vab, vst, v
             clear_arrays(vbq, vaq, vbb, vab, vst, s)
             return -1
         levels = vst[BOOK_N_BID] + vst[BOOK_N_ASK] + 1
-        if vout.shape[0] < 8 + vorders.shape[0] + levels or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
+        if vout.shape[0] < out_rows(vorders, vparams, levels) or vcons.shape[0] - vparams[P_NCONS] < levels + 1:
             return W_EXCH_FALLBACK
         clear_arrays(vbq, vaq, vbb, vab, vst, s)
         vparams[P_NREP] = 0

@@ -45,7 +45,8 @@ O_TYPE = 7
 O_TIF = 8
 O_ARRIVAL = 9  # exchange time the order (or its last repositioning) entered the book
 O_INBOOK = 10  # 1 once resting in the book
-N_OCOL = 11
+O_TRIGGER = 11  # a held stop's trigger price (> 0 with O_INBOOK 0: held, not in the book)
+N_OCOL = 12
 
 # --- params ------------------------------------------------------------------------------------------------
 P_MODE = 0
@@ -66,6 +67,7 @@ P_RSEQ = 15  # next resync key offset (> 0: resync orders may rest in the book)
 P_RS_LEVELS = 16  # levels the resync adjusted (one per level and message)
 P_RS_ADDED = 17  # lots the resync added
 P_RS_REMOVED = 18  # lots the resync removed
+P_NHELD = 19  # rows of `orders` that are held stops (not in the book)
 N_PARAMS = 24
 
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the

@@ -26,12 +26,18 @@ from hft.core.dtypes import (
     EV_CLEAR,
     EV_DELETE,
     EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_TRADE,
     NO_PRICE,
     SELL,
 )
+from hft.core.jit import helper
 from hft.core.orders import (
+    ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -39,6 +45,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
     TIF_FOK,
     TIF_IOC,
 )
@@ -76,6 +83,7 @@ from hft.sim.exchange_l3.layout import (
     O_QTY,
     O_SIDE,
     O_TIF,
+    O_TRIGGER,
     O_TYPE,
     OP_CANCEL,
     OP_NEW,
@@ -83,6 +91,7 @@ from hft.sim.exchange_l3.layout import (
     OWN_KEY_BASE,
     P_MODE,
     P_NEED_PRICE,
+    P_NHELD,
     P_NORD,
     P_SEQ,
     V_BAD_ID,
@@ -99,7 +108,7 @@ from hft.sim.exchange_l3.resync import (
     _resync,
     _rs_room,
 )
-from hft.sim.venue_common import P_NREP, consume, emit, within
+from hft.sim.venue_common import P_NREP, consume, emit, triggers, within
 
 
 @_kernel
@@ -115,6 +124,28 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
     """Apply one market event (module docstring) at exchange time `now`, then, when `ref` has rows (reference
     resync on), reconcile the visible levels with row ``params[P_REF_ROW]``; our reports are appended to
     ``out[params[P_NREP]:]``. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` nothing changed."""
+    # a print (an execution, hidden or visible, or a cross trade) while stops are held: a call of its own, so the
+    # path of every other event stays as short as without stops
+    if params[P_NHELD] > 0 and (kind == EV_EXEC or kind == EV_HIDDEN_EXEC or kind == EV_TRADE):
+        return _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    return _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+
+
+@_kernel
+def _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
+    """`_event`, then the held stops the print triggers (`_trigger`); the room they need is checked first."""
+    room = _trigger_room(v, orders, params, price, (ref.shape[1] // 2 + 1) if ref.shape[0] > 0 else 1)
+    if room != V_OK:
+        return room
+    status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    if status == V_OK:
+        status = _trigger(v, orders, cons, params, out, now, price)
+    return status
+
+
+@helper
+def _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid) -> int:
+    """One market event, then the reference resync (`market_step_v`)."""
     rs = ref.shape[0] > 0
     if rs:
         room = _rs_room(v, ref, params)
@@ -143,6 +174,53 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
 
 
 @_kernel
+def _held(orders, r) -> bool:
+    return orders[r, O_INBOOK] == 0 and orders[r, O_TRIGGER] > 0
+
+
+@_kernel
+def _trigger_room(v, orders, params, print_px, extra) -> int:
+    """V_OK when the held stops a print at `print_px` triggers can enter the book after the event (and the resync,
+    whose `extra` slots are counted): each stop-limit's price has a level and a slot; else what must grow first."""
+    k = 0
+    for r in range(params[P_NORD]):
+        if _held(orders, r) and triggers(orders[r, O_SIDE], orders[r, O_TRIGGER], print_px) \
+                and orders[r, O_TYPE] == ORDER_STOP_LIMIT:
+            if level_index(orders[r, O_PRICE], v.meta[M_BASE], v.n) < 0:
+                params[P_NEED_PRICE] = orders[r, O_PRICE]
+                return V_NEED_LEVELS
+            k += 1
+    if k > 0 and v.meta[M_HWM] + extra + k > v.cap:
+        return V_NEED_ORDERS
+    return V_OK
+
+
+@_kernel
+def _trigger(v, orders, cons, params, out, now, print_px) -> int:
+    """The held stops a print at `print_px` triggers, in the order they arrived: each leaves its row, is reported
+    TRIGGERED and entered as a new order (a stop: market IOC; a stop-limit: a limit at its price, its TIF)."""
+    r = 0
+    while r < params[P_NORD]:
+        if not (_held(orders, r) and triggers(orders[r, O_SIDE], orders[r, O_TRIGGER], print_px)):
+            r += 1
+            continue
+        oid = orders[r, O_ID]
+        side = orders[r, O_SIDE]
+        price = orders[r, O_PRICE]
+        qty = orders[r, O_LEAVES]
+        stop = orders[r, O_TYPE] == ORDER_STOP
+        tif = orders[r, O_TIF]
+        _drop_row(orders, params, r)  # the rows after it move up: `r` is the next one
+        params[P_NHELD] -= 1
+        status = _new(v, orders, cons, params, out, now, oid, side, 0 if stop else price, qty,
+                      ORDER_MARKET if stop else ORDER_LIMIT,
+                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px)
+        if status != V_OK:
+            return status
+    return V_OK
+
+
+@_kernel
 def _rest_room(v, price) -> int:
     """V_OK when an order at `price` can join the book now, else what must grow first."""
     if level_index(price, v.meta[M_BASE], v.n) < 0:
@@ -160,12 +238,31 @@ def _enter_book(v, orders, params, now, r) -> None:
 
 
 @_kernel
-def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -> int:
-    if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL):
+def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
+    """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
+    `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book (module docstring)."""
+    stop = otype == ORDER_STOP or otype == ORDER_STOP_LIMIT
+    if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
+            or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
         return V_TABLE_FULL
+    if stop:
+        for c in range(N_OCOL):
+            orders[n, c] = 0
+        orders[n, O_ID] = oid
+        orders[n, O_SIDE] = side
+        orders[n, O_PRICE] = price
+        orders[n, O_QTY] = qty
+        orders[n, O_LEAVES] = qty
+        orders[n, O_TYPE] = otype
+        orders[n, O_TIF] = tif
+        orders[n, O_ARRIVAL] = now
+        orders[n, O_TRIGGER] = first_px
+        params[P_NORD] = n + 1
+        params[P_NHELD] += 1
+        return V_OK if emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE) else V_REPORTS_FULL
     market = otype == ORDER_MARKET
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
     if not ioc_like:
@@ -194,7 +291,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -
     orders[n, O_ARRIVAL] = now
     params[P_NORD] = n + 1
     ack = params[P_NREP]
-    ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
+    ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
     expire = ioc_like
     live = True
     if marketable:
@@ -249,7 +346,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif) -
 @_kernel
 def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     r = _own_row_by_id(orders, params, oid)
-    if r < 0 or qty <= 0 or qty > QTY_MAX - orders[r, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
+    if r < 0 or _held(orders, r) or qty <= 0 or qty > QTY_MAX - orders[r, O_EXEC]:  # 0 <= O_EXEC <= QTY_MAX
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     side = orders[r, O_SIDE]
@@ -288,24 +385,27 @@ def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
 
 @_kernel
 def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
-               now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> int:
+               now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int) -> int:
     """`order_step_v` on the book's view (`hft.book.l3.l3_view`)."""
-    return order_step_v(l3_view(book), orders, cons, params, out, op, now, oid, side, price, qty, otype, tif)
+    return order_step_v(l3_view(book), orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger)
 
 
 @_kernel
 def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
-                 now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> int:
-    """Apply one of our order operations (``OP_*``; module docstring) at exchange time `now`. Returns a `V_*`
-    status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
+                 now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int) -> int:
+    """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's) at exchange time
+    `now`. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
     if op == OP_NEW:
-        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif)
+        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK,
+                    trigger if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else price)
     if op == OP_CANCEL:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:
             ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
             px = orders[r, O_PRICE]
+            if _held(orders, r):
+                params[P_NHELD] -= 1
             if orders[r, O_INBOOK] == 1:
                 delete_v(v, orders[r, O_KEY])
             _drop_row(orders, params, r)
@@ -319,8 +419,10 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
 @_kernel
 def out_need(params, width, ref) -> int:
     """Report rows one venue call may need: ACK + one fill per order of ours (event and resync crossing fills
-    each reach an order once in full) + one partial per level walked or adjusted + slack."""
-    return 8 + 2 * params[P_NORD] + width + ref.shape[1]
+    each reach an order once in full; a held stop: its TRIGGERED and expiry) + one partial per level walked or
+    adjusted (one walk: the orders held stops become share it, each leaving at most one level part-taken, one more
+    per held stop) + slack."""
+    return 8 + 2 * params[P_NORD] + width + params[P_NHELD] + ref.shape[1]
 
 
 @_kernel

@@ -54,6 +54,7 @@ from hft.sim.exchange_l3.layout import (
     P_MODE,
     P_MULT,
     P_NEED_PRICE,
+    P_NHELD,
     P_NORD,
     P_PER_LOT,
     P_POS,
@@ -154,7 +155,8 @@ class L3Venue:
         """Room for every report one call can write (ACK + one fill per level or per order of ours + one more)
         and for one taker walk in ``cons`` (at most one row per level)."""
         width = self.book.lv_qty.shape[1]
-        need = 8 + 2 * int(self.params[P_NORD]) + width + self.ref.shape[1]  # = out_need (the numba engine's test)
+        # = out_need (the numba engine's test)
+        need = 8 + 2 * int(self.params[P_NORD]) + width + int(self.params[P_NHELD]) + self.ref.shape[1]
         if self.out.shape[0] < need:
             self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
         if self.cons.shape[0] - int(self.params[P_NCONS]) < width + 1:
@@ -197,14 +199,16 @@ class L3Venue:
             self.grow(status)
 
     # --- orders
-    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> np.ndarray:
-        return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif)
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
+            trigger: int = 0) -> np.ndarray:
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`)."""
+        return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif, trigger)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
-        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
-        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0)
+        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0, 0)
 
     # --- market data
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:

@@ -7,6 +7,11 @@ cleared), and the *effective best* of a side is its best level with available > 
 
 Our orders sit in `slots` (a new order takes the lowest free slot; a finished order frees its slot at once), and
 every market event visits our orders in slot order, so the reports of one event come in that order.
+
+A stop or stop-limit (docs/sim.md, "Stop orders held by the venue") is `Held` in its slot: not in the book, no queue
+place. After a print's fills, each held stop the print reaches (a buy at a print >= its trigger, a sell at <=), in
+slot order, leaves its slot, is reported TRIGGERED (the print's price) and is entered as a new order without an ACK:
+a stop a market IOC, a stop-limit a limit at its price with its TIF.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from hft.core.orders import (
     LIQ_MAKER,
     LIQ_NONE,
     LIQ_TAKER,
+    ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -33,6 +41,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
     TIF_FOK,
     TIF_IOC,
 )
@@ -181,6 +190,19 @@ class Resting:
     queue_filled: int = 0  # lots filled from the current queue place
 
 
+@dataclass
+class Held:
+    """A stop or stop-limit of ours the venue holds until a print reaches its trigger."""
+
+    order_id: int
+    side: int
+    price: int  # a stop-limit's limit (0 for a stop)
+    qty: int
+    order_type: int
+    tif: int
+    trigger: int
+
+
 class L2ReferenceVenue(TakerMatching):
     """One instrument's L2 venue. Each method applies one thing at the venue's time `now` and returns the reports
     it produced, in order.
@@ -202,7 +224,7 @@ class L2ReferenceVenue(TakerMatching):
         self.money = money
         self.book: dict[int, dict[int, int]] = {BUY: {}, SELL: {}}  # side -> price -> displayed lots
         self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our taker fills took
-        self.slots: list[Resting | None] = [None] * capacity
+        self.slots: list[Resting | Held | None] = [None] * capacity
 
     # --- the book ------------------------------------------------------------------------------------------
     def displayed(self, side: int, price: int) -> int:
@@ -279,6 +301,15 @@ class L2ReferenceVenue(TakerMatching):
                     if take > 0:
                         o.queue_filled += take
                         out.append(self._fill(now, o, o.price, take, LIQ_MAKER))
+        for j, h in enumerate(self.slots):  # then the held stops the print reaches, in slot order
+            if isinstance(h, Held) and (price >= h.trigger if h.side == BUY else price <= h.trigger):
+                self.slots[j] = None
+                if h.order_type == ORDER_STOP:
+                    out += self._enter(now, h.order_id, h.side, 0, h.qty, ORDER_MARKET, TIF_IOC, REPORT_TRIGGERED,
+                                       price)
+                else:
+                    out += self._enter(now, h.order_id, h.side, h.price, h.qty, ORDER_LIMIT, h.tif,
+                                       REPORT_TRIGGERED, price)
         return out
 
     def _cross(self, now: int) -> list[VenueReport]:
@@ -292,7 +323,20 @@ class L2ReferenceVenue(TakerMatching):
         return out
 
     # --- our orders ----------------------------------------------------------------------------------------
-    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> list[VenueReport]:
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
+            trigger: int = 0) -> list[VenueReport]:
+        if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
+            free = [j for j, o in enumerate(self.slots) if o is None]
+            if (not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
+                    or (otype == ORDER_STOP_LIMIT and price <= 0)):
+                return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+            self.slots[free[0]] = Held(oid, side, price, qty, otype, tif, trigger)
+            return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+        return self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price)
+
+    def _enter(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, first: int,
+               first_price: int) -> list[VenueReport]:
+        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`."""
         free = [j for j, o in enumerate(self.slots) if o is None]
         if not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
@@ -303,7 +347,7 @@ class L2ReferenceVenue(TakerMatching):
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         o = Resting(oid, side, price, qty)
         self.slots[free[0]] = o
-        out = [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+        out = [VenueReport(now, oid, first_price, 0, qty, 0, 0, first, LIQ_NONE)]
         expire = market or tif in (TIF_IOC, TIF_FOK)
         if marketable:
             assert best is not None
@@ -320,17 +364,23 @@ class L2ReferenceVenue(TakerMatching):
     def queue_ahead(self, oid: int) -> float:
         """The estimate of the lots ahead of our resting order (at least 0); -1 when it does not rest here."""
         o = self._find(oid)
-        return -1.0 if o is None else max(o.front, 0.0)
+        return -1.0 if not isinstance(o, Resting) else max(o.front, 0.0)
 
     # --- helpers -------------------------------------------------------------------------------------------
     def _working(self) -> list[Resting]:
         """Our working orders in slot order (a snapshot: fills free slots while the caller iterates)."""
-        return [o for o in self.slots if o is not None]
+        return [o for o in self.slots if isinstance(o, Resting)]
 
-    def _find(self, oid: int) -> Resting | None:
+    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
+        """A held stop is not replaced (REPLACE_REJECTED); a working order as `TakerMatching.replace`."""
+        if isinstance(self._find(oid), Held):
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        return super().replace(now, oid, price, qty)
+
+    def _find(self, oid: int) -> Resting | Held | None:
         return next((o for o in self.slots if o is not None and o.order_id == oid), None)
 
-    def _leave(self, o: Resting) -> None:
+    def _leave(self, o: Resting | Held) -> None:
         self.slots[next(j for j, s in enumerate(self.slots) if s is o)] = None
 
     def _move(self, o: Resting, price: int, qty: int) -> None:

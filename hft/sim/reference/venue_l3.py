@@ -9,6 +9,12 @@ our fills never remove market liquidity. Our taker fills remember what they took
 
 Our resting orders are kept in `ours` in the order they (last) entered the book; among orders of ours at one
 price that is their FIFO order, so "earliest in `ours`" breaks price ties in price-time priority.
+
+Stops and stop-limits (docs/sim.md, "Stop orders held by the venue") wait in `held`, in the order they arrived, out
+of the book. A print — an execution of a visible order, an execution against hidden liquidity, a cross trade —
+at a price >= a held buy's trigger or <= a held sell's triggers it, after the message and its resync: in `held`'s
+order each leaves it, is reported TRIGGERED (the message's price) and enters as a new order without an ACK (a stop a
+market IOC, a stop-limit a limit at its price with its TIF).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from hft.core.dtypes import (
     EV_CLEAR,
     EV_DELETE,
     EV_EXEC,
+    EV_HIDDEN_EXEC,
+    EV_TRADE,
     NO_PRICE,
     SELL,
 )
@@ -30,18 +38,24 @@ from hft.core.errors import SimError
 from hft.core.orders import (
     LIQ_MAKER,
     LIQ_NONE,
+    ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_CANCELED,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
+    REPORT_TRIGGERED,
     TIF_FOK,
     TIF_IOC,
 )
 from hft.sim.reference.accounting import Fees, fee_of
-from hft.sim.reference.venue import MODES, QTY_MAX, TakerMatching, VenueReport
+from hft.sim.reference.venue import MODES, QTY_MAX, Held, TakerMatching, VenueReport
 
 _U64 = (1 << 64) - 1
 
@@ -114,6 +128,7 @@ class L3ReferenceVenue(TakerMatching):
         self.where: dict[int, tuple[int, int]] = {}  # market order id -> (side, price)
         self.consumed: dict[tuple[int, int], int] = {}
         self.ours: list[Ours] = []
+        self.held: list[Held] = []  # stops waiting for their trigger, in the order they arrived
         self.reference = reference
         self.rows_used = 0
         self.resync_serial = 0
@@ -199,6 +214,15 @@ class L3ReferenceVenue(TakerMatching):
         # a hidden execution, a trade without a resting order, a halt: nothing at the venue
         if self.reference is not None:
             self._resync(out, now)
+        if kind in (EV_EXEC, EV_HIDDEN_EXEC, EV_TRADE):  # a print: the held stops it reaches, in arrival order
+            for h in [h for h in self.held if (price >= h.trigger if h.side == BUY else price <= h.trigger)]:
+                self.held.remove(h)
+                if h.order_type == ORDER_STOP:
+                    out += self._enter_new(now, h.order_id, h.side, 0, h.qty, ORDER_MARKET, TIF_IOC,
+                                           REPORT_TRIGGERED, price)
+                else:
+                    out += self._enter_new(now, h.order_id, h.side, h.price, h.qty, ORDER_LIMIT, h.tif,
+                                           REPORT_TRIGGERED, price)
         return out
 
     def _add(self, out: list[VenueReport], now: int, oid: int, side: int, price: int, qty: int) -> None:
@@ -403,7 +427,31 @@ class L3ReferenceVenue(TakerMatching):
         self.ours.append(o)
 
     # --- our orders ----------------------------------------------------------------------------------------
-    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int) -> list[VenueReport]:
+    def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
+            trigger: int = 0) -> list[VenueReport]:
+        if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
+            if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
+                    or (otype == ORDER_STOP_LIMIT and price <= 0)):
+                return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+            self.held.append(Held(oid, side, price, qty, otype, tif, trigger))
+            return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+        return self._enter_new(now, oid, side, price, qty, otype, tif, REPORT_ACK, price)
+
+    def cancel(self, now: int, oid: int) -> list[VenueReport]:
+        h = next((h for h in self.held if h.order_id == oid), None)
+        if h is not None:
+            self.held.remove(h)
+            return [VenueReport(now, oid, h.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
+        return super().cancel(now, oid)
+
+    def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
+        if any(h.order_id == oid for h in self.held):  # a held stop is not replaced
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
+        return super().replace(now, oid, price, qty)
+
+    def _enter_new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, first: int,
+                   first_price: int) -> list[VenueReport]:
+        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`."""
         rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
             return rejected
@@ -416,7 +464,7 @@ class L3ReferenceVenue(TakerMatching):
         if otype == ORDER_POST_ONLY and marketable:
             return rejected
         o = Ours(oid, side, price, qty)
-        out = [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+        out = [VenueReport(now, oid, first_price, 0, qty, 0, 0, first, LIQ_NONE)]
         if marketable:
             assert best is not None
             expire |= self._take_liquidity(now, o, best, tif, market, out)

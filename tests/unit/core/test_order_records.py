@@ -14,14 +14,15 @@ from hft.sim import engine as E
 
 # the layouts the kernels were compiled for and the logs were written with (a change here changes every run hash)
 LAYOUTS = {
-    "INTENT_DTYPE": (O, 56, [("ts", "<i8", 0), ("key", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
+    # version 2 appended a stop's trigger (issue 54): the earlier offsets stay
+    "INTENT_DTYPE": (O, 64, [("ts", "<i8", 0), ("key", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
                              ("order_id", "<i8", 32), ("account", "<i4", 40), ("strategy", "<i4", 44),
                              ("symbol", "<i4", 48), ("kind", "|i1", 52), ("side", "|i1", 53),
-                             ("order_type", "|i1", 54), ("tif", "|i1", 55)]),
-    "COMMAND_DTYPE": (O, 56, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("key", "<i8", 16), ("price", "<i8", 24),
+                             ("order_type", "|i1", 54), ("tif", "|i1", 55), ("trigger", "<i8", 56)]),
+    "COMMAND_DTYPE": (O, 64, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("key", "<i8", 16), ("price", "<i8", 24),
                               ("qty", "<i8", 32), ("account", "<i4", 40), ("strategy", "<i4", 44),
                               ("symbol", "<i4", 48), ("action", "|i1", 52), ("side", "|i1", 53),
-                              ("order_type", "|i1", 54), ("tif", "|i1", 55)]),
+                              ("order_type", "|i1", 54), ("tif", "|i1", 55), ("trigger", "<i8", 56)]),
     "EXEC_REPORT_DTYPE": (O, 64, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
                                   ("leaves", "<i8", 32), ("fee", "<i8", 40), ("fee_frac", "<i8", 48),
                                   ("kind", "|i1", 56)]),
@@ -55,6 +56,10 @@ def test_the_generated_layouts_are_the_ones_built_before(name: str) -> None:
 def test_a_field_of_one_meaning_is_declared_once() -> None:
     for name in ("key", "price", "qty", "account", "strategy", "symbol", "side", "order_type", "tif"):
         assert O.INTENT.field(name) is O.DECISION.field(name) is O.COMMAND.field(name), name
+    # the trigger: one declaration, appended to each record in its next version
+    trig = {r.field("trigger").name + r.field("trigger").type + r.field("trigger").doc
+            for r in (O.INTENT, O.DECISION, O.COMMAND, O.ORDER_EVENT)}
+    assert len(trig) == 1 and O.ORDER_EVENT.field("trigger").since == 3
     assert O.DECISION.field("kind") is O.INTENT.field("kind")
     # the logs: the order log keeps fields of the commands; the fill log is the venue's report of a fill, the
     # order's side and when it arrived; the venue's report is the execution report and what only a venue knows
@@ -165,8 +170,9 @@ def _topic_of(record: Record, name: str):
     return base, Topic.from_record(base.name, base.topic_id, record, lead, (), base.doc, base.critical_policy, after)
 
 
-# fee_frac: version 2 (005_exact_fees.sql); sim.orders' liquidity and queue: version 3 (006_live_liquidity_queue.sql)
-@pytest.mark.parametrize("record,name,legacy", [(O.ORDER_EVENT, "sim.orders", ((1, 18), (2, 19))),
+# fee_frac: version 2 (005_exact_fees.sql); sim.orders' liquidity and queue: version 3 (006_live_liquidity_queue.sql),
+# its trigger: version 4 (007_stop_trigger.sql)
+@pytest.mark.parametrize("record,name,legacy", [(O.ORDER_EVENT, "sim.orders", ((1, 18), (2, 19), (3, 21))),
                                                 (O.FILL, "sim.fills", ((1, 16),))])
 def test_the_order_and_fill_topics_are_their_records(record: Record, name: str, legacy: tuple) -> None:
     base, rebuilt = _topic_of(record, name)
@@ -185,7 +191,7 @@ def test_command_and_report_arrays_are_written_to_sim_orders_as_they_are() -> No
         for f in rec.fields:
             assert O.ORDER_EVENT.field(f.name).numpy_type == f.numpy_type, (rec.name, f.name)
     cmd = np.zeros(1, O.COMMAND_DTYPE)
-    cmd[0] = (5, 7, 9, 100, 2, 0, 0, 3, O.CMD_NEW, 1, O.ORDER_LIMIT, O.TIF_GTC)
+    cmd[0] = (5, 7, 9, 100, 2, 0, 0, 3, O.CMD_NEW, 1, O.ORDER_STOP_LIMIT, O.TIF_GTC, 98)
     row = {n: int(cmd[n][0]) for n in O.COMMAND.names} | {"run_id": "r", "source": "command", "symbol_name": "X"}
     assert topic.encode_array(cmd, np.zeros(1, np.uint64), 0, const={"run_id": "r", "source": "command",
                                                                      "symbol_name": "X"}) == \

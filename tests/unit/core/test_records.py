@@ -16,7 +16,8 @@ DECISION_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("recv_ts", "<i8", 16), 
                    ("order_id", "<i8", 32), ("target_id", "<i8", 40), ("price", "<i8", 48), ("qty", "<i8", 56),
                    ("account", "<i4", 64), ("strategy", "<i4", 68), ("symbol", "<i4", 72), ("reason", "<i2", 76),
                    ("kind", "|i1", 78), ("side", "|i1", 79), ("order_type", "|i1", 80), ("tif", "|i1", 81),
-                   ("accepted", "|u1", 82), ("duplicate", "|u1", 83)]
+                   ("accepted", "|u1", 82), ("duplicate", "|u1", 83),
+                   ("trigger", "<i8", 88)]  # version 2 (issue 54: a stop's trigger), appended
 DECISION_LOG_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("order_id", "<i8", 16), ("target_id", "<i8", 24),
                        ("price", "<i8", 32), ("qty", "<i8", 40), ("reason", "<i2", 48), ("kind", "|i1", 50),
                        ("side", "|i1", 51), ("accepted", "|i1", 52), ("duplicate", "|i1", 53)]
@@ -27,16 +28,17 @@ def _layout(dt: np.dtype) -> list[tuple[str, str, int]]:
 
 
 def test_the_decision_layouts_are_the_ones_written_before():
-    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 88
+    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 96
     assert DECISION_DTYPE.isalignedstruct
     assert _layout(DECISION_LOG_DTYPE) == DECISION_LOG_LAYOUT and DECISION_LOG_DTYPE.itemsize == 56
 
 
 def test_the_decision_topic_is_the_record_between_its_string_columns():
     topic = TOPICS["audit.gateway_decisions"]
-    assert topic.record is DECISION and topic.version == 1 and topic.legacy == ()
+    first = [c.name for c in topic.columns].index("trigger")  # version 2's field, after version 1's columns
+    assert topic.record is DECISION and topic.version == 2 and topic.legacy == ((1, first),)
     names = [c.name for c in topic.columns]
-    assert names[0] == "ts" and names[1] == "run_id"
+    assert names[0] == "ts" and names[1] == "run_id" and names[-1] == "trigger"
     numeric = [c for c in topic.columns if not c.is_string]
     assert [(c.name, c.type) for c in numeric] == [
         (n, DECISION.field(n).store_type) for n in ("ts", *(n for n in DECISION.names if n != "ts"))]
@@ -125,7 +127,7 @@ def test_a_declaration_refuses_what_it_cannot_lay_out():
 # --- a field added to a declaration ----------------------------------------------------------------------------
 
 VENUE = {1: "binance", 2: "lobster"}
-ADDED = Field("venue", "i2", "code", "the venue that answered", VENUE, default=0, since=2)
+ADDED = Field("venue", "i2", "code", "the venue that answered", VENUE, default=0, since=DECISION.version + 1)
 
 
 def _extended() -> tuple[Record, Topic]:
@@ -144,12 +146,13 @@ def test_an_added_field_reaches_every_generated_consumer():
     # the int64 matrix columns
     assert rec.index["venue"] == len(DECISION.fields) and rec.constants("D_")["D_VENUE"] == len(DECISION.fields)
     assert rec.constants("D_")["D_COLS"] == len(DECISION.fields) + 1
-    # the topic: appended after the string columns (where the migration's ADD COLUMN puts it), version 2, and
-    # frames of version 1 still load with the leading columns
+    # the topic: appended after the string columns (where the migration's ADD COLUMN puts it), the next version,
+    # and frames of the earlier versions still load with the leading columns
     base = TOPICS["audit.gateway_decisions"]
     assert topic.columns[:-1] == base.columns and topic.columns[-1] == Column("venue", "Int16", 0, ADDED.doc)
-    assert topic.version == 2 and topic.legacy == ((1, len(base.columns)),)
-    assert topic.column_names_of_version(1) == base.column_names
+    assert topic.version == DECISION.version + 1
+    assert topic.legacy == (*base.legacy, (DECISION.version, len(base.columns)))
+    assert topic.column_names_of_version(DECISION.version) == base.column_names
     # the DDL a migration adds
     assert topic.add_column_sql("venue") == ("ALTER TABLE audit.gateway_decisions ADD COLUMN IF NOT EXISTS venue "
                                              "Int16 DEFAULT 0 COMMENT 'the venue that answered'")

@@ -186,3 +186,16 @@ def test_the_venues_liquidity_and_queue_reach_the_strategy() -> None:
     assert seen == [(1, False, 42), (1, False, -1), (2, True, 0), (1, False, 6), (7, False, -1), (3, False, -1),
                     (3, True, -1)]
     assert [(f.order_id, f.liquidity) for f in e.ctx.fills] == [(7, 1), (8, 2), (7, 1)]
+
+
+def test_a_stop_is_refused_by_the_runner_without_a_request() -> None:
+    """The live service's venues hold no stops and its order API carries no trigger: the runner refuses a stop
+    itself (UNSUPPORTED_ORDER_TYPE), sends nothing, and counts it refused."""
+    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+
+    client = FakeClient()
+    e = _engine(client)
+    for otype, price in ((ORDER_STOP, 0), (ORDER_STOP_LIMIT, 99)):
+        d = e.ctx.submit(1, price, 2, otype, TIF_GTC, trigger=101)
+        assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_ORDER_TYPE)
+    assert client.requests == [] and e.refused == 2 and e.ctx.orders == {}

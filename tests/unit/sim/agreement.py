@@ -21,7 +21,19 @@ from hft.core.dtypes import (
     SELL,
     empty_events,
 )
-from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, REPORT_ACK, TIF_FOK, TIF_GTC, TIF_IOC
+from hft.core.orders import (
+    ORDER_LIMIT,
+    ORDER_MARKET,
+    ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
+    REPORT_ACK,
+    REPORT_TRIGGERED,
+    TIF_DAY,
+    TIF_FOK,
+    TIF_GTC,
+    TIF_IOC,
+)
 from hft.sim import latency as L
 from hft.sim.engine import Engine, EngineConfig, L2MarketVenue
 from hft.sim.engine_nb import NbEngine
@@ -145,6 +157,57 @@ class Chaos(Strategy):
 
 
 # --- harness and comparisons ------------------------------------------------------------------------------------
+class Stops(Strategy):
+    """Venue-native stops and stop-limits (docs/sim.md, "Stop orders held by the venue") around each print: buy stops
+    above it and sell stops below, stop-limits whose limit crosses or rests, GTC / DAY / IOC; some cancelled while
+    held (a wake-up), a replace of a held stop tried (the gateway refuses it); a market order flattens a large
+    position. Counts what it saw: `triggered`, `refused` (the gateway's reasons)."""
+
+    name = "stops"
+
+    def __init__(self, every: int = 1) -> None:
+        self.n = 0
+        self.every = every
+        self.triggered = 0
+        self.refused: dict[str, int] = {}
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        self.n += 1
+        if self.n % self.every or len(ctx.orders) >= 8:
+            return
+        if abs(ctx.position) > 12 and ctx.best_bid is not None and ctx.best_ask is not None:
+            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+            return
+        k, d = self.n // self.every % 5, 1 + self.n % 3
+        if k == 0:
+            dec = ctx.submit(BUY, 0, 1 + qty % 3, ORDER_STOP, TIF_GTC, trigger=price + d)
+        elif k == 1:  # its limit below the trigger: crosses what bids are left, then rests
+            dec = ctx.submit(SELL, price - d - 1, 1 + qty % 2, ORDER_STOP_LIMIT, TIF_GTC, trigger=price - d)
+        elif k == 2:
+            dec = ctx.submit(BUY, price + d, 2, ORDER_STOP_LIMIT, TIF_IOC, trigger=price + d)
+        elif k == 3:
+            dec = ctx.submit(SELL, 0, 1, ORDER_STOP, TIF_DAY, trigger=price - d)
+        else:  # a buy stop-limit whose limit rests below the trigger
+            dec = ctx.submit(BUY, price - 1, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=price + 1)
+        self._d(dec)
+        if dec.accepted and self.n % 7 == 0:
+            ctx.at(ctx.now + 2_000_000, dec.order_id)
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind == REPORT_TRIGGERED:
+            self.triggered += 1
+        elif u.kind == REPORT_ACK and u.order_id % 11 == 0 and u.order_id in ctx.orders:
+            self._d(ctx.replace(u.order_id, u.price + 1, 1))  # a held stop: UNSUPPORTED_REPLACE
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            self._d(ctx.cancel(payload))
+
+    def _d(self, dec) -> None:
+        if not dec.accepted:
+            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
+
+
 def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,
              limits=None, sample_ns=50_000_000, fees=None, classes=(Engine, NbEngine), engines=None):
     """The outputs of one L2 stream `ev` run by each engine class of `classes` (a fresh strategy from

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hft.core.orders import INTENT_CANCEL, INTENT_NEW, ORDER_STOP, ORDER_STOP_LIMIT, REPORT_TRIGGERED
 from hft.sim import latency as L
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l2 import EXCHANGE_MODES
@@ -25,6 +26,7 @@ from hft.sim.gateway_setup import sim_gateway_config
 from hft.sim.reference import (
     Fees,
     L2ReferenceVenue,
+    L3ReferenceVenue,
     Latency,
     ReferenceConfig,
     ReferenceEngine,
@@ -36,6 +38,7 @@ from tests.unit.sim.agreement import (
     LATENCIES,
     Chaos,
     Reader,
+    Stops,
     agree,
     l2_pair,
     l2_stream,
@@ -167,6 +170,126 @@ def test_property_agrees(seed, entry, resp, jitter, feed, qm, mode):
     agree(ref, nb)
 
 
+# --- venue-native stops ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_native_stops_agree(mode):
+    """Stops and stop-limits held by the L2 venue, triggered by the stream's prints, cancelled while held, a replace
+    refused: both engines the same, array by array."""
+    made: list[Stops] = []
+    ref, _ = _pair(l2_stream(7, 600), lambda: made.append(Stops()) or made[-1], mode=mode)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 30 and nb_s.refused == ref_s.refused
+    assert ref_s.refused.get("UNSUPPORTED_REPLACE", 0) > 0
+    new = ref.orders[ref.orders["action"] == INTENT_NEW]
+    assert {ORDER_STOP, ORDER_STOP_LIMIT} <= set(new["order_type"].tolist())
+    assert INTENT_CANCEL in set(ref.orders["action"].tolist()) and len(ref.fills) > 30
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(6))
+def test_l2_venue_with_stops_agrees_step_by_step(seed, mode):
+    """The numba L2 venue against the reference venue, report by report, over a few hundred random steps on a narrow
+    price range: depth updates, trades at and through our prices, clears; our orders of every type, the stops
+    among them (held, triggered by trades, entered as market / limit orders), cancels (of held stops too) and
+    replaces (refused for held stops)."""
+    from hft.core.orders import ORDER_LIMIT, ORDER_MARKET, ORDER_POST_ONLY, TIF_FOK, TIF_GTC, TIF_IOC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    rng = np.random.default_rng(seed)
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
+    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    ours: list[int] = []
+    triggered = 0
+    for t in range(400):
+        now = 1_000 * t
+        side = 1 if rng.random() < 0.5 else -1
+        price = int(rng.integers(96, 105))
+        r = rng.random()
+        if r < 0.5:
+            qty = int(rng.integers(0, 9))
+            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+        elif r < 0.95:
+            qty = int(rng.integers(1, 9))
+            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+        else:
+            got, want = nb.clear(now, 0), ref.clear(now, 0)
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        triggered += int((got["kind"] == REPORT_TRIGGERED).sum())
+        r = rng.random()
+        if r < 0.45:
+            otype = int(rng.choice([ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET, ORDER_STOP, ORDER_STOP,
+                                    ORDER_STOP_LIMIT, ORDER_STOP_LIMIT]))
+            tif = int(rng.choice([TIF_GTC, TIF_GTC, TIF_IOC, TIF_FOK]))
+            px = 0 if otype in (ORDER_STOP, ORDER_MARKET) else int(rng.integers(96, 105))
+            trigger = int(rng.integers(96, 105)) if otype in (ORDER_STOP, ORDER_STOP_LIMIT) else 0
+            args = (len(ours) + 1, int(rng.choice([1, -1])), px, int(rng.integers(1, 12)), otype, tif, trigger)
+            got, want = nb.new(now, *args), ref.new(now, *args)
+            ours.append(args[0])
+        elif r < 0.6 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.cancel(now, oid), ref.cancel(now, oid)
+        elif r < 0.75 and ours:
+            args = (int(rng.choice(ours)), int(rng.integers(96, 105)), int(rng.integers(1, 12)))
+            got, want = nb.replace(now, *args), ref.replace(now, *args)
+        else:
+            continue
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
+        assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
+    assert triggered > 20
+
+
+def test_one_trade_triggering_many_stops_fits_the_report_buffer():
+    """Twelve held buy stops of 7 lots, one print triggers them all against 60 one-lot ask levels: each becomes a
+    market order taking what the ones before it left (eight fill whole, one fills 4 of 7, three find nothing), in
+    slot order; the report buffer is sized for it (`exchange_l2.out_rows`), both venues the same."""
+    from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_GTC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(*FEES), 1,
+                 capacity=16)
+    ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(*FEES), 1, capacity=16)
+    for p in range(101, 161):
+        nb.depth(0, -1, p, 1)
+        ref.depth(0, -1, p, 1)
+    for oid in range(1, 13):
+        assert [tuple(x) for x in ref.new(1, oid, 1, 0, 7, ORDER_STOP, TIF_GTC, 100)] == \
+            [tuple(x) for x in nb.new(1, oid, 1, 0, 7, ORDER_STOP, TIF_GTC, 100).tolist()]
+    got = nb.trade(2, 1, 100, 1)
+    assert [tuple(x) for x in ref.trade(2, 1, 100, 1)] == [tuple(x) for x in got.tolist()]
+    kinds = got["kind"].tolist()
+    assert kinds.count(REPORT_TRIGGERED) == 12 and kinds.count(REPORT_EXPIRED) == 4
+    fills = got[np.isin(got["kind"], (REPORT_FILL, REPORT_PARTIAL_FILL))]
+    assert len(fills) == 60 and int(fills["qty"].sum()) == 60
+    assert [int(o) for o in got[got["kind"] == REPORT_TRIGGERED]["order_id"]] == list(range(1, 13))
+
+
+def test_our_own_fills_and_earlier_prints_never_trigger():
+    """A held stop triggers on the data's prints after it arrived, never on a print before it (no last price is
+    kept) nor on our own taker fill at its trigger (our fills are not prints: the replay is exogenous); depth
+    updates never trigger. Both venues."""
+    from hft.core.orders import ORDER_MARKET, TIF_GTC, TIF_IOC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(*FEES), 1)
+    ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(*FEES), 1)
+
+    def both(name, *args):
+        got = [tuple(x) for x in getattr(nb, name)(*args).tolist()]
+        assert got == [tuple(x) for x in getattr(ref, name)(*args)], name
+        return [x[7] for x in got]
+
+    both("depth", 0, -1, 101, 5)
+    both("depth", 0, 1, 99, 5)
+    both("trade", 1, 1, 101, 2)  # a print at 101 before the stop: nothing to trigger
+    assert both("new", 2, 1, 1, 0, 3, ORDER_STOP, TIF_GTC, 101) == [1]  # ACK, held
+    assert REPORT_TRIGGERED not in both("new", 3, 2, 1, 0, 2, ORDER_MARKET, TIF_IOC, 0)  # we take 2 @ 101
+    assert REPORT_TRIGGERED not in both("depth", 4, -1, 101, 1)
+    assert both("trade", 5, 1, 101, 1)[0] == REPORT_TRIGGERED  # the data's print at 101
+
+
 # --- the scripted scenarios (hand-derived traces: tests/unit/sim/test_scenario.py) ----------------------------------
 @pytest.mark.parametrize("path", sorted((ROOT / "config" / "sim" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_scenarios_agree(path):
@@ -185,11 +308,15 @@ def test_scenarios_agree(path):
 
         return GatewayService(cfg, clock=clock, dispatcher=dispatcher, sink=sink, private_arena=True)
 
-    venue = L2ReferenceVenue(sc.queue_model, sc.exchange, Fees(sc.fees.maker_bps_h, sc.fees.taker_bps_h,
-                                                                sc.fees.per_lot), sc.money, capacity)
+    fees = Fees(sc.fees.maker_bps_h, sc.fees.taker_bps_h, sc.fees.per_lot)
     rcfg = ReferenceConfig(entry=Latency.constant(sc.entry_ns), response=Latency.constant(sc.response_ns),
                            account=S.ACCOUNT, strategy=S.STRATEGY)
-    ref = ReferenceEngine(S.scenario_events(sc), venue, gateway, ref_script, sc.symbol, rcfg).run()
+    if sc.venue == "l3":  # the L3 venue, the book as anonymous quantity
+        ref = ReferenceEngine(S.scenario_events(sc), L3ReferenceVenue(sc.exchange, fees, sc.money), gateway,
+                              ref_script, sc.symbol, rcfg, preopen=S.seed_levels(sc)).run()
+    else:
+        venue = L2ReferenceVenue(sc.queue_model, sc.exchange, fees, sc.money, capacity)
+        ref = ReferenceEngine(S.scenario_events(sc), venue, gateway, ref_script, sc.symbol, rcfg).run()
     agree(ref, nb)
     assert ref_script.trace == nb_script.trace and ref_script.trace
 

@@ -24,6 +24,7 @@ from hft.core.dtypes import (
     EV_EXEC,
     EV_HALT,
     EV_HIDDEN_EXEC,
+    EV_TRADE,
     NO_PRICE,
     SELL,
 )
@@ -36,8 +37,11 @@ from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_PARTIAL_FILL,
+    REPORT_TRIGGERED,
     TIF_FOK,
     TIF_GTC,
     TIF_IOC,
@@ -45,7 +49,7 @@ from hft.core.orders import (
 from hft.sim.reference import L3ReferenceVenue, from_market_data
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import agree
+from tests.unit.sim.agreement import Stops, agree
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
@@ -222,7 +226,41 @@ def test_l3_without_reference_rows_agrees(day):
     assert eng.venue.data["clipped"] > 0 and len(ref.fills) > 10
 
 
+@pytest.mark.parametrize("resync", [True, False])
+def test_native_stops_on_generated_day_agree(day, resync):
+    """Stops and stop-limits held by the L3 venue, triggered by executions, hidden executions and cross trades
+    after their message (and its resync): both engines the same."""
+    made: list[Stops] = []
+    _, ref, _ = _pair(_mangled(day, 6), lambda: made.append(Stops(every=3)) or made[-1], "stops", l3_resync=resync)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 30 and nb_s.refused == ref_s.refused
+    new = ref.orders[ref.orders["action"] == INTENT_NEW]
+    assert {ORDER_STOP, ORDER_STOP_LIMIT} <= set(new["order_type"].tolist()) and len(ref.fills) > 30
+
+
 # --- the real LOBSTER sample of the golden ---------------------------------------------------------------------
+@pytest.mark.shared_data
+@pytest.mark.slow  # the real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_stops_on_lobster_agree():
+    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing venue-native stops: both engines
+    the same, every array, on real executions, hidden executions and the resync."""
+    from hft.data.sources import open_market_data
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import overlay_replay_config
+
+    doc = json.loads(GOLDEN.read_text())
+    paths = [(GOLDEN.parent / p).resolve() for p in doc["data"]]
+    if not all(p.exists() for p in paths):
+        pytest.skip(f"../shared/data is absent ({paths[0]})")
+    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)
+    md = open_market_data(paths)
+    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    made: list[Stops] = []
+    _, ref, _ = _pair(md, lambda: made.append(Stops(every=40)) or made[-1], "stops", config=config)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 50 and nb_s.refused == ref_s.refused
+    assert len(ref.fills) > 50
 @pytest.mark.shared_data
 @pytest.mark.slow  # ~25 s: 49k messages through the plain-Python reference
 @pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
@@ -309,6 +347,7 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
     market_ids: list[int] = []
     ours: list[int] = []
     next_id = 1
+    triggered = 0
     for t in range(steps):
         now = 1_000 * t
         # each step: one market event (the resync row follows it), then perhaps one order of ours
@@ -324,17 +363,20 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
             known = market_ids and rng.random() < 0.7
             oid = int(rng.choice(market_ids)) if known else 10**9 + t  # an unknown id: its side and price count
         else:
-            kind, oid = int(rng.choice([EV_HIDDEN_EXEC, EV_HALT, EV_CLEAR])), 0
+            kind, oid = int(rng.choice([EV_HIDDEN_EXEC, EV_TRADE, EV_HALT, EV_CLEAR])), 0
             side = int(rng.choice([0, BUY, SELL])) if kind == EV_CLEAR else side
         got = [tuple(x) for x in nb.market(now, kind, side, price, qty, oid).tolist()]
         want = [tuple(x) for x in ref.market(now, kind, side, price, qty, oid)]
         assert want == got, (t, "market", kind, side, price, qty, oid)
+        triggered += sum(1 for x in got if x[7] == REPORT_TRIGGERED)  # (held stops: docs/sim.md)
         r = rng.random()
         if r < 0.45:
-            otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET]))
+            otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET, ORDER_STOP,
+                                    ORDER_STOP_LIMIT]))
             tif = int(rng.choice([TIF_GTC, TIF_GTC, TIF_IOC, TIF_FOK]))
-            args = (next_id, int(rng.choice([BUY, SELL])), int(rng.integers(96, 105)), int(rng.integers(1, 12)),
-                    otype, tif)
+            px = 0 if otype == ORDER_STOP else int(rng.integers(96, 105))
+            trigger = int(rng.integers(96, 105)) if otype in (ORDER_STOP, ORDER_STOP_LIMIT) else 0
+            args = (next_id, int(rng.choice([BUY, SELL])), px, int(rng.integers(1, 12)), otype, tif, trigger)
             got, want = nb.new(now, *args), ref.new(now, *args)
             ours.append(next_id)
             next_id += 1
@@ -350,3 +392,4 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
         assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
     assert ref.data == nb.counters()
     assert ref.resync_counters() == nb.resync_counters()
+    assert triggered > 5

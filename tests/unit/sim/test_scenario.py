@@ -165,6 +165,42 @@ EXPECTED = {
          (42.1, "L#1", "NEW", None, None, 3, None, None),
          (42.1, "L#1", "PARTIALLY_FILLED", 9998, 2, 1, "taker", 0)],  # 1 lot rests at its limit
         (-1, 9991, 0, 3)),
+    # stops held by the venue (held_by: venue): the file's header derives the trace; a TRIGGERED row shows the
+    # print's price and the order's open size
+    "native_stops.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
+         (3.0, "S", "NEW", None, None, 2, None, None),
+         (3.0, "L", "NEW", None, None, 3, None, None),
+         (3.0, "F", "NEW", None, None, 1, None, None),
+         (3.0, "X", "NEW", None, None, 1, None, None),
+         (5.0, "X", "REJECTED", None, None, None, None, None),  # UNSUPPORTED_REPLACE
+         (21.0, "S", "TRIGGERED", 10002, None, 2, None, None),
+         (21.0, "S", "FILLED", 10002, 2, 0, "taker", 0),
+         (27.0, "X", "CANCELED", None, None, 0, None, None),
+         (31.0, "F", "TRIGGERED", 10000, None, 1, None, None),
+         (31.0, "F", "FILLED", 10000, 1, 0, "taker", 0),
+         (41.0, "L", "TRIGGERED", 9999, None, 3, None, None),
+         (51.0, "L", "PARTIALLY_FILLED", 10001, 1, 2, "maker", 0)],
+        (0, -3, 0, 3)),
+    # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
+    "native_stops_l3.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
+         (3.0, "S", "NEW", None, None, 2, None, None),
+         (3.0, "L", "NEW", None, None, 3, None, None),
+         (3.0, "F", "NEW", None, None, 1, None, None),
+         (3.0, "X", "NEW", None, None, 1, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (5.0, "X", "REJECTED", None, None, None, None, None),  # UNSUPPORTED_REPLACE
+         (21.0, "S", "TRIGGERED", 10002, None, 2, None, None),  # an execution
+         (21.0, "S", "FILLED", 10002, 2, 0, "taker", 0),
+         (27.0, "X", "CANCELED", None, None, 0, None, None),
+         (31.0, "F", "TRIGGERED", 10000, None, 1, None, None),
+         (31.0, "F", "FILLED", 9999, 1, 0, "taker", 0),
+         (41.0, "L", "TRIGGERED", 9999, None, 3, None, None),  # a hidden execution; rests behind order 50
+         (46.0, "B", "TRIGGERED", 10003, None, 1, None, None),  # a cross trade
+         (46.0, "B", "FILLED", 10001, 1, 0, "taker", 0),
+         (61.0, "L", "PARTIALLY_FILLED", 10001, 2, 1, "maker", 0)],  # order 60's execution: L was ahead of it
+        (0, -4, 0, 4)),
     "iceberg_refill.yaml": (
         [(1.0, "I", "working", "I#1", None, None),
          (3.0, "I#1", "NEW", None, None, 2, None, None),
@@ -307,6 +343,13 @@ def test_buying_power_refuses_what_the_cash_does_not_cover():
         ("B", "BUYING_POWER"), ("E", "BUYING_POWER")]
 
 
+def test_native_stops_refusals_name_their_reason():
+    res = run_file(SCEN / "native_stops.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("R", "MAX_ORDER_QTY", "submit"), ("X", "UNSUPPORTED_REPLACE", "replace")]
+    assert res["gateway"]["working_sell"] == 2  # L's 2 lots still rest; nothing held is left
+
+
 def test_gateway_rejection_is_in_the_trace():
     sc = parse_scenario({
         "instrument": {"tick_size": 0.01, "lot_size": 1},
@@ -378,6 +421,18 @@ actions:
     (BASE.replace("price: 100.00, qty: 4", "type: stop, stop: 99.9, qty: 4, trigger: last"), ConfigError,
      "actions[0].trigger"),
     (BASE + "limits: {max_order_qty: -1}\n", ConfigError, "limits.max_order_qty"),
+    # stops held by the venue
+    (BASE.replace("qty: 4}", "qty: 4, held_by: venue}"), ConfigError, "actions[0].held_by"),  # a limit
+    (BASE.replace("qty: 4}", "qty: 4, held_by: exchange}"), ConfigError, "actions[0].held_by"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, held_by: venue, qty: 4"), ConfigError, "actions[0].stop"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, held_by: venue, stop: 99.9, price: 99.9, qty: 4"),
+     ConfigError, "actions[0].price"),
+    (BASE.replace("price: 100.00, qty: 4", "type: stop, held_by: venue, stop: 99.9, qty: 4, tif: ioc"),
+     ConfigError, "actions[0].tif"),
+    (BASE.replace("qty: 4}", "qty: 4, type: stop_limit, held_by: venue, stop: 99.9, expire: 5ms}"), ConfigError,
+     "actions[0].expire"),
+    (BASE.replace("qty: 4}", "qty: 4, type: stop_limit, held_by: venue, stop: 99.9, trigger: mid}"), ConfigError,
+     "actions[0].trigger"),
     (BASE + "limits: {max_colour: 1}\n", ConfigError, "limits.max_colour"),
 ])
 def test_bad_input(tmp_path, text, err, key):
