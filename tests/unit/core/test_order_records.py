@@ -59,7 +59,7 @@ def test_a_field_of_one_meaning_is_declared_once() -> None:
     # the trigger: one declaration, appended to each record in its next version
     trig = {r.field("trigger").name + r.field("trigger").type + r.field("trigger").doc
             for r in (O.INTENT, O.DECISION, O.COMMAND, O.ORDER_EVENT)}
-    assert len(trig) == 1 and O.ORDER_EVENT.field("trigger").since == 3
+    assert len(trig) == 1 and O.ORDER_EVENT.field("trigger").since == 4
     assert O.DECISION.field("kind") is O.INTENT.field("kind")
     # the logs: the order log keeps fields of the commands; the fill log is the venue's report of a fill, the
     # order's side and when it arrived; the venue's report is the execution report and what only a venue knows
