@@ -332,6 +332,22 @@ def _cross_check(book, orders, cons, params, out, now) -> bool:
     return ok
 
 
+@helper
+def _put_order(orders, j, oid, side, price, qty, otype, tif, now, live) -> None:
+    """A new order in slot `j`: `live` 1 (working) or `LIVE_HELD` (a stop), nothing filled yet."""
+    orders[j, O_ID] = oid
+    orders[j, O_SIDE] = side
+    orders[j, O_PRICE] = price
+    orders[j, O_QTY] = qty
+    orders[j, O_LEAVES] = qty
+    orders[j, O_EXEC] = 0
+    orders[j, O_TYPE] = otype
+    orders[j, O_TIF] = tif
+    orders[j, O_LIVE] = live
+    orders[j, O_QFILL] = 0
+    orders[j, O_ARRIVAL] = now
+
+
 @_kernel
 def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
@@ -347,17 +363,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if stop:  # held: not in the book, no queue place
-        orders[j, O_ID] = oid
-        orders[j, O_SIDE] = side
-        orders[j, O_PRICE] = price
-        orders[j, O_QTY] = qty
-        orders[j, O_LEAVES] = qty
-        orders[j, O_EXEC] = 0
-        orders[j, O_TYPE] = otype
-        orders[j, O_TIF] = tif
-        orders[j, O_LIVE] = LIVE_HELD
-        orders[j, O_QFILL] = 0
-        orders[j, O_ARRIVAL] = now
+        _put_order(orders, j, oid, side, price, qty, otype, tif, now, LIVE_HELD)
         orders[j, O_TRIGGER] = first_px
         params[P_NHELD] += 1
         ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
@@ -370,17 +376,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
         if not emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE):
             return V_REPORTS_FULL
         return V_OK
-    orders[j, O_ID] = oid
-    orders[j, O_SIDE] = side
-    orders[j, O_PRICE] = price
-    orders[j, O_QTY] = qty
-    orders[j, O_LEAVES] = qty
-    orders[j, O_EXEC] = 0
-    orders[j, O_TYPE] = otype
-    orders[j, O_TIF] = tif
-    orders[j, O_LIVE] = 1
-    orders[j, O_QFILL] = 0
-    orders[j, O_ARRIVAL] = now
+    _put_order(orders, j, oid, side, price, qty, otype, tif, now, 1)
     ack = params[P_NREP]
     ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK

@@ -237,6 +237,21 @@ def _enter_book(v, orders, params, now, r) -> None:
     add_v(v, orders[r, O_KEY], orders[r, O_SIDE], orders[r, O_PRICE], orders[r, O_LEAVES])
 
 
+@helper
+def _put_order(orders, n, oid, side, price, qty, otype, tif, now) -> None:
+    """A new order in row `n`, every other column 0 (a held stop's trigger, a resting order's key: the caller's)."""
+    for c in range(N_OCOL):
+        orders[n, c] = 0
+    orders[n, O_ID] = oid
+    orders[n, O_SIDE] = side
+    orders[n, O_PRICE] = price
+    orders[n, O_QTY] = qty
+    orders[n, O_LEAVES] = qty
+    orders[n, O_TYPE] = otype
+    orders[n, O_TIF] = tif
+    orders[n, O_ARRIVAL] = now
+
+
 @_kernel
 def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
@@ -249,16 +264,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     if n >= orders.shape[0]:
         return V_TABLE_FULL
     if stop:
-        for c in range(N_OCOL):
-            orders[n, c] = 0
-        orders[n, O_ID] = oid
-        orders[n, O_SIDE] = side
-        orders[n, O_PRICE] = price
-        orders[n, O_QTY] = qty
-        orders[n, O_LEAVES] = qty
-        orders[n, O_TYPE] = otype
-        orders[n, O_TIF] = tif
-        orders[n, O_ARRIVAL] = now
+        _put_order(orders, n, oid, side, price, qty, otype, tif, now)
         orders[n, O_TRIGGER] = first_px
         params[P_NORD] = n + 1
         params[P_NHELD] += 1
@@ -277,18 +283,9 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     marketable = ob != NO_PRICE and within(side, price, ob, market)
     if otype == ORDER_POST_ONLY and marketable:
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
-    for c in range(N_OCOL):
-        orders[n, c] = 0
-    orders[n, O_ID] = oid
+    _put_order(orders, n, oid, side, price, qty, otype, tif, now)
     orders[n, O_KEY] = OWN_KEY_BASE + params[P_SEQ]
     params[P_SEQ] += 1
-    orders[n, O_SIDE] = side
-    orders[n, O_PRICE] = price
-    orders[n, O_QTY] = qty
-    orders[n, O_LEAVES] = qty
-    orders[n, O_TYPE] = otype
-    orders[n, O_TIF] = tif
-    orders[n, O_ARRIVAL] = now
     params[P_NORD] = n + 1
     ack = params[P_NREP]
     ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
