@@ -208,17 +208,27 @@ def _h_sift_up(h, st, n) -> None:
         i = parent
 
 
+@helper
+def _h_head(h, st, t, prio, typ) -> int:
+    """The next free heap row with its head written (due time, priority, item type); -1 when the heap is full.
+    The push then writes the item's payload and sifts the row up."""
+    n = st[S_NH]
+    if n >= h.shape[0]:
+        return -1
+    h[n, H_T] = t
+    h[n, H_P] = prio
+    h[n, H_TYPE] = typ
+    return n
+
+
 # The two pushes take their item's fields by name, in the order of its declaration (`state.HEAP_CMD` / `HEAP_REP`:
 # a test compares their parameters with it) and write each at its declared column.
 @helper  # per intent: inlined at its call sites (the driver calls it from Python too)
 def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger) -> bool:
     """Push a command (due at the venue at `t`) on the kernel heap; False when it is full."""
-    n = st[S_NH]
-    if n >= h.shape[0]:
+    n = _h_head(h, st, t, prio, IT_CMD)
+    if n < 0:
         return False
-    h[n, H_T] = t
-    h[n, H_P] = prio
-    h[n, H_TYPE] = IT_CMD
     h[n, HC_ACTION] = action
     h[n, HC_OID] = order_id
     h[n, HC_SIDE] = side
@@ -234,12 +244,9 @@ def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type
 @helper  # per report: inlined at its call sites (the driver calls it from Python too)
 def heap_push_rep(h, st, t, prio, ts, order_id, price, qty, leaves, fee, fee_frac, kind, liquidity, queue) -> bool:
     """Push a venue report (due locally at `t`) on the kernel heap; False when it is full."""
-    n = st[S_NH]
-    if n >= h.shape[0]:
+    n = _h_head(h, st, t, prio, IT_REP)
+    if n < 0:
         return False
-    h[n, H_T] = t
-    h[n, H_P] = prio
-    h[n, H_TYPE] = IT_REP
     h[n, HR_TS] = ts
     h[n, HR_OID] = order_id
     h[n, HR_PRICE] = price
