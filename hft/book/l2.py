@@ -366,7 +366,7 @@ def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
         kind = ev.kind
         if kind != EV_LEVEL_SET and kind != EV_SNAPSHOT_LEVEL:
             if kind == EV_CLEAR:
-                status = clear_arrays(bq, aq, bb, ab, st, ev.side)
+                status = clear_arrays(bq, aq, bb, ab, st, np.int64(ev.side))  # int64: the one signature
                 if status != L2_OK:
                     return status, k
             continue
@@ -376,7 +376,7 @@ def _run(bq: np.ndarray, aq: np.ndarray, bb: np.ndarray, ab: np.ndarray, st: np.
             return L2_NEGATIVE_QTY, k
         if record and (ev.flags & FLAG_EOM) != 0 and cnt[0] >= tob.shape[0]:
             return L2_TOB_FULL, k  # checked before applying: a failing row is never half done
-        status = set_level_arrays(bq, aq, bb, ab, st, ev.side, p, q)
+        status = set_level_arrays(bq, aq, bb, ab, st, np.int64(ev.side), p, q)  # (the event's side is int8)
         if status != L2_OK:
             return status, k
         if record and (ev.flags & FLAG_EOM) != 0:

@@ -38,6 +38,7 @@ from hft.core.orders import (
     STORM_HALT,
     STORM_NAMES,
     STORM_NORMAL,
+    VENUE_REPORT,
     VENUE_REPORT_DTYPE,
 )
 from hft.gateway import kernels as K
@@ -626,7 +627,8 @@ class GatewayService(OneIntentPaths):
         if not isinstance(reports, np.ndarray) or reports.dtype not in (EXEC_REPORT_DTYPE, VENUE_REPORT_DTYPE):
             raise GatewayError("on_execution_report_array: expected an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array")
         now = self.clock.now_ns()
-        arr = np.ascontiguousarray(reports)
+        # one compiled variant: an execution report array is widened to the venue report's (the extra fields unsaid)
+        arr = VENUE_REPORT.widen(reports) if reports.dtype == EXEC_REPORT_DTYPE else np.ascontiguousarray(reports)
         stop = K.F_LOSS_BREACH | K.F_POSITION_BREACH
         i, n = 0, len(arr)
         each = np.zeros(n, np.int64)

@@ -342,7 +342,7 @@ def _sweep(rows: np.ndarray, lo: int, hi: int, keys: np.ndarray, oids: np.ndarra
     return nk, na, dead
 
 
-@njit(cache=True, nogil=True)
+@njit("void(int64[:, ::1], int64[:], int64[::1])", cache=True, nogil=True)  # `oids`: any layout, one signature
 def _set_keys(rows: np.ndarray, oids: np.ndarray, keys: np.ndarray) -> None:
     """``rows[oid % len(rows), _KEY] = key`` for each order id of `oids` and its key."""
     cap = rows.shape[0]
