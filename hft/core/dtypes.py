@@ -6,27 +6,17 @@ Market events
 ticks, quantities in integer lots (see `hft.core.instrument.Instrument` for the scale). Int64 fields come first
 so every field is naturally aligned (56-byte records), which numba reads fastest.
 
-=========  =====  ===========================================================================================
-field      type   meaning
-=========  =====  ===========================================================================================
-exch_ts    i8     exchange timestamp, ns UTC
-local_ts   i8     local (receive) timestamp, ns UTC; equals exch_ts when the source has no receive time
-price      i8     price in ticks (0 for CLEAR / HALT)
-qty        i8     quantity in lots. ADD: order size; CANCEL / EXEC: size removed; DELETE: size removed
-                  (LOBSTER gives it); LEVEL_SET / SNAPSHOT_LEVEL: new total at the level (0 deletes it);
-                  TRADE: traded size
-order_id   i8     venue order id for L3 events, trade id for TRADE, 0 when not applicable
-seq        i8     source sequence number: LOBSTER message row, Binance update id (`u`) or trade id
-kind       u1     one of the `EV_*` codes below
-side       i1     `BUY` (1) / `SELL` (-1) / 0. For book events: the side of the resting order or level.
-                  For TRADE: the *aggressor* side. For EXEC (L3): the resting order's side (as LOBSTER).
-flags      u1     bit set of `FLAG_*`
-=========  =====  ===========================================================================================
+`EVENT` declares its fields (type, unit, meaning, enum names). Notes on their meaning: a book event's ``side``
+is the side of the resting order or level, a TRADE's the *aggressor*'s, an EXEC's (L3) the resting order's (as
+LOBSTER); ``qty`` is an ADD's order size, the size a CANCEL / EXEC / DELETE removes (LOBSTER gives it for DELETE),
+a LEVEL_SET / SNAPSHOT_LEVEL's new total at the level (0 deletes it), a TRADE's traded size.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from hft.core.records import Field, Record
 
 # --- sides -------------------------------------------------------------------------------------------------
 BUY = 1
@@ -64,20 +54,20 @@ FLAG_EOM = 1  # last event of a source message: the book is consistent after app
 FLAG_RESYNC = 2  # part of a resynchronisation after a gap (--allow-gaps)
 FLAG_PREOPEN = 4  # reconstructs state that existed before the recording started (seeded liquidity)
 
-EVENT_DTYPE = np.dtype(
-    [
-        ("exch_ts", "<i8"),
-        ("local_ts", "<i8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("order_id", "<i8"),
-        ("seq", "<i8"),
-        ("kind", "u1"),
-        ("side", "i1"),
-        ("flags", "u1"),
-    ],
-    align=True,
-)
+# The market event, declared once (`hft.core.records`): its dtype, docs, units and enum names come from here.
+EVENT = Record("event", (
+    Field("exch_ts", "time", "ns UTC", "exchange timestamp"),
+    Field("local_ts", "time", "ns UTC", "local (receive) timestamp; exch_ts when the source has no receive time"),
+    Field("price", "i8", "ticks", "price (0 for CLEAR / HALT)"),
+    Field("qty", "i8", "lots", "size added, removed or traded; LEVEL_SET / SNAPSHOT_LEVEL: the level's new total"),
+    Field("order_id", "i8", "id", "venue order id of an L3 event, trade id of a TRADE, 0 when not applicable"),
+    Field("seq", "i8", "count", "source sequence number (LOBSTER row, Binance update or trade id)"),
+    Field("kind", "u1", "code", "event kind (EV_*)", EVENT_KIND_NAMES),
+    Field("side", "i1", "code", "resting order's or level's side; a TRADE's aggressor; 0: none",
+          {BUY: "buy", SELL: "sell"}),
+    Field("flags", "u1", "bits", "bit set of FLAG_*"),
+), "one market event (the canonical event files and streams)")
+EVENT_DTYPE = EVENT.dtype
 
 EVENT_FIELDS: tuple[str, ...] = tuple(EVENT_DTYPE.names or ())
 

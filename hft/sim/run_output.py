@@ -23,6 +23,7 @@ from hft.sim.run_records import (
     DECISION_LOG_DTYPE,
     EQUITY_DTYPE,
     FILL_LOG_DTYPE,
+    ORDER_LEG_DTYPE,
     ORDER_LOG_DTYPE,
 )
 
@@ -69,8 +70,6 @@ class LegResult:
     decisions: np.ndarray
 
 
-# a run over several instruments: which leg each order id belongs to (covered by that run's hash)
-ORDER_LEG_DTYPE = np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)
 
 
 def legs_run_hash(dec: np.ndarray, orders: np.ndarray, fills: np.ndarray, legs: Sequence[LegResult]) -> str:

@@ -34,6 +34,12 @@ EQUITY = Record("equity", (
     Field("ask", "i8", "ticks", "best ask"),
 ), "the simulator's equity samples")
 EQUITY_DTYPE = EQUITY.dtype
+# a run over several instruments: which leg each order id belongs to (covered by that run's hash)
+ORDER_LEG = Record("order_leg", (
+    Field("order_id", "i8", "id"),
+    Field("leg", "i8", "index", "the order's leg (the instruments' order in the run)"),
+), "the leg of an order of a run over several instruments")
+ORDER_LEG_DTYPE = ORDER_LEG.dtype
 ACK_LOG = VENUE_REPORT.layout("ack_log", ("order_id", "ack_ts", "queue"), (
     Field("ack_ts", "time", "ns UTC", "when the order's ACK reached the strategy"),), "the simulator's ACK log")
 ACK_LOG_DTYPE = ACK_LOG.dtype

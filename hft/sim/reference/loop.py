@@ -80,6 +80,7 @@ from hft.sim.run_records import (
     EQUITY_DTYPE,
     FILL_LOG,
     FILL_LOG_DTYPE,
+    ORDER_LEG_DTYPE,
     ORDER_LOG,
     ORDER_LOG_DTYPE,
 )
@@ -532,8 +533,7 @@ def legs_hash_arrays(legs: list[ReferenceLegResult], n_decisions: int) -> tuple[
     """What a run over several legs hashes after its decisions, orders and fills: the leg of each order (rows of
     int64 ``(order_id, leg)`` by order id, then leg) and of each decision (one int64 per decision)."""
     rows = sorted((int(o), leg_k) for leg_k, leg in enumerate(legs) for o in leg.order_ids)
-    order_legs = np.array(rows, dtype=np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)) if rows else \
-        np.zeros(0, np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True))
+    order_legs = np.array(rows, dtype=ORDER_LEG_DTYPE) if rows else np.zeros(0, ORDER_LEG_DTYPE)
     dec_legs = np.zeros(n_decisions, dtype=np.int64)
     for k, leg in enumerate(legs):
         dec_legs[leg.decisions] = k

@@ -203,3 +203,19 @@ def test_every_field_type_is_stored_over_its_numpy_range():
         if f.type != "bool":
             with pytest.raises(StoreError, match=f.name):
                 topic.encode_records_slow([{f.name: int(np.iinfo(f.numpy_type).max) + 1}], [0])
+
+
+def test_the_event_and_order_leg_records_keep_their_on_disk_layouts() -> None:
+    """The market event (`hft.core.dtypes.EVENT`) and a run's order legs (`hft.sim.run_records.ORDER_LEG`) are
+    declared records now; event files, content digests and run hashes read their bytes, so the generated dtypes are
+    the layouts written before, byte for byte (written out here, apart from the declarations)."""
+    from hft.core.dtypes import EVENT, EVENT_DTYPE
+    from hft.sim.run_records import ORDER_LEG, ORDER_LEG_DTYPE
+
+    event = np.dtype([("exch_ts", "<i8"), ("local_ts", "<i8"), ("price", "<i8"), ("qty", "<i8"), ("order_id", "<i8"),
+                      ("seq", "<i8"), ("kind", "u1"), ("side", "i1"), ("flags", "u1")], align=True)
+    assert EVENT_DTYPE is EVENT.dtype and EVENT_DTYPE == event and EVENT_DTYPE.itemsize == 56
+    assert [EVENT_DTYPE.fields[n][1] for n in EVENT.names] == [event.fields[n][1] for n in event.names]
+    assert ORDER_LEG_DTYPE == np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)
+    assert ORDER_LEG.names == ("order_id", "leg")
+    assert EVENT.field("kind").enum[1] == "add" and EVENT.field("side").enum == {1: "buy", -1: "sell"}
