@@ -22,7 +22,7 @@ Public API (see docs/gateway.md for the full reference and the five-gate design 
     d = gw.process(TypedIntentEnvelope(
         typed_intent_v1(INTENT_NEW, 42, "ACC1", "mm1", "AAPL", BUY, 10_000, 5), recv_ns=clock.now_ns()))
     d.accepted, d.reason_name, d.order_id, d.command               # -> True, 'OK', 1, OrderCommand(...)
-    gw.on_execution_report(ExecutionReport(clock.now_ns(), d.order_id, REPORT_FILL, 10_000, 5, 0))
+    gw.on_execution_report(ExecutionReport(ts=clock.now_ns(), order_id=d.order_id, kind=REPORT_FILL, price=10_000, qty=5, leaves=0))
     decisions = gw.process_batch(intents)                        # INTENT_DTYPE array -> DECISION_DTYPE array
     gw.kill("operator"); gw.reset("operator")                    # kill switch / back to normal
     gw.metrics_snapshot(); gw.metrics_text()                     # dict / Prometheus text

@@ -238,8 +238,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         if ev["exec_id"]:
             self.exec_ids.add(ev["exec_id"])
         self.answered.add(ev["clordid"])
-        rep = ExecutionReport(ev["ts"], ev["order_id"], ev["kind"], ev["price"], ev["qty"], ev["leaves"],
-                              liquidity=ev.get("liquidity", LIQ_NONE))  # (a journal line of an older hft: none)
+        rep = ExecutionReport(ts=ev["ts"], order_id=ev["order_id"], kind=ev["kind"], price=ev["price"], qty=ev["qty"],
+                              leaves=ev["leaves"], liquidity=ev.get("liquidity", LIQ_NONE))  # (a journal line of an older hft: none)
         self.log.setdefault(rep.order_id, []).append(rep)
         o = self.orders.get(rep.order_id)
         if o is not None:
@@ -444,7 +444,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 kind = REPORT_CANCEL_REJECTED if action == CMD_CANCEL else REPORT_REPLACE_REJECTED
                 self.sent += 1
                 if self.loop is not None and self.on_report is not None:
-                    self.on_report(ExecutionReport(0, oid, kind, 0, 0, -1))
+                    self.on_report(ExecutionReport(ts=0, order_id=oid, kind=kind, price=0, qty=0, leaves=-1))
                 return
             self._write({"ev": "cmd", "action": action, "order_id": oid, "clordid": clordid, **ev})
             self._take_cmd({"action": action, "order_id": oid, "clordid": clordid, **ev})

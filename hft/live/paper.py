@@ -46,7 +46,7 @@ from hft.core.orders import (
     VENUE_REPORT_DTYPE,
 )
 from hft.data.sources import open_market_data
-from hft.gateway.intents import ExecutionReport, OrderCommand
+from hft.gateway.intents import ExecutionReport, OrderCommand, report_from_row
 from hft.live.venue import VenueContext
 from hft.sim.replay import build_venue, load_replay_config
 
@@ -130,9 +130,7 @@ class PaperVenue:
         if not len(rows) or self.loop is None or self.on_report is None:
             return
         for r in rows:
-            rep = ExecutionReport(int(r["ts"]), int(r["order_id"]), int(r["kind"]), int(r["price"]), int(r["qty"]),
-                                  int(r["leaves"]), int(r["fee"]), int(r["fee_frac"]), int(r["liquidity"]),
-                                  int(r["queue"]))
+            rep = report_from_row(r.tolist())  # a VENUE_REPORT row, by name
             self.reports += 1
             self.fills += rep.kind in (2, 3)
             self.on_report(rep)

@@ -84,9 +84,10 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
             else:
                 src = r["source"]
                 if src == "report":
-                    live.apply_report(ExecutionReport(r["ts"], r["order_id"], r["kind"], r["price"], r["qty"],
-                                                      r["leaves"], r["fee"], r.get("fee_frac", 0),
-                                                      r.get("liquidity", 0), r.get("queue", -1)))
+                    live.apply_report(ExecutionReport(
+                        ts=r["ts"], order_id=r["order_id"], kind=r["kind"], price=r["price"], qty=r["qty"],
+                        leaves=r["leaves"], fee=r["fee"], fee_frac=r.get("fee_frac", 0),
+                        liquidity=r.get("liquidity", 0), queue=r.get("queue", -1)))
                     counts["reports"] += 1
                 elif src == "mark":
                     live.on_mark(r["symbol_name"], r["price"])
@@ -146,7 +147,8 @@ def _expire_working(live: LiveGateway) -> int:
     WAL ends them too); how many."""
     working = live.gw.working_orders()
     for o in working:
-        live.apply_report(ExecutionReport(0, o["order_id"], REPORT_EXPIRED, 0, 0, 0, 0))
+        live.apply_report(ExecutionReport(ts=0, order_id=o["order_id"], kind=REPORT_EXPIRED, price=0, qty=0, leaves=0,
+                                          fee=0))
     live.commit()
     return len(working)
 

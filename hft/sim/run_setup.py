@@ -256,7 +256,8 @@ def end_session(eng: RunEngine) -> int:
     now = eng.clock.now_ns()
     live = list(eng.live_orders.values())
     for o in live:
-        eng.gw.on_execution_report(ExecutionReport(now, o.order_id, REPORT_EXPIRED, o.price, 0, 0))
+        eng.gw.on_execution_report(ExecutionReport(ts=now, order_id=o.order_id, kind=REPORT_EXPIRED, price=o.price, qty=0,
+                                                   leaves=0))
     eng.live_orders.clear()
     return len(live)
 

@@ -118,6 +118,7 @@ from hft.core.dtypes import (
     EV_LEVEL_SET,
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
+    EVENT,
     FLAG_EOM,
     SELL,
     empty_events,
@@ -562,7 +563,8 @@ def scenario_events(sc: Scenario) -> np.ndarray:
              for e in sorted(sc.events, key=lambda e: e.t)]
     ev = empty_events(len(rows))
     for i, (t, local, kind, side, price, qty, oid) in enumerate(rows):
-        ev[i] = (t, local, price, qty, oid, i, kind, side, FLAG_EOM)
+        ev[i] = EVENT.pack(exch_ts=t, local_ts=local, price=price, qty=qty, order_id=oid, seq=i, kind=kind, side=side,
+                           flags=FLAG_EOM)
     return ev
 
 

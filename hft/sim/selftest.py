@@ -22,6 +22,7 @@ from hft.core.dtypes import (
     EV_LEVEL_SET,
     EV_SNAPSHOT_LEVEL,
     EV_TRADE,
+    EVENT,
     FLAG_EOM,
     NO_PRICE,
     SELL,
@@ -70,7 +71,8 @@ def l2_stream(n_msgs: int = 2000, seed: int = 1) -> np.ndarray:
             rows.append((t, EV_LEVEL_SET, SELL, mid, 0, 1))
     ev = empty_events(len(rows))
     for i, (ts, kind, side, px, qty, eom) in enumerate(rows):
-        ev[i] = (ts, ts + 200_000, px, qty, 0, i, kind, side, FLAG_EOM if eom else 0)
+        ev[i] = EVENT.pack(exch_ts=ts, local_ts=ts + 200_000, price=px, qty=qty, order_id=0, seq=i, kind=kind,
+                           side=side, flags=FLAG_EOM if eom else 0)
     return ev
 
 
@@ -123,7 +125,8 @@ def l3_stream(n_msgs: int = 1500, seed: int = 3) -> np.ndarray:
                 del book[oid]
     ev = empty_events(len(rows))
     for i, (ts, kind, side, px, qty, oid) in enumerate(rows):
-        ev[i] = (ts, ts + 150_000, px, qty, oid, i, kind, side, FLAG_EOM)
+        ev[i] = EVENT.pack(exch_ts=ts, local_ts=ts + 150_000, price=px, qty=qty, order_id=oid, seq=i, kind=kind,
+                           side=side, flags=FLAG_EOM)
     return ev
 
 

@@ -280,7 +280,7 @@ class ReferenceEngine:
         now = self.clock.now_ns()
         live = sorted((o for leg in self.legs for o in leg.live_orders.values()), key=lambda o: o.order_id)
         for o in live:
-            self.gw.on_execution_report(ExecutionReport(now, o.order_id, REPORT_EXPIRED, o.price, 0, 0))
+            self.gw.on_execution_report(ExecutionReport(ts=now, order_id=o.order_id, kind=REPORT_EXPIRED, price=o.price, qty=0, leaves=0))
         for leg in self.legs:
             leg.live_orders.clear()
         return len(live)
@@ -451,8 +451,9 @@ class ReferenceEngine:
         now = self.clock.now_ns()
         side = self.side_of.get(r.order_id, 0)
         fill = r.kind in (REPORT_FILL, REPORT_PARTIAL_FILL)
-        flags = self.gw.on_execution_report(ExecutionReport(r.ts, r.order_id, r.kind, r.price, r.qty, r.leaves,
-                                                            r.fee, r.fee_frac))
+        flags = self.gw.on_execution_report(ExecutionReport(
+            ts=r.ts, order_id=r.order_id, kind=r.kind, price=r.price, qty=r.qty, leaves=r.leaves, fee=r.fee,
+            fee_frac=r.fee_frac))
         if r.kind == REPORT_ACK:
             self.acks[r.order_id] = (now, r.queue)
         if fill:
