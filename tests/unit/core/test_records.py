@@ -214,8 +214,9 @@ def test_the_event_and_order_leg_records_keep_their_on_disk_layouts() -> None:
 
     event = np.dtype([("exch_ts", "<i8"), ("local_ts", "<i8"), ("price", "<i8"), ("qty", "<i8"), ("order_id", "<i8"),
                       ("seq", "<i8"), ("kind", "u1"), ("side", "i1"), ("flags", "u1")], align=True)
-    assert EVENT_DTYPE is EVENT.dtype and EVENT_DTYPE == event and EVENT_DTYPE.itemsize == 56
+    assert EVENT_DTYPE is EVENT.dtype and event == EVENT_DTYPE and EVENT_DTYPE.itemsize == 56
     assert [EVENT_DTYPE.fields[n][1] for n in EVENT.names] == [event.fields[n][1] for n in event.names]
-    assert ORDER_LEG_DTYPE == np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)
+    order_leg = np.dtype([("order_id", "<i8"), ("leg", "<i8")], align=True)
+    assert order_leg == ORDER_LEG_DTYPE
     assert ORDER_LEG.names == ("order_id", "leg")
     assert EVENT.field("kind").enum[1] == "add" and EVENT.field("side").enum == {1: "buy", -1: "sell"}
