@@ -38,9 +38,9 @@ from hft.core.orders import (
     STORM_HALT,
     STORM_NAMES,
     STORM_NORMAL,
-    VENUE_REPORT,
     VENUE_REPORT_DTYPE,
 )
+from hft.core.report_rows import venue_reports
 from hft.gateway import kernels as K
 from hft.gateway import records, risk_checks
 from hft.gateway.channel import LocalIntentChannel
@@ -628,7 +628,7 @@ class GatewayService(OneIntentPaths):
             raise GatewayError("on_execution_report_array: expected an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array")
         now = self.clock.now_ns()
         # one compiled variant: an execution report array is widened to the venue report's (the extra fields unsaid)
-        arr = VENUE_REPORT.widen(reports) if reports.dtype == EXEC_REPORT_DTYPE else np.ascontiguousarray(reports)
+        arr = venue_reports(reports) if reports.dtype == EXEC_REPORT_DTYPE else np.ascontiguousarray(reports)
         stop = K.F_LOSS_BREACH | K.F_POSITION_BREACH
         i, n = 0, len(arr)
         each = np.zeros(n, np.int64)

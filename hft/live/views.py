@@ -27,7 +27,6 @@ import numpy as np
 
 from hft.core.jit import njit
 from hft.core.orders import (
-    EXEC_REPORT_DTYPE,
     FILL,
     FILL_LIQUIDITY,
     INTENT_NEW,
@@ -41,10 +40,10 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
-    VENUE_REPORT,
     VENUE_REPORT_DTYPE,
     VIEW_STATUS_NAMES,
 )
+from hft.core.report_rows import venue_reports as venue_reports  # the live engine imports it from here
 from hft.gateway.kernels.exact import sat_add
 from hft.live.client_index import ClientIndex, KeyTable, find
 from hft.live.fill_log import (
@@ -207,39 +206,6 @@ def _apply(rows: np.ndarray, old_at: np.ndarray, old_rows: np.ndarray, oid: np.n
         u.queue = queue[i]
         nu += 1
     return nf, nx, n_fill, n_old_fill, hi, ne, nu
-
-
-@njit(cache=True, nogil=True)
-def _venue_rows(src: np.ndarray, dst: np.ndarray) -> None:
-    """``dst[i]``: EXEC_REPORT_DTYPE row ``src[i]`` as a VENUE_REPORT_DTYPE row, its liquidity and queue not said
-    (0, -1: the fields' declared defaults, `hft.core.orders.VENUE_REPORT`)."""
-    for i in range(src.shape[0]):
-        a = src[i]
-        b = dst[i]
-        b.ts = a.ts
-        b.order_id = a.order_id
-        b.price = a.price
-        b.qty = a.qty
-        b.leaves = a.leaves
-        b.fee = a.fee
-        b.fee_frac = a.fee_frac
-        b.kind = a.kind
-        b.liquidity = 0
-        b.queue = -1
-
-
-def venue_reports(reports: np.ndarray) -> np.ndarray:
-    """A copy of an EXEC_REPORT_DTYPE or VENUE_REPORT_DTYPE array as VENUE_REPORT_DTYPE: an execution report's
-    liquidity and queue are not said (0, -1). One numba call for an execution report array (numpy's copy of a
-    structured array costs more: ~20 µs for 1,024 rows against ~3 µs); `Record.widen` for an array of any other
-    prefix of the record."""
-    if reports.dtype == VENUE_REPORT_DTYPE:
-        return reports.copy()
-    if reports.dtype == EXEC_REPORT_DTYPE:
-        out = np.empty(len(reports), VENUE_REPORT_DTYPE)
-        _venue_rows(np.ascontiguousarray(reports), out)
-        return out
-    return VENUE_REPORT.widen(reports)
 
 
 # the sim.fills rows the writer journals for the fills of viewed orders (symbol_name joins as codes): the store's

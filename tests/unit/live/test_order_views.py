@@ -559,7 +559,7 @@ def test_a_replace_shows_once_the_venue_has_replaced_and_not_when_it_refused() -
                      max_size=40))
 @settings(max_examples=60, deadline=None)
 def test_venue_reports_widen_an_execution_report_array_as_the_record_declares(rows: list) -> None:
-    """`venue_reports` (one numba call) gives what `Record.widen` gives an EXEC_REPORT_DTYPE array (the record's
+    """`venue_reports` (one numba call, fields copied by name) gives what `Record.widen` gives an EXEC_REPORT_DTYPE array (the record's
     declared defaults: liquidity 0, queue -1), and a copy of a VENUE_REPORT_DTYPE array."""
     from hft.core.orders import VENUE_REPORT
 
