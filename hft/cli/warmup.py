@@ -158,18 +158,24 @@ def _features(ctx: dict[str, Any]) -> None:
                      cache=False)
 
 
-def _l2_replay(ctx: dict[str, Any]) -> None:
+def _l2_file(ctx: dict[str, Any], name: str, *stream_args: int) -> Path:
+    """A small L2 event file of the self-test's stream (`hft.sim.selftest.l2_stream` with `stream_args`) for one
+    spot instrument, in the warm-up's folder."""
     from hft.core.instrument import Instrument
     from hft.data.events_io import write_events
-    from hft.data.sources import FILES
-    from hft.sim.replay import load_replay_config, run_replay
     from hft.sim.selftest import l2_stream
 
-    path = ctx["dir"] / "warm_l2.parquet"
-    write_events(path, l2_stream(), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
-                                               book_level="L2"))
-    cfg = load_replay_config()
-    run_replay([path], "mm", cfg, source=FILES)
+    path = ctx["dir"] / name
+    write_events(path, l2_stream(*stream_args), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001",
+                                                           currency="USDT", book_level="L2"))
+    return path
+
+
+def _l2_replay(ctx: dict[str, Any]) -> None:
+    from hft.data.sources import FILES
+    from hft.sim.replay import load_replay_config, run_replay
+
+    run_replay([_l2_file(ctx, "warm_l2.parquet")], "mm", load_replay_config(), source=FILES)
 
 
 def _context_kernel(ctx: dict[str, Any]) -> None:
@@ -177,17 +183,11 @@ def _context_kernel(ctx: dict[str, Any]) -> None:
     stream and a LOBSTER import: the replay loop's own variant for such kernels, one per venue kind, which then
     serves any user's kernel (the loop calls it through its address)."""
     from hft.cli._samples import lobster_day
-    from hft.core.instrument import Instrument
-    from hft.data.events_io import write_events
     from hft.data.sources import FILES
     from hft.sim.replay import load_replay_config, run_replay
-    from hft.sim.selftest import l2_stream
 
-    l2 = ctx["dir"] / "warm_ctx_l2.parquet"
-    write_events(l2, l2_stream(300), Instrument("WARMUSDT", "BINANCE_SPOT", "0.01", "0.001", currency="USDT",
-                                                book_level="L2"))
     cfg = load_replay_config()
-    for day in (l2, lobster_day(ctx["dir"] / "warm_ctx_l3.parquet")):
+    for day in (_l2_file(ctx, "warm_ctx_l2.parquet", 300), lobster_day(ctx["dir"] / "warm_ctx_l3.parquet")):
         run_replay([day], "hft.sim.selftest:IdleContextKernel", cfg, source=FILES)
 
 

@@ -200,7 +200,7 @@ O_LEAVES = 4  # open size
 O_EXEC = 5  # cumulative filled
 O_TYPE = 6
 O_TIF = 7
-O_LIVE = 8  # 1 working, 2 a held stop (not in the book), 0 free slot
+O_LIVE = 8  # LIVE_WORKING, LIVE_HELD (a stop: not in the book) or 0 (a free slot)
 O_QFILL = 9  # lots filled from the current queue position
 O_ARRIVAL = 10  # exchange time the order (or its last repositioning) arrived
 O_TRIGGER = 11  # a held stop's trigger price
@@ -321,7 +321,7 @@ def _cross_check(book, orders, cons, params, out, now) -> bool:
     bb = _eff_best(book, cons, params, BUY)
     ba = _eff_best(book, cons, params, SELL)
     for j in range(orders.shape[0]):
-        if orders[j, O_LIVE] != 1:
+        if orders[j, O_LIVE] != LIVE_WORKING:
             continue
         px = orders[j, O_PRICE]
         if orders[j, O_SIDE] == BUY:
@@ -334,7 +334,7 @@ def _cross_check(book, orders, cons, params, out, now) -> bool:
 
 @helper
 def _put_order(orders, j, oid, side, price, qty, otype, tif, now, live) -> None:
-    """A new order in slot `j`: `live` 1 (working) or `LIVE_HELD` (a stop), nothing filled yet."""
+    """A new order in slot `j`: `live` `LIVE_WORKING` or `LIVE_HELD` (a stop), nothing filled yet."""
     orders[j, O_ID] = oid
     orders[j, O_SIDE] = side
     orders[j, O_PRICE] = price
@@ -376,7 +376,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
         if not emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE):
             return V_REPORTS_FULL
         return V_OK
-    _put_order(orders, j, oid, side, price, qty, otype, tif, now, 1)
+    _put_order(orders, j, oid, side, price, qty, otype, tif, now, LIVE_WORKING)
     ack = params[P_NREP]
     ok = emit(out, params, now, oid, first, first_px, 0, qty, 0, LIQ_NONE)
     ioc_like = market or tif == TIF_IOC or tif == TIF_FOK
@@ -405,7 +405,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
                 go = need <= 0
             if go:
                 i = _first_level(book, opp)
-                while i >= 0 and orders[j, O_LIVE] == 1:
+                while i >= 0 and orders[j, O_LIVE] == LIVE_WORKING:
                     p = _price_of(book, opp, i)
                     if not within(side, price, p, market):
                         break
@@ -416,7 +416,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
                             return V_CONS_FULL
                         ok &= _fill(orders, params, out, now, j, p, take, LIQ_TAKER)
                     i = _next_level(book, opp, i)
-    if orders[j, O_LIVE] == 1:
+    if orders[j, O_LIVE] == LIVE_WORKING:
         if expire:
             orders[j, O_LIVE] = 0
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
@@ -521,7 +521,7 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
         return _replace(book, orders, fq, cons, params, out, now, oid, price, qty)
     if op == OP_DEPTH:
         for j in range(orders.shape[0]):
-            if orders[j, O_LIVE] == 1 and orders[j, O_SIDE] == side and orders[j, O_PRICE] == price:
+            if orders[j, O_LIVE] == LIVE_WORKING and orders[j, O_SIDE] == side and orders[j, O_PRICE] == price:
                 old = fq[j, F_FRONT]
                 f, c = on_depth(qm, old, fq[j, F_CUM], float(aux), float(qty))
                 # cancels can bring us to the head of the queue, never fill us: only trades fill
@@ -648,13 +648,13 @@ class L2Venue:
     def queue_ahead(self, oid: int) -> float:
         """The queue model's estimate of the lots ahead of our resting order `oid` (``front``, floored at 0);
         -1.0 when the order does not rest here."""
-        js = np.flatnonzero((self.orders[:, O_LIVE] == 1) & (self.orders[:, O_ID] == oid))
+        js = np.flatnonzero((self.orders[:, O_LIVE] == LIVE_WORKING) & (self.orders[:, O_ID] == oid))
         return -1.0 if not len(js) else max(float(self.fq[js[0], F_FRONT]), 0.0)
 
     def working(self) -> dict[int, dict[str, float | int]]:
         """Working orders by order id: side, price, leaves, filled, front (queue estimate)."""
         out = {}
-        for j in np.flatnonzero(self.orders[:, O_LIVE] == 1):
+        for j in np.flatnonzero(self.orders[:, O_LIVE] == LIVE_WORKING):
             r = self.orders[j]
             out[int(r[O_ID])] = {"side": int(r[O_SIDE]), "price": int(r[O_PRICE]), "leaves": int(r[O_LEAVES]),
                                  "filled": int(r[O_EXEC]), "front": float(self.fq[j, F_FRONT])}

@@ -109,6 +109,7 @@ from hft.sim.engine_nb.strategy_kernels import call_context_kernel, strategy_on_
 from hft.sim.exchange_l2 import (
     F_FRONT,
     LIVE_HELD,
+    LIVE_WORKING,
     O_ID,
     O_LIVE,
     O_PRICE,
@@ -257,7 +258,7 @@ def _queue_fill_impl(sord, n, vq):
                 oid = sord[j, SO_ID]
                 q = -1
                 for i in range(min(hi, orders.shape[0])):
-                    if orders[i, O_LIVE] == 1 and orders[i, O_ID] == oid:
+                    if orders[i, O_LIVE] == LIVE_WORKING and orders[i, O_ID] == oid:
                         f = fq[i, F_FRONT]
                         q = 0 if not f > 0.0 else (np.int64(f) if f < _QUEUE_MAX else np.int64(1) << 62)
                         break
@@ -397,7 +398,7 @@ def _depth_is_noop(vorders, hi, vst, s, p) -> bool:
     bb = vst[BOOK_BEST_BID]
     ba = vst[BOOK_BEST_ASK]
     for j in range(hi):
-        if vorders[j, O_LIVE] != 1:
+        if vorders[j, O_LIVE] != LIVE_WORKING:
             continue
         os = vorders[j, O_SIDE]
         px = vorders[j, O_PRICE]
