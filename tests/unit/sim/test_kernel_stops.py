@@ -31,8 +31,9 @@ GOOG_10 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
 
 @njit
 def _breakout(st, ltop, sord, intents):
-    """No order working: flat or short, a buy stop `away` above the ask (a market order once a print reaches it);
-    long, a sell stop-limit `away` below the bid, its limit one tick (100) under the trigger."""
+    """No order working: flat or long, a sell stop `away` below the bid (a market order once a print at or below
+    it comes); short, a buy stop-limit triggered by a print at or above the same price, its limit `away` above the
+    ask (marketable when it triggers, unless the market moved up)."""
     if st[S_NORD] > 0:
         return 0
     bid, ask = ltop[0], ltop[2]
@@ -42,11 +43,11 @@ def _breakout(st, ltop, sord, intents):
     intents[0, 0] = IN_SUBMIT
     intents[0, 3] = 1
     intents[0, IN_TIF] = TIF_GTC
-    if st[S_POS] <= 0:
-        intents[0, 1], intents[0, 2] = BUY, 0
-        intents[0, IN_ORDER_TYPE], intents[0, IN_TRIGGER] = ORDER_STOP, ask + away
+    if st[S_POS] >= 0:
+        intents[0, 1], intents[0, 2] = SELL, 0
+        intents[0, IN_ORDER_TYPE], intents[0, IN_TRIGGER] = ORDER_STOP, bid - away
     else:
-        intents[0, 1], intents[0, 2] = SELL, bid - away - 100
+        intents[0, 1], intents[0, 2] = BUY, ask + away
         intents[0, IN_ORDER_TYPE], intents[0, IN_TRIGGER] = ORDER_STOP_LIMIT, bid - away
     return 1
 
@@ -54,7 +55,7 @@ def _breakout(st, ltop, sord, intents):
 class BreakoutNb(KernelStrategy):
     name = "breakout"
     nb_kernel = _breakout
-    DEFAULTS = {"away": 200}  # noqa: RUF012 - the class attribute KernelStrategy reads
+    DEFAULTS = {"away": 1}  # noqa: RUF012 - the class attribute KernelStrategy reads
 
 
 class BreakoutPy(Strategy):
@@ -62,16 +63,16 @@ class BreakoutPy(Strategy):
 
     name = "breakout_py"
 
-    def __init__(self, away: int = 200) -> None:
+    def __init__(self, away: int = 1) -> None:
         self.away = away
 
     def on_book(self, ctx) -> None:
         if ctx.orders or ctx.best_bid is None or ctx.best_ask is None:
             return
-        if ctx.position <= 0:
-            ctx.submit(BUY, 0, 1, ORDER_STOP, TIF_GTC, trigger=ctx.best_ask + self.away)
+        if ctx.position >= 0:
+            ctx.submit(SELL, 0, 1, ORDER_STOP, TIF_GTC, trigger=ctx.best_bid - self.away)
         else:
-            ctx.submit(SELL, ctx.best_bid - self.away - 100, 1, ORDER_STOP_LIMIT, TIF_GTC,
+            ctx.submit(BUY, ctx.best_ask + self.away, 1, ORDER_STOP_LIMIT, TIF_GTC,
                        trigger=ctx.best_bid - self.away)
 
 
@@ -107,7 +108,7 @@ def test_a_kernels_stops_are_the_python_strategys_on_lobster_goog(goog10):
     new = k_nb.orders[k_nb.orders["action"] == 1]
     assert set(np.unique(new["order_type"]).tolist()) == {ORDER_STOP, ORDER_STOP_LIMIT}
     assert len(k_nb.fills) >= 10  # stops triggered (both kinds: the position went both ways) and filled
-    assert k_nb.final["position"] in (0, 1)
+    assert k_nb.final["position"] in (0, -1)
 
 
 @pytest.mark.shared_data
