@@ -491,6 +491,14 @@ def fill_ratio(filled_qty: int, submitted_qty: int) -> float:
     return round(filled_qty / submitted_qty, 6) if submitted_qty else 0.0
 
 
+def maker_share(liquidity: Any) -> float:
+    """The share of fills that rested (`LIQ_MAKER`) among `liquidity`, each fill's flag (an array or a sequence), to
+    6 decimals; 0.0 without fills. A replay's summary and a live canary's observations (`hft.alpha.governance.
+    canary_live`) both say it by this rule."""
+    flags = np.asarray(liquidity)
+    return round(int(np.count_nonzero(flags == LIQ_MAKER)) / len(flags), 6) if len(flags) else 0.0
+
+
 def reason_name(code: int) -> str:
     """Name of a reason code (``"UNKNOWN_<n>"`` for codes this version does not know)."""
     return REASON_NAMES.get(int(code), f"UNKNOWN_{int(code)}")

@@ -65,7 +65,6 @@ from hft.core.orders import (
     LIQUIDITY_CODES,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
-    R_UNSUPPORTED_ORDER_TYPE,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -284,14 +283,11 @@ class LiveEngine:
                trigger: int = 0) -> Any:
         self.sent += 1
         coid = self.coid(self.sent)
-        if trigger or otype in STOP_TYPES:  # the service's venues hold no stops and its order API carries no trigger
-            self.refused += 1
-            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} stop refused: the live service holds no "
-                     "stops (emulate them: hft.sim.ConditionalStrategy)")
-            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}
+        if trigger or otype in STOP_TYPES:  # a stop / stop-limit: held by the service's venue until `trigger` prints
+            body["trigger"] = trigger
         d = self._decision(*self.client.request("POST", "/orders", body, {"Idempotency-Key": coid}), coid)
         if d.accepted:
             self.own[d.order_id] = side

@@ -8,7 +8,9 @@ with it (every message checked against it). This module maps the gateway's comma
   CMD_REPLACE → OrderCancelReplaceRequest (G), ClOrdID ``<order id>.<n>`` (the order's n-th request), OrigClOrdID
   the order's current ClOrdID (its last replace accepted, else its own); a replace's OrderQty is the total (filled
   + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
-  initiate). Prices and quantities go on the wire as the gateway's ticks and lots.
+  initiate). Prices and quantities go on the wire as the gateway's ticks and lots. A stop or stop-limit
+  (`hft.core.orders.STOP_TYPES`) is not sent: it is answered REJECTED at once (``stops_refused``), since the
+  adapter maps no trigger report (ExecType L).
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
   said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
@@ -70,6 +72,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    STOP_TYPES,
     TIF_DAY,
     TIF_FOK,
     TIF_IOC,
@@ -175,7 +178,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.log: dict[int, list[ExecutionReport]] = {}  # every report, per order, in order
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
-        self.duplicates = self.sent = self.logons = self.status_sent = 0
+        self.duplicates = self.sent = self.logons = self.status_sent = self.stops_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -413,6 +416,9 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
+            if action == CMD_NEW and int(cmd.order_type) in STOP_TYPES:
+                self._refuse_stop(oid)
+                return
             if action == CMD_NEW:
                 clordid = str(oid)
                 if clordid in self.cmds and clordid not in self.unknown:  # sent already: never twice (a re-send
@@ -451,6 +457,16 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
+    def _refuse_stop(self, oid: int) -> None:
+        """A stop / stop-limit is not sent: answered REJECTED at once (nothing on the wire, nothing journaled).
+        FIX would carry it (OrdType 3 / 4, StopPx 99) but its trigger (ExecType L) is not mapped and no venue this
+        adapter was checked against holds stops; a deployment on FIX lists no stop in ``risk.order_types``."""
+        self.stops_refused += 1
+        log.warning("fix venue: order %d is a stop / stop-limit: refused (the FIX adapter sends no stops; hold "
+                    "them in the strategy, hft.sim.ConditionalStrategy)", oid)
+        if self.loop is not None and self.on_report is not None:
+            self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
+
     def _send(self, m: Any) -> None:
         """Hand a message to QuickFIX: sent now, or kept in its store and sent when the venue asks again after
         a reconnect."""
@@ -463,7 +479,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         return {"kind": "fix", "venue": f"{self.target}@{self.host}:{self.port}", "sender_comp_id": self.sender,
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
-                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "store": str(self.store)}
+                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "stops_refused": self.stops_refused, "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

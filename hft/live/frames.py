@@ -19,6 +19,7 @@ HEAD = struct.Struct("<IB")
 NEW_FIXED = struct.Struct("<QBbBBqq")
 CANCEL_FIXED = struct.Struct("<QBq")
 REPLACE_FIXED = struct.Struct("<QBqqq")  # corr, flags, order_id, price, qty
+NEW_TRIGGER = struct.Struct("<q")  # a NEW frame's optional tail, after its strings: a stop's trigger (ticks)
 DECISION_BODY = struct.Struct("<QHBBBhqQq")
 ERROR_FIXED = struct.Struct("<QH")
 DECISION_ANSWER = np.dtype([("corr", "<u8"), ("status", "<u2"), ("accepted", "u1"), ("duplicate", "u1"),
@@ -35,7 +36,29 @@ class FrameError(Exception):
 
 
 def strings(body: bytes | memoryview, pos: int, n: int) -> list[str]:
-    """`n` length-prefixed UTF-8 strings from `pos` (FrameError when short or not UTF-8)."""
+    """`n` length-prefixed UTF-8 strings from `pos` to the body's end (FrameError when short, longer or not
+    UTF-8)."""
+    out, end = strings_at(body, pos, n)
+    if end != len(body):
+        raise FrameError(f"expected {end} bytes of body, was {len(body)}")
+    return out
+
+
+def new_strings(body: bytes | memoryview, pos: int) -> tuple[list[str], int]:
+    """A NEW frame's five strings from `pos`, and its trigger: the `NEW_TRIGGER` after them when the frame has one
+    (a stop's; grown at the frame's end, so a frame without it is the NEW frame as it always was), else 0."""
+    out, end = strings_at(body, pos, 5)
+    if end == len(body):
+        return out, 0
+    if len(body) - end != NEW_TRIGGER.size:
+        raise FrameError(f"NEW frame: expected {end} bytes of body, or {end + NEW_TRIGGER.size} with a trigger, "
+                         f"was {len(body)}")
+    return out, NEW_TRIGGER.unpack_from(body, end)[0]
+
+
+def strings_at(body: bytes | memoryview, pos: int, n: int) -> tuple[list[str], int]:
+    """`n` length-prefixed UTF-8 strings from `pos`, and the offset past them (FrameError when short or not
+    UTF-8)."""
     out = []
     for _ in range(n):
         if pos >= len(body):
@@ -49,9 +72,7 @@ def strings(body: bytes | memoryview, pos: int, n: int) -> list[str]:
         except UnicodeDecodeError:
             raise FrameError("a string is not UTF-8") from None
         pos += k
-    if pos != len(body):
-        raise FrameError(f"expected {pos} bytes of body, was {len(body)}")
-    return out
+    return out, pos
 
 
 def pack_strings(*values: str) -> bytes:

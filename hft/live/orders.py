@@ -28,6 +28,7 @@ from hft.core.orders import (
     R_STRATEGY_CANCEL_ONLY,
     R_STRATEGY_DISABLED,
     REASON_NAMES,
+    STOP_TYPES,
     TIF_NAMES,
 )
 from hft.gateway.dedup import dedup_key
@@ -39,6 +40,7 @@ _OTYPE = {v: k for k, v in ORDER_TYPE_NAMES.items()}
 _TIF = {v: k for k, v in TIF_NAMES.items()}
 SIDES = {"buy": 1, "sell": -1}
 SIDE_NAMES = {1: "buy", -1: "sell"}
+_STOPS = frozenset(ORDER_TYPE_NAMES[t] for t in STOP_TYPES)  # the types that take a trigger
 I64_MAX = (1 << 63) - 1  # the widest quantity or price the gateway holds
 
 
@@ -47,7 +49,11 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
 
     The optional fields decode as UNSET when absent, so `decode_new` knows how many keys the body held (the
     repeated-key check's count, `jsonbody.unique_keys`); it then fills their defaults (price 0, ``limit``,
-    ``gtc``): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake does) holds no UNSET."""
+    ``gtc``, trigger 0): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake does) holds no UNSET.
+
+    ``stop`` (price 0: a market order once triggered) and ``stop_limit`` (its limit `price`) take `trigger`, the
+    price in ticks whose print makes the venue enter the order (`hft.core.orders.ORDER_STOP`); the gateway's
+    ``risk.order_types`` must list them."""
 
     client_order_id: str
     account: str
@@ -56,8 +62,9 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     side: Literal["buy", "sell"]
     qty: int
     price: int | UnsetType = UNSET
-    order_type: Literal["limit", "market", "post_only"] | UnsetType = UNSET
+    order_type: Literal["limit", "market", "post_only", "stop", "stop_limit"] | UnsetType = UNSET
     tif: Literal["gtc", "ioc", "fok", "day"] | UnsetType = UNSET
+    trigger: int | UnsetType = UNSET
 
 
 class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
@@ -199,6 +206,10 @@ def decode_new(body: bytes) -> NewOrder:
     else:
         known += 1
         strings += 1
+    if o.trigger is UNSET:
+        o.trigger = 0
+    else:
+        known += 1
     if body.count(b":") > known:  # `unique_keys`'s own first test, here to spare the call on the order path
         try:
             J.unique_keys(body, known, 2 * (known + strings))
@@ -208,7 +219,10 @@ def decode_new(body: bytes) -> NewOrder:
 
 
 def check_new(o: NewOrder) -> NewOrder:
-    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field."""
+    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (a `trigger`
+    left UNSET is none: 0)."""
+    if o.trigger is UNSET:
+        o.trigger = 0
     if not 0 < len(o.client_order_id) <= 64:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
     if o.qty <= 0:
@@ -220,8 +234,18 @@ def check_new(o: NewOrder) -> NewOrder:
     if o.order_type == "market":
         if o.price < 0:
             raise BadInput("price", f"expected ticks >= 0 for a market order, was {o.price}")
+    elif o.order_type == "stop":
+        if o.price != 0:
+            raise BadInput("price", f"expected 0 (none) for a stop order: it becomes a market order, was {o.price}")
     elif o.price <= 0:
         raise BadInput("price", f"expected a positive price in ticks, was {o.price}")
+    if o.order_type in _STOPS:
+        if not 0 < o.trigger <= I64_MAX:
+            raise BadInput("trigger", f"expected a {o.order_type} order's trigger price, ticks from 1 to {I64_MAX} "
+                                      f"(int64), was {o.trigger}")
+    elif o.trigger != 0:
+        raise BadInput("trigger", f"expected no trigger on a {o.order_type} order (only on stop and stop_limit), "
+                                  f"was {o.trigger}")
     return o
 
 
@@ -347,7 +371,7 @@ def replace_key(account: str, idem: str | None, order_id: int, client_order_id: 
 def new_intent(o: NewOrder, key: int, now: int) -> tuple:
     """The ``typed_intent_v1`` tuple of a validated new order."""
     return typed_intent_v1(INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
-                           _OTYPE[o.order_type], _TIF[o.tif], now, 0)
+                           _OTYPE[o.order_type], _TIF[o.tif], now, 0, 0 if o.trigger is UNSET else o.trigger)
 
 
 def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: int, now: int) -> tuple:
@@ -368,7 +392,7 @@ _REASON_FIELD = {
     "LONG_LIMIT": "qty", "SHORT_LIMIT": "qty", "BUYING_POWER": "qty",
     "SELF_MATCH": "price",  # the price would cross one of the strategy's own resting orders
     "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
-    "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "UNSUPPORTED_TIF": "tif",
+    "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "BAD_TRIGGER": "trigger", "UNSUPPORTED_TIF": "tif",
     "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
     "STRATEGY_CANCEL_ONLY": "strategy", "STRATEGY_DISABLED": "strategy",  # the strategy's mode (an admin's)
 }

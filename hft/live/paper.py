@@ -117,7 +117,7 @@ class PaperVenue:
                 return
             self._received.add(oid)
             rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
-                         int(cmd.tif))
+                         int(cmd.tif), int(cmd.trigger))  # a stop / stop-limit: held by the venue, as in replay
         elif cmd.action == CMD_CANCEL:
             rows = v.cancel(now, int(cmd.order_id))
         elif cmd.action == CMD_REPLACE:

@@ -19,7 +19,10 @@ Client → server:
   applies as on any disconnect).
 - ``NEW`` (0x02): ``corr u64, flags u8 (bit 0: durable), side i8 (1 buy, -1 sell), order_type u8, tif u8,
   price i64 (ticks), qty i64 (lots)``, then the strings ``client_order_id, account, strategy, symbol,
-  idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one).
+  idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then,
+  for a stop (order_type 4) or stop-limit (5) only, ``trigger i64`` (ticks): the frame grown at its end, so a
+  NEW without it is the frame as it always was (the column-wise scan takes those; one with it goes through the
+  per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
 - ``REPLACE`` (0x04): ``corr u64, flags u8, order_id i64, price i64 (ticks), qty i64 (lots: the new open size)``,
   then ``client_order_id, idempotency_key`` (an empty key: one derived from the order id and the client order
@@ -98,6 +101,7 @@ from hft.live.frames import (
     REPORT_FRAME,
     FrameError,
     frame,
+    new_strings,
     strings,
 )
 from hft.live.ids import PackedIds
@@ -352,9 +356,9 @@ class IntakeProtocol(asyncio.Protocol):
             if len(body) < NEW_FIXED.size:
                 raise FrameError("short NEW frame")
             corr, flags, side, otype, tif, price, qty = NEW_FIXED.unpack_from(body)
-            coid, account, strategy, symbol, idem = strings(body, NEW_FIXED.size, 5)
+            (coid, account, strategy, symbol, idem), trigger = new_strings(body, NEW_FIXED.size)
             self.new(corr, flags & FLAG_DURABLE != 0, side, otype, tif, price, qty, coid, account, strategy,
-                     symbol, idem, t0)
+                     symbol, idem, t0, trigger)
         elif kind == CANCEL:
             if len(body) < CANCEL_FIXED.size:
                 raise FrameError("short CANCEL frame")
@@ -489,7 +493,7 @@ class IntakeProtocol(asyncio.Protocol):
         self.write(error_frame(corr, status, body))
 
     def new(self, corr: int, durable: bool, side: int, otype: int, tif: int, price: int, qty: int, coid: str,
-            account: str, strategy: str, symbol: str, idem: str, t0: int) -> None:
+            account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0) -> None:
         try:
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
@@ -498,7 +502,7 @@ class IntakeProtocol(asyncio.Protocol):
             if tif not in TIF_NAMES:
                 raise O.BadInput("tif", f"expected one of {sorted(TIF_NAMES)}, was {tif}")
             o = O.check_new(O.NewOrder(coid, account, strategy, symbol, _SIDE[side], qty, price,
-                                       ORDER_TYPE_NAMES[otype], TIF_NAMES[tif]))  # type: ignore[arg-type]
+                                       ORDER_TYPE_NAMES[otype], TIF_NAMES[tif], trigger))  # type: ignore[arg-type]
             if not self.grant.allows(account, strategy):
                 self.refuse(corr, 403, {"error": "FORBIDDEN", "reason": f"token {self.grant.subject!r} may not "
                                                                         f"trade as {account}/{strategy}"})

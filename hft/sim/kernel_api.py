@@ -14,9 +14,15 @@ that changes the local book (the book callback), on both engines and in the numb
   rows are meaningful;
 * ``intents`` — int64 ``[MAX_INTENTS, IN_COLS]``, written by the kernel: one row per intent, ``(IN_SUBMIT,
   side, price, qty, 0)`` or ``(IN_CANCEL, 0, 0, 0, order_id)`` in its first five columns, ``IN_KIND``,
-  ``IN_SIDE``, ``IN_PRICE``, ``IN_QTY``, ``IN_ORDER_ID`` (0 to 4: the numbers stay; the others, leg / order type
-  / TIF, are the built-in kernels'; leave them 0); the kernel returns how many rows it wrote. They go through
-  the gateway in order, exactly as ``ctx.submit`` / ``ctx.cancel`` from a Python ``on_book`` would.
+  ``IN_SIDE``, ``IN_PRICE``, ``IN_QTY``, ``IN_ORDER_ID`` (0 to 4: the numbers stay), and by name, when not the
+  defaults, ``IN_ORDER_TYPE`` (``hft.core.orders.ORDER_*``; 0: a limit order), ``IN_TIF`` (``TIF_*``; 0: GTC) and
+  ``IN_TRIGGER``, a venue-held stop's trigger price (ticks; 0: none): ``ORDER_STOP`` (price 0) or
+  ``ORDER_STOP_LIMIT`` (its limit price) with a trigger > 0 places a stop the venue holds until a print reaches
+  it (docs/sim.md, "Stop orders held by the venue"), as ``ctx.submit(..., trigger=...)`` does. A kernel that
+  never writes these columns keeps them 0 (a plain limit order); one that writes them for some rows writes them
+  for every row (the array is reused between calls). The leg column is the built-in kernels'; leave it 0. The
+  kernel returns how many rows it wrote. They go through the gateway in order, exactly as ``ctx.submit`` /
+  ``ctx.cancel`` from a Python ``on_book`` would.
 
 A kernel with the full context is the second signature, told apart by its arity (seven arguments):
 ``kernel(st, ltop, sord, intents, depth, trades, acct) -> int``. Its arrays are filled before each call (a
@@ -69,10 +75,13 @@ from hft.sim.engine_nb.state import (
     IN_COLS,
     IN_KIND,
     IN_ORDER_ID,
+    IN_ORDER_TYPE,
     IN_PRICE,
     IN_QTY,
     IN_SIDE,
     IN_SUBMIT,
+    IN_TIF,
+    IN_TRIGGER,
     MAX_INTENTS,
     S_FAST,
     S_NORD,
@@ -102,7 +111,7 @@ MAX_PARAMS = S_FAST - S_PARAMS
 
 __all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "BUY", "DP_ASK",
            "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_COLS", "IN_KIND", "IN_ORDER_ID",
-           "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "LTOP_ASK", "LTOP_ASK_QTY",
+           "IN_ORDER_TYPE", "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "IN_TIF", "IN_TRIGGER", "LTOP_ASK", "LTOP_ASK_QTY",
            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",
            "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY",
            "SO_QUEUE", "SO_SIDE", "SO_STATUS", "SO_WORKING", "S_NORD", "S_PARAMS", "S_POS", "TR_COLS", "TR_PRICE",

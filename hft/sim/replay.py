@@ -81,7 +81,7 @@ from hft.core.errors import ConfigError, HftError, SimError
 from hft.core.ids import hash_arrays
 from hft.core.market_data import MarketDataSource, no_book_notice
 from hft.core.money import FEE_FRAC_UNITS, exact_money, micro_units, round_micro
-from hft.core.orders import fill_ratio, order_counts
+from hft.core.orders import fill_ratio, maker_share, order_counts
 from hft.gateway.config import check_limit_defaults, limits_in_units
 from hft.sim.gateway_setup import SIM_ACCOUNT, sim_gateway_config
 from hft.sim.git_probe import GitCommitProbe, git_commit
@@ -697,7 +697,6 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
     ``run_s - compile_s`` only. `multiplier`: the instrument's own when it is not the config's (a leg of a run
     over several instruments: `hft.sim.portfolio.leg_configs`)."""
     replay_s = out.wall_s if not compile_s or run_s is None else run_s - compile_s
-    from hft.sim.exchange_l2 import LIQ_MAKER  # lazy: numba
 
     inst = md.instrument
     eq = out.equity
@@ -738,7 +737,7 @@ def summarise(out: Any, md: Any, strategy: str, params: dict[str, Any], config: 
         "orders": counts.orders, "replaces": counts.replaces, "cancels": counts.cancels,
         "submitted_qty": counts.submitted_qty,
         "fills": len(fills), "filled_qty": filled, "fill_ratio": fill_ratio(filled, counts.submitted_qty),
-        "maker_share": round(float((fills["liquidity"] == LIQ_MAKER).mean()), 6) if len(fills) else 0.0,
+        "maker_share": maker_share(fills["liquidity"]),
         "decisions": len(out.decisions), "rejects": out.rejects,
         "start_ts": int(eq["ts"][0]) if len(eq) else 0, "end_ts": int(eq["ts"][-1]) if len(eq) else 0,
         "gateway": {k: gm[k] for k in sorted(gm) if not isinstance(gm[k], dict | list)},

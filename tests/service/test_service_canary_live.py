@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from svckit import HFT, Server, order, token
 
@@ -46,6 +47,7 @@ def test_canary_live_reads_the_paper_observations_from_the_audit_store(tmp_path)
         h = srv.health_after_first_trade()
         sym = h["venue"]["symbol"]
         filled = 0
+        liquidity = []  # each fill's, as the service's order views say it
         for i in range(6):
             _, h = srv.request("GET", "/health")
             px = h["venue"]["last_trade"]
@@ -60,6 +62,7 @@ def test_canary_live_reads_the_paper_observations_from_the_audit_store(tmp_path)
                     break
                 time.sleep(0.05)
             filled += v["status"] == "filled"
+            liquidity += [f["liquidity"] for f in v["fills"]]
             time.sleep(0.4)  # the observation window spans marks over a few recorded seconds
         assert filled >= 1
     finally:
@@ -77,6 +80,9 @@ def test_canary_live_reads_the_paper_observations_from_the_audit_store(tmp_path)
     summary = json.loads((obs / "summary.json").read_text())
     assert summary["source"] == "live" and summary["strategy"] == "toy_obi" and summary["symbols"] == [sym]
     assert all(type(summary[k]) is int for k in ("pnl_money_units", "max_drawdown_money_units"))  # as a replay's
+    assert liquidity and summary["maker_share"] == round(liquidity.count("maker") / len(liquidity), 6)
+    codes = {"": 0, "maker": 1, "taker": 2}
+    assert pl.read_parquet(obs / "fills.parquet")["liquidity"].to_list() == [codes[x] for x in liquidity]
 
     # nothing newer than this step's window: refused, nothing written
     promo = Path(c["promotion_file"]).read_text()

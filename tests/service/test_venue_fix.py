@@ -26,6 +26,8 @@ from hft.core.orders import (
     LIQ_TAKER,
     ORDER_LIMIT,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -102,6 +104,26 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
     assert v.positions() == {("ACC1", "s1", "AAPL"): 3}
     assert v.received() == {(CMD_NEW, 1), (CMD_NEW, 2), (CMD_NEW, 3), (CMD_NEW, 4), (CMD_REPLACE, 2),
                             (CMD_CANCEL, 2)}
+
+
+def test_a_stop_is_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """The adapter maps no trigger report (ExecType L): a stop / stop-limit is answered REJECTED at once, nothing
+    sent or journaled (so never re-sent), counted in ``stops_refused``; a limit order after it goes on as usual."""
+    async def go() -> tuple[list, FixVenue]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(OrderCommand(CMD_NEW, 1, None, "ACC1", "s1", "AAPL", 1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF + 5))
+        v.send(OrderCommand(CMD_NEW, 2, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_STOP_LIMIT, TIF_GTC, 0, REF))
+        v.send(_cmd(CMD_NEW, 3, REF, 1))
+        await _until(reps, 4)
+        v.close()
+        return reps, v
+
+    reps, v = asyncio.run(go())
+    assert _kinds(reps, 1) == _kinds(reps, 2) == [(REPORT_REJECTED, 0, 0, 0)]
+    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
+    assert v.health()["stops_refused"] == 2 and v.sent == 1 and v.received() == {(CMD_NEW, 3)}
 
 
 def test_a_repeated_order_id_is_never_executed_twice(exchange, tmp_path):

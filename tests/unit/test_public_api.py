@@ -48,7 +48,8 @@ PUBLIC: dict[str, tuple[str, ...]] = {
                            "TR_PRICE", "TR_QTY", "TR_COLS", "AC_POS", "AC_CASH", "AC_FEES", "AC_MID2", "AC_NTRADES",
                            "AC_NOW", "AC_PNL", "AC_COLS",
                            # the intent row's columns (`hft.sim.engine_nb.state.KERNEL_INTENT`)
-                           "IN_KIND", "IN_SIDE", "IN_PRICE", "IN_QTY", "IN_ORDER_ID", "IN_COLS"),
+                           "IN_KIND", "IN_SIDE", "IN_PRICE", "IN_QTY", "IN_ORDER_ID", "IN_COLS", "IN_ORDER_TYPE",
+                           "IN_TIF", "IN_TRIGGER"),
     "hft.data.formats": ("DataFormat", "OpenOptions", "register"),
     "hft.live": ("Venue", "Reconciling", "VenueContext", "venue_adapter"),
     "hft.live.venue": ("Venue", "Reconciling", "VenueContext", "venue_adapter", "register", "adapters",

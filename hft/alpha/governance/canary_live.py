@@ -9,11 +9,13 @@ format (`hft.alpha.governance.canary.RUN_FILES`), which `run_canary` then evalua
 
 - ``orders``: the strategy's accepted new orders (action 1), cancels (action 2) and replaces (action 3);
 - ``decisions``: every decision of the strategy (accepted or not: the reject rate);
-- ``fills``: the fills of its orders;
+- ``fills``: the fills of its orders, each with its liquidity as the venue reported it (a replay's codes,
+  `hft.core.orders.LIQ_*`: 1 maker, 2 taker, 0 not said; the store's ``sim.fills`` codes taker -1);
 - ``equity``: at every mark of its symbols and every fill, position, cash and equity in money units
   (ticks x lots: the paper venue's symbols trade with multiplier 1), ``mid2`` = 2 x the mark;
 - ``summary.json``: the alpha and its promoted code hash, net PnL (equity at the last sample), max drawdown,
-  ``run_hash`` (a digest of the rows), ``source: live``.
+  ``run_hash`` (a digest of the rows), ``maker_share`` (the share of its fills that rested, as a replay's summary
+  says it: `hft.core.orders.maker_share`), ``source: live``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ import polars as pl
 from hft.core.errors import GovernanceError
 from hft.core.fileio import atomic_write_text
 from hft.core.money import micro_units, round_micro
-from hft.core.orders import order_counts
+from hft.core.orders import FILL, LIQ_NONE, LIQUIDITY_CODES, maker_share, order_counts
 from hft.sim.replay import money_units
+
+_LIQ = {code: LIQUIDITY_CODES[name] for code, name in FILL.field("liquidity").enum.items()}  # type: ignore[union-attr]
 
 
 def _q(s: str) -> str:
@@ -45,7 +49,8 @@ def read_live_records(store: Any, strategy: str, after_ns: int) -> dict[str, lis
         f" WHERE run_id = '' AND strategy_name = {s} AND toUnixTimestamp64Nano(ts) > {int(after_ns)}"
         " ORDER BY seq").dicts()
     fills = store.query(
-        "SELECT toUnixTimestamp64Nano(ts) AS t, fill_id, order_id, side, price, qty, fee, fee_frac, symbol_name"
+        "SELECT toUnixTimestamp64Nano(ts) AS t, fill_id, order_id, side, price, qty, fee, fee_frac, liquidity,"
+        " symbol_name"
         " FROM sim.fills FINAL WHERE run_id = 'live' AND order_id IN (SELECT order_id FROM"
         f" audit.gateway_decisions FINAL WHERE run_id = '' AND strategy_name = {s} AND kind = 1 AND accepted)"
         f" AND toUnixTimestamp64Nano(ts) > {int(after_ns)} ORDER BY t, fill_id").dicts()
@@ -99,6 +104,8 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
         after_ns = int(last.window[1]) if last is not None else 0
     recs = records(strategy, after_ns)
     dec, fills, marks = recs["decisions"], recs["fills"], recs["marks"]
+    # a fill's liquidity: the store's code (`FILL`: 1 maker, -1 taker) as a run folder's (`hft.core.orders.LIQ_*`)
+    fills = [{**f, "liquidity": _LIQ.get(f.get("liquidity", 0), LIQ_NONE)} for f in fills]
     if not dec:
         raise GovernanceError(f"canary {p.alpha_id} --live: expected decisions of gateway strategy {strategy!r} "
                               f"newer than {after_ns} ns in the audit store, found none", key="observations",
@@ -118,6 +125,7 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
                "alpha": {"alpha_id": p.alpha_id, "code_hash": p.code_hash}, "run_hash": digest,
                "pnl_money_units": money_units(eq[-1]) if eq else 0, "max_drawdown_money_units": money_units(max_dd),
                "decisions": len(dec), "orders": order_counts({k: [o[k] for o in orders] for k in ("action", "qty")}).orders, "fills": len(fills),
+               "maker_share": maker_share([f["liquidity"] for f in fills]),
                "symbols": sorted({d["symbol_name"] for d in dec if d["symbol_name"]})}
     folder = Path(runs_root) / p.alpha_id / f"live-{digest[:16]}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -128,7 +136,7 @@ def live_observations(p: Any, strategy: str | None = None, *, records: Any, runs
                       "kind": pl.Int8, "side": pl.Int8, "price": pl.Int64, "qty": pl.Int64, "accepted": pl.Int8,
                       "reason": pl.Int16, "symbol_name": pl.Utf8},
         "fills": {"ts": pl.Int64, "fill_id": pl.Int64, "order_id": pl.Int64, "side": pl.Int8, "price": pl.Int64,
-                  "qty": pl.Int64, "fee": pl.Int64, "fee_frac": pl.Int64, "symbol_name": pl.Utf8},
+                  "qty": pl.Int64, "fee": pl.Int64, "fee_frac": pl.Int64, "liquidity": pl.Int8, "symbol_name": pl.Utf8},
         "equity": {"ts": pl.Int64, "mid2": pl.Int64, "position": pl.Int64, "cash": pl.Int64, "equity": pl.Int64},
     }
     rows = {"orders": orders, "decisions": [{**d, "accepted": int(d["accepted"])} for d in dec], "fills": fills,

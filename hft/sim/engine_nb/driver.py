@@ -519,7 +519,7 @@ class NbEngine:
         n = check_intents(n, self._intents, self._kwho)
         for r in map(KERNEL_INTENT.row._make, self._intents[:n].tolist()):  # each row by its fields' names
             if r.kind == IN_SUBMIT:
-                self.submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.leg)
+                self.submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.leg, r.trigger)
             else:
                 self.cancel(r.order_id)
 

@@ -54,6 +54,7 @@ from hft.sim.engine_nb.state import (
     IN_SIDE,
     IN_SUBMIT,
     IN_TIF,
+    IN_TRIGGER,
     KERNEL_INTENT,
     LM_COLS,
     LM_POS,
@@ -83,7 +84,7 @@ from hft.sim.engine_nb.state import (
 
 
 @_kernel
-def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif) -> int:
+def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif, trigger) -> int:
     """Write intent row `n`, each column of `KERNEL_INTENT` by name (its fields: this kernel's parameters after
     `n`, a test compares them); returns n + 1."""
     intents[n, IN_KIND] = kind
@@ -94,6 +95,7 @@ def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, ti
     intents[n, IN_LEG] = leg
     intents[n, IN_ORDER_TYPE] = order_type
     intents[n, IN_TIF] = tif
+    intents[n, IN_TRIGGER] = trigger
     return n + 1
 
 
@@ -102,9 +104,9 @@ def _mm_side(st, side, j, want, pos, sord, intents, n) -> int:
     if j < 0:
         room = st[S_SPARAMS + 1] - side * pos
         if room > 0:
-            return put_intent(intents, n, IN_SUBMIT, side, want, min(st[S_SPARAMS], room), 0, st[S_LEG], 0, 0)
+            return put_intent(intents, n, IN_SUBMIT, side, want, min(st[S_SPARAMS], room), 0, st[S_LEG], 0, 0, 0)
     elif sord[j, SO_STATUS] == 1 and sord[j, SO_PRICE] != want:
-        return put_intent(intents, n, IN_CANCEL, 0, 0, 0, sord[j, SO_ID], st[S_LEG], 0, 0)
+        return put_intent(intents, n, IN_CANCEL, 0, 0, 0, sord[j, SO_ID], st[S_LEG], 0, 0, 0)
     return n
 
 
@@ -240,9 +242,9 @@ def hedge_on_book(st, sord, intents, tops, lm) -> int:
         return 0
     slip = st[S_SPARAMS + 6]
     if diff > 0 and a1 != NO_PRICE:
-        return put_intent(intents, 0, IN_SUBMIT, BUY, a1 + slip, diff, 0, 1, ORDER_LIMIT, TIF_IOC)
+        return put_intent(intents, 0, IN_SUBMIT, BUY, a1 + slip, diff, 0, 1, ORDER_LIMIT, TIF_IOC, 0)
     if diff < 0 and b1 != NO_PRICE:
-        return put_intent(intents, 0, IN_SUBMIT, SELL, b1 - slip, -diff, 0, 1, ORDER_LIMIT, TIF_IOC)
+        return put_intent(intents, 0, IN_SUBMIT, SELL, b1 - slip, -diff, 0, 1, ORDER_LIMIT, TIF_IOC, 0)
     return 0
 
 
@@ -508,7 +510,7 @@ class BookKernel:
         n = check_intents(n, intents, self.who)
         for r in map(KERNEL_INTENT.row._make, intents[:n].tolist()):  # each row by its fields' names
             if r.kind == IN_SUBMIT:
-                ctx.leg(r.leg).submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None)
+                ctx.leg(r.leg).submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.trigger)
             else:
                 ctx.cancel(r.order_id)
 

@@ -188,14 +188,27 @@ def test_the_venues_liquidity_and_queue_reach_the_strategy() -> None:
     assert [(f.order_id, f.liquidity) for f in e.ctx.fills] == [(7, 1), (8, 2), (7, 1)]
 
 
-def test_a_stop_is_refused_by_the_runner_without_a_request() -> None:
-    """The live service's venues hold no stops and its order API carries no trigger: the runner refuses a stop
-    itself (UNSUPPORTED_ORDER_TYPE), sends nothing, and counts it refused."""
-    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+def test_a_stop_goes_to_the_order_api_with_its_trigger_and_its_trigger_report_keeps_it_working() -> None:
+    """A strategy's stop / stop-limit (``ctx.submit(..., order_type=ORDER_STOP, trigger=...)``) is sent to the order
+    API with its type and trigger (the service's venue holds it); its TRIGGERED report reaches the strategy and the
+    order stays working until its fill."""
+    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, REPORT_TRIGGERED, TIF_GTC
 
-    client = FakeClient()
+    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}),
+                        (201, {"accepted": True, "reason": "OK", "order_id": 6, "duplicate": False}))
     e = _engine(client)
+    seen: list[tuple[int, int]] = []
+    e.strategy.on_order_update = lambda _ctx, u: seen.append((u.order_id, u.kind))  # type: ignore[method-assign]
     for otype, price in ((ORDER_STOP, 0), (ORDER_STOP_LIMIT, 99)):
         d = e.ctx.submit(1, price, 2, otype, TIF_GTC, trigger=101)
-        assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_ORDER_TYPE)
-    assert client.requests == [] and e.refused == 2 and e.ctx.orders == {}
+        assert d.accepted, d
+    bodies = [r[2] for r in client.requests]
+    assert [(b["order_type"], b["price"], b["trigger"]) for b in bodies] == [("stop", 0, 101), ("stop_limit", 99, 101)]
+    e.on_report({"order_id": 5, "kind": "ack", "price": 0, "qty": 0, "leaves": 2, "ts": 1, "queue": -1})
+    e.on_report({"order_id": 5, "kind": "triggered", "price": 101, "qty": 0, "leaves": 2, "ts": 2, "queue": -1})
+    assert e.ctx.orders[5].status == "working" and e.ctx.orders[5].leaves == 2
+    e.on_report({"order_id": 5, "kind": "fill", "price": 102, "qty": 2, "leaves": 0, "filled": 2, "ts": 3,
+                 "liquidity": "taker", "queue": -1})
+    assert 5 not in e.ctx.orders and 6 in e.ctx.orders and e.refused == 0
+    assert seen == [(5, 1), (5, REPORT_TRIGGERED), (5, 3)]
+    assert [(f.order_id, f.qty, f.price) for f in e.ctx.fills] == [(5, 2, 102)]

@@ -37,6 +37,32 @@ def test_a_new_frame_reads_back_as_sent_alone_or_in_a_run() -> None:
         999, 1, "cé-2", "ACC", "strat", "SYM", "")
 
 
+def test_a_stops_trigger_grows_the_new_frame_at_its_end_and_the_scan_leaves_it_to_the_per_frame_path() -> None:
+    """A stop's NEW frame is the plain frame plus `NEW_TRIGGER` after its strings: a reader of the old layout finds
+    its first bytes unchanged; `new_strings` reads the trigger (0 without it); any other tail is a FrameError; the
+    column-wise scan takes the plain frame and stops at the grown one (the per-frame path answers it)."""
+    import numpy as np
+
+    from hft.live.tcp_scan import N_COLS, scan_new_frames
+
+    c = _offline()
+    c.send_new("s-1", "ACC", "strat", "SYM", "sell", 2, 0, order_type="stop", trigger=12345, corr=1)
+    c.send_new("s-1", "ACC", "strat", "SYM", "sell", 2, 0, order_type="stop", corr=1)
+    grown, plain = c.pending
+    assert grown[T.HEAD.size:len(plain)] == plain[T.HEAD.size:] and len(grown) == len(plain) + T.NEW_TRIGGER.size
+    body = grown[T.HEAD.size:]
+    strings, trigger = T.new_strings(body, T.NEW_FIXED.size)
+    assert (strings, trigger) == (["s-1", "ACC", "strat", "SYM", ""], 12345)
+    assert T.NEW_FIXED.unpack_from(body)[3] == 4  # ORDER_STOP
+    assert T.new_strings(plain[T.HEAD.size:], T.NEW_FIXED.size)[1] == 0
+    with pytest.raises(T.FrameError, match="with a trigger"):
+        T.new_strings(body + b"\0", T.NEW_FIXED.size)
+    with pytest.raises(T.FrameError):
+        T.strings(body, T.NEW_FIXED.size, 5)  # the other frames' strings still end their body
+    out = np.zeros((4, N_COLS), np.int64)
+    assert scan_new_frames(np.frombuffer(plain + grown + plain, np.uint8), 0, out) == (1, len(plain))
+
+
 @pytest.mark.parametrize("coid,key", [("x" * 256, ""), ("c", "k" * 300)])
 def test_a_string_too_long_for_a_frame_is_refused_before_anything_is_queued(coid: str, key: str) -> None:
     c = _offline()

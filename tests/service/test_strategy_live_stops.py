@@ -1,0 +1,91 @@
+"""`hft strategy live` with a strategy that places venue-held stops (``ctx.submit(..., ORDER_STOP, trigger=...)``)
+against `hft gateway serve --paper` (a generated day) with the stop types allowed: the runner sends each with its
+trigger, the paper venue triggers the one every print reaches (TRIGGERED, then its fill, booked by the runner) and
+holds the other until the runner's end cancels it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from svckit import HFT, Server, token
+
+from hft.core.orders import REPORT_ACK, REPORT_CANCELED, REPORT_FILL, REPORT_TRIGGERED
+from hft.recorder.reader import iter_records
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
+from lifecycle_helpers import make_day
+
+pytestmark = pytest.mark.slow  # starts the service and the runner as processes
+
+TOKEN = token(accounts=("ACC1",), strategies=("algo1",))
+FAR = 10_000_000  # ticks: above every price of the day
+
+STRATEGY = f'''
+from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, TIF_GTC
+from hft.sim import Strategy
+
+
+class TwoStops(Strategy):
+    name = "two_stops"
+
+    def __init__(self):
+        self.sent = False
+        self.kinds = []
+
+    def on_book(self, ctx):
+        if self.sent or ctx.best_bid is None:
+            return
+        self.sent = True
+        ctx.submit(-1, 0, 1, ORDER_STOP, TIF_GTC, trigger=ctx.best_bid + {FAR})  # every print is at or below it
+        ctx.submit(1, ctx.best_ask + {FAR} + 100, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=ctx.best_ask + {FAR})
+
+    def on_order_update(self, ctx, u):
+        self.kinds.append(u.kind)
+        print("update", u.order_id, u.kind, flush=True)
+'''
+
+
+def test_a_live_strategys_stops_go_through_the_runner(tmp_path):
+    day = make_day(tmp_path / "day", seed=41)
+    cfg = yaml.safe_load(Path(__file__).with_name("gateway_algo.yaml").read_text())
+    cfg["risk"] = {"order_types": ["limit", "market", "post_only", "stop", "stop_limit"]}
+    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(cfg))
+    home = tmp_path / "home"
+    srv = Server(home, "--paper", str(day), "--speed", "5", config=tmp_path / "gateway.yaml").start(timeout=300)
+    try:
+        h = srv.health_after_first_trade()
+        (tmp_path / "two_stops.py").write_text(STRATEGY)
+        run_cfg = tmp_path / "run.yaml"
+        run_cfg.write_text(json.dumps({"strategy": str(tmp_path / "two_stops.py") + ":TwoStops",
+                                       "account": "ACC1", "strategy_id": "algo1",
+                                       "symbol": h["venue"]["symbol"]}))
+        t0 = time.time()
+        r = subprocess.run([str(HFT), "strategy", "live", str(run_cfg), "--service", f"http://127.0.0.1:{srv.port}",
+                            "--token", TOKEN, "--json", "--max-seconds", "8", "--run-id", "st"],
+                           capture_output=True, text=True, timeout=180)
+        assert r.returncode == 0, r.stderr[-3000:]
+        s = json.loads(r.stdout[r.stdout.index("{"):])
+        assert time.time() - t0 >= 8 and s["reason"] == "--max-seconds 8 passed", s  # the held stop kept it going
+        assert (s["children"], s["refused"], s["filled"], s["position"], s["cancelled"], s["working"]) == (
+            2, 0, 1, -1, 1, 0), s
+        oids = {}
+        for n, want in ((1, "filled"), (2, "canceled")):
+            code, v = srv.request("GET", f"/orders/client/two_stops-st-{n}", token=TOKEN)
+            assert code == 200 and v["status"] == want and v["strategy"] == "algo1", v
+            oids[n] = v["order_id"]
+    finally:
+        srv.stop()
+    kinds: dict[int, list[int]] = {}
+    for topic, rec in iter_records(home / "wal" / "gateway-live"):
+        if topic == "sim.orders" and rec.get("source") == "report":
+            kinds.setdefault(rec["order_id"], []).append(rec["kind"])
+    assert kinds[oids[1]] == [REPORT_ACK, REPORT_TRIGGERED, REPORT_FILL]
+    assert kinds[oids[2]] == [REPORT_ACK, REPORT_CANCELED]
+    updates = [ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith("update ")]
+    assert [int(k) for o, k in updates if int(o) == oids[1]] == [REPORT_ACK, REPORT_TRIGGERED, REPORT_FILL], r.stdout
