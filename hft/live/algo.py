@@ -66,6 +66,7 @@ from hft.core.orders import (
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
     R_UNSUPPORTED_ORDER_TYPE,
+    R_UNSUPPORTED_TIF,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -76,6 +77,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACED,
     STOP_TYPES,
+    TIF_GTD,
     TIF_NAMES,
 )
 from hft.sim.run_records import FILL_LOG
@@ -281,7 +283,7 @@ class LiveEngine:
         return f"{self.key}-{self.run_id}-{n}"
 
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0) -> Any:
         self.sent += 1
         coid = self.coid(self.sent)
         if trigger or otype in STOP_TYPES:  # the service's venues hold no stops and its order API carries no trigger
@@ -289,6 +291,11 @@ class LiveEngine:
             self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} stop refused: the live service holds no "
                      "stops (emulate them: hft.sim.ConditionalStrategy)")
             return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
+        if expire or tif == TIF_GTD:  # likewise: its venues expire nothing and its order API carries no expiry
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} gtd refused: the live service expires no "
+                     "orders (emulate it: hft.sim.ConditionalStrategy, expire_at)")
+            return LiveDecision(False, R_UNSUPPORTED_TIF, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}
