@@ -199,3 +199,16 @@ def test_a_stop_is_refused_by_the_runner_without_a_request() -> None:
         d = e.ctx.submit(1, price, 2, otype, TIF_GTC, trigger=101)
         assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_ORDER_TYPE)
     assert client.requests == [] and e.refused == 2 and e.ctx.orders == {}
+
+
+def test_a_gtd_order_is_refused_by_the_runner_without_a_request() -> None:
+    """Likewise GTD: the live service's venues expire nothing and its order API carries no expiry: the runner
+    refuses it itself (UNSUPPORTED_TIF), sends nothing, and counts it refused."""
+    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_TIF, TIF_GTC, TIF_GTD
+
+    client = FakeClient()
+    e = _engine(client)
+    for tif, expire in ((TIF_GTD, 10**18), (TIF_GTC, 10**18), (TIF_GTD, 0)):
+        d = e.ctx.submit(1, 99, 2, ORDER_LIMIT, tif, expire=expire)
+        assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_TIF)
+    assert client.requests == [] and e.refused == 3 and e.ctx.orders == {}
