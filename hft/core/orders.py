@@ -62,7 +62,10 @@ TIF_GTC = 1
 TIF_IOC = 2
 TIF_FOK = 3
 TIF_DAY = 4
-TIF_NAMES: dict[int, str] = {TIF_GTC: "gtc", TIF_IOC: "ioc", TIF_FOK: "fok", TIF_DAY: "day"}
+# good till date: the order works until its `expire` time (ns UTC), then the venue reports EXPIRED (docs/sim.md,
+# "Good till date")
+TIF_GTD = 5
+TIF_NAMES: dict[int, str] = {TIF_GTC: "gtc", TIF_IOC: "ioc", TIF_FOK: "fok", TIF_DAY: "day", TIF_GTD: "gtd"}
 TIF_MAX = max(TIF_NAMES)
 
 # --- command actions (same numbers as intent kinds) --------------------------------------------------------
@@ -161,6 +164,7 @@ R_ORDER_PENDING = 22  # cancel / replace of an order with a cancel or replace st
 R_KEY_REUSED = 23  # an idempotency key already decided for a different request (a dedup hit, fingerprints differ)
 R_BAD_TRIGGER = 24  # a stop / stop-limit without a trigger price > 0, or a trigger on another order type
 R_UNSUPPORTED_REPLACE = 25  # a replace of a held stop / stop-limit (not supported: cancel and submit again)
+R_BAD_EXPIRE = 26  # a GTD order whose expire time is not after the decision's, or an expire time on another TIF
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -219,6 +223,7 @@ REASON_NAMES: dict[int, str] = {
     R_KEY_REUSED: "KEY_REUSED",
     R_BAD_TRIGGER: "BAD_TRIGGER",
     R_UNSUPPORTED_REPLACE: "UNSUPPORTED_REPLACE",
+    R_BAD_EXPIRE: "BAD_EXPIRE",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
@@ -275,6 +280,9 @@ _TIF = Field("tif", "i1", "code", "", TIF_NAMES)
 # a stop's trigger price (ORDER_STOP / ORDER_STOP_LIMIT; 0 on every other order and on cancels / replaces): one
 # field of every record that carries it, appended in each record's next version
 _TRIGGER = Field("trigger", "i8", "ticks", "a stop's trigger price, integer ticks (0: none)", default=0)
+# a GTD order's expiry time (TIF_GTD; 0 on every other order and on cancels / replaces): one field of every record
+# that carries it, appended in each record's next version (008_gtd_trailing.sql)
+_EXPIRE = Field("expire", "time", "ns UTC", "a GTD order's expiry time, int ns UTC (0: none)", default=0)
 
 # One typed order intent, the input of the gateway's batch path.
 INTENT = Record("intent", (
@@ -285,6 +293,7 @@ INTENT = Record("intent", (
     Field("kind", "i1", "code", "intent kind: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
     _SIDE, _ORDER_TYPE, _TIF,
     replace(_TRIGGER, since=2),
+    replace(_EXPIRE, since=3),
 ), "one typed order intent (the batch path's input)")
 INTENT_DTYPE = INTENT.dtype
 
@@ -304,6 +313,7 @@ DECISION = Record("decision", (
     Field("accepted", "bool", "", "true when the intent passed every stage", default=...),
     Field("duplicate", "bool", "", "a repeated idempotency key", default=False),
     replace(_TRIGGER, since=2),  # 007_stop_trigger.sql
+    replace(_EXPIRE, since=3),  # 008_gtd_trailing.sql
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
@@ -315,6 +325,7 @@ COMMAND = Record("command", (
     Field("action", "i1", "code", "command action: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
     _SIDE, _ORDER_TYPE, _TIF,
     replace(_TRIGGER, since=2),
+    replace(_EXPIRE, since=3),
 ), "one command to the venue")
 COMMAND_DTYPE = COMMAND.dtype
 
@@ -352,6 +363,7 @@ ORDER_EVENT = Record("order_event", (
     replace(VENUE_REPORT.field("liquidity"), since=3),
     replace(VENUE_REPORT.field("queue"), since=3),
     replace(_TRIGGER, since=4),  # 007_stop_trigger.sql
+    replace(_EXPIRE, since=5),  # 008_gtd_trailing.sql
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (

@@ -70,6 +70,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "TIF_IOC": "hft.core.orders",
     "TIF_FOK": "hft.core.orders",
     "TIF_DAY": "hft.core.orders",
+    "TIF_GTD": "hft.core.orders",
     "REPORT_ACK": "hft.core.orders",
     "REPORT_PARTIAL_FILL": "hft.core.orders",
     "REPORT_FILL": "hft.core.orders",

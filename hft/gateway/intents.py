@@ -74,11 +74,14 @@ class OrderIntent:
     ts: Any = 0
     order_id: Any = 0
     trigger: Any = 0  # a stop's trigger price (ticks); 0 on every other order
+    expire: Any = 0  # a GTD order's expiry time (int ns UTC); 0 on every other order
 
     @classmethod
     def new(cls, key: Any, account: Any, strategy: Any, symbol: Any, side: Any, price: Any, qty: Any,
-            order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0, trigger: Any = 0) -> OrderIntent:
-        return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0, trigger)
+            order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0, trigger: Any = 0,
+            expire: Any = 0) -> OrderIntent:
+        return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0, trigger,
+                   expire)
 
     @classmethod
     def cancel(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, ts: Any = 0) -> OrderIntent:
@@ -93,19 +96,24 @@ class OrderIntent:
     def to_typed(self) -> tuple:
         """The ``typed_intent_v1`` tuple of this intent."""
         return typed_intent_v1(self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
-                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id, self.trigger)
+                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id, self.trigger,
+                               self.expire)
 
 
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
                     qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
-                    order_id: int = 0, trigger: Any = 0) -> tuple:
+                    order_id: int = 0, trigger: Any = 0, expire: Any = 0) -> tuple:
     """Build a ``typed_intent_v1`` payload tuple: the one place its layout is written (the gateway reads it back in
-    `from_typed`, the Python intake and the compiled driver): 13 fields, and a 14th, the trigger, when not 0."""
-    if type(trigger) is int and trigger == 0:
+    `from_typed`, the Python intake and the compiled driver): 13 fields, a 14th, the trigger, when it or the
+    expiry is not 0, and a 15th, a GTD order's expiry time, when not 0."""
+    if type(expire) is int and expire == 0:
+        if type(trigger) is int and trigger == 0:
+            return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
+                    order_id)
         return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
-                order_id)
+                order_id, trigger)
     return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id,
-            trigger)
+            trigger, expire)
 
 
 def typed_trigger(payload: tuple) -> Any:
@@ -113,10 +121,15 @@ def typed_trigger(payload: tuple) -> Any:
     return payload[13] if len(payload) > 13 else 0
 
 
+def typed_expire(payload: tuple) -> Any:
+    """The expiry time of a ``typed_intent_v1`` tuple (0 when it has fewer than 15 fields)."""
+    return payload[14] if len(payload) > 14 else 0
+
+
 def from_typed(payload: tuple) -> OrderIntent:
     """Deserialise a ``typed_intent_v1`` tuple (raises ValueError when it is not one)."""
-    if not isinstance(payload, tuple) or len(payload) not in (13, 14) or payload[0] != TYPED_INTENT_V1:
-        raise ValueError(f"expected a 13- or 14-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
+    if not isinstance(payload, tuple) or len(payload) not in (13, 14, 15) or payload[0] != TYPED_INTENT_V1:
+        raise ValueError(f"expected a 13- to 15-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
     return OrderIntent(*payload[1:])
 
 
@@ -176,6 +189,7 @@ class OrderCommand(NamedTuple):
     tif: int
     ts: int
     trigger: int = 0  # a stop's trigger price (ticks); 0 on every other command
+    expire: int = 0  # a GTD order's expiry time (int ns UTC); 0 on every other command
 
 
 class Decision(NamedTuple):
@@ -205,6 +219,7 @@ class Decision(NamedTuple):
     duplicate: bool
     command: OrderCommand | None
     trigger: Any = 0  # a stop's trigger price (ticks), as the intent carried it; 0 on every other intent
+    expire: Any = 0  # a GTD order's expiry time (int ns UTC), as the intent carried it; 0 on every other intent
 
     @property
     def reason_name(self) -> str:

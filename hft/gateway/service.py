@@ -480,7 +480,7 @@ class GatewayService(OneIntentPaths):
             out["ts"] = now
             out["reason"] = R_GATEWAY_DISABLED
             for f in ("key", "price", "qty", "account", "strategy", "symbol", "kind", "side", "order_type", "tif",
-                      "trigger"):
+                      "trigger", "expire"):
                 out[f] = intents[f]
             out["recv_ts"] = intents["ts"]
             out["target_id"] = intents["order_id"]
@@ -526,10 +526,10 @@ class GatewayService(OneIntentPaths):
                                               int(it["account"]), int(it["strategy"]), int(it["symbol"]),
                                               int(it["side"]), int(it["price"]), int(it["qty"]),
                                               int(it["order_type"]), int(it["tif"]), int(it["order_id"]),
-                                              int(pre[i]), int(it["trigger"]))
+                                              int(pre[i]), int(it["trigger"]), int(it["expire"]))
                 d = out[i]
                 for f in ("key", "price", "qty", "account", "strategy", "symbol", "kind", "side", "order_type",
-                          "tif", "trigger"):
+                          "tif", "trigger", "expire"):
                     d[f] = it[f]
                 reason = int(code) & 0xFFFF
                 d["seq"], d["ts"], d["recv_ts"], d["order_id"], d["target_id"] = seq, now, it["ts"], oid, it["order_id"]

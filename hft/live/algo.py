@@ -65,6 +65,7 @@ from hft.core.orders import (
     LIQUIDITY_CODES,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
+    R_UNSUPPORTED_TIF,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -75,6 +76,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACED,
     STOP_TYPES,
+    TIF_GTD,
     TIF_NAMES,
 )
 from hft.sim.run_records import FILL_LOG
@@ -280,9 +282,14 @@ class LiveEngine:
         return f"{self.key}-{self.run_id}-{n}"
 
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0) -> Any:
         self.sent += 1
         coid = self.coid(self.sent)
+        if expire or tif == TIF_GTD:  # the service's venues expire nothing and its order API carries no expiry
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} gtd refused: the live service expires no "
+                     "orders (emulate it: hft.sim.ConditionalStrategy, expire_at)")
+            return LiveDecision(False, R_UNSUPPORTED_TIF, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}

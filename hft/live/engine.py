@@ -55,6 +55,7 @@ from hft.gateway.intents import (
     ExecutionReport,
     OrderCommand,
     TypedIntentEnvelope,
+    typed_expire,
     typed_intent_v1,
     typed_trigger,
 )
@@ -310,9 +311,10 @@ class LiveGateway:
         gw = self.gw
         if type(item) is PendingBatch:
             an, tn, yn = gw.name_tables()
-            for ts, key, price, qty, oid, a, t, y, kind, side, otype, tif, trigger in item.rows.tolist():
+            for ts, key, price, qty, oid, a, t, y, kind, side, otype, tif, trigger, expire in item.rows.tolist():
                 gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(kind, key, an[a], tn[t], yn[y], side, price,
-                                                                         qty, otype, tif, ts, oid, trigger), ts))
+                                                                         qty, otype, tif, ts, oid, trigger, expire),
+                                                         ts))
         else:
             gw.reject_queue_full(item.env)
         self.pressure.trip("queue_pressure: intake channel full", time.monotonic_ns())
@@ -352,11 +354,12 @@ class LiveGateway:
         if a < 0 or t < 0 or y < 0 or not (-_I64 <= price < _I64 and -_I64 <= qty < _I64 and 0 <= target < _I64):
             return None
         trigger = typed_trigger(payload)
-        if not -_I64 <= trigger < _I64:
+        expire = typed_expire(payload)
+        if not (-_I64 <= trigger < _I64 and -_I64 <= expire < _I64):
             return None
         return INTENT.pack(ts=payload[11], key=payload[2], price=price, qty=qty, order_id=target, account=a,
                            strategy=t, symbol=y, kind=payload[1], side=payload[6], order_type=payload[9],
-                           tif=payload[10], trigger=trigger)
+                           tif=payload[10], trigger=trigger, expire=expire)
 
     async def run(self) -> None:
         """Consume the intake channel until it is closed and drained (the writer task)."""

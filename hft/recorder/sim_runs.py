@@ -40,10 +40,12 @@ def record_run(out: Any, summary: dict[str, Any], symbol: str | Mapping[int, str
             sink(transition)
         # a stop's trigger: its decision's (the order log keeps no trigger: a column there would move every run hash)
         trigger = {int(d.order_id): int(d.trigger) for d in out.decision_records if d.trigger}
+        expire = {int(d.order_id): int(d.expire) for d in out.decision_records if d.expire}  # a GTD's, likewise
         w.write_many("sim.orders", [
             {"record_id": stable_id(run_id, "order", i), "run_id": run_id, "source": "command",
              "symbol_name": symbol_of(r["order_id"]), **r,
-             "trigger": trigger.get(r["order_id"], 0) if r["action"] == CMD_NEW else 0}
+             "trigger": trigger.get(r["order_id"], 0) if r["action"] == CMD_NEW else 0,
+             "expire": expire.get(r["order_id"], 0) if r["action"] == CMD_NEW else 0}
             for i, r in enumerate(log_rows(out.orders, ORDER_EVENT))])
         w.write_many("sim.fills", [
             {"record_id": stable_id(run_id, "fill", i), "run_id": run_id, "fill_id": i,

@@ -44,7 +44,8 @@ entry latency before it reaches the venue, so it may fill at a worse price than 
 held order takes no queue place. On a run over several instruments an order belongs to the instrument of the
 context it was placed with (``ctx.leg(k)`` for another) and triggers on that instrument's prices only.
 Venue-native stops and stop-limits (``ORDER_STOP`` / ``ORDER_STOP_LIMIT``, held and triggered by the L2 / L3 venues
-themselves) are the alternative: docs/sim.md, "Stop orders held by the venue".
+themselves) are the alternative: docs/sim.md, "Stop orders held by the venue"; likewise venue-native GTD
+(``TIF_GTD`` with ``expire``, expired by the venue at its exchange time): docs/sim.md, "Good till date".
 """
 
 from __future__ import annotations

@@ -228,7 +228,7 @@ class L2MarketVenue:
 
     def __init__(self, venue: Any) -> None:
         self.v = venue
-        self.new, self.cancel, self.replace = venue.new, venue.cancel, venue.replace
+        self.new, self.cancel, self.replace, self.expire = venue.new, venue.cancel, venue.replace, venue.expire
         self.queue_ahead = venue.queue_ahead
 
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:

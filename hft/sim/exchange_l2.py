@@ -63,6 +63,10 @@ CLEAR never trigger. CANCEL of a held stop → ``CANCELED``; REPLACE of one → 
 CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order the venue does not hold (never
 arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
 
+EXPIRE (``oid``; a GTD order's expiry, which the engine schedules when the order arrives: docs/sim.md, "Good till
+date"): a working or held order → ``EXPIRED`` (price: its price, qty 0, leaves 0); an order the venue does not hold
+→ no report. Limit / post-only / stop-limit GTD orders rest like GTC until then.
+
 REPLACE (``oid, price, qty`` = the new *open* size, as the gateway's REPLACED report expects): unknown order,
 qty <= 0, filled + qty above ``QTY_MAX``, or a new price that would be marketable → ``REPLACE_REJECTED`` (a replace never takes liquidity; the
 order keeps its old price, size and queue place). Same price and qty <= leaves → the order keeps its queue
@@ -182,6 +186,7 @@ OP_REPLACE = 3
 OP_DEPTH = 4
 OP_TRADE = 5
 OP_CLEAR = 6
+OP_EXPIRE = 7  # a GTD order's expiry (the engine's `hft.sim.venue_common.CMD_EXPIRE`)
 
 # --- status codes ------------------------------------------------------------------------------------------
 V_OK = 0
@@ -506,16 +511,17 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
     if op == OP_NEW:
         return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif,
                     REPORT_ACK, aux if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else price)
-    if op == OP_CANCEL:
+    if op == OP_CANCEL or op == OP_EXPIRE:
         j = _find(orders, oid)
-        if j < 0:
-            ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+        if j < 0:  # an expiry of an order already gone says nothing
+            ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
             if orders[j, O_LIVE] == LIVE_HELD:
                 params[P_NHELD] -= 1
             orders[j, O_LIVE] = 0
             orders[j, O_LEAVES] = 0
-            ok = emit(out, params, now, oid, REPORT_CANCELED, orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
+            ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED,
+                      orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(book, orders, fq, cons, params, out, now, oid, price, qty)
@@ -616,6 +622,10 @@ class L2Venue:
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._run(OP_CANCEL, now, oid)
+
+    def expire(self, now: int, oid: int) -> np.ndarray:
+        """A GTD order's expiry: EXPIRED (leaves 0) if it still works or is held here, else nothing."""
+        return self._run(OP_EXPIRE, now, oid)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
         return self._run(OP_REPLACE, now, oid, 0, price, qty)

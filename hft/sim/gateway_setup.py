@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hft.core.orders import ORDER_TYPE_NAMES
+from hft.core.orders import ORDER_TYPE_NAMES, TIF_NAMES
 from hft.gateway.config import parse_config
 from hft.gateway.limits import LIMITS
 
@@ -38,9 +38,10 @@ def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limit
         "capacity": {"max_accounts": 1, "max_strategies": 1, "max_symbols": n, "exposure_max_symbols": n,
                      "max_working_orders": max(16, working_orders), "channel_capacity": 16},
         "dedup": {"capacity": max(16, dedup_capacity)},
-        # every order type, the venue-native stops too (the simulated venues hold them; the shipped gateway.yaml
-        # allows only limit, market and post_only: the live service's venues do not hold stops)
+        # every order type and TIF, the venue-native stops and GTD too (the simulated venues hold them; the shipped gateway.yaml
+        # allows only limit, market and post_only, and no gtd: the live service's venues hold no stops, expire nothing)
         "risk": {"self_match_prevention": self_match, "order_types": list(ORDER_TYPE_NAMES.values()),
+                 "tifs": list(TIF_NAMES.values()),
                  **({"checks": list(risk_checks)} if risk_checks else {})},
         "limits": {"defaults": {**UNLIMITED, **(limits or {})}},
         "accounts": {SIM_ACCOUNT: None},

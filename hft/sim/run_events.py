@@ -45,6 +45,7 @@ from hft.sim.fees import MONEY_GATEWAY, book_fill, fill_refusal
 from hft.sim.latency import latency_of
 from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
 from hft.sim.strategy import OrderState, OrderUpdate
+from hft.sim.venue_common import CMD_EXPIRE, gtd_expiry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,9 +84,15 @@ def dispatch_item(eng: RunEngine, t: int, item: tuple) -> None:
             reps = venue.cancel(t, cmd.order_id)
         elif cmd.action == INTENT_REPLACE:
             reps = venue.replace(t, cmd.order_id, cmd.price, cmd.qty)
+        elif cmd.action == CMD_EXPIRE:
+            reps = venue.expire(t, cmd.order_id)
         else:
             raise SimError(f"engine: expected a new / cancel / replace command, was action {cmd.action}")
         eng._schedule_reports(t, reps)
+        if cmd.action == INTENT_NEW:  # a GTD order the venue keeps: its expiry, due at its time (`gtd_expiry`)
+            due = gtd_expiry.py_func(reps, len(reps), cmd.tif, cmd.expire, t)
+            if due >= 0:
+                eng._push(due, PRI_EXCH_ARRIVAL, ("cmd", cmd._replace(action=CMD_EXPIRE)))
     elif what == "sample":
         eng._sample()
         eng._push(t + eng.cfg.sample_ns, PRI_TIMER, ("sample",))
@@ -120,21 +127,22 @@ def put_nowait(eng: RunEngine, cmd: Any) -> None:
 
 
 def intent(eng: RunEngine, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
-           leg: int = 0, trigger: int = 0) -> Any:
+           leg: int = 0, trigger: int = 0, expire: int = 0) -> Any:
     """An intent through the gateway with the run's next idempotency key; returns its `Decision`."""
     eng._key += 1
     env = TypedIntentEnvelope(typed_intent_v1(kind, eng._key, eng.cfg.account, eng.cfg.strategy,
                                               eng.legs[leg].symbol,
-                                              side, price, qty, otype, tif, eng.clock.now_ns(), target, trigger),
+                                              side, price, qty, otype, tif, eng.clock.now_ns(), target, trigger,
+                                              expire),
                               eng.clock.now_ns())
     return eng.gw.process(env)
 
 
 def submit(eng: RunEngine, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-           trigger: int = 0) -> Any:
-    """A new order on instrument `leg` through the gateway (a stop / stop-limit: its `trigger`); returns its
-    `Decision`."""
-    d = eng._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg, trigger)
+           trigger: int = 0, expire: int = 0) -> Any:
+    """A new order on instrument `leg` through the gateway (a stop / stop-limit: its `trigger`; a GTD order: its
+    `expire`); returns its `Decision`."""
+    d = eng._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg, trigger, expire)
     if d.accepted and not d.duplicate:
         eng._side_of[d.order_id] = side
         if leg:

@@ -144,6 +144,7 @@ from hft.core.orders import (
     TIF_DAY,
     TIF_FOK,
     TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
 )
 from hft.gateway import GatewayService
@@ -217,6 +218,7 @@ class Action:
     pair: tuple[Any, ...] = ()  # oco: the two ids
     trigger: str | None = None  # its stop's trigger price (None: the file's)
     trigger_px: int = 0  # a stop held by the venue (``held_by: venue``): its trigger price, ticks
+    expire_ns: int = 0  # a GTD order the venue expires (``held_by: venue``): its exchange expiry time, ns
 
 
 @dataclass(frozen=True)
@@ -424,7 +426,7 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
             gtd = s.has("expire") or s.has("expire_at")
             held_by = s.str("held_by", "emulator", choices=("emulator", "venue"))
             if held_by == "venue":
-                act = _native_stop(s, t, oid, side, name, qty, tick)
+                act = _native(s, t, oid, side, name, qty, tick)
             elif name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)):
                 act = _emulated(s, t, oid, side, name, qty, tick, lot)
                 emulated[oid] = name
@@ -465,23 +467,38 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
     return sc
 
 
-def _native_stop(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: Decimal) -> Action:
+def _native(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: Decimal) -> Action:
     """A submit with ``held_by: venue``: a stop or stop-limit the venue holds (`ORDER_STOP` / `ORDER_STOP_LIMIT`),
-    its trigger the ``stop`` price; a stop-limit's ``price`` and ``tif`` (default gtc) are its limit order's."""
-    if name not in _NATIVE:
-        s.fail(s.key("held_by"), "held_by: venue only for type stop or stop_limit", "venue")
-    for k in ("offset", "display", "take_profit", "stop_limit", "trigger", "expire", "expire_at"):
+    its trigger the ``stop`` price; a stop-limit's ``price`` and ``tif`` (default gtc) are its limit order's. With
+    ``expire`` (a duration from the action's time) or ``expire_at`` (a time), it, or a limit / post-only order, is
+    good till date (`TIF_GTD`): the venue expires it at that exchange time (docs/sim.md, "Good till date")."""
+    gtd = s.has("expire") or s.has("expire_at")
+    if name not in _NATIVE and not (gtd and name in ("limit", "post_only")):
+        s.fail(s.key("held_by"), "held_by: venue only for type stop or stop_limit, or a limit / post_only with "
+               "expire or expire_at", "venue")
+    for k in ("offset", "display", "take_profit", "stop_limit", "trigger"):
         if s.has(k):
             s.fail(s.key(k), f"no {k} for a {name} held by the venue", s.raw(k))
+    expire = 0
+    if gtd:
+        if s.has("expire") and s.has("expire_at"):
+            s.fail(s.key("expire_at"), "either expire (a duration) or expire_at (a time), not both",
+                   s.raw("expire_at"))
+        expire = t + s.duration_ns("expire") if s.has("expire") else s.duration_ns("expire_at")
+        if s.has("tif"):
+            s.fail(s.key("tif"), "no tif with an expiry (it is gtd)", s.raw("tif"))
+    if name in ("limit", "post_only"):
+        price = _to_units(s, "price", s.raw("price"), tick, "price")
+        return Action(t, "submit", oid, side, price, qty, _TYPES[name], TIF_GTD, expire_ns=expire)
     stop = _to_units(s, "stop", s.raw("stop"), tick, "price")
     if name == "stop":
         if s.has("price"):
             s.fail(s.key("price"), "no price for a stop (it becomes a market order)", s.raw("price"))
-        tif = _TIFS[s.str("tif", "gtc", choices=("gtc", "day"))]
-        return Action(t, "submit", oid, side, 0, qty, ORDER_STOP, tif, trigger_px=stop)
+        tif = TIF_GTD if gtd else _TIFS[s.str("tif", "gtc", choices=("gtc", "day"))]
+        return Action(t, "submit", oid, side, 0, qty, ORDER_STOP, tif, trigger_px=stop, expire_ns=expire)
     price = _to_units(s, "price", s.raw("price"), tick, "price")
-    tif = _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
-    return Action(t, "submit", oid, side, price, qty, ORDER_STOP_LIMIT, tif, trigger_px=stop)
+    tif = TIF_GTD if gtd else _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
+    return Action(t, "submit", oid, side, price, qty, ORDER_STOP_LIMIT, tif, trigger_px=stop, expire_ns=expire)
 
 
 def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
@@ -614,7 +631,7 @@ class ScriptedStrategy(Strategy):
             self._emulated(ctx, act)
             return
         if act.op == "submit":
-            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px)
+            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px, act.expire_ns)
             if d.accepted:
                 self.gw_id[act.id] = int(d.order_id)
                 self.sc_id[int(d.order_id)] = act.id

@@ -9,10 +9,30 @@ can be called from both venues' kernels (the L3 venue's are NRT-free too).
 from __future__ import annotations
 
 from hft.core.dtypes import BUY
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
+from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
 
 P_NREP = 5  # params index: rows written to `out`
 P_NCONS = 6  # params index: rows used in `cons`
+
+# The engines' own command (beside `hft.core.orders.CMD_NEW` / ``CMD_CANCEL`` / ``CMD_REPLACE``: never sent by the
+# gateway): a GTD order's expiry reaching its venue, scheduled by the engine when the order arrived (`gtd_expiry`;
+# docs/sim.md, "Good till date"); the venue's OP_EXPIRE.
+CMD_EXPIRE = 4
+
+
+@helper  # the numba engine's order path inlines it; the Python engine calls its ``py_func``
+def gtd_expiry(out, n, tif, expire, now) -> int:
+    """When a new order that has just reached its venue at `now` expires there: ``max(expire, now)`` for a GTD
+    order the venue's first `n` reports in `out` (its answer to the order) leave working, else -1 (not GTD, or
+    rejected, filled or expired at once)."""
+    if tif != TIF_GTD:
+        return -1
+    for i in range(n):
+        k = out[i]["kind"]
+        if k == REPORT_REJECTED or k == REPORT_FILL or k == REPORT_EXPIRED:
+            return -1
+    return expire if expire > now else now
 
 _kernel = njit(cache=True, _nrt=False)
 

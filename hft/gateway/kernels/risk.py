@@ -17,6 +17,7 @@ from hft.core.orders import (
     ORDER_TYPE_MAX,
     R_ACCOUNT_SUBMIT_RATE,
     R_ACCOUNT_SUBMIT_RATE_2,
+    R_BAD_EXPIRE,
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
@@ -49,6 +50,7 @@ from hft.core.orders import (
     TIF_DAY,
     TIF_FOK,
     TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
     TIF_MAX,
 )
@@ -619,11 +621,19 @@ def _check_tif(st, otype, tif):
         return R_UNSUPPORTED_TIF
     if otype == ORDER_MARKET and tif != TIF_IOC and tif != TIF_FOK:
         return R_UNSUPPORTED_TIF
-    if otype == ORDER_STOP and tif != TIF_GTC and tif != TIF_DAY:  # held until it triggers: then a market IOC
+    if otype == ORDER_STOP and tif != TIF_GTC and tif != TIF_DAY and tif != TIF_GTD:  # held, then a market IOC
         return R_UNSUPPORTED_TIF
     if otype == ORDER_POST_ONLY and (tif == TIF_IOC or tif == TIF_FOK):
         return R_UNSUPPORTED_TIF
     return R_OK
+
+
+@helper
+def _check_expire(now, tif, expire):
+    """A GTD order needs an expiry time after the decision's (`now`); any other order none (BAD_EXPIRE)."""
+    if tif == TIF_GTD:
+        return R_OK if expire > now else R_BAD_EXPIRE
+    return R_OK if expire == 0 else R_BAD_EXPIRE
 
 
 @helper
@@ -640,7 +650,7 @@ def _registered(st, a, t, y):
 
 
 @helper
-def _new_static(st, y, side, price, qty, otype, tif, trigger):
+def _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire):
     """A new order's checks that need no exposure state: side, type / TIF, quantity, price, trigger, reference
     price. Returns (reason, reference price, multiplier, valuation price: a market order's reference price, a
     stop's trigger, else its price)."""
@@ -648,6 +658,8 @@ def _new_static(st, y, side, price, qty, otype, tif, trigger):
     if side != 1 and side != -1:
         return R_BAD_SIDE, 0, 0, 0
     r = _check_tif(st, otype, tif)
+    if r == R_OK:
+        r = _check_expire(now, tif, expire)
     if r != R_OK:
         return r, 0, 0, 0
     if qty <= 0:

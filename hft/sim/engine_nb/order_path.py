@@ -60,6 +60,7 @@ from hft.sim.engine_nb.state import (
     H_T,
     H_TYPE,
     HC_ACTION,
+    HC_EXPIRE,
     HC_OID,
     HC_ORDER_TYPE,
     HC_PRICE,
@@ -148,6 +149,7 @@ from hft.sim.engine_nb.strategy_kernels import report_rule_leg, strategy_on_book
 from hft.sim.exchange_l2 import (
     O_LIVE,
     OP_CANCEL,
+    OP_EXPIRE,
     OP_NEW,
     OP_REPLACE,
     V_OK,
@@ -155,6 +157,7 @@ from hft.sim.exchange_l2 import (
     step,
 )
 from hft.sim.exchange_l3 import OP_CANCEL as L3_OP_CANCEL
+from hft.sim.exchange_l3 import OP_EXPIRE as L3_OP_EXPIRE
 from hft.sim.exchange_l3 import OP_NEW as L3_OP_NEW
 from hft.sim.exchange_l3 import OP_REPLACE as L3_OP_REPLACE
 from hft.sim.exchange_l3 import (
@@ -170,7 +173,7 @@ from hft.sim.run_events import (
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
 )
-from hft.sim.venue_common import P_NCONS, P_NREP
+from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry
 
 # the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) inlined into the loop (`hft.core.jit.inline_copy`)
 _order_step_i = inline_copy(order_step_v)
@@ -225,7 +228,7 @@ def _h_head(h, st, t, prio, typ) -> int:
 # The two pushes take their item's fields by name, in the order of its declaration (`state.HEAP_CMD` / `HEAP_REP`:
 # a test compares their parameters with it) and write each at its declared column.
 @helper  # per intent: inlined at its call sites (the driver calls it from Python too)
-def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger) -> bool:
+def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger, expire) -> bool:
     """Push a command (due at the venue at `t`) on the kernel heap; False when it is full."""
     n = _h_head(h, st, t, prio, IT_CMD)
     if n < 0:
@@ -238,6 +241,7 @@ def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type
     h[n, HC_ORDER_TYPE] = order_type
     h[n, HC_TIF] = tif
     h[n, HC_TRIGGER] = trigger
+    h[n, HC_EXPIRE] = expire
     _h_sift_up(h, st, n)
     return True
 
@@ -344,7 +348,7 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
             heap_push_cmd(h, st, now + lat, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
-                          qty=qty, order_type=otype, tif=tif, trigger=0)
+                          qty=qty, order_type=otype, tif=tif, trigger=0, expire=0)
             r = st[S_NO]
             orows[r, OR_TS] = now
             orows[r, OR_OID] = cmd_oid
@@ -408,13 +412,23 @@ def _fast_schedule(st, t, vout, nrep, h, lat_r) -> None:
 
 
 @helper
+def _fast_expiry(st, h, t, vout, nrep, oid, tif, expire) -> None:
+    """A new GTD order the venue keeps (its reports at `t`, `vout[:nrep]`): its expiry on the heap, due at its time
+    (`hft.sim.venue_common.gtd_expiry`; `run_events.dispatch_item`)."""
+    due = gtd_expiry(vout, nrep, tif, expire, t)
+    if due >= 0:
+        heap_push_cmd(h, st, due, PRI_EXCH_ARRIVAL, action=CMD_EXPIRE, order_id=oid, side=0, price=0, qty=0,
+                      order_type=0, tif=tif, trigger=0, expire=expire)
+
+
+@helper
 def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi) -> tuple:
     """The kernel heap's first item, a command, arrives at the L2 venue (`Engine._dispatch_item`): the venue's
     `step`, its reports scheduled back. (wake code or -1, new `hi`); W_GROW leaves the item on the heap."""
     t = h[0, H_T]
     levels = vbook.state[BOOK_N_BID] + vbook.state[BOOK_N_ASK]
     if (vout.shape[0] < out_rows(vorders, vparams, levels) or vcons.shape[0] - vparams[P_NCONS] < levels + 1
-            or h.shape[0] - st[S_NH] < vout.shape[0]):
+            or h.shape[0] - st[S_NH] < vout.shape[0] + 1):  # its reports, and a GTD order's expiry
         return W_GROW, hi
     action = h[0, HC_ACTION]
     oid = h[0, HC_OID]
@@ -424,6 +438,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     otype = h[0, HC_ORDER_TYPE]
     tif = h[0, HC_TIF]
     trigger = h[0, HC_TRIGGER]
+    expire = h[0, HC_EXPIRE]
     _h_drop_top(h, st)
     vparams[P_NREP] = 0
     if action == INTENT_NEW:
@@ -436,8 +451,9 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
             hi = j + 1
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
                       tif, trigger)
-    elif action == INTENT_CANCEL:
-        status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL, t, oid, 0, 0, 0, 0, 0, 0)
+    elif action == INTENT_CANCEL or action == CMD_EXPIRE:
+        status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL if action == INTENT_CANCEL else
+                      OP_EXPIRE, t, oid, 0, 0, 0, 0, 0, 0)
     else:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_REPLACE, t, oid, 0, price, qty, 0, 0,
                       0)
@@ -445,6 +461,8 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
         st[S_FLAGS] = status
         return W_ERROR, hi
     _fast_schedule(st, t, vout, vparams[P_NREP], h, lat_r)
+    if action == INTENT_NEW:
+        _fast_expiry(st, h, t, vout, vparams[P_NREP], oid, tif, expire)
     return -1, hi
 
 
@@ -456,7 +474,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     room), nothing changed. `vv`: the view of the venue's book."""
     width = vv.n
     if (vout.shape[0] < out_need(vparams, width, vref) or vcons.shape[0] - vparams[P_NCONS] < width + 1
-            or h.shape[0] - st[S_NH] < vout.shape[0]):
+            or h.shape[0] - st[S_NH] < vout.shape[0] + 1):  # its reports, and a GTD order's expiry
         st[S_FLAGS] = 0
         return W_GROW
     t = h[0, H_T]
@@ -464,6 +482,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     oid = h[0, HC_OID]
     vparams[P_NREP] = 0
     side = price = qty = otype = tif = trigger = 0
+    expire = h[0, HC_EXPIRE]
     if action == INTENT_NEW:
         op = L3_OP_NEW
         side = h[0, HC_SIDE]
@@ -474,6 +493,8 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         trigger = h[0, HC_TRIGGER]
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL
+    elif action == CMD_EXPIRE:
+        op = L3_OP_EXPIRE
     else:
         op = L3_OP_REPLACE
         price = h[0, HC_PRICE]
@@ -487,6 +508,8 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         st[S_FLAGS] = status
         return W_ERROR
     _fast_schedule(st, t, vout, vparams[P_NREP], h, lat_r)
+    if action == INTENT_NEW:
+        _fast_expiry(st, h, t, vout, vparams[P_NREP], oid, tif, expire)
     return -1
 
 

@@ -25,7 +25,7 @@ Layout (numba; few arrays per call)
 * ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer; ``params[P_NREP]`` counts the rows written.
 
 Two entry kernels: `order_step(book, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif)`
-(``OP_NEW`` / ``OP_CANCEL`` / ``OP_REPLACE``) and `market_step(book, orders, cons, params, out, ref, now, kind,
+(``OP_NEW`` / ``OP_CANCEL`` / ``OP_REPLACE`` / ``OP_EXPIRE``) and `market_step(book, orders, cons, params, out, ref, now, kind,
 side, price, qty, oid)` (one market event, then the reference resync when ``ref`` has rows). Kernels never allocate: when the book needs a wider price range or more
 order slots they return `V_NEED_LEVELS` (price in ``params[P_NEED_PRICE]``) / `V_NEED_ORDERS` BEFORE changing
 anything; `L3Venue` grows the book (`l3_grow_levels` / `l3_grow_orders`) and calls again. `L3Venue` also sizes
@@ -137,6 +137,9 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
   limit's remainder rests at its limit even though the (consumed) displayed quantity it took is still there.
 * CANCEL: a working order → ``CANCELED`` (it leaves the queue); an order the venue does not hold (never
   arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
+* EXPIRE (a GTD order's expiry, scheduled by the engine when the order arrived: docs/sim.md, "Good till date"):
+  a working or held order → ``EXPIRED`` (it leaves the queue; leaves 0); an order the venue does not hold → no
+  report.
 * REPLACE (``price, qty`` = new open size): unknown order, qty <= 0, filled + qty above ``QTY_MAX``, a level that
   would pass ``QTY_MAX``, or a new price that would be marketable → ``REPLACE_REJECTED`` (nothing changes). Same price and qty <= leaves → keeps its queue place (its size
   shrinks in place). Anything else → leaves the queue and joins the back at the new price. ``REPLACED`` with
@@ -162,6 +165,7 @@ from hft.sim.exchange_l3.layout import (
     N_OCOL,
     N_PARAMS,
     OP_CANCEL,
+    OP_EXPIRE,
     OP_NEW,
     OP_REPLACE,
     OWN_KEY_BASE,
@@ -187,6 +191,7 @@ __all__ = [
     "N_OCOL",
     "N_PARAMS",
     "OP_CANCEL",
+    "OP_EXPIRE",
     "OP_NEW",
     "OP_REPLACE",
     "OWN_KEY_BASE",

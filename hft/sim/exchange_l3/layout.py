@@ -10,6 +10,7 @@ from hft.core.jit import njit
 OP_NEW = 1
 OP_CANCEL = 2
 OP_REPLACE = 3
+OP_EXPIRE = 4  # a GTD order's expiry (the engine's `hft.sim.venue_common.CMD_EXPIRE`)
 
 # --- status codes ------------------------------------------------------------------------------------------
 V_OK = 0

@@ -86,6 +86,7 @@ from hft.sim.exchange_l3.layout import (
     O_TRIGGER,
     O_TYPE,
     OP_CANCEL,
+    OP_EXPIRE,
     OP_NEW,
     OP_REPLACE,
     OWN_KEY_BASE,
@@ -395,10 +396,10 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
     if op == OP_NEW:
         return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK,
                     trigger if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else price)
-    if op == OP_CANCEL:
+    if op == OP_CANCEL or op == OP_EXPIRE:
         r = _own_row_by_id(orders, params, oid)
-        if r < 0:
-            ok = emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
+        if r < 0:  # an expiry of an order already gone says nothing
+            ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
             px = orders[r, O_PRICE]
             if _held(orders, r):
@@ -406,7 +407,8 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
             if orders[r, O_INBOOK] == 1:
                 delete_v(v, orders[r, O_KEY])
             _drop_row(orders, params, r)
-            ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
+            ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED, px, 0, 0, 0,
+                      LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_REPLACE:
         return _replace(v, orders, cons, params, out, now, oid, price, qty)

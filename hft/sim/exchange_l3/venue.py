@@ -47,6 +47,7 @@ from hft.sim.exchange_l3.layout import (
     O_PRICE,
     O_SIDE,
     OP_CANCEL,
+    OP_EXPIRE,
     OP_NEW,
     OP_REPLACE,
     P_CLIPPED,
@@ -206,6 +207,10 @@ class L3Venue:
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0)
+
+    def expire(self, now: int, oid: int) -> np.ndarray:
+        """A GTD order's expiry: EXPIRED (leaves 0) if it still works or is held here, else nothing."""
+        return self._call(self._order_site, OP_EXPIRE, now, oid, 0, 0, 0, 0, 0, 0)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
         return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0, 0)

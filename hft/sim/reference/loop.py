@@ -63,6 +63,7 @@ from hft.core.orders import (
     REPORT_REPLACED,
     RISK_FLAG_BAD_REPORT,
     TIF_GTC,
+    TIF_GTD,
 )
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
 from hft.sim.reference.accounting import FRAC_UNITS, Account
@@ -301,17 +302,17 @@ class ReferenceEngine:
                                               tif=cmd.tif))
 
     def _intent(self, k: int, kind: int, side: int, price: int, qty: int, otype: int, tif: int,
-                target: int, trigger: int = 0) -> Any:
+                target: int, trigger: int = 0, expire: int = 0) -> Any:
         self.keys += 1
         now = self.clock.now_ns()
         payload = typed_intent_v1(kind, self.keys, self.cfg.account, self.cfg.strategy, self.legs[k].symbol, side,
-                                  price, qty, otype, tif, now, target, trigger)
+                                  price, qty, otype, tif, now, target, trigger, expire)
         return self.gw.process(TypedIntentEnvelope(payload, now))
 
     def submit(self, k: int, side: int, price: int, qty: int, otype: int | None, tif: int | None,
-               trigger: int = 0) -> Any:
-        """A new order on leg `k` (a stop / stop-limit: with its trigger)."""
-        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, trigger)
+               trigger: int = 0, expire: int = 0) -> Any:
+        """A new order on leg `k` (a stop / stop-limit: with its trigger; a GTD order: with its expiry)."""
+        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, trigger, expire)
         if d.accepted and not d.duplicate:
             self.side_of[d.order_id] = side
             self.leg_of[d.order_id] = k
@@ -437,6 +438,13 @@ class ReferenceEngine:
             else:
                 raise SimError(f"reference: expected a new / cancel / replace command, was action {cmd.action}")
             self._send_reports(t, k, reps)
+            # a GTD order the venue keeps: its expiry reaches the venue at its time (docs/sim.md, "Good till date"),
+            # with the commands that arrive then, in the order scheduled
+            if (cmd.action == INTENT_NEW and cmd.tif == TIF_GTD
+                    and not any(r.kind in (REPORT_REJECTED, REPORT_FILL, REPORT_EXPIRED) for r in reps)):
+                self._schedule(max(cmd.expire, t), ARRIVAL, ("expiry", k, cmd.order_id))
+        elif what == "expiry":
+            self._send_reports(t, item[1], self.legs[item[1]].venue.expire(t, item[2]))
         elif what == "sample":
             self._sample()
             self._schedule(t + self.cfg.sample_ns, TIMER, ("sample",))

@@ -132,6 +132,14 @@ class TakerMatching:
         self._leave(o)
         return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
 
+    def expire(self, now: int, oid: int) -> list[VenueReport]:
+        """A GTD order's expiry (docs/sim.md, "Good till date"): EXPIRED if the venue still has it, else nothing."""
+        o = self._find(oid)
+        if o is None:
+            return []
+        self._leave(o)
+        return [VenueReport(now, oid, o.price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE)]
+
     def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
         """`qty` is the new open size. A replace never takes liquidity; at its price with no more lots it keeps
         the order's queue place, else the order takes a fresh one (`_move`)."""

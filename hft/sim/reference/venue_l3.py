@@ -444,6 +444,13 @@ class L3ReferenceVenue(TakerMatching):
             return [VenueReport(now, oid, h.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE)]
         return super().cancel(now, oid)
 
+    def expire(self, now: int, oid: int) -> list[VenueReport]:
+        h = next((h for h in self.held if h.order_id == oid), None)
+        if h is not None:
+            self.held.remove(h)
+            return [VenueReport(now, oid, h.price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE)]
+        return super().expire(now, oid)
+
     def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
         if any(h.order_id == oid for h in self.held):  # a held stop is not replaced
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]

@@ -151,9 +151,9 @@ def run_per_intent(seed: int = 11, n: int = 6000) -> str:
             d = svc.process(TypedIntentEnvelope(p, 0))
             if d.accepted and not d.duplicate and kind == INTENT_NEW:
                 known.append((d.order_id, a, t, y))
-            # the command's fields before the trigger (appended in issue 54: 0 here, no stop in this sequence), so
-            # the recorded hash still pins every decision and command
-            assert d.trigger == 0 and (d.command is None or d.command.trigger == 0)
+            # the command's fields before the trigger and expiry (appended in issue 54: 0 here, no stop or GTD in this
+            # sequence), so the recorded hash still pins every decision and command
+            assert d.trigger == d.expire == 0 and (d.command is None or d.command.trigger == d.command.expire == 0)
             h.update(repr((d.seq, d.accepted, d.reason, d.order_id, d.duplicate,
                            None if d.command is None else tuple(d.command)[:12])).encode())
         elif op[0] == "r":
@@ -191,7 +191,7 @@ def run_batch(seed: int = 13, n: int = 6000, chunk: int = 37) -> str:
             target = 0
             if kind != INTENT_NEW:
                 target, a, t, y = _target(pick, known, a, t, y)
-            arr[i] = (0, key, price, qty, target, a, t, y, kind, side, ot, tif, 0)
+            arr[i] = (0, key, price, qty, target, a, t, y, kind, side, ot, tif, 0, 0)
         out = svc.process_batch(arr)
         ok = (out["accepted"] == 1) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW)
         known.extend((int(o["order_id"]), int(o["account"]), int(o["strategy"]), int(o["symbol"])) for o in out[ok])

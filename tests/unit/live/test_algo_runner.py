@@ -212,3 +212,16 @@ def test_a_stop_goes_to_the_order_api_with_its_trigger_and_its_trigger_report_ke
     assert 5 not in e.ctx.orders and 6 in e.ctx.orders and e.refused == 0
     assert seen == [(5, 1), (5, REPORT_TRIGGERED), (5, 3)]
     assert [(f.order_id, f.qty, f.price) for f in e.ctx.fills] == [(5, 2, 102)]
+
+
+def test_a_gtd_order_is_refused_by_the_runner_without_a_request() -> None:
+    """GTD: the live service's venues expire nothing and its order API carries no expiry: the runner
+    refuses it itself (UNSUPPORTED_TIF), sends nothing, and counts it refused."""
+    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_TIF, TIF_GTC, TIF_GTD
+
+    client = FakeClient()
+    e = _engine(client)
+    for tif, expire in ((TIF_GTD, 10**18), (TIF_GTC, 10**18), (TIF_GTD, 0)):
+        d = e.ctx.submit(1, 99, 2, ORDER_LIMIT, tif, expire=expire)
+        assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_TIF)
+    assert client.requests == [] and e.refused == 3 and e.ctx.orders == {}

@@ -28,10 +28,12 @@ from hft.core.orders import (
     ORDER_STOP,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_EXPIRED,
     REPORT_TRIGGERED,
     TIF_DAY,
     TIF_FOK,
     TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
 )
 from hft.sim import latency as L
@@ -198,6 +200,57 @@ class Stops(Strategy):
             self.triggered += 1
         elif u.kind == REPORT_ACK and u.order_id % 11 == 0 and u.order_id in ctx.orders:
             self._d(ctx.replace(u.order_id, u.price + 1, 1))  # a held stop: UNSUPPORTED_REPLACE
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            self._d(ctx.cancel(payload))
+
+    def _d(self, dec) -> None:
+        if not dec.accepted:
+            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
+
+
+class Gtd(Strategy):
+    """Good-till-date orders (docs/sim.md, "Good till date") around each print: limits at, inside and away from the
+    print, post-only, GTD stops and stop-limits, expiring from 0.5 ms to 20 ms on (some before they reach the venue:
+    they arrive expired), some cancelled first (a wake-up), an expiry the gateway refuses now and then (BAD_EXPIRE);
+    a market order flattens a large position. Counts what it saw: `expired`, `refused` (the gateway's reasons)."""
+
+    name = "gtd"
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.expired = 0
+        self.refused: dict[str, int] = {}
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        self.n += 1
+        if len(ctx.orders) >= 10:
+            return
+        if abs(ctx.position) > 12 and ctx.best_bid is not None and ctx.best_ask is not None:
+            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+            return
+        k, d = self.n % 6, self.n % 3
+        expire = ctx.now + (500_000, 2_000_000, 7_000_000, 20_000_000)[self.n % 4]
+        if k == 0:
+            dec = ctx.submit(BUY, price - d, 1 + qty % 3, ORDER_LIMIT, TIF_GTD, expire=expire)
+        elif k == 1:
+            dec = ctx.submit(SELL, price + d, 1 + qty % 2, ORDER_LIMIT, TIF_GTD, expire=expire)
+        elif k == 2:
+            dec = ctx.submit(SELL, price + 1 + d, 2, ORDER_POST_ONLY, TIF_GTD, expire=expire)
+        elif k == 3:
+            dec = ctx.submit(BUY, 0, 1, ORDER_STOP, TIF_GTD, trigger=price + 1 + d, expire=expire)
+        elif k == 4:
+            dec = ctx.submit(SELL, price - d - 1, 1, ORDER_STOP_LIMIT, TIF_GTD, trigger=price - d, expire=expire)
+        else:
+            dec = ctx.submit(BUY, price - 2, 1, ORDER_LIMIT, TIF_GTD, expire=ctx.now if self.n % 12 == 5 else expire)
+        self._d(dec)
+        if dec.accepted and self.n % 7 == 0:
+            ctx.at(ctx.now + 1_000_000, dec.order_id)
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind == REPORT_EXPIRED:
+            self.expired += 1
 
     def on_wake(self, ctx, payload) -> None:
         if payload in ctx.orders:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hft.core.orders import INTENT_CANCEL, INTENT_NEW, ORDER_STOP, ORDER_STOP_LIMIT, REPORT_TRIGGERED
+from hft.core.orders import INTENT_CANCEL, INTENT_NEW, ORDER_STOP, ORDER_STOP_LIMIT, REPORT_TRIGGERED, TIF_GTD
 from hft.sim import latency as L
 from hft.sim.engine_nb import NbEngine
 from hft.sim.exchange_l2 import EXCHANGE_MODES
@@ -37,6 +37,7 @@ from hft.sim.strategy import Strategy
 from tests.unit.sim.agreement import (
     LATENCIES,
     Chaos,
+    Gtd,
     Reader,
     Stops,
     agree,
@@ -183,6 +184,66 @@ def test_native_stops_agree(mode):
     new = ref.orders[ref.orders["action"] == INTENT_NEW]
     assert {ORDER_STOP, ORDER_STOP_LIMIT} <= set(new["order_type"].tolist())
     assert INTENT_CANCEL in set(ref.orders["action"].tolist()) and len(ref.fills) > 30
+
+
+# --- good till date ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_gtd_agrees(mode):
+    """GTD limits, post-only orders, stops and stop-limits expired by the L2 venue at their time (some on arrival,
+    some after a partial fill, some cancelled first, some refused BAD_EXPIRE): both engines the same, array by
+    array."""
+    made: list[Gtd] = []
+    ref, _ = _pair(l2_stream(7, 600), lambda: made.append(Gtd()) or made[-1], mode=mode)
+    nb_s, ref_s = made
+    assert nb_s.expired == ref_s.expired > 50 and nb_s.refused == ref_s.refused
+    assert ref_s.refused.get("BAD_EXPIRE", 0) > 0
+    new = ref.orders[ref.orders["action"] == INTENT_NEW]
+    assert set(new["tif"].tolist()) >= {TIF_GTD} and INTENT_CANCEL in set(ref.orders["action"].tolist())
+    assert len(ref.fills) > 30
+
+
+def test_l2_venue_expiry_agrees_step_by_step():
+    """The numba L2 venue's EXPIRE against the reference venue's, report by report, over random steps: working,
+    partly filled, held and triggered orders expire (EXPIRED, leaves 0), an order already gone says nothing."""
+    from hft.core.orders import ORDER_LIMIT, REPORT_EXPIRED, TIF_GTD
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    expired = silent = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(*FEES), 1,
+                     capacity=64)
+        ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(*FEES), 1, capacity=64)
+        ours: list[int] = []
+        for t in range(300):
+            now = 1_000 * t
+            side, price = (1 if rng.random() < 0.5 else -1), int(rng.integers(96, 105))
+            if rng.random() < 0.5:
+                qty = int(rng.integers(0, 9))
+                got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+            else:
+                qty = int(rng.integers(1, 9))
+                got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+            assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (seed, t, "market")
+            r = rng.random()
+            if r < 0.4:
+                otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT]))
+                px = 0 if otype == ORDER_STOP else int(rng.integers(96, 105))
+                trigger = int(rng.integers(96, 105)) if otype != ORDER_LIMIT else 0
+                args = (len(ours) + 1, int(rng.choice([1, -1])), px, int(rng.integers(1, 12)), otype, TIF_GTD,
+                        trigger)
+                got, want = nb.new(now, *args), ref.new(now, *args)
+                ours.append(args[0])
+            elif r < 0.7 and ours:
+                oid = int(rng.choice(ours))
+                got, want = nb.expire(now, oid), ref.expire(now, oid)
+                expired += int((got["kind"] == REPORT_EXPIRED).sum())
+                silent += len(got) == 0
+            else:
+                continue
+            assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (seed, t, "order")
+    assert expired > 15 and silent > 15
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -49,7 +49,7 @@ from hft.core.orders import (
 from hft.sim.reference import L3ReferenceVenue, from_market_data
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import Stops, agree
+from tests.unit.sim.agreement import Gtd, Stops, agree
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
@@ -238,13 +238,18 @@ def test_native_stops_on_generated_day_agree(day, resync):
     assert {ORDER_STOP, ORDER_STOP_LIMIT} <= set(new["order_type"].tolist()) and len(ref.fills) > 30
 
 
+@pytest.mark.parametrize("resync", [True, False])
+def test_gtd_on_generated_day_agree(day, resync):
+    """GTD orders expired by the L3 venue at their time, after the messages of that time (held stops and
+    stop-limits too): both engines the same."""
+    made: list[Gtd] = []
+    _, ref, _ = _pair(_mangled(day, 6), lambda: made.append(Gtd()) or made[-1], "gtd", l3_resync=resync)
+    nb_s, ref_s = made
+    assert nb_s.expired == ref_s.expired > 30 and nb_s.refused == ref_s.refused and len(ref.fills) > 10
+
+
 # --- the real LOBSTER sample of the golden ---------------------------------------------------------------------
-@pytest.mark.shared_data
-@pytest.mark.slow  # the real day through the plain-Python reference
-@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
-def test_native_stops_on_lobster_agree():
-    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing venue-native stops: both engines
-    the same, every array, on real executions, hidden executions and the resync."""
+def _lobster_day():
     from hft.data.sources import open_market_data
     from hft.sim.instruments import apply_overrides
     from hft.sim.replay import overlay_replay_config
@@ -255,7 +260,29 @@ def test_native_stops_on_lobster_agree():
         pytest.skip(f"../shared/data is absent ({paths[0]})")
     config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)
     md = open_market_data(paths)
-    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    return dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)), config
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # the real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_gtd_on_lobster_agree():
+    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing GTD orders: both engines the same,
+    every array."""
+    md, config = _lobster_day()
+    made: list[Gtd] = []
+    _, ref, _ = _pair(md, lambda: made.append(Gtd()) or made[-1], "gtd", config=config)
+    nb_s, ref_s = made
+    assert nb_s.expired == ref_s.expired > 50 and nb_s.refused == ref_s.refused and len(ref.fills) > 20
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # the real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_stops_on_lobster_agree():
+    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing venue-native stops: both engines
+    the same, every array, on real executions, hidden executions and the resync."""
+    md, config = _lobster_day()
     made: list[Stops] = []
     _, ref, _ = _pair(md, lambda: made.append(Stops(every=40)) or made[-1], "stops", config=config)
     nb_s, ref_s = made

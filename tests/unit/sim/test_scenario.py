@@ -201,6 +201,37 @@ EXPECTED = {
          (46.0, "B", "FILLED", 10001, 1, 0, "taker", 0),
          (61.0, "L", "PARTIALLY_FILLED", 10001, 2, 1, "maker", 0)],  # order 60's execution: L was ahead of it
         (0, -4, 0, 4)),
+    # GTD orders the venue expires (held_by: venue with an expiry): the files' headers derive the traces; an expiry
+    # comes after the market events of its time (A's fill at 20ms, then its expiry) and after the commands sent
+    # before it was scheduled (E's ACK before D's expiry); an expiry of an order already gone says nothing
+    "native_gtd.yaml": (
+        [(1.0, "F", "REJECTED", None, None, None, None, None),  # BAD_EXPIRE
+         (3.0, "A", "NEW", None, None, 2, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (3.0, "C", "NEW", None, None, 1, None, None),
+         (3.0, "D", "NEW", None, None, 1, None, None),
+         (3.0, "E", "NEW", None, None, 1, None, None),
+         (3.0, "D", "EXPIRED", None, None, 0, None, None),  # it reached the venue at its expiry
+         (11.0, "C", "EXPIRED", None, None, 0, None, None),  # a held stop
+         (21.0, "A", "PARTIALLY_FILLED", 9999, 1, 1, "maker", 0),
+         (21.0, "B", "FILLED", 10000, 1, 0, "maker", 0),
+         (21.0, "A", "EXPIRED", None, None, 0, None, None),  # the fill at its expiry time came first
+         (27.0, "E", "CANCELED", None, None, 0, None, None)],
+        (2, -19999, 0, 2)),
+    "native_gtd_l3.yaml": (
+        [(1.0, "F", "REJECTED", None, None, None, None, None),  # BAD_EXPIRE
+         (3.0, "A", "NEW", None, None, 2, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (3.0, "C", "NEW", None, None, 1, None, None),
+         (3.0, "D", "NEW", None, None, 1, None, None),
+         (3.0, "E", "NEW", None, None, 1, None, None),
+         (3.0, "D", "EXPIRED", None, None, 0, None, None),
+         (11.0, "C", "EXPIRED", None, None, 0, None, None),  # a held stop-limit: the 20ms print no longer reaches it
+         (21.0, "A", "PARTIALLY_FILLED", 9998, 1, 1, "maker", 0),
+         (21.0, "A", "EXPIRED", None, None, 0, None, None),
+         (27.0, "E", "CANCELED", None, None, 0, None, None),
+         (31.0, "B", "EXPIRED", None, None, 0, None, None)],
+        (1, -9998, 0, 1)),
     "iceberg_refill.yaml": (
         [(1.0, "I", "working", "I#1", None, None),
          (3.0, "I#1", "NEW", None, None, 2, None, None),
@@ -429,8 +460,13 @@ actions:
      ConfigError, "actions[0].price"),
     (BASE.replace("price: 100.00, qty: 4", "type: stop, held_by: venue, stop: 99.9, qty: 4, tif: ioc"),
      ConfigError, "actions[0].tif"),
-    (BASE.replace("qty: 4}", "qty: 4, type: stop_limit, held_by: venue, stop: 99.9, expire: 5ms}"), ConfigError,
-     "actions[0].expire"),
+    # a GTD the venue expires: an expiry makes it one; a limit held by the venue needs one; its TIF is gtd
+    (BASE.replace("qty: 4}", "qty: 4, held_by: venue}"), ConfigError, "actions[0].held_by"),
+    (BASE.replace("qty: 4}", "qty: 4, held_by: venue, expire: 5ms, tif: gtc}"), ConfigError, "actions[0].tif"),
+    (BASE.replace("qty: 4}", "qty: 4, held_by: venue, expire: 5ms, expire_at: 20ms}"), ConfigError,
+     "actions[0].expire_at"),
+    (BASE.replace("qty: 4}", "qty: 4, type: market, held_by: venue, expire: 5ms}"), ConfigError,
+     "actions[0].held_by"),
     (BASE.replace("qty: 4}", "qty: 4, type: stop_limit, held_by: venue, stop: 99.9, trigger: mid}"), ConfigError,
      "actions[0].trigger"),
     (BASE + "limits: {max_colour: 1}\n", ConfigError, "limits.max_colour"),
