@@ -133,6 +133,7 @@ from hft.core.errors import SimError
 from hft.core.jit import helper, njit
 
 # re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
+from hft.core.order_rules import is_stop
 from hft.core.orders import LIQ_MAKER as LIQ_MAKER
 from hft.core.orders import LIQ_NONE as LIQ_NONE
 from hft.core.orders import LIQ_TAKER as LIQ_TAKER
@@ -362,7 +363,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
         if orders[s, O_LIVE] == 0:
             j = s
             break
-    stop = otype == ORDER_STOP or otype == ORDER_STOP_LIMIT
+    stop = is_stop(otype)
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
@@ -510,7 +511,7 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
     appended to ``out[params[P_NREP]:]``. Returns a `V_*` status."""
     if op == OP_NEW:
         return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif,
-                    REPORT_ACK, aux if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else price)
+                    REPORT_ACK, aux if is_stop(otype) else price)
     if op == OP_CANCEL or op == OP_EXPIRE:
         j = _find(orders, oid)
         if j < 0:  # an expiry of an order already gone says nothing

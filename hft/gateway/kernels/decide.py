@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from hft.core.jit import helper
+from hft.core.order_rules import is_stop
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -15,8 +16,6 @@ from hft.core.orders import (
     MODE_REJECT_ALL,
     N_REASONS,
     ORDER_MARKET,
-    ORDER_STOP,
-    ORDER_STOP_LIMIT,
     R_BAD_INPUT,
     R_BAD_KIND,
     R_BAD_PRICE,
@@ -208,7 +207,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
     otype = b[r0 + O_TYPE]
     if otype == ORDER_MARKET:
         return R_UNSUPPORTED_ORDER_TYPE, 0
-    if otype == ORDER_STOP or otype == ORDER_STOP_LIMIT:  # a held stop: cancel it and submit again
+    if is_stop(otype):  # a held stop: cancel it and submit again
         return R_UNSUPPORTED_REPLACE, 0
     if qty <= 0:
         return R_BAD_QTY, 0

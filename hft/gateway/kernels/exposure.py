@@ -5,10 +5,9 @@ Part of the gateway's numba core; the layout and the pipeline: `hft.gateway.kern
 from __future__ import annotations
 
 from hft.core.jit import helper
+from hft.core.order_rules import is_stop
 from hft.core.orders import (
     ORDER_MARKET,
-    ORDER_STOP,
-    ORDER_STOP_LIMIT,
 )
 from hft.gateway.kernels.dedup import _tab_delete, _tab_find, _tab_insert
 from hft.gateway.kernels.layout import (
@@ -234,7 +233,7 @@ def evict_zero(buf):
 def _cross_px(side, otype, px):
     if otype == ORDER_MARKET:
         return I64_MAX - 1 if side > 0 else I64_MIN + 1
-    if otype == ORDER_STOP or otype == ORDER_STOP_LIMIT:  # held by the venue, not in its book: crosses nothing
+    if is_stop(otype):  # held by the venue, not in its book: crosses nothing
         return I64_MIN + 1 if side > 0 else I64_MAX - 1
     return px
 

@@ -9,11 +9,11 @@ from numba import types
 from numba.extending import intrinsic
 
 from hft.core.jit import helper
+from hft.core.order_rules import is_stop
 from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
     ORDER_STOP,
-    ORDER_STOP_LIMIT,
     ORDER_TYPE_MAX,
     R_ACCOUNT_SUBMIT_RATE,
     R_ACCOUNT_SUBMIT_RATE_2,
@@ -667,7 +667,7 @@ def _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire):
     stop = otype == ORDER_STOP
     if price < 0 or (price == 0 and otype != ORDER_MARKET and not stop) or (stop and price != 0):
         return R_BAD_PRICE, 0, 0, 0  # a stop has no price: it becomes a market order
-    if (trigger <= 0) if (stop or otype == ORDER_STOP_LIMIT) else (trigger != 0):
+    if (trigger <= 0) if is_stop(otype) else (trigger != 0):
         return R_BAD_TRIGGER, 0, 0, 0
     ys = st.sym + y * N_Y
     tick = b[ys + Y_TICK]

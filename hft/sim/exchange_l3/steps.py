@@ -32,6 +32,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.jit import helper
+from hft.core.order_rules import is_stop
 from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
@@ -257,7 +258,7 @@ def _put_order(orders, n, oid, side, price, qty, otype, tif, now) -> None:
 def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
     `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book (module docstring)."""
-    stop = otype == ORDER_STOP or otype == ORDER_STOP_LIMIT
+    stop = is_stop(otype)
     if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
@@ -395,7 +396,7 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
     `now`. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
     if op == OP_NEW:
         return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK,
-                    trigger if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else price)
+                    trigger if is_stop(otype) else price)
     if op == OP_CANCEL or op == OP_EXPIRE:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:  # an expiry of an order already gone says nothing

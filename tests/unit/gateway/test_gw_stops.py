@@ -163,3 +163,18 @@ def test_a_decision_record_without_a_trigger_reads_zero():
     d = g.new()
     assert d.trigger == 0 and d.command.trigger == 0 and replace(config()).order_types == ("limit", "market",
                                                                                             "post_only")
+
+
+def test_is_stop_is_the_declared_set_of_held_types() -> None:
+    """The kernels' `is_stop` (gateway checks and exposure, both venues) holds exactly `STOP_TYPES`, compiled as
+    the kernels call it and as plain Python."""
+    from hft.core.jit import njit
+    from hft.core.order_rules import is_stop
+    from hft.core.orders import ORDER_TYPE_NAMES, STOP_TYPES
+
+    @njit
+    def held(otype: int) -> bool:
+        return is_stop(otype)
+
+    for otype in (0, *ORDER_TYPE_NAMES, max(ORDER_TYPE_NAMES) + 1, -1):
+        assert held(otype) == is_stop.py_func(otype) == (otype in STOP_TYPES), otype
