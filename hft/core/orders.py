@@ -161,6 +161,8 @@ R_ORDER_PENDING = 22  # cancel / replace of an order with a cancel or replace st
 R_KEY_REUSED = 23  # an idempotency key already decided for a different request (a dedup hit, fingerprints differ)
 R_BAD_TRIGGER = 24  # a stop / stop-limit without a trigger price > 0, or a trigger on another order type
 R_UNSUPPORTED_REPLACE = 25  # a replace of a held stop / stop-limit (not supported: cancel and submit again)
+R_BAD_DISPLAY = 26  # an iceberg's display: not 0 < display < qty, on an order type other than limit / post-only,
+# or on a cancel / replace (a replace keeps the order's display)
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -219,6 +221,7 @@ REASON_NAMES: dict[int, str] = {
     R_KEY_REUSED: "KEY_REUSED",
     R_BAD_TRIGGER: "BAD_TRIGGER",
     R_UNSUPPORTED_REPLACE: "UNSUPPORTED_REPLACE",
+    R_BAD_DISPLAY: "BAD_DISPLAY",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
@@ -275,6 +278,11 @@ _TIF = Field("tif", "i1", "code", "", TIF_NAMES)
 # a stop's trigger price (ORDER_STOP / ORDER_STOP_LIMIT; 0 on every other order and on cancels / replaces): one
 # field of every record that carries it, appended in each record's next version
 _TRIGGER = Field("trigger", "i8", "ticks", "a stop's trigger price, integer ticks (0: none)", default=0)
+# an iceberg's displayed size (ORDER_LIMIT / ORDER_POST_ONLY with 0 < display < qty; 0: not an iceberg, the whole
+# order shows; docs/sim.md, "Iceberg orders held by the venue"): one field of every record that carries it, appended
+# in each record's next version after the trigger (the records' version 3 is the GTD expiry / trailing offset's)
+_DISPLAY = Field("display", "i8", "lots", "an iceberg's displayed size, lots (0: not an iceberg, all of it shows)",
+                 default=0)
 
 # One typed order intent, the input of the gateway's batch path.
 INTENT = Record("intent", (
@@ -285,6 +293,7 @@ INTENT = Record("intent", (
     Field("kind", "i1", "code", "intent kind: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
     _SIDE, _ORDER_TYPE, _TIF,
     replace(_TRIGGER, since=2),
+    replace(_DISPLAY, since=4),
 ), "one typed order intent (the batch path's input)")
 INTENT_DTYPE = INTENT.dtype
 
@@ -304,6 +313,7 @@ DECISION = Record("decision", (
     Field("accepted", "bool", "", "true when the intent passed every stage", default=...),
     Field("duplicate", "bool", "", "a repeated idempotency key", default=False),
     replace(_TRIGGER, since=2),  # 007_stop_trigger.sql
+    replace(_DISPLAY, since=4),  # 009_iceberg_display.sql
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
@@ -315,6 +325,7 @@ COMMAND = Record("command", (
     Field("action", "i1", "code", "command action: 1 new, 2 cancel, 3 replace", INTENT_KIND_NAMES),
     _SIDE, _ORDER_TYPE, _TIF,
     replace(_TRIGGER, since=2),
+    replace(_DISPLAY, since=4),
 ), "one command to the venue")
 COMMAND_DTYPE = COMMAND.dtype
 
@@ -352,6 +363,7 @@ ORDER_EVENT = Record("order_event", (
     replace(VENUE_REPORT.field("liquidity"), since=3),
     replace(VENUE_REPORT.field("queue"), since=3),
     replace(_TRIGGER, since=4),  # 007_stop_trigger.sql
+    replace(_DISPLAY, since=6),  # 009_iceberg_display.sql (version 5: the GTD expiry / trailing offset's)
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (

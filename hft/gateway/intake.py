@@ -49,14 +49,14 @@ _TIF_BITS = {name: code for code, name in TIF_NAMES.items()}
 
 @functools.cache  # once per process: numba's `compile` of a signature it holds costs ~0.3 ms (events, locks)
 def _core_entry() -> Callable[..., tuple[int, int, int]]:
-    """The compiled entry point of `kernels.process_one` for (int64 arena, 15 x int64).
+    """The compiled entry point of `kernels.process_one` for (int64 arena, 16 x int64).
 
     Calling it skips numba's dispatcher (type resolution of 15 arguments, ~150 ns per call). It converts its
     arguments with ``PyNumber_Long``, so it is called only after `_core_py` has checked that every field
     is an ``int`` (an int outside int64 raises OverflowError there and the caller falls back to the
     dispatcher, which then behaves exactly as before)."""
 
-    return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * 15)
+    return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * 16)
 
 
 
@@ -118,27 +118,30 @@ class OneIntentPaths:
         self.metrics.internal_errors += 1
         log.error("gateway internal error after the decision, rolled back: %s: %s", type(exc).__name__, exc)
         return records.from_code(int(seq), now, getattr(envelope, "recv_ns", 0), _fields(envelope), int(reason),
-                                 int(oid), None, f[15])
+                                 int(oid), None, f[15], f[16])
 
     def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
         """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
-        target, k, a, t, y, trigger)`` with its int64 dedup key `k` and registry indices, or the `Decision` of a
+        target, k, a, t, y, trigger, display)`` with its int64 dedup key `k` and registry indices, or the `Decision` of a
         rejection decided before the core (bad tag, gateway disabled, unusable key). Raises on envelopes too
         malformed to read."""
         if type(envelope) is TypedIntentEnvelope:
             p = envelope.payload
+            display = 0
             if len(p) == 13:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = p
                 trigger = 0
-            else:
+            elif len(p) == 14:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger = p
+            else:
+                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger, display = p
             if tag != TYPED_INTENT_V1:
                 return self._reject_outside(envelope, R_BAD_INPUT, now)
         else:
             i = envelope.intent
             kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
             side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
-            trigger = i.trigger
+            trigger, display = i.trigger, i.display
         if not self._enabled:
             return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
         k = key if (type(key) is int and key != _NO_KEY) else self._slow_key(key)
@@ -150,22 +153,23 @@ class OneIntentPaths:
                 return self._reject_outside(envelope, R_SYMBOL_CAPACITY, now)
             y = self.register_symbol(sym)
         return (key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k, self._acct.get(acct, -1),
-                self._strat.get(strat, -1), y, trigger)
+                self._strat.get(strat, -1), y, trigger, display)
 
     def _core_py(self, now: int, f: tuple) -> tuple[int, int, int]:
         """Steps 1-4 and 6 for prepared fields: (code, order id, seq)."""
-        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y, trigger = f
+        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y, trigger, display = f
         # a strategy's own mode (`set_strategy_mode`): its refusal is a reason decided before the core's checks
         ctl = self._strat_pre[t] if self._restricted and t >= 0 and kind != INTENT_CANCEL else 0
         if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
-                is type(now) is type(trigger) is int):
+                is type(now) is type(trigger) is type(display) is int):
             try:  # the compiled entry point (no dispatcher type resolution)
                 return self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                  target, ctl, trigger)
+                                  target, ctl, trigger, display)
             except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
                 return _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                    target, ctl, trigger)
-        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger)
+                                    target, ctl, trigger, display)
+        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger,
+                               display)
 
     def _dispatch_py(self, now: int, f: tuple, code: int, oid: int) -> tuple[int, OrderCommand | None]:
         """Steps 5 and 7 for an accepted intent: (code, the dispatched command); a refused dispatch is rolled
@@ -176,7 +180,7 @@ class OneIntentPaths:
         try:  # a MemoryError building the command is a refused dispatch: rolled back, never left accepted
             key, kind, acct, strat, sym, side, price, qty, otype, tif, target = f[:11]
             cmd = records.command(kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side, price, qty,
-                                  otype, tif, now, f[15])
+                                  otype, tif, now, f[15], f[16])
             self._put(cmd)
         except Exception as exc:
             return self._dispatch_failed(k, kind, oid, now, exc), None
@@ -185,7 +189,7 @@ class OneIntentPaths:
     @staticmethod
     def _decision_py(envelope: Any, now: int, f: tuple, code: int, oid: int, seq: int,
                      cmd: OrderCommand | None) -> Decision:
-        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd, f[15])
+        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd, f[15], f[16])
 
     def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
         """`process` with per-stage timings (metrics timing: stages)."""
@@ -238,14 +242,15 @@ class OneIntentPaths:
         return k if k != _NO_KEY else None
 
     def _slow_core(self, now: int, k: int, kind: Any, a: int, t: int, y: int, side: Any, price: Any, qty: Any,
-                   otype: Any, tif: Any, target: Any, ctl: int = 0, trigger: Any = 0) -> tuple[int, int, int]:
-        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target, trigger)]
+                   otype: Any, tif: Any, target: Any, ctl: int = 0, trigger: Any = 0,
+                   display: Any = 0) -> tuple[int, int, int]:
+        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target, trigger, display)]
         if any(v is None for v in vals):
             # dedup + policy still apply (a duplicate returns the original, REJECT_ALL wins), then BAD_INPUT
             kind_i = vals[0] if vals[0] is not None else 0
             return _process_one(self.arena, now, self._mode, k, kind_i, a, t, y, 0, 0, 0, 0, 0, 0,
-                                 R_BAD_INPUT, 0)
-        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:7], ctl, vals[7])
+                                 R_BAD_INPUT, 0, 0)
+        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:7], ctl, vals[7], vals[8])
 
     def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
         """A rejection decided outside the core (no usable key, disabled gateway, malformed, internal error,
@@ -281,7 +286,7 @@ def _fields(envelope: Any) -> tuple:
     try:
         if type(envelope) is TypedIntentEnvelope:
             p = envelope.payload
-            if isinstance(p, tuple) and len(p) in (13, 14):
+            if isinstance(p, tuple) and len(p) in (13, 14, 15):
                 return (p[2], p[1], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[12])
         else:
             i = envelope.intent
