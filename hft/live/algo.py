@@ -281,9 +281,14 @@ class LiveEngine:
         return f"{self.key}-{self.run_id}-{n}"
 
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0) -> Any:
+               trigger: int = 0, display: int = 0) -> Any:
         self.sent += 1
         coid = self.coid(self.sent)
+        if display:  # the service's venues show every order whole and its order API carries no display
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} iceberg refused: the live service's venues "
+                     "hold no icebergs (emulate one: hft.sim.ConditionalStrategy)")
+            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         if trigger or otype in STOP_TYPES:  # the service's venues hold no stops and its order API carries no trigger
             self.refused += 1
             self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} stop refused: the live service holds no "

@@ -9,7 +9,8 @@ can be called from both venues' kernels (the L3 venue's are NRT-free too).
 from __future__ import annotations
 
 from hft.core.dtypes import BUY
-from hft.core.jit import njit
+from hft.core.jit import helper, njit
+from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT
 
 P_NREP = 5  # params index: rows written to `out`
 P_NCONS = 6  # params index: rows used in `cons`
@@ -60,6 +61,14 @@ def triggers(side, trigger, print_px) -> bool:
     """Does a print at `print_px` trigger a held stop of `side` at `trigger`? (buy: at or above, sell: at or
     below; docs/sim.md, "Stop orders held by the venue")"""
     return print_px >= trigger if side == BUY else print_px <= trigger
+
+
+@helper  # inlined into the engine's command paths; the venues' Python drivers call its ``py_func`` (no kernel)
+def new_aux(otype, trigger, display) -> int:
+    """The venues' NEW operation's one order-type parameter (``aux``): a stop / stop-limit's trigger price, else an
+    iceberg's display (0: not an iceberg). The gateway lets an order carry at most one of them (BAD_TRIGGER,
+    BAD_DISPLAY)."""
+    return trigger if (otype == ORDER_STOP or otype == ORDER_STOP_LIMIT) else display
 
 
 @_kernel
