@@ -353,7 +353,7 @@ def _put_order(orders, j, oid, side, price, qty, otype, tif, now, live) -> None:
     orders[j, O_SHOWN] = 0
 
 
-@_kernel
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
 def _refill(book, orders, fq, now, j) -> None:
     """An iceberg in slot `j` whose shown part filled whole shows its next ``min(display, leaves)`` lots at its price
     as a new queue place at the back of the level (front = the displayed quantity there now)."""
@@ -365,7 +365,7 @@ def _refill(book, orders, fq, now, j) -> None:
     fq[j, F_CUM] = 0.0
 
 
-@_kernel
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
 def _maker(book, orders, fq, params, out, now, j, px, qty) -> bool:
     """A maker fill of `qty` lots of the resting order in slot `j` at `px`; an iceberg's (whose O_QFILL counts them
     already) shown part filled whole is refilled (`_refill`)."""
@@ -375,7 +375,7 @@ def _maker(book, orders, fq, params, out, now, j, px, qty) -> bool:
     return ok
 
 
-@_kernel
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
 def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
     """The resting order in slot `j` fills what it shows at `px`, maker: the whole order, or an iceberg's shown part
     (its next part refilled at the back of the queue, for a later event)."""
