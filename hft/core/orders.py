@@ -165,6 +165,8 @@ R_KEY_REUSED = 23  # an idempotency key already decided for a different request 
 R_BAD_TRIGGER = 24  # a stop / stop-limit without a trigger price > 0, or a trigger on another order type
 R_UNSUPPORTED_REPLACE = 25  # a replace of a held stop / stop-limit (not supported: cancel and submit again)
 R_BAD_EXPIRE = 26  # a GTD order whose expire time is not after the decision's, or an expire time on another TIF
+R_BAD_DISPLAY = 27  # an iceberg's display: not 0 < display < qty, on an order type other than limit / post-only,
+# or on a cancel / replace (a replace keeps the order's display)
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -224,6 +226,7 @@ REASON_NAMES: dict[int, str] = {
     R_BAD_TRIGGER: "BAD_TRIGGER",
     R_UNSUPPORTED_REPLACE: "UNSUPPORTED_REPLACE",
     R_BAD_EXPIRE: "BAD_EXPIRE",
+    R_BAD_DISPLAY: "BAD_DISPLAY",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
@@ -283,6 +286,11 @@ _TRIGGER = Field("trigger", "i8", "ticks", "a stop's trigger price, integer tick
 # a GTD order's expiry time (TIF_GTD; 0 on every other order and on cancels / replaces): one field of every record
 # that carries it, appended in each record's next version (008_gtd_trailing.sql)
 _EXPIRE = Field("expire", "time", "ns UTC", "a GTD order's expiry time, int ns UTC (0: none)", default=0)
+# an iceberg's displayed size (ORDER_LIMIT / ORDER_POST_ONLY with 0 < display < qty; 0: not an iceberg, the whole
+# order shows; docs/sim.md, "Iceberg orders held by the venue"): one field of every record that carries it, appended
+# in each record's next version after the GTD expiry
+_DISPLAY = Field("display", "i8", "lots", "an iceberg's displayed size, lots (0: not an iceberg, all of it shows)",
+                 default=0)
 
 # One typed order intent, the input of the gateway's batch path.
 INTENT = Record("intent", (
@@ -294,6 +302,7 @@ INTENT = Record("intent", (
     _SIDE, _ORDER_TYPE, _TIF,
     replace(_TRIGGER, since=2),
     replace(_EXPIRE, since=3),
+    replace(_DISPLAY, since=4),
 ), "one typed order intent (the batch path's input)")
 INTENT_DTYPE = INTENT.dtype
 
@@ -314,6 +323,7 @@ DECISION = Record("decision", (
     Field("duplicate", "bool", "", "a repeated idempotency key", default=False),
     replace(_TRIGGER, since=2),  # 007_stop_trigger.sql
     replace(_EXPIRE, since=3),  # 008_gtd_trailing.sql
+    replace(_DISPLAY, since=4),  # 009_iceberg_display.sql
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
@@ -326,6 +336,7 @@ COMMAND = Record("command", (
     _SIDE, _ORDER_TYPE, _TIF,
     replace(_TRIGGER, since=2),
     replace(_EXPIRE, since=3),
+    replace(_DISPLAY, since=4),
 ), "one command to the venue")
 COMMAND_DTYPE = COMMAND.dtype
 
@@ -364,6 +375,7 @@ ORDER_EVENT = Record("order_event", (
     replace(VENUE_REPORT.field("queue"), since=3),
     replace(_TRIGGER, since=4),  # 007_stop_trigger.sql
     replace(_EXPIRE, since=5),  # 008_gtd_trailing.sql
+    replace(_DISPLAY, since=6),  # 009_iceberg_display.sql
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (

@@ -122,26 +122,30 @@ class OneIntentPaths:
 
     def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
         """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
-        target, k, a, t, y, trigger, expire)`` with its int64 dedup key `k` and registry indices, or the `Decision` of a
-        rejection decided before the core (bad tag, gateway disabled, unusable key). Raises on envelopes too
+        target, k, a, t, y, trigger, expire, display)`` with its int64 dedup key `k` and registry indices, or the
+        `Decision` of a rejection decided before the core (bad tag, gateway disabled, unusable key). Raises on envelopes too
         malformed to read."""
         if type(envelope) is TypedIntentEnvelope:
             p = envelope.payload
+            display = 0
             if len(p) == 13:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = p
                 trigger = expire = 0
             elif len(p) == 14:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger = p
                 expire = 0
-            else:
+            elif len(p) == 15:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger, expire = p
+            else:
+                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger, expire, \
+                    display = p
             if tag != TYPED_INTENT_V1:
                 return self._reject_outside(envelope, R_BAD_INPUT, now)
         else:
             i = envelope.intent
             kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
             side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
-            trigger, expire = i.trigger, i.expire
+            trigger, expire, display = i.trigger, i.expire, i.display
         if not self._enabled:
             return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
         k = key if (type(key) is int and key != _NO_KEY) else self._slow_key(key)
@@ -153,22 +157,23 @@ class OneIntentPaths:
                 return self._reject_outside(envelope, R_SYMBOL_CAPACITY, now)
             y = self.register_symbol(sym)
         return (key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k, self._acct.get(acct, -1),
-                self._strat.get(strat, -1), y, trigger, expire)
+                self._strat.get(strat, -1), y, trigger, expire, display)
 
     def _core_py(self, now: int, f: tuple) -> tuple[int, int, int]:
         """Steps 1-4 and 6 for prepared fields: (code, order id, seq)."""
-        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y, trigger, expire = f
+        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y, trigger, expire, display = f
         # a strategy's own mode (`set_strategy_mode`): its refusal is a reason decided before the core's checks
         ctl = self._strat_pre[t] if self._restricted and t >= 0 and kind != INTENT_CANCEL else 0
         if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
-                is type(now) is type(trigger) is type(expire) is int):
+                is type(now) is type(trigger) is type(expire) is type(display) is int):
             try:  # the compiled entry point (no dispatcher type resolution)
                 return self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                  target, ctl, trigger, expire)
+                                  target, ctl, trigger, expire, display)
             except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
                 return _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                    target, ctl, trigger, expire)
-        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger, expire)
+                                    target, ctl, trigger, expire, display)
+        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger, expire,
+                               display)
 
     def _dispatch_py(self, now: int, f: tuple, code: int, oid: int) -> tuple[int, OrderCommand | None]:
         """Steps 5 and 7 for an accepted intent: (code, the dispatched command); a refused dispatch is rolled
@@ -242,14 +247,14 @@ class OneIntentPaths:
 
     def _slow_core(self, now: int, k: int, kind: Any, a: int, t: int, y: int, side: Any, price: Any, qty: Any,
                    otype: Any, tif: Any, target: Any, ctl: int = 0, trigger: Any = 0,
-                   expire: Any = 0) -> tuple[int, int, int]:
-        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target, trigger, expire)]
+                   expire: Any = 0, display: Any = 0) -> tuple[int, int, int]:
+        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target, trigger, expire, display)]
         if any(v is None for v in vals):
             # dedup + policy still apply (a duplicate returns the original, REJECT_ALL wins), then BAD_INPUT
             kind_i = vals[0] if vals[0] is not None else 0
             return _process_one(self.arena, now, self._mode, k, kind_i, a, t, y, 0, 0, 0, 0, 0, 0,
-                                 R_BAD_INPUT, 0, 0)
-        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:7], ctl, vals[7], vals[8])
+                                 R_BAD_INPUT, 0, 0, 0)
+        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:7], ctl, *vals[7:])
 
     def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
         """A rejection decided outside the core (no usable key, disabled gateway, malformed, internal error,
@@ -285,7 +290,7 @@ def _fields(envelope: Any) -> tuple:
     try:
         if type(envelope) is TypedIntentEnvelope:
             p = envelope.payload
-            if isinstance(p, tuple) and len(p) in (13, 14, 15):
+            if isinstance(p, tuple) and len(p) in (13, 14, 15, 16):
                 return (p[2], p[1], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[12])
         else:
             i = envelope.intent

@@ -10,7 +10,7 @@ Typed fast path: a strategy may emit plain tuples tagged ``"typed_intent_v1"``::
 
 or with a 14th field, a stop's trigger price (ticks; `hft.core.orders.ORDER_STOP` / ``ORDER_STOP_LIMIT``), which
 `typed_intent_v1` appends when it is not 0 (a 13-field tuple is an intent without a trigger: the live service's
-intakes build those),
+intakes build those), and a 15th, an iceberg's display (lots; 0: the whole order shows), appended when it is not 0,
 wrapped at receipt in a `TypedIntentEnvelope`. The gateway reads the fields by position and never builds an
 `OrderIntent` for it (``envelope.intent`` deserialises lazily, for logs and tests only).
 
@@ -75,13 +75,14 @@ class OrderIntent:
     order_id: Any = 0
     trigger: Any = 0  # a stop's trigger price (ticks); 0 on every other order
     expire: Any = 0  # a GTD order's expiry time (int ns UTC); 0 on every other order
+    display: Any = 0  # an iceberg's displayed size (lots); 0: not an iceberg
 
     @classmethod
     def new(cls, key: Any, account: Any, strategy: Any, symbol: Any, side: Any, price: Any, qty: Any,
             order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0, trigger: Any = 0,
-            expire: Any = 0) -> OrderIntent:
+            expire: Any = 0, display: Any = 0) -> OrderIntent:
         return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0, trigger,
-                   expire)
+                   expire, display)
 
     @classmethod
     def cancel(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, ts: Any = 0) -> OrderIntent:
@@ -97,15 +98,19 @@ class OrderIntent:
         """The ``typed_intent_v1`` tuple of this intent."""
         return typed_intent_v1(self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
                                self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id, self.trigger,
-                               self.expire)
+                               self.expire, self.display)
 
 
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
                     qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
-                    order_id: int = 0, trigger: Any = 0, expire: Any = 0) -> tuple:
+                    order_id: int = 0, trigger: Any = 0, expire: Any = 0, display: Any = 0) -> tuple:
     """Build a ``typed_intent_v1`` payload tuple: the one place its layout is written (the gateway reads it back in
-    `from_typed`, the Python intake and the compiled driver): 13 fields, a 14th, the trigger, when it or the
-    expiry is not 0, and a 15th, a GTD order's expiry time, when not 0."""
+    `from_typed`, the Python intake and the compiled driver): 13 fields, then the optional ones in this order up to
+    the last that is not 0 — a stop's trigger (14th), a GTD order's expiry time (15th), an iceberg's display (16th) —
+    so a payload without them is the 13 fields it always was."""
+    if not (type(display) is int and display == 0):
+        return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
+                order_id, trigger, expire, display)
     if type(expire) is int and expire == 0:
         if type(trigger) is int and trigger == 0:
             return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
@@ -126,10 +131,15 @@ def typed_expire(payload: tuple) -> Any:
     return payload[14] if len(payload) > 14 else 0
 
 
+def typed_display(payload: tuple) -> Any:
+    """The display of a ``typed_intent_v1`` tuple (0 when it has fewer than 16 fields)."""
+    return payload[15] if len(payload) > 15 else 0
+
+
 def from_typed(payload: tuple) -> OrderIntent:
     """Deserialise a ``typed_intent_v1`` tuple (raises ValueError when it is not one)."""
-    if not isinstance(payload, tuple) or len(payload) not in (13, 14, 15) or payload[0] != TYPED_INTENT_V1:
-        raise ValueError(f"expected a 13- to 15-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
+    if not isinstance(payload, tuple) or len(payload) not in (13, 14, 15, 16) or payload[0] != TYPED_INTENT_V1:
+        raise ValueError(f"expected a 13- to 16-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
     return OrderIntent(*payload[1:])
 
 
@@ -190,6 +200,7 @@ class OrderCommand(NamedTuple):
     ts: int
     trigger: int = 0  # a stop's trigger price (ticks); 0 on every other command
     expire: int = 0  # a GTD order's expiry time (int ns UTC); 0 on every other command
+    display: int = 0  # an iceberg's displayed size (lots); 0 on every other command
 
 
 class Decision(NamedTuple):
@@ -220,6 +231,7 @@ class Decision(NamedTuple):
     command: OrderCommand | None
     trigger: Any = 0  # a stop's trigger price (ticks), as the intent carried it; 0 on every other intent
     expire: Any = 0  # a GTD order's expiry time (int ns UTC), as the intent carried it; 0 on every other intent
+    display: Any = 0  # an iceberg's displayed size (lots), as the intent carried it; 0 on every other intent
 
     @property
     def reason_name(self) -> str:

@@ -93,10 +93,11 @@ class RiskEngine:
         write_limits(self._st.lim_sym[y], lim)
 
     def evaluate(self, now: int, account: int, strategy: int, symbol: int, side: int, price: int, qty: int,
-                 order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, trigger: int = 0, expire: int = 0) -> int:
+                 order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, trigger: int = 0, expire: int = 0,
+                 display: int = 0) -> int:
         """Reason code a NEW order would get from steps 2b-4 right now (rate limits not consumed); BAD_INPUT for a
         value that is not an int within int64 (the kernel would be compiled for it otherwise: `service._i64`)."""
-        args = (now, account, strategy, symbol, side, price, qty, order_type, tif, trigger, expire)
+        args = (now, account, strategy, symbol, side, price, qty, order_type, tif, trigger, expire, display)
         if not all(type(v) is int and -(1 << 63) <= v < 1 << 63 for v in args):
             try:
                 args = tuple(int(v) for v in args)

@@ -65,6 +65,7 @@ from hft.core.orders import (
     LIQUIDITY_CODES,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
+    R_UNSUPPORTED_ORDER_TYPE,
     R_UNSUPPORTED_TIF,
     REASON_NAMES,
     REPORT_ACK,
@@ -282,9 +283,14 @@ class LiveEngine:
         return f"{self.key}-{self.run_id}-{n}"
 
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0, expire: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
         self.sent += 1
         coid = self.coid(self.sent)
+        if display:  # the service's venues show every order whole and its order API carries no display
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} iceberg refused: the live service's venues "
+                     "hold no icebergs (emulate one: hft.sim.ConditionalStrategy)")
+            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         if expire or tif == TIF_GTD:  # the service's venues expire nothing and its order API carries no expiry
             self.refused += 1
             self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} gtd refused: the live service expires no "

@@ -55,6 +55,7 @@ from hft.gateway.intents import (
     ExecutionReport,
     OrderCommand,
     TypedIntentEnvelope,
+    typed_display,
     typed_expire,
     typed_intent_v1,
     typed_trigger,
@@ -353,13 +354,12 @@ class LiveGateway:
         price, qty, target = payload[7], payload[8], payload[12]
         if a < 0 or t < 0 or y < 0 or not (-_I64 <= price < _I64 and -_I64 <= qty < _I64 and 0 <= target < _I64):
             return None
-        trigger = typed_trigger(payload)
-        expire = typed_expire(payload)
-        if not (-_I64 <= trigger < _I64 and -_I64 <= expire < _I64):
+        trigger, expire, display = typed_trigger(payload), typed_expire(payload), typed_display(payload)
+        if not (-_I64 <= trigger < _I64 and -_I64 <= expire < _I64 and -_I64 <= display < _I64):
             return None
         return INTENT.pack(ts=payload[11], key=payload[2], price=price, qty=qty, order_id=target, account=a,
                            strategy=t, symbol=y, kind=payload[1], side=payload[6], order_type=payload[9],
-                           tif=payload[10], trigger=trigger, expire=expire)
+                           tif=payload[10], trigger=trigger, expire=expire, display=display)
 
     async def run(self) -> None:
         """Consume the intake channel until it is closed and drained (the writer task)."""

@@ -169,6 +169,7 @@ from hft.sim.venue_common import (
     consume,
     emit,
     emit_fill,
+    new_aux,
     triggers,
     within,
 )
@@ -210,7 +211,9 @@ O_LIVE = 8  # LIVE_WORKING, LIVE_HELD (a stop: not in the book) or 0 (a free slo
 O_QFILL = 9  # lots filled from the current queue position
 O_ARRIVAL = 10  # exchange time the order (or its last repositioning) arrived
 O_TRIGGER = 11  # a held stop's trigger price
-N_OCOL = 12
+O_DISPLAY = 12  # an iceberg's display (0: not an iceberg, the whole order shows)
+O_SHOWN = 13  # an iceberg's shown part at its current queue position (lots; O_QFILL of them filled so far)
+N_OCOL = 14
 LIVE_WORKING = 1
 LIVE_HELD = 2
 
@@ -322,7 +325,7 @@ def _find(orders, oid) -> int:
 
 
 @_kernel
-def _cross_check(book, orders, cons, params, out, now) -> bool:
+def _cross_check(book, orders, fq, cons, params, out, now) -> bool:
     ok = True
     bb = _eff_best(book, cons, params, BUY)
     ba = _eff_best(book, cons, params, SELL)
@@ -332,9 +335,9 @@ def _cross_check(book, orders, cons, params, out, now) -> bool:
         px = orders[j, O_PRICE]
         if orders[j, O_SIDE] == BUY:
             if ba != NO_PRICE and px >= ba:
-                ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+                ok &= _fill_shown(book, orders, fq, params, out, now, j, px)
         elif bb != NO_PRICE and px <= bb:
-            ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+            ok &= _fill_shown(book, orders, fq, params, out, now, j, px)
     return ok
 
 
@@ -352,12 +355,48 @@ def _put_order(orders, j, oid, side, price, qty, otype, tif, now, live) -> None:
     orders[j, O_LIVE] = live
     orders[j, O_QFILL] = 0
     orders[j, O_ARRIVAL] = now
+    orders[j, O_DISPLAY] = 0
+    orders[j, O_SHOWN] = 0
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _refill(book, orders, fq, now, j) -> None:
+    """An iceberg in slot `j` whose shown part filled whole shows its next ``min(display, leaves)`` lots at its price
+    as a new queue place at the back of the level (front = the displayed quantity there now)."""
+    leaves = orders[j, O_LEAVES]
+    orders[j, O_SHOWN] = min(orders[j, O_DISPLAY], leaves)
+    orders[j, O_QFILL] = 0
+    orders[j, O_ARRIVAL] = now
+    fq[j, F_FRONT] = float(_level_qty(book, orders[j, O_SIDE], orders[j, O_PRICE]))
+    fq[j, F_CUM] = 0.0
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _maker(book, orders, fq, params, out, now, j, px, qty) -> bool:
+    """A maker fill of `qty` lots of the resting order in slot `j` at `px`; an iceberg's (whose O_QFILL counts them
+    already) shown part filled whole is refilled (`_refill`)."""
+    ok = _fill(orders, params, out, now, j, px, qty, LIQ_MAKER)
+    if orders[j, O_DISPLAY] > 0 and orders[j, O_LIVE] == LIVE_WORKING and orders[j, O_QFILL] >= orders[j, O_SHOWN]:
+        _refill(book, orders, fq, now, j)
+    return ok
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
+    """The resting order in slot `j` fills what it shows at `px`, maker: the whole order, or an iceberg's shown part
+    (its next part refilled at the back of the queue, for a later event)."""
+    if orders[j, O_DISPLAY] == 0:
+        return _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+    take = orders[j, O_SHOWN] - orders[j, O_QFILL]
+    orders[j, O_QFILL] = orders[j, O_SHOWN]
+    return _maker(book, orders, fq, params, out, now, j, px, take)
 
 
 @_kernel
-def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
+def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px,
+         display) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
-    `first_px`. A stop type (`first_px`: its trigger) is held (module docstring)."""
+    `first_px`. A stop type (`first_px`: its trigger) is held; `display` > 0: an iceberg (module docstring)."""
     j = -1
     for s in range(orders.shape[0]):
         if orders[s, O_LIVE] == 0:
@@ -365,7 +404,9 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             break
     stop = is_stop(otype)
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
-            or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))):
+            or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
+            or (display != 0 and (display < 0 or display >= qty or (otype != ORDER_LIMIT
+                                                                    and otype != ORDER_POST_ONLY)))):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if stop:  # held: not in the book, no queue place
@@ -430,6 +471,9 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             ahead = _level_qty(book, side, price)
             fq[j, F_FRONT] = float(ahead)
             fq[j, F_CUM] = 0.0
+            if display > 0:  # an iceberg rests showing min(display, leaves)
+                orders[j, O_DISPLAY] = display
+                orders[j, O_SHOWN] = min(display, orders[j, O_LEAVES])
             if ok:
                 out[ack].queue = ahead
     return V_OK if ok else V_REPORTS_FULL
@@ -455,12 +499,17 @@ def _replace(book, orders, fq, cons, params, out, now, oid, price, qty) -> int:
         fq[j, F_CUM] = 0.0
         orders[j, O_QFILL] = 0
         orders[j, O_ARRIVAL] = now
+    if orders[j, O_DISPLAY] > 0:  # an iceberg keeps its display: its shown part shrinks in place, or starts anew
+        if keep:
+            orders[j, O_SHOWN] = orders[j, O_QFILL] + min(orders[j, O_SHOWN] - orders[j, O_QFILL], qty)
+        else:
+            orders[j, O_SHOWN] = min(orders[j, O_DISPLAY], qty)
     ok = emit(out, params, now, oid, REPORT_REPLACED, price, qty, qty, 0, LIQ_NONE)
     return V_OK if ok else V_REPORTS_FULL
 
 
 @_kernel
-def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
+def _trade(book, orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
     ok = True
     passive = -aggressor
     for j in range(orders.shape[0]):
@@ -468,7 +517,7 @@ def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
             continue
         px = orders[j, O_PRICE]
         if (passive == BUY and price < px) or (passive == SELL and price > px):
-            ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+            ok &= _fill_shown(book, orders, fq, params, out, now, j, px)
         elif price == px:
             f, c = on_trade(fq[j, F_FRONT], fq[j, F_CUM], float(qty))
             fq[j, F_FRONT] = f
@@ -476,12 +525,14 @@ def _trade(orders, fq, qm, params, out, now, aggressor, price, qty) -> bool:
             n = filled_lots(f)
             if n >= 1:
                 if params[P_MODE] != MODE_PARTIAL_FILL:
-                    ok &= _fill(orders, params, out, now, j, px, orders[j, O_LEAVES], LIQ_MAKER)
+                    ok &= _fill_shown(book, orders, fq, params, out, now, j, px)
                 else:
                     take = min(n - orders[j, O_QFILL], orders[j, O_LEAVES])
+                    if orders[j, O_DISPLAY] > 0:  # an iceberg: its shown part; the rest of the print is lost
+                        take = min(take, orders[j, O_SHOWN] - orders[j, O_QFILL])
                     if take > 0:
                         orders[j, O_QFILL] += take
-                        ok &= _fill(orders, params, out, now, j, px, take, LIQ_MAKER)
+                        ok &= _maker(book, orders, fq, params, out, now, j, px, take)
     return ok
 
 
@@ -497,7 +548,7 @@ def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
         stop = orders[j, O_TYPE] == ORDER_STOP
         status = _new(book, orders, fq, cons, params, out, now, orders[j, O_ID], orders[j, O_SIDE],
                       0 if stop else orders[j, O_PRICE], orders[j, O_LEAVES], ORDER_MARKET if stop else ORDER_LIMIT,
-                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px)
+                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px, 0)
         if status != V_OK:
             return status
     return V_OK
@@ -510,8 +561,9 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
     """Apply one venue operation (``OP_*``; see the module docstring) at exchange time `now`; reports are
     appended to ``out[params[P_NREP]:]``. Returns a `V_*` status."""
     if op == OP_NEW:
+        stop = is_stop(otype)
         return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif,
-                    REPORT_ACK, aux if is_stop(otype) else price)
+                    REPORT_ACK, aux if stop else price, 0 if stop else aux)
     if op == OP_CANCEL or op == OP_EXPIRE:
         j = _find(orders, oid)
         if j < 0:  # an expiry of an order already gone says nothing
@@ -537,10 +589,10 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
         k = cons_find(cons, params, side, price)
         if k >= 0:
             cons_drop(cons, params, k)
-        ok = _cross_check(book, orders, cons, params, out, now)
+        ok = _cross_check(book, orders, fq, cons, params, out, now)
         return V_OK if ok else V_REPORTS_FULL
     if op == OP_TRADE:
-        ok = _trade(orders, fq, qm, params, out, now, side, price, qty)
+        ok = _trade(book, orders, fq, qm, params, out, now, side, price, qty)
         if not ok:
             return V_REPORTS_FULL
         return _trigger(book, orders, fq, cons, params, out, now, price)
@@ -551,7 +603,7 @@ def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm:
                 cons_drop(cons, params, k)
             else:
                 k += 1
-        ok = _cross_check(book, orders, cons, params, out, now)
+        ok = _cross_check(book, orders, fq, cons, params, out, now)
         return V_OK if ok else V_REPORTS_FULL
     return V_BAD_OP
 
@@ -617,9 +669,10 @@ class L2Venue:
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0) -> np.ndarray:
-        """A new order (a stop / stop-limit: held until a print reaches `trigger`)."""
-        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, trigger)
+            trigger: int = 0, display: int = 0) -> np.ndarray:
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`; a limit / post-only with
+        `display` > 0: an iceberg showing that many lots at a time)."""
+        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux.py_func(otype, trigger, display))
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._run(OP_CANCEL, now, oid)

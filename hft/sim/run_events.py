@@ -79,7 +79,8 @@ def dispatch_item(eng: RunEngine, t: int, item: tuple) -> None:
         cmd = item[1]
         venue = eng.legs[eng._leg_of.get(cmd.order_id, 0)].venue
         if cmd.action == INTENT_NEW:
-            reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif, cmd.trigger)
+            reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif, cmd.trigger,
+                             cmd.display)
         elif cmd.action == INTENT_CANCEL:
             reps = venue.cancel(t, cmd.order_id)
         elif cmd.action == INTENT_REPLACE:
@@ -127,22 +128,22 @@ def put_nowait(eng: RunEngine, cmd: Any) -> None:
 
 
 def intent(eng: RunEngine, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
-           leg: int = 0, trigger: int = 0, expire: int = 0) -> Any:
+           leg: int = 0, trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
     """An intent through the gateway with the run's next idempotency key; returns its `Decision`."""
     eng._key += 1
     env = TypedIntentEnvelope(typed_intent_v1(kind, eng._key, eng.cfg.account, eng.cfg.strategy,
                                               eng.legs[leg].symbol,
                                               side, price, qty, otype, tif, eng.clock.now_ns(), target, trigger,
-                                              expire),
+                                              expire, display),
                               eng.clock.now_ns())
     return eng.gw.process(env)
 
 
 def submit(eng: RunEngine, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-           trigger: int = 0, expire: int = 0) -> Any:
+           trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
     """A new order on instrument `leg` through the gateway (a stop / stop-limit: its `trigger`; a GTD order: its
-    `expire`); returns its `Decision`."""
-    d = eng._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg, trigger, expire)
+    `expire`; an iceberg: its `display`); returns its `Decision`."""
+    d = eng._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg, trigger, expire, display)
     if d.accepted and not d.duplicate:
         eng._side_of[d.order_id] = side
         if leg:

@@ -49,7 +49,9 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
 
 A ``stop`` / ``stop_limit`` with ``held_by: venue`` is an order of that type (`ORDER_STOP` / `ORDER_STOP_LIMIT`)
 the venue holds until a print reaches its trigger (``stop``); a stop-limit takes its ``price`` and a ``tif``
-(default gtc), a stop a ``tif`` of gtc or day; no ``trigger`` (the venue's prints), ``offset`` or expiry.
+(default gtc), a stop a ``tif`` of gtc or day; no ``trigger`` (the venue's prints), ``offset`` or expiry. An
+``iceberg`` with ``held_by: venue`` is a limit order at ``price`` with its ``display`` (lots shown at a time) and a
+``tif`` (default gtc), the venue showing and refilling it (docs/sim.md, "Iceberg orders held by the venue").
 
 ``type``: limit | market | post_only (default limit), or an emulated type: stop | stop_limit | trailing_stop |
 iceberg | bracket; ``tif``: gtc | ioc | fok | day (default gtc; market orders default to ioc; none for emulated
@@ -425,7 +427,9 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
             qty = _to_units(s, "qty", s.raw("qty"), lot, "qty")
             gtd = s.has("expire") or s.has("expire_at")
             held_by = s.str("held_by", "emulator", choices=("emulator", "venue"))
-            if held_by == "venue":
+            if held_by == "venue" and name == "iceberg":
+                act = _native_iceberg(s, t, oid, side, qty, tick, lot)
+            elif held_by == "venue":
                 act = _native(s, t, oid, side, name, qty, tick)
             elif name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)):
                 act = _emulated(s, t, oid, side, name, qty, tick, lot)
@@ -474,8 +478,8 @@ def _native(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: 
     good till date (`TIF_GTD`): the venue expires it at that exchange time (docs/sim.md, "Good till date")."""
     gtd = s.has("expire") or s.has("expire_at")
     if name not in _NATIVE and not (gtd and name in ("limit", "post_only")):
-        s.fail(s.key("held_by"), "held_by: venue only for type stop or stop_limit, or a limit / post_only with "
-               "expire or expire_at", "venue")
+        s.fail(s.key("held_by"), "held_by: venue only for type stop, stop_limit or iceberg, or a limit / post_only "
+               "with expire or expire_at", "venue")
     for k in ("offset", "display", "take_profit", "stop_limit", "trigger"):
         if s.has(k):
             s.fail(s.key(k), f"no {k} for a {name} held by the venue", s.raw(k))
@@ -499,6 +503,18 @@ def _native(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: 
     price = _to_units(s, "price", s.raw("price"), tick, "price")
     tif = TIF_GTD if gtd else _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
     return Action(t, "submit", oid, side, price, qty, ORDER_STOP_LIMIT, tif, trigger_px=stop, expire_ns=expire)
+
+
+def _native_iceberg(s: Section, t: int, oid: Any, side: int, qty: int, tick: Decimal, lot: Decimal) -> Action:
+    """A submit of ``type: iceberg`` with ``held_by: venue``: a limit order at ``price`` the venue shows ``display``
+    lots of at a time (docs/sim.md, "Iceberg orders held by the venue"), its ``tif`` (default gtc)."""
+    for k in ("stop", "offset", "take_profit", "stop_limit", "trigger", "expire", "expire_at"):
+        if s.has(k):
+            s.fail(s.key(k), f"no {k} for an iceberg held by the venue", s.raw(k))
+    price = _to_units(s, "price", s.raw("price"), tick, "price")
+    display = _to_units(s, "display", s.raw("display"), lot, "qty")
+    tif = _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
+    return Action(t, "submit", oid, side, price, qty, ORDER_LIMIT, tif, display=display)
 
 
 def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
@@ -631,7 +647,8 @@ class ScriptedStrategy(Strategy):
             self._emulated(ctx, act)
             return
         if act.op == "submit":
-            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px, act.expire_ns)
+            d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px, act.expire_ns,
+                           act.display)
             if d.accepted:
                 self.gw_id[act.id] = int(d.order_id)
                 self.sc_id[int(d.order_id)] = act.id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hft.core.dtypes import BUY
 from hft.core.jit import helper, njit
+from hft.core.order_rules import is_stop
 from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
 
 P_NREP = 5  # params index: rows written to `out`
@@ -80,6 +81,14 @@ def triggers(side, trigger, print_px) -> bool:
     """Does a print at `print_px` trigger a held stop of `side` at `trigger`? (buy: at or above, sell: at or
     below; docs/sim.md, "Stop orders held by the venue")"""
     return print_px >= trigger if side == BUY else print_px <= trigger
+
+
+@helper  # inlined into the engine's command paths; the venues' Python drivers call its ``py_func`` (no kernel)
+def new_aux(otype, trigger, display) -> int:
+    """The venues' NEW operation's one order-type parameter (``aux``): a stop / stop-limit's trigger price, else an
+    iceberg's display (0: not an iceberg). The gateway lets an order carry at most one of them (BAD_TRIGGER,
+    BAD_DISPLAY)."""
+    return trigger if is_stop(otype) else display
 
 
 @_kernel

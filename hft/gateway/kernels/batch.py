@@ -52,7 +52,7 @@ def next_order_id(buf):
 
 
 @_kernel
-def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0, expire=0):
+def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0, expire=0, display=0):
     """Steps 1-6 for one intent. Returns (reason | DUP_FLAG?, order_id, seq).
 
     Starts with software prefetches of the rows the intent will touch that are addressable from its fields
@@ -61,15 +61,15 @@ def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif
     st = _kstate(buf)
     _touch_first(st, key, kind, a, t, y, target)
     _touch_chain(st, kind, a, t, y, target)
-    return _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger, expire)
+    return _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger, expire, display)
 
 
 @_kernel
 def process_touched(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0,
-                    expire=0):
+                    expire=0, display=0):
     """`process_one` without its read-ahead (for callers whose arena rows are in cache: the simulator's)."""
     return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl,
-                    trigger, expire)
+                    trigger, expire, display)
 
 
 PREFETCH_FAR = 16  # intents ahead for hash buckets and rows addressable from the intent
@@ -104,7 +104,7 @@ def process_batch(buf, intents, out, cmds, now, mode):
         code, oid, seq = _process(st, now, mode, it.key, np.int64(it.kind), np.int64(it.account),
                                   np.int64(it.strategy), np.int64(it.symbol), np.int64(it.side), it.price,
                                   it.qty, np.int64(it.order_type), np.int64(it.tif), it.order_id, 0, it.trigger,
-                                  it.expire)
+                                  it.expire, it.display)
         d = out[i]
         reason = code & 0xFFFF
         d.seq = seq
@@ -127,6 +127,7 @@ def process_batch(buf, intents, out, cmds, now, mode):
         d.duplicate = 1 if code & DUP_FLAG else 0
         d.trigger = it.trigger
         d.expire = it.expire
+        d.display = it.display
         if reason == R_OK and not (code & DUP_FLAG):
             c = cmds[n_ok]
             c.ts = now
@@ -143,6 +144,7 @@ def process_batch(buf, intents, out, cmds, now, mode):
             c.tif = it.tif
             c.trigger = it.trigger
             c.expire = it.expire
+            c.display = it.display
             n_ok += 1
     return n_ok
 

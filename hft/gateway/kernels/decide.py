@@ -16,6 +16,7 @@ from hft.core.orders import (
     MODE_REJECT_ALL,
     N_REASONS,
     ORDER_MARKET,
+    R_BAD_DISPLAY,
     R_BAD_INPUT,
     R_BAD_KIND,
     R_BAD_PRICE,
@@ -100,9 +101,9 @@ from hft.gateway.kernels.risk import (
 
 
 @_kernel
-def _new(st, now, a, t, y, side, price, qty, otype, tif, internal, trigger, expire):
+def _new(st, now, a, t, y, side, price, qty, otype, tif, internal, trigger, expire, display):
     b = st.b
-    r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire)
+    r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire, display)
     if r != R_OK:
         return r, 0
     # step 3: exposure
@@ -244,7 +245,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
 
 
 @helper  # inlined into `_process`, its only caller
-def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, trigger, expire):
+def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, trigger, expire, display):
     """Steps 2-5 for one intent: (reason, order_id)."""
     if kind != INTENT_CANCEL:
         if mode == MODE_REJECT_ALL:
@@ -261,7 +262,9 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         return r, 0
     internal = (ctl & CTL_INTERNAL) != 0
     if kind == INTENT_NEW:
-        return _new(st, now, a, t, y, side, price, qty, otype, tif, internal, trigger, expire)
+        return _new(st, now, a, t, y, side, price, qty, otype, tif, internal, trigger, expire, display)
+    if display != 0:  # a cancel carries none; a replace keeps the order's display (docs/gateway.md)
+        return R_BAD_DISPLAY, 0
     if kind == INTENT_CANCEL:
         return _cancel(st, now, a, t, y, target, internal)
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
@@ -273,7 +276,7 @@ def _fp_step(h, v):
 
 
 @helper
-def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, expire):
+def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, expire, display):
     """The request an idempotency key is bound to: a 64-bit hash (never 0) of the intent's kind, target, names
     and order fields, which the WAL's decision record holds too (a replay stores the same)."""
     h = _fp_step(np.uint64(0xCBF29CE484222325), kind)
@@ -283,13 +286,15 @@ def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, e
         h = _fp_step(h, trigger)
     if expire != 0:  # a GTD order's expiry (likewise)
         h = _fp_step(h, expire)
+    if display != 0:  # an iceberg's display, tagged (never read as a trigger); without one: as before
+        h = _fp_step(_fp_step(h, 0x1CE), display)
     h ^= h >> np.uint64(31)
     fp = np.int64(h)
     return fp if fp != 0 else np.int64(1)
 
 
 @_kernel
-def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0, expire=0):
+def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0, expire=0, display=0):
     b = st.b
     c = st.ctr
     seq = b[c + K_SEQ]
@@ -297,7 +302,7 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
     b[c + K_DECISIONS] += 1
     fp = np.int64(0)
     if key != EMPTY:
-        fp = _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, expire)
+        fp = _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, expire, display)
         r = _dd_find(st, key, now)
         if r >= 0:
             b[c + K_DEDUP_HITS] += 1
@@ -306,7 +311,7 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
                 return R_KEY_REUSED | DUP_FLAG, b[r + D_OID], seq
             return b[r + D_REASON] | DUP_FLAG, b[r + D_OID], seq
     reason, oid = _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, trigger,
-                          expire)
+                          expire, display)
     if key != EMPTY:  # `_dd_find` missed above (and a miss leaves no entry): no stale entry to look for
         _dd_insert(st, key, now, sat_add(now, b[st.cfg + C_TTL_NS]), reason, oid, seq, fp, True)  # TTL <= I64_MAX
     b[st.reasons + reason] += 1

@@ -11,12 +11,14 @@ from numba.extending import intrinsic
 from hft.core.jit import helper
 from hft.core.order_rules import is_stop
 from hft.core.orders import (
+    ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
     ORDER_STOP,
     ORDER_TYPE_MAX,
     R_ACCOUNT_SUBMIT_RATE,
     R_ACCOUNT_SUBMIT_RATE_2,
+    R_BAD_DISPLAY,
     R_BAD_EXPIRE,
     R_BAD_PRICE,
     R_BAD_QTY,
@@ -650,7 +652,7 @@ def _registered(st, a, t, y):
 
 
 @helper
-def _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire):
+def _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire, display):
     """A new order's checks that need no exposure state: side, type / TIF, quantity, price, trigger, reference
     price. Returns (reason, reference price, multiplier, valuation price: a market order's reference price, a
     stop's trigger, else its price)."""
@@ -673,6 +675,13 @@ def _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire):
     tick = b[ys + Y_TICK]
     if trigger > 0 and tick != 1 and trigger % tick != 0:
         return R_OFF_TICK, 0, 0, 0
+    # an iceberg: a limit / post-only order showing 0 < display < qty lots, a whole number of lots (the hidden
+    # part counts in every exposure check: `qty` is the whole order)
+    if display != 0:
+        lot = b[ys + Y_LOT]
+        if (display < 0 or display >= qty or (otype != ORDER_LIMIT and otype != ORDER_POST_ONLY)
+                or (lot != 1 and display % lot != 0)):
+            return R_BAD_DISPLAY, 0, 0, 0
     ref = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]
     if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):

@@ -254,9 +254,9 @@ class NbEngine:
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0, expire: int = 0) -> object:
+               trigger: int = 0, expire: int = 0, display: int = 0) -> object:
         self._orders_dirty = True
-        d = run_events.submit(self, side, price, qty, otype, tif, leg, trigger, expire)
+        d = run_events.submit(self, side, price, qty, otype, tif, leg, trigger, expire, display)
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._order_info[d.order_id, OI_SIDE] = side
@@ -317,15 +317,15 @@ class NbEngine:
     # fallback path, the gateway's StormGuard) pushes onto the same heap and writes the same rows, so the
     # order of everything is the reference engine's.
     def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
-                leg: int = 0, trigger: int = 0, expire: int = 0) -> object:
+                leg: int = 0, trigger: int = 0, expire: int = 0, display: int = 0) -> object:
         if not self._fast:
-            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg, trigger, expire)
+            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg, trigger, expire, display)
         st = self._st
         st[S_KEY] += 1
         now = self.clock.now_ns()
         env = TypedIntentEnvelope(typed_intent_v1(kind, int(st[S_KEY]), self.cfg.account, self.cfg.strategy,
                                                   self.legs[leg].symbol, side, price, qty, otype, tif, now, target,
-                                                  trigger, expire),
+                                                  trigger, expire, display),
                                   now)
         return self.gw.process(env)
 
@@ -339,7 +339,7 @@ class NbEngine:
         self._heap_room()
         heap_push_cmd(self._h, st, now + lat, PRI_EXCH_ARRIVAL, action=cmd.action, order_id=cmd.order_id,
                       side=cmd.side, price=cmd.price, qty=cmd.qty, order_type=cmd.order_type, tif=cmd.tif,
-                      trigger=cmd.trigger, expire=cmd.expire)
+                      trigger=cmd.trigger, expire=cmd.expire, display=cmd.display)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = buffers.grown(self._orows, 1)
             self._arg_key = None

@@ -60,6 +60,7 @@ from hft.sim.engine_nb.state import (
     H_T,
     H_TYPE,
     HC_ACTION,
+    HC_DISPLAY,
     HC_EXPIRE,
     HC_OID,
     HC_ORDER_TYPE,
@@ -173,7 +174,7 @@ from hft.sim.run_events import (
     PRI_EXCH_ARRIVAL,
     PRI_LOCAL_RESP,
 )
-from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry
+from hft.sim.venue_common import CMD_EXPIRE, P_NCONS, P_NREP, gtd_expiry, new_aux
 
 # the L3 venue's order operation (`L3Venue.new / cancel / replace`'s source) inlined into the loop (`hft.core.jit.inline_copy`)
 _order_step_i = inline_copy(order_step_v)
@@ -228,7 +229,7 @@ def _h_head(h, st, t, prio, typ) -> int:
 # The two pushes take their item's fields by name, in the order of its declaration (`state.HEAP_CMD` / `HEAP_REP`:
 # a test compares their parameters with it) and write each at its declared column.
 @helper  # per intent: inlined at its call sites (the driver calls it from Python too)
-def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger, expire) -> bool:
+def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger, expire, display) -> bool:
     """Push a command (due at the venue at `t`) on the kernel heap; False when it is full."""
     n = _h_head(h, st, t, prio, IT_CMD)
     if n < 0:
@@ -242,6 +243,7 @@ def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type
     h[n, HC_TIF] = tif
     h[n, HC_TRIGGER] = trigger
     h[n, HC_EXPIRE] = expire
+    h[n, HC_DISPLAY] = display
     _h_sift_up(h, st, n)
     return True
 
@@ -342,13 +344,14 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
         st[S_KEY] = key
         # without `process_one`'s read-ahead: the sim's arena rows are in cache, its prefetches were pure cost
         code, oid, seq = GK.process_touched(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT],
-                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0, 0)
+                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0, 0,
+                                            0)
         if code == 0:
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
             heap_push_cmd(h, st, now + lat, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
-                          qty=qty, order_type=otype, tif=tif, trigger=0, expire=0)
+                          qty=qty, order_type=otype, tif=tif, trigger=0, expire=0, display=0)
             r = st[S_NO]
             orows[r, OR_TS] = now
             orows[r, OR_OID] = cmd_oid
@@ -437,7 +440,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     qty = h[0, HC_QTY]
     otype = h[0, HC_ORDER_TYPE]
     tif = h[0, HC_TIF]
-    trigger = h[0, HC_TRIGGER]
+    aux = new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY])
     expire = h[0, HC_EXPIRE]
     _h_drop_top(h, st)
     vparams[P_NREP] = 0
@@ -450,7 +453,7 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
         if j < vorders.shape[0] and j + 1 > hi:
             hi = j + 1
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
-                      tif, trigger)
+                      tif, aux)
     elif action == INTENT_CANCEL or action == CMD_EXPIRE:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL if action == INTENT_CANCEL else
                       OP_EXPIRE, t, oid, 0, 0, 0, 0, 0, 0)
@@ -481,7 +484,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
     action = h[0, HC_ACTION]
     oid = h[0, HC_OID]
     vparams[P_NREP] = 0
-    side = price = qty = otype = tif = trigger = 0
+    side = price = qty = otype = tif = aux = 0
     expire = h[0, HC_EXPIRE]
     if action == INTENT_NEW:
         op = L3_OP_NEW
@@ -490,7 +493,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         qty = h[0, HC_QTY]
         otype = h[0, HC_ORDER_TYPE]
         tif = h[0, HC_TIF]
-        trigger = h[0, HC_TRIGGER]
+        aux = new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY])
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL
     elif action == CMD_EXPIRE:
@@ -499,7 +502,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         op = L3_OP_REPLACE
         price = h[0, HC_PRICE]
         qty = h[0, HC_QTY]
-    status = _order_step_i(vv, vorders, vcons, vparams, vout, op, t, oid, side, price, qty, otype, tif, trigger)
+    status = _order_step_i(vv, vorders, vcons, vparams, vout, op, t, oid, side, price, qty, otype, tif, aux)
     if status == V_NEED_LEVELS or status == V_NEED_ORDERS or status == V_TABLE_FULL:
         st[S_FLAGS] = status  # nothing changed: Python grows the venue, the item is retried
         return W_GROW

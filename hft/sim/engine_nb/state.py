@@ -158,7 +158,7 @@ HEAP_HEAD = Record("heap_head", (
     Field("type", "i8", "code", "IT_CMD or IT_REP"),
 ), "the head of a kernel heap row")
 HEAP_CMD = COMMAND.layout("heap_cmd", ("action", "order_id", "side", "price", "qty", "order_type", "tif", "trigger",
-                                       "expire"),
+                                       "expire", "display"),
                           doc="a command in the kernel heap (the payload of an IT_CMD row)")
 HEAP_REP = VENUE_REPORT.layout("heap_rep", VENUE_REPORT.names, doc="a venue report in the kernel heap (IT_REP)")
 _HH = HEAP_HEAD.index
@@ -169,6 +169,7 @@ _HC = {n: H_PAY + i for n, i in HEAP_CMD.index.items()}
 HC_ACTION, HC_OID, HC_SIDE, HC_PRICE = _HC["action"], _HC["order_id"], _HC["side"], _HC["price"]
 HC_QTY, HC_ORDER_TYPE, HC_TIF, HC_TRIGGER = _HC["qty"], _HC["order_type"], _HC["tif"], _HC["trigger"]
 HC_EXPIRE = _HC["expire"]
+HC_DISPLAY = _HC["display"]
 _HR = {n: H_PAY + i for n, i in HEAP_REP.index.items()}
 HR_TS, HR_OID, HR_PRICE, HR_QTY, HR_LEAVES = _HR["ts"], _HR["order_id"], _HR["price"], _HR["qty"], _HR["leaves"]
 HR_FEE, HR_FEE_FRAC, HR_KIND, HR_LIQ, HR_QUEUE = (_HR["fee"], _HR["fee_frac"], _HR["kind"], _HR["liquidity"],

@@ -392,11 +392,15 @@ def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.nd
 @_kernel
 def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
                  now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int) -> int:
-    """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's) at exchange time
+    """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's, or a new order's
+    display, `venue_common.new_aux`: an order with a display is REJECTED, no icebergs here) at exchange time
     `now`. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
     if op == OP_NEW:
-        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK,
-                    trigger if is_stop(otype) else price)
+        if is_stop(otype):
+            return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger)
+        if trigger != 0:  # `new_aux`: an iceberg's display; no icebergs on the L3 venue (docs/sim.md)
+            return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
+        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price)
     if op == OP_CANCEL or op == OP_EXPIRE:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:  # an expiry of an order already gone says nothing

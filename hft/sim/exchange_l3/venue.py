@@ -77,7 +77,7 @@ from hft.sim.exchange_l3.steps import (
     order_step,
 )
 from hft.sim.fees import FeeSchedule
-from hft.sim.venue_common import P_NCONS, P_NREP
+from hft.sim.venue_common import P_NCONS, P_NREP, new_aux
 
 
 # ======================================================================= Python driver
@@ -201,9 +201,11 @@ class L3Venue:
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0) -> np.ndarray:
-        """A new order (a stop / stop-limit: held until a print reaches `trigger`)."""
-        return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif, trigger)
+            trigger: int = 0, display: int = 0) -> np.ndarray:
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`; an order with a `display`, an
+        iceberg, is REJECTED: the L3 venue holds none)."""
+        return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
+                          new_aux.py_func(otype, trigger, display))
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0)

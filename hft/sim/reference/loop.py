@@ -302,17 +302,18 @@ class ReferenceEngine:
                                               tif=cmd.tif))
 
     def _intent(self, k: int, kind: int, side: int, price: int, qty: int, otype: int, tif: int,
-                target: int, trigger: int = 0, expire: int = 0) -> Any:
+                target: int, trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
         self.keys += 1
         now = self.clock.now_ns()
         payload = typed_intent_v1(kind, self.keys, self.cfg.account, self.cfg.strategy, self.legs[k].symbol, side,
-                                  price, qty, otype, tif, now, target, trigger, expire)
+                                  price, qty, otype, tif, now, target, trigger, expire, display)
         return self.gw.process(TypedIntentEnvelope(payload, now))
 
     def submit(self, k: int, side: int, price: int, qty: int, otype: int | None, tif: int | None,
-               trigger: int = 0, expire: int = 0) -> Any:
-        """A new order on leg `k` (a stop / stop-limit: with its trigger; a GTD order: with its expiry)."""
-        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, trigger, expire)
+               trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
+        """A new order on leg `k` (a stop / stop-limit: with its trigger; a GTD order: with its expiry; an iceberg:
+        with its display)."""
+        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, trigger, expire, display)
         if d.accepted and not d.duplicate:
             self.side_of[d.order_id] = side
             self.leg_of[d.order_id] = k
@@ -430,7 +431,7 @@ class ReferenceEngine:
             venue = self.legs[k].venue
             if cmd.action == INTENT_NEW:
                 reps = venue.new(t, cmd.order_id, cmd.side, cmd.price, cmd.qty, cmd.order_type, cmd.tif,
-                                 cmd.trigger)
+                                 cmd.trigger, cmd.display)
             elif cmd.action == INTENT_CANCEL:
                 reps = venue.cancel(t, cmd.order_id)
             elif cmd.action == INTENT_REPLACE:

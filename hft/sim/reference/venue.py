@@ -12,6 +12,11 @@ A stop or stop-limit (docs/sim.md, "Stop orders held by the venue") is `Held` in
 place. After a print's fills, each held stop the print reaches (a buy at a print >= its trigger, a sell at <=), in
 slot order, leaves its slot, is reported TRIGGERED (the print's price) and is entered as a new order without an ACK:
 a stop a market IOC, a stop-limit a limit at its price with its TIF.
+
+An iceberg (docs/sim.md, "Iceberg orders held by the venue") is a `Resting` order with a `display`: it shows `shown`
+lots at its queue place. An event fills at most what it shows; when that is gone and lots are left, the next
+min(display, leaves) show at the back of the level (a new queue place behind all displayed there), and what was
+left of that event does not reach them.
 """
 
 from __future__ import annotations
@@ -196,6 +201,8 @@ class Resting:
     front: float = 0.0  # lots ahead of us (the queue model's estimate)
     traded: float = 0.0  # lots printed at our price since the level last changed
     queue_filled: int = 0  # lots filled from the current queue place
+    display: int = 0  # an iceberg's display (0: not an iceberg)
+    shown: int = 0  # an iceberg's lots still shown at its current queue place
 
 
 @dataclass
@@ -297,18 +304,18 @@ class L2ReferenceVenue(TakerMatching):
             if o.side != passive:
                 continue
             if (passive == BUY and price < o.price) or (passive == SELL and price > o.price):  # through us
-                out.append(self._fill(now, o, o.price, o.leaves, LIQ_MAKER))
+                out.append(self._fill_showing(now, o))
             elif price == o.price:
                 o.front -= qty
                 o.traded += qty
                 reached = lots_reached(o.front)
                 if reached >= 1 and self.mode != "partial_fill":
-                    out.append(self._fill(now, o, o.price, o.leaves, LIQ_MAKER))
+                    out.append(self._fill_showing(now, o))
                 elif reached >= 1:
-                    take = min(reached - o.queue_filled, o.leaves)
+                    take = min(reached - o.queue_filled, o.leaves, o.shown if o.display else o.leaves)
                     if take > 0:
                         o.queue_filled += take
-                        out.append(self._fill(now, o, o.price, take, LIQ_MAKER))
+                        out.append(self._iceberg_fill(now, o, take))
         for j, h in enumerate(self.slots):  # then the held stops the print reaches, in slot order
             if isinstance(h, Held) and (price >= h.trigger if h.side == BUY else price <= h.trigger):
                 self.slots[j] = None
@@ -327,12 +334,27 @@ class L2ReferenceVenue(TakerMatching):
         for o in self._working():
             if (o.side == BUY and ask is not None and o.price >= ask) or \
                     (o.side == SELL and bid is not None and o.price <= bid):
-                out.append(self._fill(now, o, o.price, o.leaves, LIQ_MAKER))
+                out.append(self._fill_showing(now, o))
         return out
+
+    def _fill_showing(self, now: int, o: Resting) -> VenueReport:
+        """`o` fills all it shows at its price, maker: the whole order, or an iceberg's shown lots."""
+        return self._iceberg_fill(now, o, o.shown if o.display else o.leaves)
+
+    def _iceberg_fill(self, now: int, o: Resting, qty: int) -> VenueReport:
+        """A maker fill of `qty` lots of `o` at its price; an iceberg whose shown lots are gone, with lots left, shows
+        its next min(display, leaves) at the back of its level."""
+        r = self._fill(now, o, o.price, qty, LIQ_MAKER)
+        if o.display:
+            o.shown -= qty
+            if o.shown == 0 and o.leaves > 0:
+                o.shown = min(o.display, o.leaves)
+                o.front, o.traded, o.queue_filled = float(self.displayed(o.side, o.price)), 0.0, 0
+        return r
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0) -> list[VenueReport]:
+            trigger: int = 0, display: int = 0) -> list[VenueReport]:
         if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
             free = [j for j, o in enumerate(self.slots) if o is None]
             if (not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
@@ -340,13 +362,15 @@ class L2ReferenceVenue(TakerMatching):
                 return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
             self.slots[free[0]] = Held(oid, side, price, qty, otype, tif, trigger)
             return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
-        return self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price)
+        return self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display)
 
     def _enter(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, first: int,
-               first_price: int) -> list[VenueReport]:
-        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`."""
+               first_price: int, display: int = 0) -> list[VenueReport]:
+        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`; `display`:
+        an iceberg's (a limit / post-only showing 0 < display < qty lots)."""
         free = [j for j, o in enumerate(self.slots) if o is None]
-        if not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
+        bad_display = display != 0 and not (0 < display < qty and otype in (ORDER_LIMIT, ORDER_POST_ONLY))
+        if not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or bad_display:
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         market = otype == ORDER_MARKET
         best = self.effective_best(-side)
@@ -367,6 +391,8 @@ class L2ReferenceVenue(TakerMatching):
             else:
                 o.front = float(self.displayed(side, price))
                 out[0] = out[0]._replace(queue=self.displayed(side, price))
+                if display:
+                    o.display, o.shown = display, min(display, o.leaves)
         return out
 
     def queue_ahead(self, oid: int) -> float:
@@ -381,9 +407,15 @@ class L2ReferenceVenue(TakerMatching):
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
         """A held stop is not replaced (REPLACE_REJECTED); a working order as `TakerMatching.replace`."""
-        if isinstance(self._find(oid), Held):
+        o = self._find(oid)
+        if isinstance(o, Held):
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
-        return super().replace(now, oid, price, qty)
+        before = (o.price, o.leaves) if o is not None else None
+        out = super().replace(now, oid, price, qty)
+        if o is not None and o.display and before is not None and out[0].kind == REPORT_REPLACED:
+            # an iceberg keeps its display: in place its shown lots shrink with it, at a new place it shows anew
+            o.shown = min(o.shown, qty) if (price == before[0] and qty <= before[1]) else min(o.display, qty)
+        return out
 
     def _find(self, oid: int) -> Resting | Held | None:
         return next((o for o in self.slots if o is not None and o.order_id == oid), None)

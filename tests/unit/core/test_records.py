@@ -18,7 +18,8 @@ DECISION_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("recv_ts", "<i8", 16), 
                    ("kind", "|i1", 78), ("side", "|i1", 79), ("order_type", "|i1", 80), ("tif", "|i1", 81),
                    ("accepted", "|u1", 82), ("duplicate", "|u1", 83),
                    ("trigger", "<i8", 88),  # version 2 (issue 54: a stop's trigger), appended
-                   ("expire", "<i8", 96)]  # version 3 (issue 54: a GTD order's expiry), appended
+                   ("expire", "<i8", 96),  # version 3 (issue 54: a GTD order's expiry), appended
+                   ("display", "<i8", 104)]  # version 4 (issue 54: an iceberg's display), appended
 DECISION_LOG_LAYOUT = [("seq", "<i8", 0), ("ts", "<i8", 8), ("order_id", "<i8", 16), ("target_id", "<i8", 24),
                        ("price", "<i8", 32), ("qty", "<i8", 40), ("reason", "<i2", 48), ("kind", "|i1", 50),
                        ("side", "|i1", 51), ("accepted", "|i1", 52), ("duplicate", "|i1", 53)]
@@ -37,9 +38,10 @@ def test_the_decision_layouts_are_the_ones_written_before():
 def test_the_decision_topic_is_the_record_between_its_string_columns():
     topic = TOPICS["audit.gateway_decisions"]
     first = [c.name for c in topic.columns].index("trigger")  # version 2's field, after version 1's columns
-    assert topic.record is DECISION and topic.version == 3 and topic.legacy == ((1, first), (2, first + 1))
+    assert topic.record is DECISION and topic.version == 4
+    assert topic.legacy == ((1, first), (2, first + 1), (3, first + 2))
     names = [c.name for c in topic.columns]
-    assert names[0] == "ts" and names[1] == "run_id" and names[-2:] == ["trigger", "expire"]
+    assert names[0] == "ts" and names[1] == "run_id" and names[-3:] == ["trigger", "expire", "display"]
     numeric = [c for c in topic.columns if not c.is_string]
     assert [(c.name, c.type) for c in numeric] == [
         (n, DECISION.field(n).store_type) for n in ("ts", *(n for n in DECISION.names if n != "ts"))]

@@ -225,3 +225,15 @@ def test_a_gtd_order_is_refused_by_the_runner_without_a_request() -> None:
         d = e.ctx.submit(1, 99, 2, ORDER_LIMIT, tif, expire=expire)
         assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_TIF)
     assert client.requests == [] and e.refused == 3 and e.ctx.orders == {}
+
+
+def test_an_iceberg_is_refused_by_the_runner_without_a_request() -> None:
+    """The live service's venues show every order whole and its order API carries no display: the runner refuses an
+    iceberg itself (UNSUPPORTED_ORDER_TYPE), sends nothing, and counts it refused."""
+    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+
+    client = FakeClient()
+    e = _engine(client)
+    d = e.ctx.submit(1, 99, 5, ORDER_LIMIT, TIF_GTC, display=2)
+    assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_ORDER_TYPE)
+    assert client.requests == [] and e.refused == 1 and e.ctx.orders == {}

@@ -29,6 +29,8 @@ from hft.core.orders import (
     ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
     REPORT_TRIGGERED,
     TIF_DAY,
     TIF_FOK,
@@ -251,6 +253,62 @@ class Gtd(Strategy):
     def on_order_update(self, ctx, u) -> None:
         if u.kind == REPORT_EXPIRED:
             self.expired += 1
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            self._d(ctx.cancel(payload))
+
+    def _d(self, dec) -> None:
+        if not dec.accepted:
+            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
+
+
+class Icebergs(Strategy):
+    """Venue-native icebergs (docs/sim.md, "Iceberg orders held by the venue") around each print: limit and post-only
+    icebergs at the touch and one tick behind, some marketable (a taker iceberg rests its rest), a few with a display
+    the gateway refuses; some replaced (the display kept) or cancelled later (a wake-up); a market order flattens a
+    large position. Counts what it saw: `fills` of its icebergs, `refused` (the gateway's reasons)."""
+
+    name = "icebergs"
+
+    def __init__(self, every: int = 1) -> None:
+        self.n = 0
+        self.every = every
+        self.fills = 0
+        self.ours: set[int] = set()
+        self.refused: dict[str, int] = {}
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        self.n += 1
+        if self.n % self.every or len(ctx.orders) >= 8:
+            return
+        if abs(ctx.position) > 40 and ctx.best_bid is not None and ctx.best_ask is not None:
+            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+            return
+        k, d = self.n // self.every % 5, self.n % 3
+        qty_ = 4 + self.n % 9
+        if k == 0:  # at the print's price, on the side that print hit
+            dec = ctx.submit(-side, price, qty_, ORDER_LIMIT, TIF_GTC, display=1 + d)
+        elif k == 1:  # through the print: marketable, takes with its whole size, then rests what is left
+            dec = ctx.submit(side, price + side * d, qty_, ORDER_LIMIT, TIF_GTC, display=2)
+        elif k == 2:
+            dec = ctx.submit(-side, price - side * (1 + d), qty_, ORDER_POST_ONLY, TIF_GTC, display=3)
+        elif k == 3:  # display not below the size: BAD_DISPLAY
+            dec = ctx.submit(-side, price, 2, ORDER_LIMIT, TIF_GTC, display=2)
+        else:
+            dec = ctx.submit(-side, price, qty_, ORDER_LIMIT, TIF_DAY, display=1)
+        self._d(dec)
+        if dec.accepted:
+            self.ours.add(dec.order_id)
+            if self.n % 7 == 0:
+                ctx.at(ctx.now + 2_000_000, dec.order_id)
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind in (REPORT_PARTIAL_FILL, REPORT_FILL) and u.order_id in self.ours:
+            self.fills += 1
+        elif u.kind == REPORT_ACK and u.order_id % 5 == 0 and u.order_id in ctx.orders:
+            o = ctx.orders[u.order_id]
+            self._d(ctx.replace(u.order_id, o.price, max(1, o.leaves - 1)))  # keeps its place and display
 
     def on_wake(self, ctx, payload) -> None:
         if payload in ctx.orders:

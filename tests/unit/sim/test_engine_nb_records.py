@@ -35,7 +35,8 @@ def test_the_heap_columns_are_the_declarations() -> None:
     assert S.HEAP_HEAD.names == head and (S.H_T, S.H_P, S.H_SEQ, S.H_TYPE) == (0, 1, 2, 3) and S.H_PAY == 4
     assert S.H_COLS == 4 + max(len(O.VENUE_REPORT.fields), len(S.HEAP_CMD.fields)) == 14
     cmd = {"action": S.HC_ACTION, "order_id": S.HC_OID, "side": S.HC_SIDE, "price": S.HC_PRICE, "qty": S.HC_QTY,
-           "order_type": S.HC_ORDER_TYPE, "tif": S.HC_TIF, "trigger": S.HC_TRIGGER, "expire": S.HC_EXPIRE}
+           "order_type": S.HC_ORDER_TYPE, "tif": S.HC_TIF, "trigger": S.HC_TRIGGER, "expire": S.HC_EXPIRE,
+           "display": S.HC_DISPLAY}
     assert [cmd[n] - S.H_PAY for n in S.HEAP_CMD.names] == list(range(len(cmd)))
     rep = {"ts": S.HR_TS, "order_id": S.HR_OID, "price": S.HR_PRICE, "qty": S.HR_QTY, "leaves": S.HR_LEAVES,
            "fee": S.HR_FEE, "fee_frac": S.HR_FEE_FRAC, "kind": S.HR_KIND, "liquidity": S.HR_LIQ, "queue": S.HR_QUEUE}
@@ -54,7 +55,7 @@ def test_a_pushed_item_is_its_record_in_declared_order() -> None:
     assert h[0, :S.H_PAY].tolist() == [50, 2, 0, S.IT_REP]
     assert h[0, S.H_PAY:S.H_PAY + len(O.VENUE_REPORT.fields)].tolist() == list(rep[0].item())
     cmd = {"action": O.CMD_NEW, "order_id": 901, "side": -1, "price": 1234, "qty": 5,
-           "order_type": O.ORDER_STOP_LIMIT, "tif": O.TIF_GTD, "trigger": 1240, "expire": 77}
+           "order_type": O.ORDER_STOP_LIMIT, "tif": O.TIF_GTD, "trigger": 1240, "expire": 77, "display": 3}
     assert P.heap_push_cmd(h, st, 40, 1, **cmd)  # earlier: it becomes the heap's first item
     assert h[0, :S.H_PAY].tolist() == [40, 1, 1, S.IT_CMD] and st[S.S_NH] == 2 and st[S.S_SEQ] == 2
     assert h[0, S.H_PAY:S.H_PAY + len(cmd)].tolist() == [cmd[n] for n in S.HEAP_CMD.names]

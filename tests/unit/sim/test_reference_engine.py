@@ -38,6 +38,7 @@ from tests.unit.sim.agreement import (
     LATENCIES,
     Chaos,
     Gtd,
+    Icebergs,
     Reader,
     Stops,
     agree,
@@ -351,6 +352,116 @@ def test_our_own_fills_and_earlier_prints_never_trigger():
     assert both("trade", 5, 1, 101, 1)[0] == REPORT_TRIGGERED  # the data's print at 101
 
 
+# --- venue-native icebergs ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_native_icebergs_agree(mode):
+    """A Python strategy placing icebergs held by the L2 venue (taker ones too, replaced, cancelled, some refused
+    BAD_DISPLAY) on a seeded stream: the numba engine and the reference the same, array by array."""
+    made: list[Icebergs] = []
+    ref, _ = _pair(l2_stream(11, 600), lambda: made.append(Icebergs()) or made[-1], mode=mode)
+    nb_s, ref_s = made
+    assert nb_s.fills == ref_s.fills > 30 and nb_s.refused == ref_s.refused
+    assert ref_s.refused.get("BAD_DISPLAY", 0) > 0
+    assert INTENT_CANCEL in set(ref.orders["action"].tolist()) and len(ref.fills) > 30
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(6))
+def test_l2_venue_with_icebergs_agrees_step_by_step(seed, mode):
+    """The numba L2 venue against the reference venue, report by report and queue estimate by queue estimate, over a
+    few hundred random steps on a narrow price range: depth updates, trades at and through our prices, clears; our
+    orders of every type, limit / post-only icebergs among them (some with a display the venue refuses), cancels
+    and replaces (of icebergs too)."""
+    from hft.core.orders import (
+        ORDER_LIMIT,
+        ORDER_MARKET,
+        ORDER_POST_ONLY,
+        REPORT_FILL,
+        REPORT_PARTIAL_FILL,
+        TIF_FOK,
+        TIF_GTC,
+        TIF_IOC,
+    )
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    rng = np.random.default_rng(100 + seed)
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
+    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    ours: list[int] = []
+    icebergs: set[int] = set()
+    iceberg_fills = 0
+    for t in range(400):
+        now = 1_000 * t
+        side = 1 if rng.random() < 0.5 else -1
+        price = int(rng.integers(96, 105))
+        r = rng.random()
+        if r < 0.5:
+            qty = int(rng.integers(0, 9))
+            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+        elif r < 0.95:
+            qty = int(rng.integers(1, 9))
+            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+        else:
+            got, want = nb.clear(now, 0), ref.clear(now, 0)
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        fills = got[np.isin(got["kind"], (REPORT_FILL, REPORT_PARTIAL_FILL))]
+        iceberg_fills += sum(int(o) in icebergs for o in fills["order_id"])
+        r = rng.random()
+        if r < 0.45:
+            otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET]))
+            tif = int(rng.choice([TIF_GTC, TIF_GTC, TIF_GTC, TIF_IOC, TIF_FOK]))
+            px = 0 if otype == ORDER_MARKET else int(rng.integers(96, 105))
+            qty = int(rng.integers(1, 16))
+            display = int(rng.integers(1, 5)) if rng.random() < 0.6 else 0
+            if rng.random() < 0.05:
+                display = qty  # not below the size: REJECTED
+            oid = len(ours) + 1
+            args = (oid, int(rng.choice([1, -1])), px, qty, otype, tif)
+            got, want = nb.new(now, *args, display=display), ref.new(now, *args, display=display)
+            ours.append(oid)
+            if display:
+                icebergs.add(oid)
+        elif r < 0.55 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.cancel(now, oid), ref.cancel(now, oid)
+        elif r < 0.75 and ours:
+            args = (int(rng.choice(ours)), int(rng.integers(96, 105)), int(rng.integers(1, 12)))
+            got, want = nb.replace(now, *args), ref.replace(now, *args)
+        else:
+            continue
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
+        assert {o: ref.queue_ahead(o) for o in ours} == {o: nb.queue_ahead(o) for o in ours}, t
+    assert iceberg_fills > 20
+
+
+def test_an_iceberg_refills_at_the_back_and_a_larger_print_does_not_reach_the_refill():
+    """A resting buy iceberg of 10 showing 3 at 100 behind 4 displayed lots: a print of 9 reaches 5 of our lots, but
+    only the 3 shown fill; the next 3 show behind the 4 lots displayed then (the rest of that print is lost): a print
+    of 4 fills none of them, the next of 3 fills them, a print through our price fills the next 3 shown, and the last
+    lot shows; both venues the same, leaves = all remaining lots, no report of a refill."""
+    from hft.core.orders import ORDER_LIMIT, REPORT_ACK, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_GTC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(0, 0, 0), 1)
+    ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(0, 0, 0), 1)
+
+    def both(name, *args, **kw):
+        got, want = getattr(nb, name)(*args, **kw), getattr(ref, name)(*args, **kw)
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], name
+        return [(int(r["kind"]), int(r["qty"]), int(r["leaves"]), int(r["queue"])) for r in got]
+
+    both("depth", 0, 1, 100, 4)
+    assert both("new", 1, 7, 1, 100, 10, ORDER_LIMIT, TIF_GTC, display=3) == [(REPORT_ACK, 0, 10, 4)]
+    assert both("trade", 2, -1, 100, 9) == [(REPORT_PARTIAL_FILL, 3, 7, -1)]
+    assert nb.queue_ahead(7) == ref.queue_ahead(7) == 4.0  # the refill: behind the 4 lots displayed then
+    assert both("trade", 3, -1, 100, 4) == []
+    assert both("trade", 4, -1, 100, 3) == [(REPORT_PARTIAL_FILL, 3, 4, -1)]
+    assert both("trade", 5, -1, 99, 1) == [(REPORT_PARTIAL_FILL, 3, 1, -1)]  # through us: the shown part only
+    assert both("trade", 6, -1, 99, 1) == [(REPORT_FILL, 1, 0, -1)]  # the last lot
+
+
 # --- the scripted scenarios (hand-derived traces: tests/unit/sim/test_scenario.py) ----------------------------------
 @pytest.mark.parametrize("path", sorted((ROOT / "config" / "sim" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_scenarios_agree(path):
@@ -435,6 +546,39 @@ def test_binance_golden_agrees():
     agree(ref, nb)
     assert ref.run_hash == doc["expect"]["run_hash"]
     assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # one real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_icebergs_on_a_real_binance_day_agree():
+    """The Binance spot golden's first capture (ETHUSDT 2024-08-08, its config) with a strategy placing icebergs held
+    by the L2 venue: the numba engine and the reference the same, every array, on real prints and depth."""
+    import dataclasses
+    import json
+
+    from hft.data.sources import open_market_data
+    from hft.sim.fees import money_factor
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import build_engine, gateway_factory, overlay_replay_config
+
+    doc = json.loads(GOLDEN.read_text())
+    path = (GOLDEN.parent / doc["data"][0]).resolve()
+    if not path.exists():
+        pytest.skip(f"../shared/data is absent ({path})")
+    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)
+    md = open_market_data([path])
+    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    made: list[Icebergs] = []
+    engine, money = build_engine(md, made.append(Icebergs(every=25)) or made[-1], "icebergs", config)
+    nb = engine.run(None, multiplier=money)
+    cfg, venue = from_replay_config(config, money_factor(md.instrument, config.multiplier), "icebergs")
+    ref = ReferenceEngine(md.events, venue, gateway_factory([md.instrument], "icebergs", config),
+                          made.append(Icebergs(every=25)) or made[-1], md.instrument.symbol, cfg).run()
+    agree(ref, nb)
+    nb_s, ref_s = made
+    assert nb_s.fills == ref_s.fills > 50 and nb_s.refused == ref_s.refused
+    assert len(ref.fills) > 50
 
 
 # --- independence --------------------------------------------------------------------------------------------------

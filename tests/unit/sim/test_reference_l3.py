@@ -420,3 +420,25 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
     assert ref.data == nb.counters()
     assert ref.resync_counters() == nb.resync_counters()
     assert triggered > 5
+
+
+def test_the_l3_venue_rejects_an_iceberg():
+    """No icebergs on the L3 venue (docs/sim.md, "Iceberg orders held by the venue"): an order with a display is
+    REJECTED by both L3 venues, nothing rests; the same order without one rests."""
+    from hft.core.orders import ORDER_LIMIT, REPORT_ACK, REPORT_REJECTED, TIF_GTC
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.exchange_l3 import L3Venue
+    from hft.sim.fees import FeeSchedule
+    from hft.sim.reference import Fees
+
+    nb = L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0))
+    ref = L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None)
+    nb.seed_level(BUY, 99, 5)
+    ref.seed(BUY, 99, 5)
+    got, want = nb.new(1, 1, BUY, 99, 6, ORDER_LIMIT, TIF_GTC, display=2), ref.new(1, 1, BUY, 99, 6, ORDER_LIMIT,
+                                                                                     TIF_GTC, display=2)
+    assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()]
+    assert [int(k) for k in got["kind"]] == [REPORT_REJECTED]
+    got = nb.new(2, 2, BUY, 99, 6, ORDER_LIMIT, TIF_GTC)
+    assert [tuple(x) for x in ref.new(2, 2, BUY, 99, 6, ORDER_LIMIT, TIF_GTC)] == [tuple(x) for x in got.tolist()]
+    assert [int(k) for k in got["kind"]] == [REPORT_ACK]

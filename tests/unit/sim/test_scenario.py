@@ -182,6 +182,21 @@ EXPECTED = {
          (41.0, "L", "TRIGGERED", 9999, None, 3, None, None),
          (51.0, "L", "PARTIALLY_FILLED", 10001, 1, 2, "maker", 0)],
         (0, -3, 0, 3)),
+    # icebergs held by the venue (type: iceberg, held_by: venue): the file's header derives the trace; fills carry
+    # leaves = every lot left (shown and hidden), a refill is not reported
+    "native_iceberg.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # BAD_DISPLAY
+         (3.0, "I", "NEW", None, None, 10, None, None),
+         (3.0, "T", "NEW", None, None, 6, None, None),
+         (3.0, "T", "PARTIALLY_FILLED", 10001, 4, 2, "taker", 0),  # a taker iceberg: its whole size takes
+         (11.0, "T", "FILLED", 10001, 2, 0, "maker", 0),
+         (21.0, "I", "PARTIALLY_FILLED", 10000, 3, 7, "maker", 0),  # 4 reached, 3 shown
+         (32.0, "I", "PARTIALLY_FILLED", 10000, 3, 4, "maker", 0),
+         (41.0, "I", "PARTIALLY_FILLED", 10000, 3, 1, "maker", 0),  # through its price: the shown part
+         (47.0, "I", "REPLACED", 9999, 5, 5, None, None),
+         (51.0, "I", "PARTIALLY_FILLED", 9999, 3, 2, "maker", 0),
+         (57.0, "I", "CANCELED", None, None, 0, None, None)],
+        (18, -180003, 0, 6)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
@@ -379,6 +394,22 @@ def test_native_stops_refusals_name_their_reason():
     assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
         ("R", "MAX_ORDER_QTY", "submit"), ("X", "UNSUPPORTED_REPLACE", "replace")]
     assert res["gateway"]["working_sell"] == 2  # L's 2 lots still rest; nothing held is left
+
+
+def test_native_iceberg_refusals_name_their_reason():
+    res = run_file(SCEN / "native_iceberg.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("R", "BAD_DISPLAY", "submit")]
+    assert res["gateway"]["working_buy"] == 0
+
+
+def test_a_native_iceberg_takes_no_emulator_keys():
+    base = {"instrument": {"tick_size": 0.01, "lot_size": 1}, "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]}}
+    act = {"t": "1ms", "op": "submit", "id": 1, "side": "buy", "type": "iceberg", "held_by": "venue",
+           "price": 100.0, "qty": 4, "display": 1}
+    assert parse_scenario({**base, "actions": [act]}).actions[0].display == 1
+    with pytest.raises(ConfigError, match=r"actions\[0\]\.stop.*no stop for an iceberg held by the venue"):
+        parse_scenario({**base, "actions": [{**act, "stop": 99.0}]})
 
 
 def test_gateway_rejection_is_in_the_trace():

@@ -73,7 +73,7 @@ def test_002_applies_on_an_existing_001_store_idempotently(tmp_path):
     latest = migrations.latest_version()
     assert latest >= 3  # 003_promotion_record
     assert out["v_after"] == out["again"] == out["v_reopen"] == latest
-    assert out["n_migrations"] == latest
+    assert out["n_migrations"] == len(migrations.available())  # every one applied (numbers may skip one until a merge)
     for table, cols in NEW_COLUMNS.items():
         names = out["columns"][table]
         i = names.index(cols[0])
