@@ -9,14 +9,15 @@ Sides are `hft.core.dtypes.BUY` (1) and `hft.core.dtypes.SELL` (-1).
 Records (`hft.core.records`: each declared once, with its fields' types, units, docs and enum names; its
 structured dtype generated: little-endian, int64 fields first, ``align=True``):
 
-``INTENT`` / ``INTENT_DTYPE`` (56 bytes) — one typed order intent, the input of the batch path
+``INTENT`` / ``INTENT_DTYPE`` (80 bytes) — one typed order intent, the input of the batch path
     ts, key, price, qty, order_id (target of cancel / replace), account, strategy, symbol (registry indices,
-    see ``GatewayService.account_id`` …), kind, side, order_type, tif.
-``DECISION`` / ``DECISION_DTYPE`` (88 bytes) — one gateway decision (accepted or not)
+    see ``GatewayService.account_id`` …), kind, side, order_type, tif, trigger, expire, display.
+``DECISION`` / ``DECISION_DTYPE`` (112 bytes) — one gateway decision (accepted or not)
     seq, ts (decided), recv_ts, key, order_id, target_id, price, qty, account, strategy, symbol, reason, kind,
-    side, order_type, tif, accepted, duplicate.
-``COMMAND`` / ``COMMAND_DTYPE`` (56 bytes) — one command to the venue
-    ts, order_id, key, price, qty, account, strategy, symbol, action, side, order_type, tif.
+    side, order_type, tif, accepted, duplicate, trigger, expire, display.
+``COMMAND`` / ``COMMAND_DTYPE`` (80 bytes) — one command to the venue
+    ts, order_id, key, price, qty, account, strategy, symbol, action, side, order_type, tif, trigger, expire,
+    display.
 ``EXEC_REPORT`` / ``EXEC_REPORT_DTYPE`` (64 bytes) — one execution report from the venue
     ts, order_id, price, qty (filled now / new size for REPLACED), leaves (remaining after this report),
     fee (money units, positive = paid; the floor of the exact fee), fee_frac (its millionths beyond ``fee``,

@@ -7,6 +7,7 @@ state, and nothing else calls them.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -49,14 +50,15 @@ _TIF_BITS = {name: code for code, name in TIF_NAMES.items()}
 
 @functools.cache  # once per process: numba's `compile` of a signature it holds costs ~0.3 ms (events, locks)
 def _core_entry() -> Callable[..., tuple[int, int, int]]:
-    """The compiled entry point of `kernels.process_one` for (int64 arena, 16 x int64).
+    """The compiled entry point of `kernels.process_one` for (int64 arena, an int64 per other parameter).
 
     Calling it skips numba's dispatcher (type resolution of 15 arguments, ~150 ns per call). It converts its
     arguments with ``PyNumber_Long``, so it is called only after `_core_py` has checked that every field
     is an ``int`` (an int outside int64 raises OverflowError there and the caller falls back to the
     dispatcher, which then behaves exactly as before)."""
 
-    return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * 16)
+    n = len(inspect.signature(K.process_one.py_func).parameters) - 1  # every parameter after the arena
+    return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * n)
 
 
 
@@ -118,7 +120,7 @@ class OneIntentPaths:
         self.metrics.internal_errors += 1
         log.error("gateway internal error after the decision, rolled back: %s: %s", type(exc).__name__, exc)
         return records.from_code(int(seq), now, getattr(envelope, "recv_ns", 0), _fields(envelope), int(reason),
-                                 int(oid), None, f[15], f[16])
+                                 int(oid), None, f[15], f[16], f[17])
 
     def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
         """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
@@ -184,7 +186,7 @@ class OneIntentPaths:
         try:  # a MemoryError building the command is a refused dispatch: rolled back, never left accepted
             key, kind, acct, strat, sym, side, price, qty, otype, tif, target = f[:11]
             cmd = records.command(kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side, price, qty,
-                                  otype, tif, now, f[15], f[16])
+                                  otype, tif, now, f[15], f[16], f[17])
             self._put(cmd)
         except Exception as exc:
             return self._dispatch_failed(k, kind, oid, now, exc), None
@@ -193,7 +195,7 @@ class OneIntentPaths:
     @staticmethod
     def _decision_py(envelope: Any, now: int, f: tuple, code: int, oid: int, seq: int,
                      cmd: OrderCommand | None) -> Decision:
-        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd, f[15], f[16])
+        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd, f[15], f[16], f[17])
 
     def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
         """`process` with per-stage timings (metrics timing: stages)."""

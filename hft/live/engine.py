@@ -312,10 +312,10 @@ class LiveGateway:
         gw = self.gw
         if type(item) is PendingBatch:
             an, tn, yn = gw.name_tables()
-            for ts, key, price, qty, oid, a, t, y, kind, side, otype, tif, trigger, expire in item.rows.tolist():
-                gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(kind, key, an[a], tn[t], yn[y], side, price,
-                                                                         qty, otype, tif, ts, oid, trigger, expire),
-                                                         ts))
+            for r in map(INTENT.row._make, item.rows.tolist()):  # each row by its fields' names
+                gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(
+                    r.kind, r.key, an[r.account], tn[r.strategy], yn[r.symbol], r.side, r.price, r.qty, r.order_type,
+                    r.tif, r.ts, r.order_id, r.trigger, r.expire, r.display), r.ts))
         else:
             gw.reject_queue_full(item.env)
         self.pressure.trip("queue_pressure: intake channel full", time.monotonic_ns())

@@ -70,7 +70,7 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
                 payload = typed_intent_v1(r["kind"], r["key"], r["account_name"], r["strategy_name"],
                                           r["symbol_name"], r["side"], r["price"], r["qty"], r["order_type"],
                                           r["tif"], r["recv_ts"], r["target_id"], r.get("trigger", 0),
-                                          r.get("expire", 0))
+                                          r.get("expire", 0), r.get("display", 0))
                 env = TypedIntentEnvelope(payload, r["recv_ts"])
                 d = gw.reject_queue_full(env) if r["reason"] == R_QUEUE_FULL else gw.process(env)
                 counts["decisions"] += 1

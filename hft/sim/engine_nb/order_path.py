@@ -421,7 +421,7 @@ def _fast_expiry(st, h, t, vout, nrep, oid, tif, expire) -> None:
     due = gtd_expiry(vout, nrep, tif, expire, t)
     if due >= 0:
         heap_push_cmd(h, st, due, PRI_EXCH_ARRIVAL, action=CMD_EXPIRE, order_id=oid, side=0, price=0, qty=0,
-                      order_type=0, tif=tif, trigger=0, expire=expire)
+                      order_type=0, tif=tif, trigger=0, expire=expire, display=0)
 
 
 @helper

@@ -18,12 +18,12 @@ from hft.sim import engine as E
 LAYOUTS = {
     # version 2 appended a stop's trigger, version 3 a GTD order's expiry, version 4 an iceberg's display (issue 54):
     # the earlier offsets stay
-    "INTENT_DTYPE": (O, 72, [("ts", "<i8", 0), ("key", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
+    "INTENT_DTYPE": (O, 80, [("ts", "<i8", 0), ("key", "<i8", 8), ("price", "<i8", 16), ("qty", "<i8", 24),
                              ("order_id", "<i8", 32), ("account", "<i4", 40), ("strategy", "<i4", 44),
                              ("symbol", "<i4", 48), ("kind", "|i1", 52), ("side", "|i1", 53),
                              ("order_type", "|i1", 54), ("tif", "|i1", 55), ("trigger", "<i8", 56),
                              ("expire", "<i8", 64), ("display", "<i8", 72)]),
-    "COMMAND_DTYPE": (O, 72, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("key", "<i8", 16), ("price", "<i8", 24),
+    "COMMAND_DTYPE": (O, 80, [("ts", "<i8", 0), ("order_id", "<i8", 8), ("key", "<i8", 16), ("price", "<i8", 24),
                               ("qty", "<i8", 32), ("account", "<i4", 40), ("strategy", "<i4", 44),
                               ("symbol", "<i4", 48), ("action", "|i1", 52), ("side", "|i1", 53),
                               ("order_type", "|i1", 54), ("tif", "|i1", 55), ("trigger", "<i8", 56),

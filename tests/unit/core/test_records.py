@@ -30,7 +30,7 @@ def _layout(dt: np.dtype) -> list[tuple[str, str, int]]:
 
 
 def test_the_decision_layouts_are_the_ones_written_before():
-    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 104
+    assert _layout(DECISION_DTYPE) == DECISION_LAYOUT and DECISION_DTYPE.itemsize == 112
     assert DECISION_DTYPE.isalignedstruct
     assert _layout(DECISION_LOG_DTYPE) == DECISION_LOG_LAYOUT and DECISION_LOG_DTYPE.itemsize == 56
 

@@ -85,10 +85,10 @@ def test_a_replace_keeps_the_display_and_carries_none():
     rep(g, d.order_id, REPORT_REPLACED, 999, 6, 6)
     assert g.svc.position("A1", "s1", "AAA").working_buy == 6
     # a display on a cancel or a replace is refused (a replace cannot change it: cancel and submit again)
-    payload = typed_intent_v1(3, 991, "A1", "s1", "AAA", 0, 998, 5, ORDER_LIMIT, TIF_GTC, 0, d.order_id, 0, 2)
+    payload = typed_intent_v1(3, 991, "A1", "s1", "AAA", 0, 998, 5, ORDER_LIMIT, TIF_GTC, 0, d.order_id, 0, 0, 2)
     from hft.gateway.intents import TypedIntentEnvelope  # lazy: only this test builds one by hand
     assert g.svc.process(TypedIntentEnvelope(payload, 0)).reason == R_BAD_DISPLAY
-    payload = typed_intent_v1(2, 992, "A1", "s1", "AAA", 0, 0, 0, ORDER_LIMIT, TIF_GTC, 0, d.order_id, 0, 2)
+    payload = typed_intent_v1(2, 992, "A1", "s1", "AAA", 0, 0, 0, ORDER_LIMIT, TIF_GTC, 0, d.order_id, 0, 0, 2)
     assert g.svc.process(TypedIntentEnvelope(payload, 0)).reason == R_BAD_DISPLAY
 
 
@@ -105,8 +105,9 @@ def test_the_display_is_part_of_the_idempotency_fingerprint():
 def test_the_typed_tuple_carries_the_display_only_when_set():
     assert len(typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5)) == 13
     assert len(typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5, trigger=3)) == 14
+    assert len(typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5, expire=9)) == 15
     p = typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5, display=2)
-    assert len(p) == 15 and typed_display(p) == 2 and p[13] == 0
+    assert len(p) == 16 and typed_display(p) == 2 and p[13] == p[14] == 0
     assert from_typed(p) == OrderIntent.new(1, "A", "s", "X", 1, 10, 5, display=2)
     assert from_typed(p).to_typed() == p
 
@@ -122,7 +123,7 @@ def test_batch_path_equals_one_intent_path():
     for i, (o, dp) in enumerate(rows):
         it[i] = (0, i + 1, 0 if o == ORDER_MARKET else 1000, 10, 0, batch.svc.account_id("A1"),
                  batch.svc.strategy_id("s1"), batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, o,
-                 TIF_IOC if o == ORDER_MARKET else TIF_GTC, 0, dp)
+                 TIF_IOC if o == ORDER_MARKET else TIF_GTC, 0, 0, dp)
     out = batch.svc.process_batch(it)
     assert [int(r) for r in out["reason"]] == [d.reason for d in singles]
     assert [d.reason for d in singles] == [R_OK, R_OK, R_BAD_DISPLAY, R_OK, R_BAD_DISPLAY, R_BAD_DISPLAY]

@@ -59,13 +59,14 @@ def test_load_roundtrip_values_and_ids(store, tmp_path):
 def test_load_in_batches_across_segments_then_rerun_is_a_no_op(store, tmp_path):
     d = tmp_path / "w"
     n = write_mixed(d)
-    assert len(wf.list_segments(d)) > 3
+    sealed = len(wf.list_segments(d)) - 1  # the last segment is the one being written
+    assert sealed >= 3
     bl = backlog([d])
     assert bl["records"] == 2 * n and bl["bytes"] > 0 and bl["lag_s"] >= 0 and bl["eta_s"] is None
     rep = WALLoader(store, [d], batch_rows=120).load()
     assert rep.records_loaded == 2 * n and rep.batches > 5
     assert raw_count(store, "sim.fills") == n and raw_count(store, "audit.gateway_decisions") == n
-    assert len(wf.list_segments(d)) == 1 and rep.segments_pruned == 3  # loaded sealed segments are pruned
+    assert len(wf.list_segments(d)) == 1 and rep.segments_pruned == sealed  # loaded sealed segments are pruned
     again = WALLoader(store, [d]).load()
     assert again.records_loaded == 0
     bl = backlog([d])
@@ -84,7 +85,7 @@ def test_segments_a_live_snapshot_still_needs_are_kept_until_a_newer_one_covers_
     d = tmp_path / "w"
     n = write_mixed(d)
     nos = [no for no, _ in wf.list_segments(d)]
-    assert len(nos) == 4
+    assert len(nos) >= 4  # (how many: the records' sizes decide)
     with WALFirstWriter(d, WALConfig(fsync="never")) as w:
         w.needed_from(nos[1])
     rep = WALLoader(store, [d]).load()
@@ -94,7 +95,7 @@ def test_segments_a_live_snapshot_still_needs_are_kept_until_a_newer_one_covers_
     with WALFirstWriter(d, WALConfig(fsync="never")) as w:
         w.needed_from(nos[-1])
     rep = WALLoader(store, [d]).load()
-    assert rep.records_loaded == 0 and rep.segments_pruned == 2
+    assert rep.records_loaded == 0 and rep.segments_pruned == len(nos) - 2
     assert [no for no, _ in wf.list_segments(d)] == nos[-1:]
 
 
