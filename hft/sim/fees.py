@@ -94,6 +94,7 @@ MAX_ABS_BPS_H = 1_000_000  # |fee| <= 100 % of value (10,000 bp)
 FEE_REFUSED = I64_MIN  # `fee_money`'s whole part when a fill's value or fee does not fit int64 (never a fee)
 # `book_fill`'s first result: 0, the fill is booked; else what would not fit int64 (`fill_refusal` names it)
 MONEY_OK, MONEY_VALUE, MONEY_FEE, MONEY_POSITION, MONEY_CASH, MONEY_FEES, MONEY_GATEWAY = range(7)
+MONEY_REALIZED = 7  # a kernel's realised PnL (`realized_fill`, ``acct[AC_REAL]``) would not fit: `realized_refusal`
 
 
 
@@ -401,27 +402,57 @@ def fee_params(fees: FeeSchedule) -> np.ndarray:
     return np.array([fees.maker_bps_h, fees.taker_bps_h, fees.per_lot], dtype=np.int64)
 
 
+@helper  # per fill a kernel with the full context has not seen yet (`hft.sim.engine_nb.streams._realized_fold`), and
+# from Python (`realized_after`)
+def realized_fill(pos: int, cost: int, real: int, owed: int, side: int, price: int, qty: int, fee: int, frac: int,
+                  money: int) -> tuple:
+    """The realised PnL's rule for one fill (`hft.sim.strategy.Context.realized_pnl`, ``acct[AC_REAL]``): ``(True,
+    position, cost basis, realised, owed)`` after a fill of `qty` lots on `side` at `price` with its exact fee ``fee
+    + frac / 1e6`` (`fee_money`), on a position `pos` with cost basis `cost` (the gateway's rule,
+    `average_cost_fill`), realised PnL `real` and fee millionths owed `owed` (``0 <= . < FEE_FRAC_UNITS``: exactly
+    ``real - owed / 1e6``, carried into whole units as `book_fill` carries them); ``(False, pos, cost, real, owed)``
+    unchanged when a value would not fit int64. Needs `pos`, `cost`, `real`, `fee` within ``±I64_MAX`` (held
+    values and a booked fill's fee are)."""
+    ok, npos, ncost, gain = average_cost_fill(pos, cost, side, price, qty, money)
+    if not ok:
+        return False, pos, cost, real, owed
+    nreal, ok = _cash_after(real, gain, fee)  # real + gain - fee, exactly (`gain` within ±I64_MAX)
+    if not ok:
+        return False, pos, cost, real, owed
+    nowed = owed + frac  # < 2 * FEE_FRAC_UNITS
+    if nowed >= FEE_FRAC_UNITS:  # the millionths make a whole unit: taken now
+        nowed -= FEE_FRAC_UNITS
+        nreal, ok = sub_ok(nreal, 1)
+        if not ok:
+            return False, pos, cost, real, owed
+    return True, npos, ncost, nreal, nowed
+
+
+def realized_refusal(order_id: int, side: int, price: int, qty: int, pos: int, cost: int, real: int) -> SimError:
+    """The `SimError` that stops a run at a fill whose realised PnL `realized_fill` refused (``ctx.realized_pnl``
+    or a kernel's ``acct[AC_REAL]``): one line naming the fill and the books before it."""
+    return SimError(f"realised PnL: the fill of order {int(order_id)} ({int(side):+d} {int(qty)} @ {int(price)}) on "
+                    f"a position of {int(pos)} lots with a cost basis of {int(cost)} and a realised PnL of "
+                    f"{int(real)}: expected values within int64", key="multiplier", order_id=int(order_id),
+                    hint="the simulator's money is int64 money units: a smaller `multiplier` keeps it in range")
+
+
 def realized_after(fills: Any, state: list[int], leg: int, leg_of: Any, money: int) -> int:
     """Realised PnL at average cost, net of fees, of one leg's fills (`hft.sim.strategy.Context.realized_pnl`): the
     gateway's rule (`average_cost_fill`), folded over the fills of `fills` (`hft.sim.strategy.Fill` rows of the run,
     in order) past ``state[0]`` whose order is of leg `leg` (`leg_of`: order id -> leg, 0 when absent), each fill's
     exact fee subtracted. `state` (``[fills folded, position, cost basis, realised, fee millionths owed]``, from
     ``[0, 0, 0, 0, 0]``) is updated in place; returns the realised PnL rounded once, half to even
-    (`round_owed`). A value past int64 is a `SimError` naming the fill."""
+    (`round_owed`). A value past int64 is a `SimError` naming the fill (`realized_refusal`)."""
     n, pos, cost, real, owed = state
     for row in fills[n:]:
         f = Fill(*row)
         if leg_of.get(f.order_id, 0) != leg:
             continue
-        ok, npos, ncost, gain = average_cost_fill(pos, cost, f.side, f.price, f.qty, money)
+        ok, npos, ncost, nreal, nowed = realized_fill(pos, cost, real, owed, f.side, f.price, f.qty, f.fee,
+                                                      f.fee_frac, money)
         if not ok:
-            raise SimError(f"realised PnL: the fill of order {f.order_id} ({f.side:+d} {f.qty} @ {f.price}) on a "
-                           f"position of {pos} lots with a cost basis of {cost}: expected values within int64")
-        pos, cost = int(npos), int(ncost)
-        real += int(gain) - f.fee
-        owed += f.fee_frac
-        if owed >= FEE_FRAC_UNITS:  # the millionths make a whole unit: taken now (as `book_fill` carries them)
-            owed -= FEE_FRAC_UNITS
-            real -= 1
+            raise realized_refusal(f.order_id, f.side, f.price, f.qty, pos, cost, real)
+        pos, cost, real, owed = int(npos), int(ncost), int(nreal), int(nowed)
     state[:] = [len(fills), pos, cost, real, owed]
     return round_owed(real, owed)

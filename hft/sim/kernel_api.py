@@ -42,7 +42,9 @@ four-argument kernel gets none of them and pays nothing for them), from the same
   (local time, ns), ``AC_PNL`` (money units: ``ctx.pnl`` — the cash plus the position marked at the local mid,
   linear ``position × mid × m``, inverse ``-position × K / mid`` — computed exactly and rounded once, half to
   even: ``ctx.pnl_rounded``; while a side is empty the cash alone, ``acct[AC_CASH]``; `NO_PRICE` when it does
-  not fit int64).
+  not fit int64), ``AC_REAL`` (money units: ``ctx.realized_pnl`` — the realised PnL at average cost, the
+  gateway's rule, net of the fills' exact fees, rounded once, half to even; ``acct[AC_CASH]`` whenever the
+  position is flat; a value past int64 stops the run).
 
 A run of several instruments runs such a kernel from its Python callback (`KernelStrategy.on_book`), on the
 callback's instrument; the numba loop runs only the built-in kernels, which know legs, on several legs.
@@ -66,6 +68,7 @@ from hft.sim.engine_nb.state import (
     AC_NTRADES,
     AC_PNL,
     AC_POS,
+    AC_REAL,
     DP_ASK,
     DP_ASK_QTY,
     DP_BID,
@@ -109,7 +112,8 @@ SO_PENDING_NEW, SO_WORKING, SO_PENDING_CANCEL, SO_PENDING_REPLACE = 0, 1, 2, 3
 LTOP_BID, LTOP_BID_QTY, LTOP_ASK, LTOP_ASK_QTY = 0, 1, 2, 3
 MAX_PARAMS = S_FAST - S_PARAMS
 
-__all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "BUY", "DP_ASK",
+__all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "AC_REAL",
+           "BUY", "DP_ASK",
            "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_COLS", "IN_KIND", "IN_ORDER_ID",
            "IN_ORDER_TYPE", "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "IN_TIF", "IN_TRIGGER", "LTOP_ASK", "LTOP_ASK_QTY",
            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",

@@ -46,7 +46,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
                            # the full context of a seven-argument kernel
                            "SO_QUEUE", "DP_BID", "DP_BID_QTY", "DP_ASK", "DP_ASK_QTY", "DP_COLS", "TR_TS", "TR_SIDE",
                            "TR_PRICE", "TR_QTY", "TR_COLS", "AC_POS", "AC_CASH", "AC_FEES", "AC_MID2", "AC_NTRADES",
-                           "AC_NOW", "AC_PNL", "AC_COLS",
+                           "AC_NOW", "AC_PNL", "AC_REAL", "AC_COLS",
                            # the intent row's columns (`hft.sim.engine_nb.state.KERNEL_INTENT`)
                            "IN_KIND", "IN_SIDE", "IN_PRICE", "IN_QTY", "IN_ORDER_ID", "IN_COLS", "IN_ORDER_TYPE",
                            "IN_TIF", "IN_TRIGGER"),

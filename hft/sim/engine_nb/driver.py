@@ -111,6 +111,9 @@ from hft.sim.engine_nb.state import (
     S_ORD_CHANGED,
     S_POS,
     S_RLEG,
+    S_RN,
+    S_ROWED,
+    S_RREAL,
     S_SAMPLE_NS,
     S_SEQ,
     S_SKID,
@@ -164,7 +167,7 @@ from hft.sim.engine_nb.strategy_kernels import (
 from hft.sim.engine_nb.streams import trade_push
 from hft.sim.entry_points import entry_point
 from hft.sim.exchange_l3 import L3Venue
-from hft.sim.fees import fill_refusal
+from hft.sim.fees import MONEY_REALIZED, fill_refusal, realized_after
 from hft.sim.latency import latency_of, venue_times
 from hft.sim.legs import local_stream
 from hft.sim.run_events import PRI_EXCH_ARRIVAL, PRI_LOCAL_RESP, PRI_TIMER
@@ -286,6 +289,18 @@ class NbEngine:
         run_events.deliver(self, rep)
         if not self._fast:  # (in-kernel order path: the kernel books fills itself)
             self._mirror_accounting(self.cur)
+            if self._skid == SK_CONTEXT:  # its realised PnL for the loop's `acct[AC_REAL]` (one leg; owed: 0)
+                self._st[S_RREAL] = self.ctx.realized_pnl
+
+    def _realized(self) -> int:
+        """A kernel with the full context on the in-kernel order path (one leg): its realised PnL, the kernel's fill
+        rows not yet seen folded into the state row's ``S_RN:S_ROWED`` by `realized_after` (the rule the loop's
+        `streams._realized_fold` folds them by; a `SimError` when a value would not fit int64)."""
+        st = self._st
+        state = [int(x) for x in st[S_RN: S_ROWED + 1]]
+        real = realized_after(self._frows[: int(st[S_NF])], state, 0, {}, int(st[S_MULT]))
+        st[S_RN: S_ROWED + 1] = state
+        return real
 
     def _mirror_accounting(self, k: int) -> None:
         """Leg `k`'s position, cash and fees into the kernel's leg matrix (Python books them: not `_fast`)."""
@@ -403,7 +418,15 @@ class NbEngine:
 
     def _money_refusal(self, what: int) -> SimError:
         """The `SimError` of a W_MONEY wake: the kernel heap's first item is the fill whose money did not fit (what:
-        a `hft.sim.fees.MONEY_*` code), nothing of it applied; named as the reference engine names it."""
+        a `hft.sim.fees.MONEY_*` code), nothing of it applied; named as the reference engine names it. `MONEY_REALIZED`:
+        the realised PnL of a kernel with the full context could not fold the fill row at ``st[S_RN]`` (`_realized`
+        names it as ``ctx.realized_pnl`` would)."""
+        if what == MONEY_REALIZED:
+            try:
+                self._realized()
+            except SimError as e:
+                return e
+            return SimError(f"realised PnL: fill row {int(self._st[S_RN])}: expected values within int64")
         ts, oid, price, qty, fee = (int(self._h[0, c]) for c in (HR_TS, HR_OID, HR_PRICE, HR_QTY, HR_FEE))
         info = self._order_info
         side, k = (int(info[oid, OI_SIDE]), int(info[oid, OI_LEG])) if 0 <= oid < info.shape[0] else (0, 0)
@@ -533,7 +556,8 @@ class NbEngine:
             self._st[S_POS] = self.legs[k].position  # several legs: the leg matrix holds them all (set per call)
             if self._skid == SK_CONTEXT:  # its context from Python's view, the prints from the loop's own rows
                 depth, trades, acct = self._kc
-                fill_context(self.ctx, self._sord, int(self._st[S_NORD]), depth, None, acct)
+                fill_context(self.ctx, self._sord, int(self._st[S_NORD]), depth, None, acct,
+                             real=self._realized() if self._fast else None)  # (the kernel's fills: its rows)
                 n = call_context_kernel(self._st, self._tops[k, 4:], self._sord, self._intents, depth, trades, acct)
             else:
                 n = strategy_on_book(self._st, self._tops[k, 4:], self._sord, self._intents, self._tops, self._lm)

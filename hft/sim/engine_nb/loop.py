@@ -198,7 +198,7 @@ def run_l2(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 lbq, laq, lbb, lab, lst, top, ltop, y = _local_leg(kl, lbooks, tops, lm)
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
                        wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
-                       (vorders, vfq, hi))
+                       (vorders, vfq, hi), frows)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w
@@ -339,7 +339,7 @@ def run_l3(st, evm, tops, lm, lbooks, is_l3, arena, eq, sord, intents, vbooks, v
                 lref = lrefs[kl]
             w = _local(st, m, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena,
                        wake, y, t_now, sord, intents, lref, own[m] if multi else m, kl, tops, lm, kc,
-                       (vv, vorders, vparams))
+                       (vv, vorders, vparams), frows)
             now = t_now
             if w == W_LOCAL_FALLBACK:
                 code = w

@@ -85,6 +85,11 @@ S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a rep
 # cleared when leg k's orders in the order view change, all bits at each kernel entry. One leg's bid, ask, position: S_MMB..S_MMP; several
 # legs': the leg matrix's LM_MMB..LM_MMP
 S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
+# a kernel with the full context (one leg, in the loop): the realised PnL of `acct[AC_REAL]`, `hft.sim.fees.realized_rows`'
+# state: the fill rows folded (in-kernel order path: `frows`), then the position, cost basis, realised PnL and fee
+# millionths owed at average cost (`hft.sim.fees.realized_fill`; Python books the fills: S_RREAL is
+# `Context.realized_pnl`, S_ROWED 0, written by the driver)
+S_RN, S_RPOS, S_RCOST, S_RREAL, S_ROWED = 56, 57, 58, 59, 60
 N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
 # kernels at the columns below. One leg's matrix is the state row's st[S_POS:S_POS + LM_COLS] seen as [1, LM_COLS]
@@ -124,8 +129,9 @@ TR_TS, TR_SIDE, TR_PRICE, TR_QTY = range(4)
 TR_COLS = 4
 # acct: int64 [AC_COLS]: position (lots), cash and fees (money units, rounded once as `Context.cash` / `.fees`),
 # twice the local mid (NO_PRICE when a side is empty), the rows of `trades` in use, the local time (ns), the PnL
-# (money units: `Context.pnl` exact, rounded once, `hft.sim.fees.mark_pnl`; the cash alone without a mid)
-AC_POS, AC_CASH, AC_FEES, AC_MID2, AC_NTRADES, AC_NOW, AC_PNL = range(7)
+# (money units: `Context.pnl` exact, rounded once, `hft.sim.fees.mark_pnl`; the cash alone without a mid), the realised
+# PnL (money units: `Context.realized_pnl`, at average cost net of fees, rounded once: `hft.sim.fees.realized_fill`)
+AC_POS, AC_CASH, AC_FEES, AC_MID2, AC_NTRADES, AC_NOW, AC_PNL, AC_REAL = range(8)
 AC_COLS = 8
 SO_STATUS_NAMES = ("pending_new", "working", "pending_cancel", "pending_replace")
 SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending_replace": 3}

@@ -38,6 +38,7 @@ from hft.sim.engine_nb.state import (
     AC_NTRADES,
     AC_PNL,
     AC_POS,
+    AC_REAL,
     DP_ASK,
     DP_ASK_QTY,
     DP_BID,
@@ -416,11 +417,11 @@ def _put_context(depth, bids, asks, acct, pos, cash, fees, mid2, now, pnl) -> No
 
 
 def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, trades: np.ndarray | None,
-                 acct: np.ndarray, memo: list[Any] | None = None) -> None:
+                 acct: np.ndarray, memo: list[Any] | None = None, real: int | None = None) -> None:
     """The context of a kernel from a Python `Context` (`hft.sim.strategy`, or the reference engine's), in place:
     its depth (``ctx.depth``), the queue ahead of each of the `n_orders` orders of `sord` (``int(ctx.queue_ahead)``:
     the venue's figure, floored to whole lots; -1 when it does not rest), its account row (``ctx.pnl_rounded`` its
-    PnL), and (unless `trades` is
+    PnL, ``ctx.realized_pnl`` its realised PnL unless given as `real`), and (unless `trades` is
     None: the numba engine keeps its own) the last ``trade_history`` prints (``ctx.trades``). `memo` (``[newest
     print copied, prints copied]``, kept with `trades` between calls: `BookKernel`) skips the copy while no print
     arrived (a print is a new `Trade` object). The numba loop fills the same arrays from its own state
@@ -439,6 +440,7 @@ def fill_context(ctx: Any, sord: np.ndarray, n_orders: int, depth: np.ndarray, t
     mid2 = ctx.mid2
     _put_context(depth, bids, asks, acct, ctx.position, ctx.cash, ctx.fees, NO_PRICE if mid2 is None else mid2,
                  ctx.now, ctx.pnl_rounded)
+    acct[AC_REAL] = ctx.realized_pnl if real is None else real
 
 
 class BookKernel:

@@ -54,6 +54,7 @@ from hft.sim.engine_nb.state import (
     AC_NTRADES,
     AC_PNL,
     AC_POS,
+    AC_REAL,
     DP_ASK,
     DP_ASK_QTY,
     DP_BID,
@@ -66,6 +67,11 @@ from hft.sim.engine_nb.state import (
     EQ_MID2,
     EQ_POSITION,
     EQ_TS,
+    FR_FEE,
+    FR_FEE_FRAC,
+    FR_PRICE,
+    FR_QTY,
+    FR_SIDE,
     LM_CASH,
     LM_FEES,
     LM_FFRAC,
@@ -80,9 +86,15 @@ from hft.sim.engine_nb.state import (
     S_MMB,
     S_MMQ,
     S_MULT,
+    S_NF,
     S_NINT,
     S_NORD,
     S_POS,
+    S_RCOST,
+    S_RN,
+    S_ROWED,
+    S_RPOS,
+    S_RREAL,
     S_SKID,
     SK_CONTEXT,
     SK_MM,
@@ -99,6 +111,7 @@ from hft.sim.engine_nb.state import (
     W_FLAGS,
     W_INTENTS,
     W_LOCAL_FALLBACK,
+    W_MONEY,
     W_REPORTS,
     W_TRADE,
     WAKE_BOOK,
@@ -131,7 +144,7 @@ from hft.sim.exchange_l3 import (
 from hft.sim.exchange_l3.book_ops import _own_row_by_id
 from hft.sim.exchange_l3.layout import O_INBOOK, O_KEY
 from hft.sim.exchange_l3.steps import market_step_v
-from hft.sim.fees import mark_pnl
+from hft.sim.fees import MONEY_REALIZED, mark_pnl, realized_fill
 from hft.sim.run_events import (
     PRI_EXCH_MD,
     PRI_LOCAL_MD,
@@ -274,10 +287,35 @@ def _queue_fill_impl(sord, n, vq):
 
 
 @helper
-def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now) -> None:
+def _realized_fold(st, frows) -> bool:
+    """Fold the in-kernel order path's fill rows the realised PnL has not seen (``frows[st[S_RN]:st[S_NF]]``, one
+    leg) into its state (``st[S_RPOS:S_ROWED + 1]``) by `hft.sim.fees.realized_fill`, as `hft.sim.fees.realized_after`
+    folds ``ctx.fills``; False, with ``st[S_RN]`` at the fill, when a value would not fit int64."""
+    pos = st[S_RPOS]
+    cost = st[S_RCOST]
+    real = st[S_RREAL]
+    owed = st[S_ROWED]
+    for r in range(st[S_RN], st[S_NF]):
+        ok, pos, cost, real, owed = realized_fill(pos, cost, real, owed, frows[r, FR_SIDE], frows[r, FR_PRICE],
+                                                  frows[r, FR_QTY], frows[r, FR_FEE], frows[r, FR_FEE_FRAC], st[S_MULT])
+        if not ok:
+            return False
+        st[S_RN] = r + 1
+        st[S_RPOS] = pos
+        st[S_RCOST] = cost
+        st[S_RREAL] = real
+        st[S_ROWED] = owed
+    return True
+
+
+@helper
+def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now, frows) -> bool:
     """A context kernel's depth, queue column and account row (`kc`: depth, trades, acct), from the local view's
-    arrays, the venue (`vq`: `queue_fill`) and the state row (one leg: its accounting); the same figures as
-    `strategy_kernels.fill_context` reads from a `Context`."""
+    arrays, the venue (`vq`: `queue_fill`) and the state row (one leg: its accounting; the realised PnL's state,
+    the new fill rows `frows` folded first: `_realized_fold`); the same figures as `strategy_kernels.fill_context`
+    reads from a `Context`. False when the realised PnL would not fit int64 (nothing filled)."""
+    if not _realized_fold(st, frows):
+        return False
     depth = kc[0]
     acct = kc[2]
     top_n_arrays(lbq, laq, lst, depth[:, DP_BID], depth[:, DP_BID_QTY], depth[:, DP_ASK], depth[:, DP_ASK_QTY])
@@ -292,6 +330,9 @@ def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now) -> None:
     acct[AC_MID2] = mid2
     acct[AC_NOW] = now
     acct[AC_PNL] = mark_pnl(st[S_POS], st[S_CASH], ff, mid2, st[S_MULT])
+    ow = st[S_ROWED]  # (rounded as the cash)
+    acct[AC_REAL] = _round_money(st[S_RREAL] - 1, FEE_FRAC_UNITS - ow) if ow != 0 else st[S_RREAL]
+    return True
 
 
 @helper
@@ -317,12 +358,13 @@ def trade_push(trades, acct, t, side, price, qty) -> None:
 
 
 @helper
-def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now) -> int:
+def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now, frows) -> int:
     """`strategy_on_book` at an end of message of leg `kl`. `mm` reads only the leg's bid, ask and position and the
     order view, and writes nothing when it returns 0: after a call of a leg that wrote no intent, that leg's call is
     skipped until one of them changes (``S_MMQ`` bit `kl`; a change of leg `kl`'s orders in the view clears it,
     `order_path._memo_clear`, and each kernel entry clears every leg's). The memo: one leg's in ``st[S_MMB:]``, several legs' in their rows of `lm`.
-    A kernel with the full context (``SK_CONTEXT``, one leg) gets it filled first (`_context_fill`)."""
+    A kernel with the full context (``SK_CONTEXT``, one leg) gets it filled first (`_context_fill`; -1, nothing
+    called, when its realised PnL would not fit int64)."""
     memo = st[S_SKID] == SK_MM and kl < 63  # a bit of S_MMQ per leg
     bit = (1 << kl) if memo else 0  # (a shift by 64 or more is poison to LLVM: never formed)
     one = lm.shape[0] == 1
@@ -332,7 +374,8 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now
             and st[S_POS] == mrow[mb + 2]:
         return 0
     if kc is not None and st[S_SKID] == SK_CONTEXT:  # (kc None: numba prunes the branch by type)
-        _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now)
+        if not _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now, frows):
+            return -1
         return call_context_kernel(st, ltop, sord, intents, kc[0], kc[1], kc[2])
     ni = strategy_on_book(st, ltop, sord, intents, tops, lm)
     if memo and ni == 0:
@@ -345,11 +388,12 @@ def _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now
 
 @helper
 def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, ltop, is_l3, arena, wake, y,
-           now, sord, intents, lref, ri, kl, tops, lm, kc, vq) -> int:
+           now, sord, intents, lref, ri, kl, tops, lm, kc, vq, frows) -> int:
     """One local market event (`Engine._apply_local`) of leg `kl`; -1 when done without a wake, else the wake
     code (`W_LOCAL_FALLBACK`: nothing applied). With reference rows (`lref` has rows) the view becomes row `ri` (the
     event's index in its leg's own stream: `i` for one leg). `kc`: a context kernel's arrays (depth, trades, acct),
-    `vq` the venue's for its queue column (`queue_fill`)."""
+    `vq` the venue's for its queue column (`queue_fill`), `frows` the in-kernel order path's fill rows (its realised
+    PnL: `_realized_fold`; W_MONEY with ``st[S_FLAGS]`` `hft.sim.fees.MONEY_REALIZED` when it would not fit int64)."""
     k = kind[i]
     if lref.shape[0] > 0:
         if _set_row_i(lbq, laq, lbb, lab, lst, lref, ri, ri > 0) != L2_OK:
@@ -371,7 +415,10 @@ def _local(st, i, kind, side, price, qty, flags, lbq, laq, lbb, lab, lst, top, l
             if tops.shape[0] > 1:  # several legs: the kernel's callback is leg kl's (one leg: st is its row)
                 st[S_LEG] = kl
                 st[S_POS] = lm[kl, LM_POS]
-            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now)
+            ni = _book_rule(st, ltop, sord, intents, tops, lm, kl, kc, vq, lbq, laq, lst, now, frows)
+            if kc is not None and ni < 0:  # (kc None: pruned by type, as in `_book_rule`)
+                st[S_FLAGS] = MONEY_REALIZED
+                return W_MONEY
             if ni > 0:
                 st[S_NINT] = ni
                 return W_INTENTS
