@@ -198,6 +198,18 @@ def _cash_after(cash: int, flow: int, fee: int) -> tuple[int, bool]:
     return np.int64(0), False
 
 
+@helper
+def carry_fee(fee: int, frac: int) -> tuple:
+    """A fill's whole fee `fee` with `frac`, the fee millionths owed so far plus the fill's (``0 <= frac < 2 *
+    FEE_FRAC_UNITS``): ``(fee, millionths still owed, ok)``, a whole unit of millionths taken into the fee when they
+    make one (the one carry rule of `book_fill`'s fees and `realized_fill`'s realised PnL); ok False when the fee
+    would not fit int64."""
+    if frac >= FEE_FRAC_UNITS:  # the millionths make a whole unit: paid now
+        fee, ok = add_ok(fee, 1)
+        return fee, frac - FEE_FRAC_UNITS, ok
+    return fee, frac, True
+
+
 @helper  # per fill, at the numba engine's report path (and from Python for the reference engine)
 def book_fill(side: int, price: int, qty: int, money: int, fee: int, frac: int, pos: int, cash: int, fees: int,
               fees_frac: int) -> tuple:
@@ -218,12 +230,9 @@ def book_fill(side: int, price: int, qty: int, money: int, fee: int, frac: int, 
         flow = -flow  # (within ±I64_MAX)
     if fee == FEE_REFUSED:
         return MONEY_FEE, pos, cash, fees, fees_frac
-    nfrac = fees_frac + frac  # < 2 * FEE_FRAC_UNITS
-    if nfrac >= FEE_FRAC_UNITS:  # the millionths make a whole unit: paid now
-        nfrac -= FEE_FRAC_UNITS
-        fee, ok = add_ok(fee, 1)
-        if not ok:
-            return MONEY_FEE, pos, cash, fees, fees_frac
+    fee, nfrac, ok = carry_fee(fee, fees_frac + frac)
+    if not ok:
+        return MONEY_FEE, pos, cash, fees, fees_frac
     dq, ok = mul_ok(side, qty)
     npos, ok2 = add_ok(pos, dq)
     if not (ok and ok2):
@@ -416,15 +425,12 @@ def realized_fill(pos: int, cost: int, real: int, owed: int, side: int, price: i
     ok, npos, ncost, gain = average_cost_fill(pos, cost, side, price, qty, money)
     if not ok:
         return False, pos, cost, real, owed
+    fee, nowed, ok = carry_fee(fee, owed + frac)
+    if not ok:
+        return False, pos, cost, real, owed
     nreal, ok = _cash_after(real, gain, fee)  # real + gain - fee, exactly (`gain` within ±I64_MAX)
     if not ok:
         return False, pos, cost, real, owed
-    nowed = owed + frac  # < 2 * FEE_FRAC_UNITS
-    if nowed >= FEE_FRAC_UNITS:  # the millionths make a whole unit: taken now
-        nowed -= FEE_FRAC_UNITS
-        nreal, ok = sub_ok(nreal, 1)
-        if not ok:
-            return False, pos, cost, real, owed
     return True, npos, ncost, nreal, nowed
 
 
