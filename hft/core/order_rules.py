@@ -4,7 +4,7 @@ they are called; their plain Python versions are ``fn.py_func``)."""
 from __future__ import annotations
 
 from hft.core.jit import helper
-from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT
+from hft.core.orders import STOP_TYPES
 
 __all__ = ["is_stop"]
 
@@ -13,4 +13,4 @@ __all__ = ["is_stop"]
 def is_stop(otype: int) -> bool:
     """Whether an order of type `otype` is held by the venue until a print reaches its trigger: a stop or a
     stop-limit (`hft.core.orders.STOP_TYPES`; docs/sim.md, "Stop orders held by the venue")."""
-    return otype == ORDER_STOP or otype == ORDER_STOP_LIMIT
+    return otype in STOP_TYPES

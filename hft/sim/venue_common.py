@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from hft.core.dtypes import BUY
 from hft.core.jit import helper, njit
-from hft.core.order_rules import is_stop
-from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
+from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, STOP_TYPES, TIF_GTD
 
 P_NREP = 5  # params index: rows written to `out`
 P_NCONS = 6  # params index: rows used in `cons`
@@ -88,7 +87,8 @@ def new_aux(otype, trigger, display) -> int:
     """The venues' NEW operation's one order-type parameter (``aux``): a stop / stop-limit's trigger price, else an
     iceberg's display (0: not an iceberg). The gateway lets an order carry at most one of them (BAD_TRIGGER,
     BAD_DISPLAY)."""
-    return trigger if is_stop(otype) else display
+    return trigger if otype in STOP_TYPES else display  # (`is_stop`'s test, written out: the drivers call this
+    # function's Python version, and a helper called from Python would compile a twin kernel)
 
 
 @_kernel
