@@ -68,11 +68,14 @@ def _subroutine_flags(options: dict[str, Any]) -> compiler.Flags:
 class Helper:
     """A function compiled as a subroutine of the kernels that call it (`helper`). Called from Python, it runs a
     twin kernel (``njit(cache=True, _nrt=False)`` of the same source, compiled at the first such call), as the
-    ``njit`` helper it replaces did; ``py_func`` is the Python function."""
+    ``njit`` helper it replaces did, or, for a `pure` helper, its Python function; ``py_func`` is the Python
+    function."""
 
-    def __init__(self, fn: Callable[..., Any], options: dict[str, Any], twin: Dispatcher | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], options: dict[str, Any], twin: Dispatcher | None = None,
+                 pure: bool = False) -> None:
         functools.update_wrapper(self, fn)
         self.py_func = fn
+        self.pure = pure
         self._options = options
         self._flags = _subroutine_flags(options)
         self._pysig = utils.pysignature(fn)
@@ -111,15 +114,22 @@ class Helper:
         return Signature(cres.signature.return_type, folded, None, self._pysig)
 
     def __call__(self, *args: Any, **kws: Any) -> Any:
+        if self.pure:
+            return self.py_func(*args, **kws)
         if self._twin is None:
             self._twin = njit(cache=True, _nrt=False, **self._options)(self.py_func)
         return self._twin(*args, **kws)
 
 
-def helper(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+def helper(fn: Callable[..., Any] | None = None, *, pure: bool = False, **options: Any) -> Any:
     """Compile `fn`, a small function kernels call, as a subroutine of each kernel that calls it, inlined there by
-    LLVM (``alwaysinline``), without reference counting; ``@helper`` or ``helper(**numba options)(fn)``. Returns a
-    `Helper`.
+    LLVM (``alwaysinline``), without reference counting; ``@helper`` or ``helper(pure=..., **numba options)(fn)``.
+    Returns a `Helper`.
+
+    Called from Python, a helper runs a twin kernel compiled for the call (one more specialisation to compile and
+    cache), unless it is `pure`: then it runs its Python function, which must answer as the compiled code does on
+    every input (comparisons and lookups; no int64 arithmetic that could wrap). Python code (the venues' drivers,
+    the Python engine) calls a pure helper, and a pure helper another, at no compile cost.
 
     A ``njit(forceinline=True)`` helper is a kernel of its own: a dispatcher whose compile optimises its code, emits
     it as machine code with a CPython and a C wrapper, and writes a cache entry, before LLVM inlines its IR again
@@ -128,8 +138,8 @@ def helper(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     the library of each kernel compiled with it: it has no cache entry of its own, its callers' entries hold it, and
     it is recompiled with them (a caller's cache key covers the modules it imports, the helper's among them)."""
     if fn is None:
-        return lambda f: Helper(f, options)
-    return Helper(fn, options)
+        return lambda f: Helper(f, options, pure=pure)
+    return Helper(fn, options, pure=pure)
 
 
 def inline_copy(kernel: Any) -> Any:

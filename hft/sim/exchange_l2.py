@@ -672,7 +672,7 @@ class L2Venue:
             trigger: int = 0, display: int = 0) -> np.ndarray:
         """A new order (a stop / stop-limit: held until a print reaches `trigger`; a limit / post-only with
         `display` > 0: an iceberg showing that many lots at a time)."""
-        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux.py_func(otype, trigger, display))
+        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux(otype, trigger, display))
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._run(OP_CANCEL, now, oid)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from hft.core.dtypes import BUY
 from hft.core.jit import helper, njit
-from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, STOP_TYPES, TIF_GTD
+from hft.core.order_rules import is_stop
+from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
 
 P_NREP = 5  # params index: rows written to `out`
 P_NCONS = 6  # params index: rows used in `cons`
@@ -21,7 +22,7 @@ P_NCONS = 6  # params index: rows used in `cons`
 CMD_EXPIRE = 4
 
 
-@helper  # the numba engine's order path inlines it; the Python engine calls its ``py_func``
+@helper(pure=True)  # the numba engine's order path inlines it; the Python engine calls it
 def gtd_expiry(out, n, tif, expire, now) -> int:
     """When a new order that has just reached its venue at `now` expires there: ``max(expire, now)`` for a GTD
     order the venue's first `n` reports in `out` (its answer to the order) leave working, else -1 (not GTD, or
@@ -82,13 +83,12 @@ def triggers(side, trigger, print_px) -> bool:
     return print_px >= trigger if side == BUY else print_px <= trigger
 
 
-@helper  # inlined into the engine's command paths; the venues' Python drivers call its ``py_func`` (no kernel)
+@helper(pure=True)  # inlined into the engine's command paths; the venues' Python drivers call it
 def new_aux(otype, trigger, display) -> int:
     """The venues' NEW operation's one order-type parameter (``aux``): a stop / stop-limit's trigger price, else an
     iceberg's display (0: not an iceberg). The gateway lets an order carry at most one of them (BAD_TRIGGER,
     BAD_DISPLAY)."""
-    return trigger if otype in STOP_TYPES else display  # (`is_stop`'s test, written out: the drivers call this
-    # function's Python version, and a helper called from Python would compile a twin kernel)
+    return trigger if is_stop(otype) else display
 
 
 @_kernel

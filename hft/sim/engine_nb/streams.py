@@ -8,7 +8,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, overload, register_jitable
 
 from hft.book.l2 import (
     BOOK_ASK_BASE,
@@ -42,7 +42,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.jit import helper, inline_copy
-from hft.core.money import FEE_FRAC_UNITS, round_money
+from hft.core.money import round_money, round_owed
 from hft.gateway import kernels as GK
 from hft.sim.engine_nb.state import (
     _I64_MAX,
@@ -249,7 +249,8 @@ def _local_leg(k, lbooks, tops, lm):
 
 
 # --- the full context of a kernel that takes it (``SK_CONTEXT``; `hft.sim.kernel_api`) ------------------------------
-_round_money = _kernel(round_money)  # `Context.cash` / `.fees`' one rounding (`hft.core.money`), in the loop
+register_jitable(round_money)  # `Context.cash` / `.fees` / `.realized_pnl`'s one rounding (`hft.core.money`, pure
+_round_owed = helper(round_owed)  # Python) callable in the loop: the kernels call the same two functions
 _QUEUE_MAX = 2.0 ** 62  # an L2 queue estimate at or past it is written as 2**62 lots (a float's conversion to int64
 # is defined only in range); quantities are within the value domain (`hft.core.bounds`), far below it
 
@@ -321,17 +322,16 @@ def _context_fill(st, ltop, sord, kc, vq, lbq, laq, lst, now, frows) -> bool:
     top_n_arrays(lbq, laq, lst, depth[:, DP_BID], depth[:, DP_BID_QTY], depth[:, DP_ASK], depth[:, DP_ASK_QTY])
     queue_fill(sord, st[S_NORD], vq)
     acct[AC_POS] = st[S_POS]
-    ff = st[S_FFRAC]  # the fees' millionths: owed beyond the cash (`hft.core.money.round_owed`)
-    acct[AC_CASH] = _round_money(st[S_CASH] - 1, FEE_FRAC_UNITS - ff) if ff != 0 else st[S_CASH]
-    acct[AC_FEES] = _round_money(st[S_FEES], ff)
+    ff = st[S_FFRAC]  # the fees' millionths: owed beyond the cash
+    acct[AC_CASH] = _round_owed(st[S_CASH], ff)
+    acct[AC_FEES] = round_money(st[S_FEES], ff)
     b = ltop[0]
     a = ltop[2]
     mid2 = b + a if (b != NO_PRICE and a != NO_PRICE) else NO_PRICE
     acct[AC_MID2] = mid2
     acct[AC_NOW] = now
     acct[AC_PNL] = mark_pnl(st[S_POS], st[S_CASH], ff, mid2, st[S_MULT])
-    ow = st[S_ROWED]  # (rounded as the cash)
-    acct[AC_REAL] = _round_money(st[S_RREAL] - 1, FEE_FRAC_UNITS - ow) if ow != 0 else st[S_RREAL]
+    acct[AC_REAL] = _round_owed(st[S_RREAL], st[S_ROWED])
     return True
 
 

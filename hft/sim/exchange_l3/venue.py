@@ -205,7 +205,7 @@ class L3Venue:
         """A new order (a stop / stop-limit: held until a print reaches `trigger`; an order with a `display`, an
         iceberg, is REJECTED: the L3 venue holds none)."""
         return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
-                          new_aux.py_func(otype, trigger, display))
+                          new_aux(otype, trigger, display))
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0)
