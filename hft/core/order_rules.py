@@ -1,16 +1,32 @@
 """Order-type rules the gateway's and the venues' kernels share, each written once (numba helpers, inlined where
-they are called; their plain Python versions are ``fn.py_func``)."""
+they are called; their plain Python versions are ``fn.py_func``), and the one place kernels name a new order's
+optional fields on a record row (`record_options`, `put_record_options`)."""
 
 from __future__ import annotations
 
 from hft.core.jit import helper
-from hft.core.orders import STOP_TYPES
+from hft.core.orders import OPT_DISPLAY, OPT_EXPIRE, OPT_TRIGGER, STOP_TYPES
 
-__all__ = ["is_stop"]
+__all__ = ["is_stop", "put_record_options", "record_options"]
 
 
-@helper
+@helper(pure=True)
 def is_stop(otype: int) -> bool:
     """Whether an order of type `otype` is held by the venue until a print reaches its trigger: a stop or a
     stop-limit (`hft.core.orders.STOP_TYPES`; docs/sim.md, "Stop orders held by the venue")."""
     return otype in STOP_TYPES
+
+
+@helper
+def record_options(r):
+    """A new order's optional fields (`hft.core.orders.ORDER_OPTIONS`) read from an intent, decision or command
+    row, as the one tuple the gateway's core and the engines pass (`order_options`' order)."""
+    return (r.trigger, r.expire, r.display)
+
+
+@helper
+def put_record_options(r, opt) -> None:
+    """Write `record_options`' tuple into a decision or command row."""
+    r.trigger = opt[OPT_TRIGGER]
+    r.expire = opt[OPT_EXPIRE]
+    r.display = opt[OPT_DISPLAY]

@@ -293,6 +293,33 @@ _EXPIRE = Field("expire", "time", "ns UTC", "a GTD order's expiry time, int ns U
 _DISPLAY = Field("display", "i8", "lots", "an iceberg's displayed size, lots (0: not an iceberg, all of it shows)",
                  default=0)
 
+# A new order's optional fields, in the order the records append them: what a plain limit order leaves 0. They
+# travel as ONE unit, a tuple of int64 in this order (`order_options`; the gateway's core and the engines pass it
+# whole, `hft.core.order_rules` reads and writes it on a record row): a new optional field is declared here and in
+# the records, and read where its rule is, not threaded through every layer (docs/architecture.md, "Adding a
+# record field").
+ORDER_OPTIONS = (_TRIGGER, _EXPIRE, _DISPLAY)
+OPTION_NAMES = tuple(f.name for f in ORDER_OPTIONS)
+N_OPT = len(ORDER_OPTIONS)
+OPT_TRIGGER, OPT_EXPIRE, OPT_DISPLAY = (OPTION_NAMES.index(n) for n in ("trigger", "expire", "display"))
+NO_OPTIONS = (0,) * N_OPT  # a plain order's
+
+
+def order_options(**fields: Any) -> tuple:
+    """A new order's optional fields as the one tuple the gateway and the engines pass (`OPTION_NAMES` order; a
+    field not given is 0). An unknown name is a TypeError naming it and the known ones."""
+    if not fields:
+        return NO_OPTIONS
+    unknown = fields.keys() - set(OPTION_NAMES)
+    if unknown:
+        raise TypeError(f"unknown order option {sorted(unknown)[0]!r}: expected one of {list(OPTION_NAMES)}")
+    return tuple(fields.get(n, 0) for n in OPTION_NAMES)
+
+
+def options_dict(opt: tuple) -> dict[str, Any]:
+    """`order_options`' tuple as keywords (``trigger=``, ``expire=``, ...)."""
+    return dict(zip(OPTION_NAMES, opt, strict=True))
+
 # One typed order intent, the input of the gateway's batch path.
 INTENT = Record("intent", (
     Field("ts", "time", "ns UTC", "when the intent was made"),

@@ -17,7 +17,9 @@ from numba import types
 from hft.core.orders import (
     CMD_NEW,
     INTENT_CANCEL,
+    N_OPT,
     NO_KEY,
+    NO_OPTIONS,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
     R_BAD_KEY,
@@ -32,11 +34,13 @@ from hft.gateway import kernels as K
 from hft.gateway import records
 from hft.gateway.dedup import dedup_key
 from hft.gateway.intents import (
+    TYPED_FIELDS,
     TYPED_INTENT_V1,
     Decision,
     IntentEnvelope,
     OrderCommand,
     TypedIntentEnvelope,
+    typed_options,
 )
 from hft.gateway.intents import as_int_field as _as_int  # the one rule of an integer field
 
@@ -50,15 +54,17 @@ _TIF_BITS = {name: code for code, name in TIF_NAMES.items()}
 
 @functools.cache  # once per process: numba's `compile` of a signature it holds costs ~0.3 ms (events, locks)
 def _core_entry() -> Callable[..., tuple[int, int, int]]:
-    """The compiled entry point of `kernels.process_one` for (int64 arena, an int64 per other parameter).
+    """The compiled entry point of `kernels.process_one` for (int64 arena, an int64 per other parameter, the
+    optional fields' tuple of int64).
 
-    Calling it skips numba's dispatcher (type resolution of 15 arguments, ~150 ns per call). It converts its
+    Calling it skips numba's dispatcher (type resolution of 16 arguments, ~150 ns per call). It converts its
     arguments with ``PyNumber_Long``, so it is called only after `_core_py` has checked that every field
     is an ``int`` (an int outside int64 raises OverflowError there and the caller falls back to the
     dispatcher, which then behaves exactly as before)."""
 
-    n = len(inspect.signature(K.process_one.py_func).parameters) - 1  # every parameter after the arena
-    return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * n)
+    n = len(inspect.signature(K.process_one.py_func).parameters) - 2  # the scalars between the arena and `opt`
+    return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * n
+                                 + (types.UniTuple(types.int64, N_OPT),))
 
 
 
@@ -120,34 +126,29 @@ class OneIntentPaths:
         self.metrics.internal_errors += 1
         log.error("gateway internal error after the decision, rolled back: %s: %s", type(exc).__name__, exc)
         return records.from_code(int(seq), now, getattr(envelope, "recv_ns", 0), _fields(envelope), int(reason),
-                                 int(oid), None, f[15], f[16], f[17])
+                                 int(oid), None, f[15])
 
     def _prepare(self, envelope: IntentEnvelope | TypedIntentEnvelope, now: int) -> tuple | Decision:
         """An envelope's fields ``(key, kind, account, strategy, symbol, side, price, qty, order_type, tif,
-        target, k, a, t, y, trigger, expire, display)`` with its int64 dedup key `k` and registry indices, or the
+        target, k, a, t, y, opt)`` with its int64 dedup key `k`, registry indices and optional fields (`opt`:
+        `hft.core.orders.order_options`), or the
         `Decision` of a rejection decided before the core (bad tag, gateway disabled, unusable key). Raises on envelopes too
         malformed to read."""
         if type(envelope) is TypedIntentEnvelope:
             p = envelope.payload
-            display = 0
-            if len(p) == 13:
+            if len(p) == TYPED_FIELDS:
                 tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = p
-                trigger = expire = 0
-            elif len(p) == 14:
-                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger = p
-                expire = 0
-            elif len(p) == 15:
-                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger, expire = p
+                opt = NO_OPTIONS
             else:
-                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target, trigger, expire, \
-                    display = p
+                tag, kind, key, acct, strat, sym, side, price, qty, otype, tif, _ts, target = p[:TYPED_FIELDS]
+                opt = typed_options(p)
             if tag != TYPED_INTENT_V1:
                 return self._reject_outside(envelope, R_BAD_INPUT, now)
         else:
             i = envelope.intent
             kind, key, acct, strat, sym = i.kind, i.key, i.account, i.strategy, i.symbol
             side, price, qty, otype, tif, target = i.side, i.price, i.qty, i.order_type, i.tif, i.order_id
-            trigger, expire, display = i.trigger, i.expire, i.display
+            opt = i.options
         if not self._enabled:
             return self._reject_outside(envelope, R_GATEWAY_DISABLED, now)
         k = key if (type(key) is int and key != _NO_KEY) else self._slow_key(key)
@@ -159,23 +160,22 @@ class OneIntentPaths:
                 return self._reject_outside(envelope, R_SYMBOL_CAPACITY, now)
             y = self.register_symbol(sym)
         return (key, kind, acct, strat, sym, side, price, qty, otype, tif, target, k, self._acct.get(acct, -1),
-                self._strat.get(strat, -1), y, trigger, expire, display)
+                self._strat.get(strat, -1), y, opt)
 
     def _core_py(self, now: int, f: tuple) -> tuple[int, int, int]:
         """Steps 1-4 and 6 for prepared fields: (code, order id, seq)."""
-        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y, trigger, expire, display = f
+        _key, kind, _acct, _strat, _sym, side, price, qty, otype, tif, target, k, a, t, y, opt = f
         # a strategy's own mode (`set_strategy_mode`): its refusal is a reason decided before the core's checks
         ctl = self._strat_pre[t] if self._restricted and t >= 0 and kind != INTENT_CANCEL else 0
         if (type(side) is type(price) is type(qty) is type(kind) is type(otype) is type(tif) is type(target)
-                is type(now) is type(trigger) is type(expire) is type(display) is int):
+                is type(now) is int and (opt is NO_OPTIONS or all(type(v) is int for v in opt))):
             try:  # the compiled entry point (no dispatcher type resolution)
                 return self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                  target, ctl, trigger, expire, display)
+                                  target, ctl, opt)
             except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
                 return _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                    target, ctl, trigger, expire, display)
-        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger, expire,
-                               display)
+                                    target, ctl, opt)
+        return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, opt)
 
     def _dispatch_py(self, now: int, f: tuple, code: int, oid: int) -> tuple[int, OrderCommand | None]:
         """Steps 5 and 7 for an accepted intent: (code, the dispatched command); a refused dispatch is rolled
@@ -186,7 +186,7 @@ class OneIntentPaths:
         try:  # a MemoryError building the command is a refused dispatch: rolled back, never left accepted
             key, kind, acct, strat, sym, side, price, qty, otype, tif, target = f[:11]
             cmd = records.command(kind, oid if kind == CMD_NEW else target, key, acct, strat, sym, side, price, qty,
-                                  otype, tif, now, f[15], f[16], f[17])
+                                  otype, tif, now, f[15])
             self._put(cmd)
         except Exception as exc:
             return self._dispatch_failed(k, kind, oid, now, exc), None
@@ -195,7 +195,7 @@ class OneIntentPaths:
     @staticmethod
     def _decision_py(envelope: Any, now: int, f: tuple, code: int, oid: int, seq: int,
                      cmd: OrderCommand | None) -> Decision:
-        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd, f[15], f[16], f[17])
+        return records.from_code(seq, now, envelope.recv_ns, f[:11], code, oid, cmd, f[15])
 
     def _process_staged(self, envelope: IntentEnvelope | TypedIntentEnvelope) -> Decision:
         """`process` with per-stage timings (metrics timing: stages)."""
@@ -248,15 +248,14 @@ class OneIntentPaths:
         return k if k != _NO_KEY else None
 
     def _slow_core(self, now: int, k: int, kind: Any, a: int, t: int, y: int, side: Any, price: Any, qty: Any,
-                   otype: Any, tif: Any, target: Any, ctl: int = 0, trigger: Any = 0,
-                   expire: Any = 0, display: Any = 0) -> tuple[int, int, int]:
-        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target, trigger, expire, display)]
+                   otype: Any, tif: Any, target: Any, ctl: int = 0, opt: tuple = NO_OPTIONS) -> tuple[int, int, int]:
+        vals = [_as_int(v) for v in (kind, side, price, qty, otype, tif, target, *opt)]
         if any(v is None for v in vals):
             # dedup + policy still apply (a duplicate returns the original, REJECT_ALL wins), then BAD_INPUT
             kind_i = vals[0] if vals[0] is not None else 0
             return _process_one(self.arena, now, self._mode, k, kind_i, a, t, y, 0, 0, 0, 0, 0, 0,
-                                 R_BAD_INPUT, 0, 0, 0)
-        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:7], ctl, *vals[7:])
+                                 R_BAD_INPUT, NO_OPTIONS)
+        return _process_one(self.arena, now, self._mode, k, vals[0], a, t, y, *vals[1:7], ctl, tuple(vals[7:]))
 
     def _reject_outside(self, envelope: Any, reason: int, now: int) -> Decision:
         """A rejection decided outside the core (no usable key, disabled gateway, malformed, internal error,
@@ -292,7 +291,7 @@ def _fields(envelope: Any) -> tuple:
     try:
         if type(envelope) is TypedIntentEnvelope:
             p = envelope.payload
-            if isinstance(p, tuple) and len(p) in (13, 14, 15, 16):
+            if isinstance(p, tuple) and TYPED_FIELDS <= len(p) <= TYPED_FIELDS + N_OPT:
                 return (p[2], p[1], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[12])
         else:
             i = envelope.intent

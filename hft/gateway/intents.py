@@ -33,6 +33,12 @@ from hft.core.orders import (
     INTENT_DTYPE,
     INTENT_NEW,
     INTENT_REPLACE,
+    N_OPT,
+    NO_OPTIONS,
+    OPT_DISPLAY,
+    OPT_EXPIRE,
+    OPT_TRIGGER,
+    OPTION_NAMES,
     ORDER_LIMIT,
     REASON_NAMES,
     TIF_GTC,
@@ -94,11 +100,15 @@ class OrderIntent:
         return cls(INTENT_REPLACE, key, account, strategy, symbol, 0, price, qty, ORDER_LIMIT, TIF_GTC, ts,
                    order_id)
 
+    @property
+    def options(self) -> tuple:
+        """Its optional fields as one tuple (`hft.core.orders.order_options`)."""
+        return tuple(getattr(self, n) for n in OPTION_NAMES)
+
     def to_typed(self) -> tuple:
         """The ``typed_intent_v1`` tuple of this intent."""
         return typed_intent_v1(self.kind, self.key, self.account, self.strategy, self.symbol, self.side,
-                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id, self.trigger,
-                               self.expire, self.display)
+                               self.price, self.qty, self.order_type, self.tif, self.ts, self.order_id, *self.options)
 
 
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
@@ -107,33 +117,40 @@ def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: st
     """Build a ``typed_intent_v1`` payload tuple: the one place its layout is written (the gateway reads it back in
     `from_typed`, the Python intake and the compiled driver): 13 fields, then the optional ones in this order up to
     the last that is not 0 — a stop's trigger (14th), a GTD order's expiry time (15th), an iceberg's display (16th) —
-    so a payload without them is the 13 fields it always was."""
-    if not (type(display) is int and display == 0):
-        return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
-                order_id, trigger, expire, display)
-    if type(expire) is int and expire == 0:
-        if type(trigger) is int and trigger == 0:
-            return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
-                    order_id)
-        return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts,
-                order_id, trigger)
+    so a payload without them is the 13 fields it always was (`typed_options` reads them back)."""
+    opt = (trigger, expire, display)
+    n = N_OPT
+    while n and type(opt[n - 1]) is int and opt[n - 1] == 0:
+        n -= 1
     return (TYPED_INTENT_V1, kind, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, order_id,
-            trigger, expire)
+            *opt[:n])
+
+
+TYPED_FIELDS = 13  # a ``typed_intent_v1`` tuple's fields before its optional ones
+
+
+def typed_options(payload: tuple) -> tuple:
+    """The optional fields of a ``typed_intent_v1`` tuple as one tuple (`hft.core.orders.order_options`: those
+    it leaves out are 0); raises ValueError on a tuple with more fields than there are options."""
+    tail = payload[TYPED_FIELDS:]
+    if len(tail) > N_OPT:
+        raise ValueError(f"typed_intent_v1: expected at most {TYPED_FIELDS + N_OPT} fields, got {len(payload)}")
+    return tail + NO_OPTIONS[len(tail):]
 
 
 def typed_trigger(payload: tuple) -> Any:
-    """The trigger of a ``typed_intent_v1`` tuple (0 when it has 13 fields)."""
-    return payload[13] if len(payload) > 13 else 0
+    """The trigger of a ``typed_intent_v1`` tuple (0 when it has none)."""
+    return typed_options(payload)[OPT_TRIGGER]
 
 
 def typed_expire(payload: tuple) -> Any:
-    """The expiry time of a ``typed_intent_v1`` tuple (0 when it has fewer than 15 fields)."""
-    return payload[14] if len(payload) > 14 else 0
+    """The expiry time of a ``typed_intent_v1`` tuple (0 when it has none)."""
+    return typed_options(payload)[OPT_EXPIRE]
 
 
 def typed_display(payload: tuple) -> Any:
-    """The display of a ``typed_intent_v1`` tuple (0 when it has fewer than 16 fields)."""
-    return payload[15] if len(payload) > 15 else 0
+    """The display of a ``typed_intent_v1`` tuple (0 when it has none)."""
+    return typed_options(payload)[OPT_DISPLAY]
 
 
 def from_typed(payload: tuple) -> OrderIntent:
@@ -202,6 +219,11 @@ class OrderCommand(NamedTuple):
     expire: int = 0  # a GTD order's expiry time (int ns UTC); 0 on every other command
     display: int = 0  # an iceberg's displayed size (lots); 0 on every other command
 
+    @property
+    def options(self) -> tuple:
+        """Its optional fields (the last ones) as one tuple (`hft.core.orders.order_options`)."""
+        return self[-N_OPT:]
+
 
 class Decision(NamedTuple):
     """The gateway's answer to one intent (denials are events, not exceptions).
@@ -232,6 +254,11 @@ class Decision(NamedTuple):
     trigger: Any = 0  # a stop's trigger price (ticks), as the intent carried it; 0 on every other intent
     expire: Any = 0  # a GTD order's expiry time (int ns UTC), as the intent carried it; 0 on every other intent
     display: Any = 0  # an iceberg's displayed size (lots), as the intent carried it; 0 on every other intent
+
+    @property
+    def options(self) -> tuple:
+        """The intent's optional fields (the last ones) as one tuple (`hft.core.orders.order_options`)."""
+        return self[-N_OPT:]
 
     @property
     def reason_name(self) -> str:

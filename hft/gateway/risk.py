@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hft.core.errors import GatewayError
-from hft.core.orders import ORDER_LIMIT, R_BAD_INPUT, REASON_NAMES, TIF_GTC
+from hft.core.orders import ORDER_LIMIT, R_BAD_INPUT, REASON_NAMES, TIF_GTC, order_options
 from hft.gateway import kernels as K
 from hft.gateway.config import UNLIMITED, LimitSet, Rate, rate_windows
 from hft.gateway.limits import LIMITS, PPM
@@ -93,11 +93,12 @@ class RiskEngine:
         write_limits(self._st.lim_sym[y], lim)
 
     def evaluate(self, now: int, account: int, strategy: int, symbol: int, side: int, price: int, qty: int,
-                 order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, trigger: int = 0, expire: int = 0,
-                 display: int = 0) -> int:
+                 order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, **options: int) -> int:
         """Reason code a NEW order would get from steps 2b-4 right now (rate limits not consumed); BAD_INPUT for a
-        value that is not an int within int64 (the kernel would be compiled for it otherwise: `service._i64`)."""
-        args = (now, account, strategy, symbol, side, price, qty, order_type, tif, trigger, expire, display)
+        value that is not an int within int64 (the kernel would be compiled for it otherwise: `service._i64`).
+        `options`: the order's optional fields by name (``trigger=``, ``expire=``, ``display=``:
+        `hft.core.orders.OPTION_NAMES`)."""
+        args = (now, account, strategy, symbol, side, price, qty, order_type, tif, *order_options(**options))
         if not all(type(v) is int and -(1 << 63) <= v < 1 << 63 for v in args):
             try:
                 args = tuple(int(v) for v in args)
@@ -105,7 +106,7 @@ class RiskEngine:
                 return R_BAD_INPUT
             if not all(-(1 << 63) <= v < 1 << 63 for v in args):
                 return R_BAD_INPUT
-        return int(K.dry_run(self.buf, *args))
+        return int(K.dry_run(self.buf, *args[:9], args[9:]))
 
     def bucket_rates(self) -> dict[tuple[str, int, int, int], tuple[int, int]]:
         """The (count, window) each rate bucket applies now, by (``strategy`` | ``account``, row, token field,

@@ -28,6 +28,8 @@ from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_DTYPE,
     MODE_NAMES,
+    NO_OPTIONS,
+    OPTION_NAMES,
     R_DISPATCH_FAILED,
     R_GATEWAY_DISABLED,
     R_OK,
@@ -480,7 +482,7 @@ class GatewayService(OneIntentPaths):
             out["ts"] = now
             out["reason"] = R_GATEWAY_DISABLED
             for f in ("key", "price", "qty", "account", "strategy", "symbol", "kind", "side", "order_type", "tif",
-                      "trigger", "expire", "display"):
+                      *OPTION_NAMES):
                 out[f] = intents[f]
             out["recv_ts"] = intents["ts"]
             out["target_id"] = intents["order_id"]
@@ -526,10 +528,10 @@ class GatewayService(OneIntentPaths):
                                               int(it["account"]), int(it["strategy"]), int(it["symbol"]),
                                               int(it["side"]), int(it["price"]), int(it["qty"]),
                                               int(it["order_type"]), int(it["tif"]), int(it["order_id"]),
-                                              int(pre[i]), int(it["trigger"]), int(it["expire"]), int(it["display"]))
+                                              int(pre[i]), tuple(int(it[f]) for f in OPTION_NAMES))
                 d = out[i]
                 for f in ("key", "price", "qty", "account", "strategy", "symbol", "kind", "side", "order_type",
-                          "tif", "trigger", "expire", "display"):
+                          "tif", *OPTION_NAMES):
                     d[f] = it[f]
                 reason = int(code) & 0xFFFF
                 d["seq"], d["ts"], d["recv_ts"], d["order_id"], d["target_id"] = seq, now, it["ts"], oid, it["order_id"]
@@ -733,7 +735,7 @@ class GatewayService(OneIntentPaths):
         stop's cancels, `flatten_on_halt`'s closing orders) for registry indices (a, t, y): decided in `mode`,
         dispatched (a refused dispatch rolled back), recorded like any decision. Returns its decision."""
         code, oid, seq = _process_one(self.arena, now, mode, _NO_KEY, kind, a, t, y, side, price, qty,
-                                      order_type, tif, target, K.CTL_INTERNAL, 0, 0)
+                                      order_type, tif, target, K.CTL_INTERNAL, NO_OPTIONS)
         names = (self._acct_names[a], self._strat_names[t], self._sym_names[y])
         cmd = None
         if code == 0:

@@ -63,6 +63,10 @@ from hft.core.orders import (
     LIQ_MAKER,
     LIQ_NONE,
     LIQUIDITY_CODES,
+    NO_OPTIONS,
+    OPT_DISPLAY,
+    OPT_EXPIRE,
+    OPT_TRIGGER,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
     R_UNSUPPORTED_ORDER_TYPE,
@@ -283,7 +287,8 @@ class LiveEngine:
         return f"{self.key}-{self.run_id}-{n}"
 
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
+               opt: tuple = NO_OPTIONS) -> Any:
+        trigger, expire, display = opt[OPT_TRIGGER], opt[OPT_EXPIRE], opt[OPT_DISPLAY]
         self.sent += 1
         coid = self.coid(self.sent)
         if display:  # the service's venues show every order whole and its order API carries no display

@@ -26,6 +26,7 @@ from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
     INTENT_REPLACE,
+    NO_OPTIONS,
     ORDER_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
@@ -91,7 +92,7 @@ def dispatch_item(eng: RunEngine, t: int, item: tuple) -> None:
             raise SimError(f"engine: expected a new / cancel / replace command, was action {cmd.action}")
         eng._schedule_reports(t, reps)
         if cmd.action == INTENT_NEW:  # a GTD order the venue keeps: its expiry, due at its time (`gtd_expiry`)
-            due = gtd_expiry.py_func(reps, len(reps), cmd.tif, cmd.expire, t)
+            due = gtd_expiry(reps, len(reps), cmd.tif, cmd.expire, t)
             if due >= 0:
                 eng._push(due, PRI_EXCH_ARRIVAL, ("cmd", cmd._replace(action=CMD_EXPIRE)))
     elif what == "sample":
@@ -128,22 +129,22 @@ def put_nowait(eng: RunEngine, cmd: Any) -> None:
 
 
 def intent(eng: RunEngine, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
-           leg: int = 0, trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
-    """An intent through the gateway with the run's next idempotency key; returns its `Decision`."""
+           leg: int = 0, opt: tuple = NO_OPTIONS) -> Any:
+    """An intent through the gateway with the run's next idempotency key (`opt`: a new order's optional fields,
+    `hft.core.orders.order_options`); returns its `Decision`."""
     eng._key += 1
     env = TypedIntentEnvelope(typed_intent_v1(kind, eng._key, eng.cfg.account, eng.cfg.strategy,
                                               eng.legs[leg].symbol,
-                                              side, price, qty, otype, tif, eng.clock.now_ns(), target, trigger,
-                                              expire, display),
+                                              side, price, qty, otype, tif, eng.clock.now_ns(), target, *opt),
                               eng.clock.now_ns())
     return eng.gw.process(env)
 
 
 def submit(eng: RunEngine, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-           trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
-    """A new order on instrument `leg` through the gateway (a stop / stop-limit: its `trigger`; a GTD order: its
-    `expire`; an iceberg: its `display`); returns its `Decision`."""
-    d = eng._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg, trigger, expire, display)
+           opt: tuple = NO_OPTIONS) -> Any:
+    """A new order on instrument `leg` through the gateway (`opt`: its optional fields, a stop's trigger, a GTD
+    order's expiry, an iceberg's display: `hft.core.orders.order_options`); returns its `Decision`."""
+    d = eng._intent(INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, leg, opt)
     if d.accepted and not d.duplicate:
         eng._side_of[d.order_id] = side
         if leg:

@@ -77,7 +77,7 @@ from hft.book.l2 import top_n
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
-from hft.core.orders import R_BAD_INPUT
+from hft.core.orders import R_BAD_INPUT, options_dict, order_options
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
 from hft.sim.run_records import FILL_LOG
 
@@ -346,10 +346,11 @@ class Context:
         date"). A venue-native iceberg: a limit / post-only order with ``0 < display < qty``, the lots it shows at a
         time (docs/sim.md, "Iceberg orders held by the venue")."""
         self._act("ctx.submit")
-        d = self._e.submit(side, price, qty, order_type, tif, self._leg.index, trigger, expire, display)
+        opt = order_options(trigger=trigger, expire=expire, display=display)
+        d = self._e.submit(side, price, qty, order_type, tif, self._leg.index, opt)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif,
-                        trigger=trigger, expire=expire, display=display)
+                        **options_dict(opt))
         return d
 
     def cancel(self, order_id: int) -> Any:

@@ -300,7 +300,7 @@ from hft.gateway.kernels.risk import margin_state, submit_buckets
 # hand the returned F_* flags back to Python (`GatewayService.handle_flags` via `on_execution_reports` /
 # `mark`, or its own StormGuard logic) — StormGuard and the recorder sink live in Python.
 kstate = _kstate  # kstate(buf) -> KState
-decide = _process  # decide(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl)
+decide = _process  # decide(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl=0, opt=...)
 #                    -> (reason | DUP_FLAG, order_id, seq)   (steps 1-6, exactly what process() runs; prices,
 #                    quantities and times any int64: what would overflow is refused; ctl: 0, CTL_INTERNAL, or a
 #                    reason code decided before the core in its low byte)

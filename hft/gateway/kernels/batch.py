@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hft.core.order_rules import put_record_options, record_options
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -52,8 +53,9 @@ def next_order_id(buf):
 
 
 @_kernel
-def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0, expire=0, display=0):
-    """Steps 1-6 for one intent. Returns (reason | DUP_FLAG?, order_id, seq).
+def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, opt):
+    """Steps 1-6 for one intent (`opt`: a new order's optional fields, `hft.core.orders.order_options`; a cancel's
+    and a replace's: `NO_OPTIONS`). Returns (reason | DUP_FLAG?, order_id, seq).
 
     Starts with software prefetches of the rows the intent will touch that are addressable from its fields
     (`_touch_intent`), so their cache misses overlap instead of being paid one after the other. No effect
@@ -61,15 +63,13 @@ def process_one(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif
     st = _kstate(buf)
     _touch_first(st, key, kind, a, t, y, target)
     _touch_chain(st, kind, a, t, y, target)
-    return _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger, expire, display)
+    return _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, opt)
 
 
 @_kernel
-def process_touched(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0,
-                    expire=0, display=0):
+def process_touched(buf, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, opt):
     """`process_one` without its read-ahead (for callers whose arena rows are in cache: the simulator's)."""
-    return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl,
-                    trigger, expire, display)
+    return _process(_kstate(buf), now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, opt)
 
 
 PREFETCH_FAR = 16  # intents ahead for hash buckets and rows addressable from the intent
@@ -101,10 +101,10 @@ def process_batch(buf, intents, out, cmds, now, mode):
         if i + PREFETCH_HEAD < n:
             _touch_head(st, intents[i + PREFETCH_HEAD])
         it = intents[i]
+        opt = record_options(it)
         code, oid, seq = _process(st, now, mode, it.key, np.int64(it.kind), np.int64(it.account),
                                   np.int64(it.strategy), np.int64(it.symbol), np.int64(it.side), it.price,
-                                  it.qty, np.int64(it.order_type), np.int64(it.tif), it.order_id, 0, it.trigger,
-                                  it.expire, it.display)
+                                  it.qty, np.int64(it.order_type), np.int64(it.tif), it.order_id, 0, opt)
         d = out[i]
         reason = code & 0xFFFF
         d.seq = seq
@@ -125,9 +125,7 @@ def process_batch(buf, intents, out, cmds, now, mode):
         d.tif = it.tif
         d.accepted = 1 if reason == R_OK else 0
         d.duplicate = 1 if code & DUP_FLAG else 0
-        d.trigger = it.trigger
-        d.expire = it.expire
-        d.display = it.display
+        put_record_options(d, opt)
         if reason == R_OK and not (code & DUP_FLAG):
             c = cmds[n_ok]
             c.ts = now
@@ -142,9 +140,7 @@ def process_batch(buf, intents, out, cmds, now, mode):
             c.side = it.side
             c.order_type = it.order_type
             c.tif = it.tif
-            c.trigger = it.trigger
-            c.expire = it.expire
-            c.display = it.display
+            put_record_options(c, opt)
             n_ok += 1
     return n_ok
 

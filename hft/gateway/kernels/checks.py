@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from hft.core.jit import helper
+from hft.core.order_rules import record_options
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
@@ -59,8 +60,9 @@ from hft.gateway.kernels.risk import _exposure_worst, _house, _new_static, _regi
 
 
 @_kernel
-def dry_run(buf, now, a, t, y, side, price, qty, otype, tif, trigger=0, expire=0, display=0):
-    """Would a NEW order pass steps 2b-4 now (rate limits not applied)? Returns the reason.
+def dry_run(buf, now, a, t, y, side, price, qty, otype, tif, opt):
+    """Would a NEW order (`opt`: its optional fields, `hft.core.orders.order_options`) pass steps 2b-4 now (rate
+    limits not applied)? Returns the reason.
 
     Leaves the state unchanged apart from creating the exposure slot."""
     st = _kstate(buf)
@@ -72,7 +74,7 @@ def dry_run(buf, now, a, t, y, side, price, qty, otype, tif, trigger=0, expire=0
     if z >= 0:
         r0 = st.slot + z * N_Z + Z_REP_SIDE
         s0, s1, s2, s3, s4 = buf[r0], buf[r0 + 1], buf[r0 + 2], buf[r0 + 3], buf[r0 + 4]
-    r, oid = _new(st, now, a, t, y, side, price, qty, otype, tif, True, trigger, expire, display)
+    r, oid = _new(st, now, a, t, y, side, price, qty, otype, tif, True, opt)
     if r == R_OK:  # undo the commit
         _ord_remove(st, oid & (buf[st.cfg + C_ORD_CAP] - 1))
         buf[st.ctr + K_NEXT_OID] -= 1
@@ -96,7 +98,7 @@ def _any_evictable(st):
 
 
 @_kernel
-def _check_new(st, now, a, t, y, side, price, qty, otype, tif, trigger, expire, display):
+def _check_new(st, now, a, t, y, side, price, qty, otype, tif, opt):
     """`dry_run` without its side effects: steps 2b-4 for a NEW order against the current state.
 
     Same checks, same order, same reason as `dry_run` (rate limits not applied); a missing exposure slot
@@ -106,7 +108,7 @@ def _check_new(st, now, a, t, y, side, price, qty, otype, tif, trigger, expire, 
     r = _registered(st, a, t, y)
     if r != R_OK:
         return r
-    r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire, display)
+    r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, opt)
     if r != R_OK:
         return r
     z = _slot_get(st, a, t, y, False)
@@ -197,7 +199,7 @@ def check_batch(buf, intents, out, now, mode):
             else:
                 r = _check_new(st, now, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol),
                                np.int64(it.side), it.price, it.qty, np.int64(it.order_type), np.int64(it.tif),
-                               it.trigger, it.expire, it.display)
+                               record_options(it))
         elif kind == INTENT_CANCEL:
             r = _check_cancel(st, np.int64(it.account), np.int64(it.strategy), np.int64(it.symbol), it.order_id)
         else:

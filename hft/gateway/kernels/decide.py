@@ -14,7 +14,10 @@ from hft.core.orders import (
     INTENT_REPLACE,
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
+    N_OPT,
     N_REASONS,
+    NO_OPTIONS,
+    OPT_DISPLAY,
     ORDER_MARKET,
     R_BAD_DISPLAY,
     R_BAD_INPUT,
@@ -101,9 +104,9 @@ from hft.gateway.kernels.risk import (
 
 
 @_kernel
-def _new(st, now, a, t, y, side, price, qty, otype, tif, internal, trigger, expire, display):
+def _new(st, now, a, t, y, side, price, qty, otype, tif, internal, opt):
     b = st.b
-    r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire, display)
+    r, ref, mult, valpx = _new_static(st, now, y, side, price, qty, otype, tif, opt)
     if r != R_OK:
         return r, 0
     # step 3: exposure
@@ -245,7 +248,7 @@ def _replace(st, now, a, t, y, target, side, price, qty, internal):
 
 
 @helper  # inlined into `_process`, its only caller
-def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, trigger, expire, display):
+def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, opt):
     """Steps 2-5 for one intent: (reason, order_id)."""
     if kind != INTENT_CANCEL:
         if mode == MODE_REJECT_ALL:
@@ -262,12 +265,18 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         return r, 0
     internal = (ctl & CTL_INTERNAL) != 0
     if kind == INTENT_NEW:
-        return _new(st, now, a, t, y, side, price, qty, otype, tif, internal, trigger, expire, display)
-    if display != 0:  # a cancel carries none; a replace keeps the order's display (docs/gateway.md)
+        return _new(st, now, a, t, y, side, price, qty, otype, tif, internal, opt)
+    if opt[OPT_DISPLAY] != 0:  # a cancel carries none; a replace keeps the order's display (docs/gateway.md)
         return R_BAD_DISPLAY, 0
     if kind == INTENT_CANCEL:
         return _cancel(st, now, a, t, y, target, internal)
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
+
+
+# the fingerprint's tag of each optional field (`hft.core.orders.OPTION_NAMES` order; 0: none): a new field takes a
+# tag of its own, so that its value is never read as another field's
+_FP_TAGS = (0, 0, 0x1CE)
+assert len(_FP_TAGS) == N_OPT
 
 
 @helper
@@ -276,25 +285,25 @@ def _fp_step(h, v):
 
 
 @helper
-def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, expire, display):
+def _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, opt):
     """The request an idempotency key is bound to: a 64-bit hash (never 0) of the intent's kind, target, names
     and order fields, which the WAL's decision record holds too (a replay stores the same)."""
     h = _fp_step(np.uint64(0xCBF29CE484222325), kind)
     h = _fp_step(_fp_step(_fp_step(_fp_step(h, a), t), y), side)
     h = _fp_step(_fp_step(_fp_step(_fp_step(_fp_step(h, price), qty), otype), tif), target)
-    if trigger != 0:  # a stop's trigger (an intent without one keeps the fingerprint it always had)
-        h = _fp_step(h, trigger)
-    if expire != 0:  # a GTD order's expiry (likewise)
-        h = _fp_step(h, expire)
-    if display != 0:  # an iceberg's display, tagged (never read as a trigger); without one: as before
-        h = _fp_step(_fp_step(h, 0x1CE), display)
+    for i in range(N_OPT):  # the optional fields that are not 0 (an intent without them keeps the fingerprint it
+        v = opt[i]  # had before they were added), each after its tag (a field with none: the first ones)
+        if v != 0:
+            if _FP_TAGS[i] != 0:
+                h = _fp_step(h, _FP_TAGS[i])
+            h = _fp_step(h, v)
     h ^= h >> np.uint64(31)
     fp = np.int64(h)
     return fp if fp != 0 else np.int64(1)
 
 
 @_kernel
-def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl, trigger=0, expire=0, display=0):
+def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, target, ctl=0, opt=NO_OPTIONS):
     b = st.b
     c = st.ctr
     seq = b[c + K_SEQ]
@@ -302,7 +311,7 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
     b[c + K_DECISIONS] += 1
     fp = np.int64(0)
     if key != EMPTY:
-        fp = _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, trigger, expire, display)
+        fp = _fingerprint(kind, a, t, y, side, price, qty, otype, tif, target, opt)
         r = _dd_find(st, key, now)
         if r >= 0:
             b[c + K_DEDUP_HITS] += 1
@@ -310,8 +319,7 @@ def _process(st, now, mode, key, kind, a, t, y, side, price, qty, otype, tif, ta
             if known != 0 and known != fp:  # the key was decided for another request: refused, nothing decided
                 return R_KEY_REUSED | DUP_FLAG, b[r + D_OID], seq
             return b[r + D_REASON] | DUP_FLAG, b[r + D_OID], seq
-    reason, oid = _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, trigger,
-                          expire, display)
+    reason, oid = _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, mode, opt)
     if key != EMPTY:  # `_dd_find` missed above (and a miss leaves no entry): no stale entry to look for
         _dd_insert(st, key, now, sat_add(now, b[st.cfg + C_TTL_NS]), reason, oid, seq, fp, True)  # TTL <= I64_MAX
     b[st.reasons + reason] += 1

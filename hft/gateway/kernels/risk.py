@@ -11,6 +11,9 @@ from numba.extending import intrinsic
 from hft.core.jit import helper
 from hft.core.order_rules import is_stop
 from hft.core.orders import (
+    OPT_DISPLAY,
+    OPT_EXPIRE,
+    OPT_TRIGGER,
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -652,11 +655,14 @@ def _registered(st, a, t, y):
 
 
 @helper
-def _new_static(st, now, y, side, price, qty, otype, tif, trigger, expire, display):
-    """A new order's checks that need no exposure state: side, type / TIF, quantity, price, trigger, reference
-    price. Returns (reason, reference price, multiplier, valuation price: a market order's reference price, a
-    stop's trigger, else its price)."""
+def _new_static(st, now, y, side, price, qty, otype, tif, opt):
+    """A new order's checks that need no exposure state: side, type / TIF, quantity, price, its optional fields
+    (`opt`: `hft.core.orders.order_options`), reference price. Returns (reason, reference price, multiplier,
+    valuation price: a market order's reference price, a stop's trigger, else its price)."""
     b = st.b
+    trigger = opt[OPT_TRIGGER]
+    expire = opt[OPT_EXPIRE]
+    display = opt[OPT_DISPLAY]
     if side != 1 and side != -1:
         return R_BAD_SIDE, 0, 0, 0
     r = _check_tif(st, otype, tif)

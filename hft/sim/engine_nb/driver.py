@@ -20,6 +20,8 @@ from hft.core.dtypes import (
 from hft.core.errors import SimError
 from hft.core.orders import (
     INTENT_NEW,
+    NO_OPTIONS,
+    order_options,
 )
 from hft.gateway import kernels as GK
 from hft.gateway import records
@@ -113,7 +115,7 @@ from hft.sim.engine_nb.state import (
     S_RLEG,
     S_RN,
     S_ROWED,
-    S_RREAL,
+    S_RPOS,
     S_SAMPLE_NS,
     S_SEQ,
     S_SKID,
@@ -257,9 +259,9 @@ class NbEngine:
 
     # --- the strategy's order view for strategy kernels -------------------------------------------------------
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
-               trigger: int = 0, expire: int = 0, display: int = 0) -> object:
+               opt: tuple = NO_OPTIONS) -> object:
         self._orders_dirty = True
-        d = run_events.submit(self, side, price, qty, otype, tif, leg, trigger, expire, display)
+        d = run_events.submit(self, side, price, qty, otype, tif, leg, opt)
         if self._fast and d.accepted and not d.duplicate:  # the kernel's side map is the one reports read
             self._room_side(d.order_id)
             self._order_info[d.order_id, OI_SIDE] = side
@@ -289,8 +291,11 @@ class NbEngine:
         run_events.deliver(self, rep)
         if not self._fast:  # (in-kernel order path: the kernel books fills itself)
             self._mirror_accounting(self.cur)
-            if self._skid == SK_CONTEXT:  # its realised PnL for the loop's `acct[AC_REAL]` (one leg; owed: 0)
-                self._st[S_RREAL] = self.ctx.realized_pnl
+            if self._skid == SK_CONTEXT:  # the loop's `acct[AC_REAL]` (one leg): the exact average-cost state of
+                # the fills Python booked, which the loop rounds as it rounds the state of its own fill rows
+                real = self._py_realized
+                realized_after(self._fill_rows, real, 0, self._leg_of, self._mult)
+                self._st[S_RPOS: S_ROWED + 1] = real[1:]
 
     def _realized(self) -> int:
         """A kernel with the full context on the in-kernel order path (one leg): its realised PnL, the kernel's fill
@@ -332,15 +337,15 @@ class NbEngine:
     # fallback path, the gateway's StormGuard) pushes onto the same heap and writes the same rows, so the
     # order of everything is the reference engine's.
     def _intent(self, kind: int, side: int, price: int, qty: int, otype: int, tif: int, target: int,
-                leg: int = 0, trigger: int = 0, expire: int = 0, display: int = 0) -> object:
+                leg: int = 0, opt: tuple = NO_OPTIONS) -> object:
         if not self._fast:
-            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg, trigger, expire, display)
+            return run_events.intent(self, kind, side, price, qty, otype, tif, target, leg, opt)
         st = self._st
         st[S_KEY] += 1
         now = self.clock.now_ns()
         env = TypedIntentEnvelope(typed_intent_v1(kind, int(st[S_KEY]), self.cfg.account, self.cfg.strategy,
                                                   self.legs[leg].symbol, side, price, qty, otype, tif, now, target,
-                                                  trigger, expire, display),
+                                                  *opt),
                                   now)
         return self.gw.process(env)
 
@@ -354,7 +359,7 @@ class NbEngine:
         self._heap_room()
         heap_push_cmd(self._h, st, now + lat, PRI_EXCH_ARRIVAL, action=cmd.action, order_id=cmd.order_id,
                       side=cmd.side, price=cmd.price, qty=cmd.qty, order_type=cmd.order_type, tif=cmd.tif,
-                      trigger=cmd.trigger, expire=cmd.expire, display=cmd.display)
+                      opt=cmd.options)
         if int(st[S_NO]) >= self._orows.shape[0]:
             self._orows = buffers.grown(self._orows, 1)
             self._arg_key = None
@@ -542,7 +547,8 @@ class NbEngine:
         n = check_intents(n, self._intents, self._kwho)
         for r in map(KERNEL_INTENT.row._make, self._intents[:n].tolist()):  # each row by its fields' names
             if r.kind == IN_SUBMIT:
-                self.submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.leg, r.trigger)
+                self.submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.leg,
+                            order_options(trigger=r.trigger))
             else:
                 self.cancel(r.order_id)
 
@@ -751,6 +757,7 @@ class NbEngine:
         strategy, ctx = self.strategy, self.ctx
         fast = self._fast
         gw = self.gw
+        self._py_realized = [0, 0, 0, 0, 0]  # not `fast`: `realized_after`'s state of the fills Python books
         if not fast:  # Python owns the accounting: the kernel's copy is written where it changes (`_deliver`)
             for k in range(nl):
                 self._mirror_accounting(k)

@@ -15,6 +15,8 @@ from hft.core.jit import helper, inline_copy
 from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
+    N_OPT,
+    NO_OPTIONS,
     ORDER_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
@@ -63,6 +65,7 @@ from hft.sim.engine_nb.state import (
     HC_DISPLAY,
     HC_EXPIRE,
     HC_OID,
+    HC_OPT,
     HC_ORDER_TYPE,
     HC_PRICE,
     HC_QTY,
@@ -229,8 +232,9 @@ def _h_head(h, st, t, prio, typ) -> int:
 # The two pushes take their item's fields by name, in the order of its declaration (`state.HEAP_CMD` / `HEAP_REP`:
 # a test compares their parameters with it) and write each at its declared column.
 @helper  # per intent: inlined at its call sites (the driver calls it from Python too)
-def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, trigger, expire, display) -> bool:
-    """Push a command (due at the venue at `t`) on the kernel heap; False when it is full."""
+def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type, tif, opt) -> bool:
+    """Push a command (due at the venue at `t`; `opt`: its optional fields, `hft.core.orders.order_options`) on
+    the kernel heap; False when it is full."""
     n = _h_head(h, st, t, prio, IT_CMD)
     if n < 0:
         return False
@@ -241,9 +245,8 @@ def heap_push_cmd(h, st, t, prio, action, order_id, side, price, qty, order_type
     h[n, HC_QTY] = qty
     h[n, HC_ORDER_TYPE] = order_type
     h[n, HC_TIF] = tif
-    h[n, HC_TRIGGER] = trigger
-    h[n, HC_EXPIRE] = expire
-    h[n, HC_DISPLAY] = display
+    for i in range(N_OPT):
+        h[n, HC_OPT + i] = opt[i]
     _h_sift_up(h, st, n)
     return True
 
@@ -344,14 +347,13 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
         st[S_KEY] = key
         # without `process_one`'s read-ahead: the sim's arena rows are in cache, its prefetches were pure cost
         code, oid, seq = GK.process_touched(arena, now, st[S_MODE], key, kind, st[S_ACCT], st[S_STRAT],
-                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0, 0,
-                                            0)
+                                            lm[leg, LM_Y], side, price, qty, otype, tif, target, 0, NO_OPTIONS)
         if code == 0:
             cmd_oid = oid if kind == INTENT_NEW else target
             lat = latency_ns(lat_e, now, st[S_NENTRY])
             st[S_NENTRY] += 1
             heap_push_cmd(h, st, now + lat, PRI_EXCH_ARRIVAL, action=kind, order_id=cmd_oid, side=side, price=price,
-                          qty=qty, order_type=otype, tif=tif, trigger=0, expire=0, display=0)
+                          qty=qty, order_type=otype, tif=tif, opt=NO_OPTIONS)
             r = st[S_NO]
             orows[r, OR_TS] = now
             orows[r, OR_OID] = cmd_oid
@@ -421,7 +423,7 @@ def _fast_expiry(st, h, t, vout, nrep, oid, tif, expire) -> None:
     due = gtd_expiry(vout, nrep, tif, expire, t)
     if due >= 0:
         heap_push_cmd(h, st, due, PRI_EXCH_ARRIVAL, action=CMD_EXPIRE, order_id=oid, side=0, price=0, qty=0,
-                      order_type=0, tif=tif, trigger=0, expire=expire, display=0)
+                      order_type=0, tif=tif, opt=NO_OPTIONS)  # (the venue's OP_EXPIRE reads none)
 
 
 @helper

@@ -7,7 +7,18 @@ from __future__ import annotations
 import numpy as np
 
 from hft.core.jit import njit
-from hft.core.orders import COMMAND, DECISION, INTENT, INTENT_CANCEL, INTENT_NEW, VENUE_REPORT
+from hft.core.orders import (
+    COMMAND,
+    DECISION,
+    INTENT,
+    INTENT_CANCEL,
+    INTENT_NEW,
+    OPT_DISPLAY,
+    OPT_EXPIRE,
+    OPT_TRIGGER,
+    OPTION_NAMES,
+    VENUE_REPORT,
+)
 from hft.core.records import Field, Record
 from hft.gateway import kernels as GK
 from hft.sim.run_records import EQUITY, FILL_LOG, ORDER_LOG
@@ -87,8 +98,8 @@ S_RLEG = 51  # in-kernel order path, W_RFLAGS: 1 + the leg whose book rule a rep
 S_MMQ, S_MMB, S_MMA, S_MMP = 52, 53, 54, 55
 # a kernel with the full context (one leg, in the loop): the realised PnL of `acct[AC_REAL]`, `hft.sim.fees.realized_rows`'
 # state: the fill rows folded (in-kernel order path: `frows`), then the position, cost basis, realised PnL and fee
-# millionths owed at average cost (`hft.sim.fees.realized_fill`; Python books the fills: S_RREAL is
-# `Context.realized_pnl`, S_ROWED 0, written by the driver)
+# millionths owed at average cost (`hft.sim.fees.realized_fill`), exact (the loop rounds them); when Python books
+# the fills, the driver writes S_RPOS..S_ROWED from the same rule folded over them (S_RN stays 0)
 S_RN, S_RPOS, S_RCOST, S_RREAL, S_ROWED = 56, 57, 58, 59, 60
 N_STATE = 64
 # the leg matrix (int64 [legs, LM_COLS]): each leg's accounting, symbol index and L2 live-slot bound, read by the loop
@@ -163,9 +174,9 @@ HEAP_HEAD = Record("heap_head", (
     Field("seq", "i8", "count", "the shared heap sequence number (st[S_SEQ])"),
     Field("type", "i8", "code", "IT_CMD or IT_REP"),
 ), "the head of a kernel heap row")
-HEAP_CMD = COMMAND.layout("heap_cmd", ("action", "order_id", "side", "price", "qty", "order_type", "tif", "trigger",
-                                       "expire", "display"),
-                          doc="a command in the kernel heap (the payload of an IT_CMD row)")
+HEAP_CMD = COMMAND.layout("heap_cmd", ("action", "order_id", "side", "price", "qty", "order_type", "tif",
+                                       *OPTION_NAMES),
+                          doc="a command in the kernel heap (the payload of an IT_CMD row; its optional fields last)")
 HEAP_REP = VENUE_REPORT.layout("heap_rep", VENUE_REPORT.names, doc="a venue report in the kernel heap (IT_REP)")
 _HH = HEAP_HEAD.index
 H_T, H_P, H_SEQ, H_TYPE = _HH["t"], _HH["prio"], _HH["seq"], _HH["type"]
@@ -173,9 +184,9 @@ H_PAY = len(HEAP_HEAD.fields)  # the payload's first column
 H_COLS = H_PAY + max(len(HEAP_CMD.fields), len(HEAP_REP.fields))
 _HC = {n: H_PAY + i for n, i in HEAP_CMD.index.items()}
 HC_ACTION, HC_OID, HC_SIDE, HC_PRICE = _HC["action"], _HC["order_id"], _HC["side"], _HC["price"]
-HC_QTY, HC_ORDER_TYPE, HC_TIF, HC_TRIGGER = _HC["qty"], _HC["order_type"], _HC["tif"], _HC["trigger"]
-HC_EXPIRE = _HC["expire"]
-HC_DISPLAY = _HC["display"]
+HC_QTY, HC_ORDER_TYPE, HC_TIF = _HC["qty"], _HC["order_type"], _HC["tif"]
+HC_OPT = _HC[OPTION_NAMES[0]]  # a command's optional fields (`hft.core.orders.order_options`), from here in order
+HC_TRIGGER, HC_EXPIRE, HC_DISPLAY = HC_OPT + OPT_TRIGGER, HC_OPT + OPT_EXPIRE, HC_OPT + OPT_DISPLAY
 _HR = {n: H_PAY + i for n, i in HEAP_REP.index.items()}
 HR_TS, HR_OID, HR_PRICE, HR_QTY, HR_LEAVES = _HR["ts"], _HR["order_id"], _HR["price"], _HR["qty"], _HR["leaves"]
 HR_FEE, HR_FEE_FRAC, HR_KIND, HR_LIQ, HR_QUEUE = (_HR["fee"], _HR["fee_frac"], _HR["kind"], _HR["liquidity"],

@@ -18,7 +18,7 @@ import numpy as np
 from hft.core.dtypes import NO_PRICE
 from hft.core.errors import SimError
 from hft.core.money import exact_money, round_money, round_owed
-from hft.core.orders import R_BAD_INPUT
+from hft.core.orders import R_BAD_INPUT, options_dict, order_options
 from hft.gateway.intents import INT_FIELD_MAX, as_int_field
 from hft.sim.reference.accounting import FRAC_UNITS, I64_MAX
 from hft.sim.strategy import MAX_ACTIONS_AT_ONE_TIME, Fill, OrderState, Trade
@@ -181,10 +181,11 @@ class ReferenceContext:
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None,
                trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
         self._count("ctx.submit")
-        d = self._e.submit(self._k, side, price, qty, order_type, tif, trigger, expire, display)
+        opt = order_options(trigger=trigger, expire=expire, display=display)
+        d = self._e.submit(self._k, side, price, qty, order_type, tif, opt)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif,
-                        trigger=trigger, expire=expire, display=display)
+                        **options_dict(opt))
         return d
 
     def cancel(self, order_id: int) -> Any:

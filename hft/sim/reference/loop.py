@@ -51,6 +51,7 @@ from hft.core.orders import (
     INTENT_CANCEL,
     INTENT_NEW,
     INTENT_REPLACE,
+    NO_OPTIONS,
     ORDER_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
@@ -302,18 +303,17 @@ class ReferenceEngine:
                                               tif=cmd.tif))
 
     def _intent(self, k: int, kind: int, side: int, price: int, qty: int, otype: int, tif: int,
-                target: int, trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
+                target: int, opt: tuple = NO_OPTIONS) -> Any:
         self.keys += 1
         now = self.clock.now_ns()
         payload = typed_intent_v1(kind, self.keys, self.cfg.account, self.cfg.strategy, self.legs[k].symbol, side,
-                                  price, qty, otype, tif, now, target, trigger, expire, display)
+                                  price, qty, otype, tif, now, target, *opt)
         return self.gw.process(TypedIntentEnvelope(payload, now))
 
     def submit(self, k: int, side: int, price: int, qty: int, otype: int | None, tif: int | None,
-               trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
-        """A new order on leg `k` (a stop / stop-limit: with its trigger; a GTD order: with its expiry; an iceberg:
-        with its display)."""
-        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, trigger, expire, display)
+               opt: tuple = NO_OPTIONS) -> Any:
+        """A new order on leg `k` (`opt`: its optional fields, `hft.core.orders.order_options`)."""
+        d = self._intent(k, INTENT_NEW, side, price, qty, otype or ORDER_LIMIT, tif or TIF_GTC, 0, opt)
         if d.accepted and not d.duplicate:
             self.side_of[d.order_id] = side
             self.leg_of[d.order_id] = k

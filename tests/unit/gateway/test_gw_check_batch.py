@@ -15,6 +15,7 @@ from hft.core.orders import (
     MODE_ALLOW_ALL,
     MODE_CANCEL_ONLY,
     MODE_REJECT_ALL,
+    NO_OPTIONS,
     ORDER_LIMIT,
     ORDER_MARKET,
     R_BAD_KIND,
@@ -89,7 +90,7 @@ def test_check_batch_equals_dry_run_and_writes_nothing(ops, rows, mode):
                 exp = R_POLICY_CANCEL_ONLY
             else:
                 probe = before.copy()  # dry_run may create the slot: evaluate each row on the untouched state
-                exp = int(K.dry_run(probe, now, a, t, y, side, px, qty, ot, tif))
+                exp = int(K.dry_run(probe, now, a, t, y, side, px, qty, ot, tif, NO_OPTIONS))
         elif kind == INTENT_CANCEL:
             live = svc.working_orders()
             own = [w for w in live if w["order_id"] == oid]
@@ -117,7 +118,7 @@ def test_check_batch_cardinality_without_creating_slots():
     out = np.zeros(2, dtype=np.int64)
     K.check_batch(g.svc.arena, arr, out, g.clock.now_ns(), MODE_ALLOW_ALL)
     assert out[0] == R_EXPOSURE_CARDINALITY and out[1] == R_OK
-    assert out[0] == K.dry_run(g.svc.arena.copy(), g.clock.now_ns(), 0, 0, 2, BUY, 1000, 1, ORDER_LIMIT, TIF_GTC)
+    assert out[0] == K.dry_run(g.svc.arena.copy(), g.clock.now_ns(), 0, 0, 2, BUY, 1000, 1, ORDER_LIMIT, TIF_GTC, NO_OPTIONS)
     # once an order is gone (cancelled + reported) its slot is evictable: dry_run would evict and pass
     g.cancel(d1.order_id)
     from hft.core.orders import REPORT_CANCELED

@@ -24,6 +24,7 @@ from hft.core.orders import (
     INTENT_REPLACE,
     MODE_ALLOW_ALL,
     MODE_CANCEL_ONLY,
+    NO_OPTIONS,
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -257,7 +258,7 @@ def test_kernels_keep_the_arena_refcount_balanced():
     before = sys.getrefcount(arena)
     for i in range(200):
         engine_step(arena, g.clock.now_ns(), 50_000 + i)
-        K.dry_run(arena, g.clock.now_ns(), 0, 0, 0, BUY, 1000, 1, ORDER_LIMIT, TIF_GTC)
+        K.dry_run(arena, g.clock.now_ns(), 0, 0, 0, BUY, 1000, 1, ORDER_LIMIT, TIF_GTC, NO_OPTIONS)
         g.new()
     assert sys.getrefcount(arena) == before
     assert g.svc.metrics_snapshot()["accepted"] >= 50  # the arena is still the live, working state

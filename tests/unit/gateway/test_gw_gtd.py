@@ -99,7 +99,7 @@ def test_batch_path_and_dry_run_equal_one_intent_path():
                  batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, ORDER_LIMIT, tif, 0, e, 0)
     dry = gw()
     checked = dry.svc.check_batch(it.copy())
-    evaluated = [dry.svc.risk.evaluate(NOW, 0, 0, 0, BUY, 1000, 2, ORDER_LIMIT, tif, 0, e) for tif, e in rows]
+    evaluated = [dry.svc.risk.evaluate(NOW, 0, 0, 0, BUY, 1000, 2, ORDER_LIMIT, tif, expire=e) for tif, e in rows]
     out = batch.svc.process_batch(it)
     assert [int(r) for r in out["reason"]] == [d.reason for d in singles] == checked.tolist() == evaluated
     assert [int(e) for e in out["expire"]] == [d.expire for d in singles] == [r[1] for r in rows]

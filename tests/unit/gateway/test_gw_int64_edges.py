@@ -17,6 +17,7 @@ from hft.core.orders import (
     BUY,
     INTENT_DTYPE,
     INTENT_NEW,
+    NO_OPTIONS,
     ORDER_LIMIT,
     R_DAILY_LOSS,
     R_MAX_ORDER_NOTIONAL,
@@ -296,7 +297,7 @@ def test_a_reason_code_outside_the_counters_is_counted_as_an_error():
     st = g.svc._st
     lim = st.lim_def.copy()
     code, _oid, _seq = K.process_one(g.svc.arena, 1, 0, 77, INTENT_NEW, 0, 0, 0, BUY, 100, 1, ORDER_LIMIT, TIF_GTC,
-                                     0, 200)  # ctl: reason 200 decided before the core
+                                     0, 200, NO_OPTIONS)  # ctl: reason 200 decided before the core
     assert code == R_BAD_INPUT
     K.count_reason(g.svc.arena, N_REASONS + 3)
     K.count_reason(g.svc.arena, -1)

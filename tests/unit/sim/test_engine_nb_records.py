@@ -26,7 +26,9 @@ def _payload(push) -> tuple[str, ...]:
 def test_the_pushes_take_their_records_fields_in_declared_order() -> None:
     # the report's payload is every field of the venue report, in order: a field added there must be a parameter
     assert _payload(P.heap_push_rep) == S.HEAP_REP.names == O.VENUE_REPORT.names
-    assert _payload(P.heap_push_cmd) == S.HEAP_CMD.names
+    # a command's: its fields, then its optional fields as one tuple (`opt`), in declared order
+    assert _payload(P.heap_push_cmd) == (*S.HEAP_CMD.names[:-O.N_OPT], "opt")
+    assert S.HEAP_CMD.names[-O.N_OPT:] == O.OPTION_NAMES
     assert all(f is O.COMMAND.field(f.name) for f in S.HEAP_CMD.fields)
 
 
@@ -56,12 +58,14 @@ def test_a_pushed_item_is_its_record_in_declared_order() -> None:
     assert h[0, S.H_PAY:S.H_PAY + len(O.VENUE_REPORT.fields)].tolist() == list(rep[0].item())
     cmd = {"action": O.CMD_NEW, "order_id": 901, "side": -1, "price": 1234, "qty": 5,
            "order_type": O.ORDER_STOP_LIMIT, "tif": O.TIF_GTD, "trigger": 1240, "expire": 77, "display": 3}
-    assert P.heap_push_cmd(h, st, 40, 1, **cmd)  # earlier: it becomes the heap's first item
+    opt = O.order_options(**{n: cmd[n] for n in O.OPTION_NAMES})
+    args = {n: v for n, v in cmd.items() if n not in O.OPTION_NAMES}
+    assert P.heap_push_cmd(h, st, 40, 1, **args, opt=opt)  # earlier: it becomes the heap's first item
     assert h[0, :S.H_PAY].tolist() == [40, 1, 1, S.IT_CMD] and st[S.S_NH] == 2 and st[S.S_SEQ] == 2
     assert h[0, S.H_PAY:S.H_PAY + len(cmd)].tolist() == [cmd[n] for n in S.HEAP_CMD.names]
     full = np.zeros((1, S.H_COLS), dtype=np.int64)
     st[S.S_NH] = 1
-    assert not P.heap_push_cmd(full, st, 1, 1, **cmd) and st[S.S_NH] == 1
+    assert not P.heap_push_cmd(full, st, 1, 1, **args, opt=opt) and st[S.S_NH] == 1
 
 
 def test_the_order_and_fill_rows_are_their_logs() -> None:
