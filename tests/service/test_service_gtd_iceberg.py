@@ -106,8 +106,8 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
         code, d = _post(srv, order("b10", price=low, qty=4, symbol=sym, display=4))
         assert code == 422 and d["reason"] == "BAD_DISPLAY" and d["field"] == "display", d
 
-        # HTTP: a resting GTD order expiring in 3 s and a marketable one filled at once (its expiry: nothing)
-        expire = time.time_ns() + 3 * S
+        # HTTP: a resting GTD order expiring in 6 s and a marketable one filled at once (its expiry: nothing)
+        expire = time.time_ns() + 6 * S
         code, rest = _post(srv, order("gtd-rest", price=low, qty=1, symbol=sym, tif="gtd", expire=expire))
         assert code == 201 and rest["accepted"], rest
         code, hit = _post(srv, order("gtd-hit", price=high, qty=1, symbol=sym, tif="gtd", expire=expire))
@@ -153,7 +153,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
         assert (v["status"], v["filled"], v["leaves"]) == ("expired", 0, 0) and time.time_ns() >= expire, v
 
         # a GTD order left working across a SIGKILL, its time passing while the service is down
-        crash_exp = time.time_ns() + 3 * S
+        crash_exp = time.time_ns() + 6 * S
         code, kept = _post(srv, order("gtd-kept", price=low, qty=1, symbol=sym, tif="gtd", expire=crash_exp))
         assert code == 201 and kept["accepted"], kept
         v = _until(srv, f"/orders/{kept['order_id']}", lambda v: v["status"] == "working")

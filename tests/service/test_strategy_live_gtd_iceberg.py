@@ -63,7 +63,7 @@ def test_a_live_strategys_gtd_order_and_iceberg_go_through_the_runner(tmp_path):
         run_cfg.write_text(json.dumps({"strategy": str(tmp_path / "gtd_ice.py") + ":GtdAndIceberg",
                                        "account": "ACC1", "strategy_id": "algo1", "symbol": "MSFT"}))
         r = subprocess.run([str(HFT), "strategy", "live", str(run_cfg), "--service", f"http://127.0.0.1:{srv.port}",
-                            "--token", TOKEN, "--json", "--max-seconds", "12", "--run-id", "gi"],
+                            "--token", TOKEN, "--json", "--max-seconds", "15", "--run-id", "gi"],
                            capture_output=True, text=True, timeout=180)
         assert r.returncode == 0, r.stderr[-3000:]
         s = json.loads(r.stdout[r.stdout.index("{"):])
