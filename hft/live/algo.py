@@ -69,8 +69,6 @@ from hft.core.orders import (
     OPT_TRIGGER,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
-    R_UNSUPPORTED_ORDER_TYPE,
-    R_UNSUPPORTED_TIF,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -291,21 +289,15 @@ class LiveEngine:
         trigger, expire, display = opt[OPT_TRIGGER], opt[OPT_EXPIRE], opt[OPT_DISPLAY]
         self.sent += 1
         coid = self.coid(self.sent)
-        if display:  # the service's venues show every order whole and its order API carries no display
-            self.refused += 1
-            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} iceberg refused: the live service's venues "
-                     "hold no icebergs (emulate one: hft.sim.ConditionalStrategy)")
-            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
-        if expire or tif == TIF_GTD:  # the service's venues expire nothing and its order API carries no expiry
-            self.refused += 1
-            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} gtd refused: the live service expires no "
-                     "orders (emulate it: hft.sim.ConditionalStrategy, expire_at)")
-            return LiveDecision(False, R_UNSUPPORTED_TIF, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}
         if trigger or otype in STOP_TYPES:  # a stop / stop-limit: held by the service's venue until `trigger` prints
             body["trigger"] = trigger
+        if expire or tif == TIF_GTD:  # a GTD order: expired by the service's venue at `expire` (ns UTC: ctx.now's)
+            body["expire"] = expire
+        if display:  # an iceberg: the venue shows `display` lots at a time
+            body["display"] = display
         d = self._decision(*self.client.request("POST", "/orders", body, {"Idempotency-Key": coid}), coid)
         if d.accepted:
             self.own[d.order_id] = side

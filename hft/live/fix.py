@@ -10,7 +10,10 @@ with it (every message checked against it). This module maps the gateway's comma
   + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
   initiate). Prices and quantities go on the wire as the gateway's ticks and lots. A stop or stop-limit
   (`hft.core.orders.STOP_TYPES`) is not sent: it is answered REJECTED at once (``stops_refused``), since the
-  adapter maps no trigger report (ExecType L).
+  adapter maps no trigger report (ExecType L); so are a good-till-date order (TIF_GTD: ``gtd_refused``) and an
+  iceberg (a display: ``icebergs_refused``). FIX carries both (TimeInForce 6 + ExpireTime 126, MaxFloor 111), but
+  the counterparty the adapter is tested against (`hft.live.fix_exchange`) expires nothing and shows every order
+  whole, so a mapping could not be shown end to end; refused, they are never sent as a plain GTC order.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
   said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
@@ -75,6 +78,7 @@ from hft.core.orders import (
     STOP_TYPES,
     TIF_DAY,
     TIF_FOK,
+    TIF_GTD,
     TIF_IOC,
 )
 from hft.gateway.intents import ExecutionReport, OrderCommand
@@ -179,6 +183,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = self.stops_refused = 0
+        self.gtd_refused = self.icebergs_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -416,8 +421,9 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
-            if action == CMD_NEW and int(cmd.order_type) in STOP_TYPES:
-                self._refuse_stop(oid)
+            if action == CMD_NEW and (int(cmd.order_type) in STOP_TYPES or int(cmd.tif) == TIF_GTD
+                                      or int(cmd.display) != 0):
+                self._refuse(oid, int(cmd.order_type) in STOP_TYPES, int(cmd.tif) == TIF_GTD)
                 return
             if action == CMD_NEW:
                 clordid = str(oid)
@@ -457,13 +463,22 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
-    def _refuse_stop(self, oid: int) -> None:
-        """A stop / stop-limit is not sent: answered REJECTED at once (nothing on the wire, nothing journaled).
-        FIX would carry it (OrdType 3 / 4, StopPx 99) but its trigger (ExecType L) is not mapped and no venue this
-        adapter was checked against holds stops; a deployment on FIX lists no stop in ``risk.order_types``."""
-        self.stops_refused += 1
-        log.warning("fix venue: order %d is a stop / stop-limit: refused (the FIX adapter sends no stops; hold "
-                    "them in the strategy, hft.sim.ConditionalStrategy)", oid)
+    def _refuse(self, oid: int, stop: bool, gtd: bool) -> None:
+        """A stop / stop-limit, a GTD order or an iceberg is not sent: answered REJECTED at once (nothing on the
+        wire, nothing journaled), counted by what it was (a stop first, then GTD, else an iceberg). FIX would carry
+        a stop (OrdType 3 / 4, StopPx 99), GTD (TimeInForce 6, ExpireTime 126) and a display (MaxFloor 111), but the
+        trigger (ExecType L) is not mapped and the counterparty this adapter is tested against holds no stops,
+        expires nothing and shows every order whole; a deployment on FIX lists none of them in ``risk.order_types``
+        / ``risk.tifs``."""
+        what = "a stop / stop-limit" if stop else "good-till-date" if gtd else "an iceberg"
+        if stop:
+            self.stops_refused += 1
+        elif gtd:
+            self.gtd_refused += 1
+        else:
+            self.icebergs_refused += 1
+        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends no stops, GTD orders or icebergs; "
+                    "emulate them in the strategy, hft.sim.ConditionalStrategy)", oid, what)
         if self.loop is not None and self.on_report is not None:
             self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
 
@@ -479,7 +494,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         return {"kind": "fix", "venue": f"{self.target}@{self.host}:{self.port}", "sender_comp_id": self.sender,
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
-                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "stops_refused": self.stops_refused, "store": str(self.store)}
+                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "stops_refused": self.stops_refused, "gtd_refused": self.gtd_refused,
+                "icebergs_refused": self.icebergs_refused, "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

@@ -41,6 +41,7 @@ _TIF = {v: k for k, v in TIF_NAMES.items()}
 SIDES = {"buy": 1, "sell": -1}
 SIDE_NAMES = {1: "buy", -1: "sell"}
 _STOPS = frozenset(ORDER_TYPE_NAMES[t] for t in STOP_TYPES)  # the types that take a trigger
+_ICEBERGS = frozenset(("limit", "post_only"))  # the types that take a display (the gateway's BAD_DISPLAY rule)
 I64_MAX = (1 << 63) - 1  # the widest quantity or price the gateway holds
 
 
@@ -49,11 +50,15 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
 
     The optional fields decode as UNSET when absent, so `decode_new` knows how many keys the body held (the
     repeated-key check's count, `jsonbody.unique_keys`); it then fills their defaults (price 0, ``limit``,
-    ``gtc``, trigger 0): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake does) holds no UNSET.
+    ``gtc``, trigger, expire and display 0): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake
+    does) holds no UNSET.
 
     ``stop`` (price 0: a market order once triggered) and ``stop_limit`` (its limit `price`) take `trigger`, the
     price in ticks whose print makes the venue enter the order (`hft.core.orders.ORDER_STOP`); the gateway's
-    ``risk.order_types`` must list them."""
+    ``risk.order_types`` must list them. A ``gtd`` order takes `expire`, its expiry time in integer ns UTC (the
+    API's times are all ns: a view's ``ts``, a limit's ``window_ns``), which the venue expires it at; a limit or
+    post-only order may take `display` (lots), an iceberg showing that many at a time; the gateway's ``risk.tifs``
+    must list ``gtd``."""
 
     client_order_id: str
     account: str
@@ -63,8 +68,10 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     qty: int
     price: int | UnsetType = UNSET
     order_type: Literal["limit", "market", "post_only", "stop", "stop_limit"] | UnsetType = UNSET
-    tif: Literal["gtc", "ioc", "fok", "day"] | UnsetType = UNSET
+    tif: Literal["gtc", "ioc", "fok", "day", "gtd"] | UnsetType = UNSET
     trigger: int | UnsetType = UNSET
+    expire: int | UnsetType = UNSET
+    display: int | UnsetType = UNSET
 
 
 class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
@@ -210,6 +217,14 @@ def decode_new(body: bytes) -> NewOrder:
         o.trigger = 0
     else:
         known += 1
+    if o.expire is UNSET:
+        o.expire = 0
+    else:
+        known += 1
+    if o.display is UNSET:
+        o.display = 0
+    else:
+        known += 1
     if body.count(b":") > known:  # `unique_keys`'s own first test, here to spare the call on the order path
         try:
             J.unique_keys(body, known, 2 * (known + strings))
@@ -219,10 +234,15 @@ def decode_new(body: bytes) -> NewOrder:
 
 
 def check_new(o: NewOrder) -> NewOrder:
-    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (a `trigger`
-    left UNSET is none: 0)."""
+    """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (a `trigger`,
+    `expire` or `display` left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not after its
+    clock is BAD_EXPIRE, a display not below the quantity or off the lot BAD_DISPLAY (422)."""
     if o.trigger is UNSET:
         o.trigger = 0
+    if o.expire is UNSET:
+        o.expire = 0
+    if o.display is UNSET:
+        o.display = 0
     if not 0 < len(o.client_order_id) <= 64:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
     if o.qty <= 0:
@@ -246,6 +266,19 @@ def check_new(o: NewOrder) -> NewOrder:
     elif o.trigger != 0:
         raise BadInput("trigger", f"expected no trigger on a {o.order_type} order (only on stop and stop_limit), "
                                   f"was {o.trigger}")
+    if o.tif == "gtd":
+        if not 0 < o.expire <= I64_MAX:
+            raise BadInput("expire", f"expected a gtd order's expiry time, integer ns UTC from 1 to {I64_MAX} "
+                                     f"(int64), was {o.expire}")
+    elif o.expire != 0:
+        raise BadInput("expire", f"expected no expire on a {o.tif} order (only with tif gtd), was {o.expire}")
+    if o.display != 0:
+        if o.order_type not in _ICEBERGS:
+            raise BadInput("display", f"expected no display on a {o.order_type} order (only on limit and "
+                                      f"post_only), was {o.display}")
+        if not 0 < o.display <= I64_MAX:
+            raise BadInput("display", f"expected an iceberg's display, lots from 1 to {I64_MAX} (int64), was "
+                                      f"{o.display}")
     return o
 
 
@@ -371,7 +404,8 @@ def replace_key(account: str, idem: str | None, order_id: int, client_order_id: 
 def new_intent(o: NewOrder, key: int, now: int) -> tuple:
     """The ``typed_intent_v1`` tuple of a validated new order."""
     return typed_intent_v1(INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
-                           _OTYPE[o.order_type], _TIF[o.tif], now, 0, 0 if o.trigger is UNSET else o.trigger)
+                           _OTYPE[o.order_type], _TIF[o.tif], now, 0, 0 if o.trigger is UNSET else o.trigger,
+                           0 if o.expire is UNSET else o.expire, 0 if o.display is UNSET else o.display)
 
 
 def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: int, now: int) -> tuple:
@@ -393,6 +427,7 @@ _REASON_FIELD = {
     "SELF_MATCH": "price",  # the price would cross one of the strategy's own resting orders
     "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
     "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "BAD_TRIGGER": "trigger", "UNSUPPORTED_TIF": "tif",
+    "BAD_EXPIRE": "expire", "BAD_DISPLAY": "display",
     "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
     "STRATEGY_CANCEL_ONLY": "strategy", "STRATEGY_DISABLED": "strategy",  # the strategy's mode (an admin's)
 }

@@ -14,10 +14,20 @@ the service's market stream (``GET /market/stream``, `hft.live.engine.LiveGatewa
 (its aggressor side, price and size) and, once per turn of the feed, the book's top `MARKET_DEPTH` levels when
 they changed (the market's book: our own orders are not in it).
 
+Good-till-date orders and icebergs are the simulator venue's too. A GTD order's ``expire`` (ns UTC, the
+gateway's clock) is put on the venue's clock by the same scaling (``start_exch + (expire - start_wall) * speed``)
+and expired there (`L2Venue.expire` / `L3Venue.expire`: EXPIRED, leaves 0) when the feed reaches that time, after
+the day's events at or before it (a replay's order: market data first at equal times); an order reaching the venue
+after its expiry is answered as in a replay (`hft.sim.venue_common.gtd_expiry`): ACK, what it can take at once,
+then EXPIRED. The feed keeps the venue's clock running after the day's last event, for the expiries. An iceberg
+(``display``) shows min(display, leaves) on the L2 venue and refills at the back of its level (docs/sim.md); the L3
+venue refuses it (REJECTED, as in a replay).
+
 Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
 its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered, and
 nothing is re-sent. An order sent before the restart ended with that session: the recovery expires every order
-still working at the gateway (``session_restarts``, `hft.live.recovery`), and a cancel or replace of an order
+still working at the gateway (``session_restarts``, `hft.live.recovery`) — a GTD order whose time passed while
+the service was down included: it ends EXPIRED, never filled by the restarted day —, and a cancel or replace of an order
 this venue never received is answered EXPIRED too (removed by the session's end; the simulator's venue alone
 would answer CANCEL_REJECTED, leaving it working for ever).
 """
@@ -25,6 +35,7 @@ would answer CANCEL_REJECTED, leaving it working for ever).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +60,7 @@ from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand, report_from_row
 from hft.live.venue import VenueContext
 from hft.sim.replay import build_venue, load_replay_config
+from hft.sim.venue_common import gtd_expiry
 
 
 class PaperVenue:
@@ -76,6 +88,8 @@ class PaperVenue:
         self.last_trade = 0
         self.expired_unknown = 0  # cancels / replaces of orders sent before a restart, answered EXPIRED
         self.duplicates = 0  # new orders with an id received already: refused, not executed again
+        self.expired = 0  # GTD orders expired at their time (EXPIRED reports)
+        self._expiries: list[tuple[int, int]] = []  # heap of (venue time, order id): the GTD orders' expiries
         self._received: set[int] = set()  # ids of the new orders this venue received (since the process started)
         self._t0_wall = 0
         self._t0_exch = self.exch_now
@@ -107,6 +121,7 @@ class PaperVenue:
     def send(self, cmd: OrderCommand) -> None:
         self.sent += 1
         v, now, oid = self.venue, self.exch_now, int(cmd.order_id)
+        due = -1
         if cmd.action in (CMD_CANCEL, CMD_REPLACE) and oid not in self._received:
             rows = np.zeros(1, VENUE_REPORT_DTYPE)  # sent before the restart: gone with that session
             rows[0]["ts"], rows[0]["order_id"], rows[0]["kind"], rows[0]["queue"] = now, oid, REPORT_EXPIRED, -1
@@ -117,7 +132,10 @@ class PaperVenue:
                 return
             self._received.add(oid)
             rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
-                         int(cmd.tif), int(cmd.trigger))  # a stop / stop-limit: held by the venue, as in replay
+                         int(cmd.tif), int(cmd.trigger), int(cmd.display))  # a stop: held; an iceberg: shown in part
+            due = gtd_expiry(rows, len(rows), int(cmd.tif), self.exch_at(int(cmd.expire)), now)
+            if due >= 0:  # a GTD order the venue keeps: expired at its time on the venue's clock
+                heapq.heappush(self._expiries, (due, oid))
         elif cmd.action == CMD_CANCEL:
             rows = v.cancel(now, int(cmd.order_id))
         elif cmd.action == CMD_REPLACE:
@@ -125,6 +143,23 @@ class PaperVenue:
         else:
             return
         self._deliver(rows)
+        if 0 <= due <= now:  # it reached the venue at or after its expiry: ACK, what it took, then EXPIRED now
+            self._expire_until(now)
+
+    def exch_at(self, wall_ns: int) -> int:
+        """The venue's time (the day's exchange clock) at wall time `wall_ns`: the feed's scaling."""
+        return self._t0_exch + int((wall_ns - self._t0_wall) * self.speed)
+
+    def _expire_until(self, t: int) -> None:
+        """Expire the GTD orders due at venue time `t` or before, each at its time (the venue's clock moves on to
+        it); an order no longer working there (filled, cancelled) gives no report."""
+        heap = self._expiries
+        while heap and heap[0][0] <= t:
+            at, oid = heapq.heappop(heap)
+            self.exch_now = max(self.exch_now, at)
+            rows = self.venue.expire(self.exch_now, oid)
+            self.expired += len(rows)
+            self._deliver(rows)
 
     def _deliver(self, rows: np.ndarray) -> None:
         if not len(rows) or self.loop is None or self.on_report is None:
@@ -153,8 +188,9 @@ class PaperVenue:
         return tuple(np.stack([bp, bq, ap, aq], axis=1).ravel().tolist())
 
     async def run_feed(self, live: Any, tick_s: float = 0.001, max_batch: int = 2000) -> None:
-        """Apply the recorded events as the wall clock reaches them; mark the symbol with trade prices; publish
-        the prints and the book's top levels (`live.on_market`, when the service offers it)."""
+        """Apply the recorded events as the wall clock reaches them and expire the GTD orders at their time; mark
+        the symbol with trade prices; publish the prints and the book's top levels (`live.on_market`, when the
+        service offers it). After the day's last event the venue's clock runs on (every 10 ms) for the expiries."""
         ev = self.events
         ts, kind, side, price, qty, oid = (ev["exch_ts"], ev["kind"], ev["side"], ev["price"], ev["qty"],
                                           ev["order_id"])
@@ -163,12 +199,15 @@ class PaperVenue:
         market = self.venue.market
         publish = getattr(live, "on_market", None)
         shown: tuple[int, ...] = ()  # the book last published
-        while self.i < n:
-            due = self._t0_exch + int((time.time_ns() - self._t0_wall) * self.speed)
+        expiries = self._expiries
+        while True:
+            due = self.exch_at(time.time_ns())
             i = self.i
             stop = min(n, i + max_batch)  # bounded work per turn: the loop keeps serving requests
             prints: list[tuple[int, int, int, int, tuple[int, ...]]] = []
             while i < stop and ts[i] <= due:
+                if expiries and expiries[0][0] < ts[i]:  # due before this event (at its time: after it)
+                    self._expire_until(int(ts[i]) - 1)
                 k = int(kind[i])
                 self.exch_now = int(ts[i])
                 self._deliver(market(self.exch_now, k, int(side[i]), int(price[i]), int(qty[i]), int(oid[i])))
@@ -180,6 +219,8 @@ class PaperVenue:
                 i += 1
             applied = i > self.i
             self.i = i
+            if expiries and (i == n or ts[i] > due):  # the events up to `due` applied: the expiries up to it
+                self._expire_until(due)
             if publish is not None and applied:
                 top = self.book()
                 rows = np.zeros(len(prints) + (top != shown), MARKET_UPDATE_DTYPE)
@@ -194,14 +235,14 @@ class PaperVenue:
                 live.on_mark(self.symbol, self.last_trade)
                 marked = self.last_trade
                 next_mark = wall + self.mark_every_ns
-            await asyncio.sleep(tick_s)
+            await asyncio.sleep(tick_s if self.i < n else max(tick_s, 0.01))
 
     def health(self) -> dict[str, Any]:
         return {"kind": "paper", "source": self.source, "symbol": self.symbol, "speed": self.speed,
                 "events_applied": self.i, "events": len(self.events), "exchange_ts": self.exch_now,
                 "orders_sent": self.sent, "reports": self.reports, "fills": self.fills,
                 "last_trade": self.last_trade, "expired_unknown": self.expired_unknown,
-                "duplicates": self.duplicates}
+                "duplicates": self.duplicates, "gtd_pending": len(self._expiries), "gtd_expired": self.expired}
 
     def close(self) -> None:
         pass

@@ -19,10 +19,12 @@ Client → server:
   applies as on any disconnect).
 - ``NEW`` (0x02): ``corr u64, flags u8 (bit 0: durable), side i8 (1 buy, -1 sell), order_type u8, tif u8,
   price i64 (ticks), qty i64 (lots)``, then the strings ``client_order_id, account, strategy, symbol,
-  idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then,
-  for a stop (order_type 4) or stop-limit (5) only, ``trigger i64`` (ticks): the frame grown at its end, so a
-  NEW without it is the frame as it always was (the column-wise scan takes those; one with it goes through the
-  per-frame path).
+  idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then an
+  optional tail (`hft.live.frames.new_strings`): none; ``trigger i64`` alone (8 bytes: a stop's, as first
+  defined); or the counted tail ``count u8`` then ``count`` i64 fields in the order ``trigger`` (ticks),
+  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's) — the fields not sent are 0, and a further
+  optional field is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
+  always was (the column-wise scan takes those; one with a tail goes through the per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
 - ``REPLACE`` (0x04): ``corr u64, flags u8, order_id i64, price i64 (ticks), qty i64 (lots: the new open size)``,
   then ``client_order_id, idempotency_key`` (an empty key: one derived from the order id and the client order
@@ -356,9 +358,9 @@ class IntakeProtocol(asyncio.Protocol):
             if len(body) < NEW_FIXED.size:
                 raise FrameError("short NEW frame")
             corr, flags, side, otype, tif, price, qty = NEW_FIXED.unpack_from(body)
-            (coid, account, strategy, symbol, idem), trigger = new_strings(body, NEW_FIXED.size)
+            (coid, account, strategy, symbol, idem), (trigger, expire, display) = new_strings(body, NEW_FIXED.size)
             self.new(corr, flags & FLAG_DURABLE != 0, side, otype, tif, price, qty, coid, account, strategy,
-                     symbol, idem, t0, trigger)
+                     symbol, idem, t0, trigger, expire, display)
         elif kind == CANCEL:
             if len(body) < CANCEL_FIXED.size:
                 raise FrameError("short CANCEL frame")
@@ -493,7 +495,8 @@ class IntakeProtocol(asyncio.Protocol):
         self.write(error_frame(corr, status, body))
 
     def new(self, corr: int, durable: bool, side: int, otype: int, tif: int, price: int, qty: int, coid: str,
-            account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0) -> None:
+            account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0, expire: int = 0,
+            display: int = 0) -> None:
         try:
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
@@ -502,7 +505,8 @@ class IntakeProtocol(asyncio.Protocol):
             if tif not in TIF_NAMES:
                 raise O.BadInput("tif", f"expected one of {sorted(TIF_NAMES)}, was {tif}")
             o = O.check_new(O.NewOrder(coid, account, strategy, symbol, _SIDE[side], qty, price,
-                                       ORDER_TYPE_NAMES[otype], TIF_NAMES[tif], trigger))  # type: ignore[arg-type]
+                                       ORDER_TYPE_NAMES[otype], TIF_NAMES[tif], trigger, expire,  # type: ignore[arg-type]
+                                       display))
             if not self.grant.allows(account, strategy):
                 self.refuse(corr, 403, {"error": "FORBIDDEN", "reason": f"token {self.grant.subject!r} may not "
                                                                         f"trade as {account}/{strategy}"})

@@ -37,6 +37,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACED,
     TIF_GTC,
+    TIF_GTD,
     TIF_IOC,
 )
 from hft.gateway.intents import OrderCommand
@@ -106,24 +107,31 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
                             (CMD_CANCEL, 2)}
 
 
-def test_a_stop_is_refused_by_the_adapter_without_a_message(exchange, tmp_path):
-    """The adapter maps no trigger report (ExecType L): a stop / stop-limit is answered REJECTED at once, nothing
-    sent or journaled (so never re-sent), counted in ``stops_refused``; a limit order after it goes on as usual."""
+def test_a_stop_a_gtd_order_and_an_iceberg_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """The adapter maps no trigger report (ExecType L), and its counterparty expires nothing and shows every order
+    whole: a stop / stop-limit, a GTD order and an iceberg are answered REJECTED at once, nothing sent or journaled
+    (so never re-sent, and never sent as a plain GTC order), counted in ``stops_refused`` / ``gtd_refused`` /
+    ``icebergs_refused``; a limit order after them goes on as usual."""
     async def go() -> tuple[list, FixVenue]:
         v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
         reps: list = []
         v.start(asyncio.get_running_loop(), reps.append)
         v.send(OrderCommand(CMD_NEW, 1, None, "ACC1", "s1", "AAPL", 1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF + 5))
         v.send(OrderCommand(CMD_NEW, 2, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_STOP_LIMIT, TIF_GTC, 0, REF))
+        v.send(OrderCommand(CMD_NEW, 4, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_LIMIT, TIF_GTD, 0, 0,
+                            time.time_ns() + 60 * 10**9))
+        v.send(OrderCommand(CMD_NEW, 5, None, "ACC1", "s1", "AAPL", 1, REF, 4, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 1))
         v.send(_cmd(CMD_NEW, 3, REF, 1))
-        await _until(reps, 4)
+        await _until(reps, 6)
         v.close()
         return reps, v
 
     reps, v = asyncio.run(go())
-    assert _kinds(reps, 1) == _kinds(reps, 2) == [(REPORT_REJECTED, 0, 0, 0)]
+    assert _kinds(reps, 1) == _kinds(reps, 2) == _kinds(reps, 4) == _kinds(reps, 5) == [(REPORT_REJECTED, 0, 0, 0)]
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
-    assert v.health()["stops_refused"] == 2 and v.sent == 1 and v.received() == {(CMD_NEW, 3)}
+    h = v.health()
+    assert (h["stops_refused"], h["gtd_refused"], h["icebergs_refused"]) == (2, 1, 1)
+    assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
 
 
 def test_a_repeated_order_id_is_never_executed_twice(exchange, tmp_path):

@@ -24,6 +24,36 @@ def make_day(folder: Path, seed: int, date: str = "2024-06-21") -> Path:
     return d.message_path
 
 
+PRINT_DAY_P, PRINT_DAY_BID, PRINT_DAY_ASK = 10_000, 9_990, 10_010
+PRINT_DAY_T0 = 1_718_976_600_000_000_000  # 2024-06-21 13:30 UTC (int ns): the day's first event
+
+
+def make_l2_print_day(path: Path, seconds: int = 600) -> Path:
+    """An L2 event file (MSFT, tick 0.01, lot 1) whose every report is derivable by hand: at `PRINT_DAY_T0` a book of
+    one level a side (bid 9990 x 10, ask 10010 x 10) that never changes, then one print a second for `seconds`
+    seconds, alternating: at T0 + 1 s, 3 s, … a buy at the ask (10010 x 1: the symbol's mark, touching no bid), at
+    T0 + 2 s, 4 s, … a sell of 5 lots at 10000, inside the spread (the data has no level there)."""
+    import numpy as np
+
+    from hft.core.dtypes import BUY, EV_SNAPSHOT_LEVEL, EV_TRADE, EVENT_DTYPE, FLAG_EOM, SELL
+    from hft.core.instrument import Instrument
+    from hft.data.events_io import write_events
+
+    s = 1_000_000_000
+    ev = np.zeros(2 + seconds, EVENT_DTYPE)
+    ev["flags"] = FLAG_EOM
+    for i, (side, px) in enumerate(((BUY, PRINT_DAY_BID), (SELL, PRINT_DAY_ASK))):
+        ev[i]["exch_ts"], ev[i]["kind"], ev[i]["side"], ev[i]["price"], ev[i]["qty"] = (
+            PRINT_DAY_T0, EV_SNAPSHOT_LEVEL, side, px, 10)
+    for k in range(seconds):
+        r = ev[2 + k]
+        r["exch_ts"], r["kind"], r["order_id"], r["seq"] = PRINT_DAY_T0 + (k + 1) * s, EV_TRADE, k + 1, k + 1
+        r["side"], r["price"], r["qty"] = (BUY, PRINT_DAY_ASK, 1) if k % 2 == 0 else (SELL, PRINT_DAY_P, 5)
+    ev["local_ts"] = ev["exch_ts"]
+    inst = Instrument("MSFT", "SYNTH", "0.01", "1", currency="USD", book_level="L2")
+    return write_events(path, ev, inst, {"source": "make_l2_print_day"})
+
+
 LENIENT = """
   gate_d:
     max_position: 4

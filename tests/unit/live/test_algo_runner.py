@@ -214,26 +214,29 @@ def test_a_stop_goes_to_the_order_api_with_its_trigger_and_its_trigger_report_ke
     assert [(f.order_id, f.qty, f.price) for f in e.ctx.fills] == [(5, 2, 102)]
 
 
-def test_a_gtd_order_is_refused_by_the_runner_without_a_request() -> None:
-    """GTD: the live service's venues expire nothing and its order API carries no expiry: the runner
-    refuses it itself (UNSUPPORTED_TIF), sends nothing, and counts it refused."""
-    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_TIF, TIF_GTC, TIF_GTD
+def test_gtd_and_iceberg_children_go_to_the_order_api_with_their_expiry_and_display() -> None:
+    """A strategy's GTD child is sent with ``tif: gtd`` and its ``expire`` (ns UTC, as ``ctx.now``), an iceberg with
+    its ``display``; a plain child carries neither key (the body an older service reads); a GTD child without an
+    expiry is sent as written and the service's refusal (400 naming ``expire``) is the strategy's decision; its
+    EXPIRED report ends the order."""
+    from hft.core.orders import ORDER_LIMIT, ORDER_POST_ONLY, TIF_GTC, TIF_GTD
 
-    client = FakeClient()
+    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}),
+                        (201, {"accepted": True, "reason": "OK", "order_id": 6, "duplicate": False}),
+                        (201, {"accepted": True, "reason": "OK", "order_id": 7, "duplicate": False}),
+                        (400, {"error": "BAD_INPUT", "field": "expire", "reason": "expected ..."}))
     e = _engine(client)
-    for tif, expire in ((TIF_GTD, 10**18), (TIF_GTC, 10**18), (TIF_GTD, 0)):
-        d = e.ctx.submit(1, 99, 2, ORDER_LIMIT, tif, expire=expire)
-        assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_TIF)
-    assert client.requests == [] and e.refused == 3 and e.ctx.orders == {}
-
-
-def test_an_iceberg_is_refused_by_the_runner_without_a_request() -> None:
-    """The live service's venues show every order whole and its order API carries no display: the runner refuses an
-    iceberg itself (UNSUPPORTED_ORDER_TYPE), sends nothing, and counts it refused."""
-    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
-
-    client = FakeClient()
-    e = _engine(client)
-    d = e.ctx.submit(1, 99, 5, ORDER_LIMIT, TIF_GTC, display=2)
-    assert (d.accepted, d.reason) == (False, R_UNSUPPORTED_ORDER_TYPE)
-    assert client.requests == [] and e.refused == 1 and e.ctx.orders == {}
+    assert e.ctx.submit(1, 99, 2, ORDER_LIMIT, TIF_GTD, expire=1_800_000_000_000_000_000).accepted
+    assert e.ctx.submit(-1, 101, 9, ORDER_POST_ONLY, TIF_GTC, display=3).accepted
+    assert e.ctx.submit(1, 98, 1, ORDER_LIMIT, TIF_GTC).accepted
+    d = e.ctx.submit(1, 97, 1, ORDER_LIMIT, TIF_GTD)
+    assert not d.accepted and e.refused == 1
+    bodies = [r[2] for r in client.requests]
+    assert [(b["tif"], b.get("expire"), b["order_type"], b.get("display")) for b in bodies] == [
+        ("gtd", 1_800_000_000_000_000_000, "limit", None), ("gtc", None, "post_only", 3), ("gtc", None, "limit", None),
+        ("gtd", 0, "limit", None)]
+    assert "expire" not in bodies[2] and "display" not in bodies[2] and "trigger" not in bodies[2]
+    e.on_report({"order_id": 5, "kind": "ack", "price": 0, "qty": 0, "leaves": 2, "ts": 1, "queue": 0})
+    assert e.ctx.orders[5].status == "working"
+    e.on_report({"order_id": 5, "kind": "expired", "price": 0, "qty": 0, "leaves": 0, "ts": 2, "queue": -1})
+    assert 5 not in e.ctx.orders and {6, 7} <= set(e.ctx.orders)

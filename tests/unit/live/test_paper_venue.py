@@ -68,3 +68,79 @@ def test_reports_carry_the_venues_liquidity_and_an_acks_queue_ahead(tmp_path):
         assert made and made[0].liquidity == LIQ_MAKER and made[0].kind == REPORT_FILL and made[0].queue == -1
     finally:
         loop.close()
+
+
+class _Live:
+    """What the feed asks of the service besides the venue: marks (ignored here)."""
+
+    def on_mark(self, symbol: str, price: int) -> None:
+        pass
+
+
+def test_gtd_expires_on_the_venues_clock_after_the_events_of_its_time_and_after_the_days_end(tmp_path, monkeypatch):
+    """Hand-derived on the print day (`make_l2_print_day`: a sell of 5 at 10000 at T0 + 2 s, 4 s, …), with the wall
+    clock set by the test (speed 1: venue time = T0 + wall - start): a GTD buy of 9 at 10000 expiring exactly at
+    T0 + 2 s is first filled 5 by the print of that time (a fill at the expiry time wins, as in a replay), then its
+    rest EXPIRED at T0 + 2 s; a GTD buy reaching the venue after its time takes what it can (10 at the ask, taker)
+    and is EXPIRED at once; one still working when the day's events end expires at its time all the same; a GTC
+    order schedules nothing."""
+    import contextlib
+
+    from hft.core.orders import CMD_NEW, REPORT_ACK, REPORT_PARTIAL_FILL, TIF_GTD
+    from hft.live import paper as paper_mod
+    from tests.unit.alpha.lifecycle_helpers import PRINT_DAY_ASK, PRINT_DAY_P, PRINT_DAY_T0, make_l2_print_day
+
+    s = 1_000_000_000
+    w0 = 1_900_000_000 * s  # the wall time the venue started at (any: only differences count)
+    wall = [w0]
+    monkeypatch.setattr(paper_mod.time, "time_ns", lambda: wall[0])
+    venue = PaperVenue.from_data(make_l2_print_day(tmp_path / "d.parquet", seconds=10), speed=1)
+    got: list = []
+    loop = asyncio.new_event_loop()
+
+    def feed_to(t: int) -> None:
+        wall[0] = t
+
+        async def go() -> None:
+            task = asyncio.ensure_future(venue.run_feed(_Live()))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        loop.run_until_complete(go())
+
+    def new(oid: int, price: int, qty: int, tif: int, expire: int) -> None:
+        venue.send(OrderCommand(CMD_NEW, oid, oid, "A", "s", venue.symbol, 1, price, qty, ORDER_LIMIT, tif, 0, 0,
+                                expire))
+
+    def reps(oid: int) -> list[tuple[int, int, int, int, int]]:
+        return [(r.kind, r.ts - PRINT_DAY_T0, r.price if r.qty else 0, r.qty, r.leaves) for r in got
+                if r.order_id == oid]
+
+    try:
+        venue.start(loop, got.append)
+        assert venue.exch_at(w0) == PRINT_DAY_T0
+        feed_to(w0 + s // 2)  # the book's snapshot
+        new(1, PRINT_DAY_P, 9, TIF_GTD, w0 + 2 * s)
+        new(4, PRINT_DAY_P - 5, 1, TIF_GTC, 0)
+        assert venue.health()["gtd_pending"] == 1
+        feed_to(w0 + 3 * s)
+        assert reps(1) == [(REPORT_ACK, 0, 0, 0, 9), (REPORT_PARTIAL_FILL, 2 * s, PRINT_DAY_P, 5, 4),
+                           (REPORT_EXPIRED, 2 * s, 0, 0, 0)]
+        new(2, PRINT_DAY_ASK, 12, TIF_GTD, w0 + s)  # its time (T0 + 1 s) passed: the venue is at T0 + 3 s
+        assert reps(2) == [
+            (REPORT_ACK, 3 * s, 0, 0, 12), (REPORT_PARTIAL_FILL, 3 * s, PRINT_DAY_ASK, 10, 2),
+            (REPORT_EXPIRED, 3 * s, 0, 0, 0)]
+        feed_to(w0 + 11 * s)  # every event of the day applied
+        assert venue.i == len(venue.events)
+        new(3, PRINT_DAY_P - 10, 1, TIF_GTD, w0 + 20 * s)
+        feed_to(w0 + 19 * s)
+        assert reps(3) == [(REPORT_ACK, 10 * s, 0, 0, 1)]
+        feed_to(w0 + 20 * s)
+        assert reps(3)[1:] == [(REPORT_EXPIRED, 20 * s, 0, 0, 0)]
+    finally:
+        loop.close()
+    assert [r.kind for r in got if r.order_id == 4] == [REPORT_ACK]  # a GTC order: nothing at any time
+    h = venue.health()
+    assert (h["gtd_pending"], h["gtd_expired"]) == (0, 3)

@@ -51,11 +51,11 @@ def test_a_stops_trigger_grows_the_new_frame_at_its_end_and_the_scan_leaves_it_t
     grown, plain = c.pending
     assert grown[T.HEAD.size:len(plain)] == plain[T.HEAD.size:] and len(grown) == len(plain) + T.NEW_TRIGGER.size
     body = grown[T.HEAD.size:]
-    strings, trigger = T.new_strings(body, T.NEW_FIXED.size)
-    assert (strings, trigger) == (["s-1", "ACC", "strat", "SYM", ""], 12345)
+    strings, tail = T.new_strings(body, T.NEW_FIXED.size)
+    assert (strings, tail) == (["s-1", "ACC", "strat", "SYM", ""], (12345, 0, 0))
     assert T.NEW_FIXED.unpack_from(body)[3] == 4  # ORDER_STOP
-    assert T.new_strings(plain[T.HEAD.size:], T.NEW_FIXED.size)[1] == 0
-    with pytest.raises(T.FrameError, match="with a trigger"):
+    assert T.new_strings(plain[T.HEAD.size:], T.NEW_FIXED.size)[1] == (0, 0, 0)
+    with pytest.raises(T.FrameError, match="tail count 57: expected at most 3"):  # 12345's low byte, read as a count
         T.new_strings(body + b"\0", T.NEW_FIXED.size)
     with pytest.raises(T.FrameError):
         T.strings(body, T.NEW_FIXED.size, 5)  # the other frames' strings still end their body
@@ -98,3 +98,51 @@ def test_the_decision_answer_keeps_its_wire_layout_and_carries_decision_fields()
     carried = [n for n in dt.names if n not in ("corr", "status")]
     assert [dt.fields[n][0].itemsize for n in carried] == [np.dtype(DECISION.field(n).numpy_type).itemsize
                                                            for n in carried]
+
+
+def _body(c: TcpOrderClient) -> bytes:
+    return c.pending[-1][T.HEAD.size:]
+
+
+def test_the_new_frames_counted_tail_carries_expire_and_display_and_old_frames_parse_as_before() -> None:
+    """A GTD order's expiry and an iceberg's display travel in the counted tail (``count u8`` then that many int64s:
+    trigger, expire, display; those not sent are 0), written by hand here from docs/live.md's layout: the client
+    writes the shortest form (none / the 8-byte trigger / counted up to the last field not 0); every form parses to
+    the same three values; a tail of another length or a count past the known fields is a FrameError saying what
+    was expected; the column-wise scan leaves every tailed frame to the per-frame path."""
+    import struct
+
+    import numpy as np
+
+    from hft.live.tcp_scan import N_COLS, scan_new_frames
+
+    c = _offline()
+    c.send_new("g-1", "ACC", "strat", "SYM", "buy", 5, 100, tif="gtd", expire=1_800_000_000_123_456_789, corr=1)
+    gtd = _body(c)
+    c.send_new("i-1", "ACC", "strat", "SYM", "buy", 5, 100, display=2, corr=2)
+    ice = _body(c)
+    c.send_new("p-1", "ACC", "strat", "SYM", "buy", 5, 100, corr=3)
+    plain = _body(c)
+    strings_end = len(plain)
+    assert T.NEW_FIXED.unpack_from(gtd)[4] == 5  # TIF_GTD
+    assert gtd[strings_end:] == struct.pack("<Bqq", 2, 0, 1_800_000_000_123_456_789)
+    assert ice[strings_end:] == struct.pack("<Bqqq", 3, 0, 0, 2)
+    assert T.new_strings(gtd, T.NEW_FIXED.size) == (["g-1", "ACC", "strat", "SYM", ""], (0, 1_800_000_000_123_456_789, 0))
+    assert T.new_strings(ice, T.NEW_FIXED.size)[1] == (0, 0, 2)
+    # the same values in every form a client may send: a stop's 8-byte tail is the counted tail of count 1
+    assert T.new_strings(plain + struct.pack("<q", 7), T.NEW_FIXED.size)[1] == (7, 0, 0)
+    assert T.new_strings(plain + struct.pack("<Bq", 1, 7), T.NEW_FIXED.size)[1] == (7, 0, 0)
+    assert T.new_strings(plain + struct.pack("<B", 0), T.NEW_FIXED.size)[1] == (0, 0, 0)
+    assert T.new_strings(plain + struct.pack("<Bqqq", 3, 7, 8, 9), T.NEW_FIXED.size)[1] == (7, 8, 9)
+    for bad, why in ((struct.pack("<Bqqqq", 4, 1, 2, 3, 4), "tail count 4: expected at most 3 fields"),
+                     (struct.pack("<Bq", 2, 1), "tail of 9 bytes after the strings: expected 8 .* \\(count 2: 17\\)"),
+                     (struct.pack("<Bqq", 1, 1, 2), "tail of 17 bytes"),
+                     (b"\x00\x00", "tail of 2 bytes"),
+                     (struct.pack("<B", 200), "tail count 200")):
+        with pytest.raises(T.FrameError, match=why):
+            T.new_strings(plain + bad, T.NEW_FIXED.size)
+    assert T.new_tail() == b"" and T.new_tail(trigger=5) == struct.pack("<q", 5)
+    assert T.new_tail(display=1) == struct.pack("<Bqqq", 3, 0, 0, 1)
+    frames = c.pending[-3:]
+    out = np.zeros((4, N_COLS), np.int64)
+    assert scan_new_frames(np.frombuffer(frames[2] + frames[0], np.uint8), 0, out) == (1, len(frames[2]))
