@@ -18,9 +18,14 @@ that changes the local book (the book callback), on both engines and in the numb
   defaults, ``IN_ORDER_TYPE`` (``hft.core.orders.ORDER_*``; 0: a limit order), ``IN_TIF`` (``TIF_*``; 0: GTC) and
   ``IN_TRIGGER``, a venue-held stop's trigger price (ticks; 0: none): ``ORDER_STOP`` (price 0) or
   ``ORDER_STOP_LIMIT`` (its limit price) with a trigger > 0 places a stop the venue holds until a print reaches
-  it (docs/sim.md, "Stop orders held by the venue"), as ``ctx.submit(..., trigger=...)`` does. A kernel that
-  never writes these columns keeps them 0 (a plain limit order); one that writes them for some rows writes them
-  for every row (the array is reused between calls). The leg column is the built-in kernels'; leave it 0. The
+  it (docs/sim.md, "Stop orders held by the venue"), as ``ctx.submit(..., trigger=...)`` does; ``IN_EXPIRE``, a
+  good-till-date order's expiry (``tif=TIF_GTD``; int ns UTC, e.g. ``acct[AC_NOW] + ...`` in a kernel with the
+  full context: docs/sim.md, "Good till date"), as ``ctx.submit(..., expire=...)``; ``IN_DISPLAY``, an iceberg's
+  displayed lots (a limit / post-only order with ``0 < display < qty``: docs/sim.md, "Iceberg orders held by the
+  venue"), as ``ctx.submit(..., display=...)``. A kernel that never writes these columns keeps them 0 (a plain
+  limit order); one that writes them for some rows writes them for every row (the array is reused between calls;
+  ``put_intent`` writes every column). A row with a trigger, an expiry or a display goes through the gateway from
+  Python (the in-kernel order path hands it over): the same decision, a slower path. The leg column is the built-in kernels'; leave it 0. The
   kernel returns how many rows it wrote. They go through the gateway in order, exactly as ``ctx.submit`` /
   ``ctx.cancel`` from a Python ``on_book`` would.
 
@@ -76,6 +81,8 @@ from hft.sim.engine_nb.state import (
     DP_COLS,
     IN_CANCEL,
     IN_COLS,
+    IN_DISPLAY,
+    IN_EXPIRE,
     IN_KIND,
     IN_ORDER_ID,
     IN_ORDER_TYPE,
@@ -114,7 +121,8 @@ MAX_PARAMS = S_FAST - S_PARAMS
 
 __all__ = ["AC_CASH", "AC_COLS", "AC_FEES", "AC_MID2", "AC_NOW", "AC_NTRADES", "AC_PNL", "AC_POS", "AC_REAL",
            "BUY", "DP_ASK",
-           "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_COLS", "IN_KIND", "IN_ORDER_ID",
+           "DP_ASK_QTY", "DP_BID", "DP_BID_QTY", "DP_COLS", "IN_CANCEL", "IN_COLS", "IN_DISPLAY", "IN_EXPIRE",
+           "IN_KIND", "IN_ORDER_ID",
            "IN_ORDER_TYPE", "IN_PRICE", "IN_QTY", "IN_SIDE", "IN_SUBMIT", "IN_TIF", "IN_TRIGGER", "LTOP_ASK", "LTOP_ASK_QTY",
            "LTOP_BID", "LTOP_BID_QTY", "MAX_INTENTS", "MAX_PARAMS", "NO_PRICE", "SELL", "SO_COLS", "SO_ID",
            "SO_LEAVES", "SO_PENDING_CANCEL", "SO_PENDING_NEW", "SO_PENDING_REPLACE", "SO_PRICE", "SO_QTY",

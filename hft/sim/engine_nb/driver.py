@@ -20,8 +20,8 @@ from hft.core.dtypes import (
 from hft.core.errors import SimError
 from hft.core.orders import (
     INTENT_NEW,
+    N_OPT,
     NO_OPTIONS,
-    order_options,
 )
 from hft.gateway import kernels as GK
 from hft.gateway import records
@@ -58,6 +58,7 @@ from hft.sim.engine_nb.state import (
     HR_QTY,
     HR_TS,
     IN_COLS,
+    IN_OPT,
     IN_SUBMIT,
     KERNEL_INTENT,
     LM_CASH,
@@ -548,7 +549,7 @@ class NbEngine:
         for r in map(KERNEL_INTENT.row._make, self._intents[:n].tolist()):  # each row by its fields' names
             if r.kind == IN_SUBMIT:
                 self.submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.leg,
-                            order_options(trigger=r.trigger))
+                            r[IN_OPT:IN_OPT + N_OPT])
             else:
                 self.cancel(r.order_id)
 

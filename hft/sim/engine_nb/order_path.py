@@ -85,6 +85,7 @@ from hft.sim.engine_nb.state import (
     IN_CANCEL,
     IN_KIND,
     IN_LEG,
+    IN_OPT,
     IN_ORDER_ID,
     IN_ORDER_TYPE,
     IN_PRICE,
@@ -92,7 +93,6 @@ from hft.sim.engine_nb.state import (
     IN_SIDE,
     IN_SUBMIT,
     IN_TIF,
-    IN_TRIGGER,
     IT_CMD,
     IT_REP,
     LM_CASH,
@@ -322,8 +322,11 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
         tif = intents[j, IN_TIF]
         if (intents[j, IN_KIND] != IN_SUBMIT and intents[j, IN_KIND] != IN_CANCEL) or intents[j, IN_LEG] < 0 \
                 or intents[j, IN_LEG] >= lm.shape[0] or (otype != 0 and otype != ORDER_LIMIT) \
-                or (tif != 0 and tif != TIF_GTC and tif != TIF_IOC) or intents[j, IN_TRIGGER] != 0:
-            return W_INTENTS  # Python raises on it, or sends an order type / TIF / trigger the kernel does not route
+                or (tif != 0 and tif != TIF_GTC and tif != TIF_IOC):
+            return W_INTENTS  # Python raises on it, or sends an order type / TIF the kernel does not route
+        for i in range(N_OPT):
+            if intents[j, IN_OPT + i] != 0:
+                return W_INTENTS  # an optional field (a stop's trigger, an expiry, a display): Python sends it
     for j in range(ni):
         otype = ORDER_LIMIT
         tif = TIF_GTC

@@ -149,19 +149,22 @@ SO_STATUS_CODES = {"pending_new": 0, "working": 1, "pending_cancel": 2, "pending
 # intents a strategy kernel writes (executed in order through `GatewayService.process` by the driver): int64 rows
 # ``[MAX_INTENTS, IN_COLS]``, one per intent, of the intent record's fields (`INTENT`: its kind, IN_SUBMIT a new
 # order, IN_CANCEL a cancel; side, price, qty; the order a cancel targets) and the leg, then the order type and
-# TIF (0: the defaults, a GTC limit order), then a stop's trigger (ticks; 0: none). The columns `IN_*` are derived
-# from `KERNEL_INTENT`; users' kernels write the first five by number (docs/extending.md, `hft.sim.kernel_api`) and
-# the order type, TIF and trigger by name: their order is an API, a field is only appended. The kinds are the
+# TIF (0: the defaults, a GTC limit order), then a new order's optional fields (`hft.core.orders.ORDER_OPTIONS`: a
+# stop's trigger, a GTD order's expiry, an iceberg's display; 0: none). The columns `IN_*` are derived from
+# `KERNEL_INTENT`; users' kernels write the first five by number (docs/extending.md, `hft.sim.kernel_api`) and the
+# order type, TIF and options by name: their order is an API, a field is only appended. The kinds are the
 # intent record's codes (1, 2: users' kernels may have them as numbers too).
 IN_SUBMIT, IN_CANCEL = INTENT_NEW, INTENT_CANCEL
 MAX_INTENTS = 8
 _LEG = Field("leg", "i8", "index", "the leg of the intent's symbol")
 KERNEL_INTENT = INTENT.layout("kernel_intent", (
-    "kind", "side", "price", "qty", "order_id", "leg", "order_type", "tif", "trigger"), (_LEG,),
-    "an intent row of a strategy kernel (order_type / tif 0: the defaults, a GTC limit order; trigger 0: none)")
+    "kind", "side", "price", "qty", "order_id", "leg", "order_type", "tif", *OPTION_NAMES), (_LEG,),
+    "an intent row of a strategy kernel (order_type / tif 0: the defaults, a GTC limit order; options 0: none)")
 _IN = KERNEL_INTENT.index
 IN_KIND, IN_SIDE, IN_PRICE, IN_QTY, IN_ORDER_ID = _IN["kind"], _IN["side"], _IN["price"], _IN["qty"], _IN["order_id"]
-IN_LEG, IN_ORDER_TYPE, IN_TIF, IN_TRIGGER = _IN["leg"], _IN["order_type"], _IN["tif"], _IN["trigger"]
+IN_LEG, IN_ORDER_TYPE, IN_TIF = _IN["leg"], _IN["order_type"], _IN["tif"]
+IN_OPT = _IN[OPTION_NAMES[0]]  # the options' first column; in `OPTION_NAMES` order from there
+IN_TRIGGER, IN_EXPIRE, IN_DISPLAY = IN_OPT + OPT_TRIGGER, IN_OPT + OPT_EXPIRE, IN_OPT + OPT_DISPLAY
 IN_COLS = len(KERNEL_INTENT.fields)
 # kernel heap rows: a head (time, priority, sequence, item type), then the item's payload: a command on its way to
 # the venue (IT_CMD: `HEAP_CMD`, fields of the command record) or a venue report on its way back (IT_REP:

@@ -27,7 +27,7 @@ from hft.core.dtypes import (
 )
 from hft.core.errors import SimError
 from hft.core.jit import helper
-from hft.core.orders import ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC
+from hft.core.orders import N_OPT, ORDER_LIMIT, REPORT_FILL, REPORT_PARTIAL_FILL, TIF_IOC, options_dict
 from hft.core.plugins import resolve
 from hft.sim.engine_nb.state import (
     AC_CASH,
@@ -46,8 +46,11 @@ from hft.sim.engine_nb.state import (
     DP_COLS,
     IN_CANCEL,
     IN_COLS,
+    IN_DISPLAY,
+    IN_EXPIRE,
     IN_KIND,
     IN_LEG,
+    IN_OPT,
     IN_ORDER_ID,
     IN_ORDER_TYPE,
     IN_PRICE,
@@ -85,7 +88,7 @@ from hft.sim.engine_nb.state import (
 
 
 @_kernel
-def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif, trigger) -> int:
+def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif, trigger, expire=0, display=0) -> int:
     """Write intent row `n`, each column of `KERNEL_INTENT` by name (its fields: this kernel's parameters after
     `n`, a test compares them); returns n + 1."""
     intents[n, IN_KIND] = kind
@@ -97,6 +100,8 @@ def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, ti
     intents[n, IN_ORDER_TYPE] = order_type
     intents[n, IN_TIF] = tif
     intents[n, IN_TRIGGER] = trigger
+    intents[n, IN_EXPIRE] = expire
+    intents[n, IN_DISPLAY] = display
     return n + 1
 
 
@@ -512,7 +517,8 @@ class BookKernel:
         n = check_intents(n, intents, self.who)
         for r in map(KERNEL_INTENT.row._make, intents[:n].tolist()):  # each row by its fields' names
             if r.kind == IN_SUBMIT:
-                ctx.leg(r.leg).submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None, r.trigger)
+                ctx.leg(r.leg).submit(r.side, r.price, r.qty, r.order_type or None, r.tif or None,
+                                      **options_dict(r[IN_OPT:IN_OPT + N_OPT]))
             else:
                 ctx.cancel(r.order_id)
 

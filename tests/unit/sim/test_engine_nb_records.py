@@ -96,22 +96,23 @@ def test_the_word_layouts_are_derived_from_the_dtypes() -> None:
 def test_the_kernel_intent_columns_are_the_declaration() -> None:
     """The intent rows strategy kernels write: `KERNEL_INTENT`'s fields are `put_intent`'s parameters and the `IN_*`
     columns every reader uses; the five a user's kernel writes keep their documented numbers (docs/extending.md,
-    `hft.sim.kernel_api`: kernels may have them as 0 to 4), the order type, TIF and trigger appended after the leg
-    (exported by name), the kinds their codes, the width its nine columns."""
+    `hft.sim.kernel_api`: kernels may have them as 0 to 4), the order type, TIF and a new order's optional fields
+    appended after the leg (exported by name), the kinds their codes, the width its eleven columns."""
     from hft.sim import kernel_api
     from hft.sim.engine_nb import strategy_kernels as K
 
     params = tuple(inspect.signature(K.put_intent.py_func).parameters)
     assert params[:2] == ("intents", "n") and params[2:] == S.KERNEL_INTENT.names
     cols = {n: getattr(S, "IN_" + n.upper()) for n in S.KERNEL_INTENT.names}
-    assert list(cols.values()) == list(range(S.IN_COLS)) == list(range(9))
+    assert list(cols.values()) == list(range(S.IN_COLS)) == list(range(11))
+    assert S.KERNEL_INTENT.names[-O.N_OPT:] == O.OPTION_NAMES and S.IN_OPT == S.IN_COLS - O.N_OPT
     assert (S.IN_KIND, S.IN_SIDE, S.IN_PRICE, S.IN_QTY, S.IN_ORDER_ID) == (0, 1, 2, 3, 4)
     assert (S.IN_SUBMIT, S.IN_CANCEL) == (O.INTENT_NEW, O.INTENT_CANCEL) == (1, 2)
-    for n in ("kind", "side", "price", "qty", "order_id", "order_type", "tif", "trigger"):  # the intent record's
+    for n in ("kind", "side", "price", "qty", "order_id", "order_type", "tif", *O.OPTION_NAMES):  # the intent's
         assert S.KERNEL_INTENT.field(n) is O.INTENT.field(n)
     assert S.KERNEL_INTENT.field("leg") is S.DECISION_ROW.field("leg")
     assert all(getattr(kernel_api, f"IN_{n.upper()}") == cols[n] for n in ("kind", "side", "price", "qty", "order_id",
-                                                                           "order_type", "tif", "trigger"))
+                                                                           "order_type", "tif", *O.OPTION_NAMES))
     # through the kernel itself: each value lands in its field's column
     intents = np.zeros((S.MAX_INTENTS, S.IN_COLS), dtype=np.int64)
     vals = {n: 100 + k for k, n in enumerate(S.KERNEL_INTENT.names)}

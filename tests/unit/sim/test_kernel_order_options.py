@@ -1,0 +1,204 @@
+"""A strategy kernel places good-till-date orders and icebergs (``intents[j, IN_EXPIRE]`` with ``TIF_GTD``,
+``intents[j, IN_DISPLAY]``: `hft.sim.kernel_api`): on real days the run is the one of a Python strategy placing the
+same orders with ``ctx.submit(..., expire=...)`` / ``ctx.submit(..., display=...)`` (every decision, order, fill
+and the run hash), on both engines; orders expired and icebergs filled, and the reference engine agrees."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from numba import njit
+
+from hft.core.dtypes import BUY, NO_PRICE, SELL
+from hft.core.orders import ORDER_LIMIT, REPORT_EXPIRED, TIF_GTC, TIF_GTD
+from hft.sim.kernel_api import (
+    AC_NOW,
+    AC_POS,
+    IN_DISPLAY,
+    IN_EXPIRE,
+    IN_ORDER_TYPE,
+    IN_SUBMIT,
+    IN_TIF,
+    S_NORD,
+    S_PARAMS,
+    S_POS,
+    KernelStrategy,
+)
+from hft.sim.strategy import Strategy
+from tests.unit.sim.agreement import agree, same
+
+ROOT = Path(__file__).resolve().parents[3]
+GOOG_10 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
+BINANCE = ROOT / "tests" / "golden" / "binance_spot_eth_mm.json"
+_CONFIG = {"exchange": "no_partial_fill", "fees": {"maker_bps": -0.25, "taker_bps": 0.35, "per_lot": 0}}
+
+
+# --- good till date: a kernel with the full context knows the time --------------------------------------------------
+@njit
+def _gtd_quote(st, ltop, sord, intents, depth, trades, acct):
+    """Nothing working: a GTD limit order at the touch on the side that flattens (a buy when flat), expiring
+    `life` ns after now; on the L3 venue it queues behind the level and often expires before the queue reaches it."""
+    if st[S_NORD] > 0:
+        return 0
+    bid, ask = ltop[0], ltop[2]
+    if bid == NO_PRICE or ask == NO_PRICE:
+        return 0
+    buy = acct[AC_POS] <= 0
+    intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, BUY if buy else SELL, bid if buy else ask, 1
+    intents[0, IN_ORDER_TYPE], intents[0, IN_TIF] = ORDER_LIMIT, TIF_GTD
+    intents[0, IN_EXPIRE] = acct[AC_NOW] + st[S_PARAMS]
+    intents[0, IN_DISPLAY] = 0
+    return 1
+
+
+class GtdQuoteNb(KernelStrategy):
+    name = "gtd_quote"
+    nb_kernel = _gtd_quote
+    DEFAULTS = {"life": 3_000_000}  # noqa: RUF012 - the class attribute KernelStrategy reads
+
+
+class GtdQuotePy(Strategy):
+    """`_gtd_quote`'s rule from a Python ``on_book``; counts the expiries it saw."""
+
+    name = "gtd_quote_py"
+
+    def __init__(self, life: int = 3_000_000) -> None:
+        self.life = life
+        self.expired = 0
+
+    def on_book(self, ctx) -> None:
+        if ctx.orders or ctx.best_bid is None or ctx.best_ask is None:
+            return
+        buy = ctx.position <= 0
+        ctx.submit(BUY if buy else SELL, ctx.best_bid if buy else ctx.best_ask, 1, ORDER_LIMIT, TIF_GTD,
+                   expire=ctx.now + self.life)
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind == REPORT_EXPIRED:
+            self.expired += 1
+
+
+def _run(md, strategy: Strategy, engine: str, config: dict):
+    from hft.sim.replay import build_engine, parse_replay_config
+
+    eng, money = build_engine(md, strategy, "quote", parse_replay_config({"engine": engine, **config}))
+    return eng.run(multiplier=money), money
+
+
+@pytest.fixture(scope="module")
+def goog10(shared_data: Path):
+    from hft.data.lobster import LobsterData
+    from hft.data.sources import MarketData, open_market_data
+
+    md = open_market_data([shared_data / GOOG_10])
+    lob = md.lobster
+    n = 40_000
+    lob = LobsterData(lob.events[:n], lob.instrument, lob.reference[:n], lob.levels, lob.meta)
+    return MarketData(md.kind, lob.events, md.instrument, dict(md.meta), lobster=lob)
+
+
+@pytest.mark.shared_data
+def test_a_kernels_gtd_orders_are_the_python_strategys_on_lobster_goog(goog10):
+    py = GtdQuotePy()
+    k_nb, money = _run(goog10, GtdQuoteNb(), "numba", _CONFIG)
+    r_nb, _ = _run(goog10, py, "numba", _CONFIG)
+    k_py, _ = _run(goog10, GtdQuoteNb(), "python", _CONFIG)
+    same(k_nb, r_nb)
+    same(k_nb, k_py)
+    new = k_nb.orders[k_nb.orders["action"] == 1]
+    assert set(new["tif"].tolist()) == {TIF_GTD}
+    assert py.expired >= 20 and len(k_nb.fills) >= 5  # some expired in the queue, some filled first
+    assert all(d.expire > d.ts for d in k_nb.decision_records if d.accepted)
+
+    from hft.sim.reference import from_market_data
+    from hft.sim.replay import gateway_factory, parse_replay_config
+
+    config = parse_replay_config({"engine": "numba", **_CONFIG})
+    ref = from_market_data(goog10, GtdQuoteNb(), "quote", config,
+                           gateway_factory([goog10.instrument], "quote", config), money).run()
+    agree(ref, k_nb)
+
+
+# --- icebergs: the L2 venue shows a part at a time ------------------------------------------------------------------
+@njit
+def _iceberg_quote(st, ltop, sord, intents):
+    """Nothing working: a `size`-lot iceberg showing a third of it at the touch, on the side that flattens."""
+    if st[S_NORD] > 0:
+        return 0
+    bid, ask = ltop[0], ltop[2]
+    if bid == NO_PRICE or ask == NO_PRICE:
+        return 0
+    buy = st[S_POS] <= 0
+    size = st[S_PARAMS]
+    intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, BUY if buy else SELL, bid if buy else ask, size
+    intents[0, IN_ORDER_TYPE], intents[0, IN_TIF] = ORDER_LIMIT, TIF_GTC
+    intents[0, IN_EXPIRE] = 0
+    intents[0, IN_DISPLAY] = size // 3
+    return 1
+
+
+class IcebergQuoteNb(KernelStrategy):
+    name = "iceberg_quote"
+    nb_kernel = _iceberg_quote
+    DEFAULTS = {"size": 300_000}  # noqa: RUF012 - the class attribute KernelStrategy reads
+
+
+class IcebergQuotePy(Strategy):
+    """`_iceberg_quote`'s rule from a Python ``on_book``."""
+
+    name = "iceberg_quote_py"
+
+    def __init__(self, size: int = 300_000) -> None:
+        self.size = size
+
+    def on_book(self, ctx) -> None:
+        if ctx.orders or ctx.best_bid is None or ctx.best_ask is None:
+            return
+        buy = ctx.position <= 0
+        ctx.submit(BUY if buy else SELL, ctx.best_bid if buy else ctx.best_ask, self.size, ORDER_LIMIT, TIF_GTC,
+                   display=self.size // 3)
+
+
+@pytest.fixture(scope="module")
+def ethusdt():
+    """The Binance spot golden's first capture (ETHUSDT 2024-08-08) with its instrument, its first 60k events."""
+    from hft.data.sources import open_market_data
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import overlay_replay_config
+
+    if not BINANCE.exists():
+        pytest.skip("no golden")
+    doc = json.loads(BINANCE.read_text())
+    path = (BINANCE.parent / doc["data"][0]).resolve()
+    if not path.exists():
+        pytest.skip(f"../shared/data is absent ({path})")
+    config = overlay_replay_config(doc["config"], base_dir=BINANCE.parent)
+    md = open_market_data([path])
+    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    return dataclasses.replace(md, events=md.events[:60_000])
+
+
+@pytest.mark.shared_data
+def test_a_kernels_icebergs_are_the_python_strategys_on_binance_ethusdt(ethusdt):
+    config = {"queue_model": "power_prob_2", "limits": {"max_order_qty": 1_000_000, "max_position": 10_000_000}}
+    k_nb, money = _run(ethusdt, IcebergQuoteNb(), "numba", config)
+    r_nb, _ = _run(ethusdt, IcebergQuotePy(), "numba", config)
+    k_py, _ = _run(ethusdt, IcebergQuoteNb(), "python", config)
+    same(k_nb, r_nb)
+    same(k_nb, k_py)
+    accepted = [d for d in k_nb.decision_records if d.accepted]
+    assert accepted and all(d.display == d.qty // 3 for d in accepted)
+    assert len(k_nb.fills) >= 10
+    # the venue shows a third at a time: no single fill larger than the shown part
+    assert int(k_nb.fills["qty"].max()) <= 100_000
+
+    from hft.sim.reference import from_market_data
+    from hft.sim.replay import gateway_factory, parse_replay_config
+
+    cfg = parse_replay_config({"engine": "numba", **config})
+    ref = from_market_data(ethusdt, IcebergQuoteNb(), "quote", cfg,
+                           gateway_factory([ethusdt.instrument], "quote", cfg), money).run()
+    agree(ref, k_nb)
