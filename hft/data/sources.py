@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,14 @@ class MarketData:
 
     def __repr__(self) -> str:
         return stream_repr("MarketData", self.events, self.instrument, self.meta, self.kind)
+
+    def head(self, n: int) -> MarketData:
+        """The stream's first `n` events (a LOBSTER stream's reference book rows with them): a shorter run of the same
+        data, for a quick look or a test."""
+        lob = self.lobster
+        if lob is not None:
+            lob = replace(lob, events=lob.events[:n], reference=lob.reference[:n])
+        return replace(self, events=self.events[:n], lobster=lob)  # (row k keeps its `origin`)
 
 
 def open_market_data(paths: list[Path], *, allow_gaps: bool = False, fmt: str | None = None,

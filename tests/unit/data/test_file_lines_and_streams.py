@@ -231,3 +231,16 @@ def test_lobster_days_are_each_a_stream_for_inspect_and_verify(tmp_path, lobster
     ver = verify_files([a, b])
     assert ver["ok"] and ver["problem"] is None and [s["mismatches"] for s in ver["streams"]] == [0, 0]
     assert "streams" not in inspect_files([a]) and inspect_files([a])["events"] > 0
+
+
+@pytest.mark.shared_data
+def test_the_head_of_a_stream_is_its_first_events_with_their_reference_rows(shared_data):
+    """`MarketData.head(n)`: the first `n` events, and on a LOBSTER day the reference book rows that go with them (row
+    k still the book after message k); instrument and meta unchanged; the day itself untouched."""
+    md = open_market_data([shared_data / "lobster" / "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"])
+    head = md.head(1000)
+    assert np.array_equal(head.events, md.events[:1000]) and len(md.events) > 1000
+    assert np.array_equal(head.lobster.events, md.lobster.events[:1000])
+    assert np.array_equal(head.lobster.reference, md.lobster.reference[:1000])
+    assert head.instrument == md.instrument and head.meta == md.meta and head.kind == md.kind
+    assert len(md.head(10**9).events) == len(md.events)

@@ -90,14 +90,9 @@ def _run(md, strategy: Strategy, engine: str, config: dict):
 
 @pytest.fixture(scope="module")
 def goog10(shared_data: Path):
-    from hft.data.lobster import LobsterData
-    from hft.data.sources import MarketData, open_market_data
+    from hft.data.sources import open_market_data
 
-    md = open_market_data([shared_data / GOOG_10])
-    lob = md.lobster
-    n = 40_000
-    lob = LobsterData(lob.events[:n], lob.instrument, lob.reference[:n], lob.levels, lob.meta)
-    return MarketData(md.kind, lob.events, md.instrument, dict(md.meta), lobster=lob)
+    return open_market_data([shared_data / GOOG_10]).head(40_000)
 
 
 @pytest.mark.shared_data
@@ -178,7 +173,7 @@ def ethusdt():
     config = overlay_replay_config(doc["config"], base_dir=BINANCE.parent)
     md = open_market_data([path])
     md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
-    return dataclasses.replace(md, events=md.events[:60_000])
+    return md.head(60_000)
 
 
 @pytest.mark.shared_data

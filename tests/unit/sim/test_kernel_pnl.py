@@ -110,16 +110,9 @@ def _checked(py: PnlSizedPy, *, mids_missing: bool = False) -> None:
 
 
 def _open(shared_data: Path, rel: str, n: int):
-    from hft.data.sources import MarketData, open_market_data
+    from hft.data.sources import open_market_data
 
-    md = open_market_data([shared_data / rel])
-    if md.lobster is not None:
-        from hft.data.lobster import LobsterData
-
-        lob = md.lobster
-        lob = LobsterData(lob.events[:n], lob.instrument, lob.reference[:n], lob.levels, lob.meta)
-        return MarketData(md.kind, lob.events, md.instrument, dict(md.meta), lobster=lob)
-    return MarketData(md.kind, md.events[:n], md.instrument, dict(md.meta))
+    return open_market_data([shared_data / rel]).head(n)
 
 
 def _run(md, strategy: Strategy, engine: str):

@@ -108,13 +108,9 @@ _FEES = {"maker_bps": -0.25, "taker_bps": 0.35, "per_lot": 0}
 
 
 def _open(shared_data: Path, n: int):
-    from hft.data.lobster import LobsterData
-    from hft.data.sources import MarketData, open_market_data
+    from hft.data.sources import open_market_data
 
-    md = open_market_data([shared_data / GOOG_10])
-    lob = md.lobster
-    lob = LobsterData(lob.events[:n], lob.instrument, lob.reference[:n], lob.levels, lob.meta)
-    return MarketData(md.kind, lob.events, md.instrument, dict(md.meta), lobster=lob)
+    return open_market_data([shared_data / GOOG_10]).head(n)
 
 
 def _run(md, strategy: Strategy, engine: str, *, fast: bool = True):
