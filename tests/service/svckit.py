@@ -73,6 +73,16 @@ class Server(ServiceProcess):
                 raise AssertionError(f"no trade replayed in {timeout:.0f} s: {h['venue']}")
             time.sleep(0.2)
 
+    def poll(self, path: str, done: Any, *, token: str | None = None, timeout: float = 60.0) -> Any:
+        """``GET path`` every 50 ms until ``done(answer)`` or `timeout`; the last answer either way (the caller
+        asserts on it, so a failure shows what the service said)."""
+        end = time.time() + timeout
+        while True:
+            _, v = self.request("GET", path, token=token)
+            if done(v) or time.time() > end:
+                return v
+            time.sleep(0.05)
+
     def metrics(self) -> dict[str, float]:
         _, text = self.request("GET", "/metrics")
         out = {}

@@ -44,14 +44,6 @@ def _config(tmp_path: Path) -> Path:
     return p
 
 
-def _until(srv: Server, path: str, done, timeout: float = 60.0) -> dict:
-    end = time.time() + timeout
-    while True:
-        _, v = srv.request("GET", path, token=TOK)
-        if done(v) or time.time() > end:
-            return v
-        time.sleep(0.05)
-
 
 def _reports(home: Path) -> dict[int, list[tuple[int, int, int]]]:
     """(kind, qty, leaves) of each order id's reports, in the WAL's order (the journal the restart replays)."""
@@ -82,7 +74,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
     args = ("--paper", str(day), "--speed", "5", "--tcp-port", "0")
     srv = Server(home, *args, config=cfg).start(timeout=300)
     try:
-        h = _until(srv, "/health", lambda h: h["venue"]["last_trade"] > 0)
+        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
         low = px // 2 // 5 * 5  # far below the day's prices, on AAPL's tick multiple of 5: rests, never fills
         high = px * 2 // 5 * 5  # a buy there crosses at once
@@ -112,9 +104,9 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
         assert code == 201 and rest["accepted"], rest
         code, hit = _post(srv, order("gtd-hit", price=high, qty=1, symbol=sym, tif="gtd", expire=expire))
         assert code == 201 and hit["accepted"], hit
-        v = _until(srv, f"/orders/{hit['order_id']}", lambda v: v["status"] == "filled")
+        v = srv.poll(f"/orders/{hit['order_id']}", lambda v: v["status"] == "filled", token=TOK)
         assert v["status"] == "filled" and v["filled"] == 1, v
-        v = _until(srv, f"/orders/{rest['order_id']}", lambda v: v["status"] == "working")
+        v = srv.poll(f"/orders/{rest['order_id']}", lambda v: v["status"] == "working", token=TOK)
         assert v["status"] == "working" and time.time_ns() < expire, v  # still working before its time
 
         # TCP: a GTD order in the frame's counted tail; its REPORT frames: ack, then expired at its time
@@ -149,14 +141,14 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
                 with pytest.raises((TcpIntakeError, ConnectionError, OSError)):
                     c.order("after", "ACC1", "mm1", sym, "buy", qty=1, price=low)  # closed by the server
 
-        v = _until(srv, f"/orders/{rest['order_id']}", lambda v: v["status"] != "working")
+        v = srv.poll(f"/orders/{rest['order_id']}", lambda v: v["status"] != "working", token=TOK)
         assert (v["status"], v["filled"], v["leaves"]) == ("expired", 0, 0) and time.time_ns() >= expire, v
 
         # a GTD order left working across a SIGKILL, its time passing while the service is down
         crash_exp = time.time_ns() + 6 * S
         code, kept = _post(srv, order("gtd-kept", price=low, qty=1, symbol=sym, tif="gtd", expire=crash_exp))
         assert code == 201 and kept["accepted"], kept
-        v = _until(srv, f"/orders/{kept['order_id']}", lambda v: v["status"] == "working")
+        v = srv.poll(f"/orders/{kept['order_id']}", lambda v: v["status"] == "working", token=TOK)
         assert v["status"] == "working", v
         health = srv.request("GET", "/health")[1]
     finally:
@@ -196,13 +188,13 @@ def test_an_iceberg_refills_at_its_price_display_lots_at_a_time_on_an_l2_day(tmp
     home, cfg = tmp_path / "home", _config(tmp_path)
     srv = Server(home, "--paper", str(day), "--speed", "1", "--tcp-port", "0", config=cfg).start(timeout=300)
     try:
-        h = _until(srv, "/health", lambda h: h["venue"]["last_trade"] > 0)
+        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
         assert h["venue"]["symbol"] == "MSFT", h["venue"]
         with TcpOrderClient("127.0.0.1", _tcp_port(srv), TOK) as c:  # the display in the NEW frame's counted tail
             ice = c.order("ice", "ACC1", "mm1", "MSFT", "buy", qty=9, price=P, display=3, durable=True,
                           idempotency_key="ice")
         assert ice["status"] == 201 and ice["accepted"], ice
-        v = _until(srv, f"/orders/{ice['order_id']}", lambda v: v["status"] == "filled", timeout=30)
+        v = srv.poll(f"/orders/{ice['order_id']}", lambda v: v["status"] == "filled", timeout=30, token=TOK)
         assert v["status"] == "filled" and v["filled"] == 9, v
         assert [(f["qty"], f["price"], f["liquidity"]) for f in v["fills"]] == [(3, P, "maker")] * 3, v
     finally:

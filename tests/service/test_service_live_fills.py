@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.slow  # starts the service as processes three times
 
 TOK = token()
 
-
-def _until(srv: Server, path: str, done, timeout: float = 30.0) -> dict:
-    end = time.time() + timeout
-    while True:
-        _, v = srv.request("GET", path, token=TOK)
-        if done(v) or time.time() > end:
-            return v
-        time.sleep(0.1)
 
 
 def _updates(srv: Server, oids: set[int], n: int) -> list[dict]:
@@ -63,7 +54,7 @@ def test_fees_liquidity_and_queue_survive_a_crash_and_a_clean_restart(tmp_path):
     home = tmp_path / "home"
     srv = Server(home, "--paper", str(day), "--speed", "5").start(timeout=300)
     try:
-        h = _until(srv, "/health", lambda h: h["venue"]["last_trade"] > 0)
+        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
         code, rest = srv.request("POST", "/orders", order("rest-1", price=px - 100, qty=1, symbol=sym), TOK,
                                  {"Idempotency-Key": "rest-1"})
@@ -71,7 +62,7 @@ def test_fees_liquidity_and_queue_survive_a_crash_and_a_clean_restart(tmp_path):
         code, take = srv.request("POST", "/orders", order("take-1", price=px + 100, qty=2, symbol=sym, tif="ioc"),
                                  TOK, {"Idempotency-Key": "take-1"})
         assert code == 201 and take["accepted"], take
-        taken = _until(srv, f"/orders/{take['order_id']}", lambda v: v["status"] in ("filled", "expired"))
+        taken = srv.poll(f"/orders/{take['order_id']}", lambda v: v["status"] in ("filled", "expired"), token=TOK)
         assert taken["fills"] and {f["liquidity"] for f in taken["fills"]} == {"taker"}, taken
         assert all(f["fee"] * 1_000_000 + f["fee_frac"] > 0 for f in taken["fills"]), taken  # a taker pays
         oids = {rest["order_id"], take["order_id"]}

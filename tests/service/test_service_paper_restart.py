@@ -5,7 +5,6 @@ A generated day (no recorded data needed)."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from svckit import Server, order, token
@@ -14,28 +13,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
 from lifecycle_helpers import make_day
 
 
-def _until(srv: Server, path: str, tok: str, done, timeout: float = 30.0) -> dict:
-    end = time.time() + timeout
-    while True:
-        _, v = srv.request("GET", path, token=tok)
-        if done(v) or time.time() > end:
-            return v
-        time.sleep(0.1)
-
-
 def test_orders_of_the_day_before_a_crash_end_with_it(tmp_path):
     day = make_day(tmp_path / "day", seed=41)
     home = tmp_path / "home"
     tok = token()
     srv = Server(home, "--paper", str(day), "--speed", "5").start(timeout=300)
     try:
-        h = _until(srv, "/health", tok, lambda h: h["venue"]["last_trade"] > 0)
+        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=tok)
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"] - 100  # a buy resting a dollar below
         code, d = srv.request("POST", "/orders", order("rest-1", price=px, qty=1, symbol=sym), tok,
                               {"Idempotency-Key": "rest-1"})
         assert code == 201 and d["accepted"], d
         oid = d["order_id"]
-        v = _until(srv, f"/orders/{oid}", tok, lambda v: v["status"] != "accepted")
+        v = srv.poll(f"/orders/{oid}", lambda v: v["status"] != "accepted", token=tok)
         assert v["status"] == "working", v
     finally:
         srv.kill9()

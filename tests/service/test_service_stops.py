@@ -41,14 +41,6 @@ def _config(tmp_path: Path) -> Path:
     return p
 
 
-def _until(srv: Server, path: str, done, timeout: float = 60.0) -> dict:
-    end = time.time() + timeout
-    while True:
-        _, v = srv.request("GET", path, token=TOK)
-        if done(v) or time.time() > end:
-            return v
-        time.sleep(0.1)
-
 
 def _reports(home: Path) -> dict[int, list[int]]:
     """The report kinds of each order id, in the WAL's order (the journal the restart replays)."""
@@ -71,7 +63,7 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
     args = ("--paper", str(day), "--speed", "5", "--tcp-port", "0")
     srv = Server(home, *args, config=cfg).start(timeout=300)
     try:
-        h = _until(srv, "/health", lambda h: h["venue"]["last_trade"] > 0)
+        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
 
         # bad triggers: 400, naming the field, nothing decided
@@ -119,15 +111,15 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
             assert kinds == ["ack", "triggered", "fill"], kinds
 
         for oid in (hit["order_id"], t["order_id"]):
-            v = _until(srv, f"/orders/{oid}", lambda v: v["status"] in ("filled", "expired", "canceled"))
+            v = srv.poll(f"/orders/{oid}", lambda v: v["status"] in ("filled", "expired", "canceled"), token=TOK)
             assert v["status"] == "filled" and v["filled"] == 1, v
             assert v["fills"][0]["liquidity"] == "taker", v  # entered when triggered: it crossed
         for oid in (held["order_id"], kept["order_id"]):
-            v = _until(srv, f"/orders/{oid}", lambda v: v["status"] != "accepted")
+            v = srv.poll(f"/orders/{oid}", lambda v: v["status"] != "accepted", token=TOK)
             assert (v["status"], v["filled"], v["leaves"]) == ("working", 0, 1), v
         code, c_ = srv.request("POST", f"/orders/{held['order_id']}/cancel", {}, TOK)
         assert code in (200, 201) and c_["accepted"], c_
-        v = _until(srv, f"/orders/{held['order_id']}", lambda v: v["status"] == "canceled")
+        v = srv.poll(f"/orders/{held['order_id']}", lambda v: v["status"] == "canceled", token=TOK)
         assert v["status"] == "canceled" and v["filled"] == 0, v
         health = srv.request("GET", "/health")[1]
     finally:
