@@ -8,15 +8,19 @@ with it (every message checked against it). This module maps the gateway's comma
   CMD_REPLACE → OrderCancelReplaceRequest (G), ClOrdID ``<order id>.<n>`` (the order's n-th request), OrigClOrdID
   the order's current ClOrdID (its last replace accepted, else its own); a replace's OrderQty is the total (filled
   + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
-  initiate). Prices and quantities go on the wire as the gateway's ticks and lots. A stop or stop-limit
-  (`hft.core.orders.STOP_TYPES`) is not sent: it is answered REJECTED at once (``stops_refused``), since the
-  adapter maps no trigger report (ExecType L); so are a good-till-date order (TIF_GTD: ``gtd_refused``) and an
-  iceberg (a display: ``icebergs_refused``). FIX carries both (TimeInForce 6 + ExpireTime 126, MaxFloor 111), but
-  the counterparty the adapter is tested against (`hft.live.fix_exchange`) expires nothing and shows every order
-  whole, so a mapping could not be shown end to end; refused, they are never sent as a plain GTC order.
+  initiate). A stop is OrdType 3 and a stop-limit OrdType 4 (its Price), each with its trigger as StopPx (99): the
+  venue holds it. Prices and quantities go on the wire as the gateway's ticks and lots. A good-till-date order
+  (TIF_GTD: ``gtd_refused``) and an iceberg (a display: ``icebergs_refused``) are not sent: they are answered
+  REJECTED at once. FIX carries both (TimeInForce 6 + ExpireTime 126, MaxFloor 111), but the counterparty the
+  adapter is tested against (`hft.live.fix_exchange`) expires nothing and shows every order whole, so a mapping
+  could not be shown end to end; refused, they are never sent as a plain GTC order.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
-  said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
+  said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Restated (D) of a held stop →
+  TRIGGERED (it entered the book: LastPx, the price that triggered it, when the venue gives it, and LeavesQty; FIX
+  4.4 has no ExecType for a trigger, Triggered (L) came with FIX 5.0 SP1, so a 4.4 venue restates the order; a
+  restatement of any other order is logged and ignored);
+  Canceled → CANCELED; Replaced → REPLACED (the new Price and LeavesQty); Rejected → REJECTED, except
   OrdRejReason 6 (duplicate order): the venue refused a repeated ClOrdID, counted in ``duplicates`` and no report;
   Expired → EXPIRED; OrderStatus (I) answers a status request (below), no report. OrderCancelReject (9) →
   CANCEL_REJECTED or REPLACE_REJECTED (CxlRejResponseTo).
@@ -66,6 +70,8 @@ from hft.core.orders import (
     LIQ_TAKER,
     ORDER_MARKET,
     ORDER_POST_ONLY,
+    ORDER_STOP,
+    ORDER_STOP_LIMIT,
     REPORT_ACK,
     REPORT_CANCEL_REJECTED,
     REPORT_CANCELED,
@@ -75,6 +81,7 @@ from hft.core.orders import (
     REPORT_REJECTED,
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
     STOP_TYPES,
     TIF_DAY,
     TIF_FOK,
@@ -98,7 +105,10 @@ FIX_MISSING = ("the fix venue adapter needs the package quickfix-ssl (QuickFIX; 
 
 _TIF = {TIF_DAY: "0", TIF_IOC: "3", TIF_FOK: "4"}  # FIX TimeInForce; anything else GTC (1)
 _EXEC_KIND = {"0": REPORT_ACK, "4": REPORT_CANCELED, "5": REPORT_REPLACED, "8": REPORT_REJECTED,
-              "C": REPORT_EXPIRED}  # ExecType → report kind (Trade "F" by OrdStatus; OrderStatus "I": none)
+              "C": REPORT_EXPIRED}  # ExecType → report kind (Trade "F" by OrdStatus; Restated "D" of a held stop:
+# TRIGGERED; OrderStatus "I": none)
+_STOP_ORD_TYPE = {ORDER_STOP: "3", ORDER_STOP_LIMIT: "4"}  # OrdType of a stop / stop-limit (StopPx 99 its trigger)
+_RESTATED = "D"  # ExecType Restated: a FIX 4.4 venue's report of a held stop's trigger
 _DUPLICATE_ORDER = "6"  # OrdRejReason
 _LIQUIDITY = {"1": LIQ_MAKER, "2": LIQ_TAKER}  # LastLiquidityInd (851): added / removed liquidity
 _UNKNOWN_ORDER = "5"
@@ -182,7 +192,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.log: dict[int, list[ExecutionReport]] = {}  # every report, per order, in order
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
-        self.duplicates = self.sent = self.logons = self.status_sent = self.stops_refused = 0
+        self.duplicates = self.sent = self.logons = self.status_sent = 0
         self.gtd_refused = self.icebergs_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
@@ -238,7 +248,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.cmds[ev["clordid"]] = (ev["action"], oid)
         if ev["action"] == CMD_NEW:
             self.orders[oid] = {"account": ev["account"], "strategy": ev["strategy"], "symbol": ev["symbol"],
-                                "side": ev["side"], "clordid": ev["clordid"], "n": 0, "cum": 0}
+                                "side": ev["side"], "clordid": ev["clordid"], "n": 0, "cum": 0,
+                                "held": bool(ev.get("stop"))}  # a stop the venue holds until its trigger
         elif oid in self.orders:
             self.orders[oid]["n"] += 1
 
@@ -255,6 +266,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 o["clordid"] = ev["clordid"]  # the order's ClOrdID at the venue from now on
             if rep.kind in (REPORT_FILL, REPORT_PARTIAL_FILL):
                 o["cum"] += rep.qty
+            if rep.kind == REPORT_TRIGGERED:
+                o["held"] = False
         return rep
 
     # ---------------------------------------------------------------- QuickFIX's callbacks (its threads)
@@ -330,6 +343,9 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 kind = REPORT_FILL if status == "2" or leaves == 0 else REPORT_PARTIAL_FILL
                 price, qty = _num(field_str(m, quickfix.LastPx())), _num(field_str(m, quickfix.LastQty()))
                 liquidity = _LIQUIDITY.get(field_str(m, quickfix.LastLiquidityInd(), ""), LIQ_NONE)
+            elif exec_type == _RESTATED and self.orders.get(oid, {}).get("held"):  # a held stop's trigger
+                kind = REPORT_TRIGGERED
+                price = _num(field_str(m, quickfix.LastPx(), "0"))
             elif exec_type in _EXEC_KIND:
                 kind = _EXEC_KIND[exec_type]
                 if kind == REPORT_REPLACED:
@@ -421,9 +437,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
-            if action == CMD_NEW and (int(cmd.order_type) in STOP_TYPES or int(cmd.tif) == TIF_GTD
-                                      or int(cmd.display) != 0):
-                self._refuse(oid, int(cmd.order_type) in STOP_TYPES, int(cmd.tif) == TIF_GTD)
+            if action == CMD_NEW and (int(cmd.tif) == TIF_GTD or int(cmd.display) != 0):
+                self._refuse(oid, int(cmd.tif) == TIF_GTD)
                 return
             if action == CMD_NEW:
                 clordid = str(oid)
@@ -435,14 +450,21 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 self.unknown.discard(clordid)
                 fields = {11: clordid, 1: cmd.account, 55: cmd.symbol, 54: "1" if cmd.side == BUY else "2",
                           38: int(cmd.qty), 59: _TIF.get(int(cmd.tif), "1")}
-                if int(cmd.order_type) == ORDER_MARKET:
+                otype = int(cmd.order_type)
+                if otype == ORDER_MARKET:
                     fields[40] = "1"
+                elif otype in STOP_TYPES:  # held by the venue until its trigger (StopPx): a market / limit order then
+                    fields[40], fields[99] = _STOP_ORD_TYPE[otype], int(cmd.trigger)
+                    if otype == ORDER_STOP_LIMIT:
+                        fields[44] = int(cmd.price)
                 else:
                     fields[40], fields[44] = "2", int(cmd.price)
                     if int(cmd.order_type) == ORDER_POST_ONLY:
                         fields[18] = "6"  # ExecInst: participate, don't initiate
                 msg = "D"
                 ev = {"account": cmd.account, "strategy": cmd.strategy, "symbol": cmd.symbol, "side": int(cmd.side)}
+                if otype in STOP_TYPES:
+                    ev["stop"] = 1
             elif action in (CMD_CANCEL, CMD_REPLACE) and oid in self.orders:
                 o = self.orders[oid]
                 clordid = f"{oid}.{o['n'] + 1}"
@@ -463,21 +485,18 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
-    def _refuse(self, oid: int, stop: bool, gtd: bool) -> None:
-        """A stop / stop-limit, a GTD order or an iceberg is not sent: answered REJECTED at once (nothing on the
-        wire, nothing journaled), counted by what it was (a stop first, then GTD, else an iceberg). FIX would carry
-        a stop (OrdType 3 / 4, StopPx 99), GTD (TimeInForce 6, ExpireTime 126) and a display (MaxFloor 111), but the
-        trigger (ExecType L) is not mapped and the counterparty this adapter is tested against holds no stops,
-        expires nothing and shows every order whole; a deployment on FIX lists none of them in ``risk.order_types``
-        / ``risk.tifs``."""
-        what = "a stop / stop-limit" if stop else "good-till-date" if gtd else "an iceberg"
-        if stop:
-            self.stops_refused += 1
-        elif gtd:
+    def _refuse(self, oid: int, gtd: bool) -> None:
+        """A GTD order or an iceberg is not sent: answered REJECTED at once (nothing on the wire, nothing
+        journaled), counted by what it was (GTD first, else an iceberg). FIX would carry GTD (TimeInForce 6,
+        ExpireTime 126) and a display (MaxFloor 111), but the counterparty this adapter is tested against expires
+        nothing and shows every order whole; a deployment on FIX lists neither in ``risk.tifs`` /
+        ``risk.order_types``."""
+        what = "good-till-date" if gtd else "an iceberg"
+        if gtd:
             self.gtd_refused += 1
         else:
             self.icebergs_refused += 1
-        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends no stops, GTD orders or icebergs; "
+        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends no GTD orders or icebergs; "
                     "emulate them in the strategy, hft.sim.ConditionalStrategy)", oid, what)
         if self.loop is not None and self.on_report is not None:
             self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
@@ -494,7 +513,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         return {"kind": "fix", "venue": f"{self.target}@{self.host}:{self.port}", "sender_comp_id": self.sender,
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
-                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "stops_refused": self.stops_refused, "gtd_refused": self.gtd_refused,
+                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "gtd_refused": self.gtd_refused,
                 "icebergs_refused": self.icebergs_refused, "store": str(self.store)}
 
     def close(self) -> None:

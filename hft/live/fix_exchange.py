@@ -6,13 +6,19 @@ Its rule: each symbol has a reference price (``--ref SYMBOL=PRICE``, prices and 
 them on the wire: the gateway's ticks and lots). A market order, a limit buy at or above the reference or a limit
 sell at or below it fills at once at the reference price (in fills of at most ``--max-fill`` lots, so a larger
 order sees partial fills), except a post-only one (ExecInst 6), which is rejected; any other order rests (GTC / DAY) or expires (IOC / FOK) until a cancel (F) or a
-replace (G) that makes it marketable. A market order on a symbol without a reference price is rejected. Started
+replace (G) that makes it marketable. The reference price is the symbol's last trade: a stop (OrdType 3) or
+stop-limit (4) with its StopPx (99) is held until the reference is at or through it (a buy: at or above, a sell:
+at or below), on arrival or when the exchange starts with other prices; it is then triggered and becomes the
+market (3) or limit (4, its Price) order it stood for, matched as any. FIX 4.4 has no ExecType for a trigger
+(Triggered, L, came with FIX 5.0 SP1): it is reported Restated (ExecType D) with ExecRestatementReason 8 (market
+option), LastPx the reference that triggered it. A held
+stop is cancelled as any order; a replace of one is refused (OrderCancelReject). A market order on a symbol without a reference price is rejected. Started
 again with other reference prices, it fills the resting orders that have become marketable at once: the venue
 acting while a client is away (their reports wait in QuickFIX's store until the client logs on and asks for them).
 
 Messages answered (every answer an ExecutionReport (8) unless said):
 
-- NewOrderSingle (D): New (ExecType 0), then Trade (F) fills (LastLiquidityInd 851: 2, removed liquidity; a resting
+- NewOrderSingle (D): New (ExecType 0), then (a stop whose trigger the reference has reached) Restated (D, the trigger), then Trade (F) fills (LastLiquidityInd 851: 2, removed liquidity; a resting
   order filled when the exchange starts again with other prices: 1, added), or Expired (C); Rejected (8) with OrdRejReason 6
   for a ClOrdID the session used before. The same D again with PossDupFlag (a resend after a crash) gets the
   reports it caused again, with their ExecIDs, and is not executed twice.
@@ -59,6 +65,8 @@ from hft.live.service_process import free_port
 __all__ = ["Exchange", "ExchangeProcess", "main"]
 
 _OPEN = ("0", "1")  # OrdStatus New, PartiallyFilled: the order is working
+_STOPS = ("3", "4")  # OrdType Stop, StopLimit: held until the reference price reaches StopPx (module docstring)
+_TRIGGERED_REASON = 8  # a trigger's ExecRestatementReason (Market (exchange) option): `hft.live.fix` reads it
 
 
 class Exchange(quickfix.Application if quickfix is not None else object):  # type: ignore[misc]
@@ -139,6 +147,8 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
              "6": o["px_sum"] / o["cum"] if o["cum"] else 0}
         if o["price"] is not None:
             r["44"] = o["price"]
+        if "stop_px" in o:
+            r["99"] = o["stop_px"]
         if o.get("account"):
             r["1"] = o["account"]
         r.update(extra)
@@ -158,10 +168,12 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
              "order_id": "",
              "symbol": field_str(m, quickfix.Symbol()), "side": field_str(m, quickfix.Side()),
              "qty": int(float(field_str(m, quickfix.OrderQty()))), "ord_type": ord_type,
-             "price": float(field_str(m, quickfix.Price())) if ord_type != "1" else None,
+             "price": float(field_str(m, quickfix.Price())) if ord_type in ("2", "4") else None,  # (stop: market)
              "tif": field_str(m, quickfix.TimeInForce(), "0"), "account": field_str(m, quickfix.Account(), ""),
              "post_only": "6" in field_str(m, quickfix.ExecInst(), "").split(),
              "cum": 0, "px_sum": 0.0, "status": "0", "sent": [], "seq": 0}
+        if ord_type in _STOPS:  # held until the reference reaches its StopPx; a stop is a market order then
+            o["stop_px"], o["held"] = float(field_str(m, quickfix.StopPx())), True
         o["order_id"] = "X" + self._next()
         if ord_type == "1" and o["symbol"] not in self.refs:
             o["status"] = "8"
@@ -170,13 +182,26 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             o["status"] = "8"
             out = [self._er(o, "8", clordid, **{"103": 99, "58": "post-only (ExecInst 6) order would take"})]
         else:
-            out = [self._er(o, "0", clordid), *self._match(o, clordid)]
+            out = [self._er(o, "0", clordid), *self._trigger(o, clordid), *self._match(o, clordid)]
         return self._commit(o, out)
+
+    def _trigger(self, o: dict[str, Any], clordid: str) -> list[dict[str, Any]]:
+        """A held stop whose StopPx the reference price has reached (module docstring): its trigger report
+        (Restated, ExecRestatementReason 8, LastPx the reference), no longer held; else nothing."""
+        ref = self.refs.get(o["symbol"])
+        if not o.get("held") or ref is None:
+            return []
+        if not (ref >= o["stop_px"] if o["side"] == "1" else ref <= o["stop_px"]):
+            return []
+        o["held"] = False
+        return [self._er(o, "D", clordid, **{"378": _TRIGGERED_REASON, "31": ref, "58": "triggered: StopPx reached"})]
 
     def _match(self, o: dict[str, Any], clordid: str, liquidity: int = 2) -> list[dict[str, Any]]:
         """Fills while the order is marketable (module docstring), each with its LastLiquidityInd (851: 2 removed
         liquidity, an order marketable as it came; 1 added, one that rested first); an IOC / FOK remainder
         expires."""
+        if o.get("held"):  # a held stop: neither matched nor expired until it triggers
+            return []
         ref = self.refs.get(o["symbol"])
         out: list[dict[str, Any]] = []
         marketable = self._marketable(o)
@@ -242,25 +267,29 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
         o, out = self._target(m, sender, "2")
         if o is None:
             return out
+        if o.get("held"):
+            return self._reject(m, sender, "2", "a held stop is not replaced: cancel it and send another", o)
         qty = int(float(field_str(m, quickfix.OrderQty())))
         if qty <= o["cum"]:
             return self._reject(m, sender, "2", f"OrderQty {qty} not above CumQty {o['cum']}", o)
         clordid = field_str(m, quickfix.ClOrdID())
         o["qty"] = qty
         o["current"] = clordid  # the order's ClOrdID from now on
-        if o["ord_type"] != "1":
+        if o["price"] is not None:  # a limit order (a stop-limit's after its trigger); a market order keeps none
             o["price"] = float(field_str(m, quickfix.Price()))
         out = [self._er(o, "5", clordid, **{"41": field_str(m, quickfix.OrigClOrdID())}), *self._match(o, clordid)]
         return self._commit(o, out)
 
     def rematch(self) -> list[tuple[str, dict[str, Any]]]:
         """Each open order matched against the reference prices now (started again with others, a resting order
-        may have become marketable): (its session's SenderCompID, a report) of each fill, saved."""
+        may have become marketable, a held stop triggered): (its session's SenderCompID, a report) of each trigger
+        and fill, saved."""
         out = []
         with self.lock:
             for o in list(self.orders.values()):
                 if o["status"] in _OPEN:
-                    fills = self._match(o, o["current"], 1)  # it rested: its fills added liquidity
+                    triggered = self._trigger(o, o["current"])  # a held stop the new reference reached: it takes
+                    fills = triggered + self._match(o, o["current"], 2 if triggered else 1)  # (else it rested)
                     if fills:
                         out += [(o["sender"], r) for r in self._commit(o, fills)]
         return out

@@ -39,7 +39,7 @@ def sim_gateway_config(symbol: str, strategy: str, *, multiplier: int = 1, limit
                      "max_working_orders": max(16, working_orders), "channel_capacity": 16},
         "dedup": {"capacity": max(16, dedup_capacity)},
         # every order type and TIF, the venue-native stops and GTD too (the simulated venues hold them; the shipped gateway.yaml
-        # allows only limit, market and post_only, and no gtd: the fix venue refuses stops and GTD orders)
+        # allows only limit, market and post_only, and no gtd: the fix venue refuses GTD orders and icebergs)
         "risk": {"self_match_prevention": self_match, "order_types": list(ORDER_TYPE_NAMES.values()),
                  "tifs": list(TIF_NAMES.values()),
                  **({"checks": list(risk_checks)} if risk_checks else {})},

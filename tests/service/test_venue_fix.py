@@ -35,7 +35,9 @@ from hft.core.orders import (
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_REJECTED,
+    REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
+    REPORT_TRIGGERED,
     TIF_GTC,
     TIF_GTD,
     TIF_IOC,
@@ -107,31 +109,73 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
                             (CMD_CANCEL, 2)}
 
 
-def test_a_stop_a_gtd_order_and_an_iceberg_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
-    """The adapter maps no trigger report (ExecType L), and its counterparty expires nothing and shows every order
-    whole: a stop / stop-limit, a GTD order and an iceberg are answered REJECTED at once, nothing sent or journaled
-    (so never re-sent, and never sent as a plain GTC order), counted in ``stops_refused`` / ``gtd_refused`` /
-    ``icebergs_refused``; a limit order after them goes on as usual."""
+def test_a_gtd_order_and_an_iceberg_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """Its counterparty expires nothing and shows every order whole: a GTD order and an iceberg are answered
+    REJECTED at once, nothing sent or journaled (so never re-sent, and never sent as a plain GTC order), counted in
+    ``gtd_refused`` / ``icebergs_refused``; a limit order after them goes on as usual."""
     async def go() -> tuple[list, FixVenue]:
         v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
         reps: list = []
         v.start(asyncio.get_running_loop(), reps.append)
-        v.send(OrderCommand(CMD_NEW, 1, None, "ACC1", "s1", "AAPL", 1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF + 5))
-        v.send(OrderCommand(CMD_NEW, 2, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_STOP_LIMIT, TIF_GTC, 0, REF))
         v.send(OrderCommand(CMD_NEW, 4, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_LIMIT, TIF_GTD, 0, 0,
                             time.time_ns() + 60 * 10**9))
         v.send(OrderCommand(CMD_NEW, 5, None, "ACC1", "s1", "AAPL", 1, REF, 4, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 1))
         v.send(_cmd(CMD_NEW, 3, REF, 1))
-        await _until(reps, 6)
+        await _until(reps, 4)
         v.close()
         return reps, v
 
     reps, v = asyncio.run(go())
-    assert _kinds(reps, 1) == _kinds(reps, 2) == _kinds(reps, 4) == _kinds(reps, 5) == [(REPORT_REJECTED, 0, 0, 0)]
+    assert _kinds(reps, 4) == _kinds(reps, 5) == [(REPORT_REJECTED, 0, 0, 0)]
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
     h = v.health()
-    assert (h["stops_refused"], h["gtd_refused"], h["icebergs_refused"]) == (2, 1, 1)
+    assert (h["gtd_refused"], h["icebergs_refused"]) == (1, 1)
     assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
+
+
+def _stop(oid: int, side: int, otype: int, price: int, trigger: int, qty: int = 1) -> OrderCommand:
+    return OrderCommand(CMD_NEW, oid, None, "ACC1", "s1", "AAPL", side, price, qty, otype, TIF_GTC, 0, trigger)
+
+
+def test_stops_are_held_by_the_fix_venue_and_triggered_by_its_price(exchange, tmp_path):
+    """A stop (OrdType 3) and a stop-limit (4) go out with their trigger as StopPx: held by the exchange (ACK)
+    until its reference price (its last trade) reaches the trigger. One the reference has reached already triggers
+    at once (TRIGGERED at the reference, then its fills); the others wait; the exchange started again with a
+    higher price triggers the buy stop (a market order: filled at the new reference, taking) and the buy stop-limit
+    whose limit is above it, not the one whose limit is below; a held stop is cancelled as any order; a replace of
+    one is refused by the exchange. The adapter's positions are the fills'."""
+    async def go() -> tuple[list, FixVenue]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(_stop(1, -1, ORDER_STOP_LIMIT, REF - 1, REF))  # sell, trigger at the reference: triggers at once
+        v.send(_stop(2, 1, ORDER_STOP, 0, REF + 5))  # buy stops above the reference: held
+        v.send(_stop(3, 1, ORDER_STOP_LIMIT, REF + 20, REF + 5))
+        v.send(_stop(4, 1, ORDER_STOP_LIMIT, REF + 6, REF + 5))  # its limit below the price that will trigger it
+        v.send(_stop(5, -1, ORDER_STOP, 0, REF - 50))  # held, then cancelled
+        await _until(reps, 7)
+        v.send(_cmd(CMD_CANCEL, 5))
+        v.send(_cmd(CMD_REPLACE, 4, REF + 7, 1))
+        await _until(reps, 9)
+        exchange.stop()
+        exchange.refs["AAPL"] = REF + 10  # the last trade moved up while the client is connected
+        exchange.start()
+        await _until(reps, 14, timeout=20)
+        v.close()
+        return reps, v
+
+    reps, v = asyncio.run(go())
+    assert _kinds(reps, 1) == [(REPORT_ACK, 0, 0, 1), (REPORT_TRIGGERED, REF, 0, 1), (REPORT_FILL, REF, 1, 0)]
+    assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 1), (REPORT_TRIGGERED, REF + 10, 0, 1),
+                               (REPORT_FILL, REF + 10, 1, 0)]
+    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_TRIGGERED, REF + 10, 0, 1),
+                               (REPORT_FILL, REF + 10, 1, 0)]
+    assert _kinds(reps, 4) == [(REPORT_ACK, 0, 0, 1), (REPORT_REPLACE_REJECTED, 0, 0, -1),
+                               (REPORT_TRIGGERED, REF + 10, 0, 1)]  # a limit at REF + 6 now rests
+    assert _kinds(reps, 5) == [(REPORT_ACK, 0, 0, 1), (REPORT_CANCELED, 0, 0, 0)]
+    fill_liq = {r.order_id: r.liquidity for r in reps if r.kind == REPORT_FILL}
+    assert fill_liq == {1: LIQ_TAKER, 2: LIQ_TAKER, 3: LIQ_TAKER}
+    assert v.positions() == {("ACC1", "s1", "AAPL"): 1}  # sold 1, bought 2
 
 
 def test_a_repeated_order_id_is_never_executed_twice(exchange, tmp_path):
