@@ -20,8 +20,8 @@ and expired there (`L2Venue.expire` / `L3Venue.expire`: EXPIRED, leaves 0) when 
 the day's events at or before it (a replay's order: market data first at equal times); an order reaching the venue
 after its expiry is answered as in a replay (`hft.sim.venue_common.gtd_expiry`): ACK, what it can take at once,
 then EXPIRED. The feed keeps the venue's clock running after the day's last event, for the expiries. An iceberg
-(``display``) shows min(display, leaves) on the L2 venue and refills at the back of its level (docs/sim.md); the L3
-venue refuses it (REJECTED, as in a replay).
+(``display``) shows min(display, leaves) and refills at the back of its level, on the L2 and the L3 venue
+(docs/sim.md, "Iceberg orders held by the venue").
 
 Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
 its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered, and

@@ -24,8 +24,8 @@ Rules (prices in ticks, quantities in lots, times local ns):
   none); the stop level follows that best price and triggers as a stop, sending a market IOC order.
 * **iceberg**: ``qty`` at one limit price shown ``display`` lots at a time (GTC children); when a child is filled
   whole, the next ``min(display, left)`` goes out at the same price, a new order: it joins the back of the queue. The
-  L2 venue also holds icebergs natively (``ctx.submit(..., display=...)``; docs/sim.md, "Iceberg orders held by the
-  venue"): the refill then happens at the venue, with no round trip.
+  L2 and L3 venues also hold icebergs natively (``ctx.submit(..., display=...)``; docs/sim.md, "Iceberg orders held
+  by the venue"): the refill then happens at the venue, with no round trip.
 * **limit**: a plain GTC limit order, sent at once (what GTD and OCO need of a limit).
 * **GTD**: ``expire_at`` (any type): at that local time (``ctx.at``) a held order is dropped and a working child
   cancelled (``ctx.cancel``); fills that race the cancel still count.

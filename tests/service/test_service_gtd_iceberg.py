@@ -120,14 +120,14 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
             assert bad["status"] == 422 and bad["reason_name"] == "BAD_EXPIRE", bad
             ice = c.order("tcp-ice", "ACC1", "mm1", sym, "buy", qty=4, price=low, display=2, durable=True,
                           idempotency_key="tcp-ice")
-            assert ice["status"] == 201 and ice["accepted"], ice  # the gateway takes it; the L3 venue holds none
+            assert ice["status"] == 201 and ice["accepted"], ice  # the gateway takes it, the L3 venue holds it
             kinds: dict[int, list[str]] = {}
             while kinds.get(t["order_id"], [""])[-1] != "expired" or not kinds.get(ice["order_id"]):
                 r = c.recv_report(timeout=30)
                 kinds.setdefault(r["order_id"], []).append(r["kind_name"])
             seen = time.time_ns()
             assert kinds[t["order_id"]] == ["ack", "expired"] and seen >= t_exp, (kinds, seen - t_exp)
-            assert kinds[ice["order_id"]] == ["rejected"], kinds  # L3: REJECTED by the venue, as in a replay
+            assert kinds[ice["order_id"]][0] == "ack", kinds  # L3: the venue shows 2 of its 4 lots, as in a replay
 
         # a malformed tail (a count past the known fields; a length that is neither form): ERROR 400, closed
         for tail, why in ((struct.pack("<Bqqqq", 4, 0, 0, 0, 1), "tail count 4: expected at most 3 fields"),

@@ -135,6 +135,16 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
   of both: the whole order once reached. Leaves of market / IOC / FOK orders → ``EXPIRED``; limit / post-only GTC (DAY as GTC) leaves join the
   BACK of the FIFO at their price, behind everything resting there (anonymous quantity included); a marketable
   limit's remainder rests at its limit even though the (consumed) displayed quantity it took is still there.
+* ICEBERG (NEW with a display, `hft.sim.venue_common.new_aux`: a limit / post-only with ``0 < display < qty``,
+  else ``REJECTED``): marketable, it takes with its whole size as above; resting, only its shown part
+  ``O_SHOWN = min(display, leaves)`` is in the book under its own key (every sum of our lots at a level counts the
+  shown part: `book_ops._booked`), and the maker rules above fill at most those lots. A fill that empties them takes
+  the order out of the book (``O_INBOOK = IN_REFILL``, counted in ``P_NREFILL``): nothing else in that market event
+  reaches it. At the end of `market_step_v` (after the event, its resync and the stops it triggered) each waiting
+  iceberg, in row order, moves to the end of the table and its next ``min(display, leaves)`` lots join the BACK of
+  its level's FIFO (the slot its shown part freed is reused; a level that cannot hold them: ``EXPIRED``, leaves 0).
+  A replace keeps the display: in place, the shown part shrinks to at most the new size; moved, it shows
+  ``min(display, new size)``. No report for a refill.
 * CANCEL: a working order → ``CANCELED`` (it leaves the queue); an order the venue does not hold (never
   arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
 * EXPIRE (a GTD order's expiry, scheduled by the engine when the order arrived: docs/sim.md, "Good till date"):

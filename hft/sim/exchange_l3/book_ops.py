@@ -47,13 +47,16 @@ from hft.sim.exchange_l2 import (
     MODE_PARTIAL_FILL,
 )
 from hft.sim.exchange_l3.layout import (
+    IN_REFILL,
     N_OCOL,
+    O_DISPLAY,
     O_EXEC,
     O_ID,
     O_INBOOK,
     O_KEY,
     O_LEAVES,
     O_PRICE,
+    O_SHOWN,
     O_SIDE,
     OWN_KEY_BASE,
     OWN_KEY_LIMIT,
@@ -62,6 +65,7 @@ from hft.sim.exchange_l3.layout import (
     P_MODE,
     P_MULT,
     P_NORD,
+    P_NREFILL,
     P_PER_LOT,
     P_POS,
     P_REJECTED,
@@ -122,12 +126,18 @@ def _own_row_by_id(orders, params, oid) -> int:
     return -1
 
 
+@helper
+def _booked(orders, r) -> int:
+    """The lots our order in row `r` has in the book while it rests: an iceberg's shown part, else its leaves."""
+    return orders[r, O_SHOWN] if orders[r, O_DISPLAY] > 0 else orders[r, O_LEAVES]
+
+
 @helper  # inlined at its callers: the resync asks it once or twice per market event while we have orders
 def _own_qty_at(orders, params, side, price) -> int:
     q = 0
     for r in range(params[P_NORD]):
         if orders[r, O_INBOOK] == 1 and orders[r, O_SIDE] == side and orders[r, O_PRICE] == price:
-            q += orders[r, O_LEAVES]
+            q += _booked(orders, r)
     return q
 
 
@@ -199,7 +209,9 @@ def _eff_best(v, orders, cons, params, side) -> int:
 
 @_kernel
 def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
-    """Fill `qty` of our order in row `r` at `price`; a finished order leaves the book and the table."""
+    """Fill `qty` of our order in row `r` at `price` (resting: at most its booked lots); a finished order leaves
+    the book and the table; a resting iceberg whose shown part is gone leaves the book, waiting for its refill
+    (`IN_REFILL`) at the end of the market event."""
     bps = params[P_MAKER_BPS_H] if liq == LIQ_MAKER else params[P_TAKER_BPS_H]
     fee, frac = fee_money(price, qty, params[P_MULT], bps, params[P_PER_LOT])
     leaves = orders[r, O_LEAVES] - qty
@@ -208,6 +220,11 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
     _acc(params, P_POS, orders[r, O_SIDE] * qty)
     if orders[r, O_INBOOK] == 1:
         reduce_v(v, orders[r, O_KEY], qty)  # keeps the queue place; removes the order at 0
+        if orders[r, O_DISPLAY] > 0:
+            orders[r, O_SHOWN] -= qty
+            if orders[r, O_SHOWN] == 0 and leaves > 0:
+                orders[r, O_INBOOK] = IN_REFILL
+                params[P_NREFILL] += 1
     oid = orders[r, O_ID]
     if leaves == 0:
         _drop_row(orders, params, r)
@@ -217,10 +234,11 @@ def _fill(v, orders, params, out, now, r, price, qty, liq) -> bool:
 
 @_kernel
 def _maker_take(v, orders, params, out, now, r, rem) -> tuple:
-    """Our resting order in row `r` is reached with `rem` lots left: fill it; returns (ok, lots used)."""
-    leaves = orders[r, O_LEAVES]
-    use = min(leaves, rem)
-    q = use if params[P_MODE] == MODE_PARTIAL_FILL else leaves
+    """Our resting order in row `r` is reached with `rem` lots left: fill it (at most its booked lots: an
+    iceberg's shown part); returns (ok, lots used)."""
+    booked = _booked(orders, r)
+    use = min(booked, rem)
+    q = use if params[P_MODE] == MODE_PARTIAL_FILL else booked
     ok = _fill(v, orders, params, out, now, r, orders[r, O_PRICE], q, LIQ_MAKER)
     return ok, use
 

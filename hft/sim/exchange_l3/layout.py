@@ -45,9 +45,12 @@ O_EXEC = 6  # cumulative filled
 O_TYPE = 7
 O_TIF = 8
 O_ARRIVAL = 9  # exchange time the order (or its last repositioning) entered the book
-O_INBOOK = 10  # 1 once resting in the book
+O_INBOOK = 10  # 1 once resting in the book; IN_REFILL: an iceberg between its shown part and its next one
 O_TRIGGER = 11  # a held stop's trigger price (> 0 with O_INBOOK 0: held, not in the book)
-N_OCOL = 12
+O_DISPLAY = 12  # an iceberg's display (0: not an iceberg, its whole leaves rest in the book)
+O_SHOWN = 13  # an iceberg's lots in the book (its shown part left at its current queue place)
+N_OCOL = 14
+IN_REFILL = 2  # O_INBOOK of an iceberg whose shown part filled whole during a market event: refilled at its end
 
 # --- params ------------------------------------------------------------------------------------------------
 P_MODE = 0
@@ -69,6 +72,7 @@ P_RS_LEVELS = 16  # levels the resync adjusted (one per level and message)
 P_RS_ADDED = 17  # lots the resync added
 P_RS_REMOVED = 18  # lots the resync removed
 P_NHELD = 19  # rows of `orders` that are held stops (not in the book)
+P_NREFILL = 20  # rows of `orders` that are icebergs waiting for their refill (O_INBOOK == IN_REFILL)
 N_PARAMS = 24
 
 # Kernels never allocate: compiled without NRT reference counting, like `hft.book.l3`'s (a call passing the

@@ -59,6 +59,7 @@ from hft.sim.exchange_l2 import (
 from hft.sim.exchange_l3.book_ops import (
     _add,
     _avail,
+    _booked,
     _clear,
     _drop_row,
     _eff_best,
@@ -73,8 +74,10 @@ from hft.sim.exchange_l3.book_ops import (
     _remove,
 )
 from hft.sim.exchange_l3.layout import (
+    IN_REFILL,
     N_OCOL,
     O_ARRIVAL,
+    O_DISPLAY,
     O_EXEC,
     O_ID,
     O_INBOOK,
@@ -82,6 +85,7 @@ from hft.sim.exchange_l3.layout import (
     O_LEAVES,
     O_PRICE,
     O_QTY,
+    O_SHOWN,
     O_SIDE,
     O_TIF,
     O_TRIGGER,
@@ -95,6 +99,7 @@ from hft.sim.exchange_l3.layout import (
     P_NEED_PRICE,
     P_NHELD,
     P_NORD,
+    P_NREFILL,
     P_SEQ,
     V_BAD_ID,
     V_BAD_OP,
@@ -129,8 +134,44 @@ def market_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nd
     # a print (an execution, hidden or visible, or a cross trade) while stops are held: a call of its own, so the
     # path of every other event stays as short as without stops
     if params[P_NHELD] > 0 and (kind == EV_EXEC or kind == EV_HIDDEN_EXEC or kind == EV_TRADE):
-        return _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
-    return _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+        status = _print_with_held(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    else:
+        status = _event(v, orders, cons, params, out, ref, now, kind, side, price, qty, oid)
+    # icebergs whose shown part the event filled whole: their next parts, at the back of their levels
+    if params[P_NREFILL] > 0 and not _refill(v, orders, params, out, now):
+        status = V_REPORTS_FULL
+    return status
+
+
+@helper  # after a market event that filled an iceberg's shown part: inlined into `market_step_v`
+def _refill(v, orders, params, out, now) -> bool:
+    """Every iceberg waiting for its refill (`IN_REFILL`), in the order of the table's rows (the order they entered
+    the book), shows its next ``min(display, leaves)`` lots at its price: its row moves to the end of the table (it
+    is the last to enter the book) and the lots join the BACK of the level's FIFO. A level that cannot hold them
+    (``QTY_MAX``) expires the order's rest (EXPIRED, leaves 0). Slots: each waiting iceberg left one free when its
+    shown part filled; its level exists (it rested there). Returns False when a report did not fit."""
+    ok = True
+    r = 0
+    while params[P_NREFILL] > 0 and r < params[P_NORD]:  # a refilled row moves behind every row still to look at
+        if orders[r, O_INBOOK] != IN_REFILL:
+            r += 1
+            continue
+        params[P_NREFILL] -= 1
+        side = orders[r, O_SIDE]
+        price = orders[r, O_PRICE]
+        if min(orders[r, O_DISPLAY], orders[r, O_LEAVES]) > QTY_MAX - _level_qty(v, side, price):
+            oid = orders[r, O_ID]
+            _drop_row(orders, params, r)
+            ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
+            continue
+        last = params[P_NORD] - 1
+        for c in range(N_OCOL):  # rotate row r to the end: rows stay in book-entry order
+            x = orders[r, c]
+            for k in range(r, last):
+                orders[k, c] = orders[k + 1, c]
+            orders[last, c] = x
+        _enter_book(v, orders, params, now, last)
+    return ok
 
 
 @_kernel
@@ -216,7 +257,7 @@ def _trigger(v, orders, cons, params, out, now, print_px) -> int:
         params[P_NHELD] -= 1
         status = _new(v, orders, cons, params, out, now, oid, side, 0 if stop else price, qty,
                       ORDER_MARKET if stop else ORDER_LIMIT,
-                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px)
+                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px, 0)
         if status != V_OK:
             return status
     return V_OK
@@ -234,9 +275,12 @@ def _rest_room(v, price) -> int:
 
 @_kernel
 def _enter_book(v, orders, params, now, r) -> None:
+    """Our order in row `r` joins the back of its price's FIFO: its leaves, an iceberg ``min(display, leaves)``."""
     orders[r, O_INBOOK] = 1
     orders[r, O_ARRIVAL] = now
-    add_v(v, orders[r, O_KEY], orders[r, O_SIDE], orders[r, O_PRICE], orders[r, O_LEAVES])
+    if orders[r, O_DISPLAY] > 0:
+        orders[r, O_SHOWN] = min(orders[r, O_DISPLAY], orders[r, O_LEAVES])
+    add_v(v, orders[r, O_KEY], orders[r, O_SIDE], orders[r, O_PRICE], _booked(orders, r))
 
 
 @helper
@@ -255,12 +299,15 @@ def _put_order(orders, n, oid, side, price, qty, otype, tif, now) -> None:
 
 
 @_kernel
-def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px) -> int:
+def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px, display) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
-    `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book (module docstring)."""
+    `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book; `display` > 0: an iceberg,
+    resting ``min(display, leaves)`` lots at a time (module docstring)."""
     stop = is_stop(otype)
     if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
-            or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))):
+            or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))) \
+            or (display != 0 and (display < 0 or display >= qty
+                                  or (otype != ORDER_LIMIT and otype != ORDER_POST_ONLY))):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
@@ -286,6 +333,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     if otype == ORDER_POST_ONLY and marketable:
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     _put_order(orders, n, oid, side, price, qty, otype, tif, now)
+    orders[n, O_DISPLAY] = display  # takes liquidity with its whole size (not in the book yet), then rests shown
     orders[n, O_KEY] = OWN_KEY_BASE + params[P_SEQ]
     params[P_SEQ] += 1
     params[P_NORD] = n + 1
@@ -351,14 +399,18 @@ def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
     side = orders[r, O_SIDE]
     leaves = orders[r, O_LEAVES]
     # the level it would rest at after the replace (its own lots there leave first) must hold it
-    there = _level_qty(v, side, price) - (leaves if price == orders[r, O_PRICE] and orders[r, O_INBOOK] == 1 else 0)
+    there = _level_qty(v, side, price) - (_booked(orders, r) if price == orders[r, O_PRICE] and orders[r, O_INBOOK] == 1
+                                          else 0)
     ob = _eff_best(v, orders, cons, params, -side)
     if qty > QTY_MAX - there or (ob != NO_PRICE and within(side, price, ob, False)):
         ok = emit(out, params, now, oid, REPORT_REPLACE_REJECTED, price, 0, leaves, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if price == orders[r, O_PRICE] and qty <= leaves:
-        if qty < leaves:
-            reduce_v(v, orders[r, O_KEY], leaves - qty)  # shrinks in place: the queue place is kept
+        booked = _booked(orders, r)
+        if orders[r, O_DISPLAY] > 0:  # an iceberg keeps its display: its shown part shrinks to at most qty
+            orders[r, O_SHOWN] = min(booked, qty)
+        if qty < booked:
+            reduce_v(v, orders[r, O_KEY], booked - qty)  # shrinks in place: the queue place is kept
         orders[r, O_LEAVES] = qty
         orders[r, O_QTY] = orders[r, O_EXEC] + qty
     else:
@@ -392,15 +444,15 @@ def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.nd
 @_kernel
 def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
                  now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int) -> int:
-    """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's, or a new order's
-    display, `venue_common.new_aux`: an order with a display is REJECTED, no icebergs here) at exchange time
-    `now`. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
+    """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's trigger, or a new
+    order's display, `venue_common.new_aux`: an iceberg) at exchange time `now`. Returns a `V_*` status; on
+    `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
     if op == OP_NEW:
         if is_stop(otype):
-            return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger)
-        if trigger != 0:  # `new_aux`: an iceberg's display; no icebergs on the L3 venue (docs/sim.md)
-            return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
-        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price)
+            return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger,
+                        0)
+        return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price,
+                    trigger)
     if op == OP_CANCEL or op == OP_EXPIRE:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:  # an expiry of an order already gone says nothing
@@ -423,10 +475,10 @@ def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.nda
 @_kernel
 def out_need(params, width, ref) -> int:
     """Report rows one venue call may need: ACK + one fill per order of ours (event and resync crossing fills
-    each reach an order once in full; a held stop: its TRIGGERED and expiry) + one partial per level walked or
-    adjusted (one walk: the orders held stops become share it, each leaving at most one level part-taken, one more
-    per held stop) + slack."""
-    return 8 + 2 * params[P_NORD] + width + params[P_NHELD] + ref.shape[1]
+    each reach an order once in full; a held stop: its TRIGGERED and expiry; an iceberg: the expiry of a refill
+    its level cannot hold) + one partial per level walked or adjusted (one walk: the orders held stops become share
+    it, each leaving at most one level part-taken, one more per held stop) + slack."""
+    return 8 + 3 * params[P_NORD] + width + params[P_NHELD] + ref.shape[1]
 
 
 @_kernel

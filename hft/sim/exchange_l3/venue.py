@@ -157,7 +157,7 @@ class L3Venue:
         and for one taker walk in ``cons`` (at most one row per level)."""
         width = self.book.lv_qty.shape[1]
         # = out_need (the numba engine's test)
-        need = 8 + 2 * int(self.params[P_NORD]) + width + int(self.params[P_NHELD]) + self.ref.shape[1]
+        need = 8 + 3 * int(self.params[P_NORD]) + width + int(self.params[P_NHELD]) + self.ref.shape[1]
         if self.out.shape[0] < need:
             self.out = np.zeros(max(need, 2 * self.out.shape[0]), dtype=VENUE_REPORT_DTYPE)
         if self.cons.shape[0] - int(self.params[P_NCONS]) < width + 1:
@@ -202,8 +202,8 @@ class L3Venue:
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
             trigger: int = 0, display: int = 0) -> np.ndarray:
-        """A new order (a stop / stop-limit: held until a print reaches `trigger`; an order with a `display`, an
-        iceberg, is REJECTED: the L3 venue holds none)."""
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`; `display` > 0: an iceberg,
+        showing that many lots at a time)."""
         return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
                           new_aux(otype, trigger, display))
 

@@ -15,6 +15,12 @@ of the book. A print — an execution of a visible order, an execution against h
 at a price >= a held buy's trigger or <= a held sell's triggers it, after the message and its resync: in `held`'s
 order each leaves it, is reported TRIGGERED (the message's price) and enters as a new order without an ACK (a stop a
 market IOC, a stop-limit a limit at its price with its TIF).
+
+An iceberg (docs/sim.md, "Iceberg orders held by the venue", L3) is an `Ours` with a `display`: its queue entry is
+its `shown` lots, not its leaves. An event that fills the shown part whole takes it out of its queue (`waiting`:
+no more fills from that event); when the message, its resync and the stops it triggered are done, each waiting
+iceberg, in `ours`' order, joins the back of its level again with ``min(display, leaves)`` lots and moves to the
+end of `ours`.
 """
 
 from __future__ import annotations
@@ -62,13 +68,21 @@ _U64 = (1 << 64) - 1
 
 @dataclass(eq=False)  # an order is itself: lists find it by identity
 class Ours:
-    """One resting order of ours (its queue entry: `leaves` lots)."""
+    """One resting order of ours (its queue entry: `lots`)."""
 
     order_id: int
     side: int
     price: int
     leaves: int
     filled: int = 0
+    display: int = 0  # an iceberg's (0: not an iceberg)
+    shown: int = 0  # an iceberg's lots in its queue entry
+    waiting: bool = False  # an iceberg out of its queue until the end of the message (its shown part filled)
+
+    @property
+    def lots(self) -> int:
+        """The lots of its queue entry."""
+        return self.shown if self.display else self.leaves
 
 
 @dataclass(eq=False)
@@ -89,7 +103,7 @@ class Level:
     queue: list[Ours | Theirs] = field(default_factory=list)
 
     def total(self) -> int:
-        return self.anon + sum(e.leaves if isinstance(e, Ours) else e.qty for e in self.queue)
+        return self.anon + sum(e.lots if isinstance(e, Ours) else e.qty for e in self.queue)
 
     def market(self) -> int:
         """Every lot but ours."""
@@ -223,6 +237,13 @@ class L3ReferenceVenue(TakerMatching):
                 else:
                     out += self._enter_new(now, h.order_id, h.side, h.price, h.qty, ORDER_LIMIT, h.tif,
                                            REPORT_TRIGGERED, price)
+        for o in [o for o in self.ours if o.waiting]:  # icebergs whose shown part this message filled whole
+            self.ours.remove(o)
+            o.waiting = False
+            if min(o.display, o.leaves) > QTY_MAX - self.total(o.side, o.price):  # the level cannot hold it
+                out.append(VenueReport(now, o.order_id, o.price, 0, 0, 0, 0, REPORT_EXPIRED, LIQ_NONE))
+            else:
+                self._enter(o)
         return out
 
     def _add(self, out: list[VenueReport], now: int, oid: int, side: int, price: int, qty: int) -> None:
@@ -387,7 +408,7 @@ class L3ReferenceVenue(TakerMatching):
         """Our resting orders of `side` priced better than `price` (or at it, `inclusive`) fill as makers in
         price-time priority by up to `budget` lots in all; returns the lots left."""
         while budget > 0:
-            reached = [o for o in self.ours if o.side == side and
+            reached = [o for o in self.ours if o.side == side and not o.waiting and
                        (self.better(side, o.price, price) or (inclusive and o.price == price))]
             if not reached:
                 break
@@ -399,10 +420,10 @@ class L3ReferenceVenue(TakerMatching):
         return budget
 
     def _maker(self, out: list[VenueReport], now: int, o: Ours, budget: int) -> int:
-        """Our resting order is reached with `budget` lots left: it fills (whole unless ``partial_fill``);
-        returns the lots of the budget it used."""
-        use = min(o.leaves, budget)
-        out.append(self._fill(now, o, o.price, use if self.mode == "partial_fill" else o.leaves, LIQ_MAKER))
+        """Our resting order is reached with `budget` lots left: its queue entry fills (whole unless
+        ``partial_fill``); returns the lots of the budget it used."""
+        use = min(o.lots, budget)
+        out.append(self._fill(now, o, o.price, use if self.mode == "partial_fill" else o.lots, LIQ_MAKER))
         return use
 
     def _fill(self, now: int, o: Ours, price: int, qty: int, liquidity: int) -> VenueReport:
@@ -410,8 +431,15 @@ class L3ReferenceVenue(TakerMatching):
         fee, frac = fee_of(price, qty, self.money, bps, self.fees.per_lot)
         o.leaves -= qty
         o.filled += qty
-        if o.leaves == 0 and o in self.ours:
+        resting = o in self.ours
+        if o.leaves == 0 and resting:
             self._leave(o)
+        elif resting and o.display:
+            o.shown -= qty
+            if o.shown == 0:  # out of its queue; the end of the message refills it
+                self.book[o.side][o.price].queue.remove(o)
+                self._tidy(o.side, o.price)
+                o.waiting = True
         kind = REPORT_FILL if o.leaves == 0 else REPORT_PARTIAL_FILL
         return VenueReport(now, o.order_id, price, qty, o.leaves, fee, frac, kind, liquidity)
 
@@ -422,22 +450,22 @@ class L3ReferenceVenue(TakerMatching):
         self._tidy(o.side, o.price)
 
     def _enter(self, o: Ours) -> None:
-        """Our order joins the back of its price's queue."""
+        """Our order joins the back of its price's queue (an iceberg with ``min(display, leaves)`` lots)."""
+        if o.display:
+            o.shown = min(o.display, o.leaves)
         self._level(o.side, o.price).queue.append(o)
         self.ours.append(o)
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
             trigger: int = 0, display: int = 0) -> list[VenueReport]:
-        if display != 0:  # no icebergs on the L3 venue (docs/sim.md, "Iceberg orders held by the venue")
-            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
             if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
                     or (otype == ORDER_STOP_LIMIT and price <= 0)):
                 return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
             self.held.append(Held(oid, side, price, qty, otype, tif, trigger))
             return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
-        return self._enter_new(now, oid, side, price, qty, otype, tif, REPORT_ACK, price)
+        return self._enter_new(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display)
 
     def cancel(self, now: int, oid: int) -> list[VenueReport]:
         h = next((h for h in self.held if h.order_id == oid), None)
@@ -456,13 +484,20 @@ class L3ReferenceVenue(TakerMatching):
     def replace(self, now: int, oid: int, price: int, qty: int) -> list[VenueReport]:
         if any(h.order_id == oid for h in self.held):  # a held stop is not replaced
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REPLACE_REJECTED, LIQ_NONE)]
-        return super().replace(now, oid, price, qty)
+        out = super().replace(now, oid, price, qty)
+        o = self._find(oid)
+        if o is not None and o.display:  # kept in place: its shown lots shrink to at most the new size
+            o.shown = min(o.shown, o.leaves)
+        return out
 
     def _enter_new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, first: int,
-                   first_price: int) -> list[VenueReport]:
-        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`."""
+                   first_price: int, display: int = 0) -> list[VenueReport]:
+        """A new order into the book; its first report is `first` (ACK, or TRIGGERED) at `first_price`; `display`:
+        an iceberg's (a limit / post-only with 0 < display < qty), which takes liquidity with its whole size."""
         rejected = [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL):
+            return rejected
+        if display and not (0 < display < qty and otype in (ORDER_LIMIT, ORDER_POST_ONLY)):
             return rejected
         market = otype == ORDER_MARKET
         expire = market or tif in (TIF_IOC, TIF_FOK)
@@ -472,7 +507,7 @@ class L3ReferenceVenue(TakerMatching):
         marketable = best is not None and self.within(side, price, best, market)
         if otype == ORDER_POST_ONLY and marketable:
             return rejected
-        o = Ours(oid, side, price, qty)
+        o = Ours(oid, side, price, qty, display=display)
         out = [VenueReport(now, oid, first_price, 0, qty, 0, 0, first, LIQ_NONE)]
         if marketable:
             assert best is not None
@@ -487,7 +522,7 @@ class L3ReferenceVenue(TakerMatching):
 
     def _room(self, o: Ours, price: int, qty: int) -> bool:
         """The level at `price` holds `qty` more lots of ours (besides what `o` holds there now)."""
-        return qty <= QTY_MAX - (self.total(o.side, price) - (o.leaves if price == o.price else 0))
+        return qty <= QTY_MAX - (self.total(o.side, price) - (o.lots if price == o.price else 0))
 
     def _move(self, o: Ours, price: int, qty: int) -> None:
         """To the back of the queue at `price`."""
@@ -506,7 +541,7 @@ class L3ReferenceVenue(TakerMatching):
         for e in lv.queue:
             if e is o:
                 return ahead
-            ahead += e.leaves if isinstance(e, Ours) else e.qty
+            ahead += e.lots if isinstance(e, Ours) else e.qty
         raise AssertionError("our order is not in its level")
 
     # --- helpers -------------------------------------------------------------------------------------------

@@ -267,7 +267,8 @@ class Icebergs(Strategy):
     """Venue-native icebergs (docs/sim.md, "Iceberg orders held by the venue") around each print: limit and post-only
     icebergs at the touch and one tick behind, some marketable (a taker iceberg rests its rest), a few with a display
     the gateway refuses; some replaced (the display kept) or cancelled later (a wake-up); a market order flattens a
-    large position. Counts what it saw: `fills` of its icebergs, `refused` (the gateway's reasons)."""
+    large position. Counts what it saw: `fills` of its icebergs, `refused` (the gateway's reasons), `refilled` (its
+    icebergs that filled more lots than their display: their next part was shown at least once)."""
 
     name = "icebergs"
 
@@ -277,6 +278,12 @@ class Icebergs(Strategy):
         self.fills = 0
         self.ours: set[int] = set()
         self.refused: dict[str, int] = {}
+        self.display: dict[int, int] = {}
+        self.filled: dict[int, int] = {}
+
+    @property
+    def refilled(self) -> int:
+        return sum(1 for o, q in self.filled.items() if q > self.display[o])
 
     def on_trade(self, ctx, side, price, qty) -> None:
         self.n += 1
@@ -288,24 +295,26 @@ class Icebergs(Strategy):
         k, d = self.n // self.every % 5, self.n % 3
         qty_ = 4 + self.n % 9
         if k == 0:  # at the print's price, on the side that print hit
-            dec = ctx.submit(-side, price, qty_, ORDER_LIMIT, TIF_GTC, display=1 + d)
+            dec = ctx.submit(-side, price, qty_, ORDER_LIMIT, TIF_GTC, display=(shown := 1 + d))
         elif k == 1:  # through the print: marketable, takes with its whole size, then rests what is left
-            dec = ctx.submit(side, price + side * d, qty_, ORDER_LIMIT, TIF_GTC, display=2)
+            dec = ctx.submit(side, price + side * d, qty_, ORDER_LIMIT, TIF_GTC, display=(shown := 2))
         elif k == 2:
-            dec = ctx.submit(-side, price - side * (1 + d), qty_, ORDER_POST_ONLY, TIF_GTC, display=3)
+            dec = ctx.submit(-side, price - side * (1 + d), qty_, ORDER_POST_ONLY, TIF_GTC, display=(shown := 3))
         elif k == 3:  # display not below the size: BAD_DISPLAY
-            dec = ctx.submit(-side, price, 2, ORDER_LIMIT, TIF_GTC, display=2)
+            dec = ctx.submit(-side, price, 2, ORDER_LIMIT, TIF_GTC, display=(shown := 2))
         else:
-            dec = ctx.submit(-side, price, qty_, ORDER_LIMIT, TIF_DAY, display=1)
+            dec = ctx.submit(-side, price, qty_, ORDER_LIMIT, TIF_DAY, display=(shown := 1))
         self._d(dec)
         if dec.accepted:
             self.ours.add(dec.order_id)
+            self.display[dec.order_id] = shown
             if self.n % 7 == 0:
                 ctx.at(ctx.now + 2_000_000, dec.order_id)
 
     def on_order_update(self, ctx, u) -> None:
         if u.kind in (REPORT_PARTIAL_FILL, REPORT_FILL) and u.order_id in self.ours:
             self.fills += 1
+            self.filled[u.order_id] = self.filled.get(u.order_id, 0) + u.qty
         elif u.kind == REPORT_ACK and u.order_id % 5 == 0 and u.order_id in ctx.orders:
             o = ctx.orders[u.order_id]
             self._d(ctx.replace(u.order_id, o.price, max(1, o.leaves - 1)))  # keeps its place and display

@@ -40,6 +40,7 @@ from hft.core.orders import (
     ORDER_STOP,
     ORDER_STOP_LIMIT,
     REPORT_ACK,
+    REPORT_FILL,
     REPORT_PARTIAL_FILL,
     REPORT_TRIGGERED,
     TIF_FOK,
@@ -49,7 +50,7 @@ from hft.core.orders import (
 from hft.sim.reference import L3ReferenceVenue, from_market_data
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import Gtd, Stops, agree
+from tests.unit.sim.agreement import Gtd, Icebergs, Stops, agree
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
@@ -248,6 +249,18 @@ def test_gtd_on_generated_day_agree(day, resync):
     assert nb_s.expired == ref_s.expired > 30 and nb_s.refused == ref_s.refused and len(ref.fills) > 10
 
 
+@pytest.mark.parametrize("resync", [True, False])
+def test_native_icebergs_on_generated_day_agree(day, resync):
+    """Icebergs held by the L3 venue (taker ones too, replaced, cancelled, some refused BAD_DISPLAY), their refills
+    joining the back of their level after their message: both engines the same, every array."""
+    made: list[Icebergs] = []
+    _, ref, _ = _pair(_mangled(day, 6), lambda: made.append(Icebergs()) or made[-1], "icebergs", l3_resync=resync)
+    nb_s, ref_s = made
+    assert nb_s.fills == ref_s.fills > 30 and nb_s.refused == ref_s.refused
+    assert nb_s.refilled == ref_s.refilled > 10 and ref_s.refused.get("BAD_DISPLAY", 0) > 0
+    assert INTENT_CANCEL in set(ref.orders["action"].tolist())
+
+
 # --- the real LOBSTER sample of the golden ---------------------------------------------------------------------
 def _lobster_day():
     from hft.data.sources import open_market_data
@@ -274,6 +287,20 @@ def test_gtd_on_lobster_agree():
     _, ref, _ = _pair(md, lambda: made.append(Gtd()) or made[-1], "gtd", config=config)
     nb_s, ref_s = made
     assert nb_s.expired == ref_s.expired > 50 and nb_s.refused == ref_s.refused and len(ref.fills) > 20
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # the real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_icebergs_on_lobster_agree():
+    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing venue-native icebergs: both engines
+    the same, every array, their refills among the real queues and the resync."""
+    md, config = _lobster_day()
+    made: list[Icebergs] = []
+    _, ref, _ = _pair(md, lambda: made.append(Icebergs(every=25)) or made[-1], "icebergs", config=config)
+    nb_s, ref_s = made
+    assert nb_s.fills == ref_s.fills > 50 and nb_s.refused == ref_s.refused
+    assert nb_s.refilled == ref_s.refilled > 10 and len(ref.fills) > 50
 
 
 @pytest.mark.shared_data
@@ -358,6 +385,23 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
     random steps on a narrow price range: market adds (crossing our orders), partial cancels, deletes, executions
     of known and unknown ids, hidden executions, halts and clears; our orders of every type, cancels and replaces;
     with resync, random reference rows (lots added behind us and removed from the back)."""
+    _venue_steps(seed, resync, mode, icebergs=False)
+
+
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+@pytest.mark.parametrize("resync", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_venue_icebergs_agree_step_by_step(seed, resync, mode):
+    """As `test_venue_agrees_step_by_step` with most of our limit and post-only orders icebergs (a few with a display
+    the venue rejects): every report and queue place the same; refills happen, and no market step fills an iceberg
+    by more than its display (the rest of an event never reaches the refill)."""
+    refilled = _venue_steps(seed, resync, mode, icebergs=True)
+    assert refilled >= 2
+
+
+def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool) -> int:
+    """The seeded steps of the step-by-step tests; returns how many icebergs filled more than their display (each
+    was refilled at least once)."""
     from hft.sim.exchange_l2 import EXCHANGE_MODES
     from hft.sim.exchange_l3 import L3Venue
     from hft.sim.fees import FeeSchedule
@@ -375,6 +419,8 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
     ours: list[int] = []
     next_id = 1
     triggered = 0
+    display: dict[int, int] = {}  # our icebergs' displays
+    filled: dict[int, int] = {}  # ... and their filled lots
     for t in range(steps):
         now = 1_000 * t
         # each step: one market event (the resync row follows it), then perhaps one order of ours
@@ -396,6 +442,12 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
         want = [tuple(x) for x in ref.market(now, kind, side, price, qty, oid)]
         assert want == got, (t, "market", kind, side, price, qty, oid)
         triggered += sum(1 for x in got if x[7] == REPORT_TRIGGERED)  # (held stops: docs/sim.md)
+        step_fill: dict[int, int] = {}
+        for x in got:
+            if x[1] in display and x[7] in (REPORT_PARTIAL_FILL, REPORT_FILL):
+                step_fill[x[1]] = step_fill.get(x[1], 0) + x[3]
+                filled[x[1]] = filled.get(x[1], 0) + x[3]
+        assert all(q <= display[o] for o, q in step_fill.items()), (t, step_fill)
         r = rng.random()
         if r < 0.45:
             otype = int(rng.choice([ORDER_LIMIT, ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET, ORDER_STOP,
@@ -404,7 +456,12 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
             px = 0 if otype == ORDER_STOP else int(rng.integers(96, 105))
             trigger = int(rng.integers(96, 105)) if otype in (ORDER_STOP, ORDER_STOP_LIMIT) else 0
             args = (next_id, int(rng.choice([BUY, SELL])), px, int(rng.integers(1, 12)), otype, tif, trigger)
-            got, want = nb.new(now, *args), ref.new(now, *args)
+            shown = 0
+            if icebergs and otype in (ORDER_LIMIT, ORDER_POST_ONLY, ORDER_MARKET) and rng.random() < 0.7:
+                shown = int(rng.integers(1, 4)) if rng.random() < 0.9 else int(rng.integers(-1, 14))  # some bad
+                if 0 < shown < args[3] and otype != ORDER_MARKET:
+                    display[next_id] = shown
+            got, want = nb.new(now, *args, shown), ref.new(now, *args, shown)
             ours.append(next_id)
             next_id += 1
         elif r < 0.6 and ours:
@@ -420,25 +477,60 @@ def test_venue_agrees_step_by_step(seed, resync, mode):
     assert ref.data == nb.counters()
     assert ref.resync_counters() == nb.resync_counters()
     assert triggered > 5
+    return sum(1 for o, q in filled.items() if q > display[o])
 
 
-def test_the_l3_venue_rejects_an_iceberg():
-    """No icebergs on the L3 venue (docs/sim.md, "Iceberg orders held by the venue"): an order with a display is
-    REJECTED by both L3 venues, nothing rests; the same order without one rests."""
-    from hft.core.orders import ORDER_LIMIT, REPORT_ACK, REPORT_REJECTED, TIF_GTC
+def _iceberg_pair():
     from hft.sim.exchange_l2 import EXCHANGE_MODES
     from hft.sim.exchange_l3 import L3Venue
     from hft.sim.fees import FeeSchedule
     from hft.sim.reference import Fees
 
-    nb = L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0))
-    ref = L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None)
-    nb.seed_level(BUY, 99, 5)
-    ref.seed(BUY, 99, 5)
-    got, want = nb.new(1, 1, BUY, 99, 6, ORDER_LIMIT, TIF_GTC, display=2), ref.new(1, 1, BUY, 99, 6, ORDER_LIMIT,
-                                                                                     TIF_GTC, display=2)
-    assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()]
-    assert [int(k) for k in got["kind"]] == [REPORT_REJECTED]
-    got = nb.new(2, 2, BUY, 99, 6, ORDER_LIMIT, TIF_GTC)
-    assert [tuple(x) for x in ref.new(2, 2, BUY, 99, 6, ORDER_LIMIT, TIF_GTC)] == [tuple(x) for x in got.tolist()]
-    assert [int(k) for k in got["kind"]] == [REPORT_ACK]
+    return (L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0)),
+            L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None))
+
+
+def _both(nb, ref, op: str, *args) -> list[tuple[int, ...]]:
+    """One call on both L3 venues; their reports, which must be the same, as (kind, qty, leaves, price) rows."""
+    got = [tuple(x) for x in getattr(nb, op)(*args).tolist()]
+    assert [tuple(x) for x in getattr(ref, op)(*args)] == got, op
+    return [(x[7], x[3], x[4], x[2]) for x in got]
+
+
+def test_an_iceberg_refill_joins_the_back_of_its_level():
+    """By hand: an iceberg buy 10 showing 3 behind 5 anonymous lots; order 11 joins behind it; an execution of 4 of
+    order 11 fills the 3 shown lots (the 4th does not reach the next part), and the next 3 join behind order 11's
+    other 2 lots: 5 + 2 ahead. Its queue place then moves up as the lots ahead go."""
+    nb, ref = _iceberg_pair()
+    for side, price in ((BUY, 99), (SELL, 101)):
+        nb.seed_level(side, price, 5)
+        ref.seed(side, price, 5)
+    assert _both(nb, ref, "new", 1, 1, BUY, 99, 10, ORDER_LIMIT, TIF_GTC, 0, 3) == [(REPORT_ACK, 0, 10, 99)]
+    assert nb.queue_ahead(1) == ref.queue_ahead(1) == 5
+    assert _both(nb, ref, "market", 2, EV_ADD, BUY, 99, 6, 11) == []
+    assert _both(nb, ref, "market", 3, EV_EXEC, BUY, 99, 4, 11) == [(REPORT_PARTIAL_FILL, 3, 7, 99)]
+    assert nb.queue_ahead(1) == ref.queue_ahead(1) == 5 + 2
+    assert _both(nb, ref, "market", 4, EV_DELETE, BUY, 99, 2, 11) == []
+    assert nb.queue_ahead(1) == ref.queue_ahead(1) == 5
+    assert nb.market_top(1)[2:4].tolist() == [99, 5]  # the market's lots: ours are not in them
+    # a sell add crossing it: the 3 shown lots only; the next part rests behind what the bid side has then
+    assert _both(nb, ref, "market", 5, EV_ADD, SELL, 99, 8, 12) == [(REPORT_PARTIAL_FILL, 3, 4, 99)]
+    assert nb.queue_ahead(1) == ref.queue_ahead(1) == 5
+    assert nb.working()[1]["leaves"] == 4
+
+
+def test_an_iceberg_refill_its_level_cannot_hold_expires():
+    """The next part would take its level past QTY_MAX (the market filled it meanwhile): the rest EXPIRES."""
+    from hft.book.topn import QTY_MAX
+    from hft.core.orders import REPORT_EXPIRED
+
+    nb, ref = _iceberg_pair()
+    nb.seed_level(SELL, 101, 5)
+    ref.seed(SELL, 101, 5)
+    assert _both(nb, ref, "new", 1, 1, BUY, 99, 6, ORDER_LIMIT, TIF_GTC, 0, 2) == [(REPORT_ACK, 0, 6, 99)]
+    assert _both(nb, ref, "market", 2, EV_ADD, BUY, 99, 1, 11) == []
+    assert _both(nb, ref, "market", 3, EV_EXEC, BUY, 99, 1, 11) == [(REPORT_PARTIAL_FILL, 1, 5, 99)]  # 1 shown left
+    assert _both(nb, ref, "market", 4, EV_ADD, BUY, 99, QTY_MAX - 1, 12) == []  # the level is full
+    assert _both(nb, ref, "market", 5, EV_ADD, SELL, 99, 1, 13) == [(REPORT_PARTIAL_FILL, 1, 4, 99),
+                                                                     (REPORT_EXPIRED, 0, 0, 99)]
+    assert nb.working() == {} and ref.queue_ahead(1) == -1

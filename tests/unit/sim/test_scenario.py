@@ -216,6 +216,21 @@ EXPECTED = {
          (46.0, "B", "FILLED", 10001, 1, 0, "taker", 0),
          (61.0, "L", "PARTIALLY_FILLED", 10001, 2, 1, "maker", 0)],  # order 60's execution: L was ahead of it
         (0, -4, 0, 4)),
+    # the same on the L3 venue: a message fills at most the shown lots; the next part joins the back of the level
+    # after that message (T and I at 20ms; I's at 30ms behind order 60, whose execution at 35ms fills nothing of ours)
+    "native_iceberg_l3.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # BAD_DISPLAY
+         (3.0, "I", "NEW", None, None, 10, None, None),
+         (3.0, "T", "NEW", None, None, 6, None, None),
+         (3.0, "T", "PARTIALLY_FILLED", 10001, 4, 2, "taker", 0),  # a taker iceberg: its whole size takes
+         (9.0, "T", "PARTIALLY_FILLED", 10001, 1, 1, "maker", 0),  # a crossing add: the shown lot only
+         (21.0, "T", "FILLED", 10001, 1, 0, "maker", 0),  # a better price: traded through first
+         (21.0, "I", "PARTIALLY_FILLED", 10000, 3, 7, "maker", 0),
+         (31.0, "I", "PARTIALLY_FILLED", 10000, 3, 4, "maker", 0),  # through its price: the shown part
+         (47.0, "I", "REPLACED", 9999, 4, 4, None, None),
+         (61.0, "I", "PARTIALLY_FILLED", 9999, 2, 2, "maker", 0),
+         (67.0, "I", "CANCELED", None, None, 0, None, None)],
+        (14, -140004, 0, 6)),
     # GTD orders the venue expires (held_by: venue with an expiry): the files' headers derive the traces; an expiry
     # comes after the market events of its time (A's fill at 20ms, then its expiry) and after the commands sent
     # before it was scheduled (E's ACK before D's expiry); an expiry of an order already gone says nothing
@@ -398,6 +413,13 @@ def test_native_stops_refusals_name_their_reason():
 
 def test_native_iceberg_refusals_name_their_reason():
     res = run_file(SCEN / "native_iceberg.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("R", "BAD_DISPLAY", "submit")]
+    assert res["gateway"]["working_buy"] == 0
+
+
+def test_native_iceberg_l3_refusals_name_their_reason():
+    res = run_file(SCEN / "native_iceberg_l3.yaml")
     assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
         ("R", "BAD_DISPLAY", "submit")]
     assert res["gateway"]["working_buy"] == 0
