@@ -107,6 +107,20 @@ class Server(ServiceProcess):
         return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
 
 
+def wal_reports(home: Path, *fields: str) -> dict[int, list]:
+    """The execution reports in a service's WAL (``home/wal/gateway-live``, the journal its restart replays), by
+    order id in the WAL's order: each its `fields` as a tuple (one field: the value alone; none: ``kind``)."""
+    from hft.recorder.reader import iter_records  # lazy: the tests that start no service never read a WAL
+
+    fields = fields or ("kind",)
+    out: dict[int, list] = {}
+    for topic, rec in iter_records(home / "wal" / "gateway-live"):
+        if topic == "sim.orders" and rec.get("source") == "report":
+            v = tuple(rec[f] for f in fields)
+            out.setdefault(rec["order_id"], []).append(v if len(v) > 1 else v[0])
+    return out
+
+
 def order(coid: str, side: str = "buy", price: int = 10000, qty: int = 5, account: str = "ACC1",
           strategy: str = "mm1", symbol: str = "AAPL", **kw: Any) -> dict:
     return {"client_order_id": coid, "account": account, "strategy": strategy, "symbol": symbol, "side": side,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from svckit import CONFIG, Server, order, token
+from svckit import CONFIG, Server, order, token, wal_reports
 
 from hft.core.orders import REPORT_ACK as ACK
 from hft.core.orders import REPORT_EXPIRED as EXPIRED
@@ -24,7 +24,6 @@ from hft.core.orders import REPORT_FILL as FILL
 from hft.core.orders import REPORT_PARTIAL_FILL as PARTIAL
 from hft.live import frames as F
 from hft.live.client import TcpIntakeError, TcpOrderClient
-from hft.recorder.reader import iter_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
 from lifecycle_helpers import PRINT_DAY_P, make_day, make_l2_print_day
@@ -44,14 +43,6 @@ def _config(tmp_path: Path) -> Path:
     return p
 
 
-
-def _reports(home: Path) -> dict[int, list[tuple[int, int, int]]]:
-    """(kind, qty, leaves) of each order id's reports, in the WAL's order (the journal the restart replays)."""
-    out: dict[int, list[tuple[int, int, int]]] = {}
-    for topic, rec in iter_records(home / "wal" / "gateway-live"):
-        if topic == "sim.orders" and rec.get("source") == "report":
-            out.setdefault(rec["order_id"], []).append((rec["kind"], rec["qty"], rec["leaves"]))
-    return out
 
 
 def _kinds(reps: dict, oid: int) -> list[int]:
@@ -154,7 +145,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
     finally:
         srv.kill9()
 
-    reps = _reports(home)
+    reps = wal_reports(home, "kind", "qty", "leaves")
     assert _kinds(reps, rest["order_id"]) == [ACK, EXPIRED] and _kinds(reps, t["order_id"]) == [ACK, EXPIRED]
     assert _kinds(reps, hit["order_id"]) == [ACK, FILL]  # filled before its time: nothing at its expiry
     assert _kinds(reps, kept["order_id"]) == [ACK]
@@ -171,7 +162,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
         assert h["venue"]["fills"] == 0 and h["venue"]["gtd_pending"] == 0, h["venue"]
     finally:
         srv.stop()
-    after = _reports(home)
+    after = wal_reports(home, "kind", "qty", "leaves")
     assert _kinds(after, kept["order_id"]) == [ACK, EXPIRED]  # by the recovery, never a fill
     assert _kinds(after, hit["order_id"]) == [ACK, FILL]
 
@@ -199,5 +190,5 @@ def test_an_iceberg_refills_at_its_price_display_lots_at_a_time_on_an_l2_day(tmp
         assert [(f["qty"], f["price"], f["liquidity"]) for f in v["fills"]] == [(3, P, "maker")] * 3, v
     finally:
         srv.kill9()
-    reps = _reports(home)
+    reps = wal_reports(home, "kind", "qty", "leaves")
     assert reps[ice["order_id"]] == [(ACK, 0, 9), (PARTIAL, 3, 6), (PARTIAL, 3, 3), (FILL, 3, 0)]

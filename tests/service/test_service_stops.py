@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from svckit import CONFIG, Server, order, token
+from svckit import CONFIG, Server, order, token, wal_reports
 
 from hft.core.orders import REPORT_ACK as ACK
 from hft.core.orders import REPORT_CANCELED as CANCELED
@@ -21,7 +21,6 @@ from hft.core.orders import REPORT_EXPIRED as EXPIRED
 from hft.core.orders import REPORT_FILL as FILL
 from hft.core.orders import REPORT_TRIGGERED as TRIGGERED
 from hft.live.client import TcpOrderClient
-from hft.recorder.reader import iter_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
 from lifecycle_helpers import make_day
@@ -41,14 +40,6 @@ def _config(tmp_path: Path) -> Path:
     return p
 
 
-
-def _reports(home: Path) -> dict[int, list[int]]:
-    """The report kinds of each order id, in the WAL's order (the journal the restart replays)."""
-    out: dict[int, list[int]] = {}
-    for topic, rec in iter_records(home / "wal" / "gateway-live"):
-        if topic == "sim.orders" and rec.get("source") == "report":
-            out.setdefault(rec["order_id"], []).append(rec["kind"])
-    return out
 
 
 def _tcp_port(srv: Server) -> int:
@@ -125,7 +116,7 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
     finally:
         srv.kill9()
 
-    reps = _reports(home)
+    reps = wal_reports(home)
     for oid in (hit["order_id"], t["order_id"]):
         assert reps[oid] == [ACK, TRIGGERED, FILL], reps[oid]  # held, triggered once, filled
     assert reps[held["order_id"]] == [ACK, CANCELED] and reps[kept["order_id"]] == [ACK]
@@ -142,7 +133,7 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
         assert srv.request("GET", "/health")[1]["venue"]["fills"] == 0
     finally:
         srv.stop()
-    after = _reports(home)
+    after = wal_reports(home)
     for oid in (hit["order_id"], t["order_id"]):
         assert after[oid] == [ACK, TRIGGERED, FILL], after[oid]  # no second trigger, no second fill
     assert after[kept["order_id"]] == [ACK, EXPIRED]  # by the recovery: the session before the crash ended

@@ -15,7 +15,7 @@ import yaml
 pytest.importorskip("quickfix", reason="the fix venue adapter needs the package quickfix-ssl (pip install "
                     "'hft[fix]'; wheels for CPython 3.11 on Linux)")
 
-from svckit import Server, token
+from svckit import Server, token, wal_reports
 
 from hft.core.errors import ConfigError
 from hft.core.orders import (
@@ -341,3 +341,37 @@ def test_what_the_venue_did_while_the_service_was_down_is_applied_at_its_restart
         assert health["venue"]["duplicates"] == 0
     finally:
         srv.stop()
+
+
+def test_a_stop_held_by_the_fix_venue_triggers_while_the_service_is_down_and_the_restart_applies_it(exchange,
+                                                                                                  tmp_path):
+    """A buy stop through the service's order API goes to the FIX exchange, which holds it (the order `working`);
+    the service is SIGKILLed, the exchange restarted with its price through the trigger triggers and fills it (the
+    reports wait in QuickFIX's store); the service's restart gets them by a resend and applies them: the WAL holds
+    the order's ACK, TRIGGERED and FILL once each, its fill at the new price, taking."""
+    cfg = _config(tmp_path, exchange.port)
+    doc = yaml.safe_load(cfg.read_text())
+    doc["risk"] = {"order_types": ["limit", "market", "post_only", "stop", "stop_limit"]}
+    cfg.write_text(yaml.safe_dump(doc))
+    home = tmp_path / "home"
+    srv = Server(home, config=cfg).start(300)
+    tok = token()
+    try:
+        code, d = srv.request("POST", "/orders", {"client_order_id": "stop-1", "account": "ACC1", "strategy": "mm1",
+                                                  "symbol": "AAPL", "side": "buy", "qty": 1, "price": 0,
+                                                  "order_type": "stop", "trigger": REF + 5}, tok,
+                              {"Idempotency-Key": "stop-1"})
+        assert code in (200, 201) and d["accepted"], d
+        oid = d["order_id"]
+        _status(srv, tok, oid, "working")  # held by the exchange: its reference is below the trigger
+        srv.kill9()
+        exchange.kill9()
+        exchange.refs["AAPL"] = REF + 10
+        exchange.start()
+        srv.start(300)
+        v = _status(srv, tok, oid, "filled")
+        assert [(f["price"], f["qty"], f["liquidity"]) for f in v["fills"]] == [(REF + 10, 1, "taker")]
+        assert [p["position"] for p in srv.request("GET", "/positions", token=tok)[1]] == [1]
+    finally:
+        srv.stop()
+    assert wal_reports(home)[oid] == [REPORT_ACK, REPORT_TRIGGERED, REPORT_FILL]
