@@ -83,6 +83,12 @@ class Server(ServiceProcess):
                 return v
             time.sleep(0.05)
 
+    def tcp_port(self) -> int:
+        """The port of the service's TCP order intake (``--tcp-port 0``: the one it chose), from its ready line."""
+        m = re.search(r"(?:tls|tcp)://[\d.]+:(\d+)", self.ready_line)
+        assert m, self.ready_line
+        return int(m.group(1))
+
     def metrics(self) -> dict[str, float]:
         _, text = self.request("GET", "/metrics")
         out = {}

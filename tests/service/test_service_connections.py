@@ -6,7 +6,6 @@ answering once the idle ones are dropped."""
 from __future__ import annotations
 
 import json
-import re
 import socket
 import time
 
@@ -24,11 +23,6 @@ AUTH_S, HEAD_S, BODY_S, IDLE_S = 1.0, 2.0, 2.0, 5.0
 FLOOD = 100  # connections opened at once past the cap (more than hft.live.connections.MAX_LINGERING)
 SWEEP_S = 1.5  # the HTTP deadlines are checked once a second
 
-
-def _tcp_port(srv: Server) -> int:
-    m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)
-    assert m, srv.ready_line
-    return int(m.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +91,7 @@ def _wait_open(srv: Server, n: int, timeout: float = 15.0) -> int:
 @pytest.mark.parametrize("sent", [b"", F.frame(F.HELLO, token().encode())[:20]], ids=["nothing", "half-a-hello"])
 def test_a_tcp_connection_that_does_not_authenticate_is_closed(srv, sent):
     before = srv.metrics().get('gateway_connection_timeouts_total{listener="tcp",phase="auth"}', 0.0)
-    c = socket.create_connection(("127.0.0.1", _tcp_port(srv)))
+    c = socket.create_connection(("127.0.0.1", srv.tcp_port()))
     t0 = time.monotonic()
     c.sendall(sent)
     data, closed = _read_until_closed(c, AUTH_S + 10)
@@ -106,7 +100,7 @@ def test_a_tcp_connection_that_does_not_authenticate_is_closed(srv, sent):
     assert status == 408 and body["error"] == "AUTH_TIMEOUT" and "HELLO" in body["reason"]
     assert AUTH_S - 0.2 <= closed - t0 < AUTH_S + 3
     assert srv.metrics()['gateway_connection_timeouts_total{listener="tcp",phase="auth"}'] == before + 1
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), token()) as ok:  # one that authenticates is served
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), token()) as ok:  # one that authenticates is served
         time.sleep(AUTH_S + 0.5)  # and may stay silent past the deadline
         assert ok.order(f"tcp-auth-ok-{len(sent)}", "ACC1", "mm1", "AAPL", "buy", 1, 9990)["status"] == 201
 
@@ -174,7 +168,7 @@ def test_connections_past_the_cap_are_refused_and_the_service_answers_once_idle_
     tok = token()
     _wait_open(srv, 0)
     before = srv.metrics()
-    clients = [TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) for _ in range(4)]  # authenticated, kept
+    clients = [TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) for _ in range(4)]  # authenticated, kept
     idle = []
     t0 = time.monotonic()
     for i in range(CAP - 4):  # one request each, then silent: kept until the keep-alive deadline
@@ -201,7 +195,7 @@ def test_connections_past_the_cap_are_refused_and_the_service_answers_once_idle_
         data, _ = _read_until_closed(f, 5)
         f.close()
         assert data == b"" or _http_answer(data)[0] == 503
-    t = socket.create_connection(("127.0.0.1", _tcp_port(srv)))
+    t = socket.create_connection(("127.0.0.1", srv.tcp_port()))
     t.sendall(F.frame(F.HELLO, tok.encode()))
     data, _ = _read_until_closed(t, 5)
     t.close()

@@ -8,7 +8,6 @@ refills at its price: prints larger than its display fill it display lots at a t
 
 from __future__ import annotations
 
-import re
 import struct
 import sys
 import time
@@ -49,11 +48,6 @@ def _kinds(reps: dict, oid: int) -> list[int]:
     return [k for k, _, _ in reps.get(oid, [])]
 
 
-def _tcp_port(srv: Server) -> int:
-    m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)
-    assert m, srv.ready_line
-    return int(m.group(1))
-
 
 def _post(srv: Server, body: dict) -> tuple[int, dict]:
     return srv.request("POST", "/orders", body, TOK, {"Idempotency-Key": body["client_order_id"]})
@@ -65,7 +59,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
     args = ("--paper", str(day), "--speed", "5", "--tcp-port", "0")
     srv = Server(home, *args, config=cfg).start(timeout=300)
     try:
-        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
+        h = srv.health_after_first_trade()
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
         low = px // 2 // 5 * 5  # far below the day's prices, on AAPL's tick multiple of 5: rests, never fills
         high = px * 2 // 5 * 5  # a buy there crosses at once
@@ -101,7 +95,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
         assert v["status"] == "working" and time.time_ns() < expire, v  # still working before its time
 
         # TCP: a GTD order in the frame's counted tail; its REPORT frames: ack, then expired at its time
-        with TcpOrderClient("127.0.0.1", _tcp_port(srv), TOK) as c:
+        with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
             t_exp = time.time_ns() + 2 * S
             t = c.order("tcp-gtd", "ACC1", "mm1", sym, "buy", qty=1, price=low, tif="gtd", expire=t_exp,
                         durable=True, idempotency_key="tcp-gtd")
@@ -123,7 +117,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
         # a malformed tail (a count past the known fields; a length that is neither form): ERROR 400, closed
         for tail, why in ((struct.pack("<Bqqqq", 4, 0, 0, 0, 1), "tail count 4: expected at most 3 fields"),
                           (struct.pack("<Bq", 2, 1), "tail of 9 bytes after the strings")):
-            with TcpOrderClient("127.0.0.1", _tcp_port(srv), TOK) as c:
+            with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
                 body = F.NEW_FIXED.pack(1, 0, 1, 1, 5, low, 1) + F.pack_strings("tail", "ACC1", "mm1", sym, "") + tail
                 c.send_raw(F.frame(F.NEW, body))
                 e = c.recv()
@@ -179,9 +173,9 @@ def test_an_iceberg_refills_at_its_price_display_lots_at_a_time_on_an_l2_day(tmp
     home, cfg = tmp_path / "home", _config(tmp_path)
     srv = Server(home, "--paper", str(day), "--speed", "1", "--tcp-port", "0", config=cfg).start(timeout=300)
     try:
-        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
+        h = srv.health_after_first_trade()
         assert h["venue"]["symbol"] == "MSFT", h["venue"]
-        with TcpOrderClient("127.0.0.1", _tcp_port(srv), TOK) as c:  # the display in the NEW frame's counted tail
+        with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:  # the display in the NEW frame's counted tail
             ice = c.order("ice", "ACC1", "mm1", "MSFT", "buy", qty=9, price=P, display=3, durable=True,
                           idempotency_key="ice")
         assert ice["status"] == 201 and ice["accepted"], ice

@@ -54,7 +54,7 @@ def test_fees_liquidity_and_queue_survive_a_crash_and_a_clean_restart(tmp_path):
     home = tmp_path / "home"
     srv = Server(home, "--paper", str(day), "--speed", "5").start(timeout=300)
     try:
-        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
+        h = srv.health_after_first_trade()
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
         code, rest = srv.request("POST", "/orders", order("rest-1", price=px - 100, qty=1, symbol=sym), TOK,
                                  {"Idempotency-Key": "rest-1"})

@@ -270,9 +270,6 @@ def test_bad_hello_options_are_a_clear_error_frame(srv):
         s.close()
 
 
-def _tcp_port(srv) -> int:
-    return int(re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line).group(1))
-
 
 def _audit(srv, scope: str) -> list[dict]:
     return [r for t, r in iter_records(srv.home / "wal" / "gateway-live")
@@ -285,7 +282,7 @@ def test_a_revoked_token_s_open_stream_and_tcp_connection_end_at_once_and_cancel
     s = Stream(srv, trader, "?cancel_on_disconnect=1")
     market = Stream(srv, trader, "?symbol=AAPL", path="/market/stream")
     keep = Stream(srv, other)
-    tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), trader)  # reports on, no cancel-on-disconnect of its own
+    tcp = TcpOrderClient("127.0.0.1", srv.tcp_port(), trader)  # reports on, no cancel-on-disconnect of its own
     mine = tcp.order("rv-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["order_id"]
     assert tcp.recv_report(10)["status_name"] == "working"
     theirs = _new(srv, "rv-x", other, account="ACC2")
@@ -326,7 +323,7 @@ def test_a_stream_and_a_tcp_connection_end_when_their_token_expires(server_facto
     short = mint(SECRET, "brief", ["ACC1"], ["*"], 3, jti="brief-1")
     t0 = time.time()
     s = Stream(srv, short)
-    tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), short, cancel_on_disconnect=True)
+    tcp = TcpOrderClient("127.0.0.1", srv.tcp_port(), short, cancel_on_disconnect=True)
     oid = tcp.order("ex-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["order_id"]
     assert s.events(1)[0]["order_id"] == oid
     exp = int(t0) + 3  # mint's exp: whole seconds

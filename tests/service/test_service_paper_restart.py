@@ -19,7 +19,7 @@ def test_orders_of_the_day_before_a_crash_end_with_it(tmp_path):
     tok = token()
     srv = Server(home, "--paper", str(day), "--speed", "5").start(timeout=300)
     try:
-        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=tok)
+        h = srv.health_after_first_trade()
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"] - 100  # a buy resting a dollar below
         code, d = srv.request("POST", "/orders", order("rest-1", price=px, qty=1, symbol=sym), tok,
                               {"Idempotency-Key": "rest-1"})

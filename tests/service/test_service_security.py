@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import re
 import shutil
 import signal
 import socket
@@ -40,9 +39,6 @@ def _config(tmp: Path, **server: Any) -> Path:
     return out
 
 
-
-def _tcp_port(srv: Server) -> int:
-    return int(re.search(r"(?:tls|tcp)://[\d.]+:(\d+)", srv.ready_line).group(1))
 
 
 def _https(port: int, method: str, path: str, ctx: ssl.SSLContext | None, tok: str | None = None,
@@ -77,7 +73,7 @@ def test_tls_on_http_and_tcp(tmp_path, pki, server_factory):
     with pytest.raises(ssl.SSLCertVerificationError):  # a CA that did not sign the server's certificate
         _https(srv.port, "GET", "/health", client_context(str(pki.other_ca)))
 
-    port = _tcp_port(srv)
+    port = srv.tcp_port()
     with TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.ca)) as c:
         assert c.order("tls-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
     with pytest.raises((TcpIntakeError, OSError)):  # a plain HELLO is no ClientHello
@@ -102,7 +98,7 @@ def test_mutual_tls_refuses_a_client_without_a_certificate(tmp_path, pki, server
     with_cert = client_context(str(pki.ca), str(pki.client_cert), str(pki.client_key))
     assert _https(srv.port, "GET", "/positions", with_cert, tok)[0] == 200
 
-    port = _tcp_port(srv)
+    port = srv.tcp_port()
     with pytest.raises((TcpIntakeError, ssl.SSLError, OSError)):
         TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.ca), timeout=5)
     with TcpOrderClient("127.0.0.1", port, tok, ca=str(pki.ca), cert=str(pki.client_cert),
@@ -127,7 +123,7 @@ def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_afte
     admin = token(admin=True)
     tok = mint(SECRET, "trader", ["ACC1"], ["mm1"], 3600, jti="trader-1")
     assert srv.request("GET", "/positions", token=tok)[0] == 200
-    tcp = TcpOrderClient("127.0.0.1", _tcp_port(srv), tok)
+    tcp = TcpOrderClient("127.0.0.1", srv.tcp_port(), tok)
     assert tcp.order("rv-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
 
     assert srv.request("POST", "/admin/tokens/revoke", {"jti": "trader-1"}, token=tok)[0] == 403
@@ -141,7 +137,7 @@ def test_revoked_token_is_refused_on_http_and_on_an_open_tcp_connection_and_afte
         tcp.recv()
     tcp.close()
     with pytest.raises(TcpIntakeError, match="401"):
-        TcpOrderClient("127.0.0.1", _tcp_port(srv), tok)
+        TcpOrderClient("127.0.0.1", srv.tcp_port(), tok)
     assert "trader-1" in srv.request("GET", "/admin/tokens/revoked", token=admin)[1]
 
     srv.kill9()  # the revocation is in the WAL
@@ -229,7 +225,7 @@ def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_o
     old_fp, new_fp = cert_fingerprint(str(pki.server_cert)), cert_fingerprint(str(new.server_cert))
     assert _served(srv.port, pki.ca) == old_fp
     tok, admin = token(), token(admin=True)
-    opened = TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, ca=str(pki.ca))
+    opened = TcpOrderClient("127.0.0.1", srv.tcp_port(), tok, ca=str(pki.ca))
 
     shutil.copy(new.server_cert, cert)  # rotated in place
     shutil.copy(new.server_key, key)
@@ -242,12 +238,12 @@ def test_sighup_reloads_the_certificates_for_new_connections_and_keeps_the_old_o
     srv.proc.send_signal(signal.SIGHUP)
     srv.wait_log(f"TLS certificate {cert} reloaded ({new_fp})")
     assert _served(srv.port, new.ca) == new_fp  # a new connection: the new certificate
-    for port in (srv.port, _tcp_port(srv)):
+    for port in (srv.port, srv.tcp_port()):
         with pytest.raises(ssl.SSLCertVerificationError):
             _served(port, pki.ca)
     assert opened.order("rot-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201  # an open one keeps its
     opened.close()
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, ca=str(new.ca)) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok, ca=str(new.ca)) as c:
         assert c.order("rot-2", "ACC1", "mm1", "AAPL", "buy", 5, 10000)["status"] == 201
 
     shutil.copy(pki.server_key, key)  # a key that is not the certificate's: refused, the one in use kept

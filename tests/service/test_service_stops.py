@@ -6,7 +6,6 @@ venue is not crash-durable: it restarts the day) and the triggered one keeps its
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -42,11 +41,6 @@ def _config(tmp_path: Path) -> Path:
 
 
 
-def _tcp_port(srv: Server) -> int:
-    m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)
-    assert m, srv.ready_line
-    return int(m.group(1))
-
 
 def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp_path):
     day = make_day(tmp_path / "day", seed=41)
@@ -54,7 +48,7 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
     args = ("--paper", str(day), "--speed", "5", "--tcp-port", "0")
     srv = Server(home, *args, config=cfg).start(timeout=300)
     try:
-        h = srv.poll("/health", lambda h: h["venue"]["last_trade"] > 0, token=TOK)
+        h = srv.health_after_first_trade()
         sym, px = h["venue"]["symbol"], h["venue"]["last_trade"]
 
         # bad triggers: 400, naming the field, nothing decided
@@ -86,7 +80,7 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
         assert code == 201 and kept["accepted"], kept
 
         # TCP: a stop-limit (frame grown by its trigger) triggered the same way; a stop without its trigger denied
-        with TcpOrderClient("127.0.0.1", _tcp_port(srv), TOK) as c:
+        with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
             t = c.order("tcp-hit", "ACC1", "mm1", sym, "sell", qty=1, price=px - 1000, order_type="stop_limit",
                         trigger=px + FAR, durable=True, idempotency_key="tcp-hit")
             assert t["status"] == 201 and t["accepted"], t

@@ -4,7 +4,6 @@ the same decisions and bad-input answers as /v3/orders, pipelining, the pressure
 from __future__ import annotations
 
 import json
-import re
 import socket
 import struct
 import time
@@ -19,11 +18,6 @@ from hft.live.client import TcpIntakeError, TcpOrderClient
 pytestmark = pytest.mark.slow  # starts hft or the service as processes: outside the README's test command
 
 
-def _tcp_port(srv: Server) -> int:
-    m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)
-    assert m, srv.ready_line
-    return int(m.group(1))
-
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
@@ -34,7 +28,7 @@ def srv(tmp_path_factory):
 
 def test_orders_over_tcp_are_decided_like_http_ones(srv):
     tok = token()
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         assert c.grant["subject"] == "tester" and c.grant["accounts"] == ["ACC1"]
         d = c.order("tcp-1", "ACC1", "mm1", "AAPL", "buy", 5, 10000)
         assert d["type"] == "decision" and d["status"] == 201 and d["accepted"] and d["order_id"] > 0
@@ -72,7 +66,7 @@ def test_bad_intents_are_refused_before_the_gateway(srv, kw, status, field):
 
     bad_before = srv.metrics().get(f'gateway_bad_input_total{{field="{field}"}}', 0.0)
     args = {"account": "ACC1", "symbol": "AAPL", "price": 10000, **kw}
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         c.order("warm-up", "ACC1", "mm1", "AAPL", "buy", 1, 9990)
         time.sleep(0.3)  # its reports recorded
         before = state()
@@ -88,7 +82,7 @@ def test_bad_intents_are_refused_before_the_gateway(srv, kw, status, field):
 
 
 def test_bad_token_and_malformed_frames_close_the_connection(srv):
-    port = _tcp_port(srv)
+    port = srv.tcp_port()
     with pytest.raises(TcpIntakeError, match="401"):
         TcpOrderClient("127.0.0.1", port, token(secret="another-secret-0123456789abcdef-012345"))
     # a NEW before HELLO, a frame with an unknown type, a length over the limit: 400 BAD_FRAME, then closed
@@ -118,7 +112,7 @@ def test_bad_token_and_malformed_frames_close_the_connection(srv):
 def test_a_bad_length_alone_is_answered_at_once(srv, hello):
     """A frame length is judged as soon as its 4 bytes arrive: a zero length alone (nothing after it) is answered
     ERROR 400 and the connection closed, without waiting for more bytes."""
-    s = socket.create_connection(("127.0.0.1", _tcp_port(srv)), timeout=10)
+    s = socket.create_connection(("127.0.0.1", srv.tcp_port()), timeout=10)
     data = b""
     if hello:
         s.sendall(F.frame(F.HELLO, token().encode()))
@@ -141,7 +135,7 @@ def test_a_bad_length_alone_is_answered_at_once(srv, hello):
 def test_pipelined_orders_are_all_answered_once(srv):
     tok = token(accounts=("ACC2",), strategies=("mm2",))
     n = 3000
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         sent = {}
         for i in range(0, n, 25):  # windows of 25 (below the soft-reject level of the 64-slot channel)
             for j in range(i, i + 25):
@@ -159,7 +153,7 @@ def test_a_burst_over_the_channel_meets_the_pressure_ladder(server_factory):
     cfg = Path(__file__).with_name("gateway_pressure.yaml")
     srv = server_factory("--tcp-port", "0", config=cfg).start()
     tok = token()
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         n = 400  # one write: the frames arrive in a few reads, faster than the writer drains the channel
         for i in range(n):  # volatile ones meet the soft rung; durable ones pass it and fill the channel
             c.send_new(f"b-{i}", "ACC1", "mm1", "AAPL", "buy", 1, 10000, durable=i % 2 == 1,
@@ -176,7 +170,7 @@ def test_a_burst_over_the_channel_meets_the_pressure_ladder(server_factory):
             break
         time.sleep(0.2)
     assert not h["ingress"]["killed"] and h["tcp"]["intents"] > 0
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         assert c.order("after-burst", "ACC1", "mm1", "AAPL", "buy", 1, 10000)["status"] == 201
 
 
@@ -184,7 +178,7 @@ def test_a_pipelined_run_mixing_refused_frames_is_answered_frame_by_frame(srv):
     """One write of many NEW frames (taken column-wise by the server) with refused, denied, duplicate and durable
     ones among them, and a CANCEL: each is answered as if it had come alone."""
     tok = token()
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         expect: dict[int, tuple] = {}
 
         def new(coid: str, want: tuple, **kw) -> None:
@@ -258,7 +252,7 @@ def test_prices_and_quantities_at_int64s_edges_over_http_and_tcp(server_factory)
     srv = server_factory("--tcp-port", "0").start()
     tok = token()
     j0 = len(srv.journal())
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok) as c:
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok) as c:
         for name, price, qty, otype, (status, want) in EDGES:
             tif = "ioc" if otype == "market" else "gtc"
             code, h = srv.request("POST", "/orders", order(f"h-{name}", price=price, qty=qty, symbol="MSFT",

@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import socket
 import struct
 
 import numpy as np
-from svckit import Server, token
+from svckit import token
 
 from hft.live import frames as F
 from hft.live import order_ids
@@ -38,11 +37,6 @@ PINNED = {  # sha256[:16] of each stream, taken at 1571340; sim.orders / sim.fil
     "journal": "0d70a6a4fc064f79", "audit.gateway_decisions": "babd5b0d0cf6fae8", "sim.orders": "a6251e2a279b35ea",
     "sim.fills": "3c33124dc30fdd16"}
 
-
-def _tcp_port(srv: Server) -> int:
-    m = re.search(r"tcp://[\d.]+:(\d+)", srv.ready_line)
-    assert m, srv.ready_line
-    return int(m.group(1))
 
 
 def _frames(c: TcpOrderClient, n: int, sock: socket.socket) -> tuple[bytes, bytes]:
@@ -116,7 +110,7 @@ def _write_one(c: TcpOrderClient) -> int:
 def test_tcp_answers_are_byte_identical_to_the_pinned_behaviour(server_factory):
     srv = server_factory("--tcp-port", "0").start()
     tok = token(accounts=("ACC1",), strategies=("mm1",))
-    with TcpOrderClient("127.0.0.1", _tcp_port(srv), tok, reports=False) as c:  # answers only, as pinned
+    with TcpOrderClient("127.0.0.1", srv.tcp_port(), tok, reports=False) as c:  # answers only, as pinned
         n = _write_one(c)
         c.flush()
         d1, e1 = _frames(c, n, c.sock)
