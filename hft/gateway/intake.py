@@ -59,8 +59,8 @@ def _core_entry() -> Callable[..., tuple[int, int, int]]:
 
     Calling it skips numba's dispatcher (type resolution of 16 arguments, ~150 ns per call). It converts its
     arguments with ``PyNumber_Long``, so it is called only after `_core_py` has checked that every field
-    is an ``int`` (an int outside int64 raises OverflowError there and the caller falls back to the
-    dispatcher, which then behaves exactly as before)."""
+    is an ``int`` (an int outside int64 raises OverflowError there, before the kernel runs, and the caller
+    takes the slow path, which refuses it BAD_INPUT)."""
 
     n = len(inspect.signature(K.process_one.py_func).parameters) - 2  # the scalars between the arena and `opt`
     return K.process_one.compile((types.Array(types.int64, 1, "C"),) + (types.int64,) * n
@@ -172,9 +172,8 @@ class OneIntentPaths:
             try:  # the compiled entry point (no dispatcher type resolution)
                 return self._core(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
                                   target, ctl, opt)
-            except OverflowError:  # an int outside int64: the dispatcher decides, exactly as before
-                return _process_one(self.arena, now, self._mode, k, kind, a, t, y, side, price, qty, otype, tif,
-                                    target, ctl, opt)
+            except OverflowError:  # an int outside int64: BAD_INPUT by the slow path's one rule (never handed to
+                pass  # numba's dispatcher, which would compile a uint64 version or fail to type the options' tuple)
         return self._slow_core(now, k, kind, a, t, y, side, price, qty, otype, tif, target, ctl, opt)
 
     def _dispatch_py(self, now: int, f: tuple, code: int, oid: int) -> tuple[int, OrderCommand | None]:

@@ -19,6 +19,7 @@ from hft.core.orders import (
     INTENT_NEW,
     NO_OPTIONS,
     ORDER_LIMIT,
+    ORDER_TYPE_NAMES,
     R_DAILY_LOSS,
     R_MAX_ORDER_NOTIONAL,
     R_NOTIONAL_LIMIT,
@@ -29,6 +30,7 @@ from hft.core.orders import (
     REPORT_REPLACED,
     SELL,
     TIF_GTC,
+    TIF_NAMES,
 )
 from hft.gateway import kernels as K
 from hft.gateway.config import LimitSet, Rate, StormConfig, SymbolSpec
@@ -321,6 +323,23 @@ def test_ints_past_int64_from_python_are_refused_not_compiled_for():
     assert g.svc.risk.evaluate(g.clock.now_ns(), 0, 0, 0, BUY, 2**63, 1) == R_BAD_INPUT
     assert g.svc.risk.evaluate(g.clock.now_ns(), 0, 0, 0, BUY, 5, 1) == R_OK
     assert all(str(t) == "int64" for sig in K.mark.signatures for t in sig[1:])
+
+
+@pytest.mark.parametrize("field", ["price", "qty", "trigger", "expire", "display"])
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 2**70])
+def test_an_intent_field_past_int64_is_bad_input_and_compiles_nothing(field, value):
+    """An intent whose field (an optional one too: the options' tuple) is an int outside int64: BAD_INPUT, nothing
+    reserved, and no kernel compiled for it (the compiled entry refuses the conversion; the slow path's range check
+    decides)."""
+    from hft.core.orders import ORDER_STOP_LIMIT, R_BAD_INPUT, TIF_GTD
+    g = Gw(config(order_types=tuple(ORDER_TYPE_NAMES.values()), tifs=tuple(TIF_NAMES.values())))
+    kw = {"otype": ORDER_STOP_LIMIT, "trigger": 1000, "tif": TIF_GTD, "expire": 2**62, field: value}
+    before = {k: len(v.signatures) for k, v in (("one", K.process_one), ("touched", K.process_touched))}
+    d = g.new(**kw)
+    assert (d.accepted, d.reason) == (False, R_BAD_INPUT), d
+    assert g.svc.position("A1", "s1", "AAA").position == 0 and not g.svc.working_orders()
+    assert {k: len(v.signatures) for k, v in (("one", K.process_one), ("touched", K.process_touched))} == before
+    assert g.new(otype=ORDER_STOP_LIMIT, trigger=1000).accepted  # the next intent: decided as usual
 
 
 def test_the_arena_intrinsics_take_only_an_int64_arena():
