@@ -54,6 +54,8 @@ from hft.core.orders import (
     MARKET_TRADE,
     MARKET_UPDATE_DTYPE,
     REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_PARTIAL_FILL,
     VENUE_REPORT_DTYPE,
 )
 from hft.data.sources import open_market_data
@@ -90,6 +92,7 @@ class PaperVenue:
         self.duplicates = 0  # new orders with an id received already: refused, not executed again
         self.expired = 0  # GTD orders expired at their time (EXPIRED reports)
         self._expiries: list[tuple[int, int]] = []  # heap of (venue time, order id): the GTD orders' expiries
+        self._gtd_working: set[int] = set()  # the GTD orders among them still working (no report of 0 leaves yet)
         self._received: set[int] = set()  # ids of the new orders this venue received (since the process started)
         self._t0_wall = 0
         self._t0_exch = self.exch_now
@@ -136,6 +139,7 @@ class PaperVenue:
             due = gtd_expiry(rows, len(rows), int(cmd.tif), self.exch_at(int(cmd.expire)), now)
             if due >= 0:  # a GTD order the venue keeps: expired at its time on the venue's clock
                 heapq.heappush(self._expiries, (due, oid))
+                self._gtd_working.add(oid)
         elif cmd.action == CMD_CANCEL:
             rows = v.cancel(now, int(cmd.order_id))
         elif cmd.action == CMD_REPLACE:
@@ -167,7 +171,9 @@ class PaperVenue:
         for r in rows:
             rep = report_from_row(r.tolist())  # a VENUE_REPORT row, by name
             self.reports += 1
-            self.fills += rep.kind in (2, 3)
+            self.fills += rep.kind in (REPORT_PARTIAL_FILL, REPORT_FILL)
+            if rep.leaves == 0:  # filled, cancelled, expired or rejected: nothing of the order works any more
+                self._gtd_working.discard(rep.order_id)
             self.on_report(rep)
 
     def book(self, n: int = MARKET_DEPTH) -> tuple[int, ...]:
@@ -242,7 +248,7 @@ class PaperVenue:
                 "events_applied": self.i, "events": len(self.events), "exchange_ts": self.exch_now,
                 "orders_sent": self.sent, "reports": self.reports, "fills": self.fills,
                 "last_trade": self.last_trade, "expired_unknown": self.expired_unknown,
-                "duplicates": self.duplicates, "gtd_pending": len(self._expiries), "gtd_expired": self.expired}
+                "duplicates": self.duplicates, "gtd_pending": len(self._gtd_working), "gtd_expired": self.expired}
 
     def close(self) -> None:
         pass

@@ -83,10 +83,10 @@ def test_gtd_expires_on_the_venues_clock_after_the_events_of_its_time_and_after_
     T0 + 2 s is first filled 5 by the print of that time (a fill at the expiry time wins, as in a replay), then its
     rest EXPIRED at T0 + 2 s; a GTD buy reaching the venue after its time takes what it can (10 at the ask, taker)
     and is EXPIRED at once; one still working when the day's events end expires at its time all the same; a GTC
-    order schedules nothing."""
+    order schedules nothing; one cancelled before its time is no longer pending (`/health`'s `gtd_pending`)."""
     import contextlib
 
-    from hft.core.orders import CMD_NEW, REPORT_ACK, REPORT_PARTIAL_FILL, TIF_GTD
+    from hft.core.orders import CMD_NEW, REPORT_ACK, REPORT_CANCELED, REPORT_PARTIAL_FILL, TIF_GTD
     from hft.live import paper as paper_mod
     from tests.unit.alpha.lifecycle_helpers import PRINT_DAY_ASK, PRINT_DAY_P, PRINT_DAY_T0, make_l2_print_day
 
@@ -135,6 +135,11 @@ def test_gtd_expires_on_the_venues_clock_after_the_events_of_its_time_and_after_
         feed_to(w0 + 11 * s)  # every event of the day applied
         assert venue.i == len(venue.events)
         new(3, PRINT_DAY_P - 10, 1, TIF_GTD, w0 + 20 * s)
+        new(5, PRINT_DAY_P - 10, 1, TIF_GTD, w0 + 25 * s)
+        assert venue.health()["gtd_pending"] == 2
+        venue.send(OrderCommand(CMD_CANCEL, 5, 5, "A", "s", venue.symbol, 0, 0, 0, ORDER_LIMIT, TIF_GTC, 0))
+        assert [r.kind for r in got if r.order_id == 5][-1] == REPORT_CANCELED
+        assert venue.health()["gtd_pending"] == 1  # cancelled before its time: no longer pending
         feed_to(w0 + 19 * s)
         assert reps(3) == [(REPORT_ACK, 10 * s, 0, 0, 1)]
         feed_to(w0 + 20 * s)
