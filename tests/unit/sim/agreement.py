@@ -161,7 +161,39 @@ class Chaos(Strategy):
 
 
 # --- harness and comparisons ------------------------------------------------------------------------------------
-class Stops(Strategy):
+class OrderTypeWalk(Strategy):
+    """What the order-type walks below share: a print counter, the gateway's refusals counted by reason (`refused`),
+    a market order halving a position past `cap` lots, a wake-up cancelling the order it names."""
+
+    cap = 12
+    max_orders = 8
+
+    def __init__(self, every: int = 1) -> None:
+        self.n = 0
+        self.every = every
+        self.refused: dict[str, int] = {}
+
+    def _turn(self, ctx) -> bool:
+        """Count a print; whether to place an order on it: one print in `every`, fewer than `max_orders` working,
+        and no position to cut first (then the market order is this print's)."""
+        self.n += 1
+        if self.n % self.every or len(ctx.orders) >= self.max_orders:
+            return False
+        if abs(ctx.position) > self.cap and ctx.best_bid is not None and ctx.best_ask is not None:
+            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+            return False
+        return True
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            self._d(ctx.cancel(payload))
+
+    def _d(self, dec) -> None:
+        if not dec.accepted:
+            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
+
+
+class Stops(OrderTypeWalk):
     """Venue-native stops and stop-limits (docs/sim.md, "Stop orders held by the venue") around each print: buy stops
     above it and sell stops below, stop-limits whose limit crosses or rests, GTC / DAY / IOC; some cancelled while
     held (a wake-up), a replace of a held stop tried (the gateway refuses it); a market order flattens a large
@@ -170,17 +202,11 @@ class Stops(Strategy):
     name = "stops"
 
     def __init__(self, every: int = 1) -> None:
-        self.n = 0
-        self.every = every
+        super().__init__(every)
         self.triggered = 0
-        self.refused: dict[str, int] = {}
 
     def on_trade(self, ctx, side, price, qty) -> None:
-        self.n += 1
-        if self.n % self.every or len(ctx.orders) >= 8:
-            return
-        if abs(ctx.position) > 12 and ctx.best_bid is not None and ctx.best_ask is not None:
-            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+        if not self._turn(ctx):
             return
         k, d = self.n // self.every % 5, 1 + self.n % 3
         if k == 0:
@@ -203,34 +229,22 @@ class Stops(Strategy):
         elif u.kind == REPORT_ACK and u.order_id % 11 == 0 and u.order_id in ctx.orders:
             self._d(ctx.replace(u.order_id, u.price + 1, 1))  # a held stop: UNSUPPORTED_REPLACE
 
-    def on_wake(self, ctx, payload) -> None:
-        if payload in ctx.orders:
-            self._d(ctx.cancel(payload))
 
-    def _d(self, dec) -> None:
-        if not dec.accepted:
-            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
-
-
-class Gtd(Strategy):
+class Gtd(OrderTypeWalk):
     """Good-till-date orders (docs/sim.md, "Good till date") around each print: limits at, inside and away from the
     print, post-only, GTD stops and stop-limits, expiring from 0.5 ms to 20 ms on (some before they reach the venue:
     they arrive expired), some cancelled first (a wake-up), an expiry the gateway refuses now and then (BAD_EXPIRE);
     a market order flattens a large position. Counts what it saw: `expired`, `refused` (the gateway's reasons)."""
 
     name = "gtd"
+    max_orders = 10
 
     def __init__(self) -> None:
-        self.n = 0
+        super().__init__()
         self.expired = 0
-        self.refused: dict[str, int] = {}
 
     def on_trade(self, ctx, side, price, qty) -> None:
-        self.n += 1
-        if len(ctx.orders) >= 10:
-            return
-        if abs(ctx.position) > 12 and ctx.best_bid is not None and ctx.best_ask is not None:
-            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+        if not self._turn(ctx):
             return
         k, d = self.n % 6, self.n % 3
         expire = ctx.now + (500_000, 2_000_000, 7_000_000, 20_000_000)[self.n % 4]
@@ -254,16 +268,8 @@ class Gtd(Strategy):
         if u.kind == REPORT_EXPIRED:
             self.expired += 1
 
-    def on_wake(self, ctx, payload) -> None:
-        if payload in ctx.orders:
-            self._d(ctx.cancel(payload))
 
-    def _d(self, dec) -> None:
-        if not dec.accepted:
-            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
-
-
-class Icebergs(Strategy):
+class Icebergs(OrderTypeWalk):
     """Venue-native icebergs (docs/sim.md, "Iceberg orders held by the venue") around each print: limit and post-only
     icebergs at the touch and one tick behind, some marketable (a taker iceberg rests its rest), a few with a display
     the gateway refuses; some replaced (the display kept) or cancelled later (a wake-up); a market order flattens a
@@ -271,13 +277,12 @@ class Icebergs(Strategy):
     icebergs that filled more lots than their display: their next part was shown at least once)."""
 
     name = "icebergs"
+    cap = 40
 
     def __init__(self, every: int = 1) -> None:
-        self.n = 0
-        self.every = every
+        super().__init__(every)
         self.fills = 0
         self.ours: set[int] = set()
-        self.refused: dict[str, int] = {}
         self.display: dict[int, int] = {}
         self.filled: dict[int, int] = {}
 
@@ -286,11 +291,7 @@ class Icebergs(Strategy):
         return sum(1 for o, q in self.filled.items() if q > self.display[o])
 
     def on_trade(self, ctx, side, price, qty) -> None:
-        self.n += 1
-        if self.n % self.every or len(ctx.orders) >= 8:
-            return
-        if abs(ctx.position) > 40 and ctx.best_bid is not None and ctx.best_ask is not None:
-            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+        if not self._turn(ctx):
             return
         k, d = self.n // self.every % 5, self.n % 3
         qty_ = 4 + self.n % 9
@@ -318,14 +319,6 @@ class Icebergs(Strategy):
         elif u.kind == REPORT_ACK and u.order_id % 5 == 0 and u.order_id in ctx.orders:
             o = ctx.orders[u.order_id]
             self._d(ctx.replace(u.order_id, o.price, max(1, o.leaves - 1)))  # keeps its place and display
-
-    def on_wake(self, ctx, payload) -> None:
-        if payload in ctx.orders:
-            self._d(ctx.cancel(payload))
-
-    def _d(self, dec) -> None:
-        if not dec.accepted:
-            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
 
 
 def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,
