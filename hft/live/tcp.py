@@ -358,9 +358,9 @@ class IntakeProtocol(asyncio.Protocol):
             if len(body) < NEW_FIXED.size:
                 raise FrameError("short NEW frame")
             corr, flags, side, otype, tif, price, qty = NEW_FIXED.unpack_from(body)
-            (coid, account, strategy, symbol, idem), (trigger, expire, display) = new_strings(body, NEW_FIXED.size)
+            (coid, account, strategy, symbol, idem), opt = new_strings(body, NEW_FIXED.size)
             self.new(corr, flags & FLAG_DURABLE != 0, side, otype, tif, price, qty, coid, account, strategy,
-                     symbol, idem, t0, trigger, expire, display)
+                     symbol, idem, t0, *opt)
         elif kind == CANCEL:
             if len(body) < CANCEL_FIXED.size:
                 raise FrameError("short CANCEL frame")
@@ -496,8 +496,10 @@ class IntakeProtocol(asyncio.Protocol):
 
     def new(self, corr: int, durable: bool, side: int, otype: int, tif: int, price: int, qty: int, coid: str,
             account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0, expire: int = 0,
-            display: int = 0) -> None:
+            display: int = 0, trail: int = 0) -> None:
         try:
+            if trail:  # the order API carries no trail: the service's venues hold no trailing stops (docs/live.md)
+                raise O.BadInput("trail", f"expected no trail (the live service holds no trailing stops), was {trail}")
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
             if otype not in ORDER_TYPE_NAMES:

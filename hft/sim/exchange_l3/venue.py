@@ -201,11 +201,11 @@ class L3Venue:
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0) -> np.ndarray:
+            trigger: int = 0, display: int = 0, trail: int = 0) -> np.ndarray:
         """A new order (a stop / stop-limit: held until a print reaches `trigger`; an order with a `display`, an
-        iceberg, is REJECTED: the L3 venue holds none)."""
+        iceberg, or a `trail`, a trailing stop, is REJECTED: the L3 venue holds none)."""
         return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
-                          new_aux(otype, trigger, display))
+                          new_aux(otype, trigger, display) if trail == 0 else -1)  # -1: a stop without a trigger
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0)

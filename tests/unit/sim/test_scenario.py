@@ -197,6 +197,20 @@ EXPECTED = {
          (51.0, "I", "PARTIALLY_FILLED", 9999, 3, 2, "maker", 0),
          (57.0, "I", "CANCELED", None, None, 0, None, None)],
         (18, -180003, 0, 6)),
+    # trailing stops held by the venue (type: trailing_stop, held_by: venue): the file's header derives the trace;
+    # U's limit moved 9 ticks with its trigger (at its entry limit it would have filled at the 99.96 bid at 51ms)
+    "native_trailing.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # BAD_TRAIL
+         (3.0, "T", "NEW", None, None, 2, None, None),
+         (3.0, "U", "NEW", None, None, 1, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (31.0, "T", "TRIGGERED", 10000, None, 2, None, None),  # its trigger 99.95 -> 99.98 -> 100.00
+         (31.0, "T", "FILLED", 10000, 2, 0, "taker", 0),
+         (41.0, "B", "TRIGGERED", 10004, None, 1, None, None),  # 100.10 -> 100.05 -> 100.04
+         (41.0, "B", "FILLED", 10001, 1, 0, "taker", 0),
+         (51.0, "U", "TRIGGERED", 9996, None, 1, None, None),  # 99.90 -> 99.96 -> 99.98 -> 99.99
+         (61.0, "U", "FILLED", 9997, 1, 0, "maker", 0)],
+        (-2, 19996, 0, 3)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
@@ -394,6 +408,13 @@ def test_native_stops_refusals_name_their_reason():
     assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
         ("R", "MAX_ORDER_QTY", "submit"), ("X", "UNSUPPORTED_REPLACE", "replace")]
     assert res["gateway"]["working_sell"] == 2  # L's 2 lots still rest; nothing held is left
+
+
+def test_native_trailing_refusals_name_their_reason():
+    res = run_file(SCEN / "native_trailing.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("R", "BAD_TRAIL", "submit")]
+    assert res["gateway"]["working_buy"] == res["gateway"]["working_sell"] == 0
 
 
 def test_native_iceberg_refusals_name_their_reason():
