@@ -433,6 +433,18 @@ def test_a_native_iceberg_takes_no_emulator_keys():
         parse_scenario({**base, "actions": [{**act, "stop": 99.0}]})
 
 
+def test_a_trailing_stop_on_the_l3_venue_is_rejected_by_the_venue():
+    """No trailing stops on the L3 venue (docs/sim.md, "Trailing stops"): the gateway accepts one, the L3 venue
+    REJECTS it through the numba engine's order path; the same stop without a trail is held (NEW)."""
+    act = {"t": "1ms", "op": "submit", "side": "sell", "held_by": "venue", "stop": 99.98, "qty": 1}
+    sc = parse_scenario({
+        "instrument": {"tick_size": 0.01, "lot_size": 1}, "venue": "l3",
+        "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]},
+        "actions": [{**act, "id": "t", "type": "trailing_stop", "offset": 0.02}, {**act, "id": "s", "type": "stop"}]})
+    rows = run_scenario(sc)["trace"]
+    assert [(r["id"], r["status"], r["source"]) for r in rows] == [("t", "REJECTED", "venue"), ("s", "NEW", "venue")]
+
+
 def test_gateway_rejection_is_in_the_trace():
     sc = parse_scenario({
         "instrument": {"tick_size": 0.01, "lot_size": 1},
