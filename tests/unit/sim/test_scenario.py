@@ -433,6 +433,20 @@ def test_a_native_iceberg_takes_no_emulator_keys():
         parse_scenario({**base, "actions": [{**act, "stop": 99.0}]})
 
 
+def test_a_native_trailing_stop_is_a_stop_with_its_trail():
+    base = {"instrument": {"tick_size": 0.01, "lot_size": 1}, "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]}}
+    act = {"t": "1ms", "op": "submit", "id": 1, "side": "sell", "type": "trailing_stop", "held_by": "venue",
+           "stop": 99.9, "offset": 0.05, "qty": 4}
+    a = parse_scenario({**base, "actions": [act]}).actions[0]
+    assert (a.order_type, a.price, a.trigger_px, a.trail, a.kind) == (4, 0, 9990, 5, "")  # ORDER_STOP, not emulated
+    a = parse_scenario({**base, "actions": [{**act, "price": 99.88}]}).actions[0]
+    assert (a.order_type, a.price, a.trigger_px, a.trail) == (5, 9988, 9990, 5)  # ORDER_STOP_LIMIT
+    with pytest.raises(ConfigError, match=r"actions\[0\]\.display.*no display for a trailing stop held by the venue"):
+        parse_scenario({**base, "actions": [{**act, "display": 1}]})
+    with pytest.raises(ConfigError, match=r"actions\[0\]\.offset"):
+        parse_scenario({**base, "actions": [{**act, "offset": 0.055}]})  # off the tick
+
+
 def test_a_trailing_stop_on_the_l3_venue_is_rejected_by_the_venue():
     """No trailing stops on the L3 venue (docs/sim.md, "Trailing stops"): the gateway accepts one, the L3 venue
     REJECTS it through the numba engine's order path; the same stop without a trail is held (NEW)."""
