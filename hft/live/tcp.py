@@ -22,8 +22,9 @@ Client → server:
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then an
   optional tail (`hft.live.frames.new_strings`): none; ``trigger i64`` alone (8 bytes: a stop's, as first
   defined); or the counted tail ``count u8`` then ``count`` i64 fields in the order ``trigger`` (ticks),
-  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's) — the fields not sent are 0, and a further
-  optional field is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
+  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's: not
+  taken live, a trail not 0 is 400 BAD_INPUT naming it) — the fields not sent are 0, and a further optional field
+  is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
   always was (the column-wise scan takes those; one with a tail goes through the per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
 - ``REPLACE`` (0x04): ``corr u64, flags u8, order_id i64, price i64 (ticks), qty i64 (lots: the new open size)``,

@@ -595,6 +595,17 @@ def test_native_trailing_stops_agree(mode):
     assert INTENT_CANCEL in set(ref.orders["action"].tolist()) and len(ref.fills) > 20
 
 
+def test_native_trailing_stops_the_python_engine_agrees():
+    """The Python engine (`hft.sim.engine.Engine`) passes the trail to the venue as the numba engine does: the same
+    run, every array."""
+    from tests.unit.sim.agreement import same
+
+    made: list[Trailing] = []
+    py, nb = l2_pair(l2_stream(13, 600), lambda: made.append(Trailing()) or made[-1], fees=FeeSchedule(*FEES))
+    same(py, nb)
+    assert made[0].triggered == made[1].triggered > 20
+
+
 def _held_triggers(nb, ref) -> tuple[dict, dict]:
     """Each venue's held stops: order id -> (trigger, limit)."""
     from hft.sim.exchange_l2 import LIVE_HELD, O_ID, O_LIVE, O_PRICE, O_TRIGGER
