@@ -560,16 +560,15 @@ def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
         trig = orders[j, O_TRIGGER]
         if not triggers(orders[j, O_SIDE], trig, print_px):
             trail = orders[j, O_TRAIL]
-            if trail > 0:  # not triggered: a sell's print > trig, a buy's < trig, so the gaps below are > 0
-                gap = print_px - trig if orders[j, O_SIDE] == SELL else trig - print_px
-                if trail < gap:
-                    move = gap - trail  # toward the print: up for a sell, down for a buy
-                    if orders[j, O_SIDE] == SELL:
-                        orders[j, O_TRIGGER] = trig + move
-                        orders[j, O_PRICE] += move if orders[j, O_TYPE] == ORDER_STOP_LIMIT else 0
-                    else:
-                        orders[j, O_TRIGGER] = trig - move
-                        orders[j, O_PRICE] -= move if orders[j, O_TYPE] == ORDER_STOP_LIMIT else 0
+            if trail > 0:  # not reached: toward the print, never back (each difference below fits in int64)
+                if orders[j, O_SIDE] == SELL:  # print > trig > 0: print - trig fits
+                    moved = print_px - trail if trail < print_px - trig else trig
+                else:  # trig, trail > 0: trig - trail fits; moved < trig
+                    moved = print_px + trail if print_px < trig - trail else trig
+                if moved != trig:
+                    if orders[j, O_TYPE] == ORDER_STOP_LIMIT:  # its limit keeps its distance: on the far side of
+                        orders[j, O_PRICE] = moved + (orders[j, O_PRICE] - trig)  # trig (`_new`), so it fits
+                    orders[j, O_TRIGGER] = moved
             continue
         orders[j, O_LIVE] = 0  # the slot is free: the order enters as a new one (it may take this slot again)
         params[P_NHELD] -= 1
