@@ -5,7 +5,7 @@ optional fields on a record row (`record_options`, `put_record_options`)."""
 from __future__ import annotations
 
 from hft.core.jit import helper
-from hft.core.orders import OPT_DISPLAY, OPT_EXPIRE, OPT_TRIGGER, STOP_TYPES
+from hft.core.orders import OPT_DISPLAY, OPT_EXPIRE, OPT_TRAIL, OPT_TRIGGER, STOP_TYPES
 
 __all__ = ["is_stop", "put_record_options", "record_options"]
 
@@ -21,7 +21,7 @@ def is_stop(otype: int) -> bool:
 def record_options(r):
     """A new order's optional fields (`hft.core.orders.ORDER_OPTIONS`) read from an intent, decision or command
     row, as the one tuple the gateway's core and the engines pass (`order_options`' order)."""
-    return (r.trigger, r.expire, r.display)
+    return (r.trigger, r.expire, r.display, r.trail)
 
 
 @helper
@@ -30,3 +30,4 @@ def put_record_options(r, opt) -> None:
     r.trigger = opt[OPT_TRIGGER]
     r.expire = opt[OPT_EXPIRE]
     r.display = opt[OPT_DISPLAY]
+    r.trail = opt[OPT_TRAIL]

@@ -168,6 +168,8 @@ R_UNSUPPORTED_REPLACE = 25  # a replace of a held stop / stop-limit (not support
 R_BAD_EXPIRE = 26  # a GTD order whose expire time is not after the decision's, or an expire time on another TIF
 R_BAD_DISPLAY = 27  # an iceberg's display: not 0 < display < qty, on an order type other than limit / post-only,
 # or on a cancel / replace (a replace keeps the order's display)
+R_BAD_TRAIL = 28  # a trailing stop's distance: not > 0, not a whole number of ticks, on an order type other than
+# stop / stop-limit, or on a cancel / replace
 # exposure (step 3)
 R_POSITION_LIMIT = 30
 R_NOTIONAL_LIMIT = 31
@@ -228,6 +230,7 @@ REASON_NAMES: dict[int, str] = {
     R_UNSUPPORTED_REPLACE: "UNSUPPORTED_REPLACE",
     R_BAD_EXPIRE: "BAD_EXPIRE",
     R_BAD_DISPLAY: "BAD_DISPLAY",
+    R_BAD_TRAIL: "BAD_TRAIL",
     R_POSITION_LIMIT: "POSITION_LIMIT",
     R_NOTIONAL_LIMIT: "NOTIONAL_LIMIT",
     R_EXPOSURE_CARDINALITY: "EXPOSURE_CARDINALITY",
@@ -292,16 +295,22 @@ _EXPIRE = Field("expire", "time", "ns UTC", "a GTD order's expiry time, int ns U
 # in each record's next version after the GTD expiry
 _DISPLAY = Field("display", "i8", "lots", "an iceberg's displayed size, lots (0: not an iceberg, all of it shows)",
                  default=0)
+# a trailing stop's distance from the best print since it was entered (ORDER_STOP / ORDER_STOP_LIMIT with trail > 0;
+# 0: not trailing; docs/sim.md, "Trailing stops"): one field of every record that carries it, appended in each
+# record's next version after the display (010_trailing_stop.sql)
+_TRAIL = Field("trail", "i8", "ticks", "a trailing stop's distance from the best print since entry, ticks (0: not "
+               "trailing)", default=0)
 
 # A new order's optional fields, in the order the records append them: what a plain limit order leaves 0. They
 # travel as ONE unit, a tuple of int64 in this order (`order_options`; the gateway's core and the engines pass it
 # whole, `hft.core.order_rules` reads and writes it on a record row): a new optional field is declared here and in
 # the records, and read where its rule is, not threaded through every layer (docs/architecture.md, "Adding a
 # record field").
-ORDER_OPTIONS = (_TRIGGER, _EXPIRE, _DISPLAY)
+ORDER_OPTIONS = (_TRIGGER, _EXPIRE, _DISPLAY, _TRAIL)
 OPTION_NAMES = tuple(f.name for f in ORDER_OPTIONS)
 N_OPT = len(ORDER_OPTIONS)
-OPT_TRIGGER, OPT_EXPIRE, OPT_DISPLAY = (OPTION_NAMES.index(n) for n in ("trigger", "expire", "display"))
+OPT_TRIGGER, OPT_EXPIRE, OPT_DISPLAY, OPT_TRAIL = (OPTION_NAMES.index(n)
+                                                   for n in ("trigger", "expire", "display", "trail"))
 NO_OPTIONS = (0,) * N_OPT  # a plain order's
 
 
@@ -331,6 +340,7 @@ INTENT = Record("intent", (
     replace(_TRIGGER, since=2),
     replace(_EXPIRE, since=3),
     replace(_DISPLAY, since=4),
+    replace(_TRAIL, since=5),
 ), "one typed order intent (the batch path's input)")
 INTENT_DTYPE = INTENT.dtype
 
@@ -352,6 +362,7 @@ DECISION = Record("decision", (
     replace(_TRIGGER, since=2),  # 007_stop_trigger.sql
     replace(_EXPIRE, since=3),  # 008_gtd_trailing.sql
     replace(_DISPLAY, since=4),  # 009_iceberg_display.sql
+    replace(_TRAIL, since=5),  # 010_trailing_stop.sql
 ), "one gateway decision (accepted or not)")
 DECISION_DTYPE = DECISION.dtype
 
@@ -365,6 +376,7 @@ COMMAND = Record("command", (
     replace(_TRIGGER, since=2),
     replace(_EXPIRE, since=3),
     replace(_DISPLAY, since=4),
+    replace(_TRAIL, since=5),
 ), "one command to the venue")
 COMMAND_DTYPE = COMMAND.dtype
 
@@ -404,6 +416,7 @@ ORDER_EVENT = Record("order_event", (
     replace(_TRIGGER, since=4),  # 007_stop_trigger.sql
     replace(_EXPIRE, since=5),  # 008_gtd_trailing.sql
     replace(_DISPLAY, since=6),  # 009_iceberg_display.sql
+    replace(_TRAIL, since=7),  # 010_trailing_stop.sql
 ), "a command sent or an execution report received (the store's sim.orders)")
 # A fill (``sim.fills``): when it reached the strategy / the gateway (``ts``) and the venue's time (``exch_ts``).
 FILL = Record("fill", (

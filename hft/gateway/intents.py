@@ -10,7 +10,8 @@ Typed fast path: a strategy may emit plain tuples tagged ``"typed_intent_v1"``::
 
 or with a 14th field, a stop's trigger price (ticks; `hft.core.orders.ORDER_STOP` / ``ORDER_STOP_LIMIT``), which
 `typed_intent_v1` appends when it is not 0 (a 13-field tuple is an intent without a trigger: the live service's
-intakes build those), and a 15th, an iceberg's display (lots; 0: the whole order shows), appended when it is not 0,
+intakes build those), a 15th, a GTD order's expiry, a 16th, an iceberg's display (lots; 0: the whole order shows),
+and a 17th, a trailing stop's distance (ticks; 0: not trailing), each appended up to the last that is not 0,
 wrapped at receipt in a `TypedIntentEnvelope`. The gateway reads the fields by position and never builds an
 `OrderIntent` for it (``envelope.intent`` deserialises lazily, for logs and tests only).
 
@@ -37,6 +38,7 @@ from hft.core.orders import (
     NO_OPTIONS,
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_TRAIL,
     OPT_TRIGGER,
     OPTION_NAMES,
     ORDER_LIMIT,
@@ -82,13 +84,14 @@ class OrderIntent:
     trigger: Any = 0  # a stop's trigger price (ticks); 0 on every other order
     expire: Any = 0  # a GTD order's expiry time (int ns UTC); 0 on every other order
     display: Any = 0  # an iceberg's displayed size (lots); 0: not an iceberg
+    trail: Any = 0  # a trailing stop's distance from the best print since entry (ticks); 0: not trailing
 
     @classmethod
     def new(cls, key: Any, account: Any, strategy: Any, symbol: Any, side: Any, price: Any, qty: Any,
             order_type: Any = ORDER_LIMIT, tif: Any = TIF_GTC, ts: Any = 0, trigger: Any = 0,
-            expire: Any = 0, display: Any = 0) -> OrderIntent:
+            expire: Any = 0, display: Any = 0, trail: Any = 0) -> OrderIntent:
         return cls(INTENT_NEW, key, account, strategy, symbol, side, price, qty, order_type, tif, ts, 0, trigger,
-                   expire, display)
+                   expire, display, trail)
 
     @classmethod
     def cancel(cls, key: Any, account: Any, strategy: Any, symbol: Any, order_id: Any, ts: Any = 0) -> OrderIntent:
@@ -113,12 +116,14 @@ class OrderIntent:
 
 def typed_intent_v1(kind: int, key: Any, account: str, strategy: str, symbol: str, side: int, price: int,
                     qty: int, order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, ts: int = 0,
-                    order_id: int = 0, trigger: Any = 0, expire: Any = 0, display: Any = 0) -> tuple:
+                    order_id: int = 0, trigger: Any = 0, expire: Any = 0, display: Any = 0,
+                    trail: Any = 0) -> tuple:
     """Build a ``typed_intent_v1`` payload tuple: the one place its layout is written (the gateway reads it back in
     `from_typed`, the Python intake and the compiled driver): 13 fields, then the optional ones in this order up to
-    the last that is not 0 — a stop's trigger (14th), a GTD order's expiry time (15th), an iceberg's display (16th) —
+    the last that is not 0 — a stop's trigger (14th), a GTD order's expiry time (15th), an iceberg's display (16th), a
+    trailing stop's distance (17th) —
     so a payload without them is the 13 fields it always was (`typed_options` reads them back)."""
-    opt = (trigger, expire, display)
+    opt = (trigger, expire, display, trail)
     n = N_OPT
     while n and type(opt[n - 1]) is int and opt[n - 1] == 0:
         n -= 1
@@ -153,10 +158,17 @@ def typed_display(payload: tuple) -> Any:
     return typed_options(payload)[OPT_DISPLAY]
 
 
+def typed_trail(payload: tuple) -> Any:
+    """The trailing distance of a ``typed_intent_v1`` tuple (0 when it has none)."""
+    return typed_options(payload)[OPT_TRAIL]
+
+
 def from_typed(payload: tuple) -> OrderIntent:
     """Deserialise a ``typed_intent_v1`` tuple (raises ValueError when it is not one)."""
-    if not isinstance(payload, tuple) or len(payload) not in (13, 14, 15, 16) or payload[0] != TYPED_INTENT_V1:
-        raise ValueError(f"expected a 13- to 16-tuple tagged {TYPED_INTENT_V1!r}, was {payload!r}")
+    if not isinstance(payload, tuple) or not TYPED_FIELDS <= len(payload) <= TYPED_FIELDS + N_OPT \
+            or payload[0] != TYPED_INTENT_V1:
+        raise ValueError(f"expected a {TYPED_FIELDS}- to {TYPED_FIELDS + N_OPT}-tuple tagged {TYPED_INTENT_V1!r}, "
+                         f"was {payload!r}")
     return OrderIntent(*payload[1:])
 
 
@@ -218,6 +230,7 @@ class OrderCommand(NamedTuple):
     trigger: int = 0  # a stop's trigger price (ticks); 0 on every other command
     expire: int = 0  # a GTD order's expiry time (int ns UTC); 0 on every other command
     display: int = 0  # an iceberg's displayed size (lots); 0 on every other command
+    trail: int = 0  # a trailing stop's distance (ticks); 0 on every other command
 
     @property
     def options(self) -> tuple:
@@ -254,6 +267,7 @@ class Decision(NamedTuple):
     trigger: Any = 0  # a stop's trigger price (ticks), as the intent carried it; 0 on every other intent
     expire: Any = 0  # a GTD order's expiry time (int ns UTC), as the intent carried it; 0 on every other intent
     display: Any = 0  # an iceberg's displayed size (lots), as the intent carried it; 0 on every other intent
+    trail: Any = 0  # a trailing stop's distance (ticks), as the intent carried it; 0 on every other intent
 
     @property
     def options(self) -> tuple:

@@ -8,7 +8,7 @@ the names the intent carried (`decision_from_values`).
 
 `fields` below is the intent's 11 fields in Decision order: key, kind, account, strategy, symbol, side, price,
 qty, order_type, tif, target_id; `opt`, a new order's optional fields (`hft.core.orders.order_options`: a stop's
-trigger, a GTD order's expiry, an iceberg's display; 0 when absent), are the Decision's and the command's last
+trigger, a GTD order's expiry, an iceberg's display, a trailing stop's trail; 0 when absent), are the Decision's and the command's last
 fields. Builders use ``tuple.__new__`` (no NamedTuple argument parsing: these run once per intent on the hot
 paths).
 """

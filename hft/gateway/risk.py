@@ -96,7 +96,7 @@ class RiskEngine:
                  order_type: int = ORDER_LIMIT, tif: int = TIF_GTC, **options: int) -> int:
         """Reason code a NEW order would get from steps 2b-4 right now (rate limits not consumed); BAD_INPUT for a
         value that is not an int within int64 (the kernel would be compiled for it otherwise: `service._i64`).
-        `options`: the order's optional fields by name (``trigger=``, ``expire=``, ``display=``:
+        `options`: the order's optional fields by name (``trigger=``, ``expire=``, ``display=``, ``trail=``:
         `hft.core.orders.OPTION_NAMES`)."""
         args = (now, account, strategy, symbol, side, price, qty, order_type, tif, *order_options(**options))
         if not all(type(v) is int and -(1 << 63) <= v < 1 << 63 for v in args):

@@ -66,9 +66,11 @@ from hft.core.orders import (
     NO_OPTIONS,
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_TRAIL,
     OPT_TRIGGER,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
+    R_UNSUPPORTED_ORDER_TYPE,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -289,6 +291,11 @@ class LiveEngine:
         trigger, expire, display = opt[OPT_TRIGGER], opt[OPT_EXPIRE], opt[OPT_DISPLAY]
         self.sent += 1
         coid = self.coid(self.sent)
+        if opt[OPT_TRAIL]:  # the service's order API carries no trail (its venues' trailing stops are not built)
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} trailing stop refused: the live service "
+                     "holds no trailing stops (emulate one: hft.sim.ConditionalStrategy)")
+            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}

@@ -41,11 +41,13 @@ from hft.core.orders import (
     MARKET_UPDATE_DTYPE,
     MODE_ALLOW_ALL,
     MODE_REJECT_ALL,
+    OPTION_NAMES,
     RISK_FLAG_BAD_REPORT,
     RISK_FLAG_UNKNOWN_ORDER,
     TIF_DAY,
     VENUE_REPORT,
     VENUE_REPORT_DTYPE,
+    options_dict,
 )
 from hft.gateway import records
 from hft.gateway.channel import LocalIntentChannel
@@ -55,10 +57,8 @@ from hft.gateway.intents import (
     ExecutionReport,
     OrderCommand,
     TypedIntentEnvelope,
-    typed_display,
-    typed_expire,
     typed_intent_v1,
-    typed_trigger,
+    typed_options,
 )
 from hft.gateway.metrics import Log2Histogram
 from hft.gateway.policy import PolicyTransition
@@ -315,7 +315,7 @@ class LiveGateway:
             for r in map(INTENT.row._make, item.rows.tolist()):  # each row by its fields' names
                 gw.reject_queue_full(TypedIntentEnvelope(typed_intent_v1(
                     r.kind, r.key, an[r.account], tn[r.strategy], yn[r.symbol], r.side, r.price, r.qty, r.order_type,
-                    r.tif, r.ts, r.order_id, r.trigger, r.expire, r.display), r.ts))
+                    r.tif, r.ts, r.order_id, *(getattr(r, n) for n in OPTION_NAMES)), r.ts))
         else:
             gw.reject_queue_full(item.env)
         self.pressure.trip("queue_pressure: intake channel full", time.monotonic_ns())
@@ -354,12 +354,12 @@ class LiveGateway:
         price, qty, target = payload[7], payload[8], payload[12]
         if a < 0 or t < 0 or y < 0 or not (-_I64 <= price < _I64 and -_I64 <= qty < _I64 and 0 <= target < _I64):
             return None
-        trigger, expire, display = typed_trigger(payload), typed_expire(payload), typed_display(payload)
-        if not (-_I64 <= trigger < _I64 and -_I64 <= expire < _I64 and -_I64 <= display < _I64):
+        opt = typed_options(payload)
+        if not all(-_I64 <= v < _I64 for v in opt):
             return None
         return INTENT.pack(ts=payload[11], key=payload[2], price=price, qty=qty, order_id=target, account=a,
                            strategy=t, symbol=y, kind=payload[1], side=payload[6], order_type=payload[9],
-                           tif=payload[10], trigger=trigger, expire=expire, display=display)
+                           tif=payload[10], **options_dict(opt))
 
     async def run(self) -> None:
         """Consume the intake channel until it is closed and drained (the writer task)."""

@@ -23,7 +23,7 @@ NEW_TRIGGER = struct.Struct("<q")  # a NEW frame's first tail (after its strings
 NEW_TAIL_FIELDS = OPTION_NAMES
 """The NEW frame's counted tail (`new_tail`): ``count u8``, then that many ``i64``, a new order's optional fields
 in this order (`hft.core.orders.ORDER_OPTIONS`: a stop's trigger in ticks, a GTD order's expiry in ns UTC, an
-iceberg's display in lots); the fields not sent are 0. The next optional field declared there is one more entry
+iceberg's display in lots, a trailing stop's trail in ticks: refused by the intake); the fields not sent are 0. The next optional field declared there is one more entry
 (old frames keep parsing: their count is smaller)."""
 NEW_TAIL_COUNT = struct.Struct("<B")
 NEW_TAIL_FIELD = struct.Struct("<q")

@@ -135,7 +135,8 @@ class PaperVenue:
                 return
             self._received.add(oid)
             rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
-                         int(cmd.tif), int(cmd.trigger), int(cmd.display))  # a stop: held; an iceberg: shown in part
+                         int(cmd.tif), int(cmd.trigger), int(cmd.display),
+                         int(cmd.trail))  # a stop: held; an iceberg: shown in part
             due = gtd_expiry(rows, len(rows), int(cmd.tif), self.exch_at(int(cmd.expire)), now)
             if due >= 0:  # a GTD order the venue keeps: expired at its time on the venue's clock
                 heapq.heappush(self._expiries, (due, oid))

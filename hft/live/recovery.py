@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hft.core.orders import NO_KEY, R_QUEUE_FULL, REPORT_EXPIRED
+from hft.core.orders import NO_KEY, OPTION_NAMES, R_QUEUE_FULL, REPORT_EXPIRED
 from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
 from hft.live import order_ids
 from hft.live.engine import JOURNAL, LiveGateway
@@ -69,8 +69,7 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
                 live._tick()
                 payload = typed_intent_v1(r["kind"], r["key"], r["account_name"], r["strategy_name"],
                                           r["symbol_name"], r["side"], r["price"], r["qty"], r["order_type"],
-                                          r["tif"], r["recv_ts"], r["target_id"], r.get("trigger", 0),
-                                          r.get("expire", 0), r.get("display", 0))
+                                          r["tif"], r["recv_ts"], r["target_id"], *(r.get(n, 0) for n in OPTION_NAMES))
                 env = TypedIntentEnvelope(payload, r["recv_ts"])
                 d = gw.reject_queue_full(env) if r["reason"] == R_QUEUE_FULL else gw.process(env)
                 counts["decisions"] += 1

@@ -22,8 +22,9 @@ Client → server:
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then an
   optional tail (`hft.live.frames.new_strings`): none; ``trigger i64`` alone (8 bytes: a stop's, as first
   defined); or the counted tail ``count u8`` then ``count`` i64 fields in the order ``trigger`` (ticks),
-  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's) — the fields not sent are 0, and a further
-  optional field is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
+  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's: not
+  taken live, a trail not 0 is 400 BAD_INPUT naming it) — the fields not sent are 0, and a further optional field
+  is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
   always was (the column-wise scan takes those; one with a tail goes through the per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
 - ``REPLACE`` (0x04): ``corr u64, flags u8, order_id i64, price i64 (ticks), qty i64 (lots: the new open size)``,
@@ -358,9 +359,9 @@ class IntakeProtocol(asyncio.Protocol):
             if len(body) < NEW_FIXED.size:
                 raise FrameError("short NEW frame")
             corr, flags, side, otype, tif, price, qty = NEW_FIXED.unpack_from(body)
-            (coid, account, strategy, symbol, idem), (trigger, expire, display) = new_strings(body, NEW_FIXED.size)
+            (coid, account, strategy, symbol, idem), opt = new_strings(body, NEW_FIXED.size)
             self.new(corr, flags & FLAG_DURABLE != 0, side, otype, tif, price, qty, coid, account, strategy,
-                     symbol, idem, t0, trigger, expire, display)
+                     symbol, idem, t0, *opt)
         elif kind == CANCEL:
             if len(body) < CANCEL_FIXED.size:
                 raise FrameError("short CANCEL frame")
@@ -496,8 +497,10 @@ class IntakeProtocol(asyncio.Protocol):
 
     def new(self, corr: int, durable: bool, side: int, otype: int, tif: int, price: int, qty: int, coid: str,
             account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0, expire: int = 0,
-            display: int = 0) -> None:
+            display: int = 0, trail: int = 0) -> None:
         try:
+            if trail:  # the order API carries no trail: the service's venues hold no trailing stops (docs/live.md)
+                raise O.BadInput("trail", f"expected no trail (the live service holds no trailing stops), was {trail}")
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
             if otype not in ORDER_TYPE_NAMES:

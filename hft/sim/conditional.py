@@ -21,7 +21,10 @@ Rules (prices in ticks, quantities in lots, times local ns):
   (stop-limit) for its quantity.
 * **trailing stop**: ``offset`` ticks from the best trigger price seen since placement (the highest for a sell,
   the lowest for a buy), starting at the last trigger price seen before placement (the first one after when
-  none); the stop level follows that best price and triggers as a stop, sending a market IOC order.
+  none); the stop level follows that best price and triggers as a stop, sending a market IOC order. The L2 venue
+  also holds trailing stops natively (``ctx.submit(..., ORDER_STOP, trigger=..., trail=...)``; docs/sim.md,
+  "Trailing stops"): its trigger, given at entry, follows the venue's prints with no latency; the L3 venue and the
+  live service refuse them, so there this emulation is the way.
 * **iceberg**: ``qty`` at one limit price shown ``display`` lots at a time (GTC children); when a child is filled
   whole, the next ``min(display, left)`` goes out at the same price, a new order: it joins the back of the queue. The
   L2 and L3 venues also hold icebergs natively (``ctx.submit(..., display=...)``; docs/sim.md, "Iceberg orders held

@@ -17,7 +17,7 @@ Layout (numba; few arrays per call, as the gateway's measured lesson asks):
   (the kernel still returns `V_REPORTS_FULL` rather than writing out of bounds).
 
 One entry kernel, `step(book, orders, fq, cons, qm, params, out, op, now, oid, side, price, qty, otype, tif,
-aux)`, does every operation (``OP_*``) and returns a status code (`V_*`); one kernel keeps numba's cold compile
+aux, trail)`, does every operation (``OP_*``) and returns a status code (`V_*`); one kernel keeps numba's cold compile
 short.
 
 Semantics (exactly what is implemented)
@@ -59,6 +59,13 @@ leaves = qty) and enters the order at that time as a NEW without its ACK: a stop
 as a limit order at its price with its TIF (it takes what it can, then rests at the back of its level's queue). A
 print before the stop arrived never triggers it; our own fills are not prints (the replay is exogenous). DEPTH and
 CLEAR never trigger. CANCEL of a held stop → ``CANCELED``; REPLACE of one → ``REPLACE_REJECTED``.
+
+Trailing stops (a stop / stop-limit NEW with ``trail`` > 0 ticks, docs/sim.md "Trailing stops"; a trailing
+stop-limit whose limit is not at or through its trigger — a buy's limit >= trigger, a sell's <= — and a ``trail``
+on any other order type or < 0 → ``REJECTED``): held as a stop. Each print first tests the trigger as it stood
+(the rule above); a print that does not trigger it then moves it toward the market: a sell's trigger becomes
+``max(trigger, print - trail)``, a buy's ``min(trigger, print + trail)``, and a stop-limit's limit moves by the
+same amount (limit − trigger is kept). The TRIGGERED report's price is the print's, as for any stop.
 
 CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order the venue does not hold (never
 arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
@@ -213,7 +220,8 @@ O_ARRIVAL = 10  # exchange time the order (or its last repositioning) arrived
 O_TRIGGER = 11  # a held stop's trigger price
 O_DISPLAY = 12  # an iceberg's display (0: not an iceberg, the whole order shows)
 O_SHOWN = 13  # an iceberg's shown part at its current queue position (lots; O_QFILL of them filled so far)
-N_OCOL = 14
+O_TRAIL = 14  # a held trailing stop's distance from the prints (ticks; 0: not trailing)
+N_OCOL = 15
 LIVE_WORKING = 1
 LIVE_HELD = 2
 
@@ -357,6 +365,7 @@ def _put_order(orders, j, oid, side, price, qty, otype, tif, now, live) -> None:
     orders[j, O_ARRIVAL] = now
     orders[j, O_DISPLAY] = 0
     orders[j, O_SHOWN] = 0
+    orders[j, O_TRAIL] = 0
 
 
 @helper  # inlined into its callers (no kernel, no cache entry of its own)
@@ -394,9 +403,10 @@ def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
 
 @_kernel
 def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px,
-         display) -> int:
+         display, trail) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
-    `first_px`. A stop type (`first_px`: its trigger) is held; `display` > 0: an iceberg (module docstring)."""
+    `first_px`. A stop type (`first_px`: its trigger) is held, trailing its trigger by `trail` > 0 ticks; `display`
+    > 0: an iceberg (module docstring)."""
     j = -1
     for s in range(orders.shape[0]):
         if orders[s, O_LIVE] == 0:
@@ -406,12 +416,15 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
             or (display != 0 and (display < 0 or display >= qty or (otype != ORDER_LIMIT
-                                                                    and otype != ORDER_POST_ONLY)))):
+                                                                    and otype != ORDER_POST_ONLY)))
+            or (trail != 0 and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT and (
+                price < first_px if side == BUY else price > first_px))))):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if stop:  # held: not in the book, no queue place
         _put_order(orders, j, oid, side, price, qty, otype, tif, now, LIVE_HELD)
         orders[j, O_TRIGGER] = first_px
+        orders[j, O_TRAIL] = trail
         params[P_NHELD] += 1
         ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
@@ -539,16 +552,30 @@ def _trade(book, orders, fq, qm, params, out, now, aggressor, price, qty) -> boo
 @_kernel
 def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
     """The held stops a print at `print_px` triggers, in slot order, each entered as a market IOC (stop) or a limit
-    order (stop-limit) with a TRIGGERED report (module docstring)."""
+    order (stop-limit) with a TRIGGERED report; a trailing stop the print does not trigger moves its trigger (and
+    a stop-limit's limit) toward the print (module docstring)."""
     for j in range(orders.shape[0]):
-        if orders[j, O_LIVE] != LIVE_HELD or not triggers(orders[j, O_SIDE], orders[j, O_TRIGGER], print_px):
+        if orders[j, O_LIVE] != LIVE_HELD:
+            continue
+        trig = orders[j, O_TRIGGER]
+        if not triggers(orders[j, O_SIDE], trig, print_px):
+            trail = orders[j, O_TRAIL]
+            if trail > 0:  # not reached: toward the print, never back (each difference below fits in int64)
+                if orders[j, O_SIDE] == SELL:  # print > trig > 0: print - trig fits
+                    moved = print_px - trail if trail < print_px - trig else trig
+                else:  # trig, trail > 0: trig - trail fits; moved < trig
+                    moved = print_px + trail if print_px < trig - trail else trig
+                if moved != trig:
+                    if orders[j, O_TYPE] == ORDER_STOP_LIMIT:  # its limit keeps its distance: on the far side of
+                        orders[j, O_PRICE] = moved + (orders[j, O_PRICE] - trig)  # trig (`_new`), so it fits
+                    orders[j, O_TRIGGER] = moved
             continue
         orders[j, O_LIVE] = 0  # the slot is free: the order enters as a new one (it may take this slot again)
         params[P_NHELD] -= 1
         stop = orders[j, O_TYPE] == ORDER_STOP
         status = _new(book, orders, fq, cons, params, out, now, orders[j, O_ID], orders[j, O_SIDE],
                       0 if stop else orders[j, O_PRICE], orders[j, O_LEAVES], ORDER_MARKET if stop else ORDER_LIMIT,
-                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px, 0)
+                      TIF_IOC if stop else orders[j, O_TIF], REPORT_TRIGGERED, print_px, 0, 0)
         if status != V_OK:
             return status
     return V_OK
@@ -557,13 +584,14 @@ def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
 @_kernel
 def step(book: L2Book, orders: np.ndarray, fq: np.ndarray, cons: np.ndarray, qm: QueueModel, params: np.ndarray,
          out: np.ndarray, op: int, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-         aux: int) -> int:
+         aux: int, trail: int) -> int:
     """Apply one venue operation (``OP_*``; see the module docstring) at exchange time `now`; reports are
-    appended to ``out[params[P_NREP]:]``. Returns a `V_*` status."""
+    appended to ``out[params[P_NREP]:]``; `trail`: a NEW trailing stop's distance (else 0). Returns a `V_*`
+    status."""
     if op == OP_NEW:
         stop = is_stop(otype)
         return _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype, tif,
-                    REPORT_ACK, aux if stop else price, 0 if stop else aux)
+                    REPORT_ACK, aux if stop else price, 0 if stop else aux, trail)
     if op == OP_CANCEL or op == OP_EXPIRE:
         j = _find(orders, oid)
         if j < 0:  # an expiry of an order already gone says nothing
@@ -658,21 +686,21 @@ class L2Venue:
             self.cons = grown
 
     def _run(self, op: int, now: int, oid: int = 0, side: int = 0, price: int = 0, qty: int = 0, otype: int = 0,
-             tif: int = 0, aux: int = 0) -> np.ndarray:
+             tif: int = 0, aux: int = 0, trail: int = 0) -> np.ndarray:
         self._ensure()
         self.params[P_NREP] = 0
         status = int(self._step_site(self.book, self.orders, self.fq, self.cons, self.qm, self.params, self.out, op,
-                                     now, oid, side, price, qty, otype, tif, aux))
+                                     now, oid, side, price, qty, otype, tif, aux, trail))
         if status != V_OK:
             raise SimError(f"venue: expected status ok, was {V_STATUS_NAMES.get(status, status)}")
         return self.out[: int(self.params[P_NREP])].copy()
 
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0) -> np.ndarray:
-        """A new order (a stop / stop-limit: held until a print reaches `trigger`; a limit / post-only with
-        `display` > 0: an iceberg showing that many lots at a time)."""
-        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux(otype, trigger, display))
+            trigger: int = 0, display: int = 0, trail: int = 0) -> np.ndarray:
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`, which follows the prints at
+        `trail` > 0 ticks; a limit / post-only with `display` > 0: an iceberg showing that many lots at a time)."""
+        return self._run(OP_NEW, now, oid, side, price, qty, otype, tif, new_aux(otype, trigger, display), trail)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
         return self._run(OP_CANCEL, now, oid)

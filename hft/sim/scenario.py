@@ -38,6 +38,8 @@ File format (strict: unknown keys, wrong types, off-tick prices → `ConfigError
     # stops held by the venue (held_by: venue; docs/sim.md "Stop orders held by the venue"): the trigger is `stop`
       - {t: 40ms, op: submit, id: vs, side: sell, type: stop, held_by: venue, stop: 99.5, qty: 1.0}
       - {t: 40ms, op: submit, id: vl, side: sell, type: stop_limit, held_by: venue, stop: 99.5, price: 99.4, qty: 1.0}
+      # a trailing stop held by the venue: its trigger at entry `stop`, trailing the prints by `offset`
+      - {t: 40ms, op: submit, id: vt, side: sell, type: trailing_stop, held_by: venue, stop: 99.5, offset: 0.3, qty: 1.0}
     trigger: trade                                      # | mid: the stops' trigger price (default trade; a stop
                                                         # type or a bracket may name its own: trigger: mid)
     limits: {max_order_qty: 3000}                       # optional: the gateway's limits.defaults (lots, money units)
@@ -51,7 +53,10 @@ A ``stop`` / ``stop_limit`` with ``held_by: venue`` is an order of that type (`O
 the venue holds until a print reaches its trigger (``stop``); a stop-limit takes its ``price`` and a ``tif``
 (default gtc), a stop a ``tif`` of gtc or day; no ``trigger`` (the venue's prints), ``offset`` or expiry. An
 ``iceberg`` with ``held_by: venue`` is a limit order at ``price`` with its ``display`` (lots shown at a time) and a
-``tif`` (default gtc), the venue showing and refilling it (docs/sim.md, "Iceberg orders held by the venue").
+``tif`` (default gtc), the venue showing and refilling it (docs/sim.md, "Iceberg orders held by the venue"). A
+``trailing_stop`` with ``held_by: venue`` is a stop (with a ``price``: a stop-limit, its limit) the L2 venue holds,
+its trigger ``stop`` at entry, moved toward the prints at ``offset`` from them (docs/sim.md, "Trailing stops"), a
+``tif`` (default gtc).
 
 ``type``: limit | market | post_only (default limit), or an emulated type: stop | stop_limit | trailing_stop |
 iceberg | bracket; ``tif``: gtc | ioc | fok | day (default gtc; market orders default to ioc; none for emulated
@@ -221,6 +226,7 @@ class Action:
     trigger: str | None = None  # its stop's trigger price (None: the file's)
     trigger_px: int = 0  # a stop held by the venue (``held_by: venue``): its trigger price, ticks
     expire_ns: int = 0  # a GTD order the venue expires (``held_by: venue``): its exchange expiry time, ns
+    trail: int = 0  # a trailing stop held by the venue (``held_by: venue``): its distance from the prints, ticks
 
 
 @dataclass(frozen=True)
@@ -429,6 +435,8 @@ def parse_scenario(data: Any, file: str = "<scenario>") -> Scenario:
             held_by = s.str("held_by", "emulator", choices=("emulator", "venue"))
             if held_by == "venue" and name == "iceberg":
                 act = _native_iceberg(s, t, oid, side, qty, tick, lot)
+            elif held_by == "venue" and name == "trailing_stop":
+                act = _native_trailing(s, t, oid, side, qty, tick)
             elif held_by == "venue":
                 act = _native(s, t, oid, side, name, qty, tick)
             elif name in _EMULATED or (name == "limit" and (gtd or oid in in_oco)):
@@ -478,8 +486,8 @@ def _native(s: Section, t: int, oid: Any, side: int, name: str, qty: int, tick: 
     good till date (`TIF_GTD`): the venue expires it at that exchange time (docs/sim.md, "Good till date")."""
     gtd = s.has("expire") or s.has("expire_at")
     if name not in _NATIVE and not (gtd and name in ("limit", "post_only")):
-        s.fail(s.key("held_by"), "held_by: venue only for type stop, stop_limit or iceberg, or a limit / post_only "
-               "with expire or expire_at", "venue")
+        s.fail(s.key("held_by"), "held_by: venue only for type stop, stop_limit, trailing_stop or iceberg, or a "
+               "limit / post_only with expire or expire_at", "venue")
     for k in ("offset", "display", "take_profit", "stop_limit", "trigger"):
         if s.has(k):
             s.fail(s.key(k), f"no {k} for a {name} held by the venue", s.raw(k))
@@ -515,6 +523,23 @@ def _native_iceberg(s: Section, t: int, oid: Any, side: int, qty: int, tick: Dec
     display = _to_units(s, "display", s.raw("display"), lot, "qty")
     tif = _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
     return Action(t, "submit", oid, side, price, qty, ORDER_LIMIT, tif, display=display)
+
+
+def _native_trailing(s: Section, t: int, oid: Any, side: int, qty: int, tick: Decimal) -> Action:
+    """A submit of ``type: trailing_stop`` with ``held_by: venue``: a stop (with a ``price``: a stop-limit at that
+    limit) whose trigger, ``stop`` at entry, the venue moves toward the prints at ``offset`` from them (docs/sim.md,
+    "Trailing stops"), its ``tif`` (default gtc; a stop's gtc or day)."""
+    for k in ("display", "take_profit", "stop_limit", "trigger", "expire", "expire_at"):
+        if s.has(k):
+            s.fail(s.key(k), f"no {k} for a trailing stop held by the venue", s.raw(k))
+    stop = _to_units(s, "stop", s.raw("stop"), tick, "price")
+    trail = _to_units(s, "offset", s.raw("offset"), tick, "price")
+    if s.has("price"):
+        price = _to_units(s, "price", s.raw("price"), tick, "price")
+        tif = _TIFS[s.str("tif", "gtc", choices=tuple(_TIFS))]
+        return Action(t, "submit", oid, side, price, qty, ORDER_STOP_LIMIT, tif, trigger_px=stop, trail=trail)
+    tif = _TIFS[s.str("tif", "gtc", choices=("gtc", "day"))]
+    return Action(t, "submit", oid, side, 0, qty, ORDER_STOP, tif, trigger_px=stop, trail=trail)
 
 
 def _submitted_before(oid: Any, submitted: set[Any], file: str, i: int) -> None:
@@ -648,7 +673,7 @@ class ScriptedStrategy(Strategy):
             return
         if act.op == "submit":
             d = ctx.submit(act.side, act.price, act.qty, act.order_type, act.tif, act.trigger_px, act.expire_ns,
-                           act.display)
+                           act.display, act.trail)
             if d.accepted:
                 self.gw_id[act.id] = int(d.order_id)
                 self.sc_id[int(d.order_id)] = act.id

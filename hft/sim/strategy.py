@@ -338,15 +338,17 @@ class Context:
         self._e.wake_at(t, payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None,
-               trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0, display: int = 0, trail: int = 0) -> Any:
         """Send a new order on this instrument through the gateway; returns its `Decision`. A venue-native stop:
         ``order_type=ORDER_STOP`` (price 0) or ``ORDER_STOP_LIMIT`` (its limit `price`) with `trigger`, the print
         price (ticks) that triggers it (docs/sim.md, "Stop orders held by the venue"). A good-till-date order:
         ``tif=TIF_GTD`` with `expire`, the exchange time (int ns UTC) it expires at (docs/sim.md, "Good till
         date"). A venue-native iceberg: a limit / post-only order with ``0 < display < qty``, the lots it shows at a
-        time (docs/sim.md, "Iceberg orders held by the venue")."""
+        time (docs/sim.md, "Iceberg orders held by the venue"). A venue-native trailing stop: a stop / stop-limit
+        with `trail` > 0 ticks, its trigger following the prints at that distance (docs/sim.md, "Trailing stops";
+        the L2 venue only)."""
         self._act("ctx.submit")
-        opt = order_options(trigger=trigger, expire=expire, display=display)
+        opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail)
         d = self._e.submit(side, price, qty, order_type, tif, self._leg.index, opt)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif,

@@ -91,6 +91,13 @@ def new_aux(otype, trigger, display) -> int:
     return trigger if is_stop(otype) else display
 
 
+@helper(pure=True)  # the L3 venue's driver and the engine's L3 command path
+def l3_new_aux(otype, trigger, display, trail) -> int:
+    """The L3 venue's ``aux`` (`new_aux`), which holds no trailing stops (docs/sim.md, "Trailing stops"): a
+    trailing stop's is -1, a stop without a trigger, which the venue REJECTS."""
+    return new_aux(otype, trigger, display) if trail == 0 else -1
+
+
 @_kernel
 def cons_find(cons, params, side, price) -> int:
     """Row of `cons` for (side, price), -1 when our taker fills consumed nothing there."""

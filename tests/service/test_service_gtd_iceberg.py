@@ -75,7 +75,10 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
                             (order("b6", price=0, qty=4, symbol=sym, order_type="market", tif="ioc", display=1),
                              "display"),
                             (order("b7", price=low, qty=4, symbol=sym, display=-1), "display"),
-                            (order("b8", price=low, qty=4, symbol=sym, display="2"), "display")):
+                            (order("b8", price=low, qty=4, symbol=sym, display="2"), "display"),
+                            # no trailing stops live (docs/sim.md, "Trailing stops"): the order API has no such field
+                            (order("b11", price=0, qty=1, symbol=sym, order_type="stop", trigger=low, trail=5),
+                             "trail")):
             code, d = _post(srv, body)
             assert code == 400 and d["error"] == "BAD_INPUT" and field in d["field"], (body, code, d)
         code, d = _post(srv, order("b9", price=low, qty=1, symbol=sym, tif="gtd", expire=time.time_ns() - S))
@@ -115,7 +118,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
             assert kinds[ice["order_id"]][0] == "ack", kinds  # L3: the venue shows 2 of its 4 lots, as in a replay
 
         # a malformed tail (a count past the known fields; a length that is neither form): ERROR 400, closed
-        for tail, why in ((struct.pack("<Bqqqq", 4, 0, 0, 0, 1), "tail count 4: expected at most 3 fields"),
+        for tail, why in ((struct.pack("<Bqqqqq", 5, 0, 0, 0, 0, 1), "tail count 5: expected at most 4 fields"),
                           (struct.pack("<Bq", 2, 1), "tail of 9 bytes after the strings")):
             with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
                 body = F.NEW_FIXED.pack(1, 0, 1, 1, 5, low, 1) + F.pack_strings("tail", "ACC1", "mm1", sym, "") + tail
@@ -125,6 +128,15 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
                 assert why in e["reason"], e
                 with pytest.raises((TcpIntakeError, ConnectionError, OSError)):
                     c.order("after", "ACC1", "mm1", sym, "buy", qty=1, price=low)  # closed by the server
+
+        # the tail's fourth field, a trailing stop's trail: parsed, refused (no trailing stops live), 400 naming it
+        with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
+            body = F.NEW_FIXED.pack(7, 0, -1, 4, 1, 0, 1) + F.pack_strings("trail", "ACC1", "mm1", sym, "") + \
+                struct.pack("<Bqqqq", 4, low, 0, 0, 5)
+            c.send_raw(F.frame(F.NEW, body))
+            e = c.recv()
+            assert (e["type"], e["corr"], e["status"], e["error"]) == ("error", 7, 400, "BAD_INPUT"), e
+            assert "trail" in e.get("field", e.get("reason", "")), e
 
         v = srv.poll(f"/orders/{rest['order_id']}", lambda v: v["status"] != "working", token=TOK)
         assert (v["status"], v["filled"], v["leaves"]) == ("expired", 0, 0) and time.time_ns() >= expire, v

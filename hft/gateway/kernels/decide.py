@@ -18,6 +18,7 @@ from hft.core.orders import (
     N_REASONS,
     NO_OPTIONS,
     OPT_DISPLAY,
+    OPT_TRAIL,
     ORDER_MARKET,
     R_BAD_DISPLAY,
     R_BAD_INPUT,
@@ -25,6 +26,7 @@ from hft.core.orders import (
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
+    R_BAD_TRAIL,
     R_CANCEL_RATE,
     R_EXPOSURE_CARDINALITY,
     R_KEY_REUSED,
@@ -268,6 +270,8 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
         return _new(st, now, a, t, y, side, price, qty, otype, tif, internal, opt)
     if opt[OPT_DISPLAY] != 0:  # a cancel carries none; a replace keeps the order's display (docs/gateway.md)
         return R_BAD_DISPLAY, 0
+    if opt[OPT_TRAIL] != 0:  # a cancel carries none; a held stop is never replaced
+        return R_BAD_TRAIL, 0
     if kind == INTENT_CANCEL:
         return _cancel(st, now, a, t, y, target, internal)
     return _replace(st, now, a, t, y, target, side, price, qty, internal)
@@ -275,7 +279,7 @@ def _decide(st, now, kind, a, t, y, side, price, qty, otype, tif, target, ctl, m
 
 # the fingerprint's tag of each optional field (`hft.core.orders.OPTION_NAMES` order; 0: none): a new field takes a
 # tag of its own, so that its value is never read as another field's
-_FP_TAGS = (0, 0, 0x1CE)
+_FP_TAGS = (0, 0, 0x1CE, 0x7A11)
 assert len(_FP_TAGS) == N_OPT
 
 

@@ -13,11 +13,13 @@ from hft.core.order_rules import is_stop
 from hft.core.orders import (
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_TRAIL,
     OPT_TRIGGER,
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
     ORDER_STOP,
+    ORDER_STOP_LIMIT,
     ORDER_TYPE_MAX,
     R_ACCOUNT_SUBMIT_RATE,
     R_ACCOUNT_SUBMIT_RATE_2,
@@ -26,6 +28,7 @@ from hft.core.orders import (
     R_BAD_PRICE,
     R_BAD_QTY,
     R_BAD_SIDE,
+    R_BAD_TRAIL,
     R_BAD_TRIGGER,
     R_BUYING_POWER,
     R_DAILY_LOSS,
@@ -663,6 +666,7 @@ def _new_static(st, now, y, side, price, qty, otype, tif, opt):
     trigger = opt[OPT_TRIGGER]
     expire = opt[OPT_EXPIRE]
     display = opt[OPT_DISPLAY]
+    trail = opt[OPT_TRAIL]
     if side != 1 and side != -1:
         return R_BAD_SIDE, 0, 0, 0
     r = _check_tif(st, otype, tif)
@@ -688,6 +692,12 @@ def _new_static(st, now, y, side, price, qty, otype, tif, opt):
         if (display < 0 or display >= qty or (otype != ORDER_LIMIT and otype != ORDER_POST_ONLY)
                 or (lot != 1 and display % lot != 0)):
             return R_BAD_DISPLAY, 0, 0, 0
+    # a trailing stop: a stop / stop-limit whose trigger follows the prints at `trail` > 0 ticks, a whole number of
+    # ticks, a stop-limit's limit at or through its trigger (buy >=, sell <=: the limit moves with the trigger and
+    # stays on the right side of it; docs/sim.md, "Trailing stops"); exposure as a stop's, its trigger at entry
+    if trail != 0 and (trail < 0 or not is_stop(otype) or (tick != 1 and trail % tick != 0)
+                       or (otype == ORDER_STOP_LIMIT and (price < trigger if side == 1 else price > trigger))):
+        return R_BAD_TRAIL, 0, 0, 0
     ref = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]
     if ref <= 0 and (otype == ORDER_MARKET or b[st.cfg + C_REQUIRE_REF] != 0):

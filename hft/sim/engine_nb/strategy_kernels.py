@@ -58,6 +58,7 @@ from hft.sim.engine_nb.state import (
     IN_SIDE,
     IN_SUBMIT,
     IN_TIF,
+    IN_TRAIL,
     IN_TRIGGER,
     KERNEL_INTENT,
     LM_COLS,
@@ -88,7 +89,8 @@ from hft.sim.engine_nb.state import (
 
 
 @_kernel
-def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif, trigger, expire=0, display=0) -> int:
+def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, tif, trigger, expire=0, display=0,
+               trail=0) -> int:
     """Write intent row `n`, each column of `KERNEL_INTENT` by name (its fields: this kernel's parameters after
     `n`, a test compares them); returns n + 1."""
     intents[n, IN_KIND] = kind
@@ -102,6 +104,7 @@ def put_intent(intents, n, kind, side, price, qty, order_id, leg, order_type, ti
     intents[n, IN_TRIGGER] = trigger
     intents[n, IN_EXPIRE] = expire
     intents[n, IN_DISPLAY] = display
+    intents[n, IN_TRAIL] = trail
     return n + 1
 
 

@@ -179,9 +179,9 @@ class ReferenceContext:
         self._e.wake_at(max(int(t), self.now), payload)
 
     def submit(self, side: int, price: int, qty: int, order_type: int | None = None, tif: int | None = None,
-               trigger: int = 0, expire: int = 0, display: int = 0) -> Any:
+               trigger: int = 0, expire: int = 0, display: int = 0, trail: int = 0) -> Any:
         self._count("ctx.submit")
-        opt = order_options(trigger=trigger, expire=expire, display=display)
+        opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail)
         d = self._e.submit(self._k, side, price, qty, order_type, tif, opt)
         if d.reason == R_BAD_INPUT:
             _recordable("ctx.submit", side=side, price=price, qty=qty, order_type=order_type, tif=tif,

@@ -11,7 +11,9 @@ every market event visits our orders in slot order, so the reports of one event 
 A stop or stop-limit (docs/sim.md, "Stop orders held by the venue") is `Held` in its slot: not in the book, no queue
 place. After a print's fills, each held stop the print reaches (a buy at a print >= its trigger, a sell at <=), in
 slot order, leaves its slot, is reported TRIGGERED (the print's price) and is entered as a new order without an ACK:
-a stop a market IOC, a stop-limit a limit at its price with its TIF.
+a stop a market IOC, a stop-limit a limit at its price with its TIF. A trailing stop (`Held.trail` > 0; docs/sim.md,
+"Trailing stops") that a print does not reach then follows it: a sell's trigger becomes max(trigger, print − trail),
+a buy's min(trigger, print + trail), and a stop-limit's limit moves as much as its trigger did.
 
 An iceberg (docs/sim.md, "Iceberg orders held by the venue") is a `Resting` order with a `display`: it shows `shown`
 lots at its queue place. An event fills at most what it shows; when that is gone and lots are left, the next
@@ -216,6 +218,7 @@ class Held:
     order_type: int
     tif: int
     trigger: int
+    trail: int = 0  # a trailing stop's distance from the prints (ticks; 0: its trigger stays)
 
 
 class L2ReferenceVenue(TakerMatching):
@@ -317,7 +320,15 @@ class L2ReferenceVenue(TakerMatching):
                         o.queue_filled += take
                         out.append(self._iceberg_fill(now, o, take))
         for j, h in enumerate(self.slots):  # then the held stops the print reaches, in slot order
-            if isinstance(h, Held) and (price >= h.trigger if h.side == BUY else price <= h.trigger):
+            if not isinstance(h, Held):
+                continue
+            if not (price >= h.trigger if h.side == BUY else price <= h.trigger):
+                if h.trail:  # not reached: the trigger follows the print, the limit keeps its distance to it
+                    moved = max(h.trigger, price - h.trail) if h.side == SELL else min(h.trigger, price + h.trail)
+                    if h.order_type == ORDER_STOP_LIMIT:
+                        h.price += moved - h.trigger
+                    h.trigger = moved
+            else:
                 self.slots[j] = None
                 if h.order_type == ORDER_STOP:
                     out += self._enter(now, h.order_id, h.side, 0, h.qty, ORDER_MARKET, TIF_IOC, REPORT_TRIGGERED,
@@ -354,13 +365,18 @@ class L2ReferenceVenue(TakerMatching):
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0) -> list[VenueReport]:
-        if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
+            trigger: int = 0, display: int = 0, trail: int = 0) -> list[VenueReport]:
+        stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
+        # a trail: > 0, on a stop, and a trailing stop-limit's limit at or through its trigger (buy >=, sell <=)
+        if trail and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT
+                                               and (price < trigger if side == BUY else price > trigger))):
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
+        if stop:
             free = [j for j, o in enumerate(self.slots) if o is None]
             if (not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
                     or (otype == ORDER_STOP_LIMIT and price <= 0)):
                 return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-            self.slots[free[0]] = Held(oid, side, price, qty, otype, tif, trigger)
+            self.slots[free[0]] = Held(oid, side, price, qty, otype, tif, trigger, trail)
             return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
         return self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display)
 

@@ -458,7 +458,9 @@ class L3ReferenceVenue(TakerMatching):
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0) -> list[VenueReport]:
+            trigger: int = 0, display: int = 0, trail: int = 0) -> list[VenueReport]:
+        if trail != 0:  # no trailing stops on the L3 venue (docs/sim.md, "Trailing stops")
+            return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
             if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
                     or (otype == ORDER_STOP_LIMIT and price <= 0)):

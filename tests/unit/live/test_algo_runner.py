@@ -240,3 +240,16 @@ def test_gtd_and_iceberg_children_go_to_the_order_api_with_their_expiry_and_disp
     assert e.ctx.orders[5].status == "working"
     e.on_report({"order_id": 5, "kind": "expired", "price": 0, "qty": 0, "leaves": 0, "ts": 2, "queue": -1})
     assert 5 not in e.ctx.orders and {6, 7} <= set(e.ctx.orders)
+
+
+def test_a_trailing_stop_child_is_refused_before_the_order_api() -> None:
+    """The live service holds no trailing stops (docs/sim.md, "Trailing stops"): a strategy's child with a `trail`
+    is refused by the runner (UNSUPPORTED_ORDER_TYPE, nothing sent, counted), a plain stop after it still goes."""
+    from hft.core.orders import ORDER_STOP, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+
+    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}))
+    e = _engine(client)
+    d = e.ctx.submit(-1, 0, 2, ORDER_STOP, TIF_GTC, trigger=99, trail=3)
+    assert not d.accepted and d.reason == R_UNSUPPORTED_ORDER_TYPE and e.refused == 1 and client.requests == []
+    assert e.ctx.submit(-1, 0, 2, ORDER_STOP, TIF_GTC, trigger=99).accepted
+    assert [r[2].get("trail") for r in client.requests] == [None] and e.refused == 1

@@ -321,6 +321,58 @@ class Icebergs(OrderTypeWalk):
             self._d(ctx.replace(u.order_id, o.price, max(1, o.leaves - 1)))  # keeps its place and display
 
 
+class Trailing(Strategy):
+    """Venue-native trailing stops (docs/sim.md, "Trailing stops") around each print: sell stops below it and buy
+    stops above trailing at 1 to 3 ticks, stop-limits whose limit is at or through their trigger, some refused by
+    the gateway (a trail on a limit order, a sell stop-limit's limit above its trigger); some cancelled while held (a
+    wake-up); a market order flattens a large position. Counts what it saw: `triggered`, `refused`."""
+
+    name = "trailing"
+
+    def __init__(self, every: int = 1) -> None:
+        self.n = 0
+        self.every = every
+        self.triggered = 0
+        self.refused: dict[str, int] = {}
+
+    def on_trade(self, ctx, side, price, qty) -> None:
+        self.n += 1
+        if self.n % self.every or len(ctx.orders) >= 8:
+            return
+        if abs(ctx.position) > 12 and ctx.best_bid is not None and ctx.best_ask is not None:
+            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+            return
+        k, d = self.n // self.every % 6, 1 + self.n % 3
+        if k == 0:
+            dec = ctx.submit(SELL, 0, 1 + qty % 3, ORDER_STOP, TIF_GTC, trigger=max(price - 2 * d, 1), trail=d)
+        elif k == 1:
+            dec = ctx.submit(BUY, 0, 1 + qty % 2, ORDER_STOP, TIF_GTC, trigger=price + 2 * d, trail=d)
+        elif k == 2:  # a sell stop-limit, its limit a tick below its trigger: it moves with it
+            t = max(price - d, 2)
+            dec = ctx.submit(SELL, t - 1, 2, ORDER_STOP_LIMIT, TIF_GTC, trigger=t, trail=1 + d)
+        elif k == 3:  # a buy stop-limit, its limit at its trigger
+            dec = ctx.submit(BUY, price + d, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=price + d, trail=d)
+        elif k == 4:  # a trail on a limit order: BAD_TRAIL
+            dec = ctx.submit(BUY, price, 1, ORDER_LIMIT, TIF_GTC, trail=d)
+        else:  # a sell stop-limit whose limit is above its trigger: BAD_TRAIL
+            dec = ctx.submit(SELL, price + 1, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=max(price - d, 1), trail=d)
+        self._d(dec)
+        if dec.accepted and self.n % 7 == 0:
+            ctx.at(ctx.now + 2_000_000, dec.order_id)
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind == REPORT_TRIGGERED:
+            self.triggered += 1
+
+    def on_wake(self, ctx, payload) -> None:
+        if payload in ctx.orders:
+            self._d(ctx.cancel(payload))
+
+    def _d(self, dec) -> None:
+        if not dec.accepted:
+            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
+
+
 def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,
              limits=None, sample_ns=50_000_000, fees=None, classes=(Engine, NbEngine), engines=None):
     """The outputs of one L2 stream `ev` run by each engine class of `classes` (a fresh strategy from

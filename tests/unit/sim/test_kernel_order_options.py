@@ -1,7 +1,8 @@
-"""A strategy kernel places good-till-date orders and icebergs (``intents[j, IN_EXPIRE]`` with ``TIF_GTD``,
-``intents[j, IN_DISPLAY]``: `hft.sim.kernel_api`): on real days the run is the one of a Python strategy placing the
-same orders with ``ctx.submit(..., expire=...)`` / ``ctx.submit(..., display=...)`` (every decision, order, fill
-and the run hash), on both engines; orders expired and icebergs filled, and the reference engine agrees."""
+"""A strategy kernel places good-till-date orders, icebergs and trailing stops (``intents[j, IN_EXPIRE]`` with
+``TIF_GTD``, ``intents[j, IN_DISPLAY]``, ``intents[j, IN_TRAIL]``: `hft.sim.kernel_api`): on real days the run is the
+one of a Python strategy placing the same orders with ``ctx.submit(..., expire=...)`` / ``display=`` / ``trail=``
+(every decision, order, fill and the run hash), on both engines; orders expired, icebergs filled, trailing stops
+triggered, and the reference engine agrees."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from numba import njit
 
 from hft.core.dtypes import BUY, NO_PRICE, SELL
-from hft.core.orders import ORDER_LIMIT, REPORT_EXPIRED, TIF_GTC, TIF_GTD
+from hft.core.orders import ORDER_LIMIT, ORDER_STOP, REPORT_EXPIRED, REPORT_TRIGGERED, TIF_GTC, TIF_GTD
 from hft.sim.kernel_api import (
     AC_NOW,
     AC_POS,
@@ -22,6 +23,8 @@ from hft.sim.kernel_api import (
     IN_ORDER_TYPE,
     IN_SUBMIT,
     IN_TIF,
+    IN_TRAIL,
+    IN_TRIGGER,
     S_NORD,
     S_PARAMS,
     S_POS,
@@ -195,5 +198,75 @@ def test_a_kernels_icebergs_are_the_python_strategys_on_binance_ethusdt(ethusdt)
 
     cfg = parse_replay_config({"engine": "numba", **config})
     ref = from_market_data(ethusdt, IcebergQuoteNb(), "quote", cfg,
+                           gateway_factory([ethusdt.instrument], "quote", cfg), money).run()
+    agree(ref, k_nb)
+
+
+# --- trailing stops: the L2 venue moves the trigger with the prints -------------------------------------------------
+@njit
+def _trail_protect(st, ltop, sord, intents):
+    """Nothing working: flat or short, a `size`-lot buy limit at the bid; long, a sell trailing stop for the position,
+    `trail` ticks below the bid, trailing the prints by `trail`."""
+    if st[S_NORD] > 0:
+        return 0
+    bid, ask = ltop[0], ltop[2]
+    if bid == NO_PRICE or ask == NO_PRICE:
+        return 0
+    trail = st[S_PARAMS + 1]
+    if st[S_POS] <= 0:
+        intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, BUY, bid, st[S_PARAMS]
+        intents[0, IN_ORDER_TYPE], intents[0, IN_TRIGGER], intents[0, IN_TRAIL] = ORDER_LIMIT, 0, 0
+    else:
+        intents[0, 0], intents[0, 1], intents[0, 2], intents[0, 3] = IN_SUBMIT, SELL, 0, st[S_POS]
+        intents[0, IN_ORDER_TYPE], intents[0, IN_TRIGGER], intents[0, IN_TRAIL] = ORDER_STOP, bid - trail, trail
+    intents[0, IN_TIF], intents[0, IN_EXPIRE], intents[0, IN_DISPLAY] = TIF_GTC, 0, 0
+    return 1
+
+
+class TrailProtectNb(KernelStrategy):
+    name = "trail_protect"
+    nb_kernel = _trail_protect
+    DEFAULTS = {"size": 100_000, "trail": 20}  # noqa: RUF012 - the class attribute KernelStrategy reads
+
+
+class TrailProtectPy(Strategy):
+    """`_trail_protect`'s rule from a Python ``on_book``; counts the triggers it saw."""
+
+    name = "trail_protect_py"
+
+    def __init__(self, size: int = 100_000, trail: int = 20) -> None:
+        self.size, self.trail, self.triggered = size, trail, 0
+
+    def on_book(self, ctx) -> None:
+        if ctx.orders or ctx.best_bid is None or ctx.best_ask is None:
+            return
+        if ctx.position <= 0:
+            ctx.submit(BUY, ctx.best_bid, self.size, ORDER_LIMIT, TIF_GTC)
+        else:
+            ctx.submit(SELL, 0, ctx.position, ORDER_STOP, TIF_GTC, trigger=ctx.best_bid - self.trail, trail=self.trail)
+
+    def on_order_update(self, ctx, u) -> None:
+        if u.kind == REPORT_TRIGGERED:
+            self.triggered += 1
+
+
+@pytest.mark.shared_data
+def test_a_kernels_trailing_stops_are_the_python_strategys_on_binance_ethusdt(ethusdt):
+    config = {"queue_model": "power_prob_2", "limits": {"max_order_qty": 1_000_000, "max_position": 10_000_000}}
+    k_nb, money = _run(ethusdt, TrailProtectNb(), "numba", config)
+    py = TrailProtectPy()
+    r_nb, _ = _run(ethusdt, py, "numba", config)
+    k_py, _ = _run(ethusdt, TrailProtectNb(), "python", config)
+    same(k_nb, r_nb)
+    same(k_nb, k_py)
+    stops = [d for d in k_nb.decision_records if d.accepted and d.trail]
+    assert len(stops) >= 3 and all(d.trail == 20 and d.order_type == ORDER_STOP for d in stops)
+    assert py.triggered >= 3  # triggered by the venue after their triggers moved (or not) with the prints
+
+    from hft.sim.reference import from_market_data
+    from hft.sim.replay import gateway_factory, parse_replay_config
+
+    cfg = parse_replay_config({"engine": "numba", **config})
+    ref = from_market_data(ethusdt, TrailProtectNb(), "quote", cfg,
                            gateway_factory([ethusdt.instrument], "quote", cfg), money).run()
     agree(ref, k_nb)

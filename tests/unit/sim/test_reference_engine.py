@@ -41,6 +41,7 @@ from tests.unit.sim.agreement import (
     Icebergs,
     Reader,
     Stops,
+    Trailing,
     agree,
     l2_pair,
     l2_stream,
@@ -578,6 +579,168 @@ def test_native_icebergs_on_a_real_binance_day_agree():
     agree(ref, nb)
     nb_s, ref_s = made
     assert nb_s.fills == ref_s.fills > 50 and nb_s.refused == ref_s.refused
+    assert len(ref.fills) > 50
+
+
+# --- venue-native trailing stops ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_native_trailing_stops_agree(mode):
+    """A Python strategy placing trailing stops and stop-limits held by the L2 venue (cancelled while held, some
+    refused BAD_TRAIL) on a seeded stream: the numba engine and the reference the same, array by array."""
+    made: list[Trailing] = []
+    ref, _ = _pair(l2_stream(13, 600), lambda: made.append(Trailing()) or made[-1], mode=mode)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 20 and nb_s.refused == ref_s.refused
+    assert ref_s.refused.get("BAD_TRAIL", 0) > 5
+    assert INTENT_CANCEL in set(ref.orders["action"].tolist()) and len(ref.fills) > 20
+
+
+def test_native_trailing_stops_the_python_engine_agrees():
+    """The Python engine (`hft.sim.engine.Engine`) passes the trail to the venue as the numba engine does: the same
+    run, every array."""
+    from tests.unit.sim.agreement import same
+
+    made: list[Trailing] = []
+    py, nb = l2_pair(l2_stream(13, 600), lambda: made.append(Trailing()) or made[-1], fees=FeeSchedule(*FEES))
+    same(py, nb)
+    assert made[0].triggered == made[1].triggered > 20
+
+
+def _held_triggers(nb, ref) -> tuple[dict, dict]:
+    """Each venue's held stops: order id -> (trigger, limit)."""
+    from hft.sim.exchange_l2 import LIVE_HELD, O_ID, O_LIVE, O_PRICE, O_TRIGGER
+    from hft.sim.reference.venue import Held
+
+    got = {int(r[O_ID]): (int(r[O_TRIGGER]), int(r[O_PRICE])) for r in nb.orders if r[O_LIVE] == LIVE_HELD}
+    want = {h.order_id: (h.trigger, h.price) for h in ref.slots if isinstance(h, Held)}
+    return got, want
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(4))
+def test_l2_venue_with_trailing_stops_agrees_step_by_step(seed, mode):
+    """The numba L2 venue against the reference venue, report by report and held trigger / limit by held trigger /
+    limit, over a few hundred random steps: depth updates, prints, clears; stops and stop-limits of both sides, most
+    trailing at 1 to 4 ticks (some with a trail the venue refuses: < 0, on a limit order, a stop-limit's limit on the
+    wrong side of its trigger; some with a trail near int64's maximum: they never move), cancels."""
+    from hft.core.orders import ORDER_LIMIT, TIF_GTC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    rng = np.random.default_rng(300 + seed)
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES[mode], FeeSchedule(*FEES), 1, capacity=64)
+    ref = L2ReferenceVenue("risk_averse", mode, Fees(*FEES), 1, capacity=64)
+    ours: list[int] = []
+    triggered = moved = 0
+    for t in range(400):
+        now = 1_000 * t
+        side = 1 if rng.random() < 0.5 else -1
+        price = int(rng.integers(90, 111))
+        r = rng.random()
+        before = _held_triggers(nb, ref)[0]
+        if r < 0.4:
+            qty = int(rng.integers(0, 9))
+            got, want = nb.depth(now, side, price, qty), ref.depth(now, side, price, qty)
+        elif r < 0.95:
+            qty = int(rng.integers(1, 9))
+            got, want = nb.trade(now, side, price, qty), ref.trade(now, side, price, qty)
+        else:
+            got, want = nb.clear(now, 0), ref.clear(now, 0)
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "market")
+        triggered += int((got["kind"] == REPORT_TRIGGERED).sum())
+        after, expected = _held_triggers(nb, ref)
+        assert after == expected, (t, "held")
+        moved += sum(after[o] != before[o] for o in after if o in before)
+        r = rng.random()
+        if r < 0.5:
+            otype = int(rng.choice([ORDER_STOP, ORDER_STOP_LIMIT, ORDER_STOP_LIMIT, ORDER_LIMIT]))
+            o_side = int(rng.choice([1, -1]))
+            trigger = int(rng.integers(90, 111)) if otype != ORDER_LIMIT else 0
+            px = 0 if otype == ORDER_STOP else (trigger + o_side * int(rng.integers(-1, 3)) if trigger
+                                                else int(rng.integers(90, 111)))
+            trail = int(rng.choice([1, 2, 3, 4, 0, -1, (1 << 63) - 1]))
+            oid = len(ours) + 1
+            args = (oid, o_side, px, int(rng.integers(1, 6)), otype, TIF_GTC, trigger)
+            got, want = nb.new(now, *args, trail=trail), ref.new(now, *args, trail=trail)
+            ours.append(oid)
+        elif r < 0.6 and ours:
+            oid = int(rng.choice(ours))
+            got, want = nb.cancel(now, oid), ref.cancel(now, oid)
+        else:
+            continue
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()], (t, "order")
+    assert triggered > 20 and moved > 20
+
+
+def test_a_trailing_stop_moves_toward_the_prints_only():
+    """Hand-derived, both venues: a sell trailing stop at 95 trailing 3 moves to 98 at a print of 101, to 100 at 103,
+    stays at 100 at 101 (never back) and triggers at a print of 100 (its trigger as it stood); a buy trailing
+    stop-limit at 110 limit 112 trailing 4 moves to 105 limit 107 at a print of 101, and a buy trailing stop with a
+    trail of int64's maximum never moves."""
+    from hft.core.orders import REPORT_ACK, TIF_GTC
+    from hft.sim.exchange_l2 import L2Venue
+    from hft.sim.queue_models import parse_queue_model
+
+    nb = L2Venue(None, parse_queue_model("risk_averse"), EXCHANGE_MODES["partial_fill"], FeeSchedule(*FEES), 1)
+    ref = L2ReferenceVenue("risk_averse", "partial_fill", Fees(*FEES), 1)
+
+    def both(name, *args, **kw):
+        got = [tuple(x) for x in getattr(nb, name)(*args, **kw).tolist()]
+        assert got == [tuple(x) for x in getattr(ref, name)(*args, **kw)], name
+        return [x[7] for x in got]
+
+    both("depth", 0, 1, 99, 5)
+    both("depth", 0, -1, 102, 5)
+    assert both("new", 1, 1, -1, 0, 2, ORDER_STOP, TIF_GTC, 95, trail=3) == [REPORT_ACK]
+    assert both("new", 1, 2, 1, 112, 1, ORDER_STOP_LIMIT, TIF_GTC, 110, trail=4) == [REPORT_ACK]
+    assert both("new", 1, 3, 1, 0, 1, ORDER_STOP, TIF_GTC, 120, trail=(1 << 63) - 1) == [REPORT_ACK]
+    held = []
+    for p, aggressor in ((101, 1), (103, 1), (101, -1)):
+        assert both("trade", 2, aggressor, p, 1) == []
+        held.append(_held_triggers(nb, ref)[0])
+    assert held == [{1: (98, 0), 2: (105, 107), 3: (120, 0)}, {1: (100, 0), 2: (105, 107), 3: (120, 0)},
+                    {1: (100, 0), 2: (105, 107), 3: (120, 0)}]
+    assert both("trade", 3, -1, 100, 1)[0] == REPORT_TRIGGERED  # reached as it stood: then a market sell
+    assert _held_triggers(nb, ref)[0] == {2: (104, 106), 3: (120, 0)}  # 100 + 4 < 105: the buy's moved on
+    # int64's edges: a print at its minimum moves the buys (trigger - print would not fit), one at its maximum
+    # triggers them
+    low = -(1 << 63)
+    assert both("trade", 4, -1, low, 1) == []
+    assert _held_triggers(nb, ref)[0] == {2: (low + 4, low + 6), 3: (low + (1 << 63) - 1, 0)}
+    assert both("trade", 5, 1, (1 << 63) - 1, 1)[:2] == [REPORT_TRIGGERED, REPORT_TRIGGERED]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # one real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_trailing_stops_on_a_real_binance_day_agree():
+    """The Binance spot golden's first capture (ETHUSDT 2024-08-08, its config) with a strategy placing trailing
+    stops held by the L2 venue: the numba engine and the reference the same, every array, on real prints and depth
+    (every print moves the held trailing triggers: the numba engine's trade fast path must not skip one)."""
+    import dataclasses
+    import json
+
+    from hft.data.sources import open_market_data
+    from hft.sim.fees import money_factor
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import build_engine, gateway_factory, overlay_replay_config
+
+    doc = json.loads(GOLDEN.read_text())
+    path = (GOLDEN.parent / doc["data"][0]).resolve()
+    if not path.exists():
+        pytest.skip(f"../shared/data is absent ({path})")
+    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)
+    md = open_market_data([path])
+    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
+    made: list[Trailing] = []
+    engine, money = build_engine(md, made.append(Trailing(every=25)) or made[-1], "trailing", config)
+    nb = engine.run(None, multiplier=money)
+    cfg, venue = from_replay_config(config, money_factor(md.instrument, config.multiplier), "trailing")
+    ref = ReferenceEngine(md.events, venue, gateway_factory([md.instrument], "trailing", config),
+                          made.append(Trailing(every=25)) or made[-1], md.instrument.symbol, cfg).run()
+    agree(ref, nb)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 50 and nb_s.refused == ref_s.refused
     assert len(ref.fills) > 50
 
 

@@ -534,3 +534,25 @@ def test_an_iceberg_refill_its_level_cannot_hold_expires():
     assert _both(nb, ref, "market", 5, EV_ADD, SELL, 99, 1, 13) == [(REPORT_PARTIAL_FILL, 1, 4, 99),
                                                                      (REPORT_EXPIRED, 0, 0, 99)]
     assert nb.working() == {} and ref.queue_ahead(1) == -1
+
+
+def test_the_l3_venue_rejects_a_trailing_stop():
+    """No trailing stops on the L3 venue (docs/sim.md, "Trailing stops": which message moves one is not decided): a
+    stop or stop-limit with a trail is REJECTED by both L3 venues, nothing held; the same stop without one is held."""
+    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, REPORT_ACK, REPORT_REJECTED, TIF_GTC
+    from hft.sim.exchange_l2 import EXCHANGE_MODES
+    from hft.sim.exchange_l3 import L3Venue
+    from hft.sim.fees import FeeSchedule
+    from hft.sim.reference import Fees
+
+    nb = L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0))
+    ref = L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None)
+    nb.seed_level(BUY, 99, 5)
+    ref.seed(BUY, 99, 5)
+    for oid, args in ((1, (-1, 0, 2, ORDER_STOP, TIF_GTC, 97)), (2, (-1, 96, 2, ORDER_STOP_LIMIT, TIF_GTC, 97))):
+        got, want = nb.new(1, oid, *args, trail=2), ref.new(1, oid, *args, trail=2)
+        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()]
+        assert [int(k) for k in got["kind"]] == [REPORT_REJECTED]
+    got = nb.new(2, 3, -1, 0, 2, ORDER_STOP, TIF_GTC, 97)
+    assert [tuple(x) for x in ref.new(2, 3, -1, 0, 2, ORDER_STOP, TIF_GTC, 97)] == [tuple(x) for x in got.tolist()]
+    assert [int(k) for k in got["kind"]] == [REPORT_ACK]

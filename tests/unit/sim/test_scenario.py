@@ -197,6 +197,20 @@ EXPECTED = {
          (51.0, "I", "PARTIALLY_FILLED", 9999, 3, 2, "maker", 0),
          (57.0, "I", "CANCELED", None, None, 0, None, None)],
         (18, -180003, 0, 6)),
+    # trailing stops held by the venue (type: trailing_stop, held_by: venue): the file's header derives the trace;
+    # U's limit moved 9 ticks with its trigger (at its entry limit it would have filled at the 99.96 bid at 51ms)
+    "native_trailing.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # BAD_TRAIL
+         (3.0, "T", "NEW", None, None, 2, None, None),
+         (3.0, "U", "NEW", None, None, 1, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (31.0, "T", "TRIGGERED", 10000, None, 2, None, None),  # its trigger 99.95 -> 99.98 -> 100.00
+         (31.0, "T", "FILLED", 10000, 2, 0, "taker", 0),
+         (41.0, "B", "TRIGGERED", 10004, None, 1, None, None),  # 100.10 -> 100.05 -> 100.04
+         (41.0, "B", "FILLED", 10001, 1, 0, "taker", 0),
+         (51.0, "U", "TRIGGERED", 9996, None, 1, None, None),  # 99.90 -> 99.96 -> 99.98 -> 99.99
+         (61.0, "U", "FILLED", 9997, 1, 0, "maker", 0)],
+        (-2, 19996, 0, 3)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
@@ -411,6 +425,13 @@ def test_native_stops_refusals_name_their_reason():
     assert res["gateway"]["working_sell"] == 2  # L's 2 lots still rest; nothing held is left
 
 
+def test_native_trailing_refusals_name_their_reason():
+    res = run_file(SCEN / "native_trailing.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("R", "BAD_TRAIL", "submit")]
+    assert res["gateway"]["working_buy"] == res["gateway"]["working_sell"] == 0
+
+
 def test_native_iceberg_refusals_name_their_reason():
     res = run_file(SCEN / "native_iceberg.yaml")
     assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
@@ -432,6 +453,32 @@ def test_a_native_iceberg_takes_no_emulator_keys():
     assert parse_scenario({**base, "actions": [act]}).actions[0].display == 1
     with pytest.raises(ConfigError, match=r"actions\[0\]\.stop.*no stop for an iceberg held by the venue"):
         parse_scenario({**base, "actions": [{**act, "stop": 99.0}]})
+
+
+def test_a_native_trailing_stop_is_a_stop_with_its_trail():
+    base = {"instrument": {"tick_size": 0.01, "lot_size": 1}, "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]}}
+    act = {"t": "1ms", "op": "submit", "id": 1, "side": "sell", "type": "trailing_stop", "held_by": "venue",
+           "stop": 99.9, "offset": 0.05, "qty": 4}
+    a = parse_scenario({**base, "actions": [act]}).actions[0]
+    assert (a.order_type, a.price, a.trigger_px, a.trail, a.kind) == (4, 0, 9990, 5, "")  # ORDER_STOP, not emulated
+    a = parse_scenario({**base, "actions": [{**act, "price": 99.88}]}).actions[0]
+    assert (a.order_type, a.price, a.trigger_px, a.trail) == (5, 9988, 9990, 5)  # ORDER_STOP_LIMIT
+    with pytest.raises(ConfigError, match=r"actions\[0\]\.display.*no display for a trailing stop held by the venue"):
+        parse_scenario({**base, "actions": [{**act, "display": 1}]})
+    with pytest.raises(ConfigError, match=r"actions\[0\]\.offset"):
+        parse_scenario({**base, "actions": [{**act, "offset": 0.055}]})  # off the tick
+
+
+def test_a_trailing_stop_on_the_l3_venue_is_rejected_by_the_venue():
+    """No trailing stops on the L3 venue (docs/sim.md, "Trailing stops"): the gateway accepts one, the L3 venue
+    REJECTS it through the numba engine's order path; the same stop without a trail is held (NEW)."""
+    act = {"t": "1ms", "op": "submit", "side": "sell", "held_by": "venue", "stop": 99.98, "qty": 1}
+    sc = parse_scenario({
+        "instrument": {"tick_size": 0.01, "lot_size": 1}, "venue": "l3",
+        "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]},
+        "actions": [{**act, "id": "t", "type": "trailing_stop", "offset": 0.02}, {**act, "id": "s", "type": "stop"}]})
+    rows = run_scenario(sc)["trace"]
+    assert [(r["id"], r["status"], r["source"]) for r in rows] == [("t", "REJECTED", "venue"), ("s", "NEW", "venue")]
 
 
 def test_gateway_rejection_is_in_the_trace():
