@@ -5,9 +5,9 @@ optional fields on a record row (`record_options`, `put_record_options`)."""
 from __future__ import annotations
 
 from hft.core.jit import helper
-from hft.core.orders import OPT_DISPLAY, OPT_EXPIRE, OPT_TRAIL, OPT_TRIGGER, STOP_TYPES
+from hft.core.orders import ICEBERG_TYPES, OPT_DISPLAY, OPT_EXPIRE, OPT_TRAIL, OPT_TRIGGER, STOP_TYPES
 
-__all__ = ["is_stop", "put_record_options", "record_options"]
+__all__ = ["is_stop", "may_show", "put_record_options", "record_options"]
 
 
 @helper(pure=True)
@@ -15,6 +15,13 @@ def is_stop(otype: int) -> bool:
     """Whether an order of type `otype` is held by the venue until a print reaches its trigger: a stop or a
     stop-limit (`hft.core.orders.STOP_TYPES`; docs/sim.md, "Stop orders held by the venue")."""
     return otype in STOP_TYPES
+
+
+@helper(pure=True)
+def may_show(otype: int) -> bool:
+    """Whether an order of type `otype` may be an iceberg, showing a display (`hft.core.orders.ICEBERG_TYPES`: limit
+    and post-only; docs/sim.md, "Iceberg orders held by the venue")."""
+    return otype in ICEBERG_TYPES
 
 
 @helper

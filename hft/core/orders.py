@@ -57,6 +57,7 @@ ORDER_TYPE_NAMES: dict[int, str] = {ORDER_LIMIT: "limit", ORDER_MARKET: "market"
                                     ORDER_STOP: "stop", ORDER_STOP_LIMIT: "stop_limit"}
 ORDER_TYPE_MAX = max(ORDER_TYPE_NAMES)  # the largest order-type code (kernels bound a code by it)
 STOP_TYPES: tuple[int, ...] = (ORDER_STOP, ORDER_STOP_LIMIT)  # the types that carry a trigger price
+ICEBERG_TYPES: tuple[int, ...] = (ORDER_LIMIT, ORDER_POST_ONLY)  # the types that may show a display (an iceberg)
 
 # --- time in force -----------------------------------------------------------------------------------------
 TIF_GTC = 1

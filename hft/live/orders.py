@@ -16,6 +16,7 @@ import numpy as np
 from msgspec import UNSET, UnsetType
 
 from hft.core.orders import (
+    ICEBERG_TYPES,
     INTENT_CANCEL,
     INTENT_KIND_NAMES,
     INTENT_NEW,
@@ -41,7 +42,7 @@ _TIF = {v: k for k, v in TIF_NAMES.items()}
 SIDES = {"buy": 1, "sell": -1}
 SIDE_NAMES = {1: "buy", -1: "sell"}
 _STOPS = frozenset(ORDER_TYPE_NAMES[t] for t in STOP_TYPES)  # the types that take a trigger
-_ICEBERGS = frozenset(("limit", "post_only"))  # the types that take a display (the gateway's BAD_DISPLAY rule)
+_ICEBERGS = frozenset(ORDER_TYPE_NAMES[t] for t in ICEBERG_TYPES)  # the types that take a display
 I64_MAX = (1 << 63) - 1  # the widest quantity or price the gateway holds
 
 

@@ -140,7 +140,7 @@ from hft.core.errors import SimError
 from hft.core.jit import helper, njit
 
 # re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
-from hft.core.order_rules import is_stop
+from hft.core.order_rules import is_stop, may_show
 from hft.core.orders import LIQ_MAKER as LIQ_MAKER
 from hft.core.orders import LIQ_NONE as LIQ_NONE
 from hft.core.orders import LIQ_TAKER as LIQ_TAKER
@@ -415,8 +415,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     stop = is_stop(otype)
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
-            or (display != 0 and (display < 0 or display >= qty or (otype != ORDER_LIMIT
-                                                                    and otype != ORDER_POST_ONLY)))
+            or (display != 0 and (display < 0 or display >= qty or not may_show(otype)))
             or (trail != 0 and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT and (
                 price < first_px if side == BUY else price > first_px))))):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)

@@ -9,13 +9,12 @@ from numba import types
 from numba.extending import intrinsic
 
 from hft.core.jit import helper
-from hft.core.order_rules import is_stop
+from hft.core.order_rules import is_stop, may_show
 from hft.core.orders import (
     OPT_DISPLAY,
     OPT_EXPIRE,
     OPT_TRAIL,
     OPT_TRIGGER,
-    ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
     ORDER_STOP,
@@ -689,7 +688,7 @@ def _new_static(st, now, y, side, price, qty, otype, tif, opt):
     # part counts in every exposure check: `qty` is the whole order)
     if display != 0:
         lot = b[ys + Y_LOT]
-        if (display < 0 or display >= qty or (otype != ORDER_LIMIT and otype != ORDER_POST_ONLY)
+        if (display < 0 or display >= qty or not may_show(otype)
                 or (lot != 1 and display % lot != 0)):
             return R_BAD_DISPLAY, 0, 0, 0
     # a trailing stop: a stop / stop-limit whose trigger follows the prints at `trail` > 0 ticks, a whole number of

@@ -32,7 +32,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.jit import helper
-from hft.core.order_rules import is_stop
+from hft.core.order_rules import is_stop, may_show
 from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
@@ -306,8 +306,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     stop = is_stop(otype)
     if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))) \
-            or (display != 0 and (display < 0 or display >= qty
-                                  or (otype != ORDER_LIMIT and otype != ORDER_POST_ONLY))):
+            or (display != 0 and (display < 0 or display >= qty or not may_show(otype))):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
