@@ -36,10 +36,6 @@ from hft.core.orders import (
     INTENT_REPLACE,
     N_OPT,
     NO_OPTIONS,
-    OPT_DISPLAY,
-    OPT_EXPIRE,
-    OPT_TRAIL,
-    OPT_TRIGGER,
     OPTION_NAMES,
     ORDER_LIMIT,
     REASON_NAMES,
@@ -143,24 +139,8 @@ def typed_options(payload: tuple) -> tuple:
     return tail + NO_OPTIONS[len(tail):]
 
 
-def typed_trigger(payload: tuple) -> Any:
-    """The trigger of a ``typed_intent_v1`` tuple (0 when it has none)."""
-    return typed_options(payload)[OPT_TRIGGER]
 
 
-def typed_expire(payload: tuple) -> Any:
-    """The expiry time of a ``typed_intent_v1`` tuple (0 when it has none)."""
-    return typed_options(payload)[OPT_EXPIRE]
-
-
-def typed_display(payload: tuple) -> Any:
-    """The display of a ``typed_intent_v1`` tuple (0 when it has none)."""
-    return typed_options(payload)[OPT_DISPLAY]
-
-
-def typed_trail(payload: tuple) -> Any:
-    """The trailing distance of a ``typed_intent_v1`` tuple (0 when it has none)."""
-    return typed_options(payload)[OPT_TRAIL]
 
 
 def from_typed(payload: tuple) -> OrderIntent:

@@ -10,6 +10,7 @@ from gwkit import Gw, config
 from hft.core.orders import (
     BUY,
     INTENT_NEW,
+    OPT_DISPLAY,
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_POST_ONLY,
@@ -32,8 +33,8 @@ from hft.gateway.intents import (
     OrderIntent,
     empty_intents,
     from_typed,
-    typed_display,
     typed_intent_v1,
+    typed_options,
 )
 
 ALL = tuple(ORDER_TYPE_NAMES.values())
@@ -107,7 +108,7 @@ def test_the_typed_tuple_carries_the_display_only_when_set():
     assert len(typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5, trigger=3)) == 14
     assert len(typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5, expire=9)) == 15
     p = typed_intent_v1(1, 1, "A", "s", "X", 1, 10, 5, display=2)
-    assert len(p) == 16 and typed_display(p) == 2 and p[13] == p[14] == 0
+    assert len(p) == 16 and typed_options(p)[OPT_DISPLAY] == 2 and p[13] == p[14] == 0
     assert from_typed(p) == OrderIntent.new(1, "A", "s", "X", 1, 10, 5, display=2)
     assert from_typed(p).to_typed() == p
 

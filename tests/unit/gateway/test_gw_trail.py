@@ -9,6 +9,7 @@ from gwkit import Gw, config
 from hft.core.orders import (
     BUY,
     INTENT_NEW,
+    OPT_TRAIL,
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_STOP,
@@ -30,7 +31,7 @@ from hft.gateway.intents import (
     empty_intents,
     from_typed,
     typed_intent_v1,
-    typed_trail,
+    typed_options,
 )
 
 ALL = tuple(ORDER_TYPE_NAMES.values())
@@ -97,7 +98,7 @@ def test_the_trail_is_part_of_the_idempotency_fingerprint():
 
 def test_the_typed_tuple_carries_the_trail_only_when_set():
     p = typed_intent_v1(1, 1, "A", "s", "X", -1, 0, 5, ORDER_STOP, TIF_GTC, trigger=90, trail=3)
-    assert len(p) == 17 and typed_trail(p) == 3 and p[13] == 90 and p[14] == p[15] == 0
+    assert len(p) == 17 and typed_options(p)[OPT_TRAIL] == 3 and p[13] == 90 and p[14] == p[15] == 0
     assert from_typed(p) == OrderIntent.new(1, "A", "s", "X", -1, 0, 5, ORDER_STOP, TIF_GTC, trigger=90, trail=3)
     assert from_typed(p).to_typed() == p
     assert len(typed_intent_v1(1, 1, "A", "s", "X", -1, 0, 5, ORDER_STOP, TIF_GTC, trigger=90)) == 14
