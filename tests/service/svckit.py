@@ -113,6 +113,18 @@ class Server(ServiceProcess):
         return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
 
 
+def config_with_risk(tmp_path: Path, **risk: Any) -> Path:
+    """The service tests' config (`CONFIG`) with `risk` keys set over its own (order types, TIFs the shipped
+    config/gateway.yaml does not list), written under `tmp_path`."""
+    import yaml  # lazy: only the tests that change the config need it
+
+    cfg = yaml.safe_load(CONFIG.read_text())
+    cfg.setdefault("risk", {}).update(risk)
+    p = tmp_path / "gateway_risk.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    return p
+
+
 def wal_reports(home: Path, *fields: str) -> dict[int, list]:
     """The execution reports in a service's WAL (``home/wal/gateway-live``, the journal its restart replays), by
     order id in the WAL's order: each its `fields` as a tuple (one field: the value alone; none: ``kind``)."""

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-from svckit import CONFIG, Server, order, token, wal_reports
+from svckit import Server, config_with_risk, order, token, wal_reports
 
 from hft.core.orders import REPORT_ACK as ACK
 from hft.core.orders import REPORT_EXPIRED as EXPIRED
@@ -35,18 +34,11 @@ S = 1_000_000_000
 
 def _config(tmp_path: Path) -> Path:
     """The service tests' config with ``gtd`` allowed (the shipped config/gateway.yaml refuses it)."""
-    cfg = yaml.safe_load(CONFIG.read_text())
-    cfg.setdefault("risk", {})["tifs"] = ["gtc", "ioc", "fok", "day", "gtd"]
-    p = tmp_path / "gateway_gtd.yaml"
-    p.write_text(yaml.safe_dump(cfg))
-    return p
-
-
+    return config_with_risk(tmp_path, tifs=["gtc", "ioc", "fok", "day", "gtd"])
 
 
 def _kinds(reps: dict, oid: int) -> list[int]:
     return [k for k, _, _ in reps.get(oid, [])]
-
 
 
 def _post(srv: Server, body: dict) -> tuple[int, dict]:

@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-from svckit import CONFIG, Server, order, token, wal_reports
+from svckit import Server, config_with_risk, order, token, wal_reports
 
 from hft.core.orders import REPORT_ACK as ACK
 from hft.core.orders import REPORT_CANCELED as CANCELED
@@ -32,14 +31,7 @@ FAR = 10_000_000  # ticks away from the day's prices: a stop that never triggers
 
 def _config(tmp_path: Path) -> Path:
     """The service tests' config with the stop types allowed (the shipped config/gateway.yaml refuses them)."""
-    cfg = yaml.safe_load(CONFIG.read_text())
-    cfg.setdefault("risk", {})["order_types"] = ["limit", "market", "post_only", "stop", "stop_limit"]
-    p = tmp_path / "gateway_stops.yaml"
-    p.write_text(yaml.safe_dump(cfg))
-    return p
-
-
-
+    return config_with_risk(tmp_path, order_types=["limit", "market", "post_only", "stop", "stop_limit"])
 
 
 def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp_path):

@@ -8,6 +8,8 @@ streams as legs of one run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -158,6 +160,31 @@ class Chaos(Strategy):
 
     def on_timer(self, ctx) -> None:
         self._act(ctx)
+
+
+# --- the Binance spot golden's first capture, a real L2 day -------------------------------------------------------
+BINANCE_GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "binance_spot_eth_mm.json"
+
+
+def binance_golden_day():
+    """The Binance spot golden's first capture (ETHUSDT 2024-08-08) with its instrument overrides, and the golden's
+    replay config (as `hft replay --check` layers it); skips when the golden or ../shared/data is absent."""
+    import dataclasses
+    import json
+
+    from hft.data.sources import open_market_data
+    from hft.sim.instruments import apply_overrides
+    from hft.sim.replay import overlay_replay_config
+
+    if not BINANCE_GOLDEN.exists():
+        pytest.skip("no golden")
+    doc = json.loads(BINANCE_GOLDEN.read_text())
+    path = (BINANCE_GOLDEN.parent / doc["data"][0]).resolve()
+    if not path.exists():
+        pytest.skip(f"../shared/data is absent ({path})")
+    config = overlay_replay_config(doc["config"], base_dir=BINANCE_GOLDEN.parent)
+    md = open_market_data([path])
+    return dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument)), config
 
 
 # --- harness and comparisons ------------------------------------------------------------------------------------
@@ -321,7 +348,7 @@ class Icebergs(OrderTypeWalk):
             self._d(ctx.replace(u.order_id, o.price, max(1, o.leaves - 1)))  # keeps its place and display
 
 
-class Trailing(Strategy):
+class Trailing(OrderTypeWalk):
     """Venue-native trailing stops (docs/sim.md, "Trailing stops") around each print: sell stops below it and buy
     stops above trailing at 1 to 3 ticks, stop-limits whose limit is at or through their trigger, some refused by
     the gateway (a trail on a limit order, a sell stop-limit's limit above its trigger); some cancelled while held (a
@@ -330,17 +357,11 @@ class Trailing(Strategy):
     name = "trailing"
 
     def __init__(self, every: int = 1) -> None:
-        self.n = 0
-        self.every = every
+        super().__init__(every)
         self.triggered = 0
-        self.refused: dict[str, int] = {}
 
     def on_trade(self, ctx, side, price, qty) -> None:
-        self.n += 1
-        if self.n % self.every or len(ctx.orders) >= 8:
-            return
-        if abs(ctx.position) > 12 and ctx.best_bid is not None and ctx.best_ask is not None:
-            self._d(ctx.submit(-1 if ctx.position > 0 else 1, 0, abs(ctx.position) // 2, ORDER_MARKET, TIF_IOC))
+        if not self._turn(ctx):
             return
         k, d = self.n // self.every % 6, 1 + self.n % 3
         if k == 0:
@@ -363,14 +384,6 @@ class Trailing(Strategy):
     def on_order_update(self, ctx, u) -> None:
         if u.kind == REPORT_TRIGGERED:
             self.triggered += 1
-
-    def on_wake(self, ctx, payload) -> None:
-        if payload in ctx.orders:
-            self._d(ctx.cancel(payload))
-
-    def _d(self, dec) -> None:
-        if not dec.accepted:
-            self.refused[dec.reason_name] = self.refused.get(dec.reason_name, 0) + 1
 
 
 def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,

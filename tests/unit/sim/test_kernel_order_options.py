@@ -6,8 +6,6 @@ triggered, and the reference engine agrees."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 
 import pytest
@@ -31,11 +29,9 @@ from hft.sim.kernel_api import (
     KernelStrategy,
 )
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import agree, same
+from tests.unit.sim.agreement import agree, binance_golden_day, same
 
-ROOT = Path(__file__).resolve().parents[3]
 GOOG_10 = "lobster/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
-BINANCE = ROOT / "tests" / "golden" / "binance_spot_eth_mm.json"
 _CONFIG = {"exchange": "no_partial_fill", "fees": {"maker_bps": -0.25, "taker_bps": 0.35, "per_lot": 0}}
 
 
@@ -163,20 +159,7 @@ class IcebergQuotePy(Strategy):
 @pytest.fixture(scope="module")
 def ethusdt():
     """The Binance spot golden's first capture (ETHUSDT 2024-08-08) with its instrument, its first 60k events."""
-    from hft.data.sources import open_market_data
-    from hft.sim.instruments import apply_overrides
-    from hft.sim.replay import overlay_replay_config
-
-    if not BINANCE.exists():
-        pytest.skip("no golden")
-    doc = json.loads(BINANCE.read_text())
-    path = (BINANCE.parent / doc["data"][0]).resolve()
-    if not path.exists():
-        pytest.skip(f"../shared/data is absent ({path})")
-    config = overlay_replay_config(doc["config"], base_dir=BINANCE.parent)
-    md = open_market_data([path])
-    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
-    return md.head(60_000)
+    return binance_golden_day()[0].head(60_000)
 
 
 @pytest.mark.shared_data

@@ -43,6 +43,7 @@ from tests.unit.sim.agreement import (
     Stops,
     Trailing,
     agree,
+    binance_golden_day,
     l2_pair,
     l2_stream,
     reference_latency,
@@ -549,35 +550,31 @@ def test_binance_golden_agrees():
     assert len(ref.fills) == doc["expect"]["fills"] and ref.final["position"] == doc["expect"]["position"]
 
 
+def _real_day_pair(make, name: str):
+    """A fresh strategy from `make` on the Binance golden's first capture (its config) through the numba engine and
+    the reference engine, which must agree array by array: (the reference run, (the numba run's strategy, the
+    reference's))."""
+    from hft.sim.fees import money_factor
+    from hft.sim.replay import build_engine, gateway_factory
+
+    md, config = binance_golden_day()
+    made = [make(), make()]
+    engine, money = build_engine(md, made[0], name, config)
+    nb = engine.run(None, multiplier=money)
+    cfg, venue = from_replay_config(config, money_factor(md.instrument, config.multiplier), name)
+    ref = ReferenceEngine(md.events, venue, gateway_factory([md.instrument], name, config), made[1],
+                          md.instrument.symbol, cfg).run()
+    agree(ref, nb)
+    return ref, tuple(made)
+
+
 @pytest.mark.shared_data
 @pytest.mark.slow  # one real day through the plain-Python reference
 @pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
 def test_native_icebergs_on_a_real_binance_day_agree():
     """The Binance spot golden's first capture (ETHUSDT 2024-08-08, its config) with a strategy placing icebergs held
     by the L2 venue: the numba engine and the reference the same, every array, on real prints and depth."""
-    import dataclasses
-    import json
-
-    from hft.data.sources import open_market_data
-    from hft.sim.fees import money_factor
-    from hft.sim.instruments import apply_overrides
-    from hft.sim.replay import build_engine, gateway_factory, overlay_replay_config
-
-    doc = json.loads(GOLDEN.read_text())
-    path = (GOLDEN.parent / doc["data"][0]).resolve()
-    if not path.exists():
-        pytest.skip(f"../shared/data is absent ({path})")
-    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)
-    md = open_market_data([path])
-    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
-    made: list[Icebergs] = []
-    engine, money = build_engine(md, made.append(Icebergs(every=25)) or made[-1], "icebergs", config)
-    nb = engine.run(None, multiplier=money)
-    cfg, venue = from_replay_config(config, money_factor(md.instrument, config.multiplier), "icebergs")
-    ref = ReferenceEngine(md.events, venue, gateway_factory([md.instrument], "icebergs", config),
-                          made.append(Icebergs(every=25)) or made[-1], md.instrument.symbol, cfg).run()
-    agree(ref, nb)
-    nb_s, ref_s = made
+    ref, (nb_s, ref_s) = _real_day_pair(lambda: Icebergs(every=25), "icebergs")
     assert nb_s.fills == ref_s.fills > 50 and nb_s.refused == ref_s.refused
     assert len(ref.fills) > 50
 
@@ -717,29 +714,7 @@ def test_native_trailing_stops_on_a_real_binance_day_agree():
     """The Binance spot golden's first capture (ETHUSDT 2024-08-08, its config) with a strategy placing trailing
     stops held by the L2 venue: the numba engine and the reference the same, every array, on real prints and depth
     (every print moves the held trailing triggers: the numba engine's trade fast path must not skip one)."""
-    import dataclasses
-    import json
-
-    from hft.data.sources import open_market_data
-    from hft.sim.fees import money_factor
-    from hft.sim.instruments import apply_overrides
-    from hft.sim.replay import build_engine, gateway_factory, overlay_replay_config
-
-    doc = json.loads(GOLDEN.read_text())
-    path = (GOLDEN.parent / doc["data"][0]).resolve()
-    if not path.exists():
-        pytest.skip(f"../shared/data is absent ({path})")
-    config = overlay_replay_config(doc["config"], base_dir=GOLDEN.parent)
-    md = open_market_data([path])
-    md = dataclasses.replace(md, instrument=apply_overrides(md.instrument, config.instrument))
-    made: list[Trailing] = []
-    engine, money = build_engine(md, made.append(Trailing(every=25)) or made[-1], "trailing", config)
-    nb = engine.run(None, multiplier=money)
-    cfg, venue = from_replay_config(config, money_factor(md.instrument, config.multiplier), "trailing")
-    ref = ReferenceEngine(md.events, venue, gateway_factory([md.instrument], "trailing", config),
-                          made.append(Trailing(every=25)) or made[-1], md.instrument.symbol, cfg).run()
-    agree(ref, nb)
-    nb_s, ref_s = made
+    ref, (nb_s, ref_s) = _real_day_pair(lambda: Trailing(every=25), "trailing")
     assert nb_s.triggered == ref_s.triggered > 50 and nb_s.refused == ref_s.refused
     assert len(ref.fills) > 50
 
