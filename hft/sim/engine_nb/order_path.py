@@ -325,9 +325,11 @@ def _fast_intents(st, ni, intents, now, arena, lm, h, drows, orows, sord, order_
                 or intents[j, IN_LEG] >= lm.shape[0] or (otype != 0 and otype != ORDER_LIMIT) \
                 or (tif != 0 and tif != TIF_GTC and tif != TIF_IOC):
             return W_INTENTS  # Python raises on it, or sends an order type / TIF the kernel does not route
-        for i in range(N_OPT):
-            if intents[j, IN_OPT + i] != 0:
-                return W_INTENTS  # an optional field (a stop's trigger, an expiry, a display): Python sends it
+        any_opt = 0
+        for i in range(N_OPT):  # one OR and one test per row: no branch per field
+            any_opt |= intents[j, IN_OPT + i]
+        if any_opt != 0:
+            return W_INTENTS  # an optional field (a stop's trigger, an expiry, a display): Python sends it
     for j in range(ni):
         otype = ORDER_LIMIT
         tif = TIF_GTC
