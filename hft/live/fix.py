@@ -9,11 +9,10 @@ with it (every message checked against it). This module maps the gateway's comma
   the order's current ClOrdID (its last replace accepted, else its own); a replace's OrderQty is the total (filled
   + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
   initiate). A stop is OrdType 3 and a stop-limit OrdType 4 (its Price), each with its trigger as StopPx (99): the
-  venue holds it. Prices and quantities go on the wire as the gateway's ticks and lots. A good-till-date order
-  (TIF_GTD: ``gtd_refused``) and an iceberg (a display: ``icebergs_refused``) are not sent: they are answered
-  REJECTED at once. FIX carries both (TimeInForce 6 + ExpireTime 126, MaxFloor 111), but the counterparty the
-  adapter is tested against (`hft.live.fix_exchange`) expires nothing and shows every order whole, so a mapping
-  could not be shown end to end; refused, they are never sent as a plain GTC order.
+  venue holds it. A good-till-date order (TIF_GTD) is TimeInForce 6 with its expiry as ExpireTime (126, a
+  UTCTimestamp in milliseconds, truncated: never after the order's time) and the venue expires it (Expired →
+  EXPIRED); an iceberg's display is MaxFloor (111), the lots the venue shows at a time. Prices and quantities go
+  on the wire as the gateway's ticks and lots.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
   said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Restated (D) of a held stop →
@@ -96,14 +95,15 @@ try:
 except ImportError:  # the optional extra ``fix``: its wheels exist for CPython 3.11 on Linux
     quickfix = None
 
-__all__ = ["FIX_MISSING", "FixVenue", "data_dictionary", "field_str", "fix", "session_settings", "transact_time"]
+__all__ = ["FIX_MISSING", "FixVenue", "data_dictionary", "field_str", "fix", "session_settings", "transact_time",
+           "utc_timestamp", "utc_timestamp_ns"]
 
 log = logging.getLogger("hft.live.fix")
 
 FIX_MISSING = ("the fix venue adapter needs the package quickfix-ssl (QuickFIX; pip install 'hft[fix]', wheels "
                "for CPython 3.11 on Linux x86_64 / aarch64)")
 
-_TIF = {TIF_DAY: "0", TIF_IOC: "3", TIF_FOK: "4"}  # FIX TimeInForce; anything else GTC (1)
+_TIF = {TIF_DAY: "0", TIF_IOC: "3", TIF_FOK: "4", TIF_GTD: "6"}  # FIX TimeInForce; anything else GTC (1)
 _EXEC_KIND = {"0": REPORT_ACK, "4": REPORT_CANCELED, "5": REPORT_REPLACED, "8": REPORT_REJECTED,
               "C": REPORT_EXPIRED}  # ExecType → report kind (Trade "F" by OrdStatus; Restated "D" of a held stop:
 # TRIGGERED; OrderStatus "I": none)
@@ -151,10 +151,18 @@ def field_str(m: Any, f: Any, default: str | None = None) -> str:
 
 def transact_time() -> str:
     """Now as a FIX UTCTimestamp with milliseconds."""
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
+    return utc_timestamp(time.time_ns())
 
 
-def _ts_ns(s: str) -> int:
+def utc_timestamp(ns: int) -> str:
+    """Int ns UTC as a FIX UTCTimestamp with milliseconds, truncated (a GTD order's ExpireTime is then never after
+    its time)."""
+    t = dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.UTC)
+    return f"{t:%Y%m%d-%H:%M:%S}.{ns // 1_000_000 % 1000:03d}"
+
+
+def utc_timestamp_ns(s: str) -> int:
+    """A FIX UTCTimestamp (seconds, milliseconds or microseconds) as int ns UTC; 0 when it is not one."""
     for fmt in ("%Y%m%d-%H:%M:%S.%f", "%Y%m%d-%H:%M:%S"):
         try:
             t = dt.datetime.strptime(s, fmt).replace(tzinfo=dt.UTC)
@@ -193,7 +201,6 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = 0
-        self.gtd_refused = self.icebergs_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -355,7 +362,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 return
             self._arrive({"ev": "report", "exec_id": exec_id, "clordid": clordid, "order_id": oid, "kind": kind,
                           "price": price, "qty": qty, "leaves": leaves,
-                          "ts": _ts_ns(field_str(m, quickfix.TransactTime(), "")), "liquidity": liquidity})
+                          "ts": utc_timestamp_ns(field_str(m, quickfix.TransactTime(), "")), "liquidity": liquidity})
 
     def _cancel_reject(self, m: Any) -> None:
         clordid = field_str(m, quickfix.ClOrdID(), "")
@@ -437,9 +444,6 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
-            if action == CMD_NEW and (int(cmd.tif) == TIF_GTD or int(cmd.display) != 0):
-                self._refuse(oid, int(cmd.tif) == TIF_GTD)
-                return
             if action == CMD_NEW:
                 clordid = str(oid)
                 if clordid in self.cmds and clordid not in self.unknown:  # sent already: never twice (a re-send
@@ -461,6 +465,10 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                     fields[40], fields[44] = "2", int(cmd.price)
                     if int(cmd.order_type) == ORDER_POST_ONLY:
                         fields[18] = "6"  # ExecInst: participate, don't initiate
+                if int(cmd.tif) == TIF_GTD:  # the venue expires it at its time
+                    fields[126] = utc_timestamp(int(cmd.expire))
+                if int(cmd.display):  # an iceberg: the venue shows MaxFloor lots at a time
+                    fields[111] = int(cmd.display)
                 msg = "D"
                 ev = {"account": cmd.account, "strategy": cmd.strategy, "symbol": cmd.symbol, "side": int(cmd.side)}
                 if otype in STOP_TYPES:
@@ -485,22 +493,6 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
-    def _refuse(self, oid: int, gtd: bool) -> None:
-        """A GTD order or an iceberg is not sent: answered REJECTED at once (nothing on the wire, nothing
-        journaled), counted by what it was (GTD first, else an iceberg). FIX would carry GTD (TimeInForce 6,
-        ExpireTime 126) and a display (MaxFloor 111), but the counterparty this adapter is tested against expires
-        nothing and shows every order whole; a deployment on FIX lists neither in ``risk.tifs`` /
-        ``risk.order_types``."""
-        what = "good-till-date" if gtd else "an iceberg"
-        if gtd:
-            self.gtd_refused += 1
-        else:
-            self.icebergs_refused += 1
-        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends no GTD orders or icebergs; "
-                    "emulate them in the strategy, hft.sim.ConditionalStrategy)", oid, what)
-        if self.loop is not None and self.on_report is not None:
-            self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
-
     def _send(self, m: Any) -> None:
         """Hand a message to QuickFIX: sent now, or kept in its store and sent when the venue asks again after
         a reconnect."""
@@ -513,8 +505,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         return {"kind": "fix", "venue": f"{self.target}@{self.host}:{self.port}", "sender_comp_id": self.sender,
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
-                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "gtd_refused": self.gtd_refused,
-                "icebergs_refused": self.icebergs_refused, "store": str(self.store)}
+                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

@@ -6,7 +6,11 @@ Its rule: each symbol has a reference price (``--ref SYMBOL=PRICE``, prices and 
 them on the wire: the gateway's ticks and lots). A market order, a limit buy at or above the reference or a limit
 sell at or below it fills at once at the reference price (in fills of at most ``--max-fill`` lots, so a larger
 order sees partial fills), except a post-only one (ExecInst 6), which is rejected; any other order rests (GTC / DAY) or expires (IOC / FOK) until a cancel (F) or a
-replace (G) that makes it marketable. The reference price is the symbol's last trade: a stop (OrdType 3) or
+replace (G) that makes it marketable. A GTD order (TimeInForce 6) rests until its ExpireTime (126), then is
+Expired (C): checked on arrival (after its fills), every 0.2 s while the exchange runs, and when it starts (before
+it matches again: an order whose time passed while the exchange was down expires, never fills). An iceberg
+(MaxFloor 111, 0 < MaxFloor <= OrderQty) shows MaxFloor lots at a time: when it has rested, each of its fills takes
+at most MaxFloor lots (a refill is a fill of its own); taking as it arrives, it fills as any order. The reference price is the symbol's last trade: a stop (OrdType 3) or
 stop-limit (4) with its StopPx (99) is held until the reference is at or through it (a buy: at or above, a sell:
 at or below), on arrival or when the exchange starts with other prices; it is then triggered and becomes the
 market (3) or limit (4, its Price) order it stood for, matched as any. FIX 4.4 has no ExecType for a trigger
@@ -59,6 +63,7 @@ from hft.live.fix import (
     quickfix,
     session_settings,
     transact_time,
+    utc_timestamp_ns,
 )
 from hft.live.service_process import free_port
 
@@ -66,6 +71,7 @@ __all__ = ["Exchange", "ExchangeProcess", "main"]
 
 _OPEN = ("0", "1")  # OrdStatus New, PartiallyFilled: the order is working
 _STOPS = ("3", "4")  # OrdType Stop, StopLimit: held until the reference price reaches StopPx (module docstring)
+_GTD = "6"  # TimeInForce Good Till Date: expires at its ExpireTime (126)
 _TRIGGERED_REASON = 8  # a trigger's ExecRestatementReason (Market (exchange) option): `hft.live.fix` reads it
 
 
@@ -149,6 +155,10 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
             r["44"] = o["price"]
         if "stop_px" in o:
             r["99"] = o["stop_px"]
+        if "expire_time" in o:
+            r["126"] = o["expire_time"]
+        if "max_floor" in o:
+            r["111"] = o["max_floor"]
         if o.get("account"):
             r["1"] = o["account"]
         r.update(extra)
@@ -174,16 +184,46 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
              "cum": 0, "px_sum": 0.0, "status": "0", "sent": [], "seq": 0}
         if ord_type in _STOPS:  # held until the reference reaches its StopPx; a stop is a market order then
             o["stop_px"], o["held"] = float(field_str(m, quickfix.StopPx())), True
+        if o["tif"] == _GTD:
+            o["expire_time"] = field_str(m, quickfix.ExpireTime(), "")
+            o["expire_ns"] = utc_timestamp_ns(o["expire_time"])
+        if m.isSetField(111):
+            o["max_floor"] = int(float(m.getField(111)))
         o["order_id"] = "X" + self._next()
-        if ord_type == "1" and o["symbol"] not in self.refs:
+        if o["tif"] == _GTD and not o["expire_ns"]:
+            o["status"] = "8"
+            out = [self._er(o, "8", clordid, **{"103": 99, "58": "TimeInForce 6 (GTD) without an ExpireTime (126)"})]
+        elif not 0 < o.get("max_floor", 1) <= o["qty"]:
+            o["status"] = "8"
+            out = [self._er(o, "8", clordid, **{"103": 99, "58": "MaxFloor (111): expected 0 < MaxFloor <= OrderQty"})]
+        elif ord_type == "1" and o["symbol"] not in self.refs:
             o["status"] = "8"
             out = [self._er(o, "8", clordid, **{"103": 99, "58": f"no reference price for {o['symbol']}"})]
         elif o.get("post_only") and self._marketable(o):
             o["status"] = "8"
             out = [self._er(o, "8", clordid, **{"103": 99, "58": "post-only (ExecInst 6) order would take"})]
         else:
-            out = [self._er(o, "0", clordid), *self._trigger(o, clordid), *self._match(o, clordid)]
+            out = [self._er(o, "0", clordid), *self._trigger(o, clordid), *self._match(o, clordid),
+                   *self._expire(o, clordid, time.time_ns())]
         return self._commit(o, out)
+
+    def _expire(self, o: dict[str, Any], clordid: str, now_ns: int) -> list[dict[str, Any]]:
+        """A GTD order still open at or after its ExpireTime: Expired (C), leaves 0; else nothing."""
+        if o["status"] not in _OPEN or not o.get("expire_ns") or now_ns < o["expire_ns"]:
+            return []
+        o["status"] = "C"
+        return [self._er(o, "C", clordid)]
+
+    def expire_due(self, now_ns: int) -> list[tuple[str, dict[str, Any]]]:
+        """The GTD orders whose ExpireTime is at or before `now_ns` (int ns UTC), expired and saved: (its
+        session's SenderCompID, its Expired report) each."""
+        out = []
+        with self.lock:
+            for o in list(self.orders.values()):
+                rep = self._expire(o, o["current"], now_ns)
+                if rep:
+                    out += [(o["sender"], r) for r in self._commit(o, rep)]
+        return out
 
     def _trigger(self, o: dict[str, Any], clordid: str) -> list[dict[str, Any]]:
         """A held stop whose StopPx the reference price has reached (module docstring): its trigger report
@@ -205,8 +245,9 @@ class Exchange(quickfix.Application if quickfix is not None else object):  # typ
         ref = self.refs.get(o["symbol"])
         out: list[dict[str, Any]] = []
         marketable = self._marketable(o)
-        while marketable and o["cum"] < o["qty"]:
-            q = min(self.max_fill, o["qty"] - o["cum"])
+        most = min(self.max_fill, o.get("max_floor", self.max_fill)) if liquidity == 1 else self.max_fill
+        while marketable and o["cum"] < o["qty"]:  # a resting iceberg shows (and gives) MaxFloor lots at a time
+            q = min(most, o["qty"] - o["cum"])
             o["cum"] += q
             o["px_sum"] += q * ref
             o["status"] = "2" if o["cum"] == o["qty"] else "1"
@@ -369,11 +410,16 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     acceptor.start()
-    for client, r in app.rematch():  # sent now, or kept in QuickFIX's store until the client logs on and asks
-        quickfix.Session.sendToTarget(_message(r), quickfix.SessionID("FIX.4.4", a.sender, client))
+
+    def send(reports: list[tuple[str, dict[str, Any]]]) -> None:  # now, or kept in QuickFIX's store until the
+        for client, r in reports:  # client logs on and asks
+            quickfix.Session.sendToTarget(_message(r), quickfix.SessionID("FIX.4.4", a.sender, client))
+
+    send(app.expire_due(time.time_ns()))  # the GTD orders whose time passed while it was down: expired first
+    send(app.rematch())
     print(f"listening on 127.0.0.1:{a.port}", flush=True)
     while not stop.wait(0.2):  # polled: a signal may land on one of QuickFIX's threads, not waking this one
-        pass
+        send(app.expire_due(time.time_ns()))
     acceptor.stop()
     del acceptor  # destroyed before its application (the other order crashes QuickFIX)
     return 0

@@ -22,6 +22,7 @@ from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
     CMD_REPLACE,
+    LIQ_MAKER,
     LIQ_NONE,
     LIQ_TAKER,
     ORDER_LIMIT,
@@ -44,7 +45,7 @@ from hft.core.orders import (
 )
 from hft.gateway.intents import OrderCommand
 from hft.live import venue_conformance as vc
-from hft.live.fix import FixVenue
+from hft.live.fix import FixVenue, utc_timestamp, utc_timestamp_ns
 from hft.live.fix_exchange import ExchangeProcess
 from hft.live.venue import VenueContext, venue_adapter
 
@@ -109,28 +110,69 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
                             (CMD_CANCEL, 2)}
 
 
-def test_a_gtd_order_and_an_iceberg_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
-    """Its counterparty expires nothing and shows every order whole: a GTD order and an iceberg are answered
-    REJECTED at once, nothing sent or journaled (so never re-sent, and never sent as a plain GTC order), counted in
-    ``gtd_refused`` / ``icebergs_refused``; a limit order after them goes on as usual."""
-    async def go() -> tuple[list, FixVenue]:
+def _gtd(oid: int, price: int, expire: int, qty: int = 1) -> OrderCommand:
+    return OrderCommand(CMD_NEW, oid, None, "ACC1", "s1", "AAPL", 1, price, qty, ORDER_LIMIT, TIF_GTD, 0, 0, expire)
+
+
+def _iceberg(oid: int, price: int, qty: int, display: int) -> OrderCommand:
+    return OrderCommand(CMD_NEW, oid, None, "ACC1", "s1", "AAPL", 1, price, qty, ORDER_LIMIT, TIF_GTC, 0, 0, 0,
+                        display)
+
+
+def test_utc_timestamps_are_milliseconds_truncated_and_read_back():
+    """ExpireTime goes out in milliseconds, truncated: a GTD order never outlives its time on the venue."""
+    ns = 1_700_000_000_123_999_999
+    assert utc_timestamp(ns) == "20231114-22:13:20.123"
+    assert utc_timestamp_ns(utc_timestamp(ns)) == ns - 999_999
+    assert utc_timestamp_ns("not a time") == 0
+
+
+def test_gtd_orders_and_icebergs_are_held_by_the_fix_venue(exchange, tmp_path):
+    """A GTD order goes out as TimeInForce 6 with its ExpireTime; the exchange expires it at its time (EXPIRED
+    after the time, not before), at once when it arrives after its time with nothing to take, never when it filled
+    or was cancelled first, and at its start when its time passed while the exchange was down — before the new
+    prices could fill it. An iceberg's display is MaxFloor: resting, it fills MaxFloor lots at a time when the
+    exchange starts again with a price that reaches it (1 + 1 + 1, where the exchange's fills take 2); taking as it
+    arrives, it fills as any order (2 + 1)."""
+    async def go() -> tuple[list, FixVenue, int]:
         v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
         reps: list = []
         v.start(asyncio.get_running_loop(), reps.append)
-        v.send(OrderCommand(CMD_NEW, 4, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_LIMIT, TIF_GTD, 0, 0,
-                            time.time_ns() + 60 * 10**9))
-        v.send(OrderCommand(CMD_NEW, 5, None, "ACC1", "s1", "AAPL", 1, REF, 4, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 1))
-        v.send(_cmd(CMD_NEW, 3, REF, 1))
-        await _until(reps, 4)
+        now = time.time_ns()
+        v.send(_gtd(1, REF - 500, now + 1_500_000_000))  # rests, expires in 1.5 s
+        v.send(_gtd(2, REF, now + 60 * 10**9))  # takes at once: filled, never expired
+        v.send(_gtd(3, REF - 500, now + 60 * 10**9))  # rests, cancelled before its time
+        v.send(_gtd(4, REF - 500, now - 10**9))  # arrives after its time: ACK, then EXPIRED at once
+        v.send(_gtd(5, REF - 100, now + 4 * 10**9))  # rests; its time passes while the exchange is down
+        v.send(_iceberg(6, REF - 100, 3, 1))  # rests, shows 1 lot
+        v.send(_iceberg(7, REF, 3, 1))  # takes as it arrives
+        await _until(reps, 11)
+        v.send(_cmd(CMD_CANCEL, 3))
+        end = time.monotonic() + 10
+        while not any(r.order_id == 1 and r.kind == REPORT_EXPIRED for r in reps) and time.monotonic() < end:
+            await asyncio.sleep(0.01)
+        exchange.stop()
+        await asyncio.sleep(max(0.0, (now + 4 * 10**9 - time.time_ns()) / 1e9) + 0.2)
+        exchange.refs["AAPL"] = REF - 200  # order 5 (REF - 100) and 6 would take now
+        exchange.start()
+        await _until(reps, 19, timeout=20)
         v.close()
-        return reps, v
+        return reps, v, now
 
-    reps, v = asyncio.run(go())
-    assert _kinds(reps, 4) == _kinds(reps, 5) == [(REPORT_REJECTED, 0, 0, 0)]
-    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
-    h = v.health()
-    assert (h["gtd_refused"], h["icebergs_refused"]) == (1, 1)
-    assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
+    reps, v, now = asyncio.run(go())
+    assert _kinds(reps, 1) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]
+    expired_at = next(r.ts for r in reps if r.order_id == 1 and r.kind == REPORT_EXPIRED)  # its TransactTime
+    assert now + 1_500_000_000 <= expired_at <= now + 2_500_000_000  # at its time (the exchange looks every 0.2 s)
+    assert _kinds(reps, 2) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
+    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_CANCELED, 0, 0, 0)]
+    assert _kinds(reps, 4) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]
+    assert _kinds(reps, 5) == [(REPORT_ACK, 0, 0, 1), (REPORT_EXPIRED, 0, 0, 0)]  # not filled at REF - 200
+    assert _kinds(reps, 6) == [(REPORT_ACK, 0, 0, 3), (REPORT_PARTIAL_FILL, REF - 200, 1, 2),
+                               (REPORT_PARTIAL_FILL, REF - 200, 1, 1), (REPORT_FILL, REF - 200, 1, 0)]
+    assert {r.liquidity for r in reps if r.order_id == 6 and r.kind != REPORT_ACK} == {LIQ_MAKER}
+    assert _kinds(reps, 7) == [(REPORT_ACK, 0, 0, 3), (REPORT_PARTIAL_FILL, REF, 2, 1), (REPORT_FILL, REF, 1, 0)]
+    assert v.positions() == {("ACC1", "s1", "AAPL"): 7}
+    assert v.received() == {*((CMD_NEW, i) for i in range(1, 8)), (CMD_CANCEL, 3)}
 
 
 def _stop(oid: int, side: int, otype: int, price: int, trigger: int, qty: int = 1) -> OrderCommand:
@@ -375,3 +417,45 @@ def test_a_stop_held_by_the_fix_venue_triggers_while_the_service_is_down_and_the
     finally:
         srv.stop()
     assert wal_reports(home)[oid] == [REPORT_ACK, REPORT_TRIGGERED, REPORT_FILL]
+
+
+def test_a_gtd_order_expires_and_an_iceberg_fills_by_its_floor_at_the_fix_venue_while_the_service_is_down(
+        exchange, tmp_path):
+    """A GTD order and an iceberg through the service's order API, each held by the FIX exchange; the service is
+    SIGKILLed; the GTD order's time passes (the exchange expires it: the report waits in QuickFIX's store), then the
+    exchange, restarted with a lower price, fills the iceberg one shown lot at a time. The service's restart gets
+    the reports by a resend and applies each once: the WAL holds ACK, EXPIRED and ACK, PARTIAL_FILL, FILL."""
+    cfg = _config(tmp_path, exchange.port)
+    doc = yaml.safe_load(cfg.read_text())
+    doc["risk"] = {"tifs": ["gtc", "ioc", "gtd"]}
+    cfg.write_text(yaml.safe_dump(doc))
+    home = tmp_path / "home"
+    srv = Server(home, config=cfg).start(300)
+    tok = token()
+    body = {"account": "ACC1", "strategy": "mm1", "symbol": "AAPL", "side": "buy", "price": REF - 500}
+    try:
+        expire = time.time_ns() + 3 * 10**9
+        code, d = srv.request("POST", "/orders", {**body, "client_order_id": "gtd-1", "qty": 1, "tif": "gtd",
+                                                  "expire": expire}, tok, {"Idempotency-Key": "gtd-1"})
+        assert code in (200, 201) and d["accepted"], d
+        gtd = d["order_id"]
+        code, d = srv.request("POST", "/orders", {**body, "client_order_id": "ice-1", "qty": 2, "display": 1}, tok,
+                              {"Idempotency-Key": "ice-1"})
+        assert code in (200, 201) and d["accepted"], d
+        ice = d["order_id"]
+        _status(srv, tok, gtd, "working")
+        _status(srv, tok, ice, "working")
+        srv.kill9()
+        time.sleep(max(0.0, (expire - time.time_ns()) / 1e9) + 0.5)  # the exchange expires it meanwhile
+        exchange.kill9()
+        exchange.refs["AAPL"] = REF - 1_000
+        exchange.start()
+        srv.start(300)
+        v = _status(srv, tok, ice, "filled")
+        assert [(f["price"], f["qty"], f["liquidity"]) for f in v["fills"]] == [(REF - 1_000, 1, "maker")] * 2
+        assert _status(srv, tok, gtd, "expired")["filled"] == 0
+    finally:
+        srv.stop()
+    reports = wal_reports(home)
+    assert reports[gtd] == [REPORT_ACK, REPORT_EXPIRED]
+    assert reports[ice] == [REPORT_ACK, REPORT_PARTIAL_FILL, REPORT_FILL]
