@@ -6,7 +6,9 @@ are returned, later ones come through ``on_report``).
 
 - `LoopbackVenue` (adapter ``loopback``): an exchange stand-in on the same machine. ``fill`` mode fills every new
   order in full at its limit price; ``rest`` mode fills IOC / FOK orders the same way and keeps the others working
-  until cancelled (across a restart of the service too: its journal says which still rest); a replace of a
+  until cancelled (across a restart of the service too: its journal says which still rest). It holds no stops
+  and, in ``rest`` mode, no GTD orders (no book to trigger them, no clock to expire them): it rejects them, its
+  journal saying why; an iceberg fills (``fill``) or rests (``rest``) whole; a replace of a
   resting order takes its new price and open size (REPLACED), of any other is refused (REPLACE_REJECTED). It has
   no book: its reference price of a symbol is the price of its last fill there, and a market order fills at it
   (a symbol it never filled has none: the market order is rejected, the journal saying why). It keeps its own
@@ -31,6 +33,7 @@ import numpy as np
 
 from hft.core.errors import ConfigError
 from hft.core.jit import njit
+from hft.core.order_rules import is_stop
 from hft.core.orders import (
     CMD_CANCEL,
     CMD_NEW,
@@ -47,6 +50,7 @@ from hft.core.orders import (
     REPORT_REPLACE_REJECTED,
     REPORT_REPLACED,
     TIF_FOK,
+    TIF_GTD,
     TIF_IOC,
 )
 from hft.gateway import records
@@ -133,14 +137,15 @@ def _fill(cmds: np.ndarray, bits: np.ndarray, reps: np.ndarray, sizes: np.ndarra
     """New orders (COMMAND_DTYPE) acknowledged and filled at once: their ids set in the `bits` bitmap, their
     ack and fill rows written into `reps` (two per order, zeroed), their journal lines (`_lines`) returned with
     status 0. Nothing changes when the status is `_GROW` (an id at or past the bitmap: the third value),
-    `_REFUSED` (not a new order, a market order (no limit price to fill at), an id negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
+    `_REFUSED` (not a new order, a market order (no limit price to fill at), a stop (rejected one by one), an id
+    negative, held or repeated) or `_UNKNOWN_NAME` (a name index outside
     `sizes`, the registries' lengths)."""
     n = cmds.shape[0]
     none = np.empty(0, np.uint8)
     hi = 0
     for i in range(n):
         c = cmds[i]
-        if c.action != CMD_NEW or c.order_type == ORDER_MARKET or c.order_id < 0:
+        if c.action != CMD_NEW or c.order_type == ORDER_MARKET or is_stop(c.order_type) or c.order_id < 0:
             return none, _REFUSED, 0
         if not (0 <= c.account < sizes[0] and 0 <= c.strategy < sizes[1] and 0 <= c.symbol < sizes[2]):
             return none, _UNKNOWN_NAME, 0
@@ -406,6 +411,13 @@ class LoopbackVenue:
         if action == CMD_NEW:
             fill = self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK)
             price = int(cmd.price)
+            held = ("a stop" if is_stop(int(cmd.order_type)) else
+                    "a good-till-date order resting" if int(cmd.tif) == TIF_GTD and not fill else "")
+            if held:  # no book to trigger it, no clock to expire it: never filled as something else
+                self._orders[oid] = (cmd.account, cmd.strategy, cmd.symbol, int(cmd.side), 0, int(cmd.qty), False)
+                self._report(oid, REPORT_REJECTED, 0, 0, 0, f"{held}: the loopback venue holds none (it has no "
+                             "book and no clock; the paper venue holds them)")
+                return
             if int(cmd.order_type) == ORDER_MARKET:  # no limit price: it fills at the reference price, if any
                 price = self._refs().get(cmd.symbol, 0)
                 if price <= 0:

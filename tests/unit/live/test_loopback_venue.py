@@ -161,3 +161,38 @@ def test_a_resting_order_is_replaced_and_anything_else_refused(tmp_path: Path) -
         again.send(cmd)
     assert [r.kind for r in again.reports()[1]][-2:] == [REPORT_CANCELED, REPORT_REPLACE_REJECTED]
     assert [r.kind for r in again.reports()[99]] == [REPORT_REPLACE_REJECTED]
+
+
+def test_stops_and_resting_gtd_orders_are_rejected_never_filled_as_something_else(tmp_path: Path) -> None:
+    """The loopback venue has no book to trigger a stop and no clock to expire a GTD order: a stop or stop-limit is
+    REJECTED in either mode and on either path (an array's column-wise fill included: a stop's price is 0, it must
+    not fill there), a GTD order that would rest is REJECTED, its journal saying why; one it fills at once (``fill``
+    mode) fills as any order; a restarted venue reads the rejections back."""
+    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, TIF_GTD
+
+    for mode in ("fill", "rest"):
+        path = tmp_path / f"{mode}.jsonl"
+        venue = LoopbackVenue(path, mode=mode)
+        c = _commands(4, 1)
+        c["order_type"] = [ORDER_STOP, ORDER_STOP_LIMIT, 1, 1]
+        c["price"][0] = 0
+        c["trigger"] = [100, 100, 0, 0]
+        c["tif"] = [TIF_GTC, TIF_GTC, TIF_GTD, TIF_GTC]
+        c["expire"] = [0, 0, 2 * 10**18, 0]
+        venue.send_array(c, *NAMES)
+        kinds = {oid: [r.kind for r in reps] for oid, reps in venue.reports().items()}
+        gtd = [REPORT_ACK, REPORT_FILL] if mode == "fill" else [REPORT_REJECTED]
+        last = [REPORT_ACK, REPORT_FILL] if mode == "fill" else [REPORT_ACK]
+        assert kinds == {1: [REPORT_REJECTED], 2: [REPORT_REJECTED], 3: gtd, 4: last}
+        text = path.read_text()
+        assert text.count("a stop: the loopback venue holds none") == 2
+        assert ("a good-till-date order resting" in text) == (mode == "rest")
+        venue.close()
+        again = LoopbackVenue(path, mode=mode)
+        assert {oid: [r.kind for r in reps] for oid, reps in again.reports().items()} == kinds
+        one = c[:1].copy()
+        one["order_id"] = 9
+        for cmd in records.commands_from_array(one, *NAMES):
+            again.send(cmd)  # one by one
+        assert [r.kind for r in again.reports()[9]] == [REPORT_REJECTED]
+        again.close()
