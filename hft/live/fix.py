@@ -10,8 +10,8 @@ with it (every message checked against it). This module maps the gateway's comma
   + the gateway's new open size). A post-only order is a limit order with ExecInst 6 (participate, don't
   initiate). A stop is OrdType 3 and a stop-limit OrdType 4 (its Price), each with its trigger as StopPx (99): the
   venue holds it. Prices and quantities go on the wire as the gateway's ticks and lots. A good-till-date order
-  (TIF_GTD: ``gtd_refused``) and an iceberg (a display: ``icebergs_refused``) are not sent: they are answered
-  REJECTED at once. FIX carries both (TimeInForce 6 + ExpireTime 126, MaxFloor 111), but the counterparty the
+  (TIF_GTD: ``gtd_refused``), an iceberg (a display: ``icebergs_refused``) and a trailing stop (a trail:
+  ``trails_refused``) are not sent: they are answered REJECTED at once. FIX carries both (TimeInForce 6 + ExpireTime 126, MaxFloor 111), but the counterparty the
   adapter is tested against (`hft.live.fix_exchange`) expires nothing and shows every order whole, so a mapping
   could not be shown end to end; refused, they are never sent as a plain GTC order.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
@@ -193,7 +193,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = 0
-        self.gtd_refused = self.icebergs_refused = 0
+        self.gtd_refused = self.icebergs_refused = self.trails_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -437,8 +437,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
-            if action == CMD_NEW and (int(cmd.tif) == TIF_GTD or int(cmd.display) != 0):
-                self._refuse(oid, int(cmd.tif) == TIF_GTD)
+            if action == CMD_NEW and (int(cmd.tif) == TIF_GTD or int(cmd.display) != 0 or int(cmd.trail) != 0):
+                self._refuse(oid, "gtd" if int(cmd.tif) == TIF_GTD else "iceberg" if int(cmd.display) else "trail")
                 return
             if action == CMD_NEW:
                 clordid = str(oid)
@@ -485,19 +485,22 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
-    def _refuse(self, oid: int, gtd: bool) -> None:
-        """A GTD order or an iceberg is not sent: answered REJECTED at once (nothing on the wire, nothing
-        journaled), counted by what it was (GTD first, else an iceberg). FIX would carry GTD (TimeInForce 6,
-        ExpireTime 126) and a display (MaxFloor 111), but the counterparty this adapter is tested against expires
-        nothing and shows every order whole; a deployment on FIX lists neither in ``risk.tifs`` /
-        ``risk.order_types``."""
-        what = "good-till-date" if gtd else "an iceberg"
-        if gtd:
+    def _refuse(self, oid: int, kind: str) -> None:
+        """A GTD order, an iceberg or a trailing stop (`kind`: ``gtd``, ``iceberg``, ``trail``; in that order when
+        one is several) is not sent: answered REJECTED at once (nothing on the wire, nothing journaled), counted by
+        what it was. FIX would carry GTD (TimeInForce 6, ExpireTime 126), a display (MaxFloor 111) and a trail
+        (PegOffsetValue 211 on a trailing-stop peg), but the counterparty this adapter is tested against expires
+        nothing, shows every order whole and trails nothing; a deployment on FIX lists none of them in
+        ``risk.tifs`` / ``risk.order_types``."""
+        what = {"gtd": "good-till-date", "iceberg": "an iceberg", "trail": "a trailing stop"}[kind]
+        if kind == "gtd":
             self.gtd_refused += 1
-        else:
+        elif kind == "iceberg":
             self.icebergs_refused += 1
-        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends no GTD orders or icebergs; "
-                    "emulate them in the strategy, hft.sim.ConditionalStrategy)", oid, what)
+        else:
+            self.trails_refused += 1
+        log.warning("fix venue: order %d is %s: refused (the FIX adapter sends no GTD orders, icebergs or trailing "
+                    "stops; emulate them in the strategy, hft.sim.ConditionalStrategy)", oid, what)
         if self.loop is not None and self.on_report is not None:
             self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
 
@@ -514,7 +517,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
                 "status_unknown": len(self.unknown), "duplicates": self.duplicates, "gtd_refused": self.gtd_refused,
-                "icebergs_refused": self.icebergs_refused, "store": str(self.store)}
+                "icebergs_refused": self.icebergs_refused, "trails_refused": self.trails_refused,
+                "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

@@ -9,7 +9,8 @@ are returned, later ones come through ``on_report``).
   until cancelled (across a restart of the service too: its journal says which still rest); a replace of a
   resting order takes its new price and open size (REPLACED), of any other is refused (REPLACE_REJECTED). It has
   no book: its reference price of a symbol is the price of its last fill there, and a market order fills at it
-  (a symbol it never filled has none: the market order is rejected, the journal saying why). It keeps its own
+  (a symbol it never filled has none: the market order is rejected, the journal saying why). A trailing stop (a
+  trail) is rejected the same way (``trails_refused`` in its health): it has no prints to trail. It keeps its own
   journal (JSON lines, one ``write(2)`` per batch of commands, outside the gateway's WAL, surviving the gateway's
   crash as an exchange's books would), refuses a second new order with an id it already holds (counted and
   journaled as ``dup``: the chaos test asserts there are none) and answers reconciliation from it.
@@ -237,6 +238,7 @@ class LoopbackVenue:
         self._names_at: tuple[int, int, int] | None = None  # registry sizes `_names_table` was built for
         self._names_table: tuple | None = None  # (starts, lengths, bytes, sizes, bytes a row, the name tuples)
         self.duplicates = 0
+        self.trails_refused = 0  # trailing stops: REJECTED (it has no prints to trail)
         self.sent = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._load()
@@ -302,7 +304,7 @@ class LoopbackVenue:
         deliver, none before `start` (reconciliation reads them back with `reports`). New orders that fill at
         once are handled column-wise; anything else command by command (`_act`)."""
         n = len(cmds)
-        fill = self.mode == "fill" or bool(np.isin(cmds["tif"], (TIF_IOC, TIF_FOK)).all())
+        fill = (self.mode == "fill" or bool(np.isin(cmds["tif"], (TIF_IOC, TIF_FOK)).all())) and not cmds["trail"].any()
         reps = self._fill_new(cmds, accounts, strategies, symbols) if fill and n else None
         if reps is None:
             self._lines = []
@@ -404,6 +406,11 @@ class LoopbackVenue:
                      "strategy": cmd.strategy, "symbol": cmd.symbol, "side": int(cmd.side),
                      "price": int(cmd.price), "qty": int(cmd.qty)})
         if action == CMD_NEW:
+            if int(cmd.trail) != 0:  # a trailing stop: this venue has no prints to trail (nothing filled, nothing rests)
+                self.trails_refused += 1
+                self._orders[oid] = (cmd.account, cmd.strategy, cmd.symbol, int(cmd.side), 0, int(cmd.qty), False)
+                self._report(oid, REPORT_REJECTED, 0, 0, 0, "trailing stop: the loopback venue holds none")
+                return
             fill = self.mode == "fill" or int(cmd.tif) in (TIF_IOC, TIF_FOK)
             price = int(cmd.price)
             if int(cmd.order_type) == ORDER_MARKET:  # no limit price: it fills at the reference price, if any
@@ -479,7 +486,7 @@ class LoopbackVenue:
     def health(self) -> dict[str, Any]:
         return {"kind": "loopback", "mode": self.mode, "journal": str(self.path),
                 "received": len(self._new_ids) + len(self._received),
-                "duplicates": self.duplicates}
+                "duplicates": self.duplicates, "trails_refused": self.trails_refused}
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -109,10 +109,11 @@ def test_the_adapter_maps_fix_execution_reports_to_the_gateways(exchange, tmp_pa
                             (CMD_CANCEL, 2)}
 
 
-def test_a_gtd_order_and_an_iceberg_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
-    """Its counterparty expires nothing and shows every order whole: a GTD order and an iceberg are answered
-    REJECTED at once, nothing sent or journaled (so never re-sent, and never sent as a plain GTC order), counted in
-    ``gtd_refused`` / ``icebergs_refused``; a limit order after them goes on as usual."""
+def test_a_gtd_order_an_iceberg_and_a_trailing_stop_are_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """Its counterparty expires nothing, shows every order whole and trails nothing: a GTD order, an iceberg and a
+    trailing stop are answered REJECTED at once, nothing sent or journaled (so never re-sent, and never sent as a
+    plain GTC order or a plain stop), counted in ``gtd_refused`` / ``icebergs_refused`` / ``trails_refused``; a
+    limit order after them goes on as usual."""
     async def go() -> tuple[list, FixVenue]:
         v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
         reps: list = []
@@ -120,16 +121,18 @@ def test_a_gtd_order_and_an_iceberg_are_refused_by_the_adapter_without_a_message
         v.send(OrderCommand(CMD_NEW, 4, None, "ACC1", "s1", "AAPL", 1, REF, 1, ORDER_LIMIT, TIF_GTD, 0, 0,
                             time.time_ns() + 60 * 10**9))
         v.send(OrderCommand(CMD_NEW, 5, None, "ACC1", "s1", "AAPL", 1, REF, 4, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 1))
+        v.send(OrderCommand(CMD_NEW, 6, None, "ACC1", "s1", "AAPL", -1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF - 100,
+                            trail=5))
         v.send(_cmd(CMD_NEW, 3, REF, 1))
-        await _until(reps, 4)
+        await _until(reps, 5)
         v.close()
         return reps, v
 
     reps, v = asyncio.run(go())
-    assert _kinds(reps, 4) == _kinds(reps, 5) == [(REPORT_REJECTED, 0, 0, 0)]
+    assert _kinds(reps, 4) == _kinds(reps, 5) == _kinds(reps, 6) == [(REPORT_REJECTED, 0, 0, 0)]
     assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
     h = v.health()
-    assert (h["gtd_refused"], h["icebergs_refused"]) == (1, 1)
+    assert (h["gtd_refused"], h["icebergs_refused"], h["trails_refused"]) == (1, 1, 1)
     assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
 
 

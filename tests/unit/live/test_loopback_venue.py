@@ -161,3 +161,20 @@ def test_a_resting_order_is_replaced_and_anything_else_refused(tmp_path: Path) -
         again.send(cmd)
     assert [r.kind for r in again.reports()[1]][-2:] == [REPORT_CANCELED, REPORT_REPLACE_REJECTED]
     assert [r.kind for r in again.reports()[99]] == [REPORT_REPLACE_REJECTED]
+
+
+def test_a_trailing_stop_is_rejected_and_the_rest_of_its_array_still_fills(tmp_path: Path) -> None:
+    """The loopback venue has no prints to trail: a trailing stop (a trail) is REJECTED at once, never filled nor
+    held (``trails_refused``), the array it came in taken command by command so its neighbours still fill; a
+    restarted venue reads the rejection back from its journal."""
+    from hft.core.orders import ORDER_STOP
+
+    cmds = _commands(3, 1)
+    cmds["order_type"][1], cmds["price"][1], cmds["trigger"][1], cmds["trail"][1] = ORDER_STOP, 0, 5, 2
+    v = LoopbackVenue(tmp_path / "j.jsonl")
+    v.send_array(cmds, *NAMES)
+    kinds = {oid: [r.kind for r in reps] for oid, reps in v.reports().items()}
+    assert kinds == {1: [REPORT_ACK, REPORT_FILL], 2: [REPORT_REJECTED], 3: [REPORT_ACK, REPORT_FILL]}
+    assert v.health()["trails_refused"] == 1
+    again = LoopbackVenue(tmp_path / "j.jsonl")
+    assert {oid: [r.kind for r in reps] for oid, reps in again.reports().items()} == kinds
