@@ -4,10 +4,19 @@ optional fields on a record row (`record_options`, `put_record_options`)."""
 
 from __future__ import annotations
 
+from hft.core.dtypes import BUY
 from hft.core.jit import helper
-from hft.core.orders import ICEBERG_TYPES, OPT_DISPLAY, OPT_EXPIRE, OPT_TRAIL, OPT_TRIGGER, STOP_TYPES
+from hft.core.orders import (
+    ICEBERG_TYPES,
+    OPT_DISPLAY,
+    OPT_EXPIRE,
+    OPT_TRAIL,
+    OPT_TRIGGER,
+    ORDER_STOP_LIMIT,
+    STOP_TYPES,
+)
 
-__all__ = ["is_stop", "may_show", "put_record_options", "record_options"]
+__all__ = ["bad_trail", "is_stop", "may_show", "put_record_options", "record_options"]
 
 
 @helper(pure=True)
@@ -22,6 +31,16 @@ def may_show(otype: int) -> bool:
     """Whether an order of type `otype` may be an iceberg, showing a display (`hft.core.orders.ICEBERG_TYPES`: limit
     and post-only; docs/sim.md, "Iceberg orders held by the venue")."""
     return otype in ICEBERG_TYPES
+
+
+@helper(pure=True)
+def bad_trail(otype: int, side: int, price: int, trigger: int, trail: int) -> bool:
+    """Whether a new order's `trail` is refused (the gateway's BAD_TRAIL, the venues' REJECTED): a trail not 0 that
+    is < 0, on a type other than a stop / stop-limit, or on a stop-limit whose limit `price` is not at or through
+    its `trigger` (a buy's limit >= trigger, a sell's <=: the limit moves with the trigger and stays on its far
+    side; docs/sim.md, "Trailing stops")."""
+    return trail != 0 and (trail < 0 or not is_stop(otype) or (otype == ORDER_STOP_LIMIT and (
+        price < trigger if side == BUY else price > trigger)))
 
 
 @helper

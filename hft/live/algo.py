@@ -70,7 +70,6 @@ from hft.core.orders import (
     OPT_TRIGGER,
     ORDER_TYPE_NAMES,
     R_BAD_INPUT,
-    R_UNSUPPORTED_ORDER_TYPE,
     REASON_NAMES,
     REPORT_ACK,
     REPORT_CANCELED,
@@ -288,14 +287,9 @@ class LiveEngine:
 
     def submit(self, side: int, price: int, qty: int, otype: int | None, tif: int | None, leg: int = 0,
                opt: tuple = NO_OPTIONS) -> Any:
-        trigger, expire, display = opt[OPT_TRIGGER], opt[OPT_EXPIRE], opt[OPT_DISPLAY]
+        trigger, expire, display, trail = opt[OPT_TRIGGER], opt[OPT_EXPIRE], opt[OPT_DISPLAY], opt[OPT_TRAIL]
         self.sent += 1
         coid = self.coid(self.sent)
-        if opt[OPT_TRAIL]:  # the service's order API carries no trail (its venues' trailing stops are not built)
-            self.refused += 1
-            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} trailing stop refused: the live service "
-                     "holds no trailing stops (emulate one: hft.sim.ConditionalStrategy)")
-            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,
                 "order_type": ORDER_TYPE_NAMES.get(otype or 1, otype), "tif": TIF_NAMES.get(tif or 1, tif)}
@@ -305,6 +299,8 @@ class LiveEngine:
             body["expire"] = expire
         if display:  # an iceberg: the venue shows `display` lots at a time
             body["display"] = display
+        if trail:  # a trailing stop: the venue moves its trigger toward the prints, `trail` ticks behind them
+            body["trail"] = trail
         d = self._decision(*self.client.request("POST", "/orders", body, {"Idempotency-Key": coid}), coid)
         if d.accepted:
             self.own[d.order_id] = side

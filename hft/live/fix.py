@@ -12,7 +12,10 @@ with it (every message checked against it). This module maps the gateway's comma
   venue holds it. A good-till-date order (TIF_GTD) is TimeInForce 6 with its expiry as ExpireTime (126, a
   UTCTimestamp in milliseconds, truncated: never after the order's time) and the venue expires it (Expired →
   EXPIRED); an iceberg's display is MaxFloor (111), the lots the venue shows at a time. Prices and quantities go
-  on the wire as the gateway's ticks and lots.
+  on the wire as the gateway's ticks and lots. A trailing stop (a trail: ``trails_refused``) is not sent: it is
+  answered REJECTED at once. FIX 4.4 could carry it (a trailing-stop peg, PegOffsetValue 211), but the counterparty
+  the adapter is tested against (`hft.live.fix_exchange`) trails nothing; refused, it is never sent as a plain
+  stop.
 - ExecutionReport (8) ExecType New → ACK; Trade → FILL (OrdStatus Filled) or PARTIAL_FILL (LastPx, LastQty,
   LeavesQty; LastLiquidityInd 851, when the venue gives it: 1 added liquidity → maker, 2 removed → taker, else not
   said); FIX 4.4 carries no queue position: an ACK's queue is not said (-1); Restated (D) of a held stop →
@@ -201,6 +204,7 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         self.arrived: list[ExecutionReport] = []  # reports that arrived before `start`, in order
         self.handed = 0  # how many of `arrived` `reports()` has handed out (the rest are delivered at `start`)
         self.duplicates = self.sent = self.logons = self.status_sent = 0
+        self.trails_refused = 0
         self.logged_on = threading.Event()
         self._waiting: set[str] = set()  # ClOrdIDs whose status answer is awaited
         self._answers = threading.Condition(self.lock)
@@ -444,6 +448,9 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
     def send(self, cmd: OrderCommand) -> None:
         action, oid = int(cmd.action), int(cmd.order_id)
         with self.lock:
+            if action == CMD_NEW and int(cmd.trail) != 0:
+                self._refuse_trail(oid)
+                return
             if action == CMD_NEW:
                 clordid = str(oid)
                 if clordid in self.cmds and clordid not in self.unknown:  # sent already: never twice (a re-send
@@ -493,6 +500,16 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
             self.sent += 1
         self._send(_message(msg, fields))
 
+    def _refuse_trail(self, oid: int) -> None:
+        """A trailing stop is not sent: answered REJECTED at once (nothing on the wire, nothing journaled), counted
+        in ``trails_refused``. FIX 4.4 would carry a trail (PegOffsetValue 211 on a trailing-stop peg), but the
+        counterparty this adapter is tested against trails nothing; a deployment on FIX sends no trail."""
+        self.trails_refused += 1
+        log.warning("fix venue: order %d is a trailing stop: refused (the FIX adapter sends no trailing stops; "
+                    "emulate one in the strategy, hft.sim.ConditionalStrategy)", oid)
+        if self.loop is not None and self.on_report is not None:
+            self.on_report(ExecutionReport(ts=0, order_id=oid, kind=REPORT_REJECTED, price=0, qty=0, leaves=0))
+
     def _send(self, m: Any) -> None:
         """Hand a message to QuickFIX: sent now, or kept in its store and sent when the venue asks again after
         a reconnect."""
@@ -505,7 +522,8 @@ class FixVenue(quickfix.Application if quickfix is not None else object):  # typ
         return {"kind": "fix", "venue": f"{self.target}@{self.host}:{self.port}", "sender_comp_id": self.sender,
                 "logged_on": bool(session is not None and session.isLoggedOn()), "logons": self.logons,
                 "sent": self.sent, "reports": reports, "status_requests": self.status_sent,
-                "status_unknown": len(self.unknown), "duplicates": self.duplicates, "store": str(self.store)}
+                "status_unknown": len(self.unknown), "duplicates": self.duplicates,
+                "trails_refused": self.trails_refused, "store": str(self.store)}
 
     def close(self) -> None:
         if self.initiator is not None:

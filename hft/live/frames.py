@@ -23,7 +23,8 @@ NEW_TRIGGER = struct.Struct("<q")  # a NEW frame's first tail (after its strings
 NEW_TAIL_FIELDS = OPTION_NAMES
 """The NEW frame's counted tail (`new_tail`): ``count u8``, then that many ``i64``, a new order's optional fields
 in this order (`hft.core.orders.ORDER_OPTIONS`: a stop's trigger in ticks, a GTD order's expiry in ns UTC, an
-iceberg's display in lots, a trailing stop's trail in ticks: refused by the intake); the fields not sent are 0. The next optional field declared there is one more entry
+iceberg's display in lots, a trailing stop's trail in ticks); the fields not sent are 0. The next optional field
+declared there is one more entry
 (old frames keep parsing: their count is smaller)."""
 NEW_TAIL_COUNT = struct.Struct("<B")
 NEW_TAIL_FIELD = struct.Struct("<q")
@@ -74,7 +75,7 @@ def new_strings(body: bytes | memoryview, pos: int) -> tuple[list[str], tuple[in
 
 
 def new_tail(**options: int) -> bytes:
-    """The shortest NEW tail carrying these optional fields (``trigger=``, ``expire=``, ``display=``:
+    """The shortest NEW tail carrying these optional fields (``trigger=``, ``expire=``, ``display=``, ``trail=``:
     `hft.core.orders.order_options`): none when all are 0, the 8-byte `NEW_TRIGGER` when only a trigger is (the
     frame an older server reads), else the counted tail up to the last field that is not 0."""
     vals = order_options(**options)

@@ -51,7 +51,7 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
 
     The optional fields decode as UNSET when absent, so `decode_new` knows how many keys the body held (the
     repeated-key check's count, `jsonbody.unique_keys`); it then fills their defaults (price 0, ``limit``,
-    ``gtc``, trigger, expire and display 0): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake
+    ``gtc``, trigger, expire, display and trail 0): a `NewOrder` out of `decode_new` (or built whole, as the TCP intake
     does) holds no UNSET.
 
     ``stop`` (price 0: a market order once triggered) and ``stop_limit`` (its limit `price`) take `trigger`, the
@@ -59,7 +59,8 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     ``risk.order_types`` must list them. A ``gtd`` order takes `expire`, its expiry time in integer ns UTC (the
     API's times are all ns: a view's ``ts``, a limit's ``window_ns``), which the venue expires it at; a limit or
     post-only order may take `display` (lots), an iceberg showing that many at a time; the gateway's ``risk.tifs``
-    must list ``gtd``."""
+    must list ``gtd``. A ``stop`` / ``stop_limit`` may take `trail` (ticks): a trailing stop, its trigger following
+    the prints at that distance (docs/sim.md, "Trailing stops")."""
 
     client_order_id: str
     account: str
@@ -73,6 +74,7 @@ class NewOrder(msgspec.Struct, forbid_unknown_fields=True):
     trigger: int | UnsetType = UNSET
     expire: int | UnsetType = UNSET
     display: int | UnsetType = UNSET
+    trail: int | UnsetType = UNSET
 
 
 class CancelOrder(msgspec.Struct, forbid_unknown_fields=True):
@@ -159,7 +161,7 @@ _NEW_STRINGS = 5  # of them, those with a string value (client order id, account
 BAD_INPUT_FIELDS = frozenset((*NewOrder.__struct_fields__, *CancelOrder.__struct_fields__,
                                *AdminControl.__struct_fields__, *AdminCancel.__struct_fields__, "mode",
                                *LimitsUpdate.__struct_fields__, "jti", "revoked", "exp", *(f"limits.{lim.key}" for lim in LIMITS),
-                               "$body", "order_id", "Idempotency-Key", "trail"))  # (trail: TCP's tail, refused)
+                               "$body", "order_id", "Idempotency-Key"))
 """The fields a `BadInput` may name that the API itself defines: the ``gateway_bad_input_total{field}`` labels."""
 
 
@@ -226,6 +228,10 @@ def decode_new(body: bytes) -> NewOrder:
         o.display = 0
     else:
         known += 1
+    if o.trail is UNSET:
+        o.trail = 0
+    else:
+        known += 1
     if body.count(b":") > known:  # `unique_keys`'s own first test, here to spare the call on the order path
         try:
             J.unique_keys(body, known, 2 * (known + strings))
@@ -236,14 +242,17 @@ def decode_new(body: bytes) -> NewOrder:
 
 def check_new(o: NewOrder) -> NewOrder:
     """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (a `trigger`,
-    `expire` or `display` left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not after its
-    clock is BAD_EXPIRE, a display not below the quantity or off the lot BAD_DISPLAY (422)."""
+    `expire`, `display` or `trail` left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not
+    after its clock is BAD_EXPIRE, a display not below the quantity or off the lot BAD_DISPLAY, a trail off the tick
+    or a trailing stop-limit's limit on the wrong side of its trigger BAD_TRAIL (422)."""
     if o.trigger is UNSET:
         o.trigger = 0
     if o.expire is UNSET:
         o.expire = 0
     if o.display is UNSET:
         o.display = 0
+    if o.trail is UNSET:
+        o.trail = 0
     if not 0 < len(o.client_order_id) <= 64:
         raise BadInput("client_order_id", "expected 1 to 64 characters")
     if o.qty <= 0:
@@ -280,6 +289,13 @@ def check_new(o: NewOrder) -> NewOrder:
         if not 0 < o.display <= I64_MAX:
             raise BadInput("display", f"expected an iceberg's display, lots from 1 to {I64_MAX} (int64), was "
                                       f"{o.display}")
+    if o.trail != 0:
+        if o.order_type not in _STOPS:
+            raise BadInput("trail", f"expected no trail on a {o.order_type} order (only on stop and stop_limit), "
+                                    f"was {o.trail}")
+        if not 0 < o.trail <= I64_MAX:
+            raise BadInput("trail", f"expected a trailing stop's trail, ticks from 1 to {I64_MAX} (int64), was "
+                                    f"{o.trail}")
     return o
 
 
@@ -406,7 +422,8 @@ def new_intent(o: NewOrder, key: int, now: int) -> tuple:
     """The ``typed_intent_v1`` tuple of a validated new order."""
     return typed_intent_v1(INTENT_NEW, key, o.account, o.strategy, o.symbol, SIDES[o.side], o.price, o.qty,
                            _OTYPE[o.order_type], _TIF[o.tif], now, 0, 0 if o.trigger is UNSET else o.trigger,
-                           0 if o.expire is UNSET else o.expire, 0 if o.display is UNSET else o.display)
+                           0 if o.expire is UNSET else o.expire, 0 if o.display is UNSET else o.display,
+                           0 if o.trail is UNSET else o.trail)
 
 
 def cancel_intent(account: str, strategy: str, symbol: str, order_id: int, key: int, now: int) -> tuple:
@@ -428,7 +445,7 @@ _REASON_FIELD = {
     "SELF_MATCH": "price",  # the price would cross one of the strategy's own resting orders
     "UNKNOWN_SYMBOL": "symbol", "UNKNOWN_ACCOUNT": "account", "UNKNOWN_STRATEGY": "strategy",
     "BAD_SIDE": "side", "UNSUPPORTED_ORDER_TYPE": "order_type", "BAD_TRIGGER": "trigger", "UNSUPPORTED_TIF": "tif",
-    "BAD_EXPIRE": "expire", "BAD_DISPLAY": "display",
+    "BAD_EXPIRE": "expire", "BAD_DISPLAY": "display", "BAD_TRAIL": "trail",
     "UNKNOWN_ORDER": "order_id", "ORDER_PENDING": "order_id",
     "STRATEGY_CANCEL_ONLY": "strategy", "STRATEGY_DISABLED": "strategy",  # the strategy's mode (an admin's)
 }

@@ -22,9 +22,8 @@ Client → server:
   idempotency_key`` (an empty key: the client order id, as on ``/v3/orders``; a durable NEW needs one), then an
   optional tail (`hft.live.frames.new_strings`): none; ``trigger i64`` alone (8 bytes: a stop's, as first
   defined); or the counted tail ``count u8`` then ``count`` i64 fields in the order ``trigger`` (ticks),
-  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's: not
-  taken live, a trail not 0 is 400 BAD_INPUT naming it) — the fields not sent are 0, and a further optional field
-  is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
+  ``expire`` (ns UTC, a GTD order's), ``display`` (lots, an iceberg's), ``trail`` (ticks, a trailing stop's) — the
+  fields not sent are 0, and a further optional field is one more in that list. The frame grows at its end, so a NEW without a tail is the frame as it
   always was (the column-wise scan takes those; one with a tail goes through the per-frame path).
 - ``CANCEL`` (0x03): ``corr u64, flags u8, order_id i64``, then ``client_order_id, idempotency_key``.
 - ``REPLACE`` (0x04): ``corr u64, flags u8, order_id i64, price i64 (ticks), qty i64 (lots: the new open size)``,
@@ -499,8 +498,6 @@ class IntakeProtocol(asyncio.Protocol):
             account: str, strategy: str, symbol: str, idem: str, t0: int, trigger: int = 0, expire: int = 0,
             display: int = 0, trail: int = 0) -> None:
         try:
-            if trail:  # the order API carries no trail: the service's venues hold no trailing stops (docs/live.md)
-                raise O.BadInput("trail", f"expected no trail (the live service holds no trailing stops), was {trail}")
             if side not in _SIDE:
                 raise O.BadInput("side", f"expected 1 (buy) or -1 (sell), was {side}")
             if otype not in ORDER_TYPE_NAMES:
@@ -509,7 +506,7 @@ class IntakeProtocol(asyncio.Protocol):
                 raise O.BadInput("tif", f"expected one of {sorted(TIF_NAMES)}, was {tif}")
             o = O.check_new(O.NewOrder(coid, account, strategy, symbol, _SIDE[side], qty, price,
                                        ORDER_TYPE_NAMES[otype], TIF_NAMES[tif], trigger, expire,  # type: ignore[arg-type]
-                                       display))
+                                       display, trail))
             if not self.grant.allows(account, strategy):
                 self.refuse(corr, 403, {"error": "FORBIDDEN", "reason": f"token {self.grant.subject!r} may not "
                                                                         f"trade as {account}/{strategy}"})

@@ -64,8 +64,9 @@ Trailing stops (a stop / stop-limit NEW with ``trail`` > 0 ticks, docs/sim.md "T
 stop-limit whose limit is not at or through its trigger — a buy's limit >= trigger, a sell's <= — and a ``trail``
 on any other order type or < 0 → ``REJECTED``): held as a stop. Each print first tests the trigger as it stood
 (the rule above); a print that does not trigger it then moves it toward the market: a sell's trigger becomes
-``max(trigger, print - trail)``, a buy's ``min(trigger, print + trail)``, and a stop-limit's limit moves by the
-same amount (limit − trigger is kept). The TRIGGERED report's price is the print's, as for any stop.
+``max(trigger, print - trail)``, a buy's ``min(trigger, print + trail)`` (at least 1), and a stop-limit's limit
+moves by the same amount (limit − trigger is kept): `hft.sim.venue_common.trail_follow`, the L3 venue's rule too.
+The TRIGGERED report's price is the print's, as for any stop.
 
 CANCEL (``oid``): a working order → ``CANCELED`` (qty 0, leaves 0); an order the venue does not hold (never
 arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
@@ -140,7 +141,7 @@ from hft.core.errors import SimError
 from hft.core.jit import helper, njit
 
 # re-exported: the liquidity flag and the venue report are declared with the order-flow records (hft.core.orders)
-from hft.core.order_rules import is_stop, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_show
 from hft.core.orders import LIQ_MAKER as LIQ_MAKER
 from hft.core.orders import LIQ_NONE as LIQ_NONE
 from hft.core.orders import LIQ_TAKER as LIQ_TAKER
@@ -177,6 +178,7 @@ from hft.sim.venue_common import (
     emit,
     emit_fill,
     new_aux,
+    trail_follow,
     triggers,
     within,
 )
@@ -416,8 +418,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
             or (display != 0 and (display < 0 or display >= qty or not may_show(otype)))
-            or (trail != 0 and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT and (
-                price < first_px if side == BUY else price > first_px))))):
+            or bad_trail(otype, side, price, first_px, trail)):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if stop:  # held: not in the book, no queue place
@@ -556,18 +557,11 @@ def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
     for j in range(orders.shape[0]):
         if orders[j, O_LIVE] != LIVE_HELD:
             continue
-        trig = orders[j, O_TRIGGER]
-        if not triggers(orders[j, O_SIDE], trig, print_px):
-            trail = orders[j, O_TRAIL]
-            if trail > 0:  # not reached: toward the print, never back (each difference below fits in int64)
-                if orders[j, O_SIDE] == SELL:  # print > trig > 0: print - trig fits
-                    moved = print_px - trail if trail < print_px - trig else trig
-                else:  # trig, trail > 0: trig - trail fits; moved < trig
-                    moved = print_px + trail if print_px < trig - trail else trig
-                if moved != trig:
-                    if orders[j, O_TYPE] == ORDER_STOP_LIMIT:  # its limit keeps its distance: on the far side of
-                        orders[j, O_PRICE] = moved + (orders[j, O_PRICE] - trig)  # trig (`_new`), so it fits
-                    orders[j, O_TRIGGER] = moved
+        if not triggers(orders[j, O_SIDE], orders[j, O_TRIGGER], print_px):
+            if orders[j, O_TRAIL] > 0:  # not reached: a trailing stop follows the print (and its limit with it)
+                orders[j, O_TRIGGER], orders[j, O_PRICE] = trail_follow(
+                    orders[j, O_SIDE], orders[j, O_TYPE], orders[j, O_TRIGGER], orders[j, O_PRICE], orders[j, O_TRAIL],
+                    print_px)
             continue
         orders[j, O_LIVE] = 0  # the slot is free: the order enters as a new one (it may take this slot again)
         params[P_NHELD] -= 1

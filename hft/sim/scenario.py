@@ -54,7 +54,7 @@ the venue holds until a print reaches its trigger (``stop``); a stop-limit takes
 (default gtc), a stop a ``tif`` of gtc or day; no ``trigger`` (the venue's prints), ``offset`` or expiry. An
 ``iceberg`` with ``held_by: venue`` is a limit order at ``price`` with its ``display`` (lots shown at a time) and a
 ``tif`` (default gtc), the venue showing and refilling it (docs/sim.md, "Iceberg orders held by the venue"). A
-``trailing_stop`` with ``held_by: venue`` is a stop (with a ``price``: a stop-limit, its limit) the L2 venue holds,
+``trailing_stop`` with ``held_by: venue`` is a stop (with a ``price``: a stop-limit, its limit) the venue holds,
 its trigger ``stop`` at entry, moved toward the prints at ``offset`` from them (docs/sim.md, "Trailing stops"), a
 ``tif`` (default gtc).
 

@@ -345,8 +345,7 @@ class Context:
         ``tif=TIF_GTD`` with `expire`, the exchange time (int ns UTC) it expires at (docs/sim.md, "Good till
         date"). A venue-native iceberg: a limit / post-only order with ``0 < display < qty``, the lots it shows at a
         time (docs/sim.md, "Iceberg orders held by the venue"). A venue-native trailing stop: a stop / stop-limit
-        with `trail` > 0 ticks, its trigger following the prints at that distance (docs/sim.md, "Trailing stops";
-        the L2 venue only)."""
+        with `trail` > 0 ticks, its trigger following the prints at that distance (docs/sim.md, "Trailing stops")."""
         self._act("ctx.submit")
         opt = order_options(trigger=trigger, expire=expire, display=display, trail=trail)
         d = self._e.submit(side, price, qty, order_type, tif, self._leg.index, opt)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from hft.core.dtypes import BUY
 from hft.core.jit import helper, njit
 from hft.core.order_rules import is_stop
-from hft.core.orders import REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
+from hft.core.orders import ORDER_STOP_LIMIT, REPORT_EXPIRED, REPORT_FILL, REPORT_REJECTED, TIF_GTD
 
 P_NREP = 5  # params index: rows written to `out`
 P_NCONS = 6  # params index: rows used in `cons`
@@ -91,11 +91,23 @@ def new_aux(otype, trigger, display) -> int:
     return trigger if is_stop(otype) else display
 
 
-@helper(pure=True)  # the L3 venue's driver and the engine's L3 command path
-def l3_new_aux(otype, trigger, display, trail) -> int:
-    """The L3 venue's ``aux`` (`new_aux`), which holds no trailing stops (docs/sim.md, "Trailing stops"): a
-    trailing stop's is -1, a stop without a trigger, which the venue REJECTS."""
-    return new_aux(otype, trigger, display) if trail == 0 else -1
+@helper(pure=True)  # inlined into both numba venues' `_trigger` (held stops, out of the market path)
+def trail_follow(side, otype, trigger, price, trail, print_px) -> tuple:
+    """A held trailing stop (`trail` > 0 ticks; 0: not trailing) that a print at `print_px` did NOT trigger
+    (`triggers`): its ``(trigger, price)`` after the print (docs/sim.md, "Trailing stops"). A sell's trigger becomes
+    ``max(trigger, print - trail)``, a buy's ``min(trigger, print + trail)``, never below 1 tick (a held stop's
+    trigger is > 0); a stop-limit's (`otype`) limit `price` moves by as much, a stop's price (0) stays.
+    Every difference fits in int64: a sell not triggered has print > trigger > 0, a buy has trigger, trail > 0;
+    the limit is at or through the trigger (buy >=, sell <=; the venues' NEW checks it) and stays on that side."""
+    if trail <= 0:
+        return trigger, price
+    if side == BUY:
+        moved = print_px + trail if print_px < trigger - trail else trigger  # then moved < trigger
+        if moved < 1:
+            moved = 1
+    else:  # print > trigger (not triggered): print - trigger > 0 fits, and print - trail > trigger > 0 when taken
+        moved = print_px - trail if trail < print_px - trigger else trigger
+    return moved, (price + (moved - trigger) if otype == ORDER_STOP_LIMIT else price)
 
 
 @_kernel

@@ -68,9 +68,8 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
                              "display"),
                             (order("b7", price=low, qty=4, symbol=sym, display=-1), "display"),
                             (order("b8", price=low, qty=4, symbol=sym, display="2"), "display"),
-                            # no trailing stops live (docs/sim.md, "Trailing stops"): the order API has no such field
-                            (order("b11", price=0, qty=1, symbol=sym, order_type="stop", trigger=low, trail=5),
-                             "trail")):
+                            # a trail only on a stop / stop-limit (docs/sim.md, "Trailing stops")
+                            (order("b11", price=low, qty=1, symbol=sym, trail=5), "trail")):
             code, d = _post(srv, body)
             assert code == 400 and d["error"] == "BAD_INPUT" and field in d["field"], (body, code, d)
         code, d = _post(srv, order("b9", price=low, qty=1, symbol=sym, tif="gtd", expire=time.time_ns() - S))
@@ -121,10 +120,10 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
                 with pytest.raises((TcpIntakeError, ConnectionError, OSError)):
                     c.order("after", "ACC1", "mm1", sym, "buy", qty=1, price=low)  # closed by the server
 
-        # the tail's fourth field, a trailing stop's trail: parsed, refused (no trailing stops live), 400 naming it
+        # the tail's fourth field, a trailing stop's trail, on a limit order: 400 naming it
         with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
-            body = F.NEW_FIXED.pack(7, 0, -1, 4, 1, 0, 1) + F.pack_strings("trail", "ACC1", "mm1", sym, "") + \
-                struct.pack("<Bqqqq", 4, low, 0, 0, 5)
+            body = F.NEW_FIXED.pack(7, 0, -1, 1, 1, low, 1) + F.pack_strings("trail", "ACC1", "mm1", sym, "") + \
+                struct.pack("<Bqqqq", 4, 0, 0, 0, 5)
             c.send_raw(F.frame(F.NEW, body))
             e = c.recv()
             assert (e["type"], e["corr"], e["status"], e["error"]) == ("error", 7, 400, "BAD_INPUT"), e

@@ -1,7 +1,8 @@
 """`hft strategy live` with a strategy that places venue-held stops (``ctx.submit(..., ORDER_STOP, trigger=...)``)
 against `hft gateway serve --paper` (a generated day) with the stop types allowed: the runner sends each with its
 trigger, the paper venue triggers the one every print reaches (TRIGGERED, then its fill, booked by the runner) and
-holds the other until the runner's end cancels it."""
+holds the other until the runner's end cancels it; a trailing stop (``trail=``) is sent with its trail, held by the
+paper venue (its trigger follows the prints, half of FAR above them: none reaches it) and cancelled at the end."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.slow  # starts the service and the runner as processes
 
 TOKEN = token(accounts=("ACC1",), strategies=("algo1",))
 FAR = 10_000_000  # ticks: above every price of the day
+TRAIL = FAR // 2  # a trailing buy stop's trail (a multiple of AAPL's tick, 5): its trigger stays far above the prints
 
 STRATEGY = f'''
 from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, TIF_GTC
@@ -44,6 +46,7 @@ class TwoStops(Strategy):
         self.sent = True
         ctx.submit(-1, 0, 1, ORDER_STOP, TIF_GTC, trigger=ctx.best_bid + {FAR})  # every print is at or below it
         ctx.submit(1, ctx.best_ask + {FAR} + 100, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=ctx.best_ask + {FAR})
+        ctx.submit(1, 0, 1, ORDER_STOP, TIF_GTC, trigger=ctx.best_ask + {FAR}, trail={TRAIL})  # trailing
 
     def on_order_update(self, ctx, u):
         self.kinds.append(u.kind)
@@ -73,19 +76,23 @@ def test_a_live_strategys_stops_go_through_the_runner(tmp_path):
         s = json.loads(r.stdout[r.stdout.index("{"):])
         assert time.time() - t0 >= 8 and s["reason"] == "--max-seconds 8 passed", s  # the held stop kept it going
         assert (s["children"], s["refused"], s["filled"], s["position"], s["cancelled"], s["working"]) == (
-            2, 0, 1, -1, 1, 0), s
+            3, 0, 1, -1, 2, 0), s
         oids = {}
-        for n, want in ((1, "filled"), (2, "canceled")):
+        for n, want in ((1, "filled"), (2, "canceled"), (3, "canceled")):
             code, v = srv.request("GET", f"/orders/client/two_stops-st-{n}", token=TOKEN)
             assert code == 200 and v["status"] == want and v["strategy"] == "algo1", v
             oids[n] = v["order_id"]
     finally:
         srv.stop()
     kinds: dict[int, list[int]] = {}
+    trails: dict[int, set[int]] = {}  # the trail of each WAL record of an order that has the column
     for topic, rec in iter_records(home / "wal" / "gateway-live"):
         if topic == "sim.orders" and rec.get("source") == "report":
             kinds.setdefault(rec["order_id"], []).append(rec["kind"])
+        if "trail" in rec and "order_id" in rec:
+            trails.setdefault(rec["order_id"], set()).add(rec["trail"])
     assert kinds[oids[1]] == [REPORT_ACK, REPORT_TRIGGERED, REPORT_FILL]
-    assert kinds[oids[2]] == [REPORT_ACK, REPORT_CANCELED]
+    assert kinds[oids[2]] == kinds[oids[3]] == [REPORT_ACK, REPORT_CANCELED]
+    assert TRAIL in trails[oids[3]] and TRAIL not in trails[oids[1]], trails  # sent with its trail, the others not
     updates = [ln.split()[1:] for ln in r.stdout.splitlines() if ln.startswith("update ")]
     assert [int(k) for o, k in updates if int(o) == oids[1]] == [REPORT_ACK, REPORT_TRIGGERED, REPORT_FILL], r.stdout

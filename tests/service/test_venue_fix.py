@@ -175,6 +175,28 @@ def test_gtd_orders_and_icebergs_are_held_by_the_fix_venue(exchange, tmp_path):
     assert v.received() == {*((CMD_NEW, i) for i in range(1, 8)), (CMD_CANCEL, 3)}
 
 
+def test_a_trailing_stop_is_refused_by_the_adapter_without_a_message(exchange, tmp_path):
+    """Its counterparty trails nothing: a trailing stop is answered REJECTED at once, nothing sent or journaled (so
+    never re-sent, and never sent as a plain stop), counted in ``trails_refused``; a limit order after it goes on as
+    usual."""
+    async def go() -> tuple[list, FixVenue]:
+        v = FixVenue(tmp_path / "adapter", exchange.port, logon_timeout=10)
+        reps: list = []
+        v.start(asyncio.get_running_loop(), reps.append)
+        v.send(OrderCommand(CMD_NEW, 6, None, "ACC1", "s1", "AAPL", -1, 0, 1, ORDER_STOP, TIF_GTC, 0, REF - 100,
+                            trail=5))
+        v.send(_cmd(CMD_NEW, 3, REF, 1))
+        await _until(reps, 3)
+        v.close()
+        return reps, v
+
+    reps, v = asyncio.run(go())
+    assert _kinds(reps, 6) == [(REPORT_REJECTED, 0, 0, 0)]
+    assert _kinds(reps, 3) == [(REPORT_ACK, 0, 0, 1), (REPORT_FILL, REF, 1, 0)]
+    assert v.health()["trails_refused"] == 1
+    assert v.sent == 1 and v.received() == {(CMD_NEW, 3)}
+
+
 def _stop(oid: int, side: int, otype: int, price: int, trigger: int, qty: int = 1) -> OrderCommand:
     return OrderCommand(CMD_NEW, oid, None, "ACC1", "s1", "AAPL", side, price, qty, otype, TIF_GTC, 0, trigger)
 

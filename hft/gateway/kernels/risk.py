@@ -9,7 +9,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from hft.core.jit import helper
-from hft.core.order_rules import is_stop, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_show
 from hft.core.orders import (
     OPT_DISPLAY,
     OPT_EXPIRE,
@@ -18,7 +18,6 @@ from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
     ORDER_STOP,
-    ORDER_STOP_LIMIT,
     ORDER_TYPE_MAX,
     R_ACCOUNT_SUBMIT_RATE,
     R_ACCOUNT_SUBMIT_RATE_2,
@@ -694,8 +693,7 @@ def _new_static(st, now, y, side, price, qty, otype, tif, opt):
     # a trailing stop: a stop / stop-limit whose trigger follows the prints at `trail` > 0 ticks, a whole number of
     # ticks, a stop-limit's limit at or through its trigger (buy >=, sell <=: the limit moves with the trigger and
     # stays on the right side of it; docs/sim.md, "Trailing stops"); exposure as a stop's, its trigger at entry
-    if trail != 0 and (trail < 0 or not is_stop(otype) or (tick != 1 and trail % tick != 0)
-                       or (otype == ORDER_STOP_LIMIT and (price < trigger if side == 1 else price > trigger))):
+    if bad_trail(otype, side, price, trigger, trail) or (trail != 0 and tick != 1 and trail % tick != 0):
         return R_BAD_TRAIL, 0, 0, 0
     ref = b[ys + Y_REF_PX]
     mult = b[ys + Y_MULT]

@@ -24,7 +24,8 @@ Layout (numba; few arrays per call)
   ``[0, 4]`` (no rows): resync off.
 * ``out`` — a caller-allocated `VENUE_REPORT_DTYPE` buffer; ``params[P_NREP]`` counts the rows written.
 
-Two entry kernels: `order_step(book, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif)`
+Two entry kernels: `order_step(book, orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, aux,
+trail)`
 (``OP_NEW`` / ``OP_CANCEL`` / ``OP_REPLACE`` / ``OP_EXPIRE``) and `market_step(book, orders, cons, params, out, ref, now, kind,
 side, price, qty, oid)` (one market event, then the reference resync when ``ref`` has rows). Kernels never allocate: when the book needs a wider price range or more
 order slots they return `V_NEED_LEVELS` (price in ``params[P_NEED_PRICE]``) / `V_NEED_ORDERS` BEFORE changing
@@ -145,6 +146,13 @@ Our orders (`order_step` / `L3Venue.new / cancel / replace`):
   its level's FIFO (the slot its shown part freed is reused; a level that cannot hold them: ``EXPIRED``, leaves 0).
   A replace keeps the display: in place, the shown part shrinks to at most the new size; moved, it shows
   ``min(display, new size)``. No report for a refill.
+* TRAILING STOP (NEW of a stop / stop-limit with ``trail`` > 0 ticks, ``O_TRAIL``; a trail < 0, on another type,
+  or on a stop-limit whose limit is not at or through its trigger → ``REJECTED``, `hft.core.order_rules.bad_trail`):
+  held as a stop. Each print that triggers held stops (an execution, a hidden execution, a cross trade: after the
+  message and its resync, in `_print_with_held`, off the path of every other event) first tests its trigger as it
+  stood; one it does not reach follows it (`hft.sim.venue_common.trail_follow`: a sell's trigger to
+  ``max(trigger, print - trail)``, a buy's to ``min(trigger, print + trail)``, at least 1; a stop-limit's limit by
+  as much). docs/sim.md, "Trailing stops".
 * CANCEL: a working order → ``CANCELED`` (it leaves the queue); an order the venue does not hold (never
   arrived, already filled / cancelled / expired) → ``CANCEL_REJECTED``.
 * EXPIRE (a GTD order's expiry, scheduled by the engine when the order arrived: docs/sim.md, "Good till date"):

@@ -49,7 +49,8 @@ O_INBOOK = 10  # 1 once resting in the book; IN_REFILL: an iceberg between its s
 O_TRIGGER = 11  # a held stop's trigger price (> 0 with O_INBOOK 0: held, not in the book)
 O_DISPLAY = 12  # an iceberg's display (0: not an iceberg, its whole leaves rest in the book)
 O_SHOWN = 13  # an iceberg's lots in the book (its shown part left at its current queue place)
-N_OCOL = 14
+O_TRAIL = 14  # a held trailing stop's distance from the prints (ticks; 0: not trailing)
+N_OCOL = 15
 IN_REFILL = 2  # O_INBOOK of an iceberg whose shown part filled whole during a market event: refilled at its end
 
 # --- params ------------------------------------------------------------------------------------------------

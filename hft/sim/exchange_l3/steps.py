@@ -32,7 +32,7 @@ from hft.core.dtypes import (
     SELL,
 )
 from hft.core.jit import helper
-from hft.core.order_rules import is_stop, may_show
+from hft.core.order_rules import bad_trail, is_stop, may_show
 from hft.core.orders import (
     ORDER_LIMIT,
     ORDER_MARKET,
@@ -88,6 +88,7 @@ from hft.sim.exchange_l3.layout import (
     O_SHOWN,
     O_SIDE,
     O_TIF,
+    O_TRAIL,
     O_TRIGGER,
     O_TYPE,
     OP_CANCEL,
@@ -115,7 +116,7 @@ from hft.sim.exchange_l3.resync import (
     _resync,
     _rs_room,
 )
-from hft.sim.venue_common import P_NREP, consume, emit, triggers, within
+from hft.sim.venue_common import P_NREP, consume, emit, trail_follow, triggers, within
 
 
 @_kernel
@@ -241,10 +242,18 @@ def _trigger_room(v, orders, params, print_px, extra) -> int:
 @_kernel
 def _trigger(v, orders, cons, params, out, now, print_px) -> int:
     """The held stops a print at `print_px` triggers, in the order they arrived: each leaves its row, is reported
-    TRIGGERED and entered as a new order (a stop: market IOC; a stop-limit: a limit at its price, its TIF)."""
+    TRIGGERED and entered as a new order (a stop: market IOC; a stop-limit: a limit at its price, its TIF); a
+    trailing stop the print does not trigger follows it (`trail_follow`: its trigger, a stop-limit's limit)."""
     r = 0
     while r < params[P_NORD]:
-        if not (_held(orders, r) and triggers(orders[r, O_SIDE], orders[r, O_TRIGGER], print_px)):
+        if not _held(orders, r):
+            r += 1
+            continue
+        if not triggers(orders[r, O_SIDE], orders[r, O_TRIGGER], print_px):
+            if orders[r, O_TRAIL] > 0:
+                orders[r, O_TRIGGER], orders[r, O_PRICE] = trail_follow(
+                    orders[r, O_SIDE], orders[r, O_TYPE], orders[r, O_TRIGGER], orders[r, O_PRICE], orders[r, O_TRAIL],
+                    print_px)
             r += 1
             continue
         oid = orders[r, O_ID]
@@ -257,7 +266,7 @@ def _trigger(v, orders, cons, params, out, now, print_px) -> int:
         params[P_NHELD] -= 1
         status = _new(v, orders, cons, params, out, now, oid, side, 0 if stop else price, qty,
                       ORDER_MARKET if stop else ORDER_LIMIT,
-                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px, 0)
+                      TIF_IOC if stop else tif, REPORT_TRIGGERED, print_px, 0, 0)
         if status != V_OK:
             return status
     return V_OK
@@ -299,14 +308,16 @@ def _put_order(orders, n, oid, side, price, qty, otype, tif, now) -> None:
 
 
 @_kernel
-def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px, display) -> int:
+def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, first, first_px, display,
+         trail) -> int:
     """A NEW order; its first report is `first` (ACK, or TRIGGERED for a stop entered by its trigger) at
-    `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book; `display` > 0: an iceberg,
-    resting ``min(display, leaves)`` lots at a time (module docstring)."""
+    `first_px`. A stop type (`first_px`: its trigger) is held: a row not in the book, trailing the prints by `trail`
+    > 0 ticks; `display` > 0: an iceberg, resting ``min(display, leaves)`` lots at a time (module docstring)."""
     stop = is_stop(otype)
     if qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL) \
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0))) \
-            or (display != 0 and (display < 0 or display >= qty or not may_show(otype))):
+            or (display != 0 and (display < 0 or display >= qty or not may_show(otype))) \
+            or bad_trail(otype, side, price, first_px, trail):
         return V_OK if emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE) else V_REPORTS_FULL
     n = params[P_NORD]
     if n >= orders.shape[0]:
@@ -314,6 +325,7 @@ def _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, f
     if stop:
         _put_order(orders, n, oid, side, price, qty, otype, tif, now)
         orders[n, O_TRIGGER] = first_px
+        orders[n, O_TRAIL] = trail
         params[P_NORD] = n + 1
         params[P_NHELD] += 1
         return V_OK if emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE) else V_REPORTS_FULL
@@ -435,23 +447,26 @@ def _replace(v, orders, cons, params, out, now, oid, price, qty) -> int:
 
 @_kernel
 def order_step(book: L3Book, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
-               now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int) -> int:
+               now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int,
+               trail: int) -> int:
     """`order_step_v` on the book's view (`hft.book.l3.l3_view`)."""
-    return order_step_v(l3_view(book), orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger)
+    return order_step_v(l3_view(book), orders, cons, params, out, op, now, oid, side, price, qty, otype, tif, trigger,
+                        trail)
 
 
 @_kernel
 def order_step_v(v: L3View, orders: np.ndarray, cons: np.ndarray, params: np.ndarray, out: np.ndarray, op: int,
-                 now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int) -> int:
+                 now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int, trigger: int,
+                 trail: int) -> int:
     """Apply one of our order operations (``OP_*``; module docstring; `trigger`: a new stop's trigger, or a new
-    order's display, `venue_common.new_aux`: an iceberg) at exchange time `now`. Returns a `V_*` status; on
-    `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
+    order's display, `venue_common.new_aux`: an iceberg; `trail`: a new trailing stop's distance, else 0) at exchange
+    time `now`. Returns a `V_*` status; on `V_NEED_LEVELS` / `V_NEED_ORDERS` / `V_TABLE_FULL` nothing changed."""
     if op == OP_NEW:
         if is_stop(otype):
             return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, trigger,
-                        0)
+                        0, trail)
         return _new(v, orders, cons, params, out, now, oid, side, price, qty, otype, tif, REPORT_ACK, price,
-                    trigger)
+                    trigger, trail)
     if op == OP_CANCEL or op == OP_EXPIRE:
         r = _own_row_by_id(orders, params, oid)
         if r < 0:  # an expiry of an order already gone says nothing

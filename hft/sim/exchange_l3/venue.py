@@ -77,7 +77,7 @@ from hft.sim.exchange_l3.steps import (
     order_step,
 )
 from hft.sim.fees import FeeSchedule
-from hft.sim.venue_common import P_NCONS, P_NREP, l3_new_aux
+from hft.sim.venue_common import P_NCONS, P_NREP, new_aux
 
 
 # ======================================================================= Python driver
@@ -202,20 +202,20 @@ class L3Venue:
     # --- orders
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
             trigger: int = 0, display: int = 0, trail: int = 0) -> np.ndarray:
-        """A new order (a stop / stop-limit: held until a print reaches `trigger`; `display` > 0: an iceberg,
-        showing that many lots at a time; a `trail`, a trailing stop, is REJECTED: the L3 venue holds none)."""
+        """A new order (a stop / stop-limit: held until a print reaches `trigger`, which follows the prints at
+        `trail` > 0 ticks; `display` > 0: an iceberg, showing that many lots at a time)."""
         return self._call(self._order_site, OP_NEW, now, oid, side, price, qty, otype, tif,
-                          l3_new_aux(otype, trigger, display, trail))
+                          new_aux(otype, trigger, display), trail)
 
     def cancel(self, now: int, oid: int) -> np.ndarray:
-        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_CANCEL, now, oid, 0, 0, 0, 0, 0, 0, 0)
 
     def expire(self, now: int, oid: int) -> np.ndarray:
         """A GTD order's expiry: EXPIRED (leaves 0) if it still works or is held here, else nothing."""
-        return self._call(self._order_site, OP_EXPIRE, now, oid, 0, 0, 0, 0, 0, 0)
+        return self._call(self._order_site, OP_EXPIRE, now, oid, 0, 0, 0, 0, 0, 0, 0)
 
     def replace(self, now: int, oid: int, price: int, qty: int) -> np.ndarray:
-        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0, 0)
+        return self._call(self._order_site, OP_REPLACE, now, oid, 0, price, qty, 0, 0, 0, 0)
 
     # --- market data
     def market(self, now: int, kind: int, side: int, price: int, qty: int, order_id: int) -> np.ndarray:

@@ -13,7 +13,7 @@ place. After a print's fills, each held stop the print reaches (a buy at a print
 slot order, leaves its slot, is reported TRIGGERED (the print's price) and is entered as a new order without an ACK:
 a stop a market IOC, a stop-limit a limit at its price with its TIF. A trailing stop (`Held.trail` > 0; docs/sim.md,
 "Trailing stops") that a print does not reach then follows it: a sell's trigger becomes max(trigger, print − trail),
-a buy's min(trigger, print + trail), and a stop-limit's limit moves as much as its trigger did.
+a buy's min(trigger, print + trail) but at least 1, and a stop-limit's limit moves as much as its trigger did.
 
 An iceberg (docs/sim.md, "Iceberg orders held by the venue") is a `Resting` order with a `display`: it shows `shown`
 lots at its queue place. An event fills at most what it shows; when that is gone and lots are left, the next
@@ -324,7 +324,8 @@ class L2ReferenceVenue(TakerMatching):
                 continue
             if not (price >= h.trigger if h.side == BUY else price <= h.trigger):
                 if h.trail:  # not reached: the trigger follows the print, the limit keeps its distance to it
-                    moved = max(h.trigger, price - h.trail) if h.side == SELL else min(h.trigger, price + h.trail)
+                    moved = max(h.trigger, price - h.trail) if h.side == SELL else max(1, min(h.trigger,
+                                                                                              price + h.trail))
                     if h.order_type == ORDER_STOP_LIMIT:
                         h.price += moved - h.trigger
                     h.trigger = moved

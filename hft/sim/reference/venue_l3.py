@@ -14,7 +14,9 @@ Stops and stop-limits (docs/sim.md, "Stop orders held by the venue") wait in `he
 of the book. A print — an execution of a visible order, an execution against hidden liquidity, a cross trade —
 at a price >= a held buy's trigger or <= a held sell's triggers it, after the message and its resync: in `held`'s
 order each leaves it, is reported TRIGGERED (the message's price) and enters as a new order without an ACK (a stop a
-market IOC, a stop-limit a limit at its price with its TIF).
+market IOC, a stop-limit a limit at its price with its TIF). Then each trailing stop still held (`Held.trail` > 0;
+docs/sim.md, "Trailing stops") follows the print: a sell's trigger becomes max(trigger, print − trail), a buy's
+min(trigger, print + trail) but at least 1, and a stop-limit's limit moves as much as its trigger did.
 
 An iceberg (docs/sim.md, "Iceberg orders held by the venue", L3) is an `Ours` with a `display`: its queue entry is
 its `shown` lots, not its leaves. An event that fills the shown part whole takes it out of its queue (`waiting`:
@@ -237,6 +239,12 @@ class L3ReferenceVenue(TakerMatching):
                 else:
                     out += self._enter_new(now, h.order_id, h.side, h.price, h.qty, ORDER_LIMIT, h.tif,
                                            REPORT_TRIGGERED, price)
+            for h in self.held:  # the trailing stops it did not reach follow it (the limit keeps its distance)
+                if h.trail:
+                    to = max(h.trigger, price - h.trail) if h.side == SELL else max(1, min(h.trigger, price + h.trail))
+                    if h.order_type == ORDER_STOP_LIMIT:
+                        h.price += to - h.trigger
+                    h.trigger = to
         for o in [o for o in self.ours if o.waiting]:  # icebergs whose shown part this message filled whole
             self.ours.remove(o)
             o.waiting = False
@@ -459,13 +467,16 @@ class L3ReferenceVenue(TakerMatching):
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
             trigger: int = 0, display: int = 0, trail: int = 0) -> list[VenueReport]:
-        if trail != 0:  # no trailing stops on the L3 venue (docs/sim.md, "Trailing stops")
+        stop = otype in (ORDER_STOP, ORDER_STOP_LIMIT)
+        # a trail (docs/sim.md, "Trailing stops"): > 0, on a stop, a stop-limit's limit at or through its trigger
+        if trail and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT
+                                               and (price < trigger if side == BUY else price > trigger))):
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-        if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
+        if stop:
             if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0
                     or (otype == ORDER_STOP_LIMIT and price <= 0)):
                 return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
-            self.held.append(Held(oid, side, price, qty, otype, tif, trigger))
+            self.held.append(Held(oid, side, price, qty, otype, tif, trigger, trail))
             return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
         return self._enter_new(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display)
 

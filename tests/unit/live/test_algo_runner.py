@@ -242,14 +242,18 @@ def test_gtd_and_iceberg_children_go_to_the_order_api_with_their_expiry_and_disp
     assert 5 not in e.ctx.orders and {6, 7} <= set(e.ctx.orders)
 
 
-def test_a_trailing_stop_child_is_refused_before_the_order_api() -> None:
-    """The live service holds no trailing stops (docs/sim.md, "Trailing stops"): a strategy's child with a `trail`
-    is refused by the runner (UNSUPPORTED_ORDER_TYPE, nothing sent, counted), a plain stop after it still goes."""
-    from hft.core.orders import ORDER_STOP, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+def test_a_trailing_stop_child_goes_to_the_order_api_with_its_trail() -> None:
+    """A strategy's trailing stop child (docs/sim.md, "Trailing stops") is sent with its ``trigger`` and ``trail``;
+    a plain stop after it carries no ``trail`` key (the body an older service reads)."""
+    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, TIF_GTC
 
-    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}))
+    client = FakeClient(*((201, {"accepted": True, "reason": "OK", "order_id": n, "duplicate": False})
+                          for n in (5, 6, 7)))
     e = _engine(client)
-    d = e.ctx.submit(-1, 0, 2, ORDER_STOP, TIF_GTC, trigger=99, trail=3)
-    assert not d.accepted and d.reason == R_UNSUPPORTED_ORDER_TYPE and e.refused == 1 and client.requests == []
+    assert e.ctx.submit(-1, 0, 2, ORDER_STOP, TIF_GTC, trigger=99, trail=3).accepted
+    assert e.ctx.submit(1, 103, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=101, trail=4).accepted
     assert e.ctx.submit(-1, 0, 2, ORDER_STOP, TIF_GTC, trigger=99).accepted
-    assert [r[2].get("trail") for r in client.requests] == [None] and e.refused == 1
+    bodies = [r[2] for r in client.requests]
+    assert [(b["order_type"], b["trigger"], b.get("trail")) for b in bodies] == [
+        ("stop", 99, 3), ("stop_limit", 101, 4), ("stop", 99, None)]
+    assert e.refused == 0 and {5, 6, 7} <= set(e.ctx.orders)

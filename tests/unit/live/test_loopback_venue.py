@@ -196,3 +196,19 @@ def test_stops_and_resting_gtd_orders_are_rejected_never_filled_as_something_els
             again.send(cmd)  # one by one
         assert [r.kind for r in again.reports()[9]] == [REPORT_REJECTED]
         again.close()
+
+
+def test_a_trailing_stop_is_rejected_and_the_rest_of_its_array_still_fills(tmp_path: Path) -> None:
+    """A trailing stop is a stop, which the loopback venue does not hold: REJECTED at once, never filled nor held,
+    the array it came in taken command by command so its neighbours still fill; a restarted venue reads the
+    rejection back from its journal."""
+    from hft.core.orders import ORDER_STOP
+
+    cmds = _commands(3, 1)
+    cmds["order_type"][1], cmds["price"][1], cmds["trigger"][1], cmds["trail"][1] = ORDER_STOP, 0, 5, 2
+    v = LoopbackVenue(tmp_path / "j.jsonl")
+    v.send_array(cmds, *NAMES)
+    kinds = {oid: [r.kind for r in reps] for oid, reps in v.reports().items()}
+    assert kinds == {1: [REPORT_ACK, REPORT_FILL], 2: [REPORT_REJECTED], 3: [REPORT_ACK, REPORT_FILL]}
+    again = LoopbackVenue(tmp_path / "j.jsonl")
+    assert {oid: [r.kind for r in reps] for oid, reps in again.reports().items()} == kinds

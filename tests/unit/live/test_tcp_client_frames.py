@@ -135,7 +135,7 @@ def test_the_new_frames_counted_tail_carries_expire_and_display_and_old_frames_p
     assert T.new_strings(plain + struct.pack("<Bq", 1, 7), T.NEW_FIXED.size)[1] == (7, 0, 0, 0)
     assert T.new_strings(plain + struct.pack("<B", 0), T.NEW_FIXED.size)[1] == (0, 0, 0, 0)
     assert T.new_strings(plain + struct.pack("<Bqqq", 3, 7, 8, 9), T.NEW_FIXED.size)[1] == (7, 8, 9, 0)
-    # a fourth field, a trailing stop's trail (OPTION_NAMES): parsed, then refused by the intake (no trailing stops live)
+    # a fourth field, a trailing stop's trail (OPTION_NAMES)
     assert T.new_strings(plain + struct.pack("<Bqqqq", 4, 7, 8, 9, 3), T.NEW_FIXED.size)[1] == (7, 8, 9, 3)
     for bad, why in ((struct.pack("<Bqqqqq", 5, 1, 2, 3, 4, 5), "tail count 5: expected at most 4 fields"),
                      (struct.pack("<Bq", 2, 1), "tail of 9 bytes after the strings: expected 8 .* \\(count 2: 17\\)"),

@@ -352,13 +352,17 @@ class Trailing(OrderTypeWalk):
     """Venue-native trailing stops (docs/sim.md, "Trailing stops") around each print: sell stops below it and buy
     stops above trailing at 1 to 3 ticks, stop-limits whose limit is at or through their trigger, some refused by
     the gateway (a trail on a limit order, a sell stop-limit's limit above its trigger); some cancelled while held (a
-    wake-up); a market order flattens a large position. Counts what it saw: `triggered`, `refused`."""
+    wake-up); a market order flattens a large position. Counts what it saw: `triggered`, `refused`, and `moved`: the
+    stops TRIGGERED at a print beyond their trigger at entry (a sell's above it, a buy's below), which only a trigger
+    the prints moved lets happen."""
 
     name = "trailing"
 
     def __init__(self, every: int = 1) -> None:
         super().__init__(every)
         self.triggered = 0
+        self.moved = 0
+        self.entry: dict[int, tuple[int, int]] = {}  # order id -> (side, its trigger at entry)
 
     def on_trade(self, ctx, side, price, qty) -> None:
         if not self._turn(ctx):
@@ -378,12 +382,16 @@ class Trailing(OrderTypeWalk):
         else:  # a sell stop-limit whose limit is above its trigger: BAD_TRAIL
             dec = ctx.submit(SELL, price + 1, 1, ORDER_STOP_LIMIT, TIF_GTC, trigger=max(price - d, 1), trail=d)
         self._d(dec)
+        if dec.accepted:
+            self.entry[int(dec.order_id)] = (int(dec.side), int(dec.trigger))
         if dec.accepted and self.n % 7 == 0:
             ctx.at(ctx.now + 2_000_000, dec.order_id)
 
     def on_order_update(self, ctx, u) -> None:
         if u.kind == REPORT_TRIGGERED:
             self.triggered += 1
+            side, trigger = self.entry[u.order_id]
+            self.moved += u.price > trigger if side == SELL else u.price < trigger
 
 
 def l2_pair(ev, make_strategy_, *, qm="risk_averse", mode=MODE_PARTIAL_FILL, entry=None, resp=None, feed=None,

@@ -699,11 +699,11 @@ def test_a_trailing_stop_moves_toward_the_prints_only():
                     {1: (100, 0), 2: (105, 107), 3: (120, 0)}]
     assert both("trade", 3, -1, 100, 1)[0] == REPORT_TRIGGERED  # reached as it stood: then a market sell
     assert _held_triggers(nb, ref)[0] == {2: (104, 106), 3: (120, 0)}  # 100 + 4 < 105: the buy's moved on
-    # int64's edges: a print at its minimum moves the buys (trigger - print would not fit), one at its maximum
-    # triggers them
+    # int64's edges: a print at its minimum moves the buys (trigger - print would not fit) down to 1 tick, one at its
+    # maximum triggers them
     low = -(1 << 63)
     assert both("trade", 4, -1, low, 1) == []
-    assert _held_triggers(nb, ref)[0] == {2: (low + 4, low + 6), 3: (low + (1 << 63) - 1, 0)}
+    assert _held_triggers(nb, ref)[0] == {2: (1, 3), 3: (1, 0)}  # never below 1 tick (a held trigger is > 0)
     assert both("trade", 5, 1, (1 << 63) - 1, 1)[:2] == [REPORT_TRIGGERED, REPORT_TRIGGERED]
 
 

@@ -50,7 +50,7 @@ from hft.core.orders import (
 from hft.sim.reference import L3ReferenceVenue, from_market_data
 from hft.sim.strategies import make_strategy
 from hft.sim.strategy import Strategy
-from tests.unit.sim.agreement import Gtd, Icebergs, Stops, agree
+from tests.unit.sim.agreement import Gtd, Icebergs, Stops, Trailing, agree
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden" / "lobster_goog_mm.json"
@@ -240,6 +240,19 @@ def test_native_stops_on_generated_day_agree(day, resync):
 
 
 @pytest.mark.parametrize("resync", [True, False])
+def test_native_trailing_stops_on_generated_day_agree(day, resync):
+    """Trailing stops and stop-limits held by the L3 venue (some refused BAD_TRAIL, some cancelled while held), their
+    triggers following executions, hidden executions and cross trades: both engines the same, every array; some
+    triggered beyond their trigger at entry (moved)."""
+    made: list[Trailing] = []
+    _, ref, _ = _pair(_mangled(day, 6), lambda: made.append(Trailing(every=3)) or made[-1], "trailing",
+                      l3_resync=resync)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 30 and nb_s.refused == ref_s.refused
+    assert nb_s.moved == ref_s.moved > 10 and ref_s.refused.get("BAD_TRAIL", 0) > 5 and len(ref.fills) > 30
+
+
+@pytest.mark.parametrize("resync", [True, False])
 def test_gtd_on_generated_day_agree(day, resync):
     """GTD orders expired by the L3 venue at their time, after the messages of that time (held stops and
     stop-limits too): both engines the same."""
@@ -301,6 +314,21 @@ def test_native_icebergs_on_lobster_agree():
     nb_s, ref_s = made
     assert nb_s.fills == ref_s.fills > 50 and nb_s.refused == ref_s.refused
     assert nb_s.refilled == ref_s.refilled > 10 and len(ref.fills) > 50
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow  # the real day through the plain-Python reference
+@pytest.mark.skipif(not GOLDEN.exists(), reason="no golden")
+def test_native_trailing_stops_on_lobster_agree():
+    """GOOG 2012-06-21 (the golden's data and config) with a strategy placing venue-native trailing stops: both
+    engines the same, every array, their triggers following the real executions and hidden executions; a floor of
+    triggers and of triggers beyond the trigger at entry (the rule moved them)."""
+    md, config = _lobster_day()
+    made: list[Trailing] = []
+    _, ref, _ = _pair(md, lambda: made.append(Trailing(every=40)) or made[-1], "trailing", config=config)
+    nb_s, ref_s = made
+    assert nb_s.triggered == ref_s.triggered > 50 and nb_s.refused == ref_s.refused
+    assert nb_s.moved == ref_s.moved > 20 and len(ref.fills) > 50
 
 
 @pytest.mark.shared_data
@@ -399,9 +427,30 @@ def test_venue_icebergs_agree_step_by_step(seed, resync, mode):
     assert refilled >= 2
 
 
-def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool) -> int:
+@pytest.mark.parametrize("mode", ["partial_fill", "no_partial_fill", "all_or_none"])
+@pytest.mark.parametrize("resync", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_venue_trailing_stops_agree_step_by_step(seed, resync, mode):
+    """As `test_venue_agrees_step_by_step` with most of our stops and stop-limits trailing (docs/sim.md, "Trailing
+    stops"; some trails the venues reject: < 0, on a limit order, a stop-limit's limit on the wrong side of its
+    trigger): every report the same, and after every step each held stop's trigger and limit the same in both
+    venues; triggers moved on many steps."""
+    moves = _venue_steps(seed, resync, mode, icebergs=False, trails=True)
+    assert moves >= 5
+
+
+def _held(nb, ref) -> tuple[dict, dict]:
+    """Each L3 venue's held stops: order id -> (trigger, limit)."""
+    from hft.sim.exchange_l3.layout import O_ID, O_INBOOK, O_PRICE, O_TRIGGER, P_NORD
+
+    rows = nb.orders[: int(nb.params[P_NORD])]
+    got = {int(r[O_ID]): (int(r[O_TRIGGER]), int(r[O_PRICE])) for r in rows if r[O_INBOOK] == 0 and r[O_TRIGGER] > 0}
+    return got, {h.order_id: (h.trigger, h.price) for h in ref.held}
+
+
+def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool, trails: bool = False) -> int:
     """The seeded steps of the step-by-step tests; returns how many icebergs filled more than their display (each
-    was refilled at least once)."""
+    was refilled at least once), or with `trails` (most stops trailing), on how many steps a held trigger moved."""
     from hft.sim.exchange_l2 import EXCHANGE_MODES
     from hft.sim.exchange_l3 import L3Venue
     from hft.sim.fees import FeeSchedule
@@ -418,7 +467,7 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool) -> int:
     market_ids: list[int] = []
     ours: list[int] = []
     next_id = 1
-    triggered = 0
+    triggered = moves = 0
     display: dict[int, int] = {}  # our icebergs' displays
     filled: dict[int, int] = {}  # ... and their filled lots
     for t in range(steps):
@@ -438,9 +487,13 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool) -> int:
         else:
             kind, oid = int(rng.choice([EV_HIDDEN_EXEC, EV_TRADE, EV_HALT, EV_CLEAR])), 0
             side = int(rng.choice([0, BUY, SELL])) if kind == EV_CLEAR else side
+        before = _held(nb, ref)[1]
         got = [tuple(x) for x in nb.market(now, kind, side, price, qty, oid).tolist()]
         want = [tuple(x) for x in ref.market(now, kind, side, price, qty, oid)]
         assert want == got, (t, "market", kind, side, price, qty, oid)
+        held_nb, held_ref = _held(nb, ref)
+        assert held_nb == held_ref, (t, "held")
+        moves += any(before.get(o, v)[0] != v[0] for o, v in held_ref.items())
         triggered += sum(1 for x in got if x[7] == REPORT_TRIGGERED)  # (held stops: docs/sim.md)
         step_fill: dict[int, int] = {}
         for x in got:
@@ -461,7 +514,10 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool) -> int:
                 shown = int(rng.integers(1, 4)) if rng.random() < 0.9 else int(rng.integers(-1, 14))  # some bad
                 if 0 < shown < args[3] and otype != ORDER_MARKET:
                     display[next_id] = shown
-            got, want = nb.new(now, *args, shown), ref.new(now, *args, shown)
+            trail = 0
+            if trails and rng.random() < (0.8 if trigger else 0.05):  # some bad: < 0, on a limit, a wrong-side limit
+                trail = int(rng.integers(1, 4)) if rng.random() < 0.9 else -1
+            got, want = nb.new(now, *args, shown, trail=trail), ref.new(now, *args, shown, trail=trail)
             ours.append(next_id)
             next_id += 1
         elif r < 0.6 and ours:
@@ -477,6 +533,8 @@ def _venue_steps(seed: int, resync: bool, mode: str, icebergs: bool) -> int:
     assert ref.data == nb.counters()
     assert ref.resync_counters() == nb.resync_counters()
     assert triggered > 5
+    if trails:
+        return moves
     return sum(1 for o, q in filled.items() if q > display[o])
 
 
@@ -536,23 +594,43 @@ def test_an_iceberg_refill_its_level_cannot_hold_expires():
     assert nb.working() == {} and ref.queue_ahead(1) == -1
 
 
-def test_the_l3_venue_rejects_a_trailing_stop():
-    """No trailing stops on the L3 venue (docs/sim.md, "Trailing stops": which message moves one is not decided): a
-    stop or stop-limit with a trail is REJECTED by both L3 venues, nothing held; the same stop without one is held."""
-    from hft.core.orders import ORDER_STOP, ORDER_STOP_LIMIT, REPORT_ACK, REPORT_REJECTED, TIF_GTC
-    from hft.sim.exchange_l2 import EXCHANGE_MODES
-    from hft.sim.exchange_l3 import L3Venue
-    from hft.sim.fees import FeeSchedule
-    from hft.sim.reference import Fees
+def test_a_trailing_stop_on_the_l3_venue_follows_every_print():
+    """Hand-derived, both L3 venues (docs/sim.md, "Trailing stops", L3): an execution, a hidden execution and a cross
+    trade each move a trailing trigger that they do not reach, an add does not; a print that reaches the trigger as it
+    stood triggers it. Sell stop 95 trailing 3: 98 at an execution at 101, 100 at a hidden execution at 103, stays at
+    a cross trade at 101 (never back), triggers at an execution at 99 (a market sell 2 takes 2 @ 99). Buy stop-limit
+    110 limit 112 trailing 4: 105 / 107 at 101, stays, then 103 / 105 at 99. Bad trails are REJECTED; at int64's
+    edges a print at the minimum moves the buys no lower than 1 tick, one at the maximum triggers them."""
+    from hft.core.orders import REPORT_REJECTED
 
-    nb = L3Venue(mode=EXCHANGE_MODES["partial_fill"], fees=FeeSchedule(0, 0, 0))
-    ref = L3ReferenceVenue("partial_fill", Fees(0, 0, 0), 1, None)
-    nb.seed_level(BUY, 99, 5)
-    ref.seed(BUY, 99, 5)
-    for oid, args in ((1, (-1, 0, 2, ORDER_STOP, TIF_GTC, 97)), (2, (-1, 96, 2, ORDER_STOP_LIMIT, TIF_GTC, 97))):
-        got, want = nb.new(1, oid, *args, trail=2), ref.new(1, oid, *args, trail=2)
-        assert [tuple(x) for x in want] == [tuple(x) for x in got.tolist()]
-        assert [int(k) for k in got["kind"]] == [REPORT_REJECTED]
-    got = nb.new(2, 3, -1, 0, 2, ORDER_STOP, TIF_GTC, 97)
-    assert [tuple(x) for x in ref.new(2, 3, -1, 0, 2, ORDER_STOP, TIF_GTC, 97)] == [tuple(x) for x in got.tolist()]
-    assert [int(k) for k in got["kind"]] == [REPORT_ACK]
+    nb, ref = _iceberg_pair()
+    for side, price in ((BUY, 99), (SELL, 101)):
+        nb.seed_level(side, price, 5)
+        ref.seed(side, price, 5)
+    top = (1 << 63) - 1
+    assert _both(nb, ref, "new", 1, 1, SELL, 0, 2, ORDER_STOP, TIF_GTC, 95, 0, 3) == [(REPORT_ACK, 0, 2, 0)]
+    assert _both(nb, ref, "new", 1, 2, BUY, 112, 1, ORDER_STOP_LIMIT, TIF_GTC, 110, 0, 4) == [(REPORT_ACK, 0, 1, 112)]
+    assert _both(nb, ref, "new", 1, 3, BUY, 0, 1, ORDER_STOP, TIF_GTC, 120, 0, top) == [(REPORT_ACK, 0, 1, 0)]
+    for oid, args in ((4, (SELL, 97, 1, ORDER_STOP_LIMIT, TIF_GTC, 95, 0, 2)),  # a sell's limit above its trigger
+                      (5, (BUY, 99, 1, ORDER_LIMIT, TIF_GTC, 0, 0, 2)),  # a trail on a limit order
+                      (6, (SELL, 0, 1, ORDER_STOP, TIF_GTC, 95, 0, -1))):  # a trail < 0
+        assert [r[0] for r in _both(nb, ref, "new", 1, oid, *args)] == [REPORT_REJECTED]
+    held = []
+    for now, kind, side, price, oid in ((2, EV_EXEC, SELL, 101, 10**9), (3, EV_HIDDEN_EXEC, BUY, 103, 0),
+                                        (4, EV_TRADE, SELL, 101, 0), (5, EV_ADD, SELL, 102, 11)):
+        assert _both(nb, ref, "market", now, kind, side, price, 1, oid) == []
+        held.append(_held(nb, ref)[0])
+        assert held[-1] == _held(nb, ref)[1]
+    assert held == [{1: (98, 0), 2: (105, 107), 3: (120, 0)}, {1: (100, 0), 2: (105, 107), 3: (120, 0)},
+                    {1: (100, 0), 2: (105, 107), 3: (120, 0)}, {1: (100, 0), 2: (105, 107), 3: (120, 0)}]
+    # reached as it stood (99 <= 100): TRIGGERED at 99, then a market sell 2 takes the 4 lots left at 99
+    assert _both(nb, ref, "market", 6, EV_EXEC, BUY, 99, 1, 10**9) == [(REPORT_TRIGGERED, 0, 2, 99),
+                                                                        (REPORT_FILL, 2, 0, 99)]
+    assert _held(nb, ref) == ({2: (103, 105), 3: (120, 0)},) * 2  # 99 + 4 < 105: the buy moved on
+    # int64's edges: a hidden execution at its minimum moves the buys to 1 tick (their limit with them), one at its
+    # maximum triggers them: a limit buy 1 @ 3 rests, a market buy 1 takes 1 @ 101
+    assert _both(nb, ref, "market", 7, EV_HIDDEN_EXEC, SELL, -(1 << 63), 1, 0) == []
+    assert _held(nb, ref) == ({2: (1, 3), 3: (1, 0)},) * 2
+    assert _both(nb, ref, "market", 8, EV_HIDDEN_EXEC, BUY, top, 1, 0) == [
+        (REPORT_TRIGGERED, 0, 1, top), (REPORT_TRIGGERED, 0, 1, top), (REPORT_FILL, 1, 0, 101)]
+    assert _held(nb, ref) == ({}, {}) and nb.working()[2]["price"] == 3

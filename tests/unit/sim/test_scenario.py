@@ -211,6 +211,20 @@ EXPECTED = {
          (51.0, "U", "TRIGGERED", 9996, None, 1, None, None),  # 99.90 -> 99.96 -> 99.98 -> 99.99
          (61.0, "U", "FILLED", 9997, 1, 0, "maker", 0)],
         (-2, 19996, 0, 3)),
+    # the same on the L3 venue: executions, hidden executions and cross trades move the triggers after their message
+    # (T fills at 99.99: the 100.00 bid is gone); an add moves nothing
+    "native_trailing_l3.yaml": (
+        [(1.0, "R", "REJECTED", None, None, None, None, None),  # BAD_TRAIL
+         (3.0, "T", "NEW", None, None, 2, None, None),
+         (3.0, "U", "NEW", None, None, 1, None, None),
+         (3.0, "B", "NEW", None, None, 1, None, None),
+         (31.0, "T", "TRIGGERED", 10000, None, 2, None, None),  # its trigger 99.95 -> 99.98 -> 100.00
+         (31.0, "T", "FILLED", 9999, 2, 0, "taker", 0),
+         (41.0, "B", "TRIGGERED", 10004, None, 1, None, None),  # 100.10 -> 100.05 -> 100.04
+         (41.0, "B", "FILLED", 10001, 1, 0, "taker", 0),
+         (51.0, "U", "TRIGGERED", 9999, None, 1, None, None),  # 99.90 -> 99.96 -> 99.98 -> 99.99
+         (61.0, "U", "FILLED", 9997, 1, 0, "maker", 0)],  # its limit 99.88 -> 99.97: it rested, a crossing add
+        (-2, 19994, 0, 3)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
@@ -469,16 +483,11 @@ def test_a_native_trailing_stop_is_a_stop_with_its_trail():
         parse_scenario({**base, "actions": [{**act, "offset": 0.055}]})  # off the tick
 
 
-def test_a_trailing_stop_on_the_l3_venue_is_rejected_by_the_venue():
-    """No trailing stops on the L3 venue (docs/sim.md, "Trailing stops"): the gateway accepts one, the L3 venue
-    REJECTS it through the numba engine's order path; the same stop without a trail is held (NEW)."""
-    act = {"t": "1ms", "op": "submit", "side": "sell", "held_by": "venue", "stop": 99.98, "qty": 1}
-    sc = parse_scenario({
-        "instrument": {"tick_size": 0.01, "lot_size": 1}, "venue": "l3",
-        "book": {"bids": [[100.0, 5]], "asks": [[100.01, 5]]},
-        "actions": [{**act, "id": "t", "type": "trailing_stop", "offset": 0.02}, {**act, "id": "s", "type": "stop"}]})
-    rows = run_scenario(sc)["trace"]
-    assert [(r["id"], r["status"], r["source"]) for r in rows] == [("t", "REJECTED", "venue"), ("s", "NEW", "venue")]
+def test_native_trailing_l3_refusals_name_their_reason():
+    res = run_file(SCEN / "native_trailing_l3.yaml")
+    assert [(r["id"], r["reason"], r["op"]) for r in res["trace"] if r["source"] == "gateway"] == [
+        ("R", "BAD_TRAIL", "submit")]
+    assert res["gateway"]["working_buy"] == res["gateway"]["working_sell"] == 0
 
 
 def test_gateway_rejection_is_in_the_trace():
