@@ -445,7 +445,8 @@ class PaperVenue:
                 "duplicates": self.duplicates, "gtd_pending": len(self._gtd_working), "gtd_expired": self.expired,
                 "journal": None if j is None else {"path": str(j.path), "records": j.records, "failures": j.failures,
                                                    "failing": self.journal_error or None, "torn_bytes": j.torn},
-                "new_day": self.session_restarts, "rebuilt": self.rebuilt or None}
+                "new_day": self.session_restarts, "rebuilt": self.rebuilt or None,
+                "day_start": {"wall_ns": self._t0_wall, "exchange_ns": self._t0_exch}}
 
     def close(self) -> None:
         if self.journal is not None:

@@ -15,6 +15,7 @@ record) and raised: the caller must not apply what it could not journal.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import zlib
@@ -98,7 +99,7 @@ class Journal:
         try:
             n = os.pwrite(self._fd, line, self._size)
             if n != len(line):
-                raise OSError(28, f"short write ({n} of {len(line)} bytes)")
+                raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (wrote {n} of {len(line)} bytes)")
             if self.fsync:
                 os.fsync(self._fd)
         except OSError:
