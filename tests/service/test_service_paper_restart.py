@@ -4,7 +4,8 @@ hand-derivable L2 print day (`make_l2_print_day`: a sell of 5 at 10000 every 2 s
 - a SIGKILL with orders working: after the restart they still work; a buy of 40 at 10000 goes on filling 5 lots a
   print, the prints of the downtime included (caught up at once, applied by the reconciliation), each lot once
   (its leaves fall 40, 35, … 0 in the WAL); a far order is cancelled after the restart (CANCELED); a third start
-  changes nothing; the journal moved away begins a new day whose restart expires what still worked;
+  changes nothing; one at another speed is refused with one line naming the journal's day; the journal moved away
+  begins a new day whose restart expires what still worked;
 - a SIGKILL in the middle of a burst of orders: every order the gateway accepted reaches the venue once (the journal
   holds each id once; re-sent when it never got there), each has one ACK in the WAL, none filled twice, and the
   venue's positions equal the gateway's;
@@ -101,6 +102,12 @@ def test_working_orders_survive_a_crash_and_fill_once(tmp_path):
         srv.poll(f"/orders/{last['order_id']}", lambda v: v["status"] == "working", token=TOK)
     finally:
         srv.kill9()
+    size = srv.log.stat().st_size
+    with pytest.raises(RuntimeError, match="server did not start"):  # the day's speed is its journal's
+        Server(home, "--paper", str(day), "--speed", "2").start(timeout=300)
+    said = srv.log.read_text()[size:]
+    assert "gateway-live-paper.jsonl: expected the day it began" in said and "speed 1.0), was data" in said, said
+    assert "Traceback" not in said, said
     journal = home / "wal" / "gateway-live-paper.jsonl"
     journal.rename(tmp_path / "day-before.jsonl")  # the operator begins a new day
     srv = Server(home, *args).start(timeout=300)
