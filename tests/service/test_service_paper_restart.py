@@ -7,8 +7,8 @@ hand-derivable L2 print day (`make_l2_print_day`: a sell of 5 at 10000 every 2 s
   changes nothing; one at another speed is refused with one line naming the journal's day; the journal moved away
   begins a new day whose restart expires what still worked;
 - a SIGKILL in the middle of a burst of orders: every order the gateway accepted reaches the venue once (the journal
-  holds each id once; re-sent when it never got there), each has one ACK in the WAL, none filled twice, and the
-  venue's positions equal the gateway's;
+  holds each id once; re-sent when it never got there), each has one ACK in the WAL, none filled twice, the
+  venue's positions equal the gateway's, and the venue rebuilt from its journal gives exactly the WAL's reports;
 - SIGSTOP / SIGCONT: the feed catches up with the wall clock at once and a fill due meanwhile arrives once;
 - a journal that cannot be written (a full tmpfs, in a mount namespace): the command is not applied, the service
   is halted (new orders 503 POLICY_REJECT_ALL), and the order reaches the venue once after a restart with room (re-sent)."""
@@ -33,6 +33,7 @@ from hft.core.orders import REPORT_CANCELED as CANCELED
 from hft.core.orders import REPORT_EXPIRED as EXPIRED
 from hft.core.orders import REPORT_FILL as FILL
 from hft.core.orders import REPORT_PARTIAL_FILL as PARTIAL
+from hft.live.paper import PaperVenue
 from hft.live.paper_journal import Journal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "alpha"))
@@ -169,6 +170,14 @@ def test_a_crash_in_a_burst_of_orders_loses_none_and_executes_none_twice(tmp_pat
     for d in answered:
         kinds = reps.get(d["order_id"], [])
         assert d["order_id"] in news and kinds.count(ACK) == 1 and kinds.count(FILL) <= 1, (d, kinds)
+    # the venue rebuilt from its journal (a copy) said exactly what the WAL holds: every report once, none missing
+    shutil.copy(home / "wal" / "gateway-live-paper.jsonl", tmp_path / "copy.jsonl")
+    venue = PaperVenue.from_data(day, speed=1, journal=tmp_path / "copy.jsonl")
+    try:
+        said = {oid: [(r.kind, r.qty, r.leaves) for r in rs] for oid, rs in venue.reports().items()}
+    finally:
+        venue.close()
+    assert said == wal_reports(home, "kind", "qty", "leaves")
 
 
 def test_a_paused_service_catches_up_with_the_day(tmp_path):
