@@ -24,6 +24,9 @@ from hft.core.orders import (
     REPORT_ACK,
     REPORT_CANCELED,
     REPORT_EXPIRED,
+    REPORT_FILL,
+    REPORT_REPLACED,
+    REPORT_TRIGGERED,
     TIF_GTC,
     TIF_GTD,
     TIF_IOC,
@@ -114,7 +117,8 @@ def _check_rebuild(data: Path, tmp_path: Path, monkeypatch, seed: int, n_cmds: i
     rng = random.Random(seed)
     ids = _walk(ran, clock, rng, n_cmds, step_ns)
     kinds = {r.kind for reps in ran.reports().values() for r in reps}
-    assert len(ids) > n_cmds // 3 and {REPORT_ACK, REPORT_EXPIRED, REPORT_CANCELED} <= kinds, kinds  # a real mix
+    assert len(ids) > n_cmds // 3 and {REPORT_ACK, REPORT_EXPIRED, REPORT_CANCELED, REPORT_TRIGGERED, REPORT_FILL,
+                                       REPORT_REPLACED} <= kinds, kinds  # a real mix: stops triggered, GTD expired
     h = ran.health()
     assert h["duplicates"] > 0 and h["gtd_expired"] > 0 and h["fills"] > 0, h
 
