@@ -40,7 +40,8 @@ each operation applied at its time, by the feed's own loop `_turn`), then the fe
 wall clock: the events due while the service was down are applied at once (fills included) and a GTD order whose
 time passed meanwhile is EXPIRED at its time in that catch-up (after the events of its time). The venue then
 offers the recovery its record (`hft.live.venue.Reconciling`): ``received()``, ``reports()`` (every report of
-the day, per order) and ``positions()``; the recovery applies the reports the WAL lacks (each order's reports
+the day, per order), not ``positions()`` (a new day's venue knows none of the positions the gateway carries
+over: `day_positions` gives this day's); the recovery applies the reports the WAL lacks (each order's reports
 are the same sequence as before the crash: the gateway's count of applied ones skips those it saw) and re-sends
 the commands the venue never received. ``session_restarts`` is True only when this start began a new day (no
 journal): the orders still working at the gateway then ended with the day before, and the recovery expires them;
@@ -352,8 +353,10 @@ class PaperVenue:
         """Every report of this day, per order id, in order."""
         return {oid: list(reps) for oid, reps in self._log.items()}
 
-    def positions(self) -> dict[tuple[str, str, str], int]:
-        """Net filled quantity per (account, strategy, symbol) of this day's orders."""
+    def day_positions(self) -> dict[tuple[str, str, str], int]:
+        """Net filled quantity per (account, strategy, symbol) of this day's orders. Not the contract's
+        ``positions()``: the gateway's positions go on across days (a new day begins with them), this day's do
+        not, so the recovery's comparison would differ after every new day."""
         out: dict[tuple[str, str, str], int] = {}
         for oid, (a, t, y, side) in self._owners.items():
             q = sum(r.qty for r in self._log.get(oid, ()) if r.kind in (REPORT_PARTIAL_FILL, REPORT_FILL))

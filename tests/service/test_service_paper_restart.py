@@ -8,7 +8,8 @@ hand-derivable L2 print day (`make_l2_print_day`: a sell of 5 at 10000 every 2 s
   begins a new day whose restart expires what still worked;
 - a SIGKILL in the middle of a burst of orders: every order the gateway accepted reaches the venue once (the journal
   holds each id once; re-sent when it never got there), each has one ACK in the WAL, none filled twice, the
-  venue's positions equal the gateway's, and the venue rebuilt from its journal gives exactly the WAL's reports;
+  gateway's position is the venue's (this day's), and the venue rebuilt from its journal gives exactly the WAL's
+  reports;
 - SIGSTOP / SIGCONT: the feed catches up with the wall clock at once and a fill due meanwhile arrives once;
 - a journal that cannot be written (a full tmpfs, in a mount namespace): the command is not applied, the service
   is halted (new orders 503 POLICY_REJECT_ALL), and the order reaches the venue once after a restart with room (re-sent)."""
@@ -78,7 +79,7 @@ def test_working_orders_survive_a_crash_and_fill_once(tmp_path):
     try:
         h = srv.request("GET", "/health")[1]
         assert "orders_expired" not in h["recovery"] and h["recovery"]["commands_resent"] == 0, h["recovery"]
-        assert h["recovery"]["reports_applied"] >= 1 and h["recovery"]["positions_differ"] == 0, h["recovery"]
+        assert h["recovery"]["reports_applied"] >= 1, h["recovery"]
         assert h["venue"]["new_day"] is False and h["venue"]["rebuilt"]["events_caught_up"] > 0, h["venue"]
         v = srv.request("GET", f"/orders/{far['order_id']}", token=TOK)[1]
         assert v["status"] == "working", v
@@ -154,12 +155,13 @@ def test_a_crash_in_a_burst_of_orders_loses_none_and_executes_none_twice(tmp_pat
     srv = Server(home, *args).start(timeout=300)
     try:
         h = srv.request("GET", "/health")[1]
-        assert h["recovery"]["positions_differ"] == 0 and h["venue"]["duplicates"] == 0, h
+        assert h["venue"]["duplicates"] == 0, h
         for d in answered:  # every order answered before the crash reached the venue: none left "accepted"
             v = srv.poll(f"/orders/{d['order_id']}", lambda v: v["status"] != "accepted", token=TOK, timeout=10)
             assert v["status"] in ("working", "filled", "expired", "canceled"), v
             assert v["filled"] <= 1 and sum(f["qty"] for f in v["fills"]) == v["filled"], v
         resent = h["recovery"]["commands_resent"]
+        _, pos = srv.request("GET", "/positions", token=TOK)
     finally:
         srv.stop()
     after = _journal(home)
@@ -178,6 +180,8 @@ def test_a_crash_in_a_burst_of_orders_loses_none_and_executes_none_twice(tmp_pat
     finally:
         venue.close()
     assert said == wal_reports(home, "kind", "qty", "leaves")
+    assert {(p["account"], p["strategy"], p["symbol"]): p["position"] for p in pos if p["position"]} == \
+        venue.day_positions()  # the fills of this day: the only day the WAL has seen
 
 
 def test_a_paused_service_catches_up_with_the_day(tmp_path):

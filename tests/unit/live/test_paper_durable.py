@@ -52,7 +52,7 @@ class Clock:
 
 def _state(v: PaperVenue) -> dict:
     inner = getattr(v.venue, "v", v.venue)  # L2: the adapter's L2Venue; L3: the venue itself
-    return {"reports": v.reports(), "received": v.received(), "positions": v.positions(), "i": v.i,
+    return {"reports": v.reports(), "received": v.received(), "positions": v.day_positions(), "i": v.i,
             "exch_now": v.exch_now, "working": inner.working(), "gtd": sorted(e for e in v._expiries if e[1] in v._gtd_working),
             "book": v.book()}
 
