@@ -23,20 +23,39 @@ then EXPIRED. The feed keeps the venue's clock running after the day's last even
 (``display``) shows min(display, leaves) and refills at the back of its level, on the L2 and the L3 venue
 (docs/sim.md, "Iceberg orders held by the venue").
 
-Not crash-durable: the venue lives in the server's process, so after a crash it restarts with the day from
-its beginning and knows none of the orders before; reconciliation (`received()`) is therefore not offered, and
-nothing is re-sent. An order sent before the restart ended with that session: the recovery expires every order
-still working at the gateway (``session_restarts``, `hft.live.recovery`) — a GTD order whose time passed while
-the service was down included: it ends EXPIRED, never filled by the restarted day —, and a cancel or replace of an order
-this venue never received is answered EXPIRED too (removed by the session's end; the simulator's venue alone
-would answer CANCEL_REJECTED, leaving it working for ever).
+Crash-durable (`hft.live.paper_journal`): the venue keeps a write-ahead journal beside the service's WAL
+(``<wal dir>-paper.jsonl``, option ``journal``). Its first record anchors the day: the wall and exchange time it
+started at, the speed and the data's identity (path, size, rows, a hash of the first and last rows); a start
+with other data or another speed is a one-line `ConfigError` naming what the journal holds: the day goes on, or
+the operator moves the journal away to begin a new day. Every operation on the venue besides the recorded
+events (a new order, cancel or replace, a GTD expiry) is written and flushed to disk (``fsync``) with the feed
+position (events applied before it) and the venue time BEFORE it is applied: a report the gateway saw was caused
+by a journaled operation or by the recorded events. A record the disk refuses (ENOSPC…) is not applied: the
+command is dropped (logged; the gateway re-sends it after a restart, it never received it), the service is
+halted (``control halt``, cause ``venue_journal``: new orders are refused until ``/admin/resume``) and the
+expiry waits for the next turn of the feed.
+
+After a crash the venue is rebuilt exactly (`build_venue`, then the day's events up to each journaled position,
+each operation applied at its time, by the feed's own loop `_turn`), then the feed catches up on the anchored
+wall clock: the events due while the service was down are applied at once (fills included) and a GTD order whose
+time passed meanwhile is EXPIRED at its time in that catch-up (after the events of its time). The venue then
+offers the recovery its record (`hft.live.venue.Reconciling`): ``received()``, ``reports()`` (every report of
+the day, per order), not ``positions()`` (a new day's venue knows none of the positions the gateway carries
+over: `day_positions` gives this day's); the recovery applies the reports the WAL lacks (each order's reports
+are the same sequence as before the crash: the gateway's count of applied ones skips those it saw) and re-sends
+the commands the venue never received. ``session_restarts`` is True only when this start began a new day (no
+journal): the orders still working at the gateway then ended with the day before, and the recovery expires them;
+a cancel or replace of an order this day never received is answered EXPIRED (counted in ``expired_unknown``).
+Without a journal (``journal=None``, in-process use) every start is such a new day.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +72,7 @@ from hft.core.orders import (
     MARKET_DEPTH,
     MARKET_TRADE,
     MARKET_UPDATE_DTYPE,
+    OPTION_NAMES,
     REPORT_EXPIRED,
     REPORT_FILL,
     REPORT_PARTIAL_FILL,
@@ -60,22 +80,30 @@ from hft.core.orders import (
 )
 from hft.data.sources import open_market_data
 from hft.gateway.intents import ExecutionReport, OrderCommand, report_from_row
+from hft.live.paper_journal import Journal
 from hft.live.venue import VenueContext
 from hft.sim.replay import build_venue, load_replay_config
 from hft.sim.venue_common import gtd_expiry
+
+log = logging.getLogger("hft.live.paper")
+
+_OPS = {CMD_NEW: "new", CMD_CANCEL: "cancel", CMD_REPLACE: "replace"}  # a command's journal op
+_FAR = np.iinfo(np.int64).max  # "no time limit": the rebuild stops at a feed position
 
 
 class PaperVenue:
     """See the module docstring. Build with `from_data`."""
 
-    session_restarts = True  # every start is a new session: the recovery expires the orders of the one before
+    session_restarts = True  # without a journal every start is a new day; with one: True only on the day's first
 
     def __init__(self, venue: Any, events: np.ndarray, symbol: str, speed: float = 1.0,
-                 mark_every_ns: int = 100_000_000, source: str = "") -> None:
+                 mark_every_ns: int = 100_000_000, source: str = "", journal: Journal | None = None,
+                 identity: dict[str, Any] | None = None) -> None:
         if speed <= 0:
             raise ConfigError(f"paper venue: speed: expected > 0, was {speed}", key="speed")
         self.venue = venue
         self.events = events
+        self._cols = tuple(events[c] for c in ("exch_ts", "kind", "side", "price", "qty", "order_id"))
         self.symbol = symbol
         self.speed = float(speed)
         self.mark_every_ns = mark_every_ns
@@ -85,20 +113,36 @@ class PaperVenue:
         self.on_report: Callable[[ExecutionReport], None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
-        self.reports = 0
+        self.n_reports = 0  # reports sent (`health`)
         self.fills = 0
         self.last_trade = 0
-        self.expired_unknown = 0  # cancels / replaces of orders sent before a restart, answered EXPIRED
+        self.expired_unknown = 0  # cancels / replaces of orders of a day before (a new day), answered EXPIRED
         self.duplicates = 0  # new orders with an id received already: refused, not executed again
         self.expired = 0  # GTD orders expired at their time (EXPIRED reports)
         self._expiries: list[tuple[int, int]] = []  # heap of (venue time, order id): the GTD orders' expiries
         self._gtd_working: set[int] = set()  # the GTD orders among them still working (no report of 0 leaves yet)
-        self._received: set[int] = set()  # ids of the new orders this venue received (since the process started)
+        self._received: set[int] = set()  # ids of the new orders this venue received (this day)
+        self._other: set[tuple[int, int]] = set()  # (action, order id) of the cancels and replaces received
+        self._owners: dict[int, tuple[str, str, str, int]] = {}  # new order id -> (account, strategy, symbol, side)
+        self._log: dict[int, list[ExecutionReport]] = {}  # every report of the day, per order, in order
         self._t0_wall = 0
         self._t0_exch = self.exch_now
+        self._live: Any = None  # the service (`run_feed`): halted when the journal refuses a record
+        self.journal = journal
+        self.identity = identity or {}
+        self.journal_error = ""  # the last refusal of the journal, "" once it writes again
+        self._halted = False
+        self._replaying = False  # rebuilding from the journal: its records, not the clock, say what happens
+        self._anchored = False
+        self.rebuilt: dict[str, Any] = {}
+        if journal is not None:
+            self._resume(journal.read())
 
     @classmethod
-    def from_data(cls, data: str | Path | None, *, speed: float = 1.0, symbol: str | None = None) -> PaperVenue:
+    def from_data(cls, data: str | Path | None, *, speed: float = 1.0, symbol: str | None = None,
+                  journal: str | Path | None = None, fsync: bool = True) -> PaperVenue:
+        """The venue of the recorded day `data`; with `journal` (a file path) crash-durable (module docstring):
+        the day that journal began is rebuilt, or a new one begins when the file does not exist."""
         if data is None or not Path(data).exists():
             raise ConfigError(f"--paper (venue.options.data): expected a recorded data file, {data} does not "
                               "exist", key="paper")
@@ -113,42 +157,157 @@ class PaperVenue:
                     int(e["order_id"]))
         warm.new(int(e["exch_ts"]), 1, 1, max(int(e["price"]), 1), 1, 1, 1)
         warm.cancel(int(e["exch_ts"]), 1)
-        return cls(venue, md.events, symbol or md.instrument.symbol, speed, source=str(data))
+        return cls(venue, md.events, symbol or md.instrument.symbol, speed, source=str(data),
+                   journal=None if journal is None else Journal(journal, fsync=fsync),
+                   identity=_identity(Path(data), md.events))
+
+    # ------------------------------------------------------------------ the journal: the day's anchor, its rebuild
+    def _resume(self, recs: list[dict[str, Any]]) -> None:
+        """Rebuild the venue the journal's records describe (none: a new day, anchored at `start`), then catch
+        up with the wall clock."""
+        if not recs:
+            self.session_restarts = True
+            return
+        path = self.journal.path if self.journal is not None else ""
+        day = recs[0]
+        if day.get("op") != "day":
+            raise ConfigError(f"paper venue journal {path}: record 1: expected the day's anchor (op 'day'), was "
+                              f"{day.get('op')!r}", key="venue.options.journal")
+        if (day.get("data"), day.get("speed")) != (self.identity, self.speed):
+            d = day.get("data") or {}
+            raise ConfigError(
+                f"paper venue journal {path}: expected the day it began (data {d.get('path')}, {d.get('size')} "
+                f"bytes, {d.get('rows')} rows, hash {d.get('hash')}; speed {day.get('speed')}), was data "
+                f"{self.identity.get('path')} ({self.identity.get('size')} bytes, {self.identity.get('rows')} rows, "
+                f"hash {self.identity.get('hash')}; speed {self.speed}): move the journal away to begin a new day",
+                key="venue.options.journal")
+        self._t0_wall, self._t0_exch = int(day["wall"]), int(day["exch"])
+        self._anchored = True
+        self.session_restarts = False
+        t0 = time.process_time()
+        n = len(self.events)
+        self._replaying = True
+        try:
+            for k, r in enumerate(recs[1:], 2):
+                try:
+                    pos, t = int(r["pos"]), int(r["t"])
+                    if not self.i <= pos <= n:
+                        raise ValueError(f"feed position {pos} in [{self.i}, {n}]")
+                    self._turn(_FAR, pos)
+                    self.exch_now = max(self.exch_now, t)
+                    self._apply(r)
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise ConfigError(f"paper venue journal {path}: record {k}: expected an operation (op, id, pos, "
+                                      f"t and its fields), was {r} ({type(exc).__name__}: {exc})",
+                                      key="venue.options.journal") from None
+        finally:
+            self._replaying = False
+        self._expiries = [e for e in self._expiries if e[1] in self._gtd_working]  # those the journal applied: gone
+        heapq.heapify(self._expiries)
+        at, ops = self.i, len(recs) - 1
+        self._turn(self.exch_at(time.time_ns()), n)  # the events due while the service was down, at once
+        self.rebuilt = {"operations": ops, "events_replayed": at, "events_caught_up": self.i - at,
+                        "cpu_s": round(time.process_time() - t0, 3)}
+        log.info("paper venue: day rebuilt from %s: %s", path, self.rebuilt)
+
+    def _anchor(self) -> None:
+        """Begin the day (once): its clock starts now; with a journal its first record says so."""
+        if self._anchored:
+            return
+        self._t0_wall = time.time_ns()
+        self._anchored = True
+        if self.journal is not None:
+            self.journal.append({"op": "day", "wall": self._t0_wall, "exch": self._t0_exch, "speed": self.speed,
+                                 "data": self.identity})
+
+    def _journal(self, r: dict[str, Any]) -> None:
+        """Write `r` to the journal and flush it before it is applied; when the disk refuses it: nothing applied,
+        the service halted, an OSError raised."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(r)
+        except OSError as exc:
+            first = not self.journal_error
+            self.journal_error = f"{exc.strerror or exc}"
+            if first:
+                log.error("paper venue journal %s refused a record (%s): not applied; the service is halted",
+                          self.journal.path, self.journal_error)
+            self._halt()
+            raise OSError(exc.errno, f"paper venue journal {self.journal.path}: {self.journal_error}: the {r['op']} "
+                          f"of order {r['id']} was not applied") from None
+        if self.journal_error:
+            log.warning("paper venue journal %s writes again", self.journal.path)
+        self.journal_error = ""
+        self._halted = False
+
+    def _halt(self) -> None:
+        control = getattr(self._live, "control", None)
+        if self._halted or control is None or self.loop is None:
+            return
+        self._halted = True
+        self.loop.call_soon(control, "halt", "venue_journal")  # after this dispatch: new orders refused
 
     # ------------------------------------------------------------------ the venue adapter contract (hft.live.venue)
     def start(self, loop: asyncio.AbstractEventLoop, on_report: Callable[[ExecutionReport], None]) -> None:
         self.loop = loop
         self.on_report = on_report
-        self._t0_wall = time.time_ns()
+        self._anchor()
 
     def send(self, cmd: OrderCommand) -> None:
+        """Journal the command (raises OSError, nothing applied, when the journal refuses it), then apply it."""
         self.sent += 1
-        v, now, oid = self.venue, self.exch_now, int(cmd.order_id)
+        action, oid = int(cmd.action), int(cmd.order_id)
+        op = _OPS.get(action)
+        if op is None:
+            return
+        if action == CMD_NEW and oid in self._received:  # a repeated id: never executed twice (`hft.live.venue`)
+            self.duplicates += 1
+            return
+        self._anchor()
+        r: dict[str, Any] = {"op": op, "id": oid, "pos": self.i, "t": self.exch_now}
+        if action == CMD_NEW:
+            r.update(side=int(cmd.side), price=int(cmd.price), qty=int(cmd.qty), type=int(cmd.order_type),
+                     tif=int(cmd.tif), opt=dict(zip(OPTION_NAMES, map(int, cmd.options), strict=True)),
+                     xt=self.exch_at(int(cmd.expire)), acct=cmd.account, strat=cmd.strategy, sym=cmd.symbol)
+        elif action == CMD_REPLACE:
+            r.update(price=int(cmd.price), qty=int(cmd.qty))
+        self._journal(r)
+        self._apply(r)
+
+    def _apply(self, r: dict[str, Any]) -> None:
+        """Apply one journaled operation at the venue's time: the one place a command or an expiry acts, live
+        and in the rebuild."""
+        op, oid, v, now = r["op"], int(r["id"]), self.venue, self.exch_now
         due = -1
-        if cmd.action in (CMD_CANCEL, CMD_REPLACE) and oid not in self._received:
-            rows = np.zeros(1, VENUE_REPORT_DTYPE)  # sent before the restart: gone with that session
+        if op == "expire":
+            rows = v.expire(now, oid)
+            self.expired += len(rows)
+        elif op in ("cancel", "replace") and oid not in self._received:
+            self._other.add((CMD_CANCEL if op == "cancel" else CMD_REPLACE, oid))
+            rows = np.zeros(1, VENUE_REPORT_DTYPE)  # an order of a day before: gone with that day
             rows[0]["ts"], rows[0]["order_id"], rows[0]["kind"], rows[0]["queue"] = now, oid, REPORT_EXPIRED, -1
             self.expired_unknown += 1
-        elif cmd.action == CMD_NEW:
-            if oid in self._received:  # a repeated id: never executed twice (the contract, `hft.live.venue`)
-                self.duplicates += 1
-                return
+        elif op == "new":
             self._received.add(oid)
-            rows = v.new(now, int(cmd.order_id), int(cmd.side), int(cmd.price), int(cmd.qty), int(cmd.order_type),
-                         int(cmd.tif), int(cmd.trigger), int(cmd.display),
-                         int(cmd.trail))  # a stop: held; an iceberg: shown in part
-            due = gtd_expiry(rows, len(rows), int(cmd.tif), self.exch_at(int(cmd.expire)), now)
+            self._owners[oid] = (r["acct"], r["strat"], r["sym"], int(r["side"]))
+            o, tif = r["opt"], int(r["tif"])
+            rows = v.new(now, oid, int(r["side"]), int(r["price"]), int(r["qty"]), int(r["type"]), tif,
+                         int(o["trigger"]), int(o["display"]), int(o["trail"]))  # a stop: held; an iceberg: in part
+            due = gtd_expiry(rows, len(rows), tif, int(r["xt"]), now)
             if due >= 0:  # a GTD order the venue keeps: expired at its time on the venue's clock
                 heapq.heappush(self._expiries, (due, oid))
                 self._gtd_working.add(oid)
-        elif cmd.action == CMD_CANCEL:
-            rows = v.cancel(now, int(cmd.order_id))
-        elif cmd.action == CMD_REPLACE:
-            rows = v.replace(now, int(cmd.order_id), int(cmd.price), int(cmd.qty))
+        elif op == "cancel":
+            self._other.add((CMD_CANCEL, oid))
+            rows = v.cancel(now, oid)
+        elif op == "replace":
+            self._other.add((CMD_REPLACE, oid))
+            rows = v.replace(now, oid, int(r["price"]), int(r["qty"]))
         else:
-            return
+            raise ValueError(f"op {op!r}: expected new, cancel, replace or expire")
         self._deliver(rows)
-        if 0 <= due <= now:  # it reached the venue at or after its expiry: ACK, what it took, then EXPIRED now
+        if 0 <= due <= now and not self._replaying:  # reached the venue at or after its expiry: EXPIRED now
             self._expire_until(now)
 
     def exch_at(self, wall_ns: int) -> int:
@@ -157,25 +316,53 @@ class PaperVenue:
 
     def _expire_until(self, t: int) -> None:
         """Expire the GTD orders due at venue time `t` or before, each at its time (the venue's clock moves on to
-        it); an order no longer working there (filled, cancelled) gives no report."""
+        it), each journaled first (refused: it waits for the next turn); an order no longer working there
+        (filled, cancelled) is dropped."""
         heap = self._expiries
-        while heap and heap[0][0] <= t:
-            at, oid = heapq.heappop(heap)
-            self.exch_now = max(self.exch_now, at)
-            rows = self.venue.expire(self.exch_now, oid)
-            self.expired += len(rows)
-            self._deliver(rows)
+        while heap and heap[0][0] <= t and not self._replaying:
+            at, oid = heap[0]
+            if oid not in self._gtd_working:
+                heapq.heappop(heap)
+                continue
+            r = {"op": "expire", "id": oid, "pos": self.i, "t": max(self.exch_now, at)}
+            try:
+                self._journal(r)
+            except OSError:
+                return
+            heapq.heappop(heap)
+            self.exch_now = r["t"]
+            self._apply(r)
 
     def _deliver(self, rows: np.ndarray) -> None:
-        if not len(rows) or self.loop is None or self.on_report is None:
-            return
         for r in rows:
             rep = report_from_row(r.tolist())  # a VENUE_REPORT row, by name
-            self.reports += 1
+            self.n_reports += 1
             self.fills += rep.kind in (REPORT_PARTIAL_FILL, REPORT_FILL)
             if rep.leaves == 0:  # filled, cancelled, expired or rejected: nothing of the order works any more
                 self._gtd_working.discard(rep.order_id)
-            self.on_report(rep)
+            self._log.setdefault(rep.order_id, []).append(rep)
+            if self.loop is not None and self.on_report is not None:  # before `start`: the recovery reads `reports`
+                self.on_report(rep)
+
+    # ------------------------------------------------------------------ reconciliation (hft.live.venue.Reconciling)
+    def received(self) -> set[tuple[int, int]]:
+        """(action, order id) of every command this day received."""
+        return {(CMD_NEW, i) for i in self._received} | self._other
+
+    def reports(self) -> dict[int, list[ExecutionReport]]:
+        """Every report of this day, per order id, in order."""
+        return {oid: list(reps) for oid, reps in self._log.items()}
+
+    def day_positions(self) -> dict[tuple[str, str, str], int]:
+        """Net filled quantity per (account, strategy, symbol) of this day's orders. Not the contract's
+        ``positions()``: the gateway's positions go on across days (a new day begins with them), this day's do
+        not, so the recovery's comparison would differ after every new day."""
+        out: dict[tuple[str, str, str], int] = {}
+        for oid, (a, t, y, side) in self._owners.items():
+            q = sum(r.qty for r in self._log.get(oid, ()) if r.kind in (REPORT_PARTIAL_FILL, REPORT_FILL))
+            if q:
+                out[(a, t, y)] = out.get((a, t, y), 0) + q * side
+        return out
 
     def book(self, n: int = MARKET_DEPTH) -> tuple[int, ...]:
         """The market's book now, its best `n` levels a side: ``(bid_1, bid_qty_1, ask_1, ask_qty_1, bid_2, …)``
@@ -194,41 +381,49 @@ class PaperVenue:
         bq[bq < 0], aq[aq < 0] = 0, 0
         return tuple(np.stack([bp, bq, ap, aq], axis=1).ravel().tolist())
 
+    # ------------------------------------------------------------------ the feed
+    def _turn(self, due: int, stop: int,
+              prints: list[tuple[int, int, int, int, tuple[int, ...]]] | None = None) -> None:
+        """One turn of the feed, the one loop of the live feed, the rebuild and its catch-up: apply the recorded
+        events before position `stop` due at venue time `due` (at or before it), each GTD expiry due before an
+        event first (at its time: after the events of that time), then, the events up to `due` all applied, the
+        expiries up to it. Rebuilding, the expiries are the journal's records instead. `prints` gets each trade
+        print (its time, aggressor side, price, size and the book after it)."""
+        ts, kind, side, price, qty, oid = self._cols
+        n = len(ts)
+        market = self.venue.market
+        expiries = self._expiries
+        i = self.i
+        while i < stop and ts[i] <= due:
+            if expiries and expiries[0][0] < ts[i]:  # due before this event (at its time: after it)
+                self._expire_until(int(ts[i]) - 1)
+            k = int(kind[i])
+            self.exch_now = int(ts[i])
+            self._deliver(market(self.exch_now, k, int(side[i]), int(price[i]), int(qty[i]), int(oid[i])))
+            self.i = i = i + 1  # applied: an operation journaled from now on comes after it
+            if k == EV_EXEC or k == EV_TRADE:
+                self.last_trade = int(price[i - 1])
+            if prints is not None and (k == EV_EXEC or k == EV_TRADE or k == EV_HIDDEN_EXEC):
+                aggressor = int(side[i - 1]) if k == EV_TRADE else -int(side[i - 1])  # an L3 execution's side rests
+                prints.append((self.exch_now, aggressor, int(price[i - 1]), int(qty[i - 1]), self.book()))
+        if expiries and (i == n or ts[i] > due):  # the events up to `due` applied: the expiries up to it
+            self._expire_until(due)
+
     async def run_feed(self, live: Any, tick_s: float = 0.001, max_batch: int = 2000) -> None:
         """Apply the recorded events as the wall clock reaches them and expire the GTD orders at their time; mark
         the symbol with trade prices; publish the prints and the book's top levels (`live.on_market`, when the
-        service offers it). After the day's last event the venue's clock runs on (every 10 ms) for the expiries."""
-        ev = self.events
-        ts, kind, side, price, qty, oid = (ev["exch_ts"], ev["kind"], ev["side"], ev["price"], ev["qty"],
-                                          ev["order_id"])
-        n = len(ev)
+        service offers it). After the day's last event the venue's clock runs on (every 10 ms) for the expiries.
+        A pause of the process (SIGSTOP) is caught up turn by turn (`max_batch` events a turn)."""
+        self._live = live
+        n = len(self.events)
         next_mark = marked = 0
-        market = self.venue.market
         publish = getattr(live, "on_market", None)
         shown: tuple[int, ...] = ()  # the book last published
-        expiries = self._expiries
         while True:
-            due = self.exch_at(time.time_ns())
-            i = self.i
-            stop = min(n, i + max_batch)  # bounded work per turn: the loop keeps serving requests
-            prints: list[tuple[int, int, int, int, tuple[int, ...]]] = []
-            while i < stop and ts[i] <= due:
-                if expiries and expiries[0][0] < ts[i]:  # due before this event (at its time: after it)
-                    self._expire_until(int(ts[i]) - 1)
-                k = int(kind[i])
-                self.exch_now = int(ts[i])
-                self._deliver(market(self.exch_now, k, int(side[i]), int(price[i]), int(qty[i]), int(oid[i])))
-                if k == EV_EXEC or k == EV_TRADE:
-                    self.last_trade = int(price[i])
-                if publish is not None and (k == EV_EXEC or k == EV_TRADE or k == EV_HIDDEN_EXEC):
-                    aggressor = int(side[i]) if k == EV_TRADE else -int(side[i])  # an L3 execution's side rests
-                    prints.append((self.exch_now, aggressor, int(price[i]), int(qty[i]), self.book()))
-                i += 1
-            applied = i > self.i
-            self.i = i
-            if expiries and (i == n or ts[i] > due):  # the events up to `due` applied: the expiries up to it
-                self._expire_until(due)
-            if publish is not None and applied:
+            i0 = self.i
+            prints: list[tuple[int, int, int, int, tuple[int, ...]]] | None = [] if publish is not None else None
+            self._turn(self.exch_at(time.time_ns()), min(n, i0 + max_batch), prints)  # bounded: requests go on
+            if prints is not None and self.i > i0:
                 top = self.book()
                 rows = np.zeros(len(prints) + (top != shown), MARKET_UPDATE_DTYPE)
                 for j, (t, a, p, q, tp) in enumerate(prints):
@@ -245,24 +440,40 @@ class PaperVenue:
             await asyncio.sleep(tick_s if self.i < n else max(tick_s, 0.01))
 
     def health(self) -> dict[str, Any]:
+        j = self.journal
         return {"kind": "paper", "source": self.source, "symbol": self.symbol, "speed": self.speed,
                 "events_applied": self.i, "events": len(self.events), "exchange_ts": self.exch_now,
-                "orders_sent": self.sent, "reports": self.reports, "fills": self.fills,
+                "orders_sent": self.sent, "reports": self.n_reports, "fills": self.fills,
                 "last_trade": self.last_trade, "expired_unknown": self.expired_unknown,
-                "duplicates": self.duplicates, "gtd_pending": len(self._gtd_working), "gtd_expired": self.expired}
+                "duplicates": self.duplicates, "gtd_pending": len(self._gtd_working), "gtd_expired": self.expired,
+                "journal": None if j is None else {"path": str(j.path), "records": j.records, "failures": j.failures,
+                                                   "failing": self.journal_error or None, "torn_bytes": j.torn},
+                "new_day": self.session_restarts, "rebuilt": self.rebuilt or None,
+                "day_start": {"wall_ns": self._t0_wall, "exchange_ns": self._t0_exch}}
 
     def close(self) -> None:
-        pass
+        if self.journal is not None:
+            self.journal.close()
+
+
+def _identity(path: Path, events: np.ndarray) -> dict[str, Any]:
+    """What the journal's anchor says the day's data was: its path, size in bytes, rows and a hash of its first
+    and last rows (a file replaced by another, or cut, is another day)."""
+    ends = events[:1].tobytes() + events[-1:].tobytes()
+    return {"path": str(path.resolve()), "size": path.stat().st_size, "rows": len(events),
+            "hash": f"{zlib.crc32(ends):08x}"}
 
 
 def paper(ctx: VenueContext) -> PaperVenue:
     """The ``paper`` adapter (`hft.live.venue`): options ``data`` (a recorded day, required), ``speed`` (default
-    1.0) and ``symbol`` (the gateway symbol the day trades as; default the data's instrument)."""
-    ctx.only("paper", "data", "speed", "symbol")
+    1.0), ``symbol`` (the gateway symbol the day trades as; default the data's instrument) and ``journal`` (the
+    venue's write-ahead journal; default ``<wal dir>-paper.jsonl``: move it away to begin a new day)."""
+    ctx.only("paper", "data", "speed", "symbol", "journal")
     speed = ctx.options.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, int | float):
         raise ConfigError(f"key 'venue.options.speed': expected a number > 0, was {speed!r}", key="venue.options.speed")
-    return PaperVenue.from_data(ctx.options.get("data"), speed=float(speed), symbol=ctx.options.get("symbol"))
+    return PaperVenue.from_data(ctx.options.get("data"), speed=float(speed), symbol=ctx.options.get("symbol"),
+                                journal=ctx.options.get("journal") or ctx.path("paper.jsonl"))
 
 
 _LEVELS = [f"{side}_{k}" for k in range(1, MARKET_DEPTH + 1) for side in ("bid", "bid_qty", "ask", "ask_qty")]

@@ -12,13 +12,14 @@ disagree), never hidden.
 
 Then the venue: reports it sent that the WAL lacks (a crash between the venue's answer and our append) are
 applied and journaled; commands the WAL holds that the venue never received (a crash between our append and
-the dispatch) are sent. The venue's own record of what it received makes this exact (`LoopbackVenue`); a venue
-that keeps no record (`PaperVenue`, in-process) gets nothing re-sent, and when it starts a new session on every
-start (``session_restarts``: the paper venue replays its day from the beginning) the orders still working at the
-gateway ended with the session before: each gets an EXPIRED report, so none keeps its reservation.
+the dispatch) are sent. The venue's own record of what it received makes this exact (`LoopbackVenue`, and
+`PaperVenue` from its journal); a venue that keeps no record gets nothing re-sent, and one whose start is a new
+session (``session_restarts``: the paper venue beginning a new day) is not reconciled: the orders still working
+at the gateway ended with the session before, each gets an EXPIRED report, so none keeps its reservation.
 A venue that reports its positions (``positions()``, the contract of `hft.live.venue`) is then compared with the
 gateway: each (account, strategy, symbol) whose net position differs is counted (``positions_differ``) and the
-first logged as an error; nothing is changed to make them agree (which side is right is the operator's call).
+first logged as an error; nothing is changed to make them agree (which side is right is the operator's call); a
+new session's venue has none of the positions before it, and is not compared.
 """
 
 from __future__ import annotations
@@ -111,11 +112,12 @@ def replay_wal(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
 def reconcile(live: LiveGateway, commands: list[Any]) -> dict[str, int]:
     """Apply the venue's reports the WAL lacks; send the commands the venue never received."""
     venue = live.venue
-    received = venue.received() if hasattr(venue, "received") else None
     out = {"reports_applied": 0, "commands_resent": 0}
+    if getattr(venue, "session_restarts", False):  # this start is a new session: the one before took its orders
+        out["orders_expired"] = _expire_working(live)
+        return out
+    received = venue.received() if hasattr(venue, "received") else None
     if received is None:
-        if getattr(venue, "session_restarts", False):
-            out["orders_expired"] = _expire_working(live)
         return out
     _apply_missing_reports(live, out)
     for cmd in commands:
@@ -169,7 +171,7 @@ def recover(live: LiveGateway, wal_dir: str | Path) -> dict[str, Any]:
     rep["ids_skipped"] = live.start_ids()
     rep["next_order_id"] = live.gw.next_order_id
     rep.update(reconcile(live, commands))
-    if hasattr(live.venue, "positions"):
+    if hasattr(live.venue, "positions") and not getattr(live.venue, "session_restarts", False):
         rep["positions_differ"] = _positions_differ(live, live.venue.positions())
     live.restore_pressure()
     live.start_sessions()  # the boundaries missed while down fire once the writer's timer runs

@@ -22,14 +22,15 @@ The service (`hft.live.engine.LiveGateway`, the one writer) holds it; an adapter
 - ``close()``: on shutdown, after the cancels of ``server.cancel_on_shutdown`` were answered.
 
 Reconciliation after a crash (`hft.live.recovery`): an adapter whose venue keeps its own record across a crash of
-the service (an exchange does; `LoopbackVenue` keeps a journal) offers `Reconciling`'s ``received()`` (the
-(action, order id) of every command it got) and ``reports()`` (every report it sent, per order id, in order).
-On start the gateway rebuilds its state from its WAL, applies the reports the WAL lacks and sends again the
-commands the venue never received; nothing is lost and, with the refusal of a repeated id, nothing is executed
-twice. An adapter without that record gets nothing re-sent; one whose every start is a new session
-(``session_restarts = True``, as `PaperVenue`: its day starts again) ends the orders still working at the
-gateway with EXPIRED. ``positions()`` (net filled quantity per (account, strategy, symbol)), when offered, is
-compared with the gateway's after reconciliation: a difference is logged and counted in the recovery summary.
+the service (an exchange does; `LoopbackVenue` and `PaperVenue` keep a journal) offers `Reconciling`'s
+``received()`` (the (action, order id) of every command it got) and ``reports()`` (every report it sent, per
+order id, in order). On start the gateway rebuilds its state from its WAL, applies the reports the WAL lacks and
+sends again the commands the venue never received; nothing is lost and, with the refusal of a repeated id,
+nothing is executed twice. An adapter without that record gets nothing re-sent; one whose start is a new session
+(``session_restarts`` True, as `PaperVenue` when it begins a new day: no journal of the day before) is not
+reconciled: the orders still working at the gateway end with EXPIRED. ``positions()`` (net filled quantity per
+(account, strategy, symbol)), when offered, is compared with the gateway's after reconciliation: a difference is
+logged and counted in the recovery summary.
 
 Optional too: ``send_array(cmds, accounts, strategies, symbols)`` (a COMMAND_DTYPE array at once, the reports it
 caused at once returned as EXEC_REPORT_DTYPE), ``run_feed(live)`` (a coroutine the service runs: a venue's

@@ -27,7 +27,7 @@ naming the clause and what differed. The clauses:
   id reached the venue; a `Reconciling` venue's orders all end filled (its record gives back what the WAL
   lacked), a resting order is still working and is cancelled after the restart, and the venue's positions
   (``positions()``, when offered) equal the gateway's; an adapter whose start is a new session
-  (``session_restarts``) has its working orders expired.
+  (``session_restarts``, as the paper venue beginning a new day) has its working orders expired.
 
 The report order is read back from the service's own WAL once it has stopped. An adapter that never rests an
 order (``Profile.rest`` None) skips ``cancel`` and ``replace``.

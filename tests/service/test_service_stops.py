@@ -1,8 +1,8 @@
 """Stop and stop-limit orders through the live service (paper venue, a generated day): placed over HTTP and over
 the TCP intake with a trigger, held by the paper venue (the simulator's venue: the same trigger rule as a
 replay's), triggered by the day's prints (a TRIGGERED report, then the fill), cancelled while held; bad triggers
-answered 400 naming the field; after a SIGKILL the restart ends the held stop with the session before it (the paper
-venue is not crash-durable: it restarts the day) and the triggered one keeps its one trigger and its fill."""
+answered 400 naming the field; after a SIGKILL the restart finds the held stop still held (the paper venue rebuilt
+from its journal) and cancels it, and the triggered one keeps its one trigger and its fill."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from svckit import Server, config_with_risk, order, token, wal_reports
 
 from hft.core.orders import REPORT_ACK as ACK
 from hft.core.orders import REPORT_CANCELED as CANCELED
-from hft.core.orders import REPORT_EXPIRED as EXPIRED
 from hft.core.orders import REPORT_FILL as FILL
 from hft.core.orders import REPORT_TRIGGERED as TRIGGERED
 from hft.live.client import TcpOrderClient
@@ -114,12 +113,18 @@ def test_stops_over_http_and_tcp_held_triggered_cancelled_and_across_a_crash(tmp
             v = srv.request("GET", f"/orders/{oid}", token=TOK)[1]
             assert v["status"] == "filled" and len(v["fills"]) == 1, v
         v = srv.request("GET", f"/orders/{kept['order_id']}", token=TOK)[1]
-        assert (v["status"], v["leaves"]) == ("expired", 0), v  # ended with the paper venue's session
-        time.sleep(2.0)  # the day replays from its start: its prints must not trigger anything again
-        assert srv.request("GET", "/health")[1]["venue"]["fills"] == 0
+        assert (v["status"], v["leaves"]) == ("working", 1), v  # still held by the rebuilt venue
+        h = srv.request("GET", "/health")[1]
+        assert "orders_expired" not in h["recovery"] and h["venue"]["new_day"] is False, h["recovery"]
+        time.sleep(2.0)  # the day goes on from where it was: its prints trigger nothing again
+        code, c_ = srv.request("POST", f"/orders/{kept['order_id']}/cancel", {}, TOK)
+        assert code in (200, 201) and c_["accepted"], c_
+        v = srv.poll(f"/orders/{kept['order_id']}", lambda v: v["status"] == "canceled", token=TOK)
+        assert v["status"] == "canceled" and v["filled"] == 0, v
+        assert srv.request("GET", "/health")[1]["venue"]["fills"] == 2  # the day's two, rebuilt: none again
     finally:
         srv.stop()
     after = wal_reports(home)
     for oid in (hit["order_id"], t["order_id"]):
         assert after[oid] == [ACK, TRIGGERED, FILL], after[oid]  # no second trigger, no second fill
-    assert after[kept["order_id"]] == [ACK, EXPIRED]  # by the recovery: the session before the crash ended
+    assert after[kept["order_id"]] == [ACK, CANCELED]  # held across the crash, cancelled after it

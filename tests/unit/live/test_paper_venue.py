@@ -1,5 +1,5 @@
-"""`PaperVenue`: a cancel or replace of an order it never received is answered EXPIRED (sent before a restart,
-the order ended with that session), counted in its health."""
+"""`PaperVenue`: a cancel or replace of an order this day never received is answered EXPIRED (an order of a day
+before, ended with it: a new day, or a venue without a journal), counted in its health."""
 
 from __future__ import annotations
 
