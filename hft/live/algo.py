@@ -66,6 +66,8 @@ from hft.core.orders import (
     NO_OPTIONS,
     OPT_DISPLAY,
     OPT_EXPIRE,
+    OPT_OCO,
+    OPT_PARENT,
     OPT_TRAIL,
     OPT_TRIGGER,
     ORDER_TYPE_NAMES,
@@ -295,6 +297,11 @@ class LiveEngine:
             self.refused += 1
             self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} trailing stop refused: the live service "
                      "holds no trailing stops (emulate one: hft.sim.ConditionalStrategy)")
+            return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
+        if opt[OPT_OCO] or opt[OPT_PARENT]:  # nor OCO / bracket links: the service's venues hold none
+            self.refused += 1
+            self.out(f"child {coid}: {_SIDE_NAMES.get(side, side)} {qty} OCO / bracket order refused: the live "
+                     "service holds no OCO or bracket orders (emulate them: hft.sim.conditional oco / bracket)")
             return LiveDecision(False, R_UNSUPPORTED_ORDER_TYPE, 0, False, 0, coid)
         body = {"client_order_id": coid, "account": self.account, "strategy": self.strategy_id,
                 "symbol": self.symbol, "side": _SIDE_NAMES.get(side, side), "qty": qty, "price": price,

@@ -92,10 +92,11 @@ def new_aux(otype, trigger, display) -> int:
 
 
 @helper(pure=True)  # the L3 venue's driver and the engine's L3 command path
-def l3_new_aux(otype, trigger, display, trail) -> int:
-    """The L3 venue's ``aux`` (`new_aux`), which holds no trailing stops (docs/sim.md, "Trailing stops"): a
-    trailing stop's is -1, a stop without a trigger, which the venue REJECTS."""
-    return new_aux(otype, trigger, display) if trail == 0 else -1
+def l3_new_aux(otype, trigger, display, trail, link) -> int:
+    """The L3 venue's ``aux`` (`new_aux`), which holds no trailing stops (docs/sim.md, "Trailing stops") and no OCO
+    or bracket links (`link`: an order's ``oco | parent``; "OCO and bracket orders held by the venue"): theirs is
+    -1, a stop without a trigger or an iceberg showing less than nothing, which the venue REJECTS."""
+    return new_aux(otype, trigger, display) if trail == 0 and link == 0 else -1
 
 
 @_kernel

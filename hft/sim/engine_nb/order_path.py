@@ -64,9 +64,11 @@ from hft.sim.engine_nb.state import (
     HC_ACTION,
     HC_DISPLAY,
     HC_EXPIRE,
+    HC_OCO,
     HC_OID,
     HC_OPT,
     HC_ORDER_TYPE,
+    HC_PARENT,
     HC_PRICE,
     HC_QTY,
     HC_SIDE,
@@ -448,6 +450,8 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
     tif = h[0, HC_TIF]
     aux = new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY])
     trail = h[0, HC_TRAIL]
+    oco = h[0, HC_OCO]
+    parent = h[0, HC_PARENT]
     expire = h[0, HC_EXPIRE]
     _h_drop_top(h, st)
     vparams[P_NREP] = 0
@@ -460,13 +464,13 @@ def _fast_cmd_l2(st, h, vbook, vorders, vfq, vcons, qm, vparams, vout, lat_r, hi
         if j < vorders.shape[0] and j + 1 > hi:
             hi = j + 1
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_NEW, t, oid, side, price, qty, otype,
-                      tif, aux, trail)
+                      tif, aux, trail, oco, parent)
     elif action == INTENT_CANCEL or action == CMD_EXPIRE:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_CANCEL if action == INTENT_CANCEL else
-                      OP_EXPIRE, t, oid, 0, 0, 0, 0, 0, 0, 0)
+                      OP_EXPIRE, t, oid, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     else:
         status = step(vbook, vorders, vfq, vcons, qm, vparams, vout, OP_REPLACE, t, oid, 0, price, qty, 0, 0,
-                      0, 0)
+                      0, 0, 0, 0)
     if status != V_OK:
         st[S_FLAGS] = status
         return W_ERROR, hi
@@ -500,7 +504,7 @@ def _fast_cmd_l3(st, h, vv, vorders, vcons, vparams, vout, vref, lat_r) -> int:
         qty = h[0, HC_QTY]
         otype = h[0, HC_ORDER_TYPE]
         tif = h[0, HC_TIF]
-        aux = l3_new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY], h[0, HC_TRAIL])
+        aux = l3_new_aux(otype, h[0, HC_TRIGGER], h[0, HC_DISPLAY], h[0, HC_TRAIL], h[0, HC_OCO] | h[0, HC_PARENT])
     elif action == INTENT_CANCEL:
         op = L3_OP_CANCEL
     elif action == CMD_EXPIRE:

@@ -458,8 +458,8 @@ class L3ReferenceVenue(TakerMatching):
 
     # --- our orders ----------------------------------------------------------------------------------------
     def new(self, now: int, oid: int, side: int, price: int, qty: int, otype: int, tif: int,
-            trigger: int = 0, display: int = 0, trail: int = 0) -> list[VenueReport]:
-        if trail != 0:  # no trailing stops on the L3 venue (docs/sim.md, "Trailing stops")
+            trigger: int = 0, display: int = 0, trail: int = 0, oco: int = 0, parent: int = 0) -> list[VenueReport]:
+        if trail != 0 or oco != 0 or parent != 0:  # no trailing stops, no OCO / bracket links on the L3 venue
             return [VenueReport(now, oid, price, 0, 0, 0, 0, REPORT_REJECTED, LIQ_NONE)]
         if otype in (ORDER_STOP, ORDER_STOP_LIMIT):
             if (qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL) or trigger <= 0

@@ -253,3 +253,19 @@ def test_a_trailing_stop_child_is_refused_before_the_order_api() -> None:
     assert not d.accepted and d.reason == R_UNSUPPORTED_ORDER_TYPE and e.refused == 1 and client.requests == []
     assert e.ctx.submit(-1, 0, 2, ORDER_STOP, TIF_GTC, trigger=99).accepted
     assert [r[2].get("trail") for r in client.requests] == [None] and e.refused == 1
+
+
+def test_an_oco_or_bracket_child_is_refused_before_the_order_api() -> None:
+    """The live service holds no OCO or bracket orders (docs/sim.md, "OCO and bracket orders held by the venue"): a
+    strategy's child with an `oco` or a `parent` is refused by the runner (UNSUPPORTED_ORDER_TYPE, nothing sent,
+    counted), a plain limit after them still goes."""
+    from hft.core.orders import ORDER_LIMIT, R_UNSUPPORTED_ORDER_TYPE, TIF_GTC
+
+    client = FakeClient((201, {"accepted": True, "reason": "OK", "order_id": 5, "duplicate": False}))
+    e = _engine(client)
+    for link in ({"oco": 3}, {"parent": 3}):
+        d = e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC, **link)
+        assert not d.accepted and d.reason == R_UNSUPPORTED_ORDER_TYPE and client.requests == []
+    assert e.refused == 2
+    assert e.ctx.submit(-1, 101, 2, ORDER_LIMIT, TIF_GTC).accepted
+    assert len(client.requests) == 1 and not {"oco", "parent"} & set(client.requests[0][2]) and e.refused == 2
