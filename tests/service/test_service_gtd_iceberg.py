@@ -113,7 +113,7 @@ def test_gtd_over_http_and_tcp_expires_at_its_time_fills_before_it_and_ends_expi
             assert kinds[ice["order_id"]][0] == "ack", kinds  # L3: the venue shows 2 of its 4 lots, as in a replay
 
         # a malformed tail (a count past the known fields; a length that is neither form): ERROR 400, closed
-        for tail, why in ((struct.pack("<Bqqqqq", 5, 0, 0, 0, 0, 1), "tail count 5: expected at most 4 fields"),
+        for tail, why in ((struct.pack("<B7q", 7, 0, 0, 0, 0, 0, 0, 1), "tail count 7: expected at most 6 fields"),
                           (struct.pack("<Bq", 2, 1), "tail of 9 bytes after the strings")):
             with TcpOrderClient("127.0.0.1", srv.tcp_port(), TOK) as c:
                 body = F.NEW_FIXED.pack(1, 0, 1, 1, 5, low, 1) + F.pack_strings("tail", "ACC1", "mm1", sym, "") + tail
