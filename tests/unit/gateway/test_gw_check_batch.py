@@ -69,7 +69,7 @@ def test_check_batch_equals_dry_run_and_writes_nothing(ops, rows, mode):
     svc = g.svc
     arr = np.zeros(len(rows), dtype=INTENT_DTYPE)
     for i, (kind, a, t, y, side, px, qty, ot, tif, oid) in enumerate(rows):
-        arr[i] = (0, 100 + i, px, qty, oid, a, t, y, kind, side, ot, tif, 0, 0, 0, 0)
+        arr[i] = (0, 100 + i, px, qty, oid, a, t, y, kind, side, ot, tif, 0, 0, 0, 0, 0, 0)
     now = g.clock.now_ns()
     before = svc.arena.copy()
     out = np.full(len(rows), -1, dtype=np.int64)
@@ -113,8 +113,8 @@ def test_check_batch_cardinality_without_creating_slots():
     d2 = g.new(sym="BBB")
     assert d1.accepted and d2.accepted
     arr = np.zeros(2, dtype=INTENT_DTYPE)
-    arr[0] = (0, 1, 1000, 1, 0, 0, 0, 2, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0)  # CCC: no slot, table full
-    arr[1] = (0, 2, 1000, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0)  # AAA: existing slot
+    arr[0] = (0, 1, 1000, 1, 0, 0, 0, 2, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)  # CCC: no slot, table full
+    arr[1] = (0, 2, 1000, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)  # AAA: existing slot
     out = np.zeros(2, dtype=np.int64)
     K.check_batch(g.svc.arena, arr, out, g.clock.now_ns(), MODE_ALLOW_ALL)
     assert out[0] == R_EXPOSURE_CARDINALITY and out[1] == R_OK
@@ -131,9 +131,9 @@ def test_check_batch_cardinality_without_creating_slots():
 def test_service_check_batch():
     g = Gw()
     arr = np.zeros(3, dtype=INTENT_DTYPE)
-    arr[0] = (0, 1, 1000, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0)
-    arr[1] = (0, 2, 1000, 1000, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0)
-    arr[2] = (0, 3, 0, 0, 0, 9, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0)
+    arr[0] = (0, 1, 1000, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
+    arr[1] = (0, 2, 1000, 1000, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
+    arr[2] = (0, 3, 0, 0, 0, 9, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
     out = g.svc.check_batch(arr)
     assert [g.svc.risk.evaluate(g.clock.now_ns(), int(r["account"]), int(r["strategy"]), int(r["symbol"]),
                                 int(r["side"]), int(r["price"]), int(r["qty"])) for r in arr] == out.tolist()

@@ -96,7 +96,7 @@ def test_batch_path_and_dry_run_equal_one_intent_path():
     it = empty_intents(len(rows))
     for i, (tif, e) in enumerate(rows):
         it[i] = (0, i + 1, 1000, 2, 0, batch.svc.account_id("A1"), batch.svc.strategy_id("s1"),
-                 batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, ORDER_LIMIT, tif, 0, e, 0, 0)
+                 batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, ORDER_LIMIT, tif, 0, e, 0, 0, 0, 0)
     dry = gw()
     checked = dry.svc.check_batch(it.copy())
     evaluated = [dry.svc.risk.evaluate(NOW, 0, 0, 0, BUY, 1000, 2, ORDER_LIMIT, tif, expire=e) for tif, e in rows]

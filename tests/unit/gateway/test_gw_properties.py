@@ -253,7 +253,7 @@ def test_batch_and_per_intent_paths_decide_identically(chunks, mode):
         arr = np.zeros(len(chunk), dtype=INTENT_DTYPE)
         for i, (kind, key, a, t, y, side, off, qty, ot, tif, target) in enumerate(chunk):
             arr[i] = (0, key, 1000 + off, qty, target, a if a < 2 else 9, t if t < 2 else 9,
-                      y if 0 <= y < 3 else 9, kind, side, ot, tif, 0, 0, 0, 0)
+                      y if 0 <= y < 3 else 9, kind, side, ot, tif, 0, 0, 0, 0, 0, 0)
         out = gb.svc.process_batch(arr)
         got = [(bool(o["accepted"]), int(o["reason"]), int(o["order_id"]), bool(o["duplicate"])) for o in out]
         want = [(d.accepted, d.reason, d.order_id, d.duplicate) for d in per]
