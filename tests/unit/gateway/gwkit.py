@@ -6,14 +6,23 @@ from dataclasses import replace
 from typing import Any
 
 from hft.core.clock import ManualClock
-from hft.core.orders import BUY, INTENT_CANCEL, INTENT_NEW, INTENT_REPLACE, ORDER_LIMIT, TIF_GTC
+from hft.core.orders import (
+    BUY,
+    INTENT_CANCEL,
+    INTENT_NEW,
+    INTENT_REPLACE,
+    ORDER_LIMIT,
+    ORDER_TYPE_NAMES,
+    TIF_GTC,
+)
 from hft.gateway.config import GatewayConfig, LimitSet, SymbolSpec
-from hft.gateway.intents import TypedIntentEnvelope, typed_intent_v1
+from hft.gateway.intents import ExecutionReport, TypedIntentEnvelope, typed_intent_v1
 from hft.gateway.service import GatewayService, ListDispatcher
 
 SYMS = ("AAA", "BBB", "CCC")
 STRATS = ("s1", "s2")
 ACCTS = ("A1", "A2")
+ALL_ORDER_TYPES = tuple(ORDER_TYPE_NAMES.values())
 
 
 def config(**kw: Any) -> GatewayConfig:
@@ -64,3 +73,13 @@ class Gw:
         k = self.key() if key is None else key
         return self.svc.process(TypedIntentEnvelope(
             typed_intent_v1(INTENT_REPLACE, k, acct, strat, sym, 0, price, qty, ORDER_LIMIT, TIF_GTC, 0, oid), 0))
+
+
+def gw_every_type(**kw: Any) -> Gw:
+    """A `Gw` whose mask takes every order type (the venue-native ones too); `kw` over `config`'s."""
+    return Gw(config(order_types=ALL_ORDER_TYPES, **kw))
+
+
+def report(g: Gw, oid: int, kind: int, price: int = 0, qty: int = 0, leaves: int = -1, fee: int = 0) -> Any:
+    """An execution report of order `oid` applied by `g`'s service at its clock's now."""
+    return g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, kind, price, qty, leaves, fee))

@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import pytest
 from gwkit import Gw, config
+from gwkit import report as rep
 
 from hft.core.errors import ExposureLimitError
 from hft.core.orders import (
@@ -44,10 +45,6 @@ from hft.core.orders import (
 )
 from hft.gateway.config import LimitSet, Rate, SymbolSpec
 from hft.gateway.intents import ExecutionReport
-
-
-def rep(g, oid, kind, price=0, qty=0, leaves=-1, fee=0):
-    return g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, kind, price, qty, leaves, fee))
 
 
 def test_working_orders_count_and_release():

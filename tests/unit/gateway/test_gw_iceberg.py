@@ -5,7 +5,9 @@ idempotency fingerprint, and the batch path equal to the one-intent path."""
 from __future__ import annotations
 
 import numpy as np
-from gwkit import Gw, config
+from gwkit import Gw
+from gwkit import gw_every_type as gw
+from gwkit import report as rep
 
 from hft.core.orders import (
     BUY,
@@ -15,7 +17,6 @@ from hft.core.orders import (
     ORDER_MARKET,
     ORDER_POST_ONLY,
     ORDER_STOP_LIMIT,
-    ORDER_TYPE_NAMES,
     R_BAD_DISPLAY,
     R_KEY_REUSED,
     R_MAX_ORDER_QTY,
@@ -29,23 +30,12 @@ from hft.core.orders import (
 )
 from hft.gateway.config import LimitSet, SymbolSpec
 from hft.gateway.intents import (
-    ExecutionReport,
     OrderIntent,
     empty_intents,
     from_typed,
     typed_intent_v1,
     typed_options,
 )
-
-ALL = tuple(ORDER_TYPE_NAMES.values())
-
-
-def gw(**kw):
-    return Gw(config(order_types=ALL, **kw))
-
-
-def rep(g, oid, kind, price=0, qty=0, leaves=-1):
-    return g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, kind, price, qty, leaves))
 
 
 def test_display_rules():

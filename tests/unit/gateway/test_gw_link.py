@@ -6,7 +6,8 @@ idempotency fingerprint, and the batch path equal to the one-intent path."""
 
 from __future__ import annotations
 
-from gwkit import Gw, config
+from gwkit import gw_every_type as gw
+from gwkit import report as rep
 
 from hft.core.orders import (
     BUY,
@@ -18,7 +19,6 @@ from hft.core.orders import (
     ORDER_POST_ONLY,
     ORDER_STOP,
     ORDER_STOP_LIMIT,
-    ORDER_TYPE_NAMES,
     R_BAD_LINK,
     R_KEY_REUSED,
     R_OK,
@@ -35,7 +35,6 @@ from hft.core.orders import (
 )
 from hft.gateway.config import LimitSet
 from hft.gateway.intents import (
-    ExecutionReport,
     OrderIntent,
     TypedIntentEnvelope,
     empty_intents,
@@ -43,16 +42,6 @@ from hft.gateway.intents import (
     typed_intent_v1,
     typed_options,
 )
-
-ALL = tuple(ORDER_TYPE_NAMES.values())
-
-
-def gw(**kw):
-    return Gw(config(order_types=ALL, **kw))
-
-
-def rep(g, oid, kind, price=0, qty=0, leaves=-1):
-    return g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, kind, price, qty, leaves))
 
 
 def test_the_reason_has_its_name():

@@ -9,6 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 from gwkit import Gw, config
+from gwkit import gw_every_type as gw
+from gwkit import report as rep
 
 from hft.core.orders import (
     BUY,
@@ -40,17 +42,7 @@ from hft.core.orders import (
     TIF_IOC,
 )
 from hft.gateway.config import LimitSet, SymbolSpec
-from hft.gateway.intents import ExecutionReport, empty_intents
-
-ALL = tuple(ORDER_TYPE_NAMES.values())
-
-
-def gw(**kw):
-    return Gw(config(order_types=ALL, **kw))
-
-
-def rep(g, oid, kind, price=0, qty=0, leaves=-1):
-    return g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, kind, price, qty, leaves))
+from hft.gateway.intents import empty_intents
 
 
 def test_the_shipped_mask_refuses_stops():
@@ -170,7 +162,7 @@ def test_is_stop_is_the_declared_set_of_held_types() -> None:
     the kernels call it and as plain Python."""
     from hft.core.jit import njit
     from hft.core.order_rules import is_stop
-    from hft.core.orders import ORDER_TYPE_NAMES, STOP_TYPES
+    from hft.core.orders import STOP_TYPES
 
     @njit
     def held(otype: int) -> bool:

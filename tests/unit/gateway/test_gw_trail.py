@@ -4,7 +4,7 @@ refused on a cancel / replace, and the batch path equal to the one-intent path."
 
 from __future__ import annotations
 
-from gwkit import Gw, config
+from gwkit import gw_every_type as gw
 
 from hft.core.orders import (
     BUY,
@@ -14,7 +14,6 @@ from hft.core.orders import (
     ORDER_MARKET,
     ORDER_STOP,
     ORDER_STOP_LIMIT,
-    ORDER_TYPE_NAMES,
     R_BAD_TRAIL,
     R_KEY_REUSED,
     R_OK,
@@ -33,12 +32,6 @@ from hft.gateway.intents import (
     typed_intent_v1,
     typed_options,
 )
-
-ALL = tuple(ORDER_TYPE_NAMES.values())
-
-
-def gw(**kw):
-    return Gw(config(order_types=ALL, **kw))
 
 
 def test_the_reason_has_its_name():
