@@ -8,6 +8,7 @@ from typing import Any
 from hft.core.clock import ManualClock
 from hft.core.orders import (
     BUY,
+    INTENT,
     INTENT_CANCEL,
     INTENT_NEW,
     INTENT_REPLACE,
@@ -83,3 +84,9 @@ def gw_every_type(**kw: Any) -> Gw:
 def report(g: Gw, oid: int, kind: int, price: int = 0, qty: int = 0, leaves: int = -1, fee: int = 0) -> Any:
     """An execution report of order `oid` applied by `g`'s service at its clock's now."""
     return g.svc.on_execution_report(ExecutionReport(g.clock.now_ns(), oid, kind, price, qty, leaves, fee))
+
+
+def intent_row(**fields: int) -> tuple:
+    """An `INTENT` row (a tuple to assign into an ``INTENT_DTYPE`` array) by field name, each field not given 0: a
+    row that still fits when the record grows a field (a new order option)."""
+    return INTENT.pack(**(dict.fromkeys(INTENT.names, 0) | fields))

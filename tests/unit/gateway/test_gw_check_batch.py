@@ -2,7 +2,7 @@
 and leaves the state untouched."""
 
 import numpy as np
-from gwkit import ACCTS, STRATS, SYMS, Gw, config
+from gwkit import ACCTS, STRATS, SYMS, Gw, config, intent_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,7 +69,8 @@ def test_check_batch_equals_dry_run_and_writes_nothing(ops, rows, mode):
     svc = g.svc
     arr = np.zeros(len(rows), dtype=INTENT_DTYPE)
     for i, (kind, a, t, y, side, px, qty, ot, tif, oid) in enumerate(rows):
-        arr[i] = (0, 100 + i, px, qty, oid, a, t, y, kind, side, ot, tif, 0, 0, 0, 0, 0, 0)
+        arr[i] = intent_row(key=100 + i, price=px, qty=qty, order_id=oid, account=a, strategy=t, symbol=y,
+                            kind=kind, side=side, order_type=ot, tif=tif)
     now = g.clock.now_ns()
     before = svc.arena.copy()
     out = np.full(len(rows), -1, dtype=np.int64)
@@ -113,8 +114,10 @@ def test_check_batch_cardinality_without_creating_slots():
     d2 = g.new(sym="BBB")
     assert d1.accepted and d2.accepted
     arr = np.zeros(2, dtype=INTENT_DTYPE)
-    arr[0] = (0, 1, 1000, 1, 0, 0, 0, 2, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)  # CCC: no slot, table full
-    arr[1] = (0, 2, 1000, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)  # AAA: existing slot
+    arr[0] = intent_row(key=1, price=1000, qty=1, symbol=2, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT,
+                        tif=TIF_GTC)  # CCC: no slot, table full
+    arr[1] = intent_row(key=2, price=1000, qty=1, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT,
+                        tif=TIF_GTC)  # AAA: existing slot
     out = np.zeros(2, dtype=np.int64)
     K.check_batch(g.svc.arena, arr, out, g.clock.now_ns(), MODE_ALLOW_ALL)
     assert out[0] == R_EXPOSURE_CARDINALITY and out[1] == R_OK
@@ -131,9 +134,11 @@ def test_check_batch_cardinality_without_creating_slots():
 def test_service_check_batch():
     g = Gw()
     arr = np.zeros(3, dtype=INTENT_DTYPE)
-    arr[0] = (0, 1, 1000, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
-    arr[1] = (0, 2, 1000, 1000, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
-    arr[2] = (0, 3, 0, 0, 0, 9, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
+    arr[0] = intent_row(key=1, price=1000, qty=1, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT,
+                        tif=TIF_GTC)
+    arr[1] = intent_row(key=2, price=1000, qty=1000, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT,
+                        tif=TIF_GTC)
+    arr[2] = intent_row(key=3, account=9, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT, tif=TIF_GTC)
     out = g.svc.check_batch(arr)
     assert [g.svc.risk.evaluate(g.clock.now_ns(), int(r["account"]), int(r["strategy"]), int(r["symbol"]),
                                 int(r["side"]), int(r["price"]), int(r["qty"])) for r in arr] == out.tolist()

@@ -14,7 +14,7 @@ import os
 from dataclasses import replace
 
 import numpy as np
-from gwkit import ACCTS, STRATS, Gw, config
+from gwkit import ACCTS, STRATS, Gw, config, intent_row
 
 from hft.core.orders import (
     BUY,
@@ -192,7 +192,8 @@ def run_batch(seed: int = 13, n: int = 6000, chunk: int = 37) -> str:
             target = 0
             if kind != INTENT_NEW:
                 target, a, t, y = _target(pick, known, a, t, y)
-            arr[i] = (0, key, price, qty, target, a, t, y, kind, side, ot, tif, 0, 0, 0, 0, 0, 0)
+            arr[i] = intent_row(key=key, price=price, qty=qty, order_id=target, account=a, strategy=t, symbol=y,
+                                kind=kind, side=side, order_type=ot, tif=tif)
         out = svc.process_batch(arr)
         ok = (out["accepted"] == 1) & (out["duplicate"] == 0) & (out["kind"] == INTENT_NEW)
         known.extend((int(o["order_id"]), int(o["account"]), int(o["strategy"]), int(o["symbol"])) for o in out[ok])

@@ -6,7 +6,7 @@ the batch path and the dry run equal to the one-intent path."""
 from __future__ import annotations
 
 import numpy as np
-from gwkit import Gw, config
+from gwkit import Gw, config, intent_row
 
 from hft.core.orders import (
     BUY,
@@ -95,8 +95,9 @@ def test_batch_path_and_dry_run_equal_one_intent_path():
     batch = gw()
     it = empty_intents(len(rows))
     for i, (tif, e) in enumerate(rows):
-        it[i] = (0, i + 1, 1000, 2, 0, batch.svc.account_id("A1"), batch.svc.strategy_id("s1"),
-                 batch.svc.symbol_id("AAA"), INTENT_NEW, BUY, ORDER_LIMIT, tif, 0, e, 0, 0, 0, 0)
+        it[i] = intent_row(key=i + 1, price=1000, qty=2, account=batch.svc.account_id("A1"),
+                           strategy=batch.svc.strategy_id("s1"), symbol=batch.svc.symbol_id("AAA"), kind=INTENT_NEW,
+                           side=BUY, order_type=ORDER_LIMIT, tif=tif, expire=e)
     dry = gw()
     checked = dry.svc.check_batch(it.copy())
     evaluated = [dry.svc.risk.evaluate(NOW, 0, 0, 0, BUY, 1000, 2, ORDER_LIMIT, tif, expire=e) for tif, e in rows]

@@ -3,7 +3,7 @@
 from collections import Counter
 
 import numpy as np
-from gwkit import ACCTS, STRATS, SYMS, Gw, config
+from gwkit import ACCTS, STRATS, SYMS, Gw, config, intent_row
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -252,8 +252,9 @@ def test_batch_and_per_intent_paths_decide_identically(chunks, mode):
             per.append(ga.svc.process(TypedIntentEnvelope(payload, 0)))
         arr = np.zeros(len(chunk), dtype=INTENT_DTYPE)
         for i, (kind, key, a, t, y, side, off, qty, ot, tif, target) in enumerate(chunk):
-            arr[i] = (0, key, 1000 + off, qty, target, a if a < 2 else 9, t if t < 2 else 9,
-                      y if 0 <= y < 3 else 9, kind, side, ot, tif, 0, 0, 0, 0, 0, 0)
+            arr[i] = intent_row(key=key, price=1000 + off, qty=qty, order_id=target, account=a if a < 2 else 9,
+                                strategy=t if t < 2 else 9, symbol=y if 0 <= y < 3 else 9, kind=kind, side=side,
+                                order_type=ot, tif=tif)
         out = gb.svc.process_batch(arr)
         got = [(bool(o["accepted"]), int(o["reason"]), int(o["order_id"]), bool(o["duplicate"])) for o in out]
         want = [(d.accepted, d.reason, d.order_id, d.duplicate) for d in per]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gwkit import Gw, config
+from gwkit import Gw, config, intent_row
 
 from hft.core.errors import ConfigError
 from hft.core.orders import (
@@ -82,8 +82,10 @@ def test_the_order_view_carries_each_field(field):
 def test_the_dry_run_applies_the_checks_too():
     g = Gw(replace(config(), risk_checks=checks(("MAX_DISTANCE", {"max_ticks": 5}))), mark=1000)
     arr = np.zeros(2, dtype=INTENT_DTYPE)
-    arr[0] = (0, 1, 1004, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
-    arr[1] = (0, 2, 1030, 1, 0, 0, 0, 0, INTENT_NEW, BUY, ORDER_LIMIT, TIF_GTC, 0, 0, 0, 0, 0, 0)
+    arr[0] = intent_row(key=1, price=1004, qty=1, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT,
+                        tif=TIF_GTC)
+    arr[1] = intent_row(key=2, price=1030, qty=1, kind=INTENT_NEW, side=BUY, order_type=ORDER_LIMIT,
+                        tif=TIF_GTC)
     assert g.svc.check_batch(arr).tolist() == [R_OK, R_RISK_CHECK]
 
 
