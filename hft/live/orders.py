@@ -240,6 +240,20 @@ def decode_new(body: bytes) -> NewOrder:
     return check_new(o)
 
 
+def _option(o: NewOrder, name: str, allowed: bool, required: bool, order: str, only: str, what: str,
+            unit: str) -> None:
+    """One of a new order's optional fields (`hft.core.orders.ORDER_OPTIONS`), 0 when not given: where not
+    `allowed` (on `order`, e.g. "a limit order") it must be 0 (it goes `only` …); where allowed, one given (or
+    `required`) is `what`, in `unit` from 1 to int64's maximum."""
+    v = getattr(o, name)
+    if not allowed:
+        if v != 0:
+            raise BadInput(name, f"expected no {name} on {order} (only {only}), was {v}")
+    elif (v != 0 or required) and not 0 < v <= I64_MAX:
+        raise BadInput(name, f"expected {what}, {unit} from 1 to {I64_MAX} (int64), was {v}")
+
+
+
 def check_new(o: NewOrder) -> NewOrder:
     """The value checks of a new order every intake applies (HTTP, TCP): `BadInput` naming the field (a `trigger`,
     `expire`, `display` or `trail` left UNSET is none: 0). The rules of trading stay the gateway's: an expiry not
@@ -269,33 +283,15 @@ def check_new(o: NewOrder) -> NewOrder:
             raise BadInput("price", f"expected 0 (none) for a stop order: it becomes a market order, was {o.price}")
     elif o.price <= 0:
         raise BadInput("price", f"expected a positive price in ticks, was {o.price}")
-    if o.order_type in _STOPS:
-        if not 0 < o.trigger <= I64_MAX:
-            raise BadInput("trigger", f"expected a {o.order_type} order's trigger price, ticks from 1 to {I64_MAX} "
-                                      f"(int64), was {o.trigger}")
-    elif o.trigger != 0:
-        raise BadInput("trigger", f"expected no trigger on a {o.order_type} order (only on stop and stop_limit), "
-                                  f"was {o.trigger}")
-    if o.tif == "gtd":
-        if not 0 < o.expire <= I64_MAX:
-            raise BadInput("expire", f"expected a gtd order's expiry time, integer ns UTC from 1 to {I64_MAX} "
-                                     f"(int64), was {o.expire}")
-    elif o.expire != 0:
-        raise BadInput("expire", f"expected no expire on a {o.tif} order (only with tif gtd), was {o.expire}")
-    if o.display != 0:
-        if o.order_type not in _ICEBERGS:
-            raise BadInput("display", f"expected no display on a {o.order_type} order (only on limit and "
-                                      f"post_only), was {o.display}")
-        if not 0 < o.display <= I64_MAX:
-            raise BadInput("display", f"expected an iceberg's display, lots from 1 to {I64_MAX} (int64), was "
-                                      f"{o.display}")
-    if o.trail != 0:
-        if o.order_type not in _STOPS:
-            raise BadInput("trail", f"expected no trail on a {o.order_type} order (only on stop and stop_limit), "
-                                    f"was {o.trail}")
-        if not 0 < o.trail <= I64_MAX:
-            raise BadInput("trail", f"expected a trailing stop's trail, ticks from 1 to {I64_MAX} (int64), was "
-                                    f"{o.trail}")
+    stop = o.order_type in _STOPS
+    _option(o, "trigger", stop, stop, f"a {o.order_type} order", "on stop and stop_limit",
+            f"a {o.order_type} order's trigger price", "ticks")
+    _option(o, "expire", o.tif == "gtd", o.tif == "gtd", f"a {o.tif} order", "with tif gtd",
+            "a gtd order's expiry time", "integer ns UTC")
+    _option(o, "display", o.order_type in _ICEBERGS, False, f"a {o.order_type} order", "on limit and post_only",
+            "an iceberg's display", "lots")
+    _option(o, "trail", stop, False, f"a {o.order_type} order", "on stop and stop_limit", "a trailing stop's trail",
+            "ticks")
     return o
 
 
