@@ -382,7 +382,7 @@ def _kids_ready(orders, params, j) -> None:
             orders[s, O_LEAVES] = q
 
 
-@helper  # inlined into its callers (no kernel, no cache entry of its own)
+@helper(outline=True)  # a rare path, called (not inlined) from every path that fills or ends an order
 def _linked(orders, params, out, now, j) -> bool:
     """What a fill, a trigger or the end of the order in slot `j` sets off, the one place of the OCO and bracket
     rules (module docstring): the other order of its OCO pair is CANCELED (the pair unlinked), and an order with
@@ -476,7 +476,7 @@ def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
     return _maker(book, orders, fq, params, out, now, j, px, take)
 
 
-@helper  # inlined into its callers (no kernel, no cache entry of its own)
+@helper(outline=True)  # a rare path: called (not inlined) from `_new` for a NEW that names a link
 def _may_link(orders, otype, oco, parent) -> bool:
     """May a NEW of type `otype` name `oco` as the other order of its OCO pair and `parent` as its bracket entry (0:
     none)? The other: an order the venue holds (working or held) not paired already; the parent: one it holds
@@ -520,7 +520,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
             or (display != 0 and (display < 0 or display >= qty or not may_show(otype)))
             or bad_trail(otype, side, price, first_px, trail)
-            or (first == REPORT_ACK and not _may_link(orders, otype, oco, parent))):
+            or (first == REPORT_ACK and (oco | parent) != 0 and not _may_link(orders, otype, oco, parent))):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
     if stop or (parent != 0 and first == REPORT_ACK):  # held: not in the book, no queue place
@@ -689,7 +689,7 @@ def _trigger(book, orders, fq, cons, params, out, now, print_px) -> int:
     return V_OK
 
 
-@helper  # inlined into its callers (no kernel, no cache entry of its own)
+@helper(outline=True)  # a rare path: called (not inlined) from `step` when bracket children are ready
 def _release(book, orders, fq, cons, params, out, now) -> int:
     """The bracket children made ready in this step (their parent has no leaves), in slot order: one its parent
     filled nothing for is CANCELED (the other of its pair with it); else it enters for its lots (``O_LEAVES``,
