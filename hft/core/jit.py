@@ -110,7 +110,7 @@ class Helper:
                 cres = compiler.compile_extra(cpu_target.typing_context, ctx, self.py_func, folded, None,
                                               self._flags.copy(), {}, library=library)
                 if self.outline:  # called, never inlined: one copy per caller's module, optimised once there
-                    library._final_module.get_function(cres.fndesc.mangled_name).add_function_attribute("noinline")
+                    library.get_function(cres.fndesc.mangled_name).add_function_attribute("noinline")
                 # lowered as a call of a compiled function, as for a dispatcher; the caller's library links this one
                 ctx.insert_user_function((self, folded), cres.fndesc, [cres.library])
             self._compiled[folded] = cres

@@ -72,7 +72,12 @@ OCO and bracket orders (a NEW with ``oco`` / ``parent``, docs/sim.md "OCO and br
 ``oco`` names the other order of a pair: one the venue holds (working or held) not paired yet, else ``REJECTED``;
 both link (``O_OCO``). ``parent`` names a bracket child's entry: one the venue holds that is no held child itself,
 the child a limit / stop / stop-limit (`may_follow`), else ``REJECTED``; the child is held (``O_LIVE`` 3, ACK) and
-counted on its parent (``O_KIDS``). `_linked` is the one place of the consequences, called after every fill of an
+counted on its parent (``O_KIDS``). The venue remembers the last `DONE_ROWS` orders that ended (filled, cancelled,
+expired) with their filled lots (a ring in ``params``: `_end`, `_ended`), so a link may name an order that ended
+before the NEW arrived (an entry that filled on arrival): a NEW whose pair's other has ended is ACKed and then
+``CANCELED`` (the OCO rule); a child whose entry has ended (and was no held child) is ACKed and held ready
+(``O_LIVE`` 4) for the lots the entry filled, at most its size; an order neither held nor remembered →
+``REJECTED``. `_linked` is the one place of the consequences, called after every fill of an
 order, its trigger, and its end (cancel, expiry, an IOC's expiry): the other of its pair is ``CANCELED`` (after that
 fill's report / the trigger's reports); an order with no leaves (and a cancelled other) readies its children
 (``O_LIVE`` 4) with the lots it filled, at most their size. At the end of the step `_release` takes the ready
@@ -256,7 +261,11 @@ P_PER_LOT = 4
 # 5 = P_NREP (rows written to `out`), 6 = P_NCONS (rows used in `cons`): see hft.sim.venue_common
 P_NHELD = 7  # held orders (O_LIVE 2: stops, 3 and 4: bracket children) in the order table
 P_NREADY = 8  # bracket children ready to enter (O_LIVE 4)
-N_PARAMS = 9
+P_DONE = 9  # the ring of ended orders: the row the next end is written to
+DONE_ROWS = 16  # ended orders the venue remembers (a power of 2), for the links that name one after its end
+P_DONE_ID = 10  # DONE_ROWS ended orders' ids (0: none yet)
+P_DONE_EXEC = P_DONE_ID + DONE_ROWS  # their filled lots (-1: a bracket child that ended held)
+N_PARAMS = P_DONE_EXEC + DONE_ROWS
 
 # ======================================================================= kernels
 # No reference counting (`_nrt=False`): the kernels allocate nothing and their arrays are owned by the caller; with
@@ -338,7 +347,7 @@ def _fill(orders, params, out, now, j, price, qty, liq) -> bool:
     orders[j, O_EXEC] += qty
     kind = REPORT_FILL if leaves == 0 else REPORT_PARTIAL_FILL
     if leaves == 0:
-        orders[j, O_LIVE] = 0
+        _end(orders, params, j)
     ok = emit_fill(out, params, now, orders[j, O_ID], kind, price, qty, leaves, fee, frac,
                    LIQ_MAKER if liq == LIQ_MAKER else LIQ_TAKER)
     if orders[j, O_OCO] != 0 or (leaves == 0 and orders[j, O_KIDS] != 0):
@@ -364,6 +373,29 @@ def _free(orders, params, j) -> None:
         if live == LIVE_READY:
             params[P_NREADY] -= 1
     orders[j, O_LIVE] = 0
+
+
+@helper  # inlined into its callers (no kernel, no cache entry of its own)
+def _end(orders, params, j) -> None:
+    """The order in slot `j` ends (filled, cancelled, expired): it leaves the table (`_free`), and the ring of
+    ended orders remembers its id and filled lots (-1 for a bracket child that ended held), overwriting the oldest."""
+    r = params[P_DONE]
+    params[P_DONE] = (r + 1) & (DONE_ROWS - 1)
+    params[P_DONE_ID + r] = orders[j, O_ID]
+    params[P_DONE_EXEC + r] = -1 if orders[j, O_PARENT] != 0 else orders[j, O_EXEC]
+    _free(orders, params, j)
+
+
+@helper  # inlined into `_link_size`, its only caller
+def _ended(params, oid) -> int:
+    """The filled lots of `oid` if it is one of the last `DONE_ROWS` orders that ended (-1: a bracket child that
+    ended held), -2 when it is none of them; the latest end of an id counts."""
+    r = params[P_DONE]
+    for i in range(DONE_ROWS):
+        k = (r - 1 - i) & (DONE_ROWS - 1)
+        if params[P_DONE_ID + k] == oid:
+            return params[P_DONE_EXEC + k]
+    return -2
 
 
 @helper  # inlined into its callers (no kernel, no cache entry of its own)
@@ -394,7 +426,7 @@ def _linked(orders, params, out, now, j) -> bool:
         k = _find(orders, k_id)
         if k >= 0:
             orders[k, O_OCO] = 0
-            _free(orders, params, k)
+            _end(orders, params, k)
             orders[k, O_LEAVES] = 0
             ok = emit(out, params, now, k_id, REPORT_CANCELED, orders[k, O_PRICE], 0, 0, 0, LIQ_NONE)
             if orders[k, O_KIDS] != 0:
@@ -476,20 +508,41 @@ def _fill_shown(book, orders, fq, params, out, now, j, px) -> bool:
     return _maker(book, orders, fq, params, out, now, j, px, take)
 
 
+LINK_BAD = -2  # `_link_size`: the NEW is REJECTED
+LINK_HELD = -1  # `_link_size`: what it names is held here (or nothing): it links as sent
+
+
 @helper(outline=True)  # a rare path: called (not inlined) from `_new` for a NEW that names a link
-def _may_link(orders, otype, oco, parent) -> bool:
-    """May a NEW of type `otype` name `oco` as the other order of its OCO pair and `parent` as its bracket entry (0:
-    none)? The other: an order the venue holds (working or held) not paired already; the parent: one it holds
-    that is no bracket child itself, and the order a type a child may be (`may_follow`)."""
+def _link_size(orders, params, otype, qty, oco, parent) -> int:
+    """May a NEW of type `otype` and `qty` lots name `oco` as the other order of its OCO pair and `parent` as its
+    bracket entry (0: none)? The other: an order the venue holds (working or held) not paired already, or one of
+    the orders it remembers ended (`_ended`); the parent: one it holds that is no held bracket child, or one it
+    remembers ended that was none, and the order a type a child may be (`may_follow`). `LINK_BAD`, `LINK_HELD`,
+    or the lots the order enters for at once, held ready (`_release`): 0 when its pair's other has ended (the
+    OCO rule cancels it), else what its ended parent filled, at most `qty`."""
+    size = LINK_HELD
+    if parent != 0:
+        if not may_follow(otype):
+            return LINK_BAD
+        p = _find(orders, parent)
+        if p >= 0:
+            if orders[p, O_PARENT] != 0:
+                return LINK_BAD
+        else:
+            got = _ended(params, parent)
+            if got < 0:  # not remembered (-2), or a bracket child (-1)
+                return LINK_BAD
+            size = min(got, qty)
     if oco != 0:
         k = _find(orders, oco)
-        if k < 0 or orders[k, O_OCO] != 0:
-            return False
-    if parent != 0:
-        p = _find(orders, parent)
-        if p < 0 or orders[p, O_PARENT] != 0 or not may_follow(otype):
-            return False
-    return True
+        if k >= 0:
+            if orders[k, O_OCO] != 0:
+                return LINK_BAD
+        elif _ended(params, oco) == -2:
+            return LINK_BAD
+        else:
+            size = 0
+    return size
 
 
 @helper  # inlined into `_new`
@@ -516,22 +569,31 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
             j = s
             break
     stop = is_stop(otype)
+    ready = LINK_HELD  # a NEW whose link names an ended order: the lots it enters for at the step's end
+    if first == REPORT_ACK and (oco | parent) != 0:
+        ready = _link_size(orders, params, otype, qty, oco, parent)
     if (j < 0 or qty <= 0 or qty > QTY_MAX or (side != BUY and side != SELL)
             or (stop and (first_px <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
             or (display != 0 and (display < 0 or display >= qty or not may_show(otype)))
-            or bad_trail(otype, side, price, first_px, trail)
-            or (first == REPORT_ACK and (oco | parent) != 0 and not _may_link(orders, otype, oco, parent))):
+            or bad_trail(otype, side, price, first_px, trail) or ready == LINK_BAD):
         ok = emit(out, params, now, oid, REPORT_REJECTED, price, 0, 0, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
-    if stop or (parent != 0 and first == REPORT_ACK):  # held: not in the book, no queue place
-        _put_order(orders, j, oid, side, price, qty, otype, tif, now, LIVE_HELD if parent == 0 else LIVE_PENDING)
+    if stop or (first == REPORT_ACK and (parent != 0 or ready >= 0)):  # held: not in the book, no queue place
+        live = LIVE_HELD if parent == 0 and ready < 0 else (LIVE_PENDING if ready < 0 else LIVE_READY)
+        _put_order(orders, j, oid, side, price, qty, otype, tif, now, live)
         orders[j, O_TRIGGER] = first_px if stop else 0
         orders[j, O_TRAIL] = trail
-        _keep_links(orders, j, oid, first, oco, kids)
+        # (a pair's other that has ended is no pair: the order is cancelled at the step's end)
+        _keep_links(orders, j, oid, first, oco if ready < 0 or (oco != 0 and _find(orders, oco) >= 0) else 0, kids)
         if parent != 0:  # a bracket child: its display kept for its entry
             orders[j, O_DISPLAY] = display
             orders[j, O_PARENT] = parent
-            orders[_find(orders, parent), O_KIDS] += 1
+            if ready < 0:
+                orders[_find(orders, parent), O_KIDS] += 1
+        if ready >= 0:  # its parent or its pair's other has ended: it enters for `ready` lots at the step's end
+            orders[j, O_QTY] = ready
+            orders[j, O_LEAVES] = ready
+            params[P_NREADY] += 1
         params[P_NHELD] += 1
         ok = emit(out, params, now, oid, REPORT_ACK, price, 0, qty, 0, LIQ_NONE)
         return V_OK if ok else V_REPORTS_FULL
@@ -586,7 +648,7 @@ def _new(book, orders, fq, cons, params, out, now, oid, side, price, qty, otype,
                     i = _next_level(book, opp, i)
     if orders[j, O_LIVE] == LIVE_WORKING:
         if expire:
-            orders[j, O_LIVE] = 0
+            _end(orders, params, j)
             ok &= emit(out, params, now, oid, REPORT_EXPIRED, price, 0, 0, 0, LIQ_NONE)
             ok &= _linked(orders, params, out, now, j)
         else:
@@ -719,7 +781,7 @@ def _release_one(book, orders, fq, cons, params, out, now, s) -> int:
     q = orders[s, O_LEAVES]
     px = orders[s, O_PRICE]
     if q == 0:
-        _free(orders, params, s)
+        _end(orders, params, s)
         ok = emit(out, params, now, oid, REPORT_CANCELED, px, 0, 0, 0, LIQ_NONE)
         if not (_linked(orders, params, out, now, s) and ok):
             return V_REPORTS_FULL
@@ -765,7 +827,7 @@ def _op(book, orders, fq, cons, qm, params, out, op, now, oid, side, price, qty,
         if j < 0:  # an expiry of an order already gone says nothing
             ok = op == OP_EXPIRE or emit(out, params, now, oid, REPORT_CANCEL_REJECTED, 0, 0, 0, 0, LIQ_NONE)
         else:
-            _free(orders, params, j)
+            _end(orders, params, j)
             orders[j, O_LEAVES] = 0
             ok = emit(out, params, now, oid, REPORT_CANCELED if op == OP_CANCEL else REPORT_EXPIRED,
                       orders[j, O_PRICE], 0, 0, 0, LIQ_NONE)

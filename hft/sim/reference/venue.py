@@ -25,13 +25,17 @@ order of its pair (both ways, once the second arrives); `_after` is what a fill,
 off: the other of its pair CANCELED, and an order with no leaves readies the bracket children (`Child`) it holds,
 each for the lots it filled, at most its own size. At the end of each operation `_release` enters the ready children
 in slot order (passes until none is ready): none filled for it → CANCELED; a stop → `Held` in its slot; a limit →
-a new order (`_enter`), each reported REPLACED with its size and keeping its pair.
+a new order (`_enter`), each reported REPLACED with its size and keeping its pair. The venue remembers the last
+`ENDED` orders that ended (`ended`: id and filled lots, None for a child that ended held): a new order whose pair's
+other is one of them is a ready `Child` of size 0 (cancelled), a child whose parent is one a ready `Child` of the
+lots it filled, at most its size.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -257,6 +261,9 @@ class Child:
     size: int = 0  # when ready: the lots it enters for (what the parent filled, at most qty)
 
 
+ENDED = 16  # the ended orders the L2 venue remembers
+
+
 class L2ReferenceVenue(TakerMatching):
     """One instrument's L2 venue. Each method applies one thing at the venue's time `now` and returns the reports
     it produced, in order.
@@ -279,6 +286,7 @@ class L2ReferenceVenue(TakerMatching):
         self.book: dict[int, dict[int, int]] = {BUY: {}, SELL: {}}  # side -> price -> displayed lots
         self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our taker fills took
         self.slots: list[Resting | Held | Child | None] = [None] * capacity
+        self.ended: deque[tuple[int, int | None]] = deque(maxlen=ENDED)  # (order id, lots filled), oldest first
 
     # --- the book ------------------------------------------------------------------------------------------
     def displayed(self, side: int, price: int) -> int:
@@ -418,32 +426,48 @@ class L2ReferenceVenue(TakerMatching):
         if trail and (trail < 0 or not stop or (otype == ORDER_STOP_LIMIT
                                                and (price < trigger if side == BUY else price > trigger))):
             return rejected
-        # the other of an OCO pair: an order held here, not paired yet; a parent: one held here that is no child,
-        # and a child a limit, stop or stop-limit
-        other = self._find(oco) if oco else None
-        if oco and (other is None or other.oco):
-            return rejected
+        # the other of an OCO pair: an order held here, not paired yet, or one remembered ended (the new order is
+        # then cancelled); a parent: one held here that is no child, or one remembered ended that ended no held
+        # child (the child then enters for what it filled), and a child a limit, stop or stop-limit
+        size = None  # the lots the order enters for at once, when what it names has ended
         up = self._find(parent) if parent else None
-        if parent and (up is None or isinstance(up, Child) or otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT)):
-            return rejected
+        if parent:
+            if otype not in (ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT) or isinstance(up, Child):
+                return rejected
+            if up is None:
+                got = next((f for i, f in reversed(self.ended) if i == parent), -1)
+                if got is None or got < 0:
+                    return rejected
+                size = min(got, qty)
+        other = self._find(oco) if oco else None
+        if oco:
+            if other is None and all(i != oco for i, _ in self.ended):
+                return rejected
+            if other is None:
+                size = 0
+            elif other.oco:
+                return rejected
         held: Held | Child | None = None
-        if stop or parent:
+        if stop or parent or size is not None:
             free = [j for j, o in enumerate(self.slots) if o is None]
+            shows = (ORDER_LIMIT,) if stop or parent else (ORDER_LIMIT, ORDER_POST_ONLY)
             if (not free or qty <= 0 or qty > QTY_MAX or side not in (BUY, SELL)
                     or (stop and (trigger <= 0 or (otype == ORDER_STOP_LIMIT and price <= 0)))
-                    or (display and not stop and not (0 < display < qty and otype == ORDER_LIMIT))):
+                    or (display and not stop and not (0 < display < qty and otype in shows))):
                 return rejected
-            if parent:
-                assert up is not None
+            if parent or size is not None:
                 held = Child(oid, side, price, qty, otype, tif, trigger if stop else 0, 0 if stop else display, trail,
-                             parent, oco)
-                up.kids += 1
+                             parent, oco if other is not None else 0)
+                if up is not None:
+                    up.kids += 1
+                if size is not None:  # what it names has ended: it enters (or is cancelled) at this step's end
+                    held.ready, held.size = True, size
             else:
                 held = Held(oid, side, price, qty, otype, tif, trigger, trail, oco)
             self.slots[free[0]] = held
             if other is not None:
                 other.oco = oid
-            return [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)]
+            return self._release(now, [VenueReport(now, oid, price, 0, qty, 0, 0, REPORT_ACK, LIQ_NONE)])
         return self._release(now, self._enter(now, oid, side, price, qty, otype, tif, REPORT_ACK, price, display,
                                                oco=oco, pair=other))
 
@@ -563,8 +587,9 @@ class L2ReferenceVenue(TakerMatching):
                 c = self.slots[j]
                 if not (isinstance(c, Child) and c.ready):
                     continue
-                if c.size == 0:  # its parent filled nothing
+                if c.size == 0:  # its parent filled nothing (or its pair's other had ended)
                     self.slots[j] = None
+                    self.ended.append((c.order_id, None if c.parent else 0))
                     out.append(VenueReport(now, c.order_id, c.price, 0, 0, 0, 0, REPORT_CANCELED, LIQ_NONE))
                     self._after(now, c, out)
                 elif c.order_type in (ORDER_STOP, ORDER_STOP_LIMIT):  # held from now, as if newly sent
@@ -579,7 +604,10 @@ class L2ReferenceVenue(TakerMatching):
         return out
 
     def _leave(self, o: Resting | Held | Child) -> None:
+        """`o` ends (filled, cancelled, expired): its slot is free and the venue remembers it (`ended`)."""
         self.slots[next(j for j, s in enumerate(self.slots) if s is o)] = None
+        held_child = isinstance(o, Child) and o.parent != 0
+        self.ended.append((o.order_id, None if held_child else o.filled if isinstance(o, Resting) else 0))
 
     def _move(self, o: Resting, price: int, qty: int) -> None:
         """A fresh queue place: behind all displayed at `price`."""

@@ -401,7 +401,7 @@ class Linked(OrderTypeWalk):
     """Venue-native OCO pairs and brackets (docs/sim.md, "OCO and bracket orders held by the venue") around each
     print: brackets (an entry at the print on its passive side, a take-profit limit and a stop or stop-limit as its
     children, the stop naming the take profit; by `ctx.bracket` or order by order), some entries cancelled by a wake-up (children entering for the
-    part filled, or cancelled), an entry that takes at once (its children REJECTED: the venue finished it); OCO
+    part filled, or cancelled), an entry that takes at once (its children enter at once: the venue remembers it); OCO
     pairs of a resting limit and a stop, and of a buy and a sell limit; an order naming one already paired (the
     venue's REJECTED, or BAD_LINK when the gateway no longer has it) and a post-only child (BAD_LINK); a market
     order flattens a large position. Counts what it saw: `oco_cancels` (CANCELED reports of orders it did not

@@ -265,10 +265,11 @@ EXPECTED = {
          (62.0, "G", "CANCELED", None, None, 0, None, None),
          (62.0, "TP3", "CANCELED", None, None, 0, None, None),  # G filled nothing
          (62.0, "SL3", "CANCELED", None, None, 0, None, None),
-         (72.0, "H", "NEW", None, None, 1, None, None),
-         (72.0, "H", "FILLED", 10002, 1, 0, "taker", 0),
-         (72.0, "K", "REJECTED", None, None, 0, None, None)],  # the venue's: H is gone
-        (4, -39962, 0, 5)),
+         (72.0, "H", "NEW", None, None, 2, None, None),
+         (72.0, "H", "FILLED", 10002, 2, 0, "taker", 0),
+         (72.0, "K", "NEW", None, None, 3, None, None),  # H has ended: the venue remembers what it filled
+         (72.0, "K", "REPLACED", 10050, 2, 2, None, None)],
+        (5, -49964, 0, 5)),
     # the same on the L3 venue: a print triggers after its message (F fills at 99.99: the 100.00 bid is gone)
     "native_stops_l3.yaml": (
         [(1.0, "R", "REJECTED", None, None, None, None, None),  # MAX_ORDER_QTY
@@ -496,7 +497,7 @@ def test_native_oco_and_bracket_refusals_name_their_reason():
         ("Q", "BAD_LINK", "submit")]
     assert (res["gateway"]["working_buy"], res["gateway"]["working_sell"]) == (0, 1)  # L's last lot
     res = run_file(SCEN / "native_bracket.yaml")
-    assert res["gateway"]["working_buy"] == 0 and res["gateway"]["working_sell"] == 5  # TP 1, TP2 2, SL2 2 (held)
+    assert res["gateway"]["working_buy"] == 0 and res["gateway"]["working_sell"] == 7  # TP 1, TP2 2, K 2, SL2 2 (held)
 
 
 def test_scenario_links_name_earlier_orders_held_or_plain():
